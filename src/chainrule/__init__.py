@@ -1,0 +1,114 @@
+"""chainrule: a backpropagation engine and neural-network library on NumPy.
+
+``import chainrule`` loads only NumPy and the engine; the parts that need more (training loop,
+plots, files, explanations) load on first use, so every name below is available at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from chainrule.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from chainrule.creation import (
+    arange,
+    as_tensor,
+    eye,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from chainrule.errors import (
+    ChainruleError,
+    DataError,
+    DTypeError,
+    GraphError,
+    ModelFormatError,
+    NonFiniteError,
+    ShapeError,
+)
+from chainrule.ops import (
+    abs,
+    argmax,
+    argmin,
+    cat,
+    clamp,
+    clip,
+    concatenate,
+    exp,
+    flatten,
+    log,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    pad,
+    permute,
+    relu,
+    reshape,
+    sigmoid,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    sum,
+    swapaxes,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from chainrule.random import Generator, default_generator, manual_seed
+from chainrule.tensor import Tensor
+
+__version__ = "0.1.0"
+
+float32 = "float32"
+float64 = "float64"
+
+# Public names that live in modules loaded on first use: name -> (module, attribute).
+_LAZY = {
+    "nn": ("chainrule.nn", None),
+    "optim": ("chainrule.optim", None),
+    "data": ("chainrule.data", None),
+    "datasets": ("chainrule.data.datasets", None),
+    "functional": ("chainrule.functional", None),
+    "plot": ("chainrule.train.plot", None),
+    "metrics": ("chainrule.train.metrics", None),
+    "callbacks": ("chainrule.train.callbacks", None),
+    "fit": ("chainrule.train.fit", "fit"),
+    "evaluate": ("chainrule.train.fit", "evaluate"),
+    "predict": ("chainrule.train.fit", "predict"),
+    "History": ("chainrule.train.history", "History"),
+    "save": ("chainrule.io.model", "save"),
+    "load": ("chainrule.io.model", "load"),
+    "explain": ("chainrule.explain", "explain"),
+    "trace": ("chainrule.explain", "trace"),
+    "gradcheck": ("chainrule.testing.gradcheck", "gradcheck"),
+    "GradcheckError": ("chainrule.testing.gradcheck", "GradcheckError"),
+    "detect_anomaly": ("chainrule.autograd.anomaly", "detect_anomaly"),
+    "compile": ("chainrule.autograd.compile", "compile"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

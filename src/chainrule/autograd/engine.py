@@ -1,0 +1,144 @@
+"""Reverse-mode differentiation: walk the graph from the output back to the leaves."""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from chainrule.errors import GraphError
+
+
+def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
+    """Undo NumPy broadcasting: sum ``grad`` over the axes that broadcasting stretched.
+
+    A gradient flowing into an input that was broadcast from ``shape`` has the broadcast shape;
+    each stretched axis received the same input element many times, so its gradients add up.
+
+    Example:
+        >>> sum_to_shape(np.ones((4, 3)), (3,)).tolist()
+        [4.0, 4.0, 4.0]
+        >>> sum_to_shape(np.ones((4, 3)), (4, 1)).tolist()
+        [[3.0], [3.0], [3.0], [3.0]]
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    if grad.shape != shape:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def topological_order(root) -> list:
+    """Ops reachable from ``root``, each after every op that consumes its output.
+
+    Iterative depth-first search (no recursion limit), parents visited in input order, so the
+    order, and with it the summation order of gradients, is the same on every run.
+    """
+    mark = object()  # a fresh token per call: stale marks from earlier walks never match
+    order = []
+    stack = [(root, False)]
+    while stack:
+        fn, expanded = stack.pop()
+        if expanded:
+            order.append(fn)
+            continue
+        if fn._mark is mark:
+            continue
+        if fn.freed:
+            raise GraphError(
+                "backward() reached a part of the graph that an earlier backward() already freed; "
+                "pass retain_graph=True to the first backward() to go through the graph twice"
+            )
+        fn._mark = mark
+        stack.append((fn, True))
+        for parent in reversed(fn.parents):
+            ctx = parent._ctx
+            if ctx is not None and ctx._mark is not mark:
+                stack.append((ctx, False))
+    order.reverse()
+    return order
+
+
+def _accumulate_leaf(tensor, grad: np.ndarray, upstream: np.ndarray) -> None:
+    if tensor.grad is None:
+        # A leaf owns its .grad: never alias the upstream array or a view of another array.
+        if grad is upstream or grad.base is not None:
+            grad = grad.copy()
+        elif grad.dtype != tensor.data.dtype:
+            grad = grad.astype(tensor.data.dtype)
+        tensor.grad = grad
+    else:
+        tensor.grad += grad
+
+
+def backward(root, grad=None, retain_graph: bool = False) -> None:
+    """Compute the gradient of ``root`` w.r.t. every leaf that requires grad (see Tensor.backward)."""
+    if not root.requires_grad:
+        raise GraphError(
+            "backward() called on a tensor that does not require grad: it was made without "
+            "requires_grad=True inputs, or under no_grad()"
+        )
+    data = root.data
+    if grad is None:
+        if data.size != 1:
+            raise GraphError(
+                f"backward() without a gradient needs a single-element output, got shape "
+                f"{data.shape}; reduce it first (e.g. loss.mean()) or pass grad= of that shape"
+            )
+        grad = np.ones_like(data)
+    else:
+        grad = np.asarray(getattr(grad, "data", grad), dtype=data.dtype)
+        if grad.shape != data.shape:
+            from chainrule.errors import ShapeError
+
+            raise ShapeError(
+                f"backward(grad) got a gradient of shape {grad.shape} for an output of shape "
+                f"{data.shape}; they must match"
+            )
+    root_fn = root._ctx
+    if root_fn is None:
+        _accumulate_leaf(root, grad, None)
+        return
+    order = topological_order(root_fn)
+    root_fn.grad_out = grad
+    for fn in order:
+        grad = fn.grad_out
+        if grad is None:  # the op's output did not influence root
+            if not retain_graph:
+                fn.release()
+            continue
+        fn.grad_out = None
+        if fn.retained is not None:
+            kept = fn.retained()
+            if kept is not None:
+                kept.grad = grad.copy() if kept.grad is None else kept.grad + grad
+        grads = fn.backward(grad)
+        for parent, needed, grad_in in zip(fn.parents, fn.needs_grad, grads):
+            if not needed or grad_in is None:
+                continue
+            shape = parent.data.shape
+            if grad_in.shape != shape:
+                grad_in = sum_to_shape(grad_in, shape)
+            ctx = parent._ctx
+            if ctx is None:
+                _accumulate_leaf(parent, grad_in, grad)
+            elif ctx.grad_out is None:
+                ctx.grad_out = grad_in
+            else:
+                ctx.grad_out = ctx.grad_out + grad_in
+        if not retain_graph:
+            retained = fn.retained
+            fn.release()
+            if retained is not None:
+                fn.retained = retained
+
+
+def retain(fn, tensor) -> None:
+    """Make ``tensor`` (the output of ``fn``) keep its gradient after backward."""
+    fn.retained = weakref.ref(tensor)

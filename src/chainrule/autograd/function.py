@@ -1,0 +1,62 @@
+"""The op base class: one subclass per op, forward and local derivative side by side."""
+
+from __future__ import annotations
+
+from chainrule.autograd.grad_mode import _GradMode
+from chainrule.tensor import Tensor
+
+
+class Function:
+    """Base class of every differentiable op.
+
+    A subclass defines ``forward(self, *arrays, **params)`` returning one ``np.ndarray`` and
+    ``backward(self, grad)`` returning one array (or ``None``) per input, in input order. The
+    instance is the op's context: ``forward`` saves what ``backward`` needs as named attributes
+    (``self.out``, ``self.x``). ``label`` names the op and ``formulas`` gives, per input, the
+    local derivative ``∂out/∂input`` as text; the explainer prints both.
+
+    ``backward`` may return the upstream ``grad`` itself (no copy) and may return arrays of a
+    broadcast shape: the engine sums each gradient back to its input's shape. It must not return
+    one freshly made array for two inputs, and must never modify ``grad`` in place.
+    """
+
+    label = "?"
+    formulas: tuple[str, ...] = ()
+
+    # Engine bookkeeping. Class-level defaults keep op creation cheap: an op that records
+    # itself sets only ``parents`` and ``needs_grad`` on the instance.
+    parents: tuple = ()
+    needs_grad: tuple = ()
+    grad_out = None  # gradient of the loss w.r.t. this op's output, summed during backward
+    retained = None  # weakref to an output tensor that asked for retain_grad()
+    freed = False
+    _mark = None
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params) -> Tensor:
+        """Run the op on tensors; record it in the graph if grad mode is on and an input needs it."""
+        fn = cls()
+        out = fn.forward(*[t.data for t in inputs], **params)
+        if _GradMode.enabled:
+            needs_grad = tuple(t.requires_grad for t in inputs)
+            if True in needs_grad:
+                fn.parents = inputs
+                fn.needs_grad = needs_grad
+                result = Tensor._make(out, True)
+                result._ctx = fn
+                return result
+        return Tensor._make(out, False)
+
+    def release(self) -> None:
+        """Free saved arrays and links to inputs once backward no longer needs them."""
+        self.__dict__.clear()
+        self.freed = True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} op>"

@@ -1,0 +1,92 @@
+"""Ways to make tensors: from data, filled with a constant, or drawn from a seeded generator."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import _dtype
+from chainrule.random import Generator, get_generator
+from chainrule.tensor import Tensor
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """Make a tensor from a number, a (nested) list, an array or another tensor (copied).
+
+    Floating-point data becomes float32 unless ``dtype`` says otherwise (``"float64"`` for
+    gradient checks); integer and bool data keep their kind (class labels stay integers).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tensor([[1, 2], [3, 4]], dtype="float64").dtype
+        dtype('float64')
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    array = _dtype.as_array(data, dtype)
+    if isinstance(data, np.ndarray) and array is data:
+        array = array.copy()  # a tensor owns its data, as torch.tensor() copies
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """Like :func:`tensor`, but shares memory with ``data`` when no conversion is needed."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+        return data
+    return Tensor(data, dtype=dtype)
+
+
+def _shape(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _float_dtype(dtype) -> np.dtype:
+    return _dtype.resolve_dtype(dtype) or _dtype.float32
+
+
+def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(_shape(shape), _float_dtype(dtype)), requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(_shape(shape), _float_dtype(dtype)), requires_grad)
+
+
+def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return Tensor(np.full(shape, fill_value, _float_dtype(dtype)), requires_grad)
+
+
+def zeros_like(other, dtype=None, requires_grad: bool = False) -> Tensor:
+    other = np.asarray(other)
+    return Tensor(np.zeros(other.shape, _dtype.resolve_dtype(dtype) or other.dtype), requires_grad)
+
+
+def ones_like(other, dtype=None, requires_grad: bool = False) -> Tensor:
+    other = np.asarray(other)
+    return Tensor(np.ones(other.shape, _dtype.resolve_dtype(dtype) or other.dtype), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def arange(start, stop=None, step=1, dtype=None) -> Tensor:
+    """Evenly spaced values; integer arguments give an integer tensor, as in NumPy."""
+    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    return Tensor(values, dtype=dtype)
+
+
+def randn(*shape, dtype=None, requires_grad: bool = False, generator: Generator | None = None):
+    """Standard normal samples from the seeded generator (see :func:`chainrule.manual_seed`)."""
+    dt = _float_dtype(dtype)
+    values = get_generator(generator).standard_normal(_shape(shape)).astype(dt)
+    return Tensor(values, requires_grad)
+
+
+def rand(*shape, dtype=None, requires_grad: bool = False, generator: Generator | None = None):
+    """Uniform samples in [0, 1) from the seeded generator."""
+    dt = _float_dtype(dtype)
+    values = get_generator(generator).random(_shape(shape)).astype(dt)
+    return Tensor(values, requires_grad)

@@ -1,0 +1,29 @@
+"""Typed errors users can catch. Each message names the problem and, where possible, the fix."""
+
+
+class ChainruleError(Exception):
+    """Base class of every error chainrule raises on purpose."""
+
+
+class ShapeError(ChainruleError, ValueError):
+    """An op or layer got operands whose shapes do not fit together."""
+
+
+class DTypeError(ChainruleError, TypeError):
+    """An op or layer got data of a dtype it cannot work with."""
+
+
+class GraphError(ChainruleError, RuntimeError):
+    """The autograd graph cannot do what was asked (freed graph, non-scalar backward, ...)."""
+
+
+class ModelFormatError(ChainruleError, ValueError):
+    """A model or checkpoint file is not a valid chainrule file; nothing from it was loaded."""
+
+
+class DataError(ChainruleError, ValueError):
+    """A data file or array is malformed (missing cells, ragged rows, unknown column, ...)."""
+
+
+class NonFiniteError(ChainruleError, FloatingPointError):
+    """A loss, gradient or parameter became NaN or infinite."""

@@ -1,0 +1,45 @@
+"""Every op, one family a file. Each op class holds its forward, its local derivative and the
+derivative's formula side by side; the functions below are what users and Tensor methods call."""
+
+from chainrule.ops.activation import relu, sigmoid, tanh
+from chainrule.ops.elementwise import (
+    abs,
+    add,
+    cast,
+    clamp,
+    clip,
+    clone,
+    compare,
+    div,
+    exp,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    sqrt,
+    sub,
+    where,
+)
+from chainrule.ops.matmul import linear, matmul
+from chainrule.ops.reduce import argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from chainrule.ops.shape import (
+    broadcast_to,
+    cat,
+    concatenate,
+    expand,
+    flatten,
+    getitem,
+    pad,
+    permute,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    swapaxes,
+    transpose,
+    unsqueeze,
+)
+
+# ---- activation and loss families beyond the core (see ops/activation.py, ops/loss.py) ----

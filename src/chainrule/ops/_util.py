@@ -1,0 +1,70 @@
+"""Helpers shared by the op families: turning operands into tensors, normalising axes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import _dtype
+from chainrule.errors import ShapeError
+from chainrule.tensor import Tensor
+
+_SCALARS = (bool, int, float)
+
+
+def operand(value, like: Tensor | None = None) -> Tensor:
+    """``value`` as a Tensor; a Python scalar takes ``like``'s dtype (NumPy 2's weak scalars)."""
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and isinstance(value, _SCALARS):
+        return Tensor._make(np.asarray(value, dtype=np.result_type(like.data.dtype, value)), False)
+    if isinstance(value, (np.ndarray, np.generic)):
+        _dtype.check_kind(value.dtype, "op")
+        return Tensor._make(np.asarray(value), False)
+    return Tensor(value)
+
+
+def operands(a, b) -> tuple[Tensor, Tensor]:
+    """Both operands of a binary op as tensors; scalars adapt to the tensor's dtype."""
+    if not isinstance(a, Tensor):
+        a = operand(a, b if isinstance(b, Tensor) else None)
+    if not isinstance(b, Tensor):
+        b = operand(b, a)
+    return a, b
+
+
+def check_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> None:
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ShapeError(
+            f"{op} got shapes {a.shape} and {b.shape}, which do not broadcast together"
+        ) from None
+
+
+def normalize_axis(axis, dim, ndim: int, op: str):
+    """Resolve NumPy's ``axis`` / PyTorch's ``dim`` to ``None`` or a sorted tuple of axes."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{op}() got both axis= and dim=; pass one")
+        axis = dim
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    resolved = []
+    for a in axes:
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise ShapeError(f"{op}() got axis {a} for a tensor with {ndim} dimensions")
+        resolved.append(int(a) % max(ndim, 1))
+    return tuple(sorted(set(resolved)))
+
+
+def expand_reduced(grad: np.ndarray, in_shape: tuple, axes, keepdims: bool) -> np.ndarray:
+    """Reshape a reduction's gradient so it broadcasts back over the reduced axes."""
+    if axes is None:
+        return grad.reshape((1,) * len(in_shape)) if in_shape else grad
+    if not keepdims:
+        shape = list(in_shape)
+        for a in axes:
+            shape[a] = 1
+        grad = grad.reshape(shape)
+    return grad

@@ -1,0 +1,367 @@
+"""Elementwise arithmetic: forward and local derivative of each op side by side.
+
+Every ``backward`` returns gradients of the broadcast shape; the engine sums them back to each
+input's shape, so no op here repeats that.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.ops._util import check_broadcast, operand, operands
+from chainrule.tensor import Tensor
+
+
+class Add(Function):
+    """a + b"""
+
+    label = "+"
+    formulas = ("1", "1")
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    """a − b"""
+
+    label = "−"
+    formulas = ("1", "−1")
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad):
+        return grad, (-grad if self.needs_grad[1] else None)
+
+
+class Mul(Function):
+    """a · b"""
+
+    label = "×"
+    formulas = ("b", "a")
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad):
+        grad_a = grad * self.b if self.needs_grad[0] else None
+        grad_b = grad * self.a if self.needs_grad[1] else None
+        return grad_a, grad_b
+
+
+class Div(Function):
+    """a / b"""
+
+    label = "÷"
+    formulas = ("1/b", "−a/b²")
+
+    def forward(self, a, b):
+        self.b = b
+        self.out = a / b
+        return self.out
+
+    def backward(self, grad):
+        grad_a = grad / self.b
+        grad_b = -grad_a * self.out if self.needs_grad[1] else None  # −g·a/b² = −(g/b)·(a/b)
+        return (grad_a if self.needs_grad[0] else None), grad_b
+
+
+class Neg(Function):
+    """−x"""
+
+    label = "neg"
+    formulas = ("−1",)
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return (-grad,)
+
+
+class PowScalar(Function):
+    """x ** p for a constant exponent p."""
+
+    label = "pow"
+    formulas = ("p·x^(p−1)",)
+
+    def forward(self, x, exponent):
+        self.x, self.exponent = x, exponent
+        return x**exponent
+
+    def backward(self, grad):
+        p = self.exponent
+        if p == 2:
+            return (grad * (2 * self.x),)
+        return (grad * (p * self.x ** (p - 1)),)
+
+
+class Pow(Function):
+    """a ** b with a tensor exponent."""
+
+    label = "pow"
+    formulas = ("b·a^(b−1)", "a^b·ln(a)")
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a**b
+        return self.out
+
+    def backward(self, grad):
+        grad_a = grad * self.b * self.a ** (self.b - 1) if self.needs_grad[0] else None
+        grad_b = None
+        if self.needs_grad[1]:
+            # ln(a) is undefined for a <= 0; use 0 there so 0**b does not poison the gradient.
+            log_a = np.log(self.a, out=np.zeros(np.shape(self.a), dtype=self.out.dtype),
+                           where=self.a > 0)
+            grad_b = grad * self.out * log_a
+        return grad_a, grad_b
+
+
+class Exp(Function):
+    label = "exp"
+    formulas = ("exp(x)",)
+
+    def forward(self, x):
+        self.out = np.exp(x)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * self.out,)
+
+
+class Log(Function):
+    label = "ln"
+    formulas = ("1/x",)
+
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, grad):
+        return (grad / self.x,)
+
+
+class Sqrt(Function):
+    label = "√"
+    formulas = ("1/(2·√x)",)
+
+    def forward(self, x):
+        self.out = np.sqrt(x)
+        return self.out
+
+    def backward(self, grad):
+        return (grad / (2 * self.out),)
+
+
+class Abs(Function):
+    label = "|·|"
+    formulas = ("sign(x)",)
+
+    def forward(self, x):
+        self.x = x
+        return np.abs(x)
+
+    def backward(self, grad):
+        return (grad * np.sign(self.x),)
+
+
+class Clip(Function):
+    """min(max(x, low), high); the gradient passes where low ≤ x ≤ high."""
+
+    label = "clip"
+    formulas = ("1 if low ≤ x ≤ high else 0",)
+
+    def forward(self, x, low, high):
+        self.x, self.low, self.high = x, low, high
+        return np.clip(x, low, high)
+
+    def backward(self, grad):
+        inside = np.ones(self.x.shape, dtype=bool)
+        if self.low is not None:
+            inside &= self.x >= self.low
+        if self.high is not None:
+            inside &= self.x <= self.high
+        return (grad * inside,)
+
+
+class Maximum(Function):
+    """max(a, b) elementwise; a tie splits the gradient evenly, as in PyTorch."""
+
+    label = "max"
+    formulas = ("1 if a > b, ½ if a = b, else 0", "1 if b > a, ½ if a = b, else 0")
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.maximum(a, b)
+
+    def backward(self, grad):
+        share_a = (self.a > self.b) + 0.5 * (self.a == self.b)
+        grad_a = grad * share_a.astype(grad.dtype, copy=False)
+        return grad_a, (grad - grad_a if self.needs_grad[1] else None)
+
+
+class Minimum(Function):
+    """min(a, b) elementwise; a tie splits the gradient evenly, as in PyTorch."""
+
+    label = "min"
+    formulas = ("1 if a < b, ½ if a = b, else 0", "1 if b < a, ½ if a = b, else 0")
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.minimum(a, b)
+
+    def backward(self, grad):
+        share_a = (self.a < self.b) + 0.5 * (self.a == self.b)
+        grad_a = grad * share_a.astype(grad.dtype, copy=False)
+        return grad_a, (grad - grad_a if self.needs_grad[1] else None)
+
+
+class Where(Function):
+    """cond ? a : b. The gradient of the branch not taken is zero (it is masked, not skipped:
+    a NaN in the masked branch's own derivative still appears there; see docs/reliability.md)."""
+
+    label = "where"
+    formulas = ("1 where cond else 0", "0 where cond else 1")
+
+    def forward(self, a, b, cond):
+        self.cond = cond
+        return np.where(cond, a, b)
+
+    def backward(self, grad):
+        zero = np.zeros((), dtype=grad.dtype)
+        grad_a = np.where(self.cond, grad, zero) if self.needs_grad[0] else None
+        grad_b = np.where(self.cond, zero, grad) if self.needs_grad[1] else None
+        return grad_a, grad_b
+
+
+class Cast(Function):
+    """x converted to another dtype; the gradient is converted back."""
+
+    label = "cast"
+    formulas = ("1",)
+
+    def forward(self, x, dtype):
+        self.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, grad):
+        return (grad.astype(self.in_dtype),)
+
+
+class Clone(Function):
+    label = "clone"
+    formulas = ("1",)
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, grad):
+        return (grad,)
+
+
+# ---- functions ------------------------------------------------------------------------------
+def _binary(op, a, b) -> Tensor:
+    a, b = operands(a, b)
+    if a.data.shape != b.data.shape:
+        check_broadcast(op.label, a.data, b.data)
+    return op.apply(a, b)
+
+
+def add(a, b) -> Tensor:
+    """a + b with NumPy broadcasting."""
+    return _binary(Add, a, b)
+
+
+def sub(a, b) -> Tensor:
+    """a − b with NumPy broadcasting."""
+    return _binary(Sub, a, b)
+
+
+def mul(a, b) -> Tensor:
+    """a · b with NumPy broadcasting."""
+    return _binary(Mul, a, b)
+
+
+def div(a, b) -> Tensor:
+    """a / b with NumPy broadcasting."""
+    return _binary(Div, a, b)
+
+
+def neg(x) -> Tensor:
+    return Neg.apply(operand(x))
+
+
+def pow(base, exponent) -> Tensor:  # noqa: A001 - mirrors the ** operator
+    """base ** exponent; a constant exponent uses the cheaper ``p·x^(p−1)`` rule."""
+    if isinstance(base, Tensor) and isinstance(exponent, (int, float)) and not isinstance(
+        exponent, bool
+    ):
+        return PowScalar.apply(base, exponent=exponent)
+    return _binary(Pow, base, exponent)
+
+
+def exp(x) -> Tensor:
+    return Exp.apply(operand(x))
+
+
+def log(x) -> Tensor:
+    return Log.apply(operand(x))
+
+
+def sqrt(x) -> Tensor:
+    return Sqrt.apply(operand(x))
+
+
+def abs(x) -> Tensor:  # noqa: A001
+    return Abs.apply(operand(x))
+
+
+def clip(x, min=None, max=None) -> Tensor:  # noqa: A002
+    """Limit values to [min, max]; either bound may be None."""
+    if min is None and max is None:
+        raise ValueError("clip() needs at least one of min and max")
+    return Clip.apply(operand(x), low=min, high=max)
+
+
+clamp = clip
+
+
+def maximum(a, b) -> Tensor:
+    return _binary(Maximum, a, b)
+
+
+def minimum(a, b) -> Tensor:
+    return _binary(Minimum, a, b)
+
+
+def where(cond, a, b) -> Tensor:
+    """Elements of ``a`` where ``cond`` is true, else of ``b`` (both differentiable)."""
+    cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond, dtype=bool)
+    a, b = operands(a, b)
+    return Where.apply(a, b, cond=cond)
+
+
+def cast(x: Tensor, dtype) -> Tensor:
+    if x.data.dtype == dtype:
+        return Clone.apply(x)
+    if x.requires_grad and np.dtype(dtype).kind != "f":
+        return Tensor._make(x.data.astype(dtype), False)
+    return Cast.apply(x, dtype=dtype)
+
+
+def clone(x: Tensor) -> Tensor:
+    return Clone.apply(x)
+
+
+def compare(ufunc, a, b) -> Tensor:
+    """A comparison: a bool tensor, never part of the graph."""
+    a, b = operands(a, b)
+    check_broadcast(ufunc.__name__, a.data, b.data)
+    return Tensor._make(ufunc(a.data, b.data), False)

@@ -1,0 +1,133 @@
+"""Matrix products: matmul (1-D, 2-D, batched) and the fused linear layer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.errors import ShapeError
+from chainrule.ops._util import operands
+from chainrule.tensor import Tensor
+
+
+class MatMul(Function):
+    """a @ b, following NumPy's matmul rules for 1-D and stacked operands."""
+
+    label = "@"
+    formulas = ("∂(a@b)/∂a = grad @ bᵀ", "∂(a@b)/∂b = aᵀ @ grad")
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, grad):
+        a, b = self.a, self.b
+        grad_a = grad_b = None
+        if a.ndim == 1 and b.ndim == 1:
+            grad_a = grad * b if self.needs_grad[0] else None
+            grad_b = grad * a if self.needs_grad[1] else None
+            return grad_a, grad_b
+        if a.ndim == 1:  # (k,) @ (..., k, n) -> (..., n)
+            if self.needs_grad[0]:
+                grad_a = (grad[..., None, :] @ np.swapaxes(b, -1, -2))[..., 0, :]
+            if self.needs_grad[1]:
+                grad_b = a[:, None] * grad[..., None, :]
+            return grad_a, grad_b
+        if b.ndim == 1:  # (..., m, k) @ (k,) -> (..., m)
+            if self.needs_grad[0]:
+                grad_a = grad[..., :, None] * b
+            if self.needs_grad[1]:
+                grad_b = (np.swapaxes(a, -1, -2) @ grad[..., :, None])[..., 0]
+            return grad_a, grad_b
+        if self.needs_grad[0]:
+            grad_a = grad @ np.swapaxes(b, -1, -2)
+        if self.needs_grad[1]:
+            grad_b = np.swapaxes(a, -1, -2) @ grad
+        return grad_a, grad_b
+
+
+class Linear(Function):
+    """x @ Wᵀ + b, fused: one op, three gradients (PyTorch's layout, W is (out, in)).
+
+    For one output neuron j: z_j = Σ_k W_jk · x_k + b_j, so ∂z_j/∂W_jk = x_k, ∂z_j/∂x_k = W_jk,
+    ∂z_j/∂b_j = 1.
+    """
+
+    label = "linear"
+    formulas = ("W", "x", "1")
+
+    def forward(self, x, weight, bias=None):
+        self.x, self.weight = x, weight
+        out = x @ weight.T
+        if bias is not None:
+            out += bias  # in place: out is ours, no second allocation
+        return out
+
+    def backward(self, grad):
+        needs = self.needs_grad
+        grad_x = grad @ self.weight if needs[0] else None
+        grad_w = grad_b = None
+        if needs[1]:
+            if grad.ndim > 2:
+                grad_w = grad.reshape(-1, grad.shape[-1]).T @ self.x.reshape(-1, self.x.shape[-1])
+            elif grad.ndim == 2:
+                grad_w = grad.T @ self.x
+            else:
+                grad_w = np.outer(grad, self.x)
+        if len(needs) == 3 and needs[2]:
+            grad_b = grad.sum(axis=tuple(range(grad.ndim - 1))) if grad.ndim > 1 else grad.copy()
+        return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product with NumPy's rules (1-D vectors, stacks of matrices, broadcasting).
+
+    Raises:
+        ShapeError: the inner dimensions differ, e.g. ``matmul got (8, 4) @ (3, 2): inner
+            dimensions 4 and 3 differ``.
+    """
+    a, b = operands(a, b)
+    sa, sb = a.data.shape, b.data.shape
+    if not sa or not sb:
+        raise ShapeError(f"matmul got {sa} @ {sb}: both operands need at least one dimension")
+    inner_b = sb[0] if len(sb) == 1 else sb[-2]
+    if sa[-1] != inner_b:
+        raise ShapeError(
+            f"matmul got {sa} @ {sb}: inner dimensions {sa[-1]} and {inner_b} differ"
+        )
+    if len(sa) > 2 and len(sb) > 2:
+        try:
+            np.broadcast_shapes(sa[:-2], sb[:-2])
+        except ValueError:
+            raise ShapeError(
+                f"matmul got {sa} @ {sb}: batch dimensions {sa[:-2]} and {sb[:-2]} do not "
+                f"broadcast"
+            ) from None
+    return MatMul.apply(a, b)
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """y = x @ weightᵀ + bias, as one fused op.
+
+    Shape:
+        x: (..., in), weight: (out, in), bias: (out,) or None -> (..., out)
+    """
+    x, weight = operands(x, weight)
+    if weight.data.ndim != 2:
+        raise ShapeError(f"linear expects a 2-D weight (out, in), got shape {weight.shape}")
+    out_features, in_features = weight.data.shape
+    if x.data.ndim == 0 or x.data.shape[-1] != in_features:
+        raise ShapeError(
+            f"linear(in_features={in_features}) got input of shape {x.shape}; "
+            f"expected (..., {in_features})"
+        )
+    if bias is None:
+        return Linear.apply(x, weight)
+    if not isinstance(bias, Tensor):
+        bias = Tensor._make(np.asarray(bias, dtype=weight.dtype), False)
+    if bias.data.shape != (out_features,):
+        raise ShapeError(
+            f"linear(out_features={out_features}) got bias of shape {bias.shape}; "
+            f"expected ({out_features},)"
+        )
+    return Linear.apply(x, weight, bias)

@@ -1,0 +1,297 @@
+"""Shape ops: they move numbers around, so their backward moves the gradient back."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.errors import ShapeError
+from chainrule.ops._util import normalize_axis, operand
+from chainrule.tensor import Tensor
+
+
+class Reshape(Function):
+    label = "reshape"
+    formulas = ("1 (same numbers, new shape)",)
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad):
+        return (grad.reshape(self.in_shape),)
+
+
+class Permute(Function):
+    label = "permute"
+    formulas = ("1 (same numbers, axes reordered)",)
+
+    def forward(self, x, axes):
+        self.axes = axes
+        return np.transpose(x, axes)
+
+    def backward(self, grad):
+        return (np.transpose(grad, np.argsort(self.axes)),)
+
+
+class Expand(Function):
+    """Broadcast to a larger shape; the engine sums the gradient back over stretched axes."""
+
+    label = "expand"
+    formulas = ("1 (summed over the broadcast axes)",)
+
+    def forward(self, x, shape):
+        return np.broadcast_to(x, shape)
+
+    def backward(self, grad):
+        return (grad,)
+
+
+class Concatenate(Function):
+    label = "cat"
+    formulas = ("1 (each input gets its slice of the gradient)",)
+
+    def forward(self, *arrays, axis):
+        self.axis = axis
+        self.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    def backward(self, grad):
+        return tuple(np.split(grad, self.bounds, axis=self.axis))
+
+
+class Stack(Function):
+    label = "stack"
+    formulas = ("1 (each input gets its slice of the gradient)",)
+
+    def forward(self, *arrays, axis):
+        self.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    def backward(self, grad):
+        return tuple(np.moveaxis(grad, self.axis, 0))
+
+
+class GetItem(Function):
+    """x[index]; repeated integer indices accumulate their gradients."""
+
+    label = "index"
+    formulas = ("1 at the selected elements, else 0",)
+
+    def forward(self, x, index, advanced):
+        self.in_shape, self.dtype, self.index, self.advanced = x.shape, x.dtype, index, advanced
+        return x[index]
+
+    def backward(self, grad):
+        grad_x = np.zeros(self.in_shape, dtype=self.dtype)
+        if self.advanced:
+            np.add.at(grad_x, self.index, grad)
+        else:
+            grad_x[self.index] = grad
+        return (grad_x,)
+
+
+class Pad(Function):
+    label = "pad"
+    formulas = ("1 inside, padding gets no gradient",)
+
+    def forward(self, x, pad_width, value):
+        self.inner = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
+        return np.pad(x, pad_width, constant_values=value)
+
+    def backward(self, grad):
+        return (grad[self.inner],)
+
+
+# ---- functions ------------------------------------------------------------------------------
+def _shape_args(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def reshape(x, *shape) -> Tensor:
+    """The same numbers in a new shape (one dimension may be -1)."""
+    x = operand(x)
+    shape = _shape_args(shape)
+    if shape == x.data.shape:
+        return x
+    try:
+        return Reshape.apply(x, shape=shape)
+    except (ValueError, TypeError):
+        raise ShapeError(
+            f"reshape cannot turn shape {x.shape} ({x.data.size} elements) into {shape}"
+        ) from None
+
+
+def flatten(x, start_dim=0, end_dim=-1) -> Tensor:
+    """Merge dimensions ``start_dim`` … ``end_dim`` into one (all of them by default)."""
+    x = operand(x)
+    shape = x.data.shape
+    if not shape:
+        return reshape(x, 1)
+    start, end = start_dim % len(shape), end_dim % len(shape)
+    merged = int(np.prod(shape[start : end + 1]))
+    return reshape(x, *shape[:start], merged, *shape[end + 1 :])
+
+
+def permute(x, *axes) -> Tensor:
+    """Reorder the axes: ``permute(x, 2, 0, 1)``."""
+    x = operand(x)
+    axes = _shape_args(axes)
+    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+        raise ShapeError(f"permute got axes {axes} for a tensor with {x.ndim} dimensions")
+    return Permute.apply(x, axes=tuple(a % x.ndim for a in axes))
+
+
+def transpose(x, *axes) -> Tensor:
+    """Reverse the axes (``x.T``), swap two (``transpose(x, 0, 1)``), or permute them all."""
+    x = operand(x)
+    axes = _shape_args(axes)
+    if not axes:
+        if x.ndim < 2:
+            return x
+        return Permute.apply(x, axes=tuple(reversed(range(x.ndim))))
+    if len(axes) == 2 and x.ndim != 2:
+        return swapaxes(x, *axes)
+    return permute(x, *axes)
+
+
+def swapaxes(x, axis1, axis2) -> Tensor:
+    x = operand(x)
+    order = list(range(x.ndim))
+    a, b = normalize_axis(axis1, None, x.ndim, "swapaxes")[0], normalize_axis(
+        axis2, None, x.ndim, "swapaxes"
+    )[0]
+    order[a], order[b] = order[b], order[a]
+    return Permute.apply(x, axes=tuple(order))
+
+
+def broadcast_to(x, shape) -> Tensor:
+    """Stretch size-1 (or missing leading) dimensions to ``shape``, as NumPy broadcasts."""
+    x = operand(x)
+    shape = tuple(shape)
+    try:
+        np.broadcast_shapes(x.data.shape, shape)
+        if np.broadcast_shapes(x.data.shape, shape) != shape:
+            raise ValueError
+    except ValueError:
+        raise ShapeError(f"expand cannot broadcast shape {x.shape} to {shape}") from None
+    return Expand.apply(x, shape=shape)
+
+
+def expand(x, *shape) -> Tensor:
+    """PyTorch's expand: like broadcast_to, where -1 keeps a dimension's size."""
+    x = operand(x)
+    shape = list(_shape_args(shape))
+    offset = len(shape) - x.ndim
+    for i, n in enumerate(shape):
+        if n == -1:
+            shape[i] = x.data.shape[i - offset]
+    return broadcast_to(x, shape)
+
+
+def squeeze(x, axis=None, *, dim=None) -> Tensor:
+    """Drop size-1 dimensions (all of them, or the given ones)."""
+    x = operand(x)
+    axes = normalize_axis(axis, dim, x.ndim, "squeeze")
+    if axes is None:
+        shape = tuple(n for n in x.data.shape if n != 1)
+    else:
+        shape = tuple(n for i, n in enumerate(x.data.shape) if not (i in axes and n == 1))
+    return reshape(x, *shape) if shape != x.data.shape else x
+
+
+def unsqueeze(x, axis=None, *, dim=None) -> Tensor:
+    """Insert a size-1 dimension at ``axis``."""
+    x = operand(x)
+    axis = dim if dim is not None else axis
+    if axis is None:
+        raise TypeError("unsqueeze() needs an axis")
+    if not -(x.ndim + 1) <= axis <= x.ndim:
+        raise ShapeError(f"unsqueeze got axis {axis} for a tensor with {x.ndim} dimensions")
+    axis = axis % (x.ndim + 1)
+    return reshape(x, *x.data.shape[:axis], 1, *x.data.shape[axis:])
+
+
+def _tensors(tensors, op) -> list:
+    tensors = [operand(t) for t in tensors]
+    if not tensors:
+        raise ValueError(f"{op}() needs at least one tensor")
+    return tensors
+
+
+def cat(tensors, axis=0, *, dim=None) -> Tensor:
+    """Join tensors along an existing axis."""
+    tensors = _tensors(tensors, "cat")
+    axis = dim if dim is not None else axis
+    first = tensors[0].data
+    for t in tensors[1:]:
+        same = t.ndim == first.ndim and all(
+            a == b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis % first.ndim
+        )
+        if not same:
+            raise ShapeError(
+                f"cat along axis {axis} got shapes {[t.shape for t in tensors]}; all dimensions "
+                f"but axis {axis} must match"
+            )
+    return Concatenate.apply(*tensors, axis=axis % first.ndim)
+
+
+concatenate = cat
+
+
+def stack(tensors, axis=0, *, dim=None) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    tensors = _tensors(tensors, "stack")
+    axis = dim if dim is not None else axis
+    if len({t.shape for t in tensors}) != 1:
+        raise ShapeError(f"stack needs tensors of one shape, got {[t.shape for t in tensors]}")
+    return Stack.apply(*tensors, axis=axis % (tensors[0].ndim + 1))
+
+
+def split(x, split_size_or_sections, axis=0, *, dim=None) -> list:
+    """Split into chunks of a given size (int) or of the given sizes (list), as in PyTorch."""
+    x = operand(x)
+    axis = (dim if dim is not None else axis) % x.ndim
+    n = x.data.shape[axis]
+    if isinstance(split_size_or_sections, int):
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ShapeError(f"split sizes {sizes} do not add up to {n} along axis {axis}")
+    pieces, start = [], 0
+    for size in sizes:
+        index = (slice(None),) * axis + (slice(start, start + size),)
+        pieces.append(getitem(x, index))
+        start += size
+    return pieces
+
+
+def _is_advanced(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (list, np.ndarray)) for p in parts)
+
+
+def getitem(x, index) -> Tensor:
+    """NumPy indexing: ints, slices, None, ..., boolean masks and integer arrays."""
+    x = operand(x)
+    if isinstance(index, Tensor):
+        index = index.data
+    elif isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    try:
+        advanced = _is_advanced(index)
+        return GetItem.apply(x, index=index, advanced=advanced)
+    except IndexError as err:
+        raise ShapeError(f"index {index!r} does not fit a tensor of shape {x.shape}: {err}") from None
+
+
+def pad(x, pad_width, value=0.0) -> Tensor:
+    """Pad with a constant; ``pad_width`` as in ``np.pad`` (per axis: (before, after))."""
+    x = operand(x)
+    pad_width = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+    return Pad.apply(x, pad_width=tuple(map(tuple, pad_width.tolist())), value=value)

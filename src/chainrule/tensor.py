@@ -1,0 +1,400 @@
+"""Tensor: an n-dimensional array that remembers how it was computed, for backpropagation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import _dtype
+from chainrule.autograd import engine
+from chainrule.autograd.grad_mode import _GradMode
+from chainrule.errors import DTypeError, GraphError
+
+
+class Tensor:
+    """An array of numbers with an optional gradient and a link to the op that made it.
+
+    Make tensors with :func:`chainrule.tensor`; ops on tensors build the graph that
+    :meth:`backward` walks to fill in ``.grad`` of every leaf that requires it.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.tensor([2.0, -1.0], requires_grad=True)
+        >>> loss = (w * w).sum()
+        >>> loss.backward()
+        >>> w.grad.tolist()
+        [4.0, -2.0]
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "__weakref__")
+    __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray * Tensor -> Tensor
+    __hash__ = object.__hash__  # identity, as in PyTorch (used as optimizer state keys)
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = _dtype.as_array(data, dtype)
+        self.grad = None
+        self.requires_grad = False
+        self._ctx = None
+        self.name = None
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data: np.ndarray, requires_grad: bool) -> Tensor:
+        """Wrap an op's output array without any conversion (the engine's fast path)."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._ctx = None
+        t.name = None
+        return t
+
+    # ---- attributes -------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        """The op that produced this tensor (``None`` for leaves)."""
+        return self._ctx
+
+    @property
+    def T(self) -> Tensor:
+        return _ops.transpose(self)
+
+    def size(self, dim: int | None = None):
+        """The shape (PyTorch's ``size()``), or the length of one dimension."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    # ---- autograd -----------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Backpropagate: add ∂self/∂leaf to ``leaf.grad`` for every leaf that requires grad.
+
+        Args:
+            grad: ∂L/∂self, same shape as ``self``; optional when ``self`` has one element.
+            retain_graph: keep the graph's saved values so ``backward`` can run through it again.
+        """
+        engine.backward(self, grad, retain_graph)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Ask (or stop asking) for this leaf's gradient; floating-point tensors only."""
+        if requires_grad and self.data.dtype.kind != "f":
+            raise DTypeError(
+                f"only floating-point tensors can require gradients, got dtype {self.data.dtype}; "
+                f"make it with dtype='float32' or 'float64'"
+            )
+        if not requires_grad and self._ctx is not None:
+            raise GraphError("requires_grad_(False) is only allowed on leaves; use .detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
+        if self._ctx is not None:
+            engine.retain(self._ctx, self)
+        return self
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (shares memory, requires no grad)."""
+        return Tensor._make(self.data, False)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (sets ``.grad`` to ``None``)."""
+        self.grad = None
+
+    # ---- conversion ---------------------------------------------------------------------
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (shared memory, not a copy)."""
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def astype(self, dtype) -> Tensor:
+        """A copy converted to ``dtype`` (differentiable between float dtypes)."""
+        return _ops.cast(self, _dtype.resolve_dtype(dtype))
+
+    def to(self, dtype) -> Tensor:
+        return self.astype(dtype)
+
+    def float(self) -> Tensor:
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        return self.astype(np.float64)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"use .any() or .all()"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        extras = []
+        if self.data.dtype != _dtype.float32 and self.data.dtype.kind == "f" or (
+            self.data.dtype.kind != "f" and self.data.dtype != _dtype.int64
+        ):
+            extras.append(f"dtype={self.data.dtype}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{type(self._ctx).__name__}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    # ---- operators ----------------------------------------------------------------------
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return _ops.sub(other, self)
+
+    def __mul__(self, other):
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.div(other, self)
+
+    def __pow__(self, exponent):
+        return _ops.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return _ops.pow(base, self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __neg__(self):
+        return _ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __eq__(self, other):
+        return _ops.compare(np.equal, self, other)
+
+    def __ne__(self, other):
+        return _ops.compare(np.not_equal, self, other)
+
+    def __lt__(self, other):
+        return _ops.compare(np.less, self, other)
+
+    def __le__(self, other):
+        return _ops.compare(np.less_equal, self, other)
+
+    def __gt__(self, other):
+        return _ops.compare(np.greater, self, other)
+
+    def __ge__(self, other):
+        return _ops.compare(np.greater_equal, self, other)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        if self.requires_grad and _GradMode.enabled:
+            raise GraphError(
+                "in-place assignment into a tensor that requires grad would corrupt its "
+                "gradient; do it under cr.no_grad() or build a new tensor (cr.where, cr.cat)"
+            )
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+
+    # ---- methods that mirror the functions ----------------------------------------------
+    def sum(self, axis=None, keepdims=False, *, dim=None):
+        return _ops.sum(self, axis=axis, keepdims=keepdims, dim=dim)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None):
+        return _ops.mean(self, axis=axis, keepdims=keepdims, dim=dim)
+
+    def max(self, axis=None, keepdims=False, *, dim=None):
+        return _ops.max(self, axis=axis, keepdims=keepdims, dim=dim)
+
+    def min(self, axis=None, keepdims=False, *, dim=None):
+        return _ops.min(self, axis=axis, keepdims=keepdims, dim=dim)
+
+    def var(self, axis=None, keepdims=False, *, dim=None, correction=0):
+        return _ops.var(self, axis=axis, keepdims=keepdims, dim=dim, correction=correction)
+
+    def std(self, axis=None, keepdims=False, *, dim=None, correction=0):
+        return _ops.std(self, axis=axis, keepdims=keepdims, dim=dim, correction=correction)
+
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None):
+        return _ops.logsumexp(self, axis=axis, keepdims=keepdims, dim=dim)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None):
+        return _ops.argmax(self, axis=axis, keepdims=keepdims, dim=dim)
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None):
+        return _ops.argmin(self, axis=axis, keepdims=keepdims, dim=dim)
+
+    def any(self):
+        return bool(self.data.any())
+
+    def all(self):
+        return bool(self.data.all())
+
+    def reshape(self, *shape):
+        return _ops.reshape(self, *shape)
+
+    def view(self, *shape):
+        return _ops.reshape(self, *shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _ops.flatten(self, start_dim, end_dim)
+
+    def transpose(self, *axes):
+        return _ops.transpose(self, *axes)
+
+    def permute(self, *axes):
+        return _ops.permute(self, *axes)
+
+    def swapaxes(self, axis1, axis2):
+        return _ops.swapaxes(self, axis1, axis2)
+
+    def expand(self, *shape):
+        return _ops.expand(self, *shape)
+
+    def broadcast_to(self, shape):
+        return _ops.broadcast_to(self, shape)
+
+    def squeeze(self, axis=None, *, dim=None):
+        return _ops.squeeze(self, axis=axis, dim=dim)
+
+    def unsqueeze(self, axis=None, *, dim=None):
+        return _ops.unsqueeze(self, axis=axis, dim=dim)
+
+    def split(self, split_size_or_sections, axis=0, *, dim=None):
+        return _ops.split(self, split_size_or_sections, axis=axis, dim=dim)
+
+    def exp(self):
+        return _ops.exp(self)
+
+    def log(self):
+        return _ops.log(self)
+
+    def sqrt(self):
+        return _ops.sqrt(self)
+
+    def abs(self):
+        return _ops.abs(self)
+
+    def pow(self, exponent):
+        return _ops.pow(self, exponent)
+
+    def clip(self, min=None, max=None):
+        return _ops.clip(self, min, max)
+
+    def clamp(self, min=None, max=None):
+        return _ops.clip(self, min, max)
+
+    def maximum(self, other):
+        return _ops.maximum(self, other)
+
+    def minimum(self, other):
+        return _ops.minimum(self, other)
+
+    def matmul(self, other):
+        return _ops.matmul(self, other)
+
+    def relu(self):
+        return _ops.relu(self)
+
+    def sigmoid(self):
+        return _ops.sigmoid(self)
+
+    def tanh(self):
+        return _ops.tanh(self)
+
+    def leaky_relu(self, negative_slope=0.01):
+        return _ops.leaky_relu(self, negative_slope)
+
+    def elu(self, alpha=1.0):
+        return _ops.elu(self, alpha)
+
+    def gelu(self, approximate="none"):
+        return _ops.gelu(self, approximate)
+
+    def softplus(self, beta=1.0, threshold=20.0):
+        return _ops.softplus(self, beta, threshold)
+
+    def silu(self):
+        return _ops.silu(self)
+
+    def softmax(self, axis=-1, *, dim=None):
+        return _ops.softmax(self, axis=axis, dim=dim)
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        return _ops.log_softmax(self, axis=axis, dim=dim)
+
+    def clone(self):
+        return _ops.clone(self)
+
+
+from chainrule import ops as _ops  # noqa: E402  (ops need Tensor defined first)

@@ -1,0 +1,5 @@
+"""Tools that prove gradients right: finite-difference gradient checks."""
+
+from chainrule.testing.gradcheck import GradcheckError, gradcheck
+
+__all__ = ["GradcheckError", "gradcheck"]
