@@ -97,6 +97,15 @@ _LAZY = {
     "GradcheckError": ("chainrule.testing.gradcheck", "GradcheckError"),
     "detect_anomaly": ("chainrule.autograd.anomaly", "detect_anomaly"),
     "compile": ("chainrule.autograd.compile", "compile"),
+    "linear": ("chainrule.ops", "linear"),
+    "leaky_relu": ("chainrule.ops", "leaky_relu"),
+    "elu": ("chainrule.ops", "elu"),
+    "gelu": ("chainrule.ops", "gelu"),
+    "softplus": ("chainrule.ops", "softplus"),
+    "silu": ("chainrule.ops", "silu"),
+    "log_sigmoid": ("chainrule.ops", "log_sigmoid"),
+    "softmax": ("chainrule.ops", "softmax"),
+    "log_softmax": ("chainrule.ops", "log_softmax"),
 }
 
 
