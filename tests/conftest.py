@@ -23,4 +23,6 @@ def rng():
 
 def torch_or_skip():
     """Import torch, or skip the test with a clear reason (CI always has it)."""
-    return pytest.importorskip("torch", reason="PyTorch is the cross-check oracle; pip install torch==2.13.0")
+    return pytest.importorskip(
+        "torch", reason="PyTorch is the cross-check oracle; pip install torch==2.13.0"
+    )

@@ -9,6 +9,12 @@ from chainrule.random import Generator, get_generator
 from chainrule.tensor import Tensor
 
 
+def _wrap(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """A tensor around an array already in its final dtype (no second conversion)."""
+    t = Tensor._make(array, False)
+    return t.requires_grad_(True) if requires_grad else t
+
+
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     """Make a tensor from a number, a (nested) list, an array or another tensor (copied).
 
@@ -25,14 +31,15 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     array = _dtype.as_array(data, dtype)
     if isinstance(data, np.ndarray) and array is data:
         array = array.copy()  # a tensor owns its data, as torch.tensor() copies
-    return Tensor(array, requires_grad=requires_grad)
+    return _wrap(array, requires_grad)
 
 
 def as_tensor(data, dtype=None) -> Tensor:
     """Like :func:`tensor`, but shares memory with ``data`` when no conversion is needed."""
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
-    return Tensor(data, dtype=dtype)
+    array = _dtype.as_array(data.data if isinstance(data, Tensor) else data, dtype)
+    return _wrap(array)
 
 
 def _shape(shape) -> tuple:
@@ -46,47 +53,47 @@ def _float_dtype(dtype) -> np.dtype:
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_shape(shape), _float_dtype(dtype)), requires_grad)
+    return _wrap(np.zeros(_shape(shape), _float_dtype(dtype)), requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_shape(shape), _float_dtype(dtype)), requires_grad)
+    return _wrap(np.ones(_shape(shape), _float_dtype(dtype)), requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return Tensor(np.full(shape, fill_value, _float_dtype(dtype)), requires_grad)
+    return _wrap(np.full(shape, fill_value, _float_dtype(dtype)), requires_grad)
 
 
 def zeros_like(other, dtype=None, requires_grad: bool = False) -> Tensor:
     other = np.asarray(other)
-    return Tensor(np.zeros(other.shape, _dtype.resolve_dtype(dtype) or other.dtype), requires_grad)
+    return _wrap(np.zeros(other.shape, _dtype.resolve_dtype(dtype) or other.dtype), requires_grad)
 
 
 def ones_like(other, dtype=None, requires_grad: bool = False) -> Tensor:
     other = np.asarray(other)
-    return Tensor(np.ones(other.shape, _dtype.resolve_dtype(dtype) or other.dtype), requires_grad)
+    return _wrap(np.ones(other.shape, _dtype.resolve_dtype(dtype) or other.dtype), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+    return _wrap(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None) -> Tensor:
     """Evenly spaced values; integer arguments give an integer tensor, as in NumPy."""
     values = np.arange(start, stop, step) if stop is not None else np.arange(start)
-    return Tensor(values, dtype=dtype)
+    return _wrap(_dtype.as_array(values, dtype))
 
 
 def randn(*shape, dtype=None, requires_grad: bool = False, generator: Generator | None = None):
     """Standard normal samples from the seeded generator (see :func:`chainrule.manual_seed`)."""
     dt = _float_dtype(dtype)
     values = get_generator(generator).standard_normal(_shape(shape)).astype(dt)
-    return Tensor(values, requires_grad)
+    return _wrap(values, requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad: bool = False, generator: Generator | None = None):
     """Uniform samples in [0, 1) from the seeded generator."""
     dt = _float_dtype(dtype)
     values = get_generator(generator).random(_shape(shape)).astype(dt)
-    return Tensor(values, requires_grad)
+    return _wrap(values, requires_grad)

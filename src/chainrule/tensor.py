@@ -181,8 +181,10 @@ class Tensor:
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
         extras = []
-        if self.data.dtype != _dtype.float32 and self.data.dtype.kind == "f" or (
-            self.data.dtype.kind != "f" and self.data.dtype != _dtype.int64
+        if (
+            self.data.dtype != _dtype.float32
+            and self.data.dtype.kind == "f"
+            or (self.data.dtype.kind != "f" and self.data.dtype != _dtype.int64)
         ):
             extras.append(f"dtype={self.data.dtype}")
         if self._ctx is not None:

@@ -78,7 +78,7 @@ def _accumulate_leaf(tensor, grad: np.ndarray, upstream: np.ndarray) -> None:
 
 
 def backward(root, grad=None, retain_graph: bool = False) -> None:
-    """Compute the gradient of ``root`` w.r.t. every leaf that requires grad (see Tensor.backward)."""
+    """Fill ``.grad`` of every leaf that ``root`` depends on (see Tensor.backward)."""
     if not root.requires_grad:
         raise GraphError(
             "backward() called on a tensor that does not require grad: it was made without "

@@ -40,7 +40,7 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
-        """Run the op on tensors; record it in the graph if grad mode is on and an input needs it."""
+        """Run the op; record it in the graph if grad mode is on and an input needs grad."""
         fn = cls()
         out = fn.forward(*[t.data for t in inputs], **params)
         if _GradMode.enabled:

@@ -118,8 +118,9 @@ class Pow(Function):
         grad_b = None
         if self.needs_grad[1]:
             # ln(a) is undefined for a <= 0; use 0 there so 0**b does not poison the gradient.
-            log_a = np.log(self.a, out=np.zeros(np.shape(self.a), dtype=self.out.dtype),
-                           where=self.a > 0)
+            log_a = np.log(
+                self.a, out=np.zeros(np.shape(self.a), dtype=self.out.dtype), where=self.a > 0
+            )
             grad_b = grad * self.out * log_a
         return grad_a, grad_b
 
@@ -300,8 +301,10 @@ def neg(x) -> Tensor:
 
 def pow(base, exponent) -> Tensor:  # noqa: A001 - mirrors the ** operator
     """base ** exponent; a constant exponent uses the cheaper ``p·x^(p−1)`` rule."""
-    if isinstance(base, Tensor) and isinstance(exponent, (int, float)) and not isinstance(
-        exponent, bool
+    if (
+        isinstance(base, Tensor)
+        and isinstance(exponent, (int, float))
+        and not isinstance(exponent, bool)
     ):
         return PowScalar.apply(base, exponent=exponent)
     return _binary(Pow, base, exponent)

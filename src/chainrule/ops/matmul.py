@@ -92,16 +92,13 @@ def matmul(a, b) -> Tensor:
         raise ShapeError(f"matmul got {sa} @ {sb}: both operands need at least one dimension")
     inner_b = sb[0] if len(sb) == 1 else sb[-2]
     if sa[-1] != inner_b:
-        raise ShapeError(
-            f"matmul got {sa} @ {sb}: inner dimensions {sa[-1]} and {inner_b} differ"
-        )
+        raise ShapeError(f"matmul got {sa} @ {sb}: inner dimensions {sa[-1]} and {inner_b} differ")
     if len(sa) > 2 and len(sb) > 2:
         try:
             np.broadcast_shapes(sa[:-2], sb[:-2])
         except ValueError:
             raise ShapeError(
-                f"matmul got {sa} @ {sb}: batch dimensions {sa[:-2]} and {sb[:-2]} do not "
-                f"broadcast"
+                f"matmul got {sa} @ {sb}: batch dimensions {sa[:-2]} and {sb[:-2]} do not broadcast"
             ) from None
     return MatMul.apply(a, b)
 

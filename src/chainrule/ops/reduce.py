@@ -35,7 +35,9 @@ class Mean(Function):
         return out
 
     def backward(self, grad):
-        grad = expand_reduced(grad, self.in_shape, self.axes, self.keepdims) / builtins.max(self.count, 1)
+        grad = expand_reduced(grad, self.in_shape, self.axes, self.keepdims) / builtins.max(
+            self.count, 1
+        )
         return (np.broadcast_to(grad, self.in_shape),)
 
 

@@ -160,9 +160,10 @@ def transpose(x, *axes) -> Tensor:
 def swapaxes(x, axis1, axis2) -> Tensor:
     x = operand(x)
     order = list(range(x.ndim))
-    a, b = normalize_axis(axis1, None, x.ndim, "swapaxes")[0], normalize_axis(
-        axis2, None, x.ndim, "swapaxes"
-    )[0]
+    a, b = (
+        normalize_axis(axis1, None, x.ndim, "swapaxes")[0],
+        normalize_axis(axis2, None, x.ndim, "swapaxes")[0],
+    )
     order[a], order[b] = order[b], order[a]
     return Permute.apply(x, axes=tuple(order))
 
@@ -287,7 +288,9 @@ def getitem(x, index) -> Tensor:
         advanced = _is_advanced(index)
         return GetItem.apply(x, index=index, advanced=advanced)
     except IndexError as err:
-        raise ShapeError(f"index {index!r} does not fit a tensor of shape {x.shape}: {err}") from None
+        raise ShapeError(
+            f"index {index!r} does not fit a tensor of shape {x.shape}: {err}"
+        ) from None
 
 
 def pad(x, pad_width, value=0.0) -> Tensor:

@@ -39,8 +39,9 @@ def gradcheck(
     """
     rng = np.random.default_rng(seed)
     inputs = [t if isinstance(t, Tensor) else Tensor(t, dtype="float64") for t in inputs]
-    arrays = [np.array(t.data, dtype=np.float64) if t.data.dtype.kind == "f" else t.data
-              for t in inputs]
+    arrays = [
+        np.array(t.data, dtype=np.float64) if t.data.dtype.kind == "f" else t.data for t in inputs
+    ]
     wanted = [t.requires_grad for t in inputs]
     if not any(wanted):
         raise ValueError("gradcheck needs at least one input with requires_grad=True")
