@@ -1,0 +1,7 @@
+"""Data: datasets, batching, built-in datasets, CSV loading, preprocessing and splitting."""
+
+from chainrule.data import datasets
+from chainrule.data.dataset import Dataset, Subset, TensorDataset
+from chainrule.data.loader import DataLoader
+
+__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "datasets"]

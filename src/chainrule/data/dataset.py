@@ -1,0 +1,140 @@
+"""Datasets: indexable collections of samples, and the array-backed kind that batches fast."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import _dtype
+from chainrule.errors import DataError, ShapeError
+from chainrule.tensor import Tensor
+
+
+class Dataset:
+    """A collection of samples: ``len(ds)`` and ``ds[i]`` (a sample, or a tuple of fields).
+
+    Subclass it and define ``__len__`` and ``__getitem__``. A subclass that can fetch many
+    samples at once may also define ``__getitems__(indices)`` returning a tuple of arrays, one
+    per field, each with ``len(indices)`` rows; :class:`DataLoader` then fetches a whole batch
+    with one call instead of one call per sample.
+
+    Example:
+        >>> class Squares(Dataset):
+        ...     def __len__(self):
+        ...         return 5
+        ...     def __getitem__(self, i):
+        ...         return float(i), float(i * i)
+        >>> Squares()[3]
+        (3.0, 9.0)
+    """
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+
+def _as_array(value, position: int) -> np.ndarray:
+    array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    _dtype.check_kind(array.dtype, f"TensorDataset (array {position})")
+    if array.ndim == 0:
+        raise ShapeError(
+            f"TensorDataset: array {position} is a scalar; every array needs a first dimension "
+            f"that counts the samples"
+        )
+    return array
+
+
+class TensorDataset(Dataset):
+    """Samples stored as rows of arrays or tensors that share their first dimension.
+
+    The arrays are kept as given (no copy, no dtype change); ``ds[i]`` is a tuple of tensors,
+    one per array, and :class:`DataLoader` slices all rows of a batch at once.
+
+    Args:
+        *arrays: NumPy arrays, tensors or nested lists, all with the same length.
+
+    Shape:
+        arrays[k]: (n, ...) for every k.
+
+    Example:
+        >>> import numpy as np
+        >>> ds = TensorDataset(np.zeros((10, 3)), np.arange(10))
+        >>> len(ds), [t.shape for t in ds[2]]
+        (10, [(3,), ()])
+    """
+
+    def __init__(self, *arrays):
+        if not arrays:
+            raise DataError("TensorDataset needs at least one array")
+        self.arrays = tuple(_as_array(a, k) for k, a in enumerate(arrays))
+        lengths = [len(a) for a in self.arrays]
+        if len(set(lengths)) > 1:
+            shapes = ", ".join(str(a.shape) for a in self.arrays)
+            raise ShapeError(
+                f"TensorDataset: arrays must have the same first dimension (one row per "
+                f"sample); got shapes {shapes}"
+            )
+
+    @property
+    def tensors(self) -> tuple[Tensor, ...]:
+        """The arrays as tensors sharing their memory (as ``torch``'s ``TensorDataset``)."""
+        return tuple(Tensor._make(a, False) for a in self.arrays)
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index):
+        return tuple(Tensor._make(np.asarray(a[index]), False) for a in self.arrays)
+
+    def __getitems__(self, indices) -> tuple[np.ndarray, ...]:
+        return tuple(a[indices] for a in self.arrays)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{a.shape} {a.dtype}" for a in self.arrays)
+        return f"TensorDataset({shapes})"
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order (batches stay fast).
+
+    Example:
+        >>> import numpy as np
+        >>> len(Subset(TensorDataset(np.arange(10)), [1, 3, 5]))
+        3
+    """
+
+    def __init__(self, dataset, indices):
+        self.dataset = dataset
+        self.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        n = len(dataset)
+        if self.indices.size and (self.indices.min() < -n or self.indices.max() >= n):
+            raise DataError(f"Subset: indices must lie in [0, {n}) for a dataset of {n} samples")
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index):
+        return self.dataset[int(self.indices[index])]
+
+    def __getitems__(self, indices):
+        return fetch_batch(self.dataset, self.indices[indices])
+
+
+def _field_array(values) -> np.ndarray:
+    return np.stack([v.data if isinstance(v, Tensor) else np.asarray(v) for v in values])
+
+
+def fetch_batch(dataset, indices: np.ndarray):
+    """The samples at ``indices`` as arrays: one array per field (a tuple), or one array.
+
+    Array-backed datasets (those with ``__getitems__``) answer in one call; any other dataset
+    is asked sample by sample and the samples are stacked.
+    """
+    getitems = getattr(dataset, "__getitems__", None)
+    if getitems is not None:
+        return getitems(indices)
+    samples = [dataset[int(i)] for i in indices]
+    if samples and isinstance(samples[0], (tuple, list)):
+        return tuple(_field_array(field) for field in zip(*samples))
+    return _field_array(samples)
