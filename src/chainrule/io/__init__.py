@@ -1,0 +1,31 @@
+"""Files: models (``save`` / ``load``), training checkpoints, the tensor file format and atomic
+writes. Nothing here ever unpickles or evaluates anything read from a file."""
+
+from chainrule.io.atomic import atomic_write, clean_stale_temps
+from chainrule.io.format import TensorFile, read, write
+
+__all__ = [
+    "TensorFile",
+    "atomic_write",
+    "clean_stale_temps",
+    "load",
+    "load_checkpoint",
+    "read",
+    "read_metadata",
+    "save",
+    "save_checkpoint",
+    "write",
+]
+
+
+def __getattr__(name):
+    # model and checkpoint import chainrule.nn, which loads on first use only
+    if name in ("save", "load", "read_metadata"):
+        from chainrule.io import model
+
+        return getattr(model, name)
+    if name in ("save_checkpoint", "load_checkpoint"):
+        from chainrule.io import checkpoint
+
+        return getattr(checkpoint, name)
+    raise AttributeError(f"module 'chainrule.io' has no attribute {name!r}")
