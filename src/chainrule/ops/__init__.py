@@ -43,3 +43,14 @@ from chainrule.ops.shape import (
 )
 
 # ---- activation and loss families beyond the core (see ops/activation.py, ops/loss.py) ----
+# isort: split
+from chainrule.ops.activation import (
+    elu,
+    gelu,
+    leaky_relu,
+    log_sigmoid,
+    log_softmax,
+    silu,
+    softmax,
+    softplus,
+)

@@ -1,12 +1,25 @@
-"""Activation functions, each stable for large |x| (no overflow warnings, no NaN)."""
+"""Activation functions, each stable for large |x| (no overflow warnings, no NaN).
+
+Every derivative is written in terms of values the forward pass already computed (``self.out``
+or the saved ``e^(−|z|)``), which is both cheaper and more accurate than recomputing it.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.ops._util import operand
+from chainrule.errors import ShapeError
+from chainrule.ops._util import normalize_axis, operand
 from chainrule.tensor import Tensor
+
+_SQRT_PI = math.sqrt(math.pi)
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TANH_GELU_C = math.sqrt(2.0 / math.pi)
+_TANH_GELU_K = 0.044715
 
 
 def stable_sigmoid(z: np.ndarray) -> np.ndarray:
@@ -15,6 +28,55 @@ def stable_sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def _sigmoid_parts(z: np.ndarray):
+    """σ(z) and e = e^(−|z|), from which σ(−z) and σ(z)·σ(−z) follow without cancellation."""
+    e = np.exp(-np.abs(z))
+    big = 1 / (1 + e)  # σ(|z|)
+    small = e * big  # σ(−|z|)
+    return np.where(z >= 0, big, small), e
+
+
+def _exp_neg_square(z: np.ndarray) -> np.ndarray:
+    """e^(−z²) with z² split into an exact high part and a small correction (keeps ~1e-16)."""
+    high = np.round(z * 4096.0) / 4096.0  # few significant bits: high² is exact
+    return np.exp(-high * high) * np.exp(-(z - high) * (z + high))
+
+
+def _erfc_nonneg(z: np.ndarray) -> np.ndarray:
+    """erfc(z) for z ≥ 0, accurate to about 1e-15 relative.
+
+    Below 2.5: 1 − erf(z) from the all-positive series erf(z) = (2/√π)·e^(−z²)·Σ (2z²)ⁿ·z/(2n+1)!!
+    (no cancellation inside the sum). Above: the continued fraction
+    erfc(z) = e^(−z²)/√π · 1/(z + ½/(z + 1/(z + 3/2/(z + ...)))), evaluated from its tail.
+    """
+    out = np.empty_like(z)
+    low = z < 2.5
+    if low.any():
+        x = z[low]
+        term, total, two_x2 = x.copy(), x.copy(), 2.0 * x * x
+        for n in range(1, 45):
+            term = term * two_x2 / (2 * n + 1)
+            total += term
+        out[low] = 1.0 - (2.0 / _SQRT_PI) * _exp_neg_square(x) * total
+    high = ~low
+    if high.any():
+        x = np.minimum(z[high], 26.0)  # erfc(26) ≈ 6e-296: beyond it the answer rounds to 0
+        frac = x.copy()
+        for k in range(40, 0, -1):
+            frac = x + (0.5 * k) / frac
+        value = _exp_neg_square(x) / (_SQRT_PI * frac)
+        out[high] = np.where(z[high] > 26.0, 0.0, value)
+    return out
+
+
+def normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Φ(x), the standard normal CDF, accurate in both tails (float64 internally)."""
+    x64 = np.asarray(x, dtype=np.float64)
+    tail = 0.5 * _erfc_nonneg(np.abs(x64) * _SQRT_HALF)  # Φ(−|x|)
+    return np.where(x64 >= 0, 1.0 - tail, tail)
+
+
+# ---- the core three -------------------------------------------------------------------------
 class Sigmoid(Function):
     """σ(z) = 1 / (1 + e^(−z)).  Local derivative: σ(z)·(1 − σ(z))."""
 
@@ -22,11 +84,13 @@ class Sigmoid(Function):
     formulas = ("σ(z)·(1 − σ(z))",)
 
     def forward(self, z):
-        self.out = stable_sigmoid(z)  # the derivative is cheapest in terms of σ itself
+        self.out, self.e = _sigmoid_parts(z)
         return self.out
 
     def backward(self, grad):
-        return (grad * self.out * (1 - self.out),)
+        # σ(z)·(1 − σ(z)) = e/(1 + e)² with e = e^(−|z|): no 1 − σ cancellation for large z.
+        s = 1 + self.e
+        return (grad * (self.e / (s * s)),)
 
 
 class Tanh(Function):
@@ -57,6 +121,208 @@ class ReLU(Function):
         return (grad * (self.out > 0),)
 
 
+# ---- the rest of the family -----------------------------------------------------------------
+class LeakyReLU(Function):
+    """z if z > 0 else a·z.  Local derivative: 1 if z > 0 else a."""
+
+    label = "leaky_relu"
+    formulas = ("1 if z > 0 else a",)
+
+    def forward(self, z, negative_slope):
+        self.positive = z > 0
+        self.slope = negative_slope
+        return np.where(self.positive, z, z * np.asarray(negative_slope, dtype=z.dtype))
+
+    def backward(self, grad):
+        slope = np.asarray(self.slope, dtype=grad.dtype)
+        return (np.where(self.positive, grad, grad * slope),)
+
+
+class ELU(Function):
+    """z if z > 0 else α·(e^z − 1).  Local derivative: 1 if z > 0 else out + α (= α·e^z)."""
+
+    label = "elu"
+    formulas = ("1 if z > 0 else out + α",)
+
+    def forward(self, z, alpha):
+        self.positive = z > 0
+        self.alpha = np.asarray(alpha, dtype=z.dtype)
+        # expm1 of min(z, 0): never overflows, and accurate for small |z|
+        self.out = np.where(self.positive, z, self.alpha * np.expm1(np.minimum(z, 0)))
+        return self.out
+
+    def backward(self, grad):
+        return (np.where(self.positive, grad, grad * (self.out + self.alpha)),)
+
+
+class GELU(Function):
+    """z·Φ(z) with Φ the standard normal CDF.  Local derivative: Φ(z) + z·φ(z)."""
+
+    label = "gelu"
+    formulas = ("Φ(z) + z·φ(z)",)
+
+    def forward(self, z):
+        z64 = z.astype(np.float64, copy=False)
+        self.z, self.cdf = z, normal_cdf(z64)
+        return (z64 * self.cdf).astype(z.dtype, copy=False)
+
+    def backward(self, grad):
+        z64 = self.z.astype(np.float64, copy=False)
+        pdf = _INV_SQRT_2PI * _exp_neg_square(np.minimum(np.abs(z64), 38.0) * _SQRT_HALF)
+        return (grad * (self.cdf + z64 * pdf).astype(grad.dtype, copy=False),)
+
+
+class GELUTanh(Function):
+    """½·z·(1 + tanh(u)) with u = √(2/π)·(z + 0.044715·z³).
+
+    Local derivative: ½·(1 + t) + ½·z·(1 − t²)·√(2/π)·(1 + 3·0.044715·z²), t = tanh(u).
+    """
+
+    label = "gelu_tanh"
+    formulas = ("½(1 + t) + ½z(1 − t²)·√(2/π)(1 + 0.134145z²)",)
+
+    def forward(self, z):
+        # z + k·z³ = z·(1 + k·z²); u stays finite for any finite z in float64, and tanh saturates
+        z2 = z * z if z.dtype == np.float64 else (z.astype(np.float64) ** 2)
+        u = _TANH_GELU_C * z.astype(np.float64, copy=False) * (1.0 + _TANH_GELU_K * z2)
+        self.z, self.t = z, np.tanh(u)
+        return (0.5 * z * (1.0 + self.t)).astype(z.dtype, copy=False)
+
+    def backward(self, grad):
+        z = self.z.astype(np.float64, copy=False)
+        t = self.t
+        du = _TANH_GELU_C * (1.0 + 3.0 * _TANH_GELU_K * z * z)
+        local = 0.5 * (1.0 + t) + 0.5 * z * ((1.0 - t) * (1.0 + t)) * du
+        return (grad * local.astype(grad.dtype, copy=False),)
+
+
+class Softplus(Function):
+    """ln(1 + e^(β·z))/β, and z itself where β·z > threshold (PyTorch's rule).
+
+    Local derivative: σ(β·z), and 1 above the threshold.
+    """
+
+    label = "softplus"
+    formulas = ("σ(β·z) (1 where β·z > threshold)",)
+
+    def forward(self, z, beta, threshold):
+        bz = z * np.asarray(beta, dtype=z.dtype)
+        self.linear = bz > threshold
+        self.sig, e = _sigmoid_parts(bz)
+        # ln(1 + e^x) = max(x, 0) + ln(1 + e^(−|x|)): the exponential never exceeds 1
+        soft = (np.maximum(bz, 0) + np.log1p(e)) / np.asarray(beta, dtype=z.dtype)
+        return np.where(self.linear, z, soft)
+
+    def backward(self, grad):
+        return (np.where(self.linear, grad, grad * self.sig),)
+
+
+class SiLU(Function):
+    """z·σ(z).  Local derivative: σ(z)·(1 + z·(1 − σ(z)))."""
+
+    label = "silu"
+    formulas = ("σ(z)·(1 + z·(1 − σ(z)))",)
+
+    def forward(self, z):
+        self.z = z
+        self.sig, e = _sigmoid_parts(z)
+        self.sig_neg = np.where(z >= 0, e * (1 / (1 + e)), 1 / (1 + e))  # 1 − σ(z), exactly
+        self.out = z * self.sig
+        return self.out
+
+    def backward(self, grad):
+        return (grad * (self.sig * (1 + self.z * self.sig_neg)),)
+
+
+class LogSigmoid(Function):
+    """ln σ(z) = min(z, 0) − ln(1 + e^(−|z|)).  Local derivative: 1 − σ(z) = σ(−z)."""
+
+    label = "log σ"
+    formulas = ("1 − σ(z)",)
+
+    def forward(self, z):
+        e = np.exp(-np.abs(z))
+        self.sig_neg = np.where(z >= 0, e / (1 + e), 1 / (1 + e))
+        return np.minimum(z, 0) - np.log1p(e)
+
+    def backward(self, grad):
+        return (grad * self.sig_neg,)
+
+
+def _softmax_parts(x: np.ndarray, axis: int):
+    """Shifted logits x − max, the index of the max, r = Σ e^(x−max) over all but the max, and
+    ln(1 + r). Splitting off the max's exact 1 lets log1p keep tiny log-probabilities exact."""
+    top = np.argmax(x, axis=axis, keepdims=True)
+    shifted = x - np.take_along_axis(x, top, axis=axis)
+    e = np.exp(shifted)
+    np.put_along_axis(e, top, 0, axis=axis)
+    rest = np.sum(e, axis=axis, keepdims=True)
+    np.put_along_axis(e, top, 1, axis=axis)
+    return shifted, e, top, rest, np.log1p(rest)
+
+
+class Softmax(Function):
+    """e^(x_i) / Σ_j e^(x_j) along an axis.  Local derivative: p_i·(δ_ij − p_j)."""
+
+    label = "softmax"
+    formulas = ("p·(δ − p)  (grad·p − p·Σ grad·p)",)
+
+    def forward(self, x, axis):
+        self.axis = axis
+        _, e, self.top, self.rest, _ = _softmax_parts(x, axis)
+        self.out = e / (1 + self.rest)
+        return self.out
+
+    def backward(self, grad):
+        p, axis, top = self.out, self.axis, self.top
+        gp = grad * p
+        dot = np.sum(gp, axis=axis, keepdims=True)
+        grad_x = gp - p * dot
+        # At the max, p·(g − Σgp) = p·(g·(1 − p) − Σ_others g·p), with 1 − p = r/(1 + r) exact.
+        g_top = np.take_along_axis(grad, top, axis=axis)
+        p_top = np.take_along_axis(p, top, axis=axis)
+        others = dot - g_top * p_top
+        exact = p_top * (g_top * (self.rest / (1 + self.rest)) - others)
+        np.put_along_axis(grad_x, top, exact, axis=axis)
+        return (grad_x,)
+
+
+class LogSoftmax(Function):
+    """x_i − ln Σ_j e^(x_j) along an axis.  Local derivative: δ_ij − softmax(x)_j."""
+
+    label = "log_softmax"
+    formulas = ("δ − softmax(x)  (grad − softmax·Σ grad)",)
+
+    def forward(self, x, axis):
+        self.axis = axis
+        shifted, _, self.top, self.rest, log_total = _softmax_parts(x, axis)
+        self.out = shifted - log_total
+        return self.out
+
+    def backward(self, grad):
+        axis, top = self.axis, self.top
+        total = np.sum(grad, axis=axis, keepdims=True)
+        grad_x = grad - np.exp(self.out) * total
+        # At the max: g − p·Σg = (g − Σg) + (1 − p)·Σg, exact when only the max has a gradient.
+        g_top = np.take_along_axis(grad, top, axis=axis)
+        exact = (g_top - total) + (self.rest / (1 + self.rest)) * total
+        np.put_along_axis(grad_x, top, exact, axis=axis)
+        return (grad_x,)
+
+
+# ---- functions ------------------------------------------------------------------------------
+def _float_operand(x, op: str) -> Tensor:
+    x = operand(x)
+    if x.data.dtype.kind != "f":
+        from chainrule.errors import DTypeError
+
+        raise DTypeError(
+            f"{op} needs floating-point input, got dtype {x.data.dtype}; convert it with "
+            f".astype('float32')"
+        )
+    return x
+
+
 def sigmoid(x) -> Tensor:
     """σ(x) = 1 / (1 + e^(−x)), elementwise."""
     return Sigmoid.apply(operand(x))
@@ -70,3 +336,69 @@ def tanh(x) -> Tensor:
 def relu(x) -> Tensor:
     """max(x, 0), elementwise."""
     return ReLU.apply(operand(x))
+
+
+def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else negative_slope·x."""
+    return LeakyReLU.apply(_float_operand(x, "leaky_relu"), negative_slope=negative_slope)
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    """x where x > 0, else α·(e^x − 1)."""
+    return ELU.apply(_float_operand(x, "elu"), alpha=alpha)
+
+
+def gelu(x, approximate: str = "none") -> Tensor:
+    """x·Φ(x) (``approximate="none"``) or its tanh approximation (``approximate="tanh"``)."""
+    x = _float_operand(x, "gelu")
+    if approximate == "none":
+        return GELU.apply(x)
+    if approximate == "tanh":
+        return GELUTanh.apply(x)
+    raise ValueError(f"gelu approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """ln(1 + e^(βx))/β; linear where βx > threshold, as in PyTorch."""
+    if beta == 0:
+        raise ValueError("softplus beta must be non-zero")
+    return Softplus.apply(_float_operand(x, "softplus"), beta=beta, threshold=threshold)
+
+
+def silu(x) -> Tensor:
+    """x·σ(x) (also called swish)."""
+    return SiLU.apply(_float_operand(x, "silu"))
+
+
+def log_sigmoid(x) -> Tensor:
+    """ln σ(x), stable for any finite x."""
+    return LogSigmoid.apply(_float_operand(x, "log_sigmoid"))
+
+
+def _softmax_axis(x: Tensor, axis, dim, op: str) -> int:
+    if dim is not None:  # PyTorch's name wins over the default axis=-1
+        axis = dim
+    if axis is None or not isinstance(axis, (int, np.integer)):
+        raise ShapeError(f"{op} needs one integer axis, got {axis!r}")
+    axes = normalize_axis(axis, None, x.data.ndim, op)
+    return axes[0]
+
+
+def _along_axis(op_class, x, axis, dim, op: str) -> Tensor:
+    x = _float_operand(x, op)
+    axis = _softmax_axis(x, axis, dim, op)
+    if x.data.ndim == 0:  # a single number: treat it as a vector of length 1
+        from chainrule.ops.shape import reshape
+
+        return reshape(op_class.apply(reshape(x, 1), axis=0), ())
+    return op_class.apply(x, axis=axis)
+
+
+def softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """e^x / Σ e^x along ``axis`` (``dim`` as in PyTorch); each slice sums to 1."""
+    return _along_axis(Softmax, x, axis, dim, "softmax")
+
+
+def log_softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """x − ln Σ e^x along ``axis``: log-probabilities, exact even where they are tiny."""
+    return _along_axis(LogSoftmax, x, axis, dim, "log_softmax")
