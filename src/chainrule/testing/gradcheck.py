@@ -12,6 +12,72 @@ class GradcheckError(ChainruleError, AssertionError):
     """An analytic gradient disagrees with its finite-difference estimate."""
 
 
+class _Objective:
+    """``fn`` reduced to a scalar by a fixed random projection Σ out·v, on float64 copies."""
+
+    def __init__(self, fn, inputs, rng):
+        self.fn = fn
+        self.rng = rng
+        tensors = [t if isinstance(t, Tensor) else Tensor(t, dtype="float64") for t in inputs]
+        self.arrays = [
+            np.array(t.data, dtype=np.float64) if t.data.dtype.kind == "f" else t.data
+            for t in tensors
+        ]
+        self.wanted = [t.requires_grad for t in tensors]
+        if not any(self.wanted):
+            raise ValueError("gradcheck needs at least one input with requires_grad=True")
+        self.projection = None
+
+    def _run(self, arrays, with_grad):
+        tensors = [Tensor._make(a, w and with_grad) for a, w in zip(arrays, self.wanted)]
+        out = self.fn(*tensors)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+        if self.projection is None:
+            shape = out.data.shape
+            self.projection = self.rng.standard_normal(shape) if shape else np.array(1.0)
+        return out, tensors
+
+    def analytic(self) -> list:
+        out, tensors = self._run(self.arrays, True)
+        scalar = (out * Tensor._make(self.projection.astype(out.dtype), False)).sum()
+        scalar.backward()
+        return [t.grad if t.grad is not None else np.zeros_like(t.data) for t in tensors]
+
+    def value(self, index: int, array: np.ndarray) -> float:
+        arrays = [array if i == index else a for i, a in enumerate(self.arrays)]
+        out, _ = self._run(arrays, False)
+        return float(np.sum(out.data.astype(np.float64) * self.projection))
+
+
+def compare_gradients(fn, *inputs, eps: float = 1e-6, fast: bool = False, seed: int = 0):
+    """Yield ``(input_index, element, analytic, numeric)`` for every checked derivative.
+
+    ``element`` is an index tuple, or ``"direction"`` for the random-projection mode.
+    """
+    rng = np.random.default_rng(seed)
+    objective = _Objective(fn, inputs, rng)
+    analytic = objective.analytic()
+    for index, (array, want) in enumerate(zip(objective.arrays, objective.wanted)):
+        if not want:
+            continue
+        if fast:
+            direction = rng.standard_normal(array.shape)
+            high = objective.value(index, array + eps * direction)
+            low = objective.value(index, array - eps * direction)
+            yield index, "direction", float(np.sum(analytic[index] * direction)), (
+                (high - low) / (2 * eps)
+            )
+            continue
+        for element in np.ndindex(array.shape):
+            shifted = array.copy()
+            shifted[element] += eps
+            high = objective.value(index, shifted)
+            shifted[element] -= 2 * eps
+            low = objective.value(index, shifted)
+            yield index, element, float(analytic[index][element]), (high - low) / (2 * eps)
+
+
 def gradcheck(
     fn,
     *inputs,
@@ -37,62 +103,23 @@ def gradcheck(
         >>> cr.gradcheck(lambda t: (t * t).sigmoid(), x)
         True
     """
-    rng = np.random.default_rng(seed)
-    inputs = [t if isinstance(t, Tensor) else Tensor(t, dtype="float64") for t in inputs]
-    arrays = [
-        np.array(t.data, dtype=np.float64) if t.data.dtype.kind == "f" else t.data for t in inputs
-    ]
-    wanted = [t.requires_grad for t in inputs]
-    if not any(wanted):
-        raise ValueError("gradcheck needs at least one input with requires_grad=True")
-
-    projection = None
-
-    def evaluate(values, with_grad: bool):
-        nonlocal projection
-        tensors = [Tensor._make(v, w and with_grad) for v, w in zip(values, wanted)]
-        out = fn(*tensors)
-        if not isinstance(out, Tensor):
-            raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
-        if projection is None:
-            projection = rng.standard_normal(out.shape) if out.data.ndim else np.array(1.0)
-        return out, tensors
-
-    out, tensors = evaluate(arrays, True)
-    scalar = (out * Tensor._make(projection.astype(out.dtype), False)).sum()
-    scalar.backward()
-    analytic = [t.grad if t.grad is not None else np.zeros_like(t.data) for t in tensors]
-
-    def value(values) -> float:
-        result, _ = evaluate(values, False)
-        return float(np.sum(result.data.astype(np.float64) * projection))
-
-    for index, (array, want) in enumerate(zip(arrays, wanted)):
-        if not want:
-            continue
-        if fast:
-            direction = rng.standard_normal(array.shape)
-            plus = [a if i != index else array + eps * direction for i, a in enumerate(arrays)]
-            minus = [a if i != index else array - eps * direction for i, a in enumerate(arrays)]
-            numeric = (value(plus) - value(minus)) / (2 * eps)
-            expected = float(np.sum(analytic[index] * direction))
-            if not abs(expected - numeric) <= atol + rtol * abs(numeric):
-                raise GradcheckError(
-                    f"gradcheck failed for input {index} along a random direction: "
-                    f"analytic {expected!r}, numeric {numeric!r}"
-                )
-            continue
-        for element in np.ndindex(array.shape):
-            shifted = array.copy()
-            shifted[element] += eps
-            high = value([shifted if i == index else a for i, a in enumerate(arrays)])
-            shifted[element] -= 2 * eps
-            low = value([shifted if i == index else a for i, a in enumerate(arrays)])
-            numeric = (high - low) / (2 * eps)
-            expected = float(analytic[index][element])
-            if not abs(expected - numeric) <= atol + rtol * abs(numeric):
-                raise GradcheckError(
-                    f"gradcheck failed for input {index} at element {element}: "
-                    f"analytic {expected!r}, numeric {numeric!r}"
-                )
+    for index, element, expected, numeric in compare_gradients(
+        fn, *inputs, eps=eps, fast=fast, seed=seed
+    ):
+        if not abs(expected - numeric) <= atol + rtol * abs(numeric):
+            where = "along a random direction" if element == "direction" else f"at element {element}"
+            raise GradcheckError(
+                f"gradcheck failed for input {index} {where}: "
+                f"analytic {expected!r}, numeric {numeric!r}"
+            )
     return True
+
+
+def gradient_errors(fn, *inputs, eps: float = 1e-6) -> tuple[float, float]:
+    """The largest absolute and relative differences between analytic and numeric gradients."""
+    max_abs = max_rel = 0.0
+    for _, _, expected, numeric in compare_gradients(fn, *inputs, eps=eps):
+        diff = abs(expected - numeric)
+        max_abs = max(max_abs, diff)
+        max_rel = max(max_rel, diff / max(abs(numeric), 1e-8))
+    return max_abs, max_rel

@@ -1,0 +1,1 @@
+"""The ``chainrule`` command: demo, train, predict, evaluate, info, explain, gradcheck, bench."""

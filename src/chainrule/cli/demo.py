@@ -1,0 +1,72 @@
+"""``chainrule demo``: the seed network, explained step by step, then trained."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from chainrule.cli.output import heading, is_terminal
+
+
+def run_demo(args) -> int:
+    import chainrule as cr
+    from chainrule import nn, optim
+    from chainrule.data import datasets
+    from chainrule.models import mlp
+
+    started = time.perf_counter()
+    X, y = datasets.seed_example()
+    targets = y.reshape(-1, 1).astype(np.float32)
+    cr.manual_seed(args.seed)
+    model = mlp(2, [args.hidden], 1, activation=args.activation, output_activation="sigmoid")
+    loss_fn = nn.BCELoss()
+
+    heading("The seed network")
+    print(
+        f"{len(X)} examples with 2 features (x1, x2) and a 0/1 label.\n"
+        f"Network: 2 inputs -> {args.hidden} hidden neuron(s) ({args.activation}) -> "
+        f"1 output (sigmoid); loss: binary cross-entropy; learning rate {args.lr:g}.\n"
+        f"Each neuron computes z = w·a + b, then a = f(z); backpropagation then finds "
+        f"dE/dw for every weight by the chain rule, and gradient descent updates "
+        f"w <- w - lr * dE/dw."
+    )
+    print(model)
+
+    if not args.no_explain:
+        heading("One training example, every step")
+        report = cr.explain(model, X[:1], targets[:1], loss_fn, lr=args.lr)
+        if is_terminal():
+            report.terminal()
+        else:
+            print(report)
+
+    heading(f"Training: {args.epochs} epochs (1 epoch = forward + backward over all data)")
+    optimizer = optim.SGD(model.parameters(), lr=args.lr)
+    history = cr.fit(
+        model,
+        (X, targets),
+        loss_fn,
+        optimizer,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        metrics=("accuracy",),
+        seed=args.seed,
+    )
+    losses = history.history["loss"]
+    results = cr.evaluate(model, (X, targets), loss_fn, metrics=("accuracy",))
+
+    heading("Result")
+    print(f"average loss per epoch: first {losses[0]:.6f} -> last {losses[-1]:.6f}")
+    print(f"final accuracy: {100 * results['accuracy']:.2f}% on {len(X)} examples")
+    if not args.no_plots:
+        os.makedirs(args.out, exist_ok=True)
+        loss_path = os.path.join(args.out, "loss.png")
+        boundary_path = os.path.join(args.out, "decision_boundary.png")
+        history.plot(loss_path)
+        cr.plot.decision_boundary(model, X, y, boundary_path)
+        print(f"loss curve:        {loss_path}")
+        print(f"decision boundary: {boundary_path}")
+    print(f"done in {time.perf_counter() - started:.1f} s")
+    return 0

@@ -1,0 +1,63 @@
+"""``chainrule explain``: the chain-rule report for a built-in example or a saved model."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.cli.errors import CLIError
+from chainrule.cli.output import is_terminal
+
+
+def _report_for_model(args):
+    import chainrule as cr
+    from chainrule.cli.model_cmds import _features, _load
+    from chainrule.cli.train_cmd import choose_loss, encode_targets
+
+    if not args.data:
+        raise CLIError("explaining a saved model needs --data CSV (and --row N) for the example")
+    model, meta = _load(args.model)
+    X, data = _features(args.data, meta, args.model, target=meta.get("target"))
+    if args.row >= len(X):
+        raise CLIError(f"{args.data}: --row {args.row} is out of range (it has {len(X)} rows)")
+    classes = meta.get("classes")
+    y = data.y
+    if classes is not None:
+        names = data.class_names or [str(c) for c in np.unique(y)]
+        lookup = {name: i for i, name in enumerate(classes)}
+        y = np.array([lookup.get(names[int(i)], -1) for i in y])
+        if y[args.row] < 0:
+            raise CLIError(f"{args.data}: the label of row {args.row} was not seen in training")
+    loss, loss_fn, _ = choose_loss(meta.get("loss", "auto"), meta.get("task"), len(classes or []))
+    target = encode_targets(y[args.row : args.row + 1], loss, classes)
+    return cr.explain(model, X[args.row : args.row + 1], target, loss_fn, lr=args.lr,
+                      param=args.param)
+
+
+def run_explain(args) -> int:
+    from chainrule.explain import examples
+
+    if args.example and args.model:
+        raise CLIError("give either --example NAME or a model file, not both")
+    if args.example:
+        report = getattr(examples, args.example)()
+    elif args.model:
+        report = _report_for_model(args)
+    else:
+        raise CLIError("say what to explain: --example seed|mazur|scalar, or a model file")
+    rendered = {
+        "text": lambda: str(report),
+        "md": report.markdown,
+        "html": report.html,
+        "json": report.json,
+        "dot": report.dot,
+    }[args.format]
+    if args.out:
+        from chainrule.io.atomic import atomic_write
+
+        atomic_write(args.out, rendered().encode("utf-8"))
+        print(f"report written to {args.out}")
+    elif args.format == "text" and is_terminal():
+        report.terminal()
+    else:
+        print(rendered())
+    return 0

@@ -1,0 +1,230 @@
+"""``chainrule train``: a CSV file (or a built-in dataset) in, a trained model file out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+
+import numpy as np
+
+from chainrule.cli.errors import CLIError
+from chainrule.cli.output import heading, table
+
+# Options that define a run: resuming with any of them changed is refused.
+_RUN_OPTIONS = (
+    "csv", "target", "features", "dataset", "layers", "activation", "loss", "optimizer", "lr",
+    "batch_size", "validation_split", "early_stopping", "seed", "impute",
+)
+
+
+def parse_layers(text) -> list[int]:
+    text = str(text).strip()
+    if not text:
+        return []
+    try:
+        sizes = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise CLIError(f"--layers must be comma-separated integers like 64,32, got {text!r}") from None
+    if any(n <= 0 or n > 1_000_000 for n in sizes):
+        raise CLIError(f"--layers sizes must be between 1 and 1000000, got {text!r}")
+    return sizes
+
+
+def load_training_data(args):
+    """Features, targets and the (unfitted) preprocessing for the requested data."""
+    from chainrule.data import Preprocessor, load_csv
+    from chainrule.data import datasets as builtin
+
+    if args.dataset and args.csv:
+        raise CLIError("give either a CSV file or --dataset, not both")
+    if args.dataset:
+        X, y = builtin.load(args.dataset)
+        names = [f"x{i + 1}" for i in range(X.shape[1])]
+        task = "regression" if y.dtype.kind == "f" else (
+            "binary" if len(np.unique(y)) == 2 else "multiclass"
+        )
+        classes = None if task == "regression" else [str(c) for c in np.unique(y)]
+        source = {"dataset": args.dataset}
+        digest = hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
+        return X, y, task, classes, Preprocessor(feature_names=names), names, "target", source, digest
+    if not args.csv:
+        raise CLIError("give a CSV file (chainrule train data.csv --target COLUMN) or --dataset NAME")
+    if not args.target:
+        raise CLIError(f"{args.csv}: say which column to predict with --target COLUMN")
+    features = [f.strip() for f in args.features.split(",")] if args.features else None
+    data = load_csv(args.csv, target=args.target, features=features, impute=args.impute)
+    with open(args.csv, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    source = {"csv": os.path.basename(args.csv)}
+    return (data.X, data.y, data.task, data.class_names, data.preprocessor, data.feature_names,
+            data.target_name, source, digest)
+
+
+def choose_loss(requested: str, task: str, n_classes: int | None):
+    """The loss module and the number of outputs for the task (``--loss auto`` decides)."""
+    from chainrule import nn
+
+    loss = requested
+    if loss == "auto":
+        loss = {"binary": "bce", "multiclass": "ce", "regression": "mse"}[task]
+    if loss == "bce" and task != "binary":
+        raise CLIError(f"--loss bce needs a target with two classes; this target is {task}")
+    if loss == "ce" and task == "regression":
+        raise CLIError("--loss ce needs class labels; this target is numeric (use --loss mse)")
+    if loss == "bce":
+        return loss, nn.BCEWithLogitsLoss(), 1
+    if loss == "ce":
+        return loss, nn.CrossEntropyLoss(), n_classes
+    return loss, nn.MSELoss(), 1
+
+
+def encode_targets(y, loss: str, classes):
+    """Targets in the form the loss wants: floats (N, 1) for BCE/MSE, class indices for CE."""
+    if classes is not None and y.dtype.kind not in "iu":
+        raise CLIError("internal: class targets must be integer indices")
+    if loss == "ce":
+        return y.astype(np.int64)
+    return y.reshape(-1, 1).astype(np.float32)
+
+
+def make_optimizer(name: str, params, lr):
+    from chainrule import optim
+
+    if lr is None:
+        lr = 0.1 if name == "sgd" else 0.01
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "adam":
+        return optim.Adam(params, lr=lr)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr)
+    return optim.RMSprop(params, lr=lr)
+
+
+def run_config(args) -> dict:
+    return {k: getattr(args, k) for k in _RUN_OPTIONS}
+
+
+def run_train(args, parser) -> int:
+    import chainrule as cr
+    from chainrule import callbacks as cbs
+    from chainrule.data import train_test_split
+    from chainrule.models import mlp
+
+    if args.config:
+        from chainrule.cli.config import apply_config
+
+        args = apply_config(parser, "train", args.argv, args.config)
+    if args.resume and not args.checkpoint_dir:
+        raise CLIError("--resume needs --checkpoint-dir (the folder of the run to continue)")
+    hidden = parse_layers(args.layers)
+    started = time.perf_counter()
+    X, y, task, classes, preprocessor, feature_names, target_name, source, data_hash = (
+        load_training_data(args)
+    )
+    if task != "regression" and len(np.unique(y)) < 2:
+        raise CLIError(f"the target {target_name!r} has only one class; nothing to learn")
+    loss_name, loss_fn, outputs = choose_loss(args.loss, task, len(classes or []))
+
+    if args.validation_split > 0:
+        X_train, X_val, y_train, y_val = train_test_split(
+            X, y, test_size=args.validation_split, seed=args.seed,
+            stratify=y if task != "regression" else None,
+        )
+    else:
+        X_train, y_train, X_val, y_val = X, y, None, None
+    preprocessor.fit(X_train)
+    X_train = preprocessor.transform(X_train)
+    validation = None
+    if X_val is not None:
+        validation = (preprocessor.transform(X_val), encode_targets(y_val, loss_name, classes))
+    y_train_enc = encode_targets(y_train, loss_name, classes)
+
+    cr.manual_seed(args.seed)
+    model = mlp(X_train.shape[1], hidden, outputs, activation=args.activation)
+    optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr)
+    metrics = ("accuracy",) if task != "regression" else ("mae", "r2")
+    callbacks = []
+    if args.early_stopping:
+        monitor = "val_loss" if validation is not None else "loss"
+        callbacks.append(cbs.EarlyStopping(monitor=monitor, patience=args.early_stopping,
+                                           restore_best_weights=True))
+    config = run_config(args)
+    initial_epoch, past = 0, None
+    generator = cr.Generator(args.seed)
+    if args.checkpoint_dir:
+        from chainrule.cli.resume import EpochCheckpoint, restore
+
+        checkpoint = EpochCheckpoint(args.checkpoint_dir, optimizer, generator, callbacks,
+                                     config=config, data_hash=data_hash)
+        if args.resume:
+            initial_epoch, past = restore(checkpoint, model)
+        callbacks.append(checkpoint)
+
+    heading(f"Training {task} model on {len(X_train)} examples "
+            f"({X_train.shape[1]} features after preprocessing)")
+    print(model)
+    history = cr.fit(
+        model, (X_train, y_train_enc), loss_fn, optimizer,
+        epochs=args.epochs, batch_size=args.batch_size, validation_data=validation,
+        metrics=metrics, callbacks=callbacks, generator=generator,
+        initial_epoch=initial_epoch,
+    )
+    if past:
+        for key, values in past.items():
+            history.history[key] = list(values) + list(history.history.get(key, []))
+    elapsed = time.perf_counter() - started
+
+    metadata = {
+        "task": task,
+        "target": target_name,
+        "features": feature_names,
+        "classes": classes,
+        "loss": loss_name,
+        "preprocessing": preprocessor.to_dict(),
+        "training": {**config, "epochs_run": len(history.history["loss"]),
+                     "seconds": round(elapsed, 3)},
+        "source": source,
+        "data_sha256": data_hash,
+    }
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    os.makedirs(out_dir, exist_ok=True)
+    cr.save(model, args.out, metadata=metadata)
+
+    logs = history.history
+    best = int(np.argmin(logs["val_loss"] if "val_loss" in logs else logs["loss"]))
+    rows = [["epochs run", len(logs["loss"])], ["best epoch", best + 1],
+            ["time (s)", round(elapsed, 2)]]
+    for key in sorted(logs):
+        if key in ("lr", "time") or not logs[key]:
+            continue
+        rows.append([f"final {key}", float(logs[key][-1])])
+    table("Summary", ["", "value"], rows)
+    print(f"model saved: {args.out}")
+    if not args.no_plots:
+        plots = args.plots or os.path.join(out_dir, os.path.splitext(os.path.basename(args.out))[0]
+                                           + "-plots")
+        os.makedirs(plots, exist_ok=True)
+        curve = os.path.join(plots, "loss.png")
+        history.plot(curve)
+        print(f"loss curves: {curve}")
+        if task != "regression" and validation is not None:
+            cm_path = os.path.join(plots, "confusion_matrix.png")
+            predicted = cr.predict(model, validation[0])
+            labels = _classes_from_output(predicted, loss_name)
+            cm = cr.metrics.confusion_matrix(y_val, labels, num_classes=len(classes))
+            cr.plot.confusion_matrix(cm, classes, cm_path)
+            print(f"confusion matrix: {cm_path}")
+    return 0
+
+
+def _classes_from_output(output: np.ndarray, loss: str) -> np.ndarray:
+    if loss == "ce":
+        return output.argmax(axis=1)
+    return (output.reshape(-1) > 0).astype(np.int64)
+
+
+def describe(value) -> str:
+    return json.dumps(value, sort_keys=True)
