@@ -29,8 +29,9 @@ def _report_for_model(args):
             raise CLIError(f"{args.data}: the label of row {args.row} was not seen in training")
     loss, loss_fn, _ = choose_loss(meta.get("loss", "auto"), meta.get("task"), len(classes or []))
     target = encode_targets(y[args.row : args.row + 1], loss, classes)
-    return cr.explain(model, X[args.row : args.row + 1], target, loss_fn, lr=args.lr,
-                      param=args.param)
+    return cr.explain(
+        model, X[args.row : args.row + 1], target, loss_fn, lr=args.lr, param=args.param
+    )
 
 
 def run_explain(args) -> int:

@@ -61,8 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling")
     demo.add_argument("--hidden", type=_positive_int, default=1, help="hidden neurons")
     demo.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid")
-    demo.add_argument("--batch-size", type=_positive_int, default=1,
-                      help="examples per update (1: update after every example, as the seed)")
+    demo.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=1,
+        help="examples per update (1: update after every example, as the seed)",
+    )
     demo.add_argument("--out", default="chainrule-out", help="folder for the PNG plots")
     demo.add_argument("--no-plots", action="store_true", help="do not write PNG files")
     demo.add_argument("--no-explain", action="store_true", help="skip the chain-rule walkthrough")
@@ -84,17 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--features", help="comma-separated feature columns (default: all others)")
     train.add_argument("--dataset", help="a built-in dataset instead of a CSV (e.g. moons)")
     train.add_argument("--config", help="TOML file with the same options (flags override it)")
-    train.add_argument("--layers", default="32", help="hidden layer sizes, e.g. 64,32 ('' for none)")
+    train.add_argument("--layers", default="32", help="hidden layer sizes, e.g. 64,32")
     train.add_argument("--activation", choices=ACTIVATIONS, default="relu")
     train.add_argument("--loss", choices=("auto", "mse", "bce", "ce"), default="auto")
     train.add_argument("--optimizer", choices=("sgd", "adam", "adamw", "rmsprop"), default="adam")
-    train.add_argument("--lr", type=_positive_float, default=None,
-                       help="learning rate (default: 0.01 for adam/adamw/rmsprop, 0.1 for sgd)")
+    train.add_argument(
+        "--lr",
+        type=_positive_float,
+        default=None,
+        help="learning rate (default: 0.01 for adam/adamw/rmsprop, 0.1 for sgd)",
+    )
     train.add_argument("--batch-size", type=_positive_int, default=32)
     train.add_argument("--epochs", type=_positive_int, default=50)
     train.add_argument("--validation-split", type=_fraction, default=0.2)
-    train.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
-                       help="stop after PATIENCE epochs without a better validation loss")
+    train.add_argument(
+        "--early-stopping",
+        type=_positive_int,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without a better validation loss",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--impute", choices=("mean",), help="fill missing numeric cells")
     train.add_argument("--out", default="model.safetensors", help="where to save the model")
@@ -147,8 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("model", nargs="?")
     explain.add_argument("--example", choices=("seed", "mazur", "scalar"))
     explain.add_argument("--data", help="CSV holding the example to explain")
-    explain.add_argument("--row", type=_nonnegative_int, default=0,
-                         help="0-based data row of --data")
+    explain.add_argument(
+        "--row", type=_nonnegative_int, default=0, help="0-based data row of --data"
+    )
     explain.add_argument("--param", help='parameter element to spell out, e.g. "0.weight[1, 0]"')
     explain.add_argument("--lr", type=_positive_float, default=0.1)
     explain.add_argument("--format", choices=("text", "md", "html", "json", "dot"), default="text")

@@ -98,16 +98,20 @@ def run_evaluate(args) -> int:
     rows = [["examples", len(X)]]
     if labels is None:
         truth = np.asarray(data.y, dtype=np.float64).reshape(len(X), -1)
-        rows += [["mse", cr.metrics.mse(truth, values)], ["mae", cr.metrics.mae(truth, values)],
-                 ["r2", cr.metrics.r2(truth, values)]]
+        rows += [
+            ["mse", cr.metrics.mse(truth, values)],
+            ["mae", cr.metrics.mae(truth, values)],
+            ["r2", cr.metrics.r2(truth, values)],
+        ]
     else:
         classes = meta.get("classes")
         truth = _class_indices(data, classes, args.csv)
         rows.append(["accuracy", cr.metrics.accuracy(truth, labels)])
         average = "binary" if len(classes) == 2 else "macro"
         for name in ("precision", "recall", "f1"):
-            rows.append([f"{name} ({average})",
-                         getattr(cr.metrics, name)(truth, labels, average=average)])
+            rows.append(
+                [f"{name} ({average})", getattr(cr.metrics, name)(truth, labels, average=average)]
+            )
     heading(f"Evaluation of {args.model} on {args.csv}")
     table("", ["metric", "value"], rows)
     return 0
@@ -140,8 +144,11 @@ def run_info(args) -> int:
     print("architecture:")
     print(_architecture_text(info.get("architecture")))
     if meta.get("training"):
-        table("training", ["option", "value"],
-              [[k, _short(v)] for k, v in sorted(meta["training"].items())])
+        table(
+            "training",
+            ["option", "value"],
+            [[k, _short(v)] for k, v in sorted(meta["training"].items())],
+        )
     if meta.get("preprocessing"):
         print("preprocessing:", _short(meta["preprocessing"], 400))
     return 0

@@ -41,8 +41,9 @@ def table(title: str, columns: list[str], rows: list[list]) -> None:
             t.add_row(*row)
         console().print(t)
         return
-    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
-              for i, c in enumerate(columns)]
+    widths = [
+        max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)
+    ]
     if title:
         print(title)
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())

@@ -14,8 +14,20 @@ from chainrule.cli.output import heading, table
 
 # Options that define a run: resuming with any of them changed is refused.
 _RUN_OPTIONS = (
-    "csv", "target", "features", "dataset", "layers", "activation", "loss", "optimizer", "lr",
-    "batch_size", "validation_split", "early_stopping", "seed", "impute",
+    "csv",
+    "target",
+    "features",
+    "dataset",
+    "layers",
+    "activation",
+    "loss",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "validation_split",
+    "early_stopping",
+    "seed",
+    "impute",
 )
 
 
@@ -26,7 +38,9 @@ def parse_layers(text) -> list[int]:
     try:
         sizes = [int(part) for part in text.replace(" ", "").split(",") if part]
     except ValueError:
-        raise CLIError(f"--layers must be comma-separated integers like 64,32, got {text!r}") from None
+        raise CLIError(
+            f"--layers must be comma-separated integers like 64,32, got {text!r}"
+        ) from None
     if any(n <= 0 or n > 1_000_000 for n in sizes):
         raise CLIError(f"--layers sizes must be between 1 and 1000000, got {text!r}")
     return sizes
@@ -42,15 +56,20 @@ def load_training_data(args):
     if args.dataset:
         X, y = builtin.load(args.dataset)
         names = [f"x{i + 1}" for i in range(X.shape[1])]
-        task = "regression" if y.dtype.kind == "f" else (
-            "binary" if len(np.unique(y)) == 2 else "multiclass"
+        task = (
+            "regression"
+            if y.dtype.kind == "f"
+            else ("binary" if len(np.unique(y)) == 2 else "multiclass")
         )
         classes = None if task == "regression" else [str(c) for c in np.unique(y)]
         source = {"dataset": args.dataset}
         digest = hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
-        return X, y, task, classes, Preprocessor(feature_names=names), names, "target", source, digest
+        pre = Preprocessor(feature_names=names)
+        return X, y, task, classes, pre, names, "target", source, digest
     if not args.csv:
-        raise CLIError("give a CSV file (chainrule train data.csv --target COLUMN) or --dataset NAME")
+        raise CLIError(
+            "give a CSV file (chainrule train data.csv --target COLUMN) or --dataset NAME"
+        )
     if not args.target:
         raise CLIError(f"{args.csv}: say which column to predict with --target COLUMN")
     features = [f.strip() for f in args.features.split(",")] if args.features else None
@@ -58,8 +77,17 @@ def load_training_data(args):
     with open(args.csv, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     source = {"csv": os.path.basename(args.csv)}
-    return (data.X, data.y, data.task, data.class_names, data.preprocessor, data.feature_names,
-            data.target_name, source, digest)
+    return (
+        data.X,
+        data.y,
+        data.task,
+        data.class_names,
+        data.preprocessor,
+        data.feature_names,
+        data.target_name,
+        source,
+        digest,
+    )
 
 
 def choose_loss(requested: str, task: str, n_classes: int | None):
@@ -130,7 +158,10 @@ def run_train(args, parser) -> int:
 
     if args.validation_split > 0:
         X_train, X_val, y_train, y_val = train_test_split(
-            X, y, test_size=args.validation_split, seed=args.seed,
+            X,
+            y,
+            test_size=args.validation_split,
+            seed=args.seed,
             stratify=y if task != "regression" else None,
         )
     else:
@@ -149,27 +180,40 @@ def run_train(args, parser) -> int:
     callbacks = []
     if args.early_stopping:
         monitor = "val_loss" if validation is not None else "loss"
-        callbacks.append(cbs.EarlyStopping(monitor=monitor, patience=args.early_stopping,
-                                           restore_best_weights=True))
+        callbacks.append(
+            cbs.EarlyStopping(
+                monitor=monitor, patience=args.early_stopping, restore_best_weights=True
+            )
+        )
     config = run_config(args)
     initial_epoch, past = 0, None
     generator = cr.Generator(args.seed)
     if args.checkpoint_dir:
         from chainrule.cli.resume import EpochCheckpoint, restore
 
-        checkpoint = EpochCheckpoint(args.checkpoint_dir, optimizer, generator, callbacks,
-                                     config=config, data_hash=data_hash)
+        checkpoint = EpochCheckpoint(
+            args.checkpoint_dir, optimizer, generator, callbacks, config=config, data_hash=data_hash
+        )
         if args.resume:
             initial_epoch, past = restore(checkpoint, model)
         callbacks.append(checkpoint)
 
-    heading(f"Training {task} model on {len(X_train)} examples "
-            f"({X_train.shape[1]} features after preprocessing)")
+    heading(
+        f"Training {task} model on {len(X_train)} examples "
+        f"({X_train.shape[1]} features after preprocessing)"
+    )
     print(model)
     history = cr.fit(
-        model, (X_train, y_train_enc), loss_fn, optimizer,
-        epochs=args.epochs, batch_size=args.batch_size, validation_data=validation,
-        metrics=metrics, callbacks=callbacks, generator=generator,
+        model,
+        (X_train, y_train_enc),
+        loss_fn,
+        optimizer,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation_data=validation,
+        metrics=metrics,
+        callbacks=callbacks,
+        generator=generator,
         initial_epoch=initial_epoch,
     )
     if past:
@@ -184,8 +228,11 @@ def run_train(args, parser) -> int:
         "classes": classes,
         "loss": loss_name,
         "preprocessing": preprocessor.to_dict(),
-        "training": {**config, "epochs_run": len(history.history["loss"]),
-                     "seconds": round(elapsed, 3)},
+        "training": {
+            **config,
+            "epochs_run": len(history.history["loss"]),
+            "seconds": round(elapsed, 3),
+        },
         "source": source,
         "data_sha256": data_hash,
     }
@@ -195,8 +242,11 @@ def run_train(args, parser) -> int:
 
     logs = history.history
     best = int(np.argmin(logs["val_loss"] if "val_loss" in logs else logs["loss"]))
-    rows = [["epochs run", len(logs["loss"])], ["best epoch", best + 1],
-            ["time (s)", round(elapsed, 2)]]
+    rows = [
+        ["epochs run", len(logs["loss"])],
+        ["best epoch", best + 1],
+        ["time (s)", round(elapsed, 2)],
+    ]
     for key in sorted(logs):
         if key in ("lr", "time") or not logs[key]:
             continue
@@ -204,8 +254,9 @@ def run_train(args, parser) -> int:
     table("Summary", ["", "value"], rows)
     print(f"model saved: {args.out}")
     if not args.no_plots:
-        plots = args.plots or os.path.join(out_dir, os.path.splitext(os.path.basename(args.out))[0]
-                                           + "-plots")
+        plots = args.plots or os.path.join(
+            out_dir, os.path.splitext(os.path.basename(args.out))[0] + "-plots"
+        )
         os.makedirs(plots, exist_ok=True)
         curve = os.path.join(plots, "loss.png")
         history.plot(curve)

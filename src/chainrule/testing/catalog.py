@@ -6,8 +6,8 @@ from kinks such as |x| at 0 where a derivative does not exist).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

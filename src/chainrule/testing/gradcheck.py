@@ -65,8 +65,11 @@ def compare_gradients(fn, *inputs, eps: float = 1e-6, fast: bool = False, seed: 
             direction = rng.standard_normal(array.shape)
             high = objective.value(index, array + eps * direction)
             low = objective.value(index, array - eps * direction)
-            yield index, "direction", float(np.sum(analytic[index] * direction)), (
-                (high - low) / (2 * eps)
+            yield (
+                index,
+                "direction",
+                float(np.sum(analytic[index] * direction)),
+                ((high - low) / (2 * eps)),
             )
             continue
         for element in np.ndindex(array.shape):
@@ -107,7 +110,9 @@ def gradcheck(
         fn, *inputs, eps=eps, fast=fast, seed=seed
     ):
         if not abs(expected - numeric) <= atol + rtol * abs(numeric):
-            where = "along a random direction" if element == "direction" else f"at element {element}"
+            where = f"at element {element}"
+            if element == "direction":
+                where = "along a random direction"
             raise GradcheckError(
                 f"gradcheck failed for input {index} {where}: "
                 f"analytic {expected!r}, numeric {numeric!r}"
