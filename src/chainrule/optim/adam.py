@@ -1,0 +1,187 @@
+"""Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from chainrule.optim.optimizer import (
+    Optimizer,
+    check_min,
+    check_unit_interval,
+    effective_grad,
+)
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015), PyTorch's variant, with optional AMSGrad.
+
+    For each parameter θ with gradient ∇ at step t = 1, 2, ... (``maximize`` uses −∇)::
+
+        θ   ← θ·(1 − η·λ)              only with decoupled weight decay (AdamW)
+        g   = ∇ + λ·θ                   only with L2 weight decay (Adam)
+        m_t = β₁·m_{t−1} + (1 − β₁)·g
+        v_t = β₂·v_{t−1} + (1 − β₂)·g²
+        v̂_t = max(v̂_{t−1}, v_t)         with amsgrad; otherwise v̂_t = v_t
+        θ   ← θ − η/(1 − β₁ᵗ) · m_t / (√v̂_t / √(1 − β₂ᵗ) + ε)
+
+    m and v start at zero; the two ``1 − βᵗ`` factors undo their bias towards zero.
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate η.
+        betas: (β₁, β₂), decay rates of the first and second moment averages, each in [0, 1).
+        eps: ε, keeps the division finite.
+        weight_decay: λ (an L2 term in the gradient for Adam; decoupled for AdamW).
+        amsgrad: divide by the largest v seen so far instead of the current one.
+        maximize: climb the objective instead of descending.
+        decoupled_weight_decay: shrink θ directly instead of adding λ·θ to the gradient
+            (this is what :class:`AdamW` does).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import optim
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = optim.Adam([w], lr=0.1)
+        >>> (w * w).sum().backward()
+        >>> opt.step()  # the first Adam step moves each weight by about lr
+        >>> [round(x, 4) for x in w.data.tolist()]
+        [0.9, -1.9]
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ):
+        defaults = dict(
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
+        super().__init__(params, defaults)
+
+    def _validate(self, options):
+        name = type(self).__name__
+        check_min(name, "lr", options["lr"])
+        check_min(name, "eps", options["eps"])
+        check_min(name, "weight_decay", options["weight_decay"])
+        betas = options["betas"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        check_unit_interval(name, "betas[0]", betas[0])
+        check_unit_interval(name, "betas[1]", betas[1])
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient (see the class docstring)."""
+        loss = self._run_closure(closure)
+        for group in self.param_groups:
+            lr, eps = float(group["lr"]), float(group["eps"])
+            beta1, beta2 = (float(b) for b in group["betas"])
+            weight_decay = float(group["weight_decay"])
+            decoupled, amsgrad = group["decoupled_weight_decay"], group["amsgrad"]
+            for p in group["params"]:
+                grad = self._grad_of(p)
+                if grad is None:
+                    continue
+                state = self.state.get(p)
+                if not state:
+                    state = self.state[p] = {
+                        "step": 0,
+                        "exp_avg": np.zeros_like(p.data),
+                        "exp_avg_sq": np.zeros_like(p.data),
+                    }
+                state["step"] += 1
+                t = state["step"]
+                work, tmp = self._scratch(p.data, 2)
+                if decoupled:
+                    if weight_decay != 0:
+                        p.data *= 1.0 - lr * weight_decay
+                    g = effective_grad(p.data, grad, 0.0, group["maximize"], out=work)
+                else:
+                    g = effective_grad(p.data, grad, weight_decay, group["maximize"], out=work)
+
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                m += np.multiply(np.subtract(g, m, out=tmp), 1.0 - beta1, out=tmp)
+                v *= beta2
+                v += np.multiply(np.multiply(g, g, out=tmp), 1.0 - beta2, out=tmp)
+                if amsgrad:
+                    v_max = state.get("max_exp_avg_sq")
+                    if v_max is None:
+                        v_max = state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                    v = np.maximum(v_max, v, out=v_max)
+
+                step_size = lr / (1.0 - beta1**t)
+                bias_correction2_sqrt = (1.0 - beta2**t) ** 0.5
+                denom = np.sqrt(v, out=tmp)
+                denom /= bias_correction2_sqrt
+                denom += eps
+                update = np.divide(m, denom, out=tmp)
+                update *= -step_size
+                p.data += update
+        return loss
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    The same update as :class:`Adam`, except that weight decay shrinks the parameter directly
+    instead of entering the gradient (and so the moment averages)::
+
+        θ ← θ·(1 − η·λ)
+        m_t, v_t, v̂_t as in Adam, from g = ∇ (or −∇ with maximize)
+        θ ← θ − η/(1 − β₁ᵗ) · m_t / (√v̂_t / √(1 − β₂ᵗ) + ε)
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate η.
+        betas: (β₁, β₂), each in [0, 1).
+        eps: ε.
+        weight_decay: λ, decoupled decay rate (default 1e-2, as in PyTorch).
+        amsgrad: use the running maximum of v.
+        maximize: climb the objective instead of descending.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import optim
+        >>> w = cr.tensor([1.0], requires_grad=True)
+        >>> opt = optim.AdamW([w], lr=0.1, weight_decay=0.5)
+        >>> w.grad = w.data * 0  # a zero gradient: only the decay acts
+        >>> opt.step()
+        >>> round(w.item(), 6)
+        0.95
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        super().__init__(
+            params,
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+        )

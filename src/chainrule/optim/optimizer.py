@@ -1,0 +1,325 @@
+"""Optimizer: the base class that holds parameter groups and per-parameter state."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd.grad_mode import enable_grad
+from chainrule.errors import DTypeError, ShapeError
+from chainrule.tensor import Tensor
+
+
+class Optimizer:
+    """Base class of every optimizer: parameter groups, per-parameter state, save and load.
+
+    A subclass passes its hyperparameters as ``defaults``, checks them in :meth:`_validate` and
+    writes :meth:`step` as a short loop over ``param_groups``. Every group is a dict with the key
+    ``"params"`` (a list of tensors) and one key per hyperparameter; a value given in a group
+    overrides the default for that group only.
+
+    Args:
+        params: an iterable of tensors, or of dicts that each hold ``"params"`` and the options
+            for that group (per-group learning rates, for example).
+        defaults: the hyperparameters that a group does not set itself.
+
+    Attributes:
+        param_groups: the list of groups (dicts), as in PyTorch.
+        state: ``{parameter tensor: {name: value}}``, e.g. momentum buffers; keyed by identity.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import optim
+        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> b = cr.tensor([0.0], requires_grad=True)
+        >>> opt = optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.1)
+        >>> [group["lr"] for group in opt.param_groups]
+        [0.1, 0.5]
+    """
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]):
+        self.defaults = dict(defaults)
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        self._workspace: dict[np.dtype, list[np.ndarray]] = {}
+        self._validate(self.defaults)
+
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"{name}: params must be an iterable of tensors or of dicts, got a single Tensor; "
+                f"wrap it in a list: {name}([w], ...)"
+            )
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(
+                f"{name}: params must be an ordered collection (list, tuple, generator), "
+                f"not a set: the order of a set changes between runs"
+            )
+        param_list = list(params)
+        if not param_list:
+            raise ValueError(
+                f"{name}: got an empty parameter list; pass the tensors to optimize, "
+                f"e.g. {name}(model.parameters(), ...)"
+            )
+        if not isinstance(param_list[0], dict):
+            param_list = [{"params": param_list}]
+        for group in param_list:
+            self.add_param_group(group)
+
+    # ---- hooks for subclasses ---------------------------------------------------------------
+    def _validate(self, options: dict[str, Any]) -> None:
+        """Raise a ``ValueError`` that names the optimizer, the option and the bad value."""
+
+    def _init_state(self, param: Tensor, group: dict[str, Any]) -> None:
+        """Create the state of ``param`` eagerly (Adagrad); most optimizers create it lazily."""
+
+    # ---- groups -------------------------------------------------------------------------------
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own options (e.g. a new layer while fine-tuning).
+
+        Args:
+            param_group: a dict with ``"params"`` (a tensor or a list of tensors) and any
+                hyperparameters that should differ from the optimizer's defaults.
+        """
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}: a parameter group must be a dict, got {type(param_group)}")
+        if "params" not in param_group:
+            raise ValueError(f"{name}: a parameter group needs the key 'params'")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(
+                f"{name}: the parameters of a group must be in an ordered collection, not a set"
+            )
+        else:
+            params = list(params)
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    f"{name}: can only optimize chainrule Tensors, but parameter {i} of the group "
+                    f"is a {type(p).__name__}"
+                )
+            if not p.is_leaf:
+                raise ValueError(
+                    f"{name}: can't optimize a non-leaf Tensor (parameter {i} of the group was "
+                    f"computed by an op); optimize the leaf tensors it was computed from"
+                )
+            if p.data.dtype.kind != "f":
+                raise DTypeError(
+                    f"{name}: parameters must be floating-point, parameter {i} has dtype "
+                    f"{p.data.dtype}"
+                )
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError(f"{name}: a parameter group contains the same parameter twice")
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError(f"{name}: some parameters appear in more than one parameter group")
+
+        group = {key: value for key, value in param_group.items() if key != "params"}
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self._validate(group)
+        group["params"] = params
+        self.param_groups.append(group)
+        for p in params:
+            self._init_state(p, group)
+
+    # ---- the training-loop calls --------------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of every parameter before the next backward pass.
+
+        Args:
+            set_to_none: ``True`` (default) sets ``.grad`` to ``None``, so the next backward
+                writes a fresh array and a parameter without a gradient is skipped by ``step``;
+                ``False`` fills the existing arrays with zeros in place.
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.fill(0)
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """Update every parameter that has a gradient; returns the closure's loss, if given."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _run_closure(closure: Callable[[], Any] | None):
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    # ---- save and load ------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state as plain data: ``{"state": ..., "param_groups": ...}``.
+
+        Parameters are referred to by their index, counting through the groups in order (as in
+        PyTorch), so the dict can be saved in a checkpoint and loaded into a new optimizer built
+        over the same parameters. Arrays are copies; the rest is floats, ints, bools and tuples.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            saved = {key: value for key, value in group.items() if key != "params"}
+            saved["params"] = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                saved["params"].append(index[id(p)])
+            groups.append(saved)
+        state = {}
+        for p, p_state in self.state.items():
+            if id(p) in index:
+                state[index[id(p)]] = {
+                    key: np.array(value, copy=True) if isinstance(value, np.ndarray) else value
+                    for key, value in p_state.items()
+                }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the state saved by :meth:`state_dict` (hyperparameters included).
+
+        The optimizer must have been built over the same parameters, in the same groups and
+        order. Arrays are copied and cast to each parameter's dtype; integer keys and tuples
+        that went through JSON (as strings and lists) are accepted.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
+            raise ValueError(
+                f"{name}.load_state_dict: expected a dict with keys 'state' and 'param_groups' "
+                f"(as returned by state_dict())"
+            )
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"{name}.load_state_dict: the saved state has {len(saved_groups)} parameter "
+                f"groups, this optimizer has {len(self.param_groups)}"
+            )
+        by_index: dict[int, Tensor] = {}
+        new_groups = []
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"{name}.load_state_dict: parameter group {i} holds {len(group['params'])} "
+                    f"parameters, the saved group {len(saved['params'])}"
+                )
+            for idx, p in zip(saved["params"], group["params"]):
+                by_index[int(idx)] = p
+            new_group = {}
+            for key, value in saved.items():
+                if key == "params":
+                    continue
+                if isinstance(value, list) and isinstance(group.get(key), tuple):
+                    value = tuple(value)  # JSON turns tuples (betas) into lists
+                new_group[key] = value
+            self._validate(new_group)
+            new_group["params"] = group["params"]
+            new_groups.append(new_group)
+
+        state: dict[Tensor, dict[str, Any]] = {}
+        for idx, saved_state in state_dict["state"].items():
+            p = by_index.get(int(idx))
+            if p is None:
+                raise ValueError(
+                    f"{name}.load_state_dict: the saved state refers to parameter {idx}, "
+                    f"but the optimizer has only {len(by_index)} parameters"
+                )
+            p_state = {}
+            for key, value in saved_state.items():
+                if isinstance(value, (np.ndarray, list, Tensor)):
+                    value = np.array(np.asarray(value), dtype=p.data.dtype, copy=True)
+                    if value.shape != p.data.shape:
+                        raise ShapeError(
+                            f"{name}.load_state_dict: state {key!r} of parameter {idx} has shape "
+                            f"{value.shape}, the parameter has shape {p.data.shape}"
+                        )
+                p_state[key] = value
+            state[p] = p_state
+        self.param_groups = new_groups
+        self.state = state
+        self._workspace = {}
+
+    # ---- helpers for step() ------------------------------------------------------------------
+    def _scratch(self, data: np.ndarray, count: int) -> tuple[np.ndarray, ...]:
+        """``count`` work arrays shaped like ``data``, reused across parameters and steps.
+
+        One flat buffer per dtype, as long as the largest parameter of that dtype, so a step
+        allocates nothing once the first step has run.
+        """
+        buffers = self._workspace.get(data.dtype)
+        if buffers is None or len(buffers) < count or buffers[0].size < data.size:
+            size = max(
+                [data.size]
+                + [
+                    p.data.size
+                    for group in self.param_groups
+                    for p in group["params"]
+                    if p.data.dtype == data.dtype
+                ]
+            )
+            buffers = [np.empty(size, dtype=data.dtype) for _ in range(count)]
+            self._workspace[data.dtype] = buffers
+        n = data.size
+        return tuple(b[:n].reshape(data.shape) for b in buffers[:count])
+
+    def _grad_of(self, p: Tensor) -> np.ndarray | None:
+        grad = p.grad
+        if grad is not None and grad.shape != p.data.shape:
+            raise ShapeError(
+                f"{type(self).__name__}: parameter of shape {p.data.shape} has a gradient of "
+                f"shape {grad.shape}; gradients must have the parameter's shape"
+            )
+        return grad
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(group):
+                if key != "params":
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def effective_grad(
+    data: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool, out: np.ndarray
+) -> np.ndarray:
+    """g = ±grad + weight_decay·θ, written to ``out`` when it differs from ``grad``.
+
+    ``grad`` itself is never modified: it belongs to the user.
+    """
+    if weight_decay != 0:
+        np.multiply(data, weight_decay, out=out)
+        if maximize:
+            np.subtract(out, grad, out=out)
+        else:
+            np.add(grad, out, out=out)
+        return out
+    if maximize:
+        return np.negative(grad, out=out)
+    return grad
+
+
+def check_number(owner: str, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {key} must be a number, got {value!r}")
+    return float(value)
+
+
+def check_min(owner: str, key: str, value: Any, low: float = 0.0) -> None:
+    """``value >= low``, or a ``ValueError`` such as ``SGD: lr must be >= 0, got -0.1``."""
+    if not check_number(owner, key, value) >= low:
+        raise ValueError(f"{owner}: {key} must be >= {low:g}, got {value}")
+
+
+def check_unit_interval(owner: str, key: str, value: Any) -> None:
+    """``0 <= value < 1`` (momentum-like coefficients)."""
+    if not 0.0 <= check_number(owner, key, value) < 1.0:
+        raise ValueError(f"{owner}: {key} must be in [0, 1), got {value}")

@@ -1,0 +1,102 @@
+"""Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from chainrule.optim.optimizer import Optimizer, check_min, check_number, effective_grad
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent (optionally with momentum), PyTorch's variant.
+
+    For each parameter θ with gradient ∇ at step t (``maximize`` uses −∇)::
+
+        g   = ∇ + λ·θ                          (λ = weight_decay)
+        b_1 = g,   b_t = μ·b_{t−1} + (1 − τ)·g  (μ = momentum, τ = dampening; only if μ ≠ 0)
+        d   = g + μ·b_t   if nesterov   else   b_t     (d = g when μ = 0)
+        θ   ← θ − η·d                          (η = lr)
+
+    Args:
+        params: tensors to optimize, or dicts defining parameter groups.
+        lr: learning rate η.
+        momentum: momentum factor μ (0 = plain SGD).
+        dampening: τ, scales down the new gradient in the momentum buffer.
+        weight_decay: λ, L2 penalty added to the gradient.
+        nesterov: use Nesterov momentum (needs μ > 0 and τ = 0).
+        maximize: climb the objective instead of descending.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import optim
+        >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = optim.SGD([w], lr=0.1, momentum=0.9)
+        >>> (w * w).sum().backward()
+        >>> opt.step()
+        >>> w.data.tolist()
+        [0.800000011920929, -1.600000023841858]
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _validate(self, options):
+        check_min("SGD", "lr", options["lr"])
+        check_min("SGD", "momentum", options["momentum"])
+        check_number("SGD", "dampening", options["dampening"])
+        check_min("SGD", "weight_decay", options["weight_decay"])
+        if options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
+            raise ValueError(
+                f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
+                f"momentum={options['momentum']}, dampening={options['dampening']}"
+            )
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient (see the class docstring)."""
+        loss = self._run_closure(closure)
+        for group in self.param_groups:
+            lr, momentum = float(group["lr"]), float(group["momentum"])
+            dampening, weight_decay = float(group["dampening"]), float(group["weight_decay"])
+            for p in group["params"]:
+                grad = self._grad_of(p)
+                if grad is None:
+                    continue
+                work, update = self._scratch(p.data, 2)
+                g = effective_grad(p.data, grad, weight_decay, group["maximize"], out=work)
+                if momentum != 0:
+                    state = self.state.setdefault(p, {})
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = state["momentum_buffer"] = np.array(g, copy=True)
+                    else:
+                        buf *= momentum
+                        if dampening == 0:
+                            buf += g
+                        else:
+                            buf += np.multiply(g, 1.0 - dampening, out=update)
+                    if group["nesterov"]:
+                        g = np.add(g, np.multiply(buf, momentum, out=update), out=update)
+                    else:
+                        g = buf
+                p.data += np.multiply(g, -lr, out=update)
+        return loss
