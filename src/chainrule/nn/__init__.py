@@ -1,0 +1,75 @@
+"""Neural-network building blocks: Module, Parameter, layers, activations, losses, init.
+
+Names, weight layouts and behaviour follow ``torch.nn``, so models and ``state_dict``s move
+between the two libraries unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from chainrule.nn import init
+from chainrule.nn.activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from chainrule.nn.container import ModuleList, Sequential
+from chainrule.nn.linear import Identity, Linear
+from chainrule.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
+from chainrule.nn.module import Module, Parameter
+
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "ELU",
+    "GELU",
+    "HuberLoss",
+    "Identity",
+    "L1Loss",
+    "LeakyReLU",
+    "Linear",
+    "LogSigmoid",
+    "LogSoftmax",
+    "MSELoss",
+    "Module",
+    "ModuleList",
+    "NLLLoss",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "SiLU",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Tanh",
+    "init",
+]
+
+_LAZY_SUBMODULES = ("functional", "registry")
+
+
+def __getattr__(name: str):
+    # nn.functional re-exports chainrule.functional; load it (and the registry) on first use.
+    if name in _LAZY_SUBMODULES:
+        module = importlib.import_module(f"chainrule.nn.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'chainrule.nn' has no attribute {name!r}")

@@ -1,0 +1,45 @@
+"""Helpers shared by the layers: turning user input into a tensor of the layer's dtype."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import _dtype
+from chainrule.errors import DTypeError
+from chainrule.tensor import Tensor
+
+
+def as_input(x, dtype: np.dtype, layer: str) -> Tensor:
+    """``x`` as a tensor of ``dtype``: arrays, lists and integer tensors are converted; a float
+    tensor of another dtype is an error, as in PyTorch (converting would hide a slow float64
+    pass or a lost gradient)."""
+    if isinstance(x, Tensor):
+        if x.data.dtype == dtype:
+            return x
+        if x.data.dtype.kind == "f":
+            raise DTypeError(
+                f"{layer} has {dtype} parameters but got a {x.data.dtype} tensor; convert one "
+                f"side: x.astype('{dtype}') or model.to('{x.data.dtype}')"
+            )
+        return Tensor._make(x.data.astype(dtype), False)
+    try:
+        array = np.asarray(x)
+    except ValueError as err:
+        raise DTypeError(f"{layer} cannot make an array from its input: {err}") from err
+    _dtype.check_kind(array.dtype, layer)
+    return Tensor._make(array.astype(dtype, copy=False), False)
+
+
+def float_dtype(dtype) -> np.dtype:
+    """A layer's parameter dtype: float32 by default, float32 or float64 on request."""
+    resolved = _dtype.resolve_dtype(dtype) or _dtype.float32
+    if resolved not in (_dtype.float32, _dtype.float64):
+        raise DTypeError(f"layers hold float32 or float64 parameters, got dtype {dtype!r}")
+    return resolved
+
+
+def check_size(value, name: str, layer: str, minimum: int = 0) -> int:
+    """A layer size: a non-negative integer (not a bool, not a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{layer}: {name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

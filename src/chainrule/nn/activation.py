@@ -1,0 +1,182 @@
+"""Activation modules: thin wrappers around the activation ops (``chainrule.functional``).
+
+``inplace`` is accepted where PyTorch has it, for copied code and identical reprs; chainrule
+never overwrites its input, and the result is the same either way.
+"""
+
+from __future__ import annotations
+
+import math
+
+from chainrule import ops
+from chainrule.nn.module import Module
+
+
+def _check_finite(value, name: str, layer: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{layer}: {name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+class Sigmoid(Module):
+    """σ(x) = 1 / (1 + e^(−x)), elementwise. Shape: any → same."""
+
+    _config_args = ()
+
+    def forward(self, x):
+        return ops.sigmoid(x)
+
+
+class Tanh(Module):
+    """tanh(x), elementwise. Shape: any → same."""
+
+    def forward(self, x):
+        return ops.tanh(x)
+
+
+class ReLU(Module):
+    """max(x, 0), elementwise. Shape: any → same."""
+
+    _config_args = ("inplace",)
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return ops.relu(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class LeakyReLU(Module):
+    """x if x > 0 else negative_slope · x, elementwise. Shape: any → same."""
+
+    _config_args = ("negative_slope", "inplace")
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
+        super().__init__()
+        self.negative_slope = _check_finite(negative_slope, "negative_slope", "LeakyReLU")
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return ops.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
+
+class ELU(Module):
+    """x if x > 0 else alpha · (eˣ − 1), elementwise. Shape: any → same."""
+
+    _config_args = ("alpha", "inplace")
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha = _check_finite(alpha, "alpha", "ELU")
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return ops.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class GELU(Module):
+    """x · Φ(x) (``approximate="tanh"``: the tanh approximation). Shape: any → same."""
+
+    _config_args = ("approximate",)
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return ops.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Softplus(Module):
+    """(1/beta) · ln(1 + e^(beta·x)); linear where beta·x > threshold. Shape: any → same."""
+
+    _config_args = ("beta", "threshold")
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta = _check_finite(beta, "beta", "Softplus")
+        self.threshold = _check_finite(threshold, "threshold", "Softplus")
+        if self.beta == 0:
+            raise ValueError("Softplus: beta must not be 0")
+
+    def forward(self, x):
+        return ops.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class SiLU(Module):
+    """x · σ(x) (also called swish), elementwise. Shape: any → same."""
+
+    _config_args = ("inplace",)
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return ops.silu(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class LogSigmoid(Module):
+    """ln σ(x), computed without overflow. Shape: any → same."""
+
+    def forward(self, x):
+        return ops.log_sigmoid(x)
+
+
+class Softmax(Module):
+    """exp(x) / Σ exp(x) along ``dim`` (default: the last). Shape: any → same."""
+
+    _config_args = ("dim",)
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = _check_dim(dim, "Softmax")
+
+    def forward(self, x):
+        return ops.softmax(x, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """ln softmax(x) along ``dim``, stable for any input. Shape: any → same."""
+
+    _config_args = ("dim",)
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = _check_dim(dim, "LogSoftmax")
+
+    def forward(self, x):
+        return ops.log_softmax(x, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+def _check_dim(dim, layer: str) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise ValueError(f"{layer}: dim must be an integer, got {dim!r}")
+    return dim

@@ -1,0 +1,182 @@
+"""Containers: Sequential (a pipeline of layers) and ModuleList (a list of layers)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+
+from chainrule.nn.module import Module, _indent
+
+
+def _index(index: int, length: int, owner: str) -> int:
+    index = int(index)
+    if not -length <= index < length:
+        raise IndexError(f"index {index} is out of range for a {owner} of length {length}")
+    return index % length
+
+
+class Sequential(Module):
+    """Layers applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    Children are named ``0``, ``1``, ... (or by the keys of an ``OrderedDict``), so parameters
+    are named ``0.weight``, ``2.bias`` as in PyTorch.
+
+    Args:
+        *modules: the layers in order, or one ``OrderedDict`` of name → layer.
+
+    Example:
+        >>> from chainrule import nn
+        >>> model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1))
+        >>> len(model), type(model[1]).__name__, len(model[:2])
+        (3, 'Tanh', 2)
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            for i, module in enumerate(modules):
+                self.add_module(str(i), module)
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def __getitem__(self, index):
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return type(self)(OrderedDict(items[index]))
+        return items[_index(index, len(items), "Sequential")][1]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        key = list(self._modules)[_index(index, len(self._modules), "Sequential")]
+        self.add_module(key, module)
+
+    def __delitem__(self, index) -> None:
+        keys = list(self._modules)
+        doomed = (
+            keys[index]
+            if isinstance(index, slice)
+            else [keys[_index(index, len(keys), "Sequential")]]
+        )
+        for key in doomed:
+            del self._modules[key]
+        # keep the PyTorch convention that default names stay 0, 1, 2, ...
+        if all(k.isdigit() for k in self._modules):
+            renamed = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
+            self._modules.clear()
+            self._modules.update(renamed)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Sequential:
+        """Add a layer at the end; returns self."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Insert a layer before position ``index`` (default names only)."""
+        modules = list(self._modules.values())
+        modules.insert(index if index >= 0 else len(modules) + index, module)
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+        return self
+
+
+class ModuleList(Module):
+    """A list of layers whose parameters the parent module sees (a plain list would hide them).
+
+    Args:
+        modules: an iterable of modules.
+
+    Example:
+        >>> from chainrule import nn
+        >>> blocks = nn.ModuleList(nn.Linear(4, 4) for _ in range(3))
+        >>> [name for name, _ in blocks.named_parameters()][:2]
+        ['0.weight', '0.bias']
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(
+            "ModuleList has no forward(); loop over it in your module's forward, or use "
+            "nn.Sequential for a pipeline"
+        )
+
+    def __getitem__(self, index):
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return type(self)(modules[index])
+        return modules[_index(index, len(modules), "ModuleList")]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self.add_module(str(_index(index, len(self), "ModuleList")), module)
+
+    def __delitem__(self, index) -> None:
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            del modules[index]
+        else:
+            del modules[_index(index, len(modules), "ModuleList")]
+        self._modules.clear()
+        for i, module in enumerate(modules):
+            self.add_module(str(i), module)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> ModuleList:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+    def __repr__(self) -> str:
+        # PyTorch folds runs of identical layers: "(0-2): 3 x Linear(...)".
+        reprs = [repr(module) for module in self]
+        if not reprs:
+            return f"{self._get_name()}()"
+        runs = []  # [first index, last index, text]
+        for i, text in enumerate(reprs):
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        lines = []
+        for first, last, text in runs:
+            if first == last:
+                line = f"({first}): {text}"
+            else:
+                line = f"({first}-{last}): {last - first + 1} x {text}"
+            lines.append(_indent(line, 2))
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"

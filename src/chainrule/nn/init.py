@@ -1,0 +1,154 @@
+"""Weight initialisers: fill a parameter in place with values from the seeded generator.
+
+Each function takes a Parameter (or any Tensor), overwrites its data without recording a graph,
+and returns it. Random ones draw from ``generator`` or chainrule's default generator, so
+``cr.manual_seed(0)`` makes every model start from the same weights.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule.errors import ShapeError
+from chainrule.random import Generator, get_generator
+from chainrule.tensor import Tensor
+
+__all__ = [
+    "calculate_gain",
+    "constant_",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "ones_",
+    "uniform_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
+]
+
+_LINEAR_LIKE = {"linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d"}
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The factor that keeps activations' variance steady through ``nonlinearity``.
+
+    linear/identity/sigmoid: 1; tanh: 5/3; relu: √2; leaky_relu: √(2 / (1 + slope²))
+    (slope ``param``, default 0.01); selu: 3/4.
+
+    Example:
+        >>> round(calculate_gain("relu"), 4)
+        1.4142
+    """
+    if nonlinearity in _LINEAR_LIKE:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        if isinstance(slope, bool) or not isinstance(slope, (int, float)):
+            raise ValueError(f"leaky_relu's negative slope must be a number, got {slope!r}")
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(
+        f"unknown nonlinearity {nonlinearity!r}; use one of linear, sigmoid, tanh, relu, "
+        f"leaky_relu, selu"
+    )
+
+
+def _fans(tensor: Tensor, fn: str) -> tuple[int, int]:
+    shape = tensor.data.shape
+    if len(shape) < 2:
+        raise ShapeError(
+            f"{fn} needs a tensor with at least 2 dimensions (fan in and fan out), got shape "
+            f"{shape}; use uniform_ or normal_ for biases"
+        )
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _fill(tensor: Tensor, values) -> Tensor:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"initialisers fill a Tensor or Parameter, got {type(tensor).__name__}")
+    tensor.data[...] = values  # in place: optimizers holding the parameter see the new values
+    return tensor
+
+
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None):
+    """Fill with samples from U(a, b)."""
+    if not a <= b:
+        raise ValueError(f"uniform_ needs a <= b, got a={a}, b={b}")
+    return _fill(tensor, get_generator(generator).uniform(a, b, tensor.data.shape))
+
+
+def normal_(
+    tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
+):
+    """Fill with samples from N(mean, std²)."""
+    if std < 0:
+        raise ValueError(f"normal_ needs std >= 0, got {std}")
+    return _fill(tensor, get_generator(generator).normal(mean, std, tensor.data.shape))
+
+
+def constant_(tensor: Tensor, value: float) -> Tensor:
+    """Fill with ``value``."""
+    return _fill(tensor, value)
+
+
+def zeros_(tensor: Tensor) -> Tensor:
+    return _fill(tensor, 0)
+
+
+def ones_(tensor: Tensor) -> Tensor:
+    return _fill(tensor, 1)
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None):
+    """Glorot uniform: U(−a, a) with a = gain · √(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans(tensor, "xavier_uniform_")
+    bound = gain * math.sqrt(6.0 / max(fan_in + fan_out, 1))
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None):
+    """Glorot normal: N(0, std²) with std = gain · √(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans(tensor, "xavier_normal_")
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / max(fan_in + fan_out, 1)), generator)
+
+
+def _kaiming_std(tensor, a, mode, nonlinearity, fn) -> float:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{fn} mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _fans(tensor, fn)
+    fan = fan_in if mode == "fan_in" else fan_out
+    if fan == 0:
+        return 0.0
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def kaiming_uniform_(
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Generator | None = None,
+):
+    """He uniform: U(−b, b) with b = gain · √(3 / fan); ``a`` is leaky_relu's slope."""
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def kaiming_normal_(
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator: Generator | None = None,
+):
+    """He normal: N(0, std²) with std = gain / √fan."""
+    std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
+    return normal_(tensor, 0.0, std, generator)

@@ -1,0 +1,316 @@
+"""Loss modules: ``loss_fn(input, target)`` → a scalar tensor (or per-element with
+``reduction="none"``). Each calls its function in ``chainrule.functional``; the module adds
+argument checks with messages that say how to fix the call. Targets may be NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule.errors import DTypeError, ShapeError
+from chainrule.nn.module import Module
+from chainrule.tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _functional():
+    from chainrule import functional  # imported on first use
+
+    return functional
+
+
+def _as_float_tensor(value, loss: str, what: str) -> Tensor:
+    if isinstance(value, Tensor):
+        tensor = value
+    else:
+        tensor = Tensor._make(np.asarray(value), False)
+    if tensor.data.dtype.kind != "f":
+        raise DTypeError(
+            f"{loss} needs a floating-point {what}, got dtype {tensor.data.dtype}; a model's "
+            f"output is float (did you swap input and target?)"
+        )
+    return tensor
+
+
+def _shape_hint(input_shape: tuple, target_shape: tuple) -> str:
+    if input_shape[-1:] == (1,) and input_shape[:-1] == target_shape:
+        return "; reshape the target to match: y.reshape(-1, 1)"
+    if target_shape[-1:] == (1,) and target_shape[:-1] == input_shape:
+        return "; flatten the target to match: y.reshape(-1)"
+    return ""
+
+
+def _matching_target(input: Tensor, target, loss: str):
+    """The target as a tensor of the input's dtype and exactly the input's shape.
+
+    Integer and bool targets (0/1 labels) are converted. A shape mismatch is an error rather
+    than a broadcast: (N, 1) against (N,) would silently broadcast to (N, N).
+    """
+    dtype = input.data.dtype
+    if isinstance(target, Tensor):
+        if target.data.dtype != dtype:
+            target = (
+                target.astype(dtype)
+                if target.data.dtype.kind == "f"
+                else Tensor._make(target.data.astype(dtype), False)
+            )
+    else:
+        array = np.asarray(target)
+        if array.dtype.kind not in "fiub":
+            raise DTypeError(f"{loss} got a target of dtype {array.dtype}; expected numbers")
+        target = Tensor._make(array.astype(dtype, copy=False), False)
+    if target.data.shape != input.data.shape:
+        raise ShapeError(
+            f"{loss} got input of shape {input.shape} and target of shape {target.shape}; they "
+            f"must match{_shape_hint(input.shape, target.shape)}"
+        )
+    return target
+
+
+def _weight_buffer(value, loss: str, name: str):
+    if value is None:
+        return None
+    array = np.array(value.data if isinstance(value, Tensor) else value)
+    if array.dtype.kind not in "fiub":
+        raise DTypeError(f"{loss}: {name} must be numbers, got dtype {array.dtype}")
+    if array.dtype.kind != "f":
+        array = array.astype(np.float32)
+    return Tensor._make(array, False)
+
+
+def _weight_like(buffer, input: Tensor):
+    if buffer is None:
+        return None
+    return buffer.data.astype(input.data.dtype, copy=False)
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        if reduction not in _REDUCTIONS:
+            raise ValueError(
+                f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', got "
+                f"{reduction!r}"
+            )
+        self.reduction = reduction
+
+
+class MSELoss(_Loss):
+    """Mean squared error: mean((input − target)²).
+
+    Shape: input (*), target (*) the same shape → scalar (``reduction="none"``: (*)).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.MSELoss()(cr.tensor([1.0, 3.0]), [1.0, 1.0]).item()
+        2.0
+    """
+
+    def forward(self, input, target):
+        input = _as_float_tensor(input, "MSELoss", "input")
+        target = _matching_target(input, target, "MSELoss")
+        return _functional().mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error: mean(|input − target|). Shape: as MSELoss."""
+
+    def forward(self, input, target):
+        input = _as_float_tensor(input, "L1Loss", "input")
+        target = _matching_target(input, target, "L1Loss")
+        return _functional().l1_loss(input, target, reduction=self.reduction)
+
+
+class HuberLoss(_Loss):
+    """½d² where |d| ≤ delta, else delta·(|d| − ½delta), with d = input − target.
+
+    Args:
+        reduction: "mean", "sum" or "none".
+        delta: where the loss turns from quadratic to linear (> 0).
+
+    Shape: as MSELoss.
+    """
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction)
+        if (
+            isinstance(delta, bool)
+            or not isinstance(delta, (int, float))
+            or not (math.isfinite(delta) and delta > 0)
+        ):
+            raise ValueError(f"HuberLoss: delta must be a positive number, got {delta!r}")
+        self.delta = float(delta)
+
+    def forward(self, input, target):
+        input = _as_float_tensor(input, "HuberLoss", "input")
+        target = _matching_target(input, target, "HuberLoss")
+        return _functional().huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy on probabilities: −[y·ln p + (1 − y)·ln(1 − p)].
+
+    Prefer :class:`BCEWithLogitsLoss` on raw scores: it is exact where p rounds to 0 or 1.
+
+    Args:
+        weight: per-element rescaling weight, broadcast against the input.
+        reduction: "mean", "sum" or "none".
+
+    Shape: input (*) probabilities in [0, 1], target (*) the same shape (0/1 integers or floats).
+    """
+
+    def __init__(self, weight=None, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.register_buffer("weight", _weight_buffer(weight, "BCELoss", "weight"))
+
+    def forward(self, input, target):
+        input = _as_float_tensor(input, "BCELoss", "input")
+        target = _matching_target(input, target, "BCELoss")
+        return _functional().binary_cross_entropy(
+            input, target, weight=_weight_like(self.weight, input), reduction=self.reduction
+        )
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Sigmoid + binary cross-entropy in one stable step, on raw scores (logits).
+
+    Args:
+        weight: per-element rescaling weight, broadcast against the input.
+        reduction: "mean", "sum" or "none".
+        pos_weight: weight of the positive class per output (> 1 raises recall), shape (C,).
+
+    Shape: input (*) logits, target (*) the same shape (0/1 integers or floats).
+
+    Example:
+        >>> import chainrule as cr
+        >>> round(cr.nn.BCEWithLogitsLoss()(cr.tensor([0.0]), [1]).item(), 4)
+        0.6931
+    """
+
+    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
+        super().__init__(reduction)
+        self.register_buffer("weight", _weight_buffer(weight, "BCEWithLogitsLoss", "weight"))
+        self.register_buffer(
+            "pos_weight", _weight_buffer(pos_weight, "BCEWithLogitsLoss", "pos_weight")
+        )
+
+    def forward(self, input, target):
+        input = _as_float_tensor(input, "BCEWithLogitsLoss", "input")
+        target = _matching_target(input, target, "BCEWithLogitsLoss")
+        return _functional().binary_cross_entropy_with_logits(
+            input,
+            target,
+            weight=_weight_like(self.weight, input),
+            reduction=self.reduction,
+            pos_weight=_weight_like(self.pos_weight, input),
+        )
+
+
+def _class_target(input: Tensor, target, loss: str):
+    """Class indices stay integers; class probabilities take the input's dtype."""
+    data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if data.dtype.kind in "iu":
+        return data if not isinstance(target, Tensor) else target
+    if data.dtype.kind == "f" and data.ndim == input.data.ndim - 1:
+        raise DTypeError(
+            f"{loss} got float targets of shape {data.shape} for input of shape {input.shape}; "
+            f"class indices must be integers: y.astype('int64')"
+        )
+    if data.dtype.kind != "f":
+        raise DTypeError(f"{loss} got a target of dtype {data.dtype}; expected class indices")
+    if isinstance(target, Tensor):
+        return target if target.data.dtype == input.data.dtype else target.astype(input.dtype)
+    return data.astype(input.data.dtype, copy=False)
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax + negative log-likelihood over classes, fused and stable, on raw scores.
+
+    Args:
+        weight: per-class weight, shape (C,).
+        ignore_index: a target class index that contributes nothing (and is not counted).
+        reduction: "mean" (weighted mean over targets), "sum" or "none".
+        label_smoothing: in [0, 1]; mixes the target with the uniform distribution.
+
+    Shape:
+        input (N, C) or (N, C, d1, ...) or (C,) logits; target (N,) / (N, d1, ...) integer
+        class indices, or class probabilities with the input's shape.
+
+    Example:
+        >>> import chainrule as cr, numpy as np
+        >>> loss = cr.nn.CrossEntropyLoss()(cr.zeros(2, 4), np.array([0, 3]))
+        >>> round(loss.item(), 4)
+        1.3863
+    """
+
+    def __init__(
+        self,
+        weight=None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ):
+        super().__init__(reduction)
+        if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+            raise ValueError(f"CrossEntropyLoss: ignore_index must be an int, got {ignore_index!r}")
+        if (
+            isinstance(label_smoothing, bool)
+            or not isinstance(label_smoothing, (int, float))
+            or (not 0.0 <= label_smoothing <= 1.0)
+        ):
+            raise ValueError(
+                f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}"
+            )
+        self.register_buffer("weight", _weight_buffer(weight, "CrossEntropyLoss", "weight"))
+        self.ignore_index = int(ignore_index)
+        self.label_smoothing = float(label_smoothing)
+
+    def forward(self, input, target):
+        input = _as_float_tensor(input, "CrossEntropyLoss", "input")
+        target = _class_target(input, target, "CrossEntropyLoss")
+        return _functional().cross_entropy(
+            input,
+            target,
+            weight=_weight_like(self.weight, input),
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood: −input[n, target[n]], for log-probabilities (after LogSoftmax).
+
+    Args:
+        weight: per-class weight, shape (C,).
+        ignore_index: a target class index that contributes nothing.
+        reduction: "mean" (weighted mean), "sum" or "none".
+
+    Shape: input (N, C) or (N, C, d1, ...) log-probabilities; target (N,) / (N, d1, ...) ints.
+    """
+
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+        super().__init__(reduction)
+        if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+            raise ValueError(f"NLLLoss: ignore_index must be an int, got {ignore_index!r}")
+        self.register_buffer("weight", _weight_buffer(weight, "NLLLoss", "weight"))
+        self.ignore_index = int(ignore_index)
+
+    def forward(self, input, target):
+        input = _as_float_tensor(input, "NLLLoss", "input")
+        data = target.data if isinstance(target, Tensor) else np.asarray(target)
+        if data.dtype.kind not in "iu":
+            raise DTypeError(
+                f"NLLLoss needs integer class indices, got dtype {data.dtype}; use "
+                f"y.astype('int64')"
+            )
+        return _functional().nll_loss(
+            input,
+            target,
+            weight=_weight_like(self.weight, input),
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+        )

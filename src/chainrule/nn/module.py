@@ -1,0 +1,444 @@
+"""Module and Parameter: the building blocks every layer and model is made of."""
+
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterator, Mapping
+
+import numpy as np
+
+from chainrule import _dtype
+from chainrule.errors import DTypeError, ModelFormatError, ShapeError
+from chainrule.tensor import Tensor
+
+_FLOAT_DTYPES = (_dtype.float32, _dtype.float64)
+
+
+class Parameter(Tensor):
+    """A tensor that a Module learns: assigning one to a module attribute registers it.
+
+    Floating-point data keeps its dtype when it is float32 or float64; anything else becomes
+    float32. A :class:`Tensor` passed in shares its memory, other data is copied.
+
+    Args:
+        data: the initial values (array, list, number or Tensor).
+        requires_grad: whether the optimizer should get a gradient for it.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.Parameter([1.0, 2.0])
+        >>> w.requires_grad, w.dtype
+        (True, dtype('float32'))
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad: bool = True):
+        if data is None:
+            data = np.empty(0, dtype=_dtype.float32)
+        if isinstance(data, Tensor):
+            array = data.data
+        else:
+            array = np.array(data)
+            _dtype.check_kind(array.dtype, "Parameter")
+        if array.dtype not in _FLOAT_DTYPES:
+            array = array.astype(_dtype.float32)
+        super().__init__(array, requires_grad=requires_grad, dtype=array.dtype)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+_REGISTRIES = ("_parameters", "_buffers", "_modules")
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+def _indent(text: str, spaces: int) -> str:
+    """Indent every line of ``text`` but the first (for nested reprs)."""
+    return text.replace("\n", "\n" + " " * spaces)
+
+
+def _state_array(value, key: str) -> np.ndarray:
+    """A state_dict entry as an array: our tensors, NumPy arrays, or anything array-like."""
+    if isinstance(value, Tensor):
+        return value.data
+    if not isinstance(value, np.ndarray) and hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()  # e.g. a torch tensor that requires grad
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise DTypeError(
+            f"load_state_dict: {key} is not an array ({type(value).__name__})"
+        ) from err
+    if array.dtype.kind not in "fiub":
+        raise DTypeError(f"load_state_dict: {key} has dtype {array.dtype}; expected numbers")
+    return array
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Subclasses set parameters, buffers and sub-modules as attributes in ``__init__`` (after
+    calling ``super().__init__()``) and compute the output in ``forward``. Calling the module
+    runs ``forward``. Names are dotted paths (``layers.0.weight``), the same as PyTorch's, so
+    ``state_dict()`` moves between the two libraries unchanged.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import nn
+        >>> class TwoLayer(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.hidden = nn.Linear(2, 4)
+        ...         self.out = nn.Linear(4, 1)
+        ...     def forward(self, x):
+        ...         return self.out(self.hidden(x).tanh())
+        >>> [name for name, _ in TwoLayer().named_parameters()]
+        ['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias']
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- registration ---------------------------------------------------------------------
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, Parameter):
+            self.register_parameter(name, value)
+        elif isinstance(value, Module):
+            self.add_module(name, value)
+        elif self._is_registered(name):
+            self._assign_registered(name, value)
+        else:
+            object.__setattr__(self, name, value)
+
+    def _is_registered(self, name: str) -> bool:
+        d = self.__dict__
+        return any(name in d.get(registry, ()) for registry in _REGISTRIES)
+
+    def _assign_registered(self, name: str, value) -> None:
+        """Plain assignment to a name already registered as a parameter, buffer or module."""
+        if name in self._buffers:
+            self._buffers[name] = _as_buffer(value, name)
+        elif value is None:
+            (self._parameters if name in self._parameters else self._modules)[name] = None
+        else:
+            kind = "parameter" if name in self._parameters else "module"
+            expected = "nn.Parameter" if kind == "parameter" else "nn.Module"
+            raise TypeError(
+                f"cannot assign {type(value).__name__} as {kind} {name!r} of "
+                f"{type(self).__name__} ({expected} or None expected)"
+            )
+
+    def _check_name(self, name: str, kind: str) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"cannot assign {kind} {name!r} before Module.__init__() ran; call "
+                f"super().__init__() first in {type(self).__name__}.__init__"
+            )
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{kind} name must be a non-empty string without '.', got {name!r}")
+        for registry in (self._parameters, self._buffers, self._modules):
+            if name in registry:
+                del registry[name]
+        self.__dict__.pop(name, None)
+        self._non_persistent.discard(name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add a parameter (or ``None``, a placeholder such as a disabled bias)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign {type(param).__name__} as parameter {name!r} (nn.Parameter or "
+                f"None expected); wrap it: nn.Parameter(value)"
+            )
+        self._check_name(name, "parameter")
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        """Add state that is saved with the model but not learned (e.g. BatchNorm's running mean).
+
+        Args:
+            name: attribute name.
+            tensor: a Tensor or array (or ``None``).
+            persistent: include it in ``state_dict()``.
+        """
+        self._check_name(name, "buffer")
+        self._buffers[name] = _as_buffer(tensor, name)
+        if not persistent:
+            self._non_persistent.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Add a sub-module under ``name`` (what attribute assignment does)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module")
+        self._check_name(name, "module")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def __getattr__(self, name: str):
+        # Only called when normal lookup fails: registered entries live in the three dicts.
+        d = self.__dict__
+        for registry in _REGISTRIES:
+            if registry in d and name in d[registry]:
+                return d[registry][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        for registry in (self._parameters, self._buffers, self._modules):
+            if name in registry:
+                del registry[name]
+                self._non_persistent.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(
+            set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
+        )
+
+    # ---- walking the tree -----------------------------------------------------------------
+    def named_modules(self, prefix: str = "", memo: set | None = None) -> Iterator:
+        """Every module in the tree (this one first) with its dotted name; each once."""
+        memo = set() if memo is None else memo
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in memo:
+                continue
+            memo.add(id(module))
+            yield name, module
+            children = [
+                (f"{name}.{key}" if name else key, child)
+                for key, child in module._modules.items()
+                if child is not None
+            ]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator:
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, registry: str, prefix: str, recurse: bool) -> Iterator:
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for key, value in getattr(module, registry).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{module_name}.{key}" if module_name else key), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator:
+        """``(dotted name, Parameter)`` pairs; a parameter shared by two layers appears once."""
+        return self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every learnable parameter, for an optimizer: ``SGD(model.parameters(), lr=0.1)``."""
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator:
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """How many numbers the model learns (shared parameters counted once)."""
+        return sum(p.data.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module at a dotted path, e.g. ``model.get_submodule("encoder.0")``."""
+        module = self
+        for part in target.split(".") if target else ():
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no sub-module {part!r}")
+            module = child
+        return module
+
+    def apply(self, fn: Callable[[Module], None]) -> Module:
+        """Call ``fn`` on every sub-module, then on this one (e.g. custom initialisation)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ---- state ----------------------------------------------------------------------------
+    def _state_entries(self) -> Iterator:
+        """``(dotted name, tensor)`` for what state_dict saves: parameters, then buffers."""
+        for prefix, module in self.named_modules():
+            for key, param in module._parameters.items():
+                if param is not None:
+                    yield (f"{prefix}.{key}" if prefix else key), param
+            for key, buffer in module._buffers.items():
+                if buffer is not None and key not in module._non_persistent:
+                    yield (f"{prefix}.{key}" if prefix else key), buffer
+
+    def state_dict(self) -> OrderedDict:
+        """Name → NumPy array (a copy) for every parameter and persistent buffer.
+
+        The names and layouts are PyTorch's (``0.weight`` is ``(out, in)`` for a Linear), so
+        ``torch_model.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})`` works.
+        """
+        return OrderedDict((name, tensor.data.copy()) for name, tensor in self._state_entries())
+
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True):
+        """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
+
+        Values may be NumPy arrays, chainrule tensors or other array-likes; each is cast to the
+        dtype of the parameter it fills. Nothing is changed if any check fails.
+
+        Args:
+            state_dict: name → array, e.g. from :meth:`state_dict` or a PyTorch model.
+            strict: require exactly the same names as this module has.
+
+        Returns:
+            ``(missing_keys, unexpected_keys)`` as a named tuple.
+
+        Raises:
+            ShapeError: an entry's shape differs from the parameter's (always checked).
+            ModelFormatError: with ``strict=True``, names are missing or unexpected.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"load_state_dict expects a mapping of name -> array, got "
+                f"{type(state_dict).__name__}"
+            )
+        own = OrderedDict(self._state_entries())
+        missing = [name for name in own if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in own]
+        updates = []
+        for name, target in own.items():
+            if name not in state_dict:
+                continue
+            array = _state_array(state_dict[name], name)
+            if array.shape != target.data.shape:
+                raise ShapeError(
+                    f"load_state_dict: {name} has shape {tuple(array.shape)} in the file but "
+                    f"{tuple(target.data.shape)} in the model; the weights come from a different "
+                    f"architecture"
+                )
+            updates.append((target, array))
+        if strict and (missing or unexpected):
+            problems = []
+            if missing:
+                problems.append(f"missing keys {missing}")
+            if unexpected:
+                problems.append(f"unexpected keys {unexpected}")
+            raise ModelFormatError(
+                f"load_state_dict for {type(self).__name__}: {'; '.join(problems)}. The state "
+                f"must come from the same architecture (strict=False loads the matching keys)"
+            )
+        for target, array in updates:
+            target.data[...] = array.astype(target.data.dtype, copy=False)
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ---- modes and dtypes -----------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Switch training behaviour on (Dropout drops, BatchNorm uses batch statistics)."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train() expects a bool, got {type(mode).__name__}")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Switch to evaluation behaviour; same as ``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (``False``) or unfreeze every parameter."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient (``None``, or zeros with ``set_to_none=False``)."""
+        for param in self.parameters():
+            if set_to_none:
+                param.grad = None
+            elif param.grad is not None:
+                param.grad[...] = 0
+
+    def to(self, dtype) -> Module:
+        """Convert floating-point parameters and buffers to ``dtype``, in place; returns self.
+
+        ``"cpu"`` is accepted and changes nothing (chainrule runs on the CPU).
+        """
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
+        resolved = _dtype.resolve_dtype(dtype)
+        if resolved not in _FLOAT_DTYPES:
+            raise DTypeError(f"Module.to() supports float32 and float64, got {dtype!r}")
+        for _, tensor in self._all_tensors():
+            if tensor.data.dtype.kind == "f" and tensor.data.dtype != resolved:
+                tensor.data = tensor.data.astype(resolved)
+                if tensor.grad is not None:
+                    tensor.grad = tensor.grad.astype(resolved)
+        return self
+
+    def float(self) -> Module:
+        return self.to(_dtype.float32)
+
+    def double(self) -> Module:
+        return self.to(_dtype.float64)
+
+    def _all_tensors(self) -> Iterator:
+        yield from self._named_members("_parameters", "", True)
+        yield from self._named_members("_buffers", "", True)
+
+    # ---- printing -------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses in ``repr`` (e.g. layer sizes)."""
+        return ""
+
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [
+            f"({key}): {_indent(repr(module), 2)}" for key, module in self._modules.items()
+        ]
+        lines = extra_lines + child_lines
+        if not lines:
+            return f"{self._get_name()}()"
+        if len(extra_lines) == 1 and not child_lines:
+            return f"{self._get_name()}({extra_lines[0]})"
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _as_buffer(value, name: str):
+    if value is None or isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return Tensor._make(value, False)
+    raise TypeError(
+        f"buffer {name!r} must be a Tensor, an array or None, got {type(value).__name__}"
+    )
