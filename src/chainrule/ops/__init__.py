@@ -54,3 +54,12 @@ from chainrule.ops.activation import (
     softmax,
     softplus,
 )
+from chainrule.ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)

@@ -1,0 +1,457 @@
+"""Losses. The two that start from logits are fused primitives (one stable op, one clean
+derivative); the rest are composites of other ops, except binary_cross_entropy, whose clamped
+logarithms need PyTorch's guarded derivative to stay finite at probabilities of exactly 0 or 1.
+
+Every loss follows PyTorch's semantics, including the weighted mean of ``cross_entropy``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.errors import DataError, DTypeError, ShapeError
+from chainrule.ops._util import operand
+from chainrule.ops.activation import _sigmoid_parts, _softmax_parts
+from chainrule.tensor import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# ---- argument checks ------------------------------------------------------------------------
+def _check_reduction(reduction, loss: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{loss} reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _float_input(x, loss: str) -> Tensor:
+    x = operand(x)
+    if x.data.dtype.kind != "f":
+        raise DTypeError(
+            f"{loss} needs a floating-point input, got dtype {x.data.dtype}; convert it with "
+            f".astype('float32')"
+        )
+    return x
+
+
+def _float_target(target, like: Tensor, loss: str) -> Tensor:
+    """The target as a tensor of the input's dtype (a differentiable cast if it needs grad)."""
+    if isinstance(target, Tensor):
+        if target.data.dtype == like.data.dtype:
+            return target
+        if target.data.dtype.kind not in "fiub":
+            raise DTypeError(f"{loss} got a target of dtype {target.data.dtype}")
+        return target.astype(like.data.dtype)
+    array = np.asarray(target)
+    if array.dtype.kind not in "fiub":
+        raise DTypeError(f"{loss} got a target of dtype {array.dtype}; targets must be numbers")
+    return Tensor._make(array.astype(like.data.dtype, copy=False), False)
+
+
+def _same_shape(input: Tensor, target: Tensor, loss: str) -> None:
+    if input.data.shape != target.data.shape:
+        raise ShapeError(
+            f"{loss} got input of shape {input.shape} and target of shape {target.shape}; they "
+            f"must match (reshape the target, e.g. target.reshape{input.shape})"
+        )
+
+
+def _weight_array(weight, dtype, loss: str, name: str = "weight") -> np.ndarray | None:
+    if weight is None:
+        return None
+    array = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    if array.dtype.kind not in "fiub":
+        raise DTypeError(f"{loss} {name} must be numeric, got dtype {array.dtype}")
+    return array.astype(dtype, copy=False)
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "none":
+        return loss
+    return loss.sum() if reduction == "sum" else loss.mean()
+
+
+def _reduce_array(per_element: np.ndarray, reduction: str, count) -> np.ndarray:
+    if reduction == "none":
+        return per_element
+    total = np.sum(per_element)
+    return total if reduction == "sum" else total / per_element.dtype.type(count)
+
+
+def _spread(grad: np.ndarray, shape: tuple, reduction: str, count) -> np.ndarray:
+    """The upstream gradient as seen by each element before the reduction."""
+    if reduction == "none":
+        return grad
+    if reduction == "mean":
+        grad = grad / grad.dtype.type(count)
+    return np.broadcast_to(grad, shape)
+
+
+# ---- binary cross-entropy from logits ---------------------------------------------------------
+class BinaryCrossEntropyWithLogits(Function):
+    """ℓ = w·[(1 − t)·z + (1 + (p − 1)·t)·ln(1 + e^(−z))], p the positive-class weight
+    (p = 1: ℓ = w·[ln(1 + e^z) − t·z]).
+
+    Local derivatives: ∂ℓ/∂z = w·[(1 − t)·σ(z) − p·t·σ(−z)] (σ(z) − t when w = p = 1) and
+    ∂ℓ/∂t = w·[(p − 1)·ln(1 + e^(−z)) − z].
+    """
+
+    label = "bce_with_logits"
+    formulas = ("w·((1 − t)·σ(z) − p·t·σ(−z))", "w·((p − 1)·softplus(−z) − z)")
+
+    def forward(self, z, t, weight, pos_weight, reduction):
+        sig, e = _sigmoid_parts(z)
+        self.sig, self.sig_neg = sig, np.where(z >= 0, e * (1 / (1 + e)), 1 / (1 + e))
+        softplus_neg = np.maximum(-z, 0) + np.log1p(e)  # ln(1 + e^(−z)), stable
+        if pos_weight is None:
+            per = (1 - t) * z + softplus_neg
+        else:
+            per = (1 - t) * z + (1 + (pos_weight - 1) * t) * softplus_neg
+        if weight is not None:
+            per = per * weight
+        self.z, self.t, self.weight, self.pos_weight = z, t, weight, pos_weight
+        self.softplus_neg, self.reduction = softplus_neg, reduction
+        self.shape = per.shape
+        return _reduce_array(per, reduction, per.size)
+
+    def backward(self, grad):
+        g = _spread(grad, self.shape, self.reduction, int(np.prod(self.shape)))
+        if self.weight is not None:
+            g = g * self.weight
+        t, pw = self.t, self.pos_weight
+        grad_z = grad_t = None
+        if self.needs_grad[0]:
+            positive = t * self.sig_neg if pw is None else (pw * t) * self.sig_neg
+            grad_z = g * ((1 - t) * self.sig - positive)
+        if self.needs_grad[1]:
+            local = -self.z if pw is None else (pw - 1) * self.softplus_neg - self.z
+            grad_t = g * local
+        return grad_z, grad_t
+
+
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, reduction: str = "mean", pos_weight=None
+) -> Tensor:
+    """Binary cross-entropy on logits, fused with the sigmoid for stability (see PyTorch)."""
+    name = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, name)
+    input = _float_input(input, name)
+    target = _float_target(target, input, name)
+    _same_shape(input, target, name)
+    dtype = input.data.dtype
+    weight = _weight_array(weight, dtype, name)
+    pos_weight = _weight_array(pos_weight, dtype, name, "pos_weight")
+    for array, what in ((weight, "weight"), (pos_weight, "pos_weight")):
+        if array is not None:
+            try:
+                if np.broadcast_shapes(array.shape, input.shape) != input.shape:
+                    raise ValueError
+            except ValueError:
+                raise ShapeError(
+                    f"{name} got {what} of shape {array.shape}, which does not broadcast to the "
+                    f"input's shape {input.shape}"
+                ) from None
+    return BinaryCrossEntropyWithLogits.apply(
+        input, target, weight=weight, pos_weight=pos_weight, reduction=reduction
+    )
+
+
+# ---- cross-entropy from logits ----------------------------------------------------------------
+class _CrossEntropyBase(Function):
+    """ℓ = −Σ_c q_c·ln softmax(z)_c along the class axis, q the (weighted, smoothed) target.
+
+    Local derivative: ∂ℓ/∂z = (Σ_c q_c)·softmax(z) − q, which is softmax(z) − onehot(y) for a
+    plain class index.
+    """
+
+    label = "cross_entropy"
+
+    def _forward(self, z, q, axis, reduction, count):
+        shifted, e, top, rest, log_total = _softmax_parts(z, axis)
+        log_p = shifted - log_total
+        self.q, self.axis, self.reduction, self.count = q, axis, reduction, count
+        self.p, self.top, self.rest, self.log_p = e / (1 + rest), top, rest, log_p
+        per = -np.sum(q * log_p, axis=axis)
+        self.shape = per.shape
+        return _reduce_array(per, reduction, count)
+
+    def _grad_logits(self, g):
+        q, axis, top = self.q, self.axis, self.top
+        g = np.expand_dims(g, axis)
+        total = np.sum(q, axis=axis, keepdims=True)
+        local = total * self.p - q
+        # At the largest logit: S·p − q = −S·(1 − p) + (S − q), with 1 − p = r/(1 + r) exact,
+        # so a confident, correct prediction keeps its tiny gradient instead of rounding to 0.
+        q_top = np.take_along_axis(q, top, axis=axis)
+        exact = (total - q_top) - total * (self.rest / (1 + self.rest))
+        np.put_along_axis(local, top, exact, axis=axis)
+        return g * local
+
+
+class CrossEntropy(_CrossEntropyBase):
+    """Cross-entropy from logits with class-index targets (weights, ignore_index, smoothing)."""
+
+    formulas = ("(Σq)·softmax(z) − q  (softmax(z) − onehot(y))",)
+
+    def forward(self, z, q, axis, reduction, count):
+        return self._forward(z, q, axis, reduction, count)
+
+    def backward(self, grad):
+        g = _spread(grad, self.shape, self.reduction, self.count)
+        return (self._grad_logits(g),)
+
+
+class CrossEntropyProbs(_CrossEntropyBase):
+    """Cross-entropy from logits with class-probability targets.
+
+    q = w·((1 − ε)·t + ε/C); ∂ℓ/∂t = −(1 − ε)·w·ln softmax(z).
+    """
+
+    formulas = ("(Σq)·softmax(z) − q", "−(1 − ε)·w·ln softmax(z)")
+
+    def forward(self, z, t, weight, smoothing, axis, reduction, count):
+        n_classes = z.shape[axis]
+        q = t if smoothing == 0 else (1 - smoothing) * t + smoothing / n_classes
+        if weight is not None:
+            q = q * weight
+        self.weight, self.smoothing = weight, smoothing
+        return self._forward(z, q, axis, reduction, count)
+
+    def backward(self, grad):
+        g = _spread(grad, self.shape, self.reduction, self.count)
+        grad_z = self._grad_logits(g) if self.needs_grad[0] else None
+        grad_t = None
+        if self.needs_grad[1]:
+            local = -(1 - self.smoothing) * self.log_p
+            if self.weight is not None:
+                local = local * self.weight
+            grad_t = np.expand_dims(g, self.axis) * local
+        return grad_z, grad_t
+
+
+def _class_axis(input: Tensor, loss: str) -> int:
+    if input.data.ndim == 0:
+        raise ShapeError(f"{loss} needs input of shape (C,), (N, C) or (N, C, d...), got ()")
+    return 0 if input.data.ndim == 1 else 1
+
+
+def _index_targets(target, input: Tensor, axis: int, ignore_index: int, loss: str) -> np.ndarray:
+    """Validate class-index targets; return them as an int64 array."""
+    array = target.data if isinstance(target, Tensor) else np.asarray(target)
+    expected = input.data.shape[:axis] + input.data.shape[axis + 1 :]
+    if array.dtype.kind not in "iu":
+        raise DTypeError(
+            f"{loss} class-index targets must be integers, got dtype {array.dtype} (shape "
+            f"{array.shape}); pass labels as int64 (y.astype('int64')), or pass class "
+            f"probabilities of the input's shape {input.shape}"
+        )
+    if array.shape != expected:
+        raise ShapeError(
+            f"{loss} got input of shape {input.shape} and target of shape {array.shape}; "
+            f"class-index targets must have shape {expected} (the input without its class "
+            f"axis {axis}), probability targets shape {input.shape}"
+        )
+    n_classes = input.data.shape[axis]
+    valid = array != ignore_index
+    bad = valid & ((array < 0) | (array >= n_classes))
+    if bad.any():
+        raise DataError(
+            f"{loss} got target class {array[bad].flat[0]} for an input with {n_classes} "
+            f"classes; targets must lie in [0, {n_classes - 1}] (or equal ignore_index="
+            f"{ignore_index})"
+        )
+    return array.astype(np.int64, copy=False)
+
+
+def _index_coefficients(labels, input, axis, weight, ignore_index, smoothing):
+    """q for class indices, and the mean's denominator Σ w[y] over targets not ignored."""
+    dtype = input.data.dtype
+    n_classes = input.data.shape[axis]
+    keep = labels != ignore_index
+    safe = np.where(keep, labels, 0)
+    classes_shape = [1] * input.data.ndim
+    classes_shape[axis] = n_classes
+    classes = np.arange(n_classes).reshape(classes_shape)
+    onehot = (np.expand_dims(safe, axis) == classes) & np.expand_dims(keep, axis)
+    q = onehot.astype(dtype)
+    w = None if weight is None else weight.reshape(classes_shape)
+    if smoothing:
+        q = (1 - smoothing) * q + (smoothing / n_classes) * np.expand_dims(keep, axis)
+    if w is not None:
+        q = q * w
+        denominator = float(np.sum(np.where(keep, weight[safe], 0), dtype=np.float64))
+    else:
+        denominator = int(keep.sum())
+    return q, denominator
+
+
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy between logits and class indices or class probabilities (PyTorch's)."""
+    name = "cross_entropy"
+    _check_reduction(reduction, name)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{name} label_smoothing must be in [0, 1], got {label_smoothing}")
+    input = _float_input(input, name)
+    axis = _class_axis(input, name)
+    dtype = input.data.dtype
+    n_classes = input.data.shape[axis]
+    weight = _weight_array(weight, dtype, name)
+    if weight is not None and weight.shape != (n_classes,):
+        raise ShapeError(
+            f"{name} got weight of shape {weight.shape} for {n_classes} classes; expected "
+            f"({n_classes},)"
+        )
+    target_shape = target.data.shape if isinstance(target, Tensor) else np.shape(target)
+    if target_shape == input.data.shape:  # class probabilities
+        target = _float_target(target, input, name)
+        count = input.data.size // max(n_classes, 1)
+        w = (
+            None
+            if weight is None
+            else weight.reshape([-1 if i == axis else 1 for i in range(input.data.ndim)])
+        )
+        return CrossEntropyProbs.apply(
+            input,
+            target,
+            weight=w,
+            smoothing=label_smoothing,
+            axis=axis,
+            reduction=reduction,
+            count=count,
+        )
+    labels = _index_targets(target, input, axis, ignore_index, name)
+    q, denominator = _index_coefficients(labels, input, axis, weight, ignore_index, label_smoothing)
+    return CrossEntropy.apply(input, q=q, axis=axis, reduction=reduction, count=denominator)
+
+
+# ---- composites ---------------------------------------------------------------------------------
+def nll_loss(
+    input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
+    """Negative log-likelihood of class indices, given log-probabilities (PyTorch's)."""
+    from chainrule.ops.reduce import sum as _sum
+
+    name = "nll_loss"
+    _check_reduction(reduction, name)
+    input = _float_input(input, name)
+    axis = _class_axis(input, name)
+    n_classes = input.data.shape[axis]
+    weight = _weight_array(weight, input.data.dtype, name)
+    if weight is not None and weight.shape != (n_classes,):
+        raise ShapeError(
+            f"{name} got weight of shape {weight.shape} for {n_classes} classes; expected "
+            f"({n_classes},)"
+        )
+    labels = _index_targets(target, input, axis, ignore_index, name)
+    q, denominator = _index_coefficients(labels, input, axis, weight, ignore_index, 0.0)
+    per = -_sum(input * q, axis=axis)
+    if reduction == "none":
+        return per
+    total = _sum(per)
+    return total if reduction == "sum" else total / input.data.dtype.type(denominator)
+
+
+def mse_loss(input, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error: reduce((input − target)²)."""
+    _check_reduction(reduction, "mse_loss")
+    input = _float_input(input, "mse_loss")
+    target = _float_target(target, input, "mse_loss")
+    _same_shape(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input, target, reduction: str = "mean") -> Tensor:
+    """Mean absolute error: reduce(|input − target|)."""
+    from chainrule.ops.elementwise import abs as _abs
+
+    _check_reduction(reduction, "l1_loss")
+    input = _float_input(input, "l1_loss")
+    target = _float_target(target, input, "l1_loss")
+    _same_shape(input, target, "l1_loss")
+    return _reduce(_abs(input - target), reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """Huber loss: ½d² where |d| < delta, else delta·(|d| − ½·delta), with d = input − target."""
+    from chainrule.ops.elementwise import abs as _abs
+    from chainrule.ops.elementwise import where
+
+    _check_reduction(reduction, "huber_loss")
+    if not delta > 0:
+        raise ValueError(f"huber_loss delta must be positive, got {delta}")
+    input = _float_input(input, "huber_loss")
+    target = _float_target(target, input, "huber_loss")
+    _same_shape(input, target, "huber_loss")
+    diff = input - target
+    size = _abs(diff)
+    quadratic = 0.5 * diff * diff
+    linear = delta * (size - 0.5 * delta)
+    return _reduce(where(size.data < delta, quadratic, linear), reduction)
+
+
+class BinaryCrossEntropy(Function):
+    """ℓ = −w·[t·ln p + (1 − t)·ln(1 − p)], each logarithm clamped at −100 (PyTorch's).
+
+    Local derivatives: ∂ℓ/∂p = w·(p − t)/max(p·(1 − p), 1e-12) and
+    ∂ℓ/∂t = w·(ln(1 − p) − ln p) (clamped logarithms).
+    """
+
+    label = "bce"
+    formulas = ("w·(p − t)/(p·(1 − p))", "w·(ln(1 − p) − ln p)")
+
+    def forward(self, p, t, weight, reduction):
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100)
+            log_q = np.maximum(np.log1p(-p), -100)
+        per = -(t * log_p + (1 - t) * log_q)
+        if weight is not None:
+            per = per * weight
+        self.p, self.t, self.weight, self.reduction = p, t, weight, reduction
+        self.log_p, self.log_q, self.shape = log_p, log_q, per.shape
+        return _reduce_array(per, reduction, per.size)
+
+    def backward(self, grad):
+        g = _spread(grad, self.shape, self.reduction, int(np.prod(self.shape)))
+        if self.weight is not None:
+            g = g * self.weight
+        p, t = self.p, self.t
+        grad_p = grad_t = None
+        if self.needs_grad[0]:
+            grad_p = g * (p - t) / np.maximum(p * (1 - p), p.dtype.type(1e-12))
+        if self.needs_grad[1]:
+            grad_t = g * (self.log_q - self.log_p)
+        return grad_p, grad_t
+
+
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy on probabilities in [0, 1], logarithms clamped at −100."""
+    name = "binary_cross_entropy"
+    _check_reduction(reduction, name)
+    input = _float_input(input, name)
+    target = _float_target(target, input, name)
+    _same_shape(input, target, name)
+    data = input.data
+    if data.size and not ((data >= 0).all() and (data <= 1).all()):
+        raise DataError(
+            f"{name} needs probabilities in [0, 1], got values from {np.nanmin(data)} to "
+            f"{np.nanmax(data)}; apply sigmoid first, or use binary_cross_entropy_with_logits"
+        )
+    weight = _weight_array(weight, data.dtype, name)
+    if weight is not None:
+        try:
+            if np.broadcast_shapes(weight.shape, data.shape) != data.shape:
+                raise ValueError
+        except ValueError:
+            raise ShapeError(
+                f"{name} got weight of shape {weight.shape}, which does not broadcast to the "
+                f"input's shape {input.shape}"
+            ) from None
+    return BinaryCrossEntropy.apply(input, target, weight=weight, reduction=reduction)
