@@ -1,0 +1,168 @@
+"""``chainrule train``, ``predict``, ``evaluate``, ``info`` on files a user would have."""
+
+import csv
+import hashlib
+import re
+
+import pytest
+from cli_helpers import run_cli, write_classification_csv, write_regression_csv
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def species_csv(tmp_path):
+    return write_classification_csv(tmp_path / "species.csv")
+
+
+def test_train_predict_evaluate_info_round_trip(tmp_path, species_csv):
+    model = tmp_path / "model.safetensors"
+    result = run_cli(
+        "train", species_csv, "--target", "species", "--layers", "8", "--epochs", "15",
+        "--out", model, "--seed", "1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Summary" in result.stdout and str(model) in result.stdout
+    accuracy = float(re.search(r"final val_accuracy\s+([\d.]+)", result.stdout).group(1))
+    assert accuracy >= 0.9
+    assert (tmp_path / "model-plots" / "loss.png").exists()
+    assert (tmp_path / "model-plots" / "confusion_matrix.png").exists()
+
+    predictions = tmp_path / "predictions.csv"
+    result = run_cli("predict", model, species_csv, "--out", predictions)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.reader(predictions.open()))
+    assert rows[0][0] == "predicted" and set(rows[0][1:]) == {"p_setosa", "p_virginica"}
+    truth = [r[-1] for r in list(csv.reader(species_csv.open()))[1:]]
+    predicted = [r[0] for r in rows[1:]]
+    assert len(predicted) == len(truth)
+    assert sum(p == t for p, t in zip(predicted, truth)) / len(truth) >= 0.9
+    for row in rows[1:]:
+        assert abs(float(row[1]) + float(row[2]) - 1) < 1e-5
+
+    result = run_cli("evaluate", model, species_csv)
+    assert result.returncode == 0, result.stderr
+    assert float(re.search(r"accuracy\s+([\d.]+)", result.stdout).group(1)) >= 0.9
+
+    result = run_cli("info", model)
+    assert result.returncode == 0, result.stderr
+    for text in ("Linear", "species", "setosa", "parameters", "colour"):
+        assert text in result.stdout, text
+
+
+def test_train_regression_with_config_file_and_override(tmp_path):
+    data = write_regression_csv(tmp_path / "reg.csv")
+    config = tmp_path / "run.toml"
+    config.write_text('layers = [16]\noptimizer = "adam"\nlr = 0.02\nepochs = 2\nloss = "mse"\n')
+    model = tmp_path / "reg.safetensors"
+    result = run_cli(
+        "train", data, "--target", "y", "--config", config, "--epochs", "60", "--out", model,
+        "--no-plots",
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"epochs run\s+60", result.stdout)  # the flag overrode the file
+    r2 = float(re.search(r"final val_r2\s+([-\d.]+)", result.stdout).group(1))
+    assert r2 > 0.95
+    result = run_cli("predict", model, data)
+    assert result.returncode == 0 and result.stdout.splitlines()[0] == "predicted_y"
+
+
+def test_train_on_builtin_dataset_reaches_documented_accuracy(tmp_path):
+    result = run_cli(
+        "train", "--dataset", "moons", "--layers", "16,16", "--activation", "tanh",
+        "--epochs", "60", "--out", tmp_path / "moons.safetensors", "--no-plots",
+    )
+    assert result.returncode == 0, result.stderr
+    assert float(re.search(r"final val_accuracy\s+([\d.]+)", result.stdout).group(1)) >= 0.95
+
+
+def test_same_seed_gives_identical_model_files(tmp_path, species_csv):
+    digests = set()
+    for i in range(3):
+        out = tmp_path / f"m{i}.safetensors"
+        result = run_cli(
+            "train", species_csv, "--target", "species", "--epochs", "3", "--seed", "7",
+            "--out", out, "--no-plots",
+        )
+        assert result.returncode == 0, result.stderr
+        digests.add(sha256(out))
+    assert len(digests) == 1
+
+
+def test_resume_continues_to_the_same_weights(tmp_path, species_csv):
+    common = ["--target", "species", "--layers", "6", "--seed", "3", "--no-plots"]
+    straight = tmp_path / "straight.safetensors"
+    result = run_cli("train", species_csv, *common, "--epochs", "6", "--out", straight)
+    assert result.returncode == 0, result.stderr
+    ckpt = tmp_path / "ckpt"
+    resumed = tmp_path / "resumed.safetensors"
+    first = run_cli("train", species_csv, *common, "--epochs", "3", "--out", resumed,
+                    "--checkpoint-dir", ckpt)
+    assert first.returncode == 0, first.stderr
+    second = run_cli("train", species_csv, *common, "--epochs", "6", "--out", resumed,
+                     "--checkpoint-dir", ckpt, "--resume")
+    assert second.returncode == 0, second.stderr
+    import chainrule as cr
+
+    a, b = cr.load(straight).state_dict(), cr.load(resumed).state_dict()
+    assert all(a[k].tobytes() == b[k].tobytes() for k in a)
+
+
+def test_resume_with_other_config_is_refused(tmp_path, species_csv):
+    ckpt = tmp_path / "ckpt"
+    base = ["train", species_csv, "--target", "species", "--epochs", "2", "--no-plots",
+            "--out", tmp_path / "m.safetensors", "--checkpoint-dir", ckpt]
+    assert run_cli(*base).returncode == 0
+    result = run_cli(*base, "--resume", "--layers", "99")
+    assert result.returncode == 2 and "config" in result.stderr.lower()
+
+
+def test_divergence_exits_3_and_keeps_the_good_model(tmp_path):
+    data = write_regression_csv(tmp_path / "reg.csv")
+    model = tmp_path / "reg.safetensors"
+    good = run_cli("train", data, "--target", "y", "--epochs", "2", "--out", model, "--no-plots")
+    assert good.returncode == 0, good.stderr
+    before = sha256(model)
+    result = run_cli(
+        "train", data, "--target", "y", "--epochs", "50", "--optimizer", "sgd",
+        "--lr", "1e6", "--out", model, "--no-plots",
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "epoch" in result.stderr and "non-finite" in result.stderr.lower()
+    assert sha256(model) == before
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--target", "nope"], "nope"),
+        (["--target", "species", "--layers", "4,x"], "--layers"),
+        (["--target", "species", "--loss", "mse", "--dataset", "moons"], "not both"),
+        ([], "--target"),
+    ],
+)
+def test_train_argument_errors(tmp_path, species_csv, args, message):
+    result = run_cli("train", species_csv, *args, "--out", tmp_path / "m.safetensors")
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_predict_with_wrong_number_of_features(tmp_path, species_csv):
+    model = tmp_path / "m.safetensors"
+    assert run_cli("train", species_csv, "--target", "species", "--epochs", "1", "--out", model,
+                   "--no-plots").returncode == 0
+    narrow = tmp_path / "narrow.csv"
+    narrow.write_text("height\n1.0\n2.0\n")
+    result = run_cli("predict", model, narrow)
+    assert result.returncode == 2
+    assert "m.safetensors" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_predict_rejects_a_file_that_is_not_a_model(tmp_path, species_csv):
+    fake = tmp_path / "fake.safetensors"
+    fake.write_bytes(b"\x00" * 64)
+    result = run_cli("predict", fake, species_csv)
+    assert result.returncode == 2 and "fake.safetensors" in result.stderr
