@@ -194,6 +194,7 @@ def run_train(args, parser) -> int:
         checkpoint = EpochCheckpoint(
             args.checkpoint_dir, optimizer, generator, callbacks, config=config, data_hash=data_hash
         )
+        checkpoint.bind_model = model
         if args.resume:
             initial_epoch, past = restore(checkpoint, model)
         callbacks.append(checkpoint)
@@ -265,7 +266,7 @@ def run_train(args, parser) -> int:
             cm_path = os.path.join(plots, "confusion_matrix.png")
             predicted = cr.predict(model, validation[0])
             labels = _classes_from_output(predicted, loss_name)
-            cm = cr.metrics.confusion_matrix(y_val, labels, num_classes=len(classes))
+            cm = cr.metrics.confusion_matrix(y_val, labels, labels=list(range(len(classes))))
             cr.plot.confusion_matrix(cm, classes, cm_path)
             print(f"confusion matrix: {cm_path}")
     return 0
