@@ -23,6 +23,9 @@ from chainrule.nn.activation import (
     Tanh,
 )
 from chainrule.nn.container import ModuleList, Sequential
+from chainrule.nn.dropout import Dropout
+from chainrule.nn.embedding import Embedding
+from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Identity, Linear
 from chainrule.nn.loss import (
     BCELoss,
@@ -34,9 +37,15 @@ from chainrule.nn.loss import (
     NLLLoss,
 )
 from chainrule.nn.module import Module, Parameter
+from chainrule.nn.normalization import BatchNorm1d, LayerNorm
 
 __all__ = [
     "BCELoss",
+    "BatchNorm1d",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "LayerNorm",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
     "ELU",

@@ -9,10 +9,15 @@ from chainrule.errors import DTypeError
 from chainrule.tensor import Tensor
 
 
-def as_input(x, dtype: np.dtype, layer: str) -> Tensor:
+def as_input(x, dtype: np.dtype | None, layer: str) -> Tensor:
     """``x`` as a tensor of ``dtype``: arrays, lists and integer tensors are converted; a float
     tensor of another dtype is an error, as in PyTorch (converting would hide a slow float64
-    pass or a lost gradient)."""
+    pass or a lost gradient). ``dtype=None`` keeps float input as it is (float32 otherwise)."""
+    if dtype is None:
+        kind = x.data.dtype.kind if isinstance(x, Tensor) else np.asarray(x).dtype.kind
+        dtype = x.dtype if isinstance(x, Tensor) and kind == "f" else _dtype.float32
+        if not isinstance(x, Tensor) and kind == "f":
+            dtype = np.asarray(x).dtype
     if isinstance(x, Tensor):
         if x.data.dtype == dtype:
             return x

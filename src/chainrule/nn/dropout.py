@@ -1,0 +1,48 @@
+"""Dropout: randomly zero activations while training, so no unit can rely on another."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.nn.module import Module
+from chainrule.ops._util import operand
+from chainrule.random import Generator, get_generator
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` in training and scale the rest by 1/(1 − p).
+
+    In evaluation mode (``model.eval()``) it returns its input unchanged, so the expected value
+    of every activation is the same in both modes. The mask comes from ``generator`` (default:
+    the global seeded generator), so ``cr.manual_seed`` makes it reproducible.
+
+    Args:
+        p: probability of zeroing an element, in [0, 1].
+        inplace: accepted for PyTorch compatibility; chainrule never overwrites its input.
+        generator: a :class:`chainrule.Generator` for the masks.
+
+    Shape: any → same.
+    """
+
+    _config_args = ("p", "inplace")
+
+    def __init__(self, p: float = 0.5, inplace: bool = False, generator: Generator | None = None):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+        self.p = float(p)
+        self.inplace = bool(inplace)
+        self.generator = generator
+
+    def forward(self, x):
+        x = operand(x)
+        if not self.training or self.p == 0.0:
+            return x
+        if self.p == 1.0:
+            return x * np.zeros(x.shape, dtype=x.dtype)
+        keep = get_generator(self.generator).random(x.shape) >= self.p
+        scale = np.asarray(1.0 / (1.0 - self.p), dtype=x.dtype)
+        return x * (keep * scale)  # a constant mask: its gradient is the same mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"

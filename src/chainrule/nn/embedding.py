@@ -1,0 +1,90 @@
+"""Embedding: a lookup table from integer ids to learned vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import ops
+from chainrule.errors import DTypeError
+from chainrule.nn import init
+from chainrule.nn._util import check_size, float_dtype
+from chainrule.nn.module import Module, Parameter
+from chainrule.random import Generator
+from chainrule.tensor import Tensor
+
+
+class Embedding(Module):
+    """Row ``i`` of ``weight`` is the vector for id ``i``; weights start as N(0, 1).
+
+    Args:
+        num_embeddings: how many ids (rows).
+        embedding_dim: length of each vector.
+        padding_idx: an id whose vector gets no gradient (its row starts at zero).
+        dtype: parameter dtype, float32 (default) or float64.
+        generator: a :class:`chainrule.Generator` for the initial weights.
+
+    Shape: integer ids (*) → (*, embedding_dim).
+
+    Example:
+        >>> import chainrule as cr, numpy as np
+        >>> cr.nn.Embedding(10, 3)(np.array([[1, 2], [4, 9]])).shape
+        (2, 2, 3)
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        dtype=None,
+        generator: Generator | None = None,
+    ):
+        super().__init__()
+        self.num_embeddings = check_size(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = check_size(embedding_dim, "embedding_dim", "Embedding")
+        if padding_idx is not None:
+            if (
+                isinstance(padding_idx, bool)
+                or not isinstance(padding_idx, int)
+                or not (-self.num_embeddings <= padding_idx < self.num_embeddings)
+            ):
+                raise ValueError(
+                    f"Embedding: padding_idx must be an id in [0, {self.num_embeddings}), got "
+                    f"{padding_idx!r}"
+                )
+            padding_idx %= self.num_embeddings
+        self.padding_idx = padding_idx
+        dtype = float_dtype(dtype)
+        self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype))
+        init.normal_(self.weight, generator=generator)
+        if padding_idx is not None:
+            self.weight.data[padding_idx] = 0
+
+    def forward(self, ids):
+        ids = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+        if ids.dtype.kind not in "iu":
+            raise DTypeError(
+                f"{self!r} needs integer ids, got dtype {ids.dtype}; use ids.astype('int64')"
+            )
+        if ids.size and (ids.min() < 0 or ids.max() >= self.num_embeddings):
+            bad = ids.min() if ids.min() < 0 else ids.max()
+            raise IndexError(
+                f"{self!r} got id {int(bad)}; ids must be in [0, {self.num_embeddings})"
+            )
+        out = ops.getitem(self.weight, ids)
+        if self.padding_idx is not None:
+            keep = (ids != self.padding_idx)[..., None].astype(self.weight.data.dtype)
+            out = out * keep  # the padding row gets no gradient
+        return out
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        return text if self.padding_idx is None else f"{text}, padding_idx={self.padding_idx}"
+
+    def _config(self) -> dict:
+        return {
+            "num_embeddings": self.num_embeddings,
+            "embedding_dim": self.embedding_dim,
+            "padding_idx": self.padding_idx,
+            "dtype": str(self.weight.data.dtype),
+        }
