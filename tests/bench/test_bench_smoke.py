@@ -1,0 +1,77 @@
+"""Smoke tests of the benchmark suite: the implementations agree, and the runner runs.
+
+The benchmark's ratios only mean something if chainrule, PyTorch and the hand-written NumPy
+step do the same arithmetic, so the first tests train each case for a few steps from the same
+weights on the same batches and compare the losses.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import cases, impl_chainrule, impl_numpy  # noqa: E402
+
+torch = pytest.importorskip("torch")
+from benchmarks import impl_torch  # noqa: E402
+
+
+def _losses(impl, case, steps=4):
+    params = cases.init_params(case.sizes)
+    batches = cases.make_batches(case, n_batches=2)
+    step = impl.build_mlp_step(case, params, batches)
+    return [step(*batches[0]).item() for _ in range(steps)]  # one batch: loss must fall
+
+
+@pytest.mark.parametrize("key", sorted(cases.MLP_CASES))
+def test_bench_implementations_compute_the_same_training(key):
+    case = cases.MLP_CASES[key]
+    ref = _losses(impl_numpy, case)
+    assert ref[-1] < ref[0]
+    np.testing.assert_allclose(_losses(impl_torch, case), ref, rtol=2e-4, atol=1e-6)
+    np.testing.assert_allclose(_losses(impl_chainrule, case), ref, rtol=2e-4, atol=1e-6)
+
+
+def _array(value):
+    return value.detach().numpy() if hasattr(value, "detach") else np.asarray(value)
+
+
+def test_bench_per_op_chains_agree():
+    results = {}
+    for impl in (impl_numpy, impl_torch, impl_chainrule):
+        fns = impl.build_per_op(chain=5, size=4)
+        results[impl.name] = [_array(fns[mode]()) for mode in fns]
+    for name in ("torch", "chainrule"):
+        np.testing.assert_allclose(results[name][0], results["numpy"][0], rtol=1e-6)
+        np.testing.assert_allclose(results[name][1], results["numpy"][0], rtol=1e-6)
+        np.testing.assert_allclose(results[name][2], results["numpy"][0], rtol=1e-6)
+
+
+def test_bench_digits_same_start_same_accuracy():
+    X, y, _ = cases.load_digits()
+    X_train, y_train, X_test, y_test = cases.digits_split(X, y)
+    orders = cases.epoch_orders(len(X_train), 3)
+    params = cases.init_params((X.shape[1], 64, 10))
+    cfg = dict(cases.DIGITS)
+    _, acc_cr = impl_chainrule.fit_digits(X_train, y_train, X_test, y_test, orders, params, cfg)
+    _, acc_torch = impl_torch.fit_digits(X_train, y_train, X_test, y_test, orders, params, cfg)
+    assert abs(acc_cr - acc_torch) <= 0.01
+    assert acc_cr > 0.5  # 3 epochs of Adam already beat chance (0.1) by far
+
+
+def test_bench_runner_quick_writes_results(tmp_path):
+    from benchmarks import runner
+
+    status = runner.main(["--quick", "--cases", "a,f", "--out", str(tmp_path), "--quiet"])
+    assert status == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    summary = results["summary"]
+    assert summary["a"]["vs_torch"] > 0 and summary["a"]["vs_numpy"] > 0
+    assert summary["f"]["chainrule"]["forward_backward"] > 0
+    assert "| (a) tiny" in (tmp_path / "results.md").read_text()
