@@ -355,8 +355,8 @@ def _per_group(owner: str, name: str, optimizer: Optimizer, value) -> list:
     if isinstance(value, (list, tuple)):
         if len(value) != len(optimizer.param_groups):
             raise ValueError(
-                f"{owner}: expected {len(optimizer.param_groups)} values for {name} (one per "
-                f"parameter group), got {len(value)}"
+                f"{owner}: {name} needs one value per parameter group "
+                f"({len(optimizer.param_groups)}), got {len(value)}"
             )
         return list(value)
     return [value] * len(optimizer.param_groups)
