@@ -1,8 +1,21 @@
 """Data: datasets, batching, built-in datasets, CSV loading, preprocessing and splitting."""
 
 from chainrule.data import datasets
+from chainrule.data.csv import CSVData, load_csv, read_table
 from chainrule.data.dataset import Dataset, Subset, TensorDataset
 from chainrule.data.loader import DataLoader
+from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.split import train_test_split
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "datasets", "train_test_split"]
+__all__ = [
+    "CSVData",
+    "DataLoader",
+    "Dataset",
+    "Preprocessor",
+    "Subset",
+    "TensorDataset",
+    "datasets",
+    "load_csv",
+    "read_table",
+    "train_test_split",
+]

@@ -52,7 +52,7 @@ def _stratified(labels: np.ndarray, n_test: int, rng: np.random.Generator):
     lonely = classes[counts < 2]
     if lonely.size:
         raise DataError(
-            f"train_test_split(stratify=...): class {lonely[0]!r} has only 1 sample; every "
+            f"train_test_split(stratify=...): class {lonely[0].item()!r} has only 1 sample; every "
             f"class needs at least 2 (one for training, one for testing) to stratify"
         )
     n = len(labels)

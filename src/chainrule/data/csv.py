@@ -1,0 +1,439 @@
+"""CSV files: read a user's table, check every cell, and turn it into features and labels.
+
+Every problem is a :class:`chainrule.DataError` whose one-line message names the file, the
+1-based line and the column (number and name), e.g.
+``data.csv: line 7, column 3 ('age'): missing value; fill the cell in or drop the row``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chainrule.data.preprocessing import MISSING, Preprocessor, parse_numbers, where
+from chainrule.data.split import train_test_split
+from chainrule.errors import DataError
+
+_DELIMITERS = (",", ";", "\t", "|")
+#: Integer targets with at most this many distinct values are class labels.
+MAX_INTEGER_CLASSES = 100
+#: A text feature column with more distinct values than this is refused (an id, not a category).
+MAX_CATEGORIES = 1000
+
+
+@dataclass
+class Table:
+    """The cells of a CSV file, as text, checked for shape: one list per row."""
+
+    source: str
+    names: list[str]
+    rows: list[list[str]]
+    lines: np.ndarray  # the 1-based line on which each row starts
+    has_header: bool
+    header_line: int | None = None
+
+
+def _decode(data: bytes, source: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(
+            f"{source}: line 1: the file is UTF-16 encoded (byte-order mark 0x{data[:2].hex()}); "
+            f"save it as UTF-8"
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise DataError(
+            f"{source}: line {line}: byte 0x{data[err.start]:02x} at byte offset {err.start} "
+            f"(character {column} of the line) is not UTF-8; save the file as UTF-8"
+        ) from None
+
+
+def _sniff(text: str) -> str:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    counts = [first.count(d) for d in _DELIMITERS]
+    return _DELIMITERS[int(np.argmax(counts))] if max(counts) > 0 else ","
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def read_table(
+    path, *, delimiter: str | None = None, header: bool | None = None, min_rows: int = 2
+) -> Table:
+    """Read a CSV file into text cells, checking encoding, quoting and row lengths.
+
+    Args:
+        path: the file.
+        delimiter: the cell separator; ``None`` picks the most frequent of ``, ; TAB |`` in
+            the first line.
+        header: whether the first row names the columns; ``None`` decides: it is a header
+            when none of its cells is a number (otherwise the columns are named col0, col1..).
+        min_rows: the fewest data rows accepted.
+    """
+    source = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise DataError(f"{source}: file not found") from None
+    except IsADirectoryError:
+        raise DataError(f"{source}: is a folder, not a CSV file") from None
+    except OSError as err:
+        raise DataError(f"{source}: cannot read the file ({err.strerror})") from None
+    text = _decode(data, source)
+    if not text.strip():
+        raise DataError(f"{source}: the file is empty; expected a header and rows of data")
+    if delimiter is None:
+        delimiter = _sniff(text)
+    elif not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise DataError(f"{source}: delimiter must be one character, got {delimiter!r}")
+
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records: list[list[str]] = []
+    starts: list[int] = []
+    line = 1
+    try:
+        for row in reader:
+            start, line = line, reader.line_num + 1
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            records.append(row)
+            starts.append(start)
+    except csv.Error as err:
+        raise DataError(f"{source}: line {line}: malformed CSV ({err})") from None
+
+    if not records:
+        raise DataError(f"{source}: the file is empty; expected a header and rows of data")
+    first = records[0]
+    if header is None:
+        header = not any(_is_number(cell) for cell in first)
+    if header:
+        names = [cell.strip() for cell in first]
+        header_line = starts[0]
+        for k, name in enumerate(names):
+            if not name:
+                raise DataError(
+                    f"{source}: line {header_line}, column {k + 1}: the header has an empty "
+                    f"column name"
+                )
+        seen: dict[str, int] = {}
+        for k, name in enumerate(names):
+            if name in seen:
+                raise DataError(
+                    f"{source}: line {header_line}, column {k + 1}: duplicate column name "
+                    f"{name!r} (also column {seen[name] + 1}); column names must be unique"
+                )
+            seen[name] = k
+        records, starts = records[1:], starts[1:]
+    else:
+        names = [f"col{k}" for k in range(len(first))]
+        header_line = None
+    width = len(names)
+    for row, start in zip(records, starts):
+        if len(row) != width:
+            what = "the header" if header else "the first row"
+            raise DataError(
+                f"{source}: line {start}: expected {width} columns (as in {what}), found "
+                f"{len(row)}; check for a missing or extra {delimiter!r}, or quote cells that "
+                f"contain it"
+            )
+    if len(records) < min_rows:
+        if not records:
+            raise DataError(f"{source}: the file has a header but no rows of data")
+        raise DataError(
+            f"{source}: only {len(records)} row of data; need at least {min_rows} to train"
+        )
+    return Table(source, names, records, np.asarray(starts, dtype=np.int64), header, header_line)
+
+
+@dataclass
+class CSVData:
+    """A CSV file read for training: features, labels and how to preprocess new rows.
+
+    Attributes:
+        X: float64 (n, features): numeric columns as numbers, categorical columns one-hot
+            encoded; NOT standardised (see :meth:`split`, or fit ``preprocessor`` yourself).
+        y: int64 (n,) class indices into ``class_names``, or float64 (n,) for regression.
+        feature_names: names of X's columns (``colour=red`` for one-hot columns).
+        target_name: the target column's name.
+        task: ``"binary"``, ``"multiclass"`` or ``"regression"``.
+        class_names: the label of each class index (``None`` for regression).
+        preprocessor: a :class:`Preprocessor` describing the columns (not yet fitted).
+        columns: the raw feature columns' names; path: the file; lines: each row's line.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    target_name: str
+    task: str
+    class_names: list[str] | None
+    preprocessor: Preprocessor
+    columns: list[str] = field(default_factory=list)
+    path: str = ""
+    lines: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def split(self, test_size=0.25, seed=0, standardize: bool = True):
+        """Split into training and test rows and fit the preprocessor on the training rows.
+
+        Classification splits are stratified. Returns ``(X_train, X_test, y_train, y_test)``,
+        standardised with statistics of the training rows only.
+        """
+        stratify = None if self.task == "regression" else self.y
+        X_train, X_test, y_train, y_test = train_test_split(
+            self.X, self.y, test_size=test_size, stratify=stratify, seed=seed
+        )
+        self.preprocessor.standardize = bool(standardize)
+        self.preprocessor.fit(X_train)
+        return (
+            self.preprocessor.transform(X_train),
+            self.preprocessor.transform(X_test),
+            y_train,
+            y_test,
+        )
+
+    def __repr__(self) -> str:
+        classes = "" if self.class_names is None else f", classes={self.class_names}"
+        return (
+            f"CSVData({self.path!r}, rows={len(self.X)}, features={self.X.shape[1]}, "
+            f"target={self.target_name!r}, task={self.task!r}{classes})"
+        )
+
+
+def _column_index(table: Table, key, what: str) -> int:
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        if not -len(table.names) <= key < len(table.names):
+            raise DataError(
+                f"{table.source}: {what} column {key} out of range; the file has "
+                f"{len(table.names)} columns"
+            )
+        return int(key) % len(table.names)
+    if key not in table.names:
+        raise DataError(
+            f"{table.source}: no column named {key!r} ({what}); the columns are: "
+            f"{', '.join(table.names)}"
+        )
+    return table.names.index(key)
+
+
+def _describe_feature(table, k, cells, impute) -> dict:
+    """The kind of raw column ``k`` (numeric or categorical), its categories and fill value."""
+    name, source = table.names[k], table.source
+    values, missing, text = parse_numbers(cells)
+    n_text, n_numbers = int(text.sum()), int((~text & ~missing).sum())
+    if n_text == 0 and n_numbers == 0:
+        raise DataError(f"{where(source, None, k, name)}: the column has no values at all")
+    if n_text and n_numbers:
+        # A column is all numbers or all text; point at the odd ones out.
+        odd = text if n_numbers >= n_text else (~text & ~missing)
+        i = int(np.flatnonzero(odd)[0])
+        kind = "numbers" if n_numbers >= n_text else "text (categories)"
+        raise DataError(
+            f"{where(source, int(table.lines[i]), k, name)}: {cells[i].strip()!r} does not fit "
+            f"a column of {kind} ({n_numbers} numbers, {n_text} text cells); a column must be "
+            f"all numbers or all text"
+        )
+    if n_text == 0:
+        col = {"name": name, "kind": "numeric"}
+        if missing.any() and impute == "mean":
+            finite = values[~missing]
+            col["fill"] = float(finite[np.isfinite(finite)].mean()) if finite.size else 0.0
+        return col
+    present = [c.strip() for c, m in zip(cells, missing) if not m]
+    categories, counts = np.unique(np.asarray(present, dtype=str), return_counts=True)
+    if len(categories) > MAX_CATEGORIES:
+        raise DataError(
+            f"{where(source, None, k, name)}: {len(categories)} distinct text values; this looks "
+            f"like an identifier, not a category; leave it out with features=[...]"
+        )
+    col = {"name": name, "kind": "categorical", "categories": [str(c) for c in categories]}
+    if missing.any() and impute == "mean":
+        col["fill"] = str(categories[int(np.argmax(counts))])  # the most frequent category
+    return col
+
+
+def _target(table, k, cells, task):
+    name, source = table.names[k], table.source
+    values, missing, text = parse_numbers(cells)
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise DataError(
+            f"{where(source, int(table.lines[i]), k, name)}: missing target value; every row "
+            f"needs one (imputation never fills targets)"
+        )
+    if text.any() and not text.all():
+        odd = text if (~text).sum() >= text.sum() else ~text
+        i = int(np.flatnonzero(odd)[0])
+        raise DataError(
+            f"{where(source, int(table.lines[i]), k, name)}: target {cells[i].strip()!r} mixes "
+            f"numbers and text labels; use one kind for the whole column"
+        )
+    if text.all():
+        if task == "regression":
+            i = int(np.flatnonzero(text)[0])
+            raise DataError(
+                f"{where(source, int(table.lines[i]), k, name)}: task='regression' needs a "
+                f"numeric target, got {cells[i].strip()!r}"
+            )
+        labels = np.asarray([c.strip() for c in cells], dtype=str)
+        names, y = np.unique(labels, return_inverse=True)
+        class_names = [str(c) for c in names]
+    else:
+        bad = np.flatnonzero(np.isinf(values))
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(
+                f"{where(source, int(table.lines[i]), k, name)}: infinite target value "
+                f"{cells[i].strip()!r}"
+            )
+        integral = bool(np.all(values == np.round(values)))
+        distinct = np.unique(values)
+        if task == "regression" or (
+            task is None and not (integral and len(distinct) <= MAX_INTEGER_CLASSES)
+        ):
+            return values.astype(np.float64), "regression", None
+        if not integral:
+            i = int(np.flatnonzero(values != np.round(values))[0])
+            raise DataError(
+                f"{where(source, int(table.lines[i]), k, name)}: class label {cells[i].strip()!r}"
+                f" is not an integer; use task='regression' for a numeric target"
+            )
+        y = np.searchsorted(distinct, values)
+        class_names = [str(int(v)) for v in distinct]
+    if len(class_names) < 2:
+        raise DataError(
+            f"{where(source, None, k, name)}: the target has only one class "
+            f"({class_names[0]!r}); a classifier needs at least two"
+        )
+    kind = "binary" if len(class_names) == 2 else "multiclass"
+    return np.asarray(y, dtype=np.int64).reshape(-1), kind, class_names
+
+
+def load_csv(
+    path,
+    target=None,
+    features=None,
+    *,
+    delimiter: str | None = None,
+    impute: str | None = None,
+    header: bool | None = None,
+    task: str | None = None,
+) -> CSVData:
+    """Load a CSV file for training: features X, labels or targets y, and their description.
+
+    Rules (each broken rule is a ``DataError`` naming the file, line and column):
+
+    - The file is UTF-8 (a byte-order mark is fine), with ``,``, ``;``, TAB or ``|`` between
+      cells, quotes around cells that contain them, and LF or CRLF line ends. Blank lines
+      are skipped.
+    - The first row is a header when none of its cells is a number; otherwise the columns
+      are named ``col0``, ``col1``, ... Column names must be unique.
+    - Every row has as many cells as the header; there are at least two rows of data.
+    - A feature column is numeric when all its cells are numbers, categorical when none is
+      (it is one-hot encoded, categories sorted); a column that mixes both is an error.
+    - Missing cells (empty, ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``) are errors,
+      unless ``impute="mean"``: then a numeric column's missing cells get its mean and a
+      categorical column's its most frequent category (over the whole file; the fill values
+      are kept in the preprocessor). Infinite values are always errors; targets are never
+      imputed.
+    - The target is a class label when it is text or integers (at most
+      ``MAX_INTEGER_CLASSES`` distinct ones): classes are sorted, y holds their indices and
+      ``class_names`` their labels; ``task`` is ``"binary"`` or ``"multiclass"``, and a
+      single class is an error. Other numbers make a regression target (``task`` overrides:
+      ``"classification"`` or ``"regression"``).
+
+    Args:
+        path: the CSV file.
+        target: the target column's name (or 0-based position); ``None``: the last column.
+        features: the feature columns' names (or positions); ``None``: all other columns.
+        delimiter: the cell separator; ``None`` detects it.
+        impute: ``None`` (missing cells are errors) or ``"mean"``.
+        header: force the first row to be (``True``) or not be (``False``) a header.
+        task: ``None`` (decide from the target), ``"classification"`` or ``"regression"``.
+
+    Example:
+        >>> data = load_csv("iris.csv", target="species")       # doctest: +SKIP
+        >>> X_train, X_test, y_train, y_test = data.split(test_size=0.2)  # doctest: +SKIP
+    """
+    source = os.fspath(path)
+    if impute not in (None, "mean"):
+        raise DataError(f"{source}: impute must be None or 'mean', got {impute!r}")
+    if task not in (None, "classification", "regression"):
+        raise DataError(
+            f"{source}: task must be None, 'classification' or 'regression', got {task!r}"
+        )
+    table = read_table(path, delimiter=delimiter, header=header, min_rows=2)
+    t = len(table.names) - 1 if target is None else _column_index(table, target, "target")
+    if features is None:
+        picked = [k for k in range(len(table.names)) if k != t]
+    else:
+        if isinstance(features, (str, int)):
+            features = [features]
+        picked = [_column_index(table, f, "feature") for f in features]
+        if t in picked:
+            raise DataError(
+                f"{source}: the target column {table.names[t]!r} is also listed as a feature"
+            )
+        if len(set(picked)) != len(picked):
+            raise DataError(f"{source}: a feature column is listed twice in features={features}")
+    if not picked:
+        raise DataError(
+            f"{source}: no feature columns; the file has only the target column {table.names[t]!r}"
+        )
+
+    columns_cells = list(zip(*table.rows))
+    y, kind, class_names = _target(table, t, list(columns_cells[t]), task)
+    fast = _all_numeric(table, picked)
+    if fast is not None:
+        columns = [{"name": table.names[k], "kind": "numeric"} for k in picked]
+        preprocessor = Preprocessor(
+            columns, target_name=table.names[t], task=kind, class_names=class_names
+        )
+        X = fast
+    else:
+        cells = [list(columns_cells[k]) for k in picked]
+        columns = [_describe_feature(table, k, c, impute) for k, c in zip(picked, cells)]
+        preprocessor = Preprocessor(
+            columns, target_name=table.names[t], task=kind, class_names=class_names
+        )
+        X = preprocessor.encode_columns(cells, source=source, lines=table.lines, positions=picked)
+    return CSVData(
+        X=X,
+        y=y,
+        feature_names=preprocessor.feature_names,
+        target_name=table.names[t],
+        task=kind,
+        class_names=class_names,
+        preprocessor=preprocessor,
+        columns=[table.names[k] for k in picked],
+        path=source,
+        lines=table.lines,
+    )
+
+
+def _all_numeric(table: Table, picked: list[int]) -> np.ndarray | None:
+    """The feature columns as one float64 array when every cell is a finite number."""
+    try:
+        X = np.asarray(table.rows, dtype=str)[:, picked].astype(np.float64)
+    except ValueError:
+        return None
+    return X if np.isfinite(X).all() else None
+
+
+__all__ = ["CSVData", "MISSING", "Table", "load_csv", "read_table"]

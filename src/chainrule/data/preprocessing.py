@@ -1,0 +1,443 @@
+"""Preprocessor: one-hot encoding and standardisation, fitted on training data, saved as JSON."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule.errors import DataError
+from chainrule.tensor import Tensor
+
+#: Cells read as "no value" (compared after stripping spaces, ignoring case).
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+
+_FORMAT = "chainrule.preprocessor"
+_VERSION = 1
+
+
+def where(source: str | None, line: int | None, column: int | None = None, name=None) -> str:
+    """The place of a cell in a message: ``data.csv: line 4, column 2 ('age')``."""
+    parts = []
+    if line is not None:
+        parts.append(f"line {line}" if source is not None else f"row {line}")
+    if column is not None:
+        parts.append(
+            f"column {column + 1} ({name!r})" if name is not None else f"column {column + 1}"
+        )
+    place = ", ".join(parts)
+    if source is None:
+        return place or "input"
+    return f"{source}: {place}" if place else source
+
+
+def parse_numbers(cells: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read a column of text cells as numbers.
+
+    Returns ``(values, missing, text)``: float64 values (NaN where there is none), a mask of
+    missing cells (:data:`MISSING`) and a mask of cells that are not numbers at all.
+    """
+    n = len(cells)
+    try:
+        values = np.asarray(cells, dtype=str).astype(np.float64)
+    except ValueError:
+        values = None
+    if values is not None:
+        missing = np.isnan(values)
+        return values, missing, np.zeros(n, dtype=bool)
+    values = np.full(n, np.nan)
+    missing = np.zeros(n, dtype=bool)
+    text = np.zeros(n, dtype=bool)
+    for i, cell in enumerate(cells):
+        if cell.strip().lower() in MISSING:
+            missing[i] = True
+            continue
+        try:
+            value = float(cell)
+        except ValueError:
+            text[i] = True
+            continue
+        if math.isnan(value):
+            missing[i] = True
+        else:
+            values[i] = value
+    return values, missing, text
+
+
+def _first(mask: np.ndarray) -> int | None:
+    hits = np.flatnonzero(mask)
+    return int(hits[0]) if hits.size else None
+
+
+class Preprocessor:
+    """Turns table rows into the numbers a network eats, the same way at training and later.
+
+    It knows the feature columns of a table (numeric, or categorical with their categories),
+    one-hot encodes the categorical ones, fills missing cells when imputation was asked for,
+    and standardises the numeric features with a mean and standard deviation learned by
+    :meth:`fit` on the TRAINING rows only. :meth:`to_dict` / :meth:`from_dict` give a JSON form
+    that is saved with a model, so prediction preprocesses new rows exactly like training did;
+    it also carries the target's name, the task and the class names.
+
+    Args:
+        columns: one dict per raw feature column: ``{"name": ..., "kind": "numeric"}`` or
+            ``{"name": ..., "kind": "categorical", "categories": [...]}``, each with an
+            optional ``"fill"`` value for missing cells. ``None``: all-numeric columns, as many
+            as :meth:`fit` sees (for arrays such as the built-in datasets).
+        standardize: subtract the mean and divide by the standard deviation of each numeric
+            feature (one-hot features are left as 0/1).
+        target_name, task, class_names: what the model predicts, kept for saving.
+
+    Example:
+        >>> import numpy as np
+        >>> p = Preprocessor().fit(np.array([[1.0, 10.0], [3.0, 30.0]]))
+        >>> p.transform(np.array([[2.0, 30.0]])).tolist()
+        [[0.0, 1.0]]
+    """
+
+    def __init__(
+        self,
+        columns: list[dict] | None = None,
+        *,
+        standardize: bool = True,
+        target_name: str | None = None,
+        task: str | None = None,
+        class_names: list[str] | None = None,
+    ):
+        self.columns = None if columns is None else [_check_column(c) for c in columns]
+        self.standardize = bool(standardize)
+        self.target_name = target_name
+        self.task = task
+        self.class_names = None if class_names is None else [str(c) for c in class_names]
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+
+    # ---- the columns --------------------------------------------------------------------
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the encoded features: ``age``, ``colour=red``, ``colour=blue``, ..."""
+        if self.columns is None:
+            return []
+        names = []
+        for col in self.columns:
+            if col["kind"] == "numeric":
+                names.append(col["name"])
+            else:
+                names.extend(f"{col['name']}={c}" for c in col["categories"])
+        return names
+
+    @property
+    def n_features(self) -> int | None:
+        """Width of the encoded rows (the model's input size); ``None`` until known."""
+        if self.columns is None:
+            return None
+        return sum(1 if c["kind"] == "numeric" else len(c["categories"]) for c in self.columns)
+
+    @property
+    def column_names(self) -> list[str]:
+        """Names of the raw feature columns, as in the file's header."""
+        return [] if self.columns is None else [c["name"] for c in self.columns]
+
+    @property
+    def fitted(self) -> bool:
+        return self.mean is not None or not self.standardize
+
+    def _numeric_mask(self) -> np.ndarray:
+        mask = []
+        for col in self.columns:
+            if col["kind"] == "numeric":
+                mask.append(True)
+            else:
+                mask.extend([False] * len(col["categories"]))
+        return np.array(mask, dtype=bool)
+
+    # ---- encoding raw rows ----------------------------------------------------------------
+    def encode(self, rows, *, source: str | None = None, lines=None) -> np.ndarray:
+        """One-hot encode raw rows (sequences of cells, one per raw column) without scaling.
+
+        Args:
+            rows: a list of rows, or a 2-D array of text or numbers.
+            source: the file the rows came from, for error messages.
+            lines: the 1-based line of each row in ``source``, for error messages.
+
+        Shape:
+            rows: (n, raw columns) → (n, :attr:`n_features`) float64.
+        """
+        if self.columns is None:
+            raise DataError("Preprocessor.encode: no column description; use transform(X)")
+        rows = [list(r) for r in rows]
+        width = len(self.columns)
+        for i, row in enumerate(rows):
+            if len(row) != width:
+                line = None if lines is None else int(lines[i])
+                raise DataError(
+                    f"{where(source, line if line is not None else i + 1)}: expected {width} "
+                    f"features, got {len(row)}"
+                )
+        cells = [[str(c) for c in col] for col in zip(*rows)] if rows else [[]] * width
+        return self.encode_columns(cells, source=source, lines=lines)
+
+    def encode_columns(
+        self, cells: list[list[str]], *, source=None, lines=None, positions=None
+    ) -> np.ndarray:
+        """Like :meth:`encode`, for the table given column by column (lists of text cells).
+
+        ``positions`` are the columns' 0-based places in ``source``, for error messages.
+        """
+        n = len(cells[0]) if cells else 0
+        line_of = (lambda i: i + 1) if lines is None else (lambda i: int(lines[i]))
+        out = np.zeros((n, self.n_features), dtype=np.float64)
+        offset = 0
+        for k, (col, column) in enumerate(zip(self.columns, cells)):
+            name = col["name"]
+            j = k if positions is None else positions[k]
+            if col["kind"] == "numeric":
+                values, missing, text = parse_numbers(column)
+                bad = _first(text)
+                if bad is not None:
+                    raise DataError(
+                        f"{where(source, line_of(bad), j, name)}: {column[bad].strip()!r} is not "
+                        f"a number; this column holds numbers"
+                    )
+                bad = _first(np.isinf(values))
+                if bad is not None:
+                    raise DataError(
+                        f"{where(source, line_of(bad), j, name)}: infinite value "
+                        f"{column[bad].strip()!r}; replace it with a finite number"
+                    )
+                if missing.any():
+                    if col.get("fill") is None:
+                        raise DataError(
+                            f"{where(source, line_of(_first(missing)), j, name)}: missing value; "
+                            f"fill the cell in or drop the row (or impute='mean')"
+                        )
+                    values[missing] = col["fill"]
+                out[:, offset] = values
+                offset += 1
+            else:
+                categories = col["categories"]
+                index = {c: k for k, c in enumerate(categories)}
+                codes = np.empty(n, dtype=np.int64)
+                for i, cell in enumerate(column):
+                    key = cell.strip()
+                    if key.lower() in MISSING and key not in index:
+                        if col.get("fill") is None:
+                            raise DataError(
+                                f"{where(source, line_of(i), j, name)}: missing value; fill the "
+                                f"cell in or drop the row (or impute='mean')"
+                            )
+                        key = col["fill"]
+                    code = index.get(key)
+                    if code is None:
+                        known = ", ".join(repr(c) for c in categories[:20])
+                        more = ", ..." if len(categories) > 20 else ""
+                        raise DataError(
+                            f"{where(source, line_of(i), j, name)}: unknown category {key!r}; "
+                            f"the training data had {known}{more}"
+                        )
+                    codes[i] = code
+                out[np.arange(n), offset + codes] = 1.0
+                offset += len(categories)
+        return out
+
+    # ---- fitting and transforming ---------------------------------------------------------
+    def _features(self, X) -> np.ndarray:
+        array = X.data if isinstance(X, Tensor) else np.asarray(X)
+        if array.dtype.kind not in "fiub":
+            raise DataError(f"Preprocessor: expected numbers, got an array of dtype {array.dtype}")
+        if array.ndim == 1:
+            array = array.reshape(1, -1)
+        if array.ndim != 2:
+            raise DataError(
+                f"Preprocessor: expected a 2-D array (rows, features), got {array.shape}"
+            )
+        return array.astype(np.float64)
+
+    def fit(self, X) -> Preprocessor:
+        """Learn each numeric feature's mean and standard deviation from training rows.
+
+        Shape:
+            X: (n, :attr:`n_features`) encoded rows (``CSVData.X`` or a split of it).
+        """
+        X = self._features(X)
+        if self.columns is None:
+            self.columns = [{"name": f"x{k}", "kind": "numeric"} for k in range(X.shape[1])]
+        self._check_width(X.shape[1])
+        if len(X) == 0:
+            raise DataError("Preprocessor.fit: no rows to learn from")
+        if not np.isfinite(X).all():
+            raise DataError("Preprocessor.fit: the rows hold NaN or infinite values")
+        numeric = self._numeric_mask()
+        mean = np.where(numeric, X.mean(axis=0), 0.0)
+        std = np.where(numeric, X.std(axis=0), 1.0)
+        self.mean = mean
+        self.std = np.where(std > 0.0, std, 1.0)  # a constant feature is left centred, unscaled
+        return self
+
+    def _check_width(self, width: int) -> None:
+        if width != self.n_features:
+            raise DataError(f"expected {self.n_features} features, got {width}")
+
+    def transform(self, data) -> np.ndarray:
+        """Rows as the model's input: raw rows are encoded first, then standardised.
+
+        Args:
+            data: a numeric array of encoded rows (n, :attr:`n_features`), or raw rows
+                (lists or a text array with one cell per raw column, categories as text).
+
+        Returns:
+            float64 array (n, :attr:`n_features`).
+        """
+        if self.columns is None:
+            raise DataError("Preprocessor.transform: not fitted; call fit(X_train) first")
+        if self.standardize and self.mean is None:
+            raise DataError("Preprocessor.transform: not fitted; call fit(X_train) first")
+        array = data.data if isinstance(data, Tensor) else None
+        if array is None:
+            try:
+                array = np.asarray(data)
+            except ValueError:  # ragged rows
+                array = np.asarray(data, dtype=object)
+        if array.dtype.kind in "fiub":
+            X = self._features(array)
+            self._check_width(X.shape[1])
+        else:
+            rows = [data] if array.ndim == 1 else data
+            if array.ndim == 2 and array.shape[1] != len(self.columns):
+                raise DataError(f"expected {len(self.columns)} features, got {array.shape[1]}")
+            X = self.encode(rows)
+        if self.standardize:
+            X = (X - self.mean) / self.std
+        return X
+
+    def fit_transform(self, X) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    def transform_file(self, path, *, delimiter: str | None = None) -> np.ndarray:
+        """Read a CSV file of new rows and :meth:`transform` them (for prediction).
+
+        A file with a header may hold its columns in any order and extra columns (the target,
+        ids); they are picked by name. A file without one must hold exactly the raw feature
+        columns, in training order.
+        """
+        from chainrule.data.csv import read_table
+
+        table = read_table(path, delimiter=delimiter, min_rows=1)
+        names = self.column_names
+        if table.has_header:
+            position = {name: k for k, name in enumerate(table.names)}
+            absent = [name for name in names if name not in position]
+            if absent:
+                raise DataError(
+                    f"{table.source}: line {table.header_line}: column(s) {absent} missing; the "
+                    f"model expects {names}"
+                )
+            picked = [position[name] for name in names]
+        else:
+            if len(table.names) != len(names):
+                raise DataError(
+                    f"{table.source}: expected {len(names)} features, got {len(table.names)}"
+                )
+            picked = list(range(len(names)))
+        cells = [[row[k] for row in table.rows] for k in picked]
+        X = self.encode_columns(cells, source=table.source, lines=table.lines, positions=picked)
+        if self.standardize:
+            X = (X - self.mean) / self.std
+        return X
+
+    def decode_labels(self, indices) -> list[str]:
+        """Class names for predicted class indices (the indices themselves without names)."""
+        indices = np.asarray(indices).reshape(-1)
+        if self.class_names is None:
+            return [str(int(i)) for i in indices]
+        return [self.class_names[int(i)] for i in indices]
+
+    # ---- saving ---------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """A JSON-serialisable description, for saving with a model."""
+        return {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "columns": None if self.columns is None else [dict(c) for c in self.columns],
+            "standardize": self.standardize,
+            "mean": None if self.mean is None else self.mean.tolist(),
+            "std": None if self.std is None else self.std.tolist(),
+            "target_name": self.target_name,
+            "task": self.task,
+            "class_names": self.class_names,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict) -> Preprocessor:
+        """Rebuild a preprocessor from :meth:`to_dict`'s output; raises ``DataError`` if bad."""
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise DataError("Preprocessor.from_dict: not a chainrule preprocessor description")
+        if state.get("version") != _VERSION:
+            raise DataError(f"Preprocessor.from_dict: unsupported version {state.get('version')!r}")
+        try:
+            task = state.get("task")
+            if task not in (None, "binary", "multiclass", "regression"):
+                raise ValueError(f"unknown task {task!r}")
+            class_names = state.get("class_names")
+            if class_names is not None and not isinstance(class_names, list):
+                raise ValueError("class_names must be a list")
+            out = cls(
+                state["columns"],
+                standardize=bool(state["standardize"]),
+                target_name=state.get("target_name"),
+                task=task,
+                class_names=class_names,
+            )
+            for key in ("mean", "std"):
+                if state.get(key) is not None:
+                    values = np.asarray(state[key], dtype=np.float64)
+                    if values.shape != (out.n_features,) or not np.isfinite(values).all():
+                        raise ValueError(f"{key} must be {out.n_features} finite numbers")
+                    setattr(out, key, values)
+            if (out.mean is None) != (out.std is None):
+                raise ValueError("mean and std must be given together")
+        except DataError as err:
+            raise DataError(f"Preprocessor.from_dict: {err}") from err
+        except (KeyError, TypeError, ValueError) as err:
+            raise DataError(f"Preprocessor.from_dict: malformed description ({err})") from err
+        return out
+
+    def __repr__(self) -> str:
+        width = self.n_features
+        return (
+            f"Preprocessor(columns={len(self.column_names)}, features={width}, "
+            f"standardize={self.standardize}, fitted={self.fitted})"
+        )
+
+
+def _check_column(col) -> dict:
+    if not isinstance(col, dict) or not isinstance(col.get("name"), str):
+        raise DataError(f"Preprocessor: a column must be a dict with a 'name', got {col!r}")
+    kind = col.get("kind")
+    out = {"name": col["name"], "kind": kind}
+    if kind == "numeric":
+        fill = col.get("fill")
+        if fill is not None and (isinstance(fill, bool) or not isinstance(fill, (int, float))):
+            raise DataError(f"Preprocessor: column {col['name']!r}: fill must be a number")
+        if fill is not None and not math.isfinite(fill):
+            raise DataError(f"Preprocessor: column {col['name']!r}: fill must be finite")
+        out["fill"] = None if fill is None else float(fill)
+    elif kind == "categorical":
+        categories = col.get("categories")
+        if (
+            not isinstance(categories, list)
+            or not categories
+            or not all(isinstance(c, str) for c in categories)
+            or len(set(categories)) != len(categories)
+        ):
+            raise DataError(
+                f"Preprocessor: column {col['name']!r}: categories must be distinct strings"
+            )
+        fill = col.get("fill")
+        if fill is not None and fill not in categories:
+            raise DataError(f"Preprocessor: column {col['name']!r}: fill must be a category")
+        out["categories"] = list(categories)
+        out["fill"] = fill
+    else:
+        raise DataError(f"Preprocessor: column {col['name']!r}: unknown kind {kind!r}")
+    return out
