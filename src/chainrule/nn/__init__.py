@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from chainrule.nn import init
+from chainrule.nn import functional, init
 from chainrule.nn.activation import (
     ELU,
     GELU,
@@ -69,14 +69,15 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "functional",
     "init",
 ]
 
-_LAZY_SUBMODULES = ("functional", "registry")
+_LAZY_SUBMODULES = ("registry",)
 
 
 def __getattr__(name: str):
-    # nn.functional re-exports chainrule.functional; load it (and the registry) on first use.
+    # the registry is only needed to save and load models: load it on first use
     if name in _LAZY_SUBMODULES:
         module = importlib.import_module(f"chainrule.nn.{name}")
         globals()[name] = module

@@ -9,17 +9,12 @@ import math
 
 import numpy as np
 
+from chainrule import functional as F
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn.module import Module
 from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
-
-
-def _functional():
-    from chainrule import functional  # imported on first use
-
-    return functional
 
 
 def _as_float_tensor(value, loss: str, what: str) -> Tensor:
@@ -112,7 +107,7 @@ class MSELoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "MSELoss", "input")
         target = _matching_target(input, target, "MSELoss")
-        return _functional().mse_loss(input, target, reduction=self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
@@ -121,7 +116,7 @@ class L1Loss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "L1Loss", "input")
         target = _matching_target(input, target, "L1Loss")
-        return _functional().l1_loss(input, target, reduction=self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class HuberLoss(_Loss):
@@ -147,7 +142,7 @@ class HuberLoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "HuberLoss", "input")
         target = _matching_target(input, target, "HuberLoss")
-        return _functional().huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
 class BCELoss(_Loss):
@@ -169,7 +164,7 @@ class BCELoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "BCELoss", "input")
         target = _matching_target(input, target, "BCELoss")
-        return _functional().binary_cross_entropy(
+        return F.binary_cross_entropy(
             input, target, weight=_weight_like(self.weight, input), reduction=self.reduction
         )
 
@@ -200,7 +195,7 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "BCEWithLogitsLoss", "input")
         target = _matching_target(input, target, "BCEWithLogitsLoss")
-        return _functional().binary_cross_entropy_with_logits(
+        return F.binary_cross_entropy_with_logits(
             input,
             target,
             weight=_weight_like(self.weight, input),
@@ -271,7 +266,7 @@ class CrossEntropyLoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "CrossEntropyLoss", "input")
         target = _class_target(input, target, "CrossEntropyLoss")
-        return _functional().cross_entropy(
+        return F.cross_entropy(
             input,
             target,
             weight=_weight_like(self.weight, input),
@@ -307,7 +302,7 @@ class NLLLoss(_Loss):
                 f"NLLLoss needs integer class indices, got dtype {data.dtype}; use "
                 f"y.astype('int64')"
             )
-        return _functional().nll_loss(
+        return F.nll_loss(
             input,
             target,
             weight=_weight_like(self.weight, input),

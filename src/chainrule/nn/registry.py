@@ -1,0 +1,353 @@
+"""Architectures as plain JSON-able dicts, and back, for saving models without pickle.
+
+``module_to_config`` describes a model built from chainrule's own layers::
+
+    {"type": "Sequential", "children": [
+        {"type": "Linear", "args": {"in_features": 2, "out_features": 1, "bias": true,
+                                    "dtype": "float32"}},
+        {"type": "Sigmoid", "args": {}}]}
+
+``module_from_config`` rebuilds it. A config read from a file is untrusted: only the layer types
+in an allow-list are built, every argument is checked for type and range against that layer's
+schema, unknown keys are refused, nesting and total size are bounded, and every problem raises
+:class:`~chainrule.errors.ModelFormatError` before any layer is made. Nothing is imported or
+called by name.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from chainrule.errors import ModelFormatError
+from chainrule.nn.activation import (
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from chainrule.nn.container import ModuleList, Sequential
+from chainrule.nn.dropout import Dropout
+from chainrule.nn.embedding import Embedding
+from chainrule.nn.flatten import Flatten
+from chainrule.nn.linear import Identity, Linear
+from chainrule.nn.module import Module
+from chainrule.nn.normalization import BatchNorm1d, LayerNorm
+
+__all__ = ["MAX_DEPTH", "MAX_PARAMETERS", "module_from_config", "module_to_config"]
+
+MAX_DEPTH = 64  # containers inside containers
+MAX_MODULES = 100_000
+MAX_SIZE = 10**8  # any one layer dimension
+MAX_PARAMETERS = 10**9  # the whole model (4 GB of float32)
+MAX_NDIM = 8  # LayerNorm's normalized_shape
+_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+# ---- argument validators: each returns the clean value or raises ModelFormatError ----------
+def _fail(where: str, problem: str) -> ModelFormatError:
+    return ModelFormatError(f"model config: {where}: {problem}")
+
+
+def _show(value) -> str:
+    """A short repr for messages (a hostile number may have too many digits to print)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} too large to print>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _size(value, where):
+    if not _is_int(value) or not 0 <= value <= MAX_SIZE:
+        raise _fail(where, f"expected an integer in [0, {MAX_SIZE}], got {_show(value)}")
+    return value
+
+
+def _positive_size(value, where):
+    if _size(value, where) < 1:
+        raise _fail(where, f"expected an integer >= 1, got {value!r}")
+    return value
+
+
+def _dim(value, where):
+    if not _is_int(value) or not -MAX_NDIM * 8 <= value < MAX_NDIM * 8:
+        raise _fail(where, f"expected a small integer dimension, got {_show(value)}")
+    return value
+
+
+def _bool(value, where):
+    if not isinstance(value, bool):
+        raise _fail(where, f"expected true or false, got {_show(value)}")
+    return value
+
+
+def _finite(value, where):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _fail(where, f"expected a finite number, got {_show(value)}")
+    return float(value)
+
+
+def _positive(value, where):
+    if _finite(value, where) <= 0:
+        raise _fail(where, f"expected a positive number, got {value!r}")
+    return float(value)
+
+
+def _probability(value, where):
+    if not 0.0 <= _finite(value, where) <= 1.0:
+        raise _fail(where, f"expected a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _optional(check):
+    def optional(value, where):
+        return None if value is None else check(value, where)
+
+    return optional
+
+
+def _choice(*options):
+    def choice(value, where):
+        if not isinstance(value, str) or value not in options:
+            raise _fail(where, f"expected one of {list(options)}, got {_show(value)}")
+        return value
+
+    return choice
+
+
+def _shape(value, where):
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_NDIM:
+        raise _fail(where, f"expected a list of 1 to {MAX_NDIM} sizes, got {_show(value)}")
+    return [_positive_size(n, where) for n in value]
+
+
+def _index(value, where):
+    if not _is_int(value) or not -MAX_SIZE <= value < MAX_SIZE:
+        raise _fail(where, f"expected an integer index, got {_show(value)}")
+    return value
+
+
+_dtype = _choice("float32", "float64")
+
+# type name -> (class, {argument: validator}). The only classes a config can build.
+_LAYERS: dict[str, tuple[type, dict]] = {
+    "Linear": (
+        Linear,
+        {"in_features": _size, "out_features": _size, "bias": _bool, "dtype": _dtype},
+    ),
+    "Identity": (Identity, {}),
+    "Sigmoid": (Sigmoid, {}),
+    "Tanh": (Tanh, {}),
+    "LogSigmoid": (LogSigmoid, {}),
+    "ReLU": (ReLU, {"inplace": _bool}),
+    "SiLU": (SiLU, {"inplace": _bool}),
+    "LeakyReLU": (LeakyReLU, {"negative_slope": _finite, "inplace": _bool}),
+    "ELU": (ELU, {"alpha": _finite, "inplace": _bool}),
+    "GELU": (GELU, {"approximate": _choice("none", "tanh")}),
+    "Softplus": (Softplus, {"beta": _finite, "threshold": _finite}),
+    "Softmax": (Softmax, {"dim": _dim}),
+    "LogSoftmax": (LogSoftmax, {"dim": _dim}),
+    "Dropout": (Dropout, {"p": _probability, "inplace": _bool}),
+    "Flatten": (Flatten, {"start_dim": _dim, "end_dim": _dim}),
+    "BatchNorm1d": (
+        BatchNorm1d,
+        {
+            "num_features": _positive_size,
+            "eps": _positive,
+            "momentum": _optional(_probability),
+            "affine": _bool,
+            "track_running_stats": _bool,
+            "bias": _bool,
+            "dtype": _dtype,
+        },
+    ),
+    "LayerNorm": (
+        LayerNorm,
+        {
+            "normalized_shape": _shape,
+            "eps": _positive,
+            "elementwise_affine": _bool,
+            "bias": _bool,
+            "dtype": _dtype,
+        },
+    ),
+    "Embedding": (
+        Embedding,
+        {
+            "num_embeddings": _size,
+            "embedding_dim": _size,
+            "padding_idx": _optional(_index),
+            "dtype": _dtype,
+        },
+    ),
+}
+_REQUIRED = {
+    "Linear": ("in_features", "out_features"),
+    "BatchNorm1d": ("num_features",),
+    "LayerNorm": ("normalized_shape",),
+    "Embedding": ("num_embeddings", "embedding_dim"),
+}
+_CONTAINERS: dict[str, type] = {"Sequential": Sequential, "ModuleList": ModuleList}
+
+
+def _parameter_count(kind: str, args: dict) -> int:
+    """How many numbers the layer will allocate, computed before it is built."""
+    if kind == "Linear":
+        n_in, n_out = args.get("in_features", 0), args.get("out_features", 0)
+        return n_in * n_out + n_out
+    if kind == "Embedding":
+        return args.get("num_embeddings", 0) * args.get("embedding_dim", 0)
+    if kind == "BatchNorm1d":
+        return 4 * args.get("num_features", 0)
+    if kind == "LayerNorm":
+        return 2 * math.prod(args.get("normalized_shape", [1]))
+    return 0
+
+
+# ---- module -> config ------------------------------------------------------------------------
+def module_to_config(module: Module) -> dict:
+    """A JSON-able description of ``module``'s architecture (not its weights).
+
+    Raises:
+        ModelFormatError: the model contains a layer that is not built into chainrule (e.g. your
+            own ``Module`` subclass); save its ``state_dict()`` instead and rebuild the class in
+            code before ``load_state_dict``.
+    """
+    kind = type(module).__name__
+    if _CONTAINERS.get(kind) is type(module):
+        children = list(module._modules.items())
+        config = {"type": kind, "children": [module_to_config(m) for _, m in children]}
+        names = [name for name, _ in children]
+        if names != [str(i) for i in range(len(names))]:
+            config["names"] = names
+        return config
+    entry = _LAYERS.get(kind)
+    if entry is None or entry[0] is not type(module):
+        raise ModelFormatError(
+            f"cannot describe {kind} as an architecture: only chainrule's built-in layers "
+            f"({', '.join(sorted({*_LAYERS, *_CONTAINERS}))}) can be rebuilt from a file. For a "
+            f"custom Module, save model.state_dict() instead and rebuild the class in code "
+            f"before calling load_state_dict"
+        )
+    schema = entry[1]
+    if hasattr(module, "_config"):
+        args = module._config()
+    else:
+        args = {name: getattr(module, name) for name in schema}
+    return {"type": kind, "args": args}
+
+
+# ---- config -> module ------------------------------------------------------------------------
+def module_from_config(config: dict, *, max_parameters: int = MAX_PARAMETERS) -> Module:
+    """Rebuild a module from :func:`module_to_config`'s dict, checking everything first.
+
+    Args:
+        config: the architecture dict (untrusted: e.g. from a file's metadata).
+        max_parameters: refuse configs whose layers would hold more numbers than this (a loader
+            passes the number of values stored in the file, which a real model never exceeds).
+
+    Raises:
+        ModelFormatError: unknown layer type, unknown or invalid argument, bad nesting, or a
+            model larger than the limits; nothing is built.
+    """
+    counts = {"modules": 0, "parameters": 0}
+    plan = _check(config, "root", 0, counts)
+    if counts["parameters"] > max_parameters:
+        raise _fail(
+            "root",
+            f"the layers would hold {counts['parameters']:,} parameters, more than the limit "
+            f"of {max_parameters:,}",
+        )
+    return _build(plan)
+
+
+def _check(config, where: str, depth: int, counts: dict):
+    if depth > MAX_DEPTH:
+        raise _fail(where, f"containers are nested more than {MAX_DEPTH} deep")
+    counts["modules"] += 1
+    if counts["modules"] > MAX_MODULES:
+        raise _fail(where, f"more than {MAX_MODULES:,} modules")
+    if not isinstance(config, dict):
+        raise _fail(where, f"expected an object with a 'type', got {type(config).__name__}")
+    kind = config.get("type")
+    if not isinstance(kind, str):
+        raise _fail(where, f"'type' must be a layer name, got {_show(kind)}")
+    where = f"{where} ({kind:.40})"
+    if kind in _CONTAINERS:
+        return _check_container(config, kind, where, depth, counts)
+    if kind not in _LAYERS:
+        allowed = ", ".join(sorted({*_LAYERS, *_CONTAINERS}))
+        raise _fail(where, f"unknown layer type {_show(kind)}; allowed: {allowed}")
+    extra = set(config) - {"type", "args"}
+    if extra:
+        raise _fail(where, f"unknown keys {sorted(map(str, extra))!r:.200}")
+    args = config.get("args", {})
+    if not isinstance(args, dict):
+        raise _fail(where, f"'args' must be an object, got {type(args).__name__}")
+    schema = _LAYERS[kind][1]
+    unknown = set(args) - set(schema)
+    if unknown:
+        raise _fail(
+            where,
+            f"unknown arguments {sorted(map(str, unknown))!r:.200}; {kind} takes {sorted(schema)}",
+        )
+    missing = [name for name in _REQUIRED.get(kind, ()) if name not in args]
+    if missing:
+        raise _fail(where, f"missing required arguments {missing}")
+    clean = {name: schema[name](value, f"{where}.{name}") for name, value in args.items()}
+    counts["parameters"] += _parameter_count(kind, clean)
+    return kind, clean, None
+
+
+def _check_container(config: dict, kind: str, where: str, depth: int, counts: dict):
+    extra = set(config) - {"type", "children", "names"}
+    if extra:
+        raise _fail(where, f"unknown keys {sorted(map(str, extra))!r:.200}")
+    children = config.get("children", [])
+    if not isinstance(children, list):
+        raise _fail(where, f"'children' must be a list, got {type(children).__name__}")
+    names = config.get("names")
+    if names is None:
+        names = [str(i) for i in range(len(children))]
+    elif kind != "Sequential":
+        raise _fail(where, "only Sequential children may have custom names")
+    elif (
+        not isinstance(names, list)
+        or len(names) != len(children)
+        or not all(isinstance(n, str) and _NAME.fullmatch(n) for n in names)
+        or len(set(names)) != len(names)
+    ):
+        raise _fail(
+            where,
+            "'names' must list one unique name (letters, digits, _; up to 64) per child",
+        )
+    plans = [
+        _check(child, f"{where}.{name}", depth + 1, counts) for name, child in zip(names, children)
+    ]
+    return kind, names, plans
+
+
+def _build(plan) -> Module:
+    kind, args_or_names, children = plan
+    if children is not None:
+        container = _CONTAINERS[kind]()
+        for name, child in zip(args_or_names, children):
+            container.add_module(name, _build(child))
+        return container
+    cls = _LAYERS[kind][0]
+    try:
+        return cls(**args_or_names)
+    except (TypeError, ValueError) as err:  # a missing required argument, an invalid combination
+        raise _fail(kind, str(err)) from None
