@@ -81,8 +81,17 @@ class LogSumExp(Function):
     def forward(self, x, axes, keepdims):
         self.x, self.axes, self.keepdims = x, axes, keepdims
         shift = np.max(x, axis=axes, keepdims=True)
+        top = (x == shift) & np.isfinite(shift)
         shift = np.where(np.isfinite(shift), shift, np.zeros((), dtype=x.dtype))
-        self.out = shift + np.log(np.sum(np.exp(x - shift), axis=axes, keepdims=True))
+        # Σ exp(x − m) = count + rest, with count the maxima's exact 1s: ln(count) +
+        # log1p(rest/count) keeps a tiny result (e.g. ln(1 + e^−37)) instead of rounding to 0.
+        count = np.sum(top, axis=axes, keepdims=True).astype(x.dtype)
+        rest = np.sum(np.where(top, 0, np.exp(x - shift)), axis=axes, keepdims=True)
+        some = count > 0
+        ones = np.where(some, count, 1)
+        with np.errstate(divide="ignore"):  # no finite maximum: ln Σ as before (may be −inf)
+            fallback = np.log(np.where(some, 1, rest))
+        self.out = shift + np.where(some, np.log(ones) + np.log1p(rest / ones), fallback)
         if keepdims:
             return self.out
         return self.out.reshape(()) if axes is None else np.squeeze(self.out, axis=axes)
