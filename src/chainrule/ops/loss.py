@@ -102,11 +102,15 @@ class BinaryCrossEntropyWithLogits(Function):
     def forward(self, z, t, weight, pos_weight, reduction):
         sig, e = _sigmoid_parts(z)
         self.sig, self.sig_neg = sig, np.where(z >= 0, e * (1 / (1 + e)), 1 / (1 + e))
-        softplus_neg = np.maximum(-z, 0) + np.log1p(e)  # ln(1 + e^(−z)), stable
+        log1p_e = np.log1p(e)
+        softplus_neg = np.maximum(-z, 0) + log1p_e  # ln(1 + e^(−z)), stable
+        # (1 − t)·z + L·ln(1 + e^(−z)), L = 1 + (p − 1)·t, regrouped into terms that are
+        # non-negative for t in [0, 1]: no cancellation, so tiny losses keep their digits.
         if pos_weight is None:
-            per = (1 - t) * z + softplus_neg
+            per = np.where(z >= 0, (1 - t) * z, -(t * z)) + log1p_e
         else:
-            per = (1 - t) * z + (1 + (pos_weight - 1) * t) * softplus_neg
+            linear = np.where(z >= 0, (1 - t) * z, -((pos_weight * t) * z))
+            per = linear + (1 + (pos_weight - 1) * t) * log1p_e
         if weight is not None:
             per = per * weight
         self.z, self.t, self.weight, self.pos_weight = z, t, weight, pos_weight
