@@ -55,7 +55,6 @@ DTYPES: dict[str, np.dtype] = {
 _NAME_OF = {(dt.kind, dt.itemsize): name for name, dt in DTYPES.items()}
 _ZERO_DIGEST = b"0" * 64
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 class TensorFile(NamedTuple):
@@ -298,10 +297,13 @@ def _reject_constant(token: str):
     raise ValueError(f"JSON constant {token} is not allowed")
 
 
-def _parse_int(text: str) -> int:
-    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
-        raise ValueError(f"integer with {len(text)} digits is too large")
-    return int(text)
+def _int_parser(max_digits: int):
+    def parse_int(text: str) -> int:
+        if len(text.lstrip("-")) > max_digits:
+            raise ValueError(f"integer with {len(text)} digits is too large")
+        return int(text)
+
+    return parse_int
 
 
 def _unique_pairs(pairs: list) -> dict:
@@ -315,12 +317,35 @@ def _unique_pairs(pairs: list) -> dict:
     return result
 
 
-def json_depth(data: bytes) -> int:
-    """Maximum nesting depth of ``[`` / ``{`` in JSON text, ignoring brackets inside strings."""
-    stripped = _JSON_STRING.sub(b'""', data)
-    codes = np.frombuffer(stripped, dtype=np.uint8)
-    steps = (np.isin(codes, (0x5B, 0x7B)).astype(np.int64)) - np.isin(codes, (0x5D, 0x7D))
-    return int(np.cumsum(steps).max()) if steps.size else 0
+def json_depth(data: bytes, limit: int = MAX_JSON_DEPTH, chunk: int = 1 << 14) -> int:
+    """Maximum nesting depth of ``[``/``{`` in JSON text, ignoring brackets inside strings.
+
+    Stops early once the depth passes ``limit``. Works in fixed-size chunks, so the memory it
+    needs does not grow with the text (a deep-nesting attack is refused before ``json.loads``,
+    whose recursion could otherwise exhaust the stack).
+    """
+    codes = np.frombuffer(data, dtype=np.uint8)
+    depth = deepest = 0
+    in_string = 0  # 1 while inside a string literal
+    backslashes = 0  # length of the run of backslashes that ended the previous chunk
+    for start in range(0, codes.size, chunk):
+        c = codes[start : start + chunk]
+        index = np.arange(c.size, dtype=np.int32)
+        is_backslash = c == 0x5C
+        last_other = np.maximum.accumulate(np.where(is_backslash, -1, index))
+        run = index - last_other + np.where(last_other < 0, backslashes, 0)  # run ending at i
+        run_before = np.empty_like(run)
+        run_before[0] = backslashes
+        run_before[1:] = run[:-1]
+        quotes = np.cumsum((c == 0x22) & (run_before % 2 == 0), dtype=np.int32) + in_string
+        outside = (quotes & 1) == 0
+        steps = ((c == 0x5B) | (c == 0x7B)).astype(np.int8) - ((c == 0x5D) | (c == 0x7D))
+        levels = np.cumsum(steps * outside, dtype=np.int32) + depth
+        deepest = max(deepest, int(levels.max()))
+        if deepest > limit:
+            return deepest
+        depth, in_string, backslashes = int(levels[-1]), int(quotes[-1]) & 1, int(run[-1])
+    return deepest
 
 
 def parse_json(
@@ -330,6 +355,7 @@ def parse_json(
     what: str,
     max_depth: int = MAX_JSON_DEPTH,
     max_bytes: int = MAX_HEADER_BYTES,
+    max_int_digits: int = _MAX_INT_DIGITS,
 ):
     """Parse untrusted JSON strictly: valid UTF-8, bounded size and depth, no duplicate keys,
     no NaN/Infinity, no huge integers. Raises ModelFormatError naming ``source`` and ``what``."""
@@ -343,7 +369,7 @@ def parse_json(
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _fail(source, f"{what} is not valid UTF-8 (byte {exc.start})") from None
-    depth = json_depth(raw)
+    depth = json_depth(raw, max_depth)
     if depth > max_depth:
         raise _fail(source, f"{what} JSON nests {depth} levels deep; the limit is {max_depth}")
     try:
@@ -351,7 +377,7 @@ def parse_json(
             text,
             object_pairs_hook=_unique_pairs,
             parse_constant=_reject_constant,
-            parse_int=_parse_int,
+            parse_int=_int_parser(max_int_digits),
         )
     except (ValueError, RecursionError) as exc:
         raise _fail(source, f"{what} is not valid JSON ({exc})") from None

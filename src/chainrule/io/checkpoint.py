@@ -1,0 +1,181 @@
+"""Training checkpoints: a model file plus optimizer, scheduler and loop state, written atomically.
+
+A checkpoint is a chainrule model file (``cr.load`` reads its model part, PyTorch its weights)
+with extra entries: every array found in the optimizer's, the scheduler's and the loop's state
+is stored as a tensor named ``optimizer/0``, ``scheduler/3``, ``state/1``... (the ``/`` keeps
+them apart from parameter names), and the rest of each state is JSON in the
+``chainrule.checkpoint`` metadata entry, with the arrays replaced by references. Resuming gives
+back the same values and types: arrays keep dtype and bits, NumPy scalars stay NumPy scalars,
+tuples stay tuples, integer dict keys stay integers, and ``inf``/``nan`` survive.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import numpy as np
+
+from chainrule.errors import ModelFormatError
+from chainrule.io import format as fmt
+from chainrule.io import model as model_io
+
+KEY_CHECKPOINT = "chainrule.checkpoint"
+_SECTIONS = ("optimizer", "scheduler", "state")
+_MARKERS = {"__tensor__", "__scalar__", "__float__", "__tuple__", "__items__"}
+MAX_STATE_DEPTH = 64
+
+
+class _Encoder:
+    def __init__(self, section: str, tensors: dict):
+        self.section = section
+        self.tensors = tensors
+        self.count = 0
+
+    def _store(self, array: np.ndarray) -> str:
+        name = f"{self.section}/{self.count}"
+        self.count += 1
+        self.tensors[name] = array
+        return name
+
+    def encode(self, value, where: str):
+        from chainrule.tensor import Tensor
+
+        if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
+            return {"__scalar__": self._store(np.asarray(value))}
+        if isinstance(value, np.ndarray | Tensor):
+            return {"__tensor__": self._store(np.asarray(getattr(value, "data", value)))}
+        if value is None or isinstance(value, bool | str | int):
+            return value
+        if isinstance(value, float):
+            return value if math.isfinite(value) else {"__float__": repr(value)}
+        if isinstance(value, list):
+            return [self.encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, tuple):
+            return {"__tuple__": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(value)]}
+        if isinstance(value, dict):
+            plain = all(isinstance(k, str) for k in value) and not (
+                len(value) == 1 and next(iter(value)) in _MARKERS
+            )
+            if plain:
+                return {k: self.encode(v, f"{where}[{k!r}]") for k, v in value.items()}
+            return {
+                "__items__": [
+                    [self.encode(k, f"{where} key"), self.encode(v, f"{where}[{k!r}]")]
+                    for k, v in value.items()
+                ]
+            }
+        raise TypeError(
+            f"checkpoint {where} is a {type(value).__name__}; a checkpoint holds arrays, "
+            "numbers, strings, None, and lists/tuples/dicts of them"
+        )
+
+
+def _decode(value, tensors: dict, source: str):
+    if isinstance(value, list):
+        return [_decode(v, tensors, source) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((key, inner),) = value.items()
+        if key in ("__tensor__", "__scalar__"):
+            if not isinstance(inner, str) or inner not in tensors:
+                raise ModelFormatError(f"{source}: checkpoint refers to missing tensor {inner!r}")
+            array = np.array(tensors[inner], copy=True)
+            return array if key == "__tensor__" else array[()]
+        if key == "__float__":
+            if inner not in ("inf", "-inf", "nan"):
+                raise ModelFormatError(f"{source}: bad special float {inner!r} in checkpoint")
+            return float(inner)
+        if key == "__tuple__" and isinstance(inner, list):
+            return tuple(_decode(v, tensors, source) for v in inner)
+        if key == "__items__" and isinstance(inner, list):
+            out = {}
+            for pair in inner:
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise ModelFormatError(f"{source}: malformed dict entry in checkpoint")
+                k = _decode(pair[0], tensors, source)
+                if isinstance(k, list | dict | np.ndarray):
+                    raise ModelFormatError(f"{source}: unhashable dict key in checkpoint")
+                out[k] = _decode(pair[1], tensors, source)
+            return out
+    return {k: _decode(v, tensors, source) for k, v in value.items()}
+
+
+def save_checkpoint(
+    path: str | os.PathLike, model, optimizer=None, scheduler=None, state: dict | None = None
+) -> None:
+    """Write model weights, optimizer/scheduler ``state_dict()`` and ``state`` atomically.
+
+    Args:
+        path: the checkpoint file; the previous one stays intact until the new one is on disk.
+        model: the module being trained.
+        optimizer, scheduler: anything with ``state_dict()`` (chainrule's optimizers and
+            schedulers); may be ``None``.
+        state: the loop's own state (epoch, batch, generator state, history...): arrays,
+            numbers, strings, None, lists, tuples and dicts.
+    """
+    tensors = dict(model.state_dict())
+    parts = {}
+    for section, value in zip(_SECTIONS, (optimizer, scheduler, state)):
+        if section != "state" and value is not None:
+            value = value.state_dict()
+        parts[section] = (
+            None if value is None else _Encoder(section, tensors).encode(value, section)
+        )
+    meta = model_io.header_metadata(model, getattr(model, "metadata", None), "checkpoint")
+    meta[KEY_CHECKPOINT] = json.dumps(parts, separators=(",", ":"), allow_nan=False)
+    fmt.write(path, tensors, meta)
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict]:
+    """``(model_state, parts)`` of a checkpoint without applying it; parts has the sections."""
+    source = os.fspath(path)
+    tf = fmt.read(source, require_checksum=True)
+    kind = model_io.check_header(tf.metadata, source)
+    if kind != "checkpoint" or KEY_CHECKPOINT not in tf.metadata:
+        raise ModelFormatError(f"{source}: a model file, not a checkpoint (no training state)")
+    raw = fmt.parse_json(
+        tf.metadata[KEY_CHECKPOINT],
+        source=source,
+        what="checkpoint state",
+        max_depth=MAX_STATE_DEPTH,
+        max_int_digits=80,  # generator states hold 128-bit integers
+    )
+    if not isinstance(raw, dict) or set(raw) != set(_SECTIONS):
+        raise ModelFormatError(f"{source}: checkpoint state must have sections {_SECTIONS}")
+    try:
+        parts = {k: None if v is None else _decode(v, tf.tensors, source) for k, v in raw.items()}
+    except RecursionError:
+        raise ModelFormatError(f"{source}: checkpoint state nests too deeply") from None
+    return model_io.model_tensors(tf.tensors), parts
+
+
+def load_checkpoint(path: str | os.PathLike, model, optimizer=None, scheduler=None) -> dict:
+    """Restore a checkpoint into ``model`` (and ``optimizer``/``scheduler``); returns ``state``.
+
+    All or nothing: if any part does not fit, the model's weights are put back as they were
+    and :class:`~chainrule.errors.ModelFormatError` names the file and the part.
+    """
+    source = os.fspath(path)
+    weights, parts = read_checkpoint(source)
+    for name, obj in (("optimizer", optimizer), ("scheduler", scheduler)):
+        if obj is not None and parts[name] is None:
+            raise ModelFormatError(f"{source}: the checkpoint holds no {name} state")
+    before = model.state_dict()
+    try:
+        model_io.fill(model, weights, source)
+        for name, obj in (("optimizer", optimizer), ("scheduler", scheduler)):
+            if obj is not None:
+                try:
+                    obj.load_state_dict(parts[name])
+                except Exception as exc:
+                    raise ModelFormatError(
+                        f"{source}: {name} state does not fit {type(obj).__name__} ({exc})"
+                    ) from None
+    except BaseException:
+        model.load_state_dict(before, strict=True)
+        raise
+    state = parts["state"]
+    return {} if state is None else state

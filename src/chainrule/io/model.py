@@ -1,0 +1,228 @@
+"""Save and load whole models: weights plus architecture in one safetensors file, never pickle.
+
+The weights are stored under the model's ``state_dict()`` names (PyTorch's names and layouts),
+so ``safetensors.torch.load_file`` + ``load_state_dict`` moves them into the same
+``torch.nn`` architecture. The architecture, the user's metadata and the versions go into the
+header's ``__metadata__`` as JSON strings; loading rebuilds the model only from the layer
+allow-list in :mod:`chainrule.nn.registry`, so a file can describe a model but never run code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import numpy as np
+
+from chainrule.errors import ModelFormatError
+from chainrule.io import format as fmt
+
+FORMAT_VERSION = "1"
+KEY_KIND = "chainrule.format"
+KEY_FORMAT_VERSION = "chainrule.format_version"
+KEY_VERSION = "chainrule.version"
+KEY_NUMPY = "chainrule.numpy_version"
+KEY_BLAS = "chainrule.blas"
+KEY_ARCHITECTURE = "chainrule.architecture"
+KEY_METADATA = "chainrule.metadata"
+KEY_PARAMETERS = "chainrule.parameter_count"
+MAX_CONFIG_DEPTH = 160  # JSON levels: two per nested container, the registry allows 64
+
+
+def _blas() -> str:
+    try:
+        info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{info.get('name', '?')} {info.get('version', '?')}".strip()
+    except Exception:  # the build info is informative only
+        return "unknown"
+
+
+def _plain_json(value, where: str):
+    """``value`` as JSON types (NumPy scalars/arrays become numbers/lists); TypeError if not."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        if not math.isfinite(value):
+            raise ValueError(
+                f"metadata{where} is {float(value)}; JSON has no NaN/inf, store it as a string"
+            )
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return _plain_json(value.tolist(), where)
+    if isinstance(value, list | tuple):
+        return [_plain_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for key, v in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"metadata{where} has key {key!r}; keys must be strings (JSON)")
+            out[key] = _plain_json(v, f"{where}[{key!r}]")
+        return out
+    raise TypeError(
+        f"metadata{where} is a {type(value).__name__}; use JSON types "
+        "(dict, list, str, int, float, bool, None)"
+    )
+
+
+def header_metadata(model, metadata, kind: str) -> dict[str, str]:
+    """The ``__metadata__`` strings chainrule writes for ``model`` (architecture, versions)."""
+    import chainrule
+    from chainrule.nn.registry import module_to_config
+
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+    user = _plain_json(metadata or {}, "")
+    config = module_to_config(model)
+    return {
+        KEY_KIND: kind,
+        KEY_FORMAT_VERSION: FORMAT_VERSION,
+        KEY_VERSION: chainrule.__version__,
+        KEY_NUMPY: np.__version__,
+        KEY_BLAS: _blas(),
+        KEY_PARAMETERS: str(sum(p.data.size for p in model.parameters())),
+        KEY_ARCHITECTURE: json.dumps(config, separators=(",", ":"), allow_nan=False),
+        KEY_METADATA: json.dumps(user, separators=(",", ":"), ensure_ascii=False),
+    }
+
+
+def save(model, path: str | os.PathLike, *, metadata: dict | None = None) -> None:
+    """Save ``model`` (weights, architecture, ``metadata``) to one safetensors file, atomically.
+
+    Args:
+        model: a module built from chainrule layers (see :mod:`chainrule.nn.registry`).
+        path: the file to write, conventionally ``*.safetensors``; an existing file is
+            replaced only once the new one is completely on disk.
+        metadata: JSON-able dict kept with the model (labels, preprocessing, notes); it comes
+            back unchanged as ``cr.load(path).metadata`` (tuples come back as lists).
+
+    Example:
+        >>> import os, tempfile, chainrule as cr
+        >>> model = cr.nn.Sequential(cr.nn.Linear(2, 3), cr.nn.Tanh(), cr.nn.Linear(3, 1))
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+        >>> cr.save(model, path, metadata={"classes": ["no", "yes"]})
+        >>> cr.load(path).metadata
+        {'classes': ['no', 'yes']}
+    """
+    fmt.write(path, model.state_dict(), header_metadata(model, metadata, "model"))
+
+
+def _parse_json(meta: dict, key: str, source: str, max_depth: int = MAX_CONFIG_DEPTH):
+    if key not in meta:
+        raise ModelFormatError(f"{source}: metadata entry {key!r} is missing")
+    return fmt.parse_json(meta[key], source=source, what=f"metadata {key!r}", max_depth=max_depth)
+
+
+def check_header(meta: dict, source: str) -> str:
+    """Validate chainrule's own metadata entries; returns the file kind."""
+    kind = meta.get(KEY_KIND)
+    if kind not in ("model", "checkpoint"):
+        raise ModelFormatError(
+            f"{source}: not a chainrule model file ({KEY_KIND} is {kind!r}); plain tensor "
+            "files can be read with chainrule.io.read()"
+        )
+    version = meta.get(KEY_FORMAT_VERSION)
+    if version != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{source}: format version {version!r} is not supported by this chainrule "
+            f"(reads version {FORMAT_VERSION}); upgrade chainrule to read it"
+        )
+    return kind
+
+
+def build(meta: dict, source: str, stored_values: int):
+    """The module described by the file's architecture, built from the layer allow-list.
+
+    ``stored_values`` (the number of values the file holds) caps the model's size, so a small
+    hostile file cannot make the loader allocate a huge model before the weights are checked.
+    """
+    from chainrule.nn.registry import module_from_config
+
+    config = _parse_json(meta, KEY_ARCHITECTURE, source)
+    try:
+        return module_from_config(config, max_parameters=stored_values)
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{source}: {exc}") from None
+    except Exception as exc:  # bad arguments and the like: still the file's fault
+        raise ModelFormatError(f"{source}: cannot build the architecture ({exc!r})") from None
+
+
+def model_tensors(tensors: dict) -> dict:
+    """The entries that belong to the model (checkpoint extras have a '/' in their name)."""
+    return {name: array for name, array in tensors.items() if "/" not in name}
+
+
+def fill(model, tensors: dict, source: str) -> None:
+    """Load ``tensors`` into ``model`` strictly, keeping each array's dtype exactly."""
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except Exception as exc:
+        raise ModelFormatError(f"{source}: weights do not fit the architecture ({exc})") from None
+    named = dict(model.named_parameters())
+    named.update(model.named_buffers())
+    for name, array in tensors.items():
+        target = named.get(name)
+        if target is not None and target.data.dtype != array.dtype:
+            target.data = np.array(array, copy=True)  # keep the file's dtype, bit for bit
+
+
+def load(path: str | os.PathLike):
+    """Load a model saved by :func:`save` (or a checkpoint's model part).
+
+    Nothing in the file is executed: the architecture is rebuilt from the layer allow-list,
+    the weights are plain numbers checked against a SHA-256 checksum. The model is returned in
+    eval mode (call ``.train()`` to keep training); ``model.metadata`` is the saved dict.
+
+    Raises:
+        ModelFormatError: the file is missing, corrupted, not a chainrule model, or names a
+            layer outside the allow-list. Nothing is loaded in that case.
+    """
+    source = os.fspath(path)
+    tf = fmt.read(source, require_checksum=True)
+    check_header(tf.metadata, source)
+    user = _parse_json(tf.metadata, KEY_METADATA, source)
+    if not isinstance(user, dict):
+        raise ModelFormatError(f"{source}: user metadata is not a JSON object")
+    weights = model_tensors(tf.tensors)
+    model = build(tf.metadata, source, sum(a.size for a in weights.values()))
+    fill(model, weights, source)
+    model.eval()
+    model.metadata = user
+    return model
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """What a model file says about itself, without building the model.
+
+    Returns:
+        dict with ``architecture`` (the layer config), ``metadata`` (the user's dict),
+        ``chainrule_version``, ``numpy_version``, ``blas``, ``format_version``, ``kind``
+        (``"model"`` or ``"checkpoint"``), ``parameter_count`` and ``tensors``
+        (name -> ``{"dtype", "shape"}``). The checksum is verified.
+    """
+    source = os.fspath(path)
+    tf = fmt.read(source, require_checksum=True)
+    meta = tf.metadata
+    kind = check_header(meta, source)
+    try:
+        count = int(meta.get(KEY_PARAMETERS, ""))
+    except ValueError:
+        raise ModelFormatError(f"{source}: {KEY_PARAMETERS} is not an integer") from None
+    return {
+        "architecture": _parse_json(meta, KEY_ARCHITECTURE, source),
+        "metadata": _parse_json(meta, KEY_METADATA, source),
+        "chainrule_version": meta.get(KEY_VERSION),
+        "numpy_version": meta.get(KEY_NUMPY),
+        "blas": meta.get(KEY_BLAS),
+        "format_version": meta.get(KEY_FORMAT_VERSION),
+        "kind": kind,
+        "parameter_count": count,
+        "tensors": {
+            name: {"dtype": fmt.dtype_name(a.dtype), "shape": list(a.shape)}
+            for name, a in model_tensors(tf.tensors).items()
+        },
+    }
