@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from chainrule.data.preprocessing import MISSING, Preprocessor, parse_numbers, where
+from chainrule.data.preprocessing import ABSENT, NUMBER, TEXT, Preprocessor, scan, where
 from chainrule.data.split import train_test_split
 from chainrule.errors import DataError
 
@@ -232,87 +233,96 @@ def _column_index(table: Table, key, what: str) -> int:
     return table.names.index(key)
 
 
-def _describe_feature(table, k, cells, impute) -> dict:
-    """The kind of raw column ``k`` (numeric or categorical), its categories and fill value."""
-    name, source = table.names[k], table.source
-    values, missing, text = parse_numbers(cells)
-    n_text, n_numbers = int(text.sum()), int((~text & ~missing).sum())
-    if n_text == 0 and n_numbers == 0:
-        raise DataError(f"{where(source, None, k, name)}: the column has no values at all")
-    if n_text and n_numbers:
-        # A column is all numbers or all text; point at the odd ones out.
-        odd = text if n_numbers >= n_text else (~text & ~missing)
-        i = int(np.flatnonzero(odd)[0])
-        kind = "numbers" if n_numbers >= n_text else "text (categories)"
-        raise DataError(
-            f"{where(source, int(table.lines[i]), k, name)}: {cells[i].strip()!r} does not fit "
-            f"a column of {kind} ({n_numbers} numbers, {n_text} text cells); a column must be "
-            f"all numbers or all text"
-        )
-    if n_text == 0:
-        col = {"name": name, "kind": "numeric"}
-        if missing.any() and impute == "mean":
-            finite = values[~missing]
-            col["fill"] = float(finite[np.isfinite(finite)].mean()) if finite.size else 0.0
-        return col
-    present = [c.strip() for c, m in zip(cells, missing) if not m]
-    categories, counts = np.unique(np.asarray(present, dtype=str), return_counts=True)
-    if len(categories) > MAX_CATEGORIES:
-        raise DataError(
-            f"{where(source, None, k, name)}: {len(categories)} distinct text values; this looks "
-            f"like an identifier, not a category; leave it out with features=[...]"
-        )
-    col = {"name": name, "kind": "categorical", "categories": [str(c) for c in categories]}
-    if missing.any() and impute == "mean":
-        col["fill"] = str(categories[int(np.argmax(counts))])  # the most frequent category
-    return col
+def _describe_features(table, picked, rows, values, kinds, impute) -> list[dict]:
+    """The kind of each feature column (numeric or categorical), categories and fill values."""
+    source = table.source
+    n_text = (kinds == TEXT).sum(axis=0)
+    n_numbers = (kinds == NUMBER).sum(axis=0)
+    for j in range(len(picked)):
+        name = table.names[picked[j]]
+        if n_text[j] == 0 and n_numbers[j] == 0:
+            raise DataError(f"{where(source, None, picked[j], name)}: the column has no values")
+        if n_text[j] and n_numbers[j]:
+            # A column is all numbers or all text; point at the first odd one out.
+            numeric = n_numbers[j] >= n_text[j]
+            i = int(np.argmax(kinds[:, j] == (TEXT if numeric else NUMBER)))
+            kind = "numbers" if numeric else "text (categories)"
+            raise DataError(
+                f"{where(source, int(table.lines[i]), picked[j], name)}: {rows[i][j].strip()!r} "
+                f"does not fit a column of {kind} ({n_numbers[j]} numbers, {n_text[j]} text "
+                f"cells); a column must be all numbers or all text"
+            )
+    absent = kinds == ABSENT
+    if impute == "mean" and absent.any():
+        counts = np.maximum(n_numbers, 1)
+        means = np.where(kinds == NUMBER, values, 0.0).sum(axis=0) / counts
+    columns = []
+    for j, k in enumerate(picked):
+        name = table.names[k]
+        if n_text[j] == 0:
+            col = {"name": name, "kind": "numeric"}
+            if impute == "mean" and absent[:, j].any():
+                col["fill"] = float(means[j])
+            columns.append(col)
+            continue
+        counter = Counter(row[j].strip() for row, gone in zip(rows, absent[:, j]) if not gone)
+        if len(counter) > MAX_CATEGORIES:
+            raise DataError(
+                f"{where(source, None, k, name)}: {len(counter)} distinct text values; this "
+                f"looks like an identifier, not a category; leave it out with features=[...]"
+            )
+        col = {"name": name, "kind": "categorical", "categories": sorted(counter)}
+        if impute == "mean" and absent[:, j].any():
+            # the most frequent category; ties go to the first in sorted order
+            col["fill"] = min(counter, key=lambda c: (-counter[c], c))
+        columns.append(col)
+    return columns
 
 
-def _target(table, k, cells, task):
+def _target(table, k, task):
     name, source = table.names[k], table.source
-    values, missing, text = parse_numbers(cells)
-    if missing.any():
-        i = int(np.flatnonzero(missing)[0])
+    cells = [row[k].strip() for row in table.rows]
+    values, kinds = scan([[c] for c in cells])
+    values, kinds = values[:, 0], kinds[:, 0]
+    text = kinds == TEXT
+    if (kinds == ABSENT).any():
+        i = int(np.argmax(kinds == ABSENT))
         raise DataError(
             f"{where(source, int(table.lines[i]), k, name)}: missing target value; every row "
             f"needs one (imputation never fills targets)"
         )
     if text.any() and not text.all():
         odd = text if (~text).sum() >= text.sum() else ~text
-        i = int(np.flatnonzero(odd)[0])
+        i = int(np.argmax(odd))
         raise DataError(
-            f"{where(source, int(table.lines[i]), k, name)}: target {cells[i].strip()!r} mixes "
+            f"{where(source, int(table.lines[i]), k, name)}: target {cells[i]!r} mixes "
             f"numbers and text labels; use one kind for the whole column"
         )
     if text.all():
         if task == "regression":
-            i = int(np.flatnonzero(text)[0])
             raise DataError(
-                f"{where(source, int(table.lines[i]), k, name)}: task='regression' needs a "
-                f"numeric target, got {cells[i].strip()!r}"
+                f"{where(source, int(table.lines[0]), k, name)}: task='regression' needs a "
+                f"numeric target, got {cells[0]!r}"
             )
-        labels = np.asarray([c.strip() for c in cells], dtype=str)
-        names, y = np.unique(labels, return_inverse=True)
+        names, y = np.unique(np.asarray(cells, dtype=str), return_inverse=True)
         class_names = [str(c) for c in names]
     else:
-        bad = np.flatnonzero(np.isinf(values))
-        if bad.size:
-            i = int(bad[0])
+        if np.isinf(values).any():
+            i = int(np.argmax(np.isinf(values)))
             raise DataError(
-                f"{where(source, int(table.lines[i]), k, name)}: infinite target value "
-                f"{cells[i].strip()!r}"
+                f"{where(source, int(table.lines[i]), k, name)}: infinite target value {cells[i]!r}"
             )
-        integral = bool(np.all(values == np.round(values)))
+        integral = values == np.round(values)
         distinct = np.unique(values)
         if task == "regression" or (
-            task is None and not (integral and len(distinct) <= MAX_INTEGER_CLASSES)
+            task is None and not (integral.all() and len(distinct) <= MAX_INTEGER_CLASSES)
         ):
             return values.astype(np.float64), "regression", None
-        if not integral:
-            i = int(np.flatnonzero(values != np.round(values))[0])
+        if not integral.all():
+            i = int(np.argmax(~integral))
             raise DataError(
-                f"{where(source, int(table.lines[i]), k, name)}: class label {cells[i].strip()!r}"
-                f" is not an integer; use task='regression' for a numeric target"
+                f"{where(source, int(table.lines[i]), k, name)}: class label {cells[i]!r} is "
+                f"not an integer; use task='regression' for a numeric target"
             )
         y = np.searchsorted(distinct, values)
         class_names = [str(int(v)) for v in distinct]
@@ -397,22 +407,16 @@ def load_csv(
             f"{source}: no feature columns; the file has only the target column {table.names[t]!r}"
         )
 
-    columns_cells = list(zip(*table.rows))
-    y, kind, class_names = _target(table, t, list(columns_cells[t]), task)
-    fast = _all_numeric(table, picked)
-    if fast is not None:
-        columns = [{"name": table.names[k], "kind": "numeric"} for k in picked]
-        preprocessor = Preprocessor(
-            columns, target_name=table.names[t], task=kind, class_names=class_names
-        )
-        X = fast
-    else:
-        cells = [list(columns_cells[k]) for k in picked]
-        columns = [_describe_feature(table, k, c, impute) for k, c in zip(picked, cells)]
-        preprocessor = Preprocessor(
-            columns, target_name=table.names[t], task=kind, class_names=class_names
-        )
-        X = preprocessor.encode_columns(cells, source=source, lines=table.lines, positions=picked)
+    y, kind, class_names = _target(table, t, task)
+    rows = [[row[k] for k in picked] for row in table.rows]
+    values, kinds = scan(rows)
+    columns = _describe_features(table, picked, rows, values, kinds, impute)
+    preprocessor = Preprocessor(
+        columns, target_name=table.names[t], task=kind, class_names=class_names
+    )
+    X = preprocessor.encode(
+        rows, source=source, lines=table.lines, positions=picked, scanned=(values, kinds)
+    )
     return CSVData(
         X=X,
         y=y,
@@ -427,13 +431,4 @@ def load_csv(
     )
 
 
-def _all_numeric(table: Table, picked: list[int]) -> np.ndarray | None:
-    """The feature columns as one float64 array when every cell is a finite number."""
-    try:
-        X = np.asarray(table.rows, dtype=str)[:, picked].astype(np.float64)
-    except ValueError:
-        return None
-    return X if np.isfinite(X).all() else None
-
-
-__all__ = ["CSVData", "MISSING", "Table", "load_csv", "read_table"]
+__all__ = ["CSVData", "Table", "load_csv", "read_table"]

@@ -31,42 +31,39 @@ def where(source: str | None, line: int | None, column: int | None = None, name=
     return f"{source}: {place}" if place else source
 
 
-def parse_numbers(cells: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read a column of text cells as numbers.
+NUMBER, ABSENT, TEXT = 0, 1, 2
 
-    Returns ``(values, missing, text)``: float64 values (NaN where there is none), a mask of
-    missing cells (:data:`MISSING`) and a mask of cells that are not numbers at all.
+
+def scan(rows: list) -> tuple[np.ndarray, np.ndarray]:
+    """Read every cell of a table of text as a number where it is one.
+
+    Returns ``(values, kinds)``, both of shape (rows, columns): float64 values (NaN where
+    there is no number) and int8 kinds: ``NUMBER``, ``ABSENT`` (a :data:`MISSING` cell or
+    NaN) or ``TEXT``. One pass over the cells, so that very wide tables stay fast.
     """
-    n = len(cells)
+    n = len(rows)
+    m = len(rows[0]) if n else 0
+    flat = [cell for row in rows for cell in row]
     try:
-        values = np.asarray(cells, dtype=str).astype(np.float64)
+        values = np.asarray(flat, dtype=str).astype(np.float64)
+        kinds = np.where(np.isnan(values), ABSENT, NUMBER).astype(np.int8)
+        return values.reshape(n, m), kinds.reshape(n, m)
     except ValueError:
-        values = None
-    if values is not None:
-        missing = np.isnan(values)
-        return values, missing, np.zeros(n, dtype=bool)
-    values = np.full(n, np.nan)
-    missing = np.zeros(n, dtype=bool)
-    text = np.zeros(n, dtype=bool)
-    for i, cell in enumerate(cells):
-        if cell.strip().lower() in MISSING:
-            missing[i] = True
-            continue
+        pass
+    numbers = [math.nan] * len(flat)
+    kinds = [NUMBER] * len(flat)
+    for i, cell in enumerate(flat):
         try:
             value = float(cell)
         except ValueError:
-            text[i] = True
+            kinds[i] = ABSENT if cell.strip().lower() in MISSING else TEXT
             continue
-        if math.isnan(value):
-            missing[i] = True
+        if value != value:
+            kinds[i] = ABSENT
         else:
-            values[i] = value
-    return values, missing, text
-
-
-def _first(mask: np.ndarray) -> int | None:
-    hits = np.flatnonzero(mask)
-    return int(hits[0]) if hits.size else None
+            numbers[i] = value
+    values = np.asarray(numbers, dtype=np.float64).reshape(n, m)
+    return values, np.asarray(kinds, dtype=np.int8).reshape(n, m)
 
 
 class Preprocessor:
@@ -152,92 +149,83 @@ class Preprocessor:
         return np.array(mask, dtype=bool)
 
     # ---- encoding raw rows ----------------------------------------------------------------
-    def encode(self, rows, *, source: str | None = None, lines=None) -> np.ndarray:
+    def encode(
+        self, rows, *, source: str | None = None, lines=None, positions=None, scanned=None
+    ) -> np.ndarray:
         """One-hot encode raw rows (sequences of cells, one per raw column) without scaling.
 
         Args:
             rows: a list of rows, or a 2-D array of text or numbers.
             source: the file the rows came from, for error messages.
             lines: the 1-based line of each row in ``source``, for error messages.
+            positions: each column's 0-based place in ``source``, for error messages.
+            scanned: :func:`scan`'s result for ``rows``, when already at hand.
 
         Shape:
             rows: (n, raw columns) → (n, :attr:`n_features`) float64.
         """
         if self.columns is None:
             raise DataError("Preprocessor.encode: no column description; use transform(X)")
-        rows = [list(r) for r in rows]
+        rows = [[str(c) for c in r] for r in rows]
         width = len(self.columns)
         for i, row in enumerate(rows):
             if len(row) != width:
-                line = None if lines is None else int(lines[i])
+                line = i + 1 if lines is None else int(lines[i])
+                raise DataError(f"{where(source, line)}: expected {width} features, got {len(row)}")
+        values, kinds = scan(rows) if scanned is None else scanned
+        values = values.reshape(len(rows), width)
+        kinds = kinds.reshape(len(rows), width)
+
+        def place(i, k):
+            line = i + 1 if lines is None else int(lines[i])
+            column = k if positions is None else positions[k]
+            return where(source, line, column, self.columns[k]["name"])
+
+        numeric = np.array([c["kind"] == "numeric" for c in self.columns], dtype=bool)
+        problems = (
+            ((kinds == TEXT) & numeric, "{cell!r} is not a number; this column holds numbers"),
+            (np.isinf(values) & numeric, "infinite value {cell!r}; use a finite number"),
+            ((kinds == NUMBER) & ~numeric, "{cell!r} is a number; this column holds categories"),
+        )
+        for mask, message in problems:
+            if mask.any():
+                i, k = np.unravel_index(int(np.argmax(mask)), mask.shape)  # first in reading order
+                raise DataError(f"{place(i, k)}: " + message.format(cell=rows[i][k].strip()))
+        absent = kinds == ABSENT
+        if absent.any():
+            unfilled = absent & np.array([c.get("fill") is None for c in self.columns])
+            if unfilled.any():
+                i, k = np.unravel_index(int(np.argmax(unfilled)), unfilled.shape)
                 raise DataError(
-                    f"{where(source, line if line is not None else i + 1)}: expected {width} "
-                    f"features, got {len(row)}"
+                    f"{place(i, k)}: missing value; fill the cell in or drop the row "
+                    f"(or impute='mean')"
                 )
-        cells = [[str(c) for c in col] for col in zip(*rows)] if rows else [[]] * width
-        return self.encode_columns(cells, source=source, lines=lines)
-
-    def encode_columns(
-        self, cells: list[list[str]], *, source=None, lines=None, positions=None
-    ) -> np.ndarray:
-        """Like :meth:`encode`, for the table given column by column (lists of text cells).
-
-        ``positions`` are the columns' 0-based places in ``source``, for error messages.
-        """
-        n = len(cells[0]) if cells else 0
-        line_of = (lambda i: i + 1) if lines is None else (lambda i: int(lines[i]))
-        out = np.zeros((n, self.n_features), dtype=np.float64)
+        out = np.zeros((len(rows), self.n_features), dtype=np.float64)
         offset = 0
-        for k, (col, column) in enumerate(zip(self.columns, cells)):
-            name = col["name"]
-            j = k if positions is None else positions[k]
+        hot_rows, hot_cols = [], []
+        for k, col in enumerate(self.columns):
             if col["kind"] == "numeric":
-                values, missing, text = parse_numbers(column)
-                bad = _first(text)
-                if bad is not None:
-                    raise DataError(
-                        f"{where(source, line_of(bad), j, name)}: {column[bad].strip()!r} is not "
-                        f"a number; this column holds numbers"
-                    )
-                bad = _first(np.isinf(values))
-                if bad is not None:
-                    raise DataError(
-                        f"{where(source, line_of(bad), j, name)}: infinite value "
-                        f"{column[bad].strip()!r}; replace it with a finite number"
-                    )
-                if missing.any():
-                    if col.get("fill") is None:
-                        raise DataError(
-                            f"{where(source, line_of(_first(missing)), j, name)}: missing value; "
-                            f"fill the cell in or drop the row (or impute='mean')"
-                        )
-                    values[missing] = col["fill"]
-                out[:, offset] = values
+                out[:, offset] = values[:, k]
+                if col.get("fill") is not None:
+                    out[absent[:, k], offset] = col["fill"]
                 offset += 1
-            else:
-                categories = col["categories"]
-                index = {c: k for k, c in enumerate(categories)}
-                codes = np.empty(n, dtype=np.int64)
-                for i, cell in enumerate(column):
-                    key = cell.strip()
-                    if key.lower() in MISSING and key not in index:
-                        if col.get("fill") is None:
-                            raise DataError(
-                                f"{where(source, line_of(i), j, name)}: missing value; fill the "
-                                f"cell in or drop the row (or impute='mean')"
-                            )
-                        key = col["fill"]
-                    code = index.get(key)
-                    if code is None:
-                        known = ", ".join(repr(c) for c in categories[:20])
-                        more = ", ..." if len(categories) > 20 else ""
-                        raise DataError(
-                            f"{where(source, line_of(i), j, name)}: unknown category {key!r}; "
-                            f"the training data had {known}{more}"
-                        )
-                    codes[i] = code
-                out[np.arange(n), offset + codes] = 1.0
-                offset += len(categories)
+                continue
+            categories = col["categories"]
+            index = {c: offset + code for code, c in enumerate(categories)}
+            for i, row in enumerate(rows):
+                key = col["fill"] if absent[i, k] else row[k].strip()
+                code = index.get(key)
+                if code is None:
+                    known = ", ".join(repr(c) for c in categories[:20])
+                    more = ", ..." if len(categories) > 20 else ""
+                    raise DataError(
+                        f"{place(i, k)}: unknown category {key!r}; the training data had "
+                        f"{known}{more}"
+                    )
+                hot_rows.append(i)
+                hot_cols.append(code)
+            offset += len(categories)
+        out[hot_rows, hot_cols] = 1.0
         return out
 
     # ---- fitting and transforming ---------------------------------------------------------
@@ -339,8 +327,8 @@ class Preprocessor:
                     f"{table.source}: expected {len(names)} features, got {len(table.names)}"
                 )
             picked = list(range(len(names)))
-        cells = [[row[k] for row in table.rows] for k in picked]
-        X = self.encode_columns(cells, source=table.source, lines=table.lines, positions=picked)
+        rows = [[row[k] for k in picked] for row in table.rows]
+        X = self.encode(rows, source=table.source, lines=table.lines, positions=picked)
         if self.standardize:
             X = (X - self.mean) / self.std
         return X
