@@ -146,12 +146,16 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> float:
     return float(np.mean(true == pred.astype(np.int64))) if true.size else 0.0
 
 
-def confusion_matrix(y_true, y_pred, labels=None, threshold: float = 0.5) -> np.ndarray:
+def confusion_matrix(
+    y_true, y_pred, labels=None, num_classes: int | None = None, threshold: float = 0.5
+) -> np.ndarray:
     """Counts ``cm[i, j]`` of samples with true label ``labels[i]`` predicted as ``labels[j]``.
 
     Args:
         labels: the classes, in row/column order; default: every label seen in either array,
             sorted (as scikit-learn).
+        num_classes: shorthand for ``labels=range(num_classes)`` (a row for every class, even
+            one absent from both arrays).
 
     Example:
         >>> confusion_matrix([0, 1, 1, 2], [0, 2, 1, 2]).tolist()
@@ -159,7 +163,7 @@ def confusion_matrix(y_true, y_pred, labels=None, threshold: float = 0.5) -> np.
     """
     true, pred = _pair(y_true, y_pred, threshold)
     if labels is None:
-        labels = np.union1d(true, pred)
+        labels = np.arange(num_classes) if num_classes is not None else np.union1d(true, pred)
     labels = np.asarray(labels)
     k = len(labels)
     keep = np.isin(true, labels) & np.isin(pred, labels)
