@@ -17,7 +17,7 @@ _FLOAT_DTYPES = (_dtype.float32, _dtype.float64)
 class Parameter(Tensor):
     """A tensor that a Module learns: assigning one to a module attribute registers it.
 
-    Floating-point data keeps its dtype when it is float32 or float64; anything else becomes
+    A float32 or float64 array or tensor keeps its dtype; lists, numbers and integer data become
     float32. A :class:`Tensor` passed in shares its memory, other data is copied.
 
     Args:
@@ -38,9 +38,11 @@ class Parameter(Tensor):
             data = np.empty(0, dtype=_dtype.float32)
         if isinstance(data, Tensor):
             array = data.data
-        else:
+        elif isinstance(data, (np.ndarray, np.generic)):
             array = np.array(data)
             _dtype.check_kind(array.dtype, "Parameter")
+        else:  # lists and numbers: float32, as cr.tensor makes them
+            array = _dtype.as_array(data)
         if array.dtype not in _FLOAT_DTYPES:
             array = array.astype(_dtype.float32)
         super().__init__(array, requires_grad=requires_grad, dtype=array.dtype)
