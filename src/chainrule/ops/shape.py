@@ -152,7 +152,7 @@ def transpose(x, *axes) -> Tensor:
         if x.ndim < 2:
             return x
         return Permute.apply(x, axes=tuple(reversed(range(x.ndim))))
-    if len(axes) == 2 and x.ndim != 2:
+    if len(axes) == 2:  # PyTorch's transpose(dim0, dim1): swap them (2-D included)
         return swapaxes(x, *axes)
     return permute(x, *axes)
 
