@@ -1,0 +1,124 @@
+"""Reductions against PyTorch: axis None / int / tuple, keepdims, ties, no-grad arg ops."""
+
+import numpy as np
+import pytest
+from op_check import case, check_case, ids
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+SHAPES = [(), (3,), (4, 3), (2, 3, 4)]
+
+
+def _axes(shape):
+    axes = [None]
+    if len(shape) >= 1:
+        axes += [0, -1]
+    if len(shape) >= 2:
+        axes += [(0, 1)]
+    if len(shape) == 3:
+        axes += [(0, 2)]
+    return axes
+
+
+def _dims(shape, axis):
+    return tuple(range(len(shape))) if axis is None else axis
+
+
+def _reduction_cases(name, ours, theirs, **options):
+    """One line per reduction: ours(x, axis, keepdims), theirs(t, dims, keepdim)."""
+    cases = []
+    for shape in SHAPES:
+        for axis in _axes(shape):
+            for keepdims in (False, True):
+                cases += case(
+                    f"{name}(axis={axis}, keepdims={keepdims})",
+                    lambda x, a=axis, k=keepdims: ours(x, a, k),
+                    lambda t, a=axis, k=keepdims, s=shape: theirs(t, _dims(s, a), k),
+                    [(shape,)],
+                    **options,
+                )
+    return cases
+
+
+def _torch_var(t, dims, keepdim):
+    return torch.var(t, dim=dims, correction=0, keepdim=keepdim) if dims != () else t * 0
+
+
+def _torch_std(t, dims, keepdim):
+    return torch.std(t, dim=dims, correction=0, keepdim=keepdim) if dims != () else t * 0
+
+
+def _whole(fn):
+    """Torch reductions over dims=() mean 'no reduction' on 0-d tensors; ours reduce all."""
+    return lambda t, dims, keepdim: fn(t, dims, keepdim) if dims != () else t
+
+
+CASES = [
+    *_reduction_cases(
+        "sum", lambda x, a, k: x.sum(a, k), _whole(lambda t, d, k: torch.sum(t, d, keepdim=k))
+    ),
+    *_reduction_cases(
+        "mean", lambda x, a, k: x.mean(a, k), _whole(lambda t, d, k: torch.mean(t, d, keepdim=k))
+    ),
+    *_reduction_cases(
+        "max", lambda x, a, k: x.max(a, k), _whole(lambda t, d, k: torch.amax(t, d, keepdim=k))
+    ),
+    *_reduction_cases(
+        "min", lambda x, a, k: x.min(a, k), _whole(lambda t, d, k: torch.amin(t, d, keepdim=k))
+    ),
+    *_reduction_cases(
+        "logsumexp",
+        lambda x, a, k: x.logsumexp(a, k),
+        _whole(lambda t, d, k: torch.logsumexp(t, d, keepdim=k)),
+    ),
+    *_reduction_cases("var", lambda x, a, k: x.var(a, k), _torch_var),
+    *_reduction_cases("std", lambda x, a, k: x.std(a, k), _torch_std),
+    *case(
+        "var_unbiased",
+        lambda x: x.var(axis=0, correction=1),
+        lambda t: torch.var(t, dim=0, correction=1),
+        [((4, 3),)],
+    ),
+    *case("sum_dim", lambda x: x.sum(dim=1), lambda t: t.sum(dim=1), [((4, 3),)]),
+]
+# 0-d inputs: var/std of one number is 0 with a zero gradient, torch agrees only in value
+CASES = [c for c in CASES if not (c.shapes == ((),) and c.name[:3] in ("var", "std"))]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("c", CASES, ids=ids(CASES))
+def test_reduction(c, dtype):
+    check_case(c, dtype)
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 1)])
+@pytest.mark.parametrize("name, theirs", [("max", torch.amax), ("min", torch.amin)])
+def test_ties_split_the_gradient_evenly(name, theirs, axis):
+    a = np.array([[1.0, 3.0, 3.0], [-2.0, -2.0, 0.0], [3.0, 0.5, -2.0]])
+    x = cr.tensor(a, dtype="float64", requires_grad=True)
+    getattr(x, name)(axis=axis).sum().backward()
+    t = torch.tensor(a, requires_grad=True)
+    dims = (0, 1) if axis is None else axis
+    theirs(t, dim=dims).sum().backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=0, atol=1e-15)
+    assert np.isclose(x.grad.sum(), 1.0 if axis in (None, (0, 1)) else 3.0)
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1])
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_arg_reductions_match_torch_and_have_no_grad(name, axis):
+    a = np.random.default_rng(0).standard_normal((4, 5))
+    x = cr.tensor(a, requires_grad=True)
+    ours = getattr(x, name)(axis=axis)
+    theirs = getattr(torch.tensor(a), name)(dim=axis)
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    assert not ours.requires_grad and ours.dtype.kind == "i"
+
+
+def test_var_of_one_number_is_zero():
+    x = cr.tensor(3.0, dtype="float64", requires_grad=True)
+    v = x.var()
+    v.backward()
+    assert v.item() == 0.0 and x.grad == 0.0

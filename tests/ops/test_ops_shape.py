@@ -1,0 +1,120 @@
+"""Shape ops and indexing against PyTorch: the gradient goes back where each number came from."""
+
+import numpy as np
+import pytest
+from op_check import UNARY, case, check_case, ids
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+MASK = np.array([True, False, True, True])
+REPEATED = np.array([0, 2, 0, 0, 3])
+ROWS, COLS = np.array([0, 1, 0, 3]), np.array([2, 2, 2, 0])
+M43 = [((4, 3),)]
+T234 = [((2, 3, 4),)]
+
+CASES = [
+    *case("reshape", lambda x: x.reshape(6, 2), lambda t: t.reshape(6, 2), M43),
+    *case("reshape_neg", lambda x: x.reshape(-1, 4), lambda t: t.reshape(-1, 4), T234),
+    *case("view_tuple", lambda x: x.view((3, 4)), lambda t: t.view((3, 4)), M43),
+    *case("flatten", lambda x: x.flatten(), lambda t: t.flatten(), UNARY),
+    *case("flatten_1", lambda x: x.flatten(1), lambda t: t.flatten(1), T234),
+    *case("T", lambda x: x.T, lambda t: t.T, M43),
+    *case("T_1d", lambda x: x.T, lambda t: t, [((3,),)]),  # a vector's .T is itself
+    *case("transpose_01", lambda x: x.transpose(0, 1), lambda t: t.transpose(0, 1), M43),
+    *case("transpose_3d", lambda x: x.transpose(0, 2), lambda t: t.transpose(0, 2), T234),
+    *case("permute", lambda x: x.permute(2, 0, 1), lambda t: t.permute(2, 0, 1), T234),
+    *case("swapaxes", lambda x: x.swapaxes(1, -1), lambda t: t.swapaxes(1, -1), T234),
+    *case("expand", lambda x: x.expand(2, 4, 3), lambda t: t.expand(2, 4, 3), [((4, 1),)]),
+    *case("expand_keep", lambda x: x.expand(-1, 5), lambda t: t.expand(-1, 5), [((4, 1),)]),
+    *case(
+        "broadcast_to",
+        lambda x: x.broadcast_to((4, 3)),
+        lambda t: t.broadcast_to((4, 3)),
+        [((3,),), ((),)],
+    ),
+    *case("squeeze", lambda x: x.squeeze(), lambda t: t.squeeze(), [((4, 1, 3, 1),)]),
+    *case("squeeze_axis", lambda x: x.squeeze(1), lambda t: t.squeeze(1), [((4, 1, 3, 1),)]),
+    *case("unsqueeze", lambda x: x.unsqueeze(0), lambda t: t.unsqueeze(0), UNARY),
+    *case("unsqueeze_last", lambda x: x.unsqueeze(dim=-1), lambda t: t.unsqueeze(-1), M43),
+    *case(
+        "cat",
+        lambda a, b: cr.cat([a, b], axis=1),
+        lambda a, b: torch.cat([a, b], 1),
+        [((4, 3), (4, 2))],
+    ),
+    *case(
+        "cat_dim0",
+        lambda a, b: cr.concatenate([a, b, a], dim=0),
+        lambda a, b: torch.cat([a, b, a], 0),
+        [((2, 3), (1, 3))],
+    ),
+    *case(
+        "stack",
+        lambda a, b: cr.stack([a, b], axis=1),
+        lambda a, b: torch.stack([a, b], 1),
+        [((4, 3), (4, 3))],
+    ),
+    *case(
+        "stack_scalars", lambda a, b: cr.stack([a, b]), lambda a, b: torch.stack([a, b]), [((), ())]
+    ),
+    *case(
+        "split_int",
+        lambda x: cr.cat([p * (i + 1) for i, p in enumerate(x.split(2, axis=1))], axis=1),
+        lambda t: torch.cat([p * (i + 1) for i, p in enumerate(t.split(2, 1))], 1),
+        [((2, 5),)],
+    ),
+    *case(
+        "split_sizes",
+        lambda x: cr.cat([p * (i + 1) for i, p in enumerate(x.split([1, 3]))]),
+        lambda t: torch.cat([p * (i + 1) for i, p in enumerate(t.split([1, 3]))]),
+        M43,
+    ),
+    *case("pad", lambda x: cr.pad(x, ((1, 0), (2, 1))), lambda t: F.pad(t, (2, 1, 1, 0)), M43),
+    *case(
+        "pad_value",
+        lambda x: cr.pad(x, 1, value=0.5),
+        lambda t: F.pad(t, (1, 1), value=0.5),
+        [((3,),)],
+    ),
+    *case("index_int", lambda x: x[1], lambda t: t[1], M43),
+    *case("index_neg", lambda x: x[-1, 2], lambda t: t[-1, 2], M43),
+    *case("index_slice", lambda x: x[1:3], lambda t: t[1:3], M43),
+    *case("index_step", lambda x: x[::2, 1:], lambda t: t[::2, 1:], M43),
+    *case("index_none", lambda x: x[None, :, None], lambda t: t[None, :, None], M43),
+    *case("index_ellipsis", lambda x: x[..., 1], lambda t: t[..., 1], T234),
+    *case("index_ellipsis_none", lambda x: x[0, ..., None], lambda t: t[0, ..., None], T234),
+    *case("index_bool", lambda x: x[MASK], lambda t: t[torch.tensor(MASK)], M43),
+    *case("index_bool_data", lambda x: x[x.data > 0], lambda t: t[t > 0], M43),
+    *case("index_repeated", lambda x: x[REPEATED], lambda t: t[torch.tensor(REPEATED)], M43),
+    *case("index_list", lambda x: x[[1, 1, 0]], lambda t: t[[1, 1, 0]], M43),
+    *case(
+        "index_pairs",
+        lambda x: x[ROWS, COLS],
+        lambda t: t[torch.tensor(ROWS), torch.tensor(COLS)],
+        M43,
+    ),
+    *case("index_mixed", lambda x: x[REPEATED, 1:], lambda t: t[torch.tensor(REPEATED), 1:], M43),
+    *case(
+        "index_tensor", lambda x: x[cr.tensor(REPEATED)], lambda t: t[torch.tensor(REPEATED)], M43
+    ),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("c", CASES, ids=ids(CASES))
+def test_shape_op(c, dtype):
+    check_case(c, dtype)
+
+
+def test_repeated_indices_accumulate():
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[np.array([0, 0, 2, 0])].sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 0.0, 1.0])
+
+
+def test_split_pieces_are_views_of_the_right_sizes():
+    x = cr.arange(10).astype("float32")
+    assert [p.shape for p in x.split(4)] == [(4,), (4,), (2,)]
