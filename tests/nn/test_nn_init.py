@@ -1,0 +1,97 @@
+"""nn.init: distribution statistics, gains against torch, seeding, in-place behaviour."""
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.nn import init
+
+
+def _param(*shape):
+    return nn.Parameter(np.zeros(shape, np.float32))
+
+
+def test_calculate_gain_matches_torch():
+    torch = pytest.importorskip("torch")
+    for name, param in [
+        ("linear", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("selu", None),
+    ]:
+        assert init.calculate_gain(name, param) == pytest.approx(
+            torch.nn.init.calculate_gain(name, param), rel=1e-12
+        )
+    with pytest.raises(ValueError, match="unknown nonlinearity"):
+        init.calculate_gain("swish")
+
+
+@pytest.mark.parametrize(
+    "fill, mean, std, bound",
+    [
+        (lambda p: init.uniform_(p, -2.0, 4.0), 1.0, 6 / math.sqrt(12), (-2.0, 4.0)),
+        (lambda p: init.normal_(p, 0.5, 2.0), 0.5, 2.0, None),
+        # fan_in = 300, fan_out = 200
+        (init.xavier_uniform_, 0.0, math.sqrt(2 / 500), (-math.sqrt(6 / 500), math.sqrt(6 / 500))),
+        (init.xavier_normal_, 0.0, math.sqrt(2 / 500), None),
+        (
+            lambda p: init.kaiming_uniform_(p, nonlinearity="relu"),
+            0.0,
+            math.sqrt(2 / 300),
+            (-math.sqrt(6 / 300), math.sqrt(6 / 300)),
+        ),
+        (
+            lambda p: init.kaiming_normal_(p, mode="fan_out", nonlinearity="relu"),
+            0.0,
+            math.sqrt(2 / 200),
+            None,
+        ),
+    ],
+)
+def test_initialiser_statistics(fill, mean, std, bound):
+    p = _param(200, 300)
+    data = p.data
+    assert fill(p) is p and p.data is data  # in place, same array
+    assert p.data.mean() == pytest.approx(mean, abs=4 * std / math.sqrt(p.data.size))
+    assert p.data.std() == pytest.approx(std, rel=0.02)
+    if bound is not None:
+        assert bound[0] <= p.data.min() and p.data.max() <= bound[1]
+
+
+def test_constant_fills_and_fan_checks():
+    p = _param(3, 2)
+    assert np.all(init.ones_(p).data == 1)
+    assert np.all(init.zeros_(p).data == 0)
+    assert np.all(init.constant_(p, 0.25).data == 0.25)
+    with pytest.raises(cr.ShapeError, match="at least 2 dimensions"):
+        init.xavier_uniform_(_param(5))
+    with pytest.raises(ValueError, match="mode"):
+        init.kaiming_normal_(_param(2, 2), mode="fan")
+
+
+def test_seeding_reproduces_initial_weights():
+    cr.manual_seed(42)
+    first = nn.Linear(5, 4).weight.data.copy()
+    cr.manual_seed(42)
+    np.testing.assert_array_equal(nn.Linear(5, 4).weight.data, first)
+    assert not np.array_equal(nn.Linear(5, 4).weight.data, first)  # the sequence moves on
+    a = init.normal_(_param(3, 3), generator=cr.Generator(9)).data
+    b = init.normal_(_param(3, 3), generator=cr.Generator(9)).data
+    np.testing.assert_array_equal(a, b)
+    g = cr.Generator(1)
+    np.testing.assert_array_equal(
+        nn.Linear(3, 3, generator=g).weight.data,
+        nn.Linear(3, 3, generator=cr.Generator(1)).weight.data,
+    )
+
+
+def test_initialisers_do_not_record_a_graph():
+    p = _param(4, 4)
+    init.kaiming_uniform_(p)
+    assert p.is_leaf and p.grad is None and p.dtype == np.float32

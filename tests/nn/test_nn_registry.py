@@ -1,0 +1,159 @@
+"""nn.registry: architectures round-trip through JSON; hostile configs are refused."""
+
+import json
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.nn.registry import module_from_config, module_to_config
+
+
+def _every_layer():
+    return nn.Sequential(
+        nn.Linear(4, 8),
+        nn.BatchNorm1d(8, momentum=None),
+        nn.ReLU(),
+        nn.LeakyReLU(0.2),
+        nn.ELU(0.5),
+        nn.GELU("tanh"),
+        nn.Softplus(2.0, 10.0),
+        nn.SiLU(),
+        nn.Sigmoid(),
+        nn.Tanh(),
+        nn.LogSigmoid(),
+        nn.Dropout(0.3),
+        nn.LayerNorm(8, eps=1e-3),
+        nn.Identity(),
+        nn.Sequential(nn.Linear(8, 3, bias=False), nn.Softmax(dim=1), nn.LogSoftmax(dim=-1)),
+        nn.ModuleList([nn.Embedding(10, 3, padding_idx=2), nn.Flatten(0, -1)]),
+    )
+
+
+def test_round_trip_through_json_rebuilds_the_same_architecture():
+    model = _every_layer()
+    config = json.loads(json.dumps(module_to_config(model)))
+    rebuilt = module_from_config(config)
+    assert repr(rebuilt) == repr(model)
+    state = model.state_dict()
+    assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {
+        k: v.shape for k, v in state.items()
+    }
+    rebuilt.load_state_dict(state)
+    model.eval(), rebuilt.eval()
+    x = np.random.default_rng(0).standard_normal((5, 4))
+    np.testing.assert_array_equal(rebuilt[:15](x).data, model[:15](x).data)
+
+
+def test_dtype_and_custom_names_survive():
+    from collections import OrderedDict
+
+    model = nn.Sequential(OrderedDict([("hidden", nn.Linear(2, 3)), ("act", nn.Tanh())])).double()
+    config = module_to_config(model)
+    assert config["names"] == ["hidden", "act"]
+    assert config["children"][0]["args"]["dtype"] == "float64"
+    rebuilt = module_from_config(config)
+    assert list(rebuilt.state_dict()) == ["hidden.weight", "hidden.bias"]
+    assert rebuilt.hidden.weight.dtype == np.float64
+    tail = module_to_config(nn.Sequential(nn.Linear(1, 1), nn.Tanh())[1:])
+    assert tail["names"] == ["1"]
+
+
+def test_custom_modules_are_not_serialisable():
+    class Mine(nn.Module):
+        def forward(self, x):
+            return x
+
+    class SneakyLinear(nn.Linear):
+        pass
+
+    for model in (Mine(), nn.Sequential(nn.Linear(1, 1), Mine()), SneakyLinear(1, 1)):
+        with pytest.raises(cr.ModelFormatError, match=r"state_dict\(\)"):
+            module_to_config(model)
+
+
+def _nested(depth):
+    config = {"type": "Linear", "args": {"in_features": 1, "out_features": 1}}
+    for _ in range(depth):
+        config = {"type": "Sequential", "children": [config]}
+    return config
+
+
+LIN = {"type": "Linear", "args": {"in_features": 2, "out_features": 2}}
+HOSTILE = [
+    ("unknown type", {"type": "Conv9d"}, "unknown layer type 'Conv9d'"),
+    ("import", {"type": "__import__", "args": {"name": "os"}}, "unknown layer type '__import__'"),
+    ("dunder class", {"type": "__class__"}, "unknown layer type"),
+    ("base class", {"type": "Module"}, "unknown layer type 'Module'"),
+    ("not a dict", ["Linear"], "expected an object"),
+    ("type not str", {"type": ["Linear"]}, "'type' must be a layer name"),
+    (
+        "negative size",
+        {"type": "Linear", "args": {"in_features": -3, "out_features": 2}},
+        "in_features",
+    ),
+    ("float size", {"type": "Linear", "args": {"in_features": 2.5, "out_features": 2}}, "integer"),
+    ("bool size", {"type": "Linear", "args": {"in_features": True, "out_features": 2}}, "integer"),
+    (
+        "huge size",
+        {"type": "Linear", "args": {"in_features": 10**9, "out_features": 2}},
+        "in_features",
+    ),
+    (
+        "giant int",
+        {"type": "Embedding", "args": {"num_embeddings": 10**5000, "embedding_dim": 2}},
+        "too large",
+    ),
+    (
+        "huge total",
+        {"type": "Linear", "args": {"in_features": 10**8, "out_features": 10**8}},
+        "parameters",
+    ),
+    (
+        "unknown arg",
+        {"type": "Linear", "args": {"in_features": 2, "out_features": 2, "init": "x"}},
+        "unknown arguments",
+    ),
+    ("missing arg", {"type": "Linear", "args": {"in_features": 2}}, "missing required"),
+    ("unknown key", {**LIN, "code": "print(1)"}, "unknown keys"),
+    ("args not dict", {"type": "Linear", "args": [2, 2]}, "'args' must be an object"),
+    ("nan", {"type": "LeakyReLU", "args": {"negative_slope": float("nan")}}, "finite"),
+    ("inf", {"type": "Softplus", "args": {"beta": float("inf")}}, "finite"),
+    ("bad p", {"type": "Dropout", "args": {"p": 2.0}}, r"\[0, 1\]"),
+    ("bad eps", {"type": "LayerNorm", "args": {"normalized_shape": [3], "eps": -1.0}}, "positive"),
+    ("bad shape", {"type": "LayerNorm", "args": {"normalized_shape": 3}}, "list"),
+    (
+        "bad dtype",
+        {"type": "Linear", "args": {"in_features": 1, "out_features": 1, "dtype": "object"}},
+        "float32",
+    ),
+    ("bad choice", {"type": "GELU", "args": {"approximate": "exact"}}, "one of"),
+    (
+        "children not list",
+        {"type": "Sequential", "children": {"0": LIN}},
+        "'children' must be a list",
+    ),
+    ("bad names", {"type": "Sequential", "children": [LIN], "names": ["a.b"]}, "'names'"),
+    ("dup names", {"type": "Sequential", "children": [LIN, LIN], "names": ["a", "a"]}, "'names'"),
+    ("too deep", _nested(100), "nested more than 64"),
+    (
+        "bad padding",
+        {"type": "Embedding", "args": {"num_embeddings": 3, "embedding_dim": 2, "padding_idx": 7}},
+        "padding_idx",
+    ),
+]
+
+
+@pytest.mark.parametrize("config, message", [c[1:] for c in HOSTILE], ids=[c[0] for c in HOSTILE])
+def test_hostile_configs_are_refused_with_a_model_format_error(config, message):
+    with pytest.raises(cr.ModelFormatError, match=message):
+        module_from_config(config)
+
+
+def test_max_parameters_limits_what_a_file_may_build():
+    config = {"type": "Linear", "args": {"in_features": 100, "out_features": 100}}
+    assert module_from_config(config, max_parameters=10_100).weight.shape == (100, 100)
+    with pytest.raises(cr.ModelFormatError, match="10,100 parameters"):
+        module_from_config(config, max_parameters=10_000)
+    assert isinstance(module_from_config(_nested(63)), nn.Sequential)
