@@ -1,0 +1,262 @@
+"""Malformed CSV files: each raises one DataError naming the file, line and column."""
+
+import time
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.data import load_csv
+
+GOOD_HEAD = "a,b,label\n"
+
+# (case id, file bytes, load_csv keywords, fragments the message must contain)
+CASES = [
+    ("empty", b"", {}, ["is empty"]),
+    ("blank_lines_only", b"\n\r\n  \n", {}, ["is empty"]),
+    ("bom_only", b"\xef\xbb\xbf", {}, ["is empty"]),
+    ("header_only", b"a,b,label\n", {}, ["header but no rows"]),
+    ("header_only_crlf_blank", b"a,b,label\r\n\r\n\r\n", {}, ["header but no rows"]),
+    ("one_row", b"a,b,label\n1,2,0\n", {}, ["only 1 row", "at least 2"]),
+    (
+        "text_in_numeric",
+        b"a,b,label\n1,2,0\n3,abc,1\n5,6,0\n",
+        {},
+        ["line 3", "column 2", "'b'", "'abc'"],
+    ),
+    (
+        "empty_cell",
+        b"a,b,label\n1,2,0\n3,,1\n5,6,0\n",
+        {},
+        ["line 3", "column 2", "missing value", "impute"],
+    ),
+    ("na_cell", b"a,b,label\n1,2,0\n3,4,1\nNA,6,0\n", {}, ["line 4", "column 1", "missing"]),
+    ("nan_cell", b"a,b,label\n1,2,0\n3,NaN,1\n5,6,0\n", {}, ["line 3", "column 2", "missing"]),
+    ("question_mark_cell", b"a,b,label\n1,?,0\n3,4,1\n", {}, ["line 2", "column 2", "missing"]),
+    ("inf_cell", b"a,b,label\n1,2,0\n3,inf,1\n", {}, ["line 3", "column 2", "infinite"]),
+    (
+        "minus_infinity_cell",
+        b"a,b,label\n-Infinity,2,0\n3,4,1\n",
+        {},
+        ["line 2", "column 1", "infinite"],
+    ),
+    (
+        "inf_even_with_impute",
+        b"a,b,label\n1,2,0\n3,inf,1\n",
+        {"impute": "mean"},
+        ["line 3", "column 2", "infinite"],
+    ),
+    (
+        "ragged_short",
+        b"a,b,label\n1,2,0\n3,1\n5,6,0\n",
+        {},
+        ["line 3", "expected 3 columns", "found 2"],
+    ),
+    ("ragged_long", b"a,b,label\n1,2,0\n3,4,1\n5,6,0,9\n", {}, ["line 4", "expected 3", "found 4"]),
+    ("ragged_unquoted_comma", b"name,b,label\nSmith, John,2,0\nLee,4,1\n", {}, ["line 2", "quote"]),
+    (
+        "duplicate_header",
+        b"a,b,a,label\n1,2,3,0\n4,5,6,1\n",
+        {},
+        ["line 1", "column 3", "duplicate", "'a'"],
+    ),
+    (
+        "duplicate_header_spaces",
+        b"a, a ,label\n1,2,0\n4,5,1\n",
+        {},
+        ["line 1", "column 2", "duplicate"],
+    ),
+    (
+        "empty_header_name",
+        b"a,,label\n1,2,0\n4,5,1\n",
+        {},
+        ["line 1", "column 2", "empty column name"],
+    ),
+    (
+        "unknown_target",
+        GOOD_HEAD.encode() + b"1,2,0\n3,4,1\n",
+        {"target": "y"},
+        ["'y'", "a, b, label"],
+    ),
+    (
+        "target_index_out_of_range",
+        GOOD_HEAD.encode() + b"1,2,0\n3,4,1\n",
+        {"target": 5},
+        ["out of range"],
+    ),
+    (
+        "unknown_feature",
+        GOOD_HEAD.encode() + b"1,2,0\n3,4,1\n",
+        {"features": ["a", "c"]},
+        ["'c'", "a, b, label"],
+    ),
+    (
+        "feature_is_target",
+        GOOD_HEAD.encode() + b"1,2,0\n3,4,1\n",
+        {"features": ["a", "label"]},
+        ["also listed"],
+    ),
+    ("feature_twice", GOOD_HEAD.encode() + b"1,2,0\n3,4,1\n", {"features": ["a", "a"]}, ["twice"]),
+    ("no_features", b"label\n0\n1\n", {}, ["no feature columns", "'label'"]),
+    (
+        "one_class",
+        b"a,b,label\n1,2,yes\n3,4,yes\n5,6,yes\n",
+        {},
+        ["column 3", "'label'", "only one class", "'yes'"],
+    ),
+    ("one_integer_class", b"a,label\n1,1\n3,1\n", {}, ["only one class"]),
+    ("latin1_byte", b"a,b,label\n1,2,0\ncaf\xe9,4,1\n", {}, ["line 3", "0xe9", "not UTF-8"]),
+    ("invalid_utf8_header", b"a\xff,b,label\n1,2,0\n3,4,1\n", {}, ["line 1", "0xff", "UTF-8"]),
+    ("utf16", "a,b,label\n1,2,0\n3,4,1\n".encode("utf-16"), {}, ["line 1", "UTF-16"]),
+    (
+        "missing_target",
+        b"a,b,label\n1,2,0\n3,4,\n5,6,1\n",
+        {},
+        ["line 3", "column 3", "missing target"],
+    ),
+    (
+        "missing_target_even_with_impute",
+        b"a,b,label\n1,2,0\n3,4,NA\n5,6,1\n",
+        {"impute": "mean"},
+        ["line 3", "missing target"],
+    ),
+    ("target_mixes_kinds", b"a,label\n1,yes\n2,no\n3,7\n", {}, ["line 4", "column 2", "mixes"]),
+    (
+        "infinite_target",
+        b"a,label\n1,0.5\n2,inf\n3,1.5\n",
+        {},
+        ["line 3", "column 2", "infinite target"],
+    ),
+    (
+        "category_among_numbers",
+        b"a,b,label\n1,2,0\n3,4,1\n5,six,0\n",
+        {},
+        ["line 4", "column 2", "'six'"],
+    ),
+    (
+        "number_among_categories",
+        b"colour,b,label\nred,2,0\nblue,4,1\n3,5,0\ngreen,1,1\n",
+        {},
+        ["line 4", "column 1", "'3'", "all numbers or all text"],
+    ),
+    (
+        "column_without_values",
+        b"a,b,label\n1,,0\n3,,1\n",
+        {"impute": "mean"},
+        ["column 2", "'b'", "no values"],
+    ),
+    (
+        "missing_category",
+        b"colour,b,label\nred,2,0\n,4,1\nblue,5,0\n",
+        {},
+        ["line 3", "column 1", "missing value"],
+    ),
+    ("unterminated_quote", b'a,b,label\n1,2,0\n3,"4,1\n5,6,0\n', {}, ["line 3", "malformed CSV"]),
+    ("bad_quoting", b'a,b,label\n1,2,0\n3,"4"x,1\n', {}, ["line 3", "malformed CSV"]),
+    (
+        "fractional_classes",
+        b"a,label\n1,0.5\n2,1.5\n3,0\n",
+        {"task": "classification"},
+        ["line 2", "not an integer"],
+    ),
+    (
+        "regression_on_text",
+        b"a,label\n1,cat\n2,dog\n",
+        {"task": "regression"},
+        ["line 2", "numeric target"],
+    ),
+    ("bad_impute_flag", GOOD_HEAD.encode() + b"1,2,0\n3,4,1\n", {"impute": "median"}, ["impute"]),
+    ("bad_task_flag", GOOD_HEAD.encode() + b"1,2,0\n3,4,1\n", {"task": "ranking"}, ["task"]),
+    ("bad_delimiter", GOOD_HEAD.encode() + b"1,2,0\n3,4,1\n", {"delimiter": ";;"}, ["delimiter"]),
+    (
+        "identifier_column",
+        b"id,label\n" + b"".join(b"u%d,%d\n" % (i, i % 2) for i in range(1002)),
+        {},
+        ["column 1", "'id'", "identifier"],
+    ),
+    ("semicolons_ragged", b"a;b;label\n1;2;0\n3;4\n", {}, ["line 3", "expected 3"]),
+    (
+        "crlf_missing_cell",
+        b"a,b,label\r\n1,2,0\r\n3,4,1\r\n5,,0\r\n",
+        {},
+        ["line 4", "column 2", "missing"],
+    ),
+    (
+        "quoted_newline_then_error",
+        b'a,note,label\n1,"two\nlines",0\n2,x,1\nzz,y,0\n',
+        {},
+        ["line 5", "column 1", "'zz'"],
+    ),
+]
+
+
+@pytest.mark.parametrize("case, content, kwargs, fragments", CASES, ids=[c[0] for c in CASES])
+def test_malformed_csv_raises_one_clear_data_error(tmp_path, case, content, kwargs, fragments):
+    path = tmp_path / f"bad_{case}.csv"
+    path.write_bytes(content)
+    with pytest.raises(cr.DataError) as err:
+        load_csv(path, **kwargs)
+    message = str(err.value)
+    assert f"bad_{case}.csv" in message
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+def test_there_are_at_least_thirty_cases():
+    assert len(CASES) >= 30
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(cr.DataError, match="nope.csv: file not found"):
+        load_csv(tmp_path / "nope.csv")
+    with pytest.raises(cr.DataError, match="folder"):
+        load_csv(tmp_path)
+
+
+def test_line_numbers_count_blank_lines_and_the_header(tmp_path):
+    path = tmp_path / "gaps.csv"
+    path.write_text("a,b,label\n\n1,2,0\n\n\n3,x,1\n")
+    with pytest.raises(cr.DataError, match=r"gaps.csv: line 6, column 2 \('b'\)"):
+        load_csv(path)
+
+
+def _wide(tmp_path, bad=None, columns=100_000):
+    rng = np.random.default_rng(0)
+    values = np.round(rng.random((3, columns)), 3).astype(str)
+    if bad is not None:
+        values[bad] = bad[2] if len(bad) > 2 else "oops"
+        values = values[:, :columns]
+    lines = [",".join([f"f{k}" for k in range(columns)] + ["label"])]
+    lines += [",".join(list(row) + [str(i % 2)]) for i, row in enumerate(values)]
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_hundred_thousand_columns_load_fast(tmp_path):
+    path = _wide(tmp_path)
+    start = time.perf_counter()
+    data = load_csv(path)
+    elapsed = time.perf_counter() - start
+    assert data.X.shape == (3, 100_000) and data.task == "binary"
+    assert elapsed < 2.0, f"{elapsed:.2f} s"
+
+
+@pytest.mark.parametrize("cell", ["oops", ""])
+def test_hundred_thousand_columns_fail_fast_and_precisely(tmp_path, cell):
+    rng_values = np.random.default_rng(0)
+    del rng_values
+    columns = 100_000
+    lines = [",".join([f"f{k}" for k in range(columns)] + ["label"])]
+    for i in range(3):
+        row = [f"{(i * 7 + k) % 1000 / 1000:.3f}" for k in range(columns)]
+        if i == 2:
+            row[-1] = cell
+        lines.append(",".join(row + [str(i % 2)]))
+    path = tmp_path / "wide_bad.csv"
+    path.write_text("\n".join(lines) + "\n")
+    start = time.perf_counter()
+    with pytest.raises(cr.DataError, match=r"wide_bad.csv: line 4, column 100000 \('f99999'\)"):
+        load_csv(path)
+    assert time.perf_counter() - start < 2.0
