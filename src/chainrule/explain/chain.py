@@ -1,0 +1,288 @@
+"""The chain rule on a recorded graph: the layers of a network, names for every number, the
+local factors along each path from a parameter to the loss, and the deltas δ = ∂E/∂z."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chainrule.explain.graph import Graph
+from chainrule.ops.elementwise import Add
+from chainrule.ops.matmul import Linear as LinearOp
+from chainrule.tensor import Tensor
+
+
+# ---- layers -----------------------------------------------------------------------------------
+@dataclass
+class Layer:
+    """One fully connected layer as the graph recorded it: z = x·Wᵀ + b, a = f(z)."""
+
+    index: int  # 1-based
+    op: object  # the Linear op
+    x: Tensor
+    weight: Tensor
+    bias: Tensor | None
+    bias_op: object | None  # an Add op, for a bias added after a bias-free linear
+    z: Tensor
+    acts: list = field(default_factory=list)
+    a: Tensor | None = None
+
+    @property
+    def width(self) -> int:
+        return self.weight.data.shape[0]
+
+    @property
+    def fan_in(self) -> int:
+        return self.weight.data.shape[1]
+
+    @property
+    def act_label(self) -> str:
+        return " ∘ ".join(type(fn).__name__ for fn in self.acts) or "identity"
+
+
+def _is_elementwise(graph: Graph, fn, current: Tensor) -> bool:
+    """A one-input op whose output element j depends on input element j only."""
+    out = graph.output_of[fn]
+    if len(fn.parents) != 1 or fn.parents[0] is not current or out.data.shape != current.data.shape:
+        return False
+    if not fn.needs_grad or not fn.needs_grad[0]:
+        return False
+    n = out.data.size
+    for j in {0, n - 1}:
+        grad = graph.local_row(fn, j)[0]
+        if grad is None:
+            return False
+        nonzero = np.flatnonzero(grad.reshape(-1))
+        if nonzero.size and not (nonzero.size == 1 and nonzero[0] == j):
+            return False
+    return True
+
+
+def detect_layers(graph: Graph, x: Tensor) -> list[Layer] | None:
+    """The chain x → Linear → activation(s) → Linear → ... at the start of the graph, or None.
+
+    The ops after the chain (up to the root) form the loss. Returns None when the graph is not
+    such a chain (the report then explains it op by op).
+    """
+    layers: list[Layer] = []
+    current = x
+    n_chain = 0
+    for fn in graph.ops:
+        out = graph.output_of[fn]
+        params = fn.parents
+        if (
+            isinstance(fn, LinearOp)
+            and params[0] is current
+            and all(p._ctx is None for p in params[1:])
+        ):
+            bias = params[2] if len(params) == 3 else None
+            layers.append(Layer(len(layers) + 1, fn, current, params[1], bias, None, out, [], out))
+        elif (
+            layers
+            and isinstance(fn, Add)
+            and params[0] is current
+            and current is layers[-1].z
+            and layers[-1].bias is None
+            and params[1]._ctx is None
+            and out.data.shape == current.data.shape
+        ):
+            layers[-1].bias, layers[-1].bias_op = params[1], fn
+            layers[-1].z = layers[-1].a = out
+        elif layers and _is_elementwise(graph, fn, current):
+            layers[-1].acts.append(fn)
+            layers[-1].a = out
+        else:
+            break
+        current = out
+        n_chain += 1
+    if not layers:
+        return None
+    # Every chain tensor but the last feeds only the next op of the chain.
+    chain = [graph.output_of[fn] for fn in graph.ops[:n_chain]]
+    for t in chain[:-1]:
+        if len(graph.consumers.get(id(t), ())) != 1:
+            return None
+    return layers
+
+
+# ---- names ------------------------------------------------------------------------------------
+def index_text(shape: tuple, i: int) -> str:
+    if not shape:
+        return ""
+    idx = np.unravel_index(i, shape)
+    return "[" + ", ".join(str(int(v)) for v in idx) + "]"
+
+
+class Naming:
+    """Names for every tensor element in the graph: dotted parameter names with an index by
+    default (``0.weight[1, 0]``, ``z1[0]``, ``a2[1]``), or the classic textbook names
+    (``w1…w8``, ``b1``, ``net_h1``, ``out_o1``) with ``classic=True``."""
+
+    def __init__(self, graph, layers, param_names: dict, x, y, classic: bool = False):
+        self.graph = graph
+        self.layers = layers
+        self.param_names = param_names  # id -> dotted name
+        self.x, self.y = x, y
+        self.classic = classic
+        self.base: dict[int, str] = {}
+        self.batch = x.data.shape[0] if (layers and x is not None and x.data.ndim > 1) else 1
+        self.elements: dict[str, tuple] = {}  # classic element name -> (tensor, flat index)
+        self._custom: dict[tuple, str] = {}
+        if layers:
+            for layer in layers:
+                if layer.bias_op is not None:
+                    self.base[id(layer.op and graph.output_of[layer.op])] = f"Wa{layer.index}"
+                self.base[id(layer.z)] = f"z{layer.index}"
+                self.base[id(layer.a)] = f"a{layer.index}"
+            self.base[id(x)] = "x"
+        if y is not None:
+            self.base[id(y)] = "t"
+        for t in graph.tensors:
+            if id(t) in param_names:
+                self.base[id(t)] = param_names[id(t)]
+            elif id(t) not in self.base:
+                if t.name:
+                    self.base[id(t)] = t.name
+                elif t._ctx is None:
+                    self.base[id(t)] = f"c{graph.index[id(t)]}"
+                else:
+                    self.base[id(t)] = f"v{graph.index[id(t)]}"
+        self.base[id(graph.root)] = "E"
+        if classic:
+            self._classic()
+
+    def neuron(self, layer: Layer, j: int) -> str:
+        if layer.index == len(self.layers):
+            return f"o{j + 1}"
+        if len(self.layers) == 2:
+            return f"h{j + 1}"
+        return f"h{layer.index}{j + 1}" if layer.width < 10 else f"h{layer.index}_{j + 1}"
+
+    def _classic(self):
+        layers = self.layers
+        for k in range(self.x.data.shape[-1]):
+            self._custom[(id(self.x), k)] = f"i{k + 1}"
+        w_count = b_count = 0
+        for layer in layers:
+            last = layer.index == len(layers)
+            for j in range(layer.width):
+                n = self.neuron(layer, j)
+                self._custom[(id(layer.z), j)] = f"net_{n}"
+                if layer.a is not layer.z:
+                    self._custom[(id(layer.a), j)] = f"out_{n}"
+                if last and self.y is not None and self.y.data.size == layer.width:
+                    self._custom[(id(self.y), j)] = f"target_{n}"
+            for i in range(layer.weight.data.size):
+                w_count += 1
+                self._custom[(id(layer.weight), i)] = f"w{w_count}"
+            if layer.bias is not None:
+                if layer.bias.data.size == 1:
+                    self._custom[(id(layer.bias), 0)] = f"b{layer.index}"
+                else:
+                    for i in range(layer.bias.data.size):
+                        b_count += 1
+                        self._custom[(id(layer.bias), i)] = f"b{b_count}"
+        for (tid, i), name in self._custom.items():
+            for t in (self.x, *[p for layer in layers for p in (layer.weight, layer.bias)]):
+                if t is not None and id(t) == tid:
+                    self.elements[name] = (t, i)
+
+    def tensor(self, t: Tensor) -> str:
+        return self.base.get(id(t), "?")
+
+    def elem(self, t: Tensor, i: int) -> str:
+        custom = self._custom.get((id(t), i))
+        if custom is not None:
+            return custom
+        shape = t.data.shape
+        base = self.base.get(id(t), "?")
+        if t is self.graph.root or not shape:
+            return base
+        if self.layers and self.batch == 1 and (t is self.x or self._is_activation(t)):
+            # one sample: drop the sample index, z1[0, 1] → z1[1]
+            return base + index_text(shape[1:], i) if len(shape) > 1 else base + index_text(shape, i)
+        return base + index_text(shape, i)
+
+    def _is_activation(self, t: Tensor) -> bool:
+        return any(t is layer.z or t is layer.a for layer in self.layers) or t is self.y
+
+    # ---- parsing a parameter name ---------------------------------------------------------
+    def parse(self, name: str, params: list) -> tuple[Tensor, int]:
+        """``"0.weight[1, 0]"`` (or ``"w5"`` with classic names) → (tensor, flat index)."""
+        text = str(name).strip()
+        if text in self.elements:
+            return self.elements[text]
+        m = re.fullmatch(r"(.+?)\s*(?:\[([-\d,\s]*)\])?", text)
+        by_name = {self.param_names[id(p)]: p for p in params if id(p) in self.param_names}
+        if m and m.group(1) in by_name:
+            t = by_name[m.group(1)]
+            shape = t.data.shape
+            try:
+                idx = tuple(int(v) for v in m.group(2).split(",")) if m.group(2) else ()
+            except ValueError:
+                idx = None
+            if idx is not None and not idx and t.data.size == 1:
+                return t, 0
+            if idx is not None and len(idx) == len(shape) and all(
+                -n <= v < n for v, n in zip(idx, shape)
+            ):
+                return t, int(np.ravel_multi_index(tuple(v % n for v, n in zip(idx, shape)), shape))
+        raise ValueError(f"unknown parameter {name!r}; valid names: {self.valid_names(params)}")
+
+    def valid_names(self, params: list) -> str:
+        parts = []
+        for p in params:
+            name = self.param_names.get(id(p), "?")
+            shape = p.data.shape
+            if not shape:
+                parts.append(name)
+            elif p.data.size == 1:
+                parts.append(name + index_text(shape, 0))
+            else:
+                letters = "ijkl"[: len(shape)]
+                bounds = ", ".join(f"{c} < {n}" for c, n in zip(letters, shape))
+                parts.append(f"{name}[{', '.join(letters)}] with {bounds}")
+        if self.elements:
+            classic = [n for n in self.elements if not n.startswith("i")]
+            parts.append("classic names " + ", ".join(classic))
+        return "; ".join(parts)
+
+
+# ---- factors, paths, deltas --------------------------------------------------------------------
+@dataclass
+class Factor:
+    top: str  # name of the output element
+    bottom: str  # name of the input element
+    formula: str  # the op's own formula for this input
+    value: float
+    note: str = ""  # e.g. which element the formula refers to ("= out_h1")
+
+
+def step_factor(naming: Naming, graph: Graph, step) -> Factor:
+    """A path step (op, k, i, j, value) as a named factor ∂out_j/∂in_i."""
+    fn, k, i, j, value = step
+    out = graph.output_of[getattr(step, "outer", fn)]
+    inner_out = graph.output_of[fn]
+    parent = fn.parents[k]
+    formula = fn.formulas[k] if k < len(fn.formulas) else "?"
+    note = ""
+    if isinstance(fn, LinearOp) and k in (0, 1):
+        # Linear: ∂z_j/∂W_jk = x_k and ∂z_j/∂x_k = W_jk; name the element the formula means.
+        x, w = fn.parents[0], fn.parents[1]
+        idx = np.unravel_index(j, inner_out.data.shape)
+        if k == 1:
+            row, col = np.unravel_index(i, w.data.shape)
+            x_index = (*idx[:-1], col)
+            note = naming.elem(x, int(np.ravel_multi_index(x_index, x.data.shape)))
+        else:
+            col = np.unravel_index(i, x.data.shape)[-1]
+            note = naming.elem(w, int(np.ravel_multi_index((idx[-1], col), w.data.shape)))
+    return Factor(naming.elem(out, j), naming.elem(parent, i), formula, value, note)
+
+
+def sample_of(t: Tensor, i: int, batched: bool) -> int:
+    if not batched or t.data.ndim < 2:
+        return 0
+    return int(np.unravel_index(i, t.data.shape)[0])

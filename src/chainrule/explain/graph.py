@@ -1,0 +1,178 @@
+"""Read the graph the engine recorded: ops in forward order, the tensor each op produced, who
+consumes what, and the local derivative of any op, obtained from the op's own ``backward``.
+
+Nothing here differentiates anything itself: a local factor ∂out_j/∂in_i is the op's
+``backward`` applied to a one-hot upstream gradient e_j, summed back to the input's shape by
+the engine's own :func:`~chainrule.autograd.engine.sum_to_shape`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd.engine import sum_to_shape, topological_order
+from chainrule.errors import GraphError
+from chainrule.tensor import Tensor
+
+# Beyond these sizes an op's local derivatives are not enumerated element by element (one
+# backward per output element); the report summarises instead.
+OUTPUT_LIMIT = 4096
+JACOBIAN_LIMIT = 60_000_000
+
+
+class Graph:
+    """The recorded graph below ``root`` (which must still hold its saved values).
+
+    Attributes:
+        root: the output tensor (usually the scalar loss).
+        ops: every op, in forward order (each after the ops that made its inputs).
+        output_of: op -> the tensor it produced.
+        producer: id(tensor) -> op (None for leaves).
+        consumers: id(tensor) -> list of (op, input position).
+        tensors: every tensor, leaves where first used, then each op's output.
+    """
+
+    def __init__(self, root: Tensor):
+        if root._ctx is None:
+            raise GraphError(
+                "explain/trace needs a tensor computed from inputs that require grad; "
+                "this tensor is a leaf (no graph was recorded)"
+            )
+        if root._ctx.freed:
+            raise GraphError(
+                "the graph below this tensor was freed by backward(); call trace() before "
+                "backward(), or pass retain_graph=True to backward()"
+            )
+        self.root = root
+        self.ops = list(reversed(topological_order(root._ctx)))
+        self.output_of = {root._ctx: root}
+        self.consumers: dict[int, list] = {}
+        for fn in self.ops:
+            for k, parent in enumerate(fn.parents):
+                if parent._ctx is not None:
+                    self.output_of[parent._ctx] = parent
+                self.consumers.setdefault(id(parent), []).append((fn, k))
+        self.tensors: list[Tensor] = []
+        seen: set[int] = set()
+        for fn in self.ops:
+            for parent in fn.parents:
+                if parent._ctx is None and id(parent) not in seen:
+                    seen.add(id(parent))
+                    self.tensors.append(parent)
+            out = self.output_of[fn]
+            seen.add(id(out))
+            self.tensors.append(out)
+        self.index = {id(t): i for i, t in enumerate(self.tensors)}
+        self._columns: dict[int, list] = {}
+
+    def producer(self, t: Tensor):
+        return t._ctx
+
+    def __contains__(self, t: Tensor) -> bool:
+        return id(t) in self.index
+
+    # ---- local derivatives, from each op's own backward -----------------------------------
+    def local_row(self, fn, j: int) -> list:
+        """∂out_j/∂input for every input of ``fn`` (an array of the input's shape, or None)."""
+        out = self.output_of[fn].data
+        dtype = out.dtype if out.dtype.kind == "f" else np.float64
+        seed = np.zeros(out.shape, dtype=dtype)
+        seed.flat[j] = 1
+        grads = fn.backward(seed)
+        row = []
+        for parent, needed, grad in zip(fn.parents, fn.needs_grad, grads):
+            if not needed or grad is None:
+                row.append(None)
+                continue
+            grad = np.asarray(grad)
+            if grad.shape != parent.data.shape:
+                grad = sum_to_shape(grad, parent.data.shape)
+            row.append(np.array(grad, dtype=np.float64))
+        return row
+
+    def jacobian_size(self, fn) -> int:
+        n_out = self.output_of[fn].data.size
+        return max((n_out * p.data.size for p in fn.parents), default=0)
+
+    def enumerable(self, fn) -> bool:
+        """Whether the op is small enough to list its local derivatives element by element."""
+        n_out = self.output_of[fn].data.size
+        return n_out <= OUTPUT_LIMIT and self.jacobian_size(fn) <= JACOBIAN_LIMIT
+
+    def columns(self, fn) -> list:
+        """Per input k: dict input flat index -> list of (output flat index j, ∂out_j/∂in_i).
+
+        Only nonzero factors are kept. Built once per op from ``out.size`` one-hot backwards.
+        """
+        cached = self._columns.get(id(fn))
+        if cached is not None:
+            return cached
+        if not self.enumerable(fn):
+            raise GraphError(
+                f"op {type(fn).__name__} is too large to explain element by element "
+                f"(Jacobian of {self.jacobian_size(fn):,} entries); explain a smaller batch"
+            )
+        cols: list = [None if not need else {} for need in fn.needs_grad]
+        for j in range(self.output_of[fn].data.size):
+            for k, grad in enumerate(self.local_row(fn, j)):
+                if grad is None:
+                    continue
+                flat = grad.reshape(-1)
+                for i in np.flatnonzero(flat).tolist():
+                    cols[k].setdefault(i, []).append((j, float(flat[i])))
+        self._columns[id(fn)] = cols
+        return cols
+
+    def successors(self, t: Tensor, i: int):
+        """Yield (op, k, j, factor): element i of ``t`` feeds element j of op's output."""
+        for fn, k in self.consumers.get(id(t), ()):
+            col = self.columns(fn)[k]
+            if col is None:
+                continue
+            for j, factor in col.get(i, ()):
+                yield fn, k, j, factor
+
+    # ---- sums over paths ---------------------------------------------------------------
+    def path_sums(self, ops=None) -> dict:
+        """id(tensor) -> array: per element, Σ over its paths to the root of Π of the factors.
+
+        By the chain rule this is ∂root/∂tensor; the tests check it against the engine's ``.grad``.
+        """
+        sums = {id(self.root): np.ones(self.root.data.shape, dtype=np.float64)}
+        for fn in reversed(self.ops if ops is None else ops):
+            out = self.output_of[fn]
+            upstream = sums.get(id(out))
+            if upstream is None:
+                continue
+            cols = self.columns(fn)
+            for k, parent in enumerate(fn.parents):
+                if cols[k] is None:
+                    continue
+                acc = sums.setdefault(id(parent), np.zeros(parent.data.shape, dtype=np.float64))
+                flat_up = upstream.reshape(-1)
+                flat_acc = acc.reshape(-1)
+                for i, entries in cols[k].items():
+                    for j, factor in entries:
+                        flat_acc[i] += factor * flat_up[j]
+        return sums
+
+    def paths(self, t: Tensor, i: int, stop: Tensor | None = None, limit: int = 100_000):
+        """Every element path from element ``i`` of ``t`` to the root (or to ``stop``).
+
+        A path is a list of steps ``(op, k, i_in, j_out, factor)``. Raises GraphError when there
+        are more than ``limit`` paths.
+        """
+        found = []
+        end = stop if stop is not None else self.root
+        stack = [(t, i, [])]
+        while stack:
+            tensor, index, steps = stack.pop()
+            if tensor is end:
+                found.append(steps)
+                if len(found) > limit:
+                    raise GraphError(f"more than {limit:,} paths; the report summarises instead")
+                continue
+            nexts = list(self.successors(tensor, index))
+            for fn, k, j, factor in reversed(nexts):
+                stack.append((self.output_of[fn], j, [*steps, (fn, k, index, j, factor)]))
+        return found
