@@ -221,12 +221,8 @@ def test_line_numbers_count_blank_lines_and_the_header(tmp_path):
         load_csv(path)
 
 
-def _wide(tmp_path, bad=None, columns=100_000):
-    rng = np.random.default_rng(0)
-    values = np.round(rng.random((3, columns)), 3).astype(str)
-    if bad is not None:
-        values[bad] = bad[2] if len(bad) > 2 else "oops"
-        values = values[:, :columns]
+def _wide(tmp_path, columns=100_000):
+    values = np.round(np.random.default_rng(0).random((3, columns)), 3).astype(str)
     lines = [",".join([f"f{k}" for k in range(columns)] + ["label"])]
     lines += [",".join(list(row) + [str(i % 2)]) for i, row in enumerate(values)]
     path = tmp_path / "wide.csv"
@@ -245,8 +241,6 @@ def test_hundred_thousand_columns_load_fast(tmp_path):
 
 @pytest.mark.parametrize("cell", ["oops", ""])
 def test_hundred_thousand_columns_fail_fast_and_precisely(tmp_path, cell):
-    rng_values = np.random.default_rng(0)
-    del rng_values
     columns = 100_000
     lines = [",".join([f"f{k}" for k in range(columns)] + ["label"])]
     for i in range(3):
