@@ -3,7 +3,8 @@
 Subclass :class:`Callback` and override the hooks you need; pass instances in
 ``fit(..., callbacks=[...])``. Ready-made ones: :class:`EarlyStopping`,
 :class:`ModelCheckpoint`, :class:`TerminateOnNaN`, :class:`CSVLogger`,
-:class:`LearningRateScheduler` and :class:`LambdaCallback`.
+:class:`LearningRateScheduler`, :class:`BackupAndRestore` (exact resume) and
+:class:`LambdaCallback`.
 
 The order of calls in one run::
 
@@ -25,9 +26,10 @@ import warnings
 
 import numpy as np
 
-from chainrule.train.history import _higher_is_better
+from chainrule.train.history import History, _higher_is_better
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "EarlyStopping",
@@ -478,3 +480,112 @@ class LambdaCallback(Callback):
             )
         for name, fn in hooks.items():
             setattr(self, name, fn)
+
+
+class BackupAndRestore(Callback):
+    """Make a run resumable: back up its whole state after every epoch, restore it on restart.
+
+    After each epoch one checkpoint file (``chainrule.io.checkpoint``, written atomically) holds
+    the parameters and buffers, the optimizer's and the scheduler's state, the epoch, the
+    shuffling generator's and the global generator's states (shuffle order, dropout masks),
+    the state of every other callback (e.g. early stopping's best value and weights), the
+    history so far, and a fingerprint of the run (data hash, batch size, sample count, logged
+    keys). When ``fit`` starts with this callback and the file exists, it loads all of that and
+    continues with the next epoch: a run killed at any moment and started again with the same
+    script ends with exactly the weights and per-epoch losses of an uninterrupted run. A
+    backup with non-finite parameters is never written.
+
+    Args:
+        path: the checkpoint file (e.g. ``"run/backup.safetensors"``).
+        resume: restore from ``path`` when it exists (``False``: always start fresh and
+            overwrite it).
+
+    Raises:
+        ValueError: when resuming with different data, batch size or metrics than the run
+            that wrote the backup.
+
+    Example:
+        >>> backup = BackupAndRestore("run/backup.safetensors")
+        >>> # cr.fit(model, (X, y), loss_fn, opt, epochs=50, callbacks=[backup]) -- rerun the
+        >>> # same line after a crash and training continues where it stopped.
+    """
+
+    def __init__(self, path, resume: bool = True):
+        super().__init__()
+        self.path = os.fspath(path)
+        self.resume = resume
+        self.resumed_epoch = None
+        self._context = None
+
+    def _fingerprint(self) -> dict:
+        p = self.params
+        return {
+            "data_sha256": p.get("data_sha256"),
+            "batch_size": p.get("batch_size"),
+            "samples": p.get("samples"),
+            "metrics": list(p.get("metrics") or []),
+        }
+
+    def _generators(self):
+        from chainrule.random import default_generator
+
+        shuffle = self.params.get("generator") or default_generator
+        return shuffle, default_generator
+
+    def restore(self, callbacks, history) -> int | None:
+        """Called by fit before ``on_train_begin``: load the backup; the epoch to start from."""
+        if not (self.resume and os.path.exists(self.path)):
+            return None
+        from chainrule.io.checkpoint import load_checkpoint
+
+        scheduler = self.params.get("scheduler")
+        state = load_checkpoint(self.path, self.model, self.optimizer, scheduler)
+        saved = state.get("fingerprint", {})
+        mine = self._fingerprint()
+        for key in mine:
+            if saved.get(key) != mine[key]:
+                raise ValueError(
+                    f"BackupAndRestore: {self.path} was written by a run with different "
+                    f"{key.replace('_', ' ')} ({saved.get(key)!r} there, {mine[key]!r} now); "
+                    f"resume with the same data and settings, or delete the file to start over"
+                )
+        shuffle, default = self._generators()
+        default.set_state(state["default_generator"])
+        if shuffle is not default:
+            shuffle.set_state(state["generator"])
+        others = [cb for cb in callbacks if cb is not self]
+        for cb, cb_state in zip(others, state.get("callbacks", [])):
+            if cb_state:
+                cb.load_state_dict(cb_state)
+        restored = History.from_dict(state["history"])
+        history.history, history.epoch = restored.history, restored.epoch
+        self.resumed_epoch = int(state["epoch"]) + 1
+        return self.resumed_epoch
+
+    def set_callbacks(self, callbacks, history) -> None:
+        self._context = (callbacks, history)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not parameters_finite(self.model):
+            warnings.warn(
+                f"BackupAndRestore: not backing up epoch {epoch + 1}: the model has NaN or "
+                f"infinite parameters",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return
+        from chainrule.io.checkpoint import save_checkpoint
+
+        callbacks, history = self._context
+        shuffle, default = self._generators()
+        state = {
+            "epoch": int(epoch),
+            "fingerprint": self._fingerprint(),
+            "generator": shuffle.get_state(),
+            "default_generator": default.get_state(),
+            "callbacks": [cb.state_dict() for cb in callbacks if cb is not self],
+            "history": history.to_dict(),
+        }
+        folder = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(folder, exist_ok=True)
+        save_checkpoint(self.path, self.model, self.optimizer, self.params.get("scheduler"), state)

@@ -25,7 +25,7 @@ from chainrule.errors import DataError, NonFiniteError, ShapeError
 from chainrule.random import Generator
 from chainrule.tensor import Tensor
 from chainrule.train import metrics as _metrics
-from chainrule.train.callbacks import Callback
+from chainrule.train.callbacks import BackupAndRestore, Callback
 from chainrule.train.history import History
 from chainrule.train.progress import Progress
 
@@ -107,6 +107,24 @@ def _loader(data, batch_size, shuffle, generator, dtype, what):
     return loader, len(dataset)
 
 
+def _data_hash(*datasets) -> str | None:
+    """SHA-256 of the training (and validation) arrays, to refuse resuming on other data."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for data in datasets:
+        if data is None:
+            continue
+        arrays = _arrays_of(data, "data")
+        if arrays is None:
+            return None
+        for a in arrays:
+            a = np.ascontiguousarray(a)
+            digest.update(f"{a.dtype.str}{a.shape}".encode())
+            digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
 def _split_batch(batch):
     if isinstance(batch, (tuple, list)) and len(batch) == 2:
         return batch[0], batch[1]
@@ -166,12 +184,16 @@ def _make_metrics(metrics, threshold) -> list:
     return made
 
 
+def _is_a(obj, class_name: str) -> bool:
+    return any(c.__name__ == class_name for c in type(obj).__mro__)
+
+
 def _is_plateau(scheduler) -> bool:
-    return type(scheduler).__name__ == "ReduceLROnPlateau"
+    return _is_a(scheduler, "ReduceLROnPlateau")
 
 
 def _per_batch(scheduler) -> bool:
-    return type(scheduler).__name__ == "OneCycleLR"
+    return _is_a(scheduler, "OneCycleLR")
 
 
 def _overrides(callback, hook: str) -> bool:
@@ -356,6 +378,8 @@ def fit(
                 f"{split_at} for training and {len(X) - split_at} for validation; both need >= 1"
             )
         data, validation_data = (X[:split_at], y[:split_at]), (X[split_at:], y[split_at:])
+    backups = [cb for cb in (callbacks or ()) if isinstance(cb, BackupAndRestore)]
+    data_hash = _data_hash(data, validation_data) if backups else None
     train_loader, samples = _loader(data, batch_size, shuffle, generator, dtype, "data")
     val_loader = None
     if validation_data is not None:
@@ -381,8 +405,10 @@ def fit(
         "do_validation": val_loader is not None,
         "metrics": keys,
         "scheduler": scheduler,
+        "generator": train_loader.generator,
+        "data_sha256": data_hash,
     }
-    history = History({k: v for k, v in params.items() if k != "scheduler"})
+    history = History({k: v for k, v in params.items() if k not in ("scheduler", "generator")})
     callbacks = list(callbacks or ())
     for cb in callbacks:
         if not isinstance(cb, Callback):
@@ -404,6 +430,12 @@ def fit(
             )
             err.kind, err.epoch, err.batch = "parameter", None, None
             raise err
+
+    for backup in backups:
+        backup.set_callbacks(callbacks, history)
+        resumed = backup.restore(callbacks, history)
+        if resumed is not None:
+            initial_epoch = min(max(initial_epoch, resumed), epochs)
 
     was_training = getattr(model, "training", True)
     model.train()
