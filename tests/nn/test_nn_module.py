@@ -267,3 +267,14 @@ def _reprs():
 def test_repr_matches_torch(ours, theirs):
     expected = repr(theirs).replace("TorchBlock", "Block")
     assert repr(ours) == expected
+
+
+def test_deepcopy_gives_an_independent_model():
+    import copy
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    twin = copy.deepcopy(model)
+    assert isinstance(twin[0].weight, nn.Parameter) and twin[0].weight is not model[0].weight
+    twin[0].weight.data[...] = 0
+    assert not np.all(model[0].weight.data == 0)
+    assert repr(twin) == repr(model) and list(twin.state_dict()) == list(model.state_dict())
