@@ -280,7 +280,8 @@ def _index_coefficients(labels, input, axis, weight, ignore_index, smoothing):
     q = onehot.astype(dtype)
     w = None if weight is None else weight.reshape(classes_shape)
     if smoothing:
-        q = (1 - smoothing) * q + (smoothing / n_classes) * np.expand_dims(keep, axis)
+        spread = np.expand_dims(keep, axis).astype(dtype)
+        q = dtype.type(1 - smoothing) * q + dtype.type(smoothing / n_classes) * spread
     if w is not None:
         q = q * w
         denominator = float(np.sum(np.where(keep, weight[safe], 0), dtype=np.float64))
