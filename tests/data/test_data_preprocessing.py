@@ -1,0 +1,180 @@
+"""Preprocessor: standardisation fitted on training rows, raw-row encoding, JSON round trips."""
+
+import json
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.data import Preprocessor, load_csv
+
+COLUMNS = [
+    {"name": "age", "kind": "numeric"},
+    {"name": "colour", "kind": "categorical", "categories": ["blue", "red"]},
+    {"name": "height", "kind": "numeric"},
+]
+
+
+def _fitted():
+    p = Preprocessor(COLUMNS, target_name="ok", task="binary", class_names=["no", "yes"])
+    X = p.encode([["20", "red", "1.5"], ["40", "blue", "1.9"], ["30", "red", "1.7"]])
+    return p.fit(X), X
+
+
+def test_encode_and_standardise_against_numpy():
+    p, X = _fitted()
+    assert p.feature_names == ["age", "colour=blue", "colour=red", "height"]
+    assert X.tolist() == [[20, 0, 1, 1.5], [40, 1, 0, 1.9], [30, 0, 1, 1.7]]
+    Z = p.transform(X)
+    numeric = X[:, [0, 3]]
+    expected = (numeric - numeric.mean(axis=0)) / numeric.std(axis=0)
+    assert np.allclose(Z[:, [0, 3]], expected)
+    assert np.array_equal(Z[:, [1, 2]], X[:, [1, 2]])  # one-hot stays 0/1
+
+
+def test_raw_rows_and_arrays_give_the_same_result():
+    p, X = _fitted()
+    raw = [["25", "blue", "1.8"], [35, "red", 1.6]]
+    assert np.array_equal(p.transform(raw), p.transform(p.encode(raw)))
+    assert np.array_equal(p.transform(np.array(raw, dtype=object)), p.transform(raw))
+    assert p.transform(["25", "blue", "1.8"]).shape == (1, 4)  # one raw row
+
+
+def test_json_round_trip_is_exact():
+    p, X = _fitted()
+    text = json.dumps(p.to_dict())
+    q = Preprocessor.from_dict(json.loads(text))
+    assert np.array_equal(q.transform(X), p.transform(X))
+    assert q.class_names == ["no", "yes"] and q.task == "binary" and q.target_name == "ok"
+    assert q.to_dict() == p.to_dict()
+    assert q.decode_labels([1, 0]) == ["yes", "no"]
+
+
+def test_width_mismatch_message():
+    p, _ = _fitted()
+    with pytest.raises(cr.DataError, match="expected 4 features, got 3"):
+        p.transform(np.zeros((2, 3)))
+    with pytest.raises(cr.DataError, match="expected 3 features, got 2"):
+        p.transform([["1", "red"]])
+
+
+def test_unknown_category_and_bad_cells_name_the_row_and_column():
+    p, _ = _fitted()
+    with pytest.raises(
+        cr.DataError, match=r"row 2, column 2 \('colour'\): unknown category 'green'"
+    ):
+        p.transform([["1", "red", "2"], ["1", "green", "2"]])
+    with pytest.raises(cr.DataError, match=r"row 1, column 1 \('age'\): 'old' is not a number"):
+        p.transform([["old", "red", "2"]])
+    with pytest.raises(cr.DataError, match=r"column 3 \('height'\): missing value"):
+        p.transform([["1", "red", ""]])
+
+
+def test_not_fitted_and_fit_errors():
+    p = Preprocessor(COLUMNS)
+    with pytest.raises(cr.DataError, match="fit"):
+        p.transform(np.zeros((1, 4)))
+    with pytest.raises(cr.DataError, match="NaN"):
+        p.fit(np.full((2, 4), np.nan))
+    with pytest.raises(cr.DataError, match="expected 4 features, got 5"):
+        p.fit(np.zeros((2, 5)))
+    assert Preprocessor(COLUMNS, standardize=False).transform(np.ones((1, 4))).tolist() == [
+        [1, 1, 1, 1]
+    ]
+
+
+def test_plain_arrays_and_constant_features():
+    X = np.array([[1.0, 5.0], [3.0, 5.0]])
+    p = Preprocessor().fit(X)
+    assert p.feature_names == ["x0", "x1"]
+    assert p.transform(X).tolist() == [[-1.0, 0.0], [1.0, 0.0]]  # constant: centred, not /0
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        None,
+        {},
+        {"format": "other"},
+        {"format": "chainrule.preprocessor", "version": 99},
+        {"format": "chainrule.preprocessor", "version": 1},
+        {"format": "chainrule.preprocessor", "version": 1, "columns": [{"name": "a"}]},
+        {
+            "format": "chainrule.preprocessor",
+            "version": 1,
+            "standardize": True,
+            "columns": [{"name": "a", "kind": "numeric"}],
+            "mean": [0.0, 1.0],
+            "std": [1.0, 1.0],
+        },
+        {
+            "format": "chainrule.preprocessor",
+            "version": 1,
+            "standardize": True,
+            "columns": [{"name": "a", "kind": "numeric"}],
+            "mean": [0.0],
+            "std": [float("nan")],
+        },
+        {
+            "format": "chainrule.preprocessor",
+            "version": 1,
+            "standardize": True,
+            "columns": [{"name": "c", "kind": "categorical", "categories": ["x", "x"]}],
+        },
+        {
+            "format": "chainrule.preprocessor",
+            "version": 1,
+            "standardize": True,
+            "columns": [{"name": "a", "kind": "numeric"}],
+            "task": "poetry",
+        },
+        {
+            "format": "chainrule.preprocessor",
+            "version": 1,
+            "standardize": True,
+            "columns": [{"name": "a", "kind": "numeric", "fill": "x"}],
+        },
+        {
+            "format": "chainrule.preprocessor",
+            "version": 1,
+            "standardize": True,
+            "columns": [{"name": "a", "kind": "__import__('os')"}],
+        },
+    ],
+)
+def test_from_dict_rejects_malformed_descriptions(state):
+    with pytest.raises(cr.DataError, match="Preprocessor"):
+        Preprocessor.from_dict(state)
+
+
+def test_transform_file_picks_columns_by_name(tmp_path):
+    train = tmp_path / "train.csv"
+    train.write_text("age,colour,label\n20,red,yes\n40,blue,no\n30,red,yes\n")
+    data = load_csv(train)
+    p = data.preprocessor.fit(data.X)
+    new = tmp_path / "new.csv"
+    new.write_text("id,colour,age\n7,blue,25\n8,red,35\n")  # other order, extra column, no label
+    expected = p.transform([["25", "blue"], ["35", "red"]])
+    assert np.array_equal(p.transform_file(new), expected)
+    headerless = tmp_path / "nohead.csv"
+    headerless.write_text("25,blue\n")
+    assert np.array_equal(p.transform_file(headerless), expected[:1])
+
+
+def test_transform_file_errors_name_the_file(tmp_path):
+    train = tmp_path / "train.csv"
+    train.write_text("age,colour,label\n20,red,yes\n40,blue,no\n")
+    p = load_csv(train).preprocessor
+    p.fit(load_csv(train).X)
+    missing = tmp_path / "nocolour.csv"
+    missing.write_text("age\n25\n")
+    with pytest.raises(cr.DataError, match=r"nocolour.csv: line 1: column\(s\) \['colour'\]"):
+        p.transform_file(missing)
+    bad = tmp_path / "badrow.csv"
+    bad.write_text("colour,age\nblue,25\npurple,3\n")
+    with pytest.raises(cr.DataError, match=r"badrow.csv: line 3, column 1 \('colour'\): unknown"):
+        p.transform_file(bad)
+    wide = tmp_path / "wide.csv"
+    wide.write_text("1,2,3\n")
+    with pytest.raises(cr.DataError, match="wide.csv: expected 2 features, got 3"):
+        p.transform_file(wide)
