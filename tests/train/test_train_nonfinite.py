@@ -202,10 +202,11 @@ def test_checkpoints_are_never_written_with_nonfinite_parameters(tmp_path):
     path = str(tmp_path / "b.safetensors")
     model = nn.Sequential(nn.Linear(2, 1))
     ckpt = ModelCheckpoint(path, monitor="loss")
-    epochs = []
-    spy = LambdaCallback(on_epoch_end=lambda e, logs: epochs.append(os.path.getmtime(path)))
+    ended = []
+    spy = LambdaCallback(on_train_end=lambda logs: ended.append(True))
     with pytest.warns(RuntimeWarning, match="NaN or infinite"):
         _fit(model, X, y, [_Step(STEPS + 2, poison), ckpt, spy], check_finite=False)
+    assert ended == [True]
     assert ckpt.skipped_nonfinite == EPOCHS - 1
     saved = cr.load(path).state_dict()
     assert all(np.isfinite(v).all() for v in saved.values())
@@ -224,3 +225,4 @@ def test_terminate_on_nan_stops_quietly_when_checks_are_off():
     )
     assert stop.terminated_at == 3  # epoch 2, batch 4: the first batch after the poison
     assert len(h) == 1 and all(math.isfinite(v) for v in h.history["loss"])
+    assert h.stopped_early

@@ -509,6 +509,7 @@ def fit(
                     stop = True
                     break
             if stop and done < steps:
+                history.stopped_early = True
                 break  # an incomplete epoch is not recorded
             logs = stats.logs()
             if val_loader is not None:
