@@ -58,6 +58,9 @@ def test_dtype_and_custom_names_survive():
     assert rebuilt.hidden.weight.dtype == np.float64
     tail = module_to_config(nn.Sequential(nn.Linear(1, 1), nn.Tanh())[1:])
     assert tail["names"] == ["1"]
+    odd = nn.Sequential(OrderedDict([("layer-1", nn.Tanh())]))
+    with pytest.raises(cr.ModelFormatError, match="cannot save child names"):
+        module_to_config(odd)
 
 
 def test_custom_modules_are_not_serialisable():

@@ -231,6 +231,12 @@ def module_to_config(module: Module) -> dict:
         config = {"type": kind, "children": [module_to_config(m) for _, m in children]}
         names = [name for name, _ in children]
         if names != [str(i) for i in range(len(names))]:
+            bad = [n for n in names if not _NAME.fullmatch(n)]
+            if bad:
+                raise ModelFormatError(
+                    f"cannot save child names {bad}: use letters, digits and _ (up to 64 "
+                    f"characters) so the file can be read back"
+                )
             config["names"] = names
         return config
     entry = _LAYERS.get(kind)
