@@ -58,7 +58,7 @@ def _decode(data: bytes, source: str) -> str:
 
 
 def _sniff(text: str) -> str:
-    first = next((line for line in text.splitlines() if line.strip()), "")
+    first = next((line for line in text[:65536].splitlines() if line.strip()), "")
     counts = [first.count(d) for d in _DELIMITERS]
     return _DELIMITERS[int(np.argmax(counts))] if max(counts) > 0 else ","
 
