@@ -471,8 +471,9 @@ class _Explainer:
         self._update(update_order)
         self._graph_section()
         self.data["checks"] = self.checks
-        return Report(title, self.blocks, self.data, graph=(self.graph, self.naming, None),
-                      names=self.naming)
+        return Report(
+            title, self.blocks, self.data, graph=(self.graph, self.naming, None), names=self.naming
+        )
 
     def _intro(self) -> str:
         if self.layers:
@@ -588,8 +589,15 @@ class _Explainer:
             num_terms += [" + ", self.arg(layer.bias.data.flat[bi])]
         zi = b * layer.width + j
         return Eq(
-            [Sym(naming.elem(z, zi)), " = ", *sym_terms, " = ", *num_terms, " = ",
-             self.num(z.data.flat[zi])]
+            [
+                Sym(naming.elem(z, zi)),
+                " = ",
+                *sym_terms,
+                " = ",
+                *num_terms,
+                " = ",
+                self.num(z.data.flat[zi]),
+            ]
         )
 
     def _activation_eq(self, layer, b: int, j: int) -> Eq:
@@ -603,8 +611,15 @@ class _Explainer:
             tokens_sym = [F(fn.label), "(", *tokens_sym, ")"]
             tokens_num = [F(fn.label), "(", *tokens_num, ")"]
         return Eq(
-            [Sym(naming.elem(layer.a, zi)), " = ", *tokens_sym, " = ", *tokens_num, " = ",
-             self.num(layer.a.data.flat[zi])]
+            [
+                Sym(naming.elem(layer.a, zi)),
+                " = ",
+                *tokens_sym,
+                " = ",
+                *tokens_num,
+                " = ",
+                self.num(layer.a.data.flat[zi]),
+            ]
         )
 
     def _loss_block(self):
@@ -671,7 +686,15 @@ class _Explainer:
         if out.data.size <= MAX_WIDTH * MAX_SAMPLES:
             for i in range(out.data.size):
                 blocks.append(
-                    Eq([D("E", naming.elem(out, i)), " = ", F(deriv), " = ", self.num(d_out.flat[i])])
+                    Eq(
+                        [
+                            D("E", naming.elem(out, i)),
+                            " = ",
+                            F(deriv),
+                            " = ",
+                            self.num(d_out.flat[i]),
+                        ]
+                    )
                 )
         else:
             blocks.append(Para(f"∂E/∂output: shape {out.data.shape}, {_summary(d_out)}."))
@@ -757,8 +780,21 @@ class _Explainer:
         if layer.index == len(self.layers):
             if layer.acts:
                 return Eq(
-                    [*head, D("E", a_name), " · ", *fp_sym, " = ", self.arg(da[i]), " × ",
-                     *fp_num, " = ", value, "   [", F(self._act_formula(layer)), "]"]
+                    [
+                        *head,
+                        D("E", a_name),
+                        " · ",
+                        *fp_sym,
+                        " = ",
+                        self.arg(da[i]),
+                        " × ",
+                        *fp_num,
+                        " = ",
+                        value,
+                        "   [",
+                        F(self._act_formula(layer)),
+                        "]",
+                    ]
                 )
             return Eq([*head, D("E", z_name), " = ", value])
         nxt = self._next(layer)
@@ -775,8 +811,21 @@ class _Explainer:
             num_sum += [self.arg(nxt.weight.data.flat[wi]), " × ", self.arg(deltas[nxt.index][zk])]
         if layer.acts:
             return Eq(
-                [*head, *fp_sym, " · (", *sym_sum, ") = ", *fp_num, " × (", *num_sum, ") = ",
-                 value, "   [", F(self._act_formula(layer)), "]"]
+                [
+                    *head,
+                    *fp_sym,
+                    " · (",
+                    *sym_sum,
+                    ") = ",
+                    *fp_num,
+                    " × (",
+                    *num_sum,
+                    ") = ",
+                    value,
+                    "   [",
+                    F(self._act_formula(layer)),
+                    "]",
+                ]
             )
         return Eq([*head, *sym_sum, " = ", *num_sum, " = ", value])
 
@@ -793,12 +842,19 @@ class _Explainer:
                 if t is None:
                     continue
                 rows.append(
-                    [naming.tensor(t), "×".join(map(str, t.data.shape)), "δ · a (Σ over samples)",
-                     "" if t.grad is None else _summary(t.grad),
-                     "" if t.grad is None else self.fmt(np.linalg.norm(t.grad))]
+                    [
+                        naming.tensor(t),
+                        "×".join(map(str, t.data.shape)),
+                        "δ · a (Σ over samples)",
+                        "" if t.grad is None else _summary(t.grad),
+                        "" if t.grad is None else self.fmt(np.linalg.norm(t.grad)),
+                    ]
                 )
-            return Table(["parameter", "shape", "formula", "∂E/∂parameter", "norm"], rows,
-                         [False, False, False, True, True])
+            return Table(
+                ["parameter", "shape", "formula", "∂E/∂parameter", "norm"],
+                rows,
+                [False, False, False, True, True],
+            )
         x = layer.x
         for j in range(W):
             for k in range(fan):
@@ -806,10 +862,10 @@ class _Explainer:
                 terms = [(delta[b * W + j], x.data.flat[b * fan + k]) for b in range(B)]
                 dz = [naming.elem(layer.z, b * W + j) for b in range(B)]
                 ds = [("δ_" + n.replace("net_", "")) if naming.classic else f"δ({n})" for n in dz]
-                formula = " + ".join(
-                    f"{d}·{naming.elem(x, b * fan + k)}" for b, d in enumerate(ds)
+                formula = " + ".join(f"{d}·{naming.elem(x, b * fan + k)}" for b, d in enumerate(ds))
+                numbers = " + ".join(
+                    f"{self.arg(d).text()} × {self.arg(a).text()}" for d, a in terms
                 )
-                numbers = " + ".join(f"{self.arg(d).text()} × {self.arg(a).text()}" for d, a in terms)
                 grad = "not trained" if w.grad is None else self.fmt(w.grad.flat[wi])
                 rows.append([naming.elem(w, wi), formula, numbers, grad])
         if bias is not None:
@@ -823,8 +879,11 @@ class _Explainer:
                 numbers = " + ".join(self.arg(delta[b * W + j]).text() for b, j in items)
                 grad = "not trained" if bias.grad is None else self.fmt(bias.grad.flat[bi])
                 rows.append([naming.elem(bias, bi), formula, numbers, grad])
-        return Table(["parameter", "∂E/∂parameter", "numbers", "engine .grad"], rows,
-                     [False, False, False, True])
+        return Table(
+            ["parameter", "∂E/∂parameter", "numbers", "engine .grad"],
+            rows,
+            [False, False, False, True],
+        )
 
     def _check(self, what, ours, engine):
         if engine is None:
@@ -847,8 +906,9 @@ class _Explainer:
             else:
                 expr = _op_expr(fn, [naming.tensor(p) for p in fn.parents])
                 rows.append([naming.tensor(t), fn.label, expr, _summary(t.data)])
-        self.blocks.append(Table(["node", "op", "computes", "value"], rows,
-                                 [False, False, False, True]))
+        self.blocks.append(
+            Table(["node", "op", "computes", "value"], rows, [False, False, False, True])
+        )
         value = float(self.loss.data)
         self.data["loss"] = {"formula": naming.tensor(graph.root), "value": value}
         self.data["forward"] = {
@@ -885,11 +945,23 @@ class _Explainer:
                 sym += [D("E", naming.tensor(out)), " · ", D(naming.tensor(out), name)]
                 nums += [self.arg(sums[id(out)].item()), " × ", self.arg(factor)]
             total = sums[id(t)].item()
-            if len(sym) <= 3:
+            uses = [(fn, k) for fn, k in graph.consumers.get(id(t), ()) if fn.needs_grad[k]]
+            if len(uses) == 1 and graph.output_of[uses[0][0]] is graph.root:
+                fn, k = uses[0]
+                formula = fn.formulas[k] if k < len(fn.formulas) else "?"
+                sym, nums = ([] if formula == self.fmt(total) else [F(formula)]), []
+            elif len(sym) <= 3:
                 nums = []
             self.blocks.append(
-                Eq([D("E", name), " = ", *sym, " = ", *([*nums, " = "] if nums else []),
-                    self.num(total)])
+                Eq(
+                    [
+                        D("E", name),
+                        " = ",
+                        *([*sym, " = "] if sym else []),
+                        *([*nums, " = "] if nums else []),
+                        self.num(total),
+                    ]
+                )
             )
             nodes.append({"name": name, "grad": total, "engine_grad": _item(t.grad)})
             self._check(f"∂E/∂{name}", total, t.grad)
@@ -925,8 +997,12 @@ class _Explainer:
                     j = steps[-1][3] if steps else i
                     factors.insert(
                         0,
-                        Factor("E", naming.elem(stop, j), self.loss_derivative or "(loss graph)",
-                               float(self.loss_sums[id(stop)].flat[j])),
+                        Factor(
+                            "E",
+                            naming.elem(stop, j),
+                            self.loss_derivative or "(loss graph)",
+                            float(self.loss_sums[id(stop)].flat[j]),
+                        ),
                     )
                 sample = sample_of(graph.output_of[steps[0][0]], steps[0][3], self.batch > 1)
                 explained.append((factors, math.prod(f.value for f in factors), sample))
@@ -939,8 +1015,12 @@ class _Explainer:
                     {
                         "sample": s,
                         "factors": [
-                            {"symbol": f"∂{f.top}/∂{f.bottom}", "formula": f.formula,
-                             "refers_to": f.note, "value": f.value}
+                            {
+                                "symbol": f"∂{f.top}/∂{f.bottom}",
+                                "formula": f.formula,
+                                "refers_to": f.note,
+                                "value": f.value,
+                            }
                             for f in factors
                         ],
                         "product": p,
@@ -976,8 +1056,9 @@ class _Explainer:
     def _chain_blocks(self, name, explained, total, engine):
         blocks = self.blocks
         if not explained:
-            blocks.append(Para(f"No path from {name} to the loss carries a nonzero factor: "
-                               f"∂E/∂{name} = 0."))
+            blocks.append(
+                Para(f"No path from {name} to the loss carries a nonzero factor: ∂E/∂{name} = 0.")
+            )
             return
         shown = explained
         if len(explained) > MAX_PATHS:
@@ -991,8 +1072,11 @@ class _Explainer:
                 sym.append(D(f.top, f.bottom))
                 nums.append(self.arg(f.value))
             lead = [D("E", name)] if len(explained) == 1 else [f"path {n + 1}: "]
-            tail = [" = ", *nums, " = ", self.num(product)] if len(factors) > 1 else [
-                " = ", self.num(product)]
+            tail = (
+                [" = ", *nums, " = ", self.num(product)]
+                if len(factors) > 1
+                else [" = ", self.num(product)]
+            )
             if self.batch > 1:
                 tail.append(f"   (sample {sample})")
             blocks.append(Eq([*lead, " = " if len(explained) == 1 else "", *sym, *tail]))
@@ -1005,7 +1089,11 @@ class _Explainer:
             flat = parts
             if len(explained) > len(shown):
                 rest = total - sum(p for _, p, _ in shown)
-                flat += [f" + (the other {len(explained) - len(shown)} paths: ", self.num(rest), ")"]
+                flat += [
+                    f" + (the other {len(explained) - len(shown)} paths: ",
+                    self.num(rest),
+                    ")",
+                ]
             blocks.append(Eq([D("E", name), " = Σ over paths = ", *flat, " = ", self.num(total)]))
         seen, rows = set(), []
         for factors, _, _ in shown:
@@ -1014,28 +1102,41 @@ class _Explainer:
                 if key in seen:
                     continue
                 seen.add(key)
-                rows.append([f"∂{f.top}/∂{f.bottom}",  # noqa: RUF001
-                             f.formula + (f"  (= {f.note})" if f.note else ""), self.fmt(f.value)])
+                rows.append(
+                    [
+                        f"∂{f.top}/∂{f.bottom}",  # noqa: RUF001
+                        _with_note(f.formula, f.note),
+                        self.fmt(f.value),
+                    ]
+                )
         blocks.append(Table(["factor", "local derivative", "value"], rows, [False, False, True]))
         if engine is not None:
-            blocks.append(Para(f"The engine's {name}.grad = {self.fmt(engine)} — the same number "
-                               f"(difference {abs(engine - total):.1e})."))
+            blocks.append(
+                Para(
+                    f"The engine's {name}.grad = {self.fmt(engine)} — the same number "
+                    f"(difference {abs(engine - total):.1e})."
+                )
+            )
 
     def _per_sample_grads(self) -> list | None:
         if self.rerun is None or self.batch > 16:
             return None
         result = []
+        twin = copy.deepcopy(self.model)  # the explained graph keeps its own gradients
+        theirs = dict(_named_parameters(twin))
         for b in range(self.batch):
-            for _, p in _named_parameters(self.model):
-                p.grad = None
+            for q in theirs.values():
+                q.grad = None
             xb = Tensor._make(self.x.data[b : b + 1], False)
             yb = None if self.y is None else Tensor._make(self.y.data[b : b + 1], False)
-            _, loss_b = self.rerun(self.model, xb, yb)
+            _, loss_b = self.rerun(twin, xb, yb)
             loss_b.backward()
-            result.append({id(p): None if p.grad is None else p.grad.copy()
-                           for _, p in _named_parameters(self.model)})
-        for _, p in _named_parameters(self.model):
-            p.grad = None
+            result.append(
+                {
+                    id(p): None if theirs[n].grad is None else theirs[n].grad.copy()
+                    for n, p in self.named
+                }
+            )
         return result
 
     def _per_sample_block(self, t, i, name, explained, per_sample) -> dict:
@@ -1048,8 +1149,11 @@ class _Explainer:
             for b, e in enumerate(engine_b)
         ]
         self.blocks.append(
-            Table([f"sample", "its paths' sum", f"∂E_sample/∂{name} (that sample alone)"], rows,
-                  [False, True, True])
+            Table(
+                ["sample", "its paths' sum", f"∂E_sample/∂{name} (that sample alone)"],
+                rows,
+                [False, True, True],
+            )
         )
         valid = [e for e in engine_b if e is not None]
         mean = float(np.mean(valid)) if valid else None
@@ -1062,8 +1166,12 @@ class _Explainer:
             )
         else:
             how, value = None, None
-        return {"contributions": contrib, "engine_per_sample": engine_b, "combined_by": how,
-                "combined": value}
+        return {
+            "contributions": contrib,
+            "engine_per_sample": engine_b,
+            "combined_by": how,
+            "combined": value,
+        }
 
     # ---- 4. the update ----------------------------------------------------------------------------
     def _update(self, order):
@@ -1071,8 +1179,10 @@ class _Explainer:
         blocks.append(Heading(2, "4. The update"))
         blocks.append(Eq(["θ_new = θ_old − η · ∂E/∂θ,   η = ", self.num(self.lr)]))
         before = float(self.loss.data)
-        grads = {id(p): None if p.grad is None else np.asarray(p.grad, dtype=np.float64)
-                 for p in self.params}
+        grads = {
+            id(p): None if p.grad is None else np.asarray(p.grad, dtype=np.float64)
+            for p in self.params
+        }
         new_values, after = self._step(order, grads)
         rows, data_rows = [], []
         total = sum(p.data.size for p in self.trained)
@@ -1080,24 +1190,49 @@ class _Explainer:
             pname = naming.tensor(p)
             if not p.requires_grad:
                 label = naming.elem(p, 0) if p.data.size == 1 else pname
-                rows.append([label, _summary(p.data), "—", "not updated (requires_grad=False)",
-                             _summary(p.data)])
+                rows.append(
+                    [
+                        label,
+                        _summary(p.data),
+                        "—",
+                        "not updated (requires_grad=False)",
+                        _summary(p.data),
+                    ]
+                )
                 continue
             g = grads[id(p)]
             new = new_values[id(p)]
             if total <= MAX_UPDATE_ROWS:
                 for i in range(p.data.size):
-                    rows.append([naming.elem(p, i), self.fmt(p.data.flat[i]), self.fmt(g.flat[i]),
-                                 f"{self.fmt(p.data.flat[i])} − {self.fmt(self.lr)} × "
-                                 f"{self.fmt(g.flat[i])}", self.fmt(new.flat[i])])
+                    rows.append(
+                        [
+                            naming.elem(p, i),
+                            self.fmt(p.data.flat[i]),
+                            self.fmt(g.flat[i]),
+                            f"{self.fmt(p.data.flat[i])} − {self.fmt(self.lr)} × "
+                            f"{self.arg(g.flat[i]).text()}",
+                            self.fmt(new.flat[i]),
+                        ]
+                    )
             else:
                 step = new - p.data
-                rows.append([pname, "×".join(map(str, p.data.shape)) or "scalar",
-                             f"‖∂E/∂θ‖ = {self.fmt(np.linalg.norm(g))}",
-                             f"‖Δθ‖ = {self.fmt(np.linalg.norm(step))}",
-                             f"max |Δθ| = {self.fmt(np.abs(step).max())}"])
-            data_rows.append({"name": pname, "old": np.asarray(p.data).tolist(),
-                              "grad": g.tolist(), "new": new.tolist()})
+                rows.append(
+                    [
+                        pname,
+                        "×".join(map(str, p.data.shape)) or "scalar",
+                        f"‖∂E/∂θ‖ = {self.fmt(np.linalg.norm(g))}",
+                        f"‖Δθ‖ = {self.fmt(np.linalg.norm(step))}",
+                        f"max |Δθ| = {self.fmt(np.abs(step).max())}",
+                    ]
+                )
+            data_rows.append(
+                {
+                    "name": pname,
+                    "old": np.asarray(p.data).tolist(),
+                    "grad": g.tolist(),
+                    "new": new.tolist(),
+                }
+            )
         if total <= MAX_UPDATE_ROWS:
             header = ["parameter", "old", "∂E/∂θ", "old − η·∂E/∂θ", "new"]
         else:
@@ -1114,11 +1249,24 @@ class _Explainer:
         blocks.append(Table(header, rows, [False, True, True, True, True]))
         if after is not None:
             blocks.append(
-                Eq(["E before = ", self.num(before), ",   E after one step = ", self.num(after),
-                    ",   change = ", self.num(after - before)])
+                Eq(
+                    [
+                        "E before = ",
+                        self.num(before),
+                        ",   E after one step = ",
+                        self.num(after),
+                        ",   change = ",
+                        self.num(after - before),
+                    ]
+                )
             )
-        self.data["update"] = {"lr": self.lr, "order": order, "parameters": data_rows,
-                               "loss_before": before, "loss_after": after}
+        self.data["update"] = {
+            "lr": self.lr,
+            "order": order,
+            "parameters": data_rows,
+            "loss_before": before,
+            "loss_after": after,
+        }
         self.data["loss_after"] = after
 
     def _step(self, order, grads):
@@ -1162,9 +1310,7 @@ class _Explainer:
                 _, after_t = self.rerun(twin, self.x, self.y)
             after = float(after_t.data)
         elif self.recompute is not None:
-            after = float(
-                self.recompute({n: new_values[id(p)] for n, p in self.named})
-            )
+            after = float(self.recompute({n: new_values[id(p)] for n, p in self.named}))
         return new_values, after
 
     # ---- 5. the graph -----------------------------------------------------------------------------
@@ -1188,6 +1334,12 @@ class _MergedStep(tuple):
         step = super().__new__(cls, (fn, k, i, j, value))
         step.outer = outer
         return step
+
+
+def _with_note(formula: str, note: str) -> str:
+    if not note:
+        return formula
+    return f"{formula}  ({note})" if "=" in note else f"{formula}  (= {note})"
 
 
 def _item(g):

@@ -134,8 +134,9 @@ class Naming:
             for layer in layers:
                 if layer.bias_op is not None:
                     self.base[id(layer.op and graph.output_of[layer.op])] = f"Wa{layer.index}"
+                if layer.a is not layer.z:
+                    self.base[id(layer.a)] = f"a{layer.index}"
                 self.base[id(layer.z)] = f"z{layer.index}"
-                self.base[id(layer.a)] = f"a{layer.index}"
             self.base[id(x)] = "x"
         if y is not None:
             self.base[id(y)] = "t"
@@ -202,7 +203,9 @@ class Naming:
             return base
         if self.layers and self.batch == 1 and (t is self.x or self._is_activation(t)):
             # one sample: drop the sample index, z1[0, 1] → z1[1]
-            return base + index_text(shape[1:], i) if len(shape) > 1 else base + index_text(shape, i)
+            return (
+                base + index_text(shape[1:], i) if len(shape) > 1 else base + index_text(shape, i)
+            )
         return base + index_text(shape, i)
 
     def _is_activation(self, t: Tensor) -> bool:
@@ -225,8 +228,10 @@ class Naming:
                 idx = None
             if idx is not None and not idx and t.data.size == 1:
                 return t, 0
-            if idx is not None and len(idx) == len(shape) and all(
-                -n <= v < n for v, n in zip(idx, shape)
+            if (
+                idx is not None
+                and len(idx) == len(shape)
+                and all(-n <= v < n for v, n in zip(idx, shape))
             ):
                 return t, int(np.ravel_multi_index(tuple(v % n for v, n in zip(idx, shape)), shape))
         raise ValueError(f"unknown parameter {name!r}; valid names: {self.valid_names(params)}")
@@ -279,7 +284,32 @@ def step_factor(naming: Naming, graph: Graph, step) -> Factor:
         else:
             col = np.unravel_index(i, x.data.shape)[-1]
             note = naming.elem(w, int(np.ravel_multi_index((idx[-1], col), w.data.shape)))
+    else:
+        note = _formula_vars(naming, fn, formula, i, j, graph)
     return Factor(naming.elem(out, j), naming.elem(parent, i), formula, value, note)
+
+
+def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
+    """Say which numbers a formula's letters stand for: ``b`` in ∂(a·b)/∂a is the other input."""
+    letters = {"x": 0, "z": 0} if len(fn.parents) == 1 else {"a": 0, "b": 1}
+    used = [c for c in letters if re.search(rf"(?<![A-Za-z]){c}(?![A-Za-z])", formula)]
+    parts = []
+    out_shape = graph.output_of[fn].data.shape
+    for c in used:
+        p = fn.parents[letters[c]]
+        if p.data.size == 1:
+            k = 0
+        elif p.data.shape == out_shape:
+            k = j
+        else:
+            continue
+        name = naming.elem(p, k)
+        if name != c:
+            parts.append(f"{c} = {name}")
+    exponent = getattr(fn, "exponent", None)
+    if exponent is not None and re.search(r"(?<![A-Za-z])p(?![A-Za-z])", formula):
+        parts.append(f"p = {exponent:g}")
+    return ", ".join(parts)
 
 
 def sample_of(t: Tensor, i: int, batched: bool) -> int:

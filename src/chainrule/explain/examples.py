@@ -23,8 +23,15 @@ class RawMLP:
     worked example); ``train_bias=False`` freezes the biases.
     """
 
-    def __init__(self, weights, biases, activation=sigmoid, shared_bias=False, train_bias=True,
-                 dtype="float64"):
+    def __init__(
+        self,
+        weights,
+        biases,
+        activation=sigmoid,
+        shared_bias=False,
+        train_bias=True,
+        dtype="float64",
+    ):
         self.layers = []
         for w, b in zip(weights, biases):
             weight = tensor(w, requires_grad=True, dtype=dtype)
@@ -203,8 +210,9 @@ def scalar(param=None, lr: float = 0.01):
 
     def recompute(values):
         with no_grad():
-            again = scalar_expression(tensor(values["a"], dtype="float64"),
-                                      tensor(values["b"], dtype="float64"))
+            again = scalar_expression(
+                tensor(values["a"], dtype="float64"), tensor(values["b"], dtype="float64")
+            )
         return again["E"].item()
 
     return explain_graph(

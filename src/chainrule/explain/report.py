@@ -82,8 +82,10 @@ def tex_name(name: str) -> str:
         return name
     m = re.fullmatch(r"([A-Za-zδ]+)_([A-Za-z0-9]+)", name)
     if m:
-        head = tex_text(m.group(1)) if m.group(1) == "δ" else (
-            m.group(1) if len(m.group(1)) == 1 else r"\mathrm{" + m.group(1) + "}"
+        head = (
+            tex_text(m.group(1))
+            if m.group(1) == "δ"
+            else (m.group(1) if len(m.group(1)) == 1 else r"\mathrm{" + m.group(1) + "}")
         )
         return head + "_{" + m.group(2) + "}"
     m = re.fullmatch(r"([A-Za-z])(\d+)", name)
@@ -135,7 +137,9 @@ class D:
         return f"∂{self.top}/∂{self.bottom}"
 
     def tex(self) -> str:
-        return r"\frac{\partial " + tex_name(self.top) + r"}{\partial " + tex_name(self.bottom) + "}"
+        return (
+            r"\frac{\partial " + tex_name(self.top) + r"}{\partial " + tex_name(self.bottom) + "}"
+        )
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,11 @@ class Report:
         self._graph = graph
         self._names = names
 
+    @property
+    def graph(self):
+        """The :class:`~chainrule.explain.graph.Graph` the report was read from."""
+        return self._graph[0] if self._graph else None
+
     # ---- formats ------------------------------------------------------------------------
     def text(self) -> str:
         from chainrule.explain.render_text import render
@@ -242,17 +251,18 @@ class Report:
 
         return render(self, indent=indent)
 
-    def terminal(self, width: int | None = None, color: bool = True) -> str:
-        """The report as the terminal shows it (rich: aligned tables, colour); a string."""
-        from chainrule.explain.render_terminal import render
-
-        return render(self, width=width, color=color)
-
-    def print(self, console=None) -> None:
-        """Print to the terminal with rich (or plain text when rich is not installed)."""
+    def terminal(self, console=None) -> None:
+        """Print the report to the terminal with rich: aligned tables, colour (plain text when
+        rich is not installed). ``console`` is an optional ``rich.console.Console``."""
         from chainrule.explain.render_terminal import print_report
 
         print_report(self, console)
+
+    def terminal_text(self, width: int = 120, color: bool = True) -> str:
+        """What :meth:`terminal` prints, as a string (ANSI colour codes when ``color``)."""
+        from chainrule.explain.render_terminal import render
+
+        return render(self, width=width, color=color)
 
     def dot(self) -> str:
         """The computation graph in Graphviz DOT, values and gradients on each node."""

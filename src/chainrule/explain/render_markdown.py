@@ -1,0 +1,31 @@
+"""Markdown with LaTeX maths ($$…$$), as GitHub and Jupyter render it."""
+
+from __future__ import annotations
+
+from chainrule.explain.report import Eq, Heading, Para, Table
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def render(report) -> str:
+    out = []
+    for block in report.blocks:
+        if isinstance(block, Heading):
+            out.append("#" * block.level + " " + block.text)
+            out.append("")
+        elif isinstance(block, Para):
+            out.append(block.text)
+            out.append("")
+        elif isinstance(block, Eq):
+            out.append("$$" + block.tex() + "$$")
+            out.append("")
+        elif isinstance(block, Table):
+            align = ["---:" if right else ":---" for right in block.align()]
+            out.append("| " + " | ".join(_cell(h) for h in block.header) + " |")
+            out.append("| " + " | ".join(align) + " |")
+            for row in block.rows:
+                out.append("| " + " | ".join(_cell(c) for c in row) + " |")
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
