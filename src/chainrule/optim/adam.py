@@ -123,11 +123,12 @@ class Adam(Optimizer):
                         v_max = state["max_exp_avg_sq"] = np.zeros_like(p.data)
                     v = np.maximum(v_max, v, out=v_max)
 
-                step_size = lr / (1.0 - beta1**t)
+                # η/(1−β₁ᵗ) · m/(√v/c + ε) with c = √(1−β₂ᵗ), rewritten as
+                # η·c/(1−β₁ᵗ) · m/(√v + ε·c): the same number, one pass over the data fewer.
                 bias_correction2_sqrt = (1.0 - beta2**t) ** 0.5
+                step_size = lr * bias_correction2_sqrt / (1.0 - beta1**t)
                 denom = np.sqrt(v, out=tmp)
-                denom /= bias_correction2_sqrt
-                denom += eps
+                denom += eps * bias_correction2_sqrt
                 update = np.divide(m, denom, out=tmp)
                 update *= -step_size
                 p.data += update
