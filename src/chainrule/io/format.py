@@ -34,7 +34,7 @@ import numpy as np
 from chainrule.errors import DTypeError, ModelFormatError
 
 CHECKSUM_KEY = "chainrule.sha256"
-MAX_HEADER_BYTES = 16 * 1024 * 1024  # ~200,000 tensors; a larger header is refused unread
+MAX_HEADER_BYTES = 8 * 1024 * 1024  # ~100,000 tensors; a larger header is refused unread
 MAX_JSON_DEPTH = 8  # the schema needs 3 (root, tensor entry, shape list)
 MAX_NDIM = 64  # NumPy's own limit
 MAX_NAME_CHARS = 4096
@@ -99,12 +99,31 @@ def loads(
 ) -> TensorFile:
     """Like :func:`read`, for a file's contents already in memory (``source`` names it)."""
     try:
-        view = memoryview(data)
-        return _read_stream(io.BytesIO(view), view.nbytes, source, require_checksum)
+        view = memoryview(data).cast("B")
+        return _read_stream(_MemoryReader(view), view.nbytes, source, require_checksum)
     except ModelFormatError:
         raise
     except Exception as exc:
         raise ModelFormatError(f"{source}: not a valid tensor file ({exc!r})") from exc
+
+
+class _MemoryReader:
+    """The two file methods the reader uses, over bytes in memory, without copying them."""
+
+    def __init__(self, view: memoryview):
+        self.view = view
+        self.position = 0
+
+    def readinto(self, buffer) -> int:
+        chunk = self.view[self.position : self.position + len(buffer)]
+        buffer[: len(chunk)] = chunk
+        self.position += len(chunk)
+        return len(chunk)
+
+    def read(self, n: int) -> bytes:
+        chunk = self.view[self.position : self.position + n]
+        self.position += len(chunk)
+        return bytes(chunk)
 
 
 def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
@@ -153,7 +172,7 @@ def _read_header(f: BinaryIO, size: int, source: str):
         raise _fail(source, f"header length {n} is larger than the file ({size} bytes)")
     if n > MAX_HEADER_BYTES:
         raise _fail(source, f"header length {n} exceeds the limit of {MAX_HEADER_BYTES} bytes")
-    raw = bytes(_read_exact(f, n, source, "header"))
+    raw = _read_exact(f, n, source, "header")
     if raw[:1] != b"{":
         raise _fail(source, "header does not start with '{' (not a safetensors file)")
     header = parse_json(raw, source=source, what="header")
@@ -161,7 +180,7 @@ def _read_header(f: BinaryIO, size: int, source: str):
         raise _fail(source, "header is not a JSON object")
     payload_size = size - 8 - n
     entries, metadata = _validate_header(header, payload_size, source)
-    return prefix + raw, entries, metadata, payload_size
+    return (prefix, raw), entries, metadata, payload_size
 
 
 def _read_stream(f: BinaryIO, size: int, source: str, require_checksum: bool) -> TensorFile:
@@ -189,18 +208,20 @@ def _read_stream(f: BinaryIO, size: int, source: str, require_checksum: bool) ->
     return TensorFile(tensors, metadata)
 
 
-def _verify_checksum(head: bytes, payload: bytearray, digest: str, source: str) -> None:
+def _verify_checksum(head: tuple, payload: bytearray, digest: str, source: str) -> None:
     if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
         raise _fail(source, f"checksum '{CHECKSUM_KEY}' is not 64 lowercase hex digits")
+    prefix, raw = head
     needle = f'"{CHECKSUM_KEY}":"{digest}"'.encode()
-    at = head.find(needle)
-    if at < 0 or head.find(needle, at + 1) >= 0:
+    at = raw.find(needle)
+    if at < 0 or raw.find(needle, at + 1) >= 0:
         raise _fail(source, "checksum entry is not written in the canonical form chainrule uses")
     start = at + len(needle) - 65  # first hex digit
-    h = hashlib.sha256()
-    h.update(head[:start])
+    view = memoryview(raw)
+    h = hashlib.sha256(prefix)
+    h.update(view[:start])
     h.update(_ZERO_DIGEST)
-    h.update(head[start + 64 :])
+    h.update(view[start + 64 :])
     h.update(payload)
     if h.hexdigest() != digest:
         raise _fail(
@@ -317,7 +338,7 @@ def _unique_pairs(pairs: list) -> dict:
     return result
 
 
-def json_depth(data: bytes, limit: int = MAX_JSON_DEPTH, chunk: int = 1 << 14) -> int:
+def json_depth(data: bytes, limit: int = MAX_JSON_DEPTH, chunk: int = 1 << 12) -> int:
     """Maximum nesting depth of ``[``/``{`` in JSON text, ignoring brackets inside strings.
 
     Stops early once the depth passes ``limit``. Works in fixed-size chunks, so the memory it
@@ -332,8 +353,9 @@ def json_depth(data: bytes, limit: int = MAX_JSON_DEPTH, chunk: int = 1 << 14) -
         c = codes[start : start + chunk]
         index = np.arange(c.size, dtype=np.int32)
         is_backslash = c == 0x5C
-        last_other = np.maximum.accumulate(np.where(is_backslash, -1, index))
-        run = index - last_other + np.where(last_other < 0, backslashes, 0)  # run ending at i
+        last_other = np.maximum.accumulate(np.where(is_backslash, np.int32(-1), index))
+        run = index - last_other  # length of the backslash run ending at i
+        run[last_other < 0] += backslashes
         run_before = np.empty_like(run)
         run_before[0] = backslashes
         run_before[1:] = run[:-1]
@@ -360,13 +382,13 @@ def parse_json(
     """Parse untrusted JSON strictly: valid UTF-8, bounded size and depth, no duplicate keys,
     no NaN/Infinity, no huge integers. Raises ModelFormatError naming ``source`` and ``what``."""
     try:
-        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        raw = data.encode("utf-8") if isinstance(data, str) else data
     except UnicodeEncodeError as exc:
         raise _fail(source, f"{what} is not valid UTF-8 ({exc.reason})") from None
     if len(raw) > max_bytes:
         raise _fail(source, f"{what} is {len(raw)} bytes; the limit is {max_bytes}")
     try:
-        text = raw.decode("utf-8")
+        text = str(raw, "utf-8")
     except UnicodeDecodeError as exc:
         raise _fail(source, f"{what} is not valid UTF-8 (byte {exc.start})") from None
     depth = json_depth(raw, max_depth)
