@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Function
+from chainrule.errors import ShapeError
 from chainrule.ops._util import check_broadcast, operand, operands
 from chainrule.tensor import Tensor
 
@@ -348,6 +349,13 @@ def where(cond, a, b) -> Tensor:
     """Elements of ``a`` where ``cond`` is true, else of ``b`` (both differentiable)."""
     cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond, dtype=bool)
     a, b = operands(a, b)
+    try:
+        np.broadcast_shapes(cond.shape, a.data.shape, b.data.shape)
+    except ValueError:
+        raise ShapeError(
+            f"where got condition {cond.shape}, a {a.data.shape} and b {b.data.shape}, which do "
+            f"not broadcast together"
+        ) from None
     return Where.apply(a, b, cond=cond)
 
 

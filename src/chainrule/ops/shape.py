@@ -296,5 +296,11 @@ def getitem(x, index) -> Tensor:
 def pad(x, pad_width, value=0.0) -> Tensor:
     """Pad with a constant; ``pad_width`` as in ``np.pad`` (per axis: (before, after))."""
     x = operand(x)
-    pad_width = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+    try:
+        pad_width = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+    except ValueError:
+        raise ShapeError(
+            f"pad got pad_width {np.asarray(pad_width).tolist()} for a tensor of shape "
+            f"{x.shape}; give one (before, after) pair per axis ({x.ndim} pairs)"
+        ) from None
     return Pad.apply(x, pad_width=tuple(map(tuple, pad_width.tolist())), value=value)
