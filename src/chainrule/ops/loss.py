@@ -246,8 +246,12 @@ def _index_targets(target, input: Tensor, axis: int, ignore_index: int, loss: st
     if array.dtype.kind not in "iu":
         raise DTypeError(
             f"{loss} class-index targets must be integers, got dtype {array.dtype} (shape "
-            f"{array.shape}); pass labels as int64 (y.astype('int64')), or pass class "
-            f"probabilities of the input's shape {input.shape}"
+            f"{array.shape}); pass labels as int64 (y.astype('int64'))"
+            + (
+                f", or class probabilities of the input's shape {input.shape}"
+                if loss == "cross_entropy"
+                else ""
+            )
         )
     if array.shape != expected:
         raise ShapeError(
