@@ -60,7 +60,7 @@ def test_round_trip_through_python_csv_writer(tmp_path):
 
 def test_headerless_file_gets_column_names(tmp_path):
     path = _write(tmp_path, "nohead.csv", "1,2,0\n3,4,1\n5,6,0\n")
-    data = load_csv(path)
+    data = load_csv(path, target="col2")
     assert data.columns == ["col0", "col1"] and data.target_name == "col2"
     assert data.X.shape == (3, 2) and data.task == "binary"
     assert load_csv(path, target="col0").target_name == "col0"
@@ -69,7 +69,7 @@ def test_headerless_file_gets_column_names(tmp_path):
 def test_header_override(tmp_path):
     path = _write(tmp_path, "allcat.csv", "red,small,yes\nblue,big,no\nred,big,no\n")
     assert read_table(path).has_header  # all text: read as a header by default
-    data = load_csv(path, header=False)
+    data = load_csv(path, header=False, target="col2")
     assert len(data) == 3 and data.class_names == ["no", "yes"]
 
 
@@ -77,27 +77,29 @@ def test_header_override(tmp_path):
 def test_delimiters_are_detected(tmp_path, delimiter):
     text = delimiter.join(["a", "b", "label"]) + "\n"
     text += "\n".join(delimiter.join([f"{i}.5", str(i), str(i % 2)]) for i in range(4)) + "\n"
-    data = load_csv(_write(tmp_path, "d.csv", text))
+    data = load_csv(_write(tmp_path, "d.csv", text), target="label")
     assert data.X[:, 0].tolist() == [0.5, 1.5, 2.5, 3.5]
 
 
 def test_labels_binary_strings_and_integers(tmp_path):
-    data = load_csv(_write(tmp_path, "b.csv", "x,ok\n1,yes\n2,no\n3,yes\n"))
+    data = load_csv(_write(tmp_path, "b.csv", "x,ok\n1,yes\n2,no\n3,yes\n"), target="ok")
     assert data.task == "binary" and data.class_names == ["no", "yes"]
     assert data.y.tolist() == [1, 0, 1]
-    data = load_csv(_write(tmp_path, "i.csv", "x,digit\n1,7\n2,3\n3,7\n4,9\n"))
+    data = load_csv(_write(tmp_path, "i.csv", "x,digit\n1,7\n2,3\n3,7\n4,9\n"), target=-1)
     assert data.class_names == ["3", "7", "9"] and data.y.tolist() == [1, 0, 1, 2]
-    data = load_csv(_write(tmp_path, "f.csv", "x,digit\n1,1.0\n2,0.0\n"))
+    data = load_csv(_write(tmp_path, "f.csv", "x,digit\n1,1.0\n2,0.0\n"), target=-1)
     assert data.class_names == ["0", "1"] and data.y.dtype == np.int64
 
 
 def test_regression_targets(tmp_path):
-    data = load_csv(_write(tmp_path, "r.csv", "x,price\n1,1.5\n2,2.25\n3,0.1\n"))
+    data = load_csv(_write(tmp_path, "r.csv", "x,price\n1,1.5\n2,2.25\n3,0.1\n"), target=-1)
     assert data.task == "regression" and data.class_names is None
     assert data.y.dtype == np.float64 and data.y.tolist() == [1.5, 2.25, 0.1]
     many = "x,count\n" + "".join(f"{i},{i * 3}\n" for i in range(150))
-    assert load_csv(_write(tmp_path, "many.csv", many)).task == "regression"
-    forced = load_csv(_write(tmp_path, "forced.csv", "x,y\n1,1\n2,0\n"), task="regression")
+    assert load_csv(_write(tmp_path, "many.csv", many), target="count").task == "regression"
+    forced = load_csv(
+        _write(tmp_path, "forced.csv", "x,y\n1,1\n2,0\n"), target="y", task="regression"
+    )
     assert forced.task == "regression" and forced.y.dtype == np.float64
 
 
@@ -109,7 +111,7 @@ def test_target_and_features_by_position(tmp_path):
 
 def test_whitespace_and_blank_lines(tmp_path):
     path = _write(tmp_path, "ws.csv", " a , b ,label\n\n 1 , red ,x\n\n2,blue , y \n\n")
-    data = load_csv(path)
+    data = load_csv(path, target="label")
     assert data.columns == ["a", "b"] and data.class_names == ["x", "y"]
     assert data.X.tolist() == [[1, 0, 1], [2, 1, 0]]
 
@@ -117,8 +119,8 @@ def test_whitespace_and_blank_lines(tmp_path):
 def test_impute_mean_fills_and_remembers(tmp_path):
     text = "a,colour,label\n1,red,0\n,blue,1\n3,,0\n5,red,1\n"
     with pytest.raises(cr.DataError):
-        load_csv(_write(tmp_path, "m.csv", text))
-    data = load_csv(_write(tmp_path, "m.csv", text), impute="mean")
+        load_csv(_write(tmp_path, "m.csv", text), target="label")
+    data = load_csv(_write(tmp_path, "m.csv", text), target="label", impute="mean")
     assert data.X[:, 0].tolist() == [1, 3, 3, 5]  # the mean of 1, 3, 5
     assert data.X[2].tolist() == [3, 0, 1]  # most frequent colour: red
     cols = data.preprocessor.columns
@@ -133,7 +135,7 @@ def test_split_fits_on_training_rows_only(tmp_path):
     X = rng.normal(5.0, 2.0, size=(40, 2))
     y = np.array([0, 1] * 20)
     body = "".join(f"{float(a)!r},{float(b)!r},{c}\n" for (a, b), c in zip(X, y))
-    data = load_csv(_write(tmp_path, "s.csv", "a,b,label\n" + body))
+    data = load_csv(_write(tmp_path, "s.csv", "a,b,label\n" + body), target="label")
     X_train, X_test, y_train, y_test = data.split(test_size=0.25, seed=0)
     assert len(X_test) == 10 and np.bincount(y_test).tolist() == [5, 5]
     assert np.allclose(X_train.mean(axis=0), 0.0) and np.allclose(X_train.std(axis=0), 1.0)
@@ -141,3 +143,67 @@ def test_split_fits_on_training_rows_only(tmp_path):
     raw_train = cr.data.train_test_split(data.X, data.y, test_size=0.25, stratify=data.y)[0]
     assert np.allclose(data.preprocessor.mean, raw_train.mean(axis=0))
     assert np.allclose(data.preprocessor.std, raw_train.std(axis=0))
+
+
+def test_no_target_loads_features_only(tmp_path):
+    data = load_csv(_write(tmp_path, "rows.csv", "a,colour\n1,red\n"))
+    assert data.y is None and data.task is None and data.target_name is None
+    assert data.X.tolist() == [[1.0, 1.0]] and data.feature_names == ["a", "colour=red"]
+    with pytest.raises(cr.DataError, match="no target"):
+        data.split()
+
+
+def _trained(tmp_path):
+    train = _write(tmp_path, "train.csv", "age,colour,label\n20,red,yes\n40,blue,no\n30,red,yes\n")
+    data = load_csv(train, target="label")
+    data.preprocessor.fit(data.X)
+    # what a model file keeps, read back
+    return Preprocessor.from_dict(json.loads(json.dumps(data.preprocessor.to_dict()))), data
+
+
+def test_new_rows_read_with_the_training_preprocessor(tmp_path):
+    pre, train = _trained(tmp_path)
+    # other column order, an extra column, one row, one class: all fine for prediction
+    new = _write(tmp_path, "new.csv", "label,id,colour,age\nyes,7,blue,25\n")
+    data = load_csv(new, target="label", preprocessor=pre)
+    assert data.X.tolist() == [[25.0, 1.0, 0.0]]  # the training categories: blue, red
+    assert data.y.tolist() == [1] and data.class_names == ["no", "yes"]
+    assert data.task == "binary" and data.preprocessor is pre
+    assert pre.transform(data.X).shape == (1, 3)
+    unlabeled = load_csv(_write(tmp_path, "u.csv", "colour,age\nred,1\n"), preprocessor=pre)
+    assert unlabeled.y is None and unlabeled.X.tolist() == [[1.0, 0.0, 1.0]]
+    headerless = load_csv(_write(tmp_path, "h.csv", "25,blue,no\n"), target=2, preprocessor=pre)
+    assert headerless.X.tolist() == [[25.0, 1.0, 0.0]] and headerless.y.tolist() == [0]
+
+
+@pytest.mark.parametrize(
+    "text, kwargs, match",
+    [
+        (
+            "age,colour,label\n25,green,yes\n",
+            {"target": "label"},
+            r"line 2, column 2 .*unknown category 'green'",
+        ),
+        (
+            "age,colour,label\n25,red,maybe\n",
+            {"target": "label"},
+            r"line 2, column 3 .*'maybe' was not seen",
+        ),
+        ("age,label\n25,yes\n", {"target": "label"}, r"no column\(s\) \['colour'\]"),
+        ("age,colour\n25,red\n", {"features": ["colour"]}, "differ from the model's columns"),
+        ("age,colour,label\n,red,yes\n", {"target": "label"}, r"line 2, column 1 .*missing value"),
+    ],
+)
+def test_new_rows_errors(tmp_path, text, kwargs, match):
+    pre, _ = _trained(tmp_path)
+    with pytest.raises(cr.DataError, match="new_bad.csv: .*" + match):
+        load_csv(_write(tmp_path, "new_bad.csv", text), preprocessor=pre, **kwargs)
+
+
+def test_integer_labels_of_new_rows_match_training_classes(tmp_path):
+    train = _write(tmp_path, "t.csv", "x,digit\n1,3\n2,7\n3,3\n")
+    pre = load_csv(train, target="digit").preprocessor
+    data = load_csv(
+        _write(tmp_path, "n.csv", "x,digit\n5,7.0\n6,3\n"), target="digit", preprocessor=pre
+    )
+    assert data.y.tolist() == [1, 0]

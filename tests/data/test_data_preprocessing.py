@@ -150,7 +150,7 @@ def test_from_dict_rejects_malformed_descriptions(state):
 def test_transform_file_picks_columns_by_name(tmp_path):
     train = tmp_path / "train.csv"
     train.write_text("age,colour,label\n20,red,yes\n40,blue,no\n30,red,yes\n")
-    data = load_csv(train)
+    data = load_csv(train, target="label")
     p = data.preprocessor.fit(data.X)
     new = tmp_path / "new.csv"
     new.write_text("id,colour,age\n7,blue,25\n8,red,35\n")  # other order, extra column, no label
@@ -164,8 +164,8 @@ def test_transform_file_picks_columns_by_name(tmp_path):
 def test_transform_file_errors_name_the_file(tmp_path):
     train = tmp_path / "train.csv"
     train.write_text("age,colour,label\n20,red,yes\n40,blue,no\n")
-    p = load_csv(train).preprocessor
-    p.fit(load_csv(train).X)
+    data = load_csv(train, target="label")
+    p = data.preprocessor.fit(data.X)
     missing = tmp_path / "nocolour.csv"
     missing.write_text("age\n25\n")
     with pytest.raises(cr.DataError, match=r"nocolour.csv: line 1: column\(s\) \['colour'\]"):
@@ -178,3 +178,11 @@ def test_transform_file_errors_name_the_file(tmp_path):
     wide.write_text("1,2,3\n")
     with pytest.raises(cr.DataError, match="wide.csv: expected 2 features, got 3"):
         p.transform_file(wide)
+
+
+def test_feature_names_shorthand():
+    p = Preprocessor(feature_names=["a", "b"]).fit(np.array([[0.0, 1.0], [2.0, 3.0]]))
+    assert p.column_names == ["a", "b"] and p.n_features == 2
+    assert Preprocessor.from_dict(p.to_dict()).column_names == ["a", "b"]
+    with pytest.raises(cr.DataError, match="not both"):
+        Preprocessor(COLUMNS, feature_names=["a"])

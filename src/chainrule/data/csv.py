@@ -196,6 +196,8 @@ class CSVData:
         Classification splits are stratified. Returns ``(X_train, X_test, y_train, y_test)``,
         standardised with statistics of the training rows only.
         """
+        if self.y is None:
+            raise DataError(f"{self.path}: no target column was loaded; pass target=... to split")
         stratify = None if self.task == "regression" else self.y
         X_train, X_test, y_train, y_test = train_test_split(
             self.X, self.y, test_size=test_size, stratify=stratify, seed=seed
@@ -344,6 +346,7 @@ def load_csv(
     impute: str | None = None,
     header: bool | None = None,
     task: str | None = None,
+    preprocessor: Preprocessor | None = None,
 ) -> CSVData:
     """Load a CSV file for training: features X, labels or targets y, and their description.
 
@@ -354,7 +357,8 @@ def load_csv(
       are skipped.
     - The first row is a header when none of its cells is a number; otherwise the columns
       are named ``col0``, ``col1``, ... Column names must be unique.
-    - Every row has as many cells as the header; there are at least two rows of data.
+    - Every row has as many cells as the header; there are at least two rows of data (one
+      without a target).
     - A feature column is numeric when all its cells are numbers, categorical when none is
       (it is one-hot encoded, categories sorted); a column that mixes both is an error.
     - Missing cells (empty, ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``) are errors,
@@ -370,12 +374,19 @@ def load_csv(
 
     Args:
         path: the CSV file.
-        target: the target column's name (or 0-based position); ``None``: the last column.
+        target: the target column's name (or 0-based position); ``None``: no target (rows
+            to predict; then ``y``, ``task`` and ``class_names`` are ``None``).
         features: the feature columns' names (or positions); ``None``: all other columns.
         delimiter: the cell separator; ``None`` detects it.
         impute: ``None`` (missing cells are errors) or ``"mean"``.
         header: force the first row to be (``True``) or not be (``False``) a header.
         task: ``None`` (decide from the target), ``"classification"`` or ``"regression"``.
+        preprocessor: the (saved) preprocessor of a trained model, to read NEW rows for
+            prediction or evaluation: its columns are picked by name (in any order; without a
+            header, in training order, then the target), encoded with the training
+            categories and fill values, and the target mapped to the training classes
+            (an unseen label is an error). One row and one class are then fine. ``X`` is
+            still unscaled: pass it to ``preprocessor.transform``.
 
     Example:
         >>> data = load_csv("iris.csv", target="species")       # doctest: +SKIP
@@ -388,31 +399,21 @@ def load_csv(
         raise DataError(
             f"{source}: task must be None, 'classification' or 'regression', got {task!r}"
         )
-    table = read_table(path, delimiter=delimiter, header=header, min_rows=2)
-    t = len(table.names) - 1 if target is None else _column_index(table, target, "target")
-    if features is None:
-        picked = [k for k in range(len(table.names)) if k != t]
-    else:
-        if isinstance(features, (str, int)):
-            features = [features]
-        picked = [_column_index(table, f, "feature") for f in features]
-        if t in picked:
-            raise DataError(
-                f"{source}: the target column {table.names[t]!r} is also listed as a feature"
-            )
-        if len(set(picked)) != len(picked):
-            raise DataError(f"{source}: a feature column is listed twice in features={features}")
-    if not picked:
-        raise DataError(
-            f"{source}: no feature columns; the file has only the target column {table.names[t]!r}"
-        )
+    if preprocessor is not None:
+        return _load_with(path, preprocessor, target, features, delimiter, header)
+    table = read_table(
+        path, delimiter=delimiter, header=header, min_rows=1 if target is None else 2
+    )
+    t = None if target is None else _column_index(table, target, "target")
+    picked = _pick_features(table, features, t)
 
-    y, kind, class_names = _target(table, t, task)
+    y, kind, class_names = (None, None, None) if t is None else _target(table, t, task)
     rows = [[row[k] for k in picked] for row in table.rows]
     values, kinds = scan(rows)
     columns = _describe_features(table, picked, rows, values, kinds, impute)
+    target_name = None if t is None else table.names[t]
     preprocessor = Preprocessor(
-        columns, target_name=table.names[t], task=kind, class_names=class_names
+        columns, target_name=target_name, task=kind, class_names=class_names
     )
     X = preprocessor.encode(
         rows, source=source, lines=table.lines, positions=picked, scanned=(values, kinds)
@@ -421,7 +422,7 @@ def load_csv(
         X=X,
         y=y,
         feature_names=preprocessor.feature_names,
-        target_name=table.names[t],
+        target_name=target_name,
         task=kind,
         class_names=class_names,
         preprocessor=preprocessor,
@@ -429,6 +430,105 @@ def load_csv(
         path=source,
         lines=table.lines,
     )
+
+
+def _pick_features(table: Table, features, t: int | None) -> list[int]:
+    source = table.source
+    if features is None:
+        picked = [k for k in range(len(table.names)) if k != t]
+    else:
+        if isinstance(features, (str, int)):
+            features = [features]
+        picked = [_column_index(table, f, "feature") for f in features]
+        if t is not None and t in picked:
+            raise DataError(
+                f"{source}: the target column {table.names[t]!r} is also listed as a feature"
+            )
+        if len(set(picked)) != len(picked):
+            raise DataError(f"{source}: a feature column is listed twice in features={features}")
+    if not picked:
+        if t is None:
+            raise DataError(f"{source}: no feature columns selected")
+        raise DataError(
+            f"{source}: no feature columns; the file has only the target column {table.names[t]!r}"
+        )
+    return picked
+
+
+def _load_with(path, preprocessor: Preprocessor, target, features, delimiter, header) -> CSVData:
+    """New rows (to predict or evaluate) read with the columns and classes seen in training."""
+    table = read_table(path, delimiter=delimiter, header=header, min_rows=1)
+    source, expected = table.source, preprocessor.column_names
+    if not expected:
+        raise DataError(f"{source}: the preprocessor has no column description")
+    if features is not None and list(features) != expected:
+        raise DataError(
+            f"{source}: features={list(features)} differ from the model's columns {expected}"
+        )
+    if not table.has_header and len(table.names) in (len(expected), len(expected) + 1):
+        # No names in the file: the features come in training order, then the target.
+        names = list(expected)
+        if len(table.names) > len(expected):
+            names.append(target if isinstance(target, str) else preprocessor.target_name)
+        table.names = [n if n is not None else "target" for n in names]
+    t = None if target is None else _column_index(table, target, "target")
+    position = {name: k for k, name in enumerate(table.names)}
+    absent = [name for name in expected if name not in position]
+    if absent:
+        raise DataError(
+            f"{source}: no column(s) {absent}; the model's columns are {expected} and the file "
+            f"has {table.names}"
+        )
+    picked = [position[name] for name in expected]
+    rows = [[row[k] for k in picked] for row in table.rows]
+    X = preprocessor.encode(rows, source=source, lines=table.lines, positions=picked)
+    y = None if t is None else _known_target(table, t, preprocessor)
+    return CSVData(
+        X=X,
+        y=y,
+        feature_names=preprocessor.feature_names,
+        target_name=None if t is None else table.names[t],
+        task=preprocessor.task,
+        class_names=preprocessor.class_names,
+        preprocessor=preprocessor,
+        columns=list(expected),
+        path=source,
+        lines=table.lines,
+    )
+
+
+def _known_target(table: Table, t: int, preprocessor: Preprocessor) -> np.ndarray:
+    """Targets of new rows: indices into the training classes, or numbers for regression."""
+    name, source = table.names[t], table.source
+    cells = [row[t].strip() for row in table.rows]
+    values, kinds = scan([[c] for c in cells])
+    values, kinds = values[:, 0], kinds[:, 0]
+    if (kinds == ABSENT).any():
+        i = int(np.argmax(kinds == ABSENT))
+        raise DataError(f"{where(source, int(table.lines[i]), t, name)}: missing target value")
+    classes = preprocessor.class_names
+    if classes is None:
+        bad = (kinds == TEXT) | np.isinf(values)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"{where(source, int(table.lines[i]), t, name)}: target {cells[i]!r} is not a "
+                f"finite number"
+            )
+        return values.astype(np.float64)
+    index = {c: k for k, c in enumerate(classes)}
+    y = np.empty(len(cells), dtype=np.int64)
+    for i, (cell, value, kind) in enumerate(zip(cells, values, kinds)):
+        key = cell
+        if kind == NUMBER and key not in index and value == round(value):
+            key = str(int(value))  # "1.0" is class "1"
+        if key not in index:
+            raise DataError(
+                f"{where(source, int(table.lines[i]), t, name)}: label {cell!r} was not seen in "
+                f"training (known: {', '.join(classes)})"
+            )
+        y[i] = index[key]
+    return y
 
 
 __all__ = ["CSVData", "Table", "load_csv", "read_table"]

@@ -84,6 +84,7 @@ class Preprocessor:
         standardize: subtract the mean and divide by the standard deviation of each numeric
             feature (one-hot features are left as 0/1).
         target_name, task, class_names: what the model predicts, kept for saving.
+        feature_names: shorthand for all-numeric ``columns`` with these names.
 
     Example:
         >>> import numpy as np
@@ -100,7 +101,12 @@ class Preprocessor:
         target_name: str | None = None,
         task: str | None = None,
         class_names: list[str] | None = None,
+        feature_names: list[str] | None = None,
     ):
+        if feature_names is not None:
+            if columns is not None:
+                raise DataError("Preprocessor: give columns or feature_names, not both")
+            columns = [{"name": str(name), "kind": "numeric"} for name in feature_names]
         self.columns = None if columns is None else [_check_column(c) for c in columns]
         self.standardize = bool(standardize)
         self.target_name = target_name
