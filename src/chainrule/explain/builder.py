@@ -390,7 +390,7 @@ class _Explainer:
         self.param_names = {id(p): n for n, p in named}
         self.params = [p for _, p in self.named]
         self.trained = [p for p in self.params if p.requires_grad]
-        layers = detect_layers(self.graph, x) if x is not None else None
+        layers = detect_layers(self.graph, x, out) if x is not None else None
         if layers is not None and layers[-1].a is not out:
             layers = None
         self.layers = layers
@@ -604,7 +604,7 @@ class _Explainer:
         naming = self.naming
         zi = b * layer.width + j
         inner = Sym(naming.elem(layer.z, zi))
-        num = self.arg(layer.z.data.flat[zi])
+        num = self.num(layer.z.data.flat[zi])
         tokens_sym: list = [inner]
         tokens_num: list = [num]
         for fn in layer.acts:
@@ -1277,8 +1277,8 @@ class _Explainer:
                 raise ValueError("update_order='sequential' needs a network of layers")
             twin = self.model_for_update()
             x, y = self.x, self.y
-            _, loss = self.rerun(twin, x, y)
-            layers = detect_layers(Graph(loss), x)
+            out, loss = self.rerun(twin, x, y)
+            layers = detect_layers(Graph(loss), x, out)
             theirs = dict(_named_parameters(twin))
             mine_by_id = {id(theirs[n]): p for n, p in self.named}
             for layer in reversed(layers):

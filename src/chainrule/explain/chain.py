@@ -60,7 +60,7 @@ def _is_elementwise(graph: Graph, fn, current: Tensor) -> bool:
     return True
 
 
-def detect_layers(graph: Graph, x: Tensor) -> list[Layer] | None:
+def detect_layers(graph: Graph, x: Tensor, out: Tensor | None = None) -> list[Layer] | None:
     """The chain x → Linear → activation(s) → Linear → ... at the start of the graph, or None.
 
     The ops after the chain (up to the root) form the loss. Returns None when the graph is not
@@ -69,7 +69,10 @@ def detect_layers(graph: Graph, x: Tensor) -> list[Layer] | None:
     layers: list[Layer] = []
     current = x
     n_chain = 0
+    end = out
     for fn in graph.ops:
+        if current is end:
+            break  # the model's output: what follows is the loss
         out = graph.output_of[fn]
         params = fn.parents
         if (
