@@ -135,6 +135,44 @@ def run_config(args) -> dict:
     return {k: getattr(args, k) for k in _RUN_OPTIONS}
 
 
+def prepare_checkpoint_dir(args, config: dict, data_hash: str):
+    """The callback that backs the run up after every epoch (and restores it on --resume).
+
+    ``run.json`` beside the backup records the run's options and data hash, so resuming with
+    other options or other data is refused instead of silently mixing two runs.
+    """
+    from chainrule.callbacks import BackupAndRestore
+    from chainrule.io.atomic import atomic_write
+
+    folder = args.checkpoint_dir
+    backup = os.path.join(folder, "backup.safetensors")
+    run_file = os.path.join(folder, "run.json")
+    run = {"config": config, "config_sha256": _digest(config), "data_sha256": data_hash}
+    if args.resume:
+        if not os.path.exists(backup) or not os.path.exists(run_file):
+            raise CLIError(f"--resume: {folder} holds no checkpoint of an earlier run")
+        with open(run_file, encoding="utf-8") as f:
+            saved = json.load(f)
+        if saved.get("data_sha256") != data_hash:
+            raise CLIError(
+                f"--resume: {folder} was trained on different data; resume with the same "
+                f"file, or start a new run in another --checkpoint-dir"
+            )
+        if saved.get("config_sha256") != run["config_sha256"]:
+            changed = sorted(k for k in config if saved.get("config", {}).get(k) != config[k])
+            raise CLIError(
+                f"--resume: the run in {folder} used a different config ({', '.join(changed)} "
+                f"changed); use the same options, or start a new run in another folder"
+            )
+    os.makedirs(folder, exist_ok=True)
+    atomic_write(run_file, json.dumps(run, indent=1, sort_keys=True).encode("utf-8"))
+    return BackupAndRestore(backup, resume=args.resume)
+
+
+def _digest(config: dict) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).hexdigest()
+
+
 def run_train(args, parser) -> int:
     import chainrule as cr
     from chainrule import callbacks as cbs
@@ -186,18 +224,9 @@ def run_train(args, parser) -> int:
             )
         )
     config = run_config(args)
-    initial_epoch, past = 0, None
     generator = cr.Generator(args.seed)
     if args.checkpoint_dir:
-        from chainrule.cli.resume import EpochCheckpoint, restore
-
-        checkpoint = EpochCheckpoint(
-            args.checkpoint_dir, optimizer, generator, callbacks, config=config, data_hash=data_hash
-        )
-        checkpoint.bind_model = model
-        if args.resume:
-            initial_epoch, past = restore(checkpoint, model)
-        callbacks.append(checkpoint)
+        callbacks.append(prepare_checkpoint_dir(args, config, data_hash))
 
     heading(
         f"Training {task} model on {len(X_train)} examples "
@@ -215,11 +244,7 @@ def run_train(args, parser) -> int:
         metrics=metrics,
         callbacks=callbacks,
         generator=generator,
-        initial_epoch=initial_epoch,
     )
-    if past:
-        for key, values in past.items():
-            history.history[key] = list(values) + list(history.history.get(key, []))
     elapsed = time.perf_counter() - started
 
     metadata = {
@@ -276,7 +301,3 @@ def _classes_from_output(output: np.ndarray, loss: str) -> np.ndarray:
     if loss == "ce":
         return output.argmax(axis=1)
     return (output.reshape(-1) > 0).astype(np.int64)
-
-
-def describe(value) -> str:
-    return json.dumps(value, sort_keys=True)
