@@ -317,3 +317,15 @@ def test_a_step_allocates_no_arrays_after_the_first(name, kwargs):
         tracemalloc.stop()
     param_bytes = params[0].data.nbytes  # 100 KB
     assert peak < param_bytes / 10, f"{name} step allocated {peak} bytes"
+
+
+def test_a_float64_gradient_does_not_make_float32_state_float64():
+    for name, kwargs in CONFIGS:
+        w = cr.tensor(np.ones((2, 3)), requires_grad=True)  # float32
+        opt = getattr(optim, name)([w], **kwargs)
+        for _ in range(2):
+            w.grad = np.full((2, 3), 0.5)  # float64, assigned by hand
+            opt.step()
+        assert w.data.dtype == np.float32
+        state = [v for v in opt.state[w].values() if isinstance(v, np.ndarray)]
+        assert state and all(v.dtype == np.float32 for v in state)

@@ -269,12 +269,18 @@ class Optimizer:
         return tuple(b[:n].reshape(data.shape) for b in buffers[:count])
 
     def _grad_of(self, p: Tensor) -> np.ndarray | None:
+        """``p.grad`` checked against the parameter: same shape, and cast to its dtype (a
+        gradient assigned by hand as float64 must not turn float32 state into float64)."""
         grad = p.grad
-        if grad is not None and grad.shape != p.data.shape:
+        if grad is None:
+            return None
+        if grad.shape != p.data.shape:
             raise ShapeError(
                 f"{type(self).__name__}: parameter of shape {p.data.shape} has a gradient of "
                 f"shape {grad.shape}; gradients must have the parameter's shape"
             )
+        if grad.dtype != p.data.dtype:
+            grad = np.asarray(grad, dtype=p.data.dtype)
         return grad
 
     def __repr__(self) -> str:
