@@ -1,0 +1,270 @@
+"""cr.save / cr.load: exact round trips, corruption detection, PyTorch interop, no pickle."""
+
+import ast
+import inspect
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.errors import ModelFormatError
+from chainrule.io import format as fmt
+from chainrule.io import model as model_io
+from chainrule.nn.registry import module_to_config
+
+SPECIAL64 = [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -2.2250738585072014e-308 / 3, 1e308]
+SPECIAL32 = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-40, 3.4e38]
+
+
+def special_model(dtype):
+    model = nn.Sequential(
+        nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Dropout(0.5), nn.Linear(8, 3)
+    ).to(dtype)
+    values = np.array(SPECIAL64 if dtype == "float64" else SPECIAL32, dtype=dtype)
+    w = model[0].weight.data
+    w.reshape(-1)[: values.size] = values
+    # NaNs with distinct payloads and a sign bit must come back bit for bit
+    bits = w.view(np.uint64 if dtype == "float64" else np.uint32).reshape(-1)
+    bits[-1] = 0xFFF8_0000_0000_1234 if dtype == "float64" else 0xFFC0_1234
+    model[1].running_mean.data[:] = np.linspace(-1, 1, 8)
+    model[1].num_batches_tracked.data[...] = 12345
+    return model
+
+
+def state_bytes(model):
+    return {k: (v.dtype.str, v.shape, v.tobytes()) for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_round_trip_is_bit_exact(tmp_path, dtype):
+    model = special_model(dtype)
+    metadata = {
+        "classes": ["cat", "dog", "ünïcödé ✓"],
+        "preprocessing": {"mean": [0.1, -2.5e-300, 1e300], "std": [1.0, 3.0, 0.5]},
+        "nested": {"none": None, "flag": True, "big": 2**62, "empty": {}, "list": []},
+        "version": 3,
+    }
+    path = tmp_path / "m.safetensors"
+    cr.save(model, path, metadata=metadata)
+    loaded = cr.load(path)
+    assert state_bytes(loaded) == state_bytes(model)
+    assert loaded.metadata == metadata
+    assert json.dumps(loaded.metadata) == json.dumps(metadata)  # same order, same types
+    assert module_to_config(loaded) == module_to_config(model)
+    assert not loaded.training  # returned ready for inference
+    x = np.random.default_rng(0).normal(size=(6, 4)).astype(dtype)
+    model.eval()
+    with cr.no_grad(), np.errstate(invalid="ignore", over="ignore"):  # inf/NaN weights
+        assert loaded(x).data.tobytes() == model(x).data.tobytes()
+
+
+def test_size_zero_dimensions_round_trip(tmp_path):
+    model = nn.Sequential(nn.Linear(0, 3), nn.Linear(3, 0))
+    cr.save(model, tmp_path / "z.safetensors")
+    loaded = cr.load(tmp_path / "z.safetensors")
+    assert state_bytes(loaded) == state_bytes(model)
+    assert loaded[0].weight.shape == (3, 0) and loaded[1].bias.shape == (0,)
+
+
+def test_every_layer_type_round_trips(tmp_path):
+    model = nn.Sequential(
+        nn.Embedding(10, 4),
+        nn.Flatten(),
+        nn.LayerNorm(12),
+        nn.Linear(12, 6),
+        nn.LeakyReLU(0.2),
+        nn.ELU(0.5),
+        nn.GELU(approximate="tanh"),
+        nn.Softplus(beta=2.0),
+        nn.SiLU(),
+        nn.Sigmoid(),
+        nn.ReLU(),
+        nn.Identity(),
+        nn.Linear(6, 3),
+        nn.LogSoftmax(dim=-1),
+    )
+    cr.save(model, tmp_path / "all.safetensors")
+    loaded = cr.load(tmp_path / "all.safetensors")
+    assert module_to_config(loaded) == module_to_config(model)
+    assert state_bytes(loaded) == state_bytes(model)
+    x = np.array([[1, 2, 3], [9, 0, 4]])
+    with cr.no_grad():
+        assert loaded(x).data.tobytes() == model.eval()(x).data.tobytes()
+
+
+def test_read_metadata_without_building(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))
+    cr.save(model, tmp_path / "m.safetensors", metadata={"target": "y"})
+    info = cr.io.read_metadata(tmp_path / "m.safetensors")
+    assert info["architecture"] == module_to_config(model)
+    assert info["metadata"] == {"target": "y"}
+    assert info["parameter_count"] == 3 * 5 + 5 + 5 * 2 + 2
+    assert info["chainrule_version"] == cr.__version__
+    assert info["numpy_version"] == np.__version__
+    assert info["format_version"] == "1" and info["kind"] == "model"
+    assert info["tensors"]["2.weight"] == {"dtype": "F32", "shape": [2, 5]}
+
+
+def test_saving_is_deterministic(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 5), nn.Tanh())
+    cr.save(model, tmp_path / "a.safetensors", metadata={"seed": 1})
+    cr.save(model, tmp_path / "b.safetensors", metadata={"seed": 1})
+    assert (tmp_path / "a.safetensors").read_bytes() == (tmp_path / "b.safetensors").read_bytes()
+
+
+def test_corruption_is_always_detected(tmp_path, rng):
+    model = nn.Sequential(nn.Linear(6, 10), nn.ReLU(), nn.Linear(10, 2))
+    path = tmp_path / "good.safetensors"
+    cr.save(model, path, metadata={"classes": ["a", "b"]})
+    good = path.read_bytes()
+    header_end = 8 + int.from_bytes(good[:8], "little")
+    bad = tmp_path / "bad.safetensors"
+    positions = rng.integers(0, len(good), 1000)
+    positions[:100] = rng.integers(0, header_end, 100)  # plenty in the length and header too
+    positions[100:200] = rng.integers(header_end, len(good), 100)
+    for position in positions:
+        data = bytearray(good)
+        data[position] ^= int(rng.integers(1, 256))
+        bad.write_bytes(bytes(data))
+        with pytest.raises(ModelFormatError):
+            cr.load(bad)
+    for length in rng.choice(len(good), 200, replace=False):
+        bad.write_bytes(good[:length])
+        with pytest.raises(ModelFormatError):
+            cr.load(bad)
+    assert len(good) > 500 and header_end > 200
+
+
+def test_saved_sequential_loads_into_torch_and_back(tmp_path):
+    torch = pytest.importorskip("torch")
+    st_torch = pytest.importorskip("safetensors.torch")
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+    model[1].running_var.data[:] = np.linspace(0.5, 2, 8)
+    model[1].num_batches_tracked.data[...] = 7
+    cr.save(model, tmp_path / "m.safetensors")
+    twin = torch.nn.Sequential(
+        torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 3)
+    )
+    twin.load_state_dict(st_torch.load_file(str(tmp_path / "m.safetensors")), strict=True)
+    for name, value in twin.state_dict().items():
+        assert value.numpy().tobytes() == model.state_dict()[name].tobytes(), name
+    x = np.random.default_rng(1).normal(size=(5, 4)).astype(np.float32)
+    twin.eval()
+    model.eval()
+    with torch.no_grad(), cr.no_grad():
+        np.testing.assert_allclose(twin(torch.from_numpy(x)).numpy(), model(x).data, rtol=1e-5,
+                                   atol=1e-6)  # fmt: skip
+    # and back: a state dict saved by PyTorch's safetensors loads into chainrule exactly
+    for p in twin.parameters():
+        torch.nn.init.normal_(p)
+    st_torch.save_file(twin.state_dict(), str(tmp_path / "torch.safetensors"))
+    state = fmt.read(tmp_path / "torch.safetensors").tensors
+    fresh = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+    fresh.load_state_dict(state, strict=True)
+    for name, value in twin.state_dict().items():
+        assert fresh.state_dict()[name].tobytes() == value.numpy().tobytes(), name
+
+
+def test_files_that_are_not_chainrule_models_are_refused(tmp_path):
+    fmt.write(tmp_path / "plain.safetensors", {"w": np.zeros(2)}, checksum=False)
+    with pytest.raises(ModelFormatError, match="checksum"):
+        cr.load(tmp_path / "plain.safetensors")
+    fmt.write(tmp_path / "tensors.safetensors", {"w": np.zeros(2)}, {"x": "y"})
+    with pytest.raises(ModelFormatError, match="not a chainrule model"):
+        cr.load(tmp_path / "tensors.safetensors")
+    model = nn.Linear(2, 1)
+    meta = model_io.header_metadata(model, None, "model")
+    fmt.write(
+        tmp_path / "v2.safetensors", model.state_dict(), {**meta, "chainrule.format_version": "2"}
+    )
+    with pytest.raises(ModelFormatError, match="upgrade"):
+        cr.load(tmp_path / "v2.safetensors")
+    wrong = dict(model.state_dict(), extra=np.zeros(1))
+    fmt.write(tmp_path / "extra.safetensors", wrong, meta)
+    with pytest.raises(ModelFormatError, match="extra"):
+        cr.load(tmp_path / "extra.safetensors")
+    with pytest.raises(ModelFormatError, match="missing.safetensors"):
+        cr.load(tmp_path / "missing.safetensors")
+
+
+def test_architecture_cannot_outgrow_the_file(tmp_path):
+    meta = model_io.header_metadata(nn.Linear(2, 1), None, "model")
+    meta["chainrule.architecture"] = json.dumps(
+        {"type": "Linear", "args": {"in_features": 30000, "out_features": 30000}}
+    )
+    fmt.write(tmp_path / "huge.safetensors", nn.Linear(2, 1).state_dict(), meta)
+    with pytest.raises(ModelFormatError, match="parameters"):
+        cr.load(tmp_path / "huge.safetensors")
+
+
+def test_save_refuses_what_it_cannot_round_trip(tmp_path):
+    class Custom(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+
+    target = tmp_path / "m.safetensors"
+    with pytest.raises(ModelFormatError, match="state_dict"):
+        cr.save(Custom(), target)
+    with pytest.raises(ValueError, match="NaN"):
+        cr.save(nn.Linear(2, 1), target, metadata={"score": float("nan")})
+    with pytest.raises(TypeError, match="keys must be strings"):
+        cr.save(nn.Linear(2, 1), target, metadata={1: "a"})
+    with pytest.raises(TypeError, match="JSON types"):
+        cr.save(nn.Linear(2, 1), target, metadata={"f": print})
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even a temporary file
+
+
+def test_numpy_values_in_metadata_become_json(tmp_path):
+    cr.save(nn.Linear(2, 1), tmp_path / "m.safetensors",
+            metadata={"mean": np.array([1.5, 2.0]), "n": np.int64(3), "t": (1, 2)})  # fmt: skip
+    assert cr.load(tmp_path / "m.safetensors").metadata == {"mean": [1.5, 2.0], "n": 3, "t": [1, 2]}
+
+
+PICKLE_MODULES = {
+    "pickle",
+    "cPickle",
+    "_pickle",
+    "marshal",
+    "shelve",
+    "dill",
+    "cloudpickle",
+    "joblib",
+}
+
+
+def test_no_pickle_eval_or_exec_anywhere_in_chainrule():
+    root = pathlib.Path(cr.__file__).parent
+    problems = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            where = f"{path.relative_to(root)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                if any(n.split(".")[0] in PICKLE_MODULES for n in names):
+                    problems.append(f"{where}: imports {names}")
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                if isinstance(func, ast.Name) and name in ("eval", "exec", "__import__"):
+                    problems.append(f"{where}: calls {name}()")
+                for kw in node.keywords:
+                    if kw.arg == "allow_pickle" and not (
+                        isinstance(kw.value, ast.Constant) and kw.value.value is False
+                    ):
+                        problems.append(f"{where}: allow_pickle={ast.unparse(kw.value)}")
+    assert problems == []
+
+
+def test_no_api_switch_enables_pickle():
+    from chainrule.io import checkpoint
+
+    functions = [cr.save, cr.load, model_io.read_metadata, fmt.read, fmt.loads, fmt.write,
+                 checkpoint.save_checkpoint, checkpoint.load_checkpoint]  # fmt: skip
+    for function in functions:
+        parameters = inspect.signature(function).parameters
+        assert not any("pickle" in p or "unsafe" in p or p == "kwargs" for p in parameters)
