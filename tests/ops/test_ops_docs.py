@@ -1,0 +1,57 @@
+"""docs/ops.md's derivative table is generated from each op class's ``label`` and ``formulas``;
+this test fails when the two drift apart. Regenerate with ``python tests/ops/test_ops_docs.py``."""
+
+import importlib
+import inspect
+import pathlib
+
+from chainrule.autograd.function import Function
+
+DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "ops.md"
+FAMILIES = ["elementwise", "reduce", "shape", "matmul", "activation", "loss"]
+BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
+
+
+def op_classes():
+    for family in FAMILIES:
+        module = importlib.import_module(f"chainrule.ops.{family}")
+        for name, cls in vars(module).items():
+            if (
+                inspect.isclass(cls)
+                and issubclass(cls, Function)
+                and cls.__module__ == module.__name__
+                and not name.startswith("_")
+            ):
+                yield family, cls
+
+
+def render_table() -> str:
+    def cell(text):
+        return text.replace("|", "\\|")
+
+    lines = ["| family | op class | label | local derivative, per input |", "|---|---|---|---|"]
+    for family, cls in op_classes():
+        formulas = "; ".join(f"`{cell(f)}`" for f in cls.formulas)
+        lines.append(f"| {family} | `{cls.__name__}` | `{cell(cls.label)}` | {formulas} |")
+    return "\n".join(lines)
+
+
+def test_every_op_has_a_label_and_formulas():
+    classes = list(op_classes())
+    assert len(classes) > 40
+    for _, cls in classes:
+        assert cls.label != "?" and cls.formulas and all(cls.formulas), cls.__name__
+
+
+def test_docs_table_is_current():
+    text = DOC.read_text(encoding="utf-8")
+    table = text.split(BEGIN)[1].split(END)[0].strip()
+    assert table == render_table(), "docs/ops.md is stale: run python tests/ops/test_ops_docs.py"
+
+
+if __name__ == "__main__":
+    text = DOC.read_text(encoding="utf-8")
+    head, rest = text.split(BEGIN)
+    tail = rest.split(END)[1]
+    DOC.write_text(f"{head}{BEGIN}\n{render_table()}\n{END}{tail}", encoding="utf-8")
+    print(f"updated {DOC}")
