@@ -76,7 +76,7 @@ CASES = [
         "unknown_target",
         GOOD_HEAD.encode() + b"1,2,0\n3,4,1\n",
         {"target": "y"},
-        ["'y'", "a, b, label"],
+        ["'y'", "'a', 'b', 'label'"],
     ),
     (
         "target_index_out_of_range",
@@ -88,7 +88,7 @@ CASES = [
         "unknown_feature",
         GOOD_HEAD.encode() + b"1,2,0\n3,4,1\n",
         {"features": ["a", "c"]},
-        ["'c'", "a, b, label"],
+        ["'c'", "'a', 'b', 'label'"],
     ),
     (
         "feature_is_target",

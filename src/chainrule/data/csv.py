@@ -230,7 +230,7 @@ def _column_index(table: Table, key, what: str) -> int:
     if key not in table.names:
         raise DataError(
             f"{table.source}: no column named {key!r} ({what}); the columns are: "
-            f"{', '.join(table.names)}"
+            f"{', '.join(repr(name) for name in table.names)}"
         )
     return table.names.index(key)
 
