@@ -48,7 +48,9 @@ def test_html_is_self_contained(mazur):
 def test_json_holds_every_number(mazur):
     data = json.loads(mazur.json())
     assert data["loss"]["value"] == pytest.approx(0.298371109, abs=5e-10)
-    assert data["chains"][0]["paths"][0]["factors"][0]["value"] == pytest.approx(0.74136507, abs=1e-9)
+    assert data["chains"][0]["paths"][0]["factors"][0]["value"] == pytest.approx(
+        0.74136507, abs=1e-9
+    )
     assert {p["name"] for p in data["parameters"]} == {"0.weight", "0.bias", "2.weight", "2.bias"}
     assert len(data["graph"]) > 10
 
@@ -89,7 +91,8 @@ def test_rich_is_imported_lazily():
     import sys
 
     code = (
-        "import sys; from chainrule.explain import examples; r = examples.mazur(); str(r); r.markdown(); "
+        "import sys; from chainrule.explain import examples; r = examples.mazur(); "
+        "str(r); r.markdown(); "
         "r.html(); r.json(); print('rich' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

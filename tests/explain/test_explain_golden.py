@@ -14,8 +14,14 @@ MAZUR = {
     "E": 0.298371109,
     "dE/dw5": 0.082167041,
     "new": {
-        "w1": 0.149780716, "w2": 0.19956143, "w3": 0.24975114, "w4": 0.29950229,
-        "w5": 0.35891648, "w6": 0.408666186, "w7": 0.511301270, "w8": 0.561370121,
+        "w1": 0.149780716,
+        "w2": 0.19956143,
+        "w3": 0.24975114,
+        "w4": 0.29950229,
+        "w5": 0.35891648,
+        "w6": 0.408666186,
+        "w7": 0.511301270,
+        "w8": 0.561370121,
     },
 }
 
@@ -50,7 +56,9 @@ def test_mazur_chain_rule_for_w5_reads_as_published(mazur):
 def test_mazur_w1_sums_two_paths(mazur):
     chain = next(c for c in mazur.data["chains"] if c["param"] == "w1")
     assert len(chain["paths"]) == 2  # h1 feeds both o1 and o2
-    assert sum(p["product"] for p in chain["paths"]) == pytest.approx(chain["engine_grad"], abs=1e-15)
+    assert sum(p["product"] for p in chain["paths"]) == pytest.approx(
+        chain["engine_grad"], abs=1e-15
+    )
     assert "∂E/∂w1 = Σ over paths" in str(mazur)
 
 
@@ -73,8 +81,13 @@ def test_mazur_ten_thousand_steps():
     def run(steps, order):
         net = examples.mazur_network()
         return examples.train_steps(
-            net, examples.MAZUR_X, examples.MAZUR_T, examples.half_squared_error,
-            examples.MAZUR_LR, steps, order,
+            net,
+            examples.MAZUR_X,
+            examples.MAZUR_T,
+            examples.half_squared_error,
+            examples.MAZUR_LR,
+            steps,
+            order,
         )
 
     loss, _ = run(10_000, "simultaneous")

@@ -82,8 +82,11 @@ def test_sum_over_paths_of_factor_products_is_the_engine_gradient(seed):
     graph = report.graph
     expected = engine_grads(model, x, y, loss_fn)
     # 1. every parameter element: enumerate every path, multiply its factors, add the products
-    by_name = {report._names.param_names[id(t)]: t for t in graph.tensors
-               if id(t) in report._names.param_names}
+    by_name = {
+        report._names.param_names[id(t)]: t
+        for t in graph.tensors
+        if id(t) in report._names.param_names
+    }
     checked = 0
     for name, t in by_name.items():
         for i in range(t.data.size):
@@ -96,8 +99,9 @@ def test_sum_over_paths_of_factor_products_is_the_engine_gradient(seed):
     for chain in report.data["chains"]:
         name, _, index = chain["param"].partition("[")
         want = expected[name].reshape(-1)[
-            np.ravel_multi_index(tuple(int(v) for v in index.rstrip("]").split(",")),
-                                 expected[name].shape)
+            np.ravel_multi_index(
+                tuple(int(v) for v in index.rstrip("]").split(",")), expected[name].shape
+            )
         ]
         products = [np.prod([f["value"] for f in path["factors"]]) for path in chain["paths"]]
         assert all(

@@ -1173,7 +1173,7 @@ class _Explainer:
             "combined": value,
         }
 
-    # ---- 4. the update ----------------------------------------------------------------------------
+    # ---- 4. the update ---------------------------------------------------------------------
     def _update(self, order):
         naming, blocks = self.naming, self.blocks
         blocks.append(Heading(2, "4. The update"))
@@ -1313,7 +1313,7 @@ class _Explainer:
             after = float(self.recompute({n: new_values[id(p)] for n, p in self.named}))
         return new_values, after
 
-    # ---- 5. the graph -----------------------------------------------------------------------------
+    # ---- 5. the graph -----------------------------------------------------------------------
     def _graph_section(self):
         graph, naming = self.graph, self.naming
         grads = {id(t): t.grad for t in graph.tensors}

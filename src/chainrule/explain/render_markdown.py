@@ -10,10 +10,15 @@ def _cell(text) -> str:
 
 
 def render(report) -> str:
+    return render_blocks(report.blocks)
+
+
+def render_blocks(blocks, shift: int = 0) -> str:
+    """Markdown for a list of blocks; ``shift`` demotes every heading by that many levels."""
     out = []
-    for block in report.blocks:
+    for block in blocks:
         if isinstance(block, Heading):
-            out.append("#" * block.level + " " + block.text)
+            out.append("#" * min(6, block.level + shift) + " " + block.text)
             out.append("")
         elif isinstance(block, Para):
             out.append(block.text)

@@ -62,13 +62,18 @@ _TEX_FUNCS = {"ln", "exp", "tanh", "log", "max", "min", "sign"}
 
 
 def tex_text(text: str) -> str:
-    """Unicode maths (as the ops' ``formulas`` are written) to LaTeX."""
+    """Unicode maths (as the ops' ``formulas`` are written) to LaTeX; runs of words become
+    ``\\text{...}`` with their spaces, known functions (ln, exp, tanh) stay maths."""
     out = []
-    for word in re.split(r"([A-Za-z]{2,})", text):
-        if re.fullmatch(r"[A-Za-z]{2,}", word):
-            out.append("\\" + word + " " if word in _TEX_FUNCS else r"\text{" + word + "}")
+    for part in re.split(r"([A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,})*)", text):
+        if re.fullmatch(r"[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,})*", part or "-"):
+            if part in _TEX_FUNCS:
+                out.append("\\" + part + " ")
+            else:
+                out.append(r"\text{ " + part + " }")
             continue
-        for ch in word:
+        part = re.sub(r" {2,}", r" \\quad ", part)
+        for ch in part:
             if ch in "{}_#%&$":
                 out.append("\\" + ch)
             else:
@@ -292,7 +297,7 @@ class Report:
         return path
 
     def save(self, path) -> str:
-        """Write the report; the extension picks the format (.txt .md .html .json .dot .svg .png)."""
+        """Write the report; the extension picks the format (.txt .md .html .json .dot .svg)."""
         path = os.fspath(path)
         ext = os.path.splitext(path)[1].lower()
         renderers = {
