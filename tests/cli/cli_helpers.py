@@ -25,7 +25,7 @@ def write_classification_csv(path, n=240, seed=0):
     lines = ["height,weight,colour,species"]
     for i in range(n):
         label = i % 2
-        h = rng.normal(1.0 if label else -1.0, 0.6)
+        h = rng.normal(1.5 if label else -1.5, 0.6)
         w = rng.normal(-0.5 if label else 0.5, 0.6)
         colour = ["red", "green", "blue"][int(rng.integers(0, 3))]
         lines.append(f"{h:.5f},{w:.5f},{colour},{'setosa' if label else 'virginica'}")

@@ -251,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv
+    import numpy as np
+
+    # Overflow and invalid-value warnings would add lines to the one-line error contract;
+    # non-finite losses, gradients and parameters are caught and reported by fit instead.
+    np.seterr(all="ignore")
     try:
         code = _dispatch(args, parser)
     except KeyboardInterrupt:

@@ -29,13 +29,25 @@ def _features(path: str, meta: dict, model_path: str, target=None):
     """Rows of ``path`` turned into the model's inputs by its own saved preprocessing."""
     from chainrule.data import Preprocessor, load_csv
 
-    data = load_csv(path, target=target, features=meta.get("features"))
+    try:
+        data = load_csv(path, target=target, features=meta.get("columns"))
+    except ValueError as err:
+        expected = meta.get("columns") or []
+        raise CLIError(
+            f"{_first_line(err)} (model {model_path} expects {len(expected)} feature columns: "
+            f"{', '.join(map(str, expected))})"
+        ) from None
     pre = Preprocessor.from_dict(meta["preprocessing"])
     try:
         X = pre.transform(data.X)
     except ValueError as err:
         raise CLIError(f"{path}: {err} (model {model_path})") from None
     return X, data
+
+
+def _first_line(err: Exception) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
 
 
 def _outputs(model, X, meta):

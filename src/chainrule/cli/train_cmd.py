@@ -65,7 +65,7 @@ def load_training_data(args):
         source = {"dataset": args.dataset}
         digest = hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
         pre = Preprocessor(feature_names=names)
-        return X, y, task, classes, pre, names, "target", source, digest
+        return X, y, task, classes, pre, names, "target", source, digest, names
     if not args.csv:
         raise CLIError(
             "give a CSV file (chainrule train data.csv --target COLUMN) or --dataset NAME"
@@ -87,6 +87,7 @@ def load_training_data(args):
         data.target_name,
         source,
         digest,
+        data.columns,
     )
 
 
@@ -141,8 +142,8 @@ def prepare_checkpoint_dir(args, config: dict, data_hash: str):
     ``run.json`` beside the backup records the run's options and data hash, so resuming with
     other options or other data is refused instead of silently mixing two runs.
     """
-    from chainrule.callbacks import BackupAndRestore
     from chainrule.io.atomic import atomic_write
+    from chainrule.train.callbacks import BackupAndRestore
 
     folder = args.checkpoint_dir
     backup = os.path.join(folder, "backup.safetensors")
@@ -169,6 +170,20 @@ def prepare_checkpoint_dir(args, config: dict, data_hash: str):
     return BackupAndRestore(backup, resume=args.resume)
 
 
+def reproducibility_info(seed: int) -> dict:
+    """Seed, NumPy version and the BLAS NumPy was built with: what bit-identical reruns need."""
+    info = {"seed": seed, "numpy": np.__version__}
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["blas"] = {k: str(blas.get(k)) for k in ("name", "version") if k in blas}
+    except Exception:  # show_config's layout is not a stable API; the record is best effort
+        info["blas"] = "unknown"
+    coretype = os.environ.get("OPENBLAS_CORETYPE")
+    if coretype:
+        info["openblas_coretype"] = coretype
+    return info
+
+
 def _digest(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).hexdigest()
 
@@ -187,7 +202,7 @@ def run_train(args, parser) -> int:
         raise CLIError("--resume needs --checkpoint-dir (the folder of the run to continue)")
     hidden = parse_layers(args.layers)
     started = time.perf_counter()
-    X, y, task, classes, preprocessor, feature_names, target_name, source, data_hash = (
+    (X, y, task, classes, preprocessor, feature_names, target_name, source, data_hash, columns) = (
         load_training_data(args)
     )
     if task != "regression" and len(np.unique(y)) < 2:
@@ -251,14 +266,17 @@ def run_train(args, parser) -> int:
         "task": task,
         "target": target_name,
         "features": feature_names,
+        "columns": columns,
         "classes": classes,
         "loss": loss_name,
         "preprocessing": preprocessor.to_dict(),
         "training": {
             **config,
             "epochs_run": len(history.history["loss"]),
-            "seconds": round(elapsed, 3),
         },
+        # What a rerun needs to get the same bits (wall time is left out on purpose: the same
+        # seed must give a byte-identical file).
+        "reproducibility": reproducibility_info(args.seed),
         "source": source,
         "data_sha256": data_hash,
     }
