@@ -12,10 +12,19 @@ import io
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 
-from chainrule.data.preprocessing import ABSENT, NUMBER, TEXT, Preprocessor, scan, where
+from chainrule.data.preprocessing import (
+    ABSENT,
+    NUMBER,
+    TEXT,
+    Preprocessor,
+    scan,
+    scan_cells,
+    where,
+)
 from chainrule.data.split import train_test_split
 from chainrule.errors import DataError
 
@@ -284,8 +293,7 @@ def _describe_features(table, picked, rows, values, kinds, impute) -> list[dict]
 def _target(table, k, task):
     name, source = table.names[k], table.source
     cells = [row[k].strip() for row in table.rows]
-    values, kinds = scan([[c] for c in cells])
-    values, kinds = values[:, 0], kinds[:, 0]
+    values, kinds = scan_cells(cells)
     text = kinds == TEXT
     if (kinds == ABSENT).any():
         i = int(np.argmax(kinds == ABSENT))
@@ -408,7 +416,7 @@ def load_csv(
     picked = _pick_features(table, features, t)
 
     y, kind, class_names = (None, None, None) if t is None else _target(table, t, task)
-    rows = [[row[k] for k in picked] for row in table.rows]
+    rows = _columns(table.rows, picked)
     values, kinds = scan(rows)
     columns = _describe_features(table, picked, rows, values, kinds, impute)
     target_name = None if t is None else table.names[t]
@@ -430,6 +438,17 @@ def load_csv(
         path=source,
         lines=table.lines,
     )
+
+
+def _columns(rows: list[list[str]], picked: list[int]) -> list[list[str]]:
+    """The cells of the ``picked`` columns of each row."""
+    width = len(picked)
+    if picked == list(range(width)):
+        return [row[:width] for row in rows]
+    get = itemgetter(*picked)
+    if width == 1:
+        return [[get(row)] for row in rows]
+    return [list(get(row)) for row in rows]
 
 
 def _pick_features(table: Table, features, t: int | None) -> list[int]:
@@ -480,7 +499,7 @@ def _load_with(path, preprocessor: Preprocessor, target, features, delimiter, he
             f"has {table.names}"
         )
     picked = [position[name] for name in expected]
-    rows = [[row[k] for k in picked] for row in table.rows]
+    rows = _columns(table.rows, picked)
     X = preprocessor.encode(rows, source=source, lines=table.lines, positions=picked)
     y = None if t is None else _known_target(table, t, preprocessor)
     return CSVData(
@@ -501,8 +520,7 @@ def _known_target(table: Table, t: int, preprocessor: Preprocessor) -> np.ndarra
     """Targets of new rows: indices into the training classes, or numbers for regression."""
     name, source = table.names[t], table.source
     cells = [row[t].strip() for row in table.rows]
-    values, kinds = scan([[c] for c in cells])
-    values, kinds = values[:, 0], kinds[:, 0]
+    values, kinds = scan_cells(cells)
     if (kinds == ABSENT).any():
         i = int(np.argmax(kinds == ABSENT))
         raise DataError(f"{where(source, int(table.lines[i]), t, name)}: missing target value")

@@ -43,16 +43,20 @@ def scan(rows: list) -> tuple[np.ndarray, np.ndarray]:
     """
     n = len(rows)
     m = len(rows[0]) if n else 0
-    flat = [cell for row in rows for cell in row]
+    values, kinds = scan_cells([cell for row in rows for cell in row])
+    return values.reshape(n, m), kinds.reshape(n, m)
+
+
+def scan_cells(cells: list) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`scan` for a flat list of text cells."""
     try:
-        values = np.asarray(flat, dtype=str).astype(np.float64)
-        kinds = np.where(np.isnan(values), ABSENT, NUMBER).astype(np.int8)
-        return values.reshape(n, m), kinds.reshape(n, m)
+        values = np.asarray(cells, dtype=str).astype(np.float64)
+        return values, np.where(np.isnan(values), ABSENT, NUMBER).astype(np.int8)
     except ValueError:
         pass
-    numbers = [math.nan] * len(flat)
-    kinds = [NUMBER] * len(flat)
-    for i, cell in enumerate(flat):
+    numbers = [math.nan] * len(cells)
+    kinds = [NUMBER] * len(cells)
+    for i, cell in enumerate(cells):
         try:
             value = float(cell)
         except ValueError:
@@ -62,8 +66,7 @@ def scan(rows: list) -> tuple[np.ndarray, np.ndarray]:
             kinds[i] = ABSENT
         else:
             numbers[i] = value
-    values = np.asarray(numbers, dtype=np.float64).reshape(n, m)
-    return values, np.asarray(kinds, dtype=np.int8).reshape(n, m)
+    return np.asarray(numbers, dtype=np.float64), np.asarray(kinds, dtype=np.int8)
 
 
 class Preprocessor:
@@ -172,7 +175,8 @@ class Preprocessor:
         """
         if self.columns is None:
             raise DataError("Preprocessor.encode: no column description; use transform(X)")
-        rows = [[str(c) for c in r] for r in rows]
+        if scanned is None:
+            rows = [[str(c) for c in r] for r in rows]
         width = len(self.columns)
         for i, row in enumerate(rows):
             if len(row) != width:
