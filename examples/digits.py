@@ -11,7 +11,7 @@ from chainrule.data import train_test_split
 
 X, y = cr.datasets.digits()  # X: (1797, 64) pixel intensities 0..16, y: the digit
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y, seed=0)
-mean, std = X_train.mean(axis=0), X_train.std(axis=0) + 1e-8  # statistics of training data only
+mean, std = X_train.mean(axis=0), X_train.std(axis=0) + 1e-8  # from the training images only
 X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
 
 cr.manual_seed(0)
@@ -21,15 +21,7 @@ optimizer = optim.Adam(model.parameters(), lr=3e-3)
 
 started = time.perf_counter()
 history = cr.fit(
-    model,
-    (X_train, y_train),
-    loss_fn,
-    optimizer,
-    epochs=30,
-    batch_size=32,
-    validation_data=(X_test, y_test),
-    verbose=True,
-    seed=0,
+    model, (X_train, y_train), loss_fn, optimizer, epochs=30, validation_data=(X_test, y_test)
 )
 seconds = time.perf_counter() - started
 

@@ -10,25 +10,13 @@ from chainrule import nn, optim
 X, y = cr.datasets.seed_example(n=200, seed=0)
 
 cr.manual_seed(0)
-model = nn.Sequential(
-    nn.Linear(2, 1),
-    nn.Sigmoid(),  # hidden neuron: a = σ(w·x + b)
-    nn.Linear(1, 1),
-    nn.Sigmoid(),  # output neuron: ŷ = σ(v·a + c), a probability
-)
+hidden = [nn.Linear(2, 1), nn.Sigmoid()]  # a = σ(w·x + b), one neuron
+output = [nn.Linear(1, 1), nn.Sigmoid()]  # ŷ = σ(v·a + c), the probability of class 1
+model = nn.Sequential(*hidden, *output)
 loss_fn = nn.BCELoss()  # E = -[y log ŷ + (1 - y) log(1 - ŷ)]
 optimizer = optim.SGD(model.parameters(), lr=0.5)  # w <- w - 0.5 · dE/dw
 
-history = cr.fit(
-    model,
-    (X, y),
-    loss_fn,
-    optimizer,
-    epochs=50,
-    batch_size=10,
-    validation_split=0.25,
-    verbose=False,
-)
+history = cr.fit(model, (X, y), loss_fn, optimizer, epochs=50, batch_size=10, validation_split=0.25)
 
 for name, value in model.named_parameters():
     print(f"{name:>8} = " + ", ".join(f"{v:+.3f}" for v in value.numpy().ravel()))

@@ -203,15 +203,17 @@ def _overrides(callback, hook: str) -> bool:
 
 # ---- non-finite checks ------------------------------------------------------------------
 def _all_finite(arrays) -> bool:
-    """Whether every array is free of NaN and ±inf; one reduction per array, exact on doubt.
+    """Whether every array is free of NaN and ±inf: one BLAS dot product per array.
 
-    The sum of an array is finite when all its elements are (barring overflow of the sum
-    itself), so a finite total settles it at the cost of one pass; a non-finite total is
-    confirmed element by element, so an overflowing sum of finite values is no false alarm.
+    ``v @ v`` (the sum of squares) is NaN or inf whenever ``v`` holds a NaN or an inf, and
+    BLAS computes it several times faster than ``np.isfinite(v).all()``, without a temporary.
+    Only huge finite values (squares past the dtype's maximum) make it overflow, so a
+    non-finite result is confirmed element by element: never a false alarm, never a miss.
     """
     total = 0.0
     for a in arrays:
-        total += float(a.sum())
+        v = a.reshape(-1)
+        total += float(v @ v)
     if math.isfinite(total):
         return True
     return all(np.isfinite(a).all() for a in arrays)
