@@ -176,20 +176,21 @@ class CSVData:
     Attributes:
         X: float64 (n, features): numeric columns as numbers, categorical columns one-hot
             encoded; NOT standardised (see :meth:`split`, or fit ``preprocessor`` yourself).
-        y: int64 (n,) class indices into ``class_names``, or float64 (n,) for regression.
+        y: int64 (n,) class indices into ``class_names``, or float64 (n,) for regression
+            (``None`` when no target was asked for).
         feature_names: names of X's columns (``colour=red`` for one-hot columns).
         target_name: the target column's name.
-        task: ``"binary"``, ``"multiclass"`` or ``"regression"``.
+        task: ``"binary"``, ``"multiclass"`` or ``"regression"`` (``None`` without target).
         class_names: the label of each class index (``None`` for regression).
         preprocessor: a :class:`Preprocessor` describing the columns (not yet fitted).
         columns: the raw feature columns' names; path: the file; lines: each row's line.
     """
 
     X: np.ndarray
-    y: np.ndarray
+    y: np.ndarray | None
     feature_names: list[str]
-    target_name: str
-    task: str
+    target_name: str | None
+    task: str | None
     class_names: list[str] | None
     preprocessor: Preprocessor
     columns: list[str] = field(default_factory=list)
