@@ -925,8 +925,18 @@ class _Explainer:
                 "times collects one term per use."
             )
         )
-        sums = graph.path_sums()
+        sums = graph.path_sums() if all(graph.enumerable(fn) for fn in graph.ops) else {}
         nodes = []
+        rows = [
+            [naming.tensor(t), "×".join(map(str, t.data.shape)), _summary(t.grad)]
+            for t in reversed(graph.tensors)
+            if t.data.size > 1 and t.grad is not None
+        ]
+        if rows:
+            self.blocks.append(
+                Table(["node", "shape", "gradient ∂E/∂node (the engine's)"], rows,
+                      [False, False, True])
+            )
         for t in reversed(graph.tensors):
             if t is graph.root or t.data.size != 1 or id(t) not in sums:
                 continue

@@ -140,6 +140,7 @@ class Naming:
                 if layer.a is not layer.z:
                     self.base[id(layer.a)] = f"a{layer.index}"
                 self.base[id(layer.z)] = f"z{layer.index}"
+        if x is not None:
             self.base[id(x)] = "x"
         if y is not None:
             self.base[id(y)] = "t"
