@@ -42,7 +42,11 @@ def test_html_is_self_contained(mazur):
     for forbidden in ("<script", "<link", "http://", "https://", "src="):
         assert forbidden not in page
     assert "0.082167041" in page
-    assert mazur._repr_html_() == page
+    cell = mazur._repr_html_()  # a notebook cell: a div whose CSS applies only inside it
+    assert cell.startswith('<div class="chainrule-report"><style>')
+    assert "<html" not in cell and "0.082167041" in cell
+    styles = cell[cell.index("<style>") + 7 : cell.index("</style>")]
+    assert all(r.startswith(".chainrule-report") for r in styles.split("}") if r)
 
 
 def test_json_holds_every_number(mazur):

@@ -934,8 +934,11 @@ class _Explainer:
         ]
         if rows:
             self.blocks.append(
-                Table(["node", "shape", "gradient ∂E/∂node (the engine's)"], rows,
-                      [False, False, True])
+                Table(
+                    ["node", "shape", "gradient ∂E/∂node (the engine's)"],
+                    rows,
+                    [False, False, True],
+                )
             )
         for t in reversed(graph.tensors):
             if t is graph.root or t.data.size != 1 or id(t) not in sums:

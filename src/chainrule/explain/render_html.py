@@ -62,6 +62,21 @@ def body(report) -> str:
     return "\n".join(out)
 
 
+def fragment(report) -> str:
+    """For notebooks: the report in a div, its CSS scoped to that div."""
+    rules = []
+    for rule in _CSS.replace("\n", "").split("}"):
+        if "{" not in rule:
+            continue
+        selectors, body_css = rule.split("{", 1)
+        scoped = ",".join(
+            ".chainrule-report" if sel.strip() == "body" else f".chainrule-report {sel.strip()}"
+            for sel in selectors.split(",")
+        )
+        rules.append(f"{scoped}{{{body_css}}}")
+    return f'<div class="chainrule-report"><style>{"".join(rules)}</style>\n{body(report)}\n</div>'
+
+
 def render(report) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

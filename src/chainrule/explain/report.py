@@ -323,7 +323,9 @@ class Report:
 
     # ---- notebooks ----------------------------------------------------------------------
     def _repr_html_(self) -> str:
-        return self.html()
+        from chainrule.explain.render_html import fragment
+
+        return fragment(self)
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
