@@ -186,3 +186,13 @@ def test_feature_names_shorthand():
     assert Preprocessor.from_dict(p.to_dict()).column_names == ["a", "b"]
     with pytest.raises(cr.DataError, match="not both"):
         Preprocessor(COLUMNS, feature_names=["a"])
+
+
+def test_odd_inputs_are_rejected_clearly():
+    p, _ = _fitted()
+    with pytest.raises(cr.DataError, match="row 2: expected 3 features, got 2"):
+        p.transform([["1", "red", "2"], ["1", "red"]])
+    with pytest.raises(cr.DataError, match="complex"):
+        p.transform(np.ones((1, 4), dtype=complex))
+    with pytest.raises(cr.DataError, match="shape"):
+        p.transform(np.array([[["1"]]]))

@@ -291,18 +291,23 @@ class Preprocessor:
         if self.standardize and self.mean is None:
             raise DataError("Preprocessor.transform: not fitted; call fit(X_train) first")
         array = data.data if isinstance(data, Tensor) else None
+        ragged = False
         if array is None:
             try:
                 array = np.asarray(data)
-            except ValueError:  # ragged rows
-                array = np.asarray(data, dtype=object)
-        if array.dtype.kind in "fiub":
+            except ValueError:  # rows of different lengths: encode() names the odd one
+                ragged = True
+        if not ragged and array.dtype.kind == "c":
+            raise DataError("Preprocessor.transform: complex numbers are not valid features")
+        if not ragged and array.dtype.kind in "fiub":
             X = self._features(array)
             self._check_width(X.shape[1])
         else:
-            rows = [data] if array.ndim == 1 else data
-            if array.ndim == 2 and array.shape[1] != len(self.columns):
+            rows = data if ragged or array.ndim == 2 else [data]
+            if not ragged and array.ndim == 2 and array.shape[1] != len(self.columns):
                 raise DataError(f"expected {len(self.columns)} features, got {array.shape[1]}")
+            if not ragged and array.ndim > 2:
+                raise DataError(f"Preprocessor: expected rows of cells, got shape {array.shape}")
             X = self.encode(rows)
         if self.standardize:
             X = (X - self.mean) / self.std
