@@ -186,6 +186,14 @@ def test_regression_metrics_in_fit():
     assert h.history["r2"][-1] > 0.99
     # the epoch "mse" metric is the sample-weighted mean of batch losses
     assert h.history["mse"][0] == pytest.approx(h.history["loss"][0], rel=1e-5)
+    # the default metric, accuracy, is left out for continuous targets
+    h = cr.fit(
+        model, (X, t), nn.MSELoss(), optim.SGD(model.parameters(), lr=0.05), epochs=1, verbose=False
+    )
+    assert list(h.history) == ["loss", "lr", "time"]
+    assert list(cr.evaluate(model, (X, t), nn.MSELoss())) == ["loss"]
+    with pytest.raises(ValueError, match="regression metric"):
+        cr.evaluate(model, (X, t), nn.MSELoss(), metrics=("accuracy",))
     pred = cr.predict(model, X)
     scores = cr.evaluate(model, (X, t), nn.MSELoss(), metrics=("r2",))
     from sklearn.metrics import r2_score

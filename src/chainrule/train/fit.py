@@ -32,6 +32,7 @@ from chainrule.train.progress import Progress
 __all__ = ["evaluate", "fit", "predict"]
 
 _RESERVED = ("loss", "lr", "time")
+_DEFAULT_METRICS = ("accuracy",)  # dropped for regression targets unless asked for explicitly
 
 
 # ---- data ---------------------------------------------------------------------------------
@@ -184,6 +185,25 @@ def _make_metrics(metrics, threshold) -> list:
     return made
 
 
+def _regression_targets(loader) -> bool:
+    """Whether the targets are continuous (floats that are not all whole numbers).
+
+    Looks at the whole target array of array-backed data, else at the first sample.
+    """
+    dataset = loader.dataset
+    arrays = getattr(dataset, "arrays", None)
+    if arrays is not None and len(arrays) == 2:
+        y = arrays[1]
+    elif len(dataset):
+        sample = dataset[0]
+        if not isinstance(sample, (tuple, list)) or len(sample) != 2:
+            return False
+        y = _target_array(sample[1])
+    else:
+        return False
+    return y.dtype.kind == "f" and not np.array_equal(y, np.round(y))
+
+
 def _is_a(obj, class_name: str) -> bool:
     return any(c.__name__ == class_name for c in type(obj).__mro__)
 
@@ -287,7 +307,7 @@ def fit(
     batch_size: int = 32,
     validation_data=None,
     validation_split: float = 0.0,
-    metrics: Iterable = ("accuracy",),
+    metrics: Iterable = _DEFAULT_METRICS,
     callbacks: Iterable = (),
     scheduler=None,
     verbose=True,
@@ -319,7 +339,9 @@ def fit(
         metrics: names (see ``cr.metrics.KNOWN``: ``"accuracy"``, ``"f1"``, ``"mse"``, ``"r2"``,
             ...), ``Metric`` objects or functions ``fn(y_true, y_pred) -> float``. For one-column
             outputs ``"accuracy"`` thresholds logits at 0 (``BCEWithLogitsLoss``) and
-            probabilities at 0.5 (other losses); several columns are compared by argmax.
+            probabilities at 0.5 (other losses); several columns are compared by argmax. The
+            default ``("accuracy",)`` is dropped when the targets are continuous (regression);
+            ask for ``("mse", "mae", "r2")`` there.
         callbacks: :class:`~chainrule.callbacks.Callback` objects.
         scheduler: a learning-rate scheduler, stepped after every epoch (``ReduceLROnPlateau``
             with ``val_loss``, or ``loss`` without validation data); ``OneCycleLR`` is stepped
@@ -390,6 +412,8 @@ def fit(
         )
 
     threshold = _threshold(loss_fn, model)
+    if metrics is _DEFAULT_METRICS and _regression_targets(train_loader):
+        metrics = ()
     train_metrics = _make_metrics(metrics, threshold)
     val_metrics = [m.clone() for m in train_metrics]
     names = [m.name for m in train_metrics]
@@ -571,7 +595,7 @@ def _score(model, loader, loss_fn, metric_objs, dtype, threshold) -> dict:
     return results
 
 
-def evaluate(model, data, loss_fn=None, metrics=("accuracy",), batch_size: int = 256) -> dict:
+def evaluate(model, data, loss_fn=None, metrics=_DEFAULT_METRICS, batch_size: int = 256) -> dict:
     """Score a model on data: ``{"loss": ..., "accuracy": ...}`` (no ``"loss"`` without loss_fn).
 
     Runs in evaluation mode under ``no_grad`` (the model's mode is restored afterwards).
@@ -581,6 +605,8 @@ def evaluate(model, data, loss_fn=None, metrics=("accuracy",), batch_size: int =
     dtype = _param_dtype(model)
     loader, _ = _loader(data, batch_size, False, None, dtype, "data")
     threshold = _threshold(loss_fn, model)
+    if metrics is _DEFAULT_METRICS and _regression_targets(loader):
+        metrics = ()
     metric_objs = _make_metrics(metrics, threshold)
     was_training = getattr(model, "training", False)
     try:
