@@ -8,6 +8,7 @@ from chainrule import nn, optim
 from chainrule.errors import ModelFormatError
 from chainrule.io import format as fmt
 from chainrule.io.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from chainrule.io.model import read_metadata
 
 
 def make(seed=0):
@@ -104,7 +105,7 @@ def test_checkpoint_is_a_model_file_too(tmp_path):
     save_checkpoint(tmp_path / "c.safetensors", model, opt, sched, {"epoch": 1})
     loaded = cr.load(tmp_path / "c.safetensors")
     assert weights(loaded) == weights(model)
-    assert cr.io.read_metadata(tmp_path / "c.safetensors")["kind"] == "checkpoint"
+    assert read_metadata(tmp_path / "c.safetensors")["kind"] == "checkpoint"
     everything = st_numpy.load_file(str(tmp_path / "c.safetensors"))
     assert any(k.startswith("optimizer/") for k in everything)
     weights_only, parts = read_checkpoint(tmp_path / "c.safetensors")

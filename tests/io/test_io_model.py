@@ -98,7 +98,7 @@ def test_every_layer_type_round_trips(tmp_path):
 def test_read_metadata_without_building(tmp_path):
     model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 2))
     cr.save(model, tmp_path / "m.safetensors", metadata={"target": "y"})
-    info = cr.io.read_metadata(tmp_path / "m.safetensors")
+    info = model_io.read_metadata(tmp_path / "m.safetensors")
     assert info["architecture"] == module_to_config(model)
     assert info["metadata"] == {"target": "y"}
     assert info["parameter_count"] == 3 * 5 + 5 + 5 * 2 + 2
