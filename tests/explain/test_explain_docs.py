@@ -3,8 +3,6 @@
 import importlib.util
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = ROOT / "docs" / "gen_backpropagation.py"
 PAGE = ROOT / "docs" / "backpropagation.md"
@@ -17,7 +15,6 @@ def load_generator():
     return module
 
 
-@pytest.mark.slow
 def test_backpropagation_page_is_up_to_date():
     generated = load_generator().generate()
     committed = PAGE.read_text(encoding="utf-8")

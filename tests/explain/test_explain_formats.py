@@ -204,3 +204,15 @@ def test_cr_explain_is_callable_whatever_was_imported_first(first):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["Report", "Report"]
+
+
+def test_render_graph_calls_graphviz(mazur, tmp_path, monkeypatch):
+    # a stand-in for Graphviz's dot: records its arguments and input
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho "$@" > "$0.args"\ncat > "$3"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:" + __import__("os").environ["PATH"])
+    out = mazur.render_graph(tmp_path / "graph.svg")
+    assert (tmp_path / "bin" / "dot.args").read_text().split()[0] == "-Tsvg"
+    assert open(out, encoding="utf-8").read() == mazur.dot()

@@ -154,6 +154,12 @@ def test_scalar_expression_against_pytorch():
     assert report.data["loss_after"] < report.data["loss"]["value"]
 
 
+def test_frozen_bias_is_named_and_explained_as_frozen():
+    report = examples.mazur(param="b1")
+    assert report.data["chains"][0]["frozen"] is True
+    assert "b1 is frozen" in str(report)
+
+
 def test_examples_leave_nothing_behind():
     # two calls give the same report (no state carried between them)
     assert str(examples.mazur()) == str(examples.mazur())

@@ -998,6 +998,17 @@ class _Explainer:
         for t, i in chosen:
             name = naming.elem(t, i)
             self.blocks.append(Heading(3, f"∂E/∂{name}"))
+            if not t.requires_grad:
+                self.blocks.append(
+                    Para(
+                        f"{name} is frozen (requires_grad=False): the engine computes no "
+                        f"gradient for it and the update leaves it alone."
+                    )
+                )
+                chains.append(
+                    {"param": name, "frozen": True, "paths": [], "total": None, "engine_grad": None}
+                )
+                continue
             try:
                 paths = graph.paths(t, i, stop=stop)
             except GraphError as err:
