@@ -47,8 +47,19 @@ def test_demo_explains_then_trains_and_the_loss_falls(tmp_path):
 
 def test_demo_options_change_the_network(tmp_path):
     result = run_cli(
-        "demo", "--epochs", "2", "--hidden", "3", "--activation", "tanh", "--no-plots",
-        "--no-explain", "--lr", "0.1", "--seed", "4",
+        "demo",
+        "--epochs",
+        "2",
+        "--hidden",
+        "3",
+        "--activation",
+        "tanh",
+        "--no-plots",
+        "--no-explain",
+        "--lr",
+        "0.1",
+        "--seed",
+        "4",
     )
     assert result.returncode == 0, result.stderr
     assert "Linear(in_features=2, out_features=3, bias=True)" in result.stdout

@@ -20,8 +20,18 @@ def species_csv(tmp_path):
 def test_train_predict_evaluate_info_round_trip(tmp_path, species_csv):
     model = tmp_path / "model.safetensors"
     result = run_cli(
-        "train", species_csv, "--target", "species", "--layers", "8", "--epochs", "40",
-        "--out", model, "--seed", "1",
+        "train",
+        species_csv,
+        "--target",
+        "species",
+        "--layers",
+        "8",
+        "--epochs",
+        "40",
+        "--out",
+        model,
+        "--seed",
+        "1",
     )
     assert result.returncode == 0, result.stderr
     assert "Summary" in result.stdout and str(model) in result.stdout
@@ -58,7 +68,16 @@ def test_train_regression_with_config_file_and_override(tmp_path):
     config.write_text('layers = [16]\noptimizer = "adam"\nlr = 0.02\nepochs = 2\nloss = "mse"\n')
     model = tmp_path / "reg.safetensors"
     result = run_cli(
-        "train", data, "--target", "y", "--config", config, "--epochs", "60", "--out", model,
+        "train",
+        data,
+        "--target",
+        "y",
+        "--config",
+        config,
+        "--epochs",
+        "60",
+        "--out",
+        model,
         "--no-plots",
     )
     assert result.returncode == 0, result.stderr
@@ -71,8 +90,18 @@ def test_train_regression_with_config_file_and_override(tmp_path):
 
 def test_train_on_builtin_dataset_reaches_documented_accuracy(tmp_path):
     result = run_cli(
-        "train", "--dataset", "moons", "--layers", "16,16", "--activation", "tanh",
-        "--epochs", "60", "--out", tmp_path / "moons.safetensors", "--no-plots",
+        "train",
+        "--dataset",
+        "moons",
+        "--layers",
+        "16,16",
+        "--activation",
+        "tanh",
+        "--epochs",
+        "60",
+        "--out",
+        tmp_path / "moons.safetensors",
+        "--no-plots",
     )
     assert result.returncode == 0, result.stderr
     assert float(re.search(r"final val_accuracy\s+([\d.]+)", result.stdout).group(1)) >= 0.95
@@ -83,8 +112,17 @@ def test_same_seed_gives_identical_model_files(tmp_path, species_csv):
     for i in range(3):
         out = tmp_path / f"m{i}.safetensors"
         result = run_cli(
-            "train", species_csv, "--target", "species", "--epochs", "3", "--seed", "7",
-            "--out", out, "--no-plots",
+            "train",
+            species_csv,
+            "--target",
+            "species",
+            "--epochs",
+            "3",
+            "--seed",
+            "7",
+            "--out",
+            out,
+            "--no-plots",
         )
         assert result.returncode == 0, result.stderr
         digests.add(sha256(out))
@@ -98,11 +136,22 @@ def test_resume_continues_to_the_same_weights(tmp_path, species_csv):
     assert result.returncode == 0, result.stderr
     ckpt = tmp_path / "ckpt"
     resumed = tmp_path / "resumed.safetensors"
-    first = run_cli("train", species_csv, *common, "--epochs", "3", "--out", resumed,
-                    "--checkpoint-dir", ckpt)
+    first = run_cli(
+        "train", species_csv, *common, "--epochs", "3", "--out", resumed, "--checkpoint-dir", ckpt
+    )
     assert first.returncode == 0, first.stderr
-    second = run_cli("train", species_csv, *common, "--epochs", "6", "--out", resumed,
-                     "--checkpoint-dir", ckpt, "--resume")
+    second = run_cli(
+        "train",
+        species_csv,
+        *common,
+        "--epochs",
+        "6",
+        "--out",
+        resumed,
+        "--checkpoint-dir",
+        ckpt,
+        "--resume",
+    )
     assert second.returncode == 0, second.stderr
     import chainrule as cr
 
@@ -112,8 +161,19 @@ def test_resume_continues_to_the_same_weights(tmp_path, species_csv):
 
 def test_resume_with_other_config_is_refused(tmp_path, species_csv):
     ckpt = tmp_path / "ckpt"
-    base = ["train", species_csv, "--target", "species", "--epochs", "2", "--no-plots",
-            "--out", tmp_path / "m.safetensors", "--checkpoint-dir", ckpt]
+    base = [
+        "train",
+        species_csv,
+        "--target",
+        "species",
+        "--epochs",
+        "2",
+        "--no-plots",
+        "--out",
+        tmp_path / "m.safetensors",
+        "--checkpoint-dir",
+        ckpt,
+    ]
     assert run_cli(*base).returncode == 0
     result = run_cli(*base, "--resume", "--layers", "99")
     assert result.returncode == 2 and "config" in result.stderr.lower()
@@ -126,8 +186,19 @@ def test_divergence_exits_3_and_keeps_the_good_model(tmp_path):
     assert good.returncode == 0, good.stderr
     before = sha256(model)
     result = run_cli(
-        "train", data, "--target", "y", "--epochs", "50", "--optimizer", "sgd",
-        "--lr", "1e6", "--out", model, "--no-plots",
+        "train",
+        data,
+        "--target",
+        "y",
+        "--epochs",
+        "50",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "1e6",
+        "--out",
+        model,
+        "--no-plots",
     )
     assert result.returncode == 3, result.stdout + result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -154,8 +225,20 @@ def test_train_argument_errors(tmp_path, species_csv, args, message):
 
 def test_predict_with_wrong_number_of_features(tmp_path, species_csv):
     model = tmp_path / "m.safetensors"
-    assert run_cli("train", species_csv, "--target", "species", "--epochs", "1", "--out", model,
-                   "--no-plots").returncode == 0
+    assert (
+        run_cli(
+            "train",
+            species_csv,
+            "--target",
+            "species",
+            "--epochs",
+            "1",
+            "--out",
+            model,
+            "--no-plots",
+        ).returncode
+        == 0
+    )
     narrow = tmp_path / "narrow.csv"
     narrow.write_text("height\n1.0\n2.0\n")
     result = run_cli("predict", model, narrow)

@@ -29,19 +29,18 @@ def _features(path: str, meta: dict, model_path: str, target=None):
     """Rows of ``path`` turned into the model's inputs by its own saved preprocessing."""
     from chainrule.data import Preprocessor, load_csv
 
+    pre = Preprocessor.from_dict(meta["preprocessing"])
     try:
-        data = load_csv(path, target=target, features=meta.get("columns"))
+        # The saved preprocessor picks the training columns by name and keeps the training
+        # categories and classes, whatever subset of them this file holds.
+        data = load_csv(path, target=target, preprocessor=pre)
+        X = pre.transform(data.X)
     except ValueError as err:
         expected = meta.get("columns") or []
         raise CLIError(
             f"{_first_line(err)} (model {model_path} expects {len(expected)} feature columns: "
             f"{', '.join(map(str, expected))})"
         ) from None
-    pre = Preprocessor.from_dict(meta["preprocessing"])
-    try:
-        X = pre.transform(data.X)
-    except ValueError as err:
-        raise CLIError(f"{path}: {err} (model {model_path})") from None
     return X, data
 
 
