@@ -1,6 +1,7 @@
 """The tensor file format: exact round trips, interop with safetensors/PyTorch, strict checks."""
 
 import json
+import os
 import struct
 
 import numpy as np
@@ -252,3 +253,17 @@ def test_parse_json_limits():
     with pytest.raises(ModelFormatError, match="limit"):
         fmt.parse_json(b"[" + b"1," * 100 + b"1]", source="s", what="config", max_bytes=50)
     assert fmt.parse_json('{"a": [1, {"b": "c"}]}', source="s", what="x") == {"a": [1, {"b": "c"}]}
+
+
+def test_fifos_and_devices_are_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelFormatError, match="not a regular file"):
+        fmt.read(fifo)  # opening a FIFO for reading would block forever
+    with pytest.raises(ModelFormatError, match="not a regular file"):
+        fmt.read("/dev/zero")
+
+
+def test_writer_refuses_a_header_readers_would_refuse():
+    with pytest.raises(ValueError, match="header"):
+        fmt.dumps({"x": np.zeros(1)}, {"big": "x" * (fmt.MAX_HEADER_BYTES + 1)})

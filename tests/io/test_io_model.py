@@ -268,3 +268,37 @@ def test_no_api_switch_enables_pickle():
     for function in functions:
         parameters = inspect.signature(function).parameters
         assert not any("pickle" in p or "unsafe" in p or p == "kwargs" for p in parameters)
+
+
+def test_metadata_the_loader_would_refuse_is_refused_at_save(tmp_path):
+    deep = []
+    for _ in range(200):
+        deep = [deep]
+    with pytest.raises(ValueError, match="cannot save"):
+        cr.save(nn.Linear(2, 1), tmp_path / "m.safetensors", metadata={"deep": deep})
+    cr.save(nn.Linear(2, 1), tmp_path / "m.safetensors", metadata={"big": 2**200, "neg": -(10**50)})
+    assert cr.load(tmp_path / "m.safetensors").metadata == {"big": 2**200, "neg": -(10**50)}
+
+
+def test_model_files_may_not_carry_extra_or_mistyped_tensors(tmp_path):
+    model = nn.Linear(2, 1)
+    meta = model_io.header_metadata(model, None, "model")
+    fmt.write(
+        tmp_path / "slash.safetensors", {**model.state_dict(), "optimizer/0": np.ones(1)}, meta
+    )
+    with pytest.raises(ModelFormatError, match="unexpected"):
+        cr.load(tmp_path / "slash.safetensors")
+    ints = {k: v.astype(np.int32) for k, v in model.state_dict().items()}
+    fmt.write(tmp_path / "ints.safetensors", ints, meta)
+    with pytest.raises(ModelFormatError, match="int32 in the file"):
+        cr.load(tmp_path / "ints.safetensors")
+
+
+def test_saving_through_a_symlink_keeps_the_link(tmp_path):
+    real = tmp_path / "runs" / "model-v1.safetensors"
+    real.parent.mkdir()
+    cr.save(nn.Linear(2, 1), real)
+    link = tmp_path / "latest.safetensors"
+    link.symlink_to(real)
+    cr.save(nn.Linear(2, 3), link)
+    assert link.is_symlink() and cr.load(real).weight.shape == (3, 2)

@@ -49,7 +49,7 @@ def clean_stale_temps(path: str | os.PathLike, *, all_processes: bool = False) -
     (a concurrent writer's file is left alone), unless ``all_processes`` is true.
     """
     path = os.fspath(path)
-    folder, name = os.path.split(os.path.abspath(path))
+    folder, name = os.path.split(os.path.realpath(path))
     prefix = _temp_prefix(name)
     removed = []
     try:
@@ -99,7 +99,7 @@ def atomic_write(
         >>> open(target, "rb").read()
         b'hello'
     """
-    target = os.path.abspath(os.fspath(path))
+    target = os.path.realpath(os.fspath(path))  # through symlinks: the link itself stays
     folder, name = os.path.split(target)
     if not name:
         raise IsADirectoryError(f"cannot write a file at {path!r}: it names a folder")

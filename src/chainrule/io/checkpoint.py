@@ -24,7 +24,7 @@ from chainrule.io import model as model_io
 KEY_CHECKPOINT = "chainrule.checkpoint"
 _SECTIONS = ("optimizer", "scheduler", "state")
 _MARKERS = {"__tensor__", "__scalar__", "__float__", "__tuple__", "__items__"}
-MAX_STATE_DEPTH = 64
+MAX_STATE_DEPTH = 160  # JSON levels, counting the wrappers for tuples and dicts
 
 
 class _Encoder:
@@ -126,6 +126,7 @@ def save_checkpoint(
         )
     meta = model_io.header_metadata(model, getattr(model, "metadata", None), "checkpoint")
     meta[KEY_CHECKPOINT] = json.dumps(parts, separators=(",", ":"), allow_nan=False)
+    model_io.check_savable(meta[KEY_CHECKPOINT], KEY_CHECKPOINT, MAX_STATE_DEPTH)
     fmt.write(path, tensors, meta)
 
 
@@ -141,7 +142,7 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict]:
         source=source,
         what="checkpoint state",
         max_depth=MAX_STATE_DEPTH,
-        max_int_digits=80,  # generator states hold 128-bit integers
+        max_int_digits=model_io.MAX_INT_DIGITS,  # generator states hold 128-bit integers
     )
     if not isinstance(raw, dict) or set(raw) != set(_SECTIONS):
         raise ModelFormatError(f"{source}: checkpoint state must have sections {_SECTIONS}")

@@ -21,11 +21,13 @@ byte anywhere (length prefix, header, padding or payload) changes the digest.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
 import re
+import stat
 from collections.abc import Mapping
 from typing import BinaryIO, NamedTuple
 
@@ -83,8 +85,7 @@ def read(path: str | os.PathLike, *, require_checksum: bool = False) -> TensorFi
     """
     source = os.fspath(path)
     try:
-        size = os.path.getsize(source)
-        with open(source, "rb") as f:
+        with _open_regular(source) as (f, size):
             return _read_stream(f, size, source, require_checksum)
     except ModelFormatError:
         raise
@@ -105,6 +106,19 @@ def loads(
         raise
     except Exception as exc:
         raise ModelFormatError(f"{source}: not a valid tensor file ({exc!r})") from exc
+
+
+@contextlib.contextmanager
+def _open_regular(source: str):
+    """Open a regular file for reading, with its size; FIFOs and devices are refused unopened
+    (opening a FIFO would block, and a device has no size to check the header against)."""
+    if not stat.S_ISREG(os.stat(source).st_mode):
+        raise _fail(source, "not a regular file")
+    with open(source, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _fail(source, "not a regular file")
+        yield f, info.st_size
 
 
 class _MemoryReader:
@@ -133,8 +147,7 @@ def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
     """
     source = os.fspath(path)
     try:
-        size = os.path.getsize(source)
-        with open(source, "rb") as f:
+        with _open_regular(source) as (f, size):
             _, entries, metadata, _ = _read_header(f, size, source)
         return {name: (e[0], e[1]) for name, e in entries.items()}, metadata
     except ModelFormatError:
@@ -487,6 +500,11 @@ def write_to(
             h.update(chunk)
         digest = h.hexdigest()
     head = _encode_header(header, meta, digest)
+    if len(head) > MAX_HEADER_BYTES:
+        raise ValueError(
+            f"the file header would be {len(head)} bytes, more than readers accept "
+            f"({MAX_HEADER_BYTES}); store less metadata or fewer, larger tensors"
+        )
     f.write(len(head).to_bytes(8, "little"))
     f.write(head)
     for chunk in _chunks(arrays, order):

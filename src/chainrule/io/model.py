@@ -28,6 +28,7 @@ KEY_ARCHITECTURE = "chainrule.architecture"
 KEY_METADATA = "chainrule.metadata"
 KEY_PARAMETERS = "chainrule.parameter_count"
 MAX_CONFIG_DEPTH = 160  # JSON levels: two per nested container, the registry allows 64
+MAX_INT_DIGITS = 1000  # integers in the JSON entries (the header's own are capped at 20)
 
 
 def _blas() -> str:
@@ -78,6 +79,12 @@ def header_metadata(model, metadata, kind: str) -> dict[str, str]:
         raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
     user = _plain_json(metadata or {}, "")
     config = module_to_config(model)
+    entries = {
+        KEY_ARCHITECTURE: json.dumps(config, separators=(",", ":"), allow_nan=False),
+        KEY_METADATA: json.dumps(user, separators=(",", ":"), ensure_ascii=False),
+    }
+    for key, text in entries.items():
+        check_savable(text, key)
     return {
         KEY_KIND: kind,
         KEY_FORMAT_VERSION: FORMAT_VERSION,
@@ -85,9 +92,19 @@ def header_metadata(model, metadata, kind: str) -> dict[str, str]:
         KEY_NUMPY: np.__version__,
         KEY_BLAS: _blas(),
         KEY_PARAMETERS: str(sum(p.data.size for p in model.parameters())),
-        KEY_ARCHITECTURE: json.dumps(config, separators=(",", ":"), allow_nan=False),
-        KEY_METADATA: json.dumps(user, separators=(",", ":"), ensure_ascii=False),
+        **entries,
     }
+
+
+def check_savable(text: str, key: str, max_depth: int = MAX_CONFIG_DEPTH) -> None:
+    """Refuse at save time what the loader would refuse (too deep, too large numbers)."""
+    try:
+        fmt.parse_json(text, source="<saving>", what=f"metadata {key!r}", max_depth=max_depth,
+                       max_int_digits=MAX_INT_DIGITS)  # fmt: skip
+    except ModelFormatError as exc:
+        raise ValueError(
+            f"cannot save: {exc}; a file written this way could not be loaded"
+        ) from None
 
 
 def save(model, path: str | os.PathLike, *, metadata: dict | None = None) -> None:
@@ -114,7 +131,13 @@ def save(model, path: str | os.PathLike, *, metadata: dict | None = None) -> Non
 def _parse_json(meta: dict, key: str, source: str, max_depth: int = MAX_CONFIG_DEPTH):
     if key not in meta:
         raise ModelFormatError(f"{source}: metadata entry {key!r} is missing")
-    return fmt.parse_json(meta[key], source=source, what=f"metadata {key!r}", max_depth=max_depth)
+    return fmt.parse_json(
+        meta[key],
+        source=source,
+        what=f"metadata {key!r}",
+        max_depth=max_depth,
+        max_int_digits=MAX_INT_DIGITS,
+    )
 
 
 def check_header(meta: dict, source: str) -> str:
@@ -166,8 +189,14 @@ def fill(model, tensors: dict, source: str) -> None:
     named.update(model.named_buffers())
     for name, array in tensors.items():
         target = named.get(name)
-        if target is not None and target.data.dtype != array.dtype:
-            target.data = np.array(array, copy=True)  # keep the file's dtype, bit for bit
+        if target is None or target.data.dtype == array.dtype:
+            continue
+        if target.data.dtype.kind != array.dtype.kind:
+            raise ModelFormatError(
+                f"{source}: tensor {name!r} is {array.dtype} in the file but the architecture "
+                f"makes it {target.data.dtype}"
+            )
+        target.data = np.array(array, copy=True)  # keep the file's precision, bit for bit
 
 
 def load(path: str | os.PathLike):
@@ -183,11 +212,11 @@ def load(path: str | os.PathLike):
     """
     source = os.fspath(path)
     tf = fmt.read(source, require_checksum=True)
-    check_header(tf.metadata, source)
+    kind = check_header(tf.metadata, source)
     user = _parse_json(tf.metadata, KEY_METADATA, source)
     if not isinstance(user, dict):
         raise ModelFormatError(f"{source}: user metadata is not a JSON object")
-    weights = model_tensors(tf.tensors)
+    weights = model_tensors(tf.tensors) if kind == "checkpoint" else tf.tensors
     model = build(tf.metadata, source, sum(a.size for a in weights.values()))
     fill(model, weights, source)
     model.eval()
