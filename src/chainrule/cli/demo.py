@@ -36,7 +36,7 @@ def run_demo(args) -> int:
 
     if not args.no_explain:
         heading("One training example, every step")
-        report = cr.explain(model, X[:1], targets[:1], loss_fn, lr=args.lr)
+        report = cr.explain(model, X[:1], targets[:1], loss_fn, lr=args.lr, names="classic")
         if is_terminal():
             report.terminal()
         else:
