@@ -42,31 +42,70 @@ def _exp_neg_square(z: np.ndarray) -> np.ndarray:
     return np.exp(-high * high) * np.exp(-(z - high) * (z + high))
 
 
-def _erfc_nonneg(z: np.ndarray) -> np.ndarray:
-    """erfc(z) for z ≥ 0, accurate to about 1e-15 relative.
+def _erf_series(x: np.ndarray) -> np.ndarray:
+    """erf(x) for 0 ≤ x ≤ 2.5 from the all-positive series
+    erf(x) = (2/√π)·e^(−x²)·Σ (2x²)ⁿ·x/(2n+1)!! (no cancellation inside the sum; ~1e-15)."""
+    term, total, two_x2 = x.copy(), x.copy(), 2.0 * x * x
+    for n in range(1, 45):
+        term = term * two_x2 / (2 * n + 1)
+        total += term
+    return (2.0 / _SQRT_PI) * _exp_neg_square(x) * total
 
-    Below 2.5: 1 − erf(z) from the all-positive series erf(z) = (2/√π)·e^(−z²)·Σ (2z²)ⁿ·z/(2n+1)!!
-    (no cancellation inside the sum). Above: the continued fraction
+
+_ERF_WIDTH, _ERF_PIECES, _ERF_DEGREE = 0.25, 10, 12
+_erf_table: list = []
+
+
+def _erf_piecewise(x: np.ndarray) -> np.ndarray:
+    """erf(x) for 0 ≤ x < 2.5: a degree-12 polynomial per interval of width 1/4, fitted once (at
+    Chebyshev nodes, to the series above). 13 multiply-adds instead of 45 series terms."""
+    if not _erf_table:
+        from numpy.polynomial import chebyshev
+
+        half = _ERF_WIDTH / 2
+        rows = []
+        for i in range(_ERF_PIECES):
+            mid = i * _ERF_WIDTH + half
+            coef = chebyshev.chebinterpolate(
+                lambda t, m=mid: _erf_series(m + half * t), _ERF_DEGREE
+            )
+            rows.append(chebyshev.cheb2poly(coef)[::-1])  # highest power first, for Horner
+        _erf_table.append(np.array(rows))
+    table = _erf_table[0]
+    piece = np.minimum((x * (1 / _ERF_WIDTH)).astype(np.intp), _ERF_PIECES - 1)
+    t = (x - (piece * _ERF_WIDTH + _ERF_WIDTH / 2)) * (2 / _ERF_WIDTH)
+    coef = table[piece]
+    total = coef[:, 0].copy()
+    for k in range(1, _ERF_DEGREE + 1):
+        total *= t
+        total += coef[:, k]
+    return total
+
+
+def _erfc_nonneg(z: np.ndarray) -> np.ndarray:
+    """erfc(z) for z ≥ 0: absolute error below 2e-15, and relative error about 1e-15 in the
+    tail z ≥ 2.5 (where erfc < 4e-4), so Φ(x) = erfc(−x/√2)/2 stays accurate far out.
+
+    Below 2.5: 1 − erf(z) from :func:`_erf_piecewise`. Above: the continued fraction
     erfc(z) = e^(−z²)/√π · 1/(z + ½/(z + 1/(z + 3/2/(z + ...)))), evaluated from its tail.
     """
+    z = np.asarray(z, dtype=np.float64)
+    shape = z.shape
+    z = z.reshape(-1)
     out = np.empty_like(z)
     low = z < 2.5
+    if low.all():
+        return (1.0 - _erf_piecewise(z)).reshape(shape)
     if low.any():
-        x = z[low]
-        term, total, two_x2 = x.copy(), x.copy(), 2.0 * x * x
-        for n in range(1, 45):
-            term = term * two_x2 / (2 * n + 1)
-            total += term
-        out[low] = 1.0 - (2.0 / _SQRT_PI) * _exp_neg_square(x) * total
+        out[low] = 1.0 - _erf_piecewise(z[low])
     high = ~low
-    if high.any():
-        x = np.minimum(z[high], 26.0)  # erfc(26) ≈ 6e-296: beyond it the answer rounds to 0
-        frac = x.copy()
-        for k in range(40, 0, -1):
-            frac = x + (0.5 * k) / frac
-        value = _exp_neg_square(x) / (_SQRT_PI * frac)
-        out[high] = np.where(z[high] > 26.0, 0.0, value)
-    return out
+    x = np.minimum(z[high], 26.0)  # erfc(26) ≈ 6e-296: beyond it the answer rounds to 0
+    frac = x.copy()
+    for k in range(40, 0, -1):
+        frac = x + (0.5 * k) / frac
+    value = _exp_neg_square(x) / (_SQRT_PI * frac)
+    out[high] = np.where(z[high] > 26.0, 0.0, value)
+    return out.reshape(shape)
 
 
 def normal_cdf(x: np.ndarray) -> np.ndarray:
