@@ -349,8 +349,12 @@ def create_app(session: Session | None = None, allowed_hosts=None, max_upload: i
         finally:
             pg.clients.discard(ws)
 
+    async def favicon(request: Request) -> Response:
+        return Response(status_code=204)
+
     routes = [
         Route("/", index),
+        Route("/favicon.ico", favicon),
         Route("/assets/{name}", asset),
         Route("/api/options", guarded(options)),
         Route("/api/state", guarded(state)),

@@ -440,6 +440,16 @@ class Session:
             "engine_grad": self.engine_grad(name, idx, x, t),
             "lr": self.cfg.lr,
             "paths": len(chain["paths"]),
+            "chain": [
+                {
+                    "factors": [
+                        {"symbol": f["symbol"], "formula": f["formula"], "value": f["value"]}
+                        for f in path["factors"]
+                    ],
+                    "product": path["product"],
+                }
+                for path in chain["paths"][:6]
+            ],
             "html": report.html(),
         }
 
