@@ -75,3 +75,12 @@ def test_bench_runner_quick_writes_results(tmp_path):
     assert summary["a"]["vs_torch"] > 0 and summary["a"]["vs_numpy"] > 0
     assert summary["f"]["chainrule"]["forward_backward"] > 0
     assert "| (a) tiny" in (tmp_path / "results.md").read_text()
+
+
+def test_bench_profile_breakdown_adds_up():
+    from benchmarks.profile import breakdown
+
+    parts = breakdown("a", number=20)
+    assert all(v > 0 for k, v in parts.items() if k != "  engine bookkeeping")
+    inner = parts["  topological_order"] + parts["  ops' backward methods"]
+    assert inner < parts["backward()"] * 1.5  # the split is of backward() itself
