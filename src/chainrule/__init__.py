@@ -80,6 +80,8 @@ _LAZY = {
     "nn": ("chainrule.nn", None),
     "optim": ("chainrule.optim", None),
     "data": ("chainrule.data", None),
+    "io": ("chainrule.io", None),
+    "models": ("chainrule.models", None),
     "datasets": ("chainrule.data.datasets", None),
     "functional": ("chainrule.functional", None),
     "plot": ("chainrule.train.plot", None),

@@ -317,8 +317,9 @@ class Report:
                 f"cannot tell the format of {path!r} from its extension; use one of "
                 f"{', '.join(sorted(renderers) + ['.svg', '.png', '.pdf'])}"
             )
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(renderers[ext]())
+        from chainrule.io.atomic import atomic_write
+
+        atomic_write(path, renderers[ext]().encode("utf-8"))
         return path
 
     # ---- notebooks ----------------------------------------------------------------------

@@ -28,4 +28,8 @@ def __getattr__(name):
         from chainrule.io import checkpoint
 
         return getattr(checkpoint, name)
+    if name in ("model", "checkpoint"):
+        import importlib
+
+        return importlib.import_module(f"chainrule.io.{name}")
     raise AttributeError(f"module 'chainrule.io' has no attribute {name!r}")
