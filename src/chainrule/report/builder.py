@@ -1,0 +1,387 @@
+"""write_report: one HTML file that tells the story of a training run, readable offline.
+
+Everything is inside the file: CSS, SVG charts, PNG heat maps as base64, the chain-rule
+explanation (``chainrule.explain``'s own HTML) in a sandboxed frame. No script, no font, no
+request to any server.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import json
+import math
+import os
+
+import numpy as np
+
+from chainrule.report import charts, views
+from chainrule.report.recorder import MARKER, loss_name, output_kind
+
+CHECKPOINT_NAMES = ("backup.safetensors", "last.safetensors", "checkpoint.safetensors")
+
+_CSS = """
+body{font:15px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;color:#1f2328;max-width:76rem;
+margin:1.5rem auto;padding:0 1rem}
+h1{margin:.2rem 0 .6rem;border-bottom:2px solid #d0d7de}h2{border-bottom:1px solid #d0d7de;
+margin-top:2rem}
+table.kv{border-collapse:collapse;font-size:.9rem}table.kv td{border:1px solid #d0d7de;
+padding:.2rem .6rem}table.kv td:first-child{background:#f6f8fa;font-weight:600}
+.grid{display:flex;flex-wrap:wrap;gap:1rem}figure{margin:0;display:inline-block}figcaption{font-size:.85rem;
+color:#57606a;text-align:center}
+svg text.t{font:600 13px system-ui,sans-serif;fill:#1f2328}
+svg text.a{font:11px system-ui,sans-serif;fill:#57606a}svg line.g{stroke:#eaeef2}
+p.note{color:#57606a;font-size:.9rem}
+iframe.explain{width:100%;height:720px;border:1px solid #d0d7de;border-radius:6px}
+pre{background:#f6f8fa;padding:.6rem;border-radius:6px;overflow-x:auto}
+"""
+
+
+def _history_dict(history) -> dict:
+    if history is None:
+        return {}
+    if hasattr(history, "history"):
+        return dict(history.history)
+    if isinstance(history, dict) and isinstance(history.get("history"), dict):
+        return dict(history["history"])
+    return dict(history)
+
+
+def _kv_table(items) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_show(v))}</td></tr>" for k, v in items
+    )
+    return f'<table class="kv">{rows}</table>'
+
+
+def _show(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=str)
+    return "—" if value is None else str(value)
+
+
+def _curves(hist: dict) -> list:
+    """One chart for the loss (training and validation) and one per metric."""
+    out = []
+    if not hist:
+        return out
+    n = max(len(v) for v in hist.values())
+    epochs = list(range(1, n + 1))
+    skip = {"lr", "time"}
+    names = [k for k in hist if not k.startswith("val_") and k not in skip]
+    for name in names:
+        series = [(name, epochs[: len(hist[name])], hist[name], False)]
+        if f"val_{name}" in hist:
+            series.append(
+                (f"val_{name}", epochs[: len(hist[f"val_{name}"])], hist[f"val_{name}"], True)
+            )
+        values = [v for _, _, ys, _ in series for v in ys if v is not None and math.isfinite(v)]
+        log = name == "loss" and values and min(values) > 0 and max(values) / min(values) > 50
+        out.append(charts.line_chart(series, name, log=bool(log)))
+    if "lr" in hist and len(set(hist["lr"])) > 1:
+        out.append(
+            charts.line_chart(
+                [("lr", epochs[: len(hist["lr"])], hist["lr"], False)], "learning rate"
+            )
+        )
+    return out
+
+
+def _layer_of(name: str) -> str:
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
+def _grad_chart(grad_norms: dict) -> str:
+    """Per-layer gradient norms: the norm over all of a layer's parameters, per epoch."""
+    epochs = grad_norms.get("epoch", [])
+    norms = grad_norms.get("norms", {})
+    layers: dict = {}
+    for name, series in norms.items():
+        layers.setdefault(_layer_of(name), []).append(np.asarray(series, dtype=np.float64))
+    series = []
+    for layer, parts in layers.items():
+        total = np.sqrt(sum(p**2 for p in parts))
+        series.append((f"layer {layer}", epochs[: len(total)], total.tolist(), False))
+    values = [v for _, _, ys, _ in series for v in ys if math.isfinite(v) and v > 0]
+    log = bool(values) and max(values) / max(min(values), 1e-300) > 20
+    return charts.line_chart(
+        series, "gradient norm per layer (mean over each epoch's batches)", width=620, log=log
+    )
+
+
+def _network(model) -> str:
+    if not views.is_plottable_mlp(model):
+        return f"<pre>{html.escape(repr(model))}</pre>"
+    layers = []
+    for index, lin in views.linear_layers(model):
+        b = getattr(lin, "bias", None)
+        layers.append(
+            {
+                "weight": f"{index}.weight",
+                "bias": f"{index}.bias",
+                "W": np.asarray(lin.weight.data, dtype=np.float64),
+                "b": None if b is None else np.asarray(b.data, dtype=np.float64),
+            }
+        )
+    return charts.network_svg(layers)
+
+
+def _target_for(y, kind: str) -> np.ndarray:
+    y = np.asarray(y)
+    if kind == "scores":
+        return y.reshape(-1).astype(np.int64)
+    return y.reshape(-1, 1).astype(np.float64)
+
+
+def _explanation(model, explain_sample) -> str:
+    if explain_sample is None:
+        return ""
+    from chainrule.explain import Report, explain
+
+    if isinstance(explain_sample, Report):
+        report = explain_sample
+    else:
+        if isinstance(explain_sample, dict):
+            x, y, loss_fn = explain_sample["x"], explain_sample["y"], explain_sample["loss_fn"]
+            param = explain_sample.get("param")
+        else:
+            x, y, loss_fn = explain_sample[:3]
+            param = None
+        x = np.asarray(getattr(x, "data", x), dtype=np.float64)
+        x = x.reshape(1, -1) if x.ndim == 1 else x[:1]
+        y = np.asarray(getattr(y, "data", y))
+        kind = output_kind(model, loss_fn)
+        y = _target_for(y, kind)[:1] if y.ndim <= 1 or kind == "scores" else y[:1]
+        report = explain(model, x, y, loss_fn, param=param, title="One sample, explained")
+    doc = report.html()
+    return (
+        "<h2>The chain rule for one sample</h2>"
+        '<p class="note">The forward pass, the loss, the backward pass and the chain rule for '
+        "one weight per layer, written out with the final model's numbers by "
+        "<code>chainrule.explain</code>.</p>"
+        f'<iframe class="explain" sandbox="" title="chain-rule explanation" '
+        f'srcdoc="{html.escape(doc, quote=True)}"></iframe>'
+    )
+
+
+def write_report(
+    path,
+    *,
+    model,
+    history,
+    config,
+    X=None,
+    y=None,
+    snapshots=None,
+    grad_norms=None,
+    explain_sample=None,
+    loss=None,
+    title: str = "chainrule run report",
+) -> str:
+    """Write one self-contained HTML report of a training run; returns the path.
+
+    Args:
+        path: the ``.html`` file to write (atomically).
+        model: the trained model (an ``nn.Sequential`` MLP gets a network diagram).
+        history: a :class:`~chainrule.History` (or its ``.history`` dict of lists).
+        config: the run's settings (a dict shown as a table).
+        X, y: training data; with two features and class labels the final decision boundary
+            is drawn with the points.
+        snapshots: boundary pictures over training (``ReportRecorder.snapshots``).
+        grad_norms: ``ReportRecorder.grad_norms`` (per-parameter norms per epoch).
+        explain_sample: ``(x, y, loss_fn)`` for one sample (or a dict with those keys and an
+            optional ``param``, or a ready :class:`~chainrule.explain.Report`).
+        loss: the loss module or name, to read the model's output (default: guessed).
+        title: the page title.
+    """
+    hist = _history_dict(history)
+    loss_for_kind = (
+        loss
+        if loss is not None
+        else (
+            explain_sample[2]
+            if isinstance(explain_sample, tuple) and len(explain_sample) >= 3
+            else None
+        )
+    )
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    summary = [("written", when), ("model", type(model).__name__)]
+    n_params = sum(int(np.asarray(p.data).size) for p in model.parameters())
+    summary.append(("parameters", n_params))
+    if hist.get("loss"):
+        summary.append(("epochs", len(hist["loss"])))
+        for key in hist:
+            if key not in ("lr", "time") and hist[key]:
+                summary.append((f"final {key}", hist[key][-1]))
+    parts.append('<section id="summary"><h2>Summary</h2>' + _kv_table(summary) + "</section>")
+    if config:
+        parts.append(
+            '<section id="config"><h2>Configuration</h2>'
+            + _kv_table(sorted(dict(config).items()))
+            + "</section>"
+        )
+    curves = _curves(hist)
+    if curves:
+        parts.append(
+            '<section id="curves"><h2>Loss and metrics</h2><div class="grid">'
+            + "".join(curves)
+            + "</div></section>"
+        )
+    Xd = None if X is None else np.asarray(getattr(X, "data", X), dtype=np.float64)
+    yd = None if y is None else np.asarray(getattr(y, "data", y)).reshape(-1)
+    two_d = Xd is not None and Xd.ndim == 2 and Xd.shape[1] == 2 and yd is not None
+    classes = two_d and yd.dtype.kind in "iub"
+    if classes and len(Xd) > 1000:
+        keep = np.linspace(0, len(Xd) - 1, 1000).astype(np.int64)
+        Xd, yd = Xd[keep], yd[keep]
+    snaps = list(snapshots or [])
+    if classes and views.is_plottable_mlp(model):
+        kind = output_kind(model, loss_for_kind)
+        ext = snaps[0]["extent"] if snaps else views.extent(Xd)
+        final = views.boundary(model, ext, 60, kind)
+        final_fig = charts.boundary_svg(final, Xd, yd, px=320, title="final decision boundary")
+        parts.append(
+            '<section id="boundary"><h2>Decision boundary</h2>'
+            f"<figure>{final_fig}<figcaption>after training, with the training points"
+            "</figcaption></figure></section>"
+        )
+    if snaps:
+        figs = []
+        for s in snaps:
+            epoch = int(s["epoch"])
+            caption = "before training" if epoch == 0 else f"after epoch {epoch}"
+            svg = charts.boundary_svg(
+                s, Xd if classes else None, yd, px=180, title=f"decision boundary, {caption}"
+            )
+            figs.append(f"<figure>{svg}<figcaption>{caption}</figcaption></figure>")
+        figs = "".join(figs)
+        parts.append(
+            '<section id="snapshots"><h2>Decision boundary during training</h2>'
+            f'<div class="grid">{figs}</div></section>'
+        )
+    parts.append(
+        '<section id="network"><h2>The network, final weights</h2>'
+        '<p class="note">Edge colour: the weight\'s sign (blue positive, orange negative); '
+        "width: its size. Neuron fill: its bias. Hover for names and values.</p>"
+        + _network(model)
+        + "</section>"
+    )
+    if grad_norms and grad_norms.get("epoch"):
+        parts.append(
+            '<section id="gradients"><h2>Gradient norms over training</h2>'
+            '<p class="note">The L2 norm of each layer\'s gradient, averaged over the batches of '
+            "each epoch: vanishing or exploding gradients show here first.</p>"
+            + _grad_chart(grad_norms)
+            + "</section>"
+        )
+    if explain_sample is not None:
+        parts.append('<section id="explain">' + _explanation(model, explain_sample) + "</section>")
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "img-src data:; style-src 'unsafe-inline'; frame-src 'self'\">"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>\n"
+        + "\n".join(parts)
+        + "\n</body></html>\n"
+    )
+    from chainrule.io.atomic import atomic_write
+
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    atomic_write(path, page.encode("utf-8"))
+    return path
+
+
+def _find_checkpoint(folder: str) -> str:
+    for name in CHECKPOINT_NAMES:
+        candidate = os.path.join(folder, name)
+        if os.path.isfile(candidate):
+            return candidate
+    others = sorted(
+        (os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".safetensors")),
+        key=os.path.getmtime,
+        reverse=True,
+    )
+    from chainrule.errors import ModelFormatError
+    from chainrule.io.checkpoint import read_checkpoint
+
+    for candidate in others:
+        try:
+            read_checkpoint(candidate)
+            return candidate
+        except ModelFormatError:
+            continue
+    raise FileNotFoundError(
+        f"{folder}: no checkpoint found (expected {CHECKPOINT_NAMES[0]}, written by "
+        f"chainrule train --checkpoint-dir {folder})"
+    )
+
+
+def report_from_checkpoint_dir(folder, out) -> str:
+    """Write the report of the run checkpointed in ``folder`` (``chainrule train
+    --checkpoint-dir``) to ``out``; returns ``out``.
+
+    The checkpoint gives the model, the history and, when the run had a
+    :class:`~chainrule.report.ReportRecorder`, the boundary snapshots, gradient norms and a
+    sample of the data (then one sample is explained too); ``run.json`` beside it gives the
+    configuration.
+    """
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.io.checkpoint import read_checkpoint
+
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{folder}: not a folder (give the --checkpoint-dir of a run)")
+    path = _find_checkpoint(folder)
+    model = cr.load(path)
+    _, parts = read_checkpoint(path)
+    state = parts.get("state") or {}
+    history = state.get("history") or {}
+    config = {}
+    run_file = os.path.join(folder, "run.json")
+    if os.path.isfile(run_file):
+        try:
+            with open(run_file, encoding="utf-8") as f:
+                config = dict(json.load(f).get("config") or {})
+        except (OSError, ValueError, AttributeError):
+            config = {}
+    config.setdefault("checkpoint", os.path.basename(path))
+    if "epoch" in state:
+        config.setdefault("epochs completed", int(state["epoch"]) + 1)
+    rec = next(
+        (
+            c
+            for c in state.get("callbacks", []) or []
+            if isinstance(c, dict) and c.get("marker") == MARKER
+        ),
+        None,
+    )
+    X = y = snapshots = grad_norms = explain_sample = None
+    loss = None
+    if rec is not None:
+        X, y = rec.get("X"), rec.get("y")
+        snapshots, grad_norms = rec.get("snapshots"), rec.get("grad_norms")
+        loss = rec.get("loss")
+    if loss is None and config.get("loss") not in (None, "auto"):
+        loss = loss_name(config.get("loss"))
+    losses = {"bce": nn.BCEWithLogitsLoss, "ce": nn.CrossEntropyLoss, "mse": nn.MSELoss}
+    if X is not None and y is not None and len(X) and loss in losses:
+        explain_sample = (np.asarray(X)[:1], np.asarray(y)[:1], losses[loss]())
+    return write_report(
+        out,
+        model=model,
+        history=history,
+        config=config,
+        X=X,
+        y=y,
+        snapshots=snapshots,
+        grad_norms=grad_norms,
+        explain_sample=explain_sample,
+        loss=loss,
+        title=f"chainrule run report: {os.path.basename(os.path.abspath(folder))}",
+    )
