@@ -264,6 +264,9 @@ def main(argv=None) -> int:
     Returns:
         0 when every measurement ran, 1 when some failed (their errors are in the results).
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:  # `chainrule bench -- --quick` passes the separator through
+        argv = argv[1:]
     args = _parser().parse_args(argv)
     results = run_suite(args)
     out = Path(args.out)
