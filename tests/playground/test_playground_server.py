@@ -337,3 +337,40 @@ def test_play_pushes_frames_and_pause_stops(client):
         step = paused["step"]
         time.sleep(0.2)
         assert client.get("/api/state").json()["step"] == step
+
+
+def test_the_command_serves_on_loopback(tmp_path):
+    import subprocess
+    import sys
+
+    import httpx
+
+    code = (
+        "import argparse\n"
+        "from chainrule.cli.playground_cmd import run_playground\n"
+        "run_playground(argparse.Namespace(host='127.0.0.1', port=0, open=False))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("chainrule playground: http://127.0.0.1:"), line
+        url = line.split()[2]
+        deadline = time.time() + 15
+        while True:
+            try:
+                r = httpx.get(url + "api/options", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.time() < deadline, "the server did not answer"
+                time.sleep(0.1)
+        assert r.status_code == 200 and r.json()["limits"]["max_width"] >= 4
+        page = httpx.get(url, timeout=5)
+        assert page.status_code == 200 and "app.js" in page.text
+        assert httpx.get(url + "assets/app.js", timeout=5).status_code == 200
+        r = httpx.post(url + "api/step", json={}, headers={"Origin": "http://evil.example"})
+        assert r.status_code == 403
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

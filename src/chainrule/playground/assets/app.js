@@ -429,8 +429,12 @@
     } else {
       add(["parameter", "old", "∂E/∂w", "new"], true);
       for (const u of tr.update) {
+        const cols = Array.isArray(u.old[0]) ? u.old[0].length : 0;
         const old = u.old.flat(), g = u.grad.flat(), nw = u.new.flat();
-        old.slice(0, 6).forEach((o, k) => add([`${u.name}[${k}]`, o, g[k], nw[k]]));
+        old.slice(0, 8).forEach((o, k) => {
+          const at = cols ? `${Math.floor(k / cols)}, ${k % cols}` : `${k}`;
+          add([`${u.name}[${at}]`, o, g[k], nw[k]]);
+        });
       }
     }
     detail.appendChild(table);
