@@ -164,6 +164,19 @@ def test_playground_in_chromium(browser, server, tmp_path):
         "update",
         "update",
     ]
+    # the gradient view redraws the edges from the engine's gradients
+    page.check("#show-grads")
+    assert page.evaluate("() => window.playground.state.showGrads") is True
+
+    # upload a CSV through the page
+    csv = tmp_path / "quadrants.csv"
+    rng = np.random.default_rng(0)
+    rows = [f"{a:.3f},{b:.3f},{'in' if a * b > 0 else 'out'}" for a, b in rng.normal(size=(80, 2))]
+    csv.write_text("u,v,side\n" + "\n".join(rows) + "\n")
+    page.set_input_files("#upload", str(csv))
+    page.wait_for_function("() => document.querySelector('[name=dataset]').value === 'upload'")
+    assert pg.session.upload.filename == "quadrants.csv" and pg.session.step_count == 0
+
     shot = tmp_path / "playground.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 20_000

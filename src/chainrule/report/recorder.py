@@ -160,10 +160,14 @@ class ReportRecorder(Callback):
     # ---- what the report needs --------------------------------------------------------------
     def data_sample(self):
         """At most ``keep_rows`` rows of ``(X, y)`` (evenly spaced), or ``(None, None)``."""
-        if self.X is None or self.y is None:
+        if self.X is None or self.y is None or len(self.X) == 0:
             return None, None
         n = len(self.X)
-        idx = np.unique(np.linspace(0, n - 1, min(n, self.keep_rows)).astype(np.int64))
+        # the dots need many rows of 2-D data; otherwise one row, for the explanation, is enough
+        rows = min(n, self.keep_rows) if self.draw else 1
+        if self.X.ndim != 2 or self.X.shape[1] > 10_000:
+            return None, None
+        idx = np.unique(np.linspace(0, n - 1, rows).astype(np.int64))
         return self.X[idx], self.y[idx]
 
     def state_dict(self) -> dict:

@@ -48,6 +48,7 @@
   function receive(frame) {
     if (frame.type !== "frame") return;
     if (frame.data) {
+      if (frame.data_version !== state.version) closeTrace();  // a new run, another network
       state.data = frame.data;
       state.version = frame.data_version;
     } else if (frame.data_version !== state.version) {
@@ -452,6 +453,13 @@
     showPhase();
   }
 
+  function closeTrace() {
+    state.trace = null;
+    state.selected = null;
+    $("trace").hidden = true;
+    $("trace-phase").dataset.phase = "";
+  }
+
   // ---- controls -------------------------------------------------------------------------
   function setPlaying(on) {
     state.playing = on;
@@ -562,12 +570,7 @@
     $("trace-prev").onclick = () => {
       if (state.trace && state.phase > 0) { state.phase--; showPhase(); }
     };
-    $("trace-close").onclick = () => {
-      state.trace = null;
-      $("trace").hidden = true;
-      $("trace-phase").dataset.phase = "";
-      render();
-    };
+    $("trace-close").onclick = () => { closeTrace(); render(); };
   }
 
   // For tests and the curious: where a weight's edge is drawn, and the latest frame.
