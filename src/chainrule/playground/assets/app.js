@@ -39,11 +39,18 @@
     }
   }
 
+  let socket = null;
   function connect() {
-    const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
-    ws.onmessage = (event) => receive(JSON.parse(event.data));
-    ws.onclose = () => setTimeout(connect, 1000);
+    socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+    socket.onmessage = (event) => receive(JSON.parse(event.data));
+    socket.onclose = () => setTimeout(connect, 1000);
   }
+  // Without a WebSocket (a proxy that drops it, a server without a WebSocket library), poll.
+  setInterval(() => {
+    if (state.playing && (!socket || socket.readyState !== WebSocket.OPEN)) {
+      api("/api/state").then(receive).catch(() => {});
+    }
+  }, 400);
 
   function receive(frame) {
     if (frame.type !== "frame") return;
