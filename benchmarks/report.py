@@ -96,6 +96,17 @@ def render_markdown(results) -> str:
                 f"{_fmt(s['vs_numpy'])} (≥ {t_numpy}, {_met(s['vs_numpy'], t_numpy)}) | "
                 f"{_rounds(s['vs_torch_rounds'])} | {_rounds(s['vs_numpy_rounds'])} |"
             )
+            if s.get("compiled_vs_torch") is not None:
+                out.append(
+                    f"| ({key}) with `cr.compile` | same | {_us(s, 'compiled')} | "
+                    f"{_us(s, 'torch')} | {_us(s, 'numpy')} | "
+                    f"{_fmt(s['compiled_vs_torch'])}× (≥ {t_torch}, "
+                    f"{_met(s['compiled_vs_torch'], t_torch)}) | "
+                    f"{_fmt(s['compiled_vs_numpy'])} (≥ {t_numpy}, "
+                    f"{_met(s['compiled_vs_numpy'], t_numpy)}) | "
+                    f"{_rounds(s['compiled_vs_torch_rounds'])} | "
+                    f"{_rounds(s['compiled_vs_numpy_rounds'])} |"
+                )
         out.append("")
     mem = [k for k in ("c", "d") if k in summary]
     if mem:

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MLP_IMPLS = ("chainrule", "torch", "numpy")
 JOBS = {
     # job: (implementations, at most this many rounds)
-    "a": (MLP_IMPLS, None),
-    "b": (MLP_IMPLS, None),
+    "a": (MLP_IMPLS + ("compiled",), None),  # chainrule with cr.compile as well
+    "b": (MLP_IMPLS + ("compiled",), None),
     "c": (MLP_IMPLS, None),
     "d": (MLP_IMPLS, None),
     "f": (MLP_IMPLS, None),  # per-op overhead; the worker calls it "per_op"
@@ -211,6 +211,16 @@ def summarize(raw: dict) -> dict:
             s["vs_numpy_rounds"] = _round_ratios(by_impl.get("numpy", []), cr, "median_s")
             s["vs_torch"] = _median(s["vs_torch_rounds"])
             s["vs_numpy"] = _median(s["vs_numpy_rounds"])
+            compiled = by_impl.get("compiled")
+            if compiled:
+                s["compiled_vs_torch_rounds"] = _round_ratios(
+                    by_impl.get("torch", []), compiled, "median_s"
+                )
+                s["compiled_vs_numpy_rounds"] = _round_ratios(
+                    by_impl.get("numpy", []), compiled, "median_s"
+                )
+                s["compiled_vs_torch"] = _median(s["compiled_vs_torch_rounds"])
+                s["compiled_vs_numpy"] = _median(s["compiled_vs_numpy_rounds"])
             summary[job] = s
         elif job == "f":
             s = {}

@@ -22,6 +22,7 @@ IMPLS = {
     "torch": "benchmarks.impl_torch",
     "numpy": "benchmarks.impl_numpy",
     "sklearn": "benchmarks.impl_sklearn",
+    "compiled": "benchmarks.impl_compiled",
 }
 
 
