@@ -7,7 +7,18 @@ from cli_helpers import run_cli
 
 import chainrule as cr
 
-COMMANDS = ["demo", "train", "predict", "evaluate", "info", "explain", "gradcheck", "bench"]
+COMMANDS = [
+    "demo",
+    "train",
+    "predict",
+    "evaluate",
+    "info",
+    "explain",
+    "gradcheck",
+    "bench",
+    "playground",
+    "report",
+]
 
 
 def test_version():

@@ -251,3 +251,35 @@ def test_predict_rejects_a_file_that_is_not_a_model(tmp_path, species_csv):
     fake.write_bytes(b"\x00" * 64)
     result = run_cli("predict", fake, species_csv)
     assert result.returncode == 2 and "fake.safetensors" in result.stderr
+
+
+def test_train_report_and_report_from_checkpoint_dir(tmp_path):
+    report = tmp_path / "report.html"
+    ckpt = tmp_path / "run"
+    result = run_cli(
+        "train",
+        "--dataset",
+        "moons",
+        "--layers",
+        "8",
+        "--epochs",
+        "3",
+        "--no-plots",
+        "--out",
+        tmp_path / "m.safetensors",
+        "--report",
+        report,
+        "--checkpoint-dir",
+        ckpt,
+    )
+    assert result.returncode == 0, result.stderr
+    for html in (report, tmp_path / "again.html"):
+        if html != report:
+            again = run_cli("report", ckpt, "--out", html)
+            assert again.returncode == 0, again.stderr
+        text = html.read_text()
+        assert text.lstrip().lower().startswith("<!doctype html")
+        assert "Decision boundary" in text and "data:image/png;base64," in text
+        assert not re.search(r"(src|href)\s*=\s*[\"']?https?:|url\(\s*[\"']?https?:", text)
+    missing = run_cli("report", tmp_path / "nowhere")
+    assert missing.returncode == 2 and "nowhere" in missing.stderr

@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="model.safetensors", help="where to save the model")
     train.add_argument("--plots", default=None, help="folder for plots (default: beside --out)")
     train.add_argument("--no-plots", action="store_true")
+    train.add_argument("--report", help="write a self-contained HTML report of the run here")
     train.add_argument("--checkpoint-dir", help="save a resumable checkpoint after every epoch")
     train.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
 
@@ -174,6 +175,31 @@ def build_parser() -> argparse.ArgumentParser:
         "chainrule gradcheck\nchainrule gradcheck --ops sigmoid,matmul",
     )
     gradcheck.add_argument("--ops", help="comma-separated op names (default: all)")
+
+    playground = _add(
+        sub,
+        "playground",
+        "Watch backpropagation live: a local web page that trains a small network on the "
+        "chainrule engine.",
+        "chainrule playground\nchainrule playground --port 8000 --open",
+    )
+    playground.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: this computer only)"
+    )
+    playground.add_argument(
+        "--port", type=_nonnegative_int, default=0, help="port (default 0: a free one, printed)"
+    )
+    playground.add_argument("--open", action="store_true", help="open the page in a web browser")
+
+    report = _add(
+        sub,
+        "report",
+        "Write a self-contained HTML report of a training run from its checkpoint folder.",
+        "chainrule train data.csv --target y --checkpoint-dir runs/a\n"
+        "chainrule report runs/a --out report.html",
+    )
+    report.add_argument("checkpoint_dir", help="the --checkpoint-dir of a chainrule train run")
+    report.add_argument("--out", default="report.html", help="the HTML file to write")
 
     bench = _add(
         sub,
@@ -238,6 +264,14 @@ def _dispatch(args, parser) -> int:
         from chainrule.cli.gradcheck_cmd import run_gradcheck
 
         return run_gradcheck(args)
+    if command == "playground":
+        from chainrule.cli.playground_cmd import run_playground
+
+        return run_playground(args)
+    if command == "report":
+        from chainrule.cli.report_cmd import run_report
+
+        return run_report(args)
     if command == "bench":
         from chainrule.cli.bench_cmd import run_bench
 

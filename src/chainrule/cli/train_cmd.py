@@ -240,6 +240,15 @@ def run_train(args, parser) -> int:
         )
     config = run_config(args)
     generator = cr.Generator(args.seed)
+    recorder = None
+    if args.report or args.checkpoint_dir:
+        # Records boundary snapshots and gradient norms for the HTML report. With a checkpoint
+        # folder it always runs (and is backed up), so `chainrule report DIR` works later and
+        # BackupAndRestore finds the callbacks in the same positions on --resume.
+        from chainrule.report import ReportRecorder
+
+        recorder = ReportRecorder(X_train, y_train, loss=loss_name)
+        callbacks.append(recorder)
     if args.checkpoint_dir:
         callbacks.append(prepare_checkpoint_dir(args, config, data_hash))
 
@@ -283,6 +292,21 @@ def run_train(args, parser) -> int:
     out_dir = os.path.dirname(os.path.abspath(args.out))
     os.makedirs(out_dir, exist_ok=True)
     cr.save(model, args.out, metadata=metadata)
+    if args.report:
+        from chainrule.report import write_report
+
+        write_report(
+            args.report,
+            model=model,
+            history=history,
+            config=config,
+            X=X_train,
+            y=y_train,
+            snapshots=recorder.snapshots,
+            grad_norms=recorder.grad_norms,
+            explain_sample=(X_train[:1], y_train_enc[:1], loss_fn),
+            loss=loss_name,
+        )
 
     logs = history.history
     best = int(np.argmin(logs["val_loss"] if "val_loss" in logs else logs["loss"]))
@@ -297,6 +321,8 @@ def run_train(args, parser) -> int:
         rows.append([f"final {key}", float(logs[key][-1])])
     table("Summary", ["", "value"], rows)
     print(f"model saved: {args.out}")
+    if args.report:
+        print(f"report: {args.report}")
     if not args.no_plots:
         plots = args.plots or os.path.join(
             out_dir, os.path.splitext(os.path.basename(args.out))[0] + "-plots"
