@@ -20,6 +20,9 @@ MAX_WIDTH = 8  # neurons per layer written out one by one
 MAX_FAN_IN = 8  # inputs per neuron written out term by term
 MAX_SAMPLES = 4  # samples of a batch written out one by one
 MAX_PATHS = 6  # paths written out for one parameter
+# Paths listed (in report.data) for one parameter; beyond this many, the paths are counted and
+# summed without listing them, and only the ones with the largest |product| are listed.
+MAX_LISTED_PATHS = 256
 MAX_UPDATE_ROWS = 64  # parameter elements listed in the update table
 MAX_TRACE_ROWS = 60  # graph nodes listed in the graph table of an explanation
 
@@ -297,6 +300,7 @@ def explain(
     update_order: str = "simultaneous",
     title: str | None = None,
     decimals: int = 9,
+    max_paths: int = MAX_LISTED_PATHS,
 ) -> Report:
     """Explain backpropagation on ``model`` for one sample (or a small batch), with numbers.
 
@@ -320,6 +324,9 @@ def explain(
             gradient recomputed with the already-updated weights above it).
         title: the report's title.
         decimals: decimal places printed (more for tiny values).
+        max_paths: the most paths listed for one parameter. A parameter with more paths to the
+            loss gets the ``max_paths`` with the largest |product|; the others are counted and
+            summed (without listing them) into one remainder, so the total is still exact.
 
     Returns:
         Report: ``str(report)``, ``.markdown()``, ``.html()``, ``.json()``, ``.terminal()``,
@@ -335,6 +342,7 @@ def explain(
         )
     if names not in (None, "default", "classic"):
         raise ValueError(f"names must be None, 'default' or 'classic', got {names!r}")
+    _check_max_paths(max_paths)
     twin = _double_copy(model)
     x_t, y_t = _prepare(x, y)
     out, loss = _run(twin, x_t, y_t, loss_fn)
@@ -346,6 +354,7 @@ def explain(
     ex.rerun = lambda m, xx, yy: _run(m, xx, yy, loss_fn)
     ex.model = twin
     ex.model_for_update = lambda: _double_copy(model)
+    ex.max_paths = max_paths
     return ex.build(param, update_order, title or "Backpropagation, explained")
 
 
@@ -357,6 +366,7 @@ def explain_graph(
     title: str | None = None,
     decimals: int = 9,
     recompute=None,
+    max_paths: int = MAX_LISTED_PATHS,
 ) -> Report:
     """Explain an arbitrary scalar expression op by op (no layers needed).
 
@@ -367,11 +377,19 @@ def explain_graph(
         param: which leaf element(s) to spell out (default: every leaf).
         recompute: optional ``f({name: np.ndarray}) -> float`` that evaluates the expression at
             new leaf values, for the loss after the update.
+        max_paths: the most paths listed for one leaf element (see :func:`explain`).
     """
+    _check_max_paths(max_paths)
     named = [(n, t) for n, t in params.items()]
     ex = _Explainer(loss, None, None, None, named, lr=lr, decimals=decimals, classic=False)
     ex.recompute = recompute
+    ex.max_paths = max_paths
     return ex.build(param, "simultaneous", title or "Backpropagation through an expression")
+
+
+def _check_max_paths(max_paths) -> None:
+    if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 1:
+        raise ValueError(f"max_paths must be a positive integer, got {max_paths!r}")
 
 
 class _Explainer:
@@ -406,6 +424,7 @@ class _Explainer:
         self.rerun = None
         self.model = None
         self.model_for_update = None
+        self.max_paths = MAX_LISTED_PATHS
         self.blocks: list = []
         self.data: dict = {}
         self.checks: list = []
@@ -1009,8 +1028,13 @@ class _Explainer:
                     {"param": name, "frozen": True, "paths": [], "total": None, "engine_grad": None}
                 )
                 continue
+            end_weight = None if stop is None else self.loss_sums[id(stop)].reshape(-1)
             try:
-                paths = graph.paths(t, i, stop=stop)
+                table = graph.path_table(t, i, stop=stop, end_weight=end_weight)
+                if table.count <= self.max_paths:
+                    paths = graph.paths(t, i, stop=stop, limit=self.max_paths)
+                else:  # too many to list: the largest ones, the rest counted and summed
+                    paths = table.best(self.max_paths)
             except GraphError as err:
                 self.blocks.append(Para(f"Not enumerated: {err}."))
                 continue
@@ -1030,9 +1054,11 @@ class _Explainer:
                     )
                 sample = sample_of(graph.output_of[steps[0][0]], steps[0][3], self.batch > 1)
                 explained.append((factors, math.prod(f.value for f in factors), sample))
-            total = sum(p for _, p, _ in explained)
+            listed = sum(p for _, p, _ in explained)
+            complete = len(explained) == table.count
+            total = listed if complete else table.total
             engine = None if t.grad is None else float(t.grad.flat[i])
-            self._chain_blocks(name, explained, total, engine)
+            self._chain_blocks(name, explained, total, engine, table.count)
             entry = {
                 "param": name,
                 "paths": [
@@ -1051,11 +1077,21 @@ class _Explainer:
                     }
                     for factors, p, s in explained
                 ],
+                "path_count": table.count,
+                "paths_not_listed": table.count - len(explained),
+                "rest_total": total - listed,
                 "total": total,
                 "engine_grad": engine,
             }
             if per_sample is not None:
-                entry["per_sample"] = self._per_sample_block(t, i, name, explained, per_sample)
+                if complete:
+                    contrib = [(p, s) for _, p, s in explained]
+                else:  # per sample from the table: each first step's factor × the sum beyond it
+                    contrib = [
+                        (factor * below, sample_of(graph.output_of[fn], j, self.batch > 1))
+                        for fn, _, j, factor, _, below in table.first
+                    ]
+                entry["per_sample"] = self._per_sample_block(t, i, name, contrib, per_sample)
             chains.append(entry)
             if engine is not None:
                 self._check(f"∂E/∂{name} (sum over paths)", total, engine)
@@ -1077,15 +1113,26 @@ class _Explainer:
             n += 1
         return merged
 
-    def _chain_blocks(self, name, explained, total, engine):
+    def _chain_blocks(self, name, explained, total, engine, count):
         blocks = self.blocks
         if not explained:
             blocks.append(
                 Para(f"No path from {name} to the loss carries a nonzero factor: ∂E/∂{name} = 0.")
             )
             return
+        if count > len(explained):
+            blocks.append(
+                Para(
+                    f"{count:,} paths lead from {name} to the loss, too many to list. They are "
+                    f"counted and summed without listing them: the sum over all the paths "
+                    f"through a node is its local factor times the sum over the paths on from "
+                    f"it, so every node is visited once. The {len(explained):,} paths with the "
+                    f"largest |product| are found by a best-first search (report.json() lists "
+                    f"them); the largest are written out here."
+                )
+            )
         shown = explained
-        if len(explained) > MAX_PATHS:
+        if count > MAX_PATHS:
             shown = sorted(explained, key=lambda e: -abs(e[1]))[: MAX_PATHS - 1]
         for n, (factors, product, sample) in enumerate(shown):
             sym, nums = [], []
@@ -1095,7 +1142,7 @@ class _Explainer:
                     nums.append(" × ")
                 sym.append(D(f.top, f.bottom))
                 nums.append(self.arg(f.value))
-            lead = [D("E", name)] if len(explained) == 1 else [f"path {n + 1}: "]
+            lead = [D("E", name)] if count == 1 else [f"path {n + 1}: "]
             tail = (
                 [" = ", *nums, " = ", self.num(product)]
                 if len(factors) > 1
@@ -1103,18 +1150,18 @@ class _Explainer:
             )
             if self.batch > 1:
                 tail.append(f"   (sample {sample})")
-            blocks.append(Eq([*lead, " = " if len(explained) == 1 else "", *sym, *tail]))
-        if len(explained) > 1:
+            blocks.append(Eq([*lead, " = " if count == 1 else "", *sym, *tail]))
+        if count > 1:
             parts = []
             for n, (_, p, _) in enumerate(shown):
                 if n:
                     parts.append(" + ")
                 parts.append(self.arg(p))
             flat = parts
-            if len(explained) > len(shown):
+            if count > len(shown):
                 rest = total - sum(p for _, p, _ in shown)
                 flat += [
-                    f" + (the other {len(explained) - len(shown)} paths: ",
+                    f" + (the other {count - len(shown):,} paths: ",
                     self.num(rest),
                     ")",
                 ]
@@ -1163,9 +1210,10 @@ class _Explainer:
             )
         return result
 
-    def _per_sample_block(self, t, i, name, explained, per_sample) -> dict:
+    def _per_sample_block(self, t, i, name, terms, per_sample) -> dict:
+        """``terms``: (value, sample) pairs that add up to the parameter's gradient."""
         contrib = [0.0] * self.batch
-        for _, p, s in explained:
+        for p, s in terms:
             contrib[s] += p
         engine_b = [None if g.get(id(t)) is None else float(g[id(t)].flat[i]) for g in per_sample]
         rows = [

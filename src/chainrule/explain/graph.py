@@ -8,6 +8,9 @@ the engine's own :func:`~chainrule.autograd.engine.sum_to_shape`.
 
 from __future__ import annotations
 
+import heapq
+import itertools
+
 import numpy as np
 
 from chainrule.autograd.engine import sum_to_shape, topological_order
@@ -175,4 +178,100 @@ class Graph:
             nexts = list(self.successors(tensor, index))
             for fn, k, j, factor in reversed(nexts):
                 stack.append((self.output_of[fn], j, [*steps, (fn, k, index, j, factor)]))
+        return found
+
+    def path_table(self, t: Tensor, i: int, stop: Tensor | None = None, end_weight=None):
+        """Count and add up the paths from element ``i`` of ``t`` to the root (or ``stop``)
+        without listing them: a :class:`PathTable` over the part of the graph they cross.
+
+        ``end_weight`` (flat, one number per element of ``stop``) is a last factor for each path,
+        ∂E/∂stop_j, when the paths end at ``stop``. Costs one visit per element and factor on
+        those paths, however many paths there are.
+        """
+        return PathTable(self, t, i, stop if stop is not None else self.root, end_weight)
+
+
+class PathTable:
+    """Paths from one tensor element to an end tensor, summarised node by node.
+
+    For every element ``n`` the paths reach, ``table[n] = (count, total, best)``: how many paths
+    lead from ``n`` to the end, the sum of their products and the largest |product|. By the chain
+    rule ``total`` at the start is ∂end/∂start: the sum over the paths through a node is the
+    local factor into it times the sum over the paths on from it, so each element is visited once
+    (dynamic programming) instead of once per path.
+
+    Attributes:
+        count: the number of paths from the start (a Python int: exact, however large).
+        total: Σ over all paths of the product of their factors.
+        first: (op, k, j, factor, count, total) for each first step out of the start.
+    """
+
+    def __init__(self, graph: Graph, t: Tensor, i: int, end: Tensor, end_weight=None):
+        self.graph = graph
+        self.end = end
+        self.start = (graph.index[id(t)], i)
+        nexts: dict[tuple, list] = {}
+        stack = [self.start]
+        while stack:  # every element on some path, with its outgoing steps
+            node = stack.pop()
+            if node in nexts:
+                continue
+            tensor = graph.tensors[node[0]]
+            nexts[node] = []
+            if tensor is end:
+                continue
+            for fn, k, j, factor in graph.successors(tensor, node[1]):
+                child = (graph.index[id(graph.output_of[fn])], j)
+                nexts[node].append((fn, k, j, factor, child))
+                if child not in nexts:
+                    stack.append(child)
+        self.nexts = nexts
+        table: dict[tuple, tuple] = {}
+        # graph.tensors is in forward order, so a reverse sort visits each element after all
+        # the elements it feeds
+        for node in sorted(nexts, reverse=True):
+            if graph.tensors[node[0]] is end:
+                w = 1.0 if end_weight is None else float(end_weight[node[1]])
+                table[node] = (1, w, abs(w))
+                continue
+            count, total, best = 0, 0.0, 0.0
+            for _, _, _, factor, child in nexts[node]:
+                c, s, m = table[child]
+                count += c
+                total += factor * s
+                best = max(best, abs(factor) * m)
+            table[node] = (count, total, best)
+        self.table = table
+        self.count, self.total, _ = table[self.start]
+        self.first = [
+            (fn, k, j, factor, *table[child][:2]) for fn, k, j, factor, child in nexts[self.start]
+        ]
+
+    def best(self, limit: int) -> list:
+        """The ``limit`` paths with the largest |product|, largest first, as lists of steps
+        ``(op, k, i_in, j_out, factor)`` like :meth:`Graph.paths`.
+
+        A best-first search: a partial path's priority is |its product so far| × the largest
+        |product| of any way on from its last element, which is exact, so the search walks
+        straight down each path it returns and never lists the others.
+        """
+        order = itertools.count()  # ties go first-come, first-served: the same paths every run
+        heap = [(-self.table[self.start][2], next(order), self.start, 1.0, None)]
+        found = []
+        while heap and len(found) < limit:
+            _, _, node, product, link = heapq.heappop(heap)
+            if self.graph.tensors[node[0]] is self.end:
+                steps = []
+                while link is not None:
+                    link, step = link
+                    steps.append(step)
+                found.append(steps[::-1])
+                continue
+            for fn, k, j, factor, child in self.nexts[node]:
+                count, _, best = self.table[child]
+                if not count:
+                    continue
+                value = product * factor
+                step = (fn, k, node[1], j, factor)
+                heapq.heappush(heap, (-abs(value) * best, next(order), child, value, (link, step)))
         return found
