@@ -90,7 +90,7 @@ class Graph:
             grad = np.asarray(grad)
             if grad.shape != parent.data.shape:
                 grad = sum_to_shape(grad, parent.data.shape)
-            row.append(np.array(grad, dtype=np.float64))
+            row.append(np.asarray(grad, dtype=np.float64))  # read only: no copy
         return row
 
     def jacobian_size(self, fn) -> int:
@@ -103,7 +103,8 @@ class Graph:
         return n_out <= OUTPUT_LIMIT and self.jacobian_size(fn) <= JACOBIAN_LIMIT
 
     def columns(self, fn) -> list:
-        """Per input k: dict input flat index -> list of (output flat index j, ∂out_j/∂in_i).
+        """Per input k: a :class:`Column` mapping input flat index i -> list of
+        (output flat index j, ∂out_j/∂in_i), or None for an input that needs no gradient.
 
         Only nonzero factors are kept. Built once per op from ``out.size`` one-hot backwards.
         """
@@ -115,14 +116,17 @@ class Graph:
                 f"op {type(fn).__name__} is too large to explain element by element "
                 f"(Jacobian of {self.jacobian_size(fn):,} entries); explain a smaller batch"
             )
-        cols: list = [None if not need else {} for need in fn.needs_grad]
+        parts: list = [None if not need else ([], [], []) for need in fn.needs_grad]
         for j in range(self.output_of[fn].data.size):
             for k, grad in enumerate(self.local_row(fn, j)):
                 if grad is None:
                     continue
                 flat = grad.reshape(-1)
-                for i in np.flatnonzero(flat).tolist():
-                    cols[k].setdefault(i, []).append((j, float(flat[i])))
+                nonzero = np.flatnonzero(flat)
+                parts[k][0].append(nonzero)
+                parts[k][1].append(np.full(nonzero.size, j))
+                parts[k][2].append(flat[nonzero])
+        cols = [None if p is None else Column(*p) for p in parts]
         self._columns[id(fn)] = cols
         return cols
 
@@ -189,6 +193,42 @@ class Graph:
         those paths, however many paths there are.
         """
         return PathTable(self, t, i, stop if stop is not None else self.root, end_weight)
+
+
+class Column:
+    """One input's local factors: for each input element i, the (j, ∂out_j/∂in_i) of the output
+    elements it feeds, j ascending. Kept as flat arrays sorted by i (a big layer's weight has a
+    factor per element, and a dict of lists of that size takes longer to build than the
+    backwards that compute it); read like a dict with :meth:`get` and :meth:`items`."""
+
+    def __init__(self, inputs: list, outputs: list, values: list):
+        inputs = np.concatenate(inputs) if inputs else np.zeros(0, dtype=np.intp)
+        # a stable sort keeps each input's outputs in the order they were computed: j ascending
+        order = np.argsort(inputs, kind="stable")
+        self._inputs = inputs[order]
+        self._outputs = np.concatenate(outputs)[order] if outputs else self._inputs
+        self._values = np.concatenate(values)[order] if values else np.zeros(0)
+        self._keys, self._starts = np.unique(self._inputs, return_index=True)
+        self._ends = np.append(self._starts[1:], self._inputs.size)
+
+    def _slice(self, pos: int) -> list:
+        start, end = self._starts[pos], self._ends[pos]
+        return list(
+            zip(self._outputs[start:end].tolist(), self._values[start:end].astype(float).tolist())
+        )
+
+    def get(self, i: int, default=()):
+        pos = int(np.searchsorted(self._keys, i))
+        if pos < self._keys.size and self._keys[pos] == i:
+            return self._slice(pos)
+        return default
+
+    def items(self):
+        for pos, i in enumerate(self._keys.tolist()):
+            yield i, self._slice(pos)
+
+    def __len__(self) -> int:
+        return int(self._keys.size)
 
 
 class PathTable:
