@@ -439,7 +439,7 @@ class Session:
             "grad": float(chain["total"]),
             "engine_grad": self.engine_grad(name, idx, x, t),
             "lr": self.cfg.lr,
-            "paths": len(chain["paths"]),
+            "paths": chain.get("path_count", len(chain["paths"])),
             "chain": [
                 {
                     "factors": [

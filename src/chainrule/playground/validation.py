@@ -17,7 +17,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 
 # The explanation spells out every path from a weight to the output, so its cost grows as
 # width ** depth; these limits keep a click on a first-layer weight well under a second.
-MAX_HIDDEN_LAYERS = 4
+MAX_HIDDEN_LAYERS = 6
 MAX_WIDTH = 8
 MIN_SAMPLES, MAX_SAMPLES = 10, 1000
 LR_RANGE = (1e-5, 10.0)
