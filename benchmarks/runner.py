@@ -62,7 +62,9 @@ def _parser() -> argparse.ArgumentParser:
         "--seconds", type=float, default=0.0, help="timing budget per measurement (0: default)"
     )
     parser.add_argument(
-        "--out", default=str(ROOT / "benchmarks" / "results"), help="folder for results"
+        "--out",
+        default=None,
+        help="folder for results (default benchmarks/results, or benchmarks/results/quick)",
     )
     parser.add_argument("--plot", default=None, help="scaling plot path (default OUT/scaling.png)")
     parser.add_argument(
@@ -279,7 +281,8 @@ def main(argv=None) -> int:
         argv = argv[1:]
     args = _parser().parse_args(argv)
     results = run_suite(args)
-    out = Path(args.out)
+    default_out = ROOT / "benchmarks" / "results"
+    out = Path(args.out) if args.out else default_out / "quick" if args.quick else default_out
     out.mkdir(parents=True, exist_ok=True)
     plot_path = Path(args.plot) if args.plot else out / "scaling.png"
     if "scaling" in results["summary"]:
