@@ -87,3 +87,23 @@ def test_bench_profile_breakdown_adds_up():
     assert all(v > 0 for k, v in parts.items() if k != "  engine bookkeeping")
     inner = parts["  topological_order"] + parts["  ops' backward methods"]
     assert inner < parts["backward()"] * 1.5  # the split is of backward() itself
+
+
+@pytest.mark.parametrize("impl", [impl_chainrule, impl_compiled], ids=lambda m: m.name)
+def test_bench_training_step_leaves_no_reference_cycles(impl):
+    """Each step's graph must be freed by reference counting alone: the cycle collector finds
+    nothing after many steps (a cycle would make the collector run during training)."""
+    import gc
+
+    case = cases.MLP_CASES["b"]
+    batches = cases.make_batches(case, n_batches=2)
+    step = impl.build_mlp_step(case, cases.init_params(case.sizes), batches)
+    step(*batches[0])
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(30):
+            step(*batches[i % 2])
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
