@@ -109,3 +109,14 @@ def test_gradcheck_table_passes_for_every_builtin_op():
 def test_gradcheck_unknown_op_is_an_error():
     result = run_cli("gradcheck", "--ops", "frobnicate")
     assert result.returncode == 2 and "frobnicate" in result.stderr
+
+
+def test_bench_passes_its_options_to_the_suite():
+    result = run_cli("bench", "--no-such-option")
+    assert result.returncode == 2
+    assert "benchmarks" in result.stderr and "--no-such-option" in result.stderr
+
+
+def test_unknown_option_of_another_command_is_an_error():
+    result = run_cli("demo", "--no-such-option")
+    assert result.returncode == 2 and "unrecognized arguments" in result.stderr
