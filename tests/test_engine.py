@@ -296,3 +296,16 @@ def test_gradcheck_reports_the_failing_element():
     with pytest.raises(cr.GradcheckError):
         cr.gradcheck(lambda t: WrongSquare.apply(t), x, fast=True)
     assert cr.gradcheck(lambda t: t * t, x)
+
+
+def test_import_needs_only_numpy():
+    import subprocess
+
+    code = (
+        "import sys, chainrule as cr\n"
+        "x = cr.tensor([1.0], requires_grad=True); (x * x).sum().backward()\n"
+        "heavy = ('rich', 'matplotlib', 'safetensors', 'torch', 'starlette', 'scipy', 'sklearn')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
