@@ -77,6 +77,18 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr, momentum = float(group["lr"]), float(group["momentum"])
             dampening, weight_decay = float(group["dampening"]), float(group["weight_decay"])
+            if momentum == 0 and weight_decay == 0 and not group["maximize"]:
+                # Plain SGD: θ += ∇·(−η), the same bits as the general path below, without its
+                # scratch buffers (their bookkeeping costs more than the update on small nets).
+                step = -lr
+                for p in group["params"]:
+                    grad, data = p.grad, p.data
+                    if grad is None:
+                        continue
+                    if grad.shape != data.shape or grad.dtype != data.dtype:
+                        grad = self._grad_of(p)
+                    data += grad * step
+                continue
             for p in group["params"]:
                 grad = self._grad_of(p)
                 if grad is None:
