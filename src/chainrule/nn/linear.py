@@ -11,7 +11,9 @@ from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
+from chainrule.ops.matmul import Linear as LinearOp
 from chainrule.random import Generator
+from chainrule.tensor import Tensor
 
 
 class Linear(Module):
@@ -65,13 +67,27 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, generator)
 
     def forward(self, x):
-        x = as_input(x, self.weight.data.dtype, "Linear")
-        if x.data.ndim == 0 or x.data.shape[-1] != self.in_features:
+        # The parameters straight from the registry (not three trips through
+        # Module.__getattr__), the input checked once, and the fused op called directly:
+        # ops.linear would repeat the checks made here.
+        params = self._parameters
+        weight, bias = params["weight"], params["bias"]
+        w = weight.data
+        if not (isinstance(x, Tensor) and x.data.dtype == w.dtype):
+            x = as_input(x, w.dtype, "Linear")
+        shape = x.data.shape
+        if not shape or shape[-1] != self.in_features:
             raise ShapeError(
                 f"Linear(in_features={self.in_features}) got input of shape {x.shape}; "
                 f"expected (..., {self.in_features})"
             )
-        return ops.linear(x, self.weight, self.bias)
+        if w.ndim != 2 or w.shape[1] != shape[-1]:
+            return ops.linear(x, weight, bias)  # a replaced weight: let the op say what's wrong
+        if bias is None:
+            return LinearOp.apply(x, weight)
+        if bias.data.shape != w.shape[:1]:
+            return ops.linear(x, weight, bias)
+        return LinearOp.apply(x, weight, bias)
 
     def extra_repr(self) -> str:
         return (
