@@ -231,13 +231,53 @@ class CrossEntropy(_CrossEntropyBase):
     """Cross-entropy from logits with class-index targets (weights, ignore_index, smoothing)."""
 
     formulas = ("(Σq)·softmax(z) − q  (softmax(z) − onehot(y))",)
+    labels = None
 
-    def forward(self, z, q, axis, reduction, count):
+    def forward(self, z, q=None, axis=1, reduction="mean", count=None, labels=None):
+        if labels is not None:
+            return self._forward_labels(z, labels, reduction)
         return self._forward(z, q, axis, reduction, count)
 
     def backward(self, grad):
+        if self.labels is not None:
+            return (self._backward_labels(grad),)
         g = _spread(grad, self.shape, self.reduction, self.count)
         return (self._grad_logits(g),)
+
+    # The common call, logits (N, C) and N valid class indices with no weight or smoothing, skips
+    # the dense one-hot q: the same numbers (bit for bit) from a few row-wise steps.
+    def _forward_labels(self, z, labels, reduction):
+        rows = np.arange(z.shape[0])
+        top = np.argmax(z, axis=1)
+        shifted = z - z[rows, top][:, None]
+        picked = shifted[rows, labels]  # z_y − max ≤ 0
+        e = np.exp(shifted, out=shifted)
+        e[rows, top] = 0
+        rest = np.sum(e, axis=1)  # r = Σ e^(z − max) over all but the max
+        per = np.log1p(rest)
+        per -= picked  # ln(1 + r) − (z_y − max): two non-negative terms, no cancellation
+        denom = rest + 1
+        e /= denom[:, None]
+        e[rows, top] = 1 / denom  # softmax(z)
+        self.p, self.rest, self.denom, self.top, self.rows = e, rest, denom, top, rows
+        self.labels, self.reduction, self.count = labels, reduction, z.shape[0]
+        return _reduce_array(per, reduction, self.count)
+
+    def _backward_labels(self, grad):
+        rows, labels, top = self.rows, self.labels, self.top
+        if self.reduction == "none":
+            scale, scale_rows = grad[:, None], grad
+        else:
+            if self.reduction == "mean":
+                grad = grad / grad.dtype.type(self.count)
+            scale = scale_rows = grad
+        grad_z = self.p * scale
+        grad_z[rows, labels] = (self.p[rows, labels] - 1) * scale_rows
+        # At the largest logit 1 − p is r/(1 + r) exactly, so a confident, correct prediction
+        # keeps its tiny gradient −r/(1 + r) instead of rounding p − 1 to 0.
+        off = (labels != top).astype(grad_z.dtype)
+        grad_z[rows, top] = (off - self.rest / self.denom) * scale_rows
+        return grad_z
 
 
 class CrossEntropyProbs(_CrossEntropyBase):
@@ -370,6 +410,18 @@ def cross_entropy(
             reduction=reduction,
             count=count,
         )
+    if weight is None and not label_smoothing and input.data.ndim == 2:
+        labels = target.data if isinstance(target, Tensor) else np.asarray(target)
+        n = input.data.shape[0]
+        if (
+            labels.dtype.kind in "iu"
+            and labels.shape == (n,)
+            and n
+            and not 0 <= ignore_index < n_classes
+            and labels.min() >= 0
+            and labels.max() < n_classes
+        ):  # plain class indices, none ignored
+            return CrossEntropy.apply(input, axis=1, reduction=reduction, labels=labels)
     labels = _index_targets(target, input, axis, ignore_index, name)
     q, denominator = _index_coefficients(labels, input, axis, weight, ignore_index, label_smoothing)
     return CrossEntropy.apply(input, q=q, axis=axis, reduction=reduction, count=denominator)
