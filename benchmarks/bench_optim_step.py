@@ -136,10 +136,15 @@ def torch_in_child(repeat: int, threads: int | None, stat: str) -> dict | None:
     """PyTorch's numbers from a fresh process, or None when torch is not installed."""
     if importlib.util.find_spec("torch") is None:
         return None
-    command = [sys.executable, __file__, "--torch-only", "--repeat", str(repeat), "--stat", stat]
+    # Run as a module from the repository root: run as a script, the child would have
+    # benchmarks/ first on sys.path, where profile.py hides the standard library's (torch
+    # imports cProfile, which imports profile).
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    command = [sys.executable, "-m", "benchmarks.bench_optim_step", "--torch-only"]
+    command += ["--repeat", str(repeat), "--stat", stat]
     if threads:
         command += ["--threads", str(threads)]
-    out = subprocess.run(command, capture_output=True, text=True, check=True)
+    out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=root)
     return json.loads(out.stdout)
 
 
