@@ -92,26 +92,34 @@ class Adam(Optimizer):
             beta1, beta2 = (float(b) for b in group["betas"])
             weight_decay = float(group["weight_decay"])
             decoupled, amsgrad = group["decoupled_weight_decay"], group["amsgrad"]
+            maximize = group["maximize"]
+            plain_grad = not maximize and (decoupled or weight_decay == 0)
+            keep = 1.0 - lr * weight_decay if decoupled and weight_decay != 0 else None
             for p in group["params"]:
-                grad = self._grad_of(p)
+                grad, data = p.grad, p.data
                 if grad is None:
                     continue
+                if grad.shape != data.shape or grad.dtype != data.dtype:
+                    grad = self._grad_of(p)
                 state = self.state.get(p)
                 if not state:
                     state = self.state[p] = {
                         "step": 0,
-                        "exp_avg": np.zeros_like(p.data),
-                        "exp_avg_sq": np.zeros_like(p.data),
+                        "exp_avg": np.zeros_like(data),
+                        "exp_avg_sq": np.zeros_like(data),
                     }
-                state["step"] += 1
-                t = state["step"]
-                work, tmp = self._scratch(p.data, 2)
-                if decoupled:
-                    if weight_decay != 0:
-                        p.data *= 1.0 - lr * weight_decay
-                    g = effective_grad(p.data, grad, 0.0, group["maximize"], out=work)
+                t = state["step"] = state["step"] + 1
+                if keep is not None:
+                    data *= keep
+                # Scratch arrays are views of the optimizer's reused buffers and every pass
+                # below writes in place, so the step allocates nothing.
+                if plain_grad:
+                    g, (tmp,) = grad, self._scratch(data, 1)
                 else:
-                    g = effective_grad(p.data, grad, weight_decay, group["maximize"], out=work)
+                    tmp, work = self._scratch(data, 2)
+                    g = effective_grad(
+                        data, grad, 0.0 if decoupled else weight_decay, maximize, out=work
+                    )
 
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 m += np.multiply(np.subtract(g, m, out=tmp), 1.0 - beta1, out=tmp)
@@ -120,18 +128,18 @@ class Adam(Optimizer):
                 if amsgrad:
                     v_max = state.get("max_exp_avg_sq")
                     if v_max is None:
-                        v_max = state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                        v_max = state["max_exp_avg_sq"] = np.zeros_like(data)
                     v = np.maximum(v_max, v, out=v_max)
 
                 # η/(1−β₁ᵗ) · m/(√v/c + ε) with c = √(1−β₂ᵗ), rewritten as
-                # η·c/(1−β₁ᵗ) · m/(√v + ε·c): the same number, one pass over the data fewer.
+                # η·c/(1−β₁ᵗ) · m/(√v + ε·c): the bias corrections become two scalars.
                 bias_correction2_sqrt = (1.0 - beta2**t) ** 0.5
                 step_size = lr * bias_correction2_sqrt / (1.0 - beta1**t)
                 denom = np.sqrt(v, out=tmp)
                 denom += eps * bias_correction2_sqrt
                 update = np.divide(m, denom, out=tmp)
                 update *= -step_size
-                p.data += update
+                data += update
         return loss
 
 
