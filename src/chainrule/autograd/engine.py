@@ -46,12 +46,13 @@ def topological_order(root) -> list:
     open_mark, done_mark = object(), object()
     order = []
     stack = [root]
+    push, pop, emit = stack.append, stack.pop, order.append
     while stack:
-        fn = stack.pop()
+        fn = pop()
         mark = fn._mark
         if mark is open_mark:
             fn._mark = done_mark
-            order.append(fn)
+            emit(fn)
             continue
         if mark is done_mark:
             continue
@@ -61,11 +62,11 @@ def topological_order(root) -> list:
                 "pass retain_graph=True to the first backward() to go through the graph twice"
             )
         fn._mark = open_mark
-        stack.append(fn)
+        push(fn)
         for parent in reversed(fn.parents):
             ctx = parent._ctx
             if ctx is not None and ctx._mark is not done_mark:
-                stack.append(ctx)
+                push(ctx)
     order.reverse()
     return order
 
@@ -139,7 +140,10 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         if retain_graph:
             fn.grad_out = None
         else:
-            fn.release()  # also drops grad_out
+            # Function.release, inlined: free saved arrays, links to inputs and grad_out.
+            state = fn.__dict__
+            state.clear()
+            state["freed"] = True
             if retained is not None:
                 fn.retained = retained
 

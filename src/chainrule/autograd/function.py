@@ -47,17 +47,19 @@ class Function:
         fn = cls()
         # Ops take one to three tensors: unpacking them by hand saves the list and the generator
         # that a general loop costs (about a third of a small op's overhead).
-        if len(inputs) == 1:
+        n_inputs = len(inputs)
+        if n_inputs == 2:
+            a, b = inputs
+            out = fn.forward(a.data, b.data, **params) if params else fn.forward(a.data, b.data)
+            grad_a, grad_b = a.requires_grad, b.requires_grad
+            needs_grad = (grad_a, grad_b)
+            record = (grad_a or grad_b) and _GradMode.enabled
+        elif n_inputs == 1:
             x = inputs[0]
             out = fn.forward(x.data, **params) if params else fn.forward(x.data)
             record = x.requires_grad and _GradMode.enabled
             needs_grad = _ONE_NEEDS_GRAD
-        elif len(inputs) == 2:
-            a, b = inputs
-            out = fn.forward(a.data, b.data, **params) if params else fn.forward(a.data, b.data)
-            needs_grad = (a.requires_grad, b.requires_grad)
-            record = (needs_grad[0] or needs_grad[1]) and _GradMode.enabled
-        elif len(inputs) == 3:  # linear(x, W, b)
+        elif n_inputs == 3:  # linear(x, W, b)
             a, b, c = inputs
             out = fn.forward(a.data, b.data, c.data, **params)
             needs_grad = (a.requires_grad, b.requires_grad, c.requires_grad)
