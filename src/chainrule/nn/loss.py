@@ -12,6 +12,7 @@ import numpy as np
 from chainrule import functional as F
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn.module import Module
+from chainrule.ops.loss import BinaryCrossEntropyWithLogits
 from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -195,6 +196,13 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "BCEWithLogitsLoss", "input")
         target = _matching_target(input, target, "BCEWithLogitsLoss")
+        buffers, reduction = self._buffers, self.reduction
+        if buffers["weight"] is None and buffers["pos_weight"] is None and reduction in _REDUCTIONS:
+            # input and target are checked above (float, one dtype, one shape): go straight to
+            # the fused op, without the functional's second round of the same checks.
+            return BinaryCrossEntropyWithLogits.apply(
+                input, target, weight=None, pos_weight=None, reduction=reduction
+            )
         return F.binary_cross_entropy_with_logits(
             input,
             target,

@@ -74,7 +74,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def _reduce_array(per_element: np.ndarray, reduction: str, count) -> np.ndarray:
     if reduction == "none":
         return per_element
-    total = np.sum(per_element)
+    total = per_element.sum()  # the method: np.sum's Python wrapper costs a microsecond
     return total if reduction == "sum" else total / per_element.dtype.type(count)
 
 
