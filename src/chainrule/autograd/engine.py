@@ -125,18 +125,24 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             kept = retained()
             if kept is not None:
                 kept.grad = grad.copy() if kept.grad is None else kept.grad + grad
-        for parent, needed, grad_in in zip(fn.parents, fn.needs_grad, fn.backward(grad)):
-            if not needed or grad_in is None:
-                continue
-            if grad_in.shape != parent.data.shape:
-                grad_in = sum_to_shape(grad_in, parent.data.shape)
-            ctx = parent._ctx
-            if ctx is None:
-                _accumulate_leaf(parent, grad_in, grad)
-            elif ctx.grad_out is None:
-                ctx.grad_out = grad_in
-            else:
-                ctx.grad_out = ctx.grad_out + grad_in
+        # An index into the op's results and flags, not zip() over three sequences: the zip
+        # object and its tuples cost more than the rest of a small op's hand-off.
+        grads_in = fn.backward(grad)
+        needs_grad = fn.needs_grad
+        i = 0
+        for parent in fn.parents:
+            grad_in = grads_in[i]
+            if grad_in is not None and needs_grad[i]:
+                if grad_in.shape != parent.data.shape:
+                    grad_in = sum_to_shape(grad_in, parent.data.shape)
+                ctx = parent._ctx
+                if ctx is None:
+                    _accumulate_leaf(parent, grad_in, grad)
+                elif ctx.grad_out is None:
+                    ctx.grad_out = grad_in
+                else:
+                    ctx.grad_out = ctx.grad_out + grad_in
+            i += 1
         if retain_graph:
             fn.grad_out = None
         else:
