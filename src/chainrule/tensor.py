@@ -196,7 +196,7 @@ class Tensor:
     # ---- operators ----------------------------------------------------------------------
     def __add__(self, other):
         if isinstance(other, Tensor) and self.data.shape == other.data.shape:
-            return _Add.apply(self, other)  # what _ops.add does here, two calls sooner
+            return _apply_pair(_Add, self, other)  # what _ops.add does here, sooner
         return _ops.add(self, other)
 
     def __radd__(self, other):
@@ -204,7 +204,7 @@ class Tensor:
 
     def __sub__(self, other):
         if isinstance(other, Tensor) and self.data.shape == other.data.shape:
-            return _Sub.apply(self, other)  # what _ops.sub does here, two calls sooner
+            return _apply_pair(_Sub, self, other)  # what _ops.sub does here, sooner
         return _ops.sub(self, other)
 
     def __rsub__(self, other):
@@ -212,7 +212,7 @@ class Tensor:
 
     def __mul__(self, other):
         if isinstance(other, Tensor) and self.data.shape == other.data.shape:
-            return _Mul.apply(self, other)  # what _ops.mul does here, two calls sooner
+            return _apply_pair(_Mul, self, other)  # what _ops.mul does here, sooner
         return _ops.mul(self, other)
 
     def __rmul__(self, other):
@@ -220,7 +220,7 @@ class Tensor:
 
     def __truediv__(self, other):
         if isinstance(other, Tensor) and self.data.shape == other.data.shape:
-            return _Div.apply(self, other)  # what _ops.div does here, two calls sooner
+            return _apply_pair(_Div, self, other)  # what _ops.div does here, sooner
         return _ops.div(self, other)
 
     def __rtruediv__(self, other):
@@ -408,6 +408,7 @@ class Tensor:
 
 
 from chainrule import ops as _ops  # noqa: E402  (ops need Tensor defined first)
+from chainrule.autograd.function import apply_pair as _apply_pair  # noqa: E402
 from chainrule.ops.elementwise import Add as _Add  # noqa: E402
 from chainrule.ops.elementwise import Div as _Div  # noqa: E402
 from chainrule.ops.elementwise import Mul as _Mul  # noqa: E402
