@@ -65,6 +65,12 @@ class Linear(Function):
 
     def backward(self, grad):
         needs = self.needs_grad
+        if grad.ndim == 2:  # the usual (batch, out): no reshapes, the bias sum over axis 0
+            grad_x = grad @ self.weight if needs[0] else None
+            grad_w = grad.T @ self.x if needs[1] else None
+            if len(needs) == 2:
+                return grad_x, grad_w
+            return grad_x, grad_w, (grad.sum(axis=0) if needs[2] else None)
         grad_x = grad @ self.weight if needs[0] else None
         grad_w = grad_b = None
         if needs[1]:
