@@ -137,7 +137,15 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                     grad_in = sum_to_shape(grad_in, parent.data.shape)
                 ctx = parent._ctx
                 if ctx is None:
-                    _accumulate_leaf(parent, grad_in, grad)
+                    if (
+                        parent.grad is None
+                        and grad_in.base is None
+                        and grad_in is not grad
+                        and grad_in.dtype == parent.data.dtype
+                    ):
+                        parent.grad = grad_in  # _accumulate_leaf's common case, one call sooner
+                    else:
+                        _accumulate_leaf(parent, grad_in, grad)
                 elif ctx.grad_out is None:
                     ctx.grad_out = grad_in
                 else:
