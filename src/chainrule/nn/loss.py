@@ -12,7 +12,7 @@ import numpy as np
 from chainrule import functional as F
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn.module import Module
-from chainrule.ops.loss import BinaryCrossEntropyWithLogits
+from chainrule.ops.loss import BinaryCrossEntropyWithLogits, CrossEntropy, plain_class_indices
 from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -274,6 +274,18 @@ class CrossEntropyLoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "CrossEntropyLoss", "input")
         target = _class_target(input, target, "CrossEntropyLoss")
+        z = input.data
+        if (
+            z.ndim == 2
+            and self._buffers["weight"] is None
+            and not self.label_smoothing
+            and self.reduction in _REDUCTIONS
+        ):
+            # (N, C) logits and plain class indices: the functional's fast path, without its
+            # second round of the checks made here.
+            labels = target.data if isinstance(target, Tensor) else target
+            if plain_class_indices(z, labels, self.ignore_index):
+                return CrossEntropy.apply(input, axis=1, reduction=self.reduction, labels=labels)
         return F.cross_entropy(
             input,
             target,

@@ -369,6 +369,20 @@ def _index_coefficients(labels, input, axis, weight, ignore_index, smoothing):
     return q, denominator
 
 
+def plain_class_indices(z: np.ndarray, labels: np.ndarray, ignore_index: int) -> bool:
+    """True when ``labels`` are N valid class indices for (N, C) logits ``z``, none of them
+    ignored: the case :class:`CrossEntropy` computes without a one-hot target."""
+    n, n_classes = z.shape
+    return bool(
+        labels.dtype.kind in "iu"
+        and labels.shape == (n,)
+        and n
+        and not 0 <= ignore_index < n_classes
+        and labels.min() >= 0
+        and labels.max() < n_classes
+    )
+
+
 def cross_entropy(
     input,
     target,
@@ -412,15 +426,7 @@ def cross_entropy(
         )
     if weight is None and not label_smoothing and input.data.ndim == 2:
         labels = target.data if isinstance(target, Tensor) else np.asarray(target)
-        n = input.data.shape[0]
-        if (
-            labels.dtype.kind in "iu"
-            and labels.shape == (n,)
-            and n
-            and not 0 <= ignore_index < n_classes
-            and labels.min() >= 0
-            and labels.max() < n_classes
-        ):  # plain class indices, none ignored
+        if plain_class_indices(input.data, labels, ignore_index):
             return CrossEntropy.apply(input, axis=1, reduction=reduction, labels=labels)
     labels = _index_targets(target, input, axis, ignore_index, name)
     q, denominator = _index_coefficients(labels, input, axis, weight, ignore_index, label_smoothing)
