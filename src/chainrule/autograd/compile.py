@@ -69,7 +69,7 @@ class Compiled:
         arrays = [a.data if isinstance(a, Tensor) else np.asarray(a) for a in args]
         if not _GradMode.enabled:  # nothing to differentiate: just run the function
             return self.fn(*[Tensor._make(a, False) for a in arrays])
-        key = tuple((a.shape, a.dtype) for a in arrays)
+        key = tuple([(a.shape, a.dtype) for a in arrays])  # a list first: no generator
         plan = self.plan
         if plan is None or plan.key != key or not plan.leaves_unchanged():
             return self._record(arrays, key)
@@ -167,7 +167,10 @@ class _Plan:
         )
 
     def leaves_unchanged(self) -> bool:
-        return all(t.requires_grad == flag for t, flag in self.leaves)
+        for t, flag in self.leaves:  # a loop, not all() over a generator: called every step
+            if t.requires_grad != flag:
+                return False
+        return True
 
     def run(self, arrays):
         values = []
@@ -199,8 +202,12 @@ class _Plan:
             if grad is None:
                 continue
             grads[k] = None
-            for ((kind, i), needed), grad_in in zip(parents, fns[k].backward(grad)):
-                if not needed or grad_in is None:
+            grads_in = fns[k].backward(grad)
+            j = 0
+            for (kind, i), needed in parents:
+                grad_in = grads_in[j]
+                j += 1
+                if grad_in is None or not needed:
                     continue
                 if kind == _OP:
                     shape = values[i].shape
@@ -211,7 +218,15 @@ class _Plan:
                     shape = i.data.shape
                     if grad_in.shape != shape:
                         grad_in = engine.sum_to_shape(grad_in, shape)
-                    engine._accumulate_leaf(i, grad_in, grad)
+                    if (
+                        i.grad is None
+                        and grad_in.base is None
+                        and grad_in is not grad
+                        and grad_in.dtype == i.data.dtype
+                    ):
+                        i.grad = grad_in  # as in engine.backward: the common case inline
+                    else:
+                        engine._accumulate_leaf(i, grad_in, grad)
         return Tensor._make(loss, False)
 
 
