@@ -10,6 +10,12 @@ from chainrule.tensor import Tensor
 
 _SCALARS = (bool, int, float)
 
+# 0 and 1 as 0-d int8 arrays, for arithmetic with float arrays: an int8 operand takes the float
+# array's dtype (float16, float32 or float64) as a Python int does, and NumPy 2.4 spends about
+# 0.2 µs less per call on it than on converting a Python scalar (measured on one element).
+ZERO = np.zeros((), np.int8)
+ONE = np.ones((), np.int8)
+
 
 def operand(value, like: Tensor | None = None) -> Tensor:
     """``value`` as a Tensor; a Python scalar takes ``like``'s dtype (NumPy 2's weak scalars)."""
