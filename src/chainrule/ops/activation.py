@@ -12,7 +12,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
-from chainrule.ops._util import normalize_axis, operand
+from chainrule.ops._util import ONE, ZERO, normalize_axis, operand
 from chainrule.tensor import Tensor
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -23,17 +23,19 @@ _TANH_GELU_K = 0.044715
 
 
 def stable_sigmoid(z: np.ndarray) -> np.ndarray:
-    """σ(z) = 1 / (1 + e^(−z)) without overflow: e^(−|z|) never exceeds 1."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    """σ(z) = 1 / (1 + e^(−z)) without overflow (see :func:`_sigmoid_parts`)."""
+    return _sigmoid_parts(z)[0]
 
 
 def _sigmoid_parts(z: np.ndarray):
-    """σ(z) and e = e^(−|z|), from which σ(−z) and σ(z)·σ(−z) follow without cancellation."""
-    e = np.exp(-np.abs(z))
-    big = 1 / (1 + e)  # σ(|z|)
-    small = e * big  # σ(−|z|)
-    return np.where(z >= 0, big, small), e
+    """σ(z) and e = e^(−|z|), from which σ(−z) and σ(z)·σ(−z) follow without cancellation.
+
+    σ(z) = e^min(z, 0) / (1 + e^(−|z|)): 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0, no
+    exponent above 0, so nothing overflows; and no ``np.where``, which costs as much as the
+    five other calls on a small array.
+    """
+    e = np.exp(np.negative(np.abs(z)))
+    return np.divide(np.exp(np.minimum(z, ZERO)), np.add(e, ONE)), e
 
 
 def _exp_neg_square(z: np.ndarray) -> np.ndarray:
@@ -128,8 +130,8 @@ class Sigmoid(Function):
 
     def backward(self, grad):
         # σ(z)·(1 − σ(z)) = e/(1 + e)² with e = e^(−|z|): no 1 − σ cancellation for large z.
-        s = 1 + self.e
-        return (grad * (self.e / (s * s)),)
+        s = np.add(self.e, ONE)
+        return (np.multiply(grad, np.divide(self.e, np.multiply(s, s))),)
 
 
 class Tanh(Function):
