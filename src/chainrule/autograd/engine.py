@@ -97,8 +97,11 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 f"backward() without a gradient needs a single-element output, got shape "
                 f"{data.shape}; reduce it first (e.g. loss.mean()) or pass grad= of that shape"
             )
-        grad = np.empty_like(data)  # with fill(1): half the time of np.ones_like
-        grad.fill(1)
+        if data.ndim == 0:
+            grad = np.array(1, data.dtype)  # a quarter of np.empty_like on a NumPy scalar
+        else:
+            grad = np.empty_like(data)  # with fill(1): half the time of np.ones_like
+            grad.fill(1)
     else:
         grad = np.asarray(getattr(grad, "data", grad), dtype=data.dtype)
         if grad.shape != data.shape:

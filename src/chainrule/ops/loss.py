@@ -74,6 +74,9 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def _reduce_array(per_element: np.ndarray, reduction: str, count) -> np.ndarray:
     if reduction == "none":
         return per_element
+    if per_element.size == 1 and count == 1:
+        # One element is its own sum and mean; NumPy's reduction costs 0.7 µs even here.
+        return per_element.reshape(())
     total = per_element.sum()  # the method: np.sum's Python wrapper costs a microsecond
     return total if reduction == "sum" else total / per_element.dtype.type(count)
 
@@ -141,8 +144,9 @@ class BinaryCrossEntropyWithLogits(Function):
         # σ(z) − t written as (1 − t) − σ(−|z|) for z ≥ 0 and σ(−|z|) − t for z < 0, that is
         # c − copysign(σ(−|z|), z): each form keeps the digits of a tiny gradient (t = 1 at
         # large z, t = 0 at very negative z).
-        if self.reduction == "mean":
-            grad = grad / grad.dtype.type(self.z.size)
+        count = self.z.size
+        if self.reduction == "mean" and count != 1:
+            grad = grad[()] / count  # scalar ÷ int: float32 arithmetic, a tenth of 0-d ÷ float32
         grad_z = grad_t = None
         if self.needs_grad[0]:
             e = self.e
