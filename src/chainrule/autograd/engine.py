@@ -34,12 +34,41 @@ def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
+_FREED_MESSAGE = (
+    "backward() reached a part of the graph that an earlier backward() already freed; "
+    "pass retain_graph=True to the first backward() to go through the graph twice"
+)
+
+
 def topological_order(root) -> list:
     """Ops reachable from ``root``, each after every op that consumes its output.
 
     Iterative depth-first search (no recursion limit), parents visited in input order, so the
     order, and with it the summation order of gradients, is the same on every run.
     """
+    # A chain (each op reads at most one other op's output, as in a plain MLP and its loss) is
+    # its own order: walk it without the search's marks and stack, half the time. The search
+    # below gives the same order for a chain; at the first op that reads two, it takes over.
+    order = []
+    fn = root
+    while True:
+        if fn.freed:
+            raise GraphError(_FREED_MESSAGE)
+        order.append(fn)
+        after = None
+        for parent in fn.parents:
+            ctx = parent._ctx
+            if ctx is not None and ctx is not after:
+                if after is not None:
+                    return _depth_first_order(root)
+                after = ctx
+        if after is None:
+            return order
+        fn = after
+
+
+def _depth_first_order(root) -> list:
+    """:func:`topological_order` for any graph (see there)."""
     # Fresh tokens per call, so stale marks from earlier walks never match. An op is "open"
     # while its parents are being walked and "done" once it is in the order. The stack holds
     # bare ops: popping an open op means all its parents are done (the graph has no cycles).
@@ -57,10 +86,7 @@ def topological_order(root) -> list:
         if mark is done_mark:
             continue
         if fn.freed:
-            raise GraphError(
-                "backward() reached a part of the graph that an earlier backward() already freed; "
-                "pass retain_graph=True to the first backward() to go through the graph twice"
-            )
+            raise GraphError(_FREED_MESSAGE)
         fn._mark = open_mark
         push(fn)
         for parent in reversed(fn.parents):
