@@ -120,3 +120,27 @@ def apply_pair(cls, a: Tensor, b: Tensor) -> Tensor:
         result.requires_grad = False
         result._ctx = None
     return result
+
+
+def apply_one(cls, x: Tensor) -> Tensor:
+    """``cls.apply(x)`` for an op of one tensor and no options (activations, ``exp``, ...).
+
+    :func:`apply_pair` for one input: the same steps as :meth:`Function.apply` without the
+    argument packing, and ``cls.apply`` itself while ``Function.apply`` is swapped.
+    """
+    if _FUNCTION_ATTRS["apply"] is not _PLAIN_APPLY:
+        return cls.apply(x)
+    fn = cls()
+    result = _new_object(Tensor)
+    result.data = fn.forward(x.data)
+    result.grad = None
+    result.name = None
+    if x.requires_grad and _GradMode.enabled:
+        fn.parents = (x,)
+        fn.needs_grad = _ONE_NEEDS_GRAD
+        result.requires_grad = True
+        result._ctx = fn
+    else:
+        result.requires_grad = False
+        result._ctx = None
+    return result

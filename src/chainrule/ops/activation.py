@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Function, apply_one
 from chainrule.errors import ShapeError
 from chainrule.ops._util import ONE, ZERO, normalize_axis, operand
 from chainrule.tensor import Tensor
@@ -145,7 +145,8 @@ class Tanh(Function):
         return self.out
 
     def backward(self, grad):
-        return (grad * (1 - self.out * self.out),)
+        out = self.out
+        return (np.multiply(grad, np.subtract(ONE, np.multiply(out, out))),)
 
 
 class ReLU(Function):
@@ -155,11 +156,11 @@ class ReLU(Function):
     formulas = ("1 if z > 0 else 0",)
 
     def forward(self, z):
-        self.out = np.maximum(z, 0)
+        self.out = np.maximum(z, ZERO)
         return self.out
 
     def backward(self, grad):
-        return (grad * (self.out > 0),)
+        return (np.multiply(grad, np.greater(self.out, ZERO)),)
 
 
 # ---- the rest of the family -----------------------------------------------------------------
@@ -366,17 +367,17 @@ def _float_operand(x, op: str) -> Tensor:
 
 def sigmoid(x) -> Tensor:
     """σ(x) = 1 / (1 + e^(−x)), elementwise."""
-    return Sigmoid.apply(operand(x))
+    return apply_one(Sigmoid, x if isinstance(x, Tensor) else operand(x))
 
 
 def tanh(x) -> Tensor:
     """tanh(x), elementwise."""
-    return Tanh.apply(operand(x))
+    return apply_one(Tanh, x if isinstance(x, Tensor) else operand(x))
 
 
 def relu(x) -> Tensor:
     """max(x, 0), elementwise."""
-    return ReLU.apply(operand(x))
+    return apply_one(ReLU, x if isinstance(x, Tensor) else operand(x))
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
