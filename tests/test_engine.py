@@ -337,3 +337,50 @@ def test_import_needs_only_numpy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_ops_that_skip_the_engine_shape_check_return_gradients_of_their_inputs_shapes(
+    monkeypatch,
+):
+    """``grads_match_inputs = True`` lets the engine skip sum_to_shape: prove each such op
+    returns gradients of exactly its inputs' shapes, over scalars, vectors, one-row batches,
+    batches and stacks, with and without a bias."""
+    import chainrule.ops  # noqa: F401 - registers every op class
+    from chainrule import ops
+    from chainrule.autograd.function import Function
+
+    flagged = {c for c in _subclasses(Function) if c.__dict__.get("grads_match_inputs")}
+    assert {c.__name__ for c in flagged} >= {"Linear", "Sigmoid", "Tanh", "ReLU"}
+    seen = []
+    for cls in flagged:
+        original = cls.backward
+
+        def checked(self, grad, _original=original):
+            shapes = [np.shape(p.data) for p in self.parents]
+            grads = _original(self, grad)
+            for shape, g, needed in zip(shapes, grads, self.needs_grad):
+                if g is not None and needed:
+                    assert np.shape(g) == shape, (type(self).__name__, shape, np.shape(g))
+            seen.append(type(self))
+            return grads
+
+        monkeypatch.setattr(cls, "backward", checked)
+    rng = np.random.default_rng(0)
+
+    def leaf(*shape):
+        return cr.tensor(rng.standard_normal(shape), requires_grad=True, dtype="float64")
+
+    for shape in [(), (3,), (1, 1), (4, 3), (2, 3, 4)]:
+        for activation in (ops.sigmoid, ops.tanh, ops.relu):
+            activation(leaf(*shape)).sum().backward()
+    for x_shape in [(3,), (1, 3), (4, 3), (2, 4, 3)]:
+        for bias in (True, False):
+            b = leaf(2) if bias else None
+            ops.linear(leaf(*x_shape), leaf(2, 3), b).sum().backward()
+    assert set(seen) >= {c for c in flagged if c.__module__.startswith("chainrule.ops")}

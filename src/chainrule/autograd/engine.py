@@ -158,11 +158,12 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         # object and its tuples cost more than the rest of a small op's hand-off.
         grads_in = fn.backward(grad)
         needs_grad = fn.needs_grad
+        exact = fn.grads_match_inputs
         i = 0
         for parent in fn.parents:
             grad_in = grads_in[i]
             if grad_in is not None and needs_grad[i]:
-                if grad_in.shape != parent.data.shape:
+                if not exact and grad_in.shape != parent.data.shape:
                     grad_in = sum_to_shape(grad_in, parent.data.shape)
                 ctx = parent._ctx
                 if ctx is None:

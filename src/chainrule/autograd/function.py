@@ -32,6 +32,9 @@ class Function:
     needs_grad: tuple = ()
     grad_out = None  # gradient of the loss w.r.t. this op's output, summed during backward
     retained = None  # weakref to an output tensor that asked for retain_grad()
+    # True where backward always returns gradients of exactly the inputs' shapes (no
+    # broadcasting to undo): the engine then skips the shape check for each input.
+    grads_match_inputs = False
     freed = False
     _mark = None
 

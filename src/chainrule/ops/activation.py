@@ -123,6 +123,7 @@ class Sigmoid(Function):
 
     label = "σ"
     formulas = ("σ(z)·(1 − σ(z))",)
+    grads_match_inputs = True
 
     def forward(self, z):
         self.out, self.e = _sigmoid_parts(z)
@@ -139,6 +140,7 @@ class Tanh(Function):
 
     label = "tanh"
     formulas = ("1 − tanh(z)²",)
+    grads_match_inputs = True
 
     def forward(self, z):
         self.out = np.tanh(z)
@@ -154,6 +156,7 @@ class ReLU(Function):
 
     label = "relu"
     formulas = ("1 if z > 0 else 0",)
+    grads_match_inputs = True
 
     def forward(self, z):
         self.out = np.maximum(z, ZERO)

@@ -55,6 +55,7 @@ class Linear(Function):
 
     label = "linear"
     formulas = ("W", "x", "1")
+    grads_match_inputs = True
 
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
