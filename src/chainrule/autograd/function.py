@@ -147,3 +147,25 @@ def apply_one(cls, x: Tensor) -> Tensor:
         result.requires_grad = False
         result._ctx = None
     return result
+
+
+def apply_three(cls, a: Tensor, b: Tensor, c: Tensor) -> Tensor:
+    """``cls.apply(a, b, c)`` for an op of three tensors and no options (``linear`` with a
+    bias): :func:`apply_pair` for three inputs."""
+    if _FUNCTION_ATTRS["apply"] is not _PLAIN_APPLY:
+        return cls.apply(a, b, c)
+    fn = cls()
+    result = _new_object(Tensor)
+    result.data = fn.forward(a.data, b.data, c.data)
+    result.grad = None
+    result.name = None
+    grad_a, grad_b, grad_c = a.requires_grad, b.requires_grad, c.requires_grad
+    if (grad_a or grad_b or grad_c) and _GradMode.enabled:
+        fn.parents = (a, b, c)
+        fn.needs_grad = (grad_a, grad_b, grad_c)
+        result.requires_grad = True
+        result._ctx = fn
+    else:
+        result.requires_grad = False
+        result._ctx = None
+    return result

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from chainrule import ops
+from chainrule.autograd.function import apply_pair, apply_three
 from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn._util import as_input, check_size, float_dtype
@@ -84,10 +85,10 @@ class Linear(Module):
         if w.ndim != 2 or w.shape[1] != shape[-1]:
             return ops.linear(x, weight, bias)  # a replaced weight: let the op say what's wrong
         if bias is None:
-            return LinearOp.apply(x, weight)
+            return apply_pair(LinearOp, x, weight)
         if bias.data.shape != w.shape[:1]:
             return ops.linear(x, weight, bias)
-        return LinearOp.apply(x, weight, bias)
+        return apply_three(LinearOp, x, weight, bias)
 
     def extra_repr(self) -> str:
         return (

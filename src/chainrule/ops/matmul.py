@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Function, apply_pair, apply_three
 from chainrule.errors import ShapeError
 from chainrule.ops._util import operands
 from chainrule.tensor import Tensor
@@ -139,7 +139,7 @@ def linear(x, weight, bias=None) -> Tensor:
             f"expected (..., {in_features})"
         )
     if bias is None:
-        return Linear.apply(x, weight)
+        return apply_pair(Linear, x, weight)
     if not isinstance(bias, Tensor):
         bias = Tensor._make(np.asarray(bias, dtype=weight.dtype), False)
     if bias.data.shape != (out_features,):
@@ -147,4 +147,4 @@ def linear(x, weight, bias=None) -> Tensor:
             f"linear(out_features={out_features}) got bias of shape {bias.shape}; "
             f"expected ({out_features},)"
         )
-    return Linear.apply(x, weight, bias)
+    return apply_three(Linear, x, weight, bias)
