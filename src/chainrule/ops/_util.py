@@ -15,6 +15,7 @@ _SCALARS = (bool, int, float)
 # 0.2 µs less per call on it than on converting a Python scalar (measured on one element).
 ZERO = np.zeros((), np.int8)
 ONE = np.ones((), np.int8)
+MINUS_ONE = np.full((), -1, np.int8)  # np.copysign(z, MINUS_ONE) is −|z| in one call
 
 
 def operand(value, like: Tensor | None = None) -> Tensor:

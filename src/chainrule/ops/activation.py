@@ -12,7 +12,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function, apply_one
 from chainrule.errors import ShapeError
-from chainrule.ops._util import ONE, ZERO, normalize_axis, operand
+from chainrule.ops._util import MINUS_ONE, ONE, ZERO, normalize_axis, operand
 from chainrule.tensor import Tensor
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -34,7 +34,7 @@ def _sigmoid_parts(z: np.ndarray):
     exponent above 0, so nothing overflows; and no ``np.where``, which costs as much as the
     five other calls on a small array.
     """
-    e = np.exp(np.negative(np.abs(z)))
+    e = np.exp(np.copysign(z, MINUS_ONE))
     return np.divide(np.exp(np.minimum(z, ZERO)), np.add(e, ONE)), e
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import DataError, DTypeError, ShapeError
-from chainrule.ops._util import ONE, operand
+from chainrule.ops._util import MINUS_ONE, ONE, operand
 from chainrule.ops.activation import _sigmoid_parts, _softmax_parts
 from chainrule.tensor import Tensor
 
@@ -133,7 +133,7 @@ class BinaryCrossEntropyWithLogits(Function):
         here and in ``np.copysign`` in the backward pass alike.
         """
         pos = np.logical_not(np.signbit(z))
-        e = np.exp(np.negative(np.abs(z)))  # e^(−|z|) ≤ 1: no overflow
+        e = np.exp(np.copysign(z, MINUS_ONE))  # e^(−|z|) ≤ 1: no overflow
         c = np.subtract(pos, t)  # 1 − t where z ≥ 0, −t elsewhere (exact for t in [0, 1])
         per = np.add(np.multiply(c, z), np.log1p(e))  # (1 − t)·z or −t·z, both non-negative
         self.e, self.c, self.plain = e, c, True
