@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from chainrule import functional as F
+from chainrule.autograd.function import apply_pair
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn.module import Module
 from chainrule.ops.loss import BinaryCrossEntropyWithLogits, CrossEntropy, plain_class_indices
@@ -199,7 +200,10 @@ class BCEWithLogitsLoss(_Loss):
         buffers, reduction = self._buffers, self.reduction
         if buffers["weight"] is None and buffers["pos_weight"] is None and reduction in _REDUCTIONS:
             # input and target are checked above (float, one dtype, one shape): go straight to
-            # the fused op, without the functional's second round of the same checks.
+            # the fused op, without the functional's second round of the same checks (and, for
+            # the default mean, without passing options: the op's defaults are these).
+            if reduction == "mean":
+                return apply_pair(BinaryCrossEntropyWithLogits, input, target)
             return BinaryCrossEntropyWithLogits.apply(
                 input, target, weight=None, pos_weight=None, reduction=reduction
             )

@@ -102,7 +102,7 @@ class BinaryCrossEntropyWithLogits(Function):
     label = "bce_with_logits"
     formulas = ("w·((1 − t)·σ(z) − p·t·σ(−z))", "w·((p − 1)·softplus(−z) − z)")
 
-    def forward(self, z, t, weight, pos_weight, reduction):
+    def forward(self, z, t, weight=None, pos_weight=None, reduction="mean"):
         self.z, self.t, self.weight, self.pos_weight = z, t, weight, pos_weight
         self.reduction = reduction
         if weight is None and pos_weight is None and z.ndim:  # (0-d ufunc results are scalars)
