@@ -12,6 +12,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DataError, DTypeError, ShapeError
 from chainrule.ops._util import MINUS_ONE, ONE, operand
+from chainrule.ops.matmul import row_sum
 from chainrule.ops.activation import _sigmoid_parts, _softmax_parts
 from chainrule.tensor import Tensor
 
@@ -250,7 +251,8 @@ class CrossEntropy(_CrossEntropyBase):
         return (self._grad_logits(g),)
 
     # The common call, logits (N, C) and N valid class indices with no weight or smoothing, skips
-    # the dense one-hot q: the same numbers (bit for bit) from a few row-wise steps.
+    # the dense one-hot q: the same numbers from a few row-wise steps (to the last bit or two:
+    # the row sums here run in BLAS).
     def _forward_labels(self, z, labels, reduction):
         rows = np.arange(z.shape[0])
         top = z.argmax(axis=1)  # the methods: np.argmax and np.sum add a wrapper call
@@ -258,7 +260,7 @@ class CrossEntropy(_CrossEntropyBase):
         picked = shifted[rows, labels]  # z_y − max ≤ 0
         e = np.exp(shifted, out=shifted)
         e[rows, top] = 0
-        rest = e.sum(axis=1)  # r = Σ e^(z − max) over all but the max
+        rest = row_sum(e)  # r = Σ e^(z − max) over all but the max
         per = np.log1p(rest)
         per -= picked  # ln(1 + r) − (z_y − max): two non-negative terms, no cancellation
         denom = rest + 1
@@ -273,8 +275,8 @@ class CrossEntropy(_CrossEntropyBase):
         if self.reduction == "none":
             scale, scale_rows = grad[:, None], grad
         else:
-            if self.reduction == "mean":
-                grad = grad / grad.dtype.type(self.count)
+            if self.reduction == "mean" and self.count != 1:
+                grad = grad[()] / self.count  # scalar ÷ int: float32, a tenth of 0-d ÷ float32
             scale = scale_rows = grad
         grad_z = self.p * scale
         grad_z[rows, labels] = (self.p[rows, labels] - 1) * scale_rows
@@ -378,14 +380,17 @@ def plain_class_indices(z: np.ndarray, labels: np.ndarray, ignore_index: int) ->
     """True when ``labels`` are N valid class indices for (N, C) logits ``z``, none of them
     ignored: the case :class:`CrossEntropy` computes without a one-hot target."""
     n, n_classes = z.shape
-    return bool(
+    if not (
         labels.dtype.kind in "iu"
         and labels.shape == (n,)
         and n
         and not 0 <= ignore_index < n_classes
-        and labels.min() >= 0
-        and labels.max() < n_classes
-    )
+    ):
+        return False
+    if labels.dtype == np.int64:
+        # Seen as unsigned, a negative label is huge: one reduction checks both ends.
+        return bool(labels.view(np.uint64).max() < n_classes)
+    return bool(labels.min() >= 0 and labels.max() < n_classes)
 
 
 def cross_entropy(

@@ -102,25 +102,35 @@ class Linear(Function):
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
 
 
-_ONES: dict = {}  # read-only vectors of ones by (length, dtype), for column_sum
+_ONES: dict = {}  # read-only vectors of ones by (length, dtype)
 
 
-def column_sum(grad: np.ndarray) -> np.ndarray:
-    """``grad.sum(axis=0)`` of a 2-D array, as the BLAS product ones · grad.
+def _ones(n: int, dtype) -> np.ndarray:
+    key = (n, dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) >= 64:  # batch sizes seen in one process are few; bound it anyway
+            _ONES.clear()
+        ones = np.ones(n, dtype)
+        ones.flags.writeable = False
+        _ONES[key] = ones
+    return ones
+
+
+def column_sum(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=0)`` of a 2-D array, as the BLAS product ones · a.
 
     NumPy sums along axis 0 one row at a time; the product runs in BLAS, a quarter to a third
     of the time for 32 to 128 rows (measured 3.1 against 0.7 µs on 128 × 128). It adds in a
     different order, so the last bits may differ from ``np.sum``'s.
     """
-    key = (grad.shape[0], grad.dtype)
-    ones = _ONES.get(key)
-    if ones is None:
-        if len(_ONES) >= 64:  # batch sizes seen in one process are few; bound it anyway
-            _ONES.clear()
-        ones = np.ones(grad.shape[0], grad.dtype)
-        ones.flags.writeable = False
-        _ONES[key] = ones
-    return ones.dot(grad)
+    return _ones(a.shape[0], a.dtype).dot(a)
+
+
+def row_sum(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=1)`` of a 2-D array, as the BLAS product a · ones (see :func:`column_sum`;
+    2.4 against 0.4 µs on 128 × 10)."""
+    return a.dot(_ones(a.shape[1], a.dtype))
 
 
 def matmul(a, b) -> Tensor:
