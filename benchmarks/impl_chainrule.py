@@ -69,9 +69,11 @@ def _build_step_api(case, params):
     loss_fn = nn.BCEWithLogitsLoss() if case.loss == "bce" else nn.CrossEntropyLoss()
     opt = optim.SGD(model.parameters(), lr=case.lr)
 
+    # The batch is wrapped with cr.as_tensor, which shares the array's memory as PyTorch's
+    # torch.from_numpy does in impl_torch (cr.tensor would copy it, as torch.tensor does).
     def step(x, y):
         opt.zero_grad()
-        loss = loss_fn(model(cr.tensor(x)), cr.tensor(y))
+        loss = loss_fn(model(cr.as_tensor(x)), cr.as_tensor(y))
         loss.backward()
         opt.step()
         return loss
@@ -175,7 +177,7 @@ def fit_digits(X_train, y_train, X_test, y_test, orders, params, cfg):
             for i in range(0, len(order), batch):
                 idx = order[i : i + batch]
                 opt.zero_grad()
-                loss = loss_fn(model(cr.tensor(X_train[idx])), cr.tensor(y_train[idx]))
+                loss = loss_fn(model(cr.as_tensor(X_train[idx])), cr.as_tensor(y_train[idx]))
                 loss.backward()
                 opt.step()
         fit_s = time.perf_counter() - start

@@ -42,6 +42,10 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
 
 def as_tensor(data, dtype=None) -> Tensor:
     """Like :func:`tensor`, but shares memory with ``data`` when no conversion is needed."""
+    if dtype is None and type(data) is np.ndarray:
+        kind = data.dtype.kind
+        if (kind == "f" and data.dtype == _dtype.float32) or kind in "iub":
+            return _wrap(data)  # nothing to convert (tensor()'s fast path, without the copy)
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
     array = _dtype.as_array(data.data if isinstance(data, Tensor) else data, dtype)
