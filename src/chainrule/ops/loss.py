@@ -12,8 +12,8 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DataError, DTypeError, ShapeError
 from chainrule.ops._util import MINUS_ONE, ONE, operand
-from chainrule.ops.matmul import row_sum
 from chainrule.ops.activation import _sigmoid_parts, _softmax_parts
+from chainrule.ops.matmul import row_sum
 from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
