@@ -20,7 +20,9 @@ class Function:
 
     ``backward`` may return the upstream ``grad`` itself (no copy) and may return arrays of a
     broadcast shape: the engine sums each gradient back to its input's shape. It must not return
-    one freshly made array for two inputs, and must never modify ``grad`` in place.
+    one freshly made array for two inputs, and must never modify ``grad`` in place. An op whose
+    gradients always have exactly its inputs' shapes may set ``grads_match_inputs = True`` so
+    the engine skips that check (``tests/test_engine.py`` verifies every op that does).
     """
 
     label = "?"
