@@ -384,3 +384,26 @@ def test_ops_that_skip_the_engine_shape_check_return_gradients_of_their_inputs_s
             b = leaf(2) if bias else None
             ops.linear(leaf(*x_shape), leaf(2, 3), b).sum().backward()
     assert set(seen) >= {c for c in flagged if c.__module__.startswith("chainrule.ops")}
+
+
+def test_an_op_written_as_docs_ops_md_describes_trains_and_checks():
+    """docs/ops.md, "Writing an op": a user-defined op with forward, backward, label and
+    formulas, called through apply and through apply_pair, passes gradcheck."""
+    from chainrule.autograd.function import Function, apply_pair
+
+    class ScaledProduct(Function):
+        label = "scaled ×"
+        formulas = ("k·b", "k·a")
+
+        def forward(self, a, b, k=2.0):
+            self.a, self.b, self.k = a, b, k
+            return k * a * b
+
+        def backward(self, grad):
+            return grad * self.k * self.b, grad * self.k * self.a
+
+    a = cr.tensor([0.5, -1.5, 2.0], dtype="float64", requires_grad=True)
+    b = cr.tensor([1.0, 0.25, -3.0], dtype="float64", requires_grad=True)
+    assert cr.gradcheck(lambda x, y: ScaledProduct.apply(x, y, k=3.0), a, b)
+    apply_pair(ScaledProduct, a, b).sum().backward()
+    assert np.allclose(a.grad, 2.0 * b.data) and np.allclose(b.grad, 2.0 * a.data)
