@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
 from chainrule.cli.errors import CLIError
 
+HELP = "Run the benchmark suite (from a source checkout) against PyTorch and NumPy."
+EXAMPLES = "chainrule bench --quick"
 
-def run_bench(args) -> int:
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "rest", nargs=argparse.REMAINDER, help="options passed on to the benchmark suite"
+    )
+
+
+def run(args) -> int:
     try:
         from benchmarks.runner import main as bench_main
     except ImportError:

@@ -21,8 +21,11 @@ def load_toml(path: str) -> dict:
         raise CLIError(f"{path}: not valid TOML: {err}") from None
 
 
-def apply_config(parser, subparser_name: str, argv: list[str], path: str):
+def apply_config(subparser_name: str, argv: list[str], path: str):
     """Re-parse ``argv`` with the file's values as defaults, so command-line flags win."""
+    from chainrule.cli.main import build_parser
+
+    parser = build_parser()
     values = load_toml(path)
     sub = _subparser(parser, subparser_name)
     known = {a.dest: a for a in sub._actions if a.dest not in ("help", "config")}
@@ -49,7 +52,9 @@ def apply_config(parser, subparser_name: str, argv: list[str], path: str):
             )
         defaults[dest] = value
     sub.set_defaults(**defaults)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
+    return args
 
 
 def _subparser(parser, name):

@@ -7,10 +7,40 @@ import time
 
 import numpy as np
 
+from chainrule.cli.common import ACTIVATIONS, positive_float, positive_int
 from chainrule.cli.output import heading, is_terminal
 
+HELP = (
+    "Backpropagation on the seed network (2 inputs -> 1 sigmoid hidden -> 1 sigmoid "
+    "output, binary cross-entropy): one example explained step by step, then training."
+)
+EXAMPLES = """
+chainrule demo
+chainrule demo --epochs 50 --lr 0.5 --hidden 4 --activation tanh --out runs/demo
+chainrule demo --no-plots --no-explain
+"""
 
-def run_demo(args) -> int:
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--epochs", type=positive_int, default=30, help="passes over the data")
+    parser.add_argument("--lr", type=positive_float, default=0.5, help="learning rate")
+    parser.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling")
+    parser.add_argument("--hidden", type=positive_int, default=1, help="hidden neurons")
+    parser.add_argument(
+        "--activation", choices=ACTIVATIONS, default="sigmoid", help="the hidden activation"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=1,
+        help="examples per update (1: update after every example, as the seed)",
+    )
+    parser.add_argument("--out", default="chainrule-out", help="folder for the PNG plots")
+    parser.add_argument("--no-plots", action="store_true", help="do not write PNG files")
+    parser.add_argument("--no-explain", action="store_true", help="skip the chain-rule walkthrough")
+
+
+def run(args) -> int:
     import chainrule as cr
     from chainrule import nn, optim
     from chainrule.data import datasets

@@ -4,13 +4,44 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.cli.common import nonnegative_int, positive_float
 from chainrule.cli.errors import CLIError
 from chainrule.cli.output import is_terminal
+
+HELP = "Write out the chain rule, with the real numbers, for one example."
+EXAMPLES = """
+chainrule explain --example seed
+chainrule explain --example mazur --format md --out mazur.md
+chainrule explain model.safetensors --data data.csv --row 3 --param "0.weight[0, 1]"
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument(
+        "model", nargs="?", help="a model saved by 'chainrule train' (or use --example)"
+    )
+    parser.add_argument(
+        "--example", choices=("seed", "mazur", "scalar"), help="a built-in worked example"
+    )
+    parser.add_argument("--data", help="CSV holding the example to explain")
+    parser.add_argument("--row", type=nonnegative_int, default=0, help="0-based data row of --data")
+    parser.add_argument("--param", help='parameter element to spell out, e.g. "0.weight[1, 0]"')
+    parser.add_argument(
+        "--lr", type=positive_float, default=0.1, help="learning rate of the update shown"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "md", "html", "json", "dot"),
+        default="text",
+        help="report format",
+    )
+    parser.add_argument("--out", help="write the report to this file (default: print it)")
 
 
 def _report_for_model(args):
     import chainrule as cr
-    from chainrule.cli.model_cmds import _features, _load
+    from chainrule.cli.model_cmds import features_of as _features
+    from chainrule.cli.model_cmds import load_model as _load
     from chainrule.cli.train_cmd import choose_loss, encode_targets
 
     if not args.data:
@@ -34,7 +65,7 @@ def _report_for_model(args):
     )
 
 
-def run_explain(args) -> int:
+def run(args) -> int:
     from chainrule.explain import examples
 
     if args.example and args.model:

@@ -5,11 +5,22 @@ from __future__ import annotations
 from chainrule.cli.errors import EXIT_FAILED_CHECK, CLIError
 from chainrule.cli.output import table
 
+HELP = "Check every built-in op's gradient against finite differences."
+EXAMPLES = """
+chainrule gradcheck
+chainrule gradcheck --ops sigmoid,matmul
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--ops", help="comma-separated op names (default: all)")
+
+
 ABS_TOLERANCE = 1e-6
 REL_TOLERANCE = 1e-5
 
 
-def run_gradcheck(args) -> int:
+def run(args) -> int:
     from chainrule.testing.catalog import builtin_checks
     from chainrule.testing.gradcheck import gradient_errors
 

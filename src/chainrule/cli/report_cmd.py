@@ -6,6 +6,17 @@ import os
 
 from chainrule.cli.errors import CLIError
 
+HELP = "Write a self-contained HTML report of a training run from its checkpoint folder."
+EXAMPLES = """
+chainrule train data.csv --target y --checkpoint-dir runs/a
+chainrule report runs/a --out report.html
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("checkpoint_dir", help="the --checkpoint-dir of a chainrule train run")
+    parser.add_argument("--out", default="report.html", help="the HTML file to write")
+
 
 def run_report(args) -> int:
     """Write ``args.out`` (default report.html) from the checkpoint in ``args.checkpoint_dir``."""
@@ -21,3 +32,6 @@ def run_report(args) -> int:
         raise CLIError(str(err)) from None
     print(f"report written: {path}")
     return 0
+
+
+run = run_report

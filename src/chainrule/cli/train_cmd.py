@@ -9,8 +9,74 @@ import time
 
 import numpy as np
 
+from chainrule.cli.common import ACTIVATIONS, fraction, positive_float, positive_int
 from chainrule.cli.errors import CLIError
 from chainrule.cli.output import heading, table
+
+HELP = "Train a network on a CSV file (or a built-in dataset) and save it."
+EXAMPLES = """
+chainrule train data.csv --target species --layers 64,32 --epochs 50
+chainrule train --dataset moons --layers 16,16 --activation tanh --out moons.safetensors
+chainrule train data.csv --target price --loss mse --optimizer adam --lr 1e-3
+chainrule train --config run.toml --epochs 10   # flags override the file
+chainrule train data.csv --target y --checkpoint-dir ckpt --resume
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("csv", nargs="?", help="CSV file with a header row (or use --dataset)")
+    data = parser.add_argument_group("data")
+    data.add_argument("--target", help="name of the column to predict")
+    data.add_argument("--features", help="comma-separated feature columns (default: all others)")
+    data.add_argument("--dataset", help="a built-in dataset instead of a CSV (e.g. moons)")
+    data.add_argument("--impute", choices=("mean",), help="fill missing numeric cells")
+    data.add_argument("--config", help="TOML file with the same options (flags override it)")
+    model = parser.add_argument_group("model and training")
+    model.add_argument("--layers", default="32", help="hidden layer sizes, e.g. 64,32")
+    model.add_argument(
+        "--activation", choices=ACTIVATIONS, default="relu", help="hidden activation"
+    )
+    model.add_argument(
+        "--loss",
+        choices=("auto", "mse", "bce", "ce"),
+        default="auto",
+        help="auto: bce for two classes, ce for more, mse for regression",
+    )
+    model.add_argument(
+        "--optimizer",
+        choices=("sgd", "adam", "adamw", "rmsprop"),
+        default="adam",
+        help="the optimizer (sgd: momentum 0.9)",
+    )
+    model.add_argument(
+        "--lr",
+        type=positive_float,
+        default=None,
+        help="learning rate (default: 0.01 for adam/adamw/rmsprop, 0.1 for sgd)",
+    )
+    model.add_argument("--batch-size", type=positive_int, default=32, help="examples per step")
+    model.add_argument("--epochs", type=positive_int, default=50, help="passes over the data")
+    model.add_argument(
+        "--validation-split",
+        type=fraction,
+        default=0.2,
+        help="share of rows held out to validate",
+    )
+    model.add_argument(
+        "--early-stopping",
+        type=positive_int,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without a better validation loss",
+    )
+    model.add_argument("--seed", type=int, default=0, help="seed for weights, split, shuffling")
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", default="model.safetensors", help="where to save the model")
+    out.add_argument("--plots", default=None, help="folder for plots (default: beside --out)")
+    out.add_argument("--no-plots", action="store_true", help="write no PNG plots")
+    out.add_argument("--report", help="write a self-contained HTML report of the run here")
+    out.add_argument("--checkpoint-dir", help="save a resumable checkpoint after every epoch")
+    out.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
+
 
 # Options that define a run: resuming with any of them changed is refused.
 _RUN_OPTIONS = (
@@ -188,127 +254,154 @@ def _digest(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def run_train(args, parser) -> int:
+def run(args) -> int:
     import chainrule as cr
-    from chainrule import callbacks as cbs
-    from chainrule.data import train_test_split
-    from chainrule.models import mlp
 
     if args.config:
         from chainrule.cli.config import apply_config
 
-        args = apply_config(parser, "train", args.argv, args.config)
+        args = apply_config("train", args.argv, args.config)
     if args.resume and not args.checkpoint_dir:
         raise CLIError("--resume needs --checkpoint-dir (the folder of the run to continue)")
     hidden = parse_layers(args.layers)
     started = time.perf_counter()
-    (X, y, task, classes, preprocessor, feature_names, target_name, source, data_hash, columns) = (
-        load_training_data(args)
+    run = _prepare(args)
+    run.model = _build_model(args, run, hidden)
+    heading(
+        f"Training {run.task} model on {len(run.X_train)} examples "
+        f"({run.X_train.shape[1]} features after preprocessing)"
     )
-    if task != "regression" and len(np.unique(y)) < 2:
-        raise CLIError(f"the target {target_name!r} has only one class; nothing to learn")
-    loss_name, loss_fn, outputs = choose_loss(args.loss, task, len(classes or []))
+    print(run.model)
+    run.history = cr.fit(
+        run.model,
+        (run.X_train, run.y_train_enc),
+        run.loss_fn,
+        run.optimizer,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation_data=run.validation,
+        metrics=("accuracy",) if run.task != "regression" else ("mae", "r2"),
+        callbacks=run.callbacks,
+        generator=cr.Generator(args.seed),
+    )
+    elapsed = time.perf_counter() - started
+    _save(args, run)
+    _summary(args, run, elapsed)
+    if not args.no_plots:
+        _plots(args, run)
+    return 0
 
+
+class _Run:
+    """What one training run carries from one phase to the next."""
+
+
+def _prepare(args) -> _Run:
+    """Load the data, choose the loss, split, fit the preprocessing on the training rows."""
+    from chainrule.data import train_test_split
+
+    run = _Run()
+    (X, y, run.task, run.classes, run.preprocessor, run.feature_names, run.target_name) = (
+        loaded := load_training_data(args)
+    )[:7]
+    run.source, run.data_hash, run.columns = loaded[7:]
+    if run.task != "regression" and len(np.unique(y)) < 2:
+        raise CLIError(f"the target {run.target_name!r} has only one class; nothing to learn")
+    run.loss_name, run.loss_fn, run.outputs = choose_loss(
+        args.loss, run.task, len(run.classes or [])
+    )
     if args.validation_split > 0:
         X_train, X_val, y_train, y_val = train_test_split(
             X,
             y,
             test_size=args.validation_split,
             seed=args.seed,
-            stratify=y if task != "regression" else None,
+            stratify=y if run.task != "regression" else None,
         )
     else:
         X_train, y_train, X_val, y_val = X, y, None, None
-    preprocessor.fit(X_train)
-    X_train = preprocessor.transform(X_train)
-    validation = None
+    run.preprocessor.fit(X_train)
+    run.X_train = run.preprocessor.transform(X_train)
+    run.y_train, run.y_val = y_train, y_val
+    run.validation = None
     if X_val is not None:
-        validation = (preprocessor.transform(X_val), encode_targets(y_val, loss_name, classes))
-    y_train_enc = encode_targets(y_train, loss_name, classes)
+        run.validation = (
+            run.preprocessor.transform(X_val),
+            encode_targets(y_val, run.loss_name, run.classes),
+        )
+    run.y_train_enc = encode_targets(y_train, run.loss_name, run.classes)
+    run.config = run_config(args)
+    return run
+
+
+def _build_model(args, run: _Run, hidden: list[int]):
+    import chainrule as cr
+    from chainrule import callbacks as cbs
+    from chainrule.models import mlp
 
     cr.manual_seed(args.seed)
-    model = mlp(X_train.shape[1], hidden, outputs, activation=args.activation)
-    optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr)
-    metrics = ("accuracy",) if task != "regression" else ("mae", "r2")
-    callbacks = []
+    model = mlp(run.X_train.shape[1], hidden, run.outputs, activation=args.activation)
+    run.optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr)
+    run.callbacks, run.recorder = [], None
     if args.early_stopping:
-        monitor = "val_loss" if validation is not None else "loss"
-        callbacks.append(
+        monitor = "val_loss" if run.validation is not None else "loss"
+        run.callbacks.append(
             cbs.EarlyStopping(
                 monitor=monitor, patience=args.early_stopping, restore_best_weights=True
             )
         )
-    config = run_config(args)
-    generator = cr.Generator(args.seed)
-    recorder = None
     if args.report or args.checkpoint_dir:
         # Records boundary snapshots and gradient norms for the HTML report. With a checkpoint
         # folder it always runs (and is backed up), so `chainrule report DIR` works later and
         # BackupAndRestore finds the callbacks in the same positions on --resume.
         from chainrule.report import ReportRecorder
 
-        recorder = ReportRecorder(X_train, y_train, loss=loss_name)
-        callbacks.append(recorder)
+        run.recorder = ReportRecorder(run.X_train, run.y_train, loss=run.loss_name)
+        run.callbacks.append(run.recorder)
     if args.checkpoint_dir:
-        callbacks.append(prepare_checkpoint_dir(args, config, data_hash))
+        run.callbacks.append(prepare_checkpoint_dir(args, run.config, run.data_hash))
+    return model
 
-    heading(
-        f"Training {task} model on {len(X_train)} examples "
-        f"({X_train.shape[1]} features after preprocessing)"
-    )
-    print(model)
-    history = cr.fit(
-        model,
-        (X_train, y_train_enc),
-        loss_fn,
-        optimizer,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation_data=validation,
-        metrics=metrics,
-        callbacks=callbacks,
-        generator=generator,
-    )
-    elapsed = time.perf_counter() - started
+
+def _save(args, run: _Run) -> None:
+    import chainrule as cr
 
     metadata = {
-        "task": task,
-        "target": target_name,
-        "features": feature_names,
-        "columns": columns,
-        "classes": classes,
-        "loss": loss_name,
-        "preprocessing": preprocessor.to_dict(),
-        "training": {
-            **config,
-            "epochs_run": len(history.history["loss"]),
-        },
+        "task": run.task,
+        "target": run.target_name,
+        "features": run.feature_names,
+        "columns": run.columns,
+        "classes": run.classes,
+        "loss": run.loss_name,
+        "preprocessing": run.preprocessor.to_dict(),
+        "training": {**run.config, "epochs_run": len(run.history.history["loss"])},
         # What a rerun needs to get the same bits (wall time is left out on purpose: the same
         # seed must give a byte-identical file).
         "reproducibility": reproducibility_info(args.seed),
-        "source": source,
-        "data_sha256": data_hash,
+        "source": run.source,
+        "data_sha256": run.data_hash,
     }
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    os.makedirs(out_dir, exist_ok=True)
-    cr.save(model, args.out, metadata=metadata)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    cr.save(run.model, args.out, metadata=metadata)
     if args.report:
         from chainrule.report import write_report
 
         write_report(
             args.report,
-            model=model,
-            history=history,
-            config=config,
-            X=X_train,
-            y=y_train,
-            snapshots=recorder.snapshots,
-            grad_norms=recorder.grad_norms,
-            explain_sample=(X_train[:1], y_train_enc[:1], loss_fn),
-            loss=loss_name,
+            model=run.model,
+            history=run.history,
+            config=run.config,
+            X=run.X_train,
+            y=run.y_train,
+            snapshots=run.recorder.snapshots,
+            grad_norms=run.recorder.grad_norms,
+            explain_sample=(run.X_train[:1], run.y_train_enc[:1], run.loss_fn),
+            loss=run.loss_name,
         )
 
-    logs = history.history
+
+def _summary(args, run: _Run, elapsed: float) -> None:
+    logs = run.history.history
     best = int(np.argmin(logs["val_loss"] if "val_loss" in logs else logs["loss"]))
     rows = [
         ["epochs run", len(logs["loss"])],
@@ -323,22 +416,27 @@ def run_train(args, parser) -> int:
     print(f"model saved: {args.out}")
     if args.report:
         print(f"report: {args.report}")
-    if not args.no_plots:
-        plots = args.plots or os.path.join(
-            out_dir, os.path.splitext(os.path.basename(args.out))[0] + "-plots"
-        )
-        os.makedirs(plots, exist_ok=True)
-        curve = os.path.join(plots, "loss.png")
-        history.plot(curve)
-        print(f"loss curves: {curve}")
-        if task != "regression" and validation is not None:
-            cm_path = os.path.join(plots, "confusion_matrix.png")
-            predicted = cr.predict(model, validation[0])
-            labels = _classes_from_output(predicted, loss_name)
-            cm = cr.metrics.confusion_matrix(y_val, labels, labels=list(range(len(classes))))
-            cr.plot.confusion_matrix(cm, classes, cm_path)
-            print(f"confusion matrix: {cm_path}")
-    return 0
+
+
+def _plots(args, run: _Run) -> None:
+    import chainrule as cr
+
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    plots = args.plots or os.path.join(
+        out_dir, os.path.splitext(os.path.basename(args.out))[0] + "-plots"
+    )
+    os.makedirs(plots, exist_ok=True)
+    curve = os.path.join(plots, "loss.png")
+    run.history.plot(curve)
+    print(f"loss curves: {curve}")
+    if run.task != "regression" and run.validation is not None:
+        cm_path = os.path.join(plots, "confusion_matrix.png")
+        predicted = cr.predict(run.model, run.validation[0])
+        labels = _classes_from_output(predicted, run.loss_name)
+        n = len(run.classes)
+        cm = cr.metrics.confusion_matrix(run.y_val, labels, labels=list(range(n)))
+        cr.plot.confusion_matrix(cm, run.classes, cm_path)
+        print(f"confusion matrix: {cm_path}")
 
 
 def _classes_from_output(output: np.ndarray, loss: str) -> np.ndarray:
