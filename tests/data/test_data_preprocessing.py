@@ -60,10 +60,10 @@ def test_width_mismatch_message():
 
 def test_unknown_category_and_bad_cells_name_the_row_and_column():
     p, _ = _fitted()
-    with pytest.raises(
-        cr.DataError, match=r"row 2, column 2 \('colour'\): unknown category 'green'"
-    ):
-        p.transform([["1", "red", "2"], ["1", "green", "2"]])
+    # an unseen category is all zeros (standardisation leaves one-hot columns alone), counted
+    Z = p.transform([["1", "red", "2"], ["1", "green", "2"]])
+    assert Z[1, 1:3].tolist() == [0.0, 0.0] and Z[0, 1:3].tolist() == [0.0, 1.0]
+    assert p.unseen == {"colour": 1}
     with pytest.raises(cr.DataError, match=r"row 1, column 1 \('age'\): 'old' is not a number"):
         p.transform([["old", "red", "2"]])
     with pytest.raises(cr.DataError, match=r"column 3 \('height'\): missing value"):
@@ -171,8 +171,8 @@ def test_transform_file_errors_name_the_file(tmp_path):
     with pytest.raises(cr.DataError, match=r"nocolour.csv: line 1: column\(s\) \['colour'\]"):
         p.transform_file(missing)
     bad = tmp_path / "badrow.csv"
-    bad.write_text("colour,age\nblue,25\npurple,3\n")
-    with pytest.raises(cr.DataError, match=r"badrow.csv: line 3, column 1 \('colour'\): unknown"):
+    bad.write_text("colour,age\nblue,25\nblue,old\n")
+    with pytest.raises(cr.DataError, match=r"badrow.csv: line 3, column 2 \('age'\): 'old'"):
         p.transform_file(bad)
     wide = tmp_path / "wide.csv"
     wide.write_text("1,2,3\n")

@@ -1,4 +1,4 @@
-"""CSV files: read a user's table, check every cell, and turn it into features and labels.
+"""CSV files: read a user's table, infer what each column is, turn it into features and labels.
 
 Every problem is a :class:`chainrule.DataError` whose one-line message names the file, the
 1-based line and the column (number and name), e.g.
@@ -7,32 +7,45 @@ Every problem is a :class:`chainrule.DataError` whose one-line message names the
 
 from __future__ import annotations
 
-import csv
-import io
 import os
-from collections import Counter
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 import numpy as np
 
-from chainrule.data.preprocessing import (
+from chainrule.data.preprocessing import Preprocessor, stable_moments
+from chainrule.data.reader import (
     ABSENT,
     NUMBER,
     TEXT,
-    Preprocessor,
-    scan,
-    scan_cells,
+    Column,
+    Columns,
+    Message,
+    error,
+    number_key,
+    option,
+    read_columns,
+    records,
+    say,
     where,
+)
+from chainrule.data.schema import (
+    MAX_CATEGORIES,
+    MAX_INTEGER_CLASSES,
+    TRUE_WORDS,
+    Schema,
+    infer_schema,
 )
 from chainrule.data.split import train_test_split
 from chainrule.errors import DataError
 
-_DELIMITERS = (",", ";", "\t", "|")
-#: Integer targets with at most this many distinct values are class labels.
-MAX_INTEGER_CLASSES = 100
-#: A text feature column with more distinct values than this is refused (an id, not a category).
-MAX_CATEGORIES = 1000
+__all__ = [
+    "MAX_CATEGORIES",
+    "MAX_INTEGER_CLASSES",
+    "CSVData",
+    "Table",
+    "load_csv",
+    "read_table",
+]
 
 
 @dataclass
@@ -47,126 +60,20 @@ class Table:
     header_line: int | None = None
 
 
-def _decode(data: bytes, source: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataError(
-            f"{source}: line 1: the file is UTF-16 encoded (byte-order mark 0x{data[:2].hex()}); "
-            f"save it as UTF-8"
-        )
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise DataError(
-            f"{source}: line {line}: byte 0x{data[err.start]:02x} at byte offset {err.start} "
-            f"(character {column} of the line) is not UTF-8; save the file as UTF-8"
-        ) from None
-
-
-def _sniff(text: str) -> str:
-    first = next((line for line in text[:65536].splitlines() if line.strip()), "")
-    counts = [first.count(d) for d in _DELIMITERS]
-    return _DELIMITERS[int(np.argmax(counts))] if max(counts) > 0 else ","
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
 def read_table(
     path, *, delimiter: str | None = None, header: bool | None = None, min_rows: int = 2
 ) -> Table:
     """Read a CSV file into text cells, checking encoding, quoting and row lengths.
 
-    Args:
-        path: the file.
-        delimiter: the cell separator; ``None`` picks the most frequent of ``, ; TAB |`` in
-            the first line.
-        header: whether the first row names the columns; ``None`` decides: it is a header
-            when none of its cells is a number (otherwise the columns are named col0, col1..).
-        min_rows: the fewest data rows accepted.
+    The whole file is held as Python strings; :func:`load_csv` streams instead. Same rules
+    as :func:`load_csv` for the encoding, delimiter and header.
     """
-    source = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise DataError(f"{source}: file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{source}: is a folder, not a CSV file") from None
-    except OSError as err:
-        raise DataError(f"{source}: cannot read the file ({err.strerror})") from None
-    text = _decode(data, source)
-    if not text.strip():
-        raise DataError(f"{source}: the file is empty; expected a header and rows of data")
-    if delimiter is None:
-        delimiter = _sniff(text)
-    elif not isinstance(delimiter, str) or len(delimiter) != 1:
-        raise DataError(f"{source}: delimiter must be one character, got {delimiter!r}")
-
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    records: list[list[str]] = []
-    starts: list[int] = []
-    line = 1
-    try:
-        for row in reader:
-            start, line = line, reader.line_num + 1
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line
-            records.append(row)
-            starts.append(start)
-    except csv.Error as err:
-        raise DataError(f"{source}: line {line}: malformed CSV ({err})") from None
-
-    if not records:
-        raise DataError(f"{source}: the file is empty; expected a header and rows of data")
-    first = records[0]
-    if header is None:
-        header = not any(_is_number(cell) for cell in first)
-    if header:
-        names = [cell.strip() for cell in first]
-        header_line = starts[0]
-        for k, name in enumerate(names):
-            if not name:
-                raise DataError(
-                    f"{source}: line {header_line}, column {k + 1}: the header has an empty "
-                    f"column name"
-                )
-        seen: dict[str, int] = {}
-        for k, name in enumerate(names):
-            if name in seen:
-                raise DataError(
-                    f"{source}: line {header_line}, column {k + 1}: duplicate column name "
-                    f"{name!r} (also column {seen[name] + 1}); column names must be unique"
-                )
-            seen[name] = k
-        records, starts = records[1:], starts[1:]
-    else:
-        names = [f"col{k}" for k in range(len(first))]
-        header_line = None
-    width = len(names)
-    for row, start in zip(records, starts):
-        if len(row) != width:
-            what = "the header" if header else "the first row"
-            raise DataError(
-                f"{source}: line {start}: expected {width} columns (as in {what}), found "
-                f"{len(row)}; check for a missing or extra {delimiter!r}, or quote cells that "
-                f"contain it"
-            )
-    if len(records) < min_rows:
-        if not records:
-            raise DataError(f"{source}: the file has a header but no rows of data")
-        raise DataError(
-            f"{source}: only {len(records)} row of data; need at least {min_rows} to train"
-        )
-    return Table(source, names, records, np.asarray(starts, dtype=np.int64), header, header_line)
+    table = read_columns(path, delimiter=delimiter, header=header, min_rows=min_rows, keep=())
+    _, rows = records(path, delimiter=table.delimiter)
+    cells = [row for _, row in rows]
+    if table.has_header:
+        cells = cells[1:]
+    return Table(table.source, table.names, cells, table.lines, table.has_header, table.header_line)
 
 
 @dataclass
@@ -174,7 +81,7 @@ class CSVData:
     """A CSV file read for training: features, labels and how to preprocess new rows.
 
     Attributes:
-        X: float64 (n, features): numeric columns as numbers, categorical columns one-hot
+        X: float32 (n, features): numeric columns as numbers, categorical columns one-hot
             encoded; NOT standardised (see :meth:`split`, or fit ``preprocessor`` yourself).
         y: int64 (n,) class indices into ``class_names``, or float64 (n,) for regression
             (``None`` when no target was asked for).
@@ -184,6 +91,9 @@ class CSVData:
         class_names: the label of each class index (``None`` for regression).
         preprocessor: a :class:`Preprocessor` describing the columns (not yet fitted).
         columns: the raw feature columns' names; path: the file; lines: each row's line.
+        schema: every column's type, role, missing and distinct counts (:mod:`.schema`).
+        notes: what the user should know (columns left out, decimal commas, unseen
+            categories), one line each.
     """
 
     X: np.ndarray
@@ -196,6 +106,8 @@ class CSVData:
     columns: list[str] = field(default_factory=list)
     path: str = ""
     lines: np.ndarray | None = None
+    schema: Schema | None = None
+    notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.X)
@@ -229,121 +141,29 @@ class CSVData:
         )
 
 
-def _column_index(table: Table, key, what: str) -> int:
+def _names(value, table: Columns, what: str) -> list[str] | None:
+    """Column names from names or 0-based positions (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    if isinstance(value, (str, int, np.integer)):
+        value = [value]
+    return [_column_name(table, v, what) for v in value]
+
+
+def _column_name(table: Columns, key, what: str) -> str:
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         if not -len(table.names) <= key < len(table.names):
             raise DataError(
                 f"{table.source}: {what} column {key} out of range; the file has "
                 f"{len(table.names)} columns"
             )
-        return int(key) % len(table.names)
+        return table.names[int(key)]
     if key not in table.names:
         raise DataError(
             f"{table.source}: no column named {key!r} ({what}); the columns are: "
             f"{', '.join(repr(name) for name in table.names)}"
         )
-    return table.names.index(key)
-
-
-def _describe_features(table, picked, rows, values, kinds, impute) -> list[dict]:
-    """The kind of each feature column (numeric or categorical), categories and fill values."""
-    source = table.source
-    n_text = (kinds == TEXT).sum(axis=0)
-    n_numbers = (kinds == NUMBER).sum(axis=0)
-    for j in range(len(picked)):
-        name = table.names[picked[j]]
-        if n_text[j] == 0 and n_numbers[j] == 0:
-            raise DataError(f"{where(source, None, picked[j], name)}: the column has no values")
-        if n_text[j] and n_numbers[j]:
-            # A column is all numbers or all text; point at the first odd one out.
-            numeric = n_numbers[j] >= n_text[j]
-            i = int(np.argmax(kinds[:, j] == (TEXT if numeric else NUMBER)))
-            kind = "numbers" if numeric else "text (categories)"
-            raise DataError(
-                f"{where(source, int(table.lines[i]), picked[j], name)}: {rows[i][j].strip()!r} "
-                f"does not fit a column of {kind} ({n_numbers[j]} numbers, {n_text[j]} text "
-                f"cells); a column must be all numbers or all text"
-            )
-    absent = kinds == ABSENT
-    if impute == "mean" and absent.any():
-        counts = np.maximum(n_numbers, 1)
-        means = np.where(kinds == NUMBER, values, 0.0).sum(axis=0) / counts
-    columns = []
-    for j, k in enumerate(picked):
-        name = table.names[k]
-        if n_text[j] == 0:
-            col = {"name": name, "kind": "numeric"}
-            if impute == "mean" and absent[:, j].any():
-                col["fill"] = float(means[j])
-            columns.append(col)
-            continue
-        counter = Counter(row[j].strip() for row, gone in zip(rows, absent[:, j]) if not gone)
-        if len(counter) > MAX_CATEGORIES:
-            raise DataError(
-                f"{where(source, None, k, name)}: {len(counter)} distinct text values; this "
-                f"looks like an identifier, not a category; leave it out with features=[...]"
-            )
-        col = {"name": name, "kind": "categorical", "categories": sorted(counter)}
-        if impute == "mean" and absent[:, j].any():
-            # the most frequent category; ties go to the first in sorted order
-            col["fill"] = min(counter, key=lambda c: (-counter[c], c))
-        columns.append(col)
-    return columns
-
-
-def _target(table, k, task):
-    name, source = table.names[k], table.source
-    cells = [row[k].strip() for row in table.rows]
-    values, kinds = scan_cells(cells)
-    text = kinds == TEXT
-    if (kinds == ABSENT).any():
-        i = int(np.argmax(kinds == ABSENT))
-        raise DataError(
-            f"{where(source, int(table.lines[i]), k, name)}: missing target value; every row "
-            f"needs one (imputation never fills targets)"
-        )
-    if text.any() and not text.all():
-        odd = text if (~text).sum() >= text.sum() else ~text
-        i = int(np.argmax(odd))
-        raise DataError(
-            f"{where(source, int(table.lines[i]), k, name)}: target {cells[i]!r} mixes "
-            f"numbers and text labels; use one kind for the whole column"
-        )
-    if text.all():
-        if task == "regression":
-            raise DataError(
-                f"{where(source, int(table.lines[0]), k, name)}: task='regression' needs a "
-                f"numeric target, got {cells[0]!r}"
-            )
-        names, y = np.unique(np.asarray(cells, dtype=str), return_inverse=True)
-        class_names = [str(c) for c in names]
-    else:
-        if np.isinf(values).any():
-            i = int(np.argmax(np.isinf(values)))
-            raise DataError(
-                f"{where(source, int(table.lines[i]), k, name)}: infinite target value {cells[i]!r}"
-            )
-        integral = values == np.round(values)
-        distinct = np.unique(values)
-        if task == "regression" or (
-            task is None and not (integral.all() and len(distinct) <= MAX_INTEGER_CLASSES)
-        ):
-            return values.astype(np.float64), "regression", None
-        if not integral.all():
-            i = int(np.argmax(~integral))
-            raise DataError(
-                f"{where(source, int(table.lines[i]), k, name)}: class label {cells[i]!r} is "
-                f"not an integer; use task='regression' for a numeric target"
-            )
-        y = np.searchsorted(distinct, values)
-        class_names = [str(int(v)) for v in distinct]
-    if len(class_names) < 2:
-        raise DataError(
-            f"{where(source, None, k, name)}: the target has only one class "
-            f"({class_names[0]!r}); a classifier needs at least two"
-        )
-    kind = "binary" if len(class_names) == 2 else "multiclass"
-    return np.asarray(y, dtype=np.int64).reshape(-1), kind, class_names
+    return key
 
 
 def load_csv(
@@ -356,46 +176,52 @@ def load_csv(
     header: bool | None = None,
     task: str | None = None,
     preprocessor: Preprocessor | None = None,
+    drop=None,
+    categorical=None,
+    numeric=None,
+    decimal: str | None = None,
 ) -> CSVData:
     """Load a CSV file for training: features X, labels or targets y, and their description.
 
     Rules (each broken rule is a ``DataError`` naming the file, line and column):
 
-    - The file is UTF-8 (a byte-order mark is fine), with ``,``, ``;``, TAB or ``|`` between
-      cells, quotes around cells that contain them, and LF or CRLF line ends. Blank lines
-      are skipped.
-    - The first row is a header when none of its cells is a number; otherwise the columns
-      are named ``col0``, ``col1``, ... Column names must be unique.
-    - Every row has as many cells as the header; there are at least two rows of data (one
-      without a target).
-    - A feature column is numeric when all its cells are numbers, categorical when none is
-      (it is one-hot encoded, categories sorted); a column that mixes both is an error.
-    - Missing cells (empty, ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``) are errors,
-      unless ``impute="mean"``: then a numeric column's missing cells get its mean and a
-      categorical column's its most frequent category (over the whole file; the fill values
-      are kept in the preprocessor). Infinite values are always errors; targets are never
-      imputed.
-    - The target is a class label when it is text or integers (at most
-      ``MAX_INTEGER_CLASSES`` distinct ones): classes are sorted, y holds their indices and
-      ``class_names`` their labels; ``task`` is ``"binary"`` or ``"multiclass"``, and a
-      single class is an error. Other numbers make a regression target (``task`` overrides:
-      ``"classification"`` or ``"regression"``).
+    - The file is UTF-8 (with or without a byte-order mark) or UTF-16 with a byte-order mark,
+      with ``,``, ``;``, TAB or ``|`` between cells, quotes around cells that contain them,
+      and LF, CRLF or CR line ends. Blank lines are skipped.
+    - Numbers may use a decimal comma (``1.234,5``) in files not separated by commas
+      (detected, or ``decimal=","``) and thousands separators (``1,234.5``).
+    - The first row is a header unless all its cells are numbers or it looks like the rows
+      below it; then the columns are named ``col0``, ``col1``, ... (a note says so).
+    - Each column gets a type and a role (:mod:`chainrule.data.schema`): numeric,
+      categorical (one-hot, categories sorted), boolean (0/1) columns are used;
+      identifiers, free text, constants, dates and empty columns are left out with a note.
+      ``features`` (exactly these columns), ``drop``, ``categorical``, ``numeric`` override.
+    - Missing cells (empty, ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``, ``-``) are
+      errors, unless ``impute="mean"``: then each numeric column's missing cells get its
+      mean and each categorical column's its most frequent category (the fill values are
+      kept in the preprocessor, for new rows too). Numbers float32 cannot hold (infinite,
+      beyond 3.4e38) are errors; targets are never imputed.
+    - The target is a class label when it is text, boolean, or integers with few distinct
+      values (at most ``MAX_INTEGER_CLASSES``, with 5+ rows each on average; two values
+      always); otherwise it is a regression target. ``task`` overrides
+      (``"classification"`` or ``"regression"``).
 
     Args:
         path: the CSV file.
-        target: the target column's name (or 0-based position); ``None``: no target (rows
-            to predict; then ``y``, ``task`` and ``class_names`` are ``None``).
-        features: the feature columns' names (or positions); ``None``: all other columns.
+        target: the target column's name (or 0-based position); ``None``: no target.
+        features: the feature columns' names (or positions), used whatever their role;
+            ``None``: every column whose role is used.
         delimiter: the cell separator; ``None`` detects it.
         impute: ``None`` (missing cells are errors) or ``"mean"``.
         header: force the first row to be (``True``) or not be (``False``) a header.
         task: ``None`` (decide from the target), ``"classification"`` or ``"regression"``.
         preprocessor: the (saved) preprocessor of a trained model, to read NEW rows for
-            prediction or evaluation: its columns are picked by name (in any order; without a
-            header, in training order, then the target), encoded with the training
-            categories and fill values, and the target mapped to the training classes
-            (an unseen label is an error). One row and one class are then fine. ``X`` is
-            still unscaled: pass it to ``preprocessor.transform``.
+            prediction or evaluation: its columns are picked by name, encoded with the
+            training categories (an unseen category is all zeros, counted in ``notes``) and
+            fill values, and the target mapped to the training classes.
+        drop, categorical, numeric: column names to leave out, to read as categories, to
+            read as numbers.
+        decimal: ``"."`` or ``","``; ``None`` detects it.
 
     Example:
         >>> data = load_csv("iris.csv", target="species")       # doctest: +SKIP
@@ -408,146 +234,313 @@ def load_csv(
         raise DataError(
             f"{source}: task must be None, 'classification' or 'regression', got {task!r}"
         )
+    if decimal not in (None, ".", ","):
+        raise DataError(f"{source}: decimal must be '.' or ',', got {decimal!r}")
     if preprocessor is not None:
-        return _load_with(path, preprocessor, target, features, delimiter, header)
-    table = read_table(
-        path, delimiter=delimiter, header=header, min_rows=1 if target is None else 2
+        return _load_with(path, preprocessor, target, features, delimiter, header, decimal)
+    table = read_columns(
+        path,
+        delimiter=delimiter,
+        header=header,
+        decimal=decimal,
+        min_rows=1 if target is None else 2,
+        exact=() if target is None else _target_names(target),
     )
-    t = None if target is None else _column_index(table, target, "target")
-    picked = _pick_features(table, features, t)
-
-    y, kind, class_names = (None, None, None) if t is None else _target(table, t, task)
-    rows = _columns(table.rows, picked)
-    values, kinds = scan(rows)
-    columns = _describe_features(table, picked, rows, values, kinds, impute)
-    target_name = None if t is None else table.names[t]
-    preprocessor = Preprocessor(
-        columns, target_name=target_name, task=kind, class_names=class_names
+    t = None if target is None else _column_name(table, target, "target")
+    features = _names(features, table, "feature")
+    if features is not None and len(set(features)) != len(features):
+        raise DataError(f"{source}: a feature column is listed twice in features={features}")
+    schema = infer_schema(
+        table,
+        t,
+        features=features,
+        drop=_names(drop, table, "drop"),
+        categorical=_names(categorical, table, "categorical"),
+        numeric=_names(numeric, table, "numeric"),
+        task=task,
     )
-    X = preprocessor.encode(
-        rows, source=source, lines=table.lines, positions=picked, scanned=(values, kinds)
-    )
+    notes = list(table.notes) + _format_notes(table)
+    y, kind, class_names = (None, None, None) if t is None else _target(table, schema, t)
+    used = schema.features
+    if not used:
+        raise _no_features(table, schema, t)
+    notes += _left_out_notes(schema, features)
+    specs = [_spec(c.column, c, impute, table.source) for c in used]
+    pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
+    X = pre.encode_columns([c.column for c in used], source=source, lines=table.lines)
     return CSVData(
         X=X,
         y=y,
-        feature_names=preprocessor.feature_names,
-        target_name=target_name,
+        feature_names=pre.feature_names,
+        target_name=t,
         task=kind,
         class_names=class_names,
-        preprocessor=preprocessor,
-        columns=[table.names[k] for k in picked],
+        preprocessor=pre,
+        columns=[c.name for c in used],
         path=source,
         lines=table.lines,
+        schema=schema,
+        notes=notes,
     )
 
 
-def _columns(rows: list[list[str]], picked: list[int]) -> list[list[str]]:
-    """The cells of the ``picked`` columns of each row."""
-    width = len(picked)
-    if picked == list(range(width)):
-        return [row[:width] for row in rows]
-    get = itemgetter(*picked)
-    if width == 1:
-        return [[get(row)] for row in rows]
-    return [list(get(row)) for row in rows]
+def _target_names(target) -> tuple:
+    return (int(target),) if isinstance(target, (int, np.integer)) else (target,)
 
 
-def _pick_features(table: Table, features, t: int | None) -> list[int]:
-    source = table.source
-    if features is None:
-        picked = [k for k in range(len(table.names)) if k != t]
-    else:
-        if isinstance(features, (str, int)):
-            features = [features]
-        picked = [_column_index(table, f, "feature") for f in features]
-        if t is not None and t in picked:
-            raise DataError(
-                f"{source}: the target column {table.names[t]!r} is also listed as a feature"
+def _format_notes(table: Columns) -> list[str]:
+    fmt = table.number_format
+    notes = []
+    if table.encoding != "UTF-8":
+        notes.append(f"read as {table.encoding}")
+    if fmt.decimal == ",":
+        notes.append(
+            Message(
+                "numbers use a decimal comma (1.234,5); pass decimal='.' if that is wrong",
+                "numbers use a decimal comma (1.234,5); pass --decimal . if that is wrong",
             )
-        if len(set(picked)) != len(picked):
-            raise DataError(f"{source}: a feature column is listed twice in features={features}")
-    if not picked:
-        if t is None:
-            raise DataError(f"{source}: no feature columns selected")
-        raise DataError(
-            f"{source}: no feature columns; the file has only the target column {table.names[t]!r}"
         )
-    return picked
+    elif fmt.grouped:
+        notes.append("numbers use thousands separators (1,234.5)")
+    return notes
 
 
-def _load_with(path, preprocessor: Preprocessor, target, features, delimiter, header) -> CSVData:
+def _left_out_notes(schema: Schema, features) -> list[str]:
+    if features is not None:
+        return []
+    left = [c for c in schema.left_out if c.role not in ("dropped",)]
+    if not left:
+        return []
+    parts = ", ".join(f"{c.name} ({_ROLE_WORDS.get(c.role, c.role)})" for c in left)
+    keep = [c.name for c in schema.features] + [c.name for c in left]
+    return [
+        say(
+            _braces(f"left out: {parts}") + "; to use one, list the features with {o}",
+            o=option("features", keep),
+        )
+    ]
+
+
+_ROLE_WORDS = {"text": "free text", "empty": "no values"}
+
+
+def _braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _no_features(table: Columns, schema: Schema, t) -> DataError:
+    left = schema.left_out
+    if not left:
+        if t is None:
+            return DataError(f"{table.source}: no feature columns selected")
+        return DataError(
+            f"{table.source}: no feature columns; the file has only the target column {t!r}"
+        )
+    parts = ", ".join(
+        f"{where(None, None, c.position, c.name)} is {_ROLE_WORDS.get(c.role, c.role)}"
+        for c in left[:5]
+    )
+    return error(
+        say(
+            _braces(f"{table.source}: no feature columns left: {parts}") + "; use them with {o}",
+            o=option("features", [c.name for c in left]),
+        )
+    )
+
+
+def _spec(col: Column, info, impute, source: str) -> dict:
+    """The preprocessor's description of one used column, fill value included."""
+    absent = col.kinds == ABSENT
+    spec = {"name": col.name}
+    if info.role == "categorical":
+        counts = _category_counts(col)
+        if len(counts) > MAX_CATEGORIES and info.reason != "chosen by the user":
+            raise DataError(f"{where(source, None, col.position, col.name)}: too many categories")
+        spec.update(kind="categorical", categories=sorted(counts))
+        if impute == "mean":
+            spec["fill"] = min(counts, key=lambda c: (-counts[c], c)) if counts else None
+    elif info.role == "boolean" and col.codes is not None:
+        counts = _category_counts(col)
+        pair = sorted(counts, key=lambda c: (c.lower() in TRUE_WORDS, c))
+        spec.update(kind="boolean", categories=pair)
+        if impute == "mean":
+            spec["fill"] = min(counts, key=lambda c: (-counts[c], c))
+    else:
+        kind = "date" if info.type == "date" else "numeric"
+        spec["kind"] = kind
+        if impute == "mean":
+            spec["fill"] = _mean_fill(col, kind, source) if (~absent).any() else 0.0
+    return spec
+
+
+def _category_counts(col: Column) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    if col.codes is not None:
+        tally = np.bincount(col.codes[col.codes >= 0], minlength=len(col.levels))
+        counts.update({level: int(c) for level, c in zip(col.levels, tally) if c})
+    number = col.kinds == NUMBER
+    if number.any():
+        values, tally = np.unique(col.values[number], return_counts=True)
+        for v, c in zip(values, tally):
+            key = number_key(float(v))
+            counts[key] = counts.get(key, 0) + int(c)
+    return counts
+
+
+def _mean_fill(col: Column, kind: str, source: str) -> float:
+    if kind == "date":
+        from chainrule.data.schema import iso_days
+
+        days = iso_days(col.levels, source, col.name)
+        return float(days[col.codes[col.codes >= 0]].mean())
+    values = col.values[col.kinds == NUMBER].astype(np.float64)
+    values = values[np.isfinite(values)]
+    return stable_moments(values)[0] if len(values) else 0.0
+
+
+def _target(table: Columns, schema: Schema, name: str):
+    """``(y, task, class_names)`` for the target column."""
+    col, source = table[name], table.source
+    kinds = col.kinds
+    place = lambda i: where(source, int(table.lines[i]), col.position, name)  # noqa: E731
+    if (kinds == ABSENT).any():
+        i = int(np.argmax(kinds == ABSENT))
+        raise DataError(
+            f"{place(i)}: missing target value; every row needs one (imputation never fills "
+            f"targets)"
+        )
+    text = kinds == TEXT
+    if text.any() and not text.all():
+        odd = text if (~text).sum() >= text.sum() else ~text
+        i = int(np.argmax(odd))
+        raise DataError(
+            f"{place(i)}: target {col.text_of(i)!r} mixes numbers and text labels; use one "
+            f"kind for the whole column"
+        )
+    if schema.task == "regression":
+        if text.any():
+            raise error(
+                say(
+                    _braces(f"{place(0)}: a regression needs a numeric target, got ")
+                    + _braces(repr(col.text_of(0)))
+                    + " (use {o})",
+                    o=option("task", "classification"),
+                )
+            )
+        bad = np.isinf(col.values) | (np.abs(col.values) > 3.4e38)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(f"{place(i)}: infinite target value {col.text_of(i)!r}")
+        return col.values.astype(np.float64), "regression", None
+    if text.all():
+        names, y = np.unique(np.array(col.levels, dtype=object)[col.codes], return_inverse=True)
+        class_names = [str(c) for c in names]
+    else:
+        if np.isinf(col.values).any():
+            i = int(np.argmax(np.isinf(col.values)))
+            raise DataError(f"{place(i)}: infinite target value {col.text_of(i)!r}")
+        integral = col.values == np.round(col.values)
+        if not integral.all():
+            i = int(np.argmax(~integral))
+            raise error(
+                say(
+                    _braces(f"{place(i)}: class label {col.text_of(i)!r} is not an integer")
+                    + "; use {o} for a numeric target",
+                    o=option("task", "regression"),
+                )
+            )
+        distinct = np.unique(col.values)
+        y = np.searchsorted(distinct, col.values)
+        class_names = [number_key(float(v)) for v in distinct]
+    if len(class_names) < 2:
+        raise DataError(
+            f"{where(source, None, col.position, name)}: the target has only one class "
+            f"({class_names[0]!r}); a classifier needs at least two"
+        )
+    kind = "binary" if len(class_names) == 2 else "multiclass"
+    return np.asarray(y, dtype=np.int64).reshape(-1), kind, class_names
+
+
+def _load_with(path, pre: Preprocessor, target, features, delimiter, header, decimal) -> CSVData:
     """New rows (to predict or evaluate) read with the columns and classes seen in training."""
-    table = read_table(path, delimiter=delimiter, header=header, min_rows=1)
-    source, expected = table.source, preprocessor.column_names
+    expected = pre.column_names
+    source = os.fspath(path)
     if not expected:
         raise DataError(f"{source}: the preprocessor has no column description")
     if features is not None and list(features) != expected:
         raise DataError(
             f"{source}: features={list(features)} differ from the model's columns {expected}"
         )
+    if header is None:
+        header = first_row_names(path, delimiter, expected)
+    table = read_columns(path, delimiter=delimiter, header=header, decimal=decimal, min_rows=1)
     if not table.has_header and len(table.names) in (len(expected), len(expected) + 1):
         # No names in the file: the features come in training order, then the target.
         names = list(expected)
         if len(table.names) > len(expected):
-            names.append(target if isinstance(target, str) else preprocessor.target_name)
-        table.names = [n if n is not None else "target" for n in names]
-    t = None if target is None else _column_index(table, target, "target")
-    position = {name: k for k, name in enumerate(table.names)}
-    absent = [name for name in expected if name not in position]
+            names.append(target if isinstance(target, str) else pre.target_name or "target")
+        for col, name in zip(table.columns, names):
+            col.name = name
+        table.names = names
+    t = None if target is None else _column_name(table, target, "target")
+    absent = [name for name in expected if name not in table.names]
     if absent:
         raise DataError(
             f"{source}: no column(s) {absent}; the model's columns are {expected} and the file "
             f"has {table.names}"
         )
-    picked = [position[name] for name in expected]
-    rows = _columns(table.rows, picked)
-    X = preprocessor.encode(rows, source=source, lines=table.lines, positions=picked)
-    y = None if t is None else _known_target(table, t, preprocessor)
+    X = pre.encode_columns([table[n] for n in expected], source=source, lines=table.lines)
+    notes = list(table.notes) + _format_notes(table)
+    for name, count in pre.unseen.items():
+        notes.append(
+            f"{name}: {count} row(s) hold a category not seen in training (encoded as all zeros)"
+        )
+    y = None if t is None else _known_target(table, t, pre)
     return CSVData(
         X=X,
         y=y,
-        feature_names=preprocessor.feature_names,
-        target_name=None if t is None else table.names[t],
-        task=preprocessor.task,
-        class_names=preprocessor.class_names,
-        preprocessor=preprocessor,
+        feature_names=pre.feature_names,
+        target_name=t,
+        task=pre.task,
+        class_names=pre.class_names,
+        preprocessor=pre,
         columns=list(expected),
         path=source,
         lines=table.lines,
+        notes=notes,
     )
 
 
-def _known_target(table: Table, t: int, preprocessor: Preprocessor) -> np.ndarray:
+def first_row_names(path, delimiter, expected: list[str]) -> bool:
+    """Whether a file of new rows starts with a header: its first row names a model column."""
+    _, rows = records(path, delimiter=delimiter)
+    first = next(rows, (0, []))[1]
+    rows.close()
+    return any(cell.strip() in expected for cell in first)
+
+
+def _known_target(table: Columns, t: str, pre: Preprocessor) -> np.ndarray:
     """Targets of new rows: indices into the training classes, or numbers for regression."""
-    name, source = table.names[t], table.source
-    cells = [row[t].strip() for row in table.rows]
-    values, kinds = scan_cells(cells)
+    col, source = table[t], table.source
+    kinds = col.kinds
+    place = lambda i: where(source, int(table.lines[i]), col.position, t)  # noqa: E731
     if (kinds == ABSENT).any():
         i = int(np.argmax(kinds == ABSENT))
-        raise DataError(f"{where(source, int(table.lines[i]), t, name)}: missing target value")
-    classes = preprocessor.class_names
+        raise DataError(f"{place(i)}: missing target value")
+    classes = pre.class_names
     if classes is None:
-        bad = (kinds == TEXT) | np.isinf(values)
+        bad = (kinds == TEXT) | np.isinf(col.values)
         if bad.any():
             i = int(np.argmax(bad))
-            raise DataError(
-                f"{where(source, int(table.lines[i]), t, name)}: target {cells[i]!r} is not a "
-                f"finite number"
-            )
-        return values.astype(np.float64)
+            raise DataError(f"{place(i)}: target {col.text_of(i)!r} is not a finite number")
+        return col.values.astype(np.float64)
     index = {c: k for k, c in enumerate(classes)}
-    y = np.empty(len(cells), dtype=np.int64)
-    for i, (cell, value, kind) in enumerate(zip(cells, values, kinds)):
-        key = cell
-        if kind == NUMBER and key not in index and value == round(value):
-            key = str(int(value))  # "1.0" is class "1"
+    y = np.empty(len(kinds), dtype=np.int64)
+    for i in range(len(kinds)):
+        key = col.text_of(i)
         if key not in index:
             raise DataError(
-                f"{where(source, int(table.lines[i]), t, name)}: label {cell!r} was not seen in "
-                f"training (known: {', '.join(classes)})"
+                f"{place(i)}: label {key!r} was not seen in training (known: {', '.join(classes)})"
             )
         y[i] = index[key]
     return y
-
-
-__all__ = ["CSVData", "Table", "load_csv", "read_table"]

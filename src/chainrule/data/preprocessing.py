@@ -6,84 +6,67 @@ import math
 
 import numpy as np
 
+from chainrule.data.reader import (
+    ABSENT,
+    MISSING,
+    NUMBER,
+    TEXT,
+    Column,
+    NumberFormat,
+    _Builder,
+    error,
+    number_key,
+    option,
+    parse_cells,
+    say,
+    where,
+)
 from chainrule.errors import DataError
 from chainrule.tensor import Tensor
 
-#: Cells read as "no value" (compared after stripping spaces, ignoring case).
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
-
 _FORMAT = "chainrule.preprocessor"
-_VERSION = 1
+_VERSION = 2
+KINDS = ("numeric", "categorical", "boolean", "date")
+#: Below this spread relative to the largest magnitude, a feature is treated as constant
+#: (float32, which the network computes in, cannot tell its values apart).
+RELATIVE_SPREAD = 1e-7
+
+__all__ = ["MISSING", "Preprocessor", "scan", "scan_cells", "where"]
 
 
-def where(source: str | None, line: int | None, column: int | None = None, name=None) -> str:
-    """The place of a cell in a message: ``data.csv: line 4, column 2 ('age')``."""
-    parts = []
-    if line is not None:
-        parts.append(f"line {line}" if source is not None else f"row {line}")
-    if column is not None:
-        parts.append(
-            f"column {column + 1} ({name!r})" if name is not None else f"column {column + 1}"
-        )
-    place = ", ".join(parts)
-    if source is None:
-        return place or "input"
-    return f"{source}: {place}" if place else source
-
-
-NUMBER, ABSENT, TEXT = 0, 1, 2
+def scan_cells(cells: list) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers and kinds (``NUMBER``, ``ABSENT``, ``TEXT``) of a flat list of text cells."""
+    return parse_cells([str(c) for c in cells])
 
 
 def scan(rows: list) -> tuple[np.ndarray, np.ndarray]:
-    """Read every cell of a table of text as a number where it is one.
-
-    Returns ``(values, kinds)``, both of shape (rows, columns): float64 values (NaN where
-    there is no number) and int8 kinds: ``NUMBER``, ``ABSENT`` (a :data:`MISSING` cell or
-    NaN) or ``TEXT``. One pass over the cells, so that very wide tables stay fast.
-    """
+    """:func:`scan_cells` for a table of rows; both results of shape (rows, columns)."""
     n = len(rows)
     m = len(rows[0]) if n else 0
     values, kinds = scan_cells([cell for row in rows for cell in row])
     return values.reshape(n, m), kinds.reshape(n, m)
 
 
-def scan_cells(cells: list) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`scan` for a flat list of text cells."""
-    try:
-        values = np.asarray(cells, dtype=str).astype(np.float64)
-        return values, np.where(np.isnan(values), ABSENT, NUMBER).astype(np.int8)
-    except ValueError:
-        pass
-    numbers = [math.nan] * len(cells)
-    kinds = [NUMBER] * len(cells)
-    for i, cell in enumerate(cells):
-        try:
-            value = float(cell)
-        except ValueError:
-            kinds[i] = ABSENT if cell.strip().lower() in MISSING else TEXT
-            continue
-        if value != value:
-            kinds[i] = ABSENT
-        else:
-            numbers[i] = value
-    return np.asarray(numbers, dtype=np.float64), np.asarray(kinds, dtype=np.int8)
-
-
 class Preprocessor:
     """Turns table rows into the numbers a network eats, the same way at training and later.
 
-    It knows the feature columns of a table (numeric, or categorical with their categories),
-    one-hot encodes the categorical ones, fills missing cells when imputation was asked for,
-    and standardises the numeric features with a mean and standard deviation learned by
-    :meth:`fit` on the TRAINING rows only. :meth:`to_dict` / :meth:`from_dict` give a JSON form
-    that is saved with a model, so prediction preprocesses new rows exactly like training did;
-    it also carries the target's name, the task and the class names.
+    It knows the feature columns of a table (numeric, categorical with their categories,
+    boolean, or ISO dates), one-hot encodes the categorical ones, fills missing cells when
+    imputation was asked for, and standardises the numeric features with a mean and
+    standard deviation learned by :meth:`fit` on the TRAINING rows only. :meth:`to_dict` /
+    :meth:`from_dict` give a JSON form that is saved with a model, so prediction preprocesses
+    new rows exactly like training did; it also carries the target's name, the task, the
+    class names and (for regression) the target's scaling.
+
+    A category not seen in training is encoded as all zeros; :attr:`unseen` counts them per
+    column after each encoding.
 
     Args:
-        columns: one dict per raw feature column: ``{"name": ..., "kind": "numeric"}`` or
-            ``{"name": ..., "kind": "categorical", "categories": [...]}``, each with an
-            optional ``"fill"`` value for missing cells. ``None``: all-numeric columns, as many
-            as :meth:`fit` sees (for arrays such as the built-in datasets).
+        columns: one dict per raw feature column: ``{"name": ..., "kind": "numeric"}``,
+            ``{"name": ..., "kind": "categorical", "categories": [...]}``,
+            ``{"name": ..., "kind": "boolean", "categories": [false, true]}`` or
+            ``{"name": ..., "kind": "date"}``, each with an optional ``"fill"`` value for
+            missing cells. ``None``: all-numeric columns, as many as :meth:`fit` sees.
         standardize: subtract the mean and divide by the standard deviation of each numeric
             feature (one-hot features are left as 0/1).
         target_name, task, class_names: what the model predicts, kept for saving.
@@ -105,18 +88,24 @@ class Preprocessor:
         task: str | None = None,
         class_names: list[str] | None = None,
         feature_names: list[str] | None = None,
+        _trusted: bool = False,
     ):
         if feature_names is not None:
             if columns is not None:
                 raise DataError("Preprocessor: give columns or feature_names, not both")
             columns = [{"name": str(name), "kind": "numeric"} for name in feature_names]
-        self.columns = None if columns is None else [_check_column(c) for c in columns]
+        if columns is not None and not _trusted:
+            columns = [_check_column(c) for c in columns]
+        self.columns = columns
         self.standardize = bool(standardize)
         self.target_name = target_name
         self.task = task
         self.class_names = None if class_names is None else [str(c) for c in class_names]
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
+        self.target_mean: float | None = None
+        self.target_std: float | None = None
+        self.unseen: dict[str, int] = {}
 
     # ---- the columns --------------------------------------------------------------------
     @property
@@ -126,10 +115,10 @@ class Preprocessor:
             return []
         names = []
         for col in self.columns:
-            if col["kind"] == "numeric":
-                names.append(col["name"])
-            else:
+            if col["kind"] == "categorical":
                 names.extend(f"{col['name']}={c}" for c in col["categories"])
+            else:
+                names.append(col["name"])
         return names
 
     @property
@@ -137,7 +126,7 @@ class Preprocessor:
         """Width of the encoded rows (the model's input size); ``None`` until known."""
         if self.columns is None:
             return None
-        return sum(1 if c["kind"] == "numeric" else len(c["categories"]) for c in self.columns)
+        return sum(_width(c) for c in self.columns)
 
     @property
     def column_names(self) -> list[str]:
@@ -151,10 +140,7 @@ class Preprocessor:
     def _numeric_mask(self) -> np.ndarray:
         mask = []
         for col in self.columns:
-            if col["kind"] == "numeric":
-                mask.append(True)
-            else:
-                mask.extend([False] * len(col["categories"]))
+            mask.extend([col["kind"] != "categorical"] * _width(col))
         return np.array(mask, dtype=bool)
 
     # ---- encoding raw rows ----------------------------------------------------------------
@@ -168,74 +154,60 @@ class Preprocessor:
             source: the file the rows came from, for error messages.
             lines: the 1-based line of each row in ``source``, for error messages.
             positions: each column's 0-based place in ``source``, for error messages.
-            scanned: :func:`scan`'s result for ``rows``, when already at hand.
+            scanned: unused (kept for compatibility).
 
         Shape:
             rows: (n, raw columns) → (n, :attr:`n_features`) float64.
         """
         if self.columns is None:
             raise DataError("Preprocessor.encode: no column description; use transform(X)")
-        if scanned is None:
-            rows = [[str(c) for c in r] for r in rows]
+        rows = [[str(c) for c in r] for r in rows]
         width = len(self.columns)
         for i, row in enumerate(rows):
             if len(row) != width:
                 line = i + 1 if lines is None else int(lines[i])
                 raise DataError(f"{where(source, line)}: expected {width} features, got {len(row)}")
-        values, kinds = scan(rows) if scanned is None else scanned
-        values = values.reshape(len(rows), width)
-        kinds = kinds.reshape(len(rows), width)
+        if not rows:
+            return np.zeros((0, self.n_features))
+        every = list(range(width))
+        builder = _Builder(self.column_names, every, NumberFormat(), set(every))
+        builder.add(rows)
+        columns = builder.build(rows[:200])
+        for k, col in enumerate(columns):
+            col.position = k if positions is None else positions[k]
+        return self.encode_columns(columns, source=source, lines=lines, dtype=np.float64)
 
-        def place(i, k):
-            line = i + 1 if lines is None else int(lines[i])
-            column = k if positions is None else positions[k]
-            return where(source, line, column, self.columns[k]["name"])
-
-        numeric = np.array([c["kind"] == "numeric" for c in self.columns], dtype=bool)
-        problems = (
-            ((kinds == TEXT) & numeric, "{cell!r} is not a number; this column holds numbers"),
-            (np.isinf(values) & numeric, "infinite value {cell!r}; use a finite number"),
-            ((kinds == NUMBER) & ~numeric, "{cell!r} is a number; this column holds categories"),
-        )
-        for mask, message in problems:
-            if mask.any():
-                i, k = np.unravel_index(int(np.argmax(mask)), mask.shape)  # first in reading order
-                raise DataError(f"{place(i, k)}: " + message.format(cell=rows[i][k].strip()))
-        absent = kinds == ABSENT
-        if absent.any():
-            unfilled = absent & np.array([c.get("fill") is None for c in self.columns])
+    def encode_columns(
+        self, columns: list[Column], *, source=None, lines=None, dtype=np.float32
+    ) -> np.ndarray:
+        """Encode columns read by :func:`~chainrule.data.reader.read_columns`."""
+        n = len(columns[0].kinds) if columns else 0
+        out = np.zeros((n, self.n_features), dtype=dtype)
+        self.unseen = {}
+        offsets = np.cumsum([0] + [_width(spec) for spec in self.columns])
+        plain = [
+            k
+            for k, (spec, col) in enumerate(zip(self.columns, columns))
+            if spec["kind"] == "numeric" and col.codes is None and col.problem is None
+        ]
+        if len(plain) > 1:  # many numeric columns at once (wide files)
+            kinds = np.stack([columns[k].kinds for k in plain], axis=1)
+            absent = kinds == ABSENT
+            fills = np.array([_fill(self.columns[k]) for k in plain])
+            unfilled = absent & np.isnan(fills)
             if unfilled.any():
-                i, k = np.unravel_index(int(np.argmax(unfilled)), unfilled.shape)
-                raise DataError(
-                    f"{place(i, k)}: missing value; fill the cell in or drop the row "
-                    f"(or impute='mean')"
-                )
-        out = np.zeros((len(rows), self.n_features), dtype=np.float64)
-        offset = 0
-        hot_rows, hot_cols = [], []
-        for k, col in enumerate(self.columns):
-            if col["kind"] == "numeric":
-                out[:, offset] = values[:, k]
-                if col.get("fill") is not None:
-                    out[absent[:, k], offset] = col["fill"]
-                offset += 1
+                plain = set()  # column by column below, so the first bad cell is reported
+            else:
+                block = np.stack([columns[k].values for k in plain], axis=1)
+                out[:, offsets[plain]] = np.where(absent, fills, block)
+                plain = set(plain)
+        else:
+            plain = set()
+        for k, (spec, col) in enumerate(zip(self.columns, columns)):
+            if k in plain:
                 continue
-            categories = col["categories"]
-            index = {c: offset + code for code, c in enumerate(categories)}
-            for i, row in enumerate(rows):
-                key = col["fill"] if absent[i, k] else row[k].strip()
-                code = index.get(key)
-                if code is None:
-                    known = ", ".join(repr(c) for c in categories[:20])
-                    more = ", ..." if len(categories) > 20 else ""
-                    raise DataError(
-                        f"{place(i, k)}: unknown category {key!r}; the training data had "
-                        f"{known}{more}"
-                    )
-                hot_rows.append(i)
-                hot_cols.append(code)
-            offset += len(categories)
-        out[hot_rows, hot_cols] = 1.0
+            block = out[:, offsets[k] : offsets[k + 1]]
+            _encode_one(spec, col, block, self.unseen, source, lines)
         return out
 
     # ---- fitting and transforming ---------------------------------------------------------
@@ -249,10 +221,14 @@ class Preprocessor:
             raise DataError(
                 f"Preprocessor: expected a 2-D array (rows, features), got {array.shape}"
             )
-        return array.astype(np.float64)
+        return array if array.dtype.kind == "f" else array.astype(np.float64)
 
     def fit(self, X) -> Preprocessor:
         """Learn each numeric feature's mean and standard deviation from training rows.
+
+        Computed stably for any finite float64 values: each feature is divided by its largest
+        magnitude first. A feature whose spread is below ``1e-7`` of its magnitude counts as
+        constant (centred, not scaled).
 
         Shape:
             X: (n, :attr:`n_features`) encoded rows (``CSVData.X`` or a split of it).
@@ -263,28 +239,30 @@ class Preprocessor:
         self._check_width(X.shape[1])
         if len(X) == 0:
             raise DataError("Preprocessor.fit: no rows to learn from")
-        if not np.isfinite(X).all():
-            raise DataError("Preprocessor.fit: the rows hold NaN or infinite values")
         numeric = self._numeric_mask()
-        mean = np.where(numeric, X.mean(axis=0), 0.0)
-        std = np.where(numeric, X.std(axis=0), 1.0)
-        self.mean = mean
-        self.std = np.where(std > 0.0, std, 1.0)  # a constant feature is left centred, unscaled
+        mean = np.zeros(X.shape[1])
+        std = np.ones(X.shape[1])
+        for k in np.flatnonzero(numeric):
+            mean[k], std[k] = stable_moments(X[:, k])
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            raise DataError("Preprocessor.fit: the rows hold NaN or infinite values")
+        self.mean, self.std = mean, std
         return self
 
     def _check_width(self, width: int) -> None:
         if width != self.n_features:
             raise DataError(f"expected {self.n_features} features, got {width}")
 
-    def transform(self, data) -> np.ndarray:
+    def transform(self, data, dtype=np.float64) -> np.ndarray:
         """Rows as the model's input: raw rows are encoded first, then standardised.
 
         Args:
             data: a numeric array of encoded rows (n, :attr:`n_features`), or raw rows
                 (lists or a text array with one cell per raw column, categories as text).
+            dtype: the result's dtype (the CLI asks for float32, what the network uses).
 
         Returns:
-            float64 array (n, :attr:`n_features`).
+            array (n, :attr:`n_features`).
         """
         if self.columns is None:
             raise DataError("Preprocessor.transform: not fitted; call fit(X_train) first")
@@ -309,9 +287,16 @@ class Preprocessor:
             if not ragged and array.ndim > 2:
                 raise DataError(f"Preprocessor: expected rows of cells, got shape {array.shape}")
             X = self.encode(rows)
-        if self.standardize:
-            X = (X - self.mean) / self.std
-        return X
+        return self._scale(X, dtype)
+
+    def _scale(self, X: np.ndarray, dtype) -> np.ndarray:
+        out = np.empty(X.shape, dtype=dtype)
+        for k in range(X.shape[1]):  # column by column: no float64 copy of the whole table
+            column = X[:, k].astype(np.float64)
+            if self.standardize:
+                column = (column - self.mean[k]) / self.std[k]
+            out[:, k] = column
+        return out
 
     def fit_transform(self, X) -> np.ndarray:
         return self.fit(X).transform(X)
@@ -323,30 +308,28 @@ class Preprocessor:
         ids); they are picked by name. A file without one must hold exactly the raw feature
         columns, in training order.
         """
-        from chainrule.data.csv import read_table
+        from chainrule.data.csv import first_row_names
+        from chainrule.data.reader import read_columns
 
-        table = read_table(path, delimiter=delimiter, min_rows=1)
         names = self.column_names
+        header = first_row_names(path, delimiter, names)
+        table = read_columns(path, delimiter=delimiter, header=header, min_rows=1)
         if table.has_header:
-            position = {name: k for k, name in enumerate(table.names)}
-            absent = [name for name in names if name not in position]
+            absent = [name for name in names if name not in table.names]
             if absent:
                 raise DataError(
                     f"{table.source}: line {table.header_line}: column(s) {absent} missing; the "
                     f"model expects {names}"
                 )
-            picked = [position[name] for name in names]
+            columns = [table[name] for name in names]
         else:
             if len(table.names) != len(names):
                 raise DataError(
                     f"{table.source}: expected {len(names)} features, got {len(table.names)}"
                 )
-            picked = list(range(len(names)))
-        rows = [[row[k] for k in picked] for row in table.rows]
-        X = self.encode(rows, source=table.source, lines=table.lines, positions=picked)
-        if self.standardize:
-            X = (X - self.mean) / self.std
-        return X
+            columns = table.columns
+        X = self.encode_columns(columns, source=table.source, lines=table.lines)
+        return self._scale(X, np.float64)
 
     def decode_labels(self, indices) -> list[str]:
         """Class names for predicted class indices (the indices themselves without names)."""
@@ -355,10 +338,28 @@ class Preprocessor:
             return [str(int(i)) for i in indices]
         return [self.class_names[int(i)] for i in indices]
 
+    # ---- the target of a regression --------------------------------------------------------
+    def fit_target(self, y) -> Preprocessor:
+        """Learn the mean and spread of a regression target (training rows only)."""
+        self.target_mean, self.target_std = stable_moments(np.asarray(y, dtype=np.float64))
+        return self
+
+    def scale_target(self, y) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64)
+        if self.target_mean is None:
+            return y
+        return (y - self.target_mean) / self.target_std
+
+    def unscale_target(self, y) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64)
+        if self.target_mean is None:
+            return y
+        return y * self.target_std + self.target_mean
+
     # ---- saving ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
         """A JSON-serialisable description, for saving with a model."""
-        return {
+        state = {
             "format": _FORMAT,
             "version": _VERSION,
             "columns": None if self.columns is None else [dict(c) for c in self.columns],
@@ -369,40 +370,56 @@ class Preprocessor:
             "task": self.task,
             "class_names": self.class_names,
         }
+        if self.target_mean is not None:
+            state["target_scaling"] = {"mean": self.target_mean, "std": self.target_std}
+        return state
 
     @classmethod
     def from_dict(cls, state: dict) -> Preprocessor:
         """Rebuild a preprocessor from :meth:`to_dict`'s output; raises ``DataError`` if bad."""
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             raise DataError("Preprocessor.from_dict: not a chainrule preprocessor description")
-        if state.get("version") != _VERSION:
+        if state.get("version") not in (1, _VERSION):
             raise DataError(f"Preprocessor.from_dict: unsupported version {state.get('version')!r}")
         try:
-            task = state.get("task")
-            if task not in (None, "binary", "multiclass", "regression"):
-                raise ValueError(f"unknown task {task!r}")
-            class_names = state.get("class_names")
-            if class_names is not None and not isinstance(class_names, list):
-                raise ValueError("class_names must be a list")
-            out = cls(
-                state["columns"],
-                standardize=bool(state["standardize"]),
-                target_name=state.get("target_name"),
-                task=task,
-                class_names=class_names,
-            )
-            for key in ("mean", "std"):
-                if state.get(key) is not None:
-                    values = np.asarray(state[key], dtype=np.float64)
-                    if values.shape != (out.n_features,) or not np.isfinite(values).all():
-                        raise ValueError(f"{key} must be {out.n_features} finite numbers")
-                    setattr(out, key, values)
-            if (out.mean is None) != (out.std is None):
-                raise ValueError("mean and std must be given together")
+            out = cls._from_state(state)
         except DataError as err:
             raise DataError(f"Preprocessor.from_dict: {err}") from err
         except (KeyError, TypeError, ValueError) as err:
             raise DataError(f"Preprocessor.from_dict: malformed description ({err})") from err
+        return out
+
+    @classmethod
+    def _from_state(cls, state: dict) -> Preprocessor:
+        task = state.get("task")
+        if task not in (None, "binary", "multiclass", "regression"):
+            raise ValueError(f"unknown task {task!r}")
+        class_names = state.get("class_names")
+        if class_names is not None and not isinstance(class_names, list):
+            raise ValueError("class_names must be a list")
+        out = cls(
+            state["columns"],
+            standardize=bool(state["standardize"]),
+            target_name=state.get("target_name"),
+            task=task,
+            class_names=class_names,
+        )
+        for key in ("mean", "std"):
+            if state.get(key) is not None:
+                values = np.asarray(state[key], dtype=np.float64)
+                if values.shape != (out.n_features,) or not np.isfinite(values).all():
+                    raise ValueError(f"{key} must be {out.n_features} finite numbers")
+                if key == "std" and not (values > 0).all():
+                    raise ValueError("std must be positive")
+                setattr(out, key, values)
+        if (out.mean is None) != (out.std is None):
+            raise ValueError("mean and std must be given together")
+        scaling = state.get("target_scaling")
+        if scaling is not None:
+            mean, std = float(scaling["mean"]), float(scaling["std"])
+            if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+                raise ValueError("target_scaling must hold a finite mean and a positive std")
+            out.target_mean, out.target_std = mean, std
         return out
 
     def __repr__(self) -> str:
@@ -413,28 +430,164 @@ class Preprocessor:
         )
 
 
+def stable_moments(x: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of finite values of any magnitude, computed after dividing
+    by the largest magnitude (so neither ``x**2`` overflows nor tiny values underflow);
+    a spread below :data:`RELATIVE_SPREAD` of the magnitude gives a std of 1 (constant)."""
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) == 0 or not np.isfinite(x).all():
+        return math.nan, math.nan
+    scale = float(np.abs(x).max())
+    if scale == 0.0:
+        return 0.0, 1.0
+    z = x / scale
+    mean_z = float(z.mean())
+    std_z = float(np.sqrt(np.mean((z - mean_z) ** 2)))
+    if std_z <= RELATIVE_SPREAD:
+        return mean_z * scale, 1.0
+    return mean_z * scale, std_z * scale
+
+
+def _braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _fill(spec: dict) -> float:
+    return math.nan if spec.get("fill") is None else float(spec["fill"])
+
+
+def _width(spec: dict) -> int:
+    return len(spec["categories"]) if spec["kind"] == "categorical" else 1
+
+
+def _located(spec, col: Column, i: int, source, lines, message) -> DataError:
+    line = i + 1 if lines is None else int(lines[i])
+    place = where(source, line, col.position, spec["name"])
+    return error(say(_braces(place) + ": {x}", x=(message, getattr(message, "cli", message))))
+
+
+def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source, lines):
+    """Write one raw column's encoding into ``block`` (its slice of the output)."""
+    kinds = col.kinds
+    absent = kinds == ABSENT
+    if absent.any() and spec.get("fill") is None:
+        i = int(np.argmax(absent))
+        raise _located(
+            spec,
+            col,
+            i,
+            source,
+            lines,
+            say(
+                "missing value; fill the cell in or drop the row (or {o})",
+                o=option("impute", "mean"),
+            ),
+        )
+    kind = spec["kind"]
+    if kind == "numeric":
+        text = kinds == TEXT
+        if text.any():
+            i = int(np.argmax(text))
+            raise _located(
+                spec,
+                col,
+                i,
+                source,
+                lines,
+                say(
+                    f"{_braces(repr(col.text_of(i)))} is not a number; this column holds numbers "
+                    "(fix the cell, or read the column as categories with {o})",
+                    o=option("categorical", [spec["name"]]),
+                ),
+            )
+        if col.problem is not None:
+            i, message = col.problem
+            raise _located(spec, col, i, source, lines, message + "; use a finite number")
+        block[:, 0] = col.values
+        if absent.any():
+            block[absent, 0] = spec["fill"]
+        return
+    if kind == "date":
+        _encode_date(spec, col, block, absent, source, lines)
+        return
+    keys = _category_index(spec, col)
+    codes = np.full(len(kinds), -2, dtype=np.int64)  # -2: absent, -1: unseen
+    if col.codes is not None:
+        text = col.codes >= 0
+        codes[text] = keys["levels"][col.codes[text]]
+    number = kinds == NUMBER
+    if number.any():
+        codes[number] = [keys["numbers"](float(v)) for v in col.values[number]]
+    if absent.any():
+        codes[absent] = keys["fill"]
+    missing_codes = codes == -1
+    if missing_codes.any():
+        unseen[spec["name"]] = int(missing_codes.sum())
+    rows = np.flatnonzero(codes >= 0)
+    if kind == "categorical":
+        block[rows, codes[rows]] = 1.0
+    else:  # boolean: one 0/1 feature; an unseen value sits halfway
+        block[:, 0] = 0.5
+        block[rows, 0] = codes[rows]
+
+
+def _category_index(spec: dict, col: Column) -> dict:
+    categories = spec["categories"]
+    fold = spec["kind"] == "boolean"
+    index = {(c.lower() if fold else c): k for k, c in enumerate(categories)}
+    if fold:
+        index.update({"1": 1, "0": 0})
+
+    def look(key: str) -> int:
+        return index.get(key.lower() if fold else key, -1)
+
+    levels = np.array([look(level) for level in col.levels] or [0], dtype=np.int64)
+    fill = spec.get("fill")
+    return {
+        "levels": levels,
+        "numbers": lambda v: look(number_key(v)),
+        "fill": -1 if fill is None else look(str(fill)),
+    }
+
+
+def _encode_date(spec, col: Column, block, absent, source, lines) -> None:
+    from chainrule.data.schema import iso_days
+
+    number = col.kinds == NUMBER
+    if number.any():
+        i = int(np.argmax(number))
+        raise _located(spec, col, i, source, lines, f"{col.text_of(i)!r} is not a date")
+    days = iso_days(col.levels, source or "input", spec["name"]) if col.levels else np.zeros(0)
+    text = col.codes >= 0 if col.codes is not None else np.zeros(len(absent), bool)
+    block[text, 0] = days[col.codes[text]]
+    if absent.any():
+        block[absent, 0] = spec["fill"]
+
+
 def _check_column(col) -> dict:
     if not isinstance(col, dict) or not isinstance(col.get("name"), str):
         raise DataError(f"Preprocessor: a column must be a dict with a 'name', got {col!r}")
     kind = col.get("kind")
     out = {"name": col["name"], "kind": kind}
-    if kind == "numeric":
+    if kind in ("numeric", "date"):
         fill = col.get("fill")
         if fill is not None and (isinstance(fill, bool) or not isinstance(fill, (int, float))):
             raise DataError(f"Preprocessor: column {col['name']!r}: fill must be a number")
         if fill is not None and not math.isfinite(fill):
             raise DataError(f"Preprocessor: column {col['name']!r}: fill must be finite")
         out["fill"] = None if fill is None else float(fill)
-    elif kind == "categorical":
+    elif kind in ("categorical", "boolean"):
         categories = col.get("categories")
         if (
             not isinstance(categories, list)
             or not categories
             or not all(isinstance(c, str) for c in categories)
             or len(set(categories)) != len(categories)
+            or (kind == "boolean" and len(categories) != 2)
         ):
             raise DataError(
                 f"Preprocessor: column {col['name']!r}: categories must be distinct strings"
+                + (" (two for a boolean)" if kind == "boolean" else "")
             )
         fill = col.get("fill")
         if fill is not None and fill not in categories:

@@ -1,0 +1,642 @@
+"""Reading CSV files as they come: encodings, line ends, delimiters, decimal commas.
+
+:func:`read_columns` streams a file into one :class:`Column` per CSV column (float32 numbers,
+int8 cell kinds and int32 codes of text cells), so a large numeric file costs about 5 bytes
+per cell; :func:`records` yields the raw text rows for the few callers that want them.
+Every problem is a :class:`chainrule.DataError` naming the file, the 1-based line and the
+column.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import itertools
+import operator
+import os
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chainrule.errors import DataError
+
+#: Cells read as "no value" (compared after stripping spaces, ignoring case).
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-", "--"})
+NUMBER, ABSENT, TEXT = 0, 1, 2
+DELIMITERS = (",", ";", "\t", "|")
+CHUNK_ROWS = 16384
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+# Cells that are numbers written with a decimal comma or with thousands separators.
+_COMMA_DECIMAL = re.compile(r"[+-]?(?:\d{1,3}(?:[. \u00a0\u202f']\d{3})+|\d*),\d+")
+_DOT_GROUPED = re.compile(r"[+-]?\d{1,3}(?:[, \u00a0\u202f']\d{3})+(?:\.\d*)?")
+_DOT_DECIMAL = re.compile(r"[+-]?\d+\.(?:\d{1,2}|\d{4,})")  # never a thousands group
+_GROUP_MARKS = str.maketrans("", "", ". \u00a0\u202f'")
+_GROUP_MARKS_DOT = str.maketrans("", "", ", \u00a0\u202f'")
+
+
+class Message(str):
+    """A message in Python's syntax (the string itself) and in the command line's (``.cli``).
+
+    Hints name options: ``impute='mean'`` from Python, ``--impute mean`` on the command line.
+    """
+
+    cli: str
+
+    def __new__(cls, python: str, cli: str | None = None):
+        obj = super().__new__(cls, python)
+        obj.cli = python if cli is None else cli
+        return obj
+
+
+def option(name: str, value) -> tuple[str, str]:
+    """An option as ``(keyword=value, --flag value)``."""
+    if isinstance(value, (list, tuple)):
+        shown = ",".join(str(v) for v in value)
+        if any(ch in shown for ch in " ;|&$\"'"):
+            shown = f"'{shown}'"
+        return f"{name}={list(value)!r}", f"--{name.replace('_', '-')} {shown}"
+    return f"{name}={value!r}", f"--{name.replace('_', '-')} {value}"
+
+
+def say(template: str, **options: tuple[str, str]) -> Message:
+    """``template`` with each ``{name}`` replaced by an :func:`option` in both syntaxes."""
+    python = template.format(**{k: v[0] for k, v in options.items()})
+    cli = template.format(**{k: v[1] for k, v in options.items()})
+    return Message(python, cli)
+
+
+def error(message: str) -> DataError:
+    """A DataError that carries the command line's wording when ``message`` is a Message."""
+    err = DataError(str(message))
+    err.cli_message = getattr(message, "cli", str(message))
+    return err
+
+
+def where(source: str | None, line: int | None, column: int | None = None, name=None) -> str:
+    """The place of a cell in a message: ``data.csv: line 4, column 2 ('age')``."""
+    parts = []
+    if line is not None:
+        parts.append(f"line {line}" if source is not None else f"row {line}")
+    if column is not None:
+        parts.append(
+            f"column {column + 1} ({name!r})" if name is not None else f"column {column + 1}"
+        )
+    place = ", ".join(parts)
+    if source is None:
+        return place or "input"
+    return f"{source}: {place}" if place else source
+
+
+# ---- opening the file -----------------------------------------------------------------------
+def detect_encoding(head: bytes) -> tuple[str, str]:
+    """The codec for a file starting with ``head`` and a name for it in messages."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", "UTF-8 with BOM"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "UTF-16"
+    return "utf-8", "UTF-8"
+
+
+def _check_file(path, source: str) -> None:
+    try:
+        if os.path.isdir(path):
+            raise DataError(f"{source}: is a folder, not a CSV file")
+        if not os.path.exists(path):
+            raise DataError(f"{source}: file not found")
+    except (TypeError, ValueError) as err:
+        raise DataError(f"{source}: not a file path ({err})") from None
+
+
+def open_text(path, source: str):
+    """The file opened as text in its own encoding, line ends untranslated for ``csv``."""
+    _check_file(path, source)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+        encoding, _ = detect_encoding(head)
+        return open(path, encoding=encoding, newline="", errors="strict")
+    except OSError as err:
+        raise DataError(f"{source}: cannot read the file ({err.strerror or err})") from None
+
+
+def _decode_error(path, source: str) -> DataError:
+    """Locate the first byte that is not valid in the file's encoding."""
+    with open(path, "rb") as f:
+        data = f.read()
+    encoding, label = detect_encoding(data[:4])
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as err:
+        skip = len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0
+        start = err.start + skip
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        return DataError(
+            f"{source}: line {line}: byte 0x{data[start]:02x} at byte offset {start} "
+            f"(character {column} of the line) is not {label}; save the file as UTF-8"
+        )
+    return DataError(f"{source}: the file could not be decoded as {label}")
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter: the candidate found the same number of times on the most lines."""
+    lines = [line for line in lines if line.strip()][:20]
+    if not lines:
+        return ","
+    best, best_score = ",", (0, 0)
+    for d in DELIMITERS:
+        counts = [line.count(d) for line in lines]
+        if counts[0] == 0:
+            continue
+        score = (sum(c == counts[0] for c in counts), counts[0])
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def records(path, *, delimiter: str | None = None, source: str | None = None):
+    """``(delimiter, iterator of (start line, cells))`` over the non-blank rows of a file."""
+    source = os.fspath(path) if source is None else source
+    f = open_text(path, source)
+    try:
+        head = list(itertools.islice(f, 20))
+        f.seek(0)
+    except UnicodeDecodeError:
+        f.close()
+        raise _decode_error(path, source) from None
+    if delimiter is None:
+        delimiter = sniff_delimiter(head)
+    elif not isinstance(delimiter, str) or len(delimiter) != 1:
+        f.close()
+        raise DataError(f"{source}: delimiter must be one character, got {delimiter!r}")
+
+    def rows():
+        reader = csv.reader(f, delimiter=delimiter, strict=True)
+        line = 1
+        try:
+            for row in reader:
+                start, line = line, reader.line_num + 1
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # a blank line
+                yield start, row
+        except csv.Error as err:
+            raise DataError(f"{source}: line {line}: malformed CSV ({err})") from None
+        except UnicodeDecodeError:
+            raise _decode_error(path, source) from None
+        finally:
+            f.close()
+
+    return delimiter, rows()
+
+
+# ---- numbers --------------------------------------------------------------------------------
+@dataclass
+class NumberFormat:
+    """How numbers are written in a file: the decimal mark and any thousands separator."""
+
+    decimal: str = "."
+    grouped: bool = False
+
+    def describe(self) -> str:
+        if self.decimal == ",":
+            return "decimal comma (1.234,5)"
+        return "thousands separators (1,234.5)" if self.grouped else "decimal point"
+
+
+def detect_number_format(rows: list[list[str]], delimiter: str, decimal: str | None):
+    """Decimal commas (only where ``,`` is not the delimiter) and thousands separators."""
+    if decimal not in (None, ".", ","):
+        raise DataError(f"decimal must be '.' or ',', got {decimal!r}")
+    cells = [cell.strip() for row in rows[:2000] for cell in row]
+    if decimal is None:
+        comma = delimiter != "," and any(_COMMA_DECIMAL.fullmatch(c) for c in cells)
+        dotted = any(_DOT_DECIMAL.fullmatch(c) for c in cells)
+        decimal = "," if comma and not dotted else "."
+    grouped = decimal == "." and any(_DOT_GROUPED.fullmatch(c) and not _is_float(c) for c in cells)
+    return NumberFormat(decimal, grouped)
+
+
+def _is_float(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _normalise(cell: str, fmt: NumberFormat) -> str | None:
+    """The cell in Python's float syntax, or None when it is not a number in ``fmt``."""
+    s = cell.strip()
+    if fmt.decimal == ",":
+        if _COMMA_DECIMAL.fullmatch(s):
+            head, _, tail = s.rpartition(",")
+            return head.translate(_GROUP_MARKS) + "." + tail
+        if re.fullmatch(r"[+-]?\d{1,3}(?:\.\d{3})+", s):
+            return s.replace(".", "")
+        return None
+    if fmt.grouped and _DOT_GROUPED.fullmatch(s):
+        return s.translate(_GROUP_MARKS_DOT)
+    return None
+
+
+def _to_float(cell: str, fmt: NumberFormat) -> float | None:
+    text = cell
+    if fmt.decimal == ",":
+        text = _normalise(cell, fmt)
+        if text is None:
+            if "." in cell:
+                return None  # a dot that is not a thousands group, in a decimal-comma file
+            text = cell
+    try:
+        return float(text)
+    except ValueError:
+        if fmt.grouped:
+            text = _normalise(cell, fmt)
+            if text is not None:
+                return float(text)
+        return None
+
+
+def parse_cells(cells, fmt: NumberFormat | None = None):
+    """Numbers and kinds of a sequence of text cells.
+
+    Returns ``(values, kinds)``: float64 (NaN where there is no number) and int8
+    ``NUMBER`` / ``ABSENT`` (a :data:`MISSING` marker or NaN) / ``TEXT``.
+    """
+    fmt = fmt or NumberFormat()
+    n = len(cells)
+    if fmt.decimal == ".":
+        try:
+            values = np.fromiter(map(float, cells), np.float64, count=n)
+            kinds = np.where(np.isnan(values), ABSENT, NUMBER).astype(np.int8)
+            return values, kinds
+        except ValueError:
+            pass
+    values = np.full(n, np.nan)
+    kinds = np.zeros(n, dtype=np.int8)
+    for i, cell in enumerate(cells):
+        if cell[:1].isalpha() and cell[:1] not in "iInN":  # quick: text, not inf/nan
+            kinds[i] = TEXT if cell.strip().lower() not in MISSING else ABSENT
+            continue
+        value = _to_float(cell, fmt)
+        if value is None:
+            kinds[i] = ABSENT if cell.strip().lower() in MISSING else TEXT
+        elif value != value:
+            kinds[i] = ABSENT
+        else:
+            values[i] = value
+    return values, kinds
+
+
+# ---- the columns ------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Column:
+    """One CSV column: float32 values, cell kinds, and text cells as codes into ``levels``."""
+
+    name: str
+    position: int
+    values: np.ndarray
+    kinds: np.ndarray
+    codes: np.ndarray | None  # int32 code of each text cell (-1 elsewhere); None: no text
+    levels: list[str]
+    head: list  # the first rows of the file (all columns), for examples
+    integral: bool  # every number is a whole number
+    problem: tuple | None = None  # (row index, message) of the first number float32 can't hold
+
+    @property
+    def examples(self) -> list[str]:
+        """Up to three distinct values from the top of the file."""
+        return _examples(self.head, self.position)
+
+    def text_of(self, i: int) -> str:
+        """The cell of row ``i`` as text (numbers re-written)."""
+        if self.codes is not None and self.codes[i] >= 0:
+            return self.levels[self.codes[i]]
+        if self.kinds[i] == ABSENT:
+            return ""
+        return number_key(float(self.values[i]))
+
+
+def number_key(value: float) -> str:
+    """A number as a category name: ``3`` for 3.0, ``2.5`` for 2.5 (float32 precision)."""
+    if not np.isfinite(value):
+        return str(value)
+    if abs(value) < 2**53 and value == int(value):
+        return str(int(value))
+    return f"{value:.7g}"
+
+
+class _TextColumn:
+    """The text cells of one column, as codes into its list of distinct values."""
+
+    def __init__(self):
+        self.index: dict[str, int] = {}
+        self.levels: list[str] = []
+        self.parts: list[tuple[int, np.ndarray]] = []
+
+    def add(self, start: int, cells, text: np.ndarray) -> None:
+        codes = np.full(len(cells), -1, dtype=np.int32)
+        index, levels = self.index, self.levels
+        for i in np.flatnonzero(text):
+            cell = cells[i].strip()
+            code = index.get(cell)
+            if code is None:
+                code = index[cell] = len(levels)
+                levels.append(cell)
+            codes[i] = code
+        self.parts.append((start, codes))
+
+    def build(self, n: int) -> np.ndarray:
+        codes = np.full(n, -1, dtype=np.int32)
+        for start, part in self.parts:
+            codes[start : start + len(part)] = part
+        self.parts = []
+        return codes
+
+
+class _Builder:
+    """Chunks of rows in, 2-D float32 values and int8 kinds out (about 5 bytes a cell)."""
+
+    def __init__(self, names, wanted, fmt: NumberFormat, exact):
+        self.names, self.wanted, self.fmt = names, np.asarray(wanted, dtype=np.int64), fmt
+        self.exact = {k for k in wanted if names[k] in exact or k in exact}
+        self.values, self.kinds, self.exact_values = [], [], {k: [] for k in self.exact}
+        self.text: dict[int, _TextColumn] = {}
+        self.integral = np.ones(len(wanted), dtype=bool)
+        self.problem: dict[int, tuple] = {}
+        self.rows = 0
+        self.fast = fmt.decimal == "."
+
+    def add(self, chunk_rows: list[list[str]]) -> None:
+        r, m = len(chunk_rows), len(self.wanted)
+        values = np.empty((r, m))
+        kinds = np.empty((r, m), dtype=np.int8)
+        slow = list(range(m))
+        if self.fast and m:
+            plain = [j for j in range(m) if int(self.wanted[j]) not in self.text]
+            if plain:
+                fast_values = self._fast(chunk_rows, r, self.wanted[plain])
+                if fast_values is not None:
+                    values[:, plain] = fast_values
+                    kinds[:, plain] = np.where(np.isnan(fast_values), ABSENT, NUMBER)
+                    slow = [j for j in range(m) if int(self.wanted[j]) in self.text]
+        if slow:
+            columns = list(zip(*chunk_rows))
+            for j in slow:
+                k = int(self.wanted[j])
+                cells = columns[k]
+                values[:, j], kinds[:, j] = parse_cells(cells, self.fmt)
+                text = kinds[:, j] == TEXT
+                if text.any():
+                    self.text.setdefault(k, _TextColumn()).add(self.rows, cells, text)
+            del columns
+        self._check(values, kinds)
+        for k in self.exact:
+            self.exact_values[k].append(values[:, int(np.searchsorted(self.wanted, k))].copy())
+        with np.errstate(over="ignore"):
+            self.values.append(values.astype(np.float32))
+        self.kinds.append(kinds)
+        self.rows += r
+
+    def _fast(self, chunk_rows, r: int, picked: np.ndarray):
+        """The picked cells of the chunk converted in one call, or None if one is text."""
+        m = len(picked)
+        if m == len(self.names):
+            cells = itertools.chain.from_iterable(chunk_rows)
+        else:
+            get = operator.itemgetter(*picked.tolist())
+            rows = map(get, chunk_rows) if m > 1 else ((get(row),) for row in chunk_rows)
+            cells = itertools.chain.from_iterable(rows)
+        try:
+            return np.fromiter(map(float, cells), np.float64, count=r * m).reshape(r, m)
+        except ValueError:
+            return None
+
+    def _check(self, values: np.ndarray, kinds: np.ndarray) -> None:
+        number = kinds == NUMBER
+        with np.errstate(invalid="ignore"):
+            whole = (values == np.round(values)) | ~number
+            self.integral &= whole.all(axis=0)
+            big = number & ~(np.abs(values) <= FLOAT32_MAX)
+        if big.any():
+            for j in np.flatnonzero(big.any(axis=0)):
+                k = int(self.wanted[j])
+                if k not in self.problem:
+                    i = int(np.argmax(big[:, j]))
+                    what = "infinite" if np.isinf(values[i, j]) else "too large for float32"
+                    self.problem[k] = (self.rows + i, values[i, j], what)
+
+    def build(self, head: list[list[str]]) -> list[Column]:
+        m = len(self.wanted)
+        values = np.concatenate(self.values) if self.values else np.zeros((0, m), np.float32)
+        self.values = None
+        kinds = np.concatenate(self.kinds) if self.kinds else np.zeros((0, m), np.int8)
+        self.kinds = None
+        columns = []
+        values_t, kinds_t = values.T, kinds.T
+        integral = self.integral.tolist()
+        for j, k in enumerate(self.wanted.tolist()):
+            text = self.text.get(k)
+            v = np.concatenate(self.exact_values[k]) if k in self.exact else values_t[j]
+            problem = self.problem.get(k)
+            if problem is not None:
+                i, value, what = problem
+                cell = head[i][k].strip() if i < len(head) else repr(float(value))
+                problem = (i, f"{cell!r} is {what} (float32 holds up to 3.4e38)")
+            columns.append(
+                Column(
+                    self.names[k],
+                    k,
+                    v,
+                    kinds_t[j],
+                    None if text is None else text.build(self.rows),
+                    [] if text is None else text.levels,
+                    head,
+                    integral[j],
+                    problem,
+                )
+            )
+        return columns
+
+
+def _examples(head: list[list[str]], k: int) -> list[str]:
+    out: list[str] = []
+    for row in head:
+        if k >= len(row):
+            break
+        cell = row[k].strip()
+        if cell and cell.lower() not in MISSING and cell not in out:
+            out.append(cell)
+            if len(out) == 3:
+                break
+    return out
+
+
+@dataclass
+class Columns:
+    """A CSV file read column by column (see :func:`read_columns`)."""
+
+    source: str
+    names: list[str]
+    columns: list[Column | None]
+    lines: np.ndarray  # the 1-based line on which each row starts
+    has_header: bool
+    header_line: int | None
+    delimiter: str
+    number_format: NumberFormat
+    encoding: str
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, name: str) -> Column:
+        index = self.__dict__.get("_index")
+        if index is None or len(index) != len(self.names):
+            index = self.__dict__["_index"] = {n: k for k, n in enumerate(self.names)}
+        return self.columns[index[name]]
+
+
+def _is_header(first: list[str], rest: list[list[str]], fmt: NumberFormat) -> bool:
+    """A first row is a header unless all its cells are numbers or missing, or it looks
+    like the rows below it (text where they hold text, and never text over numbers)."""
+    _, kinds = parse_cells(first, fmt)
+    if not (kinds == TEXT).any():
+        return False
+    if not rest:
+        return True
+    sample = rest[:200]
+    for j in np.flatnonzero(kinds == TEXT):
+        _, below = parse_cells([row[j] for row in sample if j < len(row)], fmt)
+        if (below == NUMBER).sum() > 0 and (below == TEXT).sum() == 0:
+            return True  # a name over numbers
+    # every text cell sits over text: a header only if its names are unique and it is
+    # not repeated below
+    seen = {tuple(row) for row in sample}
+    return len(set(first)) == len(first) and tuple(first) not in seen
+
+
+def _header_names(first: list[str], source: str, line: int) -> list[str]:
+    names = [cell.strip() for cell in first]
+    seen: dict[str, int] = {}
+    for k, name in enumerate(names):
+        if not name:
+            raise DataError(
+                f"{source}: line {line}, column {k + 1}: the header has an empty column name"
+            )
+        if name in seen:
+            raise DataError(
+                f"{source}: line {line}, column {k + 1}: duplicate column name {name!r} (also "
+                f"column {seen[name] + 1}); column names must be unique"
+            )
+        seen[name] = k
+    return names
+
+
+def read_columns(
+    path,
+    *,
+    delimiter: str | None = None,
+    header: bool | None = None,
+    decimal: str | None = None,
+    min_rows: int = 1,
+    keep=None,
+    exact=(),
+) -> Columns:
+    """Stream a CSV file into columns, checking encoding, quoting and row lengths.
+
+    Args:
+        path: the file: UTF-8 (with or without BOM) or UTF-16 with BOM; LF, CRLF or CR
+            line ends.
+        delimiter: the cell separator; ``None`` picks the one of ``, ; TAB |`` found the same
+            number of times on most of the first lines.
+        header: whether the first row names the columns; ``None`` decides (see
+            :func:`~chainrule.data.load_csv`).
+        decimal: ``"."`` or ``","``; ``None`` detects decimal commas in files whose cells are
+            not separated by commas.
+        min_rows: the fewest data rows accepted.
+        keep: names of the columns to convert (others are only checked for shape and are
+            ``None`` in ``columns``); ``None``: all.
+        exact: names (or 0-based positions) of columns kept as float64 (a target).
+    """
+    source = os.fspath(path)
+    delimiter, rows = records(path, delimiter=delimiter, source=source)
+    first_chunk = list(itertools.islice(rows, CHUNK_ROWS))
+    if not first_chunk:
+        raise DataError(f"{source}: the file is empty; expected a header and rows of data")
+    cells = [row for _, row in first_chunk]
+    fmt = detect_number_format(cells[1:] or cells, delimiter, decimal)
+    inferred = header is None
+    if inferred:
+        header = _is_header(cells[0], cells[1:], fmt)
+    names, header_line, notes = _names(cells[0], header, inferred, source, first_chunk[0][0])
+    if header:
+        first_chunk = first_chunk[1:]
+    width = len(names)
+    wanted = list(range(width)) if keep is None else [k for k, n in enumerate(names) if n in keep]
+    exact = {e % width if isinstance(e, int) and -width <= e < width else e for e in exact}
+    builder = _Builder(names, wanted, fmt, exact)
+    head = [row for _, row in first_chunk[:200]]
+    lines: list[np.ndarray] = []
+    chunk = first_chunk
+    while chunk:
+        starts = np.fromiter((s for s, _ in chunk), np.int64, count=len(chunk))
+        chunk_rows = [row for _, row in chunk]
+        for start, row in chunk:
+            if len(row) != width:
+                what = "the header" if header else "the first row"
+                raise DataError(
+                    f"{source}: line {start}: expected {width} columns (as in {what}), found "
+                    f"{len(row)}; check for a missing or extra {delimiter!r}, or quote cells "
+                    f"that contain it"
+                )
+        builder.add(chunk_rows)
+        lines.append(starts)
+        del chunk_rows
+        chunk = list(itertools.islice(rows, CHUNK_ROWS))
+    n = builder.rows
+    if n < min_rows:
+        if n == 0:
+            if header:
+                raise DataError(f"{source}: the file has a header but no rows of data")
+            raise DataError(f"{source}: the file is empty; expected a header and rows of data")
+        raise DataError(f"{source}: only {n} row of data; need at least {min_rows} to train")
+    columns: list[Column | None] = [None] * width
+    for col in builder.build(head):
+        columns[col.position] = col
+    encoding = _encoding_name(path)
+    return Columns(
+        source,
+        names,
+        columns,
+        np.concatenate(lines),
+        bool(header),
+        header_line,
+        delimiter,
+        fmt,
+        encoding,
+        notes,
+    )
+
+
+def _names(first, header: bool, inferred: bool, source: str, line: int):
+    notes = []
+    if header:
+        names = _header_names(first, source, line)
+        numeric = [n for n in names if not n[:1].isalpha() and _is_float(n)]
+        if numeric:
+            notes.append(f"the header has column names that are numbers ({', '.join(numeric[:5])})")
+        return names, line, notes
+    if inferred:
+        notes.append(
+            "the first row holds numbers, not column names: it is read as data and the "
+            "columns are named col0, col1, ..."
+        )
+    return [f"col{k}" for k in range(len(first))], None, notes
+
+
+def _encoding_name(path) -> str:
+    with open(path, "rb") as f:
+        return detect_encoding(f.read(4))[1]

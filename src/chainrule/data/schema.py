@@ -1,0 +1,343 @@
+"""Schema inference: what each CSV column is, what it is used for, and why.
+
+Each column gets a *type* (what its cells look like: number, integer, text, boolean, date,
+empty) and a *role* (what training does with it):
+
+=============  ==============================================================  ===========
+role           rule                                                            used?
+=============  ==============================================================  ===========
+numeric        numbers (a few stray text cells are errors pointing at them)    yes
+categorical    text with at most 1,000 distinct values, repeated across rows   yes (one-hot)
+boolean        two values: 0/1, true/false, yes/no, y/n, t/f                    yes (0/1)
+identifier     named like an id (``id``, ``PassengerId``, ``user_id``), or     no
+               unique per row (text; integers counting 1, 2, 3, ...), or
+               text with more distinct values than half the rows
+free text      text averaging 30+ characters and 4+ words, mostly distinct     no
+constant       a single value in every row                                     no
+date           ISO (2024-03-01), 01/03/2024 or 01.03.2024 dates                no
+empty          no values at all                                                no
+=============  ==============================================================  ===========
+
+Roles are overridden by naming columns: ``features`` (exactly these columns, whatever their
+role), ``drop``, ``categorical`` (numbers read as category names) and ``numeric`` (ISO dates
+become days since 1970-01-01).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chainrule.data.reader import ABSENT, NUMBER, TEXT, Column, Columns, number_key, where
+from chainrule.errors import DataError
+
+USED_ROLES = ("numeric", "categorical", "boolean")
+#: A text column with more distinct values than this is never a category.
+MAX_CATEGORIES = 1000
+#: Integer targets are class labels when they have at most this many distinct values ...
+MAX_INTEGER_CLASSES = 20
+#: ... and at least this many rows per distinct value on average (two values always are).
+ROWS_PER_CLASS = 5
+BOOLEAN_PAIRS = ({"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"})
+TRUE_WORDS = frozenset({"true", "yes", "y", "t", "1"})
+
+_ID_NAME = re.compile(
+    r"(?:^|.*[_\s.-])(?:id|uuid|guid)$|^.*[a-z0-9]I[dD]$|^(?:index|key|row)$", re.IGNORECASE
+)
+_DATE = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?"
+    r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?")
+
+
+def named_like_id(name: str) -> bool:
+    """``id``, ``ID``, ``user_id``, ``PassengerId``, ``order-uuid``, ``index``: True."""
+    name = name.strip()
+    if re.fullmatch(r"(?i)(?:id|uuid|guid)", name):
+        return True
+    return bool(_ID_NAME.fullmatch(name)) and not re.fullmatch(r"(?i).*(?:paid|valid|void)$", name)
+
+
+@dataclass(slots=True)
+class ColumnInfo:
+    """What one column is (``type``), what training does with it (``role``), and why."""
+
+    name: str
+    position: int
+    type: str
+    role: str
+    missing: int
+    distinct: int
+    column: Column = field(repr=False)
+    reason: str = ""
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def examples(self) -> list[str]:
+        return self.column.examples
+
+    @property
+    def used(self) -> bool:
+        return self.role in USED_ROLES
+
+
+@dataclass
+class Schema:
+    """Every column's :class:`ColumnInfo`, the target's, and the notes to show the user."""
+
+    columns: list[ColumnInfo]
+    target: ColumnInfo | None = None
+    task: str | None = None
+    task_reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def features(self) -> list[ColumnInfo]:
+        return [c for c in self.columns if c.used and c is not self.target]
+
+    @property
+    def left_out(self) -> list[ColumnInfo]:
+        return [c for c in self.columns if not c.used and c is not self.target]
+
+    def __getitem__(self, name: str) -> ColumnInfo:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def to_dict(self) -> list[dict]:
+        keys = ("name", "type", "role", "missing", "distinct", "examples", "reason", "stats")
+        return [{k: getattr(c, k) for k in keys} for c in self.columns]
+
+
+def summarise(columns: list[Column]) -> list[dict]:
+    """Per column: counts of numbers and text cells, distinct numbers, min, max, mean.
+
+    Many short columns are summarised together (one sort for all), few long ones one by one.
+    """
+    if len(columns) > 64 and len(columns[0].kinds) * len(columns) <= 5_000_000:
+        return _summarise_block(columns)
+    return [_summarise_block([col])[0] for col in columns]
+
+
+def _summarise_block(columns: list[Column]) -> list[dict]:
+    kinds = np.stack([c.kinds for c in columns], axis=1)
+    values = np.stack([c.values for c in columns], axis=1).astype(np.float64)
+    number = kinds == NUMBER
+    n_number = number.sum(axis=0)
+    n_text = (kinds == TEXT).sum(axis=0)
+    ordered = np.sort(np.where(number, values, np.inf), axis=0)
+    with np.errstate(invalid="ignore"):
+        steps = np.diff(ordered, axis=0) != 0
+    rows = np.arange(len(ordered) - 1)[:, None]
+    distinct = (steps & (rows < n_number - 1)).sum(axis=0) + (n_number > 0)
+    last = np.maximum(n_number - 1, 0)
+    low = ordered[0] if len(ordered) else np.zeros(len(columns))
+    high = ordered[last, np.arange(len(columns))] if len(ordered) else low
+    scale = np.maximum(np.maximum(np.abs(low), np.abs(high)), 1e-300)
+    scale = np.where(np.isfinite(scale), scale, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(number, values / scale, 0).sum(axis=0) / np.maximum(n_number, 1) * scale
+    keys = ("numbers", "text", "distinct", "min", "max", "mean")
+    columns = zip(
+        n_number.tolist(),
+        n_text.tolist(),
+        distinct.tolist(),
+        low.tolist(),
+        high.tolist(),
+        mean.tolist(),
+    )
+    return [dict(zip(keys, values)) for values in columns]
+
+
+def describe(col: Column, summary: dict | None = None) -> ColumnInfo:
+    """Infer a column's type and role from its cells (see the module's table)."""
+    summary = summary or _summarise_block([col])[0]
+    n = len(col.kinds)
+    n_text, n_number = summary["text"], summary["numbers"]
+    missing = n - n_text - n_number
+    info = ColumnInfo(col.name, col.position, "empty", "empty", missing, 0, col)
+    if n_text == 0 and n_number == 0:
+        info.reason = "no values"
+        return info
+    if n_text <= n_number:
+        return _numeric(col, info, summary)
+    return _text(col, info, n_number, n_text)
+
+
+def _numeric(col: Column, info: ColumnInfo, summary: dict) -> ColumnInfo:
+    n_number, n_text, distinct = summary["numbers"], summary["text"], summary["distinct"]
+    info.distinct = distinct + (len(col.levels) if n_text else 0)
+    info.type = "integer" if col.integral else "number"
+    info.stats = {k: summary[k] for k in ("min", "max", "mean")}
+    low, high = summary["min"], summary["max"]
+    if n_text:
+        info.role, info.reason = "numeric", f"numbers with {n_text} text cell(s)"
+    elif distinct == 1 and n_number >= 3:
+        info.role, info.reason = "constant", f"every row holds {number_key(low)}"
+    elif col.integral and named_like_id(col.name) and distinct >= 0.9 * n_number:
+        info.role, info.reason = "identifier", "named like an id"
+    elif col.integral and distinct == n_number >= 20 and high - low + 1 == distinct:
+        info.role, info.reason = "identifier", "counts 1, 2, 3, ... (one per row)"
+    elif distinct == 2 and low == 0.0 and high == 1.0:
+        info.role, info.type, info.reason = "boolean", "boolean", "0/1"
+    else:
+        info.role = "numeric"
+    return info
+
+
+def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnInfo:
+    codes = col.codes[col.codes >= 0]
+    counts = np.bincount(codes, minlength=len(col.levels))
+    levels = col.levels
+    info.distinct = len(levels) + (
+        len(np.unique(col.values[col.kinds == NUMBER])) if n_number else 0
+    )
+    present = n_text + n_number
+    lengths = np.array([len(level) for level in levels], dtype=np.float64)
+    words = np.array([len(level.split()) for level in levels], dtype=np.float64)
+    mean_length = float((lengths * counts).sum() / max(counts.sum(), 1))
+    mean_words = float((words * counts).sum() / max(counts.sum(), 1))
+    info.type = "text"
+    lowered = {level.lower() for level in levels}
+    dates = sum(1 for level in levels if _DATE.fullmatch(level))
+    if n_number == 0 and len(levels) == 2 and any(lowered == pair for pair in BOOLEAN_PAIRS):
+        info.role = info.type = "boolean"
+        info.reason = "/".join(sorted(levels))
+    elif n_number == 0 and dates >= 0.9 * len(levels):
+        info.role = info.type = "date"
+        info.reason = "dates"
+    elif info.distinct == 1 and present >= 3:
+        info.role, info.reason = "constant", f"every row holds {levels[0]!r}"
+    elif named_like_id(col.name):
+        info.role, info.reason = "identifier", "named like an id"
+    elif info.distinct > 0.5 * present and mean_length >= 30 and mean_words >= 4:
+        info.role, info.reason = "text", f"free text ({mean_length:.0f} characters on average)"
+    elif info.distinct == present and present >= 10:
+        info.role, info.reason = "identifier", "unique per row"
+    elif info.distinct > 0.5 * present and info.distinct > 20:
+        info.role = "identifier"
+        info.reason = f"{info.distinct} distinct values in {present} rows"
+    elif info.distinct > MAX_CATEGORIES:
+        info.role, info.reason = "identifier", f"{info.distinct} distinct values"
+    else:
+        info.role = "categorical"
+        if n_number:
+            info.reason = f"text with {n_number} number(s), read as categories"
+    return info
+
+
+def infer_schema(
+    table: Columns,
+    target: str | None = None,
+    *,
+    features=None,
+    drop=None,
+    categorical=None,
+    numeric=None,
+    task: str | None = None,
+) -> Schema:
+    """Each column's :class:`ColumnInfo`, with the user's choices applied, and the task."""
+    source = table.source
+    named = {"features": features, "drop": drop, "categorical": categorical, "numeric": numeric}
+    named = {k: None if v is None else set(v) for k, v in named.items()}
+    known = set(table.names)
+    for option, names in named.items():
+        for name in names or ():
+            if name not in known:
+                raise DataError(
+                    f"{source}: no column named {name!r} ({option}); the columns are: "
+                    f"{', '.join(repr(n) for n in table.names)}",
+                )
+    infos = [describe(c, s) for c, s in zip(table.columns, summarise(table.columns))]
+    schema = Schema(infos)
+    if target is not None:
+        schema.target = infos[table.names.index(target)]
+        schema.task, schema.task_reason = target_task(table[target], schema.target, task)
+    both = set(categorical or ()) & set(numeric or ())
+    if both:
+        raise DataError(f"{source}: column(s) {sorted(both)} are both categorical and numeric")
+    for info in infos:
+        if info is schema.target:
+            continue
+        _override(info.column, info, named, source)
+    if target is not None and features and target in features:
+        raise DataError(f"{source}: the target column {target!r} is also listed as a feature")
+    return schema
+
+
+def _override(col: Column, info: ColumnInfo, named: dict, source: str) -> None:
+    name = info.name
+    if named["drop"] and name in named["drop"]:
+        info.role, info.reason = "dropped", "dropped by the user"
+        return
+    if named["features"] is not None and name not in named["features"]:
+        info.role, info.reason = "dropped", "not among the chosen features"
+        return
+    if named["categorical"] and name in named["categorical"]:
+        info.role, info.reason = "categorical", "chosen by the user"
+        return
+    if named["numeric"] and name in named["numeric"]:
+        if info.type in ("text", "empty") and not info.role == "numeric":
+            raise DataError(
+                f"{where(source, None, col.position, name)}: holds text (e.g. "
+                f"{info.examples[0]!r}), not numbers; it cannot be numeric"
+                if info.examples
+                else f"{where(source, None, col.position, name)}: has no values"
+            )
+        info.role = "date" if info.type == "date" else "numeric"
+        info.reason = "chosen by the user"
+        if info.type == "date":
+            info.role = "numeric"
+        return
+    if named["features"] is not None and not info.used:
+        # Chosen by name: use it whatever it looked like.
+        if info.type == "empty":
+            raise DataError(f"{where(source, None, col.position, name)}: the column has no values")
+        info.role = "numeric" if info.type in ("number", "integer", "date") else "categorical"
+        info.reason = "chosen by the user"
+
+
+def target_task(col: Column, info: ColumnInfo, task: str | None) -> tuple[str, str]:
+    """``("classification" | "regression", why)`` for a target column.
+
+    Text and booleans are class labels. Integers are class labels when they have at most
+    :data:`MAX_INTEGER_CLASSES` distinct values and on average at least
+    :data:`ROWS_PER_CLASS` rows per value (two values always are); other numbers are a
+    regression target. ``task`` overrides.
+    """
+    if task not in (None, "classification", "regression"):
+        raise DataError(f"task must be 'classification' or 'regression', got {task!r}")
+    if task is not None:
+        return task, "chosen by the user"
+    if info.type in ("text", "boolean", "date") and info.role != "numeric":
+        return "classification", "the target holds text labels"
+    n = int((col.kinds != ABSENT).sum())
+    if not col.integral:
+        return "regression", "the target holds fractional numbers"
+    if info.distinct <= 2:
+        return "classification", "the target holds two integer values"
+    if info.distinct <= MAX_INTEGER_CLASSES and info.distinct * ROWS_PER_CLASS <= n:
+        return "classification", (
+            f"{info.distinct} integer values (at most {MAX_INTEGER_CLASSES}, with "
+            f"{ROWS_PER_CLASS}+ rows each on average)"
+        )
+    return "regression", (
+        f"{info.distinct} distinct integers in {n} rows (classes need at most "
+        f"{MAX_INTEGER_CLASSES} values with {ROWS_PER_CLASS}+ rows each)"
+    )
+
+
+def iso_days(levels: list[str], source: str, name: str) -> np.ndarray:
+    """ISO dates (``2024-03-01``, ``2024-03-01 12:30``) as days since 1970-01-01."""
+    bad = [level for level in levels if not _ISO_DATE.fullmatch(level)]
+    if bad:
+        raise DataError(
+            f"{source}: column {name!r}: {bad[0]!r} is not an ISO date (YYYY-MM-DD); only ISO "
+            f"dates can be numeric, other dates can be categorical"
+        )
+    stamps = np.array([level.replace(" ", "T") for level in levels], dtype="datetime64[s]")
+    return stamps.astype(np.float64) / 86400.0
