@@ -41,10 +41,11 @@ def test_train_predict_evaluate_info_round_trip(tmp_path, species_csv):
     assert (tmp_path / "model-plots" / "confusion_matrix.png").exists()
 
     predictions = tmp_path / "predictions.csv"
-    result = run_cli("predict", model, species_csv, "--out", predictions)
+    result = run_cli("predict", model, species_csv, "--out", predictions, "--proba")
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(predictions.open()))
-    assert rows[0][0] == "predicted" and set(rows[0][1:]) == {"p_setosa", "p_virginica"}
+    assert rows[0] == ["predicted_species", "setosa", "virginica"]
+    assert all(len(row) == 3 for row in rows)
     truth = [r[-1] for r in list(csv.reader(species_csv.open()))[1:]]
     predicted = [r[0] for r in rows[1:]]
     assert len(predicted) == len(truth)
@@ -199,6 +200,7 @@ def test_divergence_exits_3_and_keeps_the_good_model(tmp_path):
         "--out",
         model,
         "--no-plots",
+        "--overwrite",
     )
     assert result.returncode == 3, result.stdout + result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -170,7 +170,7 @@ CASES = [
         "identifier_column",
         b"id,label\n" + b"".join(b"u%d,%d\n" % (i, i % 2) for i in range(1002)),
         {},
-        ["column 1", "'id'", "identifier", "features=['id']"],
+        ["column 1", "'id'", "identifier", "features"],
     ),
     ("semicolons_ragged", b"a;b;label\n1;2;0\n3;4\n", {}, ["line 3", "expected 3"]),
     (

@@ -22,8 +22,8 @@ def run(args) -> int:
 
     model, meta = load_model(args.model)
     target = args.target or meta.get("target")
-    X, data = features_of(args.csv, meta, args.model, target=target)
-    labels, values = outputs(model, X, meta)
+    X, data, pre = features_of(args.csv, meta, args.model, target=target)
+    labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
     rows = [["examples", len(X)]]
     if labels is None:
         truth = np.asarray(data.y, dtype=np.float64).reshape(len(X), -1)
@@ -42,5 +42,7 @@ def run(args) -> int:
                 [f"{name} ({average})", getattr(cr.metrics, name)(truth, labels, average=average)]
             )
     heading(f"Evaluation of {args.model} on {args.csv}")
+    if labels is None:
+        print("(on the target's own scale)")
     table("", ["metric", "value"], rows)
     return 0

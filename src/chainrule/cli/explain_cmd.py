@@ -42,12 +42,12 @@ def _report_for_model(args):
     import chainrule as cr
     from chainrule.cli.model_cmds import features_of as _features
     from chainrule.cli.model_cmds import load_model as _load
-    from chainrule.cli.train_cmd import choose_loss, encode_targets
+    from chainrule.cli.training_data import choose_loss, encode_targets
 
     if not args.data:
         raise CLIError("explaining a saved model needs --data CSV (and --row N) for the example")
     model, meta = _load(args.model)
-    X, data = _features(args.data, meta, args.model, target=meta.get("target"))
+    X, data, pre = _features(args.data, meta, args.model, target=meta.get("target"))
     if args.row >= len(X):
         raise CLIError(f"{args.data}: --row {args.row} is out of range (it has {len(X)} rows)")
     classes = meta.get("classes")
@@ -59,7 +59,7 @@ def _report_for_model(args):
         if y[args.row] < 0:
             raise CLIError(f"{args.data}: the label of row {args.row} was not seen in training")
     loss, loss_fn, _ = choose_loss(meta.get("loss", "auto"), meta.get("task"), len(classes or []))
-    target = encode_targets(y[args.row : args.row + 1], loss, classes)
+    target = encode_targets(y[args.row : args.row + 1], loss, classes, pre)
     return cr.explain(
         model, X[args.row : args.row + 1], target, loss_fn, lr=args.lr, param=args.param
     )

@@ -21,6 +21,7 @@ COMMANDS = {
     "predict": "chainrule.cli.predict_cmd",
     "evaluate": "chainrule.cli.evaluate_cmd",
     "info": "chainrule.cli.info_cmd",
+    "inspect": "chainrule.cli.inspect_cmd",
     "explain": "chainrule.cli.explain_cmd",
     "gradcheck": "chainrule.cli.gradcheck_cmd",
     "playground": "chainrule.cli.playground_cmd",
@@ -89,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # one clear line, no traceback, unless --debug
         if args.debug:
             raise
-        print(f"chainrule {args.command}: error: {_message(err)}", file=sys.stderr)
+        from chainrule.cli.output import literal
+
+        print(f"chainrule {args.command}: error: {literal(_message(err))}", file=sys.stderr)
         return _exit_code(err)
     finally:
         np.seterr(**previous)
@@ -112,7 +115,7 @@ def _message(err: Exception) -> str:
         return f"expected a file, got a folder: {err.filename}"
     if isinstance(err, PermissionError):
         return f"permission denied: {err.filename}"
-    text = str(err).strip().splitlines()
+    text = str(getattr(err, "cli_message", None) or err).strip().splitlines()
     first = text[0] if text else type(err).__name__
     known = ("ChainruleError", "CLIError", "ValueError", "OSError")
     if not any(k in [c.__name__ for c in type(err).__mro__] for k in known):

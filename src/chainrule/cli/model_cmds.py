@@ -1,15 +1,47 @@
-"""What ``predict``, ``evaluate`` and ``explain`` share: a saved model and its preprocessing."""
+"""What ``predict``, ``evaluate``, ``info`` and ``explain`` share: a saved model, its data."""
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
 from chainrule.cli.errors import CLIError
 
 
+def not_a_model(path: str) -> str | None:
+    """A one-line reason when ``path`` is plainly some other kind of file (a CSV, text, an
+    archive), checked before the model reader so the message says what the file is."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    if len(head) >= 8:
+        size = int.from_bytes(head[:8], "little")
+        if head[8:9] == b"{" and size < (1 << 28):
+            return None  # a safetensors header: let the model reader judge it
+    for magic, kind in ((b"PK\x03\x04", "a ZIP archive"), (b"\x89PNG", "a PNG image")):
+        if head.startswith(magic):
+            return f"{path}: this is {kind}, not a chainrule model"
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    lines = [line for line in text.splitlines() if line.strip()][:5]
+    if len(lines) >= 2 and any(d in lines[0] for d in ",;\t|"):
+        return f"{path}: this is a CSV file, not a chainrule model (give the .safetensors file)"
+    if lines:
+        return f"{path}: this is a text file, not a chainrule model"
+    return None
+
+
 def load_model(path: str):
     import chainrule as cr
 
+    reason = not_a_model(path)
+    if reason:
+        raise CLIError(reason)
     model = cr.load(path)
     meta = getattr(model, "metadata", None) or {}
     if "preprocessing" not in meta:
@@ -20,7 +52,7 @@ def load_model(path: str):
     return model, meta
 
 
-def features_of(path: str, meta: dict, model_path: str, target=None):
+def features_of(path: str, meta: dict, model_path: str, target=None, notes=sys.stderr):
     """Rows of ``path`` turned into the model's inputs by its own saved preprocessing."""
     from chainrule.data import Preprocessor, load_csv
 
@@ -29,14 +61,24 @@ def features_of(path: str, meta: dict, model_path: str, target=None):
         # The saved preprocessor picks the training columns by name and keeps the training
         # categories and classes, whatever subset of them this file holds.
         data = load_csv(path, target=target, preprocessor=pre)
-        X = pre.transform(data.X)
+        X = pre.transform(data.X, dtype=np.float32)
     except ValueError as err:
         expected = meta.get("columns") or []
+        message = getattr(err, "cli_message", None) or _first_line(err)
         raise CLIError(
-            f"{_first_line(err)} (model {model_path} expects {len(expected)} feature columns: "
+            f"{message} (model {model_path} expects {len(expected)} feature columns: "
             f"{', '.join(map(str, expected))})"
         ) from None
-    return X, data
+    bad = ~np.isfinite(X)
+    if bad.any():
+        i, k = np.argwhere(bad)[0]
+        raise CLIError(
+            f"{path}: line {int(data.lines[i])}: feature {pre.feature_names[k]!r} is too large "
+            f"for float32 once standardised with the training statistics"
+        )
+    for note in data.notes:
+        print(f"note: {getattr(note, 'cli', note)}", file=notes)
+    return X, data, pre
 
 
 def _first_line(err: Exception) -> str:
@@ -44,13 +86,25 @@ def _first_line(err: Exception) -> str:
     return lines[0] if lines else type(err).__name__
 
 
-def outputs(model, X, meta):
+def outputs(model, X, meta, pre=None, lines=None, path: str = "input"):
+    """``(class indices or None, probabilities or predicted values)``; a non-finite output
+    is an error naming the row, never a NaN written out."""
     import chainrule as cr
 
-    raw = cr.predict(model, X)
+    raw = np.asarray(cr.predict(model, X), dtype=np.float64)
+    bad = ~np.isfinite(raw).reshape(len(raw), -1).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        where = f"line {int(lines[i])}" if lines is not None else f"row {i + 1}"
+        raise CLIError(
+            f"{path}: {where}: the model's output is not a finite number ({bad.sum()} row(s)); "
+            f"the model file may be damaged or the inputs far outside the training range",
+            code=3,
+        )
     task, loss = meta.get("task"), meta.get("loss")
-    if task == "regression" or loss == "mse" and task == "regression":
-        return None, raw.reshape(len(raw), -1)
+    if task == "regression":
+        values = raw.reshape(len(raw), -1)
+        return None, pre.unscale_target(values) if pre is not None else values
     if loss == "ce":
         shifted = raw - raw.max(axis=1, keepdims=True)
         probs = np.exp(shifted)
@@ -58,7 +112,7 @@ def outputs(model, X, meta):
     elif loss == "bce":
         p1 = 1 / (1 + np.exp(-np.clip(raw.reshape(-1), -500, 500)))
         probs = np.stack([1 - p1, p1], axis=1)
-    else:  # mse on a binary target: the output is the probability of class 1
+    else:  # mse on a binary target (older models): the output is the probability of class 1
         p1 = np.clip(raw.reshape(-1), 0, 1)
         probs = np.stack([1 - p1, p1], axis=1)
     return probs.argmax(axis=1), probs

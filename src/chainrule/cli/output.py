@@ -1,13 +1,27 @@
-"""Printing for the command line: rich when stdout is a terminal, plain lines otherwise."""
+"""Printing for the command line: fitted to the terminal's width, data printed literally.
+
+The width is ``COLUMNS`` when set, else the terminal's, else 100 (piped output). Tables
+shrink their text columns, then stack one row per block; long lines wrap at spaces (after
+an operator where there is one) with a hanging indent, so numbers and words are never split.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import unicodedata
+
+OPERATORS = ("=", "+", "−", "-", "×", "·", "*", "/", "→", "≈", ",")
 
 
 def is_terminal() -> bool:
     return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def width() -> int:
+    """Columns available: ``COLUMNS``, else the terminal's, else 100; at least 40."""
+    return max(40, shutil.get_terminal_size((100, 24)).columns)
 
 
 def console():
@@ -18,37 +32,132 @@ def console():
         no_color=bool(os.environ.get("NO_COLOR")) or not is_terminal(),
         highlight=False,
         soft_wrap=True,
+        width=width(),
     )
 
 
+def literal(text, limit: int | None = None) -> str:
+    """``text`` safe to print: control characters (escape sequences, bells, carriage
+    returns) shown as ``\\x1b``-style escapes; cut to ``limit`` characters with ``…``."""
+    out = []
+    for ch in str(text):
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != " ":
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    text = "".join(out)
+    if limit is not None and len(text) > limit:
+        text = text[: max(limit - 1, 1)] + "…"
+    return text
+
+
 def heading(text: str) -> None:
+    text = literal(text)
     if is_terminal():
-        console().rule(f"[bold]{text}")
+        from rich.markup import escape
+
+        console().rule(f"[bold]{escape(text)}")
     else:
-        print(f"\n== {text} ==")
+        say(f"\n== {text} ==")
+
+
+def say(text: str = "") -> None:
+    """Print ``text`` wrapped to the width."""
+    print(wrap(text))
+
+
+def wrap(text: str, columns: int | None = None) -> str:
+    """Every line of ``text`` fitted to ``columns``: broken at spaces, preferably after an
+    operator, continuation lines indented four more than the line's own indent."""
+    columns = columns or width()
+    return "\n".join(_wrap_line(line, columns) for line in str(text).split("\n"))
+
+
+def _wrap_line(line: str, columns: int) -> str:
+    if len(line) <= columns:
+        return line
+    indent = len(line) - len(line.lstrip(" "))
+    hanging = " " * min(indent + 4, columns // 2)
+    pieces, rest, first = [], line, True
+    while len(rest) > columns:
+        cut = _break_at(rest, columns, 0 if first else len(hanging))
+        if cut is None:
+            break
+        pieces.append(rest[:cut].rstrip())
+        rest = hanging + rest[cut:].lstrip(" ")
+        first = False
+    pieces.append(rest)
+    return "\n".join(pieces)
+
+
+def _break_at(text: str, columns: int, floor: int) -> int | None:
+    """Where to break: the last space before ``columns`` that follows an operator, else the
+    last space; None when the first word alone is too long."""
+    spaces = [i for i in range(floor + 1, min(columns + 1, len(text))) if text[i] == " "]
+    spaces = [i for i in spaces if text[:i].strip()]
+    if not spaces:
+        return None
+    after_operator = [i for i in spaces if text[:i].rstrip().endswith(OPERATORS)]
+    if after_operator and after_operator[-1] > columns // 2:
+        return after_operator[-1] + 1
+    return spaces[-1] + 1
 
 
 def table(title: str, columns: list[str], rows: list[list]) -> None:
-    """A table: rich's box drawing on a terminal, aligned plain columns otherwise."""
-    rows = [[_fmt(v) for v in row] for row in rows]
-    if is_terminal():
-        from rich.table import Table
-
-        t = Table(title=title)
-        for c in columns:
-            t.add_column(c)
-        for row in rows:
-            t.add_row(*row)
-        console().print(t)
-        return
-    widths = [
-        max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)
-    ]
+    """Aligned columns that fit the width: text columns shrink (with …), numbers never do;
+    when that is not enough, each row is printed as a block of ``name: value`` lines."""
+    rows = [[literal(_fmt(v)) for v in row] for row in rows]
+    columns = [literal(c) for c in columns]
+    limit = width()
     if title:
-        print(title)
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+        say(literal(title))
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+    widths = _shrink(widths, rows, columns, limit)
+    if widths is None:
+        _stacked(columns, rows, limit)
+        return
+    print(_row(columns, widths))
     for row in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        print(_row(row, widths))
+
+
+def _row(cells: list[str], widths: list[int]) -> str:
+    parts = []
+    for cell, w in zip(cells, widths):
+        if len(cell) > w:
+            cell = cell[: max(w - 1, 1)] + "…"
+        parts.append(cell.ljust(w))
+    return "  ".join(parts).rstrip()
+
+
+def _shrink(widths, rows, columns, limit):
+    """Column widths summing (with gaps) to at most ``limit``, or None if impossible."""
+    widths = list(widths)
+    numeric = [all(_is_number(r[i]) for r in rows) for i in range(len(widths))]
+    floor = [w if numeric[i] else min(w, max(len(columns[i]), 8)) for i, w in enumerate(widths)]
+    while sum(widths) + 2 * (len(widths) - 1) > limit:
+        candidates = [i for i in range(len(widths)) if widths[i] > floor[i]]
+        if not candidates:
+            return None
+        i = max(candidates, key=lambda k: widths[k])
+        widths[i] -= 1
+    return widths
+
+
+def _stacked(columns, rows, limit) -> None:
+    name_width = max(len(c) for c in columns)
+    for row in rows:
+        for c, v in zip(columns, row):
+            print(wrap(f"{c.rjust(name_width)}: {v}", limit))
+        print()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", ""))
+    except ValueError:
+        return text in ("", "-", "—")
+    return True
 
 
 def _fmt(value) -> str:

@@ -17,35 +17,47 @@ chainrule predict model.safetensors new.csv --out predictions.csv
 
 def add_arguments(parser) -> None:
     parser.add_argument("model", help="a model file saved by 'chainrule train'")
-    parser.add_argument("csv", help="CSV file with the model's feature columns (by name)")
+    parser.add_argument(
+        "csv", help="CSV file with the model's feature columns (by name; extra columns ignored)"
+    )
     parser.add_argument("--out", help="write predictions to this CSV (default: print them)")
+    parser.add_argument(
+        "--proba",
+        action="store_true",
+        help="classification: add one probability column per class, headed by its name",
+    )
 
 
 def run(args) -> int:
+    from chainrule.cli.paths import output_file
     from chainrule.io.atomic import atomic_write
 
+    if args.out:
+        args.out = output_file(args.out, default_name="predictions.csv")
     model, meta = load_model(args.model)
-    X, _ = features_of(args.csv, meta, args.model)
-    labels, values = outputs(model, X, meta)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    if labels is None:
-        target = meta.get("target") or "target"
-        if values.shape[1] == 1:
-            writer.writerow([f"predicted_{target}"])
-        else:
-            writer.writerow([f"predicted_{target}_{i}" for i in range(values.shape[1])])
-        for row in values:
-            writer.writerow([repr(float(v)) for v in row])
-    else:
-        classes = meta.get("classes") or [str(i) for i in range(values.shape[1])]
-        writer.writerow(["predicted"] + [f"p_{c}" for c in classes])
-        for label, row in zip(labels, values):
-            writer.writerow([classes[label]] + [f"{p:.6f}" for p in row])
-    text = buffer.getvalue()
+    X, data, pre = features_of(args.csv, meta, args.model)
+    labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
+    text = _csv_text(meta, labels, values, args.proba)
     if args.out:
         atomic_write(args.out, text.encode("utf-8"))
         print(f"{len(X)} predictions written to {args.out}")
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _csv_text(meta: dict, labels, values, proba: bool) -> str:
+    """The header and the rows, always the same number of columns."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    target = meta.get("target") or "target"
+    if labels is None:
+        writer.writerow([f"predicted_{target}"])
+        for row in values:
+            writer.writerow([repr(float(row[0]))])
+        return buffer.getvalue()
+    classes = meta.get("classes") or [str(i) for i in range(values.shape[1])]
+    writer.writerow([f"predicted_{target}"] + (list(classes) if proba else []))
+    for label, row in zip(labels, values):
+        writer.writerow([classes[label]] + ([f"{p:.6f}" for p in row] if proba else []))
+    return buffer.getvalue()

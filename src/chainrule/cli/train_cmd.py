@@ -5,13 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 
 import numpy as np
 
 from chainrule.cli.common import ACTIVATIONS, fraction, positive_float, positive_int
 from chainrule.cli.errors import CLIError
-from chainrule.cli.output import heading, table
+from chainrule.cli.output import heading, say, table
+from chainrule.cli.paths import output_file, output_folder
+from chainrule.cli.training_data import choose_loss, encode_targets, load_training_data
+
+__all__ = ["choose_loss", "encode_targets", "load_training_data", "run"]
 
 HELP = "Train a network on a CSV file (or a built-in dataset) and save it."
 EXAMPLES = """
@@ -27,10 +32,25 @@ def add_arguments(parser) -> None:
     parser.add_argument("csv", nargs="?", help="CSV file with a header row (or use --dataset)")
     data = parser.add_argument_group("data")
     data.add_argument("--target", help="name of the column to predict")
-    data.add_argument("--features", help="comma-separated feature columns (default: all others)")
+    add_schema_arguments(data)
+    data.add_argument(
+        "--task",
+        choices=("classification", "regression"),
+        help="override the task inferred from the target (see 'chainrule inspect')",
+    )
     data.add_argument("--dataset", help="a built-in dataset instead of a CSV (e.g. moons)")
-    data.add_argument("--impute", choices=("mean",), help="fill missing numeric cells")
+    data.add_argument(
+        "--impute",
+        choices=("mean",),
+        help="fill missing cells (numbers: the mean, categories: the most frequent), "
+        "at training and prediction",
+    )
     data.add_argument("--config", help="TOML file with the same options (flags override it)")
+    data.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the inferred schema and the network, then stop (nothing is written)",
+    )
     model = parser.add_argument_group("model and training")
     model.add_argument("--layers", default="32", help="hidden layer sizes, e.g. 64,32")
     model.add_argument(
@@ -70,12 +90,40 @@ def add_arguments(parser) -> None:
     )
     model.add_argument("--seed", type=int, default=0, help="seed for weights, split, shuffling")
     out = parser.add_argument_group("output")
-    out.add_argument("--out", default="model.safetensors", help="where to save the model")
+    out.add_argument(
+        "--out",
+        default="model.safetensors",
+        help="where to save the model (a path ending in / is a folder)",
+    )
+    out.add_argument(
+        "--overwrite", action="store_true", help="replace --out if it exists (--resume implies it)"
+    )
     out.add_argument("--plots", default=None, help="folder for plots (default: beside --out)")
     out.add_argument("--no-plots", action="store_true", help="write no PNG plots")
     out.add_argument("--report", help="write a self-contained HTML report of the run here")
     out.add_argument("--checkpoint-dir", help="save a resumable checkpoint after every epoch")
-    out.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
+    out.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from --checkpoint-dir (starts fresh, with a notice, if it holds none)",
+    )
+
+
+def add_schema_arguments(group) -> None:
+    """The flags that choose columns and how to read them (train and inspect share them)."""
+    group.add_argument(
+        "--features",
+        help="comma-separated feature columns, used whatever their role "
+        "(default: every numeric, categorical and boolean column)",
+    )
+    group.add_argument("--drop", help="comma-separated columns to leave out")
+    group.add_argument("--categorical", help="comma-separated columns to read as categories")
+    group.add_argument("--numeric", help="comma-separated columns to read as numbers")
+    group.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        help="the decimal mark (default: detected; ',' only in files not separated by ',')",
+    )
 
 
 # Options that define a run: resuming with any of them changed is refused.
@@ -94,6 +142,11 @@ _RUN_OPTIONS = (
     "early_stopping",
     "seed",
     "impute",
+    "task",
+    "drop",
+    "categorical",
+    "numeric",
+    "decimal",
 )
 
 
@@ -112,83 +165,14 @@ def parse_layers(text) -> list[int]:
     return sizes
 
 
-def load_training_data(args):
-    """Features, targets and the (unfitted) preprocessing for the requested data."""
-    from chainrule.data import Preprocessor, load_csv
-    from chainrule.data import datasets as builtin
-
-    if args.dataset and args.csv:
-        raise CLIError("give either a CSV file or --dataset, not both")
-    if args.dataset:
-        X, y = builtin.load(args.dataset)
-        names = [f"x{i + 1}" for i in range(X.shape[1])]
-        task = (
-            "regression"
-            if y.dtype.kind == "f"
-            else ("binary" if len(np.unique(y)) == 2 else "multiclass")
-        )
-        classes = None if task == "regression" else [str(c) for c in np.unique(y)]
-        source = {"dataset": args.dataset}
-        digest = hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
-        pre = Preprocessor(feature_names=names)
-        return X, y, task, classes, pre, names, "target", source, digest, names
-    if not args.csv:
-        raise CLIError(
-            "give a CSV file (chainrule train data.csv --target COLUMN) or --dataset NAME"
-        )
-    if not args.target:
-        raise CLIError(f"{args.csv}: say which column to predict with --target COLUMN")
-    features = [f.strip() for f in args.features.split(",")] if args.features else None
-    data = load_csv(args.csv, target=args.target, features=features, impute=args.impute)
-    with open(args.csv, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
-    source = {"csv": os.path.basename(args.csv)}
-    return (
-        data.X,
-        data.y,
-        data.task,
-        data.class_names,
-        data.preprocessor,
-        data.feature_names,
-        data.target_name,
-        source,
-        digest,
-        data.columns,
-    )
-
-
-def choose_loss(requested: str, task: str, n_classes: int | None):
-    """The loss module and the number of outputs for the task (``--loss auto`` decides)."""
-    from chainrule import nn
-
-    loss = requested
-    if loss == "auto":
-        loss = {"binary": "bce", "multiclass": "ce", "regression": "mse"}[task]
-    if loss == "bce" and task != "binary":
-        raise CLIError(f"--loss bce needs a target with two classes; this target is {task}")
-    if loss == "ce" and task == "regression":
-        raise CLIError("--loss ce needs class labels; this target is numeric (use --loss mse)")
-    if loss == "bce":
-        return loss, nn.BCEWithLogitsLoss(), 1
-    if loss == "ce":
-        return loss, nn.CrossEntropyLoss(), n_classes
-    return loss, nn.MSELoss(), 1
-
-
-def encode_targets(y, loss: str, classes):
-    """Targets in the form the loss wants: floats (N, 1) for BCE/MSE, class indices for CE."""
-    if classes is not None and y.dtype.kind not in "iu":
-        raise CLIError("internal: class targets must be integer indices")
-    if loss == "ce":
-        return y.astype(np.int64)
-    return y.reshape(-1, 1).astype(np.float32)
+def default_lr(name: str, lr):
+    return lr if lr is not None else (0.1 if name == "sgd" else 0.01)
 
 
 def make_optimizer(name: str, params, lr):
     from chainrule import optim
 
-    if lr is None:
-        lr = 0.1 if name == "sgd" else 0.01
+    lr = default_lr(name, lr)
     if name == "sgd":
         return optim.SGD(params, lr=lr, momentum=0.9)
     if name == "adam":
@@ -215,9 +199,11 @@ def prepare_checkpoint_dir(args, config: dict, data_hash: str):
     backup = os.path.join(folder, "backup.safetensors")
     run_file = os.path.join(folder, "run.json")
     run = {"config": config, "config_sha256": _digest(config), "data_sha256": data_hash}
-    if args.resume:
-        if not os.path.exists(backup) or not os.path.exists(run_file):
-            raise CLIError(f"--resume: {folder} holds no checkpoint of an earlier run")
+    resume = args.resume
+    if resume and not (os.path.exists(backup) and os.path.exists(run_file)):
+        print(f"note: --resume: {folder} holds no checkpoint yet; starting a fresh run")
+        resume = False
+    if resume:
         with open(run_file, encoding="utf-8") as f:
             saved = json.load(f)
         if saved.get("data_sha256") != data_hash:
@@ -233,7 +219,7 @@ def prepare_checkpoint_dir(args, config: dict, data_hash: str):
             )
     os.makedirs(folder, exist_ok=True)
     atomic_write(run_file, json.dumps(run, indent=1, sort_keys=True).encode("utf-8"))
-    return BackupAndRestore(backup, resume=args.resume)
+    return BackupAndRestore(backup, resume=resume)
 
 
 def reproducibility_info(seed: int) -> dict:
@@ -264,8 +250,12 @@ def run(args) -> int:
     if args.resume and not args.checkpoint_dir:
         raise CLIError("--resume needs --checkpoint-dir (the folder of the run to continue)")
     hidden = parse_layers(args.layers)
+    if not args.dry_run:
+        _check_outputs(args)
     started = time.perf_counter()
     run = _prepare(args)
+    if args.dry_run:
+        return _dry_run(args, run, hidden)
     run.model = _build_model(args, run, hidden)
     heading(
         f"Training {run.task} model on {len(run.X_train)} examples "
@@ -288,8 +278,31 @@ def run(args) -> int:
     _save(args, run)
     _summary(args, run, elapsed)
     if not args.no_plots:
-        _plots(args, run)
+        try:
+            _plots(args, run)
+        except Exception as err:  # the model is saved: a plot is not worth failing for
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            print(f"warning: plots not written ({first}); the model is saved", file=sys.stderr)
     return 0
+
+
+def _check_outputs(args) -> None:
+    """Every output path checked before any work, and the plotting extra present."""
+    replace = args.overwrite or args.resume
+    args.out = output_file(args.out, default_name="model.safetensors", replace=replace)
+    if args.report:
+        args.report = output_file(args.report, flag="--report", default_name="report.html")
+    if args.checkpoint_dir:
+        output_folder(args.checkpoint_dir, flag="--checkpoint-dir")
+    if not args.no_plots:
+        if args.plots:
+            output_folder(args.plots, flag="--plots")
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise CLIError(
+                'plots need matplotlib: pip install "chainrule[cli]" (or pass --no-plots)'
+            ) from None
 
 
 class _Run:
@@ -298,15 +311,17 @@ class _Run:
 
 def _prepare(args) -> _Run:
     """Load the data, choose the loss, split, fit the preprocessing on the training rows."""
+    from chainrule.cli.schema_view import show_notes
     from chainrule.data import train_test_split
 
     run = _Run()
-    (X, y, run.task, run.classes, run.preprocessor, run.feature_names, run.target_name) = (
-        loaded := load_training_data(args)
-    )[:7]
-    run.source, run.data_hash, run.columns = loaded[7:]
+    data = load_training_data(args)
+    show_notes(data.notes or [])
+    X, y = data.X, data.y
+    run.data = data
+    run.task, run.classes, run.preprocessor = data.task, data.classes, data.preprocessor
     if run.task != "regression" and len(np.unique(y)) < 2:
-        raise CLIError(f"the target {run.target_name!r} has only one class; nothing to learn")
+        raise CLIError(f"the target {data.target_name!r} has only one class; nothing to learn")
     run.loss_name, run.loss_fn, run.outputs = choose_loss(
         args.loss, run.task, len(run.classes or [])
     )
@@ -320,18 +335,50 @@ def _prepare(args) -> _Run:
         )
     else:
         X_train, y_train, X_val, y_val = X, y, None, None
-    run.preprocessor.fit(X_train)
-    run.X_train = run.preprocessor.transform(X_train)
+    del X, data.X
+    pre = run.preprocessor
+    pre.fit(X_train)
+    if run.task == "regression":
+        pre.fit_target(y_train)
+    run.X_train = _model_input(pre, X_train, "training")
     run.y_train, run.y_val = y_train, y_val
     run.validation = None
     if X_val is not None:
         run.validation = (
-            run.preprocessor.transform(X_val),
-            encode_targets(y_val, run.loss_name, run.classes),
+            _model_input(pre, X_val, "validation"),
+            encode_targets(y_val, run.loss_name, run.classes, pre),
         )
-    run.y_train_enc = encode_targets(y_train, run.loss_name, run.classes)
+    run.y_train_enc = encode_targets(y_train, run.loss_name, run.classes, pre)
     run.config = run_config(args)
     return run
+
+
+def _model_input(pre, X, what: str) -> np.ndarray:
+    """Standardised float32 rows; a value float32 cannot hold is an error naming it."""
+    out = pre.transform(X, dtype=np.float32)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        i, k = np.argwhere(bad)[0]
+        raise CLIError(
+            f"feature {pre.feature_names[k]!r} of a {what} row is too large for float32 after "
+            f"standardising; rescale that column"
+        )
+    return out
+
+
+def _dry_run(args, run: _Run, hidden: list[int]) -> int:
+    from chainrule.cli.schema_view import show_schema
+    from chainrule.models import mlp
+
+    if run.data.schema is not None:
+        show_schema(run.data.schema, f"Schema of {args.csv}")
+    model = mlp(run.X_train.shape[1], hidden, run.outputs, activation=args.activation)
+    say(
+        f"dry run: would train a {run.task} model with --loss {run.loss_name} on "
+        f"{len(run.X_train)} rows ({run.X_train.shape[1]} inputs); nothing was written"
+    )
+    print(model)
+    return 0
 
 
 def _build_model(args, run: _Run, hidden: list[int]):
@@ -359,27 +406,34 @@ def _build_model(args, run: _Run, hidden: list[int]):
         run.recorder = ReportRecorder(run.X_train, run.y_train, loss=run.loss_name)
         run.callbacks.append(run.recorder)
     if args.checkpoint_dir:
-        run.callbacks.append(prepare_checkpoint_dir(args, run.config, run.data_hash))
+        run.callbacks.append(prepare_checkpoint_dir(args, run.config, run.data.digest))
     return model
 
 
 def _save(args, run: _Run) -> None:
     import chainrule as cr
 
+    data, logs = run.data, run.history.history
     metadata = {
         "task": run.task,
-        "target": run.target_name,
-        "features": run.feature_names,
-        "columns": run.columns,
+        "target": data.target_name,
+        "features": data.feature_names,
+        "columns": data.columns,
         "classes": run.classes,
         "loss": run.loss_name,
         "preprocessing": run.preprocessor.to_dict(),
-        "training": {**run.config, "epochs_run": len(run.history.history["loss"])},
+        "schema": data.schema.to_dict() if data.schema is not None else None,
+        "training": {
+            **run.config,
+            "lr_used": default_lr(args.optimizer, args.lr),
+            "epochs_run": len(logs["loss"]),
+        },
+        "metrics": {k: float(v[-1]) for k, v in sorted(logs.items()) if v and k != "time"},
         # What a rerun needs to get the same bits (wall time is left out on purpose: the same
         # seed must give a byte-identical file).
         "reproducibility": reproducibility_info(args.seed),
-        "source": run.source,
-        "data_sha256": run.data_hash,
+        "source": data.source,
+        "data_sha256": data.digest,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     cr.save(run.model, args.out, metadata=metadata)
@@ -412,10 +466,12 @@ def _summary(args, run: _Run, elapsed: float) -> None:
         if key in ("lr", "time") or not logs[key]:
             continue
         rows.append([f"final {key}", float(logs[key][-1])])
+    if run.task == "regression":
+        rows.append(["(losses are on the standardised target)", ""])
     table("Summary", ["", "value"], rows)
-    print(f"model saved: {args.out}")
+    say(f"model saved: {args.out}")
     if args.report:
-        print(f"report: {args.report}")
+        say(f"report: {args.report}")
 
 
 def _plots(args, run: _Run) -> None:
@@ -428,7 +484,7 @@ def _plots(args, run: _Run) -> None:
     os.makedirs(plots, exist_ok=True)
     curve = os.path.join(plots, "loss.png")
     run.history.plot(curve)
-    print(f"loss curves: {curve}")
+    say(f"loss curves: {curve}")
     if run.task != "regression" and run.validation is not None:
         cm_path = os.path.join(plots, "confusion_matrix.png")
         predicted = cr.predict(run.model, run.validation[0])
@@ -436,7 +492,7 @@ def _plots(args, run: _Run) -> None:
         n = len(run.classes)
         cm = cr.metrics.confusion_matrix(run.y_val, labels, labels=list(range(n)))
         cr.plot.confusion_matrix(cm, run.classes, cm_path)
-        print(f"confusion matrix: {cm_path}")
+        say(f"confusion matrix: {cm_path}")
 
 
 def _classes_from_output(output: np.ndarray, loss: str) -> np.ndarray:

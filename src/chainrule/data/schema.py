@@ -34,6 +34,9 @@ from chainrule.data.reader import ABSENT, NUMBER, TEXT, Column, Columns, number_
 from chainrule.errors import DataError
 
 USED_ROLES = ("numeric", "categorical", "boolean")
+#: A column of numbers may hold this share of text cells (one always): typos, reported as
+#: errors; with more text it is read as text (numbers become category names).
+STRAY_TEXT = 0.02
 #: A text column with more distinct values than this is never a category.
 MAX_CATEGORIES = 1000
 #: Integer targets are class labels when they have at most this many distinct values ...
@@ -163,7 +166,7 @@ def describe(col: Column, summary: dict | None = None) -> ColumnInfo:
     if n_text == 0 and n_number == 0:
         info.reason = "no values"
         return info
-    if n_text <= n_number:
+    if n_text <= max(1, STRAY_TEXT * (n_text + n_number)):
         return _numeric(col, info, summary)
     return _text(col, info, n_number, n_text)
 
@@ -313,7 +316,7 @@ def target_task(col: Column, info: ColumnInfo, task: str | None) -> tuple[str, s
         raise DataError(f"task must be 'classification' or 'regression', got {task!r}")
     if task is not None:
         return task, "chosen by the user"
-    if info.type in ("text", "boolean", "date") and info.role != "numeric":
+    if col.codes is not None and (col.kinds == TEXT).any():
         return "classification", "the target holds text labels"
     n = int((col.kinds != ABSENT).sum())
     if not col.integral:
