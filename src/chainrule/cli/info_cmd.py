@@ -1,55 +1,127 @@
-"""``chainrule info``: what a saved model file holds, read without building the model."""
+"""``chainrule info``: what a saved model holds: network, training, metrics and columns."""
 
 from __future__ import annotations
 
-from chainrule.cli.output import heading, table
+from chainrule.cli.output import heading, literal, say, table
 
-HELP = "Describe a saved model: architecture, parameters, training and preprocessing."
+HELP = "Describe a saved model: architecture, training, metrics and the columns it reads."
 EXAMPLES = "chainrule info model.safetensors"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("model", help="a model file saved by chainrule")
+    parser.add_argument("model", help="a model file saved by chainrule (.safetensors)")
 
 
 def run(args) -> int:
+    import chainrule as cr
+    from chainrule.cli.errors import CLIError
+    from chainrule.cli.model_cmds import not_a_model
     from chainrule.io.model import read_metadata
 
+    reason = not_a_model(args.model)
+    if reason:
+        raise CLIError(reason)
+    model = cr.load(args.model)  # refuses exactly what loading refuses
     info = read_metadata(args.model)
-    meta = info.get("metadata") or {}
+    meta = getattr(model, "metadata", None) or {}
     heading(f"Model {args.model}")
-    rows = [
-        ["parameters", info.get("parameter_count")],
-        ["chainrule version", info.get("chainrule_version")],
-        ["numpy version", info.get("numpy_version")],
-    ]
-    for key in ("task", "target", "loss", "classes", "features"):
-        if key in meta:
-            rows.append([key, _short(meta[key])])
-    table("", ["", "value"], rows)
-    print("architecture:")
-    print(_architecture_text(info.get("architecture")))
-    if meta.get("training"):
-        table(
-            "training",
-            ["option", "value"],
-            [[k, _short(v)] for k, v in sorted(meta["training"].items())],
-        )
-    if meta.get("preprocessing"):
-        print("preprocessing:", _short(meta["preprocessing"], 400))
+    table(
+        "",
+        ["", "value"],
+        [
+            ["kind", info.get("kind")],
+            ["parameters", info.get("parameter_count")],
+            ["chainrule version", info.get("chainrule_version")],
+            ["numpy version", info.get("numpy_version")],
+        ],
+    )
+    say("architecture:")
+    for line in repr(model).splitlines():
+        say("  " + literal(line))
+    _training(meta)
+    _columns(meta)
     return 0
 
 
-def _architecture_text(config, indent: int = 2) -> str:
-    if not config:
-        return " " * indent + "(none recorded)"
-    args = ", ".join(f"{k}={v}" for k, v in (config.get("args") or {}).items())
-    lines = [" " * indent + f"{config.get('type')}({args})"]
-    for child in config.get("children") or []:
-        lines.append(_architecture_text(child, indent + 2))
-    return "\n".join(lines)
+def _training(meta: dict) -> None:
+    training = meta.get("training") or {}
+    if not meta.get("task") and not training:
+        say("training: (not recorded: this model was not saved by 'chainrule train')")
+        return
+    optimizer = training.get("optimizer")
+    lr = training.get("lr_used", training.get("lr"))
+    if lr is None and optimizer:
+        lr = 0.1 if optimizer == "sgd" else 0.01  # the defaults of the version that saved it
+    classes = meta.get("classes")
+    rows = [
+        ["task", meta.get("task")],
+        ["target", literal(meta.get("target"))],
+        ["classes", _short(", ".join(map(literal, classes))) if classes else "-"],
+        ["loss", meta.get("loss")],
+        ["optimizer", optimizer],
+        ["learning rate", lr],
+        ["epochs run", f"{training.get('epochs_run')} of {training.get('epochs_requested', '?')}"],
+        ["batch size", training.get("batch_size")],
+        ["validation split", training.get("validation_split")],
+        ["hidden layers", training.get("layers")],
+        ["activation", training.get("activation")],
+        ["seed", training.get("seed")],
+        ["missing values", "imputed" if training.get("impute") else "refused"],
+    ]
+    table("training", ["", "value"], [[k, "-" if v is None else v] for k, v in rows])
+    metrics = meta.get("metrics") or {}
+    if metrics:
+        rows = [[k, float(v)] for k, v in metrics.items() if k not in ("lr", "time")]
+        table("final metrics", ["metric", "value"], rows)
+        if meta.get("task") == "regression":
+            say("(losses are on the standardised target)")
 
 
-def _short(value, limit: int = 120) -> str:
+def _columns(meta: dict) -> None:
+    pre = meta.get("preprocessing") or {}
+    columns = pre.get("columns") or []
+    if not columns:
+        return
+    mean, std = pre.get("mean") or [], pre.get("std") or []
+    rows, k = [], 0
+    for col in columns:
+        kind = col.get("kind")
+        fill = col.get("fill")
+        if kind == "categorical":
+            categories = col.get("categories") or []
+            stats = f"{len(categories)} categories: " + ", ".join(map(literal, categories[:4]))
+            stats += ", …" if len(categories) > 4 else ""
+            k += len(categories)
+        else:
+            stats = f"mean {mean[k]:.4g}, std {std[k]:.4g}" if k < len(mean) else ""
+            if kind == "boolean":
+                stats = "0/1: " + "/".join(map(literal, col.get("categories") or []))
+            k += 1
+        filled = (
+            "-" if fill is None else (f"{fill:.6g}" if isinstance(fill, float) else literal(fill))
+        )
+        rows.append([literal(col.get("name")), kind, _short(stats, 48), filled])
+    table(
+        "columns (raw feature columns, in training order)",
+        ["column", "role", "statistics", "fills missing"],
+        rows,
+    )
+    scaling = pre.get("target_scaling")
+    if scaling:
+        say(
+            f"target {literal(meta.get('target'))!s}: standardised for training with mean "
+            f"{scaling['mean']:.6g} and std {scaling['std']:.6g}; predictions are unscaled"
+        )
+    left = [
+        c
+        for c in meta.get("schema") or []
+        if c.get("role") not in ("numeric", "categorical", "boolean")
+        and c.get("name") != meta.get("target")
+    ]
+    if left:
+        say("left out: " + ", ".join(f"{literal(c['name'])} ({c['role']})" for c in left))
+
+
+def _short(value, limit: int = 60) -> str:
     text = value if isinstance(value, str) else str(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -426,9 +426,12 @@ def _save(args, run: _Run) -> None:
         "training": {
             **run.config,
             "lr_used": default_lr(args.optimizer, args.lr),
+            "epochs_requested": args.epochs,
             "epochs_run": len(logs["loss"]),
         },
-        "metrics": {k: float(v[-1]) for k, v in sorted(logs.items()) if v and k != "time"},
+        "metrics": {
+            k: float(v[-1]) for k, v in sorted(logs.items()) if v and k not in ("time", "lr")
+        },
         # What a rerun needs to get the same bits (wall time is left out on purpose: the same
         # seed must give a byte-identical file).
         "reproducibility": reproducibility_info(args.seed),
