@@ -52,7 +52,7 @@ def load_model(path: str):
     return model, meta
 
 
-def features_of(path: str, meta: dict, model_path: str, target=None, notes=sys.stderr):
+def features_of(path: str, meta: dict, model_path: str, target=None, notes=None):
     """Rows of ``path`` turned into the model's inputs by its own saved preprocessing."""
     from chainrule.data import Preprocessor, load_csv
 
@@ -77,7 +77,7 @@ def features_of(path: str, meta: dict, model_path: str, target=None, notes=sys.s
             f"for float32 once standardised with the training statistics"
         )
     for note in data.notes:
-        print(f"note: {getattr(note, 'cli', note)}", file=notes)
+        print(f"note: {getattr(note, 'cli', note)}", file=notes or sys.stderr)
     return X, data, pre
 
 

@@ -271,8 +271,9 @@ def run(args) -> int:
         batch_size=args.batch_size,
         validation_data=run.validation,
         metrics=("accuracy",) if run.task != "regression" else ("mae", "r2"),
-        callbacks=run.callbacks,
+        callbacks=[*run.callbacks, _EpochLines(args.epochs)],
         generator=cr.Generator(args.seed),
+        verbose=False,
     )
     elapsed = time.perf_counter() - started
     _save(args, run)
@@ -307,6 +308,19 @@ def _check_outputs(args) -> None:
 
 class _Run:
     """What one training run carries from one phase to the next."""
+
+
+def _EpochLines(epochs: int):
+    """A callback printing one line per epoch, wrapped to the terminal's width."""
+    from chainrule.train.callbacks import Callback
+
+    class EpochLines(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k not in ("lr", "time"))
+            say(f"epoch {epoch + 1}/{epochs}  {shown}")
+
+    return EpochLines()
 
 
 def _prepare(args) -> _Run:
