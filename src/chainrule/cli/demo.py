@@ -8,7 +8,8 @@ import time
 import numpy as np
 
 from chainrule.cli.common import ACTIVATIONS, positive_float, positive_int
-from chainrule.cli.output import heading, is_terminal
+from chainrule.cli.output import heading, say
+from chainrule.cli.report_text import render
 
 HELP = (
     "Backpropagation on the seed network (2 inputs -> 1 sigmoid hidden -> 1 sigmoid "
@@ -54,7 +55,7 @@ def run(args) -> int:
     loss_fn = nn.BCELoss()
 
     heading("The seed network")
-    print(
+    say(
         f"{len(X)} examples with 2 features (x1, x2) and a 0/1 label.\n"
         f"Network: 2 inputs -> {args.hidden} hidden neuron(s) ({args.activation}) -> "
         f"1 output (sigmoid); loss: binary cross-entropy; learning rate {args.lr:g}.\n"
@@ -67,10 +68,7 @@ def run(args) -> int:
     if not args.no_explain:
         heading("One training example, every step")
         report = cr.explain(model, X[:1], targets[:1], loss_fn, lr=args.lr, names="classic")
-        if is_terminal():
-            report.terminal()
-        else:
-            print(report)
+        print(render(report), end="")
 
     heading(f"Training: {args.epochs} epochs (1 epoch = forward + backward over all data)")
     optimizer = optim.SGD(model.parameters(), lr=args.lr)
@@ -88,8 +86,8 @@ def run(args) -> int:
     results = cr.evaluate(model, (X, targets), loss_fn, metrics=("accuracy",))
 
     heading("Result")
-    print(f"average loss per epoch: first {losses[0]:.6f} -> last {losses[-1]:.6f}")
-    print(f"final accuracy: {100 * results['accuracy']:.2f}% on {len(X)} examples")
+    say(f"average loss per epoch: first {losses[0]:.6f} -> last {losses[-1]:.6f}")
+    say(f"final accuracy: {100 * results['accuracy']:.2f}% on {len(X)} examples")
     if not args.no_plots:
         os.makedirs(args.out, exist_ok=True)
         loss_path = os.path.join(args.out, "loss.png")

@@ -6,7 +6,7 @@ import numpy as np
 
 from chainrule.cli.common import nonnegative_int, positive_float
 from chainrule.cli.errors import CLIError
-from chainrule.cli.output import is_terminal
+from chainrule.cli.report_text import render
 
 HELP = "Write out the chain rule, with the real numbers, for one example."
 EXAMPLES = """
@@ -88,8 +88,8 @@ def run(args) -> int:
 
         atomic_write(args.out, rendered().encode("utf-8"))
         print(f"report written to {args.out}")
-    elif args.format == "text" and is_terminal():
-        report.terminal()
+    elif args.format == "text":
+        print(render(report), end="")
     else:
         print(rendered())
     return 0

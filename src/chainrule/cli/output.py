@@ -66,21 +66,22 @@ def say(text: str = "") -> None:
     print(wrap(text))
 
 
-def wrap(text: str, columns: int | None = None) -> str:
-    """Every line of ``text`` fitted to ``columns``: broken at spaces, preferably after an
-    operator, continuation lines indented four more than the line's own indent."""
+def wrap(text: str, columns: int | None = None, operators: bool = False) -> str:
+    """Every line of ``text`` fitted to ``columns``: broken at spaces (with ``operators``,
+    preferably after an operator such as ``=`` or ``×``), continuation lines indented four
+    more than the line's own indent."""
     columns = columns or width()
-    return "\n".join(_wrap_line(line, columns) for line in str(text).split("\n"))
+    return "\n".join(_wrap_line(line, columns, operators) for line in str(text).split("\n"))
 
 
-def _wrap_line(line: str, columns: int) -> str:
+def _wrap_line(line: str, columns: int, operators: bool) -> str:
     if len(line) <= columns:
         return line
     indent = len(line) - len(line.lstrip(" "))
     hanging = " " * min(indent + 4, columns // 2)
     pieces, rest, first = [], line, True
     while len(rest) > columns:
-        cut = _break_at(rest, columns, 0 if first else len(hanging))
+        cut = _break_at(rest, columns, 0 if first else len(hanging), operators)
         if cut is None:
             break
         pieces.append(rest[:cut].rstrip())
@@ -90,7 +91,7 @@ def _wrap_line(line: str, columns: int) -> str:
     return "\n".join(pieces)
 
 
-def _break_at(text: str, columns: int, floor: int) -> int | None:
+def _break_at(text: str, columns: int, floor: int, operators: bool) -> int | None:
     """Where to break: the last space before ``columns`` that follows an operator, else the
     last space; None when the first word alone is too long."""
     spaces = [i for i in range(floor + 1, min(columns + 1, len(text))) if text[i] == " "]
@@ -98,21 +99,32 @@ def _break_at(text: str, columns: int, floor: int) -> int | None:
     if not spaces:
         return None
     after_operator = [i for i in spaces if text[:i].rstrip().endswith(OPERATORS)]
-    if after_operator and after_operator[-1] > columns // 2:
+    if operators and after_operator and after_operator[-1] > columns // 2:
         return after_operator[-1] + 1
     return spaces[-1] + 1
 
 
-def table(title: str, columns: list[str], rows: list[list]) -> None:
-    """Aligned columns that fit the width: text columns shrink (with …), numbers never do;
-    when that is not enough, each row is printed as a block of ``name: value`` lines."""
+def table(
+    title: str,
+    columns: list[str],
+    rows: list[list],
+    limit: int | None = None,
+    shrink: tuple[str, ...] | None = None,
+) -> None:
+    """Aligned columns that fit the width: the ``shrink`` columns (default: those without
+    digits) are cut with …, others never; when that is not enough, each row is printed as
+    a block of ``name: value`` lines."""
     rows = [[literal(_fmt(v)) for v in row] for row in rows]
     columns = [literal(c) for c in columns]
-    limit = width()
+    limit = limit or width()
     if title:
-        say(literal(title))
+        print(wrap(literal(title), limit))
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
-    widths = _shrink(widths, rows, columns, limit)
+    if shrink is None:
+        can = [not any(ch.isdigit() for r in rows for ch in r[i]) for i in range(len(columns))]
+    else:
+        can = [c in shrink for c in columns]
+    widths = _shrink(widths, can, columns, limit)
     if widths is None:
         _stacked(columns, rows, limit)
         return
@@ -124,17 +136,23 @@ def table(title: str, columns: list[str], rows: list[list]) -> None:
 def _row(cells: list[str], widths: list[int]) -> str:
     parts = []
     for cell, w in zip(cells, widths):
-        if len(cell) > w:
-            cell = cell[: max(w - 1, 1)] + "…"
-        parts.append(cell.ljust(w))
+        parts.append(_cut(cell, w).ljust(w))
     return "  ".join(parts).rstrip()
 
 
-def _shrink(widths, rows, columns, limit):
+def _cut(cell: str, w: int) -> str:
+    """``cell`` in ``w`` characters, cut at a space so no word or number is split."""
+    if len(cell) <= w:
+        return cell
+    head = cell[: max(w - 1, 0)]
+    head = head[: head.rfind(" ")].rstrip(" ,;") if " " in head else ""
+    return head + "…"
+
+
+def _shrink(widths, can, columns, limit):
     """Column widths summing (with gaps) to at most ``limit``, or None if impossible."""
     widths = list(widths)
-    numeric = [all(_is_number(r[i]) for r in rows) for i in range(len(widths))]
-    floor = [w if numeric[i] else min(w, max(len(columns[i]), 8)) for i, w in enumerate(widths)]
+    floor = [min(w, max(len(columns[i]), 8)) if can[i] else w for i, w in enumerate(widths)]
     while sum(widths) + 2 * (len(widths) - 1) > limit:
         candidates = [i for i in range(len(widths)) if widths[i] > floor[i]]
         if not candidates:
@@ -150,14 +168,6 @@ def _stacked(columns, rows, limit) -> None:
         for c, v in zip(columns, row):
             print(wrap(f"{c.rjust(name_width)}: {v}", limit))
         print()
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text.replace(",", ""))
-    except ValueError:
-        return text in ("", "-", "—")
-    return True
 
 
 def _fmt(value) -> str:

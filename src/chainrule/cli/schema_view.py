@@ -26,6 +26,7 @@ def show_schema(schema, title: str) -> None:
         title,
         ["column", "type", "role", "used", "missing", "distinct", "examples", "why"],
         rows,
+        shrink=("column", "examples", "why"),
     )
     if schema.target is not None:
         print(f"task: {schema.task} ({schema.task_reason})")
