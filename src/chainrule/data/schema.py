@@ -46,9 +46,8 @@ ROWS_PER_CLASS = 5
 BOOLEAN_PAIRS = ({"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"})
 TRUE_WORDS = frozenset({"true", "yes", "y", "t", "1"})
 
-_ID_NAME = re.compile(
-    r"(?:^|.*[_\s.-])(?:id|uuid|guid)$|^.*[a-z0-9]I[dD]$|^(?:index|key|row)$", re.IGNORECASE
-)
+_ID_NAME = re.compile(r"(?:^|.*[_\s.-])(?:id|uuid|guid)$|^(?:index|key|row)$", re.IGNORECASE)
+_CAMEL_ID = re.compile(r".*[a-z0-9](?:Id|ID)$")  # PassengerId, userID (case matters)
 _DATE = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?"
     r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
@@ -61,7 +60,7 @@ def named_like_id(name: str) -> bool:
     name = name.strip()
     if re.fullmatch(r"(?i)(?:id|uuid|guid)", name):
         return True
-    return bool(_ID_NAME.fullmatch(name)) and not re.fullmatch(r"(?i).*(?:paid|valid|void)$", name)
+    return bool(_ID_NAME.fullmatch(name) or _CAMEL_ID.fullmatch(name))
 
 
 @dataclass(slots=True)
@@ -166,7 +165,7 @@ def describe(col: Column, summary: dict | None = None) -> ColumnInfo:
     if n_text == 0 and n_number == 0:
         info.reason = "no values"
         return info
-    if n_text <= max(1, STRAY_TEXT * (n_text + n_number)):
+    if n_number >= n_text and n_text <= max(1, STRAY_TEXT * (n_text + n_number)):
         return _numeric(col, info, summary)
     return _text(col, info, n_number, n_text)
 
