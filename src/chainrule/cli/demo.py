@@ -9,7 +9,7 @@ import numpy as np
 
 from chainrule.cli.common import ACTIVATIONS, positive_float, positive_int
 from chainrule.cli.output import heading, say
-from chainrule.cli.report_text import render
+from chainrule.cli.report_text import show
 
 HELP = (
     "Backpropagation on the seed network (2 inputs -> 1 sigmoid hidden -> 1 sigmoid "
@@ -68,7 +68,7 @@ def run(args) -> int:
     if not args.no_explain:
         heading("One training example, every step")
         report = cr.explain(model, X[:1], targets[:1], loss_fn, lr=args.lr, names="classic")
-        print(render(report), end="")
+        show(report)
 
     heading(f"Training: {args.epochs} epochs (1 epoch = forward + backward over all data)")
     optimizer = optim.SGD(model.parameters(), lr=args.lr)

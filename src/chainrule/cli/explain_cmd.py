@@ -6,7 +6,7 @@ import numpy as np
 
 from chainrule.cli.common import nonnegative_int, positive_float
 from chainrule.cli.errors import CLIError
-from chainrule.cli.report_text import render
+from chainrule.cli.report_text import show
 
 HELP = "Write out the chain rule, with the real numbers, for one example."
 EXAMPLES = """
@@ -89,7 +89,7 @@ def run(args) -> int:
         atomic_write(args.out, rendered().encode("utf-8"))
         print(f"report written to {args.out}")
     elif args.format == "text":
-        print(render(report), end="")
+        show(report)
     else:
         print(rendered())
     return 0

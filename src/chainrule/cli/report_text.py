@@ -8,10 +8,22 @@ printed one row per block. Numbers and words are never split.
 from __future__ import annotations
 
 import io
+import os
 import textwrap
 from contextlib import redirect_stdout
 
 from chainrule.cli.output import literal, table, width, wrap
+
+
+def show(report) -> None:
+    """Print ``report``: in colour through rich on a colour terminal (rich fits it to the
+    terminal), else as plain text fitted to the width."""
+    from chainrule.cli.output import is_terminal
+
+    if is_terminal() and not os.environ.get("NO_COLOR") and hasattr(report, "terminal"):
+        report.terminal()
+    else:
+        print(render(report), end="")
 
 
 def render(report, columns: int | None = None) -> str:

@@ -19,6 +19,7 @@ from chainrule.data.reader import (
     option,
     parse_cells,
     say,
+    stack,
     where,
 )
 from chainrule.errors import DataError
@@ -191,14 +192,16 @@ class Preprocessor:
             if spec["kind"] == "numeric" and col.codes is None and col.problem is None
         ]
         if len(plain) > 1:  # many numeric columns at once (wide files)
-            kinds = np.stack([columns[k].kinds for k in plain], axis=1)
+            kinds = stack([columns[k] for k in plain], "kinds")
             absent = kinds == ABSENT
             fills = np.array([_fill(self.columns[k]) for k in plain])
             unfilled = absent & np.isnan(fills)
-            if unfilled.any():
-                plain = set()  # column by column below, so the first bad cell is reported
+            if unfilled.any():  # report the first column with a missing cell that has no fill
+                k = plain[int(np.argmax(unfilled.any(axis=0)))]
+                block = out[:, offsets[k] : offsets[k + 1]]
+                _encode_one(self.columns[k], columns[k], block, self.unseen, source, lines)
             else:
-                block = np.stack([columns[k].values for k in plain], axis=1)
+                block = stack([columns[k] for k in plain])
                 out[:, offsets[plain]] = np.where(absent, fills, block)
                 plain = set(plain)
         else:

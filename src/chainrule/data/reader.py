@@ -32,6 +32,7 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 _COMMA_DECIMAL = re.compile(r"[+-]?(?:\d{1,3}(?:[. \u00a0\u202f']\d{3})+|\d*),\d+")
 _DOT_GROUPED = re.compile(r"[+-]?\d{1,3}(?:[, \u00a0\u202f']\d{3})+(?:\.\d*)?")
 _DOT_DECIMAL = re.compile(r"[+-]?\d+\.(?:\d{1,2}|\d{4,})")  # never a thousands group
+_GROUP_HINT = re.compile(r"\d[, \u00a0\u202f']\d{3}")
 _GROUP_MARKS = str.maketrans("", "", ". \u00a0\u202f'")
 _GROUP_MARKS_DOT = str.maketrans("", "", ", \u00a0\u202f'")
 
@@ -211,10 +212,12 @@ def detect_number_format(rows: list[list[str]], delimiter: str, decimal: str | N
         raise DataError(f"decimal must be '.' or ',', got {decimal!r}")
     cells = [cell.strip() for row in rows[:2000] for cell in row]
     if decimal is None:
-        comma = delimiter != "," and any(_COMMA_DECIMAL.fullmatch(c) for c in cells)
-        dotted = any(_DOT_DECIMAL.fullmatch(c) for c in cells)
+        comma = delimiter != "," and any(_COMMA_DECIMAL.fullmatch(c) for c in cells if "," in c)
+        dotted = comma and any(_DOT_DECIMAL.fullmatch(c) for c in cells if "." in c)
         decimal = "," if comma and not dotted else "."
-    grouped = decimal == "." and any(_DOT_GROUPED.fullmatch(c) and not _is_float(c) for c in cells)
+    grouped = False
+    if decimal == "." and _GROUP_HINT.search("\n".join(cells)):
+        grouped = any(_DOT_GROUPED.fullmatch(c) and not _is_float(c) for c in cells)
     return NumberFormat(decimal, grouped)
 
 
@@ -304,6 +307,7 @@ class Column:
     head: list  # the first rows of the file (all columns), for examples
     integral: bool  # every number is a whole number
     problem: tuple | None = None  # (row index, message) of the first number float32 can't hold
+    block: tuple | None = None  # (values of all columns, kinds of all columns, this one's row)
 
     @property
     def examples(self) -> list[str]:
@@ -317,6 +321,16 @@ class Column:
         if self.kinds[i] == ABSENT:
             return ""
         return number_key(float(self.values[i]))
+
+
+def stack(columns: list[Column], what: str = "values") -> np.ndarray:
+    """(rows, len(columns)) array of the columns' values or kinds, without a Python loop
+    when they come from one file."""
+    blocks = [c.block for c in columns]
+    if blocks and all(b is not None and b[0] is blocks[0][0] for b in blocks):
+        rows = np.fromiter((b[2] for b in blocks), np.int64, count=len(blocks))
+        return blocks[0][0 if what == "values" else 1][rows].T
+    return np.stack([getattr(c, what) for c in columns], axis=1)
 
 
 def number_key(value: float) -> str:
@@ -375,13 +389,22 @@ class _Builder:
         kinds = np.empty((r, m), dtype=np.int8)
         slow = list(range(m))
         if self.fast and m:
-            plain = [j for j in range(m) if int(self.wanted[j]) not in self.text]
-            if plain:
+            odd: set[int] = set()
+            for attempt in range(2):
+                plain = [
+                    j for j in range(m) if int(self.wanted[j]) not in self.text and j not in odd
+                ]
+                if not plain:
+                    break
                 fast_values = self._fast(chunk_rows, r, self.wanted[plain])
                 if fast_values is not None:
                     values[:, plain] = fast_values
                     kinds[:, plain] = np.where(np.isnan(fast_values), ABSENT, NUMBER)
-                    slow = [j for j in range(m) if int(self.wanted[j]) in self.text]
+                    done = set(plain)
+                    slow = [j for j in range(m) if j not in done]
+                    break
+                if attempt == 0:  # find the few columns with a cell that is not a number
+                    odd = self._odd_columns(chunk_rows, plain)
         if slow:
             columns = list(zip(*chunk_rows))
             for j in slow:
@@ -399,6 +422,22 @@ class _Builder:
             self.values.append(values.astype(np.float32))
         self.kinds.append(kinds)
         self.rows += r
+
+    def _odd_columns(self, chunk_rows, plain: list[int]) -> set[int]:
+        """Positions (in ``wanted``) of the columns holding a cell ``float`` cannot read."""
+        odd = set()
+        picked = self.wanted[plain].tolist()
+        for row in chunk_rows:
+            try:
+                for k in picked:
+                    float(row[k])
+            except ValueError:
+                for j, k in zip(plain, picked):
+                    try:
+                        float(row[k])
+                    except ValueError:
+                        odd.add(j)
+        return odd
 
     def _fast(self, chunk_rows, r: int, picked: np.ndarray):
         """The picked cells of the chunk converted in one call, or None if one is text."""
@@ -456,6 +495,7 @@ class _Builder:
                     head,
                     integral[j],
                     problem,
+                    None if k in self.exact else (values_t, kinds_t, j),
                 )
             )
         return columns

@@ -30,7 +30,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chainrule.data.reader import ABSENT, NUMBER, TEXT, Column, Columns, number_key, where
+from chainrule.data.reader import (
+    ABSENT,
+    NUMBER,
+    TEXT,
+    Column,
+    Columns,
+    number_key,
+    stack,
+    where,
+)
 from chainrule.errors import DataError
 
 USED_ROLES = ("numeric", "categorical", "boolean")
@@ -115,8 +124,8 @@ class Schema:
         return [{k: getattr(c, k) for k in keys} for c in self.columns]
 
 
-def summarise(columns: list[Column]) -> list[dict]:
-    """Per column: counts of numbers and text cells, distinct numbers, min, max, mean.
+def summarise(columns: list[Column]) -> list[tuple]:
+    """Per column: (numbers, text cells, distinct numbers, min, max, mean).
 
     Many short columns are summarised together (one sort for all), few long ones one by one.
     """
@@ -125,9 +134,9 @@ def summarise(columns: list[Column]) -> list[dict]:
     return [_summarise_block([col])[0] for col in columns]
 
 
-def _summarise_block(columns: list[Column]) -> list[dict]:
-    kinds = np.stack([c.kinds for c in columns], axis=1)
-    values = np.stack([c.values for c in columns], axis=1).astype(np.float64)
+def _summarise_block(columns: list[Column]) -> list[tuple]:
+    kinds = stack(columns, "kinds")
+    values = stack(columns).astype(np.float64)
     number = kinds == NUMBER
     n_number = number.sum(axis=0)
     n_text = (kinds == TEXT).sum(axis=0)
@@ -143,7 +152,6 @@ def _summarise_block(columns: list[Column]) -> list[dict]:
     scale = np.where(np.isfinite(scale), scale, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(number, values / scale, 0).sum(axis=0) / np.maximum(n_number, 1) * scale
-    keys = ("numbers", "text", "distinct", "min", "max", "mean")
     columns = zip(
         n_number.tolist(),
         n_text.tolist(),
@@ -152,14 +160,14 @@ def _summarise_block(columns: list[Column]) -> list[dict]:
         high.tolist(),
         mean.tolist(),
     )
-    return [dict(zip(keys, values)) for values in columns]
+    return list(columns)
 
 
-def describe(col: Column, summary: dict | None = None) -> ColumnInfo:
+def describe(col: Column, summary: tuple | None = None) -> ColumnInfo:
     """Infer a column's type and role from its cells (see the module's table)."""
     summary = summary or _summarise_block([col])[0]
     n = len(col.kinds)
-    n_text, n_number = summary["text"], summary["numbers"]
+    n_number, n_text = summary[0], summary[1]
     missing = n - n_text - n_number
     info = ColumnInfo(col.name, col.position, "empty", "empty", missing, 0, col)
     if n_text == 0 and n_number == 0:
@@ -170,12 +178,11 @@ def describe(col: Column, summary: dict | None = None) -> ColumnInfo:
     return _text(col, info, n_number, n_text)
 
 
-def _numeric(col: Column, info: ColumnInfo, summary: dict) -> ColumnInfo:
-    n_number, n_text, distinct = summary["numbers"], summary["text"], summary["distinct"]
+def _numeric(col: Column, info: ColumnInfo, summary: tuple) -> ColumnInfo:
+    n_number, n_text, distinct, low, high, mean = summary
     info.distinct = distinct + (len(col.levels) if n_text else 0)
     info.type = "integer" if col.integral else "number"
-    info.stats = {k: summary[k] for k in ("min", "max", "mean")}
-    low, high = summary["min"], summary["max"]
+    info.stats = {"min": low, "max": high, "mean": mean}
     if n_text:
         info.role, info.reason = "numeric", f"numbers with {n_text} text cell(s)"
     elif distinct == 1 and n_number >= 3:
