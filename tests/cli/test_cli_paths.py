@@ -1,0 +1,90 @@
+"""Output paths are checked before training; only regular files are ever replaced."""
+
+import os
+
+import numpy as np
+import pytest
+from cli_helpers import write_classification_csv
+
+from chainrule.cli.main import main
+
+
+@pytest.fixture()
+def data(tmp_path):
+    return write_classification_csv(tmp_path / "d.csv", n=60)
+
+
+def _train(capsys, data, *extra):
+    args = ["train", data, "--target", "species", "--epochs", "1", "--no-plots", *extra]
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_fifo_and_folder_are_refused_before_training(tmp_path, capsys, data):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code, out, err = _train(capsys, data, "--out", fifo)
+    assert code == 2 and "named pipe" in err and str(fifo) in err and "Training" not in out
+    assert len(err.strip().splitlines()) == 1
+    folder = tmp_path / "existing"
+    folder.mkdir()
+    code, _, err = _train(capsys, data, "--out", folder)
+    assert code == 2 and "is a folder" in err
+    code, _, err = _train(capsys, data, "--out", "/dev/null", "--overwrite")
+    assert code == 2 and "character device" in err
+
+
+def test_trailing_slash_is_a_folder_and_models_are_not_silently_replaced(tmp_path, capsys, data):
+    code, out, err = _train(capsys, data, "--out", f"{tmp_path}/runs/")
+    assert code == 0, err
+    model = tmp_path / "runs" / "model.safetensors"
+    assert model.is_file() and str(model) in out
+    before = model.read_bytes()
+    code, out, err = _train(capsys, data, "--out", model, "--seed", "3")
+    assert code == 2 and "--overwrite" in err and "Training" not in out
+    assert model.read_bytes() == before
+    code, _, err = _train(capsys, data, "--out", model, "--seed", "3", "--overwrite")
+    assert code == 0, err and model.read_bytes() != before
+
+
+def test_resume_without_a_checkpoint_starts_fresh(tmp_path, capsys, data):
+    ckpt = tmp_path / "ckpt"
+    code, out, err = _train(
+        capsys, data, "--out", tmp_path / "m.safetensors", "--checkpoint-dir", ckpt, "--resume"
+    )
+    assert code == 0, err
+    assert "holds no checkpoint yet; starting a fresh run" in out
+
+
+def test_a_failed_plot_is_a_warning_when_the_model_is_saved(tmp_path, capsys, data):
+    (tmp_path / "m-plots").write_text("a file where the plot folder should go")
+    code, out, err = main_train_with_plots(capsys, data, tmp_path / "m.safetensors")
+    assert code == 0 and (tmp_path / "m.safetensors").is_file()
+    assert "warning: plots not written" in err
+
+
+def main_train_with_plots(capsys, data, out):
+    args = ["train", data, "--target", "species", "--epochs", "1", "--out", out]
+    code = main([str(a) for a in args])
+    o, e = capsys.readouterr()
+    return code, o, e
+
+
+def test_predict_refuses_non_finite_outputs_and_float32_overflow(tmp_path, capsys, data):
+    import chainrule as cr
+
+    model = tmp_path / "m.safetensors"
+    assert _train(capsys, data, "--out", model)[0] == 0
+    big = tmp_path / "big.csv"
+    big.write_text("height,weight,colour\n1e39,0.5,red\n")
+    assert main(["predict", str(model), str(big)]) == 2
+    err = capsys.readouterr().err
+    assert "line 2, column 1 ('height')" in err and "too large" in err
+    broken = cr.load(model)
+    for p in broken.parameters():
+        np.asarray(p.data)[...] = np.nan
+    cr.save(broken, tmp_path / "nan.safetensors", metadata=broken.metadata)
+    code = main(["predict", str(tmp_path / "nan.safetensors"), str(data)])
+    out, err = capsys.readouterr()
+    assert code != 0 and "not a finite number" in err and "nan" not in out.lower()
