@@ -20,6 +20,7 @@ from chainrule.data.reader import (
     Column,
     Columns,
     Message,
+    braces,
     error,
     number_key,
     option,
@@ -315,17 +316,13 @@ def _left_out_notes(schema: Schema, features) -> list[str]:
     keep = [c.name for c in schema.features] + [c.name for c in left]
     return [
         say(
-            _braces(f"left out: {parts}") + "; to use one, list the features with {o}",
+            braces(f"left out: {parts}") + "; to use one, list the features with {o}",
             o=option("features", keep),
         )
     ]
 
 
 _ROLE_WORDS = {"text": "free text", "empty": "no values"}
-
-
-def _braces(text: str) -> str:
-    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _no_features(table: Columns, schema: Schema, t) -> DataError:
@@ -342,7 +339,7 @@ def _no_features(table: Columns, schema: Schema, t) -> DataError:
     )
     return error(
         say(
-            _braces(f"{table.source}: no feature columns left: {parts}") + "; use them with {o}",
+            braces(f"{table.source}: no feature columns left: {parts}") + "; use them with {o}",
             o=option("features", [c.name for c in left]),
         )
     )
@@ -421,8 +418,8 @@ def _target(table: Columns, schema: Schema, name: str):
         if text.any():
             raise error(
                 say(
-                    _braces(f"{place(0)}: a regression needs a numeric target, got ")
-                    + _braces(repr(col.text_of(0)))
+                    braces(f"{place(0)}: a regression needs a numeric target, got ")
+                    + braces(repr(col.text_of(0)))
                     + " (use {o})",
                     o=option("task", "classification"),
                 )
@@ -444,7 +441,7 @@ def _target(table: Columns, schema: Schema, name: str):
             i = int(np.argmax(~integral))
             raise error(
                 say(
-                    _braces(f"{place(i)}: class label {col.text_of(i)!r} is not an integer")
+                    braces(f"{place(i)}: class label {col.text_of(i)!r} is not an integer")
                     + "; use {o} for a numeric target",
                     o=option("task", "regression"),
                 )

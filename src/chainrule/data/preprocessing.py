@@ -14,6 +14,7 @@ from chainrule.data.reader import (
     Column,
     NumberFormat,
     _Builder,
+    braces,
     error,
     number_key,
     option,
@@ -451,10 +452,6 @@ def stable_moments(x: np.ndarray) -> tuple[float, float]:
     return mean_z * scale, std_z * scale
 
 
-def _braces(text: str) -> str:
-    return text.replace("{", "{{").replace("}", "}}")
-
-
 def _fill(spec: dict) -> float:
     return math.nan if spec.get("fill") is None else float(spec["fill"])
 
@@ -466,7 +463,7 @@ def _width(spec: dict) -> int:
 def _located(spec, col: Column, i: int, source, lines, message) -> DataError:
     line = i + 1 if lines is None else int(lines[i])
     place = where(source, line, col.position, spec["name"])
-    return error(say(_braces(place) + ": {x}", x=(message, getattr(message, "cli", message))))
+    return error(say(braces(place) + ": {x}", x=(message, getattr(message, "cli", message))))
 
 
 def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source, lines):
@@ -498,7 +495,7 @@ def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source
                 source,
                 lines,
                 say(
-                    f"{_braces(repr(col.text_of(i)))} is not a number; this column holds numbers "
+                    f"{braces(repr(col.text_of(i)))} is not a number; this column holds numbers "
                     "(fix the cell, or read the column as categories with {o})",
                     o=option("categorical", [spec["name"]]),
                 ),

@@ -14,27 +14,25 @@ import csv
 import itertools
 import operator
 import os
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from chainrule.data.numbers import (  # noqa: F401  (re-exported)
+    ABSENT,
+    MISSING,
+    NUMBER,
+    TEXT,
+    NumberFormat,
+    _is_float,
+    detect_number_format,
+    parse_cells,
+)
 from chainrule.errors import DataError
 
-#: Cells read as "no value" (compared after stripping spaces, ignoring case).
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-", "--"})
-NUMBER, ABSENT, TEXT = 0, 1, 2
 DELIMITERS = (",", ";", "\t", "|")
 CHUNK_ROWS = 16384
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-# Cells that are numbers written with a decimal comma or with thousands separators.
-_COMMA_DECIMAL = re.compile(r"[+-]?(?:\d{1,3}(?:[. \u00a0\u202f']\d{3})+|\d*),\d+")
-_DOT_GROUPED = re.compile(r"[+-]?\d{1,3}(?:[, \u00a0\u202f']\d{3})+(?:\.\d*)?")
-_DOT_DECIMAL = re.compile(r"[+-]?\d+\.(?:\d{1,2}|\d{4,})")  # never a thousands group
-_GROUP_HINT = re.compile(r"\d[, \u00a0\u202f']\d{3}")
-_GROUP_MARKS = str.maketrans("", "", ". \u00a0\u202f'")
-_GROUP_MARKS_DOT = str.maketrans("", "", ", \u00a0\u202f'")
 
 
 class Message(str):
@@ -66,6 +64,11 @@ def say(template: str, **options: tuple[str, str]) -> Message:
     python = template.format(**{k: v[0] for k, v in options.items()})
     cli = template.format(**{k: v[1] for k, v in options.items()})
     return Message(python, cli)
+
+
+def braces(text: str) -> str:
+    """``text`` safe inside a :func:`say` template (its braces doubled)."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def error(message: str) -> DataError:
@@ -190,107 +193,6 @@ def records(path, *, delimiter: str | None = None, source: str | None = None):
             f.close()
 
     return delimiter, rows()
-
-
-# ---- numbers --------------------------------------------------------------------------------
-@dataclass
-class NumberFormat:
-    """How numbers are written in a file: the decimal mark and any thousands separator."""
-
-    decimal: str = "."
-    grouped: bool = False
-
-    def describe(self) -> str:
-        if self.decimal == ",":
-            return "decimal comma (1.234,5)"
-        return "thousands separators (1,234.5)" if self.grouped else "decimal point"
-
-
-def detect_number_format(rows: list[list[str]], delimiter: str, decimal: str | None):
-    """Decimal commas (only where ``,`` is not the delimiter) and thousands separators."""
-    if decimal not in (None, ".", ","):
-        raise DataError(f"decimal must be '.' or ',', got {decimal!r}")
-    cells = [cell.strip() for row in rows[:2000] for cell in row]
-    if decimal is None:
-        comma = delimiter != "," and any(_COMMA_DECIMAL.fullmatch(c) for c in cells if "," in c)
-        dotted = comma and any(_DOT_DECIMAL.fullmatch(c) for c in cells if "." in c)
-        decimal = "," if comma and not dotted else "."
-    grouped = False
-    if decimal == "." and _GROUP_HINT.search("\n".join(cells)):
-        grouped = any(_DOT_GROUPED.fullmatch(c) and not _is_float(c) for c in cells)
-    return NumberFormat(decimal, grouped)
-
-
-def _is_float(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _normalise(cell: str, fmt: NumberFormat) -> str | None:
-    """The cell in Python's float syntax, or None when it is not a number in ``fmt``."""
-    s = cell.strip()
-    if fmt.decimal == ",":
-        if _COMMA_DECIMAL.fullmatch(s):
-            head, _, tail = s.rpartition(",")
-            return head.translate(_GROUP_MARKS) + "." + tail
-        if re.fullmatch(r"[+-]?\d{1,3}(?:\.\d{3})+", s):
-            return s.replace(".", "")
-        return None
-    if fmt.grouped and _DOT_GROUPED.fullmatch(s):
-        return s.translate(_GROUP_MARKS_DOT)
-    return None
-
-
-def _to_float(cell: str, fmt: NumberFormat) -> float | None:
-    text = cell
-    if fmt.decimal == ",":
-        text = _normalise(cell, fmt)
-        if text is None:
-            if "." in cell:
-                return None  # a dot that is not a thousands group, in a decimal-comma file
-            text = cell
-    try:
-        return float(text)
-    except ValueError:
-        if fmt.grouped:
-            text = _normalise(cell, fmt)
-            if text is not None:
-                return float(text)
-        return None
-
-
-def parse_cells(cells, fmt: NumberFormat | None = None):
-    """Numbers and kinds of a sequence of text cells.
-
-    Returns ``(values, kinds)``: float64 (NaN where there is no number) and int8
-    ``NUMBER`` / ``ABSENT`` (a :data:`MISSING` marker or NaN) / ``TEXT``.
-    """
-    fmt = fmt or NumberFormat()
-    n = len(cells)
-    if fmt.decimal == ".":
-        try:
-            values = np.fromiter(map(float, cells), np.float64, count=n)
-            kinds = np.where(np.isnan(values), ABSENT, NUMBER).astype(np.int8)
-            return values, kinds
-        except ValueError:
-            pass
-    values = np.full(n, np.nan)
-    kinds = np.zeros(n, dtype=np.int8)
-    for i, cell in enumerate(cells):
-        if cell[:1].isalpha() and cell[:1] not in "iInN":  # quick: text, not inf/nan
-            kinds[i] = TEXT if cell.strip().lower() not in MISSING else ABSENT
-            continue
-        value = _to_float(cell, fmt)
-        if value is None:
-            kinds[i] = ABSENT if cell.strip().lower() in MISSING else TEXT
-        elif value != value:
-            kinds[i] = ABSENT
-        else:
-            values[i] = value
-    return values, kinds
 
 
 # ---- the columns ------------------------------------------------------------------------------
