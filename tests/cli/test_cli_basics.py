@@ -13,6 +13,7 @@ COMMANDS = [
     "predict",
     "evaluate",
     "info",
+    "inspect",
     "explain",
     "gradcheck",
     "bench",
