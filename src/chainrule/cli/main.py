@@ -294,18 +294,28 @@ def main(argv: list[str] | None = None) -> int:
     # Overflow and invalid-value warnings would add lines to the one-line error contract;
     # non-finite losses, gradients and parameters are caught and reported by fit instead.
     np.seterr(all="ignore")
+    out_of_memory = False
     try:
         code = _dispatch(args, parser)
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except MemoryError:  # reported below, once the except block has freed what failed
+        if args.debug:
+            raise
+        out_of_memory, code = True, EXIT_USAGE
     except Exception as err:  # one clear line, no traceback, unless --debug
         if args.debug:
             raise
         code = _exit_code(err)
         print(f"chainrule {args.command}: error: {_message(err)}", file=sys.stderr)
         return code
+    if out_of_memory:
+        print(f"chainrule {args.command}: error: {OUT_OF_MEMORY}", file=sys.stderr)
     return code or 0
+
+
+OUT_OF_MEMORY = "out of memory: the input needs more memory than is free; use a smaller file"
 
 
 def _exit_code(err: Exception) -> int:

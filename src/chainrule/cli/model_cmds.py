@@ -22,6 +22,9 @@ def _load(path: str):
             f"{path}: this model file has no preprocessing metadata (it was not saved by "
             f"'chainrule train'); use it from Python with cr.load()"
         )
+    from chainrule.io.schema import check_training_metadata
+
+    check_training_metadata(meta, path)  # every entry used below, checked first
     return model, meta
 
 
@@ -139,9 +142,12 @@ def _class_indices(data, classes, path):
 
 def run_info(args) -> int:
     from chainrule.io.model import read_metadata
+    from chainrule.io.schema import check_architecture, check_training_metadata
 
     info = read_metadata(args.model)
     meta = info.get("metadata") or {}
+    check_training_metadata(meta, args.model, need_preprocessing=False)
+    check_architecture(info.get("architecture"), args.model)
     heading(f"Model {args.model}")
     rows = [
         ["parameters", info.get("parameter_count")],

@@ -27,6 +27,7 @@ from chainrule.data.preprocessing import (
 )
 from chainrule.data.split import train_test_split
 from chainrule.errors import DataError
+from chainrule.io.guard import CSV_MEMORY_PER_BYTE, check_file
 
 _DELIMITERS = (",", ";", "\t", "|")
 #: Integer targets with at most this many distinct values are class labels.
@@ -94,6 +95,7 @@ def read_table(
         min_rows: the fewest data rows accepted.
     """
     source = os.fspath(path)
+    check_file(source, DataError, what="CSV file", expansion=CSV_MEMORY_PER_BYTE)
     try:
         with open(path, "rb") as f:
             data = f.read()

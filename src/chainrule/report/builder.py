@@ -344,12 +344,14 @@ def report_from_checkpoint_dir(folder, out) -> str:
     history = state.get("history") or {}
     config = {}
     run_file = os.path.join(folder, "run.json")
-    if os.path.isfile(run_file):
-        try:
-            with open(run_file, encoding="utf-8") as f:
-                config = dict(json.load(f).get("config") or {})
-        except (OSError, ValueError, AttributeError):
-            config = {}
+    if os.path.lexists(run_file):
+        from chainrule.errors import ModelFormatError
+        from chainrule.io.guard import read_json_file
+
+        saved = read_json_file(run_file, ModelFormatError, what="run record")
+        if not isinstance(saved, dict) or not isinstance(saved.get("config") or {}, dict):
+            raise ModelFormatError(f"{run_file}: not a run record (a JSON object with 'config')")
+        config = dict(saved.get("config") or {})
     config.setdefault("checkpoint", os.path.basename(path))
     if "epoch" in state:
         config.setdefault("epochs completed", int(state["epoch"]) + 1)
