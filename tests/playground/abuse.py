@@ -19,8 +19,8 @@ import os
 import select
 import socket
 import subprocess
-import sys, logging
-logging.basicConfig(format="%(relativeCreated)d %(name)s %(message)s")
+import sys
+import tempfile
 import time
 
 SERVER = """
