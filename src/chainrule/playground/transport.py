@@ -315,7 +315,14 @@ def guarded_http_protocol(
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            if not self.transport.is_closing() and self._idle():
+            if self.transport.is_closing():
+                return
+            if self.conn.their_state is h11.SEND_BODY:
+                # Answered before the body was read (413, 403...): close instead of reading
+                # and discarding what may be a gigabyte still on its way.
+                self.transport.close()
+                return
+            if self._idle():
                 self._arm_header_timer()
 
         def send_400_response(self, msg: str) -> None:
