@@ -252,6 +252,7 @@ class GuardMiddleware:
                 reason = f"origin {origin!r} is not this page's origin"
         if reason is None:
             return await self.app(scope, receive, send)
+        transport_rejections(403, f"{scope.get('method', 'WS')} {scope['path'][:100]}", reason)
         if scope["type"] == "websocket":
             await receive()  # the connect message
             await send({"type": "websocket.close", "code": 1008, "reason": reason[:120]})
