@@ -34,7 +34,7 @@ _MAX_EXTENTS = 4096  # stop walking a file's extents after this many (then: not 
 
 _KINDS = (
     (stat.S_ISDIR, "is a folder, not a file"),
-    (stat.S_ISFIFO, "is a named pipe (FIFO), not a regular file; save the data to a file first"),
+    (stat.S_ISFIFO, "is a named pipe (FIFO), not a regular file"),
     (stat.S_ISCHR, "is a character device, not a regular file"),
     (stat.S_ISBLK, "is a block device, not a regular file"),
     (stat.S_ISSOCK, "is a socket, not a regular file"),
@@ -122,7 +122,8 @@ def data_bytes(fd: int, size: int) -> int:
 def _check_stat(info: os.stat_result, source: str, error, what: str, max_bytes, expansion):
     for test, problem in _KINDS:
         if test(info.st_mode):
-            raise _refuse(error, source, f"{problem} (expected a {what})")
+            advice = "; save the data to a file first" if stat.S_ISFIFO(info.st_mode) else ""
+            raise _refuse(error, source, f"{problem} (expected a {what}){advice}")
     if not stat.S_ISREG(info.st_mode):
         raise _refuse(error, source, f"is not a regular file (expected a {what})")
     size = info.st_size
