@@ -391,3 +391,51 @@ def test_memory_error_in_the_command_line_is_one_line(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "out of memory" in err
     assert "MemoryError" not in err and "Traceback" not in err
+
+
+STATE_EDITS = [
+    ("epoch",),
+    ("history",),
+    ("history", "history"),
+    ("history", "history", "val_loss"),
+    ("callbacks",),
+    ("fingerprint",),
+    ("default_generator",),
+    ("default_generator", "bit_generator", "state"),
+]
+
+
+def test_hostile_training_state_never_leaks_a_raw_error(tmp_path):
+    """A checkpoint whose training state (epoch, history, generators, callbacks) holds wrong
+    types, re-checksummed: `train --resume` and `report` answer one line each."""
+    from chainrule.cli.main import main
+    from chainrule.io.checkpoint import KEY_CHECKPOINT
+
+    data, _ = trained_metadata(tmp_path)
+    folder = tmp_path / "ck"
+    train = ["train", str(data), "--target", "label", "--no-plots", "--out",
+             str(tmp_path / "m2.safetensors"), "--checkpoint-dir", str(folder)]  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main([*train, "--epochs", "2"]) == 0
+    path = folder / "backup.safetensors"
+    tf = fmt.read(path)
+    parts = json.loads(tf.metadata[KEY_CHECKPOINT])
+    failures = 0
+    for keys in STATE_EDITS:
+        for value in (None, -1, "x", [[1]]):
+            edited = json.loads(json.dumps(parts))
+            target = edited["state"]
+            for key in keys[:-1]:
+                target = target[key]
+            target[keys[-1]] = value
+            fmt.write(path, tf.tensors, {**tf.metadata, KEY_CHECKPOINT: json.dumps(edited)})
+            report = ["report", str(folder), "--out", str(tmp_path / "r.html")]
+            for command in ([*train, "--epochs", "3", "--resume"], report):
+                err = io.StringIO()
+                with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                    code = main(command)
+                text = err.getvalue()
+                if code:
+                    failures += 1
+                    assert text.count("\n") == 1 and "--debug" not in text, (keys, value, text)
+    assert failures > 30

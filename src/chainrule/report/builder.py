@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 
+from chainrule.errors import ChainruleError, ModelFormatError
 from chainrule.report import charts, views
 from chainrule.report.recorder import MARKER, loss_name, output_kind
 
@@ -330,14 +331,29 @@ def report_from_checkpoint_dir(folder, out) -> str:
     sample of the data (then one sample is explained too); ``run.json`` beside it gives the
     configuration.
     """
-    import chainrule as cr
-    from chainrule import nn
-    from chainrule.io.checkpoint import read_checkpoint
-
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"{folder}: not a folder (give the --checkpoint-dir of a run)")
     path = _find_checkpoint(folder)
+    try:
+        return _report_from_checkpoint(folder, out, path)
+    except ChainruleError:
+        raise
+    except (
+        TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError,
+        RecursionError,
+    ) as exc:  # fmt: skip
+        raise ModelFormatError(
+            f"{path}: the training state in this checkpoint is not what chainrule writes "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _report_from_checkpoint(folder: str, out, path: str) -> str:
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.io.checkpoint import read_checkpoint
+
     model = cr.load(path)
     _, parts = read_checkpoint(path)
     state = parts.get("state") or {}
@@ -345,7 +361,6 @@ def report_from_checkpoint_dir(folder, out) -> str:
     config = {}
     run_file = os.path.join(folder, "run.json")
     if os.path.lexists(run_file):
-        from chainrule.errors import ModelFormatError
         from chainrule.io.guard import read_json_file
 
         saved = read_json_file(run_file, ModelFormatError, what="run record")
