@@ -331,6 +331,15 @@ def test_a_child_named_metadata_is_refused_at_save(tmp_path):
     renamed = cr.nn.Sequential(OrderedDict(meta=cr.nn.Linear(2, 3), out=cr.nn.Linear(3, 1)))
     cr.save(renamed, path, metadata={"k": 1})
     assert cr.load(path).metadata == {"k": 1}
+    # a hand-made file describing such a model (re-checksummed) is refused, not a TypeError
+    tf = fmt.read(path)
+    arch = json.loads(tf.metadata[model_io.KEY_ARCHITECTURE])
+    arch["names"] = ["metadata", "out"]
+    tensors = {k.replace("meta.", "metadata."): v for k, v in tf.tensors.items()}
+    fmt.write(path, tensors, {**tf.metadata, model_io.KEY_ARCHITECTURE: json.dumps(arch)})
+    for reader in (cr.load, model_io.read_metadata):
+        with pytest.raises(ModelFormatError, match="named 'metadata', which clashes"):
+            reader(path)
 
 
 def test_float16_weights_load_and_predict(tmp_path):
