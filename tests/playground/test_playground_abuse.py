@@ -314,3 +314,30 @@ def test_a_long_step_is_cancelled_by_pause(client):
     frame = result["r"].json()
     assert result["r"].status_code == 200 and frame["cancelled"] is True
     assert 0 < frame["epoch"] < 1000
+
+
+def test_play_takes_over_from_a_long_step_and_pause_play_pause_works(client):
+    import threading
+
+    client.post("/api/config", json={"samples": 1000, "batch_size": 1}, headers=OWN)
+    result = {}
+    thread = threading.Thread(
+        target=lambda: result.setdefault(
+            "r", client.post("/api/step", json={"unit": "epoch", "count": 1000}, headers=OWN)
+        )
+    )
+    thread.start()
+    time.sleep(0.3)
+    assert client.post("/api/play", json={}, headers=OWN).json()["playing"] is True
+    thread.join(20)
+    assert result["r"].json()["cancelled"] is True
+    for _ in range(3):  # quick pause/play cycles never leave it "playing" without a loop
+        client.post("/api/pause", json={}, headers=OWN)
+        client.post("/api/play", json={}, headers=OWN)
+    first = client.get("/api/state").json()["step"]
+    time.sleep(0.3)
+    assert client.get("/api/state").json()["step"] > first
+    paused = client.post("/api/pause", json={}, headers=OWN).json()
+    time.sleep(0.2)
+    assert paused["playing"] is False
+    assert client.get("/api/state").json()["step"] == paused["step"]

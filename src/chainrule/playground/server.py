@@ -87,7 +87,8 @@ class Playground:
         self.clients: set = set()  # FrameQueue per connected page
         self.task = None
         self.frames_sent = 0
-        self.generation = 0  # bumped by pause/reset/config: long work in flight stops
+        self.generation = 0  # bumped by pause/reset/config/play: long work in flight stops
+        self.play_generation = -1
         self.stall_seconds = transport.STALL_SECONDS if stall_seconds is None else stall_seconds
         self.closed_slow = 0
         self.watchdog = None
@@ -150,8 +151,7 @@ class Playground:
         frame["playing"] = self.playing
         return frame
 
-    async def play_loop(self) -> None:
-        generation = self.generation
+    async def play_loop(self, generation: int) -> None:
         try:
             while self.playing and self.generation == generation:
                 try:
@@ -163,14 +163,17 @@ class Playground:
         finally:
             if self.generation == generation:
                 self.playing = False
-            self.task = None
+            if self.task is asyncio.current_task():
+                self.task = None
 
     def play(self) -> None:
         if self.session.error:
             raise ValidationError(self.session.error)
         self.playing = True
-        if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self.play_loop())
+        if self.task is None or self.task.done() or self.play_generation != self.generation:
+            self.generation += 1  # a long step in flight stops; the play loop takes over
+            self.play_generation = self.generation
+            self.task = asyncio.get_running_loop().create_task(self.play_loop(self.generation))
 
     async def pause(self) -> None:
         """Stop the play loop and any long step in flight (each stops after its slice)."""
