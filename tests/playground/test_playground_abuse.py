@@ -106,6 +106,29 @@ def test_a_1_gib_post_is_refused_before_it_is_read(server):
     assert abuse.rss_bytes(proc.pid) - before < 10e6
 
 
+def test_when_every_connection_is_busy_a_newcomer_gets_503(server):
+    host, port, _ = server
+    busy = []
+    try:
+        for _ in range(70):  # cap 64: each holds a request whose body never comes
+            s = socket.create_connection((host, port), timeout=5)
+            s.sendall(
+                f"POST /api/upload HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"Origin: http://{host}:{port}\r\nContent-Length: 1000\r\n\r\n".encode()
+            )
+            busy.append(s)
+        time.sleep(0.3)
+        with socket.create_connection((host, port), timeout=5) as s:
+            reply = s.recv(4096)
+        assert reply.startswith(b"HTTP/1.1 503 ") and b"busy" in reply
+    finally:
+        for s in busy:
+            s.close()
+    time.sleep(0.3)
+    status, _, _ = asyncio.run(abuse.http(host, port, "GET", "/api/options"))
+    assert status == 200
+
+
 def test_oversized_headers_get_400(server):
     """Headers still arriving past 16 KiB are refused (h11's incomplete-event limit)."""
     host, port, _ = server

@@ -340,22 +340,15 @@ def guarded_http_protocol(
             return False
 
         def _refuse_busy(self) -> None:
+            # No request has arrived yet, so h11 would not send a response: write it raw.
             body = b'{"error": "the server is busy; try again in a moment"}'
-            try:
-                event = h11.Response(
-                    status_code=503,
-                    headers=[
-                        ("content-type", "application/json"),
-                        ("content-length", str(len(body))),
-                        ("connection", "close"),
-                        ("retry-after", "1"),
-                    ],
-                )
-                self.transport.write(self.conn.send(event) + self.conn.send(h11.Data(data=body)))
-            except Exception:
-                pass
+            head = (
+                b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+                b"retry-after: 1\r\nconnection: close\r\ncontent-length: %d\r\n\r\n" % len(body)
+            )
             open_connections.pop(self, None)
             self._disarm_header_timer()
+            self.transport.write(head + body)
             self.transport.close()
 
     GuardedH11Protocol.open_connections = open_connections
