@@ -47,7 +47,8 @@ def _megabytes(n: int) -> str:
 
 def available_memory() -> int | None:
     """Bytes of memory a new allocation can use now: ``MemAvailable`` (Linux), else the
-    physical memory, capped by ``RLIMIT_AS``; ``None`` when the system does not say."""
+    physical memory, capped by a cgroup v2 memory limit and by ``RLIMIT_AS``; ``None`` when
+    the system does not say."""
     found = None
     try:
         with open("/proc/meminfo", "rb") as f:
@@ -62,6 +63,15 @@ def available_memory() -> int | None:
             found = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         except (AttributeError, ValueError, OSError):
             found = None
+    try:  # a container's own limit (cgroup v2), which MemAvailable does not show
+        with open("/sys/fs/cgroup/memory.max", "rb") as f:
+            limit = f.read(64).strip()
+        if limit.isdigit():
+            with open("/sys/fs/cgroup/memory.current", "rb") as f:
+                room = max(0, int(limit) - int(f.read(64).strip()))
+            found = room if found is None else min(found, room)
+    except (OSError, ValueError):
+        pass
     try:
         import resource
 
