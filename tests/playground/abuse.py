@@ -67,10 +67,18 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-def start_server(header_timeout: float = 30.0, stall: float = 3.0, max_connections: int = 0):
+def start_server(
+    header_timeout: float = 30.0, stall: float = 3.0, max_connections: int = 0, fds: int = 0
+):
+    """The server in a subprocess: ``(proc, host, port)``; ``fds``: a hard descriptor limit
+    to run it under (0: the inherited one); its log is ``proc.log``."""
+    code = SERVER
+    if fds:
+        code = f"import resource; resource.setrlimit(resource.RLIMIT_NOFILE, ({fds}, {fds}))\n"
+        code += SERVER
     log = tempfile.TemporaryFile("w+")  # the server's log: a file, so it can never block it
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(header_timeout), str(stall), str(max_connections)],
+        [sys.executable, "-c", code, str(header_timeout), str(stall), str(max_connections)],
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,

@@ -92,6 +92,7 @@ class Playground:
         self.stall_seconds = transport.STALL_SECONDS if stall_seconds is None else stall_seconds
         self.closed_slow = 0
         self.watchdog = None
+        self.max_pages = transport.MAX_WS_CLIENTS
         self.worker = ThreadPoolExecutor(1, thread_name_prefix="chainrule-playground")
 
     async def run(self, fn, *args):
@@ -512,7 +513,7 @@ def api_routes(pg: Playground, cap: int) -> list:
         return reply(await pg.broadcast_state(full=True))
 
     async def websocket(ws: WebSocket) -> None:
-        if len(pg.clients) >= transport.MAX_WS_CLIENTS:
+        if len(pg.clients) >= pg.max_pages:
             await ws.close(1013, "too many pages are connected; try again later")
             return
         await ws.accept()
@@ -597,8 +598,8 @@ def make_server(
 
     Args:
         header_timeout: seconds a connection may stay without complete request headers.
-        max_connections: HTTP connections kept open at most (default 2,048, less where the
-            descriptor limit is lower); the oldest idle one makes room for a new one.
+        max_connections: HTTP connections kept open at most (default 2,048, at most half the
+            descriptor limit); the oldest idle one makes room for a new one.
         stall_seconds: how long a page's send backlog may stay stuck before it is closed.
     """
     try:
@@ -608,7 +609,9 @@ def make_server(
     sock = bind(host, port)
     port = sock.getsockname()[1]
     app = create_app(session, allowed_hosts=hosts_for(host, port), stall_seconds=stall_seconds)
-    cap = transport.connection_cap(max_connections)  # also raises the descriptor limit
+    limits = transport.connection_limits(max_connections)  # raises the descriptor limit
+    cap = limits.connections
+    app.state.playground.max_pages = limits.pages
     protocol = transport.guarded_http_protocol(
         header_timeout=header_timeout, max_connections=cap, rejections=transport_rejections
     )
@@ -623,8 +626,8 @@ def make_server(
         lifespan="off",
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=16 * 1024,  # request line + headers
-        limit_concurrency=cap + transport.MAX_WS_CLIENTS + 64,
-        backlog=1024,
+        limit_concurrency=cap + limits.pages + 64,
+        backlog=limits.accept_batch,  # asyncio accepts up to this many at once
     )
     # Training runs on a worker thread: hand the GIL back to the event loop every millisecond
     # (Python's default is 5 ms) so requests are answered while a long step runs.

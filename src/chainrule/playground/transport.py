@@ -28,6 +28,7 @@ import logging
 import socket
 import struct
 import time
+from typing import NamedTuple
 
 log = logging.getLogger("chainrule.playground")
 
@@ -110,14 +111,28 @@ def raise_descriptor_limit(wanted: int = 65536) -> int | None:
         return None
 
 
-def connection_cap(requested: int | None = None) -> int:
-    """How many HTTP connections to keep open at most: ``requested`` or the default, and
-    never more than the descriptor limit leaves room for (WebSockets and files need some)."""
+class Limits(NamedTuple):
+    """How many HTTP connections and pages to keep, and how many connections to accept at
+    once, so that together they stay inside the descriptor limit."""
+
+    connections: int
+    pages: int
+    accept_batch: int
+
+
+def connection_limits(requested: int | None = None) -> Limits:
+    """Raise the descriptor limit where allowed, then share it out: at most half to HTTP
+    connections (default cap 2,048, or ``requested``), a quarter to pages (at most 512), a
+    sixteenth to one batch of accepts, the rest for files and the server itself."""
     cap = MAX_HTTP_CONNECTIONS if requested is None else int(requested)
     soft = raise_descriptor_limit()
-    if soft is not None:
-        cap = min(cap, max(16, soft - MAX_WS_CLIENTS - 64))
-    return cap
+    if soft is None:
+        return Limits(cap, MAX_WS_CLIENTS, 1024)
+    return Limits(
+        max(8, min(cap, soft // 2)),
+        max(4, min(MAX_WS_CLIENTS, soft // 4)),
+        max(8, min(1024, soft // 16)),
+    )
 
 
 # ---- closing a connection the hard way ------------------------------------------------------
