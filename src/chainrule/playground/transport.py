@@ -12,11 +12,11 @@ stalling everyone else.
   checked first, 413), any error becomes a short JSON error page or a WebSocket close frame with
   a reason, never a traceback; every rejection is logged as one line, rate-limited
   (:class:`RejectionLog`).
-- :func:`raise_descriptor_limit`: raises the soft ``RLIMIT_NOFILE`` towards the hard one so the
-  connection cap, not the descriptor table, is what limits connections.
+- :func:`connection_limits`: raises the soft ``RLIMIT_NOFILE`` towards the hard one and shares
+  it out between HTTP connections, pages and one batch of accepts, so the caps, not the
+  descriptor table, are what limit connections.
 
-Nothing here imports Starlette or uvicorn at module level except through the functions that
-need them.
+Starlette and uvicorn (and h11) are imported only inside the functions that need them.
 """
 
 from __future__ import annotations
