@@ -394,3 +394,19 @@ def test_play_takes_over_from_a_long_step_and_pause_play_pause_works(client):
     time.sleep(0.2)
     assert paused["playing"] is False
     assert client.get("/api/state").json()["step"] == paused["step"]
+
+
+def test_extra_routes_are_registered_with_the_playground():
+    from starlette.routing import Route
+
+    from chainrule.playground.server import guarded, reply
+
+    def make(pg):
+        async def steps(request):
+            return reply({"step": await pg.run(lambda: pg.session.step_count)})
+
+        return [Route("/api/extra", guarded(steps))]
+
+    app = create_app(Session(Config(samples=20)), extra_routes=[make])
+    with TestClient(app, base_url=BASE) as c:
+        assert c.get("/api/extra").json() == {"step": 0}

@@ -17,9 +17,10 @@ not the page's own, or whose ``Host`` is not one this server answers to, get 403
 capped; every setting is checked (HTTP 400 with a sentence that says what is wrong); an error in
 a request never stops the server.
 
-Routes: :func:`create_app` builds the list from :func:`api_routes` plus ``extra_routes``; a
-route module gets the :class:`Playground` (``pg.run(fn)`` to use the session) and the helpers
-:func:`reply`, :func:`error`, :func:`guarded` and :func:`body_json`.
+Routes: :func:`create_app` builds the list from :func:`api_routes` plus, for each function in
+``extra_routes``, ``make(pg)``: a route module gets the :class:`Playground` (``await
+pg.run(fn, *args)`` to use the session, ``await pg.broadcast_state()`` to push a frame) and
+uses the helpers :func:`reply`, :func:`error`, :func:`guarded` and :func:`body_json`.
 
 Starlette and uvicorn are imported here only, so ``import chainrule`` does not need them.
 """
@@ -358,7 +359,8 @@ def create_app(
     """The Starlette application (``allowed_hosts``: the ``Host`` values accepted, e.g.
     ``{"127.0.0.1:8000", "localhost:8000"}``; ``None`` accepts any; ``stall_seconds``: how
     long a page's send backlog may stay stuck before the page is closed; ``extra_routes``:
-    more Starlette routes, added after the built-in ones)."""
+    functions ``make(pg) -> list of Starlette routes``, whose routes are added after the
+    built-in ones)."""
     try:
         from starlette.applications import Starlette
         from starlette.middleware import Middleware
@@ -372,7 +374,7 @@ def create_app(
         return cap if path == "/api/upload" else MAX_REQUEST_BYTES
 
     app = Starlette(
-        routes=[*api_routes(pg, cap), *extra_routes],
+        routes=[*api_routes(pg, cap), *(route for make in extra_routes for route in make(pg))],
         middleware=[
             Middleware(
                 transport.ShieldMiddleware, body_limit=body_limit, rejections=transport_rejections
