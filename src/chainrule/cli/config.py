@@ -12,13 +12,17 @@ def load_toml(path: str) -> dict:
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
+    from chainrule.io.guard import read_file
+
+    data = read_file(path, CLIError, what="TOML config file", max_bytes=1 << 20, expansion=32.0)
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise CLIError(f"config file not found: {path}") from None
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise CLIError(f"{path}: not valid TOML: not UTF-8 (byte {err.start})") from None
     except tomllib.TOMLDecodeError as err:
         raise CLIError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise CLIError(f"{path}: not valid TOML: it nests too deeply") from None
 
 
 def apply_config(subparser_name: str, argv: list[str], path: str):

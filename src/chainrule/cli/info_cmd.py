@@ -24,6 +24,10 @@ def run(args) -> int:
     model = cr.load(args.model)  # refuses exactly what loading refuses
     info = read_metadata(args.model)
     meta = getattr(model, "metadata", None) or {}
+    from chainrule.io.schema import check_architecture, check_training_metadata
+
+    check_training_metadata(meta, args.model, need_preprocessing=False)
+    check_architecture(info.get("architecture"), args.model)
     heading(f"Model {args.model}")
     table(
         "",

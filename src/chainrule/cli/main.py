@@ -82,11 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     # Overflow and invalid-value warnings would add lines to the one-line error contract;
     # non-finite losses, gradients and parameters are caught and reported by fit instead.
     previous = np.seterr(all="ignore")
+    out_of_memory = False
     try:
-        return args._run(args) or 0
+        code = args._run(args)
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except MemoryError:  # reported below, once the except block has freed what failed
+        if args.debug:
+            raise
+        out_of_memory, code = True, EXIT_USAGE
     except Exception as err:  # one clear line, no traceback, unless --debug
         if args.debug:
             raise
@@ -96,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         return _exit_code(err)
     finally:
         np.seterr(**previous)
+    if out_of_memory:
+        print(f"chainrule {args.command}: error: {OUT_OF_MEMORY}", file=sys.stderr)
+    return code or 0
+
+
+OUT_OF_MEMORY = "out of memory: the input needs more memory than is free; use a smaller file"
 
 
 def _exit_code(err: Exception) -> int:

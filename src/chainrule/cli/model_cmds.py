@@ -49,6 +49,9 @@ def load_model(path: str):
             f"{path}: this model file has no preprocessing metadata (it was not saved by "
             f"'chainrule train'); use it from Python with cr.load()"
         )
+    from chainrule.io.schema import check_training_metadata
+
+    check_training_metadata(meta, path)  # every entry used below, checked first
     return model, meta
 
 

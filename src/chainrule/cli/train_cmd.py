@@ -200,12 +200,15 @@ def prepare_checkpoint_dir(args, config: dict, data_hash: str):
     run_file = os.path.join(folder, "run.json")
     run = {"config": config, "config_sha256": _digest(config), "data_sha256": data_hash}
     resume = args.resume
-    if resume and not (os.path.exists(backup) and os.path.exists(run_file)):
+    if resume and not (os.path.exists(backup) and os.path.lexists(run_file)):
         print(f"note: --resume: {folder} holds no checkpoint yet; starting a fresh run")
         resume = False
     if resume:
-        with open(run_file, encoding="utf-8") as f:
-            saved = json.load(f)
+        from chainrule.io.guard import read_json_file
+
+        saved = read_json_file(run_file, CLIError, what="run record")
+        if not isinstance(saved, dict) or not isinstance(saved.get("config", {}), dict):
+            raise CLIError(f"{run_file}: not a run record (a JSON object with a 'config' object)")
         if saved.get("data_sha256") != data_hash:
             raise CLIError(
                 f"--resume: {folder} was trained on different data; resume with the same "

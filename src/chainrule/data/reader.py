@@ -28,6 +28,7 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     detect_number_format,
     parse_cells,
 )
+from chainrule.io.guard import CSV_MEMORY_PER_BYTE, check_file
 from chainrule.errors import DataError
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -111,6 +112,9 @@ def _check_file(path, source: str) -> None:
             raise DataError(f"{source}: file not found")
     except (TypeError, ValueError) as err:
         raise DataError(f"{source}: not a file path ({err})") from None
+    # Only regular files of a size memory can hold: a FIFO, device or sparse giant is refused
+    # before a byte is read (io.guard).
+    check_file(path, DataError, what="CSV file", expansion=CSV_MEMORY_PER_BYTE)
 
 
 def open_text(path, source: str):

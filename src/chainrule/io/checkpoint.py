@@ -133,10 +133,13 @@ def save_checkpoint(
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict]:
     """``(model_state, parts)`` of a checkpoint without applying it; parts has the sections."""
     source = os.fspath(path)
-    tf = fmt.read(source, require_checksum=True)
-    kind = model_io.check_header(tf.metadata, source)
-    if kind != "checkpoint" or KEY_CHECKPOINT not in tf.metadata:
-        raise ModelFormatError(f"{source}: a model file, not a checkpoint (no training state)")
+
+    def check(entries: dict, meta: dict) -> None:  # before the tensor data is read
+        kind = model_io.check_header(meta, source)
+        if kind != "checkpoint" or KEY_CHECKPOINT not in meta:
+            raise ModelFormatError(f"{source}: a model file, not a checkpoint (no training state)")
+
+    tf = fmt.read(source, require_checksum=True, check=check)
     raw = fmt.parse_json(
         tf.metadata[KEY_CHECKPOINT],
         source=source,
@@ -150,6 +153,10 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict]:
         parts = {k: None if v is None else _decode(v, tf.tensors, source) for k, v in raw.items()}
     except RecursionError:
         raise ModelFormatError(f"{source}: checkpoint state nests too deeply") from None
+    except ModelFormatError:
+        raise
+    except Exception as exc:  # e.g. a dict key that cannot be one: still one documented error
+        raise ModelFormatError(f"{source}: malformed checkpoint state ({exc!r})") from None
     return model_io.model_tensors(tf.tensors), parts
 
 

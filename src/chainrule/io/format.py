@@ -27,7 +27,6 @@ import io
 import json
 import os
 import re
-import stat
 from collections.abc import Mapping
 from typing import BinaryIO, NamedTuple
 
@@ -69,13 +68,17 @@ class TensorFile(NamedTuple):
 # ---- reading ----------------------------------------------------------------------------------
 
 
-def read(path: str | os.PathLike, *, require_checksum: bool = False) -> TensorFile:
+def read(path: str | os.PathLike, *, require_checksum: bool = False, check=None) -> TensorFile:
     """Read a safetensors file into NumPy arrays, validating every byte of its structure.
 
     Args:
         path: the file.
         require_checksum: refuse files without a chainrule checksum (files from other tools
             have none; when one is present it is always verified).
+        check: called as ``check(entries, metadata)`` once the header is validated and before
+            the tensor data is read (entries: name -> ``(dtype, shape)``), so a caller can refuse
+            a file for what its header says without reading the rest; it raises
+            ModelFormatError to refuse.
 
     Returns:
         ``TensorFile(tensors, metadata)``; the arrays share one buffer read from the file once.
@@ -86,9 +89,13 @@ def read(path: str | os.PathLike, *, require_checksum: bool = False) -> TensorFi
     source = os.fspath(path)
     try:
         with _open_regular(source) as (f, size):
-            return _read_stream(f, size, source, require_checksum)
+            return _read_stream(f, size, source, require_checksum, check)
     except ModelFormatError:
         raise
+    except MemoryError:
+        raise _out_of_memory(source) from None
+    except RecursionError:
+        raise _fail(source, "structure nests too deeply to read") from None
     except OSError as exc:
         raise ModelFormatError(f"{source}: cannot read the file ({exc.strerror or exc})") from exc
     except Exception as exc:  # the contract: nothing but ModelFormatError escapes
@@ -104,21 +111,22 @@ def loads(
         return _read_stream(_MemoryReader(view), view.nbytes, source, require_checksum)
     except ModelFormatError:
         raise
+    except MemoryError:
+        raise _out_of_memory(source) from None
     except Exception as exc:
         raise ModelFormatError(f"{source}: not a valid tensor file ({exc!r})") from exc
 
 
 @contextlib.contextmanager
-def _open_regular(source: str):
-    """Open a regular file for reading, with its size; FIFOs and devices are refused unopened
-    (opening a FIFO would block, and a device has no size to check the header against)."""
-    if not stat.S_ISREG(os.stat(source).st_mode):
-        raise _fail(source, "not a regular file")
-    with open(source, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise _fail(source, "not a regular file")
-        yield f, info.st_size
+def _open_regular(source: str, expansion: float = 1.0):
+    """Open a regular file for reading, with its size, through :mod:`chainrule.io.guard`:
+    FIFOs and devices are refused unopened, sparse files and files larger than the memory
+    available are refused unread."""
+    from chainrule.io.guard import open_file
+
+    f, size = open_file(source, ModelFormatError, what="model file", expansion=expansion)
+    with f:
+        yield f, size
 
 
 class _MemoryReader:
@@ -147,11 +155,13 @@ def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
     """
     source = os.fspath(path)
     try:
-        with _open_regular(source) as (f, size):
+        with _open_regular(source, expansion=0.0) as (f, size):
             _, entries, metadata, _ = _read_header(f, size, source)
         return {name: (e[0], e[1]) for name, e in entries.items()}, metadata
     except ModelFormatError:
         raise
+    except MemoryError:
+        raise _out_of_memory(source) from None
     except OSError as exc:
         raise ModelFormatError(f"{source}: cannot read the file ({exc.strerror or exc})") from exc
     except Exception as exc:
@@ -160,6 +170,11 @@ def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, str]]:
 
 def _fail(source: str, problem: str) -> ModelFormatError:
     return ModelFormatError(f"{source}: {problem}")
+
+
+def _out_of_memory(source: str) -> ModelFormatError:
+    return _fail(source, "not enough memory to read the file; free some memory or use a machine "
+                 "with more")  # fmt: skip
 
 
 def _read_exact(f: BinaryIO, n: int, source: str, what: str) -> bytearray:
@@ -196,11 +211,15 @@ def _read_header(f: BinaryIO, size: int, source: str):
     return (prefix, raw), entries, metadata, payload_size
 
 
-def _read_stream(f: BinaryIO, size: int, source: str, require_checksum: bool) -> TensorFile:
+def _read_stream(
+    f: BinaryIO, size: int, source: str, require_checksum: bool, check=None
+) -> TensorFile:
     head, entries, metadata, payload_size = _read_header(f, size, source)
     digest = metadata.get(CHECKSUM_KEY)
     if digest is None and require_checksum:
         raise _fail(source, f"no '{CHECKSUM_KEY}' checksum; not a file written by chainrule")
+    if check is not None:
+        check({name: (e[0], e[1]) for name, e in entries.items()}, metadata)
     payload = _read_exact(f, payload_size, source, "tensor data")
     if f.read(1):
         raise _fail(source, "file grew while it was read")

@@ -75,6 +75,12 @@ def header_metadata(model, metadata, kind: str) -> dict[str, str]:
     import chainrule
     from chainrule.nn.registry import module_to_config
 
+    clash = _metadata_clash(model)
+    if clash:
+        raise ValueError(
+            f"cannot save: the model's {clash} is named 'metadata', the attribute cr.load uses "
+            f"for the saved metadata dict; rename it (e.g. Sequential(OrderedDict(meta=...)))"
+        )
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
     user = _plain_json(metadata or {}, "")
@@ -94,6 +100,15 @@ def header_metadata(model, metadata, kind: str) -> dict[str, str]:
         KEY_PARAMETERS: str(sum(p.data.size for p in model.parameters())),
         **entries,
     }
+
+
+def _metadata_clash(model) -> str | None:
+    """What of ``model`` is registered under the name ``metadata`` (``None``: nothing)."""
+    for registry, what in (("_modules", "child module"), ("_parameters", "parameter"),
+                           ("_buffers", "buffer")):  # fmt: skip
+        if "metadata" in (getattr(model, registry, None) or {}):
+            return what
+    return None
 
 
 def check_savable(text: str, key: str, max_depth: int = MAX_CONFIG_DEPTH) -> None:
@@ -167,11 +182,21 @@ def build(meta: dict, source: str, stored_values: int):
 
     config = _parse_json(meta, KEY_ARCHITECTURE, source)
     try:
-        return module_from_config(config, max_parameters=stored_values)
+        model = module_from_config(config, max_parameters=stored_values)
     except ModelFormatError as exc:
         raise ModelFormatError(f"{source}: {exc}") from None
+    except RecursionError:
+        raise ModelFormatError(f"{source}: the architecture nests too deeply") from None
     except Exception as exc:  # bad arguments and the like: still the file's fault
         raise ModelFormatError(f"{source}: cannot build the architecture ({exc!r})") from None
+    clash = _metadata_clash(model)
+    if clash:
+        raise ModelFormatError(
+            f"{source}: the architecture has a {clash} named 'metadata', which clashes with "
+            f"model.metadata; chainrule refuses to save such a model, so the file was not "
+            f"written by it"
+        )
+    return model
 
 
 def model_tensors(tensors: dict) -> dict:
@@ -190,6 +215,10 @@ def fill(model, tensors: dict, source: str) -> None:
     for name, array in tensors.items():
         target = named.get(name)
         if target is None or target.data.dtype == array.dtype:
+            continue
+        if array.dtype.kind == "f" and array.dtype.itemsize < np.asarray(target.data).itemsize:
+            # float16 weights: load_state_dict has widened them to the architecture's float32,
+            # exactly (every float16 value is a float32 value), so the model computes as usual.
             continue
         if target.data.dtype.kind != array.dtype.kind:
             raise ModelFormatError(
@@ -211,17 +240,29 @@ def load(path: str | os.PathLike):
             layer outside the allow-list. Nothing is loaded in that case.
     """
     source = os.fspath(path)
-    tf = fmt.read(source, require_checksum=True)
-    kind = check_header(tf.metadata, source)
-    user = _parse_json(tf.metadata, KEY_METADATA, source)
-    if not isinstance(user, dict):
-        raise ModelFormatError(f"{source}: user metadata is not a JSON object")
+    seen = {}
+
+    def check(entries: dict, meta: dict) -> None:  # before the tensor data is read
+        seen["kind"] = check_header(meta, source)
+        seen["user"] = user_metadata(meta, source)
+        _parse_json(meta, KEY_ARCHITECTURE, source)
+
+    tf = fmt.read(source, require_checksum=True, check=check)
+    kind, user = seen["kind"], seen["user"]
     weights = model_tensors(tf.tensors) if kind == "checkpoint" else tf.tensors
     model = build(tf.metadata, source, sum(a.size for a in weights.values()))
     fill(model, weights, source)
     model.eval()
     model.metadata = user
     return model
+
+
+def user_metadata(meta: dict, source: str) -> dict:
+    """The user's metadata dict from the header, checked to be a JSON object."""
+    user = _parse_json(meta, KEY_METADATA, source)
+    if not isinstance(user, dict):
+        raise ModelFormatError(f"{source}: user metadata is not a JSON object")
+    return user
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
@@ -234,16 +275,19 @@ def read_metadata(path: str | os.PathLike) -> dict:
         (name -> ``{"dtype", "shape"}``). The checksum is verified.
     """
     source = os.fspath(path)
-    tf = fmt.read(source, require_checksum=True)
+    tf = fmt.read(source, require_checksum=True, check=lambda _, meta: check_header(meta, source))
     meta = tf.metadata
     kind = check_header(meta, source)
-    try:
-        count = int(meta.get(KEY_PARAMETERS, ""))
-    except ValueError:
-        raise ModelFormatError(f"{source}: {KEY_PARAMETERS} is not an integer") from None
+    text = meta.get(KEY_PARAMETERS, "")
+    if not (isinstance(text, str) and text.isdigit() and len(text) <= 20):
+        raise ModelFormatError(f"{source}: {KEY_PARAMETERS} is not a whole number")
+    count = int(text)
+    weights = model_tensors(tf.tensors)
+    model = build(meta, source, sum(a.size for a in weights.values()))  # validates the layers
+    fill(model, weights, source)
     return {
         "architecture": _parse_json(meta, KEY_ARCHITECTURE, source),
-        "metadata": _parse_json(meta, KEY_METADATA, source),
+        "metadata": user_metadata(meta, source),
         "chainrule_version": meta.get(KEY_VERSION),
         "numpy_version": meta.get(KEY_NUMPY),
         "blas": meta.get(KEY_BLAS),

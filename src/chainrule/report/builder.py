@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 
+from chainrule.errors import ChainruleError, ModelFormatError
 from chainrule.report import charts, views
 from chainrule.report.recorder import MARKER, loss_name, output_kind
 
@@ -330,26 +331,42 @@ def report_from_checkpoint_dir(folder, out) -> str:
     sample of the data (then one sample is explained too); ``run.json`` beside it gives the
     configuration.
     """
-    import chainrule as cr
-    from chainrule import nn
-    from chainrule.io.checkpoint import read_checkpoint
-
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"{folder}: not a folder (give the --checkpoint-dir of a run)")
     path = _find_checkpoint(folder)
+    try:
+        return _report_from_checkpoint(folder, out, path)
+    except ChainruleError:
+        raise
+    except (
+        TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError,
+        RecursionError,
+    ) as exc:  # fmt: skip
+        raise ModelFormatError(
+            f"{path}: the training state in this checkpoint is not what chainrule writes "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _report_from_checkpoint(folder: str, out, path: str) -> str:
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.io.checkpoint import read_checkpoint
+
     model = cr.load(path)
     _, parts = read_checkpoint(path)
     state = parts.get("state") or {}
     history = state.get("history") or {}
     config = {}
     run_file = os.path.join(folder, "run.json")
-    if os.path.isfile(run_file):
-        try:
-            with open(run_file, encoding="utf-8") as f:
-                config = dict(json.load(f).get("config") or {})
-        except (OSError, ValueError, AttributeError):
-            config = {}
+    if os.path.lexists(run_file):
+        from chainrule.io.guard import read_json_file
+
+        saved = read_json_file(run_file, ModelFormatError, what="run record")
+        if not isinstance(saved, dict) or not isinstance(saved.get("config") or {}, dict):
+            raise ModelFormatError(f"{run_file}: not a run record (a JSON object with 'config')")
+        config = dict(saved.get("config") or {})
     config.setdefault("checkpoint", os.path.basename(path))
     if "epoch" in state:
         config.setdefault("epochs completed", int(state["epoch"]) + 1)

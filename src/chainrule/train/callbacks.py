@@ -26,6 +26,7 @@ import warnings
 
 import numpy as np
 
+from chainrule.errors import ChainruleError
 from chainrule.train.history import History, _higher_is_better
 
 __all__ = [
@@ -482,6 +483,15 @@ class LambdaCallback(Callback):
             setattr(self, name, fn)
 
 
+def _bad_state(path, problem: str):
+    from chainrule.errors import ModelFormatError
+
+    return ModelFormatError(
+        f"{path}: the training state in this checkpoint is not what chainrule writes "
+        f"({problem}); delete the file to start over"
+    )
+
+
 class BackupAndRestore(Callback):
     """Make a run resumable: back up its whole state after every epoch, restore it on restart.
 
@@ -540,7 +550,9 @@ class BackupAndRestore(Callback):
 
         scheduler = self.params.get("scheduler")
         state = load_checkpoint(self.path, self.model, self.optimizer, scheduler)
-        saved = state.get("fingerprint", {})
+        saved = state.get("fingerprint", {}) if isinstance(state, dict) else None
+        if not isinstance(saved, dict):
+            raise _bad_state(self.path, "it holds no run fingerprint")
         mine = self._fingerprint()
         for key in mine:
             if saved.get(key) != mine[key]:
@@ -549,6 +561,17 @@ class BackupAndRestore(Callback):
                     f"{key.replace('_', ' ')} ({saved.get(key)!r} there, {mine[key]!r} now); "
                     f"resume with the same data and settings, or delete the file to start over"
                 )
+        try:
+            return self._restore_state(state, callbacks, history)
+        except ChainruleError:
+            raise
+        except (
+            TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError,
+            RecursionError,
+        ) as exc:  # fmt: skip
+            raise _bad_state(self.path, f"{type(exc).__name__}: {exc}") from None
+
+    def _restore_state(self, state, callbacks, history) -> int:
         shuffle, default = self._generators()
         default.set_state(state["default_generator"])
         if shuffle is not default:
@@ -558,6 +581,9 @@ class BackupAndRestore(Callback):
             if cb_state:
                 cb.load_state_dict(cb_state)
         restored = History.from_dict(state["history"])
+        for key, values in restored.history.items():
+            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+                raise TypeError(f"history {key!r} holds values that are not numbers")
         history.history, history.epoch = restored.history, restored.epoch
         self.resumed_epoch = int(state["epoch"]) + 1
         return self.resumed_epoch
