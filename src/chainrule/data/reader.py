@@ -28,8 +28,8 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     detect_number_format,
     parse_cells,
 )
-from chainrule.io.guard import CSV_MEMORY_PER_BYTE, check_file
 from chainrule.errors import DataError
+from chainrule.io.guard import CSV_MEMORY_PER_BYTE, check_file
 
 DELIMITERS = (",", ";", "\t", "|")
 CHUNK_ROWS = 16384
