@@ -368,6 +368,9 @@ def create_app(session: Session | None = None, allowed_hosts=None, max_upload: i
         Route("/api/upload", guarded(upload), methods=["POST"]),
         WebSocketRoute("/ws", websocket),
     ]
+    from chainrule.playground import teaching
+
+    routes += teaching.routes(pg, guarded, body_json, reply)
     app = Starlette(
         routes=routes,
         middleware=[Middleware(GuardMiddleware, allowed_hosts=allowed_hosts)],
