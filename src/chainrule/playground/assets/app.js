@@ -634,6 +634,7 @@
     m("mfrac", m("mrow", m("mo", "∂"), term(top)), m("mrow", m("mo", "∂"), term(bottom)));
   function math(...kids) {
     const e = m("math", ...kids);
+    e.setAttribute("displaystyle", "true");
     return e;
   }
 
@@ -675,16 +676,16 @@
     const param = last ? last.bottom : { sym: data.param, layer: null, index: [] };
     const head = document.createElement("div");
     head.className = "formula-head";
-    const eq = math(
-      m("mfrac", m("mrow", m("mo", "∂"), m("mi", "E")), m("mrow", m("mo", "∂"), term(param))),
-      m("mo", "="),
-      m("munder", m("mo", "∑"), m("mtext", "paths")),
-      m("munder", m("mo", "∏"), m("mtext", "steps")),
-      m("mfrac", m("mrow", m("mo", "∂"), m("mtext", "out")), m("mrow", m("mo", "∂"), m("mtext", "in"))),
-      m("mo", "="), m("mn", fmt(data.grad, 8)));
-    eq.setAttribute("display", "block");
-    eq.setAttribute("aria-label", `dE/d${data.param} = sum over paths of the product of local derivatives = ${data.grad}`);
-    head.appendChild(eq);
+    // three pieces that wrap on a narrow screen (a MathML line does not break by itself)
+    head.setAttribute("aria-label", `dE/d${data.param} = sum over paths of the product of local derivatives = ${data.grad}`);
+    head.setAttribute("role", "math");
+    head.append(
+      math(m("mfrac", m("mrow", m("mo", "∂"), m("mi", "E")), m("mrow", m("mo", "∂"), term(param))),
+        m("mo", "=")),
+      math(m("munder", m("mo", "∑"), m("mtext", "paths")),
+        m("munder", m("mo", "∏"), m("mtext", "steps")),
+        m("mfrac", m("mrow", m("mo", "∂"), m("mtext", "out")), m("mrow", m("mo", "∂"), m("mtext", "in")))),
+      math(m("mo", "="), m("mn", fmt(data.grad, 8))));
     box.appendChild(head);
 
     const table = document.createElement("table");
@@ -782,9 +783,11 @@
     sum.id = "chain-sum";
     sum.dataset.total = String(data.grad);
     sum.dataset.rest = String(data.rest.total);
-    const terms = data.chain.map((p) => fmt(p.product));
-    if (data.rest.count > 0) terms.push(`${fmt(data.rest.total)} (the other ${data.rest.count} paths)`);
-    sum.append(`Sum over paths: ${terms.join(" + ")} = `);
+    const terms = data.chain.map((p) => p.product);
+    if (data.rest.count > 0) terms.push(data.rest.total);
+    const text = terms.map((v, k) => `${k ? (v < 0 ? " − " : " + ") : (v < 0 ? "−" : "")}${fmt(Math.abs(v))}`
+      + (k === data.chain.length ? ` (the other ${data.rest.count} paths)` : "")).join("");
+    sum.append(`Sum over paths: ${text} = `);
     const total = document.createElement("strong");
     total.className = "num";
     total.textContent = fmt(data.grad, 10);
