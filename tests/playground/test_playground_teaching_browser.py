@@ -64,7 +64,9 @@ def server():
     from chainrule.playground.session import Session
     from chainrule.playground.validation import Config
 
-    session = Session(Config(dataset="moons", samples=200, hidden=(4, 3), optimizer="adam", lr=0.03))
+    session = Session(
+        Config(dataset="moons", samples=200, hidden=(4, 3), optimizer="adam", lr=0.03)
+    )
     srv, sock, url = make_server("127.0.0.1", 0, session=session)
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -160,7 +162,8 @@ def test_four_widths_chain_rule_drawn_and_accessible(server, page, tmp_path):
         paths = p.evaluate(
             "() => [...document.querySelectorAll('#explain li.path')].map(li => ({"
             "product: Number(li.dataset.product), active: li.classList.contains('active'),"
-            "factors: [...li.querySelectorAll('.card[data-value]')].map(c => Number(c.dataset.value)),"
+            "factors: [...li.querySelectorAll('.card[data-value]')]"
+            ".map(c => Number(c.dataset.value)),"
             "shown: Number(li.querySelector('.card.product').dataset.product)}))"
         )
         assert len(paths) == 3 and [q["active"] for q in paths] == [True, False, False]
@@ -228,7 +231,9 @@ def test_neuron_hover_and_weight_set_by_hand(server, page):
     )
     p.fill("#param-value", "6.5")
     p.press("#param-value", "Enter")
-    p.wait_for_function(f"() => Number(document.getElementById('loss-value').dataset.loss) !== {before}")
+    p.wait_for_function(
+        f"() => Number(document.getElementById('loss-value').dataset.loss) !== {before}"
+    )
     assert float(np.asarray(s.model[4].weight.data)[0, 1]) == 6.5
     assert float(p.get_attribute("#loss-value", "data-loss")) == pytest.approx(
         s._loss_of(s.X, s.y), rel=1e-9
@@ -314,9 +319,26 @@ def test_keyboard_reaches_every_control_with_visible_focus(server, page):
         )
         seen.append(info["id"])
         outlines[info["id"]] = info
-    for control in ("play", "step", "step-epoch", "reset", "share", "dataset", "hidden", "lr",
-                    "apply", "palette", "show-grads", "network", "param-select", "param-value",
-                    "param-set", "curves", "sample", "trace-start"):
+    for control in (
+        "play",
+        "step",
+        "step-epoch",
+        "reset",
+        "share",
+        "dataset",
+        "hidden",
+        "lr",
+        "apply",
+        "palette",
+        "show-grads",
+        "network",
+        "param-select",
+        "param-value",
+        "param-set",
+        "curves",
+        "sample",
+        "trace-start",
+    ):
         assert control in seen, (control, seen)
         assert outlines[control]["outline"] != "none" and outlines[control]["width"] >= 2, control
     # the loss chart reads out its values from the keyboard
@@ -328,7 +350,11 @@ def test_keyboard_reaches_every_control_with_visible_focus(server, page):
 @pytest.mark.parametrize(
     "query, metric, target",
     [
-        ("dataset=blobs&samples=300&hidden=4&optimizer=adam&lr=0.03&batch_size=10", "accuracy", 0.95),
+        (
+            "dataset=blobs&samples=300&hidden=4&optimizer=adam&lr=0.03&batch_size=10",
+            "accuracy",
+            0.95,
+        ),
         (
             "dataset=waves&samples=300&noise=0&hidden=8,8&optimizer=adam&lr=0.03&batch_size=10",
             "r2",
@@ -337,9 +363,12 @@ def test_keyboard_reaches_every_control_with_visible_focus(server, page):
     ],
     ids=["three-class-blobs", "regression-waves"],
 )
-def test_multiclass_and_regression_reach_their_targets(server, page, query, metric, target, tmp_path):
+def test_multiclass_and_regression_reach_their_targets(
+    server, page, query, metric, target, tmp_path
+):
     url, pg = server
-    p = page(f"{url}?{query}")
+    rest = "activation=tanh&momentum=0&weight_decay=0&validation=0.2&seed=0&loss=auto"
+    p = page(f"{url}?{query}&{rest}&param=0.weight&index=1,0&sample=3")
     dataset = query.split("&")[0].split("=")[1]
     p.wait_for_function(f"() => document.querySelector('[name=dataset]').value === '{dataset}'")
     p.click("#play")

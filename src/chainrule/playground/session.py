@@ -133,8 +133,9 @@ def load_data(cfg: Config, upload: Upload | None):
         X, y = datasets.xor()
     elif name == "seed_example":
         X, y = datasets.seed_example(n=cfg.samples, seed=cfg.seed)
-    elif name == "blobs":
+    elif name == "blobs":  # three clusters in [-10, 10]², standardised like an upload
         X, y = datasets.blobs(n=cfg.samples, seed=cfg.seed)
+        X = (X - X.mean(axis=0)) / X.std(axis=0)
     else:
         X, y = getattr(datasets, name)(n=cfg.samples, noise=cfg.noise, seed=cfg.seed)
     return X, y, [str(c) for c in np.unique(y)]

@@ -82,6 +82,16 @@
     if (frame.playing !== undefined) setPlaying(frame.playing);
     if (frame.error) showError(frame.error);
     render();
+    refreshChain();
+  }
+
+  // The chain rule follows training: once a second while playing, at once after a step.
+  let explaining = false, explainedAt = 0;
+  function refreshChain() {
+    const c = state.chain, f = state.frame;
+    if (!c || !state.selected || explaining || c.step === f.step) return;
+    if (state.playing && performance.now() - explainedAt < 1000) return;
+    explain(state.selected, true);
   }
 
   // ---- colours ----------------------------------------------------------------------------
@@ -652,8 +662,11 @@
     selectParam(target);
     writeURL();
     render();
+    explaining = true;
+    explainedAt = performance.now();
     const data = await run(() => api("/api/explain",
-      { param: target.param, index: target.index, sample: sampleIndex(), split: "train" }));
+      { param: target.param, index: target.index, sample: sampleIndex(), split: "train" }))
+      .finally(() => { explaining = false; });
     if (!data) return;
     if (!keepPath || !state.chain || state.chain.param !== data.param) state.activePath = 0;
     state.chain = data;
@@ -671,6 +684,13 @@
     box.dataset.step = String(data.step);
     box.dataset.sample = String(data.sample);
     box.dataset.paths = String(data.paths);
+    // a refresh keeps the keyboard where it was: the same path, the same factor
+    const focused = box.contains(document.activeElement) ? document.activeElement : null;
+    const was = focused && focused.closest(".path") ? {
+      path: focused.closest(".path").dataset.index,
+      card: focused.classList.contains("card")
+        ? [...focused.parentNode.querySelectorAll(".card")].indexOf(focused) : -1,
+    } : null;
     box.replaceChildren();
     const last = data.chain.length ? data.chain[0].factors[data.chain[0].factors.length - 1] : null;
     const param = last ? last.bottom : { sym: data.param, layer: null, index: [] };
@@ -817,6 +837,11 @@
       details.appendChild(frame);
     });
     box.appendChild(details);
+    if (was) {
+      const li = list.querySelector(`.path[data-index="${was.path}"]`);
+      const target = li && (was.card >= 0 ? li.querySelectorAll(".card")[was.card] : li);
+      if (target) target.focus();
+    }
   }
 
   function op(text) {
@@ -967,11 +992,18 @@
       loss: limits.losses, optimizer: limits.optimizers };
     for (const [name, list] of Object.entries(options)) {
       const select = form.elements[name];
-      if (!select.options.length) {
+      if (select.options.length) continue;
+      if (name !== "dataset") {
+        for (const v of list) select.add(new Option(v, v));
+        continue;
+      }
+      for (const [title, fit] of [["classify", false], ["fit a function", true]]) {
+        const group = document.createElement("optgroup");
+        group.label = title;
         for (const v of list) {
-          const regression = name === "dataset" && limits.regression.includes(v);
-          select.add(new Option(regression ? `${v} (regression)` : v, v));
+          if (limits.regression.includes(v) === fit) group.appendChild(new Option(v, v));
         }
+        select.appendChild(group);
       }
     }
     const text = JSON.stringify(cfg);
