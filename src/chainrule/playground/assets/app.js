@@ -18,6 +18,7 @@
   };
   let P = PALETTES.classic;
   const MML = "http://www.w3.org/1998/Math/MathML";
+  const OPEN_PATHS = 3;  // paths shown with their cards; the others fold to one line
 
   const $ = (id) => document.getElementById(id);
   const state = { frame: null, data: null, limits: null, defaults: null, showGrads: false,
@@ -734,7 +735,8 @@
     list.className = "paths";
     data.chain.forEach((path, k) => {
       const li = document.createElement("li");
-      li.className = "path" + (k === state.activePath ? " active" : "");
+      li.className = "path" + (k === state.activePath ? " active" : "")
+        + (k >= OPEN_PATHS && k !== state.activePath ? " compact" : "");
       li.tabIndex = 0;
       li.dataset.index = String(k);
       li.dataset.product = String(path.product);
@@ -742,6 +744,10 @@
       const title = document.createElement("div");
       title.className = "path-title";
       title.textContent = `path ${k + 1}${k === 0 ? " (largest)" : ""}: product ${fmt(path.product)}`;
+      const more = document.createElement("span");
+      more.className = "more";
+      more.textContent = " · choose it to see its factors";
+      title.appendChild(more);
       li.appendChild(title);
       const cards = document.createElement("ol");
       cards.className = "cards";
@@ -786,6 +792,7 @@
         state.activePath = k;
         list.querySelectorAll(".path").forEach((p, q) => {
           p.classList.toggle("active", q === k);
+          p.classList.toggle("compact", q >= OPEN_PATHS && q !== k);
           p.setAttribute("aria-current", q === k ? "true" : "false");
         });
         drawNetwork();
