@@ -196,14 +196,24 @@ def test_four_widths_chain_rule_drawn_and_accessible(server, page, tmp_path):
         box = overflow(p)
         assert box["scroll"] <= box["width"] and box["bad"] == [], (width, box)
         shot(p, tmp_path, f"playground-{width}.png")
-        if width in (390, 1280):
-            if not AXE.exists():
-                pytest.skip(
-                    "axe-core is not installed: npm install --prefix tests/playground --no-save "
-                    "axe-core"
-                )
-            bad = axe_violations(p)
-            assert bad == [], (width, bad)
+
+
+@pytest.mark.parametrize("width, extra", [(390, "&palette=cb"), (1280, "")])
+def test_axe_core_finds_no_serious_violations(server, page, width, extra):
+    if not AXE.exists():
+        pytest.skip(
+            "axe-core is not installed: npm install --prefix tests/playground --no-save "
+            "axe-core@4.11.1"
+        )
+    url, _ = server
+    p = page(f"{url}?sample=2&param=0.weight&index=1,0{extra}", width=width)
+    p.wait_for_function("() => document.getElementById('explain').dataset.param !== ''")
+    p.click("#trace-start")  # the step-through's table too
+    p.wait_for_selector("#trace-detail table")
+    p.click("#explain details summary")  # and the whole explanation's frame
+    p.wait_for_selector("#explain iframe")
+    bad = axe_violations(p)
+    assert bad == [], (width, bad)
 
 
 def test_neuron_hover_and_weight_set_by_hand(server, page):

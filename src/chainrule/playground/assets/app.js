@@ -656,6 +656,13 @@
     state.hot = null;
     const box = $("explain");
     box.dataset.param = box.dataset.grad = box.dataset.engineGrad = "";
+    const hint = document.createElement("p");
+    hint.className = "hint";
+    hint.textContent = "Click a weight or a bias in the network (or pick one in the list) to see "
+      + "its gradient written out with the chain rule, with this step's numbers.";
+    box.replaceChildren(hint);
+    $("param-select").value = "";
+    $("param-value").value = "";
   }
 
   async function explain(target, keepPath) {
