@@ -173,3 +173,16 @@ def test_regression_fits_a_two_input_function_and_a_curve():
 def test_regression_refuses_class_losses():
     with pytest.raises(ValidationError, match="is for classes"):
         Session(Config(dataset="bump", loss="bce"))
+
+
+def test_many_paths_list_the_largest_and_sum_the_rest():
+    s = Session(Config(dataset="moons", samples=40, hidden=(8, 8, 8), seed=1))
+    s.step()
+    d = s.explain("0.weight", [0, 1], 2)
+    assert d["paths"] == 8 * 8 * 8 // 8 and len(d["chain"]) == 12
+    shown = [p["product"] for p in d["chain"]]
+    assert d["rest"]["count"] == d["paths"] - 12
+    assert min(abs(v) for v in shown) > 0
+    assert sum(shown) + d["rest"]["total"] == pytest.approx(
+        engine_grad(s, "0.weight", (0, 1), 2), rel=1e-9
+    )
