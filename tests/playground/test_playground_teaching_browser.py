@@ -187,7 +187,8 @@ def test_four_widths_chain_rule_drawn_and_accessible(server, page, tmp_path):
         # hovering a factor lights its edge or neuron
         p.locator("#explain li.path.active .card[data-value]").nth(1).hover()
         hot = p.evaluate("() => window.playground.state.hot")
-        assert hot == drawn[1]
+        value = hot.pop("value")  # written on the network beside the edge or neuron
+        assert hot == drawn[1] and value == paths[0]["factors"][1]
         # another path, chosen with the keyboard
         p.locator("#explain li.path").nth(1).focus()
         p.keyboard.press("Enter")

@@ -383,7 +383,7 @@
   // ---- the network --------------------------------------------------------------------------
   function layout(w, h) {
     const sizes = state.frame.network.sizes;
-    const box = Math.max(14, Math.min(38, (h - 34) / Math.max(...sizes) - 8, w / sizes.length / 2.2));
+    const box = Math.max(14, Math.min(46, (h - 34) / Math.max(...sizes) - 8, w / sizes.length / 2.2));
     const gapX = (w - 24 - box) / Math.max(1, sizes.length - 1);
     return sizes.map((n, l) => {
       const gapY = Math.min(box + 14, (h - 34) / n);
@@ -517,6 +517,7 @@
         }
       });
     });
+    if (state.hot && state.hot.value !== undefined) hotLabel(ctx, pos, w);
     ctx.fillStyle = "#57606a";
     ctx.font = "11px system-ui, sans-serif";
     pos.forEach((column, l) => {
@@ -524,6 +525,34 @@
         : (l === pos.length - 1 ? "output" : `hidden ${l}`);
       ctx.fillText(name, column[0].x, 13);
     });
+  }
+
+  // The hovered factor's value, written on its edge or under its neuron.
+  function hotLabel(ctx, pos, w) {
+    const t = state.hot;
+    let x, y;
+    if (t.kind === "edge") {
+      const e = state.edges.find((q) => q.layer === t.layer && q.from === t.from && q.to === t.to);
+      if (!e) return;
+      [x, y] = bezier(e, 0.5);
+      y -= 10;
+    } else {
+      const p = pos[t.layer] && pos[t.layer][t.index];
+      if (!p) return;
+      x = p.x + p.s / 2;
+      y = p.y + p.s + 14;
+    }
+    ctx.font = "bold 12px ui-monospace, Menlo, monospace";
+    const text = fmt(t.value, 4);
+    const tw = ctx.measureText(text).width;
+    x = Math.max(2, Math.min(w - tw - 8, x - tw / 2 - 3));
+    ctx.fillStyle = "rgba(255,255,255,0.95)";
+    ctx.strokeStyle = P.hot;
+    ctx.lineWidth = 1.5;
+    ctx.fillRect(x, y - 12, tw + 6, 16);
+    ctx.strokeRect(x, y - 12, tw + 6, 16);
+    ctx.fillStyle = "#1f2328";
+    ctx.fillText(text, x + 3, y);
   }
 
   function curve(ctx, e) {
@@ -774,7 +803,11 @@
         value.className = "value";
         value.textContent = fmt(f.value);
         card.append(mm, formula, value);
-        const on = () => { state.hot = f.target; card.classList.add("hot"); drawNetwork(); };
+        const on = () => {
+          state.hot = f.target && { ...f.target, value: f.value };
+          card.classList.add("hot");
+          drawNetwork();
+        };
         const off = () => { state.hot = null; card.classList.remove("hot"); drawNetwork(); };
         card.addEventListener("mouseenter", on);
         card.addEventListener("focus", on);
