@@ -383,11 +383,12 @@ def test_multiclass_and_regression_reach_their_targets(
     dataset = query.split("&")[0].split("=")[1]
     p.wait_for_function(f"() => document.querySelector('[name=dataset]').value === '{dataset}'")
     p.click("#play")
-    p.wait_for_function(
-        f"() => Number(document.getElementById('acc-value').dataset.metric) >= {target}",
+    reached = p.wait_for_function(  # the score the page showed when it reached the target
+        "(target) => { const v = Number(document.getElementById('acc-value').dataset.metric);"
+        " return v >= target ? v : null; }",
+        arg=target,
         timeout=30_000,
-    )
-    reached = float(p.get_attribute("#acc-value", "data-metric"))
+    ).json_value()
     p.click("#play")
     p.wait_for_function("() => document.getElementById('play').dataset.playing === '0'")
     step = pg.session.step_count
