@@ -121,6 +121,7 @@ def test_playground_in_chromium(browser, server, tmp_path):
     expected = _engine_grad(pg.session, "2.weight", (1, 2), 5)
     assert shown == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert _number(page, "#explain", "data-engine-grad") == pytest.approx(expected, rel=1e-12)
+    page.click("#explain details summary")  # the whole explanation opens on demand
     frame = page.frame_locator("#explain iframe")
     assert "2.weight[1, 2]" in frame.locator("h1").first.text_content(timeout=5_000)
     assert "Chain rule" in frame.locator("body").text_content() or "chain rule" in (
@@ -128,6 +129,7 @@ def test_playground_in_chromium(browser, server, tmp_path):
     )
 
     # click a neuron: its bias
+    page.locator("#network").scroll_into_view_if_needed()
     node = page.evaluate(
         "() => { const n = window.playground.state.nodes.find(n => n.param === '0.bias'"
         " && n.index[0] === 0); const r = document.getElementById('network')"

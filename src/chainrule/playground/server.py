@@ -367,6 +367,8 @@ def create_app(
     except ImportError as err:
         raise _missing_extra(err) from None
 
+    from chainrule.playground import teaching
+
     pg = Playground(session, stall_seconds=stall_seconds)
     cap = MAX_UPLOAD_BYTES if max_upload is None else int(max_upload)
 
@@ -374,7 +376,11 @@ def create_app(
         return cap if path == "/api/upload" else MAX_REQUEST_BYTES
 
     app = Starlette(
-        routes=[*api_routes(pg, cap), *(route for make in extra_routes for route in make(pg))],
+        routes=[
+            *api_routes(pg, cap),
+            *teaching.routes(pg),  # the chain-rule panel's probe and weight editing
+            *(route for make in extra_routes for route in make(pg)),
+        ],
         middleware=[
             Middleware(
                 transport.ShieldMiddleware, body_limit=body_limit, rejections=transport_rejections

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import re
 import tempfile
 
 import numpy as np
@@ -24,6 +25,8 @@ from chainrule.playground.validation import (
     Config,
     ValidationError,
     sample_index,
+    task_of,
+    weight_value,
 )
 from chainrule.report import views
 from chainrule.tensor import Tensor
@@ -31,6 +34,8 @@ from chainrule.tensor import Tensor
 BOUNDARY_SIZE = 48  # cells per side of the decision-surface heat map
 NEURON_SIZE = 20  # cells per side of each neuron's small heat map
 MAX_HISTORY = 1000  # points kept per loss curve (older ones are thinned out)
+CURVE_POINTS = 120  # points of the fitted curve of a one-input regression
+MAX_PATHS_SHOWN = 12  # chain-rule paths sent to the page, largest first
 
 
 class Upload:
@@ -94,11 +99,32 @@ def parse_upload(text: str, target: str | None = None, filename: str = "upload.c
     return Upload(X, np.asarray(data.y, dtype=np.int64), data.feature_names, classes, filename)
 
 
+def regression_data(name: str, n: int, noise: float, seed: int):
+    """``(X, y)`` of a function to fit: ``sine`` (one input, y = sin x on [−3, 3]), ``bump``
+    (y = exp(−|x|²) on [−2, 2]²) or ``waves`` (y = sin 1.5x₁ · cos 1.5x₂ on [−2, 2]²); ``noise``
+    is the standard deviation of the Gaussian noise added to y, as a fraction of 0.25."""
+    rng = np.random.default_rng(seed)
+    if name == "sine":
+        X = rng.uniform(-3.0, 3.0, size=(n, 1))
+        y = np.sin(X[:, 0])
+    else:
+        X = rng.uniform(-2.0, 2.0, size=(n, 2))
+        if name == "bump":
+            y = np.exp(-(X**2).sum(axis=1))
+        else:
+            y = np.sin(1.5 * X[:, 0]) * np.cos(1.5 * X[:, 1])
+    return X, y + 0.25 * noise * rng.standard_normal(n)
+
+
 def load_data(cfg: Config, upload: Upload | None):
-    """``(X, y, class_names)`` of the chosen dataset."""
+    """``(X, y, class_names)`` of the chosen dataset (``class_names`` is None for a function
+    to fit)."""
     from chainrule.data import datasets
 
     name = cfg.dataset
+    if task_of(name) == "regression":
+        X, y = regression_data(name, cfg.samples, cfg.noise, cfg.seed)
+        return X, y, None
     if name == "upload":
         if upload is None:
             raise ValidationError("dataset 'upload' needs a CSV file: upload one first")
@@ -107,8 +133,9 @@ def load_data(cfg: Config, upload: Upload | None):
         X, y = datasets.xor()
     elif name == "seed_example":
         X, y = datasets.seed_example(n=cfg.samples, seed=cfg.seed)
-    elif name == "blobs":
+    elif name == "blobs":  # three clusters in [-10, 10]², standardised like an upload
         X, y = datasets.blobs(n=cfg.samples, seed=cfg.seed)
+        X = (X - X.mean(axis=0)) / X.std(axis=0)
     else:
         X, y = getattr(datasets, name)(n=cfg.samples, noise=cfg.noise, seed=cfg.seed)
     return X, y, [str(c) for c in np.unique(y)]
@@ -124,6 +151,42 @@ def _round(a, digits: int = 5) -> list:
 
 def _finite(value):
     return value if value is None or math.isfinite(value) else None
+
+
+_NODE = re.compile(r"^([za])(\d+)\[(\d+)\]$")
+_PARAM = re.compile(r"^(\d+)\.(weight|bias)\[([\d, ]+)\]$")
+
+
+def _term(name: str, layer_of: dict) -> dict:
+    """One side of a factor ∂top/∂bottom as parts the page typesets: ``E``, ``z``/``a`` of
+    layer L neuron j, or a weight ``w`` / bias ``b`` of layer L."""
+    m = _NODE.match(name)
+    if m:
+        return {"sym": m[1], "layer": int(m[2]), "index": [int(m[3])], "text": name}
+    m = _PARAM.match(name)
+    if m and f"{m[1]}.{m[2]}" in layer_of:
+        index = [int(k) for k in m[3].split(",")]
+        sym = "w" if m[2] == "weight" else "b"
+        return {"sym": sym, "layer": layer_of[f"{m[1]}.{m[2]}"], "index": index, "text": name}
+    return {"sym": name, "layer": None, "index": [], "text": name}
+
+
+def _factor_target(top: dict, bottom: dict) -> dict | None:
+    """The edge or neuron of the network drawing a factor belongs to (layer 0 is the inputs):
+    ∂E/∂z and ∂a/∂z are a neuron's, ∂z/∂a and ∂z/∂w an edge's, ∂z/∂b a neuron's."""
+    if top["sym"] == "E" and bottom["sym"] == "z":
+        return {"kind": "neuron", "layer": bottom["layer"], "index": bottom["index"][0]}
+    if top["sym"] == "a" and bottom["sym"] == "z":
+        return {"kind": "neuron", "layer": top["layer"], "index": top["index"][0]}
+    if top["sym"] == "z" and bottom["sym"] == "a":
+        j, i = top["index"][0], bottom["index"][0]
+        return {"kind": "edge", "layer": top["layer"], "from": i, "to": j}
+    if top["sym"] == "z" and bottom["sym"] == "w":
+        j, i = bottom["index"]
+        return {"kind": "edge", "layer": top["layer"], "from": i, "to": j}
+    if top["sym"] == "z" and bottom["sym"] == "b":
+        return {"kind": "neuron", "layer": top["layer"], "index": top["index"][0]}
+    return None
 
 
 class Session:
@@ -144,18 +207,28 @@ class Session:
         from chainrule.models import mlp
 
         X, y, classes = load_data(cfg, self.upload)
-        n_classes = len(classes)
+        task = task_of(cfg.dataset)
+        n_classes = 0 if classes is None else len(classes)
         loss = cfg.loss
-        if loss == "auto":
+        if task == "regression":
+            if loss not in ("auto", "mse"):
+                raise ValidationError(
+                    f"loss {loss!r} is for classes; dataset {cfg.dataset!r} is a function to "
+                    f"fit (choose 'mse' or 'auto')"
+                )
+            loss = "mse"
+        elif loss == "auto":
             loss = "bce" if n_classes == 2 else "ce"
-        if loss in ("bce", "mse") and n_classes != 2:
+        if task == "classification" and loss in ("bce", "mse") and n_classes != 2:
             raise ValidationError(
                 f"loss {loss!r} needs two classes; dataset {cfg.dataset!r} has {n_classes} "
                 f"(choose 'ce', cross-entropy)"
             )
         if cfg.validation > 0 and len(X) >= 10:
-            counts = np.bincount(y)
-            stratify = y if counts[counts > 0].min() >= 2 else None
+            stratify = None
+            if task == "classification":
+                counts = np.bincount(y)
+                stratify = y if counts[counts > 0].min() >= 2 else None
             X_tr, X_val, y_tr, y_val = train_test_split(
                 X, y, test_size=cfg.validation, stratify=stratify, seed=cfg.seed
             )
@@ -166,14 +239,21 @@ class Session:
                 f"batch_size {cfg.batch_size} is larger than the {len(X_tr)} training samples"
             )
         self.cfg = cfg
+        self.task = task
         self.loss_name = loss
-        self.classes = classes
+        self.classes = classes or []
         self.X, self.y = np.asarray(X_tr, dtype=np.float64), np.asarray(y_tr)
         self.X_val, self.y_val = np.asarray(X_val, dtype=np.float64), np.asarray(y_val)
-        self.extent = views.extent(X)
+        self.inputs = self.X.shape[1]
+        if self.inputs == 1:  # the plot of a curve: x across, y up
+            self.extent = views.extent(np.column_stack([X[:, 0], y]))
+        else:
+            self.extent = views.extent(X)
         outputs = n_classes if loss == "ce" else 1
         cr.manual_seed(cfg.seed)
-        self.model = mlp(2, list(cfg.hidden), outputs, activation=cfg.activation, dtype="float64")
+        self.model = mlp(
+            self.inputs, list(cfg.hidden), outputs, activation=cfg.activation, dtype="float64"
+        )
         self.loss_fn = {
             "bce": nn.BCEWithLogitsLoss,
             "ce": nn.CrossEntropyLoss,
@@ -189,7 +269,15 @@ class Session:
         self.last_batch = None
         self.last_batch_loss = None
         self.error = None
-        self.history = {"epoch": [], "loss": [], "val_loss": [], "accuracy": [], "val_accuracy": []}
+        self.history = {
+            "epoch": [],
+            "loss": [],
+            "val_loss": [],
+            "accuracy": [],
+            "val_accuracy": [],
+            "r2": [],
+            "val_r2": [],
+        }
         self.data_version += 1
         self._record()
 
@@ -224,32 +312,63 @@ class Session:
             out = self.model(Tensor._make(X, False))
             return float(self.loss_fn(out, Tensor._make(self.targets(y), False)).data)
 
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted class indices, or predicted values for a function to fit."""
+        raw = views.run(self.model, X)
+        if self.task == "regression":
+            return raw.reshape(-1)
+        probs = views.probabilities(raw, self.kind)
+        return probs.argmax(axis=1) if probs.ndim == 2 else (probs > 0.5).astype(np.int64)
+
     def _accuracy(self, X: np.ndarray, y: np.ndarray) -> float:
-        probs = views.probabilities(views.run(self.model, X), self.kind)
-        pred = probs.argmax(axis=1) if probs.ndim == 2 else (probs > 0.5).astype(np.int64)
-        return float((pred == y).mean())
+        return float((self.predict(X) == y).mean())
+
+    def _r2(self, X: np.ndarray, y: np.ndarray) -> float:
+        """The coefficient of determination, 1 − Σ(y − ŷ)² / Σ(y − ȳ)² (scikit-learn's r2_score
+        for one output)."""
+        residual = float(((y - self.predict(X)) ** 2).sum())
+        spread = float(((y - y.mean()) ** 2).sum())
+        return 1.0 - residual / spread if spread > 0 else (1.0 if residual == 0 else 0.0)
+
+    def confusion(self) -> dict | None:
+        """Counts of (true class, predicted class) on the validation part (the training part
+        when nothing is held out); None for a function to fit."""
+        if self.task == "regression":
+            return None
+        split = "val" if len(self.X_val) else "train"
+        X, y = (self.X_val, self.y_val) if split == "val" else (self.X, self.y)
+        n = len(self.classes)
+        matrix = np.zeros((n, n), dtype=np.int64)
+        with np.errstate(all="ignore"):
+            np.add.at(matrix, (y.astype(np.int64), self.predict(X)), 1)
+        return {"split": split, "classes": self.classes, "matrix": matrix.tolist()}
 
     def scores(self) -> dict:
         with np.errstate(all="ignore"):
             return {k: _finite(v) for k, v in self._scores().items()}
 
     def _scores(self) -> dict:
+        metric = self._r2 if self.task == "regression" else self._accuracy
+        name = "r2" if self.task == "regression" else "accuracy"
         out = {
             "loss": self._loss_of(self.X, self.y),
-            "accuracy": self._accuracy(self.X, self.y),
             "val_loss": None,
+            "accuracy": None,
             "val_accuracy": None,
+            "r2": None,
+            "val_r2": None,
         }
+        out[name] = metric(self.X, self.y)
         if len(self.X_val):
             out["val_loss"] = self._loss_of(self.X_val, self.y_val)
-            out["val_accuracy"] = self._accuracy(self.X_val, self.y_val)
+            out["val_" + name] = metric(self.X_val, self.y_val)
         return out
 
     def _record(self) -> None:
         s = self.scores()
         h = self.history
         h["epoch"].append(self.epoch)
-        for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        for key in ("loss", "val_loss", "accuracy", "val_accuracy", "r2", "val_r2"):
             h[key].append(s[key])
         if len(h["epoch"]) > MAX_HISTORY:  # keep the first point, thin out the rest
             for key in h:
@@ -328,12 +447,34 @@ class Session:
                     "gb": None if b.grad is None else _round(b.grad, 7),
                 }
             )
-        return {"sizes": [2] + [lay["out"] for lay in layers], "layers": layers}
+        return {"sizes": [self.inputs] + [lay["out"] for lay in layers], "layers": layers}
 
-    def frame(self, full: bool = False) -> dict:
-        """Everything the page draws after a step (``full`` adds the data points)."""
+    def _neuron_grid(self) -> np.ndarray:
+        """The points each neuron's small map is drawn from: the plane, or for one input a
+        line of x values repeated down the rows (a strip that varies across)."""
+        g = views.grid(self.extent, NEURON_SIZE)
+        return g[:, :1] if self.inputs == 1 else g
+
+    def surface(self) -> dict:
+        """What the model predicts over the input space: class regions and probabilities, the
+        fitted surface of a two-input function, or the fitted curve of a one-input one."""
+        if self.inputs == 1:
+            xs = np.linspace(self.extent[0], self.extent[1], CURVE_POINTS)
+            ys = views.run(self.model, xs[:, None]).reshape(-1)
+            return {"kind": "curve", "extent": self.extent, "x": _round(xs, 4), "y": _round(ys, 4)}
+        if self.task == "regression":
+            values = views.run(self.model, views.grid(self.extent, BOUNDARY_SIZE)).reshape(-1)
+            low, high = float(self.y.min()), float(self.y.max())
+            return {
+                "kind": "surface",
+                "size": BOUNDARY_SIZE,
+                "extent": self.extent,
+                "range": [low, high],
+                "p": _round(values, 4),
+            }
         b = views.boundary(self.model, self.extent, BOUNDARY_SIZE, self.kind)
         boundary = {
+            "kind": "classes",
             "size": b["size"],
             "extent": b["extent"],
             "classes": b["classes"],
@@ -341,7 +482,13 @@ class Session:
         }
         if "label" in b:
             boundary["label"] = b["label"].astype(int).tolist()
-        outs = views.layer_outputs(self.model, views.grid(self.extent, NEURON_SIZE))
+        return boundary
+
+    def frame(self, full: bool = False) -> dict:
+        """Everything the page draws after a step (``full`` adds the data points)."""
+        with np.errstate(all="ignore"):
+            boundary = self.surface()
+            outs = views.layer_outputs(self.model, self._neuron_grid())
         neurons = [
             {
                 "size": NEURON_SIZE,
@@ -359,6 +506,8 @@ class Session:
             "steps_per_epoch": self.steps_per_epoch,
             "batch_loss": _finite(self.last_batch_loss),
             "scores": self.scores(),
+            "confusion": self.confusion(),
+            "task": self.task,
             "history": self.history,
             "boundary": boundary,
             "network": self.network(),
@@ -369,9 +518,14 @@ class Session:
             "loss_name": self.loss_name,
         }
         if full:
+            labels = (
+                (lambda y: _round(y, 4))
+                if self.task == "regression"
+                else (lambda y: y.astype(int).tolist())
+            )
             frame["data"] = {
-                "train": {"X": _round(self.X, 4), "y": self.y.astype(int).tolist()},
-                "val": {"X": _round(self.X_val, 4), "y": self.y_val.astype(int).tolist()},
+                "train": {"X": _round(self.X, 4), "y": labels(self.y)},
+                "val": {"X": _round(self.X_val, 4), "y": labels(self.y_val)},
                 "classes": self.classes,
                 "extent": self.extent,
             }
@@ -426,6 +580,27 @@ class Session:
             title=f"{label}, {split} sample {i}, step {self.step_count}",
         )
         chain = report.data["chains"][0]
+        layer_of = {}
+        for k, (index, _) in enumerate(views.linear_layers(self.model), start=1):
+            layer_of[f"{index}.weight"] = layer_of[f"{index}.bias"] = k
+        paths = sorted(chain["paths"], key=lambda path: -abs(path["product"]))
+        shown = []
+        for path in paths[:MAX_PATHS_SHOWN]:
+            factors = []
+            for f in path["factors"]:
+                top, _, bottom = f["symbol"][1:].partition("/∂")
+                top, bottom = _term(top, layer_of), _term(bottom, layer_of)
+                factors.append(
+                    {
+                        "symbol": f["symbol"],
+                        "formula": f["formula"],
+                        "value": f["value"],
+                        "top": top,
+                        "bottom": bottom,
+                        "target": _factor_target(top, bottom),
+                    }
+                )
+            shown.append({"factors": factors, "product": path["product"]})
         return {
             "param": label,
             "name": name,
@@ -440,18 +615,67 @@ class Session:
             "engine_grad": self.engine_grad(name, idx, x, t),
             "lr": self.cfg.lr,
             "paths": chain.get("path_count", len(chain["paths"])),
-            "chain": [
-                {
-                    "factors": [
-                        {"symbol": f["symbol"], "formula": f["formula"], "value": f["value"]}
-                        for f in path["factors"]
-                    ],
-                    "product": path["product"],
-                }
-                for path in chain["paths"][:6]
-            ],
+            "layer": layer_of[name],
+            "rest": {
+                "count": chain.get("path_count", len(paths)) - len(shown),
+                "total": float(chain["total"]) - sum(p["product"] for p in shown),
+            },
+            "chain": shown,
             "html": report.html(),
         }
+
+    def probe(self, sample, split: str = "train") -> dict:
+        """One sample's forward pass, layer by layer, with every number a neuron's tooltip
+        shows: its inputs, weights and bias, the weighted sum z and the activation a."""
+        i, x, t = self.sample(sample, split)
+        outs, h = [], x
+        with no_grad():
+            modules = list(self.model)
+            z = None
+            for k, module in enumerate(modules):
+                h = module(Tensor._make(np.asarray(h), False)).numpy()
+                if hasattr(module, "in_features"):
+                    z = h
+                nxt = modules[k + 1] if k + 1 < len(modules) else None
+                if nxt is None or hasattr(nxt, "in_features"):
+                    outs.append((z[0], h[0]))
+        layers, inputs = [], x[0]
+        for (_, lin), act, (z, a) in zip(
+            views.linear_layers(self.model), views.activation_names(self.model), outs
+        ):
+            layers.append(
+                {
+                    "inputs": _round(inputs, 9),
+                    "W": _round(lin.weight.numpy(), 9),
+                    "b": _round(lin.bias.numpy(), 9),
+                    "z": _round(z, 9),
+                    "a": _round(a, 9),
+                    "activation": act,
+                }
+            )
+            inputs = a
+        return {
+            "sample": i,
+            "split": split,
+            "step": self.step_count,
+            "x": _round(x[0], 9),
+            "target": np.asarray(t).reshape(-1).tolist(),
+            "layers": layers,
+        }
+
+    def set_parameter(self, name, index, value) -> float:
+        """Set one weight or bias by hand; the next frame shows the new boundary and loss.
+        Returns the value set.
+
+        Raises:
+            ValidationError: an unknown parameter, an index outside it, or a value that is not
+                a finite number within ±MAX_WEIGHT.
+        """
+        param, idx = self.parameter(name, index)
+        value = weight_value(value)
+        np.asarray(param.data)[idx] = value
+        self.error = None
+        return value
 
     def trace(self, sample, split: str = "train") -> dict:
         """One sample through the network: forward layer by layer, the deltas layer by layer

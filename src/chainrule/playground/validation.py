@@ -10,7 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-DATASETS = ("xor", "seed_example", "moons", "circles", "spirals", "blobs", "upload")
+CLASSIFICATION = ("xor", "seed_example", "moons", "circles", "spirals", "blobs", "upload")
+# Functions to fit: ``sine`` has one input (y = sin x), ``bump`` and ``waves`` two.
+REGRESSION = ("sine", "bump", "waves")
+DATASETS = CLASSIFICATION + REGRESSION
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "softplus")
 LOSSES = ("auto", "bce", "ce", "mse")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
@@ -26,6 +29,7 @@ MAX_SEED = 2**31 - 1
 MAX_UPLOAD_BYTES = 1 << 20  # 1 MiB of CSV
 MAX_UPLOAD_ROWS = 5000
 MAX_CLASSES = 8
+MAX_WEIGHT = 100.0  # a weight set by hand lies in [-MAX_WEIGHT, MAX_WEIGHT]
 
 
 class ValidationError(ValueError):
@@ -137,6 +141,16 @@ def validate_config(raw, base: Config | None = None) -> Config:
     )
 
 
+def task_of(dataset: str) -> str:
+    """``"regression"`` for the functions to fit, ``"classification"`` for the rest."""
+    return "regression" if dataset in REGRESSION else "classification"
+
+
+def weight_value(value) -> float:
+    """A value typed in for one weight: a finite number within ±MAX_WEIGHT."""
+    return _number("weight value", value, -MAX_WEIGHT, MAX_WEIGHT)
+
+
 def request_object(raw, allowed: tuple) -> dict:
     """A JSON request body that must be an object with only ``allowed`` keys."""
     if not isinstance(raw, dict):
@@ -157,6 +171,8 @@ def limits() -> dict:
     """The ranges the page shows next to its inputs (the same numbers the checks use)."""
     return {
         "datasets": list(DATASETS),
+        "regression": list(REGRESSION),
+        "max_weight": MAX_WEIGHT,
         "activations": list(ACTIVATIONS),
         "losses": list(LOSSES),
         "optimizers": list(OPTIMIZERS),
