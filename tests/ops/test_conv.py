@@ -1,0 +1,284 @@
+"""Convolution and pooling ops against torch.nn.functional (forward and every gradient, float64
+and float32) over a grid of options, plus float64 finite-difference checks on small shapes."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.ops import conv as C
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+TOL = {"float64": dict(rtol=1e-10, atol=1e-10), "float32": dict(rtol=1e-4, atol=1e-4)}
+
+# name: (ours, theirs, input shapes)
+CASES = {
+    "conv2d": (C.conv2d, F.conv2d, [(2, 3, 7, 6), (4, 3, 3, 3), (4,)], {}),
+    "conv2d_stride2_pad1": (
+        C.conv2d,
+        F.conv2d,
+        [(2, 3, 7, 6), (4, 3, 3, 3), (4,)],
+        dict(stride=2, padding=1),
+    ),
+    "conv2d_rect": (
+        C.conv2d,
+        F.conv2d,
+        [(2, 2, 8, 7), (3, 2, 2, 3)],
+        dict(stride=(2, 1), padding=(0, 2), dilation=(1, 2)),
+    ),
+    "conv2d_same_dilated_groups": (
+        C.conv2d,
+        F.conv2d,
+        [(2, 4, 7, 6), (6, 2, 2, 3)],
+        dict(padding="same", dilation=2, groups=2),
+    ),
+    "conv2d_valid_depthwise": (
+        C.conv2d,
+        F.conv2d,
+        [(2, 3, 6, 6), (6, 1, 3, 3), (6,)],
+        dict(padding="valid", groups=3),
+    ),
+    "conv2d_same_even_kernel": (
+        C.conv2d,
+        F.conv2d,
+        [(1, 2, 5, 6), (2, 2, 4, 2)],
+        dict(padding="same"),
+    ),
+    "conv2d_unbatched": (C.conv2d, F.conv2d, [(3, 5, 5), (2, 3, 3, 3)], dict(padding=1)),
+    "conv1d": (C.conv1d, F.conv1d, [(2, 3, 9), (4, 3, 3), (4,)], dict(stride=2, padding=2)),
+    "conv1d_same_groups": (
+        C.conv1d,
+        F.conv1d,
+        [(2, 4, 9), (4, 2, 4)],
+        dict(padding="same", dilation=2, groups=2),
+    ),
+    "conv_transpose2d": (
+        C.conv_transpose2d,
+        F.conv_transpose2d,
+        [(2, 3, 4, 5), (3, 4, 3, 3), (4,)],
+        dict(stride=2, padding=1, output_padding=1),
+    ),
+    "conv_transpose2d_groups_dilation": (
+        C.conv_transpose2d,
+        F.conv_transpose2d,
+        [(2, 6, 4, 5), (6, 2, 3, 2)],
+        dict(stride=(2, 1), groups=3, dilation=2),
+    ),
+    "conv_transpose1d": (
+        C.conv_transpose1d,
+        F.conv_transpose1d,
+        [(2, 3, 5), (3, 2, 3), (2,)],
+        dict(stride=3, padding=1, output_padding=2),
+    ),
+    "max_pool2d": (C.max_pool2d, F.max_pool2d, [(2, 3, 8, 8)], dict(kernel_size=2)),
+    "max_pool2d_ceil_pad": (
+        C.max_pool2d,
+        F.max_pool2d,
+        [(2, 3, 8, 7)],
+        dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+    ),
+    "max_pool2d_dilated_rect": (
+        C.max_pool2d,
+        F.max_pool2d,
+        [(2, 2, 9, 8)],
+        dict(kernel_size=(2, 3), stride=(1, 2), dilation=2),
+    ),
+    "max_pool1d": (
+        C.max_pool1d,
+        F.max_pool1d,
+        [(2, 3, 10)],
+        dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+    ),
+    "avg_pool2d": (C.avg_pool2d, F.avg_pool2d, [(2, 3, 8, 8)], dict(kernel_size=2)),
+    "avg_pool2d_ceil_pad": (
+        C.avg_pool2d,
+        F.avg_pool2d,
+        [(2, 3, 8, 7)],
+        dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+    ),
+    "avg_pool2d_no_pad_count": (
+        C.avg_pool2d,
+        F.avg_pool2d,
+        [(2, 3, 8, 7)],
+        dict(kernel_size=(3, 2), stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+    ),
+    "avg_pool2d_divisor": (
+        C.avg_pool2d,
+        F.avg_pool2d,
+        [(1, 2, 6, 6)],
+        dict(kernel_size=3, padding=1, divisor_override=5),
+    ),
+    "avg_pool1d": (
+        C.avg_pool1d,
+        F.avg_pool1d,
+        [(2, 3, 9)],
+        dict(kernel_size=4, stride=3, padding=2, ceil_mode=True, count_include_pad=False),
+    ),
+    "adaptive_avg_pool2d": (
+        C.adaptive_avg_pool2d,
+        F.adaptive_avg_pool2d,
+        [(2, 3, 8, 7)],
+        dict(output_size=(3, 4)),
+    ),
+    "adaptive_avg_pool2d_global": (
+        C.adaptive_avg_pool2d,
+        F.adaptive_avg_pool2d,
+        [(2, 3, 5, 5)],
+        dict(output_size=1),
+    ),
+    "adaptive_avg_pool2d_upsample": (
+        C.adaptive_avg_pool2d,
+        F.adaptive_avg_pool2d,
+        [(1, 2, 3, 4)],
+        dict(output_size=(5, None)),
+    ),
+    "adaptive_avg_pool1d": (
+        C.adaptive_avg_pool1d,
+        F.adaptive_avg_pool1d,
+        [(2, 3, 10)],
+        dict(output_size=4),
+    ),
+}
+
+
+def _inputs(name, shapes):
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    return [rng.standard_normal(s) for s in shapes]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_matches_torch(name, dtype):
+    ours, theirs, shapes, options = CASES[name]
+    arrays = [a.astype(dtype) for a in _inputs(name, shapes)]
+    mine = [cr.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
+    ref = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, expected = ours(*mine, **options), theirs(*ref, **options)
+    assert tuple(out.shape) == tuple(expected.shape)
+    assert out.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), **TOL[dtype])
+    upstream = np.random.default_rng(1).standard_normal(expected.shape).astype(dtype)
+    (out * cr.tensor(upstream, dtype=dtype)).sum().backward()
+    (expected * torch.tensor(upstream)).sum().backward()
+    for i, (a, b) in enumerate(zip(mine, ref)):
+        assert np.asarray(a.grad).dtype == np.dtype(dtype)
+        np.testing.assert_allclose(
+            np.asarray(a.grad), b.grad.numpy(), err_msg=f"gradient of input {i}", **TOL[dtype]
+        )
+
+
+GRADCHECK = [
+    "conv2d_stride2_pad1",
+    "conv2d_same_dilated_groups",
+    "conv1d",
+    "conv_transpose2d",
+    "conv_transpose2d_groups_dilation",
+    "max_pool2d_ceil_pad",
+    "avg_pool2d_no_pad_count",
+    "adaptive_avg_pool2d",
+]
+
+
+@pytest.mark.parametrize("name", GRADCHECK)
+def test_gradcheck(name):
+    ours, _, shapes, options = CASES[name]
+    inputs = [cr.tensor(a, dtype="float64", requires_grad=True) for a in _inputs(name, shapes)]
+    assert cr.gradcheck(lambda *t: ours(*t, **options), *inputs)
+
+
+def test_max_pool_indices_match_torch():
+    x = np.random.default_rng(2).standard_normal((2, 3, 8, 7))
+    _, ours = C.max_pool2d(cr.tensor(x), 3, 2, 1, ceil_mode=True, return_indices=True)
+    _, theirs = F.max_pool2d(torch.tensor(x), 3, 2, 1, ceil_mode=True, return_indices=True)
+    np.testing.assert_array_equal(ours, theirs.numpy())
+
+
+def test_max_pool_ties_route_to_first_maximum():
+    x = cr.tensor(np.ones((1, 1, 2, 2)), dtype="float64", requires_grad=True)
+    C.max_pool2d(x, 2).sum().backward()
+    ref = torch.ones((1, 1, 2, 2), dtype=torch.float64, requires_grad=True)
+    F.max_pool2d(ref, 2).sum().backward()
+    np.testing.assert_array_equal(np.asarray(x.grad), ref.grad.numpy())
+
+
+def test_max_pool_propagates_nan():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    x[0, 0, 0, 1] = np.nan
+    out = C.max_pool2d(cr.tensor(x), 2).numpy()
+    assert np.isnan(out[0, 0, 0, 0]) and not np.isnan(out[0, 0, 1, 1])
+
+
+def test_float32_stays_float32_through_a_small_cnn():
+    x = cr.tensor(np.random.default_rng(0).standard_normal((2, 1, 8, 8)), requires_grad=True)
+    w = cr.tensor(np.ones((3, 1, 3, 3)), requires_grad=True)
+    out = C.max_pool2d(C.conv2d(x, w, padding=1).relu(), 2)
+    out.sum().backward()
+    assert out.dtype == np.float32 and np.asarray(w.grad).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: C.conv2d(np.ones((1, 2, 5, 5)), np.ones((3, 3, 3, 3))), cr.ShapeError, "channels"),
+        (lambda: C.conv2d(np.ones((2, 5, 5)), np.ones((3, 2, 3))), cr.ShapeError, "4-D weight"),
+        (lambda: C.conv2d(np.ones((1, 2, 2, 2)), np.ones((3, 2, 3, 3))), cr.ShapeError, "smaller"),
+        (
+            lambda: C.conv2d(
+                np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), stride=2, padding="same"
+            ),
+            ValueError,
+            "stride 1",
+        ),
+        (
+            lambda: C.conv2d(np.ones((1, 2, 5, 5)), np.ones((3, 1, 3, 3)), groups=2),
+            cr.ShapeError,
+            "groups",
+        ),
+        (
+            lambda: C.conv2d(np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), padding="full"),
+            ValueError,
+            "same",
+        ),
+        (
+            lambda: C.conv2d(np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), stride=0),
+            ValueError,
+            "stride",
+        ),
+        (
+            lambda: C.conv2d(np.ones((1, 2, 5, 5)), np.ones((3, 2, 3, 3)), np.ones(2)),
+            cr.ShapeError,
+            "bias",
+        ),
+        (
+            lambda: C.conv2d(np.ones((1, 2, 5, 5), np.int64), np.ones((3, 2, 3, 3))),
+            cr.DTypeError,
+            "floating",
+        ),
+        (
+            lambda: C.conv2d(
+                cr.ones(1, 2, 5, 5), cr.tensor(np.ones((3, 2, 3, 3)), dtype="float64")
+            ),
+            cr.DTypeError,
+            "convert",
+        ),
+        (lambda: C.max_pool2d(np.ones((1, 1, 4, 4)), 2, padding=2), ValueError, "half"),
+        (lambda: C.max_pool2d(np.ones((4, 4)), 2), cr.ShapeError, "N, C, H, W"),
+        (lambda: C.avg_pool2d(np.ones((1, 1, 2, 2)), 3), cr.ShapeError, "smaller"),
+        (
+            lambda: C.conv_transpose2d(
+                np.ones((1, 2, 3, 3)), np.ones((2, 1, 3, 3)), output_padding=1
+            ),
+            ValueError,
+            "output_padding",
+        ),
+    ],
+)
+def test_errors_name_the_problem(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
