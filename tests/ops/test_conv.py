@@ -49,6 +49,12 @@ CASES = {
         [(1, 2, 5, 6), (2, 2, 4, 2)],
         dict(padding="same"),
     ),
+    "conv2d_dilated_same_flat": (
+        C.conv2d,
+        F.conv2d,
+        [(2, 2, 7, 8), (3, 2, 3, 2), (3,)],
+        dict(padding="same", dilation=(2, 3)),
+    ),
     "conv2d_unbatched": (C.conv2d, F.conv2d, [(3, 5, 5), (2, 3, 3, 3)], dict(padding=1)),
     "conv1d": (C.conv1d, F.conv1d, [(2, 3, 9), (4, 3, 3), (4,)], dict(stride=2, padding=2)),
     "conv1d_same_groups": (
@@ -174,6 +180,7 @@ def test_matches_torch(name, dtype):
 
 
 GRADCHECK = [
+    "conv2d_dilated_same_flat",
     "conv2d_stride2_pad1",
     "conv2d_same_dilated_groups",
     "conv1d",
@@ -282,3 +289,35 @@ def test_float32_stays_float32_through_a_small_cnn():
 def test_errors_name_the_problem(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_max_pool_nan_routes_like_torch():
+    x = np.random.default_rng(4).standard_normal((1, 2, 4, 4))
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan
+    ours = cr.tensor(x, dtype="float64", requires_grad=True)
+    out, idx = C.max_pool2d(ours, 2, return_indices=True)
+    out.sum().backward()
+    ref = torch.tensor(x, requires_grad=True)
+    expected, expected_idx = F.max_pool2d(ref, 2, return_indices=True)
+    expected.sum().backward()
+    np.testing.assert_array_equal(idx, expected_idx.numpy())
+    np.testing.assert_array_equal(np.asarray(ours.grad), ref.grad.numpy())
+
+
+def test_reused_scratch_buffers_never_mix_two_layers():
+    """Two same-shaped convolutions alive at once, a graph kept for a second backward, and an
+    evaluation pass in between: every gradient still matches PyTorch."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3, 9, 9))
+    w1, w2 = rng.standard_normal((3, 3, 3, 3)), rng.standard_normal((3, 3, 3, 3))
+    ours = [cr.tensor(a, dtype="float64", requires_grad=True) for a in (x, w1, w2)]
+    ref = [torch.tensor(a, requires_grad=True) for a in (x, w1, w2)]
+    out = C.conv2d(C.conv2d(ours[0], ours[1], padding=1).tanh(), ours[2], padding=1)
+    expected = F.conv2d(F.conv2d(ref[0], ref[1], padding=1).tanh(), ref[2], padding=1)
+    with cr.no_grad():
+        C.conv2d(cr.tensor(rng.standard_normal((4, 3, 9, 9)), dtype="float64"), ours[1], padding=1)
+    (out * out).sum().backward(retain_graph=True)
+    (out * out).sum().backward()
+    (2 * (expected * expected).sum()).backward()
+    for a, b in zip(ours, ref):
+        np.testing.assert_allclose(np.asarray(a.grad), b.grad.numpy(), rtol=1e-10, atol=1e-10)
