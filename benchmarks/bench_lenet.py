@@ -124,45 +124,46 @@ def time_steps(rounds: int, steps: int) -> dict:
     }
 
 
-def per_layer(rounds: int, repeats: int = 20) -> list[dict]:
-    """Each layer alone at its in-network shape: forward and forward + backward times."""
+def _time_layer(ours_layer, theirs_layer, x, upstream, needs_input_grad, rounds, repeats):
     import torch
 
     import chainrule as cr
+
+    our_x, their_x = cr.as_tensor(x), torch.from_numpy(x)
+    if needs_input_grad:
+        our_x.requires_grad_(True)
+        their_x.requires_grad_(True)
+    our_up, their_up = cr.as_tensor(upstream), torch.from_numpy(upstream)
+    calls = {
+        "cr_fwd": lambda: ours_layer(our_x),
+        "torch_fwd": lambda: theirs_layer(their_x),
+        "cr_fb": lambda: ours_layer(our_x).backward(our_up),
+        "torch_fb": lambda: theirs_layer(their_x).backward(their_up),
+    }
+    timings = {key: [] for key in calls}
+    for _ in range(rounds):
+        for key, fn in calls.items():
+            start = time.process_time()
+            for _ in range(repeats):
+                fn()
+            timings[key].append((time.process_time() - start) / repeats * 1e6)
+    return {k: statistics.median(v) for k, v in timings.items()}
+
+
+def per_layer(rounds: int, repeats: int = 20) -> list[dict]:
+    """Each layer alone at its in-network shape: forward and forward + backward times (µs)."""
+    import torch
 
     _, _, ours, theirs = build()
     x = batches(1)[0][0]
     rows = []
     for i, (ours_layer, theirs_layer) in enumerate(zip(ours, theirs)):
-        upstream = None
-        our_x, their_x = cr.as_tensor(x), torch.from_numpy(x)
-        with cr.no_grad(), torch.no_grad():
-            out = theirs_layer(their_x).numpy()
+        with torch.no_grad():
+            out = theirs_layer(torch.from_numpy(x)).numpy()
         upstream = np.random.default_rng(i).standard_normal(out.shape).astype(np.float32)
-        if x.dtype.kind == "f" and i > 0:
-            our_x.requires_grad_(True)
-            their_x.requires_grad_(True)
-
-        def our_fb():
-            ours_layer(our_x).backward(cr.as_tensor(upstream))
-
-        def their_fb():
-            theirs_layer(their_x).backward(torch.from_numpy(upstream))
-
-        timings = {"cr_fwd": [], "torch_fwd": [], "cr_fb": [], "torch_fb": []}
-        for _ in range(rounds):
-            for key, fn in (
-                ("cr_fwd", lambda: ours_layer(our_x)),
-                ("torch_fwd", lambda: theirs_layer(their_x)),
-                ("cr_fb", our_fb),
-                ("torch_fb", their_fb),
-            ):
-                start = time.process_time()
-                for _ in range(repeats):
-                    fn()
-                timings[key].append((time.process_time() - start) / repeats * 1e6)
+        # the first layer's input is data: no gradient, as in training
         row = {"layer": f"{i}: {ours_layer!r}", "shape": tuple(x.shape)}
-        row.update({k: statistics.median(v) for k, v in timings.items()})
+        row.update(_time_layer(ours_layer, theirs_layer, x, upstream, i > 0, rounds, repeats))
         rows.append(row)
         x = out
     return rows
