@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", help="TOML file with the same options (flags override it)")
     train.add_argument("--layers", default="32", help="hidden layer sizes, e.g. 64,32")
     train.add_argument("--activation", choices=ACTIVATIONS, default="relu")
+    train.add_argument(
+        "--model", choices=("mlp", "cnn"), default="mlp", help="cnn: square images as rows"
+    )
     train.add_argument("--loss", choices=("auto", "mse", "bce", "ce"), default="auto")
     train.add_argument("--optimizer", choices=("sgd", "adam", "adamw", "rmsprop"), default="adam")
     train.add_argument(

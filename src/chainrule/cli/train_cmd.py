@@ -227,7 +227,15 @@ def run_train(args, parser) -> int:
     y_train_enc = encode_targets(y_train, loss_name, classes)
 
     cr.manual_seed(args.seed)
-    model = mlp(X_train.shape[1], hidden, outputs, activation=args.activation)
+    if getattr(args, "model", "mlp") == "cnn":  # square images as flat rows (docs/cnn.md)
+        from chainrule.models import image_cnn
+
+        try:
+            model = image_cnn(X_train.shape[1], outputs)
+        except ValueError as err:
+            raise CLIError(f"--model cnn: {err}; try --dataset digits") from None
+    else:
+        model = mlp(X_train.shape[1], hidden, outputs, activation=args.activation)
     optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr)
     metrics = ("accuracy",) if task != "regression" else ("mae", "r2")
     callbacks = []
@@ -239,6 +247,8 @@ def run_train(args, parser) -> int:
             )
         )
     config = run_config(args)
+    if getattr(args, "model", "mlp") != "mlp":
+        config["model"] = args.model
     generator = cr.Generator(args.seed)
     recorder = None
     if args.report or args.checkpoint_dir:
