@@ -15,7 +15,8 @@ alone, forward and forward + backward (of the output times a fixed upstream grad
 shapes it sees inside the network. BLAS and PyTorch use ``--threads`` threads (default 1:
 on a shared machine one thread each gives the steadiest ratio).
 
-Run: ``python -m benchmarks.bench_lenet [--rounds 7] [--steps 20] [--threads 1]``.
+Run: ``python -m benchmarks.bench_lenet [--rounds 7] [--steps 20] [--threads 1] [--memory]``
+(``--memory``: the peak resident memory 20 steps add, each library in a fresh process).
 """
 
 from __future__ import annotations
@@ -169,6 +170,49 @@ def per_layer(rounds: int, repeats: int = 20) -> list[dict]:
     return rows
 
 
+def _status_mib(field: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def memory_worker(library: str, steps: int = 20) -> None:
+    """Print the peak resident memory that ``steps`` training steps add above the memory held
+    before them, in MiB (Linux: the peak is reset through /proc/self/clear_refs first). Run in
+    a fresh process per library, so each library's peak is its own."""
+    our_step, their_step, _, _ = build()
+    step = our_step if library == "chainrule" else their_step
+    data = batches(steps)
+    before = _status_mib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")  # reset VmHWM, the peak resident size, to the current size
+    for x, y in data:
+        step(x, y)
+    print(_status_mib("VmHWM") - before)
+
+
+def peak_memory() -> dict:
+    """Peak RSS added by training, chainrule and PyTorch, each in its own process."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    result = {}
+    for library in ("chainrule", "torch"):
+        run = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_lenet", "--memory-worker", library],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        result[library] = float(run.stdout.strip().splitlines()[-1])
+    return result
+
+
 @contextlib.contextmanager
 def limited_threads(n: int):
     import torch
@@ -192,7 +236,13 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=20, help="training steps per round")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-layers", action="store_true", help="skip the per-layer table")
+    parser.add_argument("--memory", action="store_true", help="also compare peak memory")
+    parser.add_argument("--memory-worker", choices=("chainrule", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory_worker:
+        with limited_threads(1):
+            memory_worker(args.memory_worker)
+        return 0
     with limited_threads(args.threads):
         pairs = check_same_arithmetic()
         print(f"same arithmetic: first losses {pairs[0][0]:.6f} (chainrule) "
@@ -204,6 +254,12 @@ def main(argv=None) -> int:
             f"{result['ratio']:.2f}x (per round: "
             f"{', '.join(f'{r:.2f}' for r in result['ratios'])})"
         )
+        if args.memory:
+            peak = peak_memory()
+            print(
+                f"peak memory added by 20 training steps: chainrule {peak['chainrule']:.1f} MiB, "
+                f"PyTorch {peak['torch']:.1f} MiB"
+            )
         if not args.no_layers:
             print("\n| layer | input | chainrule fwd µs | torch fwd µs | chainrule fwd+bwd µs | "
                   "torch fwd+bwd µs | ratio fwd+bwd |")  # fmt: skip
