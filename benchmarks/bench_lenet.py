@@ -170,6 +170,27 @@ def per_layer(rounds: int, repeats: int = 20) -> list[dict]:
     return rows
 
 
+def worker_job(impl: str, seconds: float) -> dict:
+    """The runner's ``lenet`` case (``python -m benchmarks --cases lenet``): one library's step,
+    timed by the worker's common timer in a fresh process, as the MLP cases are."""
+    import itertools
+
+    from benchmarks.worker import _proc_status_mb, time_calls
+
+    rss_start = _proc_status_mb("VmRSS")
+    our_step, their_step, _, _ = build()
+    step = our_step if impl == "chainrule" else their_step
+    batch_iter = itertools.cycle(batches(8))
+
+    def run():
+        step(*next(batch_iter))
+
+    result = time_calls(run, seconds if seconds > 0 else 1.0)
+    result["rss_start_mb"] = rss_start
+    result["peak_rss_mb"] = _proc_status_mb("VmHWM")
+    return result
+
+
 def _status_mib(field: str) -> float:
     with open("/proc/self/status") as status:
         for line in status:
