@@ -742,9 +742,16 @@ class AvgPool2d(Function):
     label = "avg_pool2d"
     formulas = ("1/divisor for every input in the window",)
 
-    def forward(self, x, *, kernel, stride, pads, out_hw, divisor):
+    def forward(self, x, *, kernel, stride, pads, out_hw, count_include_pad, divisor_override):
         self.x_shape, self.pads, self.kernel, self.stride = x.shape, pads, kernel, stride
         self.out_hw = out_hw
+        if divisor_override is not None:
+            divisor = np.full(out_hw, float(divisor_override))
+        else:
+            h, w = x.shape[-2:]
+            rows = _avg_divisor(h, kernel[0], stride[0], pads[0], out_hw[0], count_include_pad)
+            cols = _avg_divisor(w, kernel[1], stride[1], pads[2], out_hw[1], count_include_pad)
+            divisor = rows[:, None] * cols[None, :]
         xp = _pad_nchw(x, pads, 0.0)
         self.padded_hw = xp.shape[2:]
         kh, kw = kernel
@@ -877,24 +884,21 @@ def avg_pool2d(
     x, kernel, stride, padding, _, pads, out_hw = _pool_args(
         x, kernel_size, stride, padding, 1, ceil_mode, op
     )
-    if divisor_override is not None:
-        if (
-            isinstance(divisor_override, bool)
-            or not isinstance(divisor_override, int)
-            or (divisor_override < 1)
-        ):
-            raise ValueError(
-                f"{op}: divisor_override must be a positive int, got {divisor_override!r}"
-            )
-        divisor = np.full(out_hw, float(divisor_override))
-    else:
-        h, w = x.shape[-2:]
-        rows = _avg_divisor(h, kernel[0], stride[0], padding[0], out_hw[0], count_include_pad)
-        cols = _avg_divisor(w, kernel[1], stride[1], padding[1], out_hw[1], count_include_pad)
-        divisor = rows[:, None] * cols[None, :]
+    if divisor_override is not None and (
+        isinstance(divisor_override, bool)
+        or not isinstance(divisor_override, int)
+        or divisor_override < 1
+    ):
+        raise ValueError(f"{op}: divisor_override must be a positive int, got {divisor_override!r}")
     x, unbatched = _batched(x)
     out = AvgPool2d.apply(
-        x, kernel=kernel, stride=stride, pads=pads, out_hw=out_hw, divisor=divisor
+        x,
+        kernel=kernel,
+        stride=stride,
+        pads=pads,
+        out_hw=out_hw,
+        count_include_pad=bool(count_include_pad),
+        divisor_override=divisor_override,
     )
     return out.reshape(out.shape[1:]) if unbatched else out
 
@@ -955,7 +959,9 @@ class AdaptiveAvgPool2d(Function):
     label = "adaptive_avg_pool2d"
     formulas = ("1/(window size) for every input in the window",)
 
-    def forward(self, x, *, a_h, a_w):
+    def forward(self, x, *, output_size):
+        h, w = x.shape[-2:]
+        a_h, a_w = _adaptive_matrix(h, output_size[0]), _adaptive_matrix(w, output_size[1])
         self.a_h, self.a_w = a_h.astype(x.dtype), a_w.astype(x.dtype)
         return np.matmul(np.matmul(self.a_h, x), self.a_w.T)
 
@@ -992,7 +998,7 @@ def adaptive_avg_pool2d(x, output_size) -> Tensor:
     oh, ow = pair(sizes, "output_size", op, 1)
     if h < 1 or w < 1:
         raise ShapeError(f"{op} got an empty input of shape {x.shape}")
-    return AdaptiveAvgPool2d.apply(x, a_h=_adaptive_matrix(h, oh), a_w=_adaptive_matrix(w, ow))
+    return AdaptiveAvgPool2d.apply(x, output_size=(oh, ow))
 
 
 def adaptive_avg_pool1d(x, output_size) -> Tensor:
