@@ -304,18 +304,24 @@ def test_max_pool_nan_routes_like_torch():
     np.testing.assert_array_equal(np.asarray(ours.grad), ref.grad.numpy())
 
 
-def test_reused_scratch_buffers_never_mix_two_layers():
+@pytest.mark.parametrize(
+    "options",
+    [dict(padding=1), dict(stride=2, padding=1), dict(padding=(1, 0), groups=3)],
+    ids=["rows", "windows", "groups"],
+)
+def test_reused_scratch_buffers_never_mix_two_layers(options):
     """Two same-shaped convolutions alive at once, a graph kept for a second backward, and an
     evaluation pass in between: every gradient still matches PyTorch."""
     rng = np.random.default_rng(5)
+    cg = 3 // options.get("groups", 1)
     x = rng.standard_normal((4, 3, 9, 9))
-    w1, w2 = rng.standard_normal((3, 3, 3, 3)), rng.standard_normal((3, 3, 3, 3))
+    w1, w2 = rng.standard_normal((3, cg, 3, 3)), rng.standard_normal((3, cg, 3, 3))
     ours = [cr.tensor(a, dtype="float64", requires_grad=True) for a in (x, w1, w2)]
     ref = [torch.tensor(a, requires_grad=True) for a in (x, w1, w2)]
-    out = C.conv2d(C.conv2d(ours[0], ours[1], padding=1).tanh(), ours[2], padding=1)
-    expected = F.conv2d(F.conv2d(ref[0], ref[1], padding=1).tanh(), ref[2], padding=1)
+    out = C.conv2d(C.conv2d(ours[0], ours[1], **options).tanh(), ours[2], **options)
+    expected = F.conv2d(F.conv2d(ref[0], ref[1], **options).tanh(), ref[2], **options)
     with cr.no_grad():
-        C.conv2d(cr.tensor(rng.standard_normal((4, 3, 9, 9)), dtype="float64"), ours[1], padding=1)
+        C.conv2d(cr.tensor(rng.standard_normal((4, 3, 9, 9)), dtype="float64"), ours[1], **options)
     (out * out).sum().backward(retain_graph=True)
     (out * out).sum().backward()
     (2 * (expected * expected).sum()).backward()
@@ -348,3 +354,11 @@ def test_a_cnn_compiles_and_replays_the_same_gradients():
     loss_fn(model(x), y).backward()
     for a, p in zip(replayed, model.parameters()):
         np.testing.assert_array_equal(a, np.asarray(p.grad))
+
+
+def test_clear_buffers_empties_the_pool():
+    x = cr.tensor(np.ones((8, 3, 16, 16)), requires_grad=True)
+    C.conv2d(x, cr.ones(4, 3, 3, 3), padding=1).sum().backward()
+    assert C._free
+    C.clear_buffers()
+    assert not C._free

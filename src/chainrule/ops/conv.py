@@ -35,6 +35,7 @@ __all__ = [
     "adaptive_avg_pool2d",
     "avg_pool1d",
     "avg_pool2d",
+    "clear_buffers",
     "conv1d",
     "conv2d",
     "conv_transpose1d",
@@ -88,7 +89,7 @@ def _pad_nhwc(x: np.ndarray, pads: tuple[int, int, int, int], fill=0.0) -> np.nd
     nhwc = x.transpose(0, 2, 3, 1)
     if not (top or bottom or left or right):
         return nhwc  # a view; the column copy reads it once
-    xp = np.empty((n, h + top + bottom, w + left + right, c), x.dtype)
+    xp = _borrow((n, h + top + bottom, w + left + right, c), x.dtype)
     if fill == 0.0:
         xp[:, :top] = 0
         xp[:, top + h :] = 0
@@ -158,6 +159,12 @@ def _give_back(array: np.ndarray) -> None:
     stack = _free.setdefault((array.shape, array.dtype), [])
     if len(stack) < 2:
         stack.append(array)
+
+
+def clear_buffers() -> None:
+    """Drop the scratch arrays kept for reuse (at most two per shape and dtype), e.g. to return
+    their memory after training a large network."""
+    _free.clear()
 
 
 class _Lease:
@@ -287,17 +294,21 @@ class Conv2d(Function):
         win = _windows(xp, (kh, kw), stride, dilation, (oh, ow))
         m, og = n * oh * ow, out_ch // groups
         if groups == 1:
-            cols = win.reshape(m, kh * kw * c)  # the one copy of im2col
+            cols = _borrow((m, kh * kw * c), x.dtype)
+            cols.reshape(win.shape)[...] = win  # the one copy of im2col
             w_mat = weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, out_ch)
             out = cols.dot(w_mat)
         else:
             # (N, OH, OW, kh, kw, g, Cg) → (g, M, kh·kw·Cg): one batched product per group
             win = win.reshape(n, oh, ow, kh, kw, groups, cg)
-            cols = win.transpose(5, 0, 1, 2, 3, 4, 6).reshape(groups, m, kh * kw * cg)
+            cols = _borrow((groups, m, kh * kw * cg), x.dtype)
+            cols.reshape(groups, n, oh, ow, kh, kw, cg)[...] = win.transpose(5, 0, 1, 2, 3, 4, 6)
             w_mat = weight.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)
             w_mat = w_mat.reshape(groups, kh * kw * cg, og)
             out = np.matmul(cols, w_mat).transpose(1, 0, 2).reshape(m, out_ch)
-        self.cols, self.w_mat, self.out_hw = cols, w_mat, (oh, ow)
+        if xp.base is None:
+            _give_back(xp)
+        self.lease, self.w_mat, self.out_hw = _Lease(cols), w_mat, (oh, ow)
         if bias is not None:
             out += bias
         return _as_nchw(out.reshape(n, oh, ow, out_ch))
@@ -308,18 +319,19 @@ class Conv2d(Function):
         out_ch, cg, kh, kw = self.weight.shape
         oh, ow = self.out_hw
         g = self.groups
+        cols = self.lease.array
         m, og = n * oh * ow, out_ch // g
         grad_m = grad.transpose(0, 2, 3, 1).reshape(m, out_ch)
         grad_x = grad_w = grad_b = None
         if g == 1:
             if needs[1]:
-                grad_w = self.cols.T.dot(grad_m).reshape(kh, kw, c, out_ch).transpose(3, 2, 0, 1)
+                grad_w = cols.T.dot(grad_m).reshape(kh, kw, c, out_ch).transpose(3, 2, 0, 1)
             if needs[0]:
                 grad_cols = grad_m.dot(self.w_mat.T).reshape(n, oh, ow, kh, kw, c)
         else:
             grad_g = grad_m.reshape(m, g, og).transpose(1, 0, 2)  # (g, M, Og)
             if needs[1]:
-                grad_w = np.matmul(self.cols.transpose(0, 2, 1), grad_g)  # (g, kh·kw·Cg, Og)
+                grad_w = np.matmul(cols.transpose(0, 2, 1), grad_g)  # (g, kh·kw·Cg, Og)
                 grad_w = grad_w.reshape(g, kh, kw, cg, og).transpose(0, 4, 3, 1, 2)
                 grad_w = grad_w.reshape(out_ch, cg, kh, kw)
             if needs[0]:
