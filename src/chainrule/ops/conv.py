@@ -177,7 +177,10 @@ class _Lease:
         self.array = array
 
     def __del__(self):
-        _give_back(self.array)
+        try:
+            _give_back(self.array)
+        except Exception:  # interpreter shutdown: the module's globals may be gone
+            pass
 
 
 # ---- convolution --------------------------------------------------------------------------------
