@@ -1,4 +1,4 @@
-"""`chainrule train --model cnn`: a CNN on image rows, trained, saved and inspected."""
+"""`chainrule train --model cnn`: a CNN on image rows, trained, saved, inspected and used."""
 
 from tests.cli.cli_helpers import run_cli
 
@@ -18,6 +18,16 @@ def test_train_cnn_on_digits_then_info_and_evaluate(tmp_path):
     assert info.returncode == 0 and "Conv2d" in info.stdout and "BatchNorm2d" in info.stdout
     final = [line for line in train.stdout.splitlines() if "final val_accuracy" in line]
     assert final and float(final[0].split()[-1]) > 0.9, train.stdout
+    X, y = cr.datasets.digits()
+    header = ",".join(f"x{i + 1}" for i in range(64))
+    rows = [",".join(f"{v:g}" for v in row) for row in X[:20]]
+    (tmp_path / "pixels.csv").write_text("\n".join([header, *rows]) + "\n")
+    predict = run_cli("predict", out, tmp_path / "pixels.csv", env=env)
+    assert predict.returncode == 0, predict.stderr
+    lines = predict.stdout.strip().splitlines()
+    assert lines[0].startswith("predicted,p_0") and len(lines) == 21
+    predicted = [int(line.split(",")[0]) for line in lines[1:]]
+    assert sum(p == t for p, t in zip(predicted, y[:20])) >= 17
     model = cr.load(out)
     assert type(model[1]).__name__ == "Conv2d" and model[1].weight.shape == (32, 1, 3, 3)
 
