@@ -11,8 +11,19 @@ import pytest
 import chainrule as cr
 from chainrule.ops import conv as C
 
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
+try:
+    import torch
+
+    F = torch.nn.functional
+except ImportError:  # the checks against PyTorch skip; gradchecks and errors still run
+    torch = None
+
+    class F:  # noqa: N801 - stands in for torch.nn.functional in the case table
+        def __getattr__(self, name):
+            return None
+
+    F = F()
+needs_torch = pytest.mark.skipif(torch is None, reason="needs torch (the test oracle)")
 
 TOL = {"float64": dict(rtol=1e-10, atol=1e-10), "float32": dict(rtol=1e-4, atol=1e-4)}
 
@@ -157,6 +168,7 @@ def _inputs(name, shapes):
     return [rng.standard_normal(s) for s in shapes]
 
 
+@needs_torch
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -199,6 +211,7 @@ def test_gradcheck(name):
     assert cr.gradcheck(lambda *t: ours(*t, **options), *inputs)
 
 
+@needs_torch
 def test_max_pool_indices_match_torch():
     x = np.random.default_rng(2).standard_normal((2, 3, 8, 7))
     _, ours = C.max_pool2d(cr.tensor(x), 3, 2, 1, ceil_mode=True, return_indices=True)
@@ -206,6 +219,7 @@ def test_max_pool_indices_match_torch():
     np.testing.assert_array_equal(ours, theirs.numpy())
 
 
+@needs_torch
 def test_max_pool_ties_route_to_first_maximum():
     x = cr.tensor(np.ones((1, 1, 2, 2)), dtype="float64", requires_grad=True)
     C.max_pool2d(x, 2).sum().backward()
@@ -291,6 +305,7 @@ def test_errors_name_the_problem(call, error, match):
         call()
 
 
+@needs_torch
 def test_max_pool_nan_routes_like_torch():
     x = np.random.default_rng(4).standard_normal((1, 2, 4, 4))
     x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan
@@ -304,6 +319,7 @@ def test_max_pool_nan_routes_like_torch():
     np.testing.assert_array_equal(np.asarray(ours.grad), ref.grad.numpy())
 
 
+@needs_torch
 @pytest.mark.parametrize(
     "options",
     [dict(padding=1), dict(stride=2, padding=1), dict(padding=(1, 0), groups=3)],
