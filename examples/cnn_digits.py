@@ -1,6 +1,6 @@
 """A small CNN on the 8×8 handwritten digits (1,797 images, 10 classes), kept as images.
 
-Run: python examples/cnn_digits.py        (about 35 s on one busy core)
+Run: OPENBLAS_NUM_THREADS=1 python examples/cnn_digits.py    (about 35 s on one busy core)
 """
 
 import time

