@@ -108,6 +108,14 @@ def render_markdown(results) -> str:
                     f"{_rounds(s['compiled_vs_numpy_rounds'])} |"
                 )
         out.append("")
+    if "lenet" in summary:  # benchmarks/bench_lenet.py; the target is a step ≤ 1.5× PyTorch's
+        s = summary["lenet"]
+        out += [
+            f"LeNet-5 step (batch 64, 1×28×28, SGD): chainrule {_us(s, 'chainrule')}, PyTorch "
+            f"{_us(s, 'torch')}; throughput ÷ PyTorch {_fmt(s['vs_torch'])}× (≥ 0.67, "
+            f"{_met(s['vs_torch'], 0.67)}), per round {_rounds(s['vs_torch_rounds'])}.",
+            "",
+        ]
     mem = [k for k in ("c", "d") if k in summary]
     if mem:
         out += [

@@ -36,6 +36,7 @@ JOBS = {
     "f": (MLP_IMPLS, None),  # per-op overhead; the worker calls it "per_op"
     "e": (("chainrule", "torch", "sklearn"), None),  # the digits job
     "scaling": (MLP_IMPLS, 3),
+    "lenet": (("chainrule", "torch"), None),  # LeNet-5, benchmarks/bench_lenet.py
 }
 WORKER_JOB = {"f": "per_op", "e": "digits"}
 
@@ -199,7 +200,7 @@ def summarize(raw: dict) -> dict:
     summary = {}
     for job, by_impl in raw.items():
         cr = by_impl.get("chainrule", [])
-        if job in cases.MLP_CASES:
+        if job in cases.MLP_CASES or job == "lenet":
             s = {
                 impl: {
                     "step_s": _median([r["median_s"] for r in _ok(runs)]),

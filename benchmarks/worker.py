@@ -183,6 +183,10 @@ def run(argv=None) -> dict:
         result = job_scaling(impl, args.seconds, args.quick)
     elif args.job == "digits":
         result = job_digits(impl, args.quick)
+    elif args.job == "lenet":  # benchmarks/bench_lenet.py
+        from benchmarks.bench_lenet import worker_job
+
+        result = worker_job(args.impl, args.seconds)
     else:
         parser.error(f"unknown job {args.job!r}")
     result.update(

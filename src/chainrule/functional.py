@@ -415,3 +415,32 @@ def nll_loss(
         2.0
     """
     return _ops.nll_loss(input, target, weight, ignore_index, reduction)
+
+
+# ---- convolution and pooling (ops/conv.py) -----------------------------------------------------
+# isort: split
+from chainrule.ops.conv import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    max_pool1d,
+    max_pool2d,
+)
+
+__all__ += [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "conv1d",
+    "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "max_pool1d",
+    "max_pool2d",
+]

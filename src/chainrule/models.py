@@ -66,3 +66,46 @@ def mlp(
     if output_activation:
         layers.append(activation_module(output_activation))
     return nn.Sequential(*layers)
+
+
+def image_cnn(in_features: int, out_features: int, channels: tuple[int, int] = (32, 64)):
+    """A small CNN for square one-channel images given as flat rows (what ``chainrule train
+    --model cnn`` builds): Unflatten → 2 × (Conv 3×3 → BatchNorm → ReLU) → MaxPool 2 →
+    Flatten → Dropout 0.3 → Linear.
+
+    Taking flat rows keeps the saved model usable by ``chainrule predict/evaluate`` on the same
+    CSV or dataset columns.
+
+    Args:
+        in_features: pixels per image, a square number (64 for 8×8 digits, 784 for 28×28).
+        out_features: outputs (classes).
+        channels: the two convolutions' output channels.
+
+    Example:
+        >>> from chainrule.models import image_cnn
+        >>> image_cnn(64, 10)[0]
+        Unflatten(dim=1, unflattened_size=(1, 8, 8))
+    """
+    from chainrule import nn
+
+    side = int(round(in_features**0.5))
+    if side * side != in_features or side < 2:
+        raise ValueError(
+            f"a CNN needs square images: {in_features} features are not the pixels of an "
+            f"n × n image (64 = 8 × 8 and 784 = 28 × 28 are)"
+        )
+    c1, c2 = channels
+    pooled = side // 2
+    return nn.Sequential(
+        nn.Unflatten(1, (1, side, side)),
+        nn.Conv2d(1, c1, 3, padding=1),
+        nn.BatchNorm2d(c1),
+        nn.ReLU(),
+        nn.Conv2d(c1, c2, 3, padding=1),
+        nn.BatchNorm2d(c2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.3),
+        nn.Linear(c2 * pooled * pooled, out_features),
+    )

@@ -57,6 +57,12 @@ def add_arguments(parser) -> None:
         "--activation", choices=ACTIVATIONS, default="relu", help="hidden activation"
     )
     model.add_argument(
+        "--model",
+        choices=("mlp", "cnn"),
+        default="mlp",
+        help="cnn: a small convolutional network for square images given as rows (docs/cnn.md)",
+    )
+    model.add_argument(
         "--loss",
         choices=("auto", "mse", "bce", "ce"),
         default="auto",
@@ -183,7 +189,10 @@ def make_optimizer(name: str, params, lr):
 
 
 def run_config(args) -> dict:
-    return {k: getattr(args, k) for k in _RUN_OPTIONS}
+    config = {k: getattr(args, k) for k in _RUN_OPTIONS}
+    if getattr(args, "model", "mlp") != "mlp":  # older runs (all MLPs) keep their digest
+        config["model"] = args.model
+    return config
 
 
 def prepare_checkpoint_dir(args, config: dict, data_hash: str):
@@ -404,7 +413,15 @@ def _build_model(args, run: _Run, hidden: list[int]):
     from chainrule.models import mlp
 
     cr.manual_seed(args.seed)
-    model = mlp(run.X_train.shape[1], hidden, run.outputs, activation=args.activation)
+    if getattr(args, "model", "mlp") == "cnn":  # square images as flat rows (docs/cnn.md)
+        from chainrule.models import image_cnn
+
+        try:
+            model = image_cnn(run.X_train.shape[1], run.outputs)
+        except ValueError as err:
+            raise CLIError(f"--model cnn: {err}; try --dataset digits") from None
+    else:
+        model = mlp(run.X_train.shape[1], hidden, run.outputs, activation=args.activation)
     run.optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr)
     run.callbacks, run.recorder = [], None
     if args.early_stopping:

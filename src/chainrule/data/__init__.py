@@ -7,6 +7,10 @@ from chainrule.data.loader import DataLoader
 from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.split import train_test_split
 
+# isort: split
+from chainrule.data import transforms
+from chainrule.data.idx import load_idx, save_idx
+
 __all__ = [
     "CSVData",
     "DataLoader",
@@ -18,4 +22,7 @@ __all__ = [
     "load_csv",
     "read_table",
     "train_test_split",
+    "load_idx",
+    "save_idx",
+    "transforms",
 ]

@@ -19,6 +19,7 @@ from importlib import resources
 
 import numpy as np
 
+from chainrule.data.images import mnist_sample, shapes
 from chainrule.errors import DataError
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "circles",
     "digits",
     "linear_regression",
+    "mnist_sample",
+    "shapes",
     "load",
     "moons",
     "seed_example",
@@ -283,7 +286,7 @@ def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def digits() -> tuple[np.ndarray, np.ndarray]:
+def digits(images: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The 8×8 handwritten digits: 1,797 real images of the digits 0-9, shipped with chainrule.
 
     Each row is one image, 64 pixel intensities read row by row, integers 0..16 stored as
@@ -292,11 +295,14 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     CC BY 4.0 (see ``chainrule/data/files/LICENSE-digits.txt``). It is read from the package,
     never downloaded, and the rows are in the file's order.
 
+    Args:
+        images: return the images as (1797, 1, 8, 8), NCHW for a CNN, instead of rows.
+
     Shape:
         X: (1797, 64) float64 in [0, 16]; y: (1797,) int64 in 0..9 (about 180 per digit).
     """
     X, y = _digits_arrays()
-    return X.copy(), y.copy()
+    return (X.reshape(-1, 1, 8, 8) if images else X).copy(), y.copy()
 
 
 _DATASETS = {

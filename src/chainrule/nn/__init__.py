@@ -39,6 +39,19 @@ from chainrule.nn.loss import (
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.normalization import BatchNorm1d, LayerNorm
 
+# ---- convolutional networks (nn/conv.py, nn/pooling.py, nn/spatial.py) ----
+# isort: split
+from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from chainrule.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
+from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
+
 __all__ = [
     "BCELoss",
     "BatchNorm1d",
@@ -71,6 +84,20 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    # convolutional networks
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "Dropout2d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "Unflatten",
 ]
 
 _LAZY_SUBMODULES = ("registry",)

@@ -41,6 +41,18 @@ from chainrule.nn.linear import Identity, Linear
 from chainrule.nn.module import Module
 from chainrule.nn.normalization import BatchNorm1d, LayerNorm
 
+# isort: split
+from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from chainrule.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
+from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
+
 __all__ = ["MAX_DEPTH", "MAX_PARAMETERS", "module_from_config", "module_to_config"]
 
 MAX_DEPTH = 64  # containers inside containers
@@ -193,7 +205,105 @@ _LAYERS: dict[str, tuple[type, dict]] = {
         },
     ),
 }
+
+
+# ---- convolutional layers: sizes are an int or a short list of ints ----
+def _sizes(minimum: int, allow_none: bool = False):
+    def sizes(value, where):
+        items = value if isinstance(value, list) else [value]
+        if not 1 <= len(items) <= 2:
+            raise _fail(where, f"expected an int or a list of 1 or 2 ints, got {_show(value)}")
+        for item in items:
+            if item is None and allow_none:
+                continue
+            if not _is_int(item) or not minimum <= item <= MAX_SIZE:
+                raise _fail(
+                    where, f"expected integers in [{minimum}, {MAX_SIZE}], got {_show(value)}"
+                )
+        return value
+
+    return sizes
+
+
+def _conv_padding(value, where):
+    if isinstance(value, str):
+        return _choice("same", "valid")(value, where)
+    return _sizes(0)(value, where)
+
+
+def _unflattened(value, where):
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_NDIM:
+        raise _fail(where, f"expected a list of 1 to {MAX_NDIM} sizes, got {_show(value)}")
+    for n in value:
+        if not _is_int(n) or not (n == -1 or 1 <= n <= MAX_SIZE):
+            raise _fail(where, f"expected sizes >= 1 (or one -1), got {_show(value)}")
+    return value
+
+
+_CONV_ARGS = {
+    "in_channels": _positive_size,
+    "out_channels": _positive_size,
+    "kernel_size": _sizes(1),
+    "stride": _sizes(1),
+    "padding": _conv_padding,
+    "dilation": _sizes(1),
+    "groups": _positive_size,
+    "bias": _bool,
+    "padding_mode": _choice("zeros"),
+    "dtype": _dtype,
+}
+_TRANSPOSED_ARGS = {**_CONV_ARGS, "padding": _sizes(0), "output_padding": _sizes(0)}
+_POOL_ARGS = {
+    "kernel_size": _sizes(1),
+    "stride": _sizes(1),
+    "padding": _sizes(0),
+    "ceil_mode": _bool,
+}
+_LAYERS.update(
+    {
+        "Conv1d": (Conv1d, _CONV_ARGS),
+        "Conv2d": (Conv2d, _CONV_ARGS),
+        "ConvTranspose1d": (ConvTranspose1d, _TRANSPOSED_ARGS),
+        "ConvTranspose2d": (ConvTranspose2d, _TRANSPOSED_ARGS),
+        "MaxPool1d": (
+            MaxPool1d,
+            {**_POOL_ARGS, "dilation": _sizes(1), "return_indices": _bool},
+        ),
+        "MaxPool2d": (
+            MaxPool2d,
+            {**_POOL_ARGS, "dilation": _sizes(1), "return_indices": _bool},
+        ),
+        "AvgPool1d": (AvgPool1d, {**_POOL_ARGS, "count_include_pad": _bool}),
+        "AvgPool2d": (
+            AvgPool2d,
+            {
+                **_POOL_ARGS,
+                "count_include_pad": _bool,
+                "divisor_override": _optional(_positive_size),
+            },
+        ),
+        "AdaptiveAvgPool1d": (AdaptiveAvgPool1d, {"output_size": _sizes(1)}),
+        "AdaptiveAvgPool2d": (AdaptiveAvgPool2d, {"output_size": _sizes(1, allow_none=True)}),
+        "BatchNorm2d": (BatchNorm2d, _LAYERS["BatchNorm1d"][1]),
+        "Dropout2d": (Dropout2d, {"p": _probability, "inplace": _bool}),
+        "Unflatten": (Unflatten, {"dim": _dim, "unflattened_size": _unflattened}),
+    }
+)
+_CONV_REQUIRED = ("in_channels", "out_channels", "kernel_size")
+
 _REQUIRED = {
+    "Conv1d": _CONV_REQUIRED,
+    "Conv2d": _CONV_REQUIRED,
+    "ConvTranspose1d": _CONV_REQUIRED,
+    "ConvTranspose2d": _CONV_REQUIRED,
+    "MaxPool1d": ("kernel_size",),
+    "MaxPool2d": ("kernel_size",),
+    "AvgPool1d": ("kernel_size",),
+    "AvgPool2d": ("kernel_size",),
+    "AdaptiveAvgPool1d": ("output_size",),
+    "AdaptiveAvgPool2d": ("output_size",),
+    "BatchNorm2d": ("num_features",),
+    "Unflatten": ("dim", "unflattened_size"),
     "Linear": ("in_features", "out_features"),
     "BatchNorm1d": ("num_features",),
     "LayerNorm": ("normalized_shape",),
@@ -207,6 +317,18 @@ def _parameter_count(kind: str, args: dict) -> int:
     if kind == "Linear":
         n_in, n_out = args.get("in_features", 0), args.get("out_features", 0)
         return n_in * n_out + n_out
+    if kind.startswith("Conv"):
+        kernel = args.get("kernel_size", 1)
+        area = (
+            math.prod(kernel)
+            if isinstance(kernel, list)
+            else kernel ** (2 if kind[-2] == "2" else 1)
+        )
+        n_in, n_out = args.get("in_channels", 0), args.get("out_channels", 0)
+        bias = n_out if args.get("bias", True) else 0
+        return n_in * n_out * area // max(args.get("groups", 1), 1) + bias
+    if kind == "BatchNorm2d":
+        return 4 * args.get("num_features", 0)
     if kind == "Embedding":
         return args.get("num_embeddings", 0) * args.get("embedding_dim", 0)
     if kind == "BatchNorm1d":

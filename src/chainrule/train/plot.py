@@ -227,3 +227,9 @@ def confusion_matrix(cm, labels=None, path=None, normalize: bool = False, title:
             )
     ax.set_title(title or "confusion matrix")
     return _save(fig, path)
+
+
+# isort: split
+from chainrule.train.plot_conv import conv_filters, feature_maps  # noqa: E402  (CNN pictures)
+
+__all__ += ["conv_filters", "feature_maps"]

@@ -1,0 +1,140 @@
+"""Layers for image-shaped activations: BatchNorm2d, Dropout2d and Unflatten.
+
+BatchNorm2d reuses :class:`~chainrule.nn.normalization.BatchNorm1d` on the (N, C, H·W) view of
+its input (statistics per channel over batch and pixels, exactly as PyTorch), so its gradient
+comes from the same composite ops.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule.errors import ShapeError
+from chainrule.nn._util import as_input
+from chainrule.nn.dropout import Dropout
+from chainrule.nn.module import Module
+from chainrule.nn.normalization import BatchNorm1d
+from chainrule.ops._util import operand
+from chainrule.random import get_generator
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Normalise each channel over the batch and every pixel, then scale and shift:
+    y = γ·x̂ + β, with running statistics for evaluation.
+
+    Arguments as :class:`~chainrule.nn.BatchNorm1d` (``num_features`` is the channel count C).
+    Parameters and buffers (``weight``, ``bias``, ``running_mean``, ``running_var``,
+    ``num_batches_tracked``) have PyTorch's names and shapes.
+
+    Shape: (N, C, H, W) → same.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.BatchNorm2d(6)(cr.ones(4, 6, 5, 5)).shape
+        (4, 6, 5, 5)
+    """
+
+    def forward(self, x):
+        x = as_input(x, self._param_dtype(), "BatchNorm2d")
+        c = self.num_features
+        if x.ndim != 4 or x.shape[1] != c:
+            raise ShapeError(
+                f"BatchNorm2d({c}) got input of shape {x.shape}; expected (N, {c}, H, W)"
+            )
+        n, _, h, w = x.shape
+        if self.training and n * h * w <= 1:
+            raise ShapeError(
+                f"BatchNorm2d needs more than one value per channel in training, got input of "
+                f"shape {x.shape}; use a batch larger than 1 or call model.eval()"
+            )
+        out = super().forward(x.reshape(n, c, h * w))
+        return out.reshape(n, c, h, w)
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels with probability ``p`` in training (scaling the rest by 1/(1 − p)),
+    so neighbouring pixels of one feature map cannot stand in for each other.
+
+    Args:
+        p: probability of zeroing a channel, in [0, 1].
+        inplace: accepted for PyTorch compatibility; the input is never overwritten.
+        generator: a :class:`chainrule.Generator` for the masks.
+
+    Shape: (N, C, H, W) → same; a 3-D input is read as (N, C, L), as PyTorch does.
+    """
+
+    def forward(self, x):
+        x = operand(x)
+        if x.ndim not in (3, 4):
+            raise ShapeError(
+                f"Dropout2d expects input of shape (N, C, H, W) or (N, C, L), got {x.shape}"
+            )
+        if not self.training or self.p == 0.0:
+            return x
+        mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)
+        if self.p == 1.0:
+            return x * np.zeros(mask_shape, dtype=x.dtype)
+        keep = get_generator(self.generator).random(mask_shape) >= self.p
+        scale = np.asarray(1.0 / (1.0 - self.p), dtype=x.dtype)
+        return x * (keep * scale)
+
+
+class Unflatten(Module):
+    """Split dimension ``dim`` into ``unflattened_size`` (the inverse of :class:`Flatten`),
+    e.g. vectors back into images.
+
+    Args:
+        dim: the dimension to split.
+        unflattened_size: the new sizes; their product must equal the size of ``dim``.
+
+    Shape: (N, 400) → (N, 16, 5, 5) with ``Unflatten(1, (16, 5, 5))``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Unflatten(1, (16, 5, 5))(cr.ones(2, 400)).shape
+        (2, 16, 5, 5)
+    """
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise ValueError(f"Unflatten: dim must be an integer, got {dim!r}")
+        if isinstance(unflattened_size, list):
+            unflattened_size = tuple(unflattened_size)
+        if (
+            not isinstance(unflattened_size, tuple)
+            or not unflattened_size
+            or not all(
+                isinstance(s, int) and not isinstance(s, bool) and (s >= 1 or s == -1)
+                for s in unflattened_size
+            )
+        ):
+            raise ValueError(
+                f"Unflatten: unflattened_size must be a tuple of positive ints, got "
+                f"{unflattened_size!r}"
+            )
+        self.dim = dim
+        self.unflattened_size = unflattened_size
+
+    def forward(self, x):
+        x = operand(x)
+        ndim = x.ndim
+        if not -ndim <= self.dim < max(ndim, 1):
+            raise ShapeError(f"Unflatten(dim={self.dim}) got input of shape {x.shape}")
+        dim = self.dim % ndim
+        size = x.shape[dim]
+        known = math.prod(s for s in self.unflattened_size if s != -1)
+        if (-1 not in self.unflattened_size and known != size) or size % known:
+            raise ShapeError(
+                f"Unflatten(dim={self.dim}, unflattened_size={self.unflattened_size}) got input "
+                f"of shape {x.shape}: {size} values cannot be split into that shape"
+            )
+        return x.reshape(*x.shape[:dim], *self.unflattened_size, *x.shape[dim + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+    def _config(self) -> dict:
+        return {"dim": self.dim, "unflattened_size": list(self.unflattened_size)}
