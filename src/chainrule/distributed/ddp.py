@@ -246,7 +246,7 @@ class DistributedDataParallel(Module):
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
         # Where each parameter is registered, to swap it for the forward pass.
         owners = {}
-        for prefix, sub in module.named_modules():
+        for _prefix, sub in module.named_modules():
             for name, p in sub._parameters.items():
                 if p is not None:
                     owners.setdefault(id(p), []).append((sub, name))
