@@ -136,7 +136,7 @@ def run_config(args) -> dict:
     return {k: getattr(args, k) for k in _RUN_OPTIONS}
 
 
-def prepare_checkpoint_dir(args, config: dict, data_hash: str):
+def prepare_checkpoint_dir(args, config: dict, data_hash: str, write: bool = True):
     """The callback that backs the run up after every epoch (and restores it on --resume).
 
     ``run.json`` beside the backup records the run's options and data hash, so resuming with
@@ -165,8 +165,9 @@ def prepare_checkpoint_dir(args, config: dict, data_hash: str):
                 f"--resume: the run in {folder} used a different config ({', '.join(changed)} "
                 f"changed); use the same options, or start a new run in another folder"
             )
-    os.makedirs(folder, exist_ok=True)
-    atomic_write(run_file, json.dumps(run, indent=1, sort_keys=True).encode("utf-8"))
+    if write:  # under MPI only rank 0 writes; every rank checks the run above
+        os.makedirs(folder, exist_ok=True)
+        atomic_write(run_file, json.dumps(run, indent=1, sort_keys=True).encode("utf-8"))
     return BackupAndRestore(backup, resume=args.resume)
 
 
@@ -202,6 +203,7 @@ def run_train(args, parser) -> int:
         raise CLIError("--resume needs --checkpoint-dir (the folder of the run to continue)")
     hidden = parse_layers(args.layers)
     started = time.perf_counter()
+    rank = _mpi_rank()  # under mpiexec: cr.fit trains data-parallel; rank 0 alone writes
     (X, y, task, classes, preprocessor, feature_names, target_name, source, data_hash, columns) = (
         load_training_data(args)
     )
@@ -250,13 +252,14 @@ def run_train(args, parser) -> int:
         recorder = ReportRecorder(X_train, y_train, loss=loss_name)
         callbacks.append(recorder)
     if args.checkpoint_dir:
-        callbacks.append(prepare_checkpoint_dir(args, config, data_hash))
+        callbacks.append(prepare_checkpoint_dir(args, config, data_hash, write=rank == 0))
 
-    heading(
-        f"Training {task} model on {len(X_train)} examples "
-        f"({X_train.shape[1]} features after preprocessing)"
-    )
-    print(model)
+    if rank == 0:
+        heading(
+            f"Training {task} model on {len(X_train)} examples "
+            f"({X_train.shape[1]} features after preprocessing)"
+        )
+        print(model)
     history = cr.fit(
         model,
         (X_train, y_train_enc),
@@ -270,6 +273,8 @@ def run_train(args, parser) -> int:
         generator=generator,
     )
     elapsed = time.perf_counter() - started
+    if rank != 0:
+        return 0
 
     metadata = {
         "task": task,
@@ -339,6 +344,16 @@ def run_train(args, parser) -> int:
             cr.plot.confusion_matrix(cm, classes, cm_path)
             print(f"confusion matrix: {cm_path}")
     return 0
+
+
+def _mpi_rank() -> int:
+    from chainrule.distributed.comm import launched_under_mpi
+
+    if not launched_under_mpi():
+        return 0
+    from chainrule import distributed
+
+    return distributed.rank()
 
 
 def _classes_from_output(output: np.ndarray, loss: str) -> np.ndarray:
