@@ -385,10 +385,10 @@ def _on_exit() -> None:
 
 
 def _on_launcher_signal(signum, frame) -> None:
+    # Say so at once: the launcher may end this process soon after its notice.
     _state.launcher_signal = True
-    lost = _lost_peers()
-    if lost:
-        _fail(f"{', '.join(_describe(p) for p in lost)} was lost (the process is gone)")
+    if _state.comm is not None and not _state.exiting:
+        _check_peers("its work")
 
 
 def _install_failure_handlers() -> None:
