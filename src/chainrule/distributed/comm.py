@@ -334,8 +334,8 @@ def _wait(request, what: str) -> None:
             if request.Test():
                 return
             spins += 1
-            if spins > 2000:
-                time.sleep(0.0002 if not _state.exiting else 0.005)  # a long wait: yield the core
+            if spins > 100:  # past ~50 µs: sleep between polls, leaving the core to the others
+                time.sleep(0.00005 if not _state.exiting else 0.005)
             now = time.monotonic()
             if now >= check_at:
                 check_at = now + 0.05
