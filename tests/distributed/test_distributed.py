@@ -335,3 +335,10 @@ def test_cli_train_under_mpiexec_writes_one_model_and_resumes(tmp_path):
     back = run_job(2, [*common, "--epochs", "5", "--resume"], timeout=60)  # 1 rank -> 2
     assert back.returncode == 0, back.stdout + back.stderr
     assert back.stdout.count("Epoch 5/5") == 1 and "Epoch 4/5" not in back.stdout
+
+
+def test_unused_parameters_need_finish_and_count_as_zero():
+    _needs_mpi()
+    result = run_job(2, [_script("unused.py")], timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "OK"
