@@ -271,7 +271,8 @@ def test_mpiexec_ends_the_job_when_a_rank_is_killed_and_the_backup_resumes(tmp_p
     resumed = run_job(0, [_script("faults.py"), "none", str(tmp_path)], timeout=60)
     assert resumed.returncode == 0, resumed.stderr
     report = json.loads((tmp_path / "result.json").read_text())
-    assert report["resumed"] == 3 and report["epochs"] == 6
+    # rank 1 died as epoch 4 began; rank 0 may have been killed while writing epoch 3's backup
+    assert report["resumed"] in (2, 3) and report["epochs"] == 6
 
 
 def test_an_exception_on_one_rank_stops_the_others(tmp_path):

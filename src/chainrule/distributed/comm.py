@@ -22,8 +22,9 @@ exits with status 1 without calling ``MPI_Finalize`` (which would wait for the l
 from __future__ import annotations
 
 import atexit
+import base64
+import json
 import os
-import pickle
 import signal
 import socket
 import sys
@@ -418,6 +419,57 @@ def world_size() -> int:
     return _state.size
 
 
+# ---- small values as bytes (JSON; arrays as base64: nothing that runs code on load) ----------
+def _encode(value):
+    if isinstance(value, np.ndarray):
+        array = np.ascontiguousarray(value)
+        return {
+            "__array__": array.dtype.str,
+            "shape": list(array.shape),
+            "data": base64.b64encode(array.tobytes()).decode("ascii"),
+        }
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {"__dict__": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(
+        f"chainrule.distributed sends numbers, strings, arrays and lists/tuples/dicts of them, "
+        f"not {type(value).__name__}"
+    )
+
+
+def _decode(value):
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if "__array__" in value:
+            raw = base64.b64decode(value["data"])
+            return (
+                np.frombuffer(raw, dtype=np.dtype(value["__array__"]))
+                .reshape(value["shape"])
+                .copy()
+            )
+        if "__tuple__" in value:
+            return tuple(_decode(v) for v in value["__tuple__"])
+        return {_decode(k): _decode(v) for k, v in value["__dict__"]}
+    return value
+
+
+def _to_bytes(value) -> np.ndarray:
+    text = json.dumps(_encode(value), separators=(",", ":"))
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def _from_bytes(data: np.ndarray):
+    return _decode(json.loads(data.tobytes().decode("utf-8")))
+
+
 # ---- collectives ----------------------------------------------------------------------------
 def barrier() -> None:
     """Wait until every rank reaches this point."""
@@ -427,12 +479,12 @@ def barrier() -> None:
 
 
 def allgather_object(obj) -> list:
-    """Every rank's ``obj`` (picklable), in rank order, on every rank."""
+    """Every rank's ``obj`` (numbers, strings, arrays, lists/tuples/dicts), in rank order."""
     init()
     if _state.size == 1:
         return [obj]
     MPI = _state.MPI
-    data = np.frombuffer(pickle.dumps(obj), dtype=np.uint8)
+    data = _to_bytes(obj)
     sizes = np.zeros(_state.size, dtype=np.int64)
     mine = np.array([data.size], dtype=np.int64)
     _wait(_state.comm.Iallgather([mine, MPI.INT64_T], [sizes, MPI.INT64_T]), "allgather")
@@ -442,21 +494,21 @@ def allgather_object(obj) -> list:
         _state.comm.Iallgatherv([data, MPI.BYTE], [out, (sizes, offsets), MPI.BYTE]),
         "allgather",
     )
-    return [pickle.loads(out[o : o + s].tobytes()) for o, s in zip(offsets, sizes)]
+    return [_from_bytes(out[o : o + s]) for o, s in zip(offsets, sizes)]
 
 
 def broadcast_object(obj, root: int = 0):
-    """``obj`` from rank ``root`` (picklable), on every rank."""
+    """``obj`` from rank ``root`` (as :func:`allgather_object` takes), on every rank."""
     init()
     if _state.size == 1:
         return obj
     MPI = _state.MPI
-    data = np.frombuffer(pickle.dumps(obj), dtype=np.uint8) if _state.rank == root else None
+    data = _to_bytes(obj) if _state.rank == root else None
     size = np.array([0 if data is None else data.size], dtype=np.int64)
     _wait(_state.comm.Ibcast([size, MPI.INT64_T], root=root), "broadcast")
     buf = data.copy() if data is not None else np.empty(int(size[0]), dtype=np.uint8)
     _wait(_state.comm.Ibcast([buf, MPI.BYTE], root=root), "broadcast")
-    return pickle.loads(buf.tobytes())
+    return _from_bytes(buf)
 
 
 def _mpi_dtype(dtype: np.dtype):
