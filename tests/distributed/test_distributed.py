@@ -203,6 +203,7 @@ def test_fit_combines_logs_over_ranks_and_rank_zero_writes(tmp_path):
         "model-3.safetensors",
     ]
     assert len((tmp_path / "log.csv").read_text().splitlines()) == 4
+    assert report["blas"] and set(report["blas"]) == {1}  # one BLAS thread per rank
 
 
 def _one_line(stderr: str, pattern: str) -> str:
@@ -295,6 +296,7 @@ def test_an_exception_on_one_rank_stops_the_others(tmp_path):
         ("shape", r"different model than rank 0: '0.weight' has shape \(12, 2\)"),
         ("data", r"different training setup than rank 0: data_sha256"),
         ("batch", r"batch_size is 16 there but 32 on rank 0"),
+        ("lr", r"optimizer is \"SGD\[\{'lr': 0.2, .* on rank 0"),
     ],
 )
 def test_ranks_that_disagree_fail_at_start(tmp_path, mode, expected):

@@ -51,6 +51,15 @@ def _params_digest(model) -> str:
     return digest.hexdigest()
 
 
+def _optimizer_settings(optimizer) -> str:
+    """The optimizer's class and hyperparameters (not its parameters), as text."""
+    groups = [
+        {k: v for k, v in g.items() if k != "params" and isinstance(v, (int, float, str, tuple))}
+        for g in getattr(optimizer, "param_groups", [])
+    ]
+    return f"{type(optimizer).__name__}{groups}"
+
+
 # ---- metrics --------------------------------------------------------------------------------
 def _state_keys(metric) -> list[str]:
     """The attributes ``reset()`` sets: the metric's running state (the rest is settings)."""
@@ -160,6 +169,9 @@ class DistributedRun:
         if shuffle:
             seed = int(get_generator(generator).integers(2**31)) if self.rank == 0 else 0
             seed = comm.broadcast_object(seed)
+        options = dict(options)
+        if "opt" in options:
+            options["optimizer"] = _optimizer_settings(options.pop("opt"))
         mine = {
             **options,
             "samples": len(dataset),

@@ -427,7 +427,7 @@ def fit(
         from chainrule.distributed.training import DistributedRun
 
         dist = DistributedRun(model)
-        options = {"epochs": int(epochs), "batch_size": train_loader.batch_size}
+        options = {"epochs": int(epochs), "batch_size": train_loader.batch_size, "opt": optimizer}
         train_loader, val_loader = dist.loaders(
             train_loader, val_loader, shuffle, generator, options
         )

@@ -2,6 +2,7 @@
 
 kill: rank 1 kills itself with SIGKILL at the start of epoch 3; raise: rank 1 raises there;
 shape: rank 1 builds a wider model; data: rank 1 has other data; batch: other batch size;
+lr: another learning rate;
 none: train to the end (and resume from the backup when there is one).
 """
 
@@ -27,7 +28,7 @@ if mode == "data" and odd:
 cr.manual_seed(0)
 hidden = 12 if mode == "shape" and odd else 8
 model = nn.Sequential(nn.Linear(2, hidden), nn.Tanh(), nn.Linear(hidden, 1))
-opt = optim.SGD(model.parameters(), lr=0.1)
+opt = optim.SGD(model.parameters(), lr=0.2 if mode == "lr" and odd else 0.1)
 
 
 class Misbehave(cbs.Callback):

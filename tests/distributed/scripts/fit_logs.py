@@ -37,6 +37,9 @@ full = cr.evaluate(
 logs = {k: v[-1] for k, v in history.history.items() if k != "time"}
 everyone = dist.allgather_object(logs)
 if rank == 0:
+    from threadpoolctl import threadpool_info
+
+    blas = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
     files = sorted(os.listdir(folder))
     with open(os.path.join(folder, "logs.json"), "w") as f:
-        json.dump({"ranks": everyone, "full": full, "files": files}, f)
+        json.dump({"ranks": everyone, "full": full, "files": files, "blas": blas}, f)
