@@ -132,10 +132,10 @@ class _Reducer:
         self._start_ready_buckets()
         if self.ready_count < len(self.params):
             return grad
-        # The last gradient: finish every bucket and hand this parameter its mean directly.
+        # The last gradient: finish every bucket and hand this parameter its mean directly
+        # (a fresh array: the engine keeps it as .grad without another copy).
         self._finish(skip=index)
-        mean = self._mean_view(index).reshape(grad.shape)
-        return mean.copy()
+        return self._sum_view(index).reshape(grad.shape) / self.world
 
     def _start_ready_buckets(self) -> None:
         if not self.overlap and self.ready_count < len(self.params):
@@ -150,7 +150,7 @@ class _Reducer:
             if bucket.request is not None and comm.test(bucket.request):
                 bucket.request = None  # finished: nudge MPI's progress while backward runs
 
-    def _mean_view(self, index: int) -> np.ndarray:
+    def _sum_view(self, index: int) -> np.ndarray:
         bucket = self.bucket_of[index]
         start = bucket.offsets[index]
         return bucket.flat[start : start + np.asarray(self.params[index].data).size]
@@ -159,7 +159,7 @@ class _Reducer:
         for i, done in enumerate(self.is_ready):
             if not done:  # unused on this rank: a zero gradient joins the mean
                 bucket = self.bucket_of[i]
-                self._mean_view(i)[...] = 0
+                self._sum_view(i)[...] = 0
                 bucket.pending -= 1
         self.ready_count = len(self.params)
         self._start_ready_buckets()
@@ -167,23 +167,23 @@ class _Reducer:
             if bucket.request is not None:
                 comm.wait(bucket.request, "the gradient allreduce")
                 bucket.request = None
-            np.divide(bucket.flat, self.world, out=bucket.flat)
+        # The division by the number of ranks is fused into the copy to .grad: one pass.
         for i, param in enumerate(self.params):
             if i == skip:
                 continue
-            mean = self._mean_view(i).reshape(np.asarray(param.data).shape)
+            total = self._sum_view(i).reshape(np.asarray(param.data).shape)
             if param.grad is None:
-                if not self.is_ready[i] and not mean.any():
+                if not self.is_ready[i] and not total.any():
                     continue  # unused on every rank: stays None, as in PyTorch
                 from chainrule.autograd.engine import _accumulate_leaf
 
-                _accumulate_leaf(param, mean.copy(), None)
+                _accumulate_leaf(param, total / self.world, None)
                 continue
             target = np.asarray(param.grad)
             if i in self.before:
-                np.add(self.before[i], mean, out=target)
+                np.add(self.before[i], total / self.world, out=target)
             else:
-                target[...] = mean
+                np.divide(total, self.world, out=target)
         self.active = False
 
     def finish(self) -> None:
