@@ -155,12 +155,13 @@ def init(blas_threads: int | None = 1, timeout: float | None = None) -> None:
     MPI = _import_mpi(variable, size)
     world = MPI.COMM_WORLD
     if size and world.Get_size() != size:
+        library = " ".join(MPI.Get_library_version().splitlines()[0].split())
         raise DistributedError(
-            f"the launcher started {size} processes ({variable}={size}) but MPI sees a world "
-            f"of {world.Get_size()}: mpiexec and mpi4py come from different MPI libraries "
-            f"(mpi4py uses {MPI.Get_library_version().splitlines()[0].strip()}); launch with "
-            f"the mpiexec of the same installation (pip's mpich: `python -m mpi4py --mpi-lib-"
-            f"version` names it)"
+            f"the launcher's environment says {size} processes ({variable}={size}) but MPI sees "
+            f"a world of {world.Get_size()}: mpiexec and mpi4py come from different MPI "
+            f"libraries (mpi4py uses {library}), or {variable} is left over from another job; "
+            f"launch with the mpiexec of mpi4py's library (`python -m mpi4py --mpi-lib-version` "
+            f"names it)"
         )
     _state.MPI = MPI
     _state.comm = world.Dup()
