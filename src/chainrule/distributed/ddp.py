@@ -24,6 +24,8 @@ How the gradients travel (the design, measured in ``docs/distributed.md``):
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from chainrule.autograd.function import Function
@@ -89,7 +91,6 @@ class _Reducer:
     def _reset(self) -> None:
         self.ready_count = 0
         self.is_ready = [False] * len(self.params)
-        self.before: dict = {}
         self.active = False
         self.next_bucket = 0  # buckets start in order, so every rank issues them alike
         for bucket in self.buckets:
@@ -121,21 +122,26 @@ class _Reducer:
                 "wrapped module once per backward, or sum the outputs before one call"
             )
         param = self.params[index]
-        if param.grad is not None:
-            self.before[index] = np.array(np.asarray(param.grad), copy=True)
         self.is_ready[index] = True
         self.ready_count += 1
         bucket = self.bucket_of[index]
         start = bucket.offsets[index]
-        bucket.flat[start : start + grad.size] = grad.reshape(-1)
+        slot = bucket.flat[start : start + grad.size]
+        if param.grad is None:
+            slot[...] = grad.reshape(-1)
+        else:  # a gradient accumulated before (e.g. under no_sync()): the total is averaged
+            np.add(np.asarray(param.grad).reshape(-1), grad.reshape(-1), out=slot)
         bucket.pending -= 1
         self._start_ready_buckets()
         if self.ready_count < len(self.params):
             return grad
-        # The last gradient: finish every bucket and hand this parameter its mean directly
-        # (a fresh array: the engine keeps it as .grad without another copy).
+        # The last gradient: finish every bucket and give this parameter its mean directly.
         self._finish(skip=index)
-        return self._sum_view(index).reshape(grad.shape) / self.world
+        mean = self._sum_view(index).reshape(grad.shape) / self.world
+        if param.grad is None:
+            return mean  # a fresh array: the engine keeps it as .grad without another copy
+        np.asarray(param.grad)[...] = mean
+        return None
 
     def _start_ready_buckets(self) -> None:
         if not self.overlap and self.ready_count < len(self.params):
@@ -157,10 +163,11 @@ class _Reducer:
 
     def _finish(self, skip: int | None = None) -> None:
         for i, done in enumerate(self.is_ready):
-            if not done:  # unused on this rank: a zero gradient joins the mean
-                bucket = self.bucket_of[i]
-                self._sum_view(i)[...] = 0
-                bucket.pending -= 1
+            if not done:  # unused in this pass: its gradient so far (or zero) joins the mean
+                grad = self.params[i].grad
+                slot = self._sum_view(i)
+                slot[...] = 0 if grad is None else np.asarray(grad).reshape(-1)
+                self.bucket_of[i].pending -= 1
         self.ready_count = len(self.params)
         self._start_ready_buckets()
         for bucket in self.buckets:
@@ -179,11 +186,7 @@ class _Reducer:
 
                 _accumulate_leaf(param, total / self.world, None)
                 continue
-            target = np.asarray(param.grad)
-            if i in self.before:
-                np.add(self.before[i], total / self.world, out=target)
-            else:
-                np.divide(total, self.world, out=target)
+            np.divide(total, self.world, out=np.asarray(param.grad))
         self.active = False
 
     def finish(self) -> None:
@@ -242,6 +245,7 @@ class DistributedDataParallel(Module):
         comm.init()
         self.module = module
         object.__setattr__(self, "broadcast_buffers", bool(broadcast_buffers))
+        object.__setattr__(self, "_sync", True)
         comm.broadcast_parameters(module)
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
         # Where each parameter is registered, to swap it for the forward pass.
@@ -264,7 +268,7 @@ class DistributedDataParallel(Module):
 
     def forward(self, *args, **kwargs):
         reducer = self._reducer
-        if comm.world_size() == 1 or not is_grad_enabled() or not reducer.params:
+        if comm.world_size() == 1 or not self._sync or not is_grad_enabled() or not reducer.params:
             return self.module(*args, **kwargs)
         if self.broadcast_buffers and self.module.training:
             buffers = [b for _, b in self.module.named_buffers()]
@@ -292,6 +296,20 @@ class DistributedDataParallel(Module):
             requests.append(comm._state.comm.Ibcast([array, comm._mpi_dtype(array.dtype)], 0))
         for r in requests:
             comm.wait(r, "the buffer broadcast")
+
+    @contextlib.contextmanager
+    def no_sync(self):
+        """Skip the averaging for the backward passes of forward passes made inside the block.
+
+        As in PyTorch, for gradient accumulation: the gradients add up locally, and the
+        first backward after the block averages the whole accumulated gradient.
+        """
+        previous = self._sync
+        object.__setattr__(self, "_sync", False)
+        try:
+            yield
+        finally:
+            object.__setattr__(self, "_sync", previous)
 
     def finish_gradient_synchronization(self) -> None:
         """Finish averaging this backward's gradients (parameters without one count as zero).

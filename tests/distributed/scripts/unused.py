@@ -1,4 +1,4 @@
-"""DDP with a layer that only rank 0 uses: finish_gradient_synchronization completes the round.
+"""DDP with a layer only rank 0 uses (finish_gradient_synchronization), and no_sync().
 
 Prints OK on rank 0 when the averaged gradients equal the mean of the ranks' own gradients
 (an unused layer counting as zero) and a forward pass after an unfinished round is refused.
@@ -60,5 +60,22 @@ if rank == 1:
     else:
         raise AssertionError("an unfinished round was not refused")
 ddp.finish_gradient_synchronization()
+
+# gradient accumulation: no_sync() for the first micro-batch, the total averaged after the second
+x2 = cr.tensor(np.random.default_rng(10 + rank).normal(size=(5, 3)), dtype="float64")
+plain = Branchy().double()
+plain.load_state_dict(model.state_dict())
+for xb in (x, x2):
+    (plain(xb, True) ** 2).sum().backward()
+everyone = dist.allgather_object({n: np.asarray(p.grad) for n, p in plain.named_parameters()})
+model.zero_grad()
+with ddp.no_sync():
+    (ddp(x, True) ** 2).sum().backward()
+mine = {n: np.asarray(p.grad).copy() for n, p in model.named_parameters()}
+(ddp(x2, True) ** 2).sum().backward()
+for name, p in model.named_parameters():
+    expected = np.mean([g[name] for g in everyone], axis=0)
+    np.testing.assert_allclose(np.asarray(p.grad), expected, rtol=1e-12, atol=1e-15)
+    assert not np.allclose(mine[name], expected)  # the first backward was not averaged
 if rank == 0:
     print("OK")
