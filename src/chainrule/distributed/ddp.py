@@ -19,7 +19,7 @@ How the gradients travel (the design, measured in ``docs/distributed.md``):
   writes the means into ``p.grad``: when ``loss.backward()`` returns, the gradients are
   averaged, and ``optimizer.step()`` needs nothing more. When some parameters got no
   gradient (unused in this forward pass), call :meth:`finish_gradient_synchronization`
-  before the step (``cr.fit`` does); they count as zeros on this rank.
+  before the step (``cr.fit`` does); they contribute their ``.grad`` so far (or zero).
 """
 
 from __future__ import annotations
@@ -312,7 +312,7 @@ class DistributedDataParallel(Module):
             object.__setattr__(self, "_sync", previous)
 
     def finish_gradient_synchronization(self) -> None:
-        """Finish averaging this backward's gradients (parameters without one count as zero).
+        """Finish averaging this backward's gradients (unused parameters give ``.grad`` or zero).
 
         Needed only when some parameters got no gradient; otherwise backward already did it.
         Every rank must call it at the same point. Idempotent.
