@@ -80,6 +80,7 @@ _LAZY = {
     "nn": ("chainrule.nn", None),
     "optim": ("chainrule.optim", None),
     "data": ("chainrule.data", None),
+    "distributed": ("chainrule.distributed", None),
     "io": ("chainrule.io", None),
     "models": ("chainrule.models", None),
     "datasets": ("chainrule.data.datasets", None),

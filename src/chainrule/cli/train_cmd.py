@@ -195,7 +195,7 @@ def run_config(args) -> dict:
     return config
 
 
-def prepare_checkpoint_dir(args, config: dict, data_hash: str):
+def prepare_checkpoint_dir(args, config: dict, data_hash: str, write: bool = True):
     """The callback that backs the run up after every epoch (and restores it on --resume).
 
     ``run.json`` beside the backup records the run's options and data hash, so resuming with
@@ -229,8 +229,9 @@ def prepare_checkpoint_dir(args, config: dict, data_hash: str):
                 f"--resume: the run in {folder} used a different config ({', '.join(changed)} "
                 f"changed); use the same options, or start a new run in another folder"
             )
-    os.makedirs(folder, exist_ok=True)
-    atomic_write(run_file, json.dumps(run, indent=1, sort_keys=True).encode("utf-8"))
+    if write:  # under MPI only rank 0 writes; every rank checks the run above
+        os.makedirs(folder, exist_ok=True)
+        atomic_write(run_file, json.dumps(run, indent=1, sort_keys=True).encode("utf-8"))
     return BackupAndRestore(backup, resume=resume)
 
 
@@ -265,15 +266,17 @@ def run(args) -> int:
     if not args.dry_run:
         _check_outputs(args)
     started = time.perf_counter()
+    rank = _mpi_rank()  # under mpiexec: cr.fit trains data-parallel; rank 0 alone writes
     run = _prepare(args)
     if args.dry_run:
         return _dry_run(args, run, hidden)
     run.model = _build_model(args, run, hidden)
-    heading(
-        f"Training {run.task} model on {len(run.X_train)} examples "
-        f"({run.X_train.shape[1]} features after preprocessing)"
-    )
-    print(run.model)
+    if rank == 0:
+        heading(
+            f"Training {run.task} model on {len(run.X_train)} examples "
+            f"({run.X_train.shape[1]} features after preprocessing)"
+        )
+        print(run.model)
     run.history = cr.fit(
         run.model,
         (run.X_train, run.y_train_enc),
@@ -283,11 +286,13 @@ def run(args) -> int:
         batch_size=args.batch_size,
         validation_data=run.validation,
         metrics=("accuracy",) if run.task != "regression" else ("mae", "r2"),
-        callbacks=[*run.callbacks, _EpochLines(args.epochs)],
+        callbacks=[*run.callbacks, *([_EpochLines(args.epochs)] if rank == 0 else [])],
         generator=cr.Generator(args.seed),
         verbose=False,
     )
     elapsed = time.perf_counter() - started
+    if rank != 0:
+        return 0
     _save(args, run)
     _summary(args, run, elapsed)
     if not args.no_plots:
@@ -440,7 +445,8 @@ def _build_model(args, run: _Run, hidden: list[int]):
         run.recorder = ReportRecorder(run.X_train, run.y_train, loss=run.loss_name)
         run.callbacks.append(run.recorder)
     if args.checkpoint_dir:
-        run.callbacks.append(prepare_checkpoint_dir(args, run.config, run.data.digest))
+        write = _mpi_rank() == 0  # under MPI only rank 0 writes run.json
+        run.callbacks.append(prepare_checkpoint_dir(args, run.config, run.data.digest, write=write))
     return model
 
 
@@ -530,6 +536,16 @@ def _plots(args, run: _Run) -> None:
         cm = cr.metrics.confusion_matrix(run.y_val, labels, labels=list(range(n)))
         cr.plot.confusion_matrix(cm, run.classes, cm_path)
         say(f"confusion matrix: {cm_path}")
+
+
+def _mpi_rank() -> int:
+    from chainrule.distributed.comm import launched_under_mpi
+
+    if not launched_under_mpi():
+        return 0
+    from chainrule import distributed
+
+    return distributed.rank()
 
 
 def _classes_from_output(output: np.ndarray, loss: str) -> np.ndarray:

@@ -39,6 +39,8 @@ class DataLoader:
         shuffle: reshuffle the samples at the start of every epoch.
         drop_last: skip the last batch when it is smaller than ``batch_size``.
         generator: the :class:`chainrule.Generator` to shuffle with.
+        sampler: an iterable of sample indices with ``len()`` that decides the order instead
+            of ``shuffle`` (e.g. ``chainrule.distributed.DistributedSampler``).
 
     Example:
         >>> import numpy as np
@@ -54,6 +56,7 @@ class DataLoader:
         shuffle: bool = False,
         drop_last: bool = False,
         generator: Generator | None = None,
+        sampler=None,
     ):
         if isinstance(dataset, (tuple, list)):
             dataset = TensorDataset(*dataset)
@@ -70,6 +73,9 @@ class DataLoader:
                 f"DataLoader: generator must be a chainrule.Generator (e.g. cr.Generator(0)), "
                 f"got {type(generator).__name__}"
             )
+        if sampler is not None and shuffle:
+            raise DataError("DataLoader: sampler option is mutually exclusive with shuffle")
+        self.sampler = sampler
         self.dataset: Dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -82,13 +88,15 @@ class DataLoader:
         self._resume = False
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)
 
     def _order(self, n: int) -> np.ndarray | None:
         """This epoch's sample order (``None``: the natural order)."""
+        if self.sampler is not None:
+            return np.fromiter(self.sampler, dtype=np.int64, count=len(self.sampler))
         if not self.shuffle:
             return None
         if self._resume and self._order_state is not None:
@@ -103,7 +111,7 @@ class DataLoader:
         return rng.permutation(n)
 
     def __iter__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         order = self._order(n)
         start = self._position if self._resume else 0
         if not self._resume:

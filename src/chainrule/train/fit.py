@@ -297,6 +297,12 @@ class _RunningLogs:
         return logs
 
 
+def _under_mpi() -> bool:
+    from chainrule.distributed.comm import launched_under_mpi
+
+    return launched_under_mpi()
+
+
 # ---- fit ------------------------------------------------------------------------------------
 def fit(
     model,
@@ -317,6 +323,7 @@ def fit(
     generator: Generator | None = None,
     initial_epoch: int = 0,
     check_finite: bool = True,
+    distributed: bool | None = None,
 ) -> History:
     """Train ``model`` on ``data`` with mini-batch gradient descent; returns a :class:`History`.
 
@@ -358,6 +365,10 @@ def fit(
         check_finite: stop with :class:`chainrule.NonFiniteError` at the first NaN or inf in the
             loss, a gradient (before the step, so the parameters stay finite) or a parameter
             (after the step). The error names the epoch, the batch and what went bad.
+        distributed: train data-parallel over MPI (``chainrule.distributed``): each rank
+            trains on its share of the data with ``batch_size`` samples per step, gradients
+            are averaged, logs are combined over ranks, and only rank 0 prints and writes
+            files. ``None`` (the default): on when an MPI launcher started several ranks.
 
     Returns:
         A :class:`History`: ``history.history["loss"]``, ``["val_loss"]``, metrics, ``"lr"``,
@@ -411,6 +422,17 @@ def fit(
             validation_data, max(batch_size, 256), False, None, dtype, "validation_data"
         )
 
+    dist = None
+    if distributed or (distributed is None and _under_mpi()):
+        from chainrule.distributed.training import DistributedRun
+
+        dist = DistributedRun(model)
+        options = {"epochs": int(epochs), "batch_size": train_loader.batch_size, "opt": optimizer}
+        train_loader, val_loader = dist.loaders(
+            train_loader, val_loader, shuffle, generator, options
+        )
+        verbose = verbose if dist.rank == 0 else False
+
     threshold = _threshold(loss_fn, model)
     if metrics is _DEFAULT_METRICS and _regression_targets(train_loader):
         metrics = ()
@@ -439,6 +461,9 @@ def fit(
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(f"fit: callbacks must be Callback objects, got {type(cb).__name__}")
+    if dist is not None:
+        callbacks = dist.callbacks(callbacks)
+    forward = model if dist is None else dist.ddp
     display = Progress(verbose)
     for cb in callbacks:
         cb.set_context(model, optimizer, params, display)
@@ -476,6 +501,8 @@ def fit(
             for cb in callbacks:
                 cb.on_epoch_begin(epoch)
             lr = float(optimizer.param_groups[0]["lr"])
+            if dist is not None:
+                dist.epoch_begin(epoch, model)
             display.epoch_begin(epoch)
             stats = _RunningLogs(train_metrics)
             done = 0
@@ -486,13 +513,15 @@ def fit(
                 x = _as_input(xb, dtype)
                 y = _target_array(yb)
                 optimizer.zero_grad()
-                out = model(x)
+                out = forward(x)
                 loss = loss_fn(out, Tensor._make(_fit_target(out.data, y), False))
                 value = float(loss.data)
                 if check_finite and not math.isfinite(value):
                     kind, detail = _diagnose_loss(model, value, x.data, y)
                     raise _nonfinite_error(kind, epoch, epochs, batch, steps, detail)
                 loss.backward()
+                if dist is not None:
+                    dist.after_backward()
                 if check_finite:
                     grads = [p.grad for p in parameters if p.grad is not None]
                     if not _all_finite(grads):
@@ -537,9 +566,11 @@ def fit(
             if stop and done < steps:
                 history.stopped_early = True
                 break  # an incomplete epoch is not recorded
-            logs = stats.logs()
+            logs = stats.logs() if dist is None else dist.epoch_logs(stats)
             if val_loader is not None:
-                scores = _score(model, val_loader, loss_fn, val_metrics, dtype, threshold)
+                scores = _score(
+                    model, val_loader, loss_fn, val_metrics, dtype, threshold, dist and dist.reduce
+                )
                 logs.update((f"val_{k}", v) for k, v in scores.items())
                 if check_finite and not math.isfinite(logs["val_loss"]):
                     raise NonFiniteError(
@@ -572,7 +603,7 @@ def fit(
 
 
 # ---- evaluate / predict -----------------------------------------------------------------
-def _score(model, loader, loss_fn, metric_objs, dtype, threshold) -> dict:
+def _score(model, loader, loss_fn, metric_objs, dtype, threshold, reduce=None) -> dict:
     model.eval()
     for m in metric_objs:
         m.reset()
@@ -588,6 +619,8 @@ def _score(model, loader, loss_fn, metric_objs, dtype, threshold) -> dict:
             seen += len(y)
             for m in metric_objs:
                 m.update(y, out.data)
+    if reduce is not None:  # distributed: every rank scored its share
+        total, seen = reduce(total, seen, metric_objs)
     results = {}
     if loss_fn is not None:
         results["loss"] = total / seen if seen else math.nan

@@ -1,0 +1,285 @@
+"""Data-parallel training over MPI: scaling, allreduce cost, and what overlap gains.
+
+    python -m benchmarks.distributed              # all of it, a few minutes on 2 cores
+    python -m benchmarks.distributed --quick      # shorter timings
+
+The driver starts ``mpiexec -n R python -m benchmarks.distributed --worker ...`` jobs (the
+mpiexec beside this Python first, then the one on PATH) and prints a Markdown report:
+
+1. **Scaling of case (c)** (784-256-128-10, ReLU, cross-entropy, SGD, float32, batch 128 per
+   rank): training throughput (samples/s over all ranks) for 1, 2 and 4 ranks with one BLAS
+   thread each, and 2 ranks with two BLAS threads each (what pinning avoids). Weak scaling:
+   the work per rank is fixed, so ideal throughput grows with the number of ranks, as long as
+   there is a core per rank.
+2. **Allreduce**: the 235,146 float32 gradients of case (c) (0.94 MB) summed over 2 ranks by
+   raw ``mpi4py`` ``Allreduce(IN_PLACE)`` on one buffer, by chainrule's guarded non-blocking
+   wait on the same buffer, and by ``allreduce_mean`` of the six parameter-shaped arrays
+   (copies into one flat buffer and the division included). Rounds alternate in one job.
+3. **Overlap**: steps/s of DDP with the buckets' allreduces started during backward versus
+   after it, with small buckets (so there are several) and with PyTorch's 25 MB default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+SIZES = (784, 256, 128, 10)
+BATCH = 128
+
+
+# ---- the worker (runs under mpiexec) --------------------------------------------------------
+def _model(seed: int = 0):
+    import chainrule as cr
+    from chainrule import nn
+
+    cr.manual_seed(seed)
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(SIZES[:-1], SIZES[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(SIZES) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def _batches(rank: int, count: int = 8):
+    rng = np.random.default_rng(1000 + rank)
+    return [
+        (
+            rng.normal(size=(BATCH, SIZES[0])).astype(np.float32),
+            rng.integers(0, SIZES[-1], size=BATCH),
+        )
+        for _ in range(count)
+    ]
+
+
+def _train_rate(ddp, opt, batches, seconds: float, cpu: list | None = None) -> tuple[float, int]:
+    """Steps per second of ``ddp`` (all ranks run the same number of steps).
+
+    ``cpu`` receives the largest per-rank CPU seconds per step (time.process_time).
+    """
+    import chainrule as cr
+    from chainrule import distributed as dist
+    from chainrule import nn
+
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step(i):
+        x, y = batches[i % len(batches)]
+        opt.zero_grad()
+        loss_fn(ddp(cr.tensor(x)), cr.tensor(y)).backward()
+        opt.step()
+
+    for i in range(5):  # warm up
+        step(i)
+    # rank 0 decides the step count from a short probe, so every rank runs the same number
+    dist.barrier()
+    start = time.perf_counter()
+    for i in range(5):
+        step(i)
+    probe = dist.allgather_object(time.perf_counter() - start)
+    steps = max(10, int(seconds / max(max(probe) / 5, 1e-6)))
+    dist.barrier()
+    start, start_cpu = time.perf_counter(), time.process_time()
+    for i in range(steps):
+        step(i)
+    spent_cpu = time.process_time() - start_cpu
+    dist.barrier()
+    elapsed = max(dist.allgather_object(time.perf_counter() - start))
+    if cpu is not None:
+        cpu.append(max(dist.allgather_object(spent_cpu)) / steps)
+    return steps / elapsed, steps
+
+
+def worker_scaling(args) -> dict:
+    from chainrule import distributed as dist
+    from chainrule import optim
+
+    if args.blas_threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.blas_threads, user_api="blas")  # also for a single rank
+    dist.init(blas_threads=args.blas_threads or None)
+    model = _model()
+    ddp = dist.DistributedDataParallel(model)
+    opt = optim.SGD(ddp.parameters(), lr=0.01)
+    cpu = []
+    rate, steps = _train_rate(ddp, opt, _batches(dist.rank()), args.seconds, cpu)
+    return {
+        "ranks": dist.world_size(),
+        "steps_per_s": rate,
+        "steps": steps,
+        "samples_per_s": rate * BATCH * dist.world_size(),
+        "cpu_s_per_step": cpu[0],
+    }
+
+
+def worker_allreduce(args) -> dict:
+    from mpi4py import MPI
+
+    from chainrule import distributed as dist
+    from chainrule.distributed import comm
+
+    dist.init()
+    shapes = [(256, 784), (256,), (128, 256), (128,), (10, 128), (10,)]
+    arrays = [
+        np.random.default_rng(i).normal(size=s).astype(np.float32) for i, s in enumerate(shapes)
+    ]
+    flat = np.concatenate([a.ravel() for a in arrays])
+    world = comm._state.comm
+
+    def raw():
+        world.Allreduce(MPI.IN_PLACE, [flat, MPI.FLOAT], op=MPI.SUM)
+
+    def guarded():
+        comm.wait(comm.start_allreduce_sum(flat))
+
+    def mean():
+        dist.allreduce_mean(arrays)
+
+    kinds = {"raw": raw, "guarded": guarded, "allreduce_mean": mean}
+    times = {k: [] for k in kinds}
+    repeats = 300 if args.seconds < 1 else 1000
+    dist.barrier()
+    for _ in range(repeats):  # the three interleaved call by call: the same noise for each
+        for name, fn in kinds.items():
+            world.Barrier()  # both ranks start the call together
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    # the median call, as the slower of the two ranks saw it
+    best = {k: max(dist.allgather_object(float(np.median(v)))) for k, v in times.items()}
+    mb = flat.nbytes / 1e6
+    return {
+        "megabytes": mb,
+        "seconds": best,
+        "throughput_vs_raw": {k: best["raw"] / v for k, v in best.items()},
+    }
+
+
+def worker_overlap(args) -> dict:
+    from chainrule import distributed as dist
+    from chainrule import optim
+
+    dist.init()
+    batches = _batches(dist.rank())
+    results = {}
+    setups = {
+        "small buckets, overlap on": dict(bucket_cap_mb=0.2, overlap=True),
+        "small buckets, overlap off": dict(bucket_cap_mb=0.2, overlap=False),
+        "25 MB (one bucket), overlap on": dict(bucket_cap_mb=25, overlap=True),
+    }
+    for _ in range(2):  # two alternating rounds; the best of each kept
+        for name, options in setups.items():
+            model = _model()
+            ddp = dist.DistributedDataParallel(model, **options)
+            opt = optim.SGD(ddp.parameters(), lr=0.01)
+            rate, _ = _train_rate(ddp, opt, batches, args.seconds)
+            results[name] = max(results.get(name, 0.0), rate)
+            results[f"{name} buckets"] = len(ddp._reducer.buckets)
+    return results
+
+
+# ---- the driver ----------------------------------------------------------------------------
+def _mpiexec() -> str:
+    beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    found = beside if os.path.exists(beside) else shutil.which("mpiexec")
+    if not found:
+        raise SystemExit('no mpiexec: pip install "chainrule[mpi]"')
+    return found
+
+
+def _job(ranks: int, worker: str, seconds: float, blas_threads: int = 1) -> dict:
+    command = [
+        _mpiexec(),
+        "-n",
+        str(ranks),
+        sys.executable,
+        "-m",
+        "benchmarks.distributed",
+        "--worker",
+        worker,
+        "--seconds",
+        str(seconds),
+        "--blas-threads",
+        str(blas_threads),
+    ]
+    env = dict(os.environ)
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, env=env, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    line = [ln for ln in result.stdout.splitlines() if ln.startswith("RESULT ")][-1]
+    return json.loads(line[len("RESULT ") :])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", choices=("scaling", "allreduce", "overlap"))
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--blas-threads", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="shorter timings")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+    if args.worker:
+        result = {
+            "scaling": worker_scaling,
+            "allreduce": worker_allreduce,
+            "overlap": worker_overlap,
+        }[args.worker](args)
+        from chainrule import distributed as dist
+
+        if dist.rank() == 0:
+            print("RESULT " + json.dumps(result), flush=True)
+        return 0
+
+    seconds = 1.0 if args.quick else args.seconds
+    out = {"cpus": os.cpu_count(), "scaling": [], "seconds_per_timing": seconds}
+    print(f"# Distributed benchmark ({os.cpu_count()} CPUs, {seconds:g} s per timing)\n")
+    print("## Scaling of case (c), batch 128 per rank\n")
+    print("| ranks | BLAS threads each | samples/s | steps/s per rank | vs 1 rank |")
+    print("|---:|---:|---:|---:|---:|")
+    base = None
+    for ranks, threads in ((1, 1), (2, 1), (1, 1), (2, 1), (4, 1), (2, 2)):
+        r = _job(ranks, "scaling", seconds, threads)
+        r["blas_threads"] = threads
+        out["scaling"].append(r)
+        if ranks == 1:
+            base = max(base or 0.0, r["samples_per_s"])
+        print(
+            f"| {ranks} | {threads} | {r['samples_per_s']:.0f} | {r['steps_per_s']:.1f} | "
+            f"{r['samples_per_s'] / base:.2f}x |",
+            flush=True,
+        )
+    print("\n## Allreduce of case (c)'s gradients, 2 ranks\n")
+    a = _job(2, "allreduce", seconds)
+    out["allreduce"] = a
+    print(f"{a['megabytes']:.2f} MB float32\n")
+    print("| path | time per allreduce | throughput vs raw Allreduce |")
+    print("|---|---:|---:|")
+    for k, v in a["seconds"].items():
+        print(f"| {k} | {v * 1e3:.3f} ms | {a['throughput_vs_raw'][k]:.2f} |")
+    print("\n## Overlap, 2 ranks, steps/s\n")
+    o = _job(2, "overlap", seconds)
+    out["overlap"] = o
+    print("| setup | buckets | steps/s |")
+    print("|---|---:|---:|")
+    for k, v in o.items():
+        if not k.endswith("buckets"):
+            print(f"| {k} | {o[k + ' buckets']} | {v:.1f} |")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
