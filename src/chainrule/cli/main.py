@@ -201,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("checkpoint_dir", help="the --checkpoint-dir of a chainrule train run")
     report.add_argument("--out", default="report.html", help="the HTML file to write")
 
+    from chainrule.cli import export_cmd
+
+    export_cmd.add_arguments(_add(sub, "export", export_cmd.HELP, export_cmd.EXAMPLES))
+
     bench = _add(
         sub,
         "bench",
@@ -272,6 +276,10 @@ def _dispatch(args, parser) -> int:
         from chainrule.cli.report_cmd import run_report
 
         return run_report(args)
+    if command == "export":
+        from chainrule.cli.export_cmd import run
+
+        return run(args)
     if command == "bench":
         from chainrule.cli.bench_cmd import run_bench
 
