@@ -55,9 +55,21 @@ def write_mixed_csv(path, n=150, seed=0, classes=("setosa", "versicolor", "virgi
 def train(tmp_path, csv_path, target, *extra):
     model = tmp_path / "model.safetensors"
     code = main(
-        ["train", str(csv_path), "--target", target, "--epochs", "8", "--layers", "8",
-         "--no-plots", "--out", str(model), *extra]
-    )  # fmt: skip
+        [
+            "train",
+            str(csv_path),
+            "--target",
+            target,
+            "--epochs",
+            "8",
+            "--layers",
+            "8",
+            "--no-plots",
+            "--out",
+            str(model),
+            *extra,
+        ]
+    )
     assert code == 0
     return model
 

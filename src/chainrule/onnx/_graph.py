@@ -56,9 +56,11 @@ class Graph:
         array = np.asarray(array) if dtype is None else np.asarray(array, dtype=dtype)
         if array.dtype.kind == "U" or array.dtype == object:
             tensor = self.onnx.helper.make_tensor(
-                "", self.onnx.TensorProto.STRING, array.shape,
+                "",
+                self.onnx.TensorProto.STRING,
+                array.shape,
                 [str(v).encode("utf-8") for v in array.reshape(-1)],
-            )  # fmt: skip
+            )
         else:
             tensor = self.onnx.numpy_helper.from_array(np.ascontiguousarray(array))
         tensor.name = self.name(base)
@@ -84,7 +86,8 @@ class Graph:
         axes = [int(a) for a in axes]
         if self.opset >= 18:
             return self.add(
-                "ReduceMean", [x, self.const(np.array(axes, np.int64), "axes")],
+                "ReduceMean",
+                [x, self.const(np.array(axes, np.int64), "axes")],
                 keepdims=int(keepdims),
-            )  # fmt: skip
+            )
         return self.add("ReduceMean", [x], axes=axes, keepdims=int(keepdims))

@@ -26,8 +26,23 @@ from chainrule.onnx.export import (
 )
 
 #: Cells read as missing (the CSV reader's set, in the spellings a file usually has).
-MISSING_SPELLINGS = ("", "na", "NA", "n/a", "N/A", "nan", "NaN", "NAN", "null", "NULL", "Null",
-                     "none", "None", "NONE", "?")  # fmt: skip
+MISSING_SPELLINGS = (
+    "",
+    "na",
+    "NA",
+    "n/a",
+    "N/A",
+    "nan",
+    "NaN",
+    "NAN",
+    "null",
+    "NULL",
+    "Null",
+    "none",
+    "None",
+    "NONE",
+    "?",
+)
 
 
 def _string_input(name: str):
@@ -55,9 +70,13 @@ def _categorical(g: Graph, name: str, col: dict) -> str:
     depth = len(categories)
     # an unknown category gets index `depth`, equal to no column: a row of zeros
     codes = g.add(
-        "LabelEncoder", [name], domain="ai.onnx.ml",
-        keys_strings=keys, values_int64s=values, default_int64=depth,
-    )  # fmt: skip
+        "LabelEncoder",
+        [name],
+        domain="ai.onnx.ml",
+        keys_strings=keys,
+        values_int64s=values,
+        default_int64=depth,
+    )
     columns = g.const(np.arange(depth, dtype=np.int64).reshape(1, depth), "categories")
     hot = g.add("Equal", [codes, columns])  # (batch, 1) against (1, depth): the one-hot block
     return g.add("Cast", [hot], to=int(g.onnx.TensorProto.DOUBLE))
@@ -79,14 +98,19 @@ def _head(g: Graph, raw: str, loss: str, task: str, classes, dtype):
         probs = g.add("Concat", [p0, p1], axis=1)
     index = g.add("ArgMax", [probs], axis=1, keepdims=0)
     labels = g.add(
-        "LabelEncoder", [index], domain="ai.onnx.ml",
-        keys_int64s=list(range(len(classes))), values_strings=list(classes), default_string="",
-    )  # fmt: skip
+        "LabelEncoder",
+        [index],
+        domain="ai.onnx.ml",
+        keys_int64s=list(range(len(classes))),
+        values_strings=list(classes),
+        default_string="",
+    )
     return {"label": labels, "probabilities": probs}
 
 
-def export_pipeline(model, path: str | os.PathLike | None, metadata: dict | None = None,
-                    opset: int = 17):  # fmt: skip
+def export_pipeline(
+    model, path: str | os.PathLike | None, metadata: dict | None = None, opset: int = 17
+):
     """Export a model saved by ``chainrule train`` together with its preprocessing.
 
     The ONNX model has one input per raw feature column, named as in the CSV header, each of
