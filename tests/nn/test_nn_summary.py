@@ -101,3 +101,13 @@ def test_bad_input():
         summary(mlp(), (0,))
     with pytest.raises(cr.ShapeError):  # the model's own message for a wrong input size
         summary(mlp(), (5,))
+
+
+def test_docs_nn_md_table_is_what_summary_prints(capsys):
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "nn.md").read_text(encoding="utf-8")
+    block = page.split(">>> model.summary((4,))\n", 1)[1].split("```", 1)[0]
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+    model.summary((4,))
+    assert capsys.readouterr().out == block
