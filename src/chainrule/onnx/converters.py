@@ -42,6 +42,12 @@ def register_converter(*classes):
     return decorate
 
 
+def _present(*names: str) -> tuple:
+    """The layer classes among ``names`` that this chainrule has (newer layers register when
+    they exist, so the table never names a class that is missing)."""
+    return tuple(getattr(nn, name) for name in names if name in getattr(nn, "__all__", ()))
+
+
 def _param(tensor) -> np.ndarray:
     return np.asarray(tensor.data)
 
@@ -72,7 +78,7 @@ def _embedding(g, m, x, out):
     return g.add("Gather", [g.const(table, "weight"), x.name], axis=0)
 
 
-@register_converter(nn.BatchNorm1d)
+@register_converter(nn.BatchNorm1d, *_present("BatchNorm2d"))
 def _batch_norm(g, m, x, out):
     dtype = out.dtype
     c = m.num_features
@@ -92,8 +98,8 @@ def _batch_norm(g, m, x, out):
             epsilon=float(m.eps),
         )
     # no running statistics: chainrule normalises with the batch's own, so does the graph
-    axes = [0] if x.array.ndim == 2 else [0, 2]
-    stat_shape = (1, c) if x.array.ndim == 2 else (1, c, 1)
+    axes = [0, *range(2, x.array.ndim)]
+    stat_shape = (1, c) + (1,) * (x.array.ndim - 2)
     y = _normalise(g, xin, axes, m.eps, dtype)
     if m.weight is not None:
         y = g.add("Mul", [y, g.const(weight.reshape(stat_shape), "weight")])
@@ -124,7 +130,7 @@ def _layer_norm(g, m, x, out):
 
 
 # ---- shape layers ---------------------------------------------------------------------------
-@register_converter(nn.Identity, nn.Dropout)
+@register_converter(nn.Identity, nn.Dropout, *_present("Dropout2d"))
 def _identity(g, m, x, out):
     return g.add("Identity", [x.name])  # Dropout is the identity in evaluation mode
 
@@ -142,16 +148,14 @@ def _flatten(g, m, x, out):
     return _reshape(g, x, shape)
 
 
-if hasattr(nn, "Unflatten"):  # pragma: no branch - present once nn.Unflatten lands
-
-    @register_converter(nn.Unflatten)
-    def _unflatten(g, m, x, out):
-        ndim = x.array.ndim
-        dim = m.dim % ndim
-        sizes = list(out.shape[dim : dim + out.ndim - ndim + 1])
-        if dim == 0:
-            return _reshape(g, x, [-1, *sizes[1:], *x.array.shape[1:]])
-        return _reshape(g, x, [0] * dim + sizes + list(x.array.shape[dim + 1 :]))
+@register_converter(*_present("Unflatten"))
+def _unflatten(g, m, x, out):
+    ndim = x.array.ndim
+    dim = m.dim % ndim
+    sizes = list(out.shape[dim : dim + out.ndim - ndim + 1])
+    if dim == 0:
+        return _reshape(g, x, [-1, *sizes[1:], *x.array.shape[1:]])
+    return _reshape(g, x, [0] * dim + sizes + list(x.array.shape[dim + 1 :]))
 
 
 # ---- activations ----------------------------------------------------------------------------
@@ -227,6 +231,108 @@ def _softmax(g, m, x, out):
 @register_converter(nn.LogSoftmax)
 def _log_softmax(g, m, x, out):
     return g.add("LogSoftmax", [x.name], axis=int(m.dim))
+
+
+# ---- convolution and pooling (nn/conv.py, nn/pooling.py) -------------------------------------
+def _ints(value, n: int) -> list[int]:
+    return [int(v) for v in value] if isinstance(value, (tuple, list)) else [int(value)] * n
+
+
+def _pads(padding, n: int) -> list[int]:
+    """ONNX's pads (all begins, then all ends) for symmetric PyTorch padding."""
+    return _ints(padding, n) * 2
+
+
+@register_converter(*_present("Conv1d", "Conv2d"))
+def _conv(g, m, x, out):
+    n = len(m.kernel_size)
+    if m.padding == "same":  # stride 1: PyTorch puts the odd extra pad at the end
+        total = [d * (k - 1) for d, k in zip(m.dilation, m.kernel_size)]
+        pads = [t // 2 for t in total] + [t - t // 2 for t in total]
+    elif m.padding == "valid":
+        pads = [0] * (2 * n)
+    else:
+        pads = _pads(m.padding, n)
+    inputs = [_as_dtype(g, x, out.dtype), g.const(_param(m.weight), "weight")]
+    if m.bias is not None:
+        inputs.append(g.const(_param(m.bias), "bias"))
+    return g.add(
+        "Conv",
+        inputs,
+        kernel_shape=list(m.kernel_size),
+        strides=list(m.stride),
+        pads=pads,
+        dilations=list(m.dilation),
+        group=int(m.groups),
+    )
+
+
+@register_converter(*_present("ConvTranspose1d", "ConvTranspose2d"))
+def _conv_transpose(g, m, x, out):
+    n = len(m.kernel_size)
+    inputs = [_as_dtype(g, x, out.dtype), g.const(_param(m.weight), "weight")]
+    if m.bias is not None:
+        inputs.append(g.const(_param(m.bias), "bias"))
+    return g.add(
+        "ConvTranspose",
+        inputs,
+        kernel_shape=list(m.kernel_size),
+        strides=list(m.stride),
+        pads=_pads(m.padding, n),
+        dilations=list(m.dilation),
+        group=int(m.groups),
+        output_padding=list(m.output_padding),
+    )
+
+
+def _spatial(x: Value) -> int:
+    return x.array.ndim - 2
+
+
+@register_converter(*_present("MaxPool1d", "MaxPool2d"))
+def _max_pool(g, m, x, out):
+    n = _spatial(x)
+    return g.add(
+        "MaxPool",
+        [x.name],
+        kernel_shape=_ints(m.kernel_size, n),
+        strides=_ints(m.stride, n),
+        pads=_pads(m.padding, n),
+        dilations=_ints(m.dilation, n),
+        ceil_mode=int(m.ceil_mode),
+    )
+
+
+@register_converter(*_present("AvgPool1d", "AvgPool2d"))
+def _avg_pool(g, m, x, out):
+    if getattr(m, "divisor_override", None) is not None:
+        raise ValueError(f"{type(m).__name__}(divisor_override=...) has no ONNX equivalent")
+    n = _spatial(x)
+    return g.add(
+        "AveragePool",
+        [x.name],
+        kernel_shape=_ints(m.kernel_size, n),
+        strides=_ints(m.stride, n),
+        pads=_pads(m.padding, n),
+        ceil_mode=int(m.ceil_mode),
+        count_include_pad=int(m.count_include_pad),
+    )
+
+
+@register_converter(*_present("AdaptiveAvgPool1d", "AdaptiveAvgPool2d"))
+def _adaptive_avg_pool(g, m, x, out):
+    sizes = x.array.shape[2:]
+    outs = out.shape[2:]
+    if all(o == 1 for o in outs):
+        return g.add("GlobalAveragePool", [x.name])
+    if any(s % o for s, o in zip(sizes, outs)):
+        raise ValueError(
+            f"{type(m).__name__}: output size {tuple(outs)} does not divide the input's "
+            f"{tuple(sizes)}; ONNX pools with fixed windows, so export with an input size that "
+            f"is a multiple of the output size"
+        )
+    kernel = [s // o for s, o in zip(sizes, outs)]
+    return g.add("AveragePool", [x.name], kernel_shape=kernel, strides=kernel)
 
 
 def supported() -> list[str]:

@@ -74,10 +74,22 @@ def convert_module(g: Graph, module, x: Value, path: str = "") -> Value:
         return x
     fn = _converter(module, path)
     with no_grad():
-        out = np.asarray(module(x.array).data)
+        result = module(x.array)
+    if not hasattr(result, "data"):
+        where = f"layer {path!r} ({type(module).__name__})" if path else type(module).__name__
+        raise ExportError(
+            f"cannot export {where}: it returns a {type(result).__name__}, and a layer of an "
+            f"exported model must return one tensor (e.g. MaxPool2d without return_indices)"
+        )
+    out = np.asarray(result.data)
     outer, g.scope = g.scope, path or type(module).__name__
     try:
         name = fn(g, module, x, out)
+    except ExportError:
+        raise
+    except ValueError as err:  # a setting the converter cannot express in ONNX
+        where = f"layer {path!r} ({type(module).__name__})" if path else type(module).__name__
+        raise ExportError(f"cannot export {where}: {err}") from None
     finally:
         g.scope = outer
     return Value(name, out)
