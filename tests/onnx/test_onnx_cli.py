@@ -175,7 +175,18 @@ def test_errors(tmp_path, capsys):
     cr.save(plain, tmp_path / "plain.safetensors")
     out = str(tmp_path / "x.onnx")
     assert main(["export", str(tmp_path / "plain.safetensors"), "--onnx", out]) == 2
-    assert "cannot tell the input shape" in capsys.readouterr().err
+    assert "--input-shape" in capsys.readouterr().err
+    assert (
+        main(["export", str(tmp_path / "plain.safetensors"), "--onnx", out, "--input-shape", "3"])
+        == 0
+    )
+    proto = onnx.load(out)
+    assert proto.graph.input[0].type.tensor_type.shape.dim[1].dim_value == 3
+    assert (
+        main(["export", str(tmp_path / "plain.safetensors"), "--onnx", out, "--input-shape", "0,x"])
+        == 2
+    )
+    assert "--input-shape must be positive integers" in capsys.readouterr().err
     cr.save(cr.nn.Linear(3, 2), tmp_path / "lin.safetensors")
     assert main(["export", str(tmp_path / "lin.safetensors"), "--onnx", out, "--opset", "9"]) == 2
     assert "opset 9 is not supported" in capsys.readouterr().err
