@@ -101,6 +101,7 @@ class _SklearnRules(Callback):
         self.batch_size = batch_size
         self.validation = validation
         self.incremental = incremental
+        self.epochs = 0  # run by this call (n_iter_ keeps counting across warm starts)
 
     def on_epoch_begin(self, epoch, logs=None):
         # scikit-learn adds the L2 penalty of the weights the epoch starts from (exactly so
@@ -114,6 +115,7 @@ class _SklearnRules(Callback):
         est.loss_curve_.append(loss)
         est.n_iter_ += 1
         est.t_ += self.n_samples
+        self.epochs += 1
         if self.incremental:
             return
         est._update_no_improvement(self.validation)
@@ -257,7 +259,7 @@ class _BaseNet(BaseEstimator):
             default_generator.set_state(saved)
         if validation is not None and self._best_state is not None:
             self.model_.load_state_dict(self._best_state)  # the best validation score's weights
-        if not incremental and not self._stopped and self.n_iter_ >= self.max_iter:
+        if not incremental and not self._stopped and rules.epochs >= self.max_iter:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                 f"optimization hasn't converged yet.",
