@@ -243,3 +243,20 @@ def test_supported_lists_the_layers():
     names = cr.onnx.supported()
     for name in ("Linear", "BatchNorm1d", "Embedding", "Flatten", "Softmax", "Sequential"):
         assert name in names
+
+
+def test_missing_onnx_package_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r'pip install "chainrule\[onnx\]"'):
+        cr.onnx.export(nn.Linear(2, 2), None, np.zeros((1, 2)))
+
+
+def test_import_chainrule_does_not_import_onnx():
+    import subprocess
+    import sys
+
+    code = "import sys, chainrule, chainrule.onnx; print('onnx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
