@@ -116,6 +116,8 @@ class _SklearnRules(Callback):
         est.n_iter_ += 1
         est.t_ += self.n_samples
         self.epochs += 1
+        if est.verbose:
+            print(f"Iteration {est.n_iter_}, loss = {loss:.8f}")  # scikit-learn's progress line
         if self.incremental:
             return
         est._update_no_improvement(self.validation)
@@ -251,7 +253,7 @@ class _BaseNet(BaseEstimator):
                 batch_size=batch_size,
                 metrics=(),
                 callbacks=[rules],
-                verbose="lines" if self.verbose else False,
+                verbose=False,
                 shuffle=self.shuffle,
                 generator=self._generator,
             )

@@ -111,3 +111,18 @@ def test_docs_nn_md_table_is_what_summary_prints(capsys):
     model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
     model.summary((4,))
     assert capsys.readouterr().out == block
+
+
+def test_a_model_with_its_own_parameters_has_a_row():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(np.ones(3, np.float32))
+            self.inner = nn.Linear(3, 3)
+
+        def forward(self, x):
+            return self.inner(x) * self.scale
+
+    s = summary(Scaled(), (3,))
+    assert [(r.name, r.params) for r in s.rows] == [("(model)", 3), ("inner", 12)]
+    assert s.rows[0].output_shape == (None, 3) and s.total_params == 15

@@ -244,9 +244,14 @@ def test_fitted_network_exports_to_onnx():
     np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-6, atol=1e-9)
 
 
-def test_quiet_by_default(capsys):
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_quiet_by_default_and_sklearn_progress_lines(capsys):
     X, y = scaled(load_iris)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         MLPClassifier((4,), max_iter=2).fit(X, y)
     assert capsys.readouterr().out == ""
+    MLPClassifier((4,), max_iter=2, verbose=True, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["Iteration 1", "Iteration 2"]
+    assert lines[1].startswith("Iteration 2, loss = ")

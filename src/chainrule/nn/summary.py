@@ -189,7 +189,7 @@ def summary(model, input_size=None, *, example_input=None, dtype=None) -> ModelS
         out_shape = _batch_dims(final, other_final, x.shape[0])
         shapes[id(model)] = out_shape
     for name, module in model.named_modules():
-        if module is model and module._modules:
+        if module is model and module._modules and not module._parameters:
             continue  # the container itself: its layers are the rows
         own = list(module.parameters(recurse=False))
         total = sum(p.data.size for p in own)
