@@ -78,6 +78,7 @@ float64 = "float64"
 # Public names that live in modules loaded on first use: name -> (module, attribute).
 _LAZY = {
     "nn": ("chainrule.nn", None),
+    "onnx": ("chainrule.onnx", None),
     "optim": ("chainrule.optim", None),
     "data": ("chainrule.data", None),
     "distributed": ("chainrule.distributed", None),

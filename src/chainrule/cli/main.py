@@ -26,6 +26,7 @@ COMMANDS = {
     "gradcheck": "chainrule.cli.gradcheck_cmd",
     "playground": "chainrule.cli.playground_cmd",
     "report": "chainrule.cli.report_cmd",
+    "export": "chainrule.cli.export_cmd",
     "bench": "chainrule.cli.bench_cmd",
 }
 

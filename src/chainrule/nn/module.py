@@ -415,6 +415,17 @@ class Module:
         yield from self._named_members("_buffers", "", True)
 
     # ---- printing -------------------------------------------------------------------------
+    def summary(self, input_size=None, *, example_input=None, print_fn=print):
+        """Print Keras's table of layers, output shapes and parameter counts.
+
+        ``input_size`` is the shape of one sample (``(4,)``; or ``example_input=`` a batch);
+        without either, output shapes show as ``?``. See :func:`chainrule.nn.summary.summary`,
+        which returns the numbers instead of printing them.
+        """
+        from chainrule.nn.summary import summary
+
+        print_fn(str(summary(self, input_size, example_input=example_input)))
+
     def extra_repr(self) -> str:
         """The text inside this module's parentheses in ``repr`` (e.g. layer sizes)."""
         return ""

@@ -1,0 +1,91 @@
+"""``chainrule export``: a saved model as an ONNX file, with its training preprocessing."""
+
+from __future__ import annotations
+
+HELP = "Export a saved model to ONNX (with its CSV preprocessing when it has one)."
+
+EXAMPLES = """
+chainrule export model.safetensors --onnx model.onnx
+chainrule export model.safetensors --onnx model.onnx --opset 13
+chainrule export model.safetensors --onnx net.onnx --network-only
+chainrule export cnn.safetensors --onnx cnn.onnx --input-shape 1,28,28
+"""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("model", help="a model file saved by chainrule (cr.save or train)")
+    parser.add_argument("--onnx", required=True, metavar="PATH", help="the ONNX file to write")
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
+    parser.add_argument(
+        "--input-shape",
+        metavar="DIMS",
+        help="shape of one input sample, e.g. 1,28,28 (default: from the first layer)",
+    )
+    parser.add_argument(
+        "--network-only",
+        action="store_true",
+        help="export the network alone (inputs: standardised, one-hot encoded features)",
+    )
+
+
+def _example_input(model, path: str, input_shape: str | None = None):
+    """One zero sample of the model's input: of ``input_shape``, or found from the first layer."""
+    import numpy as np
+
+    from chainrule import nn
+    from chainrule.cli.errors import CLIError
+
+    if input_shape:
+        try:
+            dims = tuple(int(d) for d in input_shape.replace(" ", "").split(",") if d)
+        except ValueError:
+            dims = ()
+        if not dims or any(d < 1 for d in dims):
+            raise CLIError(
+                f"--input-shape must be positive integers like 1,28,28, got {input_shape!r}"
+            )
+        dtype = next((p.data.dtype for p in model.parameters()), np.dtype(np.float32))
+        return np.zeros((1, *dims), dtype)
+    first = next((m for m in model.modules() if not isinstance(m, nn.Sequential)), None)
+    if isinstance(first, nn.Linear):
+        return np.zeros((1, first.in_features), first.weight.data.dtype)
+    if isinstance(first, nn.Embedding):
+        return np.zeros((1, 1), np.int64)
+    raise CLIError(
+        f"{path}: cannot tell the input shape of a model starting with "
+        f"{type(first).__name__}; give the shape of one sample with --input-shape (e.g. "
+        f"1,28,28)"
+    )
+
+
+def run(args) -> int:
+    import chainrule as cr
+    from chainrule.cli.errors import CLIError
+
+    try:
+        from chainrule import onnx as cr_onnx
+        from chainrule.onnx._graph import require_onnx
+
+        require_onnx()
+    except ImportError as err:
+        raise CLIError(str(err)) from None
+    model = cr.load(args.model)
+    meta = getattr(model, "metadata", None) or {}
+    try:
+        if "preprocessing" in meta and not args.network_only:
+            from chainrule.onnx.pipeline import export_pipeline
+
+            proto = export_pipeline(model, args.onnx, meta, opset=args.opset)
+            what = "model with its preprocessing"
+        else:
+            example = _example_input(model, args.model, args.input_shape)
+            proto = cr_onnx.export(model, args.onnx, example, args.opset)
+            what = "network"
+    except cr_onnx.ExportError as err:
+        raise CLIError(f"{args.model}: {err}") from None
+    inputs = ", ".join(i.name for i in proto.graph.input)
+    outputs = ", ".join(o.name for o in proto.graph.output)
+    print(
+        f"{what} written to {args.onnx} (opset {args.opset}; inputs: {inputs}; outputs: {outputs})"
+    )
+    return 0

@@ -1,0 +1,340 @@
+"""The converter table: one function per layer type, each emitting the layer's ONNX nodes.
+
+A converter is ``fn(g, module, x, out) -> str``: ``g`` is the :class:`~chainrule.onnx._graph.Graph`
+being built, ``module`` the chainrule layer, ``x`` the :class:`Value` flowing in (its ONNX name
+and the array chainrule computed for the example input), ``out`` the array the layer returned
+for that input (its shape and dtype are the ONNX output's). It returns the name of the node
+output that holds the layer's result. Adding a layer type is one decorated function::
+
+    @register_converter(nn.Conv2d)
+    def _conv2d(g, m, x, out):
+        ...
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from chainrule import nn
+
+CONVERTERS: dict[type, object] = {}
+
+
+@dataclass
+class Value:
+    """A tensor of the graph being built: its ONNX name and chainrule's value for the example."""
+
+    name: str
+    array: np.ndarray
+
+
+def register_converter(*classes):
+    """Decorator: ``fn`` converts layers of ``classes`` (subclasses that keep their forward)."""
+
+    def decorate(fn):
+        for cls in classes:
+            CONVERTERS[cls] = fn
+        return fn
+
+    return decorate
+
+
+def _present(*names: str) -> tuple:
+    """The layer classes among ``names`` that this chainrule has (newer layers register when
+    they exist, so the table never names a class that is missing)."""
+    return tuple(getattr(nn, name) for name in names if name in getattr(nn, "__all__", ()))
+
+
+def _param(tensor) -> np.ndarray:
+    return np.asarray(tensor.data)
+
+
+def _as_dtype(g, x: Value, dtype) -> str:
+    """``x`` cast to ``dtype`` where chainrule converts it (float64 into a float32 layer)."""
+    dtype = np.dtype(dtype)
+    if x.array.dtype == dtype:
+        return x.name
+    return g.add("Cast", [x.name], to=int(g.onnx.helper.np_dtype_to_tensor_dtype(dtype)))
+
+
+# ---- layers with weights --------------------------------------------------------------------
+@register_converter(nn.Linear)
+def _linear(g, m, x, out):
+    w = _param(m.weight)
+    y = g.add("MatMul", [_as_dtype(g, x, w.dtype), g.const(w.T, "weight")])  # any leading dims
+    if m.bias is not None:
+        y = g.add("Add", [y, g.const(_param(m.bias), "bias")])
+    return y
+
+
+@register_converter(nn.Embedding)
+def _embedding(g, m, x, out):
+    table = _param(m.weight).copy()
+    if m.padding_idx is not None:
+        table[m.padding_idx] = 0  # chainrule multiplies the padding row's lookups by 0
+    return g.add("Gather", [g.const(table, "weight"), x.name], axis=0)
+
+
+@register_converter(nn.BatchNorm1d, *_present("BatchNorm2d"))
+def _batch_norm(g, m, x, out):
+    dtype = out.dtype
+    c = m.num_features
+    weight = np.ones(c, dtype) if m.weight is None else _param(m.weight)
+    bias = np.zeros(c, dtype) if m.bias is None else _param(m.bias)
+    xin = _as_dtype(g, x, dtype)
+    if m.track_running_stats:  # evaluation mode: the running statistics, one standard node
+        return g.add(
+            "BatchNormalization",
+            [
+                xin,
+                g.const(weight.astype(dtype), "weight"),
+                g.const(bias.astype(dtype), "bias"),
+                g.const(_param(m.running_mean).astype(dtype), "running_mean"),
+                g.const(_param(m.running_var).astype(dtype), "running_var"),
+            ],
+            epsilon=float(m.eps),
+        )
+    # no running statistics: chainrule normalises with the batch's own, so does the graph
+    axes = [0, *range(2, x.array.ndim)]
+    stat_shape = (1, c) + (1,) * (x.array.ndim - 2)
+    y = _normalise(g, xin, axes, m.eps, dtype)
+    if m.weight is not None:
+        y = g.add("Mul", [y, g.const(weight.reshape(stat_shape), "weight")])
+    if m.bias is not None:
+        y = g.add("Add", [y, g.const(bias.reshape(stat_shape), "bias")])
+    return y
+
+
+def _normalise(g, x: str, axes, eps: float, dtype) -> str:
+    """(x − mean) / √(mean((x − mean)²) + eps) over ``axes``, as chainrule computes it."""
+    centred = g.add("Sub", [x, g.reduce_mean(x, axes)])
+    var = g.reduce_mean(g.add("Mul", [centred, centred]), axes)
+    std = g.add("Sqrt", [g.add("Add", [var, g.scalar(eps, dtype, "eps")])])
+    return g.add("Div", [centred, std])
+
+
+@register_converter(nn.LayerNorm)
+def _layer_norm(g, m, x, out):
+    dtype = out.dtype
+    k = len(m.normalized_shape)
+    axes = list(range(x.array.ndim - k, x.array.ndim))
+    y = _normalise(g, _as_dtype(g, x, dtype), axes, m.eps, dtype)
+    if m.weight is not None:
+        y = g.add("Mul", [y, g.const(_param(m.weight), "weight")])
+    if m.bias is not None:
+        y = g.add("Add", [y, g.const(_param(m.bias), "bias")])
+    return y
+
+
+# ---- shape layers ---------------------------------------------------------------------------
+@register_converter(nn.Identity, nn.Dropout, *_present("Dropout2d"))
+def _identity(g, m, x, out):
+    return g.add("Identity", [x.name])  # Dropout is the identity in evaluation mode
+
+
+def _reshape(g, x: Value, shape) -> str:
+    return g.add("Reshape", [x.name, g.const(np.array(shape, np.int64), "shape")])
+
+
+@register_converter(nn.Flatten)
+def _flatten(g, m, x, out):
+    ndim = x.array.ndim
+    start, end = m.start_dim % ndim, m.end_dim % ndim
+    # 0 copies the input's dimension (the batch stays dynamic), -1 is the merged one
+    shape = [0] * start + [-1] + list(x.array.shape[end + 1 :])
+    return _reshape(g, x, shape)
+
+
+@register_converter(*_present("Unflatten"))
+def _unflatten(g, m, x, out):
+    ndim = x.array.ndim
+    dim = m.dim % ndim
+    sizes = list(out.shape[dim : dim + out.ndim - ndim + 1])
+    if dim == 0:
+        return _reshape(g, x, [-1, *sizes[1:], *x.array.shape[1:]])
+    return _reshape(g, x, [0] * dim + sizes + list(x.array.shape[dim + 1 :]))
+
+
+# ---- activations ----------------------------------------------------------------------------
+def _simple(op: str):
+    def convert(g, m, x, out):
+        return g.add(op, [x.name])
+
+    return convert
+
+
+register_converter(nn.Sigmoid)(_simple("Sigmoid"))
+register_converter(nn.Tanh)(_simple("Tanh"))
+register_converter(nn.ReLU)(_simple("Relu"))
+
+
+@register_converter(nn.LeakyReLU)
+def _leaky_relu(g, m, x, out):
+    return g.add("LeakyRelu", [x.name], alpha=float(m.negative_slope))
+
+
+@register_converter(nn.ELU)
+def _elu(g, m, x, out):
+    return g.add("Elu", [x.name], alpha=float(m.alpha))
+
+
+@register_converter(nn.GELU)
+def _gelu(g, m, x, out):
+    if g.opset >= 20:
+        return g.add("Gelu", [x.name], approximate=m.approximate)
+    dtype = x.array.dtype
+    half = g.scalar(0.5, dtype, "half")
+    one = g.scalar(1.0, dtype, "one")
+    if m.approximate == "tanh":  # 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+        cube = g.add("Mul", [g.add("Mul", [x.name, x.name]), x.name])
+        inner = g.add("Add", [x.name, g.add("Mul", [cube, g.scalar(0.044715, dtype, "c")])])
+        scaled = g.add("Mul", [inner, g.scalar(math.sqrt(2 / math.pi), dtype, "k")])
+        t = g.add("Tanh", [scaled])
+    else:  # 0.5·x·(1 + erf(x / √2))
+        t = g.add("Erf", [g.add("Div", [x.name, g.scalar(math.sqrt(2.0), dtype, "sqrt2")])])
+    return g.add("Mul", [g.add("Mul", [x.name, half]), g.add("Add", [t, one])])
+
+
+@register_converter(nn.Softplus)
+def _softplus(g, m, x, out):
+    dtype = x.array.dtype
+    bx = x.name if m.beta == 1 else g.add("Mul", [x.name, g.scalar(m.beta, dtype, "beta")])
+    soft = g.add("Softplus", [bx])
+    if m.beta != 1:
+        soft = g.add("Div", [soft, g.scalar(m.beta, dtype, "beta")])
+    # above the threshold chainrule (like PyTorch) returns x itself
+    linear = g.add("Greater", [bx, g.scalar(m.threshold, dtype, "threshold")])
+    return g.add("Where", [linear, x.name, soft])
+
+
+@register_converter(nn.SiLU)
+def _silu(g, m, x, out):
+    return g.add("Mul", [x.name, g.add("Sigmoid", [x.name])])
+
+
+@register_converter(nn.LogSigmoid)
+def _log_sigmoid(g, m, x, out):
+    # ln σ(x) = min(x, 0) − ln(1 + e^(−|x|)): no exponential of a large number
+    zero = g.scalar(0.0, x.array.dtype, "zero")
+    tail = g.add("Softplus", [g.add("Neg", [g.add("Abs", [x.name])])])
+    return g.add("Sub", [g.add("Min", [x.name, zero]), tail])
+
+
+@register_converter(nn.Softmax)
+def _softmax(g, m, x, out):
+    return g.add("Softmax", [x.name], axis=int(m.dim))
+
+
+@register_converter(nn.LogSoftmax)
+def _log_softmax(g, m, x, out):
+    return g.add("LogSoftmax", [x.name], axis=int(m.dim))
+
+
+# ---- convolution and pooling (nn/conv.py, nn/pooling.py) -------------------------------------
+def _ints(value, n: int) -> list[int]:
+    return [int(v) for v in value] if isinstance(value, (tuple, list)) else [int(value)] * n
+
+
+def _pads(padding, n: int) -> list[int]:
+    """ONNX's pads (all begins, then all ends) for symmetric PyTorch padding."""
+    return _ints(padding, n) * 2
+
+
+@register_converter(*_present("Conv1d", "Conv2d"))
+def _conv(g, m, x, out):
+    n = len(m.kernel_size)
+    if m.padding == "same":  # stride 1: PyTorch puts the odd extra pad at the end
+        total = [d * (k - 1) for d, k in zip(m.dilation, m.kernel_size)]
+        pads = [t // 2 for t in total] + [t - t // 2 for t in total]
+    elif m.padding == "valid":
+        pads = [0] * (2 * n)
+    else:
+        pads = _pads(m.padding, n)
+    inputs = [_as_dtype(g, x, out.dtype), g.const(_param(m.weight), "weight")]
+    if m.bias is not None:
+        inputs.append(g.const(_param(m.bias), "bias"))
+    return g.add(
+        "Conv",
+        inputs,
+        kernel_shape=list(m.kernel_size),
+        strides=list(m.stride),
+        pads=pads,
+        dilations=list(m.dilation),
+        group=int(m.groups),
+    )
+
+
+@register_converter(*_present("ConvTranspose1d", "ConvTranspose2d"))
+def _conv_transpose(g, m, x, out):
+    n = len(m.kernel_size)
+    inputs = [_as_dtype(g, x, out.dtype), g.const(_param(m.weight), "weight")]
+    if m.bias is not None:
+        inputs.append(g.const(_param(m.bias), "bias"))
+    return g.add(
+        "ConvTranspose",
+        inputs,
+        kernel_shape=list(m.kernel_size),
+        strides=list(m.stride),
+        pads=_pads(m.padding, n),
+        dilations=list(m.dilation),
+        group=int(m.groups),
+        output_padding=list(m.output_padding),
+    )
+
+
+def _spatial(x: Value) -> int:
+    return x.array.ndim - 2
+
+
+@register_converter(*_present("MaxPool1d", "MaxPool2d"))
+def _max_pool(g, m, x, out):
+    n = _spatial(x)
+    return g.add(
+        "MaxPool",
+        [x.name],
+        kernel_shape=_ints(m.kernel_size, n),
+        strides=_ints(m.stride, n),
+        pads=_pads(m.padding, n),
+        dilations=_ints(m.dilation, n),
+        ceil_mode=int(m.ceil_mode),
+    )
+
+
+@register_converter(*_present("AvgPool1d", "AvgPool2d"))
+def _avg_pool(g, m, x, out):
+    if getattr(m, "divisor_override", None) is not None:
+        raise ValueError(f"{type(m).__name__}(divisor_override=...) has no ONNX equivalent")
+    n = _spatial(x)
+    return g.add(
+        "AveragePool",
+        [x.name],
+        kernel_shape=_ints(m.kernel_size, n),
+        strides=_ints(m.stride, n),
+        pads=_pads(m.padding, n),
+        ceil_mode=int(m.ceil_mode),
+        count_include_pad=int(m.count_include_pad),
+    )
+
+
+@register_converter(*_present("AdaptiveAvgPool1d", "AdaptiveAvgPool2d"))
+def _adaptive_avg_pool(g, m, x, out):
+    sizes = x.array.shape[2:]
+    outs = out.shape[2:]
+    if all(o == 1 for o in outs):
+        return g.add("GlobalAveragePool", [x.name])
+    if any(s % o for s, o in zip(sizes, outs)):
+        raise ValueError(
+            f"{type(m).__name__}: output size {tuple(outs)} does not divide the input's "
+            f"{tuple(sizes)}; ONNX pools with fixed windows, so export with an input size that "
+            f"is a multiple of the output size"
+        )
+    kernel = [s // o for s, o in zip(sizes, outs)]
+    return g.add("AveragePool", [x.name], kernel_shape=kernel, strides=kernel)
+
+
+def supported() -> list[str]:
+    """Names of the layer types :func:`chainrule.onnx.export` converts."""
+    return sorted({cls.__name__ for cls in CONVERTERS} | {"Sequential"})

@@ -1,0 +1,279 @@
+"""``chainrule.onnx.export``: a chainrule model as an ONNX graph, checked by ``onnx.checker``."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from chainrule.errors import ChainruleError
+from chainrule.onnx._graph import Graph, require_onnx
+from chainrule.onnx.converters import CONVERTERS, Value, supported
+
+MIN_OPSET = 13  # Softmax/LogSoftmax along one axis, Split/Squeeze axes as inputs
+
+
+class ExportError(ChainruleError, ValueError):
+    """A model (or a layer of it) cannot be written as ONNX; the message says what to change."""
+
+
+def check_opset(opset) -> int:
+    onnx = require_onnx()
+    newest = onnx.defs.onnx_opset_version()
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)):
+        raise ExportError(f"opset must be an integer, got {opset!r}")
+    if not MIN_OPSET <= opset <= newest:
+        raise ExportError(
+            f"opset {opset} is not supported: chainrule exports opsets {MIN_OPSET} to {newest} "
+            f"(the installed onnx {onnx.__version__} knows up to {newest})"
+        )
+    return int(opset)
+
+
+def _converter(module, path: str):
+    from chainrule import nn
+
+    where = f"layer {path!r} ({type(module).__name__})" if path else type(module).__name__
+    for cls in type(module).__mro__:
+        if cls in CONVERTERS:
+            if type(module).forward is not cls.forward:
+                raise ExportError(
+                    f"cannot export {where}: it overrides {cls.__name__}.forward, and chainrule "
+                    f"cannot translate arbitrary Python to ONNX. Register a converter with "
+                    f"chainrule.onnx.register_converter({type(module).__name__})"
+                )
+            return CONVERTERS[cls]
+    if isinstance(module, nn.ModuleList):
+        raise ExportError(
+            f"cannot export {where}: a ModuleList has no forward(); export the module that "
+            f"uses it, built as nn.Sequential"
+        )
+    raise ExportError(
+        f"cannot export {where}: chainrule has no ONNX converter for it (a custom forward() "
+        f"cannot be translated). Build the model from supported layers ({', '.join(supported())}) "
+        f"in nn.Sequential, or register a converter with "
+        f"chainrule.onnx.register_converter({type(module).__name__})"
+    )
+
+
+def _is_plain_sequential(module) -> bool:
+    from chainrule import nn
+
+    return isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward
+
+
+def convert_module(g: Graph, module, x: Value, path: str = "") -> Value:
+    """Append ``module``'s nodes to ``g`` for input ``x``; returns the output Value."""
+    from chainrule.autograd.grad_mode import no_grad
+
+    if _is_plain_sequential(module):
+        for key, child in module._modules.items():
+            if child is not None:
+                x = convert_module(g, child, x, f"{path}.{key}" if path else key)
+        return x
+    fn = _converter(module, path)
+    with no_grad():
+        result = module(x.array)
+    if not hasattr(result, "data"):
+        where = f"layer {path!r} ({type(module).__name__})" if path else type(module).__name__
+        raise ExportError(
+            f"cannot export {where}: it returns a {type(result).__name__}, and a layer of an "
+            f"exported model must return one tensor (e.g. MaxPool2d without return_indices)"
+        )
+    out = np.asarray(result.data)
+    outer, g.scope = g.scope, path or type(module).__name__
+    try:
+        name = fn(g, module, x, out)
+    except ExportError:
+        raise
+    except ValueError as err:  # a setting the converter cannot express in ONNX
+        where = f"layer {path!r} ({type(module).__name__})" if path else type(module).__name__
+        raise ExportError(f"cannot export {where}: {err}") from None
+    finally:
+        g.scope = outer
+    return Value(name, out)
+
+
+def _names(names, default: str, what: str) -> str:
+    if names is None:
+        return default
+    if isinstance(names, str):
+        names = [names]
+    names = list(names)
+    if len(names) != 1 or not isinstance(names[0], str) or not names[0]:
+        raise ExportError(f"{what} must be one non-empty name for this model, got {names!r}")
+    return names[0]
+
+
+def _example_array(model, example_input) -> np.ndarray:
+    from chainrule.tensor import Tensor
+
+    array = example_input.data if isinstance(example_input, Tensor) else np.asarray(example_input)
+    if array.dtype.kind == "f":
+        dtype = next((p.data.dtype for p in model.parameters() if p.data.dtype.kind == "f"), None)
+        return array.astype(dtype or array.dtype, copy=False)
+    if array.dtype.kind in "iu":
+        return array.astype(np.int64, copy=False)  # ids (Embedding): ONNX's usual int64
+    if array.dtype.kind == "b":
+        raise ExportError("example_input is boolean; give the model's real input (floats or ids)")
+    raise ExportError(f"example_input must hold numbers, got dtype {array.dtype}")
+
+
+def _model_proto(g: Graph, inputs, outputs, metadata: dict, doc: str):
+    onnx = require_onnx()
+    helper = onnx.helper
+    opsets = [helper.make_opsetid("", g.opset)]
+    if g.ml_domain:
+        opsets.append(helper.make_opsetid("ai.onnx.ml", ml_opset(g.opset)))
+    graph = helper.make_graph(g.nodes, "chainrule", inputs, outputs, initializer=g.initializers)
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="chainrule")
+    import chainrule
+
+    model.producer_version = chainrule.__version__
+    model.ir_version = helper.find_min_ir_version_for(opsets)
+    model.doc_string = doc
+    helper.set_model_props(model, {"chainrule.version": chainrule.__version__, **metadata})
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def ml_opset(opset: int) -> int:
+    """The ai.onnx.ml version released together with ai.onnx ``opset``."""
+    onnx = require_onnx()
+    for _release, _ir, main, ml, *_ in onnx.helper.VERSION_TABLE:
+        if main >= opset:
+            return ml
+    return onnx.helper.VERSION_TABLE[-1][3]
+
+
+def _value_info(name: str, array: np.ndarray, batch_dims):
+    onnx = require_onnx()
+    shape = [
+        "batch" if dim == "batch" else (None if dim is None else int(dim)) for dim in batch_dims
+    ]
+    elem = onnx.helper.np_dtype_to_tensor_dtype(array.dtype)
+    return onnx.helper.make_tensor_value_info(name, elem, shape)
+
+
+def _output_dims(model, x: np.ndarray, out: np.ndarray, dynamic: bool):
+    """The output's dims: ``"batch"`` where it follows the batch, None where it varies otherwise."""
+    if not dynamic or x.ndim == 0:
+        return list(out.shape)
+    from chainrule.autograd.grad_mode import no_grad
+
+    longer = np.concatenate([x, x[:1]])  # one more sample: the dims that change follow it
+    with no_grad():
+        other = np.asarray(model(longer).data).shape
+    dims = []
+    for a, b in zip(out.shape, other):
+        if a == b:
+            dims.append(a)
+        else:
+            dims.append("batch" if (a, b) == (x.shape[0], x.shape[0] + 1) else None)
+    return dims
+
+
+def export(
+    model,
+    path: str | os.PathLike | None,
+    example_input,
+    opset: int = 17,
+    input_names=None,
+    output_names=None,
+    *,
+    dynamic_batch: bool = True,
+    metadata: dict | None = None,
+):
+    """Write ``model`` as an ONNX file that ONNX Runtime (or any ONNX runtime) can run.
+
+    The model is walked layer by layer (``nn.Sequential`` and the layer types listed by
+    :func:`chainrule.onnx.supported`) and run once on ``example_input`` in evaluation mode:
+    Dropout becomes the identity and BatchNorm uses its running statistics, as in
+    ``model.eval()``. The model's mode is restored afterwards. The graph is checked with
+    ``onnx.checker.check_model(full_check=True)`` before it is written.
+
+    Args:
+        model: an ``nn.Module`` built from supported layers.
+        path: the ``.onnx`` file to write (``None``: only return the ModelProto).
+        example_input: one batch of real input (array or Tensor); it fixes the input's dtype
+            and every dimension but the first. Float inputs take the model's dtype; integer
+            ids (Embedding) become int64.
+        opset: the ai.onnx opset version, 13 to the newest the installed onnx knows.
+        input_names, output_names: one name each (default ``["input"]``, ``["output"]``).
+        dynamic_batch: the first dimension is the symbolic ``"batch"`` (any batch size).
+        metadata: extra ``metadata_props`` (str → str); ``chainrule.version`` is always set.
+
+    Returns:
+        the ``onnx.ModelProto``.
+
+    Raises:
+        ExportError: an unsupported layer (named with its dotted path), a bad opset or name.
+
+    Example:
+        >>> import numpy as np, chainrule as cr
+        >>> model = cr.nn.Sequential(cr.nn.Linear(4, 8), cr.nn.ReLU(), cr.nn.Linear(8, 3))
+        >>> proto = cr.onnx.export(model, None, np.zeros((2, 4), np.float32))
+        >>> [i.name for i in proto.graph.input], [o.name for o in proto.graph.output]
+        (['input'], ['output'])
+    """
+    from chainrule.nn.module import Module
+
+    if not isinstance(model, Module):
+        raise ExportError(f"export needs an nn.Module, got {type(model).__name__}")
+    opset = check_opset(opset)
+    input_name = _names(input_names, "input", "input_names")
+    output_name = _names(output_names, "output", "output_names")
+    if input_name == output_name:
+        raise ExportError(f"input and output need different names, both are {input_name!r}")
+    extra = {}
+    for key, value in (metadata or {}).items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ExportError(f"metadata must map strings to strings, got {key!r}: {value!r}")
+        extra[key] = value
+    x = _example_array(model, example_input)
+    if dynamic_batch and x.ndim == 0:
+        raise ExportError("example_input is a scalar; give a batch (first dimension = samples)")
+    was_training = model.training
+    model.eval()
+    try:
+        g = Graph(opset)
+        g.reserve(input_name)
+        g.reserve(output_name)
+        out = convert_module(g, model, Value(input_name, x))
+        g.nodes.append(
+            g.onnx.helper.make_node("Identity", [out.name], [output_name], name=g.name("output"))
+        )
+        in_dims = (["batch"] if dynamic_batch else [x.shape[0]]) + list(x.shape[1:])
+        out_dims = _output_dims(model, x, out.array, dynamic_batch)
+    finally:
+        model.train(was_training)
+    arch = _architecture(model)
+    if arch is not None:
+        extra.setdefault("chainrule.architecture", arch)
+    proto = _model_proto(
+        g,
+        [_value_info(input_name, x, in_dims)],
+        [_value_info(output_name, out.array, out_dims)],
+        extra,
+        f"exported by chainrule from {type(model).__name__}",
+    )
+    if path is not None:
+        save_proto(proto, path)
+    return proto
+
+
+def _architecture(model) -> str | None:
+    try:
+        from chainrule.nn.registry import module_to_config
+
+        return json.dumps(module_to_config(model), separators=(",", ":"))
+    except Exception:  # a model outside the save registry still exports; the record is extra
+        return None
+
+
+def save_proto(proto, path) -> None:
+    """Write ``proto`` to ``path`` atomically (a half-written model file is never left)."""
+    from chainrule.io.atomic import atomic_write
+
+    atomic_write(os.fspath(path), proto.SerializeToString())

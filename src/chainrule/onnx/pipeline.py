@@ -1,0 +1,221 @@
+"""A model trained by ``chainrule train`` as ONE ONNX graph: raw columns in, labels out.
+
+The graph repeats what ``chainrule predict`` does with the preprocessing saved in the model
+file: missing numeric cells get their fill value, categorical columns are one-hot encoded with
+the training categories, numeric features are standardised with the training mean and standard
+deviation (in float64, as the CLI does), the network runs, and its outputs become class
+probabilities and label names (or the regression values).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from chainrule.onnx._graph import Graph
+from chainrule.onnx.converters import Value
+from chainrule.onnx.export import (
+    ExportError,
+    _model_proto,
+    _value_info,
+    check_opset,
+    convert_module,
+    save_proto,
+)
+
+#: Cells read as missing (the CSV reader's set, in the spellings a file usually has).
+MISSING_SPELLINGS = (
+    "",
+    "na",
+    "NA",
+    "n/a",
+    "N/A",
+    "nan",
+    "NaN",
+    "NAN",
+    "null",
+    "NULL",
+    "Null",
+    "none",
+    "None",
+    "NONE",
+    "?",
+)
+
+
+def _string_input(name: str):
+    from chainrule.onnx._graph import require_onnx
+
+    onnx = require_onnx()
+    return onnx.helper.make_tensor_value_info(name, onnx.TensorProto.STRING, ["batch", 1])
+
+
+def _numeric(g: Graph, name: str, col: dict) -> str:
+    if col.get("fill") is None:
+        return name
+    fill = g.scalar(col["fill"], np.float64, "fill")
+    return g.add("Where", [g.add("IsNaN", [name]), fill, name])
+
+
+def _categorical(g: Graph, name: str, col: dict) -> str:
+    categories = list(col["categories"])
+    keys, values = list(categories), list(range(len(categories)))
+    if col.get("fill") is not None:  # a missing cell is the fill category
+        fill = categories.index(col["fill"])
+        extra = [s for s in MISSING_SPELLINGS if s not in categories]
+        keys += extra
+        values += [fill] * len(extra)
+    depth = len(categories)
+    # an unknown category gets index `depth`, equal to no column: a row of zeros
+    codes = g.add(
+        "LabelEncoder",
+        [name],
+        domain="ai.onnx.ml",
+        keys_strings=keys,
+        values_int64s=values,
+        default_int64=depth,
+    )
+    columns = g.const(np.arange(depth, dtype=np.int64).reshape(1, depth), "categories")
+    hot = g.add("Equal", [codes, columns])  # (batch, 1) against (1, depth): the one-hot block
+    return g.add("Cast", [hot], to=int(g.onnx.TensorProto.DOUBLE))
+
+
+def _head(g: Graph, raw: str, loss: str, task: str, classes, dtype):
+    """Graph outputs from the network's raw output: probabilities and labels, or values."""
+    if task == "regression":
+        return {"prediction": raw}
+    if loss == "ce":
+        probs = g.add("Softmax", [raw], axis=1)
+    else:
+        if loss == "bce":
+            p1 = g.add("Sigmoid", [raw])
+        else:  # mse on a binary target: the output read as the probability of class 1
+            zero, one = g.scalar(0.0, dtype, "zero"), g.scalar(1.0, dtype, "one")
+            p1 = g.add("Clip", [raw, zero, one])
+        p0 = g.add("Sub", [g.scalar(1.0, dtype, "one"), p1])
+        probs = g.add("Concat", [p0, p1], axis=1)
+    index = g.add("ArgMax", [probs], axis=1, keepdims=0)
+    labels = g.add(
+        "LabelEncoder",
+        [index],
+        domain="ai.onnx.ml",
+        keys_int64s=list(range(len(classes))),
+        values_strings=list(classes),
+        default_string="",
+    )
+    return {"label": labels, "probabilities": probs}
+
+
+def export_pipeline(
+    model, path: str | os.PathLike | None, metadata: dict | None = None, opset: int = 17
+):
+    """Export a model saved by ``chainrule train`` together with its preprocessing.
+
+    The ONNX model has one input per raw feature column, named as in the CSV header, each of
+    shape ``(batch, 1)``: numeric columns as float64 (NaN for a missing cell), categorical
+    columns as strings (cells without surrounding spaces). Outputs, as ``chainrule predict``:
+    ``label`` (strings, shape ``(batch,)``) and ``probabilities`` (``(batch, classes)``, in the
+    order of the ``classes`` metadata) for classifiers, ``prediction`` for regression.
+
+    Differences from the CLI, which stops with an error: a category unseen in training becomes
+    a row of zeros in its one-hot block, and a missing numeric cell without a fill value gives
+    NaN outputs (ONNX graphs cannot raise errors).
+
+    Args:
+        model: the network (``cr.load(path)``).
+        path: the ``.onnx`` file to write (``None``: only return the ModelProto).
+        metadata: the model file's metadata (default: ``model.metadata``, set by ``cr.load``).
+        opset: ai.onnx opset version (13 or newer).
+
+    Returns:
+        the ``onnx.ModelProto``.
+    """
+    from chainrule.data.preprocessing import Preprocessor
+    from chainrule.errors import DataError
+
+    meta = getattr(model, "metadata", None) if metadata is None else metadata
+    if not meta or "preprocessing" not in meta:
+        raise ExportError(
+            "this model has no preprocessing metadata (it was not saved by 'chainrule train'); "
+            "export the network alone with chainrule.onnx.export(model, path, example_input)"
+        )
+    try:
+        pre = Preprocessor.from_dict(meta["preprocessing"])
+    except DataError as err:
+        raise ExportError(f"the model's preprocessing metadata is unusable: {err}") from None
+    if pre.columns is None or not pre.fitted:
+        raise ExportError("the model's preprocessing was never fitted; retrain the model")
+    task, loss = meta.get("task") or pre.task, meta.get("loss")
+    classes = meta.get("classes") or pre.class_names
+    if task not in ("binary", "multiclass", "regression"):
+        raise ExportError(f"unknown task {task!r} in the model's metadata")
+    if task != "regression" and (loss not in ("ce", "bce", "mse") or not classes):
+        raise ExportError(f"a {task} model needs its loss and classes in the metadata")
+    opset = check_opset(opset)
+    dtype = next((p.data.dtype for p in model.parameters()), np.dtype(np.float32))
+
+    g = Graph(opset)
+    output_names = ["prediction"] if task == "regression" else ["label", "probabilities"]
+    for name in output_names:
+        g.reserve(name)
+    inputs, pieces = [], []
+    g.scope = "preprocess"
+    for col in pre.columns:
+        name = col["name"]
+        if name in g._used:
+            raise ExportError(
+                f"column {name!r} has the name of a graph output ({', '.join(output_names)}); "
+                f"rename the column and retrain"
+            )
+        g.reserve(name)
+        if col["kind"] == "numeric":
+            inputs.append(_value_info(name, np.zeros(0, np.float64), ["batch", 1]))
+            pieces.append(_numeric(g, name, col))
+        else:
+            inputs.append(_string_input(name))
+            pieces.append(_categorical(g, name, col))
+    encoded = pieces[0] if len(pieces) == 1 else g.add("Concat", pieces, axis=1)
+    if pre.standardize:
+        encoded = g.add("Sub", [encoded, g.const(pre.mean.astype(np.float64), "mean")])
+        encoded = g.add("Div", [encoded, g.const(pre.std.astype(np.float64), "std")])
+    to = int(g.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
+    features = g.add("Cast", [encoded], to=to)
+    g.scope = ""
+
+    example = np.zeros((2, pre.n_features), dtype)
+    was_training = model.training
+    model.eval()
+    try:
+        out = convert_module(g, model, Value(features, example))
+    finally:
+        model.train(was_training)
+    g.scope = "postprocess"
+    raw = out.name
+    if task == "regression" and getattr(pre, "target_mean", None) is not None:
+        # the network was trained on standardised targets: undo it, as `chainrule predict` does
+        raw = g.add("Mul", [raw, g.scalar(float(pre.target_std), dtype, "target_std")])
+        raw = g.add("Add", [raw, g.scalar(float(pre.target_mean), dtype, "target_mean")])
+    heads = _head(g, raw, loss, task, classes, dtype)
+    outputs = []
+    for name, source in heads.items():
+        g.nodes.append(g.onnx.helper.make_node("Identity", [source], [name], name=f"{name}_out"))
+    if task == "regression":
+        outputs.append(_value_info("prediction", out.array, ["batch", out.array.shape[1]]))
+    else:
+        helper, tp = g.onnx.helper, g.onnx.TensorProto
+        outputs.append(helper.make_tensor_value_info("label", tp.STRING, ["batch"]))
+        outputs.append(_value_info("probabilities", np.zeros(0, dtype), ["batch", len(classes)]))
+
+    props = {
+        "chainrule.task": task,
+        "chainrule.target": str(meta.get("target") or pre.target_name or ""),
+        "chainrule.columns": json.dumps(pre.column_names),
+    }
+    if task != "regression":
+        props["chainrule.classes"] = json.dumps(list(classes))
+    proto = _model_proto(g, inputs, outputs, props, "chainrule train model with preprocessing")
+    if path is not None:
+        save_proto(proto, path)
+    return proto

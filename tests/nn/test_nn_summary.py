@@ -1,0 +1,128 @@
+"""model.summary(): Keras's table of layers, output shapes and parameter counts."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.nn.summary import summary
+
+
+def mlp():
+    return nn.Sequential(
+        nn.Linear(4, 16),
+        nn.BatchNorm1d(16),
+        nn.ReLU(),
+        nn.Sequential(nn.Linear(16, 8), nn.Tanh()),
+        nn.Dropout(0.5),
+        nn.Linear(8, 3),
+    )
+
+
+def test_rows_shapes_and_counts():
+    model = mlp()
+    s = summary(model, (4,))
+    assert [r.name for r in s.rows] == ["0", "1", "2", "3", "3.0", "3.1", "4", "5"]
+    assert [r.type for r in s.rows][:2] == ["Linear", "BatchNorm1d"]
+    assert [r.output_shape for r in s.rows] == [(None, 16)] * 3 + [(None, 8)] * 4 + [(None, 3)]
+    assert [r.params for r in s.rows] == [80, 32, 0, 0, 136, 0, 0, 27]
+    assert s.total_params == model.num_parameters() == 275
+    assert s.trainable_params == 275 and s.non_trainable_params == 0
+    assert s.total_bytes == 275 * 4
+    assert s.input_shape == (None, 4) and s.output_shape == (None, 3)
+    assert [r.depth for r in s.rows][3:6] == [0, 1, 1]
+
+
+def test_frozen_and_shared_parameters():
+    shared = nn.Linear(5, 5)
+    model = nn.Sequential(shared, nn.ReLU(), shared, nn.Linear(5, 2))
+    model[3].requires_grad_(False)
+    s = summary(model, 5)
+    assert s.total_params == 30 + 12  # the shared layer once
+    assert s.trainable_params == 30 and s.non_trainable_params == 12
+    assert s.total_bytes == 42 * 4 and s.trainable_bytes == 30 * 4
+
+
+def test_example_input_for_ids_and_custom_modules():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(50, 4)
+            self.head = nn.Linear(12, 2)
+
+        def forward(self, ids):
+            return self.head(self.embed(ids).reshape(ids.shape[0], -1))
+
+    s = summary(Net(), example_input=np.zeros((7, 3), dtype=np.int64))
+    assert [(r.name, r.output_shape) for r in s.rows] == [
+        ("embed", (None, 3, 4)),
+        ("head", (None, 2)),
+    ]
+    assert s.output_shape == (None, 2)
+
+
+def test_matches_a_real_forward_pass():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 6), nn.GELU(), nn.Linear(6, 2))
+    x = np.random.default_rng(0).normal(size=(9, 3, 4)).astype(np.float32)
+    s = summary(model, (3, 4))
+    assert s.output_shape[1:] == model(x).shape[1:]
+    assert s.rows[0].output_shape == (None, 12)
+
+
+def test_without_input_lists_layers_and_says_how():
+    s = summary(mlp())
+    assert all(r.output_shape is None for r in s.rows) and s.total_params == 275
+    assert "pass input_size" in str(s)
+
+
+def test_module_method_prints_and_leaves_the_model_alone(capsys):
+    model = mlp()
+    model.train()
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    model.summary((4,))
+    text = capsys.readouterr().out
+    assert 'Model: "Sequential"' in text and "Total params: 275" in text
+    assert "(None, 16)" in text and "3.0 (Linear)" in text
+    assert model.training and model[1].training
+    assert all("forward" not in m.__dict__ for m in model.modules())
+    after = model.state_dict()  # BatchNorm's running statistics untouched (eval mode)
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert len(lines) == 1 and "Trainable params: 275" in lines[0]
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="not both"):
+        summary(mlp(), (4,), example_input=np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="shape of one sample"):
+        summary(mlp(), "four")
+    with pytest.raises(ValueError, match="positive"):
+        summary(mlp(), (0,))
+    with pytest.raises(cr.ShapeError):  # the model's own message for a wrong input size
+        summary(mlp(), (5,))
+
+
+def test_docs_nn_md_table_is_what_summary_prints(capsys):
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "nn.md").read_text(encoding="utf-8")
+    block = page.split(">>> model.summary((4,))\n", 1)[1].split("```", 1)[0]
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+    model.summary((4,))
+    assert capsys.readouterr().out == block
+
+
+def test_a_model_with_its_own_parameters_has_a_row():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(np.ones(3, np.float32))
+            self.inner = nn.Linear(3, 3)
+
+        def forward(self, x):
+            return self.inner(x) * self.scale
+
+    s = summary(Scaled(), (3,))
+    assert [(r.name, r.params) for r in s.rows] == [("(model)", 3), ("inner", 12)]
+    assert s.rows[0].output_shape == (None, 3) and s.total_params == 15
