@@ -1,0 +1,434 @@
+"""Recorder: the callback that watches backpropagation during :func:`chainrule.fit`.
+
+Every few steps it keeps, per layer, the gradient norm, the weight norm, the size of the
+update relative to the weights, and statistics of each activation layer's output (ReLUs that
+never fire, sigmoid/tanh outputs in their flat tails, mean and spread); every step it keeps the
+loss, every epoch the epoch's logs. At the end it turns the record into findings
+(:mod:`chainrule.diagnose.findings`).
+
+Recording costs little: on a recorded step it copies the weights before the optimizer step
+and, for that one forward pass only, wraps the forward of the activation layers, the model and
+the loss (an instance attribute removed right after, so the model is left as it was). By
+default the recorder picks its own interval so that recording takes at most ``budget`` of the
+training time (plus a few milliseconds, so short runs get enough records).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+from chainrule.nn.module import Module
+from chainrule.train.callbacks import Callback
+
+__all__ = ["Recorder", "load_record"]
+
+MARKER = "chainrule.diagnose"
+FORMAT_VERSION = 1
+
+# What the recorder looks at in each kind of activation layer.
+ACTIVATION_KINDS = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyReLU": "relu"}
+SATURATION = {"sigmoid": 0.01, "tanh": 0.01}  # how close to the asymptotes counts as saturated
+FREE_SECONDS = 0.003  # recording time allowed on top of the budget (short runs need it)
+MAX_SAMPLE_ROWS = 1024  # rows of inputs and targets kept for the data checks ...
+MAX_SAMPLE_CELLS = 100_000  # ... and at most this many numbers of them
+MAX_LOSSES = 20_000  # batch losses kept; beyond it neighbours are averaged in pairs
+
+
+def _norm(a: np.ndarray) -> float:
+    v = a.reshape(-1)
+    return math.sqrt(float(np.dot(v, v)))
+
+
+def _kind(module) -> str | None:
+    for cls in type(module).__mro__:
+        kind = ACTIVATION_KINDS.get(cls.__name__)
+        if kind is not None:
+            return kind
+    return None
+
+
+def _array(value) -> np.ndarray:
+    return np.asarray(value)
+
+
+class Recorder(Callback):
+    """Record what backpropagation does during training, and diagnose the run at its end.
+
+    Pass it to :func:`chainrule.fit`; afterwards ``recorder.findings`` (also
+    ``history.findings``) lists what went wrong, most severe first, and ``recorder.record``
+    holds every number recorded (JSON-able). When ``fit`` is verbose the diagnosis is printed
+    at the end of training.
+
+    Args:
+        every: record every ``every`` optimizer steps; ``None`` (default) chooses the interval
+            so that recording costs at most ``budget`` of the training time.
+        budget: the share of training time recording may take when ``every`` is ``None``.
+        path: a JSON file to write the record to after every epoch and at the end (what
+            ``chainrule diagnose`` reads); ``None`` writes nothing.
+        verbose: print the diagnosis at the end of training: ``None`` follows ``fit``'s
+            ``verbose``; ``True`` or ``False`` force it.
+        loss_fn: the loss, when ``fit`` does not tell it (``fit`` does); used to keep a sample
+            of the targets and to explain a finding with the chain rule.
+        explain: explain vanishing-gradient and dead-ReLU findings with the chain rule on one
+            training sample (``cr.explain``); costs one explained backward pass at the end.
+
+    Attributes:
+        record: the recorded data (see ``docs/diagnose.md``).
+        findings: a list of :class:`~chainrule.diagnose.Finding`, most severe first (empty
+            before training ends).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import nn, optim
+        >>> X, y = cr.datasets.moons(n=200, seed=0)
+        >>> model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1))
+        >>> rec = cr.diagnose.Recorder()
+        >>> h = cr.fit(model, (X, y), nn.BCEWithLogitsLoss(),
+        ...            optim.Adam(model.parameters(), lr=0.01), epochs=20, callbacks=[rec],
+        ...            verbose=False)
+        >>> [f.code for f in h.findings]
+        []
+    """
+
+    def __init__(
+        self,
+        every: int | None = None,
+        budget: float = 0.02,
+        path=None,
+        verbose: bool | None = None,
+        loss_fn=None,
+        explain: bool = True,
+    ):
+        super().__init__()
+        if every is not None and (
+            isinstance(every, bool) or not isinstance(every, int) or every < 1
+        ):
+            raise ValueError(f"Recorder: every must be a positive integer or None, got {every!r}")
+        if not isinstance(budget, (int, float)) or not 0 < budget < 1:
+            raise ValueError(f"Recorder: budget must be a fraction in (0, 1), got {budget!r}")
+        self.every = every
+        self.budget = float(budget)
+        self.path = None if path is None else os.fspath(path)
+        self.verbose = verbose
+        self.loss_fn = loss_fn
+        self.explain = explain
+        self.findings: list = []
+        self.record: dict = self._empty()
+        self._restored = False
+        self._wrapped: list = []
+        self._recording = False
+        self._before: list = []
+        self._captured: dict = {}
+
+    # ---- the record --------------------------------------------------------------------------
+    @staticmethod
+    def _empty() -> dict:
+        return {
+            "marker": MARKER,
+            "version": FORMAT_VERSION,
+            "params": [],
+            "activations": {},
+            "loss_name": None,
+            "optimizer": None,
+            "steps_recorded": [],
+            "epoch_of_record": [],
+            "grad_norm": {},
+            "weight_norm": {},
+            "update_ratio": {},
+            "batch_loss": [],
+            "loss_stride": 1,
+            "epochs": {},
+            "sample": {"x": None, "y": None},
+            "error": None,
+            "record_seconds": 0.0,
+            "train_seconds": 0.0,
+            "steps": 0,
+            "shapes": {},
+            "x_integer": False,
+        }
+
+    def _setup(self) -> None:
+        model = self.model
+        self._params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        self._acts = []
+        for name, module in model.named_modules():
+            kind = _kind(module)
+            if kind is not None:
+                self._acts.append((name or type(module).__name__, module, kind))
+        rec = self.record
+        if not self._restored:
+            self.record = rec = self._empty()
+            rec["params"] = [n for n, _ in self._params]
+            rec["shapes"] = {n: list(np.shape(_array(p))) for n, p in self._params}
+            for n, _ in self._params:
+                rec["grad_norm"][n] = []
+                rec["weight_norm"][n] = []
+                rec["update_ratio"][n] = []
+            for name, module, kind in self._acts:
+                rec["activations"][name] = {
+                    "kind": kind,
+                    "layer": type(module).__name__,
+                    "dead": [],
+                    "saturated": [],
+                    "mean": [],
+                    "std": [],
+                }
+        loss_fn = self.params.get("loss_fn", None) or self.loss_fn
+        self._loss_fn = loss_fn
+        if loss_fn is not None:
+            rec["loss_name"] = getattr(loss_fn, "__name__", None) or type(loss_fn).__name__
+        if self.optimizer is not None:
+            rec["optimizer"] = type(self.optimizer).__name__
+            groups = getattr(self.optimizer, "param_groups", None) or [{}]
+            rec["lr"] = float(groups[0].get("lr", math.nan))
+        self._step = int(rec["steps"])
+        self._rows = 0 if rec["sample"]["x"] is None else len(rec["sample"]["x"])
+        self._xs, self._ys = [], []
+
+    # ---- hooks -------------------------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        self._setup()
+        self._restored = False
+        self.findings = []
+        self._t0 = time.perf_counter()
+        self._spent = 0.0
+
+    def on_batch_begin(self, batch, logs=None):
+        step = self._step
+        self._step = step + 1
+        if self.every is not None:
+            due = step % self.every == 0
+        else:
+            now = time.perf_counter()
+            due = self._spent <= FREE_SECONDS + self.budget * (now - self._t0)
+        if due:
+            started = time.perf_counter()
+            self._begin_record()
+            self._spent += time.perf_counter() - started
+
+    def on_batch_end(self, batch, logs=None):
+        losses = self.record["batch_loss"]
+        losses.append(float(logs["loss"]) if logs else math.nan)
+        if len(losses) >= MAX_LOSSES:
+            self._halve_losses()
+        if self._recording:
+            started = time.perf_counter()
+            self._end_record()
+            self._spent += time.perf_counter() - started
+
+    def on_epoch_end(self, epoch, logs=None):
+        epochs = self.record["epochs"]
+        numbers = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float))}
+        n = len(epochs.get("epoch", []))
+        for key, value in {"epoch": float(epoch), **numbers}.items():
+            epochs.setdefault(key, [math.nan] * n).append(value)
+        for values in epochs.values():
+            while len(values) < n + 1:
+                values.append(math.nan)
+        if self.path is not None:
+            self._flush_sample()
+            self.save(self.path)
+
+    def on_train_end(self, logs=None):
+        self._unwrap()
+        self._recording = False
+        rec = self.record
+        rec["steps"] = int(self._step)
+        rec["record_seconds"] = float(rec.get("record_seconds", 0.0)) + self._spent
+        rec["train_seconds"] = float(rec.get("train_seconds", 0.0)) + (
+            time.perf_counter() - self._t0
+        )
+        error = sys.exc_info()[1]
+        if error is not None and type(error).__name__ == "NonFiniteError":
+            rec["error"] = {
+                "kind": getattr(error, "kind", None),
+                "epoch": getattr(error, "epoch", None),
+                "batch": getattr(error, "batch", None),
+                "message": str(error),
+            }
+        self._flush_sample()
+        from chainrule.diagnose.findings import diagnose
+
+        context = None
+        if self.explain and self._loss_fn is not None:
+            context = (self.model, self._loss_fn)
+        self.findings = diagnose(rec, explain_with=context)
+        if self.path is not None:
+            self.save(self.path)
+        show = self.verbose
+        if show is None:
+            show = self._display is not None and getattr(self._display, "mode", "") != "silent"
+        if show:
+            from chainrule.diagnose.findings import summary
+
+            self._message(summary(self.findings))
+
+    # ---- one recorded step -------------------------------------------------------------------
+    def _begin_record(self) -> None:
+        self._recording = True
+        self._before = [np.array(_array(p)) for _, p in self._params]
+        captured = self._captured = {}
+        for name, module, _ in self._acts:
+            self._wrap(module, name, captured, "out")
+        if self._rows < MAX_SAMPLE_ROWS:
+            self._wrap(self.model, "__x__", captured, "in")
+            loss_fn = self._loss_fn
+            if isinstance(loss_fn, Module):
+                self._wrap(loss_fn, "__y__", captured, "target")
+
+    def _wrap(self, module, key: str, captured: dict, what: str) -> None:
+        original = module.__dict__.get("forward")
+        forward = module.forward
+
+        def watched(*args, **kwargs):
+            out = forward(*args, **kwargs)
+            if what == "out":
+                captured[key] = out
+            elif what == "in" and args:
+                captured[key] = args[0]
+            elif what == "target" and len(args) >= 2:
+                captured[key] = args[1]
+            return out
+
+        object.__setattr__(module, "forward", watched)
+        self._wrapped.append((module, original))
+
+    def _unwrap(self) -> None:
+        for module, original in reversed(self._wrapped):
+            if original is None:
+                module.__dict__.pop("forward", None)
+            else:
+                object.__setattr__(module, "forward", original)
+        self._wrapped = []
+
+    def _end_record(self) -> None:
+        self._unwrap()
+        self._recording = False
+        rec = self.record
+        rec["steps_recorded"].append(self._step - 1)
+        epochs = rec["epochs"].get("epoch", [])
+        rec["epoch_of_record"].append(len(epochs))
+        grad_norm, weight_norm, ratio = rec["grad_norm"], rec["weight_norm"], rec["update_ratio"]
+        for (name, p), before in zip(self._params, self._before):
+            g = p.grad
+            gn = math.nan if g is None else _norm(_array(g))
+            w = _array(p)
+            wn = _norm(w)
+            bn = _norm(before)
+            un = _norm(w - before)
+            grad_norm[name].append(gn)
+            weight_norm[name].append(wn)
+            ratio[name].append(un / bn if bn > 0 else (0.0 if un == 0 else math.inf))
+        self._before = []
+        captured = self._captured
+        for name, _, kind in self._acts:
+            stats = rec["activations"][name]
+            out = captured.get(name)
+            if out is None:
+                for key in ("dead", "saturated", "mean", "std"):
+                    stats[key].append(math.nan)
+                continue
+            a = _array(out)
+            a = a.reshape(a.shape[0], -1) if a.ndim > 1 else a.reshape(-1, 1)
+            if kind == "relu":
+                stats["dead"].append(1.0 - float(np.mean((a > 0).any(axis=0))))
+                stats["saturated"].append(math.nan)
+            else:
+                edge = SATURATION[kind]
+                if kind == "sigmoid":
+                    flat = (a < edge) | (a > 1.0 - edge)
+                else:
+                    flat = np.abs(a) > 1.0 - edge
+                stats["saturated"].append(float(np.mean(flat)))
+                stats["dead"].append(math.nan)
+            stats["mean"].append(float(np.mean(a)))
+            stats["std"].append(float(np.std(a)))
+        x, y = captured.get("__x__"), captured.get("__y__")
+        if x is not None:
+            x = _array(x)
+            if x.dtype.kind in "iu":
+                rec["x_integer"] = True
+            if x.ndim >= 1 and x.dtype.kind in "fiub":
+                rec["x_row_shape"] = list(x.shape[1:])
+                self._xs.append(np.array(x.reshape(len(x), -1), dtype=np.float64))
+                self._rows += len(x)
+                if y is not None:
+                    self._ys.append(np.array(_array(y)).reshape(len(x), -1))
+        self._captured = {}
+
+    def _halve_losses(self) -> None:
+        losses = self.record["batch_loss"]
+        n = len(losses) // 2 * 2
+        pairs = np.asarray(losses[:n], dtype=np.float64).reshape(-1, 2).mean(axis=1)
+        self.record["batch_loss"] = pairs.tolist() + losses[n:]
+        self.record["loss_stride"] = int(self.record.get("loss_stride", 1)) * 2
+
+    def _flush_sample(self) -> None:
+        if not self._xs:
+            return
+        sample = self.record["sample"]
+        xs = self._xs if sample["x"] is None else [np.asarray(sample["x"]), *self._xs]
+        width = {x.shape[1] for x in xs}
+        if len(width) == 1:
+            rows = min(MAX_SAMPLE_ROWS, max(32, MAX_SAMPLE_CELLS // max(width.pop(), 1)))
+            sample["x"] = np.concatenate(xs)[:rows]
+            self._rows = len(sample["x"]) if len(sample["x"]) < rows else MAX_SAMPLE_ROWS
+            if self._ys and len(self._ys) == len(self._xs):
+                ys = self._ys if sample["y"] is None else [np.asarray(sample["y"]), *self._ys]
+                if len({y.shape[1] for y in ys}) == 1:
+                    sample["y"] = np.concatenate(ys)[:rows]
+        self._xs, self._ys = [], []
+
+    # ---- saving and resuming -----------------------------------------------------------------
+    def save(self, path) -> str:
+        """Write the record as JSON (atomically); returns the path."""
+        from chainrule.io.atomic import atomic_write
+
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        text = json.dumps(_jsonable(self.record), allow_nan=True)
+        atomic_write(path, text.encode("utf-8"))
+        return path
+
+    def state_dict(self) -> dict:
+        return {"marker": MARKER, "record_json": json.dumps(_jsonable(self.record))}
+
+    def load_state_dict(self, state: dict) -> None:
+        text = state.get("record_json")
+        if text:
+            self.record = json.loads(text)
+            self._restored = True
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def load_record(path) -> dict:
+    """A record written by :meth:`Recorder.save` (or ``chainrule train``'s ``diagnose.json``)."""
+    from chainrule.errors import DataError
+
+    path = os.fspath(path)
+    with open(path, encoding="utf-8") as f:
+        try:
+            record = json.load(f)
+        except ValueError as err:
+            raise DataError(f"{path}: not a diagnosis record (invalid JSON: {err})") from None
+    if not isinstance(record, dict) or record.get("marker") != MARKER:
+        raise DataError(f"{path}: not a diagnosis record (written by cr.diagnose.Recorder)")
+    return record
