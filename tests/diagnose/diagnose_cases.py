@@ -241,8 +241,15 @@ def train(case, recorder=None):
     options = {"batch_size": 32, **options}
     try:
         history = cr.fit(
-            model, (X, y), loss_fn, opt, epochs=epochs, callbacks=[recorder], verbose=False,
-            seed=0, **options,
+            model,
+            (X, y),
+            loss_fn,
+            opt,
+            epochs=epochs,
+            callbacks=[recorder],
+            verbose=False,
+            seed=0,
+            **options,
         )
     except cr.NonFiniteError as err:
         return recorder, err
