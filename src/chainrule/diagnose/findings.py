@@ -97,6 +97,16 @@ def _pct(v: float) -> str:
     return f"{100 * v:.0f}%"
 
 
+def _median(values) -> float:
+    """The median of the non-NaN values (NaN when there are none); plain Python, as the lists
+    are short and NumPy's median costs more in overhead than in work here."""
+    kept = sorted(float(v) for v in values if v is not None and v == v)
+    if not kept:
+        return math.nan
+    mid = len(kept) // 2
+    return kept[mid] if len(kept) % 2 else 0.5 * (kept[mid - 1] + kept[mid])
+
+
 class _Run:
     """Convenient views of a record: curves, per-layer medians, the data sample."""
 
@@ -126,6 +136,11 @@ class _Run:
 
     def start_end(self) -> tuple[float, float] | None:
         """The loss at the start and at the end: medians of the first and last few batches."""
+        if not hasattr(self, "_ends"):
+            self._ends = self._start_end()
+        return self._ends
+
+    def _start_end(self):
         losses = self.losses
         if len(losses) < 2:
             return None
@@ -151,21 +166,14 @@ class _Run:
             return np.asarray([])
         return np.asarray([c.mean() for c in np.array_split(losses, 10)])
 
-    # per-layer numbers: medians over the second half of the records
+    # per-layer numbers: medians over the second half (or first quarter) of the records
     def late(self, series) -> float:
-        values = np.asarray(series, dtype=np.float64)
-        if values.size == 0:
-            return math.nan
-        values = values[len(values) // 2 :]
-        values = values[~np.isnan(values)]
-        return float(np.median(values)) if values.size else math.nan
+        values = list(series)
+        return _median(values[len(values) // 2 :])
 
     def early(self, series) -> float:
-        """The median over the first quarter of the records (at least one)."""
-        values = np.asarray(series, dtype=np.float64)
-        values = values[: max(1, len(values) // 4)]
-        values = values[~np.isnan(values)]
-        return float(np.median(values)) if values.size else math.nan
+        values = list(series)
+        return _median(values[: max(1, len(values) // 4)])
 
     def weights(self) -> list[str]:
         """Weight matrices (2 or more dimensions), first layer first."""

@@ -34,7 +34,7 @@ FORMAT_VERSION = 1
 # What the recorder looks at in each kind of activation layer.
 ACTIVATION_KINDS = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyReLU": "relu"}
 SATURATION = {"sigmoid": 0.01, "tanh": 0.01}  # how close to the asymptotes counts as saturated
-FREE_SECONDS = 0.003  # recording time allowed on top of the budget (short runs need it)
+FREE_SECONDS = 0.002  # recording time allowed on top of the budget (short runs need it)
 MAX_SAMPLE_ROWS = 1024  # rows of inputs and targets kept for the data checks ...
 MAX_SAMPLE_CELLS = 100_000  # ... and at most this many numbers of them
 MAX_LOSSES = 20_000  # batch losses kept; beyond it neighbours are averaged in pairs
@@ -99,7 +99,7 @@ class Recorder(Callback):
     def __init__(
         self,
         every: int | None = None,
-        budget: float = 0.02,
+        budget: float = 0.01,
         path=None,
         verbose: bool | None = None,
         loss_fn=None,
@@ -188,6 +188,7 @@ class Recorder(Callback):
             groups = getattr(self.optimizer, "param_groups", None) or [{}]
             rec["lr"] = float(groups[0].get("lr", math.nan))
         self._step = int(rec["steps"])
+        self._losses = rec["batch_loss"]
         self._rows = 0 if rec["sample"]["x"] is None else len(rec["sample"]["x"])
         self._xs, self._ys = [], []
 
@@ -198,31 +199,38 @@ class Recorder(Callback):
         self.findings = []
         self._t0 = time.perf_counter()
         self._spent = 0.0
+        self._due = self._first = self._step
 
     def on_batch_begin(self, batch, logs=None):
+        # Most steps end at the first comparison: this hook runs on every step.
         step = self._step
         self._step = step + 1
+        if step < self._due:
+            return
         if self.every is not None:
-            due = step % self.every == 0
+            self._due = step + self.every
         else:
             now = time.perf_counter()
-            due = self._spent <= FREE_SECONDS + self.budget * (now - self._t0)
-        if due:
-            started = time.perf_counter()
-            self._begin_record()
-            self._spent += time.perf_counter() - started
+            over = self._spent - FREE_SECONDS - self.budget * (now - self._t0)
+            if over > 0:  # over budget: wait as many steps as it takes to earn it back
+                seconds_per_step = (now - self._t0) / max(step - self._first, 1)
+                self._due = step + max(1, math.ceil(over / (self.budget * seconds_per_step)))
+                return
+            self._due = step + 1
+        started = time.perf_counter()
+        self._begin_record()
+        self._spent += time.perf_counter() - started
 
     def on_batch_end(self, batch, logs=None):
-        losses = self.record["batch_loss"]
-        losses.append(float(logs["loss"]) if logs else math.nan)
-        if len(losses) >= MAX_LOSSES:
-            self._halve_losses()
+        self._losses.append(logs["loss"] if logs else math.nan)
         if self._recording:
             started = time.perf_counter()
             self._end_record()
             self._spent += time.perf_counter() - started
 
     def on_epoch_end(self, epoch, logs=None):
+        if len(self._losses) >= MAX_LOSSES:
+            self._halve_losses()
         epochs = self.record["epochs"]
         numbers = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float))}
         n = len(epochs.get("epoch", []))
@@ -236,6 +244,7 @@ class Recorder(Callback):
             self.save(self.path)
 
     def on_train_end(self, logs=None):
+        started = time.perf_counter()
         self._unwrap()
         self._recording = False
         rec = self.record
@@ -259,6 +268,7 @@ class Recorder(Callback):
         if self.explain and self._loss_fn is not None:
             context = (self.model, self._loss_fn)
         self.findings = diagnose(rec, explain_with=context)
+        rec["diagnose_seconds"] = time.perf_counter() - started
         if self.path is not None:
             self.save(self.path)
         show = self.verbose
@@ -310,6 +320,8 @@ class Recorder(Callback):
     def _end_record(self) -> None:
         self._unwrap()
         self._recording = False
+        if len(self._losses) >= MAX_LOSSES:
+            self._halve_losses()
         rec = self.record
         rec["steps_recorded"].append(self._step - 1)
         epochs = rec["epochs"].get("epoch", [])
@@ -318,12 +330,10 @@ class Recorder(Callback):
         for (name, p), before in zip(self._params, self._before):
             g = p.grad
             gn = math.nan if g is None else _norm(_array(g))
-            w = _array(p)
-            wn = _norm(w)
             bn = _norm(before)
-            un = _norm(w - before)
+            un = _norm(np.subtract(_array(p), before, out=before))  # the update, in place
             grad_norm[name].append(gn)
-            weight_norm[name].append(wn)
+            weight_norm[name].append(bn)
             ratio[name].append(un / bn if bn > 0 else (0.0 if un == 0 else math.inf))
         self._before = []
         captured = self._captured
@@ -337,18 +347,19 @@ class Recorder(Callback):
             a = _array(out)
             a = a.reshape(a.shape[0], -1) if a.ndim > 1 else a.reshape(-1, 1)
             if kind == "relu":
-                stats["dead"].append(1.0 - float(np.mean((a > 0).any(axis=0))))
+                fired = np.count_nonzero((a > 0).any(axis=0))
+                stats["dead"].append(1.0 - fired / a.shape[1])
                 stats["saturated"].append(math.nan)
             else:
                 edge = SATURATION[kind]
-                if kind == "sigmoid":
-                    flat = (a < edge) | (a > 1.0 - edge)
-                else:
-                    flat = np.abs(a) > 1.0 - edge
-                stats["saturated"].append(float(np.mean(flat)))
+                centre, reach = (0.5, 0.5 - edge) if kind == "sigmoid" else (0.0, 1.0 - edge)
+                flat = np.count_nonzero(np.abs(a - centre) > reach)
+                stats["saturated"].append(flat / a.size)
                 stats["dead"].append(math.nan)
-            stats["mean"].append(float(np.mean(a)))
-            stats["std"].append(float(np.std(a)))
+            v = a.reshape(-1)
+            mean = float(v.sum()) / v.size
+            stats["mean"].append(mean)
+            stats["std"].append(math.sqrt(max(float(v.dot(v)) / v.size - mean * mean, 0.0)))
         x, y = captured.get("__x__"), captured.get("__y__")
         if x is not None:
             x = _array(x)
@@ -366,7 +377,7 @@ class Recorder(Callback):
         losses = self.record["batch_loss"]
         n = len(losses) // 2 * 2
         pairs = np.asarray(losses[:n], dtype=np.float64).reshape(-1, 2).mean(axis=1)
-        self.record["batch_loss"] = pairs.tolist() + losses[n:]
+        self.record["batch_loss"] = self._losses = pairs.tolist() + losses[n:]
         self.record["loss_stride"] = int(self.record.get("loss_stride", 1)) * 2
 
     def _flush_sample(self) -> None:
