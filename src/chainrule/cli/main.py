@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--report", help="write a self-contained HTML report of the run here")
     train.add_argument("--checkpoint-dir", help="save a resumable checkpoint after every epoch")
     train.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
+    train.add_argument("--no-diagnose", action="store_true", help="skip the training diagnosis")
 
     predict = _add(
         sub,
@@ -201,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("checkpoint_dir", help="the --checkpoint-dir of a chainrule train run")
     report.add_argument("--out", default="report.html", help="the HTML file to write")
 
+    from chainrule.cli import diagnose_cmd
+
+    diagnose_cmd.add_arguments(_add(sub, "diagnose", diagnose_cmd.HELP, diagnose_cmd.EXAMPLES))
+
     bench = _add(
         sub,
         "bench",
@@ -272,6 +277,10 @@ def _dispatch(args, parser) -> int:
         from chainrule.cli.report_cmd import run_report
 
         return run_report(args)
+    if command == "diagnose":
+        from chainrule.cli.diagnose_cmd import run
+
+        return run(args)
     if command == "bench":
         from chainrule.cli.bench_cmd import run_bench
 

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from chainrule.cli.errors import CLIError
+from chainrule.cli.errors import EXIT_DIVERGED, CLIError
 from chainrule.cli.output import heading, table
 
 # Options that define a run: resuming with any of them changed is refused.
@@ -251,6 +251,13 @@ def run_train(args, parser) -> int:
         callbacks.append(recorder)
     if args.checkpoint_dir:
         callbacks.append(prepare_checkpoint_dir(args, config, data_hash))
+    diagnosis = None
+    if not getattr(args, "no_diagnose", False):  # last, so it never shifts resumed states
+        from chainrule.diagnose import Recorder
+
+        folder = args.checkpoint_dir
+        diagnosis = Recorder(path=os.path.join(folder, "diagnose.json") if folder else None)
+        callbacks.append(diagnosis)
 
     heading(
         f"Training {task} model on {len(X_train)} examples "
@@ -270,6 +277,9 @@ def run_train(args, parser) -> int:
         generator=generator,
     )
     elapsed = time.perf_counter() - started
+    diverged = [f for f in history.findings if f.code in ("DIVERGED", "LOSS_ROSE")]
+    if diverged:
+        raise CLIError(f"{diverged[0].sentence} The model was not saved.", EXIT_DIVERGED)
 
     metadata = {
         "task": task,
@@ -306,6 +316,7 @@ def run_train(args, parser) -> int:
             grad_norms=recorder.grad_norms,
             explain_sample=(X_train[:1], y_train_enc[:1], loss_fn),
             loss=loss_name,
+            diagnosis=diagnosis,
         )
 
     logs = history.history

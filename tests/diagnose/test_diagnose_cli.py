@@ -1,0 +1,141 @@
+"""`chainrule train` diagnoses by default; `chainrule diagnose DIR` reads the run back."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+def run_cli(*args, cwd=None):
+    env = {**os.environ, "NO_COLOR": "1", "MPLBACKEND": "Agg"}
+    return subprocess.run(
+        [sys.executable, "-m", "chainrule", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+    )
+
+
+def leaked_csv(path, n=200):
+    rng = np.random.default_rng(0)
+    rows = ["a,b,leak,label"]
+    for i in range(n):
+        label = i % 2
+        rows.append(
+            f"{rng.normal():.4f},{rng.normal():.4f},{label * 3 + 1},{'yes' if label else 'no'}"
+        )
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_train_prints_the_diagnosis_and_diagnose_reads_it_back(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    out = run_cli(
+        "train",
+        leaked_csv(tmp_path / "leak.csv"),
+        "--target",
+        "label",
+        "--layers",
+        "8",
+        "--epochs",
+        "4",
+        "--checkpoint-dir",
+        ckpt,
+        "--out",
+        tmp_path / "m.safetensors",
+        "--no-plots",
+        "--report",
+        tmp_path / "run.html",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Diagnosis:" in out.stdout and "LEAKED_TARGET" in out.stdout
+    assert (ckpt / "diagnose.json").is_file()
+    page = (tmp_path / "run.html").read_text()
+    assert 'id="diagnosis"' in page and "LEAKED_TARGET" in page
+    assert "gradient norm per layer" in page
+
+    again = run_cli("diagnose", ckpt, "--json")
+    assert again.returncode == 0, again.stderr
+    findings = json.loads(again.stdout)
+    assert findings[0]["code"] == "LEAKED_TARGET"
+    assert (
+        findings[0]["sentence"]
+        == next(line for line in out.stdout.splitlines() if "LEAKED_TARGET" in line).split(
+            "LEAKED_TARGET: ", 1
+        )[1]
+    )
+
+    text = run_cli("diagnose", ckpt / "diagnose.json")
+    assert text.returncode == 0 and "LEAKED_TARGET" in text.stdout
+
+    report = run_cli("report", ckpt, "--out", tmp_path / "again.html")
+    assert report.returncode == 0, report.stderr
+    assert 'id="diagnosis"' in (tmp_path / "again.html").read_text()
+
+
+def test_a_loss_ending_far_above_its_start_exits_3_and_saves_nothing(tmp_path):
+    model = tmp_path / "m.safetensors"
+    out = run_cli(
+        "train",
+        "--dataset",
+        "moons",
+        "--layers",
+        "16",
+        "--epochs",
+        "5",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "1e6",
+        "--out",
+        model,
+        "--no-plots",
+    )
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "LOSS_ROSE" in out.stdout or "DIVERGED" in out.stdout
+    assert "not saved" in out.stderr
+    assert not model.exists()
+
+
+def test_no_diagnose_turns_it_off(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    out = run_cli(
+        "train",
+        "--dataset",
+        "moons",
+        "--layers",
+        "8",
+        "--epochs",
+        "2",
+        "--no-diagnose",
+        "--checkpoint-dir",
+        ckpt,
+        "--out",
+        tmp_path / "m.safetensors",
+        "--no-plots",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Diagnosis" not in out.stdout
+    assert not (ckpt / "diagnose.json").exists()
+    missing = run_cli("diagnose", ckpt)
+    assert missing.returncode == 2
+    assert "no diagnosis record" in missing.stderr and "--no-diagnose" in missing.stderr
+
+
+@pytest.mark.parametrize("make", ["nowhere", "badjson"])
+def test_diagnose_errors(tmp_path, make):
+    target = tmp_path / "nowhere"
+    if make == "badjson":
+        target = tmp_path / "x.json"
+        target.write_text("{}")
+    out = run_cli("diagnose", target)
+    assert out.returncode == 2
+    assert out.stderr.startswith("chainrule diagnose: error:")
+    assert len(out.stderr.strip().splitlines()) == 1
