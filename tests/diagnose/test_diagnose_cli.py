@@ -139,3 +139,37 @@ def test_diagnose_errors(tmp_path, make):
     assert out.returncode == 2
     assert out.stderr.startswith("chainrule diagnose: error:")
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_deep_sigmoid_run_resumed_then_explained_from_its_folder(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    args = [
+        "train",
+        "--dataset",
+        "moons",
+        "--layers",
+        "16,16,16,16,16,16",
+        "--activation",
+        "sigmoid",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.1",
+        "--checkpoint-dir",
+        ckpt,
+        "--out",
+        tmp_path / "m.safetensors",
+        "--no-plots",
+    ]
+    first = run_cli(*args, "--epochs", "2")
+    assert first.returncode == 0, first.stderr
+    resumed = run_cli(*args, "--epochs", "4", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    record = json.loads((ckpt / "diagnose.json").read_text())
+    assert record["epochs"]["epoch"] == [0.0, 1.0, 2.0, 3.0]  # the record went on
+    assert record["steps"] == 4 * 13
+    out = run_cli("diagnose", ckpt)
+    assert out.returncode == 0, out.stderr
+    assert "4 epoch(s), 52 step(s)" in out.stdout
+    assert "1. [warning] VANISHING_GRADIENTS" in out.stdout
+    assert "σ'(z) ≤ 0.25" in out.stdout and "the engine's gradient" in out.stdout

@@ -249,15 +249,17 @@ def run_train(args, parser) -> int:
 
         recorder = ReportRecorder(X_train, y_train, loss=loss_name)
         callbacks.append(recorder)
-    if args.checkpoint_dir:
-        callbacks.append(prepare_checkpoint_dir(args, config, data_hash))
     diagnosis = None
-    if not getattr(args, "no_diagnose", False):  # last, so it never shifts resumed states
+    if not getattr(args, "no_diagnose", False):
+        # Last before the backup: its state is saved after its epoch's logs, and turning it
+        # on or off between runs never shifts the other callbacks' resumed states.
         from chainrule.diagnose import Recorder
 
         folder = args.checkpoint_dir
         diagnosis = Recorder(path=os.path.join(folder, "diagnose.json") if folder else None)
         callbacks.append(diagnosis)
+    if args.checkpoint_dir:
+        callbacks.append(prepare_checkpoint_dir(args, config, data_hash))
 
     heading(
         f"Training {task} model on {len(X_train)} examples "

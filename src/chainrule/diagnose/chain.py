@@ -116,7 +116,7 @@ def _weight_before(model, layer: str) -> str | None:
     for name, module in model.named_modules():
         if name == layer:
             return last
-        weight = getattr(module, "_parameters", {}).get("weight")
+        weight = dict(module.named_parameters(recurse=False)).get("weight")
         if weight is not None and len(np.shape(np.asarray(weight))) == 2:
             last = f"{name}.weight" if name else "weight"
     return None

@@ -231,6 +231,7 @@ class Recorder(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if len(self._losses) >= MAX_LOSSES:
             self._halve_losses()
+        self.record["steps"] = int(self._step)  # current in what is saved after each epoch
         epochs = self.record["epochs"]
         numbers = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float))}
         n = len(epochs.get("epoch", []))
