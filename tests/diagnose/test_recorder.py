@@ -202,3 +202,27 @@ def test_resume_keeps_the_record():
     again.load_state_dict(state)
     assert again.record["steps"] == rec.record["steps"]
     assert math.isfinite(again.record["batch_loss"][0])
+
+
+def test_nan_loss_without_check_finite_is_diverged():
+    X, y = cr.datasets.linear_regression(n=128, features=3, seed=0)
+    model = mlp([3, 16, 1])
+    rec = Recorder(every=1)
+    history = cr.fit(
+        model,
+        (X, y * 1e4),
+        nn.MSELoss(),
+        optim.SGD(model.parameters(), lr=5.0),
+        epochs=4,
+        callbacks=[rec],
+        verbose=False,
+        check_finite=False,
+    )
+    assert history.findings[0].code == "DIVERGED"
+    assert "NaN or infinite" in history.findings[0].sentence
+
+
+def test_an_empty_record_has_no_findings():
+    from chainrule.diagnose.recorder import MARKER
+
+    assert diagnose({"marker": MARKER}) == []

@@ -101,7 +101,7 @@ def run(args) -> int:
         steps = record.get("steps", 0)
         epochs = len((record.get("epochs") or {}).get("loss", []))
         print(
-            f"{folder}: {epochs} epoch(s), {steps} step(s), {len(record['steps_recorded'])} "
+            f"{folder}: {epochs} epoch(s), {steps} step(s), {len(record.get('steps_recorded') or [])} "
             f"recorded"
         )
         print(summary(findings))

@@ -182,10 +182,10 @@ class _Run:
 
     def grad_rms(self, name: str) -> float:
         size = int(np.prod(self.shapes.get(name, (1,)))) or 1
-        return self.late(self.rec["grad_norm"].get(name, [])) / math.sqrt(size)
+        return self.late(self.rec.get("grad_norm", {}).get(name, [])) / math.sqrt(size)
 
     def median_ratio(self) -> float:
-        ratios = [self.late(self.rec["update_ratio"].get(n, [])) for n in self.weights()]
+        ratios = [self.late(self.rec.get("update_ratio", {}).get(n, [])) for n in self.weights()]
         ratios = [r for r in ratios if math.isfinite(r)]
         return float(np.median(ratios)) if ratios else math.nan
 
@@ -310,7 +310,7 @@ def lr_too_high(run: _Run) -> Finding | None:
 
 def exploding(run: _Run) -> Finding | None:
     weights = run.weights()
-    norms = {n: run.late(run.rec["grad_norm"].get(n, [])) for n in run.params}
+    norms = {n: run.late(run.rec.get("grad_norm", {}).get(n, [])) for n in run.params}
     norms = {n: v for n, v in norms.items() if math.isfinite(v)}
     if not norms:
         return None
@@ -562,7 +562,7 @@ def imbalance(run: _Run) -> Finding | None:
 def lr_too_low(run: _Run) -> Finding | None:
     # the fastest-moving weight layer: slow early layers are vanishing gradients, not the lr;
     # a ratio of exactly 0 means no gradient at all (dead units), not a small step
-    ratios = [run.late(run.rec["update_ratio"].get(n, [])) for n in run.weights()]
+    ratios = [run.late(run.rec.get("update_ratio", {}).get(n, [])) for n in run.weights()]
     ratios = [r for r in ratios if math.isfinite(r)]
     ratio = max(ratios) if ratios else math.nan
     ends = run.start_end()
