@@ -100,9 +100,7 @@ def run(args) -> int:
     else:
         steps = record.get("steps", 0)
         epochs = len((record.get("epochs") or {}).get("loss", []))
-        print(
-            f"{folder}: {epochs} epoch(s), {steps} step(s), {len(record.get('steps_recorded') or [])} "
-            f"recorded"
-        )
+        recorded = len(record.get("steps_recorded") or [])
+        print(f"{folder}: {epochs} epoch(s), {steps} step(s), {recorded} recorded")
         print(summary(findings))
     return EXIT_DIVERGED if any(f.code in DIVERGENCE for f in findings) else 0
