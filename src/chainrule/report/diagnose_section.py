@@ -33,9 +33,22 @@ def _by_layer(record: dict, key: str, weights_only: bool = False) -> dict:
     return {layer: np.sqrt(sum(p**2 for p in parts)) for layer, parts in layers.items()}
 
 
+ZERO_FLOOR = 1e-12  # where a log-scale chart draws an exact 0 (a dead layer's gradient)
+
+
 def _log_scale(series: list) -> bool:
     values = [v for _, _, ys, _ in series for v in ys if math.isfinite(v) and v > 0]
-    return bool(values) and max(values) / min(values) > 20
+    zeros = any(v == 0 for _, _, ys, _ in series for v in ys)
+    return zeros or (bool(values) and max(values) / min(values) > 20)
+
+
+def _floored(series: list) -> tuple[list, str]:
+    """Zeros raised to ZERO_FLOOR for a log axis, and a note for the title when there were."""
+    zeros = any(v == 0 for _, _, ys, _ in series for v in ys)
+    if not zeros:
+        return series, ""
+    lifted = [(n, xs, [ZERO_FLOOR if v == 0 else v for v in ys], d) for n, xs, ys, d in series]
+    return lifted, f" (0 drawn at {ZERO_FLOOR:g})"
 
 
 def _charts(record: dict) -> list:
@@ -45,17 +58,24 @@ def _charts(record: dict) -> list:
     out = []
     grads = _by_layer(record, "grad_norm")
     series = [(f"layer {k}", steps[: len(v)], v.tolist(), False) for k, v in grads.items()]
+    log = _log_scale(series)
+    series, note = _floored(series) if log else (series, "")
     out.append(
         charts.line_chart(
-            series, "gradient norm per layer", xlabel="step", width=460, log=_log_scale(series)
+            series, "gradient norm per layer" + note, xlabel="step", width=460, log=log
         )
     )
     ratios = _by_layer(record, "update_ratio", weights_only=True)
     series = [(f"layer {k}", steps[: len(v)], v.tolist(), False) for k, v in ratios.items()]
     if series:
+        series, note = _floored(series)
         out.append(
             charts.line_chart(
-                series, "update / weight ratio |Δw|/|w|", xlabel="step", width=460, log=True
+                series,
+                "update / weight ratio |Δw|/|w|" + note,
+                xlabel="step",
+                width=460,
+                log=True,
             )
         )
     dead, flat = [], []
