@@ -32,7 +32,7 @@ MARKER = "chainrule.diagnose"
 FORMAT_VERSION = 1
 
 # What the recorder looks at in each kind of activation layer.
-ACTIVATION_KINDS = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyReLU": "relu"}
+ACTIVATION_KINDS = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 SATURATION = {"sigmoid": 0.01, "tanh": 0.01}  # how close to the asymptotes counts as saturated
 FREE_SECONDS = 0.002  # recording time allowed on top of the budget (short runs need it)
 MAX_SAMPLE_ROWS = 1024  # rows of inputs and targets kept for the data checks ...
