@@ -25,6 +25,9 @@ ACTIVATION_FORMULAS = {
     "1 if z > 0 else 0": "relu'(z) ∈ {0, 1}",
 }
 _INDEX_LOSSES = ("CrossEntropyLoss", "NLLLoss", "cross_entropy", "nll_loss")
+# cr.explain writes out a whole report; on a 784-256-128-10 network that takes seconds, so
+# larger models are not explained at the end of training (cr.explain can still be called).
+EXPLAIN_MAX_PARAMETERS = 1_000_000
 
 
 def _g(v) -> str:
@@ -209,6 +212,14 @@ def attach_explanations(findings: list, run, model, loss_fn) -> None:
     """
     wanted = [f for f in findings if f.code in ("VANISHING_GRADIENTS", "DEAD_RELU")]
     if not wanted:
+        return
+    size = sum(int(np.asarray(p).size) for p in model.parameters())
+    if size > EXPLAIN_MAX_PARAMETERS:
+        for finding in wanted:
+            finding.evidence["explain_skipped"] = (
+                f"{size:,} parameters (more than {EXPLAIN_MAX_PARAMETERS:,}); call cr.explain "
+                f"yourself for one weight"
+            )
         return
     sample = sample_of(run, loss_fn)
     if sample is None:
