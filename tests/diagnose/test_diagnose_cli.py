@@ -173,3 +173,22 @@ def test_deep_sigmoid_run_resumed_then_explained_from_its_folder(tmp_path):
     assert "4 epoch(s), 52 step(s)" in out.stdout
     assert "1. [warning] VANISHING_GRADIENTS" in out.stdout
     assert "σ'(z) ≤ 0.25" in out.stdout and "the engine's gradient" in out.stdout
+
+
+def test_example_why_not_learning(tmp_path):
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "why_not_learning.py")
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    run = subprocess.run(
+        [sys.executable, example],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    broken, fixed = run.stdout.split("\ntanh: ")
+    assert "1. [warning] VANISHING_GRADIENTS" in broken and "σ'(z) ≤ 0.25" in broken
+    assert "sigmoid: accuracy 50.0%" in broken
+    assert "no problems found" in fixed
+    assert float(fixed.split("accuracy ")[1].split("%")[0]) >= 95.0
