@@ -175,6 +175,12 @@ class _Run:
         values = list(series)
         return _median(values[: max(1, len(values) // 4)])
 
+    def lr(self) -> float | None:
+        """The learning rate of the last epoch (schedulers change it), else the first one."""
+        rates = self.curve("lr")
+        rates = rates[np.isfinite(rates)]
+        return float(rates[-1]) if rates.size else self.rec.get("lr")
+
     def weights(self) -> list[str]:
         """Weight matrices (2 or more dimensions), first layer first."""
         names = [n for n in self.params if len(self.shapes.get(n, ())) >= 2]
@@ -294,7 +300,7 @@ def lr_too_high(run: _Run) -> Finding | None:
     rising, how = _rises(run)
     if not rising and ratio <= LR_HUGE_RATIO:
         return None
-    lr = run.rec.get("lr")
+    lr = run.lr()
     lr_text = f" (lr {_g(lr)})" if lr is not None else ""
     because = f"{how}, and " if rising else ""
     return Finding(
@@ -572,7 +578,7 @@ def lr_too_low(run: _Run) -> Finding | None:
     progress = (start - end) / abs(start) if start else 0.0
     if progress >= LOW_PROGRESS:
         return None
-    lr = run.rec.get("lr")
+    lr = run.lr()
     lr_text = f" (lr {_g(lr)})" if lr is not None else ""
     return Finding(
         "LR_TOO_LOW",

@@ -179,7 +179,7 @@ class Recorder(Callback):
                     "mean": [],
                     "std": [],
                 }
-        loss_fn = self.params.get("loss_fn", None) or self.loss_fn
+        loss_fn = self.loss_fn if self.loss_fn is not None else self.params.get("loss_fn")
         self._loss_fn = loss_fn
         if loss_fn is not None:
             rec["loss_name"] = getattr(loss_fn, "__name__", None) or type(loss_fn).__name__
