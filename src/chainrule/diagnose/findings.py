@@ -124,9 +124,11 @@ class _Run:
         self.y = None if y is None else np.asarray(y, dtype=np.float64)
         if self.x is not None and self.y is not None and len(self.x) == len(self.y):
             # small data sets are sampled many times over: count each row once
-            rows = np.concatenate([self.x.reshape(len(self.x), -1), self.y], axis=1)
-            _, keep = np.unique(rows, axis=0, return_index=True)
-            keep.sort()
+            rows = np.ascontiguousarray(np.concatenate([self.x, self.y], axis=1))
+            first: dict = {}
+            for i, row in enumerate(rows):  # a dict of the rows' bytes: no sort of 785 columns
+                first.setdefault(row.tobytes(), i)
+            keep = np.fromiter(first.values(), dtype=np.intp, count=len(first))
             self.x, self.y = self.x[keep], self.y[keep]
         self.x_integer = bool(rec.get("x_integer"))
 
@@ -148,7 +150,7 @@ class _Run:
         head, tail = losses[:k], losses[-k:]
         if not (np.isfinite(head).all() and np.isfinite(tail).all()):
             return None
-        return float(np.median(head)), float(np.median(tail))
+        return _median(head.tolist()), _median(tail.tolist())
 
     def curve(self, key: str = "loss") -> np.ndarray:
         values = self.epochs.get(key)
@@ -193,7 +195,7 @@ class _Run:
     def median_ratio(self) -> float:
         ratios = [self.late(self.rec.get("update_ratio", {}).get(n, [])) for n in self.weights()]
         ratios = [r for r in ratios if math.isfinite(r)]
-        return float(np.median(ratios)) if ratios else math.nan
+        return _median(ratios)
 
     def regression(self) -> bool:
         name = (self.rec.get("loss_name") or "").lower()
@@ -500,6 +502,12 @@ def _determines(a: np.ndarray, b: np.ndarray) -> bool:
     return len(pairs) == len(np.unique(a))
 
 
+def _distinct_per_column(x: np.ndarray) -> np.ndarray:
+    """How many distinct values each column holds (one sort for all of them)."""
+    ordered = np.sort(x, axis=0)
+    return (np.diff(ordered, axis=0) != 0).sum(axis=0) + 1
+
+
 def leaked_target(run: _Run) -> Finding | None:
     x, y = run.x, run.y
     if x is None or y is None or len(x) < MIN_SAMPLE_ROWS or len(x) != len(y):
@@ -508,24 +516,27 @@ def leaked_target(run: _Run) -> Finding | None:
     if np.all(target == target[0]):
         return None
     labels = run.classes()
-    for j in range(x.shape[1]):
-        column = x[:, j]
-        if labels is not None:
-            if len(np.unique(column)) > len(np.unique(labels)):
-                continue
+    found = None
+    if labels is not None:
+        classes = len(np.unique(labels))
+        # a column can match the classes one-to-one only with as many distinct values
+        for j in np.flatnonzero(_distinct_per_column(x) == classes):
+            column = x[:, j]
             if _determines(column, labels) and _determines(labels, column):
-                how = "determines the class exactly (one value per class)"
-                break
-        else:
-            sd_x, sd_y = column.std(), target.std()
-            if sd_x == 0 or sd_y == 0:
-                continue
-            r = float(np.corrcoef(column, target)[0, 1])
-            if abs(r) >= LEAK_CORRELATION:
-                how = f"has correlation {r:.4f} with the target"
+                found = int(j), "determines the class exactly (one value per class)"
                 break
     else:
+        sd_x, sd_y = x.std(axis=0), target.std()
+        if sd_y > 0:
+            safe = np.where(sd_x > 0, sd_x, 1.0)
+            r = ((x - x.mean(axis=0)) * (target - target.mean())[:, None]).mean(axis=0)
+            r = np.where(sd_x > 0, r / (safe * sd_y), 0.0)
+            j = int(np.argmax(np.abs(r)))
+            if abs(r[j]) >= LEAK_CORRELATION:
+                found = j, f"has correlation {r[j]:.4f} with the target"
+    if found is None:
         return None
+    j, how = found
     return Finding(
         "LEAKED_TARGET",
         "critical",

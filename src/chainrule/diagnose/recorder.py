@@ -366,12 +366,15 @@ class Recorder(Callback):
             x = _array(x)
             if x.dtype.kind in "iu":
                 rec["x_integer"] = True
-            if x.ndim >= 1 and x.dtype.kind in "fiub":
+            if x.ndim >= 1 and x.dtype.kind in "fiub" and len(x):
                 rec["x_row_shape"] = list(x.shape[1:])
-                self._xs.append(np.array(x.reshape(len(x), -1), dtype=np.float64))
-                self._rows += len(x)
+                flat = x.reshape(len(x), -1)
+                limit = min(MAX_SAMPLE_ROWS, max(32, MAX_SAMPLE_CELLS // max(flat.shape[1], 1)))
+                take = max(limit - self._rows, 0)
+                self._xs.append(np.array(flat[:take], dtype=np.float64))
+                self._rows = self._rows + take if self._rows + take < limit else MAX_SAMPLE_ROWS
                 if y is not None:
-                    self._ys.append(np.array(_array(y)).reshape(len(x), -1))
+                    self._ys.append(np.array(_array(y)).reshape(len(x), -1)[:take])
         self._captured = {}
 
     def _halve_losses(self) -> None:
@@ -390,7 +393,6 @@ class Recorder(Callback):
         if len(width) == 1:
             rows = min(MAX_SAMPLE_ROWS, max(32, MAX_SAMPLE_CELLS // max(width.pop(), 1)))
             sample["x"] = np.concatenate(xs)[:rows]
-            self._rows = len(sample["x"]) if len(sample["x"]) < rows else MAX_SAMPLE_ROWS
             if self._ys and len(self._ys) == len(self._xs):
                 ys = self._ys if sample["y"] is None else [np.asarray(sample["y"]), *self._ys]
                 if len({y.shape[1] for y in ys}) == 1:
