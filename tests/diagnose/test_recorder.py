@@ -226,3 +226,13 @@ def test_an_empty_record_has_no_findings():
     from chainrule.diagnose.recorder import MARKER
 
     assert diagnose({"marker": MARKER}) == []
+
+
+def test_finding_round_trips_through_a_dict():
+    from chainrule.diagnose import Finding
+
+    rec, _ = train(BROKEN["deep_sigmoid"][1])
+    first = rec.findings[0]
+    again = Finding.from_dict(json.loads(json.dumps(first.to_dict())))
+    assert again == first
+    assert str(again).startswith("[warning] VANISHING_GRADIENTS: ")
