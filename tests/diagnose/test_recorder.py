@@ -236,3 +236,26 @@ def test_finding_round_trips_through_a_dict():
     again = Finding.from_dict(json.loads(json.dumps(first.to_dict())))
     assert again == first
     assert str(again).startswith("[warning] VANISHING_GRADIENTS: ")
+
+
+def test_sample_spans_the_run_when_data_is_sorted_and_not_shuffled():
+    """Rows ordered by class and read in order: the first batches hold one class only, yet
+    the sample (a reservoir over the recorded steps) holds both, so no false CONSTANT_TARGET."""
+    X, y = cr.datasets.moons(n=3000, seed=0)  # more rows than the sample's 1,024
+    order = np.argsort(y, kind="stable")
+    model = mlp([2, 16, 1])
+    rec = Recorder(every=1)
+    cr.fit(
+        model,
+        (X[order], y[order]),
+        nn.BCEWithLogitsLoss(),
+        optim.Adam(model.parameters(), lr=0.01),
+        epochs=10,
+        shuffle=False,
+        callbacks=[rec],
+        verbose=False,
+    )
+    labels = np.asarray(rec.record["sample"]["y"]).ravel()
+    assert 0.3 < labels.mean() < 0.7
+    codes = [f.code for f in rec.findings]
+    assert "CONSTANT_TARGET" not in codes and "CLASS_IMBALANCE" not in codes

@@ -189,8 +189,7 @@ class Recorder(Callback):
             rec["lr"] = float(groups[0].get("lr", math.nan))
         self._step = int(rec["steps"])
         self._losses = rec["batch_loss"]
-        self._rows = 0 if rec["sample"]["x"] is None else len(rec["sample"]["x"])
-        self._xs, self._ys = [], []
+        self._reservoir = _Reservoir(rec["sample"])
 
     # ---- hooks -------------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
@@ -287,7 +286,7 @@ class Recorder(Callback):
         captured = self._captured = {}
         for name, module, _ in self._acts:
             self._wrap(module, name, captured, "out")
-        if self._rows < MAX_SAMPLE_ROWS:
+        if self._reservoir.usable:
             self._wrap(self.model, "__x__", captured, "in")
             loss_fn = self._loss_fn
             if isinstance(loss_fn, Module):
@@ -368,13 +367,10 @@ class Recorder(Callback):
                 rec["x_integer"] = True
             if x.ndim >= 1 and x.dtype.kind in "fiub" and len(x):
                 rec["x_row_shape"] = list(x.shape[1:])
-                flat = x.reshape(len(x), -1)
-                limit = min(MAX_SAMPLE_ROWS, max(32, MAX_SAMPLE_CELLS // max(flat.shape[1], 1)))
-                take = max(limit - self._rows, 0)
-                self._xs.append(np.array(flat[:take], dtype=np.float64))
-                self._rows = self._rows + take if self._rows + take < limit else MAX_SAMPLE_ROWS
-                if y is not None:
-                    self._ys.append(np.array(_array(y)).reshape(len(x), -1)[:take])
+                y = None if y is None else _array(y)
+                if y is not None and len(y) != len(x):
+                    y = None
+                self._reservoir.add(x.reshape(len(x), -1), y)
         self._captured = {}
 
     def _halve_losses(self) -> None:
@@ -385,19 +381,7 @@ class Recorder(Callback):
         self.record["loss_stride"] = int(self.record.get("loss_stride", 1)) * 2
 
     def _flush_sample(self) -> None:
-        if not self._xs:
-            return
-        sample = self.record["sample"]
-        xs = self._xs if sample["x"] is None else [np.asarray(sample["x"]), *self._xs]
-        width = {x.shape[1] for x in xs}
-        if len(width) == 1:
-            rows = min(MAX_SAMPLE_ROWS, max(32, MAX_SAMPLE_CELLS // max(width.pop(), 1)))
-            sample["x"] = np.concatenate(xs)[:rows]
-            if self._ys and len(self._ys) == len(self._xs):
-                ys = self._ys if sample["y"] is None else [np.asarray(sample["y"]), *self._ys]
-                if len({y.shape[1] for y in ys}) == 1:
-                    sample["y"] = np.concatenate(ys)[:rows]
-        self._xs, self._ys = [], []
+        self._reservoir.write(self.record["sample"])
 
     # ---- saving and resuming -----------------------------------------------------------------
     def save(self, path) -> str:
@@ -446,3 +430,66 @@ def load_record(path) -> dict:
     if not isinstance(record, dict) or record.get("marker") != MARKER:
         raise DataError(f"{path}: not a diagnosis record (written by cr.diagnose.Recorder)")
     return record
+
+
+class _Reservoir:
+    """A uniform sample of the rows seen on recorded steps, over the whole run.
+
+    Reservoir sampling (each row seen so far is kept with the same chance), so data ordered by
+    class and read without shuffling still gives a fair sample once the recorded steps have
+    covered it. Each recorded batch adds at most a quarter of the sample's rows; the row
+    choices come from a private generator seeded with 0 (training's randomness is untouched).
+    """
+
+    def __init__(self, sample: dict):
+        self.rng = np.random.default_rng(0)
+        self.x = self.y = None
+        self.seen = 0
+        self.usable = True
+        if sample.get("x") is not None:  # a resumed run: continue its sample
+            x = np.asarray(sample["x"], dtype=np.float64)
+            if x.ndim == 2 and len(x):
+                self._start(x.shape[1], None if sample.get("y") is None else sample["y"])
+                n = min(len(x), self.limit)
+                self.x[:n] = x[:n]
+                if self.y is not None:
+                    self.y[:n] = np.asarray(sample["y"])[:n]
+                self.seen = n
+
+    def _start(self, width: int, y) -> None:
+        self.limit = min(MAX_SAMPLE_ROWS, max(32, MAX_SAMPLE_CELLS // max(width, 1)))
+        self.x = np.empty((self.limit, width), dtype=np.float64)
+        if y is not None:
+            y = np.asarray(y)
+            self.y = np.empty((self.limit, int(np.prod(y.shape[1:], dtype=np.int64))), y.dtype)
+
+    def add(self, x: np.ndarray, y) -> None:
+        if self.x is None:
+            self._start(x.shape[1], y)
+        if x.shape[1] != self.x.shape[1] or (self.y is None) != (y is None):
+            self.usable = False  # inputs of changing shape: no data checks for this run
+            return
+        take = max(1, self.limit // 4)
+        x = x[:take]
+        if y is not None:
+            y = y.reshape(len(y), -1)[:take]
+            if y.shape[1] != self.y.shape[1]:
+                self.usable = False
+                return
+        n = len(x)
+        slots = np.arange(self.seen, self.seen + n)
+        fill = slots < self.limit  # the first rows fill the sample ...
+        # ... later ones replace a random kept row with probability limit / (rows seen)
+        chosen = np.where(fill, slots, self.rng.integers(0, slots + 1))
+        keep = chosen < self.limit
+        self.x[chosen[keep]] = x[keep]
+        if y is not None:
+            self.y[chosen[keep]] = y[keep]
+        self.seen += n
+
+    def write(self, sample: dict) -> None:
+        if self.x is None or not self.usable:
+            return
+        n = min(self.seen, self.limit)
+        sample["x"] = self.x[:n].copy()
+        sample["y"] = None if self.y is None else self.y[:n].copy()
