@@ -6,8 +6,8 @@ with a default ``Recorder()`` (automatic interval, 2% time budget, end-of-run di
 included). The two runs alternate within each repetition, so a busy machine slows both alike;
 reported: the ratio of the fastest runs (min with / min without: the least disturbed by other
 load), the median of the per-repetition ratios, the recorder's own account of its time (the
-seconds it spent recording and diagnosing ÷ the training time), the cost of its two per-step
-hooks on a step it does not record (timed alone), and "accounted": own share + hooks ÷ step
+seconds it spent recording and diagnosing ÷ the training time), the cost of its per-step
+hook on a step it does not record (timed alone), and "accounted": own share + hooks ÷ step
 time, the overhead without the timing noise of a shared machine. The target is at most 5%.
 
 Run: ``python benchmarks/diagnose_overhead.py [--repeat N] [--steps N] [--cases b,c]``
@@ -62,18 +62,17 @@ def _run(case, params, X, y, epochs: int, record: bool) -> tuple[float, Recorder
 
 
 def hook_cost_us(calls: int = 100_000) -> float:
-    """Microseconds per step of the two per-step hooks on a step that is not recorded."""
+    """Microseconds per step of the per-step hook on a step that is not recorded."""
     recorder = Recorder()
     recorder._step, recorder._due, recorder._losses = 0, 1 << 60, []
     recorder._recording = False
     logs = {"loss": 0.5, "size": 32}
-    begin, end = recorder.on_batch_begin, recorder.on_batch_end
+    end = recorder.on_batch_end
     best = math.inf
     for _ in range(5):
         recorder._losses.clear()
         started = time.perf_counter()
         for i in range(calls):
-            begin(i)
             end(i, logs)
         best = min(best, time.perf_counter() - started)
     return best / calls * 1e6

@@ -34,7 +34,7 @@ FORMAT_VERSION = 1
 # What the recorder looks at in each kind of activation layer.
 ACTIVATION_KINDS = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 SATURATION = {"sigmoid": 0.01, "tanh": 0.01}  # how close to the asymptotes counts as saturated
-FREE_SECONDS = 0.002  # recording time allowed on top of the budget (short runs need it)
+FREE_SECONDS = 0.001  # recording time allowed on top of the budget (short runs need it)
 MAX_SAMPLE_ROWS = 1024  # rows of inputs and targets kept for the data checks ...
 MAX_SAMPLE_CELLS = 100_000  # ... and at most this many numbers of them
 MAX_LOSSES = 20_000  # batch losses kept; beyond it neighbours are averaged in pairs
@@ -199,13 +199,23 @@ class Recorder(Callback):
         self._t0 = time.perf_counter()
         self._spent = 0.0
         self._due = self._first = self._step
+        self._consider()
 
-    def on_batch_begin(self, batch, logs=None):
-        # Most steps end at the first comparison: this hook runs on every step.
+    # One hook per step: the end of step s also prepares step s + 1 when it is to be recorded
+    # (the weights then are the ones step s + 1 updates), so no on_batch_begin is needed.
+    def on_batch_end(self, batch, logs=None):
+        self._losses.append(logs["loss"] if logs else math.nan)
+        if self._recording:
+            started = time.perf_counter()
+            self._end_record()
+            self._spent += time.perf_counter() - started
+        self._step += 1
+        if self._step >= self._due:
+            self._consider()
+
+    def _consider(self) -> None:
+        """Decide whether step ``self._step`` is recorded; if so, prepare it."""
         step = self._step
-        self._step = step + 1
-        if step < self._due:
-            return
         if self.every is not None:
             self._due = step + self.every
         else:
@@ -219,13 +229,6 @@ class Recorder(Callback):
         started = time.perf_counter()
         self._begin_record()
         self._spent += time.perf_counter() - started
-
-    def on_batch_end(self, batch, logs=None):
-        self._losses.append(logs["loss"] if logs else math.nan)
-        if self._recording:
-            started = time.perf_counter()
-            self._end_record()
-            self._spent += time.perf_counter() - started
 
     def on_epoch_end(self, epoch, logs=None):
         if len(self._losses) >= MAX_LOSSES:
@@ -323,7 +326,7 @@ class Recorder(Callback):
         if len(self._losses) >= MAX_LOSSES:
             self._halve_losses()
         rec = self.record
-        rec["steps_recorded"].append(self._step - 1)
+        rec["steps_recorded"].append(self._step)
         epochs = rec["epochs"].get("epoch", [])
         rec["epoch_of_record"].append(len(epochs))
         grad_norm, weight_norm, ratio = rec["grad_norm"], rec["weight_norm"], rec["update_ratio"]
