@@ -161,24 +161,26 @@ class Recorder(Callback):
             kind = _kind(module)
             if kind is not None:
                 self._acts.append((name or type(module).__name__, module, kind))
-        rec = self.record
         if not self._restored:
-            self.record = rec = self._empty()
-            rec["params"] = [n for n, _ in self._params]
-            rec["shapes"] = {n: list(np.shape(_array(p))) for n, p in self._params}
-            for n, _ in self._params:
-                rec["grad_norm"][n] = []
-                rec["weight_norm"][n] = []
-                rec["update_ratio"][n] = []
-            for name, module, kind in self._acts:
-                rec["activations"][name] = {
+            self.record = self._empty()
+        rec = self.record  # a resumed run's record goes on; a new parameter starts its series
+        rec["params"] = [n for n, _ in self._params]
+        rec["shapes"] = {n: list(np.shape(_array(p))) for n, p in self._params}
+        for n, _ in self._params:
+            for key in ("grad_norm", "weight_norm", "update_ratio"):
+                rec[key].setdefault(n, [])
+        for name, module, kind in self._acts:
+            rec["activations"].setdefault(
+                name,
+                {
                     "kind": kind,
                     "layer": type(module).__name__,
                     "dead": [],
                     "saturated": [],
                     "mean": [],
                     "std": [],
-                }
+                },
+            )
         loss_fn = self.loss_fn if self.loss_fn is not None else self.params.get("loss_fn")
         self._loss_fn = loss_fn
         if loss_fn is not None:
