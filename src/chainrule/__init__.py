@@ -89,6 +89,7 @@ _LAZY = {
     "plot": ("chainrule.train.plot", None),
     "metrics": ("chainrule.train.metrics", None),
     "callbacks": ("chainrule.train.callbacks", None),
+    "diagnose": ("chainrule.diagnose", None),
     "fit": ("chainrule.train.fit", "fit"),
     "evaluate": ("chainrule.train.fit", "evaluate"),
     "predict": ("chainrule.train.fit", "predict"),

@@ -27,6 +27,7 @@ COMMANDS = {
     "playground": "chainrule.cli.playground_cmd",
     "report": "chainrule.cli.report_cmd",
     "export": "chainrule.cli.export_cmd",
+    "diagnose": "chainrule.cli.diagnose_cmd",
     "bench": "chainrule.cli.bench_cmd",
 }
 

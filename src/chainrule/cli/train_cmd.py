@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from chainrule.cli.common import ACTIVATIONS, fraction, positive_float, positive_int
-from chainrule.cli.errors import CLIError
+from chainrule.cli.errors import EXIT_DIVERGED, CLIError
 from chainrule.cli.output import heading, say, table
 from chainrule.cli.paths import output_file, output_folder
 from chainrule.cli.training_data import choose_loss, encode_targets, load_training_data
@@ -108,6 +108,11 @@ def add_arguments(parser) -> None:
     out.add_argument("--no-plots", action="store_true", help="write no PNG plots")
     out.add_argument("--report", help="write a self-contained HTML report of the run here")
     out.add_argument("--checkpoint-dir", help="save a resumable checkpoint after every epoch")
+    out.add_argument(
+        "--no-diagnose",
+        action="store_true",
+        help="skip the training diagnosis (docs/diagnose.md); divergence still exits 3",
+    )
     out.add_argument(
         "--resume",
         action="store_true",
@@ -293,6 +298,7 @@ def run(args) -> int:
     elapsed = time.perf_counter() - started
     if rank != 0:
         return 0
+    _diagnosis(run)
     _save(args, run)
     _summary(args, run, elapsed)
     if not args.no_plots:
@@ -302,6 +308,20 @@ def run(args) -> int:
             first = (str(err).strip().splitlines() or [type(err).__name__])[0]
             print(f"warning: plots not written ({first}); the model is saved", file=sys.stderr)
     return 0
+
+
+def _diagnosis(run) -> None:
+    """Print the end-of-training diagnosis; a run that diverged or ended far above where it
+    began exits 3 and leaves no model file."""
+    if run.diagnosis is None:
+        return
+    from chainrule.diagnose.findings import summary
+
+    for line in summary(run.diagnosis.findings).splitlines():
+        say(line)
+    diverged = [f for f in run.history.findings if f.code in ("DIVERGED", "LOSS_ROSE")]
+    if diverged:
+        raise CLIError(f"{diverged[0].sentence} The model was not saved.", EXIT_DIVERGED)
 
 
 def _check_outputs(args) -> None:
@@ -444,6 +464,16 @@ def _build_model(args, run: _Run, hidden: list[int]):
 
         run.recorder = ReportRecorder(run.X_train, run.y_train, loss=run.loss_name)
         run.callbacks.append(run.recorder)
+    run.diagnosis = None
+    if not args.no_diagnose:
+        # Last before the backup: its state is saved after its epoch's logs, and turning it
+        # on or off between runs never shifts the other callbacks' resumed states.
+        from chainrule.diagnose import Recorder
+
+        folder = args.checkpoint_dir
+        path = os.path.join(folder, "diagnose.json") if folder else None
+        run.diagnosis = Recorder(path=path, verbose=False)  # printed after training, below
+        run.callbacks.append(run.diagnosis)
     if args.checkpoint_dir:
         write = _mpi_rank() == 0  # under MPI only rank 0 writes run.json
         run.callbacks.append(prepare_checkpoint_dir(args, run.config, run.data.digest, write=write))
@@ -494,6 +524,7 @@ def _save(args, run: _Run) -> None:
             grad_norms=run.recorder.grad_norms,
             explain_sample=(run.X_train[:1], run.y_train_enc[:1], run.loss_fn),
             loss=run.loss_name,
+            diagnosis=run.diagnosis,
         )
 
 

@@ -180,6 +180,7 @@ def write_report(
     explain_sample=None,
     loss=None,
     title: str = "chainrule run report",
+    diagnosis=None,
 ) -> str:
     """Write one self-contained HTML report of a training run; returns the path.
 
@@ -196,6 +197,8 @@ def write_report(
             optional ``param``, or a ready :class:`~chainrule.explain.Report`).
         loss: the loss module or name, to read the model's output (default: guessed).
         title: the page title.
+        diagnosis: a :class:`chainrule.diagnose.Recorder` (or its record) for the
+            "Diagnosis" section: findings and per-layer charts over training.
     """
     hist = _history_dict(history)
     loss_for_kind = (
@@ -270,6 +273,10 @@ def write_report(
         + _network(model)
         + "</section>"
     )
+    if diagnosis is not None:
+        from chainrule.report.diagnose_section import diagnosis_section
+
+        parts.append(diagnosis_section(diagnosis))
     if grad_norms and grad_norms.get("epoch"):
         parts.append(
             '<section id="gradients"><h2>Gradient norms over training</h2>'
@@ -389,8 +396,14 @@ def _report_from_checkpoint(folder: str, out, path: str) -> str:
     losses = {"bce": nn.BCEWithLogitsLoss, "ce": nn.CrossEntropyLoss, "mse": nn.MSELoss}
     if X is not None and y is not None and len(X) and loss in losses:
         explain_sample = (np.asarray(X)[:1], np.asarray(y)[:1], losses[loss]())
+    diagnosis = None
+    if os.path.isfile(os.path.join(folder, "diagnose.json")):
+        from chainrule.diagnose import load_record
+
+        diagnosis = load_record(os.path.join(folder, "diagnose.json"))
     return write_report(
         out,
+        diagnosis=diagnosis,
         model=model,
         history=history,
         config=config,

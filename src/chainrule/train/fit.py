@@ -455,8 +455,11 @@ def fit(
         "scheduler": scheduler,
         "generator": train_loader.generator,
         "data_sha256": data_hash,
+        "loss_fn": loss_fn,
     }
-    history = History({k: v for k, v in params.items() if k not in ("scheduler", "generator")})
+    history = History(
+        {k: v for k, v in params.items() if k not in ("scheduler", "generator", "loss_fn")}
+    )
     callbacks = list(callbacks or ())
     for cb in callbacks:
         if not isinstance(cb, Callback):
@@ -599,6 +602,7 @@ def fit(
         model.train(was_training)
         for cb in callbacks:
             cb.on_train_end(final_logs)
+    history.findings = [f for cb in callbacks for f in getattr(cb, "findings", None) or ()]
     return history
 
 

@@ -19,6 +19,8 @@ class History:
         params: the settings of the run (``epochs``, ``steps``, ``batch_size``, ...).
         stopped_early: True when a callback (e.g. ``EarlyStopping``) ended training before
             the last epoch.
+        findings: the diagnosis of a run with a :class:`chainrule.diagnose.Recorder`
+            (:class:`~chainrule.diagnose.Finding` objects, most severe first); else empty.
 
     Example:
         >>> h = History()
@@ -35,6 +37,7 @@ class History:
         self.epoch: list[int] = []
         self.params: dict = dict(params or {})
         self.stopped_early = False
+        self.findings: list = []  # what cr.diagnose.Recorder found, most severe first
 
     def append(self, epoch: int, logs: dict) -> None:
         """Record one epoch's ``logs`` (a key new in a later epoch is padded with NaN before)."""

@@ -1,0 +1,54 @@
+"""The chain-rule explanations of vanishing gradients and dead ReLUs carry the real numbers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from diagnose_cases import BROKEN, train
+
+import chainrule as cr
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+def test_vanishing_gradient_is_a_product_of_small_sigmoid_factors():
+    rec, _ = train(BROKEN["deep_sigmoid"][1])
+    finding = rec.findings[0]
+    assert finding.code == "VANISHING_GRADIENTS"
+    chain = finding.chain
+    factors = chain["factors"]
+    sig = [f for f in factors if f["formula"] == "σ(z)·(1 − σ(z))"]
+    assert len(sig) == 8  # one per sigmoid layer on the path
+    assert all(0 < f["value"] <= 0.25 for f in sig)
+    assert math.prod(f["value"] for f in factors) == pytest.approx(chain["product"], rel=1e-9)
+    # the sum over every path is the engine's own gradient
+    assert chain["total"] == pytest.approx(chain["engine_grad"], rel=1e-6, abs=1e-15)
+    assert abs(chain["total"]) < 1e-5
+    text = finding.explanation
+    assert "σ'(z) ≤ 0.25" in text and "0.weight[0, 0]" in text
+
+
+def test_vanishing_chain_matches_a_fresh_explain():
+    rec, _ = train(BROKEN["deep_sigmoid"][1])
+    finding = rec.findings[0]
+    x = np.asarray(rec.record["sample"]["x"])[:1]
+    y = np.asarray(rec.record["sample"]["y"])[:1]
+    report = cr.explain(rec.model, x, y, cr.nn.BCEWithLogitsLoss(), param="0.weight[0, 0]")
+    assert report.data["chains"][0]["engine_grad"] == pytest.approx(
+        finding.chain["engine_grad"], rel=1e-9
+    )
+
+
+def test_dead_relu_shows_the_zero_factor():
+    rec, _ = train(BROKEN["relu_killed_by_bias"][1])
+    finding = rec.findings[0]
+    assert finding.code == "DEAD_RELU"
+    chain = finding.chain
+    assert chain["factor"] == 0.0
+    assert chain["z"] <= 0
+    assert chain["engine_grad"] == 0.0
+    assert chain["nonzero_paths"] == 0
+    assert chain["param"].startswith("0.weight[")
+    assert "= 0" in finding.explanation and "relu'(z)" in finding.explanation
