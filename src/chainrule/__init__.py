@@ -75,6 +75,9 @@ __version__ = "0.1.0"
 float32 = "float32"
 float64 = "float64"
 
+_TORCH_DTYPES = ("float", "double", "half", "float16", "long", "int", "int64", "int32", "short")
+_TORCH_DTYPES += ("int16", "int8", "uint8", "bool")
+
 # Public names that live in modules loaded on first use: name -> (module, attribute).
 _LAZY = {
     "nn": ("chainrule.nn", None),
@@ -108,6 +111,13 @@ _LAZY = {
     "log_sigmoid": ("chainrule.ops", "log_sigmoid"),
     "softmax": ("chainrule.ops", "softmax"),
     "log_softmax": ("chainrule.ops", "log_softmax"),
+    # PyTorch's spelling (docs/pytorch.md); dtype aliases are dtype names ("int64", ...)
+    "utils": ("chainrule.utils", None),
+    "install_as_torch": ("chainrule.torch_compat", "install_as_torch"),
+    "uninstall_torch": ("chainrule.torch_compat", "uninstall_torch"),
+    "device": ("chainrule.torch_compat", "device"),
+    "cuda": ("chainrule.torch_compat", "cuda"),
+    **{name: ("chainrule.torch_compat", name) for name in _TORCH_DTYPES},
 }
 
 

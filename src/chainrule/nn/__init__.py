@@ -73,7 +73,7 @@ __all__ = [
     "init",
 ]
 
-_LAZY_SUBMODULES = ("registry",)
+_LAZY_SUBMODULES = ("registry", "utils")
 
 
 def __getattr__(name: str):
