@@ -11,6 +11,14 @@ from __future__ import annotations
 import importlib
 import sys
 
+class NotSupportedError(NotImplementedError, AttributeError):
+    """A PyTorch name chainrule does not have (yet); the message names the nearest spelling.
+
+    It is an ``AttributeError`` too, so ``hasattr(torch, name)`` stays ``False`` and
+    ``getattr(torch, name, default)`` returns the default.
+    """
+
+
 # PyTorch's dtype names, as the dtype names chainrule's ``dtype=`` arguments take.
 DTYPE_ALIASES = {
     "float": "float32",
@@ -99,7 +107,9 @@ class _Cuda:
         return 0
 
     def __getattr__(self, name):
-        raise NotImplementedError(
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise NotSupportedError(
             f"torch.cuda.{name} is not supported: chainrule computes on the CPU only"
         )
 
