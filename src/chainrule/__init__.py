@@ -75,7 +75,6 @@ from chainrule.ops import (
     transpose,
     unsqueeze,
     var,
-    where,
 )
 from chainrule.random import Generator, default_generator, manual_seed
 from chainrule.tensor import Tensor
@@ -87,6 +86,10 @@ float64 = "float64"
 
 _TORCH_DTYPES = ("float", "double", "half", "float16", "long", "int", "int64", "int32", "short")
 _TORCH_DTYPES += ("int16", "int8", "uint8", "bool")
+_MATH = ("sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "floor", "ceil")
+_MATH += ("round", "trunc", "sign", "rsqrt", "reciprocal", "erf")
+_INDEXING = ("where", "gather", "scatter", "index_select", "masked_fill", "one_hot", "cumsum")
+_INDEXING += ("prod",)
 
 # Public names that live in modules loaded on first use: name -> (module, attribute).
 _LAZY = {
@@ -128,6 +131,8 @@ _LAZY = {
     "device": ("chainrule.torch_compat", "device"),
     "cuda": ("chainrule.torch_compat", "cuda"),
     **{name: ("chainrule.torch_compat", name) for name in _TORCH_DTYPES},
+    **{name: ("chainrule.ops.math", name) for name in _MATH},
+    **{name: ("chainrule.ops.indexing", name) for name in _INDEXING},
 }
 
 

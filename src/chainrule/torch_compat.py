@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import sys
 
+
 class NotSupportedError(NotImplementedError, AttributeError):
     """A PyTorch name chainrule does not have (yet); the message names the nearest spelling.
 

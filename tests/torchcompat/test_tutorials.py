@@ -12,6 +12,7 @@ turns green when that lands.
 from __future__ import annotations
 
 import pytest
+
 from conftest import TUTORIALS
 
 # script -> what it still needs (xfail, not strict: it passes as soon as that lands)

@@ -114,6 +114,8 @@ def train_ch3(net, train_iter, test_iter, loss, num_epochs, updater):
     for epoch in range(num_epochs):
         train_loss, train_acc = train_epoch_ch3(net, train_iter, loss, updater)
         test_acc = evaluate_accuracy(net, test_iter)
-        print(f"epoch {epoch + 1}: loss {train_loss:.4f}, train acc {train_acc:.3f}, "
-              f"test acc {test_acc:.3f}")
+        print(
+            f"epoch {epoch + 1}: loss {train_loss:.4f}, train acc {train_acc:.3f}, "
+            f"test acc {test_acc:.3f}"
+        )
     return train_loss

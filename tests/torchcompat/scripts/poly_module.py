@@ -16,7 +16,9 @@ class Cubic(torch.nn.Module):
         return self.a + self.b * x + self.c * x**2 + self.d * x**3
 
     def string(self):
-        return f"y = {self.a.item()} + {self.b.item()} x + {self.c.item()} x^2 + {self.d.item()} x^3"
+        return (
+            f"y = {self.a.item()} + {self.b.item()} x + {self.c.item()} x^2 + {self.d.item()} x^3"
+        )
 
 
 x = torch.linspace(-math.pi, math.pi, 2000)

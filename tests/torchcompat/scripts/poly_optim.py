@@ -24,5 +24,7 @@ for step in range(2000):
     optimizer.step()
 
 w = model[0].weight
-print(f"y = {model[0].bias.item()} + {w[:, 0].item()} x + {w[:, 1].item()} x^2 + {w[:, 2].item()} x^3")
+print(
+    f"y = {model[0].bias.item()} + {w[:, 0].item()} x + {w[:, 1].item()} x^2 + {w[:, 2].item()} x^3"
+)
 final_loss = loss.item()
