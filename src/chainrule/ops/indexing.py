@@ -182,7 +182,7 @@ def gather(input, dim: int, index) -> Tensor:  # noqa: A002 - PyTorch's names
 
 
 def scatter(input, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:  # noqa: A002
-    """A copy of ``input`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``.
+    """A copy of ``input`` with ``src`` (or the number ``value``) written at ``index``.
 
     Example:
         >>> import chainrule as cr

@@ -8,7 +8,7 @@ net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10
 
 
 def init_weights(m):
-    if type(m) == nn.Linear:
+    if type(m) == nn.Linear:  # noqa: E721 - the book's spelling
         nn.init.normal_(m.weight, std=0.01)
 
 

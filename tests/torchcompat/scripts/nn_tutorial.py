@@ -57,7 +57,7 @@ for f in net.parameters():
     f.data.sub_(f.grad.data * learning_rate)
 
 optimizer = optim.SGD(net.parameters(), lr=0.01)
-for step in range(5):
+for _ in range(5):
     optimizer.zero_grad()
     output = net(input)
     loss = criterion(output, target)
