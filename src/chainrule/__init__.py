@@ -78,6 +78,9 @@ from chainrule.ops import (
 )
 from chainrule.random import Generator, default_generator, manual_seed
 from chainrule.tensor import Tensor
+from chainrule.tensor_methods import _bind
+
+_bind()  # PyTorch's Tensor methods (tensor_methods.py) reach the ops from here on
 
 __version__ = "0.1.0"
 

@@ -35,6 +35,7 @@ def run_backend(backend: str, names: list[str]) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
     env["PYTHONWARNINGS"] = "ignore"
+    env.setdefault("OMP_NUM_THREADS", "1")
     proc = subprocess.run(
         [sys.executable, str(HERE / "run_scripts.py"), backend, *names],
         capture_output=True,

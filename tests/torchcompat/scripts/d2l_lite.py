@@ -36,8 +36,8 @@ def load_data_images(batch_size, n_train=1200, n_test=300, side=8, seed=0):
 
     train, test = make(n_train), make(n_test)
     return (
-        data.DataLoader(train, batch_size, shuffle=False, num_workers=2),
-        data.DataLoader(test, batch_size, shuffle=False, num_workers=2),
+        data.DataLoader(train, batch_size, shuffle=False, num_workers=0),
+        data.DataLoader(test, batch_size, shuffle=False, num_workers=0),
     )
 
 
