@@ -110,8 +110,8 @@ _LAZY = {
     "evaluate": ("chainrule.train.fit", "evaluate"),
     "predict": ("chainrule.train.fit", "predict"),
     "History": ("chainrule.train.history", "History"),
-    "save": ("chainrule.io.model", "save"),
-    "load": ("chainrule.io.model", "load"),
+    "save": ("chainrule.io.torch_save", "save"),  # a Module whole, or torch.save's dicts
+    "load": ("chainrule.io.torch_save", "load"),
     "explain": ("chainrule.explain", "explain"),
     "trace": ("chainrule.explain", "trace"),
     "gradcheck": ("chainrule.testing.gradcheck", "gradcheck"),

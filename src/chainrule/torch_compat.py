@@ -40,11 +40,12 @@ DTYPE_ALIASES = {
 }
 
 
-class device:  # noqa: N801 - PyTorch's name
+class device(str):  # noqa: N801 - PyTorch's name
     """A device spec, as ``torch.device``: chainrule computes on the CPU only.
 
     ``device("cpu")`` (or ``"cpu:0"``) is accepted everywhere PyTorch takes ``device=``;
-    anything else (``"cuda"``, ``"mps"``) raises :class:`NotImplementedError`.
+    anything else (``"cuda"``, ``"mps"``) raises :class:`NotImplementedError`. It is a ``str``
+    (``"cpu"``), so code that takes device names as strings accepts it too.
 
     Example:
         >>> import chainrule as cr
@@ -52,16 +53,25 @@ class device:  # noqa: N801 - PyTorch's name
         device(type='cpu')
     """
 
-    __slots__ = ("type", "index")
+    __slots__ = ()
 
-    def __init__(self, spec="cpu", index: int | None = None):
+    def __new__(cls, spec="cpu", index: int | None = None):
         if isinstance(spec, device):
-            spec, index = spec.type, spec.index
+            return spec
         check_device(spec)
         text = str(spec)
-        kind, _, number = text.partition(":")
-        self.type = kind
-        self.index = int(number) if number else index
+        if index is not None and ":" not in text:
+            text = f"{text}:{int(index)}"
+        return super().__new__(cls, text)
+
+    @property
+    def type(self) -> str:
+        return str.__str__(self).partition(":")[0]
+
+    @property
+    def index(self) -> int | None:
+        number = str.__str__(self).partition(":")[2]
+        return int(number) if number else None
 
     def __repr__(self) -> str:
         if self.index is None:
@@ -69,15 +79,9 @@ class device:  # noqa: N801 - PyTorch's name
         return f"device(type='{self.type}', index={self.index})"
 
     def __str__(self) -> str:
-        return self.type if self.index is None else f"{self.type}:{self.index}"
+        return str.__str__(self)
 
-    def __eq__(self, other) -> bool:
-        if isinstance(other, str):
-            other = device(other)
-        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
-
-    def __hash__(self) -> int:
-        return hash((self.type, self.index))
+    __hash__ = str.__hash__
 
 
 def check_device(spec) -> None:

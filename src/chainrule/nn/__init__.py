@@ -23,6 +23,13 @@ from chainrule.nn.activation import (
     Tanh,
 )
 from chainrule.nn.container import ModuleList, Sequential
+from chainrule.nn.containers_torch import (
+    LazyLinear,
+    ModuleDict,
+    ParameterDict,
+    ParameterList,
+    Unflatten,
+)
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.flatten import Flatten
@@ -53,6 +60,11 @@ __all__ = [
     "HuberLoss",
     "Identity",
     "L1Loss",
+    "LazyLinear",
+    "ModuleDict",
+    "ParameterDict",
+    "ParameterList",
+    "Unflatten",
     "LeakyReLU",
     "Linear",
     "LogSigmoid",
