@@ -133,6 +133,9 @@ _LAZY = {
     "uninstall_torch": ("chainrule.torch_compat", "uninstall_torch"),
     "device": ("chainrule.torch_compat", "device"),
     "cuda": ("chainrule.torch_compat", "cuda"),
+    "inference_mode": ("chainrule.autograd.grad_mode", "no_grad"),
+    "is_tensor": ("chainrule.torch_compat", "is_tensor"),
+    "mm": ("chainrule.ops", "matmul"),
     **{name: ("chainrule.torch_compat", name) for name in _TORCH_DTYPES},
     **{name: ("chainrule.ops.math", name) for name in _MATH},
     **{name: ("chainrule.ops.indexing", name) for name in _INDEXING},
@@ -141,7 +144,11 @@ _LAZY = {
 
 def __getattr__(name: str):
     if name not in _LAZY:
-        raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+        from chainrule.torch_compat import unsupported
+
+        raise unsupported("torch", name) or AttributeError(
+            f"module 'chainrule' has no attribute {name!r}"
+        )
     module_name, attribute = _LAZY[name]
     module = importlib.import_module(module_name)
     value = module if attribute is None else getattr(module, attribute)

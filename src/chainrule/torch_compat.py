@@ -185,3 +185,121 @@ def __getattr__(name: str):
     if name in DTYPE_ALIASES:
         return DTYPE_ALIASES[name]
     raise AttributeError(f"module 'chainrule.torch_compat' has no attribute {name!r}")
+
+
+# ---- PyTorch names chainrule does not have (yet) ------------------------------------------------
+# module -> {name: the nearest chainrule spelling}. Looking one up raises NotSupportedError
+# with that hint instead of a bare AttributeError; docs/pytorch.md lists the same names.
+_CONV = "not yet in chainrule; use nn.Linear on flattened inputs (convolutions are planned)"
+_RNN = "not yet in chainrule; unroll a loop over time steps with nn.Linear and torch.tanh"
+UNSUPPORTED: dict[str, dict[str, str]] = {
+    "torch": {
+        "einsum": "express it with cr.matmul, reshape and sum",
+        "bmm": "cr.matmul (it batches over leading dimensions)",
+        "norm": "(x ** 2).sum().sqrt(), or cr.sqrt((x ** 2).sum(dim))",
+        "linalg": "NumPy's np.linalg on t.numpy() (not differentiable)",
+        "fft": "NumPy's np.fft on t.numpy() (not differentiable)",
+        "distributions": "cr.randn / cr.rand / cr.normal for samples; write log-probs by hand",
+        "sparse": "dense tensors only",
+        "jit": "run the Python code as it is; cr.compile replays a fixed graph faster",
+        "amp": "float32 or float64 only (no mixed precision)",
+        "autocast": "float32 or float64 only (no mixed precision)",
+        "backends": "chainrule runs on NumPy's CPU backend only",
+        "complex64": "real dtypes only (float, int, bool)",
+        "complex128": "real dtypes only (float, int, bool)",
+        "bfloat16": "float32 or float64 (float16 for storage)",
+        "FloatTensor": "cr.tensor(data, dtype=cr.float32)",
+        "LongTensor": "cr.tensor(data, dtype=cr.long)",
+        "chunk": "cr.split(x, size, dim)",
+        "tril": "cr.where(mask, x, 0) with mask from np.tril",
+        "triu": "cr.where(mask, x, 0) with mask from np.triu",
+        "diag": "x * cr.eye(n), or x[range(n), range(n)]",
+        "outer": "a.unsqueeze(1) * b.unsqueeze(0)",
+        "dot": "(a * b).sum()",
+        "flip": "x[::-1] style indexing on t.numpy() (not differentiable)",
+        "roll": "cr.cat of two slices",
+        "tile": "x.expand(...) or cr.cat",
+        "repeat_interleave": "cr.index_select(x, dim, index) with a repeated index",
+        "meshgrid": "np.meshgrid on arrays, then cr.tensor",
+        "nonzero": "cr.where(condition) (a tuple of index tensors)",
+        "isnan": "cr.tensor(np.isnan(t.numpy()))",
+        "isinf": "cr.tensor(np.isinf(t.numpy()))",
+        "isfinite": "cr.tensor(np.isfinite(t.numpy()))",
+        "allclose": "np.allclose(a.numpy(), b.numpy())",
+        "equal": "bool((a == b).all()) with a.shape == b.shape",
+        "set_num_threads": "set OMP_NUM_THREADS before starting Python (NumPy's BLAS threads)",
+        "get_num_threads": "NumPy's BLAS reads OMP_NUM_THREADS at start-up",
+        "hub": "build the model in code and load weights with model.load_state_dict",
+        "onnx": "not part of chainrule's core",
+        "quantization": "float32 or float64 only",
+    },
+    "torch.nn": {
+        **{
+            n: _CONV
+            for n in (
+                "Conv1d",
+                "Conv2d",
+                "Conv3d",
+                "ConvTranspose2d",
+                "MaxPool1d",
+                "MaxPool2d",
+                "AvgPool2d",
+                "AdaptiveAvgPool2d",
+                "BatchNorm2d",
+                "Dropout2d",
+                "Upsample",
+                "GroupNorm",
+            )
+        },
+        **{n: _RNN for n in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")},
+        "Transformer": "not yet in chainrule",
+        "TransformerEncoderLayer": "not yet in chainrule",
+        "MultiheadAttention": "write attention with cr.matmul and nn.functional.softmax",
+        "SmoothL1Loss": "nn.HuberLoss (equal to SmoothL1Loss when beta = delta = 1)",
+        "KLDivLoss": "write it: (target * (target.log() - log_probs)).sum()",
+        "CosineSimilarity": "(a * b).sum(-1) / (a.norm * b.norm) written with sqrt",
+        "PReLU": "nn.LeakyReLU (a fixed slope)",
+        "ReLU6": "x.clamp(0, 6)",
+        "Hardtanh": "x.clamp(-1, 1)",
+        "Mish": "x * cr.tanh(nn.functional.softplus(x))",
+        "DataParallel": "chainrule runs on one CPU process (see the mpi extra for data parallel)",
+        "Bilinear": "not yet in chainrule",
+    },
+    "torch.nn.functional": {
+        **{
+            n: _CONV
+            for n in (
+                "conv1d",
+                "conv2d",
+                "max_pool2d",
+                "avg_pool2d",
+                "adaptive_avg_pool2d",
+                "interpolate",
+            )
+        },
+        "normalize": "x / cr.sqrt((x ** 2).sum(dim, keepdims=True)).clamp(min=eps)",
+        "embedding": "nn.Embedding, or weight[indices]",
+        "kl_div": "write it: (target * (target.log() - input)).sum()",
+        "smooth_l1_loss": "nn.functional.huber_loss (equal when beta = delta = 1)",
+        "cosine_similarity": "(a * b).sum(dim) over the product of the norms",
+        "relu6": "x.clamp(0, 6)",
+        "hardtanh": "x.clamp(-1, 1)",
+    },
+}
+
+
+def unsupported(module: str, name: str) -> NotSupportedError | None:
+    """The error to raise for ``module.name`` if it is a PyTorch name chainrule lacks."""
+    hint = UNSUPPORTED.get(module, {}).get(name)
+    if hint is None:
+        return None
+    return NotSupportedError(
+        f"{module}.{name} is not supported by chainrule; nearest: {hint} (docs/pytorch.md)"
+    )
+
+
+def is_tensor(obj) -> bool:
+    """``torch.is_tensor``: whether ``obj`` is a chainrule Tensor."""
+    from chainrule.tensor import Tensor
+
+    return isinstance(obj, Tensor)

@@ -94,4 +94,8 @@ def __getattr__(name: str):
         module = importlib.import_module(f"chainrule.nn.{name}")
         globals()[name] = module
         return module
-    raise AttributeError(f"module 'chainrule.nn' has no attribute {name!r}")
+    from chainrule.torch_compat import unsupported
+
+    raise unsupported("torch.nn", name) or AttributeError(
+        f"module 'chainrule.nn' has no attribute {name!r}"
+    )
