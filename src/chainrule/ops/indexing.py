@@ -111,7 +111,6 @@ class MaskedFill(Function):
 class CumSum(Function):
     label = "cumsum"
     formulas = ("reverse cumulative sum of the upstream gradient",)
-    grads_match_inputs = True
 
     def forward(self, x, dim):
         self.dim = dim

@@ -19,7 +19,6 @@ from chainrule.tensor import Tensor
 class Sin(Function):
     label = "sin"
     formulas = ("cos(x)",)
-    grads_match_inputs = True
 
     def forward(self, x):
         self.x = x
@@ -32,7 +31,6 @@ class Sin(Function):
 class Cos(Function):
     label = "cos"
     formulas = ("−sin(x)",)
-    grads_match_inputs = True
 
     def forward(self, x):
         self.x = x
@@ -45,7 +43,6 @@ class Cos(Function):
 class Tan(Function):
     label = "tan"
     formulas = ("1 + tan²(x)",)
-    grads_match_inputs = True
 
     def forward(self, x):
         self.out = np.tan(x)
@@ -58,7 +55,6 @@ class Tan(Function):
 class Asin(Function):
     label = "asin"
     formulas = ("1/√(1 − x²)",)
-    grads_match_inputs = True
 
     def forward(self, x):
         self.x = x
@@ -71,7 +67,6 @@ class Asin(Function):
 class Acos(Function):
     label = "acos"
     formulas = ("−1/√(1 − x²)",)
-    grads_match_inputs = True
 
     def forward(self, x):
         self.x = x
@@ -84,7 +79,6 @@ class Acos(Function):
 class Atan(Function):
     label = "atan"
     formulas = ("1/(1 + x²)",)
-    grads_match_inputs = True
 
     def forward(self, x):
         self.x = x
@@ -114,7 +108,6 @@ class Atan2(Function):
 class Sinh(Function):
     label = "sinh"
     formulas = ("cosh(x)",)
-    grads_match_inputs = True
 
     def forward(self, x):
         self.x = x
@@ -127,7 +120,6 @@ class Sinh(Function):
 class Cosh(Function):
     label = "cosh"
     formulas = ("sinh(x)",)
-    grads_match_inputs = True
 
     def forward(self, x):
         self.x = x
@@ -140,7 +132,6 @@ class Cosh(Function):
 class Rsqrt(Function):
     label = "rsqrt"
     formulas = ("−½·x^(−3/2)",)
-    grads_match_inputs = True
 
     def forward(self, x):
         self.out = 1 / np.sqrt(x)
@@ -153,7 +144,6 @@ class Rsqrt(Function):
 class Reciprocal(Function):
     label = "1/x"
     formulas = ("−1/x²",)
-    grads_match_inputs = True
 
     def forward(self, x):
         self.out = 1 / x
@@ -170,7 +160,6 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 class Erf(Function):
     label = "erf"
     formulas = ("2/√π·e^(−x²)",)
-    grads_match_inputs = True
 
     def forward(self, x):
         self.x = x
@@ -184,7 +173,6 @@ class _Flat(Function):
     """A piecewise-constant function: zero gradient everywhere it is defined."""
 
     formulas = ("0",)
-    grads_match_inputs = True
     ufunc = None
 
     def forward(self, x):
