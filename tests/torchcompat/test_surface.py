@@ -380,3 +380,25 @@ def test_random_split_lengths_match_torch(lengths):
     assert everything == list(range(10))
     with pytest.raises(cr.DataError):
         random_split(TensorDataset(np.arange(10)), [5, 4])
+
+
+# ---- small aliases ------------------------------------------------------------------------------
+def test_functional_dropout_follows_torch_semantics():
+    x = cr.ones(20000)
+    cr.manual_seed(0)
+    y = cr.nn.functional.dropout(x, 0.25).numpy()
+    kept = y != 0
+    assert abs(kept.mean() - 0.75) < 0.02
+    np.testing.assert_allclose(y[kept], 1 / 0.75, rtol=1e-6)  # survivors scaled, as torch
+    assert cr.nn.functional.dropout(x, 0.25, training=False) is x
+    with pytest.raises(ValueError):
+        cr.nn.functional.dropout(x, 1.5)
+
+
+def test_aliases_mm_inference_mode_is_tensor():
+    a, b = cr.tensor(np.eye(2, dtype=np.float32)), cr.tensor([[1.0], [2.0]])
+    assert cr.mm(a, b).tolist() == torch.mm(torch.eye(2), torch.tensor([[1.0], [2.0]])).tolist()
+    w = cr.ones(2, requires_grad=True)
+    with cr.inference_mode():
+        assert not (w * 2).requires_grad
+    assert cr.is_tensor(w) and not cr.is_tensor(np.zeros(2))
