@@ -8,7 +8,7 @@ import pathlib
 from chainrule.autograd.function import Function
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "ops.md"
-FAMILIES = ["elementwise", "reduce", "shape", "matmul", "activation", "loss"]
+FAMILIES = ["elementwise", "reduce", "shape", "matmul", "activation", "loss", "math", "indexing"]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 
 
