@@ -135,6 +135,7 @@ _LAZY = {
     "cuda": ("chainrule.torch_compat", "cuda"),
     "inference_mode": ("chainrule.autograd.grad_mode", "no_grad"),
     "is_tensor": ("chainrule.torch_compat", "is_tensor"),
+    "NotSupportedError": ("chainrule.torch_compat", "NotSupportedError"),
     "mm": ("chainrule.ops", "matmul"),
     **{name: ("chainrule.torch_compat", name) for name in _TORCH_DTYPES},
     **{name: ("chainrule.ops.math", name) for name in _MATH},

@@ -201,3 +201,36 @@ def test_whole_model_save_still_works(tmp_path):
     back = cr.load(tmp_path / "m.safetensors")
     x = cr.ones(1, 2)
     assert back(x).tolist() == model(x).tolist()
+
+
+@pytest.mark.parametrize(
+    "structure",
+    [
+        "not json",
+        '{"version": 99, "object": 1}',
+        '{"version": 1, "object": {"__tensor__": "missing"}}',
+        '{"version": 1, "object": {"__pickle__": "x"}}',
+        '{"version": 1, "object": {"__dict__": [[1.5, 2]]}}',
+        '{"version": 1, "object": {"__float__": "1e999"}}',
+        '{"version": 1, "object": ' + "[" * 200 + "]" * 200 + "}",
+        '{"version": 1, "object": NaN}',
+    ],
+)
+def test_load_refuses_hostile_structures(tmp_path, structure):
+    from chainrule.io import format as fmt
+    from chainrule.io.torch_save import STRUCTURE_KEY
+
+    path = tmp_path / "hostile.pt"
+    fmt.write(path, {"w": np.zeros(2, np.float32)}, {STRUCTURE_KEY: structure})
+    with pytest.raises(cr.ModelFormatError):
+        cr.load(path)
+
+
+def test_save_rejects_bad_keys_and_too_deep_objects(tmp_path):
+    with pytest.raises(TypeError, match="keys"):
+        cr.save({(1, 2): cr.ones(1)}, tmp_path / "k.pt")
+    deep: list = []
+    for _ in range(40):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nests deeper"):
+        cr.save(deep, tmp_path / "d.pt")
