@@ -10,25 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from tutorial_list import TUTORIALS
 
 HERE = Path(__file__).parent
 SRC = HERE.parent.parent / "src"
-
-TUTORIALS = [
-    "poly_tensor",
-    "poly_autograd",
-    "poly_custom_function",
-    "poly_nn",
-    "poly_optim",
-    "poly_module",
-    "dynamic_net",
-    "nn_tutorial",
-    "d2l_linreg_scratch",
-    "d2l_linreg_concise",
-    "d2l_softmax_scratch",
-    "d2l_mlp_scratch",
-    "d2l_mlp_concise",
-]
 
 
 def run_backend(backend: str, names: list[str]) -> dict:

@@ -12,8 +12,7 @@ turns green when that lands.
 from __future__ import annotations
 
 import pytest
-
-from conftest import TUTORIALS
+from tutorial_list import TUTORIALS
 
 # script -> what it still needs (xfail, not strict: it passes as soon as that lands)
 _INPLACE = "in-place update of a leaf under no_grad (p -= lr * p.grad) keeps the same tensor"
