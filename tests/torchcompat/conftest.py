@@ -3,6 +3,7 @@ backend (chainrule via ``install_as_torch``, then the real PyTorch), in two subp
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -16,30 +17,48 @@ HERE = Path(__file__).parent
 SRC = HERE.parent.parent / "src"
 
 
-def run_backend(backend: str, names: list[str]) -> dict:
+def _start(backend: str, names: list[str]) -> subprocess.Popen:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
     env["PYTHONWARNINGS"] = "ignore"
     env.setdefault("OMP_NUM_THREADS", "1")
-    proc = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, str(HERE / "run_scripts.py"), backend, *names],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
-        timeout=600,
     )
-    for line in proc.stdout.splitlines():
+
+
+def _collect(backend: str, proc: subprocess.Popen) -> dict:
+    stdout, stderr = proc.communicate(timeout=600)
+    for line in stdout.splitlines():
         if line.startswith("RESULTS "):
             return json.loads(line[len("RESULTS ") :])
-    raise RuntimeError(f"{backend} runner failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    raise RuntimeError(f"{backend} runner failed:\n{stdout[-2000:]}\n{stderr[-4000:]}")
 
 
 @pytest.fixture(scope="session")
-def chainrule_results() -> dict:
-    return run_backend("chainrule", TUTORIALS)
+def _runs():
+    """Both backends' runs, started together (two processes) and collected when needed."""
+    runs = {"chainrule": _start("chainrule", TUTORIALS)}
+    if importlib.util.find_spec("torch") is not None:
+        runs["torch"] = _start("torch", TUTORIALS)
+    yield runs
+    for proc in runs.values():  # a run no test collected: stop it and close its pipes
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
 
 
 @pytest.fixture(scope="session")
-def torch_results() -> dict:
-    pytest.importorskip("torch")
-    return run_backend("torch", TUTORIALS)
+def chainrule_results(_runs) -> dict:
+    return _collect("chainrule", _runs["chainrule"])
+
+
+@pytest.fixture(scope="session")
+def torch_results(_runs) -> dict:
+    if "torch" not in _runs:
+        pytest.skip("torch is not installed")
+    return _collect("torch", _runs["torch"])
