@@ -133,6 +133,8 @@ _LAZY = {
     "uninstall_torch": ("chainrule.torch_compat", "uninstall_torch"),
     "device": ("chainrule.torch_compat", "device"),
     "cuda": ("chainrule.torch_compat", "cuda"),
+    "accelerator": ("chainrule.torch_compat", "accelerator"),
+    "backends": ("chainrule.torch_compat", "backends"),
     "inference_mode": ("chainrule.autograd.grad_mode", "no_grad"),
     "is_tensor": ("chainrule.torch_compat", "is_tensor"),
     "NotSupportedError": ("chainrule.torch_compat", "NotSupportedError"),

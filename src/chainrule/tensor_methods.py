@@ -213,6 +213,15 @@ class TensorMethods:
             )
         return _creation.as_tensor(np.invert(values))
 
+    def __index__(self) -> int:
+        """``items[t]`` and ``range(t)`` with a one-element integer tensor, as in PyTorch."""
+        if self.dtype.kind not in "iub" or self.numel() != 1:
+            raise TypeError(
+                f"only integer tensors of a single element can be converted to an index, got "
+                f"dtype {self.dtype} and shape {self.shape}"
+            )
+        return int(self.item())
+
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"`` formats a one-element tensor's value; an empty spec gives str()."""
         if not spec:

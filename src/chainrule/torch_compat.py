@@ -121,6 +121,49 @@ class _Cuda:
 
 cuda = _Cuda()
 
+
+class _Unavailable:
+    """A device backend that is never available (``torch.backends.mps``, ``torch.accelerator``)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def is_available(self) -> bool:
+        return False
+
+    def current_accelerator(self):
+        return None
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise NotSupportedError(
+            f"{self._name}.{name} is not supported: chainrule computes on the CPU only"
+        )
+
+
+class _Settings:
+    """``torch.backends.cudnn``-style flags: settable and readable, with no effect here
+    (chainrule's CPU results are deterministic already)."""
+
+    def __init__(self):
+        self.deterministic = False
+        self.benchmark = False
+        self.enabled = False
+
+    def is_available(self) -> bool:
+        return False
+
+
+class _Backends:
+    def __init__(self):
+        self.mps = _Unavailable("torch.backends.mps")
+        self.cudnn = _Settings()
+
+
+accelerator = _Unavailable("torch.accelerator")
+backends = _Backends()
+
 # ---- install_as_torch ------------------------------------------------------------------------
 # torch module name -> chainrule module name
 ALIASES = {
@@ -204,7 +247,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "jit": "run the Python code as it is; cr.compile replays a fixed graph faster",
         "amp": "float32 or float64 only (no mixed precision)",
         "autocast": "float32 or float64 only (no mixed precision)",
-        "backends": "chainrule runs on NumPy's CPU backend only",
         "complex64": "real dtypes only (float, int, bool)",
         "complex128": "real dtypes only (float, int, bool)",
         "bfloat16": "float32 or float64 (float16 for storage)",

@@ -400,6 +400,12 @@ ROWS = [
     ("Tensor methods", "format(t, '.4f')", format_loss, ""),
     (
         "Tensor methods",
+        "list[t] with an integer tensor (__index__)",
+        "['a', 'b', 'c'][x[0].argmax()] + str(list(range(lib.tensor(2))))",
+        "",
+    ),
+    (
+        "Tensor methods",
         "Tensor.item / tolist / numpy / size / dim / numel",
         "(x[0, 0].item(), x.tolist(), x.numpy(), tuple(x.size()), x.dim(), x.numel())",
         "",

@@ -402,3 +402,17 @@ def test_aliases_mm_inference_mode_is_tensor():
     with cr.inference_mode():
         assert not (w * 2).requires_grad
     assert cr.is_tensor(w) and not cr.is_tensor(np.zeros(2))
+
+
+def test_index_and_backend_stubs_match_torch():
+    classes = ["a", "b", "c"]
+    for lib in (cr, torch):
+        assert classes[lib.tensor([0.1, 0.9, 0.2]).argmax(0)] == "b"
+        assert list(range(lib.tensor(3))) == [0, 1, 2]
+        with pytest.raises(TypeError):
+            classes[lib.tensor([1, 2])]
+        with pytest.raises(TypeError):
+            classes[lib.tensor(1.0)]
+    assert not cr.accelerator.is_available() and not cr.backends.mps.is_available()
+    cr.backends.cudnn.deterministic = True  # accepted, as seeding code sets it
+    assert cr.backends.cudnn.deterministic

@@ -14,4 +14,5 @@ TUTORIALS = [
     "d2l_softmax_scratch",
     "d2l_mlp_scratch",
     "d2l_mlp_concise",
+    "quickstart",
 ]
