@@ -416,3 +416,38 @@ def test_index_and_backend_stubs_match_torch():
     assert not cr.accelerator.is_available() and not cr.backends.mps.is_available()
     cr.backends.cudnn.deterministic = True  # accepted, as seeding code sets it
     assert cr.backends.cudnn.deterministic
+
+
+def test_samplers_and_batch_sampler_like_torch():
+    from torch.utils import data as tdata
+
+    from chainrule.utils import data
+
+    values = np.arange(10.0, dtype=np.float32)
+    ours_ds, theirs_ds = data.TensorDataset(values), tdata.TensorDataset(torch.from_numpy(values))
+    seq = [
+        b[0].tolist() for b in data.DataLoader(ours_ds, 4, sampler=data.SequentialSampler(ours_ds))
+    ]
+    ref = [
+        b[0].tolist()
+        for b in tdata.DataLoader(theirs_ds, 4, sampler=tdata.SequentialSampler(theirs_ds))
+    ]
+    assert seq == ref
+    batches = [[0, 3], [9], [5, 1, 2]]
+    ours = [b[0].tolist() for b in data.DataLoader(ours_ds, batch_sampler=batches)]
+    theirs = [b[0].tolist() for b in tdata.DataLoader(theirs_ds, batch_sampler=batches)]
+    assert ours == theirs
+    subset = data.SubsetRandomSampler([1, 4, 7])
+    loader = data.DataLoader(ours_ds, batch_size=2, sampler=subset, drop_last=True)
+    got = [b[0].tolist() for b in loader]
+    assert len(got) == len(loader) == 1 and set(got[0]) <= {1.0, 4.0, 7.0}
+    assert sorted(data.RandomSampler(ours_ds)) == list(range(10))
+    draws = list(data.RandomSampler(ours_ds, replacement=True, num_samples=50))
+    assert len(draws) == 50 and max(draws) < 10
+    bs = data.BatchSampler(data.SequentialSampler(range(5)), 2, drop_last=True)
+    assert list(bs) == list(tdata.BatchSampler(tdata.SequentialSampler(range(5)), 2, True))
+    assert len(bs) == 2
+    with pytest.raises(ValueError):
+        data.DataLoader(ours_ds, shuffle=True, sampler=subset)
+    with pytest.raises(ValueError):
+        data.DataLoader(ours_ds, batch_size=3, batch_sampler=batches)

@@ -19,7 +19,12 @@ from chainrule.random import get_generator
 from chainrule.tensor import Tensor
 
 __all__ = [
+    "BatchSampler",
     "DataLoader",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
     "Dataset",
     "Subset",
     "TensorDataset",
@@ -78,6 +83,8 @@ class DataLoader(_loader.DataLoader):
             same; a dataset whose ``__getitem__`` releases the GIL, such as file reading or
             NumPy work, loads in parallel). ``0`` reads in the main thread.
         generator: the :class:`chainrule.Generator` to shuffle with.
+        sampler: an iterable of indices (e.g. :class:`SubsetRandomSampler`) giving each epoch's
+            order; batch_sampler: an iterable of index lists, one per batch.
         pin_memory, persistent_workers, prefetch_factor, timeout, worker_init_fn: accepted
             for PyTorch scripts and ignored (there is no GPU memory to pin or process to start).
 
@@ -106,10 +113,14 @@ class DataLoader(_loader.DataLoader):
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
     ):
-        if sampler is not None or batch_sampler is not None:
-            raise NotImplementedError(
-                "DataLoader(sampler=..., batch_sampler=...) is not supported yet; use "
-                "shuffle=True, or a Subset of the dataset in the order you want"
+        if (sampler is not None or batch_sampler is not None) and shuffle:
+            raise ValueError(
+                "DataLoader: sampler/batch_sampler and shuffle=True exclude each other"
+            )
+        if batch_sampler is not None and (batch_size != 1 or drop_last or sampler is not None):
+            raise ValueError(
+                "DataLoader: batch_sampler decides the batches; leave batch_size, drop_last "
+                "and sampler at their defaults"
             )
         if not isinstance(num_workers, int) or num_workers < 0:
             raise DataError(f"DataLoader: num_workers must be an integer >= 0, got {num_workers}")
@@ -123,14 +134,33 @@ class DataLoader(_loader.DataLoader):
         )
         self.collate_fn = collate_fn
         self.num_workers = num_workers
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+
+    def __len__(self) -> int:
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        if self.sampler is not None:
+            n = len(self.sampler)
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return super().__len__()
 
     def _batches(self):
         """Index arrays of this epoch's batches (advancing the epoch as the parent does)."""
-        n = len(self.dataset)
-        order = self._order(n)
         self.epoch += 1
         self._resume = False
-        for b in range(len(self)):
+        if self.batch_sampler is not None:
+            for indices in self.batch_sampler:
+                yield np.asarray(list(indices), dtype=np.int64)
+            return
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+            n = len(order)
+        else:
+            n = len(self.dataset)
+            order = self._order(n)
+        count = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        for b in range(count):
             lo = b * self.batch_size
             hi = min(lo + self.batch_size, n)
             yield np.arange(lo, hi) if order is None else order[lo:hi]
@@ -143,7 +173,8 @@ class DataLoader(_loader.DataLoader):
         return _loader._to_tensors(_loader.fetch_batch(self.dataset, indices))
 
     def __iter__(self):
-        if self.collate_fn is None and self.num_workers == 0 and not self.single:
+        custom = self.sampler is not None or self.batch_sampler is not None
+        if self.collate_fn is None and self.num_workers == 0 and not self.single and not custom:
             yield from super().__iter__()  # the fast, resumable path
             return
         if self.num_workers == 0:
@@ -159,6 +190,95 @@ class DataLoader(_loader.DataLoader):
                     yield pending.pop(0).result()
             for future in pending:
                 yield future.result()
+
+
+class Sampler:
+    """Base class of samplers: an iterable of dataset indices with a length."""
+
+    def __init__(self, data_source=None):
+        self.data_source = data_source
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+
+class SequentialSampler(Sampler):
+    """Indices 0, 1, ..., len(data_source) - 1."""
+
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+
+class RandomSampler(Sampler):
+    """A fresh random order every epoch (or ``num_samples`` draws with replacement).
+
+    Example:
+        >>> import numpy as np
+        >>> sorted(RandomSampler(range(5)))
+        [0, 1, 2, 3, 4]
+    """
+
+    def __init__(self, data_source, replacement: bool = False, num_samples=None, generator=None):
+        super().__init__(data_source)
+        self.replacement = bool(replacement)
+        self.num_samples = len(data_source) if num_samples is None else int(num_samples)
+        self.generator = generator
+
+    def __iter__(self):
+        rng = get_generator(self.generator)
+        n = len(self.data_source)
+        if self.replacement:
+            return iter(rng.integers(0, n, self.num_samples).tolist())
+        return iter(rng.permutation(n)[: self.num_samples].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given indices in a fresh random order every epoch (a train/validation split)."""
+
+    def __init__(self, indices, generator=None):
+        super().__init__(None)
+        self.indices = list(indices)
+        self.generator = generator
+
+    def __iter__(self):
+        order = get_generator(self.generator).permutation(len(self.indices))
+        return iter([self.indices[i] for i in order])
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class BatchSampler(Sampler):
+    """Group a sampler's indices into lists of ``batch_size``.
+
+    Example:
+        >>> list(BatchSampler(SequentialSampler(range(5)), 2, drop_last=False))
+        [[0, 1], [2, 3], [4]]
+    """
+
+    def __init__(self, sampler, batch_size: int, drop_last: bool):
+        super().__init__(None)
+        self.sampler, self.batch_size, self.drop_last = sampler, int(batch_size), bool(drop_last)
+
+    def __iter__(self):
+        batch = []
+        for index in self.sampler:
+            batch.append(index)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
 def random_split(dataset, lengths, generator=None) -> list:
