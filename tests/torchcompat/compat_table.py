@@ -285,6 +285,13 @@ ROWS = [
         "(lib.rsqrt(lib.abs(x)), lib.reciprocal(x), lib.erf(x))",
         "",
     ),
+    (
+        "Math",
+        "torch.add / sub / mul / div / neg / pow / clone",
+        "(lib.add(x, 1.5), lib.sub(x, x), lib.mul(x, 2), lib.div(x, 4), lib.neg(x), "
+        "lib.pow(x, 2), lib.clone(x))",
+        "",
+    ),
     ("Math", "torch.clamp", "lib.clamp(x, -1, 1)", ""),
     (
         "Math",
@@ -461,6 +468,8 @@ ROWS = [
 # PyTorch names that chainrule reports as not supported, with the nearest spelling
 NOT_YET = [
     ("torch", "einsum"),
+    ("torch", "unique"),
+    ("torch", "inverse"),
     ("torch", "linalg"),
     ("torch", "fft"),
     ("torch", "distributions"),
