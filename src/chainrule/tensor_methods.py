@@ -161,6 +161,14 @@ class TensorMethods:
         return _ops.mul(self, other)
 
     def div(self, other, *, rounding_mode=None):
+        if rounding_mode is not None and self.dtype.kind in "iu":
+            b = other.numpy() if isinstance(other, TensorMethods) else np.asarray(other)
+            if b.dtype.kind in "iub":  # integers stay integers, as in PyTorch
+                a = self.numpy()
+                if rounding_mode == "floor":
+                    return _creation.as_tensor(np.floor_divide(a, b))
+                if rounding_mode == "trunc":
+                    return _creation.as_tensor((np.trunc(a / b)).astype(np.result_type(a, b)))
         out = _ops.div(self, other)
         if rounding_mode is None:
             return out

@@ -451,3 +451,25 @@ def test_samplers_and_batch_sampler_like_torch():
         data.DataLoader(ours_ds, shuffle=True, sampler=subset)
     with pytest.raises(ValueError):
         data.DataLoader(ours_ds, batch_size=3, batch_sampler=batches)
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "floor",
+        "trunc",
+        pytest.param(
+            None,
+            marks=pytest.mark.xfail(
+                reason="int / int gives float64, PyTorch the default float32 (core promotion)",
+                strict=False,
+            ),
+        ),
+    ],
+)
+def test_integer_div_rounding_matches_torch(mode):
+    a, b = np.array([7, -7, 6]), np.array([2, 2, -4])
+    ours = cr.tensor(a).div(cr.tensor(b), rounding_mode=mode)
+    theirs = torch.tensor(a).div(torch.tensor(b), rounding_mode=mode)
+    assert ours.tolist() == theirs.tolist()
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
