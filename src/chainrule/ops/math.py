@@ -223,7 +223,15 @@ _ROUNDING = (Floor, Ceil, Round, Trunc, Sign)
 
 
 def sin(x) -> Tensor:
-    """sin(x), elementwise."""
+    """sin(x), elementwise; integer tensors give float32, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([0.0, 1.0], requires_grad=True)
+        >>> cr.sin(x).sum().backward()
+        >>> [round(g, 4) for g in x.grad.tolist()]  # cos(x)
+        [1.0, 0.5403]
+    """
     return _unary(Sin, x)
 
 
@@ -253,7 +261,13 @@ def atan(x) -> Tensor:
 
 
 def atan2(a, b) -> Tensor:
-    """The angle of the point (b, a), in (−π, π], elementwise with broadcasting."""
+    """The angle of the point (b, a), in (−π, π], elementwise with broadcasting.
+
+    Example:
+        >>> import chainrule as cr
+        >>> round(cr.atan2(cr.tensor(1.0), cr.tensor(-1.0)).item(), 4)
+        2.3562
+    """
     a, b = operands(a, b)
     return Atan2.apply(a, b)
 
@@ -294,7 +308,13 @@ def ceil(x) -> Tensor:
 
 
 def round(x, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
-    """Round half to even (gradient 0); ``decimals`` rounds to that many decimal places."""
+    """Round half to even (gradient 0); ``decimals`` rounds to that many decimal places.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.round(cr.tensor([0.5, 1.5, 2.675])).tolist()
+        [0.0, 2.0, 3.0]
+    """
     if decimals:
         scale = 10.0**decimals
         return _unary(Round, operand(x) * scale) / scale
