@@ -139,7 +139,8 @@ _LAZY = {
     "is_tensor": ("chainrule.torch_compat", "is_tensor"),
     "NotSupportedError": ("chainrule.torch_compat", "NotSupportedError"),
     "mm": ("chainrule.ops", "matmul"),
-    **{name: ("chainrule.ops", name) for name in ("add", "sub", "mul", "div", "neg", "clone")},
+    **{name: ("chainrule.ops", name) for name in ("mul", "div", "neg", "clone")},
+    **{name: ("chainrule.torch_compat", name) for name in ("add", "sub")},  # with alpha=
     "pow": ("chainrule.ops", "pow"),
     **{name: ("chainrule.torch_compat", name) for name in _TORCH_DTYPES},
     **{name: ("chainrule.ops.math", name) for name in _MATH},

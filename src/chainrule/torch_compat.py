@@ -357,3 +357,17 @@ def is_tensor(obj) -> bool:
     from chainrule.tensor import Tensor
 
     return isinstance(obj, Tensor)
+
+
+def add(input, other, *, alpha=1):  # noqa: A002 - PyTorch's names
+    """``torch.add``: ``input + alpha * other``."""
+    from chainrule import ops
+
+    return ops.add(input, other if alpha == 1 else other * alpha)
+
+
+def sub(input, other, *, alpha=1):  # noqa: A002
+    """``torch.sub``: ``input - alpha * other``."""
+    from chainrule import ops
+
+    return ops.sub(input, other if alpha == 1 else other * alpha)

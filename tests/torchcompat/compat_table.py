@@ -288,7 +288,8 @@ ROWS = [
     (
         "Math",
         "torch.add / sub / mul / div / neg / pow / clone",
-        "(lib.add(x, 1.5), lib.sub(x, x), lib.mul(x, 2), lib.div(x, 4), lib.neg(x), "
+        "(lib.add(x, 1.5), lib.sub(x, x), lib.add(x, x, alpha=2), lib.sub(x, 1, alpha=0.5), "
+        "lib.mul(x, 2), lib.div(x, 4), lib.neg(x), "
         "lib.pow(x, 2), lib.clone(x))",
         "",
     ),
