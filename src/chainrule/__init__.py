@@ -13,11 +13,21 @@ from chainrule.creation import (
     arange,
     as_tensor,
     eye,
+    from_numpy,
     full,
+    full_like,
+    linspace,
+    logspace,
+    normal,
+    numel,
     ones,
     ones_like,
     rand,
+    rand_like,
+    randint,
     randn,
+    randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
@@ -65,15 +75,24 @@ from chainrule.ops import (
     transpose,
     unsqueeze,
     var,
-    where,
 )
 from chainrule.random import Generator, default_generator, manual_seed
 from chainrule.tensor import Tensor
+from chainrule.tensor_methods import _bind
+
+_bind()  # PyTorch's Tensor methods (tensor_methods.py) reach the ops from here on
 
 __version__ = "0.1.0"
 
 float32 = "float32"
 float64 = "float64"
+
+_TORCH_DTYPES = ("float", "double", "half", "float16", "long", "int", "int64", "int32", "short")
+_TORCH_DTYPES += ("int16", "int8", "uint8", "bool")
+_MATH = ("sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "floor", "ceil")
+_MATH += ("round", "trunc", "sign", "rsqrt", "reciprocal", "erf")
+_INDEXING = ("where", "gather", "scatter", "index_select", "masked_fill", "one_hot", "cumsum")
+_INDEXING += ("prod",)
 
 # Public names that live in modules loaded on first use: name -> (module, attribute).
 _LAZY = {
@@ -94,8 +113,8 @@ _LAZY = {
     "evaluate": ("chainrule.train.fit", "evaluate"),
     "predict": ("chainrule.train.fit", "predict"),
     "History": ("chainrule.train.history", "History"),
-    "save": ("chainrule.io.model", "save"),
-    "load": ("chainrule.io.model", "load"),
+    "save": ("chainrule.io.torch_save", "save"),  # a Module whole, or torch.save's dicts
+    "load": ("chainrule.io.torch_save", "load"),
     "explain": ("chainrule.explain", "explain"),
     "trace": ("chainrule.explain", "trace"),
     "gradcheck": ("chainrule.testing.gradcheck", "gradcheck"),
@@ -111,12 +130,34 @@ _LAZY = {
     "log_sigmoid": ("chainrule.ops", "log_sigmoid"),
     "softmax": ("chainrule.ops", "softmax"),
     "log_softmax": ("chainrule.ops", "log_softmax"),
+    # PyTorch's spelling (docs/pytorch.md); dtype aliases are dtype names ("int64", ...)
+    "utils": ("chainrule.utils", None),
+    "install_as_torch": ("chainrule.torch_compat", "install_as_torch"),
+    "uninstall_torch": ("chainrule.torch_compat", "uninstall_torch"),
+    "device": ("chainrule.torch_compat", "device"),
+    "cuda": ("chainrule.torch_compat", "cuda"),
+    "accelerator": ("chainrule.torch_compat", "accelerator"),
+    "backends": ("chainrule.torch_compat", "backends"),
+    "inference_mode": ("chainrule.autograd.grad_mode", "no_grad"),
+    "is_tensor": ("chainrule.torch_compat", "is_tensor"),
+    "NotSupportedError": ("chainrule.torch_compat", "NotSupportedError"),
+    "mm": ("chainrule.ops", "matmul"),
+    **{name: ("chainrule.ops", name) for name in ("mul", "div", "neg", "clone")},
+    **{name: ("chainrule.torch_compat", name) for name in ("add", "sub")},  # with alpha=
+    "pow": ("chainrule.ops", "pow"),
+    **{name: ("chainrule.torch_compat", name) for name in _TORCH_DTYPES},
+    **{name: ("chainrule.ops.math", name) for name in _MATH},
+    **{name: ("chainrule.ops.indexing", name) for name in _INDEXING},
 }
 
 
 def __getattr__(name: str):
     if name not in _LAZY:
-        raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+        from chainrule.torch_compat import unsupported
+
+        raise unsupported("torch", name) or AttributeError(
+            f"module 'chainrule' has no attribute {name!r}"
+        )
     module_name, attribute = _LAZY[name]
     module = importlib.import_module(module_name)
     value = module if attribute is None else getattr(module, attribute)

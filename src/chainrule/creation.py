@@ -7,6 +7,7 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.random import Generator, get_generator
 from chainrule.tensor import Tensor
+from chainrule.torch_compat import check_device
 
 
 def _wrap(array: np.ndarray, requires_grad: bool = False) -> Tensor:
@@ -15,7 +16,7 @@ def _wrap(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     return t.requires_grad_(True) if requires_grad else t
 
 
-def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
     """Make a tensor from a number, a (nested) list, an array or another tensor (copied).
 
     Floating-point data becomes float32 unless ``dtype`` says otherwise (``"float64"`` for
@@ -26,6 +27,7 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
         >>> cr.tensor([[1, 2], [3, 4]], dtype="float64").dtype
         dtype('float64')
     """
+    check_device(device)
     if dtype is None and type(data) is np.ndarray:
         kind = data.dtype.kind
         if (kind == "f" and data.dtype == _dtype.float32) or kind in "iub":
@@ -40,8 +42,9 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     return _wrap(array, requires_grad)
 
 
-def as_tensor(data, dtype=None) -> Tensor:
+def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like :func:`tensor`, but shares memory with ``data`` when no conversion is needed."""
+    check_device(device)
     if dtype is None and type(data) is np.ndarray:
         kind = data.dtype.kind
         if (kind == "f" and data.dtype == _dtype.float32) or kind in "iub":
@@ -62,48 +65,221 @@ def _float_dtype(dtype) -> np.dtype:
     return _dtype.resolve_dtype(dtype) or _dtype.float32
 
 
-def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    check_device(device)
     return _wrap(np.zeros(_shape(shape), _float_dtype(dtype)), requires_grad)
 
 
-def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    check_device(device)
     return _wrap(np.ones(_shape(shape), _float_dtype(dtype)), requires_grad)
 
 
-def full(shape, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(shape, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """A tensor of ``shape`` filled with ``fill_value``.
+
+    As in PyTorch, the dtype follows the value when ``dtype`` is not given: a float gives
+    float32, an int int64, a bool bool.
+    """
+    check_device(device)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return _wrap(np.full(shape, fill_value, _float_dtype(dtype)), requires_grad)
+    return _wrap(np.full(shape, fill_value, _fill_dtype(fill_value, dtype)), requires_grad)
 
 
-def zeros_like(other, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros_like(other, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    check_device(device)
     other = np.asarray(other)
     return _wrap(np.zeros(other.shape, _dtype.resolve_dtype(dtype) or other.dtype), requires_grad)
 
 
-def ones_like(other, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones_like(other, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    check_device(device)
     other = np.asarray(other)
     return _wrap(np.ones(other.shape, _dtype.resolve_dtype(dtype) or other.dtype), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int, m: int | None = None, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
+    check_device(device)
     return _wrap(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
-def arange(start, stop=None, step=1, dtype=None) -> Tensor:
+def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Evenly spaced values; integer arguments give an integer tensor, as in NumPy."""
+    check_device(device)
     values = np.arange(start, stop, step) if stop is not None else np.arange(start)
-    return _wrap(_dtype.as_array(values, dtype))
+    return _wrap(_dtype.as_array(values, dtype), requires_grad)
 
 
-def randn(*shape, dtype=None, requires_grad: bool = False, generator: Generator | None = None):
+def randn(
+    *shape, dtype=None, requires_grad: bool = False, generator: Generator | None = None, device=None
+):
     """Standard normal samples from the seeded generator (see :func:`chainrule.manual_seed`)."""
+    check_device(device)
     dt = _float_dtype(dtype)
     values = get_generator(generator).standard_normal(_shape(shape)).astype(dt)
     return _wrap(values, requires_grad)
 
 
-def rand(*shape, dtype=None, requires_grad: bool = False, generator: Generator | None = None):
+def rand(
+    *shape, dtype=None, requires_grad: bool = False, generator: Generator | None = None, device=None
+):
     """Uniform samples in [0, 1) from the seeded generator."""
+    check_device(device)
     dt = _float_dtype(dtype)
     values = get_generator(generator).random(_shape(shape)).astype(dt)
     return _wrap(values, requires_grad)
+
+
+# ---- PyTorch's other creation functions -------------------------------------------------------
+def _fill_dtype(value, dtype) -> np.dtype:
+    if dtype is not None:
+        return _dtype.resolve_dtype(dtype)
+    if isinstance(value, (bool, np.bool_)):
+        return _dtype.bool_
+    if isinstance(value, (int, np.integer)):
+        return _dtype.int64
+    return _dtype.float32
+
+
+def _like(other) -> np.ndarray:
+    return other.numpy() if isinstance(other, Tensor) else np.asarray(other)
+
+
+def full_like(other, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """A tensor shaped like ``other`` filled with ``fill_value`` (``other``'s dtype by default).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.full_like(cr.zeros(2), 7.0).tolist()
+        [7.0, 7.0]
+    """
+    check_device(device)
+    array = _like(other)
+    dt = _dtype.resolve_dtype(dtype) or array.dtype
+    return _wrap(np.full(array.shape, fill_value, dt), requires_grad)
+
+
+def rand_like(other, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """Uniform samples in [0, 1) shaped like ``other`` (a float dtype)."""
+    array = _like(other)
+    return rand(
+        *array.shape, dtype=dtype or array.dtype, requires_grad=requires_grad, device=device
+    )
+
+
+def randn_like(other, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """Standard normal samples shaped like ``other`` (a float dtype)."""
+    array = _like(other)
+    dt = dtype or array.dtype
+    return randn(*array.shape, dtype=dt, requires_grad=requires_grad, device=device)
+
+
+def linspace(
+    start, end, steps: int, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.linspace(0, 1, 5).tolist()
+        [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
+    check_device(device)
+    values = np.linspace(float(start), float(end), int(steps))
+    return _wrap(values.astype(_float_dtype(dtype)), requires_grad)
+
+
+def logspace(
+    start,
+    end,
+    steps: int,
+    base: float = 10.0,
+    dtype=None,
+    requires_grad: bool = False,
+    device=None,
+) -> Tensor:
+    """``steps`` values from ``base**start`` to ``base**end``, evenly spaced in the exponent."""
+    check_device(device)
+    values = np.logspace(float(start), float(end), int(steps), base=base)
+    return _wrap(values.astype(_float_dtype(dtype)), requires_grad)
+
+
+def randint(low, high=None, size=None, *, dtype=None, generator=None, device=None, **_):
+    """Random integers in ``[low, high)`` (``randint(high, size)`` starts at 0), int64.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.randint(0, 10, (3,)).shape
+        (3,)
+    """
+    check_device(device)
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if size is None:
+        raise TypeError("randint() needs a size, e.g. randint(0, 10, (3,))")
+    size = (size,) if isinstance(size, int) else tuple(size)
+    values = get_generator(generator).integers(int(low), int(high), size)
+    return _wrap(values.astype(_dtype.resolve_dtype(dtype) or _dtype.int64))
+
+
+def randperm(n: int, *, dtype=None, generator=None, device=None, **_) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64)."""
+    check_device(device)
+    values = get_generator(generator).permutation(int(n))
+    return _wrap(values.astype(_dtype.resolve_dtype(dtype) or _dtype.int64))
+
+
+def normal(
+    mean=0.0,
+    std=1.0,
+    size=None,
+    *,
+    generator=None,
+    dtype=None,
+    requires_grad=False,
+    device=None,
+    **_,
+) -> Tensor:
+    """Normal samples: ``normal(mean, std, size)`` with numbers, or elementwise with tensors.
+
+    With tensor ``mean`` and/or ``std`` the output has their broadcast shape, one sample per
+    element, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.normal(0, 0.01, size=(2, 3)).shape
+        (2, 3)
+    """
+    check_device(device)
+    m, s = _like(mean), _like(std)
+    if size is not None:
+        size = (size,) if isinstance(size, int) else tuple(size)
+    else:
+        size = np.broadcast_shapes(m.shape, s.shape)
+    if np.any(s < 0):
+        raise ValueError(f"normal() needs std >= 0, got {std}")
+    kinds = [a.dtype for a in (m, s) if a.dtype.kind == "f" and a.ndim > 0]
+    dt = _dtype.resolve_dtype(dtype) or (kinds[0] if kinds else _dtype.float32)
+    values = get_generator(generator).standard_normal(size) * s + m
+    return _wrap(values.astype(dt), requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a NumPy array, keeping its dtype (as ``torch.from_numpy``).
+
+    Example:
+        >>> import numpy as np, chainrule as cr
+        >>> a = np.zeros(2); t = cr.from_numpy(a); a[0] = 5; t.tolist(), t.dtype
+        ([5.0, 0.0], dtype('float64'))
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy() expects a NumPy array, got {type(array).__name__}")
+    _dtype.check_kind(array.dtype, "from_numpy()")
+    return _wrap(array)
+
+
+def numel(t) -> int:
+    """The number of elements of a tensor (or array)."""
+    return int(_like(t).size)

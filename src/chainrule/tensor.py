@@ -8,9 +8,10 @@ from chainrule import _dtype
 from chainrule.autograd import engine
 from chainrule.autograd.grad_mode import _GradMode
 from chainrule.errors import DTypeError, GraphError
+from chainrule.tensor_methods import TensorMethods
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An array of numbers with an optional gradient and a link to the op that made it.
 
     Make tensors with :func:`chainrule.tensor`; ops on tensors build the graph that

@@ -8,7 +8,17 @@ import pathlib
 from chainrule.autograd.function import Function
 
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "ops.md"
-FAMILIES = ["elementwise", "reduce", "shape", "matmul", "activation", "loss", "conv"]
+FAMILIES = [
+    "elementwise",
+    "reduce",
+    "shape",
+    "matmul",
+    "activation",
+    "loss",
+    "conv",
+    "math",
+    "indexing",
+]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 
 

@@ -3,7 +3,18 @@
 from chainrule.autograd.engine import backward, sum_to_shape, topological_order
 from chainrule.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
+
+def __getattr__(name: str):
+    # torch.autograd.Function (custom ops on tensors) loads on first use: it imports Tensor
+    if name in ("Function", "FunctionCtx", "once_differentiable"):
+        from chainrule.autograd import custom
+
+        return getattr(custom, name)
+    raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")
+
+
 __all__ = [
+    "Function",
     "backward",
     "enable_grad",
     "is_grad_enabled",

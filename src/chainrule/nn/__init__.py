@@ -23,6 +23,12 @@ from chainrule.nn.activation import (
     Tanh,
 )
 from chainrule.nn.container import ModuleList, Sequential
+from chainrule.nn.containers_torch import (
+    LazyLinear,
+    ModuleDict,
+    ParameterDict,
+    ParameterList,
+)
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.flatten import Flatten
@@ -66,6 +72,10 @@ __all__ = [
     "HuberLoss",
     "Identity",
     "L1Loss",
+    "LazyLinear",
+    "ModuleDict",
+    "ParameterDict",
+    "ParameterList",
     "LeakyReLU",
     "Linear",
     "LogSigmoid",
@@ -100,7 +110,7 @@ __all__ = [
     "Unflatten",
 ]
 
-_LAZY_SUBMODULES = ("registry",)
+_LAZY_SUBMODULES = ("registry", "utils")
 
 
 def __getattr__(name: str):
@@ -109,4 +119,8 @@ def __getattr__(name: str):
         module = importlib.import_module(f"chainrule.nn.{name}")
         globals()[name] = module
         return module
-    raise AttributeError(f"module 'chainrule.nn' has no attribute {name!r}")
+    from chainrule.torch_compat import unsupported
+
+    raise unsupported("torch.nn", name) or AttributeError(
+        f"module 'chainrule.nn' has no attribute {name!r}"
+    )

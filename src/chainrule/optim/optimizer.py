@@ -232,6 +232,7 @@ class Optimizer:
                 )
             p_state = {}
             for key, value in saved_state.items():
+                value = _plain_state_value(key, value)  # e.g. a state_dict saved by PyTorch
                 if isinstance(value, (np.ndarray, list, Tensor)):
                     value = np.array(np.asarray(value), dtype=p.data.dtype, copy=True)
                     if value.shape != p.data.shape:
@@ -329,3 +330,18 @@ def check_unit_interval(owner: str, key: str, value: Any) -> None:
     """``0 <= value < 1`` (momentum-like coefficients)."""
     if not 0.0 <= check_number(owner, key, value) < 1.0:
         raise ValueError(f"{owner}: {key} must be in [0, 1), got {value}")
+
+
+def _plain_state_value(key: str, value: Any) -> Any:
+    """A state value from another library (a torch tensor) as NumPy data: 0-d values become
+    numbers (``step`` an int, as chainrule counts it), others arrays."""
+    if isinstance(value, (np.ndarray, list, Tensor, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        value = value.detach().cpu().numpy()
+    if hasattr(value, "__array__"):
+        value = np.asarray(value)
+        if value.ndim == 0:
+            number = value.item()
+            return int(number) if key == "step" and float(number).is_integer() else number
+    return value

@@ -1,0 +1,215 @@
+"""``torch.save`` / ``torch.load`` for what people save: state dicts and dicts of them with
+numbers, in one safetensors file plus a JSON description. Never pickle; loading runs no code.
+
+File layout: an ordinary safetensors file (see :mod:`chainrule.io.format`) whose tensors are
+the arrays found in the object, named by their path (``model/0.weight``), and whose metadata
+key ``chainrule.torch_save`` holds the object's structure as JSON: dicts (with their key
+types), lists, tuples, numbers, strings, ``None``, and references to the stored arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import OrderedDict
+from collections.abc import Mapping
+
+import numpy as np
+
+from chainrule.errors import ModelFormatError
+from chainrule.io import format as fmt
+from chainrule.tensor import Tensor
+
+STRUCTURE_KEY = "chainrule.torch_save"
+FORMAT_VERSION = 1
+MAX_DEPTH = 32  # nesting allowed in a saved object (a checkpoint needs about 6)
+
+
+class _Encoder:
+    def __init__(self):
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def encode(self, obj, path: str, depth: int):
+        if depth > MAX_DEPTH:
+            raise ValueError(f"save: the object nests deeper than {MAX_DEPTH} levels at {path}")
+        if obj is None or isinstance(obj, (bool, str)):
+            return obj
+        if isinstance(obj, (int, np.integer)) and not isinstance(obj, np.bool_):
+            return int(obj)
+        if isinstance(obj, (float, np.floating)):
+            value = float(obj)
+            return value if math.isfinite(value) else {"__float__": repr(value)}
+        if isinstance(obj, np.bool_):
+            return bool(obj)
+        if isinstance(obj, (Tensor, np.ndarray)):
+            key = path or "value"
+            while key in self.arrays:
+                key += "_"
+            self.arrays[key] = np.ascontiguousarray(np.asarray(obj))
+            return {"__tensor__" if isinstance(obj, Tensor) else "__ndarray__": key}
+        if isinstance(obj, Mapping):
+            items = []
+            for k, v in obj.items():
+                if not isinstance(k, (str, int)) or isinstance(k, bool):
+                    raise TypeError(
+                        f"save: dict keys must be str or int, got {type(k).__name__} at {path}"
+                    )
+                items.append([k, self.encode(v, f"{path}/{k}" if path else str(k), depth + 1)])
+            kind = "__odict__" if isinstance(obj, OrderedDict) else "__dict__"
+            return {kind: items}
+        if isinstance(obj, (list, tuple)):
+            values = [self.encode(v, f"{path}/{i}", depth + 1) for i, v in enumerate(obj)]
+            return {"__tuple__": values} if isinstance(obj, tuple) else values
+        hint = ""
+        if hasattr(obj, "state_dict"):
+            hint = "; save its state_dict() instead (or cr.save(model, path) for a whole model)"
+        raise TypeError(
+            f"save: cannot store a {type(obj).__name__} at {path or 'the top level'} without "
+            f"pickle{hint}. Storable: tensors, arrays, numbers, str, None, dict, list, tuple"
+        )
+
+
+def _decode(node, arrays: dict, source: str):
+    if node is None or isinstance(node, (bool, int, float, str)):
+        return node
+    if isinstance(node, list):
+        return [_decode(v, arrays, source) for v in node]
+    if isinstance(node, dict) and len(node) == 1:
+        ((kind, value),) = node.items()
+        if kind in ("__tensor__", "__ndarray__"):
+            if value not in arrays:
+                raise ModelFormatError(f"{source}: refers to a missing tensor {value!r}")
+            array = arrays[value]
+            return Tensor._make(array, False) if kind == "__tensor__" else array
+        if kind == "__float__" and value in ("nan", "inf", "-inf"):
+            return float(value)
+        if kind == "__tuple__" and isinstance(value, list):
+            return tuple(_decode(v, arrays, source) for v in value)
+        if kind in ("__dict__", "__odict__") and isinstance(value, list):
+            out = OrderedDict() if kind == "__odict__" else {}
+            for pair in value:
+                if not (
+                    isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (str, int))
+                ):
+                    raise ModelFormatError(f"{source}: malformed dict entry in the structure")
+                out[pair[0]] = _decode(pair[1], arrays, source)
+            return out
+    raise ModelFormatError(f"{source}: unknown entry in the saved structure: {str(node)[:80]}")
+
+
+def save(obj, f, *, metadata: dict | None = None, **_ignored) -> None:
+    """Save a state dict, or a dict/list of them with numbers, as ``torch.save`` does.
+
+    ``obj`` may nest dicts (str or int keys), lists and tuples of tensors, NumPy arrays,
+    numbers, strings and ``None``: ``{"model": model.state_dict(), "optimizer":
+    opt.state_dict(), "epoch": 3}``. A chainrule :class:`~chainrule.nn.Module` is saved whole
+    (architecture and weights) by :func:`chainrule.io.model.save`, as ``cr.save`` always did.
+
+    Args:
+        obj: what to save.
+        f: a path (written atomically) or a binary file object.
+
+    Raises:
+        TypeError: something in ``obj`` could only be stored with pickle (a class instance);
+            the message names where it is.
+
+    Example:
+        >>> import os, tempfile, chainrule as cr
+        >>> model = cr.nn.Linear(2, 1)
+        >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.pt")
+        >>> cr.save({"model": model.state_dict(), "epoch": 3}, path)
+        >>> sorted(cr.load(path)), cr.load(path)["epoch"]
+        (['epoch', 'model'], 3)
+    """
+    from chainrule.nn.module import Module
+
+    if isinstance(obj, Module):
+        from chainrule.io import model as model_io
+
+        return model_io.save(obj, f, metadata=metadata)
+    encoder = _Encoder()
+    structure = encoder.encode(obj, "", 0)
+    meta = {STRUCTURE_KEY: json.dumps({"version": FORMAT_VERSION, "object": structure})}
+    if hasattr(f, "write"):
+        f.write(fmt.dumps(encoder.arrays, meta))
+    else:
+        fmt.write(f, encoder.arrays, meta)
+    return None
+
+
+def load(f, map_location=None, weights_only=None, **_ignored):
+    """Load what :func:`save` wrote (``torch.load``'s signature; no code runs, ever).
+
+    ``map_location`` may be ``None`` or the CPU; ``weights_only`` is accepted (loading is
+    always weights-only here). A whole-model file written by ``cr.save(model, path)`` comes
+    back as the model, as ``cr.load`` always did.
+
+    Raises:
+        ModelFormatError: the file is missing, damaged, or is not a chainrule file (a file
+            written by PyTorch's own ``torch.save`` is a pickle, which chainrule never reads:
+            export tensors with ``safetensors.torch.save_file`` instead).
+        NotImplementedError: ``map_location`` names a GPU.
+    """
+    from chainrule.torch_compat import check_device
+
+    if (
+        map_location is not None
+        and not callable(map_location)
+        and not isinstance(map_location, dict)
+    ):
+        check_device(map_location)
+    if hasattr(f, "read"):
+        source = str(getattr(f, "name", "<file object>"))
+        data = f.read()
+        try:
+            tf = fmt.loads(data, source=source)
+        except ModelFormatError as err:
+            if _looks_pickled(bytes(data[:2])):
+                raise ModelFormatError(_pickle_message(source)) from err
+            raise
+    else:
+        source = os.fspath(f)
+        try:
+            tf = fmt.read(source)
+        except ModelFormatError as err:
+            if _looks_pickled(_head(source)):
+                raise ModelFormatError(_pickle_message(source)) from err
+            raise
+    if STRUCTURE_KEY not in tf.metadata:
+        from chainrule.io import model as model_io
+
+        if hasattr(f, "read"):
+            raise ModelFormatError(f"{source}: not a file written by chainrule.save(obj, f)")
+        return model_io.load(source)
+    parsed = fmt.parse_json(
+        tf.metadata[STRUCTURE_KEY], source=source, what="saved structure", max_depth=2 * MAX_DEPTH
+    )
+    if not isinstance(parsed, dict) or parsed.get("version") != FORMAT_VERSION:
+        raise ModelFormatError(f"{source}: unknown saved-structure version")
+    return _decode(parsed.get("object"), tf.tensors, source)
+
+
+def _pickle_message(source: str) -> str:
+    return (
+        f"{source}: this is a pickle file (PyTorch's torch.save format); chainrule never "
+        f"unpickles, since that can run code. In PyTorch, save the tensors with "
+        f"safetensors.torch.save_file(state_dict, path) and load that file with cr.load or "
+        f"model.load_state_dict(cr.io.read(path).tensors)"
+    )
+
+
+def _head(source: str) -> bytes:
+    try:
+        with open(source, "rb") as handle:
+            return handle.read(2)
+    except OSError:
+        return b""
+
+
+def _looks_pickled(head: bytes) -> bool:
+    """PyTorch's zip archive, or a raw pickle (protocol 2 to 5)."""
+    return head == b"PK" or (len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
+
+
+__all__ = ["load", "save"]

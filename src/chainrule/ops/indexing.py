@@ -1,0 +1,354 @@
+"""Indexing, selection and scan ops with PyTorch's signatures: gather, scatter, index_select,
+masked_fill, one_hot, PyTorch-style pad, cumsum, prod, and ``where`` with one argument.
+
+Each op is one class with its forward and local derivative side by side. Index arguments are
+integer arrays that get no gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.errors import DTypeError, ShapeError
+from chainrule.ops import shape as _shape
+from chainrule.ops._util import operand
+from chainrule.tensor import Tensor
+
+
+def _int_index(index, op: str) -> np.ndarray:
+    array = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+    if array.dtype.kind not in "iu":
+        raise DTypeError(f"{op} needs an integer index tensor (int64), got dtype {array.dtype}")
+    return array.astype(np.int64, copy=False)
+
+
+def _dim(dim: int, ndim: int, op: str) -> int:
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise ShapeError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions")
+    return dim % max(ndim, 1)
+
+
+def _along(index: np.ndarray, dim: int) -> tuple:
+    """The full fancy index that picks ``x[..., index[...], ...]`` along ``dim`` per position."""
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[dim] = index
+    return tuple(grid)
+
+
+class Gather(Function):
+    """out[i][j] = x[i][index[i][j]] (for dim=1)."""
+
+    label = "gather"
+    formulas = ("1 at the gathered positions (summed where picked twice)",)
+
+    def forward(self, x, dim, index):
+        self.where = _along(index, dim)
+        self.x_shape, self.dtype = x.shape, x.dtype
+        return x[self.where]
+
+    def backward(self, grad):
+        grad_x = np.zeros(self.x_shape, self.dtype)
+        np.add.at(grad_x, self.where, grad)
+        return (grad_x,)
+
+
+class Scatter(Function):
+    """out = x, then out[i][index[i][j]] = src[i][j] (for dim=1)."""
+
+    label = "scatter"
+    formulas = ("1 where not overwritten", "1 at the written positions")
+
+    def forward(self, x, src, dim, index):
+        self.where = _along(index, dim)
+        self.src_part = tuple(slice(0, n) for n in index.shape)
+        self.src_shape = src.shape
+        out = x.copy()
+        out[self.where] = src[self.src_part] if src.ndim else src
+        return out
+
+    def backward(self, grad):
+        grad_x = grad_src = None
+        if self.needs_grad[0]:
+            grad_x = grad.copy()
+            grad_x[self.where] = 0
+        if self.needs_grad[1]:
+            grad_src = np.zeros(self.src_shape, grad.dtype)
+            if len(self.src_shape):
+                grad_src[self.src_part] = grad[self.where]
+            else:
+                grad_src = np.asarray(grad[self.where].sum(), grad.dtype)
+        return grad_x, grad_src
+
+
+class IndexSelect(Function):
+    label = "index_select"
+    formulas = ("1 at the selected slices (summed where selected twice)",)
+
+    def forward(self, x, dim, index):
+        self.dim, self.index = dim, index
+        self.x_shape, self.dtype = x.shape, x.dtype
+        return np.take(x, index, axis=dim)
+
+    def backward(self, grad):
+        grad_x = np.zeros(self.x_shape, self.dtype)
+        np.add.at(grad_x, (slice(None),) * self.dim + (self.index,), grad)
+        return (grad_x,)
+
+
+class MaskedFill(Function):
+    label = "masked_fill"
+    formulas = ("0 where mask else 1",)
+
+    def forward(self, x, mask, value):
+        self.mask = mask
+        return np.where(mask, np.asarray(value, x.dtype), x)
+
+    def backward(self, grad):
+        return (np.where(self.mask, np.zeros((), grad.dtype), grad),)
+
+
+class CumSum(Function):
+    label = "cumsum"
+    formulas = ("reverse cumulative sum of the upstream gradient",)
+
+    def forward(self, x, dim):
+        self.dim = dim
+        return np.cumsum(x, axis=dim)
+
+    def backward(self, grad):
+        flipped = np.flip(grad, self.dim)
+        return (np.flip(np.cumsum(flipped, axis=self.dim), self.dim),)
+
+
+class Prod(Function):
+    """The product along ``dim`` (all elements when ``dim`` is None)."""
+
+    label = "prod"
+    formulas = ("product of the other elements",)
+
+    def forward(self, x, dim, keepdim):
+        self.x, self.dim, self.keepdim = x, dim, keepdim
+        return np.prod(x, axis=dim, keepdims=keepdim)
+
+    def backward(self, grad):
+        x, dim = self.x, self.dim
+        if dim is None:
+            flat = x.reshape(-1)
+            others = _others_product(flat, 0).reshape(x.shape)
+            return (grad * others,)
+        if not self.keepdim:
+            grad = np.expand_dims(grad, dim)
+        return (grad * _others_product(x, dim),)
+
+
+def _others_product(x: np.ndarray, axis: int) -> np.ndarray:
+    """For each element, the product of the others along ``axis`` (exact with zeros)."""
+    ones = np.ones_like(np.take(x, [0], axis=axis))
+    before = np.cumprod(np.concatenate([ones, x], axis=axis), axis=axis)
+    before = np.delete(before, -1, axis=axis)
+    flipped = np.flip(x, axis)
+    after = np.cumprod(np.concatenate([ones, flipped], axis=axis), axis=axis)
+    after = np.flip(np.delete(after, -1, axis=axis), axis)
+    return before * after
+
+
+# ---- functions ------------------------------------------------------------------------------
+def gather(input, dim: int, index) -> Tensor:  # noqa: A002 - PyTorch's names
+    """Pick values along ``dim`` at ``index``: ``out[i][j] = input[i][index[i][j]]`` (dim=1).
+
+    Shape:
+        index: same number of dimensions as ``input``; output has ``index``'s shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.gather(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), 1, cr.tensor([[1], [0]])).tolist()
+        [[2.0], [3.0]]
+    """
+    x = operand(input)
+    index = _int_index(index, "gather")
+    dim = _dim(dim, x.ndim, "gather")
+    if index.ndim != x.ndim:
+        raise ShapeError(
+            f"gather: index has {index.ndim} dimensions but input has {x.ndim}; they must match"
+        )
+    try:
+        return Gather.apply(x, dim=dim, index=index)
+    except IndexError as err:
+        raise ShapeError(
+            f"gather: index out of range for input of shape {x.shape}: {err}"
+        ) from None
+
+
+def scatter(input, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:  # noqa: A002
+    """A copy of ``input`` with ``src`` (or the number ``value``) written at ``index``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.scatter(cr.zeros(2, 3), 1, cr.tensor([[2], [0]]), value=1.0).tolist()
+        [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    """
+    if reduce is not None:
+        raise NotImplementedError(
+            "scatter(reduce=...) is not supported; use scatter without reduce, or "
+            "index_add-style sums with cr.gather's transpose (not yet available)"
+        )
+    x = operand(input)
+    if src is None and value is None:
+        raise TypeError("scatter() needs src= (a tensor) or value= (a number)")
+    if src is None or not isinstance(src, Tensor):
+        src = Tensor._make(np.asarray(value if src is None else src, x.dtype), False)
+    index = _int_index(index, "scatter")
+    dim = _dim(dim, x.ndim, "scatter")
+    if index.ndim != x.ndim:
+        raise ShapeError(f"scatter: index has {index.ndim} dimensions but input has {x.ndim}")
+    try:
+        return Scatter.apply(x, src, dim=dim, index=index)
+    except IndexError as err:
+        raise ShapeError(
+            f"scatter: index out of range for input of shape {x.shape}: {err}"
+        ) from None
+
+
+def index_select(input, dim: int, index) -> Tensor:  # noqa: A002
+    """The slices of ``input`` along ``dim`` at the 1-D ``index``, in that order.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.index_select(cr.tensor([[1, 2], [3, 4], [5, 6]]), 0, cr.tensor([2, 0])).tolist()
+        [[5, 6], [1, 2]]
+    """
+    x = operand(input)
+    index = _int_index(index, "index_select")
+    if index.ndim > 1:
+        raise ShapeError(f"index_select needs a 1-D index, got shape {index.shape}")
+    dim = _dim(dim, x.ndim, "index_select")
+    n = x.shape[dim] if x.ndim else 1
+    if index.size and (index.min() < -n or index.max() >= n):
+        raise ShapeError(f"index_select: index out of range for dim {dim} of size {n}")
+    return IndexSelect.apply(x, dim=dim, index=index.reshape(-1))
+
+
+def masked_fill(input, mask, value) -> Tensor:  # noqa: A002
+    """``input`` with ``value`` wherever the bool ``mask`` (broadcast to it) is true.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0, 3.0])
+        >>> cr.masked_fill(x, x > 1.5, 0.0).tolist()
+        [1.0, 0.0, 0.0]
+    """
+    x = operand(input)
+    m = mask.numpy() if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise DTypeError(f"masked_fill needs a bool mask, got dtype {m.dtype}; compare first")
+    try:
+        if np.broadcast_shapes(m.shape, x.shape) != x.shape:
+            raise ValueError
+    except ValueError:
+        raise ShapeError(
+            f"masked_fill: mask of shape {m.shape} does not broadcast to input {x.shape}"
+        ) from None
+    if isinstance(value, Tensor):
+        value = value.item()
+    return MaskedFill.apply(x, mask=m, value=value)
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """Class indices to one-hot rows (int64), as ``torch.nn.functional.one_hot``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.one_hot(cr.tensor([0, 2]), 3).tolist()
+        [[1, 0, 0], [0, 0, 1]]
+    """
+    labels = _int_index(tensor, "one_hot")
+    if labels.size and labels.min() < 0:
+        raise ValueError("one_hot: class indices must be >= 0")
+    if num_classes < 0:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    elif labels.size and labels.max() >= num_classes:
+        raise ValueError(f"one_hot: class index {labels.max()} >= num_classes {num_classes}")
+    out = (labels[..., None] == np.arange(num_classes)).astype(np.int64)
+    return Tensor._make(out, False)
+
+
+def pad(input, pad, mode: str = "constant", value=None) -> Tensor:  # noqa: A002
+    """PyTorch's ``F.pad``: ``pad`` lists (before, after) pairs from the LAST dimension back.
+
+    ``pad=(1, 2)`` pads the last dimension by 1 before and 2 after; ``(1, 1, 2, 2)`` also the
+    one before it by 2. (``chainrule.pad`` takes NumPy's per-axis pairs instead.)
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.functional.pad(cr.ones(1, 2), (1, 0)).tolist()
+        [[0.0, 1.0, 1.0]]
+    """
+    x = operand(input)
+    if mode != "constant":
+        raise NotImplementedError(
+            f"pad(mode={mode!r}) is not supported; only mode='constant' is (value= sets it)"
+        )
+    pad = [int(p) for p in pad]
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ShapeError(
+            f"pad got {len(pad)} numbers for a tensor with {x.ndim} dimensions; give an even "
+            f"number, at most 2 per dimension"
+        )
+    if any(p < 0 for p in pad):
+        raise NotImplementedError("pad with negative sizes (cropping) is not supported; slice")
+    width = [(0, 0)] * x.ndim
+    for k in range(len(pad) // 2):
+        width[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+    return _shape.pad(x, width, 0.0 if value is None else value)
+
+
+def cumsum(input, dim: int) -> Tensor:  # noqa: A002
+    """Running sums along ``dim``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.cumsum(cr.tensor([1.0, 2.0, 3.0]), 0).tolist()
+        [1.0, 3.0, 6.0]
+    """
+    x = operand(input)
+    if x.ndim == 0:
+        return CumSum.apply(x.reshape(1), dim=0).reshape(())
+    return CumSum.apply(x, dim=_dim(dim, x.ndim, "cumsum"))
+
+
+def prod(input, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noqa: A002
+    """The product of all elements, or along ``dim`` (exact gradients with zeros too).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.prod(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), 1).tolist()
+        [2.0, 12.0]
+    """
+    x = operand(input)
+    if dim is not None:
+        dim = _dim(dim, x.ndim, "prod")
+    return Prod.apply(x, dim=dim, keepdim=bool(keepdim) and dim is not None)
+
+
+def nonzero_where(condition) -> tuple:
+    """``torch.where(condition)``: the indices of the true elements, one tensor per dimension."""
+    cond = condition.numpy() if isinstance(condition, Tensor) else np.asarray(condition)
+    return tuple(Tensor._make(i.astype(np.int64), False) for i in np.nonzero(cond))
+
+
+def where(condition, input=None, other=None) -> Tensor | tuple:  # noqa: A002
+    """``where(cond, a, b)``: elements of ``a`` where ``cond`` holds, else of ``b``;
+    ``where(cond)``: the indices of the true elements (PyTorch's one-argument form).
+
+    Example:
+        >>> import chainrule as cr
+        >>> [i.tolist() for i in cr.where(cr.tensor([0, 3, 0, 5]) > 0)]
+        [[1, 3]]
+    """
+    if input is None and other is None:
+        return nonzero_where(condition)
+    return _elementwise.where(condition, input, other)
+
+
+from chainrule.ops import elementwise as _elementwise  # noqa: E402

@@ -1,0 +1,331 @@
+"""Elementwise math beyond arithmetic: trigonometric, hyperbolic, rounding and special functions.
+
+Each op is one class with its forward and local derivative side by side, as in
+``ops/elementwise.py``. Rounding ops (floor, ceil, round, trunc, sign) are flat almost
+everywhere, so their gradient is zero, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule.autograd.function import Function, apply_one
+from chainrule.ops._util import operand, operands
+from chainrule.tensor import Tensor
+
+
+class Sin(Function):
+    label = "sin"
+    formulas = ("cos(x)",)
+
+    def forward(self, x):
+        self.x = x
+        return np.sin(x)
+
+    def backward(self, grad):
+        return (grad * np.cos(self.x),)
+
+
+class Cos(Function):
+    label = "cos"
+    formulas = ("−sin(x)",)
+
+    def forward(self, x):
+        self.x = x
+        return np.cos(x)
+
+    def backward(self, grad):
+        return (-grad * np.sin(self.x),)
+
+
+class Tan(Function):
+    label = "tan"
+    formulas = ("1 + tan²(x)",)
+
+    def forward(self, x):
+        self.out = np.tan(x)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * (1 + self.out * self.out),)
+
+
+class Asin(Function):
+    label = "asin"
+    formulas = ("1/√(1 − x²)",)
+
+    def forward(self, x):
+        self.x = x
+        return np.arcsin(x)
+
+    def backward(self, grad):
+        return (grad / np.sqrt(1 - self.x * self.x),)
+
+
+class Acos(Function):
+    label = "acos"
+    formulas = ("−1/√(1 − x²)",)
+
+    def forward(self, x):
+        self.x = x
+        return np.arccos(x)
+
+    def backward(self, grad):
+        return (-grad / np.sqrt(1 - self.x * self.x),)
+
+
+class Atan(Function):
+    label = "atan"
+    formulas = ("1/(1 + x²)",)
+
+    def forward(self, x):
+        self.x = x
+        return np.arctan(x)
+
+    def backward(self, grad):
+        return (grad / (1 + self.x * self.x),)
+
+
+class Atan2(Function):
+    """atan2(a, b): the angle of the point (b, a)."""
+
+    label = "atan2"
+    formulas = ("b/(a² + b²)", "−a/(a² + b²)")
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.arctan2(a, b)
+
+    def backward(self, grad):
+        scale = grad / (self.a * self.a + self.b * self.b)
+        grad_a = scale * self.b if self.needs_grad[0] else None
+        grad_b = -scale * self.a if self.needs_grad[1] else None
+        return grad_a, grad_b
+
+
+class Sinh(Function):
+    label = "sinh"
+    formulas = ("cosh(x)",)
+
+    def forward(self, x):
+        self.x = x
+        return np.sinh(x)
+
+    def backward(self, grad):
+        return (grad * np.cosh(self.x),)
+
+
+class Cosh(Function):
+    label = "cosh"
+    formulas = ("sinh(x)",)
+
+    def forward(self, x):
+        self.x = x
+        return np.cosh(x)
+
+    def backward(self, grad):
+        return (grad * np.sinh(self.x),)
+
+
+class Rsqrt(Function):
+    label = "rsqrt"
+    formulas = ("−½·x^(−3/2)",)
+
+    def forward(self, x):
+        self.out = 1 / np.sqrt(x)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * -0.5 * self.out**3,)
+
+
+class Reciprocal(Function):
+    label = "1/x"
+    formulas = ("−1/x²",)
+
+    def forward(self, x):
+        self.out = 1 / x
+        return self.out
+
+    def backward(self, grad):
+        return (-grad * self.out * self.out,)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+class Erf(Function):
+    label = "erf"
+    formulas = ("2/√π·e^(−x²)",)
+
+    def forward(self, x):
+        self.x = x
+        return np.asarray(_erf(x), dtype=x.dtype)
+
+    def backward(self, grad):
+        return (grad * _TWO_OVER_SQRT_PI * np.exp(-self.x * self.x),)
+
+
+class _Flat(Function):
+    """A piecewise-constant function: zero gradient everywhere it is defined."""
+
+    formulas = ("0",)
+    ufunc = None
+
+    def forward(self, x):
+        return type(self).ufunc(x)
+
+    def backward(self, grad):
+        return (np.zeros_like(grad),)
+
+
+class Floor(_Flat):
+    label = "floor"
+    ufunc = np.floor
+
+
+class Ceil(_Flat):
+    label = "ceil"
+    ufunc = np.ceil
+
+
+class Round(_Flat):
+    """Round half to even, as PyTorch and NumPy do."""
+
+    label = "round"
+    ufunc = np.round
+
+
+class Trunc(_Flat):
+    label = "trunc"
+    ufunc = np.trunc
+
+
+class Sign(_Flat):
+    label = "sign"
+    ufunc = np.sign
+
+
+# ---- functions ------------------------------------------------------------------------------
+def _unary(op, x, float_only: bool = True) -> Tensor:
+    x = operand(x)
+    if float_only and x.dtype.kind != "f":
+        x = Tensor._make(x.numpy().astype(np.float32), False)  # PyTorch: int -> default float
+    if op in _ROUNDING and x.dtype.kind != "f":
+        return Tensor._make(op.ufunc(x.numpy()), False)
+    return apply_one(op, x)
+
+
+_ROUNDING = (Floor, Ceil, Round, Trunc, Sign)
+
+
+def sin(x) -> Tensor:
+    """sin(x), elementwise; integer tensors give float32, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([0.0, 1.0], requires_grad=True)
+        >>> cr.sin(x).sum().backward()
+        >>> [f"{g:.4f}" for g in x.grad.tolist()]  # cos(x)
+        ['1.0000', '0.5403']
+    """
+    return _unary(Sin, x)
+
+
+def cos(x) -> Tensor:
+    """cos(x), elementwise."""
+    return _unary(Cos, x)
+
+
+def tan(x) -> Tensor:
+    """tan(x), elementwise."""
+    return _unary(Tan, x)
+
+
+def asin(x) -> Tensor:
+    """arcsin(x), elementwise (NaN outside [−1, 1], as in PyTorch)."""
+    return _unary(Asin, x)
+
+
+def acos(x) -> Tensor:
+    """arccos(x), elementwise."""
+    return _unary(Acos, x)
+
+
+def atan(x) -> Tensor:
+    """arctan(x), elementwise."""
+    return _unary(Atan, x)
+
+
+def atan2(a, b) -> Tensor:
+    """The angle of the point (b, a), in (−π, π], elementwise with broadcasting.
+
+    Example:
+        >>> import chainrule as cr
+        >>> f"{cr.atan2(cr.tensor(1.0), cr.tensor(-1.0)):.4f}"
+        '2.3562'
+    """
+    a, b = operands(a, b)
+    return Atan2.apply(a, b)
+
+
+def sinh(x) -> Tensor:
+    """sinh(x), elementwise."""
+    return _unary(Sinh, x)
+
+
+def cosh(x) -> Tensor:
+    """cosh(x), elementwise."""
+    return _unary(Cosh, x)
+
+
+def rsqrt(x) -> Tensor:
+    """1/√x, elementwise."""
+    return _unary(Rsqrt, x)
+
+
+def reciprocal(x) -> Tensor:
+    """1/x, elementwise."""
+    return _unary(Reciprocal, x)
+
+
+def erf(x) -> Tensor:
+    """The error function, elementwise."""
+    return _unary(Erf, x)
+
+
+def floor(x) -> Tensor:
+    """The largest integer ≤ x (gradient 0); integer tensors are returned as they are."""
+    return _unary(Floor, x, float_only=False)
+
+
+def ceil(x) -> Tensor:
+    """The smallest integer ≥ x (gradient 0)."""
+    return _unary(Ceil, x, float_only=False)
+
+
+def round(x, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
+    """Round half to even (gradient 0); ``decimals`` rounds to that many decimal places.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.round(cr.tensor([0.5, 1.5, 2.675])).tolist()
+        [0.0, 2.0, 3.0]
+    """
+    if decimals:
+        scale = 10.0**decimals
+        return _unary(Round, operand(x) * scale) / scale
+    return _unary(Round, x, float_only=False)
+
+
+def trunc(x) -> Tensor:
+    """Round toward zero (gradient 0)."""
+    return _unary(Trunc, x, float_only=False)
+
+
+def sign(x) -> Tensor:
+    """−1, 0 or 1 by the sign of x (gradient 0)."""
+    return _unary(Sign, x, float_only=False)

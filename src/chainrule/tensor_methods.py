@@ -1,0 +1,334 @@
+"""Tensor methods with PyTorch's names and signatures, as a mixin that :class:`Tensor` inherits.
+
+They are spelled the way PyTorch users type them (``t.long()``, ``x.to("cpu")``,
+``y_hat.type(y.dtype)``, ``x.sin()``, ``x.gather(1, idx)``, ``f"{loss:.4f}"``) and delegate to
+chainrule's functions; nothing here keeps state (``__slots__ = ()``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule import _dtype
+from chainrule.torch_compat import DTYPE_ALIASES, check_device, device
+
+# torch.XxxTensor type names, as Tensor.type() reports and accepts them
+_TYPE_NAMES = {
+    "float32": "torch.FloatTensor",
+    "float64": "torch.DoubleTensor",
+    "float16": "torch.HalfTensor",
+    "int64": "torch.LongTensor",
+    "int32": "torch.IntTensor",
+    "int16": "torch.ShortTensor",
+    "int8": "torch.CharTensor",
+    "uint8": "torch.ByteTensor",
+    "bool": "torch.BoolTensor",
+}
+_FROM_TYPE_NAME = {name: dtype for dtype, name in _TYPE_NAMES.items()}
+
+
+def _resolve(dtype) -> np.dtype:
+    if isinstance(dtype, str):
+        dtype = _FROM_TYPE_NAME.get(dtype, DTYPE_ALIASES.get(dtype.removeprefix("torch."), dtype))
+    return _dtype.resolve_dtype(dtype)
+
+
+def _is_device(value) -> bool:
+    if isinstance(value, device):
+        return True
+    return isinstance(value, str) and value.split(":")[0] in {"cpu", "cuda", "mps", "xla", "meta"}
+
+
+class TensorMethods:
+    """PyTorch's Tensor methods on chainrule's Tensor (mixed into :class:`chainrule.Tensor`)."""
+
+    __slots__ = ()
+
+    # ---- dtype and device ---------------------------------------------------------------
+    def _as(self, dtype):
+        dtype = _resolve(dtype)
+        if self.dtype == dtype:
+            return self  # PyTorch returns the tensor itself when nothing changes
+        return _ops.cast(self, dtype)
+
+    def to(self, *args, **kwargs):
+        """Convert dtype and/or place on a device: ``to(dtype)``, ``to("cpu")``,
+        ``to(device, dtype)``, ``to(other)``, ``to(dtype=..., device=...)``.
+
+        Only the CPU exists here: another device raises :class:`NotImplementedError`. Returns
+        the tensor itself when nothing changes, as PyTorch does.
+        """
+        kwargs.pop("non_blocking", None)
+        copy = kwargs.pop("copy", False)
+        dtype, where = kwargs.pop("dtype", None), kwargs.pop("device", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, TensorMethods):
+                dtype = arg.dtype
+            elif _is_device(arg):
+                where = arg
+            elif arg is not None:
+                dtype = arg
+        check_device(where)
+        out = self if dtype is None else self._as(dtype)
+        return out.clone() if copy and out is self else out
+
+    def cpu(self):
+        """The tensor itself (chainrule's tensors always live on the CPU)."""
+        return self
+
+    def cuda(self, *args, **kwargs):
+        check_device("cuda")
+
+    @property
+    def device(self):
+        """Always ``device(type='cpu')``."""
+        return device("cpu")
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def type(self, dtype=None):
+        """Without an argument, the type name (``'torch.FloatTensor'``); with one, a converted
+        tensor (``t.type(torch.long)``, ``t.type(other.dtype)``, ``t.type('torch.LongTensor')``)."""
+        if dtype is None:
+            return _TYPE_NAMES.get(self.dtype.name, f"torch.{self.dtype.name}")
+        return self._as(dtype)
+
+    def long(self):
+        return self._as("int64")
+
+    def int(self):
+        return self._as("int32")
+
+    def bool(self):
+        return self._as("bool")
+
+    def half(self):
+        return self._as("float16")
+
+    def float(self):
+        return self._as("float32")
+
+    def double(self):
+        return self._as("float64")
+
+    def contiguous(self):
+        return self
+
+    def is_contiguous(self) -> bool:
+        return True
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False, device=None):
+        return _creation.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False, device=None):
+        return _creation.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
+        dt = dtype or self.dtype
+        return _creation.full(size, fill_value, dtype=dt, requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False, device=None):
+        dt = dtype or self.dtype
+        return _creation.tensor(data, dtype=dt, requires_grad=requires_grad)
+
+    # ---- arithmetic with PyTorch's names --------------------------------------------------
+    def t(self):
+        """The transpose of a 1-D or 2-D tensor (1-D comes back as it is)."""
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
+        return self if self.ndim < 2 else _ops.transpose(self)
+
+    def neg(self):
+        return _ops.neg(self)
+
+    def add(self, other, *, alpha=1):
+        return _ops.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        return _ops.sub(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return _ops.mul(self, other)
+
+    def div(self, other, *, rounding_mode=None):
+        if rounding_mode is not None and self.dtype.kind in "iu":
+            b = other.numpy() if isinstance(other, TensorMethods) else np.asarray(other)
+            if b.dtype.kind in "iub":  # integers stay integers, as in PyTorch
+                a = self.numpy()
+                if rounding_mode == "floor":
+                    return _creation.as_tensor(np.floor_divide(a, b))
+                if rounding_mode == "trunc":
+                    return _creation.as_tensor((np.trunc(a / b)).astype(np.result_type(a, b)))
+        out = _ops.div(self, other)
+        if rounding_mode is None:
+            return out
+        if rounding_mode == "floor":
+            return _math.floor(out)
+        if rounding_mode == "trunc":
+            return _math.trunc(out)
+        raise ValueError(
+            f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode}"
+        )
+
+    multiply = mul
+    divide = div
+    subtract = sub
+    true_divide = div
+
+    def mm(self, other):
+        return _ops.matmul(self, other)
+
+    def square(self):
+        return _ops.mul(self, self)
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    def logical_not(self):
+        return _creation.as_tensor(np.logical_not(self.numpy()))
+
+    def __invert__(self):
+        """``~mask``: logical not of a bool tensor, bitwise not of an integer tensor."""
+        values = self.numpy()
+        if values.dtype.kind not in "biu":
+            raise TypeError(
+                f"~ (bitwise not) is only defined for bool and integer tensors, got {self.dtype}"
+            )
+        return _creation.as_tensor(np.invert(values))
+
+    def __index__(self) -> int:
+        """``items[t]`` and ``range(t)`` with a one-element integer tensor, as in PyTorch."""
+        if self.dtype.kind not in "iub" or self.numel() != 1:
+            raise TypeError(
+                f"only integer tensors of a single element can be converted to an index, got "
+                f"dtype {self.dtype} and shape {self.shape}"
+            )
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a one-element tensor's value; an empty spec gives str()."""
+        if not spec:
+            return str(self)
+        if self.numel() != 1:
+            raise TypeError(
+                f"format spec {spec!r} needs a tensor with one element, got shape {self.shape}; "
+                f"format t.tolist() or one element"
+            )
+        return format(self.item(), spec)
+
+    # ---- math and indexing ops as methods --------------------------------------------------
+    def sin(self):
+        return _math.sin(self)
+
+    def cos(self):
+        return _math.cos(self)
+
+    def tan(self):
+        return _math.tan(self)
+
+    def asin(self):
+        return _math.asin(self)
+
+    def acos(self):
+        return _math.acos(self)
+
+    def atan(self):
+        return _math.atan(self)
+
+    def atan2(self, other):
+        return _math.atan2(self, other)
+
+    def sinh(self):
+        return _math.sinh(self)
+
+    def cosh(self):
+        return _math.cosh(self)
+
+    def floor(self):
+        return _math.floor(self)
+
+    def ceil(self):
+        return _math.ceil(self)
+
+    def round(self, decimals: int = 0):
+        return _math.round(self, decimals)
+
+    def trunc(self):
+        return _math.trunc(self)
+
+    def sign(self):
+        return _math.sign(self)
+
+    def rsqrt(self):
+        return _math.rsqrt(self)
+
+    def reciprocal(self):
+        return _math.reciprocal(self)
+
+    def erf(self):
+        return _math.erf(self)
+
+    def gather(self, dim, index):
+        return _indexing.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        if src is not None and not isinstance(src, TensorMethods):
+            src, value = None, src  # scatter(dim, index, 1.0)
+        return _indexing.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def index_select(self, dim, index):
+        return _indexing.index_select(self, dim, index)
+
+    def masked_fill(self, mask, value):
+        return _indexing.masked_fill(self, mask, value)
+
+    def cumsum(self, dim):
+        return _indexing.cumsum(self, dim)
+
+    def prod(self, dim=None, keepdim=False):
+        return _indexing.prod(self, dim, keepdim)
+
+
+_REPLACES = ("to", "float", "double")
+_creation = _ops = _indexing = _math = None  # bound by _bind(): they import Tensor themselves
+
+
+def _bind() -> None:
+    """Called once by ``chainrule/__init__.py`` when every module is loaded: binds the modules
+    the methods call, and lets the methods above win over Tensor's own older ``to``, ``float``
+    and ``double`` (no device, always a copy) until tensor.py drops them."""
+    global _creation, _ops, _indexing, _math
+    from chainrule import creation as _creation
+    from chainrule import ops as _ops
+    from chainrule.ops import indexing as _indexing
+    from chainrule.ops import math as _math
+    from chainrule.tensor import Tensor
+
+    for name in _REPLACES:
+        if name in Tensor.__dict__:
+            setattr(Tensor, name, TensorMethods.__dict__[name])

@@ -1,0 +1,354 @@
+"""PyTorch's spelling on top of chainrule: dtype aliases, ``device``, and ``install_as_torch``.
+
+``chainrule.install_as_torch()`` makes ``import torch`` (and ``torch.nn``, ``torch.nn.functional``,
+``torch.optim``, ``torch.utils.data``, ``torch.autograd``) resolve to chainrule, so a script
+written for PyTorch's CPU tensors runs unchanged. It is opt-in and never automatic: importing
+chainrule changes nothing until you call it. See docs/pytorch.md for what is covered.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+
+class NotSupportedError(NotImplementedError, AttributeError):
+    """A PyTorch name chainrule does not have (yet); the message names the nearest spelling.
+
+    It is an ``AttributeError`` too, so ``hasattr(torch, name)`` stays ``False`` and
+    ``getattr(torch, name, default)`` returns the default.
+    """
+
+
+# PyTorch's dtype names, as the dtype names chainrule's ``dtype=`` arguments take.
+DTYPE_ALIASES = {
+    "float": "float32",
+    "float32": "float32",
+    "double": "float64",
+    "float64": "float64",
+    "half": "float16",
+    "float16": "float16",
+    "long": "int64",
+    "int64": "int64",
+    "int": "int32",
+    "int32": "int32",
+    "short": "int16",
+    "int16": "int16",
+    "int8": "int8",
+    "uint8": "uint8",
+    "bool": "bool",
+}
+
+
+class device(str):  # noqa: N801 - PyTorch's name
+    """A device spec, as ``torch.device``: chainrule computes on the CPU only.
+
+    ``device("cpu")`` (or ``"cpu:0"``) is accepted everywhere PyTorch takes ``device=``;
+    anything else (``"cuda"``, ``"mps"``) raises :class:`NotImplementedError`. It is a ``str``
+    (``"cpu"``), so code that takes device names as strings accepts it too.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.device("cpu")
+        device(type='cpu')
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, spec="cpu", index: int | None = None):
+        if isinstance(spec, device):
+            return spec
+        check_device(spec)
+        text = str(spec)
+        if index is not None and ":" not in text:
+            text = f"{text}:{int(index)}"
+        return super().__new__(cls, text)
+
+    @property
+    def type(self) -> str:
+        return str.__str__(self).partition(":")[0]
+
+    @property
+    def index(self) -> int | None:
+        number = str.__str__(self).partition(":")[2]
+        return int(number) if number else None
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    __hash__ = str.__hash__
+
+
+def check_device(spec) -> None:
+    """Accept ``None``, ``"cpu"``, ``"cpu:N"`` or ``device("cpu")``; refuse any other device."""
+    if spec is None or isinstance(spec, device):
+        return
+    text = str(spec)
+    if text == "cpu" or text.startswith("cpu:"):
+        return
+    raise NotImplementedError(
+        f"device {text!r} is not supported: chainrule computes with NumPy on the CPU only; "
+        f"use device='cpu' (or leave device= out)"
+    )
+
+
+def is_available() -> bool:
+    """``torch.cuda.is_available()``: always ``False`` in chainrule."""
+    return False
+
+
+class _Cuda:
+    """The ``torch.cuda`` names CPU scripts touch: ``is_available()`` says ``False``."""
+
+    is_available = staticmethod(is_available)
+
+    @staticmethod
+    def device_count() -> int:
+        return 0
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise NotSupportedError(
+            f"torch.cuda.{name} is not supported: chainrule computes on the CPU only"
+        )
+
+
+cuda = _Cuda()
+
+
+class _Unavailable:
+    """A device backend that is never available (``torch.backends.mps``, ``torch.accelerator``)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def is_available(self) -> bool:
+        return False
+
+    def current_accelerator(self):
+        return None
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise NotSupportedError(
+            f"{self._name}.{name} is not supported: chainrule computes on the CPU only"
+        )
+
+
+class _Settings:
+    """``torch.backends.cudnn``-style flags: settable and readable, with no effect here
+    (chainrule's CPU results are deterministic already)."""
+
+    def __init__(self):
+        self.deterministic = False
+        self.benchmark = False
+        self.enabled = False
+
+    def is_available(self) -> bool:
+        return False
+
+
+class _Backends:
+    def __init__(self):
+        self.mps = _Unavailable("torch.backends.mps")
+        self.cudnn = _Settings()
+
+
+accelerator = _Unavailable("torch.accelerator")
+backends = _Backends()
+
+# ---- install_as_torch ------------------------------------------------------------------------
+# torch module name -> chainrule module name
+ALIASES = {
+    "torch": "chainrule",
+    "torch.nn": "chainrule.nn",
+    "torch.nn.functional": "chainrule.nn.functional",
+    "torch.nn.init": "chainrule.nn.init",
+    "torch.nn.utils": "chainrule.nn.utils",
+    "torch.optim": "chainrule.optim",
+    "torch.optim.lr_scheduler": "chainrule.optim.lr_scheduler",
+    "torch.utils": "chainrule.utils",
+    "torch.utils.data": "chainrule.utils.data",
+    "torch.autograd": "chainrule.autograd",
+}
+_saved: dict = {}
+
+
+def install_as_torch() -> None:
+    """Make ``import torch`` and its submodules resolve to chainrule in this process.
+
+    Call it before the code that says ``import torch`` runs (for example at the top of a
+    script, or in the process that ``runpy``-runs an unmodified PyTorch file). It adds
+    aliases to ``sys.modules``; :func:`uninstall_torch` removes them.
+
+    Raises:
+        RuntimeError: the real PyTorch is already imported in this process (its objects and
+            chainrule's would mix).
+
+    Example (in a process that has not imported the real PyTorch):
+        >>> import chainrule
+        >>> chainrule.install_as_torch()  # doctest: +SKIP
+        >>> import torch  # doctest: +SKIP
+        >>> torch is chainrule  # doctest: +SKIP
+        True
+        >>> chainrule.uninstall_torch()
+    """
+    existing = sys.modules.get("torch")
+    if existing is not None and getattr(existing, "__name__", "") != "chainrule":
+        raise RuntimeError(
+            "the real PyTorch is already imported in this process; call "
+            "chainrule.install_as_torch() before anything imports torch (or in a new process)"
+        )
+    for alias, target in ALIASES.items():
+        if alias not in _saved:
+            _saved[alias] = sys.modules.get(alias)
+        sys.modules[alias] = importlib.import_module(target)
+
+
+def uninstall_torch() -> None:
+    """Undo :func:`install_as_torch`: ``import torch`` finds the real PyTorch again."""
+    for alias, previous in _saved.items():
+        if previous is None:
+            sys.modules.pop(alias, None)
+        else:
+            sys.modules[alias] = previous
+    _saved.clear()
+
+
+def __getattr__(name: str):
+    # chainrule.float, chainrule.long, ...: module attributes here, so the builtins they
+    # shadow stay untouched inside this file.
+    if name in DTYPE_ALIASES:
+        return DTYPE_ALIASES[name]
+    raise AttributeError(f"module 'chainrule.torch_compat' has no attribute {name!r}")
+
+
+# ---- PyTorch names chainrule does not have (yet) ------------------------------------------------
+# module -> {name: the nearest chainrule spelling}. Looking one up raises NotSupportedError
+# with that hint instead of a bare AttributeError; docs/pytorch.md lists the same names.
+_CONV = "not yet in chainrule; nn.Conv1d/Conv2d, pooling and BatchNorm2d are (docs/cnn.md)"
+_RNN = "not yet in chainrule; unroll a loop over time steps with nn.Linear and torch.tanh"
+UNSUPPORTED: dict[str, dict[str, str]] = {
+    "torch": {
+        "einsum": "express it with cr.matmul, reshape and sum",
+        "bmm": "cr.matmul (it batches over leading dimensions)",
+        "norm": "(x ** 2).sum().sqrt(), or cr.sqrt((x ** 2).sum(dim))",
+        "linalg": "NumPy's np.linalg on t.numpy() (not differentiable)",
+        "fft": "NumPy's np.fft on t.numpy() (not differentiable)",
+        "distributions": "cr.randn / cr.rand / cr.normal for samples; write log-probs by hand",
+        "sparse": "dense tensors only",
+        "jit": "run the Python code as it is; cr.compile replays a fixed graph faster",
+        "amp": "float32 or float64 only (no mixed precision)",
+        "autocast": "float32 or float64 only (no mixed precision)",
+        "complex64": "real dtypes only (float, int, bool)",
+        "complex128": "real dtypes only (float, int, bool)",
+        "bfloat16": "float32 or float64 (float16 for storage)",
+        "FloatTensor": "cr.tensor(data, dtype=cr.float32)",
+        "LongTensor": "cr.tensor(data, dtype=cr.long)",
+        "chunk": "cr.split(x, size, dim)",
+        "tril": "cr.where(mask, x, 0) with mask from np.tril",
+        "triu": "cr.where(mask, x, 0) with mask from np.triu",
+        "diag": "x * cr.eye(n), or x[range(n), range(n)]",
+        "outer": "a.unsqueeze(1) * b.unsqueeze(0)",
+        "dot": "(a * b).sum()",
+        "flip": "x[::-1] style indexing on t.numpy() (not differentiable)",
+        "roll": "cr.cat of two slices",
+        "tile": "x.expand(...) or cr.cat",
+        "repeat_interleave": "cr.index_select(x, dim, index) with a repeated index",
+        "meshgrid": "np.meshgrid on arrays, then cr.tensor",
+        "nonzero": "cr.where(condition) (a tuple of index tensors)",
+        "isnan": "cr.tensor(np.isnan(t.numpy()))",
+        "isinf": "cr.tensor(np.isinf(t.numpy()))",
+        "isfinite": "cr.tensor(np.isfinite(t.numpy()))",
+        "allclose": "np.allclose(a.numpy(), b.numpy())",
+        "equal": "bool((a == b).all()) with a.shape == b.shape",
+        "set_num_threads": "set OMP_NUM_THREADS before starting Python (NumPy's BLAS threads)",
+        "get_num_threads": "NumPy's BLAS reads OMP_NUM_THREADS at start-up",
+        "unique": "np.unique(t.numpy()), then cr.tensor",
+        "bincount": "np.bincount(t.numpy()), then cr.tensor",
+        "searchsorted": "np.searchsorted on arrays, then cr.tensor",
+        "kron": "not yet in chainrule",
+        "cdist": "cr.sqrt(((a.unsqueeze(1) - b.unsqueeze(0)) ** 2).sum(-1))",
+        "cross": "write the three components with indexing",
+        "det": "np.linalg.det on t.numpy() (not differentiable)",
+        "inverse": "np.linalg.inv on t.numpy() (not differentiable)",
+        "svd": "np.linalg.svd on t.numpy() (not differentiable)",
+        "lerp": "start + weight * (end - start)",
+        "addmm": "bias + cr.matmul(a, b)",
+        "baddbmm": "bias + cr.matmul(a, b)",
+        "hub": "build the model in code and load weights with model.load_state_dict",
+        "onnx": "cr.onnx.export(model, path, example_input) (docs/onnx.md)",
+        "quantization": "float32 or float64 only",
+    },
+    "torch.nn": {
+        **{
+            n: _CONV
+            for n in (
+                "Conv3d",
+                "Upsample",
+                "GroupNorm",
+            )
+        },
+        **{n: _RNN for n in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")},
+        "Transformer": "not yet in chainrule",
+        "TransformerEncoderLayer": "not yet in chainrule",
+        "MultiheadAttention": "write attention with cr.matmul and nn.functional.softmax",
+        "SmoothL1Loss": "nn.HuberLoss (equal to SmoothL1Loss when beta = delta = 1)",
+        "KLDivLoss": "write it: (target * (target.log() - log_probs)).sum()",
+        "CosineSimilarity": "(a * b).sum(-1) / (a.norm * b.norm) written with sqrt",
+        "PReLU": "nn.LeakyReLU (a fixed slope)",
+        "ReLU6": "x.clamp(0, 6)",
+        "Hardtanh": "x.clamp(-1, 1)",
+        "Mish": "x * cr.tanh(nn.functional.softplus(x))",
+        "DataParallel": "cr.distributed.DistributedDataParallel under mpiexec (docs/distributed.md)",
+        "Bilinear": "not yet in chainrule",
+    },
+    "torch.nn.functional": {
+        **{n: _CONV for n in ("interpolate",)},
+        "normalize": "x / cr.sqrt((x ** 2).sum(dim, keepdims=True)).clamp(min=eps)",
+        "embedding": "nn.Embedding, or weight[indices]",
+        "kl_div": "write it: (target * (target.log() - input)).sum()",
+        "smooth_l1_loss": "nn.functional.huber_loss (equal when beta = delta = 1)",
+        "cosine_similarity": "(a * b).sum(dim) over the product of the norms",
+        "relu6": "x.clamp(0, 6)",
+        "hardtanh": "x.clamp(-1, 1)",
+    },
+}
+
+
+def unsupported(module: str, name: str) -> NotSupportedError | None:
+    """The error to raise for ``module.name`` if it is a PyTorch name chainrule lacks."""
+    hint = UNSUPPORTED.get(module, {}).get(name)
+    if hint is None:
+        return None
+    return NotSupportedError(
+        f"{module}.{name} is not supported by chainrule; nearest: {hint} (docs/pytorch.md)"
+    )
+
+
+def is_tensor(obj) -> bool:
+    """``torch.is_tensor``: whether ``obj`` is a chainrule Tensor."""
+    from chainrule.tensor import Tensor
+
+    return isinstance(obj, Tensor)
+
+
+def add(input, other, *, alpha=1):  # noqa: A002 - PyTorch's names
+    """``torch.add``: ``input + alpha * other``."""
+    from chainrule import ops
+
+    return ops.add(input, other if alpha == 1 else other * alpha)
+
+
+def sub(input, other, *, alpha=1):  # noqa: A002
+    """``torch.sub``: ``input - alpha * other``."""
+    from chainrule import ops
+
+    return ops.sub(input, other if alpha == 1 else other * alpha)

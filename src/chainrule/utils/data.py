@@ -1,0 +1,315 @@
+"""``chainrule.utils.data``: :mod:`chainrule.data` under PyTorch's ``torch.utils.data`` path.
+
+:class:`DataLoader` here adds PyTorch's ``collate_fn`` and ``num_workers`` to
+:class:`chainrule.data.DataLoader`; :func:`random_split` and :func:`default_collate` are
+PyTorch's functions. ``Dataset``, ``TensorDataset`` and ``Subset`` are chainrule's own.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from chainrule.data import loader as _loader
+from chainrule.data.dataset import Dataset, Subset, TensorDataset
+from chainrule.errors import DataError
+from chainrule.random import get_generator
+from chainrule.tensor import Tensor
+
+__all__ = [
+    "BatchSampler",
+    "DataLoader",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
+    "Dataset",
+    "Subset",
+    "TensorDataset",
+    "default_collate",
+    "random_split",
+]
+
+
+def default_collate(samples):
+    """Stack a list of samples into a batch, field by field, as PyTorch's ``default_collate``.
+
+    Tensors and arrays are stacked along a new first axis, numbers become a 1-D tensor
+    (Python floats as float64, as in PyTorch), and tuples, lists and dicts are collated per
+    field.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x, y = default_collate([(cr.zeros(2), 0), (cr.ones(2), 1)])
+        >>> x.shape, y.tolist()
+        ((2, 2), [0, 1])
+    """
+    if not samples:
+        raise DataError("default_collate got an empty list of samples")
+    first = samples[0]
+    if isinstance(first, dict):
+        return {key: default_collate([s[key] for s in samples]) for key in first}
+    if isinstance(first, (tuple, list)):
+        sizes = {len(s) for s in samples}
+        if len(sizes) != 1:
+            raise DataError(f"default_collate: samples have different numbers of fields {sizes}")
+        return [default_collate(list(field)) for field in zip(*samples)]
+    if isinstance(first, float):
+        return Tensor._make(np.asarray(samples, dtype=np.float64), False)
+    if isinstance(first, (bool, int, np.integer, np.floating, np.bool_)):
+        return Tensor._make(np.asarray(samples), False)
+    if isinstance(first, (Tensor, np.ndarray)):
+        return Tensor._make(np.stack([np.asarray(s) for s in samples]), False)
+    raise DataError(
+        f"default_collate cannot batch samples of type {type(first).__name__}; pass "
+        f"collate_fn= to the DataLoader"
+    )
+
+
+class DataLoader(_loader.DataLoader):
+    """:class:`chainrule.data.DataLoader` with PyTorch's ``collate_fn`` and ``num_workers``.
+
+    Args:
+        dataset: a :class:`Dataset` (or a tuple of arrays).
+        batch_size: samples per batch; ``None`` serves single samples, as PyTorch does.
+        shuffle: reshuffle every epoch (seeded by ``chainrule.manual_seed``).
+        drop_last: skip a last, smaller batch.
+        collate_fn: turns a list of samples into a batch; when given, samples are read one by
+            one and passed to it (PyTorch's behaviour).
+        num_workers: how many batches are prepared ahead, in that many threads (chainrule's
+            equivalent of PyTorch's worker processes: the batches and their order are the
+            same; a dataset whose ``__getitem__`` releases the GIL, such as file reading or
+            NumPy work, loads in parallel). ``0`` reads in the main thread.
+        generator: the :class:`chainrule.Generator` to shuffle with.
+        sampler: an iterable of indices (e.g. :class:`SubsetRandomSampler`) giving each epoch's
+            order; batch_sampler: an iterable of index lists, one per batch.
+        pin_memory, persistent_workers, prefetch_factor, timeout, worker_init_fn: accepted
+            for PyTorch scripts and ignored (there is no GPU memory to pin or process to start).
+
+    Example:
+        >>> import numpy as np
+        >>> data = TensorDataset(np.arange(10.0))
+        >>> [len(b[0]) for b in DataLoader(data, batch_size=4, drop_last=True, num_workers=2)]
+        [4, 4]
+    """
+
+    def __init__(
+        self,
+        dataset,
+        batch_size: int | None = 1,
+        shuffle: bool = False,
+        sampler=None,
+        batch_sampler=None,
+        num_workers: int = 0,
+        collate_fn=None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn=None,
+        generator=None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+    ):
+        if (sampler is not None or batch_sampler is not None) and shuffle:
+            raise ValueError(
+                "DataLoader: sampler/batch_sampler and shuffle=True exclude each other"
+            )
+        if batch_sampler is not None and (batch_size != 1 or drop_last or sampler is not None):
+            raise ValueError(
+                "DataLoader: batch_sampler decides the batches; leave batch_size, drop_last "
+                "and sampler at their defaults"
+            )
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise DataError(f"DataLoader: num_workers must be an integer >= 0, got {num_workers}")
+        self.single = batch_size is None
+        super().__init__(
+            dataset,
+            batch_size=1 if batch_size is None else batch_size,
+            shuffle=shuffle,
+            drop_last=drop_last,
+            generator=generator,
+        )
+        self.collate_fn = collate_fn
+        self.num_workers = num_workers
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+
+    def __len__(self) -> int:
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        if self.sampler is not None:
+            n = len(self.sampler)
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return super().__len__()
+
+    def _batches(self):
+        """Index arrays of this epoch's batches (advancing the epoch as the parent does)."""
+        self.epoch += 1
+        self._resume = False
+        if self.batch_sampler is not None:
+            for indices in self.batch_sampler:
+                yield np.asarray(list(indices), dtype=np.int64)
+            return
+        if self.sampler is not None:
+            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+            n = len(order)
+        else:
+            n = len(self.dataset)
+            order = self._order(n)
+        count = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        for b in range(count):
+            lo = b * self.batch_size
+            hi = min(lo + self.batch_size, n)
+            yield np.arange(lo, hi) if order is None else order[lo:hi]
+
+    def _load(self, indices):
+        if self.single:
+            return self.dataset[int(indices[0])]
+        if self.collate_fn is not None:
+            return self.collate_fn([self.dataset[int(i)] for i in indices])
+        return _loader._to_tensors(_loader.fetch_batch(self.dataset, indices))
+
+    def __iter__(self):
+        custom = self.sampler is not None or self.batch_sampler is not None
+        if self.collate_fn is None and self.num_workers == 0 and not self.single and not custom:
+            yield from super().__iter__()  # the fast, resumable path
+            return
+        if self.num_workers == 0:
+            for indices in self._batches():
+                yield self._load(indices)
+            return
+        ahead = 2 * self.num_workers
+        with ThreadPoolExecutor(self.num_workers) as pool:
+            pending = []
+            for indices in self._batches():
+                pending.append(pool.submit(self._load, indices))
+                if len(pending) >= ahead:
+                    yield pending.pop(0).result()
+            for future in pending:
+                yield future.result()
+
+
+class Sampler:
+    """Base class of samplers: an iterable of dataset indices with a length."""
+
+    def __init__(self, data_source=None):
+        self.data_source = data_source
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+
+class SequentialSampler(Sampler):
+    """Indices 0, 1, ..., len(data_source) - 1."""
+
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+
+class RandomSampler(Sampler):
+    """A fresh random order every epoch (or ``num_samples`` draws with replacement).
+
+    Example:
+        >>> import numpy as np
+        >>> sorted(RandomSampler(range(5)))
+        [0, 1, 2, 3, 4]
+    """
+
+    def __init__(self, data_source, replacement: bool = False, num_samples=None, generator=None):
+        super().__init__(data_source)
+        self.replacement = bool(replacement)
+        self.num_samples = len(data_source) if num_samples is None else int(num_samples)
+        self.generator = generator
+
+    def __iter__(self):
+        rng = get_generator(self.generator)
+        n = len(self.data_source)
+        if self.replacement:
+            return iter(rng.integers(0, n, self.num_samples).tolist())
+        return iter(rng.permutation(n)[: self.num_samples].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given indices in a fresh random order every epoch (a train/validation split)."""
+
+    def __init__(self, indices, generator=None):
+        super().__init__(None)
+        self.indices = list(indices)
+        self.generator = generator
+
+    def __iter__(self):
+        order = get_generator(self.generator).permutation(len(self.indices))
+        return iter([self.indices[i] for i in order])
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class BatchSampler(Sampler):
+    """Group a sampler's indices into lists of ``batch_size``.
+
+    Example:
+        >>> list(BatchSampler(SequentialSampler(range(5)), 2, drop_last=False))
+        [[0, 1], [2, 3], [4]]
+    """
+
+    def __init__(self, sampler, batch_size: int, drop_last: bool):
+        super().__init__(None)
+        self.sampler, self.batch_size, self.drop_last = sampler, int(batch_size), bool(drop_last)
+
+    def __iter__(self):
+        batch = []
+        for index in self.sampler:
+            batch.append(index)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+def random_split(dataset, lengths, generator=None) -> list:
+    """Split ``dataset`` into non-overlapping :class:`Subset` s of the given lengths.
+
+    ``lengths`` are counts that add up to ``len(dataset)``, or fractions that add up to 1
+    (the remainder of rounding goes one by one to the first subsets, as PyTorch does). The
+    permutation comes from ``generator`` (the default generator, seeded by
+    ``chainrule.manual_seed``, when ``None``).
+
+    Example:
+        >>> import numpy as np
+        >>> train, val = random_split(TensorDataset(np.arange(10)), [0.8, 0.2])
+        >>> len(train), len(val)
+        (8, 2)
+    """
+    n = len(dataset)
+    lengths = list(lengths)
+    if lengths and all(isinstance(x, float) for x in lengths) and math.isclose(sum(lengths), 1):
+        counts = [int(math.floor(n * f)) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        lengths = counts
+    if any(int(x) != x or x < 0 for x in lengths) or sum(lengths) != n:
+        raise DataError(
+            f"random_split: lengths {lengths} must be counts adding up to the dataset's "
+            f"{n} samples, or fractions adding up to 1"
+        )
+    order = get_generator(generator).permutation(n)
+    subsets, start = [], 0
+    for length in lengths:
+        subsets.append(Subset(dataset, order[start : start + int(length)]))
+        start += int(length)
+    return subsets

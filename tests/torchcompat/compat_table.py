@@ -1,0 +1,584 @@
+"""The rows of docs/pytorch.md's compatibility table, each one run under chainrule and PyTorch.
+
+A row is a PyTorch name and a small piece of code written once against ``lib`` (``torch`` or
+``chainrule``; ``x`` is ``lib.tensor(X)``). Its status comes from running it, never from a
+hand-written claim:
+
+- **identical**: both run and give the same values, dtypes and shapes;
+- **differs**: both run and the results differ (the note says how);
+- **not yet**: chainrule raises NotSupportedError (its hint is shown) or another error.
+
+``python tests/torchcompat/compat_table.py`` prints the table; the test in
+``test_compat_table.py`` fails when docs/pytorch.md holds another one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+X = np.array([[1.5, -2.0, 0.5], [0.25, 3.0, -1.0]], dtype=np.float32)
+IDX = np.array([[2, 0], [1, 1]])
+LABELS = np.array([2, 0])
+
+
+def _x(lib, requires_grad=False):
+    return lib.tensor(X.copy(), requires_grad=requires_grad)
+
+
+# ---- row bodies that need statements ---------------------------------------------------------
+def backward_grad(lib):
+    x = _x(lib, True)
+    (x * x).sum().backward()
+    return x.grad
+
+
+def grad_is_tensor_zero_(lib):
+    x = _x(lib, True)
+    x.sum().backward()
+    x.grad.zero_()
+    return x.grad
+
+
+def inplace_sub_under_no_grad(lib):
+    x = _x(lib, True)
+    keep = x
+    (x * 2).sum().backward()
+    with lib.no_grad():
+        x -= 0.1 * x.grad
+    return x is keep, x.is_leaf, keep
+
+
+def data_shares_memory(lib):
+    x = _x(lib)
+    x.data.mul_(2)
+    return x
+
+
+def tensor_from_float64_array(lib):
+    return lib.tensor(X.astype(np.float64))
+
+
+def float32_times_int_tensor(lib):
+    return _x(lib) * lib.tensor(IDX[:, :1].repeat(3, 1).astype(np.int64))
+
+
+def int_tensor_plus_float(lib):
+    return lib.tensor(IDX) + 0.5
+
+
+def custom_function(lib):
+    class Square(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return 2 * x * grad
+
+    x = _x(lib, True)
+    Square.apply(x).sum().backward()
+    return x.grad
+
+
+def autograd_grad(lib):
+    x = _x(lib, True)
+    (g,) = lib.autograd.grad((x**3).sum(), x)
+    return g
+
+
+def create_graph_second_derivative(lib):
+    x = _x(lib, True)
+    (g,) = lib.autograd.grad((x**3).sum(), x, create_graph=True)
+    g.sum().backward()
+    return x.grad
+
+
+def grad_fn_next_functions(lib):
+    y = (_x(lib, True) * 2).sum()
+    return len(y.grad_fn.next_functions) > 0
+
+
+def linear_state_dict_keys(lib):
+    return tuple(lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.ReLU()).state_dict())
+
+
+def linear_forward(lib):
+    layer = lib.nn.Linear(3, 2)
+    layer.load_state_dict(
+        {"weight": lib.tensor(X[:, :3] * 0.5), "bias": lib.tensor(np.array([0.1, -0.2], "f4"))}
+    )
+    return layer(_x(lib))
+
+
+def module_dict_names(lib):
+    m = lib.nn.ModuleDict({"a": lib.nn.Linear(2, 2), "b": lib.nn.Identity()})
+    return tuple(n for n, _ in m.named_parameters())
+
+
+def parameter_list_names(lib):
+    return tuple(n for n, _ in lib.nn.ParameterList([lib.zeros(2), lib.ones(1)]).named_parameters())
+
+
+def lazy_linear_shape(lib):
+    layer = lib.nn.LazyLinear(4)
+    layer(lib.zeros(2, 3))
+    return tuple(layer.weight.shape)
+
+
+def sgd_momentum_steps(lib):
+    w = lib.tensor(X.copy(), requires_grad=True)
+    opt = lib.optim.SGD([w], lr=0.1, momentum=0.9)
+    for _ in range(3):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+    return w.detach()
+
+
+def adam_steps(lib):
+    w = lib.tensor(X.copy(), requires_grad=True)
+    opt = lib.optim.Adam([w], lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+    return w.detach()
+
+
+def optimizer_state_dict_keys(lib):
+    w = lib.tensor(X.copy(), requires_grad=True)
+    opt = lib.optim.Adam([w], lr=0.1)
+    (w * w).sum().backward()
+    opt.step()
+    sd = opt.state_dict()
+    return tuple(sd), tuple(sd["state"][0]), sd["param_groups"][0]["params"]
+
+
+def clip_grad_norm(lib):
+    w = lib.tensor(X.copy(), requires_grad=True)
+    (w * w).sum().backward()
+    total = lib.nn.utils.clip_grad_norm_([w], 1.0)
+    return total, w.grad
+
+
+def dataloader_batches(lib):
+    data = lib.utils.data.TensorDataset(lib.tensor(np.arange(10.0, dtype="f4")))
+    loader = lib.utils.data.DataLoader(data, batch_size=4, drop_last=True)
+    return tuple(b[0] for b in loader)
+
+
+def random_split_lengths(lib):
+    data = lib.utils.data.TensorDataset(lib.tensor(np.arange(10.0, dtype="f4")))
+    return tuple(len(s) for s in lib.utils.data.random_split(data, [0.7, 0.3]))
+
+
+def save_load_state_dict(lib):
+    import os
+    import tempfile
+
+    path = os.path.join(tempfile.mkdtemp(), "ckpt.pt")
+    lib.save({"w": lib.tensor(X), "epoch": 3}, path)
+    back = lib.load(path)
+    return back["w"], back["epoch"]
+
+
+def format_loss(lib):
+    return f"{lib.tensor(0.123456):.4f}"
+
+
+def max_dim_named_tuple(lib):
+    values, indices = _x(lib).max(dim=1)
+    return values, indices
+
+
+def var_default(lib):
+    return _x(lib).var()
+
+
+def cuda_is_available(lib):
+    return lib.cuda.is_available()
+
+
+# (section, PyTorch name, code using lib, or a function of lib, note when it differs)
+ROWS = [
+    ("Creation", "torch.tensor", "lib.tensor([[1, 2], [3, 4]])", ""),
+    (
+        "Creation",
+        "torch.tensor (float64 array)",
+        tensor_from_float64_array,
+        "chainrule makes float32 from float64 data unless dtype= says otherwise",
+    ),
+    ("Creation", "torch.zeros / ones", "(lib.zeros(2, 3), lib.ones((2,)))", ""),
+    ("Creation", "torch.full", "(lib.full((2,), 1.5), lib.full((2,), 7))", ""),
+    (
+        "Creation",
+        "torch.zeros_like / ones_like / full_like",
+        "(lib.zeros_like(x), lib.full_like(x, 2.0))",
+        "",
+    ),
+    ("Creation", "torch.arange", "lib.arange(0, 10, 3)", ""),
+    ("Creation", "torch.linspace", "lib.linspace(-1, 1, 5)", ""),
+    ("Creation", "torch.logspace", "lib.logspace(0, 2, 3)", ""),
+    ("Creation", "torch.eye", "lib.eye(3)", ""),
+    ("Creation", "torch.from_numpy", "lib.from_numpy(X.astype(np.float64))", ""),
+    ("Creation", "torch.numel", "lib.numel(x)", ""),
+    (
+        "Creation",
+        "torch.randn / rand / randint / randperm (shapes)",
+        "(tuple(lib.randn(2, 3).shape), tuple(lib.randint(0, 5, (4,)).shape), "
+        "tuple(lib.randperm(6).shape), tuple(lib.rand(2).shape))",
+        "",
+    ),
+    ("Creation", "torch.normal (shape)", "tuple(lib.normal(0.0, 1.0, size=(3, 2)).shape)", ""),
+    (
+        "Dtypes and devices",
+        "torch.float / double / long / int / bool",
+        "[str(lib.zeros(1, dtype=d).dtype).replace('torch.', '') for d in "
+        "(lib.float, lib.double, lib.long, lib.int, lib.bool)]",
+        "",
+    ),
+    ("Dtypes and devices", "torch.device('cpu')", "str(lib.device('cpu'))", ""),
+    (
+        "Dtypes and devices",
+        "torch.cuda.is_available",
+        cuda_is_available,
+        "chainrule runs on the CPU; device='cuda' raises NotImplementedError",
+    ),
+    ("Dtypes and devices", "float32 tensor * int64 tensor", float32_times_int_tensor, ""),
+    ("Dtypes and devices", "int64 tensor + Python float", int_tensor_plus_float, ""),
+    (
+        "Math",
+        "torch.exp / log / sqrt / abs",
+        "(lib.exp(x), lib.log(lib.abs(x)), lib.sqrt(lib.abs(x)))",
+        "",
+    ),
+    (
+        "Math",
+        "torch.sin / cos / tan",
+        "(lib.sin(x), lib.cos(x), lib.tan(x / 4))",
+        "",
+    ),
+    (
+        "Math",
+        "torch.asin / acos / atan / atan2",
+        "(lib.asin(x / 4), lib.acos(x / 4), lib.atan(x), lib.atan2(x, lib.tensor(X[::-1].copy())))",
+        "",
+    ),
+    (
+        "Math",
+        "torch.sinh / cosh / tanh / sigmoid",
+        "(lib.sinh(x), lib.cosh(x), lib.tanh(x), lib.sigmoid(x))",
+        "",
+    ),
+    (
+        "Math",
+        "torch.floor / ceil / round / trunc / sign",
+        "(lib.floor(x), lib.ceil(x), lib.round(x), lib.trunc(x), lib.sign(x))",
+        "",
+    ),
+    (
+        "Math",
+        "torch.rsqrt / reciprocal / erf",
+        "(lib.rsqrt(lib.abs(x)), lib.reciprocal(x), lib.erf(x))",
+        "",
+    ),
+    (
+        "Math",
+        "torch.add / sub / mul / div / neg / pow / clone",
+        "(lib.add(x, 1.5), lib.sub(x, x), lib.add(x, x, alpha=2), lib.sub(x, 1, alpha=0.5), "
+        "lib.mul(x, 2), lib.div(x, 4), lib.neg(x), "
+        "lib.pow(x, 2), lib.clone(x))",
+        "",
+    ),
+    ("Math", "torch.clamp", "lib.clamp(x, -1, 1)", ""),
+    (
+        "Math",
+        "torch.maximum / minimum",
+        "(lib.maximum(x, lib.zeros(3)), lib.minimum(x, lib.zeros(3)))",
+        "",
+    ),
+    ("Math", "torch.max(a, b) (elementwise)", "lib.max(x, lib.zeros(2, 3))", ""),
+    (
+        "Math",
+        "torch.matmul / mm / @",
+        "(lib.matmul(x, lib.tensor(X.T.copy())), lib.mm(x, "
+        "lib.tensor(X.T.copy())), x @ lib.tensor(X.T.copy()))",
+        "",
+    ),
+    (
+        "Reductions",
+        "torch.sum / mean (dim, keepdim)",
+        "(lib.sum(x, dim=1, keepdim=True), x.mean(0))",
+        "",
+    ),
+    ("Reductions", "Tensor.sum(1, keepdim=True)", "x.sum(1, keepdim=True)", ""),
+    (
+        "Reductions",
+        "torch.prod / cumsum",
+        "(lib.prod(x, 1), lib.cumsum(x, 1))",
+        "",
+    ),
+    ("Reductions", "Tensor.max(dim) -> (values, indices)", max_dim_named_tuple, ""),
+    (
+        "Reductions",
+        "Tensor.max() / argmax(dim)",
+        "(x.max(), x.argmax(1))",
+        "",
+    ),
+    ("Reductions", "Tensor.var() / std() default", var_default, ""),
+    ("Reductions", "torch.logsumexp", "lib.logsumexp(x, dim=1)", ""),
+    (
+        "Shape",
+        "Tensor.reshape / view / flatten",
+        "(x.reshape(3, 2), x.view(-1), lib.flatten(x))",
+        "",
+    ),
+    (
+        "Shape",
+        "Tensor.t / T / transpose / permute",
+        "(x.t(), x.T, x.transpose(0, 1), x.permute(1, 0))",
+        "",
+    ),
+    (
+        "Shape",
+        "torch.squeeze / unsqueeze",
+        "(x.unsqueeze(0), x.unsqueeze(-1).squeeze(-1))",
+        "",
+    ),
+    (
+        "Shape",
+        "torch.cat / stack",
+        "(lib.cat([x] * 2, dim=1), lib.stack([x] * 2))",
+        "",
+    ),
+    ("Shape", "torch.split", "tuple(lib.split(x, 1, dim=1))", ""),
+    (
+        "Indexing",
+        "Tensor[...] (slices, masks, int arrays)",
+        "(x[:, 1], x[x > 0], x[range(2), lib.tensor(LABELS)])",
+        "",
+    ),
+    (
+        "Indexing",
+        "torch.where (3 and 1 arguments)",
+        "(lib.where(x > 0, x, lib.zeros(2, 3)), lib.where(x > 0))",
+        "",
+    ),
+    (
+        "Indexing",
+        "torch.gather / scatter",
+        "(lib.gather(x, 1, lib.tensor(IDX)), "
+        "lib.scatter(lib.zeros(2, 3), 1, lib.tensor(IDX), lib.ones(2, 2)))",
+        "",
+    ),
+    (
+        "Indexing",
+        "torch.index_select / masked_fill",
+        "(lib.index_select(x, 1, lib.tensor([2, 0])), x.masked_fill(x < 0, 0.0))",
+        "",
+    ),
+    (
+        "Indexing",
+        "F.one_hot / F.pad",
+        "(lib.nn.functional.one_hot(lib.tensor(LABELS), 3), lib.nn.functional.pad(x, (1, 1)))",
+        "",
+    ),
+    (
+        "Tensor methods",
+        "Tensor.long / int / float / double / bool",
+        "(x.long(), x.int(), x.double(), x.bool())",
+        "",
+    ),
+    (
+        "Tensor methods",
+        "Tensor.to(dtype) / to('cpu') / type()",
+        "(x.to(lib.float64), x.to('cpu'), x.type())",
+        "",
+    ),
+    (
+        "Tensor methods",
+        "Tensor.add / sub / mul / div / neg / pow",
+        "(x.add(1, alpha=2), x.sub(1), x.mul(2), x.div(2), x.neg(), x.pow(2))",
+        "",
+    ),
+    ("Tensor methods", "~ on bool tensors", "~(x > 0)", ""),
+    ("Tensor methods", "format(t, '.4f')", format_loss, ""),
+    (
+        "Tensor methods",
+        "list[t] with an integer tensor (__index__)",
+        "['a', 'b', 'c'][x[0].argmax()] + str(list(range(lib.tensor(2))))",
+        "",
+    ),
+    (
+        "Tensor methods",
+        "Tensor.item / tolist / numpy / size / dim / numel",
+        "(x[0, 0].item(), x.tolist(), x.numpy(), tuple(x.size()), x.dim(), x.numel())",
+        "",
+    ),
+    ("Autograd", "Tensor.backward / .grad", backward_grad, ""),
+    ("Autograd", ".grad as a Tensor (grad.zero_())", grad_is_tensor_zero_, ""),
+    ("Autograd", "in-place p -= lr * p.grad under no_grad", inplace_sub_under_no_grad, ""),
+    ("Autograd", ".data shares memory (data.mul_)", data_shares_memory, ""),
+    ("Autograd", "torch.autograd.Function", custom_function, ""),
+    ("Autograd", "torch.autograd.grad", autograd_grad, ""),
+    ("Autograd", "create_graph=True (second derivatives)", create_graph_second_derivative, ""),
+    ("Autograd", "grad_fn.next_functions", grad_fn_next_functions, ""),
+    ("nn", "nn.Linear (forward, weight layout)", linear_forward, ""),
+    ("nn", "nn.Sequential state_dict keys", linear_state_dict_keys, ""),
+    ("nn", "nn.ModuleDict / nn.Identity", module_dict_names, ""),
+    ("nn", "nn.ParameterList", parameter_list_names, ""),
+    ("nn", "nn.LazyLinear", lazy_linear_shape, ""),
+    ("nn", "nn.Unflatten", "lib.nn.Unflatten(1, (3, 1))(x)", ""),
+    (
+        "nn",
+        "nn.functional.relu / softmax / log_softmax",
+        "(lib.nn.functional.relu(x), lib.nn.functional.softmax(x, dim=1), "
+        "lib.nn.functional.log_softmax(x, dim=1))",
+        "",
+    ),
+    (
+        "nn",
+        "nn.functional.cross_entropy / mse_loss",
+        "(lib.nn.functional.cross_entropy(x, lib.tensor(LABELS)), "
+        "lib.nn.functional.mse_loss(x, lib.zeros(2, 3)))",
+        "",
+    ),
+    (
+        "nn",
+        "nn.CrossEntropyLoss(reduction='none')",
+        "lib.nn.CrossEntropyLoss(reduction='none')(x, lib.tensor(LABELS))",
+        "",
+    ),
+    ("nn", "nn.utils.clip_grad_norm_", clip_grad_norm, ""),
+    ("optim", "optim.SGD(momentum=0.9)", sgd_momentum_steps, ""),
+    ("optim", "optim.Adam", adam_steps, ""),
+    ("optim", "optimizer.state_dict() layout", optimizer_state_dict_keys, ""),
+    ("utils.data", "DataLoader(drop_last=True)", dataloader_batches, ""),
+    ("utils.data", "random_split (fractions)", random_split_lengths, ""),
+    (
+        "Files",
+        "torch.save / torch.load (dict of tensors and numbers)",
+        save_load_state_dict,
+        "chainrule writes safetensors + JSON, PyTorch a pickle archive; neither reads the other's",
+    ),
+]
+
+# PyTorch names that chainrule reports as not supported, with the nearest spelling
+NOT_YET = [
+    ("torch", "einsum"),
+    ("torch", "unique"),
+    ("torch", "inverse"),
+    ("torch", "linalg"),
+    ("torch", "fft"),
+    ("torch", "distributions"),
+    ("torch", "jit"),
+    ("torch", "amp"),
+    ("torch", "chunk"),
+    ("torch", "diag"),
+    ("torch", "outer"),
+    ("torch", "isnan"),
+    ("torch", "allclose"),
+    ("torch", "set_num_threads"),
+    ("torch.nn", "LSTM"),
+    ("torch.nn", "GRU"),
+    ("torch.nn", "MultiheadAttention"),
+    ("torch.nn", "Transformer"),
+    ("torch.nn", "SmoothL1Loss"),
+    ("torch.nn", "KLDivLoss"),
+    ("torch.nn.functional", "normalize"),
+    ("torch.nn.functional", "interpolate"),
+]
+
+
+# ---- running a row -----------------------------------------------------------------------------
+def plain(value):
+    """A result as comparable plain data: arrays (with dtype), tuples, numbers, strings."""
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        return np.array(value.detach().numpy())
+    if hasattr(value, "numpy") and callable(value.numpy):
+        return np.array(value.numpy())
+    if isinstance(value, np.ndarray):
+        return np.array(value)
+    if isinstance(value, (tuple, list)):
+        return tuple(plain(v) for v in value)
+    return value
+
+
+def same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        if a.dtype.kind == "f":
+            return bool(np.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True))
+        return bool(np.array_equal(a, b))
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and abs(a - b) < 1e-6
+    return type(a) is type(b) and a == b
+
+
+def run(body, lib):
+    if callable(body):
+        return plain(body(lib))
+    scope = {"lib": lib, "np": np, "X": X, "IDX": IDX, "LABELS": LABELS, "x": _x(lib)}
+    return plain(eval(body, scope))
+
+
+def status(body, cr, torch, note: str) -> tuple[str, str]:
+    """(status, detail) of one row: identical, differs or not yet."""
+    from chainrule.torch_compat import NotSupportedError
+
+    theirs = run(body, torch)
+    try:
+        ours = run(body, cr)
+    except NotSupportedError as err:
+        return "not yet", str(err).split("nearest: ")[-1].removesuffix(" (docs/pytorch.md)")
+    except Exception as err:  # noqa: BLE001 - the table reports what happens
+        return "not yet", f"raises {type(err).__name__}"
+    if same(ours, theirs):
+        return "identical", note
+    return "differs", note or "different values, dtypes or result types"
+
+
+def table(cr, torch) -> str:
+    lines = []
+    section = None
+    for sec, name, body, note in ROWS:
+        if sec != section:
+            lines += ["", f"### {sec}", "", "| PyTorch | chainrule | notes |", "|---|---|---|"]
+            section = sec
+        state, detail = status(body, cr, torch, note)
+        lines.append(f"| `{name}` | {state} | {detail} |")
+    lines += ["", "### Not yet (raise NotImplementedError naming the nearest spelling)", ""]
+    lines += ["| PyTorch | nearest in chainrule |", "|---|---|"]
+    for module, name in NOT_YET:
+        target = {"torch": cr, "torch.nn": cr.nn, "torch.nn.functional": cr.nn.functional}[module]
+        try:
+            getattr(target, name)
+        except NotImplementedError as err:
+            hint = str(err).split("nearest: ")[-1].removesuffix(" (docs/pytorch.md)")
+            lines.append(f"| `{module}.{name}` | {hint} |")
+        else:
+            lines.append(f"| `{module}.{name}` | (now available: move it to the table above) |")
+    counts = {s: 0 for s in ("identical", "differs", "not yet")}
+    for _, _, body, note in ROWS:
+        counts[status(body, cr, torch, note)[0]] += 1
+    summary = (
+        f"{len(ROWS)} rows run against PyTorch: {counts['identical']} identical, "
+        f"{counts['differs']} differ, {counts['not yet']} not yet."
+    )
+    return "\n".join([summary, *lines]).strip() + "\n"
+
+
+if __name__ == "__main__":
+    import torch
+
+    import chainrule
+
+    print(table(chainrule, torch))

@@ -1,0 +1,30 @@
+"""The examples in the docstrings of the PyTorch-compatibility modules run and print what they
+say (the repository's pytest settings do not collect doctests by themselves)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "chainrule.torch_compat",
+    "chainrule.tensor_methods",
+    "chainrule.creation",
+    "chainrule.ops.math",
+    "chainrule.ops.indexing",
+    "chainrule.autograd.custom",
+    "chainrule.utils.data",
+    "chainrule.nn.utils",
+    "chainrule.nn.containers_torch",
+    "chainrule.io.torch_save",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"
+    assert result.attempted > 0 or name == "chainrule.tensor_methods"
