@@ -307,7 +307,7 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "ReLU6": "x.clamp(0, 6)",
         "Hardtanh": "x.clamp(-1, 1)",
         "Mish": "x * cr.tanh(nn.functional.softplus(x))",
-        "DataParallel": "cr.distributed.DistributedDataParallel under mpiexec (docs/distributed.md)",
+        "DataParallel": "distributed.DistributedDataParallel under mpiexec (docs/distributed.md)",
         "Bilinear": "not yet in chainrule",
     },
     "torch.nn.functional": {
