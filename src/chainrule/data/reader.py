@@ -105,16 +105,12 @@ def detect_encoding(head: bytes) -> tuple[str, str]:
 
 
 def _check_file(path, source: str) -> None:
+    # Only regular files of a size memory can hold: a folder, FIFO, device, symlink loop or
+    # sparse giant is refused before a byte is read (io.guard).
     try:
-        if os.path.isdir(path):
-            raise DataError(f"{source}: is a folder, not a CSV file")
-        if not os.path.exists(path):
-            raise DataError(f"{source}: file not found")
+        check_file(path, DataError, what="CSV file", expansion=CSV_MEMORY_PER_BYTE)
     except (TypeError, ValueError) as err:
         raise DataError(f"{source}: not a file path ({err})") from None
-    # Only regular files of a size memory can hold: a FIFO, device or sparse giant is refused
-    # before a byte is read (io.guard).
-    check_file(path, DataError, what="CSV file", expansion=CSV_MEMORY_PER_BYTE)
 
 
 def open_text(path, source: str):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -170,8 +171,17 @@ def load(f, map_location=None, weights_only=None, **_ignored):
             raise
     else:
         source = os.fspath(f)
+
+        def check(entries: dict, meta: dict) -> None:  # from the header, before the data
+            if STRUCTURE_KEY not in meta:
+                raise _NotSaveFile(source)
+
         try:
-            tf = fmt.read(source)
+            tf = fmt.read(source, check=check)
+        except _NotSaveFile:
+            from chainrule.io import model as model_io
+
+            return model_io.load(source)  # a model file (or one it refuses, with its reason)
         except ModelFormatError as err:
             if _looks_pickled(_head(source)):
                 raise ModelFormatError(_pickle_message(source)) from err
@@ -190,6 +200,10 @@ def load(f, map_location=None, weights_only=None, **_ignored):
     return _decode(parsed.get("object"), tf.tensors, source)
 
 
+class _NotSaveFile(ModelFormatError):
+    """Raised from the header check: the file holds no saved structure (a model file, say)."""
+
+
 def _pickle_message(source: str) -> str:
     return (
         f"{source}: this is a pickle file (PyTorch's torch.save format); chainrule never "
@@ -200,7 +214,10 @@ def _pickle_message(source: str) -> str:
 
 
 def _head(source: str) -> bytes:
+    """The first two bytes of a regular file (a FIFO or device is never opened: it may block)."""
     try:
+        if not stat.S_ISREG(os.stat(source).st_mode):
+            return b""
         with open(source, "rb") as handle:
             return handle.read(2)
     except OSError:
