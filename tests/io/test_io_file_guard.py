@@ -130,8 +130,8 @@ def refused(reader, path, error, match):
 def warm_imports():
     """Import what the readers import lazily, so tracemalloc sees only the reading."""
     import chainrule.cli.config  # noqa: F401
-    import chainrule.data.csv  # noqa: F401
     import chainrule.cli.train_cmd  # noqa: F401
+    import chainrule.data.csv  # noqa: F401
     import chainrule.nn.registry  # noqa: F401
 
 
