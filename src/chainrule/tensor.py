@@ -53,6 +53,20 @@ class Tensor(TensorMethods):
         return t
 
     # ---- attributes -------------------------------------------------------------------
+    # The raw NumPy arrays under the PyTorch-facing ``.data`` and ``.grad`` (library code reads
+    # these; the core is moving ``.data``/``.grad`` to tensors, as in PyTorch).
+    @property
+    def array(self) -> np.ndarray:
+        return self.data
+
+    @property
+    def grad_array(self):
+        return self.grad
+
+    @grad_array.setter
+    def grad_array(self, value) -> None:
+        self.grad = value
+
     @property
     def shape(self) -> tuple:
         return self.data.shape
