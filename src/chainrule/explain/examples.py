@@ -11,7 +11,7 @@ import numpy as np
 
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.creation import tensor
-from chainrule.explain.builder import explain, explain_graph
+from chainrule.explain.api import explain, explain_graph
 from chainrule.ops import linear, log, relu, sigmoid
 
 
