@@ -35,7 +35,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
             # and wrapped here, in half the time of the general path below.
             return _wrap(data.copy(), requires_grad)
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     array = _dtype.as_array(data, dtype)
     if isinstance(data, np.ndarray) and array is data:
         array = array.copy()  # a tensor owns its data, as torch.tensor() copies
@@ -51,7 +51,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
             return _wrap(data)  # nothing to convert (tensor()'s fast path, without the copy)
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
-    array = _dtype.as_array(data.data if isinstance(data, Tensor) else data, dtype)
+    array = _dtype.as_array(data.array if isinstance(data, Tensor) else data, dtype)
     return _wrap(array)
 
 

@@ -6,6 +6,7 @@ import weakref
 
 import numpy as np
 
+from chainrule.autograd.inplace import _CLOCK, check_saved_inputs
 from chainrule.errors import GraphError
 
 
@@ -98,15 +99,15 @@ def _depth_first_order(root) -> list:
 
 
 def _accumulate_leaf(tensor, grad: np.ndarray, upstream: np.ndarray) -> None:
-    if tensor.grad is None:
+    if tensor.grad_array is None:
         # A leaf owns its .grad: never alias the upstream array or a view of another array.
         if grad is upstream or grad.base is not None:
             grad = grad.copy()
-        elif grad.dtype != tensor.data.dtype:
-            grad = grad.astype(tensor.data.dtype)
-        tensor.grad = grad
+        elif grad.dtype != tensor.array.dtype:
+            grad = grad.astype(tensor.array.dtype)
+        tensor.grad_array = grad
     else:
-        tensor.grad += grad
+        tensor.grad_array += grad
 
 
 def backward(root, grad=None, retain_graph: bool = False) -> None:
@@ -116,7 +117,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             "backward() called on a tensor that does not require grad: it was made without "
             "requires_grad=True inputs, or under no_grad()"
         )
-    data = root.data
+    data = root.array
     if grad is None:
         if data.size != 1:
             raise GraphError(
@@ -143,17 +144,20 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         return
     order = topological_order(root_fn)
     root_fn.grad_out = grad
+    clock = _CLOCK[0]  # in-place writes so far: an op recorded before a later one is checked
     for fn in order:
         grad = fn.grad_out
         if grad is None:  # the op's output did not influence root
             if not retain_graph:
                 fn.release()
             continue
+        if fn.epoch != clock:
+            check_saved_inputs(fn)
         retained = fn.retained
         if retained is not None:
             kept = retained()
             if kept is not None:
-                kept.grad = grad.copy() if kept.grad is None else kept.grad + grad
+                kept.grad_array = grad.copy() if kept.grad_array is None else kept.grad_array + grad
         # An index into the op's results and flags, not zip() over three sequences: the zip
         # object and its tuples cost more than the rest of a small op's hand-off.
         grads_in = fn.backward(grad)
@@ -163,17 +167,19 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         for parent in fn.parents:
             grad_in = grads_in[i]
             if grad_in is not None and needs_grad[i]:
-                if not exact and grad_in.shape != parent.data.shape:
-                    grad_in = sum_to_shape(grad_in, parent.data.shape)
+                if not exact and grad_in.shape != parent.array.shape:
+                    grad_in = sum_to_shape(grad_in, parent.array.shape)
                 ctx = parent._ctx
                 if ctx is None:
                     if (
-                        parent.grad is None
+                        parent.grad_array is None
                         and grad_in.base is None
                         and grad_in is not grad
-                        and grad_in.dtype == parent.data.dtype
+                        and grad_in.dtype == parent.array.dtype
                     ):
-                        parent.grad = grad_in  # _accumulate_leaf's common case, one call sooner
+                        parent.grad_array = (
+                            grad_in  # _accumulate_leaf's common case, one call sooner
+                        )
                     else:
                         _accumulate_leaf(parent, grad_in, grad)
                 elif ctx.grad_out is None:

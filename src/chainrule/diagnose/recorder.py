@@ -333,7 +333,7 @@ class Recorder(Callback):
         rec["epoch_of_record"].append(len(epochs))
         grad_norm, weight_norm, ratio = rec["grad_norm"], rec["weight_norm"], rec["update_ratio"]
         for (name, p), before in zip(self._params, self._before):
-            g = p.grad
+            g = p.grad_array
             gn = math.nan if g is None else _norm(_array(g))
             bn = _norm(before)
             un = _norm(np.subtract(_array(p), before, out=before))  # the update, in place

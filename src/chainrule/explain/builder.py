@@ -45,17 +45,17 @@ def _double_copy(model):
     if hasattr(twin, "double") and callable(twin.double):
         twin.double()
     for _, p in _named_parameters(twin):
-        if p.data.dtype.kind == "f" and p.data.dtype != np.float64:
-            p.data = p.data.astype(np.float64)
+        if p.array.dtype.kind == "f" and p.array.dtype != np.float64:
+            p.array = p.array.astype(np.float64)
     for _, p in _named_parameters(twin):
-        p.grad = None
+        p.grad_array = None
     if hasattr(twin, "eval") and callable(twin.eval):
         twin.eval()  # dropout off, batch norm on its running statistics: the same numbers twice
     return twin
 
 
 def _as_input(value) -> Tensor:
-    data = value.data if isinstance(value, Tensor) else np.asarray(value)
+    data = value.array if isinstance(value, Tensor) else np.asarray(value)
     if data.dtype.kind in "fc" or data.dtype.kind == "O":
         data = np.asarray(data, dtype=np.float64)
     elif data.dtype.kind == "b":
@@ -93,7 +93,7 @@ def _broadcast_note(fn, k: int, out_shape: tuple) -> str:
     from chainrule.ops.matmul import Linear as LinearOp
 
     parent = fn.parents[k]
-    shape = parent.data.shape
+    shape = parent.array.shape
     if isinstance(fn, LinearOp):
         if k > 0 and len(out_shape) > 1 and int(np.prod(out_shape[:-1])) > 1:
             return "summed over the batch axis"
@@ -140,13 +140,13 @@ def _trace_rows(graph: Graph, naming: Naming, grads: dict, kinds: dict) -> list:
             "op": fn.label if fn is not None else kinds.get(id(t), "constant"),
             "op_class": type(fn).__name__ if fn is not None else None,
             "inputs": [graph.index[id(p)] for p in fn.parents] if fn is not None else [],
-            "shape": list(t.data.shape),
-            "value": _summary(t.data) if t.data.dtype.kind in "fiub" else "—",
+            "shape": list(t.array.shape),
+            "value": _summary(t.array) if t.array.dtype.kind in "fiub" else "—",
             "grad": _summary(grads.get(id(t))),
             "formulas": [],
         }
         if fn is not None:
-            out_shape = t.data.shape
+            out_shape = t.array.shape
             for k, parent in enumerate(fn.parents):
                 if not fn.needs_grad[k]:
                     continue
@@ -155,8 +155,8 @@ def _trace_rows(graph: Graph, naming: Naming, grads: dict, kinds: dict) -> list:
                 row["formulas"].append(
                     {"input": graph.index[id(parent)], "formula": formula, "note": note}
                 )
-        if t.data.size <= 16:
-            row["values"] = np.asarray(t.data, dtype=np.float64).tolist()
+        if t.array.size <= 16:
+            row["values"] = np.asarray(t.array, dtype=np.float64).tolist()
             g = grads.get(id(t))
             row["grads"] = None if g is None else np.asarray(g, dtype=np.float64).tolist()
         rows.append(row)
@@ -225,24 +225,24 @@ def trace(loss: Tensor, names: dict | None = None) -> Report:
     """
     graph = Graph(loss)
     leaves = [t for t in graph.tensors if t._ctx is None and t.requires_grad]
-    saved = [t.grad for t in leaves]
+    saved = [t.grad_array for t in leaves]
     retained = {id(fn): fn.retained for fn in graph.ops}
     inner = [t for t in graph.tensors if t._ctx is not None]
-    inner_saved = [t.grad for t in inner]
+    inner_saved = [t.grad_array for t in inner]
     try:
         for t in leaves:
-            t.grad = None
+            t.grad_array = None
         for t in inner:
-            t.grad = None
+            t.grad_array = None
             t.retain_grad()
-        seed = None if loss.data.size == 1 else np.ones_like(loss.data)
+        seed = None if loss.array.size == 1 else np.ones_like(loss.array)
         loss.backward(seed, retain_graph=True)
-        grads = {id(t): t.grad for t in graph.tensors}
+        grads = {id(t): t.grad_array for t in graph.tensors}
     finally:
         for t, g in zip(leaves, saved):
-            t.grad = g
+            t.grad_array = g
         for t, g in zip(inner, inner_saved):
-            t.grad = g
+            t.grad_array = g
         for fn in graph.ops:
             fn.retained = retained[id(fn)]
     param_names = {id(t): n for t, n in (names or {}).items()}
@@ -267,7 +267,7 @@ def _run(model, x, y, loss_fn):
     with enable_grad():
         out = model(x)
         loss = loss_fn(out, y)
-    if not isinstance(loss, Tensor) or loss.data.size != 1:
+    if not isinstance(loss, Tensor) or loss.array.size != 1:
         raise ShapeError(
             f"explain() needs loss_fn(output, target) to return a one-element tensor, got "
             f"{getattr(loss, 'shape', type(loss).__name__)}; use reduction='mean' or 'sum'"
@@ -282,10 +282,10 @@ def _run(model, x, y, loss_fn):
 def _prepare(x, y):
     x_t = _as_input(x)
     y_t = _as_input(y) if y is not None else None
-    if x_t.data.ndim == 1:  # one sample given without its batch axis
-        x_t = Tensor._make(x_t.data[None, :], False)
+    if x_t.array.ndim == 1:  # one sample given without its batch axis
+        x_t = Tensor._make(x_t.array[None, :], False)
         if y_t is not None:
-            y_t = Tensor._make(np.asarray(y_t.data)[None, ...], False)
+            y_t = Tensor._make(np.asarray(y_t.array)[None, ...], False)
     return x_t, y_t
 
 
@@ -402,7 +402,7 @@ class _Explainer:
             if t._ctx is not None:
                 t.retain_grad()
         for _, p in named:
-            p.grad = None
+            p.grad_array = None
         loss.backward(retain_graph=True)
         self.named = [(n, p) for n, p in named if id(p) in self.graph.index]
         self.param_names = {id(p): n for n, p in named}
@@ -412,13 +412,13 @@ class _Explainer:
         if layers is not None and layers[-1].a is not out:
             layers = None
         self.layers = layers
-        if classic and (layers is None or x.data.shape[0] != 1):
+        if classic and (layers is None or x.array.shape[0] != 1):
             raise ValueError(
                 "names='classic' needs a network of Linear layers and activations and one "
                 "sample (x of shape (features,) or (1, features))"
             )
         self.naming = Naming(self.graph, layers, self.param_names, x, y, classic=classic)
-        self.batch = x.data.shape[0] if (layers and x.data.ndim > 1) else 1
+        self.batch = x.array.shape[0] if (layers and x.array.ndim > 1) else 1
         self.loss_formula = self.loss_derivative = None
         self.recompute = None
         self.rerun = None
@@ -472,10 +472,10 @@ class _Explainer:
             parameters=[
                 {
                     "name": n,
-                    "shape": list(p.data.shape),
+                    "shape": list(p.array.shape),
                     "requires_grad": bool(p.requires_grad),
-                    "values": np.asarray(p.data, dtype=np.float64).tolist(),
-                    "grad": None if p.grad is None else np.asarray(p.grad).tolist(),
+                    "values": np.asarray(p.array, dtype=np.float64).tolist(),
+                    "grad": None if p.grad_array is None else np.asarray(p.grad_array).tolist(),
                 }
                 for n, p in self.named
             ],
@@ -537,15 +537,15 @@ class _Explainer:
         if self.batch > MAX_SAMPLES:
             blocks.append(Para(f"Samples 0–{MAX_SAMPLES - 1} of {self.batch} are written out."))
         inputs = [
-            [Sym(naming.elem(x, b * x.data.shape[-1] + k)), " = ", self.num(x.data[b, k])]
+            [Sym(naming.elem(x, b * x.array.shape[-1] + k)), " = ", self.num(x.array[b, k])]
             for b in samples
-            for k in range(min(x.data.shape[-1], MAX_FAN_IN))
+            for k in range(min(x.array.shape[-1], MAX_FAN_IN))
         ]
-        if x.data.shape[-1] <= MAX_FAN_IN:
+        if x.array.shape[-1] <= MAX_FAN_IN:
             for tokens in inputs:
                 blocks.append(Eq(tokens))
         else:
-            blocks.append(Para(f"Input x: shape {x.data.shape}, {_summary(x.data)}."))
+            blocks.append(Para(f"Input x: shape {x.array.shape}, {_summary(x.array)}."))
         for layer in self.layers:
             w, bias = layer.weight, layer.bias
             blocks.append(
@@ -568,8 +568,8 @@ class _Explainer:
                     blocks.append(
                         Para(
                             f"… and {layer.width - len(neurons)} more neurons: z{layer.index} "
-                            f"{_summary(layer.z.data[b])}; a{layer.index} "
-                            f"{_summary(layer.a.data[b])}."
+                            f"{_summary(layer.z.array[b])}; a{layer.index} "
+                            f"{_summary(layer.a.array[b])}."
                         )
                     )
             layers_data.append(
@@ -578,11 +578,11 @@ class _Explainer:
                     "weight": naming.tensor(w),
                     "bias": naming.tensor(bias) if bias is not None else None,
                     "activation": layer.act_label,
-                    "z": np.asarray(layer.z.data).tolist(),
-                    "a": np.asarray(layer.a.data).tolist(),
+                    "z": np.asarray(layer.z.array).tolist(),
+                    "a": np.asarray(layer.a.array).tolist(),
                 }
             )
-        self.data["forward"] = {"input": np.asarray(x.data).tolist(), "layers": layers_data}
+        self.data["forward"] = {"input": np.asarray(x.array).tolist(), "layers": layers_data}
         self._loss_block()
 
     def _neuron_eq(self, layer, b: int, j: int) -> Eq:
@@ -601,11 +601,11 @@ class _Explainer:
             wi = j * fan + k
             xi = b * fan + k
             sym_terms += [Sym(naming.elem(w, wi)), "·", Sym(naming.elem(x, xi))]
-            num_terms += [self.arg(w.data.flat[wi]), "·", self.arg(x.data.flat[xi])]
+            num_terms += [self.arg(w.array.flat[wi]), "·", self.arg(x.array.flat[xi])]
         if layer.bias is not None:
-            bi = j if layer.bias.data.size > 1 else 0
+            bi = j if layer.bias.array.size > 1 else 0
             sym_terms += [" + ", Sym(naming.elem(layer.bias, bi))]
-            num_terms += [" + ", self.arg(layer.bias.data.flat[bi])]
+            num_terms += [" + ", self.arg(layer.bias.array.flat[bi])]
         zi = b * layer.width + j
         return Eq(
             [
@@ -615,7 +615,7 @@ class _Explainer:
                 " = ",
                 *num_terms,
                 " = ",
-                self.num(z.data.flat[zi]),
+                self.num(z.array.flat[zi]),
             ]
         )
 
@@ -623,7 +623,7 @@ class _Explainer:
         naming = self.naming
         zi = b * layer.width + j
         inner = Sym(naming.elem(layer.z, zi))
-        num = self.num(layer.z.data.flat[zi])
+        num = self.num(layer.z.array.flat[zi])
         tokens_sym: list = [inner]
         tokens_num: list = [num]
         for fn in layer.acts:
@@ -637,7 +637,7 @@ class _Explainer:
                 " = ",
                 *tokens_num,
                 " = ",
-                self.num(layer.a.data.flat[zi]),
+                self.num(layer.a.array.flat[zi]),
             ]
         )
 
@@ -645,23 +645,23 @@ class _Explainer:
         blocks, naming = self.blocks, self.naming
         blocks.append(Heading(3, "Loss"))
         out = self.out
-        if out.data.size <= MAX_WIDTH * MAX_SAMPLES:
+        if out.array.size <= MAX_WIDTH * MAX_SAMPLES:
             rows = []
-            for i in range(out.data.size):
+            for i in range(out.array.size):
                 target = ""
-                if self.y is not None and self.y.data.shape == out.data.shape:
-                    target = self.fmt(self.y.data.flat[i])
-                rows.append([naming.elem(out, i), self.fmt(out.data.flat[i]), target])
-            if self.y is not None and self.y.data.shape != out.data.shape:
-                blocks.append(Para(f"Target t = {np.asarray(self.y.data).tolist()}."))
+                if self.y is not None and self.y.array.shape == out.array.shape:
+                    target = self.fmt(self.y.array.flat[i])
+                rows.append([naming.elem(out, i), self.fmt(out.array.flat[i]), target])
+            if self.y is not None and self.y.array.shape != out.array.shape:
+                blocks.append(Para(f"Target t = {np.asarray(self.y.array).tolist()}."))
             blocks.append(Table(["output", "value", "target"], rows, [False, True, True]))
-        value = float(self.loss.data)
+        value = float(self.loss.array)
         formula = self.loss_formula or "E = " + self._expr(self.graph.root)
         blocks.append(Eq([F(formula), " = ", self.num(value)]))
         self.data["loss"] = {"formula": formula, "value": value}
-        self.data["output"] = np.asarray(out.data).tolist()
+        self.data["output"] = np.asarray(out.array).tolist()
         if self.y is not None:
-            self.data["target"] = np.asarray(self.y.data).tolist()
+            self.data["target"] = np.asarray(self.y.array).tolist()
 
     def _expr(self, t, depth: int = 0) -> str:
         """The loss as an expression of the output o and target t, read from the graph."""
@@ -671,7 +671,7 @@ class _Explainer:
             return "t"
         fn = t._ctx
         if fn is None or depth > 12:
-            return fmt(t.data.item(), 6) if t.data.size == 1 else self.naming.tensor(t)
+            return fmt(t.array.item(), 6) if t.array.size == 1 else self.naming.tensor(t)
         args = [self._expr(p, depth + 1) for p in fn.parents]
         args = [a if " " not in a or a.startswith("(") else f"({a})" for a in args]
         return _op_expr(fn, args)
@@ -698,12 +698,12 @@ class _Explainer:
         out = self.out
         d_out = self.loss_sums.get(id(out)) if self.loss_sums else None
         if d_out is None:
-            d_out = np.asarray(out.grad, dtype=np.float64)
-        self._check("∂E/∂output", d_out, out.grad)
+            d_out = np.asarray(out.grad_array, dtype=np.float64)
+        self._check("∂E/∂output", d_out, out.grad_array)
         blocks.append(Heading(3, "Output error"))
         deriv = self.loss_derivative or "Σ over the loss's own ops"
-        if out.data.size <= MAX_WIDTH * MAX_SAMPLES:
-            for i in range(out.data.size):
+        if out.array.size <= MAX_WIDTH * MAX_SAMPLES:
+            for i in range(out.array.size):
                 blocks.append(
                     Eq(
                         [
@@ -716,7 +716,7 @@ class _Explainer:
                     )
                 )
         else:
-            blocks.append(Para(f"∂E/∂output: shape {out.data.shape}, {_summary(d_out)}."))
+            blocks.append(Para(f"∂E/∂output: shape {out.array.shape}, {_summary(d_out)}."))
         deltas: dict[int, np.ndarray] = {}
         layers_data = []
         upstream = d_out  # ∂E/∂a of the current layer
@@ -728,7 +728,7 @@ class _Explainer:
             )
             blocks.append(Heading(3, f"Layer {layer.index}"))
             B, W = self.batch, layer.width
-            z_flat = layer.z.data.reshape(-1)
+            z_flat = layer.z.array.reshape(-1)
             if small:
                 fprime = np.ones(z_flat.size)
                 for fn in layer.acts:
@@ -748,10 +748,10 @@ class _Explainer:
                         )
                 delta = fprime * da
             else:
-                delta = np.asarray(layer.z.grad, dtype=np.float64).reshape(-1)
+                delta = np.asarray(layer.z.grad_array, dtype=np.float64).reshape(-1)
                 fprime = None
             deltas[layer.index] = delta
-            self._check(f"δ of layer {layer.index}", delta, layer.z.grad)
+            self._check(f"δ of layer {layer.index}", delta, layer.z.grad_array)
             if small:
                 for b in range(min(B, MAX_SAMPLES)):
                     if B > 1:
@@ -761,7 +761,7 @@ class _Explainer:
             else:
                 blocks.append(
                     Para(
-                        f"δ{layer.index} (shape {layer.z.data.shape}): {_summary(delta)} — the "
+                        f"δ{layer.index} (shape {layer.z.array.shape}): {_summary(delta)} — the "
                         f"engine's ∂E/∂z; the neurons on the chosen parameter's paths are "
                         f"written out in section 3."
                     )
@@ -770,14 +770,14 @@ class _Explainer:
             layers_data.append(
                 {
                     "index": layer.index,
-                    "delta": delta.reshape(layer.z.data.shape).tolist(),
+                    "delta": delta.reshape(layer.z.array.shape).tolist(),
                     "f_prime": None if fprime is None else fprime.tolist(),
-                    "engine_dz": np.asarray(layer.z.grad).tolist(),
-                    "grad_weight": np.asarray(layer.weight.grad).tolist()
-                    if layer.weight.grad is not None
+                    "engine_dz": np.asarray(layer.z.grad_array).tolist(),
+                    "grad_weight": np.asarray(layer.weight.grad_array).tolist()
+                    if layer.weight.grad_array is not None
                     else None,
-                    "grad_bias": np.asarray(layer.bias.grad).tolist()
-                    if layer.bias is not None and layer.bias.grad is not None
+                    "grad_bias": np.asarray(layer.bias.grad_array).tolist()
+                    if layer.bias is not None and layer.bias.grad_array is not None
                     else None,
                 }
             )
@@ -827,7 +827,7 @@ class _Explainer:
             nz = naming.elem(nxt.z, zk)
             dsym = "δ_" + nz.replace("net_", "") if naming.classic else f"δ({nz})"
             sym_sum += [Sym(naming.elem(nxt.weight, wi)), "·", Sym(dsym)]
-            num_sum += [self.arg(nxt.weight.data.flat[wi]), " × ", self.arg(deltas[nxt.index][zk])]
+            num_sum += [self.arg(nxt.weight.array.flat[wi]), " × ", self.arg(deltas[nxt.index][zk])]
         if layer.acts:
             return Eq(
                 [
@@ -863,10 +863,10 @@ class _Explainer:
                 rows.append(
                     [
                         naming.tensor(t),
-                        "×".join(map(str, t.data.shape)),
+                        "×".join(map(str, t.array.shape)),
                         "δ · a (Σ over samples)",
-                        "" if t.grad is None else _summary(t.grad),
-                        "" if t.grad is None else self.fmt(np.linalg.norm(t.grad)),
+                        "" if t.grad_array is None else _summary(t.grad_array),
+                        "" if t.grad_array is None else self.fmt(np.linalg.norm(t.grad_array)),
                     ]
                 )
             return Table(
@@ -878,25 +878,27 @@ class _Explainer:
         for j in range(W):
             for k in range(fan):
                 wi = j * fan + k
-                terms = [(delta[b * W + j], x.data.flat[b * fan + k]) for b in range(B)]
+                terms = [(delta[b * W + j], x.array.flat[b * fan + k]) for b in range(B)]
                 dz = [naming.elem(layer.z, b * W + j) for b in range(B)]
                 ds = [("δ_" + n.replace("net_", "")) if naming.classic else f"δ({n})" for n in dz]
                 formula = " + ".join(f"{d}·{naming.elem(x, b * fan + k)}" for b, d in enumerate(ds))
                 numbers = " + ".join(
                     f"{self.arg(d).text()} × {self.arg(a).text()}" for d, a in terms
                 )
-                grad = "not trained" if w.grad is None else self.fmt(w.grad.flat[wi])
+                grad = "not trained" if w.grad_array is None else self.fmt(w.grad_array.flat[wi])
                 rows.append([naming.elem(w, wi), formula, numbers, grad])
         if bias is not None:
-            for bi in range(bias.data.size):
-                js = range(W) if bias.data.size == 1 else [bi]
+            for bi in range(bias.array.size):
+                js = range(W) if bias.array.size == 1 else [bi]
                 items = [(b, j) for b in range(B) for j in js]
                 names = [naming.elem(layer.z, b * W + j) for b, j in items]
                 formula = " + ".join(
                     ("δ_" + n.replace("net_", "")) if naming.classic else f"δ({n})" for n in names
                 )
                 numbers = " + ".join(self.arg(delta[b * W + j]).text() for b, j in items)
-                grad = "not trained" if bias.grad is None else self.fmt(bias.grad.flat[bi])
+                grad = (
+                    "not trained" if bias.grad_array is None else self.fmt(bias.grad_array.flat[bi])
+                )
                 rows.append([naming.elem(bias, bi), formula, numbers, grad])
         return Table(
             ["parameter", "∂E/∂parameter", "numbers", "engine .grad"],
@@ -921,14 +923,14 @@ class _Explainer:
             fn = t._ctx
             if fn is None:
                 kind = "parameter" if id(t) in self.param_names else "constant"
-                rows.append([naming.tensor(t), kind, "", _summary(t.data)])
+                rows.append([naming.tensor(t), kind, "", _summary(t.array)])
             else:
                 expr = _op_expr(fn, [naming.tensor(p) for p in fn.parents])
-                rows.append([naming.tensor(t), fn.label, expr, _summary(t.data)])
+                rows.append([naming.tensor(t), fn.label, expr, _summary(t.array)])
         self.blocks.append(
             Table(["node", "op", "computes", "value"], rows, [False, False, False, True])
         )
-        value = float(self.loss.data)
+        value = float(self.loss.array)
         self.data["loss"] = {"formula": naming.tensor(graph.root), "value": value}
         self.data["forward"] = {
             "nodes": [{"name": r[0], "op": r[1], "computes": r[2], "value": r[3]} for r in rows]
@@ -947,9 +949,9 @@ class _Explainer:
         sums = graph.path_sums() if all(graph.enumerable(fn) for fn in graph.ops) else {}
         nodes = []
         rows = [
-            [naming.tensor(t), "×".join(map(str, t.data.shape)), _summary(t.grad)]
+            [naming.tensor(t), "×".join(map(str, t.array.shape)), _summary(t.grad_array)]
             for t in reversed(graph.tensors)
-            if t.data.size > 1 and t.grad is not None
+            if t.array.size > 1 and t.grad_array is not None
         ]
         if rows:
             self.blocks.append(
@@ -960,7 +962,7 @@ class _Explainer:
                 )
             )
         for t in reversed(graph.tensors):
-            if t is graph.root or t.data.size != 1 or id(t) not in sums:
+            if t is graph.root or t.array.size != 1 or id(t) not in sums:
                 continue
             name = naming.tensor(t)
             sym, nums = [], []
@@ -968,7 +970,7 @@ class _Explainer:
                 if not fn.needs_grad[k]:
                     continue
                 out = graph.output_of[fn]
-                if out.data.size != 1:
+                if out.array.size != 1:
                     continue
                 factor = self._factor_at(fn, k, 0, 0)
                 if sym:
@@ -995,8 +997,8 @@ class _Explainer:
                     ]
                 )
             )
-            nodes.append({"name": name, "grad": total, "engine_grad": _item(t.grad)})
-            self._check(f"∂E/∂{name}", total, t.grad)
+            nodes.append({"name": name, "grad": total, "engine_grad": _item(t.grad_array)})
+            self._check(f"∂E/∂{name}", total, t.grad_array)
         self.data["backward"] = {"nodes": nodes}
 
     # ---- 3. the chain rule -----------------------------------------------------------------------
@@ -1057,7 +1059,7 @@ class _Explainer:
             listed = sum(p for _, p, _ in explained)
             complete = len(explained) == table.count
             total = listed if complete else table.total
-            engine = None if t.grad is None else float(t.grad.flat[i])
+            engine = None if t.grad_array is None else float(t.grad_array.flat[i])
             self._chain_blocks(name, explained, total, engine, table.count)
             entry = {
                 "param": name,
@@ -1197,14 +1199,14 @@ class _Explainer:
         theirs = dict(_named_parameters(twin))
         for b in range(self.batch):
             for q in theirs.values():
-                q.grad = None
-            xb = Tensor._make(self.x.data[b : b + 1], False)
-            yb = None if self.y is None else Tensor._make(self.y.data[b : b + 1], False)
+                q.grad_array = None
+            xb = Tensor._make(self.x.array[b : b + 1], False)
+            yb = None if self.y is None else Tensor._make(self.y.array[b : b + 1], False)
             _, loss_b = self.rerun(twin, xb, yb)
             loss_b.backward()
             result.append(
                 {
-                    id(p): None if theirs[n].grad is None else theirs[n].grad.copy()
+                    id(p): None if theirs[n].grad_array is None else theirs[n].grad_array.copy()
                     for n, p in self.named
                 }
             )
@@ -1250,48 +1252,48 @@ class _Explainer:
         naming, blocks = self.naming, self.blocks
         blocks.append(Heading(2, "4. The update"))
         blocks.append(Eq(["θ_new = θ_old − η · ∂E/∂θ,   η = ", self.num(self.lr)]))
-        before = float(self.loss.data)
+        before = float(self.loss.array)
         grads = {
-            id(p): None if p.grad is None else np.asarray(p.grad, dtype=np.float64)
+            id(p): None if p.grad_array is None else np.asarray(p.grad_array, dtype=np.float64)
             for p in self.params
         }
         new_values, after = self._step(order, grads)
         rows, data_rows = [], []
-        total = sum(p.data.size for p in self.trained)
+        total = sum(p.array.size for p in self.trained)
         for p in self.params:
             pname = naming.tensor(p)
             if not p.requires_grad:
-                label = naming.elem(p, 0) if p.data.size == 1 else pname
+                label = naming.elem(p, 0) if p.array.size == 1 else pname
                 rows.append(
                     [
                         label,
-                        _summary(p.data),
+                        _summary(p.array),
                         "—",
                         "not updated (requires_grad=False)",
-                        _summary(p.data),
+                        _summary(p.array),
                     ]
                 )
                 continue
             g = grads[id(p)]
             new = new_values[id(p)]
             if total <= MAX_UPDATE_ROWS:
-                for i in range(p.data.size):
+                for i in range(p.array.size):
                     rows.append(
                         [
                             naming.elem(p, i),
-                            self.fmt(p.data.flat[i]),
+                            self.fmt(p.array.flat[i]),
                             self.fmt(g.flat[i]),
-                            f"{self.fmt(p.data.flat[i])} − {self.fmt(self.lr)} × "
+                            f"{self.fmt(p.array.flat[i])} − {self.fmt(self.lr)} × "
                             f"{self.arg(g.flat[i]).text()}",
                             self.fmt(new.flat[i]),
                         ]
                     )
             else:
-                step = new - p.data
+                step = new - p.array
                 rows.append(
                     [
                         pname,
-                        "×".join(map(str, p.data.shape)) or "scalar",
+                        "×".join(map(str, p.array.shape)) or "scalar",
                         f"‖∂E/∂θ‖ = {self.fmt(np.linalg.norm(g))}",
                         f"‖Δθ‖ = {self.fmt(np.linalg.norm(step))}",
                         f"max |Δθ| = {self.fmt(np.abs(step).max())}",
@@ -1300,7 +1302,7 @@ class _Explainer:
             data_rows.append(
                 {
                     "name": pname,
-                    "old": np.asarray(p.data).tolist(),
+                    "old": np.asarray(p.array).tolist(),
                     "grad": g.tolist(),
                     "new": new.tolist(),
                 }
@@ -1355,32 +1357,34 @@ class _Explainer:
             mine_by_id = {id(theirs[n]): p for n, p in self.named}
             for layer in reversed(layers):
                 for q in theirs.values():
-                    q.grad = None
+                    q.grad_array = None
                 loss.backward(retain_graph=True)
                 for t in (layer.weight, layer.bias):
                     if t is None or not t.requires_grad:
                         continue
-                    grads[id(mine_by_id[id(t)])] = t.grad.copy()
-                    t.data -= self.lr * t.grad  # in place: the graph's saved copy sees it too
+                    grads[id(mine_by_id[id(t)])] = t.grad_array.copy()
+                    t.array -= (
+                        self.lr * t.grad_array
+                    )  # in place: the graph's saved copy sees it too
             for n, p in self.named:
-                new_values[id(p)] = np.array(theirs[n].data)
+                new_values[id(p)] = np.array(theirs[n].array)
             with no_grad():
                 _, after = self.rerun(twin, x, y)
-            return new_values, float(after.data)
+            return new_values, float(after.array)
         for p in self.params:
             if p.requires_grad and grads[id(p)] is not None:
-                new_values[id(p)] = p.data - self.lr * grads[id(p)]
+                new_values[id(p)] = p.array - self.lr * grads[id(p)]
             else:
-                new_values[id(p)] = np.array(p.data)
+                new_values[id(p)] = np.array(p.array)
         after = None
         if self.rerun is not None:
             twin = copy.deepcopy(self.model)
             theirs = dict(_named_parameters(twin))
             for n, p in self.named:
-                theirs[n].data = new_values[id(p)].copy()
+                theirs[n].array = new_values[id(p)].copy()
             with no_grad():
                 _, after_t = self.rerun(twin, self.x, self.y)
-            after = float(after_t.data)
+            after = float(after_t.array)
         elif self.recompute is not None:
             after = float(self.recompute({n: new_values[id(p)] for n, p in self.named}))
         return new_values, after
@@ -1388,7 +1392,7 @@ class _Explainer:
     # ---- 5. the graph -----------------------------------------------------------------------
     def _graph_section(self):
         graph, naming = self.graph, self.naming
-        grads = {id(t): t.grad for t in graph.tensors}
+        grads = {id(t): t.grad_array for t in graph.tensors}
         kinds = _leaf_kinds(graph, set(self.param_names), self.x, self.y)
         rows = _trace_rows(graph, naming, grads, kinds)
         self.data["graph"] = rows

@@ -121,7 +121,7 @@ def train_steps(model, x, y, loss_fn, lr: float, steps: int, update_order="simul
     params = model.parameters()
     for _ in range(steps):
         for p in params:
-            p.grad = None
+            p.grad_array = None
         loss = loss_fn(model(x), y)
         if update_order == "sequential":
             for weight, bias in reversed(model.layers):
@@ -129,19 +129,19 @@ def train_steps(model, x, y, loss_fn, lr: float, steps: int, update_order="simul
                 with no_grad():
                     for p in (weight, bias):
                         if p.requires_grad:
-                            p.data -= lr * p.grad
+                            p.array -= lr * p.grad_array
                 for p in params:
-                    p.grad = None
+                    p.grad_array = None
         else:
             loss.backward()
             with no_grad():
                 for p in params:
                     if p.requires_grad:
-                        p.data -= lr * p.grad
+                        p.array -= lr * p.grad_array
     with no_grad():
         out = model(x)
         loss = loss_fn(out, y)
-    return float(loss.data), np.asarray(out.data).reshape(-1)
+    return float(loss.array), np.asarray(out.array).reshape(-1)
 
 
 # ---- the seed network: 2 → 1 sigmoid → 1 sigmoid, binary cross-entropy ------------------------

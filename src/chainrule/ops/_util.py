@@ -23,7 +23,7 @@ def operand(value, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if like is not None and isinstance(value, _SCALARS):
-        return Tensor._make(np.asarray(value, dtype=np.result_type(like.data.dtype, value)), False)
+        return Tensor._make(np.asarray(value, dtype=np.result_type(like.array.dtype, value)), False)
     if isinstance(value, (np.ndarray, np.generic)):
         _dtype.check_kind(value.dtype, "op")
         return Tensor._make(np.asarray(value), False)

@@ -271,8 +271,8 @@ class Clone(Function):
 # ---- functions ------------------------------------------------------------------------------
 def _binary(op, a, b) -> Tensor:
     a, b = operands(a, b)
-    if a.data.shape != b.data.shape:
-        check_broadcast(op.label, a.data, b.data)
+    if a.array.shape != b.array.shape:
+        check_broadcast(op.label, a.array, b.array)
     return op.apply(a, b)
 
 
@@ -347,23 +347,23 @@ def minimum(a, b) -> Tensor:
 
 def where(cond, a, b) -> Tensor:
     """Elements of ``a`` where ``cond`` is true, else of ``b`` (both differentiable)."""
-    cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond, dtype=bool)
+    cond = np.asarray(cond.array if isinstance(cond, Tensor) else cond, dtype=bool)
     a, b = operands(a, b)
     try:
-        np.broadcast_shapes(cond.shape, a.data.shape, b.data.shape)
+        np.broadcast_shapes(cond.shape, a.array.shape, b.array.shape)
     except ValueError:
         raise ShapeError(
-            f"where got condition {cond.shape}, a {a.data.shape} and b {b.data.shape}, which do "
+            f"where got condition {cond.shape}, a {a.array.shape} and b {b.array.shape}, which do "
             f"not broadcast together"
         ) from None
     return Where.apply(a, b, cond=cond)
 
 
 def cast(x: Tensor, dtype) -> Tensor:
-    if x.data.dtype == dtype:
+    if x.array.dtype == dtype:
         return Clone.apply(x)
     if x.requires_grad and np.dtype(dtype).kind != "f":
-        return Tensor._make(x.data.astype(dtype), False)
+        return Tensor._make(x.array.astype(dtype), False)
     return Cast.apply(x, dtype=dtype)
 
 
@@ -374,5 +374,5 @@ def clone(x: Tensor) -> Tensor:
 def compare(ufunc, a, b) -> Tensor:
     """A comparison: a bool tensor, never part of the graph."""
     a, b = operands(a, b)
-    check_broadcast(ufunc.__name__, a.data, b.data)
-    return Tensor._make(ufunc(a.data, b.data), False)
+    check_broadcast(ufunc.__name__, a.array, b.array)
+    return Tensor._make(ufunc(a.array, b.array), False)

@@ -103,8 +103,8 @@ class LogSumExp(Function):
 
 def _reduce(op, x, axis, keepdims, dim, name):
     x = operand(x)
-    axes = normalize_axis(axis, dim, x.data.ndim, name)
-    if x.data.ndim == 0:
+    axes = normalize_axis(axis, dim, x.array.ndim, name)
+    if x.array.ndim == 0:
         axes = None
     return op.apply(x, axes=axes, keepdims=keepdims)
 
@@ -137,8 +137,8 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None) -> Tensor:
 def var(x, axis=None, keepdims=False, *, dim=None, correction=0) -> Tensor:
     """Variance over ``axis``: Σ(x − mean)² / (n − correction) (NumPy's default, correction=0)."""
     x = operand(x)
-    axes = normalize_axis(axis, dim, x.data.ndim, "var")
-    n = x.data.size if axes is None else int(np.prod([x.data.shape[a] for a in axes]))
+    axes = normalize_axis(axis, dim, x.array.ndim, "var")
+    n = x.array.size if axes is None else int(np.prod([x.array.shape[a] for a in axes]))
     centred = x - mean(x, axis=axes, keepdims=True)
     return sum(centred * centred, axis=axes, keepdims=keepdims) / (n - correction)
 
@@ -154,11 +154,11 @@ def argmax(x, axis=None, keepdims=False, *, dim=None) -> Tensor:
     """Index of the largest value (an integer tensor, no gradient)."""
     x = operand(x)
     axis = dim if dim is not None else axis
-    return Tensor._make(np.asarray(np.argmax(x.data, axis=axis, keepdims=keepdims)), False)
+    return Tensor._make(np.asarray(np.argmax(x.array, axis=axis, keepdims=keepdims)), False)
 
 
 def argmin(x, axis=None, keepdims=False, *, dim=None) -> Tensor:
     """Index of the smallest value (an integer tensor, no gradient)."""
     x = operand(x)
     axis = dim if dim is not None else axis
-    return Tensor._make(np.asarray(np.argmin(x.data, axis=axis, keepdims=keepdims)), False)
+    return Tensor._make(np.asarray(np.argmin(x.array, axis=axis, keepdims=keepdims)), False)

@@ -310,7 +310,7 @@ class Session:
     def _loss_of(self, X: np.ndarray, y: np.ndarray) -> float:
         with no_grad():
             out = self.model(Tensor._make(X, False))
-            return float(self.loss_fn(out, Tensor._make(self.targets(y), False)).data)
+            return float(self.loss_fn(out, Tensor._make(self.targets(y), False)).array)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predicted class indices, or predicted values for a function to fit."""
@@ -395,18 +395,18 @@ class Session:
         t = Tensor._make(self.targets(self.y[idx]), False)
         self.optimizer.zero_grad()
         loss = self.loss_fn(self.model(x), t)
-        value = float(loss.data)
+        value = float(loss.array)
         if not math.isfinite(value):
             self._fail(f"the loss became {value} at step {self.step_count + 1}")
         loss.backward()
         params = list(self.model.parameters())
-        if not all(p.grad is None or np.isfinite(p.grad).all() for p in params):
+        if not all(p.grad_array is None or np.isfinite(p.grad_array).all() for p in params):
             self._fail(f"a gradient became NaN or infinite at step {self.step_count + 1}")
-        before = [p.data.copy() for p in params]
+        before = [p.array.copy() for p in params]
         self.optimizer.step()
-        if not all(np.isfinite(p.data).all() for p in params):
+        if not all(np.isfinite(p.array).all() for p in params):
             for p, old in zip(params, before):
-                p.data[...] = old
+                p.array[...] = old
             self._fail(f"the update at step {self.step_count + 1} made a weight infinite")
         self.step_count += 1
         self.last_batch = idx
@@ -441,10 +441,10 @@ class Session:
                     "in": lin.in_features,
                     "out": lin.out_features,
                     "activation": act,
-                    "W": _round(w.data),
-                    "b": _round(b.data),
-                    "gW": None if w.grad is None else _round(w.grad, 7),
-                    "gb": None if b.grad is None else _round(b.grad, 7),
+                    "W": _round(w.array),
+                    "b": _round(b.array),
+                    "gW": None if w.grad_array is None else _round(w.grad_array, 7),
+                    "gb": None if b.grad_array is None else _round(b.grad_array, 7),
                 }
             )
         return {"sizes": [self.inputs] + [lay["out"] for lay in layers], "layers": layers}
@@ -543,7 +543,7 @@ class Session:
         params = dict(self.model.named_parameters())
         if not isinstance(name, str) or name not in params:
             raise ValidationError(f"unknown parameter {name!r}; the model has {', '.join(params)}")
-        shape = params[name].data.shape
+        shape = params[name].array.shape
         if not isinstance(index, (list, tuple)) or len(index) != len(shape):
             raise ValidationError(
                 f"index of {name} must list {len(shape)} whole number(s) (shape {list(shape)}); "
@@ -559,7 +559,7 @@ class Session:
         twin.zero_grad()
         loss = self.loss_fn(twin(Tensor._make(x, False)), Tensor._make(t, False))
         loss.backward()
-        grad = dict(twin.named_parameters())[name].grad
+        grad = dict(twin.named_parameters())[name].grad_array
         return float(grad[index]) if grad is not None else 0.0
 
     def explain(self, name, index, sample, split: str = "train") -> dict:
@@ -610,7 +610,7 @@ class Session:
             "step": self.step_count,
             "x": _round(x[0], 9),
             "target": np.asarray(t).reshape(-1).tolist(),
-            "value": float(param.data[idx]),
+            "value": float(param.array[idx]),
             "grad": float(chain["total"]),
             "engine_grad": self.engine_grad(name, idx, x, t),
             "lr": self.cfg.lr,
@@ -673,7 +673,7 @@ class Session:
         """
         param, idx = self.parameter(name, index)
         value = weight_value(value)
-        np.asarray(param.data)[idx] = value
+        np.asarray(param.array)[idx] = value
         self.error = None
         return value
 
@@ -693,7 +693,7 @@ class Session:
                 z = h
             nxt = modules[k + 1] if k + 1 < len(modules) else None
             if nxt is None or hasattr(nxt, "in_features"):
-                forward.append({"z": _round(z.data[0], 9), "a": _round(h.data[0], 9)})
+                forward.append({"z": _round(z.array[0], 9), "a": _round(h.array[0], 9)})
         loss = self.loss_fn(h, Tensor._make(t, False))
         loss.backward()
         linears = views.linear_layers(twin)
@@ -702,18 +702,18 @@ class Session:
             layer["activation"] = act
         # For one sample the delta of a layer, ∂E/∂z, is exactly its bias gradient.
         backward = [
-            {"layer": k + 1, "delta": _round(lin.bias.grad, 9)}
+            {"layer": k + 1, "delta": _round(lin.bias.grad_array, 9)}
             for k, (_, lin) in reversed(list(enumerate(linears)))
         ]
-        old = {n: p.data.copy() for n, p in twin.named_parameters()}
-        grads = {n: p.grad.copy() for n, p in twin.named_parameters()}
+        old = {n: p.array.copy() for n, p in twin.named_parameters()}
+        grads = {n: p.grad_array.copy() for n, p in twin.named_parameters()}
         opt.step()
         update = [
             {
                 "name": n,
                 "old": _round(old[n], 9),
                 "grad": _round(grads[n], 9),
-                "new": _round(p.data, 9),
+                "new": _round(p.array, 9),
             }
             for n, p in twin.named_parameters()
         ]
@@ -723,8 +723,8 @@ class Session:
             "x": _round(x[0], 9),
             "target": np.asarray(t).reshape(-1).tolist(),
             "forward": forward,
-            "output": _round(h.data[0], 9),
-            "loss": float(loss.data),
+            "output": _round(h.array[0], 9),
+            "loss": float(loss.array),
             "loss_name": self.loss_name,
             "backward": backward,
             "update": update,

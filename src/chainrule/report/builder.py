@@ -122,8 +122,8 @@ def _network(model) -> str:
             {
                 "weight": f"{index}.weight",
                 "bias": f"{index}.bias",
-                "W": np.asarray(lin.weight.data, dtype=np.float64),
-                "b": None if b is None else np.asarray(b.data, dtype=np.float64),
+                "W": np.asarray(lin.weight.array, dtype=np.float64),
+                "b": None if b is None else np.asarray(b.array, dtype=np.float64),
             }
         )
     return charts.network_svg(layers)
@@ -213,7 +213,7 @@ def write_report(
     parts = [f"<h1>{html.escape(title)}</h1>"]
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     summary = [("written", when), ("model", type(model).__name__)]
-    n_params = sum(int(np.asarray(p.data).size) for p in model.parameters())
+    n_params = sum(int(np.asarray(p.array).size) for p in model.parameters())
     summary.append(("parameters", n_params))
     if hist.get("loss"):
         summary.append(("epochs", len(hist["loss"])))

@@ -15,8 +15,8 @@ from chainrule.tensor import Tensor
 
 def model_dtype(model) -> np.dtype:
     for p in model.parameters():
-        if p.data.dtype.kind == "f":
-            return p.data.dtype
+        if p.array.dtype.kind == "f":
+            return p.array.dtype
     return np.dtype(np.float32)
 
 
@@ -24,7 +24,7 @@ def run(model, X: np.ndarray) -> np.ndarray:
     """The model's raw output for the rows of ``X`` (no graph is recorded)."""
     with no_grad():
         out = model(Tensor._make(np.asarray(X, dtype=model_dtype(model)), False))
-    return np.asarray(out.data, dtype=np.float64)
+    return np.asarray(out.array, dtype=np.float64)
 
 
 def output_kind(model, loss: str | None = None) -> str:
@@ -95,7 +95,7 @@ def layer_outputs(model, X: np.ndarray) -> list:
             nxt = modules[i + 1] if i + 1 < len(modules) else None
             # a layer ends where the next Linear begins (or at the end of the model)
             if nxt is None or hasattr(nxt, "in_features"):
-                outs.append(np.asarray(h.data, dtype=np.float64))
+                outs.append(np.asarray(h.array, dtype=np.float64))
     return outs
 
 
@@ -140,6 +140,6 @@ def grad_norms(model) -> dict:
     """The L2 norm of each parameter's current gradient (parameters without one are left out)."""
     out = {}
     for name, p in model.named_parameters():
-        if p.grad is not None:
-            out[name] = float(np.linalg.norm(np.asarray(p.grad, dtype=np.float64)))
+        if p.grad_array is not None:
+            out[name] = float(np.linalg.norm(np.asarray(p.grad_array, dtype=np.float64)))
     return out

@@ -38,13 +38,13 @@ _DEFAULT_METRICS = ("accuracy",)  # dropped for regression targets unless asked 
 # ---- data ---------------------------------------------------------------------------------
 def _param_dtype(model) -> np.dtype:
     for p in model.parameters():
-        if p.data.dtype.kind == "f":
-            return p.data.dtype
+        if p.array.dtype.kind == "f":
+            return p.array.dtype
     return np.dtype(np.float32)
 
 
 def _plain(value, what: str) -> np.ndarray:
-    array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    array = value.array if isinstance(value, Tensor) else np.asarray(value)
     if array.dtype.kind not in "fiub":
         raise DataError(
             f"fit: {what} has dtype {array.dtype}; chainrule trains on numbers (convert strings "
@@ -137,14 +137,14 @@ def _split_batch(batch):
 
 
 def _as_input(x, dtype) -> Tensor:
-    array = x.data if isinstance(x, Tensor) else np.asarray(x)
+    array = x.array if isinstance(x, Tensor) else np.asarray(x)
     if array.dtype.kind == "f" and array.dtype != dtype:
         array = array.astype(dtype)
     return Tensor._make(array, False)
 
 
 def _target_array(y) -> np.ndarray:
-    return y.data if isinstance(y, Tensor) else np.asarray(y)
+    return y.array if isinstance(y, Tensor) else np.asarray(y)
 
 
 def _fit_target(out: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -256,7 +256,7 @@ def _nonfinite_error(kind, epoch, epochs, batch, steps, detail) -> NonFiniteErro
 
 def _diagnose_loss(model, value, x, y):
     """Why the loss is not finite: a parameter, the inputs, the targets, or the computation."""
-    bad = _first_nonfinite((n, p.data) for n, p in model.named_parameters())
+    bad = _first_nonfinite((n, p.array) for n, p in model.named_parameters())
     if bad:
         return "parameter", (
             f"parameter {bad[0]!r} contains {bad[1]}, so the loss is {value}; it went bad "
@@ -476,7 +476,7 @@ def fit(
 
     parameters = list(model.parameters())
     if check_finite:
-        bad = _first_nonfinite((n, p.data) for n, p in model.named_parameters())
+        bad = _first_nonfinite((n, p.array) for n, p in model.named_parameters())
         if bad:
             err = NonFiniteError(
                 f"parameter {bad[0]!r} contains {bad[1]} before training starts; initialise or "
@@ -517,19 +517,19 @@ def fit(
                 y = _target_array(yb)
                 optimizer.zero_grad()
                 out = forward(x)
-                loss = loss_fn(out, Tensor._make(_fit_target(out.data, y), False))
-                value = float(loss.data)
+                loss = loss_fn(out, Tensor._make(_fit_target(out.array, y), False))
+                value = float(loss.array)
                 if check_finite and not math.isfinite(value):
-                    kind, detail = _diagnose_loss(model, value, x.data, y)
+                    kind, detail = _diagnose_loss(model, value, x.array, y)
                     raise _nonfinite_error(kind, epoch, epochs, batch, steps, detail)
                 loss.backward()
                 if dist is not None:
                     dist.after_backward()
                 if check_finite:
-                    grads = [p.grad for p in parameters if p.grad is not None]
+                    grads = [p.grad_array for p in parameters if p.grad_array is not None]
                     if not _all_finite(grads):
                         name, what = _first_nonfinite(
-                            (n, p.grad) for n, p in model.named_parameters()
+                            (n, p.grad_array) for n, p in model.named_parameters()
                         ) or ("(a parameter outside the model)", "NaN or inf")
                         raise _nonfinite_error(
                             "gradient",
@@ -542,9 +542,9 @@ def fit(
                             f"cr.detect_anomaly() names it). The step was not taken.",
                         )
                 optimizer.step()
-                if check_finite and not _all_finite([p.data for p in parameters]):
+                if check_finite and not _all_finite([p.array for p in parameters]):
                     name, what = _first_nonfinite(
-                        (n, p.data) for n, p in model.named_parameters()
+                        (n, p.array) for n, p in model.named_parameters()
                     ) or ("?", "NaN or inf")
                     raise _nonfinite_error(
                         "parameter",
@@ -556,7 +556,7 @@ def fit(
                         f"were finite: the learning rate is probably too high)",
                     )
                 n = len(y)
-                stats.add(value, n, y, out.data)
+                stats.add(value, n, y, out.array)
                 if per_batch_scheduler:
                     scheduler.step()
                 for cb in batch_end:
@@ -618,11 +618,11 @@ def _score(model, loader, loss_fn, metric_objs, dtype, threshold, reduce=None) -
             y = _target_array(yb)
             out = model(_as_input(xb, dtype))
             if loss_fn is not None:
-                loss = loss_fn(out, Tensor._make(_fit_target(out.data, y), False))
-                total += float(loss.data) * len(y)
+                loss = loss_fn(out, Tensor._make(_fit_target(out.array, y), False))
+                total += float(loss.array) * len(y)
             seen += len(y)
             for m in metric_objs:
-                m.update(y, out.data)
+                m.update(y, out.array)
     if reduce is not None:  # distributed: every rank scored its share
         total, seen = reduce(total, seen, metric_objs)
     results = {}
@@ -679,7 +679,7 @@ def predict(model, X, batch_size: int = 256) -> np.ndarray:
     try:
         with no_grad():
             for xb in batches:
-                outputs.append(np.asarray(model(_as_input(xb, dtype)).data))
+                outputs.append(np.asarray(model(_as_input(xb, dtype)).array))
     finally:
         model.train(was_training)
     if not outputs:

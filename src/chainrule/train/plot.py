@@ -127,8 +127,8 @@ def decision_boundary(
     """
     from chainrule.train.fit import predict
 
-    X = np.asarray(X.data if hasattr(X, "requires_grad") else X, dtype=np.float64)
-    y = np.asarray(y.data if hasattr(y, "requires_grad") else y).reshape(-1)
+    X = np.asarray(X.array if hasattr(X, "requires_grad") else X, dtype=np.float64)
+    y = np.asarray(y.array if hasattr(y, "requires_grad") else y).reshape(-1)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(
             f"decision_boundary draws 2-D inputs; got X of shape {X.shape} (need (N, 2))"
