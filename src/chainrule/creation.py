@@ -62,7 +62,7 @@ def _shape(shape) -> tuple:
 
 
 def _float_dtype(dtype) -> np.dtype:
-    return _dtype.resolve_dtype(dtype) or _dtype.float32
+    return _dtype.resolve_dtype(dtype) or _dtype.get_default_dtype()
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -140,7 +140,7 @@ def _fill_dtype(value, dtype) -> np.dtype:
         return _dtype.bool_
     if isinstance(value, (int, np.integer)):
         return _dtype.int64
-    return _dtype.float32
+    return _dtype.get_default_dtype()
 
 
 def _like(other) -> np.ndarray:
@@ -261,7 +261,7 @@ def normal(
     if np.any(s < 0):
         raise ValueError(f"normal() needs std >= 0, got {std}")
     kinds = [a.dtype for a in (m, s) if a.dtype.kind == "f" and a.ndim > 0]
-    dt = _dtype.resolve_dtype(dtype) or (kinds[0] if kinds else _dtype.float32)
+    dt = _dtype.resolve_dtype(dtype) or (kinds[0] if kinds else _dtype.get_default_dtype())
     values = get_generator(generator).standard_normal(size) * s + m
     return _wrap(values.astype(dt), requires_grad)
 

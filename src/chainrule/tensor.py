@@ -345,32 +345,48 @@ class Tensor(InplaceMethods, TensorMethods):
         _bump_version(self)
 
     # ---- methods that mirror the functions ----------------------------------------------
-    def sum(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.sum(self, axis=axis, keepdims=keepdims, dim=dim)
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def mean(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.mean(self, axis=axis, keepdims=keepdims, dim=dim)
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def max(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.max(self, axis=axis, keepdims=keepdims, dim=dim)
+    def max(self, dim=None, keepdim=None, *, axis=None, keepdims=False):
+        """See :func:`chainrule.max`: ``x.max(dim)`` is ``(values, indices)``, as in PyTorch."""
+        return _ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def min(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.min(self, axis=axis, keepdims=keepdims, dim=dim)
+    def min(self, dim=None, keepdim=None, *, axis=None, keepdims=False):
+        return _ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def var(self, axis=None, keepdims=False, *, dim=None, correction=0):
-        return _ops.var(self, axis=axis, keepdims=keepdims, dim=dim, correction=correction)
+    def amax(self, dim=None, keepdim=False):
+        return _ops.amax(self, dim, keepdim)
 
-    def std(self, axis=None, keepdims=False, *, dim=None, correction=0):
-        return _ops.std(self, axis=axis, keepdims=keepdims, dim=dim, correction=correction)
+    def amin(self, dim=None, keepdim=False):
+        return _ops.amin(self, dim, keepdim)
 
-    def logsumexp(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.logsumexp(self, axis=axis, keepdims=keepdims, dim=dim)
+    def var(
+        self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None, unbiased=None
+    ):
+        """Variance with PyTorch's default ``correction=1`` (see :func:`chainrule.var`)."""
+        return _ops.var(
+            self, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, unbiased=unbiased
+        )
 
-    def argmax(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.argmax(self, axis=axis, keepdims=keepdims, dim=dim)
+    def std(
+        self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None, unbiased=None
+    ):
+        return _ops.std(
+            self, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, unbiased=unbiased
+        )
 
-    def argmin(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.argmin(self, axis=axis, keepdims=keepdims, dim=dim)
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops.argmax(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops.argmin(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def any(self, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
         """Whether any element is true (along ``dim``): a bool tensor, as in PyTorch.

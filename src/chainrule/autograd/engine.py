@@ -110,8 +110,13 @@ def _accumulate_leaf(tensor, grad: np.ndarray, upstream: np.ndarray) -> None:
         tensor.grad_array += grad
 
 
-def backward(root, grad=None, retain_graph: bool = False) -> None:
-    """Fill ``.grad`` of every leaf that ``root`` depends on (see Tensor.backward)."""
+def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:
+    """Fill ``.grad`` of every leaf that ``root`` depends on (see Tensor.backward).
+
+    With a ``sink`` (see :func:`chainrule.autograd.grad`), gradients go to the sink instead:
+    ``sink.op(fn, grad)`` sees each op's output gradient and ``sink.leaf(tensor, grad)`` each
+    leaf's, and no ``.grad`` is touched.
+    """
     if not root.requires_grad:
         raise GraphError(
             "backward() called on a tensor that does not require grad: it was made without "
@@ -130,7 +135,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             grad = np.empty_like(data)  # with fill(1): half the time of np.ones_like
             grad.fill(1)
     else:
-        grad = np.asarray(getattr(grad, "data", grad), dtype=data.dtype)
+        grad = np.asarray(getattr(grad, "array", grad), dtype=data.dtype)
         if grad.shape != data.shape:
             from chainrule.errors import ShapeError
 
@@ -140,7 +145,10 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             )
     root_fn = root._ctx
     if root_fn is None:
-        _accumulate_leaf(root, grad, None)
+        if sink is not None:
+            sink.leaf(root, grad)
+        else:
+            _accumulate_leaf(root, grad, None)
         return
     order = topological_order(root_fn)
     root_fn.grad_out = grad
@@ -153,6 +161,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             continue
         if fn.epoch != clock:
             check_saved_inputs(fn)
+        if sink is not None:
+            sink.op(fn, grad)
         retained = fn.retained
         if retained is not None:
             kept = retained()
@@ -170,7 +180,9 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 if not exact and grad_in.shape != parent.array.shape:
                     grad_in = sum_to_shape(grad_in, parent.array.shape)
                 ctx = parent._ctx
-                if ctx is None:
+                if ctx is None and sink is not None:
+                    sink.leaf(parent, grad_in)
+                elif ctx is None:
                     if (
                         parent.grad_array is None
                         and grad_in.base is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._util import check_broadcast, operand, operands
@@ -292,7 +293,12 @@ def mul(a, b) -> Tensor:
 
 
 def div(a, b) -> Tensor:
-    """a / b with NumPy broadcasting."""
+    """a / b with NumPy broadcasting; integers divide to the default float dtype (PyTorch)."""
+    a, b = operands(a, b)
+    if a.array.dtype.kind in "biu" and b.array.dtype.kind in "biu":
+        dtype = _dtype.get_default_dtype()
+        a = Tensor._make(a.array.astype(dtype), False)
+        b = Tensor._make(b.array.astype(dtype), False)
     return _binary(Div, a, b)
 
 
