@@ -18,6 +18,8 @@ from chainrule.tensor import Tensor
 class Add(Function):
     """a + b"""
 
+    saves_inputs = False  # backward reads shapes only
+
     label = "+"
     formulas = ("1", "1")
 
@@ -30,6 +32,8 @@ class Add(Function):
 
 class Sub(Function):
     """a − b"""
+
+    saves_inputs = False  # backward reads shapes only
 
     label = "−"
     formulas = ("1", "−1")
@@ -76,6 +80,8 @@ class Div(Function):
 
 class Neg(Function):
     """−x"""
+
+    saves_inputs = False  # backward reads shapes only
 
     label = "neg"
     formulas = ("−1",)
@@ -247,6 +253,8 @@ class Where(Function):
 class Cast(Function):
     """x converted to another dtype; the gradient is converted back."""
 
+    saves_inputs = False  # backward reads shapes only
+
     label = "cast"
     formulas = ("1",)
 
@@ -259,6 +267,7 @@ class Cast(Function):
 
 
 class Clone(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "clone"
     formulas = ("1",)
 

@@ -13,6 +13,7 @@ from chainrule.tensor import Tensor
 
 
 class Sum(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "Σ"
     formulas = ("1",)
 
@@ -26,6 +27,7 @@ class Sum(Function):
 
 
 class Mean(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "mean"
     formulas = ("1/n",)
 
@@ -128,6 +130,8 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
 class _Select(Function):
     """The value at a chosen index along one dim (max/min with ``dim``): the gradient goes to
     that one element only, as in PyTorch (ties are not shared, unlike the full reduction)."""
+
+    saves_inputs = False  # backward reads shapes only
 
     label = "select"
     formulas = ("1 at the selected element, else 0",)

@@ -11,6 +11,7 @@ from chainrule.tensor import Tensor
 
 
 class Reshape(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "reshape"
     formulas = ("1 (same numbers, new shape)",)
 
@@ -23,6 +24,7 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "permute"
     formulas = ("1 (same numbers, axes reordered)",)
 
@@ -37,6 +39,8 @@ class Permute(Function):
 class Expand(Function):
     """Broadcast to a larger shape; the engine sums the gradient back over stretched axes."""
 
+    saves_inputs = False  # backward reads shapes only
+
     label = "expand"
     formulas = ("1 (summed over the broadcast axes)",)
 
@@ -48,6 +52,7 @@ class Expand(Function):
 
 
 class Concatenate(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "cat"
     formulas = ("1 (each input gets its slice of the gradient)",)
 
@@ -61,6 +66,7 @@ class Concatenate(Function):
 
 
 class Stack(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "stack"
     formulas = ("1 (each input gets its slice of the gradient)",)
 
@@ -74,6 +80,8 @@ class Stack(Function):
 
 class GetItem(Function):
     """x[index]; repeated integer indices accumulate their gradients."""
+
+    saves_inputs = False  # backward reads shapes only
 
     label = "index"
     formulas = ("1 at the selected elements, else 0",)
@@ -92,6 +100,7 @@ class GetItem(Function):
 
 
 class Pad(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "pad"
     formulas = ("1 inside, padding gets no gradient",)
 
