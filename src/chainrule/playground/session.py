@@ -17,6 +17,7 @@ import tempfile
 
 import numpy as np
 
+from chainrule import registry
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.errors import DataError, NonFiniteError
 from chainrule.playground.validation import (
@@ -202,7 +203,6 @@ class Session:
     def configure(self, cfg: Config) -> None:
         """Start a new run from ``cfg`` (new data, new weights, step 0)."""
         import chainrule as cr
-        from chainrule import nn
         from chainrule.data import train_test_split
         from chainrule.models import mlp
 
@@ -249,17 +249,13 @@ class Session:
             self.extent = views.extent(np.column_stack([X[:, 0], y]))
         else:
             self.extent = views.extent(X)
-        outputs = n_classes if loss == "ce" else 1
+        outputs = registry.LOSSES[loss].outputs(n_classes)
         cr.manual_seed(cfg.seed)
         self.model = mlp(
             self.inputs, list(cfg.hidden), outputs, activation=cfg.activation, dtype="float64"
         )
-        self.loss_fn = {
-            "bce": nn.BCEWithLogitsLoss,
-            "ce": nn.CrossEntropyLoss,
-            "mse": nn.MSELoss,
-        }[loss]()
-        self.kind = "scores" if loss == "ce" else ("value" if loss == "mse" else "logit")
+        self.loss_fn = registry.make_loss(loss)
+        self.kind = self.loss_fn.output  # "scores", "value" or "logit"
         self.optimizer = self._optimizer(cfg)
         self.generator = cr.Generator(cfg.seed)
         self.order = np.arange(0)
@@ -282,19 +278,9 @@ class Session:
         self._record()
 
     def _optimizer(self, cfg: Config):
-        from chainrule import optim
-
-        params = self.model.parameters()
-        wd = cfg.weight_decay
-        if cfg.optimizer == "sgd":
-            return optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=wd)
-        if cfg.optimizer == "adam":
-            return optim.Adam(params, lr=cfg.lr, weight_decay=wd)
-        if cfg.optimizer == "adamw":
-            return optim.AdamW(params, lr=cfg.lr, weight_decay=wd)
-        if cfg.optimizer == "rmsprop":
-            return optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=wd)
-        return optim.Adagrad(params, lr=cfg.lr, weight_decay=wd)
+        entry = registry.OPTIMIZERS[cfg.optimizer]
+        options = entry.supported(lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return registry.make_optimizer(cfg.optimizer, self.model.parameters(), **options)
 
     def reset(self) -> None:
         """The same settings from step 0 (same seed: the same initial weights and data)."""
