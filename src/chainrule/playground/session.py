@@ -31,6 +31,9 @@ from chainrule.playground.validation import (
 )
 from chainrule.report import views
 from chainrule.tensor import Tensor
+from chainrule.train.callback_list import CallbackList
+from chainrule.train.guard import FiniteGuard
+from chainrule.train.step import train_step
 
 BOUNDARY_SIZE = 48  # cells per side of the decision-surface heat map
 NEURON_SIZE = 20  # cells per side of each neuron's small heat map
@@ -192,10 +195,17 @@ def _factor_target(top: dict, bottom: dict) -> dict | None:
 
 class Session:
     """One playground run. Create it with a validated :class:`Config`; call :meth:`step`,
-    :meth:`step_epoch`, :meth:`frame`, :meth:`explain`, :meth:`trace`."""
+    :meth:`step_epoch`, :meth:`frame`, :meth:`explain`, :meth:`trace`.
 
-    def __init__(self, cfg: Config | None = None, upload: Upload | None = None):
+    ``callbacks`` (:class:`~chainrule.callbacks.Callback` objects) hear each batch as in
+    ``cr.fit``: ``on_epoch_begin`` at the start of an epoch, ``on_batch_begin`` and
+    ``on_batch_end`` (logs ``{"loss", "size"}``) around each step, ``on_epoch_end`` with the
+    epoch's scores.
+    """
+
+    def __init__(self, cfg: Config | None = None, upload: Upload | None = None, callbacks=()):
         self.upload = upload
+        self.callbacks = CallbackList(callbacks, owner="playground")
         self.data_version = 0
         self.configure(cfg or Config())
 
@@ -257,6 +267,12 @@ class Session:
         self.loss_fn = registry.make_loss(loss)
         self.kind = self.loss_fn.output  # "scores", "value" or "logit"
         self.optimizer = self._optimizer(cfg)
+        self.guard = FiniteGuard(self.model, restore=True)  # a bad step is undone
+        self.callbacks.set_context(
+            self.model,
+            self.optimizer,
+            {"batch_size": cfg.batch_size, "samples": len(self.X), "steps": self.steps_per_epoch},
+        )
         self.generator = cr.Generator(cfg.seed)
         self.order = np.arange(0)
         self.cursor = 0
@@ -366,7 +382,8 @@ class Session:
         return math.ceil(len(self.X) / self.cfg.batch_size)
 
     def step(self) -> float:
-        """One optimizer step on the next batch; returns the batch loss.
+        """One optimizer step on the next batch (:func:`chainrule.train.step.train_step`, the
+        step ``cr.fit`` takes); returns the batch loss.
 
         Raises:
             NonFiniteError: the loss or a gradient is not finite, or the step would make a
@@ -375,36 +392,37 @@ class Session:
         if self.cursor >= len(self.order):
             self.order = self.generator.numpy.permutation(len(self.X))
             self.cursor = 0
+            self.callbacks.on_epoch_begin(self.epoch)
+        batch = self.cursor // self.cfg.batch_size
         idx = self.order[self.cursor : self.cursor + self.cfg.batch_size]
         self.cursor += len(idx)
-        x = Tensor._make(self.X[idx], False)
-        t = Tensor._make(self.targets(self.y[idx]), False)
-        self.optimizer.zero_grad()
-        loss = self.loss_fn(self.model(x), t)
-        value = float(loss.data)
-        if not math.isfinite(value):
-            self._fail(f"the loss became {value} at step {self.step_count + 1}")
-        loss.backward()
-        params = list(self.model.parameters())
-        if not all(p.grad is None or np.isfinite(p.grad).all() for p in params):
-            self._fail(f"a gradient became NaN or infinite at step {self.step_count + 1}")
-        before = [p.data.copy() for p in params]
-        self.optimizer.step()
-        if not all(np.isfinite(p.data).all() for p in params):
-            for p, old in zip(params, before):
-                p.data[...] = old
-            self._fail(f"the update at step {self.step_count + 1} made a weight infinite")
+        self.callbacks.on_batch_begin(batch)
+        y = self.targets(self.y[idx])
+        try:
+            value = train_step(
+                self.model, self.loss_fn, self.optimizer, self.X[idx], y, guard=self.guard
+            ).loss
+        except NonFiniteError as err:
+            self._fail(err)
         self.step_count += 1
         self.last_batch = idx
         self.last_batch_loss = value
+        self.callbacks.on_batch_end(batch, {"loss": value, "size": len(idx)})
         if self.cursor >= len(self.order):
             self.epoch += 1
             self._record()
+            logs = {k: v for k, v in self.scores().items() if v is not None}
+            self.callbacks.on_epoch_end(self.epoch - 1, logs)
         return value
 
-    def _fail(self, what: str):
+    def _fail(self, err: NonFiniteError):
+        step = self.step_count + 1
+        what = {
+            "loss": f"the loss became {err.value} at step {step}",
+            "gradient": f"a gradient became NaN or infinite at step {step}",
+        }.get(err.stage, f"the update at step {step} made a weight infinite")
         self.error = f"training stopped: {what}; lower the learning rate and press Reset"
-        raise NonFiniteError(self.error)
+        raise NonFiniteError(self.error) from None
 
     def step_epoch(self) -> None:
         """Steps up to the end of the current epoch (a whole epoch when at its start)."""
