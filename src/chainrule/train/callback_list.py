@@ -25,7 +25,7 @@ class CallbackList:
         owner: who is training (used in the error for an object that is not a Callback).
 
     Example:
-        >>> from chainrule.callbacks import LambdaCallback
+        >>> from chainrule.train.callbacks import LambdaCallback
         >>> seen = []
         >>> cbs = CallbackList([LambdaCallback(on_epoch_end=lambda e, logs: seen.append(e))])
         >>> cbs.on_epoch_end(0, {"loss": 1.0})
