@@ -43,7 +43,7 @@ class OneCycleLR(LRScheduler):
 
     per_batch = True
 
-    def __init__(
+    def __init__(  # over 80 lines: eleven arguments, each checked with its own message
         self,
         optimizer: Optimizer,
         max_lr: float | list[float],

@@ -53,6 +53,26 @@ def _finite(value):
     return value if value is None or math.isfinite(value) else None
 
 
+def _choose_loss(cfg: Config, task: str, n_classes: int) -> str:
+    """The loss name (a key of ``chainrule.registry.LOSSES``) for ``cfg.loss`` on this task."""
+    loss = cfg.loss
+    if task == "regression":
+        if loss not in ("auto", "mse"):
+            raise ValidationError(
+                f"loss {loss!r} is for classes; dataset {cfg.dataset!r} is a function to "
+                f"fit (choose 'mse' or 'auto')"
+            )
+        loss = "mse"
+    elif loss == "auto":
+        loss = "bce" if n_classes == 2 else "ce"
+    if task == "classification" and loss in ("bce", "mse") and n_classes != 2:
+        raise ValidationError(
+            f"loss {loss!r} needs two classes; dataset {cfg.dataset!r} has {n_classes} "
+            f"(choose 'ce', cross-entropy)"
+        )
+    return loss
+
+
 class Session:
     """One playground run. Create it with a validated :class:`Config`; call :meth:`step`,
     :meth:`step_epoch`, :meth:`frame`, :meth:`explain`, :meth:`trace`.
@@ -79,21 +99,7 @@ class Session:
         X, y, classes = load_data(cfg, self.upload)
         task = task_of(cfg.dataset)
         n_classes = 0 if classes is None else len(classes)
-        loss = cfg.loss
-        if task == "regression":
-            if loss not in ("auto", "mse"):
-                raise ValidationError(
-                    f"loss {loss!r} is for classes; dataset {cfg.dataset!r} is a function to "
-                    f"fit (choose 'mse' or 'auto')"
-                )
-            loss = "mse"
-        elif loss == "auto":
-            loss = "bce" if n_classes == 2 else "ce"
-        if task == "classification" and loss in ("bce", "mse") and n_classes != 2:
-            raise ValidationError(
-                f"loss {loss!r} needs two classes; dataset {cfg.dataset!r} has {n_classes} "
-                f"(choose 'ce', cross-entropy)"
-            )
+        loss = _choose_loss(cfg, task, n_classes)
         if cfg.validation > 0 and len(X) >= 10:
             stratify = None
             if task == "classification":
