@@ -19,6 +19,8 @@ from chainrule.autograd.grad_mode import no_grad
 from chainrule.errors import NonFiniteError
 from chainrule.playground.chain_terms import factor_target, term
 from chainrule.playground.data import Upload, load_data, parse_upload, regression_data
+from chainrule.playground.numbers import finite_or_none as _finite
+from chainrule.playground.numbers import rounded as _round
 from chainrule.playground.validation import (
     Config,
     ValidationError,
@@ -39,18 +41,6 @@ NEURON_SIZE = 20  # cells per side of each neuron's small heat map
 MAX_HISTORY = 1000  # points kept per loss curve (older ones are thinned out)
 CURVE_POINTS = 120  # points of the fitted curve of a one-input regression
 MAX_PATHS_SHOWN = 12  # chain-rule paths sent to the page, largest first
-
-
-def _round(a, digits: int = 5) -> list:
-    """Rounded numbers for JSON; NaN and infinity (a diverged run) become None."""
-    a = np.round(np.asarray(a, dtype=np.float64), digits)
-    if np.isfinite(a).all():
-        return a.tolist()
-    return np.where(np.isfinite(a), a, None).tolist()
-
-
-def _finite(value):
-    return value if value is None or math.isfinite(value) else None
 
 
 def _choose_loss(cfg: Config, task: str, n_classes: int) -> str:
