@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from chainrule.errors import NonFiniteError
 from chainrule.nn.module import Module
 from chainrule.train.callbacks import Callback
 
@@ -259,7 +260,7 @@ class Recorder(Callback):
             time.perf_counter() - self._t0
         )
         error = sys.exc_info()[1]
-        if error is not None and type(error).__name__ == "NonFiniteError":
+        if isinstance(error, NonFiniteError):
             rec["error"] = {
                 "kind": getattr(error, "kind", None),
                 "epoch": getattr(error, "epoch", None),

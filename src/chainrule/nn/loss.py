@@ -83,7 +83,40 @@ def _weight_like(buffer, input: Tensor):
     return buffer.array.astype(input.array.dtype, copy=False)
 
 
+def _for_reduction(text: str | None, reduction: str, derivative: bool) -> str | None:
+    """The mean-reduction text rewritten for ``reduction="sum"`` (no 1/n in front)."""
+    if text is None or reduction != "sum":
+        return text
+    if derivative:
+        return text.replace("/n", "").replace("/N", "")
+    return text.replace("1/n · ", "").replace("−1/n · ", "−").replace("−1/N · ", "−")
+
+
 class _Loss(Module):
+    """Base of the loss modules: checks ``reduction`` and declares what the explainer, the
+    report and ``fit`` read about a loss.
+
+    Class attributes:
+        output: how a model's output reads under this loss: ``"logit"`` (one column of
+            logits), ``"scores"`` (one column per class), ``"value"`` (probabilities or
+            regression values), or ``None`` (not declared: readers look at the model).
+        mean_formula, mean_derivative: the loss and its derivative with respect to the output
+            ``o`` (target ``t``), written for ``reduction="mean"``; ``formula`` and
+            ``derivative`` give them for this instance's reduction.
+    """
+
+    output: str | None = None
+    mean_formula: str | None = None
+    mean_derivative: str | None = None
+
+    @property
+    def formula(self) -> str | None:
+        return _for_reduction(self.mean_formula, self.reduction, derivative=False)
+
+    @property
+    def derivative(self) -> str | None:
+        return _for_reduction(self.mean_derivative, self.reduction, derivative=True)
+
     def __init__(self, reduction: str = "mean"):
         super().__init__()
         if reduction not in _REDUCTIONS:
@@ -105,6 +138,10 @@ class MSELoss(_Loss):
         2.0
     """
 
+    output = "value"
+    mean_formula = "E = 1/n · Σ (o − t)²"
+    mean_derivative = "2·(o − t)/n"
+
     def forward(self, input, target):
         input = _as_float_tensor(input, "MSELoss", "input")
         target = _matching_target(input, target, "MSELoss")
@@ -113,6 +150,10 @@ class MSELoss(_Loss):
 
 class L1Loss(_Loss):
     """Mean absolute error: mean(|input − target|). Shape: as MSELoss."""
+
+    output = "value"
+    mean_formula = "E = 1/n · Σ |o − t|"
+    mean_derivative = "sign(o − t)/n"
 
     def forward(self, input, target):
         input = _as_float_tensor(input, "L1Loss", "input")
@@ -129,6 +170,10 @@ class HuberLoss(_Loss):
 
     Shape: as MSELoss.
     """
+
+    output = "value"
+    mean_formula = "E = 1/n · Σ huber(o − t)"
+    mean_derivative = "clip(o − t, −δ, δ)/n"
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
         super().__init__(reduction)
@@ -158,6 +203,10 @@ class BCELoss(_Loss):
     Shape: input (*) probabilities in [0, 1], target (*) the same shape (0/1 integers or floats).
     """
 
+    output = "value"
+    mean_formula = "E = −1/n · Σ [t·ln(o) + (1 − t)·ln(1 − o)]"
+    mean_derivative = "(o − t)/(o·(1 − o))/n"
+
     def __init__(self, weight=None, reduction: str = "mean"):
         super().__init__(reduction)
         self.register_buffer("weight", _weight_buffer(weight, "BCELoss", "weight"))
@@ -185,6 +234,10 @@ class BCEWithLogitsLoss(_Loss):
         >>> round(cr.nn.BCEWithLogitsLoss()(cr.tensor([0.0]), [1]).item(), 4)
         0.6931
     """
+
+    output = "logit"
+    mean_formula = "E = −1/n · Σ [t·ln σ(o) + (1 − t)·ln(1 − σ(o))]"
+    mean_derivative = "(σ(o) − t)/n"
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(reduction)
@@ -252,6 +305,10 @@ class CrossEntropyLoss(_Loss):
         1.3863
     """
 
+    output = "scores"
+    mean_formula = "E = −1/N · Σ_n ln softmax(o_n)[t_n]"
+    mean_derivative = "(softmax(o) − onehot(t))/N"
+
     def __init__(
         self,
         weight=None,
@@ -309,6 +366,10 @@ class NLLLoss(_Loss):
 
     Shape: input (N, C) or (N, C, d1, ...) log-probabilities; target (N,) / (N, d1, ...) ints.
     """
+
+    output = "scores"
+    mean_formula = "E = −1/N · Σ_n o_n[t_n]"
+    mean_derivative = "−onehot(t)/N"
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)

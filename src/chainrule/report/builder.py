@@ -358,7 +358,7 @@ def report_from_checkpoint_dir(folder, out) -> str:
 
 def _report_from_checkpoint(folder: str, out, path: str) -> str:
     import chainrule as cr
-    from chainrule import nn
+    from chainrule import registry
     from chainrule.io.checkpoint import read_checkpoint
 
     model = cr.load(path)
@@ -393,9 +393,8 @@ def _report_from_checkpoint(folder: str, out, path: str) -> str:
         loss = rec.get("loss")
     if loss is None and config.get("loss") not in (None, "auto"):
         loss = loss_name(config.get("loss"))
-    losses = {"bce": nn.BCEWithLogitsLoss, "ce": nn.CrossEntropyLoss, "mse": nn.MSELoss}
-    if X is not None and y is not None and len(X) and loss in losses:
-        explain_sample = (np.asarray(X)[:1], np.asarray(y)[:1], losses[loss]())
+    if X is not None and y is not None and len(X) and loss in registry.LOSSES:
+        explain_sample = (np.asarray(X)[:1], np.asarray(y)[:1], registry.make_loss(loss))
     diagnosis = None
     if os.path.isfile(os.path.join(folder, "diagnose.json")):
         from chainrule.diagnose import load_record

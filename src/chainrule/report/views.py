@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import nn, registry
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.tensor import Tensor
+
+# What a last layer declares (``produces``) when its output is already a probability.
+_PROBABILITIES = ("probability", "distribution")
 
 
 def model_dtype(model) -> np.dtype:
@@ -34,7 +38,7 @@ def output_kind(model, loss: str | None = None) -> str:
     outputs = getattr(last, "out_features", None)
     if outputs is not None and outputs > 1:
         return "scores"
-    if loss in ("mse", "l1", "huber") or type(last).__name__ in ("Sigmoid", "Softmax"):
+    if loss in ("mse", "l1", "huber") or getattr(last, "produces", None) in _PROBABILITIES:
         return "value"
     return "logit"
 
@@ -120,20 +124,9 @@ def is_plottable_mlp(model) -> bool:
     """True for a Sequential of Linear layers and element-wise activations only."""
     if not hasattr(model, "__iter__"):
         return False
-    allowed = {
-        "Linear",
-        "Sigmoid",
-        "Tanh",
-        "ReLU",
-        "LeakyReLU",
-        "ELU",
-        "GELU",
-        "SiLU",
-        "Softplus",
-        "Identity",
-    }
+    allowed = {nn.Linear, nn.Identity, *registry.ACTIVATIONS.values()}
     modules = list(model)
-    return bool(modules) and all(type(m).__name__ in allowed for m in modules)
+    return bool(modules) and all(type(m) in allowed for m in modules)
 
 
 def grad_norms(model) -> dict:
