@@ -110,13 +110,8 @@ def _accumulate_leaf(tensor, grad: np.ndarray, upstream: np.ndarray) -> None:
         tensor.grad_array += grad
 
 
-def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:
-    """Fill ``.grad`` of every leaf that ``root`` depends on (see Tensor.backward).
-
-    With a ``sink`` (see :func:`chainrule.autograd.grad`), gradients go to the sink instead:
-    ``sink.op(fn, grad)`` sees each op's output gradient and ``sink.leaf(tensor, grad)`` each
-    leaf's, and no ``.grad`` is touched.
-    """
+def _seed(root, grad) -> np.ndarray:
+    """∂root/∂root: ones for a one-element root, else the given ``grad`` checked."""
     if not root.requires_grad:
         raise GraphError(
             "backward() called on a tensor that does not require grad: it was made without "
@@ -143,6 +138,17 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:
                 f"backward(grad) got a gradient of shape {grad.shape} for an output of shape "
                 f"{data.shape}; they must match"
             )
+    return grad
+
+
+def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:
+    """Fill ``.grad`` of every leaf that ``root`` depends on (see Tensor.backward).
+
+    With a ``sink`` (see :func:`chainrule.autograd.grad`), gradients go to the sink instead:
+    ``sink.op(fn, grad)`` sees each op's output gradient and ``sink.leaf(tensor, grad)`` each
+    leaf's, and no ``.grad`` is touched.
+    """
+    grad = _seed(root, grad)
     root_fn = root._ctx
     if root_fn is None:
         if sink is not None:
