@@ -45,9 +45,11 @@ class Layer:
 def _is_elementwise(graph: Graph, fn, current: Tensor) -> bool:
     """A one-input op whose output element j depends on input element j only."""
     out = graph.output_of[fn]
-    if len(fn.parents) != 1 or fn.parents[0] is not current:
-        return False
-    if out.array.shape != current.array.shape:
+    if (
+        len(fn.parents) != 1
+        or fn.parents[0] is not current
+        or out.array.shape != current.array.shape
+    ):
         return False
     if not fn.needs_grad or not fn.needs_grad[0]:
         return False

@@ -27,9 +27,9 @@ def _check_reduction(reduction, loss: str) -> None:
 
 def _float_input(x, loss: str) -> Tensor:
     x = operand(x)
-    if x.data.dtype.kind != "f":
+    if x.array.dtype.kind != "f":
         raise DTypeError(
-            f"{loss} needs a floating-point input, got dtype {x.data.dtype}; convert it with "
+            f"{loss} needs a floating-point input, got dtype {x.array.dtype}; convert it with "
             f".astype('float32')"
         )
     return x
@@ -38,19 +38,19 @@ def _float_input(x, loss: str) -> Tensor:
 def _float_target(target, like: Tensor, loss: str) -> Tensor:
     """The target as a tensor of the input's dtype (a differentiable cast if it needs grad)."""
     if isinstance(target, Tensor):
-        if target.data.dtype == like.data.dtype:
+        if target.array.dtype == like.array.dtype:
             return target
-        if target.data.dtype.kind not in "fiub":
-            raise DTypeError(f"{loss} got a target of dtype {target.data.dtype}")
-        return target.astype(like.data.dtype)
+        if target.array.dtype.kind not in "fiub":
+            raise DTypeError(f"{loss} got a target of dtype {target.array.dtype}")
+        return target.astype(like.array.dtype)
     array = np.asarray(target)
     if array.dtype.kind not in "fiub":
         raise DTypeError(f"{loss} got a target of dtype {array.dtype}; targets must be numbers")
-    return Tensor._make(array.astype(like.data.dtype, copy=False), False)
+    return Tensor._make(array.astype(like.array.dtype, copy=False), False)
 
 
 def _same_shape(input: Tensor, target: Tensor, loss: str) -> None:
-    if input.data.shape != target.data.shape:
+    if input.array.shape != target.array.shape:
         raise ShapeError(
             f"{loss} got input of shape {input.shape} and target of shape {target.shape}; they "
             f"must match (reshape the target, e.g. target.reshape{input.shape})"
@@ -60,7 +60,7 @@ def _same_shape(input: Tensor, target: Tensor, loss: str) -> None:
 def _weight_array(weight, dtype, loss: str, name: str = "weight") -> np.ndarray | None:
     if weight is None:
         return None
-    array = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    array = np.asarray(weight.array if isinstance(weight, Tensor) else weight)
     if array.dtype.kind not in "fiub":
         raise DTypeError(f"{loss} {name} must be numeric, got dtype {array.dtype}")
     return array.astype(dtype, copy=False)
@@ -183,7 +183,7 @@ def binary_cross_entropy_with_logits(
     input = _float_input(input, name)
     target = _float_target(target, input, name)
     _same_shape(input, target, name)
-    dtype = input.data.dtype
+    dtype = input.array.dtype
     weight = _weight_array(weight, dtype, name)
     pos_weight = _weight_array(pos_weight, dtype, name, "pos_weight")
     for array, what in ((weight, "weight"), (pos_weight, "pos_weight")):
@@ -316,15 +316,15 @@ class CrossEntropyProbs(_CrossEntropyBase):
 
 
 def _class_axis(input: Tensor, loss: str) -> int:
-    if input.data.ndim == 0:
+    if input.array.ndim == 0:
         raise ShapeError(f"{loss} needs input of shape (C,), (N, C) or (N, C, d...), got ()")
-    return 0 if input.data.ndim == 1 else 1
+    return 0 if input.array.ndim == 1 else 1
 
 
 def _index_targets(target, input: Tensor, axis: int, ignore_index: int, loss: str) -> np.ndarray:
     """Validate class-index targets; return them as an int64 array."""
-    array = target.data if isinstance(target, Tensor) else np.asarray(target)
-    expected = input.data.shape[:axis] + input.data.shape[axis + 1 :]
+    array = target.array if isinstance(target, Tensor) else np.asarray(target)
+    expected = input.array.shape[:axis] + input.array.shape[axis + 1 :]
     if array.dtype.kind not in "iu":
         raise DTypeError(
             f"{loss} class-index targets must be integers, got dtype {array.dtype} (shape "
@@ -341,7 +341,7 @@ def _index_targets(target, input: Tensor, axis: int, ignore_index: int, loss: st
             f"class-index targets must have shape {expected} (the input without its class "
             f"axis {axis}), probability targets shape {input.shape}"
         )
-    n_classes = input.data.shape[axis]
+    n_classes = input.array.shape[axis]
     valid = array != ignore_index
     bad = valid & ((array < 0) | (array >= n_classes))
     if bad.any():
@@ -355,11 +355,11 @@ def _index_targets(target, input: Tensor, axis: int, ignore_index: int, loss: st
 
 def _index_coefficients(labels, input, axis, weight, ignore_index, smoothing):
     """q for class indices, and the mean's denominator Σ w[y] over targets not ignored."""
-    dtype = input.data.dtype
-    n_classes = input.data.shape[axis]
+    dtype = input.array.dtype
+    n_classes = input.array.shape[axis]
     keep = labels != ignore_index
     safe = np.where(keep, labels, 0)
-    classes_shape = [1] * input.data.ndim
+    classes_shape = [1] * input.array.ndim
     classes_shape[axis] = n_classes
     classes = np.arange(n_classes).reshape(classes_shape)
     onehot = (np.expand_dims(safe, axis) == classes) & np.expand_dims(keep, axis)
@@ -408,22 +408,22 @@ def cross_entropy(
         raise ValueError(f"{name} label_smoothing must be in [0, 1], got {label_smoothing}")
     input = _float_input(input, name)
     axis = _class_axis(input, name)
-    dtype = input.data.dtype
-    n_classes = input.data.shape[axis]
+    dtype = input.array.dtype
+    n_classes = input.array.shape[axis]
     weight = _weight_array(weight, dtype, name)
     if weight is not None and weight.shape != (n_classes,):
         raise ShapeError(
             f"{name} got weight of shape {weight.shape} for {n_classes} classes; expected "
             f"({n_classes},)"
         )
-    target_shape = target.data.shape if isinstance(target, Tensor) else np.shape(target)
-    if target_shape == input.data.shape:  # class probabilities
+    target_shape = target.array.shape if isinstance(target, Tensor) else np.shape(target)
+    if target_shape == input.array.shape:  # class probabilities
         target = _float_target(target, input, name)
-        count = input.data.size // max(n_classes, 1)
+        count = input.array.size // max(n_classes, 1)
         w = (
             None
             if weight is None
-            else weight.reshape([-1 if i == axis else 1 for i in range(input.data.ndim)])
+            else weight.reshape([-1 if i == axis else 1 for i in range(input.array.ndim)])
         )
         return CrossEntropyProbs.apply(
             input,
@@ -434,9 +434,9 @@ def cross_entropy(
             reduction=reduction,
             count=count,
         )
-    if weight is None and not label_smoothing and input.data.ndim == 2:
-        labels = target.data if isinstance(target, Tensor) else np.asarray(target)
-        if plain_class_indices(input.data, labels, ignore_index):
+    if weight is None and not label_smoothing and input.array.ndim == 2:
+        labels = target.array if isinstance(target, Tensor) else np.asarray(target)
+        if plain_class_indices(input.array, labels, ignore_index):
             return CrossEntropy.apply(input, axis=1, reduction=reduction, labels=labels)
     labels = _index_targets(target, input, axis, ignore_index, name)
     q, denominator = _index_coefficients(labels, input, axis, weight, ignore_index, label_smoothing)
@@ -454,8 +454,8 @@ def nll_loss(
     _check_reduction(reduction, name)
     input = _float_input(input, name)
     axis = _class_axis(input, name)
-    n_classes = input.data.shape[axis]
-    weight = _weight_array(weight, input.data.dtype, name)
+    n_classes = input.array.shape[axis]
+    weight = _weight_array(weight, input.array.dtype, name)
     if weight is not None and weight.shape != (n_classes,):
         raise ShapeError(
             f"{name} got weight of shape {weight.shape} for {n_classes} classes; expected "
@@ -467,7 +467,7 @@ def nll_loss(
     if reduction == "none":
         return per
     total = _sum(per)
-    return total if reduction == "sum" else total / input.data.dtype.type(denominator)
+    return total if reduction == "sum" else total / input.array.dtype.type(denominator)
 
 
 def mse_loss(input, target, reduction: str = "mean") -> Tensor:
@@ -506,7 +506,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
     size = _abs(diff)
     quadratic = 0.5 * diff * diff
     linear = delta * (size - 0.5 * delta)
-    return _reduce(where(size.data < delta, quadratic, linear), reduction)
+    return _reduce(where(size.array < delta, quadratic, linear), reduction)
 
 
 class BinaryCrossEntropy(Function):
@@ -550,7 +550,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     input = _float_input(input, name)
     target = _float_target(target, input, name)
     _same_shape(input, target, name)
-    data = input.data
+    data = input.array
     if data.size and not ((data >= 0).all() and (data <= 1).all()):
         raise DataError(
             f"{name} needs probabilities in [0, 1], got values from {np.nanmin(data)} to "

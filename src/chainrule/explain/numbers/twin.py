@@ -29,7 +29,7 @@ def double_copy(model):
         twin.double()
     for _, p in named_parameters(twin):
         if p.array.dtype.kind == "f" and p.array.dtype != np.float64:
-            p.data = p.array.astype(np.float64)
+            p.array = p.array.astype(np.float64)
     for _, p in named_parameters(twin):
         p.grad_array = None
     if hasattr(twin, "eval") and callable(twin.eval):
