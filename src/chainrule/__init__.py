@@ -121,6 +121,7 @@ _LAZY = {
     "explain": ("chainrule.explain", "explain"),
     "trace": ("chainrule.explain", "trace"),
     "gradcheck": ("chainrule.testing.gradcheck", "gradcheck"),
+    "gradgradcheck": ("chainrule.testing.gradcheck", "gradgradcheck"),
     "GradcheckError": ("chainrule.testing.gradcheck", "GradcheckError"),
     "detect_anomaly": ("chainrule.autograd.anomaly", "detect_anomaly"),
     "compile": ("chainrule.autograd.compile", "compile"),
