@@ -47,6 +47,7 @@ class Graph:
         self.leaves: list[Tensor] = []  # parameters read, in order of first use
         self.consts: list[np.ndarray] = []
         self.sources: list = []  # (make, args) per per-call array, in drawing order
+        self.source_shapes: list = []
         self.effects: list = []  # (effect, [ref or ("x", value)]) after the forward pass
         self.order: list[int] = []  # backward order of node indices (the engine's)
         self.root = -1
@@ -122,6 +123,7 @@ def build_graph(recorder: Recorder, inputs: list, loss) -> Graph:
     arg_index = {id(t): i for i, t in enumerate(inputs)}
     arg_arrays = {id(t.array): i for i, t in enumerate(inputs)}
     graph.sources = [(make, args) for make, args, _ in recorder.sources]
+    graph.source_shapes = [out.shape for *_, out in recorder.sources]
     out_index: dict = {}
     leaf_index: dict = {}
 

@@ -78,8 +78,9 @@ def _node_reason(graph: Graph, node) -> str | None:
         if params.get("reduction", "mean") != "mean":
             return "only reduction='mean'"
     elif cls is CrossEntropy:
-        if "labels" not in node.array_params or params.get("reduction", "mean") != "mean":
-            return "only class-index targets with reduction='mean'"
+        labels = node.array_params.get("labels")
+        if labels is None or labels[0] != ARG or params.get("reduction", "mean") != "mean":
+            return "only class-index targets (an argument) with reduction='mean'"
     else:
         return "no jit kernel"
     return None
@@ -93,6 +94,8 @@ def _shape(graph: Graph, ref):
         return graph.arg_shapes[i]
     if kind == LEAF:
         return graph.leaves[i].array.shape
+    if kind == RAND:
+        return graph.source_shapes[i]
     return None
 
 
@@ -202,7 +205,7 @@ class NumbaStep:
         from numba import njit
 
         from chainrule.autograd import compile_kernels
-        from chainrule.autograd.compile_python import define
+        from chainrule.autograd.compile_python import define, graph_shape
         from chainrule.optim.sgd import SGD
 
         self.graph, self.optimizer = graph, optimizer
@@ -227,6 +230,14 @@ class NumbaStep:
         ns["np"] = np
         self.kernel = njit(define(self.source, ns, "kernel"))
         self.dtype = graph.nodes[graph.root].dtype
+        # class-index targets are checked as the eager loss checks them: the kernel indexes
+        # with them unchecked
+        self.label_checks = [
+            (np.broadcast_to(np.empty((), node.dtype), graph_shape(graph, node)), ref[1])
+            for node in graph.nodes
+            for ref in [node.array_params.get("labels")]
+            if ref is not None and ref[0] == ARG
+        ]
 
     def _state(self):
         """Per-leaf optimizer state arrays, created as the eager optimizer creates them."""
@@ -281,6 +292,12 @@ class NumbaStep:
             row[5] = eps * correction2
 
     def run(self, arrays: list) -> np.ndarray:
+        from chainrule.autograd.compile_python import Fallback
+        from chainrule.ops.loss import plain_class_indices
+
+        for z, i in self.label_checks:
+            if not plain_class_indices(z, arrays[i], -100):
+                raise Fallback
         graph = self.graph
         leaves = [t.array for t in graph.leaves]
         sources = [make(*args) for make, args in graph.sources]
