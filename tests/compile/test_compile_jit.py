@@ -59,7 +59,10 @@ def test_jit_step_matches_eager_to_rounding(rng, case, opt_name):
         models.append(nn.Sequential(*layers()))
     (eager, model) = models
     loss_fn = nn.BCEWithLogitsLoss() if loss == "bce" else nn.CrossEntropyLoss()
-    opt_e, opt_c = OPTIMIZERS[opt_name](eager.parameters()), OPTIMIZERS[opt_name](model.parameters())
+    opt_e, opt_c = (
+        OPTIMIZERS[opt_name](eager.parameters()),
+        OPTIMIZERS[opt_name](model.parameters()),
+    )
     step = cr.compile_step(model, loss_fn, opt_c, backend="numba")
     n_in, n_out = model[0].in_features, model[len(model) - 1].out_features
     batches = _batches(rng, loss, batch, n_in, n_out)

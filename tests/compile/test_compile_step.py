@@ -81,7 +81,9 @@ def test_class_index_cross_entropy_takes_the_labels_of_each_call(rng):
         return nn.Sequential(nn.Linear(5, 3))
 
     batches = _classes(rng, n_batches=4)
-    eager, model, step, le, lc = _train_both(make, nn.CrossEntropyLoss(), OPTIMIZERS["sgd"], batches)
+    eager, model, step, le, lc = _train_both(
+        make, nn.CrossEntropyLoss(), OPTIMIZERS["sgd"], batches
+    )
     assert lc == le and len(set(lc)) == 4  # each call saw its own labels
     _assert_same(eager, model)
 

@@ -2,11 +2,12 @@
 
 While installed, ``pickle.load``, ``pickle.loads``, ``pickle.Unpickler``, ``marshal.loads``,
 ``builtins.eval`` and ``builtins.exec`` are wrapped (one exec is allowed: ``cr.compile``
-defining the step function it generated, see ``_generated_step``). A call is refused (and recorded) when the
-code that made it belongs to the ``chainrule`` package; calls from anywhere else (pytest, torch,
-NumPy, the tests themselves, the standard library) go through unchanged. Frames of libraries
-that merely pass a call along (``numpy.load`` calling ``pickle.load``) are skipped when looking
-for the caller, so ``np.load(..., allow_pickle=True)`` inside chainrule is caught too.
+defining the step function it generated, see ``_generated_step``). A call is refused (and
+recorded) when the code that made it belongs to the ``chainrule`` package; calls from anywhere
+else (pytest, torch, NumPy, the tests themselves, the standard library) go through unchanged.
+Frames of libraries that merely pass a call along (``numpy.load`` calling ``pickle.load``) are
+skipped when looking for the caller, so ``np.load(..., allow_pickle=True)`` inside chainrule is
+caught too.
 
 A refused call raises :class:`PickleGuardViolation`; because a loader might catch and wrap that
 error, every violation is also recorded, and the fixtures fail the test that caused it.

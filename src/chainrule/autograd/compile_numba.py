@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.compile_graph import ARG, LEAF, RAND, VAL, Graph
+from chainrule.autograd.compile_python import Fallback, define, graph_shape
 from chainrule.ops.activation import ReLU, Sigmoid, Tanh
 from chainrule.ops.elementwise import Mul
-from chainrule.ops.loss import BinaryCrossEntropyWithLogits, CrossEntropy
+from chainrule.ops.loss import BinaryCrossEntropyWithLogits, CrossEntropy, plain_class_indices
 from chainrule.ops.matmul import Linear
 
 _LOSSES = (BinaryCrossEntropyWithLogits, CrossEntropy)
@@ -105,8 +106,10 @@ def _forward_lines(graph: Graph) -> list[str]:
         ins = [f"{kind}{i}" for kind, i in node.refs]
         cls = node.cls
         if cls is Linear:
-            call = f"linear_fwd({', '.join(ins)})" if len(ins) == 3 else (
-                f"linear_fwd_nobias({ins[0]}, {ins[1]})"
+            call = (
+                f"linear_fwd({', '.join(ins)})"
+                if len(ins) == 3
+                else (f"linear_fwd_nobias({ins[0]}, {ins[1]})")
             )
         elif cls is Sigmoid:
             call = f"sigmoid_fwd({ins[0]})"
@@ -150,12 +153,24 @@ def _grads_of(graph: Graph, k: int, node) -> list[tuple[int, str]]:
     return [], [(0, f"ce_bwd(sm{k}, {kind}{i}, {g})")]
 
 
-def generate_kernel_source(graph: Graph, n_groups: int, kind: str) -> str:
-    """Source of ``kernel(args, leaves, sources, state, hyper) -> (loss, grads)``."""
+def generate_kernel_source(graph: Graph, kind: str, group_of: list, stateful: list) -> str:
+    """Source of ``kernel(args, leaves, sources, state, grads, H) -> loss``.
+
+    ``group_of[j]`` is leaf j's parameter group (its row of the hyperparameter table ``H``);
+    ``stateful[j]`` says whether leaf j has optimizer state arrays (``m{j}``, and ``s{j}`` for
+    Adam). Each array is its own argument: Numba dispatches tuples of arrays several times
+    slower than the arrays themselves. Gradients are written into the arrays ``q{j}`` (kept
+    from step to step) rather than returned: boxing a returned array costs more than the
+    whole step of a small network.
+    """
     names = [f"a{i}" for i in range(graph.n_args)]
     names += [f"p{j}" for j in range(len(graph.leaves))]
     names += [f"r{j}" for j in range(len(graph.sources))]
-    names += ["S1", "S2", "H", "G"]  # per-leaf state arrays (tuples), hyper table, leaf→group
+    for j, has in enumerate(stateful):
+        if has:
+            names += [f"m{j}"] if kind == "sgd" else [f"m{j}", f"s{j}"]
+    names += [f"q{j}" for j, leaf in enumerate(graph.leaves) if leaf.requires_grad]
+    names.append("H")
     lines = [f"def kernel({', '.join(names)}):"]
     lines += _forward_lines(graph)
     lines.append(f"    g{graph.root} = np.{graph.nodes[graph.root].dtype.name}(1.0)")
@@ -177,24 +192,21 @@ def generate_kernel_source(graph: Graph, n_groups: int, kind: str) -> str:
             if ref in grads:
                 lines.append(f"    {target} = {grads[ref]} + {target}")
             grads[ref] = target
-    leaf_grads = []
-    for j, leaf in enumerate(graph.leaves):
+    for j in range(len(graph.leaves)):
         expr = grads.get((LEAF, j))
         if expr is None:
             continue
-        leaf_grads.append(expr)
-        lines.append(f"    h = H[G[{j}]]")
+        lines.append(f"    q{j}[...] = {expr}")
+        h = [f"H[{group_of[j]}, {c}]" for c in range(6)]
         if kind == "sgd":
+            buf = f"m{j}" if stateful[j] else f"p{j}"  # no momentum: the buffer is never read
             lines.append(
-                f"    sgd_update(p{j}, {expr}, S1[{j}], h[0], h[1], h[2], h[3], h[4] != 0, "
-                f"h[5] != 0)"
+                f"    sgd_update(p{j}, {expr}, {buf}, {h[0]}, {h[1]}, {h[2]}, {h[3]}, "
+                f"{h[4]} != 0, {h[5]} != 0)"
             )
         else:
-            lines.append(
-                f"    adam_update(p{j}, {expr}, S1[{j}], S2[{j}], h[0], h[1], h[2], h[3], h[4], "
-                f"h[5])"
-            )
-    lines.append(f"    return v{graph.root}, ({', '.join(leaf_grads)},)")
+            lines.append(f"    adam_update(p{j}, {expr}, m{j}, s{j}, {', '.join(h)})")
+    lines.append(f"    return v{graph.root}")
     return "\n".join(lines) + "\n"
 
 
@@ -205,7 +217,6 @@ class NumbaStep:
         from numba import njit
 
         from chainrule.autograd import compile_kernels
-        from chainrule.autograd.compile_python import define, graph_shape
         from chainrule.optim.sgd import SGD
 
         self.graph, self.optimizer = graph, optimizer
@@ -216,16 +227,18 @@ class NumbaStep:
         if missing:
             raise ValueError("a parameter the loss depends on is not in the optimizer")
         # leaves the optimizer does not update (frozen ones) point at a group row of zeros
-        self.group_of = np.array([where.get(id(t), len(groups)) for t in graph.leaves], np.int64)
+        group_of = [where.get(id(t), len(groups)) for t in graph.leaves]
         self.hyper = np.zeros((len(groups) + 1, 6))
-        self.extra = [p for g in groups for p in g["params"] if all(p is not t for t in graph.leaves)]
+        self.extra = [
+            p for g in groups for p in g["params"] if all(p is not t for t in graph.leaves)
+        ]
         self.with_grad = [t for t in graph.leaves if t.requires_grad]
-        momentum = {
-            id(p) for g in groups if g.get("momentum", 1) != 0 for p in g["params"]
-        }
+        self.grads = [np.zeros_like(t.array) for t in self.with_grad]
+        self.last = [None] * len(groups)
+        momentum = {id(p) for g in groups if g.get("momentum", 1) != 0 for p in g["params"]}
         self.updated = [t.requires_grad and id(t) in momentum for t in graph.leaves]
-        self.dummies = [np.zeros_like(t.array) for t in graph.leaves]
-        self.source = generate_kernel_source(graph, len(groups), self.kind)
+        self.any_state = any(self.updated)
+        self.source = generate_kernel_source(graph, self.kind, group_of, self.updated)
         ns = {name: getattr(compile_kernels, name) for name in dir(compile_kernels)}
         ns["np"] = np
         self.kernel = njit(define(self.source, ns, "kernel"))
@@ -240,14 +253,13 @@ class NumbaStep:
         ]
 
     def _state(self):
-        """Per-leaf optimizer state arrays, created as the eager optimizer creates them."""
+        """Optimizer state arrays in kernel order, created as the eager optimizer creates them;
+        and whether a momentum buffer is new (its first step copies the gradient)."""
         state = self.optimizer.state
         first = False
-        s1, s2 = [], []
-        for t, updated, dummy in zip(self.graph.leaves, self.updated, self.dummies):
+        arrays = []
+        for t, updated in zip(self.graph.leaves, self.updated):
             if not updated:
-                s1.append(dummy)
-                s2.append(dummy)
                 continue
             st = state.get(t)
             if self.kind == "sgd":
@@ -256,8 +268,7 @@ class NumbaStep:
                     first = True
                     buf = np.zeros_like(t.array)
                     state.setdefault(t, {})["momentum_buffer"] = buf
-                s1.append(buf)
-                s2.append(buf)
+                arrays.append(buf)
                 continue
             if not st:
                 st = state[t] = {
@@ -266,19 +277,26 @@ class NumbaStep:
                     "exp_avg_sq": np.zeros_like(t.array),
                 }
             st["step"] += 1
-            s1.append(st["exp_avg"])
-            s2.append(st["exp_avg_sq"])
-        return tuple(s1), tuple(s2), first
+            arrays.append(st["exp_avg"])
+            arrays.append(st["exp_avg_sq"])
+        return arrays, first
 
     def _fill_hyper(self, first) -> None:
         hyper = self.hyper
         for gi, group in enumerate(self.optimizer.param_groups):
             row = hyper[gi]
             if self.kind == "sgd":
-                row[0], row[1] = group["lr"], group["momentum"]
-                row[2], row[3] = group["dampening"], group["weight_decay"]
-                row[4] = 1.0 if group["nesterov"] else 0.0
-                row[5] = 1.0 if first else 0.0
+                values = (
+                    group["lr"],
+                    group["momentum"],
+                    group["dampening"],
+                    group["weight_decay"],
+                    1.0 if group["nesterov"] else 0.0,
+                    1.0 if first else 0.0,
+                )
+                if values != self.last[gi]:  # written only when a scheduler changed them
+                    row[:] = values
+                    self.last[gi] = values
                 continue
             lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
             beta1, beta2 = (float(b) for b in group["betas"])
@@ -292,19 +310,17 @@ class NumbaStep:
             row[5] = eps * correction2
 
     def run(self, arrays: list) -> np.ndarray:
-        from chainrule.autograd.compile_python import Fallback
-        from chainrule.ops.loss import plain_class_indices
-
         for z, i in self.label_checks:
             if not plain_class_indices(z, arrays[i], -100):
                 raise Fallback
         graph = self.graph
         leaves = [t.array for t in graph.leaves]
         sources = [make(*args) for make, args in graph.sources]
-        s1, s2, first = self._state()
+        states, first = self._state() if self.any_state else ((), False)
         self._fill_hyper(first)
         args = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
-        loss, grads = self.kernel(*args, *leaves, *sources, s1, s2, self.hyper, self.group_of)
+        grads = self.grads
+        loss = self.kernel(*args, *leaves, *sources, *states, *grads, self.hyper)
         for t, g in zip(self.with_grad, grads):
             t.grad_array = g
         for p in self.extra:
