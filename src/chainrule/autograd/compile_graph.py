@@ -43,11 +43,13 @@ class Graph:
     def __init__(self):
         self.n_args = 0
         self.arg_shapes: list = []
+        self.arg_dtypes: list = []
         self.nodes: list[Node] = []
         self.leaves: list[Tensor] = []  # parameters read, in order of first use
         self.consts: list[np.ndarray] = []
         self.sources: list = []  # (make, args) per per-call array, in drawing order
         self.source_shapes: list = []
+        self.source_dtypes: list = []
         self.effects: list = []  # (effect, [ref or ("x", value)]) after the forward pass
         self.order: list[int] = []  # backward order of node indices (the engine's)
         self.root = -1
@@ -120,10 +122,12 @@ def build_graph(recorder: Recorder, inputs: list, loss) -> Graph:
     graph = Graph()
     graph.n_args = len(inputs)
     graph.arg_shapes = [t.array.shape for t in inputs]
+    graph.arg_dtypes = [t.array.dtype for t in inputs]
     arg_index = {id(t): i for i, t in enumerate(inputs)}
     arg_arrays = {id(t.array): i for i, t in enumerate(inputs)}
     graph.sources = [(make, args) for make, args, _ in recorder.sources]
     graph.source_shapes = [out.shape for *_, out in recorder.sources]
+    graph.source_dtypes = [out.dtype for *_, out in recorder.sources]
     out_index: dict = {}
     leaf_index: dict = {}
 

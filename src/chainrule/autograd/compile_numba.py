@@ -242,6 +242,7 @@ class NumbaStep:
         ns = {name: getattr(compile_kernels, name) for name in dir(compile_kernels)}
         ns["np"] = np
         self.kernel = njit(define(self.source, ns, "kernel"))
+        self._compile_now()
         self.dtype = graph.nodes[graph.root].dtype
         # class-index targets are checked as the eager loss checks them: the kernel indexes
         # with them unchecked
@@ -251,6 +252,21 @@ class NumbaStep:
             for ref in [node.array_params.get("labels")]
             if ref is not None and ref[0] == ARG
         ]
+
+    def _compile_now(self) -> None:
+        """Compile the kernel for this graph's argument types now, while recording, rather
+        than inside the first replayed step (compilation leaves much cyclic garbage)."""
+        import numba
+
+        graph = self.graph
+        examples = [np.empty(s, d) for s, d in zip(graph.arg_shapes, graph.arg_dtypes)]
+        examples += [t.array for t in graph.leaves]
+        examples += [np.empty(s, d) for s, d in zip(graph.source_shapes, graph.source_dtypes)]
+        for t, updated in zip(graph.leaves, self.updated):
+            if updated:
+                examples += [t.array] * (1 if self.kind == "sgd" else 2)
+        examples += self.grads + [self.hyper]
+        self.kernel.compile(tuple([numba.typeof(a) for a in examples]))
 
     def _state(self):
         """Optimizer state arrays in kernel order, created as the eager optimizer creates them;
