@@ -98,3 +98,32 @@ def test_auto_picks_numba_for_small_graphs_and_numpy_for_what_it_lacks(rng):
     step2 = cr.compile_step(model2, nn.BCEWithLogitsLoss(), optim.SGD(model2.parameters(), lr=0.1))
     step2(x, y)
     assert [p.backend for p in step2.plans.values()] == ["numpy"]
+
+
+def test_jit_step_follows_the_learning_rate_scheduler_and_hands_state_to_eager(rng):
+    models = []
+    for _ in range(2):
+        cr.manual_seed(0)
+        models.append(nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)))
+    eager, model = models
+    loss_fn = nn.BCEWithLogitsLoss()
+    opt_e = optim.SGD(eager.parameters(), lr=0.1, momentum=0.9)
+    opt_c = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched_e = optim.lr_scheduler.StepLR(opt_e, step_size=3, gamma=0.1)
+    sched_c = optim.lr_scheduler.StepLR(opt_c, step_size=3, gamma=0.1)
+    step = cr.compile_step(model, loss_fn, opt_c, backend="numba")
+    batches = _batches(rng, "bce", 8, 3, 1, count=12)
+    for i, (x, y) in enumerate(batches):
+        opt_e.zero_grad()
+        loss_fn(eager(cr.tensor(x)), cr.tensor(y)).backward()
+        opt_e.step()
+        sched_e.step()
+        if i < 8:
+            step(x, y)
+        else:  # eager steps continue from the momentum buffers the kernel kept
+            opt_c.zero_grad()
+            loss_fn(model(cr.tensor(x)), cr.tensor(y)).backward()
+            opt_c.step()
+        sched_c.step()
+    for p, q in zip(eager.parameters(), model.parameters()):
+        np.testing.assert_allclose(q.array, p.array, rtol=RTOL, atol=ATOL)

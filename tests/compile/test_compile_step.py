@@ -247,3 +247,19 @@ def test_numba_backend_errors_name_the_reason(rng):
         step(x, np.zeros((4, 3), np.float32))
     with pytest.raises(ValueError, match="backend must be one of"):
         cr.compile(lambda x: x, backend="cuda")
+
+
+def test_numpy_tier_does_not_import_numba():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, chainrule as cr\n"
+        "from chainrule import nn, optim\n"
+        "m = nn.Sequential(nn.Linear(2, 1))\n"
+        "s = cr.compile_step(m, nn.MSELoss(), optim.SGD(m.parameters(), lr=0.1), backend='numpy')\n"
+        "x = np.ones((4, 2), np.float32)\n"
+        "s(x, x[:, :1]); s(x, x[:, :1])\n"
+        "assert 'numba' not in sys.modules, 'numba imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
