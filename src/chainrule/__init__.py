@@ -125,6 +125,7 @@ _LAZY = {
     "GradcheckError": ("chainrule.testing.gradcheck", "GradcheckError"),
     "detect_anomaly": ("chainrule.autograd.anomaly", "detect_anomaly"),
     "compile": ("chainrule.autograd.compile", "compile"),
+    "compile_step": ("chainrule.autograd.compile", "compile_step"),
     "linear": ("chainrule.ops", "linear"),
     "leaky_relu": ("chainrule.ops", "leaky_relu"),
     "elu": ("chainrule.ops", "elu"),
