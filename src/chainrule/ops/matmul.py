@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import ShapeError
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operands
 from chainrule.tensor import Tensor
 
@@ -191,8 +191,14 @@ def linear(x, weight, bias=None) -> Tensor:
     out_features, in_features = weight.array.shape
     if x.array.ndim == 0 or x.array.shape[-1] != in_features:
         raise ShapeError(
-            f"linear(in_features={in_features}) got input of shape {x.shape}; "
+            f"Linear(in_features={in_features}) got input of shape {x.shape}; "
             f"expected (..., {in_features})"
+        )
+    if x.array.dtype != weight.array.dtype:  # PyTorch refuses this too; never promote silently
+        raise DTypeError(
+            f"Linear got input of dtype {x.array.dtype} for weights of dtype "
+            f"{weight.array.dtype}; convert the input (x.to('{weight.array.dtype}')) or the "
+            f"model (model.to('{x.array.dtype}'))"
         )
     if bias is None:
         return Linear.apply(x, weight)
@@ -200,7 +206,7 @@ def linear(x, weight, bias=None) -> Tensor:
         bias = Tensor._make(np.asarray(bias, dtype=weight.array.dtype), False)
     if bias.array.shape != (out_features,):
         raise ShapeError(
-            f"linear(out_features={out_features}) got bias of shape {bias.shape}; "
+            f"Linear(out_features={out_features}) got bias of shape {bias.shape}; "
             f"expected ({out_features},)"
         )
     return Linear.apply(x, weight, bias)
