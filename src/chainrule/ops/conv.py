@@ -329,6 +329,30 @@ def _same_pads(size: int, kernel: int, dilation: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
+def _conv_pads(padding, stride, dilation, size, kernel, op: str) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) from ``padding``: numbers, ``"valid"`` or ``"same"``."""
+    h, w = size
+    kh, kw = kernel
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = (0, 0, 0, 0)
+        elif padding == "same":
+            if stride != (1, 1):
+                raise ValueError(
+                    f"{op}: padding='same' needs stride 1 (got stride={stride}); give the "
+                    f"padding as numbers instead"
+                )
+            pads = (*_same_pads(h, kh, dilation[0]), *_same_pads(w, kw, dilation[1]))
+        else:
+            raise ValueError(
+                f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
+            )
+    else:
+        ph, pw = pair(padding, "padding", op, 0)
+        pads = (ph, ph, pw, pw)
+    return pads
+
+
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation) over an NCHW batch, as ``torch.nn.functional.conv2d``.
 
@@ -381,23 +405,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         )
     if bias is not None and bias.array.shape != (out_ch,):
         raise ShapeError(f"{op} got bias of shape {bias.shape}; expected ({out_ch},)")
-    if isinstance(padding, str):
-        if padding == "valid":
-            pads = (0, 0, 0, 0)
-        elif padding == "same":
-            if stride != (1, 1):
-                raise ValueError(
-                    f"{op}: padding='same' needs stride 1 (got stride={stride}); give the "
-                    f"padding as numbers instead"
-                )
-            pads = (*_same_pads(h, kh, dilation[0]), *_same_pads(w, kw, dilation[1]))
-        else:
-            raise ValueError(
-                f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
-            )
-    else:
-        ph, pw = pair(padding, "padding", op, 0)
-        pads = (ph, ph, pw, pw)
+    pads = _conv_pads(padding, stride, dilation, (h, w), (kh, kw), op)
     oh = _out_size(h, pads[0] + pads[1], kh, stride[0], dilation[0])
     ow = _out_size(w, pads[2] + pads[3], kw, stride[1], dilation[1])
     if oh < 1 or ow < 1:
