@@ -13,7 +13,12 @@ from chainrule import functional as F
 from chainrule.autograd.function import apply_pair
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn.module import Module
-from chainrule.ops.loss import BinaryCrossEntropyWithLogits, CrossEntropy, plain_class_indices
+from chainrule.ops.loss import (
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    CrossEntropy,
+    plain_class_indices,
+)
 from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -166,6 +171,12 @@ class BCELoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "BCELoss", "input")
         target = _matching_target(input, target, "BCELoss")
+        if self._buffers["weight"] is None:
+            # input and target are checked above (float, one dtype, one shape) and the op checks
+            # the range itself: straight to it, without the functional's second round of checks
+            if self.reduction == "mean":
+                return apply_pair(BinaryCrossEntropy, input, target)
+            return BinaryCrossEntropy.apply(input, target, reduction=self.reduction)
         return F.binary_cross_entropy(
             input, target, weight=_weight_like(self.weight, input), reduction=self.reduction
         )

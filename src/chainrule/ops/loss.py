@@ -514,16 +514,32 @@ class BinaryCrossEntropy(Function):
 
     Local derivatives: ∂ℓ/∂p = w·(p − t)/max(p·(1 − p), 1e-12) and
     ∂ℓ/∂t = w·(ln(1 − p) − ln p) (clamped logarithms).
+
+    The forward pass checks that p lies in [0, 1] (so a compiled replay checks it too), and the
+    same two numbers, min p and max p, tell it whether any logarithm can reach the clamp: when
+    e^(−100) < p < 1 everywhere, neither can, and the clamps and the floating-point error state
+    that guards log(0) (together as slow as the loss itself on one row) are skipped.
     """
 
     label = "bce"
     formulas = ("w·(p − t)/(p·(1 − p))", "w·(ln(1 − p) − ln p)")
 
-    def forward(self, p, t, weight, reduction):
-        with np.errstate(divide="ignore"):
-            log_p = np.maximum(np.log(p), -100)
-            log_q = np.maximum(np.log1p(-p), -100)
-        per = -(t * log_p + (1 - t) * log_q)
+    def forward(self, p, t, weight=None, reduction="mean"):
+        lo, hi = (p.item(),) * 2 if p.size == 1 else (p.min(), p.max())
+        if not (lo >= 0 and hi <= 1):  # NaN fails both
+            raise DataError(
+                f"binary_cross_entropy needs probabilities in [0, 1], got values from "
+                f"{np.nanmin(p)} to {np.nanmax(p)}; apply sigmoid first, or use "
+                f"binary_cross_entropy_with_logits"
+            )
+        if lo > _EXP_MINUS_100 and hi < 1:
+            log_p, log_q = np.log(p), np.log1p(np.negative(p))
+        else:
+            with np.errstate(divide="ignore"):
+                log_p = np.maximum(np.log(p), _LOG_CLAMP)
+                log_q = np.maximum(np.log1p(np.negative(p)), _LOG_CLAMP)
+        # (t − 1)·ln(1 − p) − t·ln p: the negation of t·ln p + (1 − t)·ln(1 − p), bit for bit
+        per = np.subtract(np.multiply(np.subtract(t, ONE), log_q), np.multiply(t, log_p))
         if weight is not None:
             per = per * weight
         self.p, self.t, self.weight, self.reduction = p, t, weight, reduction
@@ -531,16 +547,29 @@ class BinaryCrossEntropy(Function):
         return _reduce_array(per, reduction, per.size)
 
     def backward(self, grad):
-        g = _spread(grad, self.shape, self.reduction, int(np.prod(self.shape)))
+        p, t = self.p, self.t
+        if self.reduction == "none":
+            g = grad
+        else:  # a scalar: float32 arithmetic at a fraction of a 0-d array's cost
+            g = grad[()]
+            if self.reduction == "mean" and p.size != 1:
+                g = g / p.size
         if self.weight is not None:
             g = g * self.weight
-        p, t = self.p, self.t
         grad_p = grad_t = None
         if self.needs_grad[0]:
-            grad_p = g * (p - t) / np.maximum(p * (1 - p), p.dtype.type(1e-12))
+            floor = np.maximum(np.multiply(p, np.subtract(ONE, p)), p.dtype.type(1e-12))
+            grad_p = np.divide(np.multiply(np.subtract(p, t), g), floor)
         if self.needs_grad[1]:
-            grad_t = g * (self.log_q - self.log_p)
+            grad_t = np.multiply(np.subtract(self.log_q, self.log_p), g)
+        if not p.ndim:  # ufuncs on 0-d arrays return NumPy scalars
+            grad_p = None if grad_p is None else np.asarray(grad_p)
+            grad_t = None if grad_t is None else np.asarray(grad_t)
         return grad_p, grad_t
+
+
+_LOG_CLAMP = np.int8(-100)  # an int8 operand keeps the array's float dtype
+_EXP_MINUS_100 = float(np.exp(-100.0))  # below it, ln p would pass the clamp
 
 
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
@@ -550,16 +579,11 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
     input = _float_input(input, name)
     target = _float_target(target, input, name)
     _same_shape(input, target, name)
-    data = input.data
-    if data.size and not ((data >= 0).all() and (data <= 1).all()):
-        raise DataError(
-            f"{name} needs probabilities in [0, 1], got values from {np.nanmin(data)} to "
-            f"{np.nanmax(data)}; apply sigmoid first, or use binary_cross_entropy_with_logits"
-        )
-    weight = _weight_array(weight, data.dtype, name)
+    weight = _weight_array(weight, input.array.dtype, name)
     if weight is not None:
+        shape = input.array.shape
         try:
-            if np.broadcast_shapes(weight.shape, data.shape) != data.shape:
+            if np.broadcast_shapes(weight.shape, shape) != shape:
                 raise ValueError
         except ValueError:
             raise ShapeError(
