@@ -10,10 +10,9 @@ name = "compiled"
 
 
 def build_mlp_step(case, params, batches=None):
-    from chainrule import nn, optim
+    from chainrule import optim
 
-    model = impl_chainrule._model(case.sizes, case.hidden, params)
-    loss_fn = nn.BCEWithLogitsLoss() if case.loss == "bce" else nn.CrossEntropyLoss()
+    model, loss_fn = impl_chainrule.model_and_loss(case, params)
     opt = optim.SGD(model.parameters(), lr=case.lr)
     loss_and_grads = cr.compile(lambda x, y: loss_fn(model(x), y))
 

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import itertools
 import json
+import os
 import statistics
 import sys
 import time
@@ -23,6 +24,7 @@ IMPLS = {
     "numpy": "benchmarks.impl_numpy",
     "sklearn": "benchmarks.impl_sklearn",
     "compiled": "benchmarks.impl_compiled",
+    "jax": "benchmarks.impl_jax",
 }
 
 
@@ -148,6 +150,9 @@ def _set_threads(impl_name: str, threads: int | None) -> int:
         import torch
 
         torch.set_num_threads(count)
+    if impl_name == "jax" and threads == 1:  # before jax is imported: XLA reads it once
+        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
     return count
 
 
@@ -183,7 +188,7 @@ def run(argv=None) -> dict:
         result = job_scaling(impl, args.seconds, args.quick)
     elif args.job == "digits":
         result = job_digits(impl, args.quick)
-    elif args.job == "lenet":  # benchmarks/bench_lenet.py
+    elif args.job == "lenet":  # benchmarks/bench_lenet.py (JAX: benchmarks/lenet_jax.py)
         from benchmarks.bench_lenet import worker_job
 
         result = worker_job(args.impl, args.seconds)
