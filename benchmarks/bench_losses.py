@@ -70,8 +70,12 @@ def loss_data(kind: str, rows: int, seed: int = 0):
     return z, (rng.random((rows, 1)) < 0.5).astype(np.float32)
 
 
-def _calls(library: str, only=None):
-    """{row name: {size: zero-argument callable}} for one library (the rows in ``only``)."""
+def calls(library: str, only=None):
+    """{row name: {size: zero-argument callable}} for one library (the rows in ``only``).
+
+    Each callable runs forward and backward and returns ``(output, leaf)``: the leaf's gradient
+    is the backward pass's result (the smoke test compares both libraries with them).
+    """
     if library == "torch":
         import torch
 
@@ -80,33 +84,35 @@ def _calls(library: str, only=None):
         import chainrule as cr
 
         nn, wrap = cr.nn, cr.as_tensor
-    calls = {}
+    table = {}
     for name, (ctor, kind) in LOSSES.items():
         if only and name not in only:
             continue
         fn = eval(ctor, {}, vars(nn))  # noqa: S307 - constructors from the table above
-        calls[name] = {}
+        table[name] = {}
         for size, rows in SIZES.items():
             x, y = loss_data(kind, rows)
-            calls[name][size] = _loss_call(fn, wrap(x.copy()).requires_grad_(True), wrap(y))
+            table[name][size] = _loss_call(fn, wrap(x.copy()).requires_grad_(True), wrap(y))
     for name, ctor in ACTIVATIONS.items():
         if only and name not in only:
             continue
         fn = eval(ctor, {}, vars(nn))  # noqa: S307
-        calls[name] = {}
+        table[name] = {}
         for size, rows in SIZES.items():
             rng = np.random.default_rng(1)
             shape = (rows, ACTIVATION_WIDTH[size])
             x = rng.standard_normal(shape).astype(np.float32)
             up = rng.standard_normal(shape).astype(np.float32)
-            calls[name][size] = _activation_call(fn, wrap(x).requires_grad_(True), wrap(up))
-    return calls
+            table[name][size] = _activation_call(fn, wrap(x).requires_grad_(True), wrap(up))
+    return table
 
 
 def _loss_call(fn, x, y):
     def call():
         x.grad = None
-        fn(x, y).backward()
+        out = fn(x, y)
+        out.backward()
+        return out, x
 
     return call
 
@@ -114,7 +120,9 @@ def _loss_call(fn, x, y):
 def _activation_call(fn, x, upstream):
     def call():
         x.grad = None
-        fn(x).backward(upstream)
+        out = fn(x)
+        out.backward(upstream)
+        return out, x
 
     return call
 
@@ -123,10 +131,10 @@ def measure(library: str, rounds: int, seconds: float, only=None) -> dict:
     """{row: {size: [µs per call, one per round]}} for ``library`` in this process."""
     from benchmarks.worker import time_calls
 
-    calls = _calls(library, only)
-    out = {name: {size: [] for size in SIZES} for name in calls}
+    table = calls(library, only)
+    out = {name: {size: [] for size in SIZES} for name in table}
     for _ in range(rounds):
-        for name, by_size in calls.items():
+        for name, by_size in table.items():
             for size, call in by_size.items():
                 out[name][size].append(time_calls(call, seconds, blocks=3)["median_s"] * 1e6)
     return out

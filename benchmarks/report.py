@@ -200,6 +200,18 @@ def render_markdown(results) -> str:
             f"compiling the step); accuracy within 1 point of PyTorch: {acc_ok}.",
             "",
         ]
+    if summary.get("losses"):
+        from benchmarks.bench_losses import render
+
+        out += [
+            "Each loss and activation alone (`benchmarks/bench_losses.py`): forward + backward "
+            "of a leaf that requires grad, µs, median over rounds; ÷ PyTorch is PyTorch's time "
+            "÷ chainrule's (above 1: chainrule faster). Losses on (1, 1) and (128, 1) inputs, "
+            "or (1, 10) and (128, 10) for the class losses; activations on 1×16 and 128×256:",
+            "",
+            render(summary["losses"]),
+            "",
+        ]
     if "scaling" in summary:
         s = summary["scaling"]
         out += [

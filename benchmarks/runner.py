@@ -38,6 +38,7 @@ JOBS = {
     "e": (("chainrule", "torch", "sklearn", "jax"), None),  # the digits job
     "scaling": (MLP_IMPLS, 3),
     "lenet": (("chainrule", "torch", "jax"), None),  # LeNet-5, benchmarks/bench_lenet.py
+    "losses": (("chainrule", "torch"), None),  # each loss and activation, benchmarks/bench_losses
 }
 # Optional peers: left out, with a note in the results, when their package is missing.
 OPTIONAL_IMPLS = {"jax": "jax"}
@@ -239,6 +240,25 @@ def _round_ratios(num_runs, den_runs, key):
     ]
 
 
+def _summarize_losses(by_impl: dict) -> list[dict]:
+    """Per (op, size): median µs of each library and the median per-round PyTorch ÷ chainrule."""
+    cr, torch = _ok(by_impl.get("chainrule", [])), _ok(by_impl.get("torch", []))
+    if not cr:
+        return []
+    rows = []
+    for name, sizes in cr[0]["rows"].items():
+        for size in sizes:
+            times = {
+                impl: _median([r["rows"][name][size][0] for r in runs])
+                for impl, runs in (("chainrule", cr), ("torch", torch))
+            }
+            ratios = [
+                t["rows"][name][size][0] / c["rows"][name][size][0] for t, c in zip(torch, cr)
+            ]
+            rows.append({"name": name, "size": size, **times, "vs_torch": _median(ratios)})
+    return rows
+
+
 def summarize(raw: dict) -> dict:
     summary = {}
     for job, by_impl in raw.items():
@@ -306,6 +326,8 @@ def summarize(raw: dict) -> dict:
             s["time_vs_sklearn"] = _median(_round_ratios(cr, by_impl.get("sklearn", []), "fit_s"))
             s["time_vs_jax"] = _median(_round_ratios(cr, by_impl.get("jax", []), "fit_s"))
             summary[job] = s
+        elif job == "losses":
+            summary[job] = _summarize_losses(by_impl)
         elif job == "scaling":
             s = {}
             for impl, runs in by_impl.items():

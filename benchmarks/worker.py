@@ -188,6 +188,10 @@ def run(argv=None) -> dict:
         result = job_scaling(impl, args.seconds, args.quick)
     elif args.job == "digits":
         result = job_digits(impl, args.quick)
+    elif args.job == "losses":  # every loss and activation alone: benchmarks/bench_losses.py
+        from benchmarks.bench_losses import measure
+
+        result = {"rows": measure(args.impl, 1, args.seconds / 4 if args.seconds else 0.1)}
     elif args.job == "lenet":  # benchmarks/bench_lenet.py (JAX: benchmarks/lenet_jax.py)
         from benchmarks.bench_lenet import worker_job
 
