@@ -14,11 +14,13 @@ from chainrule.autograd.function import apply_pair
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn.module import Module
 from chainrule.ops.loss import (
+    NLL,
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
     CrossEntropy,
     plain_class_indices,
 )
+from chainrule.ops.loss_regression import L1, MSE, Huber
 from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -89,6 +91,14 @@ def _weight_like(buffer, input: Tensor):
     return buffer.data.astype(input.data.dtype, copy=False)
 
 
+def _fused(op, input: Tensor, target: Tensor, reduction: str) -> Tensor:
+    """``op`` on an input and target the module has checked (float, one dtype, one shape): the
+    functional would repeat those checks; the default mean passes no options at all."""
+    if reduction == "mean":
+        return apply_pair(op, input, target)
+    return op.apply(input, target, reduction=reduction)
+
+
 class _Loss(Module):
     def __init__(self, reduction: str = "mean"):
         super().__init__()
@@ -114,7 +124,7 @@ class MSELoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "MSELoss", "input")
         target = _matching_target(input, target, "MSELoss")
-        return F.mse_loss(input, target, reduction=self.reduction)
+        return _fused(MSE, input, target, self.reduction)
 
 
 class L1Loss(_Loss):
@@ -123,7 +133,7 @@ class L1Loss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "L1Loss", "input")
         target = _matching_target(input, target, "L1Loss")
-        return F.l1_loss(input, target, reduction=self.reduction)
+        return _fused(L1, input, target, self.reduction)
 
 
 class HuberLoss(_Loss):
@@ -149,7 +159,7 @@ class HuberLoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "HuberLoss", "input")
         target = _matching_target(input, target, "HuberLoss")
-        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+        return Huber.apply(input, target, reduction=self.reduction, delta=self.delta)
 
 
 class BCELoss(_Loss):
@@ -337,6 +347,12 @@ class NLLLoss(_Loss):
                 f"NLLLoss needs integer class indices, got dtype {data.dtype}; use "
                 f"y.astype('int64')"
             )
+        z = input.array
+        if z.ndim == 2 and self._buffers["weight"] is None:
+            # (N, C) log-probabilities and plain class indices: the fused op, without the
+            # functional's second round of checks
+            if plain_class_indices(z, data, self.ignore_index):
+                return NLL.apply(input, labels=data, reduction=self.reduction)
         return F.nll_loss(
             input,
             target,

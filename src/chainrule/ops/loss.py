@@ -11,84 +11,25 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import DataError, DTypeError, ShapeError
-from chainrule.ops._util import MINUS_ONE, ONE, operand
+from chainrule.ops._util import MINUS_ONE, ONE
 from chainrule.ops.activation import _sigmoid_parts, _softmax_parts
+from chainrule.ops.loss_common import (
+    _check_reduction,
+    _float_input,
+    _float_target,
+    _reduce_array,
+    _same_shape,
+    _spread,
+    _upstream,
+    _weight_array,
+)
+from chainrule.ops.loss_regression import (  # noqa: F401 - re-exported: the loss family
+    huber_loss,
+    l1_loss,
+    mse_loss,
+)
 from chainrule.ops.matmul import row_sum
 from chainrule.tensor import Tensor
-
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-# ---- argument checks ------------------------------------------------------------------------
-def _check_reduction(reduction, loss: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{loss} reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _float_input(x, loss: str) -> Tensor:
-    x = operand(x)
-    if x.data.dtype.kind != "f":
-        raise DTypeError(
-            f"{loss} needs a floating-point input, got dtype {x.data.dtype}; convert it with "
-            f".astype('float32')"
-        )
-    return x
-
-
-def _float_target(target, like: Tensor, loss: str) -> Tensor:
-    """The target as a tensor of the input's dtype (a differentiable cast if it needs grad)."""
-    if isinstance(target, Tensor):
-        if target.data.dtype == like.data.dtype:
-            return target
-        if target.data.dtype.kind not in "fiub":
-            raise DTypeError(f"{loss} got a target of dtype {target.data.dtype}")
-        return target.astype(like.data.dtype)
-    array = np.asarray(target)
-    if array.dtype.kind not in "fiub":
-        raise DTypeError(f"{loss} got a target of dtype {array.dtype}; targets must be numbers")
-    return Tensor._make(array.astype(like.data.dtype, copy=False), False)
-
-
-def _same_shape(input: Tensor, target: Tensor, loss: str) -> None:
-    if input.data.shape != target.data.shape:
-        raise ShapeError(
-            f"{loss} got input of shape {input.shape} and target of shape {target.shape}; they "
-            f"must match (reshape the target, e.g. target.reshape{input.shape})"
-        )
-
-
-def _weight_array(weight, dtype, loss: str, name: str = "weight") -> np.ndarray | None:
-    if weight is None:
-        return None
-    array = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
-    if array.dtype.kind not in "fiub":
-        raise DTypeError(f"{loss} {name} must be numeric, got dtype {array.dtype}")
-    return array.astype(dtype, copy=False)
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "none":
-        return loss
-    return loss.sum() if reduction == "sum" else loss.mean()
-
-
-def _reduce_array(per_element: np.ndarray, reduction: str, count) -> np.ndarray:
-    if reduction == "none":
-        return per_element
-    if per_element.size == 1 and count == 1:
-        # One element is its own sum and mean; NumPy's reduction costs 0.7 µs even here.
-        return per_element.reshape(())
-    total = per_element.sum()  # the method: np.sum's Python wrapper costs a microsecond
-    return total if reduction == "sum" else total / per_element.dtype.type(count)
-
-
-def _spread(grad: np.ndarray, shape: tuple, reduction: str, count) -> np.ndarray:
-    """The upstream gradient as seen by each element before the reduction."""
-    if reduction == "none":
-        return grad
-    if reduction == "mean":
-        grad = grad / grad.dtype.type(count)
-    return np.broadcast_to(grad, shape)
 
 
 # ---- binary cross-entropy from logits ---------------------------------------------------------
@@ -227,9 +168,9 @@ class _CrossEntropyBase(Function):
         local = total * self.p - q
         # At the largest logit: S·p − q = −S·(1 − p) + (S − q), with 1 − p = r/(1 + r) exact,
         # so a confident, correct prediction keeps its tiny gradient instead of rounding to 0.
-        q_top = np.take_along_axis(q, top, axis=axis)
+        q_top = top.take(q)
         exact = (total - q_top) - total * (self.rest / (1 + self.rest))
-        np.put_along_axis(local, top, exact, axis=axis)
+        top.put(local, exact)
         return g * local
 
 
@@ -443,7 +384,30 @@ def cross_entropy(
     return CrossEntropy.apply(input, q=q, axis=axis, reduction=reduction, count=denominator)
 
 
-# ---- composites ---------------------------------------------------------------------------------
+# ---- negative log-likelihood ------------------------------------------------------------------
+class NLL(Function):
+    """ℓ_n = −x[n, y_n] for (N, C) log-probabilities x and N plain class indices y (the common
+    call; weights and ignored targets take the one-hot composite below).
+
+    Local derivative: ∂ℓ/∂x = −onehot(y): one entry per row, so the backward pass writes N
+    numbers into zeros instead of multiplying by a dense one-hot matrix.
+    """
+
+    label = "nll"
+    formulas = ("−onehot(y)",)
+
+    def forward(self, x, labels=None, reduction="mean"):
+        rows = np.arange(x.shape[0])
+        self.rows, self.labels, self.reduction = rows, labels, reduction
+        self.x_shape, self.x_dtype = x.shape, x.dtype
+        return _reduce_array(np.negative(x[rows, labels]), reduction, x.shape[0])
+
+    def backward(self, grad):
+        grad_x = np.zeros(self.x_shape, self.x_dtype)
+        grad_x[self.rows, self.labels] = -_upstream(grad, self.reduction, self.x_shape[0])
+        return (grad_x,)
+
+
 def nll_loss(
     input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
 ) -> Tensor:
@@ -454,6 +418,10 @@ def nll_loss(
     _check_reduction(reduction, name)
     input = _float_input(input, name)
     axis = _class_axis(input, name)
+    if weight is None and input.array.ndim == 2:
+        labels = target.array if isinstance(target, Tensor) else np.asarray(target)
+        if plain_class_indices(input.array, labels, ignore_index):
+            return NLL.apply(input, labels=labels, reduction=reduction)
     n_classes = input.data.shape[axis]
     weight = _weight_array(weight, input.data.dtype, name)
     if weight is not None and weight.shape != (n_classes,):
@@ -468,45 +436,6 @@ def nll_loss(
         return per
     total = _sum(per)
     return total if reduction == "sum" else total / input.data.dtype.type(denominator)
-
-
-def mse_loss(input, target, reduction: str = "mean") -> Tensor:
-    """Mean squared error: reduce((input − target)²)."""
-    _check_reduction(reduction, "mse_loss")
-    input = _float_input(input, "mse_loss")
-    target = _float_target(target, input, "mse_loss")
-    _same_shape(input, target, "mse_loss")
-    diff = input - target
-    return _reduce(diff * diff, reduction)
-
-
-def l1_loss(input, target, reduction: str = "mean") -> Tensor:
-    """Mean absolute error: reduce(|input − target|)."""
-    from chainrule.ops.elementwise import abs as _abs
-
-    _check_reduction(reduction, "l1_loss")
-    input = _float_input(input, "l1_loss")
-    target = _float_target(target, input, "l1_loss")
-    _same_shape(input, target, "l1_loss")
-    return _reduce(_abs(input - target), reduction)
-
-
-def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """Huber loss: ½d² where |d| < delta, else delta·(|d| − ½·delta), with d = input − target."""
-    from chainrule.ops.elementwise import abs as _abs
-    from chainrule.ops.elementwise import where
-
-    _check_reduction(reduction, "huber_loss")
-    if not delta > 0:
-        raise ValueError(f"huber_loss delta must be positive, got {delta}")
-    input = _float_input(input, "huber_loss")
-    target = _float_target(target, input, "huber_loss")
-    _same_shape(input, target, "huber_loss")
-    diff = input - target
-    size = _abs(diff)
-    quadratic = 0.5 * diff * diff
-    linear = delta * (size - 0.5 * delta)
-    return _reduce(where(size.data < delta, quadratic, linear), reduction)
 
 
 class BinaryCrossEntropy(Function):
