@@ -3,7 +3,8 @@
 Each row times ``fn(leaf).backward()`` for a leaf tensor that requires grad, at two sizes: one
 row (the seed network's single example) and a batch of 128. Losses take (N, 1) inputs, or
 (N, 10) for the class losses; activations take (1, 16) and (128, 256), with a fixed upstream
-gradient. The implementations take turns within each round and the ratio (PyTorch's time ÷
+gradient. Each measurement is the fastest of 5 timed blocks. The implementations take turns
+(a fresh process each) within each round, and the ratio (PyTorch's time ÷
 chainrule's, above 1 when chainrule is faster) is computed per round, then the median is taken.
 
 ``--baseline-src PATH`` also times the chainrule found under ``PATH`` (another checkout's
@@ -136,7 +137,9 @@ def measure(library: str, rounds: int, seconds: float, only=None) -> dict:
     for _ in range(rounds):
         for name, by_size in table.items():
             for size, call in by_size.items():
-                out[name][size].append(time_calls(call, seconds, blocks=3)["median_s"] * 1e6)
+                # the fastest of 5 blocks: on a shared machine a burst of load elsewhere lands
+                # on a block or two, and these calls are too short to average it out
+                out[name][size].append(time_calls(call, seconds, blocks=5)["min_s"] * 1e6)
     return out
 
 

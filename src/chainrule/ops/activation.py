@@ -12,7 +12,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function, apply_one
 from chainrule.errors import ShapeError
-from chainrule.ops._util import MINUS_ONE, ONE, ZERO, normalize_axis, operand
+from chainrule.ops._util import ONE, ZERO, normalize_axis, operand
 from chainrule.tensor import Tensor
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -32,9 +32,10 @@ def _sigmoid_parts(z: np.ndarray):
 
     σ(z) = e^min(z, 0) / (1 + e^(−|z|)): 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0, no
     exponent above 0, so nothing overflows; and no ``np.where``, which costs as much as the
-    five other calls on a small array.
+    five other calls on a small array. −|z| as ``negative(abs(z))``: the same bits as
+    ``copysign(z, −1)`` and as fast on one element, a third of its time on a large array.
     """
-    e = np.exp(np.copysign(z, MINUS_ONE))
+    e = np.exp(np.negative(np.abs(z)))
     return np.divide(np.exp(np.minimum(z, ZERO)), np.add(e, ONE)), e
 
 
@@ -174,13 +175,18 @@ class LeakyReLU(Function):
     formulas = ("1 if z > 0 else a",)
 
     def forward(self, z, negative_slope):
-        self.positive = z > 0
-        self.slope = negative_slope
-        return np.where(self.positive, z, z * np.asarray(negative_slope, dtype=z.dtype))
+        slope = z.dtype.type(negative_slope)
+        positive = z > 0
+        if 0 <= negative_slope <= 1:
+            # max(z, a·z) is the same number for 0 ≤ a ≤ 1, and max(1, a) or max(0, a) the
+            # local derivative: no np.where (five times a multiply's time on a large array)
+            self.local = np.maximum(positive.astype(z.dtype), slope)
+            return np.maximum(z, np.multiply(z, slope))
+        self.local = np.where(positive, z.dtype.type(1), slope)
+        return np.where(positive, z, np.multiply(z, slope))
 
     def backward(self, grad):
-        slope = np.asarray(self.slope, dtype=grad.dtype)
-        return (np.where(self.positive, grad, grad * slope),)
+        return (np.multiply(grad, self.local),)
 
 
 class ELU(Function):
@@ -269,10 +275,16 @@ class SiLU(Function):
     formulas = ("σ(z)·(1 + z·(1 − σ(z)))",)
 
     def forward(self, z):
+        # σ(z) and 1 − σ(z) = σ(−z) from e = e^(−|z|): 1/(1 + e) on one side of 0 and
+        # e/(1 + e) on the other, each without cancellation
+        e = np.exp(np.negative(np.abs(z)))
+        den = np.add(e, ONE)
+        big, small = np.divide(ONE, den), np.divide(e, den)
+        positive = np.greater_equal(z, ZERO)
         self.z = z
-        self.sig, e = _sigmoid_parts(z)
-        self.sig_neg = np.where(z >= 0, e * (1 / (1 + e)), 1 / (1 + e))  # 1 − σ(z), exactly
-        self.out = z * self.sig
+        self.sig = np.where(positive, big, small)
+        self.sig_neg = np.where(positive, small, big)
+        self.out = np.multiply(z, self.sig)
         return self.out
 
     def backward(self, grad):

@@ -194,25 +194,34 @@ class CrossEntropy(_CrossEntropyBase):
     # The common call, logits (N, C) and N valid class indices with no weight or smoothing, skips
     # the dense one-hot q: the same numbers from a few row-wise steps (to the last bit or two:
     # the row sums here run in BLAS).
+    #
+    # Entries (n, top_n) and (n, y_n) are read and written through flat indices into C-ordered
+    # arrays: one fancy index each, a quarter of the cost of indexing with two arrays.
     def _forward_labels(self, z, labels, reduction):
-        rows = np.arange(z.shape[0])
+        n, n_classes = z.shape
         top = z.argmax(axis=1)  # the methods: np.argmax and np.sum add a wrapper call
-        shifted = z - z[rows, top][:, None]
-        picked = shifted[rows, labels]  # z_y − max ≤ 0
+        offsets = np.arange(0, n * n_classes, n_classes)
+        flat_top, flat_y = offsets + top, offsets + labels
+        shifted = z - z.reshape(-1)[flat_top][:, None]
+        if not shifted.flags.c_contiguous:  # (a transposed z gives a transposed result)
+            shifted = np.ascontiguousarray(shifted)
+        flat = shifted.reshape(-1)  # a view: the writes below land in shifted (then e)
+        picked = flat[flat_y]  # z_y − max ≤ 0
         e = np.exp(shifted, out=shifted)
-        e[rows, top] = 0
+        flat[flat_top] = 0
         rest = row_sum(e)  # r = Σ e^(z − max) over all but the max
         per = np.log1p(rest)
         per -= picked  # ln(1 + r) − (z_y − max): two non-negative terms, no cancellation
         denom = rest + 1
         e /= denom[:, None]
-        e[rows, top] = 1 / denom  # softmax(z)
-        self.p, self.rest, self.denom, self.top, self.rows = e, rest, denom, top, rows
-        self.labels, self.reduction, self.count = labels, reduction, z.shape[0]
-        return _reduce_array(per, reduction, self.count)
+        flat[flat_top] = 1 / denom  # softmax(z)
+        self.p, self.rest, self.denom, self.top = e, rest, denom, top
+        self.flat_top, self.flat_y = flat_top, flat_y
+        self.labels, self.reduction, self.count = labels, reduction, n
+        return _reduce_array(per, reduction, n)
 
     def _backward_labels(self, grad):
-        rows, labels, top = self.rows, self.labels, self.top
+        labels, top = self.labels, self.top
         if self.reduction == "none":
             scale, scale_rows = grad[:, None], grad
         else:
@@ -220,11 +229,14 @@ class CrossEntropy(_CrossEntropyBase):
                 grad = grad[()] / self.count  # scalar ÷ int: float32, a tenth of 0-d ÷ float32
             scale = scale_rows = grad
         grad_z = self.p * scale
-        grad_z[rows, labels] = (self.p[rows, labels] - 1) * scale_rows
+        if not grad_z.flags.c_contiguous:  # (an upstream gradient of an odd layout)
+            grad_z = np.ascontiguousarray(grad_z)
+        flat = grad_z.reshape(-1)  # a view: the writes below land in grad_z
+        flat[self.flat_y] = (self.p.reshape(-1)[self.flat_y] - 1) * scale_rows
         # At the largest logit 1 − p is r/(1 + r) exactly, so a confident, correct prediction
         # keeps its tiny gradient −r/(1 + r) instead of rounding p − 1 to 0.
         off = (labels != top).astype(grad_z.dtype)
-        grad_z[rows, top] = (off - self.rest / self.denom) * scale_rows
+        flat[self.flat_top] = (off - self.rest / self.denom) * scale_rows
         return grad_z
 
 
@@ -317,6 +329,9 @@ def _index_coefficients(labels, input, axis, weight, ignore_index, smoothing):
     return q, denominator
 
 
+_max_reduce = np.maximum.reduce
+
+
 def plain_class_indices(z: np.ndarray, labels: np.ndarray, ignore_index: int) -> bool:
     """True when ``labels`` are N valid class indices for (N, C) logits ``z``, none of them
     ignored: the case :class:`CrossEntropy` computes without a one-hot target."""
@@ -329,8 +344,9 @@ def plain_class_indices(z: np.ndarray, labels: np.ndarray, ignore_index: int) ->
     ):
         return False
     if labels.dtype == np.int64:
-        # Seen as unsigned, a negative label is huge: one reduction checks both ends.
-        return bool(labels.view(np.uint64).max() < n_classes)
+        # Seen as unsigned, a negative label is huge: one reduction checks both ends (the ufunc's
+        # own reduce: the method's Python wrapper costs as much again).
+        return bool(_max_reduce(labels.view(np.uint64), axis=None) < n_classes)
     return bool(labels.min() >= 0 and labels.max() < n_classes)
 
 
