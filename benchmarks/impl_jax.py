@@ -83,9 +83,7 @@ def fit_digits(X_train, y_train, X_test, y_test, orders, params, cfg):
         m = jax.tree.map(lambda m_, g: beta1 * m_ + (1 - beta1) * g, m, grads)
         v = jax.tree.map(lambda v_, g: beta2 * v_ + (1 - beta2) * g * g, v, grads)
         c1, c2 = 1 - beta1**t, 1 - beta2**t
-        p = jax.tree.map(
-            lambda w, m_, v_: w - lr * (m_ / c1) / (jnp.sqrt(v_ / c2) + eps), p, m, v
-        )
+        p = jax.tree.map(lambda w, m_, v_: w - lr * (m_ / c1) / (jnp.sqrt(v_ / c2) + eps), p, m, v)
         return p, m, v
 
     adam = jax.jit(adam, donate_argnums=(0, 1, 2))
