@@ -113,11 +113,12 @@ def render_markdown(results) -> str:
     if mem:
         out += [
             "Peak resident memory (MiB) of the processes that timed (c) and (d): the whole "
-            "process, and the growth above the resident size after imports and data:",
+            "process, and the growth above the resident size after imports and data; and the "
+            "minor page faults per step in steady state (chainrule / PyTorch / NumPy / JAX):",
             "",
             "| case | chainrule peak | PyTorch peak | NumPy peak | chainrule growth | "
-            "PyTorch growth | NumPy growth | target (peak ≤ PyTorch) |",
-            "|---|---|---|---|---|---|---|---|",
+            "PyTorch growth | NumPy growth | target (peak ≤ PyTorch) | page faults per step |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for key in mem:
             s = summary[key]
@@ -131,10 +132,14 @@ def render_markdown(results) -> str:
                 if peak["torch"] and peak["chainrule"]
                 else "—"
             )
+            faults = " / ".join(
+                _fmt(s.get(i, {}).get("page_faults_per_step"), ".0f")
+                for i in ("chainrule", "torch", "numpy", "jax")
+            )
             out.append(
                 f"| ({key}) | {_fmt(peak['chainrule'], '.0f')} | {_fmt(peak['torch'], '.0f')} | "
                 f"{_fmt(peak['numpy'], '.0f')} | {_fmt(grow['chainrule'], '.0f')} | "
-                f"{_fmt(grow['torch'], '.0f')} | {_fmt(grow['numpy'], '.0f')} | {ok} |"
+                f"{_fmt(grow['torch'], '.0f')} | {_fmt(grow['numpy'], '.0f')} | {ok} | {faults} |"
             )
         out.append("")
     if "f" in summary:

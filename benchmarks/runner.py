@@ -269,6 +269,9 @@ def summarize(raw: dict) -> dict:
                     "step_s": _median([r["median_s"] for r in _ok(runs)]),
                     "peak_rss_mb": _median([r.get("peak_rss_mb") for r in _ok(runs)]),
                     "rss_start_mb": _median([r.get("rss_start_mb") for r in _ok(runs)]),
+                    "page_faults_per_step": _median(
+                        [r.get("page_faults_per_step") for r in _ok(runs)]
+                    ),
                 }
                 for impl, runs in by_impl.items()
             }

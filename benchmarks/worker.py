@@ -92,7 +92,24 @@ def job_mlp(impl, key: str, seconds: float) -> dict:
     result = time_calls(run, seconds if seconds > 0 else case.seconds)
     result["rss_start_mb"] = rss_start
     result["peak_rss_mb"] = _proc_status_mb("VmHWM")
+    result["page_faults_per_step"] = page_faults_per_call(run)
     return result
+
+
+def page_faults_per_call(fn, calls: int = 20) -> float | None:
+    """Minor page faults per call of ``fn`` in steady state (after the timing's warm-up).
+
+    A step that allocates fresh pages from the kernel each time (a large temporary the
+    allocator gave back) pays a fault per 4 KiB page: the count shows it.
+    """
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
 
 
 def job_per_op(impl, seconds: float) -> dict:
