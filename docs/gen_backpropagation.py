@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.explain import examples
+from chainrule.explain.blocks import Heading, Para, fmt
 from chainrule.explain.render_markdown import render_blocks
-from chainrule.explain.report import Heading, Para, fmt
 
 PAGE = Path(__file__).with_name("backpropagation.md")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from chainrule._dtype import get_default_dtype, set_default_dtype
 from chainrule.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.creation import (
     arange,
@@ -43,6 +44,8 @@ from chainrule.errors import (
 )
 from chainrule.ops import (
     abs,
+    amax,
+    amin,
     argmax,
     argmin,
     cat,

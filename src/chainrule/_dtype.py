@@ -35,7 +35,8 @@ def check_kind(dtype: np.dtype, where: str) -> None:
 
 
 def as_array(data, dtype=None) -> np.ndarray:
-    """Convert ``data`` to an array with chainrule's defaults (floats become float32)."""
+    """Convert ``data`` to an array with chainrule's defaults (floats become the default
+    float dtype, float32 unless :func:`set_default_dtype` changed it)."""
     resolved = resolve_dtype(dtype)
     if resolved is not None:
         try:
@@ -47,6 +48,64 @@ def as_array(data, dtype=None) -> np.ndarray:
     except ValueError as err:  # ragged nested lists
         raise DTypeError(f"cannot make a tensor from this data: {err}") from err
     check_kind(array.dtype, "tensor()")
-    if array.dtype.kind == "f" and array.dtype != float32:
-        array = array.astype(float32)
+    if array.dtype.kind == "f" and array.dtype != _DEFAULT[0]:
+        array = array.astype(_DEFAULT[0])
     return array
+
+
+# The float dtype that new float data takes (PyTorch's torch.get_default_dtype()).
+_DEFAULT = [float32]
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype new float tensors get: float32 unless :func:`set_default_dtype` changed it."""
+    return _DEFAULT[0]
+
+
+def set_default_dtype(dtype) -> None:
+    """Make new float tensors (``cr.tensor([1.5])``, int / float results) use ``dtype``."""
+    resolved = resolve_dtype(dtype)
+    if resolved is None or resolved.kind != "f" or resolved.itemsize < 4:
+        raise DTypeError(f"set_default_dtype takes float32 or float64, got {dtype!r}")
+    _DEFAULT[0] = resolved
+
+
+def _category(dtype: np.dtype) -> int:
+    return 0 if dtype.kind == "b" else 2 if dtype.kind == "f" else 1
+
+
+def result_type(a: np.ndarray, b: np.ndarray) -> np.dtype:
+    """The dtype of an op on two arrays, by PyTorch's rules, not NumPy's.
+
+    A float operand wins over integers and keeps its own dtype (float32 + int64 is float32,
+    where NumPy says float64); within one category a dimensioned operand wins over a 0-d one
+    (a float32 vector times a float64 scalar stays float32); otherwise the larger type.
+    """
+    da, db = a.dtype, b.dtype
+    if da == db:
+        return da
+    ca, cb = _category(da), _category(db)
+    if ca != cb:
+        return da if ca > cb else db
+    if a.ndim == 0 and b.ndim > 0:
+        return db
+    if b.ndim == 0 and a.ndim > 0:
+        return da
+    return np.promote_types(da, db)
+
+
+def scalar_dtype(like: np.dtype, value) -> np.dtype:
+    """The dtype of an op on an array of dtype ``like`` and a Python/NumPy scalar ``value``.
+
+    The scalar adapts to the array unless it is of a higher category: a float scalar with an
+    integer array gives the default float dtype, an int scalar with a bool array gives int64.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        category = 0
+    elif isinstance(value, (float, np.floating)):
+        category = 2
+    else:
+        category = 1
+    if category <= _category(like):
+        return like
+    return _DEFAULT[0] if category == 2 else int64

@@ -35,7 +35,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
             # and wrapped here, in half the time of the general path below.
             return _wrap(data.copy(), requires_grad)
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     array = _dtype.as_array(data, dtype)
     if isinstance(data, np.ndarray) and array is data:
         array = array.copy()  # a tensor owns its data, as torch.tensor() copies
@@ -51,7 +51,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
             return _wrap(data)  # nothing to convert (tensor()'s fast path, without the copy)
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
-    array = _dtype.as_array(data.data if isinstance(data, Tensor) else data, dtype)
+    array = _dtype.as_array(data.array if isinstance(data, Tensor) else data, dtype)
     return _wrap(array)
 
 
@@ -62,7 +62,7 @@ def _shape(shape) -> tuple:
 
 
 def _float_dtype(dtype) -> np.dtype:
-    return _dtype.resolve_dtype(dtype) or _dtype.float32
+    return _dtype.resolve_dtype(dtype) or _dtype.get_default_dtype()
 
 
 def zeros(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -140,7 +140,7 @@ def _fill_dtype(value, dtype) -> np.dtype:
         return _dtype.bool_
     if isinstance(value, (int, np.integer)):
         return _dtype.int64
-    return _dtype.float32
+    return _dtype.get_default_dtype()
 
 
 def _like(other) -> np.ndarray:
@@ -261,7 +261,7 @@ def normal(
     if np.any(s < 0):
         raise ValueError(f"normal() needs std >= 0, got {std}")
     kinds = [a.dtype for a in (m, s) if a.dtype.kind == "f" and a.ndim > 0]
-    dt = _dtype.resolve_dtype(dtype) or (kinds[0] if kinds else _dtype.float32)
+    dt = _dtype.resolve_dtype(dtype) or (kinds[0] if kinds else _dtype.get_default_dtype())
     values = get_generator(generator).standard_normal(size) * s + m
     return _wrap(values.astype(dt), requires_grad)
 

@@ -358,6 +358,10 @@ def binary_cross_entropy_with_logits(
     return _ops.binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight)
 
 
+# Declared, as on the loss modules, so ``fit`` can tell a logit output without reading names.
+binary_cross_entropy_with_logits.output = "logit"
+
+
 def cross_entropy(
     input,
     target,

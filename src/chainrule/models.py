@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-ACTIVATION_MODULES = {
-    "sigmoid": "Sigmoid",
-    "tanh": "Tanh",
-    "relu": "ReLU",
-    "leaky_relu": "LeakyReLU",
-    "elu": "ELU",
-    "gelu": "GELU",
-    "silu": "SiLU",
-    "softplus": "Softplus",
-}
-
 
 def activation_module(name: str):
-    """A fresh activation module from its name (``"relu"`` → ``nn.ReLU()``)."""
-    from chainrule import nn
+    """A fresh activation module from its name (``"relu"`` → ``nn.ReLU()``); the names are
+    those of :data:`chainrule.registry.ACTIVATIONS`."""
+    from chainrule.registry import make_activation
 
-    if name not in ACTIVATION_MODULES:
-        raise ValueError(
-            f"unknown activation {name!r}; choose one of {', '.join(ACTIVATION_MODULES)}"
-        )
-    return getattr(nn, ACTIVATION_MODULES[name])()
+    return make_activation(name)
 
 
 def mlp(
@@ -39,7 +25,8 @@ def mlp(
         in_features: inputs per example.
         hidden: neurons in each hidden layer, e.g. ``[64, 32]``; empty for a linear model.
         out_features: outputs per example (1 for regression or binary logits, C for C classes).
-        activation: hidden activation name (``"relu"``, ``"tanh"``, ``"sigmoid"``, ...).
+        activation: hidden activation name (``"relu"``, ``"tanh"``, ``"sigmoid"``, ...: the keys
+            of :data:`chainrule.registry.ACTIVATIONS`).
         output_activation: optional activation after the last layer (``"sigmoid"``).
 
     Example:

@@ -557,8 +557,8 @@ class _BaseMLP(_BaseNet):
             linear = nn.Linear(fan_in, fan_out, dtype="float64")
             # scikit-learn's Glorot-uniform draw, weights then biases, from random_state
             bound = math.sqrt(factor / (fan_in + fan_out))
-            linear.weight.data[...] = rng.uniform(-bound, bound, (fan_in, fan_out)).T
-            linear.bias.data[...] = rng.uniform(-bound, bound, fan_out)
+            linear.weight.array[...] = rng.uniform(-bound, bound, (fan_in, fan_out)).T
+            linear.bias.array[...] = rng.uniform(-bound, bound, fan_out)
             layers.append(linear)
             if i < len(sizes) - 2 and self.activation != "identity":
                 layers.append(getattr(nn, _ACTIVATIONS[self.activation])())
@@ -595,7 +595,7 @@ class _BaseMLP(_BaseNet):
 
     def _penalty(self, batch_size: int) -> float:
         squares = sum(
-            float(np.sum(np.asarray(m.weight.data) ** 2)) for m in self._linears(self.model_)
+            float(np.sum(np.asarray(m.weight.array) ** 2)) for m in self._linears(self.model_)
         )
         return 0.5 * self.alpha * squares / batch_size
 
@@ -629,12 +629,12 @@ class _BaseMLP(_BaseNet):
     def coefs_(self) -> list[np.ndarray]:
         """Weight matrices as scikit-learn lays them out: (fan_in, fan_out) per layer."""
         check_is_fitted(self, "model_")
-        return [np.asarray(m.weight.data).T.copy() for m in self._linears(self.model_)]
+        return [np.asarray(m.weight.array).T.copy() for m in self._linears(self.model_)]
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
         check_is_fitted(self, "model_")
-        return [np.asarray(m.bias.data).copy() for m in self._linears(self.model_)]
+        return [np.asarray(m.bias.array).copy() for m in self._linears(self.model_)]
 
 
 class MLPClassifier(_ClassifierMixin, ClassifierMixin, _BaseMLP):

@@ -7,11 +7,13 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.autograd import engine
 from chainrule.autograd.grad_mode import _GradMode
-from chainrule.errors import DTypeError, GraphError
+from chainrule.autograd.inplace import InplaceMethods
+from chainrule.autograd.inplace import bump as _bump_version
+from chainrule.errors import DTypeError, GraphError, ShapeError
 from chainrule.tensor_methods import TensorMethods
 
 
-class Tensor(TensorMethods):
+class Tensor(InplaceMethods, TensorMethods):
     """An array of numbers with an optional gradient and a link to the op that made it.
 
     Make tensors with :func:`chainrule.tensor`; ops on tensors build the graph that
@@ -26,15 +28,24 @@ class Tensor(TensorMethods):
         [4.0, -2.0]
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "__weakref__")
-    __array_ufunc__ = None  # NumPy defers to our reflected operators: ndarray * Tensor -> Tensor
+    __slots__ = (
+        "array",
+        "grad_array",
+        "requires_grad",
+        "_ctx",
+        "name",
+        "_writes",
+        "_written_at",
+        "__weakref__",
+    )
+    _is_parameter = False  # nn.Parameter says True (cr.compile treats it as a leaf)
     __hash__ = object.__hash__  # identity, as in PyTorch (used as optimizer state keys)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if isinstance(data, Tensor):
-            data = data.data
-        self.data = _dtype.as_array(data, dtype)
-        self.grad = None
+            data = data.array
+        self.array = _dtype.as_array(data, dtype)
+        self.grad_array = None
         self.requires_grad = False
         self._ctx = None
         self.name = None
@@ -45,39 +56,73 @@ class Tensor(TensorMethods):
     def _make(cls, data: np.ndarray, requires_grad: bool) -> Tensor:
         """Wrap an op's output array without any conversion (the engine's fast path)."""
         t = object.__new__(cls)
-        t.data = data
-        t.grad = None
+        t.array = data
+        t.grad_array = None
         t.requires_grad = requires_grad
         t._ctx = None
         t.name = None
         return t
 
     # ---- attributes -------------------------------------------------------------------
-    # The raw NumPy arrays under the PyTorch-facing ``.data`` and ``.grad`` (library code reads
-    # these; the core is moving ``.data``/``.grad`` to tensors, as in PyTorch).
+    # ``array`` and ``grad_array`` are the raw NumPy arrays; library code reads them directly.
+    # ``.data`` and ``.grad`` are PyTorch's faces of the same memory: tensors that share the
+    # arrays, so ``p.grad.zero_()`` and ``p.data.normal_()`` change the parameter itself.
     @property
-    def array(self) -> np.ndarray:
-        return self.data
+    def data(self) -> Tensor:
+        """The values as a tensor cut from the graph, sharing memory (PyTorch's ``.data``).
+
+        Changing it in place changes this tensor without autograd noticing, exactly as in
+        PyTorch; prefer ``with cr.no_grad():`` and the in-place methods for parameter updates.
+        """
+        return Tensor._make(self.array, False)
+
+    @data.setter
+    def data(self, value) -> None:
+        array = value.array if isinstance(value, Tensor) else np.asarray(value)
+        _dtype.check_kind(array.dtype, "Tensor.data =")
+        self.array = array
+        _bump_version(self)
 
     @property
-    def grad_array(self):
-        return self.grad
+    def grad(self) -> Tensor | None:
+        """∂loss/∂self after ``backward()``: a tensor sharing the accumulated array, or ``None``."""
+        grad = self.grad_array
+        return None if grad is None else Tensor._make(grad, False)
 
-    @grad_array.setter
-    def grad_array(self, value) -> None:
-        self.grad = value
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is None:
+            self.grad_array = None
+            return
+        array = value.array if isinstance(value, Tensor) else np.asarray(value)
+        if array.shape != self.array.shape:
+            raise ShapeError(
+                f"assigned grad of shape {array.shape} to a tensor of shape {self.array.shape}; "
+                f"they must match"
+            )
+        if array.dtype != self.array.dtype:
+            raise DTypeError(
+                f"assigned grad of dtype {array.dtype} to a tensor of dtype {self.array.dtype}; "
+                f"convert it first (grad.to({self.array.dtype}))"
+            )
+        self.grad_array = array
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor has seen (PyTorch's ``_version``)."""
+        return getattr(self, "_writes", 0)
 
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -94,17 +139,17 @@ class Tensor(TensorMethods):
 
     def size(self, dim: int | None = None):
         """The shape (PyTorch's ``size()``), or the length of one dimension."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     # ---- autograd -----------------------------------------------------------------------
     def backward(self, grad=None, retain_graph: bool = False) -> None:
-        """Backpropagate: add ∂self/∂leaf to ``leaf.grad`` for every leaf that requires grad.
+        """Backpropagate: add ∂self/∂leaf to ``leaf.grad_array`` for every leaf that requires grad.
 
         Args:
             grad: ∂L/∂self, same shape as ``self``; optional when ``self`` has one element.
@@ -114,9 +159,9 @@ class Tensor(TensorMethods):
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Ask (or stop asking) for this leaf's gradient; floating-point tensors only."""
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self.array.dtype.kind != "f":
             raise DTypeError(
-                f"only floating-point tensors can require gradients, got dtype {self.data.dtype}; "
+                f"only floating-point tensors can require gradients, got dtype {self.array.dtype}; "
                 f"make it with dtype='float32' or 'float64'"
             )
         if not requires_grad and self._ctx is not None:
@@ -132,30 +177,33 @@ class Tensor(TensorMethods):
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory, requires no grad)."""
-        return Tensor._make(self.data, False)
+        return Tensor._make(self.array, False)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (sets ``.grad`` to ``None``)."""
-        self.grad = None
+        self.grad_array = None
 
     # ---- conversion ---------------------------------------------------------------------
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.item()
+        return self.array.item()
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (shared memory, not a copy)."""
-        return self.data
+        return self.array
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __array__(self, dtype=None, copy=None):
+        array = self.array
+        if not isinstance(array, np.ndarray):  # a NumPy scalar from a full reduction
+            array = np.asarray(array)
         if copy:
-            return np.array(self.data, dtype=dtype, copy=True)
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+            return np.array(array, dtype=dtype, copy=True)
+        return array if dtype is None else array.astype(dtype, copy=False)
 
     def astype(self, dtype) -> Tensor:
         """A copy converted to ``dtype`` (differentiable between float dtypes)."""
@@ -171,21 +219,21 @@ class Tensor(TensorMethods):
         return self.astype(np.float64)
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(
-                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self.array.size} elements is ambiguous; "
                 f"use .any() or .all()"
             )
-        return bool(self.data)
+        return bool(self.array)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -194,14 +242,14 @@ class Tensor(TensorMethods):
         return int(self.item())
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(self.array, separator=", ", precision=4, prefix="tensor(")
         extras = []
         if (
-            self.data.dtype != _dtype.float32
-            and self.data.dtype.kind == "f"
-            or (self.data.dtype.kind != "f" and self.data.dtype != _dtype.int64)
+            self.array.dtype != _dtype.float32
+            and self.array.dtype.kind == "f"
+            or (self.array.dtype.kind != "f" and self.array.dtype != _dtype.int64)
         ):
-            extras.append(f"dtype={self.data.dtype}")
+            extras.append(f"dtype={self.array.dtype}")
         if self._ctx is not None:
             extras.append(f"grad_fn=<{type(self._ctx).__name__}>")
         elif self.requires_grad:
@@ -210,32 +258,24 @@ class Tensor(TensorMethods):
 
     # ---- operators ----------------------------------------------------------------------
     def __add__(self, other):
-        if isinstance(other, Tensor) and self.data.shape == other.data.shape:
-            return _apply_pair(_Add, self, other)  # what _ops.add does here, sooner
         return _ops.add(self, other)
 
     def __radd__(self, other):
         return _ops.add(other, self)
 
     def __sub__(self, other):
-        if isinstance(other, Tensor) and self.data.shape == other.data.shape:
-            return _apply_pair(_Sub, self, other)  # what _ops.sub does here, sooner
         return _ops.sub(self, other)
 
     def __rsub__(self, other):
         return _ops.sub(other, self)
 
     def __mul__(self, other):
-        if isinstance(other, Tensor) and self.data.shape == other.data.shape:
-            return _apply_pair(_Mul, self, other)  # what _ops.mul does here, sooner
         return _ops.mul(self, other)
 
     def __rmul__(self, other):
         return _ops.mul(other, self)
 
     def __truediv__(self, other):
-        if isinstance(other, Tensor) and self.data.shape == other.data.shape:
-            return _apply_pair(_Div, self, other)  # what _ops.div does here, sooner
         return _ops.div(self, other)
 
     def __rtruediv__(self, other):
@@ -263,21 +303,33 @@ class Tensor(TensorMethods):
         return _ops.abs(self)
 
     def __eq__(self, other):
+        if not isinstance(other, _OPERANDS):
+            return NotImplemented  # let the other side decide (pytest.approx, None, ...)
         return _ops.compare(np.equal, self, other)
 
     def __ne__(self, other):
+        if not isinstance(other, _OPERANDS):
+            return NotImplemented  # let the other side decide (pytest.approx, None, ...)
         return _ops.compare(np.not_equal, self, other)
 
     def __lt__(self, other):
+        if not isinstance(other, _OPERANDS):
+            return NotImplemented  # let the other side decide (pytest.approx, None, ...)
         return _ops.compare(np.less, self, other)
 
     def __le__(self, other):
+        if not isinstance(other, _OPERANDS):
+            return NotImplemented  # let the other side decide (pytest.approx, None, ...)
         return _ops.compare(np.less_equal, self, other)
 
     def __gt__(self, other):
+        if not isinstance(other, _OPERANDS):
+            return NotImplemented  # let the other side decide (pytest.approx, None, ...)
         return _ops.compare(np.greater, self, other)
 
     def __ge__(self, other):
+        if not isinstance(other, _OPERANDS):
+            return NotImplemented  # let the other side decide (pytest.approx, None, ...)
         return _ops.compare(np.greater_equal, self, other)
 
     def __getitem__(self, index):
@@ -289,41 +341,102 @@ class Tensor(TensorMethods):
                 "in-place assignment into a tensor that requires grad would corrupt its "
                 "gradient; do it under cr.no_grad() or build a new tensor (cr.where, cr.cat)"
             )
-        self.data[index] = value.data if isinstance(value, Tensor) else value
+        self.array[index] = value.array if isinstance(value, Tensor) else value
+        _bump_version(self)
 
     # ---- methods that mirror the functions ----------------------------------------------
-    def sum(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.sum(self, axis=axis, keepdims=keepdims, dim=dim)
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def mean(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.mean(self, axis=axis, keepdims=keepdims, dim=dim)
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def max(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.max(self, axis=axis, keepdims=keepdims, dim=dim)
+    def max(self, dim=None, keepdim=None, *, axis=None, keepdims=False):
+        """See :func:`chainrule.max`: ``x.max(dim)`` is ``(values, indices)``, as in PyTorch."""
+        return _ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def min(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.min(self, axis=axis, keepdims=keepdims, dim=dim)
+    def min(self, dim=None, keepdim=None, *, axis=None, keepdims=False):
+        return _ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def var(self, axis=None, keepdims=False, *, dim=None, correction=0):
-        return _ops.var(self, axis=axis, keepdims=keepdims, dim=dim, correction=correction)
+    def amax(self, dim=None, keepdim=False):
+        return _ops.amax(self, dim, keepdim)
 
-    def std(self, axis=None, keepdims=False, *, dim=None, correction=0):
-        return _ops.std(self, axis=axis, keepdims=keepdims, dim=dim, correction=correction)
+    def amin(self, dim=None, keepdim=False):
+        return _ops.amin(self, dim, keepdim)
 
-    def logsumexp(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.logsumexp(self, axis=axis, keepdims=keepdims, dim=dim)
+    def var(
+        self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None, unbiased=None
+    ):
+        """Variance with PyTorch's default ``correction=1`` (see :func:`chainrule.var`)."""
+        return _ops.var(
+            self, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, unbiased=unbiased
+        )
 
-    def argmax(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.argmax(self, axis=axis, keepdims=keepdims, dim=dim)
+    def std(
+        self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None, unbiased=None
+    ):
+        return _ops.std(
+            self, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, unbiased=unbiased
+        )
 
-    def argmin(self, axis=None, keepdims=False, *, dim=None):
-        return _ops.argmin(self, axis=axis, keepdims=keepdims, dim=dim)
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def any(self):
-        return bool(self.data.any())
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops.argmax(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def all(self):
-        return bool(self.data.all())
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return _ops.argmin(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def any(self, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
+        """Whether any element is true (along ``dim``): a bool tensor, as in PyTorch.
+        (``axis``/``keepdims`` are accepted so ``np.any(tensor)`` works too.)"""
+        axis = dim if axis is None else axis
+        keep = keepdim if keepdims is None else keepdims
+        return Tensor._make(np.asarray(self.array.any(axis=axis, keepdims=keep)), False)
+
+    def all(self, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
+        """Whether every element is true (along ``dim``): a bool tensor, as in PyTorch."""
+        axis = dim if axis is None else axis
+        keep = keepdim if keepdims is None else keepdims
+        return Tensor._make(np.asarray(self.array.all(axis=axis, keepdims=keep)), False)
+
+    def __and__(self, other):
+        return _bitwise(np.bitwise_and, self, other)
+
+    def __or__(self, other):
+        return _bitwise(np.bitwise_or, self, other)
+
+    def __xor__(self, other):
+        return _bitwise(np.bitwise_xor, self, other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    @property
+    def nbytes(self) -> int:
+        return self.array.nbytes
+
+    @property
+    def itemsize(self) -> int:
+        return self.array.itemsize
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy functions on tensors: the arithmetic ones run as chainrule ops (so
+        ``ndarray * tensor`` is a tensor in the graph); any other (``np.isfinite``) runs on the
+        arrays and returns an array."""
+        if method == "__call__" and not kwargs:
+            op = _UFUNC_OPS.get(ufunc)
+            if op is not None:
+                return op(*inputs)
+        arrays = [x.array if isinstance(x, Tensor) else x for x in inputs]
+        out = kwargs.get("out")
+        if out is not None:
+            if any(isinstance(o, Tensor) for o in out):
+                raise TypeError(
+                    f"np.{ufunc.__name__}(..., out=tensor) is not supported; use the tensor's "
+                    f"in-place methods (add_, mul_, copy_) so autograd sees the change"
+                )
+        return getattr(ufunc, method)(*arrays, **kwargs)
 
     def reshape(self, *shape):
         return _ops.reshape(self, *shape)
@@ -423,8 +536,37 @@ class Tensor(TensorMethods):
 
 
 from chainrule import ops as _ops  # noqa: E402  (ops need Tensor defined first)
-from chainrule.autograd.function import apply_pair as _apply_pair  # noqa: E402
-from chainrule.ops.elementwise import Add as _Add  # noqa: E402
-from chainrule.ops.elementwise import Div as _Div  # noqa: E402
-from chainrule.ops.elementwise import Mul as _Mul  # noqa: E402
-from chainrule.ops.elementwise import Sub as _Sub  # noqa: E402
+
+# What a comparison accepts on the other side; anything else answers NotImplemented.
+_OPERANDS = (Tensor, np.ndarray, np.generic, bool, int, float, list, tuple)
+
+
+def _bitwise(ufunc, a, b) -> Tensor:
+    """``&``, ``|``, ``^`` on bool or integer tensors (never part of the graph)."""
+    arrays = [x.array if isinstance(x, Tensor) else np.asarray(x) for x in (a, b)]
+    for array in arrays:
+        if array.dtype.kind not in "biu":
+            raise DTypeError(f"{ufunc.__name__} needs bool or integer tensors, got {array.dtype}")
+    return Tensor._make(ufunc(*arrays), False)
+
+
+_UFUNC_OPS = {
+    np.add: _ops.add,
+    np.subtract: _ops.sub,
+    np.multiply: _ops.mul,
+    np.true_divide: _ops.div,
+    np.power: _ops.pow,
+    np.matmul: _ops.matmul,
+    np.negative: _ops.neg,
+    np.absolute: _ops.abs,
+    np.exp: _ops.exp,
+    np.log: _ops.log,
+    np.sqrt: _ops.sqrt,
+    np.tanh: _ops.tanh,
+    np.maximum: _ops.maximum,
+    np.minimum: _ops.minimum,
+    **{
+        u: (lambda a, b, _u=u: _ops.compare(_u, a, b))
+        for u in (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal)
+    },
+}

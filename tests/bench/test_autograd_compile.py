@@ -65,7 +65,7 @@ def test_compile_broadcast_fan_out_and_accumulation(rng):
         x = rng.standard_normal((4, 3))
         w.grad = b.grad = None
         fn(cr.tensor(x, dtype="float64")).backward()
-        want_w, want_b = w.grad.copy(), b.grad.copy()
+        want_w, want_b = w.grad_array.copy(), b.grad_array.copy()
         w.grad = b.grad = None
         compiled(x)
         np.testing.assert_array_equal(w.grad, want_w)

@@ -70,7 +70,7 @@ def test_shuffle_is_a_permutation_and_reproducible():
     assert [ea1, ea2] == [epoch(b), epoch(b)]
     # features and labels stay paired
     for xb, yb in a:
-        assert np.array_equal(xb.data, X[yb.data])
+        assert np.array_equal(xb.data, X[np.asarray(yb.data)])
 
 
 def test_default_generator_follows_manual_seed():

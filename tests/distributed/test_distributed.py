@@ -71,7 +71,7 @@ def test_single_process_is_world_of_one():
     mean = dist.allreduce_mean([a])[0]
     assert mean.tolist() == a.tolist() and mean is not a
     model = nn.Linear(3, 2)
-    before = model.weight.data.copy()
+    before = model.weight.array.copy()
     ddp = dist.DistributedDataParallel(model)
     assert ddp.module is model
     out = ddp(cr.tensor(np.ones((4, 3), dtype=np.float32)))

@@ -34,7 +34,7 @@ def engine_grad(model, x, y, loss_fn, name, index):
         x, y = x[None], y[None]
     loss = loss_fn(twin(cr.tensor(x, dtype="float64")), y)
     loss.backward()
-    return float(dict(twin.named_parameters())[name].grad[index])
+    return float(dict(twin.named_parameters())[name].grad_array[index])
 
 
 def brute_force(report, chain):
@@ -45,7 +45,7 @@ def brute_force(report, chain):
     t = next(p for p in graph.tensors if naming.param_names.get(id(p)) == name)
     i = int(np.ravel_multi_index(tuple(int(v) for v in index.rstrip("]").split(",")), t.shape))
     stop = naming.layers[-1].a  # the network's output; the loss's own factor comes last
-    d_out = stop.grad.reshape(-1)
+    d_out = stop.grad_array.reshape(-1)
     return [
         math.prod(s[4] for s in steps) * d_out[steps[-1][3]]
         for steps in graph.paths(t, i, stop=stop, limit=10**6)

@@ -62,7 +62,7 @@ def engine_grads(model, x, y, loss_fn) -> dict:
     twin = copy.deepcopy(model).double()
     loss = loss_fn(twin(cr.tensor(x, dtype="float64")), y)
     loss.backward()
-    return {name: p.grad for name, p in twin.named_parameters()}
+    return {name: p.grad_array for name, p in twin.named_parameters()}
 
 
 def element_names(model) -> list:
@@ -89,12 +89,12 @@ def test_sum_over_paths_of_factor_products_is_the_engine_gradient(seed):
     }
     checked = 0
     for name, t in by_name.items():
-        for i in range(t.data.size):
+        for i in range(t.array.size):
             total = sum(np.prod([s[4] for s in path]) for path in graph.paths(t, i))
             want = expected[name].reshape(-1)[i]
             assert abs(total - want) <= 1e-12 * max(1.0, abs(want)), (name, i, total, want)
             checked += 1
-    assert checked == sum(p.data.size for _, p in model.named_parameters())
+    assert checked == sum(p.array.size for _, p in model.named_parameters())
     # 2. the chains the report prints: their factors' products add up to the engine's .grad
     for chain in report.data["chains"]:
         name, _, index = chain["param"].partition("[")
@@ -141,5 +141,5 @@ def test_path_sums_equal_engine_gradient_of_every_node():
     graph = report.graph
     sums = graph.path_sums()
     for t in graph.tensors:
-        if t.grad is not None:
-            np.testing.assert_allclose(sums[id(t)], t.grad, rtol=1e-12, atol=1e-12)
+        if t.grad_array is not None:
+            np.testing.assert_allclose(sums[id(t)], t.grad_array, rtol=1e-12, atol=1e-12)

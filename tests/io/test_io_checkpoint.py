@@ -32,7 +32,7 @@ def train(model, opt, sched, steps, start=0):
         loss.backward()
         opt.step()
         sched.step()
-        losses.append(loss.data.tobytes())
+        losses.append(loss.array.tobytes())
     return losses
 
 

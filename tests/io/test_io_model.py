@@ -24,13 +24,13 @@ def special_model(dtype):
         nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Dropout(0.5), nn.Linear(8, 3)
     ).to(dtype)
     values = np.array(SPECIAL64 if dtype == "float64" else SPECIAL32, dtype=dtype)
-    w = model[0].weight.data
+    w = model[0].weight.array
     w.reshape(-1)[: values.size] = values
     # NaNs with distinct payloads and a sign bit must come back bit for bit
     bits = w.view(np.uint64 if dtype == "float64" else np.uint32).reshape(-1)
     bits[-1] = 0xFFF8_0000_0000_1234 if dtype == "float64" else 0xFFC0_1234
-    model[1].running_mean.data[:] = np.linspace(-1, 1, 8)
-    model[1].num_batches_tracked.data[...] = 12345
+    model[1].running_mean.array[:] = np.linspace(-1, 1, 8)
+    model[1].num_batches_tracked.array[...] = 12345
     return model
 
 
@@ -58,7 +58,7 @@ def test_round_trip_is_bit_exact(tmp_path, dtype):
     x = np.random.default_rng(0).normal(size=(6, 4)).astype(dtype)
     model.eval()
     with cr.no_grad(), np.errstate(invalid="ignore", over="ignore"):  # inf/NaN weights
-        assert loaded(x).data.tobytes() == model(x).data.tobytes()
+        assert loaded(x).array.tobytes() == model(x).array.tobytes()
 
 
 def test_size_zero_dimensions_round_trip(tmp_path):
@@ -92,7 +92,7 @@ def test_every_layer_type_round_trips(tmp_path):
     assert state_bytes(loaded) == state_bytes(model)
     x = np.array([[1, 2, 3], [9, 0, 4]])
     with cr.no_grad():
-        assert loaded(x).data.tobytes() == model.eval()(x).data.tobytes()
+        assert loaded(x).array.tobytes() == model.eval()(x).array.tobytes()
 
 
 def test_read_metadata_without_building(tmp_path):
@@ -142,8 +142,8 @@ def test_saved_sequential_loads_into_torch_and_back(tmp_path):
     torch = pytest.importorskip("torch")
     st_torch = pytest.importorskip("safetensors.torch")
     model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
-    model[1].running_var.data[:] = np.linspace(0.5, 2, 8)
-    model[1].num_batches_tracked.data[...] = 7
+    model[1].running_var.array[:] = np.linspace(0.5, 2, 8)
+    model[1].num_batches_tracked.array[...] = 7
     cr.save(model, tmp_path / "m.safetensors")
     twin = torch.nn.Sequential(
         torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(), torch.nn.Linear(8, 3)
@@ -155,7 +155,7 @@ def test_saved_sequential_loads_into_torch_and_back(tmp_path):
     twin.eval()
     model.eval()
     with torch.no_grad(), cr.no_grad():
-        np.testing.assert_allclose(twin(torch.from_numpy(x)).numpy(), model(x).data, rtol=1e-5,
+        np.testing.assert_allclose(twin(torch.from_numpy(x)).numpy(), model(x).array, rtol=1e-5,
                                    atol=1e-6)  # fmt: skip
     # and back: a state dict saved by PyTorch's safetensors loads into chainrule exactly
     for p in twin.parameters():

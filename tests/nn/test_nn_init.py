@@ -56,9 +56,9 @@ def test_calculate_gain_matches_torch():
 )
 def test_initialiser_statistics(fill, mean, std, bound):
     p = _param(200, 300)
-    data = p.data
-    assert fill(p) is p and p.data is data  # in place, same array
-    assert p.data.mean() == pytest.approx(mean, abs=4 * std / math.sqrt(p.data.size))
+    data = p.array
+    assert fill(p) is p and p.array is data  # in place, same array
+    assert p.data.mean() == pytest.approx(mean, abs=4 * std / math.sqrt(p.numel()))
     assert p.data.std() == pytest.approx(std, rel=0.02)
     if bound is not None:
         assert bound[0] <= p.data.min() and p.data.max() <= bound[1]
@@ -77,7 +77,7 @@ def test_constant_fills_and_fan_checks():
 
 def test_seeding_reproduces_initial_weights():
     cr.manual_seed(42)
-    first = nn.Linear(5, 4).weight.data.copy()
+    first = nn.Linear(5, 4).weight.array.copy()
     cr.manual_seed(42)
     np.testing.assert_array_equal(nn.Linear(5, 4).weight.data, first)
     assert not np.array_equal(nn.Linear(5, 4).weight.data, first)  # the sequence moves on

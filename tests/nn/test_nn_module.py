@@ -47,7 +47,7 @@ def test_parameter_is_a_float_tensor_that_requires_grad():
     assert nn.Parameter(np.ones(2)).dtype == np.float64  # float64 data stays float64
     assert nn.Parameter(np.ones(2, np.float32), requires_grad=False).requires_grad is False
     t = cr.ones(2)
-    assert nn.Parameter(t).data is t.data  # shares a tensor's memory, like PyTorch
+    assert nn.Parameter(t).array is t.array  # shares a tensor's memory, like PyTorch
     assert repr(nn.Parameter([1.0, 1.0])) == repr(tnn.Parameter(torch.ones(2)))
     assert not hasattr(nn.Parameter([1.0]), "__dict__")
 

@@ -212,7 +212,7 @@ def test_scheduler_state_dict_round_trip_through_json(name, kwargs):
     first = make(init)
     lrs_a = run(*first, range(20))
     saved = _to_json_and_back({"opt": first[1].state_dict(), "sched": first[2].state_dict()})
-    second = make([p.data for p in first[0]])
+    second = make([p.array for p in first[0]])
     second[1].load_state_dict(saved["opt"])
     second[2].load_state_dict(saved["sched"])
     lrs_b = run(*second, range(20, 40))

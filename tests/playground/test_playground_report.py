@@ -38,7 +38,7 @@ def test_png_encoder_round_trips_through_pillow():
 def test_recorder_gradient_norms_are_the_engines():
     X, y = cr.datasets.moons(n=64, seed=1)
     model = _mlp()
-    start = [p.data.copy() for p in model.parameters()]
+    start = [p.array.copy() for p in model.parameters()]
     twin = _mlp()
     for p, s in zip(twin.parameters(), start):
         p.data = s.copy()

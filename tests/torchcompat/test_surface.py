@@ -458,13 +458,7 @@ def test_samplers_and_batch_sampler_like_torch():
     [
         "floor",
         "trunc",
-        pytest.param(
-            None,
-            marks=pytest.mark.xfail(
-                reason="int / int gives float64, PyTorch the default float32 (core promotion)",
-                strict=False,
-            ),
-        ),
+        None,
     ],
 )
 def test_integer_div_rounding_matches_torch(mode):

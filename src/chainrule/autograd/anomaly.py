@@ -1,8 +1,8 @@
 """Anomaly detection: find the first op whose forward output or backward gradient is not finite.
 
-While a :func:`detect_anomaly` block is active, ``Function.apply`` is swapped for a checking
-version, and every recorded op gets a checking ``backward``. Outside the block nothing is
-patched, so normal training pays nothing for the feature.
+While a :func:`detect_anomaly` block is active, an observer of ``Function.apply`` checks every
+op's output and gives every recorded op a checking ``backward``. Outside the block no observer
+is registered, so normal training pays nothing for the feature.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import functools
 
 import numpy as np
 
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import add_observer, remove_observer
 from chainrule.errors import NonFiniteError
 
-_state = {"depth": 0, "apply": None}
+_state = {"depth": 0}
 
 
 def _describe(fn) -> str:
@@ -43,10 +43,9 @@ def _checked_backward(fn):
     return backward
 
 
-def _checked_apply(cls, *inputs, **params):
-    result = _state["apply"].__func__(cls, *inputs, **params)
-    if _bad(result.data):
-        already = [i for i, t in enumerate(inputs) if _bad(t.data)]
+def _check_op(cls, inputs, params, result):
+    if _bad(result.array):
+        already = [i for i, t in enumerate(inputs) if _bad(t.array)]
         where = (
             f"its input(s) {already} were already non-finite (NaN or inf in data or parameters)"
             if already
@@ -59,7 +58,6 @@ def _checked_apply(cls, *inputs, **params):
     ctx = result._ctx
     if ctx is not None:
         ctx.backward = _checked_backward(ctx)  # instance attribute: shadows the class's method
-    return result
 
 
 class detect_anomaly:
@@ -82,16 +80,14 @@ class detect_anomaly:
 
     def __enter__(self):
         if _state["depth"] == 0:
-            _state["apply"] = Function.__dict__["apply"]
-            Function.apply = classmethod(_checked_apply)
+            add_observer(_check_op)
         _state["depth"] += 1
         return self
 
     def __exit__(self, *exc):
         _state["depth"] -= 1
         if _state["depth"] == 0:
-            Function.apply = _state["apply"]
-            _state["apply"] = None
+            remove_observer(_check_op)
         return False
 
     def __call__(self, fn):

@@ -1,6 +1,6 @@
 """``cr.compile``: record a loss computation once, then replay it without graph bookkeeping.
 
-The first call runs the function normally while every op's ``Function.apply`` is watched. The
+The first call runs the function normally while an observer of ``Function.apply`` watches. The
 ops, their order and the backward order become a plan. Later calls with arrays of the same
 shapes and dtypes run the plan: each op's own ``forward`` and ``backward`` methods, in the same
 order, with the same gradient sums. No tensors, modules, argument checks or topological sort
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd import engine
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import add_observer, remove_observer
 from chainrule.autograd.grad_mode import _GradMode
 from chainrule.errors import GraphError
 from chainrule.tensor import Tensor
@@ -66,7 +66,7 @@ class Compiled:
         self.__wrapped__ = fn
 
     def __call__(self, *args):
-        arrays = [a.data if isinstance(a, Tensor) else np.asarray(a) for a in args]
+        arrays = [a.array if isinstance(a, Tensor) else np.asarray(a) for a in args]
         if not _GradMode.enabled:  # nothing to differentiate: just run the function
             return self.fn(*[Tensor._make(a, False) for a in arrays])
         key = tuple([(a.shape, a.dtype) for a in arrays])  # a list first: no generator
@@ -78,18 +78,15 @@ class Compiled:
     def _record(self, arrays, key):
         inputs = [Tensor._make(a, False) for a in arrays]
         calls = []
-        original = Function.__dict__["apply"]
 
-        def recording_apply(cls, *tensors, **params):
-            result = original.__func__(cls, *tensors, **params)
+        def record(cls, tensors, params, result):
             calls.append((cls, tensors, params, result))
-            return result
 
-        Function.apply = classmethod(recording_apply)
+        add_observer(record)
         try:
             loss = self.fn(*inputs)
         finally:
-            Function.apply = original
+            remove_observer(record)
         self.plan = _Plan.build(key, inputs, calls, loss)  # before backward() frees the graph
         self.records += 1
         loss.backward()
@@ -108,14 +105,12 @@ class _Plan:
 
     @classmethod
     def build(cls, key, inputs, calls, loss):
-        if not isinstance(loss, Tensor) or loss.data.size != 1:
+        if not isinstance(loss, Tensor) or loss.array.size != 1:
             raise GraphError("cr.compile: the function must return a single-element loss tensor")
         if loss._ctx is None or not loss.requires_grad:
             raise GraphError(
                 "cr.compile: the loss does not depend on any parameter that requires grad"
             )
-        from chainrule.nn import Parameter as parameter_type
-
         arg_index = {id(t): i for i, t in enumerate(inputs)}
         out_index = {}
         leaves = {}
@@ -135,14 +130,14 @@ class _Plan:
                     refs.append((_OP, out_index[id(t)]))
                 elif id(t) in arg_index:
                     refs.append((_ARG, arg_index[id(t)]))
-                elif t.requires_grad or isinstance(t, parameter_type):  # frozen ones too
+                elif t.requires_grad or t._is_parameter:  # frozen parameters too
                     refs.append((_LEAF, t))
                     leaves[id(t)] = t
-                elif t.data.ndim == 0:
-                    refs.append((_CONST, t.data))
+                elif t.array.ndim == 0:
+                    refs.append((_CONST, t.array))
                 else:
                     raise GraphError(
-                        f"cr.compile: op {op.__name__} reads a tensor of shape {t.data.shape} "
+                        f"cr.compile: op {op.__name__} reads a tensor of shape {t.array.shape} "
                         f"that is not an argument, a parameter or an op's output (made inside "
                         f"the function, e.g. a converted copy of an argument or a random mask). "
                         f"Pass it as an argument, or call the function uncompiled."
@@ -183,7 +178,7 @@ class _Plan:
                 elif kind == _ARG:
                     ins.append(arrays[i])
                 elif kind == _LEAF:
-                    ins.append(i.data)  # read now: the optimizer updates parameters in place
+                    ins.append(i.array)  # read now: the optimizer updates parameters in place
                 else:
                     ins.append(i)
             fn = op()
@@ -215,16 +210,16 @@ class _Plan:
                         grad_in = engine.sum_to_shape(grad_in, shape)
                     grads[i] = grad_in if grads[i] is None else grads[i] + grad_in
                 elif kind == _LEAF:
-                    shape = i.data.shape
+                    shape = i.array.shape
                     if grad_in.shape != shape:
                         grad_in = engine.sum_to_shape(grad_in, shape)
                     if (
-                        i.grad is None
+                        i.grad_array is None
                         and grad_in.base is None
                         and grad_in is not grad
-                        and grad_in.dtype == i.data.dtype
+                        and grad_in.dtype == i.array.dtype
                     ):
-                        i.grad = grad_in  # as in engine.backward: the common case inline
+                        i.grad_array = grad_in  # as in engine.backward: the common case inline
                     else:
                         engine._accumulate_leaf(i, grad_in, grad)
         return Tensor._make(loss, False)

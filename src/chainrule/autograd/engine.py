@@ -6,6 +6,7 @@ import weakref
 
 import numpy as np
 
+from chainrule.autograd.inplace import _CLOCK, check_saved_inputs
 from chainrule.errors import GraphError
 
 
@@ -98,25 +99,25 @@ def _depth_first_order(root) -> list:
 
 
 def _accumulate_leaf(tensor, grad: np.ndarray, upstream: np.ndarray) -> None:
-    if tensor.grad is None:
+    if tensor.grad_array is None:
         # A leaf owns its .grad: never alias the upstream array or a view of another array.
         if grad is upstream or grad.base is not None:
             grad = grad.copy()
-        elif grad.dtype != tensor.data.dtype:
-            grad = grad.astype(tensor.data.dtype)
-        tensor.grad = grad
+        elif grad.dtype != tensor.array.dtype:
+            grad = grad.astype(tensor.array.dtype)
+        tensor.grad_array = grad
     else:
-        tensor.grad += grad
+        tensor.grad_array += grad
 
 
-def backward(root, grad=None, retain_graph: bool = False) -> None:
-    """Fill ``.grad`` of every leaf that ``root`` depends on (see Tensor.backward)."""
+def _seed(root, grad) -> np.ndarray:
+    """∂root/∂root: ones for a one-element root, else the given ``grad`` checked."""
     if not root.requires_grad:
         raise GraphError(
             "backward() called on a tensor that does not require grad: it was made without "
             "requires_grad=True inputs, or under no_grad()"
         )
-    data = root.data
+    data = root.array
     if grad is None:
         if data.size != 1:
             raise GraphError(
@@ -129,7 +130,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             grad = np.empty_like(data)  # with fill(1): half the time of np.ones_like
             grad.fill(1)
     else:
-        grad = np.asarray(getattr(grad, "data", grad), dtype=data.dtype)
+        grad = np.asarray(getattr(grad, "array", grad), dtype=data.dtype)
         if grad.shape != data.shape:
             from chainrule.errors import ShapeError
 
@@ -137,23 +138,42 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 f"backward(grad) got a gradient of shape {grad.shape} for an output of shape "
                 f"{data.shape}; they must match"
             )
+    return grad
+
+
+def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:
+    """Fill ``.grad`` of every leaf that ``root`` depends on (see Tensor.backward).
+
+    With a ``sink`` (see :func:`chainrule.autograd.grad`), gradients go to the sink instead:
+    ``sink.op(fn, grad)`` sees each op's output gradient and ``sink.leaf(tensor, grad)`` each
+    leaf's, and no ``.grad`` is touched.
+    """
+    grad = _seed(root, grad)
     root_fn = root._ctx
     if root_fn is None:
-        _accumulate_leaf(root, grad, None)
+        if sink is not None:
+            sink.leaf(root, grad)
+        else:
+            _accumulate_leaf(root, grad, None)
         return
     order = topological_order(root_fn)
     root_fn.grad_out = grad
+    clock = _CLOCK[0]  # in-place writes so far: an op recorded before a later one is checked
     for fn in order:
         grad = fn.grad_out
         if grad is None:  # the op's output did not influence root
             if not retain_graph:
                 fn.release()
             continue
+        if fn.epoch != clock:
+            check_saved_inputs(fn)
+        if sink is not None:
+            sink.op(fn, grad)
         retained = fn.retained
         if retained is not None:
             kept = retained()
             if kept is not None:
-                kept.grad = grad.copy() if kept.grad is None else kept.grad + grad
+                kept.grad_array = grad.copy() if kept.grad_array is None else kept.grad_array + grad
         # An index into the op's results and flags, not zip() over three sequences: the zip
         # object and its tuples cost more than the rest of a small op's hand-off.
         grads_in = fn.backward(grad)
@@ -163,17 +183,21 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         for parent in fn.parents:
             grad_in = grads_in[i]
             if grad_in is not None and needs_grad[i]:
-                if not exact and grad_in.shape != parent.data.shape:
-                    grad_in = sum_to_shape(grad_in, parent.data.shape)
+                if not exact and grad_in.shape != parent.array.shape:
+                    grad_in = sum_to_shape(grad_in, parent.array.shape)
                 ctx = parent._ctx
-                if ctx is None:
+                if ctx is None and sink is not None:
+                    sink.leaf(parent, grad_in)
+                elif ctx is None:
                     if (
-                        parent.grad is None
+                        parent.grad_array is None
                         and grad_in.base is None
                         and grad_in is not grad
-                        and grad_in.dtype == parent.data.dtype
+                        and grad_in.dtype == parent.array.dtype
                     ):
-                        parent.grad = grad_in  # _accumulate_leaf's common case, one call sooner
+                        parent.grad_array = (
+                            grad_in  # _accumulate_leaf's common case, one call sooner
+                        )
                     else:
                         _accumulate_leaf(parent, grad_in, grad)
                 elif ctx.grad_out is None:

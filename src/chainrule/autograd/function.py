@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chainrule.autograd.grad_mode import _GradMode
+from chainrule.autograd.inplace import _CLOCK
 from chainrule.tensor import Tensor
 
 _new_object = object.__new__
@@ -46,46 +47,75 @@ class Function:
     def backward(self, grad):
         raise NotImplementedError
 
+    # Ops whose backward reads none of their inputs' values (only shapes) set this to False:
+    # changing such an input in place before backward() is then harmless (see autograd.inplace).
+    saves_inputs = True
+    epoch = 0  # the in-place clock when the op was recorded (autograd.inplace)
+
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
-        """Run the op; record it in the graph if grad mode is on and an input needs grad."""
+        """Run the op on tensors; record it in the graph if grad mode is on and an input needs
+        grad. The one way every op runs: functions, operators and modules all come here."""
         fn = cls()
         # Ops take one to three tensors: unpacking them by hand saves the list and the generator
         # that a general loop costs (about a third of a small op's overhead).
         n_inputs = len(inputs)
         if n_inputs == 2:
             a, b = inputs
-            out = fn.forward(a.data, b.data, **params) if params else fn.forward(a.data, b.data)
+            out = fn.forward(a.array, b.array, **params) if params else fn.forward(a.array, b.array)
             grad_a, grad_b = a.requires_grad, b.requires_grad
             needs_grad = (grad_a, grad_b)
             record = (grad_a or grad_b) and _GradMode.enabled
         elif n_inputs == 1:
             x = inputs[0]
-            out = fn.forward(x.data, **params) if params else fn.forward(x.data)
+            out = fn.forward(x.array, **params) if params else fn.forward(x.array)
             record = x.requires_grad and _GradMode.enabled
             needs_grad = _ONE_NEEDS_GRAD
         elif n_inputs == 3:  # linear(x, W, b)
             a, b, c = inputs
-            out = fn.forward(a.data, b.data, c.data, **params)
+            out = fn.forward(a.array, b.array, c.array, **params)
             needs_grad = (a.requires_grad, b.requires_grad, c.requires_grad)
             record = (needs_grad[0] or needs_grad[1] or needs_grad[2]) and _GradMode.enabled
         else:
-            out = fn.forward(*[t.data for t in inputs], **params)
+            out = fn.forward(*[t.array for t in inputs], **params)
             needs_grad = tuple([t.requires_grad for t in inputs])
             record = True in needs_grad and _GradMode.enabled
         result = _new_object(Tensor)  # Tensor._make, inlined
-        result.data = out
-        result.grad = None
+        result.array = out
+        result.grad_array = None
         result.name = None
         if record:
             fn.parents = inputs
             fn.needs_grad = needs_grad
+            if _CLOCK[0]:
+                fn.epoch = _CLOCK[0]
             result.requires_grad = True
             result._ctx = fn
         else:
             result.requires_grad = False
             result._ctx = None
+        if _OBSERVERS:
+            for observer in _OBSERVERS:
+                observer(cls, inputs, params, result)
         return result
+
+    # ---- PyTorch's grad_fn face -----------------------------------------------------------
+    def name(self) -> str:
+        """The op's name as PyTorch spells a grad_fn (``MulBackward0``)."""
+        return f"{type(self).__name__}Backward0"
+
+    @property
+    def next_functions(self) -> tuple:
+        """``((grad_fn or AccumulateGrad or None, 0), ...)`` per input, as in PyTorch."""
+        links = []
+        for parent in self.parents:
+            if parent._ctx is not None:
+                links.append((parent._ctx, 0))
+            elif parent.requires_grad:
+                links.append((AccumulateGrad(parent), 0))
+            else:
+                links.append((None, 0))
+        return tuple(links)
 
     def release(self) -> None:
         """Free saved arrays and links to inputs once backward no longer needs them."""
@@ -96,78 +126,29 @@ class Function:
         return f"<{type(self).__name__} op>"
 
 
-_FUNCTION_ATTRS = Function.__dict__  # a live view: shows apply swapped by compile or anomaly mode
-_PLAIN_APPLY = Function.__dict__["apply"]
+class AccumulateGrad:
+    """Where a leaf's gradient lands, as PyTorch's graph shows it (``variable`` is the leaf)."""
+
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
-def apply_pair(cls, a: Tensor, b: Tensor) -> Tensor:
-    """``cls.apply(a, b)`` for an op of two tensors and no options, for Tensor's operators.
-
-    The same steps as :meth:`Function.apply` without packing ``*inputs`` and ``**params``,
-    about a tenth of a small op's overhead. While ``Function.apply`` is swapped (the recorder of
-    ``cr.compile``, ``detect_anomaly``) it calls ``cls.apply``, so they see every op.
-    """
-    if _FUNCTION_ATTRS["apply"] is not _PLAIN_APPLY:
-        return cls.apply(a, b)
-    fn = cls()
-    out = fn.forward(a.data, b.data)
-    result = _new_object(Tensor)
-    result.data = out
-    result.grad = None
-    result.name = None
-    grad_a, grad_b = a.requires_grad, b.requires_grad
-    if (grad_a or grad_b) and _GradMode.enabled:
-        fn.parents = (a, b)
-        fn.needs_grad = (grad_a, grad_b)
-        result.requires_grad = True
-        result._ctx = fn
-    else:
-        result.requires_grad = False
-        result._ctx = None
-    return result
+# Observers see every op as it runs: ``observer(cls, inputs, params, result)``. cr.compile's
+# recorder and detect_anomaly register here; with none registered an op pays one truth test.
+_OBSERVERS: list = []
 
 
-def apply_one(cls, x: Tensor) -> Tensor:
-    """``cls.apply(x)`` for an op of one tensor and no options (activations, ``exp``, ...).
-
-    :func:`apply_pair` for one input: the same steps as :meth:`Function.apply` without the
-    argument packing, and ``cls.apply`` itself while ``Function.apply`` is swapped.
-    """
-    if _FUNCTION_ATTRS["apply"] is not _PLAIN_APPLY:
-        return cls.apply(x)
-    fn = cls()
-    result = _new_object(Tensor)
-    result.data = fn.forward(x.data)
-    result.grad = None
-    result.name = None
-    if x.requires_grad and _GradMode.enabled:
-        fn.parents = (x,)
-        fn.needs_grad = _ONE_NEEDS_GRAD
-        result.requires_grad = True
-        result._ctx = fn
-    else:
-        result.requires_grad = False
-        result._ctx = None
-    return result
+def add_observer(observer) -> None:
+    _OBSERVERS.append(observer)
 
 
-def apply_three(cls, a: Tensor, b: Tensor, c: Tensor) -> Tensor:
-    """``cls.apply(a, b, c)`` for an op of three tensors and no options (``linear`` with a
-    bias): :func:`apply_pair` for three inputs."""
-    if _FUNCTION_ATTRS["apply"] is not _PLAIN_APPLY:
-        return cls.apply(a, b, c)
-    fn = cls()
-    result = _new_object(Tensor)
-    result.data = fn.forward(a.data, b.data, c.data)
-    result.grad = None
-    result.name = None
-    grad_a, grad_b, grad_c = a.requires_grad, b.requires_grad, c.requires_grad
-    if (grad_a or grad_b or grad_c) and _GradMode.enabled:
-        fn.parents = (a, b, c)
-        fn.needs_grad = (grad_a, grad_b, grad_c)
-        result.requires_grad = True
-        result._ctx = fn
-    else:
-        result.requires_grad = False
-        result._ctx = None
-    return result
+def remove_observer(observer) -> None:
+    _OBSERVERS.remove(observer)

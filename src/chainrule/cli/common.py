@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus")
+from chainrule.registry import ACTIVATIONS as _ACTIVATIONS
+from chainrule.registry import LOSSES as _LOSSES
+from chainrule.registry import OPTIMIZERS as _OPTIMIZERS
+
+# The --activation, --loss and --optimizer choices: the names of chainrule.registry.
+ACTIVATIONS = tuple(_ACTIVATIONS)
+LOSSES = tuple(_LOSSES)
+OPTIMIZERS = tuple(_OPTIMIZERS)
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

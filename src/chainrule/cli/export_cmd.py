@@ -44,11 +44,11 @@ def _example_input(model, path: str, input_shape: str | None = None):
             raise CLIError(
                 f"--input-shape must be positive integers like 1,28,28, got {input_shape!r}"
             )
-        dtype = next((p.data.dtype for p in model.parameters()), np.dtype(np.float32))
+        dtype = next((p.array.dtype for p in model.parameters()), np.dtype(np.float32))
         return np.zeros((1, *dims), dtype)
     first = next((m for m in model.modules() if not isinstance(m, nn.Sequential)), None)
     if isinstance(first, nn.Linear):
-        return np.zeros((1, first.in_features), first.weight.data.dtype)
+        return np.zeros((1, first.in_features), first.weight.array.dtype)
     if isinstance(first, nn.Embedding):
         return np.zeros((1, 1), np.int64)
     raise CLIError(

@@ -10,8 +10,10 @@ import numpy as np
 
 from chainrule.cli.common import column_list
 from chainrule.cli.errors import CLIError
+from chainrule.registry import LOSSES as LOSS_ENTRIES
 
-#: The loss each task accepts (``auto`` picks the first).
+#: The losses (names of ``chainrule.registry.LOSSES``) each task accepts; ``auto`` picks the
+#: first.
 LOSSES = {"binary": ("bce", "ce"), "multiclass": ("ce",), "regression": ("mse",)}
 
 
@@ -108,8 +110,6 @@ def _file_digest(path: str) -> str:
 
 def choose_loss(requested: str, task: str, n_classes: int | None):
     """The loss name, module and number of outputs; a loss that does not fit is an error."""
-    from chainrule import nn
-
     allowed = LOSSES[task]
     loss = allowed[0] if requested == "auto" else requested
     if loss not in allowed:
@@ -119,11 +119,8 @@ def choose_loss(requested: str, task: str, n_classes: int | None):
             f"--loss {loss} does not fit this target ({task}, {what}); use --loss "
             f"{' or --loss '.join(allowed)}, or {fix}"
         )
-    if loss == "bce":
-        return loss, nn.BCEWithLogitsLoss(), 1
-    if loss == "ce":
-        return loss, nn.CrossEntropyLoss(), n_classes
-    return loss, nn.MSELoss(), 1
+    entry = LOSS_ENTRIES[loss]
+    return loss, entry.cls(), entry.outputs(n_classes)
 
 
 def encode_targets(y, loss: str, classes, preprocessor=None):

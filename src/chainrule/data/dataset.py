@@ -35,7 +35,7 @@ class Dataset:
 
 
 def _as_array(value, position: int) -> np.ndarray:
-    array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    array = value.array if isinstance(value, Tensor) else np.asarray(value)
     _dtype.check_kind(array.dtype, f"TensorDataset (array {position})")
     if array.ndim == 0:
         raise ShapeError(
@@ -122,7 +122,7 @@ class Subset(Dataset):
 
 
 def _field_array(values) -> np.ndarray:
-    return np.stack([v.data if isinstance(v, Tensor) else np.asarray(v) for v in values])
+    return np.stack([v.array if isinstance(v, Tensor) else np.asarray(v) for v in values])
 
 
 def fetch_batch(dataset, indices: np.ndarray):

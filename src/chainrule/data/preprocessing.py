@@ -216,7 +216,7 @@ class Preprocessor:
 
     # ---- fitting and transforming ---------------------------------------------------------
     def _features(self, X) -> np.ndarray:
-        array = X.data if isinstance(X, Tensor) else np.asarray(X)
+        array = X.array if isinstance(X, Tensor) else np.asarray(X)
         if array.dtype.kind not in "fiub":
             raise DataError(f"Preprocessor: expected numbers, got an array of dtype {array.dtype}")
         if array.ndim == 1:
@@ -272,7 +272,7 @@ class Preprocessor:
             raise DataError("Preprocessor.transform: not fitted; call fit(X_train) first")
         if self.standardize and self.mean is None:
             raise DataError("Preprocessor.transform: not fitted; call fit(X_train) first")
-        array = data.data if isinstance(data, Tensor) else None
+        array = data.array if isinstance(data, Tensor) else None
         ragged = False
         if array is None:
             try:

@@ -82,7 +82,7 @@ def _stratified(labels: np.ndarray, n_test: int, rng: np.random.Generator):
 
 def _take(array, indices):
     if isinstance(array, Tensor):
-        return Tensor._make(array.data[indices], False)
+        return Tensor._make(array.array[indices], False)
     return array[indices]
 
 
@@ -127,7 +127,7 @@ def train_test_split(*arrays, test_size=0.25, stratify=None, seed=0, shuffle: bo
                 "train_test_split: stratify needs shuffle=True (a stratified split picks "
                 "samples of every class at random)"
             )
-        labels = stratify.data if isinstance(stratify, Tensor) else np.asarray(stratify)
+        labels = stratify.array if isinstance(stratify, Tensor) else np.asarray(stratify)
         if labels.shape[:1] != (n,):
             raise ShapeError(
                 f"train_test_split: stratify must have one label per sample ({n}), got shape "

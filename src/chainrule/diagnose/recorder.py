@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from chainrule.errors import NonFiniteError
 from chainrule.nn.module import Module
 from chainrule.train.callbacks import Callback
 
@@ -259,7 +260,7 @@ class Recorder(Callback):
             time.perf_counter() - self._t0
         )
         error = sys.exc_info()[1]
-        if error is not None and type(error).__name__ == "NonFiniteError":
+        if isinstance(error, NonFiniteError):
             rec["error"] = {
                 "kind": getattr(error, "kind", None),
                 "epoch": getattr(error, "epoch", None),
@@ -333,7 +334,7 @@ class Recorder(Callback):
         rec["epoch_of_record"].append(len(epochs))
         grad_norm, weight_norm, ratio = rec["grad_norm"], rec["weight_norm"], rec["update_ratio"]
         for (name, p), before in zip(self._params, self._before):
-            g = p.grad
+            g = p.grad_array
             gn = math.nan if g is None else _norm(_array(g))
             bn = _norm(before)
             un = _norm(np.subtract(_array(p), before, out=before))  # the update, in place

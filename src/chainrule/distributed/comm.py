@@ -575,7 +575,7 @@ def broadcast_parameters(model, root: int = 0) -> None:
     requests = []
     tensors = [p for _, p in model.named_parameters()] + [b for _, b in model.named_buffers()]
     for t in tensors:
-        array = np.asarray(t.data)
+        array = np.asarray(t.array)
         if not array.flags.c_contiguous or not array.flags.writeable:
             raise DistributedError("broadcast_parameters needs contiguous, writeable parameters")
         requests.append(_state.comm.Ibcast([array, _mpi_dtype(array.dtype)], root=root))

@@ -16,7 +16,7 @@ How the gradients travel (the design, measured in ``docs/distributed.md``):
   through the earlier layers. (A core hook ``Tensor.register_post_accumulate_grad_hook``
   would make the swap unnecessary.)
 * **Wait.** The op of the last parameter to get its gradient waits for every bucket, then
-  writes the means into ``p.grad``: when ``loss.backward()`` returns, the gradients are
+  writes the means into ``p.grad_array``: when ``loss.backward()`` returns, the gradients are
   averaged, and ``optimizer.step()`` needs nothing more. When some parameters got no
   gradient (unused in this forward pass), call :meth:`finish_gradient_synchronization`
   before the step (``cr.fit`` does); they contribute their ``.grad`` so far (or zero).
@@ -56,8 +56,8 @@ class _GradReady(Function):
 class _Bucket:
     def __init__(self, indices: list, params: list):
         self.indices = indices
-        dtype = np.asarray(params[indices[0]].data).dtype
-        sizes = [np.asarray(params[i].data).size for i in indices]
+        dtype = np.asarray(params[indices[0]].array).dtype
+        sizes = [np.asarray(params[i].array).size for i in indices]
         self.offsets = dict(zip(indices, np.concatenate([[0], np.cumsum(sizes)[:-1]]).tolist()))
         self.flat = np.zeros(int(sum(sizes)), dtype=dtype)
         self.pending = len(indices)
@@ -75,8 +75,8 @@ class _Reducer:
         size = 0
         cap = min(_FIRST_BUCKET_BYTES, bucket_bytes)
         for i in reversed(range(len(params))):
-            array = np.asarray(params[i].data)
-            dtype_changes = current and np.asarray(params[current[0]].data).dtype != array.dtype
+            array = np.asarray(params[i].array)
+            dtype_changes = current and np.asarray(params[current[0]].array).dtype != array.dtype
             if current and (size + array.nbytes > cap or dtype_changes):
                 self.buckets.append(_Bucket(current, params))
                 current, size, cap = [], 0, bucket_bytes
@@ -127,10 +127,10 @@ class _Reducer:
         bucket = self.bucket_of[index]
         start = bucket.offsets[index]
         slot = bucket.flat[start : start + grad.size]
-        if param.grad is None:
+        if param.grad_array is None:
             slot[...] = grad.reshape(-1)
         else:  # a gradient accumulated before (e.g. under no_sync()): the total is averaged
-            np.add(np.asarray(param.grad).reshape(-1), grad.reshape(-1), out=slot)
+            np.add(np.asarray(param.grad_array).reshape(-1), grad.reshape(-1), out=slot)
         bucket.pending -= 1
         self._start_ready_buckets()
         if self.ready_count < len(self.params):
@@ -138,9 +138,9 @@ class _Reducer:
         # The last gradient: finish every bucket and give this parameter its mean directly.
         self._finish(skip=index)
         mean = self._sum_view(index).reshape(grad.shape) / self.world
-        if param.grad is None:
+        if param.grad_array is None:
             return mean  # a fresh array: the engine keeps it as .grad without another copy
-        np.asarray(param.grad)[...] = mean
+        np.asarray(param.grad_array)[...] = mean
         return None
 
     def _start_ready_buckets(self) -> None:
@@ -159,12 +159,12 @@ class _Reducer:
     def _sum_view(self, index: int) -> np.ndarray:
         bucket = self.bucket_of[index]
         start = bucket.offsets[index]
-        return bucket.flat[start : start + np.asarray(self.params[index].data).size]
+        return bucket.flat[start : start + np.asarray(self.params[index].array).size]
 
     def _finish(self, skip: int | None = None) -> None:
         for i, done in enumerate(self.is_ready):
             if not done:  # unused in this pass: its gradient so far (or zero) joins the mean
-                grad = self.params[i].grad
+                grad = self.params[i].grad_array
                 slot = self._sum_view(i)
                 slot[...] = 0 if grad is None else np.asarray(grad).reshape(-1)
                 self.bucket_of[i].pending -= 1
@@ -178,15 +178,15 @@ class _Reducer:
         for i, param in enumerate(self.params):
             if i == skip:
                 continue
-            total = self._sum_view(i).reshape(np.asarray(param.data).shape)
-            if param.grad is None:
+            total = self._sum_view(i).reshape(np.asarray(param.array).shape)
+            if param.grad_array is None:
                 if not self.is_ready[i] and not total.any():
                     continue  # unused on every rank: stays None, as in PyTorch
                 from chainrule.autograd.engine import _accumulate_leaf
 
                 _accumulate_leaf(param, total / self.world, None)
                 continue
-            np.divide(total, self.world, out=np.asarray(param.grad))
+            np.divide(total, self.world, out=np.asarray(param.grad_array))
         self.active = False
 
     def finish(self) -> None:
@@ -292,7 +292,7 @@ class DistributedDataParallel(Module):
     def _broadcast_buffers(self, buffers) -> None:
         requests = []
         for b in buffers:
-            array = np.asarray(b.data)
+            array = np.asarray(b.array)
             requests.append(comm._state.comm.Ibcast([array, comm._mpi_dtype(array.dtype)], 0))
         for r in requests:
             comm.wait(r, "the buffer broadcast")

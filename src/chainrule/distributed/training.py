@@ -25,7 +25,6 @@ from chainrule.distributed.sampler import DistributedSampler
 
 __all__ = ["DistributedRun", "merge_metric"]
 
-_WRITERS = ("ModelCheckpoint", "CSVLogger", "BackupAndRestore")
 
 
 def _is_a(obj, names) -> bool:
@@ -203,7 +202,7 @@ class DistributedRun:
         patched = []
         if self.rank != 0:
             for cb in callbacks:
-                if _is_a(cb, _WRITERS):
+                if getattr(cb, "writes_files", False):
                     cb.on_epoch_end = _skip
                     patched.append(cb)
         return [*callbacks, _restore_callback(patched)]

@@ -8,7 +8,7 @@ delta form, the chain rule for chosen parameters factor by factor, and the updat
 import sys
 import types
 
-from chainrule.explain.builder import explain, explain_graph, trace
+from chainrule.explain.api import explain, explain_graph, trace
 from chainrule.explain.report import Report
 
 __all__ = ["Report", "explain", "explain_graph", "trace"]

@@ -31,11 +31,11 @@ class Layer:
 
     @property
     def width(self) -> int:
-        return self.weight.data.shape[0]
+        return self.weight.array.shape[0]
 
     @property
     def fan_in(self) -> int:
-        return self.weight.data.shape[1]
+        return self.weight.array.shape[1]
 
     @property
     def act_label(self) -> str:
@@ -45,11 +45,15 @@ class Layer:
 def _is_elementwise(graph: Graph, fn, current: Tensor) -> bool:
     """A one-input op whose output element j depends on input element j only."""
     out = graph.output_of[fn]
-    if len(fn.parents) != 1 or fn.parents[0] is not current or out.data.shape != current.data.shape:
+    if (
+        len(fn.parents) != 1
+        or fn.parents[0] is not current
+        or out.array.shape != current.array.shape
+    ):
         return False
     if not fn.needs_grad or not fn.needs_grad[0]:
         return False
-    n = out.data.size
+    n = out.array.size
     for j in {0, n - 1}:
         grad = graph.local_row(fn, j)[0]
         if grad is None:
@@ -89,7 +93,7 @@ def detect_layers(graph: Graph, x: Tensor, out: Tensor | None = None) -> list[La
             and current is layers[-1].z
             and layers[-1].bias is None
             and params[1]._ctx is None
-            and out.data.shape == current.data.shape
+            and out.array.shape == current.array.shape
         ):
             layers[-1].bias, layers[-1].bias_op = params[1], fn
             layers[-1].z = layers[-1].a = out
@@ -130,7 +134,7 @@ class Naming:
         self.x, self.y = x, y
         self.classic = classic
         self.base: dict[int, str] = {}
-        self.batch = x.data.shape[0] if (layers and x is not None and x.data.ndim > 1) else 1
+        self.batch = x.array.shape[0] if (layers and x is not None and x.array.ndim > 1) else 1
         self.elements: dict[str, tuple] = {}  # classic element name -> (tensor, flat index)
         self._custom: dict[tuple, str] = {}
         if layers:
@@ -167,7 +171,7 @@ class Naming:
 
     def _classic(self):
         layers = self.layers
-        for k in range(self.x.data.shape[-1]):
+        for k in range(self.x.array.shape[-1]):
             self._custom[(id(self.x), k)] = f"i{k + 1}"
         w_count = b_count = 0
         for layer in layers:
@@ -177,16 +181,16 @@ class Naming:
                 self._custom[(id(layer.z), j)] = f"net_{n}"
                 if layer.a is not layer.z:
                     self._custom[(id(layer.a), j)] = f"out_{n}"
-                if last and self.y is not None and self.y.data.size == layer.width:
+                if last and self.y is not None and self.y.array.size == layer.width:
                     self._custom[(id(self.y), j)] = f"target_{n}"
-            for i in range(layer.weight.data.size):
+            for i in range(layer.weight.array.size):
                 w_count += 1
                 self._custom[(id(layer.weight), i)] = f"w{w_count}"
             if layer.bias is not None:
-                if layer.bias.data.size == 1:
+                if layer.bias.array.size == 1:
                     self._custom[(id(layer.bias), 0)] = f"b{layer.index}"
                 else:
-                    for i in range(layer.bias.data.size):
+                    for i in range(layer.bias.array.size):
                         b_count += 1
                         self._custom[(id(layer.bias), i)] = f"b{b_count}"
         for (tid, i), name in self._custom.items():
@@ -201,7 +205,7 @@ class Naming:
         custom = self._custom.get((id(t), i))
         if custom is not None:
             return custom
-        shape = t.data.shape
+        shape = t.array.shape
         base = self.base.get(id(t), "?")
         if t is self.graph.root or not shape:
             return base
@@ -225,12 +229,12 @@ class Naming:
         by_name = {self.param_names[id(p)]: p for p in params if id(p) in self.param_names}
         if m and m.group(1) in by_name:
             t = by_name[m.group(1)]
-            shape = t.data.shape
+            shape = t.array.shape
             try:
                 idx = tuple(int(v) for v in m.group(2).split(",")) if m.group(2) else ()
             except ValueError:
                 idx = None
-            if idx is not None and not idx and t.data.size == 1:
+            if idx is not None and not idx and t.array.size == 1:
                 return t, 0
             if (
                 idx is not None
@@ -244,10 +248,10 @@ class Naming:
         parts = []
         for p in params:
             name = self.param_names.get(id(p), "?")
-            shape = p.data.shape
+            shape = p.array.shape
             if not shape:
                 parts.append(name)
-            elif p.data.size == 1:
+            elif p.array.size == 1:
                 parts.append(name + index_text(shape, 0))
             else:
                 letters = "ijkl"[: len(shape)]
@@ -280,14 +284,14 @@ def step_factor(naming: Naming, graph: Graph, step) -> Factor:
     if isinstance(fn, LinearOp) and k in (0, 1):
         # Linear: ∂z_j/∂W_jk = x_k and ∂z_j/∂x_k = W_jk; name the element the formula means.
         x, w = fn.parents[0], fn.parents[1]
-        idx = np.unravel_index(j, inner_out.data.shape)
+        idx = np.unravel_index(j, inner_out.array.shape)
         if k == 1:
-            row, col = np.unravel_index(i, w.data.shape)
+            row, col = np.unravel_index(i, w.array.shape)
             x_index = (*idx[:-1], col)
-            note = naming.elem(x, int(np.ravel_multi_index(x_index, x.data.shape)))
+            note = naming.elem(x, int(np.ravel_multi_index(x_index, x.array.shape)))
         else:
-            col = np.unravel_index(i, x.data.shape)[-1]
-            note = naming.elem(w, int(np.ravel_multi_index((idx[-1], col), w.data.shape)))
+            col = np.unravel_index(i, x.array.shape)[-1]
+            note = naming.elem(w, int(np.ravel_multi_index((idx[-1], col), w.array.shape)))
     else:
         note = _formula_vars(naming, fn, formula, i, j, graph)
     return Factor(naming.elem(out, j), naming.elem(parent, i), formula, value, note)
@@ -298,12 +302,12 @@ def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
     letters = {"x": 0, "z": 0} if len(fn.parents) == 1 else {"a": 0, "b": 1}
     used = [c for c in letters if re.search(rf"(?<![A-Za-z]){c}(?![A-Za-z])", formula)]
     parts = []
-    out_shape = graph.output_of[fn].data.shape
+    out_shape = graph.output_of[fn].array.shape
     for c in used:
         p = fn.parents[letters[c]]
-        if p.data.size == 1:
+        if p.array.size == 1:
             k = 0
-        elif p.data.shape == out_shape:
+        elif p.array.shape == out_shape:
             k = j
         else:
             continue
@@ -317,6 +321,6 @@ def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
 
 
 def sample_of(t: Tensor, i: int, batched: bool) -> int:
-    if not batched or t.data.ndim < 2:
+    if not batched or t.array.ndim < 2:
         return 0
-    return int(np.unravel_index(i, t.data.shape)[0])
+    return int(np.unravel_index(i, t.array.shape)[0])

@@ -11,8 +11,9 @@ import numpy as np
 
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.creation import tensor
-from chainrule.explain.builder import explain, explain_graph
+from chainrule.explain.api import explain, explain_graph
 from chainrule.ops import linear, log, relu, sigmoid
+from chainrule.optim import SGD
 
 
 class RawMLP:
@@ -110,38 +111,36 @@ def mazur(param=("w5", "w1"), update_order: str = "simultaneous", names="classic
 
 
 def train_steps(model, x, y, loss_fn, lr: float, steps: int, update_order="simultaneous"):
-    """Plain gradient descent on one sample with the engine; returns (loss, output) after it.
+    """Plain gradient descent (``optim.SGD``) on one sample; returns (loss, output) after it.
 
     ``update_order="sequential"`` updates the layers of a :class:`RawMLP` from the output back,
     each lower layer's gradient taken from a backward pass that already sees the updated layers
-    above it (the activations are those of the step's forward pass).
+    above it (the activations are those of the step's forward pass: the step is in place).
     """
     x = tensor(np.atleast_2d(x), dtype="float64")
     y = tensor(np.atleast_2d(y), dtype="float64")
     params = model.parameters()
+    trained = [p for p in params if p.requires_grad]
+    per_layer = [
+        SGD([p for p in (weight, bias) if p.requires_grad], lr=lr)
+        for weight, bias in reversed(model.layers)
+    ]
+    everything = SGD(trained, lr=lr)
     for _ in range(steps):
-        for p in params:
-            p.grad = None
+        everything.zero_grad()
         loss = loss_fn(model(x), y)
         if update_order == "sequential":
-            for weight, bias in reversed(model.layers):
+            for layer in per_layer:
                 loss.backward(retain_graph=True)
-                with no_grad():
-                    for p in (weight, bias):
-                        if p.requires_grad:
-                            p.data -= lr * p.grad
-                for p in params:
-                    p.grad = None
+                layer.step()
+                everything.zero_grad()
         else:
             loss.backward()
-            with no_grad():
-                for p in params:
-                    if p.requires_grad:
-                        p.data -= lr * p.grad
+            everything.step()
     with no_grad():
         out = model(x)
         loss = loss_fn(out, y)
-    return float(loss.data), np.asarray(out.data).reshape(-1)
+    return float(loss.item()), np.asarray(out.numpy()).reshape(-1)
 
 
 # ---- the seed network: 2 → 1 sigmoid → 1 sigmoid, binary cross-entropy ------------------------

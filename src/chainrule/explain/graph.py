@@ -77,7 +77,7 @@ class Graph:
     # ---- local derivatives, from each op's own backward -----------------------------------
     def local_row(self, fn, j: int) -> list:
         """∂out_j/∂input for every input of ``fn`` (an array of the input's shape, or None)."""
-        out = self.output_of[fn].data
+        out = self.output_of[fn].array
         dtype = out.dtype if out.dtype.kind == "f" else np.float64
         seed = np.zeros(out.shape, dtype=dtype)
         seed.flat[j] = 1
@@ -88,18 +88,18 @@ class Graph:
                 row.append(None)
                 continue
             grad = np.asarray(grad)
-            if grad.shape != parent.data.shape:
-                grad = sum_to_shape(grad, parent.data.shape)
+            if grad.shape != parent.array.shape:
+                grad = sum_to_shape(grad, parent.array.shape)
             row.append(np.asarray(grad, dtype=np.float64))  # read only: no copy
         return row
 
     def jacobian_size(self, fn) -> int:
-        n_out = self.output_of[fn].data.size
-        return max((n_out * p.data.size for p in fn.parents), default=0)
+        n_out = self.output_of[fn].array.size
+        return max((n_out * p.array.size for p in fn.parents), default=0)
 
     def enumerable(self, fn) -> bool:
         """Whether the op is small enough to list its local derivatives element by element."""
-        n_out = self.output_of[fn].data.size
+        n_out = self.output_of[fn].array.size
         return n_out <= OUTPUT_LIMIT and self.jacobian_size(fn) <= JACOBIAN_LIMIT
 
     def columns(self, fn) -> list:
@@ -117,7 +117,7 @@ class Graph:
                 f"(Jacobian of {self.jacobian_size(fn):,} entries); explain a smaller batch"
             )
         parts: list = [None if not need else ([], [], []) for need in fn.needs_grad]
-        for j in range(self.output_of[fn].data.size):
+        for j in range(self.output_of[fn].array.size):
             for k, grad in enumerate(self.local_row(fn, j)):
                 if grad is None:
                     continue
@@ -145,7 +145,7 @@ class Graph:
 
         By the chain rule this is ∂root/∂tensor; the tests check it against the engine's ``.grad``.
         """
-        sums = {id(self.root): np.ones(self.root.data.shape, dtype=np.float64)}
+        sums = {id(self.root): np.ones(self.root.array.shape, dtype=np.float64)}
         for fn in reversed(self.ops if ops is None else ops):
             out = self.output_of[fn]
             upstream = sums.get(id(out))
@@ -155,7 +155,7 @@ class Graph:
             for k, parent in enumerate(fn.parents):
                 if cols[k] is None:
                     continue
-                acc = sums.setdefault(id(parent), np.zeros(parent.data.shape, dtype=np.float64))
+                acc = sums.setdefault(id(parent), np.zeros(parent.array.shape, dtype=np.float64))
                 flat_up = upstream.reshape(-1)
                 flat_acc = acc.reshape(-1)
                 for i, entries in cols[k].items():

@@ -1,59 +1,40 @@
-"""Formulas of the common losses (for the report's text) and their derivatives w.r.t. the output.
+"""The words for a loss: its formula and its derivative with respect to the output.
 
-Only words: the numbers always come from the engine's graph.
+Only words: the numbers always come from the engine's graph. The text lives once, on the loss
+module classes (``mean_formula``, ``mean_derivative`` in ``nn/loss.py``); a loss given as a
+function (``F.mse_loss``) reads the text of its module.
 """
 
 from __future__ import annotations
 
-# name -> (loss formula, ∂E/∂o formula); o is the network output, t the target, n the number of
-# elements averaged over, N the number of samples.
-KNOWN = {
-    "mse": ("E = 1/n · Σ (o − t)²", "2·(o − t)/n"),
-    "l1": ("E = 1/n · Σ |o − t|", "sign(o − t)/n"),
-    "huber": ("E = 1/n · Σ huber(o − t)", "clip(o − t, −δ, δ)/n"),
-    "bce": ("E = −1/n · Σ [t·ln(o) + (1 − t)·ln(1 − o)]", "(o − t)/(o·(1 − o))/n"),
-    "bce_logits": (
-        "E = −1/n · Σ [t·ln σ(o) + (1 − t)·ln(1 − σ(o))]",
-        "(σ(o) − t)/n",
-    ),
-    "ce": ("E = −1/N · Σ_n ln softmax(o_n)[t_n]", "(softmax(o) − onehot(t))/N"),
-    "nll": ("E = −1/N · Σ_n o_n[t_n]", "−onehot(t)/N"),
-}
+from chainrule.nn import loss as _loss
 
-_ALIASES = {
-    "mseloss": "mse",
-    "mse_loss": "mse",
-    "l1loss": "l1",
-    "l1_loss": "l1",
-    "huberloss": "huber",
-    "huber_loss": "huber",
-    "bceloss": "bce",
-    "binary_cross_entropy": "bce",
-    "bcewithlogitsloss": "bce_logits",
-    "binary_cross_entropy_with_logits": "bce_logits",
-    "crossentropyloss": "ce",
-    "cross_entropy": "ce",
-    "nllloss": "nll",
-    "nll_loss": "nll",
+# function name -> the module class that carries its text
+_FUNCTIONS = {
+    "mse_loss": _loss.MSELoss,
+    "l1_loss": _loss.L1Loss,
+    "huber_loss": _loss.HuberLoss,
+    "binary_cross_entropy": _loss.BCELoss,
+    "binary_cross_entropy_with_logits": _loss.BCEWithLogitsLoss,
+    "cross_entropy": _loss.CrossEntropyLoss,
+    "nll_loss": _loss.NLLLoss,
 }
 
 
 def describe(loss_fn) -> tuple[str | None, str | None]:
     """(formula, derivative formula) for ``loss_fn``, or (None, None) when unknown.
 
-    A loss function may carry its own ``formula`` and ``derivative`` attributes (strings).
+    A loss module (or any callable) may carry its own ``formula`` and ``derivative`` strings.
     """
     formula = getattr(loss_fn, "formula", None)
     derivative = getattr(loss_fn, "derivative", None)
     if isinstance(formula, str):
         return formula, derivative if isinstance(derivative, str) else None
-    name = getattr(loss_fn, "__name__", None) or type(loss_fn).__name__
-    key = _ALIASES.get(str(name).lower())
-    if key is None:
+    module = _FUNCTIONS.get(str(getattr(loss_fn, "__name__", "")))
+    if module is None:
         return None, None
-    formula, derivative = KNOWN[key]
     reduction = getattr(loss_fn, "reduction", "mean")
-    if reduction == "sum":
-        formula = formula.replace("1/n · ", "").replace("−1/n · ", "−").replace("−1/N · ", "−")
-        derivative = derivative.replace("/n", "").replace("/N", "")
-    return formula, derivative
+    return (
+        _loss._for_reduction(module.mean_formula, reduction, derivative=False),
+        _loss._for_reduction(module.mean_derivative, reduction, derivative=True),
+    )

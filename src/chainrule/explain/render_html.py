@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from chainrule.explain.report import D, Eq, F, Heading, Num, Para, Sym, Table
+from chainrule.explain.blocks import D, Eq, F, Heading, Num, Para, Sym, Table
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:72rem;margin:2rem auto;

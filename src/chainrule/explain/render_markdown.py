@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chainrule.explain.report import Eq, Heading, Para, Table
+from chainrule.explain.blocks import Eq, Heading, Para, Table
 
 
 def _cell(text) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from chainrule.explain.report import D, Eq, F, Heading, Num, Para, Sym, Table
+from chainrule.explain.blocks import D, Eq, F, Heading, Num, Para, Sym, Table
 
 
 def _eq_text(eq: Eq):

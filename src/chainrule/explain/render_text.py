@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 import unicodedata
 
-from chainrule.explain.report import Eq, Heading, Para, Table
+from chainrule.explain.blocks import Eq, Heading, Para, Table
 
 
 def width(text: str) -> int:

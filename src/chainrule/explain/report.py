@@ -1,208 +1,46 @@
 """The Report object: a document of blocks (headings, paragraphs, equations, tables) plus the
-data behind it (every number, for JSON), rendered to text, Markdown, HTML, terminal and DOT."""
+data model behind it (every number, for JSON), rendered to text, Markdown, HTML, terminal and DOT.
+
+The format backends (``render_*.py``) read the blocks from :mod:`chainrule.explain.blocks`, so
+this module imports them and none of them imports it."""
 
 from __future__ import annotations
 
 import json
-import math
 import os
-import re
 import shutil
 import subprocess
-from dataclasses import dataclass, field
 
-# ---- numbers ----------------------------------------------------------------------------------
+from chainrule.explain import (
+    render_dot,
+    render_html,
+    render_json,
+    render_markdown,
+    render_terminal,
+    render_text,
+)
 
+# The blocks and tokens, importable from here as before the split.
+from chainrule.explain.blocks import D, Eq, F, Heading, Num, Para, Sym, Table, tex_name, tex_text
+from chainrule.explain.format import fmt
 
-def fmt(value, decimals: int = 9) -> str:
-    """A number the way a worked example prints it: ``decimals`` places (more for tiny values,
-    so at least 6 significant digits show), trailing zeros dropped."""
-    v = float(value)
-    if v == 0:
-        return "0"
-    if not math.isfinite(v):
-        return str(v)
-    a = abs(v)
-    if a >= 1e7 or a < 1e-9:
-        return f"{v:.6e}"
-    places = max(decimals, 5 - math.floor(math.log10(a)))
-    text = f"{v:.{places}f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-# ---- equation tokens: each renders as plain text and as LaTeX ---------------------------------
-_TEX_CHARS = {
-    "σ": r"\sigma ",
-    "·": r"\cdot ",
-    "×": r"\times ",
-    "−": "-",
-    "Σ": r"\sum ",
-    "∂": r"\partial ",
-    "²": "^{2}",
-    "√": r"\sqrt ",
-    "≤": r"\le ",
-    "≥": r"\ge ",
-    "δ": r"\delta ",
-    "ᵀ": r"^{\top}",
-    "½": r"\tfrac{1}{2}",
-    "÷": r"\div ",
-    "→": r"\to ",
-    "≈": r"\approx ",
-    "η": r"\eta ",
-    "θ": r"\theta ",
-    "ε": r"\varepsilon ",
-    "α": r"\alpha ",
-    "β": r"\beta ",
-    "λ": r"\lambda ",
-    "Φ": r"\Phi ",
-    "|": r"\vert ",
-    "…": r"\dots ",
-}
-_TEX_FUNCS = {"ln", "exp", "tanh", "log", "max", "min", "sign"}
+__all__ = [
+    "D",
+    "Eq",
+    "F",
+    "Heading",
+    "Num",
+    "Para",
+    "Report",
+    "Sym",
+    "Table",
+    "dumps",
+    "fmt",
+    "tex_name",
+    "tex_text",
+]
 
 
-def tex_text(text: str) -> str:
-    """Unicode maths (as the ops' ``formulas`` are written) to LaTeX; runs of words become
-    ``\\text{...}`` with their spaces, known functions (ln, exp, tanh) stay maths."""
-    out = []
-    for part in re.split(r"([A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,})*)", text):
-        if re.fullmatch(r"[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,})*", part or "-"):
-            if part in _TEX_FUNCS:
-                out.append("\\" + part + " ")
-            else:
-                out.append(r"\text{ " + part + " }")
-            continue
-        part = re.sub(r" {2,}", r" \\quad ", part)
-        for ch in part:
-            if ch in "{}_#%&$":
-                out.append("\\" + ch)
-            else:
-                out.append(_TEX_CHARS.get(ch, ch))
-    return "".join(out)
-
-
-def tex_name(name: str) -> str:
-    """A symbol's LaTeX: ``w5`` → w_{5}, ``net_h1`` → \\mathrm{net}_{h1}, dotted names in tt."""
-    if name in ("E", "L"):
-        return name
-    m = re.fullmatch(r"([A-Za-zδ]+)_([A-Za-z0-9]+)", name)
-    if m:
-        head = (
-            tex_text(m.group(1))
-            if m.group(1) == "δ"
-            else (m.group(1) if len(m.group(1)) == 1 else r"\mathrm{" + m.group(1) + "}")
-        )
-        return head + "_{" + m.group(2) + "}"
-    m = re.fullmatch(r"([A-Za-z])(\d+)", name)
-    if m:
-        return m.group(1) + "_{" + m.group(2) + "}"
-    if re.fullmatch(r"[A-Za-z]", name):
-        return name
-    escaped = name.replace("\\", "").replace("_", r"\_").replace("#", r"\#")
-    return r"\texttt{" + escaped + "}"
-
-
-@dataclass(frozen=True)
-class Sym:
-    """A named quantity (``w5``, ``out_h1``, ``0.weight[1, 0]``)."""
-
-    name: str
-
-    def text(self) -> str:
-        return self.name
-
-    def tex(self) -> str:
-        return tex_name(self.name)
-
-
-@dataclass(frozen=True)
-class Num:
-    """A number; ``paren=True`` wraps a negative one in parentheses (an operand, not a result)."""
-
-    value: float
-    decimals: int = 9
-    paren: bool = False
-
-    def text(self) -> str:
-        text = fmt(self.value, self.decimals)
-        return f"({text})" if self.paren and text.startswith("-") else text
-
-    def tex(self) -> str:
-        return self.text()
-
-
-@dataclass(frozen=True)
-class D:
-    """∂top/∂bottom."""
-
-    top: str
-    bottom: str
-
-    def text(self) -> str:
-        return f"∂{self.top}/∂{self.bottom}"
-
-    def tex(self) -> str:
-        return (
-            r"\frac{\partial " + tex_name(self.top) + r"}{\partial " + tex_name(self.bottom) + "}"
-        )
-
-
-@dataclass(frozen=True)
-class F:
-    """A formula written in Unicode maths (an op's ``formulas`` entry, a loss formula)."""
-
-    formula: str
-
-    def text(self) -> str:
-        return self.formula
-
-    def tex(self) -> str:
-        return tex_text(self.formula)
-
-
-def _token_text(token) -> str:
-    return token if isinstance(token, str) else token.text()
-
-
-def _token_tex(token) -> str:
-    return tex_text(token) if isinstance(token, str) else token.tex()
-
-
-# ---- blocks -----------------------------------------------------------------------------------
-@dataclass
-class Heading:
-    level: int
-    text: str
-
-
-@dataclass
-class Para:
-    text: str
-
-
-@dataclass
-class Eq:
-    tokens: list
-
-    def text(self) -> str:
-        return "".join(_token_text(t) for t in self.tokens)
-
-    def tex(self) -> str:
-        return "".join(_token_tex(t) for t in self.tokens)
-
-
-@dataclass
-class Table:
-    header: list
-    rows: list
-    numeric: list = field(default_factory=list)  # per column: right-align?
-    caption: str = ""
-
-    def align(self) -> list:
-        return self.numeric or [False] * len(self.header)
-
-
-# ---- the report -------------------------------------------------------------------------------
 class Report:
     """An explanation: ``str(report)`` is plain text; ``.markdown()``, ``.html()``, ``.json()``,
     ``.terminal()`` and ``.dot()`` render it in other formats; ``.data`` holds every number.
@@ -214,12 +52,22 @@ class Report:
         0.298371109
     """
 
-    def __init__(self, title: str, blocks: list, data: dict, graph=None, names=None):
+    def __init__(
+        self, title: str, blocks: list, data: dict, graph=None, names=None, explanation=None
+    ):
         self.title = title
         self.blocks = blocks
         self.data = data
         self._graph = graph
         self._names = names
+        self._explanation = explanation
+
+    @property
+    def explanation(self):
+        """The data model the report was written from (an
+        :class:`~chainrule.explain.model.Explanation` or :class:`~chainrule.explain.model.Trace`);
+        ``report.data`` is its ``to_dict()``."""
+        return self._explanation
 
     @property
     def graph(self):
@@ -228,9 +76,7 @@ class Report:
 
     # ---- formats ------------------------------------------------------------------------
     def text(self) -> str:
-        from chainrule.explain.render_text import render
-
-        return render(self)
+        return render_text.render(self)
 
     def __str__(self) -> str:
         return self.text()
@@ -239,41 +85,30 @@ class Report:
         return f"<Report {self.title!r}: {len(self.blocks)} blocks>"
 
     def markdown(self) -> str:
-        from chainrule.explain.render_markdown import render
-
-        return render(self)
+        return render_markdown.render(self)
 
     def html(self) -> str:
-        from chainrule.explain.render_html import render
-
-        return render(self)
+        return render_html.render(self)
 
     def to_dict(self) -> dict:
         return self.data
 
     def json(self, indent: int | None = 2) -> str:
-        from chainrule.explain.render_json import render
-
-        return render(self, indent=indent)
+        """The data model as JSON (``report.data``: every number of every section)."""
+        return render_json.render(self, indent=indent)
 
     def terminal(self, console=None) -> None:
         """Print the report to the terminal with rich: aligned tables, colour (plain text when
         rich is not installed). ``console`` is an optional ``rich.console.Console``."""
-        from chainrule.explain.render_terminal import print_report
-
-        print_report(self, console)
+        render_terminal.print_report(self, console)
 
     def terminal_text(self, width: int = 120, color: bool = True) -> str:
         """What :meth:`terminal` prints, as a string (ANSI colour codes when ``color``)."""
-        from chainrule.explain.render_terminal import render
-
-        return render(self, width=width, color=color)
+        return render_terminal.render(self, width=width, color=color)
 
     def dot(self) -> str:
         """The computation graph in Graphviz DOT, values and gradients on each node."""
-        from chainrule.explain.render_dot import render
-
-        return render(self)
+        return render_dot.render(self)
 
     def render_graph(self, path, format: str | None = None) -> str:  # noqa: A002
         """Write the graph as SVG/PNG/PDF with Graphviz's ``dot`` binary; returns the path.
@@ -324,9 +159,7 @@ class Report:
 
     # ---- notebooks ----------------------------------------------------------------------
     def _repr_html_(self) -> str:
-        from chainrule.explain.render_html import fragment
-
-        return fragment(self)
+        return render_html.fragment(self)
 
     def _repr_markdown_(self) -> str:
         return self.markdown()

@@ -97,7 +97,7 @@ def header_metadata(model, metadata, kind: str) -> dict[str, str]:
         KEY_VERSION: chainrule.__version__,
         KEY_NUMPY: np.__version__,
         KEY_BLAS: _blas(),
-        KEY_PARAMETERS: str(sum(p.data.size for p in model.parameters())),
+        KEY_PARAMETERS: str(sum(p.array.size for p in model.parameters())),
         **entries,
     }
 
@@ -214,18 +214,18 @@ def fill(model, tensors: dict, source: str) -> None:
     named.update(model.named_buffers())
     for name, array in tensors.items():
         target = named.get(name)
-        if target is None or target.data.dtype == array.dtype:
+        if target is None or target.array.dtype == array.dtype:
             continue
-        if array.dtype.kind == "f" and array.dtype.itemsize < np.asarray(target.data).itemsize:
+        if array.dtype.kind == "f" and array.dtype.itemsize < np.asarray(target.array).itemsize:
             # float16 weights: load_state_dict has widened them to the architecture's float32,
             # exactly (every float16 value is a float32 value), so the model computes as usual.
             continue
-        if target.data.dtype.kind != array.dtype.kind:
+        if target.array.dtype.kind != array.dtype.kind:
             raise ModelFormatError(
                 f"{source}: tensor {name!r} is {array.dtype} in the file but the architecture "
-                f"makes it {target.data.dtype}"
+                f"makes it {target.array.dtype}"
             )
-        target.data = np.array(array, copy=True)  # keep the file's precision, bit for bit
+        target.array = np.array(array, copy=True)  # keep the file's precision, bit for bit
 
 
 def load(path: str | os.PathLike):

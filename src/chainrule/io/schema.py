@@ -11,9 +11,10 @@ inside the command.
 from __future__ import annotations
 
 from chainrule.errors import ModelFormatError
+from chainrule.registry import LOSSES as _LOSS_ENTRIES
 
 TASKS = ("binary", "multiclass", "regression")
-LOSSES = ("mse", "bce", "ce")
+LOSSES = tuple(_LOSS_ENTRIES)
 MAX_LIST = 100_000  # columns, features or classes
 
 

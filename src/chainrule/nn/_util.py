@@ -14,19 +14,19 @@ def as_input(x, dtype: np.dtype | None, layer: str) -> Tensor:
     tensor of another dtype is an error, as in PyTorch (converting would hide a slow float64
     pass or a lost gradient). ``dtype=None`` keeps float input as it is (float32 otherwise)."""
     if dtype is None:
-        kind = x.data.dtype.kind if isinstance(x, Tensor) else np.asarray(x).dtype.kind
+        kind = x.array.dtype.kind if isinstance(x, Tensor) else np.asarray(x).dtype.kind
         dtype = x.dtype if isinstance(x, Tensor) and kind == "f" else _dtype.float32
         if not isinstance(x, Tensor) and kind == "f":
             dtype = np.asarray(x).dtype
     if isinstance(x, Tensor):
-        if x.data.dtype == dtype:
+        if x.array.dtype == dtype:
             return x
-        if x.data.dtype.kind == "f":
+        if x.array.dtype.kind == "f":
             raise DTypeError(
-                f"{layer} has {dtype} parameters but got a {x.data.dtype} tensor; convert one "
-                f"side: x.astype('{dtype}') or model.to('{x.data.dtype}')"
+                f"{layer} has {dtype} parameters but got a {x.array.dtype} tensor; convert one "
+                f"side: x.astype('{dtype}') or model.to('{x.array.dtype}')"
             )
-        return Tensor._make(x.data.astype(dtype), False)
+        return Tensor._make(x.array.astype(dtype), False)
     try:
         array = np.asarray(x)
     except ValueError as err:

@@ -22,6 +22,8 @@ class Sigmoid(Module):
     """σ(x) = 1 / (1 + e^(−x)), elementwise. Shape: any → same."""
 
     _config_args = ()
+    #: What a model ending here outputs (read by ``fit`` and the report instead of the name).
+    produces = "probability"
 
     def forward(self, x):
         return ops.sigmoid(x)
@@ -148,6 +150,7 @@ class Softmax(Module):
     """exp(x) / Σ exp(x) along ``dim`` (default: the last). Shape: any → same."""
 
     _config_args = ("dim",)
+    produces = "distribution"
 
     def __init__(self, dim: int = -1):
         super().__init__()

@@ -221,9 +221,9 @@ class LazyLinear(Linear):
             if not shape:
                 raise ShapeError("LazyLinear got a 0-d input; expected (..., in_features)")
             self.in_features = int(shape[-1])
-            self.weight.data = np.empty((self.out_features, self.in_features), self._dtype)
+            self.weight.array = np.empty((self.out_features, self.in_features), self._dtype)
             if self.bias is not None:
-                self.bias.data = np.empty((self.out_features,), self._dtype)
+                self.bias.array = np.empty((self.out_features,), self._dtype)
             self.reset_parameters(self._generator)
         return super().forward(x)
 

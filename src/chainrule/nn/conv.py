@@ -95,7 +95,7 @@ class _ConvNd(Module):
         uniform in ±1/√fan_in, fan_in = weight.shape[1] · kernel area."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
         if self.bias is not None:
-            shape = self.weight.data.shape
+            shape = self.weight.array.shape
             fan_in = shape[1] * math.prod(shape[2:])
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
             init.uniform_(self.bias, -bound, bound, generator)
@@ -131,14 +131,14 @@ class _ConvNd(Module):
             "groups": self.groups,
             "bias": self.bias is not None,
             "padding_mode": self.padding_mode,
-            "dtype": str(self.weight.data.dtype),
+            "dtype": str(self.weight.array.dtype),
         }
         if self._transposed:
             config["output_padding"] = list(self.output_padding)
         return config
 
     def _input(self, x):
-        return as_input(x, self.weight.data.dtype, type(self).__name__)
+        return as_input(x, self.weight.array.dtype, type(self).__name__)
 
 
 class Conv2d(_ConvNd):

@@ -58,10 +58,10 @@ class Embedding(Module):
         self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype))
         init.normal_(self.weight, generator=generator)
         if padding_idx is not None:
-            self.weight.data[padding_idx] = 0
+            self.weight.array[padding_idx] = 0
 
     def forward(self, ids):
-        ids = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+        ids = ids.array if isinstance(ids, Tensor) else np.asarray(ids)
         if ids.dtype.kind not in "iu":
             raise DTypeError(
                 f"{self!r} needs integer ids, got dtype {ids.dtype}; use ids.astype('int64')"
@@ -73,7 +73,7 @@ class Embedding(Module):
             )
         out = ops.getitem(self.weight, ids)
         if self.padding_idx is not None:
-            keep = (ids != self.padding_idx)[..., None].astype(self.weight.data.dtype)
+            keep = (ids != self.padding_idx)[..., None].astype(self.weight.array.dtype)
             out = out * keep  # the padding row gets no gradient
         return out
 
@@ -86,5 +86,5 @@ class Embedding(Module):
             "num_embeddings": self.num_embeddings,
             "embedding_dim": self.embedding_dim,
             "padding_idx": self.padding_idx,
-            "dtype": str(self.weight.data.dtype),
+            "dtype": str(self.weight.array.dtype),
         }

@@ -61,7 +61,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def _fans(tensor: Tensor, fn: str) -> tuple[int, int]:
-    shape = tensor.data.shape
+    shape = tensor.array.shape
     if len(shape) < 2:
         raise ShapeError(
             f"{fn} needs a tensor with at least 2 dimensions (fan in and fan out), got shape "
@@ -74,7 +74,7 @@ def _fans(tensor: Tensor, fn: str) -> tuple[int, int]:
 def _fill(tensor: Tensor, values) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"initialisers fill a Tensor or Parameter, got {type(tensor).__name__}")
-    tensor.data[...] = values  # in place: optimizers holding the parameter see the new values
+    tensor.array[...] = values  # in place: optimizers holding the parameter see the new values
     return tensor
 
 
@@ -82,7 +82,7 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generato
     """Fill with samples from U(a, b)."""
     if not a <= b:
         raise ValueError(f"uniform_ needs a <= b, got a={a}, b={b}")
-    return _fill(tensor, get_generator(generator).uniform(a, b, tensor.data.shape))
+    return _fill(tensor, get_generator(generator).uniform(a, b, tensor.array.shape))
 
 
 def normal_(
@@ -91,7 +91,7 @@ def normal_(
     """Fill with samples from N(mean, std²)."""
     if std < 0:
         raise ValueError(f"normal_ needs std >= 0, got {std}")
-    return _fill(tensor, get_generator(generator).normal(mean, std, tensor.data.shape))
+    return _fill(tensor, get_generator(generator).normal(mean, std, tensor.array.shape))
 
 
 def constant_(tensor: Tensor, value: float) -> Tensor:

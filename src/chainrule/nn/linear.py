@@ -7,12 +7,10 @@ import math
 import numpy as np
 
 from chainrule import ops
-from chainrule.autograd.function import apply_pair, apply_three
 from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
-from chainrule.ops.matmul import Linear as LinearOp
 from chainrule.random import Generator
 from chainrule.tensor import Tensor
 
@@ -68,27 +66,16 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, generator)
 
     def forward(self, x):
-        # The parameters straight from the registry (not three trips through
-        # Module.__getattr__), the input checked once, and the fused op called directly:
-        # ops.linear would repeat the checks made here.
-        params = self._parameters
-        weight, bias = params["weight"], params["bias"]
-        w = weight.data
-        if not (isinstance(x, Tensor) and x.data.dtype == w.dtype):
-            x = as_input(x, w.dtype, "Linear")
-        shape = x.data.shape
+        weight = self._parameters["weight"]  # straight from the registry: no __getattr__ trip
+        if not (isinstance(x, Tensor) and x.array.dtype == weight.array.dtype):
+            x = as_input(x, weight.array.dtype, "Linear")
+        shape = x.array.shape
         if not shape or shape[-1] != self.in_features:
             raise ShapeError(
-                f"Linear(in_features={self.in_features}) got input of shape {x.shape}; "
+                f"Linear(in_features={self.in_features}) got input of shape {shape}; "
                 f"expected (..., {self.in_features})"
             )
-        if w.ndim != 2 or w.shape[1] != shape[-1]:
-            return ops.linear(x, weight, bias)  # a replaced weight: let the op say what's wrong
-        if bias is None:
-            return apply_pair(LinearOp, x, weight)
-        if bias.data.shape != w.shape[:1]:
-            return ops.linear(x, weight, bias)
-        return apply_three(LinearOp, x, weight, bias)
+        return ops.linear(x, weight, self._parameters["bias"])
 
     def extra_repr(self) -> str:
         return (
@@ -101,7 +88,7 @@ class Linear(Module):
             "in_features": self.in_features,
             "out_features": self.out_features,
             "bias": self.bias is not None,
-            "dtype": str(self.weight.data.dtype),
+            "dtype": str(self.weight.array.dtype),
         }
 
 

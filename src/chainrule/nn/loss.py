@@ -10,7 +10,6 @@ import math
 import numpy as np
 
 from chainrule import functional as F
-from chainrule.autograd.function import apply_pair
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn.module import Module
 from chainrule.ops.loss import (
@@ -31,9 +30,9 @@ def _as_float_tensor(value, loss: str, what: str) -> Tensor:
         tensor = value
     else:
         tensor = Tensor._make(np.asarray(value), False)
-    if tensor.data.dtype.kind != "f":
+    if tensor.array.dtype.kind != "f":
         raise DTypeError(
-            f"{loss} needs a floating-point {what}, got dtype {tensor.data.dtype}; a model's "
+            f"{loss} needs a floating-point {what}, got dtype {tensor.array.dtype}; a model's "
             f"output is float (did you swap input and target?)"
         )
     return tensor
@@ -53,20 +52,20 @@ def _matching_target(input: Tensor, target, loss: str):
     Integer and bool targets (0/1 labels) are converted. A shape mismatch is an error rather
     than a broadcast: (N, 1) against (N,) would silently broadcast to (N, N).
     """
-    dtype = input.data.dtype
+    dtype = input.array.dtype
     if isinstance(target, Tensor):
-        if target.data.dtype != dtype:
+        if target.array.dtype != dtype:
             target = (
                 target.astype(dtype)
-                if target.data.dtype.kind == "f"
-                else Tensor._make(target.data.astype(dtype), False)
+                if target.array.dtype.kind == "f"
+                else Tensor._make(target.array.astype(dtype), False)
             )
     else:
         array = np.asarray(target)
         if array.dtype.kind not in "fiub":
             raise DTypeError(f"{loss} got a target of dtype {array.dtype}; expected numbers")
         target = Tensor._make(array.astype(dtype, copy=False), False)
-    if target.data.shape != input.data.shape:
+    if target.array.shape != input.array.shape:
         raise ShapeError(
             f"{loss} got input of shape {input.shape} and target of shape {target.shape}; they "
             f"must match{_shape_hint(input.shape, target.shape)}"
@@ -77,7 +76,7 @@ def _matching_target(input: Tensor, target, loss: str):
 def _weight_buffer(value, loss: str, name: str):
     if value is None:
         return None
-    array = np.array(value.data if isinstance(value, Tensor) else value)
+    array = np.array(value.array if isinstance(value, Tensor) else value)
     if array.dtype.kind not in "fiub":
         raise DTypeError(f"{loss}: {name} must be numbers, got dtype {array.dtype}")
     if array.dtype.kind != "f":
@@ -88,18 +87,51 @@ def _weight_buffer(value, loss: str, name: str):
 def _weight_like(buffer, input: Tensor):
     if buffer is None:
         return None
-    return buffer.data.astype(input.data.dtype, copy=False)
+    return buffer.array.astype(input.array.dtype, copy=False)
+
+
+def _for_reduction(text: str | None, reduction: str, derivative: bool) -> str | None:
+    """The mean-reduction text rewritten for ``reduction="sum"`` (no 1/n in front)."""
+    if text is None or reduction != "sum":
+        return text
+    if derivative:
+        return text.replace("/n", "").replace("/N", "")
+    return text.replace("1/n · ", "").replace("−1/n · ", "−").replace("−1/N · ", "−")
 
 
 def _fused(op, input: Tensor, target: Tensor, reduction: str) -> Tensor:
     """``op`` on an input and target the module has checked (float, one dtype, one shape): the
     functional would repeat those checks; the default mean passes no options at all."""
     if reduction == "mean":
-        return apply_pair(op, input, target)
+        return op.apply(input, target)
     return op.apply(input, target, reduction=reduction)
 
 
 class _Loss(Module):
+    """Base of the loss modules: checks ``reduction`` and declares what the explainer, the
+    report and ``fit`` read about a loss.
+
+    Class attributes:
+        output: how a model's output reads under this loss: ``"logit"`` (one column of
+            logits), ``"scores"`` (one column per class), ``"value"`` (probabilities or
+            regression values), or ``None`` (not declared: readers look at the model).
+        mean_formula, mean_derivative: the loss and its derivative with respect to the output
+            ``o`` (target ``t``), written for ``reduction="mean"``; ``formula`` and
+            ``derivative`` give them for this instance's reduction.
+    """
+
+    output: str | None = None
+    mean_formula: str | None = None
+    mean_derivative: str | None = None
+
+    @property
+    def formula(self) -> str | None:
+        return _for_reduction(self.mean_formula, self.reduction, derivative=False)
+
+    @property
+    def derivative(self) -> str | None:
+        return _for_reduction(self.mean_derivative, self.reduction, derivative=True)
+
     def __init__(self, reduction: str = "mean"):
         super().__init__()
         if reduction not in _REDUCTIONS:
@@ -121,6 +153,10 @@ class MSELoss(_Loss):
         2.0
     """
 
+    output = "value"
+    mean_formula = "E = 1/n · Σ (o − t)²"
+    mean_derivative = "2·(o − t)/n"
+
     def forward(self, input, target):
         input = _as_float_tensor(input, "MSELoss", "input")
         target = _matching_target(input, target, "MSELoss")
@@ -129,6 +165,10 @@ class MSELoss(_Loss):
 
 class L1Loss(_Loss):
     """Mean absolute error: mean(|input − target|). Shape: as MSELoss."""
+
+    output = "value"
+    mean_formula = "E = 1/n · Σ |o − t|"
+    mean_derivative = "sign(o − t)/n"
 
     def forward(self, input, target):
         input = _as_float_tensor(input, "L1Loss", "input")
@@ -145,6 +185,10 @@ class HuberLoss(_Loss):
 
     Shape: as MSELoss.
     """
+
+    output = "value"
+    mean_formula = "E = 1/n · Σ huber(o − t)"
+    mean_derivative = "clip(o − t, −δ, δ)/n"
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
         super().__init__(reduction)
@@ -174,6 +218,10 @@ class BCELoss(_Loss):
     Shape: input (*) probabilities in [0, 1], target (*) the same shape (0/1 integers or floats).
     """
 
+    output = "value"
+    mean_formula = "E = −1/n · Σ [t·ln(o) + (1 − t)·ln(1 − o)]"
+    mean_derivative = "(o − t)/(o·(1 − o))/n"
+
     def __init__(self, weight=None, reduction: str = "mean"):
         super().__init__(reduction)
         self.register_buffer("weight", _weight_buffer(weight, "BCELoss", "weight"))
@@ -185,7 +233,7 @@ class BCELoss(_Loss):
             # input and target are checked above (float, one dtype, one shape) and the op checks
             # the range itself: straight to it, without the functional's second round of checks
             if self.reduction == "mean":
-                return apply_pair(BinaryCrossEntropy, input, target)
+                return BinaryCrossEntropy.apply(input, target)
             return BinaryCrossEntropy.apply(input, target, reduction=self.reduction)
         return F.binary_cross_entropy(
             input, target, weight=_weight_like(self.weight, input), reduction=self.reduction
@@ -208,6 +256,10 @@ class BCEWithLogitsLoss(_Loss):
         0.6931
     """
 
+    output = "logit"
+    mean_formula = "E = −1/n · Σ [t·ln σ(o) + (1 − t)·ln(1 − σ(o))]"
+    mean_derivative = "(σ(o) − t)/n"
+
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(reduction)
         self.register_buffer("weight", _weight_buffer(weight, "BCEWithLogitsLoss", "weight"))
@@ -224,7 +276,7 @@ class BCEWithLogitsLoss(_Loss):
             # the fused op, without the functional's second round of the same checks (and, for
             # the default mean, without passing options: the op's defaults are these).
             if reduction == "mean":
-                return apply_pair(BinaryCrossEntropyWithLogits, input, target)
+                return BinaryCrossEntropyWithLogits.apply(input, target)
             return BinaryCrossEntropyWithLogits.apply(
                 input, target, weight=None, pos_weight=None, reduction=reduction
             )
@@ -239,10 +291,10 @@ class BCEWithLogitsLoss(_Loss):
 
 def _class_target(input: Tensor, target, loss: str):
     """Class indices stay integers; class probabilities take the input's dtype."""
-    data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    data = target.array if isinstance(target, Tensor) else np.asarray(target)
     if data.dtype.kind in "iu":
         return data if not isinstance(target, Tensor) else target
-    if data.dtype.kind == "f" and data.ndim == input.data.ndim - 1:
+    if data.dtype.kind == "f" and data.ndim == input.array.ndim - 1:
         raise DTypeError(
             f"{loss} got float targets of shape {data.shape} for input of shape {input.shape}; "
             f"class indices must be integers: y.astype('int64')"
@@ -250,8 +302,8 @@ def _class_target(input: Tensor, target, loss: str):
     if data.dtype.kind != "f":
         raise DTypeError(f"{loss} got a target of dtype {data.dtype}; expected class indices")
     if isinstance(target, Tensor):
-        return target if target.data.dtype == input.data.dtype else target.astype(input.dtype)
-    return data.astype(input.data.dtype, copy=False)
+        return target if target.array.dtype == input.array.dtype else target.astype(input.dtype)
+    return data.astype(input.array.dtype, copy=False)
 
 
 class CrossEntropyLoss(_Loss):
@@ -273,6 +325,10 @@ class CrossEntropyLoss(_Loss):
         >>> round(loss.item(), 4)
         1.3863
     """
+
+    output = "scores"
+    mean_formula = "E = −1/N · Σ_n ln softmax(o_n)[t_n]"
+    mean_derivative = "(softmax(o) − onehot(t))/N"
 
     def __init__(
         self,
@@ -299,7 +355,7 @@ class CrossEntropyLoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "CrossEntropyLoss", "input")
         target = _class_target(input, target, "CrossEntropyLoss")
-        z = input.data
+        z = input.array
         if (
             z.ndim == 2
             and self._buffers["weight"] is None
@@ -308,7 +364,7 @@ class CrossEntropyLoss(_Loss):
         ):
             # (N, C) logits and plain class indices: the functional's fast path, without its
             # second round of the checks made here.
-            labels = target.data if isinstance(target, Tensor) else target
+            labels = target.array if isinstance(target, Tensor) else target
             if plain_class_indices(z, labels, self.ignore_index):
                 return CrossEntropy.apply(input, axis=1, reduction=self.reduction, labels=labels)
         return F.cross_entropy(
@@ -332,6 +388,10 @@ class NLLLoss(_Loss):
     Shape: input (N, C) or (N, C, d1, ...) log-probabilities; target (N,) / (N, d1, ...) ints.
     """
 
+    output = "scores"
+    mean_formula = "E = −1/N · Σ_n o_n[t_n]"
+    mean_derivative = "−onehot(t)/N"
+
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
         if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
@@ -341,7 +401,7 @@ class NLLLoss(_Loss):
 
     def forward(self, input, target):
         input = _as_float_tensor(input, "NLLLoss", "input")
-        data = target.data if isinstance(target, Tensor) else np.asarray(target)
+        data = target.array if isinstance(target, Tensor) else np.asarray(target)
         if data.dtype.kind not in "iu":
             raise DTypeError(
                 f"NLLLoss needs integer class indices, got dtype {data.dtype}; use "

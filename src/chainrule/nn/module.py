@@ -32,12 +32,13 @@ class Parameter(Tensor):
     """
 
     __slots__ = ()
+    _is_parameter = True
 
     def __init__(self, data=None, requires_grad: bool = True):
         if data is None:
             data = np.empty(0, dtype=_dtype.float32)
         if isinstance(data, Tensor):
-            array = data.data
+            array = data.array
         elif isinstance(data, (np.ndarray, np.generic)):
             array = np.array(data)
             _dtype.check_kind(array.dtype, "Parameter")
@@ -63,7 +64,7 @@ def _indent(text: str, spaces: int) -> str:
 def _state_array(value, key: str) -> np.ndarray:
     """A state_dict entry as an array: our tensors, NumPy arrays, or anything array-like."""
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if not isinstance(value, np.ndarray) and hasattr(value, "detach"):
         value = value.detach().cpu().numpy()  # e.g. a torch tensor that requires grad
     try:
@@ -271,7 +272,7 @@ class Module:
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         """How many numbers the model learns (shared parameters counted once)."""
-        return sum(p.data.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p.array.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
     def get_submodule(self, target: str) -> Module:
         """The sub-module at a dotted path, e.g. ``model.get_submodule("encoder.0")``."""
@@ -307,7 +308,7 @@ class Module:
         The names and layouts are PyTorch's (``0.weight`` is ``(out, in)`` for a Linear), so
         ``torch_model.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})`` works.
         """
-        return OrderedDict((name, tensor.data.copy()) for name, tensor in self._state_entries())
+        return OrderedDict((name, tensor.array.copy()) for name, tensor in self._state_entries())
 
     def load_state_dict(self, state_dict: Mapping, strict: bool = True):
         """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
@@ -339,10 +340,10 @@ class Module:
             if name not in state_dict:
                 continue
             array = _state_array(state_dict[name], name)
-            if array.shape != target.data.shape:
+            if array.shape != target.array.shape:
                 raise ShapeError(
                     f"load_state_dict: {name} has shape {tuple(array.shape)} in the file but "
-                    f"{tuple(target.data.shape)} in the model; the weights come from a different "
+                    f"{tuple(target.array.shape)} in the model; the weights come from a different "
                     f"architecture"
                 )
             updates.append((target, array))
@@ -357,7 +358,7 @@ class Module:
                 f"must come from the same architecture (strict=False loads the matching keys)"
             )
         for target, array in updates:
-            target.data[...] = array.astype(target.data.dtype, copy=False)
+            target.array[...] = array.astype(target.array.dtype, copy=False)
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- modes and dtypes -----------------------------------------------------------------
@@ -383,9 +384,9 @@ class Module:
         """Forget every parameter's gradient (``None``, or zeros with ``set_to_none=False``)."""
         for param in self.parameters():
             if set_to_none:
-                param.grad = None
-            elif param.grad is not None:
-                param.grad[...] = 0
+                param.grad_array = None
+            elif param.grad_array is not None:
+                param.grad_array[...] = 0
 
     def to(self, dtype) -> Module:
         """Convert floating-point parameters and buffers to ``dtype``, in place; returns self.
@@ -398,10 +399,10 @@ class Module:
         if resolved not in _FLOAT_DTYPES:
             raise DTypeError(f"Module.to() supports float32 and float64, got {dtype!r}")
         for _, tensor in self._all_tensors():
-            if tensor.data.dtype.kind == "f" and tensor.data.dtype != resolved:
-                tensor.data = tensor.data.astype(resolved)
-                if tensor.grad is not None:
-                    tensor.grad = tensor.grad.astype(resolved)
+            if tensor.array.dtype.kind == "f" and tensor.array.dtype != resolved:
+                tensor.array = tensor.array.astype(resolved)
+                if tensor.grad_array is not None:
+                    tensor.grad_array = tensor.grad_array.astype(resolved)
         return self
 
     def float(self) -> Module:

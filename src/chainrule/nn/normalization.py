@@ -96,14 +96,14 @@ class BatchNorm1d(Module):
     def _param_dtype(self):
         for tensor in (self.weight, self.running_mean):
             if tensor is not None:
-                return tensor.data.dtype
+                return tensor.array.dtype
         return None  # nothing learned or tracked: follow the input
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
 
     def forward(self, x):
         x = as_input(x, self._param_dtype(), "BatchNorm1d")
@@ -116,7 +116,7 @@ class BatchNorm1d(Module):
         stat_shape = (1, c) if x.ndim == 2 else (1, c, 1)
         use_batch = self.training or not self.track_running_stats
         if use_batch:
-            n = x.data.size // c
+            n = x.array.size // c
             if self.training and n <= 1:
                 raise ShapeError(
                     f"BatchNorm1d needs more than one value per feature in training, got input "
@@ -127,10 +127,10 @@ class BatchNorm1d(Module):
             var = ops.mean(centred * centred, axis=axes, keepdims=True)
             x_hat = centred / ops.sqrt(var + self.eps)
             if self.training and self.track_running_stats:
-                self._update_running(mean.data.reshape(c), var.data.reshape(c), n)
+                self._update_running(mean.array.reshape(c), var.array.reshape(c), n)
         else:
-            mean = self.running_mean.data.reshape(stat_shape)
-            scale = 1.0 / np.sqrt(self.running_var.data.reshape(stat_shape) + self.eps)
+            mean = self.running_mean.array.reshape(stat_shape)
+            scale = 1.0 / np.sqrt(self.running_var.array.reshape(stat_shape) + self.eps)
             x_hat = (x - mean) * scale.astype(x.dtype)
         if self.weight is not None:
             x_hat = x_hat * self.weight.reshape(stat_shape)
@@ -139,16 +139,16 @@ class BatchNorm1d(Module):
         return x_hat
 
     def _update_running(self, batch_mean: np.ndarray, batch_var: np.ndarray, n: int) -> None:
-        self.num_batches_tracked.data += 1
+        self.num_batches_tracked.array += 1
         if self.momentum is None:
-            factor = 1.0 / float(self.num_batches_tracked.data)
+            factor = 1.0 / float(self.num_batches_tracked.array)
         else:
             factor = self.momentum
         unbiased = batch_var * (n / (n - 1))  # PyTorch keeps the unbiased variance
-        self.running_mean.data *= 1 - factor
-        self.running_mean.data += factor * batch_mean
-        self.running_var.data *= 1 - factor
-        self.running_var.data += factor * unbiased
+        self.running_mean.array *= 1 - factor
+        self.running_mean.array += factor * batch_mean
+        self.running_var.array *= 1 - factor
+        self.running_var.array += factor * unbiased
 
     def extra_repr(self) -> str:
         return (
@@ -220,7 +220,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
-        dtype = None if self.weight is None else self.weight.data.dtype
+        dtype = None if self.weight is None else self.weight.array.dtype
         x = as_input(x, dtype, "LayerNorm")
         k = len(self.normalized_shape)
         if x.shape[x.ndim - k :] != self.normalized_shape or x.ndim < k:
@@ -246,7 +246,7 @@ class LayerNorm(Module):
         )
 
     def _config(self) -> dict:
-        dtype = np.dtype(np.float32) if self.weight is None else self.weight.data.dtype
+        dtype = np.dtype(np.float32) if self.weight is None else self.weight.array.dtype
         return {
             "normalized_shape": list(self.normalized_shape),
             "eps": self.eps,

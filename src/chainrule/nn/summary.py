@@ -97,7 +97,7 @@ def _example(model, input_size, example_input, dtype):
         raise ValueError("summary: give input_size or example_input, not both")
     if example_input is not None:
         return (
-            example_input.data if isinstance(example_input, Tensor) else np.asarray(example_input)
+            example_input.array if isinstance(example_input, Tensor) else np.asarray(example_input)
         )
     if isinstance(input_size, int):
         input_size = (input_size,)
@@ -111,7 +111,7 @@ def _example(model, input_size, example_input, dtype):
     if any(d < 1 for d in size):
         raise ValueError(f"summary: input_size dimensions must be positive, got {size}")
     if dtype is None:
-        dtype = next((p.data.dtype for p in model.parameters()), np.dtype(np.float32))
+        dtype = next((p.array.dtype for p in model.parameters()), np.dtype(np.float32))
     return np.zeros((2, *size), dtype=dtype)
 
 
@@ -192,8 +192,8 @@ def summary(model, input_size=None, *, example_input=None, dtype=None) -> ModelS
         if module is model and module._modules and not module._parameters:
             continue  # the container itself: its layers are the rows
         own = list(module.parameters(recurse=False))
-        total = sum(p.data.size for p in own)
-        trainable = sum(p.data.size for p in own if p.requires_grad)
+        total = sum(p.array.size for p in own)
+        trainable = sum(p.array.size for p in own if p.requires_grad)
         depth = name.count(".") if name else 0
         rows.append(
             LayerRow(name or "(model)", type(module).__name__, depth, shapes.get(id(module)),
@@ -201,10 +201,10 @@ def summary(model, input_size=None, *, example_input=None, dtype=None) -> ModelS
         )  # fmt: skip
     params = list(model.parameters())  # each shared parameter once
     result = ModelSummary(type(model).__name__, rows, input_shape=in_shape, output_shape=out_shape)
-    result.total_params = sum(p.data.size for p in params)
-    result.trainable_params = sum(p.data.size for p in params if p.requires_grad)
-    result.total_bytes = sum(p.data.nbytes for p in params)
-    result.trainable_bytes = sum(p.data.nbytes for p in params if p.requires_grad)
+    result.total_params = sum(p.array.size for p in params)
+    result.trainable_params = sum(p.array.size for p in params if p.requires_grad)
+    result.total_bytes = sum(p.array.nbytes for p in params)
+    result.trainable_bytes = sum(p.array.nbytes for p in params if p.requires_grad)
     return result
 
 

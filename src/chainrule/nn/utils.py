@@ -25,7 +25,7 @@ def _params(parameters) -> list:
 
 def _grads(parameters) -> list:
     """The gradients as arrays that share the parameters' gradient memory (skips None)."""
-    return [np.asarray(p.grad) for p in _params(parameters) if p.grad is not None]
+    return [np.asarray(p.grad_array) for p in _params(parameters) if p.grad_array is not None]
 
 
 def clip_grad_norm_(

@@ -49,7 +49,7 @@ def _present(*names: str) -> tuple:
 
 
 def _param(tensor) -> np.ndarray:
-    return np.asarray(tensor.data)
+    return np.asarray(tensor.array)
 
 
 def _as_dtype(g, x: Value, dtype) -> str:

@@ -10,6 +10,7 @@ import numpy as np
 from chainrule.errors import ChainruleError
 from chainrule.onnx._graph import Graph, require_onnx
 from chainrule.onnx.converters import CONVERTERS, Value, supported
+from chainrule.tensor import Tensor
 
 MIN_OPSET = 13  # Softmax/LogSoftmax along one axis, Split/Squeeze axes as inputs
 
@@ -75,13 +76,13 @@ def convert_module(g: Graph, module, x: Value, path: str = "") -> Value:
     fn = _converter(module, path)
     with no_grad():
         result = module(x.array)
-    if not hasattr(result, "data"):
+    if not isinstance(result, (Tensor, np.ndarray)):
         where = f"layer {path!r} ({type(module).__name__})" if path else type(module).__name__
         raise ExportError(
             f"cannot export {where}: it returns a {type(result).__name__}, and a layer of an "
             f"exported model must return one tensor (e.g. MaxPool2d without return_indices)"
         )
-    out = np.asarray(result.data)
+    out = np.asarray(result.array if isinstance(result, Tensor) else result)
     outer, g.scope = g.scope, path or type(module).__name__
     try:
         name = fn(g, module, x, out)
@@ -107,11 +108,9 @@ def _names(names, default: str, what: str) -> str:
 
 
 def _example_array(model, example_input) -> np.ndarray:
-    from chainrule.tensor import Tensor
-
-    array = example_input.data if isinstance(example_input, Tensor) else np.asarray(example_input)
+    array = example_input.array if isinstance(example_input, Tensor) else np.asarray(example_input)
     if array.dtype.kind == "f":
-        dtype = next((p.data.dtype for p in model.parameters() if p.data.dtype.kind == "f"), None)
+        dtype = next((p.array.dtype for p in model.parameters() if p.array.dtype.kind == "f"), None)
         return array.astype(dtype or array.dtype, copy=False)
     if array.dtype.kind in "iu":
         return array.astype(np.int64, copy=False)  # ids (Embedding): ONNX's usual int64
@@ -164,7 +163,7 @@ def _output_dims(model, x: np.ndarray, out: np.ndarray, dynamic: bool):
 
     longer = np.concatenate([x, x[:1]])  # one more sample: the dims that change follow it
     with no_grad():
-        other = np.asarray(model(longer).data).shape
+        other = np.asarray(model(longer).array).shape
     dims = []
     for a, b in zip(out.shape, other):
         if a == b:

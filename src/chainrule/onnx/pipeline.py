@@ -154,7 +154,7 @@ def export_pipeline(
     if task != "regression" and (loss not in ("ce", "bce", "mse") or not classes):
         raise ExportError(f"a {task} model needs its loss and classes in the metadata")
     opset = check_opset(opset)
-    dtype = next((p.data.dtype for p in model.parameters()), np.dtype(np.float32))
+    dtype = next((p.array.dtype for p in model.parameters()), np.dtype(np.float32))
 
     g = Graph(opset)
     output_names = ["prediction"] if task == "regression" else ["label", "probabilities"]

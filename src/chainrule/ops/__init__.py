@@ -23,7 +23,19 @@ from chainrule.ops.elementwise import (
     where,
 )
 from chainrule.ops.matmul import linear, matmul
-from chainrule.ops.reduce import argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from chainrule.ops.reduce import (
+    amax,
+    amin,
+    argmax,
+    argmin,
+    logsumexp,
+    max,
+    mean,
+    min,
+    std,
+    sum,
+    var,
+)
 from chainrule.ops.shape import (
     broadcast_to,
     cat,

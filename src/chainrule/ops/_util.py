@@ -8,7 +8,7 @@ from chainrule import _dtype
 from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
-_SCALARS = (bool, int, float)
+_SCALARS = (bool, int, float, np.generic)
 
 # 0 and 1 as 0-d int8 arrays, for arithmetic with float arrays: an int8 operand takes the float
 # array's dtype (float16, float32 or float64) as a Python int does, and NumPy 2.4 spends about
@@ -23,7 +23,10 @@ def operand(value, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if like is not None and isinstance(value, _SCALARS):
-        return Tensor._make(np.asarray(value, dtype=np.result_type(like.data.dtype, value)), False)
+        # A scalar takes the tensor's dtype unless it is of a higher kind (PyTorch's rule; a
+        # NumPy float64 scalar too, so a float32 tensor times np.float64(2) stays float32).
+        dtype = _dtype.scalar_dtype(like.array.dtype, value)
+        return Tensor._make(np.asarray(value, dtype=dtype), False)
     if isinstance(value, (np.ndarray, np.generic)):
         _dtype.check_kind(value.dtype, "op")
         return Tensor._make(np.asarray(value), False)
@@ -36,7 +39,21 @@ def operands(a, b) -> tuple[Tensor, Tensor]:
         a = operand(a, b if isinstance(b, Tensor) else None)
     if not isinstance(b, Tensor):
         b = operand(b, a)
+    if a.array.dtype != b.array.dtype:
+        dtype = _dtype.result_type(a.array, b.array)
+        if a.array.dtype != dtype:
+            a = _cast(a, dtype)
+        if b.array.dtype != dtype:
+            b = _cast(b, dtype)
     return a, b
+
+
+def _cast(t: Tensor, dtype: np.dtype) -> Tensor:
+    if t.requires_grad:  # float to float: the cast is part of the graph
+        from chainrule.ops.elementwise import cast
+
+        return cast(t, dtype)
+    return Tensor._make(t.array.astype(dtype), False)
 
 
 def check_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> None:

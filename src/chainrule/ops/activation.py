@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from chainrule.autograd.function import Function, apply_one
+from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._util import ONE, ZERO, normalize_axis, operand
 from chainrule.tensor import Tensor
@@ -404,11 +404,11 @@ class LogSoftmax(Function):
 # ---- functions ------------------------------------------------------------------------------
 def _float_operand(x, op: str) -> Tensor:
     x = operand(x)
-    if x.data.dtype.kind != "f":
+    if x.array.dtype.kind != "f":
         from chainrule.errors import DTypeError
 
         raise DTypeError(
-            f"{op} needs floating-point input, got dtype {x.data.dtype}; convert it with "
+            f"{op} needs floating-point input, got dtype {x.array.dtype}; convert it with "
             f".astype('float32')"
         )
     return x
@@ -416,17 +416,17 @@ def _float_operand(x, op: str) -> Tensor:
 
 def sigmoid(x) -> Tensor:
     """σ(x) = 1 / (1 + e^(−x)), elementwise."""
-    return apply_one(Sigmoid, x if isinstance(x, Tensor) else operand(x))
+    return Sigmoid.apply(x if isinstance(x, Tensor) else operand(x))
 
 
 def tanh(x) -> Tensor:
     """tanh(x), elementwise."""
-    return apply_one(Tanh, x if isinstance(x, Tensor) else operand(x))
+    return Tanh.apply(x if isinstance(x, Tensor) else operand(x))
 
 
 def relu(x) -> Tensor:
     """max(x, 0), elementwise."""
-    return apply_one(ReLU, x if isinstance(x, Tensor) else operand(x))
+    return ReLU.apply(x if isinstance(x, Tensor) else operand(x))
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
@@ -471,14 +471,14 @@ def _softmax_axis(x: Tensor, axis, dim, op: str) -> int:
         axis = dim
     if axis is None or not isinstance(axis, (int, np.integer)):
         raise ShapeError(f"{op} needs one integer axis, got {axis!r}")
-    axes = normalize_axis(axis, None, x.data.ndim, op)
+    axes = normalize_axis(axis, None, x.array.ndim, op)
     return axes[0]
 
 
 def _along_axis(op_class, x, axis, dim, op: str) -> Tensor:
     x = _float_operand(x, op)
     axis = _softmax_axis(x, axis, dim, op)
-    if x.data.ndim == 0:  # a single number: treat it as a vector of length 1
+    if x.array.ndim == 0:  # a single number: treat it as a vector of length 1
         from chainrule.ops.shape import reshape
 
         return reshape(op_class.apply(reshape(x, 1), axis=0), ())

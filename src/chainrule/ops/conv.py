@@ -74,9 +74,9 @@ def _out_size(size: int, pad_total: int, kernel: int, stride: int, dilation: int
 
 
 def _float_input(x: Tensor, op: str) -> None:
-    if x.data.dtype.kind != "f":
+    if x.array.dtype.kind != "f":
         raise DTypeError(
-            f"{op} expects a floating-point input, got {x.data.dtype}; convert it with "
+            f"{op} expects a floating-point input, got {x.array.dtype}; convert it with "
             f"x.astype('float32')"
         )
 
@@ -437,14 +437,14 @@ def _conv_args(x, weight, bias, op: str):
     x, weight = operand(x), operand(weight)
     _float_input(x, op)
     _float_input(weight, op)
-    if x.data.dtype != weight.data.dtype:
+    if x.array.dtype != weight.array.dtype:
         raise DTypeError(
-            f"{op} got a {x.data.dtype} input and a {weight.data.dtype} weight; convert one "
-            f"side: x.astype('{weight.data.dtype}') or model.to('{x.data.dtype}')"
+            f"{op} got a {x.array.dtype} input and a {weight.array.dtype} weight; convert one "
+            f"side: x.astype('{weight.array.dtype}') or model.to('{x.array.dtype}')"
         )
     if bias is not None:
         if not isinstance(bias, Tensor):
-            bias = Tensor._make(np.asarray(bias, dtype=weight.data.dtype), False)
+            bias = Tensor._make(np.asarray(bias, dtype=weight.array.dtype), False)
     return x, weight, bias
 
 
@@ -481,7 +481,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     dilation = pair(dilation, "dilation", op, 1)
     if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{op}: groups must be an integer >= 1, got {groups!r}")
-    wshape = weight.data.shape
+    wshape = weight.array.shape
     if len(wshape) != 4:
         raise ShapeError(f"{op} expects a 4-D weight (C_out, C_in/groups, kH, kW), got {wshape}")
     unbatched = x.ndim == 3
@@ -491,7 +491,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         raise ShapeError(
             f"{op} expects input of shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}"
         )
-    n, c, h, w = x.data.shape
+    n, c, h, w = x.array.shape
     out_ch, cg, kh, kw = wshape
     if out_ch % groups or c % groups:
         raise ShapeError(
@@ -503,7 +503,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
             f"{op} got input of shape {tuple(x.shape)} with {c} channels, but the weight "
             f"{wshape} expects {cg * groups} (= {cg} per group × groups={groups})"
         )
-    if bias is not None and bias.data.shape != (out_ch,):
+    if bias is not None and bias.array.shape != (out_ch,):
         raise ShapeError(f"{op} got bias of shape {bias.shape}; expected ({out_ch},)")
     if isinstance(padding, str):
         if padding == "valid":
@@ -870,7 +870,7 @@ def max_pool2d(
     if fn is None:  # no graph was recorded: run the op once more to read its arg-max
         fn = MaxPool2d()
         fn.forward(
-            x.data, kernel=kernel, stride=stride, pads=pads, dilation=dilation, out_hw=out_hw
+            x.array, kernel=kernel, stride=stride, pads=pads, dilation=dilation, out_hw=out_hw
         )
     indices = fn.indices()
     if unbatched:

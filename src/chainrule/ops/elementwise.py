@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._util import check_broadcast, operand, operands
@@ -16,6 +17,8 @@ from chainrule.tensor import Tensor
 
 class Add(Function):
     """a + b"""
+
+    saves_inputs = False  # backward reads shapes only
 
     label = "+"
     formulas = ("1", "1")
@@ -29,6 +32,8 @@ class Add(Function):
 
 class Sub(Function):
     """a − b"""
+
+    saves_inputs = False  # backward reads shapes only
 
     label = "−"
     formulas = ("1", "−1")
@@ -75,6 +80,8 @@ class Div(Function):
 
 class Neg(Function):
     """−x"""
+
+    saves_inputs = False  # backward reads shapes only
 
     label = "neg"
     formulas = ("−1",)
@@ -246,6 +253,8 @@ class Where(Function):
 class Cast(Function):
     """x converted to another dtype; the gradient is converted back."""
 
+    saves_inputs = False  # backward reads shapes only
+
     label = "cast"
     formulas = ("1",)
 
@@ -258,6 +267,7 @@ class Cast(Function):
 
 
 class Clone(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "clone"
     formulas = ("1",)
 
@@ -271,8 +281,8 @@ class Clone(Function):
 # ---- functions ------------------------------------------------------------------------------
 def _binary(op, a, b) -> Tensor:
     a, b = operands(a, b)
-    if a.data.shape != b.data.shape:
-        check_broadcast(op.label, a.data, b.data)
+    if a.array.shape != b.array.shape:
+        check_broadcast(op.label, a.array, b.array)
     return op.apply(a, b)
 
 
@@ -292,7 +302,12 @@ def mul(a, b) -> Tensor:
 
 
 def div(a, b) -> Tensor:
-    """a / b with NumPy broadcasting."""
+    """a / b with NumPy broadcasting; integers divide to the default float dtype (PyTorch)."""
+    a, b = operands(a, b)
+    if a.array.dtype.kind in "biu" and b.array.dtype.kind in "biu":
+        dtype = _dtype.get_default_dtype()
+        a = Tensor._make(a.array.astype(dtype), False)
+        b = Tensor._make(b.array.astype(dtype), False)
     return _binary(Div, a, b)
 
 
@@ -347,23 +362,23 @@ def minimum(a, b) -> Tensor:
 
 def where(cond, a, b) -> Tensor:
     """Elements of ``a`` where ``cond`` is true, else of ``b`` (both differentiable)."""
-    cond = np.asarray(cond.data if isinstance(cond, Tensor) else cond, dtype=bool)
+    cond = np.asarray(cond.array if isinstance(cond, Tensor) else cond, dtype=bool)
     a, b = operands(a, b)
     try:
-        np.broadcast_shapes(cond.shape, a.data.shape, b.data.shape)
+        np.broadcast_shapes(cond.shape, a.array.shape, b.array.shape)
     except ValueError:
         raise ShapeError(
-            f"where got condition {cond.shape}, a {a.data.shape} and b {b.data.shape}, which do "
+            f"where got condition {cond.shape}, a {a.array.shape} and b {b.array.shape}, which do "
             f"not broadcast together"
         ) from None
     return Where.apply(a, b, cond=cond)
 
 
 def cast(x: Tensor, dtype) -> Tensor:
-    if x.data.dtype == dtype:
+    if x.array.dtype == dtype:
         return Clone.apply(x)
     if x.requires_grad and np.dtype(dtype).kind != "f":
-        return Tensor._make(x.data.astype(dtype), False)
+        return Tensor._make(x.array.astype(dtype), False)
     return Cast.apply(x, dtype=dtype)
 
 
@@ -374,5 +389,5 @@ def clone(x: Tensor) -> Tensor:
 def compare(ufunc, a, b) -> Tensor:
     """A comparison: a bool tensor, never part of the graph."""
     a, b = operands(a, b)
-    check_broadcast(ufunc.__name__, a.data, b.data)
-    return Tensor._make(ufunc(a.data, b.data), False)
+    check_broadcast(ufunc.__name__, a.array, b.array)
+    return Tensor._make(ufunc(a.array, b.array), False)

@@ -124,7 +124,7 @@ def binary_cross_entropy_with_logits(
     input = _float_input(input, name)
     target = _float_target(target, input, name)
     _same_shape(input, target, name)
-    dtype = input.data.dtype
+    dtype = input.array.dtype
     weight = _weight_array(weight, dtype, name)
     pos_weight = _weight_array(pos_weight, dtype, name, "pos_weight")
     for array, what in ((weight, "weight"), (pos_weight, "pos_weight")):
@@ -269,15 +269,15 @@ class CrossEntropyProbs(_CrossEntropyBase):
 
 
 def _class_axis(input: Tensor, loss: str) -> int:
-    if input.data.ndim == 0:
+    if input.array.ndim == 0:
         raise ShapeError(f"{loss} needs input of shape (C,), (N, C) or (N, C, d...), got ()")
-    return 0 if input.data.ndim == 1 else 1
+    return 0 if input.array.ndim == 1 else 1
 
 
 def _index_targets(target, input: Tensor, axis: int, ignore_index: int, loss: str) -> np.ndarray:
     """Validate class-index targets; return them as an int64 array."""
-    array = target.data if isinstance(target, Tensor) else np.asarray(target)
-    expected = input.data.shape[:axis] + input.data.shape[axis + 1 :]
+    array = target.array if isinstance(target, Tensor) else np.asarray(target)
+    expected = input.array.shape[:axis] + input.array.shape[axis + 1 :]
     if array.dtype.kind not in "iu":
         raise DTypeError(
             f"{loss} class-index targets must be integers, got dtype {array.dtype} (shape "
@@ -294,7 +294,7 @@ def _index_targets(target, input: Tensor, axis: int, ignore_index: int, loss: st
             f"class-index targets must have shape {expected} (the input without its class "
             f"axis {axis}), probability targets shape {input.shape}"
         )
-    n_classes = input.data.shape[axis]
+    n_classes = input.array.shape[axis]
     valid = array != ignore_index
     bad = valid & ((array < 0) | (array >= n_classes))
     if bad.any():
@@ -308,11 +308,11 @@ def _index_targets(target, input: Tensor, axis: int, ignore_index: int, loss: st
 
 def _index_coefficients(labels, input, axis, weight, ignore_index, smoothing):
     """q for class indices, and the mean's denominator Σ w[y] over targets not ignored."""
-    dtype = input.data.dtype
-    n_classes = input.data.shape[axis]
+    dtype = input.array.dtype
+    n_classes = input.array.shape[axis]
     keep = labels != ignore_index
     safe = np.where(keep, labels, 0)
-    classes_shape = [1] * input.data.ndim
+    classes_shape = [1] * input.array.ndim
     classes_shape[axis] = n_classes
     classes = np.arange(n_classes).reshape(classes_shape)
     onehot = (np.expand_dims(safe, axis) == classes) & np.expand_dims(keep, axis)
@@ -365,22 +365,22 @@ def cross_entropy(
         raise ValueError(f"{name} label_smoothing must be in [0, 1], got {label_smoothing}")
     input = _float_input(input, name)
     axis = _class_axis(input, name)
-    dtype = input.data.dtype
-    n_classes = input.data.shape[axis]
+    dtype = input.array.dtype
+    n_classes = input.array.shape[axis]
     weight = _weight_array(weight, dtype, name)
     if weight is not None and weight.shape != (n_classes,):
         raise ShapeError(
             f"{name} got weight of shape {weight.shape} for {n_classes} classes; expected "
             f"({n_classes},)"
         )
-    target_shape = target.data.shape if isinstance(target, Tensor) else np.shape(target)
-    if target_shape == input.data.shape:  # class probabilities
+    target_shape = target.array.shape if isinstance(target, Tensor) else np.shape(target)
+    if target_shape == input.array.shape:  # class probabilities
         target = _float_target(target, input, name)
-        count = input.data.size // max(n_classes, 1)
+        count = input.array.size // max(n_classes, 1)
         w = (
             None
             if weight is None
-            else weight.reshape([-1 if i == axis else 1 for i in range(input.data.ndim)])
+            else weight.reshape([-1 if i == axis else 1 for i in range(input.array.ndim)])
         )
         return CrossEntropyProbs.apply(
             input,
@@ -391,9 +391,9 @@ def cross_entropy(
             reduction=reduction,
             count=count,
         )
-    if weight is None and not label_smoothing and input.data.ndim == 2:
-        labels = target.data if isinstance(target, Tensor) else np.asarray(target)
-        if plain_class_indices(input.data, labels, ignore_index):
+    if weight is None and not label_smoothing and input.array.ndim == 2:
+        labels = target.array if isinstance(target, Tensor) else np.asarray(target)
+        if plain_class_indices(input.array, labels, ignore_index):
             return CrossEntropy.apply(input, axis=1, reduction=reduction, labels=labels)
     labels = _index_targets(target, input, axis, ignore_index, name)
     q, denominator = _index_coefficients(labels, input, axis, weight, ignore_index, label_smoothing)
@@ -438,8 +438,8 @@ def nll_loss(
         labels = target.array if isinstance(target, Tensor) else np.asarray(target)
         if plain_class_indices(input.array, labels, ignore_index):
             return NLL.apply(input, labels=labels, reduction=reduction)
-    n_classes = input.data.shape[axis]
-    weight = _weight_array(weight, input.data.dtype, name)
+    n_classes = input.array.shape[axis]
+    weight = _weight_array(weight, input.array.dtype, name)
     if weight is not None and weight.shape != (n_classes,):
         raise ShapeError(
             f"{name} got weight of shape {weight.shape} for {n_classes} classes; expected "
@@ -451,7 +451,7 @@ def nll_loss(
     if reduction == "none":
         return per
     total = _sum(per)
-    return total if reduction == "sum" else total / input.data.dtype.type(denominator)
+    return total if reduction == "sum" else total / input.array.dtype.type(denominator)
 
 
 class BinaryCrossEntropy(Function):

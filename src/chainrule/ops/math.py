@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from chainrule.autograd.function import Function, apply_one
+from chainrule.autograd.function import Function
 from chainrule.ops._util import operand, operands
 from chainrule.tensor import Tensor
 
@@ -216,7 +216,7 @@ def _unary(op, x, float_only: bool = True) -> Tensor:
         x = Tensor._make(x.numpy().astype(np.float32), False)  # PyTorch: int -> default float
     if op in _ROUNDING and x.dtype.kind != "f":
         return Tensor._make(op.ufunc(x.numpy()), False)
-    return apply_one(op, x)
+    return op.apply(x)
 
 
 _ROUNDING = (Floor, Ceil, Round, Trunc, Sign)

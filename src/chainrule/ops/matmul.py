@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autograd.function import Function, apply_pair, apply_three
+from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._util import operands
 from chainrule.tensor import Tensor
@@ -147,7 +147,7 @@ def matmul(a, b) -> Tensor:
             dimensions 4 and 3 differ``.
     """
     a, b = operands(a, b)
-    sa, sb = a.data.shape, b.data.shape
+    sa, sb = a.array.shape, b.array.shape
     if not sa or not sb:
         raise ShapeError(f"matmul got {sa} @ {sb}: both operands need at least one dimension")
     inner_b = sb[0] if len(sb) == 1 else sb[-2]
@@ -169,22 +169,23 @@ def linear(x, weight, bias=None) -> Tensor:
     Shape:
         x: (..., in), weight: (out, in), bias: (out,) or None -> (..., out)
     """
-    x, weight = operands(x, weight)
-    if weight.data.ndim != 2:
+    if not (isinstance(x, Tensor) and isinstance(weight, Tensor)):
+        x, weight = operands(x, weight)
+    if weight.array.ndim != 2:
         raise ShapeError(f"linear expects a 2-D weight (out, in), got shape {weight.shape}")
-    out_features, in_features = weight.data.shape
-    if x.data.ndim == 0 or x.data.shape[-1] != in_features:
+    out_features, in_features = weight.array.shape
+    if x.array.ndim == 0 or x.array.shape[-1] != in_features:
         raise ShapeError(
             f"linear(in_features={in_features}) got input of shape {x.shape}; "
             f"expected (..., {in_features})"
         )
     if bias is None:
-        return apply_pair(Linear, x, weight)
+        return Linear.apply(x, weight)
     if not isinstance(bias, Tensor):
-        bias = Tensor._make(np.asarray(bias, dtype=weight.dtype), False)
-    if bias.data.shape != (out_features,):
+        bias = Tensor._make(np.asarray(bias, dtype=weight.array.dtype), False)
+    if bias.array.shape != (out_features,):
         raise ShapeError(
             f"linear(out_features={out_features}) got bias of shape {bias.shape}; "
             f"expected ({out_features},)"
         )
-    return apply_three(Linear, x, weight, bias)
+    return Linear.apply(x, weight, bias)

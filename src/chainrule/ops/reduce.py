@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections import namedtuple
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from chainrule.tensor import Tensor
 
 
 class Sum(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "Σ"
     formulas = ("1",)
 
@@ -25,6 +27,7 @@ class Sum(Function):
 
 
 class Mean(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "mean"
     formulas = ("1/n",)
 
@@ -101,64 +104,155 @@ class LogSumExp(Function):
         return (grad * np.exp(self.x - self.out),)
 
 
+def _keep(keepdims, keepdim) -> bool:
+    """NumPy's ``keepdims`` or PyTorch's ``keepdim``: either spelling works."""
+    return bool(keepdims if keepdim is None else keepdim)
+
+
 def _reduce(op, x, axis, keepdims, dim, name):
     x = operand(x)
-    axes = normalize_axis(axis, dim, x.data.ndim, name)
-    if x.data.ndim == 0:
+    axes = normalize_axis(axis, dim, x.array.ndim, name)
+    if x.array.ndim == 0:
         axes = None
     return op.apply(x, axes=axes, keepdims=keepdims)
 
 
-def sum(x, axis=None, keepdims=False, *, dim=None) -> Tensor:  # noqa: A001
-    """Sum over ``axis`` (None: all; an int or a tuple); ``dim`` is accepted as in PyTorch."""
-    return _reduce(Sum, x, axis, keepdims, dim, "sum")
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001
+    """Sum over ``axis``/``dim`` (None: all; an int or a tuple); ``keepdim`` keeps them as 1s."""
+    return _reduce(Sum, x, axis, _keep(keepdims, keepdim), dim, "sum")
 
 
-def mean(x, axis=None, keepdims=False, *, dim=None) -> Tensor:
-    """Mean over ``axis`` (None: all; an int or a tuple)."""
-    return _reduce(Mean, x, axis, keepdims, dim, "mean")
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
+    """Mean over ``axis``/``dim`` (None: all; an int or a tuple)."""
+    return _reduce(Mean, x, axis, _keep(keepdims, keepdim), dim, "mean")
 
 
-def max(x, axis=None, keepdims=False, *, dim=None) -> Tensor:  # noqa: A001
-    """Largest value over ``axis``; tied maxima share the gradient evenly."""
-    return _reduce(Max, x, axis, keepdims, dim, "max")
+class _Select(Function):
+    """The value at a chosen index along one dim (max/min with ``dim``): the gradient goes to
+    that one element only, as in PyTorch (ties are not shared, unlike the full reduction)."""
+
+    saves_inputs = False  # backward reads shapes only
+
+    label = "select"
+    formulas = ("1 at the selected element, else 0",)
+
+    def forward(self, x, index, dim, keepdim):
+        self.shape, self.index, self.dim, self.keepdim = x.shape, index, dim, keepdim
+        out = np.take_along_axis(x, index, axis=dim)
+        return out if keepdim else np.squeeze(out, axis=dim)
+
+    def backward(self, grad):
+        full = np.zeros(self.shape, dtype=grad.dtype)
+        if not self.keepdim:
+            grad = np.expand_dims(grad, self.dim)
+        np.put_along_axis(full, self.index, grad, axis=self.dim)
+        return (full,)
 
 
-def min(x, axis=None, keepdims=False, *, dim=None) -> Tensor:  # noqa: A001
-    """Smallest value over ``axis``; tied minima share the gradient evenly."""
-    return _reduce(Min, x, axis, keepdims, dim, "min")
+# PyTorch's torch.return_types: a named pair that unpacks as (values, indices).
+MaxResult = namedtuple("max", ["values", "indices"])
+MinResult = namedtuple("min", ["values", "indices"])
 
 
-def logsumexp(x, axis=None, keepdims=False, *, dim=None) -> Tensor:
-    """ln Σ exp(x) over ``axis``, stable for any finite input."""
-    return _reduce(LogSumExp, x, axis, keepdims, dim, "logsumexp")
+def _extreme(x, dim, keepdim, axis, keepdims, op, pick, result, name):
+    if isinstance(dim, Tensor):  # torch.max(a, b): elementwise
+        from chainrule.ops.elementwise import maximum, minimum
 
-
-def var(x, axis=None, keepdims=False, *, dim=None, correction=0) -> Tensor:
-    """Variance over ``axis``: Σ(x − mean)² / (n − correction) (NumPy's default, correction=0)."""
+        return (maximum if name == "max" else minimum)(x, dim)
+    keep = _keep(keepdims, keepdim)
+    if dim is None:  # a full reduction or NumPy's axis=: the values only; ties share the gradient
+        return _reduce(op, x, axis, keep, None, name)
+    if axis is not None:
+        raise TypeError(f"{name}() got both dim= and axis=; pass one")
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(
+            f"{name}(dim) takes one dim, as in PyTorch, got {dim!r}; for the values over several "
+            f"dims use a{name}(x, dim={tuple(dim)!r}) or {name}(x, axis=...)"
+        )
     x = operand(x)
-    axes = normalize_axis(axis, dim, x.data.ndim, "var")
-    n = x.data.size if axes is None else int(np.prod([x.data.shape[a] for a in axes]))
+    (axis_,) = normalize_axis(None, int(dim), x.array.ndim, name)
+    if x.array.ndim == 0:
+        return result(x.clone(), Tensor._make(np.zeros((), np.int64), False))
+    index = np.expand_dims(pick(x.array, axis=axis_), axis_)
+    values = _Select.apply(x, index=index, dim=axis_, keepdim=keep)
+    indices = index if keep else np.squeeze(index, axis=axis_)
+    return result(values, Tensor._make(indices.astype(np.int64, copy=False), False))
+
+
+def max(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
+    """The largest value, as in PyTorch.
+
+    ``max(x)`` is the largest element (tied maxima share the gradient evenly);
+    ``max(x, dim)`` is a named pair ``(values, indices)`` along ``dim``; ``max(a, b)`` with a
+    tensor ``b`` is the elementwise maximum. ``axis=`` gives NumPy's answer: the values only.
+    """
+    return _extreme(x, dim, keepdim, axis, keepdims, Max, np.argmax, MaxResult, "max")
+
+
+def min(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
+    """The smallest value: ``min(x)``, ``min(x, dim) -> (values, indices)``, ``min(a, b)``."""
+    return _extreme(x, dim, keepdim, axis, keepdims, Min, np.argmin, MinResult, "min")
+
+
+def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """The largest values over one or more dims (no indices); ties share the gradient."""
+    return _reduce(Max, x, axis, _keep(keepdim, keepdims), dim, "amax")
+
+
+def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """The smallest values over one or more dims (no indices); ties share the gradient."""
+    return _reduce(Min, x, axis, _keep(keepdim, keepdims), dim, "amin")
+
+
+def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
+    """ln Σ exp(x) over ``axis``/``dim``, stable for any finite input."""
+    return _reduce(LogSumExp, x, axis, _keep(keepdims, keepdim), dim, "logsumexp")
+
+
+def _correction(correction, unbiased, name) -> float:
+    if unbiased is not None:
+        if correction is not None:
+            raise TypeError(f"{name}() got both unbiased= and correction=; pass one")
+        return 1 if unbiased else 0
+    return 1 if correction is None else correction
+
+
+def var(
+    x, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None, unbiased=None
+) -> Tensor:
+    """Variance Σ(x − mean)² / (n − correction), as in PyTorch: ``correction=1`` (the unbiased
+    estimate) unless told otherwise; ``unbiased=False`` or ``correction=0`` is NumPy's."""
+    correction = _correction(correction, unbiased, "var")
+    x = operand(x)
+    axes = normalize_axis(axis, dim, x.array.ndim, "var")
+    n = x.array.size if axes is None else int(np.prod([x.array.shape[a] for a in axes]))
     centred = x - mean(x, axis=axes, keepdims=True)
-    return sum(centred * centred, axis=axes, keepdims=keepdims) / (n - correction)
+    keep = _keep(keepdims, keepdim)
+    return sum(centred * centred, axis=axes, keepdims=keep) / builtins.max(n - correction, 0)
 
 
-def std(x, axis=None, keepdims=False, *, dim=None, correction=0) -> Tensor:
-    """Standard deviation: √var."""
+def std(
+    x, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None, unbiased=None
+) -> Tensor:
+    """Standard deviation √var (``correction=1`` by default, as in PyTorch)."""
     from chainrule.ops.elementwise import sqrt
 
-    return sqrt(var(x, axis=axis, keepdims=keepdims, dim=dim, correction=correction))
+    return sqrt(
+        var(x, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, unbiased=unbiased)
+    )
 
 
-def argmax(x, axis=None, keepdims=False, *, dim=None) -> Tensor:
+def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
     """Index of the largest value (an integer tensor, no gradient)."""
     x = operand(x)
     axis = dim if dim is not None else axis
-    return Tensor._make(np.asarray(np.argmax(x.data, axis=axis, keepdims=keepdims)), False)
+    keep = _keep(keepdims, keepdim)
+    return Tensor._make(np.asarray(np.argmax(x.array, axis=axis, keepdims=keep)), False)
 
 
-def argmin(x, axis=None, keepdims=False, *, dim=None) -> Tensor:
+def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
     """Index of the smallest value (an integer tensor, no gradient)."""
     x = operand(x)
     axis = dim if dim is not None else axis
-    return Tensor._make(np.asarray(np.argmin(x.data, axis=axis, keepdims=keepdims)), False)
+    keep = _keep(keepdims, keepdim)
+    return Tensor._make(np.asarray(np.argmin(x.array, axis=axis, keepdims=keep)), False)

@@ -11,6 +11,7 @@ from chainrule.tensor import Tensor
 
 
 class Reshape(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "reshape"
     formulas = ("1 (same numbers, new shape)",)
 
@@ -23,6 +24,7 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "permute"
     formulas = ("1 (same numbers, axes reordered)",)
 
@@ -37,6 +39,8 @@ class Permute(Function):
 class Expand(Function):
     """Broadcast to a larger shape; the engine sums the gradient back over stretched axes."""
 
+    saves_inputs = False  # backward reads shapes only
+
     label = "expand"
     formulas = ("1 (summed over the broadcast axes)",)
 
@@ -48,6 +52,7 @@ class Expand(Function):
 
 
 class Concatenate(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "cat"
     formulas = ("1 (each input gets its slice of the gradient)",)
 
@@ -61,6 +66,7 @@ class Concatenate(Function):
 
 
 class Stack(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "stack"
     formulas = ("1 (each input gets its slice of the gradient)",)
 
@@ -74,6 +80,8 @@ class Stack(Function):
 
 class GetItem(Function):
     """x[index]; repeated integer indices accumulate their gradients."""
+
+    saves_inputs = False  # backward reads shapes only
 
     label = "index"
     formulas = ("1 at the selected elements, else 0",)
@@ -92,6 +100,7 @@ class GetItem(Function):
 
 
 class Pad(Function):
+    saves_inputs = False  # backward reads shapes only
     label = "pad"
     formulas = ("1 inside, padding gets no gradient",)
 
@@ -114,20 +123,20 @@ def reshape(x, *shape) -> Tensor:
     """The same numbers in a new shape (one dimension may be -1)."""
     x = operand(x)
     shape = _shape_args(shape)
-    if shape == x.data.shape:
+    if shape == x.array.shape:
         return x
     try:
         return Reshape.apply(x, shape=shape)
     except (ValueError, TypeError):
         raise ShapeError(
-            f"reshape cannot turn shape {x.shape} ({x.data.size} elements) into {shape}"
+            f"reshape cannot turn shape {x.shape} ({x.array.size} elements) into {shape}"
         ) from None
 
 
 def flatten(x, start_dim=0, end_dim=-1) -> Tensor:
     """Merge dimensions ``start_dim`` … ``end_dim`` into one (all of them by default)."""
     x = operand(x)
-    shape = x.data.shape
+    shape = x.array.shape
     if not shape:
         return reshape(x, 1)
     start, end = start_dim % len(shape), end_dim % len(shape)
@@ -173,8 +182,8 @@ def broadcast_to(x, shape) -> Tensor:
     x = operand(x)
     shape = tuple(shape)
     try:
-        np.broadcast_shapes(x.data.shape, shape)
-        if np.broadcast_shapes(x.data.shape, shape) != shape:
+        np.broadcast_shapes(x.array.shape, shape)
+        if np.broadcast_shapes(x.array.shape, shape) != shape:
             raise ValueError
     except ValueError:
         raise ShapeError(f"expand cannot broadcast shape {x.shape} to {shape}") from None
@@ -188,7 +197,7 @@ def expand(x, *shape) -> Tensor:
     offset = len(shape) - x.ndim
     for i, n in enumerate(shape):
         if n == -1:
-            shape[i] = x.data.shape[i - offset]
+            shape[i] = x.array.shape[i - offset]
     return broadcast_to(x, shape)
 
 
@@ -197,10 +206,10 @@ def squeeze(x, axis=None, *, dim=None) -> Tensor:
     x = operand(x)
     axes = normalize_axis(axis, dim, x.ndim, "squeeze")
     if axes is None:
-        shape = tuple(n for n in x.data.shape if n != 1)
+        shape = tuple(n for n in x.array.shape if n != 1)
     else:
-        shape = tuple(n for i, n in enumerate(x.data.shape) if not (i in axes and n == 1))
-    return reshape(x, *shape) if shape != x.data.shape else x
+        shape = tuple(n for i, n in enumerate(x.array.shape) if not (i in axes and n == 1))
+    return reshape(x, *shape) if shape != x.array.shape else x
 
 
 def unsqueeze(x, axis=None, *, dim=None) -> Tensor:
@@ -212,7 +221,7 @@ def unsqueeze(x, axis=None, *, dim=None) -> Tensor:
     if not -(x.ndim + 1) <= axis <= x.ndim:
         raise ShapeError(f"unsqueeze got axis {axis} for a tensor with {x.ndim} dimensions")
     axis = axis % (x.ndim + 1)
-    return reshape(x, *x.data.shape[:axis], 1, *x.data.shape[axis:])
+    return reshape(x, *x.array.shape[:axis], 1, *x.array.shape[axis:])
 
 
 def _tensors(tensors, op) -> list:
@@ -226,7 +235,7 @@ def cat(tensors, axis=0, *, dim=None) -> Tensor:
     """Join tensors along an existing axis."""
     tensors = _tensors(tensors, "cat")
     axis = dim if dim is not None else axis
-    first = tensors[0].data
+    first = tensors[0].array
     for t in tensors[1:]:
         same = t.ndim == first.ndim and all(
             a == b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis % first.ndim
@@ -255,7 +264,7 @@ def split(x, split_size_or_sections, axis=0, *, dim=None) -> list:
     """Split into chunks of a given size (int) or of the given sizes (list), as in PyTorch."""
     x = operand(x)
     axis = (dim if dim is not None else axis) % x.ndim
-    n = x.data.shape[axis]
+    n = x.array.shape[axis]
     if isinstance(split_size_or_sections, int):
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
         if n % split_size_or_sections:
@@ -281,9 +290,9 @@ def getitem(x, index) -> Tensor:
     """NumPy indexing: ints, slices, None, ..., boolean masks and integer arrays."""
     x = operand(x)
     if isinstance(index, Tensor):
-        index = index.data
+        index = index.array
     elif isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
     try:
         advanced = _is_advanced(index)
         return GetItem.apply(x, index=index, advanced=advanced)

@@ -68,7 +68,7 @@ class Adagrad(Optimizer):
         # As in PyTorch, the accumulator exists from the start (it need not begin at zero).
         self.state[param] = {
             "step": 0,
-            "sum": np.full_like(param.data, float(group["initial_accumulator_value"])),
+            "sum": np.full_like(param.array, float(group["initial_accumulator_value"])),
         }
 
     def step(self, closure=None):
@@ -85,13 +85,13 @@ class Adagrad(Optimizer):
                     self._init_state(p, group)
                 state = self.state[p]
                 state["step"] += 1
-                work, tmp = self._scratch(p.data, 2)
-                g = effective_grad(p.data, grad, weight_decay, group["maximize"], out=work)
+                work, tmp = self._scratch(p.array, 2)
+                g = effective_grad(p.array, grad, weight_decay, group["maximize"], out=work)
                 clr = lr / (1.0 + (state["step"] - 1) * lr_decay)
                 state["sum"] += np.multiply(g, g, out=tmp)
                 std = np.sqrt(state["sum"], out=tmp)
                 std += eps
                 update = np.divide(g, std, out=tmp)
                 update *= -clr
-                p.data += update
+                p.array += update
         return loss

@@ -98,7 +98,7 @@ class Adam(Optimizer):
             if plain_grad and keep is None and not amsgrad and self._flat_step(group, lr, eps):
                 continue
             for p in group["params"]:
-                grad, data = p.grad, p.data
+                grad, data = p.grad_array, p.array
                 if grad is None:
                     continue
                 if grad.shape != data.shape or grad.dtype != data.dtype:
@@ -157,10 +157,10 @@ class Adam(Optimizer):
         params = group["params"]
         if len(params) < 2:
             return False
-        dtype = params[0].data.dtype
+        dtype = params[0].array.dtype
         total = 0
         for p in params:
-            grad, data = p.grad, p.data
+            grad, data = p.grad_array, p.array
             if grad is None or data.dtype != dtype or grad.dtype != dtype:
                 return False
             if grad.shape != data.shape:
@@ -181,7 +181,7 @@ class Adam(Optimizer):
         t = states[0]["step"] + 1
         for state in states:
             state["step"] = t
-        np.concatenate([p.grad.reshape(-1) for p in params], out=g)
+        np.concatenate([p.grad_array.reshape(-1) for p in params], out=g)
         beta1, beta2 = (float(b) for b in group["betas"])
         m += np.multiply(np.subtract(g, m, out=tmp), 1.0 - beta1, out=tmp)
         v *= beta2
@@ -194,7 +194,7 @@ class Adam(Optimizer):
         update *= -step_size
         start = 0
         for p in params:
-            data = p.data
+            data = p.array
             end = start + data.size
             data += update[start:end].reshape(data.shape)
             start = end
@@ -230,7 +230,7 @@ def _flatten_state(optimizer_state, params, states, total, dtype):
     m, v = np.zeros(total, dtype), np.zeros(total, dtype)
     start = 0
     for p, state, new in zip(params, states, fresh):
-        shape, end = p.data.shape, start + p.data.size
+        shape, end = p.array.shape, start + p.array.size
         m_view, v_view = m[start:end].reshape(shape), v[start:end].reshape(shape)
         if new:
             state = optimizer_state[p] = {"step": 0}

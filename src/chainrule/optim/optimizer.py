@@ -109,10 +109,10 @@ class Optimizer:
                     f"{name}: can't optimize a non-leaf Tensor (parameter {i} of the group was "
                     f"computed by an op); optimize the leaf tensors it was computed from"
                 )
-            if p.data.dtype.kind != "f":
+            if p.array.dtype.kind != "f":
                 raise DTypeError(
                     f"{name}: parameters must be floating-point, parameter {i} has dtype "
-                    f"{p.data.dtype}"
+                    f"{p.array.dtype}"
                 )
         if len({id(p) for p in params}) != len(params):
             raise ValueError(f"{name}: a parameter group contains the same parameter twice")
@@ -141,9 +141,9 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
-                    p.grad = None
-                elif p.grad is not None:
-                    p.grad.fill(0)
+                    p.grad_array = None
+                elif p.grad_array is not None:
+                    p.grad_array.fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient; returns the closure's loss, if given."""
@@ -234,11 +234,11 @@ class Optimizer:
             for key, value in saved_state.items():
                 value = _plain_state_value(key, value)  # e.g. a state_dict saved by PyTorch
                 if isinstance(value, (np.ndarray, list, Tensor)):
-                    value = np.array(np.asarray(value), dtype=p.data.dtype, copy=True)
-                    if value.shape != p.data.shape:
+                    value = np.array(np.asarray(value), dtype=p.array.dtype, copy=True)
+                    if value.shape != p.array.shape:
                         raise ShapeError(
                             f"{name}.load_state_dict: state {key!r} of parameter {idx} has shape "
-                            f"{value.shape}, the parameter has shape {p.data.shape}"
+                            f"{value.shape}, the parameter has shape {p.array.shape}"
                         )
                 p_state[key] = value
             state[p] = p_state
@@ -258,10 +258,10 @@ class Optimizer:
             size = max(
                 [data.size]
                 + [
-                    p.data.size
+                    p.array.size
                     for group in self.param_groups
                     for p in group["params"]
-                    if p.data.dtype == data.dtype
+                    if p.array.dtype == data.dtype
                 ]
             )
             buffers = [np.empty(size, dtype=data.dtype) for _ in range(count)]
@@ -270,18 +270,18 @@ class Optimizer:
         return tuple(b[:n].reshape(data.shape) for b in buffers[:count])
 
     def _grad_of(self, p: Tensor) -> np.ndarray | None:
-        """``p.grad`` checked against the parameter: same shape, and cast to its dtype (a
+        """``p.grad_array`` checked against the parameter: same shape, and cast to its dtype (a
         gradient assigned by hand as float64 must not turn float32 state into float64)."""
-        grad = p.grad
+        grad = p.grad_array
         if grad is None:
             return None
-        if grad.shape != p.data.shape:
+        if grad.shape != p.array.shape:
             raise ShapeError(
-                f"{type(self).__name__}: parameter of shape {p.data.shape} has a gradient of "
+                f"{type(self).__name__}: parameter of shape {p.array.shape} has a gradient of "
                 f"shape {grad.shape}; gradients must have the parameter's shape"
             )
-        if grad.dtype != p.data.dtype:
-            grad = np.asarray(grad, dtype=p.data.dtype)
+        if grad.dtype != p.array.dtype:
+            grad = np.asarray(grad, dtype=p.array.dtype)
         return grad
 
     def __repr__(self) -> str:

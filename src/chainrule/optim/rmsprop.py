@@ -82,14 +82,14 @@ class RMSprop(Optimizer):
                     continue
                 state = self.state.get(p)
                 if not state:
-                    state = self.state[p] = {"step": 0, "square_avg": np.zeros_like(p.data)}
+                    state = self.state[p] = {"step": 0, "square_avg": np.zeros_like(p.array)}
                     if momentum > 0:
-                        state["momentum_buffer"] = np.zeros_like(p.data)
+                        state["momentum_buffer"] = np.zeros_like(p.array)
                     if group["centered"]:
-                        state["grad_avg"] = np.zeros_like(p.data)
+                        state["grad_avg"] = np.zeros_like(p.array)
                 state["step"] += 1
-                work, tmp = self._scratch(p.data, 2)
-                g = effective_grad(p.data, grad, weight_decay, group["maximize"], out=work)
+                work, tmp = self._scratch(p.array, 2)
+                g = effective_grad(p.array, grad, weight_decay, group["maximize"], out=work)
 
                 square_avg = state["square_avg"]
                 square_avg *= alpha
@@ -106,9 +106,9 @@ class RMSprop(Optimizer):
                     buf = state["momentum_buffer"]
                     buf *= momentum
                     buf += np.divide(g, denom, out=tmp)
-                    p.data += np.multiply(buf, -lr, out=tmp)
+                    p.array += np.multiply(buf, -lr, out=tmp)
                 else:
                     update = np.divide(g, denom, out=tmp)
                     update *= -lr
-                    p.data += update
+                    p.array += update
         return loss

@@ -86,7 +86,7 @@ class SGD(Optimizer):
                 # scratch buffers (their bookkeeping costs more than the update on small nets).
                 step = None
                 for p in group["params"]:
-                    grad, data = p.grad, p.data
+                    grad, data = p.grad_array, p.array
                     if grad is None:
                         continue
                     if grad.shape != data.shape or grad.dtype != data.dtype:
@@ -111,8 +111,8 @@ class SGD(Optimizer):
                 grad = self._grad_of(p)
                 if grad is None:
                     continue
-                work, update = self._scratch(p.data, 2)
-                g = effective_grad(p.data, grad, weight_decay, group["maximize"], out=work)
+                work, update = self._scratch(p.array, 2)
+                g = effective_grad(p.array, grad, weight_decay, group["maximize"], out=work)
                 if momentum != 0:
                     state = self.state.setdefault(p, {})
                     buf = state.get("momentum_buffer")
@@ -128,5 +128,5 @@ class SGD(Optimizer):
                         g = np.add(g, np.multiply(buf, momentum, out=update), out=update)
                     else:
                         g = buf
-                p.data += np.multiply(g, -lr, out=update)
+                p.array += np.multiply(g, -lr, out=update)
         return loss

@@ -17,7 +17,9 @@ not the page's own, or whose ``Host`` is not one this server answers to, get 403
 capped; every setting is checked (HTTP 400 with a sentence that says what is wrong); an error in
 a request never stops the server.
 
-Routes: :func:`create_app` builds the list from :func:`api_routes` plus, for each function in
+The JSON helpers and the Origin/Host guard are in :mod:`chainrule.playground.http`, the routes
+in :mod:`chainrule.playground.routes` (one function per group). :func:`create_app` builds the
+list from :func:`~chainrule.playground.routes.api_routes` plus, for each function in
 ``extra_routes``, ``make(pg)``: a route module gets the :class:`Playground` (``await
 pg.run(fn, *args)`` to use the session, ``await pg.broadcast_state()`` to push a frame) and
 uses the helpers :func:`reply`, :func:`error`, :func:`guarded` and :func:`body_json`.
@@ -34,19 +36,42 @@ import socket
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from importlib import resources
 
-from chainrule.errors import ChainruleError, NonFiniteError
+from chainrule.errors import NonFiniteError
 from chainrule.playground import transport
-from chainrule.playground.session import Session, parse_upload
-from chainrule.playground.validation import (
-    MAX_UPLOAD_BYTES,
-    Config,
-    ValidationError,
-    limits,
-    request_object,
-    validate_config,
+from chainrule.playground.http import (  # the route helpers, importable from here too
+    MAX_REQUEST_BYTES,
+    MAX_REQUEST_DEPTH,
+    SECURITY_HEADERS,
+    GuardMiddleware,
+    body_json,
+    error,
+    guarded,
+    json_default,
+    reply,
+    transport_rejections,
 )
+from chainrule.playground.routes import api_routes
+from chainrule.playground.session import Session
+from chainrule.playground.validation import MAX_UPLOAD_BYTES, ValidationError
+
+__all__ = [
+    "MAX_REQUEST_BYTES",
+    "MAX_REQUEST_DEPTH",
+    "SECURITY_HEADERS",
+    "GuardMiddleware",
+    "Playground",
+    "api_routes",
+    "body_json",
+    "bind",
+    "create_app",
+    "error",
+    "guarded",
+    "hosts_for",
+    "make_server",
+    "reply",
+    "serve",
+]
 
 log = logging.getLogger("chainrule.playground")
 
@@ -54,8 +79,6 @@ TICK_SECONDS = 0.05  # training time per slice (and per frame while playing)
 FRAME_PAUSE = 0.02  # idle time between frames, for requests and the page
 PROGRESS_SECONDS = 0.25  # frames sent at most this often while a long /api/step runs
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
-MAX_REQUEST_BYTES = 64 * 1024  # JSON request bodies
-MAX_REQUEST_DEPTH = 32  # JSON nesting in request bodies
 
 
 def _missing_extra(err: ImportError) -> ImportError:
@@ -101,14 +124,14 @@ class Playground:
         return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
 
     def _frame_text(self, full: bool) -> str:
-        return json.dumps(self.state(full), allow_nan=False, default=_json_default)
+        return json.dumps(self.state(full), allow_nan=False, default=json_default)
 
     async def broadcast_state(self, full: bool = False) -> dict | None:
         """Build a frame on the worker and queue it to every page; returns it (as a dict when
         ``full``, since requests reply with it)."""
         if full:
             frame = await self.run(self.state, True)
-            self.broadcast_text(json.dumps(frame, allow_nan=False, default=_json_default), True)
+            self.broadcast_text(json.dumps(frame, allow_nan=False, default=json_default), True)
             return frame
         if self.clients:
             self.broadcast_text(await self.run(self._frame_text, False), False)
@@ -116,7 +139,7 @@ class Playground:
 
     async def broadcast(self, message: dict, full: bool = False) -> None:
         """Queue ``message`` to every page (never waits for a page)."""
-        self.broadcast_text(json.dumps(message, allow_nan=False, default=_json_default), full)
+        self.broadcast_text(json.dumps(message, allow_nan=False, default=json_default), full)
 
     def broadcast_text(self, text: str, full: bool = False) -> None:
         now = time.monotonic()
@@ -213,141 +236,6 @@ class Playground:
         self.worker.shutdown(wait=False, cancel_futures=True)
 
 
-transport_rejections = transport.RejectionLog()
-
-
-def _json_default(value):
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot send {type(value).__name__} as JSON")
-
-
-def _host_port(host: str) -> tuple[str, str]:
-    if host.startswith("["):
-        name, _, rest = host[1:].partition("]")
-        return name.lower(), rest.lstrip(":")
-    name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
-    return name.lower(), port
-
-
-class GuardMiddleware:
-    """Refuse requests from other sites (``Origin``) and other names (``Host``, against DNS
-    rebinding) with 403, before any route runs."""
-
-    def __init__(self, app, allowed_hosts=None):
-        self.app = app
-        self.allowed_hosts = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] not in ("http", "websocket"):
-            return await self.app(scope, receive, send)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        host = headers.get("host", "")
-        reason = None
-        if self.allowed_hosts is not None and host.lower() not in self.allowed_hosts:
-            reason = f"host {host!r} is not this server's address"
-        origin = headers.get("origin")
-        if reason is None and origin is not None:
-            scheme = {"ws": "http", "wss": "https"}.get(scope["scheme"], scope["scheme"])
-            if origin.lower() != f"{scheme}://{host}".lower():
-                reason = f"origin {origin!r} is not this page's origin"
-        if reason is None:
-            return await self.app(scope, receive, send)
-        transport_rejections(403, f"{scope.get('method', 'WS')} {scope['path'][:100]}", reason)
-        if scope["type"] == "websocket":
-            await receive()  # the connect message
-            await send({"type": "websocket.close", "code": 1008, "reason": reason[:120]})
-            return
-        body = json.dumps({"error": f"forbidden: {reason}"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 403,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-        "form-action 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-
-
-def reply(data, status: int = 200):
-    """A JSON response with the security headers."""
-    from starlette.responses import Response
-
-    text = json.dumps(data, allow_nan=False, default=_json_default)
-    return Response(text, status, media_type="application/json", headers=SECURITY_HEADERS)
-
-
-def error(message: str, status: int = 400):
-    """``{"error": message}`` with ``status``."""
-    return reply({"error": message}, status)
-
-
-async def body_json(request, allowed: tuple | None, limit: int = MAX_REQUEST_BYTES):
-    """The request's JSON body, read with a size cap while it streams, parsed with a nesting
-    limit; ``allowed``: the keys accepted (``None``: any JSON). Raises ValidationError (400)
-    or BodyTooLarge (413)."""
-    from chainrule.io.format import json_depth
-
-    if "application/json" not in request.headers.get("content-type", ""):
-        raise ValidationError("send the request body as JSON (Content-Type: application/json)")
-    raw = await transport.read_body(request, limit)
-    if json_depth(raw, MAX_REQUEST_DEPTH) > MAX_REQUEST_DEPTH:
-        raise ValidationError(f"the request body nests deeper than {MAX_REQUEST_DEPTH} levels")
-    try:
-        data = json.loads(raw or b"{}")
-    except (ValueError, RecursionError) as err:
-        raise ValidationError(f"the request body is not valid JSON ({err})") from None
-    return data if allowed is None else request_object(data, allowed)
-
-
-def guarded(handler):
-    """Wrap a route so that every error is an answer: 400 for bad input, 409 for a diverged
-    run, 413 for a body over its limit, 500 (one log line) for anything else."""
-
-    async def wrapped(request):
-        what = f"{request.method} {request.url.path}"
-        try:
-            return await handler(request)
-        except ValidationError as err:
-            transport_rejections(400, what, str(err))
-            return error(str(err))
-        except NonFiniteError as err:
-            return error(str(err), 409)
-        except ChainruleError as err:
-            transport_rejections(400, what, str(err))
-            return error(str(err))
-        except transport.BodyTooLarge as err:
-            transport_rejections(413, what, str(err))
-            return error(str(err), 413)
-        except TimeoutError:
-            transport_rejections(408, what, "the request body came too slowly")
-            return error("the request body came too slowly", 408)
-        except Exception as err:  # the server stays up; the page shows the message
-            transport_rejections(500, what, f"{type(err).__name__}: {err}")
-            return error(f"internal error: {type(err).__name__}: {err}", 500)
-
-    return wrapped
-
-
 def create_app(
     session: Session | None = None,
     allowed_hosts=None,
@@ -390,181 +278,6 @@ def create_app(
     )
     app.state.playground = pg
     return app
-
-
-def api_routes(pg: Playground, cap: int) -> list:
-    """The page, its assets, the JSON API and the WebSocket, for ``pg``."""
-    from starlette.requests import Request
-    from starlette.responses import HTMLResponse, Response
-    from starlette.routing import Route, WebSocketRoute
-    from starlette.websockets import WebSocket
-
-    assets = resources.files("chainrule.playground") / "assets"
-
-    # ---- pages ------------------------------------------------------------------------------
-    async def index(request: Request) -> Response:
-        return HTMLResponse((assets / "index.html").read_text("utf-8"), headers=SECURITY_HEADERS)
-
-    types = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
-
-    async def asset(request: Request) -> Response:
-        name = request.path_params["name"]
-        files = {p.name: p for p in assets.iterdir()}
-        if name not in files or name == "index.html":
-            return error(f"no asset {name!r}", 404)
-        suffix = "." + name.rsplit(".", 1)[-1]
-        return Response(
-            files[name].read_bytes(),
-            media_type=types.get(suffix, "application/octet-stream"),
-            headers=SECURITY_HEADERS,
-        )
-
-    # ---- API ------------------------------------------------------------------------------
-    async def options(request: Request) -> Response:
-        return reply({"limits": limits(), "defaults": Config().to_dict()})
-
-    async def state(request: Request) -> Response:
-        return reply(await pg.run(pg.state, True))
-
-    async def configure(request: Request) -> Response:
-        body = await body_json(request, None)
-        cfg = validate_config(body, pg.session.cfg)
-        await pg.pause()
-        await pg.run(pg.session.configure, cfg)  # raises ValidationError before any change
-        return reply(await pg.broadcast_state(full=True))
-
-    async def reset(request: Request) -> Response:
-        await pg.pause()
-        await pg.run(pg.session.reset)
-        return reply(await pg.broadcast_state(full=True))
-
-    async def play(request: Request) -> Response:
-        pg.play()
-        return reply({"playing": True, "step": pg.session.step_count})
-
-    async def pause(request: Request) -> Response:
-        await pg.pause()
-        frame = await pg.run(pg.state)
-        await pg.broadcast(frame)
-        return reply(frame)
-
-    async def step(request: Request) -> Response:
-        body = await body_json(request, ("unit", "count"))
-        unit = body.get("unit", "batch")
-        if unit not in ("batch", "epoch"):
-            raise ValidationError(f"unit must be 'batch' or 'epoch'; got {unit!r}")
-        count = body.get("count", 1)
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1000:
-            raise ValidationError(f"count must be a whole number from 1 to 1000; got {count!r}")
-        try:
-            finished = await pg.step(unit, count, request)
-        finally:
-            frame = await pg.run(pg.state)
-            await pg.broadcast(frame)
-        if not finished:
-            frame["cancelled"] = True
-        return reply(frame)
-
-    async def explain(request: Request) -> Response:
-        body = await body_json(request, ("param", "index", "sample", "split"))
-        if "param" not in body or "index" not in body:
-            raise ValidationError("say which weight: {'param': '0.weight', 'index': [row, col]}")
-        data = await pg.run(
-            pg.session.explain,
-            body["param"],
-            body["index"],
-            body.get("sample", 0),
-            body.get("split", "train"),
-        )
-        return reply(data)
-
-    async def trace(request: Request) -> Response:
-        body = await body_json(request, ("sample", "split"))
-        return reply(
-            await pg.run(pg.session.trace, body.get("sample", 0), body.get("split", "train"))
-        )
-
-    async def upload(request: Request) -> Response:
-        try:
-            raw = await transport.read_body(request, cap)
-        except transport.BodyTooLarge:
-            return error(f"the upload is larger than {cap} bytes; send a smaller CSV", 413)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValidationError("the uploaded file is not UTF-8 text") from None
-        text = text.removeprefix("\ufeff")  # a byte-order mark is not part of the data
-        if not text.strip():
-            raise ValidationError("the uploaded file is empty")
-        target = request.query_params.get("target") or None
-        filename = (request.query_params.get("filename") or "upload.csv")[:100]
-        try:
-            up = await pg.run(parse_upload, text, target, filename)
-        except (ValidationError, ChainruleError):
-            raise
-        except Exception as err:  # whatever the file holds, it is the file's problem: 400
-            raise ValidationError(
-                f"{filename}: cannot read the file as a CSV table ({type(err).__name__})"
-            ) from None
-        await pg.pause()
-
-        def install() -> None:
-            previous = pg.session.upload
-            pg.session.upload = up
-            try:
-                pg.session.configure(validate_config({"dataset": "upload"}, pg.session.cfg))
-            except Exception:
-                pg.session.upload = previous
-                raise
-
-        await pg.run(install)
-        return reply(await pg.broadcast_state(full=True))
-
-    async def websocket(ws: WebSocket) -> None:
-        if len(pg.clients) >= pg.max_pages:
-            await ws.close(1013, "too many pages are connected; try again later")
-            return
-        await ws.accept()
-        client = transport.FrameQueue(
-            ws, ws.scope.get("chainrule.raw_send"), stall_seconds=pg.stall_seconds
-        )
-        pg.clients.add(client)
-        pg.watch()
-        try:
-            client.offer(await pg.run(pg._frame_text, True), full=True)
-            while True:
-                message = await ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                if message.get("bytes") is not None:  # the page only listens; text is ignored
-                    transport_rejections(1003, "WS /ws", "binary message")
-                    pg.clients.discard(client)
-                    await client.close(1003, "binary messages are not accepted")
-                    break
-        finally:
-            pg.clients.discard(client)
-            client.closed = True
-            client.task.cancel()
-
-    async def favicon(request: Request) -> Response:
-        return Response(status_code=204)
-
-    return [
-        Route("/", index),
-        Route("/favicon.ico", favicon),
-        Route("/assets/{name}", asset),
-        Route("/api/options", guarded(options)),
-        Route("/api/state", guarded(state)),
-        Route("/api/config", guarded(configure), methods=["POST"]),
-        Route("/api/reset", guarded(reset), methods=["POST"]),
-        Route("/api/play", guarded(play), methods=["POST"]),
-        Route("/api/pause", guarded(pause), methods=["POST"]),
-        Route("/api/step", guarded(step), methods=["POST"]),
-        Route("/api/explain", guarded(explain), methods=["POST"]),
-        Route("/api/trace", guarded(trace), methods=["POST"]),
-        Route("/api/upload", guarded(upload), methods=["POST"]),
-        WebSocketRoute("/ws", websocket),
-    ]
 
 
 def hosts_for(host: str, port: int) -> set | None:

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import re
-import tempfile
 
 import numpy as np
 
+from chainrule import registry
 from chainrule.autograd.grad_mode import no_grad
-from chainrule.errors import DataError, NonFiniteError
+from chainrule.errors import NonFiniteError
+from chainrule.playground.chain_terms import factor_target, term
+from chainrule.playground.data import Upload, load_data, parse_upload, regression_data
+from chainrule.playground.numbers import finite_or_none as _finite
+from chainrule.playground.numbers import rounded as _round
 from chainrule.playground.validation import (
-    MAX_CLASSES,
-    MAX_UPLOAD_ROWS,
     Config,
     ValidationError,
     sample_index,
@@ -30,6 +30,11 @@ from chainrule.playground.validation import (
 )
 from chainrule.report import views
 from chainrule.tensor import Tensor
+from chainrule.train.callback_list import CallbackList
+from chainrule.train.guard import FiniteGuard
+from chainrule.train.step import train_step
+
+__all__ = ["Session", "Upload", "load_data", "parse_upload", "regression_data"]
 
 BOUNDARY_SIZE = 48  # cells per side of the decision-surface heat map
 NEURON_SIZE = 20  # cells per side of each neuron's small heat map
@@ -38,163 +43,39 @@ CURVE_POINTS = 120  # points of the fitted curve of a one-input regression
 MAX_PATHS_SHOWN = 12  # chain-rule paths sent to the page, largest first
 
 
-class Upload:
-    """A CSV the user sent: two numeric features (standardised) and class labels."""
-
-    def __init__(self, X: np.ndarray, y: np.ndarray, feature_names, class_names, filename: str):
-        self.X = X
-        self.y = y
-        self.feature_names = list(feature_names)
-        self.class_names = list(class_names)
-        self.filename = filename
-
-
-def parse_upload(text: str, target: str | None = None, filename: str = "upload.csv") -> Upload:
-    """Read an uploaded CSV with :func:`chainrule.data.load_csv`: exactly two numeric feature
-    columns and a label column (``target``, default the last column).
-
-    Raises:
-        ValidationError: the file does not have that shape (the message says what it has).
-    """
-    from chainrule.data import load_csv
-
-    if not text.strip():
-        raise ValidationError("the uploaded file is empty")
-    first = text.lstrip("\ufeff").splitlines()[0]
-    header = [h.strip().strip('"') for h in first.replace(";", ",").replace("\t", ",").split(",")]
-    target = target or header[-1]
-    fd, path = tempfile.mkstemp(suffix=".csv", prefix="chainrule-upload-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        try:
-            data = load_csv(path, target=target)
-        except DataError as err:
-            raise ValidationError(str(err).replace(path, filename)) from None
-    finally:
-        os.unlink(path)
-    if data.task == "regression":
+def _choose_loss(cfg: Config, task: str, n_classes: int) -> str:
+    """The loss name (a key of ``chainrule.registry.LOSSES``) for ``cfg.loss`` on this task."""
+    loss = cfg.loss
+    if task == "regression":
+        if loss not in ("auto", "mse"):
+            raise ValidationError(
+                f"loss {loss!r} is for classes; dataset {cfg.dataset!r} is a function to "
+                f"fit (choose 'mse' or 'auto')"
+            )
+        loss = "mse"
+    elif loss == "auto":
+        loss = "bce" if n_classes == 2 else "ce"
+    if task == "classification" and loss in ("bce", "mse") and n_classes != 2:
         raise ValidationError(
-            f"{filename}: column {target!r} holds numbers with many values; the playground "
-            f"classifies, so the label column needs class labels"
+            f"loss {loss!r} needs two classes; dataset {cfg.dataset!r} has {n_classes} "
+            f"(choose 'ce', cross-entropy)"
         )
-    if data.X.shape[1] != 2:
-        raise ValidationError(
-            f"{filename}: the playground draws two features; the file has "
-            f"{len(data.feature_names)} feature columns ({', '.join(data.feature_names)}) "
-            f"besides the label {target!r}"
-        )
-    if len(data.X) > MAX_UPLOAD_ROWS or len(data.X) < 4:
-        raise ValidationError(
-            f"{filename}: needs between 4 and {MAX_UPLOAD_ROWS} rows; got {len(data.X)}"
-        )
-    classes = list(data.class_names or [])
-    if not 2 <= len(classes) <= MAX_CLASSES:
-        raise ValidationError(
-            f"{filename}: the label column needs 2 to {MAX_CLASSES} classes; got {len(classes)}"
-        )
-    X = np.asarray(data.X, dtype=np.float64)
-    std = X.std(axis=0)
-    X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    return Upload(X, np.asarray(data.y, dtype=np.int64), data.feature_names, classes, filename)
-
-
-def regression_data(name: str, n: int, noise: float, seed: int):
-    """``(X, y)`` of a function to fit: ``sine`` (one input, y = sin x on [−3, 3]), ``bump``
-    (y = exp(−|x|²) on [−2, 2]²) or ``waves`` (y = sin 1.5x₁ · cos 1.5x₂ on [−2, 2]²); ``noise``
-    is the standard deviation of the Gaussian noise added to y, as a fraction of 0.25."""
-    rng = np.random.default_rng(seed)
-    if name == "sine":
-        X = rng.uniform(-3.0, 3.0, size=(n, 1))
-        y = np.sin(X[:, 0])
-    else:
-        X = rng.uniform(-2.0, 2.0, size=(n, 2))
-        if name == "bump":
-            y = np.exp(-(X**2).sum(axis=1))
-        else:
-            y = np.sin(1.5 * X[:, 0]) * np.cos(1.5 * X[:, 1])
-    return X, y + 0.25 * noise * rng.standard_normal(n)
-
-
-def load_data(cfg: Config, upload: Upload | None):
-    """``(X, y, class_names)`` of the chosen dataset (``class_names`` is None for a function
-    to fit)."""
-    from chainrule.data import datasets
-
-    name = cfg.dataset
-    if task_of(name) == "regression":
-        X, y = regression_data(name, cfg.samples, cfg.noise, cfg.seed)
-        return X, y, None
-    if name == "upload":
-        if upload is None:
-            raise ValidationError("dataset 'upload' needs a CSV file: upload one first")
-        return upload.X, upload.y, upload.class_names
-    if name == "xor":
-        X, y = datasets.xor()
-    elif name == "seed_example":
-        X, y = datasets.seed_example(n=cfg.samples, seed=cfg.seed)
-    elif name == "blobs":  # three clusters in [-10, 10]², standardised like an upload
-        X, y = datasets.blobs(n=cfg.samples, seed=cfg.seed)
-        X = (X - X.mean(axis=0)) / X.std(axis=0)
-    else:
-        X, y = getattr(datasets, name)(n=cfg.samples, noise=cfg.noise, seed=cfg.seed)
-    return X, y, [str(c) for c in np.unique(y)]
-
-
-def _round(a, digits: int = 5) -> list:
-    """Rounded numbers for JSON; NaN and infinity (a diverged run) become None."""
-    a = np.round(np.asarray(a, dtype=np.float64), digits)
-    if np.isfinite(a).all():
-        return a.tolist()
-    return np.where(np.isfinite(a), a, None).tolist()
-
-
-def _finite(value):
-    return value if value is None or math.isfinite(value) else None
-
-
-_NODE = re.compile(r"^([za])(\d+)\[(\d+)\]$")
-_PARAM = re.compile(r"^(\d+)\.(weight|bias)\[([\d, ]+)\]$")
-
-
-def _term(name: str, layer_of: dict) -> dict:
-    """One side of a factor ∂top/∂bottom as parts the page typesets: ``E``, ``z``/``a`` of
-    layer L neuron j, or a weight ``w`` / bias ``b`` of layer L."""
-    m = _NODE.match(name)
-    if m:
-        return {"sym": m[1], "layer": int(m[2]), "index": [int(m[3])], "text": name}
-    m = _PARAM.match(name)
-    if m and f"{m[1]}.{m[2]}" in layer_of:
-        index = [int(k) for k in m[3].split(",")]
-        sym = "w" if m[2] == "weight" else "b"
-        return {"sym": sym, "layer": layer_of[f"{m[1]}.{m[2]}"], "index": index, "text": name}
-    return {"sym": name, "layer": None, "index": [], "text": name}
-
-
-def _factor_target(top: dict, bottom: dict) -> dict | None:
-    """The edge or neuron of the network drawing a factor belongs to (layer 0 is the inputs):
-    ∂E/∂z and ∂a/∂z are a neuron's, ∂z/∂a and ∂z/∂w an edge's, ∂z/∂b a neuron's."""
-    if top["sym"] == "E" and bottom["sym"] == "z":
-        return {"kind": "neuron", "layer": bottom["layer"], "index": bottom["index"][0]}
-    if top["sym"] == "a" and bottom["sym"] == "z":
-        return {"kind": "neuron", "layer": top["layer"], "index": top["index"][0]}
-    if top["sym"] == "z" and bottom["sym"] == "a":
-        j, i = top["index"][0], bottom["index"][0]
-        return {"kind": "edge", "layer": top["layer"], "from": i, "to": j}
-    if top["sym"] == "z" and bottom["sym"] == "w":
-        j, i = bottom["index"]
-        return {"kind": "edge", "layer": top["layer"], "from": i, "to": j}
-    if top["sym"] == "z" and bottom["sym"] == "b":
-        return {"kind": "neuron", "layer": top["layer"], "index": top["index"][0]}
-    return None
+    return loss
 
 
 class Session:
     """One playground run. Create it with a validated :class:`Config`; call :meth:`step`,
-    :meth:`step_epoch`, :meth:`frame`, :meth:`explain`, :meth:`trace`."""
+    :meth:`step_epoch`, :meth:`frame`, :meth:`explain`, :meth:`trace`.
 
-    def __init__(self, cfg: Config | None = None, upload: Upload | None = None):
+    ``callbacks`` (:class:`~chainrule.callbacks.Callback` objects) hear each batch as in
+    ``cr.fit``: ``on_epoch_begin`` at the start of an epoch, ``on_batch_begin`` and
+    ``on_batch_end`` (logs ``{"loss", "size"}``) around each step, ``on_epoch_end`` with the
+    epoch's scores.
+    """
+
+    def __init__(self, cfg: Config | None = None, upload: Upload | None = None, callbacks=()):
         self.upload = upload
+        self.callbacks = CallbackList(callbacks, owner="playground")
         self.data_version = 0
         self.configure(cfg or Config())
 
@@ -202,28 +83,13 @@ class Session:
     def configure(self, cfg: Config) -> None:
         """Start a new run from ``cfg`` (new data, new weights, step 0)."""
         import chainrule as cr
-        from chainrule import nn
         from chainrule.data import train_test_split
         from chainrule.models import mlp
 
         X, y, classes = load_data(cfg, self.upload)
         task = task_of(cfg.dataset)
         n_classes = 0 if classes is None else len(classes)
-        loss = cfg.loss
-        if task == "regression":
-            if loss not in ("auto", "mse"):
-                raise ValidationError(
-                    f"loss {loss!r} is for classes; dataset {cfg.dataset!r} is a function to "
-                    f"fit (choose 'mse' or 'auto')"
-                )
-            loss = "mse"
-        elif loss == "auto":
-            loss = "bce" if n_classes == 2 else "ce"
-        if task == "classification" and loss in ("bce", "mse") and n_classes != 2:
-            raise ValidationError(
-                f"loss {loss!r} needs two classes; dataset {cfg.dataset!r} has {n_classes} "
-                f"(choose 'ce', cross-entropy)"
-            )
+        loss = _choose_loss(cfg, task, n_classes)
         if cfg.validation > 0 and len(X) >= 10:
             stratify = None
             if task == "classification":
@@ -249,18 +115,20 @@ class Session:
             self.extent = views.extent(np.column_stack([X[:, 0], y]))
         else:
             self.extent = views.extent(X)
-        outputs = n_classes if loss == "ce" else 1
+        outputs = registry.LOSSES[loss].outputs(n_classes)
         cr.manual_seed(cfg.seed)
         self.model = mlp(
             self.inputs, list(cfg.hidden), outputs, activation=cfg.activation, dtype="float64"
         )
-        self.loss_fn = {
-            "bce": nn.BCEWithLogitsLoss,
-            "ce": nn.CrossEntropyLoss,
-            "mse": nn.MSELoss,
-        }[loss]()
-        self.kind = "scores" if loss == "ce" else ("value" if loss == "mse" else "logit")
+        self.loss_fn = registry.make_loss(loss)
+        self.kind = self.loss_fn.output  # "scores", "value" or "logit"
         self.optimizer = self._optimizer(cfg)
+        self.guard = FiniteGuard(self.model, restore=True)  # a bad step is undone
+        self.callbacks.set_context(
+            self.model,
+            self.optimizer,
+            {"batch_size": cfg.batch_size, "samples": len(self.X), "steps": self.steps_per_epoch},
+        )
         self.generator = cr.Generator(cfg.seed)
         self.order = np.arange(0)
         self.cursor = 0
@@ -282,19 +150,9 @@ class Session:
         self._record()
 
     def _optimizer(self, cfg: Config):
-        from chainrule import optim
-
-        params = self.model.parameters()
-        wd = cfg.weight_decay
-        if cfg.optimizer == "sgd":
-            return optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=wd)
-        if cfg.optimizer == "adam":
-            return optim.Adam(params, lr=cfg.lr, weight_decay=wd)
-        if cfg.optimizer == "adamw":
-            return optim.AdamW(params, lr=cfg.lr, weight_decay=wd)
-        if cfg.optimizer == "rmsprop":
-            return optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=wd)
-        return optim.Adagrad(params, lr=cfg.lr, weight_decay=wd)
+        entry = registry.OPTIMIZERS[cfg.optimizer]
+        options = entry.supported(lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return registry.make_optimizer(cfg.optimizer, self.model.parameters(), **options)
 
     def reset(self) -> None:
         """The same settings from step 0 (same seed: the same initial weights and data)."""
@@ -310,7 +168,7 @@ class Session:
     def _loss_of(self, X: np.ndarray, y: np.ndarray) -> float:
         with no_grad():
             out = self.model(Tensor._make(X, False))
-            return float(self.loss_fn(out, Tensor._make(self.targets(y), False)).data)
+            return float(self.loss_fn(out, Tensor._make(self.targets(y), False)).array)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predicted class indices, or predicted values for a function to fit."""
@@ -380,7 +238,8 @@ class Session:
         return math.ceil(len(self.X) / self.cfg.batch_size)
 
     def step(self) -> float:
-        """One optimizer step on the next batch; returns the batch loss.
+        """One optimizer step on the next batch (:func:`chainrule.train.step.train_step`, the
+        step ``cr.fit`` takes); returns the batch loss.
 
         Raises:
             NonFiniteError: the loss or a gradient is not finite, or the step would make a
@@ -389,36 +248,37 @@ class Session:
         if self.cursor >= len(self.order):
             self.order = self.generator.numpy.permutation(len(self.X))
             self.cursor = 0
+            self.callbacks.on_epoch_begin(self.epoch)
+        batch = self.cursor // self.cfg.batch_size
         idx = self.order[self.cursor : self.cursor + self.cfg.batch_size]
         self.cursor += len(idx)
-        x = Tensor._make(self.X[idx], False)
-        t = Tensor._make(self.targets(self.y[idx]), False)
-        self.optimizer.zero_grad()
-        loss = self.loss_fn(self.model(x), t)
-        value = float(loss.data)
-        if not math.isfinite(value):
-            self._fail(f"the loss became {value} at step {self.step_count + 1}")
-        loss.backward()
-        params = list(self.model.parameters())
-        if not all(p.grad is None or np.isfinite(p.grad).all() for p in params):
-            self._fail(f"a gradient became NaN or infinite at step {self.step_count + 1}")
-        before = [p.data.copy() for p in params]
-        self.optimizer.step()
-        if not all(np.isfinite(p.data).all() for p in params):
-            for p, old in zip(params, before):
-                p.data[...] = old
-            self._fail(f"the update at step {self.step_count + 1} made a weight infinite")
+        self.callbacks.on_batch_begin(batch)
+        y = self.targets(self.y[idx])
+        try:
+            value = train_step(
+                self.model, self.loss_fn, self.optimizer, self.X[idx], y, guard=self.guard
+            ).loss
+        except NonFiniteError as err:
+            self._fail(err)
         self.step_count += 1
         self.last_batch = idx
         self.last_batch_loss = value
+        self.callbacks.on_batch_end(batch, {"loss": value, "size": len(idx)})
         if self.cursor >= len(self.order):
             self.epoch += 1
             self._record()
+            logs = {k: v for k, v in self.scores().items() if v is not None}
+            self.callbacks.on_epoch_end(self.epoch - 1, logs)
         return value
 
-    def _fail(self, what: str):
+    def _fail(self, err: NonFiniteError):
+        step = self.step_count + 1
+        what = {
+            "loss": f"the loss became {err.value} at step {step}",
+            "gradient": f"a gradient became NaN or infinite at step {step}",
+        }.get(err.stage, f"the update at step {step} made a weight infinite")
         self.error = f"training stopped: {what}; lower the learning rate and press Reset"
-        raise NonFiniteError(self.error)
+        raise NonFiniteError(self.error) from None
 
     def step_epoch(self) -> None:
         """Steps up to the end of the current epoch (a whole epoch when at its start)."""
@@ -441,10 +301,10 @@ class Session:
                     "in": lin.in_features,
                     "out": lin.out_features,
                     "activation": act,
-                    "W": _round(w.data),
-                    "b": _round(b.data),
-                    "gW": None if w.grad is None else _round(w.grad, 7),
-                    "gb": None if b.grad is None else _round(b.grad, 7),
+                    "W": _round(w.array),
+                    "b": _round(b.array),
+                    "gW": None if w.grad_array is None else _round(w.grad_array, 7),
+                    "gb": None if b.grad_array is None else _round(b.grad_array, 7),
                 }
             )
         return {"sizes": [self.inputs] + [lay["out"] for lay in layers], "layers": layers}
@@ -543,7 +403,7 @@ class Session:
         params = dict(self.model.named_parameters())
         if not isinstance(name, str) or name not in params:
             raise ValidationError(f"unknown parameter {name!r}; the model has {', '.join(params)}")
-        shape = params[name].data.shape
+        shape = params[name].array.shape
         if not isinstance(index, (list, tuple)) or len(index) != len(shape):
             raise ValidationError(
                 f"index of {name} must list {len(shape)} whole number(s) (shape {list(shape)}); "
@@ -559,7 +419,7 @@ class Session:
         twin.zero_grad()
         loss = self.loss_fn(twin(Tensor._make(x, False)), Tensor._make(t, False))
         loss.backward()
-        grad = dict(twin.named_parameters())[name].grad
+        grad = dict(twin.named_parameters())[name].grad_array
         return float(grad[index]) if grad is not None else 0.0
 
     def explain(self, name, index, sample, split: str = "train") -> dict:
@@ -589,7 +449,7 @@ class Session:
             factors = []
             for f in path["factors"]:
                 top, _, bottom = f["symbol"][1:].partition("/∂")
-                top, bottom = _term(top, layer_of), _term(bottom, layer_of)
+                top, bottom = term(top, layer_of), term(bottom, layer_of)
                 factors.append(
                     {
                         "symbol": f["symbol"],
@@ -597,7 +457,7 @@ class Session:
                         "value": f["value"],
                         "top": top,
                         "bottom": bottom,
-                        "target": _factor_target(top, bottom),
+                        "target": factor_target(top, bottom),
                     }
                 )
             shown.append({"factors": factors, "product": path["product"]})
@@ -610,7 +470,7 @@ class Session:
             "step": self.step_count,
             "x": _round(x[0], 9),
             "target": np.asarray(t).reshape(-1).tolist(),
-            "value": float(param.data[idx]),
+            "value": float(param.array[idx]),
             "grad": float(chain["total"]),
             "engine_grad": self.engine_grad(name, idx, x, t),
             "lr": self.cfg.lr,
@@ -673,7 +533,7 @@ class Session:
         """
         param, idx = self.parameter(name, index)
         value = weight_value(value)
-        np.asarray(param.data)[idx] = value
+        np.asarray(param.array)[idx] = value
         self.error = None
         return value
 
@@ -693,7 +553,7 @@ class Session:
                 z = h
             nxt = modules[k + 1] if k + 1 < len(modules) else None
             if nxt is None or hasattr(nxt, "in_features"):
-                forward.append({"z": _round(z.data[0], 9), "a": _round(h.data[0], 9)})
+                forward.append({"z": _round(z.array[0], 9), "a": _round(h.array[0], 9)})
         loss = self.loss_fn(h, Tensor._make(t, False))
         loss.backward()
         linears = views.linear_layers(twin)
@@ -702,18 +562,18 @@ class Session:
             layer["activation"] = act
         # For one sample the delta of a layer, ∂E/∂z, is exactly its bias gradient.
         backward = [
-            {"layer": k + 1, "delta": _round(lin.bias.grad, 9)}
+            {"layer": k + 1, "delta": _round(lin.bias.grad_array, 9)}
             for k, (_, lin) in reversed(list(enumerate(linears)))
         ]
-        old = {n: p.data.copy() for n, p in twin.named_parameters()}
-        grads = {n: p.grad.copy() for n, p in twin.named_parameters()}
+        old = {n: p.array.copy() for n, p in twin.named_parameters()}
+        grads = {n: p.grad_array.copy() for n, p in twin.named_parameters()}
         opt.step()
         update = [
             {
                 "name": n,
                 "old": _round(old[n], 9),
                 "grad": _round(grads[n], 9),
-                "new": _round(p.data, 9),
+                "new": _round(p.array, 9),
             }
             for n, p in twin.named_parameters()
         ]
@@ -723,8 +583,8 @@ class Session:
             "x": _round(x[0], 9),
             "target": np.asarray(t).reshape(-1).tolist(),
             "forward": forward,
-            "output": _round(h.data[0], 9),
-            "loss": float(loss.data),
+            "output": _round(h.array[0], 9),
+            "loss": float(loss.array),
             "loss_name": self.loss_name,
             "backward": backward,
             "update": update,

@@ -18,7 +18,7 @@ def routes(pg) -> list:
     """
     from starlette.routing import Route
 
-    from chainrule.playground.server import body_json, guarded, reply
+    from chainrule.playground.http import body_json, guarded, reply
 
     async def probe(request):
         """One sample's forward pass: each neuron's inputs, weights, z and a."""

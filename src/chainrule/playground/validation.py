@@ -10,13 +10,16 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from chainrule import registry
+
 CLASSIFICATION = ("xor", "seed_example", "moons", "circles", "spirals", "blobs", "upload")
 # Functions to fit: ``sine`` has one input (y = sin x), ``bump`` and ``waves`` two.
 REGRESSION = ("sine", "bump", "waves")
 DATASETS = CLASSIFICATION + REGRESSION
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "softplus")
-LOSSES = ("auto", "bce", "ce", "mse")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+# The menus' names come from chainrule.registry, the vocabulary the command line shares.
+ACTIVATIONS = tuple(registry.ACTIVATIONS)
+LOSSES = ("auto", *registry.LOSSES)
+OPTIMIZERS = tuple(registry.OPTIMIZERS)
 
 # The explanation spells out every path from a weight to the output, so its cost grows as
 # width ** depth; these limits keep a click on a first-layer weight well under a second.

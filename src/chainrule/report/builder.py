@@ -122,8 +122,8 @@ def _network(model) -> str:
             {
                 "weight": f"{index}.weight",
                 "bias": f"{index}.bias",
-                "W": np.asarray(lin.weight.data, dtype=np.float64),
-                "b": None if b is None else np.asarray(b.data, dtype=np.float64),
+                "W": np.asarray(lin.weight.array, dtype=np.float64),
+                "b": None if b is None else np.asarray(b.array, dtype=np.float64),
             }
         )
     return charts.network_svg(layers)
@@ -213,7 +213,7 @@ def write_report(
     parts = [f"<h1>{html.escape(title)}</h1>"]
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     summary = [("written", when), ("model", type(model).__name__)]
-    n_params = sum(int(np.asarray(p.data).size) for p in model.parameters())
+    n_params = sum(int(np.asarray(p.array).size) for p in model.parameters())
     summary.append(("parameters", n_params))
     if hist.get("loss"):
         summary.append(("epochs", len(hist["loss"])))
@@ -358,7 +358,7 @@ def report_from_checkpoint_dir(folder, out) -> str:
 
 def _report_from_checkpoint(folder: str, out, path: str) -> str:
     import chainrule as cr
-    from chainrule import nn
+    from chainrule import registry
     from chainrule.io.checkpoint import read_checkpoint
 
     model = cr.load(path)
@@ -393,9 +393,8 @@ def _report_from_checkpoint(folder: str, out, path: str) -> str:
         loss = rec.get("loss")
     if loss is None and config.get("loss") not in (None, "auto"):
         loss = loss_name(config.get("loss"))
-    losses = {"bce": nn.BCEWithLogitsLoss, "ce": nn.CrossEntropyLoss, "mse": nn.MSELoss}
-    if X is not None and y is not None and len(X) and loss in losses:
-        explain_sample = (np.asarray(X)[:1], np.asarray(y)[:1], losses[loss]())
+    if X is not None and y is not None and len(X) and loss in registry.LOSSES:
+        explain_sample = (np.asarray(X)[:1], np.asarray(y)[:1], registry.make_loss(loss))
     diagnosis = None
     if os.path.isfile(os.path.join(folder, "diagnose.json")):
         from chainrule.diagnose import load_record

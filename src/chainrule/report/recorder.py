@@ -11,39 +11,38 @@ import math
 
 import numpy as np
 
+from chainrule import nn, registry
 from chainrule.report import views
 from chainrule.train.callbacks import Callback
 
 MARKER = "chainrule.report"
 
-_VALUE_LOSSES = ("MSELoss", "L1Loss", "HuberLoss", "BCELoss", "mse", "l1", "huber")
-_SCORE_LOSSES = ("CrossEntropyLoss", "NLLLoss", "ce", "nll")
+# How the output reads for short names of losses outside chainrule.registry that a saved run
+# may hold (a registered name reads its class's declared ``output``).
+_OTHER_OUTPUTS = {"l1": "value", "huber": "value", "nll": "scores"}
 
 
 def loss_name(loss) -> str | None:
-    """``"bce"``, ``"ce"``, ``"mse"`` (or None) from a loss module or a name."""
-    if loss is None:
-        return None
-    name = loss if isinstance(loss, str) else type(loss).__name__
-    table = {
-        "BCEWithLogitsLoss": "bce",
-        "bce": "bce",
-        "CrossEntropyLoss": "ce",
-        "ce": "ce",
-        "NLLLoss": "nll",
-        "MSELoss": "mse",
-        "mse": "mse",
-    }
-    return table.get(name, name)
+    """The short name (``"bce"``, ``"ce"``, ``"mse"``, ``"nll"``) of a loss module, a name
+    given as is, or None; an unregistered module gives its class name."""
+    if loss is None or isinstance(loss, str):
+        return loss
+    key = registry.loss_key(loss)
+    if key is not None:
+        return key
+    return "nll" if isinstance(loss, nn.NLLLoss) else type(loss).__name__
 
 
 def output_kind(model, loss=None) -> str:
-    """How the model's output reads as class probabilities (see :func:`views.probabilities`)."""
-    name = loss if isinstance(loss, str) else (type(loss).__name__ if loss is not None else None)
-    if name in _SCORE_LOSSES:
-        return "scores"
-    if name in _VALUE_LOSSES:
-        return "value"
+    """How the model's output reads as class probabilities (see :func:`views.probabilities`):
+    what the loss declares (``output``), else what the model's last layer says."""
+    if isinstance(loss, str):
+        entry = registry.LOSSES.get(loss)
+        kind = entry.cls.output if entry is not None else _OTHER_OUTPUTS.get(loss)
+    else:
+        kind = getattr(loss, "output", None)
+    if kind in ("scores", "value"):
+        return kind
     return views.output_kind(model)
 
 

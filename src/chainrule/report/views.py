@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import nn, registry
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.tensor import Tensor
+
+# What a last layer declares (``produces``) when its output is already a probability.
+_PROBABILITIES = ("probability", "distribution")
 
 
 def model_dtype(model) -> np.dtype:
     for p in model.parameters():
-        if p.data.dtype.kind == "f":
-            return p.data.dtype
+        if p.array.dtype.kind == "f":
+            return p.array.dtype
     return np.dtype(np.float32)
 
 
@@ -24,7 +28,7 @@ def run(model, X: np.ndarray) -> np.ndarray:
     """The model's raw output for the rows of ``X`` (no graph is recorded)."""
     with no_grad():
         out = model(Tensor._make(np.asarray(X, dtype=model_dtype(model)), False))
-    return np.asarray(out.data, dtype=np.float64)
+    return np.asarray(out.array, dtype=np.float64)
 
 
 def output_kind(model, loss: str | None = None) -> str:
@@ -34,7 +38,7 @@ def output_kind(model, loss: str | None = None) -> str:
     outputs = getattr(last, "out_features", None)
     if outputs is not None and outputs > 1:
         return "scores"
-    if loss in ("mse", "l1", "huber") or type(last).__name__ in ("Sigmoid", "Softmax"):
+    if loss in ("mse", "l1", "huber") or getattr(last, "produces", None) in _PROBABILITIES:
         return "value"
     return "logit"
 
@@ -95,7 +99,7 @@ def layer_outputs(model, X: np.ndarray) -> list:
             nxt = modules[i + 1] if i + 1 < len(modules) else None
             # a layer ends where the next Linear begins (or at the end of the model)
             if nxt is None or hasattr(nxt, "in_features"):
-                outs.append(np.asarray(h.data, dtype=np.float64))
+                outs.append(np.asarray(h.array, dtype=np.float64))
     return outs
 
 
@@ -120,26 +124,15 @@ def is_plottable_mlp(model) -> bool:
     """True for a Sequential of Linear layers and element-wise activations only."""
     if not hasattr(model, "__iter__"):
         return False
-    allowed = {
-        "Linear",
-        "Sigmoid",
-        "Tanh",
-        "ReLU",
-        "LeakyReLU",
-        "ELU",
-        "GELU",
-        "SiLU",
-        "Softplus",
-        "Identity",
-    }
+    allowed = {nn.Linear, nn.Identity, *registry.ACTIVATIONS.values()}
     modules = list(model)
-    return bool(modules) and all(type(m).__name__ in allowed for m in modules)
+    return bool(modules) and all(type(m) in allowed for m in modules)
 
 
 def grad_norms(model) -> dict:
     """The L2 norm of each parameter's current gradient (parameters without one are left out)."""
     out = {}
     for name, p in model.named_parameters():
-        if p.grad is not None:
-            out[name] = float(np.linalg.norm(np.asarray(p.grad, dtype=np.float64)))
+        if p.grad_array is not None:
+            out[name] = float(np.linalg.norm(np.asarray(p.grad_array, dtype=np.float64)))
     return out

@@ -57,7 +57,7 @@ def builtin_checks() -> list[OpCheck]:
         OpCheck("clip", lambda a: ops.clip(a, -0.5, 0.5), ((4, 3),)),
         OpCheck("maximum", ops.maximum, ((4, 3), (3,))),
         OpCheck("minimum", ops.minimum, ((4, 3), (4, 1))),
-        OpCheck("where", lambda a, b: ops.where(a.data > 0, a, b), ((4, 3), (4, 3))),
+        OpCheck("where", lambda a, b: ops.where(a.array > 0, a, b), ((4, 3), (4, 3))),
         OpCheck("sum", lambda a: a.sum(axis=0), ((4, 3),)),
         OpCheck("mean", lambda a: a.mean(axis=(0, 2)), ((2, 3, 4),)),
         OpCheck("max", lambda a: a.max(axis=1), ((4, 3),)),

@@ -20,7 +20,7 @@ class _Objective:
         self.rng = rng
         tensors = [t if isinstance(t, Tensor) else Tensor(t, dtype="float64") for t in inputs]
         self.arrays = [
-            np.array(t.data, dtype=np.float64) if t.data.dtype.kind == "f" else t.data
+            np.array(t.array, dtype=np.float64) if t.array.dtype.kind == "f" else t.array
             for t in tensors
         ]
         self.wanted = [t.requires_grad for t in tensors]
@@ -34,7 +34,7 @@ class _Objective:
         if not isinstance(out, Tensor):
             raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
         if self.projection is None:
-            shape = out.data.shape
+            shape = out.array.shape
             self.projection = self.rng.standard_normal(shape) if shape else np.array(1.0)
         return out, tensors
 
@@ -42,12 +42,14 @@ class _Objective:
         out, tensors = self._run(self.arrays, True)
         scalar = (out * Tensor._make(self.projection.astype(out.dtype), False)).sum()
         scalar.backward()
-        return [t.grad if t.grad is not None else np.zeros_like(t.data) for t in tensors]
+        return [
+            t.grad_array if t.grad_array is not None else np.zeros_like(t.array) for t in tensors
+        ]
 
     def value(self, index: int, array: np.ndarray) -> float:
         arrays = [array if i == index else a for i, a in enumerate(self.arrays)]
         out, _ = self._run(arrays, False)
-        return float(np.sum(out.data.astype(np.float64) * self.projection))
+        return float(np.sum(out.array.astype(np.float64) * self.projection))
 
 
 def compare_gradients(fn, *inputs, eps: float = 1e-6, fast: bool = False, seed: int = 0):

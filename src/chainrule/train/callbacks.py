@@ -6,7 +6,8 @@ Subclass :class:`Callback` and override the hooks you need; pass instances in
 :class:`LearningRateScheduler`, :class:`BackupAndRestore` (exact resume) and
 :class:`LambdaCallback`.
 
-The order of calls in one run::
+The base class is in :mod:`chainrule.train.callback`, :class:`BackupAndRestore` in
+:mod:`chainrule.train.backup`; both are importable from here. The order of calls in one run::
 
     on_train_begin(logs)
         on_epoch_begin(epoch, logs)             # epoch counts from 0 (initial_epoch on resume)
@@ -26,8 +27,10 @@ import warnings
 
 import numpy as np
 
-from chainrule.errors import ChainruleError
-from chainrule.train.history import History, _higher_is_better
+from chainrule.train.backup import BackupAndRestore
+from chainrule.train.callback import Callback
+from chainrule.train.guard import parameters_finite
+from chainrule.train.history import _higher_is_better
 
 __all__ = [
     "BackupAndRestore",
@@ -38,77 +41,8 @@ __all__ = [
     "LearningRateScheduler",
     "ModelCheckpoint",
     "TerminateOnNaN",
+    "parameters_finite",
 ]
-
-
-class Callback:
-    """Base class: every hook does nothing until a subclass overrides it.
-
-    :func:`chainrule.fit` sets these attributes before ``on_train_begin``:
-
-    * ``model`` — the model being trained;
-    * ``optimizer`` — its optimizer (``param_groups`` hold the learning rates);
-    * ``params`` — a dict describing the run: ``epochs``, ``initial_epoch``, ``steps``
-      (batches per epoch, or ``None`` when unknown), ``batch_size``, ``samples``,
-      ``do_validation``, ``metrics`` (the keys the epoch logs will have) and ``scheduler``.
-
-    Set ``self.stop_training = True`` in any hook to end training: after the current batch
-    when set in ``on_batch_end``, else after the current epoch.
-
-    For resuming a run exactly, :meth:`state_dict` returns what the callback has learned so
-    far (a dict of plain values and NumPy arrays) and :meth:`load_state_dict` restores it;
-    a restored callback keeps that state when the resumed ``fit`` begins.
-
-    Example:
-        >>> class PrintLoss(Callback):
-        ...     def on_epoch_end(self, epoch, logs=None):
-        ...         print(f"epoch {epoch}: {logs['loss']:.3f}")
-    """
-
-    def __init__(self):
-        self.model = None
-        self.optimizer = None
-        self.params: dict = {}
-        self.stop_training = False
-        self._display = None
-
-    def set_context(self, model, optimizer, params: dict, display=None) -> None:
-        """Called by :func:`chainrule.fit` before training starts."""
-        self.model = model
-        self.optimizer = optimizer
-        self.params = params
-        self._display = display
-        self.stop_training = False
-
-    def on_train_begin(self, logs=None):
-        pass
-
-    def on_train_end(self, logs=None):
-        pass
-
-    def on_epoch_begin(self, epoch, logs=None):
-        pass
-
-    def on_epoch_end(self, epoch, logs=None):
-        pass
-
-    def on_batch_begin(self, batch, logs=None):
-        pass
-
-    def on_batch_end(self, batch, logs=None):
-        pass
-
-    def state_dict(self) -> dict:
-        return {}
-
-    def load_state_dict(self, state: dict) -> None:
-        pass
-
-    def _message(self, text: str) -> None:
-        if self._display is not None:
-            self._display.message(text)
-        else:
-            print(text)
 
 
 def _check_monitor(callback: str, monitor: str, params: dict) -> None:
@@ -251,15 +185,6 @@ class EarlyStopping(_Monitor, Callback):
         self._restored = True
 
 
-def parameters_finite(model) -> bool:
-    """True when every parameter and buffer of ``model`` is finite (no NaN, no ±inf)."""
-    for value in model.state_dict().values():
-        value = np.asarray(value)
-        if value.dtype.kind in "fc" and not np.isfinite(value).all():
-            return False
-    return True
-
-
 class ModelCheckpoint(_Monitor, Callback):
     """Save the model after each epoch (or only when it is the best so far).
 
@@ -278,6 +203,8 @@ class ModelCheckpoint(_Monitor, Callback):
     Attributes:
         best: the best monitored value so far; ``last_path``: the last file written (or None).
     """
+
+    writes_files = True
 
     def __init__(
         self,
@@ -374,6 +301,8 @@ class CSVLogger(Callback):
         separator: the column separator.
         append: keep the rows already in the file (e.g. when resuming) and add after them.
     """
+
+    writes_files = True
 
     def __init__(self, path, separator: str = ",", append: bool = False):
         super().__init__()
@@ -481,137 +410,3 @@ class LambdaCallback(Callback):
             )
         for name, fn in hooks.items():
             setattr(self, name, fn)
-
-
-def _bad_state(path, problem: str):
-    from chainrule.errors import ModelFormatError
-
-    return ModelFormatError(
-        f"{path}: the training state in this checkpoint is not what chainrule writes "
-        f"({problem}); delete the file to start over"
-    )
-
-
-class BackupAndRestore(Callback):
-    """Make a run resumable: back up its whole state after every epoch, restore it on restart.
-
-    After each epoch one checkpoint file (``chainrule.io.checkpoint``, written atomically) holds
-    the parameters and buffers, the optimizer's and the scheduler's state, the epoch, the
-    shuffling generator's and the global generator's states (shuffle order, dropout masks),
-    the state of every other callback (e.g. early stopping's best value and weights), the
-    history so far, and a fingerprint of the run (data hash, batch size, sample count, logged
-    keys). When ``fit`` starts with this callback and the file exists, it loads all of that and
-    continues with the next epoch: a run killed at any moment and started again with the same
-    script ends with exactly the weights and per-epoch losses of an uninterrupted run. A
-    backup with non-finite parameters is never written.
-
-    Args:
-        path: the checkpoint file (e.g. ``"run/backup.safetensors"``).
-        resume: restore from ``path`` when it exists (``False``: always start fresh and
-            overwrite it).
-
-    Raises:
-        ValueError: when resuming with different data, batch size or metrics than the run
-            that wrote the backup.
-
-    Example:
-        >>> backup = BackupAndRestore("run/backup.safetensors")
-        >>> # cr.fit(model, (X, y), loss_fn, opt, epochs=50, callbacks=[backup]) -- rerun the
-        >>> # same line after a crash and training continues where it stopped.
-    """
-
-    def __init__(self, path, resume: bool = True):
-        super().__init__()
-        self.path = os.fspath(path)
-        self.resume = resume
-        self.resumed_epoch = None
-        self._context = None
-
-    def _fingerprint(self) -> dict:
-        p = self.params
-        return {
-            "data_sha256": p.get("data_sha256"),
-            "batch_size": p.get("batch_size"),
-            "samples": p.get("samples"),
-            "metrics": list(p.get("metrics") or []),
-        }
-
-    def _generators(self):
-        from chainrule.random import default_generator
-
-        shuffle = self.params.get("generator") or default_generator
-        return shuffle, default_generator
-
-    def restore(self, callbacks, history) -> int | None:
-        """Called by fit before ``on_train_begin``: load the backup; the epoch to start from."""
-        if not (self.resume and os.path.exists(self.path)):
-            return None
-        from chainrule.io.checkpoint import load_checkpoint
-
-        scheduler = self.params.get("scheduler")
-        state = load_checkpoint(self.path, self.model, self.optimizer, scheduler)
-        saved = state.get("fingerprint", {}) if isinstance(state, dict) else None
-        if not isinstance(saved, dict):
-            raise _bad_state(self.path, "it holds no run fingerprint")
-        mine = self._fingerprint()
-        for key in mine:
-            if saved.get(key) != mine[key]:
-                raise ValueError(
-                    f"BackupAndRestore: {self.path} was written by a run with different "
-                    f"{key.replace('_', ' ')} ({saved.get(key)!r} there, {mine[key]!r} now); "
-                    f"resume with the same data and settings, or delete the file to start over"
-                )
-        try:
-            return self._restore_state(state, callbacks, history)
-        except ChainruleError:
-            raise
-        except (
-            TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError,
-            RecursionError,
-        ) as exc:  # fmt: skip
-            raise _bad_state(self.path, f"{type(exc).__name__}: {exc}") from None
-
-    def _restore_state(self, state, callbacks, history) -> int:
-        shuffle, default = self._generators()
-        default.set_state(state["default_generator"])
-        if shuffle is not default:
-            shuffle.set_state(state["generator"])
-        others = [cb for cb in callbacks if cb is not self]
-        for cb, cb_state in zip(others, state.get("callbacks", [])):
-            if cb_state:
-                cb.load_state_dict(cb_state)
-        restored = History.from_dict(state["history"])
-        for key, values in restored.history.items():
-            if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-                raise TypeError(f"history {key!r} holds values that are not numbers")
-        history.history, history.epoch = restored.history, restored.epoch
-        self.resumed_epoch = int(state["epoch"]) + 1
-        return self.resumed_epoch
-
-    def set_callbacks(self, callbacks, history) -> None:
-        self._context = (callbacks, history)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not parameters_finite(self.model):
-            warnings.warn(
-                f"BackupAndRestore: not backing up epoch {epoch + 1}: the model has NaN or "
-                f"infinite parameters",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            return
-        from chainrule.io.checkpoint import save_checkpoint
-
-        callbacks, history = self._context
-        shuffle, default = self._generators()
-        state = {
-            "epoch": int(epoch),
-            "fingerprint": self._fingerprint(),
-            "generator": shuffle.get_state(),
-            "default_generator": default.get_state(),
-            "callbacks": [cb.state_dict() for cb in callbacks if cb is not self],
-            "history": history.to_dict(),
-        }
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        save_checkpoint(self.path, self.model, self.optimizer, self.params.get("scheduler"), state)

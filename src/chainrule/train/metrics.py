@@ -52,7 +52,7 @@ __all__ = [
 
 # ---- conversions -------------------------------------------------------------------------
 def _array(x) -> np.ndarray:
-    return np.asarray(x.data if isinstance(x, Tensor) else x)
+    return np.asarray(x.array if isinstance(x, Tensor) else x)
 
 
 def _squeeze_last(a: np.ndarray) -> np.ndarray:

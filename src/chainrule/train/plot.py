@@ -9,31 +9,19 @@ the matplotlib ``Figure`` instead, to show or adjust.
 
 from __future__ import annotations
 
-import io
-import os
-
 import numpy as np
 
-__all__ = ["confusion_matrix", "decision_boundary", "history_curves"]
+from chainrule.train.figure import figure as _figure
+from chainrule.train.figure import save as _save
+from chainrule.train.plot_conv import conv_filters, feature_maps  # CNN pictures
 
-
-def _save(fig, path):
-    if path is None:
-        return fig
-    path = os.fspath(path)
-    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, bbox_inches="tight", dpi=110)
-    from chainrule.io.atomic import atomic_write
-
-    atomic_write(path, buffer.getvalue())
-    return path
-
-
-def _figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
+__all__ = [
+    "confusion_matrix",
+    "conv_filters",
+    "decision_boundary",
+    "feature_maps",
+    "history_curves",
+]
 
 
 def history_curves(history, path=None, metrics=None, title: str | None = None):
@@ -125,10 +113,10 @@ def decision_boundary(
             a final Sigmoid/Softmax layer, else from whether the outputs lie in [0, 1]).
         margin: extra room around the data, as a fraction of its range.
     """
-    from chainrule.train.fit import predict
+    from chainrule.train.evaluate import predict
 
-    X = np.asarray(X.data if hasattr(X, "requires_grad") else X, dtype=np.float64)
-    y = np.asarray(y.data if hasattr(y, "requires_grad") else y).reshape(-1)
+    X = np.asarray(X.array if hasattr(X, "requires_grad") else X, dtype=np.float64)
+    y = np.asarray(y.array if hasattr(y, "requires_grad") else y).reshape(-1)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(
             f"decision_boundary draws 2-D inputs; got X of shape {X.shape} (need (N, 2))"
@@ -227,9 +215,3 @@ def confusion_matrix(cm, labels=None, path=None, normalize: bool = False, title:
             )
     ax.set_title(title or "confusion matrix")
     return _save(fig, path)
-
-
-# isort: split
-from chainrule.train.plot_conv import conv_filters, feature_maps  # noqa: E402  (CNN pictures)
-
-__all__ += ["conv_filters", "feature_maps"]

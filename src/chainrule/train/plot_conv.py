@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.train.plot import _figure, _save
+from chainrule.train.figure import figure as _figure
+from chainrule.train.figure import save as _save
 
 __all__ = ["conv_filters", "feature_maps"]
 

@@ -1,0 +1,223 @@
+"""In-place ops (``add_``, ``p -= ...``, ``zero_``) and the version clock that keeps them honest.
+
+An in-place op writes into a tensor's own array, so every other tensor sharing that memory
+(``p.data``, ``p.grad``) sees the change, as in PyTorch. Two rules keep gradients right:
+
+* A tensor that is part of the graph (it requires grad and grad mode is on) cannot be
+  changed in place: its old values may still be needed by ``backward()``. The error says
+  to use ``with cr.no_grad():`` (parameter updates) or an out-of-place op (``y = y + 1``).
+* Every in-place write ticks a global clock and stamps the tensor. An op recorded before a
+  write to one of its inputs (``fn.epoch`` < the input's stamp) would differentiate with
+  values that are gone: ``backward()`` refuses, naming the op, instead of giving a wrong
+  gradient (PyTorch's "modified by an inplace operation").
+
+With no in-place writes the clock stays 0 and neither the ops nor ``backward()`` pay for it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd.grad_mode import _GradMode
+from chainrule.errors import DTypeError, GraphError, ShapeError
+
+# _CLOCK[0] counts in-place writes since import; a list so other modules share one counter.
+_CLOCK = [0]
+
+
+def bump(tensor) -> None:
+    """Record one in-place write to ``tensor`` (its ``_version`` and the clock)."""
+    _CLOCK[0] += 1
+    tensor._writes = getattr(tensor, "_writes", 0) + 1
+    tensor._written_at = _CLOCK[0]
+
+
+def check_saved_inputs(fn) -> None:
+    """Raise if an input that ``fn`` saved for backward was written in place after ``fn`` ran."""
+    if not fn.saves_inputs:
+        return
+    for index, parent in enumerate(fn.parents):
+        if getattr(parent, "_written_at", 0) > fn.epoch:
+            raise GraphError(
+                f"a tensor that {type(fn).__name__} (input {index}, shape "
+                f"{parent.array.shape}) saved for the backward pass was changed in place "
+                f"afterwards, so its gradient can no longer be computed; change it after "
+                f"backward(), or make a new tensor (x = x + 1) instead of an in-place op"
+            )
+
+
+def _check_writable(tensor, op: str) -> None:
+    if tensor.requires_grad and _GradMode.enabled:
+        what = (
+            "a leaf tensor that requires grad" if tensor._ctx is None else "a tensor in the graph"
+        )
+        raise GraphError(
+            f"{op} would change {what} in place, and backward() may still need its old values; "
+            f"update parameters inside `with cr.no_grad():`, or write an out-of-place op "
+            f"(y = y + 1) to keep the graph"
+        )
+
+
+def _value(other):
+    return other.array if hasattr(other, "array") and not isinstance(other, np.ndarray) else other
+
+
+def write(tensor, op: str, ufunc, *operands) -> object:
+    """``tensor.array = ufunc(tensor.array, *operands)`` in place, with PyTorch's checks."""
+    _check_writable(tensor, op)
+    array = tensor.array
+    values = [_value(o) for o in operands]
+    for value in values:
+        if getattr(value, "requires_grad", False) and _GradMode.enabled:
+            raise GraphError(f"{op} got an operand that requires grad; use an out-of-place op")
+    try:
+        ufunc(array, *values, out=array, casting="same_kind")
+    except TypeError as err:  # NumPy's UFuncTypeError: the result's dtype does not fit
+        raise DTypeError(
+            f"{op}: the result cannot be stored in place in a tensor of dtype {array.dtype} "
+            f"(as in PyTorch: {err}); convert first, e.g. x = x.float()"
+        ) from None
+    except ValueError as err:
+        shapes = [np.shape(v) for v in values]
+        raise ShapeError(
+            f"{op}: operand shape(s) {shapes} do not broadcast to the tensor's shape "
+            f"{array.shape} ({err})"
+        ) from None
+    bump(tensor)
+    return tensor
+
+
+def assign(tensor, op: str, values) -> object:
+    """Copy ``values`` (broadcast, cast) into ``tensor``'s memory: ``copy_``, ``fill_``."""
+    _check_writable(tensor, op)
+    values = _value(values)
+    try:
+        np.copyto(tensor.array, values, casting="unsafe")
+    except ValueError as err:
+        raise ShapeError(
+            f"{op}: shape {np.shape(values)} does not broadcast to the tensor's shape "
+            f"{tensor.array.shape} ({err})"
+        ) from None
+    bump(tensor)
+    return tensor
+
+
+def _sigmoid(x, out, casting):
+    np.negative(x, out=out)
+    np.exp(out, out=out)
+    out += 1
+    np.reciprocal(out, out=out)
+
+
+def _relu(x, out, casting):
+    np.maximum(x, 0, out=out)
+
+
+def _clamp(x, low, high, out, casting):
+    if low is not None:
+        np.maximum(x, low, out=out, casting=casting)
+    if high is not None:
+        np.minimum(out if low is not None else x, high, out=out, casting=casting)
+
+
+class InplaceMethods:
+    """The in-place methods of :class:`~chainrule.Tensor` (PyTorch's trailing underscore)."""
+
+    __slots__ = ()
+
+    def add_(self, other, *, alpha=1):
+        if alpha != 1:
+            other = _value(other) * alpha
+        return write(self, "add_", np.add, other)
+
+    def sub_(self, other, *, alpha=1):
+        if alpha != 1:
+            other = _value(other) * alpha
+        return write(self, "sub_", np.subtract, other)
+
+    def mul_(self, other):
+        return write(self, "mul_", np.multiply, other)
+
+    def div_(self, other):
+        return write(self, "div_", np.true_divide, other)
+
+    def pow_(self, exponent):
+        return write(self, "pow_", np.power, exponent)
+
+    def neg_(self):
+        return write(self, "neg_", np.negative)
+
+    def abs_(self):
+        return write(self, "abs_", np.absolute)
+
+    def exp_(self):
+        return write(self, "exp_", np.exp)
+
+    def log_(self):
+        return write(self, "log_", np.log)
+
+    def sqrt_(self):
+        return write(self, "sqrt_", np.sqrt)
+
+    def sigmoid_(self):
+        return write(self, "sigmoid_", _sigmoid)
+
+    def tanh_(self):
+        return write(self, "tanh_", np.tanh)
+
+    def relu_(self):
+        return write(self, "relu_", _relu)
+
+    def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+        if min is None and max is None:
+            raise ValueError("clamp_() needs min= or max=")
+        return write(self, "clamp_", _clamp, _value(min), _value(max))
+
+    clip_ = clamp_
+
+    def zero_(self):
+        return assign(self, "zero_", 0)
+
+    def fill_(self, value):
+        return assign(self, "fill_", value)
+
+    def copy_(self, src):
+        return assign(self, "copy_", src)
+
+    def masked_fill_(self, mask, value):
+        _check_writable(self, "masked_fill_")
+        mask = np.broadcast_to(np.asarray(_value(mask), dtype=bool), self.array.shape)
+        self.array[mask] = _value(value)
+        bump(self)
+        return self
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        from chainrule.random import get_generator
+
+        draw = get_generator(generator).normal(mean, std, size=self.array.shape)
+        return assign(self, "normal_", draw)
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        from chainrule.random import get_generator
+
+        draw = get_generator(generator).uniform(a, b, size=self.array.shape)
+        return assign(self, "uniform_", draw)
+
+    # Python's augmented assignment: x += y changes x itself, as in PyTorch.
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __ipow__(self, exponent):
+        return self.pow_(exponent)
+
+    def __imatmul__(self, other):
+        raise GraphError("in-place matmul (a @= b) is not supported, as in PyTorch; use a = a @ b")

@@ -1,0 +1,166 @@
+"""The public entry points: ``explain``, ``explain_graph`` and ``trace``. Each builds an
+:class:`~chainrule.explain.context.ExplainContext`, runs the numbers layer to get the data model,
+runs the section writers on it, and returns a :class:`~chainrule.explain.report.Report`."""
+
+from __future__ import annotations
+
+import functools
+
+from chainrule.explain import numbers, sections
+from chainrule.explain.chain import Naming
+from chainrule.explain.context import MAX_LISTED_PATHS, ExplainContext
+from chainrule.explain.graph import Graph
+from chainrule.explain.losses import describe
+from chainrule.explain.numbers import twin
+from chainrule.explain.report import Report
+from chainrule.tensor import Tensor
+
+
+def trace(loss: Tensor, names: dict | None = None) -> Report:
+    """Every node of the graph below ``loss`` as a table: op, shape, value, gradient, local
+    derivative (and where the engine summed a broadcast gradient).
+
+    Runs ``loss.backward(retain_graph=True)`` to get every node's gradient, then puts the leaves'
+    ``.grad`` back as they were, so call it before (or instead of) your own ``backward()``.
+
+    Args:
+        loss: a tensor with a recorded graph (usually the scalar loss).
+        names: optional {tensor: name} for the table; ``tensor.name`` is used otherwise.
+
+    Example:
+        >>> import chainrule as cr
+        >>> a = cr.tensor(2.0, requires_grad=True)
+        >>> report = cr.trace((a * a + a).sum())
+        >>> report.data["nodes"][-1]["op"]
+        'Σ'
+    """
+    graph = Graph(loss)
+    param_names = {id(t): n for t, n in (names or {}).items()}
+    naming = Naming(graph, None, param_names, None, None)
+    naming.base[id(graph.root)] = loss.name or "out"
+    model, grads = numbers.compute_trace(graph, loss, naming)
+    blocks = sections.write_trace(model, naming.tensor(graph.root))
+    return Report(
+        "trace",
+        blocks,
+        model.to_dict(),
+        graph=(graph, naming, grads),
+        names=naming,
+        explanation=model,
+    )
+
+
+def explain(
+    model,
+    x,
+    y,
+    loss_fn,
+    lr: float = 0.1,
+    param=None,
+    names: str | None = None,
+    update_order: str = "simultaneous",
+    title: str | None = None,
+    decimals: int = 9,
+    max_paths: int = MAX_LISTED_PATHS,
+) -> Report:
+    """Explain backpropagation on ``model`` for one sample (or a small batch), with numbers.
+
+    The report has four sections: the forward pass neuron by neuron, the backward pass in delta
+    form layer by layer, the chain rule for the chosen parameter(s) factor by factor (summed over
+    paths), and the update ``w_new = w_old − lr·∂E/∂w`` with the loss after the step. Every
+    number comes from the engine, run in float64 on a deep copy (the model is not touched);
+    every local factor is the op's own ``backward`` applied to a one-hot gradient, and the update
+    is one step of ``chainrule.optim.SGD`` on another float64 copy.
+
+    Args:
+        model: an ``nn.Module`` (or any callable with ``named_parameters()``).
+        x: input, ``(features,)`` for one sample or ``(batch, features)``.
+        y: target, as ``loss_fn`` expects it.
+        loss_fn: ``loss_fn(output, target)`` returning a one-element tensor.
+        lr: learning rate of the plain gradient-descent step shown in section 4.
+        param: the parameter element(s) to spell out, e.g. ``"0.weight[1, 0]"`` (or ``"w5"``
+            with ``names="classic"``), or a list of them; default: one weight per layer.
+        names: ``"classic"`` for textbook names (w1…, b1, net_h1, out_o1); one sample only.
+        update_order: ``"simultaneous"`` (every gradient from one backward pass, as optimizers
+            do) or ``"sequential"`` (layers updated from the output back, each hidden layer's
+            gradient recomputed with the already-updated weights above it).
+        title: the report's title.
+        decimals: decimal places printed (more for tiny values).
+        max_paths: the most paths listed for one parameter. A parameter with more paths to the
+            loss gets the ``max_paths`` with the largest |product|; the others are counted and
+            summed (without listing them) into one remainder, so the total is still exact.
+
+    Returns:
+        Report: ``str(report)``, ``.markdown()``, ``.html()``, ``.json()``, ``.terminal()``,
+        ``.dot()``; ``report.data`` holds every number (``report.explanation`` as dataclasses).
+
+    Example:
+        >>> from chainrule.explain import examples
+        >>> print(examples.mazur(param="w5"))  # doctest: +SKIP
+    """
+    formula, derivative = describe(loss_fn)
+    ctx = ExplainContext(
+        lr=lr,
+        param=param,
+        names="default" if names is None else names,
+        update_order=update_order,
+        title=title or "Backpropagation, explained",
+        decimals=decimals,
+        max_paths=max_paths,
+        loss_formula=formula,
+        loss_derivative=derivative,
+        rerun=functools.partial(twin.run, loss_fn=loss_fn),
+        fresh_model=functools.partial(twin.double_copy, model),
+    )
+    copy = twin.double_copy(model)
+    x_t, y_t = twin.prepare(x, y)
+    out, loss = twin.run(copy, x_t, y_t, loss_fn)
+    named = twin.named_parameters(copy)
+    scene = numbers.Scene(loss, out, x_t, y_t, named, classic=ctx.classic, model=copy)
+    return _report(scene, ctx)
+
+
+def explain_graph(
+    loss: Tensor,
+    params: dict,
+    lr: float = 0.1,
+    param=None,
+    title: str | None = None,
+    decimals: int = 9,
+    recompute=None,
+    max_paths: int = MAX_LISTED_PATHS,
+) -> Report:
+    """Explain an arbitrary scalar expression op by op (no layers needed).
+
+    Args:
+        loss: the scalar result, its graph recorded (float64 recommended).
+        params: {name: leaf tensor} — the leaves to explain and update.
+        lr: step size of the update section (one ``chainrule.optim.SGD`` step on copies).
+        param: which leaf element(s) to spell out (default: every leaf).
+        recompute: optional ``f({name: np.ndarray}) -> float`` that evaluates the expression at
+            new leaf values, for the loss after the update.
+        max_paths: the most paths listed for one leaf element (see :func:`explain`).
+    """
+    ctx = ExplainContext(
+        lr=lr,
+        param=param,
+        title=title or "Backpropagation through an expression",
+        decimals=decimals,
+        max_paths=max_paths,
+        recompute=recompute,
+    )
+    scene = numbers.Scene(loss, None, None, None, list(params.items()))
+    return _report(scene, ctx)
+
+
+def _report(scene, ctx: ExplainContext) -> Report:
+    model = numbers.compute(scene, ctx)
+    blocks = sections.write(model, scene, ctx)
+    return Report(
+        ctx.title,
+        blocks,
+        model.to_dict(),
+        graph=(scene.graph, scene.naming, None),
+        names=scene.naming,
+        explanation=model,
+    )

@@ -1,0 +1,40 @@
+"""The update of an explanation: the optimizer's step on every trained parameter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+# ---- the update ---------------------------------------------------------------------------------
+@dataclass
+class ParameterUpdate:
+    """One trained parameter before and after the optimizer's step."""
+
+    name: str
+    old: list
+    grad: list
+    new: list
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Update:
+    """The optimizer's step (``lr``, ``order``) and the loss before and after it."""
+
+    lr: float
+    order: str
+    parameters: list[ParameterUpdate]
+    loss_before: float
+    loss_after: float | None
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["parameters"] = [p.to_dict() for p in self.parameters]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Update:
+        params = [ParameterUpdate(**p) for p in d["parameters"]]
+        return cls(d["lr"], d["order"], params, d["loss_before"], d["loss_after"])

@@ -1,0 +1,125 @@
+"""The recorded graph as data, node by node: the rows of ``trace()`` and of section 5."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.explain.datamodel import GraphNode
+from chainrule.explain.format import fmt, summary
+from chainrule.explain.graph import Graph
+
+
+def broadcast_note(fn, k: int, out_shape: tuple) -> str:
+    """How the engine summed this input's gradient back to its shape, in words."""
+    from chainrule.ops.matmul import Linear as LinearOp
+
+    shape = fn.parents[k].array.shape
+    if isinstance(fn, LinearOp):
+        if k > 0 and len(out_shape) > 1 and int(np.prod(out_shape[:-1])) > 1:
+            return "summed over the batch axis"
+        return ""
+    if len(fn.parents) < 2 or shape == out_shape:
+        return ""
+    try:
+        if np.broadcast_shapes(shape, out_shape) != out_shape:
+            return ""
+    except ValueError:
+        return ""
+    extra = len(out_shape) - len(shape)
+    axes = list(range(extra)) + [
+        extra + i for i, n in enumerate(shape) if n == 1 and out_shape[extra + i] != 1
+    ]
+    if not axes:
+        return ""
+    if axes == [0]:
+        return "summed over the batch axis (broadcast)"
+    return f"summed over axes {tuple(axes)} (broadcast)"
+
+
+def op_expr(fn, names: list) -> str:
+    """The op applied to its inputs' names: ``a × b``, ``σ(z1)``, ``x^2``."""
+    label = fn.label
+    if label in ("+", "−", "×", "÷", "@") and len(names) == 2:
+        return f"{names[0]} {label} {names[1]}"
+    exponent = getattr(fn, "exponent", None)
+    if exponent is not None and len(names) == 1:
+        return f"{names[0]}^{fmt(exponent)}"
+    if label == "pow" and len(names) == 2:
+        return f"{names[0]}^{names[1]}"
+    return f"{label}({', '.join(names)})"
+
+
+def leaf_kinds(graph: Graph, param_ids: set, x=None, y=None) -> dict:
+    """id(leaf) -> "parameter", "parameter (frozen)", "constant", "input" or "target"."""
+    kinds = {}
+    for t in graph.tensors:
+        if t._ctx is not None:
+            continue
+        if id(t) in param_ids or t.requires_grad:
+            kinds[id(t)] = "parameter" if t.requires_grad else "parameter (frozen)"
+        else:
+            kinds[id(t)] = "constant"
+    if x is not None:
+        kinds[id(x)] = "input"
+    if y is not None:
+        kinds[id(y)] = "target"
+    return kinds
+
+
+def graph_nodes(graph: Graph, naming, grads: dict, kinds: dict) -> list[GraphNode]:
+    """One :class:`GraphNode` per tensor of ``graph``, in forward order."""
+    rows = []
+    for idx, t in enumerate(graph.tensors):
+        fn = t._ctx
+        value = t.array
+        row = GraphNode(
+            id=idx,
+            name=naming.tensor(t),
+            op=fn.label if fn is not None else kinds.get(id(t), "constant"),
+            op_class=type(fn).__name__ if fn is not None else None,
+            inputs=[graph.index[id(p)] for p in fn.parents] if fn is not None else [],
+            shape=list(value.shape),
+            value=summary(value) if value.dtype.kind in "fiub" else "—",
+            grad=summary(grads.get(id(t))),
+        )
+        if fn is not None:
+            for k, parent in enumerate(fn.parents):
+                if not fn.needs_grad[k]:
+                    continue
+                formula = fn.formulas[k] if k < len(fn.formulas) else "?"
+                note = broadcast_note(fn, k, value.shape)
+                row.formulas.append(
+                    {"input": graph.index[id(parent)], "formula": formula, "note": note}
+                )
+        if value.size <= 16:
+            row.values = np.asarray(value, dtype=np.float64).tolist()
+            g = grads.get(id(t))
+            row.grads = None if g is None else np.asarray(g, dtype=np.float64).tolist()
+        rows.append(row)
+    return rows
+
+
+def backward_keeping_grads(graph: Graph, loss) -> dict:
+    """id(tensor) -> ∂loss/∂tensor for every node, by ``loss.backward(retain_graph=True)``;
+    every ``.grad`` (leaves' and retained inner ones) is put back as it was."""
+    leaves = [t for t in graph.tensors if t._ctx is None and t.requires_grad]
+    saved = [t.grad_array for t in leaves]
+    retained = {id(fn): fn.retained for fn in graph.ops}
+    inner = [t for t in graph.tensors if t._ctx is not None]
+    inner_saved = [t.grad_array for t in inner]
+    try:
+        for t in leaves:
+            t.grad_array = None
+        for t in inner:
+            t.grad_array = None
+            t.retain_grad()
+        seed = None if loss.array.size == 1 else np.ones_like(loss.array)
+        loss.backward(seed, retain_graph=True)
+        return {id(t): t.grad_array for t in graph.tensors}
+    finally:
+        for t, g in zip(leaves, saved):
+            t.grad_array = g
+        for t, g in zip(inner, inner_saved):
+            t.grad_array = g
+        for fn in graph.ops:
+            fn.retained = retained[id(fn)]

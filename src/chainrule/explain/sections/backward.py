@@ -1,0 +1,166 @@
+"""Section 2, the backward pass in delta form: ∂E/∂output, each neuron's δ = ∂E/∂z from the
+output back, and each parameter's gradient δ·a beside the engine's ``.grad``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.explain.blocks import D, Eq, F, Heading, Para, Sym, Table
+from chainrule.explain.context import MAX_SAMPLES, MAX_UPDATE_ROWS, MAX_WIDTH
+from chainrule.explain.format import summary
+from chainrule.explain.sections import backward_nodes
+from chainrule.explain.sections.style import delta_symbol, layer_input, values
+
+
+def write(expl, scene, style, loss_derivative: str | None) -> list:
+    if not expl.layered:
+        return backward_nodes.write(expl, scene, style)
+    naming = scene.naming
+    blocks = [
+        Heading(2, "2. Backward pass"),
+        Para(
+            "From the output back, each neuron's error signal δ = ∂E/∂z: at the output "
+            "δ = ∂E/∂a · f'(z); in a hidden layer δ_j = f'(z_j) · Σ_k w_kj · δ_k, the "
+            "deltas of the layer above weighted by the connections. Then ∂E/∂w_jk = δ_j · a_k "
+            "and ∂E/∂b_j = δ_j (summed over the samples of a batch)."
+        ),
+        Heading(3, "Output error"),
+    ]
+    d_out = np.asarray(expl.backward.dE_doutput)
+    deriv = loss_derivative or "Σ over the loss's own ops"
+    if d_out.size <= MAX_WIDTH * MAX_SAMPLES:
+        for i in range(d_out.size):
+            name = naming.elem(scene.out, i)
+            blocks.append(Eq([D("E", name), " = ", F(deriv), " = ", style.num(d_out.flat[i])]))
+    else:
+        blocks.append(Para(f"∂E/∂output: shape {d_out.shape}, {summary(d_out)}."))
+    deltas = {data.index: np.asarray(data.delta).reshape(-1) for data in expl.backward.layers}
+    for layer, data in zip(reversed(scene.layers), expl.backward.layers):
+        blocks.append(Heading(3, f"Layer {layer.index}"))
+        delta = deltas[layer.index]
+        if data.f_prime is not None:  # worked out neuron by neuron
+            for b in range(min(expl.batch_size, MAX_SAMPLES)):
+                if expl.batch_size > 1:
+                    blocks.append(Para(f"Sample {b}:"))
+                for j in range(layer.width):
+                    blocks.append(_delta_eq(expl, scene, style, layer, b, j, data, deltas))
+        else:
+            blocks.append(
+                Para(
+                    f"δ{layer.index} (shape {np.shape(data.delta)}): {summary(delta)} — the "
+                    f"engine's ∂E/∂z; the neurons on the chosen parameter's paths are "
+                    f"written out in section 3."
+                )
+            )
+        blocks.append(_grad_table(expl, scene, style, layer, data, delta))
+    return blocks
+
+
+def _act_formula(layer) -> str:
+    return " · ".join(fn.formulas[0] for fn in layer.acts)
+
+
+def _delta_eq(expl, scene, style, layer, b, j, data, deltas) -> Eq:
+    naming = scene.naming
+    i = b * layer.width + j
+    z_name = naming.elem(layer.z, i)
+    a_name = naming.elem(layer.a, i)
+    short = z_name.replace("net_", "") if naming.classic else z_name
+    head = [Sym("δ_" + short if naming.classic else f"δ({z_name})"), " = "]
+    fprime = data.f_prime
+    fp_sym = [D(a_name, z_name)] if layer.acts else []
+    fp_num = [style.arg(fprime[i])] if layer.acts else []
+    value = style.num(deltas[layer.index][i])
+    formula = ["   [", F(_act_formula(layer)), "]"]
+    if layer.index == len(scene.layers):
+        if layer.acts:
+            da = np.asarray(expl.backward.dE_doutput).reshape(-1)[i]
+            sym = [*head, D("E", a_name), " · ", *fp_sym]
+            return Eq([*sym, " = ", style.arg(da), " × ", *fp_num, " = ", value, *formula])
+        return Eq([*head, D("E", z_name), " = ", value])
+    nxt = scene.next_layer(layer)
+    w_next = values(expl, scene, nxt.weight)
+    sym_sum, num_sum = [], []
+    for k in range(nxt.width):
+        if k:
+            sym_sum.append(" + ")
+            num_sum.append(" + ")
+        wi = k * nxt.fan_in + j
+        zk = b * nxt.width + k
+        d_sym = delta_symbol(naming, naming.elem(nxt.z, zk))
+        sym_sum += [Sym(naming.elem(nxt.weight, wi)), "·", Sym(d_sym)]
+        num_sum += [style.arg(w_next[wi]), " × ", style.arg(deltas[nxt.index][zk])]
+    if layer.acts:
+        return Eq(
+            [*head, *fp_sym, " · (", *sym_sum, ") = ", *fp_num, " × (", *num_sum, ") = "]
+            + [value, *formula]
+        )
+    return Eq([*head, *sym_sum, " = ", *num_sum, " = ", value])
+
+
+def _grad_table(expl, scene, style, layer, data, delta) -> Table:
+    naming = scene.naming
+    B, W, fan = expl.batch_size, layer.width, layer.fan_in
+    w, bias = layer.weight, layer.bias
+    grads = {id(w): data.grad_weight, id(bias): data.grad_bias}
+    if W * fan > MAX_UPDATE_ROWS or B > MAX_SAMPLES:
+        rows = []
+        for t in (w, bias):
+            if t is None:
+                continue
+            g = grads[id(t)]
+            shape = expl.parameter(naming.tensor(t)).shape
+            rows.append(
+                [
+                    naming.tensor(t),
+                    "×".join(map(str, shape)),
+                    "δ · a (Σ over samples)",
+                    "" if g is None else summary(g),
+                    "" if g is None else style.fmt(np.linalg.norm(g)),
+                ]
+            )
+        header = ["parameter", "shape", "formula", "∂E/∂parameter", "norm"]
+        return Table(header, rows, [False, False, False, True, True])
+    rows = _weight_rows(
+        scene, style, layer, delta, B, data.grad_weight, layer_input(expl, layer.index)
+    )
+    if bias is not None:
+        rows += _bias_rows(expl, scene, style, layer, delta, B, data.grad_bias)
+    return Table(
+        ["parameter", "∂E/∂parameter", "numbers", "engine .grad"], rows, [False] * 3 + [True]
+    )
+
+
+def _weight_rows(scene, style, layer, delta, B, grad, x_values) -> list:
+    naming = scene.naming
+    W, fan, x = layer.width, layer.fan_in, layer.x
+    x_flat = x_values.reshape(-1)
+    grad = None if grad is None else np.asarray(grad).reshape(-1)
+    rows = []
+    for j in range(W):
+        for k in range(fan):
+            wi = j * fan + k
+            terms = [(delta[b * W + j], x_flat[b * fan + k]) for b in range(B)]
+            ds = [delta_symbol(naming, naming.elem(layer.z, b * W + j)) for b in range(B)]
+            formula = " + ".join(f"{d}·{naming.elem(x, b * fan + k)}" for b, d in enumerate(ds))
+            numbers = " + ".join(f"{style.arg(d).text()} × {style.arg(a).text()}" for d, a in terms)
+            shown = "not trained" if grad is None else style.fmt(grad[wi])
+            rows.append([naming.elem(layer.weight, wi), formula, numbers, shown])
+    return rows
+
+
+def _bias_rows(expl, scene, style, layer, delta, B, grad) -> list:
+    naming = scene.naming
+    W, bias = layer.width, layer.bias
+    size = values(expl, scene, bias).size
+    grad = None if grad is None else np.asarray(grad).reshape(-1)
+    rows = []
+    for bi in range(size):
+        js = range(W) if size == 1 else [bi]
+        items = [(b, j) for b in range(B) for j in js]
+        names = [naming.elem(layer.z, b * W + j) for b, j in items]
+        formula = " + ".join(delta_symbol(naming, n) for n in names)
+        numbers = " + ".join(style.arg(delta[b * W + j]).text() for b, j in items)
+        shown = "not trained" if grad is None else style.fmt(grad[bi])
+        rows.append([naming.elem(bias, bi), formula, numbers, shown])
+    return rows

@@ -1,0 +1,44 @@
+"""What every section writer shares: numbers as tokens at the context's precision, and the
+data model's arrays looked up by the names the writers print."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.explain.blocks import Num
+from chainrule.explain.format import fmt
+
+
+class Style:
+    """Numbers at ``decimals`` places: ``num`` for a result, ``arg`` for an operand (negative
+    ones in parentheses), ``fmt`` as plain text."""
+
+    def __init__(self, decimals: int = 9):
+        self.decimals = decimals
+
+    def num(self, v, paren: bool = False) -> Num:
+        return Num(float(v), self.decimals, paren)
+
+    def arg(self, v) -> Num:
+        return Num(float(v), self.decimals, True)
+
+    def fmt(self, v) -> str:
+        return fmt(v, self.decimals)
+
+
+def values(expl, scene, t) -> np.ndarray:
+    """The values of parameter tensor ``t`` (as the data model holds them), flat."""
+    param = expl.parameter(scene.naming.tensor(t))
+    return np.asarray(param.values, dtype=np.float64).reshape(-1)
+
+
+def layer_input(expl, index: int) -> np.ndarray:
+    """The input of layer ``index`` (1-based): x for the first, the activations a before it."""
+    if index == 1:
+        return np.asarray(expl.forward.input)
+    return np.asarray(expl.forward.layers[index - 2].a)
+
+
+def delta_symbol(naming, z_name: str) -> str:
+    """δ of a neuron: ``δ_h1`` with classic names, ``δ(z1[0])`` otherwise."""
+    return ("δ_" + z_name.replace("net_", "")) if naming.classic else f"δ({z_name})"

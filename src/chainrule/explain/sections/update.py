@@ -1,0 +1,83 @@
+"""Section 4, the update: θ_new = θ_old − η·∂E/∂θ for every parameter (frozen ones marked), as
+the optimizer stepped it, and the loss before and after the step."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.explain.blocks import Eq, Heading, Para, Table
+from chainrule.explain.context import MAX_UPDATE_ROWS
+from chainrule.explain.format import summary
+
+
+def write(expl, scene, style) -> list:
+    upd = expl.update
+    blocks = [
+        Heading(2, "4. The update"),
+        Eq(["θ_new = θ_old − η · ∂E/∂θ,   η = ", style.num(upd.lr)]),
+    ]
+    tensors = dict(scene.named)
+    stepped = {row.name: row for row in upd.parameters}
+    small = sum(int(np.prod(p.shape)) for p in expl.parameters if p.requires_grad)
+    small = small <= MAX_UPDATE_ROWS
+    rows = []
+    for param in expl.parameters:
+        t = tensors[param.name]
+        if not param.requires_grad:
+            size = int(np.prod(param.shape))
+            label = scene.naming.elem(t, 0) if size == 1 else param.name
+            shown = summary(param.values)
+            rows.append([label, shown, "—", "not updated (requires_grad=False)", shown])
+            continue
+        row = stepped[param.name]
+        old, grad, new = (np.asarray(v, dtype=np.float64) for v in (row.old, row.grad, row.new))
+        if small:
+            rows += _element_rows(scene, style, t, old, grad, new, upd.lr)
+            continue
+        step = new - old
+        rows.append(
+            [
+                param.name,
+                "×".join(map(str, param.shape)) or "scalar",
+                f"‖∂E/∂θ‖ = {style.fmt(np.linalg.norm(grad))}",
+                f"‖Δθ‖ = {style.fmt(np.linalg.norm(step))}",
+                f"max |Δθ| = {style.fmt(np.abs(step).max())}",
+            ]
+        )
+    if small:
+        header = ["parameter", "old", "∂E/∂θ", "old − η·∂E/∂θ", "new"]
+    else:
+        header = ["parameter", "shape", "gradient", "step", "largest change"]
+    if upd.order == "sequential":
+        blocks.append(
+            Para(
+                "Sequential order: the output layer is updated first; each layer below then "
+                "takes its gradient from a fresh backward pass that already uses the updated "
+                "weights above it (the activations stay those of the forward pass). The "
+                "gradients in this table are the ones used."
+            )
+        )
+    blocks.append(Table(header, rows, [False, True, True, True, True]))
+    if upd.loss_after is not None:
+        before, after = upd.loss_before, upd.loss_after
+        blocks.append(
+            Eq(
+                ["E before = ", style.num(before), ",   E after one step = ", style.num(after)]
+                + [",   change = ", style.num(after - before)]
+            )
+        )
+    return blocks
+
+
+def _element_rows(scene, style, t, old, grad, new, lr) -> list:
+    old, grad, new = old.reshape(-1), grad.reshape(-1), new.reshape(-1)
+    return [
+        [
+            scene.naming.elem(t, i),
+            style.fmt(old[i]),
+            style.fmt(grad[i]),
+            f"{style.fmt(old[i])} − {style.fmt(lr)} × {style.arg(grad[i]).text()}",
+            style.fmt(new[i]),
+        ]
+        for i in range(old.size)
+    ]

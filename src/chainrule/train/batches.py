@@ -1,0 +1,183 @@
+"""From what the user passes to ``fit``/``evaluate``/``predict`` to batches the model takes.
+
+Pairs of arrays, Datasets and DataLoaders become one DataLoader; each batch becomes an input
+tensor in the model's parameter dtype and a target array shaped for the loss.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.errors import DataError, ShapeError
+from chainrule.tensor import Tensor
+
+__all__ = [
+    "arrays_of",
+    "as_input",
+    "data_hash",
+    "fit_target",
+    "loader_for",
+    "param_dtype",
+    "plain",
+    "features",
+    "regression_targets",
+    "split_batch",
+    "split_validation",
+    "target_array",
+]
+
+
+def param_dtype(model) -> np.dtype:
+    for p in model.parameters():
+        if p.array.dtype.kind == "f":
+            return p.array.dtype
+    return np.dtype(np.float32)
+
+
+def plain(value, what: str) -> np.ndarray:
+    array = value.array if isinstance(value, Tensor) else np.asarray(value)
+    if array.dtype.kind not in "fiub":
+        raise DataError(
+            f"fit: {what} has dtype {array.dtype}; chainrule trains on numbers (convert strings "
+            f"or objects first, e.g. with cr.data.load_csv)"
+        )
+    if array.ndim == 0:
+        raise ShapeError(f"fit: {what} is a scalar; it needs one row per sample")
+    return array
+
+
+def features(X: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Float features in the model's parameter dtype (integer inputs, e.g. token ids, kept)."""
+    return X.astype(dtype, copy=False) if X.dtype.kind == "f" else X
+
+
+def _is_pair(data) -> bool:
+    return isinstance(data, (tuple, list)) and len(data) == 2
+
+
+def arrays_of(data, what: str):
+    """``(X, y)`` arrays when ``data`` is a pair of arrays or a TensorDataset of two, else None."""
+    from chainrule.data.dataset import TensorDataset
+
+    if _is_pair(data):
+        X, y = plain(data[0], f"{what} X"), plain(data[1], f"{what} y")
+    elif isinstance(data, TensorDataset) and len(data.arrays) == 2:
+        X, y = data.arrays
+    else:
+        return None
+    if len(X) != len(y):
+        raise ShapeError(
+            f"fit: {what} has {len(X)} rows of features but {len(y)} targets; they must match"
+        )
+    return X, y
+
+
+def loader_for(data, batch_size, shuffle, generator, dtype, what):
+    """A DataLoader over ``data`` (pair of arrays, Dataset or DataLoader) and its sample count."""
+    from chainrule.data.dataset import TensorDataset
+    from chainrule.data.loader import DataLoader
+
+    if isinstance(data, DataLoader):
+        return data, len(data.dataset)
+    arrays = arrays_of(data, what)
+    if arrays is not None:
+        X, y = arrays
+        dataset = TensorDataset(features(X, dtype), y)
+    elif (
+        hasattr(data, "__len__")
+        and hasattr(data, "__getitem__")
+        and not isinstance(data, (tuple, list, np.ndarray))
+    ):
+        dataset = data
+    else:
+        raise TypeError(
+            f"fit: {what} must be a pair (X, y) of arrays or tensors, a Dataset or a DataLoader; "
+            f"got {type(data).__name__}"
+            + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
+        )
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
+    return loader, len(dataset)
+
+
+def data_hash(*datasets) -> str | None:
+    """SHA-256 of the training (and validation) arrays, to refuse resuming on other data."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for data in datasets:
+        if data is None:
+            continue
+        arrays = arrays_of(data, "data")
+        if arrays is None:
+            return None
+        for a in arrays:
+            a = np.ascontiguousarray(a)
+            digest.update(f"{a.dtype.str}{a.shape}".encode())
+            digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def split_batch(batch):
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        return batch[0], batch[1]
+    raise DataError(
+        f"fit: each batch must be a pair (inputs, targets); the data gave "
+        f"{type(batch).__name__}"
+        + (f" of {len(batch)} items" if isinstance(batch, (tuple, list)) else "")
+    )
+
+
+def as_input(x, dtype) -> Tensor:
+    array = x.array if isinstance(x, Tensor) else np.asarray(x)
+    if array.dtype.kind == "f" and array.dtype != dtype:
+        array = array.astype(dtype)
+    return Tensor._make(array, False)
+
+
+def target_array(y) -> np.ndarray:
+    return y.array if isinstance(y, Tensor) else np.asarray(y)
+
+
+def fit_target(out: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``(N,)`` targets become ``(N, 1)`` for a model with one output (binary, regression)."""
+    if y.ndim == out.ndim - 1 and out.shape[-1] == 1 and out.shape[:-1] == y.shape:
+        return y.reshape(*y.shape, 1)
+    return y
+
+
+def regression_targets(loader) -> bool:
+    """Whether the targets are continuous (floats that are not all whole numbers).
+
+    Looks at the whole target array of array-backed data, else at the first sample.
+    """
+    dataset = loader.dataset
+    arrays = getattr(dataset, "arrays", None)
+    if arrays is not None and len(arrays) == 2:
+        y = arrays[1]
+    elif len(dataset):
+        sample = dataset[0]
+        if not isinstance(sample, (tuple, list)) or len(sample) != 2:
+            return False
+        y = target_array(sample[1])
+    else:
+        return False
+    return y.dtype.kind == "f" and not np.array_equal(y, np.round(y))
+
+
+def split_validation(data, validation_split: float):
+    """``(training part, validation part)``: the last ``validation_split`` of the rows held out,
+    before any shuffling (as Keras does)."""
+    arrays = arrays_of(data, "data")
+    if arrays is None:
+        raise TypeError(
+            "fit: validation_split needs (X, y) arrays; for a Dataset or DataLoader, pass "
+            "validation_data (e.g. from cr.data.train_test_split)"
+        )
+    X, y = arrays
+    split_at = int(len(X) * (1.0 - validation_split))
+    if split_at < 1 or split_at >= len(X):
+        raise ValueError(
+            f"fit: validation_split={validation_split} of {len(X)} samples leaves "
+            f"{split_at} for training and {len(X) - split_at} for validation; both need >= 1"
+        )
+    return (X[:split_at], y[:split_at]), (X[split_at:], y[split_at:])

@@ -1,0 +1,147 @@
+"""In-place ops, ``.data``/``.grad`` as tensors, and the version clock, checked against PyTorch."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+_VALUES = st.lists(st.floats(-3, 3, allow_nan=False, width=32), min_size=1, max_size=6)
+_INPLACE = [
+    ("add_", (0.5,)),
+    ("sub_", (1.25,)),
+    ("mul_", (-2.0,)),
+    ("div_", (4.0,)),
+    ("neg_", ()),
+    ("abs_", ()),
+    ("exp_", ()),
+    ("tanh_", ()),
+    ("sigmoid_", ()),
+    ("relu_", ()),
+    ("zero_", ()),
+    ("fill_", (7.0,)),
+    ("clamp_", (-0.5, 0.5)),
+]
+
+
+@settings(max_examples=25, deadline=None)
+@given(values=_VALUES, case=st.sampled_from(_INPLACE))
+def test_inplace_methods_match_torch_and_keep_the_array(values, case):
+    name, args = case
+    ours, theirs = cr.tensor(values), torch.tensor(values)
+    array = ours.array
+    assert getattr(ours, name)(*args) is ours
+    getattr(theirs, name)(*args)
+    assert ours.array is array  # the same memory, changed in place
+    np.testing.assert_allclose(ours.array, theirs.numpy(), rtol=1e-6, atol=1e-7)
+    assert ours._version == theirs._version == 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(values=_VALUES, scale=st.floats(0.01, 1.0))
+def test_augmented_assignment_under_no_grad_updates_the_same_parameter(values, scale):
+    w = cr.tensor(values, requires_grad=True)
+    tw = torch.tensor(values, requires_grad=True)
+    (w * w).sum().backward()
+    (tw * tw).sum().backward()
+    before = w
+    with cr.no_grad():
+        w -= scale * w.grad
+    with torch.no_grad():
+        tw -= scale * tw.grad
+    assert w is before and w.requires_grad and w.is_leaf
+    np.testing.assert_allclose(w.array, tw.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_grad_and_data_are_tensors_that_share_memory():
+    w = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (w * 3).sum().backward()
+    assert isinstance(w.grad, cr.Tensor) and not w.grad.requires_grad
+    w.grad.zero_()
+    assert np.all(w.grad_array == 0)
+    w.data.mul_(2)  # changes w, as in PyTorch; autograd is not told
+    assert w.tolist() == [2.0, 4.0, 6.0] and w._version == 0
+    w.data = cr.tensor([9.0, 9.0, 9.0])
+    assert w.tolist() == [9.0, 9.0, 9.0]
+    w.grad = None
+    assert w.grad is None
+
+
+def test_grad_assignment_checks_shape_and_dtype():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(cr.ShapeError, match="shape"):
+        w.grad = cr.zeros(3)
+    with pytest.raises(cr.DTypeError, match="dtype"):
+        w.grad = np.zeros(2, dtype=np.float64)
+    w.grad = cr.ones(2)
+    assert w.grad.tolist() == [1.0, 1.0]
+
+
+def test_inplace_on_a_leaf_that_requires_grad_is_refused_in_grad_mode():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(cr.GraphError, match="no_grad"):
+        w += 1
+    with pytest.raises(cr.GraphError, match="no_grad"):
+        w.add_(1)
+    assert w.tolist() == [1.0, 2.0]  # untouched by the refused op
+
+
+def test_changing_a_saved_input_before_backward_is_an_error_not_a_wrong_gradient():
+    x = cr.tensor([1.0, 2.0])
+    w = cr.tensor([3.0, 4.0], requires_grad=True)
+    y = (x * w).sum()  # Mul saved x for w's gradient
+    x.mul_(10)
+    with pytest.raises(cr.GraphError, match="changed in place"):
+        y.backward()
+    # the same in PyTorch
+    tx, tw = torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0], requires_grad=True)
+    ty = (tx * tw).sum()
+    tx.mul_(10)
+    with pytest.raises(RuntimeError, match="inplace"):
+        ty.backward()
+
+
+def test_changing_an_input_that_no_op_saved_is_harmless():
+    x = cr.tensor([1.0, 2.0])
+    w = cr.tensor([3.0, 4.0], requires_grad=True)
+    y = (x + w).sum()  # Add saves nothing
+    x.add_(5)
+    y.backward()
+    assert w.grad.tolist() == [1.0, 1.0]
+
+
+def test_writes_after_backward_do_not_disturb_the_next_step():
+    w = cr.tensor([0.5, -0.5], requires_grad=True)
+    x = cr.tensor([1.0, 2.0])
+    for _ in range(3):
+        loss = (w * x).sum()
+        loss.backward()
+        with cr.no_grad():
+            w -= 0.1 * w.grad
+            w.grad.zero_()
+    np.testing.assert_allclose(w.array, [0.5 - 0.3, -0.5 - 0.6], rtol=1e-6)
+
+
+def test_inplace_dtype_rules_follow_torch():
+    i = cr.tensor([1, 2])
+    with pytest.raises(cr.DTypeError, match="int64"):
+        i += 0.5  # PyTorch: result type Float can't be cast to Long
+    f = cr.tensor([1.0, 2.0])
+    f += cr.tensor([1.0, 1.0], dtype="float64")
+    assert f.dtype == np.float32 and f.tolist() == [2.0, 3.0]
+    with pytest.raises(cr.ShapeError, match="broadcast"):
+        f.add_(cr.ones(3))
+    with pytest.raises(cr.GraphError, match="a @ b"):
+        f @= cr.ones(2, 2)
+
+
+def test_normal_and_uniform_fill_in_place_from_the_generator():
+    t = cr.zeros(2000)
+    array = t.array
+    t.normal_(1.0, 2.0, generator=cr.Generator(0))
+    assert t.array is array and abs(float(t.mean()) - 1.0) < 0.15
+    t.uniform_(-1, 1, generator=cr.Generator(0))
+    assert float(t.min()) >= -1 and float(t.max()) <= 1
