@@ -3,7 +3,8 @@
 Each row times ``fn(leaf).backward()`` for a leaf tensor that requires grad, at two sizes: one
 row (the seed network's single example) and a batch of 128. Losses take (N, 1) inputs, or
 (N, 10) for the class losses; activations take (1, 16) and (128, 256), with a fixed upstream
-gradient. Each measurement is the fastest of 5 timed blocks. The implementations take turns
+gradient. PyTorch runs one thread, as NumPy's elementwise functions do. Each measurement is
+the fastest of 5 timed blocks. The implementations take turns
 (a fresh process each) within each round, and the ratio (PyTorch's time ÷
 chainrule's, above 1 when chainrule is faster) is computed per round, then the median is taken.
 
@@ -80,6 +81,9 @@ def calls(library: str, only=None):
     if library == "torch":
         import torch
 
+        # One thread, as NumPy's elementwise work: on a shared two-core machine a second
+        # PyTorch thread waits for a time slice at every parallel op (milliseconds, measured)
+        torch.set_num_threads(1)
         nn, wrap = torch.nn, torch.from_numpy
     else:
         import chainrule as cr
