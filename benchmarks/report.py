@@ -60,6 +60,9 @@ def _machine_lines(results) -> list[str]:
     api = _chainrule_api(results)
     if api:
         lines.append(f"- chainrule code path: {api}")
+    where = _first(results, "chainrule", "chainrule_file")
+    if where:
+        lines.append(f"- chainrule measured from: `{where}`")
     return lines
 
 
@@ -72,6 +75,14 @@ def _first_blas(results):
         for run in by_impl.get("numpy", []):
             if run.get("blas"):
                 return run["blas"][0]
+    return None
+
+
+def _first(results, impl, key):
+    for by_impl in results["raw"].values():
+        for run in by_impl.get(impl, []):
+            if run.get(key):
+                return run[key]
     return None
 
 

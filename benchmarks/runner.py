@@ -83,9 +83,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def worker_env(unset_coretype: bool) -> dict:
-    """The subprocesses' environment: ours, with the repository importable."""
+    """The subprocesses' environment: ours, with the repository importable, and this checkout's
+    ``src/chainrule`` ahead of any installed chainrule (an editable install of another
+    checkout would otherwise be what gets measured)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    src = ROOT / "src"
+    paths = [str(src)] if (src / "chainrule").is_dir() else []
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [*paths, str(ROOT), env.get("PYTHONPATH")]))
     if unset_coretype:
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)

@@ -227,6 +227,10 @@ def run(argv=None) -> dict:
         import torch
 
         result["torch_threads"] = torch.get_num_threads()
+    if args.impl in ("chainrule", "compiled"):
+        import chainrule
+
+        result["chainrule_file"] = chainrule.__file__  # which checkout was measured
     return result
 
 

@@ -8,10 +8,6 @@ import numpy as np
 
 from chainrule.optim.optimizer import Optimizer, check_min, check_number, effective_grad
 
-# From this many elements (256 KiB of float32) the plain update writes −η·∇ into a reused
-# buffer; below it a fresh product is cheaper than the buffer's bookkeeping.
-_SCRATCH_MIN = 65536
-
 
 class SGD(Optimizer):
     r"""Stochastic gradient descent (optionally with momentum), PyTorch's variant.
@@ -99,11 +95,6 @@ class SGD(Optimizer):
                         # NumPy 2.4 takes ~0.7 µs for an in-place ufunc on a one-element array,
                         # three times a fresh result plus a copy into place.
                         data[...] = data + grad * step
-                    elif data.size >= _SCRATCH_MIN:
-                        # A large weight: −η·∇ into the optimizer's reused buffer rather than a
-                        # fresh array (a new 4-MB array is fresh pages from the kernel, often)
-                        (scratch,) = self._scratch(data, 1)
-                        data += np.multiply(grad, step, out=scratch)
                     else:
                         data += grad * step
                 continue
