@@ -170,6 +170,10 @@ def _set_threads(impl_name: str, threads: int | None) -> int:
     if impl_name == "jax" and threads == 1:  # before jax is imported: XLA reads it once
         flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
+        # JAX 0.10's CPU client still ran two threads with these flags (process CPU time twice
+        # the wall time, measured): one core for the whole process is what holds it to one
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     return count
 
 
