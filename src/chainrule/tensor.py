@@ -148,13 +148,20 @@ class Tensor(InplaceMethods, TensorMethods):
         return self.array.ndim
 
     # ---- autograd -----------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
-        """Backpropagate: add ∂self/∂leaf to ``leaf.grad_array`` for every leaf that requires grad.
+    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Backpropagate: add ∂self/∂leaf to ``leaf.grad`` for every leaf that requires grad.
 
         Args:
             grad: ∂L/∂self, same shape as ``self``; optional when ``self`` has one element.
             retain_graph: keep the graph's saved values so ``backward`` can run through it again.
+            create_graph: not supported here (``.grad`` holds plain values); for gradients
+                that stay in the graph use ``cr.autograd.grad(..., create_graph=True)``.
         """
+        if create_graph:
+            raise NotImplementedError(
+                "backward(create_graph=True) is not supported: .grad holds values, not a graph; "
+                "use grads = cr.autograd.grad(loss, params, create_graph=True) instead"
+            )
         engine.backward(self, grad, retain_graph)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:

@@ -135,6 +135,12 @@ class Sigmoid(Function):
         s = np.add(self.e, ONE)
         return (np.multiply(grad, np.divide(self.e, np.multiply(s, s))),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (z,) = self.parents
+        s = sigmoid(z)
+        return (grad * s * (1 - s),)
+
 
 class Tanh(Function):
     """tanh(z).  Local derivative: 1 − tanh(z)²."""
@@ -151,6 +157,12 @@ class Tanh(Function):
         out = self.out
         return (np.multiply(grad, np.subtract(ONE, np.multiply(out, out))),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (z,) = self.parents
+        t = tanh(z)
+        return (grad * (1 - t * t),)
+
 
 class ReLU(Function):
     """max(z, 0).  Local derivative: 1 if z > 0 else 0."""
@@ -165,6 +177,11 @@ class ReLU(Function):
 
     def backward(self, grad):
         return (np.multiply(grad, np.greater(self.out, ZERO)),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (z,) = self.parents
+        return (grad * Tensor._make((z.array > 0).astype(z.array.dtype), False),)
 
 
 # ---- the rest of the family -----------------------------------------------------------------
@@ -187,6 +204,12 @@ class LeakyReLU(Function):
 
     def backward(self, grad):
         return (np.multiply(grad, self.local),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (z,) = self.parents
+        local = np.where(z.array > 0, 1, self.slope).astype(z.array.dtype)
+        return (grad * Tensor._make(local, False),)
 
 
 class ELU(Function):

@@ -51,6 +51,13 @@ class MatMul(Function):
             grad_b = np.swapaxes(a, -1, -2) @ grad
         return grad_a, grad_b
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        a, b = self.parents
+        if a.ndim < 2 or b.ndim < 2:
+            raise NotImplementedError("second derivatives of matmul with 1-D operands")
+        return grad @ b.swapaxes(-1, -2), a.swapaxes(-1, -2) @ grad
+
 
 class Linear(Function):
     """x @ Wᵀ + b, fused: one op, three gradients (PyTorch's layout, W is (out, in)).
@@ -106,6 +113,14 @@ class Linear(Function):
         if len(needs) == 3 and needs[2]:
             grad_b = grad.sum(axis=tuple(range(grad.ndim - 1))) if grad.ndim > 1 else grad.copy()
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        x, weight = self.parents[0], self.parents[1]
+        flat_x = x.reshape(-1, x.shape[-1])
+        flat_g = grad.reshape(-1, grad.shape[-1])
+        grads = (grad @ weight, flat_g.T @ flat_x)
+        return grads + ((flat_g.sum(0),) if len(self.parents) == 3 else ())
 
 
 _ONES: dict = {}  # read-only vectors of ones by (length, dtype)
