@@ -207,9 +207,7 @@ class LeakyReLU(Function):
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        (z,) = self.parents
-        local = np.where(z.array > 0, 1, self.slope).astype(z.array.dtype)
-        return (grad * Tensor._make(local, False),)
+        return (grad * Tensor._make(self.local, False),)  # the local derivative, saved
 
 
 class ELU(Function):

@@ -423,6 +423,17 @@ class NLL(Function):
         grad_x[self.rows, self.labels] = -_upstream(grad, self.reduction, self.x_shape[0])
         return (grad_x,)
 
+    def backward_graph(self, grad):
+        """−onehot(y)·g as a tensor (second derivatives): the one-hot is a constant."""
+        onehot = np.zeros(self.x_shape, self.x_dtype)
+        onehot[self.rows, self.labels] = -1
+        n = self.x_shape[0]
+        if self.reduction == "none":
+            grad = grad.reshape(n, 1)
+        elif self.reduction == "mean" and n != 1:
+            grad = grad / n
+        return (Tensor._make(onehot, False) * grad,)
+
 
 def nll_loss(
     input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"

@@ -39,6 +39,13 @@ class MSE(Function):
         grad_t = np.negative(grad_x) if self.needs_grad[1] else None
         return _arrays(grad_x if self.needs_grad[0] else None, grad_t)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives): 2·d·g, −2·d·g."""
+        x, t = self.parents
+        g = _graph_upstream(grad, self.reduction, self.d.size)
+        grad_x = (x - t) * (g + g)
+        return grad_x, -grad_x
+
 
 class L1(Function):
     """ℓ = |d|, d = x − t.  Local derivatives: sign(d) and −sign(d) (0 where d = 0)."""
@@ -55,6 +62,12 @@ class L1(Function):
         grad_x = np.multiply(np.sign(self.d), _upstream(grad, self.reduction, self.d.size))
         grad_t = np.negative(grad_x) if self.needs_grad[1] else None
         return _arrays(grad_x if self.needs_grad[0] else None, grad_t)
+
+    def backward_graph(self, grad):
+        """sign(d)·g as a tensor: the sign is a constant (its derivative is 0 almost everywhere)."""
+        g = _graph_upstream(grad, self.reduction, self.d.size)
+        grad_x = Tensor._make(np.sign(self.d), False) * g
+        return grad_x, -grad_x
 
 
 class Huber(Function):
@@ -80,6 +93,22 @@ class Huber(Function):
         grad_x = np.multiply(clipped, _upstream(grad, self.reduction, self.d.size))
         grad_t = np.negative(grad_x) if self.needs_grad[1] else None
         return _arrays(grad_x if self.needs_grad[0] else None, grad_t)
+
+    def backward_graph(self, grad):
+        """clip(d, −δ, δ)·g as a tensor: d itself where |d| < δ (derivative 1), the constant
+        ±δ outside (derivative 0)."""
+        x, t = self.parents
+        d, delta = self.d, self.delta
+        inside = np.abs(d) < delta
+        mask = Tensor._make(inside.astype(d.dtype), False)
+        edge = Tensor._make(np.where(inside, 0, delta * np.sign(d)).astype(d.dtype), False)
+        grad_x = ((x - t) * mask + edge) * _graph_upstream(grad, self.reduction, d.size)
+        return grad_x, -grad_x
+
+
+def _graph_upstream(grad: Tensor, reduction: str, count: int) -> Tensor:
+    """:func:`_upstream` on a tensor, recorded (second derivatives)."""
+    return grad / count if reduction == "mean" and count != 1 else grad
 
 
 def _checked(input, target, reduction, name):
