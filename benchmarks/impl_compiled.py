@@ -13,10 +13,9 @@ BACKEND = "auto"  # bench_compile sets "numpy" to time the NumPy tier alone
 
 
 def build_mlp_step(case, params, batches=None):
-    from chainrule import nn, optim
+    from chainrule import optim
 
-    model = impl_chainrule._model(case.sizes, case.hidden, params)
-    loss_fn = nn.BCEWithLogitsLoss() if case.loss == "bce" else nn.CrossEntropyLoss()
+    model, loss_fn = impl_chainrule.model_and_loss(case, params)
     opt = optim.SGD(model.parameters(), lr=case.lr)
     step = cr.compile_step(model, loss_fn, opt, backend=BACKEND)
     step.model = model

@@ -15,6 +15,7 @@ FAMILIES = [
     "matmul",
     "activation",
     "loss",
+    "loss_regression",
     "conv",
     "math",
     "indexing",
