@@ -17,6 +17,7 @@ FAMILIES = [
     "loss",
     "loss_regression",
     "conv",
+    "pooling",
     "math",
     "indexing",
 ]

@@ -53,7 +53,8 @@ class Function:
         raise NotImplementedError(
             f"second derivatives (create_graph=True) through {type(self).__name__} are not "
             f"supported yet; ops with them: elementwise arithmetic, exp, log, sqrt, abs, "
-            f"matmul, linear, sum, mean, reshape, permute, sigmoid, tanh, relu, mse, "
+            f"matmul, linear, sum, mean, reshape, permute, indexing, sigmoid, tanh, relu, "
+            f"leaky_relu, mse, l1, huber, nll, "
             f"binary cross-entropy with logits, cross-entropy of class indices"
         )
 

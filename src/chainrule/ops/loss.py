@@ -12,7 +12,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DataError, DTypeError, ShapeError
 from chainrule.ops._util import MINUS_ONE, ONE
-from chainrule.ops.activation import _sigmoid_parts, _softmax_parts
+from chainrule.ops.activation import _sigmoid_parts, _softmax_parts, sigmoid, softmax
 from chainrule.ops.loss_common import (
     _check_reduction,
     _float_input,
@@ -33,6 +33,11 @@ from chainrule.tensor import Tensor
 
 
 # ---- binary cross-entropy from logits ---------------------------------------------------------
+def _graph_scale(grad: Tensor, reduction: str, count: int) -> Tensor:
+    """The upstream gradient spread over the elements a reduction averaged or summed."""
+    return grad / count if reduction == "mean" and count != 1 else grad
+
+
 class BinaryCrossEntropyWithLogits(Function):
     """ℓ = w·[(1 − t)·z + (1 + (p − 1)·t)·ln(1 + e^(−z))], p the positive-class weight
     (p = 1: ℓ = w·[ln(1 + e^z) − t·z]).
@@ -114,6 +119,14 @@ class BinaryCrossEntropyWithLogits(Function):
             grad_t = g * local
         return grad_z, grad_t
 
+    def backward_graph(self, grad):
+        """(σ(z) − t)·g and −z·g as tensors (second derivatives; no weights)."""
+        if self.weight is not None or self.pos_weight is not None:
+            return super().backward_graph(grad)
+        z, t = self.parents
+        scale = _graph_scale(grad, self.reduction, self.z.size)
+        return (sigmoid(z) - t) * scale, -z * scale
+
 
 def binary_cross_entropy_with_logits(
     input, target, weight=None, reduction: str = "mean", pos_weight=None
@@ -190,6 +203,18 @@ class CrossEntropy(_CrossEntropyBase):
             return (self._backward_labels(grad),)
         g = _spread(grad, self.shape, self.reduction, self.count)
         return (self._grad_logits(g),)
+
+    def backward_graph(self, grad):
+        """(softmax(z) − onehot(y))·g as a tensor (second derivatives; class indices only)."""
+        if self.labels is None:
+            return super().backward_graph(grad)
+        (z,) = self.parents[:1]
+        onehot = np.zeros(z.array.shape, z.array.dtype)
+        onehot[np.arange(len(self.labels)), self.labels] = 1
+        scale = _graph_scale(grad, self.reduction, self.count)
+        if self.reduction == "none":
+            scale = scale.reshape(-1, 1)
+        return ((softmax(z, axis=1) - Tensor._make(onehot, False)) * scale,)
 
     # The common call, logits (N, C) and N valid class indices with no weight or smoothing, skips
     # the dense one-hot q: the same numbers from a few row-wise steps (to the last bit or two:

@@ -191,7 +191,7 @@ def linear(x, weight, bias=None) -> Tensor:
     out_features, in_features = weight.array.shape
     if x.array.ndim == 0 or x.array.shape[-1] != in_features:
         raise ShapeError(
-            f"Linear(in_features={in_features}) got input of shape {x.shape}; "
+            f"linear: Linear(in_features={in_features}) got input of shape {x.shape}; "
             f"expected (..., {in_features})"
         )
     if x.array.dtype != weight.array.dtype:  # PyTorch refuses this too; never promote silently
@@ -206,7 +206,7 @@ def linear(x, weight, bias=None) -> Tensor:
         bias = Tensor._make(np.asarray(bias, dtype=weight.array.dtype), False)
     if bias.array.shape != (out_features,):
         raise ShapeError(
-            f"Linear(out_features={out_features}) got bias of shape {bias.shape}; "
+            f"linear: Linear(out_features={out_features}) got bias of shape {bias.shape}; "
             f"expected ({out_features},)"
         )
     return Linear.apply(x, weight, bias)
