@@ -264,38 +264,20 @@ class Tensor(InplaceMethods, TensorMethods):
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
     # ---- operators ----------------------------------------------------------------------
-    def __add__(self, other):
-        return _ops.add(self, other)
-
     def __radd__(self, other):
         return _ops.add(other, self)
-
-    def __sub__(self, other):
-        return _ops.sub(self, other)
 
     def __rsub__(self, other):
         return _ops.sub(other, self)
 
-    def __mul__(self, other):
-        return _ops.mul(self, other)
-
     def __rmul__(self, other):
         return _ops.mul(other, self)
-
-    def __truediv__(self, other):
-        return _ops.div(self, other)
 
     def __rtruediv__(self, other):
         return _ops.div(other, self)
 
-    def __pow__(self, exponent):
-        return _ops.pow(self, exponent)
-
     def __rpow__(self, base):
         return _ops.pow(base, self)
-
-    def __matmul__(self, other):
-        return _ops.matmul(self, other)
 
     def __rmatmul__(self, other):
         return _ops.matmul(other, self)
@@ -543,6 +525,14 @@ class Tensor(InplaceMethods, TensorMethods):
 
 
 from chainrule import ops as _ops  # noqa: E402  (ops need Tensor defined first)
+
+# The operators are the op functions themselves (a + b is ops.add(a, b)): one call, checked once.
+Tensor.__add__ = _ops.add
+Tensor.__sub__ = _ops.sub
+Tensor.__mul__ = _ops.mul
+Tensor.__truediv__ = _ops.div
+Tensor.__matmul__ = _ops.matmul
+Tensor.__pow__ = _ops.pow
 
 # What a comparison accepts on the other side; anything else answers NotImplemented.
 _OPERANDS = (Tensor, np.ndarray, np.generic, bool, int, float, list, tuple)

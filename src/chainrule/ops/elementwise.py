@@ -332,6 +332,15 @@ class Clone(Function):
 
 
 # ---- functions ------------------------------------------------------------------------------
+def _same_layout(a, b) -> bool:
+    return (
+        isinstance(a, Tensor)
+        and isinstance(b, Tensor)
+        and a.array.shape == b.array.shape
+        and a.array.dtype == b.array.dtype
+    )
+
+
 def _binary(op, a, b) -> Tensor:
     a, b = operands(a, b)
     if a.array.shape != b.array.shape:
@@ -345,21 +354,35 @@ def _binary(op, a, b) -> Tensor:
 
 def add(a, b) -> Tensor:
     """a + b with NumPy broadcasting."""
+    # Two tensors of one shape and dtype (the common case): nothing to convert or check.
+    if a.__class__ is b.__class__ is Tensor and a.array.shape == b.array.shape:
+        if a.array.dtype == b.array.dtype:
+            return Add.apply(a, b)
     return _binary(Add, a, b)
 
 
 def sub(a, b) -> Tensor:
     """a − b with NumPy broadcasting."""
+    # Two tensors of one shape and dtype (the common case): nothing to convert or check.
+    if a.__class__ is b.__class__ is Tensor and a.array.shape == b.array.shape:
+        if a.array.dtype == b.array.dtype:
+            return Sub.apply(a, b)
     return _binary(Sub, a, b)
 
 
 def mul(a, b) -> Tensor:
     """a · b with NumPy broadcasting."""
+    # Two tensors of one shape and dtype (the common case): nothing to convert or check.
+    if a.__class__ is b.__class__ is Tensor and a.array.shape == b.array.shape:
+        if a.array.dtype == b.array.dtype:
+            return Mul.apply(a, b)
     return _binary(Mul, a, b)
 
 
 def div(a, b) -> Tensor:
     """a / b with NumPy broadcasting; integers divide to the default float dtype (PyTorch)."""
+    if _same_layout(a, b) and a.array.dtype.kind == "f":
+        return Div.apply(a, b)
     a, b = operands(a, b)
     if a.array.dtype.kind in "biu" and b.array.dtype.kind in "biu":
         dtype = _dtype.get_default_dtype()
