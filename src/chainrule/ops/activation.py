@@ -343,9 +343,7 @@ class _Top:
         self.flat = None
         if axis == x.ndim - 1:
             n = x.shape[-1]
-            self.flat = self.index + np.arange(0, self.index.size * n, n).reshape(
-                self.index.shape
-            )
+            self.flat = self.index + np.arange(0, self.index.size * n, n).reshape(self.index.shape)
 
     def take(self, a: np.ndarray) -> np.ndarray:
         if self.flat is not None and a.flags.c_contiguous:
@@ -436,32 +434,107 @@ def _float_operand(x, op: str) -> Tensor:
 
 
 def sigmoid(x) -> Tensor:
-    """σ(x) = 1 / (1 + e^(−x)), elementwise."""
+    """Logistic function σ(x) = 1 / (1 + e^(−x)), elementwise and stable for any finite x.
+
+    Args:
+        x: input tensor or array.
+
+    Shape:
+        any shape; the output has the input's shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.sigmoid(cr.tensor([0.0])).tolist()
+        [0.5]
+    """
     return Sigmoid.apply(x if isinstance(x, Tensor) else operand(x))
 
 
 def tanh(x) -> Tensor:
-    """tanh(x), elementwise."""
+    """Hyperbolic tangent, elementwise.
+
+    Args:
+        x: input tensor or array.
+
+    Shape:
+        any shape; the output has the input's shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.tanh(cr.tensor([0.0])).tolist()
+        [0.0]
+    """
     return Tanh.apply(x if isinstance(x, Tensor) else operand(x))
 
 
 def relu(x) -> Tensor:
-    """max(x, 0), elementwise."""
+    """Rectified linear unit max(x, 0), elementwise.
+
+    Args:
+        x: input tensor or array.
+
+    Shape:
+        any shape; the output has the input's shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.relu(cr.tensor([-1.0, 2.0])).tolist()
+        [0.0, 2.0]
+    """
     return ReLU.apply(x if isinstance(x, Tensor) else operand(x))
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
-    """x where x > 0, else negative_slope·x."""
+    """Leaky ReLU: x where x > 0, else ``negative_slope``·x.
+
+    Args:
+        x: input tensor or array (floating point).
+        negative_slope: slope for negative inputs.
+
+    Shape:
+        any shape; the output has the input's shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.leaky_relu(cr.tensor([-2.0, 3.0]), 0.5).tolist()
+        [-1.0, 3.0]
+    """
     return LeakyReLU.apply(_float_operand(x, "leaky_relu"), negative_slope=negative_slope)
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
-    """x where x > 0, else α·(e^x − 1)."""
+    """Exponential linear unit: x where x > 0, else α·(e^x − 1).
+
+    Args:
+        x: input tensor or array (floating point).
+        alpha: the value the output approaches for very negative x is −alpha.
+
+    Shape:
+        any shape; the output has the input's shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.elu(cr.tensor([0.0, 1.0])).tolist()
+        [0.0, 1.0]
+    """
     return ELU.apply(_float_operand(x, "elu"), alpha=alpha)
 
 
 def gelu(x, approximate: str = "none") -> Tensor:
-    """x·Φ(x) (``approximate="none"``) or its tanh approximation (``approximate="tanh"``)."""
+    """Gaussian error linear unit x·Φ(x), Φ the standard normal CDF.
+
+    Args:
+        x: input tensor or array (floating point).
+        approximate: ``"none"`` for the exact erf form, ``"tanh"`` for the tanh approximation.
+
+    Shape:
+        any shape; the output has the input's shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> round(cr.functional.gelu(cr.tensor([1.0], dtype="float64")).item(), 6)
+        0.841345
+    """
     x = _float_operand(x, "gelu")
     if approximate == "none":
         return GELU.apply(x)
@@ -471,19 +544,57 @@ def gelu(x, approximate: str = "none") -> Tensor:
 
 
 def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """ln(1 + e^(βx))/β; linear where βx > threshold, as in PyTorch."""
+    """Softplus ln(1 + e^(βx))/β, a smooth ReLU; linear where βx > ``threshold``.
+
+    Args:
+        x: input tensor or array (floating point).
+        beta: sharpness (larger is closer to ReLU).
+        threshold: above this value of βx the output is x itself, as in PyTorch.
+
+    Shape:
+        any shape; the output has the input's shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> round(cr.functional.softplus(cr.tensor([0.0], dtype="float64")).item(), 6)
+        0.693147
+    """
     if beta == 0:
         raise ValueError("softplus beta must be non-zero")
     return Softplus.apply(_float_operand(x, "softplus"), beta=beta, threshold=threshold)
 
 
 def silu(x) -> Tensor:
-    """x·σ(x) (also called swish)."""
+    """Sigmoid linear unit (swish) x·σ(x).
+
+    Args:
+        x: input tensor or array (floating point).
+
+    Shape:
+        any shape; the output has the input's shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.silu(cr.tensor([0.0])).tolist()
+        [0.0]
+    """
     return SiLU.apply(_float_operand(x, "silu"))
 
 
 def log_sigmoid(x) -> Tensor:
-    """ln σ(x), stable for any finite x."""
+    """ln σ(x), computed without overflow or loss of tiny values.
+
+    Args:
+        x: input tensor or array (floating point).
+
+    Shape:
+        any shape; the output has the input's shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.log_sigmoid(cr.tensor([-1000.0, 1000.0])).tolist()
+        [-1000.0, 0.0]
+    """
     return LogSigmoid.apply(_float_operand(x, "log_sigmoid"))
 
 
@@ -507,10 +618,38 @@ def _along_axis(op_class, x, axis, dim, op: str) -> Tensor:
 
 
 def softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
-    """e^x / Σ e^x along ``axis`` (``dim`` as in PyTorch); each slice sums to 1."""
+    """Softmax e^x / Σ e^x along one axis; every slice along it sums to 1.
+
+    Args:
+        x: input tensor or array (floating point).
+        axis: the axis to normalise over (NumPy's name).
+        dim: the same, under PyTorch's name; overrides ``axis``.
+
+    Shape:
+        any shape; the output has the input's shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.softmax(cr.tensor([0.0, 0.0])).tolist()
+        [0.5, 0.5]
+    """
     return _along_axis(Softmax, x, axis, dim, "softmax")
 
 
 def log_softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
-    """x − ln Σ e^x along ``axis``: log-probabilities, exact even where they are tiny."""
+    """Log-softmax x − ln Σ e^x along one axis, stable for any finite logits.
+
+    Args:
+        x: input tensor or array (floating point).
+        axis: the axis to normalise over (NumPy's name).
+        dim: the same, under PyTorch's name; overrides ``axis``.
+
+    Shape:
+        any shape; the output has the input's shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> [round(v, 4) for v in cr.functional.log_softmax(cr.tensor([0.0, 0.0])).tolist()]
+        [-0.6931, -0.6931]
+    """
     return _along_axis(LogSoftmax, x, axis, dim, "log_softmax")

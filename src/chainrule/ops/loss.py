@@ -131,7 +131,26 @@ class BinaryCrossEntropyWithLogits(Function):
 def binary_cross_entropy_with_logits(
     input, target, weight=None, reduction: str = "mean", pos_weight=None
 ) -> Tensor:
-    """Binary cross-entropy on logits, fused with the sigmoid for stability (see PyTorch)."""
+    """Binary cross-entropy of logits, fused with the sigmoid: stable for any logit.
+
+    Args:
+        input: logits (any real numbers).
+        target: targets in [0, 1] of the same shape (tensor or array, integer labels allowed).
+        weight: optional per-element weight, broadcast to the input's shape.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        pos_weight: optional weight of the positive term, per class (broadcast along the last
+            axis), to rebalance rare positives.
+
+    Shape:
+        input and target: the same shape, e.g. (N,) or (N, C); output: scalar, or that shape for
+        ``"none"``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> loss = cr.functional.binary_cross_entropy_with_logits(cr.tensor([0.0]), [1.0])
+        >>> round(loss.item(), 4)
+        0.6931
+    """
     name = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, name)
     input = _float_input(input, name)
@@ -383,7 +402,31 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Cross-entropy between logits and class indices or class probabilities (PyTorch's)."""
+    """Cross-entropy of logits against class indices or class probabilities (softmax fused in).
+
+    With class weights and ``reduction="mean"`` the sum is divided by the total weight of the
+    targets that are not ignored, as in PyTorch.
+
+    Args:
+        input: logits, classes along axis 1 (axis 0 for an unbatched (C,) input).
+        target: integer class indices, or float probabilities of the input's shape.
+        weight: optional per-class weight of shape (C,).
+        ignore_index: class-index targets equal to it contribute nothing.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        label_smoothing: ε in [0, 1]; the target becomes (1 − ε)·target + ε/C.
+
+    Shape:
+        input: (C,), (N, C) or (N, C, d1, ...); index target: (), (N,) or (N, d1, ...);
+        probability target: the input's shape; output: scalar, or the target's per-position
+        shape for ``"none"``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> logits = cr.tensor([[0.0, 0.0]], requires_grad=True)
+        >>> loss = cr.functional.cross_entropy(logits, [1])
+        >>> round(loss.item(), 4)
+        0.6931
+    """
     name = "cross_entropy"
     _check_reduction(reduction, name)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -463,7 +506,23 @@ class NLL(Function):
 def nll_loss(
     input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
 ) -> Tensor:
-    """Negative log-likelihood of class indices, given log-probabilities (PyTorch's)."""
+    """Negative log-likelihood of class indices, given log-probabilities (e.g. log_softmax).
+
+    Args:
+        input: log-probabilities, classes along axis 1 (axis 0 for an unbatched (C,) input).
+        target: integer class indices.
+        weight: optional per-class weight of shape (C,).
+        ignore_index: targets equal to it contribute nothing.
+        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
+
+    Shape:
+        input: (C,), (N, C) or (N, C, d1, ...); target: (), (N,) or (N, d1, ...).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.nll_loss(cr.tensor([[-1.0, -2.0]]), [1]).item()
+        2.0
+    """
     from chainrule.ops.reduce import sum as _sum
 
     name = "nll_loss"
@@ -554,7 +613,25 @@ _EXP_MINUS_100 = float(np.exp(-100.0))  # below it, ln p would pass the clamp
 
 
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy on probabilities in [0, 1], logarithms clamped at −100."""
+    """Binary cross-entropy of probabilities; logarithms clamped at −100 as in PyTorch.
+
+    Prefer :func:`binary_cross_entropy_with_logits`, which is stable where this is not.
+
+    Args:
+        input: probabilities in [0, 1].
+        target: targets in [0, 1] of the same shape (tensor or array, integer labels allowed).
+        weight: optional per-element weight, broadcast to the input's shape.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Shape:
+        input and target: the same shape; output: scalar, or that shape for ``"none"``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> loss = cr.functional.binary_cross_entropy(cr.tensor([0.5]), cr.tensor([1.0]))
+        >>> round(loss.item(), 4)
+        0.6931
+    """
     name = "binary_cross_entropy"
     _check_reduction(reduction, name)
     input = _float_input(input, name)
@@ -572,3 +649,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
                 f"input's shape {input.shape}"
             ) from None
     return BinaryCrossEntropy.apply(input, target, weight=weight, reduction=reduction)
+
+
+# Declared, as on the loss modules, so ``fit`` can tell a logit output without reading names.
+binary_cross_entropy_with_logits.output = "logit"

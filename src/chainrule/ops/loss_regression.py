@@ -120,19 +120,62 @@ def _checked(input, target, reduction, name):
 
 
 def mse_loss(input, target, reduction: str = "mean") -> Tensor:
-    """Mean squared error: reduce((input − target)²)."""
+    """Mean squared error between ``input`` and ``target``.
+
+    Args:
+        input: predictions.
+        target: targets of the same shape (tensor or array).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"`` (per-element losses).
+
+    Shape:
+        input and target: the same shape; output: scalar, or that shape for ``"none"``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.mse_loss(cr.tensor([1.0, 3.0]), cr.tensor([0.0, 0.0])).item()
+        5.0
+    """
     input, target = _checked(input, target, reduction, "mse_loss")
     return MSE.apply(input, target, reduction=reduction)
 
 
 def l1_loss(input, target, reduction: str = "mean") -> Tensor:
-    """Mean absolute error: reduce(|input − target|)."""
+    """Mean absolute error between ``input`` and ``target``.
+
+    Args:
+        input: predictions.
+        target: targets of the same shape (tensor or array).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Shape:
+        input and target: the same shape; output: scalar, or that shape for ``"none"``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.l1_loss(cr.tensor([1.0, -3.0]), cr.tensor([0.0, 0.0])).item()
+        2.0
+    """
     input, target = _checked(input, target, reduction, "l1_loss")
     return L1.apply(input, target, reduction=reduction)
 
 
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """Huber loss: ½d² where |d| < delta, else delta·(|d| − ½·delta), with d = input − target."""
+    """Huber loss: quadratic for errors smaller than ``delta``, linear beyond.
+
+    Args:
+        input: predictions.
+        target: targets of the same shape (tensor or array).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        delta: where the loss switches from ½d² to delta·(|d| − ½·delta).
+
+    Shape:
+        input and target: the same shape; output: scalar, or that shape for ``"none"``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.huber_loss(cr.tensor([0.5, 3.0]), cr.tensor([0.0, 0.0]), "none").tolist()
+        [0.125, 2.5]
+    """
     _check_reduction(reduction, "huber_loss")
     if not delta > 0:
         raise ValueError(f"huber_loss delta must be positive, got {delta}")

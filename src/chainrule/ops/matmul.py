@@ -179,10 +179,20 @@ def matmul(a, b) -> Tensor:
 
 
 def linear(x, weight, bias=None) -> Tensor:
-    """y = x @ weightᵀ + bias, as one fused op.
+    """Affine map x @ weightᵀ + bias as one fused op (PyTorch's weight layout).
+
+    Args:
+        x: input tensor or array.
+        weight: weight of shape (out_features, in_features).
+        bias: optional bias of shape (out_features,).
 
     Shape:
-        x: (..., in), weight: (out, in), bias: (out,) or None -> (..., out)
+        x: (..., in_features) -> (..., out_features).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.linear(cr.ones(2, 3), cr.ones(4, 3)).shape
+        (2, 4)
     """
     if not (isinstance(x, Tensor) and isinstance(weight, Tensor)):
         x, weight = operands(x, weight)
