@@ -10,7 +10,6 @@ import pytest
 
 import chainrule as cr
 from chainrule.ops import conv as C
-from chainrule.ops import pooling, scratch
 
 try:
     import torch
@@ -376,12 +375,6 @@ def test_a_cnn_compiles_and_replays_the_same_gradients():
 def test_clear_buffers_empties_the_pool():
     x = cr.tensor(np.ones((8, 3, 16, 16)), requires_grad=True)
     C.conv2d(x, cr.ones(4, 3, 3, 3), padding=1).sum().backward()
-    assert scratch._free
+    assert C._free
     C.clear_buffers()
-    assert not scratch._free
-
-
-def test_old_module_path_still_offers_the_pooling_ops():
-    for name in pooling.__all__:
-        assert getattr(C, name) is getattr(pooling, name)
-    assert C.clear_buffers is scratch.clear_buffers
+    assert not C._free

@@ -1,13 +1,17 @@
-"""Convolution over images (NCHW) and sequences (NCL), plain and transposed.
+"""Convolution over images (NCHW) and sequences (NCL); pooling is in ``ops/pooling.py``.
 
-Convolutions run as im2col plus one BLAS product (see ``ops/im2col.py`` for the channels-last
-columns, ``ops/scratch.py`` for the reused buffers). The output is returned as an NCHW view of
-the (N, OH, OW, C_out) product, so the next layer's channels-last copy is a plain contiguous
-read. Backward reuses the forward's columns for the weight gradient (colsᵀ · grad) and scatters
-the columns' gradient back to the input with col2im.
+Convolutions run as im2col plus one BLAS product: the padded input is stored channels-last
+(N, H, W, C), a strided view of it holds every kernel window, and copying that view gives the
+column matrix (N·OH·OW rows, kh·kw·C columns) that multiplies the weight. Channels-last columns
+were measured faster than channels-first ones (see ``benchmarks/bench_conv_layout.py``). The
+output is returned as an NCHW view of the (N, OH, OW, C_out) product, so the next layer's
+channels-last copy is a plain contiguous read.
 
-The pooling ops moved to ``ops/pooling.py`` and the buffer pool to ``ops/scratch.py``; their
-names are re-exported here so that ``chainrule.ops.conv`` keeps its old contents.
+Backward reuses the forward's columns for the weight gradient (colsᵀ · grad) and scatters the
+columns' gradient back to the input with one strided slice-add per kernel offset (col2im: kh·kw
+adds, never a loop over pixels or batch items). Max pooling is an elementwise maximum over the
+kh·kw strided views, keeping the arg-max offset so that backward routes each gradient to the
+one input that won, as PyTorch does.
 """
 
 from __future__ import annotations
@@ -17,21 +21,22 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operand
-from chainrule.ops.im2col import as_nchw, col2im, pad_nhwc, windows
-from chainrule.ops.matmul import column_sum
-from chainrule.ops.pooling import (
-    AdaptiveAvgPool2d,
-    AvgPool2d,
-    MaxPool2d,
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
-    avg_pool1d,
-    avg_pool2d,
-    max_pool1d,
-    max_pool2d,
+from chainrule.ops.conv_util import (  # noqa: F401 - some are re-exported
+    _as_nchw,
+    _borrow,
+    _col2im,
+    _float_input,
+    _free,
+    _give_back,
+    _Lease,
+    _out_size,
+    _pad_nhwc,
+    _windows,
+    clear_buffers,
+    pair,
+    single,
 )
-from chainrule.ops.scratch import Lease, borrow, clear_buffers, give_back
-from chainrule.ops.spatial_args import float_input, out_size, pair, single
+from chainrule.ops.matmul import column_sum
 from chainrule.tensor import Tensor
 
 __all__ = [
@@ -54,6 +59,7 @@ __all__ = [
 ]
 
 
+# ---- convolution --------------------------------------------------------------------------------
 class Conv2d(Function):
     """2-D cross-correlation: out[n, o, y, x] = b[o] + Σ_{c,i,j} W[o, c, i, j] ·
     xpad[n, c, y·s + i·d, x·s + j·d], with the input channels of each group only.
@@ -95,22 +101,22 @@ class Conv2d(Function):
         (dh, dw) = dilation
         oh, ow = hp - dh * (kh - 1), wp - dw * (kw - 1)
         length = oh * wp
-        plane = borrow((n, c, hp * wp + dw * (kw - 1)), x.dtype)
+        plane = _borrow((n, c, hp * wp + dw * (kw - 1)), x.dtype)
         if top or bottom or left or right or dw > 1 or kw > 1:
             plane.fill(0)
         plane[:, :, : hp * wp].reshape(n, c, hp, wp)[:, :, top : top + h, left : left + w] = x
-        cols = borrow((n, c * kh * kw, length), x.dtype)
+        cols = _borrow((n, c * kh * kw, length), x.dtype)
         blocks = cols.reshape(n, c, kh, kw, length)
         for i in range(kh):
             for j in range(kw):
                 start = i * dh * wp + j * dw
                 blocks[:, :, i, j] = plane[:, :, start : start + length]
-        give_back(plane)
+        _give_back(plane)
         w_mat = weight.reshape(out_ch, c * kh * kw)
         out = np.matmul(w_mat, cols)  # (N, C_out, OH·Wp)
         if bias is not None:
             out += bias[:, None]
-        self.lease = Lease(cols)
+        self.lease = _Lease(cols)
         self.w_mat, self.weight, self.x_shape = w_mat, weight, x.shape
         self.pads, self.dilation, self.geometry = pads, dilation, (hp, wp, oh, ow)
         return out.reshape(n, out_ch, oh, wp)[:, :, :, :ow]
@@ -122,7 +128,7 @@ class Conv2d(Function):
         hp, wp, oh, ow = self.geometry
         dh, dw = self.dilation
         length = oh * wp
-        grad_rows = borrow((n, out_ch, length), grad.dtype)
+        grad_rows = _borrow((n, out_ch, length), grad.dtype)
         rows = grad_rows.reshape(n, out_ch, oh, wp)
         rows[:, :, :, ow:] = 0
         rows[:, :, :, :ow] = grad
@@ -131,24 +137,24 @@ class Conv2d(Function):
         if needs[1]:
             # colsᵀ's transpose would make matmul copy or loop; the gradient's is small (measured
             # 4x faster on LeNet's second layer than grad_rows @ colsᵀ)
-            grad_t = borrow((n, length, out_ch), grad.dtype)
+            grad_t = _borrow((n, length, out_ch), grad.dtype)
             grad_t[...] = grad_rows.transpose(0, 2, 1)
             grad_w = np.matmul(cols, grad_t).sum(axis=0).T.reshape(self.weight.shape)
-            give_back(grad_t)
+            _give_back(grad_t)
         if needs[0]:
-            grad_cols = np.matmul(self.w_mat.T, grad_rows, out=borrow(cols.shape, grad.dtype))
+            grad_cols = np.matmul(self.w_mat.T, grad_rows, out=_borrow(cols.shape, grad.dtype))
             blocks = grad_cols.reshape(n, c, kh, kw, length)
             plane = np.zeros((n, c, hp * wp + dw * (kw - 1)), grad.dtype)
             for i in range(kh):
                 for j in range(kw):
                     start = i * dh * wp + j * dw
                     plane[:, :, start : start + length] += blocks[:, :, i, j]
-            give_back(grad_cols)
+            _give_back(grad_cols)
             top, _, left, _ = self.pads
             grad_x = plane[:, :, : hp * wp].reshape(n, c, hp, wp)[
                 :, :, top : top + h, left : left + w
             ]
-        give_back(grad_rows)
+        _give_back(grad_rows)
         if len(needs) == 3 and needs[2]:
             grad_b = grad.sum(axis=(0, 2, 3))
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
@@ -158,33 +164,33 @@ class Conv2d(Function):
         n, c, h, w = x.shape
         out_ch, cg, kh, kw = weight.shape
         top, bottom, left, right = pads
-        oh = out_size(h, top + bottom, kh, stride[0], dilation[0])
-        ow = out_size(w, left + right, kw, stride[1], dilation[1])
+        oh = _out_size(h, top + bottom, kh, stride[0], dilation[0])
+        ow = _out_size(w, left + right, kw, stride[1], dilation[1])
         self.x_shape, self.pads, self.stride, self.dilation = x.shape, pads, stride, dilation
         self.groups, self.weight = groups, weight
-        xp = pad_nhwc(x, pads)
+        xp = _pad_nhwc(x, pads)
         self.padded_hw = xp.shape[1:3]
-        win = windows(xp, (kh, kw), stride, dilation, (oh, ow))
+        win = _windows(xp, (kh, kw), stride, dilation, (oh, ow))
         m, og = n * oh * ow, out_ch // groups
         if groups == 1:
-            cols = borrow((m, kh * kw * c), x.dtype)
+            cols = _borrow((m, kh * kw * c), x.dtype)
             cols.reshape(win.shape)[...] = win  # the one copy of im2col
             w_mat = weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, out_ch)
             out = cols.dot(w_mat)
         else:
             # (N, OH, OW, kh, kw, g, Cg) → (g, M, kh·kw·Cg): one batched product per group
             win = win.reshape(n, oh, ow, kh, kw, groups, cg)
-            cols = borrow((groups, m, kh * kw * cg), x.dtype)
+            cols = _borrow((groups, m, kh * kw * cg), x.dtype)
             cols.reshape(groups, n, oh, ow, kh, kw, cg)[...] = win.transpose(5, 0, 1, 2, 3, 4, 6)
             w_mat = weight.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)
             w_mat = w_mat.reshape(groups, kh * kw * cg, og)
             out = np.matmul(cols, w_mat).transpose(1, 0, 2).reshape(m, out_ch)
         if xp.base is None:
-            give_back(xp)
-        self.lease, self.w_mat, self.out_hw = Lease(cols), w_mat, (oh, ow)
+            _give_back(xp)
+        self.lease, self.w_mat, self.out_hw = _Lease(cols), w_mat, (oh, ow)
         if bias is not None:
             out += bias
-        return as_nchw(out.reshape(n, oh, ow, out_ch))
+        return _as_nchw(out.reshape(n, oh, ow, out_ch))
 
     def _backward_windows(self, grad):
         needs = self.needs_grad
@@ -212,9 +218,9 @@ class Conv2d(Function):
                 grad_cols = grad_cols.reshape(g, n, oh, ow, kh, kw, cg)
                 grad_cols = grad_cols.transpose(1, 2, 3, 4, 5, 0, 6).reshape(n, oh, ow, kh, kw, c)
         if needs[0]:
-            xp = col2im(grad_cols, self.padded_hw, (kh, kw), self.stride, self.dilation)
+            xp = _col2im(grad_cols, self.padded_hw, (kh, kw), self.stride, self.dilation)
             top, _, left, _ = self.pads
-            grad_x = as_nchw(xp[:, top : top + h, left : left + w])
+            grad_x = _as_nchw(xp[:, top : top + h, left : left + w])
         if len(needs) == 3 and needs[2]:
             grad_b = column_sum(grad_m)
         if grad_w is not None:
@@ -260,12 +266,12 @@ class ConvTranspose2d(Function):
             cols = np.matmul(x_g, w_mat).reshape(g, n, h, w, kh, kw, og)
             cols = cols.transpose(1, 2, 3, 4, 5, 0, 6).reshape(n, h, w, kh, kw, out_ch)
         self.w_mat = w_mat
-        full = col2im(cols, (full_h, full_w), (kh, kw), stride, dilation)
+        full = _col2im(cols, (full_h, full_w), (kh, kw), stride, dilation)
         ph, pw = padding
         out = full[:, ph : full_h - ph, pw : full_w - pw]
         if bias is not None:
             out = out + bias
-        return as_nchw(out)
+        return _as_nchw(out)
 
     def backward(self, grad):
         needs = self.needs_grad
@@ -278,12 +284,12 @@ class ConvTranspose2d(Function):
         # the output gradient, zero-padded back to the full scatter area, read as windows
         gp = np.zeros((n, full_h, full_w, out_ch), grad.dtype)
         gp[:, ph : full_h - ph, pw : full_w - pw] = grad.transpose(0, 2, 3, 1)
-        win = windows(gp, (kh, kw), self.stride, self.dilation, (h, w))
+        win = _windows(gp, (kh, kw), self.stride, self.dilation, (h, w))
         grad_x = grad_w = grad_b = None
         if g == 1:
             cols = win.reshape(m, kh * kw * out_ch)
             if needs[0]:
-                grad_x = as_nchw(cols.dot(self.w_mat.T).reshape(n, h, w, c_in))
+                grad_x = _as_nchw(cols.dot(self.w_mat.T).reshape(n, h, w, c_in))
             if needs[1]:
                 grad_w = self.x_m.T.dot(cols).reshape(c_in, kh, kw, og).transpose(0, 3, 1, 2)
         else:
@@ -291,7 +297,7 @@ class ConvTranspose2d(Function):
             cols = cols.reshape(g, m, kh * kw * og)
             if needs[0]:
                 grad_x = np.matmul(cols, self.w_mat.transpose(0, 2, 1))  # (g, M, Cg)
-                grad_x = as_nchw(grad_x.transpose(1, 0, 2).reshape(n, h, w, c_in))
+                grad_x = _as_nchw(grad_x.transpose(1, 0, 2).reshape(n, h, w, c_in))
             if needs[1]:
                 x_g = self.x_m.reshape(m, g, cg).transpose(1, 0, 2)
                 grad_w = np.matmul(x_g.transpose(0, 2, 1), cols)  # (g, Cg, kh·kw·Og)
@@ -305,8 +311,8 @@ class ConvTranspose2d(Function):
 
 def _conv_args(x, weight, bias, op: str):
     x, weight = operand(x), operand(weight)
-    float_input(x, op)
-    float_input(weight, op)
+    _float_input(x, op)
+    _float_input(weight, op)
     if x.array.dtype != weight.array.dtype:
         raise DTypeError(
             f"{op} got a {x.array.dtype} input and a {weight.array.dtype} weight; convert one "
@@ -318,51 +324,33 @@ def _conv_args(x, weight, bias, op: str):
     return x, weight, bias
 
 
-def _check_groups(groups, op: str) -> None:
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{op}: groups must be an integer >= 1, got {groups!r}")
-
-
-def _check_channels(x: Tensor, wshape: tuple, bias, groups: int, op: str) -> None:
-    """Raise a ShapeError unless the input channels, weight, groups and bias agree."""
-    c = x.array.shape[1]
-    out_ch, cg = wshape[:2]
-    if out_ch % groups or c % groups:
-        raise ShapeError(
-            f"{op}: groups={groups} must divide both the input channels ({c}) and the output "
-            f"channels ({out_ch})"
-        )
-    if cg * groups != c:
-        raise ShapeError(
-            f"{op} got input of shape {tuple(x.shape)} with {c} channels, but the weight "
-            f"{wshape} expects {cg * groups} (= {cg} per group × groups={groups})"
-        )
-    if bias is not None and bias.array.shape != (out_ch,):
-        raise ShapeError(f"{op} got bias of shape {bias.shape}; expected ({out_ch},)")
-
-
-def _conv2d_pads(padding, stride, dilation, kernel, op: str) -> tuple[int, int, int, int]:
-    """``padding`` (an int, a pair, "valid" or "same") as (top, bottom, left, right)."""
-    if not isinstance(padding, str):
-        ph, pw = pair(padding, "padding", op, 0)
-        return (ph, ph, pw, pw)
-    if padding == "valid":
-        return (0, 0, 0, 0)
-    if padding != "same":
-        raise ValueError(
-            f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
-        )
-    if stride != (1, 1):
-        raise ValueError(
-            f"{op}: padding='same' needs stride 1 (got stride={stride}); give the "
-            f"padding as numbers instead"
-        )
-    return (*_same_pads(kernel[0], dilation[0]), *_same_pads(kernel[1], dilation[1]))
-
-
-def _same_pads(kernel: int, dilation: int) -> tuple[int, int]:
+def _same_pads(size: int, kernel: int, dilation: int) -> tuple[int, int]:
     total = dilation * (kernel - 1)
     return total // 2, total - total // 2
+
+
+def _conv_pads(padding, stride, dilation, size, kernel, op: str) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) from ``padding``: numbers, ``"valid"`` or ``"same"``."""
+    h, w = size
+    kh, kw = kernel
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = (0, 0, 0, 0)
+        elif padding == "same":
+            if stride != (1, 1):
+                raise ValueError(
+                    f"{op}: padding='same' needs stride 1 (got stride={stride}); give the "
+                    f"padding as numbers instead"
+                )
+            pads = (*_same_pads(h, kh, dilation[0]), *_same_pads(w, kw, dilation[1]))
+        else:
+            raise ValueError(
+                f"{op}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}"
+            )
+    else:
+        ph, pw = pair(padding, "padding", op, 0)
+        pads = (ph, ph, pw, pw)
+    return pads
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
@@ -391,7 +379,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     x, weight, bias = _conv_args(x, weight, bias, op)
     stride = pair(stride, "stride", op, 1)
     dilation = pair(dilation, "dilation", op, 1)
-    _check_groups(groups, op)
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be an integer >= 1, got {groups!r}")
     wshape = weight.array.shape
     if len(wshape) != 4:
         raise ShapeError(f"{op} expects a 4-D weight (C_out, C_in/groups, kH, kW), got {wshape}")
@@ -402,12 +391,23 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         raise ShapeError(
             f"{op} expects input of shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}"
         )
-    _check_channels(x, wshape, bias, groups, op)
-    h, w = x.array.shape[2:]
-    kh, kw = wshape[2:]
-    pads = _conv2d_pads(padding, stride, dilation, (kh, kw), op)
-    oh = out_size(h, pads[0] + pads[1], kh, stride[0], dilation[0])
-    ow = out_size(w, pads[2] + pads[3], kw, stride[1], dilation[1])
+    n, c, h, w = x.array.shape
+    out_ch, cg, kh, kw = wshape
+    if out_ch % groups or c % groups:
+        raise ShapeError(
+            f"{op}: groups={groups} must divide both the input channels ({c}) and the output "
+            f"channels ({out_ch})"
+        )
+    if cg * groups != c:
+        raise ShapeError(
+            f"{op} got input of shape {tuple(x.shape)} with {c} channels, but the weight "
+            f"{wshape} expects {cg * groups} (= {cg} per group × groups={groups})"
+        )
+    if bias is not None and bias.array.shape != (out_ch,):
+        raise ShapeError(f"{op} got bias of shape {bias.shape}; expected ({out_ch},)")
+    pads = _conv_pads(padding, stride, dilation, (h, w), (kh, kw), op)
+    oh = _out_size(h, pads[0] + pads[1], kh, stride[0], dilation[0])
+    ow = _out_size(w, pads[2] + pads[3], kw, stride[1], dilation[1])
     if oh < 1 or ow < 1:
         raise ShapeError(
             f"{op}: input of spatial size {(h, w)} (padded by {pads}) is smaller than the "
@@ -472,7 +472,8 @@ def conv_transpose2d(
     dilation = pair(dilation, "dilation", op, 1)
     padding = pair(padding, "padding", op, 0)
     output_padding = pair(output_padding, "output_padding", op, 0)
-    _check_groups(groups, op)
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be an integer >= 1, got {groups!r}")
     for i in range(2):
         if output_padding[i] >= max(stride[i], dilation[i]):
             raise ValueError(
@@ -536,3 +537,18 @@ def conv_transpose1d(
         dilation=(1, single(dilation, "dilation", op, 1)),
     )
     return out.reshape(*out.shape[:-2], out.shape[-1])
+
+
+# The pooling ops lived here first: their old import path keeps working.
+# isort: split
+from chainrule.ops.pooling import (  # noqa: E402
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    MaxPool2d,
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)

@@ -1,9 +1,8 @@
 """Pooling over images (NCHW) and sequences (NCL): max, average and adaptive average.
 
-Max pooling is an elementwise maximum over the kh·kw strided views of the padded input, keeping
-the arg-max offset so that backward routes each gradient to the one input that won, as PyTorch
-does. Average pooling sums the same views and scales by each window's divisor; adaptive average
-pooling is two small averaging matrices.
+Max pooling is an elementwise maximum over the kh·kw strided views of the input, keeping the
+arg-max offset so that backward routes each gradient to the one input that won, as PyTorch
+does. Average pooling sums the same views and divides by the window's count.
 """
 
 from __future__ import annotations
@@ -13,22 +12,15 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._util import operand
-from chainrule.ops.spatial_args import float_input, pair, single
+from chainrule.ops.conv_util import (  # noqa: F401 - some are re-exported
+    _float_input,
+    pair,
+    single,
+)
 from chainrule.tensor import Tensor
 
-__all__ = [
-    "AdaptiveAvgPool2d",
-    "AvgPool2d",
-    "MaxPool2d",
-    "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d",
-    "avg_pool1d",
-    "avg_pool2d",
-    "max_pool1d",
-    "max_pool2d",
-]
 
-
+# ---- pooling ------------------------------------------------------------------------------------
 def _pool_size(size, kernel, stride, pad, dilation, ceil_mode) -> tuple[int, int]:
     """PyTorch's pooled length and the extra right padding its last window may need."""
     span = size + 2 * pad - dilation * (kernel - 1) - 1
@@ -173,7 +165,7 @@ def _avg_divisor(size, kernel, stride, pad, out, count_include_pad) -> np.ndarra
 
 def _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, op):
     x = operand(x)
-    float_input(x, op)
+    _float_input(x, op)
     kernel = pair(kernel_size, "kernel_size", op, 1)
     stride = (
         kernel if stride is None or stride == () or stride == [] else pair(stride, "stride", op, 1)
@@ -375,7 +367,7 @@ def adaptive_avg_pool2d(x, output_size) -> Tensor:
     """
     op = "adaptive_avg_pool2d"
     x = operand(x)
-    float_input(x, op)
+    _float_input(x, op)
     if x.ndim not in (3, 4):
         raise ShapeError(f"{op} expects input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
     h, w = x.shape[-2:]
