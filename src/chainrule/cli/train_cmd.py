@@ -36,9 +36,18 @@ chainrule train data.csv --target y --checkpoint-dir ckpt --resume
 
 
 def add_arguments(parser) -> None:
-    # Over 80 lines: one call per flag of `chainrule train`, kept together as its --help reads.
+    """The flags of ``chainrule train``, in the order its --help lists them."""
     parser.add_argument("csv", nargs="?", help="CSV file with a header row (or use --dataset)")
-    data = parser.add_argument_group("data")
+    add_data_arguments(parser.add_argument_group("data"))
+    # Model and training flags share one --help heading.
+    model_and_training = parser.add_argument_group("model and training")
+    add_model_arguments(model_and_training)
+    add_training_arguments(model_and_training)
+    add_output_arguments(parser.add_argument_group("output"))
+
+
+def add_data_arguments(data) -> None:
+    """Where the rows come from and how the columns are read."""
     data.add_argument("--target", help="name of the column to predict")
     add_schema_arguments(data)
     data.add_argument(
@@ -59,7 +68,10 @@ def add_arguments(parser) -> None:
         action="store_true",
         help="show the inferred schema and the network, then stop (nothing is written)",
     )
-    model = parser.add_argument_group("model and training")
+
+
+def add_model_arguments(model) -> None:
+    """The network's shape and the loss it is trained on."""
     model.add_argument("--layers", default="32", help="hidden layer sizes, e.g. 64,32")
     model.add_argument(
         "--activation", choices=ACTIVATIONS, default="relu", help="hidden activation"
@@ -76,34 +88,41 @@ def add_arguments(parser) -> None:
         default="auto",
         help="auto: bce for two classes, ce for more, mse for regression",
     )
-    model.add_argument(
+
+
+def add_training_arguments(training) -> None:
+    """How the weights are fitted: optimizer, step size, batches, epochs, split, seed."""
+    training.add_argument(
         "--optimizer",
         choices=OPTIMIZERS,
         default="adam",
         help="the optimizer (sgd: momentum 0.9)",
     )
-    model.add_argument(
+    training.add_argument(
         "--lr",
         type=positive_float,
         default=None,
         help="learning rate (default: 0.1 for sgd, 0.01 for the others)",
     )
-    model.add_argument("--batch-size", type=positive_int, default=32, help="examples per step")
-    model.add_argument("--epochs", type=positive_int, default=50, help="passes over the data")
-    model.add_argument(
+    training.add_argument("--batch-size", type=positive_int, default=32, help="examples per step")
+    training.add_argument("--epochs", type=positive_int, default=50, help="passes over the data")
+    training.add_argument(
         "--validation-split",
         type=fraction,
         default=0.2,
         help="share of rows held out to validate",
     )
-    model.add_argument(
+    training.add_argument(
         "--early-stopping",
         type=positive_int,
         metavar="PATIENCE",
         help="stop after PATIENCE epochs without a better validation loss",
     )
-    model.add_argument("--seed", type=int, default=0, help="seed for weights, split, shuffling")
-    out = parser.add_argument_group("output")
+    training.add_argument("--seed", type=int, default=0, help="seed for weights, split, shuffling")
+
+
+def add_output_arguments(out) -> None:
+    """What is written: the model file, plots, report, checkpoints, diagnosis."""
     out.add_argument(
         "--out",
         default="model.safetensors",
