@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 import time
@@ -21,9 +19,17 @@ from chainrule.cli.common import (
 from chainrule.cli.errors import EXIT_DIVERGED, CLIError
 from chainrule.cli.output import heading, say, table
 from chainrule.cli.paths import output_file, output_folder
+from chainrule.cli.run_record import prepare_checkpoint_dir, run_config
 from chainrule.cli.training_data import choose_loss, encode_targets, load_training_data
 
-__all__ = ["choose_loss", "encode_targets", "load_training_data", "run"]
+__all__ = [
+    "choose_loss",
+    "encode_targets",
+    "load_training_data",
+    "prepare_checkpoint_dir",
+    "run",
+    "run_config",
+]
 
 HELP = "Train a network on a CSV file (or a built-in dataset) and save it."
 EXAMPLES = """
@@ -164,30 +170,6 @@ def add_schema_arguments(group) -> None:
     )
 
 
-# Options that define a run: resuming with any of them changed is refused.
-_RUN_OPTIONS = (
-    "csv",
-    "target",
-    "features",
-    "dataset",
-    "layers",
-    "activation",
-    "loss",
-    "optimizer",
-    "lr",
-    "batch_size",
-    "validation_split",
-    "early_stopping",
-    "seed",
-    "impute",
-    "task",
-    "drop",
-    "categorical",
-    "numeric",
-    "decimal",
-)
-
-
 def parse_layers(text) -> list[int]:
     text = str(text).strip()
     if not text:
@@ -217,53 +199,6 @@ def make_optimizer(name: str, params, lr):
     return make(name, params, lr=default_lr(name, lr), **momentum)
 
 
-def run_config(args) -> dict:
-    config = {k: getattr(args, k) for k in _RUN_OPTIONS}
-    if getattr(args, "model", "mlp") != "mlp":  # older runs (all MLPs) keep their digest
-        config["model"] = args.model
-    return config
-
-
-def prepare_checkpoint_dir(args, config: dict, data_hash: str, write: bool = True):
-    """The callback that backs the run up after every epoch (and restores it on --resume).
-
-    ``run.json`` beside the backup records the run's options and data hash, so resuming with
-    other options or other data is refused instead of silently mixing two runs.
-    """
-    from chainrule.io.atomic import atomic_write
-    from chainrule.train.callbacks import BackupAndRestore
-
-    folder = args.checkpoint_dir
-    backup = os.path.join(folder, "backup.safetensors")
-    run_file = os.path.join(folder, "run.json")
-    run = {"config": config, "config_sha256": _digest(config), "data_sha256": data_hash}
-    resume = args.resume
-    if resume and not (os.path.exists(backup) and os.path.lexists(run_file)):
-        print(f"note: --resume: {folder} holds no checkpoint yet; starting a fresh run")
-        resume = False
-    if resume:
-        from chainrule.io.guard import read_json_file
-
-        saved = read_json_file(run_file, CLIError, what="run record")
-        if not isinstance(saved, dict) or not isinstance(saved.get("config", {}), dict):
-            raise CLIError(f"{run_file}: not a run record (a JSON object with a 'config' object)")
-        if saved.get("data_sha256") != data_hash:
-            raise CLIError(
-                f"--resume: {folder} was trained on different data; resume with the same "
-                f"file, or start a new run in another --checkpoint-dir"
-            )
-        if saved.get("config_sha256") != run["config_sha256"]:
-            changed = sorted(k for k in config if saved.get("config", {}).get(k) != config[k])
-            raise CLIError(
-                f"--resume: the run in {folder} used a different config ({', '.join(changed)} "
-                f"changed); use the same options, or start a new run in another folder"
-            )
-    if write:  # under MPI only rank 0 writes; every rank checks the run above
-        os.makedirs(folder, exist_ok=True)
-        atomic_write(run_file, json.dumps(run, indent=1, sort_keys=True).encode("utf-8"))
-    return BackupAndRestore(backup, resume=resume)
-
-
 def reproducibility_info(seed: int) -> dict:
     """Seed, NumPy version and the BLAS NumPy was built with: what bit-identical reruns need."""
     info = {"seed": seed, "numpy": np.__version__}
@@ -276,10 +211,6 @@ def reproducibility_info(seed: int) -> dict:
     if coretype:
         info["openblas_coretype"] = coretype
     return info
-
-
-def _digest(config: dict) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def run(args) -> int:
