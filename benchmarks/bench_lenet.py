@@ -178,8 +178,12 @@ def worker_job(impl: str, seconds: float) -> dict:
     from benchmarks.worker import _proc_status_mb, time_calls
 
     rss_start = _proc_status_mb("VmRSS")
-    our_step, their_step, _, _ = build()
+    our_step, their_step, ours, _ = build()
     step = our_step if impl == "chainrule" else their_step
+    if impl == "jax":  # the same weights, one jax.jit-compiled step (benchmarks/impl_jax.py)
+        from benchmarks.impl_jax import build_lenet_step
+
+        step = build_lenet_step(ours.state_dict(), LR)
     batch_iter = itertools.cycle(batches(8))
 
     def run():

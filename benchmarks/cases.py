@@ -18,7 +18,9 @@ class MLPCase:
 
     ``sizes`` lists the layer widths from input to output, ``hidden`` names the activation
     between linear layers and ``loss`` is ``"bce"`` (one logit, sigmoid folded into
-    binary cross-entropy) or ``"ce"`` (softmax cross-entropy over ``sizes[-1]`` classes).
+    binary cross-entropy), ``"bce_prob"`` (a sigmoid output layer, then binary cross-entropy on
+    its probabilities: the seed's own formulation) or ``"ce"`` (softmax cross-entropy over
+    ``sizes[-1]`` classes).
     """
 
     key: str
@@ -33,11 +35,14 @@ class MLPCase:
     @property
     def description(self) -> str:
         arrows = " → ".join(str(n) for n in self.sizes)
-        return f"{arrows}, {self.hidden}, {self.loss.upper()}, batch {self.batch}, SGD"
+        loss = "sigmoid output, BCELoss" if self.loss == "bce_prob" else self.loss.upper()
+        return f"{arrows}, {self.hidden}, {loss}, batch {self.batch}, SGD"
 
 
 MLP_CASES = {
     "a": MLPCase("a", "tiny (seed network)", (2, 1, 1), "sigmoid", "bce", batch=1),
+    # the seed network as the seed writes it: nn.Sigmoid() output and nn.BCELoss()
+    "a2": MLPCase("a2", "tiny, seed's own loss", (2, 1, 1), "sigmoid", "bce_prob", batch=1),
     "b": MLPCase("b", "small", (2, 16, 16, 1), "tanh", "bce", batch=32),
     "c": MLPCase("c", "MNIST-sized", (784, 256, 128, 10), "relu", "ce", batch=128, seconds=1.0),
     "d": MLPCase("d", "wide", (784, 1024, 1024, 10), "relu", "ce", batch=256, seconds=1.5),
@@ -91,7 +96,7 @@ def make_batches(case: MLPCase, n_batches: int = 16, seed: int = 1):
     batches = []
     for _ in range(n_batches):
         x = rng.standard_normal((case.batch, n_in)).astype(np.float32)
-        if case.loss == "bce":
+        if case.loss in ("bce", "bce_prob"):
             y = (rng.random((case.batch, 1)) < 0.5).astype(np.float32)
         else:
             y = rng.integers(0, n_out, size=case.batch).astype(np.int64)

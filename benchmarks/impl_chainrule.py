@@ -62,11 +62,20 @@ def _model(sizes, hidden, params):
     return model
 
 
-def _build_step_api(case, params):
-    from chainrule import nn, optim
+def model_and_loss(case, params):
+    """The case's ``nn.Sequential`` and loss module (a sigmoid output layer for ``bce_prob``)."""
+    from chainrule import nn
 
     model = _model(case.sizes, case.hidden, params)
-    loss_fn = nn.BCEWithLogitsLoss() if case.loss == "bce" else nn.CrossEntropyLoss()
+    if case.loss == "bce_prob":  # the seed's own formulation: nn.Sigmoid() then nn.BCELoss()
+        return nn.Sequential(*model, nn.Sigmoid()), nn.BCELoss()
+    return model, nn.BCEWithLogitsLoss() if case.loss == "bce" else nn.CrossEntropyLoss()
+
+
+def _build_step_api(case, params):
+    from chainrule import optim
+
+    model, loss_fn = model_and_loss(case, params)
     opt = optim.SGD(model.parameters(), lr=case.lr)
 
     # The batch is wrapped with cr.as_tensor, which shares the array's memory as PyTorch's

@@ -1,5 +1,7 @@
-"""chainrule with ``cr.compile``: the same model, loss and optimizer as ``impl_chainrule``, the
-forward and backward pass recorded once and replayed (cases a and b; see docs/benchmarks.md)."""
+"""chainrule with ``cr.compile_step``: the same model, loss and optimizer as ``impl_chainrule``,
+the whole training step (forward, backward, SGD update) recorded once and then run as generated
+code: one Numba kernel when the ``[jit]`` extra is installed and the network is small, else
+straight-line NumPy (see docs/compile.md)."""
 
 from __future__ import annotations
 
@@ -7,21 +9,14 @@ import chainrule as cr
 from benchmarks import impl_chainrule
 
 name = "compiled"
+BACKEND = "auto"  # bench_compile sets "numpy" to time the NumPy tier alone
 
 
 def build_mlp_step(case, params, batches=None):
-    from chainrule import nn, optim
+    from chainrule import optim
 
-    model = impl_chainrule._model(case.sizes, case.hidden, params)
-    loss_fn = nn.BCEWithLogitsLoss() if case.loss == "bce" else nn.CrossEntropyLoss()
+    model, loss_fn = impl_chainrule.model_and_loss(case, params)
     opt = optim.SGD(model.parameters(), lr=case.lr)
-    loss_and_grads = cr.compile(lambda x, y: loss_fn(model(x), y))
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = loss_and_grads(x, y)
-        opt.step()
-        return loss
-
+    step = cr.compile_step(model, loss_fn, opt, backend=BACKEND)
     step.model = model
     return step

@@ -23,6 +23,7 @@ def build_mlp_step(case, params, batches=None):
     last = len(layers) - 1
     hidden = case.hidden
     bce = case.loss == "bce"
+    bce_prob = case.loss == "bce_prob"
 
     def step(x, y):
         # forward, keeping each layer's input and post-activation output
@@ -46,6 +47,14 @@ def build_mlp_step(case, params, batches=None):
         if bce:
             p = _sigmoid(h)
             loss = np.mean(np.maximum(h, 0) - h * y + np.log1p(np.exp(-np.abs(h))))
+            grad = (p - y) / n
+        elif bce_prob:  # σ output, BCE on probabilities (logs clamped at −100, as PyTorch)
+            p = _sigmoid(h)
+            with np.errstate(divide="ignore"):
+                log_p = np.maximum(np.log(p), -100)
+                log_q = np.maximum(np.log1p(-p), -100)
+            loss = -np.mean(y * log_p + (1 - y) * log_q)
+            # ∂ℓ/∂p · σ'(z) = (p − y)/(p(1 − p)) · p(1 − p) = p − y
             grad = (p - y) / n
         else:
             shifted = h - h.max(axis=1, keepdims=True)

@@ -30,7 +30,10 @@ def _model(sizes, hidden, params=None):
 def build_mlp_step(case, params, batches=None):
     """Return ``step(x, y) -> loss`` (NumPy batches in, a loss tensor out)."""
     model = _model(case.sizes, case.hidden, params)
-    loss_fn = nn.BCEWithLogitsLoss() if case.loss == "bce" else nn.CrossEntropyLoss()
+    loss_fn = {"bce": nn.BCEWithLogitsLoss, "ce": nn.CrossEntropyLoss, "bce_prob": nn.BCELoss}
+    loss_fn = loss_fn[case.loss]()
+    if case.loss == "bce_prob":  # the seed's own formulation: a sigmoid output layer
+        model.append(nn.Sigmoid())
     opt = torch.optim.SGD(model.parameters(), lr=case.lr)
 
     def step(x, y):

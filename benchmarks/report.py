@@ -7,7 +7,13 @@ from pathlib import Path
 from benchmarks import cases
 
 # Targets of issue 7: chainrule ÷ PyTorch throughput, chainrule ÷ hand-written NumPy.
-TARGETS = {"a": (3.0, 0.75), "b": (3.0, 0.75), "c": (1.15, 0.95), "d": (1.10, 0.97)}
+TARGETS = {
+    "a": (3.0, 0.75),
+    "a2": (3.0, 0.75),
+    "b": (3.0, 0.75),
+    "c": (1.15, 0.95),
+    "d": (1.10, 0.97),
+}
 
 
 def _fmt(value, spec=".2f", none="—"):
@@ -34,9 +40,13 @@ def _machine_lines(results) -> list[str]:
         + (" (quick)" if results["settings"]["quick"] else ""),
         f"- machine: {m['cpu']}, {m['nproc']} logical CPUs, {m['platform']}; load average "
         f"before {_load(m.get('load_before'))}, after {_load(m.get('load_after'))}",
+        f"- lscpu model name: {m.get('lscpu_model') or '?'}; OpenBLAS core type (the kernel it "
+        f"chose): {m.get('openblas_core') or '?'}",
         f"- versions: Python {m['python']}, NumPy {m['numpy']}, chainrule {m['chainrule']}, "
-        f"PyTorch {m['torch']}, scikit-learn {m['sklearn']}",
+        f"PyTorch {m['torch']}, scikit-learn {m['sklearn']}, JAX {m.get('jax') or '—'}",
     ]
+    for impl, note in results.get("skipped", {}).items():
+        lines.append(f"- skipped {impl}: {note}")
     if blas:
         lines.append(
             f"- BLAS (NumPy): {blas.get('internal_api')} {blas.get('version')}, kernel "
@@ -50,6 +60,9 @@ def _machine_lines(results) -> list[str]:
     api = _chainrule_api(results)
     if api:
         lines.append(f"- chainrule code path: {api}")
+    where = _first(results, "chainrule", "chainrule_file")
+    if where:
+        lines.append(f"- chainrule measured from: `{where}`")
     return lines
 
 
@@ -62,6 +75,14 @@ def _first_blas(results):
         for run in by_impl.get("numpy", []):
             if run.get("blas"):
                 return run["blas"][0]
+    return None
+
+
+def _first(results, impl, key):
+    for by_impl in results["raw"].values():
+        for run in by_impl.get(impl, []):
+            if run.get(key):
+                return run[key]
     return None
 
 
@@ -79,52 +100,36 @@ def render_markdown(results) -> str:
     mlp = [k for k in cases.MLP_CASES if k in summary]
     if mlp:
         out += [
-            "Training steps (median seconds per step; ratios are chainrule's throughput divided "
-            "by the other's, per round, median over rounds — higher is better for chainrule):",
+            "Training steps (median time per step; ratios are chainrule's throughput divided "
+            "by the other's, per round, median over rounds — higher is better for chainrule; "
+            "JAX is one `jax.jit`-compiled step):",
             "",
-            "| case | network | chainrule | PyTorch | NumPy | ÷ PyTorch (target) | "
-            "÷ NumPy (target) | per-round ÷ PyTorch | per-round ÷ NumPy |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| case | network | chainrule | PyTorch | NumPy | JAX jit | ÷ PyTorch (target) | "
+            "÷ NumPy (target) | ÷ JAX | per-round ÷ PyTorch | per-round ÷ NumPy |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for key in mlp:
-            s, case = summary[key], cases.MLP_CASES[key]
-            t_torch, t_numpy = TARGETS[key]
-            out.append(
-                f"| ({key}) {case.title} | {case.description} | "
-                f"{_us(s, 'chainrule')} | {_us(s, 'torch')} | {_us(s, 'numpy')} | "
-                f"{_fmt(s['vs_torch'])}× (≥ {t_torch}, {_met(s['vs_torch'], t_torch)}) | "
-                f"{_fmt(s['vs_numpy'])} (≥ {t_numpy}, {_met(s['vs_numpy'], t_numpy)}) | "
-                f"{_rounds(s['vs_torch_rounds'])} | {_rounds(s['vs_numpy_rounds'])} |"
-            )
-            if s.get("compiled_vs_torch") is not None:
-                out.append(
-                    f"| ({key}) with `cr.compile` | same | {_us(s, 'compiled')} | "
-                    f"{_us(s, 'torch')} | {_us(s, 'numpy')} | "
-                    f"{_fmt(s['compiled_vs_torch'])}× (≥ {t_torch}, "
-                    f"{_met(s['compiled_vs_torch'], t_torch)}) | "
-                    f"{_fmt(s['compiled_vs_numpy'])} (≥ {t_numpy}, "
-                    f"{_met(s['compiled_vs_numpy'], t_numpy)}) | "
-                    f"{_rounds(s['compiled_vs_torch_rounds'])} | "
-                    f"{_rounds(s['compiled_vs_numpy_rounds'])} |"
-                )
+            out += _mlp_rows(summary[key], key)
         out.append("")
     if "lenet" in summary:  # benchmarks/bench_lenet.py; the target is a step ≤ 1.5× PyTorch's
         s = summary["lenet"]
         out += [
             f"LeNet-5 step (batch 64, 1×28×28, SGD): chainrule {_us(s, 'chainrule')}, PyTorch "
-            f"{_us(s, 'torch')}; throughput ÷ PyTorch {_fmt(s['vs_torch'])}× (≥ 0.67, "
-            f"{_met(s['vs_torch'], 0.67)}), per round {_rounds(s['vs_torch_rounds'])}.",
+            f"{_us(s, 'torch')}, JAX jit {_us(s, 'jax')}; throughput ÷ PyTorch "
+            f"{_fmt(s['vs_torch'])}× (≥ 0.67, {_met(s['vs_torch'], 0.67)}), per round "
+            f"{_rounds(s['vs_torch_rounds'])}; ÷ JAX {_fmt(s.get('vs_jax'))}×.",
             "",
         ]
     mem = [k for k in ("c", "d") if k in summary]
     if mem:
         out += [
             "Peak resident memory (MiB) of the processes that timed (c) and (d): the whole "
-            "process, and the growth above the resident size after imports and data:",
+            "process, and the growth above the resident size after imports and data; and the "
+            "minor page faults per step in steady state (chainrule / PyTorch / NumPy / JAX):",
             "",
             "| case | chainrule peak | PyTorch peak | NumPy peak | chainrule growth | "
-            "PyTorch growth | NumPy growth | target (peak ≤ PyTorch) |",
-            "|---|---|---|---|---|---|---|---|",
+            "PyTorch growth | NumPy growth | target (peak ≤ PyTorch) | page faults per step |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for key in mem:
             s = summary[key]
@@ -138,10 +143,14 @@ def render_markdown(results) -> str:
                 if peak["torch"] and peak["chainrule"]
                 else "—"
             )
+            faults = " / ".join(
+                _fmt(s.get(i, {}).get("page_faults_per_step"), ".0f")
+                for i in ("chainrule", "torch", "numpy", "jax")
+            )
             out.append(
                 f"| ({key}) | {_fmt(peak['chainrule'], '.0f')} | {_fmt(peak['torch'], '.0f')} | "
                 f"{_fmt(peak['numpy'], '.0f')} | {_fmt(grow['chainrule'], '.0f')} | "
-                f"{_fmt(grow['torch'], '.0f')} | {_fmt(grow['numpy'], '.0f')} | {ok} |"
+                f"{_fmt(grow['torch'], '.0f')} | {_fmt(grow['numpy'], '.0f')} | {ok} | {faults} |"
             )
         out.append("")
     if "f" in summary:
@@ -183,7 +192,7 @@ def render_markdown(results) -> str:
             "| | fit time (s) | test accuracy | epochs | data |",
             "|---|---|---|---|---|",
         ]
-        for impl in ("chainrule", "torch", "sklearn"):
+        for impl in ("chainrule", "torch", "sklearn", "jax"):
             if impl in s:
                 r = s[impl]
                 out.append(
@@ -202,8 +211,21 @@ def render_markdown(results) -> str:
             "",
             f"chainrule's fit time is {_fmt(ratio)}× PyTorch's (per round: "
             f"{_rounds(s.get('time_vs_torch_rounds'))}; target ≤ 0.5: "
-            f"{_met(ratio, 0.5, higher_is_better=False)}) and {_fmt(s.get('time_vs_sklearn'))}× "
-            f"scikit-learn's; accuracy within 1 point of PyTorch: {acc_ok}.",
+            f"{_met(ratio, 0.5, higher_is_better=False)}), {_fmt(s.get('time_vs_sklearn'))}× "
+            f"scikit-learn's and {_fmt(s.get('time_vs_jax'))}× JAX's (its step compiled before "
+            f"the clock starts); accuracy within 1 point of PyTorch: {acc_ok}.",
+            "",
+        ]
+    if summary.get("losses"):
+        from benchmarks.bench_losses import render
+
+        out += [
+            "Each loss and activation alone (`benchmarks/bench_losses.py`): forward + backward "
+            "of a leaf that requires grad, µs, median over rounds; ÷ PyTorch is PyTorch's time "
+            "÷ chainrule's (above 1: chainrule faster). Losses on (1, 1) and (128, 1) inputs, "
+            "or (1, 10) and (128, 10) for the class losses; activations on 1×16 and 128×256:",
+            "",
+            render(summary["losses"]),
             "",
         ]
     if "scaling" in summary:
@@ -234,6 +256,29 @@ def render_markdown(results) -> str:
         if results.get("plot"):
             out += [f"Plot: `{results['plot']}`", ""]
     return "\n".join(out)
+
+
+def _mlp_rows(s, key) -> list[str]:
+    """The table rows of one MLP case: chainrule eager, and ``cr.compile`` when it ran."""
+    case = cases.MLP_CASES[key]
+    t_torch, t_numpy = TARGETS[key]
+    peers = f"{_us(s, 'torch')} | {_us(s, 'numpy')} | {_us(s, 'jax')}"
+    rows = []
+    for label, impl, prefix in (
+        (f"({key}) {case.title} | {case.description}", "chainrule", "vs"),
+        (f"({key}) with `cr.compile` | same", "compiled", "compiled_vs"),
+    ):
+        vs_torch, vs_numpy = s.get(f"{prefix}_torch"), s.get(f"{prefix}_numpy")
+        if impl == "compiled" and vs_torch is None:
+            continue
+        rows.append(
+            f"| {label} | {_us(s, impl)} | {peers} | "
+            f"{_fmt(vs_torch)}× (≥ {t_torch}, {_met(vs_torch, t_torch)}) | "
+            f"{_fmt(vs_numpy)} (≥ {t_numpy}, {_met(vs_numpy, t_numpy)}) | "
+            f"{_fmt(s.get(f'{prefix}_jax'))}× | {_rounds(s.get(f'{prefix}_torch_rounds'))} | "
+            f"{_rounds(s.get(f'{prefix}_numpy_rounds'))} |"
+        )
+    return rows
 
 
 def _us(summary, impl):

@@ -29,15 +29,19 @@ ROOT = Path(__file__).resolve().parent.parent
 MLP_IMPLS = ("chainrule", "torch", "numpy")
 JOBS = {
     # job: (implementations, at most this many rounds)
-    "a": (MLP_IMPLS + ("compiled",), None),  # chainrule with cr.compile as well
-    "b": (MLP_IMPLS + ("compiled",), None),
-    "c": (MLP_IMPLS, None),
-    "d": (MLP_IMPLS, None),
+    "a": (MLP_IMPLS + ("compiled", "jax"), None),  # chainrule with cr.compile as well
+    "a2": (MLP_IMPLS + ("compiled", "jax"), None),  # the seed's sigmoid output + BCELoss
+    "b": (MLP_IMPLS + ("compiled", "jax"), None),
+    "c": (MLP_IMPLS + ("jax",), None),
+    "d": (MLP_IMPLS + ("jax",), None),
     "f": (MLP_IMPLS, None),  # per-op overhead; the worker calls it "per_op"
-    "e": (("chainrule", "torch", "sklearn"), None),  # the digits job
+    "e": (("chainrule", "torch", "sklearn", "jax"), None),  # the digits job
     "scaling": (MLP_IMPLS, 3),
-    "lenet": (("chainrule", "torch"), None),  # LeNet-5, benchmarks/bench_lenet.py
+    "lenet": (("chainrule", "torch", "jax"), None),  # LeNet-5, benchmarks/bench_lenet.py
+    "losses": (("chainrule", "torch"), None),  # each loss and activation, benchmarks/bench_losses
 }
+# Optional peers: left out, with a note in the results, when their package is missing.
+OPTIONAL_IMPLS = {"jax": "jax"}
 WORKER_JOB = {"f": "per_op", "e": "digits"}
 
 
@@ -79,9 +83,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def worker_env(unset_coretype: bool) -> dict:
-    """The subprocesses' environment: ours, with the repository importable."""
+    """The subprocesses' environment: ours, with the repository importable, and this checkout's
+    ``src/chainrule`` ahead of any installed chainrule (an editable install of another
+    checkout would otherwise be what gets measured)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    src = ROOT / "src"
+    paths = [str(src)] if (src / "chainrule").is_dir() else []
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [*paths, str(ROOT), env.get("PYTHONPATH")]))
     if unset_coretype:
         env.pop("OPENBLAS_CORETYPE", None)
         env.pop("OPENBLAS_L2_SIZE", None)
@@ -122,12 +130,14 @@ def machine_info(env: dict) -> dict:
         "python": platform.python_version(),
         "nproc": os.cpu_count(),
         "cpu": _cpu_model(),
+        "lscpu_model": _lscpu_model(),
+        "openblas_core": _openblas_core(),
         "numpy": numpy.__version__,
         "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
         "openblas_env_in_workers": {k: v for k, v in env.items() if k.startswith("OPENBLAS")},
         "load_before": os.getloadavg(),
     }
-    for module in ("chainrule", "torch", "sklearn", "threadpoolctl"):
+    for module in ("chainrule", "torch", "sklearn", "threadpoolctl", "jax"):
         try:
             info[module] = __import__(module).__version__
         except ImportError:
@@ -146,6 +156,41 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def missing_peers() -> dict:
+    """{implementation: note} for the optional peers whose package is not installed."""
+    import importlib.util
+
+    return {
+        impl: f"{package} is not installed (pip install 'chainrule[bench]'): its column is empty"
+        for impl, package in OPTIONAL_IMPLS.items()
+        if importlib.util.find_spec(package) is None
+    }
+
+
+def _lscpu_model() -> str | None:
+    """``lscpu``'s "Model name" line (None where lscpu is missing)."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in out.splitlines():
+        if line.strip().startswith("Model name:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def _openblas_core() -> str | None:
+    """The kernel OpenBLAS chose for this CPU (its "core type"), as threadpoolctl reports it."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    for pool in threadpool_info():
+        if pool.get("internal_api") == "openblas":
+            return pool.get("architecture")
+    return None
+
+
 def run_suite(args) -> dict:
     jobs = [j.strip() for j in args.cases.split(",") if j.strip()]
     unknown = [j for j in jobs if j not in JOBS]
@@ -153,7 +198,9 @@ def run_suite(args) -> dict:
         raise SystemExit(f"unknown case(s) {unknown}; choose from {', '.join(JOBS)}")
     rounds = args.rounds or (1 if args.quick else 5)
     env = worker_env(args.unset_openblas_coretype)
+    skipped = missing_peers()
     results = {
+        "skipped": skipped,
         "machine": machine_info(env),
         "settings": {"quick": args.quick, "rounds": rounds, "threads": args.threads or None},
         "raw": {job: {} for job in jobs},
@@ -162,6 +209,7 @@ def run_suite(args) -> dict:
     for r in range(rounds):
         for job in jobs:
             impls, max_rounds = JOBS[job]
+            impls = tuple(i for i in impls if i not in skipped)
             if max_rounds is not None and r >= max_rounds:
                 continue
             shift = r % len(impls)
@@ -196,6 +244,25 @@ def _round_ratios(num_runs, den_runs, key):
     ]
 
 
+def _summarize_losses(by_impl: dict) -> list[dict]:
+    """Per (op, size): median µs of each library and the median per-round PyTorch ÷ chainrule."""
+    cr, torch = _ok(by_impl.get("chainrule", [])), _ok(by_impl.get("torch", []))
+    if not cr:
+        return []
+    rows = []
+    for name, sizes in cr[0]["rows"].items():
+        for size in sizes:
+            times = {
+                impl: _median([r["rows"][name][size][0] for r in runs])
+                for impl, runs in (("chainrule", cr), ("torch", torch))
+            }
+            ratios = [
+                t["rows"][name][size][0] / c["rows"][name][size][0] for t, c in zip(torch, cr)
+            ]
+            rows.append({"name": name, "size": size, **times, "vs_torch": _median(ratios)})
+    return rows
+
+
 def summarize(raw: dict) -> dict:
     summary = {}
     for job, by_impl in raw.items():
@@ -206,6 +273,9 @@ def summarize(raw: dict) -> dict:
                     "step_s": _median([r["median_s"] for r in _ok(runs)]),
                     "peak_rss_mb": _median([r.get("peak_rss_mb") for r in _ok(runs)]),
                     "rss_start_mb": _median([r.get("rss_start_mb") for r in _ok(runs)]),
+                    "page_faults_per_step": _median(
+                        [r.get("page_faults_per_step") for r in _ok(runs)]
+                    ),
                 }
                 for impl, runs in by_impl.items()
             }
@@ -214,6 +284,8 @@ def summarize(raw: dict) -> dict:
             s["vs_numpy_rounds"] = _round_ratios(by_impl.get("numpy", []), cr, "median_s")
             s["vs_torch"] = _median(s["vs_torch_rounds"])
             s["vs_numpy"] = _median(s["vs_numpy_rounds"])
+            s["vs_jax_rounds"] = _round_ratios(by_impl.get("jax", []), cr, "median_s")
+            s["vs_jax"] = _median(s["vs_jax_rounds"])
             compiled = by_impl.get("compiled")
             if compiled:
                 s["compiled_vs_torch_rounds"] = _round_ratios(
@@ -224,6 +296,10 @@ def summarize(raw: dict) -> dict:
                 )
                 s["compiled_vs_torch"] = _median(s["compiled_vs_torch_rounds"])
                 s["compiled_vs_numpy"] = _median(s["compiled_vs_numpy_rounds"])
+                s["compiled_vs_jax_rounds"] = _round_ratios(
+                    by_impl.get("jax", []), compiled, "median_s"
+                )
+                s["compiled_vs_jax"] = _median(s["compiled_vs_jax_rounds"])
             summary[job] = s
         elif job == "f":
             s = {}
@@ -255,7 +331,10 @@ def summarize(raw: dict) -> dict:
             s["time_vs_torch_rounds"] = _round_ratios(cr, by_impl.get("torch", []), "fit_s")
             s["time_vs_torch"] = _median(s["time_vs_torch_rounds"])
             s["time_vs_sklearn"] = _median(_round_ratios(cr, by_impl.get("sklearn", []), "fit_s"))
+            s["time_vs_jax"] = _median(_round_ratios(cr, by_impl.get("jax", []), "fit_s"))
             summary[job] = s
+        elif job == "losses":
+            summary[job] = _summarize_losses(by_impl)
         elif job == "scaling":
             s = {}
             for impl, runs in by_impl.items():

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import itertools
 import json
+import os
 import statistics
 import sys
 import time
@@ -23,6 +24,7 @@ IMPLS = {
     "numpy": "benchmarks.impl_numpy",
     "sklearn": "benchmarks.impl_sklearn",
     "compiled": "benchmarks.impl_compiled",
+    "jax": "benchmarks.impl_jax",
 }
 
 
@@ -90,7 +92,24 @@ def job_mlp(impl, key: str, seconds: float) -> dict:
     result = time_calls(run, seconds if seconds > 0 else case.seconds)
     result["rss_start_mb"] = rss_start
     result["peak_rss_mb"] = _proc_status_mb("VmHWM")
+    result["page_faults_per_step"] = page_faults_per_call(run)
     return result
+
+
+def page_faults_per_call(fn, calls: int = 20) -> float | None:
+    """Minor page faults per call of ``fn`` in steady state (after the timing's warm-up).
+
+    A step that allocates fresh pages from the kernel each time (a large temporary the
+    allocator gave back) pays a fault per 4 KiB page: the count shows it.
+    """
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
 
 
 def job_per_op(impl, seconds: float) -> dict:
@@ -148,6 +167,13 @@ def _set_threads(impl_name: str, threads: int | None) -> int:
         import torch
 
         torch.set_num_threads(count)
+    if impl_name == "jax" and threads == 1:  # before jax is imported: XLA reads it once
+        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
+        # JAX 0.10's CPU client still ran two threads with these flags (process CPU time twice
+        # the wall time, measured): one core for the whole process is what holds it to one
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     return count
 
 
@@ -183,7 +209,11 @@ def run(argv=None) -> dict:
         result = job_scaling(impl, args.seconds, args.quick)
     elif args.job == "digits":
         result = job_digits(impl, args.quick)
-    elif args.job == "lenet":  # benchmarks/bench_lenet.py
+    elif args.job == "losses":  # every loss and activation alone: benchmarks/bench_losses.py
+        from benchmarks.bench_losses import measure
+
+        result = {"rows": measure(args.impl, 1, args.seconds / 4 if args.seconds else 0.1)}
+    elif args.job == "lenet":  # benchmarks/bench_lenet.py (JAX: benchmarks/lenet_jax.py)
         from benchmarks.bench_lenet import worker_job
 
         result = worker_job(args.impl, args.seconds)
@@ -201,6 +231,10 @@ def run(argv=None) -> dict:
         import torch
 
         result["torch_threads"] = torch.get_num_threads()
+    if args.impl in ("chainrule", "compiled"):
+        import chainrule
+
+        result["chainrule_file"] = chainrule.__file__  # which checkout was measured
     return result
 
 

@@ -148,13 +148,20 @@ class Tensor(InplaceMethods, TensorMethods):
         return self.array.ndim
 
     # ---- autograd -----------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
-        """Backpropagate: add ∂self/∂leaf to ``leaf.grad_array`` for every leaf that requires grad.
+    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+        """Backpropagate: add ∂self/∂leaf to ``leaf.grad`` for every leaf that requires grad.
 
         Args:
             grad: ∂L/∂self, same shape as ``self``; optional when ``self`` has one element.
             retain_graph: keep the graph's saved values so ``backward`` can run through it again.
+            create_graph: not supported here (``.grad`` holds plain values); for gradients
+                that stay in the graph use ``cr.autograd.grad(..., create_graph=True)``.
         """
+        if create_graph:
+            raise NotImplementedError(
+                "backward(create_graph=True) is not supported: .grad holds values, not a graph; "
+                "use grads = cr.autograd.grad(loss, params, create_graph=True) instead"
+            )
         engine.backward(self, grad, retain_graph)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -257,38 +264,20 @@ class Tensor(InplaceMethods, TensorMethods):
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
     # ---- operators ----------------------------------------------------------------------
-    def __add__(self, other):
-        return _ops.add(self, other)
-
     def __radd__(self, other):
         return _ops.add(other, self)
-
-    def __sub__(self, other):
-        return _ops.sub(self, other)
 
     def __rsub__(self, other):
         return _ops.sub(other, self)
 
-    def __mul__(self, other):
-        return _ops.mul(self, other)
-
     def __rmul__(self, other):
         return _ops.mul(other, self)
-
-    def __truediv__(self, other):
-        return _ops.div(self, other)
 
     def __rtruediv__(self, other):
         return _ops.div(other, self)
 
-    def __pow__(self, exponent):
-        return _ops.pow(self, exponent)
-
     def __rpow__(self, base):
         return _ops.pow(base, self)
-
-    def __matmul__(self, other):
-        return _ops.matmul(self, other)
 
     def __rmatmul__(self, other):
         return _ops.matmul(other, self)
@@ -536,6 +525,14 @@ class Tensor(InplaceMethods, TensorMethods):
 
 
 from chainrule import ops as _ops  # noqa: E402  (ops need Tensor defined first)
+
+# The operators are the op functions themselves (a + b is ops.add(a, b)): one call, checked once.
+Tensor.__add__ = _ops.add
+Tensor.__sub__ = _ops.sub
+Tensor.__mul__ = _ops.mul
+Tensor.__truediv__ = _ops.div
+Tensor.__matmul__ = _ops.matmul
+Tensor.__pow__ = _ops.pow
 
 # What a comparison accepts on the other side; anything else answers NotImplemented.
 _OPERANDS = (Tensor, np.ndarray, np.generic, bool, int, float, list, tuple)

@@ -1,11 +1,13 @@
 """A test-session guard: chainrule's own code must never unpickle, unmarshal, eval or exec.
 
 While installed, ``pickle.load``, ``pickle.loads``, ``pickle.Unpickler``, ``marshal.loads``,
-``builtins.eval`` and ``builtins.exec`` are wrapped. A call is refused (and recorded) when the
-code that made it belongs to the ``chainrule`` package; calls from anywhere else (pytest, torch,
-NumPy, the tests themselves, the standard library) go through unchanged. Frames of libraries
-that merely pass a call along (``numpy.load`` calling ``pickle.load``) are skipped when looking
-for the caller, so ``np.load(..., allow_pickle=True)`` inside chainrule is caught too.
+``builtins.eval`` and ``builtins.exec`` are wrapped (one exec is allowed: ``cr.compile``
+defining the step function it generated, see ``_generated_step``). A call is refused (and
+recorded) when the code that made it belongs to the ``chainrule`` package; calls from anywhere
+else (pytest, torch, NumPy, the tests themselves, the standard library) go through unchanged.
+Frames of libraries that merely pass a call along (``numpy.load`` calling ``pickle.load``) are
+skipped when looking for the caller, so ``np.load(..., allow_pickle=True)`` inside chainrule is
+caught too.
 
 A refused call raises :class:`PickleGuardViolation`; because a loader might catch and wrap that
 error, every violation is also recorded, and the fixtures fail the test that caused it.
@@ -98,8 +100,20 @@ def _guarded_eval(source, globals=None, locals=None, /):
     return _originals["eval"](source, globals, locals)
 
 
+def _generated_step(source) -> bool:
+    """cr.compile's one allowed exec: a code object that chainrule.autograd.compile_python
+    compiled from source it generated from a recorded graph (never from a file or a string
+    it was given), defining the step function; the code object's file name marks it."""
+    caller = sys._getframe(2).f_globals.get("__name__")
+    return (
+        caller == "chainrule.autograd.compile_python"
+        and hasattr(source, "co_filename")
+        and source.co_filename.startswith("<cr.compile")
+    )
+
+
 def _guarded_exec(source, globals=None, locals=None, /, **kwargs):
-    if _caller_is_chainrule(1):
+    if _caller_is_chainrule(1) and not _generated_step(source):
         _refuse("exec")
     if globals is None:
         frame = sys._getframe(1)

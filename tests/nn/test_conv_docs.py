@@ -8,6 +8,7 @@ import pytest
 
 MODULES = [
     "chainrule.ops.conv",
+    "chainrule.ops.pooling",
     "chainrule.nn.conv",
     "chainrule.nn.pooling",
     "chainrule.nn.spatial",

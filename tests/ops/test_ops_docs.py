@@ -15,7 +15,9 @@ FAMILIES = [
     "matmul",
     "activation",
     "loss",
+    "loss_regression",
     "conv",
+    "pooling",
     "math",
     "indexing",
 ]

@@ -71,7 +71,10 @@ REDUCTIONS = {
     "mean": (cr.mean, np.mean),
     "max": (cr.max, np.max),
     "min": (cr.min, np.min),
-    "var": (cr.var, np.var),
+    "var": (
+        lambda x, axis, keepdims: cr.var(x, axis=axis, keepdims=keepdims, correction=0),
+        np.var,
+    ),
     "logsumexp": (
         cr.logsumexp,
         lambda a, axis, keepdims: np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims)),

@@ -63,18 +63,26 @@ CASES = [
         "mean", lambda x, a, k: x.mean(a, k), _whole(lambda t, d, k: torch.mean(t, d, keepdim=k))
     ),
     *_reduction_cases(
-        "max", lambda x, a, k: x.max(a, k), _whole(lambda t, d, k: torch.amax(t, d, keepdim=k))
+        "amax", lambda x, a, k: x.amax(a, k), _whole(lambda t, d, k: torch.amax(t, d, keepdim=k))
     ),
     *_reduction_cases(
-        "min", lambda x, a, k: x.min(a, k), _whole(lambda t, d, k: torch.amin(t, d, keepdim=k))
+        "amin", lambda x, a, k: x.amin(a, k), _whole(lambda t, d, k: torch.amin(t, d, keepdim=k))
+    ),
+    # NumPy's spelling (axis=, keepdims=) gives the values only, as amax does
+    *_reduction_cases(
+        "max_axis",
+        lambda x, a, k: x.max(axis=a, keepdims=k),
+        _whole(lambda t, d, k: torch.amax(t, d, keepdim=k)),
     ),
     *_reduction_cases(
         "logsumexp",
         lambda x, a, k: x.logsumexp(a, k),
         _whole(lambda t, d, k: torch.logsumexp(t, d, keepdim=k)),
     ),
-    *_reduction_cases("var", lambda x, a, k: x.var(a, k), _torch_var),
-    *_reduction_cases("std", lambda x, a, k: x.std(a, k), _torch_std),
+    *_reduction_cases("var", lambda x, a, k: x.var(a, k, correction=0), _torch_var),
+    *_reduction_cases("std", lambda x, a, k: x.std(a, k, correction=0), _torch_std),
+    *case("var_default", lambda x: x.var(), lambda t: torch.var(t), [((4, 3),)]),
+    *case("std_default_dim", lambda x: x.std(dim=1), lambda t: torch.std(t, dim=1), [((4, 3),)]),
     *case(
         "var_unbiased",
         lambda x: x.var(axis=0, correction=1),
@@ -117,8 +125,11 @@ def test_arg_reductions_match_torch_and_have_no_grad(name, axis):
     assert not ours.requires_grad and ours.dtype.kind == "i"
 
 
-def test_var_of_one_number_is_zero():
+def test_var_of_one_number_is_zero_without_correction_and_nan_with_it():
     x = cr.tensor(3.0, dtype="float64", requires_grad=True)
-    v = x.var()
+    v = x.var(correction=0)
     v.backward()
     assert v.item() == 0.0 and x.grad == 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        assert np.isnan(x.var().item())  # PyTorch: n − 1 = 0 degrees of freedom give NaN
+    assert np.isnan(torch.tensor(3.0).var().item())

@@ -1,41 +1,53 @@
-"""``cr.compile``: record a loss computation once, then replay it without graph bookkeeping.
+"""``cr.compile`` and ``cr.compile_step``: record a training step once, then run generated code.
 
-The first call runs the function normally while an observer of ``Function.apply`` watches. The
-ops, their order and the backward order become a plan. Later calls with arrays of the same
-shapes and dtypes run the plan: each op's own ``forward`` and ``backward`` methods, in the same
-order, with the same gradient sums. No tensors, modules, argument checks or topological sort
-are involved, so the results are bit-for-bit those of the uncompiled function, only sooner.
+The first call runs the function eagerly while a recorder watches ``Function.apply``
+(``compile_graph``). What it saw becomes a graph, and the graph becomes code: one straight-line
+Python function calling each op's ``forward`` and ``backward`` (``compile_python``, bit for bit
+the eager step), or, with the optional ``[jit]`` extra and a fused optimizer, one Numba kernel
+(``compile_numba``, equal to rounding). Later calls with arrays of the same shapes and dtypes
+run that code. See docs/compile.md.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autograd import engine
-from chainrule.autograd.function import add_observer, remove_observer
+from chainrule.autograd.compile_graph import Recorder, build_graph
+from chainrule.autograd.compile_python import Fallback, build_python_step
 from chainrule.autograd.grad_mode import _GradMode
 from chainrule.errors import GraphError
 from chainrule.tensor import Tensor
 
-# kinds of op inputs in a plan
-_ARG, _OP, _LEAF, _CONST = 0, 1, 2, 3
-_PARAM_TYPES = (type(None), bool, int, float, str, np.dtype, np.generic)
+BACKENDS = ("auto", "numpy", "numba")
+# "auto" picks the Numba kernel only below this many multiply-adds per forward pass: above it,
+# both tiers spend their time in BLAS and the NumPy tier keeps eager's exact bits
+# (measured in docs/compile.md).
+_JIT_MAX_MACS = 1_000_000
+# Below this many planned steps, try_compile_step's "auto" stays on the NumPy tier: Numba's
+# compilation (1-5 s) against 10-30 µs saved per step on small networks.
+JIT_MIN_STEPS = 100_000
 
 
-def compile(fn):  # noqa: A001 - the public name is cr.compile, as in torch.compile
+def compile(fn, optimizer=None, backend: str = "auto"):  # noqa: A001 - as torch.compile
     """Compile ``fn(*batch) -> scalar loss`` into a callable that also runs the backward pass.
 
-    Calling the result with arrays (or tensors) computes the loss, fills ``.grad`` of every
-    parameter exactly as ``loss.backward()`` would, and returns the loss as a tensor cut from
-    the graph. Step the optimizer as usual afterwards. The first call, and any call whose
-    arrays differ in shape or dtype, records; the others replay.
+    Without ``optimizer``, calling the result with arrays (or tensors) computes the loss, fills
+    ``.grad`` of every parameter exactly as ``loss.backward()`` would, and returns the loss as
+    a tensor cut from the graph. With ``optimizer``, each call is a whole training step:
+    ``zero_grad()``, forward, backward and ``optimizer.step()``.
 
-    What can be compiled: functions whose ops read only the arguments, parameters
-    (``nn.Parameter`` or any tensor with ``requires_grad=True``), scalar constants and each
-    other's outputs, with plain option values (numbers, strings, tuples). Anything else, such
-    as a dropout mask drawn per call, or class-index targets turned into a one-hot array,
-    raises ``GraphError`` at the first call, naming the op. Like any tracer, it replays the
-    ops of the first call: Python ``if``s on tensor values are not re-evaluated.
+    The first call, and any call whose arrays differ in shape or dtype, records (eagerly);
+    the others run generated code. ``backend``: ``"numpy"`` (straight-line Python calling each
+    op's own forward and backward: the eager step's bits), ``"numba"`` (one Numba kernel with
+    the optimizer fused in: needs the ``[jit]`` extra and an optimizer; results equal to
+    rounding) or ``"auto"`` (Numba when installed and the graph is small and covered, else
+    NumPy).
+
+    What can be compiled: ops that read the arguments, parameters, scalar constants, each
+    other's outputs and arrays drawn per call (dropout masks), with plain options or options
+    that are arguments (class-index targets). Anything else raises ``GraphError`` at the first
+    call, naming the op. Like any tracer, it replays the ops of the first call: Python ``if``s
+    on tensor values are not re-evaluated.
 
     Example:
         >>> import numpy as np
@@ -44,188 +56,200 @@ def compile(fn):  # noqa: A001 - the public name is cr.compile, as in torch.comp
         >>> model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
         >>> loss_fn = nn.BCEWithLogitsLoss()
         >>> opt = optim.SGD(model.parameters(), lr=0.1)
-        >>> loss_and_grads = cr.compile(lambda x, y: loss_fn(model(x), y))
+        >>> step = cr.compile(lambda x, y: loss_fn(model(x), y), optimizer=opt, backend="numpy")
         >>> x, y = np.ones((8, 2), np.float32), np.ones((8, 1), np.float32)
         >>> for _ in range(3):
-        ...     opt.zero_grad()
-        ...     loss = loss_and_grads(x, y)
-        ...     opt.step()
+        ...     loss = step(x, y)
         >>> loss.shape
         ()
     """
-    return Compiled(fn)
+    return Compiled(fn, optimizer=optimizer, backend=backend)
+
+
+def compile_step(model, loss_fn, optimizer, backend: str = "auto"):
+    """``step(x, y) -> loss``: one compiled training step of ``loss_fn(model(x), y)``.
+
+    The same as ``cr.compile(lambda x, y: loss_fn(model(x), y), optimizer=optimizer)``, and it
+    also records again when the model switches between ``train()`` and ``eval()``.
+    """
+    return Compiled(lambda x, y: loss_fn(model(x), y), optimizer, backend, model=model)
+
+
+def check_compile_step(model, loss_fn, optimizer, batch, backend: str = "auto") -> str | None:
+    """Why ``loss_fn(model(x), y)`` on ``batch = (x, y)`` cannot be compiled, or None.
+
+    The check records the forward pass without lasting effects: no gradients, no running
+    statistics, random generators put back. Used by :func:`try_compile_step`.
+    """
+    if backend not in BACKENDS:
+        return f"backend must be one of {BACKENDS}, got {backend!r}"
+    if not _GradMode.enabled:
+        return "grad mode is off (no_grad)"
+    inputs = [Tensor._make(_array(a), False) for a in batch]
+    recorder = Recorder(dry=True)
+    try:
+        loss = recorder.run(lambda x, y: loss_fn(model(x), y), inputs)
+        graph = build_graph(recorder, inputs, loss)
+    except GraphError as error:
+        return str(error)
+    if backend == "numba":
+        from chainrule.autograd import compile_numba
+
+        return compile_numba.unsupported(graph, optimizer)
+    return None
+
+
+def try_compile_step(
+    model, loss_fn, optimizer, batch=None, backend: str = "auto", steps: int | None = None
+):
+    """A compiled training step, or None when it does not apply (for ``cr.fit``).
+
+    ``backend="auto"`` here means the NumPy tier (eager's bits, no start-up cost) unless
+    ``steps``, the number of steps the caller plans, is at least ``JIT_MIN_STEPS``: the jit
+    tier's one-off Numba compilation (1-5 s) only pays off over a long run.
+
+    With an example ``batch = (x, y)`` the step is checked at once (see
+    :func:`check_compile_step`, which gives the reason) and None comes back when it cannot
+    compile. Without one, the step checks itself at its first call and, if it cannot compile,
+    runs eagerly from then on; ``step.reason`` then says why. Either way the step's results are
+    those of ``optimizer.zero_grad(); loss_fn(model(x), y).backward(); optimizer.step()``.
+    """
+    if backend == "auto" and (steps is None or steps < JIT_MIN_STEPS):
+        backend = "numpy"
+    if batch is not None:
+        reason = check_compile_step(model, loss_fn, optimizer, batch, backend)
+        try_compile_step.reason = reason
+        if reason is not None:
+            return None
+    step = compile_step(model, loss_fn, optimizer, backend)
+    step.fallback = True
+    return step
+
+
+try_compile_step.reason = None
+
+
+def _array(a) -> np.ndarray:
+    return a.array if isinstance(a, Tensor) else np.asarray(a)
 
 
 class Compiled:
-    """The callable that :func:`compile` returns (see there)."""
+    """The callable that :func:`compile` and :func:`compile_step` return (see there)."""
 
-    def __init__(self, fn):
-        self.fn = fn
-        self.plan = None
+    def __init__(self, fn, optimizer=None, backend: str = "auto", model=None):
+        if backend not in BACKENDS:
+            raise ValueError(f"cr.compile: backend must be one of {BACKENDS}, got {backend!r}")
+        self.fn, self.optimizer, self.backend, self.model = fn, optimizer, backend, model
+        self.plans: dict = {}
         self.records = 0  # how many times the function was (re)recorded
+        self.fallback = False  # True: run eagerly when something cannot compile
+        self.reason = None  # why the last recording could not compile, if it could not
+        self.eager = False
         self.__wrapped__ = fn
 
     def __call__(self, *args):
         arrays = [a.array if isinstance(a, Tensor) else np.asarray(a) for a in args]
         if not _GradMode.enabled:  # nothing to differentiate: just run the function
             return self.fn(*[Tensor._make(a, False) for a in arrays])
-        key = tuple([(a.shape, a.dtype) for a in arrays])  # a list first: no generator
-        plan = self.plan
-        if plan is None or plan.key != key or not plan.leaves_unchanged():
+        key = [(a.shape, a.dtype) for a in arrays]
+        if self.model is not None:
+            key.append(self.model.training)
+        key = tuple(key)
+        plan = self.plans.get(key)
+        if self.eager or plan is None or plan.flags != plan.graph.leaf_flags():
             return self._record(arrays, key)
-        return plan.run(arrays)
+        try:
+            return Tensor._make(plan.run(arrays), False)
+        except Fallback:  # inputs this code does not cover (labels out of range): eager
+            return self._eager(arrays)
+
+    def _eager(self, arrays):
+        opt = self.optimizer
+        if opt is not None:
+            opt.zero_grad()
+        loss = self.fn(*[Tensor._make(a, False) for a in arrays])
+        loss.backward()
+        if opt is not None:
+            opt.step()
+        return loss.detach()
 
     def _record(self, arrays, key):
+        if self.eager:
+            return self._eager(arrays)
+        opt = self.optimizer
+        if opt is not None:
+            opt.zero_grad()
         inputs = [Tensor._make(a, False) for a in arrays]
-        calls = []
-
-        def record(cls, tensors, params, result):
-            calls.append((cls, tensors, params, result))
-
-        add_observer(record)
+        recorder = Recorder()
+        loss = recorder.run(self.fn, inputs)
         try:
-            loss = self.fn(*inputs)
-        finally:
-            remove_observer(record)
-        self.plan = _Plan.build(key, inputs, calls, loss)  # before backward() frees the graph
-        self.records += 1
+            graph = build_graph(recorder, inputs, loss)  # before backward() frees the graph
+            plan = self._plan(graph)
+        except (GraphError, ValueError) as error:
+            if not self.fallback:
+                raise
+            self.reason, self.eager = str(error), True
+            plan = None
         loss.backward()
+        if opt is not None:
+            opt.step()
+        if plan is not None:
+            self.plans[key] = plan
+            self.records += 1
         return loss.detach()
+
+    def _plan(self, graph):
+        from chainrule.autograd import compile_numba
+
+        backend = self.backend
+        if backend != "numpy":
+            reason = compile_numba.unsupported(graph, self.optimizer)
+            if reason is None and backend == "auto" and _macs(graph) > _JIT_MAX_MACS:
+                reason = "large layers: the NumPy tier is as fast and exact"
+            if reason is not None and backend == "numba":
+                raise GraphError(f"cr.compile(backend='numba'): {reason}")
+            if reason is None:
+                return _Plan(graph, compile_numba.NumbaStep(graph, self.optimizer).run, "numba")
+        step, source = build_python_step(graph)
+        opt = self.optimizer
+        if opt is None:
+
+            def run(arrays):
+                return step(*arrays)
+
+        else:
+
+            def run(arrays):
+                opt.zero_grad()
+                loss = step(*arrays)
+                opt.step()
+                return loss
+
+        plan = _Plan(graph, run, "numpy")
+        plan.source = source
+        return plan
 
 
 class _Plan:
-    """Straight-line forward and backward steps recorded from one call."""
+    """Generated code for one recorded graph, with the leaf flags it was recorded under."""
 
-    def __init__(self, key, forward, backward, root, leaves):
-        self.key = key
-        self.forward = forward  # [(cls, refs, params, needs_grad)]
-        self.backward = backward  # [(op index, [(ref, needed), ...])] in the engine's order
-        self.root = root
-        self.leaves = leaves  # [(tensor, requires_grad at recording)]
-
-    @classmethod
-    def build(cls, key, inputs, calls, loss):
-        if not isinstance(loss, Tensor) or loss.array.size != 1:
-            raise GraphError("cr.compile: the function must return a single-element loss tensor")
-        if loss._ctx is None or not loss.requires_grad:
-            raise GraphError(
-                "cr.compile: the loss does not depend on any parameter that requires grad"
-            )
-        arg_index = {id(t): i for i, t in enumerate(inputs)}
-        out_index = {}
-        leaves = {}
-        forward = []
-        for k, (op, tensors, params, result) in enumerate(calls):
-            for name, value in params.items():
-                if not _plain(value):
-                    raise GraphError(
-                        f"cr.compile: op {op.__name__} gets option {name}= of type "
-                        f"{type(value).__name__}, which may change from call to call (an array "
-                        f"made inside the function?); only numbers, strings and tuples of them "
-                        f"can be compiled. Call the function uncompiled instead."
-                    )
-            refs = []
-            for t in tensors:
-                if id(t) in out_index:
-                    refs.append((_OP, out_index[id(t)]))
-                elif id(t) in arg_index:
-                    refs.append((_ARG, arg_index[id(t)]))
-                elif t.requires_grad or t._is_parameter:  # frozen parameters too
-                    refs.append((_LEAF, t))
-                    leaves[id(t)] = t
-                elif t.array.ndim == 0:
-                    refs.append((_CONST, t.array))
-                else:
-                    raise GraphError(
-                        f"cr.compile: op {op.__name__} reads a tensor of shape {t.array.shape} "
-                        f"that is not an argument, a parameter or an op's output (made inside "
-                        f"the function, e.g. a converted copy of an argument or a random mask). "
-                        f"Pass it as an argument, or call the function uncompiled."
-                    )
-            out_index[id(result)] = k
-            needs_grad = result._ctx.needs_grad if result._ctx is not None else None
-            forward.append((op, refs, params, needs_grad))
-        if id(loss) not in out_index:
-            raise GraphError("cr.compile: the loss is not the output of an op in the function")
-        ctx_index = {id(result._ctx): out_index[id(result)] for _, _, _, result in calls}
-        backward = []
-        for fn in engine.topological_order(loss._ctx):
-            k = ctx_index[id(fn)]
-            refs = forward[k][1]
-            backward.append((k, list(zip(refs, fn.needs_grad))))
-        return cls(
-            key,
-            forward,
-            backward,
-            out_index[id(loss)],
-            [(t, t.requires_grad) for t in leaves.values()],
-        )
-
-    def leaves_unchanged(self) -> bool:
-        for t, flag in self.leaves:  # a loop, not all() over a generator: called every step
-            if t.requires_grad != flag:
-                return False
-        return True
-
-    def run(self, arrays):
-        values = []
-        fns = []
-        for op, refs, params, needs_grad in self.forward:
-            ins = []
-            for kind, i in refs:
-                if kind == _OP:
-                    ins.append(values[i])
-                elif kind == _ARG:
-                    ins.append(arrays[i])
-                elif kind == _LEAF:
-                    ins.append(i.array)  # read now: the optimizer updates parameters in place
-                else:
-                    ins.append(i)
-            fn = op()
-            values.append(fn.forward(*ins, **params) if params else fn.forward(*ins))
-            if needs_grad is not None:
-                fn.needs_grad = needs_grad
-            fns.append(fn)
-        loss = values[self.root]
-        grads = [None] * len(values)
-        seed = np.empty_like(loss)
-        seed.fill(1)
-        grads[self.root] = seed
-        # the engine's loop, on plain arrays: same order, same sums (see engine.backward)
-        for k, parents in self.backward:
-            grad = grads[k]
-            if grad is None:
-                continue
-            grads[k] = None
-            grads_in = fns[k].backward(grad)
-            j = 0
-            for (kind, i), needed in parents:
-                grad_in = grads_in[j]
-                j += 1
-                if grad_in is None or not needed:
-                    continue
-                if kind == _OP:
-                    shape = values[i].shape
-                    if grad_in.shape != shape:
-                        grad_in = engine.sum_to_shape(grad_in, shape)
-                    grads[i] = grad_in if grads[i] is None else grads[i] + grad_in
-                elif kind == _LEAF:
-                    shape = i.array.shape
-                    if grad_in.shape != shape:
-                        grad_in = engine.sum_to_shape(grad_in, shape)
-                    if (
-                        i.grad_array is None
-                        and grad_in.base is None
-                        and grad_in is not grad
-                        and grad_in.dtype == i.array.dtype
-                    ):
-                        i.grad_array = grad_in  # as in engine.backward: the common case inline
-                    else:
-                        engine._accumulate_leaf(i, grad_in, grad)
-        return Tensor._make(loss, False)
+    def __init__(self, graph, run, backend):
+        self.graph, self.run, self.backend = graph, run, backend
+        self.flags = graph.leaf_flags()
+        self.source = None
 
 
-def _plain(value) -> bool:
-    if isinstance(value, tuple):
-        return all(_plain(v) for v in value)
-    return isinstance(value, _PARAM_TYPES)
+def _macs(graph) -> int:
+    from chainrule.ops.matmul import Linear
+
+    total = 0
+    for node in graph.nodes:
+        if node.cls is Linear:
+            total += int(np.prod(node.shape)) * int(node.shape[-1] and _in_features(graph, node))
+    return total
+
+
+def _in_features(graph, node) -> int:
+    kind, i = node.refs[0]
+    shape = graph.nodes[i].shape if kind == "v" else graph.arg_shapes[i] if kind == "a" else (1,)
+    return shape[-1] if shape else 1

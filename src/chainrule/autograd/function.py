@@ -47,6 +47,17 @@ class Function:
     def backward(self, grad):
         raise NotImplementedError
 
+    def backward_graph(self, grad):
+        """Like ``backward``, but on tensors and recorded in the graph, for second derivatives
+        (``autograd.grad(..., create_graph=True)``). Ops that support it override this."""
+        raise NotImplementedError(
+            f"second derivatives (create_graph=True) through {type(self).__name__} are not "
+            f"supported yet; ops with them: elementwise arithmetic, exp, log, sqrt, abs, "
+            f"matmul, linear, sum, mean, reshape, permute, indexing, sigmoid, tanh, relu, "
+            f"leaky_relu, mse, l1, huber, nll, "
+            f"binary cross-entropy with logits, cross-entropy of class indices"
+        )
+
     # Ops whose backward reads none of their inputs' values (only shapes) set this to False:
     # changing such an input in place before backward() is then harmless (see autograd.inplace).
     saves_inputs = True

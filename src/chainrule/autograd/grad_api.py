@@ -24,7 +24,10 @@ class _Collect:
 
     def _add(self, index, grad):
         total = self.grads[index]
-        self.grads[index] = np.array(grad) if total is None else total + grad
+        if total is None:  # an array from the engine may be shared: copy it; a tensor is new
+            self.grads[index] = grad if hasattr(grad, "array") else np.array(grad)
+        else:
+            self.grads[index] = total + grad
 
     def op(self, fn, grad):
         index = self.ops.get(id(fn))
@@ -53,8 +56,9 @@ def grad(
         grad_outputs: the gradient of something with respect to each output (vector-Jacobian
             product); optional for single-element outputs.
         retain_graph: keep the graph for another pass (default: ``create_graph``).
-        create_graph: gradients of gradients are not supported yet: ``True`` raises
-            ``NotImplementedError``.
+        create_graph: record the backward pass itself, so the returned gradients are part of
+            the graph and can be differentiated again (Hessian-vector products, gradient
+            penalties). Ops without a tensor backward raise ``NotImplementedError``.
         allow_unused: return ``None`` for an input the outputs do not depend on, instead of
             raising.
 
@@ -67,12 +71,6 @@ def grad(
     """
     from chainrule.tensor import Tensor
 
-    if create_graph:
-        raise NotImplementedError(
-            "autograd.grad(create_graph=True) (gradients of gradients, as for Hessian-vector "
-            "products or gradient penalties) is not supported yet; chainrule.testing.gradcheck "
-            "checks first derivatives, and finite differences of grad() give second ones"
-        )
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
@@ -86,13 +84,22 @@ def grad(
                 "autograd.grad: one of the inputs does not require grad; make it with "
                 "requires_grad=True"
             )
-    keep = bool(retain_graph) if retain_graph is not None else False
+    keep = bool(retain_graph) if retain_graph is not None else create_graph
     sink = _Collect(inputs)
+    if create_graph:
+        _graph_pass(outputs, grad_outputs, sink)
+        return _results(inputs, sink.grads, allow_unused)
     for k, (out, seed) in enumerate(zip(outputs, grad_outputs)):
         # Every output but the last keeps the graph, so the next one can walk it again.
         engine.backward(out, seed, keep or k < len(outputs) - 1, sink=sink)
+    return _results(inputs, sink.grads, allow_unused)
+
+
+def _results(inputs, grads, allow_unused):
+    from chainrule.tensor import Tensor
+
     results = []
-    for t, g in zip(inputs, sink.grads):
+    for t, g in zip(inputs, grads):
         if g is None:
             if not allow_unused:
                 raise GraphError(
@@ -100,8 +107,58 @@ def grad(
                     "pass allow_unused=True to get None for it"
                 )
             results.append(None)
+        elif isinstance(g, Tensor):  # create_graph: already the input's shape, in the graph
+            results.append(g)
         else:
             if g.shape != t.array.shape:
                 g = engine.sum_to_shape(g, t.array.shape)
             results.append(Tensor._make(g.astype(t.array.dtype, copy=False), False))
     return tuple(results)
+
+
+def _graph_pass(outputs, grad_outputs, sink) -> None:
+    """The backward pass on tensors, recorded: each op's ``backward_graph`` in reverse order."""
+    from chainrule.autograd.grad_mode import enable_grad
+    from chainrule.creation import ones_like
+
+    with enable_grad():
+        root = None
+        for out, seed in zip(outputs, grad_outputs):
+            if seed is None:
+                if out.array.size != 1:
+                    raise GraphError("grad of a non-scalar output needs grad_outputs")
+                term = out.sum()
+            else:
+                term = (out * seed).sum()  # Σ seed·out: its gradient is the vector-Jacobian product
+            root = term if root is None else root + term
+        if root._ctx is None:
+            raise GraphError(
+                "autograd.grad: the outputs do not depend on anything that requires grad"
+            )
+        grads = {id(root._ctx): ones_like(root)}
+        for fn in engine.topological_order(root._ctx):
+            grad = grads.pop(id(fn), None)
+            if grad is None:
+                continue
+            sink.op(fn, grad)
+            for parent, grad_in, needed in zip(fn.parents, fn.backward_graph(grad), fn.needs_grad):
+                if grad_in is None or not needed:
+                    continue
+                if grad_in.shape != parent.array.shape:
+                    grad_in = _sum_to_shape(grad_in, parent.array.shape)
+                if parent._ctx is None:
+                    sink.leaf(parent, grad_in)
+                else:
+                    key = id(parent._ctx)
+                    grads[key] = grad_in if key not in grads else grads[key] + grad_in
+
+
+def _sum_to_shape(grad, shape: tuple):
+    """:func:`engine.sum_to_shape` on tensors, in the graph."""
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape) if grad.shape != shape else grad

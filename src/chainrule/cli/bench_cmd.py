@@ -8,7 +8,10 @@ import sys
 
 from chainrule.cli.errors import CLIError
 
-HELP = "Run the benchmark suite (from a source checkout) against PyTorch and NumPy."
+HELP = (
+    "Run the benchmark suite (from a source checkout) against PyTorch, NumPy and, when it is "
+    "installed (pip install 'chainrule[bench]'), JAX's jit."
+)
 EXAMPLES = "chainrule bench --quick"
 
 

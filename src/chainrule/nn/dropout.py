@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.autograd.compile_hooks import per_call
 from chainrule.nn.module import Module
 from chainrule.ops._util import operand
 from chainrule.random import Generator, get_generator
@@ -40,9 +41,15 @@ class Dropout(Module):
             return x
         if self.p == 1.0:
             return x * np.zeros(x.shape, dtype=x.dtype)
-        keep = get_generator(self.generator).random(x.shape) >= self.p
-        scale = np.asarray(1.0 / (1.0 - self.p), dtype=x.dtype)
-        return x * (keep * scale)  # a constant mask: its gradient is the same mask
+        # Drawn through per_call, so a compiled step draws a fresh mask on every call too.
+        mask = per_call(keep_mask, self.generator, x.shape, self.p, x.dtype)
+        return x * mask  # a constant mask: its gradient is the same mask
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+def keep_mask(generator: Generator | None, shape: tuple, p: float, dtype) -> np.ndarray:
+    """A dropout mask: 1/(1 − p) where an element is kept (probability 1 − p), else 0."""
+    keep = get_generator(generator).random(shape) >= p
+    return keep * np.asarray(1.0 / (1.0 - p), dtype=dtype)

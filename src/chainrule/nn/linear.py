@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from chainrule import ops
-from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
@@ -66,16 +65,12 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, generator)
 
     def forward(self, x):
-        weight = self._parameters["weight"]  # straight from the registry: no __getattr__ trip
-        if not (isinstance(x, Tensor) and x.array.dtype == weight.array.dtype):
-            x = as_input(x, weight.array.dtype, "Linear")
-        shape = x.array.shape
-        if not shape or shape[-1] != self.in_features:
-            raise ShapeError(
-                f"Linear(in_features={self.in_features}) got input of shape {shape}; "
-                f"expected (..., {self.in_features})"
-            )
-        return ops.linear(x, weight, self._parameters["bias"])
+        # The parameters straight from the registry (no __getattr__ trip); arrays and lists
+        # take the weights' dtype; ops.linear checks the rest, once.
+        params = self._parameters
+        if not isinstance(x, Tensor):
+            x = as_input(x, params["weight"].array.dtype, "Linear")
+        return ops.linear(x, params["weight"], params["bias"])
 
     def extra_repr(self) -> str:
         return (

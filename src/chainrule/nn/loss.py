@@ -12,7 +12,14 @@ import numpy as np
 from chainrule import functional as F
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn.module import Module
-from chainrule.ops.loss import BinaryCrossEntropyWithLogits, CrossEntropy, plain_class_indices
+from chainrule.ops.loss import (
+    NLL,
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    CrossEntropy,
+    plain_class_indices,
+)
+from chainrule.ops.loss_regression import L1, MSE, Huber
 from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -92,6 +99,14 @@ def _for_reduction(text: str | None, reduction: str, derivative: bool) -> str | 
     return text.replace("1/n · ", "").replace("−1/n · ", "−").replace("−1/N · ", "−")
 
 
+def _fused(op, input: Tensor, target: Tensor, reduction: str) -> Tensor:
+    """``op`` on an input and target the module has checked (float, one dtype, one shape): the
+    functional would repeat those checks; the default mean passes no options at all."""
+    if reduction == "mean":
+        return op.apply(input, target)
+    return op.apply(input, target, reduction=reduction)
+
+
 class _Loss(Module):
     """Base of the loss modules: checks ``reduction`` and declares what the explainer, the
     report and ``fit`` read about a loss.
@@ -145,7 +160,7 @@ class MSELoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "MSELoss", "input")
         target = _matching_target(input, target, "MSELoss")
-        return F.mse_loss(input, target, reduction=self.reduction)
+        return _fused(MSE, input, target, self.reduction)
 
 
 class L1Loss(_Loss):
@@ -158,7 +173,7 @@ class L1Loss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "L1Loss", "input")
         target = _matching_target(input, target, "L1Loss")
-        return F.l1_loss(input, target, reduction=self.reduction)
+        return _fused(L1, input, target, self.reduction)
 
 
 class HuberLoss(_Loss):
@@ -188,7 +203,7 @@ class HuberLoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "HuberLoss", "input")
         target = _matching_target(input, target, "HuberLoss")
-        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+        return Huber.apply(input, target, reduction=self.reduction, delta=self.delta)
 
 
 class BCELoss(_Loss):
@@ -214,6 +229,12 @@ class BCELoss(_Loss):
     def forward(self, input, target):
         input = _as_float_tensor(input, "BCELoss", "input")
         target = _matching_target(input, target, "BCELoss")
+        if self._buffers["weight"] is None:
+            # input and target are checked above (float, one dtype, one shape) and the op checks
+            # the range itself: straight to it, without the functional's second round of checks
+            if self.reduction == "mean":
+                return BinaryCrossEntropy.apply(input, target)
+            return BinaryCrossEntropy.apply(input, target, reduction=self.reduction)
         return F.binary_cross_entropy(
             input, target, weight=_weight_like(self.weight, input), reduction=self.reduction
         )
@@ -386,6 +407,12 @@ class NLLLoss(_Loss):
                 f"NLLLoss needs integer class indices, got dtype {data.dtype}; use "
                 f"y.astype('int64')"
             )
+        z = input.array
+        if z.ndim == 2 and self._buffers["weight"] is None:
+            # (N, C) log-probabilities and plain class indices: the fused op, without the
+            # functional's second round of checks
+            if plain_class_indices(z, data, self.ignore_index):
+                return NLL.apply(input, labels=data, reduction=self.reduction)
         return F.nll_loss(
             input,
             target,

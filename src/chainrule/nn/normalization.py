@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from chainrule import ops
+from chainrule.autograd.compile_hooks import after_forward
 from chainrule.errors import ShapeError
 from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
@@ -127,7 +128,8 @@ class BatchNorm1d(Module):
             var = ops.mean(centred * centred, axis=axes, keepdims=True)
             x_hat = centred / ops.sqrt(var + self.eps)
             if self.training and self.track_running_stats:
-                self._update_running(mean.array.reshape(c), var.array.reshape(c), n)
+                # through after_forward, so a compiled step updates them on every call too
+                after_forward(self._update_running, mean, var, n)
         else:
             mean = self.running_mean.array.reshape(stat_shape)
             scale = 1.0 / np.sqrt(self.running_var.array.reshape(stat_shape) + self.eps)
@@ -139,6 +141,7 @@ class BatchNorm1d(Module):
         return x_hat
 
     def _update_running(self, batch_mean: np.ndarray, batch_var: np.ndarray, n: int) -> None:
+        batch_mean, batch_var = batch_mean.reshape(-1), batch_var.reshape(-1)
         self.num_batches_tracked.array += 1
         if self.momentum is None:
             factor = 1.0 / float(self.num_batches_tracked.array)

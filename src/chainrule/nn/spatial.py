@@ -11,13 +11,13 @@ import math
 
 import numpy as np
 
+from chainrule.autograd.compile_hooks import per_call
 from chainrule.errors import ShapeError
 from chainrule.nn._util import as_input
-from chainrule.nn.dropout import Dropout
+from chainrule.nn.dropout import Dropout, keep_mask
 from chainrule.nn.module import Module
 from chainrule.nn.normalization import BatchNorm1d
 from chainrule.ops._util import operand
-from chainrule.random import get_generator
 
 
 class BatchNorm2d(BatchNorm1d):
@@ -76,9 +76,7 @@ class Dropout2d(Dropout):
         mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)
         if self.p == 1.0:
             return x * np.zeros(mask_shape, dtype=x.dtype)
-        keep = get_generator(self.generator).random(mask_shape) >= self.p
-        scale = np.asarray(1.0 / (1.0 - self.p), dtype=x.dtype)
-        return x * (keep * scale)
+        return x * per_call(keep_mask, self.generator, mask_shape, self.p, x.dtype)
 
 
 class Unflatten(Module):

@@ -15,6 +15,11 @@ from chainrule.ops._util import check_broadcast, operand, operands
 from chainrule.tensor import Tensor
 
 
+def _constant(array: np.ndarray) -> Tensor:
+    """An array as a tensor outside the graph (a local derivative that is piecewise constant)."""
+    return Tensor._make(array, False)
+
+
 class Add(Function):
     """a + b"""
 
@@ -27,6 +32,10 @@ class Add(Function):
         return a + b
 
     def backward(self, grad):
+        return grad, grad
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
         return grad, grad
 
 
@@ -44,6 +53,10 @@ class Sub(Function):
     def backward(self, grad):
         return grad, (-grad if self.needs_grad[1] else None)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return grad, -grad
+
 
 class Mul(Function):
     """a · b"""
@@ -59,6 +72,11 @@ class Mul(Function):
         grad_a = grad * self.b if self.needs_grad[0] else None
         grad_b = grad * self.a if self.needs_grad[1] else None
         return grad_a, grad_b
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        a, b = self.parents
+        return grad * b, grad * a
 
 
 class Div(Function):
@@ -77,6 +95,11 @@ class Div(Function):
         grad_b = -grad_a * self.out if self.needs_grad[1] else None  # −g·a/b² = −(g/b)·(a/b)
         return (grad_a if self.needs_grad[0] else None), grad_b
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        a, b = self.parents
+        return grad / b, -grad * a / (b * b)
+
 
 class Neg(Function):
     """−x"""
@@ -90,6 +113,10 @@ class Neg(Function):
         return -x
 
     def backward(self, grad):
+        return (-grad,)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
         return (-grad,)
 
 
@@ -108,6 +135,12 @@ class PowScalar(Function):
         if p == 2:
             return (grad * (2 * self.x),)
         return (grad * (p * self.x ** (p - 1)),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        p = self.exponent
+        return (grad * (p * x ** (p - 1)),)
 
 
 class Pow(Function):
@@ -144,6 +177,11 @@ class Exp(Function):
     def backward(self, grad):
         return (grad * self.out,)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        return (grad * exp(x),)
+
 
 class Log(Function):
     label = "ln"
@@ -155,6 +193,11 @@ class Log(Function):
 
     def backward(self, grad):
         return (grad / self.x,)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        return (grad / x,)
 
 
 class Sqrt(Function):
@@ -168,6 +211,11 @@ class Sqrt(Function):
     def backward(self, grad):
         return (grad / (2 * self.out),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        return (grad / (2 * sqrt(x)),)
+
 
 class Abs(Function):
     label = "|·|"
@@ -179,6 +227,11 @@ class Abs(Function):
 
     def backward(self, grad):
         return (grad * np.sign(self.x),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        return (grad * _constant(np.sign(x.array)),)
 
 
 class Clip(Function):
@@ -279,30 +332,57 @@ class Clone(Function):
 
 
 # ---- functions ------------------------------------------------------------------------------
+def _same_layout(a, b) -> bool:
+    return (
+        isinstance(a, Tensor)
+        and isinstance(b, Tensor)
+        and a.array.shape == b.array.shape
+        and a.array.dtype == b.array.dtype
+    )
+
+
 def _binary(op, a, b) -> Tensor:
     a, b = operands(a, b)
     if a.array.shape != b.array.shape:
         check_broadcast(op.label, a.array, b.array)
     return op.apply(a, b)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (grad,)
+
 
 def add(a, b) -> Tensor:
     """a + b with NumPy broadcasting."""
+    # Two tensors of one shape and dtype (the common case): nothing to convert or check.
+    if a.__class__ is b.__class__ is Tensor and a.array.shape == b.array.shape:
+        if a.array.dtype == b.array.dtype:
+            return Add.apply(a, b)
     return _binary(Add, a, b)
 
 
 def sub(a, b) -> Tensor:
     """a − b with NumPy broadcasting."""
+    # Two tensors of one shape and dtype (the common case): nothing to convert or check.
+    if a.__class__ is b.__class__ is Tensor and a.array.shape == b.array.shape:
+        if a.array.dtype == b.array.dtype:
+            return Sub.apply(a, b)
     return _binary(Sub, a, b)
 
 
 def mul(a, b) -> Tensor:
     """a · b with NumPy broadcasting."""
+    # Two tensors of one shape and dtype (the common case): nothing to convert or check.
+    if a.__class__ is b.__class__ is Tensor and a.array.shape == b.array.shape:
+        if a.array.dtype == b.array.dtype:
+            return Mul.apply(a, b)
     return _binary(Mul, a, b)
 
 
 def div(a, b) -> Tensor:
     """a / b with NumPy broadcasting; integers divide to the default float dtype (PyTorch)."""
+    if _same_layout(a, b) and a.array.dtype.kind == "f":
+        return Div.apply(a, b)
     a, b = operands(a, b)
     if a.array.dtype.kind in "biu" and b.array.dtype.kind in "biu":
         dtype = _dtype.get_default_dtype()

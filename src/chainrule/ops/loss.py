@@ -11,87 +11,33 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import DataError, DTypeError, ShapeError
-from chainrule.ops._util import MINUS_ONE, ONE, operand
-from chainrule.ops.activation import _sigmoid_parts, _softmax_parts
+from chainrule.ops._util import MINUS_ONE, ONE
+from chainrule.ops.activation import _sigmoid_parts, _softmax_parts, sigmoid, softmax
+from chainrule.ops.loss_common import (
+    _check_reduction,
+    _float_input,
+    _float_target,
+    _reduce_array,
+    _same_shape,
+    _spread,
+    _upstream,
+    _weight_array,
+)
+from chainrule.ops.loss_regression import (  # noqa: F401 - re-exported: the loss family
+    huber_loss,
+    l1_loss,
+    mse_loss,
+)
 from chainrule.ops.matmul import row_sum
 from chainrule.tensor import Tensor
 
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-# ---- argument checks ------------------------------------------------------------------------
-def _check_reduction(reduction, loss: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{loss} reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _float_input(x, loss: str) -> Tensor:
-    x = operand(x)
-    if x.array.dtype.kind != "f":
-        raise DTypeError(
-            f"{loss} needs a floating-point input, got dtype {x.array.dtype}; convert it with "
-            f".astype('float32')"
-        )
-    return x
-
-
-def _float_target(target, like: Tensor, loss: str) -> Tensor:
-    """The target as a tensor of the input's dtype (a differentiable cast if it needs grad)."""
-    if isinstance(target, Tensor):
-        if target.array.dtype == like.array.dtype:
-            return target
-        if target.array.dtype.kind not in "fiub":
-            raise DTypeError(f"{loss} got a target of dtype {target.array.dtype}")
-        return target.astype(like.array.dtype)
-    array = np.asarray(target)
-    if array.dtype.kind not in "fiub":
-        raise DTypeError(f"{loss} got a target of dtype {array.dtype}; targets must be numbers")
-    return Tensor._make(array.astype(like.array.dtype, copy=False), False)
-
-
-def _same_shape(input: Tensor, target: Tensor, loss: str) -> None:
-    if input.array.shape != target.array.shape:
-        raise ShapeError(
-            f"{loss} got input of shape {input.shape} and target of shape {target.shape}; they "
-            f"must match (reshape the target, e.g. target.reshape{input.shape})"
-        )
-
-
-def _weight_array(weight, dtype, loss: str, name: str = "weight") -> np.ndarray | None:
-    if weight is None:
-        return None
-    array = np.asarray(weight.array if isinstance(weight, Tensor) else weight)
-    if array.dtype.kind not in "fiub":
-        raise DTypeError(f"{loss} {name} must be numeric, got dtype {array.dtype}")
-    return array.astype(dtype, copy=False)
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "none":
-        return loss
-    return loss.sum() if reduction == "sum" else loss.mean()
-
-
-def _reduce_array(per_element: np.ndarray, reduction: str, count) -> np.ndarray:
-    if reduction == "none":
-        return per_element
-    if per_element.size == 1 and count == 1:
-        # One element is its own sum and mean; NumPy's reduction costs 0.7 µs even here.
-        return per_element.reshape(())
-    total = per_element.sum()  # the method: np.sum's Python wrapper costs a microsecond
-    return total if reduction == "sum" else total / per_element.dtype.type(count)
-
-
-def _spread(grad: np.ndarray, shape: tuple, reduction: str, count) -> np.ndarray:
-    """The upstream gradient as seen by each element before the reduction."""
-    if reduction == "none":
-        return grad
-    if reduction == "mean":
-        grad = grad / grad.dtype.type(count)
-    return np.broadcast_to(grad, shape)
-
 
 # ---- binary cross-entropy from logits ---------------------------------------------------------
+def _graph_scale(grad: Tensor, reduction: str, count: int) -> Tensor:
+    """The upstream gradient spread over the elements a reduction averaged or summed."""
+    return grad / count if reduction == "mean" and count != 1 else grad
+
+
 class BinaryCrossEntropyWithLogits(Function):
     """ℓ = w·[(1 − t)·z + (1 + (p − 1)·t)·ln(1 + e^(−z))], p the positive-class weight
     (p = 1: ℓ = w·[ln(1 + e^z) − t·z]).
@@ -173,11 +119,38 @@ class BinaryCrossEntropyWithLogits(Function):
             grad_t = g * local
         return grad_z, grad_t
 
+    def backward_graph(self, grad):
+        """(σ(z) − t)·g and −z·g as tensors (second derivatives; no weights)."""
+        if self.weight is not None or self.pos_weight is not None:
+            return super().backward_graph(grad)
+        z, t = self.parents
+        scale = _graph_scale(grad, self.reduction, self.z.size)
+        return (sigmoid(z) - t) * scale, -z * scale
+
 
 def binary_cross_entropy_with_logits(
     input, target, weight=None, reduction: str = "mean", pos_weight=None
 ) -> Tensor:
-    """Binary cross-entropy on logits, fused with the sigmoid for stability (see PyTorch)."""
+    """Binary cross-entropy of logits, fused with the sigmoid: stable for any logit.
+
+    Args:
+        input: logits (any real numbers).
+        target: targets in [0, 1] of the same shape (tensor or array, integer labels allowed).
+        weight: optional per-element weight, broadcast to the input's shape.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        pos_weight: optional weight of the positive term, per class (broadcast along the last
+            axis), to rebalance rare positives.
+
+    Shape:
+        input and target: the same shape, e.g. (N,) or (N, C); output: scalar, or that shape for
+        ``"none"``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> loss = cr.functional.binary_cross_entropy_with_logits(cr.tensor([0.0]), [1.0])
+        >>> round(loss.item(), 4)
+        0.6931
+    """
     name = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, name)
     input = _float_input(input, name)
@@ -227,9 +200,9 @@ class _CrossEntropyBase(Function):
         local = total * self.p - q
         # At the largest logit: S·p − q = −S·(1 − p) + (S − q), with 1 − p = r/(1 + r) exact,
         # so a confident, correct prediction keeps its tiny gradient instead of rounding to 0.
-        q_top = np.take_along_axis(q, top, axis=axis)
+        q_top = top.take(q)
         exact = (total - q_top) - total * (self.rest / (1 + self.rest))
-        np.put_along_axis(local, top, exact, axis=axis)
+        top.put(local, exact)
         return g * local
 
 
@@ -250,28 +223,49 @@ class CrossEntropy(_CrossEntropyBase):
         g = _spread(grad, self.shape, self.reduction, self.count)
         return (self._grad_logits(g),)
 
+    def backward_graph(self, grad):
+        """(softmax(z) − onehot(y))·g as a tensor (second derivatives; class indices only)."""
+        if self.labels is None:
+            return super().backward_graph(grad)
+        (z,) = self.parents[:1]
+        onehot = np.zeros(z.array.shape, z.array.dtype)
+        onehot[np.arange(len(self.labels)), self.labels] = 1
+        scale = _graph_scale(grad, self.reduction, self.count)
+        if self.reduction == "none":
+            scale = scale.reshape(-1, 1)
+        return ((softmax(z, axis=1) - Tensor._make(onehot, False)) * scale,)
+
     # The common call, logits (N, C) and N valid class indices with no weight or smoothing, skips
     # the dense one-hot q: the same numbers from a few row-wise steps (to the last bit or two:
     # the row sums here run in BLAS).
+    #
+    # Entries (n, top_n) and (n, y_n) are read and written through flat indices into C-ordered
+    # arrays: one fancy index each, a quarter of the cost of indexing with two arrays.
     def _forward_labels(self, z, labels, reduction):
-        rows = np.arange(z.shape[0])
+        n, n_classes = z.shape
         top = z.argmax(axis=1)  # the methods: np.argmax and np.sum add a wrapper call
-        shifted = z - z[rows, top][:, None]
-        picked = shifted[rows, labels]  # z_y − max ≤ 0
+        offsets = np.arange(0, n * n_classes, n_classes)
+        flat_top, flat_y = offsets + top, offsets + labels
+        shifted = z - z.reshape(-1)[flat_top][:, None]
+        if not shifted.flags.c_contiguous:  # (a transposed z gives a transposed result)
+            shifted = np.ascontiguousarray(shifted)
+        flat = shifted.reshape(-1)  # a view: the writes below land in shifted (then e)
+        picked = flat[flat_y]  # z_y − max ≤ 0
         e = np.exp(shifted, out=shifted)
-        e[rows, top] = 0
+        flat[flat_top] = 0
         rest = row_sum(e)  # r = Σ e^(z − max) over all but the max
         per = np.log1p(rest)
         per -= picked  # ln(1 + r) − (z_y − max): two non-negative terms, no cancellation
         denom = rest + 1
         e /= denom[:, None]
-        e[rows, top] = 1 / denom  # softmax(z)
-        self.p, self.rest, self.denom, self.top, self.rows = e, rest, denom, top, rows
-        self.labels, self.reduction, self.count = labels, reduction, z.shape[0]
-        return _reduce_array(per, reduction, self.count)
+        flat[flat_top] = 1 / denom  # softmax(z)
+        self.p, self.rest, self.denom, self.top = e, rest, denom, top
+        self.flat_top, self.flat_y = flat_top, flat_y
+        self.labels, self.reduction, self.count = labels, reduction, n
+        return _reduce_array(per, reduction, n)
 
     def _backward_labels(self, grad):
-        rows, labels, top = self.rows, self.labels, self.top
+        labels, top = self.labels, self.top
         if self.reduction == "none":
             scale, scale_rows = grad[:, None], grad
         else:
@@ -279,11 +273,14 @@ class CrossEntropy(_CrossEntropyBase):
                 grad = grad[()] / self.count  # scalar ÷ int: float32, a tenth of 0-d ÷ float32
             scale = scale_rows = grad
         grad_z = self.p * scale
-        grad_z[rows, labels] = (self.p[rows, labels] - 1) * scale_rows
+        if not grad_z.flags.c_contiguous:  # (an upstream gradient of an odd layout)
+            grad_z = np.ascontiguousarray(grad_z)
+        flat = grad_z.reshape(-1)  # a view: the writes below land in grad_z
+        flat[self.flat_y] = (self.p.reshape(-1)[self.flat_y] - 1) * scale_rows
         # At the largest logit 1 − p is r/(1 + r) exactly, so a confident, correct prediction
         # keeps its tiny gradient −r/(1 + r) instead of rounding p − 1 to 0.
         off = (labels != top).astype(grad_z.dtype)
-        grad_z[rows, top] = (off - self.rest / self.denom) * scale_rows
+        flat[self.flat_top] = (off - self.rest / self.denom) * scale_rows
         return grad_z
 
 
@@ -376,6 +373,9 @@ def _index_coefficients(labels, input, axis, weight, ignore_index, smoothing):
     return q, denominator
 
 
+_max_reduce = np.maximum.reduce
+
+
 def plain_class_indices(z: np.ndarray, labels: np.ndarray, ignore_index: int) -> bool:
     """True when ``labels`` are N valid class indices for (N, C) logits ``z``, none of them
     ignored: the case :class:`CrossEntropy` computes without a one-hot target."""
@@ -388,8 +388,9 @@ def plain_class_indices(z: np.ndarray, labels: np.ndarray, ignore_index: int) ->
     ):
         return False
     if labels.dtype == np.int64:
-        # Seen as unsigned, a negative label is huge: one reduction checks both ends.
-        return bool(labels.view(np.uint64).max() < n_classes)
+        # Seen as unsigned, a negative label is huge: one reduction checks both ends (the ufunc's
+        # own reduce: the method's Python wrapper costs as much again).
+        return bool(_max_reduce(labels.view(np.uint64), axis=None) < n_classes)
     return bool(labels.min() >= 0 and labels.max() < n_classes)
 
 
@@ -401,7 +402,31 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
-    """Cross-entropy between logits and class indices or class probabilities (PyTorch's)."""
+    """Cross-entropy of logits against class indices or class probabilities (softmax fused in).
+
+    With class weights and ``reduction="mean"`` the sum is divided by the total weight of the
+    targets that are not ignored, as in PyTorch.
+
+    Args:
+        input: logits, classes along axis 1 (axis 0 for an unbatched (C,) input).
+        target: integer class indices, or float probabilities of the input's shape.
+        weight: optional per-class weight of shape (C,).
+        ignore_index: class-index targets equal to it contribute nothing.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        label_smoothing: ε in [0, 1]; the target becomes (1 − ε)·target + ε/C.
+
+    Shape:
+        input: (C,), (N, C) or (N, C, d1, ...); index target: (), (N,) or (N, d1, ...);
+        probability target: the input's shape; output: scalar, or the target's per-position
+        shape for ``"none"``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> logits = cr.tensor([[0.0, 0.0]], requires_grad=True)
+        >>> loss = cr.functional.cross_entropy(logits, [1])
+        >>> round(loss.item(), 4)
+        0.6931
+    """
     name = "cross_entropy"
     _check_reduction(reduction, name)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -443,17 +468,71 @@ def cross_entropy(
     return CrossEntropy.apply(input, q=q, axis=axis, reduction=reduction, count=denominator)
 
 
-# ---- composites ---------------------------------------------------------------------------------
+# ---- negative log-likelihood ------------------------------------------------------------------
+class NLL(Function):
+    """ℓ_n = −x[n, y_n] for (N, C) log-probabilities x and N plain class indices y (the common
+    call; weights and ignored targets take the one-hot composite below).
+
+    Local derivative: ∂ℓ/∂x = −onehot(y): one entry per row, so the backward pass writes N
+    numbers into zeros instead of multiplying by a dense one-hot matrix.
+    """
+
+    label = "nll"
+    formulas = ("−onehot(y)",)
+
+    def forward(self, x, labels=None, reduction="mean"):
+        rows = np.arange(x.shape[0])
+        self.rows, self.labels, self.reduction = rows, labels, reduction
+        self.x_shape, self.x_dtype = x.shape, x.dtype
+        return _reduce_array(np.negative(x[rows, labels]), reduction, x.shape[0])
+
+    def backward(self, grad):
+        grad_x = np.zeros(self.x_shape, self.x_dtype)
+        grad_x[self.rows, self.labels] = -_upstream(grad, self.reduction, self.x_shape[0])
+        return (grad_x,)
+
+    def backward_graph(self, grad):
+        """−onehot(y)·g as a tensor (second derivatives): the one-hot is a constant."""
+        onehot = np.zeros(self.x_shape, self.x_dtype)
+        onehot[self.rows, self.labels] = -1
+        n = self.x_shape[0]
+        if self.reduction == "none":
+            grad = grad.reshape(n, 1)
+        elif self.reduction == "mean" and n != 1:
+            grad = grad / n
+        return (Tensor._make(onehot, False) * grad,)
+
+
 def nll_loss(
     input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
 ) -> Tensor:
-    """Negative log-likelihood of class indices, given log-probabilities (PyTorch's)."""
+    """Negative log-likelihood of class indices, given log-probabilities (e.g. log_softmax).
+
+    Args:
+        input: log-probabilities, classes along axis 1 (axis 0 for an unbatched (C,) input).
+        target: integer class indices.
+        weight: optional per-class weight of shape (C,).
+        ignore_index: targets equal to it contribute nothing.
+        reduction: ``"mean"`` (weighted mean), ``"sum"`` or ``"none"``.
+
+    Shape:
+        input: (C,), (N, C) or (N, C, d1, ...); target: (), (N,) or (N, d1, ...).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.nll_loss(cr.tensor([[-1.0, -2.0]]), [1]).item()
+        2.0
+    """
     from chainrule.ops.reduce import sum as _sum
 
     name = "nll_loss"
     _check_reduction(reduction, name)
     input = _float_input(input, name)
     axis = _class_axis(input, name)
+    if weight is None and input.array.ndim == 2:
+        labels = target.array if isinstance(target, Tensor) else np.asarray(target)
+        if plain_class_indices(input.array, labels, ignore_index):
+            return NLL.apply(input, labels=labels, reduction=reduction)
     n_classes = input.array.shape[axis]
     weight = _weight_array(weight, input.array.dtype, name)
     if weight is not None and weight.shape != (n_classes,):
@@ -470,60 +549,37 @@ def nll_loss(
     return total if reduction == "sum" else total / input.array.dtype.type(denominator)
 
 
-def mse_loss(input, target, reduction: str = "mean") -> Tensor:
-    """Mean squared error: reduce((input − target)²)."""
-    _check_reduction(reduction, "mse_loss")
-    input = _float_input(input, "mse_loss")
-    target = _float_target(target, input, "mse_loss")
-    _same_shape(input, target, "mse_loss")
-    diff = input - target
-    return _reduce(diff * diff, reduction)
-
-
-def l1_loss(input, target, reduction: str = "mean") -> Tensor:
-    """Mean absolute error: reduce(|input − target|)."""
-    from chainrule.ops.elementwise import abs as _abs
-
-    _check_reduction(reduction, "l1_loss")
-    input = _float_input(input, "l1_loss")
-    target = _float_target(target, input, "l1_loss")
-    _same_shape(input, target, "l1_loss")
-    return _reduce(_abs(input - target), reduction)
-
-
-def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """Huber loss: ½d² where |d| < delta, else delta·(|d| − ½·delta), with d = input − target."""
-    from chainrule.ops.elementwise import abs as _abs
-    from chainrule.ops.elementwise import where
-
-    _check_reduction(reduction, "huber_loss")
-    if not delta > 0:
-        raise ValueError(f"huber_loss delta must be positive, got {delta}")
-    input = _float_input(input, "huber_loss")
-    target = _float_target(target, input, "huber_loss")
-    _same_shape(input, target, "huber_loss")
-    diff = input - target
-    size = _abs(diff)
-    quadratic = 0.5 * diff * diff
-    linear = delta * (size - 0.5 * delta)
-    return _reduce(where(size.array < delta, quadratic, linear), reduction)
-
-
 class BinaryCrossEntropy(Function):
     """ℓ = −w·[t·ln p + (1 − t)·ln(1 − p)], each logarithm clamped at −100 (PyTorch's).
 
     Local derivatives: ∂ℓ/∂p = w·(p − t)/max(p·(1 − p), 1e-12) and
     ∂ℓ/∂t = w·(ln(1 − p) − ln p) (clamped logarithms).
+
+    The forward pass checks that p lies in [0, 1] (so a compiled replay checks it too), and the
+    same two numbers, min p and max p, tell it whether any logarithm can reach the clamp: when
+    e^(−100) < p < 1 everywhere, neither can, and the clamps and the floating-point error state
+    that guards log(0) (together as slow as the loss itself on one row) are skipped.
     """
 
     label = "bce"
     formulas = ("w·(p − t)/(p·(1 − p))", "w·(ln(1 − p) − ln p)")
 
-    def forward(self, p, t, weight, reduction):
-        with np.errstate(divide="ignore"):
-            log_p = np.maximum(np.log(p), -100)
-            log_q = np.maximum(np.log1p(-p), -100)
-        per = -(t * log_p + (1 - t) * log_q)
+    def forward(self, p, t, weight=None, reduction="mean"):
+        lo, hi = (p.item(),) * 2 if p.size == 1 else (p.min(), p.max())
+        if not (lo >= 0 and hi <= 1):  # NaN fails both
+            raise DataError(
+                f"binary_cross_entropy needs probabilities in [0, 1], got values from "
+                f"{np.nanmin(p)} to {np.nanmax(p)}; apply sigmoid first, or use "
+                f"binary_cross_entropy_with_logits"
+            )
+        if lo > _EXP_MINUS_100 and hi < 1:
+            log_p, log_q = np.log(p), np.log1p(np.negative(p))
+        else:
+            with np.errstate(divide="ignore"):
+                log_p = np.maximum(np.log(p), _LOG_CLAMP)
+                log_q = np.maximum(np.log1p(np.negative(p)), _LOG_CLAMP)
+        # (t − 1)·ln(1 − p) − t·ln p: the negation of t·ln p + (1 − t)·ln(1 − p), bit for bit
+        per = np.subtract(np.multiply(np.subtract(t, ONE), log_q), np.multiply(t, log_p))
         if weight is not None:
             per = per * weight
         self.p, self.t, self.weight, self.reduction = p, t, weight, reduction
@@ -531,35 +587,61 @@ class BinaryCrossEntropy(Function):
         return _reduce_array(per, reduction, per.size)
 
     def backward(self, grad):
-        g = _spread(grad, self.shape, self.reduction, int(np.prod(self.shape)))
+        p, t = self.p, self.t
+        if self.reduction == "none":
+            g = grad
+        else:  # a scalar: float32 arithmetic at a fraction of a 0-d array's cost
+            g = grad[()]
+            if self.reduction == "mean" and p.size != 1:
+                g = g / p.size
         if self.weight is not None:
             g = g * self.weight
-        p, t = self.p, self.t
         grad_p = grad_t = None
         if self.needs_grad[0]:
-            grad_p = g * (p - t) / np.maximum(p * (1 - p), p.dtype.type(1e-12))
+            floor = np.maximum(np.multiply(p, np.subtract(ONE, p)), p.dtype.type(1e-12))
+            grad_p = np.divide(np.multiply(np.subtract(p, t), g), floor)
         if self.needs_grad[1]:
-            grad_t = g * (self.log_q - self.log_p)
+            grad_t = np.multiply(np.subtract(self.log_q, self.log_p), g)
+        if not p.ndim:  # ufuncs on 0-d arrays return NumPy scalars
+            grad_p = None if grad_p is None else np.asarray(grad_p)
+            grad_t = None if grad_t is None else np.asarray(grad_t)
         return grad_p, grad_t
 
 
+_LOG_CLAMP = np.int8(-100)  # an int8 operand keeps the array's float dtype
+_EXP_MINUS_100 = float(np.exp(-100.0))  # below it, ln p would pass the clamp
+
+
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy on probabilities in [0, 1], logarithms clamped at −100."""
+    """Binary cross-entropy of probabilities; logarithms clamped at −100 as in PyTorch.
+
+    Prefer :func:`binary_cross_entropy_with_logits`, which is stable where this is not.
+
+    Args:
+        input: probabilities in [0, 1].
+        target: targets in [0, 1] of the same shape (tensor or array, integer labels allowed).
+        weight: optional per-element weight, broadcast to the input's shape.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Shape:
+        input and target: the same shape; output: scalar, or that shape for ``"none"``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> loss = cr.functional.binary_cross_entropy(cr.tensor([0.5]), cr.tensor([1.0]))
+        >>> round(loss.item(), 4)
+        0.6931
+    """
     name = "binary_cross_entropy"
     _check_reduction(reduction, name)
     input = _float_input(input, name)
     target = _float_target(target, input, name)
     _same_shape(input, target, name)
-    data = input.array
-    if data.size and not ((data >= 0).all() and (data <= 1).all()):
-        raise DataError(
-            f"{name} needs probabilities in [0, 1], got values from {np.nanmin(data)} to "
-            f"{np.nanmax(data)}; apply sigmoid first, or use binary_cross_entropy_with_logits"
-        )
-    weight = _weight_array(weight, data.dtype, name)
+    weight = _weight_array(weight, input.array.dtype, name)
     if weight is not None:
+        shape = input.array.shape
         try:
-            if np.broadcast_shapes(weight.shape, data.shape) != data.shape:
+            if np.broadcast_shapes(weight.shape, shape) != shape:
                 raise ValueError
         except ValueError:
             raise ShapeError(
@@ -567,3 +649,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
                 f"input's shape {input.shape}"
             ) from None
     return BinaryCrossEntropy.apply(input, target, weight=weight, reduction=reduction)
+
+
+# Declared, as on the loss modules, so ``fit`` can tell a logit output without reading names.
+binary_cross_entropy_with_logits.output = "logit"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import ShapeError
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operands
 from chainrule.tensor import Tensor
 
@@ -50,6 +50,13 @@ class MatMul(Function):
         if self.needs_grad[1]:
             grad_b = np.swapaxes(a, -1, -2) @ grad
         return grad_a, grad_b
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        a, b = self.parents
+        if a.ndim < 2 or b.ndim < 2:
+            raise NotImplementedError("second derivatives of matmul with 1-D operands")
+        return grad @ b.swapaxes(-1, -2), a.swapaxes(-1, -2) @ grad
 
 
 class Linear(Function):
@@ -106,6 +113,14 @@ class Linear(Function):
         if len(needs) == 3 and needs[2]:
             grad_b = grad.sum(axis=tuple(range(grad.ndim - 1))) if grad.ndim > 1 else grad.copy()
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        x, weight = self.parents[0], self.parents[1]
+        flat_x = x.reshape(-1, x.shape[-1])
+        flat_g = grad.reshape(-1, grad.shape[-1])
+        grads = (grad @ weight, flat_g.T @ flat_x)
+        return grads + ((flat_g.sum(0),) if len(self.parents) == 3 else ())
 
 
 _ONES: dict = {}  # read-only vectors of ones by (length, dtype)
@@ -164,10 +179,20 @@ def matmul(a, b) -> Tensor:
 
 
 def linear(x, weight, bias=None) -> Tensor:
-    """y = x @ weightᵀ + bias, as one fused op.
+    """Affine map x @ weightᵀ + bias as one fused op (PyTorch's weight layout).
+
+    Args:
+        x: input tensor or array.
+        weight: weight of shape (out_features, in_features).
+        bias: optional bias of shape (out_features,).
 
     Shape:
-        x: (..., in), weight: (out, in), bias: (out,) or None -> (..., out)
+        x: (..., in_features) -> (..., out_features).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.linear(cr.ones(2, 3), cr.ones(4, 3)).shape
+        (2, 4)
     """
     if not (isinstance(x, Tensor) and isinstance(weight, Tensor)):
         x, weight = operands(x, weight)
@@ -176,8 +201,14 @@ def linear(x, weight, bias=None) -> Tensor:
     out_features, in_features = weight.array.shape
     if x.array.ndim == 0 or x.array.shape[-1] != in_features:
         raise ShapeError(
-            f"linear(in_features={in_features}) got input of shape {x.shape}; "
+            f"linear: Linear(in_features={in_features}) got input of shape {x.shape}; "
             f"expected (..., {in_features})"
+        )
+    if x.array.dtype != weight.array.dtype:  # PyTorch refuses this too; never promote silently
+        raise DTypeError(
+            f"Linear got input of dtype {x.array.dtype} for weights of dtype "
+            f"{weight.array.dtype}; convert the input (x.to('{weight.array.dtype}')) or the "
+            f"model (model.to('{x.array.dtype}'))"
         )
     if bias is None:
         return Linear.apply(x, weight)
@@ -185,7 +216,7 @@ def linear(x, weight, bias=None) -> Tensor:
         bias = Tensor._make(np.asarray(bias, dtype=weight.array.dtype), False)
     if bias.array.shape != (out_features,):
         raise ShapeError(
-            f"linear(out_features={out_features}) got bias of shape {bias.shape}; "
+            f"linear: Linear(out_features={out_features}) got bias of shape {bias.shape}; "
             f"expected ({out_features},)"
         )
     return Linear.apply(x, weight, bias)

@@ -9,7 +9,21 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.ops._util import expand_reduced, normalize_axis, operand
+from chainrule.ops.shape import broadcast_to
 from chainrule.tensor import Tensor
+
+
+def _unreduce(grad: Tensor, fn) -> Tensor:
+    """A reduction's output gradient reshaped to broadcast over its input (tensor version of
+    :func:`expand_reduced`)."""
+    if fn.axes is None:
+        return grad.reshape((1,) * len(fn.in_shape)) if fn.in_shape else grad
+    if fn.keepdims:
+        return grad
+    shape = list(fn.in_shape)
+    for axis in fn.axes:
+        shape[axis] = 1
+    return grad.reshape(tuple(shape))
 
 
 class Sum(Function):
@@ -24,6 +38,10 @@ class Sum(Function):
     def backward(self, grad):
         grad = expand_reduced(grad, self.in_shape, self.axes, self.keepdims)
         return (np.broadcast_to(grad, self.in_shape),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (broadcast_to(_unreduce(grad, self), self.in_shape),)
 
 
 class Mean(Function):
@@ -42,6 +60,11 @@ class Mean(Function):
             self.count, 1
         )
         return (np.broadcast_to(grad, self.in_shape),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        unreduced = _unreduce(grad, self) / builtins.max(self.count, 1)
+        return (broadcast_to(unreduced, self.in_shape),)
 
 
 class _Extreme(Function):

@@ -22,6 +22,10 @@ class Reshape(Function):
     def backward(self, grad):
         return (grad.reshape(self.in_shape),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (grad.reshape(self.in_shape),)
+
 
 class Permute(Function):
     saves_inputs = False  # backward reads shapes only
@@ -34,6 +38,10 @@ class Permute(Function):
 
     def backward(self, grad):
         return (np.transpose(grad, np.argsort(self.axes)),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (grad.permute(*[int(i) for i in np.argsort(self.axes)]),)
 
 
 class Expand(Function):
@@ -97,6 +105,36 @@ class GetItem(Function):
         else:
             grad_x[self.index] = grad
         return (grad_x,)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (PlaceAt.apply(grad, shape=self.in_shape, index=self.index, advanced=self.advanced),)
+
+
+class PlaceAt(Function):
+    """Zeros of ``shape`` with ``x`` added at ``index``: the transpose of indexing (GetItem's
+    backward as an op, so second derivatives can pass through indexing)."""
+
+    saves_inputs = False  # backward reads the index only
+
+    label = "place"
+    formulas = ("1 at the placed elements",)
+
+    def forward(self, x, shape, index, advanced):
+        self.index = index
+        out = np.zeros(shape, dtype=x.dtype)
+        if advanced:
+            np.add.at(out, index, x)
+        else:
+            out[index] = x
+        return out
+
+    def backward(self, grad):
+        return (grad[self.index],)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (GetItem.apply(grad, index=self.index, advanced=True),)
 
 
 class Pad(Function):

@@ -38,6 +38,7 @@ from chainrule.train.batches import (
 )
 from chainrule.train.callback_list import CallbackList
 from chainrule.train.callbacks import BackupAndRestore
+from chainrule.train.compiled_fit import CompiledSteps, mode_of, why_not
 from chainrule.train.evaluate import (
     DEFAULT_METRICS,
     evaluate,
@@ -199,20 +200,23 @@ def _train_epoch(run, epoch: int):
         cbs.on_batch_begin(batch)
         y = target_array(yb)
         try:
-            value, out = train_step(
-                run.model,
-                run.loss_fn,
-                run.optimizer,
-                as_input(xb, run.dtype),
-                y,
-                guard=run.guard,
-                forward=run.forward,
-                after_backward=run.after_backward,
-            )
+            if run.compiled is not None:
+                value, out = run.compiled(as_input(xb, run.dtype), y)
+            else:
+                value, out = train_step(
+                    run.model,
+                    run.loss_fn,
+                    run.optimizer,
+                    as_input(xb, run.dtype),
+                    y,
+                    guard=run.guard,
+                    forward=run.forward,
+                    after_backward=run.after_backward,
+                )
         except NonFiniteError as err:
             raise _located(err, run, epoch, batch) from None
         n = len(y)
-        stats.add(value, n, y, out.array)
+        stats.add(value, n, y, None if out is None else out.array)
         if run.per_batch:
             run.scheduler.step()
         cbs.on_batch_end(batch, {"loss": value, "size": n})
@@ -274,6 +278,18 @@ def _run_epoch(run, epoch: int) -> bool:
     return False
 
 
+def _compiled_steps(run):
+    """The compiled per-batch step when ``compile`` asks for it and the run allows it."""
+    if run.compile == "off":
+        return None
+    reason = why_not(run)
+    if reason is not None:
+        if run.compile == "on":
+            raise ValueError(f"fit(compile=True) cannot compile this run: {reason}")
+        return None
+    return CompiledSteps(run, run.compile)
+
+
 # ---- fit ------------------------------------------------------------------------------------
 def fit(
     model,
@@ -295,6 +311,7 @@ def fit(
     initial_epoch: int = 0,
     check_finite: bool = True,
     distributed: bool | None = None,
+    compile: bool | str = "auto",  # noqa: A002 - the name users know from torch.compile
 ) -> History:
     # Over 80 lines only because of the docstring (the public API's reference); the code is
     # the outline of a run, its parts are in the functions above.
@@ -343,6 +360,11 @@ def fit(
             trains on its share of the data with ``batch_size`` samples per step, gradients
             are averaged, logs are combined over ranks, and only rank 0 prints and writes
             files. ``None`` (the default): on when an MPI launcher started several ranks.
+        compile: ``"auto"`` (default): take each step with the compiled step
+            (``cr.compile_step``, NumPy tier: the same weights, bit for bit, without building a
+            graph) when the run allows it — no training metrics (pass ``metrics=()``), not
+            distributed — and the model compiles; else the eager step. ``True``: require it
+            (an error says why it cannot); ``False``: always eager. See docs/compile.md.
 
     Returns:
         A :class:`History`: ``history.history["loss"]``, ``["val_loss"]``, metrics, ``"lr"``,
@@ -371,12 +393,14 @@ def fit(
         verbose=verbose,
         check_finite=check_finite,
         distributed=distributed,
+        compile=mode_of(compile),
         dtype=param_dtype(model),
         user_callbacks=list(callbacks or ()),
         final_logs={},
     )
     run.callbacks = CallbackList(run.user_callbacks)
     _prepare(run, data, validation_data, validation_split, metrics, batch_size, shuffle, generator)
+    run.compiled = _compiled_steps(run)
     was_training = getattr(model, "training", True)
     model.train()
     run.display.train_begin(run.epochs, run.steps, run.initial_epoch)

@@ -1,0 +1,226 @@
+"""Numba kernels for ``cr.compile``'s jit tier (imported only when numba is installed).
+
+Each op the jit tier knows has a forward and a backward kernel here, written as loops over
+contiguous arrays, and each fused optimizer an update kernel. They compute the same formulas as
+the ops in ``chainrule.ops`` but not always in the same floating-point order (sums in loops
+rather than BLAS blocks, libm's exp rather than NumPy's), so results agree with the eager step
+to rounding, not bit for bit (see docs/compile.md for the tolerance).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# Below this many multiply-adds a matrix product runs as plain loops: a BLAS call costs more
+# than the arithmetic of the small layers the jit tier is for.
+_LOOP_MACS = 16384
+
+
+@njit(cache=True)
+def linear_fwd(x, w, b):
+    n, m, o = x.shape[0], x.shape[1], w.shape[0]
+    if n * m * o > _LOOP_MACS:
+        out = np.dot(x, w.T)
+        for i in range(n):
+            for j in range(o):
+                out[i, j] += b[j]
+        return out
+    out = np.empty((n, o), x.dtype)
+    for i in range(n):
+        for j in range(o):
+            s = b[j]
+            for k in range(m):
+                s += x[i, k] * w[j, k]
+            out[i, j] = s
+    return out
+
+
+@njit(cache=True)
+def linear_fwd_nobias(x, w):
+    return linear_fwd(x, w, np.zeros(w.shape[0], x.dtype))
+
+
+@njit(cache=True)
+def linear_bwd(g, x, w, need_x):
+    """(grad_x, grad_w, grad_b) of out = x·wᵀ + b; grad_x is empty when not needed."""
+    n, m, o = x.shape[0], x.shape[1], w.shape[0]
+    gb = np.zeros(o, g.dtype)
+    for i in range(n):
+        for j in range(o):
+            gb[j] += g[i, j]
+    if n * m * o > _LOOP_MACS:
+        gw = np.dot(g.T, x)
+        gx = np.dot(g, w) if need_x else np.empty((0, 0), g.dtype)
+        return gx, gw, gb
+    gw = np.zeros((o, m), g.dtype)
+    for i in range(n):
+        for j in range(o):
+            gij = g[i, j]
+            for k in range(m):
+                gw[j, k] += gij * x[i, k]
+    if not need_x:
+        return np.empty((0, 0), g.dtype), gw, gb
+    gx = np.zeros((n, m), g.dtype)
+    for i in range(n):
+        for j in range(o):
+            gij = g[i, j]
+            for k in range(m):
+                gx[i, k] += gij * w[j, k]
+    return gx, gw, gb
+
+
+@njit(cache=True)
+def sigmoid_fwd(z):
+    out = np.empty_like(z)
+    zf, of = z.reshape(-1), out.reshape(-1)
+    for i in range(zf.size):
+        v = zf[i]
+        if v >= 0:
+            of[i] = 1 / (1 + math.exp(-v))
+        else:
+            e = math.exp(v)
+            of[i] = e / (1 + e)
+    return out
+
+
+@njit(cache=True)
+def sigmoid_bwd(out, g):
+    res = np.empty_like(g)
+    of, gf, rf = out.reshape(-1), g.reshape(-1), res.reshape(-1)
+    for i in range(gf.size):
+        rf[i] = gf[i] * (of[i] * (1 - of[i]))
+    return res
+
+
+@njit(cache=True)
+def tanh_fwd(z):
+    out = np.empty_like(z)
+    zf, of = z.reshape(-1), out.reshape(-1)
+    for i in range(zf.size):
+        of[i] = math.tanh(zf[i])
+    return out
+
+
+@njit(cache=True)
+def tanh_bwd(out, g):
+    res = np.empty_like(g)
+    of, gf, rf = out.reshape(-1), g.reshape(-1), res.reshape(-1)
+    for i in range(gf.size):
+        rf[i] = gf[i] * (1 - of[i] * of[i])
+    return res
+
+
+@njit(cache=True)
+def relu_fwd(z):
+    out = np.empty_like(z)
+    zf, of = z.reshape(-1), out.reshape(-1)
+    for i in range(zf.size):
+        of[i] = zf[i] if zf[i] > 0 else 0
+    return out
+
+
+@njit(cache=True)
+def relu_bwd(out, g):
+    res = np.empty_like(g)
+    of, gf, rf = out.reshape(-1), g.reshape(-1), res.reshape(-1)
+    for i in range(gf.size):
+        rf[i] = gf[i] if of[i] > 0 else 0
+    return res
+
+
+@njit(cache=True)
+def mul_fwd(a, b):
+    out = np.empty_like(a)
+    af, bf, of = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+    for i in range(af.size):
+        of[i] = af[i] * bf[i]
+    return out
+
+
+@njit(cache=True)
+def bce_fwd(z, t):
+    """Mean of ln(1 + e^z) − t·z over all elements, computed stably."""
+    zf, tf = z.reshape(-1), t.reshape(-1)
+    total = 0.0
+    for i in range(zf.size):
+        v = zf[i]
+        total += max(v, 0) - v * tf[i] + math.log1p(math.exp(-abs(v)))
+    return total / zf.size
+
+
+@njit(cache=True)
+def bce_bwd(z, t, g):
+    res = np.empty_like(z)
+    zf, tf, rf = z.reshape(-1), t.reshape(-1), res.reshape(-1)
+    scale = g / zf.size
+    for i in range(zf.size):
+        v = zf[i]
+        e = math.exp(-abs(v))
+        sig = 1 / (1 + e) if v >= 0 else e / (1 + e)
+        rf[i] = (sig - tf[i]) * scale
+    return res
+
+
+@njit(cache=True)
+def ce_fwd(z, labels):
+    """Mean over rows of logsumexp(z) − z[label]; returns (loss, softmax)."""
+    n, c = z.shape
+    p = np.empty_like(z)
+    total = 0.0
+    for i in range(n):
+        top = z[i, 0]
+        for j in range(1, c):
+            top = max(top, z[i, j])
+        s = 0.0
+        for j in range(c):
+            e = math.exp(z[i, j] - top)
+            p[i, j] = e
+            s += e
+        for j in range(c):
+            p[i, j] /= s
+        total += math.log(s) + top - z[i, labels[i]]
+    return total / n, p
+
+
+@njit(cache=True)
+def ce_bwd(p, labels, g):
+    n, c = p.shape
+    res = np.empty_like(p)
+    scale = g / n
+    for i in range(n):
+        for j in range(c):
+            res[i, j] = p[i, j] * scale
+        res[i, labels[i]] -= scale
+    return res
+
+
+@njit(cache=True)
+def sgd_update(w, g, buf, lr, momentum, dampening, weight_decay, nesterov, first):
+    """PyTorch's SGD for one parameter (see chainrule.optim.SGD), in place."""
+    wf, gf, bf = w.reshape(-1), g.reshape(-1), buf.reshape(-1)
+    for i in range(wf.size):
+        d = gf[i] + weight_decay * wf[i] if weight_decay != 0 else gf[i]
+        if momentum != 0:
+            if first:
+                bf[i] = d
+            else:
+                bf[i] = momentum * bf[i] + (1 - dampening) * d
+            d = d + momentum * bf[i] if nesterov else bf[i]
+        wf[i] -= lr * d
+
+
+@njit(cache=True)
+def adam_update(w, g, m, v, keep, weight_decay, beta1, beta2, step_size, eps_hat):
+    """Adam / AdamW for one parameter with precomputed bias corrections, in place:
+    θ ← keep·θ − step_size · m / (√v + eps_hat) (see chainrule.optim.Adam)."""
+    wf, gf, mf, vf = w.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
+    for i in range(wf.size):
+        if keep != 1:
+            wf[i] *= keep
+        d = gf[i] + weight_decay * wf[i] if weight_decay != 0 else gf[i]
+        mf[i] += (d - mf[i]) * (1 - beta1)
+        vf[i] = vf[i] * beta2 + d * d * (1 - beta2)
+        wf[i] -= step_size * (mf[i] / (math.sqrt(vf[i]) + eps_hat))

@@ -1,0 +1,117 @@
+"""Gradients of gradients: autograd.grad(create_graph=True), gradgradcheck, against PyTorch."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.autograd.function import Function
+from chainrule.testing import GradcheckError, gradgradcheck
+
+
+def _t(values, grad=True):
+    return cr.tensor(values, dtype="float64", requires_grad=grad)
+
+
+_RNG = np.random.default_rng(3)
+_A = _RNG.uniform(0.5, 1.5, (2, 3))
+_B = _RNG.uniform(0.5, 1.5, (2, 3))
+_M = _RNG.standard_normal((3, 4))
+
+# name -> (function of tensors, input arrays): every op with a tensor backward
+CATALOGUE = {
+    "add": (lambda a, b: (a + b) ** 2, (_A, _B)),
+    "sub": (lambda a, b: (a - b) ** 3, (_A, _B)),
+    "mul": (lambda a, b: a * b * a, (_A, _B)),
+    "div": (lambda a, b: a / b, (_A, _B)),
+    "neg": (lambda a: -(a**3), (_A,)),
+    "pow_scalar": (lambda a: a**3.5, (_A,)),
+    "exp": (lambda a: (a * 0.7).exp(), (_A,)),
+    "log": (lambda a: (a * a).log(), (_A,)),
+    "sqrt": (lambda a: (a * a + 1).sqrt(), (_A,)),
+    "abs": (lambda a: (a - 1).abs() * a, (_A,)),
+    "broadcast": (lambda a, b: a * b[0] * b[0], (_A, _B)),
+    "matmul": (lambda a, m: (a @ m) ** 2, (_A, _M)),
+    "linear": (lambda a, b: cr.ops.linear(a, b, b[:, 0]) ** 2, (_A, _B)),
+    "sum": (lambda a: (a**2).sum(axis=1) ** 2, (_A,)),
+    "mean": (lambda a: (a**2).mean(axis=0, keepdims=True) ** 2, (_A,)),
+    "reshape": (lambda a: (a**2).reshape(3, 2) ** 2, (_A,)),
+    "permute": (lambda a: (a**2).T @ a, (_A,)),
+    "sigmoid": (lambda a: (a * 2 - 1).sigmoid() * a, (_A,)),
+    "tanh": (lambda a: (a * 2 - 1).tanh() * a, (_A,)),
+    "relu": (lambda a: (a - 1).relu() * a, (_A,)),
+    "mse": (lambda a, b: cr.nn.functional.mse_loss(a * a, b), (_A, _B)),
+    "bce_logits": (
+        lambda a, b: cr.nn.functional.binary_cross_entropy_with_logits(a * a, b / 2),
+        (_A, _B),
+    ),
+    "cross_entropy": (lambda a: cr.nn.functional.cross_entropy(a * a, [0, 2]), (_A,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_gradgradcheck_over_the_op_catalogue(name):
+    fn, arrays = CATALOGUE[name]
+    assert gradgradcheck(fn, *[_t(a) for a in arrays])
+
+
+def test_hessian_vector_product_of_an_mlp_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, w1, w2 = (
+        rng.standard_normal((5, 3)),
+        rng.standard_normal((4, 3)),
+        rng.standard_normal((1, 4)),
+    )
+    y = rng.standard_normal((5, 1))
+    v1, v2 = rng.standard_normal(w1.shape), rng.standard_normal(w2.shape)
+
+    def loss(lib, params):
+        a, b = params
+        hidden = lib.tanh(lib.nn.functional.linear(lib.tensor(x, dtype=lib.float64), a))
+        out = lib.nn.functional.linear(hidden, b)
+        return lib.nn.functional.mse_loss(out, lib.tensor(y, dtype=lib.float64))
+
+    results = []
+    for lib in (cr, torch):
+        params = [lib.tensor(w, dtype=lib.float64, requires_grad=True) for w in (w1, w2)]
+        grads = lib.autograd.grad(loss(lib, params), params, create_graph=True)
+        dot = sum((g * lib.tensor(v, dtype=lib.float64)).sum() for g, v in zip(grads, (v1, v2)))
+        hv = lib.autograd.grad(dot, params)
+        results.append([np.asarray(h.detach().numpy() if lib is torch else h.array) for h in hv])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_gradient_penalty_trains_the_weights():
+    w = _t([[0.5, -1.0], [2.0, 0.3]])
+    x = _t([[1.0, 2.0]])
+    (gx,) = cr.autograd.grad((cr.ops.linear(x, w).tanh() ** 2).sum(), [x], create_graph=True)
+    penalty = (gx * gx).sum()
+    penalty.backward()
+    assert w.grad is not None and np.all(np.isfinite(w.grad_array))
+    assert gradgradcheck(lambda a, b: (cr.ops.linear(a, b).tanh() ** 2).sum(), x, w)
+
+
+def test_a_wrong_second_order_rule_is_caught():
+    class Cube(Function):
+        label = "cube"
+
+        def forward(self, x):
+            self.x = x
+            return x**3
+
+        def backward(self, grad):
+            return (grad * 3 * self.x**2,)
+
+        def backward_graph(self, grad):
+            (x,) = self.parents
+            return (grad * 3 * x,)  # wrong: should be 3x²
+
+    with pytest.raises(GradcheckError):
+        gradgradcheck(lambda a: Cube.apply(a).sum(), _t([0.5, 1.5]))
+
+
+def test_an_op_without_a_tensor_backward_says_so():
+    x = _t([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(NotImplementedError, match="create_graph"):
+        cr.autograd.grad(x.logsumexp(dim=1).sum(), [x], create_graph=True)
