@@ -459,7 +459,7 @@ def _prepare(tensors: Mapping, metadata: Mapping | None):
             raise ValueError(f"tensor name {name!r} is not allowed (need a non-empty string)")
         if len(name) > MAX_NAME_CHARS:
             raise ValueError(f"tensor name is {len(name)} characters; limit {MAX_NAME_CHARS}")
-        array = np.asarray(getattr(value, "data", value))
+        array = np.asarray(getattr(value, "array", value))
         file_dtype = DTYPES[dtype_name(array.dtype)]
         arrays[name] = array.astype(file_dtype, order="C", copy=False)
     meta = {}

@@ -150,9 +150,9 @@ def _explanation(model, explain_sample) -> str:
         else:
             x, y, loss_fn = explain_sample[:3]
             param = None
-        x = np.asarray(getattr(x, "data", x), dtype=np.float64)
+        x = np.asarray(getattr(x, "array", x), dtype=np.float64)
         x = x.reshape(1, -1) if x.ndim == 1 else x[:1]
-        y = np.asarray(getattr(y, "data", y))
+        y = np.asarray(getattr(y, "array", y))
         kind = output_kind(model, loss_fn)
         y = _target_for(y, kind)[:1] if y.ndim <= 1 or kind == "scores" else y[:1]
         report = explain(model, x, y, loss_fn, param=param, title="One sample, explained")
