@@ -58,7 +58,7 @@ def prepare_checkpoint_dir(args, config: dict, data_hash: str, write: bool = Tru
         print(f"note: --resume: {folder} holds no checkpoint yet; starting a fresh run")
         resume = False
     if resume:
-        from chainrule.io.guard import read_json_file
+        from chainrule.io.format import read_json_file
 
         saved = read_json_file(run_file, CLIError, what="run record")
         if not isinstance(saved, dict) or not isinstance(saved.get("config", {}), dict):

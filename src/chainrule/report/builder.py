@@ -428,7 +428,7 @@ def _report_from_checkpoint(folder: str, out, path: str) -> str:
     config = {}
     run_file = os.path.join(folder, "run.json")
     if os.path.lexists(run_file):
-        from chainrule.io.guard import read_json_file
+        from chainrule.io.format import read_json_file
 
         saved = read_json_file(run_file, ModelFormatError, what="run record")
         if not isinstance(saved, dict) or not isinstance(saved.get("config") or {}, dict):
