@@ -198,16 +198,18 @@ def _train_epoch(run, epoch: int):
     for batch, item in enumerate(run.train_loader):
         xb, yb = split_batch(item)
         cbs.on_batch_begin(batch)
-        y = target_array(yb)
+        x, y = as_input(xb, run.dtype), target_array(yb)
         try:
+            if run.compiled is not None and run.compiled.step is None:
+                run.compiled = run.compiled.setup(x, y)  # the first batch decides
             if run.compiled is not None:
-                value, out = run.compiled(as_input(xb, run.dtype), y)
+                value, out = run.compiled(x, y)
             else:
                 value, out = train_step(
                     run.model,
                     run.loss_fn,
                     run.optimizer,
-                    as_input(xb, run.dtype),
+                    x,
                     y,
                     guard=run.guard,
                     forward=run.forward,
