@@ -103,6 +103,12 @@ def add_arguments(parser) -> None:
         help="stop after PATIENCE epochs without a better validation loss",
     )
     model.add_argument("--seed", type=int, default=0, help="seed for weights, split, shuffling")
+    model.add_argument(
+        "--compile",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="compiled training steps; auto: when the run allows them (docs/compile.md)",
+    )
     out = parser.add_argument_group("output")
     out.add_argument(
         "--out",
@@ -299,6 +305,7 @@ def run(args) -> int:
         callbacks=[*run.callbacks, *([_EpochLines(args.epochs)] if rank == 0 else [])],
         generator=cr.Generator(args.seed),
         verbose=False,
+        compile=args.compile,
     )
     elapsed = time.perf_counter() - started
     if rank != 0:

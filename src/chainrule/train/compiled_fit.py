@@ -57,9 +57,7 @@ def why_not(run) -> str | None:
         names = ", ".join(m.name for m in run.train_metrics)
         return f"training metrics ({names}) need every batch's output; pass metrics=() to compile"
     watching = [
-        type(cb).__name__
-        for cb in run.callbacks.callbacks
-        if getattr(cb, "needs_forward", False)
+        type(cb).__name__ for cb in run.callbacks.callbacks if getattr(cb, "needs_forward", False)
     ]
     if watching:
         return (
