@@ -293,3 +293,19 @@ def test_auto_takes_the_compiled_step_only_when_the_run_allows_it(monkeypatch):
     assert calls == []  # 3 epochs of 6 batches, none eager
     _run("auto", 2, make, True, metrics=("accuracy",))
     assert len(calls) == 18
+
+
+@pytest.mark.parametrize("compile", ["auto", True])
+def test_a_model_that_fails_on_the_first_batch_raises_its_own_error(compile):
+    model = nn.Sequential(nn.Linear(3, 2))
+    X, y = np.ones((16, 4), np.float32), np.zeros(16, np.int64)
+    with pytest.raises(cr.ShapeError, match=r"Linear\(in_features=3\) got input of shape"):
+        cr.fit(
+            model,
+            (X, y),
+            nn.CrossEntropyLoss(),
+            optim.SGD(model.parameters(), lr=0.1),
+            metrics=(),
+            verbose=False,
+            compile=compile,
+        )

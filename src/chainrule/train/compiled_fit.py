@@ -85,12 +85,14 @@ def _builtin(obj) -> bool:
     return str(module).startswith("chainrule.")
 
 
-def check_model(model, loss_fn, optimizer, x: Tensor, y: np.ndarray):
+def check_model(model, loss_fn, optimizer, x: Tensor, y: np.ndarray, strict: bool = False):
     """``(reason or None, target shape)`` for ``loss_fn(model(x), y)`` on one batch.
 
     Two dry recordings (no gradients, no running statistics, random generators put back): the
     first learns the output's shape, so that ``(N,)`` targets are reshaped as ``fit`` does,
-    the second checks the step with the loss.
+    the second checks the step with the loss. An error other than ``GraphError`` (a shape
+    mismatch, ...) is raised with ``strict``, else given as the reason: the eager step then
+    raises it as usual.
     """
     from chainrule.autograd.compile import check_compile_step
 
@@ -100,11 +102,17 @@ def check_model(model, loss_fn, optimizer, x: Tensor, y: np.ndarray):
         shapes.append(out.array.shape)
         return out.sum()
 
-    reason = check_compile_step(model, output_sum, optimizer, (x, y), "numpy")
-    if reason is not None or not shapes:
-        return reason or "the model's forward pass could not be recorded", None
-    target = fit_target(np.empty(shapes[0], np.float32), y)
-    return check_compile_step(model, loss_fn, optimizer, (x, target), "numpy"), target.shape[1:]
+    try:
+        reason = check_compile_step(model, output_sum, optimizer, (x, y), "numpy")
+        if reason is not None or not shapes:
+            return reason or "the model's forward pass could not be recorded", None
+        target = fit_target(np.empty(shapes[0], np.float32), y)
+        reason = check_compile_step(model, loss_fn, optimizer, (x, target), "numpy")
+    except Exception as err:  # noqa: BLE001 - the eager step then raises it where users expect
+        if strict:
+            raise
+        return f"recording the step failed ({type(err).__name__}: {err})", None
+    return reason, target.shape[1:]
 
 
 class CompiledSteps:
@@ -125,7 +133,9 @@ class CompiledSteps:
         from chainrule.autograd.compile import compile_step
 
         run = self.run
-        reason, self.target_shape = check_model(run.model, run.loss_fn, run.optimizer, x, y)
+        reason, self.target_shape = check_model(
+            run.model, run.loss_fn, run.optimizer, x, y, strict=self.mode == "on"
+        )
         if reason is not None:
             if self.mode == "on":
                 raise GraphError(f"fit(compile=True): this model cannot be compiled: {reason}")
