@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import _dtype
+from chainrule._device import check_device
 from chainrule.random import Generator, get_generator
 from chainrule.tensor import Tensor
-from chainrule.torch_compat import check_device
 
 
 def _wrap(array: np.ndarray, requires_grad: bool = False) -> Tensor:

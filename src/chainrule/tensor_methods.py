@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import _dtype
-from chainrule.torch_compat import DTYPE_ALIASES, check_device, device
+from chainrule._device import DTYPE_ALIASES, check_device, device
 
 # torch.XxxTensor type names, as Tensor.type() reports and accepts them
 _TYPE_NAMES = {

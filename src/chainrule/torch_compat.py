@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from chainrule._device import DTYPE_ALIASES, check_device, device  # noqa: F401 - re-exported
+
 
 class NotSupportedError(NotImplementedError, AttributeError):
     """A PyTorch name chainrule does not have (yet); the message names the nearest spelling.
@@ -18,83 +20,6 @@ class NotSupportedError(NotImplementedError, AttributeError):
     It is an ``AttributeError`` too, so ``hasattr(torch, name)`` stays ``False`` and
     ``getattr(torch, name, default)`` returns the default.
     """
-
-
-# PyTorch's dtype names, as the dtype names chainrule's ``dtype=`` arguments take.
-DTYPE_ALIASES = {
-    "float": "float32",
-    "float32": "float32",
-    "double": "float64",
-    "float64": "float64",
-    "half": "float16",
-    "float16": "float16",
-    "long": "int64",
-    "int64": "int64",
-    "int": "int32",
-    "int32": "int32",
-    "short": "int16",
-    "int16": "int16",
-    "int8": "int8",
-    "uint8": "uint8",
-    "bool": "bool",
-}
-
-
-class device(str):  # noqa: N801 - PyTorch's name
-    """A device spec, as ``torch.device``: chainrule computes on the CPU only.
-
-    ``device("cpu")`` (or ``"cpu:0"``) is accepted everywhere PyTorch takes ``device=``;
-    anything else (``"cuda"``, ``"mps"``) raises :class:`NotImplementedError`. It is a ``str``
-    (``"cpu"``), so code that takes device names as strings accepts it too.
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.device("cpu")
-        device(type='cpu')
-    """
-
-    __slots__ = ()
-
-    def __new__(cls, spec="cpu", index: int | None = None):
-        if isinstance(spec, device):
-            return spec
-        check_device(spec)
-        text = str(spec)
-        if index is not None and ":" not in text:
-            text = f"{text}:{int(index)}"
-        return super().__new__(cls, text)
-
-    @property
-    def type(self) -> str:
-        return str.__str__(self).partition(":")[0]
-
-    @property
-    def index(self) -> int | None:
-        number = str.__str__(self).partition(":")[2]
-        return int(number) if number else None
-
-    def __repr__(self) -> str:
-        if self.index is None:
-            return f"device(type='{self.type}')"
-        return f"device(type='{self.type}', index={self.index})"
-
-    def __str__(self) -> str:
-        return str.__str__(self)
-
-    __hash__ = str.__hash__
-
-
-def check_device(spec) -> None:
-    """Accept ``None``, ``"cpu"``, ``"cpu:N"`` or ``device("cpu")``; refuse any other device."""
-    if spec is None or isinstance(spec, device):
-        return
-    text = str(spec)
-    if text == "cpu" or text.startswith("cpu:"):
-        return
-    raise NotImplementedError(
-        f"device {text!r} is not supported: chainrule computes with NumPy on the CPU only; "
-        f"use device='cpu' (or leave device= out)"
-    )
 
 
 def is_available() -> bool:

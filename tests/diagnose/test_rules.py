@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from chainrule.diagnose import findings as F
+from chainrule.diagnose.run_view import RunView, median
 
 
 def record(**parts):
@@ -22,7 +23,7 @@ def record(**parts):
         "sample": {"x": None, "y": None},
     }
     rec.update(parts)
-    return F._Run(rec)
+    return RunView(rec)
 
 
 def test_a_healthy_record_trips_no_rule():
@@ -120,5 +121,5 @@ def test_leak_by_correlation_in_regression():
 
 
 def test_median_skips_nan():
-    assert F._median([1.0, math.nan, 3.0]) == 2.0
-    assert math.isnan(F._median([math.nan]))
+    assert median([1.0, math.nan, 3.0]) == 2.0
+    assert math.isnan(median([math.nan]))

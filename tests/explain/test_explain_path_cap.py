@@ -64,7 +64,9 @@ def test_deep_tanh_network_is_fast_and_lists_at_most_the_cap():
     start = time.perf_counter()
     report = explain(model, x, y, nn.MSELoss(), param="0.weight[0, 0]", max_paths=32)
     elapsed = time.perf_counter() - start
-    assert elapsed < 2.0, f"explain took {elapsed:.2f} s"  # ~0.05 s; it took 22 s enumerating
+    # a bound against path enumeration blowing up (22 s before the cap), not a speed target:
+    # generous, so a loaded CI machine does not fail it
+    assert elapsed < 8.0, f"explain took {elapsed:.2f} s"  # ~0.05 s; it took 22 s enumerating
     chain = report.data["chains"][0]
     # one first-layer weight reaches z1[0], then any of 16 neurons in each of 5 more layers
     assert chain["path_count"] == 16**5
@@ -166,7 +168,7 @@ def test_mnist_sized_network_stays_fast_and_short():
     start = time.perf_counter()
     report = explain(model, x, np.array([3]), nn.CrossEntropyLoss(), param="0.weight[0, 0]")
     elapsed = time.perf_counter() - start
-    assert elapsed < 2.0, f"explain took {elapsed:.2f} s"
+    assert elapsed < 8.0, f"explain took {elapsed:.2f} s"
     text = str(report)
     assert len(text.splitlines()) < 200
     chain = report.data["chains"][0]

@@ -186,24 +186,22 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:
                 if not exact and grad_in.shape != parent.array.shape:
                     grad_in = sum_to_shape(grad_in, parent.array.shape)
                 ctx = parent._ctx
-                if ctx is None and sink is not None:
-                    sink.leaf(parent, grad_in)
-                elif ctx is None:
-                    if (
-                        parent.grad_array is None
-                        and grad_in.base is None
-                        and grad_in is not grad
-                        and grad_in.dtype == parent.array.dtype
-                    ):
-                        parent.grad_array = (
-                            grad_in  # _accumulate_leaf's common case, one call sooner
-                        )
+                if ctx is not None:
+                    if ctx.grad_out is None:
+                        ctx.grad_out = grad_in
                     else:
-                        _accumulate_leaf(parent, grad_in, grad)
-                elif ctx.grad_out is None:
-                    ctx.grad_out = grad_in
+                        ctx.grad_out = ctx.grad_out + grad_in
+                elif sink is not None:
+                    sink.leaf(parent, grad_in)
+                elif (
+                    parent.grad_array is None
+                    and grad_in.base is None
+                    and grad_in is not grad
+                    and grad_in.dtype == parent.array.dtype
+                ):
+                    parent.grad_array = grad_in  # _accumulate_leaf's common case, one call sooner
                 else:
-                    ctx.grad_out = ctx.grad_out + grad_in
+                    _accumulate_leaf(parent, grad_in, grad)
             i += 1
         if retain_graph:
             fn.grad_out = None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sys
 import time
@@ -21,9 +19,17 @@ from chainrule.cli.common import (
 from chainrule.cli.errors import EXIT_DIVERGED, CLIError
 from chainrule.cli.output import heading, say, table
 from chainrule.cli.paths import output_file, output_folder
+from chainrule.cli.run_record import prepare_checkpoint_dir, run_config
 from chainrule.cli.training_data import choose_loss, encode_targets, load_training_data
 
-__all__ = ["choose_loss", "encode_targets", "load_training_data", "run"]
+__all__ = [
+    "choose_loss",
+    "encode_targets",
+    "load_training_data",
+    "prepare_checkpoint_dir",
+    "run",
+    "run_config",
+]
 
 HELP = "Train a network on a CSV file (or a built-in dataset) and save it."
 EXAMPLES = """
@@ -36,9 +42,18 @@ chainrule train data.csv --target y --checkpoint-dir ckpt --resume
 
 
 def add_arguments(parser) -> None:
-    # Over 80 lines: one call per flag of `chainrule train`, kept together as its --help reads.
+    """The flags of ``chainrule train``, in the order its --help lists them."""
     parser.add_argument("csv", nargs="?", help="CSV file with a header row (or use --dataset)")
-    data = parser.add_argument_group("data")
+    add_data_arguments(parser.add_argument_group("data"))
+    # Model and training flags share one --help heading.
+    model_and_training = parser.add_argument_group("model and training")
+    add_model_arguments(model_and_training)
+    add_training_arguments(model_and_training)
+    add_output_arguments(parser.add_argument_group("output"))
+
+
+def add_data_arguments(data) -> None:
+    """Where the rows come from and how the columns are read."""
     data.add_argument("--target", help="name of the column to predict")
     add_schema_arguments(data)
     data.add_argument(
@@ -59,7 +74,10 @@ def add_arguments(parser) -> None:
         action="store_true",
         help="show the inferred schema and the network, then stop (nothing is written)",
     )
-    model = parser.add_argument_group("model and training")
+
+
+def add_model_arguments(model) -> None:
+    """The network's shape and the loss it is trained on."""
     model.add_argument("--layers", default="32", help="hidden layer sizes, e.g. 64,32")
     model.add_argument(
         "--activation", choices=ACTIVATIONS, default="relu", help="hidden activation"
@@ -76,40 +94,47 @@ def add_arguments(parser) -> None:
         default="auto",
         help="auto: bce for two classes, ce for more, mse for regression",
     )
-    model.add_argument(
+
+
+def add_training_arguments(training) -> None:
+    """How the weights are fitted: optimizer, step size, batches, epochs, split, seed."""
+    training.add_argument(
         "--optimizer",
         choices=OPTIMIZERS,
         default="adam",
         help="the optimizer (sgd: momentum 0.9)",
     )
-    model.add_argument(
+    training.add_argument(
         "--lr",
         type=positive_float,
         default=None,
         help="learning rate (default: 0.1 for sgd, 0.01 for the others)",
     )
-    model.add_argument("--batch-size", type=positive_int, default=32, help="examples per step")
-    model.add_argument("--epochs", type=positive_int, default=50, help="passes over the data")
-    model.add_argument(
+    training.add_argument("--batch-size", type=positive_int, default=32, help="examples per step")
+    training.add_argument("--epochs", type=positive_int, default=50, help="passes over the data")
+    training.add_argument(
         "--validation-split",
         type=fraction,
         default=0.2,
         help="share of rows held out to validate",
     )
-    model.add_argument(
+    training.add_argument(
         "--early-stopping",
         type=positive_int,
         metavar="PATIENCE",
         help="stop after PATIENCE epochs without a better validation loss",
     )
-    model.add_argument("--seed", type=int, default=0, help="seed for weights, split, shuffling")
-    model.add_argument(
+    training.add_argument("--seed", type=int, default=0, help="seed for weights, split, shuffling")
+    training.add_argument(
         "--compile",
         choices=("auto", "on", "off"),
         default="auto",
         help="compiled training steps; auto: when the run allows them (docs/compile.md)",
     )
-    out = parser.add_argument_group("output")
+
+
+def add_output_arguments(out) -> None:
+    """What is written: the model file, plots, report, checkpoints, diagnosis."""
     out.add_argument(
         "--out",
         default="model.safetensors",
@@ -151,30 +176,6 @@ def add_schema_arguments(group) -> None:
     )
 
 
-# Options that define a run: resuming with any of them changed is refused.
-_RUN_OPTIONS = (
-    "csv",
-    "target",
-    "features",
-    "dataset",
-    "layers",
-    "activation",
-    "loss",
-    "optimizer",
-    "lr",
-    "batch_size",
-    "validation_split",
-    "early_stopping",
-    "seed",
-    "impute",
-    "task",
-    "drop",
-    "categorical",
-    "numeric",
-    "decimal",
-)
-
-
 def parse_layers(text) -> list[int]:
     text = str(text).strip()
     if not text:
@@ -204,53 +205,6 @@ def make_optimizer(name: str, params, lr):
     return make(name, params, lr=default_lr(name, lr), **momentum)
 
 
-def run_config(args) -> dict:
-    config = {k: getattr(args, k) for k in _RUN_OPTIONS}
-    if getattr(args, "model", "mlp") != "mlp":  # older runs (all MLPs) keep their digest
-        config["model"] = args.model
-    return config
-
-
-def prepare_checkpoint_dir(args, config: dict, data_hash: str, write: bool = True):
-    """The callback that backs the run up after every epoch (and restores it on --resume).
-
-    ``run.json`` beside the backup records the run's options and data hash, so resuming with
-    other options or other data is refused instead of silently mixing two runs.
-    """
-    from chainrule.io.atomic import atomic_write
-    from chainrule.train.callbacks import BackupAndRestore
-
-    folder = args.checkpoint_dir
-    backup = os.path.join(folder, "backup.safetensors")
-    run_file = os.path.join(folder, "run.json")
-    run = {"config": config, "config_sha256": _digest(config), "data_sha256": data_hash}
-    resume = args.resume
-    if resume and not (os.path.exists(backup) and os.path.lexists(run_file)):
-        print(f"note: --resume: {folder} holds no checkpoint yet; starting a fresh run")
-        resume = False
-    if resume:
-        from chainrule.io.guard import read_json_file
-
-        saved = read_json_file(run_file, CLIError, what="run record")
-        if not isinstance(saved, dict) or not isinstance(saved.get("config", {}), dict):
-            raise CLIError(f"{run_file}: not a run record (a JSON object with a 'config' object)")
-        if saved.get("data_sha256") != data_hash:
-            raise CLIError(
-                f"--resume: {folder} was trained on different data; resume with the same "
-                f"file, or start a new run in another --checkpoint-dir"
-            )
-        if saved.get("config_sha256") != run["config_sha256"]:
-            changed = sorted(k for k in config if saved.get("config", {}).get(k) != config[k])
-            raise CLIError(
-                f"--resume: the run in {folder} used a different config ({', '.join(changed)} "
-                f"changed); use the same options, or start a new run in another folder"
-            )
-    if write:  # under MPI only rank 0 writes; every rank checks the run above
-        os.makedirs(folder, exist_ok=True)
-        atomic_write(run_file, json.dumps(run, indent=1, sort_keys=True).encode("utf-8"))
-    return BackupAndRestore(backup, resume=resume)
-
-
 def reproducibility_info(seed: int) -> dict:
     """Seed, NumPy version and the BLAS NumPy was built with: what bit-identical reruns need."""
     info = {"seed": seed, "numpy": np.__version__}
@@ -263,10 +217,6 @@ def reproducibility_info(seed: int) -> dict:
     if coretype:
         info["openblas_coretype"] = coretype
     return info
-
-
-def _digest(config: dict) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def run(args) -> int:

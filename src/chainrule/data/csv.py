@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chainrule.data.messages import Message, braces, error, option, say, where
 from chainrule.data.preprocessing import Preprocessor, stable_moments
 from chainrule.data.reader import (
     ABSENT,
@@ -19,15 +20,10 @@ from chainrule.data.reader import (
     TEXT,
     Column,
     Columns,
-    Message,
-    braces,
-    error,
+    first_row_names,
     number_key,
-    option,
     read_columns,
     records,
-    say,
-    where,
 )
 from chainrule.data.schema import (
     MAX_CATEGORIES,
@@ -229,14 +225,7 @@ def load_csv(
         >>> X_train, X_test, y_train, y_test = data.split(test_size=0.2)  # doctest: +SKIP
     """
     source = os.fspath(path)
-    if impute not in (None, "mean"):
-        raise DataError(f"{source}: impute must be None or 'mean', got {impute!r}")
-    if task not in (None, "classification", "regression"):
-        raise DataError(
-            f"{source}: task must be None, 'classification' or 'regression', got {task!r}"
-        )
-    if decimal not in (None, ".", ","):
-        raise DataError(f"{source}: decimal must be '.' or ',', got {decimal!r}")
+    _check_options(source, impute, task, decimal)
     if preprocessor is not None:
         return _load_with(path, preprocessor, target, features, delimiter, header, decimal)
     table = read_columns(
@@ -249,9 +238,15 @@ def load_csv(
     )
     t = None if target is None else _column_name(table, target, "target")
     features = _names(features, table, "feature")
+    schema = _schema(table, t, features, drop, categorical, numeric, task)
+    return _encode_table(table, schema, t, features, impute)
+
+
+def _schema(table: Columns, t, features, drop, categorical, numeric, task) -> Schema:
+    """Each column's type and role, with the caller's column choices applied."""
     if features is not None and len(set(features)) != len(features):
-        raise DataError(f"{source}: a feature column is listed twice in features={features}")
-    schema = infer_schema(
+        raise DataError(f"{table.source}: a feature column is listed twice in features={features}")
+    return infer_schema(
         table,
         t,
         features=features,
@@ -260,6 +255,21 @@ def load_csv(
         numeric=_names(numeric, table, "numeric"),
         task=task,
     )
+
+
+def _check_options(source: str, impute, task, decimal) -> None:
+    if impute not in (None, "mean"):
+        raise DataError(f"{source}: impute must be None or 'mean', got {impute!r}")
+    if task not in (None, "classification", "regression"):
+        raise DataError(
+            f"{source}: task must be None, 'classification' or 'regression', got {task!r}"
+        )
+    if decimal not in (None, ".", ","):
+        raise DataError(f"{source}: decimal must be '.' or ',', got {decimal!r}")
+
+
+def _encode_table(table: Columns, schema: Schema, t, features, impute) -> CSVData:
+    """The training data of a read table: targets, the fitted preprocessor, features, notes."""
     notes = list(table.notes) + _format_notes(table)
     y, kind, class_names = (None, None, None) if t is None else _target(table, schema, t)
     used = schema.features
@@ -268,7 +278,7 @@ def load_csv(
     notes += _left_out_notes(schema, features)
     specs = [_spec(c.column, c, impute, table.source) for c in used]
     pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
-    X = pre.encode_columns([c.column for c in used], source=source, lines=table.lines)
+    X = pre.encode_columns([c.column for c in used], source=table.source, lines=table.lines)
     return CSVData(
         X=X,
         y=y,
@@ -278,7 +288,7 @@ def load_csv(
         class_names=class_names,
         preprocessor=pre,
         columns=[c.name for c in used],
-        path=source,
+        path=table.source,
         lines=table.lines,
         schema=schema,
         notes=notes,
@@ -506,14 +516,6 @@ def _load_with(path, pre: Preprocessor, target, features, delimiter, header, dec
         lines=table.lines,
         notes=notes,
     )
-
-
-def first_row_names(path, delimiter, expected: list[str]) -> bool:
-    """Whether a file of new rows starts with a header: its first row names a model column."""
-    _, rows = records(path, delimiter=delimiter)
-    first = next(rows, (0, []))[1]
-    rows.close()
-    return any(cell.strip() in expected for cell in first)
 
 
 def _known_target(table: Columns, t: str, pre: Preprocessor) -> np.ndarray:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from chainrule.data.messages import braces, error, option, say, where
 from chainrule.data.reader import (
     ABSENT,
     MISSING,
@@ -14,14 +15,11 @@ from chainrule.data.reader import (
     Column,
     NumberFormat,
     _Builder,
-    braces,
-    error,
+    first_row_names,
     number_key,
-    option,
     parse_cells,
-    say,
+    read_columns,
     stack,
-    where,
 )
 from chainrule.errors import DataError
 from chainrule.tensor import Tensor
@@ -312,9 +310,6 @@ class Preprocessor:
         ids); they are picked by name. A file without one must hold exactly the raw feature
         columns, in training order.
         """
-        from chainrule.data.csv import first_row_names
-        from chainrule.data.reader import read_columns
-
         names = self.column_names
         header = first_row_names(path, delimiter, names)
         table = read_columns(path, delimiter=delimiter, header=header, min_rows=1)

@@ -18,6 +18,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chainrule.data.messages import (  # noqa: F401  (re-exported)
+    Message,
+    braces,
+    error,
+    option,
+    say,
+    where,
+)
 from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     ABSENT,
     MISSING,
@@ -34,64 +42,6 @@ from chainrule.io.guard import CSV_MEMORY_PER_BYTE, check_file
 DELIMITERS = (",", ";", "\t", "|")
 CHUNK_ROWS = 16384
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-class Message(str):
-    """A message in Python's syntax (the string itself) and in the command line's (``.cli``).
-
-    Hints name options: ``impute='mean'`` from Python, ``--impute mean`` on the command line.
-    """
-
-    cli: str
-
-    def __new__(cls, python: str, cli: str | None = None):
-        obj = super().__new__(cls, python)
-        obj.cli = python if cli is None else cli
-        return obj
-
-
-def option(name: str, value) -> tuple[str, str]:
-    """An option as ``(keyword=value, --flag value)``."""
-    if isinstance(value, (list, tuple)):
-        shown = ",".join(str(v) for v in value)
-        if any(ch in shown for ch in " ;|&$\"'"):
-            shown = f"'{shown}'"
-        return f"{name}={list(value)!r}", f"--{name.replace('_', '-')} {shown}"
-    return f"{name}={value!r}", f"--{name.replace('_', '-')} {value}"
-
-
-def say(template: str, **options: tuple[str, str]) -> Message:
-    """``template`` with each ``{name}`` replaced by an :func:`option` in both syntaxes."""
-    python = template.format(**{k: v[0] for k, v in options.items()})
-    cli = template.format(**{k: v[1] for k, v in options.items()})
-    return Message(python, cli)
-
-
-def braces(text: str) -> str:
-    """``text`` safe inside a :func:`say` template (its braces doubled)."""
-    return text.replace("{", "{{").replace("}", "}}")
-
-
-def error(message: str) -> DataError:
-    """A DataError that carries the command line's wording when ``message`` is a Message."""
-    err = DataError(str(message))
-    err.cli_message = getattr(message, "cli", str(message))
-    return err
-
-
-def where(source: str | None, line: int | None, column: int | None = None, name=None) -> str:
-    """The place of a cell in a message: ``data.csv: line 4, column 2 ('age')``."""
-    parts = []
-    if line is not None:
-        parts.append(f"line {line}" if source is not None else f"row {line}")
-    if column is not None:
-        parts.append(
-            f"column {column + 1} ({name!r})" if name is not None else f"column {column + 1}"
-        )
-    place = ", ".join(parts)
-    if source is None:
-        return place or "input"
-    return f"{source}: {place}" if place else source
 
 
 # ---- opening the file -----------------------------------------------------------------------
@@ -521,30 +471,8 @@ def read_columns(
     exact = {e % width if isinstance(e, int) and -width <= e < width else e for e in exact}
     builder = _Builder(names, wanted, fmt, exact)
     head = [row for _, row in first_chunk[:200]]
-    lines: list[np.ndarray] = []
-    chunk = first_chunk
-    while chunk:
-        starts = np.fromiter((s for s, _ in chunk), np.int64, count=len(chunk))
-        chunk_rows = [row for _, row in chunk]
-        for start, row in chunk:
-            if len(row) != width:
-                what = "the header" if header else "the first row"
-                raise DataError(
-                    f"{source}: line {start}: expected {width} columns (as in {what}), found "
-                    f"{len(row)}; check for a missing or extra {delimiter!r}, or quote cells "
-                    f"that contain it"
-                )
-        builder.add(chunk_rows)
-        lines.append(starts)
-        del chunk_rows
-        chunk = list(itertools.islice(rows, CHUNK_ROWS))
-    n = builder.rows
-    if n < min_rows:
-        if n == 0:
-            if header:
-                raise DataError(f"{source}: the file has a header but no rows of data")
-            raise DataError(f"{source}: the file is empty; expected a header and rows of data")
-        raise DataError(f"{source}: only {n} row of data; need at least {min_rows} to train")
+    lines = _stream(builder, first_chunk, rows, width, bool(header), delimiter, source)
+    _check_row_count(builder.rows, min_rows, bool(header), source)
     columns: list[Column | None] = [None] * width
     for col in builder.build(head):
         columns[col.position] = col
@@ -561,6 +489,46 @@ def read_columns(
         encoding,
         notes,
     )
+
+
+def _stream(builder, chunk, rows, width: int, header: bool, delimiter: str, source: str):
+    """Feed ``chunk`` and the rest of ``rows`` to ``builder`` in chunks, checking each row's
+    length; the 1-based start lines of the rows, one array per chunk."""
+    lines: list[np.ndarray] = []
+    while chunk:
+        starts = np.fromiter((s for s, _ in chunk), np.int64, count=len(chunk))
+        chunk_rows = [row for _, row in chunk]
+        for start, row in chunk:
+            if len(row) != width:
+                what = "the header" if header else "the first row"
+                raise DataError(
+                    f"{source}: line {start}: expected {width} columns (as in {what}), found "
+                    f"{len(row)}; check for a missing or extra {delimiter!r}, or quote cells "
+                    f"that contain it"
+                )
+        builder.add(chunk_rows)
+        lines.append(starts)
+        del chunk_rows
+        chunk = list(itertools.islice(rows, CHUNK_ROWS))
+    return lines
+
+
+def _check_row_count(n: int, min_rows: int, header: bool, source: str) -> None:
+    if n >= min_rows:
+        return
+    if n == 0:
+        if header:
+            raise DataError(f"{source}: the file has a header but no rows of data")
+        raise DataError(f"{source}: the file is empty; expected a header and rows of data")
+    raise DataError(f"{source}: only {n} row of data; need at least {min_rows} to train")
+
+
+def first_row_names(path, delimiter, expected: list[str]) -> bool:
+    """Whether a file of new rows starts with a header: its first row names a model column."""
+    _, rows = records(path, delimiter=delimiter)
+    first = next(rows, (0, []))[1]
+    rows.close()
+    return any(cell.strip() in expected for cell in first)
 
 
 def _names(first, header: bool, inferred: bool, source: str, line: int):

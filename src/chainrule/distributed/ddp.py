@@ -28,9 +28,9 @@ import contextlib
 
 import numpy as np
 
+import chainrule.distributed.comm as comm
 from chainrule.autograd.function import Function
 from chainrule.autograd.grad_mode import is_grad_enabled
-from chainrule.distributed import comm
 from chainrule.nn.module import Module
 
 __all__ = ["DistributedDataParallel"]

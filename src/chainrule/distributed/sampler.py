@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from chainrule.distributed import comm
+import chainrule.distributed.comm as comm
 
 __all__ = ["DistributedSampler"]
 

@@ -19,7 +19,7 @@ import hashlib
 
 import numpy as np
 
-from chainrule.distributed import comm
+import chainrule.distributed.comm as comm
 from chainrule.distributed.ddp import DistributedDataParallel
 from chainrule.distributed.sampler import DistributedSampler
 

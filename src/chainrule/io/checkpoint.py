@@ -45,7 +45,7 @@ class _Encoder:
         if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
             return {"__scalar__": self._store(np.asarray(value))}
         if isinstance(value, np.ndarray | Tensor):
-            return {"__tensor__": self._store(np.asarray(getattr(value, "data", value)))}
+            return {"__tensor__": self._store(np.asarray(getattr(value, "array", value)))}
         if value is None or isinstance(value, bool | str | int):
             return value
         if isinstance(value, float):

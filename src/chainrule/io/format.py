@@ -33,6 +33,7 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 
 from chainrule.errors import DTypeError, ModelFormatError
+from chainrule.io.guard import MAX_SMALL_FILE_BYTES, _refuse, open_file, read_file
 
 CHECKSUM_KEY = "chainrule.sha256"
 MAX_HEADER_BYTES = 8 * 1024 * 1024  # ~100,000 tensors; a larger header is refused unread
@@ -122,7 +123,6 @@ def _open_regular(source: str, expansion: float = 1.0):
     """Open a regular file for reading, with its size, through :mod:`chainrule.io.guard`:
     FIFOs and devices are refused unopened, sparse files and files larger than the memory
     available are refused unread."""
-    from chainrule.io.guard import open_file
 
     f, size = open_file(source, ModelFormatError, what="model file", expansion=expansion)
     with f:
@@ -459,7 +459,7 @@ def _prepare(tensors: Mapping, metadata: Mapping | None):
             raise ValueError(f"tensor name {name!r} is not allowed (need a non-empty string)")
         if len(name) > MAX_NAME_CHARS:
             raise ValueError(f"tensor name is {len(name)} characters; limit {MAX_NAME_CHARS}")
-        array = np.asarray(getattr(value, "data", value))
+        array = np.asarray(getattr(value, "array", value))
         file_dtype = DTYPES[dtype_name(array.dtype)]
         arrays[name] = array.astype(file_dtype, order="C", copy=False)
     meta = {}
@@ -555,3 +555,25 @@ def write(
     from chainrule.io.atomic import atomic_write
 
     atomic_write(path, lambda f: write_to(f, tensors, metadata, checksum=checksum))
+
+
+def read_json_file(
+    path,
+    error,
+    *,
+    what: str = "JSON file",
+    max_bytes: int = MAX_SMALL_FILE_BYTES,
+    max_depth: int = 32,
+):
+    """Parse a small JSON file strictly (valid UTF-8, bounded size and nesting, no duplicate
+    keys, no NaN); every problem is one ``error`` naming the file."""
+    source = os.fspath(path)
+    data = read_file(source, error, what=what, max_bytes=max_bytes, expansion=16.0)
+    try:
+        return parse_json(
+            data, source=source, what=f"the {what}", max_depth=max_depth, max_bytes=max_bytes
+        )
+    except ModelFormatError as exc:
+        raise error(str(exc)) from None
+    except MemoryError:
+        raise _refuse(error, source, f"not enough memory to parse this {what}") from None

@@ -280,28 +280,3 @@ def read_file(
 
 #: The longest small JSON/TOML file the command line reads (run.json, --config files).
 MAX_SMALL_FILE_BYTES = 16 * 1024 * 1024
-
-
-def read_json_file(
-    path,
-    error,
-    *,
-    what: str = "JSON file",
-    max_bytes: int = MAX_SMALL_FILE_BYTES,
-    max_depth: int = 32,
-):
-    """Parse a small JSON file strictly (valid UTF-8, bounded size and nesting, no duplicate
-    keys, no NaN); every problem is one ``error`` naming the file."""
-    from chainrule.errors import ModelFormatError
-    from chainrule.io.format import parse_json
-
-    source = os.fspath(path)
-    data = read_file(source, error, what=what, max_bytes=max_bytes, expansion=16.0)
-    try:
-        return parse_json(
-            data, source=source, what=f"the {what}", max_depth=max_depth, max_bytes=max_bytes
-        )
-    except ModelFormatError as exc:
-        raise error(str(exc)) from None
-    except MemoryError:
-        raise _refuse(error, source, f"not enough memory to parse this {what}") from None

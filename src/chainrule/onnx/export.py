@@ -221,18 +221,53 @@ def export(
     if not isinstance(model, Module):
         raise ExportError(f"export needs an nn.Module, got {type(model).__name__}")
     opset = check_opset(opset)
+    input_name, output_name = _input_output_names(input_names, output_names)
+    extra = _string_metadata(metadata)
+    x = _example_array(model, example_input)
+    if dynamic_batch and x.ndim == 0:
+        raise ExportError("example_input is a scalar; give a batch (first dimension = samples)")
+    g, out, in_dims, out_dims = _trace_in_eval_mode(
+        model, x, opset, input_name, output_name, dynamic_batch
+    )
+    arch = _architecture(model)
+    if arch is not None:
+        extra.setdefault("chainrule.architecture", arch)
+    proto = _model_proto(
+        g,
+        [_value_info(input_name, x, in_dims)],
+        [_value_info(output_name, out.array, out_dims)],
+        extra,
+        f"exported by chainrule from {type(model).__name__}",
+    )
+    if path is not None:
+        save_proto(proto, path)
+    return proto
+
+
+def _input_output_names(input_names, output_names) -> tuple[str, str]:
+    """The graph's one input name and one output name, checked to differ."""
     input_name = _names(input_names, "input", "input_names")
     output_name = _names(output_names, "output", "output_names")
     if input_name == output_name:
         raise ExportError(f"input and output need different names, both are {input_name!r}")
+    return input_name, output_name
+
+
+def _string_metadata(metadata: dict | None) -> dict:
+    """A copy of the user's ``metadata_props``, refusing any key or value that is not a str."""
     extra = {}
     for key, value in (metadata or {}).items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise ExportError(f"metadata must map strings to strings, got {key!r}: {value!r}")
         extra[key] = value
-    x = _example_array(model, example_input)
-    if dynamic_batch and x.ndim == 0:
-        raise ExportError("example_input is a scalar; give a batch (first dimension = samples)")
+    return extra
+
+
+def _trace_in_eval_mode(model, x, opset, input_name, output_name, dynamic_batch):
+    """Convert ``model`` layer by layer in eval mode, then put its training flag back.
+
+    Returns the graph, the converted output Value and the input's and output's dims.
+    """
     was_training = model.training
     model.eval()
     try:
@@ -247,19 +282,7 @@ def export(
         out_dims = _output_dims(model, x, out.array, dynamic_batch)
     finally:
         model.train(was_training)
-    arch = _architecture(model)
-    if arch is not None:
-        extra.setdefault("chainrule.architecture", arch)
-    proto = _model_proto(
-        g,
-        [_value_info(input_name, x, in_dims)],
-        [_value_info(output_name, out.array, out_dims)],
-        extra,
-        f"exported by chainrule from {type(model).__name__}",
-    )
-    if path is not None:
-        save_proto(proto, path)
-    return proto
+    return g, out, in_dims, out_dims
 
 
 def _architecture(model) -> str | None:

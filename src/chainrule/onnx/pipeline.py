@@ -132,10 +132,31 @@ def export_pipeline(
     Returns:
         the ``onnx.ModelProto``.
     """
+    meta = getattr(model, "metadata", None) if metadata is None else metadata
+    pre = _fitted_preprocessor(meta)
+    task, loss, classes = _task_loss_classes(meta, pre)
+    opset = check_opset(opset)
+    dtype = next((p.array.dtype for p in model.parameters()), np.dtype(np.float32))
+
+    g = Graph(opset)
+    output_names = ["prediction"] if task == "regression" else ["label", "probabilities"]
+    for name in output_names:
+        g.reserve(name)
+    inputs, features = _preprocess(g, pre, output_names, dtype)
+    out = _network_in_eval_mode(g, model, features, pre.n_features, dtype)
+    outputs = _postprocess(g, out, pre, task, loss, classes, dtype)
+    props = _pipeline_props(meta, pre, task, classes)
+    proto = _model_proto(g, inputs, outputs, props, "chainrule train model with preprocessing")
+    if path is not None:
+        save_proto(proto, path)
+    return proto
+
+
+def _fitted_preprocessor(meta):
+    """The fitted ``Preprocessor`` saved in a ``chainrule train`` model's metadata."""
     from chainrule.data.preprocessing import Preprocessor
     from chainrule.errors import DataError
 
-    meta = getattr(model, "metadata", None) if metadata is None else metadata
     if not meta or "preprocessing" not in meta:
         raise ExportError(
             "this model has no preprocessing metadata (it was not saved by 'chainrule train'); "
@@ -147,19 +168,25 @@ def export_pipeline(
         raise ExportError(f"the model's preprocessing metadata is unusable: {err}") from None
     if pre.columns is None or not pre.fitted:
         raise ExportError("the model's preprocessing was never fitted; retrain the model")
+    return pre
+
+
+def _task_loss_classes(meta, pre):
+    """The task, loss and class names the output head needs, checked for consistency."""
     task, loss = meta.get("task") or pre.task, meta.get("loss")
     classes = meta.get("classes") or pre.class_names
     if task not in ("binary", "multiclass", "regression"):
         raise ExportError(f"unknown task {task!r} in the model's metadata")
     if task != "regression" and (loss not in ("ce", "bce", "mse") or not classes):
         raise ExportError(f"a {task} model needs its loss and classes in the metadata")
-    opset = check_opset(opset)
-    dtype = next((p.array.dtype for p in model.parameters()), np.dtype(np.float32))
+    return task, loss, classes
 
-    g = Graph(opset)
-    output_names = ["prediction"] if task == "regression" else ["label", "probabilities"]
-    for name in output_names:
-        g.reserve(name)
+
+def _preprocess(g: Graph, pre, output_names, dtype):
+    """One graph input per raw column, encoded and standardised into the network's features.
+
+    Returns the input ValueInfos and the name of the feature matrix (in the model's dtype).
+    """
     inputs, pieces = [], []
     g.scope = "preprocess"
     for col in pre.columns:
@@ -183,14 +210,22 @@ def export_pipeline(
     to = int(g.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
     features = g.add("Cast", [encoded], to=to)
     g.scope = ""
+    return inputs, features
 
-    example = np.zeros((2, pre.n_features), dtype)
+
+def _network_in_eval_mode(g: Graph, model, features: str, n_features: int, dtype) -> Value:
+    """The network's nodes on ``features``, converted in eval mode (training flag restored)."""
+    example = np.zeros((2, n_features), dtype)
     was_training = model.training
     model.eval()
     try:
-        out = convert_module(g, model, Value(features, example))
+        return convert_module(g, model, Value(features, example))
     finally:
         model.train(was_training)
+
+
+def _postprocess(g: Graph, out: Value, pre, task, loss, classes, dtype):
+    """The graph outputs from the network's output; returns their ValueInfos."""
     g.scope = "postprocess"
     raw = out.name
     if task == "regression" and getattr(pre, "target_mean", None) is not None:
@@ -207,7 +242,11 @@ def export_pipeline(
         helper, tp = g.onnx.helper, g.onnx.TensorProto
         outputs.append(helper.make_tensor_value_info("label", tp.STRING, ["batch"]))
         outputs.append(_value_info("probabilities", np.zeros(0, dtype), ["batch", len(classes)]))
+    return outputs
 
+
+def _pipeline_props(meta, pre, task, classes) -> dict:
+    """The ``metadata_props`` that tell a reader the task, target, columns and classes."""
     props = {
         "chainrule.task": task,
         "chainrule.target": str(meta.get("target") or pre.target_name or ""),
@@ -215,7 +254,4 @@ def export_pipeline(
     }
     if task != "regression":
         props["chainrule.classes"] = json.dumps(list(classes))
-    proto = _model_proto(g, inputs, outputs, props, "chainrule train model with preprocessing")
-    if path is not None:
-        save_proto(proto, path)
-    return proto
+    return props

@@ -92,3 +92,16 @@ def expand_reduced(grad: np.ndarray, in_shape: tuple, axes, keepdims: bool) -> n
             shape[a] = 1
         grad = grad.reshape(shape)
     return grad
+
+
+def float_operand(x, op: str) -> Tensor:
+    """``x`` as a tensor that must hold floating-point numbers (activations, softmax)."""
+    x = operand(x)
+    if x.array.dtype.kind != "f":
+        from chainrule.errors import DTypeError
+
+        raise DTypeError(
+            f"{op} needs floating-point input, got dtype {x.array.dtype}; convert it with "
+            f".astype('float32')"
+        )
+    return x

@@ -10,13 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import DataError, DTypeError, ShapeError
+from chainrule.errors import DataError, ShapeError
 from chainrule.ops._util import MINUS_ONE, ONE
-from chainrule.ops.activation import _sigmoid_parts, _softmax_parts, sigmoid, softmax
+from chainrule.ops.activation import _sigmoid_parts, sigmoid
 from chainrule.ops.loss_common import (
     _check_reduction,
     _float_input,
     _float_target,
+    _graph_scale,
     _reduce_array,
     _same_shape,
     _spread,
@@ -28,16 +29,10 @@ from chainrule.ops.loss_regression import (  # noqa: F401 - re-exported: the los
     l1_loss,
     mse_loss,
 )
-from chainrule.ops.matmul import row_sum
 from chainrule.tensor import Tensor
 
 
 # ---- binary cross-entropy from logits ---------------------------------------------------------
-def _graph_scale(grad: Tensor, reduction: str, count: int) -> Tensor:
-    """The upstream gradient spread over the elements a reduction averaged or summed."""
-    return grad / count if reduction == "mean" and count != 1 else grad
-
-
 class BinaryCrossEntropyWithLogits(Function):
     """ℓ = w·[(1 − t)·z + (1 + (p − 1)·t)·ln(1 + e^(−z))], p the positive-class weight
     (p = 1: ℓ = w·[ln(1 + e^z) − t·z]).
@@ -174,298 +169,17 @@ def binary_cross_entropy_with_logits(
     )
 
 
-# ---- cross-entropy from logits ----------------------------------------------------------------
-class _CrossEntropyBase(Function):
-    """ℓ = −Σ_c q_c·ln softmax(z)_c along the class axis, q the (weighted, smoothed) target.
-
-    Local derivative: ∂ℓ/∂z = (Σ_c q_c)·softmax(z) − q, which is softmax(z) − onehot(y) for a
-    plain class index.
-    """
-
-    label = "cross_entropy"
-
-    def _forward(self, z, q, axis, reduction, count):
-        shifted, e, top, rest, log_total = _softmax_parts(z, axis)
-        log_p = shifted - log_total
-        self.q, self.axis, self.reduction, self.count = q, axis, reduction, count
-        self.p, self.top, self.rest, self.log_p = e / (1 + rest), top, rest, log_p
-        per = -np.sum(q * log_p, axis=axis)
-        self.shape = per.shape
-        return _reduce_array(per, reduction, count)
-
-    def _grad_logits(self, g):
-        q, axis, top = self.q, self.axis, self.top
-        g = np.expand_dims(g, axis)
-        total = np.sum(q, axis=axis, keepdims=True)
-        local = total * self.p - q
-        # At the largest logit: S·p − q = −S·(1 − p) + (S − q), with 1 − p = r/(1 + r) exact,
-        # so a confident, correct prediction keeps its tiny gradient instead of rounding to 0.
-        q_top = top.take(q)
-        exact = (total - q_top) - total * (self.rest / (1 + self.rest))
-        top.put(local, exact)
-        return g * local
-
-
-class CrossEntropy(_CrossEntropyBase):
-    """Cross-entropy from logits with class-index targets (weights, ignore_index, smoothing)."""
-
-    formulas = ("(Σq)·softmax(z) − q  (softmax(z) − onehot(y))",)
-    labels = None
-
-    def forward(self, z, q=None, axis=1, reduction="mean", count=None, labels=None):
-        if labels is not None:
-            return self._forward_labels(z, labels, reduction)
-        return self._forward(z, q, axis, reduction, count)
-
-    def backward(self, grad):
-        if self.labels is not None:
-            return (self._backward_labels(grad),)
-        g = _spread(grad, self.shape, self.reduction, self.count)
-        return (self._grad_logits(g),)
-
-    def backward_graph(self, grad):
-        """(softmax(z) − onehot(y))·g as a tensor (second derivatives; class indices only)."""
-        if self.labels is None:
-            return super().backward_graph(grad)
-        (z,) = self.parents[:1]
-        onehot = np.zeros(z.array.shape, z.array.dtype)
-        onehot[np.arange(len(self.labels)), self.labels] = 1
-        scale = _graph_scale(grad, self.reduction, self.count)
-        if self.reduction == "none":
-            scale = scale.reshape(-1, 1)
-        return ((softmax(z, axis=1) - Tensor._make(onehot, False)) * scale,)
-
-    # The common call, logits (N, C) and N valid class indices with no weight or smoothing, skips
-    # the dense one-hot q: the same numbers from a few row-wise steps (to the last bit or two:
-    # the row sums here run in BLAS).
-    #
-    # Entries (n, top_n) and (n, y_n) are read and written through flat indices into C-ordered
-    # arrays: one fancy index each, a quarter of the cost of indexing with two arrays.
-    def _forward_labels(self, z, labels, reduction):
-        n, n_classes = z.shape
-        top = z.argmax(axis=1)  # the methods: np.argmax and np.sum add a wrapper call
-        offsets = np.arange(0, n * n_classes, n_classes)
-        flat_top, flat_y = offsets + top, offsets + labels
-        shifted = z - z.reshape(-1)[flat_top][:, None]
-        if not shifted.flags.c_contiguous:  # (a transposed z gives a transposed result)
-            shifted = np.ascontiguousarray(shifted)
-        flat = shifted.reshape(-1)  # a view: the writes below land in shifted (then e)
-        picked = flat[flat_y]  # z_y − max ≤ 0
-        e = np.exp(shifted, out=shifted)
-        flat[flat_top] = 0
-        rest = row_sum(e)  # r = Σ e^(z − max) over all but the max
-        per = np.log1p(rest)
-        per -= picked  # ln(1 + r) − (z_y − max): two non-negative terms, no cancellation
-        denom = rest + 1
-        e /= denom[:, None]
-        flat[flat_top] = 1 / denom  # softmax(z)
-        self.p, self.rest, self.denom, self.top = e, rest, denom, top
-        self.flat_top, self.flat_y = flat_top, flat_y
-        self.labels, self.reduction, self.count = labels, reduction, n
-        return _reduce_array(per, reduction, n)
-
-    def _backward_labels(self, grad):
-        labels, top = self.labels, self.top
-        if self.reduction == "none":
-            scale, scale_rows = grad[:, None], grad
-        else:
-            if self.reduction == "mean" and self.count != 1:
-                grad = grad[()] / self.count  # scalar ÷ int: float32, a tenth of 0-d ÷ float32
-            scale = scale_rows = grad
-        grad_z = self.p * scale
-        if not grad_z.flags.c_contiguous:  # (an upstream gradient of an odd layout)
-            grad_z = np.ascontiguousarray(grad_z)
-        flat = grad_z.reshape(-1)  # a view: the writes below land in grad_z
-        flat[self.flat_y] = (self.p.reshape(-1)[self.flat_y] - 1) * scale_rows
-        # At the largest logit 1 − p is r/(1 + r) exactly, so a confident, correct prediction
-        # keeps its tiny gradient −r/(1 + r) instead of rounding p − 1 to 0.
-        off = (labels != top).astype(grad_z.dtype)
-        flat[self.flat_top] = (off - self.rest / self.denom) * scale_rows
-        return grad_z
-
-
-class CrossEntropyProbs(_CrossEntropyBase):
-    """Cross-entropy from logits with class-probability targets.
-
-    q = w·((1 − ε)·t + ε/C); ∂ℓ/∂t = −(1 − ε)·w·ln softmax(z).
-    """
-
-    formulas = ("(Σq)·softmax(z) − q", "−(1 − ε)·w·ln softmax(z)")
-
-    def forward(self, z, t, weight, smoothing, axis, reduction, count):
-        n_classes = z.shape[axis]
-        q = t if smoothing == 0 else (1 - smoothing) * t + smoothing / n_classes
-        if weight is not None:
-            q = q * weight
-        self.weight, self.smoothing = weight, smoothing
-        return self._forward(z, q, axis, reduction, count)
-
-    def backward(self, grad):
-        g = _spread(grad, self.shape, self.reduction, self.count)
-        grad_z = self._grad_logits(g) if self.needs_grad[0] else None
-        grad_t = None
-        if self.needs_grad[1]:
-            local = -(1 - self.smoothing) * self.log_p
-            if self.weight is not None:
-                local = local * self.weight
-            grad_t = np.expand_dims(g, self.axis) * local
-        return grad_z, grad_t
-
-
-def _class_axis(input: Tensor, loss: str) -> int:
-    if input.array.ndim == 0:
-        raise ShapeError(f"{loss} needs input of shape (C,), (N, C) or (N, C, d...), got ()")
-    return 0 if input.array.ndim == 1 else 1
-
-
-def _index_targets(target, input: Tensor, axis: int, ignore_index: int, loss: str) -> np.ndarray:
-    """Validate class-index targets; return them as an int64 array."""
-    array = target.array if isinstance(target, Tensor) else np.asarray(target)
-    expected = input.array.shape[:axis] + input.array.shape[axis + 1 :]
-    if array.dtype.kind not in "iu":
-        raise DTypeError(
-            f"{loss} class-index targets must be integers, got dtype {array.dtype} (shape "
-            f"{array.shape}); pass labels as int64 (y.astype('int64'))"
-            + (
-                f", or class probabilities of the input's shape {input.shape}"
-                if loss == "cross_entropy"
-                else ""
-            )
-        )
-    if array.shape != expected:
-        raise ShapeError(
-            f"{loss} got input of shape {input.shape} and target of shape {array.shape}; "
-            f"class-index targets must have shape {expected} (the input without its class "
-            f"axis {axis}), probability targets shape {input.shape}"
-        )
-    n_classes = input.array.shape[axis]
-    valid = array != ignore_index
-    bad = valid & ((array < 0) | (array >= n_classes))
-    if bad.any():
-        raise DataError(
-            f"{loss} got target class {array[bad].flat[0]} for an input with {n_classes} "
-            f"classes; targets must lie in [0, {n_classes - 1}] (or equal ignore_index="
-            f"{ignore_index})"
-        )
-    return array.astype(np.int64, copy=False)
-
-
-def _index_coefficients(labels, input, axis, weight, ignore_index, smoothing):
-    """q for class indices, and the mean's denominator Σ w[y] over targets not ignored."""
-    dtype = input.array.dtype
-    n_classes = input.array.shape[axis]
-    keep = labels != ignore_index
-    safe = np.where(keep, labels, 0)
-    classes_shape = [1] * input.array.ndim
-    classes_shape[axis] = n_classes
-    classes = np.arange(n_classes).reshape(classes_shape)
-    onehot = (np.expand_dims(safe, axis) == classes) & np.expand_dims(keep, axis)
-    q = onehot.astype(dtype)
-    w = None if weight is None else weight.reshape(classes_shape)
-    if smoothing:
-        spread = np.expand_dims(keep, axis).astype(dtype)
-        q = dtype.type(1 - smoothing) * q + dtype.type(smoothing / n_classes) * spread
-    if w is not None:
-        q = q * w
-        denominator = float(np.sum(np.where(keep, weight[safe], 0), dtype=np.float64))
-    else:
-        denominator = int(keep.sum())
-    return q, denominator
-
-
-_max_reduce = np.maximum.reduce
-
-
-def plain_class_indices(z: np.ndarray, labels: np.ndarray, ignore_index: int) -> bool:
-    """True when ``labels`` are N valid class indices for (N, C) logits ``z``, none of them
-    ignored: the case :class:`CrossEntropy` computes without a one-hot target."""
-    n, n_classes = z.shape
-    if not (
-        labels.dtype.kind in "iu"
-        and labels.shape == (n,)
-        and n
-        and not 0 <= ignore_index < n_classes
-    ):
-        return False
-    if labels.dtype == np.int64:
-        # Seen as unsigned, a negative label is huge: one reduction checks both ends (the ufunc's
-        # own reduce: the method's Python wrapper costs as much again).
-        return bool(_max_reduce(labels.view(np.uint64), axis=None) < n_classes)
-    return bool(labels.min() >= 0 and labels.max() < n_classes)
-
-
-def cross_entropy(
-    input,
-    target,
-    weight=None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
-) -> Tensor:
-    """Cross-entropy of logits against class indices or class probabilities (softmax fused in).
-
-    With class weights and ``reduction="mean"`` the sum is divided by the total weight of the
-    targets that are not ignored, as in PyTorch.
-
-    Args:
-        input: logits, classes along axis 1 (axis 0 for an unbatched (C,) input).
-        target: integer class indices, or float probabilities of the input's shape.
-        weight: optional per-class weight of shape (C,).
-        ignore_index: class-index targets equal to it contribute nothing.
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
-        label_smoothing: ε in [0, 1]; the target becomes (1 − ε)·target + ε/C.
-
-    Shape:
-        input: (C,), (N, C) or (N, C, d1, ...); index target: (), (N,) or (N, d1, ...);
-        probability target: the input's shape; output: scalar, or the target's per-position
-        shape for ``"none"``.
-
-    Example:
-        >>> import chainrule as cr
-        >>> logits = cr.tensor([[0.0, 0.0]], requires_grad=True)
-        >>> loss = cr.functional.cross_entropy(logits, [1])
-        >>> round(loss.item(), 4)
-        0.6931
-    """
-    name = "cross_entropy"
-    _check_reduction(reduction, name)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{name} label_smoothing must be in [0, 1], got {label_smoothing}")
-    input = _float_input(input, name)
-    axis = _class_axis(input, name)
-    dtype = input.array.dtype
-    n_classes = input.array.shape[axis]
-    weight = _weight_array(weight, dtype, name)
-    if weight is not None and weight.shape != (n_classes,):
-        raise ShapeError(
-            f"{name} got weight of shape {weight.shape} for {n_classes} classes; expected "
-            f"({n_classes},)"
-        )
-    target_shape = target.array.shape if isinstance(target, Tensor) else np.shape(target)
-    if target_shape == input.array.shape:  # class probabilities
-        target = _float_target(target, input, name)
-        count = input.array.size // max(n_classes, 1)
-        w = (
-            None
-            if weight is None
-            else weight.reshape([-1 if i == axis else 1 for i in range(input.array.ndim)])
-        )
-        return CrossEntropyProbs.apply(
-            input,
-            target,
-            weight=w,
-            smoothing=label_smoothing,
-            axis=axis,
-            reduction=reduction,
-            count=count,
-        )
-    if weight is None and not label_smoothing and input.array.ndim == 2:
-        labels = target.array if isinstance(target, Tensor) else np.asarray(target)
-        if plain_class_indices(input.array, labels, ignore_index):
-            return CrossEntropy.apply(input, axis=1, reduction=reduction, labels=labels)
-    labels = _index_targets(target, input, axis, ignore_index, name)
-    q, denominator = _index_coefficients(labels, input, axis, weight, ignore_index, label_smoothing)
-    return CrossEntropy.apply(input, q=q, axis=axis, reduction=reduction, count=denominator)
+# ---- cross-entropy from logits: ops/loss_cross_entropy.py (re-exported here) ---------------
+# isort: split
+from chainrule.ops.loss_cross_entropy import (  # noqa: E402, F401 - the loss family
+    CrossEntropy,
+    CrossEntropyProbs,
+    _class_axis,
+    _index_coefficients,
+    _index_targets,
+    cross_entropy,
+    plain_class_indices,
+)
 
 
 # ---- negative log-likelihood ------------------------------------------------------------------

@@ -97,3 +97,8 @@ def _upstream(grad: np.ndarray, reduction: str, count: int):
 def _arrays(*grads):
     """Gradients as arrays: ufuncs on 0-d arrays return NumPy scalars."""
     return tuple(g if g is None or isinstance(g, np.ndarray) else np.asarray(g) for g in grads)
+
+
+def _graph_scale(grad: Tensor, reduction: str, count: int) -> Tensor:
+    """The upstream gradient spread over the elements a reduction averaged or summed."""
+    return grad / count if reduction == "mean" and count != 1 else grad

@@ -254,6 +254,15 @@ class FrameQueue:
 # ---- HTTP connections ----------------------------------------------------------------------
 
 
+class HTTPGuard(NamedTuple):
+    """The settings a guarded HTTP protocol class shares between its connections."""
+
+    header_timeout: float
+    max_connections: int
+    rejections: RejectionLog
+    send_buffer: int | None
+
+
 def guarded_http_protocol(
     header_timeout: float = HEADER_TIMEOUT,
     max_connections: int = MAX_HTTP_CONNECTIONS,
@@ -270,104 +279,121 @@ def guarded_http_protocol(
     - Each socket's kernel send buffer is ``send_buffer`` bytes, so what a page that stops
       reading can hold up is bounded and it is noticed in seconds.
     """
-    import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    rejections = rejections or RejectionLog()
-    open_connections: dict = {}  # protocol -> None, oldest first
+    class GuardedH11Protocol(GuardedConnection, H11Protocol):
+        guard = HTTPGuard(
+            header_timeout, max_connections, rejections or RejectionLog(), send_buffer
+        )
+        open_connections: dict = {}  # protocol -> None, oldest first
 
-    class GuardedH11Protocol(H11Protocol):
-        def connection_made(self, transport) -> None:
-            super().connection_made(transport)
-            sock = transport.get_extra_info("socket")
-            if sock is not None and send_buffer:
-                try:  # a page that stops reading fills this soon, and is then seen as stuck
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
-                except OSError:
-                    pass
-            self.header_timer = None
-            self._arm_header_timer()
-            open_connections[self] = None
-            if len(open_connections) > max_connections and not self._evict_one():
-                rejections(503, "connection", "every connection is busy")
-                self._refuse_busy()
-
-        def connection_lost(self, exc) -> None:
-            open_connections.pop(self, None)
-            self._disarm_header_timer()
-            super().connection_lost(exc)
-
-        # -- header deadline --
-        def _arm_header_timer(self) -> None:
-            self._disarm_header_timer()
-            self.header_timer = self.loop.call_later(header_timeout, self._header_deadline)
-
-        def _disarm_header_timer(self) -> None:
-            timer = getattr(self, "header_timer", None)
-            if timer is not None:
-                timer.cancel()
-                self.header_timer = None
-
-        def _idle(self) -> bool:
-            return self.cycle is None or self.cycle.response_complete
-
-        def _header_deadline(self) -> None:
-            self.header_timer = None
-            if self._idle() and not self.transport.is_closing():
-                rejections(408, "connection", f"no request headers within {header_timeout:g} s")
-                self.transport.abort()
-
-        def handle_events(self) -> None:
-            before = self.cycle
-            super().handle_events()
-            if self.cycle is not before and self.cycle is not None:
-                self._disarm_header_timer()  # a request arrived: its headers are complete
-
-        def handle_websocket_upgrade(self, event) -> None:
-            self._disarm_header_timer()
-            open_connections.pop(self, None)  # from now on a page, counted with the pages
-            super().handle_websocket_upgrade(event)
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if self.transport.is_closing():
-                return
-            if self.conn.their_state is h11.SEND_BODY:
-                # Answered before the body was read (413, 403...): close instead of reading
-                # and discarding what may be a gigabyte still on its way.
-                self.transport.close()
-                return
-            if self._idle():
-                self._arm_header_timer()
-
-        def send_400_response(self, msg: str) -> None:
-            rejections(400, "request", msg)
-            super().send_400_response(msg)
-
-        # -- connection cap --
-        def _evict_one(self) -> bool:
-            for other in open_connections:
-                if other is not self and other._idle():
-                    open_connections.pop(other, None)
-                    other._disarm_header_timer()
-                    other.transport.abort()
-                    return True
-            return False
-
-        def _refuse_busy(self) -> None:
-            # No request has arrived yet, so h11 would not send a response: write it raw.
-            body = b'{"error": "the server is busy; try again in a moment"}'
-            head = (
-                b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
-                b"retry-after: 1\r\nconnection: close\r\ncontent-length: %d\r\n\r\n" % len(body)
-            )
-            open_connections.pop(self, None)
-            self._disarm_header_timer()
-            self.transport.write(head + body)
-            self.transport.close()
-
-    GuardedH11Protocol.open_connections = open_connections
     return GuardedH11Protocol
+
+
+class GuardedConnection:
+    """The guards of :func:`guarded_http_protocol`, mixed in before uvicorn's ``H11Protocol``.
+
+    The class it is mixed into sets ``guard`` (an :class:`HTTPGuard`) and ``open_connections``
+    (a dict used as an ordered set of the open HTTP connections, oldest first).
+    """
+
+    guard: HTTPGuard
+    open_connections: dict
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._limit_send_buffer(transport)
+        self.header_timer = None
+        self._arm_header_timer()
+        self.open_connections[self] = None
+        if len(self.open_connections) > self.guard.max_connections and not self._evict_one():
+            self.guard.rejections(503, "connection", "every connection is busy")
+            self._refuse_busy()
+
+    def connection_lost(self, exc) -> None:
+        self.open_connections.pop(self, None)
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def _limit_send_buffer(self, transport) -> None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None and self.guard.send_buffer:
+            try:  # a page that stops reading fills this soon, and is then seen as stuck
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.guard.send_buffer)
+            except OSError:
+                pass
+
+    # -- header deadline --
+    def _arm_header_timer(self) -> None:
+        self._disarm_header_timer()
+        self.header_timer = self.loop.call_later(self.guard.header_timeout, self._header_deadline)
+
+    def _disarm_header_timer(self) -> None:
+        timer = getattr(self, "header_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self.header_timer = None
+
+    def _idle(self) -> bool:
+        return self.cycle is None or self.cycle.response_complete
+
+    def _header_deadline(self) -> None:
+        self.header_timer = None
+        if self._idle() and not self.transport.is_closing():
+            reason = f"no request headers within {self.guard.header_timeout:g} s"
+            self.guard.rejections(408, "connection", reason)
+            self.transport.abort()
+
+    def handle_events(self) -> None:
+        before = self.cycle
+        super().handle_events()
+        if self.cycle is not before and self.cycle is not None:
+            self._disarm_header_timer()  # a request arrived: its headers are complete
+
+    def handle_websocket_upgrade(self, event) -> None:
+        self._disarm_header_timer()
+        self.open_connections.pop(self, None)  # from now on a page, counted with the pages
+        super().handle_websocket_upgrade(event)
+
+    def on_response_complete(self) -> None:
+        import h11
+
+        super().on_response_complete()
+        if self.transport.is_closing():
+            return
+        if self.conn.their_state is h11.SEND_BODY:
+            # Answered before the body was read (413, 403...): close instead of reading
+            # and discarding what may be a gigabyte still on its way.
+            self.transport.close()
+            return
+        if self._idle():
+            self._arm_header_timer()
+
+    def send_400_response(self, msg: str) -> None:
+        self.guard.rejections(400, "request", msg)
+        super().send_400_response(msg)
+
+    # -- connection cap --
+    def _evict_one(self) -> bool:
+        for other in self.open_connections:
+            if other is not self and other._idle():
+                self.open_connections.pop(other, None)
+                other._disarm_header_timer()
+                other.transport.abort()
+                return True
+        return False
+
+    def _refuse_busy(self) -> None:
+        # No request has arrived yet, so h11 would not send a response: write it raw.
+        body = b'{"error": "the server is busy; try again in a moment"}'
+        head = (
+            b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+            b"retry-after: 1\r\nconnection: close\r\ncontent-length: %d\r\n\r\n" % len(body)
+        )
+        self.open_connections.pop(self, None)
+        self._disarm_header_timer()
+        self.transport.write(head + body)
+        self.transport.close()
 
 
 # ---- requests -------------------------------------------------------------------------------

@@ -150,9 +150,9 @@ def _explanation(model, explain_sample) -> str:
         else:
             x, y, loss_fn = explain_sample[:3]
             param = None
-        x = np.asarray(getattr(x, "data", x), dtype=np.float64)
+        x = np.asarray(getattr(x, "array", x), dtype=np.float64)
         x = x.reshape(1, -1) if x.ndim == 1 else x[:1]
-        y = np.asarray(getattr(y, "data", y))
+        y = np.asarray(getattr(y, "array", y))
         kind = output_kind(model, loss_fn)
         y = _target_for(y, kind)[:1] if y.ndim <= 1 or kind == "scores" else y[:1]
         report = explain(model, x, y, loss_fn, param=param, title="One sample, explained")
@@ -201,16 +201,49 @@ def write_report(
             "Diagnosis" section: findings and per-layer charts over training.
     """
     hist = _history_dict(history)
-    loss_for_kind = (
-        loss
-        if loss is not None
-        else (
-            explain_sample[2]
-            if isinstance(explain_sample, tuple) and len(explain_sample) >= 3
-            else None
-        )
-    )
-    parts = [f"<h1>{html.escape(title)}</h1>"]
+    Xd, yd, classes = _plot_points(X, y)
+    snaps = list(snapshots or [])
+    sections = [
+        f"<h1>{html.escape(title)}</h1>",
+        _summary_section(model, hist),
+        _config_section(config),
+        _curves_section(hist),
+        _boundary_section(model, Xd, yd, classes, snaps, _loss_for_kind(loss, explain_sample)),
+        _snapshots_section(snaps, Xd if classes else None, yd),
+        _network_section(model),
+        _diagnosis_section(diagnosis),
+        _gradients_section(grad_norms),
+        _explain_section(model, explain_sample),
+    ]
+    return _write_page(path, title, [s for s in sections if s is not None])
+
+
+def _loss_for_kind(loss, explain_sample):
+    """The loss that says how to read the model's output: given, or the explained sample's."""
+    if loss is not None:
+        return loss
+    if isinstance(explain_sample, tuple) and len(explain_sample) >= 3:
+        return explain_sample[2]
+    return None
+
+
+def _plot_points(X, y):
+    """The training points as float64 features and flat labels, thinned to 1,000 for plots.
+
+    Returns ``(X, y, classes)``; ``classes`` is true when there are two features and the
+    labels are class ids (booleans or integers), the case where points go on a boundary plot.
+    """
+    Xd = None if X is None else np.asarray(getattr(X, "array", X), dtype=np.float64)
+    yd = None if y is None else np.asarray(getattr(y, "array", y)).reshape(-1)
+    two_d = Xd is not None and Xd.ndim == 2 and Xd.shape[1] == 2 and yd is not None
+    classes = two_d and yd.dtype.kind in "iub"
+    if classes and len(Xd) > 1000:
+        keep = np.linspace(0, len(Xd) - 1, 1000).astype(np.int64)
+        Xd, yd = Xd[keep], yd[keep]
+    return Xd, yd, classes
+
+
+def _summary_section(model, hist: dict) -> str:
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     summary = [("written", when), ("model", type(model).__name__)]
     n_params = sum(int(np.asarray(p.array).size) for p in model.parameters())
@@ -220,83 +253,110 @@ def write_report(
         for key in hist:
             if key not in ("lr", "time") and hist[key]:
                 summary.append((f"final {key}", hist[key][-1]))
-    parts.append('<section id="summary"><h2>Summary</h2>' + _kv_table(summary) + "</section>")
-    if config:
-        parts.append(
-            '<section id="config"><h2>Configuration</h2>'
-            + _kv_table(sorted(dict(config).items()))
-            + "</section>"
-        )
+    return '<section id="summary"><h2>Summary</h2>' + _kv_table(summary) + "</section>"
+
+
+def _config_section(config) -> str | None:
+    if not config:
+        return None
+    return (
+        '<section id="config"><h2>Configuration</h2>'
+        + _kv_table(sorted(dict(config).items()))
+        + "</section>"
+    )
+
+
+def _curves_section(hist: dict) -> str | None:
     curves = _curves(hist)
-    if curves:
-        parts.append(
-            '<section id="curves"><h2>Loss and metrics</h2><div class="grid">'
-            + "".join(curves)
-            + "</div></section>"
-        )
-    Xd = None if X is None else np.asarray(getattr(X, "data", X), dtype=np.float64)
-    yd = None if y is None else np.asarray(getattr(y, "data", y)).reshape(-1)
-    two_d = Xd is not None and Xd.ndim == 2 and Xd.shape[1] == 2 and yd is not None
-    classes = two_d and yd.dtype.kind in "iub"
-    if classes and len(Xd) > 1000:
-        keep = np.linspace(0, len(Xd) - 1, 1000).astype(np.int64)
-        Xd, yd = Xd[keep], yd[keep]
-    snaps = list(snapshots or [])
-    if classes and views.is_plottable_mlp(model):
-        kind = output_kind(model, loss_for_kind)
-        ext = snaps[0]["extent"] if snaps else views.extent(Xd)
-        final = views.boundary(model, ext, 60, kind)
-        final_fig = charts.boundary_svg(final, Xd, yd, px=320, title="final decision boundary")
-        parts.append(
-            '<section id="boundary"><h2>Decision boundary</h2>'
-            f"<figure>{final_fig}<figcaption>after training, with the training points"
-            "</figcaption></figure></section>"
-        )
-    if snaps:
-        figs = []
-        for s in snaps:
-            epoch = int(s["epoch"])
-            caption = "before training" if epoch == 0 else f"after epoch {epoch}"
-            svg = charts.boundary_svg(
-                s, Xd if classes else None, yd, px=180, title=f"decision boundary, {caption}"
-            )
-            figs.append(f"<figure>{svg}<figcaption>{caption}</figcaption></figure>")
-        figs = "".join(figs)
-        parts.append(
-            '<section id="snapshots"><h2>Decision boundary during training</h2>'
-            f'<div class="grid">{figs}</div></section>'
-        )
-    parts.append(
+    if not curves:
+        return None
+    return (
+        '<section id="curves"><h2>Loss and metrics</h2><div class="grid">'
+        + "".join(curves)
+        + "</div></section>"
+    )
+
+
+def _boundary_section(model, Xd, yd, classes, snaps, loss_for_kind) -> str | None:
+    """The final decision boundary with the training points (2-D class data, plain MLPs)."""
+    if not (classes and views.is_plottable_mlp(model)):
+        return None
+    kind = output_kind(model, loss_for_kind)
+    ext = snaps[0]["extent"] if snaps else views.extent(Xd)
+    final = views.boundary(model, ext, 60, kind)
+    final_fig = charts.boundary_svg(final, Xd, yd, px=320, title="final decision boundary")
+    return (
+        '<section id="boundary"><h2>Decision boundary</h2>'
+        f"<figure>{final_fig}<figcaption>after training, with the training points"
+        "</figcaption></figure></section>"
+    )
+
+
+def _snapshots_section(snaps: list, points, labels) -> str | None:
+    """The boundary pictures recorded during training, with the points when they are classes."""
+    if not snaps:
+        return None
+    figs = []
+    for s in snaps:
+        epoch = int(s["epoch"])
+        caption = "before training" if epoch == 0 else f"after epoch {epoch}"
+        svg = charts.boundary_svg(s, points, labels, px=180, title=f"decision boundary, {caption}")
+        figs.append(f"<figure>{svg}<figcaption>{caption}</figcaption></figure>")
+    figs = "".join(figs)
+    return (
+        '<section id="snapshots"><h2>Decision boundary during training</h2>'
+        f'<div class="grid">{figs}</div></section>'
+    )
+
+
+def _network_section(model) -> str:
+    return (
         '<section id="network"><h2>The network, final weights</h2>'
         '<p class="note">Edge colour: the weight\'s sign (blue positive, orange negative); '
         "width: its size. Neuron fill: its bias. Hover for names and values.</p>"
         + _network(model)
         + "</section>"
     )
-    if diagnosis is not None:
-        from chainrule.report.diagnose_section import diagnosis_section
 
-        parts.append(diagnosis_section(diagnosis))
-    if grad_norms and grad_norms.get("epoch"):
-        parts.append(
-            '<section id="gradients"><h2>Gradient norms over training</h2>'
-            '<p class="note">The L2 norm of each layer\'s gradient, averaged over the batches of '
-            "each epoch: vanishing or exploding gradients show here first.</p>"
-            + _grad_chart(grad_norms)
-            + "</section>"
-        )
-    if explain_sample is not None:
-        parts.append('<section id="explain">' + _explanation(model, explain_sample) + "</section>")
+
+def _diagnosis_section(diagnosis) -> str | None:
+    if diagnosis is None:
+        return None
+    from chainrule.report.diagnose_section import diagnosis_section
+
+    return diagnosis_section(diagnosis)
+
+
+def _gradients_section(grad_norms) -> str | None:
+    if not (grad_norms and grad_norms.get("epoch")):
+        return None
+    return (
+        '<section id="gradients"><h2>Gradient norms over training</h2>'
+        '<p class="note">The L2 norm of each layer\'s gradient, averaged over the batches of '
+        "each epoch: vanishing or exploding gradients show here first.</p>"
+        + _grad_chart(grad_norms)
+        + "</section>"
+    )
+
+
+def _explain_section(model, explain_sample) -> str | None:
+    if explain_sample is None:
+        return None
+    return '<section id="explain">' + _explanation(model, explain_sample) + "</section>"
+
+
+def _write_page(path, title: str, sections: list) -> str:
+    """Wrap the sections in a page that loads nothing from outside; write it atomically."""
+    from chainrule.io.atomic import atomic_write
+
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "img-src data:; style-src 'unsafe-inline'; frame-src 'self'\">"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>\n"
-        + "\n".join(parts)
+        + "\n".join(sections)
         + "\n</body></html>\n"
     )
-    from chainrule.io.atomic import atomic_write
-
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -368,7 +428,7 @@ def _report_from_checkpoint(folder: str, out, path: str) -> str:
     config = {}
     run_file = os.path.join(folder, "run.json")
     if os.path.lexists(run_file):
-        from chainrule.io.guard import read_json_file
+        from chainrule.io.format import read_json_file
 
         saved = read_json_file(run_file, ModelFormatError, what="run record")
         if not isinstance(saved, dict) or not isinstance(saved.get("config") or {}, dict):

@@ -139,6 +139,27 @@ def line_chart(
     """An SVG line chart. ``series``: ``[(name, xs, ys, dashed), ...]``; NaN points are skipped;
     ``log`` draws the y axis in log10 (non-positive values skipped)."""
     left, right, top, bottom = 52, 12, 26, 34
+    pts = _finite_points(series, log)
+    out = [
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{html.escape(title)}">',
+        f'<text x="{left}" y="16" class="t">{html.escape(title)}{" (log scale)" if log else ""}'
+        "</text>",
+    ]
+    if not any(len(xs) for _, xs, _, _ in pts):
+        out.append(f'<text x="{left}" y="{height / 2}" class="a">no data</text></svg>')
+        return "".join(out)
+    frame = _Frame(pts, log, left, top, width - left - right, height - top - bottom)
+    out += _axes(frame, log, xlabel, height)
+    out += _series_lines(frame, pts)
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _finite_points(series: list, log: bool) -> list:
+    """Each series as float arrays without its missing, infinite (and, for log, <= 0) points;
+    on a log chart the y values are already log10."""
     pts = []
     for name, xs, ys, dashed in series:
         xs = np.asarray(xs, dtype=np.float64)
@@ -148,45 +169,48 @@ def line_chart(
             ys = np.log10(ys)
         keep = np.isfinite(xs) & np.isfinite(ys)
         pts.append((name, xs[keep], ys[keep], dashed))
-    all_x = np.concatenate([p[1] for p in pts]) if pts else np.array([])
-    all_y = np.concatenate([p[2] for p in pts]) if pts else np.array([])
-    out = [
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{html.escape(title)}">',
-        f'<text x="{left}" y="16" class="t">{html.escape(title)}{" (log scale)" if log else ""}'
-        "</text>",
-    ]
-    if all_x.size == 0:
-        out.append(f'<text x="{left}" y="{height / 2}" class="a">no data</text></svg>')
-        return "".join(out)
-    x0, x1 = float(all_x.min()), float(all_x.max())
-    y0, y1 = float(all_y.min()), float(all_y.max())
-    if not log:
-        y0 = min(y0, 0.0) if y0 >= 0 and y1 > 0 and y0 < 0.5 * y1 else y0
-    if x1 == x0:
-        x1 = x0 + 1
-    if y1 == y0:
-        y0, y1 = y0 - 0.5, y1 + 0.5
-    pad = 0.05 * (y1 - y0)
-    y0, y1 = y0 - (pad if y0 != 0 else 0), y1 + pad
-    w, h = width - left - right, height - top - bottom
+    return pts
 
-    def sx(v):
-        return left + (v - x0) / (x1 - x0) * w
 
-    def sy(v):
-        return top + (y1 - v) / (y1 - y0) * h
+class _Frame:
+    """The plot area of a line chart: the data ranges it shows and the map to SVG pixels."""
 
-    for t in _nice_ticks(y0, y1, 4):
-        y = sy(t)
+    def __init__(self, pts: list, log: bool, left: float, top: float, w: float, h: float):
+        all_x = np.concatenate([p[1] for p in pts])
+        all_y = np.concatenate([p[2] for p in pts])
+        x0, x1 = float(all_x.min()), float(all_x.max())
+        y0, y1 = float(all_y.min()), float(all_y.max())
+        if not log:  # a positive curve that comes near zero is drawn from zero
+            y0 = min(y0, 0.0) if y0 >= 0 and y1 > 0 and y0 < 0.5 * y1 else y0
+        if x1 == x0:
+            x1 = x0 + 1
+        if y1 == y0:
+            y0, y1 = y0 - 0.5, y1 + 0.5
+        pad = 0.05 * (y1 - y0)
+        self.y0, self.y1 = y0 - (pad if y0 != 0 else 0), y1 + pad
+        self.x0, self.x1 = x0, x1
+        self.left, self.top, self.w, self.h = left, top, w, h
+
+    def sx(self, v):
+        return self.left + (v - self.x0) / (self.x1 - self.x0) * self.w
+
+    def sy(self, v):
+        return self.top + (self.y1 - v) / (self.y1 - self.y0) * self.h
+
+
+def _axes(frame: _Frame, log: bool, xlabel: str, height: int) -> list:
+    """Grid lines with y tick labels, x tick labels, the x axis label and the frame's border."""
+    left, top, w, h = frame.left, frame.top, frame.w, frame.h
+    out = []
+    for t in _nice_ticks(frame.y0, frame.y1, 4):
+        y = frame.sy(t)
         text = _label(10**t) if log else _label(t)
         out.append(
             f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" class="g"/>'
             f'<text x="{left - 5}" y="{y + 3:.1f}" class="a" text-anchor="end">{text}</text>'
         )
-    for t in _nice_ticks(x0, x1, 5):
-        x = sx(t)
+    for t in _nice_ticks(frame.x0, frame.x1, 5):
+        x = frame.sx(t)
         out.append(
             f'<text x="{x:.1f}" y="{top + h + 14}" class="a" text-anchor="middle">'
             f"{_label(t)}</text>"
@@ -196,6 +220,13 @@ def line_chart(
         f"{html.escape(xlabel)}</text>"
         f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#d0d7de"/>'
     )
+    return out
+
+
+def _series_lines(frame: _Frame, pts: list) -> list:
+    """One polyline per series (a dot when it has one point) and its legend entry."""
+    sx, sy = frame.sx, frame.sy
+    out = []
     for k, (name, xs, ys, dashed) in enumerate(pts):
         colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
         if len(xs) == 0:
@@ -208,15 +239,14 @@ def line_chart(
         )
         if len(xs) == 1:
             out.append(f'<circle cx="{sx(xs[0]):.1f}" cy="{sy(ys[0]):.1f}" r="3" fill="{colour}"/>')
-        lx = left + 8 + 110 * (k % 3)
-        ly = top + 12 + 13 * (k // 3)
+        lx = frame.left + 8 + 110 * (k % 3)
+        ly = frame.top + 12 + 13 * (k // 3)
         out.append(
             f'<line x1="{lx}" x2="{lx + 14}" y1="{ly - 4}" y2="{ly - 4}" stroke="{colour}" '
             f'stroke-width="2"{dash}/><text x="{lx + 18}" y="{ly}" class="a">'
             f"{html.escape(name)}</text>"
         )
-    out.append("</svg>")
-    return "".join(out)
+    return out
 
 
 # ---- the network ----------------------------------------------------------------------------

@@ -80,8 +80,8 @@ class ReportRecorder(Callback):
         self, X=None, y=None, *, loss=None, snapshots: int = 9, grid: int = 40, keep_rows: int = 400
     ):
         super().__init__()
-        X = None if X is None else np.asarray(getattr(X, "data", X), dtype=np.float64)
-        y = None if y is None else np.asarray(getattr(y, "data", y)).reshape(-1)
+        X = None if X is None else np.asarray(getattr(X, "array", X), dtype=np.float64)
+        y = None if y is None else np.asarray(getattr(y, "array", y)).reshape(-1)
         self.draw = (
             X is not None
             and y is not None

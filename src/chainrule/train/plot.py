@@ -121,11 +121,7 @@ def decision_boundary(
         raise ValueError(
             f"decision_boundary draws 2-D inputs; got X of shape {X.shape} (need (N, 2))"
         )
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    pad = (hi - lo) * margin + 1e-9
-    xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
-    ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
-    gx, gy = np.meshgrid(xs, ys)
+    xs, ys, gx, gy = _grid(X, resolution, margin)
     grid = np.column_stack([gx.ravel(), gy.ravel()])
     out = np.asarray(predict(model, grid, batch_size=4096), dtype=np.float64)
     out = out.reshape(len(grid), -1)
@@ -134,24 +130,54 @@ def decision_boundary(
     fig = _figure(5.2, 4.4)
     ax = fig.subplots()
     if probs.shape[1] == 1:
-        surface = probs[:, 0].reshape(gx.shape)
-        filled = ax.contourf(
-            gx, gy, surface, levels=np.linspace(0, 1, 21), cmap="RdBu_r", alpha=0.75
-        )
-        ax.contour(gx, gy, surface, levels=[0.5], colors="k", linewidths=1.2)
-        fig.colorbar(filled, ax=ax, label="P(class 1)")
-        classes = np.unique(y)
-        colours = {c: ("tab:red" if c == classes.max() else "tab:blue") for c in classes}
+        colours = _draw_probability(fig, ax, gx, gy, probs[:, 0], y)
     else:
-        k = probs.shape[1]
-        regions = probs.argmax(axis=1).reshape(gx.shape)
-        ax.contourf(
-            gx, gy, regions, levels=np.arange(k + 1) - 0.5, cmap="tab10", vmin=0, vmax=9, alpha=0.35
-        )
-        from matplotlib import colormaps
+        colours = _draw_regions(ax, gx, gy, probs, y)
+    _scatter_classes(ax, X, y, colours)
+    ax.set_xlim(xs[0], xs[-1])
+    ax.set_ylim(ys[0], ys[-1])
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.legend(fontsize="small", loc="best")
+    ax.set_title(title or "decision boundary")
+    return _save(fig, path)
 
-        cmap = colormaps["tab10"]
-        colours = {c: cmap(int(c) % 10) for c in np.unique(y)}
+
+def _grid(X: np.ndarray, resolution: int, margin: float):
+    """Grid axes ``xs``, ``ys`` around the points (``margin`` of their range on each side)
+    and the ``meshgrid`` of them."""
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = (hi - lo) * margin + 1e-9
+    xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
+    ys = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    return xs, ys, gx, gy
+
+
+def _draw_probability(fig, ax, gx, gy, p1: np.ndarray, y: np.ndarray) -> dict:
+    """A binary model: P(class 1) as a colour ramp with its 0.5 contour; returns point colours."""
+    surface = p1.reshape(gx.shape)
+    filled = ax.contourf(gx, gy, surface, levels=np.linspace(0, 1, 21), cmap="RdBu_r", alpha=0.75)
+    ax.contour(gx, gy, surface, levels=[0.5], colors="k", linewidths=1.2)
+    fig.colorbar(filled, ax=ax, label="P(class 1)")
+    classes = np.unique(y)
+    return {c: ("tab:red" if c == classes.max() else "tab:blue") for c in classes}
+
+
+def _draw_regions(ax, gx, gy, probs: np.ndarray, y: np.ndarray) -> dict:
+    """A multiclass model: the region of each predicted class; returns point colours."""
+    from matplotlib import colormaps
+
+    k = probs.shape[1]
+    regions = probs.argmax(axis=1).reshape(gx.shape)
+    ax.contourf(
+        gx, gy, regions, levels=np.arange(k + 1) - 0.5, cmap="tab10", vmin=0, vmax=9, alpha=0.35
+    )
+    cmap = colormaps["tab10"]
+    return {c: cmap(int(c) % 10) for c in np.unique(y)}
+
+
+def _scatter_classes(ax, X: np.ndarray, y: np.ndarray, colours: dict) -> None:
     for c, colour in colours.items():
         mask = y == c
         ax.scatter(
@@ -163,13 +189,6 @@ def decision_boundary(
             linewidths=0.3,
             label=f"class {c}",
         )
-    ax.set_xlim(xs[0], xs[-1])
-    ax.set_ylim(ys[0], ys[-1])
-    ax.set_xlabel("x1")
-    ax.set_ylabel("x2")
-    ax.legend(fontsize="small", loc="best")
-    ax.set_title(title or "decision boundary")
-    return _save(fig, path)
 
 
 def confusion_matrix(cm, labels=None, path=None, normalize: bool = False, title: str | None = None):

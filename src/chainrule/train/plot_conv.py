@@ -14,7 +14,7 @@ __all__ = ["conv_filters", "feature_maps"]
 
 
 def _array(value) -> np.ndarray:
-    return np.asarray(getattr(value, "data", value))
+    return np.asarray(getattr(value, "array", value))
 
 
 def conv_filters(layer, path=None, max_filters: int = 32, title: str | None = None):

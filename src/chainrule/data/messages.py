@@ -1,0 +1,66 @@
+"""Messages about data problems: where a cell is, and hints that name options in both
+Python's syntax (``impute='mean'``) and the command line's (``--impute mean``)."""
+
+from __future__ import annotations
+
+from chainrule.errors import DataError
+
+__all__ = ["Message", "braces", "error", "option", "say", "where"]
+
+
+class Message(str):
+    """A message in Python's syntax (the string itself) and in the command line's (``.cli``).
+
+    Hints name options: ``impute='mean'`` from Python, ``--impute mean`` on the command line.
+    """
+
+    cli: str
+
+    def __new__(cls, python: str, cli: str | None = None):
+        obj = super().__new__(cls, python)
+        obj.cli = python if cli is None else cli
+        return obj
+
+
+def option(name: str, value) -> tuple[str, str]:
+    """An option as ``(keyword=value, --flag value)``."""
+    if isinstance(value, (list, tuple)):
+        shown = ",".join(str(v) for v in value)
+        if any(ch in shown for ch in " ;|&$\"'"):
+            shown = f"'{shown}'"
+        return f"{name}={list(value)!r}", f"--{name.replace('_', '-')} {shown}"
+    return f"{name}={value!r}", f"--{name.replace('_', '-')} {value}"
+
+
+def say(template: str, **options: tuple[str, str]) -> Message:
+    """``template`` with each ``{name}`` replaced by an :func:`option` in both syntaxes."""
+    python = template.format(**{k: v[0] for k, v in options.items()})
+    cli = template.format(**{k: v[1] for k, v in options.items()})
+    return Message(python, cli)
+
+
+def braces(text: str) -> str:
+    """``text`` safe inside a :func:`say` template (its braces doubled)."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def error(message: str) -> DataError:
+    """A DataError that carries the command line's wording when ``message`` is a Message."""
+    err = DataError(str(message))
+    err.cli_message = getattr(message, "cli", str(message))
+    return err
+
+
+def where(source: str | None, line: int | None, column: int | None = None, name=None) -> str:
+    """The place of a cell in a message: ``data.csv: line 4, column 2 ('age')``."""
+    parts = []
+    if line is not None:
+        parts.append(f"line {line}" if source is not None else f"row {line}")
+    if column is not None:
+        parts.append(
+            f"column {column + 1} ({name!r})" if name is not None else f"column {column + 1}"
+        )
+    place = ", ".join(parts)
+    if source is None:
+        return place or "input"
+    return f"{source}: {place}" if place else source

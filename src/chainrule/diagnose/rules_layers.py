@@ -1,0 +1,141 @@
+"""Diagnosis rules that read per-layer gradients and activations: exploding and vanishing
+gradients, dead ReLU units and saturated sigmoid/tanh layers."""
+
+from __future__ import annotations
+
+import math
+
+from chainrule.diagnose.finding import Finding
+from chainrule.diagnose.run_view import RunView, num, pct
+from chainrule.diagnose.thresholds import (
+    DEAD_FRACTION,
+    EXPLODING_NORM,
+    GRADIENT_RATIO,
+    LEARNED,
+    SATURATED_FRACTION,
+)
+
+__all__ = ["dead_relu", "exploding", "saturated", "vanishing"]
+
+
+def exploding(run: RunView) -> Finding | None:
+    weights = run.weights()
+    norms = {n: run.late(run.rec.get("grad_norm", {}).get(n, [])) for n in run.params}
+    norms = {n: v for n, v in norms.items() if math.isfinite(v)}
+    if not norms:
+        return None
+    name, top = max(norms.items(), key=lambda kv: kv[1])
+    spread = None
+    if len(weights) >= 2:
+        first, last = run.grad_rms(weights[0]), run.grad_rms(weights[-1])
+        if last > 0 and math.isfinite(first) and first / last >= GRADIENT_RATIO:
+            spread = first / last
+    if top <= EXPLODING_NORM and spread is None:
+        return None
+    if spread is not None:
+        sentence = (
+            f"Gradients explode on their way back: the first layer's ({weights[0]}) are "
+            f"{num(spread)}x larger than the last layer's ({weights[-1]}) per weight, and the "
+            f"largest gradient norm is {num(top)} ({name})."
+        )
+    else:
+        sentence = (
+            f"Gradients explode: the gradient norm of {name} is {num(top)} (above "
+            f"{num(EXPLODING_NORM)}), so each step throws the weights around."
+        )
+    return Finding(
+        "EXPLODING_GRADIENTS",
+        "warning",
+        sentence,
+        "Initialise with smaller weights (Kaiming/He for ReLU: std = sqrt(2/fan_in); "
+        "Xavier for tanh), lower the learning rate, clip gradients, or add normalisation.",
+        {"max_grad_norm": top, "param": name, "first_to_last": spread},
+    )
+
+
+def dead_relu(run: RunView) -> Finding | None:
+    worst = None
+    for name, stats in (run.rec.get("activations") or {}).items():
+        if stats.get("kind") != "relu":
+            continue
+        dead = run.late(stats.get("dead", []))
+        if math.isfinite(dead) and dead >= DEAD_FRACTION and (worst is None or dead > worst[1]):
+            worst = (name, dead, stats.get("layer", "ReLU"))
+    if worst is None:
+        return None
+    name, dead, layer = worst
+    return Finding(
+        "DEAD_RELU",
+        "warning",
+        f"{pct(dead)} of the units of layer {name} ({layer}) never fire on a batch: their "
+        f"input z is negative for every sample, so relu'(z) = 0 and no gradient reaches the "
+        f"weights before them. They have stopped learning.",
+        "Initialise biases at 0 (not negative) with Kaiming/He weights, lower the learning "
+        "rate, or use LeakyReLU/ELU, whose slope for z < 0 is not 0.",
+        {"layer": name, "dead_fraction": dead},
+    )
+
+
+def saturated(run: RunView) -> Finding | None:
+    # Saturated from the start (large weights or inputs) blocks learning; saturation reached
+    # by a run that learned well is confidence on separable data, not a problem.
+    ends = run.start_end()
+    learned = ends is not None and ends[0] > 0 and (ends[0] - ends[1]) / ends[0] >= LEARNED
+    worst = None
+    for name, stats in (run.rec.get("activations") or {}).items():
+        if stats.get("kind") not in ("sigmoid", "tanh"):
+            continue
+        series = stats.get("saturated", [])
+        share = run.early(series)
+        if not learned:
+            share = max(share, run.late(series))
+        if math.isfinite(share) and share >= SATURATED_FRACTION:
+            if worst is None or share > worst[1]:
+                worst = (name, share, stats["kind"], stats.get("layer", ""))
+    if worst is None:
+        return None
+    name, share, kind, layer = worst
+    where = "within 0.01 of 0 or 1" if kind == "sigmoid" else "within 0.01 of -1 or 1"
+    slope = "σ'(z) < 0.01" if kind == "sigmoid" else "tanh'(z) < 0.02"
+    return Finding(
+        "SATURATED",
+        "warning",
+        f"{pct(share)} of the outputs of layer {name} ({layer}) are saturated ({where}), "
+        f"where {slope}: the gradient through them almost vanishes.",
+        "Standardise the inputs and initialise with smaller weights (Xavier/Glorot: "
+        "std = 1/sqrt(fan_in)), or use ReLU in hidden layers.",
+        {"layer": name, "saturated_fraction": share, "activation": kind},
+    )
+
+
+def vanishing(run: RunView) -> Finding | None:
+    weights = run.weights()
+    if len(weights) < 2:
+        return None
+    first, last = run.grad_rms(weights[0]), run.grad_rms(weights[-1])
+    if not (math.isfinite(first) and math.isfinite(last)) or last <= 0:
+        return None
+    if first > 0 and last / first < GRADIENT_RATIO:
+        return None
+    ratio = last / first if first > 0 else math.inf
+    how = (
+        f"gradients {num(ratio)}x smaller than the last layer's ({weights[-1]}) — RMS "
+        f"{num(first)} vs {num(last)} per weight"
+        if first > 0
+        else f"no gradient at all, while the last layer's ({weights[-1]}) have RMS {num(last)}"
+    )
+    return Finding(
+        "VANISHING_GRADIENTS",
+        "warning",
+        f"Gradients vanish on their way back: the first layer's weights ({weights[0]}) get "
+        f"{how}, so the early layers barely learn.",
+        "Use ReLU (or tanh) instead of sigmoid in hidden layers, fewer layers, Kaiming/Xavier "
+        "initialisation, or normalisation (BatchNorm/LayerNorm) between layers.",
+        {
+            "first": weights[0],
+            "last": weights[-1],
+            "first_rms": first,
+            "last_rms": last,
+            "ratio": ratio,
+        },
+    )

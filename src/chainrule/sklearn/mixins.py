@@ -1,0 +1,159 @@
+"""The classifier and regressor halves of the estimators: how targets are encoded, scored
+and predicted."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, softmax
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+    type_of_target,
+)
+
+from chainrule.sklearn.losses import loss_fn
+
+__all__ = ["NetClassifierMixin", "NetRegressorMixin"]
+
+
+class NetClassifierMixin:
+    """Targets as class indices (or 0/1 columns), probabilities from the network's logits."""
+
+    _is_classifier = True
+    _binary_single_output = True  # one logit for two classes (MLPClassifier, like sklearn)
+
+    def _encode_targets(self, y, first: bool, classes):
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if first and classes is None:
+            self._multilabel = kind == "multilabel-indicator"
+            self.classes_ = np.arange(y.shape[1]) if self._multilabel else np.unique(y)
+        elif first:
+            self._multilabel = kind == "multilabel-indicator"
+            self.classes_ = np.unique(np.asarray(classes))
+        if self._multilabel:
+            if kind != "multilabel-indicator" or y.shape[1] != len(self.classes_):
+                raise ValueError(f"expected a {len(self.classes_)}-column label indicator y")
+            self.n_outputs_ = len(self.classes_)
+            self._loss = loss_fn("bce")
+            return y.astype(np.float64)
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"Expected only labels in classes_ = {list(self.classes_)} but found "
+                f"{list(unseen)}; give every class to the first partial_fit(..., classes=...)"
+            )
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, but "
+                f"the data contains only one class: {self.classes_[0]!r}"
+            )
+        index = np.searchsorted(self.classes_, y)
+        if len(self.classes_) == 2 and self._binary_single_output:
+            self.n_outputs_ = 1
+            self._loss = loss_fn("bce")
+            return index.astype(np.float64)
+        self.n_outputs_ = len(self.classes_)
+        self._loss = loss_fn("ce")
+        return index.astype(np.int64)
+
+    def _score_arrays(self, X, targets) -> float:
+        proba = self._proba_from_raw(self._raw_arrays(X))
+        if self._multilabel:
+            return accuracy_score(targets, (proba > 0.5).astype(int))
+        return accuracy_score(targets.astype(np.int64), proba.argmax(axis=1))
+
+    def _raw_arrays(self, X) -> np.ndarray:
+        import chainrule as cr
+
+        return cr.predict(self.model_, X, batch_size=1024).astype(np.float64, copy=False)
+
+    def _proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
+        if self._multilabel:
+            return expit(raw)
+        if raw.shape[1] == 1:
+            p = expit(raw[:, 0])
+            return np.stack([1 - p, p], axis=1)
+        return softmax(raw, axis=1)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Shape: (n_samples, n_features) → (n_samples, n_classes).
+        """
+        return self._proba_from_raw(self._raw(X))
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """ln of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X) -> np.ndarray:
+        """The most probable class of each sample (a 0/1 indicator row for multilabel y)."""
+        proba = self.predict_proba(X)
+        if self._multilabel:
+            return (proba > 0.5).astype(int)
+        return self.classes_[proba.argmax(axis=1)]
+
+    def partial_fit(self, X, y, classes=None):
+        """One pass over ``(X, y)``; the first call needs ``classes`` (every label there is)."""
+        if _check_partial_fit_first_call(self, classes):
+            for name in ("model_", "_optimizer"):
+                self.__dict__.pop(name, None)
+            self._pending_classes = self.classes_
+            del self.classes_
+        classes = getattr(self, "_pending_classes", None)
+        self.__dict__.pop("_pending_classes", None)
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def fit(self, X, y):
+        """Train on ``(X, y)``; returns self.
+
+        Args:
+            X: array-like (n_samples, n_features).
+            y: class labels (n_samples,) of any type, or a 0/1 indicator (n_samples, n_labels).
+        """
+        self.__dict__.pop("_pending_classes", None)
+        return self._fit(X, y, incremental=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class NetRegressorMixin:
+    _is_classifier = False
+
+    def _encode_targets(self, y, first: bool, classes):
+        if first:
+            self._y_1d = y.ndim == 1
+            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        elif (1 if y.ndim == 1 else y.shape[1]) != self.n_outputs_:
+            raise ValueError(f"y has {y.shape} values per sample; the model has {self.n_outputs_}")
+        self._loss = loss_fn("mse")
+        return y.astype(np.float64).reshape(len(y), -1)
+
+    def _score_arrays(self, X, targets) -> float:
+        import chainrule as cr
+
+        return r2_score(targets, cr.predict(self.model_, X, batch_size=1024))
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted targets: shape (n_samples,) for a 1-D y, else (n_samples, n_outputs)."""
+        out = self._raw(X)
+        return out.ravel() if self._y_1d else out
+
+    def partial_fit(self, X, y):
+        """One pass over ``(X, y)`` (the first call initialises the network)."""
+        return self._fit(X, y, incremental=True)
+
+    def fit(self, X, y):
+        """Train on ``(X, y)``; returns self. ``y`` is (n_samples,) or (n_samples, n_outputs)."""
+        return self._fit(X, y, incremental=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
