@@ -285,3 +285,26 @@ def test_train_report_and_report_from_checkpoint_dir(tmp_path):
         assert not re.search(r"(src|href)\s*=\s*[\"']?https?:|url\(\s*[\"']?https?:", text)
     missing = run_cli("report", tmp_path / "nowhere")
     assert missing.returncode == 2 and "nowhere" in missing.stderr
+
+
+def test_train_compile_flag_auto_matches_off_and_on_names_what_needs_eager_steps(
+    tmp_path, species_csv
+):
+    import numpy as np
+
+    import chainrule as cr
+
+    common = ("--target", "species", "--layers", "8", "--epochs", "3", "--no-plots", "--seed", "1")
+    weights = {}
+    for mode in ("off", "auto"):
+        out = tmp_path / f"{mode}.safetensors"
+        result = run_cli("train", species_csv, *common, "--out", out, "--compile", mode)
+        assert result.returncode == 0, result.stderr
+        weights[mode] = cr.load(out).state_dict()
+    for name, value in weights["off"].items():
+        np.testing.assert_array_equal(np.asarray(value), np.asarray(weights["auto"][name]))
+    out = tmp_path / "on.safetensors"
+    result = run_cli("train", species_csv, *common, "--out", out, "--compile", "on")
+    assert result.returncode != 0
+    assert "training metrics (accuracy)" in result.stderr
+    assert not out.exists()

@@ -125,6 +125,12 @@ def add_training_arguments(training) -> None:
         help="stop after PATIENCE epochs without a better validation loss",
     )
     training.add_argument("--seed", type=int, default=0, help="seed for weights, split, shuffling")
+    training.add_argument(
+        "--compile",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="compiled training steps; auto: when the run allows them (docs/compile.md)",
+    )
 
 
 def add_output_arguments(out) -> None:
@@ -249,6 +255,7 @@ def run(args) -> int:
         callbacks=[*run.callbacks, *([_EpochLines(args.epochs)] if rank == 0 else [])],
         generator=cr.Generator(args.seed),
         verbose=False,
+        compile=args.compile,
     )
     elapsed = time.perf_counter() - started
     if rank != 0:

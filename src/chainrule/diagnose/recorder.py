@@ -97,6 +97,9 @@ class Recorder(Callback):
         []
     """
 
+    # It wraps the layers' forward on the steps it records: a compiled step would skip them.
+    needs_forward = True
+
     def __init__(
         self,
         every: int | None = None,

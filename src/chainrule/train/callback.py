@@ -34,6 +34,10 @@ class Callback:
 
     #: Whether the callback writes files (a distributed run lets only rank 0 write).
     writes_files = False
+    #: Whether the callback watches the model's forward pass (wraps ``forward``, reads the
+    #: layers' outputs). ``fit(compile="auto")`` then takes eager steps: a compiled step
+    #: replays the recorded ops and never calls ``forward``.
+    needs_forward = False
 
     def __init__(self):
         self.model = None

@@ -2,22 +2,29 @@
 
 The compiled step (the NumPy tier of :mod:`chainrule.autograd.compile`) runs the same ops as
 the eager step, in the same order, without building a graph: the weights it gives are the
-eager step's, bit for bit. It returns only the loss, so ``fit`` uses it when nothing in the run
-needs more from a step:
+eager step's, bit for bit. It returns only the loss (the parameters' ``.grad`` are filled as
+after an eager step), so ``fit`` uses it when nothing in the run needs more from a step:
 
 * no training metrics (they read every batch's model output; the validation metrics, computed
   after each epoch, are fine),
+* no callback that watches the forward pass (``Callback.needs_forward``, e.g. the diagnosis
+  ``Recorder``): a compiled step never calls ``forward``,
 * no data-parallel run (gradients are averaged between backward and the update), and, for
   ``"auto"``, a model and loss made only of chainrule's own layers and losses: a tracer
   replays the ops of the first call, so a custom ``forward`` whose Python code reads tensor
   values (``if x.mean() > 0``) would be replayed with the first batch's decision. With your
   own modules, ``compile=True`` says you know their forward has no such branch.
 
-The finite-value guard still holds: the parameters are copied before each step, and when the
-loss or a parameter comes out non-finite the copy is put back and the same
-``NonFiniteError`` as the eager step's is raised (the optimizer's own state, such as momentum,
-has taken that step). ``compile="auto"`` falls back to the eager step, silently, when the model
-cannot be compiled; ``compile=True`` raises, saying why.
+The model is checked on the first batch, before any step (two dry recordings, no lasting
+effect); ``"auto"`` trains eagerly when it cannot compile, ``compile=True`` raises saying why.
+
+The finite-value guard keeps eager's behaviour. The eager step checks the loss and the
+gradients before the update and the parameters after it; a compiled step can only be looked at
+afterwards, so the parameters are copied before each step. A non-finite loss or gradient puts
+the copy back (eager would not have taken the step) and raises the eager step's
+``NonFiniteError``; a non-finite parameter with finite gradients raises without putting the
+copy back, as eager ``fit`` does. The optimizer's own state (momentum, Adam's moments and step
+count) has taken the step in every case.
 """
 
 from __future__ import annotations
@@ -26,10 +33,10 @@ import math
 
 import numpy as np
 
-from chainrule.errors import ChainruleError
+from chainrule.errors import GraphError, NonFiniteError
 from chainrule.tensor import Tensor
 from chainrule.train.batches import fit_target
-from chainrule.train.step import train_step
+from chainrule.train.guard import all_finite
 
 _MODES = {"auto": "auto", True: "on", "on": "on", False: "off", "off": "off"}
 
@@ -39,7 +46,9 @@ def mode_of(value) -> str:
     try:
         return _MODES[value]
     except (KeyError, TypeError):
-        raise ValueError(f"fit(compile=...) takes 'auto', True or False, got {value!r}") from None
+        raise ValueError(
+            f"fit(compile=...) takes 'auto', True or False ('on'/'off' too), got {value!r}"
+        ) from None
 
 
 def why_not(run) -> str | None:
@@ -47,6 +56,14 @@ def why_not(run) -> str | None:
     if run.train_metrics:
         names = ", ".join(m.name for m in run.train_metrics)
         return f"training metrics ({names}) need every batch's output; pass metrics=() to compile"
+    watching = [
+        type(cb).__name__ for cb in run.callbacks.callbacks if getattr(cb, "needs_forward", False)
+    ]
+    if watching:
+        return (
+            f"callback {', '.join(watching)} watches the forward pass, which a compiled step "
+            f"does not call"
+        )
     if run.dist is not None:
         return "data-parallel training averages gradients between backward and the update"
     if run.compile == "auto":
@@ -68,53 +85,87 @@ def _builtin(obj) -> bool:
     return str(module).startswith("chainrule.")
 
 
+def check_model(model, loss_fn, optimizer, x: Tensor, y: np.ndarray, strict: bool = False):
+    """``(reason or None, target shape)`` for ``loss_fn(model(x), y)`` on one batch.
+
+    Two dry recordings (no gradients, no running statistics, random generators put back): the
+    first learns the output's shape, so that ``(N,)`` targets are reshaped as ``fit`` does,
+    the second checks the step with the loss. An error other than ``GraphError`` (a shape
+    mismatch, ...) is raised with ``strict``, else given as the reason: the eager step then
+    raises it as usual.
+    """
+    from chainrule.autograd.compile import check_compile_step
+
+    shapes = []
+
+    def output_sum(out, _y):
+        shapes.append(out.array.shape)
+        return out.sum()
+
+    try:
+        reason = check_compile_step(model, output_sum, optimizer, (x, y), "numpy")
+        if reason is not None or not shapes:
+            return reason or "the model's forward pass could not be recorded", None
+        target = fit_target(np.empty(shapes[0], np.float32), y)
+        reason = check_compile_step(model, loss_fn, optimizer, (x, target), "numpy")
+    except Exception as err:  # noqa: BLE001 - the eager step then raises it where users expect
+        if strict:
+            raise
+        return f"recording the step failed ({type(err).__name__}: {err})", None
+    return reason, target.shape[1:]
+
+
 class CompiledSteps:
-    """The per-batch step of a compiled ``fit``: built at the first batch (which runs eagerly
-    and fixes the target's shape), then the compiled step for every later batch."""
+    """The per-batch step of a compiled ``fit``. The first batch decides: the compiled step
+    from then on, or (``"auto"``, a model that cannot compile) ``None`` from :meth:`setup`,
+    and ``fit`` goes on eagerly."""
 
     def __init__(self, run, mode: str):
         self.run, self.mode = run, mode
         self.step = None
-        self.reason = None
+        self.target_shape = None
         self.params = [p for p in run.model.parameters() if p.requires_grad]
         self._saved = None
 
-    def __call__(self, x: Tensor, y: np.ndarray):
-        """One training step: ``(loss value, model output or None)``."""
-        run = self.run
-        if self.step is None:
-            value, out = train_step(run.model, run.loss_fn, run.optimizer, x, y, guard=run.guard)
-            self._build(x, fit_target(out.array, y))
-            return value, out
-        return self._compiled(x, fit_target_like(self.target_shape, y)), None
-
-    def _build(self, x: Tensor, y: np.ndarray) -> None:
-        from chainrule.autograd.compile import check_compile_step, compile_step
+    def setup(self, x: Tensor, y: np.ndarray):
+        """Check the model on the first batch: ``self`` when it compiles, else ``None``
+        (``"auto"``) or an error (``compile=True``)."""
+        from chainrule.autograd.compile import compile_step
 
         run = self.run
-        self.target_shape = y.shape[1:]
-        self.reason = check_compile_step(run.model, run.loss_fn, run.optimizer, (x, y), "numpy")
-        if self.reason is not None:
+        reason, self.target_shape = check_model(
+            run.model, run.loss_fn, run.optimizer, x, y, strict=self.mode == "on"
+        )
+        if reason is not None:
             if self.mode == "on":
-                raise ChainruleError(
-                    f"fit(compile=True): this model cannot be compiled: {self.reason}"
-                )
-            self.step = _Eager(run)
-            return
+                raise GraphError(f"fit(compile=True): this model cannot be compiled: {reason}")
+            return None
         self.step = compile_step(run.model, run.loss_fn, run.optimizer, backend="numpy")
+        return self
 
-    def _compiled(self, x: Tensor, y: np.ndarray) -> float:
-        if isinstance(self.step, _Eager):
-            return self.step(x, y)
+    def __call__(self, x: Tensor, y: np.ndarray):
+        """One training step: ``(loss value, None)`` (a compiled step gives no output)."""
+        y = fit_target_like(self.target_shape, y)
         guard = self.run.guard
-        if guard is not None:
-            self._save()
+        if guard is None:
+            return float(self.step(x, y).array), None
+        self._save()
         value = float(self.step(x, y).array)
-        if guard is not None and not (math.isfinite(value) and _finite(self.params)):
+        if not (math.isfinite(value) and all_finite([p.array for p in self.params])):
+            self._explain(guard, value, x, y)
+        return value, None
+
+    def _explain(self, guard, value: float, x: Tensor, y: np.ndarray) -> None:
+        """Raise the eager step's error; put the weights back where eager never stepped."""
+        if not math.isfinite(value):
             self._restore()
-            guard.check_loss(value, x.array, y)  # names the data or the forward pass
-            guard.check_parameters(value)
-        return value
+            guard.check_loss(value, x.array, y)  # names a parameter, the data or the forward
+        try:
+            guard.check_gradients(value)
+        except NonFiniteError:
+            self._restore()
+            raise
+        guard.check_parameters(value)
 
     def _save(self) -> None:
         if self._saved is None:
@@ -127,23 +178,8 @@ class CompiledSteps:
             np.copyto(p.array, buffer)
 
 
-class _Eager:
-    """The eager step with fit's guard, for a model that cannot be compiled."""
-
-    def __init__(self, run):
-        self.run = run
-
-    def __call__(self, x, y) -> float:
-        run = self.run
-        return train_step(run.model, run.loss_fn, run.optimizer, x, y, guard=run.guard)[0]
-
-
 def fit_target_like(shape: tuple, y: np.ndarray) -> np.ndarray:
     """``y`` in the target shape the first batch had (``(N,)`` → ``(N, 1)`` for one output)."""
     if y.shape[1:] != shape and y.ndim == 1 and shape == (1,):
         return y.reshape(-1, 1)
     return y
-
-
-def _finite(params) -> bool:
-    return all(np.isfinite(p.array).all() for p in params)

@@ -198,16 +198,18 @@ def _train_epoch(run, epoch: int):
     for batch, item in enumerate(run.train_loader):
         xb, yb = split_batch(item)
         cbs.on_batch_begin(batch)
-        y = target_array(yb)
+        x, y = as_input(xb, run.dtype), target_array(yb)
         try:
+            if run.compiled is not None and run.compiled.step is None:
+                run.compiled = run.compiled.setup(x, y)  # the first batch decides
             if run.compiled is not None:
-                value, out = run.compiled(as_input(xb, run.dtype), y)
+                value, out = run.compiled(x, y)
             else:
                 value, out = train_step(
                     run.model,
                     run.loss_fn,
                     run.optimizer,
-                    as_input(xb, run.dtype),
+                    x,
                     y,
                     guard=run.guard,
                     forward=run.forward,
@@ -362,9 +364,15 @@ def fit(
             files. ``None`` (the default): on when an MPI launcher started several ranks.
         compile: ``"auto"`` (default): take each step with the compiled step
             (``cr.compile_step``, NumPy tier: the same weights, bit for bit, without building a
-            graph) when the run allows it — no training metrics (pass ``metrics=()``), not
-            distributed — and the model compiles; else the eager step. ``True``: require it
-            (an error says why it cannot); ``False``: always eager. See docs/compile.md.
+            graph) when the run allows it and the model compiles, else the eager step. The run
+            allows it without training metrics (pass ``metrics=()``; they need each batch's
+            output), without a callback that watches the forward pass (``needs_forward``, e.g.
+            the diagnosis ``Recorder``), when not distributed and, for ``"auto"``, with a model
+            and loss built from chainrule's own layers. The first batch is checked before any
+            step. ``True``: require it (a ``ValueError`` or ``GraphError`` says why it cannot);
+            ``False``: always eager. ``check_finite`` keeps its meaning: a step whose loss or
+            gradients are non-finite is undone and raises the eager step's error. See
+            docs/compile.md.
 
     Returns:
         A :class:`History`: ``history.history["loss"]``, ``["val_loss"]``, metrics, ``"lr"``,
