@@ -26,7 +26,6 @@ from chainrule.distributed.sampler import DistributedSampler
 __all__ = ["DistributedRun", "merge_metric"]
 
 
-
 def _is_a(obj, names) -> bool:
     return any(c.__name__ in names for c in type(obj).__mro__)
 
