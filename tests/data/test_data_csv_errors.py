@@ -236,7 +236,9 @@ def test_hundred_thousand_columns_load_fast(tmp_path):
     data = load_csv(path, target="label")
     elapsed = time.perf_counter() - start
     assert data.X.shape == (3, 100_000) and data.task == "binary"
-    assert elapsed < 2.0, f"{elapsed:.2f} s"
+    # a bound against per-column work growing quadratically (minutes before it was fixed), not
+    # a speed target (that is benchmarks/csv_memory.py): generous for a loaded CI machine
+    assert elapsed < 10.0, f"{elapsed:.2f} s"
 
 
 @pytest.mark.parametrize("cell", ["oops", ""])
@@ -253,4 +255,4 @@ def test_hundred_thousand_columns_fail_fast_and_precisely(tmp_path, cell):
     start = time.perf_counter()
     with pytest.raises(cr.DataError, match=r"wide_bad.csv: line 4, column 100000 \('f99999'\)"):
         load_csv(path, target="label")
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 10.0  # a blow-up bound, as above
