@@ -75,16 +75,14 @@ def test_bench_digits_same_start_same_accuracy():
     assert acc_cr > 0.5  # 3 epochs of Adam already beat chance (0.1) by far
 
 
-def test_bench_runner_quick_writes_results(tmp_path):
-    from benchmarks import runner
-
-    status = runner.main(["--quick", "--cases", "a,f", "--out", str(tmp_path), "--quiet"])
+def test_bench_runner_quick_writes_results(quick_run_without_jax):
+    status, out = quick_run_without_jax  # `--quick --cases a,f`, shared (conftest.py)
     assert status == 0
-    results = json.loads((tmp_path / "results.json").read_text())
+    results = json.loads((out / "results.json").read_text())
     summary = results["summary"]
     assert summary["a"]["vs_torch"] > 0 and summary["a"]["vs_numpy"] > 0
     assert summary["f"]["chainrule"]["forward_backward"] > 0
-    assert "| (a) tiny" in (tmp_path / "results.md").read_text()
+    assert "| (a) tiny" in (out / "results.md").read_text()
 
 
 def test_bench_profile_breakdown_adds_up():
