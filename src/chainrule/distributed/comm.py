@@ -23,7 +23,11 @@ from chainrule.distributed.state import (
     launched_under_mpi,
     state,
 )
-from chainrule.distributed.watchdog import install_failure_handlers, post_leaving_recv
+from chainrule.distributed.watchdog import (  # EXIT_LOST_RANK: its old path, comm
+    EXIT_LOST_RANK,  # noqa: F401
+    install_failure_handlers,
+    post_leaving_recv,
+)
 from chainrule.distributed.watchdog import wait as _wait
 from chainrule.distributed.wire import from_bytes, to_bytes
 
