@@ -138,24 +138,30 @@ def _sha256(path):
 
 def test_ten_runs_with_one_seed_give_identical_files(tmp_path):
     data = write_classification_csv(tmp_path / "data.csv", n=120)
-    digests = set()
-    for i in range(10):
-        out = tmp_path / f"m{i}.safetensors"
-        result = run_cli(
-            "train",
-            data,
-            "--target",
-            "species",
-            "--epochs",
-            "2",
-            "--seed",
-            "5",
-            "--out",
-            out,
-            "--no-plots",
+    env = {**os.environ, "NO_COLOR": "1", "MPLBACKEND": "Agg"}
+    args = ["train", data, "--target", "species", "--epochs", "2", "--seed", "5", "--no-plots"]
+    # ten separate processes, started together: each core trains one while another starts up
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "chainrule", *map(str, args), "--out", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
-        assert result.returncode == 0, result.stderr
-        digests.add(_sha256(out))
+        for out in (tmp_path / f"m{i}.safetensors" for i in range(10))
+    ]
+    digests = set()
+    try:
+        for i, run in enumerate(runs):
+            _, stderr = run.communicate(timeout=240)
+            assert run.returncode == 0, stderr
+            digests.add(_sha256(tmp_path / f"m{i}.safetensors"))
+    finally:
+        for run in runs:  # a failed assertion leaves no training behind
+            if run.poll() is None:
+                run.kill()
+                run.communicate()
     assert len(digests) == 1
     import chainrule as cr
 
