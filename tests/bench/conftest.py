@@ -1,11 +1,14 @@
 """Shared set-up of the benchmark tests: one quick runner pass that several tests read.
 
 Each runner pass starts a fresh Python process per (case, implementation), importing PyTorch
-or compiling Numba kernels in each, so a pass costs about ten seconds. The tests that only
-read what the runner wrote share one pass instead of starting their own.
+or JAX or compiling Numba kernels in each, so a full pass costs ten seconds or more. The tests
+that only read what the runner wrote and printed share one pass instead of starting their own.
 """
 
+import contextlib
+import io
 import sys
+from argparse import Namespace
 from pathlib import Path
 
 import pytest
@@ -16,17 +19,17 @@ if str(ROOT) not in sys.path:
 
 
 @pytest.fixture(scope="session")
-def quick_run_without_jax(tmp_path_factory):
-    """``python -m benchmarks --quick --cases a,f`` with JAX reported missing.
+def quick_run(tmp_path_factory):
+    """``chainrule bench --quick --cases a,f``: returns (exit status, output folder, stdout).
 
-    Returns ``(exit status, output folder)``. JAX's package name is swapped for one that does
-    not exist, so the pass also shows how the runner leaves out an optional peer; the JAX
-    column itself is measured by ``test_chainrule_bench_shows_the_jax_column``.
+    Every implementation of the two cases runs, JAX included where it is installed.
     """
-    from benchmarks import runner
+    from chainrule.cli import bench_cmd
 
     out = tmp_path_factory.mktemp("bench_quick")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner, "OPTIONAL_IMPLS", {"jax": "no_such_package_for_chainrule"})
-        status = runner.main(["--quick", "--cases", "a,f", "--out", str(out), "--quiet"])
-    return status, out
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = bench_cmd.run(
+            Namespace(rest=["--quick", "--cases", "a,f", "--out", str(out), "--quiet"])
+        )
+    return status, out, printed.getvalue()

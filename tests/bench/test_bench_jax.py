@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import cases, impl_numpy  # noqa: E402
+from benchmarks import cases, impl_numpy, runner  # noqa: E402
 
 
 def _losses(impl, case, steps=4):
@@ -55,24 +55,22 @@ def test_jax_lenet_step_matches_chainrules_losses():
         np.testing.assert_allclose(jax_step(x, y), our_step(x, y), rtol=1e-4, atol=1e-5)
 
 
-def test_runner_skips_a_missing_peer_with_a_note(quick_run_without_jax):
-    status, out = quick_run_without_jax  # the runner with JAX's package missing (conftest.py)
+def test_runner_skips_a_missing_peer_with_a_note(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "OPTIONAL_IMPLS", {"jax": "no_such_package_for_chainrule"})
+    # only chainrule besides the missing peer: the full case runs in the shared pass (conftest)
+    monkeypatch.setitem(runner.JOBS, "a", (("chainrule", "jax"), None))
+    status = runner.main(["--quick", "--cases", "a", "--out", str(tmp_path), "--quiet"])
     assert status == 0
-    results = json.loads((out / "results.json").read_text())
+    results = json.loads((tmp_path / "results.json").read_text())
     assert "jax" not in results["raw"]["a"] and "not installed" in results["skipped"]["jax"]
-    text = (out / "results.md").read_text()
+    text = (tmp_path / "results.md").read_text()
     assert "skipped jax" in text and "| (a) tiny" in text
 
 
-def test_chainrule_bench_shows_the_jax_column(tmp_path, capsys):
+def test_chainrule_bench_shows_the_jax_column(quick_run):
     pytest.importorskip("jax")
-    from argparse import Namespace
-
-    from chainrule.cli import bench_cmd
-
-    rest = ["--quick", "--cases", "a", "--out", str(tmp_path), "--quiet"]
-    assert bench_cmd.run(Namespace(rest=rest)) == 0
-    out = capsys.readouterr().out
+    status, _, out = quick_run  # `chainrule bench --quick --cases a,f`, shared (conftest.py)
+    assert status == 0
     assert "| JAX jit |" in out
     row = next(line for line in out.splitlines() if line.startswith("| (a) tiny"))
     jax_cell = row.split("|")[6]

@@ -75,8 +75,8 @@ def test_bench_digits_same_start_same_accuracy():
     assert acc_cr > 0.5  # 3 epochs of Adam already beat chance (0.1) by far
 
 
-def test_bench_runner_quick_writes_results(quick_run_without_jax):
-    status, out = quick_run_without_jax  # `--quick --cases a,f`, shared (conftest.py)
+def test_bench_runner_quick_writes_results(quick_run):
+    status, out, _ = quick_run  # `chainrule bench --quick --cases a,f`, shared (conftest.py)
     assert status == 0
     results = json.loads((out / "results.json").read_text())
     summary = results["summary"]
