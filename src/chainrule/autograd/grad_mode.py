@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _GradMode:
-    enabled = True
+class _GradModeState(threading.local):
+    """Grad mode per thread, as in PyTorch: a ``no_grad`` block in a worker thread (the
+    playground's training steps) never switches recording off in another thread."""
+
+    enabled = True  # each new thread starts with recording on
+
+
+_GradMode = _GradModeState()
 
 
 def is_grad_enabled() -> bool:
