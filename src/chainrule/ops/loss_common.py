@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.errors import DTypeError, ShapeError
-from chainrule.ops._util import operand
+from chainrule.ops._util import float_operand
 from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -18,14 +18,7 @@ def _check_reduction(reduction, loss: str) -> None:
         raise ValueError(f"{loss} reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _float_input(x, loss: str) -> Tensor:
-    x = operand(x)
-    if x.array.dtype.kind != "f":
-        raise DTypeError(
-            f"{loss} needs a floating-point input, got dtype {x.array.dtype}; convert it with "
-            f".astype('float32')"
-        )
-    return x
+_float_input = float_operand  # the loss's input must hold floats, as an activation's does
 
 
 def _float_target(target, like: Tensor, loss: str) -> Tensor:
