@@ -137,16 +137,18 @@ EDGES = np.array(
 )
 
 
+@pytest.mark.parametrize("tiles", [1, 64], ids=["small", "large"])  # Sigmoid: both paths
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name", sorted(REFS))
-def test_activation_at_the_edges(name, dtype):
+def test_activation_at_the_edges(name, dtype, tiles):
     ours, ref = REFS[name]
-    x = cr.tensor(EDGES, dtype=dtype, requires_grad=True)
+    edges = np.tile(EDGES, tiles)
+    x = cr.tensor(edges, dtype=dtype, requires_grad=True)
     with np.errstate(all="raise", under="ignore"):
         out = ours(x)
-        out.backward(np.ones(EDGES.size, dtype=dtype))
+        out.backward(np.ones(edges.size, dtype=dtype))
     assert out.dtype == np.dtype(dtype) and x.grad.dtype == np.dtype(dtype)
-    value, slope = ref(EDGES.astype(dtype).astype(np.float64))
+    value, slope = ref(edges.astype(dtype).astype(np.float64))
     rtol = 1e-6 if dtype == "float32" else 1e-12
     tiny = float(np.finfo(dtype).tiny) * 20
     np.testing.assert_allclose(out.data, value, rtol=rtol, atol=tiny)

