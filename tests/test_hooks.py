@@ -96,11 +96,12 @@ def test_optimizer_in_backward_gives_the_weights_of_the_usual_loop():
     for p in hooked.parameters():
         p.register_post_accumulate_grad_hook(lambda q: (per_param[q].step(), q.grad.zero_()))
     loss_fn = nn.MSELoss()
+    xb, yb = cr.tensor(X, dtype="float64"), cr.tensor(y, dtype="float64")
     for _ in range(5):
         opt.zero_grad()
-        loss_fn(usual(cr.tensor(X, dtype='float64')), cr.tensor(y, dtype='float64')).backward()
+        loss_fn(usual(xb), yb).backward()
         opt.step()
-        loss_fn(hooked(cr.tensor(X, dtype='float64')), cr.tensor(y, dtype='float64')).backward()  # steps inside backward
+        loss_fn(hooked(xb), yb).backward()  # the hooks step each parameter inside backward
     for a, b in zip(usual.parameters(), hooked.parameters()):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
 
