@@ -194,14 +194,18 @@ def build_graph(recorder: Recorder, inputs: list, loss, outputs=()) -> Graph:
     ctx_index = {id(result._ctx): out_index[id(result)] for *_, result in recorder.calls}
     graph.order = [ctx_index[id(fn)] for fn in engine.topological_order(loss._ctx)]
     graph.root = out_index[id(loss)]
-    for t in outputs:
-        if not isinstance(t, Tensor) or id(t) not in out_index:
-            raise GraphError(
-                "cr.compile: the model's output is not the result of an op recorded in the step "
-                "(a tensor made outside chainrule's ops), so the compiled step cannot return it"
-            )
-        graph.outputs.append(out_index[id(t)])
+    graph.outputs = [_output_index(t, out_index) for t in outputs]
     return graph
+
+
+def _output_index(t, out_index: dict) -> int:
+    """The node whose value is ``t``, a value the generated code returns besides the loss."""
+    if not isinstance(t, Tensor) or id(t) not in out_index:
+        raise GraphError(
+            "cr.compile: the model's output is not the result of an op recorded in the step "
+            "(a tensor made outside chainrule's ops), so the compiled step cannot return it"
+        )
+    return out_index[id(t)]
 
 
 def _check_no_hook(result, op) -> None:
