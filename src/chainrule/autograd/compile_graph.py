@@ -163,23 +163,7 @@ def build_graph(recorder: Recorder, inputs: list, loss, outputs=()) -> Graph:
 
     for k, (op, tensors, params, result) in enumerate(recorder.calls):
         refs = [ref_of(t, op.__name__) for t in tensors]
-        plain, arrays = {}, {}
-        for name, value in params.items():
-            if _plain(value):
-                plain[name] = value
-                continue
-            array_ref = None
-            if isinstance(value, np.ndarray):
-                array_ref = _array_ref(value, arg_arrays, recorder.source_ids)
-            if array_ref is None:
-                raise GraphError(
-                    f"cr.compile: op {op.__name__} gets option {name}= of type "
-                    f"{type(value).__name__} that is neither a plain value (number, string, "
-                    f"tuple) nor one of the function's arguments, so it may change from call to "
-                    f"call. Pass that array as an argument of the compiled function, or call it "
-                    f"uncompiled."
-                )
-            arrays[name] = array_ref
+        plain, arrays = _split_options(op, params, arg_arrays, recorder.source_ids)
         out_index[id(result)] = k
         _check_no_hook(result, op)
         needs_grad = result._ctx.needs_grad if result._ctx is not None else None
@@ -206,6 +190,29 @@ def _output_index(t, out_index: dict) -> int:
             "(a tensor made outside chainrule's ops), so the compiled step cannot return it"
         )
     return out_index[id(t)]
+
+
+def _split_options(op, params: dict, arg_arrays: dict, source_ids: dict) -> tuple[dict, dict]:
+    """An op's options: plain values kept as they are, arrays as references to arguments or
+    per-call random arrays (anything else may change between calls: refused)."""
+    plain, arrays = {}, {}
+    for name, value in params.items():
+        if _plain(value):
+            plain[name] = value
+            continue
+        array_ref = None
+        if isinstance(value, np.ndarray):
+            array_ref = _array_ref(value, arg_arrays, source_ids)
+        if array_ref is None:
+            raise GraphError(
+                f"cr.compile: op {op.__name__} gets option {name}= of type "
+                f"{type(value).__name__} that is neither a plain value (number, string, "
+                f"tuple) nor one of the function's arguments, so it may change from call to "
+                f"call. Pass that array as an argument of the compiled function, or call it "
+                f"uncompiled."
+            )
+        arrays[name] = array_ref
+    return plain, arrays
 
 
 def _check_no_hook(result, op) -> None:
