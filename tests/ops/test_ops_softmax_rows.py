@@ -1,7 +1,9 @@
-"""Softmax and log-softmax along the last axis of C-ordered input (the row path of
-ops/softmax.py): the unshifted formulas within ±60 / ±16, the shifted ones beyond, and the
-entries that skip both (−inf, rows of −inf) give PyTorch's numbers and finite-difference
+"""Softmax and log-softmax along the last axis of C-ordered input, through the row path of
+ops/softmax.py and through the general path: the unshifted formulas within ±60 / ±16, the
+shifted ones beyond, and −inf entries and rows give PyTorch's numbers and finite-difference
 gradients; float32 stays float32."""
+
+import sys
 
 import numpy as np
 import pytest
@@ -10,6 +12,16 @@ import chainrule as cr
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
+
+
+@pytest.fixture(autouse=True, params=["row path", "general path"])
+def path(request, monkeypatch):
+    """Every test runs both ways: the row path forced on for any size, and forced off."""
+    module = sys.modules["chainrule.ops.softmax"]
+    size = 0 if request.param == "row path" else 10**12
+    monkeypatch.setattr(module, "_ROW_PATH_MIN_SIZE", size)
+    return request.param
+
 
 # the largest entry just inside and just outside each op's unshifted range, and far beyond
 EDGES = {

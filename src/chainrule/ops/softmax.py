@@ -57,10 +57,17 @@ def _softmax_parts(x: np.ndarray, axis: int):
     return shifted, e, top, rest, np.log1p(rest)
 
 
+# Below this many elements the general path's fewer calls win over the row path's fewer passes
+# (softmax forward and backward, 1×16: 19.7 against 23.5 µs; about even at 64×128; 128×256:
+# 88 against 77 µs).
+_ROW_PATH_MIN_SIZE = 8192
+
+
 def _row_layout(x: np.ndarray, axis: int):
-    """(rows, n) when ``axis`` is the last axis of a non-empty C-ordered ``x``: the layout that
-    :class:`_Rows` handles with flat indices and BLAS row sums; None otherwise."""
-    if axis != x.ndim - 1 or not x.size or not x.flags.c_contiguous:
+    """(rows, n) when ``axis`` is the last axis of a C-ordered ``x`` of at least
+    ``_ROW_PATH_MIN_SIZE`` elements: the layout that :class:`_Rows` handles with flat indices and
+    BLAS row sums; None otherwise."""
+    if x.size < _ROW_PATH_MIN_SIZE or axis != x.ndim - 1 or not x.flags.c_contiguous:
         return None
     n = x.shape[-1]
     return x.size // n, n
