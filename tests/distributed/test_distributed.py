@@ -182,6 +182,13 @@ def test_ranks_equal_one_process_with_the_same_global_batch(tmp_path):
         for name in ("sgd", "adam"):
             np.testing.assert_allclose(runs[ranks][name], runs[0][name], rtol=0, atol=1e-6)
             assert not np.array_equal(runs[ranks][name], np.zeros_like(runs[0][name]))
+    # gradient_as_bucket_view=True: .grad is the bucket's memory, the weights bit-identical
+    out = tmp_path / "view.npz"
+    result = run_job(2, [_script("equivalence.py"), str(out), "view"], timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    view = np.load(out)
+    for name in ("sgd", "adam"):
+        np.testing.assert_array_equal(view[name], runs[2][name])
 
 
 def test_fit_combines_logs_over_ranks_and_rank_zero_writes(tmp_path):
@@ -355,8 +362,9 @@ def test_cli_train_under_mpiexec_writes_one_model_and_resumes(tmp_path):
     assert back.stdout.count("epoch 5/5") == 1 and "epoch 4/5" not in back.stdout
 
 
-def test_unused_parameters_need_finish_and_count_as_zero():
+@pytest.mark.parametrize("mode", [[], ["view"]], ids=["copies", "bucket-view"])
+def test_unused_parameters_need_finish_and_count_as_zero(mode):
     _needs_mpi()
-    result = run_job(2, [_script("unused.py")], timeout=60)
+    result = run_job(2, [_script("unused.py"), *mode], timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "OK"
