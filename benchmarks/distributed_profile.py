@@ -38,6 +38,8 @@ SETUPS = {  # DDP options; "no_sync" trains each rank alone (no allreduce) insid
     "no_sync": {"no_sync": True},
     "overlap off": {"overlap": False},
     "small buckets (0.2 MB)": {"bucket_cap_mb": 0.2},
+    "gradient_as_bucket_view": {"gradient_as_bucket_view": True},
+    "baseline": {"baseline": True},  # the DDP of --baseline FILE (e.g. an older ddp.py)
 }
 
 
@@ -63,9 +65,18 @@ class _Clock:
         self.parts[name] = self.parts.get(name, 0.0) + seconds
 
 
-def _instrument(clock: _Clock) -> None:
+def _load_baseline(path: str):
+    """Another version of ``ddp.py`` (``git show main:src/...``), imported beside this one."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("chainrule.distributed._ddp_baseline", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _instrument(clock: _Clock, ddp) -> None:
     """Wrap the reducer's methods and the waits with timers (from outside the library)."""
-    from chainrule.distributed import ddp
 
     def timed(owner, attr, name):
         original = getattr(owner, attr)
@@ -81,18 +92,21 @@ def _instrument(clock: _Clock) -> None:
 
     timed(ddp._Reducer, "ready", "ddp: ready (all)")
     timed(ddp._Reducer, "_finish", "ddp: finish (wait + copy out)")
-    timed(ddp.comm, "wait", "ddp: wait for allreduce")
-    timed(ddp.comm, "start_allreduce_sum", "ddp: start allreduce")
+    if not hasattr(ddp.comm.wait, "timed"):  # comm is shared by both versions
+        timed(ddp.comm, "wait", "ddp: wait for allreduce")
+        timed(ddp.comm, "start_allreduce_sum", "ddp: start allreduce")
+        ddp.comm.wait.timed = True
 
 
-def _profile_setup(options: dict, batches, steps: int, clock: _Clock) -> dict:
+def _profile_setup(options: dict, batches, steps: int, clock: _Clock, baseline) -> dict:
     import chainrule as cr
     from chainrule import distributed as dist
     from chainrule import nn, optim
 
     options = dict(options)
     local = options.pop("no_sync", False)
-    ddp = dist.DistributedDataParallel(_model(), **options)
+    wrapper = baseline.DistributedDataParallel if options.pop("baseline", False) else None
+    ddp = (wrapper or dist.DistributedDataParallel)(_model(), **options)
     opt = optim.SGD(ddp.parameters(), lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
     rows = []
@@ -133,13 +147,18 @@ def worker(args) -> None:
     threadpool_limits(1, user_api="blas")  # also for one rank, which init() leaves alone
     dist.init()
     clock = _Clock()
-    _instrument(clock)
+    from chainrule.distributed import ddp
+
+    _instrument(clock, ddp)
+    baseline = _load_baseline(args.baseline) if args.baseline else None
+    if baseline is not None:
+        _instrument(clock, baseline)
     batches = _batches(dist.rank())
     setups = {k: SETUPS[k] for k in args.setups.split(",")} if args.setups else SETUPS
     results: dict = {k: [] for k in setups}
     for _ in range(args.rounds):
         for name, options in setups.items():
-            results[name].append(_profile_setup(options, batches, args.steps, clock))
+            results[name].append(_profile_setup(options, batches, args.steps, clock, baseline))
     out = {}
     for name, runs in results.items():
         # the median over rounds of each part; the slower rank's value
@@ -158,6 +177,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--setups", help="comma-separated names from SETUPS")
+    parser.add_argument("--baseline", help="another ddp.py, for the setup 'baseline'")
+    parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the ranks")
     args = parser.parse_args(argv)
     if args.worker:
         worker(args)
@@ -169,18 +190,24 @@ def main(argv=None) -> int:
     command += ["--rounds", str(args.rounds), "--steps", str(args.steps)]
     if args.setups:
         command += ["--setups", args.setups]
+    if args.baseline:
+        command += ["--baseline", os.path.abspath(args.baseline)]
+    env = dict(os.environ, **dict(kv.split("=", 1) for kv in args.env))
     with open("/proc/loadavg", encoding="ascii") as f:
         load = " ".join(f.read().split()[:3])
     busy0, children0, t0 = _busy_seconds(), _children_cpu(), time.time()
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, check=False, env=env
+    )
     others = (_busy_seconds() - busy0 - (_children_cpu() - children0)) / (time.time() - t0)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     line = [ln for ln in result.stdout.splitlines() if ln.startswith("RESULT ")][-1]
     out = json.loads(line[len("RESULT ") :])
     print(
-        f"{args.ranks} ranks, bind={args.bind}, {os.cpu_count()} CPUs, load average at start "
-        f"{load}, other work during the job {others:.2f} CPUs; median ms per step, slower rank\n"
+        f"{args.ranks} ranks, bind={args.bind}, env={args.env}, {os.cpu_count()} CPUs, load "
+        f"average at start {load}, other work during the job {others:.2f} CPUs; median ms per "
+        f"step, slower rank\n"
     )
     parts = sorted({k for v in out.values() for k in v})
     print("| part | " + " | ".join(out) + " |")
