@@ -36,6 +36,7 @@ from benchmarks.distributed import BATCH, _batches, _model, _mpiexec
 SETUPS = {  # DDP options; "no_sync" trains each rank alone (no allreduce) inside MPI
     "default": {},
     "no_sync": {"no_sync": True},
+    "messages (no shared memory)": {"shared_memory": False},
     "overlap off": {"overlap": False},
     "small buckets (0.2 MB)": {"bucket_cap_mb": 0.2},
     "gradient_as_bucket_view": {"gradient_as_bucket_view": True},

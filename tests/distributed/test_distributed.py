@@ -41,15 +41,23 @@ def _env() -> dict:
 
 
 def run_job(
-    ranks: int, args: list, timeout: float = 60, mpi_flags=()
+    ranks: int, args: list, timeout: float = 60, mpi_flags=(), env=None
 ) -> subprocess.CompletedProcess:
-    """``mpiexec -n ranks python args...`` (plain python for ranks=0), bounded by timeout."""
+    """``mpiexec -n ranks python args...`` (plain python for ranks=0), bounded by timeout.
+
+    ``env``: variables to set for the job, beside the test environment.
+    """
     if ranks:
         command = [_mpiexec(), *mpi_flags, "-n", str(ranks), sys.executable, *args]
     else:
         command = [sys.executable, *args]
     return subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env=_env(), check=False
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**_env(), **(env or {})},
+        check=False,
     )
 
 
@@ -189,6 +197,18 @@ def test_ranks_equal_one_process_with_the_same_global_batch(tmp_path):
     view = np.load(out)
     for name in ("sgd", "adam"):
         np.testing.assert_array_equal(view[name], runs[2][name])
+    # one machine: the buckets were summed in shared memory; CHAINRULE_DIST_SHM=0 sends them
+    # by MPI_Iallreduce instead, with the same bits (a sum of two terms has one rounding)
+    assert bool(runs[2]["shared_memory"]) and bool(runs[4]["shared_memory"])
+    out = tmp_path / "messages.npz"
+    result = run_job(
+        2, [_script("equivalence.py"), str(out)], timeout=60, env={"CHAINRULE_DIST_SHM": "0"}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    messages = np.load(out)
+    assert not bool(messages["shared_memory"])
+    for name in ("sgd", "adam"):
+        np.testing.assert_array_equal(messages[name], runs[2][name])
 
 
 def test_fit_combines_logs_over_ranks_and_rank_zero_writes(tmp_path):

@@ -58,4 +58,9 @@ for name in ("sgd", "adam"):
             raise SystemExit(f"{name} step {step}: ranks differ: {digests}")
     results[name] = np.concatenate([np.asarray(p.data).ravel() for p in model.parameters()])
 if rank == 0:
-    np.savez(out_path, buckets=len(ddp._reducer.buckets), **results)
+    np.savez(
+        out_path,
+        buckets=len(ddp._reducer.buckets),
+        shared_memory=ddp._reducer.shared is not None,
+        **results,
+    )
