@@ -24,14 +24,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
 
 import numpy as np
 
-from benchmarks.distributed import BATCH, _batches, _model, _mpiexec
+from benchmarks.distributed import (
+    BATCH,
+    _batches,
+    _busy_seconds,
+    _children_cpu,
+    _model,
+    _mpiexec,
+)
 
 SETUPS = {  # DDP options; "no_sync" trains each rank alone (no allreduce) inside MPI
     "default": {},
@@ -42,18 +48,6 @@ SETUPS = {  # DDP options; "no_sync" trains each rank alone (no allreduce) insid
     "gradient_as_bucket_view": {"gradient_as_bucket_view": True},
     "baseline": {"baseline": True},  # the DDP of --baseline FILE (e.g. an older ddp.py)
 }
-
-
-def _busy_seconds() -> float:
-    """CPU seconds the whole machine has been busy (all CPUs, /proc/stat)."""
-    with open("/proc/stat", encoding="ascii") as f:
-        fields = [int(v) for v in f.readline().split()[1:]]
-    return (sum(fields[:3]) + sum(fields[5:8])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 class _Clock:
