@@ -297,6 +297,7 @@ def main(argv=None) -> int:
     parser.add_argument("--blas-threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="shorter timings")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--scaling-only", action="store_true", help="only the scaling table")
     args = parser.parse_args(argv)
     if args.worker:
         result = {
@@ -314,6 +315,9 @@ def main(argv=None) -> int:
     out = {"cpus": os.cpu_count(), "scaling": [], "seconds_per_timing": seconds}
     print(f"# Distributed benchmark ({os.cpu_count()} CPUs, {seconds:g} s per timing)\n")
     out["scaling"] = _scaling(seconds)
+    if args.scaling_only:
+        _write_json(args.json, out)
+        return 0
     print("\n## Allreduce of case (c)'s gradients, 2 ranks\n")
     a = _job(2, "allreduce", seconds)
     out["allreduce"] = a
@@ -330,10 +334,14 @@ def main(argv=None) -> int:
     for k, v in o.items():
         if not k.endswith("buckets"):
             print(f"| {k} | {o[k + ' buckets']} | {v:.1f} |")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(out, f, indent=1)
+    _write_json(args.json, out)
     return 0
+
+
+def _write_json(path, out) -> None:
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=1)
 
 
 if __name__ == "__main__":
