@@ -5,6 +5,8 @@ straight-line NumPy (see docs/compile.md)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 import chainrule as cr
 from benchmarks import impl_chainrule
 
@@ -20,3 +22,33 @@ def build_mlp_step(case, params, batches=None):
     step = cr.compile_step(model, loss_fn, opt, backend=BACKEND)
     step.model = model
     return step
+
+
+def build_per_op(chain: int, size: int):
+    """The per-op chain (f) through ``cr.compile``'s NumPy tier: forward and backward only.
+
+    The chain's start is a parameter (a compiled function differentiates parameters); its sum
+    is the scalar ``cr.compile`` needs, one op more than the eager row's ``backward(ones)``,
+    counted in the per-op time against chainrule.
+    """
+    from chainrule import nn
+
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal(size).astype(np.float32)
+    c = (1.0 + 0.001 * rng.standard_normal(size)).astype(np.float32)
+    x = nn.Parameter(cr.tensor(x_np.copy()))
+
+    def chain_sum(factor):
+        h = x
+        for _ in range(chain):
+            h = h * factor
+        return h.sum()
+
+    step = cr.compile(chain_sum, backend="numpy")
+
+    def forward_backward():
+        loss = step(c)
+        x.grad = None
+        return loss
+
+    return {"forward_backward": forward_backward}

@@ -34,7 +34,7 @@ JOBS = {
     "b": (MLP_IMPLS + ("compiled", "jax"), None),
     "c": (MLP_IMPLS + ("jax",), None),
     "d": (MLP_IMPLS + ("jax",), None),
-    "f": (MLP_IMPLS, None),  # per-op overhead; the worker calls it "per_op"
+    "f": (MLP_IMPLS + ("compiled",), None),  # per-op overhead; the worker calls it "per_op"
     "e": (("chainrule", "torch", "sklearn", "jax"), None),  # the digits job
     "scaling": (MLP_IMPLS, 3),
     "lenet": (("chainrule", "torch", "jax"), None),  # LeNet-5, benchmarks/bench_lenet.py
@@ -305,18 +305,21 @@ def summarize(raw: dict) -> dict:
             s = {}
             for impl, runs in by_impl.items():
                 s[impl] = {
-                    mode: _median([r[mode + "_us_per_op"] for r in _ok(runs)])
+                    mode: _median([r.get(mode + "_us_per_op") for r in _ok(runs)])
                     for mode in ("forward", "forward_graph", "forward_backward")
                 }
             base = s.get("numpy")
             if base:
-                for impl in ("chainrule", "torch"):
-                    if impl in s and s[impl]["forward"] is not None:
-                        s[impl]["overhead_forward"] = s[impl]["forward"] - base["forward"]
-                        s[impl]["overhead_graph"] = s[impl]["forward_graph"] - base["forward"]
-                        s[impl]["overhead_backward"] = (
-                            s[impl]["forward_backward"] - base["forward_backward"]
-                        )
+                for impl in ("chainrule", "torch", "compiled"):
+                    if impl not in s:
+                        continue
+                    for mode, key, against in (
+                        ("forward", "overhead_forward", "forward"),
+                        ("forward_graph", "overhead_graph", "forward"),
+                        ("forward_backward", "overhead_backward", "forward_backward"),
+                    ):
+                        if s[impl][mode] is not None and base[against] is not None:
+                            s[impl][key] = s[impl][mode] - base[against]
             summary[job] = s
         elif job == "e":
             s = {

@@ -6,6 +6,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule.autograd import engine
+from chainrule.autograd import hooks as _autograd_hooks
 from chainrule.autograd.grad_mode import _GradMode
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
@@ -179,8 +180,19 @@ class Tensor(InplaceMethods, TensorMethods):
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
         if self._ctx is not None:
-            engine.retain(self._ctx, self)
+            engine.retain(self)
         return self
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with ∂loss/∂self during backward; a tensor it returns replaces
+        the gradient. Returns a handle whose ``remove()`` takes the hook away (PyTorch's API;
+        see ``chainrule.autograd.hooks``)."""
+        return _autograd_hooks.register_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` on this leaf right after backward has added to its ``.grad``
+        (e.g. to step an optimizer per parameter while backward goes on)."""
+        return _autograd_hooks.register_post_accumulate_grad_hook(self, hook)
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory, requires no grad)."""
@@ -567,3 +579,6 @@ _UFUNC_OPS = {
         for u in (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal)
     },
 }
+
+
+_autograd_hooks.Tensor = Tensor  # hooks hand gradients to user code as tensors

@@ -63,6 +63,15 @@ def test_bench_per_op_chains_agree():
         np.testing.assert_allclose(results[name][2], results["numpy"][0], rtol=1e-6)
 
 
+def test_bench_per_op_compiled_chain_is_the_same_arithmetic():
+    from benchmarks import impl_compiled
+
+    expected = _array(impl_numpy.build_per_op(chain=5, size=4)["forward"]())
+    step = impl_compiled.build_per_op(chain=5, size=4)["forward_backward"]
+    for _ in range(3):  # the first call records, the later ones run the generated code
+        np.testing.assert_allclose(_array(step()), expected.sum(), rtol=1e-6)
+
+
 def test_bench_digits_same_start_same_accuracy():
     X, y, _ = cases.load_digits()
     X_train, y_train, X_test, y_test = cases.digits_split(X, y)

@@ -101,6 +101,17 @@ def grad_fn_next_functions(lib):
     return len(y.grad_fn.next_functions) > 0
 
 
+def tensor_hooks(lib):
+    x = _x(lib, True)
+    seen = []
+    x.register_hook(lambda g: g * 3)
+    x.register_post_accumulate_grad_hook(lambda p: seen.append(p.grad.sum().item()))
+    z = x * x
+    z.register_hook(lambda g: g + 1)
+    z.sum().backward()
+    return x.grad, seen
+
+
 def linear_state_dict_keys(lib):
     return tuple(lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.ReLU()).state_dict())
 
@@ -426,6 +437,7 @@ ROWS = [
     ("Autograd", "torch.autograd.grad", autograd_grad, ""),
     ("Autograd", "create_graph=True (second derivatives)", create_graph_second_derivative, ""),
     ("Autograd", "grad_fn.next_functions", grad_fn_next_functions, ""),
+    ("Autograd", "register_hook / register_post_accumulate_grad_hook", tensor_hooks, ""),
     ("nn", "nn.Linear (forward, weight layout)", linear_forward, ""),
     ("nn", "nn.Sequential state_dict keys", linear_state_dict_keys, ""),
     ("nn", "nn.ModuleDict / nn.Identity", module_dict_names, ""),

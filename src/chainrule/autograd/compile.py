@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.autograd import hooks as _hooks
 from chainrule.autograd.compile_graph import Recorder, build_graph
 from chainrule.autograd.compile_python import Fallback, build_python_step
 from chainrule.autograd.grad_mode import _GradMode
@@ -158,6 +159,8 @@ class Compiled:
         plan = self.plans.get(key)
         if self.eager or plan is None or plan.flags != plan.graph.leaf_flags():
             return self._record(arrays, key)
+        if _hooks.LEAF_HOOKS and any(_hooks.hooks_of(t) for t in plan.graph.leaves):
+            return self._eager(arrays)  # generated code runs no hooks: this call runs eagerly
         try:
             return Tensor._make(plan.run(arrays), False)
         except Fallback:  # inputs this code does not cover (labels out of range): eager

@@ -176,6 +176,7 @@ def build_graph(recorder: Recorder, inputs: list, loss) -> Graph:
                 )
             arrays[name] = array_ref
         out_index[id(result)] = k
+        _check_no_hook(result, op)
         needs_grad = result._ctx.needs_grad if result._ctx is not None else None
         graph.nodes.append(
             Node(op, refs, plain, arrays, needs_grad, result.array.shape, result.array.dtype)
@@ -189,6 +190,16 @@ def build_graph(recorder: Recorder, inputs: list, loss) -> Graph:
     graph.order = [ctx_index[id(fn)] for fn in engine.topological_order(loss._ctx)]
     graph.root = out_index[id(loss)]
     return graph
+
+
+def _check_no_hook(result, op) -> None:
+    watch = result._ctx.retained if result._ctx is not None else None
+    if watch is not None and watch.hooks:
+        raise GraphError(
+            f"cr.compile: the function registers a hook on the output of op {op.__name__}; "
+            f"compiled steps run no hooks. Register hooks on parameters (those calls run "
+            f"eagerly), or call the function uncompiled."
+        )
 
 
 def _array_ref(array, arg_arrays: dict, source_ids: dict):

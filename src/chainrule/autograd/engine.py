@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
+from chainrule.autograd import hooks as _hooks
 from chainrule.autograd.inplace import _CLOCK, check_saved_inputs
 from chainrule.errors import GraphError
 
@@ -141,6 +140,17 @@ def _seed(root, grad) -> np.ndarray:
     return grad
 
 
+def _backward_of_leaf(root, grad: np.ndarray, sink) -> None:
+    """backward() called on a leaf: its gradient is the seed."""
+    hooks = _hooks.hooks_of(root) if _hooks.LEAF_HOOKS else None
+    if hooks is not None:
+        _hooks.finish_leaf(root, hooks, grad.copy(), _accumulate_leaf, sink)
+    elif sink is not None:
+        sink.leaf(root, grad)
+    else:
+        _accumulate_leaf(root, grad, None)
+
+
 def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:
     """Fill ``.grad`` of every leaf that ``root`` depends on (see Tensor.backward).
 
@@ -151,29 +161,33 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:
     grad = _seed(root, grad)
     root_fn = root._ctx
     if root_fn is None:
-        if sink is not None:
-            sink.leaf(root, grad)
-        else:
-            _accumulate_leaf(root, grad, None)
+        _backward_of_leaf(root, grad, sink)
         return
     order = topological_order(root_fn)
+    # Leaves with hooks get their gradient's parts summed, then hooks run once (autograd.hooks).
+    pending = _hooks.plan(order) if _hooks.LEAF_HOOKS else None
+    if pending is not None:
+
+        def finish(leaf, leaf_hooks, total):
+            _hooks.finish_leaf(leaf, leaf_hooks, total, _accumulate_leaf, sink)
+
     root_fn.grad_out = grad
     clock = _CLOCK[0]  # in-place writes so far: an op recorded before a later one is checked
     for fn in order:
         grad = fn.grad_out
         if grad is None:  # the op's output did not influence root
+            if pending is not None:
+                _hooks.skipped(fn, pending, finish)
             if not retain_graph:
                 fn.release()
             continue
         if fn.epoch != clock:
             check_saved_inputs(fn)
+        retained = fn.retained  # hooks and retain_grad() of the op's output (autograd.hooks)
+        if retained is not None:
+            grad = retained.see(grad)
         if sink is not None:
             sink.op(fn, grad)
-        retained = fn.retained
-        if retained is not None:
-            kept = retained()
-            if kept is not None:
-                kept.grad_array = grad.copy() if kept.grad_array is None else kept.grad_array + grad
         # An index into the op's results and flags, not zip() over three sequences: the zip
         # object and its tuples cost more than the rest of a small op's hand-off.
         grads_in = fn.backward(grad)
@@ -191,6 +205,8 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:
                         ctx.grad_out = grad_in
                     else:
                         ctx.grad_out = ctx.grad_out + grad_in
+                elif pending is not None and parent in pending:
+                    _hooks.arrive(parent, grad_in, grad, pending, finish)
                 elif sink is not None:
                     sink.leaf(parent, grad_in)
                 elif (
@@ -202,6 +218,8 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:
                     parent.grad_array = grad_in  # _accumulate_leaf's common case, one call sooner
                 else:
                     _accumulate_leaf(parent, grad_in, grad)
+            elif pending is not None and needs_grad[i] and parent in pending:
+                _hooks.arrive(parent, None, None, pending, finish)  # a part that never came
             i += 1
         if retain_graph:
             fn.grad_out = None
@@ -214,6 +232,6 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:
                 fn.retained = retained
 
 
-def retain(fn, tensor) -> None:
-    """Make ``tensor`` (the output of ``fn``) keep its gradient after backward."""
-    fn.retained = weakref.ref(tensor)
+def retain(tensor) -> None:
+    """Make ``tensor`` (an op's output) keep its gradient after backward."""
+    _hooks.watch_of(tensor).retain = True

@@ -34,7 +34,7 @@ class Function:
     parents: tuple = ()
     needs_grad: tuple = ()
     grad_out = None  # gradient of the loss w.r.t. this op's output, summed during backward
-    retained = None  # weakref to an output tensor that asked for retain_grad()
+    retained = None  # hooks.OutputWatch: retain_grad() and hooks of the op's output
     # True where backward always returns gradients of exactly the inputs' shapes (no
     # broadcasting to undo): the engine then skips the shape check for each input.
     grads_match_inputs = False
