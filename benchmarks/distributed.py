@@ -281,8 +281,10 @@ def _scaling(seconds: float) -> list:
         r["quiet"] = max(r["other_cpus"], last_one["other_cpus"]) < QUIET
         rows.append(r)
     print("## Scaling of case (c), batch 128 per rank\n")
-    print("vs 1 rank: against the 1-rank job run just before; quiet: other work below ")
-    print(f"{QUIET} CPUs in both jobs\n")
+    print(
+        f"vs 1 rank: against the 1-rank job run just before; quiet: other work below {QUIET} "
+        "CPUs in both jobs\n"
+    )
     print(
         "| ranks | BLAS threads each | -bind-to core | buckets summed by | samples/s "
         "| steps/s per rank | vs 1 rank | other work (CPUs) |"
