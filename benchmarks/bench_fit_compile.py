@@ -1,17 +1,29 @@
 """``cr.fit(compile="auto")`` against ``compile=False``, one process, runs interleaved.
 
     python -m benchmarks.bench_fit_compile --repeats 5
+    python -m benchmarks.bench_fit_compile --cli --repeats 3 --cli-epochs 200
 
-Each case builds the same seeded model twice per repeat and fits it once per setting (no
-training metrics, so ``"auto"`` takes the compiled step; the finite-value guard on, as by
-default), then checks that both settings ended with the same weights, bit for bit. Prints the
-min and median seconds per fit and the ratio of medians.
+Each case builds the same seeded model twice per repeat and fits it once per setting (the
+finite-value guard on, as by default), then checks that both settings ended with the same
+weights, bit for bit. Each case runs in three forms: no training metrics; ``metrics=
+["accuracy"]`` (the compiled step returns the output the metric reads); accuracy plus the
+diagnosis ``Recorder`` with its default time budget (its recorded steps eager, the others
+compiled). Prints the min and median seconds per fit and the ratio of medians.
+
+``--cli`` times ``chainrule train --dataset digits`` instead, ``--compile on`` against
+``--compile off``, each run a fresh process, the two interleaved; it reports the process's
+wall time and the training time the command prints, and checks the saved weights are equal.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -66,12 +78,23 @@ def _model(sizes, act):
     return nn.Sequential(*layers)
 
 
-def _fit(data, spec, compile):
+# What each form of a case adds to the fit: training metrics, the diagnosis Recorder.
+FORMS = {
+    "no metrics": {"metrics": (), "recorder": False},
+    "accuracy": {"metrics": ("accuracy",), "recorder": False},
+    "accuracy + Recorder": {"metrics": ("accuracy",), "recorder": True},
+}
+
+
+def _fit(data, spec, compile, form):
+    from chainrule.diagnose import Recorder
+
     cr.manual_seed(0)
     model = _model(spec["sizes"], spec["act"])
     opt = spec["opt"](model.parameters())
+    callbacks = [Recorder(verbose=False)] if form["recorder"] else []
     started = time.perf_counter()
-    cr.fit(
+    history = cr.fit(
         model,
         data,
         spec["loss"](),
@@ -79,32 +102,88 @@ def _fit(data, spec, compile):
         epochs=spec["epochs"],
         batch_size=spec["batch"],
         seed=1,
-        metrics=(),
+        metrics=form["metrics"],
+        callbacks=callbacks,
         verbose=False,
         compile=compile,
     )
-    return time.perf_counter() - started, [p.array.copy() for p in model.parameters()]
+    seconds = time.perf_counter() - started
+    return seconds, [p.array.copy() for p in model.parameters()], history
+
+
+def _fits(repeats: int) -> None:
+    print("| case | form | compile | min s/fit | median s/fit | off / auto (medians) |")
+    print("|---|---|---|---|---|---|")
+    for name, data, spec in (_digits(), _tiny()):
+        for form_name, form in FORMS.items():
+            times = {"off": [], "auto": []}
+            for _ in range(repeats):
+                seconds_off, w_off, _ = _fit(data, spec, False, form)
+                seconds_auto, w_auto, history = _fit(data, spec, "auto", form)
+                times["off"].append(seconds_off)
+                times["auto"].append(seconds_auto)
+                if not all(np.array_equal(a, b) for a, b in zip(w_off, w_auto)):
+                    raise SystemExit(f"{name}: the weights differ between compile off and auto")
+            med = {k: statistics.median(v) for k, v in times.items()}
+            share = history.compiled_steps / max(history.compiled_steps + history.eager_steps, 1)
+            for k in ("off", "auto"):
+                note = f" ({share:.0%} of steps compiled)" if k == "auto" else ""
+                ratio = f"{med['off'] / med['auto']:.2f}×" if k == "auto" else ""
+                print(
+                    f"| {name} | {form_name} | {k}{note} | {min(times[k]):.3f} | "
+                    f"{med[k]:.3f} | {ratio} |"
+                )
+
+
+def _train_cli(folder: str, mode: str, epochs: int) -> tuple[float, float, str, str]:
+    """One ``chainrule train`` process: (wall s, training s it printed, compiled steps, path)."""
+    out = os.path.join(folder, f"{mode}.safetensors")
+    command = [sys.executable, "-m", "chainrule", "train", "--dataset", "digits", "--layers"]
+    command += ["64", "--epochs", str(epochs), "--no-plots", "--overwrite", "--out", out]
+    command += ["--compile", mode]
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"chainrule train --compile {mode} failed:\n{result.stderr}")
+    trained = float(re.search(r"time \(s\)\s+([0-9.]+)", result.stdout).group(1))
+    compiled = re.search(r"compiled steps\s+(\d+ of \d+)", result.stdout).group(1)
+    return wall, trained, compiled, out
+
+
+def _cli(repeats: int, epochs: int) -> None:
+    times: dict = {"off": ([], []), "on": ([], [])}
+    steps = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(repeats):
+            saved = {}
+            for mode in ("off", "on"):
+                wall, trained, steps[mode], saved[mode] = _train_cli(folder, mode, epochs)
+                times[mode][0].append(wall)
+                times[mode][1].append(trained)
+            a, b = cr.load(saved["off"]).state_dict(), cr.load(saved["on"]).state_dict()
+            if not all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a):
+                raise SystemExit("chainrule train: the weights differ between --compile on/off")
+    print(f"chainrule train --dataset digits --layers 64 --epochs {epochs}, {repeats} each")
+    print("| --compile | compiled steps | min wall s | min training s | off / on (min training) |")
+    print("|---|---|---|---|---|")
+    best = {mode: min(times[mode][1]) for mode in times}
+    for mode in ("off", "on"):
+        ratio = f"{best['off'] / best['on']:.2f}×" if mode == "on" else ""
+        wall = min(times[mode][0])
+        print(f"| {mode} | {steps[mode]} | {wall:.2f} | {best[mode]:.2f} | {ratio} |")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cli", action="store_true", help="time chainrule train instead")
+    parser.add_argument("--cli-epochs", type=int, default=200)
     args = parser.parse_args(argv)
-    print("| case | compile | min s/fit | median s/fit | off / auto (medians) |")
-    print("|---|---|---|---|---|")
-    for name, data, spec in (_digits(), _tiny()):
-        times = {"off": [], "auto": []}
-        for _ in range(args.repeats):
-            seconds_off, w_off = _fit(data, spec, False)
-            seconds_auto, w_auto = _fit(data, spec, "auto")
-            times["off"].append(seconds_off)
-            times["auto"].append(seconds_auto)
-            if not all(np.array_equal(a, b) for a, b in zip(w_off, w_auto)):
-                raise SystemExit(f"{name}: the weights differ between compile off and auto")
-        med = {k: statistics.median(v) for k, v in times.items()}
-        for k in ("off", "auto"):
-            ratio = f"{med['off'] / med['auto']:.2f}×" if k == "auto" else ""
-            print(f"| {name} | {k} | {min(times[k]):.3f} | {med[k]:.3f} | {ratio} |")
+    if args.cli:
+        _cli(args.repeats, args.cli_epochs)
+    else:
+        _fits(args.repeats)
 
 
 if __name__ == "__main__":

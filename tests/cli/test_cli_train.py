@@ -287,24 +287,53 @@ def test_train_report_and_report_from_checkpoint_dir(tmp_path):
     assert missing.returncode == 2 and "nowhere" in missing.stderr
 
 
-def test_train_compile_flag_auto_matches_off_and_on_names_what_needs_eager_steps(
+def test_train_compiles_by_default_and_every_compile_setting_gives_the_same_model(
     tmp_path, species_csv
 ):
+    """The default run (training accuracy, the diagnosis Recorder, early stopping) compiles
+    the steps the Recorder does not watch; on, auto and off save the same weights."""
     import numpy as np
 
     import chainrule as cr
 
     common = ("--target", "species", "--layers", "8", "--epochs", "3", "--no-plots", "--seed", "1")
     weights = {}
-    for mode in ("off", "auto"):
+    for mode in ("off", "auto", "on"):
         out = tmp_path / f"{mode}.safetensors"
-        result = run_cli("train", species_csv, *common, "--out", out, "--compile", mode)
+        args = ("--out", out, "--compile", mode, "--early-stopping", "5")
+        result = run_cli("train", species_csv, *common, *args)
         assert result.returncode == 0, result.stderr
         weights[mode] = cr.load(out).state_dict()
-    for name, value in weights["off"].items():
-        np.testing.assert_array_equal(np.asarray(value), np.asarray(weights["auto"][name]))
-    out = tmp_path / "on.safetensors"
-    result = run_cli("train", species_csv, *common, "--out", out, "--compile", "on")
-    assert result.returncode != 0
-    assert "training metrics (accuracy)" in result.stderr
-    assert not out.exists()
+        compiled, total = map(
+            int, re.search(r"compiled steps\s+(\d+) of (\d+)", result.stdout).groups()
+        )
+        assert total == 3 * 6  # 192 training rows in batches of 32, 3 epochs
+        assert (compiled == 0) == (mode == "off"), result.stdout
+        assert "training steps were eager" not in result.stdout
+    for mode in ("auto", "on"):
+        for name, value in weights["off"].items():
+            np.testing.assert_array_equal(np.asarray(value), np.asarray(weights[mode][name]))
+
+
+def test_train_says_why_its_steps_were_eager(tmp_path, species_csv, monkeypatch, capsys):
+    """A model that cannot compile under auto trains eagerly and the summary names why."""
+    import chainrule.models
+    from chainrule import nn
+    from chainrule.cli import train_cmd
+    from chainrule.cli.main import main
+
+    class Custom(nn.Module):  # not one of chainrule's layers: auto does not trace it
+        def forward(self, x):
+            return x
+
+    mlp = chainrule.models.mlp
+    monkeypatch.setattr(
+        chainrule.models, "mlp", lambda *a, **kw: nn.Sequential(mlp(*a, **kw), Custom())
+    )
+    monkeypatch.setattr(train_cmd, "_save", lambda args, run: None)  # no file for Custom
+    out = tmp_path / "m.safetensors"
+    args = ["train", species_csv, "--target", "species", "--epochs", "2", "--no-plots"]
+    assert main([str(a) for a in [*args, "--out", out]]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"compiled steps\s+0 of 12", text)
+    assert "training steps were eager: Custom not chainrule's own" in text

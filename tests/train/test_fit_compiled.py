@@ -54,15 +54,21 @@ def test_compiled_fit_gives_the_eager_weights_bit_for_bit(classes, dropout, make
     assert h_eager.history["loss"] == h_compiled.history["loss"]
 
 
-def test_auto_falls_back_when_the_run_needs_outputs_or_the_model_cannot_compile():
-    make = lambda p: optim.SGD(p, lr=0.1)  # noqa: E731
-    eager, _ = _run(False, 2, make, False, metrics=("accuracy",))
-    auto, history = _run("auto", 2, make, False, metrics=("accuracy",))
-    for a, b in zip(eager.parameters(), auto.parameters()):
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("compile", ["auto", True])
+def test_training_metrics_compile_and_equal_the_eager_metrics(classes, compile):
+    make = lambda p: optim.SGD(p, lr=0.1, momentum=0.9)  # noqa: E731
+    metrics = ("accuracy", "f1") if classes == 2 else ("accuracy",)
+    eager, h_eager = _run(False, classes, make, True, metrics=metrics)
+    compiled, h_compiled = _run(compile, classes, make, True, metrics=metrics)
+    for a, b in zip(eager.parameters(), compiled.parameters()):
         np.testing.assert_array_equal(a.array, b.array)
-    assert "accuracy" in history.history
-    with pytest.raises(ValueError, match="training metrics"):
-        _run(True, 2, make, False, metrics=("accuracy",))
+    for key in ("loss", *metrics):  # the metrics read the compiled step's outputs
+        assert h_compiled.history[key] == h_eager.history[key]
+    assert (h_compiled.compiled_steps, h_compiled.eager_steps) == (18, 0)
+    assert h_compiled.compile_reason is None
+    assert (h_eager.compiled_steps, h_eager.eager_steps) == (0, 18)
+    assert h_eager.compile_reason == "compile=False"
 
 
 class _Peek(nn.Module):
@@ -152,6 +158,8 @@ def test_a_loss_that_cannot_compile_trains_eagerly_under_auto_and_is_refused_und
     for a, b in zip(off.parameters(), auto.parameters()):
         np.testing.assert_array_equal(a.array, b.array)
     assert h_off.history["loss"] == h_auto.history["loss"]
+    assert h_auto.eager_steps == 18 and h_auto.compiled_steps == 0
+    assert "op CrossEntropy gets option q=" in h_auto.compile_reason  # found on the first batch
     X, y = _data(3)
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 3))
@@ -171,15 +179,32 @@ def test_a_loss_that_cannot_compile_trains_eagerly_under_auto_and_is_refused_und
         np.testing.assert_array_equal(a, b.array)
 
 
-def test_a_callback_that_watches_the_forward_pass_keeps_eager_steps():
-    from chainrule.diagnose import Recorder
+class _WatchEveryForward(cr.callbacks.Callback):
+    """Watches every step's forward pass and does not say per step (no wants_forward)."""
 
+    needs_forward = True
+
+    def on_train_begin(self, logs=None):
+        self.seen = 0
+        model = self.model
+
+        def watched(x, _forward=model.forward):
+            self.seen += 1
+            return _forward(x)
+
+        object.__setattr__(model, "forward", watched)
+
+    def on_train_end(self, logs=None):
+        self.model.__dict__.pop("forward", None)
+
+
+def test_a_callback_that_watches_every_forward_pass_keeps_eager_steps():
     make = lambda p: optim.Adam(p, lr=0.01)  # noqa: E731
     eager, _ = _run(False, 2, make, True)
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Dropout(0.2), nn.Linear(8, 1))
-    recorder = Recorder(every=1, verbose=False)
-    cr.fit(
+    watch = _WatchEveryForward()
+    history = cr.fit(
         model,
         _data(2),
         nn.BCEWithLogitsLoss(),
@@ -188,21 +213,22 @@ def test_a_callback_that_watches_the_forward_pass_keeps_eager_steps():
         batch_size=16,
         seed=1,
         metrics=(),
-        callbacks=[recorder],
+        callbacks=[watch],
         verbose=False,
     )
     for a, b in zip(eager.parameters(), model.parameters()):
         np.testing.assert_array_equal(a.array, b.array)
-    assert recorder.record["activations"]  # it saw the layers' outputs: the steps were eager
-    assert all(series["mean"] for series in recorder.record["activations"].values())
-    with pytest.raises(ValueError, match="Recorder watches the forward pass"):
+    assert watch.seen == 18  # every step called forward: all eager
+    assert (history.compiled_steps, history.eager_steps) == (0, 18)
+    assert "_WatchEveryForward watches the forward pass of every step" in history.compile_reason
+    with pytest.raises(ValueError, match="_WatchEveryForward watches the forward pass"):
         cr.fit(
             model,
             _data(2),
             nn.BCEWithLogitsLoss(),
             make(model.parameters()),
             metrics=(),
-            callbacks=[Recorder(verbose=False)],
+            callbacks=[_WatchEveryForward()],
             verbose=False,
             compile=True,
         )
@@ -292,7 +318,22 @@ def test_auto_takes_the_compiled_step_only_when_the_run_allows_it(monkeypatch):
     _run("auto", 2, make, True)
     assert calls == []  # 3 epochs of 6 batches, none eager
     _run("auto", 2, make, True, metrics=("accuracy",))
-    assert len(calls) == 18
+    assert calls == []  # the training metrics read the compiled step's outputs
+    X, y = _data(2)
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), _Peek(), nn.Linear(3, 1))
+    history = cr.fit(
+        model,
+        (X, y),
+        nn.BCEWithLogitsLoss(),
+        optim.SGD(model.parameters(), lr=0.1),
+        epochs=3,
+        batch_size=16,
+        verbose=False,
+    )
+    assert len(calls) == 18  # a custom layer: every step eager, and the reason kept
+    assert (history.compiled_steps, history.eager_steps) == (0, 18)
+    assert history.compile_reason.startswith("_Peek not chainrule's own")
 
 
 @pytest.mark.parametrize("compile", ["auto", True])

@@ -67,20 +67,49 @@ def compile(fn, optimizer=None, backend: str = "auto"):  # noqa: A001 - as torch
     return Compiled(fn, optimizer=optimizer, backend=backend)
 
 
-def compile_step(model, loss_fn, optimizer, backend: str = "auto"):
+def compile_step(model, loss_fn, optimizer, backend: str = "auto", return_output: bool = False):
     """``step(x, y) -> loss``: one compiled training step of ``loss_fn(model(x), y)``.
 
     The same as ``cr.compile(lambda x, y: loss_fn(model(x), y), optimizer=optimizer)``, and it
     also records again when the model switches between ``train()`` and ``eval()``.
+
+    With ``return_output=True`` each call returns ``(loss, output)``: ``output`` is the tensor
+    ``model(x)`` gave in this step (for training metrics), equal bit for bit to the eager
+    step's, in an array of its own that later steps do not overwrite. The NumPy tier returns
+    it; ``backend="auto"`` then picks the NumPy tier, ``"numba"`` raises ``GraphError``.
+
+    Example:
+        >>> import numpy as np
+        >>> import chainrule as cr
+        >>> from chainrule import nn, optim
+        >>> model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2))
+        >>> opt = optim.SGD(model.parameters(), lr=0.1)
+        >>> step = cr.compile_step(model, nn.CrossEntropyLoss(), opt, return_output=True)
+        >>> x, y = np.ones((4, 2), np.float32), np.array([0, 1, 1, 0])
+        >>> for _ in range(3):
+        ...     loss, out = step(x, y)
+        >>> out.shape
+        (4, 2)
     """
-    return Compiled(lambda x, y: loss_fn(model(x), y), optimizer, backend, model=model)
+    if not return_output:
+        return Compiled(lambda x, y: loss_fn(model(x), y), optimizer, backend, model=model)
+
+    def loss_and_output(x, y):
+        out = model(x)
+        return loss_fn(out, y), out
+
+    return Compiled(loss_and_output, optimizer, backend, model=model, output=True)
 
 
-def check_compile_step(model, loss_fn, optimizer, batch, backend: str = "auto") -> str | None:
+def check_compile_step(
+    model, loss_fn, optimizer, batch, backend: str = "auto", return_output: bool = False
+) -> str | None:
     """Why ``loss_fn(model(x), y)`` on ``batch = (x, y)`` cannot be compiled, or None.
 
     The check records the forward pass without lasting effects: no gradients, no running
     statistics, random generators put back. Used by :func:`try_compile_step`.
+    ``return_output``: check that the step can also return ``model(x)`` (see
+    :func:`compile_step`).
     """
     if backend not in BACKENDS:
         return f"backend must be one of {BACKENDS}, got {backend!r}"
@@ -88,12 +117,20 @@ def check_compile_step(model, loss_fn, optimizer, batch, backend: str = "auto") 
         return "grad mode is off (no_grad)"
     inputs = [Tensor._make(_array(a), False) for a in batch]
     recorder = Recorder(dry=True)
+    seen = []
+
+    def step(x, y):
+        seen.append(model(x))
+        return loss_fn(seen[0], y)
+
     try:
-        loss = recorder.run(lambda x, y: loss_fn(model(x), y), inputs)
-        graph = build_graph(recorder, inputs, loss)
+        loss = recorder.run(step, inputs)
+        graph = build_graph(recorder, inputs, loss, seen if return_output else ())
     except GraphError as error:
         return str(error)
     if backend == "numba":
+        if return_output:
+            return _NO_JIT_OUTPUT
         from chainrule.autograd import compile_numba
 
         return compile_numba.unsupported(graph, optimizer)
@@ -101,7 +138,13 @@ def check_compile_step(model, loss_fn, optimizer, batch, backend: str = "auto") 
 
 
 def try_compile_step(
-    model, loss_fn, optimizer, batch=None, backend: str = "auto", steps: int | None = None
+    model,
+    loss_fn,
+    optimizer,
+    batch=None,
+    backend: str = "auto",
+    steps: int | None = None,
+    return_output: bool = False,
 ):
     """A compiled training step, or None when it does not apply (for ``cr.fit``).
 
@@ -114,20 +157,22 @@ def try_compile_step(
     compile. Without one, the step checks itself at its first call and, if it cannot compile,
     runs eagerly from then on; ``step.reason`` then says why. Either way the step's results are
     those of ``optimizer.zero_grad(); loss_fn(model(x), y).backward(); optimizer.step()``.
+    ``return_output``: each call returns ``(loss, model output)`` (see :func:`compile_step`).
     """
-    if backend == "auto" and (steps is None or steps < JIT_MIN_STEPS):
+    if backend == "auto" and (steps is None or steps < JIT_MIN_STEPS or return_output):
         backend = "numpy"
     if batch is not None:
-        reason = check_compile_step(model, loss_fn, optimizer, batch, backend)
+        reason = check_compile_step(model, loss_fn, optimizer, batch, backend, return_output)
         try_compile_step.reason = reason
         if reason is not None:
             return None
-    step = compile_step(model, loss_fn, optimizer, backend)
+    step = compile_step(model, loss_fn, optimizer, backend, return_output)
     step.fallback = True
     return step
 
 
 try_compile_step.reason = None
+_NO_JIT_OUTPUT = "the jit tier does not return the model's output (return_output=True)"
 
 
 def _array(a) -> np.ndarray:
@@ -135,12 +180,17 @@ def _array(a) -> np.ndarray:
 
 
 class Compiled:
-    """The callable that :func:`compile` and :func:`compile_step` return (see there)."""
+    """The callable that :func:`compile` and :func:`compile_step` return (see there).
 
-    def __init__(self, fn, optimizer=None, backend: str = "auto", model=None):
+    ``output=True``: ``fn`` returns ``(loss, output)`` and so does each call, the output a
+    tensor with an array of its own (see :func:`compile_step`'s ``return_output``).
+    """
+
+    def __init__(self, fn, optimizer=None, backend: str = "auto", model=None, output=False):
         if backend not in BACKENDS:
             raise ValueError(f"cr.compile: backend must be one of {BACKENDS}, got {backend!r}")
         self.fn, self.optimizer, self.backend, self.model = fn, optimizer, backend, model
+        self.output = output
         self.plans: dict = {}
         self.records = 0  # how many times the function was (re)recorded
         self.fallback = False  # True: run eagerly when something cannot compile
@@ -162,19 +212,31 @@ class Compiled:
         if _hooks.LEAF_HOOKS and any(_hooks.hooks_of(t) for t in plan.graph.leaves):
             return self._eager(arrays)  # generated code runs no hooks: this call runs eagerly
         try:
-            return Tensor._make(plan.run(arrays), False)
+            result = plan.run(arrays)
         except Fallback:  # inputs this code does not cover (labels out of range): eager
             return self._eager(arrays)
+        if self.output:
+            return Tensor._make(result[0], False), Tensor._make(result[1], False)
+        return Tensor._make(result, False)
 
     def _eager(self, arrays):
         opt = self.optimizer
         if opt is not None:
             opt.zero_grad()
-        loss = self.fn(*[Tensor._make(a, False) for a in arrays])
+        loss, out = self._split(self.fn(*[Tensor._make(a, False) for a in arrays]))
         loss.backward()
         if opt is not None:
             opt.step()
-        return loss.detach()
+        return self._result(loss, out)
+
+    def _split(self, result):
+        """``(loss, model output or None)`` from what ``fn`` returned."""
+        return result if self.output else (result, None)
+
+    def _result(self, loss, out):
+        if not self.output:
+            return loss.detach()
+        return loss.detach(), Tensor._make(np.copy(out.array), False)
 
     def _record(self, arrays, key):
         if self.eager:
@@ -184,9 +246,10 @@ class Compiled:
             opt.zero_grad()
         inputs = [Tensor._make(a, False) for a in arrays]
         recorder = Recorder()
-        loss = recorder.run(self.fn, inputs)
+        loss, out = self._split(recorder.run(self.fn, inputs))
         try:
-            graph = build_graph(recorder, inputs, loss)  # before backward() frees the graph
+            # before backward() frees the graph
+            graph = build_graph(recorder, inputs, loss, () if out is None else (out,))
             plan = self._plan(graph)
         except (GraphError, ValueError) as error:
             if not self.fallback:
@@ -199,7 +262,7 @@ class Compiled:
         if plan is not None:
             self.plans[key] = plan
             self.records += 1
-        return loss.detach()
+        return self._result(loss, out)
 
     def _plan(self, graph):
         from chainrule.autograd import compile_numba
@@ -207,6 +270,8 @@ class Compiled:
         backend = self.backend
         if backend != "numpy":
             reason = compile_numba.unsupported(graph, self.optimizer)
+            if self.output:
+                reason = _NO_JIT_OUTPUT
             if reason is None and backend == "auto" and _macs(graph) > _JIT_MAX_MACS:
                 reason = "large layers: the NumPy tier is as fast and exact"
             if reason is not None and backend == "numba":

@@ -53,6 +53,7 @@ class Graph:
         self.effects: list = []  # (effect, [ref or ("x", value)]) after the forward pass
         self.order: list[int] = []  # backward order of node indices (the engine's)
         self.root = -1
+        self.outputs: list[int] = []  # nodes whose value each call also returns (model(x))
 
     def leaf_flags(self) -> tuple:
         return tuple([t.requires_grad for t in self.leaves])
@@ -113,8 +114,12 @@ class Recorder:
         return out
 
 
-def build_graph(recorder: Recorder, inputs: list, loss) -> Graph:
-    """The graph of what ``recorder`` saw while computing ``loss`` from ``inputs``."""
+def build_graph(recorder: Recorder, inputs: list, loss, outputs=()) -> Graph:
+    """The graph of what ``recorder`` saw while computing ``loss`` from ``inputs``.
+
+    ``outputs``: tensors computed on the way (the model's output) whose values each call of
+    the generated code also returns; each must be the result of a recorded op.
+    """
     if not isinstance(loss, Tensor) or loss.array.size != 1:
         raise GraphError("cr.compile: the function must return a single-element loss tensor")
     if loss._ctx is None or not loss.requires_grad:
@@ -189,7 +194,18 @@ def build_graph(recorder: Recorder, inputs: list, loss) -> Graph:
     ctx_index = {id(result._ctx): out_index[id(result)] for *_, result in recorder.calls}
     graph.order = [ctx_index[id(fn)] for fn in engine.topological_order(loss._ctx)]
     graph.root = out_index[id(loss)]
+    graph.outputs = [_output_index(t, out_index) for t in outputs]
     return graph
+
+
+def _output_index(t, out_index: dict) -> int:
+    """The node whose value is ``t``, a value the generated code returns besides the loss."""
+    if not isinstance(t, Tensor) or id(t) not in out_index:
+        raise GraphError(
+            "cr.compile: the model's output is not the result of an op recorded in the step "
+            "(a tensor made outside chainrule's ops), so the compiled step cannot return it"
+        )
+    return out_index[id(t)]
 
 
 def _check_no_hook(result, op) -> None:

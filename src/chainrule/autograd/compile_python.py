@@ -39,8 +39,9 @@ def _name(ref) -> str:
 
 
 def generate_source(graph: Graph, ns: dict) -> str:
-    """Python source of ``step(a0, a1, ...) -> loss array`` for ``graph``; fills ``ns`` with the
-    objects the source names (op classes, options, leaves, per-call makers, effects)."""
+    """Python source of ``step(a0, a1, ...) -> loss array`` for ``graph`` (``(loss, *outputs)``
+    when ``graph.outputs`` names values to return too); fills ``ns`` with the objects the
+    source names (op classes, options, leaves, per-call makers, effects)."""
     # One pass per phase: leaves, per-call arrays, checks, forward, effects, backward.
     args = ", ".join(f"a{i}" for i in range(graph.n_args))
     lines = [f"def step({args}):"]
@@ -84,7 +85,11 @@ def generate_source(graph: Graph, ns: dict) -> str:
                 call.append(_name(ref))
         lines.append(f"    E{j}({', '.join(call)})")
     lines += _backward_lines(graph, ns)
-    lines.append(f"    return v{graph.root}")
+    if graph.outputs:  # a fresh copy: nothing a later step computes can change what it returns
+        copies = ", ".join(f"np.copy(v{k})" for k in graph.outputs)
+        lines.append(f"    return v{graph.root}, {copies}")
+    else:
+        lines.append(f"    return v{graph.root}")
     return "\n".join(lines) + "\n"
 
 

@@ -504,7 +504,12 @@ def _summary(args, run: _Run, elapsed: float) -> None:
         rows.append([f"final {key}", float(logs[key][-1])])
     if run.task == "regression":
         rows.append(["(losses are on the standardised target)", ""])
+    history = run.history
+    steps = history.compiled_steps + history.eager_steps
+    rows.append(["compiled steps", f"{history.compiled_steps} of {steps}"])
     table("Summary", ["", "value"], rows)
+    if history.compile_reason and args.compile == "auto":
+        say(f"training steps were eager: {history.compile_reason}")
     say(f"model saved: {args.out}")
     if args.report:
         say(f"report: {args.report}")

@@ -10,7 +10,9 @@ Recording costs little: on a recorded step it copies the weights before the opti
 and, for that one forward pass only, wraps the forward of the activation layers, the model and
 the loss (an instance attribute removed right after, so the model is left as it was). By
 default the recorder picks its own interval so that recording takes at most ``budget`` of the
-training time (plus a few milliseconds, so short runs get enough records).
+training time (plus a few milliseconds, so short runs get enough records). Only the recorded
+steps need ``fit`` to call ``forward``: ``wants_forward`` names them, and ``fit(compile=...)``
+takes the compiled step on all the others.
 """
 
 from __future__ import annotations
@@ -97,7 +99,8 @@ class Recorder(Callback):
         []
     """
 
-    # It wraps the layers' forward on the steps it records: a compiled step would skip them.
+    # It wraps the layers' forward on the steps it records (wants_forward): fit takes the eager
+    # step there and the compiled step on the other steps.
     needs_forward = True
 
     def __init__(
@@ -218,6 +221,10 @@ class Recorder(Callback):
         self._step += 1
         if self._step >= self._due:
             self._consider()
+
+    def wants_forward(self, batch: int) -> bool:
+        """True on the steps it records (their forward is watched), False on the others."""
+        return self._recording
 
     def _consider(self) -> None:
         """Decide whether step ``self._step`` is recorded; if so, prepare it."""

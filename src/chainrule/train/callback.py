@@ -35,8 +35,8 @@ class Callback:
     #: Whether the callback writes files (a distributed run lets only rank 0 write).
     writes_files = False
     #: Whether the callback watches the model's forward pass (wraps ``forward``, reads the
-    #: layers' outputs). ``fit(compile="auto")`` then takes eager steps: a compiled step
-    #: replays the recorded ops and never calls ``forward``.
+    #: layers' outputs). A compiled step replays the recorded ops and never calls ``forward``,
+    #: so ``fit`` takes the eager step on the batches :meth:`wants_forward` names.
     needs_forward = False
 
     def __init__(self):
@@ -71,6 +71,17 @@ class Callback:
 
     def on_batch_end(self, batch, logs=None):
         pass
+
+    def wants_forward(self, batch: int) -> bool:
+        """Whether the coming step must call the model's ``forward`` (an eager step).
+
+        Asked by ``fit`` after ``on_batch_begin(batch)``, only of callbacks with
+        ``needs_forward``. The default says yes on every step; a callback that watches only
+        some steps (the diagnosis ``Recorder``) answers per step, and ``fit(compile="auto")``
+        takes the compiled step on the others. Mixing is exact: the compiled step gives the
+        eager step's results bit for bit.
+        """
+        return self.needs_forward
 
     def state_dict(self) -> dict:
         return {}

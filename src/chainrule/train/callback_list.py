@@ -45,6 +45,7 @@ class CallbackList:
     def _index_batch_hooks(self) -> None:
         self._batch_begin = [cb for cb in self.callbacks if _overrides(cb, "on_batch_begin")]
         self._batch_end = [cb for cb in self.callbacks if _overrides(cb, "on_batch_end")]
+        self._watching = [cb for cb in self.callbacks if getattr(cb, "needs_forward", False)]
 
     def __iter__(self):
         return iter(self.callbacks)
@@ -90,6 +91,16 @@ class CallbackList:
     def on_train_end(self, logs=None) -> None:
         for cb in self.callbacks:
             cb.on_train_end(logs)
+
+    # ---- eager or compiled steps --------------------------------------------------------------
+    def wants_forward(self, batch: int) -> bool:
+        """Whether a callback watching the forward pass needs this step eager."""
+        return any(cb.wants_forward(batch) for cb in self._watching)
+
+    def forward_on_every_step(self) -> list[str]:
+        """The names of callbacks that watch the forward pass of every step (they do not
+        say per step, through ``wants_forward``, which steps they watch)."""
+        return [type(cb).__name__ for cb in self._watching if not _overrides(cb, "wants_forward")]
 
     # ---- stopping ---------------------------------------------------------------------------
     @property

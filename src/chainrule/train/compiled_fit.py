@@ -2,21 +2,25 @@
 
 The compiled step (the NumPy tier of :mod:`chainrule.autograd.compile`) runs the same ops as
 the eager step, in the same order, without building a graph: the weights it gives are the
-eager step's, bit for bit. It returns only the loss (the parameters' ``.grad`` are filled as
-after an eager step), so ``fit`` uses it when nothing in the run needs more from a step:
+eager step's, bit for bit, and so is the model output it returns for the training metrics
+(``compile_step(..., return_output=True)``). Eager and compiled steps can therefore be mixed
+freely on one optimizer: a callback that watches the forward pass on some steps
+(``Callback.needs_forward`` with ``wants_forward(batch)``, e.g. the diagnosis ``Recorder``)
+gets the eager step on exactly those steps, and the others are compiled. The run stays eager:
 
-* no training metrics (they read every batch's model output; the validation metrics, computed
-  after each epoch, are fine),
-* no callback that watches the forward pass (``Callback.needs_forward``, e.g. the diagnosis
-  ``Recorder``): a compiled step never calls ``forward``,
-* no data-parallel run (gradients are averaged between backward and the update), and, for
-  ``"auto"``, a model and loss made only of chainrule's own layers and losses: a tracer
-  replays the ops of the first call, so a custom ``forward`` whose Python code reads tensor
-  values (``if x.mean() > 0``) would be replayed with the first batch's decision. With your
-  own modules, ``compile=True`` says you know their forward has no such branch.
+* with a callback that watches the forward pass of every step (``needs_forward`` without its
+  own ``wants_forward``),
+* data-parallel (gradients are averaged over processes between backward and the update, a
+  point the fused step does not stop at), and, for ``"auto"``,
+* with a model or loss not made only of chainrule's own layers and losses: a tracer replays
+  the ops of the first call, so a custom ``forward`` whose Python code reads tensor values
+  (``if x.mean() > 0``) would be replayed with the first batch's decision. With your own
+  modules, ``compile=True`` says you know their forward has no such branch.
 
-The model is checked on the first batch, before any step (two dry recordings, no lasting
-effect); ``"auto"`` trains eagerly when it cannot compile, ``compile=True`` raises saying why.
+The model is checked on the first compiled batch, before its step (two dry recordings, no
+lasting effect); ``"auto"`` trains eagerly when it cannot compile, ``compile=True`` raises
+saying why. ``History.compile_reason`` keeps the reason, ``History.compiled_steps`` and
+``History.eager_steps`` count the steps each way.
 
 The finite-value guard keeps eager's behaviour. The eager step checks the loss and the
 gradients before the update and the parameters after it; a compiled step can only be looked at
@@ -53,16 +57,12 @@ def mode_of(value) -> str:
 
 def why_not(run) -> str | None:
     """Why this run cannot use a compiled step (``None``: it can)."""
-    if run.train_metrics:
-        names = ", ".join(m.name for m in run.train_metrics)
-        return f"training metrics ({names}) need every batch's output; pass metrics=() to compile"
-    watching = [
-        type(cb).__name__ for cb in run.callbacks.callbacks if getattr(cb, "needs_forward", False)
-    ]
+    watching = run.callbacks.forward_on_every_step()
     if watching:
         return (
-            f"callback {', '.join(watching)} watches the forward pass, which a compiled step "
-            f"does not call"
+            f"callback {', '.join(watching)} watches the forward pass of every step, which a "
+            f"compiled step does not call (define wants_forward(batch) to name the steps it "
+            f"watches)"
         )
     if run.dist is not None:
         return "data-parallel training averages gradients between backward and the update"
@@ -85,14 +85,16 @@ def _builtin(obj) -> bool:
     return str(module).startswith("chainrule.")
 
 
-def check_model(model, loss_fn, optimizer, x: Tensor, y: np.ndarray, strict: bool = False):
+def check_model(
+    model, loss_fn, optimizer, x: Tensor, y: np.ndarray, strict: bool = False, output=False
+):
     """``(reason or None, target shape)`` for ``loss_fn(model(x), y)`` on one batch.
 
     Two dry recordings (no gradients, no running statistics, random generators put back): the
     first learns the output's shape, so that ``(N,)`` targets are reshaped as ``fit`` does,
     the second checks the step with the loss. An error other than ``GraphError`` (a shape
     mismatch, ...) is raised with ``strict``, else given as the reason: the eager step then
-    raises it as usual.
+    raises it as usual. ``output``: the step must also return the model's output.
     """
     from chainrule.autograd.compile import check_compile_step
 
@@ -107,7 +109,7 @@ def check_model(model, loss_fn, optimizer, x: Tensor, y: np.ndarray, strict: boo
         if reason is not None or not shapes:
             return reason or "the model's forward pass could not be recorded", None
         target = fit_target(np.empty(shapes[0], np.float32), y)
-        reason = check_compile_step(model, loss_fn, optimizer, (x, target), "numpy")
+        reason = check_compile_step(model, loss_fn, optimizer, (x, target), "numpy", output)
     except Exception as err:  # noqa: BLE001 - the eager step then raises it where users expect
         if strict:
             raise
@@ -116,14 +118,16 @@ def check_model(model, loss_fn, optimizer, x: Tensor, y: np.ndarray, strict: boo
 
 
 class CompiledSteps:
-    """The per-batch step of a compiled ``fit``. The first batch decides: the compiled step
-    from then on, or (``"auto"``, a model that cannot compile) ``None`` from :meth:`setup`,
-    and ``fit`` goes on eagerly."""
+    """The per-batch step of a compiled ``fit``. The first batch it is asked for decides: the
+    compiled step from then on, or (``"auto"``, a model that cannot compile) ``None`` from
+    :meth:`setup`, and ``fit`` goes on eagerly. ``reason`` says why it cannot compile."""
 
     def __init__(self, run, mode: str):
         self.run, self.mode = run, mode
         self.step = None
         self.target_shape = None
+        self.reason = None
+        self.output = bool(run.train_metrics)  # the metrics read each batch's output
         self.params = [p for p in run.model.parameters() if p.requires_grad]
         self._saved = None
 
@@ -134,26 +138,32 @@ class CompiledSteps:
 
         run = self.run
         reason, self.target_shape = check_model(
-            run.model, run.loss_fn, run.optimizer, x, y, strict=self.mode == "on"
+            run.model, run.loss_fn, run.optimizer, x, y, self.mode == "on", self.output
         )
         if reason is not None:
             if self.mode == "on":
                 raise GraphError(f"fit(compile=True): this model cannot be compiled: {reason}")
+            self.reason = reason
             return None
-        self.step = compile_step(run.model, run.loss_fn, run.optimizer, backend="numpy")
+        self.step = compile_step(
+            run.model, run.loss_fn, run.optimizer, backend="numpy", return_output=self.output
+        )
         return self
 
     def __call__(self, x: Tensor, y: np.ndarray):
-        """One training step: ``(loss value, None)`` (a compiled step gives no output)."""
+        """One training step: ``(loss value, model output tensor or None)``; the output comes
+        back when there are training metrics to compute from it."""
         y = fit_target_like(self.target_shape, y)
         guard = self.run.guard
-        if guard is None:
-            return float(self.step(x, y).array), None
-        self._save()
-        value = float(self.step(x, y).array)
-        if not (math.isfinite(value) and all_finite([p.array for p in self.params])):
+        if guard is not None:
+            self._save()
+        loss, out = self.step(x, y) if self.output else (self.step(x, y), None)
+        value = float(loss.array)
+        if guard is not None and not (
+            math.isfinite(value) and all_finite([p.array for p in self.params])
+        ):
             self._explain(guard, value, x, y)
-        return value, None
+        return value, out
 
     def _explain(self, guard, value: float, x: Tensor, y: np.ndarray) -> None:
         """Raise the eager step's error; put the weights back where eager never stepped."""

@@ -200,10 +200,9 @@ def _train_epoch(run, epoch: int):
         cbs.on_batch_begin(batch)
         x, y = as_input(xb, run.dtype), target_array(yb)
         try:
-            if run.compiled is not None and run.compiled.step is None:
-                run.compiled = run.compiled.setup(x, y)  # the first batch decides
-            if run.compiled is not None:
-                value, out = run.compiled(x, y)
+            compiled = _compiled_for(run, batch, x, y)
+            if compiled is not None:
+                value, out = compiled(x, y)
             else:
                 value, out = train_step(
                     run.model,
@@ -227,6 +226,22 @@ def _train_epoch(run, epoch: int):
         if cbs.stop_after_batch():
             return stats, True, done
     return stats, False, done
+
+
+def _compiled_for(run, batch: int, x, y):
+    """The compiled step for this batch, or ``None`` for the eager step (a callback watches
+    this step's forward pass, or the run does not compile). Counts the steps each way."""
+    compiled = run.compiled
+    if compiled is not None and not run.callbacks.wants_forward(batch):
+        if compiled.step is None:  # the first compiled batch decides
+            run.compiled = compiled = compiled.setup(x, y)
+            if compiled is None:
+                run.compile_reason = run.compile_check.reason
+        if compiled is not None:
+            run.compiled_steps += 1
+            return compiled
+    run.eager_steps += 1
+    return None
 
 
 def _validate(run, epoch: int, logs: dict) -> None:
@@ -282,14 +297,19 @@ def _run_epoch(run, epoch: int) -> bool:
 
 def _compiled_steps(run):
     """The compiled per-batch step when ``compile`` asks for it and the run allows it."""
+    run.compiled_steps = run.eager_steps = 0
+    run.compile_reason = run.compile_check = None
     if run.compile == "off":
+        run.compile_reason = "compile=False"
         return None
     reason = why_not(run)
     if reason is not None:
         if run.compile == "on":
             raise ValueError(f"fit(compile=True) cannot compile this run: {reason}")
+        run.compile_reason = reason
         return None
-    return CompiledSteps(run, run.compile)
+    run.compile_check = CompiledSteps(run, run.compile)
+    return run.compile_check
 
 
 # ---- fit ------------------------------------------------------------------------------------
@@ -363,16 +383,19 @@ def fit(
             are averaged, logs are combined over ranks, and only rank 0 prints and writes
             files. ``None`` (the default): on when an MPI launcher started several ranks.
         compile: ``"auto"`` (default): take each step with the compiled step
-            (``cr.compile_step``, NumPy tier: the same weights, bit for bit, without building a
-            graph) when the run allows it and the model compiles, else the eager step. The run
-            allows it without training metrics (pass ``metrics=()``; they need each batch's
-            output), without a callback that watches the forward pass (``needs_forward``, e.g.
-            the diagnosis ``Recorder``), when not distributed and, for ``"auto"``, with a model
-            and loss built from chainrule's own layers. The first batch is checked before any
-            step. ``True``: require it (a ``ValueError`` or ``GraphError`` says why it cannot);
-            ``False``: always eager. ``check_finite`` keeps its meaning: a step whose loss or
-            gradients are non-finite is undone and raises the eager step's error. See
-            docs/compile.md.
+            (``cr.compile_step``, NumPy tier: the same weights and model outputs, bit for bit,
+            without building a graph) when the run allows it and the model compiles, else the
+            eager step. Training metrics are computed from the output the compiled step
+            returns. A callback that watches the forward pass (``needs_forward``, e.g. the
+            diagnosis ``Recorder``) gets the eager step on the batches its
+            ``wants_forward(batch)`` names, the compiled step elsewhere. The run stays eager
+            when distributed, with a callback that watches every step's forward pass and,
+            for ``"auto"``, with a layer or loss that is not chainrule's own. The first
+            compiled batch is checked before its step. ``True``: require it (a ``ValueError``
+            or ``GraphError`` says why it cannot); ``False``: always eager. ``check_finite``
+            keeps its meaning: a step whose loss or gradients are non-finite is undone and
+            raises the eager step's error. ``history.compiled_steps``, ``.eager_steps`` and
+            ``.compile_reason`` tell what happened. See docs/compile.md.
 
     Returns:
         A :class:`History`: ``history.history["loss"]``, ``["val_loss"]``, metrics, ``"lr"``,
@@ -422,4 +445,7 @@ def fit(
         model.train(was_training)
         run.callbacks.on_train_end(run.final_logs)
     run.history.findings = run.callbacks.findings()
-    return run.history
+    history = run.history
+    history.compiled_steps, history.eager_steps = run.compiled_steps, run.eager_steps
+    history.compile_reason = run.compile_reason
+    return history

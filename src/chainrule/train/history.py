@@ -21,6 +21,10 @@ class History:
             the last epoch.
         findings: the diagnosis of a run with a :class:`chainrule.diagnose.Recorder`
             (:class:`~chainrule.diagnose.Finding` objects, most severe first); else empty.
+        compiled_steps, eager_steps: how many training steps ``fit`` took with the compiled
+            step (``compile=``) and with the eager step.
+        compile_reason: why the run took no compiled step (``None`` when it could; eager
+            steps a callback asked for, such as the ``Recorder``'s, need no reason).
 
     Example:
         >>> h = History()
@@ -38,6 +42,9 @@ class History:
         self.params: dict = dict(params or {})
         self.stopped_early = False
         self.findings: list = []  # what cr.diagnose.Recorder found, most severe first
+        self.compiled_steps = 0
+        self.eager_steps = 0
+        self.compile_reason: str | None = None
 
     def append(self, epoch: int, logs: dict) -> None:
         """Record one epoch's ``logs`` (a key new in a later epoch is padded with NaN before)."""
