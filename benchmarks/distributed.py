@@ -8,15 +8,23 @@ mpiexec beside this Python first, then the one on PATH) and prints a Markdown re
 
 1. **Scaling of case (c)** (784-256-128-10, ReLU, cross-entropy, SGD, float32, batch 128 per
    rank): training throughput (samples/s over all ranks) for 1, 2 and 4 ranks with one BLAS
-   thread each, and 2 ranks with two BLAS threads each (what pinning avoids). Weak scaling:
-   the work per rank is fixed, so ideal throughput grows with the number of ranks, as long as
-   there is a core per rank.
+   thread each, 2 ranks bound to a core each (``mpiexec -bind-to core``), 2 ranks whose
+   buckets travel by ``MPI_Iallreduce`` (``CHAINRULE_DIST_SHM=0``) instead of shared memory,
+   and 2 ranks with two BLAS threads each (what pinning avoids); the 1- and 2-rank jobs run
+   twice, alternating, and each row says how many CPUs other people's work took meanwhile.
+   Weak scaling: the work per rank is fixed, so ideal throughput grows with the number of
+   ranks, as long as there is a core per rank.
 2. **Allreduce**: the 235,146 float32 gradients of case (c) (0.94 MB) summed over 2 ranks by
    raw ``mpi4py`` ``Allreduce(IN_PLACE)`` on one buffer, by chainrule's guarded non-blocking
-   wait on the same buffer, and by ``allreduce_mean`` of the six parameter-shaped arrays
-   (copies into one flat buffer and the division included). Rounds alternate in one job.
+   wait on the same buffer, by ``allreduce_mean`` of the six parameter-shaped arrays (copies
+   into one flat buffer and the division included), and through DDP's shared-memory window.
+   Rounds alternate in one job.
 3. **Overlap**: steps/s of DDP with the buckets' allreduces started during backward versus
-   after it, with small buckets (so there are several) and with PyTorch's 25 MB default.
+   after it, with small buckets (so there are several) and with PyTorch's 25 MB default (all
+   through ``MPI_Iallreduce``), beside the shared-memory default.
+
+``benchmarks/distributed_profile.py`` splits one step into its parts, and
+``benchmarks/distributed_control.py`` measures the ceiling without MPI.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -145,6 +154,15 @@ def worker_allreduce(args) -> dict:
         dist.allreduce_mean(arrays)
 
     kinds = {"raw": raw, "guarded": guarded, "allreduce_mean": mean}
+    from chainrule.distributed import shm
+
+    if shm.available():  # DDP's default when every rank is on this machine
+        shared = shm.SharedBuffers([(flat.size, flat.dtype)])
+
+        def shared_sum():
+            shared.sum([0])
+
+        kinds["shared memory"] = shared_sum
     times = {k: [] for k in kinds}
     repeats = 300 if args.seconds < 1 else 1000
     dist.barrier()
@@ -171,10 +189,12 @@ def worker_overlap(args) -> dict:
     dist.init()
     batches = _batches(dist.rank())
     results = {}
+    messages = dict(shared_memory=False)  # overlap concerns the MPI_Iallreduce path
     setups = {
-        "small buckets, overlap on": dict(bucket_cap_mb=0.2, overlap=True),
-        "small buckets, overlap off": dict(bucket_cap_mb=0.2, overlap=False),
-        "25 MB (one bucket), overlap on": dict(bucket_cap_mb=25, overlap=True),
+        "small buckets, overlap on": dict(bucket_cap_mb=0.2, overlap=True, **messages),
+        "small buckets, overlap off": dict(bucket_cap_mb=0.2, overlap=False, **messages),
+        "25 MB (one bucket), overlap on": dict(bucket_cap_mb=25, overlap=True, **messages),
+        "shared memory (the default on one machine)": dict(),
     }
     for _ in range(2):  # two alternating rounds; the best of each kept
         for name, options in setups.items():
@@ -196,9 +216,12 @@ def _mpiexec() -> str:
     return found
 
 
-def _job(ranks: int, worker: str, seconds: float, blas_threads: int = 1) -> dict:
+def _job(
+    ranks: int, worker: str, seconds: float, blas_threads: int = 1, bind: bool = False, env=None
+) -> dict:
     command = [
         _mpiexec(),
+        *(["-bind-to", "core"] if bind else []),
         "-n",
         str(ranks),
         sys.executable,
@@ -211,7 +234,7 @@ def _job(ranks: int, worker: str, seconds: float, blas_threads: int = 1) -> dict
         "--blas-threads",
         str(blas_threads),
     ]
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=600, env=env, check=False
     )
@@ -221,6 +244,63 @@ def _job(ranks: int, worker: str, seconds: float, blas_threads: int = 1) -> dict
     return json.loads(line[len("RESULT ") :])
 
 
+# (ranks, BLAS threads each, mpiexec -bind-to core, buckets summed in shared memory)
+SCALING_JOBS = [(1, 1, False, True), (2, 1, False, True), (2, 1, True, True)]
+SCALING_JOBS += [(2, 1, False, False), (2, 1, True, False)]
+SCALING_JOBS = SCALING_JOBS * 2 + [(4, 1, False, True), (2, 2, False, True)]
+
+
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all CPUs, /proc/stat)."""
+    with open("/proc/stat", encoding="ascii") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    return (sum(fields[:3]) + sum(fields[5:8])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+QUIET = 0.15  # a job counts as quiet when other work took less than this many CPUs
+
+
+def _scaling(seconds: float) -> list:
+    """Run SCALING_JOBS and print the table; each job is compared with the last 1-rank job."""
+    rows, last_one = [], None
+    for ranks, threads, bind, shared in SCALING_JOBS:
+        env = {} if shared else {"CHAINRULE_DIST_SHM": "0"}
+        busy, children, start = _busy_seconds(), _children_cpu(), time.time()
+        r = _job(ranks, "scaling", seconds, threads, bind=bind, env=env)
+        mine = _children_cpu() - children
+        r["other_cpus"] = (_busy_seconds() - busy - mine) / (time.time() - start)
+        r.update(blas_threads=threads, bind_to_core=bind, shared_memory=shared)
+        if ranks == 1:
+            last_one = r
+        r["vs_1_rank"] = r["samples_per_s"] / last_one["samples_per_s"]
+        r["quiet"] = max(r["other_cpus"], last_one["other_cpus"]) < QUIET
+        rows.append(r)
+    print("## Scaling of case (c), batch 128 per rank\n")
+    print(
+        f"vs 1 rank: against the 1-rank job run just before; quiet: other work below {QUIET} "
+        "CPUs in both jobs\n"
+    )
+    print(
+        "| ranks | BLAS threads each | -bind-to core | buckets summed by | samples/s "
+        "| steps/s per rank | vs 1 rank | other work (CPUs) |"
+    )
+    print("|---:|---:|---|---|---:|---:|---:|---:|")
+    for r in rows:
+        how = "—" if r["ranks"] == 1 else ("shared memory" if r["shared_memory"] else "Iallreduce")
+        print(
+            f"| {r['ranks']} | {r['blas_threads']} | {'yes' if r['bind_to_core'] else 'no'} | "
+            f"{how} | {r['samples_per_s']:.0f} | {r['steps_per_s']:.1f} | "
+            f"{r['vs_1_rank']:.2f}x{'' if r['quiet'] else ' (not quiet)'} | "
+            f"{r['other_cpus']:.2f} |"
+        )
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", choices=("scaling", "allreduce", "overlap"))
@@ -228,6 +308,7 @@ def main(argv=None) -> int:
     parser.add_argument("--blas-threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="shorter timings")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--scaling-only", action="store_true", help="only the scaling table")
     args = parser.parse_args(argv)
     if args.worker:
         result = {
@@ -244,21 +325,10 @@ def main(argv=None) -> int:
     seconds = 1.0 if args.quick else args.seconds
     out = {"cpus": os.cpu_count(), "scaling": [], "seconds_per_timing": seconds}
     print(f"# Distributed benchmark ({os.cpu_count()} CPUs, {seconds:g} s per timing)\n")
-    print("## Scaling of case (c), batch 128 per rank\n")
-    print("| ranks | BLAS threads each | samples/s | steps/s per rank | vs 1 rank |")
-    print("|---:|---:|---:|---:|---:|")
-    base = None
-    for ranks, threads in ((1, 1), (2, 1), (1, 1), (2, 1), (4, 1), (2, 2)):
-        r = _job(ranks, "scaling", seconds, threads)
-        r["blas_threads"] = threads
-        out["scaling"].append(r)
-        if ranks == 1:
-            base = max(base or 0.0, r["samples_per_s"])
-        print(
-            f"| {ranks} | {threads} | {r['samples_per_s']:.0f} | {r['steps_per_s']:.1f} | "
-            f"{r['samples_per_s'] / base:.2f}x |",
-            flush=True,
-        )
+    out["scaling"] = _scaling(seconds)
+    if args.scaling_only:
+        _write_json(args.json, out)
+        return 0
     print("\n## Allreduce of case (c)'s gradients, 2 ranks\n")
     a = _job(2, "allreduce", seconds)
     out["allreduce"] = a
@@ -275,10 +345,14 @@ def main(argv=None) -> int:
     for k, v in o.items():
         if not k.endswith("buckets"):
             print(f"| {k} | {o[k + ' buckets']} | {v:.1f} |")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(out, f, indent=1)
+    _write_json(args.json, out)
     return 0
+
+
+def _write_json(path, out) -> None:
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -41,15 +41,23 @@ def _env() -> dict:
 
 
 def run_job(
-    ranks: int, args: list, timeout: float = 60, mpi_flags=()
+    ranks: int, args: list, timeout: float = 60, mpi_flags=(), env=None
 ) -> subprocess.CompletedProcess:
-    """``mpiexec -n ranks python args...`` (plain python for ranks=0), bounded by timeout."""
+    """``mpiexec -n ranks python args...`` (plain python for ranks=0), bounded by timeout.
+
+    ``env``: variables to set for the job, beside the test environment.
+    """
     if ranks:
         command = [_mpiexec(), *mpi_flags, "-n", str(ranks), sys.executable, *args]
     else:
         command = [sys.executable, *args]
     return subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env=_env(), check=False
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**_env(), **(env or {})},
+        check=False,
     )
 
 
@@ -182,6 +190,25 @@ def test_ranks_equal_one_process_with_the_same_global_batch(tmp_path):
         for name in ("sgd", "adam"):
             np.testing.assert_allclose(runs[ranks][name], runs[0][name], rtol=0, atol=1e-6)
             assert not np.array_equal(runs[ranks][name], np.zeros_like(runs[0][name]))
+    # gradient_as_bucket_view=True: .grad is the bucket's memory, the weights bit-identical
+    out = tmp_path / "view.npz"
+    result = run_job(2, [_script("equivalence.py"), str(out), "view"], timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    view = np.load(out)
+    for name in ("sgd", "adam"):
+        np.testing.assert_array_equal(view[name], runs[2][name])
+    # one machine: the buckets were summed in shared memory; CHAINRULE_DIST_SHM=0 sends them
+    # by MPI_Iallreduce instead, with the same bits (a sum of two terms has one rounding)
+    assert bool(runs[2]["shared_memory"]) and bool(runs[4]["shared_memory"])
+    out = tmp_path / "messages.npz"
+    result = run_job(
+        2, [_script("equivalence.py"), str(out)], timeout=60, env={"CHAINRULE_DIST_SHM": "0"}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    messages = np.load(out)
+    assert not bool(messages["shared_memory"])
+    for name in ("sgd", "adam"):
+        np.testing.assert_array_equal(messages[name], runs[2][name])
 
 
 def test_fit_combines_logs_over_ranks_and_rank_zero_writes(tmp_path):
@@ -355,8 +382,9 @@ def test_cli_train_under_mpiexec_writes_one_model_and_resumes(tmp_path):
     assert back.stdout.count("epoch 5/5") == 1 and "epoch 4/5" not in back.stdout
 
 
-def test_unused_parameters_need_finish_and_count_as_zero():
+@pytest.mark.parametrize("mode", [[], ["view"]], ids=["copies", "bucket-view"])
+def test_unused_parameters_need_finish_and_count_as_zero(mode):
     _needs_mpi()
-    result = run_job(2, [_script("unused.py")], timeout=60)
+    result = run_job(2, [_script("unused.py"), *mode], timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "OK"

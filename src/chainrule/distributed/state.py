@@ -28,6 +28,7 @@ class _State:
         self.MPI = None
         self.comm = None  # gradients and data
         self.ctrl = None  # "I am leaving" notices, apart from the data traffic
+        self.node = None  # the ranks on this machine (shm.py), made when first needed
         self.timeout = DEFAULT_TIMEOUT
         self.peers: list = []  # (host, pid) per rank
         self.leaving_req = None

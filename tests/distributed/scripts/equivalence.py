@@ -1,7 +1,9 @@
 """50 steps of SGD and of Adam on one global batch of 64, split over the ranks (float64).
 
 Writes the final weights of each optimizer to OUT (rank 0) and checks after every step that
-every rank holds bit-identical weights (SHA-256 compared across ranks).
+every rank holds bit-identical weights (SHA-256 compared across ranks). With a second argument
+``view``, DDP runs with ``gradient_as_bucket_view=True`` and checks that every ``.grad`` is a
+view of its bucket.
 """
 
 import hashlib
@@ -14,6 +16,7 @@ from chainrule import distributed as dist
 from chainrule import nn, optim
 
 out_path = sys.argv[1]
+as_view = sys.argv[2:] == ["view"]
 dist.init()
 rank, size = dist.rank(), dist.world_size()
 rng = np.random.default_rng(0)
@@ -27,7 +30,9 @@ for name in ("sgd", "adam"):
     model = nn.Sequential(
         nn.Linear(12, 24), nn.Tanh(), nn.Linear(24, 16), nn.ReLU(), nn.Linear(16, 3)
     ).double()
-    ddp = dist.DistributedDataParallel(model, bucket_cap_mb=0.001)  # several buckets
+    ddp = dist.DistributedDataParallel(  # several buckets
+        model, bucket_cap_mb=0.001, gradient_as_bucket_view=as_view
+    )
     if name == "sgd":
         opt = optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
     else:
@@ -40,6 +45,10 @@ for name in ("sgd", "adam"):
             ddp(cr.tensor(X[lo : lo + local], dtype="float64")), cr.tensor(y[lo : lo + local])
         )
         loss.backward()
+        if as_view and size > 1:
+            flats = [b.flat for b in ddp._reducer.buckets]
+            for p in model.parameters():
+                assert any(np.shares_memory(p.grad_array, f) for f in flats), "not a view"
         opt.step()
         digest = hashlib.sha256(
             b"".join(np.ascontiguousarray(p.data).tobytes() for p in model.parameters())
@@ -49,4 +58,9 @@ for name in ("sgd", "adam"):
             raise SystemExit(f"{name} step {step}: ranks differ: {digests}")
     results[name] = np.concatenate([np.asarray(p.data).ravel() for p in model.parameters()])
 if rank == 0:
-    np.savez(out_path, buckets=len(ddp._reducer.buckets), **results)
+    np.savez(
+        out_path,
+        buckets=len(ddp._reducer.buckets),
+        shared_memory=ddp._reducer.shared is not None,
+        **results,
+    )

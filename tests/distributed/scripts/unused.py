@@ -2,7 +2,10 @@
 
 Prints OK on rank 0 when the averaged gradients equal the mean of the ranks' own gradients
 (an unused layer counting as zero) and a forward pass after an unfinished round is refused.
+With the argument ``view``, the same with ``gradient_as_bucket_view=True``.
 """
+
+import sys
 
 import numpy as np
 
@@ -26,7 +29,7 @@ dist.init()
 rank = dist.rank()
 cr.manual_seed(0)
 model = Branchy().double()
-ddp = dist.DistributedDataParallel(model)
+ddp = dist.DistributedDataParallel(model, gradient_as_bucket_view=sys.argv[1:] == ["view"])
 x = cr.tensor(np.random.default_rng(rank).normal(size=(5, 3)), dtype="float64")
 
 
