@@ -6,14 +6,19 @@ from pathlib import Path
 
 from benchmarks import cases
 
-# Targets of issue 7: chainrule ÷ PyTorch throughput, chainrule ÷ hand-written NumPy.
+# Targets of issue 16 (chainrule ÷ PyTorch throughput, chainrule ÷ hand-written NumPy): eager
+# (a), (b) at least 4x PyTorch, (c), (d) at least level with both; the tiny networks keep
+# issue 7's floor against NumPy. The compiled step of (a), (b) at least 1.5x JAX's jit.
 TARGETS = {
-    "a": (3.0, 0.75),
-    "a2": (3.0, 0.75),
-    "b": (3.0, 0.75),
-    "c": (1.15, 0.95),
-    "d": (1.10, 0.97),
+    "a": (4.0, 0.75),
+    "a2": (4.0, 0.75),
+    "b": (4.0, 0.75),
+    "c": (1.0, 1.0),
+    "d": (1.0, 1.0),
 }
+COMPILED_VS_JAX = 1.5
+DIGITS_VS_TORCH = 0.35  # fit time, chainrule ÷ PyTorch
+PER_OP_VS_TORCH = 0.4  # overhead with backward, chainrule ÷ PyTorch
 
 
 def _fmt(value, spec=".2f", none="—"):
@@ -182,7 +187,8 @@ def render_markdown(results) -> str:
                 out += [
                     "",
                     f"{who} overhead with backward is {ratio:.2f} of PyTorch's "
-                    f"(target ≤ 0.4: {_met(ratio, 0.4, higher_is_better=False)}).",
+                    f"(target ≤ {PER_OP_VS_TORCH}: "
+                    f"{_met(ratio, PER_OP_VS_TORCH, higher_is_better=False)}).",
                 ]
         out.append("")
     if "e" in summary:
@@ -212,8 +218,9 @@ def render_markdown(results) -> str:
         out += [
             "",
             f"chainrule's fit time is {_fmt(ratio)}× PyTorch's (per round: "
-            f"{_rounds(s.get('time_vs_torch_rounds'))}; target ≤ 0.5: "
-            f"{_met(ratio, 0.5, higher_is_better=False)}), {_fmt(s.get('time_vs_sklearn'))}× "
+            f"{_rounds(s.get('time_vs_torch_rounds'))}; target ≤ {DIGITS_VS_TORCH}: "
+            f"{_met(ratio, DIGITS_VS_TORCH, higher_is_better=False)}), "
+            f"{_fmt(s.get('time_vs_sklearn'))}× "
             f"scikit-learn's and {_fmt(s.get('time_vs_jax'))}× JAX's (its step compiled before "
             f"the clock starts); accuracy within 1 point of PyTorch: {acc_ok}.",
             "",
@@ -273,11 +280,15 @@ def _mlp_rows(s, key) -> list[str]:
         vs_torch, vs_numpy = s.get(f"{prefix}_torch"), s.get(f"{prefix}_numpy")
         if impl == "compiled" and vs_torch is None:
             continue
+        vs_jax = s.get(f"{prefix}_jax")
+        jax = f"{_fmt(vs_jax)}×"
+        if impl == "compiled" and vs_jax is not None:
+            jax += f" (≥ {COMPILED_VS_JAX}, {_met(vs_jax, COMPILED_VS_JAX)})"
         rows.append(
             f"| {label} | {_us(s, impl)} | {peers} | "
             f"{_fmt(vs_torch)}× (≥ {t_torch}, {_met(vs_torch, t_torch)}) | "
             f"{_fmt(vs_numpy)} (≥ {t_numpy}, {_met(vs_numpy, t_numpy)}) | "
-            f"{_fmt(s.get(f'{prefix}_jax'))}× | {_rounds(s.get(f'{prefix}_torch_rounds'))} | "
+            f"{jax} | {_rounds(s.get(f'{prefix}_torch_rounds'))} | "
             f"{_rounds(s.get(f'{prefix}_numpy_rounds'))} |"
         )
     return rows
