@@ -132,6 +132,35 @@ def relu_bwd(out, g):
 
 
 @njit(cache=True)
+def leaky_relu_fwd(z, slope):
+    out = np.empty_like(z)
+    zf, of = z.reshape(-1), out.reshape(-1)
+    for i in range(zf.size):
+        of[i] = zf[i] if zf[i] > 0 else zf[i] * slope
+    return out
+
+
+@njit(cache=True)
+def leaky_relu_bwd(z, g, slope):
+    """The local derivative is read from the input: with a negative slope the output's sign
+    no longer tells the two sides apart."""
+    res = np.empty_like(g)
+    zf, gf, rf = z.reshape(-1), g.reshape(-1), res.reshape(-1)
+    for i in range(gf.size):
+        rf[i] = gf[i] if zf[i] > 0 else gf[i] * slope
+    return res
+
+
+@njit(cache=True)
+def neg(a):
+    out = np.empty_like(a)
+    af, of = a.reshape(-1), out.reshape(-1)
+    for i in range(af.size):
+        of[i] = -af[i]
+    return out
+
+
+@njit(cache=True)
 def mul_fwd(a, b):
     out = np.empty_like(a)
     af, bf, of = a.reshape(-1), b.reshape(-1), out.reshape(-1)
@@ -161,6 +190,98 @@ def bce_bwd(z, t, g):
         e = math.exp(-abs(v))
         sig = 1 / (1 + e) if v >= 0 else e / (1 + e)
         rf[i] = (sig - tf[i]) * scale
+    return res
+
+
+@njit(cache=True)
+def bce_prob_fwd(p, t):
+    """Mean of (t − 1)·ln(1 − p) − t·ln p, each logarithm clamped at −100 as in PyTorch.
+
+    NaN when a probability lies outside [0, 1] (or is NaN): the generated kernel then returns
+    before any update and the step runs eagerly, where the loss raises its usual error.
+    """
+    pf, tf = p.reshape(-1), t.reshape(-1)
+    total = 0.0
+    for i in range(pf.size):
+        v = pf[i]
+        if not (v >= 0 and v <= 1):
+            return np.nan
+        log_p = max(math.log(v), -100.0) if v > 0 else -100.0
+        log_q = max(math.log1p(-v), -100.0) if v < 1 else -100.0
+        total += (tf[i] - 1) * log_q - tf[i] * log_p
+    return total / pf.size
+
+
+@njit(cache=True)
+def bce_prob_bwd(p, t, g):
+    """(p − t)·g / max(p·(1 − p), 1e-12): PyTorch's guard keeps p = 0 or 1 finite."""
+    res = np.empty_like(p)
+    pf, tf, rf = p.reshape(-1), t.reshape(-1), res.reshape(-1)
+    scale = g / pf.size
+    for i in range(pf.size):
+        v = pf[i]
+        rf[i] = (v - tf[i]) * scale / max(v * (1 - v), 1e-12)
+    return res
+
+
+@njit(cache=True)
+def mse_fwd(x, t):
+    xf, tf = x.reshape(-1), t.reshape(-1)
+    total = 0.0
+    for i in range(xf.size):
+        d = xf[i] - tf[i]
+        total += d * d
+    return total / xf.size
+
+
+@njit(cache=True)
+def mse_bwd(x, t, g):
+    res = np.empty_like(x)
+    xf, tf, rf = x.reshape(-1), t.reshape(-1), res.reshape(-1)
+    scale = 2 * g / xf.size
+    for i in range(xf.size):
+        rf[i] = (xf[i] - tf[i]) * scale
+    return res
+
+
+@njit(cache=True)
+def l1_fwd(x, t):
+    xf, tf = x.reshape(-1), t.reshape(-1)
+    total = 0.0
+    for i in range(xf.size):
+        total += abs(xf[i] - tf[i])
+    return total / xf.size
+
+
+@njit(cache=True)
+def l1_bwd(x, t, g):
+    res = np.empty_like(x)
+    xf, tf, rf = x.reshape(-1), t.reshape(-1), res.reshape(-1)
+    scale = g / xf.size
+    for i in range(xf.size):
+        rf[i] = np.sign(xf[i] - tf[i]) * scale
+    return res
+
+
+@njit(cache=True)
+def huber_fwd(x, t, delta):
+    xf, tf = x.reshape(-1), t.reshape(-1)
+    total = 0.0
+    for i in range(xf.size):
+        d = xf[i] - tf[i]
+        size = abs(d)
+        total += 0.5 * d * d if size < delta else (size - 0.5 * delta) * delta
+    return total / xf.size
+
+
+@njit(cache=True)
+def huber_bwd(x, t, g, delta):
+    res = np.empty_like(x)
+    xf, tf, rf = x.reshape(-1), t.reshape(-1), res.reshape(-1)
+    scale = g / xf.size
+    for i in range(xf.size):
+        d = min(max(xf[i] - tf[i], -delta), delta)
+        rf[i] = d * scale
     return res
 
 

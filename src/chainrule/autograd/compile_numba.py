@@ -15,12 +15,23 @@ import numpy as np
 
 from chainrule.autograd.compile_graph import ARG, LEAF, RAND, VAL, Graph
 from chainrule.autograd.compile_python import Fallback, define, graph_shape
-from chainrule.ops.activation import ReLU, Sigmoid, Tanh
+from chainrule.ops.activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from chainrule.ops.elementwise import Mul
-from chainrule.ops.loss import BinaryCrossEntropyWithLogits, CrossEntropy, plain_class_indices
+from chainrule.ops.loss import (
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    CrossEntropy,
+    plain_class_indices,
+)
+from chainrule.ops.loss_regression import L1, MSE, Huber
 from chainrule.ops.matmul import Linear
 
-_LOSSES = (BinaryCrossEntropyWithLogits, CrossEntropy)
+# losses of the form loss(input, target) with reduction="mean": the kernels' name stem
+_PAIR_LOSSES = {BinaryCrossEntropy: "bce_prob", MSE: "mse", L1: "l1", Huber: "huber"}
+_LOSSES = (BinaryCrossEntropyWithLogits, CrossEntropy, *_PAIR_LOSSES)
+_LOSS_NAMES = (
+    "BCEWithLogitsLoss, BCELoss, MSELoss, L1Loss, HuberLoss or class-index CrossEntropyLoss"
+)
 
 
 def available() -> bool:
@@ -47,7 +58,7 @@ def unsupported(graph: Graph, optimizer) -> str | None:
         if reason:
             return f"op {node.cls.__name__}: {reason}"
     if graph.nodes[graph.root].cls not in _LOSSES:
-        return "the loss is not BCEWithLogitsLoss or class-index CrossEntropyLoss"
+        return f"the loss is not {_LOSS_NAMES} (reduction='mean')"
     return None
 
 
@@ -68,7 +79,7 @@ def _node_reason(graph: Graph, node) -> str | None:
     if cls is Linear:
         if len(node.shape) != 2:
             return "only (batch, features) inputs"
-    elif cls in (Sigmoid, Tanh, ReLU):
+    elif cls in (Sigmoid, Tanh, ReLU, LeakyReLU):
         pass
     elif cls is Mul:
         if any(_shape(graph, r) != node.shape for r in node.refs):
@@ -78,12 +89,27 @@ def _node_reason(graph: Graph, node) -> str | None:
             return "weights have no jit kernel"
         if params.get("reduction", "mean") != "mean":
             return "only reduction='mean'"
+    elif cls in _PAIR_LOSSES:
+        return _pair_loss_reason(graph, node)
     elif cls is CrossEntropy:
         labels = node.array_params.get("labels")
         if labels is None or labels[0] != ARG or params.get("reduction", "mean") != "mean":
             return "only class-index targets (an argument) with reduction='mean'"
     else:
         return "no jit kernel"
+    return None
+
+
+def _pair_loss_reason(graph: Graph, node) -> str | None:
+    params = node.params
+    if params.get("weight") is not None or node.array_params:
+        return "weights have no jit kernel"
+    if params.get("reduction", "mean") != "mean":
+        return "only reduction='mean'"
+    if any(_shape(graph, r) != _shape(graph, node.refs[0]) for r in node.refs[:2]):
+        return "only input and target of one shape"
+    if node.cls is BinaryCrossEntropy and node.needs_grad[1]:
+        return "a target that needs a gradient has no jit kernel"
     return None
 
 
@@ -117,6 +143,10 @@ def _forward_lines(graph: Graph) -> list[str]:
             call = f"tanh_fwd({ins[0]})"
         elif cls is ReLU:
             call = f"relu_fwd({ins[0]})"
+        elif cls is LeakyReLU:
+            call = f"leaky_relu_fwd({ins[0]}, {_slope(node)})"
+        elif cls in _PAIR_LOSSES:
+            call = f"{_PAIR_LOSSES[cls]}_fwd({ins[0]}, {ins[1]}{_delta(node)})"
         elif cls is Mul:
             call = f"mul_fwd({ins[0]}, {ins[1]})"
         elif cls is BinaryCrossEntropyWithLogits:
@@ -126,7 +156,17 @@ def _forward_lines(graph: Graph) -> list[str]:
             lines.append(f"    v{k}, sm{k} = ce_fwd({ins[0]}, {kind}{i})")
             continue
         lines.append(f"    v{k} = {call}")
+        if cls is BinaryCrossEntropy:  # p outside [0, 1] (NaN loss): no update, run eagerly
+            lines.append(f"    if v{k} != v{k}:\n        return v{k}")
     return lines
+
+
+def _slope(node) -> str:
+    return f"np.{node.dtype.name}({float(node.params['negative_slope'])!r})"
+
+
+def _delta(node) -> str:
+    return f", {float(node.params.get('delta', 1.0))!r}" if node.cls is Huber else ""
 
 
 def _grads_of(graph: Graph, k: int, node) -> list[tuple[int, str]]:
@@ -145,6 +185,11 @@ def _grads_of(graph: Graph, k: int, node) -> list[tuple[int, str]]:
         return [], [(0, f"tanh_bwd(v{k}, {g})")]
     if cls is ReLU:
         return [], [(0, f"relu_bwd(v{k}, {g})")]
+    if cls is LeakyReLU:
+        return [], [(0, f"leaky_relu_bwd({ins[0]}, {g}, {_slope(node)})")]
+    if cls in _PAIR_LOSSES:
+        call = f"{_PAIR_LOSSES[cls]}_bwd({ins[0]}, {ins[1]}, {g}{_delta(node)})"
+        return [f"    gl{k} = {call}"], [(0, f"gl{k}"), (1, f"neg(gl{k})")]
     if cls is Mul:
         return [], [(0, f"mul_fwd({g}, {ins[1]})"), (1, f"mul_fwd({g}, {ins[0]})")]
     if cls is BinaryCrossEntropyWithLogits:
@@ -252,6 +297,10 @@ class NumbaStep:
             for ref in [node.array_params.get("labels")]
             if ref is not None and ref[0] == ARG
         ]
+        # BCELoss's kernel returns NaN, before any update, for probabilities outside [0, 1]:
+        # such a call is undone (optimizer state, random generators) and run eagerly
+        self.guarded = any(node.cls is BinaryCrossEntropy for node in graph.nodes)
+        self.created: list = []
 
     def _compile_now(self) -> None:
         """Compile the kernel for this graph's argument types now, while recording, rather
@@ -274,6 +323,8 @@ class NumbaStep:
         state = self.optimizer.state
         first = False
         arrays = []
+        created = self.created
+        created.clear()
         for t, updated in zip(self.graph.leaves, self.updated):
             if not updated:
                 continue
@@ -284,6 +335,7 @@ class NumbaStep:
                     first = True
                     buf = np.zeros_like(t.array)
                     state.setdefault(t, {})["momentum_buffer"] = buf
+                    created.append(t)
                 arrays.append(buf)
                 continue
             if not st:
@@ -292,10 +344,26 @@ class NumbaStep:
                     "exp_avg": np.zeros_like(t.array),
                     "exp_avg_sq": np.zeros_like(t.array),
                 }
+                created.append(t)
             st["step"] += 1
             arrays.append(st["exp_avg"])
             arrays.append(st["exp_avg_sq"])
         return arrays, first
+
+    def _undo_state(self) -> None:
+        """Take back what :meth:`_state` did for a call that then ran no update."""
+        state = self.optimizer.state
+        new = {id(t) for t in self.created}
+        for t, updated in zip(self.graph.leaves, self.updated):
+            if not updated:
+                continue
+            if self.kind == "adam":
+                state[t]["step"] -= 1
+            if id(t) in new:
+                state[t].pop("momentum_buffer", None)
+                if self.kind == "adam" or not state[t]:
+                    del state[t]
+        self.created.clear()
 
     def _fill_hyper(self, first) -> None:
         hyper = self.hyper
@@ -331,14 +399,30 @@ class NumbaStep:
                 raise Fallback
         graph = self.graph
         leaves = [t.array for t in graph.leaves]
+        saved = _generator_states(graph) if self.guarded and graph.sources else ()
         sources = [make(*args) for make, args in graph.sources]
         states, first = self._state() if self.any_state else ((), False)
         self._fill_hyper(first)
         args = [a if a.flags.c_contiguous else np.ascontiguousarray(a) for a in arrays]
         grads = self.grads
         loss = self.kernel(*args, *leaves, *sources, *states, *grads, self.hyper)
+        if self.guarded and loss != loss:
+            self._undo_state()
+            for gen, state in saved:
+                gen.set_state(state)
+            raise Fallback
         for t, g in zip(self.with_grad, grads):
             t.grad_array = g
         for p in self.extra:
             p.grad_array = None
         return np.array(loss, self.dtype)
+
+
+def _generator_states(graph: Graph) -> list:
+    """(generator, state) of every generator the per-call arrays draw from."""
+    from chainrule.random import Generator, default_generator
+
+    gens = [default_generator]
+    for _, args in graph.sources:
+        gens += [a for a in args if isinstance(a, Generator) and all(a is not g for g in gens)]
+    return [(gen, gen.get_state()) for gen in gens]
