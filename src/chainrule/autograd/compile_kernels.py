@@ -87,11 +87,16 @@ def sigmoid_fwd(z):
 
 
 @njit(cache=True)
-def sigmoid_bwd(out, g):
+def sigmoid_bwd(z, g):
+    """σ(z)·(1 − σ(z)) as e/(1 + e)², e = e^(−|z|), as the eager op computes it: where σ(z)
+    rounds to 1 the product σ·(1 − σ) would be 0, this stays e (what BCELoss's guarded
+    derivative, large there, multiplies)."""
     res = np.empty_like(g)
-    of, gf, rf = out.reshape(-1), g.reshape(-1), res.reshape(-1)
+    zf, gf, rf = z.reshape(-1), g.reshape(-1), res.reshape(-1)
     for i in range(gf.size):
-        rf[i] = gf[i] * (of[i] * (1 - of[i]))
+        e = math.exp(-abs(zf[i]))
+        s = e + 1
+        rf[i] = gf[i] * (e / (s * s))
     return res
 
 
@@ -118,7 +123,7 @@ def relu_fwd(z):
     out = np.empty_like(z)
     zf, of = z.reshape(-1), out.reshape(-1)
     for i in range(zf.size):
-        of[i] = zf[i] if zf[i] > 0 else 0
+        of[i] = 0 if zf[i] <= 0 else zf[i]  # NaN stays NaN, as np.maximum keeps it
     return out
 
 
@@ -127,7 +132,7 @@ def relu_bwd(out, g):
     res = np.empty_like(g)
     of, gf, rf = out.reshape(-1), g.reshape(-1), res.reshape(-1)
     for i in range(gf.size):
-        rf[i] = gf[i] if of[i] > 0 else 0
+        rf[i] = gf[i] * (1 if of[i] > 0 else 0)  # a NaN gradient stays NaN, as eagerly
     return res
 
 

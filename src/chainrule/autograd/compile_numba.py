@@ -180,7 +180,7 @@ def _grads_of(graph: Graph, k: int, node) -> list[tuple[int, str]]:
         parts = [f"    gx{k}, gw{k}, gb{k} = linear_bwd({g}, {x}, {w}, {need[0]})"]
         return parts, [(0, f"gx{k}"), (1, f"gw{k}"), (2, f"gb{k}")][: len(ins)]
     if cls is Sigmoid:
-        return [], [(0, f"sigmoid_bwd(v{k}, {g})")]
+        return [], [(0, f"sigmoid_bwd({ins[0]}, {g})")]
     if cls is Tanh:
         return [], [(0, f"tanh_bwd(v{k}, {g})")]
     if cls is ReLU:
