@@ -47,10 +47,13 @@ def _proc_status_mb(field: str) -> float | None:
 def time_calls(fn, seconds: float, blocks: int = 5) -> dict:
     """Median seconds per call of ``fn`` over ``blocks`` timed blocks, after a warm-up.
 
-    The warm-up (at least 3 calls, about a tenth of the budget) also calibrates how many calls
-    go in a block so the blocks together take about ``seconds``.
+    The warm-up (one untimed call, then at least 3 calls, about a tenth of the budget) also
+    calibrates how many calls go in a block so the blocks together take about ``seconds``.
     """
     perf = time.perf_counter
+    # The first call is left out of the calibration: it may record the step or compile a kernel
+    # (seconds for cr.compile's jit tier), which made every block a single call.
+    fn()
     start = perf()
     calls = 0
     while calls < 3 or perf() - start < seconds / 10:
