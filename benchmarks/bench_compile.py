@@ -1,6 +1,6 @@
-"""The compiled tier against its peers on cases (a)-(c), in one process, rounds interleaved.
+"""The compiled tier against its peers on cases (a), (a2), (b), (c), in one process, interleaved.
 
-    python -m benchmarks.bench_compile [--rounds 7] [--steps-scale 1.0] [--cases a,b,c]
+    python -m benchmarks.bench_compile [--rounds 7] [--steps-scale 1.0] [--cases a,a2,b,c]
 
 Per case and round, each implementation trains from the same weights on the same batches for
 a fixed number of steps; the table gives min and median µs per step over the rounds and the
@@ -16,44 +16,16 @@ import argparse
 import statistics
 import time
 
-import numpy as np
-
 from benchmarks import cases, impl_chainrule, impl_compiled, impl_numpy
 
-STEPS = {"a": 4000, "b": 3000, "c": 150}
+STEPS = {"a": 4000, "a2": 4000, "b": 3000, "c": 150}
 
 
 def _jax_step(case, params):
-    """One jitted SGD step of the case (the same formulas as PyTorch's losses)."""
-    import jax
-    import jax.numpy as jnp
+    """One jitted SGD step of the case (benchmarks.impl_jax: PyTorch's loss formulas)."""
+    from benchmarks import impl_jax
 
-    act = {"relu": jax.nn.relu, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid}[case.hidden]
-
-    def loss_fn(p, x, y):
-        h = x
-        for i, (w, b) in enumerate(p):
-            h = h @ w.T + b
-            if i < len(p) - 1:
-                h = act(h)
-        if case.loss == "bce":
-            return jnp.mean(jnp.maximum(h, 0) - h * y + jnp.log1p(jnp.exp(-jnp.abs(h))))
-        picked = jnp.take_along_axis(h, y[:, None], axis=1)[:, 0]
-        return jnp.mean(jax.nn.logsumexp(h, axis=1) - picked)
-
-    def sgd(p, x, y):
-        loss, grads = jax.value_and_grad(loss_fn)(p, x, y)
-        return jax.tree.map(lambda w, g: w - case.lr * g, p, grads), loss
-
-    sgd = jax.jit(sgd, donate_argnums=0)
-    state = [[(jnp.asarray(w), jnp.asarray(b)) for w, b in params]]
-    index = case.loss == "ce"
-
-    def step(x, y):
-        state[0], loss = sgd(state[0], x, y.astype(np.int32) if index else y)
-        return loss.block_until_ready()
-
-    return step
+    return impl_jax.build_mlp_step(case, params)
 
 
 def _builders(case, params):
@@ -123,7 +95,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--steps-scale", type=float, default=1.0)
-    parser.add_argument("--cases", default="a,b,c")
+    parser.add_argument("--cases", default="a,a2,b,c")
     args = parser.parse_args(argv)
     print(report(run(args.cases.split(","), args.rounds, args.steps_scale)))
 
