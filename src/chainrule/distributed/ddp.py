@@ -3,23 +3,26 @@
 How the gradients travel (the design, measured in ``docs/distributed.md``):
 
 * **Buckets.** The parameters that need gradients are grouped, in the reverse of their
-  registration order (roughly the order backward produces their gradients), into buckets of
-  at most ``bucket_cap_mb`` megabytes (the first one at most 1 MB, as in PyTorch), one dtype
-  per bucket. Each bucket owns one flat buffer; a parameter's gradient is copied into its
-  slice, and the whole bucket travels in one ``MPI_Iallreduce``: a few large messages, not
-  one per tensor.
-* **Overlap.** The engine offers no per-parameter hook, so while the wrapped module runs its
-  forward pass each parameter is replaced by the output of an identity op (:class:`_GradReady`)
-  whose ``backward`` the engine calls once with that parameter's complete gradient: the
-  moment PyTorch's post-accumulate-grad hook marks. It copies the gradient into the bucket
-  and, when the bucket is full, starts its non-blocking allreduce while backward goes on
-  through the earlier layers. (A core hook ``Tensor.register_post_accumulate_grad_hook``
-  would make the swap unnecessary.)
-* **Wait.** The op of the last parameter to get its gradient waits for every bucket, then
-  writes the means into ``p.grad_array``: when ``loss.backward()`` returns, the gradients are
-  averaged, and ``optimizer.step()`` needs nothing more. When some parameters got no
-  gradient (unused in this forward pass), call :meth:`finish_gradient_synchronization`
-  before the step (``cr.fit`` does); they contribute their ``.grad`` so far (or zero).
+  registration order (roughly the order backward produces their gradients), into buckets of at
+  most ``bucket_cap_mb`` megabytes (the first one at most 1 MB, as in PyTorch), one dtype per
+  bucket. Each bucket owns one flat buffer holding every parameter's slice, and the whole
+  bucket travels in one ``MPI_Iallreduce``: a few large messages, not one per tensor.
+* **Hooks, registered once.** At wrap time each parameter gets a post-accumulate-grad hook
+  (``Tensor.register_post_accumulate_grad_hook``, as PyTorch's reducer does), which the engine
+  calls once per backward pass, right after it has added that parameter's gradient to
+  ``.grad``. A forward pass through the wrapper arms the hooks for its backward (a pass under
+  ``no_sync()`` disarms them, so those gradients stay local); a hook copies ``.grad`` divided
+  by the number of ranks into the parameter's slice (the division rides on the copy, so the
+  summed bucket already holds the mean) and, when a bucket is full, starts its non-blocking
+  allreduce while backward goes on through the earlier layers. The hooks hold the DDP weakly
+  and are removed when the DDP is garbage-collected; with a single process none is registered.
+* **Wait.** The hook of the last parameter to get its gradient waits for every bucket, then
+  copies the means into ``p.grad_array`` (with ``gradient_as_bucket_view``, ``.grad`` becomes
+  the bucket's slice instead: no copy): when ``loss.backward()`` returns, the gradients are
+  averaged, and ``optimizer.step()`` needs nothing more. When some parameters got no gradient
+  (unused in this forward pass), call :meth:`finish_gradient_synchronization` before the step
+  (``cr.fit`` does); they contribute their ``.grad`` so far (or zero). As in PyTorch, run one
+  backward per forward pass of the wrapper: the first backward after it is the one averaged.
 * **Shared memory.** When every rank runs on this machine, the buckets live in an MPI
   shared-memory window and are summed there after the last gradient (``shm.py``), several
   times faster than the allreduce on one machine; otherwise they travel as above.
@@ -263,9 +266,9 @@ class DistributedDataParallel(Module):
         overlap: start each bucket's allreduce during backward (``False``: all of them after
             backward, for measuring what the overlap gains).
         gradient_as_bucket_view: leave each averaged gradient in its bucket and make ``.grad``
-            a view of it (PyTorch's option of that name): no separate ``.grad`` arrays, the
-            division done in place. The next backward writes into the same memory, so copy a
-            ``.grad`` you want to keep past the next backward.
+            a view of it (PyTorch's option of that name): no copy back into separate ``.grad``
+            arrays. The next backward writes into the same memory, so copy a ``.grad`` you want
+            to keep past the next backward.
         shared_memory: when every rank runs on this machine, keep the buckets in one MPI
             shared-memory window and sum them there (about 4x faster than ``MPI_Iallreduce``
             on the development machine) instead of sending them as messages; ``False`` (or
