@@ -87,6 +87,10 @@ def test_single_process_is_world_of_one():
     np.testing.assert_array_equal(model.weight.data, before)
     np.testing.assert_allclose(np.asarray(model.weight.grad), np.full((2, 3), 4.0))
     assert list(ddp.state_dict()) == ["module.weight", "module.bias"]  # PyTorch's keys
+    # one process: DDP registers no gradient hooks (the engine's backward stays hook-free)
+    from chainrule.autograd.hooks import hooks_of
+
+    assert all(hooks_of(p) is None or not hooks_of(p).post for p in model.parameters())
 
 
 def test_no_mpi_import_without_launcher():
@@ -386,5 +390,12 @@ def test_cli_train_under_mpiexec_writes_one_model_and_resumes(tmp_path):
 def test_unused_parameters_need_finish_and_count_as_zero(mode):
     _needs_mpi()
     result = run_job(2, [_script("unused.py"), *mode], timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "OK"
+
+
+def test_hooks_are_removed_with_the_ddp_and_only_its_own_passes_are_averaged():
+    _needs_mpi()
+    result = run_job(2, [_script("hooks.py")], timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "OK"

@@ -3,23 +3,26 @@
 How the gradients travel (the design, measured in ``docs/distributed.md``):
 
 * **Buckets.** The parameters that need gradients are grouped, in the reverse of their
-  registration order (roughly the order backward produces their gradients), into buckets of
-  at most ``bucket_cap_mb`` megabytes (the first one at most 1 MB, as in PyTorch), one dtype
-  per bucket. Each bucket owns one flat buffer; a parameter's gradient is copied into its
-  slice, and the whole bucket travels in one ``MPI_Iallreduce``: a few large messages, not
-  one per tensor.
-* **Overlap.** The engine offers no per-parameter hook, so while the wrapped module runs its
-  forward pass each parameter is replaced by the output of an identity op (:class:`_GradReady`)
-  whose ``backward`` the engine calls once with that parameter's complete gradient: the
-  moment PyTorch's post-accumulate-grad hook marks. It copies the gradient into the bucket
-  and, when the bucket is full, starts its non-blocking allreduce while backward goes on
-  through the earlier layers. (A core hook ``Tensor.register_post_accumulate_grad_hook``
-  would make the swap unnecessary.)
-* **Wait.** The op of the last parameter to get its gradient waits for every bucket, then
-  writes the means into ``p.grad_array``: when ``loss.backward()`` returns, the gradients are
-  averaged, and ``optimizer.step()`` needs nothing more. When some parameters got no
-  gradient (unused in this forward pass), call :meth:`finish_gradient_synchronization`
-  before the step (``cr.fit`` does); they contribute their ``.grad`` so far (or zero).
+  registration order (roughly the order backward produces their gradients), into buckets of at
+  most ``bucket_cap_mb`` megabytes (the first one at most 1 MB, as in PyTorch), one dtype per
+  bucket. Each bucket owns one flat buffer holding every parameter's slice, and the whole
+  bucket travels in one ``MPI_Iallreduce``: a few large messages, not one per tensor.
+* **Hooks, registered once.** At wrap time each parameter gets a post-accumulate-grad hook
+  (``Tensor.register_post_accumulate_grad_hook``, as PyTorch's reducer does), which the engine
+  calls once per backward pass, right after it has added that parameter's gradient to
+  ``.grad``. A forward pass through the wrapper arms the hooks for its backward (a pass under
+  ``no_sync()`` disarms them, so those gradients stay local); a hook copies ``.grad`` divided
+  by the number of ranks into the parameter's slice (the division rides on the copy, so the
+  summed bucket already holds the mean) and, when a bucket is full, starts its non-blocking
+  allreduce while backward goes on through the earlier layers. The hooks hold the DDP weakly
+  and are removed when the DDP is garbage-collected; with a single process none is registered.
+* **Wait.** The hook of the last parameter to get its gradient waits for every bucket, then
+  copies the means into ``p.grad_array`` (with ``gradient_as_bucket_view``, ``.grad`` becomes
+  the bucket's slice instead: no copy): when ``loss.backward()`` returns, the gradients are
+  averaged, and ``optimizer.step()`` needs nothing more. When some parameters got no gradient
+  (unused in this forward pass), call :meth:`finish_gradient_synchronization` before the step
+  (``cr.fit`` does); they contribute their ``.grad`` so far (or zero). As in PyTorch, run one
+  backward per forward pass of the wrapper: the first backward after it is the one averaged.
 * **Shared memory.** When every rank runs on this machine, the buckets live in an MPI
   shared-memory window and are summed there after the last gradient (``shm.py``), several
   times faster than the allreduce on one machine; otherwise they travel as above.
@@ -28,12 +31,12 @@ How the gradients travel (the design, measured in ``docs/distributed.md``):
 from __future__ import annotations
 
 import contextlib
+import weakref
 
 import numpy as np
 
 import chainrule.distributed.comm as comm
 import chainrule.distributed.shm as shm
-from chainrule.autograd.function import Function
 from chainrule.autograd.grad_mode import is_grad_enabled
 from chainrule.nn.module import Module
 
@@ -42,19 +45,21 @@ __all__ = ["DistributedDataParallel"]
 _FIRST_BUCKET_BYTES = 1024 * 1024
 
 
-class _GradReady(Function):
-    """Identity on a parameter; its backward reports the parameter's full gradient to DDP."""
+def _hook_for(reducer_ref, index: int):
+    """The post-accumulate-grad hook of parameter ``index``: it holds its DDP only weakly, so a
+    dropped DDP is collected (and its hooks removed) even while the model lives on."""
 
-    label = "ddp"
-    formulas = ("1",)
-    grads_match_inputs = True
+    def hook(_param) -> None:
+        reducer = reducer_ref()
+        if reducer is not None and reducer.active:
+            reducer.ready(index)
 
-    def forward(self, x, reducer=None, index=0, generation=0):
-        self.reducer, self.index, self.generation = reducer, index, generation
-        return x
+    return hook
 
-    def backward(self, grad):
-        return (self.reducer.ready(self.index, grad, self.generation),)
+
+def _remove_hooks(handles: list) -> None:
+    for handle in handles:
+        handle.remove()
 
 
 class _Bucket:
@@ -70,13 +75,11 @@ class _Bucket:
     def bind(self, flat: np.ndarray) -> None:
         """Use ``flat`` as the bucket's buffer (a plain array, or shared memory)."""
         self.flat = flat
-        # Each parameter's part of the flat buffer, flat and in the parameter's shape.
-        self.slots, self.views = {}, {}
+        self.views = {}  # each parameter's part of the flat buffer, in the parameter's shape
         start = 0
         for i, shape in zip(self.indices, self.shapes):
             size = int(np.prod(shape))
-            self.slots[i] = flat[start : start + size]
-            self.views[i] = self.slots[i].reshape(shape)
+            self.views[i] = flat[start : start + size].reshape(shape)
             start += size
 
 
@@ -111,10 +114,16 @@ class _Reducer:
             self.buckets.append(_Bucket(current, params))
         self.shared = self._shared_buffers(shared_memory)
         self.bucket_of = {i: b for b in self.buckets for i in b.indices}
-        self.slots = [self.bucket_of[i].slots[i] for i in range(len(params))]
         self.views = [self.bucket_of[i].views[i] for i in range(len(params))]
-        self.generation = 0
         self._reset()
+        # One post-accumulate-grad hook per parameter for the DDP's lifetime (PyTorch's reducer
+        # does the same), removed when the reducer is collected; none for a world of one.
+        me = weakref.ref(self)
+        handles = [
+            p.register_post_accumulate_grad_hook(_hook_for(me, i))
+            for i, p in enumerate(params if self.world > 1 else ())
+        ]
+        self.hooks = weakref.finalize(self, _remove_hooks, handles)
 
     def _shared_buffers(self, wanted: bool):
         """The buckets moved into MPI shared memory when every rank is on this machine."""
@@ -137,8 +146,7 @@ class _Reducer:
             bucket.pending = len(bucket.indices)
             bucket.request = None
 
-    def prepare(self) -> int:
-        """A forward pass begins: refuse a half-finished previous one, else start afresh."""
+    def _refuse_unfinished(self) -> None:
         if self.active and 0 < self.ready_count < len(self.params):
             missing = [self.names[i] for i, r in enumerate(self.is_ready) if not r]
             raise comm.DistributedError(
@@ -147,39 +155,44 @@ class _Reducer:
                 "their averaging never finished; call ddp.finish_gradient_synchronization() "
                 "after backward() when some parameters are unused, before optimizer.step()"
             )
+
+    def prepare(self) -> None:
+        """A synchronized forward pass begins: the hooks of its backward take part."""
+        self._refuse_unfinished()
         self._reset()
-        self.generation += 1
         self.active = True
-        return self.generation
 
-    def ready(self, index: int, grad: np.ndarray, generation: int):
-        """Take one parameter's gradient into its bucket; the engine gets nothing back.
+    def stand_down(self) -> None:
+        """A forward pass under ``no_sync()``: the hooks of its backward leave ``.grad`` alone.
 
-        The parameter's ``.grad`` is written once, with the mean, when the round finishes
-        (the last gradient of the pass, or :meth:`finish`): nothing is stored twice.
+        A synchronized forward pass whose backward never came is forgotten (its gradients, if
+        its backward comes later, stay local, as before).
         """
-        if generation != self.generation or not self.active:
-            return grad  # the graph of an older forward pass: not averaged
+        self._refuse_unfinished()
+        self.active = False
+
+    def ready(self, index: int) -> None:
+        """Parameter ``index`` has its whole gradient of this pass in ``.grad``: take it.
+
+        ``.grad`` already holds what accumulated before (e.g. under ``no_sync()``) plus this
+        pass, so the total is what gets averaged. It is divided by the number of ranks on its
+        way into the bucket, so the sum over ranks is the mean and the way back to ``.grad`` is
+        a plain copy (or, with ``gradient_as_bucket_view``, nothing).
+        """
         if self.is_ready[index]:
             raise comm.DistributedError(
                 f"DistributedDataParallel: parameter {self.names[index]!r} got two gradients in "
-                "one backward pass (the module was called twice before backward); call the "
-                "wrapped module once per backward, or sum the outputs before one call"
+                "one round (backward() ran twice after one forward pass of the wrapper); run "
+                "one backward per forward pass, or sum the losses before one backward"
             )
         self.is_ready[index] = True
         self.ready_count += 1
-        slot = self.slots[index]
-        current = self.params[index].grad_array
-        if current is None:
-            slot[...] = grad.reshape(-1)
-        else:  # a gradient accumulated before (e.g. under no_sync()): the total is averaged
-            np.add(current.reshape(-1), grad.reshape(-1), out=slot)
+        np.divide(self.params[index].grad_array, self.world, out=self.views[index])
         self.bucket_of[index].pending -= 1
         if self.ready_count < len(self.params):
             self._start_ready_buckets()
         else:
             self._finish()  # the last gradient: finish every bucket, write every mean
-        return None
 
     def _start_ready_buckets(self) -> None:
         if self.shared is not None or (not self.overlap and self.ready_count < len(self.params)):
@@ -198,7 +211,10 @@ class _Reducer:
         for i, done in enumerate(self.is_ready):
             if not done:  # unused in this pass: its gradient so far (or zero) joins the mean
                 grad = self.params[i].grad_array
-                self.slots[i][...] = 0 if grad is None else np.asarray(grad).reshape(-1)
+                if grad is None:
+                    self.views[i][...] = 0
+                else:
+                    np.divide(grad, self.world, out=self.views[i])
                 self.bucket_of[i].pending -= 1
         self.ready_count = len(self.params)
         self._start_ready_buckets()
@@ -208,21 +224,18 @@ class _Reducer:
             if bucket.request is not None:
                 comm.wait(bucket.request, "the gradient allreduce")
                 bucket.request = None
-            if self.as_view:
-                np.divide(bucket.flat, self.world, out=bucket.flat)
-        # The division by the number of ranks is fused into the copy to .grad: one pass
-        # (with as_view, done in place above and .grad becomes the bucket's view).
+        # The buckets hold the means (each rank divided its part on the way in).
         for i, param in enumerate(self.params):
-            total = self.views[i]
+            mean = self.views[i]
             current = param.grad_array
-            if current is None and not self.is_ready[i] and not total.any():
+            if current is None and not self.is_ready[i] and not mean.any():
                 continue  # unused on every rank: stays None, as in PyTorch
             if self.as_view:
-                param.grad_array = total
+                param.grad_array = mean
             elif current is None:
-                param.grad_array = np.divide(total, self.world)
+                param.grad_array = mean.copy()
             else:
-                np.divide(total, self.world, out=current)
+                np.copyto(current, mean)
         self.active = False
 
     def finish(self) -> None:
@@ -253,9 +266,9 @@ class DistributedDataParallel(Module):
         overlap: start each bucket's allreduce during backward (``False``: all of them after
             backward, for measuring what the overlap gains).
         gradient_as_bucket_view: leave each averaged gradient in its bucket and make ``.grad``
-            a view of it (PyTorch's option of that name): no separate ``.grad`` arrays, the
-            division done in place. The next backward writes into the same memory, so copy a
-            ``.grad`` you want to keep past the next backward.
+            a view of it (PyTorch's option of that name): no copy back into separate ``.grad``
+            arrays. The next backward writes into the same memory, so copy a ``.grad`` you want
+            to keep past the next backward.
         shared_memory: when every rank runs on this machine, keep the buckets in one MPI
             shared-memory window and sum them there (about 4x faster than ``MPI_Iallreduce``
             on the development machine) instead of sending them as messages; ``False`` (or
@@ -295,18 +308,6 @@ class DistributedDataParallel(Module):
         object.__setattr__(self, "_sync", True)
         comm.broadcast_parameters(module)
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
-        # Where each parameter is registered, to swap it for the forward pass.
-        owners = {}
-        for _prefix, sub in module.named_modules():
-            for name, p in sub._parameters.items():
-                if p is not None:
-                    owners.setdefault(id(p), []).append((sub, name))
-        # Per parameter, the (submodule, name) slots to swap it in for the forward pass.
-        object.__setattr__(
-            self,
-            "_slots",
-            [owners.get(id(p), []) for _, p in named],
-        )
         object.__setattr__(self, "_submodules", [sub for _, sub in module.named_modules()])
         object.__setattr__(
             self,
@@ -323,26 +324,17 @@ class DistributedDataParallel(Module):
 
     def forward(self, *args, **kwargs):
         reducer = self._reducer
-        if comm.world_size() == 1 or not self._sync or not is_grad_enabled() or not reducer.params:
+        if comm.world_size() == 1 or not is_grad_enabled() or not reducer.params:
+            return self.module(*args, **kwargs)  # no backward to average
+        if not self._sync:
+            reducer.stand_down()  # this pass's gradients stay local (the hooks do nothing)
             return self.module(*args, **kwargs)
         if self.broadcast_buffers and self.module.training:
             buffers = self._buffers_now()
             if buffers:
                 self._broadcast_buffers(buffers)
-        generation = reducer.prepare()
-        slots = self._slots
-        try:
-            for index, param in enumerate(reducer.params):
-                stand_in = _GradReady.apply(
-                    param, reducer=reducer, index=index, generation=generation
-                )
-                for sub, name in slots[index]:
-                    sub._parameters[name] = stand_in
-            return self.module(*args, **kwargs)
-        finally:
-            for index, param in enumerate(reducer.params):
-                for sub, name in slots[index]:
-                    sub._parameters[name] = param
+        reducer.prepare()  # the hooks of this pass's backward average the gradients
+        return self.module(*args, **kwargs)
 
     def _buffers_now(self) -> list:
         """The module's buffers, read from the submodules found at wrap time (cheap per step)."""
