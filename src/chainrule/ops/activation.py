@@ -61,6 +61,18 @@ def _sigmoid_core(z: np.ndarray):
     return sig, e, r
 
 
+def _grad_times_sigmoid(grad, z, e, negate: bool = False) -> np.ndarray:
+    """grad·σ(z) (or grad·σ(−z) with ``negate``) from the saved e = e^(−|z|), the way
+    :func:`_sigmoid_core` builds σ: max([z ≥ 0], e)·1/(1 + e) (for σ(−z): [z < 0])."""
+    local = np.add(e, ONE)
+    local = np.divide(grad, local)
+    compare = np.less if negate else np.greater_equal
+    q = compare(z, ZERO, out=np.empty_like(z))
+    np.maximum(q, e, out=q)
+    local *= q
+    return local
+
+
 # ---- the core three -------------------------------------------------------------------------
 class Sigmoid(Function):
     """σ(z) = 1 / (1 + e^(−z)).  Local derivative: σ(z)·(1 − σ(z))."""
@@ -302,13 +314,7 @@ class Softplus(Function):
 
     def backward(self, grad):
         if self.linear is None:
-            # σ(z) = max([z ≥ 0], e)·1/(1 + e), as in _sigmoid_core
-            local = np.add(self.e, ONE)
-            local = np.divide(grad, local)
-            q = np.greater_equal(self.z, ZERO, out=np.empty_like(self.z))
-            np.maximum(q, self.e, out=q)
-            local *= q
-            return (local,)
+            return (_grad_times_sigmoid(grad, self.z, self.e),)
         return (np.where(self.linear, grad, grad * self.sig),)
 
 
@@ -347,13 +353,7 @@ class LogSigmoid(Function):
         return out
 
     def backward(self, grad):
-        # σ(−z) = max([z < 0], e)·1/(1 + e): 1/(1 + e) for z < 0, e/(1 + e) above
-        local = np.add(self.e, ONE)
-        local = np.divide(grad, local)
-        q = np.less(self.z, ZERO, out=np.empty_like(self.z))
-        np.maximum(q, self.e, out=q)
-        local *= q
-        return (local,)
+        return (_grad_times_sigmoid(grad, self.z, self.e, negate=True),)
 
 
 # ---- functions ------------------------------------------------------------------------------
