@@ -10,8 +10,10 @@ mpiexec beside this Python first, then the one on PATH) and prints a Markdown re
    rank): training throughput (samples/s over all ranks) for 1, 2 and 4 ranks with one BLAS
    thread each, 2 ranks bound to a core each (``mpiexec -bind-to core``), 2 ranks whose
    buckets travel by ``MPI_Iallreduce`` (``CHAINRULE_DIST_SHM=0``) instead of shared memory,
+   2 ranks with ``gradient_as_bucket_view=True`` (what ``cr.fit`` and ``chainrule train`` use)
    and 2 ranks with two BLAS threads each (what pinning avoids); the 1- and 2-rank jobs run
-   twice, alternating, and each row says how many CPUs other people's work took meanwhile.
+   three times, alternating, each row says how many CPUs other people's work took meanwhile,
+   and a last table gives each 2-rank setup's median ratio over its three runs.
    Weak scaling: the work per rank is fixed, so ideal throughput grows with the number of
    ranks, as long as there is a core per rank.
 2. **Allreduce**: the 235,146 float32 gradients of case (c) (0.94 MB) summed over 2 ranks by
@@ -117,7 +119,7 @@ def worker_scaling(args) -> dict:
         threadpool_limits(args.blas_threads, user_api="blas")  # also for a single rank
     dist.init(blas_threads=args.blas_threads or None)
     model = _model()
-    ddp = dist.DistributedDataParallel(model)
+    ddp = dist.DistributedDataParallel(model, gradient_as_bucket_view=args.as_view)
     opt = optim.SGD(ddp.parameters(), lr=0.01)
     cpu = []
     rate, steps = _train_rate(ddp, opt, _batches(dist.rank()), args.seconds, cpu)
@@ -217,7 +219,13 @@ def _mpiexec() -> str:
 
 
 def _job(
-    ranks: int, worker: str, seconds: float, blas_threads: int = 1, bind: bool = False, env=None
+    ranks: int,
+    worker: str,
+    seconds: float,
+    blas_threads: int = 1,
+    bind: bool = False,
+    env=None,
+    as_view: bool = False,
 ) -> dict:
     command = [
         _mpiexec(),
@@ -233,6 +241,7 @@ def _job(
         str(seconds),
         "--blas-threads",
         str(blas_threads),
+        *(["--as-view"] if as_view else []),
     ]
     env = {**os.environ, **(env or {})}
     result = subprocess.run(
@@ -244,10 +253,12 @@ def _job(
     return json.loads(line[len("RESULT ") :])
 
 
-# (ranks, BLAS threads each, mpiexec -bind-to core, buckets summed in shared memory)
-SCALING_JOBS = [(1, 1, False, True), (2, 1, False, True), (2, 1, True, True)]
-SCALING_JOBS += [(2, 1, False, False), (2, 1, True, False)]
-SCALING_JOBS = SCALING_JOBS * 2 + [(4, 1, False, True), (2, 2, False, True)]
+# (ranks, BLAS threads each, mpiexec -bind-to core, buckets summed in shared memory,
+#  gradient_as_bucket_view: what cr.fit and chainrule train use)
+SCALING_JOBS = [(1, 1, False, True, False), (2, 1, False, True, False)]
+SCALING_JOBS += [(2, 1, False, True, True), (2, 1, True, True, False)]
+SCALING_JOBS += [(2, 1, False, False, False)]
+SCALING_JOBS = SCALING_JOBS * 3 + [(4, 1, False, True, False), (2, 2, False, True, False)]
 
 
 def _busy_seconds() -> float:
@@ -268,13 +279,13 @@ QUIET = 0.15  # a job counts as quiet when other work took less than this many C
 def _scaling(seconds: float) -> list:
     """Run SCALING_JOBS and print the table; each job is compared with the last 1-rank job."""
     rows, last_one = [], None
-    for ranks, threads, bind, shared in SCALING_JOBS:
+    for ranks, threads, bind, shared, as_view in SCALING_JOBS:
         env = {} if shared else {"CHAINRULE_DIST_SHM": "0"}
         busy, children, start = _busy_seconds(), _children_cpu(), time.time()
-        r = _job(ranks, "scaling", seconds, threads, bind=bind, env=env)
+        r = _job(ranks, "scaling", seconds, threads, bind=bind, env=env, as_view=as_view)
         mine = _children_cpu() - children
         r["other_cpus"] = (_busy_seconds() - busy - mine) / (time.time() - start)
-        r.update(blas_threads=threads, bind_to_core=bind, shared_memory=shared)
+        r.update(blas_threads=threads, bind_to_core=bind, shared_memory=shared, as_view=as_view)
         if ranks == 1:
             last_one = r
         r["vs_1_rank"] = r["samples_per_s"] / last_one["samples_per_s"]
@@ -286,19 +297,40 @@ def _scaling(seconds: float) -> list:
         "CPUs in both jobs\n"
     )
     print(
-        "| ranks | BLAS threads each | -bind-to core | buckets summed by | samples/s "
-        "| steps/s per rank | vs 1 rank | other work (CPUs) |"
+        "| ranks | BLAS threads each | -bind-to core | buckets summed by | .grad a bucket view "
+        "| samples/s | steps/s per rank | vs 1 rank | other work (CPUs) |"
     )
-    print("|---:|---:|---|---|---:|---:|---:|---:|")
+    print("|---:|---:|---|---|---|---:|---:|---:|---:|")
     for r in rows:
         how = "—" if r["ranks"] == 1 else ("shared memory" if r["shared_memory"] else "Iallreduce")
         print(
             f"| {r['ranks']} | {r['blas_threads']} | {'yes' if r['bind_to_core'] else 'no'} | "
-            f"{how} | {r['samples_per_s']:.0f} | {r['steps_per_s']:.1f} | "
-            f"{r['vs_1_rank']:.2f}x{'' if r['quiet'] else ' (not quiet)'} | "
-            f"{r['other_cpus']:.2f} |"
+            f"{how} | {'yes' if r['as_view'] else 'no'} | {r['samples_per_s']:.0f} | "
+            f"{r['steps_per_s']:.1f} | {r['vs_1_rank']:.2f}x{'' if r['quiet'] else ' (not quiet)'}"
+            f" | {r['other_cpus']:.2f} |"
         )
+    _print_medians(rows)
     return rows
+
+
+def _print_medians(rows: list) -> None:
+    """The median 'vs 1 rank' of each 2-rank setup over its repeats (each against its own
+    1-rank job, run just before it), the number the target is read from."""
+    groups: dict = {}
+    for r in rows:
+        if r["ranks"] == 2 and r["blas_threads"] == 1:
+            key = (r["bind_to_core"], r["shared_memory"], r["as_view"])
+            groups.setdefault(key, []).append(r["vs_1_rank"])
+    print("\n| 2 ranks, 1 BLAS thread each | runs | median vs 1 rank | range |")
+    print("|---|---:|---:|---:|")
+    for (bind, shared, as_view), ratios in groups.items():
+        what = "shared memory" if shared else "Iallreduce"
+        what += ", .grad a bucket view" if as_view else ""
+        what += ", -bind-to core" if bind else ""
+        print(
+            f"| {what} | {len(ratios)} | {float(np.median(ratios)):.2f}x | "
+            f"{min(ratios):.2f}-{max(ratios):.2f}x |"
+        )
 
 
 def main(argv=None) -> int:
@@ -307,6 +339,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--blas-threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="shorter timings")
+    parser.add_argument(
+        "--as-view", action="store_true", help="(worker) DDP with gradient_as_bucket_view"
+    )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--scaling-only", action="store_true", help="only the scaling table")
     args = parser.parse_args(argv)

@@ -149,7 +149,9 @@ def worker(args) -> None:
     if baseline is not None:
         _instrument(clock, baseline)
     batches = _batches(dist.rank())
-    setups = {k: SETUPS[k] for k in args.setups.split(",")} if args.setups else SETUPS
+    setups = {k: SETUPS[k] for k in args.setups.split(",")} if args.setups else dict(SETUPS)
+    if baseline is None:
+        setups.pop("baseline", None)  # only with --baseline FILE
     results: dict = {k: [] for k in setups}
     for _ in range(args.rounds):
         for name, options in setups.items():

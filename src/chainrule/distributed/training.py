@@ -153,7 +153,9 @@ class DistributedRun:
         if isinstance(model, DistributedDataParallel):
             self.ddp = model
         else:
-            self.ddp = DistributedDataParallel(model)
+            # fit's loop reads .grad only between backward and the step, so the averaged
+            # gradients can stay in the buckets: no copy back (about 3 % of a step of case (c))
+            self.ddp = DistributedDataParallel(model, gradient_as_bucket_view=True)
         self.sampler = None
         self._checked_start = False
 
