@@ -201,6 +201,10 @@ def run(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
 
+    if args.impl not in ("chainrule", "compiled"):
+        # A peer's process may import chainrule for data or shared weights (digits, LeNet):
+        # leave its malloc as its own library leaves it (chainrule/_allocator.py).
+        os.environ["CHAINRULE_MALLOC"] = "system"
     threads = _set_threads(args.impl, args.threads or None)
     impl = importlib.import_module(IMPLS[args.impl])
     start = time.perf_counter()

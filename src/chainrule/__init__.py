@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from chainrule._allocator import keep_freed_memory as _keep_freed_memory
 from chainrule._dtype import get_default_dtype, set_default_dtype
 from chainrule.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.creation import (
@@ -84,6 +85,7 @@ from chainrule.tensor import Tensor
 from chainrule.tensor_methods import _bind
 
 _bind()  # PyTorch's Tensor methods (tensor_methods.py) reach the ops from here on
+_keep_freed_memory()  # freed arrays stay reusable: no page faults every step (_allocator.py)
 
 __version__ = "0.1.0"
 
