@@ -217,3 +217,22 @@ def test_jit_losses_it_lacks_stay_in_the_numpy_tier(rng, loss_fn):
     jit = cr.compile_step(model, loss_fn, optim.SGD(model.parameters(), lr=0.1), "numba")
     with pytest.raises(cr.GraphError, match="only reduction='mean'"):
         jit(x, y)
+
+
+@pytest.mark.parametrize("size", [12, 4096])  # both of eager ReLU's paths
+def test_relu_kernels_equal_eager_relu_bit_for_bit_at_nan_and_signed_zero(size):
+    from chainrule.autograd.compile_kernels import relu_bwd, relu_fwd
+    from chainrule.ops.activation import ReLU
+
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=size).astype(np.float32)
+    z[:6] = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0]
+    g = rng.normal(size=size).astype(np.float32)
+    g[6] = np.nan
+    op = ReLU()
+    eager_out = op.forward(z)
+    (eager_grad,) = op.backward(g)
+    out = relu_fwd(z)
+    assert np.array_equal(out, eager_out, equal_nan=True)
+    assert np.array_equal(np.signbit(out), np.signbit(eager_out))  # −0 stays −0 in both
+    assert np.array_equal(relu_bwd(out, g), eager_grad, equal_nan=True)

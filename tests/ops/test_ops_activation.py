@@ -116,3 +116,24 @@ def test_softmax_rows_sum_to_one_and_dim_overrides_axis():
 def test_gelu_rejects_unknown_approximation():
     with pytest.raises(ValueError, match="approximate"):
         fn.gelu(cr.tensor([1.0]), "sigmoid")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(4, 5), (40, 50), (64, 64), (3, 32, 32)])
+def test_relu_equals_torch_bit_for_bit_nan_and_signed_zero_included(shape, dtype):
+    """Both of ReLU's paths (from 2,048 elements it takes max(zeros, z) instead of max(0, z)):
+    PyTorch's values, −0 kept, NaN kept, and NaN passes the gradient as in PyTorch."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=shape).astype(dtype)
+    flat = x.reshape(-1)
+    flat[:6] = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0]
+    t = cr.tensor(x, dtype=dtype, requires_grad=True)
+    out = fn.relu(t)
+    upstream = rng.normal(size=shape).astype(dtype)
+    out.backward(upstream)
+    ref_x = torch.tensor(x, requires_grad=True)
+    ref = torch.relu(ref_x)
+    ref.backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(out.numpy(), ref.detach().numpy())  # NaN where NaN
+    assert np.array_equal(np.signbit(out.numpy()), np.signbit(ref.detach().numpy()))  # −0 too
+    np.testing.assert_array_equal(t.grad.numpy(), ref_x.grad.numpy())  # NaN passes the gradient

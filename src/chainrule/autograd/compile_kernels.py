@@ -123,7 +123,7 @@ def relu_fwd(z):
     out = np.empty_like(z)
     zf, of = z.reshape(-1), out.reshape(-1)
     for i in range(zf.size):
-        of[i] = 0 if zf[i] <= 0 else zf[i]  # NaN stays NaN, as np.maximum keeps it
+        of[i] = 0 if zf[i] < 0 else zf[i]  # NaN stays NaN and −0 stays −0, as eagerly
     return out
 
 
@@ -132,7 +132,9 @@ def relu_bwd(out, g):
     res = np.empty_like(g)
     of, gf, rf = out.reshape(-1), g.reshape(-1), res.reshape(-1)
     for i in range(gf.size):
-        rf[i] = gf[i] * (1 if of[i] > 0 else 0)  # a NaN gradient stays NaN, as eagerly
+        # PyTorch's rule, as eagerly: the gradient passes where out ≠ 0 (a NaN output too); a
+        # NaN gradient stays NaN
+        rf[i] = gf[i] * (0 if of[i] == 0 else 1)
     return res
 
 
