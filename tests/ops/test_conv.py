@@ -30,6 +30,8 @@ TOL = {"float64": dict(rtol=1e-10, atol=1e-10), "float32": dict(rtol=1e-4, atol=
 # name: (ours, theirs, input shapes)
 CASES = {
     "conv2d": (C.conv2d, F.conv2d, [(2, 3, 7, 6), (4, 3, 3, 3), (4,)], {}),
+    # rows of 50·52 = 2,600 positions: the input gradient's row-by-row col2im (over 2,048)
+    "conv2d_long_rows": (C.conv2d, F.conv2d, [(1, 2, 50, 50), (3, 2, 3, 3), (3,)], dict(padding=1)),
     "conv2d_stride2_pad1": (
         C.conv2d,
         F.conv2d,
