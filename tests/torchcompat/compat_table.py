@@ -54,6 +54,13 @@ def data_shares_memory(lib):
     return x
 
 
+def relu_signed_zero_and_nan(lib):
+    x = lib.tensor(np.array([-0.0, np.nan, 1.5, -2.0], dtype=np.float32), requires_grad=True)
+    out = lib.relu(x)
+    out.backward(lib.ones(4))
+    return out, x.grad, np.signbit(out.detach().numpy())  # −0 stays −0; NaN passes the gradient
+
+
 def tensor_from_float64_array(lib):
     return lib.tensor(X.astype(np.float64))
 
@@ -444,6 +451,7 @@ ROWS = [
     ("nn", "nn.ParameterList", parameter_list_names, ""),
     ("nn", "nn.LazyLinear", lazy_linear_shape, ""),
     ("nn", "nn.Unflatten", "lib.nn.Unflatten(1, (3, 1))(x)", ""),
+    ("nn", "relu at −0 and NaN (value, gradient, sign)", relu_signed_zero_and_nan, ""),
     (
         "nn",
         "nn.functional.relu / softmax / log_softmax",
