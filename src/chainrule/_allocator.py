@@ -12,7 +12,8 @@ same size, and 0 faults and 72 µs with them.
 So ``import chainrule`` raises the two thresholds, once, in glibc processes: blocks up to
 32 MiB (glibc's own ceiling for its moving threshold) come from the heap, and up to 64 MiB of
 free heap top stays with the process. What the process frees stays reusable by it rather
-than going back to the system at once; the peak memory is unchanged.
+than going back to the system at once; the peak barely moves (benchmark case (d): 78 against
+74 MiB resident, PyTorch 338).
 
 It leaves malloc alone when ``CHAINRULE_MALLOC=system`` is set, when the user already tuned
 malloc (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_TOP_PAD_`` or malloc
