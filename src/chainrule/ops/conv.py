@@ -66,8 +66,8 @@ __all__ = [
 _GAPPED_MAX_LENGTH = 2048
 
 
-def _col2im_rows(blocks: np.ndarray, rows: int, row: int, wp: int, dilation) -> np.ndarray:
-    """Sum the kernel offsets' column gradients into padded planes: (rows, row) from ``blocks``
+def _col2im_rows(blocks: np.ndarray, row: int, wp: int, dilation) -> np.ndarray:
+    """Sum the kernel offsets' column gradients into padded planes (N, C, row) from ``blocks``
     (N, C, kh, kw, L), the offset (i, j) added at i·dh·wp + j·dw of each plane.
 
     A strided add costs NumPy about four times a contiguous one when rows are short (LeNet's
@@ -85,8 +85,8 @@ def _col2im_rows(blocks: np.ndarray, rows: int, row: int, wp: int, dilation) -> 
             for j in range(kw):
                 start = i * dh * wp + j * dw
                 plane[:, :, start : start + length] += blocks[:, :, i, j]
-        return plane.reshape(rows, row)
-    flat = np.zeros((rows + 1) * row, blocks.dtype)
+        return plane
+    flat = np.zeros((n * c + 1) * row, blocks.dtype)
     buffer = _borrow((n, c, row), blocks.dtype)
     buffer[:, :, length:] = 0
     source = buffer.reshape(-1)
@@ -97,7 +97,7 @@ def _col2im_rows(blocks: np.ndarray, rows: int, row: int, wp: int, dilation) -> 
             buffer[:, :, :length] = blocks[:, :, i, j]
             flat[start : start + size] += source
     _give_back(buffer)
-    return flat[: rows * row].reshape(rows, row)
+    return flat[: n * c * row].reshape(n, c, row)
 
 
 class Conv2d(Function):
@@ -184,8 +184,7 @@ class Conv2d(Function):
         if needs[0]:
             grad_cols = np.matmul(self.w_mat.T, grad_rows, out=_borrow(cols.shape, grad.dtype))
             blocks = grad_cols.reshape(n, c, kh, kw, length)
-            plane = _col2im_rows(blocks, n * c, hp * wp + dw * (kw - 1), wp, (dh, dw))
-            plane = plane.reshape(n, c, hp * wp + dw * (kw - 1))
+            plane = _col2im_rows(blocks, hp * wp + dw * (kw - 1), wp, (dh, dw))
             _give_back(grad_cols)
             top, _, left, _ = self.pads
             grad_x = plane[:, :, : hp * wp].reshape(n, c, hp, wp)[
