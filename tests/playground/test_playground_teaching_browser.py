@@ -393,10 +393,11 @@ def test_multiclass_and_regression_reach_their_targets(
     p.wait_for_function("() => document.getElementById('play').dataset.playing === '0'")
     step = pg.session.step_count
     p.wait_for_function(f"() => document.getElementById('step-value').dataset.step === '{step}'")
-    # the page showed the target reached; after the pause it shows the engine's own score (a
-    # few more steps may move it a little)
+    # the page showed the target reached, and the engine's own per-epoch record got there too;
+    # the score after the pause is not asserted: Adam at this rate wobbles step to step, and
+    # how many steps run before the pause lands depends on the machine's speed
     scores = pg.session.scores()
-    assert reached >= target and scores[metric] >= target - 0.02
+    assert reached >= target and max(pg.session.history[metric]) >= target - 0.02
     assert float(p.get_attribute("#acc-value", "data-metric")) == pytest.approx(scores[metric])
     frame = p.evaluate("() => window.playground.state.frame")
     if metric == "accuracy":
