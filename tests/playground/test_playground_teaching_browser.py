@@ -367,7 +367,10 @@ def test_keyboard_reaches_every_control_with_visible_focus(server, page):
             0.95,
         ),
         (
-            "dataset=waves&samples=300&noise=0&hidden=8,8&optimizer=adam&lr=0.03&batch_size=10",
+            # Adam at 0.01 on batches of 30: once R² passes 0.95 it stays above 0.95 for the next
+            # 3,000 steps (at 0.03 on batches of 10 it fell back to 0.87: how many steps run before
+            # the pause lands depends on the machine, and CI once caught it at 0.93)
+            "dataset=waves&samples=300&noise=0&hidden=8,8&optimizer=adam&lr=0.01&batch_size=30",
             "r2",
             0.95,
         ),
@@ -393,11 +396,10 @@ def test_multiclass_and_regression_reach_their_targets(
     p.wait_for_function("() => document.getElementById('play').dataset.playing === '0'")
     step = pg.session.step_count
     p.wait_for_function(f"() => document.getElementById('step-value').dataset.step === '{step}'")
-    # the page showed the target reached, and the engine's own per-epoch record got there too;
-    # the score after the pause is not asserted: Adam at this rate wobbles step to step, and
-    # how many steps run before the pause lands depends on the machine's speed
+    # the page showed the target reached; after the pause it shows the engine's own score (the
+    # steps run before the pause lands may move it a little)
     scores = pg.session.scores()
-    assert reached >= target and max(pg.session.history[metric]) >= target - 0.02
+    assert reached >= target and scores[metric] >= target - 0.02
     assert float(p.get_attribute("#acc-value", "data-metric")) == pytest.approx(scores[metric])
     frame = p.evaluate("() => window.playground.state.frame")
     if metric == "accuracy":
