@@ -32,8 +32,8 @@ JOBS = {
     "a": (MLP_IMPLS + ("compiled", "jax"), None),  # chainrule with cr.compile as well
     "a2": (MLP_IMPLS + ("compiled", "jax"), None),  # the seed's sigmoid output + BCELoss
     "b": (MLP_IMPLS + ("compiled", "jax"), None),
-    "c": (MLP_IMPLS + ("jax",), None),
-    "d": (MLP_IMPLS + ("jax",), None),
+    "c": (MLP_IMPLS + ("compiled", "jax"), None),
+    "d": (MLP_IMPLS + ("compiled", "jax"), None),
     "f": (MLP_IMPLS + ("compiled",), None),  # per-op overhead; the worker calls it "per_op"
     "e": (("chainrule", "torch", "sklearn", "jax"), None),  # the digits job
     "scaling": (MLP_IMPLS, 3),
