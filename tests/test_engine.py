@@ -383,6 +383,8 @@ def test_ops_that_skip_the_engine_shape_check_return_gradients_of_their_inputs_s
         for bias in (True, False):
             b = leaf(2) if bias else None
             ops.linear(leaf(*x_shape), leaf(2, 3), b).sum().backward()
+    for shape in [(3,), (1, 1), (4, 3), (2, 3, 4)]:
+        cr.flip(leaf(*shape), -1).sum().backward()
     assert set(seen) >= {c for c in flagged if c.__module__.startswith("chainrule.ops")}
 
 

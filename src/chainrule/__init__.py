@@ -95,7 +95,8 @@ float64 = "float64"
 _TORCH_DTYPES = ("float", "double", "half", "float16", "long", "int", "int64", "int32", "short")
 _TORCH_DTYPES += ("int16", "int8", "uint8", "bool")
 _MATH = ("sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "floor", "ceil")
-_MATH += ("round", "trunc", "sign", "rsqrt", "reciprocal", "erf")
+_MATH += ("round", "trunc", "sign", "rsqrt", "reciprocal", "erf", "log1p", "expm1")
+_PREDICATES = ("isnan", "isinf", "isfinite", "isclose", "allclose", "equal")
 _INDEXING = ("where", "gather", "scatter", "index_select", "masked_fill", "one_hot", "cumsum")
 _INDEXING += ("prod",)
 
@@ -155,6 +156,9 @@ _LAZY = {
     **{name: ("chainrule.torch_compat", name) for name in _TORCH_DTYPES},
     **{name: ("chainrule.ops.math", name) for name in _MATH},
     **{name: ("chainrule.ops.indexing", name) for name in _INDEXING},
+    **{name: ("chainrule.ops.shape", name) for name in ("chunk", "flip")},
+    "norm": ("chainrule.ops.norm", "norm"),
+    **{name: ("chainrule.ops.predicates", name) for name in _PREDICATES},
 }
 
 

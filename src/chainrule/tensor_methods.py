@@ -293,6 +293,50 @@ class TensorMethods:
     def erf(self):
         return _math.erf(self)
 
+    def log1p(self):
+        return _math.log1p(self)
+
+    def expm1(self):
+        return _math.expm1(self)
+
+    def flip(self, *dims):
+        """``t.flip(0)``, ``t.flip(0, 1)`` or ``t.flip((0, 1))``: a reversed copy."""
+        return _shape.flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def chunk(self, chunks, dim=0):
+        return _shape.chunk(self, chunks, dim=dim)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return _norm.norm(self, p, dim, keepdim, dtype)
+
+    # ---- tests on values (bool results, no gradient) ------------------------------------
+    def isnan(self):
+        return _predicates.isnan(self)
+
+    def isinf(self):
+        return _predicates.isinf(self)
+
+    def isfinite(self):
+        return _predicates.isfinite(self)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _predicates.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _predicates.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other):
+        return _predicates.equal(self, other)
+
+    def __getattr__(self, name):
+        # Called only when normal look-up fails: a PyTorch Tensor method chainrule lacks gets
+        # a NotSupportedError (an AttributeError) naming the nearest spelling.
+        from chainrule.torch_compat import unsupported
+
+        raise unsupported("torch.Tensor", name) or AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
+
     def gather(self, dim, index):
         return _indexing.gather(self, dim, index)
 
@@ -315,18 +359,22 @@ class TensorMethods:
 
 
 _REPLACES = ("to", "float", "double")
-_creation = _ops = _indexing = _math = None  # bound by _bind(): they import Tensor themselves
+# bound by _bind(): they import Tensor themselves
+_creation = _ops = _indexing = _math = _shape = _norm = _predicates = None
 
 
 def _bind() -> None:
     """Called once by ``chainrule/__init__.py`` when every module is loaded: binds the modules
     the methods call, and lets the methods above win over Tensor's own older ``to``, ``float``
     and ``double`` (no device, always a copy) until tensor.py drops them."""
-    global _creation, _ops, _indexing, _math
+    global _creation, _ops, _indexing, _math, _shape, _norm, _predicates
     from chainrule import creation as _creation
     from chainrule import ops as _ops
     from chainrule.ops import indexing as _indexing
     from chainrule.ops import math as _math
+    from chainrule.ops import norm as _norm
+    from chainrule.ops import predicates as _predicates
+    from chainrule.ops import shape as _shape
     from chainrule.tensor import Tensor
 
     for name in _REPLACES:

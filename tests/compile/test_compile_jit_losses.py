@@ -236,3 +236,17 @@ def test_relu_kernels_equal_eager_relu_bit_for_bit_at_nan_and_signed_zero(size):
     assert np.array_equal(out, eager_out, equal_nan=True)
     assert np.array_equal(np.signbit(out), np.signbit(eager_out))  # −0 stays −0 in both
     assert np.array_equal(relu_bwd(out, g), eager_grad, equal_nan=True)
+
+
+def test_l1_kernel_gives_eager_l1s_gradient_at_nan_and_zero():
+    from chainrule.autograd.compile_kernels import l1_bwd
+    from chainrule.ops.loss_regression import L1
+
+    x = np.array([np.nan, 1.0, 2.0, -3.0, 0.5], dtype=np.float32)
+    t = np.array([0.0, 1.0, 1.0, 0.0, np.nan], dtype=np.float32)
+    op = L1()
+    op.needs_grad = (True, False)
+    op.forward(x, t)
+    (eager, _) = op.backward(np.array(1.0, dtype=np.float32))
+    assert np.sign(eager).tolist() == [0.0, 0.0, 1.0, -1.0, 0.0]  # 0 at NaN and at 0, as PyTorch
+    assert np.array_equal(l1_bwd(x, t, np.float32(1.0)), eager)

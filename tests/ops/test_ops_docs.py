@@ -22,6 +22,7 @@ FAMILIES = [
     "pooling",
     "math",
     "indexing",
+    "norm",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

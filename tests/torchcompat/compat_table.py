@@ -61,6 +61,20 @@ def relu_signed_zero_and_nan(lib):
     return out, x.grad, np.signbit(out.detach().numpy())  # −0 stays −0; NaN passes the gradient
 
 
+def sign_abs_l1_at_nan(lib):
+    values = np.array([np.nan, -0.0, 2.0, -3.0], dtype=np.float32)
+    x = lib.tensor(values, requires_grad=True)
+    (x.abs().sum() + lib.nn.functional.l1_loss(x, lib.zeros(4))).backward()
+    return lib.sign(lib.tensor(values)), x.grad  # 0 at NaN, not NaN
+
+
+def norms_and_value_tests(lib):
+    x = _x(lib, requires_grad=True)
+    out = x.norm() + x.norm(p=1, dim=1).sum() + x.flip(0).chunk(2, 1)[0].log1p().sum()
+    out.backward()
+    return out, x.grad, lib.isnan(x / 0), lib.allclose(x, x + 1e-9), lib.equal(x, x.flip(0))
+
+
 def tensor_from_float64_array(lib):
     return lib.tensor(X.astype(np.float64))
 
@@ -326,6 +340,7 @@ ROWS = [
         "lib.tensor(X.T.copy())), x @ lib.tensor(X.T.copy()))",
         "",
     ),
+    ("Math", "sign, abs and l1_loss at NaN (value, gradient)", sign_abs_l1_at_nan, ""),
     (
         "Reductions",
         "torch.sum / mean (dim, keepdim)",
@@ -436,6 +451,12 @@ ROWS = [
         "(x[0, 0].item(), x.tolist(), x.numpy(), tuple(x.size()), x.dim(), x.numel())",
         "",
     ),
+    (
+        "Tensor methods",
+        "norm, flip, chunk, log1p, isnan, allclose, equal",
+        norms_and_value_tests,
+        "",
+    ),
     ("Autograd", "Tensor.backward / .grad", backward_grad, ""),
     ("Autograd", ".grad as a Tensor (grad.zero_())", grad_is_tensor_zero_, ""),
     ("Autograd", "in-place p -= lr * p.grad under no_grad", inplace_sub_under_no_grad, ""),
@@ -496,11 +517,8 @@ NOT_YET = [
     ("torch", "distributions"),
     ("torch", "jit"),
     ("torch", "amp"),
-    ("torch", "chunk"),
     ("torch", "diag"),
     ("torch", "outer"),
-    ("torch", "isnan"),
-    ("torch", "allclose"),
     ("torch", "set_num_threads"),
     ("torch.nn", "LSTM"),
     ("torch.nn", "GRU"),
@@ -511,6 +529,8 @@ NOT_YET = [
     ("torch.nn.functional", "normalize"),
     ("torch.nn.functional", "interpolate"),
 ]
+# Tensor methods likewise: NotSupportedError, hasattr False (tensor_methods.TensorMethods)
+NOT_YET_METHODS = ["sort", "topk", "median", "roll", "repeat", "dot", "det"]
 
 
 # ---- running a row -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from compat_table import NOT_YET, ROWS, status, table
+from compat_table import NOT_YET, NOT_YET_METHODS, ROWS, status, table
 
 import chainrule as cr
 
@@ -52,3 +52,13 @@ def test_not_yet_names_raise_not_implemented_and_hasattr_is_false(module, name):
         getattr(target, name)
     assert not hasattr(target, name)
     assert getattr(target, name, "default") == "default"
+
+
+@pytest.mark.parametrize("name", NOT_YET_METHODS)
+def test_not_yet_tensor_methods_raise_not_implemented_and_hasattr_is_false(name):
+    assert hasattr(torch.zeros(2), name), f"Tensor.{name} is not a PyTorch method"
+    x = cr.zeros(2)
+    with pytest.raises(NotImplementedError, match=rf"torch.Tensor.{name} is not supported"):
+        getattr(x, name)
+    assert not hasattr(x, name)
+    assert getattr(x, name, "default") == "default"

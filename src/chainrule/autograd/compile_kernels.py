@@ -266,7 +266,9 @@ def l1_bwd(x, t, g):
     xf, tf, rf = x.reshape(-1), t.reshape(-1), res.reshape(-1)
     scale = g / xf.size
     for i in range(xf.size):
-        rf[i] = np.sign(xf[i] - tf[i]) * scale
+        d = xf[i] - tf[i]
+        # sign(d), 0 at 0 and at NaN (the eager op's ops._util.sgn, PyTorch's sign)
+        rf[i] = (1.0 if d > 0 else -1.0 if d < 0 else 0.0) * scale
     return res
 
 

@@ -6,6 +6,8 @@ from chainrule.functional import __all__  # noqa: F401
 # PyTorch's F.pad (pairs from the last dimension back) and F.one_hot; see ops/indexing.py
 from chainrule.ops.indexing import one_hot, pad  # noqa: E402, F401
 
+logsigmoid = log_sigmoid  # noqa: F405 - PyTorch's spelling of F.log_sigmoid
+
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):  # noqa: A002
     """Zero each element with probability ``p`` and scale the rest by 1/(1 − p), when

@@ -11,7 +11,7 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
-from chainrule.ops._util import check_broadcast, operand, operands
+from chainrule.ops._util import check_broadcast, operand, operands, sgn
 from chainrule.tensor import Tensor
 
 
@@ -226,12 +226,12 @@ class Abs(Function):
         return np.abs(x)
 
     def backward(self, grad):
-        return (grad * np.sign(self.x),)
+        return (grad * sgn(self.x),)  # 0 at 0 and at NaN, as PyTorch
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         (x,) = self.parents
-        return (grad * _constant(np.sign(x.array)),)
+        return (grad * _constant(sgn(x.array)),)
 
 
 class Clip(Function):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Function
+from chainrule.ops._util import sgn
 from chainrule.ops.loss_common import (
     _arrays,
     _check_reduction,
@@ -59,14 +60,14 @@ class L1(Function):
         return _reduce_array(np.abs(d), reduction, d.size)
 
     def backward(self, grad):
-        grad_x = np.multiply(np.sign(self.d), _upstream(grad, self.reduction, self.d.size))
+        grad_x = np.multiply(sgn(self.d), _upstream(grad, self.reduction, self.d.size))
         grad_t = np.negative(grad_x) if self.needs_grad[1] else None
         return _arrays(grad_x if self.needs_grad[0] else None, grad_t)
 
     def backward_graph(self, grad):
         """sign(d)·g as a tensor: the sign is a constant (its derivative is 0 almost everywhere)."""
         g = _graph_upstream(grad, self.reduction, self.d.size)
-        grad_x = Tensor._make(np.sign(self.d), False) * g
+        grad_x = Tensor._make(sgn(self.d), False) * g
         return grad_x, -grad_x
 
 

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.ops._util import operand, operands
+from chainrule.ops._util import operand, operands, sgn
 from chainrule.tensor import Tensor
 
 
@@ -153,6 +153,39 @@ class Reciprocal(Function):
         return (-grad * self.out * self.out,)
 
 
+class Log1p(Function):
+    """ln(1 + x), exact for tiny x where log(1 + x) would round 1 + x first."""
+
+    label = "ln(1+x)"
+    formulas = ("1/(1 + x)",)
+
+    def forward(self, x):
+        self.x = x
+        return np.log1p(x)
+
+    def backward(self, grad):
+        return (grad / (1 + self.x),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        return (grad / (1 + x),)
+
+
+class Expm1(Function):
+    """e^x − 1, exact for tiny x where exp(x) − 1 would cancel."""
+
+    label = "e^x−1"
+    formulas = ("e^x",)
+
+    def forward(self, x):
+        self.out = np.expm1(x)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * (self.out + 1),)
+
+
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _erf = np.frompyfunc(math.erf, 1, 1)
 
@@ -205,8 +238,10 @@ class Trunc(_Flat):
 
 
 class Sign(_Flat):
+    """−1, 0 or 1; 0 at NaN, as PyTorch (NumPy's sign gives NaN there)."""
+
     label = "sign"
-    ufunc = np.sign
+    ufunc = staticmethod(sgn)
 
 
 # ---- functions ------------------------------------------------------------------------------
@@ -290,6 +325,22 @@ def rsqrt(x) -> Tensor:
 def reciprocal(x) -> Tensor:
     """1/x, elementwise."""
     return _unary(Reciprocal, x)
+
+
+def log1p(x) -> Tensor:
+    """ln(1 + x), elementwise, without the rounding of 1 + x for tiny x (PyTorch's log1p).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.log1p(cr.tensor([1e-10], dtype=cr.float64)).item()  # log(1 + x) gives 1.00000008e-10
+        9.999999999500001e-11
+    """
+    return _unary(Log1p, x)
+
+
+def expm1(x) -> Tensor:
+    """e^x − 1, elementwise, without the cancellation of exp(x) − 1 for tiny x."""
+    return _unary(Expm1, x)
 
 
 def erf(x) -> Tensor:

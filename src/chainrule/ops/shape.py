@@ -137,6 +137,26 @@ class PlaceAt(Function):
         return (GetItem.apply(grad, index=self.index, advanced=True),)
 
 
+class Flip(Function):
+    """The elements in reverse order along some axes: a copy, as PyTorch's flip (not a view)."""
+
+    saves_inputs = False  # backward reads the axes only
+    grads_match_inputs = True
+    label = "flip"
+    formulas = ("1 (the same numbers, reversed back)",)
+
+    def forward(self, x, axes):
+        self.axes = axes
+        return np.flip(x, axes).copy()
+
+    def backward(self, grad):
+        return (np.flip(grad, self.axes),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (flip(grad, self.axes),)
+
+
 class Pad(Function):
     saves_inputs = False  # backward reads shapes only
     label = "pad"
@@ -298,12 +318,17 @@ def stack(tensors, axis=0, *, dim=None) -> Tensor:
     return Stack.apply(*tensors, axis=axis % (tensors[0].ndim + 1))
 
 
-def split(x, split_size_or_sections, axis=0, *, dim=None) -> list:
-    """Split into chunks of a given size (int) or of the given sizes (list), as in PyTorch."""
+def split(x, split_size_or_sections, axis=0, *, dim=None) -> tuple:
+    """Split into pieces of a given size (int) or of the given sizes (list), as in PyTorch: a
+    tuple of tensors, the last one smaller when the size does not divide the length."""
     x = operand(x)
-    axis = (dim if dim is not None else axis) % x.ndim
+    axis = _one_axis(x, dim if dim is not None else axis, "split")
     n = x.array.shape[axis]
-    if isinstance(split_size_or_sections, int):
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        if split_size_or_sections <= 0:
+            raise ValueError(
+                f"split: the piece size must be a positive integer, got {split_size_or_sections}"
+            )
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
         if n % split_size_or_sections:
             sizes.append(n % split_size_or_sections)
@@ -316,7 +341,52 @@ def split(x, split_size_or_sections, axis=0, *, dim=None) -> list:
         index = (slice(None),) * axis + (slice(start, start + size),)
         pieces.append(getitem(x, index))
         start += size
-    return pieces
+    return tuple(pieces)
+
+
+def chunk(x, chunks: int, axis=0, *, dim=None) -> tuple:
+    """Split into ``chunks`` pieces of ⌈n / chunks⌉ along an axis (fewer when that size already
+    covers the axis), as ``torch.chunk``: a tuple of tensors.
+
+    Example:
+        >>> import chainrule as cr
+        >>> [p.shape for p in cr.chunk(cr.zeros(5, 2), 3)]
+        [(2, 2), (2, 2), (1, 2)]
+    """
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}")
+    x = operand(x)
+    axis = _one_axis(x, dim if dim is not None else axis, "chunk")
+    n = x.array.shape[axis]
+    if n == 0:  # PyTorch: one empty piece per chunk
+        return tuple(getitem(x, (slice(None),) * axis + (slice(0, 0),)) for _ in range(chunks))
+    return split(x, -(-n // chunks), axis)
+
+
+def flip(x, dims) -> Tensor:
+    """Reverse the order of elements along ``dims`` (an int or a sequence of ints), as
+    ``torch.flip``; the result is a copy.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.flip(cr.tensor([[1, 2], [3, 4]]), 1).tolist()
+        [[2, 1], [4, 3]]
+    """
+    x = operand(x)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    axes = [_one_axis(x, d, "flip") for d in dims]
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"flip: dims {dims} name the same axis more than once")
+    return Flip.apply(x, axes=tuple(axes))
+
+
+def _one_axis(x, axis, op: str) -> int:
+    """``axis`` checked against ``x``'s dimensions, as a non-negative int."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: dim must be an integer, got {axis!r}")
+    if not -x.ndim <= axis < x.ndim:
+        raise ShapeError(f"{op}: dim {axis} is out of range for a tensor with {x.ndim} dimensions")
+    return int(axis) % x.ndim
 
 
 def _is_advanced(index) -> bool:

@@ -1,0 +1,75 @@
+"""Tests on values: NaN, infinity, closeness and equality, as PyTorch spells them.
+
+None of them is differentiable: each answers a bool tensor (or a Python bool) and records
+nothing in the graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.errors import DTypeError
+from chainrule.ops._util import operand
+from chainrule.tensor import Tensor
+
+
+def _bools(values: np.ndarray) -> Tensor:
+    return Tensor._make(np.asarray(values), False)
+
+
+def isnan(x) -> Tensor:
+    """Where ``x`` is NaN (a bool tensor); integer and bool tensors are never NaN.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.isnan(cr.tensor([1.0, float("nan")])).tolist()
+        [False, True]
+    """
+    return _bools(np.isnan(operand(x).array))
+
+
+def isinf(x) -> Tensor:
+    """Where ``x`` is +∞ or −∞ (a bool tensor)."""
+    return _bools(np.isinf(operand(x).array))
+
+
+def isfinite(x) -> Tensor:
+    """Where ``x`` is neither NaN nor ±∞ (a bool tensor)."""
+    return _bools(np.isfinite(operand(x).array))
+
+
+def _pair(a, b, op: str) -> tuple[np.ndarray, np.ndarray]:
+    """Two tensors of one dtype, as PyTorch's isclose and allclose require."""
+    a, b = operand(a).array, operand(b).array
+    if a.dtype != b.dtype:
+        raise DTypeError(
+            f"{op}: the tensors have different dtypes ({a.dtype} and {b.dtype}); convert one, "
+            f"e.g. {op}(a, b.to(a.dtype)), as PyTorch requires"
+        )
+    return a, b
+
+
+def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+    """Where |a − b| ≤ atol + rtol·|b|, elementwise (a bool tensor), as ``torch.isclose``."""
+    a, b = _pair(a, b, "isclose")
+    return _bools(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """True when every element satisfies |a − b| ≤ atol + rtol·|b| (shapes broadcast), as
+    ``torch.allclose``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.allclose(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.0 + 1e-7]))
+        True
+    """
+    a, b = _pair(a, b, "allclose")
+    return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(a, b) -> bool:
+    """True when ``a`` and ``b`` have the same shape and the same elements (NaN is never equal),
+    as ``torch.equal``."""
+    a, b = operand(a).array, operand(b).array
+    return a.shape == b.shape and bool(np.array_equal(a, b))

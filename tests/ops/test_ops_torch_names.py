@@ -1,0 +1,196 @@
+"""PyTorch names added for code ported from PyTorch: log1p, expm1, flip, chunk, norm and the
+value tests (isnan, isinf, isfinite, isclose, allclose, equal), against PyTorch and float64
+finite differences; and the NotSupportedError hint for Tensor methods chainrule lacks."""
+
+import math
+
+import numpy as np
+import pytest
+from op_check import UNARY, case, check_case, ids, normal
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def above_minus_one(rng, shape):
+    return rng.uniform(-0.9, 3.0, shape)
+
+
+def distinct(rng, shape):
+    """Normal values with no ties in |x| (the ∞-norm's gradient goes to one entry)."""
+    return rng.permutation(np.arange(1, int(np.prod(shape)) + 1)).reshape(shape) * (
+        rng.choice([-1.0, 1.0], shape) / 7
+    )
+
+
+M43 = [((4, 3),)]
+M234 = [((2, 3, 4),)]
+CASES = [
+    *case("log1p", cr.log1p, torch.log1p, UNARY, domain=above_minus_one),
+    *case("expm1", cr.expm1, torch.expm1, UNARY),
+    *case("flip0", lambda a: cr.flip(a, 0), lambda a: torch.flip(a, [0]), M43),
+    *case("flip_method", lambda a: a.flip(0, 2), lambda a: a.flip(0, 2), M234),
+    *case("flip_tuple", lambda a: a.flip((-1,)) * a, lambda a: a.flip((-1,)) * a, M234),
+    *case(
+        "chunk",
+        lambda a: cr.cat([p * (i + 1) for i, p in enumerate(a.chunk(3, 1))], 1),
+        lambda a: torch.cat([p * (i + 1) for i, p in enumerate(a.chunk(3, 1))], 1),
+        [((2, 7),)],
+    ),
+    *case("norm", lambda a: a.norm(), lambda a: a.norm(), UNARY[1:]),
+    *case("norm_dim", lambda a: a.norm(dim=1), lambda a: a.norm(dim=1), M43 + M234),
+    *case(
+        "norm_dims_keep",
+        lambda a: cr.norm(a, 2, dim=(0, 2), keepdim=True),
+        lambda a: torch.norm(a, 2, dim=(0, 2), keepdim=True),
+        M234,
+    ),
+    *case("norm_fro_2d", lambda a: a.norm("fro", (0, 1)), lambda a: a.norm("fro", (0, 1)), M43),
+    *case("norm_p1", lambda a: a.norm(p=1, dim=-1), lambda a: a.norm(p=1, dim=-1), M43 + M234),
+    *case(
+        "norm_inf",
+        lambda a: a.norm(p=math.inf, dim=0),
+        lambda a: a.norm(p=math.inf, dim=0),
+        M43,
+        domain=distinct,
+    ),
+    *case("norm_inf_all", lambda a: a.norm(p=math.inf), lambda a: a.norm(p=math.inf), M234),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("c", CASES, ids=ids(CASES))
+def test_op_matches_torch(c, dtype):
+    check_case(c, dtype)
+
+
+def test_log1p_and_expm1_keep_tiny_values_exact():
+    tiny = np.array([1e-12, -3e-9], dtype=np.float64)
+    ours = cr.tensor(tiny, dtype=cr.float64)
+    assert cr.log1p(ours).tolist() == torch.log1p(torch.tensor(tiny)).tolist()
+    assert cr.expm1(ours).tolist() == torch.expm1(torch.tensor(tiny)).tolist()
+    assert cr.log(1 + ours).tolist() != cr.log1p(ours).tolist()
+    assert cr.log1p(cr.tensor([1, 3])).dtype == np.float32  # integers -> default float
+
+
+@pytest.mark.parametrize(
+    "x, p, dim",
+    [
+        (np.zeros((2, 3)), "fro", None),  # a zero vector: PyTorch's gradient is 0, not NaN
+        (np.array([[0.0, 0.0], [3.0, 4.0]]), 2, 1),
+        (np.array([[0.0, -2.0, 1.0]]), 1, None),  # sign(0) = 0
+        (np.array([[3.0, -3.0, 1.0], [0.0, 0.0, 0.0]]), math.inf, 1),  # a tie, then all zeros
+        (np.array([[np.nan, 1.0, 2.0]]), math.inf, 1),  # NaN takes part in the maximum
+        (np.array([[np.nan, 1.0]]), 2, None),
+    ],
+)
+def test_norm_gradient_at_the_corners_matches_torch(x, p, dim):
+    ours = cr.tensor(x, dtype=cr.float64, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    out, ref = cr.norm(ours, p, dim), torch.norm(theirs, p, dim)
+    np.testing.assert_array_equal(out.numpy(), ref.detach().numpy())
+    out.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_norm_rejects_what_it_does_not_have():
+    with pytest.raises(ValueError, match=r"p=3 is not supported.*'fro' or 2, 1"):
+        cr.tensor([1.0, 2.0]).norm(p=3)
+    with pytest.raises(ValueError, match="p='nuc'"):
+        cr.tensor([[1.0, 2.0]]).norm(p="nuc")
+    with pytest.raises(cr.DTypeError, match=r"floating-point.*x.float\(\).norm\(\)"):
+        cr.tensor([3, 4]).norm()
+    with pytest.raises(cr.ShapeError, match="axis 2"):
+        cr.zeros(2, 2).norm(dim=2)
+    # dtype= converts first, as in PyTorch
+    assert cr.tensor([3, 4]).norm(dtype=cr.float64).item() == 5.0
+
+
+def test_flip_is_a_copy_as_in_torch():
+    base = cr.tensor([1.0, 2.0, 3.0])
+    flipped = base.flip(0)
+    flipped[0] = 10.0
+    assert base.tolist() == [1.0, 2.0, 3.0] and flipped.tolist() == [10.0, 2.0, 1.0]
+    with pytest.raises(ValueError, match="same axis"):
+        cr.zeros(2, 2).flip((0, -2))
+    with pytest.raises(cr.ShapeError, match="dim 2 is out of range"):
+        cr.zeros(2, 2).flip(2)
+
+
+@pytest.mark.parametrize("n, chunks", [(7, 3), (6, 3), (5, 4), (2, 5), (1, 1), (0, 3)])
+def test_chunk_sizes_match_torch(n, chunks):
+    ours = cr.zeros(n, 2).chunk(chunks)
+    theirs = torch.zeros(n, 2).chunk(chunks)
+    assert isinstance(ours, tuple)
+    assert [p.shape for p in ours] == [tuple(p.shape) for p in theirs]
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="positive integer"):
+            cr.zeros(3).chunk(bad)
+
+
+def test_split_returns_a_tuple_and_rejects_zero():
+    assert isinstance(cr.arange(5).split(2), tuple)
+    assert [p.tolist() for p in cr.arange(5).split(2)] == [[0, 1], [2, 3], [4]]
+    with pytest.raises(ValueError, match="positive integer"):
+        cr.arange(5).split(0)
+
+
+VALUES = np.array([[1.0, np.nan, np.inf], [-np.inf, 0.0, -2.5]], dtype=np.float32)
+
+
+@pytest.mark.parametrize("name", ["isnan", "isinf", "isfinite"])
+def test_value_tests_match_torch(name):
+    for values in (VALUES, np.array([1, 2], dtype=np.int64), np.array([True])):
+        ours = getattr(cr, name)(cr.tensor(values))
+        method = getattr(cr.tensor(values), name)()
+        theirs = getattr(torch, name)(torch.tensor(values))
+        assert ours.dtype == np.bool_ and not ours.requires_grad
+        assert ours.tolist() == method.tolist() == theirs.tolist()
+
+
+def test_isclose_allclose_equal_match_torch():
+    a = np.array([1.0, 2.0, np.nan], dtype=np.float32)
+    pairs = [
+        (a, a + np.float32(1e-6)),
+        (a, a * np.float32(1.001)),
+        (a[:2], np.array([1.0, 2.0], dtype=np.float32)),
+        (a[:2], np.array([[1.0, 2.0], [1.0, 2.0]], dtype=np.float32)),  # broadcast
+    ]
+    for x, y in pairs:
+        for kwargs in ({}, {"equal_nan": True}, {"rtol": 0.01, "atol": 0.0}):
+            assert cr.allclose(cr.tensor(x), cr.tensor(y), **kwargs) == torch.allclose(
+                torch.tensor(x), torch.tensor(y), **kwargs
+            )
+            assert (
+                cr.tensor(x).isclose(cr.tensor(y), **kwargs).tolist()
+                == torch.isclose(torch.tensor(x), torch.tensor(y), **kwargs).tolist()
+            )
+        assert cr.equal(cr.tensor(x), cr.tensor(y)) == torch.equal(torch.tensor(x), torch.tensor(y))
+    assert cr.tensor([1.0, 2.0]).equal(cr.tensor([1.0, 2.0]))
+    assert not cr.equal(cr.tensor([1.0]), cr.tensor([1.0, 1.0]))  # shapes differ
+    with pytest.raises(cr.DTypeError, match="different dtypes"):
+        cr.allclose(cr.tensor([1.0]), cr.tensor([1.0], dtype=cr.float64))
+    with pytest.raises(RuntimeError):  # PyTorch refuses the same pair
+        torch.allclose(torch.tensor([1.0]), torch.tensor([1.0], dtype=torch.float64))
+
+
+def test_missing_tensor_methods_name_the_nearest_spelling():
+    x = cr.tensor([[3.0, 1.0], [2.0, 4.0]])
+    for name in ("sort", "topk", "median", "repeat", "roll", "dot", "diag"):
+        with pytest.raises(cr.NotSupportedError, match=rf"torch.Tensor.{name} is not supported"):
+            getattr(x, name)
+        assert not hasattr(x, name)  # an AttributeError too
+        assert hasattr(torch.zeros(1), name)  # each is a real PyTorch method
+    with pytest.raises(AttributeError, match="'Tensor' object has no attribute 'no_such_thing'"):
+        x.no_such_thing  # noqa: B018
+    assert getattr(x, "no_such_thing", 7) == 7
+
+
+def test_functional_logsigmoid_is_log_sigmoid():
+    x = normal(np.random.default_rng(0), (3, 4)).astype(np.float32)
+    ours = cr.nn.functional.logsigmoid(cr.tensor(x))
+    np.testing.assert_allclose(
+        ours.numpy(), torch.nn.functional.logsigmoid(torch.tensor(x)).numpy(), rtol=1e-6
+    )
