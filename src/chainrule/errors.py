@@ -27,3 +27,11 @@ class DataError(ChainruleError, ValueError):
 
 class NonFiniteError(ChainruleError, FloatingPointError):
     """A loss, gradient or parameter became NaN or infinite."""
+
+
+class NotSupportedError(NotImplementedError, AttributeError):
+    """A PyTorch name chainrule does not have (yet); the message names the nearest spelling.
+
+    It is an ``AttributeError`` too, so ``hasattr(torch, name)`` stays ``False`` and
+    ``getattr(torch, name, default)`` returns the default.
+    """

@@ -11,6 +11,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule._device import DTYPE_ALIASES, check_device, device
+from chainrule.errors import NotSupportedError
 
 # torch.XxxTensor type names, as Tensor.type() reports and accepts them
 _TYPE_NAMES = {
@@ -299,6 +300,13 @@ class TensorMethods:
     def expm1(self):
         return _math.expm1(self)
 
+    @property
+    def mT(self):  # noqa: N802 - PyTorch's name
+        """The last two dimensions swapped (a batch of matrices, each transposed)."""
+        if self.ndim < 2:
+            raise ValueError(f"mT needs at least 2 dimensions, got a tensor of shape {self.shape}")
+        return _ops.swapaxes(self, -2, -1)
+
     def flip(self, *dims):
         """``t.flip(0)``, ``t.flip(0, 1)`` or ``t.flip((0, 1))``: a reversed copy."""
         return _shape.flip(self, dims[0] if len(dims) == 1 else dims)
@@ -331,11 +339,13 @@ class TensorMethods:
     def __getattr__(self, name):
         # Called only when normal look-up fails: a PyTorch Tensor method chainrule lacks gets
         # a NotSupportedError (an AttributeError) naming the nearest spelling.
-        from chainrule.torch_compat import unsupported
-
-        raise unsupported("torch.Tensor", name) or AttributeError(
-            f"{type(self).__name__!r} object has no attribute {name!r}"
-        )
+        hint = _NOT_SUPPORTED.get(name)
+        if hint is not None:
+            raise NotSupportedError(
+                f"torch.Tensor.{name} is not supported by chainrule; nearest: {hint} "
+                f"(docs/pytorch.md)"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def gather(self, dim, index):
         return _indexing.gather(self, dim, index)
@@ -357,6 +367,36 @@ class TensorMethods:
     def prod(self, dim=None, keepdim=False):
         return _indexing.prod(self, dim, keepdim)
 
+
+# PyTorch Tensor methods chainrule lacks, with the nearest spelling (see __getattr__)
+_NOT_SUPPORTED = {
+    "sort": "np.sort / np.argsort on t.numpy(), then cr.tensor (not differentiable)",
+    "argsort": "np.argsort(t.numpy(), axis=dim), then cr.tensor",
+    "topk": "t.max(dim) for k = 1; np.argsort on t.numpy() and t.gather(dim, index)",
+    "median": "np.median on t.numpy() (not differentiable)",
+    "mode": "np.unique on t.numpy() (not differentiable)",
+    "roll": "cr.cat of two slices",
+    "tril": "cr.where(mask, t, 0) with mask from np.tril",
+    "triu": "cr.where(mask, t, 0) with mask from np.triu",
+    "diag": "t * cr.eye(n), or t[range(n), range(n)]",
+    "dot": "(a * b).sum()",
+    "outer": "a.unsqueeze(1) * b.unsqueeze(0)",
+    "repeat": "t.expand(...) for size-1 axes, or cr.cat([t] * k, dim)",
+    "tile": "t.expand(...) for size-1 axes, or cr.cat([t] * k, dim)",
+    "repeat_interleave": "t.index_select(dim, index) with a repeated index",
+    "addmm": "bias + a @ b",
+    "det": "np.linalg.det on t.numpy() (not differentiable)",
+    "inverse": "np.linalg.inv on t.numpy() (not differentiable)",
+    "count_nonzero": "(t != 0).sum()",
+    "nonzero": "cr.where(t != 0) (a tuple of index tensors)",
+    "unique": "np.unique(t.numpy()), then cr.tensor",
+    "cross": "write the three components with indexing",
+    "lerp": "start + weight * (end - start)",
+    "logical_and": "a & b on bool tensors",
+    "logical_or": "a | b on bool tensors",
+    "cuda": "chainrule computes on the CPU only: leave the tensor where it is",
+    "pin_memory": "chainrule computes on the CPU only: nothing to pin",
+}
 
 _REPLACES = ("to", "float", "double")
 # bound by _bind(): they import Tensor themselves

@@ -12,14 +12,7 @@ import importlib
 import sys
 
 from chainrule._device import DTYPE_ALIASES, check_device, device  # noqa: F401 - re-exported
-
-
-class NotSupportedError(NotImplementedError, AttributeError):
-    """A PyTorch name chainrule does not have (yet); the message names the nearest spelling.
-
-    It is an ``AttributeError`` too, so ``hasattr(torch, name)`` stays ``False`` and
-    ``getattr(torch, name, default)`` returns the default.
-    """
+from chainrule.errors import NotSupportedError  # noqa: F401 - re-exported
 
 
 def is_available() -> bool:
@@ -203,34 +196,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "hub": "build the model in code and load weights with model.load_state_dict",
         "onnx": "cr.onnx.export(model, path, example_input) (docs/onnx.md)",
         "quantization": "float32 or float64 only",
-    },
-    "torch.Tensor": {
-        "sort": "np.sort / np.argsort on t.numpy(), then cr.tensor (not differentiable)",
-        "argsort": "np.argsort(t.numpy(), axis=dim), then cr.tensor",
-        "topk": "t.max(dim) for k = 1; np.argsort on t.numpy() and t.gather(dim, index)",
-        "median": "np.median on t.numpy() (not differentiable)",
-        "mode": "np.unique on t.numpy() (not differentiable)",
-        "roll": "cr.cat of two slices",
-        "tril": "cr.where(mask, t, 0) with mask from np.tril",
-        "triu": "cr.where(mask, t, 0) with mask from np.triu",
-        "diag": "t * cr.eye(n), or t[range(n), range(n)]",
-        "dot": "(a * b).sum()",
-        "outer": "a.unsqueeze(1) * b.unsqueeze(0)",
-        "repeat": "t.expand(...) for size-1 axes, or cr.cat([t] * k, dim)",
-        "tile": "t.expand(...) for size-1 axes, or cr.cat([t] * k, dim)",
-        "repeat_interleave": "t.index_select(dim, index) with a repeated index",
-        "addmm": "bias + a @ b",
-        "det": "np.linalg.det on t.numpy() (not differentiable)",
-        "inverse": "np.linalg.inv on t.numpy() (not differentiable)",
-        "count_nonzero": "(t != 0).sum()",
-        "nonzero": "cr.where(t != 0) (a tuple of index tensors)",
-        "unique": "np.unique(t.numpy()), then cr.tensor",
-        "cross": "write the three components with indexing",
-        "lerp": "start + weight * (end - start)",
-        "logical_and": "a & b on bool tensors",
-        "logical_or": "a | b on bool tensors",
-        "cuda": "chainrule computes on the CPU only: leave the tensor where it is",
-        "pin_memory": "chainrule computes on the CPU only: nothing to pin",
     },
     "torch.nn": {
         **{

@@ -194,3 +194,25 @@ def test_functional_logsigmoid_is_log_sigmoid():
     np.testing.assert_allclose(
         ours.numpy(), torch.nn.functional.logsigmoid(torch.tensor(x)).numpy(), rtol=1e-6
     )
+
+
+def test_sum_and_mean_take_dtype_and_mt_swaps_the_last_two_dims():
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4) / 7
+    ours = cr.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    for a, b in (
+        (ours.sum(dtype=cr.float64), theirs.sum(dtype=torch.float64)),
+        (ours.mean(1, dtype="float64"), theirs.mean(1, dtype=torch.float64)),
+        (
+            cr.sum(cr.tensor([1, 2, 3]), dtype=cr.float32),
+            torch.sum(torch.tensor([1, 2, 3]), dtype=torch.float32),
+        ),
+    ):
+        assert str(a.dtype) == str(b.dtype).removeprefix("torch.")
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12)
+    ours.sum(dtype=cr.float64).backward()
+    assert ours.grad.dtype == np.float32 and ours.grad.shape == x.shape  # back to the input's dtype
+    assert ours.mT.shape == tuple(theirs.mT.shape) == (2, 4, 3)
+    np.testing.assert_array_equal(ours.mT.detach().numpy(), theirs.mT.detach().numpy())
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        cr.zeros(3).mT  # noqa: B018

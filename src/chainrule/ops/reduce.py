@@ -140,14 +140,21 @@ def _reduce(op, x, axis, keepdims, dim, name):
     return op.apply(x, axes=axes, keepdims=keepdims)
 
 
-def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001
-    """Sum over ``axis``/``dim`` (None: all; an int or a tuple); ``keepdim`` keeps them as 1s."""
-    return _reduce(Sum, x, axis, _keep(keepdims, keepdim), dim, "sum")
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None) -> Tensor:  # noqa: A001
+    """Sum over ``axis``/``dim`` (None: all; an int or a tuple); ``keepdim`` keeps them as 1s;
+    ``dtype`` converts the input first, as PyTorch's ``sum(dtype=)``."""
+    return _reduce(Sum, _as_dtype(x, dtype), axis, _keep(keepdims, keepdim), dim, "sum")
 
 
-def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
-    """Mean over ``axis``/``dim`` (None: all; an int or a tuple)."""
-    return _reduce(Mean, x, axis, _keep(keepdims, keepdim), dim, "mean")
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None) -> Tensor:
+    """Mean over ``axis``/``dim`` (None: all; an int or a tuple); ``dtype`` converts the input
+    first."""
+    return _reduce(Mean, _as_dtype(x, dtype), axis, _keep(keepdims, keepdim), dim, "mean")
+
+
+def _as_dtype(x, dtype):
+    x = operand(x)
+    return x if dtype is None else x.to(dtype)
 
 
 class _Select(Function):
