@@ -158,6 +158,8 @@ _LAZY = {
     **{name: ("chainrule.ops.indexing", name) for name in _INDEXING},
     **{name: ("chainrule.ops.shape", name) for name in ("chunk", "flip")},
     "norm": ("chainrule.ops.norm", "norm"),
+    **{name: ("chainrule.ops.sorting", name) for name in ("sort", "argsort", "topk")},
+    **{name: ("chainrule.ops", name) for name in ("floor_divide", "remainder")},
     **{name: ("chainrule.ops.predicates", name) for name in _PREDICATES},
 }
 

@@ -288,6 +288,12 @@ class Tensor(InplaceMethods, TensorMethods):
     def __rtruediv__(self, other):
         return _ops.div(other, self)
 
+    def __rfloordiv__(self, other):
+        return _ops.floor_divide(other, self)
+
+    def __rmod__(self, other):
+        return _ops.remainder(other, self)
+
     def __rpow__(self, base):
         return _ops.pow(base, self)
 
@@ -545,6 +551,8 @@ Tensor.__mul__ = _ops.mul
 Tensor.__truediv__ = _ops.div
 Tensor.__matmul__ = _ops.matmul
 Tensor.__pow__ = _ops.pow
+Tensor.__floordiv__ = _ops.floor_divide
+Tensor.__mod__ = _ops.remainder
 
 # What a comparison accepts on the other side; anything else answers NotImplemented.
 _OPERANDS = (Tensor, np.ndarray, np.generic, bool, int, float, list, tuple)

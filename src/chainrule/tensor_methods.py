@@ -314,6 +314,21 @@ class TensorMethods:
     def chunk(self, chunks, dim=0):
         return _shape.chunk(self, chunks, dim=dim)
 
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _sorting.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _sorting.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
+        return _sorting.topk(self, k, dim, largest, sorted)
+
+    def floor_divide(self, other):
+        return _ops.floor_divide(self, other)
+
+    def remainder(self, other):
+        return _ops.remainder(self, other)
+
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         return _norm.norm(self, p, dim, keepdim, dtype)
 
@@ -370,9 +385,6 @@ class TensorMethods:
 
 # PyTorch Tensor methods chainrule lacks, with the nearest spelling (see __getattr__)
 _NOT_SUPPORTED = {
-    "sort": "np.sort / np.argsort on t.numpy(), then cr.tensor (not differentiable)",
-    "argsort": "np.argsort(t.numpy(), axis=dim), then cr.tensor",
-    "topk": "t.max(dim) for k = 1; np.argsort on t.numpy() and t.gather(dim, index)",
     "median": "np.median on t.numpy() (not differentiable)",
     "mode": "np.unique on t.numpy() (not differentiable)",
     "roll": "cr.cat of two slices",
@@ -400,14 +412,14 @@ _NOT_SUPPORTED = {
 
 _REPLACES = ("to", "float", "double")
 # bound by _bind(): they import Tensor themselves
-_creation = _ops = _indexing = _math = _shape = _norm = _predicates = None
+_creation = _ops = _indexing = _math = _shape = _norm = _predicates = _sorting = None
 
 
 def _bind() -> None:
     """Called once by ``chainrule/__init__.py`` when every module is loaded: binds the modules
     the methods call, and lets the methods above win over Tensor's own older ``to``, ``float``
     and ``double`` (no device, always a copy) until tensor.py drops them."""
-    global _creation, _ops, _indexing, _math, _shape, _norm, _predicates
+    global _creation, _ops, _indexing, _math, _shape, _norm, _predicates, _sorting
     from chainrule import creation as _creation
     from chainrule import ops as _ops
     from chainrule.ops import indexing as _indexing
@@ -415,6 +427,7 @@ def _bind() -> None:
     from chainrule.ops import norm as _norm
     from chainrule.ops import predicates as _predicates
     from chainrule.ops import shape as _shape
+    from chainrule.ops import sorting as _sorting
     from chainrule.tensor import Tensor
 
     for name in _REPLACES:

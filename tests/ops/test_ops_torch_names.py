@@ -56,6 +56,37 @@ CASES = [
         domain=distinct,
     ),
     *case("norm_inf_all", lambda a: a.norm(p=math.inf), lambda a: a.norm(p=math.inf), M234),
+    *case("sort", lambda a: a.sort()[0] * a, lambda a: a.sort()[0] * a, M43 + M234),
+    *case(
+        "sort_desc_dim0",
+        lambda a: cr.sort(a, 0, descending=True).values,
+        lambda a: torch.sort(a, 0, descending=True).values,
+        M43,
+    ),
+    *case("topk", lambda a: a.topk(2).values, lambda a: a.topk(2).values, M43 + M234),
+    *case(
+        "topk_smallest",
+        lambda a: cr.topk(a, 3, dim=0, largest=False)[0],
+        lambda a: torch.topk(a, 3, dim=0, largest=False)[0],
+        M43,
+    ),
+    *case(
+        "remainder",
+        lambda a, b: a % b,
+        lambda a, b: a % b,
+        [((4, 3), (4, 3)), ((4, 3), (3,))],
+        domain=[
+            lambda r, s: r.uniform(0.1, 0.9, s) + r.integers(-3, 3, s),
+            lambda r, s: r.choice([-1.0, 1.0], s),
+        ],
+    ),
+    *case(
+        "remainder_scalar",  # PyTorch has no derivative of scalar % tensor: values only
+        lambda a: 2.5 % (a.abs() + 1),
+        lambda a: 2.5 % (a.abs() + 1),
+        M43,
+        grad=(),
+    ),
 ]
 
 
@@ -178,7 +209,7 @@ def test_isclose_allclose_equal_match_torch():
 
 def test_missing_tensor_methods_name_the_nearest_spelling():
     x = cr.tensor([[3.0, 1.0], [2.0, 4.0]])
-    for name in ("sort", "topk", "median", "repeat", "roll", "dot", "diag"):
+    for name in ("median", "mode", "repeat", "roll", "dot", "diag"):
         with pytest.raises(cr.NotSupportedError, match=rf"torch.Tensor.{name} is not supported"):
             getattr(x, name)
         assert not hasattr(x, name)  # an AttributeError too
@@ -216,3 +247,56 @@ def test_sum_and_mean_take_dtype_and_mt_swaps_the_last_two_dims():
     np.testing.assert_array_equal(ours.mT.detach().numpy(), theirs.mT.detach().numpy())
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         cr.zeros(3).mT  # noqa: B018
+
+
+def test_sort_topk_argsort_indices_match_torch_with_ties_and_nan():
+    x = np.array([[3.0, 1.0, np.nan, 2.0, 3.0, 1.0], [0.5, -1.0, 0.5, 0.5, 2.0, -np.inf]])
+    ours, theirs = cr.tensor(x, dtype=cr.float64), torch.tensor(x)
+    for descending in (False, True):
+        a = ours.sort(dim=1, descending=descending)
+        b = theirs.sort(dim=1, descending=descending, stable=True)
+        np.testing.assert_array_equal(a.values.numpy(), b.values.numpy())
+        assert a.indices.tolist() == b.indices.tolist()
+        assert a.indices.dtype == np.int64
+        assert ours.argsort(1, descending).tolist() == b.indices.tolist()
+    for k, largest in ((1, True), (3, True), (2, False), (0, True)):
+        a, b = ours.topk(k, 1, largest), theirs.topk(k, 1, largest)
+        np.testing.assert_array_equal(a.values.numpy(), b.values.numpy())
+        # among tied values PyTorch's topk picks indices in an order it leaves unspecified
+        # (here the later of two equal entries first); ours are the earliest, in input order
+        picked = np.take_along_axis(x, a.indices.numpy(), 1)
+        np.testing.assert_array_equal(picked, b.values.numpy())
+        assert all(len(set(row)) == k for row in a.indices.tolist())
+    with pytest.raises(cr.ShapeError, match="k must be an integer from 0 to 6"):
+        ours.topk(7)
+    with pytest.raises(cr.ShapeError, match="dim 2 is out of range"):
+        ours.sort(2)
+    value, index = cr.tensor(4.0).sort()
+    assert value.item() == 4.0 and index.item() == 0
+
+
+def test_floor_divide_and_remainder_follow_torch():
+    ints = np.array([7, -7, 6, 0])
+    for other in (3, -3, np.array([2, -2, 4, 5])):
+        for op in (lambda a, b: a // b, lambda a, b: a % b):
+            theirs_b = torch.tensor(other) if isinstance(other, np.ndarray) else other
+            ours_b = cr.tensor(other) if isinstance(other, np.ndarray) else other
+            a, b = op(cr.tensor(ints), ours_b), op(torch.tensor(ints), theirs_b)
+            assert a.tolist() == b.tolist() and str(a.dtype) == str(b.dtype).removeprefix("torch.")
+    assert (7 // cr.tensor([2, -2])).tolist() == (7 // torch.tensor([2, -2])).tolist()
+    assert (cr.tensor([7, -7]) // 2.0).tolist() == [3.0, -4.0]  # a float divisor gives floats
+    floats = cr.tensor([1.0, -1.0, 0.0])
+    assert (floats // 0).tolist()[:2] == [math.inf, -math.inf] and math.isnan(
+        (floats % 0)[0].item()
+    )
+    with pytest.raises(ZeroDivisionError, match="integer division by zero"):
+        cr.tensor([7, 1]) // cr.tensor([1, 0])
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        torch.tensor([7, 1]) // torch.tensor([1, 0])
+    x = cr.tensor([5.5, -3.5], requires_grad=True)
+    (x // 2 + x).sum().backward()  # ⌊x/2⌋ is flat: only the + x term has a gradient
+    assert x.grad.tolist() == [1.0, 1.0]
+    assert (
+        cr.remainder(cr.tensor([5.5]), 2).item() == torch.remainder(torch.tensor([5.5]), 2).item()
+    )
+    assert cr.tensor([7, -7]).floor_divide(2).tolist() == [3, -4]

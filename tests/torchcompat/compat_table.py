@@ -75,6 +75,15 @@ def norms_and_value_tests(lib):
     return out, x.grad, lib.isnan(x / 0), lib.allclose(x, x + 1e-9), lib.equal(x, x.flip(0))
 
 
+def sorting_and_integer_division(lib):
+    x = _x(lib, requires_grad=True)
+    values, indices = x.sort(dim=1, descending=True)
+    top = x.topk(2, dim=0)
+    (values[:, :2].sum() + top.values.sum() + (x % 0.5).sum()).backward()
+    ints = lib.tensor(IDX) - 2
+    return (values, indices, top.indices, x.argsort(1), x.grad, ints // 3, ints % -3)
+
+
 def tensor_from_float64_array(lib):
     return lib.tensor(X.astype(np.float64))
 
@@ -457,6 +466,12 @@ ROWS = [
         norms_and_value_tests,
         "",
     ),
+    (
+        "Tensor methods",
+        "sort, argsort, topk, // and % (floor_divide, remainder)",
+        sorting_and_integer_division,
+        "",
+    ),
     ("Autograd", "Tensor.backward / .grad", backward_grad, ""),
     ("Autograd", ".grad as a Tensor (grad.zero_())", grad_is_tensor_zero_, ""),
     ("Autograd", "in-place p -= lr * p.grad under no_grad", inplace_sub_under_no_grad, ""),
@@ -530,7 +545,7 @@ NOT_YET = [
     ("torch.nn.functional", "interpolate"),
 ]
 # Tensor methods likewise: NotSupportedError, hasattr False (tensor_methods.TensorMethods)
-NOT_YET_METHODS = ["sort", "topk", "median", "roll", "repeat", "dot", "det"]
+NOT_YET_METHODS = ["median", "mode", "roll", "repeat", "dot", "det"]
 
 
 # ---- running a row -----------------------------------------------------------------------------
