@@ -385,6 +385,12 @@ def test_ops_that_skip_the_engine_shape_check_return_gradients_of_their_inputs_s
             ops.linear(leaf(*x_shape), leaf(2, 3), b).sum().backward()
     for shape in [(3,), (1, 1), (4, 3), (2, 3, 4)]:
         cr.flip(leaf(*shape), -1).sum().backward()
+        cr.roll(leaf(*shape), 1, -1).sum().backward()
+        cr.roll(leaf(*shape), 2).sum().backward()
+        leaf(*shape).repeat(*([2] * len(shape))).sum().backward()
+        leaf(*shape).repeat(3, *([1] * len(shape))).sum().backward()
+        if len(shape) >= 2:
+            cr.tril(leaf(*shape), -1).sum().backward()
     assert set(seen) >= {c for c in flagged if c.__module__.startswith("chainrule.ops")}
 
 

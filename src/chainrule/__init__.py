@@ -96,7 +96,7 @@ _TORCH_DTYPES = ("float", "double", "half", "float16", "long", "int", "int64", "
 _TORCH_DTYPES += ("int16", "int8", "uint8", "bool")
 _MATH = ("sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "floor", "ceil")
 _MATH += ("round", "trunc", "sign", "rsqrt", "reciprocal", "erf", "log1p", "expm1")
-_PREDICATES = ("isnan", "isinf", "isfinite", "isclose", "allclose", "equal")
+_PREDICATES = ("isnan", "isinf", "isfinite", "isclose", "allclose", "equal", "count_nonzero")
 _INDEXING = ("where", "gather", "scatter", "index_select", "masked_fill", "one_hot", "cumsum")
 _INDEXING += ("prod",)
 
@@ -160,6 +160,9 @@ _LAZY = {
     "norm": ("chainrule.ops.norm", "norm"),
     **{name: ("chainrule.ops.sorting", name) for name in ("sort", "argsort", "topk")},
     **{name: ("chainrule.ops", name) for name in ("floor_divide", "remainder")},
+    **{name: ("chainrule.ops.shape", name) for name in ("roll", "tile", "tril", "triu")},
+    **{name: ("chainrule.ops.matmul", name) for name in ("dot", "outer")},
+    "einsum": ("chainrule.ops.einsum", "einsum"),
     **{name: ("chainrule.ops.predicates", name) for name in _PREDICATES},
 }
 

@@ -26,7 +26,7 @@ from chainrule.ops.loss import (
     cross_entropy,
     nll_loss,
 )
-from chainrule.ops.loss_regression import huber_loss, l1_loss, mse_loss
+from chainrule.ops.loss_regression import huber_loss, l1_loss, mse_loss, smooth_l1_loss
 from chainrule.ops.matmul import linear
 from chainrule.ops.pooling import (
     adaptive_avg_pool1d,
@@ -65,6 +65,7 @@ __all__ = [
     "sigmoid",
     "silu",
     "softmax",
+    "smooth_l1_loss",
     "softplus",
     "tanh",
 ]

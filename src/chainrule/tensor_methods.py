@@ -7,6 +7,8 @@ chainrule's functions; nothing here keeps state (``__slots__ = ()``).
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from chainrule import _dtype
@@ -311,6 +313,27 @@ class TensorMethods:
         """``t.flip(0)``, ``t.flip(0, 1)`` or ``t.flip((0, 1))``: a reversed copy."""
         return _shape.flip(self, dims[0] if len(dims) == 1 else dims)
 
+    def roll(self, shifts, dims=None):
+        return _shape.roll(self, shifts, dims)
+
+    def repeat(self, *sizes):
+        return _shape.repeat(self, *sizes)
+
+    def tile(self, dims):
+        return _shape.tile(self, dims)
+
+    def tril(self, diagonal=0):
+        return _shape.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _shape.triu(self, diagonal)
+
+    def dot(self, other):
+        return _matmul.dot(self, other)
+
+    def outer(self, other):
+        return _matmul.outer(self, other)
+
     def chunk(self, chunks, dim=0):
         return _shape.chunk(self, chunks, dim=dim)
 
@@ -351,6 +374,9 @@ class TensorMethods:
     def equal(self, other):
         return _predicates.equal(self, other)
 
+    def count_nonzero(self, dim=None):
+        return _predicates.count_nonzero(self, dim)
+
     def __getattr__(self, name):
         # Called only when normal look-up fails: a PyTorch Tensor method chainrule lacks gets
         # a NotSupportedError (an AttributeError) naming the nearest spelling.
@@ -387,19 +413,11 @@ class TensorMethods:
 _NOT_SUPPORTED = {
     "median": "np.median on t.numpy() (not differentiable)",
     "mode": "np.unique on t.numpy() (not differentiable)",
-    "roll": "cr.cat of two slices",
-    "tril": "cr.where(mask, t, 0) with mask from np.tril",
-    "triu": "cr.where(mask, t, 0) with mask from np.triu",
     "diag": "t * cr.eye(n), or t[range(n), range(n)]",
-    "dot": "(a * b).sum()",
-    "outer": "a.unsqueeze(1) * b.unsqueeze(0)",
-    "repeat": "t.expand(...) for size-1 axes, or cr.cat([t] * k, dim)",
-    "tile": "t.expand(...) for size-1 axes, or cr.cat([t] * k, dim)",
     "repeat_interleave": "t.index_select(dim, index) with a repeated index",
     "addmm": "bias + a @ b",
     "det": "np.linalg.det on t.numpy() (not differentiable)",
     "inverse": "np.linalg.inv on t.numpy() (not differentiable)",
-    "count_nonzero": "(t != 0).sum()",
     "nonzero": "cr.where(t != 0) (a tuple of index tensors)",
     "unique": "np.unique(t.numpy()), then cr.tensor",
     "cross": "write the three components with indexing",
@@ -412,18 +430,20 @@ _NOT_SUPPORTED = {
 
 _REPLACES = ("to", "float", "double")
 # bound by _bind(): they import Tensor themselves
-_creation = _ops = _indexing = _math = _shape = _norm = _predicates = _sorting = None
+_creation = _ops = _indexing = _math = _shape = _norm = _predicates = _sorting = _matmul = None
 
 
 def _bind() -> None:
     """Called once by ``chainrule/__init__.py`` when every module is loaded: binds the modules
     the methods call, and lets the methods above win over Tensor's own older ``to``, ``float``
     and ``double`` (no device, always a copy) until tensor.py drops them."""
-    global _creation, _ops, _indexing, _math, _shape, _norm, _predicates, _sorting
+    global _creation, _ops, _indexing, _math, _shape, _norm, _predicates, _sorting, _matmul
     from chainrule import creation as _creation
     from chainrule import ops as _ops
     from chainrule.ops import indexing as _indexing
     from chainrule.ops import math as _math
+
+    _matmul = importlib.import_module("chainrule.ops.matmul")  # ops.matmul is also a function
     from chainrule.ops import norm as _norm
     from chainrule.ops import predicates as _predicates
     from chainrule.ops import shape as _shape

@@ -155,7 +155,6 @@ _CONV = "not yet in chainrule; nn.Conv1d/Conv2d, pooling and BatchNorm2d are (do
 _RNN = "not yet in chainrule; unroll a loop over time steps with nn.Linear and torch.tanh"
 UNSUPPORTED: dict[str, dict[str, str]] = {
     "torch": {
-        "einsum": "express it with cr.matmul, reshape and sum",
         "bmm": "cr.matmul (it batches over leading dimensions)",
         "linalg": "NumPy's np.linalg on t.numpy() (not differentiable)",
         "fft": "NumPy's np.fft on t.numpy() (not differentiable)",
@@ -169,13 +168,7 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "bfloat16": "float32 or float64 (float16 for storage)",
         "FloatTensor": "cr.tensor(data, dtype=cr.float32)",
         "LongTensor": "cr.tensor(data, dtype=cr.long)",
-        "tril": "cr.where(mask, x, 0) with mask from np.tril",
-        "triu": "cr.where(mask, x, 0) with mask from np.triu",
         "diag": "x * cr.eye(n), or x[range(n), range(n)]",
-        "outer": "a.unsqueeze(1) * b.unsqueeze(0)",
-        "dot": "(a * b).sum()",
-        "roll": "cr.cat of two slices",
-        "tile": "x.expand(...) or cr.cat",
         "repeat_interleave": "cr.index_select(x, dim, index) with a repeated index",
         "meshgrid": "np.meshgrid on arrays, then cr.tensor",
         "nonzero": "cr.where(condition) (a tuple of index tensors)",
@@ -210,7 +203,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "Transformer": "not yet in chainrule",
         "TransformerEncoderLayer": "not yet in chainrule",
         "MultiheadAttention": "write attention with cr.matmul and nn.functional.softmax",
-        "SmoothL1Loss": "nn.HuberLoss (equal to SmoothL1Loss when beta = delta = 1)",
         "KLDivLoss": "write it: (target * (target.log() - log_probs)).sum()",
         "CosineSimilarity": "(a * b).sum(-1) / (a.norm * b.norm) written with sqrt",
         "PReLU": "nn.LeakyReLU (a fixed slope)",
@@ -222,10 +214,8 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
     },
     "torch.nn.functional": {
         **{n: _CONV for n in ("interpolate",)},
-        "normalize": "x / cr.sqrt((x ** 2).sum(dim, keepdims=True)).clamp(min=eps)",
         "embedding": "nn.Embedding, or weight[indices]",
         "kl_div": "write it: (target * (target.log() - input)).sum()",
-        "smooth_l1_loss": "nn.functional.huber_loss (equal when beta = delta = 1)",
         "cosine_similarity": "(a * b).sum(dim) over the product of the norms",
         "relu6": "x.clamp(0, 6)",
         "hardtanh": "x.clamp(-1, 1)",

@@ -3,6 +3,7 @@ value tests (isnan, isinf, isfinite, isclose, allclose, equal), against PyTorch 
 finite differences; and the NotSupportedError hint for Tensor methods chainrule lacks."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -56,6 +57,89 @@ CASES = [
         domain=distinct,
     ),
     *case("norm_inf_all", lambda a: a.norm(p=math.inf), lambda a: a.norm(p=math.inf), M234),
+    *case(
+        "einsum_mm",
+        lambda a, b: cr.einsum("ij,jk->ik", a, b),
+        lambda a, b: torch.einsum("ij,jk->ik", a, b),
+        [((4, 3), (3, 5))],
+    ),
+    *case(
+        "einsum_bmm",
+        lambda a, b: cr.einsum("bij,bjk->bik", a, b),
+        lambda a, b: torch.einsum("bij,bjk->bik", a, b),
+        [((2, 3, 4), (2, 4, 5))],
+    ),
+    *case(
+        "einsum_sum_only_here",
+        lambda a, b: cr.einsum("ij,jk->i", a, b),
+        lambda a, b: torch.einsum("ij,jk->i", a, b),
+        [((4, 3), (3, 5))],
+    ),
+    *case(
+        "einsum_three",
+        lambda a, b, c: cr.einsum("ij,jk,kl->li", [a, b, c]),
+        lambda a, b, c: torch.einsum("ij,jk,kl->li", [a, b, c]),
+        [((2, 3), (3, 4), (4, 2))],
+    ),
+    *case(
+        "einsum_implicit",
+        lambda a, b: cr.einsum("ij,ik", a, b),
+        lambda a, b: torch.einsum("ij,ik", a, b),
+        [((4, 3), (4, 2))],
+    ),
+    *case("einsum_full", lambda a: cr.einsum("ijk->", a), lambda a: torch.einsum("ijk->", a), M234),
+    *case(
+        "einsum_outer_permute",
+        lambda a, b: cr.einsum("i,jk->kji", a, b),
+        lambda a, b: torch.einsum("i,jk->kji", a, b),
+        [((3,), (2, 4))],
+    ),
+    *case("roll", lambda a: a.roll(1, 1) * a, lambda a: a.roll(1, 1) * a, M43),
+    *case(
+        "roll_dims",
+        lambda a: cr.roll(a, (2, -1), (0, 2)) * a,
+        lambda a: torch.roll(a, (2, -1), (0, 2)) * a,
+        M234,
+    ),
+    *case("roll_flat", lambda a: a.roll(5) * a, lambda a: a.roll(5) * a, M43),
+    *case("repeat", lambda a: a.repeat(2, 1, 3), lambda a: a.repeat(2, 1, 3), M43),
+    *case("tile", lambda a: a.tile((2,)), lambda a: a.tile((2,)), M43),
+    *case("tril", lambda a: a.tril(), lambda a: a.tril(), M43 + M234),
+    *case(
+        "triu_diag",
+        lambda a: cr.triu(a, 1) + a.tril(-1),
+        lambda a: torch.triu(a, 1) + a.tril(-1),
+        M43,
+    ),
+    *case("dot", lambda a, b: cr.dot(a, b), lambda a, b: torch.dot(a, b), [((5,), (5,))]),
+    *case("outer", lambda a, b: a.outer(b), lambda a, b: a.outer(b), [((3,), (4,))]),
+    *case(
+        "smooth_l1",
+        lambda a, b: cr.nn.functional.smooth_l1_loss(a, b, beta=0.5),
+        lambda a, b: torch.nn.functional.smooth_l1_loss(a, b, beta=0.5),
+        [((4, 3), (4, 3))],
+        domain=[normal, lambda r, s: r.standard_normal(s) * 0.3],
+    ),
+    *case(
+        "smooth_l1_module_sum",
+        lambda a, b: cr.nn.SmoothL1Loss("sum", beta=2.0)(a, b),
+        lambda a, b: torch.nn.SmoothL1Loss(reduction="sum", beta=2.0)(a, b),
+        [((4, 3), (4, 3))],
+        domain=[lambda r, s: r.standard_normal(s) * 3, normal],
+    ),
+    *case(
+        "normalize",
+        lambda a: cr.nn.functional.normalize(a),
+        lambda a: torch.nn.functional.normalize(a),
+        M43 + M234,
+    ),
+    *case(
+        "normalize_p1_dim0",
+        lambda a: cr.nn.functional.normalize(a, p=1, dim=0),
+        lambda a: torch.nn.functional.normalize(a, p=1, dim=0),
+        M43,
+        domain=distinct,
+    ),
     *case("sort", lambda a: a.sort()[0] * a, lambda a: a.sort()[0] * a, M43 + M234),
     *case(
         "sort_desc_dim0",
@@ -209,7 +293,7 @@ def test_isclose_allclose_equal_match_torch():
 
 def test_missing_tensor_methods_name_the_nearest_spelling():
     x = cr.tensor([[3.0, 1.0], [2.0, 4.0]])
-    for name in ("median", "mode", "repeat", "roll", "dot", "diag"):
+    for name in ("median", "mode", "det", "diag", "nonzero"):
         with pytest.raises(cr.NotSupportedError, match=rf"torch.Tensor.{name} is not supported"):
             getattr(x, name)
         assert not hasattr(x, name)  # an AttributeError too
@@ -300,3 +384,61 @@ def test_floor_divide_and_remainder_follow_torch():
         cr.remainder(cr.tensor([5.5]), 2).item() == torch.remainder(torch.tensor([5.5]), 2).item()
     )
     assert cr.tensor([7, -7]).floor_divide(2).tolist() == [3, -4]
+
+
+def test_einsum_roll_repeat_triangles_refuse_bad_input_clearly():
+    a, b = cr.zeros(2, 3), cr.zeros(3, 4)
+    for equation, operands, error, words in [
+        ("...ij,jk->ik", (a, b), ValueError, "'...'"),
+        ("ii->i", (cr.zeros(3, 3),), ValueError, "repeats within 'ii'"),
+        ("ij,jk->ik", (a,), ValueError, "names 2 operands, got 1"),
+        ("ijk,jk->i", (a, b), cr.ShapeError, "names 3 dimensions"),
+        ("ij,ik->jk", (a, b), cr.ShapeError, "index 'i' has sizes 2 and 3"),
+        ("ij,jk->iz", (a, b), ValueError, "output indices ['z']"),
+        ("ij,jk->ik", (a, b.double()), ValueError, "different dtypes"),
+    ]:
+        with pytest.raises(error, match=re.escape(words)):
+            cr.einsum(equation, *operands)
+    with pytest.raises(ValueError, match="at least one size per dimension"):
+        a.repeat(2)
+    with pytest.raises(ValueError, match="2 shifts for 1 dims"):
+        a.roll((1, 2), 0)
+    with pytest.raises(ValueError, match="one integer"):
+        a.roll((1, 2))
+    with pytest.raises(cr.ShapeError, match="at least 2 dimensions"):
+        cr.zeros(3).tril()
+    with pytest.raises(cr.ShapeError, match="1-D"):
+        cr.dot(a, a)
+    with pytest.raises(cr.ShapeError, match="lengths 2 and 3"):
+        cr.zeros(2).dot(cr.zeros(3))
+
+
+def test_smooth_l1_loss_edges_follow_torch():
+    x, t = np.array([0.5, -3.0, 0.0, 1.0], np.float32), np.zeros(4, np.float32)
+    for beta in (0.0, 1.0, 0.25):
+        for reduction in ("mean", "none"):
+            ours = cr.nn.functional.smooth_l1_loss(cr.tensor(x), cr.tensor(t), reduction, beta)
+            theirs = torch.nn.functional.smooth_l1_loss(
+                torch.tensor(x), torch.tensor(t), reduction=reduction, beta=beta
+            )
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    assert cr.nn.SmoothL1Loss().beta == 1.0
+    with pytest.raises(ValueError, match=r"beta must be a positive number.*nn.L1Loss"):
+        cr.nn.SmoothL1Loss(beta=0)
+    with pytest.raises(ValueError, match="beta must be a number ≥ 0"):
+        cr.nn.functional.smooth_l1_loss(cr.tensor(x), cr.tensor(t), beta=-1)
+
+
+def test_normalize_keeps_a_zero_row_zero_and_count_nonzero_matches_torch():
+    x = np.array([[0.0, 0.0, 0.0], [3.0, 0.0, -4.0]], dtype=np.float32)
+    ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    a, b = cr.nn.functional.normalize(ours), torch.nn.functional.normalize(theirs)
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6)
+    (a * cr.tensor(x + 1)).sum().backward()
+    (b * torch.tensor(x + 1)).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6, atol=1e-7)
+    y = np.array([[0.0, np.nan, 2.0], [0.0, 0.0, -1.0]], dtype=np.float32)
+    for dim in (None, 0, 1, (0, 1)):
+        got = cr.tensor(y).count_nonzero(dim)
+        want = torch.count_nonzero(torch.tensor(y), dim=dim)
+        assert got.tolist() == want.tolist() and got.dtype == np.int64

@@ -84,6 +84,15 @@ def sorting_and_integer_division(lib):
     return (values, indices, top.indices, x.argsort(1), x.grad, ints // 3, ints % -3)
 
 
+def einsum_and_rearranging(lib):
+    x = _x(lib, requires_grad=True)
+    w = lib.tensor(np.arange(6, dtype=np.float32).reshape(3, 2) / 5)
+    out = lib.einsum("ij,jk->ik", x, w).tril() + x.roll(1, 1)[:, :2].repeat(1, 1)
+    out = out + lib.outer(x[0, :2], x[1, :2]).triu() + x[0].dot(x[1])
+    out.sum().backward()
+    return out, x.grad, x.tile((2,))
+
+
 def tensor_from_float64_array(lib):
     return lib.tensor(X.astype(np.float64))
 
@@ -472,6 +481,12 @@ ROWS = [
         sorting_and_integer_division,
         "",
     ),
+    (
+        "Tensor methods",
+        "einsum, tril, triu, roll, repeat, tile, dot, outer",
+        einsum_and_rearranging,
+        "",
+    ),
     ("Autograd", "Tensor.backward / .grad", backward_grad, ""),
     ("Autograd", ".grad as a Tensor (grad.zero_())", grad_is_tensor_zero_, ""),
     ("Autograd", "in-place p -= lr * p.grad under no_grad", inplace_sub_under_no_grad, ""),
@@ -524,7 +539,6 @@ ROWS = [
 
 # PyTorch names that chainrule reports as not supported, with the nearest spelling
 NOT_YET = [
-    ("torch", "einsum"),
     ("torch", "unique"),
     ("torch", "inverse"),
     ("torch", "linalg"),
@@ -533,19 +547,16 @@ NOT_YET = [
     ("torch", "jit"),
     ("torch", "amp"),
     ("torch", "diag"),
-    ("torch", "outer"),
     ("torch", "set_num_threads"),
     ("torch.nn", "LSTM"),
     ("torch.nn", "GRU"),
     ("torch.nn", "MultiheadAttention"),
     ("torch.nn", "Transformer"),
-    ("torch.nn", "SmoothL1Loss"),
     ("torch.nn", "KLDivLoss"),
-    ("torch.nn.functional", "normalize"),
     ("torch.nn.functional", "interpolate"),
 ]
 # Tensor methods likewise: NotSupportedError, hasattr False (tensor_methods.TensorMethods)
-NOT_YET_METHODS = ["median", "mode", "roll", "repeat", "dot", "det"]
+NOT_YET_METHODS = ["median", "mode", "det", "inverse", "nonzero"]
 
 
 # ---- running a row -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ _FUNCTIONS = {
     "mse_loss": _loss.MSELoss,
     "l1_loss": _loss.L1Loss,
     "huber_loss": _loss.HuberLoss,
+    "smooth_l1_loss": _loss.SmoothL1Loss,
     "binary_cross_entropy": _loss.BCELoss,
     "binary_cross_entropy_with_logits": _loss.BCEWithLogitsLoss,
     "cross_entropy": _loss.CrossEntropyLoss,

@@ -41,6 +41,7 @@ from chainrule.nn.loss import (
     L1Loss,
     MSELoss,
     NLLLoss,
+    SmoothL1Loss,
 )
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.normalization import BatchNorm1d, LayerNorm
@@ -70,6 +71,7 @@ __all__ = [
     "ELU",
     "GELU",
     "HuberLoss",
+    "SmoothL1Loss",
     "Identity",
     "L1Loss",
     "LazyLinear",

@@ -206,6 +206,33 @@ class HuberLoss(_Loss):
         return Huber.apply(input, target, reduction=self.reduction, delta=self.delta)
 
 
+class SmoothL1Loss(HuberLoss):
+    """PyTorch's smooth L1 loss: ½d²/β where |d| < β, else |d| − ½β (the Huber loss with
+    δ = β, divided by β).
+
+    Args:
+        reduction: "mean", "sum" or "none".
+        beta: where the loss turns from quadratic to linear (> 0; PyTorch's β = 0, plain L1,
+            is ``nn.L1Loss``).
+    """
+
+    mean_formula = "E = 1/n · Σ smooth_l1(o − t)"
+    mean_derivative = "clip((o − t)/β, −1, 1)/n"
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        try:
+            super().__init__(reduction, delta=beta)
+        except ValueError:
+            raise ValueError(
+                f"SmoothL1Loss: beta must be a positive number, got {beta!r} (for beta = 0 "
+                f"use nn.L1Loss)"
+            ) from None
+        self.beta = self.delta
+
+    def forward(self, input, target):
+        return super().forward(input, target) / self.beta
+
+
 class BCELoss(_Loss):
     """Binary cross-entropy on probabilities: −[y·ln p + (1 − y)·ln(1 − p)].
 

@@ -182,3 +182,20 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
         raise ValueError(f"huber_loss delta must be positive, got {delta}")
     input, target = _checked(input, target, reduction, "huber_loss")
     return Huber.apply(input, target, reduction=reduction, delta=float(delta))
+
+
+def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """PyTorch's smooth L1 loss: ½d²/β where |d| < β, else |d| − ½β; the Huber loss with
+    δ = β divided by β, and the L1 loss when β = 0.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x, t = cr.tensor([0.5, 3.0]), cr.tensor([0.0, 0.0])
+        >>> cr.functional.smooth_l1_loss(x, t, "none").tolist()
+        [0.125, 2.5]
+    """
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0:
+        raise ValueError(f"smooth_l1_loss: beta must be a number ≥ 0, got {beta!r}")
+    if beta == 0:
+        return l1_loss(input, target, reduction)
+    return huber_loss(input, target, reduction, delta=beta) / float(beta)

@@ -220,3 +220,40 @@ def linear(x, weight, bias=None) -> Tensor:
             f"expected ({out_features},)"
         )
     return Linear.apply(x, weight, bias)
+
+
+def dot(a, b) -> Tensor:
+    """The inner product of two 1-D tensors of one length and dtype, as ``torch.dot``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.dot(cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])).item()
+        11.0
+    """
+    a, b = _vector(a, "dot"), _vector(b, "dot")
+    if a.shape != b.shape:
+        raise ShapeError(f"dot: the vectors have lengths {a.shape[0]} and {b.shape[0]}")
+    if a.dtype != b.dtype:
+        raise DTypeError(f"dot: the vectors have dtypes {a.dtype} and {b.dtype}; convert one")
+    return matmul(a, b)
+
+
+def outer(a, b) -> Tensor:
+    """The outer product a_i · b_j of two 1-D tensors, as ``torch.outer``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.outer(cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])).tolist()
+        [[3.0, 4.0], [6.0, 8.0]]
+    """
+    a, b = _vector(a, "outer"), _vector(b, "outer")
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+def _vector(x, op: str) -> Tensor:
+    from chainrule.ops._util import operand
+
+    x = operand(x)
+    if x.ndim != 1:
+        raise ShapeError(f"{op}: needs 1-D tensors, got shape {x.shape}")
+    return x

@@ -117,3 +117,16 @@ def norm(x, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     if x.ndim == 0:
         axes = None
     return op.apply(x, axes=axes, keepdims=bool(keepdim))
+
+
+def normalize(input, p=2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
+    """``input / max(‖input‖_p, eps)`` along ``dim``, as ``torch.nn.functional.normalize``:
+    each slice scaled to norm 1 (a zero slice stays 0).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.functional.normalize(cr.tensor([[3.0, 4.0]])).tolist()
+        [[0.6000000238418579, 0.800000011920929]]
+    """
+    x = operand(input)
+    return x / norm(x, p, dim, keepdim=True).clamp(min=eps)

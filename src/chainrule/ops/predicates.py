@@ -73,3 +73,11 @@ def equal(a, b) -> bool:
     as ``torch.equal``."""
     a, b = operand(a).array, operand(b).array
     return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def count_nonzero(x, dim=None) -> Tensor:
+    """How many entries are not zero (NaN counts), over all or over ``dim`` (an int or a
+    tuple), as ``torch.count_nonzero``: an int64 tensor."""
+    array = operand(x).array
+    axis = dim if dim is None or isinstance(dim, (int, np.integer)) else tuple(dim)
+    return Tensor._make(np.asarray(np.count_nonzero(array, axis=axis), dtype=np.int64), False)

@@ -157,6 +157,61 @@ class Flip(Function):
         return (flip(grad, self.axes),)
 
 
+class Roll(Function):
+    """The elements shifted cyclically along some axes (all, flattened, when none is given)."""
+
+    saves_inputs = False  # backward reads the shifts only
+    grads_match_inputs = True
+    label = "roll"
+    formulas = ("1 (the same numbers, shifted back)",)
+
+    def forward(self, x, shifts, axes):
+        self.shifts, self.axes = shifts, axes
+        return np.roll(x, shifts, axes)
+
+    def backward(self, grad):
+        back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
+        return (np.roll(grad, back, self.axes),)
+
+
+class Repeat(Function):
+    """The tensor tiled ``reps`` times along each axis (PyTorch's ``repeat``, NumPy's tile).
+    Local derivative: 1 for every copy, so the gradient is the sum over the copies."""
+
+    saves_inputs = False  # backward reads shapes only
+    grads_match_inputs = True
+    label = "repeat"
+    formulas = ("1 (summed over the copies)",)
+
+    def forward(self, x, reps):
+        self.in_shape, self.reps = x.shape, reps
+        return np.tile(x, reps)
+
+    def backward(self, grad):
+        shape = (1,) * (len(self.reps) - len(self.in_shape)) + self.in_shape
+        split = [n for pair in zip(self.reps, shape) for n in pair]  # (r0, s0, r1, s1, ...)
+        summed = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return (summed.reshape(self.in_shape),)
+
+
+class Triangle(Function):
+    """The lower (``tril``) or upper (``triu``) triangle of the last two axes, the rest 0.
+    Local derivative: 1 inside the triangle, 0 outside."""
+
+    saves_inputs = False  # backward reads the diagonal only
+    grads_match_inputs = True
+    label = "triangle"
+    formulas = ("1 inside the triangle, 0 outside",)
+
+    def forward(self, x, lower, diagonal):
+        self.keep = np.tril if lower else np.triu
+        self.diagonal = diagonal
+        return self.keep(x, diagonal)
+
+    def backward(self, grad):
+        return (self.keep(grad, self.diagonal),)
+
+
 class Pad(Function):
     saves_inputs = False  # backward reads shapes only
     label = "pad"
@@ -378,6 +433,80 @@ def flip(x, dims) -> Tensor:
     if len(set(axes)) != len(axes):
         raise ValueError(f"flip: dims {dims} name the same axis more than once")
     return Flip.apply(x, axes=tuple(axes))
+
+
+def roll(x, shifts, dims=None) -> Tensor:
+    """Shift elements cyclically by ``shifts`` along ``dims`` (ints or matching sequences), as
+    ``torch.roll``; with ``dims=None`` the flattened tensor is shifted and reshaped back.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.roll(cr.tensor([1, 2, 3, 4]), 1).tolist()
+        [4, 1, 2, 3]
+    """
+    x = operand(x)
+    if dims is None:
+        if not isinstance(shifts, (int, np.integer)):
+            raise ValueError(f"roll: without dims, shifts must be one integer, got {shifts!r}")
+        return Roll.apply(x, shifts=int(shifts), axes=None)
+    shifts_t = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    dims_t = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(shifts_t) != len(dims_t):
+        raise ValueError(f"roll: {len(shifts_t)} shifts for {len(dims_t)} dims; give one each")
+    axes = tuple(_one_axis(x, d, "roll") for d in dims_t)
+    return Roll.apply(x, shifts=tuple(int(s) for s in shifts_t), axes=axes)
+
+
+def repeat(x, *sizes) -> Tensor:
+    """Tile ``x`` ``sizes[i]`` times along each axis, as ``torch.Tensor.repeat`` (more sizes
+    than axes add leading axes; NumPy's ``tile``). The gradient sums over the copies.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tensor([1, 2]).repeat(2, 2).tolist()
+        [[1, 2, 1, 2], [1, 2, 1, 2]]
+    """
+    x = operand(x)
+    reps = _shape_args(sizes)
+    if len(reps) < x.ndim:
+        raise ValueError(
+            f"repeat: give at least one size per dimension ({x.ndim}), got {len(reps)}"
+        )
+    if any(not isinstance(r, (int, np.integer)) or r < 0 for r in reps):
+        raise ValueError(f"repeat: sizes must be non-negative integers, got {reps}")
+    return Repeat.apply(x, reps=tuple(int(r) for r in reps))
+
+
+def tile(x, dims) -> Tensor:
+    """``torch.tile``: :func:`repeat` where fewer ``dims`` than axes count from the last axis
+    (ones are put in front)."""
+    x = operand(x)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    return repeat(x, *((1,) * (x.ndim - len(dims)) + dims))
+
+
+def tril(x, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two axes (on and below ``diagonal``), zeros above, as
+    ``torch.tril``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tril(cr.ones(2, 2)).tolist()
+        [[1.0, 0.0], [1.0, 1.0]]
+    """
+    return _triangle(x, True, diagonal, "tril")
+
+
+def triu(x, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two axes (on and above ``diagonal``), as ``torch.triu``."""
+    return _triangle(x, False, diagonal, "triu")
+
+
+def _triangle(x, lower: bool, diagonal, op: str) -> Tensor:
+    x = operand(x)
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: needs at least 2 dimensions, got a tensor of shape {x.shape}")
+    return Triangle.apply(x, lower=lower, diagonal=int(diagonal))
 
 
 def _one_axis(x, axis, op: str) -> int:

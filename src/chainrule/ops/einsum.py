@@ -1,0 +1,113 @@
+"""Einstein summation: ``einsum("ij,jk->ik", a, b)``, as ``torch.einsum``.
+
+The derivative with respect to one operand is itself an einsum: the upstream gradient (indexed
+like the output) contracted with every other operand, written to that operand's indices. An
+index that only that operand has (summed away in the forward pass) gets the gradient broadcast
+along it, since every entry along it contributed once.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.errors import ShapeError
+from chainrule.ops._util import operand
+from chainrule.tensor import Tensor
+
+_LETTERS = set(string.ascii_letters)
+
+
+class Einsum(Function):
+    """Σ over the indices missing from the output of the product of the operands.
+    Local derivative for operand k: the product of the other operands (an einsum)."""
+
+    label = "einsum"
+    formulas = ("the einsum of the upstream gradient with the other operands",)
+
+    def forward(self, *arrays, inputs, output):
+        self.arrays, self.inputs, self.output = arrays, inputs, output
+        return np.asarray(np.einsum(f"{','.join(inputs)}->{output}", *arrays, optimize=True))
+
+    def backward(self, grad):
+        grads = []
+        for k, (spec, array) in enumerate(zip(self.inputs, self.arrays)):
+            if not self.needs_grad[k]:
+                grads.append(None)
+                continue
+            others = [(s, a) for j, (s, a) in enumerate(zip(self.inputs, self.arrays)) if j != k]
+            elsewhere = self.output + "".join(s for s, _ in others)
+            kept = "".join(c for c in spec if c in elsewhere)
+            terms = ",".join([self.output, *(s for s, _ in others)])
+            g = np.einsum(f"{terms}->{kept}", grad, *(a for _, a in others), optimize=True)
+            for axis, c in enumerate(spec):  # indices only this operand had: broadcast back
+                if c not in elsewhere:
+                    g = np.expand_dims(g, axis)
+            grads.append(np.broadcast_to(g, array.shape).astype(array.dtype, copy=False))
+        return tuple(grads)
+
+
+def _parse(equation: str, n: int) -> tuple[list[str], str]:
+    equation = equation.replace(" ", "")
+    if "..." in equation:
+        raise ValueError(
+            "einsum: '...' (broadcast dimensions) is not supported yet; name every dimension "
+            "with a letter, e.g. 'bij,bjk->bik'"
+        )
+    lhs, arrow, output = equation.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != n:
+        raise ValueError(f"einsum: {equation!r} names {len(inputs)} operands, got {n}")
+    for spec in inputs + [output]:
+        if not set(spec) <= _LETTERS:
+            raise ValueError(f"einsum: {equation!r}: indices must be letters, got {spec!r}")
+        if len(set(spec)) != len(spec):
+            raise ValueError(
+                f"einsum: {equation!r}: an index repeats within {spec!r} (diagonals are not "
+                f"supported yet)"
+            )
+    if not arrow:  # implicit output: the indices that appear once, in alphabetical order
+        counts = {c: lhs.count(c) for c in set(lhs) - {","}}
+        output = "".join(sorted(c for c, count in counts.items() if count == 1))
+    missing = set(output) - set("".join(inputs))
+    if missing:
+        raise ValueError(f"einsum: {equation!r}: output indices {sorted(missing)} are in no input")
+    return inputs, output
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation over letters, as ``torch.einsum`` (also ``einsum(eq, [a, b])``).
+
+    Every operand's dimensions are named by letters; an index in two operands is multiplied
+    along, an index missing from the output (after ``->``, or the indices appearing once when
+    there is no arrow) is summed over. Not supported yet: ``...`` and an index repeated within
+    one operand (diagonals).
+
+    Example:
+        >>> import chainrule as cr
+        >>> a, b = cr.tensor([[1.0, 2.0]]), cr.tensor([[3.0], [4.0]])
+        >>> cr.einsum("ij,jk->ik", a, b).tolist()
+        [[11.0]]
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    tensors = [operand(t) for t in operands]
+    inputs, output = _parse(equation, len(tensors))
+    sizes: dict[str, int] = {}
+    for spec, t in zip(inputs, tensors):
+        if len(spec) != t.ndim:
+            raise ShapeError(
+                f"einsum: {spec!r} names {len(spec)} dimensions, the operand has shape {t.shape}"
+            )
+        for c, n in zip(spec, t.shape):
+            if sizes.setdefault(c, n) != n:
+                raise ShapeError(f"einsum: index {c!r} has sizes {sizes[c]} and {n}")
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        raise ValueError(
+            f"einsum: the operands have different dtypes {sorted(map(str, dtypes))}; convert "
+            f"them to one, as PyTorch requires"
+        )
+    return Einsum.apply(*tensors, inputs=tuple(inputs), output=output)
