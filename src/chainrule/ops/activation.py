@@ -209,10 +209,11 @@ class ELU(Function):
             if alpha != 1:
                 self.neg *= self.alpha
             self.z = z
-            return np.maximum(z, self.neg)
-        self.positive = z > 0
+            return np.maximum(self.neg, z)  # this order: elu(+0) is +0, as in PyTorch
+        self.positive = np.logical_not(z <= 0)  # NaN counts as positive: its gradient passes
         # expm1 of min(z, 0): never overflows, and accurate for small |z|
-        self.out = np.where(self.positive, z, self.alpha * np.expm1(np.minimum(z, 0)))
+        # min(0, z) in this order keeps −0 (NumPy's minimum returns its second argument on a tie)
+        self.out = np.where(self.positive, z, self.alpha * np.expm1(np.minimum(ZERO, z)))
         return self.out
 
     def backward(self, grad):
@@ -221,6 +222,7 @@ class ELU(Function):
             # with [z > 0] gives the local derivative
             local = np.greater(self.z, ZERO, out=np.empty_like(self.z))
             np.maximum(local, self.neg + self.alpha, out=local)
+            local[np.isnan(local)] = 1  # a NaN input passes the gradient, as in PyTorch
             local *= grad
             return (local,)
         return (np.where(self.positive, grad, grad * (self.out + self.alpha)),)

@@ -178,6 +178,8 @@ class PowScalar(Function):
         p = self.exponent
         if p == 2:
             return (grad * (2 * self.x),)
+        if p == 0:  # x⁰ is constant: 0 everywhere, also at 0 and NaN (PyTorch)
+            return (np.zeros(np.broadcast_shapes(grad.shape, self.x.shape), grad.dtype),)
         return (grad * (p * self.x ** (p - 1)),)
 
     def backward_graph(self, grad):
@@ -286,7 +288,10 @@ class Clip(Function):
 
     def forward(self, x, low, high):
         self.x, self.low, self.high = x, low, high
-        return np.clip(x, low, high)
+        # NumPy's maximum and minimum return their second argument on a tie: x itself at a
+        # bound, so clamp(−0, min=0) is −0, as in PyTorch (np.clip gives +0)
+        out = x if low is None else np.maximum(low, x)
+        return out if high is None else np.minimum(high, out)
 
     def backward(self, grad):
         inside = np.ones(self.x.shape, dtype=bool)
@@ -305,12 +310,10 @@ class Maximum(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return np.maximum(a, b)
+        return np.maximum(b, a)  # a on a tie (NumPy returns the second): PyTorch's −0/+0
 
     def backward(self, grad):
-        share_a = (self.a > self.b) + 0.5 * (self.a == self.b)
-        grad_a = grad * share_a.astype(grad.dtype, copy=False)
-        return grad_a, (grad - grad_a if self.needs_grad[1] else None)
+        return _extreme_grads(self, grad, np.less, np.greater)
 
 
 class Minimum(Function):
@@ -321,12 +324,21 @@ class Minimum(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return np.minimum(a, b)
+        return np.minimum(b, a)  # a on a tie, as maximum
 
     def backward(self, grad):
-        share_a = (self.a < self.b) + 0.5 * (self.a == self.b)
-        grad_a = grad * share_a.astype(grad.dtype, copy=False)
-        return grad_a, (grad - grad_a if self.needs_grad[1] else None)
+        return _extreme_grads(self, grad, np.greater, np.less)
+
+
+def _extreme_grads(op, grad, loses_a, loses_b):
+    """PyTorch's rule for maximum and minimum: half the gradient to each side of a tie, none to
+    the side that lost, and the whole gradient to both sides where either is NaN."""
+    a, b = op.a, op.b
+    tie = a == b
+    g = grad * (1 - 0.5 * tie).astype(grad.dtype, copy=False) if tie.any() else grad
+    grad_a = g * np.logical_not(loses_a(a, b)) if op.needs_grad[0] else None
+    grad_b = g * np.logical_not(loses_b(a, b)) if op.needs_grad[1] else None
+    return grad_a, grad_b
 
 
 class Where(Function):

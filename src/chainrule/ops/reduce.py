@@ -82,6 +82,8 @@ class _Extreme(Function):
     def backward(self, grad):
         grad = expand_reduced(grad, self.x.shape, self.axes, self.keepdims)
         hit = self.x == self.out
+        if np.isnan(self.out).any():  # a NaN result: the NaNs share the gradient (PyTorch)
+            hit |= np.isnan(self.x) & np.isnan(self.out)
         count = hit.sum(axis=self.axes, keepdims=True)
         return (np.where(hit, grad / count, np.zeros((), dtype=grad.dtype)),)
 
@@ -261,13 +263,31 @@ def var(
     return sum(centred * centred, axis=axes, keepdims=keep) / builtins.max(n - correction, 0)
 
 
+class StdRoot(Function):
+    """√v for a variance v.  Local derivative: 1/(2√v), and 0 where v = 0 (PyTorch's std: a
+    constant slice gets gradient 0, not the 0·∞ = NaN of a plain square root)."""
+
+    label = "√var"
+    formulas = ("1/(2·std), 0 where std = 0",)
+    grads_match_inputs = True
+
+    def forward(self, v):
+        self.out = np.sqrt(v)
+        return self.out
+
+    def backward(self, grad):
+        out = self.out
+        with np.errstate(divide="ignore", invalid="ignore"):
+            local = grad / (2 * out)
+        return (np.where(out == 0, np.zeros((), dtype=local.dtype), local),)
+
+
 def std(
     x, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None, unbiased=None
 ) -> Tensor:
-    """Standard deviation √var (``correction=1`` by default, as in PyTorch)."""
-    from chainrule.ops.elementwise import sqrt
-
-    return sqrt(
+    """Standard deviation √var (``correction=1`` by default, as in PyTorch); the gradient of
+    a constant slice is 0, as in PyTorch."""
+    return StdRoot.apply(
         var(x, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, unbiased=unbiased)
     )
 
