@@ -111,9 +111,14 @@ def sgn(x: np.ndarray) -> np.ndarray:
     """PyTorch's sign: −1, 0 or 1 in ``x``'s dtype, and 0 (not NaN) where ``x`` is NaN.
 
     ``np.sign`` gives NaN there, and the derivatives of |x|, ‖x‖₁ and the L1 loss built on it
-    would pass NaN where PyTorch's give 0. Two comparisons and one subtraction: about the time
-    of ``np.sign`` itself (15.2 against 14.0 µs on 32K float32).
+    would pass NaN where PyTorch's give 0. From 4,096 elements: two comparisons and one
+    subtraction, about the time of ``np.sign`` itself (15.2 against 14.0 µs on 32K float32).
     """
     if x.dtype == np.bool_:
         return x.copy()  # sign(True) is True, as in PyTorch
+    if x.size < 4096:  # few elements: NumPy's sign and a NaN test cost fewer calls (2 vs 4 µs)
+        s = np.sign(x)
+        if x.dtype.kind == "f" and np.isnan(s).any():
+            s[np.isnan(s)] = 0
+        return s
     return np.subtract(x > 0, x < 0, dtype=x.dtype)

@@ -220,9 +220,11 @@ class ELU(Function):
         if "neg" in self.__dict__:
             # α·e^(−|z|) = neg + α is α·e^z for z ≤ 0 and at most α ≤ 1 above: the maximum
             # with [z > 0] gives the local derivative
-            local = np.greater(self.z, ZERO, out=np.empty_like(self.z))
-            np.maximum(local, self.neg + self.alpha, out=local)
-            local[np.isnan(local)] = 1  # a NaN input passes the gradient, as in PyTorch
+            # [not z ≤ 0] is 1 at NaN too, and fmax skips the NaN of neg + α there: a NaN input
+            # passes the gradient, as in PyTorch
+            local = np.less_equal(self.z, ZERO, out=np.empty_like(self.z))
+            np.subtract(ONE, local, out=local)
+            np.fmax(local, self.neg + self.alpha, out=local)
             local *= grad
             return (local,)
         return (np.where(self.positive, grad, grad * (self.out + self.alpha)),)

@@ -57,10 +57,14 @@ class L1(Function):
     def forward(self, x, t, reduction="mean"):
         d = np.subtract(x, t)
         self.d, self.reduction = d, reduction
-        return _reduce_array(np.abs(d), reduction, d.size)
+        out = _reduce_array(np.abs(d), reduction, d.size)
+        # a finite mean or sum of |d| means no NaN in d: NumPy's sign is PyTorch's then
+        self.plain_sign = reduction != "none" and bool(np.isfinite(out))
+        return out
 
     def backward(self, grad):
-        grad_x = np.multiply(sgn(self.d), _upstream(grad, self.reduction, self.d.size))
+        sign = np.sign(self.d) if self.plain_sign else sgn(self.d)
+        grad_x = np.multiply(sign, _upstream(grad, self.reduction, self.d.size))
         grad_t = np.negative(grad_x) if self.needs_grad[1] else None
         return _arrays(grad_x if self.needs_grad[0] else None, grad_t)
 
