@@ -95,7 +95,7 @@ float64 = "float64"
 _TORCH_DTYPES = ("float", "double", "half", "float16", "long", "int", "int64", "int32", "short")
 _TORCH_DTYPES += ("int16", "int8", "uint8", "bool")
 _MATH = ("sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "floor", "ceil")
-_MATH += ("round", "trunc", "sign", "rsqrt", "reciprocal", "erf", "log1p", "expm1")
+_MATH += ("round", "trunc", "sign", "rsqrt", "reciprocal", "erf", "log1p", "expm1", "nan_to_num")
 _PREDICATES = ("isnan", "isinf", "isfinite", "isclose", "allclose", "equal", "count_nonzero")
 _INDEXING = ("where", "gather", "scatter", "index_select", "masked_fill", "one_hot", "cumsum")
 _INDEXING += ("prod",)
@@ -158,6 +158,7 @@ _LAZY = {
     **{name: ("chainrule.ops.indexing", name) for name in _INDEXING},
     **{name: ("chainrule.ops.shape", name) for name in ("chunk", "flip")},
     "norm": ("chainrule.ops.norm", "norm"),
+    **{name: ("chainrule.ops.reduce", name) for name in ("var_mean", "std_mean")},
     **{name: ("chainrule.ops.sorting", name) for name in ("sort", "argsort", "topk")},
     **{name: ("chainrule.ops", name) for name in ("floor_divide", "remainder")},
     **{name: ("chainrule.ops.shape", name) for name in ("roll", "tile", "tril", "triu")},

@@ -296,6 +296,9 @@ class TensorMethods:
     def erf(self):
         return _math.erf(self)
 
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return _math.nan_to_num(self, nan, posinf, neginf)
+
     def log1p(self):
         return _math.log1p(self)
 
@@ -377,7 +380,6 @@ class TensorMethods:
     def count_nonzero(self, dim=None):
         return _predicates.count_nonzero(self, dim)
 
-
     def gather(self, dim, index):
         return _indexing.gather(self, dim, index)
 
@@ -417,6 +419,7 @@ _NOT_SUPPORTED = {
     "cuda": "chainrule computes on the CPU only: leave the tensor where it is",
     "pin_memory": "chainrule computes on the CPU only: nothing to pin",
 }
+
 
 class _NotSupported:
     """A PyTorch Tensor method chainrule lacks: reading it raises NotSupportedError (an

@@ -206,8 +206,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "KLDivLoss": "write it: (target * (target.log() - log_probs)).sum()",
         "CosineSimilarity": "(a * b).sum(-1) / (a.norm * b.norm) written with sqrt",
         "PReLU": "nn.LeakyReLU (a fixed slope)",
-        "ReLU6": "x.clamp(0, 6)",
-        "Hardtanh": "x.clamp(-1, 1)",
         "Mish": "x * cr.tanh(nn.functional.softplus(x))",
         "DataParallel": "distributed.DistributedDataParallel under mpiexec (docs/distributed.md)",
         "Bilinear": "not yet in chainrule",
@@ -217,8 +215,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "embedding": "nn.Embedding, or weight[indices]",
         "kl_div": "write it: (target * (target.log() - input)).sum()",
         "cosine_similarity": "(a * b).sum(dim) over the product of the norms",
-        "relu6": "x.clamp(0, 6)",
-        "hardtanh": "x.clamp(-1, 1)",
     },
 }
 

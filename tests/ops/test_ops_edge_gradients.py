@@ -46,6 +46,10 @@ CASES = [
     (SPECIAL, "F.softplus(x)"),
     (SPECIAL, "F.silu(x)"),
     (SPECIAL, "F.logsigmoid(x)"),
+    (SPECIAL, "F.hardtanh(x)"),  # the bounds pass nothing, NaN passes
+    (SPECIAL, "F.relu6(x * 3)"),
+    (SPECIAL, "lib.nan_to_num(x)"),
+    (SPECIAL, "x.nan_to_num(nan=0.5, posinf=2.0, neginf=-2.0)"),
     (SPECIAL, "x.reciprocal()"),
     (SPECIAL, "1 / x"),
     (SPECIAL, "x * 0"),

@@ -450,3 +450,26 @@ def test_tensor_keeps_cpythons_fast_attribute_lookup():
     # for missing methods are descriptors instead.
     assert all("__getattr__" not in vars(cls) for cls in cr.Tensor.__mro__)
     assert type(cr.Tensor).__getattribute__ is type.__getattribute__
+
+
+def test_var_mean_std_mean_and_activation_modules_match_torch(tmp_path):
+    x = np.array([[1.0, 2.0, 4.0], [3.0, 5.0, 5.5]], dtype=np.float32)
+    for kwargs in ({}, {"dim": 1}, {"dim": 0, "correction": 0}, {"dim": 1, "keepdim": True}):
+        for name in ("var_mean", "std_mean"):
+            ours = getattr(cr, name)(cr.tensor(x), **kwargs)
+            theirs = getattr(torch, name)(torch.tensor(x), **kwargs)
+            for a, b in zip(ours, theirs):
+                np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+    z = np.linspace(-8, 8, 17, dtype=np.float32)
+    for ours, theirs in (
+        (cr.nn.ReLU6(), torch.nn.ReLU6()),
+        (cr.nn.Hardtanh(-2.0, 3.0), torch.nn.Hardtanh(-2.0, 3.0)),
+    ):
+        assert repr(ours) == repr(theirs)
+        np.testing.assert_array_equal(ours(cr.tensor(z)).numpy(), theirs(torch.tensor(z)).numpy())
+    model = cr.nn.Sequential(cr.nn.Linear(2, 3), cr.nn.ReLU6(), cr.nn.Hardtanh(-0.5, 0.5))
+    cr.save(model, tmp_path / "m.safetensors")
+    loaded = cr.load(tmp_path / "m.safetensors")
+    assert repr(loaded) == repr(model)
+    with pytest.raises(ValueError, match="must not exceed"):
+        cr.nn.Hardtanh(1.0, -1.0)

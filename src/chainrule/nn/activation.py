@@ -52,6 +52,40 @@ class ReLU(Module):
         return "inplace=True" if self.inplace else ""
 
 
+class Hardtanh(Module):
+    """x clamped to [min_val, max_val]; gradient 1 strictly inside. Shape: any → same."""
+
+    _config_args = ("min_val", "max_val", "inplace")
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.min_val = _check_finite(min_val, "min_val", type(self).__name__)
+        self.max_val = _check_finite(max_val, "max_val", type(self).__name__)
+        if self.min_val > self.max_val:
+            raise ValueError(
+                f"{type(self).__name__}: min_val ({min_val}) must not exceed max_val ({max_val})"
+            )
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        return ops.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6). Shape: any → same."""
+
+    _config_args = ("inplace",)
+
+    def __init__(self, inplace: bool = False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return ""
+
+
 class LeakyReLU(Module):
     """x if x > 0 else negative_slope · x, elementwise. Shape: any → same."""
 

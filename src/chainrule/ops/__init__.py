@@ -61,9 +61,11 @@ from chainrule.ops.shape import (
 from chainrule.ops.activation import (
     elu,
     gelu,
+    hardtanh,
     leaky_relu,
     log_sigmoid,
     log_softmax,
+    relu6,
     silu,
     softmax,
     softplus,

@@ -426,6 +426,42 @@ def relu(x) -> Tensor:
     return ReLU.apply(x if isinstance(x, Tensor) else operand(x))
 
 
+class Hardtanh(Function):
+    """z clamped to [low, high].  Local derivative: 1 strictly inside, 0 at and beyond the
+    bounds (PyTorch's: unlike clamp, the bounds themselves pass nothing; NaN passes)."""
+
+    label = "hardtanh"
+    formulas = ("1 if low < z < high else 0",)
+    grads_match_inputs = True
+
+    def forward(self, z, low, high):
+        self.z, self.low, self.high = z, z.dtype.type(low), z.dtype.type(high)
+        return np.minimum(self.high, np.maximum(self.low, z))  # z itself on a tie (−0 stays)
+
+    def backward(self, grad):
+        blocked = (self.z <= self.low) | (self.z >= self.high)
+        return (grad * np.logical_not(blocked),)
+
+
+def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """x clamped to [min_val, max_val], as ``torch.nn.functional.hardtanh``; the gradient is 1
+    strictly inside the bounds and 0 at them.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.functional.hardtanh(cr.tensor([-2.0, 0.5, 3.0])).tolist()
+        [-1.0, 0.5, 1.0]
+    """
+    if not min_val <= max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    return Hardtanh.apply(_float_operand(x, "hardtanh"), low=float(min_val), high=float(max_val))
+
+
+def relu6(x) -> Tensor:
+    """min(max(x, 0), 6), as ``torch.nn.functional.relu6`` (``hardtanh(x, 0, 6)``)."""
+    return hardtanh(x, 0.0, 6.0)
+
+
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
     """Leaky ReLU: x where x > 0, else ``negative_slope``·x.
 

@@ -186,6 +186,22 @@ class Expm1(Function):
         return (grad * (self.out + 1),)
 
 
+class NanToNum(Function):
+    """NaN, +∞ and −∞ replaced by finite numbers.  Local derivative: 1 where x is finite, 0 at
+    the replaced entries (PyTorch's)."""
+
+    label = "nan_to_num"
+    formulas = ("1 where x is finite, else 0",)
+    grads_match_inputs = True
+
+    def forward(self, x, nan, posinf, neginf):
+        self.x = x
+        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    def backward(self, grad):
+        return (grad * np.isfinite(self.x),)
+
+
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _erf = np.frompyfunc(math.erf, 1, 1)
 
@@ -341,6 +357,21 @@ def log1p(x) -> Tensor:
 def expm1(x) -> Tensor:
     """e^x − 1, elementwise, without the cancellation of exp(x) − 1 for tiny x."""
     return _unary(Expm1, x)
+
+
+def nan_to_num(x, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
+    """NaN → ``nan``, +∞ → ``posinf``, −∞ → ``neginf`` (by default the dtype's largest and
+    smallest finite numbers), as ``torch.nan_to_num``; the gradient is 0 at replaced entries.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nan_to_num(cr.tensor([1.0, float("nan"), float("inf")]), posinf=9.0).tolist()
+        [1.0, 0.0, 9.0]
+    """
+    x = operand(x)
+    if x.dtype.kind != "f":
+        return x * 1  # integers and bools hold no NaN or infinity: a copy, as in PyTorch
+    return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
 def erf(x) -> Tensor:

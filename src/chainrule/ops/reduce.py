@@ -292,6 +292,24 @@ def std(
     )
 
 
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None) -> tuple:
+    """``(var, mean)`` over ``dim``, as ``torch.var_mean`` (``correction=1`` by default)."""
+    keep = bool(keepdim)
+    return (
+        var(x, dim=dim, keepdim=keep, correction=correction, unbiased=unbiased),
+        mean(x, dim=dim, keepdim=keep),
+    )
+
+
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None) -> tuple:
+    """``(std, mean)`` over ``dim``, as ``torch.std_mean`` (``correction=1`` by default)."""
+    keep = bool(keepdim)
+    return (
+        std(x, dim=dim, keepdim=keep, correction=correction, unbiased=unbiased),
+        mean(x, dim=dim, keepdim=keep),
+    )
+
+
 def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
     """Index of the largest value (an integer tensor, no gradient)."""
     x = operand(x)
