@@ -28,6 +28,7 @@ from chainrule.ops.loss import (
     cross_entropy,
     nll_loss,
 )
+from chainrule.ops.loss_kl import kl_div
 from chainrule.ops.loss_regression import huber_loss, l1_loss, mse_loss, smooth_l1_loss
 from chainrule.ops.matmul import linear
 from chainrule.ops.pooling import (
@@ -55,6 +56,7 @@ __all__ = [
     "gelu",
     "hardtanh",
     "huber_loss",
+    "kl_div",
     "l1_loss",
     "leaky_relu",
     "linear",

@@ -23,6 +23,7 @@ FAMILIES = [
     "math",
     "indexing",
     "norm",
+    "loss_kl",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -473,3 +473,30 @@ def test_var_mean_std_mean_and_activation_modules_match_torch(tmp_path):
     assert repr(loaded) == repr(model)
     with pytest.raises(ValueError, match="must not exceed"):
         cr.nn.Hardtanh(1.0, -1.0)
+
+
+@pytest.mark.parametrize("reduction", ["batchmean", "sum", "mean", "none"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_matches_torch_with_zero_targets(reduction, log_target):
+    logits = np.array([[1.0, 2.0, 3.0], [0.5, 0.1, -1.0]])
+    probs = np.array([[0.2, 0.0, 0.8], [0.5, 0.5, 0.0]])
+    target = np.log(probs + 0.1) if log_target else probs
+    ours_x = cr.tensor(logits, dtype=cr.float64, requires_grad=True)
+    ours_t = cr.tensor(target, dtype=cr.float64, requires_grad=True)
+    theirs_x = torch.tensor(logits, requires_grad=True)
+    theirs_t = torch.tensor(target, requires_grad=True)
+    a = cr.nn.KLDivLoss(reduction, log_target)(cr.log_softmax(ours_x, 1), ours_t)
+    b = torch.nn.KLDivLoss(reduction=reduction, log_target=log_target)(
+        torch.log_softmax(theirs_x, 1), theirs_t
+    )
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-15)
+    a.sum().backward()
+    b.sum().backward()
+    for mine, want in ((ours_x, theirs_x), (ours_t, theirs_t)):  # NaN where PyTorch has NaN
+        np.testing.assert_allclose(mine.grad.numpy(), want.grad.numpy(), rtol=1e-10, atol=1e-14)
+    if not log_target:  # float64 finite differences, away from the zero targets
+        x = cr.tensor(logits, dtype=cr.float64, requires_grad=True)
+        t = cr.tensor(probs + 0.05, dtype=cr.float64, requires_grad=True)
+        cr.gradcheck(lambda x, t: cr.nn.functional.kl_div(x, t, reduction), x, t)
+    with pytest.raises(ValueError, match="batchmean"):
+        cr.nn.KLDivLoss("average")

@@ -552,7 +552,6 @@ NOT_YET = [
     ("torch.nn", "GRU"),
     ("torch.nn", "MultiheadAttention"),
     ("torch.nn", "Transformer"),
-    ("torch.nn", "KLDivLoss"),
     ("torch.nn.functional", "interpolate"),
 ]
 # Tensor methods likewise: NotSupportedError, hasattr False (tensor_methods.TensorMethods)

@@ -233,6 +233,33 @@ class SmoothL1Loss(HuberLoss):
         return super().forward(input, target) / self.beta
 
 
+class KLDivLoss(_Loss):
+    """KL divergence Σ t·(ln t − input) between a target distribution and log-probabilities.
+
+    Args:
+        reduction: "batchmean" (per example: what the definition asks for), "sum", "mean"
+            (over every element, PyTorch's default) or "none".
+        log_target: the target holds log-probabilities.
+
+    Shape: input and target of one shape; a scalar out, or that shape for "none".
+    """
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False):
+        super().__init__("mean")
+        if reduction not in ("mean", "batchmean", "sum", "none"):
+            raise ValueError(
+                f"KLDivLoss: reduction must be 'mean', 'batchmean', 'sum' or 'none', got "
+                f"{reduction!r}"
+            )
+        self.reduction = reduction
+        self.log_target = bool(log_target)
+
+    def forward(self, input, target):
+        from chainrule.ops.loss_kl import kl_div
+
+        return kl_div(input, target, self.reduction, self.log_target)
+
+
 class BCELoss(_Loss):
     """Binary cross-entropy on probabilities: −[y·ln p + (1 − y)·ln(1 − p)].
 
