@@ -203,7 +203,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "Transformer": "not yet in chainrule",
         "TransformerEncoderLayer": "not yet in chainrule",
         "MultiheadAttention": "write attention with cr.matmul and nn.functional.softmax",
-        "CosineSimilarity": "(a * b).sum(-1) / (a.norm * b.norm) written with sqrt",
         "PReLU": "nn.LeakyReLU (a fixed slope)",
         "Mish": "x * cr.tanh(nn.functional.softplus(x))",
         "DataParallel": "distributed.DistributedDataParallel under mpiexec (docs/distributed.md)",
@@ -212,7 +211,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
     "torch.nn.functional": {
         **{n: _CONV for n in ("interpolate",)},
         "embedding": "nn.Embedding, or weight[indices]",
-        "cosine_similarity": "(a * b).sum(dim) over the product of the norms",
     },
 }
 

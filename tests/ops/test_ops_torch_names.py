@@ -500,3 +500,32 @@ def test_kl_div_matches_torch_with_zero_targets(reduction, log_target):
         cr.gradcheck(lambda x, t: cr.nn.functional.kl_div(x, t, reduction), x, t)
     with pytest.raises(ValueError, match="batchmean"):
         cr.nn.KLDivLoss("average")
+
+
+def test_cosine_similarity_matches_torch_at_zero_vectors_and_when_broadcasting():
+    a = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [1e-5, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    b = np.array([[2.0, 0.0, 1.0], [1.0, 1.0, 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    for x2, kwargs in ((b, {}), (b[:1], {"dim": 1}), (b.T[:, :1].T, {"eps": 1e-3})):
+        ours = [cr.tensor(v, dtype=cr.float64, requires_grad=True) for v in (a, x2)]
+        theirs = [torch.tensor(v, requires_grad=True) for v in (a, x2)]
+        got = cr.nn.functional.cosine_similarity(*ours, **kwargs)
+        want = torch.nn.functional.cosine_similarity(*theirs, **kwargs)
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-12)
+        (got * cr.tensor(np.arange(4.0), dtype=cr.float64)).sum().backward()
+        (want * torch.tensor(np.arange(4.0))).sum().backward()
+        for mine, ref in zip(ours, theirs):
+            np.testing.assert_allclose(mine.grad.numpy(), ref.grad.numpy(), rtol=1e-10, atol=1e-12)
+    module = cr.nn.CosineSimilarity(dim=0)
+    np.testing.assert_allclose(
+        module(cr.tensor(a.T), cr.tensor(b.T)).numpy(),
+        torch.nn.CosineSimilarity(dim=0)(torch.tensor(a.T), torch.tensor(b.T)).numpy(),
+        rtol=1e-6,
+    )
+    with pytest.raises(cr.ShapeError, match="do not broadcast"):
+        cr.nn.functional.cosine_similarity(cr.zeros(2, 3), cr.zeros(2, 4))
+    # away from the clamp (every norm > eps) the gradient is the true derivative
+    rng = np.random.default_rng(0)
+    x, y = (
+        cr.tensor(rng.standard_normal((4, 3)), dtype=cr.float64, requires_grad=True) for _ in "xy"
+    )
+    cr.gradcheck(lambda x, y: cr.nn.functional.cosine_similarity(x, y), x, y)

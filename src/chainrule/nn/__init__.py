@@ -31,6 +31,7 @@ from chainrule.nn.containers_torch import (
     ParameterDict,
     ParameterList,
 )
+from chainrule.nn.distance import CosineSimilarity
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.flatten import Flatten
@@ -67,6 +68,7 @@ __all__ = [
     "BatchNorm1d",
     "Dropout",
     "Embedding",
+    "CosineSimilarity",
     "Flatten",
     "LayerNorm",
     "BCEWithLogitsLoss",

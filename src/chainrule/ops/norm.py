@@ -130,3 +130,68 @@ def normalize(input, p=2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa
     """
     x = operand(input)
     return x / norm(x, p, dim, keepdim=True).clamp(min=eps)
+
+
+class CosineSimilarity(Function):
+    """s = Σ (a/max(‖a‖, ε))·(b/max(‖b‖, ε)) along one axis.  Local derivative for a:
+    (b/max(‖b‖, ε) − s·a/‖a‖) / max(‖a‖, ε), and likewise for b: PyTorch clamps the norms'
+    values but differentiates the unclamped norm (whose gradient is 0 for a zero vector)."""
+
+    label = "cos"
+    formulas = ("(b̂ − s·a/‖a‖)/max(‖a‖, ε)", "(â − s·b/‖b‖)/max(‖b‖, ε)")
+
+    def forward(self, a, b, axis, eps):
+        self.a, self.b, self.axis = a, b, axis
+        self.norm_a = np.sqrt(np.sum(a * a, axis=axis, keepdims=True))
+        self.norm_b = np.sqrt(np.sum(b * b, axis=axis, keepdims=True))
+        self.clamped_a = np.maximum(self.norm_a, a.dtype.type(eps))
+        self.clamped_b = np.maximum(self.norm_b, b.dtype.type(eps))
+        self.unit_a, self.unit_b = a / self.clamped_a, b / self.clamped_b
+        self.out = np.sum(self.unit_a * self.unit_b, axis=axis, keepdims=True)
+        return np.squeeze(self.out, axis=axis)
+
+    def _side(self, grad, x, norm, clamped, other_unit):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            along = np.where(norm == 0, np.zeros((), x.dtype), x / norm)  # ∂‖x‖/∂x
+        return grad * (other_unit - self.out * along) / clamped
+
+    def backward(self, grad):
+        g = np.expand_dims(grad, self.axis)
+        grad_a = grad_b = None
+        if self.needs_grad[0]:
+            grad_a = self._side(g, self.a, self.norm_a, self.clamped_a, self.unit_b)
+        if self.needs_grad[1]:
+            grad_b = self._side(g, self.b, self.norm_b, self.clamped_b, self.unit_a)
+        return grad_a, grad_b
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Σ (x1/max(‖x1‖, eps)) · (x2/max(‖x2‖, eps)) along ``dim``, after broadcasting the two
+    to one shape, as ``torch.nn.functional.cosine_similarity`` (a zero vector gives 0, and the
+    gradient is PyTorch's, which differentiates the unclamped norms).
+
+    Example:
+        >>> import chainrule as cr
+        >>> a, b = cr.tensor([[1.0, 0.0]]), cr.tensor([[1.0, 1.0]])
+        >>> cr.nn.functional.cosine_similarity(a, b).item()
+        0.7071067690849304
+    """
+    from chainrule.errors import ShapeError
+    from chainrule.ops._util import operands
+    from chainrule.ops.shape import _one_axis, broadcast_to
+
+    a, b = operands(x1, x2)
+    if a.dtype.kind != "f":
+        raise DTypeError(f"cosine_similarity: needs floating-point tensors, got {a.dtype}")
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ShapeError(
+            f"cosine_similarity: shapes {a.shape} and {b.shape} do not broadcast together"
+        ) from None
+    if a.shape != shape:
+        a = broadcast_to(a, shape)
+    if b.shape != shape:
+        b = broadcast_to(b, shape)
+    axis = _one_axis(a, dim, "cosine_similarity")
+    return CosineSimilarity.apply(a, b, axis=axis, eps=float(eps))
