@@ -6,7 +6,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
-from chainrule.ops._util import operands
+from chainrule.ops._util import operand, operands
 from chainrule.tensor import Tensor
 
 
@@ -251,8 +251,6 @@ def outer(a, b) -> Tensor:
 
 
 def _vector(x, op: str) -> Tensor:
-    from chainrule.ops._util import operand
-
     x = operand(x)
     if x.ndim != 1:
         raise ShapeError(f"{op}: needs 1-D tensors, got shape {x.shape}")

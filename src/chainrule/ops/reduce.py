@@ -155,8 +155,8 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None) ->
 
 
 def _as_dtype(x, dtype):
-    x = operand(x)
-    return x if dtype is None else x.to(dtype)
+    # without dtype= the input goes on untouched (_reduce makes it a tensor once)
+    return x if dtype is None else operand(x).to(dtype)
 
 
 class _Select(Function):
