@@ -97,10 +97,13 @@ def test_bench_runner_quick_writes_results(quick_run):
 def test_bench_profile_breakdown_adds_up():
     from benchmarks.profile import breakdown
 
-    parts = breakdown("a", number=100)  # enough steps that the differences are not noise
-    assert all(v > 0 for k, v in parts.items() if k != "  engine bookkeeping")
+    parts = breakdown("a", number=100)
+    # The phases timed directly are positive; the sub-phases are differences of two timings, and
+    # on a busy CI machine one alone (topological_order is ~10 µs) can come out below zero.
+    for name in ("step", "forward + loss", "backward()", "optimizer.step()"):
+        assert parts[name] > 0, name
     inner = parts["  topological_order"] + parts["  ops' backward methods"]
-    assert inner < parts["backward()"] * 1.5  # the split is of backward() itself
+    assert 0 < inner < parts["backward()"] * 1.5  # the split is of backward() itself
 
 
 @pytest.mark.parametrize("impl", [impl_chainrule, impl_compiled], ids=lambda m: m.name)
