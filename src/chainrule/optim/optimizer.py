@@ -10,6 +10,7 @@ import numpy as np
 
 from chainrule.autograd.grad_mode import enable_grad
 from chainrule.errors import DTypeError, ShapeError
+from chainrule.optim._blas import axpy
 from chainrule.tensor import Tensor
 
 
@@ -303,6 +304,11 @@ def effective_grad(
     ``grad`` itself is never modified: it belongs to the user.
     """
     if weight_decay != 0:
+        if not maximize:
+            # ∇ + λ·θ rounded once where BLAS can (optim._blas), as PyTorch's grad.add(θ, alpha=λ)
+            np.copyto(out, grad)
+            if axpy(weight_decay, data, out):
+                return out
         np.multiply(data, weight_decay, out=out)
         if maximize:
             np.subtract(out, grad, out=out)

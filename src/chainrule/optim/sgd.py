@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from chainrule.optim._blas import axpy
 from chainrule.optim.optimizer import Optimizer, check_min, check_number, effective_grad
 
 
@@ -87,6 +88,8 @@ class SGD(Optimizer):
                         continue
                     if grad.shape != data.shape or grad.dtype != data.dtype:
                         grad = self._grad_of(p)
+                    if axpy(-lr, grad, data):  # one pass, rounded once (optim._blas)
+                        continue
                     if step is None or step.dtype != data.dtype:
                         # −η as a 0-d array of the parameter's dtype: the same rounding as the
                         # Python float, and NumPy multiplies by it in half the time.
@@ -113,11 +116,15 @@ class SGD(Optimizer):
                         buf *= momentum
                         if dampening == 0:
                             buf += g
-                        else:
+                        elif not axpy(1.0 - dampening, g, buf):
                             buf += np.multiply(g, 1.0 - dampening, out=update)
                     if group["nesterov"]:
-                        g = np.add(g, np.multiply(buf, momentum, out=update), out=update)
+                        np.copyto(update, g)
+                        if not axpy(momentum, buf, update):
+                            np.add(g, np.multiply(buf, momentum, out=update), out=update)
+                        g = update
                     else:
                         g = buf
-                p.array += np.multiply(g, -lr, out=update)
+                if not axpy(-lr, g, p.array):
+                    p.array += np.multiply(g, -lr, out=update)
         return loss

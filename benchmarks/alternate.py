@@ -1,0 +1,97 @@
+"""Training steps of several implementations timed in turns, in one process.
+
+``python -m benchmarks`` times each implementation in its own process, one after another; on a
+shared machine whose speed drifts by a few percent over minutes, that drift lands in the
+ratios. Near a target of 1.0 (cases (c) and (d) against hand-written NumPy) the question is
+sharper: here every implementation runs one block of steps in turn, round after round, so a
+slow minute slows all of them alike, and the ratio is taken per round (median over rounds).
+
+Run: ``python -m benchmarks.alternate [--cases c,d] [--impls chainrule,compiled,numpy]
+[--rounds 7] [--threads 1]``. Ratios are throughput ÷ the last implementation's (higher is
+better for the first ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import itertools
+import statistics
+import time
+
+from benchmarks import cases
+from benchmarks.worker import IMPLS
+
+
+def _runner(impl_name: str, case):
+    impl = importlib.import_module(IMPLS[impl_name])
+    batches = cases.make_batches(case, n_batches=8)
+    step = impl.build_mlp_step(case, cases.init_params(case.sizes), batches)
+    it = itertools.cycle(batches)
+
+    def run(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            step(*next(it))
+        return (time.perf_counter() - start) / n
+
+    return run
+
+
+def compare(key: str, impls: list[str], rounds: int, block_seconds: float) -> dict:
+    """Median seconds per step of each implementation, and per-round ratios to the last one."""
+    case = cases.MLP_CASES[key]
+    runners = {name: _runner(name, case) for name in impls}
+    calls = {}
+    for name, run in runners.items():  # warm up, and size a block to about block_seconds
+        run(3)
+        per_step = run(max(3, int(0.2 / max(run(1), 1e-6))))
+        calls[name] = max(3, int(block_seconds / per_step))
+    times = {name: [] for name in impls}
+    for _ in range(rounds):
+        for name in impls:
+            times[name].append(runners[name](calls[name]))
+    base = impls[-1]
+    return {
+        "median_s": {name: statistics.median(t) for name, t in times.items()},
+        "ratios": {
+            name: [b / t for t, b in zip(times[name], times[base])] for name in impls[:-1]
+        },
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.alternate", description=__doc__)
+    parser.add_argument("--cases", default="c,d")
+    parser.add_argument("--impls", default="chainrule,compiled,torch,numpy")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--block-seconds", type=float, default=1.0)
+    parser.add_argument("--threads", type=int, default=None, help="BLAS and PyTorch threads")
+    args = parser.parse_args(argv)
+    impls = args.impls.split(",")
+    unknown = [name for name in impls if name not in IMPLS]
+    if unknown or len(impls) < 2:
+        parser.error(f"--impls: two or more of {', '.join(IMPLS)}; unknown: {unknown}")
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+        if "torch" in impls:
+            import torch
+
+            torch.set_num_threads(args.threads)
+    for key in args.cases.split(","):
+        result = compare(key, impls, args.rounds, args.block_seconds)
+        base = impls[-1]
+        times = ", ".join(f"{n} {s * 1e3:.3f} ms" for n, s in result["median_s"].items())
+        print(f"({key}) median per step: {times}")
+        for name, ratios in result["ratios"].items():
+            rounds = " ".join(f"{r:.3f}" for r in ratios)
+            print(
+                f"    {name} ÷ {base}: median {statistics.median(ratios):.3f}  (rounds {rounds})"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""The optimizers' one-pass update through BLAS axpy (chainrule.optim._blas).
+
+Where NumPy's wheel brings its OpenBLAS, a parameter of MIN_SIZE elements or more is updated
+as θ + a·g rounded once, which is what PyTorch's ``add_(…, alpha=…)`` computes: SGD's updates
+then equal PyTorch's bit for bit. Without it, or for a small, non-contiguous or integer array,
+NumPy's two-pass update runs instead.
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import optim
+from chainrule.optim import _blas
+
+SHAPE = (256, 130)  # 33,280 elements: above MIN_SIZE
+assert SHAPE[0] * SHAPE[1] >= _blas.MIN_SIZE
+
+
+needs_blas = pytest.mark.skipif(
+    not _blas._load(), reason="NumPy's OpenBLAS was not found: the two-pass update runs"
+)
+
+
+@pytest.fixture
+def no_blas(monkeypatch):
+    monkeypatch.setattr(_blas, "_routines", {})
+
+
+def _fma(y, a, x):
+    """y + a·x rounded once to float32 (float64 holds the exact product and sum of float32s
+    up to one rounding, which is as good as a true fused multiply-add here)."""
+    exact = y.astype(np.float64) + np.float64(np.float32(a)) * x.astype(np.float64)
+    return exact.astype(np.float32)
+
+
+def test_numpy_wheels_openblas_is_found():
+    # NumPy from PyPI (what CI and the README install) bundles it; a NumPy built against another
+    # BLAS would skip the other tests' BLAS path and take the two-pass update
+    if "scipy-openblas" not in str(np.show_config(mode="dicts")["Build Dependencies"]["blas"]):
+        pytest.skip("this NumPy is not built with the scipy-openblas wheel")
+    routines = _blas._load()
+    assert set(routines) == {np.dtype(np.float32), np.dtype(np.float64)}
+
+
+@needs_blas
+def test_axpy_rounds_once_in_place():
+    rng = np.random.default_rng(0)
+    y, x = rng.standard_normal((2, *SHAPE)).astype(np.float32)
+    want = _fma(y, -0.1, x)
+    two_pass = y + x * np.float32(-0.1)
+    assert not np.array_equal(want, two_pass)  # the two roundings really differ somewhere
+    before = y.ctypes.data
+    assert _blas.axpy(-0.1, x, y)
+    np.testing.assert_array_equal(y, want)
+    assert y.ctypes.data == before  # in place
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["small", "int", "strided", "mixed dtype", "read-only", "same array"],
+)
+def test_axpy_declines_and_leaves_y_alone(case):
+    rng = np.random.default_rng(1)
+    y, x = rng.standard_normal((2, *SHAPE)).astype(np.float32)
+    if case == "small":
+        y, x = y[:2, :3].copy(), x[:2, :3].copy()
+    elif case == "int":
+        y, x = (y * 10).astype(np.int32), (x * 10).astype(np.int32)
+    elif case == "strided":
+        y = np.asfortranarray(y)
+    elif case == "mixed dtype":
+        x = x.astype(np.float64)
+    elif case == "read-only":
+        y.flags.writeable = False
+    else:
+        x = y
+    before = y.copy()
+    assert not _blas.axpy(0.5, x, y)
+    np.testing.assert_array_equal(y, before)
+
+
+def test_switched_off_by_the_environment(monkeypatch):
+    monkeypatch.setenv("CHAINRULE_BLAS_AXPY", "0")
+    monkeypatch.setattr(_blas, "_routines", None)
+    assert _blas._load() == {}
+
+
+def test_without_blas_nothing_is_done(no_blas):
+    y = np.ones(SHAPE, np.float32)
+    assert not _blas.axpy(1.0, y.copy(), y)
+    assert (y == 1).all()
+
+
+def _train(opt_name, kwargs, steps=4, dtype=np.float32):
+    rng = np.random.default_rng(2)
+    w0 = rng.standard_normal(SHAPE).astype(dtype)
+    grads = [rng.standard_normal(SHAPE).astype(dtype) for _ in range(steps)]
+    w = cr.tensor(w0.copy(), dtype=dtype, requires_grad=True)
+    opt = getattr(optim, opt_name)([w], **kwargs)
+    for g in grads:
+        w.grad = cr.tensor(g.copy(), dtype=dtype)
+        opt.step()
+    return w0, grads, w.array
+
+
+SGD_SETTINGS = [
+    dict(lr=0.1),
+    dict(lr=0.1, momentum=0.9),
+    dict(lr=0.1, momentum=0.9, nesterov=True),
+    dict(lr=0.1, weight_decay=0.01),
+    dict(lr=0.1, momentum=0.9, weight_decay=0.01, dampening=0.1),
+]
+
+
+@needs_blas
+@pytest.mark.parametrize("kwargs", SGD_SETTINGS, ids=str)
+def test_sgd_equals_pytorch_bit_for_bit(kwargs):
+    torch = pytest.importorskip("torch")
+    w0, grads, mine = _train("SGD", kwargs)
+    tw = torch.tensor(w0.copy(), requires_grad=True)
+    opt = torch.optim.SGD([tw], **kwargs)
+    for g in grads:
+        tw.grad = torch.tensor(g.copy())
+        opt.step()
+    np.testing.assert_array_equal(mine, tw.detach().numpy())
+
+
+@pytest.mark.parametrize("kwargs", SGD_SETTINGS, ids=str)
+def test_sgd_without_blas_is_the_same_update_to_the_last_bit_or_two(kwargs, monkeypatch):
+    _, _, with_blas = _train("SGD", kwargs)
+    monkeypatch.setattr(_blas, "_routines", {})
+    _, _, without = _train("SGD", kwargs)
+    np.testing.assert_allclose(without, with_blas, rtol=1e-6, atol=1e-6)
+
+
+@needs_blas
+def test_float64_parameters_use_daxpy(monkeypatch):
+    calls = []
+    _blas.axpy(1.0, np.zeros(SHAPE), np.zeros(SHAPE))  # load the routines
+    daxpy = _blas._routines[np.dtype(np.float64)]
+    monkeypatch.setitem(
+        _blas._routines, np.dtype(np.float64), lambda *a, **k: calls.append(1) or daxpy(*a, **k)
+    )
+    w0, grads, mine = _train("SGD", dict(lr=0.1), steps=1, dtype=np.float64)
+    assert mine.dtype == np.float64
+    assert calls == [1]
+    np.testing.assert_allclose(mine, w0 - 0.1 * grads[0], rtol=0, atol=1e-15)
