@@ -391,6 +391,9 @@ def test_ops_that_skip_the_engine_shape_check_return_gradients_of_their_inputs_s
         leaf(*shape).repeat(3, *([1] * len(shape))).sum().backward()
         if len(shape) >= 2:
             cr.tril(leaf(*shape), -1).sum().backward()
+            cr.diagonal(leaf(*shape), 1, -1, 0).sum().backward()
+        else:
+            cr.diag(leaf(*shape), -1).sum().backward()
         cr.std(leaf(*shape), dim=-1).sum().backward()
         cr.nn.functional.hardtanh(leaf(*shape)).sum().backward()
         cr.nan_to_num(leaf(*shape)).sum().backward()

@@ -97,6 +97,8 @@ _TORCH_DTYPES += ("int16", "int8", "uint8", "bool")
 _MATH = ("sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "floor", "ceil")
 _MATH += ("round", "trunc", "sign", "rsqrt", "reciprocal", "erf", "log1p", "expm1", "nan_to_num")
 _PREDICATES = ("isnan", "isinf", "isfinite", "isclose", "allclose", "equal", "count_nonzero")
+_PREDICATES += ("logical_and", "logical_or", "logical_xor", "logical_not")
+_SELECTION = ("median", "unique", "nonzero", "argwhere", "bincount", "masked_select")
 _INDEXING = ("where", "gather", "scatter", "index_select", "masked_fill", "one_hot", "cumsum")
 _INDEXING += ("prod",)
 
@@ -165,6 +167,11 @@ _LAZY = {
     **{name: ("chainrule.ops.matmul", name) for name in ("dot", "outer")},
     "einsum": ("chainrule.ops.einsum", "einsum"),
     **{name: ("chainrule.ops.predicates", name) for name in _PREDICATES},
+    **{name: ("chainrule.ops.selection", name) for name in _SELECTION},
+    **{name: ("chainrule.ops.diagonal", name) for name in ("diag", "diagonal")},
+    **{name: ("chainrule.ops.math", name) for name in ("lerp",)},
+    **{name: ("chainrule.ops.shape", name) for name in ("diff",)},
+    **{name: ("chainrule.ops.matmul", name) for name in ("bmm",)},
 }
 
 

@@ -340,6 +340,67 @@ class TensorMethods:
     def chunk(self, chunks, dim=0):
         return _shape.chunk(self, chunks, dim=dim)
 
+    def view_as(self, other):
+        return self.view(*other.shape)
+
+    def expand_as(self, other):
+        return self.expand(*other.shape)
+
+    def type_as(self, other):
+        """This tensor converted to ``other``'s dtype (itself when it already has it)."""
+        return self if self.dtype == other.dtype else self._as(other.dtype)
+
+    def nelement(self) -> int:
+        return self.numel()
+
+    def trace(self):
+        """The sum of the main diagonal of a 2-D tensor (``cr.trace`` is the explainer's)."""
+        if self.ndim != 2:
+            raise ValueError(f"trace needs a 2-D tensor, got shape {tuple(self.shape)}")
+        return _diagonal.diagonal(self).sum()
+
+    def diag(self, diagonal=0):
+        return _diagonal.diag(self, diagonal)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return _diagonal.diagonal(self, offset, dim1, dim2)
+
+    def median(self, dim=None, keepdim=False):
+        return _selection.median(self, dim, keepdim)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+        return _selection.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def nonzero(self, *, as_tuple=False):
+        return _selection.nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self):
+        return _selection.argwhere(self)
+
+    def bincount(self, weights=None, minlength=0):
+        return _selection.bincount(self, weights, minlength)
+
+    def masked_select(self, mask):
+        return _selection.masked_select(self, mask)
+
+    def lerp(self, end, weight):
+        return _math.lerp(self, end, weight)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return _shape.diff(self, n, dim, prepend, append)
+
+    def logical_and(self, other):
+        return _predicates.logical_and(self, other)
+
+    def logical_or(self, other):
+        return _predicates.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return _predicates.logical_xor(self, other)
+
+    def bmm(self, other):
+        return _matmul.bmm(self, other)
+
     def sort(self, dim=-1, descending=False, stable=False):
         return _sorting.sort(self, dim, descending, stable)
 
@@ -403,19 +464,12 @@ class TensorMethods:
 
 # PyTorch Tensor methods chainrule lacks, with the nearest spelling (see __getattr__)
 _NOT_SUPPORTED = {
-    "median": "np.median on t.numpy() (not differentiable)",
     "mode": "np.unique on t.numpy() (not differentiable)",
-    "diag": "t * cr.eye(n), or t[range(n), range(n)]",
     "repeat_interleave": "t.index_select(dim, index) with a repeated index",
     "addmm": "bias + a @ b",
     "det": "np.linalg.det on t.numpy() (not differentiable)",
     "inverse": "np.linalg.inv on t.numpy() (not differentiable)",
-    "nonzero": "cr.where(t != 0) (a tuple of index tensors)",
-    "unique": "np.unique(t.numpy()), then cr.tensor",
     "cross": "write the three components with indexing",
-    "lerp": "start + weight * (end - start)",
-    "logical_and": "a & b on bool tensors",
-    "logical_or": "a | b on bool tensors",
     "cuda": "chainrule computes on the CPU only: leave the tensor where it is",
     "pin_memory": "chainrule computes on the CPU only: nothing to pin",
 }
@@ -446,6 +500,7 @@ for _name, _hint in _NOT_SUPPORTED.items():
 _REPLACES = ("to", "float", "double")
 # bound by _bind(): they import Tensor themselves
 _creation = _ops = _indexing = _math = _shape = _norm = _predicates = _sorting = _matmul = None
+_diagonal = _selection = None
 
 
 def _bind() -> None:
@@ -453,10 +508,13 @@ def _bind() -> None:
     the methods call, and lets the methods above win over Tensor's own older ``to``, ``float``
     and ``double`` (no device, always a copy) until tensor.py drops them."""
     global _creation, _ops, _indexing, _math, _shape, _norm, _predicates, _sorting, _matmul
+    global _diagonal, _selection
     from chainrule import creation as _creation
     from chainrule import ops as _ops
+    from chainrule.ops import diagonal as _diagonal
     from chainrule.ops import indexing as _indexing
     from chainrule.ops import math as _math
+    from chainrule.ops import selection as _selection
 
     _matmul = importlib.import_module("chainrule.ops.matmul")  # ops.matmul is also a function
     from chainrule.ops import norm as _norm

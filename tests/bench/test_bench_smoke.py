@@ -154,3 +154,30 @@ def test_bench_runner_quick_losses_table(tmp_path):
     assert {"BCELoss", "NLLLoss", "HuberLoss", "Softmax"} <= names
     assert all(r["chainrule"] > 0 and r["vs_torch"] > 0 for r in rows)
     assert "| BCELoss | 1×1 |" in (tmp_path / "results.md").read_text()
+
+
+def test_bench_alternate_times_each_implementation_in_turns(capsys):
+    from benchmarks import alternate
+
+    result = alternate.compare("b", ["chainrule", "numpy"], rounds=3, block_seconds=0.01)
+    assert set(result["median_s"]) == {"chainrule", "numpy"}
+    assert all(s > 0 for s in result["median_s"].values())
+    assert len(result["ratios"]["chainrule"]) == 3  # one ratio per round, to the last impl
+    assert (
+        alternate.main(
+            [
+                "--cases",
+                "a",
+                "--impls",
+                "compiled,numpy",
+                "--rounds",
+                "2",
+                "--block-seconds",
+                "0.01",
+            ]
+        )
+        == 0
+    )
+    assert "compiled ÷ numpy: median" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        alternate.main(["--impls", "numpy"])  # one implementation has nothing to compare

@@ -24,6 +24,7 @@ FAMILIES = [
     "indexing",
     "norm",
     "loss_kl",
+    "diagonal",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -381,6 +381,29 @@ ROWS = [
     ),
     ("Reductions", "Tensor.var() / std() default", var_default, ""),
     ("Reductions", "torch.logsumexp", "lib.logsumexp(x, dim=1)", ""),
+    ("Reductions", "torch.median / Tensor.median(dim)", "(lib.median(x), tuple(x.median(1)))", ""),
+    (
+        "Reductions",
+        "torch.unique (return_inverse, return_counts)",
+        "lib.unique(lib.tensor([[3, 1], [3, 2]]), return_inverse=True, return_counts=True)",
+        "",
+    ),
+    ("Reductions", "torch.bincount", "lib.bincount(lib.tensor([0, 2, 2, 5]))", ""),
+    ("Selection", "torch.nonzero / argwhere", "(lib.nonzero(x > 0), lib.argwhere(x < 0))", ""),
+    ("Selection", "torch.masked_select", "lib.masked_select(x, x > 0)", ""),
+    (
+        "Selection",
+        "torch.diag / diagonal / Tensor.trace",
+        "(lib.diag(x), lib.diagonal(x, 1), x.trace())",
+        "",
+    ),
+    ("Selection", "torch.lerp / diff", "(lib.lerp(x, x * 2, 0.75), lib.diff(x, dim=1))", ""),
+    (
+        "Selection",
+        "torch.logical_and / or / xor",
+        "(lib.logical_and(x > 0, x < 1), lib.logical_xor(x, x > 0))",
+        "",
+    ),
     (
         "Shape",
         "Tensor.reshape / view / flatten",
@@ -539,14 +562,12 @@ ROWS = [
 
 # PyTorch names that chainrule reports as not supported, with the nearest spelling
 NOT_YET = [
-    ("torch", "unique"),
     ("torch", "inverse"),
     ("torch", "linalg"),
     ("torch", "fft"),
     ("torch", "distributions"),
     ("torch", "jit"),
     ("torch", "amp"),
-    ("torch", "diag"),
     ("torch", "set_num_threads"),
     ("torch.nn", "LSTM"),
     ("torch.nn", "GRU"),
@@ -555,7 +576,7 @@ NOT_YET = [
     ("torch.nn.functional", "interpolate"),
 ]
 # Tensor methods likewise: NotSupportedError, hasattr False (tensor_methods.TensorMethods)
-NOT_YET_METHODS = ["median", "mode", "det", "inverse", "nonzero"]
+NOT_YET_METHODS = ["mode", "det", "inverse", "cross", "addmm"]
 
 
 # ---- running a row -----------------------------------------------------------------------------

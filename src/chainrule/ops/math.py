@@ -411,3 +411,24 @@ def trunc(x) -> Tensor:
 def sign(x) -> Tensor:
     """−1, 0 or 1 by the sign of x (gradient 0)."""
     return _unary(Sign, x, float_only=False)
+
+
+def lerp(start, end, weight) -> Tensor:
+    """start + weight·(end − start), as ``torch.lerp``, in PyTorch's two forms: for
+    |weight| ≥ 0.5 it computes end − (end − start)·(1 − weight), which gives ``end`` exactly
+    at weight 1. Local derivatives: 1 − weight, weight, and end − start for a tensor weight.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.lerp(cr.tensor([1.0]), cr.tensor([3.0]), 0.75).tolist()
+        [2.5]
+    """
+    from chainrule.ops.elementwise import where
+
+    start, end = operands(start, end)
+    span = end - start
+    if not isinstance(weight, Tensor):
+        w = float(weight)
+        return start + span * w if abs(w) < 0.5 else end - span * (1 - w)
+    near_start = Tensor._make(np.abs(weight.array) < 0.5, False)
+    return where(near_start, start + weight * span, end - span * (1 - weight))

@@ -255,3 +255,19 @@ def _vector(x, op: str) -> Tensor:
     if x.ndim != 1:
         raise ShapeError(f"{op}: needs 1-D tensors, got shape {x.shape}")
     return x
+
+
+def bmm(a, b) -> Tensor:
+    """A batch of matrix products, (b, n, m) @ (b, m, p) -> (b, n, p), as ``torch.bmm``: both
+    must be 3-D with the same batch size (no broadcasting; ``matmul`` broadcasts)."""
+    from chainrule.ops._util import operands
+
+    a, b = operands(a, b)
+    if a.ndim != 3 or b.ndim != 3:
+        raise ShapeError(f"bmm needs two 3-D tensors, got shapes {a.shape} and {b.shape}")
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise ShapeError(
+            f"bmm: shapes {a.shape} and {b.shape} do not fit (b, n, m) @ (b, m, p): the batch "
+            f"sizes and the inner sizes must match"
+        )
+    return matmul(a, b)

@@ -81,3 +81,34 @@ def count_nonzero(x, dim=None) -> Tensor:
     array = operand(x).array
     axis = dim if dim is None or isinstance(dim, (int, np.integer)) else tuple(dim)
     return Tensor._make(np.asarray(np.count_nonzero(array, axis=axis), dtype=np.int64), False)
+
+
+def _truth(x) -> np.ndarray:
+    a = operand(x).array
+    return a if a.dtype == np.bool_ else a != 0
+
+
+def logical_and(a, b) -> Tensor:
+    """Where both are true (non-zero), a bool tensor with broadcasting (``torch.logical_and``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.logical_and(cr.tensor([0.0, 1.0, 2.0]), cr.tensor([1, 1, 0])).tolist()
+        [False, True, False]
+    """
+    return _bools(np.logical_and(_truth(a), _truth(b)))
+
+
+def logical_or(a, b) -> Tensor:
+    """Where either is true (non-zero), a bool tensor (``torch.logical_or``)."""
+    return _bools(np.logical_or(_truth(a), _truth(b)))
+
+
+def logical_xor(a, b) -> Tensor:
+    """Where exactly one is true (non-zero), a bool tensor (``torch.logical_xor``)."""
+    return _bools(np.logical_xor(_truth(a), _truth(b)))
+
+
+def logical_not(x) -> Tensor:
+    """Where ``x`` is false (zero), a bool tensor (``torch.logical_not``)."""
+    return _bools(np.logical_not(_truth(x)))

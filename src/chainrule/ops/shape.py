@@ -550,3 +550,29 @@ def pad(x, pad_width, value=0.0) -> Tensor:
             f"{x.shape}; give one (before, after) pair per axis ({x.ndim} pairs)"
         ) from None
     return Pad.apply(x, pad_width=tuple(map(tuple, pad_width.tolist())), value=value)
+
+
+def diff(x, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
+    """The n-th forward difference along ``dim``: x[1:] − x[:−1], ``n`` times, as ``torch.diff``
+    (``prepend`` / ``append`` are joined on first); differentiable.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.diff(cr.tensor([1.0, 4.0, 9.0, 16.0])).tolist()
+        [3.0, 5.0, 7.0]
+    """
+    x = operand(x)
+    if x.ndim == 0:
+        raise ShapeError("diff: needs at least 1 dimension, got a 0-d tensor")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"diff: n must be a non-negative integer, got {n!r}")
+    axis = _one_axis(x, dim, "diff")
+    parts = [operand(p) for p in (prepend, x, append) if p is not None]
+    if len(parts) > 1:
+        x = cat(parts, axis)
+    head = (slice(None),) * axis
+    for _ in range(int(n)):
+        if x.shape[axis] == 0:
+            break
+        x = x[head + (slice(1, None),)] - x[head + (slice(None, -1),)]
+    return x

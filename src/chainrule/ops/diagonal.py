@@ -1,0 +1,95 @@
+"""Diagonals: ``diag`` (a vector onto a matrix's diagonal, or a matrix's diagonal out as a
+vector, both copies) and ``diagonal`` (a view of the diagonal of any two dims), as PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.errors import ShapeError
+from chainrule.ops._util import operand
+from chainrule.ops.shape import _one_axis
+from chainrule.tensor import Tensor
+
+
+class DiagEmbed(Function):
+    """A vector v laid on diagonal k of a square zero matrix.  Local derivative: 1 from each
+    diagonal entry back to its element of v."""
+
+    saves_inputs = False
+    label = "diag"
+    formulas = ("1 (the diagonal, read back)",)
+    grads_match_inputs = True
+
+    def forward(self, v, k):
+        self.k = k
+        return np.diag(v, k)
+
+    def backward(self, grad):
+        return (np.diagonal(grad, self.k).copy(),)
+
+
+class Diagonal(Function):
+    """The entries (i, i + offset) of dims d1, d2, as a new last dim: a view, as PyTorch's
+    ``diagonal`` (writing into it writes into the input).  Local derivative: 1 at those entries,
+    0 elsewhere."""
+
+    saves_inputs = False
+    label = "diagonal"
+    formulas = ("1 at the diagonal entries, else 0",)
+    grads_match_inputs = True
+
+    def forward(self, x, offset, dim1, dim2):
+        self.shape, self.offset, self.dim1, self.dim2 = x.shape, offset, dim1, dim2
+        view = np.diagonal(x, offset, dim1, dim2)
+        if x.flags.writeable:
+            view.flags.writeable = True  # NumPy makes it read-only; PyTorch's view is writable
+        return view
+
+    def backward(self, grad):
+        full = np.zeros(self.shape, grad.dtype)
+        target = np.diagonal(full, self.offset, self.dim1, self.dim2)
+        target.flags.writeable = True
+        target[...] = grad
+        return (full,)
+
+
+def diagonal(x, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal of dims ``dim1`` and ``dim2`` (``offset`` > 0 above the main one, < 0
+    below), moved to a new last dim, as ``torch.diagonal``; a view of ``x``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.diagonal(cr.tensor([[1, 2], [3, 4]])).tolist()
+        [1, 4]
+    """
+    x = operand(x)
+    if x.array.ndim < 2:
+        raise ShapeError(f"diagonal: needs at least 2 dimensions, got shape {x.shape}")
+    d1, d2 = _one_axis(x, dim1, "diagonal"), _one_axis(x, dim2, "diagonal")
+    if d1 == d2:
+        raise ShapeError(f"diagonal: dim1 and dim2 are the same dimension ({dim1}, {dim2})")
+    return Diagonal.apply(x, offset=int(offset), dim1=d1, dim2=d2)
+
+
+def diag(x, diagonal: int = 0) -> Tensor:
+    """``torch.diag``: a 1-D ``x`` becomes a square matrix with ``x`` on diagonal ``diagonal``
+    (zeros elsewhere); a 2-D ``x`` gives that diagonal as a 1-D copy.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.diag(cr.tensor([1, 2])).tolist()
+        [[1, 0], [0, 2]]
+        >>> cr.diag(cr.tensor([[1, 2], [3, 4]]), 1).tolist()
+        [2]
+    """
+    x = operand(x)
+    k = int(diagonal)
+    if x.array.ndim == 1:
+        return DiagEmbed.apply(x, k=k)
+    if x.array.ndim == 2:
+        return Diagonal.apply(x, offset=k, dim1=0, dim2=1).clone()
+    raise ShapeError(
+        f"diag: needs a 1-D or 2-D tensor, got shape {x.shape}; for other shapes use "
+        f"diagonal(x, offset, dim1, dim2)"
+    )

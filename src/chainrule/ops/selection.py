@@ -1,0 +1,172 @@
+"""Picking elements by value or position, as PyTorch spells it: median, unique, nonzero,
+argwhere, bincount, masked_select.
+
+``median`` is differentiable (the gradient goes to the one element it picked, as ``max(dim)``);
+``masked_select`` is indexing (the gradient goes back to the selected elements); the others
+count or locate and answer integer tensors that record nothing in the graph.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from chainrule.errors import DTypeError, ShapeError
+from chainrule.ops._util import operand
+from chainrule.ops.reduce import _Select
+from chainrule.ops.shape import _one_axis
+from chainrule.tensor import Tensor
+
+# torch.return_types.median: a named pair that unpacks as (values, indices)
+MedianResult = namedtuple("median", ["values", "indices"])
+
+
+def _median_index(a: np.ndarray, axis: int) -> np.ndarray:
+    """Per slice along ``axis``, the index of PyTorch's median: the lower of the two middle
+    values (not their mean, as NumPy's), or the first NaN where the slice holds one."""
+    n = a.shape[axis]
+    order = np.argsort(a, axis=axis, kind="stable")  # NaN sorts last, in input order
+    k = np.full(a.shape[:axis] + (1,) + a.shape[axis + 1 :], (n - 1) // 2)
+    if a.dtype.kind == "f":
+        nans = np.isnan(a).sum(axis=axis, keepdims=True)
+        k = np.where(nans > 0, n - nans, k)
+    return np.take_along_axis(order, k, axis=axis)
+
+
+def median(x, dim=None, keepdim: bool = False):
+    """PyTorch's median: the lower middle value (for an even count, the smaller of the two
+    middles; NumPy's ``median`` averages them), NaN if a NaN is present.
+
+    ``median(x)`` is one value over all elements; ``median(x, dim)`` is a named pair
+    ``(values, indices)``. The gradient goes to the picked element (as ``max(dim)``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.median(cr.tensor([3.0, 1.0, 4.0, 2.0])).item()
+        2.0
+        >>> cr.tensor([[3.0, 1.0, 2.0]]).median(1).indices.tolist()
+        [2]
+    """
+    x = operand(x)
+    if dim is None:
+        if x.array.size == 0:
+            if x.array.dtype.kind != "f":
+                raise ShapeError("median() of an empty integer tensor has no value")
+            return Tensor._make(np.array(np.nan, x.array.dtype), False)
+        flat = x.reshape(-1)
+        return _Select.apply(flat, index=_median_index(flat.array, 0), dim=0, keepdim=False)
+    axis = _one_axis(x, dim, "median")
+    if x.array.ndim == 0:
+        return MedianResult(x.clone(), Tensor._make(np.zeros((), np.int64), False))
+    if x.array.shape[axis] == 0:
+        raise ShapeError(
+            f"median(dim={dim}): dimension {dim} of shape {x.shape} is empty; there is no median"
+        )
+    index = _median_index(x.array, axis)
+    values = _Select.apply(x, index=index, dim=axis, keepdim=bool(keepdim))
+    indices = index if keepdim else np.squeeze(index, axis=axis)
+    return MedianResult(values, Tensor._make(indices.astype(np.int64, copy=False), False))
+
+
+def unique(
+    x, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None
+):  # noqa: A002
+    """The distinct values of ``x`` in ascending order (``dim``: the distinct slices along
+    it), as ``torch.unique``; with ``return_inverse`` also where each element went, with
+    ``return_counts`` how often each value occurs (both int64). Not differentiable.
+
+    ``sorted=False`` is accepted and still sorts (PyTorch leaves that order unspecified).
+
+    Example:
+        >>> import chainrule as cr
+        >>> values, counts = cr.unique(cr.tensor([3, 1, 3]), return_counts=True)
+        >>> values.tolist(), counts.tolist()
+        ([1, 3], [1, 2])
+    """
+    x = operand(x)
+    axis = None if dim is None else _one_axis(x, dim, "unique")
+    values, inverse, counts = np.unique(
+        x.array, return_inverse=True, return_counts=True, axis=axis, equal_nan=False
+    )
+    if axis is None:
+        inverse = inverse.reshape(x.array.shape)
+    out = [Tensor._make(values, False)]
+    if return_inverse:
+        out.append(Tensor._make(inverse.astype(np.int64, copy=False), False))
+    if return_counts:
+        out.append(Tensor._make(counts.astype(np.int64, copy=False), False))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def nonzero(x, *, as_tuple: bool = False):
+    """Where ``x`` is not zero: an (n, ndim) int64 tensor of indices, one row per element in
+    C order, as ``torch.nonzero``; with ``as_tuple=True`` one 1-D index tensor per dimension
+    (what ``x[...]`` takes). Not differentiable.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nonzero(cr.tensor([[0, 1], [2, 0]])).tolist()
+        [[0, 1], [1, 0]]
+    """
+    a = operand(x).array
+    if as_tuple:
+        if a.ndim == 0:  # PyTorch treats a 0-d tensor as one element of a 1-d one
+            return (Tensor._make(np.nonzero(a.reshape(1))[0].astype(np.int64), False),)
+        return tuple(Tensor._make(i.astype(np.int64, copy=False), False) for i in np.nonzero(a))
+    return Tensor._make(np.argwhere(a).astype(np.int64, copy=False), False)
+
+
+def argwhere(x) -> Tensor:
+    """``nonzero(x)``: the (n, ndim) indices of the non-zero elements (``torch.argwhere``)."""
+    return nonzero(x)
+
+
+def bincount(x, weights=None, minlength: int = 0) -> Tensor:
+    """How often each non-negative integer occurs in the 1-D ``x`` (int64), or the sum of
+    ``weights`` per value, as ``torch.bincount``: float weights keep their dtype, integer
+    weights give float64. Not differentiable.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.bincount(cr.tensor([0, 1, 1, 3])).tolist()
+        [1, 2, 0, 1]
+    """
+    a = operand(x).array
+    if a.ndim != 1 or a.dtype.kind not in "iub":
+        raise DTypeError(
+            f"bincount needs a 1-D tensor of non-negative integers, got {a.dtype} of shape "
+            f"{a.shape}"
+        )
+    if a.size and a.min() < 0:
+        raise ValueError(f"bincount needs non-negative integers, got {a.min()}")
+    if minlength < 0:
+        raise ValueError(f"bincount: minlength must be >= 0, got {minlength}")
+    if weights is None:
+        return Tensor._make(np.bincount(a, minlength=minlength).astype(np.int64), False)
+    w = operand(weights).array
+    if w.shape != a.shape:
+        raise ShapeError(f"bincount: weights of shape {w.shape} for input of shape {a.shape}")
+    dtype = w.dtype if w.dtype.kind == "f" else np.float64
+    counts = np.bincount(a, weights=w.astype(np.float64), minlength=minlength)
+    return Tensor._make(counts.astype(dtype), False)
+
+
+def masked_select(x, mask) -> Tensor:
+    """The elements of ``x`` where the bool ``mask`` (broadcast to a common shape) is True, as
+    one 1-D tensor in C order (``torch.masked_select``); differentiable in ``x``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
+        >>> cr.masked_select(x, x > 2).tolist()
+        [3.0, 4.0]
+    """
+    x = operand(x)
+    m = operand(mask).array
+    if m.dtype != np.bool_:
+        raise DTypeError(f"masked_select needs a bool mask, got {m.dtype}; compare first: x > 0")
+    shape = np.broadcast_shapes(x.array.shape, m.shape)
+    if shape != x.array.shape:
+        x = x.expand(*shape)
+    return x[np.broadcast_to(m, shape)]
