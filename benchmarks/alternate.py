@@ -54,9 +54,7 @@ def compare(key: str, impls: list[str], rounds: int, block_seconds: float) -> di
     base = impls[-1]
     return {
         "median_s": {name: statistics.median(t) for name, t in times.items()},
-        "ratios": {
-            name: [b / t for t, b in zip(times[name], times[base])] for name in impls[:-1]
-        },
+        "ratios": {name: [b / t for t, b in zip(times[name], times[base])] for name in impls[:-1]},
     }
 
 
@@ -87,9 +85,7 @@ def main(argv=None) -> int:
         print(f"({key}) median per step: {times}")
         for name, ratios in result["ratios"].items():
             rounds = " ".join(f"{r:.3f}" for r in ratios)
-            print(
-                f"    {name} ÷ {base}: median {statistics.median(ratios):.3f}  (rounds {rounds})"
-            )
+            print(f"    {name} ÷ {base}: median {statistics.median(ratios):.3f}  (rounds {rounds})")
     return 0
 
 
