@@ -1,4 +1,4 @@
-"""The optimizers' one-pass update through BLAS axpy (chainrule.optim._blas).
+"""The optimizers' one-pass update through BLAS axpy (chainrule._blas).
 
 Where NumPy's wheel brings its OpenBLAS, a parameter of MIN_SIZE elements or more is updated
 as θ + a·g rounded once, which is what PyTorch's ``add_(…, alpha=…)`` computes: SGD's updates
@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import optim
-from chainrule.optim import _blas
+from chainrule import _blas, optim
 
 SHAPE = (256, 130)  # 33,280 elements: above MIN_SIZE
 assert SHAPE[0] * SHAPE[1] >= _blas.MIN_SIZE
@@ -146,3 +145,30 @@ def test_float64_parameters_use_daxpy(monkeypatch):
     assert mine.dtype == np.float64
     assert calls == [1]
     np.testing.assert_allclose(mine, w0 - 0.1 * grads[0], rtol=0, atol=1e-15)
+
+
+@needs_blas
+def test_manual_add_with_alpha_equals_pytorch_bit_for_bit():
+    """The hand-written SGD step ``p.add_(p.grad, alpha=-lr)`` rounds once, as in PyTorch."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    w0, g = rng.standard_normal((2, *SHAPE)).astype(np.float32)
+    p, tp = cr.tensor(w0.copy(), requires_grad=True), torch.tensor(w0.copy(), requires_grad=True)
+    p.grad, tp.grad = cr.tensor(g.copy()), torch.tensor(g.copy())
+    with cr.no_grad():
+        p.add_(p.grad, alpha=-0.1)
+        p.data.sub_(p.grad, alpha=0.05)
+    with torch.no_grad():
+        tp.add_(tp.grad, alpha=-0.1)
+        tp.data.sub_(tp.grad, alpha=0.05)
+    np.testing.assert_array_equal(p.array, tp.detach().numpy())
+    assert p._version == tp._version == 1  # add_ ticks the clock; .data has its own, as in PyTorch
+    with pytest.raises(cr.errors.GraphError, match="in place"):
+        p.add_(p.grad, alpha=-0.1)  # a leaf that requires grad, outside no_grad
+
+
+def test_manual_add_with_alpha_without_blas_is_the_two_pass_update(no_blas):
+    w = cr.tensor(np.ones(SHAPE, np.float32))
+    w.add_(cr.tensor(np.full(SHAPE, 3.0, np.float32)), alpha=0.5)
+    w.sub_(np.full(SHAPE, 1.0, np.float32), alpha=2)
+    assert (w.array == 0.5).all()

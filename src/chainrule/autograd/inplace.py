@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule._blas import axpy
 from chainrule.autograd.grad_mode import _GradMode
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
@@ -87,6 +88,24 @@ def write(tensor, op: str, ufunc, *operands) -> object:
     return tensor
 
 
+def _scaled_add(tensor, op: str, other, alpha) -> object:
+    """``tensor += alpha·other``: ``add_(other, alpha=…)``, the manual SGD step
+    ``p.add_(p.grad, alpha=-lr)``. PyTorch rounds that once (a fused multiply-add); where BLAS's
+    axpy can take the arrays (chainrule._blas) so does this, in one pass, else NumPy scales a
+    copy and adds it (two roundings)."""
+    value = _value(other)
+    if (
+        isinstance(value, np.ndarray)
+        and isinstance(alpha, (int, float))
+        and not (_GradMode.enabled and getattr(other, "requires_grad", False))
+    ):
+        _check_writable(tensor, op)
+        if axpy(float(alpha), value, tensor.array):
+            bump(tensor)
+            return tensor
+    return write(tensor, op, np.add, value * alpha)
+
+
 def assign(tensor, op: str, values) -> object:
     """Copy ``values`` (broadcast, cast) into ``tensor``'s memory: ``copy_``, ``fill_``."""
     _check_writable(tensor, op)
@@ -127,12 +146,12 @@ class InplaceMethods:
 
     def add_(self, other, *, alpha=1):
         if alpha != 1:
-            other = _value(other) * alpha
+            return _scaled_add(self, "add_", other, alpha)
         return write(self, "add_", np.add, other)
 
     def sub_(self, other, *, alpha=1):
         if alpha != 1:
-            other = _value(other) * alpha
+            return _scaled_add(self, "sub_", other, -alpha)
         return write(self, "sub_", np.subtract, other)
 
     def mul_(self, other):

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule._blas import axpy
 from chainrule.autograd.grad_mode import enable_grad
 from chainrule.errors import DTypeError, ShapeError
-from chainrule.optim._blas import axpy
 from chainrule.tensor import Tensor
 
 
@@ -305,7 +305,7 @@ def effective_grad(
     """
     if weight_decay != 0:
         if not maximize:
-            # ∇ + λ·θ rounded once where BLAS can (optim._blas), as PyTorch's grad.add(θ, alpha=λ)
+            # ∇ + λ·θ rounded once where BLAS can (chainrule._blas), as grad.add(θ, alpha=λ)
             np.copyto(out, grad)
             if axpy(weight_decay, data, out):
                 return out

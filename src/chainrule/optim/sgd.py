@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from chainrule.optim._blas import axpy
+from chainrule._blas import axpy
 from chainrule.optim.optimizer import Optimizer, check_min, check_number, effective_grad
 
 
@@ -88,7 +88,7 @@ class SGD(Optimizer):
                         continue
                     if grad.shape != data.shape or grad.dtype != data.dtype:
                         grad = self._grad_of(p)
-                    if axpy(-lr, grad, data):  # one pass, rounded once (optim._blas)
+                    if axpy(-lr, grad, data):  # one pass, rounded once (chainrule._blas)
                         continue
                     if step is None or step.dtype != data.dtype:
                         # −η as a 0-d array of the parameter's dtype: the same rounding as the
