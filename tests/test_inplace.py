@@ -145,3 +145,24 @@ def test_normal_and_uniform_fill_in_place_from_the_generator():
     assert t.array is array and abs(float(t.mean()) - 1.0) < 0.15
     t.uniform_(-1, 1, generator=cr.Generator(0))
     assert float(t.min()) >= -1 and float(t.max()) <= 1
+
+
+@pytest.mark.parametrize(
+    "shape, wrap",
+    [((3, 3), False), ((7, 3), False), ((7, 3), True), ((3, 7), True), ((2, 2, 2), False)],
+)
+def test_fill_diagonal_matches_pytorch(shape, wrap):
+    torch = pytest.importorskip("torch")
+    ours, theirs = cr.zeros(*shape), torch.zeros(*shape)
+    assert ours.fill_diagonal_(5.0, wrap=wrap) is ours
+    theirs.fill_diagonal_(5.0, wrap=wrap)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ours._version == 1
+
+
+def test_fill_diagonal_refuses_graph_tensors_and_odd_shapes():
+    w = cr.ones(3, 3, requires_grad=True)
+    with pytest.raises(cr.errors.GraphError, match="in place"):
+        (w * 2).fill_diagonal_(0.0)
+    with pytest.raises(cr.errors.ShapeError, match="equal size"):
+        cr.zeros(2, 3, 4).fill_diagonal_(1.0)

@@ -200,6 +200,20 @@ class InplaceMethods:
     def fill_(self, value):
         return assign(self, "fill_", value)
 
+    def fill_diagonal_(self, fill_value, wrap: bool = False):
+        """Write ``fill_value`` on the main diagonal (all dims of equal size, or 2-D; with
+        ``wrap`` a tall matrix's diagonal starts again below each square), as PyTorch."""
+        _check_writable(self, "fill_diagonal_")
+        array = self.array
+        if array.ndim < 2 or (array.ndim > 2 and len(set(array.shape)) != 1):
+            raise ShapeError(
+                f"fill_diagonal_: needs a 2-D tensor or all dimensions of equal size, got "
+                f"shape {array.shape}"
+            )
+        np.fill_diagonal(array, fill_value, wrap=wrap)
+        bump(self)
+        return self
+
     def copy_(self, src):
         return assign(self, "copy_", src)
 
