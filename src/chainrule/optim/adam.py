@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from chainrule._blas import MIN_SIZE, axpy
 from chainrule.optim.optimizer import (
     Optimizer,
     check_min,
@@ -124,9 +125,15 @@ class Adam(Optimizer):
                     )
 
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                m += np.multiply(np.subtract(g, m, out=tmp), 1.0 - beta1, out=tmp)
+                # m += (1 − β₁)(g − m) and v += (1 − β₂)g² as BLAS axpy where it can: one pass
+                # and one rounding fewer each (chainrule._blas)
+                np.subtract(g, m, out=tmp)
+                if not axpy(1.0 - beta1, tmp, m):
+                    m += np.multiply(tmp, 1.0 - beta1, out=tmp)
                 v *= beta2
-                v += np.multiply(np.multiply(g, g, out=tmp), 1.0 - beta2, out=tmp)
+                np.multiply(g, g, out=tmp)
+                if not axpy(1.0 - beta2, tmp, v):
+                    v += np.multiply(tmp, 1.0 - beta2, out=tmp)
                 if amsgrad:
                     v_max = state.get("max_exp_avg_sq")
                     if v_max is None:
@@ -140,8 +147,9 @@ class Adam(Optimizer):
                 denom = np.sqrt(v, out=tmp)
                 denom += eps * bias_correction2_sqrt
                 update = np.divide(m, denom, out=tmp)
-                update *= -step_size
-                data += update
+                if not axpy(-step_size, update, data):
+                    update *= -step_size
+                    data += update
         return loss
 
     def _flat_step(self, group, lr, eps) -> bool:
@@ -201,7 +209,9 @@ class Adam(Optimizer):
         return True
 
 
-_FLAT_MAX = 1 << 16  # numbers in a group below which one set of ufunc calls beats a loop
+# Numbers in a group below which one set of ufunc calls beats a loop. Below the BLAS update's
+# MIN_SIZE too, so a parameter gets the same bits whichever path updates it.
+_FLAT_MAX = MIN_SIZE - 1
 
 
 def _flat_views(flat, states) -> bool:
