@@ -101,6 +101,8 @@ _PREDICATES += ("logical_and", "logical_or", "logical_xor", "logical_not")
 _SELECTION = ("median", "unique", "nonzero", "argwhere", "bincount", "masked_select")
 _INDEXING = ("where", "gather", "scatter", "index_select", "masked_fill", "one_hot", "cumsum")
 _INDEXING += ("prod",)
+_LINALG_EXTRA = ("addmm", "baddbmm", "addcmul", "addcdiv", "cdist", "kron", "cross")
+_CUMULATIVE = ("cumprod", "repeat_interleave", "searchsorted", "mode")
 
 # Public names that live in modules loaded on first use: name -> (module, attribute).
 _LAZY = {
@@ -172,6 +174,8 @@ _LAZY = {
     **{name: ("chainrule.ops.math", name) for name in ("lerp",)},
     **{name: ("chainrule.ops.shape", name) for name in ("diff",)},
     **{name: ("chainrule.ops.matmul", name) for name in ("bmm",)},
+    **{name: ("chainrule.ops.linalg_extra", name) for name in _LINALG_EXTRA},
+    **{name: ("chainrule.ops.cumulative", name) for name in _CUMULATIVE},
 }
 
 

@@ -386,6 +386,33 @@ class TensorMethods:
     def lerp(self, end, weight):
         return _math.lerp(self, end, weight)
 
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _linalg_extra.addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _linalg_extra.baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        return _linalg_extra.addcmul(self, tensor1, tensor2, value=value)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        return _linalg_extra.addcdiv(self, tensor1, tensor2, value=value)
+
+    def kron(self, other):
+        return _linalg_extra.kron(self, other)
+
+    def cross(self, other, dim=None):
+        return _linalg_extra.cross(self, other, dim)
+
+    def cumprod(self, dim, *, dtype=None):
+        return _cumulative.cumprod(self, dim, dtype=dtype)
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        return _cumulative.repeat_interleave(self, repeats, dim, output_size=output_size)
+
+    def mode(self, dim=-1, keepdim=False):
+        return _cumulative.mode(self, dim, keepdim)
+
     def diff(self, n=1, dim=-1, prepend=None, append=None):
         return _shape.diff(self, n, dim, prepend, append)
 
@@ -464,12 +491,11 @@ class TensorMethods:
 
 # PyTorch Tensor methods chainrule lacks, with the nearest spelling (see __getattr__)
 _NOT_SUPPORTED = {
-    "mode": "np.unique on t.numpy() (not differentiable)",
-    "repeat_interleave": "t.index_select(dim, index) with a repeated index",
-    "addmm": "bias + a @ b",
     "det": "np.linalg.det on t.numpy() (not differentiable)",
     "inverse": "np.linalg.inv on t.numpy() (not differentiable)",
-    "cross": "write the three components with indexing",
+    "pinverse": "np.linalg.pinv on t.numpy() (not differentiable)",
+    "cholesky": "np.linalg.cholesky on t.numpy() (not differentiable)",
+    "logdet": "np.linalg.slogdet on t.numpy() (not differentiable)",
     "cuda": "chainrule computes on the CPU only: leave the tensor where it is",
     "pin_memory": "chainrule computes on the CPU only: nothing to pin",
 }
@@ -500,7 +526,7 @@ for _name, _hint in _NOT_SUPPORTED.items():
 _REPLACES = ("to", "float", "double")
 # bound by _bind(): they import Tensor themselves
 _creation = _ops = _indexing = _math = _shape = _norm = _predicates = _sorting = _matmul = None
-_diagonal = _selection = None
+_diagonal = _selection = _linalg_extra = _cumulative = None
 
 
 def _bind() -> None:
@@ -508,11 +534,13 @@ def _bind() -> None:
     the methods call, and lets the methods above win over Tensor's own older ``to``, ``float``
     and ``double`` (no device, always a copy) until tensor.py drops them."""
     global _creation, _ops, _indexing, _math, _shape, _norm, _predicates, _sorting, _matmul
-    global _diagonal, _selection
+    global _diagonal, _selection, _linalg_extra, _cumulative
     from chainrule import creation as _creation
     from chainrule import ops as _ops
+    from chainrule.ops import cumulative as _cumulative
     from chainrule.ops import diagonal as _diagonal
     from chainrule.ops import indexing as _indexing
+    from chainrule.ops import linalg_extra as _linalg_extra
     from chainrule.ops import math as _math
     from chainrule.ops import selection as _selection
 

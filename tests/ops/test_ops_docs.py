@@ -25,6 +25,8 @@ FAMILIES = [
     "norm",
     "loss_kl",
     "diagonal",
+    "linalg_extra",
+    "cumulative",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -360,6 +360,22 @@ ROWS = [
     ),
     ("Math", "sign, abs and l1_loss at NaN (value, gradient)", sign_abs_l1_at_nan, ""),
     (
+        "Math",
+        "torch.addmm (beta=0 ignores NaN) / baddbmm",
+        "(lib.addmm(x[0] * np.nan, x.t(), x, beta=0), "
+        "lib.baddbmm(x[0, :2], x[None], x.t()[None], beta=0.5, alpha=2))",
+        "",
+    ),
+    (
+        "Math",
+        "torch.addcmul / addcdiv / kron / cross",
+        "(lib.addcmul(x, x, x, value=0.5), lib.addcdiv(x, x, x + 3, value=2), "
+        "lib.kron(x, x[0]), lib.cross(x, x.flip(1), dim=1))",
+        "",
+    ),
+    ("Math", "torch.cdist (p=2, 1, inf)", "(lib.cdist(x, x), lib.cdist(x, x[:1], p=1.0))", ""),
+    ("Math", "torch.cumprod (with a zero)", "lib.cumprod(lib.cat([x, x * 0]), 0)", ""),
+    (
         "Reductions",
         "torch.sum / mean (dim, keepdim)",
         "(lib.sum(x, dim=1, keepdim=True), x.mean(0))",
@@ -402,6 +418,19 @@ ROWS = [
         "Selection",
         "torch.logical_and / or / xor",
         "(lib.logical_and(x > 0, x < 1), lib.logical_xor(x, x > 0))",
+        "",
+    ),
+    (
+        "Selection",
+        "torch.searchsorted (right=) / repeat_interleave",
+        "(lib.searchsorted(lib.tensor([1.0, 2.0, 2.0, 3.0]), x, right=True), "
+        "lib.repeat_interleave(x, lib.tensor([2, 0]), dim=0))",
+        "",
+    ),
+    (
+        "Selection",
+        "torch.mode (smallest most frequent, its last index)",
+        "tuple(lib.mode(lib.tensor([[3, 1, 3, 1, 2], [0, 2, 2, 0, 0]]), 1))",
         "",
     ),
     (
@@ -576,7 +605,7 @@ NOT_YET = [
     ("torch.nn.functional", "interpolate"),
 ]
 # Tensor methods likewise: NotSupportedError, hasattr False (tensor_methods.TensorMethods)
-NOT_YET_METHODS = ["mode", "det", "inverse", "cross", "addmm"]
+NOT_YET_METHODS = ["det", "inverse", "pinverse", "cholesky", "logdet"]
 
 
 # ---- running a row -----------------------------------------------------------------------------
