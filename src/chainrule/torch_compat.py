@@ -155,7 +155,6 @@ _CONV = "not yet in chainrule; nn.Conv1d/Conv2d, pooling and BatchNorm2d are (do
 _RNN = "not yet in chainrule; unroll a loop over time steps with nn.Linear and torch.tanh"
 UNSUPPORTED: dict[str, dict[str, str]] = {
     "torch": {
-        "bmm": "cr.matmul (it batches over leading dimensions)",
         "linalg": "NumPy's np.linalg on t.numpy() (not differentiable)",
         "fft": "NumPy's np.fft on t.numpy() (not differentiable)",
         "distributions": "cr.randn / cr.rand / cr.normal for samples; write log-probs by hand",
