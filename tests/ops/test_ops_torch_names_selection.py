@@ -231,3 +231,24 @@ def test_type_as_and_nelement():
 def test_bad_input_names_the_problem(call, match):
     with pytest.raises(Exception, match=match):
         call()
+
+
+def test_edge_inputs_answer_or_refuse_as_pytorch():
+    # a 0-d tensor has a median along dim 0 or -1
+    for dim in (0, -1):
+        ours, theirs = cr.tensor(2.5).median(dim), torch.tensor(2.5).median(dim)
+        _same(ours.values, theirs.values)
+        _same(ours.indices, theirs.indices)
+    # bools: diff is "unequal neighbours"; median, bincount, searchsorted and lerp refuse
+    flags = [True, False, False, True]
+    _same(cr.diff(cr.tensor(flags)), torch.diff(torch.tensor(flags)))
+    for call in (
+        lambda L: L.median(L.tensor(flags)),
+        lambda L: L.bincount(L.tensor(flags)),
+        lambda L: L.searchsorted(L.tensor([False, True]), L.tensor(flags)),
+        lambda L: L.lerp(L.tensor([1, 2]), L.tensor([3, 4]), 0.5),
+    ):
+        with pytest.raises((RuntimeError, NotImplementedError)):
+            call(torch)
+        with pytest.raises(cr.errors.DTypeError):
+            call(cr)

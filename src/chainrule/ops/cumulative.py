@@ -184,6 +184,8 @@ def searchsorted(
         right = side == "right"
     seq = operand(sorted_sequence).array
     vals = operand(values).array
+    if seq.dtype == np.bool_ or vals.dtype == np.bool_:
+        raise DTypeError("searchsorted: bool tensors are not supported (PyTorch's rule)")
     if seq.ndim == 0:
         raise ShapeError("searchsorted: the sorted sequence must have at least 1 dimension")
     if seq.ndim > 1 and (vals.ndim != seq.ndim or vals.shape[:-1] != seq.shape[:-1]):

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from chainrule.autograd.function import Function
+from chainrule.errors import DTypeError
 from chainrule.ops._util import operand, operands, sgn
 from chainrule.tensor import Tensor
 
@@ -426,6 +427,9 @@ def lerp(start, end, weight) -> Tensor:
     from chainrule.ops.elementwise import where
 
     start, end = operands(start, end)
+    for t in (start, end, weight):
+        if isinstance(t, Tensor) and t.array.dtype.kind != "f":
+            raise DTypeError(f"lerp needs floating-point tensors (as PyTorch), got {t.array.dtype}")
     span = end - start
     if not isinstance(weight, Tensor):
         w = float(weight)

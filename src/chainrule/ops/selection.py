@@ -49,6 +49,11 @@ def median(x, dim=None, keepdim: bool = False):
         [2]
     """
     x = operand(x)
+    if x.array.dtype == np.bool_:
+        raise DTypeError("median of a bool tensor is not defined (as in PyTorch); convert first")
+    if x.array.ndim == 0 and dim is not None:  # PyTorch takes dim 0 or -1 of a 0-d tensor
+        _one_axis(x.reshape(1), dim, "median")
+        return MedianResult(x.clone(), Tensor._make(np.zeros((), np.int64), False))
     if dim is None:
         if x.array.size == 0:
             if x.array.dtype.kind != "f":
@@ -133,7 +138,7 @@ def bincount(x, weights=None, minlength: int = 0) -> Tensor:
         [1, 2, 0, 1]
     """
     a = operand(x).array
-    if a.ndim != 1 or a.dtype.kind not in "iub":
+    if a.ndim != 1 or a.dtype.kind not in "iu":
         raise DTypeError(
             f"bincount needs a 1-D tensor of non-negative integers, got {a.dtype} of shape "
             f"{a.shape}"

@@ -574,5 +574,9 @@ def diff(x, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
     for _ in range(int(n)):
         if x.shape[axis] == 0:
             break
-        x = x[head + (slice(1, None),)] - x[head + (slice(None, -1),)]
+        later, earlier = x[head + (slice(1, None),)], x[head + (slice(None, -1),)]
+        if x.array.dtype == np.bool_:  # PyTorch: bools differ where they are unequal
+            x = Tensor._make(np.not_equal(later.array, earlier.array), False)
+        else:
+            x = later - earlier
     return x
