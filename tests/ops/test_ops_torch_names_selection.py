@@ -252,3 +252,16 @@ def test_edge_inputs_answer_or_refuse_as_pytorch():
             call(torch)
         with pytest.raises(cr.errors.DTypeError):
             call(cr)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[2.0, 2.0, 1.0, 2.0, 3.0], [1.0, float("nan"), 2.0, float("nan")], [[3.0, 1.0], [4.0, 2.0]]],
+)
+def test_median_of_all_shares_the_gradient_among_ties_as_pytorch(values):
+    """median() spreads the gradient evenly over the elements equal to it (median(dim) picks
+    one): both as PyTorch."""
+    ours, theirs = cr.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    ours.median().backward()
+    theirs.median().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6)

@@ -12,6 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operand
 from chainrule.ops.reduce import _Select
@@ -34,12 +35,34 @@ def _median_index(a: np.ndarray, axis: int) -> np.ndarray:
     return np.take_along_axis(order, k, axis=axis)
 
 
+class MedianAll(Function):
+    """The median of all elements.  Local derivative: shared evenly by the elements equal to it
+    (the NaNs, when it is NaN), as PyTorch's ``median()`` (which ``median(dim)`` does not do:
+    there the gradient goes to the one element picked, as ``max(dim)``)."""
+
+    label = "median"
+    formulas = ("1/k at the k elements equal to the median, else 0",)
+    grads_match_inputs = True
+
+    def forward(self, x):
+        flat = x.reshape(-1)
+        self.x = x
+        self.out = flat[_median_index(flat, 0)[0]]
+        return np.asarray(self.out)
+
+    def backward(self, grad):
+        x, out = self.x, self.out
+        ties = np.isnan(x) if np.isnan(out) else (x == out)
+        return (np.where(ties, grad / np.count_nonzero(ties), np.zeros((), grad.dtype)),)
+
+
 def median(x, dim=None, keepdim: bool = False):
     """PyTorch's median: the lower middle value (for an even count, the smaller of the two
     middles; NumPy's ``median`` averages them), NaN if a NaN is present.
 
     ``median(x)`` is one value over all elements; ``median(x, dim)`` is a named pair
-    ``(values, indices)``. The gradient goes to the picked element (as ``max(dim)``).
+    ``(values, indices)``. As in PyTorch, ``median(x)`` shares the gradient evenly among the
+    elements equal to it (ties, or the NaNs) and ``median(x, dim)`` gives it to the picked one.
 
     Example:
         >>> import chainrule as cr
@@ -59,8 +82,7 @@ def median(x, dim=None, keepdim: bool = False):
             if x.array.dtype.kind != "f":
                 raise ShapeError("median() of an empty integer tensor has no value")
             return Tensor._make(np.array(np.nan, x.array.dtype), False)
-        flat = x.reshape(-1)
-        return _Select.apply(flat, index=_median_index(flat.array, 0), dim=0, keepdim=False)
+        return MedianAll.apply(x)
     axis = _one_axis(x, dim, "median")
     if x.array.ndim == 0:
         return MedianResult(x.clone(), Tensor._make(np.zeros((), np.int64), False))
