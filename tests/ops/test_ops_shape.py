@@ -118,3 +118,31 @@ def test_repeated_indices_accumulate():
 def test_split_pieces_are_views_of_the_right_sizes():
     x = cr.arange(10).astype("float32")
     assert [p.shape for p in x.split(4)] == [(4,), (4,), (2,)]
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("float32", "int64"),
+        ("int32", "int64"),
+        ("bool", "int32"),
+        ("float32", "float64"),
+        ("bool", "float32"),
+        ("int64", "float64"),
+    ],
+)
+def test_cat_and_stack_promote_dtypes_as_pytorch(a, b):
+    """float32 joined with int64 stays float32 (NumPy's concatenate would give float64)."""
+    torch = pytest.importorskip("torch")
+    x, y = cr.ones(2, dtype=a), cr.ones(2, dtype=b)
+    tx, ty = torch.ones(2, dtype=getattr(torch, a)), torch.ones(2, dtype=getattr(torch, b))
+    assert cr.cat([x, y]).dtype == str(torch.cat([tx, ty]).dtype).removeprefix("torch.")
+    assert cr.stack([y, x]).dtype == str(torch.stack([ty, tx]).dtype).removeprefix("torch.")
+
+
+def test_cat_of_mixed_dtypes_keeps_the_gradient_in_the_inputs_dtype():
+    w = cr.ones(2, requires_grad=True)
+    out = cr.cat([w, cr.ones(1, dtype="float64")])
+    out.sum().backward()
+    assert out.dtype == "float64" and w.grad.dtype == "float32"
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 1.0])

@@ -265,3 +265,26 @@ def test_median_of_all_shares_the_gradient_among_ties_as_pytorch(values):
     ours.median().backward()
     theirs.median().backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L, a, b: L.lerp(a, b, 0.25),
+        lambda L, a, b: L.bmm(a[None], b[None]),
+    ],
+    ids=["lerp", "bmm"],
+)
+@pytest.mark.parametrize(
+    "dtypes", [("float32", "float64"), ("float64", "int64"), ("int32", "int64")]
+)
+def test_mixed_dtypes_are_refused_where_pytorch_refuses(call, dtypes):
+    a, b = ([[1.0, 2.0], [3.0, 4.0]],) * 2
+    with pytest.raises(RuntimeError):
+        call(
+            torch,
+            torch.tensor(a, dtype=getattr(torch, dtypes[0])),
+            torch.tensor(b, dtype=getattr(torch, dtypes[1])),
+        )
+    with pytest.raises(cr.errors.DTypeError):
+        call(cr, cr.tensor(a, dtype=dtypes[0]), cr.tensor(b, dtype=dtypes[1]))

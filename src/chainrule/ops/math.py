@@ -426,10 +426,15 @@ def lerp(start, end, weight) -> Tensor:
     """
     from chainrule.ops.elementwise import where
 
-    start, end = operands(start, end)
+    start, end = operand(start), operand(end)
     for t in (start, end, weight):
         if isinstance(t, Tensor) and t.array.dtype.kind != "f":
             raise DTypeError(f"lerp needs floating-point tensors (as PyTorch), got {t.array.dtype}")
+        if isinstance(t, Tensor) and t.array.dtype != start.array.dtype:
+            raise DTypeError(
+                f"lerp needs one dtype (as PyTorch), got {start.array.dtype} and {t.array.dtype}; "
+                f"convert first, e.g. end.to(start.dtype)"
+            )
     span = end - start
     if not isinstance(weight, Tensor):
         w = float(weight)

@@ -260,11 +260,16 @@ def _vector(x, op: str) -> Tensor:
 def bmm(a, b) -> Tensor:
     """A batch of matrix products, (b, n, m) @ (b, m, p) -> (b, n, p), as ``torch.bmm``: both
     must be 3-D with the same batch size (no broadcasting; ``matmul`` broadcasts)."""
-    from chainrule.ops._util import operands
+    from chainrule.ops._util import operand
 
-    a, b = operands(a, b)
+    a, b = operand(a), operand(b)
     if a.ndim != 3 or b.ndim != 3:
         raise ShapeError(f"bmm needs two 3-D tensors, got shapes {a.shape} and {b.shape}")
+    if a.array.dtype != b.array.dtype:
+        raise DTypeError(
+            f"bmm needs one dtype (as PyTorch), got {a.array.dtype} and {b.array.dtype}; convert "
+            f"first, e.g. b.to(a.dtype)"
+        )
     if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise ShapeError(
             f"bmm: shapes {a.shape} and {b.shape} do not fit (b, n, m) @ (b, m, p): the batch "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._util import normalize_axis, operand
@@ -338,9 +339,18 @@ def unsqueeze(x, axis=None, *, dim=None) -> Tensor:
 
 
 def _tensors(tensors, op) -> list:
+    """The tensors to join, converted to one dtype by PyTorch's rules (float32 with int64 is
+    float32; NumPy's concatenate would make float64). The conversions are differentiable."""
     tensors = [operand(t) for t in tensors]
     if not tensors:
         raise ValueError(f"{op}() needs at least one tensor")
+    arrays = [t.array for t in tensors]
+    dtype = arrays[0].dtype
+    for a in arrays[1:]:
+        if a.dtype != dtype:
+            dtype = _dtype.result_type(np.empty((1,), dtype), a.reshape(-1)[:1])
+    if any(a.dtype != dtype for a in arrays):
+        tensors = [t if t.array.dtype == dtype else t.to(dtype) for t in tensors]
     return tensors
 
 
