@@ -192,6 +192,8 @@ class TensorMethods:
         return _ops.matmul(self, other)
 
     def square(self):
+        if self.dtype == "bool":  # PyTorch squares bools as int64
+            return _ops.mul(self.long(), self.long())
         return _ops.mul(self, self)
 
     def eq(self, other):

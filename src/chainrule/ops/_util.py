@@ -94,6 +94,18 @@ def expand_reduced(grad: np.ndarray, in_shape: tuple, axes, keepdims: bool) -> n
     return grad
 
 
+def floating(x) -> Tensor:
+    """``x`` as a tensor of floats for a float-valued op (exp, sqrt, sigmoid, ...): integer
+    and bool tensors become the default float dtype first, as in PyTorch (NumPy would give
+    float64 for int64, float16 for uint8 and bool, and wrap −x around for unsigned ints)."""
+    x = x if isinstance(x, Tensor) else operand(x)
+    if x.array.dtype.kind in "biu":
+        from chainrule import _dtype
+
+        return Tensor._make(x.array.astype(_dtype.get_default_dtype()), False)
+    return x
+
+
 def float_operand(x, op: str) -> Tensor:
     """``x`` as a tensor that must hold floating-point numbers (activations, softmax)."""
     x = operand(x)

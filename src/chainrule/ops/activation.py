@@ -11,7 +11,8 @@ import math
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.ops._util import ONE, ZERO, operand
+from chainrule.errors import DTypeError
+from chainrule.ops._util import ONE, ZERO, floating, operand
 from chainrule.ops._util import float_operand as _float_operand
 from chainrule.ops.special import _exp_neg_square, gaussian_tail32, normal_cdf
 from chainrule.tensor import Tensor
@@ -389,7 +390,9 @@ def sigmoid(x) -> Tensor:
         >>> cr.functional.sigmoid(cr.tensor([0.0])).tolist()
         [0.5]
     """
-    return Sigmoid.apply(x if isinstance(x, Tensor) else operand(x))
+    if x.__class__ is not Tensor or x.array.dtype.kind != "f":
+        x = floating(x)
+    return Sigmoid.apply(x)
 
 
 def tanh(x) -> Tensor:
@@ -406,7 +409,9 @@ def tanh(x) -> Tensor:
         >>> cr.functional.tanh(cr.tensor([0.0])).tolist()
         [0.0]
     """
-    return Tanh.apply(x if isinstance(x, Tensor) else operand(x))
+    if x.__class__ is not Tensor or x.array.dtype.kind != "f":
+        x = floating(x)
+    return Tanh.apply(x)
 
 
 def relu(x) -> Tensor:
@@ -423,7 +428,13 @@ def relu(x) -> Tensor:
         >>> cr.functional.relu(cr.tensor([-1.0, 2.0])).tolist()
         [0.0, 2.0]
     """
-    return ReLU.apply(x if isinstance(x, Tensor) else operand(x))
+    x = x if isinstance(x, Tensor) else operand(x)
+    if x.array.dtype.kind != "f":
+        if x.array.dtype == np.bool_:
+            raise DTypeError("relu of a bool tensor is not defined (as in PyTorch); convert first")
+        # integers keep their dtype (NumPy would promote uint8 against a float zero)
+        return Tensor._make(np.maximum(x.array, x.array.dtype.type(0)), False)
+    return ReLU.apply(x)
 
 
 class Hardtanh(Function):

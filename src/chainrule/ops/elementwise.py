@@ -11,7 +11,7 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
-from chainrule.ops._util import check_broadcast, operand, operands, sgn
+from chainrule.ops._util import check_broadcast, floating, operand, operands, sgn
 from chainrule.tensor import Tensor
 
 
@@ -487,15 +487,15 @@ def pow(base, exponent) -> Tensor:  # noqa: A001 - mirrors the ** operator
 
 
 def exp(x) -> Tensor:
-    return Exp.apply(operand(x))
+    return Exp.apply(floating(x))
 
 
 def log(x) -> Tensor:
-    return Log.apply(operand(x))
+    return Log.apply(floating(x))
 
 
 def sqrt(x) -> Tensor:
-    return Sqrt.apply(operand(x))
+    return Sqrt.apply(floating(x))
 
 
 def abs(x) -> Tensor:  # noqa: A001

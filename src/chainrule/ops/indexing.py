@@ -312,6 +312,8 @@ def cumsum(input, dim: int) -> Tensor:  # noqa: A002
         [1.0, 3.0, 6.0]
     """
     x = operand(input)
+    if x.array.dtype.kind in "bu":  # PyTorch: bool and unsigned sums are int64
+        x = Tensor._make(x.array.astype(np.int64), False)
     if x.ndim == 0:
         return CumSum.apply(x.reshape(1), dim=0).reshape(())
     return CumSum.apply(x, dim=_dim(dim, x.ndim, "cumsum"))
@@ -326,6 +328,8 @@ def prod(input, dim: int | None = None, keepdim: bool = False) -> Tensor:  # noq
         [2.0, 12.0]
     """
     x = operand(input)
+    if x.array.dtype.kind in "bu":  # PyTorch: bool and unsigned products are int64
+        x = Tensor._make(x.array.astype(np.int64), False)
     if dim is not None:
         dim = _dim(dim, x.ndim, "prod")
     return Prod.apply(x, dim=dim, keepdim=bool(keepdim) and dim is not None)

@@ -13,7 +13,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError
-from chainrule.ops._util import operand, operands, sgn
+from chainrule.ops._util import floating, operand, operands, sgn
 from chainrule.tensor import Tensor
 
 
@@ -265,7 +265,7 @@ class Sign(_Flat):
 def _unary(op, x, float_only: bool = True) -> Tensor:
     x = operand(x)
     if float_only and x.dtype.kind != "f":
-        x = Tensor._make(x.numpy().astype(np.float32), False)  # PyTorch: int -> default float
+        x = floating(x)  # PyTorch: int -> the default float dtype
     if op in _ROUNDING and x.dtype.kind != "f":
         return Tensor._make(op.ufunc(x.numpy()), False)
     return op.apply(x)
@@ -321,7 +321,7 @@ def atan2(a, b) -> Tensor:
         '2.3562'
     """
     a, b = operands(a, b)
-    return Atan2.apply(a, b)
+    return Atan2.apply(floating(a), floating(b))
 
 
 def sinh(x) -> Tensor:
@@ -371,7 +371,8 @@ def nan_to_num(x, nan: float = 0.0, posinf: float | None = None, neginf: float |
     """
     x = operand(x)
     if x.dtype.kind != "f":
-        return x * 1  # integers and bools hold no NaN or infinity: a copy, as in PyTorch
+        # integers and bools hold no NaN or infinity: a copy of the same dtype, as in PyTorch
+        return Tensor._make(x.array.copy(), False)
     return NanToNum.apply(x, nan=nan, posinf=posinf, neginf=neginf)
 
 

@@ -8,7 +8,7 @@ from collections import namedtuple
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.ops._util import expand_reduced, normalize_axis, operand
+from chainrule.ops._util import expand_reduced, floating, normalize_axis, operand
 from chainrule.ops.shape import broadcast_to
 from chainrule.tensor import Tensor
 
@@ -145,6 +145,8 @@ def _reduce(op, x, axis, keepdims, dim, name):
 def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None) -> Tensor:  # noqa: A001
     """Sum over ``axis``/``dim`` (None: all; an int or a tuple); ``keepdim`` keeps them as 1s;
     ``dtype`` converts the input first, as PyTorch's ``sum(dtype=)``."""
+    if dtype is None and x.__class__ is Tensor and x.array.dtype.kind == "u":
+        dtype = "int64"  # PyTorch sums unsigned integers to int64 (NumPy: uint64)
     return _reduce(Sum, _as_dtype(x, dtype), axis, _keep(keepdims, keepdim), dim, "sum")
 
 
@@ -238,7 +240,7 @@ def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
 
 def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
     """ln Σ exp(x) over ``axis``/``dim``, stable for any finite input."""
-    return _reduce(LogSumExp, x, axis, _keep(keepdims, keepdim), dim, "logsumexp")
+    return _reduce(LogSumExp, floating(x), axis, _keep(keepdims, keepdim), dim, "logsumexp")
 
 
 def _correction(correction, unbiased, name) -> float:
