@@ -64,3 +64,42 @@ def test_relu_keeps_integer_dtypes_and_refuses_bool(name):
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     with pytest.raises(cr.errors.DTypeError, match="bool"):
         cr.relu(cr.tensor(DATA["bool"]))
+
+
+LOSSES = [
+    "MSELoss",
+    "L1Loss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "KLDivLoss",
+]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name", LOSSES)
+def test_a_float64_target_promotes_the_loss_where_pytorch_does(name):
+    """float32 input, float64 target: float64 loss for the losses PyTorch promotes (its
+    HuberLoss keeps float32, and so does ours); the input's gradient stays float32."""
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0.1, 0.9, (3, 4)).astype(np.float32)
+    b = rng.uniform(0.1, 0.9, (3, 4))
+    x = cr.tensor(a, requires_grad=True)
+    ours = getattr(cr.nn, name)()(x, cr.tensor(b, dtype="float64"))
+    theirs = getattr(torch.nn, name)()(torch.tensor(a), torch.tensor(b))
+    assert ours.dtype == str(theirs.dtype).removeprefix("torch."), name
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-6)
+    ours.backward()
+    assert x.grad.dtype == "float32"
+    functional = {
+        "MSELoss": "mse_loss",
+        "L1Loss": "l1_loss",
+        "SmoothL1Loss": "smooth_l1_loss",
+        "HuberLoss": "huber_loss",
+        "BCEWithLogitsLoss": "binary_cross_entropy_with_logits",
+        "CrossEntropyLoss": "cross_entropy",
+        "KLDivLoss": "kl_div",
+    }[name]
+    f = getattr(cr.nn.functional, functional)(cr.tensor(a), cr.tensor(b, dtype="float64"))
+    assert f.dtype == ours.dtype

@@ -19,6 +19,7 @@ from chainrule.ops.loss import (
     CrossEntropy,
     plain_class_indices,
 )
+from chainrule.ops.loss_common import _promoted
 from chainrule.ops.loss_regression import L1, MSE, Huber
 from chainrule.tensor import Tensor
 
@@ -158,7 +159,7 @@ class MSELoss(_Loss):
     mean_derivative = "2·(o − t)/n"
 
     def forward(self, input, target):
-        input = _as_float_tensor(input, "MSELoss", "input")
+        input = _promoted(_as_float_tensor(input, "MSELoss", "input"), target)
         target = _matching_target(input, target, "MSELoss")
         return _fused(MSE, input, target, self.reduction)
 
@@ -171,7 +172,7 @@ class L1Loss(_Loss):
     mean_derivative = "sign(o − t)/n"
 
     def forward(self, input, target):
-        input = _as_float_tensor(input, "L1Loss", "input")
+        input = _promoted(_as_float_tensor(input, "L1Loss", "input"), target)
         target = _matching_target(input, target, "L1Loss")
         return _fused(L1, input, target, self.reduction)
 
@@ -230,6 +231,8 @@ class SmoothL1Loss(HuberLoss):
         self.beta = self.delta
 
     def forward(self, input, target):
+        # PyTorch's SmoothL1Loss promotes a wider float target (its HuberLoss does not)
+        input = _promoted(_as_float_tensor(input, "SmoothL1Loss", "input"), target)
         return super().forward(input, target) / self.beta
 
 
@@ -322,7 +325,7 @@ class BCEWithLogitsLoss(_Loss):
         )
 
     def forward(self, input, target):
-        input = _as_float_tensor(input, "BCEWithLogitsLoss", "input")
+        input = _promoted(_as_float_tensor(input, "BCEWithLogitsLoss", "input"), target)
         target = _matching_target(input, target, "BCEWithLogitsLoss")
         buffers, reduction = self._buffers, self.reduction
         if buffers["weight"] is None and buffers["pos_weight"] is None and reduction in _REDUCTIONS:
@@ -407,7 +410,7 @@ class CrossEntropyLoss(_Loss):
         self.label_smoothing = float(label_smoothing)
 
     def forward(self, input, target):
-        input = _as_float_tensor(input, "CrossEntropyLoss", "input")
+        input = _promoted(_as_float_tensor(input, "CrossEntropyLoss", "input"), target)
         target = _class_target(input, target, "CrossEntropyLoss")
         z = input.array
         if (

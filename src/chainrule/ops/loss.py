@@ -18,6 +18,7 @@ from chainrule.ops.loss_common import (
     _float_input,
     _float_target,
     _graph_scale,
+    _promoted,
     _reduce_array,
     _same_shape,
     _spread,
@@ -149,6 +150,7 @@ def binary_cross_entropy_with_logits(
     name = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, name)
     input = _float_input(input, name)
+    input = _promoted(input, target)
     target = _float_target(target, input, name)
     _same_shape(input, target, name)
     dtype = input.array.dtype

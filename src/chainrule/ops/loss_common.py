@@ -21,6 +21,19 @@ def _check_reduction(reduction, loss: str) -> None:
 _float_input = float_operand  # the loss's input must hold floats, as an activation's does
 
 
+def _promoted(input: Tensor, target) -> Tensor:
+    """The input converted up to a wider float target's dtype (float32 input, float64 target:
+    the loss is float64, as PyTorch promotes); the conversion is differentiable, so the
+    input's gradient comes back in its own dtype. Otherwise the input itself."""
+    if (
+        isinstance(target, Tensor)
+        and target.array.dtype.kind == "f"
+        and target.array.dtype.itemsize > input.array.dtype.itemsize
+    ):
+        return input.astype(target.array.dtype)
+    return input
+
+
 def _float_target(target, like: Tensor, loss: str) -> Tensor:
     """The target as a tensor of the input's dtype (a differentiable cast if it needs grad)."""
     if isinstance(target, Tensor):

@@ -13,6 +13,7 @@ from chainrule.ops.loss_common import (
     _float_input,
     _float_target,
     _graph_scale,
+    _promoted,
     _reduce_array,
     _spread,
     _weight_array,
@@ -290,6 +291,7 @@ def cross_entropy(
         )
     target_shape = target.array.shape if isinstance(target, Tensor) else np.shape(target)
     if target_shape == input.array.shape:  # class probabilities
+        input = _promoted(input, target)
         target = _float_target(target, input, name)
         count = input.array.size // max(n_classes, 1)
         w = (

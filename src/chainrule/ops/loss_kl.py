@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.ops.loss_common import _float_input, _float_target, _same_shape
+from chainrule.ops.loss_common import _float_input, _float_target, _promoted, _same_shape
 from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("mean", "batchmean", "sum", "none")
@@ -80,6 +80,7 @@ def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> 
     if reduction not in _REDUCTIONS:
         raise ValueError(f"kl_div: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     input = _float_input(input, "kl_div")
+    input = _promoted(input, target)
     target = _float_target(target, input, "kl_div")
     _same_shape(input, target, "kl_div")
     return KLDiv.apply(input, target, reduction=reduction, log_target=bool(log_target))

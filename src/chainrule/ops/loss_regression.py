@@ -16,6 +16,7 @@ from chainrule.ops.loss_common import (
     _check_reduction,
     _float_input,
     _float_target,
+    _promoted,
     _reduce_array,
     _same_shape,
     _upstream,
@@ -119,6 +120,8 @@ def _graph_upstream(grad: Tensor, reduction: str, count: int) -> Tensor:
 def _checked(input, target, reduction, name):
     _check_reduction(reduction, name)
     input = _float_input(input, name)
+    if name != "huber_loss":  # PyTorch's huber_loss keeps the input's dtype; the others promote
+        input = _promoted(input, target)
     target = _float_target(target, input, name)
     _same_shape(input, target, name)
     return input, target
@@ -202,4 +205,5 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) ->
         raise ValueError(f"smooth_l1_loss: beta must be a number ≥ 0, got {beta!r}")
     if beta == 0:
         return l1_loss(input, target, reduction)
+    input = _promoted(_float_input(input, "smooth_l1_loss"), target)  # it promotes (huber: not)
     return huber_loss(input, target, reduction, delta=beta) / float(beta)
