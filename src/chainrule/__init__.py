@@ -163,6 +163,7 @@ _LAZY = {
     **{name: ("chainrule.ops.shape", name) for name in ("chunk", "flip")},
     "norm": ("chainrule.ops.norm", "norm"),
     **{name: ("chainrule.ops.reduce", name) for name in ("var_mean", "std_mean")},
+    **{name: ("chainrule.ops.reduce", name) for name in ("nansum", "nanmean")},
     **{name: ("chainrule.ops.sorting", name) for name in ("sort", "argsort", "topk")},
     **{name: ("chainrule.ops", name) for name in ("floor_divide", "remainder")},
     **{name: ("chainrule.ops.shape", name) for name in ("roll", "tile", "tril", "triu")},

@@ -342,6 +342,12 @@ class TensorMethods:
     def chunk(self, chunks, dim=0):
         return _shape.chunk(self, chunks, dim=dim)
 
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        return _reduce.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        return _reduce.nanmean(self, dim, keepdim, dtype=dtype)
+
     def view_as(self, other):
         return self.view(*other.shape)
 
@@ -528,7 +534,7 @@ for _name, _hint in _NOT_SUPPORTED.items():
 _REPLACES = ("to", "float", "double")
 # bound by _bind(): they import Tensor themselves
 _creation = _ops = _indexing = _math = _shape = _norm = _predicates = _sorting = _matmul = None
-_diagonal = _selection = _linalg_extra = _cumulative = None
+_diagonal = _selection = _linalg_extra = _cumulative = _reduce = None
 
 
 def _bind() -> None:
@@ -536,7 +542,7 @@ def _bind() -> None:
     the methods call, and lets the methods above win over Tensor's own older ``to``, ``float``
     and ``double`` (no device, always a copy) until tensor.py drops them."""
     global _creation, _ops, _indexing, _math, _shape, _norm, _predicates, _sorting, _matmul
-    global _diagonal, _selection, _linalg_extra, _cumulative
+    global _diagonal, _selection, _linalg_extra, _cumulative, _reduce
     from chainrule import creation as _creation
     from chainrule import ops as _ops
     from chainrule.ops import cumulative as _cumulative
@@ -544,6 +550,7 @@ def _bind() -> None:
     from chainrule.ops import indexing as _indexing
     from chainrule.ops import linalg_extra as _linalg_extra
     from chainrule.ops import math as _math
+    from chainrule.ops import reduce as _reduce
     from chainrule.ops import selection as _selection
 
     _matmul = importlib.import_module("chainrule.ops.matmul")  # ops.matmul is also a function

@@ -288,3 +288,30 @@ def test_mixed_dtypes_are_refused_where_pytorch_refuses(call, dtypes):
         )
     with pytest.raises(cr.errors.DTypeError):
         call(cr, cr.tensor(a, dtype=dtypes[0]), cr.tensor(b, dtype=dtypes[1]))
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_nansum_and_nanmean_match_pytorch_with_gradients(dim, keepdim):
+    x = np.array([[1.5, np.nan, -2.0], [0.5, 3.0, np.nan]], np.float32)
+    for name in ("nansum", "nanmean"):
+        ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        kwargs = {} if dim is None else {"dim": dim, "keepdim": keepdim}
+        o, t = getattr(ours, name)(**kwargs), getattr(theirs, name)(**kwargs)
+        np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=1e-6)
+        assert o.dtype == "float32"
+        o.sum().backward()
+        t.sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6)
+
+
+def test_nanmean_of_an_all_nan_slice_is_nan_quietly():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = cr.nanmean(cr.tensor([[1.0, float("nan")], [float("nan"), float("nan")]]), dim=1)
+    assert out.numpy()[0] == 1.0 and np.isnan(out.numpy()[1])
+    with pytest.raises(cr.errors.DTypeError):
+        cr.nanmean(cr.tensor([1, 2]))
+    assert cr.nansum(cr.tensor([1, 2])).item() == 3

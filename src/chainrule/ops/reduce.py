@@ -8,6 +8,7 @@ from collections import namedtuple
 import numpy as np
 
 from chainrule.autograd.function import Function
+from chainrule.errors import DTypeError
 from chainrule.ops._util import expand_reduced, floating, normalize_axis, operand
 from chainrule.ops.shape import broadcast_to
 from chainrule.tensor import Tensor
@@ -326,3 +327,34 @@ def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
     axis = dim if dim is not None else axis
     keep = _keep(keepdims, keepdim)
     return Tensor._make(np.asarray(np.argmin(x.array, axis=axis, keepdims=keep)), False)
+
+
+def nansum(x, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The sum with NaN counted as zero, as ``torch.nansum``; a NaN's gradient is 0.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nansum(cr.tensor([1.0, float("nan"), 2.0])).item()
+        3.0
+    """
+    from chainrule.ops.elementwise import where
+
+    x = _as_dtype(x, dtype)
+    x = operand(x)
+    if x.array.dtype.kind != "f":
+        return sum(x, dim=dim, keepdim=keepdim)
+    nan = Tensor._make(np.isnan(x.array), False)
+    zero = Tensor._make(np.zeros((), x.array.dtype), False)
+    return sum(where(nan, zero, x), dim=dim, keepdim=keepdim)
+
+
+def nanmean(x, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The mean of the elements that are not NaN, as ``torch.nanmean`` (NaN where all are)."""
+    x = operand(_as_dtype(x, dtype))
+    if x.array.dtype.kind != "f":
+        raise DTypeError(f"nanmean needs a floating-point tensor (as PyTorch), got {x.array.dtype}")
+    axes = normalize_axis(None, dim, x.array.ndim, "nanmean")
+    count = np.sum(~np.isnan(x.array), axis=axes, keepdims=bool(keepdim)).astype(x.array.dtype)
+    count = np.where(count == 0, np.nan, count).astype(x.array.dtype)  # all NaN: NaN, no warning
+    # (its elements' gradient is 0 here; PyTorch's is NaN, from 0·NaN in its nansum backward)
+    return nansum(x, dim=dim, keepdim=keepdim) / Tensor._make(count, False)
