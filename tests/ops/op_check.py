@@ -119,3 +119,10 @@ def check_case(c: Case, dtype: str) -> None:
             for i, a in enumerate(make_inputs(c))
         ]
         cr.gradcheck(c.ours, *checked, atol=1e-6, rtol=1e-5)
+
+
+def same_as_torch(ours, theirs) -> None:
+    """One chainrule result equals one PyTorch result exactly: same dtype, same values."""
+    a, b = np.asarray(ours.numpy()), theirs.numpy()
+    assert a.dtype == b.dtype, (a.dtype, b.dtype)
+    np.testing.assert_array_equal(a, b)

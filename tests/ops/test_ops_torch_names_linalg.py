@@ -4,7 +4,7 @@ PyTorch (values, dtypes, gradients) and float64 finite differences."""
 
 import numpy as np
 import pytest
-from op_check import away_from_zero, case, check_case, ids
+from op_check import away_from_zero, case, check_case, ids, same_as_torch
 
 import chainrule as cr
 
@@ -187,12 +187,6 @@ def test_op_matches_torch(c, dtype):
     check_case(c, dtype)
 
 
-def _same(ours, theirs):
-    a, b = np.asarray(ours.numpy()), theirs.numpy()
-    assert a.dtype == b.dtype, (a.dtype, b.dtype)
-    np.testing.assert_array_equal(a, b)
-
-
 def _grads(ours_fn, theirs_fn, *arrays):
     ours = [cr.tensor(a, dtype="float64", requires_grad=True) for a in arrays]
     theirs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
@@ -233,15 +227,15 @@ def test_cumprod_gradient_through_zeros_is_pytorchs(values):
 
 def test_cumprod_dtypes_follow_pytorch():
     for data, dtype in (([1, 2, 3], "int32"), ([True, False], "bool"), ([2, 3], "int64")):
-        _same(
+        same_as_torch(
             cr.cumprod(cr.tensor(data, dtype=dtype), 0),
             torch.cumprod(torch.tensor(data, dtype=getattr(torch, dtype)), 0),
         )
-    _same(
+    same_as_torch(
         cr.tensor([1, 2]).cumprod(0, dtype="float64"),
         torch.tensor([1, 2]).cumprod(0, dtype=torch.float64),
     )
-    _same(cr.cumprod(cr.tensor(3.0), 0), torch.cumprod(torch.tensor(3.0), 0))
+    same_as_torch(cr.cumprod(cr.tensor(3.0), 0), torch.cumprod(torch.tensor(3.0), 0))
 
 
 def test_addmm_ignores_nan_input_when_beta_is_0_as_pytorch():
@@ -251,12 +245,12 @@ def test_addmm_ignores_nan_input_when_beta_is_0_as_pytorch():
     ours = cr.addmm(cr.tensor(bias), cr.tensor(a), cr.tensor(b), beta=0)
     theirs = torch.addmm(torch.tensor(bias), torch.tensor(a), torch.tensor(b), beta=0)
     assert np.isfinite(ours.numpy()).all()
-    _same(ours, theirs)
+    same_as_torch(ours, theirs)
     # and a NaN in a factor is ignored when alpha is 0
     a[0, 0] = np.nan
     ours = cr.addmm(cr.ones(2, 2), cr.tensor(a), cr.tensor(b), alpha=0.0)
     theirs = torch.addmm(torch.ones(2, 2), torch.tensor(a), torch.tensor(b), alpha=0.0)
-    _same(ours, theirs)
+    same_as_torch(ours, theirs)
     # the ignored term's gradient is 0 (a tensor of zeros, as PyTorch's)
     (gb, ga, _), (tb, ta, _) = _grads(
         lambda i, x, y: cr.addmm(i, x, y, beta=0),
@@ -271,16 +265,16 @@ def test_addmm_ignores_nan_input_when_beta_is_0_as_pytorch():
 
 def test_integer_addmm_and_addcmul_match_pytorch_and_refuse_fractions():
     i, a, b = [[1, 2]], [[1, 2], [3, 4]], [[1, 0], [2, 1]]
-    _same(
+    same_as_torch(
         cr.addmm(cr.tensor(i), cr.tensor(a), cr.tensor(b), beta=2, alpha=3),
         torch.addmm(torch.tensor(i), torch.tensor(a), torch.tensor(b), beta=2, alpha=3),
     )
-    _same(
+    same_as_torch(
         cr.addcmul(cr.tensor([1, 2]), cr.tensor([3, 4]), cr.tensor([5, 6]), value=2),
         torch.addcmul(torch.tensor([1, 2]), torch.tensor([3, 4]), torch.tensor([5, 6]), value=2),
     )
     # float input, integer factors: promoted first, as PyTorch
-    _same(
+    same_as_torch(
         cr.addcdiv(cr.tensor([1.0, 2.0]), cr.tensor([3, 4]), cr.tensor([2.0, 8.0])),
         torch.addcdiv(torch.tensor([1.0, 2.0]), torch.tensor([3, 4]), torch.tensor([2.0, 8.0])),
     )
@@ -319,19 +313,19 @@ def test_cdist_large_inputs_match_pytorchs_matmul_formula_within_rounding():
 def test_searchsorted_matches_pytorch(right):
     seq = [1.0, 2.0, 2.0, 3.0]
     values = [[2.0, 0.0, 3.0], [5.0, 1.0, 2.5]]
-    _same(
+    same_as_torch(
         cr.searchsorted(cr.tensor(seq), cr.tensor(values), right=right),
         torch.searchsorted(torch.tensor(seq), torch.tensor(values), right=right),
     )
     side = "right" if right else "left"
     rows = [[1.0, 2.0, 2.0], [0.0, 4.0, 4.0]]
-    _same(
+    same_as_torch(
         cr.searchsorted(cr.tensor(rows), cr.tensor([[2.0, 3.0], [4.0, -1.0]]), side=side),
         torch.searchsorted(torch.tensor(rows), torch.tensor([[2.0, 3.0], [4.0, -1.0]]), side=side),
     )
     # NaN goes where PyTorch's comparisons put it (NumPy's searchsorted differs here)
     nan_seq, nan_values = [1.0, float("nan")], [2.0, float("nan"), 0.0]
-    _same(
+    same_as_torch(
         cr.searchsorted(cr.tensor(nan_seq), cr.tensor(nan_values), right=right),
         torch.searchsorted(torch.tensor(nan_seq), torch.tensor(nan_values), right=right),
     )
@@ -339,12 +333,12 @@ def test_searchsorted_matches_pytorch(right):
 
 def test_searchsorted_scalars_dtypes_and_sorter():
     seq = cr.tensor([1, 3, 5])
-    _same(cr.searchsorted(seq, 3), torch.searchsorted(torch.tensor([1, 3, 5]), 3))
-    _same(
+    same_as_torch(cr.searchsorted(seq, 3), torch.searchsorted(torch.tensor([1, 3, 5]), 3))
+    same_as_torch(
         cr.searchsorted(seq, cr.tensor([2.5, 3.0]), out_int32=True),
         torch.searchsorted(torch.tensor([1, 3, 5]), torch.tensor([2.5, 3.0]), out_int32=True),
     )
-    _same(
+    same_as_torch(
         cr.searchsorted(cr.tensor([5.0, 1.0, 3.0]), cr.tensor([2.0]), sorter=cr.tensor([1, 2, 0])),
         torch.searchsorted(
             torch.tensor([5.0, 1.0, 3.0]), torch.tensor([2.0]), sorter=torch.tensor([1, 2, 0])
@@ -367,14 +361,14 @@ def test_searchsorted_scalars_dtypes_and_sorter():
 )
 def test_mode_picks_the_smallest_most_frequent_value_at_its_last_index_as_pytorch(values):
     ours, theirs = cr.tensor(values).mode(), torch.tensor(values).mode()
-    _same(ours.values, theirs.values)
-    _same(ours.indices, theirs.indices)
+    same_as_torch(ours.values, theirs.values)
+    same_as_torch(ours.indices, theirs.indices)
 
 
 def test_mode_along_a_dim_values_always_match_pytorch():
     data = np.random.default_rng(0).integers(0, 5, (6, 40))
     ours, theirs = cr.mode(cr.tensor(data), 1), torch.mode(torch.tensor(data), 1)
-    _same(ours.values, theirs.values)
+    same_as_torch(ours.values, theirs.values)
     # beyond 16 elements PyTorch's index is any occurrence; chainrule's is the last one
     rows = np.arange(6)
     assert (data[rows, ours.indices.numpy()] == ours.values.numpy()).all()
@@ -383,11 +377,13 @@ def test_mode_along_a_dim_values_always_match_pytorch():
 
 
 def test_repeat_interleave_counts_only_and_output_size():
-    _same(
+    same_as_torch(
         cr.repeat_interleave(cr.tensor([2, 0, 1])), torch.repeat_interleave(torch.tensor([2, 0, 1]))
     )
-    _same(cr.repeat_interleave(cr.tensor(5.0), 3), torch.repeat_interleave(torch.tensor(5.0), 3))
-    _same(
+    same_as_torch(
+        cr.repeat_interleave(cr.tensor(5.0), 3), torch.repeat_interleave(torch.tensor(5.0), 3)
+    )
+    same_as_torch(
         cr.tensor([[1, 2]]).repeat_interleave(cr.tensor([3]), dim=0, output_size=3),
         torch.tensor([[1, 2]]).repeat_interleave(torch.tensor([3]), dim=0, output_size=3),
     )

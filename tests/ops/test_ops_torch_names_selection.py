@@ -4,7 +4,7 @@ type_as, against PyTorch (values, dtypes, gradients) and float64 finite differen
 
 import numpy as np
 import pytest
-from op_check import case, check_case, ids
+from op_check import case, check_case, ids, same_as_torch
 
 import chainrule as cr
 
@@ -112,12 +112,6 @@ def test_op_matches_torch(c, dtype):
     check_case(c, dtype)
 
 
-def _same(ours, theirs):
-    a, b = np.asarray(ours.numpy()), theirs.numpy()
-    assert a.dtype == b.dtype, (a.dtype, b.dtype)
-    np.testing.assert_array_equal(a, b)
-
-
 @pytest.mark.parametrize(
     "values",
     [
@@ -129,9 +123,9 @@ def _same(ours, theirs):
 )
 def test_median_is_the_lower_middle_and_nan_wins_as_in_pytorch(values):
     ours, theirs = cr.tensor(values).median(0), torch.tensor(values).median(0)
-    _same(ours.values, theirs.values)
-    _same(ours.indices, theirs.indices)
-    _same(cr.median(cr.tensor(values)), torch.median(torch.tensor(values)))
+    same_as_torch(ours.values, theirs.values)
+    same_as_torch(ours.indices, theirs.indices)
+    same_as_torch(cr.median(cr.tensor(values)), torch.median(torch.tensor(values)))
 
 
 def test_median_of_an_empty_tensor_is_nan_and_empty_dim_raises():
@@ -150,30 +144,30 @@ def test_unique_matches_pytorch(inverse, counts):
         ours if isinstance(ours, tuple) else [ours],
         theirs if isinstance(theirs, tuple) else [theirs],
     ):
-        _same(a, b)
+        same_as_torch(a, b)
 
 
 def test_unique_along_a_dim_gives_distinct_rows():
     data = [[1, 2], [0, 5], [1, 2]]
-    _same(cr.tensor(data).unique(dim=0), torch.tensor(data).unique(dim=0))
+    same_as_torch(cr.tensor(data).unique(dim=0), torch.tensor(data).unique(dim=0))
 
 
 @pytest.mark.parametrize("data", [[[0, 1], [2, 0]], [0.0, 1.0, -2.0], 3.0, [[False, True]]])
 def test_nonzero_and_argwhere_match_pytorch(data):
-    _same(cr.tensor(data).nonzero(), torch.tensor(data).nonzero())
-    _same(cr.argwhere(cr.tensor(data)), torch.argwhere(torch.tensor(data)))
+    same_as_torch(cr.tensor(data).nonzero(), torch.tensor(data).nonzero())
+    same_as_torch(cr.argwhere(cr.tensor(data)), torch.argwhere(torch.tensor(data)))
     for a, b in zip(
         cr.nonzero(cr.tensor(data), as_tuple=True), torch.nonzero(torch.tensor(data), as_tuple=True)
     ):
-        _same(a, b)
+        same_as_torch(a, b)
 
 
 def test_bincount_counts_and_weights_with_pytorchs_dtypes():
     x = [0, 1, 1, 4]
-    _same(cr.bincount(cr.tensor(x)), torch.bincount(torch.tensor(x)))
-    _same(cr.tensor(x).bincount(minlength=7), torch.tensor(x).bincount(minlength=7))
+    same_as_torch(cr.bincount(cr.tensor(x)), torch.bincount(torch.tensor(x)))
+    same_as_torch(cr.tensor(x).bincount(minlength=7), torch.tensor(x).bincount(minlength=7))
     for w in ([0.5, 1.0, 2.0, 0.25], [1, 2, 3, 4]):
-        _same(
+        same_as_torch(
             cr.bincount(cr.tensor(x), cr.tensor(w)),
             torch.bincount(torch.tensor(x), torch.tensor(w)),
         )
@@ -186,12 +180,14 @@ def test_bincount_counts_and_weights_with_pytorchs_dtypes():
 @pytest.mark.parametrize("op", ["logical_and", "logical_or", "logical_xor"])
 def test_logical_ops_match_pytorch(op):
     a, b = [0.0, 1.0, 2.0, 0.0], [1, 0, 3, 0]
-    _same(
+    same_as_torch(
         getattr(cr, op)(cr.tensor(a), cr.tensor(b)),
         getattr(torch, op)(torch.tensor(a), torch.tensor(b)),
     )
-    _same(getattr(cr.tensor(a), op)(cr.tensor(b)), getattr(torch.tensor(a), op)(torch.tensor(b)))
-    _same(cr.logical_not(cr.tensor(a)), torch.logical_not(torch.tensor(a)))
+    same_as_torch(
+        getattr(cr.tensor(a), op)(cr.tensor(b)), getattr(torch.tensor(a), op)(torch.tensor(b))
+    )
+    same_as_torch(cr.logical_not(cr.tensor(a)), torch.logical_not(torch.tensor(a)))
 
 
 def test_diagonal_is_a_writable_view_as_in_pytorch():
@@ -199,7 +195,7 @@ def test_diagonal_is_a_writable_view_as_in_pytorch():
     with cr.no_grad():
         ours.diagonal(1).fill_(-1.0)
     theirs.diagonal(1).fill_(-1.0)
-    _same(ours, theirs)
+    same_as_torch(ours, theirs)
     # diag of a matrix is a copy in both
     d = cr.diag(ours)
     with cr.no_grad():
@@ -237,11 +233,11 @@ def test_edge_inputs_answer_or_refuse_as_pytorch():
     # a 0-d tensor has a median along dim 0 or -1
     for dim in (0, -1):
         ours, theirs = cr.tensor(2.5).median(dim), torch.tensor(2.5).median(dim)
-        _same(ours.values, theirs.values)
-        _same(ours.indices, theirs.indices)
+        same_as_torch(ours.values, theirs.values)
+        same_as_torch(ours.indices, theirs.indices)
     # bools: diff is "unequal neighbours"; median, bincount, searchsorted and lerp refuse
     flags = [True, False, False, True]
-    _same(cr.diff(cr.tensor(flags)), torch.diff(torch.tensor(flags)))
+    same_as_torch(cr.diff(cr.tensor(flags)), torch.diff(torch.tensor(flags)))
     for call in (
         lambda L: L.median(L.tensor(flags)),
         lambda L: L.bincount(L.tensor(flags)),

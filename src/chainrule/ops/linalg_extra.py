@@ -13,7 +13,7 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
-from chainrule.ops._util import operand, operands
+from chainrule.ops._util import check_broadcast, operand, operands
 from chainrule.ops.shape import _one_axis
 from chainrule.tensor import Tensor
 
@@ -58,7 +58,6 @@ def _scaled_sum(op: str, bias: Tensor, product: Tensor, beta, alpha) -> Tensor:
     """beta·bias + alpha·product, with PyTorch's (BLAS's) rule that a factor of 0 drops its
     term entirely: beta = 0 ignores ``bias`` even where it is NaN, alpha = 0 the product."""
     try:
-        np.broadcast_shapes(bias.shape, product.shape)
         if np.broadcast_shapes(bias.shape, product.shape) != product.shape:
             raise ValueError
     except ValueError:
@@ -217,12 +216,7 @@ def cross(a, b, dim=None) -> Tensor:
             f"cross: dimension {dim} must have length 3 in both inputs, got shapes {a.shape} "
             f"and {b.shape}"
         )
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ShapeError(
-            f"cross: shapes {a.shape} and {b.shape} do not broadcast together"
-        ) from None
+    check_broadcast("cross", a.array, b.array)
     head = (slice(None),) * axis
     a0, a1, a2 = (a[head + (i,)] for i in range(3))
     b0, b1, b2 = (b[head + (i,)] for i in range(3))

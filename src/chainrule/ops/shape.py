@@ -348,7 +348,7 @@ def _tensors(tensors, op) -> list:
     dtype = arrays[0].dtype
     for a in arrays[1:]:
         if a.dtype != dtype:
-            dtype = _dtype.result_type(np.empty((1,), dtype), a.reshape(-1)[:1])
+            dtype = _dtype.result_type(np.empty(1, dtype), np.empty(1, a.dtype))  # PyTorch's rule
     if any(a.dtype != dtype for a in arrays):
         tensors = [t if t.array.dtype == dtype else t.to(dtype) for t in tensors]
     return tensors
