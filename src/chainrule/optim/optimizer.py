@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule._blas import axpy
+from chainrule._blas import MIN_SIZE, axpy
 from chainrule.autograd.grad_mode import enable_grad
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.tensor import Tensor
@@ -304,7 +304,7 @@ def effective_grad(
     ``grad`` itself is never modified: it belongs to the user.
     """
     if weight_decay != 0:
-        if not maximize:
+        if not maximize and data.size >= MIN_SIZE:
             # ∇ + λ·θ rounded once where BLAS can (chainrule._blas), as grad.add(θ, alpha=λ)
             np.copyto(out, grad)
             if axpy(weight_decay, data, out):

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from chainrule._blas import axpy
+from chainrule._blas import MIN_SIZE, axpy
 from chainrule.optim.optimizer import Optimizer, check_min, check_number, effective_grad
 
 
@@ -119,8 +119,9 @@ class SGD(Optimizer):
                         elif not axpy(1.0 - dampening, g, buf):
                             buf += np.multiply(g, 1.0 - dampening, out=update)
                     if group["nesterov"]:
-                        np.copyto(update, g)
-                        if not axpy(momentum, buf, update):
+                        if buf.size >= MIN_SIZE:  # g + μ·b rounded once where BLAS can
+                            np.copyto(update, g)
+                        if buf.size < MIN_SIZE or not axpy(momentum, buf, update):
                             np.add(g, np.multiply(buf, momentum, out=update), out=update)
                         g = update
                     else:
