@@ -24,16 +24,25 @@ from benchmarks.worker import IMPLS
 
 
 def _runner(impl_name: str, case):
-    impl = importlib.import_module(IMPLS[impl_name])
+    # "chainrule-openblas", "compiled-openblas": the same step with the MKL route off (an A/B
+    # of the optional mkl wheel in one process; see src/chainrule/_mkl.py)
+    base_name, _, variant = impl_name.partition("-")
+    impl = importlib.import_module(IMPLS[base_name])
     batches = cases.make_batches(case, n_batches=8)
     step = impl.build_mlp_step(case, cases.init_params(case.sizes), batches)
     it = itertools.cycle(batches)
+    matmul = importlib.import_module("chainrule.ops.matmul")  # the module, not the function
+    mkl_on = matmul._MKL_ON and variant != "openblas"
 
     def run(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            step(*next(it))
-        return (time.perf_counter() - start) / n
+        saved, matmul._MKL_ON = matmul._MKL_ON, mkl_on
+        try:
+            start = time.perf_counter()
+            for _ in range(n):
+                step(*next(it))
+            return (time.perf_counter() - start) / n
+        finally:
+            matmul._MKL_ON = saved
 
     return run
 
@@ -67,9 +76,10 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="BLAS and PyTorch threads")
     args = parser.parse_args(argv)
     impls = args.impls.split(",")
-    unknown = [name for name in impls if name not in IMPLS]
+    known = set(IMPLS) | {"chainrule-openblas", "compiled-openblas"}
+    unknown = [name for name in impls if name not in known]
     if unknown or len(impls) < 2:
-        parser.error(f"--impls: two or more of {', '.join(IMPLS)}; unknown: {unknown}")
+        parser.error(f"--impls: two or more of {', '.join(sorted(known))}; unknown: {unknown}")
     if args.threads is not None:
         from threadpoolctl import threadpool_limits
 

@@ -63,6 +63,8 @@ def _machine_lines(results) -> list[str]:
         f"- OPENBLAS_* in the environment: {m['openblas_env'] or 'none'}; in the benchmark "
         f"processes: {m['openblas_env_in_workers'] or 'none'}"
     )
+    if m.get("mkl_route"):
+        lines.append(f"- chainrule's MKL route for large matrix products: {m['mkl_route']}")
     api = _chainrule_api(results)
     if api:
         lines.append(f"- chainrule code path: {api}")

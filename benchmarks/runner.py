@@ -136,6 +136,7 @@ def machine_info(env: dict) -> dict:
         "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
         "openblas_env_in_workers": {k: v for k, v in env.items() if k.startswith("OPENBLAS")},
         "load_before": os.getloadavg(),
+        "mkl_route": _mkl_route(env),
     }
     for module in ("chainrule", "torch", "sklearn", "threadpoolctl", "jax"):
         try:
@@ -143,6 +144,17 @@ def machine_info(env: dict) -> dict:
         except ImportError:
             info[module] = None
     return info
+
+
+def _mkl_route(env: dict) -> str:
+    """Whether chainrule's large products go through MKL (src/chainrule/_mkl.py) in the workers."""
+    from chainrule import _mkl
+
+    if env.get("CHAINRULE_MKL", os.environ.get("CHAINRULE_MKL")) == "0":
+        return "off (CHAINRULE_MKL=0)"
+    if not _mkl.available():
+        return "off (the mkl wheel is not installed)"
+    return "on with one BLAS thread (the mkl wheel is installed)"
 
 
 def _cpu_model() -> str:
