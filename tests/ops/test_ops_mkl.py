@@ -85,7 +85,7 @@ def test_linear_and_matmul_gradients_agree_with_and_without_mkl(dtype, monkeypat
 
     def run(mkl_on):
         monkeypatch.setattr(matmul_module, "_MKL_ON", mkl_on)
-        x, w, b = (cr.tensor(v, requires_grad=True) for v in (x0, w0, b0))
+        x, w, b = (cr.tensor(v, requires_grad=True, dtype=dtype) for v in (x0, w0, b0))
         with threadpool_limits(1, user_api="blas"):
             out = cr.nn.functional.linear(x, w, b)
             (out.tanh() @ w).square().sum().backward()

@@ -151,7 +151,8 @@ def _backward_of_leaf(root, grad: np.ndarray, sink) -> None:
         _accumulate_leaf(root, grad, None)
 
 
-def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:
+def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  # one loop, long:
+    # a helper call per op would cost more than the rest of a small op's hand-off.
     """Fill ``.grad`` of every leaf that ``root`` depends on (see Tensor.backward).
 
     With a ``sink`` (see :func:`chainrule.autograd.grad`), gradients go to the sink instead:
@@ -163,73 +164,107 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:
     if root_fn is None:
         _backward_of_leaf(root, grad, sink)
         return
-    order = topological_order(root_fn)
-    # Leaves with hooks get their gradient's parts summed, then hooks run once (autograd.hooks).
-    pending = _hooks.plan(order) if _hooks.LEAF_HOOKS else None
+    # Leaves with hooks get their gradient's parts summed, then hooks run once (autograd.hooks):
+    # that needs every op up front. Otherwise the walk starts down the chain from the root and
+    # finds the order as it goes (see below).
+    rest = pending = None
+    if _hooks.LEAF_HOOKS:
+        rest = topological_order(root_fn)
+        pending = _hooks.plan(rest)
     if pending is not None:
 
         def finish(leaf, leaf_hooks, total):
             _hooks.finish_leaf(leaf, leaf_hooks, total, _accumulate_leaf, sink)
 
+    # While each op reads at most one other op's output (an MLP, its loss), the ops form a
+    # chain and each one's gradient is complete once its one consumer is done: walk it op by
+    # op, the next op found among the parents already read to hand gradients back. The first
+    # op that reads two switches to the depth-first order of what is left (``rest``), which
+    # is the order topological_order would give. Same order, one pass instead of two.
     root_fn.grad_out = grad
     clock = _CLOCK[0]  # in-place writes so far: an op recorded before a later one is checked
-    for fn in order:
+    fn = root_fn
+    position = 0
+    if rest is not None:
+        fn = rest[0]
+    while fn is not None:
+        if fn.freed:
+            raise GraphError(_FREED_MESSAGE)
         grad = fn.grad_out
+        following = None  # the one op whose output this op read, while the walk is a chain
         if grad is None:  # the op's output did not influence root
             if pending is not None:
                 _hooks.skipped(fn, pending, finish)
+            if rest is None:
+                for parent in fn.parents:
+                    ctx = parent._ctx
+                    if ctx is not None and ctx is not following:
+                        if following is not None:
+                            rest = _depth_first_order(fn)
+                            break
+                        following = ctx
             if not retain_graph:
                 fn.release()
-            continue
-        if fn.epoch != clock:
-            check_saved_inputs(fn)
-        retained = fn.retained  # hooks and retain_grad() of the op's output (autograd.hooks)
-        if retained is not None:
-            grad = retained.see(grad)
-        if sink is not None:
-            sink.op(fn, grad)
-        # An index into the op's results and flags, not zip() over three sequences: the zip
-        # object and its tuples cost more than the rest of a small op's hand-off.
-        grads_in = fn.backward(grad)
-        needs_grad = fn.needs_grad
-        exact = fn.grads_match_inputs
-        i = 0
-        for parent in fn.parents:
-            grad_in = grads_in[i]
-            if grad_in is not None and needs_grad[i]:
-                if not exact and grad_in.shape != parent.array.shape:
-                    grad_in = sum_to_shape(grad_in, parent.array.shape)
-                ctx = parent._ctx
-                if ctx is not None:
-                    if ctx.grad_out is None:
-                        ctx.grad_out = grad_in
-                    else:
-                        ctx.grad_out = ctx.grad_out + grad_in
-                elif pending is not None and parent in pending:
-                    _hooks.arrive(parent, grad_in, grad, pending, finish)
-                elif sink is not None:
-                    sink.leaf(parent, grad_in)
-                elif (
-                    parent.grad_array is None
-                    and grad_in.base is None
-                    and grad_in is not grad
-                    and grad_in.dtype == parent.array.dtype
-                ):
-                    parent.grad_array = grad_in  # _accumulate_leaf's common case, one call sooner
-                else:
-                    _accumulate_leaf(parent, grad_in, grad)
-            elif pending is not None and needs_grad[i] and parent in pending:
-                _hooks.arrive(parent, None, None, pending, finish)  # a part that never came
-            i += 1
-        if retain_graph:
-            fn.grad_out = None
         else:
-            # Function.release, inlined: free saved arrays, links to inputs and grad_out.
-            state = fn.__dict__
-            state.clear()
-            state["freed"] = True
+            if fn.epoch != clock:
+                check_saved_inputs(fn)
+            retained = fn.retained  # hooks and retain_grad() of the op's output
             if retained is not None:
-                fn.retained = retained
+                grad = retained.see(grad)
+            if sink is not None:
+                sink.op(fn, grad)
+            # An index into the op's results and flags, not zip() over three sequences: the zip
+            # object and its tuples cost more than the rest of a small op's hand-off.
+            grads_in = fn.backward(grad)
+            needs_grad = fn.needs_grad
+            exact = fn.grads_match_inputs
+            i = 0
+            for parent in fn.parents:
+                ctx = parent._ctx
+                if ctx is not None and rest is None and ctx is not following:
+                    if following is None:
+                        following = ctx
+                    else:
+                        rest = _depth_first_order(fn)
+                grad_in = grads_in[i]
+                if grad_in is not None and needs_grad[i]:
+                    if not exact and grad_in.shape != parent.array.shape:
+                        grad_in = sum_to_shape(grad_in, parent.array.shape)
+                    if ctx is not None:
+                        if ctx.grad_out is None:
+                            ctx.grad_out = grad_in
+                        else:
+                            ctx.grad_out = ctx.grad_out + grad_in
+                    elif pending is not None and parent in pending:
+                        _hooks.arrive(parent, grad_in, grad, pending, finish)
+                    elif sink is not None:
+                        sink.leaf(parent, grad_in)
+                    elif (
+                        parent.grad_array is None
+                        and grad_in.base is None
+                        and grad_in is not grad
+                        and grad_in.dtype == parent.array.dtype
+                    ):
+                        parent.grad_array = grad_in  # _accumulate_leaf's common case, sooner
+                    else:
+                        _accumulate_leaf(parent, grad_in, grad)
+                elif pending is not None and needs_grad[i] and parent in pending:
+                    _hooks.arrive(parent, None, None, pending, finish)  # a part that never came
+                i += 1
+            if retain_graph:
+                fn.grad_out = None
+            else:
+                # Function.release, inlined: free saved arrays, links to inputs and grad_out.
+                state = fn.__dict__
+                state.clear()
+                state["freed"] = True
+                if retained is not None:
+                    fn.retained = retained
+        if rest is None:
+            fn = following
+        else:
+            position += 1
+            fn = rest[position] if position < len(rest) else None
 
 
 def retain(tensor) -> None:
