@@ -19,7 +19,17 @@ from chainrule import _mkl
 
 matmul_module = importlib.import_module("chainrule.ops.matmul")
 
-needs_mkl = pytest.mark.skipif(not _mkl.available(), reason="the mkl wheel is not installed")
+_FOUND = bool(_mkl._load(any_cpu=True))  # the wheel, on any CPU (the route's default is Intel's)
+_mkl._routines = None  # the module decides again, as it would on its own
+needs_mkl = pytest.mark.skipif(not _FOUND, reason="the mkl wheel is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _routines_on_any_cpu(monkeypatch):
+    """The route's arithmetic is tested wherever the wheel is, Intel CPU or not."""
+    monkeypatch.setattr(_mkl, "_routines", None)
+    if _FOUND:
+        _mkl._load(any_cpu=True)
 
 
 def _operands(dtype, layout_a, layout_b, m=96, k=130, n=112):
@@ -107,9 +117,23 @@ def test_route_is_off_without_the_library(monkeypatch):
         np.testing.assert_array_equal(_mkl.dot(a, b), a.dot(b))
 
 
-def test_environment_variable_turns_the_route_off():
-    code = "from chainrule import _mkl; print(_mkl.available())"
-    env = dict(os.environ, CHAINRULE_MKL="0")
+def _available_in_a_fresh_process(setting: str | None) -> str:
+    code = "from chainrule import _mkl; print(_mkl.available(), _mkl._intel_cpu())"
+    env = dict(os.environ)
+    env.pop("CHAINRULE_MKL", None)
+    if setting is not None:
+        env["CHAINRULE_MKL"] = setting
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
+    return out.stdout.split()
+
+
+def test_environment_variable_turns_the_route_off():
+    assert _available_in_a_fresh_process("0")[0] == "False"
+
+
+@needs_mkl
+def test_route_defaults_to_intel_cpus_and_can_be_forced_on():
+    available, intel = _available_in_a_fresh_process(None)
+    assert available == intel  # MKL on AMD ran slower than OpenBLAS (see _mkl's docstring)
+    assert _available_in_a_fresh_process("1")[0] == "True"
