@@ -30,6 +30,8 @@ CATALOGUE = {
     "sqrt": (lambda a: (a * a + 1).sqrt(), (_A,)),
     "abs": (lambda a: (a - 1).abs() * a, (_A,)),
     "broadcast": (lambda a, b: a * b[0] * b[0], (_A, _B)),
+    "broadcast_add_sub_div": (lambda a, b: (a + b[0]) * (a - b[:, :1]) / b[1], (_A, _B)),
+    "clone": (lambda a: a.clone() * a, (_A,)),
     "matmul": (lambda a, m: (a @ m) ** 2, (_A, _M)),
     "linear": (lambda a, b: cr.ops.linear(a, b, b[:, 0]) ** 2, (_A, _B)),
     "sum": (lambda a: (a**2).sum(axis=1) ** 2, (_A,)),

@@ -386,59 +386,62 @@ class Clone(Function):
     def backward(self, grad):
         return (grad,)
 
+    def backward_graph(self, grad):
+        """The gradient as a tensor in the graph (for second derivatives)."""
+        return (grad,)
+
 
 # ---- functions ------------------------------------------------------------------------------
-def _same_layout(a, b) -> bool:
-    return (
-        isinstance(a, Tensor)
-        and isinstance(b, Tensor)
-        and a.array.shape == b.array.shape
-        and a.array.dtype == b.array.dtype
-    )
-
-
+# _binary_fast_path: two plain tensors of one dtype object (the common case) go straight to the
+# op: nothing to convert, and NumPy broadcasts in forward. Shapes that do not broadcast raise
+# NumPy's ValueError there (before anything is recorded); the call then takes _binary, whose
+# ShapeError names the shapes. Comparing shapes and dtypes up front cost 0.11 µs per op (5 % of
+# a small op's forward and backward). A dtype equal but not the same object takes _binary too.
 def _binary(op, a, b) -> Tensor:
     a, b = operands(a, b)
     if a.array.shape != b.array.shape:
         check_broadcast(op.label, a.array, b.array)
     return op.apply(a, b)
 
-    def backward_graph(self, grad):
-        """The gradients as tensors in the graph (for second derivatives)."""
-        return (grad,)
-
 
 def add(a, b) -> Tensor:
     """a + b with NumPy broadcasting."""
-    # Two tensors of one shape and dtype (the common case): nothing to convert or check.
-    if a.__class__ is b.__class__ is Tensor and a.array.shape == b.array.shape:
-        if a.array.dtype == b.array.dtype:
+    if a.__class__ is b.__class__ is Tensor and a.array.dtype is b.array.dtype:
+        try:  # the common case: see _binary_fast_path
             return Add.apply(a, b)
+        except ValueError:
+            pass
     return _binary(Add, a, b)
 
 
 def sub(a, b) -> Tensor:
     """a − b with NumPy broadcasting."""
-    # Two tensors of one shape and dtype (the common case): nothing to convert or check.
-    if a.__class__ is b.__class__ is Tensor and a.array.shape == b.array.shape:
-        if a.array.dtype == b.array.dtype:
+    if a.__class__ is b.__class__ is Tensor and a.array.dtype is b.array.dtype:
+        try:  # the common case: see _binary_fast_path
             return Sub.apply(a, b)
+        except ValueError:
+            pass
     return _binary(Sub, a, b)
 
 
 def mul(a, b) -> Tensor:
     """a · b with NumPy broadcasting."""
-    # Two tensors of one shape and dtype (the common case): nothing to convert or check.
-    if a.__class__ is b.__class__ is Tensor and a.array.shape == b.array.shape:
-        if a.array.dtype == b.array.dtype:
+    if a.__class__ is b.__class__ is Tensor and a.array.dtype is b.array.dtype:
+        try:  # the common case: see _binary_fast_path
             return Mul.apply(a, b)
+        except ValueError:
+            pass
     return _binary(Mul, a, b)
 
 
 def div(a, b) -> Tensor:
     """a / b with NumPy broadcasting; integers divide to the default float dtype (PyTorch)."""
-    if _same_layout(a, b) and a.array.dtype.kind == "f":
-        return Div.apply(a, b)
+    if a.__class__ is b.__class__ is Tensor and a.array.dtype is b.array.dtype:
+        if a.array.dtype.kind == "f":
+            try:  # the common case: see _binary_fast_path
+                return Div.apply(a, b)
+            except ValueError:
+                pass
     a, b = operands(a, b)
     if a.array.dtype.kind in "biu" and b.array.dtype.kind in "biu":
         dtype = _dtype.get_default_dtype()
