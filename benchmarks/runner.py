@@ -150,11 +150,16 @@ def _mkl_route(env: dict) -> str:
     """Whether chainrule's large products go through MKL (src/chainrule/_mkl.py) in the workers."""
     from chainrule import _mkl
 
-    if env.get("CHAINRULE_MKL", os.environ.get("CHAINRULE_MKL")) == "0":
+    setting = env.get("CHAINRULE_MKL", os.environ.get("CHAINRULE_MKL"))
+    if setting == "0":
         return "off (CHAINRULE_MKL=0)"
-    if not _mkl.available():
+    if _mkl.available():
+        return "on with one BLAS thread (the mkl wheel is installed)"
+    if not _mkl._library_paths():
         return "off (the mkl wheel is not installed)"
-    return "on with one BLAS thread (the mkl wheel is installed)"
+    if setting != "1" and not _mkl._intel_cpu():
+        return "off (not an Intel CPU; CHAINRULE_MKL=1 turns it on)"
+    return "off (the mkl wheel was found but could not be loaded)"
 
 
 def _cpu_model() -> str:
