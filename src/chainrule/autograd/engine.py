@@ -52,7 +52,7 @@ def topological_order(root) -> list:
     order = []
     fn = root
     while True:
-        if fn.freed:
+        if not fn.parents:  # released by an earlier backward (Function.freed)
             raise GraphError(_FREED_MESSAGE)
         order.append(fn)
         after = None
@@ -85,7 +85,7 @@ def _depth_first_order(root) -> list:
             continue
         if mark is done_mark:
             continue
-        if fn.freed:
+        if not fn.parents:  # released by an earlier backward (Function.freed)
             raise GraphError(_FREED_MESSAGE)
         fn._mark = open_mark
         push(fn)
@@ -188,7 +188,8 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
     if rest is not None:
         fn = rest[0]
     while fn is not None:
-        if fn.freed:
+        parents = fn.parents
+        if not parents:  # released by an earlier backward (Function.freed)
             raise GraphError(_FREED_MESSAGE)
         grad = fn.grad_out
         following = None  # the one op whose output this op read, while the walk is a chain
@@ -196,7 +197,7 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
             if pending is not None:
                 _hooks.skipped(fn, pending, finish)
             if rest is None:
-                for parent in fn.parents:
+                for parent in parents:
                     ctx = parent._ctx
                     if ctx is not None and ctx is not following:
                         if following is not None:
@@ -219,7 +220,7 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
             needs_grad = fn.needs_grad
             exact = fn.grads_match_inputs
             i = 0
-            for parent in fn.parents:
+            for parent in parents:
                 ctx = parent._ctx
                 if ctx is not None and rest is None and ctx is not following:
                     if following is None:
@@ -255,9 +256,7 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
                 fn.grad_out = None
             else:
                 # Function.release, inlined: free saved arrays, links to inputs and grad_out.
-                state = fn.__dict__
-                state.clear()
-                state["freed"] = True
+                fn.__dict__.clear()
                 if retained is not None:
                     fn.retained = retained
         if rest is None:

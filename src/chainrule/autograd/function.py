@@ -40,7 +40,6 @@ class Function:
     # True where backward always returns gradients of exactly the inputs' shapes (no
     # broadcasting to undo): the engine then skips the shape check for each input.
     grads_match_inputs = False
-    freed = False
     _mark = None
 
     def forward(self, *arrays, **params):
@@ -142,10 +141,16 @@ class Function:
                 links.append((None, 0))
         return tuple(links)
 
+    @property
+    def freed(self) -> bool:
+        """True once a backward pass has released this op: its saved arrays and its links to
+        inputs are gone. (A recorded op always has inputs in ``parents``; releasing drops them,
+        and ``parents`` falls back to the class's empty tuple.)"""
+        return not self.parents
+
     def release(self) -> None:
         """Free saved arrays and links to inputs once backward no longer needs them."""
         self.__dict__.clear()
-        self.freed = True
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} op>"
