@@ -183,6 +183,8 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
     # is the order topological_order would give. Same order, one pass instead of two.
     root_fn.grad_out = grad
     clock = _CLOCK[0]  # in-place writes so far: an op recorded before a later one is checked
+    watched = _hooks.OUTPUTS_WATCHED[0]  # any retain_grad() or non-leaf hook yet
+    retained = None
     fn = root_fn
     position = 0
     if rest is not None:
@@ -207,11 +209,12 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
             if not retain_graph:
                 fn.release()
         else:
-            if fn.epoch != clock:
+            if clock and fn.epoch != clock:  # (no in-place write ever: nothing to check)
                 check_saved_inputs(fn)
-            retained = fn.retained  # hooks and retain_grad() of the op's output
-            if retained is not None:
-                grad = retained.see(grad)
+            if watched:
+                retained = fn.retained  # hooks and retain_grad() of the op's output
+                if retained is not None:
+                    grad = retained.see(grad)
             if sink is not None:
                 sink.op(fn, grad)
             # An index into the op's results and flags, not zip() over three sequences: the zip

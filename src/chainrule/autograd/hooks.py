@@ -122,11 +122,17 @@ class OutputWatch:
         return grad
 
 
+# True once any op's output has been watched (retain_grad() or a hook on a non-leaf) in this
+# process: until then backward() skips reading each op's ``retained``.
+OUTPUTS_WATCHED = [False]
+
+
 def watch_of(tensor) -> OutputWatch:
     """The :class:`OutputWatch` of a non-leaf tensor's op, made on first use."""
     fn = tensor._ctx
     watch = fn.retained
     if watch is None:
+        OUTPUTS_WATCHED[0] = True
         watch = fn.retained = OutputWatch(tensor)
     return watch
 
