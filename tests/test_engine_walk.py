@@ -85,3 +85,30 @@ def test_retain_graph_walks_the_same_chain_twice():
     t_loss.backward(retain_graph=True)
     t_loss.backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_first_in_place_write_and_first_retain_grad_of_a_fresh_process_are_seen():
+    # backward() skips the in-place and output-watch checks until the process has made an
+    # in-place write or a retain_grad(); both firsts must still be caught in a fresh process.
+    import subprocess
+    import sys
+
+    code = """
+import chainrule as cr
+w = cr.tensor([1.0, 2.0], requires_grad=True)
+a = cr.tensor([3.0, 4.0])
+loss = (w * a).sum()
+a.add_(1.0)  # the process's first in-place write, after Mul saved a
+try:
+    loss.backward()
+    print("no error")
+except cr.GraphError as error:
+    print("refused" if "in place" in str(error) else str(error))
+h = w.exp()
+h.retain_grad()  # the process's first watched output
+(h * 2.0).sum().backward()
+print(h.grad.tolist())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["refused", "[2.0, 2.0]"]
