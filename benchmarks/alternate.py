@@ -9,6 +9,11 @@ slow minute slows all of them alike, and the ratio is taken per round (median ov
 Run: ``python -m benchmarks.alternate [--cases c,d] [--impls chainrule,compiled,numpy]
 [--rounds 7] [--threads 1]``. Ratios are throughput ÷ the last implementation's (higher is
 better for the first ones).
+
+Case ``f`` is the per-op chain (``cases.PER_OP_CHAIN`` multiplications, forward and backward),
+timed per op; with ``torch`` and ``numpy`` among the implementations it also prints each one's
+overhead (time minus NumPy's) ÷ PyTorch's, per round: the per-op target's ratio without the
+drift between the separate processes of ``python -m benchmarks``.
 """
 
 from __future__ import annotations
@@ -47,10 +52,26 @@ def _runner(impl_name: str, case):
     return run
 
 
+def _per_op_runner(impl_name: str):
+    """``run(n)``: seconds per call of ``n`` calls of the per-op chain with backward (case f)."""
+    impl = importlib.import_module(IMPLS[impl_name])
+    chain = impl.build_per_op(cases.PER_OP_CHAIN, cases.PER_OP_SIZE)["forward_backward"]
+
+    def run(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            chain()
+        return (time.perf_counter() - start) / n  # per chain; compare() reports it per op
+
+    return run
+
+
 def compare(key: str, impls: list[str], rounds: int, block_seconds: float) -> dict:
     """Median seconds per step of each implementation, and per-round ratios to the last one."""
-    case = cases.MLP_CASES[key]
-    runners = {name: _runner(name, case) for name in impls}
+    if key == "f":
+        runners = {name: _per_op_runner(name) for name in impls}
+    else:
+        runners = {name: _runner(name, cases.MLP_CASES[key]) for name in impls}
     calls = {}
     for name, run in runners.items():  # warm up, and size a block to about block_seconds
         run(3)
@@ -60,11 +81,22 @@ def compare(key: str, impls: list[str], rounds: int, block_seconds: float) -> di
     for _ in range(rounds):
         for name in impls:
             times[name].append(runners[name](calls[name]))
+    if key == "f":
+        times = {name: [t / cases.PER_OP_CHAIN for t in ts] for name, ts in times.items()}
     base = impls[-1]
-    return {
+    result = {
         "median_s": {name: statistics.median(t) for name, t in times.items()},
         "ratios": {name: [b / t for t, b in zip(times[name], times[base])] for name in impls[:-1]},
     }
+    if key == "f" and "torch" in times and "numpy" in times:
+        result["overhead_vs_torch"] = {
+            name: [
+                (t - n) / (pt - n) for t, n, pt in zip(times[name], times["numpy"], times["torch"])
+            ]
+            for name in impls
+            if name not in ("torch", "numpy")
+        }
+    return result
 
 
 def main(argv=None) -> int:
@@ -91,11 +123,19 @@ def main(argv=None) -> int:
     for key in args.cases.split(","):
         result = compare(key, impls, args.rounds, args.block_seconds)
         base = impls[-1]
-        times = ", ".join(f"{n} {s * 1e3:.3f} ms" for n, s in result["median_s"].items())
-        print(f"({key}) median per step: {times}")
+        scale, unit_name = (1e6, "µs") if key == "f" else (1e3, "ms")
+        times = ", ".join(f"{n} {s * scale:.3f} {unit_name}" for n, s in result["median_s"].items())
+        unit = "per op" if key == "f" else "per step"
+        print(f"({key}) median {unit}: {times}")
         for name, ratios in result["ratios"].items():
             rounds = " ".join(f"{r:.3f}" for r in ratios)
             print(f"    {name} ÷ {base}: median {statistics.median(ratios):.3f}  (rounds {rounds})")
+        for name, ratios in result.get("overhead_vs_torch", {}).items():
+            rounds = " ".join(f"{r:.3f}" for r in ratios)
+            print(
+                f"    {name} overhead ÷ PyTorch's: median {statistics.median(ratios):.3f}  "
+                f"(rounds {rounds})"
+            )
     return 0
 
 

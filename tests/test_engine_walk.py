@@ -112,3 +112,26 @@ print(h.grad.tolist())
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["refused", "[2.0, 2.0]"]
+
+
+def test_op_classes_with_their_own_init_and_first_used_without_grad_still_record():
+    # Function.__init_subclass__ sets the engine's attributes on a throwaway instance made
+    # without __init__ (so the class's shared attribute layout starts with them); an op class
+    # whose __init__ takes arguments, used under no_grad() first, must still work.
+    class Scale(Function):
+        label = "scale"
+
+        def __init__(self, factor=2.0):
+            self.factor = factor
+
+        def forward(self, x):
+            return x * self.factor
+
+        def backward(self, grad):
+            return (grad * self.factor,)
+
+    x = cr.tensor([1.0, -3.0], requires_grad=True)
+    with cr.no_grad():
+        assert Scale.apply(x).tolist() == [2.0, -6.0]
+    Scale.apply(x).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
