@@ -55,16 +55,27 @@ def topological_order(root) -> list:
         if not fn.parents:  # released by an earlier backward (Function.freed)
             raise GraphError(_FREED_MESSAGE)
         order.append(fn)
-        after = None
-        for parent in fn.parents:
-            ctx = parent._ctx
-            if ctx is not None and ctx is not after:
-                if after is not None:
-                    return _depth_first_order(root)
-                after = ctx
+        after = _next_in_chain(fn)
+        if after is _READS_TWO:
+            return _depth_first_order(root)
         if after is None:
             return order
         fn = after
+
+
+_READS_TWO = object()  # _next_in_chain's answer for an op that reads two ops' outputs
+
+
+def _next_in_chain(fn):
+    """The one op whose output ``fn`` reads (None: it reads none; ``_READS_TWO``: several)."""
+    after = None
+    for parent in fn.parents:
+        ctx = parent._ctx
+        if ctx is not None and ctx is not after:
+            if after is not None:
+                return _READS_TWO
+            after = ctx
+    return after
 
 
 def _depth_first_order(root) -> list:
@@ -199,13 +210,9 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
             if pending is not None:
                 _hooks.skipped(fn, pending, finish)
             if rest is None:
-                for parent in parents:
-                    ctx = parent._ctx
-                    if ctx is not None and ctx is not following:
-                        if following is not None:
-                            rest = _depth_first_order(fn)
-                            break
-                        following = ctx
+                following = _next_in_chain(fn)
+                if following is _READS_TWO:
+                    rest = _depth_first_order(fn)
             if not retain_graph:
                 fn.release()
         else:
@@ -225,6 +232,7 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
             i = 0
             for parent in parents:
                 ctx = parent._ctx
+                # _next_in_chain, inlined into the hand-off loop that reads the parents anyway
                 if ctx is not None and rest is None and ctx is not following:
                     if following is None:
                         following = ctx
