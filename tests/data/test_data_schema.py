@@ -103,6 +103,23 @@ def test_decimal_commas_and_thousands_separators(tmp_path):
     assert plain.X[:, 0].tolist() == [1.5, 2.5]
 
 
+def test_a_column_with_decimal_commas_in_a_file_of_decimal_points_is_named_as_such(tmp_path):
+    # two conventions in one file: the comma column is left out, and the note says why (it
+    # was called an identifier, "unique per row", which sent users looking in the wrong place)
+    rows = [
+        f"{i};{170 + i % 9},{i % 10};{60 + i % 7}.{i % 100:02d};{'ab'[i % 2]}" for i in range(30)
+    ]
+    text = "id;height;weight;label\n" + "\n".join(rows) + "\n"
+    data = load_csv(_write(tmp_path, "mixed.csv", text), target="label")
+    assert data.X.shape == (30, 1)  # weight only: id is an identifier, height left out
+    assert data.X[:, 0].tolist() == pytest.approx([60 + i % 7 + (i % 100) / 100 for i in range(30)])
+    note = next(n for n in data.notes if "left out" in n)
+    assert "height (decimal commas, unlike the file's other numbers)" in note
+    schema = infer_schema(read_columns(tmp_path / "mixed.csv"), target="label")
+    height = next(c for c in schema.columns if c.name == "height")
+    assert height.role == "comma decimals" and not height.used
+
+
 def test_a_header_of_numbers_is_reported(tmp_path):
     data = load_csv(_write(tmp_path, "n.csv", "1,2,0\n3,4,1\n5,6,0\n"), target=2)
     assert data.columns == ["col0", "col1"] and len(data.X) == 3

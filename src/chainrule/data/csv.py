@@ -332,7 +332,11 @@ def _left_out_notes(schema: Schema, features) -> list[str]:
     ]
 
 
-_ROLE_WORDS = {"text": "free text", "empty": "no values"}
+_ROLE_WORDS = {
+    "text": "free text",
+    "empty": "no values",
+    "comma decimals": "decimal commas, unlike the file's other numbers",
+}
 
 
 def _no_features(table: Columns, schema: Schema, t) -> DataError:

@@ -15,6 +15,8 @@ identifier     named like an id (``id``, ``PassengerId``, ``user_id``), or     n
 free text      text averaging 30+ characters and 4+ words, mostly distinct     no
 constant       a single value in every row                                     no
 date           ISO (2024-03-01), 01/03/2024 or 01.03.2024 dates                no
+comma          numbers with a decimal comma (172,3) in a file whose numbers    no
+decimals       use a point (70.12): two conventions, neither reading is safe
 empty          no values at all                                                no
 =============  ==============================================================  ===========
 
@@ -57,6 +59,8 @@ TRUE_WORDS = frozenset({"true", "yes", "y", "t", "1"})
 
 _ID_NAME = re.compile(r"(?:^|.*[_\s.-])(?:id|uuid|guid)$|^(?:index|key|row)$", re.IGNORECASE)
 _CAMEL_ID = re.compile(r".*[a-z0-9](?:Id|ID)$")  # PassengerId, userID (case matters)
+# a number with a decimal comma that cannot be a thousands separator (not exactly 3 digits after)
+_COMMA_DECIMAL = re.compile(r"[-+]?\d+,(?:\d{1,2}|\d{4,})")
 _DATE = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?"
     r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
@@ -221,6 +225,13 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
         info.reason = "dates"
     elif info.distinct == 1 and present >= 3:
         info.role, info.reason = "constant", f"every row holds {levels[0]!r}"
+    elif n_number == 0 and sum(1 for v in levels if _COMMA_DECIMAL.fullmatch(v)) >= 0.9 * len(
+        levels
+    ):
+        # 172,3 in a file whose other numbers are 70.12: two conventions in one file, so
+        # neither reading is safe; say so rather than call the column an identifier
+        info.role = "comma decimals"
+        info.reason = "numbers with a decimal comma in a file whose numbers use a point"
     elif named_like_id(col.name):
         info.role, info.reason = "identifier", "named like an id"
     elif info.distinct > 0.5 * present and mean_length >= 30 and mean_words >= 4:
