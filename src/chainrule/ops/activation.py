@@ -14,6 +14,7 @@ from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError
 from chainrule.ops._util import ONE, ZERO, floating, operand
 from chainrule.ops._util import float_operand as _float_operand
+from chainrule.ops.log1p_expm1 import expm1_and_exp, log1p_unit
 from chainrule.ops.special import _exp_neg_square, gaussian_tail32, normal_cdf
 from chainrule.tensor import Tensor
 
@@ -194,41 +195,42 @@ class LeakyReLU(Function):
 
 
 class ELU(Function):
-    """z if z > 0 else α·(e^z − 1).  Local derivative: 1 if z > 0 else out + α (= α·e^z)."""
+    """z if z > 0 else α·(e^z − 1).  Local derivative: 1 if z > 0 else α·e^z."""
 
     label = "elu"
-    formulas = ("1 if z > 0 else out + α",)
+    formulas = ("1 if z > 0 else α·e^z",)
 
     def forward(self, z, alpha):
         self.alpha = z.dtype.type(alpha)
         if 0 < alpha <= 1:
             # α·(e^(−|z|) − 1) is z itself for z ≤ 0 and lies in (−α, 0] for z > 0, and
             # α·expm1(z) ≥ z for α ≤ 1: the maximum picks the right branch with no np.where
-            self.neg = np.abs(z, out=np.empty_like(z))
-            np.negative(self.neg, out=self.neg)
-            np.expm1(self.neg, out=self.neg)
+            minus_abs = np.abs(z, out=np.empty_like(z))
+            np.negative(minus_abs, out=minus_abs)
+            with np.errstate(under="ignore"):  # e^z is 0 below z = −103: right
+                neg, self.exp = expm1_and_exp(minus_abs)
             if alpha != 1:
-                self.neg *= self.alpha
+                neg *= self.alpha
+                self.exp *= self.alpha
             self.z = z
-            return np.maximum(self.neg, z)  # this order: elu(+0) is +0, as in PyTorch
+            return np.maximum(neg, z)  # this order: elu(+0) is +0, as in PyTorch
         self.positive = np.logical_not(z <= 0)  # NaN counts as positive: its gradient passes
-        # expm1 of min(z, 0): never overflows, and accurate for small |z|
-        # min(0, z) in this order keeps −0 (NumPy's minimum returns its second argument on a tie)
-        self.out = np.where(self.positive, z, self.alpha * np.expm1(np.minimum(ZERO, z)))
+        # min(0, z) in this order keeps −0 (minimum returns its second argument on a tie)
+        with np.errstate(under="ignore"):
+            neg, self.exp = expm1_and_exp(np.minimum(ZERO, z))
+        self.out = np.where(self.positive, z, self.alpha * neg)
         return self.out
 
     def backward(self, grad):
-        if "neg" in self.__dict__:
-            # α·e^(−|z|) = neg + α is α·e^z for z ≤ 0 and at most α ≤ 1 above: the maximum
-            # with [z > 0] gives the local derivative
-            # [not z ≤ 0] is 1 at NaN too, and fmax skips the NaN of neg + α there: a NaN input
-            # passes the gradient, as in PyTorch
+        if "z" in self.__dict__:
+            # max([z > 0], α·e^(−|z|)): α·e^z itself for z ≤ 0 (out + α cancels for z ≪ 0), at
+            # most α ≤ 1 above; at NaN [not z ≤ 0] is 1 and fmax skips the NaN, as PyTorch does
             local = np.less_equal(self.z, ZERO, out=np.empty_like(self.z))
             np.subtract(ONE, local, out=local)
-            np.fmax(local, self.neg + self.alpha, out=local)
+            np.fmax(local, self.exp, out=local)
             local *= grad
             return (local,)
-        return (np.where(self.positive, grad, grad * (self.out + self.alpha)),)
+        return (np.where(self.positive, grad, grad * (self.alpha * self.exp)),)
 
 
 class GELU(Function):
@@ -321,14 +323,14 @@ class Softplus(Function):
             self.z, self.e = z, _exp_neg_abs(z)
             zero = np.multiply(self.e, ZERO, out=np.empty_like(z))  # 0, or NaN where z is NaN
             out = np.maximum(z, zero, out=zero)  # max(z, 0) without a scalar maximum
-            out += np.log1p(self.e)
+            out += log1p_unit(self.e)
             self.linear = None
             return out
         bz = z * np.asarray(beta, dtype=z.dtype)
         self.linear = bz > threshold
         self.sig, e = _sigmoid_parts(bz)
         # ln(1 + e^x) = max(x, 0) + ln(1 + e^(−|x|)): the exponential never exceeds 1
-        soft = (np.maximum(bz, 0) + np.log1p(e)) / np.asarray(beta, dtype=z.dtype)
+        soft = (np.maximum(bz, 0) + log1p_unit(e)) / np.asarray(beta, dtype=z.dtype)
         return np.where(self.linear, z, soft)
 
     def backward(self, grad):
@@ -368,7 +370,7 @@ class LogSigmoid(Function):
         self.z, self.e = z, _exp_neg_abs(z)
         zero = np.multiply(self.e, ZERO, out=np.empty_like(z))  # 0, or NaN where z is NaN
         out = np.minimum(z, zero, out=zero)  # min(z, 0) without a scalar minimum
-        out -= np.log1p(self.e)
+        out -= log1p_unit(self.e)
         return out
 
     def backward(self, grad):

@@ -13,6 +13,7 @@ from chainrule.autograd.function import Function
 from chainrule.errors import DataError, ShapeError
 from chainrule.ops._util import MINUS_ONE, ONE
 from chainrule.ops.activation import _sigmoid_parts, sigmoid
+from chainrule.ops.log1p_expm1 import log1p_unit
 from chainrule.ops.loss_common import (
     _check_reduction,
     _float_input,
@@ -52,7 +53,7 @@ class BinaryCrossEntropyWithLogits(Function):
             return self._forward_plain(z, t, reduction)
         sig, e = _sigmoid_parts(z)
         self.sig, self.sig_neg = sig, np.where(z >= 0, e * (1 / (1 + e)), 1 / (1 + e))
-        log1p_e = np.log1p(e)
+        log1p_e = log1p_unit(e)
         softplus_neg = np.maximum(-z, 0) + log1p_e  # ln(1 + e^(−z)), stable
         # (1 − t)·z + L·ln(1 + e^(−z)), L = 1 + (p − 1)·t, regrouped into terms that are
         # non-negative for t in [0, 1]: no cancellation, so tiny losses keep their digits.
@@ -78,7 +79,7 @@ class BinaryCrossEntropyWithLogits(Function):
         pos = np.logical_not(np.signbit(z))
         e = np.exp(np.copysign(z, MINUS_ONE))  # e^(−|z|) ≤ 1: no overflow
         c = np.subtract(pos, t)  # 1 − t where z ≥ 0, −t elsewhere (exact for t in [0, 1])
-        per = np.add(np.multiply(c, z), np.log1p(e))  # (1 − t)·z or −t·z, both non-negative
+        per = np.add(np.multiply(c, z), log1p_unit(e))  # (1 − t)·z or −t·z, both non-negative
         self.e, self.c, self.plain = e, c, True
         self.shape = per.shape
         return _reduce_array(per, reduction, per.size)
