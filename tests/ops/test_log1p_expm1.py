@@ -136,3 +136,21 @@ def test_batch_activations_take_the_rewrite_and_match_torch(name, monkeypatch):
     np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=2e-6, atol=atol)
     if name.startswith("elu"):  # the sign of zero at ±0, as PyTorch
         assert np.array_equal(np.signbit(out.data[0, :2]), np.signbit(ref.detach().numpy()[0, :2]))
+
+
+@pytest.mark.parametrize(
+    "features, pays",
+    [
+        ({"AVX2": True, "FMA3": True, "AVX512_SKX": False}, True),  # Zen 2/3, Haswell…Alder Lake
+        ({"AVX2": True, "FMA3": True, "AVX512_SKX": True}, False),  # NumPy's SVML log1p/expm1
+        ({"ASIMD": True, "NEON": True}, False),  # ARM: exp and log not SIMD in NumPy either
+        ({}, False),
+    ],
+)
+def test_the_rewrite_runs_only_where_numpy_has_simd_exp_and_log_but_no_simd_log1p(
+    features, pays, monkeypatch
+):
+    from numpy._core import _multiarray_umath
+
+    monkeypatch.setattr(_multiarray_umath, "__cpu_features__", features)
+    assert log1p_expm1._rewrite_pays() is pays

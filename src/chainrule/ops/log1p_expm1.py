@@ -23,7 +23,8 @@ The error is then that of NumPy's float32 ``log`` and ``exp`` themselves (docume
 3.83 and 2.52 units in the last place): measured within 4 ulp over the whole range here,
 against under 1 ulp for ``np.log1p``/``np.expm1``. These are for activations and losses;
 ``cr.log1p`` and ``cr.expm1`` stay NumPy's. float64, small arrays (under ``MIN_SIZE``
-elements: fewer NumPy calls win) and CPUs where NumPy has SVML keep NumPy's functions.
+elements: fewer NumPy calls win), CPUs where NumPy has SVML and CPUs where its exp and log are
+not SIMD either (ARM: unmeasured, so unchanged) keep NumPy's functions.
 """
 
 from __future__ import annotations
@@ -38,16 +39,18 @@ _TINY = np.finfo(np.float32).tiny  # the smallest normal float32, e^(−87.3)
 _FLOOR = np.float32(-110.0)  # e^x is 0 in float32 below −103.98
 
 
-def _numpy_has_simd_log1p() -> bool:
-    """True where NumPy's float32 log1p/expm1 run SIMD kernels (its SVML build, AVX-512 SKX)."""
+def _rewrite_pays() -> bool:
+    """True on x86 CPUs where NumPy has SIMD float32 exp and log (AVX2 with FMA3) but not its
+    SVML log1p/expm1 (AVX-512 SKX). Elsewhere (ARM, older x86) exp and log are scalar C library
+    calls too, and two of them cost more than one log1p: NumPy's functions stay."""
     try:
-        from numpy._core._multiarray_umath import __cpu_features__
-    except ImportError:  # another NumPy layout: assume the plain C library
+        from numpy._core._multiarray_umath import __cpu_features__ as cpu
+    except ImportError:  # another NumPy layout: keep NumPy's functions
         return False
-    return bool(__cpu_features__.get("AVX512_SKX"))
+    return bool(cpu.get("AVX2") and cpu.get("FMA3") and not cpu.get("AVX512_SKX"))
 
 
-_NUMPY_FAST = _numpy_has_simd_log1p()
+_NUMPY_FAST = not _rewrite_pays()  # NumPy's log1p/expm1 are the better choice here
 
 
 def _use_numpy(a: np.ndarray) -> bool:
