@@ -37,6 +37,7 @@ class Tensor(InplaceMethods, TensorMethods):
         "name",
         "_writes",
         "_written_at",
+        "_untracked",
         "__weakref__",
     )
     _is_parameter = False  # nn.Parameter says True (cr.compile treats it as a leaf)
@@ -75,14 +76,16 @@ class Tensor(InplaceMethods, TensorMethods):
         Changing it in place changes this tensor without autograd noticing, exactly as in
         PyTorch; prefer ``with cr.no_grad():`` and the in-place methods for parameter updates.
         """
-        return Tensor._make(self.array, False)
+        data = Tensor._make(self.array, False)
+        data._untracked = True  # its writes are not stamped on the memory (autograd.inplace)
+        return data
 
     @data.setter
     def data(self, value) -> None:
         array = value.array if isinstance(value, Tensor) else np.asarray(value)
         _dtype.check_kind(array.dtype, "Tensor.data =")
         self.array = array
-        _bump_version(self)
+        _bump_version(self, memory=False)  # a new array: nothing saved was written
 
     @property
     def grad(self) -> Tensor | None:

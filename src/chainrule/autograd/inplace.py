@@ -6,15 +6,19 @@ An in-place op writes into a tensor's own array, so every other tensor sharing t
 * A tensor that is part of the graph (it requires grad and grad mode is on) cannot be
   changed in place: its old values may still be needed by ``backward()``. The error says
   to use ``with cr.no_grad():`` (parameter updates) or an out-of-place op (``y = y + 1``).
-* Every in-place write ticks a global clock and stamps the tensor. An op recorded before a
-  write to one of its inputs (``fn.epoch`` < the input's stamp) would differentiate with
-  values that are gone: ``backward()`` refuses, naming the op, instead of giving a wrong
-  gradient (PyTorch's "modified by an inplace operation").
+* Every in-place write ticks a global clock and stamps the tensor and the memory it writes.
+  An op recorded before a write to one of its inputs, or to memory it saved (a view of an
+  input, its own output: ``fn.epoch`` < the stamp) would differentiate with values that are
+  gone: ``backward()`` refuses, naming the op, instead of giving a wrong gradient (PyTorch's
+  "modified by an inplace operation"). Writes through ``.data`` are not stamped on the
+  memory, as PyTorch's ``.data`` has a version counter of its own.
 
 With no in-place writes the clock stays 0 and neither the ops nor ``backward()`` pay for it.
 """
 
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 
@@ -25,26 +29,65 @@ from chainrule.errors import DTypeError, GraphError, ShapeError
 # _CLOCK[0] counts in-place writes since import; a list so other modules share one counter.
 _CLOCK = [0]
 
+# The last write into each array's memory: id(owner) → (clock, weak reference to the owner), the
+# owner being the ndarray that owns the memory (a view's base). Every tensor and saved array
+# over that memory (views, transposes, detach(), an op's saved output) shares the stamp, as
+# PyTorch's version counter is shared by a tensor's views. An entry goes when its array does.
+_MEMORY_WRITTEN: dict[int, tuple] = {}
 
-def bump(tensor) -> None:
-    """Record one in-place write to ``tensor`` (its ``_version`` and the clock)."""
+
+def _owner(array):
+    base = array.base
+    return base if isinstance(base, np.ndarray) else array
+
+
+def _forget(key: int):
+    return lambda _ref: _MEMORY_WRITTEN.pop(key, None)
+
+
+def bump(tensor, memory: bool = True) -> None:
+    """Record one in-place write to ``tensor`` (its ``_version``, the clock and, with
+    ``memory``, the stamp of the memory it writes into)."""
     _CLOCK[0] += 1
     tensor._writes = getattr(tensor, "_writes", 0) + 1
     tensor._written_at = _CLOCK[0]
+    if memory and not getattr(tensor, "_untracked", False):
+        owner = _owner(tensor.array)
+        key = id(owner)
+        entry = _MEMORY_WRITTEN.get(key)
+        ref = entry[1] if entry is not None else weakref.ref(owner, _forget(key))
+        _MEMORY_WRITTEN[key] = (_CLOCK[0], ref)
+
+
+def _written_after(array, epoch: int) -> bool:
+    entry = _MEMORY_WRITTEN.get(id(_owner(array)))
+    return entry is not None and entry[0] > epoch
 
 
 def check_saved_inputs(fn) -> None:
-    """Raise if an input that ``fn`` saved for backward was written in place after ``fn`` ran."""
+    """Raise if an input or array that ``fn`` saved for backward was written in place after
+    ``fn`` ran: through the input itself, a view of its memory, ``detach()``, or (for an op
+    that keeps its output, as exp, sigmoid, tanh, relu do) the op's output."""
     if not fn.saves_inputs:
         return
+    epoch = fn.epoch
     for index, parent in enumerate(fn.parents):
-        if getattr(parent, "_written_at", 0) > fn.epoch:
-            raise GraphError(
-                f"a tensor that {type(fn).__name__} (input {index}, shape "
-                f"{parent.array.shape}) saved for the backward pass was changed in place "
-                f"afterwards, so its gradient can no longer be computed; change it after "
-                f"backward(), or make a new tensor (x = x + 1) instead of an in-place op"
-            )
+        if getattr(parent, "_written_at", 0) > epoch or (
+            _MEMORY_WRITTEN and _written_after(parent.array, epoch)
+        ):
+            _refuse(fn, f"input {index}, shape {parent.array.shape}")
+    if _MEMORY_WRITTEN:
+        for name, value in fn.__dict__.items():
+            if isinstance(value, np.ndarray) and _written_after(value, epoch):
+                _refuse(fn, f"its saved array {name!r}, shape {value.shape}")
+
+
+def _refuse(fn, what: str):
+    raise GraphError(
+        f"a tensor that {type(fn).__name__} ({what}) saved for the backward pass was changed "
+        f"in place afterwards, so its gradient can no longer be computed; change it after "
+        f"backward(), or make a new tensor (x = x + 1) instead of an in-place op"
+    )
 
 
 def _check_writable(tensor, op: str) -> None:
