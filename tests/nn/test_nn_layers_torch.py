@@ -175,6 +175,23 @@ def test_embedding_matches_torch_forward_and_weight_gradient():
         np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), **TIGHT)
 
 
+def test_embedding_padding_row_returns_its_values_and_gets_no_gradient():
+    """The padding row holds whatever was loaded or initialised into it (pretrained vectors,
+    nn.init.normal_): lookups return it, as PyTorch's do; only its gradient stays 0."""
+    ids = np.array([[0, 2, 0], [4, 0, 1]])
+    ours, theirs = nn.Embedding(5, 3, padding_idx=0), tnn.Embedding(5, 3, padding_idx=0)
+    cr.nn.init.normal_(ours.weight)
+    assert np.abs(ours.weight.data[0]).min() > 0
+    theirs.double().load_state_dict(_to_torch_state(ours.double()))
+    out_ours, out_theirs = ours(ids), theirs(torch.from_numpy(ids))
+    np.testing.assert_allclose(out_ours.data, out_theirs.detach().numpy(), **TIGHT)
+    upstream = _x(*out_ours.shape, seed=3)
+    out_ours.backward(upstream)
+    out_theirs.backward(torch.from_numpy(upstream))
+    np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), **TIGHT)
+    assert np.all(ours.weight.grad[0] == 0)
+
+
 def test_embedding_padding_row_starts_at_zero_and_errors_are_clear():
     emb = nn.Embedding(5, 2, padding_idx=0)
     assert np.all(emb.weight.data[0] == 0)

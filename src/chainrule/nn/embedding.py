@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import ops
+from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError
 from chainrule.nn import init
 from chainrule.nn._util import check_size, float_dtype
@@ -13,13 +14,39 @@ from chainrule.random import Generator
 from chainrule.tensor import Tensor
 
 
+class PaddedLookup(Function):
+    """Rows ``weight[ids]``, the row ``padding_idx`` getting no gradient (PyTorch's
+    ``padding_idx``: the lookup returns the row's values, only its gradient is held at 0)."""
+
+    saves_inputs = False  # backward reads the ids and shapes only
+
+    label = "embedding"
+    formulas = ("1 at the looked-up rows, 0 for the padding row",)
+
+    def forward(self, weight, ids, padding_idx):
+        self.shape, self.dtype, self.ids, self.padding_idx = (
+            weight.shape,
+            weight.dtype,
+            ids,
+            padding_idx,
+        )
+        return weight[ids]
+
+    def backward(self, grad):
+        grad_weight = np.zeros(self.shape, dtype=self.dtype)
+        np.add.at(grad_weight, self.ids, grad)
+        grad_weight[self.padding_idx] = 0
+        return (grad_weight,)
+
+
 class Embedding(Module):
     """Row ``i`` of ``weight`` is the vector for id ``i``; weights start as N(0, 1).
 
     Args:
         num_embeddings: how many ids (rows).
         embedding_dim: length of each vector.
-        padding_idx: an id whose vector gets no gradient (its row starts at zero).
+        padding_idx: an id whose vector gets no gradient (its row starts at zero; its lookups
+            return whatever the row holds, as in PyTorch).
         dtype: parameter dtype, float32 (default) or float64.
         generator: a :class:`chainrule.Generator` for the initial weights.
 
@@ -71,11 +98,9 @@ class Embedding(Module):
             raise IndexError(
                 f"{self!r} got id {int(bad)}; ids must be in [0, {self.num_embeddings})"
             )
-        out = ops.getitem(self.weight, ids)
-        if self.padding_idx is not None:
-            keep = (ids != self.padding_idx)[..., None].astype(self.weight.array.dtype)
-            out = out * keep  # the padding row gets no gradient
-        return out
+        if self.padding_idx is None:
+            return ops.getitem(self.weight, ids)
+        return PaddedLookup.apply(self.weight, ids=ids, padding_idx=self.padding_idx)
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"

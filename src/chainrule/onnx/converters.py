@@ -72,9 +72,7 @@ def _linear(g, m, x, out):
 
 @register_converter(nn.Embedding)
 def _embedding(g, m, x, out):
-    table = _param(m.weight).copy()
-    if m.padding_idx is not None:
-        table[m.padding_idx] = 0  # chainrule multiplies the padding row's lookups by 0
+    table = _param(m.weight).copy()  # the padding row looks up its values, as in PyTorch
     return g.add("Gather", [g.const(table, "weight"), x.name], axis=0)
 
 
