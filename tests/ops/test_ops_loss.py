@@ -1,5 +1,7 @@
 """Every loss and option against PyTorch and finite differences."""
 
+import warnings
+
 import numpy as np
 import pytest
 from op_check import case, check_case, ids, normal, unit
@@ -242,3 +244,26 @@ def test_reduction_is_validated(loss):
             else np.array([[0.0, 1.0]]),
             reduction="avg",
         )
+
+
+@pytest.mark.parametrize("name", ["CrossEntropyLoss", "NLLLoss"])
+@pytest.mark.parametrize("options", [{}, {"weight": [1.0, 2.0, 3.0]}, {"label_smoothing": 0.1}])
+@pytest.mark.parametrize("shape", [(2, 3), (2, 3, 2)])
+def test_a_mean_over_only_ignored_targets_is_nan_with_zero_gradients(name, options, shape):
+    """A fully padded batch: PyTorch's mean is NaN and every input gradient 0, so one such
+    batch does not turn the weights into NaN; no warning either."""
+    if name == "NLLLoss" and "label_smoothing" in options:
+        pytest.skip("NLLLoss has no label_smoothing")
+    targets = np.full((shape[0],) + shape[2:], -100)
+    ours_options = {k: cr.tensor(v) if k == "weight" else v for k, v in options.items()}
+    x = cr.zeros(*shape, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = getattr(cr.nn, name)(**ours_options)(x, cr.tensor(targets))
+        loss.backward()
+    t_options = {k: torch.tensor(v) if k == "weight" else v for k, v in options.items()}
+    xt = torch.zeros(*shape, requires_grad=True)
+    ref = getattr(torch.nn, name)(**t_options)(xt, torch.tensor(targets))
+    ref.backward()
+    assert np.isnan(loss.item()) and torch.isnan(ref).item()
+    np.testing.assert_array_equal(x.grad, xt.grad.numpy())

@@ -263,7 +263,14 @@ def nll_loss(
     if reduction == "none":
         return per
     total = _sum(per)
-    return total if reduction == "sum" else total / input.array.dtype.type(denominator)
+    if reduction == "sum":
+        return total
+    if not denominator:
+        # every target ignored: the mean is 0/0 = NaN, as PyTorch's, while every input's
+        # gradient is 0 (PyTorch's too), where dividing by 0 would send back NaN
+        dtype = input.array.dtype.type
+        return total * dtype(0) + dtype(np.nan)
+    return total / input.array.dtype.type(denominator)
 
 
 class BinaryCrossEntropy(Function):

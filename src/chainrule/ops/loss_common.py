@@ -78,7 +78,11 @@ def _reduce_array(per_element: np.ndarray, reduction: str, count) -> np.ndarray:
         # One element is its own sum and mean; NumPy's reduction costs 0.7 µs even here.
         return per_element.reshape(())
     total = per_element.sum()  # the method: np.sum's Python wrapper costs a microsecond
-    return total if reduction == "sum" else total / per_element.dtype.type(count)
+    if reduction == "sum":
+        return total
+    if not count:  # a mean over nothing (every target ignored): NaN, quietly, as in PyTorch
+        return per_element.dtype.type(np.nan)
+    return total / per_element.dtype.type(count)
 
 
 def _spread(grad: np.ndarray, shape: tuple, reduction: str, count) -> np.ndarray:
@@ -86,7 +90,9 @@ def _spread(grad: np.ndarray, shape: tuple, reduction: str, count) -> np.ndarray
     if reduction == "none":
         return grad
     if reduction == "mean":
-        grad = grad / grad.dtype.type(count)
+        # a mean over nothing (every target ignored): the loss is 0/0 = NaN, as PyTorch's, but
+        # no element took part, so every gradient is 0 (PyTorch's too), not NaN
+        grad = grad / grad.dtype.type(count) if count else np.zeros_like(grad)
     return np.broadcast_to(grad, shape)
 
 
@@ -97,6 +103,8 @@ def _upstream(grad: np.ndarray, reduction: str, count: int):
     if reduction == "none":
         return grad
     g = grad[()]
+    if reduction == "mean" and count == 0:  # every target ignored: see _spread
+        return g * 0
     return g / count if reduction == "mean" and count != 1 else g
 
 
