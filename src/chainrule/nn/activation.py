@@ -7,6 +7,9 @@ never overwrites its input, and the result is the same either way.
 from __future__ import annotations
 
 import math
+import warnings
+
+import numpy as np
 
 from chainrule import ops
 from chainrule.nn.module import Module
@@ -181,39 +184,62 @@ class LogSigmoid(Module):
 
 
 class Softmax(Module):
-    """exp(x) / Σ exp(x) along ``dim`` (default: the last). Shape: any → same."""
+    """exp(x) / Σ exp(x) along ``dim``. Shape: any → same.
+
+    With no ``dim``, PyTorch's old implicit choice (with its deprecation warning): dim 0 for
+    0-, 1- and 3-dimensional inputs, else dim 1. Name the dim.
+    """
 
     _config_args = ("dim",)
     produces = "distribution"
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int | None = None):
         super().__init__()
         self.dim = _check_dim(dim, "Softmax")
 
     def forward(self, x):
-        return ops.softmax(x, dim=self.dim)
+        return ops.softmax(x, dim=_softmax_dim(self.dim, x, "softmax"))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class LogSoftmax(Module):
-    """ln softmax(x) along ``dim``, stable for any input. Shape: any → same."""
+    """ln softmax(x) along ``dim``, stable for any input. Shape: any → same.
+
+    With no ``dim``, PyTorch's implicit choice (see :class:`Softmax`).
+    """
 
     _config_args = ("dim",)
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int | None = None):
         super().__init__()
         self.dim = _check_dim(dim, "LogSoftmax")
 
     def forward(self, x):
-        return ops.log_softmax(x, dim=self.dim)
+        return ops.log_softmax(x, dim=_softmax_dim(self.dim, x, "log_softmax"))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
-def _check_dim(dim, layer: str) -> int:
+def _softmax_dim(dim, x, name: str) -> int:
+    """``dim``, or for None PyTorch's implicit (deprecated) choice, with its warning."""
+    if dim is not None:
+        return dim
+    ndim = len(getattr(x, "shape", np.shape(x)))
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+        f"include dim=X as an argument.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _check_dim(dim, layer: str) -> int | None:
+    if dim is None:
+        return None
     if isinstance(dim, bool) or not isinstance(dim, int):
         raise ValueError(f"{layer}: dim must be an integer, got {dim!r}")
     return dim

@@ -101,6 +101,10 @@ def _dim(value, where):
     return value
 
 
+def _dim_or_none(value, where):
+    return None if value is None else _dim(value, where)
+
+
 def _bool(value, where):
     if not isinstance(value, bool):
         raise _fail(where, f"expected true or false, got {_show(value)}")
@@ -173,8 +177,8 @@ _LAYERS: dict[str, tuple[type, dict]] = {
     "ELU": (ELU, {"alpha": _finite, "inplace": _bool}),
     "GELU": (GELU, {"approximate": _choice("none", "tanh")}),
     "Softplus": (Softplus, {"beta": _finite, "threshold": _finite}),
-    "Softmax": (Softmax, {"dim": _dim}),
-    "LogSoftmax": (LogSoftmax, {"dim": _dim}),
+    "Softmax": (Softmax, {"dim": _dim_or_none}),
+    "LogSoftmax": (LogSoftmax, {"dim": _dim_or_none}),
     "Dropout": (Dropout, {"p": _probability, "inplace": _bool}),
     "Flatten": (Flatten, {"start_dim": _dim, "end_dim": _dim}),
     "BatchNorm1d": (

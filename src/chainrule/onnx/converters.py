@@ -221,14 +221,21 @@ def _log_sigmoid(g, m, x, out):
     return g.add("Sub", [g.add("Min", [x.name, zero]), tail])
 
 
+def _softmax_axis(m, out) -> int:
+    """The layer's dim, or for dim=None PyTorch's implicit choice (0 for 0-, 1-, 3-D, else 1)."""
+    if m.dim is not None:
+        return int(m.dim)
+    return 0 if len(out.shape) in (0, 1, 3) else 1
+
+
 @register_converter(nn.Softmax)
 def _softmax(g, m, x, out):
-    return g.add("Softmax", [x.name], axis=int(m.dim))
+    return g.add("Softmax", [x.name], axis=_softmax_axis(m, out))
 
 
 @register_converter(nn.LogSoftmax)
 def _log_softmax(g, m, x, out):
-    return g.add("LogSoftmax", [x.name], axis=int(m.dim))
+    return g.add("LogSoftmax", [x.name], axis=_softmax_axis(m, out))
 
 
 # ---- convolution and pooling (nn/conv.py, nn/pooling.py) -------------------------------------
