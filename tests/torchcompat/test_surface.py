@@ -299,7 +299,7 @@ def _grads(lib, values):
     return params
 
 
-@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.5, 0.5, float("inf"), -float("inf")])
 @pytest.mark.parametrize("max_norm", [0.5, 100.0])
 def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     values = [[1.0, -2.0, 0.5], [[3.0, 0.25]]]

@@ -39,7 +39,8 @@ def clip_grad_norm_(
     Args:
         parameters: a tensor or an iterable of tensors (``model.parameters()``).
         max_norm: the largest norm allowed.
-        norm_type: the p of the p-norm; ``float("inf")`` for the largest absolute value.
+        norm_type: the p of the p-norm; ``float("inf")`` for the largest absolute value,
+            ``-float("inf")`` for the smallest (PyTorch's).
         error_if_nonfinite: raise :class:`chainrule.NonFiniteError` when the norm is NaN or inf.
 
     Returns:
@@ -56,8 +57,10 @@ def clip_grad_norm_(
     norm_type = float(norm_type)
     if not grads:
         return Tensor._make(np.zeros((), np.float32), False)
-    if math.isinf(norm_type):
+    if norm_type == math.inf:
         total = max(float(np.max(np.abs(g), initial=0.0)) for g in grads)
+    elif norm_type == -math.inf:  # the smallest absolute value, as PyTorch's -inf norm
+        total = min(float(np.min(np.abs(g), initial=math.inf)) for g in grads)
     else:
         total = sum(float(np.sum(np.abs(g, dtype=np.float64) ** norm_type)) for g in grads)
         total = total ** (1.0 / norm_type)
