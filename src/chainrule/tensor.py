@@ -561,14 +561,7 @@ Tensor.__mod__ = _ops.remainder
 _OPERANDS = (Tensor, np.ndarray, np.generic, bool, int, float, list, tuple)
 
 
-def _bitwise(ufunc, a, b) -> Tensor:
-    """``&``, ``|``, ``^`` on bool or integer tensors (never part of the graph)."""
-    arrays = [x.array if isinstance(x, Tensor) else np.asarray(x) for x in (a, b)]
-    for array in arrays:
-        if array.dtype.kind not in "biu":
-            raise DTypeError(f"{ufunc.__name__} needs bool or integer tensors, got {array.dtype}")
-    return Tensor._make(ufunc(*arrays), False)
-
+from chainrule.ops.predicates import bitwise as _bitwise  # noqa: E402
 
 _UFUNC_OPS = {
     np.add: _ops.add,
@@ -585,6 +578,13 @@ _UFUNC_OPS = {
     np.tanh: _ops.tanh,
     np.maximum: _ops.maximum,
     np.minimum: _ops.minimum,
+    # a NumPy scalar on the left (np.float64(7.5) // t) lands here, not in __rfloordiv__
+    np.floor_divide: _ops.floor_divide,
+    np.remainder: _ops.remainder,
+    **{
+        u: (lambda a, b, _u=u: _bitwise(_u, a, b))
+        for u in (np.bitwise_and, np.bitwise_or, np.bitwise_xor)
+    },
     **{
         u: (lambda a, b, _u=u: _ops.compare(_u, a, b))
         for u in (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal)

@@ -442,6 +442,10 @@ def div(a, b) -> Tensor:
                 return Div.apply(a, b)
             except ValueError:
                 pass
+    if not any(isinstance(x, Tensor) and x.array.dtype.kind in "fc" for x in (a, b)):
+        # integer tensors divide as the default float before a scalar takes their dtype:
+        # uint8 / np.int32(−2) would wrap the −2 around to 254
+        a, b = (floating(x) if isinstance(x, Tensor) else x for x in (a, b))
     a, b = operands(a, b)
     if a.array.dtype.kind in "biu" and b.array.dtype.kind in "biu":
         dtype = _dtype.get_default_dtype()
@@ -479,12 +483,24 @@ def neg(x) -> Tensor:
 
 
 def pow(base, exponent) -> Tensor:  # noqa: A001 - mirrors the ** operator
-    """base ** exponent; a constant exponent uses the cheaper ``p·x^(p−1)`` rule."""
+    """base ** exponent; a constant exponent uses the cheaper ``p·x^(p−1)`` rule.
+
+    A number exponent adapts to the tensor, as in PyTorch: a NumPy float64 scalar leaves a
+    float32 tensor float32, an integer or bool tensor to a float power gives the default float
+    dtype (NumPy would give float64), a bool tensor to an integer power int64 (NumPy: int8).
+    """
     if (
         isinstance(base, Tensor)
-        and isinstance(exponent, (int, float))
-        and not isinstance(exponent, bool)
+        and isinstance(exponent, (int, float, np.integer, np.floating))
+        and not isinstance(exponent, (bool, np.bool_))
     ):
+        if isinstance(exponent, np.generic):
+            exponent = exponent.item()
+        kind = base.array.dtype.kind
+        if kind in "biu" and isinstance(exponent, float):
+            base = floating(base)
+        elif kind == "b":
+            base = Tensor._make(base.array.astype(np.int64), False)
         return PowScalar.apply(base, exponent=exponent)
     return _binary(Pow, base, exponent)
 
@@ -509,7 +525,13 @@ def clip(x, min=None, max=None) -> Tensor:  # noqa: A002
     """Limit values to [min, max]; either bound may be None."""
     if min is None and max is None:
         raise ValueError("clip() needs at least one of min and max")
-    return Clip.apply(operand(x), low=min, high=max)
+    # number bounds adapt to the tensor, as in PyTorch: a NumPy float64 bound leaves float32
+    # float32, and a float bound makes an integer tensor the default float dtype, not float64
+    min, max = (b.item() if isinstance(b, np.generic) else b for b in (min, max))
+    x = operand(x)
+    if x.array.dtype.kind in "biu" and any(isinstance(b, float) for b in (min, max)):
+        x = floating(x)
+    return Clip.apply(x, low=min, high=max)
 
 
 clamp = clip

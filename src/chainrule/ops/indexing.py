@@ -172,6 +172,11 @@ def gather(input, dim: int, index) -> Tensor:  # noqa: A002 - PyTorch's names
         raise ShapeError(
             f"gather: index has {index.ndim} dimensions but input has {x.ndim}; they must match"
         )
+    if index.size and index.min() < 0:  # NumPy would count from the end; PyTorch refuses
+        raise ShapeError(
+            f"gather: index {int(index.min())} is out of bounds for dimension {dim} of input "
+            f"shape {x.shape}; indices must be in [0, {x.shape[dim] if x.ndim else 1})"
+        )
     try:
         return Gather.apply(x, dim=dim, index=index)
     except IndexError as err:
@@ -250,6 +255,15 @@ def masked_fill(input, mask, value) -> Tensor:  # noqa: A002
             f"masked_fill: mask of shape {m.shape} does not broadcast to input {x.shape}"
         ) from None
     if isinstance(value, Tensor):
+        if value.array.ndim != 0:
+            raise ShapeError(
+                f"masked_fill needs a number or a 0-dimensional value tensor, got shape "
+                f"{value.array.shape}"
+            )
+        if value.requires_grad:  # its gradient: the sum of the gradients where it went in
+            from chainrule.ops.elementwise import where
+
+            return where(np.broadcast_to(m, x.shape), value, x)
         value = value.item()
     return MaskedFill.apply(x, mask=m, value=value)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _dtype
 from chainrule.errors import DTypeError
 from chainrule.ops._util import operand
 from chainrule.tensor import Tensor
@@ -112,3 +113,22 @@ def logical_xor(a, b) -> Tensor:
 def logical_not(x) -> Tensor:
     """Where ``x`` is false (zero), a bool tensor (``torch.logical_not``)."""
     return _bools(np.logical_not(_truth(x)))
+
+
+def bitwise(ufunc, a, b) -> Tensor:
+    """``&``, ``|``, ``^`` on bool or integer tensors (never part of the graph). A Python or
+    NumPy scalar takes the tensor's dtype unless it is of a higher kind, as in PyTorch
+    (int32 & 3 is int32, a bool tensor & 3 is int64)."""
+    tensor = a if isinstance(a, Tensor) else b
+    arrays = [
+        x.array
+        if isinstance(x, Tensor)
+        else np.asarray(x, _dtype.scalar_dtype(tensor.array.dtype, x))
+        if np.ndim(x) == 0 and not isinstance(x, np.ndarray)
+        else np.asarray(x)
+        for x in (a, b)
+    ]
+    for array in arrays:
+        if array.dtype.kind not in "biu":
+            raise DTypeError(f"{ufunc.__name__} needs bool or integer tensors, got {array.dtype}")
+    return Tensor._make(ufunc(*arrays), False)
