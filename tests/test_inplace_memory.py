@@ -116,3 +116,23 @@ def test_stamps_go_with_their_arrays():
     assert key in inplace._MEMORY_WRITTEN
     del w
     assert key not in inplace._MEMORY_WRITTEN
+
+
+def test_an_element_is_a_view_so_augmented_assignment_writes_through():
+    """x[0] is a 0-d view, as in PyTorch: x[0] += 10 and y = x[1]; y.add_(5) both change x."""
+    for dtype in ("float32", "float64"):
+        x = cr.tensor([1.0, 2.0, 3.0], dtype=dtype)
+        x[0] += 10
+        y = x[1]
+        y.add_(5)
+        xt = torch.tensor([1.0, 2.0, 3.0], dtype=getattr(torch, dtype))
+        xt[0] += 10
+        yt = xt[1]
+        yt.add_(5)
+        np.testing.assert_array_equal(x.numpy(), xt.numpy())
+    w = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    (w[0, 1] * 3).backward()
+    assert w.grad.tolist() == [[0.0, 3.0], [0.0, 0.0]]
+    with cr.no_grad():
+        w[1, 0] -= 1
+    assert w.tolist() == [[1.0, 2.0], [2.0, 4.0]]

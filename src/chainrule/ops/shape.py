@@ -97,7 +97,11 @@ class GetItem(Function):
 
     def forward(self, x, index, advanced):
         self.in_shape, self.dtype, self.index, self.advanced = x.shape, x.dtype, index, advanced
-        return x[index]
+        out = x[index]
+        if not isinstance(out, np.ndarray):  # integers only: NumPy copies one element out;
+            # PyTorch's x[0] is a 0-d view, so x[0] += 1 and y = x[0]; y.add_(1) change x
+            out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+        return out
 
     def backward(self, grad):
         grad_x = np.zeros(self.in_shape, dtype=self.dtype)
