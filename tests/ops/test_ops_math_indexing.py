@@ -111,6 +111,17 @@ def test_prod_gradient_with_zeros_matches_torch():
     np.testing.assert_allclose(np.asarray(ours.grad), theirs.grad.numpy())
 
 
+@pytest.mark.parametrize("shape, dim", [((0,), None), ((2, 0), 1), ((0, 3), 0), ((0, 3), 1)])
+def test_prod_of_nothing_is_one_with_empty_gradients(shape, dim):
+    ours = cr.zeros(*shape, dtype="float64", requires_grad=True)
+    theirs = torch.zeros(*shape, dtype=torch.float64, requires_grad=True)
+    out, ref = (ours.prod(), theirs.prod()) if dim is None else (ours.prod(dim), theirs.prod(dim))
+    out.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_array_equal(out.numpy(), ref.detach().numpy())
+    assert ours.grad.shape == tuple(theirs.grad.shape)
+
+
 def test_where_one_argument_and_one_hot_match_torch():
     x = np.array([[0, 3], [5, 0]])
     ours = [i.tolist() for i in cr.where(cr.tensor(x) > 0)]

@@ -144,6 +144,8 @@ class Prod(Function):
 
 def _others_product(x: np.ndarray, axis: int) -> np.ndarray:
     """For each element, the product of the others along ``axis`` (exact with zeros)."""
+    if x.shape[axis] == 0:  # no elements: no gradients (the product of nothing is 1)
+        return np.zeros_like(x)
     ones = np.ones_like(np.take(x, [0], axis=axis))
     before = np.cumprod(np.concatenate([ones, x], axis=axis), axis=axis)
     before = np.delete(before, -1, axis=axis)
