@@ -278,3 +278,19 @@ def test_deepcopy_gives_an_independent_model():
     twin[0].weight.data[...] = 0
     assert not np.all(model[0].weight.data == 0)
     assert repr(twin) == repr(model) and list(twin.state_dict()) == list(model.state_dict())
+
+
+def test_a_state_without_batch_norm_counters_loads_as_in_pytorch():
+    """Older PyTorch checkpoints have no num_batches_tracked: PyTorch keeps the current count
+    and does not call the key missing (strict or not); chainrule does the same."""
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    model[1].num_batches_tracked.array[...] = 3
+    state = {k: v for k, v in model.state_dict().items() if "num_batches" not in k}
+    assert model.load_state_dict(state).missing_keys == []
+    assert int(model[1].num_batches_tracked.array) == 3
+    partial = {"weight": np.ones(2, np.float32)}
+    ours = nn.BatchNorm1d(2).load_state_dict(partial, strict=False).missing_keys
+    theirs = torch.nn.BatchNorm1d(2).load_state_dict(
+        {"weight": torch.ones(2)}, strict=False
+    ).missing_keys
+    assert ours == theirs

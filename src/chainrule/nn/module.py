@@ -333,7 +333,13 @@ class Module:
                 f"{type(state_dict).__name__}"
             )
         own = OrderedDict(self._state_entries())
-        missing = [name for name in own if name not in state_dict]
+        # A batch norm's counter may be absent (older PyTorch checkpoints): PyTorch keeps the
+        # current count and does not report it, and so does this
+        missing = [
+            name
+            for name in own
+            if name not in state_dict and name.rpartition(".")[2] != "num_batches_tracked"
+        ]
         unexpected = [name for name in state_dict if name not in own]
         updates = []
         for name, target in own.items():
