@@ -88,3 +88,24 @@ def test_predict_refuses_non_finite_outputs_and_float32_overflow(tmp_path, capsy
     code = main(["predict", str(tmp_path / "nan.safetensors"), str(data)])
     out, err = capsys.readouterr()
     assert code != 0 and "not a finite number" in err and "nan" not in out.lower()
+
+
+def test_out_is_never_one_of_the_commands_own_input_files(tmp_path, capsys, data):
+    """predict --out the model or the CSV it reads, train --out its data (even with
+    --overwrite), or --report the model: refused before any work, the inputs untouched."""
+    model = tmp_path / "m.safetensors"
+    code, _, err = _train(capsys, data, "--out", model)
+    assert code == 0, err
+    model_bytes, data_bytes = model.read_bytes(), open(data, "rb").read()
+    for out in (model, data, f"{tmp_path}/./{os.path.basename(data)}"):
+        code = main(["predict", str(model), str(data), "--out", str(out)])
+        _, err = capsys.readouterr()
+        assert code == 2 and "is the input file" in err
+    code, out, err = _train(capsys, data, "--out", data, "--overwrite")
+    assert code == 2 and "is the input file" in err and "Training" not in out
+    code, out, err = _train(capsys, data, "--out", model, "--overwrite", "--report", model)
+    assert code == 2 and "is the input file" in err
+    assert model.read_bytes() == model_bytes and open(data, "rb").read() == data_bytes
+    predictions = tmp_path / "p.csv"
+    assert main(["predict", str(model), str(data), "--out", str(predictions)]) == 0
+    assert predictions.read_text().count("\n") == 61

@@ -16,13 +16,20 @@ _KINDS = (
 
 
 def output_file(
-    path: str, *, flag: str = "--out", default_name: str | None = None, replace: bool = True
+    path: str,
+    *,
+    flag: str = "--out",
+    default_name: str | None = None,
+    replace: bool = True,
+    inputs: tuple = (),
 ) -> str:
     """The file to write for ``flag``, after checking it can be written as a regular file.
 
     A path ending in ``/`` is a folder: the file is ``default_name`` inside it. An existing
     folder, FIFO, device or socket is refused; an existing regular file is refused unless
-    ``replace``. The folders above it must be creatable. Errors name the user's path.
+    ``replace``, and always when it is one of the command's ``inputs`` (the model or data
+    file it reads: writing there would destroy it). The folders above it must be creatable.
+    Errors name the user's path.
     """
     if path.endswith(("/", os.sep)):
         if default_name is None:
@@ -41,6 +48,12 @@ def output_file(
                 raise CLIError(
                     f"{flag} {path}: is {kind}, not a regular file; chainrule only replaces "
                     f"regular files"
+                )
+        for source in inputs:
+            if source and os.path.exists(source) and os.path.samefile(path, source):
+                raise CLIError(
+                    f"{flag} {path}: is the input file {source} of this command; writing there "
+                    f"would destroy it, so choose another {flag}"
                 )
         if not replace:
             raise CLIError(

@@ -33,7 +33,9 @@ def run(args) -> int:
     from chainrule.io.atomic import atomic_write
 
     if args.out:
-        args.out = output_file(args.out, default_name="predictions.csv")
+        args.out = output_file(
+            args.out, default_name="predictions.csv", inputs=(args.model, args.csv)
+        )
     model, meta = load_model(args.model)
     X, data, pre = features_of(args.csv, meta, args.model)
     labels, values = outputs(model, X, meta, pre, data.lines, args.csv)

@@ -289,9 +289,13 @@ def _diagnosis(run) -> None:
 def _check_outputs(args) -> None:
     """Every output path checked before any work, and the plotting extra present."""
     replace = args.overwrite or args.resume
-    args.out = output_file(args.out, default_name="model.safetensors", replace=replace)
+    args.out = output_file(
+        args.out, default_name="model.safetensors", replace=replace, inputs=(args.csv,)
+    )
     if args.report:
-        args.report = output_file(args.report, flag="--report", default_name="report.html")
+        args.report = output_file(
+            args.report, flag="--report", default_name="report.html", inputs=(args.csv, args.out)
+        )
     if args.checkpoint_dir:
         output_folder(args.checkpoint_dir, flag="--checkpoint-dir")
     if not args.no_plots:
