@@ -309,3 +309,23 @@ def test_saving_through_a_symlink_keeps_the_link(tmp_path):
     link.symlink_to(real)
     cr.save(nn.Linear(2, 3), link)
     assert link.is_symlink() and cr.load(real).weight.shape == (3, 2)
+
+
+@pytest.mark.parametrize("width", [8, 40])  # header lengths whose first bytes read 0x80 0x03
+def test_a_damaged_model_file_is_reported_as_damaged_not_as_a_pickle(tmp_path, width):
+    import pickle
+
+    model = cr.nn.Sequential(cr.nn.Linear(2, width), cr.nn.Tanh(), cr.nn.Linear(width, 1))
+    path = tmp_path / "m.safetensors"
+    cr.save(model, path)
+    data = path.read_bytes()
+    damaged = tmp_path / "damaged.safetensors"
+    for broken in (data[: len(data) // 2], data[:-1]):
+        damaged.write_bytes(broken)
+        with pytest.raises(cr.ModelFormatError) as err:
+            cr.load(damaged)
+        assert "pickle" not in str(err.value)
+    for protocol in (2, 4, 5):  # real pickles are still named as such
+        damaged.write_bytes(pickle.dumps({"weight": [1.0] * 50}, protocol=protocol))
+        with pytest.raises(cr.ModelFormatError, match="pickle file"):
+            cr.load(damaged)

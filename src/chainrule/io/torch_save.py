@@ -166,7 +166,7 @@ def load(f, map_location=None, weights_only=None, **_ignored):
         try:
             tf = fmt.loads(data, source=source)
         except ModelFormatError as err:
-            if _looks_pickled(bytes(data[:2])):
+            if _looks_pickled(bytes(data[:9])):
                 raise ModelFormatError(_pickle_message(source)) from err
             raise
     else:
@@ -214,19 +214,26 @@ def _pickle_message(source: str) -> str:
 
 
 def _head(source: str) -> bytes:
-    """The first two bytes of a regular file (a FIFO or device is never opened: it may block)."""
+    """The first nine bytes of a regular file (a FIFO or device is never opened: it may
+    block)."""
     try:
         if not stat.S_ISREG(os.stat(source).st_mode):
             return b""
         with open(source, "rb") as handle:
-            return handle.read(2)
+            return handle.read(9)
     except OSError:
         return b""
 
 
 def _looks_pickled(head: bytes) -> bool:
-    """PyTorch's zip archive, or a raw pickle (protocol 2 to 5)."""
-    return head == b"PK" or (len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
+    """PyTorch's zip archive, or a raw pickle (protocol 2 to 5), from a file's first bytes.
+
+    A safetensors file starts with its header's length (8 bytes, little-endian) and then the
+    header's ``{``: lengths such as 0x380 begin with the bytes of a pickle's ``0x80 0x03`` (or
+    a zip's ``PK``), so a damaged chainrule file with that ``{`` in place is not a pickle."""
+    if len(head) >= 9 and head[8:9] == b"{":
+        return False
+    return head[:2] == b"PK" or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
 
 
 __all__ = ["load", "save"]
