@@ -126,7 +126,8 @@ def _field_array(values) -> np.ndarray:
 
 
 def fetch_batch(dataset, indices: np.ndarray):
-    """The samples at ``indices`` as arrays: one array per field (a tuple), or one array.
+    """The samples at ``indices`` as arrays: one array per field (a tuple), per key (a dict),
+    or one array.
 
     Array-backed datasets (those with ``__getitems__``) answer in one call; any other dataset
     is asked sample by sample and the samples are stacked.
@@ -135,6 +136,8 @@ def fetch_batch(dataset, indices: np.ndarray):
     if getitems is not None:
         return getitems(indices)
     samples = [dataset[int(i)] for i in indices]
+    if samples and isinstance(samples[0], dict):  # one batch per key, as PyTorch's collate
+        return {key: _field_array([s[key] for s in samples]) for key in samples[0]}
     if samples and isinstance(samples[0], (tuple, list)):
         return tuple(_field_array(field) for field in zip(*samples))
     return _field_array(samples)

@@ -152,8 +152,18 @@ def load(f, map_location=None, weights_only=None, **_ignored):
             export tensors with ``safetensors.torch.save_file`` instead).
         NotImplementedError: ``map_location`` names a GPU.
     """
+    from chainrule.nn.module import Module
     from chainrule.torch_compat import check_device
 
+    if isinstance(map_location, Module):  # a model is callable: it would pass as a location
+        raise TypeError(
+            f"cr.load(f, map_location) got a model ({type(map_location).__name__}) as its "
+            f"second argument; cr.load returns what was saved (the whole model, for a file "
+            f"from cr.save(model, path)). To copy saved weights into your model: "
+            f"model.load_state_dict(cr.load(path).state_dict()) for a model file, "
+            f"model.load_state_dict(cr.load(path)) for a saved state_dict, or "
+            f"cr.io.load_checkpoint(path, model) for a checkpoint"
+        )
     if (
         map_location is not None
         and not callable(map_location)

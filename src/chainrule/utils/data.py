@@ -213,7 +213,8 @@ class SequentialSampler(Sampler):
 
 
 class RandomSampler(Sampler):
-    """A fresh random order every epoch (or ``num_samples`` draws with replacement).
+    """A fresh random order every epoch (or ``num_samples`` draws with replacement; without
+    it, ``num_samples`` beyond the data's length take permutations one after another).
 
     Example:
         >>> import numpy as np
@@ -225,6 +226,10 @@ class RandomSampler(Sampler):
         super().__init__(data_source)
         self.replacement = bool(replacement)
         self.num_samples = len(data_source) if num_samples is None else int(num_samples)
+        if self.num_samples <= 0:
+            raise ValueError(
+                f"RandomSampler: num_samples should be a positive integer, got {num_samples!r}"
+            )
         self.generator = generator
 
     def __iter__(self):
@@ -232,7 +237,10 @@ class RandomSampler(Sampler):
         n = len(self.data_source)
         if self.replacement:
             return iter(rng.integers(0, n, self.num_samples).tolist())
-        return iter(rng.permutation(n)[: self.num_samples].tolist())
+        # more samples than the data holds: whole permutations one after another, as PyTorch
+        rounds = -(-self.num_samples // n) if n else 0
+        order = np.concatenate([rng.permutation(n) for _ in range(rounds)] or [np.arange(0)])
+        return iter(order[: self.num_samples].tolist())
 
     def __len__(self) -> int:
         return self.num_samples
