@@ -150,7 +150,7 @@ _LAZY = {
     "cuda": ("chainrule.torch_compat", "cuda"),
     "accelerator": ("chainrule.torch_compat", "accelerator"),
     "backends": ("chainrule.torch_compat", "backends"),
-    "inference_mode": ("chainrule.autograd.grad_mode", "no_grad"),
+    "inference_mode": ("chainrule.autograd.grad_mode", "inference_mode"),
     "is_tensor": ("chainrule.torch_compat", "is_tensor"),
     "NotSupportedError": ("chainrule.torch_compat", "NotSupportedError"),
     "mm": ("chainrule.ops", "matmul"),

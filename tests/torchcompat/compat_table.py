@@ -462,7 +462,7 @@ ROWS = [
         "Indexing",
         "Tensor[...] (slices, masks, int arrays)",
         "(x[:, 1], x[x > 0], x[range(2), lib.tensor(LABELS)])",
-        "",
+        "`x[0]` is a 0-d view: `x[0] += 1` writes into `x`",
     ),
     (
         "Indexing",
@@ -475,13 +475,13 @@ ROWS = [
         "torch.gather / scatter",
         "(lib.gather(x, 1, lib.tensor(IDX)), "
         "lib.scatter(lib.zeros(2, 3), 1, lib.tensor(IDX), lib.ones(2, 2)))",
-        "",
+        "a negative `gather` index raises, as in PyTorch",
     ),
     (
         "Indexing",
         "torch.index_select / masked_fill",
         "(lib.index_select(x, 1, lib.tensor([2, 0])), x.masked_fill(x < 0, 0.0))",
-        "",
+        "a 0-d value tensor that requires grad gets its gradient",
     ),
     (
         "Indexing",

@@ -1,0 +1,72 @@
+"""Grad-mode switches as PyTorch's: set_grad_enabled acts when called, decorators (with or
+without parentheses) cover generator functions step by step, inference_mode(False) is a
+no-op, and every one restores the mode afterwards."""
+
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def _probe(lib):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+
+    lib.set_grad_enabled(False)
+    seen.append(("call False", lib.is_grad_enabled(), (x * 2).requires_grad))
+    lib.set_grad_enabled(True)
+    seen.append(("call True", lib.is_grad_enabled()))
+
+    @lib.set_grad_enabled(False)
+    def decorated():
+        return (x * 2).requires_grad
+
+    seen.append(("decorated", decorated(), lib.is_grad_enabled()))
+    with lib.no_grad():
+        lib.set_grad_enabled(True)
+        seen.append(("inside no_grad", lib.is_grad_enabled()))
+    seen.append(("after", lib.is_grad_enabled()))
+
+    @lib.no_grad()
+    def gen():
+        yield (x * 2).requires_grad
+        yield lib.is_grad_enabled()
+
+    seen.append(("generator", list(gen()), lib.is_grad_enabled()))
+
+    @lib.no_grad
+    def bare():
+        return (x * 2).requires_grad
+
+    seen.append(("no parentheses", bare()))
+    with lib.no_grad():
+
+        @lib.enable_grad()
+        def regen():
+            yield (x * 2).requires_grad
+
+        seen.append(("enable_grad generator", list(regen()), lib.is_grad_enabled()))
+    with lib.inference_mode():
+        seen.append(("inference_mode", (x * 2).requires_grad))
+    with lib.inference_mode(False):
+        seen.append(("inference_mode(False)", (x * 2).requires_grad))
+    return seen
+
+
+def test_grad_mode_switches_match_torch():
+    assert _probe(cr) == _probe(torch)
+    assert cr.is_grad_enabled()
+
+
+def test_a_generator_that_raises_restores_the_mode():
+    @cr.no_grad()
+    def gen():
+        yield 1
+        raise KeyError("boom")
+
+    it = gen()
+    assert next(it) == 1 and cr.is_grad_enabled()
+    with pytest.raises(KeyError):
+        next(it)
+    assert cr.is_grad_enabled()
