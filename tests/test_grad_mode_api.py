@@ -70,3 +70,15 @@ def test_a_generator_that_raises_restores_the_mode():
     with pytest.raises(KeyError):
         next(it)
     assert cr.is_grad_enabled()
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_autograd_grad_answers_a_tensor_asked_for_twice_both_times(create_graph):
+    answers = []
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        twice = lib.autograd.grad((x * x).sum(), [x, x], allow_unused=True)
+        y = x * 3
+        mixed = lib.autograd.grad((y * y).sum(), [y, x, y], create_graph=create_graph)
+        answers.append([g.tolist() for g in (*twice, *mixed)])
+    assert answers[0] == answers[1]

@@ -18,9 +18,16 @@ class _Collect:
     """The sink of :func:`engine.backward`: keeps the gradients of the chosen tensors."""
 
     def __init__(self, inputs):
-        self.slots = {id(t): i for i, t in enumerate(inputs)}
-        self.ops = {id(t._ctx): i for i, t in enumerate(inputs) if t._ctx is not None}
+        # a tensor asked for twice gets one slot (its first) and both answers from it
+        self.slots, self.ops = {}, {}
+        for i, t in enumerate(inputs):
+            self.slots.setdefault(id(t), i)
+            if t._ctx is not None:
+                self.ops.setdefault(id(t._ctx), i)
         self.grads = [None] * len(inputs)
+
+    def results(self, inputs) -> list:
+        return [self.grads[self.slots[id(t)]] for t in inputs]
 
     def _add(self, index, grad):
         total = self.grads[index]
@@ -88,11 +95,11 @@ def grad(
     sink = _Collect(inputs)
     if create_graph:
         _graph_pass(outputs, grad_outputs, sink)
-        return _results(inputs, sink.grads, allow_unused)
+        return _results(inputs, sink.results(inputs), allow_unused)
     for k, (out, seed) in enumerate(zip(outputs, grad_outputs)):
         # Every output but the last keeps the graph, so the next one can walk it again.
         engine.backward(out, seed, keep or k < len(outputs) - 1, sink=sink)
-    return _results(inputs, sink.grads, allow_unused)
+    return _results(inputs, sink.results(inputs), allow_unused)
 
 
 def _results(inputs, grads, allow_unused):
