@@ -82,3 +82,20 @@ def test_autograd_grad_answers_a_tensor_asked_for_twice_both_times(create_graph)
         mixed = lib.autograd.grad((y * y).sum(), [y, x, y], create_graph=create_graph)
         answers.append([g.tolist() for g in (*twice, *mixed)])
     assert answers[0] == answers[1]
+
+
+def test_tensor_hooks_run_under_create_graph_and_stay_differentiable():
+    """Leaf and non-leaf hooks act on autograd.grad(..., create_graph=True) as on backward(),
+    and the gradient they return is differentiated through (a gradient penalty)."""
+    answers = []
+    for lib in (cr, torch):
+        x = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        x.register_hook(lambda g: g * 10)
+        (leaf,) = lib.autograd.grad((x * x).sum(), x, create_graph=True)
+        z = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        y = z * z
+        y.register_hook(lambda g: g * 3)
+        (inner,) = lib.autograd.grad((y * 2).sum(), z, create_graph=True)
+        (penalty,) = lib.autograd.grad((inner * inner).sum(), z)
+        answers.append([leaf.tolist(), inner.tolist(), penalty.tolist()])
+    assert answers[0] == answers[1]

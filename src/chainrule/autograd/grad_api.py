@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd import engine
-from chainrule.errors import GraphError
+from chainrule.autograd import hooks as _hooks
+from chainrule.errors import GraphError, ShapeError
 
 
 class _Collect:
@@ -143,10 +144,14 @@ def _graph_pass(outputs, grad_outputs, sink) -> None:
                 "autograd.grad: the outputs do not depend on anything that requires grad"
             )
         grads = {id(root._ctx): ones_like(root)}
+        leaves: dict = {}  # id → [leaf, its total gradient]: leaf hooks see the total once
         for fn in engine.topological_order(root._ctx):
             grad = grads.pop(id(fn), None)
             if grad is None:
                 continue
+            watch = fn.retained
+            if watch is not None and watch.hooks:  # hooks on the op's output, as in backward()
+                grad = _run_tensor_hooks(watch.hooks, grad, "an op's output")
             sink.op(fn, grad)
             for parent, grad_in, needed in zip(fn.parents, fn.backward_graph(grad), fn.needs_grad):
                 if grad_in is None or not needed:
@@ -154,10 +159,35 @@ def _graph_pass(outputs, grad_outputs, sink) -> None:
                 if grad_in.shape != parent.array.shape:
                     grad_in = _sum_to_shape(grad_in, parent.array.shape)
                 if parent._ctx is None:
-                    sink.leaf(parent, grad_in)
+                    entry = leaves.setdefault(id(parent), [parent, None])
+                    entry[1] = grad_in if entry[1] is None else entry[1] + grad_in
                 else:
                     key = id(parent._ctx)
                     grads[key] = grad_in if key not in grads else grads[key] + grad_in
+        for leaf, total in leaves.values():
+            leaf_hooks = _hooks.hooks_of(leaf) if _hooks.LEAF_HOOKS else None
+            if leaf_hooks is not None and leaf_hooks.pre:
+                total = _run_tensor_hooks(leaf_hooks.pre, total, "a leaf")
+            sink.leaf(leaf, total)
+
+
+def _run_tensor_hooks(hooks: dict, grad, where: str):
+    """Tensor hooks under ``create_graph``: each sees the gradient as a tensor in the graph,
+    and a returned tensor replaces it (so a gradient penalty differentiates through it)."""
+    from chainrule.tensor import Tensor
+
+    for hook in list(hooks.values()):
+        result = hook(grad)
+        if result is None:
+            continue
+        result = result if isinstance(result, Tensor) else Tensor(result)
+        if result.shape != grad.shape:
+            raise ShapeError(
+                f"a hook on {where} returned a gradient of shape {result.shape} for a gradient "
+                f"of shape {grad.shape}; a hook must return None or a tensor of the same shape"
+            )
+        grad = result
+    return grad
 
 
 def _sum_to_shape(grad, shape: tuple):
