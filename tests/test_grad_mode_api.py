@@ -99,3 +99,21 @@ def test_tensor_hooks_run_under_create_graph_and_stay_differentiable():
         (penalty,) = lib.autograd.grad((inner * inner).sum(), z)
         answers.append([leaf.tolist(), inner.tolist(), penalty.tolist()])
     assert answers[0] == answers[1]
+
+
+def test_a_view_of_the_same_shape_is_a_new_tensor_with_its_own_hooks():
+    answers = []
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        y = x.view(2)
+        y.register_hook(lambda g: g * 10)
+        (x * x).sum().backward()
+        views = (x.reshape(2), x.squeeze(), x.view_as(x), x.T if lib is cr else x.t())
+        plain = lib.tensor([1.0, 2.0])
+        same = plain.view(2)
+        same.add_(1)
+        answers.append(
+            [y is x, y.is_leaf, x.grad.tolist(), [v is x or v.is_leaf for v in views]]
+            + [same is plain, plain.tolist()]
+        )
+    assert answers[0] == answers[1]

@@ -241,9 +241,9 @@ def reshape(x, *shape) -> Tensor:
     """The same numbers in a new shape (one dimension may be -1)."""
     x = operand(x)
     shape = _shape_args(shape)
-    if shape == x.array.shape:
-        return x
-    try:
+    if shape == x.array.shape and not x.requires_grad:
+        return Tensor._make(x.array, False)  # a new tensor over the same memory, as PyTorch's
+    try:  # (same shape, in the graph: a new non-leaf, so its hooks are its own)
         return Reshape.apply(x, shape=shape)
     except (ValueError, TypeError):
         raise ShapeError(
@@ -277,7 +277,7 @@ def transpose(x, *axes) -> Tensor:
     axes = _shape_args(axes)
     if not axes:
         if x.ndim < 2:
-            return x
+            return reshape(x, *x.array.shape)  # a view, not x itself (PyTorch's .T of a vector)
         return Permute.apply(x, axes=tuple(reversed(range(x.ndim))))
     if len(axes) == 2:  # PyTorch's transpose(dim0, dim1): swap them (2-D included)
         return swapaxes(x, *axes)
@@ -327,7 +327,7 @@ def squeeze(x, axis=None, *, dim=None) -> Tensor:
         shape = tuple(n for n in x.array.shape if n != 1)
     else:
         shape = tuple(n for i, n in enumerate(x.array.shape) if not (i in axes and n == 1))
-    return reshape(x, *shape) if shape != x.array.shape else x
+    return reshape(x, *shape)
 
 
 def unsqueeze(x, axis=None, *, dim=None) -> Tensor:
