@@ -136,3 +136,18 @@ def test_an_element_is_a_view_so_augmented_assignment_writes_through():
     with cr.no_grad():
         w[1, 0] -= 1
     assert w.tolist() == [[1.0, 2.0], [2.0, 4.0]]
+
+
+def test_a_written_gradient_handed_to_backward_is_not_a_saved_array():
+    """backward(g) with a g changed in place before: g is the op's incoming gradient, not
+    something the op saved, so nothing is refused."""
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    g = cr.ones(3)
+    g.mul_(2)
+    y.backward(g)
+    assert x.grad.tolist() == [4.0, 4.0, 4.0]
+    z = x.exp()
+    g.add_(1)
+    z.backward(g)  # exp saved its output, not g
+    np.testing.assert_allclose(x.grad, 4.0 + 3.0 * np.exp([1.0, 2.0, 3.0]), rtol=1e-6)

@@ -78,8 +78,17 @@ def check_saved_inputs(fn) -> None:
             _refuse(fn, f"input {index}, shape {parent.array.shape}")
     if _MEMORY_WRITTEN:
         for name, value in fn.__dict__.items():
-            if isinstance(value, np.ndarray) and _written_after(value, epoch):
+            if (
+                isinstance(value, np.ndarray)
+                and name not in _NOT_SAVED
+                and _written_after(value, epoch)
+            ):
                 _refuse(fn, f"its saved array {name!r}, shape {value.shape}")
+
+
+# The engine's own attributes on an op: grad_out is the gradient handed to it (a user's
+# backward(grad) array, say), not something the op saved from its forward pass.
+_NOT_SAVED = frozenset(("grad_out", "parents", "needs_grad", "epoch", "_mark", "retained"))
 
 
 def _refuse(fn, what: str):
