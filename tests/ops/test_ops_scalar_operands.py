@@ -86,3 +86,17 @@ def test_gather_refuses_negative_indices_as_pytorch_does():
     with pytest.raises(RuntimeError):
         torch.tensor([[1.0, 2.0, 3.0]]).gather(1, torch.tensor([[-1]]))
     assert x.gather(1, cr.tensor([[2, 0]])).tolist() == [[3.0, 1.0]]
+
+
+@pytest.mark.parametrize("name", ["amax", "amin"])
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_amax_amin_send_nan_back_from_a_nan_slice_as_pytorch(name, dim):
+    """PyTorch's amax/amin divide by the number of elements equal to the result: none in a NaN
+    slice, so that slice's gradient is NaN (max() without dim gives it to the NaNs instead)."""
+    a = np.array([[1.0, np.nan], [2.0, 3.0], [3.0, 3.0]])
+    x = cr.tensor(a, dtype="float64", requires_grad=True)
+    xt = torch.tensor(a, requires_grad=True)
+    args = () if dim is None else (dim,)
+    getattr(x, name)(*args).sum().backward()
+    getattr(xt, name)(*args).sum().backward()
+    np.testing.assert_array_equal(x.grad, xt.grad.numpy())

@@ -80,13 +80,20 @@ class _Extreme(Function):
             return self.out
         return self.out.reshape(()) if axes is None else np.squeeze(self.out, axis=axes)
 
+    nan_shares = True  # max()/min(): a NaN result's gradient goes to the NaNs (PyTorch)
+
     def backward(self, grad):
         grad = expand_reduced(grad, self.x.shape, self.axes, self.keepdims)
         hit = self.x == self.out
-        if np.isnan(self.out).any():  # a NaN result: the NaNs share the gradient (PyTorch)
+        nan = np.isnan(self.out).any()
+        if nan and self.nan_shares:
             hit |= np.isnan(self.x) & np.isnan(self.out)
         count = hit.sum(axis=self.axes, keepdims=True)
-        return (np.where(hit, grad / count, np.zeros((), dtype=grad.dtype)),)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad_x = np.where(hit, grad / count, np.zeros((), dtype=grad.dtype))
+        if nan and not self.nan_shares:  # amax/amin: a NaN slice's gradient is NaN (PyTorch)
+            grad_x = np.where(count == 0, np.array(np.nan, grad_x.dtype), grad_x)
+        return (grad_x,)
 
 
 class Max(_Extreme):
@@ -99,6 +106,20 @@ class Min(_Extreme):
     label = "min"
     formulas = ("1/(number of minima) at a minimum, else 0",)
     reducer = staticmethod(np.min)
+
+
+class AMax(Max):
+    """amax: Max, except that a slice whose maximum is NaN sends NaN back (PyTorch's amax)."""
+
+    label = "amax"
+    nan_shares = False
+
+
+class AMin(Min):
+    """amin: Min, except that a slice whose minimum is NaN sends NaN back (PyTorch's amin)."""
+
+    label = "amin"
+    nan_shares = False
 
 
 class LogSumExp(Function):
@@ -231,12 +252,12 @@ def min(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
 
 def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """The largest values over one or more dims (no indices); ties share the gradient."""
-    return _reduce(Max, x, axis, _keep(keepdim, keepdims), dim, "amax")
+    return _reduce(AMax, x, axis, _keep(keepdim, keepdims), dim, "amax")
 
 
 def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """The smallest values over one or more dims (no indices); ties share the gradient."""
-    return _reduce(Min, x, axis, _keep(keepdim, keepdims), dim, "amin")
+    return _reduce(AMin, x, axis, _keep(keepdim, keepdims), dim, "amin")
 
 
 def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
