@@ -109,3 +109,18 @@ def test_out_is_never_one_of_the_commands_own_input_files(tmp_path, capsys, data
     predictions = tmp_path / "p.csv"
     assert main(["predict", str(model), str(data), "--out", str(predictions)]) == 0
     assert predictions.read_text().count("\n") == 61
+
+
+def test_too_few_rows_to_hold_out_a_validation_part_names_the_classes_and_the_way_out(
+    tmp_path, capsys
+):
+    data = tmp_path / "three.csv"
+    data.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n")
+    out = tmp_path / "m.safetensors"
+    args = ["train", str(data), "--target", "label", "--epochs", "1", "--no-plots"]
+    assert main([*args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "'y' have a single row" in err and "--validation-split 0" in err
+    assert "train_test_split" not in err and not out.exists()
+    assert main([*args, "--out", str(out), "--validation-split", "0"]) == 0
+    assert out.is_file()

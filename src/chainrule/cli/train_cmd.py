@@ -330,6 +330,7 @@ def _prepare(args) -> _Run:
     """Load the data, choose the loss, split, fit the preprocessing on the training rows."""
     from chainrule.cli.schema_view import show_notes
     from chainrule.data import train_test_split
+    from chainrule.errors import DataError
 
     run = _Run()
     data = load_training_data(args)
@@ -343,13 +344,26 @@ def _prepare(args) -> _Run:
         args.loss, run.task, len(run.classes or [])
     )
     if args.validation_split > 0:
-        X_train, X_val, y_train, y_val = train_test_split(
-            X,
-            y,
-            test_size=args.validation_split,
-            seed=args.seed,
-            stratify=y if run.task != "regression" else None,
-        )
+        try:
+            X_train, X_val, y_train, y_val = train_test_split(
+                X,
+                y,
+                test_size=args.validation_split,
+                seed=args.seed,
+                stratify=y if run.task != "regression" else None,
+            )
+        except DataError as err:  # too few rows (per class) to hold some out
+            reason = str(err).split(": ", 1)[-1]
+            if run.classes is not None:  # name the user's classes, not their encoded numbers
+                counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(run.classes))
+                lonely = [str(run.classes[i]) for i in np.flatnonzero(counts < 2)]
+                if lonely:
+                    reason = f"class(es) {', '.join(map(repr, lonely))} have a single row each"
+            raise CLIError(
+                f"cannot hold out {args.validation_split:g} of the {len(y)} rows for "
+                f"validation: {reason}; add rows, or train on all of them with "
+                f"--validation-split 0"
+            ) from None
     else:
         X_train, y_train, X_val, y_val = X, y, None, None
     del X, data.X
