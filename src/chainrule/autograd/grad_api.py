@@ -12,7 +12,7 @@ import numpy as np
 
 from chainrule.autograd import engine
 from chainrule.autograd import hooks as _hooks
-from chainrule.errors import GraphError, ShapeError
+from chainrule.errors import GraphError
 
 
 class _Collect:
@@ -151,7 +151,7 @@ def _graph_pass(outputs, grad_outputs, sink) -> None:
                 continue
             watch = fn.retained
             if watch is not None and watch.hooks:  # hooks on the op's output, as in backward()
-                grad = _run_tensor_hooks(watch.hooks, grad, "an op's output")
+                grad = _hooks.run_tensor_hooks(watch.hooks, grad, "an op's output")
             sink.op(fn, grad)
             for parent, grad_in, needed in zip(fn.parents, fn.backward_graph(grad), fn.needs_grad):
                 if grad_in is None or not needed:
@@ -167,27 +167,8 @@ def _graph_pass(outputs, grad_outputs, sink) -> None:
         for leaf, total in leaves.values():
             leaf_hooks = _hooks.hooks_of(leaf) if _hooks.LEAF_HOOKS else None
             if leaf_hooks is not None and leaf_hooks.pre:
-                total = _run_tensor_hooks(leaf_hooks.pre, total, "a leaf")
+                total = _hooks.run_tensor_hooks(leaf_hooks.pre, total, "a leaf")
             sink.leaf(leaf, total)
-
-
-def _run_tensor_hooks(hooks: dict, grad, where: str):
-    """Tensor hooks under ``create_graph``: each sees the gradient as a tensor in the graph,
-    and a returned tensor replaces it (so a gradient penalty differentiates through it)."""
-    from chainrule.tensor import Tensor
-
-    for hook in list(hooks.values()):
-        result = hook(grad)
-        if result is None:
-            continue
-        result = result if isinstance(result, Tensor) else Tensor(result)
-        if result.shape != grad.shape:
-            raise ShapeError(
-                f"a hook on {where} returned a gradient of shape {result.shape} for a gradient "
-                f"of shape {grad.shape}; a hook must return None or a tensor of the same shape"
-            )
-        grad = result
-    return grad
 
 
 def _sum_to_shape(grad, shape: tuple):

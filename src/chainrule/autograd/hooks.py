@@ -68,15 +68,33 @@ def _run_grad_hooks(hooks: dict, grad: np.ndarray, where: str) -> np.ndarray:
         if result is None:
             continue
         array = result.array if isinstance(result, Tensor) else np.asarray(result)
-        if array.shape != grad.shape:
-            raise ShapeError(
-                f"a hook on {where} returned a gradient of shape {array.shape} for a gradient "
-                f"of shape {grad.shape}; a hook must return None or a tensor of the same shape"
-            )
+        _check_returned_shape(array.shape, grad.shape, where)
         # A copy: the returned tensor may be shared (a parameter, a tensor the hook keeps), and
         # the gradient goes on to be accumulated into .grad or overwritten.
         grad = np.array(array, dtype=grad.dtype, copy=True)
     return grad
+
+
+def run_tensor_hooks(hooks: dict, grad, where: str):
+    """The hooks under ``autograd.grad(create_graph=True)``: each sees the gradient as a tensor
+    in the graph, and a returned tensor replaces it, still in the graph (so a gradient penalty
+    differentiates through what the hook did)."""
+    for hook in list(hooks.values()):
+        result = hook(grad)
+        if result is None:
+            continue
+        result = result if isinstance(result, Tensor) else Tensor(result)
+        _check_returned_shape(result.shape, grad.shape, where)
+        grad = result
+    return grad
+
+
+def _check_returned_shape(shape: tuple, expected: tuple, where: str) -> None:
+    if shape != expected:
+        raise ShapeError(
+            f"a hook on {where} returned a gradient of shape {shape} for a gradient of shape "
+            f"{expected}; a hook must return None or a tensor of the same shape"
+        )
 
 
 class LeafHooks:
