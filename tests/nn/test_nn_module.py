@@ -290,7 +290,55 @@ def test_a_state_without_batch_norm_counters_loads_as_in_pytorch():
     assert int(model[1].num_batches_tracked.array) == 3
     partial = {"weight": np.ones(2, np.float32)}
     ours = nn.BatchNorm1d(2).load_state_dict(partial, strict=False).missing_keys
-    theirs = torch.nn.BatchNorm1d(2).load_state_dict(
-        {"weight": torch.ones(2)}, strict=False
-    ).missing_keys
+    theirs = (
+        torch.nn.BatchNorm1d(2)
+        .load_state_dict({"weight": torch.ones(2)}, strict=False)
+        .missing_keys
+    )
     assert ours == theirs
+
+
+def test_a_layer_used_twice_is_named_twice_in_state_dict_and_once_in_parameters():
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    t_shared = tnn.Linear(2, 2)
+    t_model = tnn.Sequential(t_shared, tnn.ReLU(), t_shared)
+    assert list(model.state_dict()) == list(t_model.state_dict())
+    for flag in (True, False):
+        assert [n for n, _ in model.named_modules(remove_duplicate=flag)] == [
+            n for n, _ in t_model.named_modules(remove_duplicate=flag)
+        ]
+        assert [n for n, _ in model.named_parameters(remove_duplicate=flag)] == [
+            n for n, _ in t_model.named_parameters(remove_duplicate=flag)
+        ]
+    assert len(list(model.parameters())) == 2
+    # PyTorch's state_dict loads into ours and back, both names filling the one layer
+    model.load_state_dict({k: v.numpy() for k, v in t_model.state_dict().items()})
+    np.testing.assert_array_equal(shared.weight.numpy(), t_shared.weight.detach().numpy())
+    t_model.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+
+
+def test_one_name_of_a_shared_layer_is_enough_to_load_it():
+    # files written before state_dict listed a shared layer under each name hold only the first
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    state = model.state_dict()
+    old_file = {k: v + 1 for k, v in state.items() if k.startswith("0.")}
+    result = model.load_state_dict(old_file)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    np.testing.assert_array_equal(shared.weight.numpy(), state["0.weight"] + 1)
+    with pytest.raises(cr.errors.ModelFormatError, match="missing keys"):
+        nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)).load_state_dict(
+            {
+                k: v
+                for k, v in nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)).state_dict().items()
+                if k.startswith("0.")
+            }
+        )
+
+
+def test_named_modules_memo_leaves_modules_out():
+    a, b = nn.Linear(1, 1), nn.Linear(1, 1)
+    model = nn.Sequential(a, b)
+    assert [n for n, _ in model.named_modules(memo={b})] == ["", "0"]
+    assert [n for n, _ in model.named_modules(prefix="net")] == ["net", "net.0", "net.1"]

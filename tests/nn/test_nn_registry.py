@@ -160,3 +160,38 @@ def test_max_parameters_limits_what_a_file_may_build():
     with pytest.raises(cr.ModelFormatError, match="10,100 parameters"):
         module_from_config(config, max_parameters=10_000)
     assert isinstance(module_from_config(_nested(63)), nn.Sequential)
+
+
+def test_a_shared_layer_is_saved_once_and_loads_shared(tmp_path):
+    shared = nn.Linear(2, 2)
+    inner = nn.Sequential(nn.Tanh(), shared)
+    model = nn.Sequential(shared, inner, nn.ModuleList([inner, shared]))
+    config = json.loads(json.dumps(module_to_config(model)))
+    assert config["children"][1]["children"][1] == {"type": "Shared", "path": "0"}
+    assert config["children"][2]["children"] == [
+        {"type": "Shared", "path": "1"},
+        {"type": "Shared", "path": "0"},
+    ]
+    rebuilt = module_from_config(config)
+    assert rebuilt[0] is rebuilt[1][1] is rebuilt[2][1] and rebuilt[2][0] is rebuilt[1]
+    # through a file: same outputs, one set of weights that training moves everywhere at once
+    cr.save(model, tmp_path / "shared.safetensors")
+    loaded = cr.load(tmp_path / "shared.safetensors")
+    assert loaded[0] is loaded[1][1] and len(list(loaded.parameters())) == 2
+    x = cr.tensor(np.array([[0.5, -1.0]], dtype=np.float32))
+    np.testing.assert_array_equal(loaded[1](loaded[0](x)).numpy(), inner(shared(x)).numpy())
+
+
+@pytest.mark.parametrize(
+    "children",
+    [
+        [{"type": "Shared", "path": "1"}, {"type": "Tanh"}],  # refers forward
+        [{"type": "Sequential", "children": [{"type": "Shared", "path": "0"}]}],  # to its parent
+        [{"type": "Shared", "path": ""}],  # to the root
+        [{"type": "Tanh"}, {"type": "Shared", "path": "0", "args": {}}],  # extra key
+        [{"type": "Tanh"}, {"type": "Shared", "path": 0}],  # not a string
+    ],
+)
+def test_shared_references_must_point_back_to_a_complete_layer(children):
+    with pytest.raises(cr.errors.ModelFormatError, match="shared layer"):
+        module_from_config({"type": "Sequential", "children": children})

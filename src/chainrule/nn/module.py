@@ -212,15 +212,23 @@ class Module:
         )
 
     # ---- walking the tree -----------------------------------------------------------------
-    def named_modules(self, prefix: str = "", memo: set | None = None) -> Iterator:
-        """Every module in the tree (this one first) with its dotted name; each once."""
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator:
+        """Every module in the tree (this one first) with its dotted name.
+
+        A module reached twice (the same layer used at two places) is listed once, under its
+        first name; ``remove_duplicate=False`` lists it under every name, as state_dict does.
+        ``memo`` (PyTorch's argument) holds modules to leave out; it is filled as we go.
+        """
         memo = set() if memo is None else memo
         stack = [(prefix, self)]
         while stack:
             name, module = stack.pop()
-            if id(module) in memo:
-                continue
-            memo.add(id(module))
+            if remove_duplicate:
+                if module in memo:
+                    continue
+                memo.add(module)
             yield name, module
             children = [
                 (f"{name}.{key}" if name else key, child)
@@ -244,27 +252,41 @@ class Module:
         for _, module in self.named_children():
             yield module
 
-    def _named_members(self, registry: str, prefix: str, recurse: bool) -> Iterator:
+    def _named_members(
+        self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool = True
+    ) -> Iterator:
         seen = set()
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
         for module_name, module in modules:
             for key, value in getattr(module, registry).items():
-                if value is None or id(value) in seen:
+                if value is None:
                     continue
-                seen.add(id(value))
+                if remove_duplicate:
+                    if id(value) in seen:
+                        continue
+                    seen.add(id(value))
                 yield (f"{module_name}.{key}" if module_name else key), value
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator:
-        """``(dotted name, Parameter)`` pairs; a parameter shared by two layers appears once."""
-        return self._named_members("_parameters", prefix, recurse)
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator:
+        """``(dotted name, Parameter)`` pairs; a parameter shared by two layers appears once
+        (under every name with ``remove_duplicate=False``)."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every learnable parameter, for an optimizer: ``SGD(model.parameters(), lr=0.1)``."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator:
-        return self._named_members("_buffers", prefix, recurse)
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator:
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, buffer in self.named_buffers(recurse=recurse):
@@ -293,8 +315,10 @@ class Module:
 
     # ---- state ----------------------------------------------------------------------------
     def _state_entries(self) -> Iterator:
-        """``(dotted name, tensor)`` for what state_dict saves: parameters, then buffers."""
-        for prefix, module in self.named_modules():
+        """``(dotted name, tensor)`` for what state_dict saves: parameters, then buffers, of
+        every module under every name it has (a layer used twice is saved twice, as PyTorch's
+        state_dict does)."""
+        for prefix, module in self.named_modules(remove_duplicate=False):
             for key, param in module._parameters.items():
                 if param is not None:
                     yield (f"{prefix}.{key}" if prefix else key), param
@@ -318,7 +342,8 @@ class Module:
 
         Args:
             state_dict: name → array, e.g. from :meth:`state_dict` or a PyTorch model.
-            strict: require exactly the same names as this module has.
+            strict: require exactly the same names as this module has (a tensor with two
+                names, a layer used twice, needs only one of them).
 
         Returns:
             ``(missing_keys, unexpected_keys)`` as a named tuple.
@@ -335,10 +360,15 @@ class Module:
         own = OrderedDict(self._state_entries())
         # A batch norm's counter may be absent (older PyTorch checkpoints): PyTorch keeps the
         # current count and does not report it, and so does this
+        # A layer used twice has two names for one tensor: one of them is enough (files
+        # written before state_dict listed both names have only the first)
+        filled = {id(tensor) for name, tensor in own.items() if name in state_dict}
         missing = [
             name
-            for name in own
-            if name not in state_dict and name.rpartition(".")[2] != "num_batches_tracked"
+            for name, tensor in own.items()
+            if name not in state_dict
+            and id(tensor) not in filled
+            and name.rpartition(".")[2] != "num_batches_tracked"
         ]
         unexpected = [name for name in state_dict if name not in own]
         updates = []

@@ -63,6 +63,7 @@ MAX_SIZE = 10**8  # any one layer dimension
 MAX_PARAMETERS = 10**9  # the whole model (4 GB of float32)
 MAX_NDIM = 8  # LayerNorm's normalized_shape
 _NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
+SHARED = "Shared"  # a reference to a layer written earlier in the file (weights shared)
 
 
 # ---- argument validators: each returns the clean value or raises ModelFormatError ----------
@@ -355,10 +356,24 @@ def module_to_config(module: Module) -> dict:
             own ``Module`` subclass); save its ``state_dict()`` instead and rebuild the class in
             code before ``load_state_dict``.
     """
+    return _to_config(module, "", {})
+
+
+def _to_config(module: Module, path: str, seen: dict) -> dict:
+    # A layer used at two places (its weights shared) is written in full at the first and as
+    # {"type": "Shared", "path": <first dotted path>} at the others, so it loads shared again
+    if id(module) in seen:
+        return {"type": SHARED, "path": seen[id(module)]}
     kind = type(module).__name__
     if _CONTAINERS.get(kind) is type(module):
         children = list(module._modules.items())
-        config = {"type": kind, "children": [module_to_config(m) for _, m in children]}
+        config = {
+            "type": kind,
+            "children": [
+                _to_config(m, f"{path}.{name}" if path else name, seen) for name, m in children
+            ],
+        }
+        seen[id(module)] = path
         names = [name for name, _ in children]
         if names != [str(i) for i in range(len(names))]:
             bad = [n for n in names if not _NAME.fullmatch(n)]
@@ -377,6 +392,7 @@ def module_to_config(module: Module) -> dict:
             f"custom Module, save model.state_dict() instead and rebuild the class in code "
             f"before calling load_state_dict"
         )
+    seen[id(module)] = path
     schema = entry[1]
     if hasattr(module, "_config"):
         args = module._config()
@@ -398,18 +414,24 @@ def module_from_config(config: dict, *, max_parameters: int = MAX_PARAMETERS) ->
         ModelFormatError: unknown layer type, unknown or invalid argument, bad nesting, or a
             model larger than the limits; nothing is built.
     """
-    counts = {"modules": 0, "parameters": 0}
-    plan = _check(config, "root", 0, counts)
+    counts = {"modules": 0, "parameters": 0, "paths": set()}
+    plan = _check(config, "root", 0, counts, "")
     if counts["parameters"] > max_parameters:
         raise _fail(
             "root",
             f"the layers would hold {counts['parameters']:,} parameters, more than the limit "
             f"of {max_parameters:,}",
         )
-    return _build(plan)
+    return _build(plan, {}, "")
 
 
-def _check(config, where: str, depth: int, counts: dict):
+def _check(config, where: str, depth: int, counts: dict, path: str):
+    plan = _check_one(config, where, depth, counts, path)
+    counts["paths"].add(path)  # complete now: later layers may share it, its children not
+    return plan
+
+
+def _check_one(config, where: str, depth: int, counts: dict, path: str):
     if depth > MAX_DEPTH:
         raise _fail(where, f"containers are nested more than {MAX_DEPTH} deep")
     counts["modules"] += 1
@@ -421,8 +443,19 @@ def _check(config, where: str, depth: int, counts: dict):
     if not isinstance(kind, str):
         raise _fail(where, f"'type' must be a layer name, got {_show(kind)}")
     where = f"{where} ({kind:.40})"
+    if kind == SHARED:
+        target = config.get("path")
+        if set(config) != {"type", "path"} or not isinstance(target, str):
+            raise _fail(where, "a shared layer is {'type': 'Shared', 'path': '<dotted path>'}")
+        if target not in counts["paths"]:
+            raise _fail(
+                where,
+                f"path {_show(target)} names no layer written before this one (a shared layer "
+                f"refers back to an earlier, complete one)",
+            )
+        return SHARED, target, None
     if kind in _CONTAINERS:
-        return _check_container(config, kind, where, depth, counts)
+        return _check_container(config, kind, where, depth, counts, path)
     if kind not in _LAYERS:
         allowed = ", ".join(sorted({*_LAYERS, *_CONTAINERS}))
         raise _fail(where, f"unknown layer type {_show(kind)}; allowed: {allowed}")
@@ -447,7 +480,7 @@ def _check(config, where: str, depth: int, counts: dict):
     return kind, clean, None
 
 
-def _check_container(config: dict, kind: str, where: str, depth: int, counts: dict):
+def _check_container(config: dict, kind: str, where: str, depth: int, counts: dict, path: str):
     extra = set(config) - {"type", "children", "names"}
     if extra:
         raise _fail(where, f"unknown keys {sorted(map(str, extra))!r:.200}")
@@ -470,20 +503,25 @@ def _check_container(config: dict, kind: str, where: str, depth: int, counts: di
             "'names' must list one unique name (letters, digits, _; up to 64) per child",
         )
     plans = [
-        _check(child, f"{where}.{name}", depth + 1, counts) for name, child in zip(names, children)
+        _check(child, f"{where}.{name}", depth + 1, counts, f"{path}.{name}" if path else name)
+        for name, child in zip(names, children)
     ]
     return kind, names, plans
 
 
-def _build(plan) -> Module:
+def _build(plan, built: dict, path: str) -> Module:
     kind, args_or_names, children = plan
+    if kind == SHARED:
+        return built[args_or_names]
     if children is not None:
         container = _CONTAINERS[kind]()
         for name, child in zip(args_or_names, children):
-            container.add_module(name, _build(child))
-        return container
-    cls = _LAYERS[kind][0]
-    try:
-        return cls(**args_or_names)
-    except (TypeError, ValueError) as err:  # a missing required argument, an invalid combination
-        raise _fail(kind, str(err)) from None
+            container.add_module(name, _build(child, built, f"{path}.{name}" if path else name))
+        module = container
+    else:
+        try:
+            module = _LAYERS[kind][0](**args_or_names)
+        except (TypeError, ValueError) as err:  # a missing required argument, a bad combination
+            raise _fail(kind, str(err)) from None
+    built[path] = module
+    return module
