@@ -165,7 +165,7 @@ _LAZY = {
     **{name: ("chainrule.ops.reduce", name) for name in ("var_mean", "std_mean")},
     **{name: ("chainrule.ops.reduce", name) for name in ("nansum", "nanmean")},
     **{name: ("chainrule.ops.sorting", name) for name in ("sort", "argsort", "topk")},
-    **{name: ("chainrule.ops", name) for name in ("floor_divide", "remainder")},
+    **{name: ("chainrule.ops", name) for name in ("floor_divide", "remainder", "fmod")},
     **{name: ("chainrule.ops.shape", name) for name in ("roll", "tile", "tril", "triu")},
     **{name: ("chainrule.ops.matmul", name) for name in ("dot", "outer")},
     "einsum": ("chainrule.ops.einsum", "einsum"),

@@ -451,6 +451,9 @@ class TensorMethods:
     def remainder(self, other):
         return _ops.remainder(self, other)
 
+    def fmod(self, other):
+        return _ops.fmod(self, other)
+
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         return _norm.norm(self, p, dim, keepdim, dtype)
 

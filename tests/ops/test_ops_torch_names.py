@@ -165,6 +165,16 @@ CASES = [
         ],
     ),
     *case(
+        "fmod",
+        lambda a, b: cr.fmod(a, b),
+        lambda a, b: torch.fmod(a, b),
+        [((4, 3), (4, 3)), ((4, 3), (3,))],
+        domain=[
+            lambda r, s: r.uniform(0.1, 0.9, s) + r.integers(-3, 3, s),
+            lambda r, s: r.choice([-1.3, 1.7], s),
+        ],
+    ),
+    *case(
         "remainder_scalar",  # PyTorch has no derivative of scalar % tensor: values only
         lambda a: 2.5 % (a.abs() + 1),
         lambda a: 2.5 % (a.abs() + 1),
@@ -357,6 +367,20 @@ def test_sort_topk_argsort_indices_match_torch_with_ties_and_nan():
         ours.sort(2)
     value, index = cr.tensor(4.0).sort()
     assert value.item() == 4.0 and index.item() == 0
+
+
+def test_zero_remainders_keep_the_dividends_sign_as_torch():
+    a = np.array([-4.0, 4.0, -0.0, 0.0, -3.5, 3.5, 7.0, -7.0])
+    b = np.array([2.0, -2.0, 2.0, -2.0, 3.5, -3.5, 2.0, 2.0])
+    for ours, theirs in ((cr.remainder, torch.remainder), (cr.fmod, torch.fmod)):
+        for dtype in ("float32", "float64"):
+            got = ours(cr.tensor(a, dtype=dtype), cr.tensor(b, dtype=dtype)).numpy()
+            want = theirs(torch.tensor(a), torch.tensor(b)).numpy()
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    assert cr.tensor([7, -7]).fmod(3).tolist() == torch.tensor([7, -7]).fmod(3).tolist()
+    with pytest.raises(ZeroDivisionError, match="integer division by zero in fmod"):
+        cr.fmod(cr.tensor([7]), cr.tensor([0]))
 
 
 def test_floor_divide_and_remainder_follow_torch():

@@ -79,9 +79,9 @@ def sorting_and_integer_division(lib):
     x = _x(lib, requires_grad=True)
     values, indices = x.sort(dim=1, descending=True)
     top = x.topk(2, dim=0)
-    (values[:, :2].sum() + top.values.sum() + (x % 0.5).sum()).backward()
+    (values[:, :2].sum() + top.values.sum() + (x % 0.5).sum() + x.fmod(-0.3).sum()).backward()
     ints = lib.tensor(IDX) - 2
-    return (values, indices, top.indices, x.argsort(1), x.grad, ints // 3, ints % -3)
+    return (values, indices, top.indices, x.argsort(1), x.grad, ints // 3, ints % -3, ints.fmod(3))
 
 
 def einsum_and_rearranging(lib):
@@ -529,7 +529,7 @@ ROWS = [
     ),
     (
         "Tensor methods",
-        "sort, argsort, topk, // and % (floor_divide, remainder)",
+        "sort, argsort, topk, // and % (floor_divide, remainder), fmod",
         sorting_and_integer_division,
         "",
     ),

@@ -12,14 +12,12 @@ from chainrule.ops.elementwise import (
     compare,
     div,
     exp,
-    floor_divide,
     log,
     maximum,
     minimum,
     mul,
     neg,
     pow,
-    remainder,
     sqrt,
     sub,
     where,
@@ -38,6 +36,7 @@ from chainrule.ops.reduce import (
     sum,
     var,
 )
+from chainrule.ops.rounded_division import floor_divide, fmod, remainder
 from chainrule.ops.shape import (
     broadcast_to,
     cat,

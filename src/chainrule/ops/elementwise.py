@@ -79,50 +79,6 @@ class Mul(Function):
         return grad * b, grad * a
 
 
-class FloorDivide(Function):
-    """⌊a / b⌋, PyTorch's ``//``.  Flat almost everywhere: gradient 0 for both inputs (PyTorch
-    has none and raises in backward; the true derivative, where it exists, is 0)."""
-
-    saves_inputs = False
-    label = "⌊a/b⌋"
-    formulas = ("0", "0")
-
-    def forward(self, a, b):
-        _check_integer_divisor(a, b, "//")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.floor_divide(a, b)
-
-    def backward(self, grad):
-        return (np.zeros_like(grad), np.zeros_like(grad))
-
-
-class Remainder(Function):
-    """a − b·⌊a / b⌋ (the sign of b, as Python and PyTorch's ``%``).
-    Local derivatives: 1 and −⌊a / b⌋."""
-
-    label = "mod"
-    formulas = ("1", "−⌊a/b⌋")
-
-    def forward(self, a, b):
-        _check_integer_divisor(a, b, "%")
-        self.a, self.b = a, b
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.remainder(a, b)
-
-    def backward(self, grad):
-        grad_b = None
-        if self.needs_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                grad_b = -grad * np.floor_divide(self.a, self.b)
-        return (grad if self.needs_grad[0] else None), grad_b
-
-
-def _check_integer_divisor(a: np.ndarray, b: np.ndarray, op: str) -> None:
-    # NumPy answers 0 with a warning; PyTorch raises: integers have no inf or NaN to give
-    if b.dtype.kind in "biu" and a.dtype.kind in "biu" and not np.all(b):
-        raise ZeroDivisionError(f"integer division by zero in {op}; divide floats to get inf/NaN")
-
-
 class Div(Function):
     """a / b"""
 
@@ -452,30 +408,6 @@ def div(a, b) -> Tensor:
         a = Tensor._make(a.array.astype(dtype), False)
         b = Tensor._make(b.array.astype(dtype), False)
     return _binary(Div, a, b)
-
-
-def floor_divide(a, b) -> Tensor:
-    """⌊a / b⌋ elementwise, as PyTorch's ``//`` and ``torch.floor_divide`` (rounds toward −∞;
-    integers stay integers; an integer divisor of 0 raises ``ZeroDivisionError``).
-
-    Example:
-        >>> import chainrule as cr
-        >>> (cr.tensor([7, -7]) // 2).tolist()
-        [3, -4]
-    """
-    return _binary(FloorDivide, a, b)
-
-
-def remainder(a, b) -> Tensor:
-    """a − b·⌊a / b⌋ elementwise, with the sign of ``b``, as PyTorch's ``%`` and
-    ``torch.remainder`` (Python's ``%``, not C's ``fmod``).
-
-    Example:
-        >>> import chainrule as cr
-        >>> (cr.tensor([7, -7]) % 3).tolist()
-        [1, 2]
-    """
-    return _binary(Remainder, a, b)
 
 
 def neg(x) -> Tensor:
