@@ -375,18 +375,19 @@ class Tensor(InplaceMethods, TensorMethods):
         return _ops.amin(self, dim, keepdim)
 
     def var(
-        self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None, unbiased=None
+        self, axis=None, unbiased=None, keepdim=None, *, dim=None, keepdims=None, correction=None
     ):
-        """Variance with PyTorch's default ``correction=1`` (see :func:`chainrule.var`)."""
+        """Variance with PyTorch's default ``correction=1`` and positional order
+        ``var(dim, unbiased, keepdim)`` (see :func:`chainrule.var`)."""
         return _ops.var(
-            self, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, unbiased=unbiased
+            self, axis, unbiased, keepdim, dim=dim, keepdims=keepdims, correction=correction
         )
 
     def std(
-        self, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None, unbiased=None
+        self, axis=None, unbiased=None, keepdim=None, *, dim=None, keepdims=None, correction=None
     ):
         return _ops.std(
-            self, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, unbiased=unbiased
+            self, axis, unbiased, keepdim, dim=dim, keepdims=keepdims, correction=correction
         )
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):

@@ -79,8 +79,8 @@ CASES = [
         lambda x, a, k: x.logsumexp(a, k),
         _whole(lambda t, d, k: torch.logsumexp(t, d, keepdim=k)),
     ),
-    *_reduction_cases("var", lambda x, a, k: x.var(a, k, correction=0), _torch_var),
-    *_reduction_cases("std", lambda x, a, k: x.std(a, k, correction=0), _torch_std),
+    *_reduction_cases("var", lambda x, a, k: x.var(a, keepdim=k, correction=0), _torch_var),
+    *_reduction_cases("std", lambda x, a, k: x.std(a, keepdim=k, correction=0), _torch_std),
     *case("var_default", lambda x: x.var(), lambda t: torch.var(t), [((4, 3),)]),
     *case("std_default_dim", lambda x: x.std(dim=1), lambda t: torch.std(t, dim=1), [((4, 3),)]),
     *case(
@@ -133,3 +133,36 @@ def test_var_of_one_number_is_zero_without_correction_and_nan_with_it():
     with np.errstate(invalid="ignore", divide="ignore"):
         assert np.isnan(x.var().item())  # PyTorch: n − 1 = 0 degrees of freedom give NaN
     assert np.isnan(torch.tensor(3.0).var().item())
+
+
+@pytest.mark.parametrize("name", ["var", "std", "var_mean", "std_mean"])
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [
+        ((1, True), {}),
+        ((1, False), {}),
+        ((False,), {}),
+        ((True,), {}),
+        ((1, False, True), {}),
+        ((0,), {"unbiased": False, "keepdim": True}),
+        ((), {"dim": (0, 1), "correction": 0}),
+    ],
+)
+def test_variance_takes_pytorchs_positional_order(name, args, kwargs):
+    # var(x, dim, unbiased, keepdim) and var(x, unbiased): a bool is never a dim or keepdim
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    theirs = getattr(torch, name)(torch.tensor(x), *args, **kwargs)
+    ours = getattr(cr, name)(cr.tensor(x, dtype=cr.float64), *args, **kwargs)
+    for t, o in zip(*(v if isinstance(v, tuple) else (v,) for v in (theirs, ours))):
+        assert o.shape == tuple(t.shape)
+        np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-12)
+    if name in ("var", "std"):
+        method = getattr(cr.tensor(x, dtype=cr.float64), name)(*args, **kwargs)
+        np.testing.assert_allclose(method.numpy(), getattr(torch.tensor(x), name)(*args, **kwargs))
+
+
+def test_variance_refuses_an_unbiased_that_is_not_a_bool():
+    with pytest.raises(TypeError, match="unbiased must be True or False"):
+        cr.var(cr.tensor([1.0, 2.0]), 0, 1)
+    with pytest.raises(TypeError, match="got both unbiased= and correction="):
+        cr.tensor([1.0, 2.0]).std(0, False, correction=0)

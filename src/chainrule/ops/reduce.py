@@ -265,25 +265,39 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor
     return _reduce(LogSumExp, floating(x), axis, _keep(keepdims, keepdim), dim, "logsumexp")
 
 
-def _correction(correction, unbiased, name) -> float:
+def _variance_args(name, axis, unbiased, keepdim, keepdims, correction):
+    """PyTorch's positional forms ``var(x, unbiased)`` and ``var(x, dim, unbiased, keepdim)``
+    → ``(axis, keepdim, correction)``."""
+    if isinstance(axis, (bool, np.bool_)):  # var(x, False): the bool is unbiased, not a dim
+        if unbiased is not None:
+            raise TypeError(f"{name}() got unbiased twice (a bool where dim goes, and unbiased)")
+        axis, unbiased = None, axis
     if unbiased is not None:
+        if not isinstance(unbiased, (bool, np.bool_)):
+            raise TypeError(
+                f"{name}(): unbiased must be True or False, got {unbiased!r} (PyTorch's order "
+                f"is {name}(x, dim, unbiased, keepdim); keepdim= by name is clearest)"
+            )
         if correction is not None:
             raise TypeError(f"{name}() got both unbiased= and correction=; pass one")
-        return 1 if unbiased else 0
-    return 1 if correction is None else correction
+        correction = 1 if unbiased else 0
+    return axis, _keep(keepdim, keepdims), 1 if correction is None else correction
 
 
 def var(
-    x, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None, unbiased=None
+    x, axis=None, unbiased=None, keepdim=None, *, dim=None, keepdims=None, correction=None
 ) -> Tensor:
     """Variance Σ(x − mean)² / (n − correction), as in PyTorch: ``correction=1`` (the unbiased
-    estimate) unless told otherwise; ``unbiased=False`` or ``correction=0`` is NumPy's."""
-    correction = _correction(correction, unbiased, "var")
+    estimate) unless told otherwise; ``unbiased=False`` or ``correction=0`` is NumPy's.
+
+    Positional arguments follow PyTorch: ``var(x, dim, unbiased, keepdim)`` and
+    ``var(x, unbiased)``; NumPy's ``axis=``/``keepdims=`` are accepted by name.
+    """
+    axis, keep, correction = _variance_args("var", axis, unbiased, keepdim, keepdims, correction)
     x = operand(x)
     axes = normalize_axis(axis, dim, x.array.ndim, "var")
     n = x.array.size if axes is None else int(np.prod([x.array.shape[a] for a in axes]))
     centred = x - mean(x, axis=axes, keepdims=True)
-    keep = _keep(keepdims, keepdim)
     return sum(centred * centred, axis=axes, keepdims=keep) / builtins.max(n - correction, 0)
 
 
@@ -307,29 +321,29 @@ class StdRoot(Function):
 
 
 def std(
-    x, axis=None, keepdims=False, *, dim=None, keepdim=None, correction=None, unbiased=None
+    x, axis=None, unbiased=None, keepdim=None, *, dim=None, keepdims=None, correction=None
 ) -> Tensor:
-    """Standard deviation √var (``correction=1`` by default, as in PyTorch); the gradient of
-    a constant slice is 0, as in PyTorch."""
-    return StdRoot.apply(
-        var(x, axis, keepdims, dim=dim, keepdim=keepdim, correction=correction, unbiased=unbiased)
-    )
+    """Standard deviation √var (``correction=1`` by default, as in PyTorch, with its positional
+    order ``std(x, dim, unbiased, keepdim)``); the gradient of a constant slice is 0, as in
+    PyTorch."""
+    axis, keep, correction = _variance_args("std", axis, unbiased, keepdim, keepdims, correction)
+    return StdRoot.apply(var(x, axis, dim=dim, keepdim=keep, correction=correction))
 
 
 def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None) -> tuple:
     """``(var, mean)`` over ``dim``, as ``torch.var_mean`` (``correction=1`` by default)."""
-    keep = bool(keepdim)
+    dim, keep, correction = _variance_args("var_mean", dim, unbiased, keepdim, None, correction)
     return (
-        var(x, dim=dim, keepdim=keep, correction=correction, unbiased=unbiased),
+        var(x, dim=dim, keepdim=keep, correction=correction),
         mean(x, dim=dim, keepdim=keep),
     )
 
 
 def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None) -> tuple:
     """``(std, mean)`` over ``dim``, as ``torch.std_mean`` (``correction=1`` by default)."""
-    keep = bool(keepdim)
+    dim, keep, correction = _variance_args("std_mean", dim, unbiased, keepdim, None, correction)
     return (
-        std(x, dim=dim, keepdim=keep, correction=correction, unbiased=unbiased),
+        std(x, dim=dim, keepdim=keep, correction=correction),
         mean(x, dim=dim, keepdim=keep),
     )
 
