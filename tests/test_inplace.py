@@ -166,3 +166,43 @@ def test_fill_diagonal_refuses_graph_tensors_and_odd_shapes():
         (w * 2).fill_diagonal_(0.0)
     with pytest.raises(cr.errors.ShapeError, match="equal size"):
         cr.zeros(2, 3, 4).fill_diagonal_(1.0)
+
+
+@pytest.mark.parametrize(
+    "make, statement",
+    [
+        (lambda lib: lib.tensor([[12, 9], [5, 6]]), statement)
+        for statement in ("r //= 3", "r %= -5", "r &= 6", "r |= 1", "r ^= 3", "r.fmod_(-5)")
+    ]
+    + [
+        (lambda lib: lib.tensor([[-4.0, 9.0, -0.0], [5.0, 6.0, 1.0]]), statement)
+        for statement in ("r //= 3", "r %= 2", "r %= -2.5", "r.fmod_(-2.5)", "r //= 0", "r %= 0")
+    ]
+    + [
+        (lambda lib: lib.tensor([[True, False], [True, True]]), statement)
+        for statement in ("r &= False", "r |= lib.tensor([False, True])", "r ^= True")
+    ],
+)
+def test_augmented_division_and_bitwise_assignment_write_through_views(make, statement):
+    # without __ifloordiv__ & co. Python rebinds r to a new tensor and x keeps its old values
+    results = []
+    for lib in (torch, cr):
+        x = make(lib)
+        namespace = {"r": x[0], "lib": lib}
+        exec(statement, namespace)
+        assert namespace["r"] is not None
+        results.append(np.asarray(x.tolist()))
+    np.testing.assert_array_equal(results[1], results[0])
+    np.testing.assert_array_equal(np.signbit(results[1]), np.signbit(results[0]))
+
+
+def test_augmented_assignment_refuses_what_pytorch_refuses():
+    with pytest.raises(cr.errors.DTypeError, match="cannot be stored in place"):
+        x = cr.tensor([5, 7])
+        x %= 2.5  # a float result in an integer tensor
+    with pytest.raises(ZeroDivisionError, match="floor_divide_"):
+        x = cr.tensor([5, 7])
+        x //= 0
+    with pytest.raises(cr.errors.DTypeError):
+        x = cr.tensor([5.0])
+        x &= 1

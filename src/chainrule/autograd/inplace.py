@@ -191,6 +191,34 @@ def _clamp(x, low, high, out, casting):
         np.minimum(out if low is not None else x, high, out=out, casting=casting)
 
 
+def _integer_divisor(tensor, other, op):
+    from chainrule.ops.rounded_division import _check_integer_divisor
+
+    _check_integer_divisor(tensor.array, np.asarray(_value(other)), op)
+
+
+def _remainder(x, divisor, out, casting):
+    # x is out (the tensor's own array): the dividend's signs are taken before they are gone,
+    # as a zero remainder keeps the dividend's sign in PyTorch's % (-4 % 2 is -0.0)
+    negative = np.signbit(x) if out.dtype.kind == "f" else None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.remainder(x, divisor, out=out, casting=casting)
+    if negative is not None:
+        zero = out == 0
+        if zero.any():
+            np.negative(0.0, out=out, where=zero & negative)
+
+
+def _floor_divide(x, divisor, out, casting):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.floor_divide(x, divisor, out=out, casting=casting)
+
+
+def _fmod(x, divisor, out, casting):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.fmod(x, divisor, out=out, casting=casting)
+
+
 class InplaceMethods:
     """The in-place methods of :class:`~chainrule.Tensor` (PyTorch's trailing underscore)."""
 
@@ -211,6 +239,27 @@ class InplaceMethods:
 
     def div_(self, other):
         return write(self, "div_", np.true_divide, other)
+
+    def floor_divide_(self, other):
+        _integer_divisor(self, other, "floor_divide_")
+        return write(self, "floor_divide_", _floor_divide, other)
+
+    def remainder_(self, other):
+        _integer_divisor(self, other, "remainder_")
+        return write(self, "remainder_", _remainder, other)
+
+    def fmod_(self, other):
+        _integer_divisor(self, other, "fmod_")
+        return write(self, "fmod_", _fmod, other)
+
+    def bitwise_and_(self, other):
+        return write(self, "bitwise_and_", np.bitwise_and, other)
+
+    def bitwise_or_(self, other):
+        return write(self, "bitwise_or_", np.bitwise_or, other)
+
+    def bitwise_xor_(self, other):
+        return write(self, "bitwise_xor_", np.bitwise_xor, other)
 
     def pow_(self, exponent):
         return write(self, "pow_", np.power, exponent)
@@ -303,6 +352,21 @@ class InplaceMethods:
 
     def __ipow__(self, exponent):
         return self.pow_(exponent)
+
+    def __ifloordiv__(self, other):
+        return self.floor_divide_(other)
+
+    def __imod__(self, other):
+        return self.remainder_(other)
+
+    def __iand__(self, other):
+        return self.bitwise_and_(other)
+
+    def __ior__(self, other):
+        return self.bitwise_or_(other)
+
+    def __ixor__(self, other):
+        return self.bitwise_xor_(other)
 
     def __imatmul__(self, other):
         raise GraphError("in-place matmul (a @= b) is not supported, as in PyTorch; use a = a @ b")
