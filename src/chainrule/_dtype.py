@@ -109,3 +109,10 @@ def scalar_dtype(like: np.dtype, value) -> np.dtype:
     if category <= _category(like):
         return like
     return _DEFAULT[0] if category == 2 else int64
+
+
+def check_integer_divisor(a: np.ndarray, b: np.ndarray, op: str) -> None:
+    """Raise for integer division by zero (``//``, ``%``, fmod): NumPy answers 0 with a
+    warning, PyTorch raises, as integers have no inf or NaN to give."""
+    if b.dtype.kind in "biu" and a.dtype.kind in "biu" and not np.all(b):
+        raise ZeroDivisionError(f"integer division by zero in {op}; divide floats to get inf/NaN")

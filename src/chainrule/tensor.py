@@ -351,7 +351,10 @@ class Tensor(InplaceMethods, TensorMethods):
                 "in-place assignment into a tensor that requires grad would corrupt its "
                 "gradient; do it under cr.no_grad() or build a new tensor (cr.where, cr.cat)"
             )
-        self.array[index] = value.array if isinstance(value, Tensor) else value
+        target, steps = self.array, torch_index(index)  # PyTorch's rules, where not NumPy's
+        if len(steps) == 2:
+            target = target[steps[0]]  # the integers first: a view into the tensor's memory
+        target[steps[-1]] = value.array if isinstance(value, Tensor) else value
         _bump_version(self)
 
     # ---- methods that mirror the functions ----------------------------------------------
@@ -562,6 +565,7 @@ Tensor.__mod__ = _ops.remainder
 _OPERANDS = (Tensor, np.ndarray, np.generic, bool, int, float, list, tuple)
 
 
+from chainrule.ops.index_rules import torch_index  # noqa: E402
 from chainrule.ops.predicates import bitwise as _bitwise  # noqa: E402
 
 _UFUNC_OPS = {

@@ -466,6 +466,13 @@ ROWS = [
     ),
     (
         "Indexing",
+        "Tensor[int, :, int array] (integers among index arrays)",
+        "(x.reshape(1, 2, 3)[0, :, [0, 2]], x.reshape(1, 2, 3)[:, 0, [2, 1]])",
+        "the integers select first, as in PyTorch (NumPy moves the arrays' axis to the front); "
+        "a uint8 index tensor is a mask, with PyTorch's warning",
+    ),
+    (
+        "Indexing",
         "torch.where (3 and 1 arguments)",
         "(lib.where(x > 0, x, lib.zeros(2, 3)), lib.where(x > 0))",
         "",

@@ -23,6 +23,7 @@ import weakref
 import numpy as np
 
 from chainrule._blas import axpy
+from chainrule._dtype import check_integer_divisor
 from chainrule.autograd.grad_mode import _GradMode
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
@@ -192,9 +193,7 @@ def _clamp(x, low, high, out, casting):
 
 
 def _integer_divisor(tensor, other, op):
-    from chainrule.ops.rounded_division import _check_integer_divisor
-
-    _check_integer_divisor(tensor.array, np.asarray(_value(other)), op)
+    check_integer_divisor(tensor.array, np.asarray(_value(other)), op)
 
 
 def _remainder(x, divisor, out, casting):

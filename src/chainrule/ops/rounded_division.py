@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule._dtype import check_integer_divisor
 from chainrule.autograd.function import Function
 from chainrule.ops.elementwise import _binary
 from chainrule.tensor import Tensor
@@ -22,7 +23,7 @@ class FloorDivide(Function):
     formulas = ("0", "0")
 
     def forward(self, a, b):
-        _check_integer_divisor(a, b, "//")
+        check_integer_divisor(a, b, "//")
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.floor_divide(a, b)
 
@@ -38,7 +39,7 @@ class Remainder(Function):
     formulas = ("1", "−⌊a/b⌋")
 
     def forward(self, a, b):
-        _check_integer_divisor(a, b, "%")
+        check_integer_divisor(a, b, "%")
         self.a, self.b = a, b
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.remainder(a, b)
@@ -65,7 +66,7 @@ class Fmod(Function):
     formulas = ("1", "−trunc(a/b)")
 
     def forward(self, a, b):
-        _check_integer_divisor(a, b, "fmod")
+        check_integer_divisor(a, b, "fmod")
         self.a, self.b = a, b
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.fmod(a, b)
@@ -76,12 +77,6 @@ class Fmod(Function):
             with np.errstate(divide="ignore", invalid="ignore"):
                 grad_b = -grad * np.trunc(self.a / self.b)
         return (grad if self.needs_grad[0] else None), grad_b
-
-
-def _check_integer_divisor(a: np.ndarray, b: np.ndarray, op: str) -> None:
-    # NumPy answers 0 with a warning; PyTorch raises: integers have no inf or NaN to give
-    if b.dtype.kind in "biu" and a.dtype.kind in "biu" and not np.all(b):
-        raise ZeroDivisionError(f"integer division by zero in {op}; divide floats to get inf/NaN")
 
 
 def floor_divide(a, b) -> Tensor:

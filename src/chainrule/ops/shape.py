@@ -8,6 +8,7 @@ from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._util import normalize_axis, operand
+from chainrule.ops.index_rules import torch_index
 from chainrule.tensor import Tensor
 
 
@@ -538,15 +539,13 @@ def _is_advanced(index) -> bool:
 
 
 def getitem(x, index) -> Tensor:
-    """NumPy indexing: ints, slices, None, ..., boolean masks and integer arrays."""
+    """Indexing with ints, slices, None, ..., boolean masks and integer arrays, with PyTorch's
+    rules where they differ from NumPy's (see :mod:`chainrule.ops.index_rules`)."""
     x = operand(x)
-    if isinstance(index, Tensor):
-        index = index.array
-    elif isinstance(index, tuple):
-        index = tuple(i.array if isinstance(i, Tensor) else i for i in index)
     try:
-        advanced = _is_advanced(index)
-        return GetItem.apply(x, index=index, advanced=advanced)
+        for step in torch_index(index):  # PyTorch's rules (ops/index_rules.py)
+            x = GetItem.apply(x, index=step, advanced=_is_advanced(step))
+        return x
     except IndexError as err:
         raise ShapeError(
             f"index {index!r} does not fit a tensor of shape {x.shape}: {err}"
