@@ -153,19 +153,38 @@ class Pow(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        self.out = a**b
+        if b.dtype.kind in "iu" and a.dtype.kind in "iu" and (b < 0).any():
+            self.out = _integer_power(a, b)
+            return self.out
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            self.out = a**b
         return self.out
 
     def backward(self, grad):
-        grad_a = grad * self.b * self.a ** (self.b - 1) if self.needs_grad[0] else None
-        grad_b = None
-        if self.needs_grad[1]:
-            # ln(a) is undefined for a <= 0; use 0 there so 0**b does not poison the gradient.
-            log_a = np.log(
-                self.a, out=np.zeros(np.shape(self.a), dtype=self.out.dtype), where=self.a > 0
-            )
-            grad_b = grad * self.out * log_a
+        a, b, out = self.a, self.b, self.out
+        grad_a = grad_b = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.needs_grad[0]:
+                # PyTorch's rule: 0 where b = 0 (a⁰ is constant, also at a = 0, where
+                # b·a^(b−1) would be 0·∞)
+                local = b * a ** (b - 1) if b.dtype.kind == "f" else b * a ** (b - 1.0)
+                grad_a = np.where(b == 0, 0, grad * local).astype(grad.dtype, copy=False)
+            if self.needs_grad[1]:
+                # a^b·ln(a), as PyTorch: 0 where a = 0 and b ≥ 0 (the limit), NaN for a < 0
+                local = out * np.log(a.astype(out.dtype, copy=False))
+                grad_b = np.where((a == 0) & (b >= 0), 0, grad * local)
+                grad_b = grad_b.astype(grad.dtype, copy=False)
         return grad_a, grad_b
+
+
+def _integer_power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a ** b for integer tensors with some b < 0, as PyTorch: the quotient 1 / a^|b| rounded
+    toward 0 (so 1 for a = 1, ±1 for a = −1, else 0, also for a = 0). NumPy refuses."""
+    out = a ** np.maximum(b, 0)
+    negative = b < 0
+    odd = (b % 2) == 1
+    small = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+    return np.where(negative, small, out).astype(out.dtype, copy=False)
 
 
 class Exp(Function):
