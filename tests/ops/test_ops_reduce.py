@@ -166,3 +166,26 @@ def test_variance_refuses_an_unbiased_that_is_not_a_bool():
         cr.var(cr.tensor([1.0, 2.0]), 0, 1)
     with pytest.raises(TypeError, match="got both unbiased= and correction="):
         cr.tensor([1.0, 2.0]).std(0, False, correction=0)
+
+
+@pytest.mark.parametrize(
+    "name", ["sum", "mean", "amax", "amin", "count_nonzero", "std", "nansum", "nanmean", "norm"]
+)
+def test_an_empty_dim_tuple_reduces_every_axis_as_pytorch(name):
+    x = np.array([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])
+    theirs = torch.tensor(x, requires_grad=True)
+    ours = cr.tensor(x, dtype=cr.float64, requires_grad=True)
+    t, o = getattr(torch, name)(theirs, dim=()), getattr(cr, name)(ours, dim=())
+    assert o.shape == tuple(t.shape) == ()
+    np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=1e-12)
+    # (torch.var's and std's gradients with dim=() are inf, a PyTorch bug: not compared)
+    if name not in ("count_nonzero", "std"):
+        t.backward()
+        o.backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
+
+
+def test_an_axis_named_twice_is_refused():
+    for name in ("sum", "mean", "amax", "var"):
+        with pytest.raises(cr.errors.ShapeError, match="more than once"):
+            getattr(cr, name)(cr.ones(2, 3), dim=(0, -2))

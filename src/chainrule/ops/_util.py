@@ -65,8 +65,13 @@ def check_broadcast(op: str, a: np.ndarray, b: np.ndarray) -> None:
         ) from None
 
 
-def normalize_axis(axis, dim, ndim: int, op: str):
-    """Resolve NumPy's ``axis`` / PyTorch's ``dim`` to ``None`` or a sorted tuple of axes."""
+def normalize_axis(axis, dim, ndim: int, op: str, empty_is_all: bool = False):
+    """Resolve NumPy's ``axis`` / PyTorch's ``dim`` to ``None`` or a sorted tuple of axes.
+
+    ``empty_is_all``: an empty tuple means every axis, as for PyTorch's reductions
+    (``x.sum(dim=())`` is the sum of all; NumPy's would reduce nothing). An axis named twice
+    is refused, as in PyTorch.
+    """
     if dim is not None:
         if axis is not None:
             raise TypeError(f"{op}() got both axis= and dim=; pass one")
@@ -74,12 +79,16 @@ def normalize_axis(axis, dim, ndim: int, op: str):
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if not axes and empty_is_all:
+        return None
     resolved = []
     for a in axes:
         if not -max(ndim, 1) <= a < max(ndim, 1):
             raise ShapeError(f"{op}() got axis {a} for a tensor with {ndim} dimensions")
         resolved.append(int(a) % max(ndim, 1))
-    return tuple(sorted(set(resolved)))
+    if len(set(resolved)) < len(resolved):
+        raise ShapeError(f"{op}(): dim {axis!r} names an axis more than once")
+    return tuple(sorted(resolved))
 
 
 def expand_reduced(grad: np.ndarray, in_shape: tuple, axes, keepdims: bool) -> np.ndarray:

@@ -113,7 +113,7 @@ def norm(x, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
             f"norm: p={p!r} is not supported; chainrule has p='fro' or 2, 1 and float('inf') "
             f"(write others as (x.abs() ** p).sum() ** (1 / p))"
         )
-    axes = normalize_axis(None, dim, x.ndim, "norm")
+    axes = normalize_axis(None, dim, x.ndim, "norm", empty_is_all=True)
     if x.ndim == 0:
         axes = None
     return op.apply(x, axes=axes, keepdims=bool(keepdim))

@@ -10,7 +10,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule.errors import DTypeError
-from chainrule.ops._util import operand
+from chainrule.ops._util import normalize_axis, operand
 from chainrule.tensor import Tensor
 
 
@@ -80,7 +80,7 @@ def count_nonzero(x, dim=None) -> Tensor:
     """How many entries are not zero (NaN counts), over all or over ``dim`` (an int or a
     tuple), as ``torch.count_nonzero``: an int64 tensor."""
     array = operand(x).array
-    axis = dim if dim is None or isinstance(dim, (int, np.integer)) else tuple(dim)
+    axis = normalize_axis(None, dim, array.ndim, "count_nonzero", empty_is_all=True)
     return Tensor._make(np.asarray(np.count_nonzero(array, axis=axis), dtype=np.int64), False)
 
 

@@ -158,7 +158,7 @@ def _keep(keepdims, keepdim) -> bool:
 
 def _reduce(op, x, axis, keepdims, dim, name):
     x = operand(x)
-    axes = normalize_axis(axis, dim, x.array.ndim, name)
+    axes = normalize_axis(axis, dim, x.array.ndim, name, empty_is_all=True)
     if x.array.ndim == 0:
         axes = None
     return op.apply(x, axes=axes, keepdims=keepdims)
@@ -295,7 +295,7 @@ def var(
     """
     axis, keep, correction = _variance_args("var", axis, unbiased, keepdim, keepdims, correction)
     x = operand(x)
-    axes = normalize_axis(axis, dim, x.array.ndim, "var")
+    axes = normalize_axis(axis, dim, x.array.ndim, "var", empty_is_all=True)
     n = x.array.size if axes is None else int(np.prod([x.array.shape[a] for a in axes]))
     centred = x - mean(x, axis=axes, keepdims=True)
     return sum(centred * centred, axis=axes, keepdims=keep) / builtins.max(n - correction, 0)
@@ -388,7 +388,7 @@ def nanmean(x, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     x = operand(_as_dtype(x, dtype))
     if x.array.dtype.kind != "f":
         raise DTypeError(f"nanmean needs a floating-point tensor (as PyTorch), got {x.array.dtype}")
-    axes = normalize_axis(None, dim, x.array.ndim, "nanmean")
+    axes = normalize_axis(None, dim, x.array.ndim, "nanmean", empty_is_all=True)
     count = np.sum(~np.isnan(x.array), axis=axes, keepdims=bool(keepdim)).astype(x.array.dtype)
     count = np.where(count == 0, np.nan, count).astype(x.array.dtype)  # all NaN: NaN, no warning
     # (its elements' gradient is 0 here; PyTorch's is NaN, from 0·NaN in its nansum backward)
