@@ -493,11 +493,11 @@ class TensorMethods:
     def masked_fill(self, mask, value):
         return _indexing.masked_fill(self, mask, value)
 
-    def cumsum(self, dim):
-        return _indexing.cumsum(self, dim)
+    def cumsum(self, dim, *, dtype=None):
+        return _indexing.cumsum(self, dim, dtype=dtype)
 
-    def prod(self, dim=None, keepdim=False):
-        return _indexing.prod(self, dim, keepdim)
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        return _indexing.prod(self, dim, keepdim, dtype=dtype)
 
 
 # PyTorch Tensor methods chainrule lacks, with the nearest spelling (see __getattr__)

@@ -161,3 +161,32 @@ def test_integer_inputs_follow_torch():
 def test_bad_input_raises_typed_error(call, error):
     with pytest.raises(error):
         call()
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_long_float32_running_sums_have_pytorchs_bits(axis):
+    # PyTorch adds float32 in float64; NumPy's float32 running sum drifts (1 % over 10⁶ values)
+    x = np.random.default_rng(0).standard_normal((6, 4000)).astype(np.float32)
+    upstream = np.random.default_rng(1).standard_normal(x.shape).astype(np.float32)
+    ours = cr.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    out_ours, out_theirs = ours.cumsum(axis), theirs.cumsum(axis)
+    np.testing.assert_array_equal(out_ours.numpy(), out_theirs.detach().numpy())
+    out_ours.backward(upstream)
+    out_theirs.backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    assert cr.full((10**6,), 0.1).cumsum(0)[-1].item() == 100000.0
+
+
+def test_cumsum_and_prod_take_a_dtype():
+    for dtype in ("float32", "float64", "int64"):
+        ours = (
+            cr.tensor([1, 2, 3]).cumsum(0, dtype=dtype),
+            cr.prod(cr.tensor([1, 2, 3]), dtype=dtype),
+        )
+        theirs = (
+            torch.tensor([1, 2, 3]).cumsum(0, dtype=getattr(torch, dtype)),
+            torch.prod(torch.tensor([1, 2, 3]), dtype=getattr(torch, dtype)),
+        )
+        for o, t in zip(ours, theirs):
+            assert o.tolist() == t.tolist() and str(o.dtype) == dtype
