@@ -456,7 +456,7 @@ class Tensor(InplaceMethods, TensorMethods):
         return _ops.reshape(self, *shape)
 
     def view(self, *shape):
-        return _ops.reshape(self, *shape)
+        return _ops.view(self, *shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
         return _ops.flatten(self, start_dim, end_dim)
@@ -565,7 +565,7 @@ Tensor.__mod__ = _ops.remainder
 _OPERANDS = (Tensor, np.ndarray, np.generic, bool, int, float, list, tuple)
 
 
-from chainrule.ops.index_rules import torch_index  # noqa: E402
+from chainrule.ops.getitem import torch_index  # noqa: E402
 from chainrule.ops.predicates import bitwise as _bitwise  # noqa: E402
 
 _UFUNC_OPS = {

@@ -119,10 +119,11 @@ class TensorMethods:
         return self._as("float64")
 
     def contiguous(self):
-        return self
+        """Itself when its memory is laid out row by row, else a copy that is (in the graph)."""
+        return self if self.array.flags.c_contiguous else _ops.clone(self)
 
     def is_contiguous(self) -> bool:
-        return True
+        return bool(self.array.flags.c_contiguous)
 
     def is_floating_point(self) -> bool:
         return self.dtype.kind == "f"

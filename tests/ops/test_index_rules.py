@@ -57,3 +57,21 @@ def test_a_uint8_index_tensor_is_a_mask_with_pytorchs_warning():
     with pytest.warns(UserWarning, match="uint8"):
         x[mask] = 0.0
     assert x.tolist() == [0.0, -1.0, 0.0]
+
+
+def test_view_refuses_what_needs_a_copy_and_contiguity_is_reported():
+    for lib in (torch, cr):
+        x = lib.zeros(3, 3)
+        assert not x.t().is_contiguous() and x.is_contiguous() and not x[:, :2].is_contiguous()
+        assert x.t().contiguous().is_contiguous()
+        v = x.view(9)
+        v[1] = 5  # a view writes through
+        assert x[0, 1].item() == 5
+        assert tuple(x.t().reshape(9).shape) == (9,)
+    with pytest.raises(cr.errors.ShapeError, match=r"use \.reshape"):
+        cr.zeros(3, 3).t().view(9)
+    with pytest.raises(cr.errors.ShapeError, match="cannot turn shape"):
+        cr.zeros(3, 3).view(4)
+    x = cr.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    x.t().contiguous().view(6).sum().backward()  # the copy is in the graph
+    assert x.grad.tolist() == [[1.0] * 3] * 2

@@ -22,6 +22,7 @@ from chainrule.ops.elementwise import (
     sub,
     where,
 )
+from chainrule.ops.getitem import getitem
 from chainrule.ops.matmul import linear, matmul
 from chainrule.ops.reduce import (
     amax,
@@ -43,7 +44,6 @@ from chainrule.ops.shape import (
     concatenate,
     expand,
     flatten,
-    getitem,
     pad,
     permute,
     reshape,
@@ -53,6 +53,7 @@ from chainrule.ops.shape import (
     swapaxes,
     transpose,
     unsqueeze,
+    view,
 )
 
 # ---- activation and loss families beyond the core (see ops/activation.py, ops/loss.py) ----

@@ -8,7 +8,7 @@ from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._util import normalize_axis, operand
-from chainrule.ops.index_rules import torch_index
+from chainrule.ops.getitem import getitem
 from chainrule.tensor import Tensor
 
 
@@ -86,61 +86,6 @@ class Stack(Function):
 
     def backward(self, grad):
         return tuple(np.moveaxis(grad, self.axis, 0))
-
-
-class GetItem(Function):
-    """x[index]; repeated integer indices accumulate their gradients."""
-
-    saves_inputs = False  # backward reads shapes only
-
-    label = "index"
-    formulas = ("1 at the selected elements, else 0",)
-
-    def forward(self, x, index, advanced):
-        self.in_shape, self.dtype, self.index, self.advanced = x.shape, x.dtype, index, advanced
-        out = x[index]
-        if not isinstance(out, np.ndarray):  # integers only: NumPy copies one element out;
-            # PyTorch's x[0] is a 0-d view, so x[0] += 1 and y = x[0]; y.add_(1) change x
-            out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
-        return out
-
-    def backward(self, grad):
-        grad_x = np.zeros(self.in_shape, dtype=self.dtype)
-        if self.advanced:
-            np.add.at(grad_x, self.index, grad)
-        else:
-            grad_x[self.index] = grad
-        return (grad_x,)
-
-    def backward_graph(self, grad):
-        """The gradients as tensors in the graph (for second derivatives)."""
-        return (PlaceAt.apply(grad, shape=self.in_shape, index=self.index, advanced=self.advanced),)
-
-
-class PlaceAt(Function):
-    """Zeros of ``shape`` with ``x`` added at ``index``: the transpose of indexing (GetItem's
-    backward as an op, so second derivatives can pass through indexing)."""
-
-    saves_inputs = False  # backward reads the index only
-
-    label = "place"
-    formulas = ("1 at the placed elements",)
-
-    def forward(self, x, shape, index, advanced):
-        self.index = index
-        out = np.zeros(shape, dtype=x.dtype)
-        if advanced:
-            np.add.at(out, index, x)
-        else:
-            out[index] = x
-        return out
-
-    def backward(self, grad):
-        return (grad[self.index],)
-
-    def backward_graph(self, grad):
-        """The gradients as tensors in the graph (for second derivatives)."""
-        return (GetItem.apply(grad, index=self.index, advanced=True),)
 
 
 class Flip(Function):
@@ -250,6 +195,25 @@ def reshape(x, *shape) -> Tensor:
         raise ShapeError(
             f"reshape cannot turn shape {x.shape} ({x.array.size} elements) into {shape}"
         ) from None
+
+
+def view(x, *shape) -> Tensor:
+    """``reshape`` that never copies, as PyTorch's ``view``: where the memory cannot take the
+    shape without a copy (after a transpose, say) it raises, where a copy would silently not
+    see later writes."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
+        raise ShapeError(
+            f"view({shape[0]!r}): reinterpreting the bits as another dtype is not supported; "
+            f"x.to(dtype) converts the values"
+        )
+    out = reshape(x, *shape)
+    if out.array.size and not np.may_share_memory(out.array, operand(x).array):
+        raise ShapeError(
+            f"view{_shape_args(shape)}: a tensor of shape {operand(x).shape} laid out this way "
+            f"(a transpose, a slice with steps) cannot take that shape without a copy; use "
+            f".reshape(...) (or .contiguous().view(...)), as in PyTorch"
+        )
+    return out
 
 
 def flatten(x, start_dim=0, end_dim=-1) -> Tensor:
@@ -531,25 +495,6 @@ def _one_axis(x, axis, op: str) -> int:
     if not -x.ndim <= axis < x.ndim:
         raise ShapeError(f"{op}: dim {axis} is out of range for a tensor with {x.ndim} dimensions")
     return int(axis) % x.ndim
-
-
-def _is_advanced(index) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (list, np.ndarray)) for p in parts)
-
-
-def getitem(x, index) -> Tensor:
-    """Indexing with ints, slices, None, ..., boolean masks and integer arrays, with PyTorch's
-    rules where they differ from NumPy's (see :mod:`chainrule.ops.index_rules`)."""
-    x = operand(x)
-    try:
-        for step in torch_index(index):  # PyTorch's rules (ops/index_rules.py)
-            x = GetItem.apply(x, index=step, advanced=_is_advanced(step))
-        return x
-    except IndexError as err:
-        raise ShapeError(
-            f"index {index!r} does not fit a tensor of shape {x.shape}: {err}"
-        ) from None
 
 
 def pad(x, pad_width, value=0.0) -> Tensor:

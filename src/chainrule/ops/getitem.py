@@ -1,0 +1,153 @@
+"""``x[index]``: the op, its transpose (for second derivatives), and PyTorch's rules where they
+differ from NumPy's, by rewriting the index so NumPy gives PyTorch's result.
+
+* **Integers next to index arrays.** NumPy counts an integer as one more index array, and
+  when index arrays are separated (``x[0, :, [0, 2]]``) it moves their dimension to the
+  front: shape (2, 3, 5) for an x of shape (2, 3, 4, 5). PyTorch first selects with the
+  integers and then indexes what is left, where ``[0, 2]`` stays in place: (3, 2, 5). So an
+  index holding both is split into the integers (a view) and the rest.
+* **uint8 index tensors** are masks in PyTorch (deprecated there, with a warning), integer
+  positions in NumPy.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.errors import ShapeError
+from chainrule.ops._util import operand
+from chainrule.tensor import Tensor
+
+
+def _array(part):
+    array = getattr(part, "array", None)  # a chainrule Tensor
+    if array is not None and not isinstance(part, np.ndarray):
+        part = array
+    if isinstance(part, np.ndarray) and part.dtype == np.uint8:
+        warnings.warn(
+            "indexing with a uint8 tensor is deprecated, as in PyTorch; it is read as a mask "
+            "(use a bool tensor)",
+            UserWarning,
+            stacklevel=4,
+        )
+        part = part.astype(bool)
+    return part
+
+
+def _is_integer(part) -> bool:
+    if isinstance(part, (bool, np.bool_)):
+        return False
+    if isinstance(part, (int, np.integer)):
+        return True
+    return isinstance(part, np.ndarray) and part.ndim == 0 and part.dtype.kind in "iu"
+
+
+def _is_array(part) -> bool:
+    return isinstance(part, (list, np.ndarray)) and not _is_integer(part)
+
+
+def _dims_taken(part) -> int:
+    if isinstance(part, np.ndarray) and part.dtype == bool:
+        return part.ndim  # a mask stands for as many dimensions as it has
+    return 1
+
+
+def torch_index(index) -> tuple:
+    """The index as one or two NumPy indexes applied in turn (``x[a][b]``), with tensors as
+    arrays, giving PyTorch's result."""
+    if not isinstance(index, tuple):
+        return (_array(index),)
+    index = tuple(_array(part) for part in index)
+    if not (any(map(_is_integer, index)) and any(map(_is_array, index))):
+        return (index,)
+    integers, rest = [], []
+    for part in index:
+        if _is_integer(part):
+            integers.append(int(part))  # a 0-d array would index as an array: a copy, no view
+        elif part is None:
+            rest.append(part)
+        elif part is Ellipsis:
+            integers.append(part)
+            rest.append(part)
+        else:
+            part = np.asarray(part) if isinstance(part, list) else part
+            integers.extend([slice(None)] * _dims_taken(part))
+            rest.append(part)
+    return tuple(integers), tuple(rest)
+
+
+class GetItem(Function):
+    """x[index]; repeated integer indices accumulate their gradients."""
+
+    saves_inputs = False  # backward reads shapes only
+
+    label = "index"
+    formulas = ("1 at the selected elements, else 0",)
+
+    def forward(self, x, index, advanced):
+        self.in_shape, self.dtype, self.index, self.advanced = x.shape, x.dtype, index, advanced
+        out = x[index]
+        if not isinstance(out, np.ndarray):  # integers only: NumPy copies one element out;
+            # PyTorch's x[0] is a 0-d view, so x[0] += 1 and y = x[0]; y.add_(1) change x
+            out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+        return out
+
+    def backward(self, grad):
+        grad_x = np.zeros(self.in_shape, dtype=self.dtype)
+        if self.advanced:
+            np.add.at(grad_x, self.index, grad)
+        else:
+            grad_x[self.index] = grad
+        return (grad_x,)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (PlaceAt.apply(grad, shape=self.in_shape, index=self.index, advanced=self.advanced),)
+
+
+class PlaceAt(Function):
+    """Zeros of ``shape`` with ``x`` added at ``index``: the transpose of indexing (GetItem's
+    backward as an op, so second derivatives can pass through indexing)."""
+
+    saves_inputs = False  # backward reads the index only
+
+    label = "place"
+    formulas = ("1 at the placed elements",)
+
+    def forward(self, x, shape, index, advanced):
+        self.index = index
+        out = np.zeros(shape, dtype=x.dtype)
+        if advanced:
+            np.add.at(out, index, x)
+        else:
+            out[index] = x
+        return out
+
+    def backward(self, grad):
+        return (grad[self.index],)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (GetItem.apply(grad, index=self.index, advanced=True),)
+
+
+def _is_advanced(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (list, np.ndarray)) for p in parts)
+
+
+def getitem(x, index) -> Tensor:
+    """Indexing with ints, slices, None, ..., boolean masks and integer arrays, with PyTorch's
+    rules where they differ from NumPy's (see :mod:`chainrule.ops.index_rules`)."""
+    x = operand(x)
+    try:
+        for step in torch_index(index):  # PyTorch's rules (ops/index_rules.py)
+            x = GetItem.apply(x, index=step, advanced=_is_advanced(step))
+        return x
+    except IndexError as err:
+        raise ShapeError(
+            f"index {index!r} does not fit a tensor of shape {x.shape}: {err}"
+        ) from None
