@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from chainrule.errors import NonFiniteError, ShapeError
+from chainrule.errors import DTypeError, NonFiniteError, ShapeError
+from chainrule.ops.shape import cat
 from chainrule.tensor import Tensor
 
 __all__ = [
@@ -91,24 +92,37 @@ def clip_grad_value_(parameters, clip_value: float, **_) -> None:
 
 
 def parameters_to_vector(parameters) -> Tensor:
-    """All parameters flattened and joined into one 1-D tensor (a copy, cut from the graph).
+    """All parameters flattened and joined into one 1-D tensor, recorded on the graph.
+
+    As PyTorch's ``torch.cat([p.view(-1) for p in parameters])``: the result is a new tensor
+    (a copy), and a loss computed from it sends gradients back to the parameters. Mixed dtypes
+    are promoted as :func:`chainrule.cat` does.
 
     Example:
         >>> import chainrule as cr
-        >>> cr.nn.utils.parameters_to_vector(cr.nn.Linear(2, 1).parameters()).shape
-        (3,)
+        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> (cr.nn.utils.parameters_to_vector([w]) ** 2).sum().backward()
+        >>> w.grad.tolist()
+        [2.0, 4.0]
     """
-    arrays = [np.asarray(p).reshape(-1) for p in _params(parameters)]
-    return Tensor._make(np.concatenate(arrays) if arrays else np.zeros(0, np.float32), False)
+    params = _params(parameters)
+    if not params:
+        return Tensor._make(np.zeros(0, np.float32), False)
+    return cat([p.reshape(-1) for p in params])
 
 
 def vector_to_parameters(vec, parameters) -> None:
-    """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place.
+    """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place (not recorded).
+
+    PyTorch assigns each slice to ``param.data``, so the parameters then share ``vec``'s memory
+    and take its dtype; chainrule copies the values into the parameters' own arrays instead
+    and asks for ``vec`` in the parameters' dtype rather than changing their dtype.
 
     Raises:
         ShapeError: ``vec`` is not 1-D or its length differs from the parameters' total size.
+        DTypeError: ``vec`` is a tensor of another dtype than a parameter.
     """
-    values = np.asarray(vec)
+    values = vec.array if isinstance(vec, Tensor) else np.asarray(vec)
     params = _params(parameters)
     total = sum(int(np.asarray(p).size) for p in params)
     if values.ndim != 1 or values.size != total:
@@ -116,6 +130,14 @@ def vector_to_parameters(vec, parameters) -> None:
             f"vector_to_parameters got a vector of shape {values.shape} for parameters with "
             f"{total} elements in all; pass a 1-D vector of length {total}"
         )
+    if isinstance(vec, Tensor):
+        for p in params:
+            if p.array.dtype != values.dtype:
+                raise DTypeError(
+                    f"vector_to_parameters got a {values.dtype} vector for a {p.array.dtype} "
+                    f"parameter (PyTorch would change the parameter's dtype); convert the "
+                    f"vector first: vec.to({str(p.array.dtype)!r})"
+                )
     start = 0
     for p in params:
         target = np.asarray(p)
