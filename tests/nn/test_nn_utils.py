@@ -54,3 +54,96 @@ def test_vector_to_parameters_refuses_what_torch_would_do_differently():
     # torch would turn the float32 parameter into float64 (param.data = vec[...])
     with pytest.raises(cr.DTypeError, match="vec.to"):
         cr.nn.utils.vector_to_parameters(cr.zeros(2, dtype="float64"), ours)
+
+
+# ---- clip_grad_norm_, get_total_norm, clip_grads_with_norm_ ----------------------------------
+NAN, INF = float("nan"), float("inf")
+
+
+def _dtype(lib, name):
+    return getattr(torch, name) if lib is torch else name
+
+
+def _with_grads(lib, grads, dtype="float32"):
+    params = []
+    for g in grads:
+        g = np.asarray(g, dtype=dtype)
+        p = lib.tensor(np.zeros_like(g), dtype=_dtype(lib, dtype), requires_grad=True)
+        p.grad = lib.tensor(g, dtype=_dtype(lib, dtype))
+        params.append(p)
+    return params
+
+
+def _clip(lib, grads, dtype="float32", **options):
+    params = _with_grads(lib, grads, dtype)
+    try:
+        total = lib.nn.utils.clip_grad_norm_(params, **options)
+        outcome = (float(total), str(total.dtype).replace("torch.", ""))
+    except RuntimeError:
+        outcome = "RuntimeError"
+    except FloatingPointError:  # a NonFiniteError that is not (yet) a RuntimeError
+        outcome = "RuntimeError"
+    return outcome, [np.asarray(p.grad.tolist(), dtype=dtype) for p in params]
+
+
+CLIP_CASES = [
+    ([[1.0, NAN], [2.0]], {"max_norm": 1.0}),  # a NaN norm makes every gradient NaN
+    ([[1.0, NAN], [2.0]], {"max_norm": 1.0, "norm_type": INF}),
+    ([[1.0, NAN], [2.0]], {"max_norm": 1.0, "norm_type": -INF}),
+    ([[1.0, INF], [2.0]], {"max_norm": 1.0, "norm_type": INF}),  # coefficient 0, inf·0 = NaN
+    ([[3e38, 3e38]], {"max_norm": 1.0}),  # the float32 norm overflows: grads times 0
+    ([[3e38, 3e38]], {"max_norm": 1.0, "error_if_nonfinite": True}),
+    ([[1e20], [1e20]], {"max_norm": 1.0}),  # each norm is finite, their joint norm is not
+    ([[1e20]], {"max_norm": 1.0}),  # one element is its own norm (no overflow)
+    ([[1.0, 0.0, 2.0], [0.0, 3.0]], {"max_norm": 1.0, "norm_type": 0}),  # counts tensors: 2
+    ([[1.0, 0.0, 2.0], [0.0, 3.0]], {"max_norm": 10.0, "norm_type": 0}),
+    ([[0.0, 0.0]], {"max_norm": 1.0, "norm_type": 0}),
+    ([[0.0, 0.0]], {"max_norm": 1.0}),
+    ([[1.0, 0.0, 2.0], [0.0, 3.0]], {"max_norm": 1.0, "norm_type": -1}),
+    ([[1.0, -2.0, 0.5], [3.0, 0.25]], {"max_norm": 1.0, "norm_type": 3.5}),
+    ([[1.0, -2.0, 0.5], [3.0, 0.25]], {"max_norm": 100.0, "norm_type": 0.5}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("grads", "options"), CLIP_CASES)
+def test_clip_grad_norm_matches_torch_at_the_edges(grads, options, dtype):
+    (ours, our_grads), (theirs, their_grads) = (
+        _clip(lib, grads, dtype, **options) for lib in (cr, torch)
+    )
+    if isinstance(theirs, tuple):
+        assert ours[1] == theirs[1]
+        np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)
+    else:
+        assert ours == theirs
+    for a, b in zip(our_grads, their_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_clip_grad_norm_of_mixed_dtypes_is_in_the_promoted_dtype():
+    grads = [np.ones(2, np.float32), 2 * np.ones(1, np.float64)]
+    results = []
+    for lib in (cr, torch):
+        params = [lib.tensor(g * 0, dtype=_dtype(lib, str(g.dtype)), requires_grad=True)
+                  for g in grads]  # fmt: skip
+        for p, g in zip(params, grads):
+            p.grad = lib.tensor(g, dtype=p.dtype)
+        total = lib.nn.utils.clip_grad_norm_(params, 1.0)
+        results.append((float(total), str(total.dtype)[-7:], [p.grad.tolist() for p in params]))
+    assert results[0] == results[1]
+
+
+def test_get_total_norm_and_clip_grads_with_norm_match_torch():
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal(s) for s in [(4, 3), (5,), ()]]
+    for norm_type in (2.0, 1.0, 3.0, INF, -INF, 0):
+        ours = cr.nn.utils.get_total_norm([cr.tensor(g, dtype="float64") for g in grads], norm_type)
+        theirs = torch.nn.utils.get_total_norm([torch.tensor(g) for g in grads], norm_type)
+        assert float(ours) == pytest.approx(float(theirs), rel=1e-12)
+    ours, theirs = _with_grads(cr, grads, "float64"), _with_grads(torch, grads, "float64")
+    cr.nn.utils.clip_grads_with_norm_(ours, 0.5, cr.tensor(3.0, dtype="float64"))
+    torch.nn.utils.clip_grads_with_norm_(theirs, 0.5, torch.tensor(3.0, dtype=torch.float64))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(np.asarray(a.grad), b.grad.numpy(), rtol=1e-15)
+    assert float(cr.nn.utils.get_total_norm([])) == float(torch.nn.utils.get_total_norm([]))
+    assert float(cr.nn.utils.clip_grad_norm_([cr.zeros(2, requires_grad=True)], 1.0)) == 0.0
