@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -30,6 +31,8 @@ class Optimizer:
     Attributes:
         param_groups: the list of groups (dicts), as in PyTorch.
         state: ``{parameter tensor: {name: value}}``, e.g. momentum buffers; keyed by identity.
+            A ``collections.defaultdict(dict)`` as PyTorch's, so ``state = self.state[p]``
+            in a custom ``step`` gives a new empty dict for a parameter seen the first time.
 
     Example:
         >>> import chainrule as cr
@@ -43,7 +46,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]):
         self.defaults = dict(defaults)
-        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._workspace: dict[np.dtype, list[np.ndarray]] = {}
         self._validate(self.defaults)
@@ -223,7 +226,7 @@ class Optimizer:
             new_group["params"] = group["params"]
             new_groups.append(new_group)
 
-        state: dict[Tensor, dict[str, Any]] = {}
+        state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for idx, saved_state in state_dict["state"].items():
             p = by_index.get(int(idx))
             if p is None:
