@@ -79,10 +79,9 @@ def _clip(lib, grads, dtype="float32", **options):
     try:
         total = lib.nn.utils.clip_grad_norm_(params, **options)
         outcome = (float(total), str(total.dtype).replace("torch.", ""))
-    except RuntimeError:
+    except RuntimeError as err:  # PyTorch's class; chainrule's NonFiniteError is one too
         outcome = "RuntimeError"
-    except FloatingPointError:  # a NonFiniteError that is not (yet) a RuntimeError
-        outcome = "RuntimeError"
+        assert lib is torch or isinstance(err, (cr.NonFiniteError, FloatingPointError))
     return outcome, [np.asarray(p.grad.tolist(), dtype=dtype) for p in params]
 
 
@@ -147,3 +146,11 @@ def test_get_total_norm_and_clip_grads_with_norm_match_torch():
         np.testing.assert_allclose(np.asarray(a.grad), b.grad.numpy(), rtol=1e-15)
     assert float(cr.nn.utils.get_total_norm([])) == float(torch.nn.utils.get_total_norm([]))
     assert float(cr.nn.utils.clip_grad_norm_([cr.zeros(2, requires_grad=True)], 1.0)) == 0.0
+
+
+def test_a_non_finite_norm_error_is_caught_as_torch_users_catch_it():
+    params = _with_grads(cr, [[1.0, NAN]])
+    for expected in (RuntimeError, FloatingPointError, cr.NonFiniteError, cr.ChainruleError):
+        with pytest.raises(expected, match="error_if_nonfinite=False"):
+            cr.nn.utils.clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
+    assert np.isnan(params[0].grad.tolist()[1]) and params[0].grad.tolist()[0] == 1.0
