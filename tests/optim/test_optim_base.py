@@ -68,3 +68,53 @@ def test_built_in_steps_and_state_dict_create_no_empty_state():
         fresh.load_state_dict(saved)
         assert isinstance(fresh.state, collections.defaultdict) and list(fresh.state) == [params[0]]
         assert fresh.state[params[1]] == {}  # the default, as in PyTorch
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_named_parameters_are_taken_and_their_names_kept_as_torch(name):
+    ours, theirs = cr.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    groups = {}
+    for lib_optim, model in ((optim, ours), (torch.optim, theirs)):
+        opt = getattr(lib_optim, name)(model.named_parameters(), lr=0.1)
+        two = getattr(lib_optim, name)(
+            [{"params": [next(model.named_parameters())]},
+             {"params": list(model.named_parameters())[1:], "lr": 0.5}], lr=0.1)  # fmt: skip
+        groups[lib_optim] = (
+            opt.param_groups[0]["param_names"],
+            [g["param_names"] for g in two.param_groups],
+            opt.state_dict()["param_groups"][0]["param_names"],
+        )
+        assert all(p is q for p, q in zip(opt.param_groups[0]["params"], model.parameters()))
+    assert (
+        groups[optim]
+        == groups[torch.optim]
+        == (["weight", "bias"], [["weight"], ["bias"]], ["weight", "bias"])
+    )
+
+
+def test_named_and_unnamed_parameters_do_not_mix_as_in_torch():
+    model = cr.nn.Linear(3, 2)
+    with pytest.raises(ValueError, match="some names are missing"):
+        optim.SGD([("weight", model.weight), model.bias], lr=0.1)
+    opt = optim.SGD([{"params": [("weight", model.weight)]}], lr=0.1)
+    with pytest.raises(ValueError, match="cannot add a group without names"):
+        opt.add_param_group({"params": [model.bias]})
+
+
+def test_named_optimizer_steps_and_resumes_as_an_unnamed_one():
+    init = [np.array([[1.0, -2.0]]), np.array([0.5])]
+    results = []
+    for named in (True, False):
+        model = cr.nn.Linear(2, 1)
+        for p, v in zip(model.parameters(), init):
+            p.data = cr.tensor(v, dtype="float64")
+        params = model.named_parameters() if named else model.parameters()
+        opt = optim.Adam(params, lr=0.1)
+        for _ in range(3):
+            opt.zero_grad()
+            (model(cr.tensor([[1.0, 2.0]], dtype="float64")) ** 2).sum().backward()
+            opt.step()
+        fresh = optim.Adam(model.named_parameters() if named else model.parameters(), lr=0.1)
+        fresh.load_state_dict(opt.state_dict())
+        results.append([p.tolist() for p in model.parameters()])
+    assert results[0] == results[1]

@@ -24,8 +24,10 @@ class Optimizer:
     overrides the default for that group only.
 
     Args:
-        params: an iterable of tensors, or of dicts that each hold ``"params"`` and the options
-            for that group (per-group learning rates, for example).
+        params: an iterable of tensors, of ``(name, tensor)`` pairs (``model.named_parameters()``;
+            the names are kept in each group's ``"param_names"``, as in PyTorch), or of dicts
+            that each hold ``"params"`` and the options for that group (per-group learning
+            rates, for example).
         defaults: the hyperparameters that a group does not set itself.
 
     Attributes:
@@ -44,7 +46,11 @@ class Optimizer:
         [0.1, 0.5]
     """
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]):
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[tuple[str, Tensor]] | Iterable[dict],
+        defaults: dict[str, Any],
+    ):
         self.defaults = dict(defaults)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
@@ -102,6 +108,15 @@ class Optimizer:
             )
         else:
             params = list(params)
+        # (name, tensor) pairs, as from model.named_parameters(): names kept as PyTorch keeps them
+        names = [p[0] for p in params if isinstance(p, tuple) and len(p) == 2]
+        if names:
+            if len(names) != len(params):
+                raise ValueError(
+                    f"{name}: all parameters of a group must be given with names (as from "
+                    f"named_parameters()) or all without; some names are missing"
+                )
+            params = [p[1] for p in params]
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(
@@ -120,11 +135,19 @@ class Optimizer:
                 )
         if len({id(p) for p in params}) != len(params):
             raise ValueError(f"{name}: a parameter group contains the same parameter twice")
+        for group in self.param_groups:
+            if ("param_names" in group) != bool(names):
+                raise ValueError(
+                    f"{name}: all parameter groups must be given with names (named_parameters()) "
+                    f"or all without; cannot add a group {'with' if names else 'without'} names"
+                )
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError(f"{name}: some parameters appear in more than one parameter group")
 
         group = {key: value for key, value in param_group.items() if key != "params"}
+        if names:
+            group["param_names"] = names
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         self._validate(group)
