@@ -118,3 +118,14 @@ def test_named_optimizer_steps_and_resumes_as_an_unnamed_one():
         fresh.load_state_dict(opt.state_dict())
         results.append([p.tolist() for p in model.parameters()])
     assert results[0] == results[1]
+
+
+def test_optimizers_chainrule_lacks_raise_not_supported_naming_what_exists():
+    missing = [n for n in dir(torch.optim) if n[0].isupper() and not hasattr(optim, n)]
+    assert {"LBFGS", "Adadelta", "Rprop", "ASGD", "NAdam"} <= set(missing)
+    for name in missing:
+        with pytest.raises(cr.NotSupportedError, match=f"torch.optim.{name} .*nearest: .*Adam"):
+            getattr(optim, name)
+    assert not hasattr(optim, "LBFGS") and getattr(optim, "Rprop", None) is None
+    with pytest.raises(AttributeError, match="no attribute 'Sgd'"):
+        optim.Sgd  # noqa: B018
