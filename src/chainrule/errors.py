@@ -25,8 +25,13 @@ class DataError(ChainruleError, ValueError):
     """A data file or array is malformed (missing cells, ragged rows, unknown column, ...)."""
 
 
-class NonFiniteError(ChainruleError, FloatingPointError):
-    """A loss, gradient or parameter became NaN or infinite."""
+class NonFiniteError(ChainruleError, FloatingPointError, RuntimeError):
+    """A loss, gradient or parameter became NaN or infinite.
+
+    Also a ``RuntimeError``, the class PyTorch raises in the same places
+    (``clip_grad_norm_(error_if_nonfinite=True)``, anomaly detection), so ``except
+    RuntimeError:`` written for PyTorch catches it.
+    """
 
 
 class NotSupportedError(NotImplementedError, AttributeError):

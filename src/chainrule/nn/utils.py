@@ -6,12 +6,15 @@ import math
 
 import numpy as np
 
-from chainrule.errors import NonFiniteError, ShapeError
+from chainrule.errors import DTypeError, NonFiniteError, ShapeError
+from chainrule.ops.shape import cat
 from chainrule.tensor import Tensor
 
 __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
+    "clip_grads_with_norm_",
+    "get_total_norm",
     "parameters_to_vector",
     "vector_to_parameters",
 ]
@@ -28,23 +31,123 @@ def _grads(parameters) -> list:
     return [np.asarray(p.grad_array) for p in _params(parameters) if p.grad_array is not None]
 
 
+def _vector_norm(array: np.ndarray, norm_type: float) -> np.ndarray:
+    """PyTorch's ``linalg.vector_norm`` as a 0-d array, computed in the array's own dtype.
+
+    A float32 sum of squares overflows to inf where PyTorch's does; one element is its own
+    absolute value for every p (PyTorch's shortcut, so ``[1e20]`` has norm 1e20, not inf).
+    """
+    if norm_type == 0:  # the number of nonzero elements (NaN counts)
+        return np.asarray(np.count_nonzero(array), dtype=array.dtype)
+    magnitude = np.abs(array).reshape(-1)
+    if magnitude.size == 1:
+        return magnitude.reshape(())
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        if norm_type == math.inf:
+            return np.asarray(np.max(magnitude, initial=0), dtype=array.dtype)
+        if norm_type == -math.inf:
+            return np.asarray(np.min(magnitude, initial=math.inf), dtype=array.dtype)
+        if norm_type == 1:
+            return np.sum(magnitude).reshape(())
+        if norm_type == 2:
+            return np.sqrt(np.sum(magnitude * magnitude)).reshape(())
+        power = np.asarray(norm_type, dtype=array.dtype)
+        return (np.sum(magnitude**power) ** (1 / power)).reshape(())
+
+
+def get_total_norm(
+    tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None
+) -> Tensor:
+    """The norm of all ``tensors`` together: the norm of their norms (PyTorch ≥ 2.6's).
+
+    Each tensor's norm is taken in its own dtype, then the norm of those norms in their common
+    dtype, exactly as PyTorch composes them. For a p-norm that is the norm of all elements
+    joined; for ``norm_type=0`` it counts the tensors that have a nonzero element.
+
+    Args:
+        tensors: a tensor or an iterable of tensors (usually gradients: ``[p.grad ...]``).
+        norm_type: the p of the p-norm; ``inf`` for the largest absolute value, ``-inf`` for
+            the smallest.
+        error_if_nonfinite: raise :class:`chainrule.NonFiniteError` (a ``RuntimeError``, as
+            PyTorch's error) when the total norm is NaN or infinite.
+        foreach: accepted for PyTorch compatibility; ignored.
+
+    Example:
+        >>> import chainrule as cr
+        >>> float(cr.nn.utils.get_total_norm([cr.tensor([3.0]), cr.tensor([4.0])]))
+        5.0
+    """
+    arrays = [np.asarray(t.array if isinstance(t, Tensor) else t) for t in _params(tensors)]
+    norm_type = float(norm_type)
+    if not arrays:
+        return Tensor._make(np.zeros((), np.float32), False)
+    norms = [_vector_norm(a, norm_type) for a in arrays]
+    total = _vector_norm(np.stack(norms).astype(np.result_type(*norms)), norm_type)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise NonFiniteError(
+            f"the total norm of order {norm_type} of the gradients is {float(total)}, so it "
+            f"cannot be clipped; find the non-finite gradient (cr.detect_anomaly()) or pass "
+            f"error_if_nonfinite=False to scale the gradients by it anyway"
+        )
+    return Tensor._make(total, False)
+
+
+def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None) -> None:
+    """Multiply every gradient in place by ``min(1, max_norm / (total_norm + 1e-6))``.
+
+    PyTorch ≥ 2.6's second half of :func:`clip_grad_norm_`, for a norm already computed (by
+    :func:`get_total_norm`, perhaps over more parameters). A NaN norm makes every gradient
+    NaN and an infinite one makes them 0 (inf·0 is NaN), as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.tensor([3.0, 4.0], requires_grad=True)
+        >>> (w * w).sum().backward()  # grad (6, 8), norm 10
+        >>> cr.nn.utils.clip_grads_with_norm_([w], 5.0, cr.tensor(10.0))
+        >>> [round(g, 4) for g in w.grad.tolist()]  # times 5 / (10 + 1e-6)
+        [3.0, 4.0]
+    """
+    grads = _grads(parameters)
+    if not grads:
+        return
+    total = np.asarray(total_norm.array if isinstance(total_norm, Tensor) else total_norm)
+    if total.dtype.kind != "f":
+        total = total.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coef = np.asarray(max_norm, total.dtype) / (total + np.asarray(1e-6, total.dtype))
+    coef = np.minimum(coef, np.asarray(1.0, total.dtype))  # NaN stays NaN
+    with np.errstate(invalid="ignore"):
+        for g in grads:
+            g *= coef.astype(g.dtype)
+
+
 def clip_grad_norm_(
-    parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False, **_
+    parameters,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach=None,
 ) -> Tensor:
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
 
-    The norm is taken over all gradients as if concatenated into one vector; every gradient
-    is multiplied by ``min(1, max_norm / (norm + 1e-6))`` in place, as PyTorch does.
+    :func:`get_total_norm` of the gradients, then :func:`clip_grads_with_norm_` with it, as
+    PyTorch does: every gradient is multiplied by ``min(1, max_norm / (norm + 1e-6))`` in place.
+    The norm is computed in the gradients' dtype, so float32 gradients whose norm exceeds the
+    float32 range give an infinite norm (and are multiplied by 0); a NaN gradient makes the
+    norm NaN and every gradient NaN.
 
     Args:
         parameters: a tensor or an iterable of tensors (``model.parameters()``).
         max_norm: the largest norm allowed.
         norm_type: the p of the p-norm; ``float("inf")`` for the largest absolute value,
-            ``-float("inf")`` for the smallest (PyTorch's).
-        error_if_nonfinite: raise :class:`chainrule.NonFiniteError` when the norm is NaN or inf.
+            ``-float("inf")`` for the smallest, 0 for PyTorch's count (see
+            :func:`get_total_norm`).
+        error_if_nonfinite: raise :class:`chainrule.NonFiniteError` (a ``RuntimeError``) when
+            the norm is NaN or inf, leaving the gradients unchanged.
+        foreach: accepted for PyTorch compatibility; ignored.
 
     Returns:
-        The joint norm before clipping, as a 0-d tensor.
+        The joint norm before clipping, as a 0-d tensor of the gradients' dtype.
 
     Example:
         >>> import chainrule as cr
@@ -53,26 +156,11 @@ def clip_grad_norm_(
         >>> float(cr.nn.utils.clip_grad_norm_([w], 1.0))
         10.0
     """
-    grads = _grads(parameters)
-    norm_type = float(norm_type)
-    if not grads:
-        return Tensor._make(np.zeros((), np.float32), False)
-    if norm_type == math.inf:
-        total = max(float(np.max(np.abs(g), initial=0.0)) for g in grads)
-    elif norm_type == -math.inf:  # the smallest absolute value, as PyTorch's -inf norm
-        total = min(float(np.min(np.abs(g), initial=math.inf)) for g in grads)
-    else:
-        total = sum(float(np.sum(np.abs(g, dtype=np.float64) ** norm_type)) for g in grads)
-        total = total ** (1.0 / norm_type)
-    if error_if_nonfinite and not math.isfinite(total):
-        raise NonFiniteError(
-            f"clip_grad_norm_: the gradients' total {norm_type}-norm is {total}; find the "
-            f"non-finite gradient (cr.detect_anomaly()) or pass error_if_nonfinite=False"
-        )
-    scale = min(1.0, float(max_norm) / (total + 1e-6))
-    for g in grads:
-        g *= np.asarray(scale, dtype=g.dtype)
-    return Tensor._make(np.asarray(total, dtype=grads[0].dtype), False)
+    params = _params(parameters)
+    grads = [p.grad_array for p in params if p.grad_array is not None]
+    total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(params, max_norm, total)
+    return total
 
 
 def clip_grad_value_(parameters, clip_value: float, **_) -> None:
@@ -91,24 +179,37 @@ def clip_grad_value_(parameters, clip_value: float, **_) -> None:
 
 
 def parameters_to_vector(parameters) -> Tensor:
-    """All parameters flattened and joined into one 1-D tensor (a copy, cut from the graph).
+    """All parameters flattened and joined into one 1-D tensor, recorded on the graph.
+
+    As PyTorch's ``torch.cat([p.view(-1) for p in parameters])``: the result is a new tensor
+    (a copy), and a loss computed from it sends gradients back to the parameters. Mixed dtypes
+    are promoted as :func:`chainrule.cat` does.
 
     Example:
         >>> import chainrule as cr
-        >>> cr.nn.utils.parameters_to_vector(cr.nn.Linear(2, 1).parameters()).shape
-        (3,)
+        >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> (cr.nn.utils.parameters_to_vector([w]) ** 2).sum().backward()
+        >>> w.grad.tolist()
+        [2.0, 4.0]
     """
-    arrays = [np.asarray(p).reshape(-1) for p in _params(parameters)]
-    return Tensor._make(np.concatenate(arrays) if arrays else np.zeros(0, np.float32), False)
+    params = _params(parameters)
+    if not params:
+        return Tensor._make(np.zeros(0, np.float32), False)
+    return cat([p.reshape(-1) for p in params])
 
 
 def vector_to_parameters(vec, parameters) -> None:
-    """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place.
+    """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place (not recorded).
+
+    PyTorch assigns each slice to ``param.data``, so the parameters then share ``vec``'s memory
+    and take its dtype; chainrule copies the values into the parameters' own arrays instead
+    and asks for ``vec`` in the parameters' dtype rather than changing their dtype.
 
     Raises:
         ShapeError: ``vec`` is not 1-D or its length differs from the parameters' total size.
+        DTypeError: ``vec`` is a tensor of another dtype than a parameter.
     """
-    values = np.asarray(vec)
+    values = vec.array if isinstance(vec, Tensor) else np.asarray(vec)
     params = _params(parameters)
     total = sum(int(np.asarray(p).size) for p in params)
     if values.ndim != 1 or values.size != total:
@@ -116,6 +217,14 @@ def vector_to_parameters(vec, parameters) -> None:
             f"vector_to_parameters got a vector of shape {values.shape} for parameters with "
             f"{total} elements in all; pass a 1-D vector of length {total}"
         )
+    if isinstance(vec, Tensor):
+        for p in params:
+            if p.array.dtype != values.dtype:
+                raise DTypeError(
+                    f"vector_to_parameters got a {values.dtype} vector for a {p.array.dtype} "
+                    f"parameter (PyTorch would change the parameter's dtype); convert the "
+                    f"vector first: vec.to({str(p.array.dtype)!r})"
+                )
     start = 0
     for p in params:
         target = np.asarray(p)

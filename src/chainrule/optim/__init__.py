@@ -5,6 +5,7 @@ PyTorch's API and update rules: ``opt = optim.Adam(model.parameters(), lr=1e-3)`
 changes the learning rate over time.
 """
 
+from chainrule.errors import NotSupportedError
 from chainrule.optim import lr_scheduler
 from chainrule.optim.adagrad import Adagrad
 from chainrule.optim.adam import Adam, AdamW
@@ -13,3 +14,27 @@ from chainrule.optim.rmsprop import RMSprop
 from chainrule.optim.sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+
+# PyTorch optimizers chainrule lacks, with the nearest one it has
+_MISSING = {
+    "NAdam": "Adam",
+    "RAdam": "Adam",
+    "Adamax": "Adam",
+    "Adafactor": "AdamW",
+    "SparseAdam": "Adam (dense gradients only)",
+    "Muon": "SGD(momentum=..., nesterov=True)",
+    "Adadelta": "Adagrad or RMSprop",
+    "Rprop": "RMSprop",
+    "ASGD": "SGD",
+    "LBFGS": "Adam, or scipy.optimize.minimize on t.numpy() (not a chainrule optimizer)",
+}
+
+
+def __getattr__(name: str):
+    if name in _MISSING:
+        raise NotSupportedError(
+            f"torch.optim.{name} is not supported by chainrule; nearest: {_MISSING[name]}; "
+            f"chainrule.optim has {', '.join(n for n in __all__ if n[0].isupper())} "
+            f"(docs/optim.md)"
+        )
+    raise AttributeError(f"module 'chainrule.optim' has no attribute {name!r}")

@@ -1,8 +1,8 @@
 """Learning-rate schedules: change each parameter group's ``lr`` as training goes on.
 
-Call ``scheduler.step()`` once per epoch (once per batch for :class:`OneCycleLR`), after
-``optimizer.step()``. Each scheduler follows PyTorch's formulas step for step, so the same
-schedule gives the same learning rates in both libraries.
+Call ``scheduler.step()`` once per epoch (once per batch for :class:`OneCycleLR` and
+:class:`CyclicLR`), after ``optimizer.step()``. Each scheduler follows PyTorch's formulas step
+for step, so the same schedule gives the same learning rates in both libraries.
 """
 
 from __future__ import annotations
@@ -12,10 +12,14 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable
 
+from chainrule.optim.composite_lr import ChainedScheduler, SequentialLR
+from chainrule.optim.cyclic_lr import CyclicLR
+from chainrule.optim.factor_lr import ConstantLR, LambdaLR, MultiplicativeLR, PolynomialLR
 from chainrule.optim.one_cycle import OneCycleLR
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.plateau import ReduceLROnPlateau
-from chainrule.optim.scheduler_base import LRScheduler
+from chainrule.optim.scheduler_base import LRScheduler, _integer
+from chainrule.optim.warm_restarts import CosineAnnealingWarmRestarts
 
 __all__ = [
     "LRScheduler",
@@ -24,6 +28,14 @@ __all__ = [
     "ExponentialLR",
     "CosineAnnealingLR",
     "LinearLR",
+    "LambdaLR",
+    "MultiplicativeLR",
+    "ConstantLR",
+    "PolynomialLR",
+    "CosineAnnealingWarmRestarts",
+    "SequentialLR",
+    "ChainedScheduler",
+    "CyclicLR",
     "OneCycleLR",
     "ReduceLROnPlateau",
 ]
@@ -57,9 +69,7 @@ class StepLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ):
-        if not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be an integer >= 1, got {step_size!r}")
-        self.step_size = step_size
+        self.step_size = _integer("StepLR", "step_size", step_size)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -236,11 +246,9 @@ class LinearLR(LRScheduler):
             raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor}")
         if not 0 <= end_factor <= 1:
             raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor}")
-        if not isinstance(total_iters, int) or total_iters < 1:
-            raise ValueError(f"LinearLR: total_iters must be an integer >= 1, got {total_iters!r}")
         self.start_factor = start_factor
         self.end_factor = end_factor
-        self.total_iters = total_iters
+        self.total_iters = _integer("LinearLR", "total_iters", total_iters)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):

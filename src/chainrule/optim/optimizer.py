@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,13 +24,17 @@ class Optimizer:
     overrides the default for that group only.
 
     Args:
-        params: an iterable of tensors, or of dicts that each hold ``"params"`` and the options
-            for that group (per-group learning rates, for example).
+        params: an iterable of tensors, of ``(name, tensor)`` pairs (``model.named_parameters()``;
+            the names are kept in each group's ``"param_names"``, as in PyTorch), or of dicts
+            that each hold ``"params"`` and the options for that group (per-group learning
+            rates, for example).
         defaults: the hyperparameters that a group does not set itself.
 
     Attributes:
         param_groups: the list of groups (dicts), as in PyTorch.
         state: ``{parameter tensor: {name: value}}``, e.g. momentum buffers; keyed by identity.
+            A ``collections.defaultdict(dict)`` as PyTorch's, so ``state = self.state[p]``
+            in a custom ``step`` gives a new empty dict for a parameter seen the first time.
 
     Example:
         >>> import chainrule as cr
@@ -41,9 +46,13 @@ class Optimizer:
         [0.1, 0.5]
     """
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict], defaults: dict[str, Any]):
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Iterable[tuple[str, Tensor]] | Iterable[dict],
+        defaults: dict[str, Any],
+    ):
         self.defaults = dict(defaults)
-        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._workspace: dict[np.dtype, list[np.ndarray]] = {}
         self._validate(self.defaults)
@@ -99,6 +108,15 @@ class Optimizer:
             )
         else:
             params = list(params)
+        # (name, tensor) pairs, as from model.named_parameters(): names kept as PyTorch keeps them
+        names = [p[0] for p in params if isinstance(p, tuple) and len(p) == 2]
+        if names:
+            if len(names) != len(params):
+                raise ValueError(
+                    f"{name}: all parameters of a group must be given with names (as from "
+                    f"named_parameters()) or all without; some names are missing"
+                )
+            params = [p[1] for p in params]
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(
@@ -117,11 +135,19 @@ class Optimizer:
                 )
         if len({id(p) for p in params}) != len(params):
             raise ValueError(f"{name}: a parameter group contains the same parameter twice")
+        for group in self.param_groups:
+            if ("param_names" in group) != bool(names):
+                raise ValueError(
+                    f"{name}: all parameter groups must be given with names (named_parameters()) "
+                    f"or all without; cannot add a group {'with' if names else 'without'} names"
+                )
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError(f"{name}: some parameters appear in more than one parameter group")
 
         group = {key: value for key, value in param_group.items() if key != "params"}
+        if names:
+            group["param_names"] = names
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         self._validate(group)
@@ -223,7 +249,7 @@ class Optimizer:
             new_group["params"] = group["params"]
             new_groups.append(new_group)
 
-        state: dict[Tensor, dict[str, Any]] = {}
+        state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for idx, saved_state in state_dict["state"].items():
             p = by_index.get(int(idx))
             if p is None:

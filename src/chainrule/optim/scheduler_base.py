@@ -7,6 +7,7 @@ epoch) and ``needs_metric`` (``step`` takes the monitored value, e.g. the valida
 from __future__ import annotations
 
 import copy
+import numbers
 import warnings
 from typing import Any
 
@@ -62,10 +63,17 @@ class LRScheduler:
                     )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """Set the rates for epoch ``last_epoch + 1`` (0 for a fresh schedule), on creation
+        and when :class:`SequentialLR` hands over to this scheduler."""
         self._step_count = 0
         self._is_initial = True
-        self.step()
-        self._is_initial = False
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self) -> list[float]:
         """The learning rates for ``last_epoch`` (called by :meth:`step`)."""
@@ -82,16 +90,20 @@ class LRScheduler:
             epoch: deprecated (as in PyTorch): jump to this epoch using the closed form.
         """
         self._step_count += 1
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
+        if epoch is not None:
             warnings.warn(
                 "passing an epoch to scheduler.step() is deprecated (as in PyTorch); call "
                 "step() once per epoch instead",
                 UserWarning,
                 stacklevel=2,
             )
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
             self.last_epoch = epoch
             closed_form = getattr(self, "_get_closed_form_lr", None)
             values = closed_form() if closed_form is not None else self.get_lr()
@@ -114,6 +126,16 @@ class LRScheduler:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self._last_lr})"
+
+
+def _integer(owner: str, name: str, value: Any, low: int = 1) -> int:
+    """An integer argument ``>= low``: ``int``, NumPy integers and integral floats (``2.0``)
+    are taken, as PyTorch takes them; a fraction or a bool is refused with the argument named."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{owner}: {name} must be an integer >= {low}, got {value!r}")
+    return int(value)
 
 
 def _per_group(owner: str, name: str, optimizer: Optimizer, value) -> list:
