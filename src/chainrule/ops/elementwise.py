@@ -277,6 +277,40 @@ class Clip(Function):
         return (grad * inside,)
 
 
+class ClampBounds(Function):
+    """min(max(x, low), high) with bounds that are tensors (either may be absent). Local
+    derivatives, as PyTorch's: 1 for x where low ≤ x ≤ high; 1 for low where x < low (and
+    low < high); 1 for high where x > high (or high < low, where high is the result)."""
+
+    label = "clamp"
+    formulas = ("1 if low ≤ x ≤ high", "1 if x < low < high", "1 if x > high or high < low")
+
+    def forward(self, x, *bounds, has_low, has_high):
+        self.x = x
+        self.low = bounds[0] if has_low else None
+        self.high = bounds[-1] if has_high else None
+        out = x if self.low is None else np.maximum(self.low, x)  # x on a tie: −0 stays −0
+        return out if self.high is None else np.minimum(self.high, out)
+
+    def backward(self, grad):
+        x, low, high = self.x, self.low, self.high
+        zero = np.zeros((), grad.dtype)
+        inside = np.ones(x.shape, dtype=bool)
+        grads = []
+        if low is not None:
+            inside = inside & (x >= low)
+        if high is not None:
+            inside = inside & (x <= high)
+        grads.append(np.where(inside, grad, zero))
+        if low is not None:
+            below = x < low if high is None else (x < low) & (low < high)
+            grads.append(np.where(below, grad, zero))
+        if high is not None:
+            above = x > high if low is None else (x > high) | (high < low)
+            grads.append(np.where(above, grad, zero))
+        return tuple(grads)
+
+
 class Maximum(Function):
     """max(a, b) elementwise; a tie splits the gradient evenly, as in PyTorch."""
 
@@ -479,6 +513,16 @@ def clip(x, min=None, max=None) -> Tensor:  # noqa: A002
     # number bounds adapt to the tensor, as in PyTorch: a NumPy float64 bound leaves float32
     # float32, and a float bound makes an integer tensor the default float dtype, not float64
     min, max = (b.item() if isinstance(b, np.generic) else b for b in (min, max))
+    if isinstance(min, (Tensor, np.ndarray)) or isinstance(max, (Tensor, np.ndarray)):
+        x = operand(x)
+        bounds = [operand(b, x) for b in (min, max) if b is not None]
+        dtype = x.array.dtype
+        for bound in bounds:  # the result's dtype, as PyTorch's type promotion
+            dtype = _dtype.result_type(np.empty(0, dtype), bound.array)
+            if bound.array.shape != x.array.shape:
+                check_broadcast("clamp", x.array, bound.array)
+        x, *bounds = (t if t.array.dtype == dtype else t.to(dtype) for t in (x, *bounds))
+        return ClampBounds.apply(x, *bounds, has_low=min is not None, has_high=max is not None)
     x = operand(x)
     if x.array.dtype.kind in "biu" and any(isinstance(b, float) for b in (min, max)):
         x = floating(x)
