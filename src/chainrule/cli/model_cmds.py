@@ -55,7 +55,17 @@ def load_model(path: str):
     return model, meta
 
 
-def features_of(path: str, meta: dict, model_path: str, target=None, notes=None):
+def add_decimal_argument(parser) -> None:
+    """``--decimal`` for the commands that read new rows with a saved model."""
+    parser.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        help="the decimal mark of the CSV file (default: as in the training file where the "
+        "numbers could be read either way, else detected)",
+    )
+
+
+def features_of(path: str, meta: dict, model_path: str, target=None, notes=None, decimal=None):
     """Rows of ``path`` turned into the model's inputs by its own saved preprocessing."""
     from chainrule.data import Preprocessor, load_csv
 
@@ -63,7 +73,7 @@ def features_of(path: str, meta: dict, model_path: str, target=None, notes=None)
     try:
         # The saved preprocessor picks the training columns by name and keeps the training
         # categories and classes, whatever subset of them this file holds.
-        data = load_csv(path, target=target, preprocessor=pre)
+        data = load_csv(path, target=target, preprocessor=pre, decimal=decimal)
         X = pre.transform(data.X, dtype=np.float32)
     except ValueError as err:
         expected = meta.get("columns") or []

@@ -278,6 +278,12 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute) -> CSVDat
     notes += _left_out_notes(schema, features)
     specs = [_spec(c.column, c, impute, table.source) for c in used]
     pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
+    fmt = table.number_format
+    pre.number_format = {
+        "decimal": fmt.decimal,
+        "grouped": fmt.grouped,
+        "delimiter": table.delimiter,
+    }
     X = pre.encode_columns([c.column for c in used], source=table.source, lines=table.lines)
     return CSVData(
         X=X,
@@ -299,11 +305,13 @@ def _target_names(target) -> tuple:
     return (int(target),) if isinstance(target, (int, np.integer)) else (target,)
 
 
-def _format_notes(table: Columns) -> list[str]:
+def _format_notes(table: Columns, numbers: bool = True) -> list[str]:
     fmt = table.number_format
     notes = []
     if table.encoding != "UTF-8":
         notes.append(f"read as {table.encoding}")
+    if not numbers:
+        return notes
     if fmt.decimal == ",":
         notes.append(
             Message(
@@ -482,9 +490,12 @@ def _load_with(path, pre: Preprocessor, target, features, delimiter, header, dec
         raise DataError(
             f"{source}: features={list(features)} differ from the model's columns {expected}"
         )
+    trained = pre.number_format
     if header is None:
-        header = first_row_names(path, delimiter, expected)
-    table = read_columns(path, delimiter=delimiter, header=header, decimal=decimal, min_rows=1)
+        header = first_row_names(path, delimiter, expected, (trained or {}).get("delimiter", ","))
+    table = read_columns(
+        path, delimiter=delimiter, header=header, decimal=decimal, min_rows=1, trained=trained
+    )
     if not table.has_header and len(table.names) in (len(expected), len(expected) + 1):
         # No names in the file: the features come in training order, then the target.
         names = list(expected)
@@ -501,7 +512,8 @@ def _load_with(path, pre: Preprocessor, target, features, delimiter, header, dec
             f"has {table.names}"
         )
     X = pre.encode_columns([table[n] for n in expected], source=source, lines=table.lines)
-    notes = list(table.notes) + _format_notes(table)
+    # With the training file's format known, read_columns notes only what differs from it.
+    notes = list(table.notes) + _format_notes(table, numbers=trained is None)
     for name, count in pre.unseen.items():
         notes.append(
             f"{name}: {count} row(s) hold a category not seen in training (encoded as all zeros)"

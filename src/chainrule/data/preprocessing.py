@@ -104,6 +104,9 @@ class Preprocessor:
         self.target_mean: float | None = None
         self.target_std: float | None = None
         self.unseen: dict[str, int] = {}
+        #: How the training file wrote numbers (``{"decimal", "grouped", "delimiter"}``), so
+        #: new rows written the same way are read the same way; ``None``: not known.
+        self.number_format: dict | None = None
 
     # ---- the columns --------------------------------------------------------------------
     @property
@@ -308,9 +311,10 @@ class Preprocessor:
         ids); they are picked by name. A file without one must hold exactly the raw feature
         columns, in training order.
         """
-        names = self.column_names
-        header = first_row_names(path, delimiter, names)
-        table = read_columns(path, delimiter=delimiter, header=header, min_rows=1)
+        names, trained = self.column_names, self.number_format
+        default = (trained or {}).get("delimiter") or ","
+        header = first_row_names(path, delimiter, names, default)
+        table = read_columns(path, delimiter=delimiter, header=header, min_rows=1, trained=trained)
         if table.has_header:
             absent = [name for name in names if name not in table.names]
             if absent:
@@ -367,6 +371,8 @@ class Preprocessor:
             "task": self.task,
             "class_names": self.class_names,
         }
+        if self.number_format is not None:
+            state["number_format"] = dict(self.number_format)
         if self.target_mean is not None:
             state["target_scaling"] = {"mean": self.target_mean, "std": self.target_std}
         return state
@@ -417,6 +423,7 @@ class Preprocessor:
             if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
                 raise ValueError("target_scaling must hold a finite mean and a positive std")
             out.target_mean, out.target_std = mean, std
+        out.number_format = _number_format(state.get("number_format"))
         return out
 
     def __repr__(self) -> str:
@@ -425,6 +432,24 @@ class Preprocessor:
             f"Preprocessor(columns={len(self.column_names)}, features={width}, "
             f"standardize={self.standardize}, fitted={self.fitted})"
         )
+
+
+def _number_format(value) -> dict | None:
+    """The saved format of the training file, checked (absent in models saved before it)."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, dict)
+        or value.get("decimal") not in (".", ",")
+        or not isinstance(value.get("grouped", False), bool)
+        or value.get("delimiter", ",") not in (",", ";", "\t", "|")
+    ):
+        raise ValueError("number_format must hold a decimal mark, grouped and a delimiter")
+    return {
+        "decimal": value["decimal"],
+        "grouped": value.get("grouped", False),
+        "delimiter": value.get("delimiter", ","),
+    }
 
 
 def stable_moments(x: np.ndarray) -> tuple[float, float]:

@@ -35,6 +35,7 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     _is_float,
     detect_number_format,
     parse_cells,
+    settle_number_format,
 )
 from chainrule.errors import DataError
 from chainrule.io.guard import CSV_MEMORY_PER_BYTE, check_file
@@ -94,12 +95,13 @@ def _decode_error(path, source: str) -> DataError:
     return DataError(f"{source}: the file could not be decoded as {label}")
 
 
-def sniff_delimiter(lines: list[str]) -> str:
-    """The delimiter: the candidate found the same number of times on the most lines."""
+def sniff_delimiter(lines: list[str], default: str = ",") -> str:
+    """The delimiter: the candidate found the same number of times on the most lines
+    (``default`` when none is on the first line: a file of one column)."""
     lines = [line for line in lines if line.strip()][:20]
     if not lines:
-        return ","
-    best, best_score = ",", (0, 0)
+        return default
+    best, best_score = default, (0, 0)
     for d in DELIMITERS:
         counts = [line.count(d) for line in lines]
         if counts[0] == 0:
@@ -110,8 +112,9 @@ def sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
-def records(path, *, delimiter: str | None = None, source: str | None = None):
-    """``(delimiter, iterator of (start line, cells))`` over the non-blank rows of a file."""
+def records(path, *, delimiter: str | None = None, source: str | None = None, default=","):
+    """``(delimiter, iterator of (start line, cells))`` over the non-blank rows of a file
+    (``default``: the delimiter of a file where none is found, one column)."""
     source = os.fspath(path) if source is None else source
     f = open_text(path, source)
     try:
@@ -121,7 +124,7 @@ def records(path, *, delimiter: str | None = None, source: str | None = None):
         f.close()
         raise _decode_error(path, source) from None
     if delimiter is None:
-        delimiter = sniff_delimiter(head)
+        delimiter = sniff_delimiter(head, default if default in DELIMITERS else ",")
     elif not isinstance(delimiter, str) or len(delimiter) != 1:
         f.close()
         raise DataError(f"{source}: delimiter must be one character, got {delimiter!r}")
@@ -436,6 +439,7 @@ def read_columns(
     min_rows: int = 1,
     keep=None,
     exact=(),
+    trained: dict | None = None,
 ) -> Columns:
     """Stream a CSV file into columns, checking encoding, quoting and row lengths.
 
@@ -452,18 +456,24 @@ def read_columns(
         keep: names of the columns to convert (others are only checked for shape and are
             ``None`` in ``columns``); ``None``: all.
         exact: names (or 0-based positions) of columns kept as float64 (a target).
+        trained: for new rows, the format of the model's training file (``{"decimal": ",",
+            "grouped": False, "delimiter": ";"}``): numbers that read differently in the
+            two conventions (``4.500``) are read as in training, and a file that plainly
+            writes them otherwise gets a note.
     """
     source = os.fspath(path)
-    delimiter, rows = records(path, delimiter=delimiter, source=source)
+    default = (trained or {}).get("delimiter") or ","
+    delimiter, rows = records(path, delimiter=delimiter, source=source, default=default)
     first_chunk = list(itertools.islice(rows, CHUNK_ROWS))
     if not first_chunk:
         raise DataError(f"{source}: the file is empty; expected a header and rows of data")
     cells = [row for _, row in first_chunk]
-    fmt = detect_number_format(cells[1:] or cells, delimiter, decimal)
+    fmt, format_notes = settle_number_format(cells[1:] or cells, delimiter, decimal, trained)
     inferred = header is None
     if inferred:
         header = _is_header(cells[0], cells[1:], fmt)
     names, header_line, notes = _names(cells[0], header, inferred, source, first_chunk[0][0])
+    notes += format_notes
     if header:
         first_chunk = first_chunk[1:]
     width = len(names)
@@ -523,9 +533,9 @@ def _check_row_count(n: int, min_rows: int, header: bool, source: str) -> None:
     raise DataError(f"{source}: only {n} row of data; need at least {min_rows} to train")
 
 
-def first_row_names(path, delimiter, expected: list[str]) -> bool:
+def first_row_names(path, delimiter, expected: list[str], default: str = ",") -> bool:
     """Whether a file of new rows starts with a header: its first row names a model column."""
-    _, rows = records(path, delimiter=delimiter)
+    _, rows = records(path, delimiter=delimiter, default=default)
     first = next(rows, (0, []))[1]
     rows.close()
     return any(cell.strip() in expected for cell in first)

@@ -1,0 +1,54 @@
+"""``predict`` and ``evaluate`` read new rows as the training file was written."""
+
+import csv
+
+import numpy as np
+from cli_helpers import run_cli
+
+
+def _german(path, n=160, seed=0):
+    """income with a decimal comma and thousands dots, ';' between cells: rich above 3,000."""
+    rng = np.random.default_rng(seed)
+    rows = ["income;age;label"]
+    for _ in range(n):
+        income = rng.uniform(500, 6000)
+        text = f"{income:,.1f}".replace(",", "_").replace(".", ",").replace("_", ".")
+        rows.append(f"{text};{rng.integers(20, 70)};{'rich' if income > 3000 else 'poor'}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_predict_reads_thousands_dots_like_the_training_file(tmp_path):
+    model = tmp_path / "m.safetensors"
+    train = _german(tmp_path / "de.csv")
+    result = run_cli(
+        "train",
+        train,
+        "--target",
+        "label",
+        "--no-plots",
+        "--out",
+        model,
+        "--epochs",
+        "60",
+        "--seed",
+        "0",
+    )
+    assert result.returncode == 0, result.stderr
+    new = tmp_path / "new.csv"
+    new.write_text("income;age\n1.000;30\n5.500;40\n900;50\n4.800;35\n")
+    out = tmp_path / "p.csv"
+    result = run_cli("predict", model, new, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert [r[0] for r in csv.reader(out.open())][1:] == ["poor", "rich", "poor", "rich"]
+    assert "'1.000' are read as in the training file" in result.stderr
+    assert "pass --decimal . if that is wrong" in result.stderr
+    # --decimal is accepted where the note suggests it
+    result = run_cli("predict", model, new, "--decimal", ".", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert [r[0] for r in csv.reader(out.open())][1:] == ["poor"] * 4
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("income;age;label\n1.000;30;poor\n5.500;40;rich\n")
+    result = run_cli("evaluate", model, labelled, "--decimal", ",")
+    assert result.returncode == 0, result.stderr
+    assert "accuracy" in result.stdout and "1.0" in result.stdout
