@@ -17,7 +17,6 @@ from chainrule.data.preprocessing import Preprocessor, stable_moments
 from chainrule.data.reader import (
     ABSENT,
     NUMBER,
-    TEXT,
     Column,
     Columns,
     first_row_names,
@@ -33,6 +32,7 @@ from chainrule.data.schema import (
     infer_schema,
 )
 from chainrule.data.split import train_test_split
+from chainrule.data.targets import _known_target, _target
 from chainrule.errors import DataError
 
 __all__ = [
@@ -417,69 +417,6 @@ def _mean_fill(col: Column, kind: str, source: str) -> float:
     return stable_moments(values)[0] if len(values) else 0.0
 
 
-def _target(table: Columns, schema: Schema, name: str):
-    """``(y, task, class_names)`` for the target column."""
-    col, source = table[name], table.source
-    kinds = col.kinds
-    place = lambda i: where(source, int(table.lines[i]), col.position, name)  # noqa: E731
-    if (kinds == ABSENT).any():
-        i = int(np.argmax(kinds == ABSENT))
-        raise DataError(
-            f"{place(i)}: missing target value; every row needs one (imputation never fills "
-            f"targets)"
-        )
-    text = kinds == TEXT
-    if text.any() and not text.all():
-        odd = text if (~text).sum() >= text.sum() else ~text
-        i = int(np.argmax(odd))
-        raise DataError(
-            f"{place(i)}: target {col.text_of(i)!r} mixes numbers and text labels; use one "
-            f"kind for the whole column"
-        )
-    if schema.task == "regression":
-        if text.any():
-            raise error(
-                say(
-                    braces(f"{place(0)}: a regression needs a numeric target, got ")
-                    + braces(repr(col.text_of(0)))
-                    + " (use {o})",
-                    o=option("task", "classification"),
-                )
-            )
-        bad = np.isinf(col.values) | (np.abs(col.values) > 3.4e38)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(f"{place(i)}: infinite target value {col.text_of(i)!r}")
-        return col.values.astype(np.float64), "regression", None
-    if text.all():
-        names, y = np.unique(np.array(col.levels, dtype=object)[col.codes], return_inverse=True)
-        class_names = [str(c) for c in names]
-    else:
-        if np.isinf(col.values).any():
-            i = int(np.argmax(np.isinf(col.values)))
-            raise DataError(f"{place(i)}: infinite target value {col.text_of(i)!r}")
-        integral = col.values == np.round(col.values)
-        if not integral.all():
-            i = int(np.argmax(~integral))
-            raise error(
-                say(
-                    braces(f"{place(i)}: class label {col.text_of(i)!r} is not an integer")
-                    + "; use {o} for a numeric target",
-                    o=option("task", "regression"),
-                )
-            )
-        distinct = np.unique(col.values)
-        y = np.searchsorted(distinct, col.values)
-        class_names = [number_key(float(v)) for v in distinct]
-    if len(class_names) < 2:
-        raise DataError(
-            f"{where(source, None, col.position, name)}: the target has only one class "
-            f"({class_names[0]!r}); a classifier needs at least two"
-        )
-    kind = "binary" if len(class_names) == 2 else "multiclass"
-    return np.asarray(y, dtype=np.int64).reshape(-1), kind, class_names
-
-
 def _load_with(path, pre: Preprocessor, target, features, delimiter, header, decimal) -> CSVData:
     """New rows (to predict or evaluate) read with the columns and classes seen in training."""
     expected = pre.column_names
@@ -532,30 +469,3 @@ def _load_with(path, pre: Preprocessor, target, features, delimiter, header, dec
         lines=table.lines,
         notes=notes,
     )
-
-
-def _known_target(table: Columns, t: str, pre: Preprocessor) -> np.ndarray:
-    """Targets of new rows: indices into the training classes, or numbers for regression."""
-    col, source = table[t], table.source
-    kinds = col.kinds
-    place = lambda i: where(source, int(table.lines[i]), col.position, t)  # noqa: E731
-    if (kinds == ABSENT).any():
-        i = int(np.argmax(kinds == ABSENT))
-        raise DataError(f"{place(i)}: missing target value")
-    classes = pre.class_names
-    if classes is None:
-        bad = (kinds == TEXT) | np.isinf(col.values)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(f"{place(i)}: target {col.text_of(i)!r} is not a finite number")
-        return col.values.astype(np.float64)
-    index = {c: k for k, c in enumerate(classes)}
-    y = np.empty(len(kinds), dtype=np.int64)
-    for i in range(len(kinds)):
-        key = col.text_of(i)
-        if key not in index:
-            raise DataError(
-                f"{place(i)}: label {key!r} was not seen in training (known: {', '.join(classes)})"
-            )
-        y[i] = index[key]
-    return y
