@@ -32,7 +32,7 @@ from chainrule.data.schema import (
     infer_schema,
 )
 from chainrule.data.split import train_test_split
-from chainrule.data.targets import _known_target, _target
+from chainrule.data.targets import _known_target, _target, case_notes, unseen_notes
 from chainrule.errors import DataError
 
 __all__ = [
@@ -277,6 +277,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute) -> CSVDat
         raise _no_features(table, schema, t)
     notes += _left_out_notes(schema, features)
     specs = [_spec(c.column, c, impute, table.source) for c in used]
+    notes += case_notes(t, class_names, specs)
     pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
     fmt = table.number_format
     pre.number_format = {
@@ -451,10 +452,7 @@ def _load_with(path, pre: Preprocessor, target, features, delimiter, header, dec
     X = pre.encode_columns([table[n] for n in expected], source=source, lines=table.lines)
     # With the training file's format known, read_columns notes only what differs from it.
     notes = list(table.notes) + _format_notes(table, numbers=trained is None)
-    for name, count in pre.unseen.items():
-        notes.append(
-            f"{name}: {count} row(s) hold a category not seen in training (encoded as all zeros)"
-        )
+    notes += unseen_notes(pre, {n: table[n] for n in expected})
     y = None if t is None else _known_target(table, t, pre)
     return CSVData(
         X=X,

@@ -98,3 +98,61 @@ def _known_target(table: Columns, t: str, pre) -> np.ndarray:
             )
         y[i] = index[key]
     return y
+
+
+def case_variants(names) -> list[list[str]]:
+    """Groups of names that differ only in case (``['YES', 'Yes', 'yes']``), sorted."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(str(name).casefold(), []).append(str(name))
+    return [sorted(g) for _, g in sorted(groups.items()) if len(g) > 1]
+
+
+def case_notes(target: str | None, class_names, specs: list[dict]) -> list[str]:
+    """Notes naming class labels and categories that differ only in case: they are kept
+    apart (the user may mean them), but a typo here silently splits a class."""
+    notes = []
+    groups = case_variants(class_names or [])
+    if groups:
+        shown = "; ".join(", ".join(map(repr, g)) for g in groups[:5])
+        notes.append(
+            f"{target}: the labels {shown} differ only in case, so they are separate classes "
+            f"({len(class_names)} in all); if a group is one class, write it one way in the "
+            f"file"
+        )
+    for spec in specs:
+        if spec.get("kind") != "categorical":
+            continue
+        groups = case_variants(spec["categories"])
+        if groups:
+            shown = "; ".join(", ".join(map(repr, g)) for g in groups[:5])
+            notes.append(
+                f"{spec['name']}: the categories {shown} differ only in case and are kept "
+                f"apart; if they are the same, write them one way in the file"
+            )
+    return notes
+
+
+def unseen_notes(pre, columns) -> list[str]:
+    """One note per column holding categories not seen in training, naming those that
+    differ from a training category only in case."""
+    notes = []
+    specs = {spec["name"]: spec for spec in pre.columns or []}
+    for name, count in pre.unseen.items():
+        note = f"{name}: {count} row(s) hold a category not seen in training (encoded as all zeros)"
+        spec, col = specs.get(name), columns.get(name)
+        if spec is not None and col is not None and spec["kind"] == "categorical":
+            known = {c.casefold(): c for c in spec["categories"]}
+            cased = [
+                f"{level!r} (training has {known[level.casefold()]!r})"
+                for level in col.levels
+                if level not in spec["categories"] and level.casefold() in known
+            ]
+            if cased:
+                more = f" and {len(cased) - 5} more" if len(cased) > 5 else ""
+                note += (
+                    f"; categories are case-sensitive: {', '.join(cased[:5])}{more}; write them "
+                    f"as in the training file"
+                )
+        notes.append(note)
+    return notes
