@@ -52,3 +52,19 @@ def test_predict_reads_thousands_dots_like_the_training_file(tmp_path):
     result = run_cli("evaluate", model, labelled, "--decimal", ",")
     assert result.returncode == 0, result.stderr
     assert "accuracy" in result.stdout and "1.0" in result.stdout
+
+
+def test_predicted_labels_are_written_as_in_the_training_file(tmp_path):
+    rows = ["x,code"] + [f"{i % 7 - 3},{'007' if i % 7 < 3 else '010'}" for i in range(70)]
+    train = tmp_path / "t.csv"
+    train.write_text("\n".join(rows) + "\n")
+    model = tmp_path / "m.safetensors"
+    result = run_cli(
+        "train", train, "--target", "code", "--no-plots", "--out", model, "--epochs", "5"
+    )
+    assert result.returncode == 0, result.stderr
+    result = run_cli("predict", model, train, "--proba")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "predicted_code,007,010"
+    assert {line.split(",")[0] for line in lines[1:]} <= {"007", "010"}

@@ -34,3 +34,19 @@ def test_categories_differing_only_in_case_are_named_at_training_and_prediction(
     assert note.startswith("colour: 3 row(s) hold a category not seen in training")
     assert "'Blue' (training has 'blue'), 'RED' (training has 'red')" in note
     assert "green" not in note
+
+
+def test_numeric_labels_keep_their_spelling(tmp_path):
+    rows = "".join(f"{i % 4},{['007', '010', '010'][i % 3]}\n" for i in range(12))
+    data = load_csv(_write(tmp_path, "t.csv", "x,label\n" + rows), target="label")
+    assert data.class_names == ["007", "010"] and data.y.tolist()[:3] == [0, 1, 1]
+    rows = "".join(f"{i % 4},{['2.0', '10.0'][i % 2]}\n" for i in range(12))
+    data = load_csv(_write(tmp_path, "f.csv", "x,label\n" + rows), target="label")
+    assert data.class_names == ["2.0", "10.0"]  # sorted by value, written as in the file
+    # new rows match them by value, however they are written
+    new = load_csv(
+        _write(tmp_path, "n.csv", "x,label\n1,2\n2,10.0\n3,2.00\n"),
+        target="label",
+        preprocessor=data.preprocessor,
+    )
+    assert new.y.tolist() == [0, 1, 0]

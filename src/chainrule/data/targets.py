@@ -63,7 +63,7 @@ def _target(table: Columns, schema: Schema, name: str):
             )
         distinct = np.unique(col.values)
         y = np.searchsorted(distinct, col.values)
-        class_names = [number_key(float(v)) for v in distinct]
+        class_names = _written_labels(table, col, distinct, y)
     if len(class_names) < 2:
         raise DataError(
             f"{where(source, None, col.position, name)}: the target has only one class "
@@ -89,6 +89,8 @@ def _known_target(table: Columns, t: str, pre) -> np.ndarray:
             raise DataError(f"{place(i)}: target {col.text_of(i)!r} is not a finite number")
         return col.values.astype(np.float64)
     index = {c: k for k, c in enumerate(classes)}
+    # numbers match numeric labels by value: 7 and 007, 2 and 2.0 are one class
+    index.update({number_key(v): k for k, v in enumerate(_numbers(classes)) if v is not None})
     y = np.empty(len(kinds), dtype=np.int64)
     for i in range(len(kinds)):
         key = col.text_of(i)
@@ -98,6 +100,38 @@ def _known_target(table: Columns, t: str, pre) -> np.ndarray:
             )
         y[i] = index[key]
     return y
+
+
+def _written_labels(table: Columns, col, distinct: np.ndarray, y: np.ndarray) -> list[str]:
+    """Numeric class labels as the file writes them (``007``, ``2.0``), not re-formatted:
+    the most frequent spelling of each value (the first seen among equals)."""
+    from chainrule.data.reader import records
+
+    spellings: list[dict[str, int]] = [{} for _ in distinct]
+    _, rows = records(table.source, delimiter=table.delimiter)
+    if table.has_header:
+        next(rows, None)
+    for i, (_, row) in enumerate(rows):
+        if i >= len(y):
+            break
+        counts = spellings[int(y[i])]
+        cell = row[col.position].strip()
+        counts[cell] = counts.get(cell, 0) + 1
+    rows.close()
+    names = []
+    for value, counts in zip(distinct, spellings):
+        names.append(max(counts, key=counts.get) if counts else number_key(float(value)))
+    return names
+
+
+def _numbers(labels) -> list[float | None]:
+    out = []
+    for label in labels:
+        try:
+            out.append(float(label))
+        except ValueError:
+            out.append(None)
+    return out
 
 
 def case_variants(names) -> list[list[str]]:
