@@ -407,10 +407,31 @@ def _is_header(first: list[str], rest: list[list[str]], fmt: NumberFormat) -> bo
         _, below = parse_cells([row[j] for row in sample if j < len(row)], fmt)
         if (below == NUMBER).sum() > 0 and (below == TEXT).sum() == 0:
             return True  # a name over numbers
+    if _data_like(first, kinds, sample, fmt):
+        return False
     # every text cell sits over text: a header only if its names are unique and it is
     # not repeated below
     seen = {tuple(row) for row in sample}
     return len(set(first)) == len(first) and tuple(first) not in seen
+
+
+def _data_like(first: list[str], kinds, sample: list[list[str]], fmt: NumberFormat) -> bool:
+    """Whether a first row with numbers over numeric columns is a row of data: a number no
+    one would name a column (``0.1257``, ``-3``), or text cells all found in the rows below
+    (``blue``, ``no``). A header of years (``name,2019,2020``) stays a header."""
+    over_numbers = []
+    for j in np.flatnonzero(kinds == NUMBER):
+        _, below = parse_cells([row[j] for row in sample if j < len(row)], fmt)
+        if (below == NUMBER).any() and not (below == TEXT).any():
+            over_numbers.append(int(j))
+    if not over_numbers:
+        return False
+    if any(not first[j].strip().isdigit() for j in over_numbers):
+        return True
+    return all(
+        any(j < len(row) and row[j].strip() == first[j].strip() for row in sample)
+        for j in np.flatnonzero(kinds == TEXT)
+    )
 
 
 def _header_names(first: list[str], source: str, line: int) -> list[str]:
