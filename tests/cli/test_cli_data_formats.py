@@ -68,3 +68,32 @@ def test_predicted_labels_are_written_as_in_the_training_file(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0] == "predicted_code,007,010"
     assert {line.split(",")[0] for line in lines[1:]} <= {"007", "010"}
+
+
+def test_predict_hints_say_to_retrain_and_headers_match_but_for_case(tmp_path):
+    cells = [f"{i % 9 - 4},{'rgb'[i % 3]},{'ny'[i % 9 > 4]}" for i in range(60)]
+    rows = ["x1,colour,label"] + cells
+    train = tmp_path / "t.csv"
+    train.write_text("\n".join(rows) + "\n")
+    model = tmp_path / "m.safetensors"
+    result = run_cli(
+        "train", train, "--target", "label", "--no-plots", "--out", model, "--epochs", "3"
+    )
+    assert result.returncode == 0, result.stderr
+    new = tmp_path / "new.csv"
+    new.write_text("x1,colour\n1,r\n,g\n")
+    result = run_cli("predict", model, new)
+    assert result.returncode == 2
+    assert "(or retrain the model with --impute mean)" in result.stderr
+    new.write_text("x1,colour\nabc,r\n")
+    result = run_cli("predict", model, new)
+    assert "retrain the model with --categorical x1 to read the column as categories" in (
+        result.stderr
+    )
+    new.write_text("X1,Colour\n1,r\n-3,g\n")
+    result = run_cli("predict", model, new)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 3  # the header is not read as a row
+    assert "differ from training only in case; read 'X1' as 'x1', 'Colour' as 'colour'" in (
+        result.stderr
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -77,7 +78,7 @@ def features_of(path: str, meta: dict, model_path: str, target=None, notes=None,
         X = pre.transform(data.X, dtype=np.float32)
     except ValueError as err:
         expected = meta.get("columns") or []
-        message = getattr(err, "cli_message", None) or _first_line(err)
+        message = _retrain_hints(getattr(err, "cli_message", None) or _first_line(err))
         raise CLIError(
             f"{message} (model {model_path} expects {len(expected)} feature columns: "
             f"{', '.join(map(str, expected))})"
@@ -92,6 +93,16 @@ def features_of(path: str, meta: dict, model_path: str, target=None, notes=None,
     for note in data.notes:
         print(f"note: {getattr(note, 'cli', note)}", file=notes or sys.stderr)
     return X, data, pre
+
+
+def _retrain_hints(message: str) -> str:
+    """Hints that name train's options, worded for a saved model: they need retraining."""
+    message = message.replace("(or --impute mean)", "(or retrain the model with --impute mean)")
+    return re.sub(
+        r"read the column as categories with (--categorical \S+)\)",
+        r"retrain the model with \1 to read the column as categories)",
+        message,
+    )
 
 
 def _first_line(err: Exception) -> str:

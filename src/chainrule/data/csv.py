@@ -442,6 +442,7 @@ def _load_with(path, pre: Preprocessor, target, features, delimiter, header, dec
         for col, name in zip(table.columns, names):
             col.name = name
         table.names = names
+    renamed = _match_case(table, expected + ([target] if isinstance(target, str) else []))
     t = None if target is None else _column_name(table, target, "target")
     absent = [name for name in expected if name not in table.names]
     if absent:
@@ -452,6 +453,9 @@ def _load_with(path, pre: Preprocessor, target, features, delimiter, header, dec
     X = pre.encode_columns([table[n] for n in expected], source=source, lines=table.lines)
     # With the training file's format known, read_columns notes only what differs from it.
     notes = list(table.notes) + _format_notes(table, numbers=trained is None)
+    if renamed:
+        shown = ", ".join(f"{a!r} as {b!r}" for a, b in renamed)
+        notes.append(f"column names differ from training only in case; read {shown}")
     notes += unseen_notes(pre, {n: table[n] for n in expected})
     y = None if t is None else _known_target(table, t, pre)
     return CSVData(
@@ -467,3 +471,21 @@ def _load_with(path, pre: Preprocessor, target, features, delimiter, header, dec
         lines=table.lines,
         notes=notes,
     )
+
+
+def _match_case(table: Columns, wanted: list[str]) -> list[tuple[str, str]]:
+    """Rename the file's columns that match a wanted name only but for case (``X1`` for
+    ``x1``), when exactly one does; returns the ``(file's, model's)`` pairs."""
+    renamed = []
+    for name in wanted:
+        if name in table.names:
+            continue
+        matches = [k for k, n in enumerate(table.names) if n.casefold() == name.casefold()]
+        if len(matches) == 1 and table.names[matches[0]] not in wanted:
+            k = matches[0]
+            renamed.append((table.names[k], name))
+            table.names = table.names[:k] + [name] + table.names[k + 1 :]
+            table.__dict__.pop("_index", None)
+            if table.columns[k] is not None:
+                table.columns[k].name = name
+    return renamed

@@ -559,7 +559,8 @@ def first_row_names(path, delimiter, expected: list[str], default: str = ",") ->
     _, rows = records(path, delimiter=delimiter, default=default)
     first = next(rows, (0, []))[1]
     rows.close()
-    return any(cell.strip() in expected for cell in first)
+    names = {name.casefold() for name in expected}  # X1 for x1: a header, matched later
+    return any(cell.strip().casefold() in names for cell in first)
 
 
 def _names(first, header: bool, inferred: bool, source: str, line: int):
