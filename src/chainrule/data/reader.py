@@ -69,11 +69,26 @@ def open_text(path, source: str):
     _check_file(path, source)
     try:
         with open(path, "rb") as f:
-            head = f.read(4)
+            head = f.read(4096)
         encoding, _ = detect_encoding(head)
+        if encoding != "utf-16" and b"\x00" in head:
+            raise DataError(f"{source}: {_nul_reason(head)}")
         return open(path, encoding=encoding, newline="", errors="strict")
     except OSError as err:
         raise DataError(f"{source}: cannot read the file ({err.strerror or err})") from None
+
+
+def _nul_reason(head: bytes) -> str:
+    """Why a file without a byte-order mark holds NUL bytes: UTF-16 (every other byte is
+    NUL in ASCII text), or not text at all."""
+    even, odd = head[0::2], head[1::2]
+    for zeros, order in ((odd, "little-endian"), (even, "big-endian")):
+        if zeros and zeros.count(0) >= 0.9 * len(zeros):
+            return (
+                f"the file looks like UTF-16 ({order}) without a byte-order mark; save it as "
+                f"UTF-8 (or as UTF-16 with a byte-order mark)"
+            )
+    return "the file holds NUL bytes, so it is not a text CSV file; save it as UTF-8 CSV"
 
 
 def _decode_error(path, source: str) -> DataError:
