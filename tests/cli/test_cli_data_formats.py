@@ -97,3 +97,16 @@ def test_predict_hints_say_to_retrain_and_headers_match_but_for_case(tmp_path):
     assert "differ from training only in case; read 'X1' as 'x1', 'Colour' as 'colour'" in (
         result.stderr
     )
+
+
+def test_an_error_about_many_classes_names_the_first_ten_and_the_count(tmp_path):
+    rows = ["x,label"] + [f"{i % 7},c{i % 150:03d}" for i in range(200)]
+    data = tmp_path / "many.csv"
+    data.write_text("\n".join(rows) + "\n")
+    result = run_cli(
+        "train", data, "--target", "label", "--no-plots", "--out", tmp_path / "m.safetensors"
+    )
+    assert result.returncode == 2
+    message = result.stderr.strip()
+    assert "'c050', 'c051'" in message and "... and 90 more (100 in all)" in message
+    assert "'c060'" not in message and len(message) < 400

@@ -147,5 +147,10 @@ def class_indices(data, classes, path):
     lookup = {name: i for i, name in enumerate(classes)}
     unknown = sorted(set(names) - set(lookup))
     if unknown:
-        raise CLIError(f"{path}: labels {unknown} were not seen in training (known: {classes})")
+        from chainrule.data.messages import first_few
+
+        raise CLIError(
+            f"{path}: labels {first_few(unknown)} were not seen in training (known: "
+            f"{first_few(classes)})"
+        )
     return np.array([lookup[names[int(i)]] for i in data.y])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.data.messages import braces, error, option, say, where
+from chainrule.data.messages import braces, error, first_few, option, say, where
 from chainrule.data.reader import ABSENT, TEXT, Columns, number_key
 from chainrule.data.schema import Schema
 from chainrule.errors import DataError
@@ -96,7 +96,7 @@ def _known_target(table: Columns, t: str, pre) -> np.ndarray:
         key = col.text_of(i)
         if key not in index:
             raise DataError(
-                f"{place(i)}: label {key!r} was not seen in training (known: {', '.join(classes)})"
+                f"{place(i)}: label {key!r} was not seen in training (known: {first_few(classes)})"
             )
         y[i] = index[key]
     return y
