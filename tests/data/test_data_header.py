@@ -27,3 +27,14 @@ def test_headers_with_number_names_stay_headers(tmp_path):
     assert data.columns == ["x", "2019", "colour"] and len(data.X) == 29
     data = load_csv(_write(tmp_path, "n.csv", "a,b,c,d\n" + ROWS), target="d")
     assert data.columns == ["a", "b", "c"]
+
+
+def test_numbers_with_percent_or_currency_signs_are_named_as_such(tmp_path):
+    rows = "".join(
+        f'{40 + i * 0.7:.1f}%,"${1000 + i * 37:,.2f}",{i % 5},{"ny"[i % 2]}\n' for i in range(40)
+    )
+    data = load_csv(_write(tmp_path, "u.csv", "rate,amount,k,label\n" + rows), target="label")
+    roles = {c.name: c.role for c in data.schema.columns}
+    assert roles["rate"] == roles["amount"] == "units"
+    [note] = [n for n in data.notes if "left out" in n]
+    assert "rate (numbers with a % or currency sign; remove the signs" in note

@@ -345,6 +345,7 @@ _ROLE_WORDS = {
     "text": "free text",
     "empty": "no values",
     "comma decimals": "decimal commas, unlike the file's other numbers",
+    "units": "numbers with a % or currency sign; remove the signs to use them as numbers",
 }
 
 
