@@ -13,6 +13,19 @@ GOOD_HEAD = "a,b,label\n"
 # (case id, file bytes, load_csv keywords, fragments the message must contain)
 CASES = [
     ("empty", b"", {}, ["is empty"]),
+    (
+        "utf16le_without_bom",
+        "a,b,label\n1,2,0\n3,4,1\n".encode("utf-16-le"),
+        {},
+        ["looks like UTF-16 (little-endian) without a byte-order mark", "save it as UTF-8"],
+    ),
+    (
+        "utf16be_without_bom",
+        "a,b,label\n1,2,0\n3,4,1\n".encode("utf-16-be"),
+        {},
+        ["looks like UTF-16 (big-endian)"],
+    ),
+    ("nul_bytes", b"a,b,label\n1,2\x00\x01\xff,0\n", {}, ["NUL bytes", "not a text CSV"]),
     ("blank_lines_only", b"\n\r\n  \n", {}, ["is empty"]),
     ("bom_only", b"\xef\xbb\xbf", {}, ["is empty"]),
     ("header_only", b"a,b,label\n", {}, ["header but no rows"]),

@@ -92,7 +92,7 @@ def test_labels_binary_strings_and_integers(tmp_path):
     data = load_csv(path, target=-1, task="classification")
     assert data.class_names == ["3", "7", "9"] and data.y.tolist() == [1, 0, 1, 2]
     data = load_csv(_write(tmp_path, "f.csv", "x,digit\n1,1.0\n2,0.0\n"), target=-1)
-    assert data.class_names == ["0", "1"] and data.y.dtype == np.int64
+    assert data.class_names == ["0.0", "1.0"] and data.y.dtype == np.int64  # as written
 
 
 def test_regression_targets(tmp_path):

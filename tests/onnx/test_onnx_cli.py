@@ -194,3 +194,31 @@ def test_errors(tmp_path, capsys):
     assert main(["export", str(tmp_path / "missing.safetensors"), "--onnx", out]) == 2
     with pytest.raises(cr.onnx.ExportError, match="no preprocessing metadata"):
         cr.onnx.export_pipeline(cr.nn.Linear(3, 2), None)
+
+
+def test_boolean_feature_in_any_case_with_missing_cells(tmp_path):
+    rng = np.random.default_rng(0)
+    lines = ["x,flag,species"]
+    for i in range(120):
+        x = rng.normal()
+        flag = ["TRUE", "false", "True", "FALSE", "true"][i % 5] if i % 13 != 4 else "NA"
+        lines.append(f"{x:.4f},{flag},{'yes' if x > 0 else 'no'}")
+    data = tmp_path / "train.csv"
+    data.write_text("\n".join(lines) + "\n")
+    model = train(tmp_path, data, "species", "--impute", "mean")
+    new = tmp_path / "new.csv"
+    new.write_text("x,flag\n0.5,tRuE\n-0.5,False\n0.1,1\n-0.1,0\n0.2,?\n")
+    cli_rows, got = predict_and_export(tmp_path, model, new)
+    assert_same_classification(cli_rows, got, ["no", "yes"])
+
+
+def test_date_feature_is_refused_with_the_column_named(tmp_path, capsys):
+    lines = ["day,x,species"] + [
+        f"2024-01-{1 + i % 28:02d},{i % 7},{'ab'[i % 2]}" for i in range(60)
+    ]
+    data = tmp_path / "train.csv"
+    data.write_text("\n".join(lines) + "\n")
+    model = train(tmp_path, data, "species", "--features", "day,x")
+    out = str(tmp_path / "m.onnx")
+    assert main(["export", str(model), "--onnx", out]) == 2
+    assert "column 'day' is a date feature" in capsys.readouterr().err

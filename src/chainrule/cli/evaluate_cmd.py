@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.cli.model_cmds import class_indices, features_of, load_model, outputs
+from chainrule.cli.model_cmds import (
+    add_decimal_argument,
+    class_indices,
+    features_of,
+    load_model,
+    outputs,
+)
 from chainrule.cli.output import heading, table
 
 HELP = "Score a saved model on a labelled CSV file."
@@ -15,6 +21,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("model", help="a model file saved by 'chainrule train'")
     parser.add_argument("csv", help="CSV file with the feature columns and the labels")
     parser.add_argument("--target", help="label column (default: the one used in training)")
+    add_decimal_argument(parser)
 
 
 def run(args) -> int:
@@ -22,7 +29,7 @@ def run(args) -> int:
 
     model, meta = load_model(args.model)
     target = args.target or meta.get("target")
-    X, data, pre = features_of(args.csv, meta, args.model, target=target)
+    X, data, pre = features_of(args.csv, meta, args.model, target=target, decimal=args.decimal)
     labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
     rows = [["examples", len(X)]]
     if labels is None:

@@ -6,6 +6,7 @@ import numpy as np
 
 from chainrule.cli.common import nonnegative_int, positive_float
 from chainrule.cli.errors import CLIError
+from chainrule.cli.model_cmds import add_decimal_argument
 from chainrule.cli.report_text import show
 
 HELP = "Write out the chain rule, with the real numbers, for one example."
@@ -36,6 +37,7 @@ def add_arguments(parser) -> None:
         help="report format",
     )
     parser.add_argument("--out", help="write the report to this file (default: print it)")
+    add_decimal_argument(parser)
 
 
 def _report_for_model(args):
@@ -47,7 +49,9 @@ def _report_for_model(args):
     if not args.data:
         raise CLIError("explaining a saved model needs --data CSV (and --row N) for the example")
     model, meta = _load(args.model)
-    X, data, pre = _features(args.data, meta, args.model, target=meta.get("target"))
+    X, data, pre = _features(
+        args.data, meta, args.model, target=meta.get("target"), decimal=args.decimal
+    )
     if args.row >= len(X):
         raise CLIError(f"{args.data}: --row {args.row} is out of range (it has {len(X)} rows)")
     classes = meta.get("classes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -55,7 +56,17 @@ def load_model(path: str):
     return model, meta
 
 
-def features_of(path: str, meta: dict, model_path: str, target=None, notes=None):
+def add_decimal_argument(parser) -> None:
+    """``--decimal`` for the commands that read new rows with a saved model."""
+    parser.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        help="the decimal mark of the CSV file (default: as in the training file where the "
+        "numbers could be read either way, else detected)",
+    )
+
+
+def features_of(path: str, meta: dict, model_path: str, target=None, notes=None, decimal=None):
     """Rows of ``path`` turned into the model's inputs by its own saved preprocessing."""
     from chainrule.data import Preprocessor, load_csv
 
@@ -63,11 +74,11 @@ def features_of(path: str, meta: dict, model_path: str, target=None, notes=None)
     try:
         # The saved preprocessor picks the training columns by name and keeps the training
         # categories and classes, whatever subset of them this file holds.
-        data = load_csv(path, target=target, preprocessor=pre)
+        data = load_csv(path, target=target, preprocessor=pre, decimal=decimal)
         X = pre.transform(data.X, dtype=np.float32)
     except ValueError as err:
         expected = meta.get("columns") or []
-        message = getattr(err, "cli_message", None) or _first_line(err)
+        message = _retrain_hints(getattr(err, "cli_message", None) or _first_line(err))
         raise CLIError(
             f"{message} (model {model_path} expects {len(expected)} feature columns: "
             f"{', '.join(map(str, expected))})"
@@ -82,6 +93,16 @@ def features_of(path: str, meta: dict, model_path: str, target=None, notes=None)
     for note in data.notes:
         print(f"note: {getattr(note, 'cli', note)}", file=notes or sys.stderr)
     return X, data, pre
+
+
+def _retrain_hints(message: str) -> str:
+    """Hints that name train's options, worded for a saved model: they need retraining."""
+    message = message.replace("(or --impute mean)", "(or retrain the model with --impute mean)")
+    return re.sub(
+        r"read the column as categories with (--categorical \S+)\)",
+        r"retrain the model with \1 to read the column as categories)",
+        message,
+    )
 
 
 def _first_line(err: Exception) -> str:
@@ -126,5 +147,10 @@ def class_indices(data, classes, path):
     lookup = {name: i for i, name in enumerate(classes)}
     unknown = sorted(set(names) - set(lookup))
     if unknown:
-        raise CLIError(f"{path}: labels {unknown} were not seen in training (known: {classes})")
+        from chainrule.data.messages import first_few
+
+        raise CLIError(
+            f"{path}: labels {first_few(unknown)} were not seen in training (known: "
+            f"{first_few(classes)})"
+        )
     return np.array([lookup[names[int(i)]] for i in data.y])

@@ -6,7 +6,7 @@ import csv
 import io
 import sys
 
-from chainrule.cli.model_cmds import features_of, load_model, outputs
+from chainrule.cli.model_cmds import add_decimal_argument, features_of, load_model, outputs
 
 HELP = "Predict with a saved model; the model's own preprocessing is applied."
 EXAMPLES = """
@@ -26,6 +26,7 @@ def add_arguments(parser) -> None:
         action="store_true",
         help="classification: add one probability column per class, headed by its name",
     )
+    add_decimal_argument(parser)
 
 
 def run(args) -> int:
@@ -37,7 +38,7 @@ def run(args) -> int:
             args.out, default_name="predictions.csv", inputs=(args.model, args.csv)
         )
     model, meta = load_model(args.model)
-    X, data, pre = features_of(args.csv, meta, args.model)
+    X, data, pre = features_of(args.csv, meta, args.model, decimal=args.decimal)
     labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
     text = _csv_text(meta, labels, values, args.proba)
     if args.out:

@@ -330,6 +330,7 @@ def _prepare(args) -> _Run:
     """Load the data, choose the loss, split, fit the preprocessing on the training rows."""
     from chainrule.cli.schema_view import show_notes
     from chainrule.data import train_test_split
+    from chainrule.data.messages import first_few
     from chainrule.errors import DataError
 
     run = _Run()
@@ -358,7 +359,7 @@ def _prepare(args) -> _Run:
                 counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(run.classes))
                 lonely = [str(run.classes[i]) for i in np.flatnonzero(counts < 2)]
                 if lonely:
-                    reason = f"class(es) {', '.join(map(repr, lonely))} have a single row each"
+                    reason = f"class(es) {first_few(lonely)} have a single row each"
             raise CLIError(
                 f"cannot hold out {args.validation_split:g} of the {len(y)} rows for "
                 f"validation: {reason}; add rows, or train on all of them with "

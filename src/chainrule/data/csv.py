@@ -17,7 +17,6 @@ from chainrule.data.preprocessing import Preprocessor, stable_moments
 from chainrule.data.reader import (
     ABSENT,
     NUMBER,
-    TEXT,
     Column,
     Columns,
     first_row_names,
@@ -33,6 +32,7 @@ from chainrule.data.schema import (
     infer_schema,
 )
 from chainrule.data.split import train_test_split
+from chainrule.data.targets import _known_target, _target, case_notes, unseen_notes
 from chainrule.errors import DataError
 
 __all__ = [
@@ -277,7 +277,14 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute) -> CSVDat
         raise _no_features(table, schema, t)
     notes += _left_out_notes(schema, features)
     specs = [_spec(c.column, c, impute, table.source) for c in used]
+    notes += case_notes(t, class_names, specs)
     pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
+    fmt = table.number_format
+    pre.number_format = {
+        "decimal": fmt.decimal,
+        "grouped": fmt.grouped,
+        "delimiter": table.delimiter,
+    }
     X = pre.encode_columns([c.column for c in used], source=table.source, lines=table.lines)
     return CSVData(
         X=X,
@@ -299,11 +306,13 @@ def _target_names(target) -> tuple:
     return (int(target),) if isinstance(target, (int, np.integer)) else (target,)
 
 
-def _format_notes(table: Columns) -> list[str]:
+def _format_notes(table: Columns, numbers: bool = True) -> list[str]:
     fmt = table.number_format
     notes = []
     if table.encoding != "UTF-8":
         notes.append(f"read as {table.encoding}")
+    if not numbers:
+        return notes
     if fmt.decimal == ",":
         notes.append(
             Message(
@@ -336,6 +345,7 @@ _ROLE_WORDS = {
     "text": "free text",
     "empty": "no values",
     "comma decimals": "decimal commas, unlike the file's other numbers",
+    "units": "numbers with a % or currency sign; remove the signs to use them as numbers",
 }
 
 
@@ -409,69 +419,6 @@ def _mean_fill(col: Column, kind: str, source: str) -> float:
     return stable_moments(values)[0] if len(values) else 0.0
 
 
-def _target(table: Columns, schema: Schema, name: str):
-    """``(y, task, class_names)`` for the target column."""
-    col, source = table[name], table.source
-    kinds = col.kinds
-    place = lambda i: where(source, int(table.lines[i]), col.position, name)  # noqa: E731
-    if (kinds == ABSENT).any():
-        i = int(np.argmax(kinds == ABSENT))
-        raise DataError(
-            f"{place(i)}: missing target value; every row needs one (imputation never fills "
-            f"targets)"
-        )
-    text = kinds == TEXT
-    if text.any() and not text.all():
-        odd = text if (~text).sum() >= text.sum() else ~text
-        i = int(np.argmax(odd))
-        raise DataError(
-            f"{place(i)}: target {col.text_of(i)!r} mixes numbers and text labels; use one "
-            f"kind for the whole column"
-        )
-    if schema.task == "regression":
-        if text.any():
-            raise error(
-                say(
-                    braces(f"{place(0)}: a regression needs a numeric target, got ")
-                    + braces(repr(col.text_of(0)))
-                    + " (use {o})",
-                    o=option("task", "classification"),
-                )
-            )
-        bad = np.isinf(col.values) | (np.abs(col.values) > 3.4e38)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(f"{place(i)}: infinite target value {col.text_of(i)!r}")
-        return col.values.astype(np.float64), "regression", None
-    if text.all():
-        names, y = np.unique(np.array(col.levels, dtype=object)[col.codes], return_inverse=True)
-        class_names = [str(c) for c in names]
-    else:
-        if np.isinf(col.values).any():
-            i = int(np.argmax(np.isinf(col.values)))
-            raise DataError(f"{place(i)}: infinite target value {col.text_of(i)!r}")
-        integral = col.values == np.round(col.values)
-        if not integral.all():
-            i = int(np.argmax(~integral))
-            raise error(
-                say(
-                    braces(f"{place(i)}: class label {col.text_of(i)!r} is not an integer")
-                    + "; use {o} for a numeric target",
-                    o=option("task", "regression"),
-                )
-            )
-        distinct = np.unique(col.values)
-        y = np.searchsorted(distinct, col.values)
-        class_names = [number_key(float(v)) for v in distinct]
-    if len(class_names) < 2:
-        raise DataError(
-            f"{where(source, None, col.position, name)}: the target has only one class "
-            f"({class_names[0]!r}); a classifier needs at least two"
-        )
-    kind = "binary" if len(class_names) == 2 else "multiclass"
-    return np.asarray(y, dtype=np.int64).reshape(-1), kind, class_names
-
-
 def _load_with(path, pre: Preprocessor, target, features, delimiter, header, decimal) -> CSVData:
     """New rows (to predict or evaluate) read with the columns and classes seen in training."""
     expected = pre.column_names
@@ -482,9 +429,12 @@ def _load_with(path, pre: Preprocessor, target, features, delimiter, header, dec
         raise DataError(
             f"{source}: features={list(features)} differ from the model's columns {expected}"
         )
+    trained = pre.number_format
     if header is None:
-        header = first_row_names(path, delimiter, expected)
-    table = read_columns(path, delimiter=delimiter, header=header, decimal=decimal, min_rows=1)
+        header = first_row_names(path, delimiter, expected, (trained or {}).get("delimiter", ","))
+    table = read_columns(
+        path, delimiter=delimiter, header=header, decimal=decimal, min_rows=1, trained=trained
+    )
     if not table.has_header and len(table.names) in (len(expected), len(expected) + 1):
         # No names in the file: the features come in training order, then the target.
         names = list(expected)
@@ -493,6 +443,7 @@ def _load_with(path, pre: Preprocessor, target, features, delimiter, header, dec
         for col, name in zip(table.columns, names):
             col.name = name
         table.names = names
+    renamed = _match_case(table, expected + ([target] if isinstance(target, str) else []))
     t = None if target is None else _column_name(table, target, "target")
     absent = [name for name in expected if name not in table.names]
     if absent:
@@ -501,11 +452,12 @@ def _load_with(path, pre: Preprocessor, target, features, delimiter, header, dec
             f"has {table.names}"
         )
     X = pre.encode_columns([table[n] for n in expected], source=source, lines=table.lines)
-    notes = list(table.notes) + _format_notes(table)
-    for name, count in pre.unseen.items():
-        notes.append(
-            f"{name}: {count} row(s) hold a category not seen in training (encoded as all zeros)"
-        )
+    # With the training file's format known, read_columns notes only what differs from it.
+    notes = list(table.notes) + _format_notes(table, numbers=trained is None)
+    if renamed:
+        shown = ", ".join(f"{a!r} as {b!r}" for a, b in renamed)
+        notes.append(f"column names differ from training only in case; read {shown}")
+    notes += unseen_notes(pre, {n: table[n] for n in expected})
     y = None if t is None else _known_target(table, t, pre)
     return CSVData(
         X=X,
@@ -522,28 +474,19 @@ def _load_with(path, pre: Preprocessor, target, features, delimiter, header, dec
     )
 
 
-def _known_target(table: Columns, t: str, pre: Preprocessor) -> np.ndarray:
-    """Targets of new rows: indices into the training classes, or numbers for regression."""
-    col, source = table[t], table.source
-    kinds = col.kinds
-    place = lambda i: where(source, int(table.lines[i]), col.position, t)  # noqa: E731
-    if (kinds == ABSENT).any():
-        i = int(np.argmax(kinds == ABSENT))
-        raise DataError(f"{place(i)}: missing target value")
-    classes = pre.class_names
-    if classes is None:
-        bad = (kinds == TEXT) | np.isinf(col.values)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(f"{place(i)}: target {col.text_of(i)!r} is not a finite number")
-        return col.values.astype(np.float64)
-    index = {c: k for k, c in enumerate(classes)}
-    y = np.empty(len(kinds), dtype=np.int64)
-    for i in range(len(kinds)):
-        key = col.text_of(i)
-        if key not in index:
-            raise DataError(
-                f"{place(i)}: label {key!r} was not seen in training (known: {', '.join(classes)})"
-            )
-        y[i] = index[key]
-    return y
+def _match_case(table: Columns, wanted: list[str]) -> list[tuple[str, str]]:
+    """Rename the file's columns that match a wanted name only but for case (``X1`` for
+    ``x1``), when exactly one does; returns the ``(file's, model's)`` pairs."""
+    renamed = []
+    for name in wanted:
+        if name in table.names:
+            continue
+        matches = [k for k, n in enumerate(table.names) if n.casefold() == name.casefold()]
+        if len(matches) == 1 and table.names[matches[0]] not in wanted:
+            k = matches[0]
+            renamed.append((table.names[k], name))
+            table.names = table.names[:k] + [name] + table.names[k + 1 :]
+            table.__dict__.pop("_index", None)
+            if table.columns[k] is not None:
+                table.columns[k].name = name
+    return renamed

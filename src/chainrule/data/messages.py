@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chainrule.errors import DataError
 
-__all__ = ["Message", "braces", "error", "option", "say", "where"]
+__all__ = ["Message", "braces", "error", "first_few", "option", "say", "where"]
 
 
 class Message(str):
@@ -64,3 +64,13 @@ def where(source: str | None, line: int | None, column: int | None = None, name=
     if source is None:
         return place or "input"
     return f"{source}: {place}" if place else source
+
+
+def first_few(names, limit: int = 10) -> str:
+    """``'a', 'b', 'c'``, or the first ``limit`` names and how many more: a message about
+    150 classes stays one readable line."""
+    names = list(names)
+    shown = ", ".join(repr(str(n)) for n in names[:limit])
+    if len(names) > limit:
+        shown += f", ... and {len(names) - limit} more ({len(names)} in all)"
+    return shown

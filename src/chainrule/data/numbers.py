@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule.data.messages import braces, option, say
 from chainrule.errors import DataError
 
 #: Cells read as "no value" (compared after stripping spaces, ignoring case).
@@ -19,6 +20,7 @@ _COMMA_DECIMAL = re.compile(r"[+-]?(?:\d{1,3}(?:[. \u00a0\u202f']\d{3})+|\d*),\d
 _DOT_GROUPED = re.compile(r"[+-]?\d{1,3}(?:[, \u00a0\u202f']\d{3})+(?:\.\d*)?")
 _DOT_DECIMAL = re.compile(r"[+-]?\d+\.(?:\d{1,2}|\d{4,})")  # never a thousands group
 _GROUP_HINT = re.compile(r"\d[, \u00a0\u202f']\d{3}")
+_COMMA_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")  # 4.500 in a decimal-comma file
 _GROUP_MARKS = str.maketrans("", "", ". \u00a0\u202f'")
 _GROUP_MARKS_DOT = str.maketrans("", "", ", \u00a0\u202f'")
 
@@ -49,6 +51,73 @@ def detect_number_format(rows: list[list[str]], delimiter: str, decimal: str | N
     if decimal == "." and _GROUP_HINT.search("\n".join(cells)):
         grouped = any(_DOT_GROUPED.fullmatch(c) and not _is_float(c) for c in cells)
     return NumberFormat(decimal, grouped)
+
+
+def settle_number_format(rows, delimiter: str, decimal: str | None, trained: dict | None):
+    """The number format of a file of NEW rows, for a model trained on a file written with
+    ``trained`` (``{"decimal": ..., "grouped": ...}``, ``None`` for older models).
+
+    Cells only one convention reads (``4,5``, ``4.5``, ``1.234,5``) decide; cells both read
+    differently (``4.500``, ``4,500``) are read as in the training file. Returns the
+    :class:`NumberFormat` and the notes the user should see.
+    """
+    fmt = detect_number_format(rows, delimiter, decimal)
+    if decimal is not None or not trained or trained.get("decimal") not in (".", ","):
+        return fmt, []
+    before = trained["decimal"]
+    if delimiter == "," and before == ".":
+        return fmt, []  # comma-separated cells: decimal commas are never guessed
+    comma, dot, both = convention_evidence(rows)
+    if comma and dot:
+        return fmt, []  # two conventions in one file: the schema reports the odd cells
+    own = "," if comma else "." if dot else None
+    fmt = detect_number_format(rows, delimiter, own or before)
+    other = "." if before == "," else ","
+    if own is not None and own != before:
+        text = (
+            f"this file writes numbers with {_MARKS[own]} (e.g. {braces(repr(comma or dot))}), the "
+            f"training file with {_MARKS[before]}; they are read as this file writes them "
+            f"(pass {{o}} to read them as in training)"
+        )
+        return fmt, [say(text, o=option("decimal", before))]
+    if own is None and both is not None:
+        text = (
+            f"numbers like {braces(repr(both))} are read as in the training file, which used "
+            f"{_MARKS[before]} ({braces(both)} = {_to_float(both, fmt):g}); pass {{o}} if "
+            f"that is wrong"
+        )
+        return fmt, [say(text, o=option("decimal", other))]
+    return fmt, []
+
+
+_MARKS = {",": "a decimal comma", ".": "a decimal point"}
+
+
+def convention_evidence(rows) -> tuple[str | None, str | None, str | None]:
+    """A cell only a decimal comma reads (``4,5``), one only a decimal point reads (``4.5``),
+    and one both read, with different values (``4.500``); ``None`` where there is none."""
+    comma = dot = both = None
+    for row in rows[:2000]:
+        for cell in row:
+            s = cell.strip()
+            if "." not in s and "," not in s:
+                continue
+            as_comma = _to_float(s, NumberFormat(",")) if _comma_number(s) else None
+            as_dot = _to_float(s, NumberFormat(".", True))
+            if as_comma is not None and as_dot is not None:
+                if both is None and as_comma != as_dot:
+                    both = s
+            elif as_comma is not None:
+                comma = comma or s
+            elif as_dot is not None:
+                dot = dot or s
+        if comma and dot:
+            break
+    return comma, dot, both
+
+
+def _comma_number(s: str) -> bool:
+    return bool(_COMMA_DECIMAL.fullmatch(s) or _COMMA_THOUSANDS.fullmatch(s))
 
 
 def _is_float(cell: str) -> bool:

@@ -6,17 +6,15 @@ import math
 
 import numpy as np
 
-from chainrule.data.messages import braces, error, option, say, where
+from chainrule.data.encoding import _check_column, _encode_one, _fill, _width
+from chainrule.data.messages import where
 from chainrule.data.reader import (
     ABSENT,
     MISSING,
-    NUMBER,
-    TEXT,
     Column,
     NumberFormat,
     _Builder,
     first_row_names,
-    number_key,
     parse_cells,
     read_columns,
     stack,
@@ -106,6 +104,9 @@ class Preprocessor:
         self.target_mean: float | None = None
         self.target_std: float | None = None
         self.unseen: dict[str, int] = {}
+        #: How the training file wrote numbers (``{"decimal", "grouped", "delimiter"}``), so
+        #: new rows written the same way are read the same way; ``None``: not known.
+        self.number_format: dict | None = None
 
     # ---- the columns --------------------------------------------------------------------
     @property
@@ -310,9 +311,10 @@ class Preprocessor:
         ids); they are picked by name. A file without one must hold exactly the raw feature
         columns, in training order.
         """
-        names = self.column_names
-        header = first_row_names(path, delimiter, names)
-        table = read_columns(path, delimiter=delimiter, header=header, min_rows=1)
+        names, trained = self.column_names, self.number_format
+        default = (trained or {}).get("delimiter") or ","
+        header = first_row_names(path, delimiter, names, default)
+        table = read_columns(path, delimiter=delimiter, header=header, min_rows=1, trained=trained)
         if table.has_header:
             absent = [name for name in names if name not in table.names]
             if absent:
@@ -369,6 +371,8 @@ class Preprocessor:
             "task": self.task,
             "class_names": self.class_names,
         }
+        if self.number_format is not None:
+            state["number_format"] = dict(self.number_format)
         if self.target_mean is not None:
             state["target_scaling"] = {"mean": self.target_mean, "std": self.target_std}
         return state
@@ -419,6 +423,7 @@ class Preprocessor:
             if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
                 raise ValueError("target_scaling must hold a finite mean and a positive std")
             out.target_mean, out.target_std = mean, std
+        out.number_format = _number_format(state.get("number_format"))
         return out
 
     def __repr__(self) -> str:
@@ -427,6 +432,24 @@ class Preprocessor:
             f"Preprocessor(columns={len(self.column_names)}, features={width}, "
             f"standardize={self.standardize}, fitted={self.fitted})"
         )
+
+
+def _number_format(value) -> dict | None:
+    """The saved format of the training file, checked (absent in models saved before it)."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, dict)
+        or value.get("decimal") not in (".", ",")
+        or not isinstance(value.get("grouped", False), bool)
+        or value.get("delimiter", ",") not in (",", ";", "\t", "|")
+    ):
+        raise ValueError("number_format must hold a decimal mark, grouped and a delimiter")
+    return {
+        "decimal": value["decimal"],
+        "grouped": value.get("grouped", False),
+        "delimiter": value.get("delimiter", ","),
+    }
 
 
 def stable_moments(x: np.ndarray) -> tuple[float, float]:
@@ -445,150 +468,3 @@ def stable_moments(x: np.ndarray) -> tuple[float, float]:
     if std_z <= RELATIVE_SPREAD:
         return mean_z * scale, 1.0
     return mean_z * scale, std_z * scale
-
-
-def _fill(spec: dict) -> float:
-    return math.nan if spec.get("fill") is None else float(spec["fill"])
-
-
-def _width(spec: dict) -> int:
-    return len(spec["categories"]) if spec["kind"] == "categorical" else 1
-
-
-def _located(spec, col: Column, i: int, source, lines, message) -> DataError:
-    line = i + 1 if lines is None else int(lines[i])
-    place = where(source, line, col.position, spec["name"])
-    return error(say(braces(place) + ": {x}", x=(message, getattr(message, "cli", message))))
-
-
-def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source, lines):
-    """Write one raw column's encoding into ``block`` (its slice of the output)."""
-    kinds = col.kinds
-    absent = kinds == ABSENT
-    if absent.any() and spec.get("fill") is None:
-        i = int(np.argmax(absent))
-        raise _located(
-            spec,
-            col,
-            i,
-            source,
-            lines,
-            say(
-                "missing value; fill the cell in or drop the row (or {o})",
-                o=option("impute", "mean"),
-            ),
-        )
-    kind = spec["kind"]
-    if kind == "numeric":
-        text = kinds == TEXT
-        if text.any():
-            i = int(np.argmax(text))
-            raise _located(
-                spec,
-                col,
-                i,
-                source,
-                lines,
-                say(
-                    f"{braces(repr(col.text_of(i)))} is not a number; this column holds numbers "
-                    "(fix the cell, or read the column as categories with {o})",
-                    o=option("categorical", [spec["name"]]),
-                ),
-            )
-        if col.problem is not None:
-            i, message = col.problem
-            raise _located(spec, col, i, source, lines, message + "; use a finite number")
-        block[:, 0] = col.values
-        if absent.any():
-            block[absent, 0] = spec["fill"]
-        return
-    if kind == "date":
-        _encode_date(spec, col, block, absent, source, lines)
-        return
-    keys = _category_index(spec, col)
-    codes = np.full(len(kinds), -2, dtype=np.int64)  # -2: absent, -1: unseen
-    if col.codes is not None:
-        text = col.codes >= 0
-        codes[text] = keys["levels"][col.codes[text]]
-    number = kinds == NUMBER
-    if number.any():
-        codes[number] = [keys["numbers"](float(v)) for v in col.values[number]]
-    if absent.any():
-        codes[absent] = keys["fill"]
-    missing_codes = codes == -1
-    if missing_codes.any():
-        unseen[spec["name"]] = int(missing_codes.sum())
-    rows = np.flatnonzero(codes >= 0)
-    if kind == "categorical":
-        block[rows, codes[rows]] = 1.0
-    else:  # boolean: one 0/1 feature; an unseen value sits halfway
-        block[:, 0] = 0.5
-        block[rows, 0] = codes[rows]
-
-
-def _category_index(spec: dict, col: Column) -> dict:
-    categories = spec["categories"]
-    fold = spec["kind"] == "boolean"
-    index = {(c.lower() if fold else c): k for k, c in enumerate(categories)}
-    if fold:
-        index.update({"1": 1, "0": 0})
-
-    def look(key: str) -> int:
-        return index.get(key.lower() if fold else key, -1)
-
-    levels = np.array([look(level) for level in col.levels] or [0], dtype=np.int64)
-    fill = spec.get("fill")
-    return {
-        "levels": levels,
-        "numbers": lambda v: look(number_key(v)),
-        "fill": -1 if fill is None else look(str(fill)),
-    }
-
-
-def _encode_date(spec, col: Column, block, absent, source, lines) -> None:
-    from chainrule.data.schema import iso_days
-
-    number = col.kinds == NUMBER
-    if number.any():
-        i = int(np.argmax(number))
-        raise _located(spec, col, i, source, lines, f"{col.text_of(i)!r} is not a date")
-    days = iso_days(col.levels, source or "input", spec["name"]) if col.levels else np.zeros(0)
-    text = col.codes >= 0 if col.codes is not None else np.zeros(len(absent), bool)
-    block[text, 0] = days[col.codes[text]]
-    if absent.any():
-        block[absent, 0] = spec["fill"]
-
-
-def _check_column(col) -> dict:
-    if not isinstance(col, dict) or not isinstance(col.get("name"), str):
-        raise DataError(f"Preprocessor: a column must be a dict with a 'name', got {col!r}")
-    kind = col.get("kind")
-    out = {"name": col["name"], "kind": kind}
-    if kind in ("numeric", "date"):
-        fill = col.get("fill")
-        if fill is not None and (isinstance(fill, bool) or not isinstance(fill, (int, float))):
-            raise DataError(f"Preprocessor: column {col['name']!r}: fill must be a number")
-        if fill is not None and not math.isfinite(fill):
-            raise DataError(f"Preprocessor: column {col['name']!r}: fill must be finite")
-        out["fill"] = None if fill is None else float(fill)
-    elif kind in ("categorical", "boolean"):
-        categories = col.get("categories")
-        if (
-            not isinstance(categories, list)
-            or not categories
-            or not all(isinstance(c, str) for c in categories)
-            or len(set(categories)) != len(categories)
-            or (kind == "boolean" and len(categories) != 2)
-        ):
-            raise DataError(
-                f"Preprocessor: column {col['name']!r}: categories must be distinct strings"
-                + (" (two for a boolean)" if kind == "boolean" else "")
-            )
-        fill = col.get("fill")
-        if fill is not None and fill not in categories:
-            raise DataError(f"Preprocessor: column {col['name']!r}: fill must be a category")
-        out["categories"] = list(categories)
-        out["fill"] = fill
-    else:
-        raise DataError(f"Preprocessor: column {col['name']!r}: unknown kind {kind!r}")
-    return out

@@ -35,6 +35,7 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     _is_float,
     detect_number_format,
     parse_cells,
+    settle_number_format,
 )
 from chainrule.errors import DataError
 from chainrule.io.guard import CSV_MEMORY_PER_BYTE, check_file
@@ -68,11 +69,26 @@ def open_text(path, source: str):
     _check_file(path, source)
     try:
         with open(path, "rb") as f:
-            head = f.read(4)
+            head = f.read(4096)
         encoding, _ = detect_encoding(head)
+        if encoding != "utf-16" and b"\x00" in head:
+            raise DataError(f"{source}: {_nul_reason(head)}")
         return open(path, encoding=encoding, newline="", errors="strict")
     except OSError as err:
         raise DataError(f"{source}: cannot read the file ({err.strerror or err})") from None
+
+
+def _nul_reason(head: bytes) -> str:
+    """Why a file without a byte-order mark holds NUL bytes: UTF-16 (every other byte is
+    NUL in ASCII text), or not text at all."""
+    even, odd = head[0::2], head[1::2]
+    for zeros, order in ((odd, "little-endian"), (even, "big-endian")):
+        if zeros and zeros.count(0) >= 0.9 * len(zeros):
+            return (
+                f"the file looks like UTF-16 ({order}) without a byte-order mark; save it as "
+                f"UTF-8 (or as UTF-16 with a byte-order mark)"
+            )
+    return "the file holds NUL bytes, so it is not a text CSV file; save it as UTF-8 CSV"
 
 
 def _decode_error(path, source: str) -> DataError:
@@ -94,12 +110,13 @@ def _decode_error(path, source: str) -> DataError:
     return DataError(f"{source}: the file could not be decoded as {label}")
 
 
-def sniff_delimiter(lines: list[str]) -> str:
-    """The delimiter: the candidate found the same number of times on the most lines."""
+def sniff_delimiter(lines: list[str], default: str = ",") -> str:
+    """The delimiter: the candidate found the same number of times on the most lines
+    (``default`` when none is on the first line: a file of one column)."""
     lines = [line for line in lines if line.strip()][:20]
     if not lines:
-        return ","
-    best, best_score = ",", (0, 0)
+        return default
+    best, best_score = default, (0, 0)
     for d in DELIMITERS:
         counts = [line.count(d) for line in lines]
         if counts[0] == 0:
@@ -110,8 +127,9 @@ def sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
-def records(path, *, delimiter: str | None = None, source: str | None = None):
-    """``(delimiter, iterator of (start line, cells))`` over the non-blank rows of a file."""
+def records(path, *, delimiter: str | None = None, source: str | None = None, default=","):
+    """``(delimiter, iterator of (start line, cells))`` over the non-blank rows of a file
+    (``default``: the delimiter of a file where none is found, one column)."""
     source = os.fspath(path) if source is None else source
     f = open_text(path, source)
     try:
@@ -121,7 +139,7 @@ def records(path, *, delimiter: str | None = None, source: str | None = None):
         f.close()
         raise _decode_error(path, source) from None
     if delimiter is None:
-        delimiter = sniff_delimiter(head)
+        delimiter = sniff_delimiter(head, default if default in DELIMITERS else ",")
     elif not isinstance(delimiter, str) or len(delimiter) != 1:
         f.close()
         raise DataError(f"{source}: delimiter must be one character, got {delimiter!r}")
@@ -404,10 +422,31 @@ def _is_header(first: list[str], rest: list[list[str]], fmt: NumberFormat) -> bo
         _, below = parse_cells([row[j] for row in sample if j < len(row)], fmt)
         if (below == NUMBER).sum() > 0 and (below == TEXT).sum() == 0:
             return True  # a name over numbers
+    if _data_like(first, kinds, sample, fmt):
+        return False
     # every text cell sits over text: a header only if its names are unique and it is
     # not repeated below
     seen = {tuple(row) for row in sample}
     return len(set(first)) == len(first) and tuple(first) not in seen
+
+
+def _data_like(first: list[str], kinds, sample: list[list[str]], fmt: NumberFormat) -> bool:
+    """Whether a first row with numbers over numeric columns is a row of data: a number no
+    one would name a column (``0.1257``, ``-3``), or text cells all found in the rows below
+    (``blue``, ``no``). A header of years (``name,2019,2020``) stays a header."""
+    over_numbers = []
+    for j in np.flatnonzero(kinds == NUMBER):
+        _, below = parse_cells([row[j] for row in sample if j < len(row)], fmt)
+        if (below == NUMBER).any() and not (below == TEXT).any():
+            over_numbers.append(int(j))
+    if not over_numbers:
+        return False
+    if any(not first[j].strip().isdigit() for j in over_numbers):
+        return True
+    return all(
+        any(j < len(row) and row[j].strip() == first[j].strip() for row in sample)
+        for j in np.flatnonzero(kinds == TEXT)
+    )
 
 
 def _header_names(first: list[str], source: str, line: int) -> list[str]:
@@ -436,6 +475,7 @@ def read_columns(
     min_rows: int = 1,
     keep=None,
     exact=(),
+    trained: dict | None = None,
 ) -> Columns:
     """Stream a CSV file into columns, checking encoding, quoting and row lengths.
 
@@ -452,18 +492,24 @@ def read_columns(
         keep: names of the columns to convert (others are only checked for shape and are
             ``None`` in ``columns``); ``None``: all.
         exact: names (or 0-based positions) of columns kept as float64 (a target).
+        trained: for new rows, the format of the model's training file (``{"decimal": ",",
+            "grouped": False, "delimiter": ";"}``): numbers that read differently in the
+            two conventions (``4.500``) are read as in training, and a file that plainly
+            writes them otherwise gets a note.
     """
     source = os.fspath(path)
-    delimiter, rows = records(path, delimiter=delimiter, source=source)
+    default = (trained or {}).get("delimiter") or ","
+    delimiter, rows = records(path, delimiter=delimiter, source=source, default=default)
     first_chunk = list(itertools.islice(rows, CHUNK_ROWS))
     if not first_chunk:
         raise DataError(f"{source}: the file is empty; expected a header and rows of data")
     cells = [row for _, row in first_chunk]
-    fmt = detect_number_format(cells[1:] or cells, delimiter, decimal)
+    fmt, format_notes = settle_number_format(cells[1:] or cells, delimiter, decimal, trained)
     inferred = header is None
     if inferred:
         header = _is_header(cells[0], cells[1:], fmt)
     names, header_line, notes = _names(cells[0], header, inferred, source, first_chunk[0][0])
+    notes += format_notes
     if header:
         first_chunk = first_chunk[1:]
     width = len(names)
@@ -523,12 +569,13 @@ def _check_row_count(n: int, min_rows: int, header: bool, source: str) -> None:
     raise DataError(f"{source}: only {n} row of data; need at least {min_rows} to train")
 
 
-def first_row_names(path, delimiter, expected: list[str]) -> bool:
+def first_row_names(path, delimiter, expected: list[str], default: str = ",") -> bool:
     """Whether a file of new rows starts with a header: its first row names a model column."""
-    _, rows = records(path, delimiter=delimiter)
+    _, rows = records(path, delimiter=delimiter, default=default)
     first = next(rows, (0, []))[1]
     rows.close()
-    return any(cell.strip() in expected for cell in first)
+    names = {name.casefold() for name in expected}  # X1 for x1: a header, matched later
+    return any(cell.strip().casefold() in names for cell in first)
 
 
 def _names(first, header: bool, inferred: bool, source: str, line: int):

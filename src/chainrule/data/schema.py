@@ -17,6 +17,7 @@ constant       a single value in every row                                     n
 date           ISO (2024-03-01), 01/03/2024 or 01.03.2024 dates                no
 comma          numbers with a decimal comma (172,3) in a file whose numbers    no
 decimals       use a point (70.12): two conventions, neither reading is safe
+units          numbers with a % or currency sign (51.3%, $5,125.70, (12.50))   no
 empty          no values at all                                                no
 =============  ==============================================================  ===========
 
@@ -61,6 +62,11 @@ _ID_NAME = re.compile(r"(?:^|.*[_\s.-])(?:id|uuid|guid)$|^(?:index|key|row)$", r
 _CAMEL_ID = re.compile(r".*[a-z0-9](?:Id|ID)$")  # PassengerId, userID (case matters)
 # a number with a decimal comma that cannot be a thousands separator (not exactly 3 digits after)
 _COMMA_DECIMAL = re.compile(r"[-+]?\d+,(?:\d{1,2}|\d{4,})")
+# 51.3%, $5,125.70, -€12, (1,200.00 USD): a number with a percent or currency sign
+_UNIT_NUMBER = re.compile(
+    r"\(?[-+]?(?:[$€£¥]|USD|EUR|GBP)?\s?[-+]?\d[\d,.' ]*\s?(?:%|[$€£¥]|USD|EUR|GBP)?\)?"
+)
+_UNIT_SIGN = re.compile(r"%|[$€£¥]|USD|EUR|GBP")
 _DATE = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?"
     r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
@@ -232,6 +238,11 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
         # neither reading is safe; say so rather than call the column an identifier
         info.role = "comma decimals"
         info.reason = "numbers with a decimal comma in a file whose numbers use a point"
+    elif _with_units(levels):
+        # 51.3%, $5,125.70: numbers, but the sign makes them text; say so rather than call
+        # the column an identifier
+        info.role = "units"
+        info.reason = "numbers with a % or currency sign; remove the signs to use them"
     elif named_like_id(col.name):
         info.role, info.reason = "identifier", "named like an id"
     elif info.distinct > 0.5 * present and mean_length >= 30 and mean_words >= 4:
@@ -248,6 +259,12 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
         if n_number:
             info.reason = f"text with {n_number} number(s), read as categories"
     return info
+
+
+def _with_units(levels: list[str]) -> bool:
+    """Whether nearly all text cells are numbers with a percent or currency sign."""
+    signed = sum(1 for v in levels if _UNIT_SIGN.search(v) and _UNIT_NUMBER.fullmatch(v))
+    return bool(levels) and signed >= 0.9 * len(levels)
 
 
 def infer_schema(

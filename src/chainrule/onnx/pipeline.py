@@ -42,6 +42,8 @@ MISSING_SPELLINGS = (
     "None",
     "NONE",
     "?",
+    "-",
+    "--",
 )
 
 
@@ -80,6 +82,40 @@ def _categorical(g: Graph, name: str, col: dict) -> str:
     columns = g.const(np.arange(depth, dtype=np.int64).reshape(1, depth), "categories")
     hot = g.add("Equal", [codes, columns])  # (batch, 1) against (1, depth): the one-hot block
     return g.add("Cast", [hot], to=int(g.onnx.TensorProto.DOUBLE))
+
+
+def _boolean(g: Graph, name: str, col: dict) -> str:
+    """One 0/1 feature, as the CLI reads it: the two training values in any case (or 1/0),
+    0.5 for another value, the fill value (else NaN) for a missing cell."""
+    false, true = col["categories"]
+    fill = col.get("fill")
+    keys: dict[str, float] = {}
+    for word, value in ((false, 0.0), (true, 1.0)):
+        keys.update(dict.fromkeys(_spellings(word), value))
+    for key, value in (("0", 0.0), ("1", 1.0), ("0.0", 0.0), ("1.0", 1.0)):
+        keys.setdefault(key, value)
+    for key in MISSING_SPELLINGS:
+        keys.setdefault(key, float("nan") if fill is None else float(fill == true))
+    code = g.add(
+        "LabelEncoder",
+        [name],
+        domain="ai.onnx.ml",
+        keys_strings=list(keys),
+        values_floats=list(keys.values()),
+        default_float=0.5,
+    )
+    return g.add("Cast", [code], to=int(g.onnx.TensorProto.DOUBLE))
+
+
+def _spellings(word: str) -> list[str]:
+    """``word`` in every mix of cases (the CLI compares boolean words ignoring case; the
+    words are short: true, yes, y, t and their opposites), or a few for a longer word."""
+    if len(word) > 8:
+        return [word, word.lower(), word.upper(), word.title()]
+    out = [""]
+    for ch in word:
+        out = [p + c for p in out for c in dict.fromkeys((ch.lower(), ch.upper()))]
+    return out
 
 
 def _head(g: Graph, raw: str, loss: str, task: str, classes, dtype):
@@ -197,12 +233,19 @@ def _preprocess(g: Graph, pre, output_names, dtype):
                 f"rename the column and retrain"
             )
         g.reserve(name)
+        if col["kind"] == "date":
+            raise ExportError(
+                f"column {name!r} is a date feature (read as days since 1970-01-01), and an "
+                f"ONNX graph cannot parse dates from text; retrain without that column, or "
+                f"export the network alone with --network-only (it takes the encoded features)"
+            )
         if col["kind"] == "numeric":
             inputs.append(_value_info(name, np.zeros(0, np.float64), ["batch", 1]))
             pieces.append(_numeric(g, name, col))
         else:
             inputs.append(_string_input(name))
-            pieces.append(_categorical(g, name, col))
+            encode = _boolean if col["kind"] == "boolean" else _categorical
+            pieces.append(encode(g, name, col))
     encoded = pieces[0] if len(pieces) == 1 else g.add("Concat", pieces, axis=1)
     if pre.standardize:
         encoded = g.add("Sub", [encoded, g.const(pre.mean.astype(np.float64), "mean")])

@@ -1,0 +1,159 @@
+"""How one raw column becomes its slice of the encoded rows (numbers, one-hot categories,
+0/1 booleans, dates as days), and the check of a saved column description."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule.data.messages import braces, error, option, say, where
+from chainrule.data.reader import ABSENT, NUMBER, TEXT, Column, number_key
+from chainrule.errors import DataError
+
+
+def _fill(spec: dict) -> float:
+    return math.nan if spec.get("fill") is None else float(spec["fill"])
+
+
+def _width(spec: dict) -> int:
+    return len(spec["categories"]) if spec["kind"] == "categorical" else 1
+
+
+def _located(spec, col: Column, i: int, source, lines, message) -> DataError:
+    line = i + 1 if lines is None else int(lines[i])
+    place = where(source, line, col.position, spec["name"])
+    return error(say(braces(place) + ": {x}", x=(message, getattr(message, "cli", message))))
+
+
+def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source, lines):
+    """Write one raw column's encoding into ``block`` (its slice of the output)."""
+    kinds = col.kinds
+    absent = kinds == ABSENT
+    if absent.any() and spec.get("fill") is None:
+        i = int(np.argmax(absent))
+        raise _located(
+            spec,
+            col,
+            i,
+            source,
+            lines,
+            say(
+                "missing value; fill the cell in or drop the row (or {o})",
+                o=option("impute", "mean"),
+            ),
+        )
+    kind = spec["kind"]
+    if kind == "numeric":
+        text = kinds == TEXT
+        if text.any():
+            i = int(np.argmax(text))
+            raise _located(
+                spec,
+                col,
+                i,
+                source,
+                lines,
+                say(
+                    f"{braces(repr(col.text_of(i)))} is not a number; this column holds numbers "
+                    "(fix the cell, or read the column as categories with {o})",
+                    o=option("categorical", [spec["name"]]),
+                ),
+            )
+        if col.problem is not None:
+            i, message = col.problem
+            raise _located(spec, col, i, source, lines, message + "; use a finite number")
+        block[:, 0] = col.values
+        if absent.any():
+            block[absent, 0] = spec["fill"]
+        return
+    if kind == "date":
+        _encode_date(spec, col, block, absent, source, lines)
+        return
+    keys = _category_index(spec, col)
+    codes = np.full(len(kinds), -2, dtype=np.int64)  # -2: absent, -1: unseen
+    if col.codes is not None:
+        text = col.codes >= 0
+        codes[text] = keys["levels"][col.codes[text]]
+    number = kinds == NUMBER
+    if number.any():
+        codes[number] = [keys["numbers"](float(v)) for v in col.values[number]]
+    if absent.any():
+        codes[absent] = keys["fill"]
+    missing_codes = codes == -1
+    if missing_codes.any():
+        unseen[spec["name"]] = int(missing_codes.sum())
+    rows = np.flatnonzero(codes >= 0)
+    if kind == "categorical":
+        block[rows, codes[rows]] = 1.0
+    else:  # boolean: one 0/1 feature; an unseen value sits halfway
+        block[:, 0] = 0.5
+        block[rows, 0] = codes[rows]
+
+
+def _category_index(spec: dict, col: Column) -> dict:
+    categories = spec["categories"]
+    fold = spec["kind"] == "boolean"
+    index = {(c.lower() if fold else c): k for k, c in enumerate(categories)}
+    if fold:
+        index.update({"1": 1, "0": 0})
+
+    def look(key: str) -> int:
+        return index.get(key.lower() if fold else key, -1)
+
+    levels = np.array([look(level) for level in col.levels] or [0], dtype=np.int64)
+    fill = spec.get("fill")
+    return {
+        "levels": levels,
+        "numbers": lambda v: look(number_key(v)),
+        "fill": -1 if fill is None else look(str(fill)),
+    }
+
+
+def _encode_date(spec, col: Column, block, absent, source, lines) -> None:
+    from chainrule.data.schema import iso_days
+
+    number = col.kinds == NUMBER
+    if number.any():
+        i = int(np.argmax(number))
+        raise _located(spec, col, i, source, lines, f"{col.text_of(i)!r} is not a date")
+    days = iso_days(col.levels, source or "input", spec["name"]) if col.levels else np.zeros(0)
+    text = col.codes >= 0 if col.codes is not None else np.zeros(len(absent), bool)
+    block[text, 0] = days[col.codes[text]]
+    if absent.any():
+        block[absent, 0] = spec["fill"]
+
+
+def _check_column(col) -> dict:
+    if not isinstance(col, dict) or not isinstance(col.get("name"), str):
+        raise DataError(f"Preprocessor: a column must be a dict with a 'name', got {col!r}")
+    kind = col.get("kind")
+    out = {"name": col["name"], "kind": kind}
+    if kind in ("numeric", "date"):
+        fill = col.get("fill")
+        if fill is not None and (isinstance(fill, bool) or not isinstance(fill, (int, float))):
+            raise DataError(f"Preprocessor: column {col['name']!r}: fill must be a number")
+        if fill is not None and not math.isfinite(fill):
+            raise DataError(f"Preprocessor: column {col['name']!r}: fill must be finite")
+        out["fill"] = None if fill is None else float(fill)
+    elif kind in ("categorical", "boolean"):
+        categories = col.get("categories")
+        if (
+            not isinstance(categories, list)
+            or not categories
+            or not all(isinstance(c, str) for c in categories)
+            or len(set(categories)) != len(categories)
+            or (kind == "boolean" and len(categories) != 2)
+        ):
+            raise DataError(
+                f"Preprocessor: column {col['name']!r}: categories must be distinct strings"
+                + (" (two for a boolean)" if kind == "boolean" else "")
+            )
+        fill = col.get("fill")
+        if fill is not None and fill not in categories:
+            raise DataError(f"Preprocessor: column {col['name']!r}: fill must be a category")
+        out["categories"] = list(categories)
+        out["fill"] = fill
+    else:
+        raise DataError(f"Preprocessor: column {col['name']!r}: unknown kind {kind!r}")
+    return out

@@ -1,0 +1,192 @@
+"""The target column: class labels or regression values, for training and for new rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.data.messages import braces, error, first_few, option, say, where
+from chainrule.data.reader import ABSENT, TEXT, Columns, number_key
+from chainrule.data.schema import Schema
+from chainrule.errors import DataError
+
+
+def _target(table: Columns, schema: Schema, name: str):
+    """``(y, task, class_names)`` for the target column."""
+    col, source = table[name], table.source
+    kinds = col.kinds
+    place = lambda i: where(source, int(table.lines[i]), col.position, name)  # noqa: E731
+    if (kinds == ABSENT).any():
+        i = int(np.argmax(kinds == ABSENT))
+        raise DataError(
+            f"{place(i)}: missing target value; every row needs one (imputation never fills "
+            f"targets)"
+        )
+    text = kinds == TEXT
+    if text.any() and not text.all():
+        odd = text if (~text).sum() >= text.sum() else ~text
+        i = int(np.argmax(odd))
+        raise DataError(
+            f"{place(i)}: target {col.text_of(i)!r} mixes numbers and text labels; use one "
+            f"kind for the whole column"
+        )
+    if schema.task == "regression":
+        if text.any():
+            raise error(
+                say(
+                    braces(f"{place(0)}: a regression needs a numeric target, got ")
+                    + braces(repr(col.text_of(0)))
+                    + " (use {o})",
+                    o=option("task", "classification"),
+                )
+            )
+        bad = np.isinf(col.values) | (np.abs(col.values) > 3.4e38)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(f"{place(i)}: infinite target value {col.text_of(i)!r}")
+        return col.values.astype(np.float64), "regression", None
+    if text.all():
+        names, y = np.unique(np.array(col.levels, dtype=object)[col.codes], return_inverse=True)
+        class_names = [str(c) for c in names]
+    else:
+        if np.isinf(col.values).any():
+            i = int(np.argmax(np.isinf(col.values)))
+            raise DataError(f"{place(i)}: infinite target value {col.text_of(i)!r}")
+        integral = col.values == np.round(col.values)
+        if not integral.all():
+            i = int(np.argmax(~integral))
+            raise error(
+                say(
+                    braces(f"{place(i)}: class label {col.text_of(i)!r} is not an integer")
+                    + "; use {o} for a numeric target",
+                    o=option("task", "regression"),
+                )
+            )
+        distinct = np.unique(col.values)
+        y = np.searchsorted(distinct, col.values)
+        class_names = _written_labels(table, col, distinct, y)
+    if len(class_names) < 2:
+        raise DataError(
+            f"{where(source, None, col.position, name)}: the target has only one class "
+            f"({class_names[0]!r}); a classifier needs at least two"
+        )
+    kind = "binary" if len(class_names) == 2 else "multiclass"
+    return np.asarray(y, dtype=np.int64).reshape(-1), kind, class_names
+
+
+def _known_target(table: Columns, t: str, pre) -> np.ndarray:
+    """Targets of new rows: indices into the training classes, or numbers for regression."""
+    col, source = table[t], table.source
+    kinds = col.kinds
+    place = lambda i: where(source, int(table.lines[i]), col.position, t)  # noqa: E731
+    if (kinds == ABSENT).any():
+        i = int(np.argmax(kinds == ABSENT))
+        raise DataError(f"{place(i)}: missing target value")
+    classes = pre.class_names
+    if classes is None:
+        bad = (kinds == TEXT) | np.isinf(col.values)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(f"{place(i)}: target {col.text_of(i)!r} is not a finite number")
+        return col.values.astype(np.float64)
+    index = {c: k for k, c in enumerate(classes)}
+    # numbers match numeric labels by value: 7 and 007, 2 and 2.0 are one class
+    index.update({number_key(v): k for k, v in enumerate(_numbers(classes)) if v is not None})
+    y = np.empty(len(kinds), dtype=np.int64)
+    for i in range(len(kinds)):
+        key = col.text_of(i)
+        if key not in index:
+            raise DataError(
+                f"{place(i)}: label {key!r} was not seen in training (known: {first_few(classes)})"
+            )
+        y[i] = index[key]
+    return y
+
+
+def _written_labels(table: Columns, col, distinct: np.ndarray, y: np.ndarray) -> list[str]:
+    """Numeric class labels as the file writes them (``007``, ``2.0``), not re-formatted:
+    the most frequent spelling of each value (the first seen among equals)."""
+    from chainrule.data.reader import records
+
+    spellings: list[dict[str, int]] = [{} for _ in distinct]
+    _, rows = records(table.source, delimiter=table.delimiter)
+    if table.has_header:
+        next(rows, None)
+    for i, (_, row) in enumerate(rows):
+        if i >= len(y):
+            break
+        counts = spellings[int(y[i])]
+        cell = row[col.position].strip()
+        counts[cell] = counts.get(cell, 0) + 1
+    rows.close()
+    names = []
+    for value, counts in zip(distinct, spellings):
+        names.append(max(counts, key=counts.get) if counts else number_key(float(value)))
+    return names
+
+
+def _numbers(labels) -> list[float | None]:
+    out = []
+    for label in labels:
+        try:
+            out.append(float(label))
+        except ValueError:
+            out.append(None)
+    return out
+
+
+def case_variants(names) -> list[list[str]]:
+    """Groups of names that differ only in case (``['YES', 'Yes', 'yes']``), sorted."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(str(name).casefold(), []).append(str(name))
+    return [sorted(g) for _, g in sorted(groups.items()) if len(g) > 1]
+
+
+def case_notes(target: str | None, class_names, specs: list[dict]) -> list[str]:
+    """Notes naming class labels and categories that differ only in case: they are kept
+    apart (the user may mean them), but a typo here silently splits a class."""
+    notes = []
+    groups = case_variants(class_names or [])
+    if groups:
+        shown = "; ".join(", ".join(map(repr, g)) for g in groups[:5])
+        notes.append(
+            f"{target}: the labels {shown} differ only in case, so they are separate classes "
+            f"({len(class_names)} in all); if a group is one class, write it one way in the "
+            f"file"
+        )
+    for spec in specs:
+        if spec.get("kind") != "categorical":
+            continue
+        groups = case_variants(spec["categories"])
+        if groups:
+            shown = "; ".join(", ".join(map(repr, g)) for g in groups[:5])
+            notes.append(
+                f"{spec['name']}: the categories {shown} differ only in case and are kept "
+                f"apart; if they are the same, write them one way in the file"
+            )
+    return notes
+
+
+def unseen_notes(pre, columns) -> list[str]:
+    """One note per column holding categories not seen in training, naming those that
+    differ from a training category only in case."""
+    notes = []
+    specs = {spec["name"]: spec for spec in pre.columns or []}
+    for name, count in pre.unseen.items():
+        note = f"{name}: {count} row(s) hold a category not seen in training (encoded as all zeros)"
+        spec, col = specs.get(name), columns.get(name)
+        if spec is not None and col is not None and spec["kind"] == "categorical":
+            known = {c.casefold(): c for c in spec["categories"]}
+            cased = [
+                f"{level!r} (training has {known[level.casefold()]!r})"
+                for level in col.levels
+                if level not in spec["categories"] and level.casefold() in known
+            ]
+            if cased:
+                more = f" and {len(cased) - 5} more" if len(cased) > 5 else ""
+                note += (
+                    f"; categories are case-sensitive: {', '.join(cased[:5])}{more}; write them "
+                    f"as in the training file"
+                )
+        notes.append(note)
+    return notes

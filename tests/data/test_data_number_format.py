@@ -1,0 +1,84 @@
+"""New rows are read with the number format of the model's training file: cells that read
+differently in the two conventions (4.500, 4,500) follow training, a file that plainly writes
+numbers otherwise is read as written, with a note."""
+
+import numpy as np
+
+from chainrule.data import Preprocessor, load_csv
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _trained(tmp_path, text, name="train.csv"):
+    data = load_csv(_write(tmp_path, name, text), target="label")
+    data.preprocessor.fit(data.X)
+    # through JSON, as a saved model carries it
+    return data, Preprocessor.from_dict(data.preprocessor.to_dict())
+
+
+GERMAN = "income;age;label\n1.677,3;24;poor\n4.164,0;36;rich\n913,6;38;poor\n3.778,5;55;rich\n"
+AMERICAN = "income\tage\tlabel\n885.42\t29\tpoor\n4,105.74\t32\trich\n1,250.00\t40\tpoor\n"
+
+
+def test_decimal_comma_model_reads_thousands_dots_as_in_training(tmp_path):
+    data, pre = _trained(tmp_path, GERMAN)
+    assert pre.number_format == {"decimal": ",", "grouped": False, "delimiter": ";"}
+    new = load_csv(
+        _write(tmp_path, "new.csv", "income;age\n1.000;30\n4.500;40\n"), preprocessor=pre
+    )
+    assert new.X[:, 0].tolist() == [1000.0, 4500.0]
+    assert any("'1.000' are read as in the training file" in n for n in new.notes)
+    assert any("--decimal ." in n.cli for n in new.notes if hasattr(n, "cli"))
+    # the same cells with the decimal part written out: no doubt, no note
+    new = load_csv(
+        _write(tmp_path, "n2.csv", "income;age\n1.000,0;30\n4.500,5;40\n"), preprocessor=pre
+    )
+    assert new.X[:, 0].tolist() == [1000.0, 4500.5] and not new.notes
+
+
+def test_thousands_separator_model_reads_comma_groups_as_in_training(tmp_path):
+    data, pre = _trained(tmp_path, AMERICAN, "train.tsv")
+    assert pre.number_format == {"decimal": ".", "grouped": True, "delimiter": "\t"}
+    new = load_csv(
+        _write(tmp_path, "new.tsv", "income\tage\n1,000\t30\n4,500\t40\n"), preprocessor=pre
+    )
+    assert new.X[:, 0].tolist() == [1000.0, 4500.0]
+    assert any("'1,000' are read as in the training file" in n for n in new.notes)
+
+
+def test_a_file_plainly_in_the_other_convention_is_read_as_written_with_a_note(tmp_path):
+    data, pre = _trained(tmp_path, GERMAN)
+    path = _write(tmp_path, "new.tsv", "income\tage\n4.5\t30\n1000.25\t40\n")
+    new = load_csv(path, preprocessor=pre)
+    assert new.X[:, 0].tolist() == [4.5, 1000.25]
+    [note] = new.notes
+    assert "decimal point (e.g. '4.5'), the training file with a decimal comma" in note
+    # the user's choice wins over both
+    new = load_csv(
+        _write(tmp_path, "n.csv", "income;age\n4.500;30\n"), preprocessor=pre, decimal="."
+    )
+    assert new.X[:, 0].tolist() == [4.5]
+
+
+def test_one_column_file_uses_the_training_delimiter(tmp_path):
+    text = "income;label\n" + "".join(f"{i},5;{'ab'[i % 2]}\n" for i in range(10))
+    data, pre = _trained(tmp_path, text)
+    new = load_csv(_write(tmp_path, "new.csv", "income\n1,5\n2,25\n"), preprocessor=pre)
+    assert new.X[:, 0].tolist() == [1.5, 2.25]
+    assert np.allclose(
+        pre.transform_file(tmp_path / "new.csv")[:, 0] * pre.std[0] + pre.mean[0], [1.5, 2.25]
+    )
+
+
+def test_models_saved_before_the_format_was_kept_still_load(tmp_path):
+    data, pre = _trained(tmp_path, GERMAN)
+    state = pre.to_dict()
+    del state["number_format"]
+    old = Preprocessor.from_dict(state)
+    assert old.number_format is None
+    new = load_csv(_write(tmp_path, "new.csv", "income;age\n1.000,0;30\n"), preprocessor=old)
+    assert new.X[:, 0].tolist() == [1000.0]
