@@ -55,13 +55,34 @@ def _dims_taken(part) -> int:
     return 1
 
 
+_BASIC = frozenset((int, slice, type(None), type(Ellipsis)))
+
+
 def torch_index(index) -> tuple:
     """The index as one or two NumPy indexes applied in turn (``x[a][b]``), with tensors as
     arrays, giving PyTorch's result."""
     if not isinstance(index, tuple):
-        return (_array(index),)
+        return (index,) if type(index) in _BASIC else (_array(index),)
+    for part in index:  # ints, slices, None and ... only (the common case): nothing to do
+        if type(part) not in _BASIC:
+            break
+    else:
+        return (index,)
     index = tuple(_array(part) for part in index)
-    if not (any(map(_is_integer, index)) and any(map(_is_array, index))):
+    # where the integers and the index arrays sit; side by side (or no integers), NumPy puts
+    # the result's indexed dimensions where PyTorch does: no split needed
+    positions, has_integer, has_array = [], False, False
+    for i, part in enumerate(index):
+        if type(part) in _BASIC and type(part) is not int:
+            continue
+        if _is_integer(part):
+            has_integer = True
+        elif _is_array(part):
+            has_array = True
+        else:
+            continue
+        positions.append(i)
+    if not (has_integer and has_array) or positions[-1] - positions[0] + 1 == len(positions):
         return (index,)
     integers, rest = [], []
     for part in index:
@@ -141,12 +162,13 @@ def _is_advanced(index) -> bool:
 
 def getitem(x, index) -> Tensor:
     """Indexing with ints, slices, None, ..., boolean masks and integer arrays, with PyTorch's
-    rules where they differ from NumPy's (see :mod:`chainrule.ops.index_rules`)."""
+    rules where they differ from NumPy's (see the module's docstring)."""
     x = operand(x)
     try:
-        for step in torch_index(index):  # PyTorch's rules (ops/index_rules.py)
-            x = GetItem.apply(x, index=step, advanced=_is_advanced(step))
-        return x
+        steps = torch_index(index)
+        if len(steps) == 2:  # the integers first (a view), then the rest
+            x = GetItem.apply(x, index=steps[0], advanced=False)
+        return GetItem.apply(x, index=steps[-1], advanced=_is_advanced(steps[-1]))
     except IndexError as err:
         raise ShapeError(
             f"index {index!r} does not fit a tensor of shape {x.shape}: {err}"
