@@ -3,6 +3,7 @@ and LazyLinear (``in_features`` found from the first input)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
@@ -175,7 +176,14 @@ class ParameterDict(Module):
         return self._parameters.values()
 
     def update(self, parameters) -> None:
-        pairs = parameters.items() if isinstance(parameters, Mapping) else parameters
+        """Add or replace entries; a plain ``dict`` goes in sorted by key, as in PyTorch (an
+        ``OrderedDict``, a ParameterDict or pairs keep their order)."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = parameters.items()
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        else:
+            pairs = parameters
         for key, value in pairs:
             self[key] = value
 

@@ -116,10 +116,17 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ---- registration ---------------------------------------------------------------------
+    # As PyTorch's: a new value under a registered name keeps that name's place in the order,
+    # assigning a Parameter or Module to a name of another kind moves it to the new registry,
+    # and register_* refuses a name some other attribute already has.
     def __setattr__(self, name: str, value) -> None:
         if isinstance(value, Parameter):
+            self._forget(name, "_parameters", "parameter")
             self.register_parameter(name, value)
+        elif name in self.__dict__.get("_parameters", ()):
+            self._assign_registered(name, value)
         elif isinstance(value, Module):
+            self._forget(name, "_modules", "module")
             self.add_module(name, value)
         elif self._is_registered(name):
             self._assign_registered(name, value)
@@ -129,6 +136,15 @@ class Module:
     def _is_registered(self, name: str) -> bool:
         d = self.__dict__
         return any(name in d.get(registry, ()) for registry in _REGISTRIES)
+
+    def _forget(self, name: str, keep: str, kind: str) -> None:
+        """Drop ``name`` from the plain attributes and every registry but ``keep``."""
+        self._check_init(name, kind)
+        self.__dict__.pop(name, None)
+        for registry in _REGISTRIES:
+            if registry != keep:
+                self.__dict__[registry].pop(name, None)
+        self._non_persistent.discard(name)
 
     def _assign_registered(self, name: str, value) -> None:
         """Plain assignment to a name already registered as a parameter, buffer or module."""
@@ -144,28 +160,40 @@ class Module:
                 f"{type(self).__name__} ({expected} or None expected)"
             )
 
-    def _check_name(self, name: str, kind: str) -> None:
+    def _check_init(self, name, kind: str) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(
                 f"cannot assign {kind} {name!r} before Module.__init__() ran; call "
                 f"super().__init__() first in {type(self).__name__}.__init__"
             )
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"{kind} name must be a non-empty string without '.', got {name!r}")
-        for registry in (self._parameters, self._buffers, self._modules):
-            if name in registry:
-                del registry[name]
-        self.__dict__.pop(name, None)
-        self._non_persistent.discard(name)
+
+    def _check_name(self, name: str, kind: str, registry: str) -> None:
+        """PyTorch's checks, with its error types: a non-empty str without '.', and no other
+        attribute (a method, a plain value, an entry of another registry) of that name."""
+        self._check_init(name, kind)
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if not name:
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+        if name not in self.__dict__[registry] and hasattr(self, name):
+            raise KeyError(f"attribute {name!r} already exists")
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
-        """Add a parameter (or ``None``, a placeholder such as a disabled bias)."""
+        """Add a parameter (or ``None``, a placeholder such as a disabled bias).
+
+        A parameter already registered under ``name`` is replaced in its place.
+
+        Raises:
+            KeyError: the name is empty, has a '.', or is another attribute's.
+        """
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
                 f"cannot assign {type(param).__name__} as parameter {name!r} (nn.Parameter or "
                 f"None expected); wrap it: nn.Parameter(value)"
             )
-        self._check_name(name, "parameter")
+        self._check_name(name, "parameter", "_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
@@ -175,17 +203,23 @@ class Module:
             name: attribute name.
             tensor: a Tensor or array (or ``None``).
             persistent: include it in ``state_dict()``.
+
+        Raises:
+            KeyError: the name is empty, has a '.', or is another attribute's.
         """
-        self._check_name(name, "buffer")
+        self._check_name(name, "buffer", "_buffers")
         self._buffers[name] = _as_buffer(tensor, name)
-        if not persistent:
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
-        """Add a sub-module under ``name`` (what attribute assignment does)."""
+        """Add a sub-module under ``name`` (what attribute assignment does); a module already
+        registered under ``name`` is replaced in its place."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module")
-        self._check_name(name, "module")
+        self._check_name(name, "module", "_modules")
         self._modules[name] = module
 
     register_module = add_module
