@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator, Mapping
 import numpy as np
 
 from chainrule import _dtype
+from chainrule._device import check_device
 from chainrule.errors import DTypeError, ModelFormatError, ShapeError
+from chainrule.nn._module_args import parse_to, state_array
 from chainrule.tensor import Tensor
 
 _FLOAT_DTYPES = (_dtype.float32, _dtype.float64)
@@ -59,23 +61,6 @@ _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_
 def _indent(text: str, spaces: int) -> str:
     """Indent every line of ``text`` but the first (for nested reprs)."""
     return text.replace("\n", "\n" + " " * spaces)
-
-
-def _state_array(value, key: str) -> np.ndarray:
-    """A state_dict entry as an array: our tensors, NumPy arrays, or anything array-like."""
-    if isinstance(value, Tensor):
-        return value.array
-    if not isinstance(value, np.ndarray) and hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()  # e.g. a torch tensor that requires grad
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError) as err:
-        raise DTypeError(
-            f"load_state_dict: {key} is not an array ({type(value).__name__})"
-        ) from err
-    if array.dtype.kind not in "fiub":
-        raise DTypeError(f"load_state_dict: {key} has dtype {array.dtype}; expected numbers")
-    return array
 
 
 class Module:
@@ -331,14 +316,50 @@ class Module:
         return sum(p.array.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
     def get_submodule(self, target: str) -> Module:
-        """The sub-module at a dotted path, e.g. ``model.get_submodule("encoder.0")``."""
+        """The sub-module at a dotted path, e.g. ``model.get_submodule("encoder.0")``.
+
+        Raises:
+            AttributeError: a part of the path is missing or not a module (PyTorch's messages).
+        """
+        if target == "":
+            return self
         module = self
-        for part in target.split(".") if target else ():
-            child = module._modules.get(part)
-            if child is None:
-                raise AttributeError(f"{type(module).__name__} has no sub-module {part!r}")
-            module = child
+        for part in target.split("."):
+            if not hasattr(module, part):
+                raise AttributeError(f"{module._get_name()} has no attribute `{part}`")
+            module = getattr(module, part)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{part}` is not an nn.Module")
         return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at a dotted path, e.g. ``model.get_parameter("encoder.0.weight")``.
+
+        Raises:
+            AttributeError: the path is missing or does not end at a parameter.
+        """
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        param = getattr(module, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at a dotted path, e.g. ``model.get_buffer("norm.running_mean")``.
+
+        Raises:
+            AttributeError: the path is missing or does not end at a buffer.
+        """
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return module._buffers[name]
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every sub-module, then on this one (e.g. custom initialisation)."""
@@ -409,7 +430,7 @@ class Module:
         for name, target in own.items():
             if name not in state_dict:
                 continue
-            array = _state_array(state_dict[name], name)
+            array = state_array(state_dict[name], name)
             if array.shape != target.array.shape:
                 raise ShapeError(
                     f"load_state_dict: {name} has shape {tuple(array.shape)} in the file but "
@@ -436,8 +457,11 @@ class Module:
         """Switch training behaviour on (Dropout drops, BatchNorm uses batch statistics)."""
         if not isinstance(mode, bool):
             raise TypeError(f"train() expects a bool, got {type(mode).__name__}")
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+        object.__setattr__(self, "training", mode)
+        # each child's own train(), as PyTorch calls it: a subclass may override it (say, to
+        # keep a BatchNorm in eval mode)
+        for module in self.children():
+            module.train(mode)
         return self
 
     def eval(self) -> Module:
@@ -458,21 +482,35 @@ class Module:
             elif param.grad_array is not None:
                 param.grad_array[...] = 0
 
-    def to(self, dtype) -> Module:
-        """Convert floating-point parameters and buffers to ``dtype``, in place; returns self.
+    def to(self, *args, **kwargs) -> Module:
+        """Convert floating-point parameters and buffers to a dtype, in place; returns self.
 
-        ``"cpu"`` is accepted and changes nothing (chainrule runs on the CPU).
+        PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``
+        (its dtype), and ``device=``, ``dtype=``, ``non_blocking=`` by keyword. The device must
+        be the CPU (chainrule computes there); another raises ``NotImplementedError``.
+
+        Raises:
+            DTypeError: a dtype other than float32 or float64.
         """
-        if isinstance(dtype, str) and dtype == "cpu":
+        device, dtype = parse_to(args, kwargs)
+        check_device(device)
+        if dtype is None:
             return self
         resolved = _dtype.resolve_dtype(dtype)
         if resolved not in _FLOAT_DTYPES:
-            raise DTypeError(f"Module.to() supports float32 and float64, got {dtype!r}")
+            raise DTypeError(
+                f"Module.to() supports float32 and float64, got {dtype!r}; nn.Module.to only "
+                f"converts floating-point parameters and buffers"
+            )
         for _, tensor in self._all_tensors():
             if tensor.array.dtype.kind == "f" and tensor.array.dtype != resolved:
                 tensor.array = tensor.array.astype(resolved)
                 if tensor.grad_array is not None:
                     tensor.grad_array = tensor.grad_array.astype(resolved)
+        return self
+
+    def cpu(self) -> Module:
+        """Returns self: chainrule's parameters are always on the CPU."""
         return self
 
     def float(self) -> Module:
