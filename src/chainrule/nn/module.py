@@ -11,6 +11,7 @@ from chainrule import _dtype
 from chainrule._device import check_device
 from chainrule.errors import DTypeError, ModelFormatError, ShapeError
 from chainrule.nn._module_args import parse_to, state_array
+from chainrule.nn.module_hooks import ModuleHookMethods, unsupported_method
 from chainrule.tensor import Tensor
 
 _FLOAT_DTYPES = (_dtype.float32, _dtype.float64)
@@ -63,7 +64,7 @@ def _indent(text: str, spaces: int) -> str:
     return text.replace("\n", "\n" + " " * spaces)
 
 
-class Module:
+class Module(ModuleHookMethods):
     """Base class of every layer and model.
 
     Subclasses set parameters, buffers and sub-modules as attributes in ``__init__`` (after
@@ -98,7 +99,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        hooks = self._module_hooks
+        if hooks is None:  # the fast path: no hook was ever registered on this module
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(hooks, args, kwargs)
 
     # ---- registration ---------------------------------------------------------------------
     # As PyTorch's: a new value under a registered name keeps that name's place in the order,
@@ -215,7 +219,9 @@ class Module:
         for registry in _REGISTRIES:
             if registry in d and name in d[registry]:
                 return d[registry][name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise unsupported_method(name) or AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
 
     def __delattr__(self, name: str) -> None:
         for registry in (self._parameters, self._buffers, self._modules):
