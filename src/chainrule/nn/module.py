@@ -114,10 +114,9 @@ class Module(ModuleHookMethods):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        hooks = self._module_hooks
-        if hooks is None:  # the fast path: no hook was ever registered on this module
+        if self._module_hooks is None:  # the fast path: this module never had a hook
             return self.forward(*args, **kwargs)
-        return self._call_with_hooks(hooks, args, kwargs)
+        return self._call_with_hooks(self._module_hooks, args, kwargs)
 
     # ---- registration ---------------------------------------------------------------------
     # As PyTorch's: a new value under a registered name keeps that name's place in the order,
