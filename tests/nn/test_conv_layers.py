@@ -265,3 +265,28 @@ def test_a_small_cnn_learns_the_synthetic_shapes():
     cr.fit(model, (X, y), nn.CrossEntropyLoss(), optimizer, epochs=10, verbose=False)
     accuracy = (cr.predict(model, X_test).argmax(axis=1) == y_test).mean()
     assert accuracy > 0.9  # 0.95 measured; chance is 0.25
+
+
+@pytest.mark.parametrize(
+    "build, shape",
+    [
+        (lambda lib: lib.nn.MaxPool2d(2, return_indices=True), (2, 3, 5, 4)),
+        (lambda lib: lib.nn.MaxPool2d(3, 2, 1, ceil_mode=True, return_indices=True), (3, 7, 6)),
+        (lambda lib: lib.nn.MaxPool1d(2, return_indices=True), (2, 3, 7)),
+        (lambda lib: lib.nn.MaxPool1d(3, 1, 1, return_indices=True), (3, 6)),
+        (
+            lambda lib: lambda x: lib.nn.functional.max_pool2d(x, 2, return_indices=True),
+            (1, 2, 4, 4),
+        ),
+        (lambda lib: lambda x: lib.nn.functional.max_pool1d(x, 2, return_indices=True), (1, 2, 6)),
+    ],
+)
+def test_max_pool_indices_are_an_int64_tensor_as_in_pytorch(build, shape):
+    x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    out, indices = build(cr)(cr.tensor(x, requires_grad=True))
+    t_out, t_indices = build(torch)(torch.tensor(x, requires_grad=True))
+    assert isinstance(indices, cr.Tensor) and indices.dtype == np.int64
+    assert not indices.requires_grad and indices.shape == tuple(t_indices.shape)
+    np.testing.assert_array_equal(indices.numpy(), t_indices.numpy())
+    np.testing.assert_array_equal(out.detach().numpy(), t_out.detach().numpy())
+    out.sum().backward()  # the output still carries the gradient

@@ -24,10 +24,12 @@ def test_calculate_gain_matches_torch():
         ("leaky_relu", None),
         ("leaky_relu", 0.2),
         ("selu", None),
+        *((f"conv{d}d", None) for d in (1, 2, 3)),
+        *((f"conv_transpose{d}d", None) for d in (1, 2, 3)),
     ]:
-        assert init.calculate_gain(name, param) == pytest.approx(
-            torch.nn.init.calculate_gain(name, param), rel=1e-12
-        )
+        ours, theirs = init.calculate_gain(name, param), torch.nn.init.calculate_gain(name, param)
+        assert ours == pytest.approx(theirs, rel=1e-12)
+        assert type(ours) is type(theirs)  # PyTorch's linear-like gains are the int 1
     with pytest.raises(ValueError, match="unknown nonlinearity"):
         init.calculate_gain("swish")
 

@@ -15,10 +15,11 @@ from chainrule import ops
 from chainrule.nn.module import Module
 
 
-def _check_finite(value, name: str, layer: str) -> float:
+def _check_finite(value, name: str, layer: str) -> int | float:
+    """A finite number, kept as given: PyTorch's reprs show ``beta=2`` for an int."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{layer}: {name} must be a finite number, got {value!r}")
-    return float(value)
+    return value
 
 
 class Sigmoid(Module):
@@ -74,7 +75,8 @@ class Hardtanh(Module):
         return ops.hardtanh(x, self.min_val, self.max_val)
 
     def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        inplace = ", inplace=True" if self.inplace else ""
+        return f"min_val={self.min_val}, max_val={self.max_val}{inplace}"
 
 
 class ReLU6(Hardtanh):
@@ -86,7 +88,7 @@ class ReLU6(Hardtanh):
         super().__init__(0.0, 6.0, inplace)
 
     def extra_repr(self) -> str:
-        return ""
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):

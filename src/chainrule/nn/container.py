@@ -64,11 +64,10 @@ class Sequential(Module):
         )
         for key in doomed:
             del self._modules[key]
-        # keep the PyTorch convention that default names stay 0, 1, 2, ...
-        if all(k.isdigit() for k in self._modules):
-            renamed = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
-            self._modules.clear()
-            self._modules.update(renamed)
+        # PyTorch renumbers what is left 0, 1, 2, ..., names given by an OrderedDict too
+        modules = list(self._modules.values())
+        self._modules.clear()
+        self._modules.update((str(i), m) for i, m in enumerate(modules))
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -3,6 +3,7 @@ and LazyLinear (``in_features`` found from the first input)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
@@ -73,6 +74,22 @@ class ModuleDict(Module):
         self._modules.clear()
 
 
+def _entry_repr(key, value, dtype_name) -> str:
+    """One line of PyTorch's ParameterList/ParameterDict repr."""
+    if not isinstance(value, Tensor):
+        return f"  ({key}): Object of type: {type(value).__name__}"
+    kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+    size = "x".join(str(n) for n in value.shape)
+    return f"  ({key}): {kind} containing: [{dtype_name(value.array.dtype)} of size {size}]"
+
+
+# PyTorch's ParameterDict names the legacy tensor type, its ParameterList the dtype
+_TYPE_NAMES = {
+    np.dtype(np.float32): "torch.FloatTensor",
+    np.dtype(np.float64): "torch.DoubleTensor",
+}
+
+
 def _as_parameter(value) -> Parameter:
     if isinstance(value, Parameter):
         return value
@@ -128,6 +145,11 @@ class ParameterList(Module):
             self.append(value)
         return self
 
+    def extra_repr(self) -> str:
+        return "\n".join(
+            _entry_repr(i, p, lambda dtype: f"torch.{dtype}") for i, p in enumerate(self)
+        )
+
 
 class ParameterDict(Module):
     """Named parameters in a dict the parent module sees.
@@ -175,7 +197,14 @@ class ParameterDict(Module):
         return self._parameters.values()
 
     def update(self, parameters) -> None:
-        pairs = parameters.items() if isinstance(parameters, Mapping) else parameters
+        """Add or replace entries; a plain ``dict`` goes in sorted by key, as in PyTorch (an
+        ``OrderedDict``, a ParameterDict or pairs keep their order)."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = parameters.items()
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        else:
+            pairs = parameters
         for key, value in pairs:
             self[key] = value
 
@@ -183,6 +212,12 @@ class ParameterDict(Module):
         value = self._parameters[key]
         del self._parameters[key]
         return value
+
+    def extra_repr(self) -> str:
+        return "\n".join(
+            _entry_repr(k, p, lambda dtype: _TYPE_NAMES.get(dtype, str(dtype)))
+            for k, p in self.items()
+        )
 
 
 class LazyLinear(Linear):

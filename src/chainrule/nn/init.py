@@ -28,21 +28,28 @@ __all__ = [
     "zeros_",
 ]
 
-_LINEAR_LIKE = {"linear", "identity", "sigmoid", "conv1d", "conv2d", "conv3d"}
+_LINEAR_LIKE = {
+    "linear",
+    "identity",
+    "sigmoid",
+    *(f"conv{d}d" for d in (1, 2, 3)),
+    *(f"conv_transpose{d}d" for d in (1, 2, 3)),
+}
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The factor that keeps activations' variance steady through ``nonlinearity``.
 
-    linear/identity/sigmoid: 1; tanh: 5/3; relu: √2; leaky_relu: √(2 / (1 + slope²))
-    (slope ``param``, default 0.01); selu: 3/4.
+    linear/identity/sigmoid and conv1d..3d, conv_transpose1d..3d: 1 (an int, as PyTorch's);
+    tanh: 5/3; relu: √2; leaky_relu: √(2 / (1 + slope²)) (slope ``param``, default 0.01);
+    selu: 3/4.
 
     Example:
         >>> round(calculate_gain("relu"), 4)
         1.4142
     """
     if nonlinearity in _LINEAR_LIKE:
-        return 1.0
+        return 1  # an int, as PyTorch's
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":

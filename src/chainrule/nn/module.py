@@ -8,7 +8,10 @@ from collections.abc import Callable, Iterator, Mapping
 import numpy as np
 
 from chainrule import _dtype
+from chainrule._device import check_device
 from chainrule.errors import DTypeError, ModelFormatError, ShapeError
+from chainrule.nn._module_args import parse_to, state_array
+from chainrule.nn.module_hooks import ModuleHookMethods, unsupported_method
 from chainrule.tensor import Tensor
 
 _FLOAT_DTYPES = (_dtype.float32, _dtype.float64)
@@ -53,7 +56,22 @@ class Parameter(Tensor):
 
 
 _REGISTRIES = ("_parameters", "_buffers", "_modules")
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What load_state_dict returns; prints as PyTorch's when nothing is amiss."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (
+            f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
+            f"unexpected_keys={self.unexpected_keys})"
+        )
+
+    __str__ = __repr__
 
 
 def _indent(text: str, spaces: int) -> str:
@@ -61,24 +79,7 @@ def _indent(text: str, spaces: int) -> str:
     return text.replace("\n", "\n" + " " * spaces)
 
 
-def _state_array(value, key: str) -> np.ndarray:
-    """A state_dict entry as an array: our tensors, NumPy arrays, or anything array-like."""
-    if isinstance(value, Tensor):
-        return value.array
-    if not isinstance(value, np.ndarray) and hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()  # e.g. a torch tensor that requires grad
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError) as err:
-        raise DTypeError(
-            f"load_state_dict: {key} is not an array ({type(value).__name__})"
-        ) from err
-    if array.dtype.kind not in "fiub":
-        raise DTypeError(f"load_state_dict: {key} has dtype {array.dtype}; expected numbers")
-    return array
-
-
-class Module:
+class Module(ModuleHookMethods):
     """Base class of every layer and model.
 
     Subclasses set parameters, buffers and sub-modules as attributes in ``__init__`` (after
@@ -113,13 +114,22 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if self._module_hooks is None:  # the fast path: this module never had a hook
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(self._module_hooks, args, kwargs)
 
     # ---- registration ---------------------------------------------------------------------
+    # As PyTorch's: a new value under a registered name keeps that name's place in the order,
+    # assigning a Parameter or Module to a name of another kind moves it to the new registry,
+    # and register_* refuses a name some other attribute already has.
     def __setattr__(self, name: str, value) -> None:
         if isinstance(value, Parameter):
+            self._forget(name, "_parameters", "parameter")
             self.register_parameter(name, value)
+        elif name in self.__dict__.get("_parameters", ()):
+            self._assign_registered(name, value)
         elif isinstance(value, Module):
+            self._forget(name, "_modules", "module")
             self.add_module(name, value)
         elif self._is_registered(name):
             self._assign_registered(name, value)
@@ -129,6 +139,15 @@ class Module:
     def _is_registered(self, name: str) -> bool:
         d = self.__dict__
         return any(name in d.get(registry, ()) for registry in _REGISTRIES)
+
+    def _forget(self, name: str, keep: str, kind: str) -> None:
+        """Drop ``name`` from the plain attributes and every registry but ``keep``."""
+        self._check_init(name, kind)
+        self.__dict__.pop(name, None)
+        for registry in _REGISTRIES:
+            if registry != keep:
+                self.__dict__[registry].pop(name, None)
+        self._non_persistent.discard(name)
 
     def _assign_registered(self, name: str, value) -> None:
         """Plain assignment to a name already registered as a parameter, buffer or module."""
@@ -144,28 +163,40 @@ class Module:
                 f"{type(self).__name__} ({expected} or None expected)"
             )
 
-    def _check_name(self, name: str, kind: str) -> None:
+    def _check_init(self, name, kind: str) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(
                 f"cannot assign {kind} {name!r} before Module.__init__() ran; call "
                 f"super().__init__() first in {type(self).__name__}.__init__"
             )
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"{kind} name must be a non-empty string without '.', got {name!r}")
-        for registry in (self._parameters, self._buffers, self._modules):
-            if name in registry:
-                del registry[name]
-        self.__dict__.pop(name, None)
-        self._non_persistent.discard(name)
+
+    def _check_name(self, name: str, kind: str, registry: str) -> None:
+        """PyTorch's checks, with its error types: a non-empty str without '.', and no other
+        attribute (a method, a plain value, an entry of another registry) of that name."""
+        self._check_init(name, kind)
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if not name:
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+        if name not in self.__dict__[registry] and hasattr(self, name):
+            raise KeyError(f"attribute {name!r} already exists")
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
-        """Add a parameter (or ``None``, a placeholder such as a disabled bias)."""
+        """Add a parameter (or ``None``, a placeholder such as a disabled bias).
+
+        A parameter already registered under ``name`` is replaced in its place.
+
+        Raises:
+            KeyError: the name is empty, has a '.', or is another attribute's.
+        """
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
                 f"cannot assign {type(param).__name__} as parameter {name!r} (nn.Parameter or "
                 f"None expected); wrap it: nn.Parameter(value)"
             )
-        self._check_name(name, "parameter")
+        self._check_name(name, "parameter", "_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
@@ -175,17 +206,23 @@ class Module:
             name: attribute name.
             tensor: a Tensor or array (or ``None``).
             persistent: include it in ``state_dict()``.
+
+        Raises:
+            KeyError: the name is empty, has a '.', or is another attribute's.
         """
-        self._check_name(name, "buffer")
+        self._check_name(name, "buffer", "_buffers")
         self._buffers[name] = _as_buffer(tensor, name)
-        if not persistent:
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
-        """Add a sub-module under ``name`` (what attribute assignment does)."""
+        """Add a sub-module under ``name`` (what attribute assignment does); a module already
+        registered under ``name`` is replaced in its place."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module")
-        self._check_name(name, "module")
+        self._check_name(name, "module", "_modules")
         self._modules[name] = module
 
     register_module = add_module
@@ -196,7 +233,9 @@ class Module:
         for registry in _REGISTRIES:
             if registry in d and name in d[registry]:
                 return d[registry][name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise unsupported_method(name) or AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
 
     def __delattr__(self, name: str) -> None:
         for registry in (self._parameters, self._buffers, self._modules):
@@ -297,14 +336,50 @@ class Module:
         return sum(p.array.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
     def get_submodule(self, target: str) -> Module:
-        """The sub-module at a dotted path, e.g. ``model.get_submodule("encoder.0")``."""
+        """The sub-module at a dotted path, e.g. ``model.get_submodule("encoder.0")``.
+
+        Raises:
+            AttributeError: a part of the path is missing or not a module (PyTorch's messages).
+        """
+        if target == "":
+            return self
         module = self
-        for part in target.split(".") if target else ():
-            child = module._modules.get(part)
-            if child is None:
-                raise AttributeError(f"{type(module).__name__} has no sub-module {part!r}")
-            module = child
+        for part in target.split("."):
+            if not hasattr(module, part):
+                raise AttributeError(f"{module._get_name()} has no attribute `{part}`")
+            module = getattr(module, part)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{part}` is not an nn.Module")
         return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at a dotted path, e.g. ``model.get_parameter("encoder.0.weight")``.
+
+        Raises:
+            AttributeError: the path is missing or does not end at a parameter.
+        """
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        param = getattr(module, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at a dotted path, e.g. ``model.get_buffer("norm.running_mean")``.
+
+        Raises:
+            AttributeError: the path is missing or does not end at a buffer.
+        """
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return module._buffers[name]
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every sub-module, then on this one (e.g. custom initialisation)."""
@@ -375,7 +450,7 @@ class Module:
         for name, target in own.items():
             if name not in state_dict:
                 continue
-            array = _state_array(state_dict[name], name)
+            array = state_array(state_dict[name], name)
             if array.shape != target.array.shape:
                 raise ShapeError(
                     f"load_state_dict: {name} has shape {tuple(array.shape)} in the file but "
@@ -402,8 +477,11 @@ class Module:
         """Switch training behaviour on (Dropout drops, BatchNorm uses batch statistics)."""
         if not isinstance(mode, bool):
             raise TypeError(f"train() expects a bool, got {type(mode).__name__}")
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+        object.__setattr__(self, "training", mode)
+        # each child's own train(), as PyTorch calls it: a subclass may override it (say, to
+        # keep a BatchNorm in eval mode)
+        for module in self.children():
+            module.train(mode)
         return self
 
     def eval(self) -> Module:
@@ -424,21 +502,35 @@ class Module:
             elif param.grad_array is not None:
                 param.grad_array[...] = 0
 
-    def to(self, dtype) -> Module:
-        """Convert floating-point parameters and buffers to ``dtype``, in place; returns self.
+    def to(self, *args, **kwargs) -> Module:
+        """Convert floating-point parameters and buffers to a dtype, in place; returns self.
 
-        ``"cpu"`` is accepted and changes nothing (chainrule runs on the CPU).
+        PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``
+        (its dtype), and ``device=``, ``dtype=``, ``non_blocking=`` by keyword. The device must
+        be the CPU (chainrule computes there); another raises ``NotImplementedError``.
+
+        Raises:
+            DTypeError: a dtype other than float32 or float64.
         """
-        if isinstance(dtype, str) and dtype == "cpu":
+        device, dtype = parse_to(args, kwargs)
+        check_device(device)
+        if dtype is None:
             return self
         resolved = _dtype.resolve_dtype(dtype)
         if resolved not in _FLOAT_DTYPES:
-            raise DTypeError(f"Module.to() supports float32 and float64, got {dtype!r}")
+            raise DTypeError(
+                f"Module.to() supports float32 and float64, got {dtype!r}; nn.Module.to only "
+                f"converts floating-point parameters and buffers"
+            )
         for _, tensor in self._all_tensors():
             if tensor.array.dtype.kind == "f" and tensor.array.dtype != resolved:
                 tensor.array = tensor.array.astype(resolved)
                 if tensor.grad_array is not None:
                     tensor.grad_array = tensor.grad_array.astype(resolved)
+        return self
+
+    def cpu(self) -> Module:
+        """Returns self: chainrule's parameters are always on the CPU."""
         return self
 
     def float(self) -> Module:

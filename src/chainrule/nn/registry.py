@@ -246,7 +246,7 @@ def _unflattened(value, where):
     for n in value:
         if not _is_int(n) or not (n == -1 or 1 <= n <= MAX_SIZE):
             raise _fail(where, f"expected sizes >= 1 (or one -1), got {_show(value)}")
-    return value
+    return tuple(value)  # JSON has no tuples; a tuple is the usual spelling (and the repr's)
 
 
 _CONV_ARGS = {

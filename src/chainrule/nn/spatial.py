@@ -99,6 +99,7 @@ class Unflatten(Module):
         super().__init__()
         if isinstance(dim, bool) or not isinstance(dim, int):
             raise ValueError(f"Unflatten: dim must be an integer, got {dim!r}")
+        given = unflattened_size  # a list stays a list, for PyTorch's repr
         if isinstance(unflattened_size, list):
             unflattened_size = tuple(unflattened_size)
         if (
@@ -114,7 +115,7 @@ class Unflatten(Module):
                 f"{unflattened_size!r}"
             )
         self.dim = dim
-        self.unflattened_size = unflattened_size
+        self.unflattened_size = given
 
     def forward(self, x):
         x = operand(x)
