@@ -41,43 +41,6 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     return layer(input)
 
 
-def max_pool2d(
-    input,  # noqa: A002
-    kernel_size,
-    stride=None,
-    padding=0,
-    dilation=1,
-    ceil_mode: bool = False,
-    return_indices: bool = False,
-):
-    """PyTorch's ``F.max_pool2d``: :func:`chainrule.functional.max_pool2d`, with the indices
-    (``return_indices=True``) as an int64 tensor, as PyTorch returns them."""
-    from chainrule.nn.pooling import indices_as_tensor
-    from chainrule.ops.pooling import max_pool2d as _max_pool2d
-
-    return indices_as_tensor(
-        _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
-    )
-
-
-def max_pool1d(
-    input,  # noqa: A002
-    kernel_size,
-    stride=None,
-    padding=0,
-    dilation=1,
-    ceil_mode: bool = False,
-    return_indices: bool = False,
-):
-    """PyTorch's ``F.max_pool1d``; the indices as an int64 tensor, as :func:`max_pool2d`."""
-    from chainrule.nn.pooling import indices_as_tensor
-    from chainrule.ops.pooling import max_pool1d as _max_pool1d
-
-    return indices_as_tensor(
-        _max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
-    )
-
-
 def __getattr__(name: str):
     from chainrule.torch_compat import unsupported
 

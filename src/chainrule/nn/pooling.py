@@ -5,18 +5,6 @@ from __future__ import annotations
 
 from chainrule.nn.module import Module
 from chainrule.ops import conv as _conv
-from chainrule.tensor import Tensor
-
-
-def indices_as_tensor(result):
-    """``(out, indices)`` with the indices as an int64 tensor, as PyTorch returns them (the op
-    gives a NumPy array); anything else unchanged."""
-    if isinstance(result, tuple):
-        out, indices = result
-        if not isinstance(indices, Tensor):
-            indices = Tensor._make(indices.astype("int64", copy=False), False)
-        return out, indices
-    return result
 
 
 def _size_arg(value, name: str, layer: str, minimum: int, allow_none: bool = False):
@@ -96,16 +84,14 @@ class MaxPool2d(_Pool):
         self.return_indices = bool(return_indices)
 
     def forward(self, x):
-        return indices_as_tensor(
-            _conv.max_pool2d(
-                x,
-                self.kernel_size,
-                self.stride,
-                self.padding,
-                self.dilation,
-                self.ceil_mode,
-                self.return_indices,
-            )
+        return _conv.max_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
         )
 
     def extra_repr(self) -> str:
@@ -130,16 +116,14 @@ class MaxPool1d(MaxPool2d):
     """
 
     def forward(self, x):
-        return indices_as_tensor(
-            _conv.max_pool1d(
-                x,
-                self.kernel_size,
-                self.stride,
-                self.padding,
-                self.dilation,
-                self.ceil_mode,
-                self.return_indices,
-            )
+        return _conv.max_pool1d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
         )
 
 

@@ -241,7 +241,7 @@ def max_pool2d(
         fn.forward(
             x.array, kernel=kernel, stride=stride, pads=pads, dilation=dilation, out_hw=out_hw
         )
-    indices = fn.indices()
+    indices = Tensor._make(fn.indices().astype(np.int64, copy=False), False)  # as PyTorch's
     if unbatched:
         return out.reshape(out.shape[1:]), indices[0]
     return out, indices
