@@ -29,8 +29,8 @@ from chainrule.random import Generator
 from chainrule.train.batches import (
     as_input,
     data_hash,
+    input_dtype,
     loader_for,
-    param_dtype,
     regression_targets,
     split_batch,
     split_validation,
@@ -344,8 +344,10 @@ def fit(
             (``no_grad``) for validation; its mode before ``fit`` is restored at the end.
         data: ``(X, y)`` arrays or tensors, a ``Dataset`` yielding ``(x, y)`` samples, or a
             ``DataLoader`` (then ``batch_size``, ``shuffle``, ``seed`` and ``generator`` are
-            the loader's own). Float features are converted to the dtype of the model's
-            parameters; integer targets (class labels) stay integers.
+            the loader's own). Float, integer and bool features are converted to the float
+            dtype of the model's parameters, except for a model whose first layer is an
+            ``nn.Embedding`` (integer ids stay integers); integer targets (class labels) stay
+            integers.
         loss_fn: ``loss_fn(output, target)`` → scalar tensor, e.g. ``nn.CrossEntropyLoss()``.
             Targets of shape ``(N,)`` are reshaped to ``(N, 1)`` for a model with one output.
         optimizer: e.g. ``optim.SGD(model.parameters(), lr=0.1)``.
@@ -425,7 +427,7 @@ def fit(
         check_finite=check_finite,
         distributed=distributed,
         compile=mode_of(compile),
-        dtype=param_dtype(model),
+        dtype=input_dtype(model),
         user_callbacks=list(callbacks or ()),
         final_logs={},
     )
