@@ -318,3 +318,21 @@ def test_a_model_starting_with_an_embedding_keeps_integer_ids(make):
     assert "loss" in cr.evaluate(model, (X, y), nn.CrossEntropyLoss())
     if isinstance(model, _Tokens):
         assert set(model.seen) == {np.dtype(np.int64)}
+
+
+def test_empty_data_is_refused_not_trained_on():
+    X, y = _blobs()
+    empty = (X[:0], y[:0])
+    for data in (empty, TensorDataset(*empty), DataLoader(TensorDataset(*empty), batch_size=4)):
+        for check_finite in (True, False):
+            with pytest.raises(ValueError, match=r"fit: data is empty \(0 samples\)"):
+                _run(data, check_finite=check_finite)
+    with pytest.raises(ValueError, match=r"fit: validation_data is empty \(0 samples\)"):
+        _run((X, y), validation_data=empty, check_finite=False)
+    few = DataLoader(TensorDataset(X[:3], y[:3]), batch_size=4, drop_last=True)
+    with pytest.raises(ValueError, match="data gives no batch.*drop_last=True"):
+        _run(few)
+    with pytest.raises(ValueError, match=r"evaluate: data is empty"):
+        cr.evaluate(_mlp(), empty, nn.CrossEntropyLoss())
+    with pytest.raises(ValueError, match="predict: X has no rows"):
+        cr.predict(_mlp(), X[:0])

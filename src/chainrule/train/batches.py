@@ -93,12 +93,26 @@ def arrays_of(data, what: str):
     return X, y
 
 
-def loader_for(data, batch_size, shuffle, generator, dtype, what):
-    """A DataLoader over ``data`` (pair of arrays, Dataset or DataLoader) and its sample count."""
+def _not_empty(loader, samples: int, what: str, owner: str) -> None:
+    """Refuse data without a batch: an epoch over it would log NaN and train nothing."""
+    if samples == 0:
+        raise DataError(f"{owner}: {what} is empty (0 samples); pass data with at least one row")
+    if len(loader) == 0:
+        raise DataError(
+            f"{owner}: {what} gives no batch: its DataLoader drops the last incomplete batch "
+            f"(drop_last=True) and {samples} samples are fewer than batch_size="
+            f"{loader.batch_size}; lower batch_size or set drop_last=False"
+        )
+
+
+def loader_for(data, batch_size, shuffle, generator, dtype, what, owner="fit"):
+    """A DataLoader over ``data`` (pair of arrays, Dataset or DataLoader) and its sample count;
+    empty data is refused (``DataError``, a ``ValueError``)."""
     from chainrule.data.dataset import TensorDataset
     from chainrule.data.loader import DataLoader
 
     if isinstance(data, DataLoader):
+        _not_empty(data, len(data.dataset), what, owner)
         return data, len(data.dataset)
     arrays = arrays_of(data, what)
     if arrays is not None:
@@ -117,6 +131,7 @@ def loader_for(data, batch_size, shuffle, generator, dtype, what):
             + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
         )
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
+    _not_empty(loader, len(dataset), what, owner)
     return loader, len(dataset)
 
 

@@ -98,7 +98,7 @@ def evaluate(model, data, loss_fn=None, metrics=DEFAULT_METRICS, batch_size: int
     probability when the model ends in ``Sigmoid`` and as a logit otherwise.
     """
     dtype = input_dtype(model)
-    loader, _ = loader_for(data, batch_size, False, None, dtype, "data")
+    loader, _ = loader_for(data, batch_size, False, None, dtype, "data", "evaluate")
     threshold = output_threshold(loss_fn, model)
     if metrics is DEFAULT_METRICS and regression_targets(loader):
         metrics = ()
