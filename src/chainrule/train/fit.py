@@ -276,8 +276,10 @@ def _run_epoch(run, epoch: int) -> bool:
     run.display.epoch_begin(epoch)
     stats, stop, done = _train_epoch(run, epoch)
     if stop and done < run.steps:
-        run.history.stopped_early = True
-        return True  # an incomplete epoch is not recorded
+        # As Keras: the epoch a batch callback stopped is recorded like a full one (its logs
+        # over the batches run, validated, on_epoch_end called); only the backup skips it.
+        for backup in run.backups:
+            backup.skip_partial_epoch(epoch, done, run.steps)
     logs = stats.logs() if run.dist is None else run.dist.epoch_logs(stats)
     if run.val_loader is not None:
         _validate(run, epoch, logs)
@@ -290,7 +292,7 @@ def _run_epoch(run, epoch: int) -> bool:
     run.display.epoch_end(epoch, logs)
     run.callbacks.on_epoch_end(epoch, logs)
     if stop or run.callbacks.stop_training:
-        run.history.stopped_early = epoch + 1 < run.epochs
+        run.history.stopped_early = epoch + 1 < run.epochs or done < run.steps
         return True
     return False
 
