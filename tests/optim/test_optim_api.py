@@ -30,6 +30,9 @@ CONFIGS = [
     ("AdamW", dict(lr=0.01, maximize=True)),
     ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)),
     ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.01, momentum_decay=0.01)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.01, decoupled_weight_decay=True)),
+    ("Adamax", dict(lr=0.01, weight_decay=0.01, maximize=True)),
 ]
 
 

@@ -35,6 +35,17 @@ OPTIMIZERS = {
         weight_decay=F64(1e-3),
         initial_accumulator_value=F64(0.1),
     ),
+    "NAdam decoupled": lambda p: optim.NAdam(
+        p,
+        lr=F64(1e-3),
+        weight_decay=F64(1e-2),
+        momentum_decay=F64(4e-3),
+        decoupled_weight_decay=True,
+    ),
+    "RAdam wd": lambda p: optim.RAdam(
+        p, lr=F64(1e-3), betas=(F64(0.9), F64(0.9)), weight_decay=F64(1e-2)
+    ),
+    "Adamax wd": lambda p: optim.Adamax(p, lr=F64(1e-3), eps=F64(1e-8), weight_decay=F64(1e-2)),
 }
 
 SCHEDULERS = {

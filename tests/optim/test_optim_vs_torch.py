@@ -91,6 +91,24 @@ CASES = [
     ("Adagrad", dict(lr=0.1, weight_decay=0.1)),
     ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.5, eps=1e-6)),
     ("Adagrad", dict(lr=0.05, lr_decay=0.05, weight_decay=0.1, maximize=True)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("NAdam", dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6, momentum_decay=0.05)),
+    ("NAdam", dict(lr=0.01, maximize=True)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.05, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict(lr=0.01)),  # β₂ = 0.999: ρ_t > 5 from step 6 on
+    ("RAdam", dict(lr=0.01, betas=(0.9, 0.9))),  # ρ_∞ = 19: rectified from step 6 too
+    ("RAdam", dict(lr=0.01, betas=(0.9, 0.5))),  # ρ_∞ = 3: never rectified
+    ("RAdam", dict(lr=0.01, weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01, eps=1e-6, maximize=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.05, decoupled_weight_decay=True, maximize=True)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.01, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.02, betas=(0.8, 0.9), eps=1e-6)),
+    ("Adamax", dict(lr=0.01, maximize=True)),
+    ("Adamax", dict(lr=0.01, weight_decay=0.05, maximize=True)),
 ]
 
 
@@ -118,6 +136,13 @@ def test_100_steps_match_torch(case):
         ("AdamW", dict(lr=0.01), [{"betas": (0.5, 0.9)}, {"lr": 0.001}]),
         ("RMSprop", dict(lr=0.01), [{"centered": True}, {"lr": 0.03, "momentum": 0.5}]),
         ("Adagrad", dict(lr=0.1), [{"lr_decay": 0.1}, {"lr": 0.3}]),
+        ("NAdam", dict(lr=0.01), [{"momentum_decay": 0.1}, {"lr": 0.03, "weight_decay": 0.1}]),
+        (
+            "RAdam",
+            dict(lr=0.01),
+            [{"decoupled_weight_decay": True, "weight_decay": 0.1}, {"lr": 0.03}],
+        ),
+        ("Adamax", dict(lr=0.01), [{"betas": (0.5, 0.9)}, {"lr": 0.001}]),
     ],
 )
 def test_param_groups_with_their_own_options_match_torch(name, kwargs, group_options):
@@ -137,6 +162,9 @@ def test_param_groups_with_their_own_options_match_torch(name, kwargs, group_opt
         ("AdamW", dict(lr=0.01, weight_decay=0.1, maximize=True)),
         ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)),
         ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1)),
+        ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+        ("RAdam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+        ("Adamax", dict(lr=0.01, weight_decay=0.1)),
     ],
 )
 def test_float32_stays_float32_and_tracks_torch(name, kwargs):

@@ -199,3 +199,63 @@ def test_lambda_callback_and_bad_callbacks():
         LambdaCallback(on_epoch_ends=print)
     with pytest.raises(TypeError, match="Callback objects"):
         _fit(_model(), [print])
+
+
+class _StopAtBatch(Callback):
+    """Stops training after batch ``batch`` of epoch ``epoch``; records what it is told."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at = (epoch, batch)
+        self.current = None
+        self.batches, self.epoch_logs, self.train_end = [], [], []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        self.batches.append((self.current, batch, logs["loss"], logs["size"]))
+        if (self.current, batch) == self.at:
+            self.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_logs.append((epoch, dict(logs)))
+
+    def on_train_end(self, logs=None):
+        self.train_end.append(dict(logs))
+
+
+@pytest.mark.parametrize("epoch", [0, 1])
+def test_stopping_from_on_batch_end_records_the_partial_epoch_as_keras(epoch):
+    X, y = _data(50)  # batches of 16, 16, 16, 2
+    stop = _StopAtBatch(epoch, 1)
+    model = _model()
+    h = cr.fit(
+        model,
+        (X, y),
+        nn.BCEWithLogitsLoss(),
+        optim.SGD(model.parameters(), lr=0.1),
+        epochs=5,
+        batch_size=16,
+        shuffle=False,
+        validation_data=(X[:10], y[:10]),
+        callbacks=[stop],
+        verbose=False,
+    )
+    assert h.epoch == list(range(epoch + 1)) and h.stopped_early
+    assert [e for e, _ in stop.epoch_logs] == h.epoch  # on_epoch_end ran for the stopped epoch
+    logs = stop.epoch_logs[-1][1]
+    assert logs == {k: v[-1] for k, v in h.history.items()} == stop.train_end[0]
+    run = [(loss, n) for e, _, loss, n in stop.batches if e == epoch]
+    assert len(run) == 2  # the epoch ended after the batch that asked
+    assert logs["loss"] == pytest.approx(sum(loss * n for loss, n in run) / 32, rel=1e-12)
+    # the metrics cover the 32 rows trained on; validation ran on the model as it stopped
+    scores = cr.evaluate(model, (X[:10], y[:10]), nn.BCEWithLogitsLoss())
+    assert logs["val_loss"] == pytest.approx(scores["loss"], rel=1e-6)
+    assert set(logs) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "time"}
+
+
+def test_stopping_on_the_last_batch_of_the_last_epoch_is_not_early():
+    X, y = _data()  # 48 rows: three batches
+    h = _fit(_model(), [_StopAtBatch(1, 2)], epochs=2)
+    assert h.epoch == [0, 1] and not h.stopped_early

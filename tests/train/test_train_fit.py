@@ -264,3 +264,75 @@ def test_initial_epoch_and_predict_from_loader():
     np.testing.assert_allclose(out, cr.predict(model, X), rtol=1e-6)
     with pytest.raises(ValueError, match="initial_epoch"):
         _run((X, y), epochs=2, initial_epoch=3)
+
+
+def _int_data(n=48, seed=3):
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 5, size=(n, 2))
+    return X, (X[:, 0] > X[:, 1]).astype(np.int64)
+
+
+@pytest.mark.parametrize("kind", [np.int64, np.int32, np.uint8, bool])
+def test_integer_and_bool_features_train_as_floats(kind):
+    X, y = _int_data()
+    X = X.astype(kind)
+    _, h_int = _run((X, y), shuffle=False)
+    model_float, h_float = _run((X.astype(np.float32), y), shuffle=False)
+    assert h_int.history["loss"] == h_float.history["loss"]  # the same bits
+    loader = DataLoader(TensorDataset(X, y), batch_size=16, shuffle=False)
+    assert _run(loader, shuffle=False)[1].history["loss"] == h_float.history["loss"]
+    out = cr.predict(model_float, X)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, cr.predict(model_float, X.astype(np.float32)))
+    scores = cr.evaluate(model_float, (X, y), nn.CrossEntropyLoss())
+    assert scores == cr.evaluate(model_float, (X.astype(np.float32), y), nn.CrossEntropyLoss())
+
+
+class _Tokens(nn.Module):
+    """An Embedding registered first, inside a custom module; records its input dtypes."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(5, 3)
+        self.head = nn.Linear(6, 3)
+        self.seen = []
+
+    def forward(self, ids):
+        self.seen.append(ids.dtype)
+        return self.head(self.embed(ids).reshape(len(ids), 6))
+
+
+@pytest.mark.parametrize(
+    "make", [_Tokens, lambda: nn.Sequential(nn.Embedding(5, 3), nn.Flatten(), nn.Linear(6, 3))]
+)
+def test_a_model_starting_with_an_embedding_keeps_integer_ids(make):
+    X, y = _int_data()
+    cr.manual_seed(0)
+    model = make()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    h = cr.fit(
+        model, (X, y), nn.CrossEntropyLoss(), opt, epochs=2, verbose=False, validation_data=(X, y)
+    )
+    assert len(h.history["loss"]) == 2 and np.isfinite(h.history["val_loss"]).all()
+    assert cr.predict(model, X).shape == (48, 3)
+    assert "loss" in cr.evaluate(model, (X, y), nn.CrossEntropyLoss())
+    if isinstance(model, _Tokens):
+        assert set(model.seen) == {np.dtype(np.int64)}
+
+
+def test_empty_data_is_refused_not_trained_on():
+    X, y = _blobs()
+    empty = (X[:0], y[:0])
+    for data in (empty, TensorDataset(*empty), DataLoader(TensorDataset(*empty), batch_size=4)):
+        for check_finite in (True, False):
+            with pytest.raises(ValueError, match=r"fit: data is empty \(0 samples\)"):
+                _run(data, check_finite=check_finite)
+    with pytest.raises(ValueError, match=r"fit: validation_data is empty \(0 samples\)"):
+        _run((X, y), validation_data=empty, check_finite=False)
+    few = DataLoader(TensorDataset(X[:3], y[:3]), batch_size=4, drop_last=True)
+    with pytest.raises(ValueError, match="data gives no batch.*drop_last=True"):
+        _run(few)
+    with pytest.raises(ValueError, match=r"evaluate: data is empty"):
+        cr.evaluate(_mlp(), empty, nn.CrossEntropyLoss())
+    with pytest.raises(ValueError, match="predict: X has no rows"):
+        cr.predict(_mlp(), X[:0])

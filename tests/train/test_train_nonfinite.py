@@ -44,6 +44,7 @@ class _Step(Callback):
 
 def _fit(model, X, y, callbacks=(), **kw):
     opt = kw.pop("opt", None) or optim.SGD(model.parameters(), lr=0.1)
+    kw.setdefault("shuffle", False)
     return cr.fit(
         model,
         (X, y),
@@ -51,7 +52,6 @@ def _fit(model, X, y, callbacks=(), **kw):
         opt,
         epochs=EPOCHS,
         batch_size=BATCH,
-        shuffle=False,
         callbacks=list(callbacks),
         verbose=False,
         **kw,
@@ -75,8 +75,7 @@ def test_nan_in_the_data_stops_at_the_batch_holding_it():
         err = info.value
         assert (err.kind, err.epoch, err.batch) == ("loss", 1, row // BATCH + 1)
         assert f"epoch 1/{EPOCHS}, batch {row // BATCH + 1}/{STEPS}" in str(err)
-        assert "input batch contains NaN or inf" in str(err)
-        assert f"rows [{row % BATCH}]" in str(err)
+        assert f"X row {row} holds" in str(err) and err.rows == [row]
         assert spy.ended  # on_train_end ran
         assert spy.count == row // BATCH  # no step after the bad batch
 
@@ -224,5 +223,58 @@ def test_terminate_on_nan_stops_quietly_when_checks_are_off():
         nn.Sequential(nn.Linear(2, 1)), X, y, [_Step(STEPS + 2, poison), stop], check_finite=False
     )
     assert stop.terminated_at == 3  # epoch 2, batch 4: the first batch after the poison
-    assert len(h) == 1 and all(math.isfinite(v) for v in h.history["loss"])
+    # as in Keras, the stopped epoch is recorded: its loss averages the four batches run
+    assert h.epoch == [0, 1] and math.isfinite(h.history["loss"][0])
+    assert math.isnan(h.history["loss"][1])
     assert h.stopped_early
+
+
+class _Samples:
+    """A Dataset that is not array-backed (fit cannot search it for the bad row)."""
+
+    def __init__(self, X, y):
+        self.X, self.y = X, y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], self.y[i]
+
+
+def test_bad_data_is_named_by_its_row_in_the_users_arrays_not_the_shuffled_batch():
+    X, y = _data()
+    X[37, 1] = np.nan
+    X[50, 0] = np.inf
+    yf = y.astype(np.float64)  # float targets: the compiled step takes them
+    for compile_ in (False, True):
+        with pytest.raises(cr.NonFiniteError) as info:
+            _fit(nn.Sequential(nn.Linear(2, 1)), X, yf, shuffle=True, seed=3, compile=compile_)
+        err = info.value
+        assert err.rows in ([37], [50])
+        if err.rows == [37]:
+            assert "X row 37 holds NaN (1 other row holds NaN or inf too: [50])" in str(err)
+        else:
+            assert "X row 50 holds inf (1 other row holds NaN or inf too: [37])" in str(err)
+    yf[[5, 6]] = np.nan
+    with pytest.raises(cr.NonFiniteError, match=r"y rows \[5, 6\] hold NaN; clean the data"):
+        _fit(nn.Sequential(nn.Linear(2, 1)), X[:32], yf[:32])
+    model = nn.Sequential(nn.Linear(2, 1))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    loader = cr.data.DataLoader(cr.data.TensorDataset(X, y), batch_size=8, shuffle=True)
+    with pytest.raises(cr.NonFiniteError, match=r"X row (37|50) holds"):
+        cr.fit(model, loader, nn.BCEWithLogitsLoss(), opt, verbose=False)
+    # a Dataset fit cannot search: the rows of the batch, said to be so
+    with pytest.raises(cr.NonFiniteError, match=r"rows \[\d\] of the batch"):
+        cr.fit(model, _Samples(X, y), nn.BCEWithLogitsLoss(), opt, batch_size=8, verbose=False)
+
+
+def test_bad_validation_rows_are_named():
+    X, y = _data()
+    X[60, 0] = np.nan
+    with pytest.raises(cr.NonFiniteError, match=r"validation loss is nan .*; X row 60 holds NaN"):
+        _fit(nn.Sequential(nn.Linear(2, 1)), X, y, validation_split=0.25)
+    Xv = X[:10].copy()
+    Xv[[2, 4], 1] = np.inf
+    with pytest.raises(cr.NonFiniteError, match=r"validation X rows \[2, 4\] hold inf"):
+        _fit(nn.Sequential(nn.Linear(2, 1)), X[:48], y[:48], validation_data=(Xv, y[:10]))

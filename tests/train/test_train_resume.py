@@ -10,11 +10,13 @@ EPOCHS = 6
 
 
 class _Kill(Callback):
-    """Simulates a crash in the middle of epoch ``epoch`` (after its second batch)."""
+    """Simulates a crash in the middle of epoch ``epoch`` (after its second batch), or with
+    ``stop``, a callback that stops training there."""
 
-    def __init__(self, epoch):
+    def __init__(self, epoch, stop=False):
         super().__init__()
         self.epoch = epoch
+        self.stop = stop
         self.current = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -22,7 +24,10 @@ class _Kill(Callback):
 
     def on_batch_end(self, batch, logs=None):
         if self.current == self.epoch and batch == 1:
-            raise KeyboardInterrupt("killed")
+            if self.stop:
+                self.stop_training = True
+            else:
+                raise KeyboardInterrupt("killed")
 
 
 def _data():
@@ -30,7 +35,7 @@ def _data():
     return X, y
 
 
-def _run(path, kill=None, data=None, seed_kw=None):
+def _run(path, kill=None, data=None, seed_kw=None, graceful=False):
     """The same script, start to end: seed, build, fit with a backup file."""
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 1))
@@ -39,7 +44,7 @@ def _run(path, kill=None, data=None, seed_kw=None):
     stop = EarlyStopping(monitor="val_loss", patience=EPOCHS, restore_best_weights=True)
     callbacks = [stop, BackupAndRestore(path)]
     if kill is not None:
-        callbacks.insert(0, _Kill(kill))
+        callbacks.insert(0, _Kill(kill, graceful))
     X, y = data or _data()
     h = cr.fit(
         model,
@@ -88,3 +93,17 @@ def test_resume_with_other_data_is_refused(tmp_path):
     _run(path)
     model, h = _run(path)
     assert len(h) == EPOCHS
+
+
+def test_an_epoch_stopped_by_a_callback_is_recorded_but_not_backed_up(tmp_path):
+    reference, h_ref = _run(tmp_path / "ref.safetensors")
+    path = tmp_path / "run.safetensors"
+    _, h = _run(path, kill=2, graceful=True)
+    assert h.epoch == [0, 1, 2] and h.stopped_early  # the stopped epoch is in the history
+    assert h.history["loss"][:2] == h_ref.history["loss"][:2]
+    assert h.history["loss"][2] != h_ref.history["loss"][2]  # two batches of ten
+    model, h = _run(path)  # resumes after epoch 1, the last complete one
+    assert h.resumed_epoch == 2 and h.epoch == list(range(EPOCHS))
+    assert h.history["val_loss"] == h_ref.history["val_loss"]
+    for name, value in model.state_dict().items():
+        assert value.tobytes() == reference.state_dict()[name].tobytes(), name

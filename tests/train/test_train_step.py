@@ -101,7 +101,7 @@ def test_fit_reports_the_guard_error_with_epoch_and_batch():
     X[3, 0] = np.nan
     model = _xor_model()
     opt = optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(cr.NonFiniteError, match=r"epoch 1/2, batch 2/2: .*rows \[1\]") as e:
+    with pytest.raises(cr.NonFiniteError, match=r"epoch 1/2, batch 2/2: .*X row 3 holds NaN") as e:
         cr.fit(
             model,
             (X, y),

@@ -9,17 +9,28 @@ from chainrule.errors import NotSupportedError
 from chainrule.optim import lr_scheduler
 from chainrule.optim.adagrad import Adagrad
 from chainrule.optim.adam import Adam, AdamW
+from chainrule.optim.adamax import Adamax
+from chainrule.optim.nadam import NAdam
 from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.radam import RAdam
 from chainrule.optim.rmsprop import RMSprop
 from chainrule.optim.sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "NAdam",
+    "RAdam",
+    "Adamax",
+    "RMSprop",
+    "Adagrad",
+    "lr_scheduler",
+]
 
 # PyTorch optimizers chainrule lacks, with the nearest one it has
 _MISSING = {
-    "NAdam": "Adam",
-    "RAdam": "Adam",
-    "Adamax": "Adam",
     "Adafactor": "AdamW",
     "SparseAdam": "Adam (dense gradients only)",
     "Muon": "SGD(momentum=..., nesterov=True)",

@@ -9,8 +9,8 @@ import numpy as np
 from chainrule._blas import MIN_SIZE, axpy
 from chainrule.optim.optimizer import (
     Optimizer,
+    check_betas,
     check_min,
-    check_unit_interval,
     effective_grad,
 )
 
@@ -79,11 +79,7 @@ class Adam(Optimizer):
         check_min(name, "lr", options["lr"])
         check_min(name, "eps", options["eps"])
         check_min(name, "weight_decay", options["weight_decay"])
-        betas = options["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        check_unit_interval(name, "betas[0]", betas[0])
-        check_unit_interval(name, "betas[1]", betas[1])
+        check_betas(name, options["betas"])
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient (see the class docstring)."""

@@ -364,6 +364,14 @@ def check_unit_interval(owner: str, key: str, value: Any) -> None:
         raise ValueError(f"{owner}: {key} must be in [0, 1), got {value}")
 
 
+def check_betas(owner: str, betas: Any) -> None:
+    """``betas`` a pair ``(β₁, β₂)``, each in [0, 1) (Adam and its variants)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
+    check_unit_interval(owner, "betas[0]", betas[0])
+    check_unit_interval(owner, "betas[1]", betas[1])
+
+
 def _plain_state_value(key: str, value: Any) -> Any:
     """A state value from another library (a torch tensor) as NumPy data: 0-d values become
     numbers (``step`` an int, as chainrule counts it), others arrays."""

@@ -33,7 +33,8 @@ class BackupAndRestore(Callback):
     keys). When ``fit`` starts with this callback and the file exists, it loads all of that and
     continues with the next epoch: a run killed at any moment and started again with the same
     script ends with exactly the weights and per-epoch losses of an uninterrupted run. A
-    backup with non-finite parameters is never written.
+    backup with non-finite parameters is never written, nor one of an epoch a callback stopped
+    after a batch (a rerun resumes after the last complete epoch).
 
     Args:
         path: the checkpoint file (e.g. ``"run/backup.safetensors"``).
@@ -58,6 +59,7 @@ class BackupAndRestore(Callback):
         self.resume = resume
         self.resumed_epoch = None
         self._context = None
+        self._partial = None  # (epoch, batches done, steps) of an epoch stopped mid-way
 
     def _fingerprint(self) -> dict:
         p = self.params
@@ -123,7 +125,20 @@ class BackupAndRestore(Callback):
     def set_callbacks(self, callbacks, history) -> None:
         self._context = (callbacks, history)
 
+    def skip_partial_epoch(self, epoch: int, done: int, steps: int) -> None:
+        """Called by ``fit`` when a callback stopped ``epoch`` after ``done`` of ``steps``
+        batches: that epoch is not backed up (resuming from it would skip the rest of its
+        batches), so a rerun resumes from the last complete epoch."""
+        self._partial = (epoch, done, steps)
+
     def on_epoch_end(self, epoch, logs=None):
+        partial, self._partial = self._partial, None
+        if partial is not None and partial[0] == epoch:
+            self._message(
+                f"BackupAndRestore: not backing up epoch {epoch + 1}: training stopped after "
+                f"batch {partial[1]}/{partial[2]}; the backup of the last complete epoch stays"
+            )
+            return
         if not parameters_finite(self.model):
             warnings.warn(
                 f"BackupAndRestore: not backing up epoch {epoch + 1}: the model has NaN or "

@@ -16,6 +16,7 @@ __all__ = [
     "as_input",
     "data_hash",
     "fit_target",
+    "input_dtype",
     "loader_for",
     "param_dtype",
     "plain",
@@ -34,6 +35,25 @@ def param_dtype(model) -> np.dtype:
     return np.dtype(np.float32)
 
 
+def _first_module(model):
+    """The first leaf module, depth first in registration order (a ``Sequential``'s first
+    layer)."""
+    children = getattr(model, "_modules", None)
+    while children:
+        model = next(iter(children.values()))
+        children = getattr(model, "_modules", None)
+    return model
+
+
+def input_dtype(model) -> np.dtype | None:
+    """The dtype ``fit``/``evaluate``/``predict`` give the model's input: its parameters' float
+    dtype, or ``None`` (inputs kept as they are) when its first layer looks up integer ids
+    (an ``nn.Embedding``)."""
+    from chainrule.nn.embedding import Embedding
+
+    return None if isinstance(_first_module(model), Embedding) else param_dtype(model)
+
+
 def plain(value, what: str) -> np.ndarray:
     array = value.array if isinstance(value, Tensor) else np.asarray(value)
     if array.dtype.kind not in "fiub":
@@ -46,9 +66,10 @@ def plain(value, what: str) -> np.ndarray:
     return array
 
 
-def features(X: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Float features in the model's parameter dtype (integer inputs, e.g. token ids, kept)."""
-    return X.astype(dtype, copy=False) if X.dtype.kind == "f" else X
+def features(X: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
+    """Features in ``dtype`` (see :func:`input_dtype`): float, integer and bool features
+    converted; ``None`` keeps them (integer ids for an ``nn.Embedding``)."""
+    return X if dtype is None else X.astype(dtype, copy=False)
 
 
 def _is_pair(data) -> bool:
@@ -72,12 +93,26 @@ def arrays_of(data, what: str):
     return X, y
 
 
-def loader_for(data, batch_size, shuffle, generator, dtype, what):
-    """A DataLoader over ``data`` (pair of arrays, Dataset or DataLoader) and its sample count."""
+def _not_empty(loader, samples: int, what: str, owner: str) -> None:
+    """Refuse data without a batch: an epoch over it would log NaN and train nothing."""
+    if samples == 0:
+        raise DataError(f"{owner}: {what} is empty (0 samples); pass data with at least one row")
+    if len(loader) == 0:
+        raise DataError(
+            f"{owner}: {what} gives no batch: its DataLoader drops the last incomplete batch "
+            f"(drop_last=True) and {samples} samples are fewer than batch_size="
+            f"{loader.batch_size}; lower batch_size or set drop_last=False"
+        )
+
+
+def loader_for(data, batch_size, shuffle, generator, dtype, what, owner="fit"):
+    """A DataLoader over ``data`` (pair of arrays, Dataset or DataLoader) and its sample count;
+    empty data is refused (``DataError``, a ``ValueError``)."""
     from chainrule.data.dataset import TensorDataset
     from chainrule.data.loader import DataLoader
 
     if isinstance(data, DataLoader):
+        _not_empty(data, len(data.dataset), what, owner)
         return data, len(data.dataset)
     arrays = arrays_of(data, what)
     if arrays is not None:
@@ -96,6 +131,7 @@ def loader_for(data, batch_size, shuffle, generator, dtype, what):
             + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
         )
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
+    _not_empty(loader, len(dataset), what, owner)
     return loader, len(dataset)
 
 
@@ -127,9 +163,10 @@ def split_batch(batch):
     )
 
 
-def as_input(x, dtype) -> Tensor:
+def as_input(x, dtype: np.dtype | None) -> Tensor:
+    """One input batch as a tensor in ``dtype`` (``None``: as it is), as :func:`features`."""
     array = x.array if isinstance(x, Tensor) else np.asarray(x)
-    if array.dtype.kind == "f" and array.dtype != dtype:
+    if dtype is not None and array.dtype != dtype:
         array = array.astype(dtype)
     return Tensor._make(array, False)
 

@@ -20,7 +20,9 @@ class Callback:
       ``do_validation``, ``metrics`` (the keys the epoch logs will have) and ``scheduler``.
 
     Set ``self.stop_training = True`` in any hook to end training: after the current batch
-    when set in ``on_batch_end``, else after the current epoch.
+    when set in ``on_batch_end``, else after the current epoch. An epoch stopped after a batch
+    is finished as Keras finishes it: its logs cover the batches run, validation runs,
+    ``on_epoch_end`` is called and the history records it.
 
     For resuming a run exactly, :meth:`state_dict` returns what the callback has learned so
     far (a dict of plain values and NumPy arrays) and :meth:`load_state_dict` restores it;

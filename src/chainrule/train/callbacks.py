@@ -275,7 +275,7 @@ class TerminateOnNaN(Callback):
     :func:`chainrule.fit` already stops at the first non-finite loss, gradient or parameter by
     raising :class:`chainrule.NonFiniteError` (``check_finite=True``, the default). This
     callback is for runs with ``check_finite=False`` that should stop without an exception,
-    as in Keras; the history then ends at the last complete epoch.
+    as in Keras; as in Keras the stopped epoch is recorded, its loss NaN.
     """
 
     def __init__(self):

@@ -18,8 +18,8 @@ from chainrule.train.batches import (
     as_input,
     features,
     fit_target,
+    input_dtype,
     loader_for,
-    param_dtype,
     plain,
     regression_targets,
     split_batch,
@@ -97,8 +97,8 @@ def evaluate(model, data, loss_fn=None, metrics=DEFAULT_METRICS, batch_size: int
     Arguments as :func:`fit`. Without ``loss_fn``, a one-column output is read as a
     probability when the model ends in ``Sigmoid`` and as a logit otherwise.
     """
-    dtype = param_dtype(model)
-    loader, _ = loader_for(data, batch_size, False, None, dtype, "data")
+    dtype = input_dtype(model)
+    loader, _ = loader_for(data, batch_size, False, None, dtype, "data", "evaluate")
     threshold = output_threshold(loss_fn, model)
     if metrics is DEFAULT_METRICS and regression_targets(loader):
         metrics = ()
@@ -113,14 +113,15 @@ def evaluate(model, data, loss_fn=None, metrics=DEFAULT_METRICS, batch_size: int
 def predict(model, X, batch_size: int = 256) -> np.ndarray:
     """The model's outputs for ``X`` as one NumPy array, computed in batches without a graph.
 
-    ``X`` is an array or tensor of inputs (float features are converted to the model's dtype),
-    or a Dataset/DataLoader whose samples' first field is the input. Runs in evaluation mode;
-    the model's mode is restored afterwards. Outputs are raw (logits for a model without a
-    final activation): ``predict(...).argmax(1)`` gives classes.
+    ``X`` is an array or tensor of inputs (float, integer and bool features are converted to
+    the model's float dtype; integer ids stay integers for a model whose first layer is an
+    ``nn.Embedding``), or a Dataset/DataLoader whose samples' first field is the input. Runs
+    in evaluation mode; the model's mode is restored afterwards. Outputs are raw (logits for a
+    model without a final activation): ``predict(...).argmax(1)`` gives classes.
     """
     from chainrule.data.loader import DataLoader
 
-    dtype = param_dtype(model)
+    dtype = input_dtype(model)
     if isinstance(X, DataLoader) or (
         hasattr(X, "__getitem__")
         and hasattr(X, "__len__")

@@ -29,8 +29,8 @@ from chainrule.random import Generator
 from chainrule.train.batches import (
     as_input,
     data_hash,
+    input_dtype,
     loader_for,
-    param_dtype,
     regression_targets,
     split_batch,
     split_validation,
@@ -47,7 +47,7 @@ from chainrule.train.evaluate import (
     predict,
     score,
 )
-from chainrule.train.guard import FiniteGuard
+from chainrule.train.guard import FiniteGuard, bad_rows, describe_rows, source_rows
 from chainrule.train.history import History
 from chainrule.train.progress import Progress
 from chainrule.train.step import train_step
@@ -96,12 +96,28 @@ def _check_arguments(epochs, initial_epoch, validation_split, validation_data) -
         raise ValueError("fit: give validation_data or validation_split, not both")
 
 
-def _located(err: NonFiniteError, run, epoch: int, batch: int) -> NonFiniteError:
+def _in_user_data(err: NonFiniteError, run, x, y) -> str:
+    """The guard's message, with bad data named by the rows of the user's arrays (``X row 3
+    holds NaN``) rather than of the shuffled batch, when the data is array-backed."""
+    arrays = getattr(run.train_loader.dataset, "arrays", None)
+    if getattr(err, "batch_rows", None) is None or arrays is None or len(arrays) != 2:
+        return str(err)
+    data = np.asarray(arrays[0 if err.part == "X" else 1])
+    rows = source_rows(data, x.array if err.part == "X" else y, err.batch_rows)
+    if rows is None:
+        return str(err)
+    err.rows = rows
+    culprit = describe_rows(err.part, data, rows)
+    return f"the loss is {err.value} because {culprit}; clean the data first"
+
+
+def _located(err: NonFiniteError, run, epoch: int, batch: int, x, y) -> NonFiniteError:
     """The guard's error with the epoch and batch it happened at."""
     steps = run.steps
     where = f"epoch {epoch + 1}/{run.epochs}, batch {batch + 1}" + (f"/{steps}" if steps else "")
-    located = NonFiniteError(f"training stopped at {where}: {err}")
+    located = NonFiniteError(f"training stopped at {where}: {_in_user_data(err, run, x, y)}")
     located.kind, located.stage, located.value = err.kind, err.stage, err.value
+    located.rows = getattr(err, "rows", None)
     located.epoch, located.batch = epoch + 1, batch + 1
     return located
 
@@ -110,8 +126,11 @@ def _located(err: NonFiniteError, run, epoch: int, batch: int) -> NonFiniteError
 def _loaders(run, data, validation_data, validation_split, batch_size, shuffle, generator):
     """The training and validation loaders (split, hashed for a backup, and, under MPI,
     sharded over the ranks)."""
+    # how the validation rows are named in errors: their rows in X, or in validation_data
+    run.val_names, run.val_offset = ("validation X", "validation y"), 0
     if validation_split:
         data, validation_data = split_validation(data, validation_split)
+        run.val_names, run.val_offset = ("X", "y"), len(data[0])
     run.backups = [cb for cb in run.user_callbacks if isinstance(cb, BackupAndRestore)]
     run.data_hash = data_hash(data, validation_data) if run.backups else None
     run.train_loader, run.samples = loader_for(
@@ -215,7 +234,7 @@ def _train_epoch(run, epoch: int):
                     after_backward=run.after_backward,
                 )
         except NonFiniteError as err:
-            raise _located(err, run, epoch, batch) from None
+            raise _located(err, run, epoch, batch, x, y) from None
         n = len(y)
         stats.add(value, n, y, None if out is None else out.array)
         if run.per_batch:
@@ -244,6 +263,18 @@ def _compiled_for(run, batch: int, x, y):
     return None
 
 
+def _bad_validation(run) -> str:
+    """The rows of the validation data holding NaN or inf, named in the user's arrays."""
+    arrays = getattr(run.val_loader.dataset, "arrays", None)
+    if arrays is None or len(arrays) != 2:
+        return "check the validation data for NaN or inf"
+    for name, data in zip(run.val_names, arrays):
+        rows = bad_rows(data)
+        if len(rows):
+            return f"{describe_rows(name, data, rows, run.val_offset)}; clean the data first"
+    return "the validation data is finite: the forward pass overflowed on it"
+
+
 def _validate(run, epoch: int, logs: dict) -> None:
     reduce = run.dist.reduce if run.dist is not None else None
     scores = score(
@@ -253,8 +284,7 @@ def _validate(run, epoch: int, logs: dict) -> None:
     if run.check_finite and not math.isfinite(logs["val_loss"]):
         raise NonFiniteError(
             f"validation after epoch {epoch + 1}/{run.epochs}: the validation loss is "
-            f"{logs['val_loss']} (the training parameters are finite); check the "
-            f"validation data for NaN or inf"
+            f"{logs['val_loss']} (the training parameters are finite); {_bad_validation(run)}"
         )
     run.model.train()
 
@@ -276,8 +306,10 @@ def _run_epoch(run, epoch: int) -> bool:
     run.display.epoch_begin(epoch)
     stats, stop, done = _train_epoch(run, epoch)
     if stop and done < run.steps:
-        run.history.stopped_early = True
-        return True  # an incomplete epoch is not recorded
+        # As Keras: the epoch a batch callback stopped is recorded like a full one (its logs
+        # over the batches run, validated, on_epoch_end called); only the backup skips it.
+        for backup in run.backups:
+            backup.skip_partial_epoch(epoch, done, run.steps)
     logs = stats.logs() if run.dist is None else run.dist.epoch_logs(stats)
     if run.val_loader is not None:
         _validate(run, epoch, logs)
@@ -290,7 +322,7 @@ def _run_epoch(run, epoch: int) -> bool:
     run.display.epoch_end(epoch, logs)
     run.callbacks.on_epoch_end(epoch, logs)
     if stop or run.callbacks.stop_training:
-        run.history.stopped_early = epoch + 1 < run.epochs
+        run.history.stopped_early = epoch + 1 < run.epochs or done < run.steps
         return True
     return False
 
@@ -344,8 +376,10 @@ def fit(
             (``no_grad``) for validation; its mode before ``fit`` is restored at the end.
         data: ``(X, y)`` arrays or tensors, a ``Dataset`` yielding ``(x, y)`` samples, or a
             ``DataLoader`` (then ``batch_size``, ``shuffle``, ``seed`` and ``generator`` are
-            the loader's own). Float features are converted to the dtype of the model's
-            parameters; integer targets (class labels) stay integers.
+            the loader's own). Float, integer and bool features are converted to the float
+            dtype of the model's parameters, except for a model whose first layer is an
+            ``nn.Embedding`` (integer ids stay integers); integer targets (class labels) stay
+            integers.
         loss_fn: ``loss_fn(output, target)`` → scalar tensor, e.g. ``nn.CrossEntropyLoss()``.
             Targets of shape ``(N,)`` are reshaped to ``(N, 1)`` for a model with one output.
         optimizer: e.g. ``optim.SGD(model.parameters(), lr=0.1)``.
@@ -425,7 +459,7 @@ def fit(
         check_finite=check_finite,
         distributed=distributed,
         compile=mode_of(compile),
-        dtype=param_dtype(model),
+        dtype=input_dtype(model),
         user_callbacks=list(callbacks or ()),
         final_logs={},
     )

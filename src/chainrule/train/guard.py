@@ -20,7 +20,15 @@ import numpy as np
 
 from chainrule.errors import NonFiniteError
 
-__all__ = ["FiniteGuard", "all_finite", "first_nonfinite", "parameters_finite"]
+__all__ = [
+    "FiniteGuard",
+    "all_finite",
+    "bad_rows",
+    "describe_rows",
+    "first_nonfinite",
+    "parameters_finite",
+    "source_rows",
+]
 
 
 def all_finite(arrays) -> bool:
@@ -50,6 +58,65 @@ def first_nonfinite(named):
     return None
 
 
+def bad_rows(array: np.ndarray) -> np.ndarray:
+    """The indices of the rows of ``array`` holding NaN or ±inf (none for non-float arrays)."""
+    array = np.asarray(array)
+    if array.dtype.kind not in "fc" or len(array) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(~np.isfinite(array.reshape(len(array), -1)).all(axis=1))
+
+
+def source_rows(data: np.ndarray, batch: np.ndarray, rows) -> list[int] | None:
+    """The rows of ``data`` (the user's array) that rows ``rows`` of ``batch`` were drawn from,
+    matched by content among the non-finite rows of ``data`` (NaN equals NaN); ``None`` when
+    one cannot be matched. Called only after a failure, so the scan costs nothing on the way."""
+    candidates = [int(i) for i in bad_rows(data)]
+    found = []
+    for r in rows:
+        row = batch[r]
+        match = next(
+            (
+                i
+                for i in candidates
+                if i not in found
+                and np.array_equal(np.asarray(data[i], row.dtype), row, equal_nan=True)
+            ),
+            None,
+        )
+        if match is None:
+            return None
+        found.append(match)
+    return sorted(found)
+
+
+def what_is_bad(array: np.ndarray) -> str:
+    """``"NaN"``, ``"inf"`` or ``"NaN and inf"``: what the non-finite values of ``array`` are."""
+    bad = array[~np.isfinite(array)]
+    nan, inf = bool(np.isnan(bad).any()), bool(np.isinf(bad).any())
+    return "NaN and inf" if nan and inf else ("NaN" if nan else "inf")
+
+
+def describe_rows(name: str, data: np.ndarray, rows, offset: int = 0) -> str:
+    """``"X row 3 holds NaN"``: the non-finite ``rows`` of the user's array ``name``, numbered
+    from ``offset``, and how many more rows of it are bad."""
+    rows = [int(r) for r in rows]
+    what = what_is_bad(np.asarray(data)[rows])
+    shown = [r + offset for r in rows]
+    text = (
+        f"{name} row {shown[0]} holds {what}"
+        if len(rows) == 1
+        else f"{name} rows {shown[:10]}{'...' if len(rows) > 10 else ''} hold {what}"
+    )
+    others = [int(r) + offset for r in bad_rows(data) if r not in rows]
+    if others:
+        rows_hold = "row holds" if len(others) == 1 else "rows hold"
+        text += (
+            f" ({len(others)} other {rows_hold} NaN or inf too: {others[:10]}"
+            f"{'...' if len(others) > 10 else ''})"
+        )
+    return text
+
+
 def parameters_finite(model) -> bool:
     """True when every parameter and buffer of ``model`` is finite (no NaN, no ±inf)."""
     for value in model.state_dict().values():
@@ -63,6 +130,7 @@ def _error(kind: str, stage: str, value, message: str) -> NonFiniteError:
     err = NonFiniteError(message)
     err.kind, err.stage, err.value = kind, stage, value
     err.epoch = err.batch = None
+    err.part = err.batch_rows = err.rows = None
     return err
 
 
@@ -113,14 +181,17 @@ class FiniteGuard:
             )
         for what, array in (("input batch", x), ("target batch", y)):
             if array.dtype.kind == "f" and not np.isfinite(array).all():
-                rows = np.flatnonzero(~np.isfinite(array.reshape(len(array), -1)).all(axis=1))
-                raise _error(
+                rows = bad_rows(array)
+                err = _error(
                     "loss",
                     "loss",
                     value,
                     f"the loss is {value} because the {what} contains NaN or inf (rows "
                     f"{rows[:5].tolist()} of the batch); clean the data first",
                 )
+                # for the caller to name the rows of the user's data (fit: batch_rows_in_data)
+                err.part, err.batch_rows = ("X" if what == "input batch" else "y"), rows
+                raise err
         raise _error(
             "loss",
             "loss",

@@ -18,7 +18,8 @@ class History:
         epoch: the epoch indices (0-based, starting at ``initial_epoch``) the lists refer to.
         params: the settings of the run (``epochs``, ``steps``, ``batch_size``, ...).
         stopped_early: True when a callback (e.g. ``EarlyStopping``) ended training before
-            the last epoch.
+            the last epoch, or in the middle of one (whose logs, recorded, cover the batches
+            run).
         findings: the diagnosis of a run with a :class:`chainrule.diagnose.Recorder`
             (:class:`~chainrule.diagnose.Finding` objects, most severe first); else empty.
         compiled_steps, eager_steps: how many training steps ``fit`` took with the compiled
