@@ -14,6 +14,8 @@ import numpy as np
 from chainrule import _dtype
 from chainrule._device import DTYPE_ALIASES, check_device, device
 from chainrule.errors import NotSupportedError
+from chainrule.tensor_methods_extra import TensorMethodsExtra
+from chainrule.tensor_methods_extra import _bind as _bind_extra
 
 # torch.XxxTensor type names, as Tensor.type() reports and accepts them
 _TYPE_NAMES = {
@@ -42,7 +44,7 @@ def _is_device(value) -> bool:
     return isinstance(value, str) and value.split(":")[0] in {"cpu", "cuda", "mps", "xla", "meta"}
 
 
-class TensorMethods:
+class TensorMethods(TensorMethodsExtra):
     """PyTorch's Tensor methods on chainrule's Tensor (mixed into :class:`chainrule.Tensor`)."""
 
     __slots__ = ()
@@ -165,24 +167,7 @@ class TensorMethods:
         return _ops.mul(self, other)
 
     def div(self, other, *, rounding_mode=None):
-        if rounding_mode is not None and self.dtype.kind in "iu":
-            b = other.numpy() if isinstance(other, TensorMethods) else np.asarray(other)
-            if b.dtype.kind in "iub":  # integers stay integers, as in PyTorch
-                a = self.numpy()
-                if rounding_mode == "floor":
-                    return _creation.as_tensor(np.floor_divide(a, b))
-                if rounding_mode == "trunc":
-                    return _creation.as_tensor((np.trunc(a / b)).astype(np.result_type(a, b)))
-        out = _ops.div(self, other)
-        if rounding_mode is None:
-            return out
-        if rounding_mode == "floor":
-            return _math.floor(out)
-        if rounding_mode == "trunc":
-            return _math.trunc(out)
-        raise ValueError(
-            f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode}"
-        )
+        return _rounded.divide(self, other, rounding_mode=rounding_mode)
 
     multiply = mul
     divide = div
@@ -538,7 +523,7 @@ for _name, _hint in _NOT_SUPPORTED.items():
 _REPLACES = ("to", "float", "double")
 # bound by _bind(): they import Tensor themselves
 _creation = _ops = _indexing = _math = _shape = _norm = _predicates = _sorting = _matmul = None
-_diagonal = _selection = _linalg_extra = _cumulative = _reduce = None
+_diagonal = _selection = _linalg_extra = _cumulative = _reduce = _rounded = None
 
 
 def _bind() -> None:
@@ -546,7 +531,7 @@ def _bind() -> None:
     the methods call, and lets the methods above win over Tensor's own older ``to``, ``float``
     and ``double`` (no device, always a copy) until tensor.py drops them."""
     global _creation, _ops, _indexing, _math, _shape, _norm, _predicates, _sorting, _matmul
-    global _diagonal, _selection, _linalg_extra, _cumulative, _reduce
+    global _diagonal, _selection, _linalg_extra, _cumulative, _reduce, _rounded
     from chainrule import creation as _creation
     from chainrule import ops as _ops
     from chainrule.ops import cumulative as _cumulative
@@ -555,6 +540,7 @@ def _bind() -> None:
     from chainrule.ops import linalg_extra as _linalg_extra
     from chainrule.ops import math as _math
     from chainrule.ops import reduce as _reduce
+    from chainrule.ops import rounded_division as _rounded
     from chainrule.ops import selection as _selection
 
     _matmul = importlib.import_module("chainrule.ops.matmul")  # ops.matmul is also a function
@@ -564,6 +550,7 @@ def _bind() -> None:
     from chainrule.ops import sorting as _sorting
     from chainrule.tensor import Tensor
 
+    _bind_extra()
     for name in _REPLACES:
         if name in Tensor.__dict__:
             setattr(Tensor, name, TensorMethods.__dict__[name])
