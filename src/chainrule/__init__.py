@@ -199,11 +199,12 @@ _LAZY = {
 
 def __getattr__(name: str):
     if name not in _LAZY:
+        error = AttributeError(f"module 'chainrule' has no attribute {name!r}")
+        if name.startswith("_"):  # copy, pickle and `from chainrule import _x` probe these
+            raise error
         from chainrule.torch_compat import unsupported
 
-        raise unsupported("torch", name) or AttributeError(
-            f"module 'chainrule' has no attribute {name!r}"
-        )
+        raise unsupported("torch", name) or error
     module_name, attribute = _LAZY[name]
     module = importlib.import_module(module_name)
     value = module if attribute is None else getattr(module, attribute)

@@ -11,10 +11,11 @@ import importlib
 
 import numpy as np
 
-from chainrule import _dtype
+from chainrule import _dtype, _torch_names
 from chainrule._device import DTYPE_ALIASES, check_device, device
+from chainrule._nearest import closest, message
 from chainrule.errors import NotSupportedError
-from chainrule.tensor_methods_extra import TensorMethodsExtra
+from chainrule.tensor_methods_extra import TensorMethodsExtra, tensor_has
 from chainrule.tensor_methods_extra import _bind as _bind_extra
 
 # torch.XxxTensor type names, as Tensor.type() reports and accepts them
@@ -500,21 +501,25 @@ _NOT_SUPPORTED = {
 
 class _NotSupported:
     """A PyTorch Tensor method chainrule lacks: reading it raises NotSupportedError (an
-    AttributeError, so ``hasattr`` is False) naming the nearest spelling.
+    AttributeError, so ``hasattr`` is False) naming the nearest spelling (the hint here, else
+    the closest names Tensor has). One is set for every name of ``_torch_names.TENSOR`` that
+    Tensor lacks (see :func:`_bind`); ``dir(tensor)`` leaves them out.
 
     A descriptor per name rather than ``__getattr__`` on the class: a class with
     ``__getattr__`` loses CPython's fast attribute look-up for every ``t.array`` (measured: an
     op's forward 1.16 → 1.38 µs).
     """
 
-    def __init__(self, name: str, hint: str):
+    def __init__(self, name: str, hint: str | None = None):
         self.name, self.hint = name, hint
 
     def __get__(self, obj, owner=None):
-        raise NotSupportedError(
-            f"torch.Tensor.{self.name} is not supported by chainrule; nearest: {self.hint} "
-            f"(docs/pytorch.md)"
-        )
+        hint = self.hint
+        if hint is None:
+            cls = owner or type(obj)
+            have = [n for n in dir(cls) if tensor_has(cls, n)]
+            hint = closest(self.name, have, "chainrule.Tensor")
+        raise NotSupportedError(message(f"torch.Tensor.{self.name}", hint))
 
 
 for _name, _hint in _NOT_SUPPORTED.items():
@@ -554,3 +559,7 @@ def _bind() -> None:
     for name in _REPLACES:
         if name in Tensor.__dict__:
             setattr(Tensor, name, TensorMethods.__dict__[name])
+    for name in _torch_names.TENSOR:  # PyTorch's other names: NotSupportedError, not a bare
+        # AttributeError (a descriptor each: no __getattr__ slowing every look-up)
+        if name[0] != "_" and name not in _NOT_SUPPORTED and not hasattr(Tensor, name):
+            setattr(TensorMethods, name, _NotSupported(name))

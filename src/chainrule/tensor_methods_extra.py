@@ -29,6 +29,11 @@ class TensorMethodsExtra:
 
     __slots__ = ()
 
+    def __dir__(self):
+        """The attributes, less PyTorch's names that only raise NotSupportedError."""
+        cls = type(self)
+        return [n for n in object.__dir__(self) if tensor_has(cls, n)]
+
     # ---- shape ------------------------------------------------------------------------------
     def unbind(self, dim=0):
         return _shape_extra.unbind(self, dim)
@@ -143,6 +148,15 @@ class TensorMethodsExtra:
 
     __ilshift__ = bitwise_left_shift_
     __irshift__ = bitwise_right_shift_
+
+
+def tensor_has(cls, name: str) -> bool:
+    """Whether Tensor really has ``name`` (not a placeholder that raises NotSupportedError),
+    read from the class dictionaries: reading the attribute would run the placeholder."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return type(klass.__dict__[name]).__name__ != "_NotSupported"
+    return False
 
 
 # bound by _bind(): they import Tensor themselves
