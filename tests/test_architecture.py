@@ -8,7 +8,12 @@ from collections import defaultdict
 import chainrule
 
 ROOT = pathlib.Path(chainrule.__file__).parent
-CORE = {"chainrule.tensor", "chainrule.tensor_methods", "chainrule.creation"}
+CORE = {
+    "chainrule.tensor",
+    "chainrule.tensor_methods",
+    "chainrule.tensor_methods_extra",  # more of the methods: a mixin of tensor_methods
+    "chainrule.creation",
+}
 
 
 def _modules() -> dict:

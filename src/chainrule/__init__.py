@@ -103,6 +103,11 @@ _INDEXING = ("where", "gather", "scatter", "index_select", "masked_fill", "one_h
 _INDEXING += ("prod",)
 _LINALG_EXTRA = ("addmm", "baddbmm", "addcmul", "addcdiv", "cdist", "kron", "cross")
 _CUMULATIVE = ("cumprod", "repeat_interleave", "searchsorted", "mode")
+_SHAPE_EXTRA = ("unbind", "narrow", "movedim", "moveaxis", "swapdims", "unflatten", "hstack")
+_SHAPE_EXTRA += ("tensor_split", "vstack", "row_stack", "fliplr", "flipud", "take_along_dim")
+_SHAPE_EXTRA += ("atleast_1d", "atleast_2d", "atleast_3d")
+_EXTREMES = ("kthvalue", "cummax", "cummin", "msort", "fmax", "fmin")
+_INDEX_WRITE = ("index_add", "index_copy", "index_fill", "scatter_add")
 
 # Public names that live in modules loaded on first use: name -> (module, attribute).
 _LAZY = {
@@ -154,7 +159,9 @@ _LAZY = {
     "is_tensor": ("chainrule.torch_compat", "is_tensor"),
     "NotSupportedError": ("chainrule.torch_compat", "NotSupportedError"),
     "mm": ("chainrule.ops", "matmul"),
-    **{name: ("chainrule.ops", name) for name in ("mul", "div", "neg", "clone")},
+    **{name: ("chainrule.ops", name) for name in ("mul", "neg", "clone")},
+    **{name: ("chainrule.ops.rounded_division", "divide") for name in ("div", "divide")},
+    "true_divide": ("chainrule.ops", "div"),
     **{name: ("chainrule.torch_compat", name) for name in ("add", "sub")},  # with alpha=
     "pow": ("chainrule.ops", "pow"),
     **{name: ("chainrule.torch_compat", name) for name in _TORCH_DTYPES},
@@ -177,16 +184,27 @@ _LAZY = {
     **{name: ("chainrule.ops.matmul", name) for name in ("bmm",)},
     **{name: ("chainrule.ops.linalg_extra", name) for name in _LINALG_EXTRA},
     **{name: ("chainrule.ops.cumulative", name) for name in _CUMULATIVE},
+    **{name: ("chainrule.ops.shape_extra", name) for name in _SHAPE_EXTRA},
+    **{name: ("chainrule.ops.extremes", name) for name in _EXTREMES},
+    **{name: ("chainrule.ops.index_write", name) for name in _INDEX_WRITE},
+    **{name: ("chainrule.ops.contractions", name) for name in ("inner", "mv", "tensordot")},
+    **{name: ("chainrule.ops.bitshift", name) for name in ("bitwise_left_shift",)},
+    **{name: ("chainrule.ops.bitshift", name) for name in ("bitwise_right_shift",)},
+    **{name: ("chainrule.ops.predicates", name) for name in ("any", "all")},
+    **{name: ("chainrule.creation", name) for name in ("empty", "empty_like")},
+    "broadcast_to": ("chainrule.ops.shape", "broadcast_to"),
+    "concat": ("chainrule.ops.shape", "cat"),
 }
 
 
 def __getattr__(name: str):
     if name not in _LAZY:
+        error = AttributeError(f"module 'chainrule' has no attribute {name!r}")
+        if name.startswith("_"):  # copy, pickle and `from chainrule import _x` probe these
+            raise error
         from chainrule.torch_compat import unsupported
 
-        raise unsupported("torch", name) or AttributeError(
-            f"module 'chainrule' has no attribute {name!r}"
-        )
+        raise unsupported("torch", name) or error
     module_name, attribute = _LAZY[name]
     module = importlib.import_module(module_name)
     value = module if attribute is None else getattr(module, attribute)

@@ -98,6 +98,27 @@ def ones_like(other, dtype=None, requires_grad: bool = False, device=None) -> Te
     return _wrap(np.ones(other.shape, _dtype.resolve_dtype(dtype) or other.dtype), requires_grad)
 
 
+def empty(
+    *shape,
+    dtype=None,
+    requires_grad=False,
+    device=None,
+    layout=None,
+    pin_memory=False,
+    memory_format=None,
+) -> Tensor:
+    """``torch.empty``: a tensor of ``shape``; here its values are zeros (PyTorch leaves them
+    unset, so code must not read them before writing)."""
+    return zeros(*shape, dtype=dtype, requires_grad=requires_grad, device=device)
+
+
+def empty_like(
+    other, dtype=None, requires_grad=False, device=None, layout=None, memory_format=None
+) -> Tensor:
+    """``torch.empty_like``: ``other``'s shape and dtype, zero-filled here."""
+    return zeros_like(other, dtype=dtype, requires_grad=requires_grad, device=device)
+
+
 def eye(
     n: int, m: int | None = None, dtype=None, requires_grad: bool = False, device=None
 ) -> Tensor:
@@ -179,7 +200,8 @@ def randn_like(other, dtype=None, requires_grad: bool = False, device=None) -> T
 def linspace(
     start, end, steps: int, dtype=None, requires_grad: bool = False, device=None
 ) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end``, both included.
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included, with PyTorch's
+    bits: the first half counted up from ``start``, the rest down from ``end``.
 
     Example:
         >>> import chainrule as cr
@@ -187,8 +209,52 @@ def linspace(
         [0.0, 0.25, 0.5, 0.75, 1.0]
     """
     check_device(device)
-    values = np.linspace(float(start), float(end), int(steps))
-    return _wrap(values.astype(_float_dtype(dtype)), requires_grad)
+    dtype = _float_dtype(dtype)
+    steps = int(steps)
+    if steps < 0:
+        raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
+    return _wrap(_torch_linspace(start, end, steps, dtype), requires_grad)
+
+
+def _torch_linspace(start, end, steps: int, dtype: np.dtype) -> np.ndarray:
+    # PyTorch's CPU kernel: step = (end − start) / (steps − 1) in the dtype (in double for
+    # integers); i < steps/2 gives start + step·i, the rest end − step·(steps − 1 − i), each
+    # one fused multiply-add (one rounding: PyTorch's kernels are built with FMA contraction).
+    if steps <= 1:
+        return np.full(steps, start).astype(dtype)
+    work = np.dtype(np.float64) if dtype.kind in "iub" else dtype
+    if work == np.float16:
+        work = np.dtype(np.float32)
+    first, last = work.type(start), work.type(end)
+    step = (last - first) / work.type(steps - 1)
+    i = np.arange(steps)
+    up = i < steps // 2
+    base = np.where(up, first, last)
+    signed = np.where(up, step, -step)
+    count = np.where(up, i, steps - 1 - i)
+    if work == np.float64:
+        values = _fma(signed, count.astype(np.float64), base)
+    else:  # a float32 product is exact in float64: one rounding to float32 at the end
+        values = signed.astype(np.float64) * count + base.astype(np.float64)
+    if dtype.kind in "iu":
+        return np.trunc(values).astype(dtype)  # C++'s conversion truncates
+    return values.astype(dtype)
+
+
+def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """a·b + c in float64 with (almost always) one rounding: Dekker's exact product, then an
+    exact sum (NumPy has no fused multiply-add)."""
+    product = a * b
+    split = 134217729.0 * a  # 2**27 + 1: halves of 26 bits whose products are exact
+    a_hi = split - (split - a)
+    split = 134217729.0 * b
+    b_hi = split - (split - b)
+    a_lo, b_lo = a - a_hi, b - b_hi
+    error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    total = product + c
+    back = total - product
+    rest = (product - (total - back)) + (c - back)
+    return total + (rest + error)
 
 
 def logspace(

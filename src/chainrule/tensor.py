@@ -403,17 +403,13 @@ class Tensor(InplaceMethods, TensorMethods):
         return _ops.argmin(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def any(self, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
-        """Whether any element is true (along ``dim``): a bool tensor, as in PyTorch.
+        """Whether any element is true (along ``dim``): bool (uint8 for uint8), as in PyTorch.
         (``axis``/``keepdims`` are accepted so ``np.any(tensor)`` works too.)"""
-        axis = dim if axis is None else axis
-        keep = keepdim if keepdims is None else keepdims
-        return Tensor._make(np.asarray(self.array.any(axis=axis, keepdims=keep)), False)
+        return _any(self, dim if axis is None else axis, keepdim if keepdims is None else keepdims)
 
     def all(self, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
         """Whether every element is true (along ``dim``): a bool tensor, as in PyTorch."""
-        axis = dim if axis is None else axis
-        keep = keepdim if keepdims is None else keepdims
-        return Tensor._make(np.asarray(self.array.all(axis=axis, keepdims=keep)), False)
+        return _all(self, dim if axis is None else axis, keepdim if keepdims is None else keepdims)
 
     def __and__(self, other):
         return _bitwise(np.bitwise_and, self, other)
@@ -566,6 +562,8 @@ _OPERANDS = (Tensor, np.ndarray, np.generic, bool, int, float, list, tuple)
 
 
 from chainrule.ops.getitem import torch_index  # noqa: E402
+from chainrule.ops.predicates import all as _all  # noqa: E402
+from chainrule.ops.predicates import any as _any  # noqa: E402
 from chainrule.ops.predicates import bitwise as _bitwise  # noqa: E402
 
 _UFUNC_OPS = {

@@ -11,9 +11,12 @@ import importlib
 
 import numpy as np
 
-from chainrule import _dtype
+from chainrule import _dtype, _torch_names
 from chainrule._device import DTYPE_ALIASES, check_device, device
+from chainrule._nearest import closest, message
 from chainrule.errors import NotSupportedError
+from chainrule.tensor_methods_extra import TensorMethodsExtra, tensor_has
+from chainrule.tensor_methods_extra import _bind as _bind_extra
 
 # torch.XxxTensor type names, as Tensor.type() reports and accepts them
 _TYPE_NAMES = {
@@ -42,7 +45,7 @@ def _is_device(value) -> bool:
     return isinstance(value, str) and value.split(":")[0] in {"cpu", "cuda", "mps", "xla", "meta"}
 
 
-class TensorMethods:
+class TensorMethods(TensorMethodsExtra):
     """PyTorch's Tensor methods on chainrule's Tensor (mixed into :class:`chainrule.Tensor`)."""
 
     __slots__ = ()
@@ -165,24 +168,7 @@ class TensorMethods:
         return _ops.mul(self, other)
 
     def div(self, other, *, rounding_mode=None):
-        if rounding_mode is not None and self.dtype.kind in "iu":
-            b = other.numpy() if isinstance(other, TensorMethods) else np.asarray(other)
-            if b.dtype.kind in "iub":  # integers stay integers, as in PyTorch
-                a = self.numpy()
-                if rounding_mode == "floor":
-                    return _creation.as_tensor(np.floor_divide(a, b))
-                if rounding_mode == "trunc":
-                    return _creation.as_tensor((np.trunc(a / b)).astype(np.result_type(a, b)))
-        out = _ops.div(self, other)
-        if rounding_mode is None:
-            return out
-        if rounding_mode == "floor":
-            return _math.floor(out)
-        if rounding_mode == "trunc":
-            return _math.trunc(out)
-        raise ValueError(
-            f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode}"
-        )
+        return _rounded.divide(self, other, rounding_mode=rounding_mode)
 
     multiply = mul
     divide = div
@@ -515,21 +501,25 @@ _NOT_SUPPORTED = {
 
 class _NotSupported:
     """A PyTorch Tensor method chainrule lacks: reading it raises NotSupportedError (an
-    AttributeError, so ``hasattr`` is False) naming the nearest spelling.
+    AttributeError, so ``hasattr`` is False) naming the nearest spelling (the hint here, else
+    the closest names Tensor has). One is set for every name of ``_torch_names.TENSOR`` that
+    Tensor lacks (see :func:`_bind`); ``dir(tensor)`` leaves them out.
 
     A descriptor per name rather than ``__getattr__`` on the class: a class with
     ``__getattr__`` loses CPython's fast attribute look-up for every ``t.array`` (measured: an
     op's forward 1.16 → 1.38 µs).
     """
 
-    def __init__(self, name: str, hint: str):
+    def __init__(self, name: str, hint: str | None = None):
         self.name, self.hint = name, hint
 
     def __get__(self, obj, owner=None):
-        raise NotSupportedError(
-            f"torch.Tensor.{self.name} is not supported by chainrule; nearest: {self.hint} "
-            f"(docs/pytorch.md)"
-        )
+        hint = self.hint
+        if hint is None:
+            cls = owner or type(obj)
+            have = [n for n in dir(cls) if tensor_has(cls, n)]
+            hint = closest(self.name, have, "chainrule.Tensor")
+        raise NotSupportedError(message(f"torch.Tensor.{self.name}", hint))
 
 
 for _name, _hint in _NOT_SUPPORTED.items():
@@ -538,7 +528,7 @@ for _name, _hint in _NOT_SUPPORTED.items():
 _REPLACES = ("to", "float", "double")
 # bound by _bind(): they import Tensor themselves
 _creation = _ops = _indexing = _math = _shape = _norm = _predicates = _sorting = _matmul = None
-_diagonal = _selection = _linalg_extra = _cumulative = _reduce = None
+_diagonal = _selection = _linalg_extra = _cumulative = _reduce = _rounded = None
 
 
 def _bind() -> None:
@@ -546,7 +536,7 @@ def _bind() -> None:
     the methods call, and lets the methods above win over Tensor's own older ``to``, ``float``
     and ``double`` (no device, always a copy) until tensor.py drops them."""
     global _creation, _ops, _indexing, _math, _shape, _norm, _predicates, _sorting, _matmul
-    global _diagonal, _selection, _linalg_extra, _cumulative, _reduce
+    global _diagonal, _selection, _linalg_extra, _cumulative, _reduce, _rounded
     from chainrule import creation as _creation
     from chainrule import ops as _ops
     from chainrule.ops import cumulative as _cumulative
@@ -555,6 +545,7 @@ def _bind() -> None:
     from chainrule.ops import linalg_extra as _linalg_extra
     from chainrule.ops import math as _math
     from chainrule.ops import reduce as _reduce
+    from chainrule.ops import rounded_division as _rounded
     from chainrule.ops import selection as _selection
 
     _matmul = importlib.import_module("chainrule.ops.matmul")  # ops.matmul is also a function
@@ -564,6 +555,11 @@ def _bind() -> None:
     from chainrule.ops import sorting as _sorting
     from chainrule.tensor import Tensor
 
+    _bind_extra()
     for name in _REPLACES:
         if name in Tensor.__dict__:
             setattr(Tensor, name, TensorMethods.__dict__[name])
+    for name in _torch_names.TENSOR:  # PyTorch's other names: NotSupportedError, not a bare
+        # AttributeError (a descriptor each: no __getattr__ slowing every look-up)
+        if name[0] != "_" and name not in _NOT_SUPPORTED and not hasattr(Tensor, name):
+            setattr(TensorMethods, name, _NotSupported(name))

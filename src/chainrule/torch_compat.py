@@ -11,7 +11,9 @@ from __future__ import annotations
 import importlib
 import sys
 
+from chainrule import _torch_names
 from chainrule._device import DTYPE_ALIASES, check_device, device  # noqa: F401 - re-exported
+from chainrule._nearest import closest, message
 from chainrule.errors import NotSupportedError  # noqa: F401 - re-exported
 
 
@@ -202,14 +204,38 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
 }
 
 
+# where each PyTorch namespace lives in chainrule, and its list in _torch_names (Tensor's
+# placeholders are set up in tensor_methods.py)
+_HOMES = {
+    "torch": ("chainrule", "TORCH"),
+    "torch.nn": ("chainrule.nn", "NN"),
+    "torch.nn.functional": ("chainrule.nn.functional", "NN_FUNCTIONAL"),
+}
+
+
 def unsupported(module: str, name: str) -> NotSupportedError | None:
-    """The error to raise for ``module.name`` if it is a PyTorch name chainrule lacks."""
+    """The error to raise for ``module.name`` if it is a PyTorch name chainrule lacks: the
+    hand-written hint above, else the closest names chainrule has (``None`` for a name that
+    is not PyTorch's, or private: pickle and copy probe ``__dunder__`` names)."""
+    if name.startswith("_"):
+        return None
     hint = UNSUPPORTED.get(module, {}).get(name)
     if hint is None:
-        return None
-    return NotSupportedError(
-        f"{module}.{name} is not supported by chainrule; nearest: {hint} (docs/pytorch.md)"
-    )
+        home, listed = _HOMES.get(module, (None, None))
+        if listed is None or name not in getattr(_torch_names, listed) or _is_package(home, name):
+            return None
+        hint = closest(name, dir(importlib.import_module(home)), home)
+    return NotSupportedError(message(f"{module}.{name}", hint))
+
+
+def _is_package(home: str, name: str) -> bool:
+    """``chainrule.testing`` and the like: a subpackage chainrule has but has not imported."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(f"{home}.{name}") is not None
+    except ImportError:  # home is a module, not a package
+        return False
 
 
 def is_tensor(obj) -> bool:

@@ -31,6 +31,8 @@ FAMILIES = [
     "cumulative",
     "einsum",
     "selection",
+    "index_write",
+    "extremes",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

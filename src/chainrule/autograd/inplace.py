@@ -213,6 +213,22 @@ def _floor_divide(x, divisor, out, casting):
         np.floor_divide(x, divisor, out=out, casting=casting)
 
 
+def trunc_divide(a, b) -> np.ndarray:
+    """Integer quotients rounded toward 0, as C's (NumPy's ``//`` rounds toward −∞)."""
+    quotient = np.floor_divide(a, b)
+    inexact = (quotient * b != a) & ((np.asarray(a) < 0) != (np.asarray(b) < 0))
+    return np.add(quotient, inexact, dtype=quotient.dtype)
+
+
+def _trunc(x, divisor, out, casting):
+    if out.dtype.kind in "iu" and np.asarray(divisor).dtype.kind in "biu":
+        np.copyto(out, trunc_divide(x, divisor), casting=casting)
+        return
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.true_divide(x, divisor, out=out, casting=casting)
+    np.trunc(out, out=out)
+
+
 def _fmod(x, divisor, out, casting):
     with np.errstate(divide="ignore", invalid="ignore"):
         np.fmod(x, divisor, out=out, casting=casting)
@@ -236,8 +252,15 @@ class InplaceMethods:
     def mul_(self, other):
         return write(self, "mul_", np.multiply, other)
 
-    def div_(self, other):
-        return write(self, "div_", np.true_divide, other)
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return write(self, "div_", np.true_divide, other)
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(
+                f"div_: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}"
+            )
+        _integer_divisor(self, other, "div_")
+        return write(self, "div_", _floor_divide if rounding_mode == "floor" else _trunc, other)
 
     def floor_divide_(self, other):
         _integer_divisor(self, other, "floor_divide_")

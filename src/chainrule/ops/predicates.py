@@ -84,6 +84,31 @@ def count_nonzero(x, dim=None) -> Tensor:
     return Tensor._make(np.asarray(np.count_nonzero(array, axis=axis), dtype=np.int64), False)
 
 
+def _reduce_truth(reduce, x, dim, keepdim: bool, op: str) -> Tensor:
+    array = operand(x).array
+    axis = normalize_axis(None, dim, array.ndim, op, empty_is_all=True)
+    out = np.asarray(reduce(array, axis=axis, keepdims=bool(keepdim)))
+    # PyTorch: uint8 in, uint8 out (0 or 1); any other dtype gives bool
+    return _bools(out.astype(np.uint8) if array.dtype == np.uint8 else out)
+
+
+def any(input, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001, A002 - PyTorch's
+    """Whether any element is true (non-zero), over all or along ``dim`` (an int or a tuple):
+    a bool tensor, uint8 for a uint8 input, as ``torch.any``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.any(cr.tensor([[0, 1], [0, 0]]), 1).tolist()
+        [True, False]
+    """
+    return _reduce_truth(np.any, input, dim, keepdim, "any")
+
+
+def all(input, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001, A002
+    """Whether every element is true (non-zero), as ``torch.all`` (uint8 for uint8 input)."""
+    return _reduce_truth(np.all, input, dim, keepdim, "all")
+
+
 def _truth(x) -> np.ndarray:
     a = operand(x).array
     return a if a.dtype == np.bool_ else a != 0

@@ -76,9 +76,7 @@ class _Extreme(Function):
     def forward(self, x, axes, keepdims):
         self.x, self.axes, self.keepdims = x, axes, keepdims
         self.out = type(self).reducer(x, axis=axes, keepdims=True)
-        if keepdims:
-            return self.out
-        return self.out.reshape(()) if axes is None else np.squeeze(self.out, axis=axes)
+        return self.out if keepdims else _drop(self.out, self.axes)
 
     nan_shares = True  # max()/min(): a NaN result's gradient goes to the NaNs (PyTorch)
 
@@ -122,6 +120,10 @@ class AMin(Min):
     nan_shares = False
 
 
+def _drop(kept: np.ndarray, axes) -> np.ndarray:
+    return kept.reshape(()) if axes is None else np.squeeze(kept, axis=axes)
+
+
 class LogSumExp(Function):
     """ln Σ exp(x), computed as m + ln Σ exp(x − m) with m = max(x) so nothing overflows."""
 
@@ -130,6 +132,9 @@ class LogSumExp(Function):
 
     def forward(self, x, axes, keepdims):
         self.x, self.axes, self.keepdims = x, axes, keepdims
+        if x.size == 0:  # ln of an empty sum is −∞, as PyTorch (NumPy's max has no identity)
+            self.out = np.full(np.sum(x, axis=axes, keepdims=True).shape, -np.inf, x.dtype)
+            return self.out if keepdims else _drop(self.out, axes)
         shift = np.max(x, axis=axes, keepdims=True)
         top = (x == shift) & np.isfinite(shift)
         shift = np.where(np.isfinite(shift), shift, np.zeros((), dtype=x.dtype))
@@ -142,9 +147,7 @@ class LogSumExp(Function):
         with np.errstate(divide="ignore"):  # no finite maximum: ln Σ as before (may be −inf)
             fallback = np.log(np.where(some, 1, rest))
         self.out = shift + np.where(some, np.log(ones) + np.log1p(rest / ones), fallback)
-        if keepdims:
-            return self.out
-        return self.out.reshape(()) if axes is None else np.squeeze(self.out, axis=axes)
+        return self.out if keepdims else _drop(self.out, axes)
 
     def backward(self, grad):
         grad = expand_reduced(grad, self.x.shape, self.axes, self.keepdims)

@@ -10,6 +10,8 @@ import numpy as np
 
 from chainrule._dtype import check_integer_divisor
 from chainrule.autograd.function import Function
+from chainrule.autograd.inplace import trunc_divide
+from chainrule.ops._util import operands
 from chainrule.ops.elementwise import _binary
 from chainrule.tensor import Tensor
 
@@ -113,3 +115,32 @@ def fmod(a, b) -> Tensor:
         [1, -1]
     """
     return _binary(Fmod, a, b)
+
+
+def divide(input, other, *, rounding_mode=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """``torch.div`` / ``torch.divide``: ``input / other``, or rounded: ``rounding_mode="floor"``
+    is :func:`floor_divide` (Python's ``//``), ``"trunc"`` rounds toward 0. Integers divided with
+    a rounding mode stay integers; the rounded quotients have gradient 0, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.div(cr.tensor([7, -7]), 2, rounding_mode="trunc").tolist()
+        [3, -3]
+    """
+    from chainrule.ops import math
+    from chainrule.ops.elementwise import div
+
+    if rounding_mode is None:
+        return div(input, other)
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode != "trunc":
+        raise ValueError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"{rounding_mode!r}"
+        )
+    a, b = operands(input, other)
+    if a.array.dtype.kind in "biu":  # exact integer division toward 0
+        check_integer_divisor(a.array, b.array, "div")
+        return Tensor._make(trunc_divide(a.array, b.array), False)
+    return math.trunc(div(a, b))

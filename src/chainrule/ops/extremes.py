@@ -1,0 +1,166 @@
+"""Extremes with PyTorch's names: ``fmax``/``fmin`` (NaN-ignoring maximum and minimum),
+running ``cummax``/``cummin``, ``kthvalue`` and ``msort``.
+
+The values of cummax, cummin and kthvalue are a :func:`chainrule.gather` of the input at their
+indices, so the gradient flows back to the entries they came from; the indices are integers,
+outside the graph.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.errors import ShapeError
+from chainrule.ops._util import check_broadcast, operand, operands
+from chainrule.ops.indexing import gather
+from chainrule.ops.shape import _one_axis
+from chainrule.tensor import Tensor
+
+CummaxResult = namedtuple("cummax", ["values", "indices"])
+CumminResult = namedtuple("cummin", ["values", "indices"])
+KthvalueResult = namedtuple("kthvalue", ["values", "indices"])
+
+
+class FMax(Function):
+    """max(a, b) elementwise where NaN loses to a number; a tie gives the gradient to a, as in
+    PyTorch (``maximum`` splits it)."""
+
+    label = "fmax"
+    formulas = ("1 if a ≥ b or b is NaN, else 0", "1 if b > a or a, b unordered, else 0")
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.fmax(a, b)
+
+    def backward(self, grad):
+        return _nan_aware_grads(self, grad, np.greater_equal)
+
+
+class FMin(Function):
+    """min(a, b) elementwise where NaN loses to a number; a tie gives the gradient to a."""
+
+    label = "fmin"
+    formulas = ("1 if a ≤ b or b is NaN, else 0", "1 if b < a or a, b unordered, else 0")
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.fmin(a, b)
+
+    def backward(self, grad):
+        return _nan_aware_grads(self, grad, np.less_equal)
+
+
+def _nan_aware_grads(op, grad, keeps_a):
+    # PyTorch's rule: a gets the gradient where (a ⋚ b) or b is NaN, b everywhere else
+    to_a = keeps_a(op.a, op.b) | np.isnan(op.b)
+    grad_a = np.where(to_a, grad, 0) if op.needs_grad[0] else None
+    grad_b = np.where(to_a, 0, grad) if op.needs_grad[1] else None
+    return grad_a, grad_b
+
+
+def _fextreme(cls, a, b) -> Tensor:
+    a, b = operands(a, b)
+    if a.array.shape != b.array.shape:
+        check_broadcast(cls.label, a.array, b.array)
+    if a.array.dtype.kind in "biu":  # no NaN: NumPy's fmax on integers is maximum
+        return Tensor._make(cls.forward(cls(), a.array, b.array), False)
+    return cls.apply(a, b)
+
+
+def fmax(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
+    """The elementwise maximum, where a NaN loses to a number (``maximum`` propagates NaN).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.fmax(cr.tensor([1.0, float("nan")]), cr.tensor([float("nan"), 2.0])).tolist()
+        [1.0, 2.0]
+    """
+    return _fextreme(FMax, input, other)
+
+
+def fmin(input, other) -> Tensor:  # noqa: A002
+    """The elementwise minimum, where a NaN loses to a number."""
+    return _fextreme(FMin, input, other)
+
+
+def _running_index(a: np.ndarray, axis: int, accumulate, better) -> np.ndarray:
+    """PyTorch's cummax/cummin indices: the last position so far holding the running extreme
+    (ties move it on), and once a NaN is seen, the last NaN."""
+    best = accumulate(a, axis=axis)
+    hit = better(a, best)  # a position that matches the running extreme reached there
+    if a.dtype.kind == "f":
+        hit |= np.isnan(a)
+    shape = [1] * a.ndim
+    shape[axis] = a.shape[axis]
+    positions = np.arange(a.shape[axis], dtype=np.int64).reshape(shape)
+    return np.maximum.accumulate(np.where(hit, positions, 0), axis=axis)
+
+
+def _cumulative(x, dim, accumulate, result, op: str):
+    x = operand(x)
+    if x.ndim == 0:
+        _one_axis(x.reshape(1), dim, op)
+        return result(x.reshape(()), Tensor._make(np.zeros((), np.int64), False))
+    axis = _one_axis(x, dim, op)
+    if x.shape[axis] == 0:
+        empty = Tensor._make(np.zeros(x.shape, np.int64), False)
+        return result(gather(x, axis, empty), empty)
+    index = Tensor._make(_running_index(x.array, axis, accumulate, np.equal), False)
+    return result(gather(x, axis, index), index)
+
+
+def cummax(input, dim: int):  # noqa: A002
+    """Running maxima along ``dim`` and where they are, ``(values, indices)``, as
+    ``torch.cummax`` (a tie moves the index on; a NaN stays the maximum once seen).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.cummax(cr.tensor([1.0, 3.0, 2.0, 3.0]), 0).indices.tolist()
+        [0, 1, 1, 3]
+    """
+    return _cumulative(input, dim, np.maximum.accumulate, CummaxResult, "cummax")
+
+
+def cummin(input, dim: int):  # noqa: A002
+    """Running minima along ``dim`` and where they are, ``(values, indices)``, as
+    ``torch.cummin``."""
+    return _cumulative(input, dim, np.minimum.accumulate, CumminResult, "cummin")
+
+
+def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):  # noqa: A002
+    """The ``k``-th smallest value along ``dim`` and its index, ``(values, indices)``, as
+    ``torch.kthvalue`` (NaN counts as the largest). Among equal values the index is the first
+    in input order; PyTorch's quickselect may name another of them (same value).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.kthvalue(cr.tensor([3.0, 1.0, 2.0]), 2)
+        kthvalue(values=tensor(2.), indices=tensor(2))
+    """
+    x = operand(input)
+    scalar = x.ndim == 0
+    if scalar:
+        x = x.reshape(1)
+    axis = _one_axis(x, dim, "kthvalue")
+    n = x.shape[axis]
+    if isinstance(k, bool) or not 1 <= k <= n:
+        raise ShapeError(f"kthvalue: k ({k}) is out of range for dimension {dim} of size {n}")
+    order = np.argsort(x.array, axis=axis, kind="stable")
+    index = np.take(order, [k - 1], axis=axis)
+    values = gather(x, axis, Tensor._make(index, False))
+    if scalar:
+        return KthvalueResult(values.reshape(()), Tensor._make(index.reshape(()), False))
+    if not keepdim:
+        index = np.squeeze(index, axis)
+        values = values.squeeze(axis)
+    return KthvalueResult(values, Tensor._make(index, False))
+
+
+def msort(input) -> Tensor:  # noqa: A002
+    """The values sorted along dim 0, as ``torch.msort`` (``sort(input, 0).values``)."""
+    from chainrule.ops.sorting import sort
+
+    return sort(input, 0).values

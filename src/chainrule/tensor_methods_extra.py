@@ -1,0 +1,174 @@
+"""More Tensor methods with PyTorch's names, as a mixin under :class:`TensorMethods`: shape
+helpers (``unbind``, ``narrow``, ``movedim``, ...), index writes (``index_add``,
+``scatter_add`` and their in-place forms), extremes (``kthvalue``, ``cummax``, ``fmax``),
+``where``, ``div_(rounding_mode=)`` and the bit shifts ``<<`` and ``>>``.
+
+Each delegates to a chainrule function; nothing here keeps state (``__slots__ = ()``). The
+modules are bound by :func:`_bind` once they can import Tensor.
+"""
+
+from __future__ import annotations
+
+from chainrule.autograd.grad_mode import _GradMode, no_grad
+from chainrule.autograd.inplace import assign
+from chainrule.errors import GraphError
+
+
+def _write_back(tensor, op: str, fn, *args, **kwargs):
+    """PyTorch's in-place ``op`` (``index_add_``, ...): the out-of-place result, computed
+    outside the graph, copied into ``tensor``'s memory with the in-place checks."""
+    if _GradMode.enabled and any(getattr(a, "requires_grad", False) for a in args):
+        raise GraphError(f"{op} got an operand that requires grad; use the out-of-place op")
+    with no_grad():
+        out = fn(tensor, *args, **kwargs)
+    return assign(tensor, op, out.array)
+
+
+class TensorMethodsExtra:
+    """PyTorch's Tensor methods beyond :class:`TensorMethods` (mixed into it)."""
+
+    __slots__ = ()
+
+    def __dir__(self):
+        """The attributes, less PyTorch's names that only raise NotSupportedError."""
+        cls = type(self)
+        return [n for n in object.__dir__(self) if tensor_has(cls, n)]
+
+    # ---- shape ------------------------------------------------------------------------------
+    def unbind(self, dim=0):
+        return _shape_extra.unbind(self, dim)
+
+    def narrow(self, dim, start, length):
+        return _shape_extra.narrow(self, dim, start, length)
+
+    def movedim(self, source, destination):
+        return _shape_extra.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapdims(self, dim0, dim1):
+        return _shape_extra.swapdims(self, dim0, dim1)
+
+    def unflatten(self, dim, sizes):
+        return _shape_extra.unflatten(self, dim, sizes)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return _shape_extra.tensor_split(self, indices_or_sections, dim)
+
+    def fliplr(self):
+        return _shape_extra.fliplr(self)
+
+    def flipud(self):
+        return _shape_extra.flipud(self)
+
+    def take_along_dim(self, indices, dim=None):
+        return _shape_extra.take_along_dim(self, indices, dim)
+
+    def where(self, condition, other):
+        """``x.where(condition, y)``: ``torch.where(condition, x, y)``."""
+        return _indexing.where(condition, self, other)
+
+    # ---- index writes -------------------------------------------------------------------------
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _index_write.index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        add = _index_write.index_add
+        return _write_back(self, "index_add_", add, dim, index, source, alpha=alpha)
+
+    def index_copy(self, dim, index, source):
+        return _index_write.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim, index, source):
+        return _write_back(self, "index_copy_", _index_write.index_copy, dim, index, source)
+
+    def index_fill(self, dim, index, value):
+        return _index_write.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim, index, value):
+        return _write_back(self, "index_fill_", _index_write.index_fill, dim, index, value)
+
+    def scatter_add(self, dim, index, src):
+        return _index_write.scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        return _write_back(self, "scatter_add_", _index_write.scatter_add, dim, index, src)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return _write_back(
+            self, "scatter_", type(self).scatter, dim, index, src, value=value, reduce=reduce
+        )
+
+    # ---- extremes and products ----------------------------------------------------------------
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return _extremes.kthvalue(self, k, dim, keepdim)
+
+    def cummax(self, dim):
+        return _extremes.cummax(self, dim)
+
+    def cummin(self, dim):
+        return _extremes.cummin(self, dim)
+
+    def msort(self):
+        return _extremes.msort(self)
+
+    def fmax(self, other):
+        return _extremes.fmax(self, other)
+
+    def fmin(self, other):
+        return _extremes.fmin(self, other)
+
+    def inner(self, other):
+        return _contractions.inner(self, other)
+
+    def mv(self, vec):
+        return _contractions.mv(self, vec)
+
+    # ---- bit shifts (integer tensors) ---------------------------------------------------------
+    def bitwise_left_shift(self, other):
+        return _bitshift.bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other):
+        return _bitshift.bitwise_right_shift(self, other)
+
+    __lshift__ = bitwise_left_shift
+    __rshift__ = bitwise_right_shift
+
+    def __rlshift__(self, other):
+        return _bitshift.bitwise_left_shift(other, self)
+
+    def __rrshift__(self, other):
+        return _bitshift.bitwise_right_shift(other, self)
+
+    def bitwise_left_shift_(self, other):
+        return _write_back(self, "bitwise_left_shift_", _bitshift.bitwise_left_shift, other)
+
+    def bitwise_right_shift_(self, other):
+        return _write_back(self, "bitwise_right_shift_", _bitshift.bitwise_right_shift, other)
+
+    __ilshift__ = bitwise_left_shift_
+    __irshift__ = bitwise_right_shift_
+
+
+def tensor_has(cls, name: str) -> bool:
+    """Whether Tensor really has ``name`` (not a placeholder that raises NotSupportedError),
+    read from the class dictionaries: reading the attribute would run the placeholder."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return type(klass.__dict__[name]).__name__ != "_NotSupported"
+    return False
+
+
+# bound by _bind(): they import Tensor themselves
+_shape_extra = _indexing = _index_write = _extremes = _contractions = _bitshift = None
+
+
+def _bind() -> None:
+    """Called by ``tensor_methods._bind`` once every module can be imported."""
+    global _shape_extra, _indexing, _index_write, _extremes, _contractions, _bitshift
+    from chainrule.ops import bitshift as _bitshift
+    from chainrule.ops import contractions as _contractions
+    from chainrule.ops import extremes as _extremes
+    from chainrule.ops import index_write as _index_write
+    from chainrule.ops import indexing as _indexing
+    from chainrule.ops import shape_extra as _shape_extra
