@@ -50,10 +50,67 @@ CATALOGUE = {
 }
 
 
+# name -> (function of the library (chainrule or torch) and tensors, input arrays): checked by
+# gradgradcheck and against PyTorch's gradients and Hessian-vector products
+TORCH_CATALOGUE = {
+    "sin": (lambda lib, a: lib.sin(a * a), (_A,)),
+    "cos": (lambda lib, a: lib.cos(a * a), (_A,)),
+    "tan": (lambda lib, a: lib.tan(a - 0.5) * a, (_A,)),
+    "sinh": (lambda lib, a: lib.sinh(a * a), (_A,)),
+    "cosh": (lambda lib, a: lib.cosh(a * a), (_A,)),
+    "atan": (lambda lib, a: lib.atan(a * a), (_A,)),
+    "asin": (lambda lib, a: lib.asin(a - 1) * a, (_A,)),
+    "acos": (lambda lib, a: lib.acos(a - 1) * a, (_A,)),
+    "atan2": (lambda lib, a, b: lib.atan2(a - 1, b * b), (_A, _B)),
+    "reciprocal": (lambda lib, a: lib.reciprocal(a * a), (_A,)),
+    "rsqrt": (lambda lib, a: lib.rsqrt(a * a + 1), (_A,)),
+    "expm1": (lambda lib, a: lib.expm1(a * a), (_A,)),
+    "erf": (lambda lib, a: lib.erf(a * a - 1), (_A,)),
+    "nan_to_num": (lambda lib, a: lib.nan_to_num(a * a), (_A,)),
+    "floor_sign": (lambda lib, a: (lib.floor(a * 3) + lib.sign(a - 1)) * a * a, (_A,)),
+}
+
+
+def _torch_lib(lib):
+    return lib.__name__ == "torch"
+
+
+def _first_and_second_derivatives(lib, fn, arrays, seed=5):
+    """∂(v·fn)/∂inputs and u·∂²(v·fn)/∂inputs² for fixed random v and u, as NumPy arrays."""
+    rng = np.random.default_rng(seed)
+    xs = [lib.tensor(a, dtype=lib.float64, requires_grad=True) for a in arrays]
+    out = fn(lib, *xs)
+    v = lib.tensor(rng.standard_normal(tuple(out.shape)), dtype=lib.float64)
+    grads = lib.autograd.grad((out * v).sum(), xs, create_graph=True)
+    us = [lib.tensor(rng.standard_normal(a.shape), dtype=lib.float64) for a in arrays]
+    dot = sum((g * u).sum() for g, u in zip(grads, us))
+    hvs = lib.autograd.grad(dot, xs, allow_unused=True)
+    numpy = (lambda t: t.detach().numpy()) if _torch_lib(lib) else (lambda t: t.numpy())
+    return [numpy(g) for g in grads], [
+        np.zeros(a.shape) if h is None else numpy(h) for a, h in zip(arrays, hvs)
+    ]
+
+
 @pytest.mark.parametrize("name", sorted(CATALOGUE))
 def test_gradgradcheck_over_the_op_catalogue(name):
     fn, arrays = CATALOGUE[name]
     assert gradgradcheck(fn, *[_t(a) for a in arrays])
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CATALOGUE))
+def test_gradgradcheck_over_the_torch_catalogue(name):
+    fn, arrays = TORCH_CATALOGUE[name]
+    assert gradgradcheck(lambda *xs: fn(cr, *xs), *[_t(a) for a in arrays])
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CATALOGUE))
+def test_hessian_vector_products_match_torch(name):
+    torch = pytest.importorskip("torch")
+    fn, arrays = TORCH_CATALOGUE[name]
+    ours = _first_and_second_derivatives(cr, fn, arrays)
+    theirs = _first_and_second_derivatives(torch, fn, arrays)
+    for mine, expected in zip(ours[0] + ours[1], theirs[0] + theirs[1]):
+        np.testing.assert_allclose(mine, expected, rtol=1e-10, atol=1e-12)
 
 
 def test_hessian_vector_product_of_an_mlp_matches_torch():
