@@ -68,6 +68,18 @@ TORCH_CATALOGUE = {
     "erf": (lambda lib, a: lib.erf(a * a - 1), (_A,)),
     "nan_to_num": (lambda lib, a: lib.nan_to_num(a * a), (_A,)),
     "floor_sign": (lambda lib, a: (lib.floor(a * 3) + lib.sign(a - 1)) * a * a, (_A,)),
+    "softmax": (lambda lib, a: lib.softmax(a * a * 3, dim=1) * a, (_A,)),
+    "softmax_dim0": (lambda lib, a: lib.softmax(a * a, dim=0), (_A,)),
+    "log_softmax": (lambda lib, a: lib.log_softmax(a * a * 3, dim=1) * a, (_A,)),
+    "log_softmax_dim0": (lambda lib, a: lib.log_softmax(a * a, dim=0), (_A,)),
+    "logsumexp": (lambda lib, a: lib.logsumexp(a * a, dim=1) * a[:, 0], (_A,)),
+    "logsumexp_all": (lambda lib, a: lib.logsumexp(a * a, dim=(0, 1), keepdim=True), (_A,)),
+    "max": (lambda lib, a: lib.max(a * a) * a, (_A,)),
+    "min": (lambda lib, a: lib.min(a * a) * a, (_A,)),
+    "amax": (lambda lib, a: lib.amax(a * a, dim=1) * a[:, 0], (_A,)),
+    "amin": (lambda lib, a: lib.amin(a * a, dim=0, keepdim=True) * a, (_A,)),
+    "std": (lambda lib, a: lib.std(a * a, dim=1) * a[:, 0], (_A,)),
+    "std_all": (lambda lib, a: lib.std(a * a, correction=0), (_A,)),
 }
 
 
@@ -173,4 +185,4 @@ def test_a_wrong_second_order_rule_is_caught():
 def test_an_op_without_a_tensor_backward_says_so():
     x = _t([[1.0, 2.0], [3.0, 4.0]])
     with pytest.raises(NotImplementedError, match="create_graph"):
-        cr.autograd.grad(x.logsumexp(dim=1).sum(), [x], create_graph=True)
+        cr.autograd.grad(x.median(), [x], create_graph=True)
