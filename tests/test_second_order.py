@@ -80,6 +80,18 @@ TORCH_CATALOGUE = {
     "amin": (lambda lib, a: lib.amin(a * a, dim=0, keepdim=True) * a, (_A,)),
     "std": (lambda lib, a: lib.std(a * a, dim=1) * a[:, 0], (_A,)),
     "std_all": (lambda lib, a: lib.std(a * a, correction=0), (_A,)),
+    "pow_tensor": (lambda lib, a, b: (a * a) ** (b - 0.5), (_A, _B)),
+    "pow_tensor_broadcast": (lambda lib, a, b: a ** b[0], (_A, _B)),
+    "clamp": (lambda lib, a: lib.clamp(a * a, 0.6, 1.2) * a, (_A,)),
+    "clamp_min": (lambda lib, a: lib.clamp(a * a, min=0.8) ** 2, (_A,)),
+    "clamp_tensor_bounds": (
+        lambda lib, a, b: lib.clamp(a * a, min=b * 0.9, max=b * b + 0.2) * a * b,
+        (_A, _B),
+    ),
+    "maximum": (lambda lib, a, b: lib.maximum(a * a, b[0]) * b[0], (_A, _B)),
+    "minimum": (lambda lib, a, b: lib.minimum(a * b, b * b) ** 2, (_A, _B)),
+    "maximum_tie": (lambda lib, a: lib.maximum(a * a, a * a) * a, (_A,)),
+    "where": (lambda lib, a, b: lib.where(a > b, a * b, b * b) * a, (_A, _B)),
 }
 
 
@@ -123,6 +135,21 @@ def test_hessian_vector_products_match_torch(name):
     theirs = _first_and_second_derivatives(torch, fn, arrays)
     for mine, expected in zip(ours[0] + ours[1], theirs[0] + theirs[1]):
         np.testing.assert_allclose(mine, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_second_derivatives_through_a_cast_to_float32_match_torch():
+    torch = pytest.importorskip("torch")
+
+    def fn(lib, a):
+        return (a * a).to(lib.float32).sin().to(lib.float64) * a
+
+    # float32 in the middle: finite differences need a larger step, and the results agree
+    # with PyTorch's to float32's precision
+    assert gradgradcheck(lambda a: fn(cr, a), _t(_A), eps=1e-3, atol=1e-3, rtol=1e-2)
+    ours = _first_and_second_derivatives(cr, fn, (_A,))
+    theirs = _first_and_second_derivatives(torch, fn, (_A,))
+    for mine, expected in zip(ours[0] + ours[1], theirs[0] + theirs[1]):
+        np.testing.assert_allclose(mine, expected, rtol=1e-5)
 
 
 def test_hessian_vector_product_of_an_mlp_matches_torch():
