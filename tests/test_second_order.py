@@ -92,6 +92,18 @@ TORCH_CATALOGUE = {
     "minimum": (lambda lib, a, b: lib.minimum(a * b, b * b) ** 2, (_A, _B)),
     "maximum_tie": (lambda lib, a: lib.maximum(a * a, a * a) * a, (_A,)),
     "where": (lambda lib, a, b: lib.where(a > b, a * b, b * b) * a, (_A, _B)),
+    "max_tie": (lambda lib, a: lib.max(lib.cat([a, a]) ** 2), (_A,)),
+    "expand": (lambda lib, a: (a[:1] * a[:1]).expand(4, 3) * _A[1].sum(), (_A,)),
+    "cat": (lambda lib, a, b: lib.cat([a * a, b, a * b], dim=1) ** 2, (_A, _B)),
+    "cat_dim0": (lambda lib, a, b: lib.cat([a * b, b[:1] * b[:1]]) ** 2, (_A, _B)),
+    "stack": (lambda lib, a, b: lib.stack([a * a, a * b], dim=1) ** 2, (_A, _B)),
+    "stack_last": (lambda lib, a, b: lib.stack([a * a, b], dim=-1) ** 2, (_A, _B)),
+    "pad": (lambda lib, a: lib.nn.functional.pad(a * a, (1, 2, 0, 1)) ** 2, (_A,)),
+    "roll": (lambda lib, a: lib.roll(a * a, 1, 1) * a, (_A,)),
+    "roll_flat": (lambda lib, a: lib.roll(a * a, 2) * a, (_A,)),
+    "repeat": (lambda lib, a: (a * a).repeat(2, 1, 2) ** 2, (_A,)),
+    "tril": (lambda lib, a: lib.tril(a * a, 1) * a, (_A,)),
+    "triu": (lambda lib, a: lib.triu(a * a) * a, (_A,)),
 }
 
 
