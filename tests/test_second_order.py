@@ -104,6 +104,22 @@ TORCH_CATALOGUE = {
     "repeat": (lambda lib, a: (a * a).repeat(2, 1, 2) ** 2, (_A,)),
     "tril": (lambda lib, a: lib.tril(a * a, 1) * a, (_A,)),
     "triu": (lambda lib, a: lib.triu(a * a) * a, (_A,)),
+    "norm2": (lambda lib, a: lib.norm(a * a - 1, dim=1) * a[:, 0], (_A,)),
+    "norm2_all": (lambda lib, a: lib.norm(a * a - 1) * a, (_A,)),
+    "norm1": (lambda lib, a: lib.norm(a * a - 1, p=1, dim=0) ** 2, (_A,)),
+    "norm_inf": (
+        lambda lib, a: lib.norm(a * a - 1, p=float("inf"), dim=1) ** 2,
+        (_A,),
+    ),
+    "normalize": (lambda lib, a: lib.nn.functional.normalize(a * a - 1) * a, (_A,)),
+    "cosine_similarity": (
+        lambda lib, a, b: lib.nn.functional.cosine_similarity(a * a - 1, b * a) * a[:, 0],
+        (_A, _B),
+    ),
+    "cosine_similarity_eps": (
+        lambda lib, a, b: lib.nn.functional.cosine_similarity(a * 1e-3, b, dim=0, eps=0.5) * b,
+        (_A, _B),
+    ),
 }
 
 
