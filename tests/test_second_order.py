@@ -116,6 +116,18 @@ TORCH_CATALOGUE = {
         lambda lib, a, b: lib.nn.functional.cosine_similarity(a * a - 1, b * a) * a[:, 0],
         (_A, _B),
     ),
+    "gather": (lambda lib, a: lib.gather(a * a, 1, lib.tensor([[0, 2, 2], [1, 0, 1]])) ** 2, (_A,)),
+    "scatter": (
+        lambda lib, a, b: lib.scatter(a * b, 1, lib.tensor([[2], [0]]), b[:, 1:2] * a[:, 1:2]) ** 2,
+        (_A, _B),
+    ),
+    "index_select": (lambda lib, a: lib.index_select(a * a, 1, lib.tensor([2, 0, 2])) ** 2, (_A,)),
+    "masked_fill": (lambda lib, a, b: lib.masked_fill(a * b, a > b, 0.5) ** 2, (_A, _B)),
+    "cumsum": (lambda lib, a: lib.cumsum(a * a, 1) ** 2, (_A,)),
+    "cumsum_dim0": (lambda lib, a: lib.cumsum(a * a, 0) * a, (_A,)),
+    "prod": (lambda lib, a: lib.prod(a * a - 1, 1) * a[:, 0], (_A,)),
+    "prod_keepdim": (lambda lib, a: lib.prod(a - 1, 0, keepdim=True) * a, (_A,)),
+    "prod_all": (lambda lib, a: lib.prod(a * a), (_A,)),
     "cosine_similarity_eps": (
         lambda lib, a, b: lib.nn.functional.cosine_similarity(a * 1e-3, b, dim=0, eps=0.5) * b,
         (_A, _B),
