@@ -16,6 +16,7 @@ _RNG = np.random.default_rng(3)
 _A = _RNG.uniform(0.5, 1.5, (2, 3))
 _B = _RNG.uniform(0.5, 1.5, (2, 3))
 _M = _RNG.standard_normal((3, 4))
+_IMAGE = _RNG.standard_normal((2, 3, 5, 6))  # (N, C, H, W) for pooling and convolution
 
 # name -> (function of tensors, input arrays): every op with a tensor backward
 CATALOGUE = {
@@ -128,6 +129,24 @@ TORCH_CATALOGUE = {
     "prod": (lambda lib, a: lib.prod(a * a - 1, 1) * a[:, 0], (_A,)),
     "prod_keepdim": (lambda lib, a: lib.prod(a - 1, 0, keepdim=True) * a, (_A,)),
     "prod_all": (lambda lib, a: lib.prod(a * a), (_A,)),
+    "max_pool2d": (lambda lib, x: lib.nn.functional.max_pool2d(x * x, 2) ** 2, (_IMAGE,)),
+    "max_pool2d_overlap_pad": (
+        lambda lib, x: lib.nn.functional.max_pool2d(x * x, 3, 2, 1, dilation=(1, 2)) * 2,
+        (_IMAGE,),
+    ),
+    "max_pool1d": (lambda lib, x: lib.nn.functional.max_pool1d(x[0] ** 3, 2) ** 2, (_IMAGE,)),
+    "avg_pool2d": (lambda lib, x: lib.nn.functional.avg_pool2d(x * x, 2) ** 2, (_IMAGE,)),
+    "avg_pool2d_overlap_pad": (
+        lambda lib, x: (
+            lib.nn.functional.avg_pool2d(x * x, 3, 2, 1, ceil_mode=True, count_include_pad=False)
+            ** 2
+        ),
+        (_IMAGE,),
+    ),
+    "adaptive_avg_pool2d": (
+        lambda lib, x: lib.nn.functional.adaptive_avg_pool2d(x * x, (2, 3)) ** 2,
+        (_IMAGE,),
+    ),
     "cosine_similarity_eps": (
         lambda lib, a, b: lib.nn.functional.cosine_similarity(a * 1e-3, b, dim=0, eps=0.5) * b,
         (_A, _B),
