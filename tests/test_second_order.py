@@ -33,6 +33,7 @@ CATALOGUE = {
     "broadcast": (lambda a, b: a * b[0] * b[0], (_A, _B)),
     "broadcast_add_sub_div": (lambda a, b: (a + b[0]) * (a - b[:, :1]) / b[1], (_A, _B)),
     "clone": (lambda a: a.clone() * a, (_A,)),
+    "floor_divide": (lambda a, b: (a * 3 // b) * a * b, (_A, _B)),  # PyTorch: no derivative
     "matmul": (lambda a, m: (a @ m) ** 2, (_A, _M)),
     "linear": (lambda a, b: cr.ops.linear(a, b, b[:, 0]) ** 2, (_A, _B)),
     "sum": (lambda a: (a**2).sum(axis=1) ** 2, (_A,)),
@@ -196,6 +197,24 @@ TORCH_CATALOGUE = {
         lambda lib, a, b: lib.nn.functional.kl_div(a * b, b - a, reduction="none", log_target=True),
         (_A, _B),
     ),
+    "remainder": (lambda lib, a, b: lib.remainder(a * a * 3, b * b) ** 2, (_A, _B)),
+    "fmod": (lambda lib, a, b: lib.fmod(a * a * 3 - 2, b * b) ** 2, (_A, _B)),
+    "median": (lambda lib, a: lib.median(a * a) * a, (_A,)),
+    "max_dim": (lambda lib, a: lib.max(a * a, dim=1).values * a[:, 0], (_A,)),
+    "min_dim_keepdim": (lambda lib, a: lib.min(a * a, 0, keepdim=True).values * a, (_A,)),
+    "diag_embed": (lambda lib, a: lib.diag(a[0] * a[0], 1) ** 2, (_A,)),
+    "diag": (lambda lib, a: lib.diag(a * a, -1) ** 2, (_A,)),
+    "diagonal": (
+        lambda lib, a: lib.diagonal((a * a).reshape(1, 2, 3), 1, 2, 1) ** 2,
+        (_A,),
+    ),
+    "einsum": (lambda lib, a, m: lib.einsum("ij,jk,ij->ik", a, m, a) ** 2, (_A, _M)),
+    "einsum_sum": (lambda lib, a, b: lib.einsum("ij,ij->", a * a, b), (_A, _B)),
+    "cumprod": (lambda lib, a: lib.cumprod(a * a, 1) ** 2, (_A,)),
+    "cumprod_zero": (
+        lambda lib, a: lib.cumprod(a * lib.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]), 1) * a,
+        (_A,),
+    ),
     "cosine_similarity_eps": (
         lambda lib, a, b: lib.nn.functional.cosine_similarity(a * 1e-3, b, dim=0, eps=0.5) * b,
         (_A, _B),
@@ -326,4 +345,4 @@ def test_a_wrong_second_order_rule_is_caught():
 def test_an_op_without_a_tensor_backward_says_so():
     x = _t([[1.0, 2.0], [3.0, 4.0]])
     with pytest.raises(NotImplementedError, match="create_graph"):
-        cr.autograd.grad(x.median(), [x], create_graph=True)
+        cr.autograd.grad(cr.cdist(x, x * 2).sum(), [x], create_graph=True)

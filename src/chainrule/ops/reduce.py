@@ -226,6 +226,16 @@ class _Select(Function):
         np.put_along_axis(full, self.index, grad, axis=self.dim)
         return (full,)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        from chainrule.ops.getitem import PlaceAt
+
+        if not self.keepdim:
+            grad = grad.unsqueeze(self.dim)
+        where = list(np.indices(self.index.shape, sparse=True))
+        where[self.dim] = self.index
+        return (PlaceAt.apply(grad, shape=self.shape, index=tuple(where), advanced=True),)
+
 
 # PyTorch's torch.return_types: a named pair that unpacks as (values, indices).
 MaxResult = namedtuple("max", ["values", "indices"])
