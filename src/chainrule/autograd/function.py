@@ -53,10 +53,9 @@ class Function:
         (``autograd.grad(..., create_graph=True)``). Ops that support it override this."""
         raise NotImplementedError(
             f"second derivatives (create_graph=True) through {type(self).__name__} are not "
-            f"supported yet; ops with them: elementwise arithmetic, exp, log, sqrt, abs, "
-            f"matmul, linear, sum, mean, reshape, permute, indexing, sigmoid, tanh, relu, "
-            f"leaky_relu, mse, l1, huber, nll, "
-            f"binary cross-entropy with logits, cross-entropy of class indices"
+            f"supported yet (it has no backward_graph); every built-in op has them except "
+            f"elu, gelu, softplus, silu, log_sigmoid, hardtanh, relu6, conv2d and "
+            f"conv_transpose2d (docs/pytorch.md)"
         )
 
     # Ops whose backward reads none of their inputs' values (only shapes) set this to False:

@@ -38,6 +38,15 @@ class PaddedLookup(Function):
         grad_weight[self.padding_idx] = 0
         return (grad_weight,)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        from chainrule.ops.getitem import PlaceAt
+
+        grad_weight = PlaceAt.apply(grad, shape=self.shape, index=self.ids, advanced=True)
+        keep = np.ones((self.shape[0],) + (1,) * (len(self.shape) - 1), grad.dtype)
+        keep[self.padding_idx] = 0
+        return (grad_weight * Tensor._make(keep, False),)
+
 
 class Embedding(Module):
     """Row ``i`` of ``weight`` is the vector for id ``i``; weights start as N(0, 1).

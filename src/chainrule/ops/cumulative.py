@@ -66,6 +66,28 @@ class CumProd(Function):
         tail = np.sum(np.where(zeros_so_far == 1, grad * after, zero), axis=axis, keepdims=True)
         return (np.where(first, prefix * tail, grad_x),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        from chainrule.ops.elementwise import where
+        from chainrule.ops.indexing import CumSum, _shape
+
+        (x,) = self.parents
+        axis = self.dim
+        if x.shape[axis] <= 1:
+            return (grad,)
+        if not (self.x == 0).any():  # Σ_{j≥k} g_j·out_j / x_k, as backward
+            w = CumProd.apply(x, dim=axis) * grad
+            flipped = CumSum.apply(_shape.flip(w, (axis,)), dim=axis)
+            return (_shape.flip(flipped, (axis,)) / x,)
+        # with zeros: Σ_{j≥k} g_j·Π_{i≤j, i≠k} x_i, the products along a second copy of the axis
+        n = x.shape[axis]
+        shape = (1,) * axis + (n, n) + (1,) * (x.ndim - axis - 1)
+        spread = where(np.eye(n, dtype=bool).reshape(shape), 1, x.unsqueeze(axis))
+        products = CumProd.apply(spread, dim=axis + 1)  # [k, j]: Π_{i≤j, i≠k} x_i
+        later = np.triu(np.ones((n, n), dtype=bool)).reshape(shape)  # j ≥ k
+        terms = where(later, products * grad.unsqueeze(axis), 0)
+        return (terms.sum(axis=axis + 1),)
+
 
 def cumprod(input, dim: int, *, dtype=None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Running products along ``dim``, as ``torch.cumprod``: integer and bool tensors give

@@ -8,6 +8,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._util import operand
+from chainrule.ops.getitem import GetItem, PlaceAt
 from chainrule.ops.shape import _one_axis
 from chainrule.tensor import Tensor
 
@@ -27,6 +28,11 @@ class DiagEmbed(Function):
 
     def backward(self, grad):
         return (np.diagonal(grad, self.k).copy(),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        positions = np.diagonal(_flat_positions(grad.shape), self.k)
+        return (GetItem.apply(grad.reshape(-1), index=positions, advanced=True),)
 
 
 class Diagonal(Function):
@@ -52,6 +58,18 @@ class Diagonal(Function):
         target.flags.writeable = True
         target[...] = grad
         return (full,)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        positions = np.diagonal(_flat_positions(self.shape), self.offset, self.dim1, self.dim2)
+        size = int(np.prod(self.shape))
+        flat = PlaceAt.apply(grad, shape=(size,), index=positions, advanced=True)
+        return (flat.reshape(self.shape),)
+
+
+def _flat_positions(shape: tuple) -> np.ndarray:
+    """Each element's position in the flattened array: indexing it tells where entries go."""
+    return np.arange(int(np.prod(shape))).reshape(shape)
 
 
 def diagonal(x, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:

@@ -48,6 +48,23 @@ class Einsum(Function):
             grads.append(np.broadcast_to(g, array.shape).astype(array.dtype, copy=False))
         return tuple(grads)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        from chainrule.ops.shape import broadcast_to
+
+        grads = []
+        for k, (spec, operand_k) in enumerate(zip(self.inputs, self.parents)):
+            others = [(s, t) for j, (s, t) in enumerate(zip(self.inputs, self.parents)) if j != k]
+            elsewhere = self.output + "".join(s for s, _ in others)
+            kept = "".join(c for c in spec if c in elsewhere)
+            terms = [self.output, *(s for s, _ in others)]
+            g = Einsum.apply(grad, *(t for _, t in others), inputs=terms, output=kept)
+            for axis, c in enumerate(spec):
+                if c not in elsewhere:
+                    g = g.unsqueeze(axis)
+            grads.append(broadcast_to(g, operand_k.shape))
+        return tuple(grads)
+
 
 def _parse(equation: str, n: int) -> tuple[list[str], str]:
     equation = equation.replace(" ", "")

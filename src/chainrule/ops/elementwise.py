@@ -20,6 +20,13 @@ def _constant(array: np.ndarray) -> Tensor:
     return Tensor._make(array, False)
 
 
+def _masked_graph(op, grad):
+    """``backward_graph`` of an op whose gradients are ``grad`` times a mask that is constant
+    almost everywhere (clip, clamp, maximum, minimum, where): ``backward`` of ones is the mask."""
+    masks = op.backward(np.ones(grad.shape, grad.dtype))
+    return tuple(None if m is None else grad * _constant(m) for m in masks)
+
+
 class Add(Function):
     """a + b"""
 
@@ -176,6 +183,14 @@ class Pow(Function):
                 grad_b = grad_b.astype(grad.dtype, copy=False)
         return grad_a, grad_b
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives), as backward's."""
+        a, b = self.parents
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad_a = where(self.b == 0, 0, grad * (b * a ** (b - 1)))
+            grad_b = where((self.a == 0) & (self.b >= 0), 0, grad * (a**b * log(a)))
+        return grad_a, grad_b
+
 
 def _integer_power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a ** b for integer tensors with some b < 0, as PyTorch: the quotient 1 / a^|b| rounded
@@ -260,6 +275,7 @@ class Clip(Function):
 
     label = "clip"
     formulas = ("1 if low ≤ x ≤ high else 0",)
+    backward_graph = _masked_graph
 
     def forward(self, x, low, high):
         self.x, self.low, self.high = x, low, high
@@ -284,6 +300,7 @@ class ClampBounds(Function):
 
     label = "clamp"
     formulas = ("1 if low ≤ x ≤ high", "1 if x < low < high", "1 if x > high or high < low")
+    backward_graph = _masked_graph
 
     def forward(self, x, *bounds, has_low, has_high):
         self.x = x
@@ -316,6 +333,7 @@ class Maximum(Function):
 
     label = "max"
     formulas = ("1 if a > b, ½ if a = b, else 0", "1 if b > a, ½ if a = b, else 0")
+    backward_graph = _masked_graph
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -330,6 +348,7 @@ class Minimum(Function):
 
     label = "min"
     formulas = ("1 if a < b, ½ if a = b, else 0", "1 if b < a, ½ if a = b, else 0")
+    backward_graph = _masked_graph
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -356,6 +375,7 @@ class Where(Function):
 
     label = "where"
     formulas = ("1 where cond else 0", "0 where cond else 1")
+    backward_graph = _masked_graph
 
     def forward(self, a, b, cond):
         self.cond = cond
@@ -382,6 +402,9 @@ class Cast(Function):
 
     def backward(self, grad):
         return (grad.astype(self.in_dtype),)
+
+    def backward_graph(self, grad):
+        return (cast(grad, self.in_dtype),)
 
 
 class Clone(Function):

@@ -13,6 +13,7 @@ from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops import shape as _shape
 from chainrule.ops._util import operand
+from chainrule.ops.getitem import GetItem, PlaceAt
 from chainrule.tensor import Tensor
 
 
@@ -52,6 +53,10 @@ class Gather(Function):
         np.add.at(grad_x, self.where, grad)
         return (grad_x,)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (PlaceAt.apply(grad, shape=self.x_shape, index=self.where, advanced=True),)
+
 
 class Scatter(Function):
     """out = x, then out[i][index[i][j]] = src[i][j] (for dim=1)."""
@@ -80,6 +85,17 @@ class Scatter(Function):
                 grad_src = np.asarray(grad[self.where].sum(), grad.dtype)
         return grad_x, grad_src
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        written = np.zeros(grad.shape, dtype=bool)
+        written[self.where] = True
+        grad_x = _elementwise.where(written, 0, grad)
+        picked = GetItem.apply(grad, index=self.where, advanced=True)
+        if not self.src_shape:
+            return grad_x, picked.sum()
+        shape, part = self.src_shape, self.src_part
+        return grad_x, PlaceAt.apply(picked, shape=shape, index=part, advanced=False)
+
 
 class IndexSelect(Function):
     label = "index_select"
@@ -95,6 +111,11 @@ class IndexSelect(Function):
         np.add.at(grad_x, (slice(None),) * self.dim + (self.index,), grad)
         return (grad_x,)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        index = (slice(None),) * self.dim + (self.index,)
+        return (PlaceAt.apply(grad, shape=self.x_shape, index=index, advanced=True),)
+
 
 class MaskedFill(Function):
     label = "masked_fill"
@@ -106,6 +127,10 @@ class MaskedFill(Function):
 
     def backward(self, grad):
         return (np.where(self.mask, np.zeros((), grad.dtype), grad),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (_elementwise.where(self.mask, 0, grad),)
 
 
 class CumSum(Function):
@@ -119,6 +144,11 @@ class CumSum(Function):
     def backward(self, grad):
         flipped = np.flip(grad, self.dim)
         return (np.flip(_running_sum(flipped, self.dim), self.dim),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        flipped = _shape.flip(grad, (self.dim,))
+        return (_shape.flip(CumSum.apply(flipped, dim=self.dim), (self.dim,)),)
 
 
 def _running_sum(a: np.ndarray, axis: int) -> np.ndarray:
@@ -148,6 +178,20 @@ class Prod(Function):
         if not self.keepdim:
             grad = np.expand_dims(grad, dim)
         return (grad * _others_product(x, dim),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        x, dim = self.parents[0], self.dim
+        if dim is None:
+            x, dim = x.reshape(-1), 0
+        elif not self.keepdim:
+            grad = grad.unsqueeze(dim)
+        # others[i] = Π_j (1 if j = i else x[j]): a product along a second copy of the axis
+        n = x.shape[dim]
+        diagonal = np.eye(n, dtype=bool).reshape((1,) * dim + (n, n) + (1,) * (x.ndim - dim - 1))
+        spread = _elementwise.where(diagonal, 1, x.unsqueeze(dim))
+        others = Prod.apply(spread, dim=dim + 1, keepdim=False)
+        return (grad * others.reshape(self.x.shape),)
 
 
 def _others_product(x: np.ndarray, axis: int) -> np.ndarray:

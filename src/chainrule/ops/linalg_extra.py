@@ -257,6 +257,24 @@ class Cdist(Function):
         grad2 = -np.sum(g, axis=-3) if self.needs_grad[1] else None  # over the rows of x1
         return grad1, grad2
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        from chainrule.ops.elementwise import where
+
+        x1, x2 = self.parents
+        d, dist = self.d, self.dist[..., None]
+        if self.p == 1:
+            local = Tensor._make(np.sign(d), False)
+        elif self.p == 2:
+            difference = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                distance = Cdist.apply(x1, x2, p=2).unsqueeze(-1)
+                local = where(dist == 0, 0, difference / distance)
+        else:
+            local = Tensor._make(np.sign(d) * (np.abs(d) == dist), False)
+        g = grad.unsqueeze(-1) * local
+        return g.sum(axis=-2), -g.sum(axis=-3)
+
 
 _CDIST_P = {1.0: 1, 2.0: 2, float("inf"): float("inf")}
 _COMPUTE_MODES = (

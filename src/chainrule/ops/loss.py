@@ -13,6 +13,7 @@ from chainrule.autograd.function import Function
 from chainrule.errors import DataError, ShapeError
 from chainrule.ops._util import MINUS_ONE, ONE
 from chainrule.ops.activation import _sigmoid_parts, sigmoid
+from chainrule.ops.elementwise import maximum, where
 from chainrule.ops.log1p_expm1 import log1p_unit
 from chainrule.ops.loss_common import (
     _check_reduction,
@@ -330,6 +331,20 @@ class BinaryCrossEntropy(Function):
             grad_p = None if grad_p is None else np.asarray(grad_p)
             grad_t = None if grad_t is None else np.asarray(grad_t)
         return grad_p, grad_t
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        from chainrule.ops.math import log1p
+
+        p, t = self.parents
+        g = _graph_scale(grad, self.reduction, p.array.size)
+        if self.weight is not None:
+            g = g * Tensor._make(self.weight, False)
+        grad_p = (p - t) * g / maximum(p * (1 - p), 1e-12)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_p = where(self.log_p > _LOG_CLAMP, p.log(), _LOG_CLAMP)
+            log_q = where(self.log_q > _LOG_CLAMP, log1p(-p), _LOG_CLAMP)
+        return grad_p, (log_q - log_p) * g
 
 
 _LOG_CLAMP = np.int8(-100)  # an int8 operand keeps the array's float dtype

@@ -8,6 +8,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DataError, DTypeError, ShapeError
 from chainrule.ops.activation import _softmax_parts, softmax
+from chainrule.ops.elementwise import where
 from chainrule.ops.loss_common import (
     _check_reduction,
     _float_input,
@@ -19,6 +20,7 @@ from chainrule.ops.loss_common import (
     _weight_array,
 )
 from chainrule.ops.matmul import row_sum
+from chainrule.ops.softmax import _top_mask, log_softmax
 from chainrule.tensor import Tensor
 
 
@@ -53,6 +55,23 @@ class _CrossEntropyBase(Function):
         top.put(local, exact)
         return g * local
 
+    def _graph_logits(self, grad, q):
+        """``_grad_logits`` on tensors, for second derivatives: the gradient for the logits and
+        the upstream gradient of each element (the target ``q`` is a tensor)."""
+        axis, reduction, count = self.axis, self.reduction, self.count
+        if reduction == "mean" and not count:  # see _spread: nothing took part
+            g = grad * 0
+        else:
+            g = _graph_scale(grad, reduction, count)
+        if reduction == "none":
+            g = g.unsqueeze(axis)
+        (z,) = self.parents[:1]
+        top = _top_mask(z.array, axis)
+        p = softmax(z, axis=axis)
+        total = q.sum(axis=axis, keepdims=True)
+        others_p = where(top, 0, p).sum(axis=axis, keepdims=True)  # 1 − p at the max, exact
+        return g * where(top, (total - q) - total * others_p, total * p - q), g
+
 
 class CrossEntropy(_CrossEntropyBase):
     """Cross-entropy from logits with class-index targets (weights, ignore_index, smoothing)."""
@@ -74,7 +93,7 @@ class CrossEntropy(_CrossEntropyBase):
     def backward_graph(self, grad):
         """(softmax(z) − onehot(y))·g as a tensor (second derivatives; class indices only)."""
         if self.labels is None:
-            return super().backward_graph(grad)
+            return (self._graph_logits(grad, Tensor._make(self.q, False))[0],)
         (z,) = self.parents[:1]
         onehot = np.zeros(z.array.shape, z.array.dtype)
         onehot[np.arange(len(self.labels)), self.labels] = 1
@@ -158,6 +177,19 @@ class CrossEntropyProbs(_CrossEntropyBase):
                 local = local * self.weight
             grad_t = np.expand_dims(g, self.axis) * local
         return grad_z, grad_t
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        z, t = self.parents
+        smoothing, weight = self.smoothing, self.weight
+        q = t if smoothing == 0 else (1 - smoothing) * t + smoothing / z.shape[self.axis]
+        if weight is not None:
+            q = q * Tensor._make(weight, False)
+        grad_z, g = self._graph_logits(grad, q)
+        local = -(1 - smoothing) * log_softmax(z, axis=self.axis)
+        if weight is not None:
+            local = local * Tensor._make(weight, False)
+        return grad_z, g * local
 
 
 def _class_axis(input: Tensor, loss: str) -> int:

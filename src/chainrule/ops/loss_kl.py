@@ -59,6 +59,15 @@ class KLDiv(Function):
             None if grad_t is None else np.asarray(grad_t, self.t.dtype),
         )
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        x, t = self.parents
+        g = grad if self.reduction in ("none", "sum") else grad / self._count()
+        weight = t.exp() if self.log_target else t
+        with np.errstate(divide="ignore", invalid="ignore"):
+            local = weight * (t - x + 1) if self.log_target else t.log() + t / t - x
+        return -(weight * g), local * g
+
 
 def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> Tensor:  # noqa: A002
     """KL divergence Σ t·(ln t − input) between a target distribution and log-probabilities

@@ -28,6 +28,11 @@ class Sin(Function):
     def backward(self, grad):
         return (grad * np.cos(self.x),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        return (grad * cos(x),)
+
 
 class Cos(Function):
     label = "cos"
@@ -39,6 +44,11 @@ class Cos(Function):
 
     def backward(self, grad):
         return (-grad * np.sin(self.x),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        return (-grad * sin(x),)
 
 
 class Tan(Function):
@@ -52,6 +62,11 @@ class Tan(Function):
     def backward(self, grad):
         return (grad * (1 + self.out * self.out),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        out = tan(self.parents[0])
+        return (grad * (1 + out * out),)
+
 
 class Asin(Function):
     label = "asin"
@@ -63,6 +78,11 @@ class Asin(Function):
 
     def backward(self, grad):
         return (grad / np.sqrt(1 - self.x * self.x),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        return (grad / (1 - x * x).sqrt(),)
 
 
 class Acos(Function):
@@ -76,6 +96,11 @@ class Acos(Function):
     def backward(self, grad):
         return (-grad / np.sqrt(1 - self.x * self.x),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        return (-grad / (1 - x * x).sqrt(),)
+
 
 class Atan(Function):
     label = "atan"
@@ -87,6 +112,11 @@ class Atan(Function):
 
     def backward(self, grad):
         return (grad / (1 + self.x * self.x),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        return (grad / (1 + x * x),)
 
 
 class Atan2(Function):
@@ -105,6 +135,12 @@ class Atan2(Function):
         grad_b = -scale * self.a if self.needs_grad[1] else None
         return grad_a, grad_b
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        a, b = self.parents
+        scale = grad / (a * a + b * b)
+        return scale * b, -scale * a
+
 
 class Sinh(Function):
     label = "sinh"
@@ -116,6 +152,11 @@ class Sinh(Function):
 
     def backward(self, grad):
         return (grad * np.cosh(self.x),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        return (grad * cosh(x),)
 
 
 class Cosh(Function):
@@ -129,6 +170,11 @@ class Cosh(Function):
     def backward(self, grad):
         return (grad * np.sinh(self.x),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        return (grad * sinh(x),)
+
 
 class Rsqrt(Function):
     label = "rsqrt"
@@ -141,6 +187,11 @@ class Rsqrt(Function):
     def backward(self, grad):
         return (grad * -0.5 * self.out**3,)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        out = rsqrt(self.parents[0])
+        return (grad * -0.5 * out**3,)
+
 
 class Reciprocal(Function):
     label = "1/x"
@@ -152,6 +203,11 @@ class Reciprocal(Function):
 
     def backward(self, grad):
         return (-grad * self.out * self.out,)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        out = reciprocal(self.parents[0])
+        return (-grad * out * out,)
 
 
 class Log1p(Function):
@@ -186,6 +242,10 @@ class Expm1(Function):
     def backward(self, grad):
         return (grad * (self.out + 1),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (grad * (expm1(self.parents[0]) + 1),)
+
 
 class NanToNum(Function):
     """NaN, +∞ and −∞ replaced by finite numbers.  Local derivative: 1 where x is finite, 0 at
@@ -201,6 +261,10 @@ class NanToNum(Function):
 
     def backward(self, grad):
         return (grad * np.isfinite(self.x),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (grad * Tensor._make(np.isfinite(self.x), False),)
 
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
@@ -218,6 +282,11 @@ class Erf(Function):
     def backward(self, grad):
         return (grad * _TWO_OVER_SQRT_PI * np.exp(-self.x * self.x),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        return (grad * _TWO_OVER_SQRT_PI * (-x * x).exp(),)
+
 
 class _Flat(Function):
     """A piecewise-constant function: zero gradient everywhere it is defined."""
@@ -230,6 +299,10 @@ class _Flat(Function):
 
     def backward(self, grad):
         return (np.zeros_like(grad),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (Tensor._make(np.zeros_like(grad.array), False),)
 
 
 class Floor(_Flat):

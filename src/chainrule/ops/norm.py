@@ -10,6 +10,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError
 from chainrule.ops._util import expand_reduced, normalize_axis, operand, sgn
+from chainrule.ops.elementwise import where
 from chainrule.tensor import Tensor
 
 
@@ -43,6 +44,14 @@ class Norm2(_Norm):
             grad_x = self.x * self._grad_kept(grad) / norm  # x·g first: 3·1/5 is 0.6 exactly
         return (np.where(norm == 0, 0, grad_x).astype(self.x.dtype, copy=False),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        norm = Norm2.apply(x, axes=self.axes, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad_x = x * grad.reshape(self.kept.shape) / norm
+        return (where(self.kept == 0, 0, grad_x),)
+
 
 class Norm1(_Norm):
     """‖x‖₁ = Σ |x|.  Local derivative: sign(x) (0 at 0)."""
@@ -56,6 +65,10 @@ class Norm1(_Norm):
 
     def backward(self, grad):
         return (sgn(self.x) * self._grad_kept(grad),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (_constant(sgn(self.x)) * grad.reshape(self.kept.shape),)
 
 
 class NormInf(_Norm):
@@ -75,6 +88,19 @@ class NormInf(_Norm):
         count = np.sum(hit, axis=self.axes, keepdims=True)
         share = self._grad_kept(grad) / np.maximum(count, 1).astype(self.x.dtype)
         return (sgn(self.x) * (share * hit),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        size = np.abs(self.x)
+        hit = (size == self.kept) | np.isnan(size)
+        count = np.maximum(np.sum(hit, axis=self.axes, keepdims=True), 1).astype(self.x.dtype)
+        share = grad.reshape(self.kept.shape) / _constant(count)
+        return (_constant(sgn(self.x)) * (share * _constant(hit)),)
+
+
+def _constant(array: np.ndarray) -> Tensor:
+    """An array as a tensor outside the graph (a local derivative constant almost everywhere)."""
+    return Tensor._make(array, False)
 
 
 def _drop_axes(kept: np.ndarray, axes) -> np.ndarray:
@@ -163,6 +189,21 @@ class CosineSimilarity(Function):
         if self.needs_grad[1]:
             grad_b = self._side(g, self.b, self.norm_b, self.clamped_b, self.unit_a)
         return grad_a, grad_b
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives). As in PyTorch, the
+        clamp to ε changes the norms' values only: their derivative stays x/‖x‖."""
+        a, b = self.parents
+        norm_a, norm_b = (Norm2.apply(t, axes=(self.axis,), keepdims=True) for t in (a, b))
+        clamped_a = norm_a + _constant(self.clamped_a - self.norm_a)
+        clamped_b = norm_b + _constant(self.clamped_b - self.norm_b)
+        unit_a, unit_b = a / clamped_a, b / clamped_b
+        out = (unit_a * unit_b).sum(axis=self.axis, keepdims=True)
+        g = grad.reshape(self.out.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            along_a = where(self.norm_a == 0, 0, a / norm_a)
+            along_b = where(self.norm_b == 0, 0, b / norm_b)
+        return g * (unit_b - out * along_a) / clamped_a, g * (unit_a - out * along_b) / clamped_b
 
 
 def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:

@@ -17,6 +17,7 @@ from chainrule.ops.conv_util import (  # noqa: F401 - some are re-exported
     pair,
     single,
 )
+from chainrule.ops.getitem import PlaceAt
 from chainrule.tensor import Tensor
 
 
@@ -117,6 +118,21 @@ class MaxPool2d(Function):
         h, w = self.x_shape[2:]
         return (grad_xp[:, :, top : top + h, left : left + w],)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives): each window's
+        gradient added at its arg-max, which is constant almost everywhere."""
+        kh, kw = self.kernel
+        oh, ow = self.out_hw
+        row = (np.arange(oh) * self.stride[0])[:, None] + (self.arg // kw) * self.dilation[0]
+        col = (np.arange(ow) * self.stride[1])[None, :] + (self.arg % kw) * self.dilation[1]
+        n, c = np.indices(self.x_shape[:2], sparse=True)
+        index = (n[..., None, None], c[..., None, None], row, col)
+        shape = (*self.x_shape[:2], *self.padded_hw)
+        grad_xp = PlaceAt.apply(grad, shape=shape, index=index, advanced=True)
+        top, _, left, _ = self.pads
+        h, w = self.x_shape[2:]
+        return (grad_xp[:, :, top : top + h, left : left + w],)
+
 
 class AvgPool2d(Function):
     """Mean of each window: out = Σ window / divisor, where the divisor counts the window's
@@ -153,6 +169,20 @@ class AvgPool2d(Function):
         scaled = grad * self.scale
         for k in range(kh * kw):
             grad_xp[_offset_slices(k // kw, k % kw, self.stride, (1, 1), self.out_hw)] += scaled
+        top, _, left, _ = self.pads
+        h, w = self.x_shape[2:]
+        return (grad_xp[:, :, top : top + h, left : left + w],)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        kh, kw = self.kernel
+        scaled = grad * Tensor._make(self.scale, False)
+        shape = (*self.x_shape[:2], *self.padded_hw)
+        grad_xp = None
+        for k in range(kh * kw):
+            where = _offset_slices(k // kw, k % kw, self.stride, (1, 1), self.out_hw)
+            part = PlaceAt.apply(scaled, shape=shape, index=where, advanced=False)
+            grad_xp = part if grad_xp is None else grad_xp + part
         top, _, left, _ = self.pads
         h, w = self.x_shape[2:]
         return (grad_xp[:, :, top : top + h, left : left + w],)
@@ -351,6 +381,10 @@ class AdaptiveAvgPool2d(Function):
 
     def backward(self, grad):
         return (np.matmul(np.matmul(self.a_h.T, grad), self.a_w),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (Tensor._make(self.a_h.T, False) @ grad @ Tensor._make(self.a_w, False),)
 
 
 def _adaptive_matrix(size: int, out: int) -> np.ndarray:

@@ -10,6 +10,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError
 from chainrule.ops._util import expand_reduced, floating, normalize_axis, operand
+from chainrule.ops.elementwise import where
 from chainrule.ops.shape import broadcast_to
 from chainrule.tensor import Tensor
 
@@ -93,6 +94,21 @@ class _Extreme(Function):
             grad_x = np.where(count == 0, np.array(np.nan, grad_x.dtype), grad_x)
         return (grad_x,)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives): where the extremes
+        sit is constant almost everywhere, so the mask and the count come from the arrays."""
+        hit = self.x == self.out
+        nan = np.isnan(self.out).any()
+        if nan and self.nan_shares:
+            hit |= np.isnan(self.x) & np.isnan(self.out)
+        count = hit.sum(axis=self.axes, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = grad.reshape(self.out.shape) / Tensor._make(count.astype(grad.dtype), False)
+        grad_x = where(hit, share, 0)
+        if nan and not self.nan_shares:
+            grad_x = where(count == 0, np.nan, grad_x)
+        return (grad_x,)
+
 
 class Max(_Extreme):
     label = "max"
@@ -153,6 +169,12 @@ class LogSumExp(Function):
         grad = expand_reduced(grad, self.x.shape, self.axes, self.keepdims)
         return (grad * np.exp(self.x - self.out),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        out = LogSumExp.apply(x, axes=self.axes, keepdims=True)
+        return (grad.reshape(out.shape) * (x - out).exp(),)
+
 
 def _keep(keepdims, keepdim) -> bool:
     """NumPy's ``keepdims`` or PyTorch's ``keepdim``: either spelling works."""
@@ -206,6 +228,16 @@ class _Select(Function):
             grad = np.expand_dims(grad, self.dim)
         np.put_along_axis(full, self.index, grad, axis=self.dim)
         return (full,)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        from chainrule.ops.getitem import PlaceAt
+
+        if not self.keepdim:
+            grad = grad.unsqueeze(self.dim)
+        where = list(np.indices(self.index.shape, sparse=True))
+        where[self.dim] = self.index
+        return (PlaceAt.apply(grad, shape=self.shape, index=tuple(where), advanced=True),)
 
 
 # PyTorch's torch.return_types: a named pair that unpacks as (values, indices).
@@ -321,6 +353,13 @@ class StdRoot(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             local = grad / (2 * out)
         return (np.where(out == 0, np.zeros((), dtype=local.dtype), local),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        out = StdRoot.apply(self.parents[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            local = grad / (2 * out)
+        return (where(self.out == 0, 0, local),)
 
 
 def std(

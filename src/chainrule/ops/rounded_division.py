@@ -32,6 +32,11 @@ class FloorDivide(Function):
     def backward(self, grad):
         return (np.zeros_like(grad), np.zeros_like(grad))
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        zero = Tensor._make(np.zeros_like(grad.array), False)
+        return zero, zero
+
 
 class Remainder(Function):
     """a − b·⌊a / b⌋ (the sign of b, as Python and PyTorch's ``%``).
@@ -59,6 +64,12 @@ class Remainder(Function):
                 grad_b = -grad * np.floor_divide(self.a, self.b)
         return (grad if self.needs_grad[0] else None), grad_b
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            quotient = np.floor_divide(self.a, self.b)
+        return grad, -grad * Tensor._make(quotient, False)
+
 
 class Fmod(Function):
     """a − b·trunc(a / b) (the sign of a, as C's and PyTorch's ``fmod``).
@@ -79,6 +90,12 @@ class Fmod(Function):
             with np.errstate(divide="ignore", invalid="ignore"):
                 grad_b = -grad * np.trunc(self.a / self.b)
         return (grad if self.needs_grad[0] else None), grad_b
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            quotient = np.trunc(self.a / self.b)
+        return grad, -grad * Tensor._make(quotient, False)
 
 
 def floor_divide(a, b) -> Tensor:

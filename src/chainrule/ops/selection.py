@@ -55,6 +55,13 @@ class MedianAll(Function):
         ties = np.isnan(x) if np.isnan(out) else (x == out)
         return (np.where(ties, grad / np.count_nonzero(ties), np.zeros((), grad.dtype)),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        from chainrule.ops.elementwise import where
+
+        ties = np.isnan(self.x) if np.isnan(self.out) else (self.x == self.out)
+        return (where(ties, grad / np.count_nonzero(ties), 0),)
+
 
 def median(x, dim=None, keepdim: bool = False):
     """PyTorch's median: the lower middle value (for an even count, the smaller of the two

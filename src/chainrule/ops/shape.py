@@ -60,6 +60,10 @@ class Expand(Function):
     def backward(self, grad):
         return (grad,)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (grad,)
+
 
 class Concatenate(Function):
     saves_inputs = False  # backward reads shapes only
@@ -74,6 +78,12 @@ class Concatenate(Function):
     def backward(self, grad):
         return tuple(np.split(grad, self.bounds, axis=self.axis))
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        edges = [0, *self.bounds, grad.shape[self.axis]]
+        lead = (slice(None),) * self.axis
+        return tuple(grad[(*lead, slice(a, b))] for a, b in zip(edges, edges[1:]))
+
 
 class Stack(Function):
     saves_inputs = False  # backward reads shapes only
@@ -86,6 +96,11 @@ class Stack(Function):
 
     def backward(self, grad):
         return tuple(np.moveaxis(grad, self.axis, 0))
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        lead = (slice(None),) * self.axis
+        return tuple(grad[(*lead, i)] for i in range(grad.shape[self.axis]))
 
 
 class Flip(Function):
@@ -124,6 +139,11 @@ class Roll(Function):
         back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
         return (np.roll(grad, back, self.axes),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
+        return (Roll.apply(grad, shifts=back, axes=self.axes),)
+
 
 class Repeat(Function):
     """The tensor tiled ``reps`` times along each axis (PyTorch's ``repeat``, NumPy's tile).
@@ -141,6 +161,13 @@ class Repeat(Function):
     def backward(self, grad):
         shape = (1,) * (len(self.reps) - len(self.in_shape)) + self.in_shape
         split = [n for pair in zip(self.reps, shape) for n in pair]  # (r0, s0, r1, s1, ...)
+        summed = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return (summed.reshape(self.in_shape),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        shape = (1,) * (len(self.reps) - len(self.in_shape)) + self.in_shape
+        split = [n for pair in zip(self.reps, shape) for n in pair]
         summed = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
         return (summed.reshape(self.in_shape),)
 
@@ -162,6 +189,11 @@ class Triangle(Function):
     def backward(self, grad):
         return (self.keep(grad, self.diagonal),)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        lower = self.keep is np.tril
+        return (Triangle.apply(grad, lower=lower, diagonal=self.diagonal),)
+
 
 class Pad(Function):
     saves_inputs = False  # backward reads shapes only
@@ -173,6 +205,10 @@ class Pad(Function):
         return np.pad(x, pad_width, constant_values=value)
 
     def backward(self, grad):
+        return (grad[self.inner],)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
         return (grad[self.inner],)
 
 

@@ -9,6 +9,7 @@ from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._util import float_operand as _float_operand
 from chainrule.ops._util import normalize_axis
+from chainrule.ops.elementwise import where
 from chainrule.ops.matmul import row_sum
 from chainrule.tensor import Tensor
 
@@ -195,6 +196,18 @@ class Softmax(Function):
         grad_x.reshape(-1)[r.flat_top] = p_top * (g_top * (rest / (rest + 1)) - others)
         return _shaped(grad_x, self.out.shape)
 
+    def backward_graph(self, grad):
+        """The gradient as a tensor in the graph (for second derivatives), exact at each
+        slice's maximum as in backward: there 1 − p is the sum of the other p's."""
+        (x,) = self.parents
+        top = _top_mask(x.array, self.axis)
+        p = Softmax.apply(x, axis=self.axis)
+        gp = grad * p
+        dot = gp.sum(axis=self.axis, keepdims=True)
+        others_p = where(top, 0, p).sum(axis=self.axis, keepdims=True)
+        others_gp = where(top, 0, gp).sum(axis=self.axis, keepdims=True)
+        return (where(top, p * (grad * others_p - others_gp), gp - p * dot),)
+
 
 class LogSoftmax(Function):
     """x_i − ln Σ_j e^(x_j) along an axis.  Local derivative: δ_ij − softmax(x)_j."""
@@ -246,6 +259,23 @@ class LogSoftmax(Function):
         g_top = g.reshape(-1)[r.flat_top]
         grad_x.reshape(-1)[r.flat_top] = (g_top - total) + (r.rest / (r.rest + 1)) * total
         return _shaped(grad_x, self.out.shape)
+
+    def backward_graph(self, grad):
+        """The gradient as a tensor in the graph (for second derivatives), exact at each
+        slice's maximum as in backward: there 1 − p is the sum of the other p's."""
+        (x,) = self.parents
+        top = _top_mask(x.array, self.axis)
+        p = LogSoftmax.apply(x, axis=self.axis).exp()
+        total = grad.sum(axis=self.axis, keepdims=True)
+        others_p = where(top, 0, p).sum(axis=self.axis, keepdims=True)
+        return (where(top, (grad - total) + others_p * total, grad - p * total),)
+
+
+def _top_mask(x: np.ndarray, axis: int) -> np.ndarray:
+    """True at the first maximum of each slice along ``axis`` (the entry :class:`_Top` picks)."""
+    top = np.zeros(x.shape, dtype=bool)
+    np.put_along_axis(top, x.argmax(axis=axis, keepdims=True), True, axis=axis)
+    return top
 
 
 def _softmax_axis(x: Tensor, axis, dim, op: str) -> int:
