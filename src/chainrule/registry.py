@@ -96,6 +96,9 @@ OPTIMIZERS: dict[str, OptimizerEntry] = {
     "adamw": OptimizerEntry("adamw", optim.AdamW, ("lr", "weight_decay"), 0.01),
     "rmsprop": OptimizerEntry("rmsprop", optim.RMSprop, ("lr", "momentum", "weight_decay"), 0.01),
     "adagrad": OptimizerEntry("adagrad", optim.Adagrad, ("lr", "weight_decay"), 0.01),
+    "nadam": OptimizerEntry("nadam", optim.NAdam, ("lr", "weight_decay"), 0.01),
+    "radam": OptimizerEntry("radam", optim.RAdam, ("lr", "weight_decay"), 0.01),
+    "adamax": OptimizerEntry("adamax", optim.Adamax, ("lr", "weight_decay"), 0.01),
 }
 
 #: Hidden-layer activations by name, each a module class taking no arguments.

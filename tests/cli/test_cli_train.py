@@ -337,3 +337,15 @@ def test_train_says_why_its_steps_were_eager(tmp_path, species_csv, monkeypatch,
     text = capsys.readouterr().out
     assert re.search(r"compiled steps\s+0 of 12", text)
     assert "training steps were eager: Custom not chainrule's own" in text
+
+
+@pytest.mark.parametrize("optimizer", ["nadam", "radam", "adamax"])
+def test_train_takes_the_newer_adam_variants(tmp_path, optimizer):
+    data = write_regression_csv(tmp_path / "reg.csv")
+    model = tmp_path / "reg.safetensors"
+    result = run_cli(
+        "train", data, "--target", "y", "--epochs", "3", "--optimizer", optimizer,
+        "--out", model, "--no-plots",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert model.exists()

@@ -225,10 +225,12 @@ def linear(x, weight, bias=None) -> Tensor:
             f"expected (..., {in_features})"
         )
     if x.array.dtype != weight.array.dtype:  # PyTorch refuses this too; never promote silently
+        fix = f"convert the input (x.to('{weight.array.dtype}'))"
+        if x.array.dtype.kind == "f":
+            fix += f" or the model (model.to('{x.array.dtype}'))"
         raise DTypeError(
             f"Linear got input of dtype {x.array.dtype} for weights of dtype "
-            f"{weight.array.dtype}; convert the input (x.to('{weight.array.dtype}')) or the "
-            f"model (model.to('{x.array.dtype}'))"
+            f"{weight.array.dtype}; {fix}"
         )
     if bias is None:
         return Linear.apply(x, weight)
