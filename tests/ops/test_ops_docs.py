@@ -16,6 +16,7 @@ FAMILIES = [
     "getitem",
     "matmul",
     "activation",
+    "activation_smooth",
     "softmax",
     "loss",
     "loss_regression",

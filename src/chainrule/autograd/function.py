@@ -54,8 +54,7 @@ class Function:
         raise NotImplementedError(
             f"second derivatives (create_graph=True) through {type(self).__name__} are not "
             f"supported yet (it has no backward_graph); every built-in op has them except "
-            f"elu, gelu, softplus, silu, log_sigmoid, hardtanh, relu6, conv2d and "
-            f"conv_transpose2d (docs/pytorch.md)"
+            f"conv2d and conv_transpose2d (docs/pytorch.md)"
         )
 
     # Ops whose backward reads none of their inputs' values (only shapes) set this to False:
