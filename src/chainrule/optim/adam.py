@@ -100,14 +100,7 @@ class Adam(Optimizer):
                     continue
                 if grad.shape != data.shape or grad.dtype != data.dtype:
                     grad = self._grad_of(p)
-                state = self.state.get(p)
-                if not state:
-                    state = self.state[p] = {
-                        "step": 0,
-                        "exp_avg": np.zeros_like(data),
-                        "exp_avg_sq": np.zeros_like(data),
-                    }
-                t = state["step"] = state["step"] + 1
+                state, t = self._next_step(p, "exp_avg", "exp_avg_sq")
                 if keep is not None:
                     data *= keep
                 # Scratch arrays are views of the optimizer's reused buffers and every pass

@@ -70,14 +70,7 @@ class Adamax(Optimizer):
                 if grad is None:
                     continue
                 data = p.array
-                state = self.state.get(p)
-                if not state:
-                    state = self.state[p] = {
-                        "step": 0,
-                        "exp_avg": np.zeros_like(data),
-                        "exp_inf": np.zeros_like(data),
-                    }
-                t = state["step"] = state["step"] + 1
+                state, t = self._next_step(p, "exp_avg", "exp_inf")
                 tmp, work = self._scratch(data, 2)
                 g = effective_grad(data, grad, weight_decay, group["maximize"], out=work)
 

@@ -274,6 +274,17 @@ class Optimizer:
         self._workspace = {}
 
     # ---- helpers for step() ------------------------------------------------------------------
+    def _next_step(self, p, *buffers: str, **values) -> tuple[dict, int]:
+        """``(state, t)``: ``p``'s state, made on its first update as ``{"step": 0}``, the
+        named buffers (zeros like ``p``) and ``values``, with its step count moved on to t."""
+        state = self.state.get(p)
+        if not state:
+            state = self.state[p] = {"step": 0, **values}
+            for name in buffers:
+                state[name] = np.zeros_like(p.array)
+        t = state["step"] = state["step"] + 1
+        return state, t
+
     def _scratch(self, data: np.ndarray, count: int) -> tuple[np.ndarray, ...]:
         """``count`` work arrays shaped like ``data``, reused across parameters and steps.
 

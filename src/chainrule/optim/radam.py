@@ -85,14 +85,7 @@ class RAdam(Optimizer):
                 if grad is None:
                     continue
                 data = p.array
-                state = self.state.get(p)
-                if not state:
-                    state = self.state[p] = {
-                        "step": 0,
-                        "exp_avg": np.zeros_like(data),
-                        "exp_avg_sq": np.zeros_like(data),
-                    }
-                t = state["step"] = state["step"] + 1
+                state, t = self._next_step(p, "exp_avg", "exp_avg_sq")
                 tmp, work = self._scratch(data, 2)
                 if decoupled and weight_decay != 0:
                     data *= 1.0 - lr * weight_decay
