@@ -352,16 +352,21 @@ class Module(ModuleHookMethods):
                 raise AttributeError(f"`{part}` is not an nn.Module")
         return module
 
+    def _owner_of(self, target: str) -> tuple:
+        """``(module, name)`` for a dotted path ``"encoder.0.weight"``, the name checked."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        return module, name
+
     def get_parameter(self, target: str) -> Parameter:
         """The parameter at a dotted path, e.g. ``model.get_parameter("encoder.0.weight")``.
 
         Raises:
             AttributeError: the path is missing or does not end at a parameter.
         """
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
-        if not hasattr(module, name):
-            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        module, name = self._owner_of(target)
         param = getattr(module, name)
         if not isinstance(param, Parameter):
             raise AttributeError(f"`{name}` is not an nn.Parameter")
@@ -373,10 +378,7 @@ class Module(ModuleHookMethods):
         Raises:
             AttributeError: the path is missing or does not end at a buffer.
         """
-        path, _, name = target.rpartition(".")
-        module = self.get_submodule(path)
-        if not hasattr(module, name):
-            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        module, name = self._owner_of(target)
         if name not in module._buffers:
             raise AttributeError(f"`{name}` is not a buffer")
         return module._buffers[name]
