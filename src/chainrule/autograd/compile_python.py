@@ -3,8 +3,10 @@
 Each op becomes two lines of Python, its ``forward`` call and later its ``backward`` call, on
 local variables; gradients are summed and sent to leaves exactly as ``engine.backward`` does,
 in the order ``engine.topological_order`` gave at recording. The arithmetic is the ops' own,
-so the results are bit-for-bit those of the eager step. The engine stays the one interpreter
-of graphs: this module only writes code, once per recorded graph.
+so the results are bit-for-bit those of the eager step. Where the graph proves an array is the
+step's own and read once, an op writes its result over it (same values; ``compile_reuse``).
+The engine stays the one interpreter of graphs: this module only writes code, once per
+recorded graph.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.compile_graph import ARG, CONST, LEAF, RAND, VAL, Graph
+from chainrule.autograd.compile_reuse import in_place_backwards, in_place_forwards
 from chainrule.autograd.engine import _accumulate_leaf, sum_to_shape
 from chainrule.ops.loss import CrossEntropy, plain_class_indices
 
@@ -61,6 +64,7 @@ def generate_source(graph: Graph, ns: dict) -> str:
     for j, (make, make_args) in enumerate(graph.sources):
         ns[f"M{j}"], ns[f"MA{j}"] = make, make_args
         lines.append(f"    r{j} = M{j}(*MA{j})")
+    in_place = in_place_forwards(graph)
     for k, node in enumerate(graph.nodes):
         ns[f"C{k}"] = node.cls
         call = [_name(r) for r in node.refs]
@@ -70,7 +74,8 @@ def generate_source(graph: Graph, ns: dict) -> str:
         for name, ref in node.array_params.items():
             call.append(f"{name}={_name(ref)}")
         lines.append(f"    f{k} = C{k}()")
-        lines.append(f"    v{k} = f{k}.forward({', '.join(call)})")
+        forward = "forward_in_place" if k in in_place else "forward"
+        lines.append(f"    v{k} = f{k}.{forward}({', '.join(call)})")
         if node.needs_grad is not None:
             ns[f"NG{k}"] = node.needs_grad
             lines.append(f"    f{k}.needs_grad = NG{k}")
@@ -111,10 +116,12 @@ def _backward_lines(graph: Graph, ns: dict) -> list[str]:
     else:
         lines = [f"    g{graph.root} = np.empty_like(v{graph.root})", f"    g{graph.root}.fill(1)"]
     lines += [f"    g{k} = None" for k in graph.order if k != graph.root]
+    in_place = in_place_backwards(graph)
     for k in graph.order:
         node = graph.nodes[k]
+        backward = "backward_in_place" if k in in_place else "backward"
         lines.append(f"    if g{k} is not None:")
-        lines.append(f"        b = f{k}.backward(g{k})")
+        lines.append(f"        b = f{k}.{backward}(g{k})")
         for i, (ref, needed) in enumerate(zip(node.refs, node.needs_grad)):
             kind, j = ref
             if not needed or kind not in (VAL, LEAF):

@@ -22,6 +22,21 @@ _SMALL = 256
 _RELU_FILL_MIN = 2048
 
 
+_ZEROS: dict = {}  # read-only arrays of zeros by (shape, dtype), for in-place ReLU
+
+
+def _zeros(shape: tuple, dtype) -> np.ndarray:
+    key = (shape, dtype)
+    zeros = _ZEROS.get(key)
+    if zeros is None:
+        if len(_ZEROS) >= 32:  # a compiled step has few shapes; bound it anyway
+            _ZEROS.clear()
+        zeros = np.zeros(shape, dtype)
+        zeros.flags.writeable = False
+        _ZEROS[key] = zeros
+    return zeros
+
+
 def stable_sigmoid(z: np.ndarray) -> np.ndarray:
     """σ(z) = 1 / (1 + e^(−z)) without overflow (see :func:`_sigmoid_core`)."""
     return _sigmoid_core(z)[0]
@@ -148,6 +163,17 @@ class ReLU(Function):
     def backward(self, grad):
         # PyTorch passes the gradient where not (z ≤ 0): where out ≠ 0, NaN included
         return (np.multiply(grad, np.not_equal(self.out, ZERO)),)
+
+    # cr.compile's NumPy tier calls these where the graph proves the array is the step's own
+    # and read by nothing else (autograd/compile_reuse.py): the same values, written over it
+    # as hand-written NumPy does (measured on 128×256 float32, cache-cold: forward 6.0 against
+    # 14.7 µs, backward 30.9 against 39.5 µs)
+    def forward_in_place(self, z):
+        self.out = np.maximum(_zeros(z.shape, z.dtype), z, out=z)
+        return self.out
+
+    def backward_in_place(self, grad):
+        return (np.multiply(grad, np.not_equal(self.out, ZERO), out=grad),)
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""

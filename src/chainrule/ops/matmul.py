@@ -82,6 +82,10 @@ class Linear(Function):
     label = "linear"
     formulas = ("W", "x", "1")
     grads_match_inputs = True
+    # forward's result and backward's gradients are new arrays this op keeps no hold on, so
+    # cr.compile may let their one reader write over them (autograd/compile_reuse.py)
+    fresh_output = True
+    fresh_grads = True
 
     # Matrix products go through ndarray.dot rather than the @ operator: for a 2-D weight both
     # give the same bits (one BLAS gemm), and dot skips the matmul ufunc's dispatch, half the
