@@ -53,8 +53,8 @@ class Function:
         (``autograd.grad(..., create_graph=True)``). Ops that support it override this."""
         raise NotImplementedError(
             f"second derivatives (create_graph=True) through {type(self).__name__} are not "
-            f"supported yet (it has no backward_graph); every built-in op has them except "
-            f"conv2d and conv_transpose2d (docs/pytorch.md)"
+            f"supported yet (it has no backward_graph); docs/pytorch.md lists the built-in ops "
+            f"that lack one"
         )
 
     # Ops whose backward reads none of their inputs' values (only shapes) set this to False:

@@ -21,6 +21,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operand
+from chainrule.ops.conv_graph import conv2d_graph, conv_transpose2d_graph
 from chainrule.ops.conv_util import (  # noqa: F401 - some are re-exported
     _as_nchw,
     _borrow,
@@ -117,6 +118,7 @@ class Conv2d(Function):
     )
 
     def forward(self, x, weight, bias=None, *, stride, pads, dilation, groups):
+        self.options = (stride, pads, dilation, groups)
         self.flat = stride == (1, 1) and groups == 1
         if self.flat:
             return self._forward_flat(x, weight, bias, pads, dilation)
@@ -126,6 +128,8 @@ class Conv2d(Function):
         if self.flat:
             return self._backward_flat(grad)
         return self._backward_windows(grad)
+
+    backward_graph = conv2d_graph  # the gradients as convolutions (ops/conv_graph.py)
 
     # Stride 1, one group (most layers): "full-width rows". Each image plane is padded and
     # flattened, so the window at kernel offset (i, j) is one contiguous run of the flat plane,
@@ -343,6 +347,8 @@ class ConvTranspose2d(Function):
         if len(needs) == 3 and needs[2]:
             grad_b = grad.sum(axis=(0, 2, 3))
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
+
+    backward_graph = conv_transpose2d_graph  # the gradients as convolutions
 
 
 def _conv_args(x, weight, bias, op: str):
