@@ -174,6 +174,14 @@ def _leaky_relu(g, m, x, out):
     return g.add("LeakyRelu", [x.name], alpha=float(m.negative_slope))
 
 
+@register_converter(nn.Hardtanh)  # ReLU6 too: Hardtanh(0, 6)
+def _hardtanh(g, m, x, out):
+    dtype = x.array.dtype
+    low = g.scalar(m.min_val, dtype, "min_val")
+    high = g.scalar(m.max_val, dtype, "max_val")
+    return g.add("Clip", [x.name, low, high])
+
+
 @register_converter(nn.ELU)
 def _elu(g, m, x, out):
     return g.add("Elu", [x.name], alpha=float(m.alpha))

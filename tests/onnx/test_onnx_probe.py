@@ -1,0 +1,39 @@
+"""cr.onnx.export on models users build that the per-layer tests missed, against ONNX Runtime."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+OPSETS = (13, 17, 21)
+
+
+def assert_matches_onnxruntime(model, x, opset, example_rows=3):
+    """Export on ``x[:example_rows]``, then compare ONNX Runtime with chainrule at other batches."""
+    proto = cr.onnx.export(model, None, x[:example_rows], opset=opset)
+    onnx.checker.check_model(proto, full_check=True)
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    model.eval()
+    for rows in (x, x[:1]):
+        (got,) = session.run(None, {"input": rows})
+        with cr.no_grad():
+            expected = np.asarray(model(rows).data)
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize(
+    "activation",
+    [lambda: nn.Hardtanh(), lambda: nn.Hardtanh(-0.5, 2.0), lambda: nn.ReLU6()],
+    ids=["Hardtanh", "Hardtanh-range", "ReLU6"],
+)
+def test_clamping_activations_export(activation, opset):
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 8), activation(), nn.Linear(8, 3))
+    x = (np.random.default_rng(0).normal(size=(16, 5)) * 4).astype(np.float32)
+    assert_matches_onnxruntime(model, x, opset)
