@@ -37,3 +37,16 @@ def test_clamping_activations_export(activation, opset):
     model = nn.Sequential(nn.Linear(5, 8), activation(), nn.Linear(8, 3))
     x = (np.random.default_rng(0).normal(size=(16, 5)) * 4).astype(np.float32)
     assert_matches_onnxruntime(model, x, opset)
+
+
+@pytest.mark.parametrize("materialized", [True, False], ids=["after-a-batch", "fresh"])
+def test_lazy_linear_exports_as_linear(materialized):
+    cr.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.LazyLinear(3)
+    )
+    x = np.random.default_rng(0).normal(size=(6, 1, 10, 10)).astype(np.float32)
+    if materialized:
+        model(x)
+    assert_matches_onnxruntime(model, x, opset=17)
+    assert model[4].weight.shape == (3, 4 * 4 * 4)

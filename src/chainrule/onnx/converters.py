@@ -61,7 +61,7 @@ def _as_dtype(g, x: Value, dtype) -> str:
 
 
 # ---- layers with weights --------------------------------------------------------------------
-@register_converter(nn.Linear)
+@register_converter(nn.Linear, *_present("LazyLinear"))  # Lazy: shaped by the example run
 def _linear(g, m, x, out):
     w = _param(m.weight)
     y = g.add("MatMul", [_as_dtype(g, x, w.dtype), g.const(w.T, "weight")])  # any leading dims
