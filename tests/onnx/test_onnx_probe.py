@@ -50,3 +50,28 @@ def test_lazy_linear_exports_as_linear(materialized):
         model(x)
     assert_matches_onnxruntime(model, x, opset=17)
     assert model[4].weight.shape == (3, 4 * 4 * 4)
+
+
+# ceil_mode where PyTorch (and chainrule) drop the last window because it would start in the
+# right-hand padding: onnx's shape inference keeps it, so the graph must say so
+CEIL_EDGE_POOLS = [
+    ("MaxPool2d", lambda: nn.MaxPool2d(2, 2, 1, ceil_mode=True), (4, 3, 5, 5)),
+    ("MaxPool2d-rect", lambda: nn.MaxPool2d((2, 3), 2, (1, 1), ceil_mode=True), (4, 3, 5, 6)),
+    ("MaxPool1d", lambda: nn.MaxPool1d(2, 2, 1, ceil_mode=True), (4, 3, 7)),
+    ("AvgPool2d", lambda: nn.AvgPool2d(2, 2, 1, ceil_mode=True), (4, 3, 5, 5)),
+    (
+        "AvgPool2d-exclude",
+        lambda: nn.AvgPool2d(2, 2, 1, ceil_mode=True, count_include_pad=False),
+        (4, 3, 5, 5),
+    ),
+    ("AvgPool1d", lambda: nn.AvgPool1d(4, 3, 2, ceil_mode=True), (4, 3, 7)),
+]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("case", CEIL_EDGE_POOLS, ids=[c[0] for c in CEIL_EDGE_POOLS])
+def test_ceil_mode_pool_dropping_the_last_window(case, opset):
+    _, factory, shape = case
+    model = factory()
+    x = np.random.default_rng(1).normal(size=shape).astype(np.float32)
+    assert_matches_onnxruntime(model, x, opset)
