@@ -75,3 +75,9 @@ def test_ceil_mode_pool_dropping_the_last_window(case, opset):
     model = factory()
     x = np.random.default_rng(1).normal(size=shape).astype(np.float32)
     assert_matches_onnxruntime(model, x, opset)
+
+
+def test_empty_example_batch_is_refused_with_the_fix():
+    # with no rows the batch dimension cannot be told from the others (the output was fixed at 0)
+    with pytest.raises(cr.onnx.ExportError, match=r"no rows.*X\[:1\]"):
+        cr.onnx.export(nn.Linear(5, 3), None, np.zeros((0, 5), np.float32))
