@@ -61,7 +61,7 @@ def _as_dtype(g, x: Value, dtype) -> str:
 
 
 # ---- layers with weights --------------------------------------------------------------------
-@register_converter(nn.Linear)
+@register_converter(nn.Linear, *_present("LazyLinear"))  # Lazy: shaped by the example run
 def _linear(g, m, x, out):
     w = _param(m.weight)
     y = g.add("MatMul", [_as_dtype(g, x, w.dtype), g.const(w.T, "weight")])  # any leading dims
@@ -172,6 +172,14 @@ register_converter(nn.ReLU)(_simple("Relu"))
 @register_converter(nn.LeakyReLU)
 def _leaky_relu(g, m, x, out):
     return g.add("LeakyRelu", [x.name], alpha=float(m.negative_slope))
+
+
+@register_converter(nn.Hardtanh)  # ReLU6 too: Hardtanh(0, 6)
+def _hardtanh(g, m, x, out):
+    dtype = x.array.dtype
+    low = g.scalar(m.min_val, dtype, "min_val")
+    high = g.scalar(m.max_val, dtype, "max_val")
+    return g.add("Clip", [x.name, low, high])
 
 
 @register_converter(nn.ELU)
@@ -297,14 +305,42 @@ def _spatial(x: Value) -> int:
 @register_converter(*_present("MaxPool1d", "MaxPool2d"))
 def _max_pool(g, m, x, out):
     n = _spatial(x)
-    return g.add(
+    kernel, stride, dilation = (_ints(v, n) for v in (m.kernel_size, m.stride, m.dilation))
+    y = g.add(
         "MaxPool",
         [x.name],
-        kernel_shape=_ints(m.kernel_size, n),
-        strides=_ints(m.stride, n),
+        kernel_shape=kernel,
+        strides=stride,
         pads=_pads(m.padding, n),
-        dilations=_ints(m.dilation, n),
+        dilations=dilation,
         ceil_mode=int(m.ceil_mode),
+    )
+    return _drop_window_in_padding(g, y, m, x, out, kernel, stride, dilation)
+
+
+def _drop_window_in_padding(g, y: str, m, x: Value, out, kernel, stride, dilation) -> str:
+    """With ceil_mode, PyTorch drops a last window that would start in the right-hand padding;
+    ONNX's shape formula keeps it (ONNX Runtime drops it too), so slice to chainrule's size."""
+    if not m.ceil_mode:
+        return y
+    n = len(kernel)
+    pad = _ints(m.padding, n)
+    sizes = x.array.shape[2:]
+    onnx_sizes = [
+        -(-(size + 2 * p - d * (k - 1) - 1) // s) + 1
+        for size, p, d, k, s in zip(sizes, pad, dilation, kernel, stride)
+    ]
+    if list(onnx_sizes) == list(out.shape[2:]):
+        return y
+    axes = list(range(2, 2 + n))
+    return g.add(
+        "Slice",
+        [
+            y,
+            g.const(np.zeros(n, np.int64), "starts"),
+            g.const(np.array(out.shape[2:], np.int64), "ends"),
+            g.const(np.array(axes, np.int64), "axes"),
+        ],
     )
 
 
@@ -313,15 +349,17 @@ def _avg_pool(g, m, x, out):
     if getattr(m, "divisor_override", None) is not None:
         raise ValueError(f"{type(m).__name__}(divisor_override=...) has no ONNX equivalent")
     n = _spatial(x)
-    return g.add(
+    kernel, stride = _ints(m.kernel_size, n), _ints(m.stride, n)
+    y = g.add(
         "AveragePool",
         [x.name],
-        kernel_shape=_ints(m.kernel_size, n),
-        strides=_ints(m.stride, n),
+        kernel_shape=kernel,
+        strides=stride,
         pads=_pads(m.padding, n),
         ceil_mode=int(m.ceil_mode),
         count_include_pad=int(m.count_include_pad),
     )
+    return _drop_window_in_padding(g, y, m, x, out, kernel, stride, [1] * n)
 
 
 @register_converter(*_present("AdaptiveAvgPool1d", "AdaptiveAvgPool2d"))

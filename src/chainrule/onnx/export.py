@@ -226,6 +226,11 @@ def export(
     x = _example_array(model, example_input)
     if dynamic_batch and x.ndim == 0:
         raise ExportError("example_input is a scalar; give a batch (first dimension = samples)")
+    if x.ndim and x.shape[0] == 0:
+        raise ExportError(
+            f"example_input has no rows (shape {x.shape}); give at least one real sample, "
+            f"e.g. X[:1]"
+        )
     g, out, in_dims, out_dims = _trace_in_eval_mode(
         model, x, opset, input_name, output_name, dynamic_batch
     )

@@ -63,7 +63,8 @@ class Path:
 @dataclass
 class PerSample:
     """A batch's gradient split by sample: each sample's paths' sum, and the engine's gradient
-    of each sample alone, combined (``mean`` or ``sum``) into the batch gradient."""
+    of each sample alone, combined (``mean`` or ``sum``) into the batch gradient; ``None``
+    when neither gives it (a loss that weighs its samples unequally)."""
 
     contributions: list
     engine_per_sample: list

@@ -147,5 +147,12 @@ def _per_sample(scene, t, i: int, terms: list, per_sample: list) -> PerSample:
     total = sum(contrib)
     if mean is None:
         return PerSample(contrib, engine_b, None, None)
-    how = "mean" if abs(mean - total) <= 1e-9 * max(1.0, abs(total)) else "sum"
-    return PerSample(contrib, engine_b, how, mean if how == "mean" else float(np.sum(valid)))
+    tol = 1e-9 * max(1.0, abs(total))
+    if abs(mean - total) <= tol:
+        return PerSample(contrib, engine_b, "mean", mean)
+    summed = float(np.sum(valid))
+    if abs(summed - total) <= tol:
+        return PerSample(contrib, engine_b, "sum", summed)
+    # a loss that weighs its samples unequally (class weights, ignored targets): the samples'
+    # own gradients combine into the batch's neither as a mean nor as a sum
+    return PerSample(contrib, engine_b, None, None)

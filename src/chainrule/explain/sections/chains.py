@@ -127,4 +127,14 @@ def _per_sample(style, name: str, per) -> list:
     if per.combined_by is not None:
         text = f" = {per.combined_by} of the per-sample gradients = "
         blocks.append(Eq([D("E", name), text, style.num(per.combined)]))
+    elif any(e is not None for e in per.engine_per_sample):
+        text = " = sum of the per-sample path sums = "
+        blocks.append(Eq([D("E", name), text, style.num(sum(per.contributions))]))
+        blocks.append(
+            Para(
+                "This loss weighs its samples unequally (class weights or ignored targets, "
+                "for instance), so the gradients of the samples alone make up the batch's "
+                "neither as their mean nor as their sum; the samples' paths' sums do."
+            )
+        )
     return blocks
