@@ -63,8 +63,17 @@ class ReluFirst(nn.Module):
         return self.fc(cr.relu(x))
 
 
-def _mlp():
-    return nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3))
+def _mlp(act=nn.ReLU):
+    return nn.Sequential(nn.Linear(6, 16), act(), nn.Linear(16, 8), act(), nn.Linear(8, 3))
+
+
+def _tanh_mlp():
+    return _mlp(nn.Tanh)
+
+
+def _sigmoid_mlp():
+    """Sigmoid has only the backward form (its forward makes three arrays of its own)."""
+    return nn.Sequential(nn.Linear(6, 300), nn.Sigmoid(), nn.Linear(300, 3))
 
 
 def _train(make, batches, compiled: bool, return_output: bool = False):
@@ -106,12 +115,22 @@ def batches(rng):
     ("make", "forwards", "backwards"),
     [
         (_mlp, 2, 2),
+        (_tanh_mlp, 2, 2),
+        (_sigmoid_mlp, 0, 1),
         (TwoReaders, 0, 0),
         (TwoConsumers, 1, 0),
         (SharedGradient, 2, 0),
         (ReluFirst, 0, 0),
     ],
-    ids=["mlp", "z-read-twice", "h-used-twice", "one-gradient-for-two", "relu-of-input"],
+    ids=[
+        "mlp",
+        "tanh",
+        "sigmoid",
+        "z-read-twice",
+        "h-used-twice",
+        "one-gradient-for-two",
+        "relu-of-input",
+    ],
 )
 def test_in_place_only_where_proved_and_bits_unchanged(batches, make, forwards, backwards):
     eager, _, losses_e = _train(make, batches, compiled=False)

@@ -110,6 +110,15 @@ class Sigmoid(Function):
         grad_z *= self.e
         return (grad_z,)
 
+    def backward_in_place(self, grad):
+        """``backward`` written over ``grad`` (cr.compile, where grad is the step's own)."""
+        if self.r is None:
+            return self.backward(grad)
+        np.multiply(grad, self.r, out=grad)
+        grad *= self.r
+        grad *= self.e
+        return (grad,)
+
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         (z,) = self.parents
@@ -131,6 +140,16 @@ class Tanh(Function):
     def backward(self, grad):
         out = self.out
         return (np.multiply(grad, np.subtract(ONE, np.multiply(out, out))),)
+
+    # cr.compile's NumPy tier, where the array is the step's own (see ReLU): same values
+    def forward_in_place(self, z):
+        self.out = np.tanh(z, out=z)
+        return self.out
+
+    def backward_in_place(self, grad):
+        local = np.multiply(self.out, self.out)
+        np.subtract(ONE, local, out=local)
+        return (np.multiply(grad, local, out=grad),)
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
