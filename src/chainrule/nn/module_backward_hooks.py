@@ -139,7 +139,7 @@ class BackwardHook:
             warnings.warn(
                 f"For backward hooks to be called, module output should be a Tensor or a "
                 f"tuple of Tensors but received {type(result)}",
-                stacklevel=3,
+                stacklevel=4,  # the caller's module(x)
             )
         single = not isinstance(result, tuple)
         outputs, self.output_index = self._route((result,) if single else result, outputs=True)
