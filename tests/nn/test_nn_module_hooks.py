@@ -1,5 +1,6 @@
 """Module forward hooks against PyTorch: order, replacement of inputs and outputs, kwargs,
-prepend, always_call, handles; backward hooks on modules raise NotSupportedError."""
+prepend, always_call, handles; the deprecated register_backward_hook raises NotSupportedError
+(the full backward hooks: test_module_backward_hooks.py)."""
 
 import numpy as np
 import pytest
@@ -139,17 +140,16 @@ def test_hooks_are_copied_by_deepcopy_as_in_pytorch():
     assert log == [twin]
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["register_full_backward_hook", "register_full_backward_pre_hook", "register_backward_hook"],
-)
-def test_backward_hooks_on_modules_are_not_supported(name):
+def test_the_deprecated_backward_hook_is_not_supported_and_the_full_ones_exist():
     layer = cr.nn.Linear(2, 2)
+    name = "register_backward_hook"
     assert hasattr(torch.nn.Linear(2, 2), name) and not hasattr(layer, name)
     with pytest.raises(
-        cr.NotSupportedError, match=f"Module.{name} is not supported.*register_hook"
+        cr.NotSupportedError, match=f"Module.{name} is not supported.*register_full_backward_hook"
     ):
         getattr(layer, name)(lambda *a: None)
+    assert callable(layer.register_full_backward_hook)
+    assert callable(layer.register_full_backward_pre_hook)
 
 
 def test_a_non_callable_hook_is_refused():

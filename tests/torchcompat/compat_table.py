@@ -151,6 +151,21 @@ def tensor_hooks(lib):
     return x.grad, seen
 
 
+def module_backward_hooks(lib):
+    layer = lib.nn.Linear(3, 2)
+    layer.load_state_dict(
+        {"weight": lib.tensor(X[:, :3] * 0.5), "bias": lib.tensor(np.array([0.1, -0.2], "f4"))}
+    )
+    seen = []
+    layer.register_full_backward_pre_hook(lambda m, grad_out: (grad_out[0] * 2,))
+    layer.register_full_backward_hook(
+        lambda m, grad_in, grad_out: seen.append((grad_in[0], grad_out[0])) or (grad_in[0] + 1,)
+    )
+    x = _x(lib, True)
+    layer(x).pow(2).sum().backward()
+    return x.grad, layer.weight.grad, seen
+
+
 def linear_state_dict_keys(lib):
     return tuple(lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.ReLU()).state_dict())
 
@@ -557,6 +572,12 @@ ROWS = [
     ("Autograd", "register_hook / register_post_accumulate_grad_hook", tensor_hooks, ""),
     ("nn", "nn.Linear (forward, weight layout)", linear_forward, ""),
     ("nn", "nn.Sequential state_dict keys", linear_state_dict_keys, ""),
+    (
+        "nn",
+        "Module.register_full_backward_hook / register_full_backward_pre_hook",
+        module_backward_hooks,
+        "",
+    ),
     ("nn", "nn.ModuleDict / nn.Identity", module_dict_names, ""),
     ("nn", "nn.ParameterList", parameter_list_names, ""),
     ("nn", "nn.LazyLinear", lazy_linear_shape, ""),

@@ -162,6 +162,9 @@ def build_graph(recorder: Recorder, inputs: list, loss, outputs=()) -> Graph:
         )
 
     for k, (op, tensors, params, result) in enumerate(recorder.calls):
+        refusal = getattr(op, "compile_refusal", None)  # an op that says why it cannot be
+        if refusal is not None:
+            raise GraphError(f"cr.compile: {refusal}")
         refs = [ref_of(t, op.__name__) for t in tensors]
         plain, arrays = _split_options(op, params, arg_arrays, recorder.source_ids)
         out_index[id(result)] = k

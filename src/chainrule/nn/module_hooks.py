@@ -1,5 +1,5 @@
-"""Module forward hooks, as PyTorch's: ``register_forward_pre_hook`` and
-``register_forward_hook``.
+"""Module hooks, as PyTorch's: forward pre-hooks, forward hooks, backward pre-hooks and full
+backward hooks.
 
 * ``module.register_forward_pre_hook(fn)``: ``fn(module, args)`` runs before ``forward`` and
   may return new positional arguments (a value that is not a tuple is wrapped in one); with
@@ -8,14 +8,22 @@
 * ``module.register_forward_hook(fn)``: ``fn(module, args, output)`` runs after ``forward``
   (``fn(module, args, kwargs, output)`` with ``with_kwargs=True``) and may return a new output;
   ``always_call=True`` runs it even when ``forward`` or another hook raised.
+* ``module.register_full_backward_pre_hook(fn)``: in the backward pass, ``fn(module,
+  grad_output)`` runs when the gradients of the call's outputs are known, before the module's
+  own ops use them, and may return a tuple to use instead.
+* ``module.register_full_backward_hook(fn)``: ``fn(module, grad_input, grad_output)`` runs once
+  the gradients of the call's positional inputs are known too, and may return a tuple to pass
+  to the inputs instead. Both tuples line up with the positional arguments and the outputs,
+  with ``None`` where there is no tensor (see ``module_backward_hooks`` for how).
 
-Hooks run when the module is called, ``module(x)``, not by ``module.forward(x)``. Both
-registrations take ``prepend=True`` to run before the hooks already there, and return a handle
-whose ``remove()`` takes the hook away (or use it in a ``with`` block). A module without hooks
-pays one attribute test per call.
+Hooks run when the module is called, ``module(x)``, not by ``module.forward(x)``. Every
+registration takes ``prepend=True`` to run before the hooks of its kind already there, and
+returns a handle whose ``remove()`` takes the hook away (or use it in a ``with`` block). A module
+that never had a hook pays one attribute test per call; backward hooks cost two identity ops
+per call, and only on modules that have them.
 
-Backward hooks on modules (``register_full_backward_hook``, ``register_backward_hook``) are not
-supported: reading them raises :class:`~chainrule.errors.NotSupportedError`.
+The deprecated ``register_backward_hook`` (PyTorch's non-full form) is not supported: reading it
+raises :class:`~chainrule.errors.NotSupportedError` naming ``register_full_backward_hook``.
 """
 
 from __future__ import annotations
@@ -26,23 +34,29 @@ from collections import OrderedDict
 
 from chainrule.autograd.hooks import RemovableHandle
 from chainrule.errors import NotSupportedError
+from chainrule.nn.module_backward_hooks import BackwardHook
 
 _ids = itertools.count()
 
 
 class _Hooks:
-    """One module's forward hooks: ``{id: (fn, with_kwargs, always_call)}``, in call order."""
+    """One module's hooks, each ``{id: entry}`` in call order: forward pre-hooks and forward
+    hooks (entries ``(fn, with_kwargs, always_call)``), backward pre-hooks and full backward
+    hooks (entries ``fn``)."""
 
-    __slots__ = ("pre", "post")
+    __slots__ = ("pre", "post", "backward_pre", "backward")
 
     def __init__(self):
         self.pre: OrderedDict = OrderedDict()
         self.post: OrderedDict = OrderedDict()
+        self.backward_pre: OrderedDict = OrderedDict()
+        self.backward: OrderedDict = OrderedDict()
 
 
-def _add(hooks: OrderedDict, entry: tuple, prepend: bool) -> RemovableHandle:
-    if not callable(entry[0]):
-        raise TypeError(f"a hook must be callable, got {type(entry[0]).__name__}")
+def _add(hooks: OrderedDict, entry, prepend: bool) -> RemovableHandle:
+    fn = entry[0] if isinstance(entry, tuple) else entry
+    if not callable(fn):
+        raise TypeError(f"a hook must be callable, got {type(fn).__name__}")
     key = next(_ids)
     hooks[key] = entry
     if prepend:
@@ -121,6 +135,64 @@ class ModuleHookMethods:
         """
         return _add(self._hooks().post, (hook, bool(with_kwargs), bool(always_call)), prepend)
 
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(module, grad_output)`` when the gradients of a call's outputs are known,
+        before any op inside the module uses them; a returned tuple replaces ``grad_output``.
+
+        ``grad_output`` has one entry per output (a single output is a tuple of one): its
+        gradient, or ``None`` for an output that got none or is not a tensor. Hooks are taken
+        as registered when the module is called: removing one later still lets it run for
+        the calls already made.
+
+        Args:
+            hook: the function; it should not change its arguments in place.
+            prepend: run it before the backward pre-hooks already registered.
+
+        Returns:
+            A handle: ``handle.remove()`` (or leaving its ``with`` block) takes the hook away.
+
+        Example:
+            >>> import chainrule as cr
+            >>> layer = cr.nn.Identity()
+            >>> _ = layer.register_full_backward_pre_hook(lambda m, grad_out: (grad_out[0] * 2,))
+            >>> x = cr.ones(2, requires_grad=True)
+            >>> layer(x).sum().backward()
+            >>> x.grad.tolist()
+            [2.0, 2.0]
+        """
+        return _add(self._hooks().backward_pre, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(module, grad_input, grad_output)`` once the gradients of a call's inputs
+        are known; a returned tuple replaces ``grad_input`` (what the inputs receive).
+
+        ``grad_input`` has one entry per positional argument (keyword arguments are left out):
+        the gradient for a tensor (zeros where none reached it or it needs none), ``None`` for
+        other values. ``grad_output`` is as the pre-hook's. If no input needs a gradient, the
+        hook runs (with a warning, as PyTorch's) once the outputs' gradients are known, with
+        ``grad_input`` all ``None``, and must return ``None``. It runs once per backward pass
+        through each call; not when no output needs a gradient.
+
+        Args:
+            hook: the function; it should not change its arguments in place.
+            prepend: run it before the full backward hooks already registered.
+
+        Returns:
+            A handle: ``handle.remove()`` (or leaving its ``with`` block) takes the hook away.
+
+        Example:
+            >>> import chainrule as cr
+            >>> layer = cr.nn.Linear(3, 2)
+            >>> seen = []
+            >>> def hook(module, grad_input, grad_output):
+            ...     seen.append((grad_input[0].shape, grad_output[0].shape))
+            >>> with layer.register_full_backward_hook(hook):
+            ...     layer(cr.ones(4, 3, requires_grad=True)).sum().backward()
+            >>> seen
+            [((4, 3), (4, 2))]
+        """
+        return _add(self._hooks().backward, hook, prepend)
+
     def _call_with_hooks(self, hooks: _Hooks, args: tuple, kwargs: dict):
         """``__call__`` when the module has (or had) hooks: PyTorch's order of events."""
         result = None
@@ -140,6 +212,12 @@ class ModuleHookMethods:
                     replaced = hook(self, args)
                     if replaced is not None:
                         args = replaced if isinstance(replaced, tuple) else (replaced,)
+            call = None  # this call's backward hooks, as registered now (PyTorch's snapshot)
+            if hooks.backward or hooks.backward_pre:
+                call = BackwardHook(
+                    self, list(hooks.backward.values()), list(hooks.backward_pre.values())
+                )
+                args = call.setup_inputs(args)
             result = self.forward(*args, **kwargs)
             for key, (hook, with_kwargs, always_call) in list(hooks.post.items()):
                 if always_call:
@@ -150,6 +228,8 @@ class ModuleHookMethods:
                     replaced = hook(self, args, result)
                 if replaced is not None:
                     result = replaced
+            if call is not None:
+                result = call.setup_outputs(result)
             return result
         except Exception:
             for key, (hook, with_kwargs, always_call) in list(hooks.post.items()):
@@ -172,14 +252,11 @@ class ModuleHookMethods:
             raise
 
 
-_BACKWARD = (
-    "Tensor.register_hook(fn) on the module's output (from a forward hook) or inputs; fn "
-    "gets that tensor's gradient"
-)
 _NOT_SUPPORTED = {
-    "register_full_backward_hook": _BACKWARD,
-    "register_full_backward_pre_hook": _BACKWARD,
-    "register_backward_hook": _BACKWARD,
+    "register_backward_hook": (
+        "Module.register_full_backward_hook(hook), the form PyTorch recommends; the deprecated "
+        "one's grad_input is the last op's, not the module's inputs'"
+    ),
 }
 
 
