@@ -4,7 +4,9 @@
 The user's forward runs under ``no_grad`` on tensors; its result is recorded in the graph as
 one op (a subclass of :class:`chainrule.autograd.function.Function` made once per user class,
 named ``<Name>Backward``), whose backward calls the user's ``backward`` with the upstream
-gradient as a tensor and hands the returned tensors' arrays to the engine.
+gradient as a tensor and hands the returned tensors' arrays to the engine. Under
+``create_graph=True`` the user's backward runs in grad mode, so its tensor ops are recorded and
+its gradients can be differentiated again, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -67,7 +69,31 @@ class _CustomOp(_op.Function):
 
     def backward(self, grad):
         with no_grad():
-            grads = self.user.backward(self.ctx, Tensor._make(grad, False))
+            grads = self._user_grads(Tensor._make(grad, False))
+        return tuple(None if g is None else np.asarray(g) for g in grads)
+
+    def backward_graph(self, grad):
+        """The user's backward run in grad mode, as PyTorch runs it under ``create_graph=True``:
+        the tensor ops it does on ``grad`` and the saved tensors are recorded, so its gradients
+        can be differentiated again (an op done on NumPy arrays, as in PyTorch, is not)."""
+        once = getattr(self.user.backward, "_chainrule_once_differentiable", False)
+        if once:
+            with no_grad():
+                grads = self._user_grads(grad)
+        else:
+            grads = self._user_grads(grad)
+        out = []
+        for g in grads:
+            if g is not None and not isinstance(g, Tensor):
+                g = Tensor._make(np.asarray(g), False)
+            if once and g is not None and grad.requires_grad:
+                g = _OnceDifferentiated.apply(grad, value=g.array, user=self.user.__name__)
+            out.append(g)
+        return tuple(out)
+
+    def _user_grads(self, grad: Tensor) -> tuple:
+        """The user's backward on ``grad``: one gradient per recorded input, checked."""
+        grads = self.user.backward(self.ctx, grad)
         if not isinstance(grads, tuple):
             grads = (grads,)
         if len(grads) != self.n_args:
@@ -76,11 +102,28 @@ class _CustomOp(_op.Function):
                 f"{self.n_args} forward arguments; return one per argument (None for "
                 f"arguments that need none)"
             )
-        out = []
-        for position in self.positions:
-            g = grads[position]
-            out.append(None if g is None else np.asarray(g))
-        return tuple(out)
+        return tuple(grads[position] for position in self.positions)
+
+
+class _OnceDifferentiated(_op.Function):
+    """A gradient from a backward marked ``@once_differentiable``: its value, in the graph only
+    to refuse being differentiated again (PyTorch's ``DelayedError``)."""
+
+    label = "once_differentiable"
+    formulas = ("not differentiable (the backward was marked @once_differentiable)",)
+
+    def forward(self, grad, value, user):
+        self.user = user
+        return value
+
+    def backward(self, grad):
+        raise GraphError(
+            f"{self.user}.backward is marked @once_differentiable: its gradients cannot be "
+            f"differentiated again; remove the decorator and write the backward with tensor "
+            f"ops to get second derivatives"
+        )
+
+    backward_graph = backward
 
 
 class Function:
@@ -156,7 +199,10 @@ class Function:
 
 
 class once_differentiable:  # noqa: N801 - PyTorch's decorator name
-    """Accepted for PyTorch code: backward already runs without building a graph here."""
+    """Marks a custom Function's backward as differentiable once, as in PyTorch: it runs
+    without recording a graph, and differentiating its gradients again raises ``GraphError``."""
 
     def __new__(cls, fn):
+        target = fn.__func__ if isinstance(fn, staticmethod) else fn
+        target._chainrule_once_differentiable = True
         return fn

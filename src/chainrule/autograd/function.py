@@ -51,10 +51,12 @@ class Function:
     def backward_graph(self, grad):
         """Like ``backward``, but on tensors and recorded in the graph, for second derivatives
         (``autograd.grad(..., create_graph=True)``). Ops that support it override this."""
+        name = type(self).__name__
         raise NotImplementedError(
-            f"second derivatives (create_graph=True) through {type(self).__name__} are not "
-            f"supported yet (it has no backward_graph); docs/pytorch.md lists the built-in ops "
-            f"that lack one"
+            f"second derivatives (create_graph=True) through {name} are not supported: {name} "
+            f"has a backward on arrays but no backward_graph (its gradients written with "
+            f"tensor ops). Every built-in op has one; add one to {name}, or write it as a "
+            f"cr.autograd.Function, whose tensor backward is differentiated as it runs"
         )
 
     # Ops whose backward reads none of their inputs' values (only shapes) set this to False:

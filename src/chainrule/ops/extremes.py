@@ -15,6 +15,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._util import check_broadcast, operand, operands
+from chainrule.ops.elementwise import _masked_graph
 from chainrule.ops.indexing import gather
 from chainrule.ops.shape import _one_axis
 from chainrule.tensor import Tensor
@@ -38,6 +39,10 @@ class FMax(Function):
     def backward(self, grad):
         return _nan_aware_grads(self, grad, np.greater_equal)
 
+    def backward_graph(self, grad):
+        """``grad`` times the constant masks above (for second derivatives)."""
+        return _masked_graph(self, grad)
+
 
 class FMin(Function):
     """min(a, b) elementwise where NaN loses to a number; a tie gives the gradient to a."""
@@ -51,6 +56,10 @@ class FMin(Function):
 
     def backward(self, grad):
         return _nan_aware_grads(self, grad, np.less_equal)
+
+    def backward_graph(self, grad):
+        """``grad`` times the constant masks above (for second derivatives)."""
+        return _masked_graph(self, grad)
 
 
 def _nan_aware_grads(op, grad, keeps_a):

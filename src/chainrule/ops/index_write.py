@@ -13,6 +13,8 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operand
+from chainrule.ops.elementwise import _constant, where
+from chainrule.ops.getitem import GetItem, PlaceAt
 from chainrule.ops.indexing import _along, _dim, _int_index
 from chainrule.tensor import Tensor
 
@@ -41,6 +43,15 @@ class IndexAdd(Function):
                 grad_source = grad_source * np.asarray(self.alpha, grad.dtype)
         return grad, grad_source
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        grad_source = None
+        if self.needs_grad[1]:
+            grad_source = GetItem.apply(grad, index=self.where, advanced=True)
+            if self.alpha != 1:
+                grad_source = grad_source * _constant(np.asarray(self.alpha, grad.dtype))
+        return grad, grad_source
+
 
 class IndexCopy(Function):
     """out = x, then out[..., index[i], ...] = source[..., i, ...] along ``dim``."""
@@ -63,6 +74,17 @@ class IndexCopy(Function):
             grad_source = grad[self.where]
         return grad_x, grad_source
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        grad_x = grad_source = None
+        if self.needs_grad[0]:
+            written = np.zeros(grad.shape, dtype=bool)
+            written[self.where] = True
+            grad_x = where(_constant(written), 0, grad)
+        if self.needs_grad[1]:
+            grad_source = GetItem.apply(grad, index=self.where, advanced=True)
+        return grad_x, grad_source
+
 
 class ScatterAdd(Function):
     """out = x, then out[i][index[i][j]] += src[i][j] (for dim=1)."""
@@ -83,6 +105,16 @@ class ScatterAdd(Function):
         if self.needs_grad[1]:
             grad_src = np.zeros(self.src_shape, grad.dtype)
             grad_src[self.src_part] = grad[self.where]
+        return grad, grad_src
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        grad_src = None
+        if self.needs_grad[1]:
+            grad_src = GetItem.apply(grad, index=self.where, advanced=True)
+            if grad_src.shape != self.src_shape:  # src entries past the index get none
+                shape, part = self.src_shape, self.src_part
+                grad_src = PlaceAt.apply(grad_src, shape=shape, index=part, advanced=False)
         return grad, grad_src
 
 
@@ -148,8 +180,6 @@ def index_fill(input, dim: int, index, value) -> Tensor:  # noqa: A002
         >>> cr.index_fill(cr.zeros(2, 3), 1, cr.tensor([0, 2]), -1.0).tolist()
         [[-1.0, 0.0, -1.0], [-1.0, 0.0, -1.0]]
     """
-    from chainrule.ops.elementwise import where
-
     x = operand(input)
     index = _int_index(index, "index_fill")
     if index.ndim > 1:

@@ -13,6 +13,7 @@ from chainrule.autograd.function import Function
 from chainrule.errors import DataError, ShapeError
 from chainrule.ops._util import MINUS_ONE, ONE
 from chainrule.ops.activation import _sigmoid_parts, sigmoid
+from chainrule.ops.activation_smooth import softplus
 from chainrule.ops.elementwise import maximum, where
 from chainrule.ops.log1p_expm1 import log1p_unit
 from chainrule.ops.loss_common import (
@@ -118,12 +119,19 @@ class BinaryCrossEntropyWithLogits(Function):
         return grad_z, grad_t
 
     def backward_graph(self, grad):
-        """(σ(z) − t)·g and −z·g as tensors (second derivatives; no weights)."""
-        if self.weight is not None or self.pos_weight is not None:
-            return super().backward_graph(grad)
+        """The two local derivatives above times g, as tensors (for second derivatives); the
+        weights are constants."""
         z, t = self.parents
         scale = _graph_scale(grad, self.reduction, self.z.size)
-        return (sigmoid(z) - t) * scale, -z * scale
+        w, p = self.weight, self.pos_weight
+        if w is not None:
+            scale = scale * Tensor._make(w, False)
+        if p is None:
+            return (sigmoid(z) - t) * scale, -z * scale
+        p = Tensor._make(p, False)
+        grad_z = ((1 - t) * sigmoid(z) - p * t * sigmoid(-z)) * scale
+        grad_t = ((p - 1) * softplus(-z, threshold=float("inf")) - z) * scale
+        return grad_z, grad_t
 
 
 def binary_cross_entropy_with_logits(

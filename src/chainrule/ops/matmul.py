@@ -67,8 +67,14 @@ class MatMul(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         a, b = self.parents
-        if a.ndim < 2 or b.ndim < 2:
-            raise NotImplementedError("second derivatives of matmul with 1-D operands")
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: grad is 0-d
+            return grad * b, grad * a
+        if a.ndim == 1:  # (k,) @ (..., k, n): the engine sums grad_a's batch dims away
+            grad_a = (grad.unsqueeze(-2) @ b.swapaxes(-1, -2)).squeeze(-2)
+            return grad_a, a.unsqueeze(-1) * grad.unsqueeze(-2)
+        if b.ndim == 1:  # (..., m, k) @ (k,)
+            grad_b = (a.swapaxes(-1, -2) @ grad.unsqueeze(-1)).squeeze(-1)
+            return grad.unsqueeze(-1) * b, grad_b
         return grad @ b.swapaxes(-1, -2), a.swapaxes(-1, -2) @ grad
 
 
