@@ -41,6 +41,18 @@ def small_net(n_in, n_out, hidden=16):
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
+def expected_failures(estimator):
+    """small_net is float32: weighted and repeated rows agree to float32 rounding (~1e-6),
+    the check asks for 1e-7. A float64 network passes it (test_sklearn_sample_weight.py)."""
+    if isinstance(estimator, (NeuralNetClassifier, NeuralNetRegressor)):
+        return {
+            "check_sample_weight_equivalence_on_dense_data": (
+                "float32 network: equivalent only to float32 rounding (~1e-6 > rtol 1e-7)"
+            )
+        }
+    return {}
+
+
 # scikit-learn's own checks, on the default MLPs and on wrapped networks. Two checks are
 # skipped by scikit-learn itself (see docs/sklearn.md): check_array_api_input (no Array API
 # support) and check_classifiers_multilabel_output_format_decision_function (no
@@ -51,7 +63,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
         MLPRegressor(),
         NeuralNetClassifier(small_net, lr=0.01, max_iter=50),
         NeuralNetRegressor(small_net, lr=0.01, max_iter=50),
-    ]
+    ],
+    expected_failed_checks=expected_failures,
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

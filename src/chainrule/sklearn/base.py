@@ -11,7 +11,12 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from chainrule.sklearn.checks import check, is_int, is_real
 from chainrule.sklearn.rules import SklearnRules
@@ -51,8 +56,15 @@ class BaseNet(BaseEstimator):
     def _penalty(self, batch_size: int) -> float:
         return 0.0
 
+    def _train_loss(self, weighted: bool):
+        """The loss ``cr.fit`` minimises: the targets' loss (weighted by ``cr.fit``)."""
+        return self._loss
+
     def _reduce_learning_rate(self) -> bool:
         return False
+
+    def _set_weight_decay(self, batch_size: int, weighted: bool) -> None:
+        pass
 
     def _iteration_ends(self) -> None:
         pass
@@ -84,8 +96,48 @@ class BaseNet(BaseEstimator):
             )
         return min(self.batch_size, n)
 
+    def _sample_weight(self, sample_weight, X, targets, incremental: bool):
+        """scikit-learn's checks of ``sample_weight`` (length, 1-D, numbers, finite, not all
+        zero), plus: no negative weight, and two classes left with weight > 0 in ``fit``."""
+        if sample_weight is None:
+            return None
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if self._is_classifier and not self._multilabel and not incremental:
+            kept = np.unique(targets[sample_weight > 0])
+            if len(kept) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes with a "
+                    f"non-zero sample_weight, but only class {self.classes_[int(kept[0])]!r} "
+                    f"has any"
+                )
+        return sample_weight
+
+    def _hold_out(self, X, targets, sample_weight):
+        """``(X, targets, sample_weight)`` to train on and the ``(X, targets, sample_weight)``
+        held out for ``early_stopping``; the weights are split with their rows (as
+        scikit-learn does) and weight the validation score."""
+        stratify = targets if self._is_classifier and targets.ndim == 1 else None
+        weights = () if sample_weight is None else (sample_weight,)
+        X, X_val, targets, y_val, *split = train_test_split(
+            X,
+            targets,
+            *weights,
+            random_state=self._random_state,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        if len(X_val) < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the size "
+                "of your dataset."
+            )
+        sample_weight, w_val = split if split else (None, None)
+        return X, targets, sample_weight, (X_val, y_val, w_val)
+
     # ---- training --------------------------------------------------------------------------
-    def _fit(self, X, y, incremental: bool, classes=None):
+    def _fit(self, X, y, incremental: bool, classes=None, sample_weight=None):
         import chainrule as cr
         from chainrule.random import default_generator
 
@@ -93,6 +145,7 @@ class BaseNet(BaseEstimator):
         first = not hasattr(self, "model_") or (not incremental and not self.warm_start)
         X, y = self._validate(X, y, reset=first)
         targets = self._encode_targets(y, first, classes)
+        sample_weight = self._sample_weight(sample_weight, X, targets, incremental)
         n, n_features = X.shape
         if first:
             self._random_state = check_random_state(self.random_state)
@@ -107,26 +160,15 @@ class BaseNet(BaseEstimator):
             self.best_validation_score_ = -math.inf if early else None
         validation = None
         if self.early_stopping and not incremental:
-            stratify = targets if self._is_classifier and targets.ndim == 1 else None
-            X, X_val, targets, y_val = train_test_split(
-                X,
-                targets,
-                random_state=self._random_state,
-                test_size=self.validation_fraction,
-                stratify=stratify,
-            )
-            if len(X_val) < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' or the size "
-                    "of your dataset."
-                )
-            validation = (X_val, y_val)
+            X, targets, sample_weight, validation = self._hold_out(X, targets, sample_weight)
             self._best_state = None
         batch_size = self._batch_size(len(X))
+        weighted = sample_weight is not None
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer(self.model_, batch_size)
             self._generator = cr.Generator(int(self._random_state.randint(2**31 - 1)))
-        rules = SklearnRules(self, len(X), batch_size, validation, incremental)
+        self._set_weight_decay(batch_size, weighted)
+        rules = SklearnRules(self, len(X), batch_size, validation, incremental, weighted)
         self._stopped = False
         # chainrule's own generator drives dropout masks and any initialiser a factory uses:
         # seed it from random_state for the run and give the caller's state back afterwards
@@ -136,7 +178,7 @@ class BaseNet(BaseEstimator):
             cr.fit(
                 self.model_,
                 (X, targets),
-                self._loss,
+                self._train_loss(weighted),
                 self._optimizer,
                 epochs=1 if incremental else self.max_iter,
                 batch_size=batch_size,
@@ -145,6 +187,7 @@ class BaseNet(BaseEstimator):
                 verbose=False,
                 shuffle=self.shuffle,
                 generator=self._generator,
+                sample_weight=sample_weight,
             )
         finally:
             default_generator.set_state(saved)

@@ -2,19 +2,49 @@
 
 from __future__ import annotations
 
-__all__ = ["HalfSquaredError", "loss_fn"]
+__all__ = ["HalfSquaredError", "PenalizedLoss", "loss_fn"]
 
 
 class HalfSquaredError:
-    """½·mean((y − ŷ)²): scikit-learn's ``squared_error`` for the MLP, gradient (ŷ − y)/n."""
+    """½·mean((y − ŷ)²): scikit-learn's ``squared_error`` for the MLP, gradient (ŷ − y)/n.
 
-    def __init__(self):
+    ``reduction="none"`` gives ½·(y − ŷ)² per element (for sample weights).
+    """
+
+    def __init__(self, reduction: str = "mean"):
         from chainrule import nn
 
         self.mse = nn.MSELoss()
+        self.reduction = reduction
 
     def __call__(self, out, target):
-        return self.mse(out, target) * 0.5
+        if self.reduction == "mean":
+            return self.mse(out, target) * 0.5
+        from chainrule import functional as F
+
+        return F.mse_loss(out, target, reduction=self.reduction) * 0.5
+
+
+class PenalizedLoss:
+    """scikit-learn's weighted MLP loss of one batch: (Σ wᵢ·lᵢ + ½·α·Σ‖W‖²) / Σ wᵢ.
+
+    With sample weights the L2 penalty is divided by the batch's weight sum rather than its
+    size, so it cannot be a fixed weight decay: it is part of the loss (on the weights of the
+    ``Linear`` layers, not the biases). A batch whose weights are all 0 adds nothing.
+    """
+
+    def __init__(self, loss, alpha: float, weights):
+        self.loss, self.alpha, self.weights = loss, alpha, weights
+
+    def __call__(self, out, target, sample_weight):
+        from chainrule.train.weighting import weighted_loss
+
+        total = float(sample_weight.sum())
+        loss = weighted_loss(self.loss, out, target, sample_weight)
+        if self.alpha == 0 or total == 0:
+            return loss
+        squares = sum((w * w).sum() for w in self.weights)
+        return loss + squares * (0.5 * self.alpha / total)
 
 
 def loss_fn(kind: str):

@@ -58,11 +58,13 @@ class NetClassifierMixin:
         self._loss = loss_fn("ce")
         return index.astype(np.int64)
 
-    def _score_arrays(self, X, targets) -> float:
+    def _score_arrays(self, X, targets, sample_weight=None) -> float:
         proba = self._proba_from_raw(self._raw_arrays(X))
         if self._multilabel:
-            return accuracy_score(targets, (proba > 0.5).astype(int))
-        return accuracy_score(targets.astype(np.int64), proba.argmax(axis=1))
+            return accuracy_score(targets, (proba > 0.5).astype(int), sample_weight=sample_weight)
+        return accuracy_score(
+            targets.astype(np.int64), proba.argmax(axis=1), sample_weight=sample_weight
+        )
 
     def _raw_arrays(self, X) -> np.ndarray:
         import chainrule as cr
@@ -96,8 +98,13 @@ class NetClassifierMixin:
             return (proba > 0.5).astype(int)
         return self.classes_[proba.argmax(axis=1)]
 
-    def partial_fit(self, X, y, classes=None):
-        """One pass over ``(X, y)``; the first call needs ``classes`` (every label there is)."""
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass over ``(X, y)``; the first call needs ``classes`` (every label there is).
+
+        ``sample_weight`` as in :meth:`fit`. ``classes`` stays the third positional argument
+        (as in ``SGDClassifier``; scikit-learn's MLP puts ``sample_weight`` there): pass
+        ``sample_weight=`` by name.
+        """
         if _check_partial_fit_first_call(self, classes):
             for name in ("model_", "_optimizer"):
                 self.__dict__.pop(name, None)
@@ -105,17 +112,19 @@ class NetClassifierMixin:
             del self.classes_
         classes = getattr(self, "_pending_classes", None)
         self.__dict__.pop("_pending_classes", None)
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train on ``(X, y)``; returns self.
 
         Args:
             X: array-like (n_samples, n_features).
             y: class labels (n_samples,) of any type, or a 0/1 indicator (n_samples, n_labels).
+            sample_weight: one weight >= 0 per sample (a scalar weighs all alike). Each batch's
+                loss is the weighted mean of its samples' losses (see docs/sklearn.md).
         """
         self.__dict__.pop("_pending_classes", None)
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -135,23 +144,28 @@ class NetRegressorMixin:
         self._loss = loss_fn("mse")
         return y.astype(np.float64).reshape(len(y), -1)
 
-    def _score_arrays(self, X, targets) -> float:
+    def _score_arrays(self, X, targets, sample_weight=None) -> float:
         import chainrule as cr
 
-        return r2_score(targets, cr.predict(self.model_, X, batch_size=1024))
+        predicted = cr.predict(self.model_, X, batch_size=1024)
+        return r2_score(targets, predicted, sample_weight=sample_weight)
 
     def predict(self, X) -> np.ndarray:
         """Predicted targets: shape (n_samples,) for a 1-D y, else (n_samples, n_outputs)."""
         out = self._raw(X)
         return out.ravel() if self._y_1d else out
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One pass over ``(X, y)`` (the first call initialises the network)."""
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
-    def fit(self, X, y):
-        """Train on ``(X, y)``; returns self. ``y`` is (n_samples,) or (n_samples, n_outputs)."""
-        return self._fit(X, y, incremental=False)
+    def fit(self, X, y, sample_weight=None):
+        """Train on ``(X, y)``; returns self. ``y`` is (n_samples,) or (n_samples, n_outputs).
+
+        ``sample_weight``: one weight >= 0 per sample; each batch's loss is the weighted mean
+        of its samples' losses (see docs/sklearn.md).
+        """
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

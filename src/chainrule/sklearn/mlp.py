@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from chainrule.sklearn.base import BaseNet
 from chainrule.sklearn.checks import check, is_int, is_real
+from chainrule.sklearn.losses import PenalizedLoss
 from chainrule.sklearn.mixins import NetClassifierMixin, NetRegressorMixin
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -162,6 +163,18 @@ class BaseMLP(BaseNet):
         from chainrule import nn
 
         return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+    def _set_weight_decay(self, batch_size: int, weighted: bool) -> None:
+        # the L2 penalty: α·W/batch as weight decay, or (weighted) in the loss, α·W/Σw
+        self._optimizer.param_groups[0]["weight_decay"] = (
+            0.0 if weighted else self.alpha / batch_size
+        )
+
+    def _train_loss(self, weighted: bool):
+        if not weighted:
+            return self._loss
+        weights = [m.weight for m in self._linears(self.model_)]
+        return PenalizedLoss(self._loss, self.alpha, weights)
 
     def _penalty(self, batch_size: int) -> float:
         squares = sum(

@@ -10,19 +10,22 @@ __all__ = ["SklearnRules"]
 class SklearnRules(Callback):
     """A ``cr.fit`` callback with scikit-learn's per-epoch bookkeeping and stopping rules."""
 
-    def __init__(self, est, n_samples: int, batch_size: int, validation, incremental: bool):
+    def __init__(
+        self, est, n_samples: int, batch_size: int, validation, incremental: bool, weighted=False
+    ):
         super().__init__()
         self.est = est
         self.n_samples = n_samples
         self.batch_size = batch_size
         self.validation = validation
         self.incremental = incremental
+        self.weighted = weighted  # then the penalty is in the loss cr.fit logs (Σw per batch)
         self.epochs = 0  # run by this call (n_iter_ keeps counting across warm starts)
 
     def on_epoch_begin(self, epoch, logs=None):
         # scikit-learn adds the L2 penalty of the weights the epoch starts from (exactly so
         # for one batch per epoch; with several it averages each batch's)
-        self.penalty = self.est._penalty(self.batch_size)
+        self.penalty = 0.0 if self.weighted else self.est._penalty(self.batch_size)
 
     def on_epoch_end(self, epoch, logs=None):
         est = self.est

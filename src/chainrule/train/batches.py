@@ -23,6 +23,7 @@ __all__ = [
     "features",
     "regression_targets",
     "split_batch",
+    "split_weighted",
     "split_validation",
     "target_array",
 ]
@@ -105,9 +106,10 @@ def _not_empty(loader, samples: int, what: str, owner: str) -> None:
         )
 
 
-def loader_for(data, batch_size, shuffle, generator, dtype, what, owner="fit"):
+def loader_for(data, batch_size, shuffle, generator, dtype, what, owner="fit", weights=None):
     """A DataLoader over ``data`` (pair of arrays, Dataset or DataLoader) and its sample count;
-    empty data is refused (``DataError``, a ``ValueError``)."""
+    empty data is refused (``DataError``, a ``ValueError``). ``weights`` (checked, one per row
+    of a pair of arrays) ride along as a third field of each batch, shuffled with the rows."""
     from chainrule.data.dataset import TensorDataset
     from chainrule.data.loader import DataLoader
 
@@ -117,7 +119,13 @@ def loader_for(data, batch_size, shuffle, generator, dtype, what, owner="fit"):
     arrays = arrays_of(data, what)
     if arrays is not None:
         X, y = arrays
-        dataset = TensorDataset(features(X, dtype), y)
+        extra = () if weights is None else (weights,)
+        dataset = TensorDataset(features(X, dtype), y, *extra)
+    elif weights is not None:
+        raise TypeError(
+            f"{owner}: sample_weight goes with (X, y) arrays; for a Dataset or DataLoader, "
+            f"weight the loss yourself"
+        )
     elif (
         hasattr(data, "__len__")
         and hasattr(data, "__getitem__")
@@ -143,7 +151,7 @@ def data_hash(*datasets) -> str | None:
     for data in datasets:
         if data is None:
             continue
-        arrays = arrays_of(data, "data")
+        arrays = (data,) if isinstance(data, np.ndarray) else arrays_of(data, "data")
         if arrays is None:
             return None
         for a in arrays:
@@ -161,6 +169,13 @@ def split_batch(batch):
         f"{type(batch).__name__}"
         + (f" of {len(batch)} items" if isinstance(batch, (tuple, list)) else "")
     )
+
+
+def split_weighted(batch):
+    """``(inputs, targets, weights or None)`` of a batch of two or three fields."""
+    if isinstance(batch, (tuple, list)) and len(batch) == 3:
+        return batch[0], batch[1], target_array(batch[2])
+    return (*split_batch(batch), None)
 
 
 def as_input(x, dtype: np.dtype | None) -> Tensor:
@@ -189,7 +204,7 @@ def regression_targets(loader) -> bool:
     """
     dataset = loader.dataset
     arrays = getattr(dataset, "arrays", None)
-    if arrays is not None and len(arrays) == 2:
+    if arrays is not None and len(arrays) >= 2:
         y = arrays[1]
     elif len(dataset):
         sample = dataset[0]
@@ -201,9 +216,10 @@ def regression_targets(loader) -> bool:
     return y.dtype.kind == "f" and not np.array_equal(y, np.round(y))
 
 
-def split_validation(data, validation_split: float):
+def split_validation(data, validation_split: float, weights=None):
     """``(training part, validation part)``: the last ``validation_split`` of the rows held out,
-    before any shuffling (as Keras does)."""
+    before any shuffling (as Keras does). With ``weights``, also ``(training weights,
+    validation weights)``."""
     arrays = arrays_of(data, "data")
     if arrays is None:
         raise TypeError(
@@ -217,4 +233,7 @@ def split_validation(data, validation_split: float):
             f"fit: validation_split={validation_split} of {len(X)} samples leaves "
             f"{split_at} for training and {len(X) - split_at} for validation; both need >= 1"
         )
-    return (X[:split_at], y[:split_at]), (X[split_at:], y[split_at:])
+    parts = (X[:split_at], y[:split_at]), (X[split_at:], y[split_at:])
+    if weights is None:
+        return parts
+    return (*parts, (weights[:split_at], weights[split_at:]))

@@ -22,9 +22,10 @@ from chainrule.train.batches import (
     loader_for,
     plain,
     regression_targets,
-    split_batch,
+    split_weighted,
     target_array,
 )
+from chainrule.train.weighting import weighted_loss
 
 __all__ = ["evaluate", "predict"]
 
@@ -72,13 +73,20 @@ def score(model, loader, loss_fn, metric_objs, dtype, threshold, reduce=None) ->
     total, seen = 0.0, 0
     with no_grad():
         for item in loader:
-            xb, yb = split_batch(item)
+            xb, yb, wb = split_weighted(item)
             y = target_array(yb)
             out = model(as_input(xb, dtype))
+            # the mean loss over all rows: batches weighted by their size, or by their
+            # sample weights' sum for weighted rows (then the weighted mean over all rows)
+            size = len(y) if wb is None else float(np.sum(wb))
             if loss_fn is not None:
-                loss = loss_fn(out, Tensor._make(fit_target(out.array, y), False))
-                total += float(loss.array) * len(y)
-            seen += len(y)
+                target = Tensor._make(fit_target(out.array, y), False)
+                if wb is None:
+                    loss = loss_fn(out, target)
+                else:
+                    loss = weighted_loss(loss_fn, out, target, wb)
+                total += float(loss.array) * size
+            seen += size
             for m in metric_objs:
                 m.update(y, out.array)
     if reduce is not None:  # distributed: every rank scored its share

@@ -27,13 +27,14 @@ import numpy as np
 from chainrule.errors import NonFiniteError
 from chainrule.random import Generator
 from chainrule.train.batches import (
+    arrays_of,
     as_input,
     data_hash,
     input_dtype,
     loader_for,
     regression_targets,
-    split_batch,
     split_validation,
+    split_weighted,
     target_array,
 )
 from chainrule.train.callback_list import CallbackList
@@ -51,6 +52,7 @@ from chainrule.train.guard import FiniteGuard, bad_rows, describe_rows, source_r
 from chainrule.train.history import History
 from chainrule.train.progress import Progress
 from chainrule.train.step import train_step
+from chainrule.train.weighting import check_sample_weight
 
 __all__ = ["evaluate", "fit", "predict"]
 
@@ -100,7 +102,7 @@ def _in_user_data(err: NonFiniteError, run, x, y) -> str:
     """The guard's message, with bad data named by the rows of the user's arrays (``X row 3
     holds NaN``) rather than of the shuffled batch, when the data is array-backed."""
     arrays = getattr(run.train_loader.dataset, "arrays", None)
-    if getattr(err, "batch_rows", None) is None or arrays is None or len(arrays) != 2:
+    if getattr(err, "batch_rows", None) is None or arrays is None or len(arrays) < 2:
         return str(err)
     data = np.asarray(arrays[0 if err.part == "X" else 1])
     rows = source_rows(data, x.array if err.part == "X" else y, err.batch_rows)
@@ -123,26 +125,64 @@ def _located(err: NonFiniteError, run, epoch: int, batch: int, x, y) -> NonFinit
 
 
 # ---- setting up a run -----------------------------------------------------------------------
+def _sample_weights(run, data, validation_data):
+    """The checked training weights and the weights of a ``(X, y, w)`` validation_data."""
+    weights = val_weights = None
+    if run.sample_weight is not None:
+        arrays = arrays_of(data, "data")
+        if arrays is None:
+            raise TypeError(
+                "fit: sample_weight goes with (X, y) arrays; for a Dataset or DataLoader, "
+                "weight the loss yourself"
+            )
+        weights = check_sample_weight(run.sample_weight, len(arrays[0]))
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
+        n = len(arrays_of(validation_data[:2], "validation_data")[0])
+        val_weights = check_sample_weight(validation_data[2], n, "fit (validation_data)")
+    return weights, val_weights
+
+
 def _loaders(run, data, validation_data, validation_split, batch_size, shuffle, generator):
     """The training and validation loaders (split, hashed for a backup, and, under MPI,
     sharded over the ranks)."""
     # how the validation rows are named in errors: their rows in X, or in validation_data
     run.val_names, run.val_offset = ("validation X", "validation y"), 0
+    weights, val_weights = _sample_weights(run, data, validation_data)
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
+        validation_data = tuple(validation_data[:2])
     if validation_split:
-        data, validation_data = split_validation(data, validation_split)
+        data, validation_data, *split = split_validation(data, validation_split, weights)
+        weights, val_weights = split[0] if split else (None, None)
         run.val_names, run.val_offset = ("X", "y"), len(data[0])
+        if val_weights is not None and not val_weights.any():
+            raise ValueError(
+                "fit: the validation_split rows all have sample_weight 0, so the validation "
+                "loss is undefined; shuffle the rows first or lower validation_split"
+            )
     run.backups = [cb for cb in run.user_callbacks if isinstance(cb, BackupAndRestore)]
-    run.data_hash = data_hash(data, validation_data) if run.backups else None
+    hashed = (data, validation_data, weights, val_weights)
+    run.data_hash = data_hash(*hashed) if run.backups else None
     run.train_loader, run.samples = loader_for(
-        data, batch_size, shuffle, generator, run.dtype, "data"
+        data, batch_size, shuffle, generator, run.dtype, "data", weights=weights
     )
     run.val_loader = None
     if validation_data is not None:
         run.val_loader, _ = loader_for(
-            validation_data, max(batch_size, 256), False, None, run.dtype, "validation_data"
+            validation_data,
+            max(batch_size, 256),
+            False,
+            None,
+            run.dtype,
+            "validation_data",
+            weights=val_weights,
         )
     run.dist = None
     if run.distributed or (run.distributed is None and _under_mpi()):
+        if weights is not None:
+            raise ValueError(
+                "fit: sample_weight is not supported in data-parallel training yet (each rank "
+                "would normalise by its own share's weights)"
+            )
         from chainrule.distributed.training import DistributedRun
 
         run.dist = DistributedRun(run.model)
@@ -215,7 +255,7 @@ def _train_epoch(run, epoch: int):
     stats = _RunningLogs(run.train_metrics)
     done = 0
     for batch, item in enumerate(run.train_loader):
-        xb, yb = split_batch(item)
+        xb, yb, wb = split_weighted(item)
         cbs.on_batch_begin(batch)
         x, y = as_input(xb, run.dtype), target_array(yb)
         try:
@@ -232,6 +272,7 @@ def _train_epoch(run, epoch: int):
                     guard=run.guard,
                     forward=run.forward,
                     after_backward=run.after_backward,
+                    sample_weight=wb,
                 )
         except NonFiniteError as err:
             raise _located(err, run, epoch, batch, x, y) from None
@@ -266,7 +307,7 @@ def _compiled_for(run, batch: int, x, y):
 def _bad_validation(run) -> str:
     """The rows of the validation data holding NaN or inf, named in the user's arrays."""
     arrays = getattr(run.val_loader.dataset, "arrays", None)
-    if arrays is None or len(arrays) != 2:
+    if arrays is None or len(arrays) < 2:
         return "check the validation data for NaN or inf"
     for name, data in zip(run.val_names, arrays):
         rows = bad_rows(data)
@@ -366,6 +407,7 @@ def fit(
     check_finite: bool = True,
     distributed: bool | None = None,
     compile: bool | str = "auto",  # noqa: A002 - the name users know from torch.compile
+    sample_weight=None,
 ) -> History:
     # Over 80 lines only because of the docstring (the public API's reference); the code is
     # the outline of a run, its parts are in the functions above.
@@ -385,7 +427,8 @@ def fit(
         optimizer: e.g. ``optim.SGD(model.parameters(), lr=0.1)``.
         epochs: train until this epoch count is reached (counting ``initial_epoch``).
         batch_size: samples per gradient step.
-        validation_data: ``(X, y)``, a Dataset or a DataLoader scored after every epoch.
+        validation_data: ``(X, y)``, a Dataset or a DataLoader scored after every epoch;
+            ``(X, y, w)`` scores the validation loss weighted by ``w``, as ``sample_weight``.
         validation_split: the fraction of ``(X, y)`` held out for validation, taken from the
             END of the arrays before any shuffling (as Keras does). Shuffle or stratify first
             (``cr.data.train_test_split(..., stratify=y)``) if the rows are ordered by class.
@@ -430,6 +473,19 @@ def fit(
             keeps its meaning: a step whose loss or gradients are non-finite is undone and
             raises the eager step's error. ``history.compiled_steps``, ``.eager_steps`` and
             ``.compile_reason`` tell what happened. See docs/compile.md.
+        sample_weight: one weight >= 0 per row of ``(X, y)`` arrays (not for a Dataset or
+            DataLoader), shuffled and batched with its row. Each batch's loss is then the
+            weighted mean Σ wᵢ·lᵢ / Σ wᵢ of the per-sample losses (averaged over their other
+            axes), so integer weights act as repeated rows and 0 as a dropped row (exactly so
+            in one full batch); a batch whose weights are all 0 has loss 0. The loss must give
+            per-sample losses: a chainrule loss module (evaluated with ``reduction="none"``,
+            whatever its own reduction), a function with a ``reduction=`` argument, or one
+            taking ``sample_weight=`` (it is handed the batch's weights and reduces itself).
+            ``validation_split`` splits the weights with the rows and weights the validation
+            loss. The epoch's ``loss`` is the mean of the batch losses weighted by batch size,
+            as without weights; metrics are unweighted. A ``ValueError`` names a wrong length,
+            NaN or inf, negative or all-zero weights. Weighted steps are eager (not compiled)
+            and not data-parallel.
 
     Returns:
         A :class:`History`: ``history.history["loss"]``, ``["val_loss"]``, metrics, ``"lr"``,
@@ -462,6 +518,7 @@ def fit(
         dtype=input_dtype(model),
         user_callbacks=list(callbacks or ()),
         final_logs={},
+        sample_weight=sample_weight,
     )
     run.callbacks = CallbackList(run.user_callbacks)
     _prepare(run, data, validation_data, validation_split, metrics, batch_size, shuffle, generator)

@@ -19,6 +19,7 @@ import numpy as np
 from chainrule.tensor import Tensor
 from chainrule.train.batches import fit_target
 from chainrule.train.guard import FiniteGuard
+from chainrule.train.weighting import weighted_loss
 
 __all__ = ["StepResult", "train_step"]
 
@@ -40,6 +41,7 @@ def train_step(
     guard: FiniteGuard | None = None,
     forward=None,
     after_backward=None,
+    sample_weight=None,
 ) -> StepResult:
     """Train ``model`` on one batch: one forward pass, one backward pass, one update.
 
@@ -58,6 +60,9 @@ def train_step(
             data-parallel wrapper around it).
         after_backward: called between ``backward`` and the checks of the gradients (e.g. to
             average gradients over processes).
+        sample_weight: one weight >= 0 per sample of the batch (``None``: all equal). The loss
+            is then the weighted mean Σ wᵢ·lᵢ / Σ wᵢ of the per-sample losses (see
+            :func:`chainrule.train.weighting.weighted_loss`).
 
     Returns:
         A :class:`StepResult`: ``(loss, output)``.
@@ -78,7 +83,11 @@ def train_step(
     y = np.asarray(y)
     optimizer.zero_grad()
     out = (forward or model)(x)
-    loss = loss_fn(out, Tensor._make(fit_target(out.array, y), False))
+    target = Tensor._make(fit_target(out.array, y), False)
+    if sample_weight is None:
+        loss = loss_fn(out, target)
+    else:
+        loss = weighted_loss(loss_fn, out, target, sample_weight)
     value = float(loss.array)
     if guard is not None:
         guard.check_loss(value, x.array, y)
