@@ -55,7 +55,14 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     return _wrap(array)
 
 
-def _shape(shape) -> tuple:
+def _shape(shape, size=None, name: str = "zeros") -> tuple:
+    """The shape given as ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))``, as PyTorch takes it."""
+    if size is not None:
+        if shape:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        shape = (size,)
+    elif not shape:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     return tuple(shape)
@@ -65,14 +72,14 @@ def _float_dtype(dtype) -> np.dtype:
     return _dtype.resolve_dtype(dtype) or _dtype.get_default_dtype()
 
 
-def zeros(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+def zeros(*shape, size=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     check_device(device)
-    return _wrap(np.zeros(_shape(shape), _float_dtype(dtype)), requires_grad)
+    return _wrap(np.zeros(_shape(shape, size, "zeros"), _float_dtype(dtype)), requires_grad)
 
 
-def ones(*shape, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+def ones(*shape, size=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     check_device(device)
-    return _wrap(np.ones(_shape(shape), _float_dtype(dtype)), requires_grad)
+    return _wrap(np.ones(_shape(shape, size, "ones"), _float_dtype(dtype)), requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -100,6 +107,7 @@ def ones_like(other, dtype=None, requires_grad: bool = False, device=None) -> Te
 
 def empty(
     *shape,
+    size=None,
     dtype=None,
     requires_grad=False,
     device=None,
@@ -109,7 +117,8 @@ def empty(
 ) -> Tensor:
     """``torch.empty``: a tensor of ``shape``; here its values are zeros (PyTorch leaves them
     unset, so code must not read them before writing)."""
-    return zeros(*shape, dtype=dtype, requires_grad=requires_grad, device=device)
+    shape = _shape(shape, size, "empty")
+    return zeros(shape, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
 def empty_like(
@@ -134,22 +143,32 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
 
 
 def randn(
-    *shape, dtype=None, requires_grad: bool = False, generator: Generator | None = None, device=None
+    *shape,
+    size=None,
+    dtype=None,
+    requires_grad: bool = False,
+    generator: Generator | None = None,
+    device=None,
 ):
     """Standard normal samples from the seeded generator (see :func:`chainrule.manual_seed`)."""
     check_device(device)
     dt = _float_dtype(dtype)
-    values = get_generator(generator).standard_normal(_shape(shape)).astype(dt)
+    values = get_generator(generator).standard_normal(_shape(shape, size, "randn")).astype(dt)
     return _wrap(values, requires_grad)
 
 
 def rand(
-    *shape, dtype=None, requires_grad: bool = False, generator: Generator | None = None, device=None
+    *shape,
+    size=None,
+    dtype=None,
+    requires_grad: bool = False,
+    generator: Generator | None = None,
+    device=None,
 ):
     """Uniform samples in [0, 1) from the seeded generator."""
     check_device(device)
     dt = _float_dtype(dtype)
-    values = get_generator(generator).random(_shape(shape)).astype(dt)
+    values = get_generator(generator).random(_shape(shape, size, "rand")).astype(dt)
     return _wrap(values, requires_grad)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.autograd import engine
 from chainrule.autograd import hooks as _autograd_hooks
+from chainrule.autograd import partial as _partial
 from chainrule.autograd.grad_mode import _GradMode
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
@@ -91,6 +92,8 @@ class Tensor(InplaceMethods, TensorMethods):
     def grad(self) -> Tensor | None:
         """∂loss/∂self after ``backward()``: a tensor sharing the accumulated array, or ``None``."""
         grad = self.grad_array
+        if grad is None and self._ctx is not None:
+            _autograd_hooks.warn_non_leaf_grad(self)
         return None if grad is None else Tensor._make(grad, False)
 
     @grad.setter
@@ -152,7 +155,7 @@ class Tensor(InplaceMethods, TensorMethods):
         return self.array.ndim
 
     # ---- autograd -----------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool = False, create_graph: bool = False) -> None:
+    def backward(self, grad=None, retain_graph=False, create_graph=False, inputs=None) -> None:
         """Backpropagate: add ∂self/∂leaf to ``leaf.grad`` for every leaf that requires grad.
 
         Args:
@@ -160,13 +163,14 @@ class Tensor(InplaceMethods, TensorMethods):
             retain_graph: keep the graph's saved values so ``backward`` can run through it again.
             create_graph: not supported here (``.grad`` holds plain values); for gradients
                 that stay in the graph use ``cr.autograd.grad(..., create_graph=True)``.
+            inputs: only these tensors get ``.grad`` (and only ops leading to them run).
         """
         if create_graph:
             raise NotImplementedError(
                 "backward(create_graph=True) is not supported: .grad holds values, not a graph; "
                 "use grads = cr.autograd.grad(loss, params, create_graph=True) instead"
             )
-        engine.backward(self, grad, retain_graph)
+        (engine.backward if inputs is None else _partial.backward)(self, grad, retain_graph, inputs)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Ask (or stop asking) for this leaf's gradient; floating-point tensors only."""
@@ -182,9 +186,7 @@ class Tensor(InplaceMethods, TensorMethods):
 
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
-        if self._ctx is not None:
-            engine.retain(self)
-        return self
+        return _autograd_hooks.retain_grad(self)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` with ∂loss/∂self during backward; a tensor it returns replaces
@@ -273,7 +275,7 @@ class Tensor(InplaceMethods, TensorMethods):
         ):
             extras.append(f"dtype={self.array.dtype}")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{type(self._ctx).__name__}>")
+            extras.append(f"grad_fn=<{self._ctx.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"

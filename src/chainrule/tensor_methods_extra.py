@@ -34,6 +34,13 @@ class TensorMethodsExtra:
         cls = type(self)
         return [n for n in object.__dir__(self) if tensor_has(cls, n)]
 
+    @property
+    def retains_grad(self) -> bool:
+        """True for an op's output after ``retain_grad()`` (False for leaves), as PyTorch's."""
+        from chainrule.autograd.hooks import retains_grad
+
+        return retains_grad(self)
+
     # ---- shape ------------------------------------------------------------------------------
     def unbind(self, dim=0):
         return _shape_extra.unbind(self, dim)

@@ -140,6 +140,36 @@ def grad_fn_next_functions(lib):
     return len(y.grad_fn.next_functions) > 0
 
 
+def grad_fn_names(lib):
+    x = _x(lib, True)
+    linear = lib.nn.functional.linear(x, lib.ones(4, 3), lib.zeros(4))
+    return [t.grad_fn.name() for t in (x * 2, linear, x.sum(), x.reshape(6), x[0], x.relu())]
+
+
+def second_backward_without_saved_tensors(lib):
+    x = _x(lib, True)
+    y = (x + 1).reshape(6).sum()
+    y.backward()
+    y.backward()  # add, reshape and sum saved no tensor: PyTorch allows it
+    return x.grad
+
+
+def backward_inputs(lib):
+    x, w = _x(lib, True), _x(lib, True)
+    (x * w).sum().backward(inputs=[x])
+    return x.grad, w.grad is None
+
+
+def materialize_grads(lib):
+    x, unused = _x(lib, True), _x(lib, True)
+    return lib.autograd.grad((x * 2).sum(), [x, unused], materialize_grads=True)
+
+
+def kthvalue_ties(lib):
+    t = lib.tensor([[1.0, 2.0, 1.0, 2.0, 1.0, 0.0, 2.0, 1.0], [3.0, 3.0, 3.0, 1.0, 3.0, 3.0, 1, 3]])
+    return lib.kthvalue(t, 4, 1)
+
+
 def tensor_hooks(lib):
     x = _x(lib, True)
     seen = []
@@ -561,6 +591,8 @@ ROWS = [
         einsum_and_rearranging,
         "",
     ),
+    ("Tensor methods", "kthvalue with ties (index)", kthvalue_ties, ""),
+    ("Tensor methods", "empty(size=...)", "lib.empty(size=(2, 3), dtype=lib.float64).shape", ""),
     ("Autograd", "Tensor.backward / .grad", backward_grad, ""),
     ("Autograd", ".grad as a Tensor (grad.zero_())", grad_is_tensor_zero_, ""),
     ("Autograd", "in-place p -= lr * p.grad under no_grad", inplace_sub_under_no_grad, ""),
@@ -570,6 +602,15 @@ ROWS = [
     ("Autograd", "create_graph=True (second derivatives)", create_graph_second_derivative, ""),
     ("Autograd", "grad_fn.next_functions", grad_fn_next_functions, ""),
     ("Autograd", "register_hook / register_post_accumulate_grad_hook", tensor_hooks, ""),
+    ("Autograd", "grad_fn.name()", grad_fn_names, ""),
+    (
+        "Autograd",
+        "second backward() where nothing was saved",
+        second_backward_without_saved_tensors,
+        "",
+    ),
+    ("Autograd", "backward(inputs=...)", backward_inputs, ""),
+    ("Autograd", "autograd.grad(materialize_grads=True)", materialize_grads, ""),
     ("nn", "nn.Linear (forward, weight layout)", linear_forward, ""),
     ("nn", "nn.Sequential state_dict keys", linear_state_dict_keys, ""),
     (

@@ -34,9 +34,12 @@ def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
-_FREED_MESSAGE = (
-    "backward() reached a part of the graph that an earlier backward() already freed; "
-    "pass retain_graph=True to the first backward() to go through the graph twice"
+_FREED_MESSAGE = (  # PyTorch's words
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
 )
 
 
@@ -265,11 +268,13 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
                 i += 1
             if retain_graph:
                 fn.grad_out = None
-            else:
+            elif fn.saves_tensors:
                 # Function.release, inlined: free saved arrays, links to inputs and grad_out.
                 fn.__dict__.clear()
                 if retained is not None:
                     fn.retained = retained
+            else:  # kept for another backward(), as PyTorch keeps a node that saved nothing
+                fn.release()
         if rest is None:
             fn = following
         else:

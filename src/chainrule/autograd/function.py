@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import partial
 
+import numpy as np
+
 from chainrule.autograd.grad_mode import _GradMode
 from chainrule.autograd.inplace import _CLOCK
 from chainrule.tensor import Tensor
@@ -63,6 +65,11 @@ class Function:
     # changing such an input in place before backward() is then harmless (see autograd.inplace).
     saves_inputs = True
     epoch = 0  # the in-place clock when the op was recorded (autograd.inplace)
+    # Ops whose backward reads no array at all (only shapes, axes, slices: add, sum, reshape,
+    # basic indexing) set this to False. As PyTorch's nodes that save no tensor, they outlive a
+    # backward() without retain_graph, so a second backward() may pass through them again.
+    saves_tensors = True
+    released = False  # True once backward() has released an op that saves no tensors
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
@@ -126,8 +133,10 @@ class Function:
 
     # ---- PyTorch's grad_fn face -----------------------------------------------------------
     def name(self) -> str:
-        """The op's name as PyTorch spells a grad_fn (``MulBackward0``)."""
-        return f"{type(self).__name__}Backward0"
+        """The op's name as PyTorch spells a grad_fn (``MulBackward0``, ``AddmmBackward0``)."""
+        from chainrule.autograd.grad_fn_names import torch_name
+
+        return torch_name(self)
 
     @property
     def next_functions(self) -> tuple:
@@ -146,15 +155,39 @@ class Function:
     def freed(self) -> bool:
         """True once a backward pass has released this op: its saved arrays and its links to
         inputs are gone. (A recorded op always has inputs in ``parents``; releasing drops them,
-        and ``parents`` falls back to the class's empty tuple.)"""
-        return not self.parents
+        and ``parents`` falls back to the class's empty tuple.) An op that saves no tensors
+        keeps links to stand-ins of its inputs (see :meth:`release`); it counts as freed too."""
+        return not self.parents or self.released
 
     def release(self) -> None:
-        """Free saved arrays and links to inputs once backward no longer needs them."""
-        self.__dict__.clear()
+        """Free saved arrays and links to inputs once backward no longer needs them.
+
+        An op that saves no tensors (``saves_tensors = False``) keeps what a second backward()
+        needs, as PyTorch does: its links to the ops below and to the leaves that take a
+        gradient. Every other input is swapped for a stand-in of its shape that holds no memory,
+        so the activations below are freed all the same.
+        """
+        if self.saves_tensors:
+            self.__dict__.clear()
+            return
+        self.parents = tuple([_stand_in(parent) for parent in self.parents])
+        self.grad_out = None
+        self.released = True
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} op>"
+
+
+def _stand_in(tensor):
+    """``tensor`` itself if it is a leaf that takes a gradient, else a tensor with its shape,
+    dtype, op and requires_grad, and no memory of its own (a broadcast zero)."""
+    if tensor._ctx is None and tensor.requires_grad:
+        return tensor
+    array = tensor.array
+    shadow = Tensor._make(np.broadcast_to(np.zeros((), array.dtype), array.shape), False)
+    shadow.requires_grad = tensor.requires_grad
+    shadow._ctx = tensor._ctx
+    return shadow
 
 
 class AccumulateGrad:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.autograd import engine
+from chainrule.autograd import engine, partial
 from chainrule.autograd import hooks as _hooks
 from chainrule.errors import GraphError
 
@@ -54,7 +54,8 @@ def grad(
     grad_outputs=None,
     retain_graph=None,
     create_graph: bool = False,
-    allow_unused: bool = False,
+    allow_unused: bool | None = None,
+    materialize_grads: bool = False,
 ):
     """∂outputs/∂inputs as a tuple of tensors, one per input (PyTorch's ``autograd.grad``).
 
@@ -69,6 +70,8 @@ def grad(
             penalties). Ops without a tensor backward raise ``NotImplementedError``.
         allow_unused: return ``None`` for an input the outputs do not depend on, instead of
             raising.
+        materialize_grads: return zeros instead of ``None`` for such an input (implies
+            ``allow_unused``).
 
     Example:
         >>> import chainrule as cr
@@ -92,22 +95,29 @@ def grad(
                 "autograd.grad: one of the inputs does not require grad; make it with "
                 "requires_grad=True"
             )
+    if materialize_grads and allow_unused is False:
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, "
+            "but got: allow_unused=False."
+        )
+    allow_unused = bool(allow_unused) or materialize_grads
     keep = bool(retain_graph) if retain_graph is not None else create_graph
-    sink = _Collect(inputs)
     if create_graph:
-        _graph_pass(outputs, grad_outputs, sink)
-        return _results(inputs, sink.results(inputs), allow_unused)
-    for k, (out, seed) in enumerate(zip(outputs, grad_outputs)):
-        # Every output but the last keeps the graph, so the next one can walk it again.
-        engine.backward(out, seed, keep or k < len(outputs) - 1, sink=sink)
-    return _results(inputs, sink.results(inputs), allow_unused)
+        sink = _Collect(inputs)
+        _graph_pass(outputs, grad_outputs, inputs, sink)
+        return _results(inputs, sink.results(inputs), allow_unused, materialize_grads)
+    # Only the ops between the outputs and the inputs run, all outputs in one pass (PyTorch's)
+    grads = partial.walk(outputs, grad_outputs, inputs, keep, False)
+    return _results(inputs, grads, allow_unused, materialize_grads)
 
 
-def _results(inputs, grads, allow_unused):
+def _results(inputs, grads, allow_unused, materialize=False):
     from chainrule.tensor import Tensor
 
     results = []
     for t, g in zip(inputs, grads):
+        if g is None and materialize:
+            g = np.zeros_like(t.array)
         if g is None:
             if not allow_unused:
                 raise GraphError(
@@ -124,7 +134,7 @@ def _results(inputs, grads, allow_unused):
     return tuple(results)
 
 
-def _graph_pass(outputs, grad_outputs, sink) -> None:
+def _graph_pass(outputs, grad_outputs, inputs, sink) -> None:
     """The backward pass on tensors, recorded: each op's ``backward_graph`` in reverse order."""
     from chainrule.autograd.grad_mode import enable_grad
     from chainrule.creation import ones_like
@@ -145,16 +155,23 @@ def _graph_pass(outputs, grad_outputs, sink) -> None:
             )
         grads = {id(root._ctx): ones_like(root)}
         leaves: dict = {}  # id → [leaf, its total gradient]: leaf hooks see the total once
-        for fn in engine.topological_order(root._ctx):
+        order = engine.topological_order(root._ctx)
+        run, targets = partial.needed_ops(order, inputs)
+        wanted = {id(t) for t in inputs}
+        for fn in order:
             grad = grads.pop(id(fn), None)
-            if grad is None:
+            if grad is None or (id(fn) not in run and id(fn) not in targets):
                 continue
             watch = fn.retained
             if watch is not None and watch.hooks:  # hooks on the op's output, as in backward()
                 grad = _hooks.run_tensor_hooks(watch.hooks, grad, "an op's output")
             sink.op(fn, grad)
+            if id(fn) not in run:
+                continue  # a requested tensor: nothing below it is needed for it
             for parent, grad_in, needed in zip(fn.parents, fn.backward_graph(grad), fn.needs_grad):
                 if grad_in is None or not needed:
+                    continue
+                if parent._ctx is None and id(parent) not in wanted:
                     continue
                 if grad_in.shape != parent.array.shape:
                     grad_in = _sum_to_shape(grad_in, parent.array.shape)

@@ -17,6 +17,7 @@ last part has arrived: one call per backward pass, as in PyTorch.
 from __future__ import annotations
 
 import itertools
+import warnings
 import weakref
 
 import numpy as np
@@ -153,6 +154,35 @@ def watch_of(tensor) -> OutputWatch:
         OUTPUTS_WATCHED[0] = True
         watch = fn.retained = OutputWatch(tensor)
     return watch
+
+
+def retain_grad(tensor):
+    """``Tensor.retain_grad``: an op's output keeps its gradient in ``.grad`` after backward."""
+    if not tensor.requires_grad:
+        raise GraphError("can't retain_grad on Tensor that has requires_grad=False")
+    if tensor._ctx is not None:
+        watch_of(tensor).retain = True
+    return tensor
+
+
+def retains_grad(tensor) -> bool:
+    """``Tensor.retains_grad``: True for an op's output after ``retain_grad()``."""
+    watch = tensor._ctx.retained if tensor._ctx is not None else None
+    return watch is not None and watch.retain and watch.ref() is tensor
+
+
+def warn_non_leaf_grad(tensor) -> None:
+    """PyTorch's warning for ``.grad`` of an op's output that does not keep its gradient."""
+    if not retains_grad(tensor):
+        warnings.warn(
+            "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+            ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+            "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
+            "non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access "
+            "the leaf Tensor instead.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def hooks_of(leaf) -> LeafHooks | None:

@@ -18,6 +18,7 @@ class DiagEmbed(Function):
     diagonal entry back to its element of v."""
 
     saves_inputs = False
+    saves_tensors = False  # a second backward() may pass (Function.release)
     label = "diag"
     formulas = ("1 (the diagonal, read back)",)
     grads_match_inputs = True
@@ -41,6 +42,7 @@ class Diagonal(Function):
     0 elsewhere."""
 
     saves_inputs = False
+    saves_tensors = False  # a second backward() may pass (Function.release)
     label = "diagonal"
     formulas = ("1 at the diagonal entries, else 0",)
     grads_match_inputs = True

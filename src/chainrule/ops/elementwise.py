@@ -30,7 +30,7 @@ def _masked_graph(op, grad):
 class Add(Function):
     """a + b"""
 
-    saves_inputs = False  # backward reads shapes only
+    saves_inputs = saves_tensors = False  # shapes only: a 2nd backward() may pass (release)
 
     label = "+"
     formulas = ("1", "1")
@@ -49,7 +49,7 @@ class Add(Function):
 class Sub(Function):
     """a − b"""
 
-    saves_inputs = False  # backward reads shapes only
+    saves_inputs = saves_tensors = False  # shapes only: a 2nd backward() may pass (release)
 
     label = "−"
     formulas = ("1", "−1")
@@ -111,7 +111,7 @@ class Div(Function):
 class Neg(Function):
     """−x"""
 
-    saves_inputs = False  # backward reads shapes only
+    saves_inputs = saves_tensors = False  # shapes only: a 2nd backward() may pass (release)
 
     label = "neg"
     formulas = ("−1",)
@@ -391,7 +391,7 @@ class Where(Function):
 class Cast(Function):
     """x converted to another dtype; the gradient is converted back."""
 
-    saves_inputs = False  # backward reads shapes only
+    saves_inputs = saves_tensors = False  # shapes only: a 2nd backward() may pass (release)
 
     label = "cast"
     formulas = ("1",)
@@ -408,7 +408,7 @@ class Cast(Function):
 
 
 class Clone(Function):
-    saves_inputs = False  # backward reads shapes only
+    saves_inputs = saves_tensors = False  # shapes only: a 2nd backward() may pass (release)
     label = "clone"
     formulas = ("1",)
 

@@ -141,8 +141,8 @@ def cummin(input, dim: int):  # noqa: A002
 
 def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):  # noqa: A002
     """The ``k``-th smallest value along ``dim`` and its index, ``(values, indices)``, as
-    ``torch.kthvalue`` (NaN counts as the largest). Among equal values the index is the first
-    in input order; PyTorch's quickselect may name another of them (same value).
+    ``torch.kthvalue`` (NaN counts as the largest). Where the k-th value occurs more than once,
+    the index is the one PyTorch's CPU quickselect names (not always the first of them).
 
     Example:
         >>> import chainrule as cr
@@ -159,6 +159,7 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):  # noqa: A002
         raise ShapeError(f"kthvalue: k ({k}) is out of range for dimension {dim} of size {n}")
     order = np.argsort(x.array, axis=axis, kind="stable")
     index = np.take(order, [k - 1], axis=axis)
+    _pytorch_tie_index(x.array, index, k, axis)
     values = gather(x, axis, Tensor._make(index, False))
     if scalar:
         return KthvalueResult(values.reshape(()), Tensor._make(index.reshape(()), False))
@@ -166,6 +167,65 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):  # noqa: A002
         index = np.squeeze(index, axis)
         values = values.squeeze(axis)
     return KthvalueResult(values, Tensor._make(index, False))
+
+
+def _pytorch_tie_index(array: np.ndarray, index: np.ndarray, k: int, axis: int) -> None:
+    """Where the k-th value of a row occurs more than once, put into ``index`` (in place) the
+    position PyTorch's quickselect ends on: which of the equal entries that is depends on the
+    whole row, so those rows, and only those, run the same quickselect here."""
+    rows = np.moveaxis(array, axis, -1)
+    picks = np.moveaxis(index, axis, -1)
+    kth = np.take_along_axis(rows, picks, -1)
+    equal = rows == kth
+    if rows.dtype.kind in "fc":
+        equal |= np.isnan(rows) & np.isnan(kth)
+    for where in np.argwhere(equal.sum(-1) > 1):  # (shape (1, 0) for one row: where = ())
+        where = tuple(where)
+        picks[where] = _quickselect_index(rows[where].tolist(), k - 1)
+
+
+def _quickselect_index(values: list, k: int) -> int:
+    """The original position of the entry that PyTorch's CPU ``quick_select_template``
+    (median-of-three pivot, NaN largest) leaves at position ``k`` of ``values``."""
+    order = list(range(len(values)))
+
+    def greater(a, b):  # PyTorch's comparison: NaN above every number
+        return a > b or (a != a and b == b)
+
+    def swap(i, j):
+        values[i], values[j] = values[j], values[i]
+        order[i], order[j] = order[j], order[i]
+
+    low, high = 0, len(values) - 1
+    while high > low:
+        if high == low + 1:
+            if greater(values[low], values[high]):
+                swap(low, high)
+            break
+        swap(low + (high - low) // 2, low + 1)
+        if greater(values[low + 1], values[high]):
+            swap(low + 1, high)
+        if greater(values[low], values[high]):
+            swap(low, high)
+        if greater(values[low + 1], values[low]):
+            swap(low + 1, low)
+        i, j, pivot = low + 1, high, values[low]
+        while True:
+            i += 1
+            while greater(pivot, values[i]):
+                i += 1
+            j -= 1
+            while greater(values[j], pivot):
+                j -= 1
+            if j < i:
+                break
+            swap(i, j)
+        swap(low, j)
+        if j <= k:
+            low = i
+        if j >= k:
+            high = j - 1
+    return order[k]
 
 
 def msort(input) -> Tensor:  # noqa: A002

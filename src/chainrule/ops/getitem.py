@@ -116,6 +116,10 @@ class GetItem(Function):
             out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
         return out
 
+    @property
+    def saves_tensors(self) -> bool:  # an index array is a saved tensor in PyTorch; a slice not
+        return self.advanced
+
     def backward(self, grad):
         grad_x = np.zeros(self.in_shape, dtype=self.dtype)
         if self.advanced:

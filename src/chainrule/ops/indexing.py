@@ -134,6 +134,7 @@ class MaskedFill(Function):
 
 
 class CumSum(Function):
+    saves_tensors = False  # a second backward() may pass (Function.release)
     label = "cumsum"
     formulas = ("reverse cumulative sum of the upstream gradient",)
 

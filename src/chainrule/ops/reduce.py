@@ -30,6 +30,7 @@ def _unreduce(grad: Tensor, fn) -> Tensor:
 
 class Sum(Function):
     saves_inputs = False  # backward reads shapes only
+    saves_tensors = False  # a second backward() may pass (Function.release)
     label = "Σ"
     formulas = ("1",)
 
@@ -48,6 +49,7 @@ class Sum(Function):
 
 class Mean(Function):
     saves_inputs = False  # backward reads shapes only
+    saves_tensors = False  # a second backward() may pass (Function.release)
     label = "mean"
     formulas = ("1/n",)
 

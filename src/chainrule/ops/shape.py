@@ -14,6 +14,7 @@ from chainrule.tensor import Tensor
 
 class Reshape(Function):
     saves_inputs = False  # backward reads shapes only
+    saves_tensors = False  # a second backward() may pass (Function.release)
     label = "reshape"
     formulas = ("1 (same numbers, new shape)",)
 
@@ -31,6 +32,7 @@ class Reshape(Function):
 
 class Permute(Function):
     saves_inputs = False  # backward reads shapes only
+    saves_tensors = False  # a second backward() may pass (Function.release)
     label = "permute"
     formulas = ("1 (same numbers, axes reordered)",)
 
@@ -50,6 +52,7 @@ class Expand(Function):
     """Broadcast to a larger shape; the engine sums the gradient back over stretched axes."""
 
     saves_inputs = False  # backward reads shapes only
+    saves_tensors = False  # a second backward() may pass (Function.release)
 
     label = "expand"
     formulas = ("1 (summed over the broadcast axes)",)
@@ -67,6 +70,7 @@ class Expand(Function):
 
 class Concatenate(Function):
     saves_inputs = False  # backward reads shapes only
+    saves_tensors = False  # a second backward() may pass (Function.release)
     label = "cat"
     formulas = ("1 (each input gets its slice of the gradient)",)
 
@@ -87,6 +91,7 @@ class Concatenate(Function):
 
 class Stack(Function):
     saves_inputs = False  # backward reads shapes only
+    saves_tensors = False  # a second backward() may pass (Function.release)
     label = "stack"
     formulas = ("1 (each input gets its slice of the gradient)",)
 
@@ -107,6 +112,7 @@ class Flip(Function):
     """The elements in reverse order along some axes: a copy, as PyTorch's flip (not a view)."""
 
     saves_inputs = False  # backward reads the axes only
+    saves_tensors = False  # a second backward() may pass (Function.release)
     grads_match_inputs = True
     label = "flip"
     formulas = ("1 (the same numbers, reversed back)",)
@@ -127,6 +133,7 @@ class Roll(Function):
     """The elements shifted cyclically along some axes (all, flattened, when none is given)."""
 
     saves_inputs = False  # backward reads the shifts only
+    saves_tensors = False  # a second backward() may pass (Function.release)
     grads_match_inputs = True
     label = "roll"
     formulas = ("1 (the same numbers, shifted back)",)
@@ -150,6 +157,7 @@ class Repeat(Function):
     Local derivative: 1 for every copy, so the gradient is the sum over the copies."""
 
     saves_inputs = False  # backward reads shapes only
+    saves_tensors = False  # a second backward() may pass (Function.release)
     grads_match_inputs = True
     label = "repeat"
     formulas = ("1 (summed over the copies)",)
@@ -177,6 +185,7 @@ class Triangle(Function):
     Local derivative: 1 inside the triangle, 0 outside."""
 
     saves_inputs = False  # backward reads the diagonal only
+    saves_tensors = False  # a second backward() may pass (Function.release)
     grads_match_inputs = True
     label = "triangle"
     formulas = ("1 inside the triangle, 0 outside",)
@@ -197,6 +206,7 @@ class Triangle(Function):
 
 class Pad(Function):
     saves_inputs = False  # backward reads shapes only
+    saves_tensors = False  # a second backward() may pass (Function.release)
     label = "pad"
     formulas = ("1 inside, padding gets no gradient",)
 

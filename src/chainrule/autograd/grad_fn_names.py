@@ -1,0 +1,105 @@
+"""PyTorch's names for grad_fn nodes (``y.grad_fn.name()``), where they differ from chainrule's
+op class plus ``Backward0``.
+
+chainrule's op classes keep their own names (``type(y.grad_fn).__name__`` is ``"MatMul"``, and
+the explainer prints each op's ``label``); ``name()`` and the tensor's repr give PyTorch's
+spelling. Some names depend on how the op was called (``sum()`` against ``sum(dim)``, a matrix
+product's ranks, which index): those are read from the op while its inputs are still linked.
+"""
+
+from __future__ import annotations
+
+# Same op, another name.
+_RENAMED = {
+    "ReLU": "ReluBackward0",
+    "LeakyReLU": "LeakyReluBackward0",
+    "GELU": "GeluBackward0",
+    "SiLU": "SiluBackward0",
+    "ELU": "EluBackward0",
+    "Concatenate": "CatBackward0",
+    "Reshape": "ViewBackward0",
+    "Cast": "ToCopyBackward0",
+    "CumSum": "CumsumBackward0",
+    "Log1p": "Log1PBackward0",
+    "AMax": "AmaxBackward0",
+    "AMin": "AminBackward0",
+    "LogSumExp": "LogsumexpBackward0",
+    "Pad": "ConstantPadNdBackward0",
+    "Clip": "ClampBackward1",
+    "Norm2": "LinalgVectorNormBackward0",
+    "StdRoot": "StdBackward0",
+    "PowScalar": "PowBackward0",
+    "Pow": "PowBackward1",
+    "Max": "MaxBackward1",
+    "Min": "MinBackward1",
+    "MSE": "MseLossBackward0",
+    "CrossEntropy": "NllLossBackward0",
+}
+
+
+def _reduction(fn, stem: str) -> str:
+    return f"{stem}Backward0" if getattr(fn, "axes", None) is None else f"{stem}Backward1"
+
+
+def _ranks(fn) -> tuple:
+    return tuple(parent.array.ndim for parent in fn.parents)
+
+
+def _matmul(fn) -> str:
+    ranks = _ranks(fn)
+    names = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4"}
+    if ranks == (2, 2) or not ranks:  # (released: its inputs are no longer known)
+        return "MmBackward0"
+    if ranks in names:
+        return names[ranks]
+    return "UnsafeViewBackward0" if ranks[0] > 2 else "CloneBackward0"
+
+
+def _linear(fn) -> str:
+    ranks = _ranks(fn)
+    bias = len(ranks) == 3
+    if not ranks or ranks[0] == 2:
+        return "AddmmBackward0" if bias or not ranks else "MmBackward0"
+    if ranks[0] == 1:
+        return "ViewBackward0" if bias else "SqueezeBackward4"
+    return "ViewBackward0" if bias else "UnsafeViewBackward0"
+
+
+def _getitem(fn) -> str:
+    if getattr(fn, "advanced", False):
+        return "IndexBackward0"
+    index = getattr(fn, "index", ())
+    for item in reversed(index if isinstance(index, tuple) else (index,)):
+        if item is None:
+            return "UnsqueezeBackward0"
+        if isinstance(item, slice):
+            if item != slice(None):
+                return "SliceBackward0"
+        elif item is not Ellipsis:
+            return "SelectBackward0"
+    return "AliasBackward0"
+
+
+def _triangle(fn) -> str:
+    import numpy as np
+
+    return "TriuBackward0" if getattr(fn, "keep", None) is np.triu else "TrilBackward0"
+
+
+_BY_CALL = {
+    "Sum": lambda fn: _reduction(fn, "Sum"),
+    "Mean": lambda fn: _reduction(fn, "Mean"),
+    "MatMul": _matmul,
+    "Linear": _linear,
+    "GetItem": _getitem,
+    "Triangle": _triangle,
+}
+
+
+def torch_name(fn) -> str:
+    """PyTorch's name of the grad_fn that ``fn`` stands for."""
+    cls = type(fn).__name__
+    by_call = _BY_CALL.get(cls)
+    if by_call is not None:
+        return by_call(fn)
+    return _RENAMED.get(cls) or f"{cls}Backward0"
