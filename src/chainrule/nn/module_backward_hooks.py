@@ -169,16 +169,12 @@ class BackwardHook:
         full hooks; what goes on into the module."""
         handed = [_wrap(g, graph) for g in grads]
         grad_outputs = self._pack(self.output_index, handed, self.n_outputs)
-        for hook in self.pre_hooks:
-            replaced = hook(self.module, grad_outputs)
-            if replaced is None:
-                continue
-            if len(replaced) != len(grad_outputs):
-                raise GraphError(
-                    f"Backward pre hook returned an invalid number of grad_output, got "
-                    f"{len(replaced)}, but expected {len(grad_outputs)}"
-                )
-            grad_outputs = replaced
+        grad_outputs = _chain(
+            self.pre_hooks,
+            lambda hook, current: hook(self.module, current),
+            grad_outputs,
+            "Backward pre hook returned an invalid number of grad_output",
+        )
         self.grad_outputs = grad_outputs
         if self.input_index is None:  # the module's inputs need no gradient: the hooks run now
             warnings.warn(_NO_INPUT_GRAD_WARNING, stacklevel=2)
@@ -209,16 +205,12 @@ class BackwardHook:
         if self.grad_outputs is None:  # not reached through the outputs (or no hook to run)
             return tuple(h if graph else h.array for h in handed)
         res = self._pack(self.input_index, handed, self.n_inputs)
-        for hook in self.hooks:
-            out = hook(self.module, res, self.grad_outputs)
-            if out is None:
-                continue
-            if len(out) != len(res):
-                raise GraphError(
-                    f"Backward hook returned an invalid number of grad_input, got {len(out)}, "
-                    f"but expected {len(res)}"
-                )
-            res = out
+        res = _chain(
+            self.hooks,
+            lambda hook, current: hook(self.module, current, self.grad_outputs),
+            res,
+            "Backward hook returned an invalid number of grad_input",
+        )
         self.grad_outputs = None
         return tuple(
             _unwrap(res[i], h, parent.array, graph, "a module's input")
@@ -231,3 +223,16 @@ class BackwardHook:
         for i, value in zip(index, values):
             packed[i] = value
         return tuple(packed)
+
+
+def _chain(hooks: list, call, current: tuple, wrong_length: str) -> tuple:
+    """Run ``hooks`` in order, each seeing the gradients the previous one left; a hook returns
+    None (keep them) or a tuple of the same length (replace them), as PyTorch's."""
+    for hook in hooks:
+        replaced = call(hook, current)
+        if replaced is None:
+            continue
+        if len(replaced) != len(current):
+            raise GraphError(f"{wrong_length}, got {len(replaced)}, but expected {len(current)}")
+        current = replaced
+    return current
