@@ -97,6 +97,7 @@ ALIASES = {
     "torch.utils": "chainrule.utils",
     "torch.utils.data": "chainrule.utils.data",
     "torch.autograd": "chainrule.autograd",
+    "torch.autograd.functional": "chainrule.autograd.functional",
 }
 _saved: dict = {}
 

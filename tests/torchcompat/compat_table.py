@@ -165,6 +165,27 @@ def materialize_grads(lib):
     return lib.autograd.grad((x * 2).sum(), [x, unused], materialize_grads=True)
 
 
+def functional_jacobian(lib):
+    x, w = _x(lib), _x(lib)[:, :2]
+    return lib.autograd.functional.jacobian(lambda x, w: ((x * x).sum(0), w.T @ x.tanh()), (x, w))
+
+
+def functional_hessian(lib):
+    x = _x(lib)[0]
+    return lib.autograd.functional.hessian(lambda x: (x.sin() * x).sum(), x)
+
+
+def functional_products(lib):
+    f = lib.autograd.functional
+    x, v = _x(lib)[0], _x(lib)[1]
+    return (
+        f.vjp(lambda x: x.exp() * x, x, v),
+        f.jvp(lambda x: x.exp() * x, x, v),
+        f.vhp(lambda x: (x**3).sum(), x, v),
+        f.hvp(lambda x: (x**3).sum(), x, v),
+    )
+
+
 def kthvalue_ties(lib):
     t = lib.tensor([[1.0, 2.0, 1.0, 2.0, 1.0, 0.0, 2.0, 1.0], [3.0, 3.0, 3.0, 1.0, 3.0, 3.0, 1, 3]])
     return lib.kthvalue(t, 4, 1)
@@ -611,6 +632,9 @@ ROWS = [
     ),
     ("Autograd", "backward(inputs=...)", backward_inputs, ""),
     ("Autograd", "autograd.grad(materialize_grads=True)", materialize_grads, ""),
+    ("Autograd", "torch.autograd.functional.jacobian", functional_jacobian, ""),
+    ("Autograd", "torch.autograd.functional.hessian", functional_hessian, ""),
+    ("Autograd", "autograd.functional.vjp / jvp / vhp / hvp", functional_products, ""),
     ("nn", "nn.Linear (forward, weight layout)", linear_forward, ""),
     ("nn", "nn.Sequential state_dict keys", linear_state_dict_keys, ""),
     (

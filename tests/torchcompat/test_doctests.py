@@ -15,6 +15,7 @@ MODULES = [
     "chainrule.ops.math",
     "chainrule.ops.indexing",
     "chainrule.autograd.custom",
+    "chainrule.autograd.functional",
     "chainrule.utils.data",
     "chainrule.nn.utils",
     "chainrule.nn.containers_torch",

@@ -11,6 +11,10 @@ def __getattr__(name: str):
         from chainrule.autograd import custom
 
         return getattr(custom, name)
+    if name == "functional":  # torch.autograd.functional: jacobian, hessian, vjp, ... (lazy)
+        import importlib
+
+        return importlib.import_module("chainrule.autograd.functional")
     raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")
 
 
@@ -18,6 +22,7 @@ __all__ = [
     "Function",
     "backward",
     "enable_grad",
+    "functional",
     "grad",
     "is_grad_enabled",
     "no_grad",
