@@ -285,7 +285,7 @@ class Tensor(InplaceMethods, TensorMethods):
         return _ops.add(other, self)
 
     def __rsub__(self, other):
-        return _ops.sub(other, self)
+        return _ops.sub(other, self) if isinstance(other, Tensor) else _ops.rsub(self, other)
 
     def __rmul__(self, other):
         return _ops.mul(other, self)
@@ -300,7 +300,7 @@ class Tensor(InplaceMethods, TensorMethods):
         return _ops.remainder(other, self)
 
     def __rpow__(self, base):
-        return _ops.pow(base, self)
+        return _ops.pow(base, self) if isinstance(base, Tensor) else _ops.rpow(self, base)
 
     def __rmatmul__(self, other):
         return _ops.matmul(other, self)

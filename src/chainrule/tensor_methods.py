@@ -150,10 +150,10 @@ class TensorMethods(TensorMethodsExtra):
 
     # ---- arithmetic with PyTorch's names --------------------------------------------------
     def t(self):
-        """The transpose of a 1-D or 2-D tensor (1-D comes back as it is)."""
+        """The transpose of a 1-D or 2-D tensor (of 1-D: a new view of it, as in PyTorch)."""
         if self.ndim > 2:
             raise ValueError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
-        return self if self.ndim < 2 else _ops.transpose(self)
+        return _shape.T.apply(self, axes=tuple(reversed(range(self.ndim))))  # 1-D: a view
 
     def neg(self):
         return _ops.neg(self)
@@ -327,7 +327,7 @@ class TensorMethods(TensorMethodsExtra):
         return _matmul.outer(self, other)
 
     def chunk(self, chunks, dim=0):
-        return _shape.chunk(self, chunks, dim=dim)
+        return _ops.chunk(self, chunks, dim=dim)
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
         return _reduce.nansum(self, dim, keepdim, dtype=dtype)

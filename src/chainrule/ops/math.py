@@ -14,6 +14,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError
 from chainrule.ops._util import floating, operand, operands, sgn
+from chainrule.ops.elementwise import Pow, Sub, _binary
 from chainrule.tensor import Tensor
 
 
@@ -515,3 +516,23 @@ def lerp(start, end, weight) -> Tensor:
         return start + span * w if abs(w) < 0.5 else end - span * (1 - w)
     near_start = Tensor._make(np.abs(weight.array) < 0.5, False)
     return where(near_start, start + weight * span, end - span * (1 - weight))
+
+
+# ---- a number on the left: the same ops, under the names PyTorch gives these call forms -------
+class RSub(Sub):
+    """``number − x`` (``1 - x``): PyTorch's ``RsubBackward1``."""
+
+
+class RPow(Pow):
+    """``number ** x`` (``2 ** x``): PyTorch's ``PowBackward2``."""
+
+
+def reflected_sub(x: Tensor, number) -> Tensor:
+    """``number - x`` where ``number`` is not a tensor (``Tensor.__rsub__``)."""
+    return _binary(RSub, number, x)
+
+
+def reflected_pow(x: Tensor, number) -> Tensor:
+    """``number ** x`` where ``number`` is not a tensor (``Tensor.__rpow__``)."""
+    return _binary(RPow, number, x)
+
