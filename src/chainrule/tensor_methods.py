@@ -159,10 +159,10 @@ class TensorMethods(TensorMethodsExtra):
         return _ops.neg(self)
 
     def add(self, other, *, alpha=1):
-        return _ops.add(self, other if alpha == 1 else other * alpha)
+        return _ops.add(self, other if alpha == 1 else _ops.scaled(other, alpha))
 
     def sub(self, other, *, alpha=1):
-        return _ops.sub(self, other if alpha == 1 else other * alpha)
+        return _ops.sub(self, other if alpha == 1 else _ops.scaled(other, alpha))
 
     def mul(self, other):
         return _ops.mul(self, other)

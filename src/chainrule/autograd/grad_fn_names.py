@@ -56,6 +56,7 @@ _RENAMED = {
     "ModeDim": "ModeBackward0",
     "RSub": "RsubBackward1",
     "RPow": "PowBackward2",
+    "Scale": "MulBackward0",
 }
 
 

@@ -25,6 +25,7 @@ from chainrule.ops.elementwise import (
 from chainrule.ops.getitem import getitem
 from chainrule.ops.math import reflected_pow as rpow  # number ** tensor (Tensor.__rpow__)
 from chainrule.ops.math import reflected_sub as rsub  # number - tensor (Tensor.__rsub__)
+from chainrule.ops.math import scaled  # add/sub's alpha=
 from chainrule.ops.matmul import linear, matmul
 from chainrule.ops.reduce import (
     amax,

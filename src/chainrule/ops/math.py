@@ -536,3 +536,31 @@ def reflected_pow(x: Tensor, number) -> Tensor:
     """``number ** x`` where ``number`` is not a tensor (``Tensor.__rpow__``)."""
     return _binary(RPow, number, x)
 
+
+class Scale(Function):
+    """x · c for a plain number c (``add(x, y, alpha=c)``'s ``alpha · y``): keeps the number
+    only, so a second backward() may pass, as through PyTorch's ``AddBackward0``."""
+
+    saves_inputs = saves_tensors = False  # the factor only (Function.release)
+    label = "×"
+    formulas = ("c",)
+
+    def forward(self, x, factor):
+        self.factor = factor
+        return x * factor
+
+    def backward(self, grad):
+        return (grad * self.factor,)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (grad * self.factor,)
+
+
+def scaled(x, alpha):
+    """``alpha · x`` for ``add``/``sub``'s ``alpha=``: through :class:`Scale` for a float tensor
+    and a plain number, else as ``x * alpha``."""
+    # Python's own int and float only: NumPy scalars and bools take the dtype rules of ``*``
+    if type(alpha) in (int, float) and isinstance(x, Tensor) and x.array.dtype.kind == "f":
+        return Scale.apply(x, factor=alpha)
+    return x * alpha
