@@ -8,13 +8,14 @@ chainrule's functions; nothing here keeps state (``__slots__ = ()``).
 from __future__ import annotations
 
 import importlib
+from operator import attrgetter
 
 import numpy as np
 
 from chainrule import _dtype, _torch_names
 from chainrule._device import DTYPE_ALIASES, check_device, device
 from chainrule._nearest import closest, message
-from chainrule.errors import NotSupportedError
+from chainrule.errors import GraphError, NotSupportedError
 from chainrule.tensor_methods_extra import TensorMethodsExtra, tensor_has
 from chainrule.tensor_methods_extra import _bind as _bind_extra
 
@@ -45,10 +46,26 @@ def _is_device(value) -> bool:
     return isinstance(value, str) and value.split(":")[0] in {"cpu", "cuda", "mps", "xla", "meta"}
 
 
+_NON_LEAF_HINT = (
+    " If you want to use a computed variable in a subgraph that doesn't require differentiation "
+    "use var_no_grad = var.detach()."
+)
+
+
 class TensorMethods(TensorMethodsExtra):
     """PyTorch's Tensor methods on chainrule's Tensor (mixed into :class:`chainrule.Tensor`)."""
 
     __slots__ = ()
+
+    def _set_requires_grad(self, value) -> None:
+        if self._ctx is not None:  # PyTorch's words
+            tail = "" if value else _NON_LEAF_HINT
+            raise GraphError(f"you can only change requires_grad flags of leaf variables.{tail}")
+        self.requires_grad_(value)
+
+    # Read as the slot itself (a C getter, no Python frame); the engine and Function.apply
+    # read and write the slot ``_requires_grad`` directly, so assigning is the only cost.
+    requires_grad = property(attrgetter("_requires_grad"), _set_requires_grad)
 
     # ---- dtype and device ---------------------------------------------------------------
     def _as(self, dtype):
