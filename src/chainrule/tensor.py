@@ -33,7 +33,7 @@ class Tensor(InplaceMethods, TensorMethods):
     __slots__ = (
         "array",
         "grad_array",
-        "requires_grad",
+        "_requires_grad",  # TensorMethods.requires_grad reads it; assigning checks for a leaf
         "_ctx",
         "name",
         "_writes",
@@ -49,7 +49,7 @@ class Tensor(InplaceMethods, TensorMethods):
             data = data.array
         self.array = _dtype.as_array(data, dtype)
         self.grad_array = None
-        self.requires_grad = False
+        self._requires_grad = False
         self._ctx = None
         self.name = None
         if requires_grad:
@@ -61,7 +61,7 @@ class Tensor(InplaceMethods, TensorMethods):
         t = object.__new__(cls)
         t.array = data
         t.grad_array = None
-        t.requires_grad = requires_grad
+        t._requires_grad = requires_grad
         t._ctx = None
         t.name = None
         return t
@@ -181,7 +181,7 @@ class Tensor(InplaceMethods, TensorMethods):
             )
         if not requires_grad and self._ctx is not None:
             raise GraphError("requires_grad_(False) is only allowed on leaves; use .detach()")
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self) -> Tensor:
@@ -285,7 +285,7 @@ class Tensor(InplaceMethods, TensorMethods):
         return _ops.add(other, self)
 
     def __rsub__(self, other):
-        return _ops.sub(other, self)
+        return _ops.sub(other, self) if isinstance(other, Tensor) else _ops.rsub(self, other)
 
     def __rmul__(self, other):
         return _ops.mul(other, self)
@@ -300,7 +300,7 @@ class Tensor(InplaceMethods, TensorMethods):
         return _ops.remainder(other, self)
 
     def __rpow__(self, base):
-        return _ops.pow(base, self)
+        return _ops.pow(base, self) if isinstance(base, Tensor) else _ops.rpow(self, base)
 
     def __rmatmul__(self, other):
         return _ops.matmul(other, self)

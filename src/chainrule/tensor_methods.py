@@ -8,13 +8,14 @@ chainrule's functions; nothing here keeps state (``__slots__ = ()``).
 from __future__ import annotations
 
 import importlib
+from operator import attrgetter
 
 import numpy as np
 
 from chainrule import _dtype, _torch_names
 from chainrule._device import DTYPE_ALIASES, check_device, device
 from chainrule._nearest import closest, message
-from chainrule.errors import NotSupportedError
+from chainrule.errors import GraphError, NotSupportedError
 from chainrule.tensor_methods_extra import TensorMethodsExtra, tensor_has
 from chainrule.tensor_methods_extra import _bind as _bind_extra
 
@@ -45,10 +46,26 @@ def _is_device(value) -> bool:
     return isinstance(value, str) and value.split(":")[0] in {"cpu", "cuda", "mps", "xla", "meta"}
 
 
+_NON_LEAF_HINT = (
+    " If you want to use a computed variable in a subgraph that doesn't require differentiation "
+    "use var_no_grad = var.detach()."
+)
+
+
 class TensorMethods(TensorMethodsExtra):
     """PyTorch's Tensor methods on chainrule's Tensor (mixed into :class:`chainrule.Tensor`)."""
 
     __slots__ = ()
+
+    def _set_requires_grad(self, value) -> None:
+        if self._ctx is not None:  # PyTorch's words
+            tail = "" if value else _NON_LEAF_HINT
+            raise GraphError(f"you can only change requires_grad flags of leaf variables.{tail}")
+        self.requires_grad_(value)
+
+    # Read as the slot itself (a C getter, no Python frame); the engine and Function.apply
+    # read and write the slot ``_requires_grad`` directly, so assigning is the only cost.
+    requires_grad = property(attrgetter("_requires_grad"), _set_requires_grad)
 
     # ---- dtype and device ---------------------------------------------------------------
     def _as(self, dtype):
@@ -150,19 +167,19 @@ class TensorMethods(TensorMethodsExtra):
 
     # ---- arithmetic with PyTorch's names --------------------------------------------------
     def t(self):
-        """The transpose of a 1-D or 2-D tensor (1-D comes back as it is)."""
+        """The transpose of a 1-D or 2-D tensor (of 1-D: a new view of it, as in PyTorch)."""
         if self.ndim > 2:
             raise ValueError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
-        return self if self.ndim < 2 else _ops.transpose(self)
+        return _shape.T.apply(self, axes=tuple(reversed(range(self.ndim))))  # 1-D: a view
 
     def neg(self):
         return _ops.neg(self)
 
     def add(self, other, *, alpha=1):
-        return _ops.add(self, other if alpha == 1 else other * alpha)
+        return _ops.add(self, other if alpha == 1 else _ops.scaled(other, alpha))
 
     def sub(self, other, *, alpha=1):
-        return _ops.sub(self, other if alpha == 1 else other * alpha)
+        return _ops.sub(self, other if alpha == 1 else _ops.scaled(other, alpha))
 
     def mul(self, other):
         return _ops.mul(self, other)
@@ -327,7 +344,7 @@ class TensorMethods(TensorMethodsExtra):
         return _matmul.outer(self, other)
 
     def chunk(self, chunks, dim=0):
-        return _shape.chunk(self, chunks, dim=dim)
+        return _ops.chunk(self, chunks, dim=dim)
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
         return _reduce.nansum(self, dim, keepdim, dtype=dtype)

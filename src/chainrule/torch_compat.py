@@ -250,11 +250,11 @@ def add(input, other, *, alpha=1):  # noqa: A002 - PyTorch's names
     """``torch.add``: ``input + alpha * other``."""
     from chainrule import ops
 
-    return ops.add(input, other if alpha == 1 else other * alpha)
+    return ops.add(input, other if alpha == 1 else ops.scaled(other, alpha))
 
 
 def sub(input, other, *, alpha=1):  # noqa: A002
     """``torch.sub``: ``input - alpha * other``."""
     from chainrule import ops
 
-    return ops.sub(input, other if alpha == 1 else other * alpha)
+    return ops.sub(input, other if alpha == 1 else ops.scaled(other, alpha))

@@ -34,6 +34,7 @@ FAMILIES = [
     "selection",
     "index_write",
     "extremes",
+    "shape_extra",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -140,6 +140,29 @@ def grad_fn_next_functions(lib):
     return len(y.grad_fn.next_functions) > 0
 
 
+def grad_fn_names_by_call_form(lib):
+    x = _x(lib, True)
+    calls = (x.t(), x.transpose(0, 1), x[None].squeeze(0), x.unsqueeze(0), x.split(1)[1])
+    calls += (x.split([1, 1])[0], x.max(1).values, 1 - x, 2**x, x.prod(0))
+    return [t.grad_fn.name() for t in calls]
+
+
+def second_backward_through_add_alpha(lib):
+    x, y = _x(lib, True), _x(lib, True)
+    loss = lib.add(x, y, alpha=2).sum()
+    loss.backward()
+    loss.backward()
+    return x.grad, y.grad
+
+
+def requires_grad_assignment_on_a_non_leaf(lib):
+    try:
+        (_x(lib, True) * 2).requires_grad = False
+    except RuntimeError as err:
+        return str(err)
+    return "accepted"
+
+
 def grad_fn_names(lib):
     x = _x(lib, True)
     linear = lib.nn.functional.linear(x, lib.ones(4, 3), lib.zeros(4))
@@ -624,6 +647,19 @@ ROWS = [
     ("Autograd", "grad_fn.next_functions", grad_fn_next_functions, ""),
     ("Autograd", "register_hook / register_post_accumulate_grad_hook", tensor_hooks, ""),
     ("Autograd", "grad_fn.name()", grad_fn_names, ""),
+    (
+        "Autograd",
+        "grad_fn.name() of t, transpose, squeeze, split, max(dim), 1 - x, 2 ** x",
+        grad_fn_names_by_call_form,
+        "",
+    ),
+    ("Autograd", "second backward() through add(alpha=)", second_backward_through_add_alpha, ""),
+    (
+        "Autograd",
+        "requires_grad = False on a non-leaf (raises)",
+        requires_grad_assignment_on_a_non_leaf,
+        "",
+    ),
     (
         "Autograd",
         "second backward() where nothing was saved",

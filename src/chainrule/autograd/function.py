@@ -82,22 +82,22 @@ class Function:
         if n_inputs == 2:
             a, b = inputs
             out = fn.forward(a.array, b.array, **params) if params else fn.forward(a.array, b.array)
-            grad_a, grad_b = a.requires_grad, b.requires_grad
+            grad_a, grad_b = a._requires_grad, b._requires_grad
             needs_grad = (grad_a, grad_b)
             record = (grad_a or grad_b) and _GradMode.enabled
         elif n_inputs == 1:
             x = inputs[0]
             out = fn.forward(x.array, **params) if params else fn.forward(x.array)
-            record = x.requires_grad and _GradMode.enabled
+            record = x._requires_grad and _GradMode.enabled
             needs_grad = _ONE_NEEDS_GRAD
         elif n_inputs == 3:  # linear(x, W, b)
             a, b, c = inputs
             out = fn.forward(a.array, b.array, c.array, **params)
-            needs_grad = (a.requires_grad, b.requires_grad, c.requires_grad)
+            needs_grad = (a._requires_grad, b._requires_grad, c._requires_grad)
             record = (needs_grad[0] or needs_grad[1] or needs_grad[2]) and _GradMode.enabled
         else:
             out = fn.forward(*[t.array for t in inputs], **params)
-            needs_grad = tuple([t.requires_grad for t in inputs])
+            needs_grad = tuple([t._requires_grad for t in inputs])
             record = True in needs_grad and _GradMode.enabled
         result = _new_object(Tensor)  # Tensor._make, inlined
         result.array = out
@@ -108,10 +108,10 @@ class Function:
             fn.needs_grad = needs_grad
             if _CLOCK[0]:
                 fn.epoch = _CLOCK[0]
-            result.requires_grad = True
+            result._requires_grad = True
             result._ctx = fn
         else:
-            result.requires_grad = False
+            result._requires_grad = False
             result._ctx = None
         if _OBSERVERS:
             for observer in _OBSERVERS:
@@ -145,7 +145,7 @@ class Function:
         for parent in self.parents:
             if parent._ctx is not None:
                 links.append((parent._ctx, 0))
-            elif parent.requires_grad:
+            elif parent._requires_grad:
                 links.append((AccumulateGrad(parent), 0))
             else:
                 links.append((None, 0))
@@ -185,7 +185,7 @@ def _stand_in(tensor):
         return tensor
     array = tensor.array
     shadow = Tensor._make(np.broadcast_to(np.zeros((), array.dtype), array.shape), False)
-    shadow.requires_grad = tensor.requires_grad
+    shadow._requires_grad = tensor._requires_grad
     shadow._ctx = tensor._ctx
     return shadow
 

@@ -34,6 +34,29 @@ _RENAMED = {
     "Min": "MinBackward1",
     "MSE": "MseLossBackward0",
     "CrossEntropy": "NllLossBackward0",
+    "NLL": "NllLossBackward0",
+    "Huber": "HuberLossBackward0",
+    "CumProd": "CumprodBackward0",
+    "FMax": "FmaxBackward0",
+    "FMin": "FminBackward0",
+    "MedianAll": "MedianBackward0",
+    "GELUTanh": "GeluBackward0",
+    "Norm1": "LinalgVectorNormBackward0",
+    "NormInf": "LinalgVectorNormBackward0",
+    "Conv2d": "ConvolutionBackward0",
+    "ConvTranspose2d": "ConvolutionBackward0",
+    "MaxPool2d": "MaxPool2DWithIndicesBackward0",
+    "AvgPool2d": "AvgPool2DBackward0",
+    # call forms PyTorch names apart, each a subclass of the op that does the work
+    "SqueezeDim": "SqueezeBackward1",
+    "SqueezeDims": "SqueezeBackward2",
+    "MaxDim": "MaxBackward0",
+    "MinDim": "MinBackward0",
+    "MedianDim": "MedianBackward1",
+    "ModeDim": "ModeBackward0",
+    "RSub": "RsubBackward1",
+    "RPow": "PowBackward2",
+    "Scale": "MulBackward0",
 }
 
 
@@ -86,6 +109,13 @@ def _triangle(fn) -> str:
     return "TriuBackward0" if getattr(fn, "keep", None) is np.triu else "TrilBackward0"
 
 
+def _by_reduction(fn, none: str) -> str:
+    """A loss that PyTorch builds from smaller ops: its last one, which the reduction decides."""
+    reduction = getattr(fn, "reduction", "mean")
+    names = {"mean": "MeanBackward0", "sum": "SumBackward0", "batchmean": "DivBackward0"}
+    return names.get(reduction, none)
+
+
 _BY_CALL = {
     "Sum": lambda fn: _reduction(fn, "Sum"),
     "Mean": lambda fn: _reduction(fn, "Mean"),
@@ -93,6 +123,11 @@ _BY_CALL = {
     "Linear": _linear,
     "GetItem": _getitem,
     "Triangle": _triangle,
+    "Prod": lambda fn: "ProdBackward0" if getattr(fn, "dim", None) is None else "ProdBackward1",
+    "L1": lambda fn: _by_reduction(fn, "AbsBackward0"),
+    "KLDiv": lambda fn: _by_reduction(
+        fn, "MulBackward0" if getattr(fn, "log_target", False) else "SubBackward0"
+    ),
 }
 
 

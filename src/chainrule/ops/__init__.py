@@ -23,6 +23,9 @@ from chainrule.ops.elementwise import (
     where,
 )
 from chainrule.ops.getitem import getitem
+from chainrule.ops.math import reflected_pow as rpow  # number ** tensor (Tensor.__rpow__)
+from chainrule.ops.math import reflected_sub as rsub  # number - tensor (Tensor.__rsub__)
+from chainrule.ops.math import scaled  # add/sub's alpha=
 from chainrule.ops.matmul import linear, matmul
 from chainrule.ops.reduce import (
     amax,
@@ -47,7 +50,6 @@ from chainrule.ops.shape import (
     pad,
     permute,
     reshape,
-    split,
     squeeze,
     stack,
     swapaxes,
@@ -55,6 +57,7 @@ from chainrule.ops.shape import (
     unsqueeze,
     view,
 )
+from chainrule.ops.shape_extra import chunk, split
 
 # ---- activation and loss families beyond the core (see ops/activation.py, ops/loss.py) ----
 # isort: split

@@ -257,6 +257,10 @@ def _mode_index(a: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(index, -1, axis)
 
 
+class ModeDim(_Select):
+    """``mode(x, dim)``'s values: PyTorch's ``ModeBackward0``."""
+
+
 def mode(input, dim: int = -1, keepdim: bool = False) -> ModeResult:  # noqa: A002
     """The most frequent value along ``dim`` and where it occurs, as ``torch.mode``: a named
     pair ``(values, indices)``. Between equally frequent values the smallest wins; the index is
@@ -284,6 +288,6 @@ def mode(input, dim: int = -1, keepdim: bool = False) -> ModeResult:  # noqa: A0
             "replace or drop the NaNs first (cr.nan_to_num, or masking)"
         )
     index = _mode_index(x.array, axis)
-    values = _Select.apply(x, index=index, dim=axis, keepdim=bool(keepdim))
+    values = ModeDim.apply(x, index=index, dim=axis, keepdim=bool(keepdim))
     indices = index if keepdim else np.squeeze(index, axis=axis)
     return ModeResult(values, Tensor._make(indices.astype(np.int64, copy=False), False))

@@ -17,6 +17,7 @@ from chainrule.errors import ShapeError
 from chainrule.ops._util import check_broadcast, operand, operands
 from chainrule.ops.elementwise import _masked_graph
 from chainrule.ops.indexing import gather
+from chainrule.ops.reduce import _Select
 from chainrule.ops.shape import _one_axis
 from chainrule.tensor import Tensor
 
@@ -139,6 +140,10 @@ def cummin(input, dim: int):  # noqa: A002
     return _cumulative(input, dim, np.minimum.accumulate, CumminResult, "cummin")
 
 
+class Kthvalue(_Select):
+    """``kthvalue``'s values: PyTorch's ``KthvalueBackward0``."""
+
+
 def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):  # noqa: A002
     """The ``k``-th smallest value along ``dim`` and its index, ``(values, indices)``, as
     ``torch.kthvalue`` (NaN counts as the largest). Where the k-th value occurs more than once,
@@ -160,12 +165,12 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):  # noqa: A002
     order = np.argsort(x.array, axis=axis, kind="stable")
     index = np.take(order, [k - 1], axis=axis)
     _pytorch_tie_index(x.array, index, k, axis)
-    values = gather(x, axis, Tensor._make(index, False))
     if scalar:
+        values = gather(x, axis, Tensor._make(index, False))
         return KthvalueResult(values.reshape(()), Tensor._make(index.reshape(()), False))
+    values = Kthvalue.apply(x, index=index, dim=axis, keepdim=bool(keepdim))
     if not keepdim:
         index = np.squeeze(index, axis)
-        values = values.squeeze(axis)
     return KthvalueResult(values, Tensor._make(index, False))
 
 

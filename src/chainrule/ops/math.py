@@ -14,6 +14,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError
 from chainrule.ops._util import floating, operand, operands, sgn
+from chainrule.ops.elementwise import Pow, Sub, _binary
 from chainrule.tensor import Tensor
 
 
@@ -515,3 +516,51 @@ def lerp(start, end, weight) -> Tensor:
         return start + span * w if abs(w) < 0.5 else end - span * (1 - w)
     near_start = Tensor._make(np.abs(weight.array) < 0.5, False)
     return where(near_start, start + weight * span, end - span * (1 - weight))
+
+
+# ---- a number on the left: the same ops, under the names PyTorch gives these call forms -------
+class RSub(Sub):
+    """``number − x`` (``1 - x``): PyTorch's ``RsubBackward1``."""
+
+
+class RPow(Pow):
+    """``number ** x`` (``2 ** x``): PyTorch's ``PowBackward2``."""
+
+
+def reflected_sub(x: Tensor, number) -> Tensor:
+    """``number - x`` where ``number`` is not a tensor (``Tensor.__rsub__``)."""
+    return _binary(RSub, number, x)
+
+
+def reflected_pow(x: Tensor, number) -> Tensor:
+    """``number ** x`` where ``number`` is not a tensor (``Tensor.__rpow__``)."""
+    return _binary(RPow, number, x)
+
+
+class Scale(Function):
+    """x · c for a plain number c (``add(x, y, alpha=c)``'s ``alpha · y``): keeps the number
+    only, so a second backward() may pass, as through PyTorch's ``AddBackward0``."""
+
+    saves_inputs = saves_tensors = False  # the factor only (Function.release)
+    label = "×"
+    formulas = ("c",)
+
+    def forward(self, x, factor):
+        self.factor = factor
+        return x * factor
+
+    def backward(self, grad):
+        return (grad * self.factor,)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (grad * self.factor,)
+
+
+def scaled(x, alpha):
+    """``alpha · x`` for ``add``/``sub``'s ``alpha=``: through :class:`Scale` for a float tensor
+    and a plain number, else as ``x * alpha``."""
+    # Python's own int and float only: NumPy scalars and bools take the dtype rules of ``*``
+    if type(alpha) in (int, float) and isinstance(x, Tensor) and x.array.dtype.kind == "f":
+        return Scale.apply(x, factor=alpha)
+    return x * alpha

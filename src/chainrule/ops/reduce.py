@@ -242,6 +242,14 @@ class _Select(Function):
         return (PlaceAt.apply(grad, shape=self.shape, index=tuple(where), advanced=True),)
 
 
+class MaxDim(_Select):
+    """``max(x, dim)``'s values: PyTorch's ``MaxBackward0``."""
+
+
+class MinDim(_Select):
+    """``min(x, dim)``'s values: PyTorch's ``MinBackward0``."""
+
+
 # PyTorch's torch.return_types: a named pair that unpacks as (values, indices).
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
@@ -267,7 +275,8 @@ def _extreme(x, dim, keepdim, axis, keepdims, op, pick, result, name):
     if x.array.ndim == 0:
         return result(x.clone(), Tensor._make(np.zeros((), np.int64), False))
     index = np.expand_dims(pick(x.array, axis=axis_), axis_)
-    values = _Select.apply(x, index=index, dim=axis_, keepdim=keep)
+    select = MaxDim if name == "max" else MinDim
+    values = select.apply(x, index=index, dim=axis_, keepdim=keep)
     indices = index if keep else np.squeeze(index, axis=axis_)
     return result(values, Tensor._make(indices.astype(np.int64, copy=False), False))
 

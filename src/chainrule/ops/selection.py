@@ -63,6 +63,10 @@ class MedianAll(Function):
         return (where(ties, grad / np.count_nonzero(ties), 0),)
 
 
+class MedianDim(_Select):
+    """``median(x, dim)``'s values: PyTorch's ``MedianBackward1``."""
+
+
 def median(x, dim=None, keepdim: bool = False):
     """PyTorch's median: the lower middle value (for an even count, the smaller of the two
     middles; NumPy's ``median`` averages them), NaN if a NaN is present.
@@ -98,7 +102,7 @@ def median(x, dim=None, keepdim: bool = False):
             f"median(dim={dim}): dimension {dim} of shape {x.shape} is empty; there is no median"
         )
     index = _median_index(x.array, axis)
-    values = _Select.apply(x, index=index, dim=axis, keepdim=bool(keepdim))
+    values = MedianDim.apply(x, index=index, dim=axis, keepdim=bool(keepdim))
     indices = index if keepdim else np.squeeze(index, axis=axis)
     return MedianResult(values, Tensor._make(indices.astype(np.int64, copy=False), False))
 

@@ -8,7 +8,6 @@ from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._util import normalize_axis, operand
-from chainrule.ops.getitem import getitem
 from chainrule.tensor import Tensor
 
 
@@ -30,6 +29,23 @@ class Reshape(Function):
         return (grad.reshape(self.in_shape),)
 
 
+class Unsqueeze(Reshape):
+    """``unsqueeze(x, dim)``: PyTorch's ``UnsqueezeBackward0``."""
+
+
+class Squeeze(Reshape):
+    """``squeeze(x)`` (every size-1 dim, ``SqueezeBackward0``); :class:`SqueezeDim` is
+    ``squeeze(x, dim)`` (``SqueezeBackward1``), :class:`SqueezeDims` ``squeeze(x, (dims))``."""
+
+
+class SqueezeDim(Squeeze):
+    pass
+
+
+class SqueezeDims(Squeeze):
+    pass
+
+
 class Permute(Function):
     saves_inputs = False  # backward reads shapes only
     saves_tensors = False  # a second backward() may pass (Function.release)
@@ -46,6 +62,14 @@ class Permute(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         return (grad.permute(*[int(i) for i in np.argsort(self.axes)]),)
+
+
+class Transpose(Permute):
+    """Two axes swapped (``transpose(x, 0, 1)``, ``swapaxes``, ``mT``): PyTorch names it apart."""
+
+
+class T(Permute):
+    """``x.t()``: PyTorch's ``TBackward0``."""
 
 
 class Expand(Function):
@@ -231,12 +255,15 @@ def _shape_args(shape) -> tuple:
 
 def reshape(x, *shape) -> Tensor:
     """The same numbers in a new shape (one dimension may be -1)."""
-    x = operand(x)
-    shape = _shape_args(shape)
+    return _reshaped(operand(x), _shape_args(shape), Reshape)
+
+
+def _reshaped(x: Tensor, shape: tuple, op) -> Tensor:
+    """``x`` in ``shape`` through ``op``: Reshape or one of the call forms PyTorch names apart."""
     if shape == x.array.shape and not x.requires_grad:
         return Tensor._make(x.array, False)  # a new tensor over the same memory, as PyTorch's
     try:  # (same shape, in the graph: a new non-leaf, so its hooks are its own)
-        return Reshape.apply(x, shape=shape)
+        return op.apply(x, shape=shape)
     except (ValueError, TypeError):
         raise ShapeError(
             f"reshape cannot turn shape {x.shape} ({x.array.size} elements) into {shape}"
@@ -303,7 +330,7 @@ def swapaxes(x, axis1, axis2) -> Tensor:
         normalize_axis(axis2, None, x.ndim, "swapaxes")[0],
     )
     order[a], order[b] = order[b], order[a]
-    return Permute.apply(x, axes=tuple(order))
+    return Transpose.apply(x, axes=tuple(order))
 
 
 def broadcast_to(x, shape) -> Tensor:
@@ -338,7 +365,15 @@ def squeeze(x, axis=None, *, dim=None) -> Tensor:
         shape = tuple(n for n in x.array.shape if n != 1)
     else:
         shape = tuple(n for i, n in enumerate(x.array.shape) if not (i in axes and n == 1))
-    return reshape(x, *shape)
+    given = dim if dim is not None else axis
+    op = (
+        Squeeze
+        if given is None
+        else SqueezeDims
+        if isinstance(given, (tuple, list))
+        else SqueezeDim
+    )
+    return _reshaped(x, shape, op)
 
 
 def unsqueeze(x, axis=None, *, dim=None) -> Tensor:
@@ -350,7 +385,7 @@ def unsqueeze(x, axis=None, *, dim=None) -> Tensor:
     if not -(x.ndim + 1) <= axis <= x.ndim:
         raise ShapeError(f"unsqueeze got axis {axis} for a tensor with {x.ndim} dimensions")
     axis = axis % (x.ndim + 1)
-    return reshape(x, *x.array.shape[:axis], 1, *x.array.shape[axis:])
+    return _reshaped(x, (*x.array.shape[:axis], 1, *x.array.shape[axis:]), Unsqueeze)
 
 
 def _tensors(tensors, op) -> list:
@@ -396,51 +431,6 @@ def stack(tensors, axis=0, *, dim=None) -> Tensor:
     if len({t.shape for t in tensors}) != 1:
         raise ShapeError(f"stack needs tensors of one shape, got {[t.shape for t in tensors]}")
     return Stack.apply(*tensors, axis=axis % (tensors[0].ndim + 1))
-
-
-def split(x, split_size_or_sections, axis=0, *, dim=None) -> tuple:
-    """Split into pieces of a given size (int) or of the given sizes (list), as in PyTorch: a
-    tuple of tensors, the last one smaller when the size does not divide the length."""
-    x = operand(x)
-    axis = _one_axis(x, dim if dim is not None else axis, "split")
-    n = x.array.shape[axis]
-    if isinstance(split_size_or_sections, (int, np.integer)):
-        if split_size_or_sections <= 0:
-            raise ValueError(
-                f"split: the piece size must be a positive integer, got {split_size_or_sections}"
-            )
-        sizes = [split_size_or_sections] * (n // split_size_or_sections)
-        if n % split_size_or_sections:
-            sizes.append(n % split_size_or_sections)
-    else:
-        sizes = list(split_size_or_sections)
-        if sum(sizes) != n:
-            raise ShapeError(f"split sizes {sizes} do not add up to {n} along axis {axis}")
-    pieces, start = [], 0
-    for size in sizes:
-        index = (slice(None),) * axis + (slice(start, start + size),)
-        pieces.append(getitem(x, index))
-        start += size
-    return tuple(pieces)
-
-
-def chunk(x, chunks: int, axis=0, *, dim=None) -> tuple:
-    """Split into ``chunks`` pieces of ⌈n / chunks⌉ along an axis (fewer when that size already
-    covers the axis), as ``torch.chunk``: a tuple of tensors.
-
-    Example:
-        >>> import chainrule as cr
-        >>> [p.shape for p in cr.chunk(cr.zeros(5, 2), 3)]
-        [(2, 2), (2, 2), (1, 2)]
-    """
-    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
-        raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}")
-    x = operand(x)
-    axis = _one_axis(x, dim if dim is not None else axis, "chunk")
-    n = x.array.shape[axis]
-    if n == 0:  # PyTorch: one empty piece per chunk
-        return tuple(getitem(x, (slice(None),) * axis + (slice(0, 0),)) for _ in range(chunks))
-    return split(x, -(-n // chunks), axis)
 
 
 def flip(x, dims) -> Tensor:

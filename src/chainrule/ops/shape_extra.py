@@ -8,9 +8,22 @@ import numpy as np
 
 from chainrule.errors import ShapeError
 from chainrule.ops._util import operand
-from chainrule.ops.getitem import getitem
+from chainrule.ops.getitem import GetItem, getitem
 from chainrule.ops.shape import _one_axis, cat, flip, permute, reshape
 from chainrule.tensor import Tensor
+
+
+# The pieces of split, chunk and unbind: basic indexing each, under PyTorch's grad_fn names.
+class Split(GetItem):
+    """A piece of ``split(x, size)`` or ``chunk``: PyTorch's ``SplitBackward0``."""
+
+
+class SplitWithSizes(GetItem):
+    """A piece of ``split(x, [sizes])``: PyTorch's ``SplitWithSizesBackward0``."""
+
+
+class Unbind(GetItem):
+    """A slice of ``unbind(x, dim)``: PyTorch's ``UnbindBackward0``."""
 
 
 def _is_int(value) -> bool:
@@ -19,6 +32,52 @@ def _is_int(value) -> bool:
 
 def _along(axis: int, part) -> tuple:
     return (slice(None),) * axis + (part,)
+
+
+def split(x, split_size_or_sections, axis=0, *, dim=None) -> tuple:
+    """Split into pieces of a given size (int) or of the given sizes (list), as in PyTorch: a
+    tuple of tensors, the last one smaller when the size does not divide the length."""
+    x = operand(x)
+    axis = _one_axis(x, dim if dim is not None else axis, "split")
+    n = x.array.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        if split_size_or_sections <= 0:
+            raise ValueError(
+                f"split: the piece size must be a positive integer, got {split_size_or_sections}"
+            )
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ShapeError(f"split sizes {sizes} do not add up to {n} along axis {axis}")
+    op = Split if isinstance(split_size_or_sections, (int, np.integer)) else SplitWithSizes
+    pieces, start = [], 0
+    for size in sizes:
+        index = (slice(None),) * axis + (slice(start, start + size),)
+        pieces.append(op.apply(x, index=index, advanced=False))
+        start += size
+    return tuple(pieces)
+
+
+def chunk(x, chunks: int, axis=0, *, dim=None) -> tuple:
+    """Split into ``chunks`` pieces of ⌈n / chunks⌉ along an axis (fewer when that size already
+    covers the axis), as ``torch.chunk``: a tuple of tensors.
+
+    Example:
+        >>> import chainrule as cr
+        >>> [p.shape for p in cr.chunk(cr.zeros(5, 2), 3)]
+        [(2, 2), (2, 2), (1, 2)]
+    """
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}")
+    x = operand(x)
+    axis = _one_axis(x, dim if dim is not None else axis, "chunk")
+    n = x.array.shape[axis]
+    if n == 0:  # PyTorch: one empty piece per chunk
+        return tuple(getitem(x, (slice(None),) * axis + (slice(0, 0),)) for _ in range(chunks))
+    return split(x, -(-n // chunks), axis)
 
 
 def unbind(input, dim: int = 0) -> tuple:  # noqa: A002 - PyTorch's names
@@ -31,7 +90,9 @@ def unbind(input, dim: int = 0) -> tuple:  # noqa: A002 - PyTorch's names
     """
     x = operand(input)
     axis = _one_axis(x, dim, "unbind")
-    return tuple(getitem(x, _along(axis, i)) for i in range(x.shape[axis]))
+    return tuple(
+        Unbind.apply(x, index=_along(axis, i), advanced=False) for i in range(x.shape[axis])
+    )
 
 
 def narrow(input, dim: int, start, length: int) -> Tensor:  # noqa: A002

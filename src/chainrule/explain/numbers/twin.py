@@ -32,9 +32,21 @@ def double_copy(model):
             p.array = p.array.astype(np.float64)
     for _, p in named_parameters(twin):
         p.grad_array = None
+    _drop_backward_hooks(twin)
     if hasattr(twin, "eval") and callable(twin.eval):
         twin.eval()  # dropout off, batch norm on its running statistics: the same numbers twice
     return twin
+
+
+def _drop_backward_hooks(twin) -> None:
+    """Remove the copy's module backward hooks: they wrap each hooked call in identity ops
+    (``BackwardHookFunction``, local derivative 1) that would read as activations, and the
+    explanation's one-hot backward passes would fire the user's hooks. The model keeps them."""
+    for module in twin.modules() if hasattr(twin, "modules") else ():
+        hooks = module.__dict__.get("_module_hooks")
+        if hooks is not None:
+            hooks.backward_pre.clear()
+            hooks.backward.clear()
 
 
 def _as_input(value) -> Tensor:
