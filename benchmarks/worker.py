@@ -25,6 +25,7 @@ IMPLS = {
     "sklearn": "benchmarks.impl_sklearn",
     "compiled": "benchmarks.impl_compiled",
     "jax": "benchmarks.impl_jax",
+    "ops": "benchmarks.impl_ops",  # a diagnostic row for benchmarks.alternate (see its docstring)
 }
 
 

@@ -181,3 +181,30 @@ def test_bench_alternate_times_each_implementation_in_turns(capsys):
     assert "compiled ÷ numpy: median" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         alternate.main(["--impls", "numpy"])  # one implementation has nothing to compare
+
+
+@pytest.mark.parametrize("key", ["c", "d"])
+def test_bench_ops_row_is_the_eager_step_without_the_engine(key):
+    """``impl_ops`` calls the eager step's ops by hand: its losses and weights must be eager's
+    bit for bit, or ``chainrule ÷ ops`` would not measure the engine's dispatch alone."""
+    from benchmarks import impl_ops
+
+    case = cases.MLP_CASES[key]
+    batches = cases.make_batches(case, n_batches=2)
+    eager = impl_chainrule.build_mlp_step(case, cases.init_params(case.sizes), batches)
+    mirror = impl_ops.build_mlp_step(case, cases.init_params(case.sizes), batches)
+    for i in range(3):
+        batch = batches[i % 2]
+        assert float(eager(*batch).item()) == float(mirror(*batch))
+    eager_state = eager.model.state_dict()
+    linear_names = sorted({name.rsplit(".", 1)[0] for name in eager_state}, key=int)
+    for name, (w, b) in zip(linear_names, mirror.params):
+        np.testing.assert_array_equal(np.asarray(eager_state[f"{name}.weight"]), w)
+        np.testing.assert_array_equal(np.asarray(eager_state[f"{name}.bias"]), b)
+
+
+def test_bench_ops_row_refuses_other_losses():
+    from benchmarks import impl_ops
+
+    with pytest.raises(ValueError, match="cross-entropy cases only"):
+        impl_ops.build_mlp_step(cases.MLP_CASES["b"], cases.init_params(cases.MLP_CASES["b"].sizes))
