@@ -279,6 +279,9 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute) -> CSVDat
     specs = [_spec(c.column, c, impute, table.source) for c in used]
     notes += case_notes(t, class_names, specs)
     pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
+    if t is not None and "unit" in schema.target.stats:
+        pre.target_unit = dict(schema.target.stats["unit"])
+    notes += _unit_notes(schema, t)
     fmt = table.number_format
     pre.number_format = {
         "decimal": fmt.decimal,
@@ -300,6 +303,16 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute) -> CSVDat
         schema=schema,
         notes=notes,
     )
+
+
+def _unit_notes(schema: Schema, t) -> list[str]:
+    """One note per column read as numbers in a unit: which sign was removed."""
+    notes = []
+    for info in schema.columns:
+        unit = info.stats.get("unit") if info.used or info.name == t else None
+        if unit is not None:
+            notes.append(f"{info.name}: {info.reason}")
+    return notes
 
 
 def _target_names(target) -> tuple:
@@ -331,7 +344,7 @@ def _left_out_notes(schema: Schema, features) -> list[str]:
     left = [c for c in schema.left_out if c.role not in ("dropped",)]
     if not left:
         return []
-    parts = ", ".join(f"{c.name} ({_ROLE_WORDS.get(c.role, c.role)})" for c in left)
+    parts = ", ".join(f"{c.name} ({_role_words(c)})" for c in left)
     keep = [c.name for c in schema.features] + [c.name for c in left]
     return [
         say(
@@ -345,8 +358,12 @@ _ROLE_WORDS = {
     "text": "free text",
     "empty": "no values",
     "comma decimals": "decimal commas, unlike the file's other numbers",
-    "units": "numbers with a % or currency sign; remove the signs to use them as numbers",
 }
+
+
+def _role_words(info) -> str:
+    # a units column says what stops it being read (mixed currencies, ...)
+    return info.reason if info.role == "units" else _ROLE_WORDS.get(info.role, info.role)
 
 
 def _no_features(table: Columns, schema: Schema, t) -> DataError:
@@ -358,8 +375,7 @@ def _no_features(table: Columns, schema: Schema, t) -> DataError:
             f"{table.source}: no feature columns; the file has only the target column {t!r}"
         )
     parts = ", ".join(
-        f"{where(None, None, c.position, c.name)} is {_ROLE_WORDS.get(c.role, c.role)}"
-        for c in left[:5]
+        f"{where(None, None, c.position, c.name)} is {_role_words(c)}" for c in left[:5]
     )
     return error(
         say(
@@ -389,6 +405,8 @@ def _spec(col: Column, info, impute, source: str) -> dict:
     else:
         kind = "date" if info.type == "date" else "numeric"
         spec["kind"] = kind
+        if "unit" in info.stats:  # new rows are read with the same sign and decimal mark
+            spec["unit"] = dict(info.stats["unit"])
         if impute == "mean":
             spec["fill"] = _mean_fill(col, kind, source) if (~absent).any() else 0.0
     return spec

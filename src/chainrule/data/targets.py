@@ -82,6 +82,12 @@ def _known_target(table: Columns, t: str, pre) -> np.ndarray:
         i = int(np.argmax(kinds == ABSENT))
         raise DataError(f"{place(i)}: missing target value")
     classes = pre.class_names
+    if classes is None and getattr(pre, "target_unit", None) is not None:
+        from chainrule.data.encoding import read_unit_column
+
+        spec = {"name": t, "unit": pre.target_unit}
+        read_unit_column(spec, col, source, table.lines)
+        kinds = col.kinds
     if classes is None:
         bad = (kinds == TEXT) | np.isinf(col.values)
         if bad.any():
