@@ -32,7 +32,14 @@ from chainrule.data.schema import (
     infer_schema,
 )
 from chainrule.data.split import train_test_split
-from chainrule.data.targets import _known_target, _target, case_notes, unseen_notes
+from chainrule.data.targets import (
+    LABEL_CASES,
+    _known_target,
+    _target,
+    case_notes,
+    fold_notes,
+    unseen_notes,
+)
 from chainrule.errors import DataError
 
 __all__ = [
@@ -177,7 +184,9 @@ def load_csv(
     categorical=None,
     numeric=None,
     decimal: str | None = None,
+    label_case: str | None = None,
 ) -> CSVData:
+    # Over 80 lines only because of the docstring (the public API's reference).
     """Load a CSV file for training: features X, labels or targets y, and their description.
 
     Rules (each broken rule is a ``DataError`` naming the file, line and column):
@@ -219,13 +228,16 @@ def load_csv(
         drop, categorical, numeric: column names to leave out, to read as categories, to
             read as numbers.
         decimal: ``"."`` or ``","``; ``None`` detects it.
+        label_case: what class labels that differ only in case (``Yes``, ``yes``, ``YES``)
+            are: ``None`` (default): an error naming them; ``"fold"``: one class, spelled as
+            most rows spell it (new rows match it in any case); ``"keep"``: separate classes.
 
     Example:
         >>> data = load_csv("iris.csv", target="species")       # doctest: +SKIP
         >>> X_train, X_test, y_train, y_test = data.split(test_size=0.2)  # doctest: +SKIP
     """
     source = os.fspath(path)
-    _check_options(source, impute, task, decimal)
+    _check_options(source, impute, task, decimal, label_case)
     if preprocessor is not None:
         return _load_with(path, preprocessor, target, features, delimiter, header, decimal)
     table = read_columns(
@@ -239,7 +251,7 @@ def load_csv(
     t = None if target is None else _column_name(table, target, "target")
     features = _names(features, table, "feature")
     schema = _schema(table, t, features, drop, categorical, numeric, task)
-    return _encode_table(table, schema, t, features, impute)
+    return _encode_table(table, schema, t, features, impute, label_case)
 
 
 def _schema(table: Columns, t, features, drop, categorical, numeric, task) -> Schema:
@@ -257,7 +269,9 @@ def _schema(table: Columns, t, features, drop, categorical, numeric, task) -> Sc
     )
 
 
-def _check_options(source: str, impute, task, decimal) -> None:
+def _check_options(source: str, impute, task, decimal, label_case=None) -> None:
+    if label_case not in LABEL_CASES:
+        raise DataError(f"{source}: label_case must be None, 'fold' or 'keep', got {label_case!r}")
     if impute not in (None, "mean"):
         raise DataError(f"{source}: impute must be None or 'mean', got {impute!r}")
     if task not in (None, "classification", "regression"):
@@ -268,10 +282,14 @@ def _check_options(source: str, impute, task, decimal) -> None:
         raise DataError(f"{source}: decimal must be '.' or ',', got {decimal!r}")
 
 
-def _encode_table(table: Columns, schema: Schema, t, features, impute) -> CSVData:
+def _encode_table(table: Columns, schema: Schema, t, features, impute, label_case) -> CSVData:
     """The training data of a read table: targets, the fitted preprocessor, features, notes."""
     notes = list(table.notes) + _format_notes(table)
-    y, kind, class_names = (None, None, None) if t is None else _target(table, schema, t)
+    y, kind, class_names = (None, None, None)
+    if t is not None:
+        y, kind, class_names = _target(table, schema, t, label_case)
+        if label_case == "fold" and class_names is not None:
+            notes += fold_notes(t, table[t].levels, class_names)
     used = schema.features
     if not used:
         raise _no_features(table, schema, t)
@@ -279,6 +297,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute) -> CSVDat
     specs = [_spec(c.column, c, impute, table.source) for c in used]
     notes += case_notes(t, class_names, specs)
     pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
+    pre.label_case = label_case if class_names is not None else None
     if t is not None and "unit" in schema.target.stats:
         pre.target_unit = dict(schema.target.stats["unit"])
     notes += _unit_notes(schema, t)

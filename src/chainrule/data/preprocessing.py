@@ -117,6 +117,9 @@ class Preprocessor:
         #: The target's unit sign and decimal mark when it was written ``12%``/``$5``
         #: (:mod:`chainrule.data.units`); ``None``: plain numbers or labels.
         self.target_unit: dict | None = None
+        #: ``"fold"``/``"keep"`` when the training labels differed only in case and the user
+        #: said what they are (``load_csv(label_case=...)``); ``None`` otherwise.
+        self.label_case: str | None = None
 
     # ---- the columns --------------------------------------------------------------------
     @property
@@ -388,6 +391,8 @@ class Preprocessor:
             state["number_format"] = dict(self.number_format)
         if self.target_unit is not None:
             state["target_unit"] = dict(self.target_unit)
+        if self.label_case is not None:
+            state["label_case"] = self.label_case
         if self.target_mean is not None:
             state["target_scaling"] = {"mean": self.target_mean, "std": self.target_std}
         return state
@@ -439,6 +444,9 @@ class Preprocessor:
                 raise ValueError("target_scaling must hold a finite mean and a positive std")
             out.target_mean, out.target_std = mean, std
         out.number_format = _number_format(state.get("number_format"))
+        if state.get("label_case") not in (None, "fold", "keep"):
+            raise ValueError(f"unknown label_case {state['label_case']!r}")
+        out.label_case = state.get("label_case")
         if state.get("target_unit") is not None:
             out.target_unit = check_unit(state["target_unit"], "target")
         return out
