@@ -177,3 +177,13 @@ def test_a_stray_sign_in_a_plain_numeric_column_stays_an_error(tmp_path):
     text = "x,y\n" + "".join(f"{k}.25,{k % 2}\n" for k in range(60)).replace("7.25", "7%", 1)
     with pytest.raises(cr.DataError, match=r"line 9, column 1 \('x'\): '7%' is not a number"):
         cr.data.load_csv(write(tmp_path, text), target="y")
+
+
+def test_a_units_column_named_categorical_keeps_its_cells(tmp_path):
+    text = "tier,x,y\n" + "".join(f"${5 * (k % 3)},{k},{k % 2}\n" for k in range(12))
+    data = cr.data.load_csv(write(tmp_path, text), target="y", categorical=["tier"])
+    assert data.feature_names[:3] == ["tier=$0", "tier=$10", "tier=$5"]
+    new = cr.data.load_csv(
+        write(tmp_path, "tier,x\n$10,1\n", "new.csv"), preprocessor=data.preprocessor
+    )
+    assert new.X[0, :3].tolist() == [0, 1, 0]

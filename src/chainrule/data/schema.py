@@ -262,12 +262,13 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
     return info
 
 
-def _read_units(table: Columns) -> dict:
+def _read_units(table: Columns, skip: set) -> dict:
     """Columns of numbers with one ``%`` or currency sign, turned into numbers in place
-    (:mod:`chainrule.data.units`); by name, with what was found."""
+    (:mod:`chainrule.data.units`); by name, with what was found. Columns in ``skip`` (named
+    categorical by the user) keep their cells as written."""
     found = {}
     for col in table.columns:
-        if col is not None and col.codes is not None:
+        if col is not None and col.codes is not None and col.name not in skip:
             units = read_units(col, table.number_format)
             if units is not None:
                 found[col.name] = units
@@ -302,12 +303,13 @@ def infer_schema(
                     f"{source}: no column named {name!r} ({option}); the columns are: "
                     f"{', '.join(repr(n) for n in table.names)}",
                 )
-    units = _read_units(table)
+    units = _read_units(table, skip=named["categorical"] or set())
     infos = [describe(c, s) for c, s in zip(table.columns, summarise(table.columns))]
     for info in infos:
         found = units.get(info.name)
+        if found is not None and found.read:
+            info.stats["unit"] = found.to_dict()  # new rows are read the same way
         if found is not None and found.read and info.role == "numeric":
-            info.stats["unit"] = found.to_dict()
             bare = f"; {found.bare} cell(s) without it read as {found.sign} too"
             bare = bare if found.bare else ""
             info.reason = f"numbers in {found.sign} (the sign removed{bare})"
