@@ -101,6 +101,7 @@ def test_many_unreadable_cells_leave_the_column_out(tmp_path):
     text = "price,x,y\n" + "".join(f"{c},{k},{k % 2}\n" for k, c in enumerate(cells))
     data = cr.data.load_csv(write(tmp_path, text), target="y")
     assert "price" not in data.columns
+    assert data.schema["price"].reason == "numbers with $ that has 2 cells that are not numbers"
 
 
 def test_units_target_is_a_number_and_new_rows_read_the_same_way(tmp_path):

@@ -132,7 +132,7 @@ def read_units(col, file_fmt: NumberFormat) -> Units | None:
     left = int(text.sum() - read.sum())
     present = int((col.kinds != ABSENT).sum())
     if left > max(1, STRAY * present):
-        units.reason = f"{left} cells are not numbers with {units.sign}"
+        units.reason = f"has {left} cells that are not numbers"
         return units
     bare = np.array([p is not None and p[0] is None for p in parsed], bool)
     bare_cells = (col.kinds == NUMBER) | (read & bare[np.maximum(codes, 0)])
