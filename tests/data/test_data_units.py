@@ -97,11 +97,12 @@ def test_a_stray_unreadable_cell_is_an_error_naming_it(tmp_path):
 
 
 def test_many_unreadable_cells_leave_the_column_out(tmp_path):
-    cells = ["$1", "$2", "n/k", "$3", "tbd", "$4", "$5", "$6", "$7", "$8"]
-    text = "price,x,y\n" + "".join(f"{c},{k},{k % 2}\n" for k, c in enumerate(cells))
+    cells = [f"${k}.5" for k in range(20)] + ["tbd", "n/k", "tbd", "n/k", "tbd"]
+    text = "price,x,y\n" + "".join(f"{c},{k % 4},{k % 2}\n" for k, c in enumerate(cells))
     data = cr.data.load_csv(write(tmp_path, text), target="y")
     assert "price" not in data.columns
-    assert data.schema["price"].reason == "numbers with $ that has 2 cells that are not numbers"
+    assert data.schema["price"].role == "units"
+    assert data.schema["price"].reason == "numbers with $ that has 5 cells that are not numbers"
 
 
 def test_units_target_is_a_number_and_new_rows_read_the_same_way(tmp_path):
