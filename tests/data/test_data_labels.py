@@ -1,7 +1,10 @@
 """Class labels and categories as the user wrote them: case variants are named, never merged
 silently."""
 
-from chainrule.data import load_csv
+import pytest
+
+from chainrule import DataError
+from chainrule.data import Preprocessor, load_csv
 
 
 def _write(tmp_path, name, text):
@@ -10,12 +13,42 @@ def _write(tmp_path, name, text):
     return path
 
 
-def test_labels_differing_only_in_case_are_named_in_a_note(tmp_path):
+def test_labels_differing_only_in_case_are_an_error_naming_them_and_the_fixes(tmp_path):
     rows = "".join(f"{i % 4},{['Yes', 'yes ', 'YES', ' No', 'no'][i % 5]}\n" for i in range(20))
-    data = load_csv(_write(tmp_path, "t.csv", "x,label\n" + rows), target="label")
-    assert data.class_names == ["No", "YES", "Yes", "no", "yes"]  # kept apart: maybe meant
-    [note] = [n for n in data.notes if "differ only in case" in n]
-    assert "'No', 'no'; 'YES', 'Yes', 'yes'" in note and "5 in all" in note
+    path = _write(tmp_path, "t.csv", "x,label\n" + rows)
+    with pytest.raises(DataError) as info:
+        load_csv(path, target="label")
+    message = str(info.value)
+    assert (
+        "t.csv: column 2 ('label'): the labels 'No', 'no'; 'YES', 'Yes', 'yes' differ only in "
+        "case" in message
+    )
+    assert "pass label_case='fold' to merge each group" in message
+    assert "label_case='keep' to keep them as separate classes" in message
+    assert "--label-case fold" in info.value.cli_message
+
+
+def test_label_case_keep_keeps_them_apart_and_fold_merges_them(tmp_path):
+    spellings = ["Yes", "yes ", "YES", " No", "no", "Yes", "no"]
+    rows = "".join(f"{i % 4},{spellings[i % 7]}\n" for i in range(21))
+    path = _write(tmp_path, "t.csv", "x,label\n" + rows)
+    kept = load_csv(path, target="label", label_case="keep")
+    assert kept.class_names == ["No", "YES", "Yes", "no", "yes"]
+    folded = load_csv(path, target="label", label_case="fold")
+    assert folded.class_names == ["Yes", "no"] and folded.task == "binary"
+    expected = [0 if s.strip().lower() == "yes" else 1 for s in spellings] * 3
+    assert folded.y.tolist() == expected
+    assert "label: the labels 'YES', 'yes' are read as 'Yes' (label_case='fold')" in folded.notes
+    assert "label: the label 'No' is read as 'no' (label_case='fold')" in folded.notes
+    # new rows of a folded model match the classes in any case, and the choice is saved
+    pre = Preprocessor.from_dict(folded.preprocessor.to_dict())
+    assert pre.label_case == "fold"
+    new = load_csv(
+        _write(tmp_path, "n.csv", "x,label\n1,YES\n2,nO\n"), target="label", preprocessor=pre
+    )
+    assert new.y.tolist() == [0, 1]
+    with pytest.raises(DataError, match="label_case must be None, 'fold' or 'keep'"):
+        load_csv(path, target="label", label_case="lower")
 
 
 def test_categories_differing_only_in_case_are_named_at_training_and_prediction(tmp_path):

@@ -35,6 +35,8 @@ RUN_OPTIONS = (
 
 def run_config(args) -> dict:
     config = {k: getattr(args, k) for k in RUN_OPTIONS}
+    if getattr(args, "label_case", None):  # only when given: older runs keep their digest
+        config["label_case"] = args.label_case
     if getattr(args, "model", "mlp") != "mlp":  # older runs (all MLPs) keep their digest
         config["model"] = args.model
     return config

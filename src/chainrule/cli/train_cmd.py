@@ -174,6 +174,12 @@ def add_schema_arguments(group) -> None:
         choices=(".", ","),
         help="the decimal mark (default: detected; ',' only in files not separated by ',')",
     )
+    group.add_argument(
+        "--label-case",
+        choices=("fold", "keep"),
+        help="class labels that differ only in case (Yes, yes): one class (fold) or separate "
+        "classes (keep); without it they are an error",
+    )
 
 
 def parse_layers(text) -> list[int]:

@@ -80,6 +80,7 @@ def _csv(args) -> TrainingData:
         impute=args.impute,
         task=args.task,
         decimal=args.decimal,
+        label_case=getattr(args, "label_case", None),
         **options,
     )
     digest = _file_digest(args.csv)

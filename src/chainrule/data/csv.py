@@ -32,7 +32,14 @@ from chainrule.data.schema import (
     infer_schema,
 )
 from chainrule.data.split import train_test_split
-from chainrule.data.targets import _known_target, _target, case_notes, unseen_notes
+from chainrule.data.targets import (
+    LABEL_CASES,
+    _known_target,
+    _target,
+    case_notes,
+    fold_notes,
+    unseen_notes,
+)
 from chainrule.errors import DataError
 
 __all__ = [
@@ -177,7 +184,9 @@ def load_csv(
     categorical=None,
     numeric=None,
     decimal: str | None = None,
+    label_case: str | None = None,
 ) -> CSVData:
+    # Over 80 lines only because of the docstring (the public API's reference).
     """Load a CSV file for training: features X, labels or targets y, and their description.
 
     Rules (each broken rule is a ``DataError`` naming the file, line and column):
@@ -219,13 +228,16 @@ def load_csv(
         drop, categorical, numeric: column names to leave out, to read as categories, to
             read as numbers.
         decimal: ``"."`` or ``","``; ``None`` detects it.
+        label_case: what class labels that differ only in case (``Yes``, ``yes``, ``YES``)
+            are: ``None`` (default): an error naming them; ``"fold"``: one class, spelled as
+            most rows spell it (new rows match it in any case); ``"keep"``: separate classes.
 
     Example:
         >>> data = load_csv("iris.csv", target="species")       # doctest: +SKIP
         >>> X_train, X_test, y_train, y_test = data.split(test_size=0.2)  # doctest: +SKIP
     """
     source = os.fspath(path)
-    _check_options(source, impute, task, decimal)
+    _check_options(source, impute, task, decimal, label_case)
     if preprocessor is not None:
         return _load_with(path, preprocessor, target, features, delimiter, header, decimal)
     table = read_columns(
@@ -239,7 +251,7 @@ def load_csv(
     t = None if target is None else _column_name(table, target, "target")
     features = _names(features, table, "feature")
     schema = _schema(table, t, features, drop, categorical, numeric, task)
-    return _encode_table(table, schema, t, features, impute)
+    return _encode_table(table, schema, t, features, impute, label_case)
 
 
 def _schema(table: Columns, t, features, drop, categorical, numeric, task) -> Schema:
@@ -257,7 +269,9 @@ def _schema(table: Columns, t, features, drop, categorical, numeric, task) -> Sc
     )
 
 
-def _check_options(source: str, impute, task, decimal) -> None:
+def _check_options(source: str, impute, task, decimal, label_case=None) -> None:
+    if label_case not in LABEL_CASES:
+        raise DataError(f"{source}: label_case must be None, 'fold' or 'keep', got {label_case!r}")
     if impute not in (None, "mean"):
         raise DataError(f"{source}: impute must be None or 'mean', got {impute!r}")
     if task not in (None, "classification", "regression"):
@@ -268,10 +282,14 @@ def _check_options(source: str, impute, task, decimal) -> None:
         raise DataError(f"{source}: decimal must be '.' or ',', got {decimal!r}")
 
 
-def _encode_table(table: Columns, schema: Schema, t, features, impute) -> CSVData:
+def _encode_table(table: Columns, schema: Schema, t, features, impute, label_case) -> CSVData:
     """The training data of a read table: targets, the fitted preprocessor, features, notes."""
     notes = list(table.notes) + _format_notes(table)
-    y, kind, class_names = (None, None, None) if t is None else _target(table, schema, t)
+    y, kind, class_names = (None, None, None)
+    if t is not None:
+        y, kind, class_names = _target(table, schema, t, label_case)
+        if label_case == "fold" and class_names is not None:
+            notes += fold_notes(t, table[t].levels, class_names)
     used = schema.features
     if not used:
         raise _no_features(table, schema, t)
@@ -279,6 +297,10 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute) -> CSVDat
     specs = [_spec(c.column, c, impute, table.source) for c in used]
     notes += case_notes(t, class_names, specs)
     pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
+    pre.label_case = label_case if class_names is not None else None
+    if t is not None and "unit" in schema.target.stats:
+        pre.target_unit = dict(schema.target.stats["unit"])
+    notes += _unit_notes(schema, t)
     fmt = table.number_format
     pre.number_format = {
         "decimal": fmt.decimal,
@@ -300,6 +322,16 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute) -> CSVDat
         schema=schema,
         notes=notes,
     )
+
+
+def _unit_notes(schema: Schema, t) -> list[str]:
+    """One note per column read as numbers in a unit: which sign was removed."""
+    notes = []
+    for info in schema.columns:
+        unit = info.stats.get("unit") if info.used or info.name == t else None
+        if unit is not None:
+            notes.append(f"{info.name}: {info.reason}")
+    return notes
 
 
 def _target_names(target) -> tuple:
@@ -331,7 +363,7 @@ def _left_out_notes(schema: Schema, features) -> list[str]:
     left = [c for c in schema.left_out if c.role not in ("dropped",)]
     if not left:
         return []
-    parts = ", ".join(f"{c.name} ({_ROLE_WORDS.get(c.role, c.role)})" for c in left)
+    parts = ", ".join(f"{c.name} ({_role_words(c)})" for c in left)
     keep = [c.name for c in schema.features] + [c.name for c in left]
     return [
         say(
@@ -345,8 +377,12 @@ _ROLE_WORDS = {
     "text": "free text",
     "empty": "no values",
     "comma decimals": "decimal commas, unlike the file's other numbers",
-    "units": "numbers with a % or currency sign; remove the signs to use them as numbers",
 }
+
+
+def _role_words(info) -> str:
+    # a units column says what stops it being read (mixed currencies, ...)
+    return info.reason if info.role == "units" else _ROLE_WORDS.get(info.role, info.role)
 
 
 def _no_features(table: Columns, schema: Schema, t) -> DataError:
@@ -358,8 +394,7 @@ def _no_features(table: Columns, schema: Schema, t) -> DataError:
             f"{table.source}: no feature columns; the file has only the target column {t!r}"
         )
     parts = ", ".join(
-        f"{where(None, None, c.position, c.name)} is {_ROLE_WORDS.get(c.role, c.role)}"
-        for c in left[:5]
+        f"{where(None, None, c.position, c.name)} is {_role_words(c)}" for c in left[:5]
     )
     return error(
         say(
@@ -389,6 +424,8 @@ def _spec(col: Column, info, impute, source: str) -> dict:
     else:
         kind = "date" if info.type == "date" else "numeric"
         spec["kind"] = kind
+        if "unit" in info.stats:  # new rows are read with the same sign and decimal mark
+            spec["unit"] = dict(info.stats["unit"])
         if impute == "mean":
             spec["fill"] = _mean_fill(col, kind, source) if (~absent).any() else 0.0
     return spec

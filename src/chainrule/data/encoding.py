@@ -124,6 +124,40 @@ def _encode_date(spec, col: Column, block, absent, source, lines) -> None:
         block[absent, 0] = spec["fill"]
 
 
+def check_unit(unit, what: str) -> dict:
+    """A saved unit (``{"sign", "decimal", "grouped"}``, see :mod:`chainrule.data.units`)."""
+    from chainrule.data.units import CURRENCIES
+
+    if (
+        not isinstance(unit, dict)
+        or unit.get("sign") not in ("%", *CURRENCIES)
+        or unit.get("decimal") not in (".", ",")
+        or not isinstance(unit.get("grouped"), bool)
+    ):
+        raise DataError(f"Preprocessor: {what}: unit must be {{'sign', 'decimal', 'grouped'}}")
+    return {"sign": unit["sign"], "decimal": unit["decimal"], "grouped": unit["grouped"]}
+
+
+def read_unit_column(spec: dict, col: Column, source, lines) -> None:
+    """New rows of a column trained as numbers in a unit: the sign removed in place; a cell
+    with another sign is an error (5 € is not $5)."""
+    from chainrule.data.units import read_known_units
+
+    wrong = read_known_units(col, spec["unit"])
+    if wrong:
+        i, cell = wrong[0]
+        sign = spec["unit"]["sign"]
+        raise _located(
+            spec,
+            col,
+            i,
+            source,
+            lines,
+            f"{cell!r} is written in another unit than the training file's {sign!r}; convert "
+            f"it to {sign}",
+        )
+
+
 def _check_column(col) -> dict:
     if not isinstance(col, dict) or not isinstance(col.get("name"), str):
         raise DataError(f"Preprocessor: a column must be a dict with a 'name', got {col!r}")
@@ -136,6 +170,8 @@ def _check_column(col) -> dict:
         if fill is not None and not math.isfinite(fill):
             raise DataError(f"Preprocessor: column {col['name']!r}: fill must be finite")
         out["fill"] = None if fill is None else float(fill)
+        if "unit" in col:
+            out["unit"] = check_unit(col["unit"], f"column {col['name']!r}")
     elif kind in ("categorical", "boolean"):
         categories = col.get("categories")
         if (

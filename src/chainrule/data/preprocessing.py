@@ -6,7 +6,14 @@ import math
 
 import numpy as np
 
-from chainrule.data.encoding import _check_column, _encode_one, _fill, _width
+from chainrule.data.encoding import (
+    _check_column,
+    _encode_one,
+    _fill,
+    _width,
+    check_unit,
+    read_unit_column,
+)
 from chainrule.data.messages import where
 from chainrule.data.reader import (
     ABSENT,
@@ -107,6 +114,12 @@ class Preprocessor:
         #: How the training file wrote numbers (``{"decimal", "grouped", "delimiter"}``), so
         #: new rows written the same way are read the same way; ``None``: not known.
         self.number_format: dict | None = None
+        #: The target's unit sign and decimal mark when it was written ``12%``/``$5``
+        #: (:mod:`chainrule.data.units`); ``None``: plain numbers or labels.
+        self.target_unit: dict | None = None
+        #: ``"fold"``/``"keep"`` when the training labels differed only in case and the user
+        #: said what they are (``load_csv(label_case=...)``); ``None`` otherwise.
+        self.label_case: str | None = None
 
     # ---- the columns --------------------------------------------------------------------
     @property
@@ -185,6 +198,9 @@ class Preprocessor:
         n = len(columns[0].kinds) if columns else 0
         out = np.zeros((n, self.n_features), dtype=dtype)
         self.unseen = {}
+        for spec, col in zip(self.columns, columns):
+            if "unit" in spec:
+                read_unit_column(spec, col, source, lines)
         offsets = np.cumsum([0] + [_width(spec) for spec in self.columns])
         plain = [
             k
@@ -373,6 +389,10 @@ class Preprocessor:
         }
         if self.number_format is not None:
             state["number_format"] = dict(self.number_format)
+        if self.target_unit is not None:
+            state["target_unit"] = dict(self.target_unit)
+        if self.label_case is not None:
+            state["label_case"] = self.label_case
         if self.target_mean is not None:
             state["target_scaling"] = {"mean": self.target_mean, "std": self.target_std}
         return state
@@ -424,6 +444,11 @@ class Preprocessor:
                 raise ValueError("target_scaling must hold a finite mean and a positive std")
             out.target_mean, out.target_std = mean, std
         out.number_format = _number_format(state.get("number_format"))
+        if state.get("label_case") not in (None, "fold", "keep"):
+            raise ValueError(f"unknown label_case {state['label_case']!r}")
+        out.label_case = state.get("label_case")
+        if state.get("target_unit") is not None:
+            out.target_unit = check_unit(state["target_unit"], "target")
         return out
 
     def __repr__(self) -> str:

@@ -43,6 +43,7 @@ from chainrule.data.reader import (
     stack,
     where,
 )
+from chainrule.data.units import read_units
 from chainrule.errors import DataError
 
 USED_ROLES = ("numeric", "categorical", "boolean")
@@ -261,6 +262,19 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
     return info
 
 
+def _read_units(table: Columns, skip: set) -> dict:
+    """Columns of numbers with one ``%`` or currency sign, turned into numbers in place
+    (:mod:`chainrule.data.units`); by name, with what was found. Columns in ``skip`` (named
+    categorical by the user) keep their cells as written."""
+    found = {}
+    for col in table.columns:
+        if col is not None and col.codes is not None and col.name not in skip:
+            units = read_units(col, table.number_format)
+            if units is not None:
+                found[col.name] = units
+    return found
+
+
 def _with_units(levels: list[str]) -> bool:
     """Whether nearly all text cells are numbers with a percent or currency sign."""
     signed = sum(1 for v in levels if _UNIT_SIGN.search(v) and _UNIT_NUMBER.fullmatch(v))
@@ -289,7 +303,18 @@ def infer_schema(
                     f"{source}: no column named {name!r} ({option}); the columns are: "
                     f"{', '.join(repr(n) for n in table.names)}",
                 )
+    units = _read_units(table, skip=named["categorical"] or set())
     infos = [describe(c, s) for c, s in zip(table.columns, summarise(table.columns))]
+    for info in infos:
+        found = units.get(info.name)
+        if found is not None and found.read:
+            info.stats["unit"] = found.to_dict()  # new rows are read the same way
+        if found is not None and found.read and info.role == "numeric":
+            bare = f"; {found.bare} cell(s) without it read as {found.sign} too"
+            bare = bare if found.bare else ""
+            info.reason = f"numbers in {found.sign} (the sign removed{bare})"
+        elif found is not None and not found.read:
+            info.role, info.reason = "units", f"numbers with {found.sign} that {found.reason}"
     schema = Schema(infos)
     if target is not None:
         schema.target = infos[table.names.index(target)]

@@ -10,8 +10,9 @@ from chainrule.data.schema import Schema
 from chainrule.errors import DataError
 
 
-def _target(table: Columns, schema: Schema, name: str):
-    """``(y, task, class_names)`` for the target column."""
+def _target(table: Columns, schema: Schema, name: str, label_case: str | None = None):
+    """``(y, task, class_names)`` for the target column; ``label_case`` settles labels that
+    differ only in case (:func:`settle_case`)."""
     col, source = table[name], table.source
     kinds = col.kinds
     place = lambda i: where(source, int(table.lines[i]), col.position, name)  # noqa: E731
@@ -45,7 +46,9 @@ def _target(table: Columns, schema: Schema, name: str):
             raise DataError(f"{place(i)}: infinite target value {col.text_of(i)!r}")
         return col.values.astype(np.float64), "regression", None
     if text.all():
-        names, y = np.unique(np.array(col.levels, dtype=object)[col.codes], return_inverse=True)
+        labels = np.array(col.levels, dtype=object)[col.codes]
+        labels = settle_case(labels, label_case, where(source, None, col.position, name))
+        names, y = np.unique(labels, return_inverse=True)
         class_names = [str(c) for c in names]
     else:
         if np.isinf(col.values).any():
@@ -82,6 +85,12 @@ def _known_target(table: Columns, t: str, pre) -> np.ndarray:
         i = int(np.argmax(kinds == ABSENT))
         raise DataError(f"{place(i)}: missing target value")
     classes = pre.class_names
+    if classes is None and getattr(pre, "target_unit", None) is not None:
+        from chainrule.data.encoding import read_unit_column
+
+        spec = {"name": t, "unit": pre.target_unit}
+        read_unit_column(spec, col, source, table.lines)
+        kinds = col.kinds
     if classes is None:
         bad = (kinds == TEXT) | np.isinf(col.values)
         if bad.any():
@@ -89,6 +98,15 @@ def _known_target(table: Columns, t: str, pre) -> np.ndarray:
             raise DataError(f"{place(i)}: target {col.text_of(i)!r} is not a finite number")
         return col.values.astype(np.float64)
     index = {c: k for k, c in enumerate(classes)}
+    if getattr(pre, "label_case", None) == "fold":  # any spelling of a folded class is it
+        folded = {c.casefold(): k for k, c in enumerate(classes)}
+        index.update(
+            {
+                level: folded[level.casefold()]
+                for level in col.levels
+                if level.casefold() in folded and level not in index
+            }
+        )
     # numbers match numeric labels by value: 7 and 007, 2 and 2.0 are one class
     index.update({number_key(v): k for k, v in enumerate(_numbers(classes)) if v is not None})
     y = np.empty(len(kinds), dtype=np.int64)
@@ -142,18 +160,63 @@ def case_variants(names) -> list[list[str]]:
     return [sorted(g) for _, g in sorted(groups.items()) if len(g) > 1]
 
 
-def case_notes(target: str | None, class_names, specs: list[dict]) -> list[str]:
-    """Notes naming class labels and categories that differ only in case: they are kept
-    apart (the user may mean them), but a typo here silently splits a class."""
-    notes = []
-    groups = case_variants(class_names or [])
-    if groups:
+LABEL_CASES = (None, "fold", "keep")
+
+
+def _spelling(group: list[str], counts: dict) -> str:
+    """The spelling a group of case variants folds into: the most frequent (ties: the first
+    in sorted order, ``'Yes'`` before ``'yes'``), so the result does not depend on row order."""
+    return min(group, key=lambda s: (-counts[s], s))
+
+
+def settle_case(labels: np.ndarray, label_case: str | None, place: str) -> np.ndarray:
+    """Class labels with case variants (``Yes``, ``yes``, ``YES``) settled.
+
+    ``None``: an error naming the variants and both fixes, since merging them or keeping
+    them apart silently can each be wrong (a typo splits a class; ``a`` and ``A`` may be two
+    letters). ``"fold"``: each group becomes one class, spelled as most rows spell it.
+    ``"keep"``: separate classes, as written.
+    """
+    names, counts = np.unique(labels, return_counts=True)
+    groups = case_variants(names)
+    if not groups or label_case == "keep":
+        return labels
+    if label_case is None:
         shown = "; ".join(", ".join(map(repr, g)) for g in groups[:5])
-        notes.append(
-            f"{target}: the labels {shown} differ only in case, so they are separate classes "
-            f"({len(class_names)} in all); if a group is one class, write it one way in the "
-            f"file"
+        more = f" and {len(groups) - 5} more group(s)" if len(groups) > 5 else ""
+        raise error(
+            say(
+                braces(f"{place}: the labels {shown}{more} differ only in case")
+                + "; pass {fold} to merge each group into one class (spelled as most rows "
+                "spell it), or {keep} to keep them as separate classes (or write each class "
+                "one way in the file)",
+                fold=option("label_case", "fold"),
+                keep=option("label_case", "keep"),
+            )
         )
+    tally = dict(zip(names.tolist(), counts.tolist()))
+    canon = {s: _spelling(g, tally) for g in groups for s in g}
+    return np.array([canon.get(s, s) for s in labels], dtype=object)
+
+
+def fold_notes(target: str, labels, class_names) -> list[str]:
+    """Under ``label_case="fold"``: which spellings were merged into which class."""
+    groups = case_variants(np.unique(np.asarray(labels, dtype=object)))
+    notes = []
+    for group in groups:
+        into = next(c for c in class_names if c.casefold() == group[0].casefold())
+        others = [repr(s) for s in group if s != into]
+        words = "the label {} is" if len(others) == 1 else "the labels {} are"
+        text = f"{target}: {words.format(', '.join(others))} read as {into!r}"
+        notes.append(say(braces(text) + " ({o})", o=option("label_case", "fold")))
+    return notes
+
+
+def case_notes(target: str | None, class_names, specs: list[dict]) -> list[str]:
+    """Notes naming categories that differ only in case: they are kept apart (the user may
+    mean them), but a typo here silently splits a category. (Class labels that differ only
+    in case never get this far: :func:`settle_case`.)"""
+    notes = []
     for spec in specs:
         if spec.get("kind") != "categorical":
             continue

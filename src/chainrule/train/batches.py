@@ -123,8 +123,8 @@ def loader_for(data, batch_size, shuffle, generator, dtype, what, owner="fit", w
         dataset = TensorDataset(features(X, dtype), y, *extra)
     elif weights is not None:
         raise TypeError(
-            f"{owner}: sample_weight goes with (X, y) arrays; for a Dataset or DataLoader, "
-            f"weight the loss yourself"
+            f"{owner}: sample_weight goes with (X, y) arrays; a Dataset or DataLoader gives "
+            f"its weights as a third field of each sample, (x, y, w)"
         )
     elif (
         hasattr(data, "__len__")
@@ -165,16 +165,21 @@ def split_batch(batch):
     if isinstance(batch, (tuple, list)) and len(batch) == 2:
         return batch[0], batch[1]
     raise DataError(
-        f"fit: each batch must be a pair (inputs, targets); the data gave "
+        f"fit: each batch must be a pair (inputs, targets) or a triple (inputs, targets, "
+        f"sample weights); the data gave "
         f"{type(batch).__name__}"
         + (f" of {len(batch)} items" if isinstance(batch, (tuple, list)) else "")
     )
 
 
-def split_weighted(batch):
-    """``(inputs, targets, weights or None)`` of a batch of two or three fields."""
+def split_weighted(batch, owner: str = "fit", index: int | None = None):
+    """``(inputs, targets, weights or None)`` of a batch of two or three fields, as Keras reads
+    ``(x, y, sample_weight)``; the weights are checked (one finite weight >= 0 per sample)."""
     if isinstance(batch, (tuple, list)) and len(batch) == 3:
-        return batch[0], batch[1], target_array(batch[2])
+        from chainrule.train.weighting import check_batch_weight
+
+        n = len(target_array(batch[1]))
+        return batch[0], batch[1], check_batch_weight(batch[2], n, owner, index)
     return (*split_batch(batch), None)
 
 
@@ -208,7 +213,7 @@ def regression_targets(loader) -> bool:
         y = arrays[1]
     elif len(dataset):
         sample = dataset[0]
-        if not isinstance(sample, (tuple, list)) or len(sample) != 2:
+        if not isinstance(sample, (tuple, list)) or len(sample) not in (2, 3):
             return False
         y = target_array(sample[1])
     else:

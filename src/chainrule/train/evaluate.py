@@ -73,7 +73,7 @@ def score(model, loader, loss_fn, metric_objs, dtype, threshold, reduce=None) ->
     total, seen = 0.0, 0
     with no_grad():
         for item in loader:
-            xb, yb, wb = split_weighted(item)
+            xb, yb, wb = split_weighted(item, "evaluate")
             y = target_array(yb)
             out = model(as_input(xb, dtype))
             # the mean loss over all rows: batches weighted by their size, or by their
@@ -88,7 +88,7 @@ def score(model, loader, loss_fn, metric_objs, dtype, threshold, reduce=None) ->
                 total += float(loss.array) * size
             seen += size
             for m in metric_objs:
-                m.update(y, out.array)
+                _metrics.update_metric(m, y, out.array, wb)
     if reduce is not None:  # distributed: every rank scored its share
         total, seen = reduce(total, seen, metric_objs)
     results = {}

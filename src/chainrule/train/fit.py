@@ -50,6 +50,7 @@ from chainrule.train.evaluate import (
 )
 from chainrule.train.guard import FiniteGuard, bad_rows, describe_rows, source_rows
 from chainrule.train.history import History
+from chainrule.train.metrics import update_metric
 from chainrule.train.progress import Progress
 from chainrule.train.step import train_step
 from chainrule.train.weighting import check_sample_weight
@@ -66,15 +67,20 @@ class _RunningLogs:
             m.reset()
         self.total = 0.0
         self.seen = 0
+        self.batches = 0
 
-    def add(self, loss: float, n: int, y, out) -> None:
-        self.total += loss * n
-        self.seen += n
+    def add(self, loss: float, n: int, y, out, weight=None) -> None:
+        # with weights the epoch's loss is Σ wᵢ·lᵢ / Σ wᵢ over all its rows, as val_loss
+        size = n if weight is None else float(weight.sum())
+        self.total += loss * size
+        self.seen += size
+        self.batches += 1
         for m in self.metrics:
-            m.update(y, out)
+            update_metric(m, y, out, weight)
 
     def logs(self) -> dict:
-        logs = {"loss": self.total / self.seen if self.seen else math.nan}
+        # an epoch whose weights were all 0 trained on nothing: its loss is 0, as its batches'
+        logs = {"loss": self.total / self.seen if self.seen else 0.0 if self.batches else math.nan}
         logs.update((m.name, m.result()) for m in self.metrics)
         return logs
 
@@ -125,6 +131,18 @@ def _located(err: NonFiniteError, run, epoch: int, batch: int, x, y) -> NonFinit
 
 
 # ---- setting up a run -----------------------------------------------------------------------
+def _weights_in(data, sample_weight):
+    """``(X, y, w)`` arrays read as ``(X, y)`` with ``sample_weight=w``, as validation_data."""
+    if not (isinstance(data, (tuple, list)) and len(data) == 3):
+        return data, sample_weight
+    if sample_weight is not None:
+        raise ValueError(
+            "fit: data (X, y, w) already holds sample weights; pass them once, in data or as "
+            "sample_weight="
+        )
+    return tuple(data[:2]), data[2]
+
+
 def _sample_weights(run, data, validation_data):
     """The checked training weights and the weights of a ``(X, y, w)`` validation_data."""
     weights = val_weights = None
@@ -132,8 +150,8 @@ def _sample_weights(run, data, validation_data):
         arrays = arrays_of(data, "data")
         if arrays is None:
             raise TypeError(
-                "fit: sample_weight goes with (X, y) arrays; for a Dataset or DataLoader, "
-                "weight the loss yourself"
+                "fit: sample_weight goes with (X, y) arrays; a Dataset or DataLoader gives "
+                "its weights as a third field of each sample, (x, y, w)"
             )
         weights = check_sample_weight(run.sample_weight, len(arrays[0]))
     if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
@@ -255,11 +273,11 @@ def _train_epoch(run, epoch: int):
     stats = _RunningLogs(run.train_metrics)
     done = 0
     for batch, item in enumerate(run.train_loader):
-        xb, yb, wb = split_weighted(item)
+        xb, yb, wb = split_weighted(item, "fit", batch)
         cbs.on_batch_begin(batch)
         x, y = as_input(xb, run.dtype), target_array(yb)
         try:
-            compiled = _compiled_for(run, batch, x, y)
+            compiled = _compiled_for(run, batch, x, y) if wb is None else _weighted_batch(run)
             if compiled is not None:
                 value, out = compiled(x, y)
             else:
@@ -277,7 +295,7 @@ def _train_epoch(run, epoch: int):
         except NonFiniteError as err:
             raise _located(err, run, epoch, batch, x, y) from None
         n = len(y)
-        stats.add(value, n, y, None if out is None else out.array)
+        stats.add(value, n, y, None if out is None else out.array, wb)
         if run.per_batch:
             run.scheduler.step()
         cbs.on_batch_end(batch, {"loss": value, "size": n})
@@ -300,6 +318,23 @@ def _compiled_for(run, batch: int, x, y):
         if compiled is not None:
             run.compiled_steps += 1
             return compiled
+    run.eager_steps += 1
+    return None
+
+
+def _weighted_batch(run) -> None:
+    """No compiled step for a batch with sample weights from the data (the weighted loss is
+    the eager step's); as for ``sample_weight=``, ``compile=True`` and data-parallel refuse."""
+    reason = "sample weights from the data (x, y, w): the eager step computes the weighted loss"
+    if run.compile == "on":
+        raise ValueError(f"fit(compile=True) cannot compile this run: {reason}")
+    if run.dist is not None:
+        raise ValueError(
+            "fit: sample weights are not supported in data-parallel training yet (each rank "
+            "would normalise by its own share's weights)"
+        )
+    if run.compiled is not None:
+        run.compiled, run.compile_reason = None, reason
     run.eager_steps += 1
     return None
 
@@ -416,10 +451,11 @@ def fit(
     Args:
         model: an ``nn.Module``. It is put in training mode for the run and in evaluation mode
             (``no_grad``) for validation; its mode before ``fit`` is restored at the end.
-        data: ``(X, y)`` arrays or tensors, a ``Dataset`` yielding ``(x, y)`` samples, or a
-            ``DataLoader`` (then ``batch_size``, ``shuffle``, ``seed`` and ``generator`` are
-            the loader's own). Float, integer and bool features are converted to the float
-            dtype of the model's parameters, except for a model whose first layer is an
+        data: ``(X, y)`` arrays or tensors (``(X, y, w)``: with sample weights ``w``), a
+            ``Dataset`` yielding ``(x, y)`` or ``(x, y, w)`` samples, or a ``DataLoader``
+            (then ``batch_size``, ``shuffle``, ``seed`` and ``generator`` are the loader's
+            own). Float, integer and bool features are converted to the float dtype of the
+            model's parameters, except for a model whose first layer is an
             ``nn.Embedding`` (integer ids stay integers); integer targets (class labels) stay
             integers.
         loss_fn: ``loss_fn(output, target)`` → scalar tensor, e.g. ``nn.CrossEntropyLoss()``.
@@ -473,19 +509,23 @@ def fit(
             keeps its meaning: a step whose loss or gradients are non-finite is undone and
             raises the eager step's error. ``history.compiled_steps``, ``.eager_steps`` and
             ``.compile_reason`` tell what happened. See docs/compile.md.
-        sample_weight: one weight >= 0 per row of ``(X, y)`` arrays (not for a Dataset or
-            DataLoader), shuffled and batched with its row. Each batch's loss is then the
-            weighted mean Σ wᵢ·lᵢ / Σ wᵢ of the per-sample losses (averaged over their other
-            axes), so integer weights act as repeated rows and 0 as a dropped row (exactly so
-            in one full batch); a batch whose weights are all 0 has loss 0. The loss must give
-            per-sample losses: a chainrule loss module (evaluated with ``reduction="none"``,
-            whatever its own reduction), a function with a ``reduction=`` argument, or one
-            taking ``sample_weight=`` (it is handed the batch's weights and reduces itself).
-            ``validation_split`` splits the weights with the rows and weights the validation
-            loss. The epoch's ``loss`` is the mean of the batch losses weighted by batch size,
-            as without weights; metrics are unweighted. A ``ValueError`` names a wrong length,
-            NaN or inf, negative or all-zero weights. Weighted steps are eager (not compiled)
-            and not data-parallel.
+        sample_weight: one weight >= 0 per row of ``(X, y)`` arrays, shuffled and batched
+            with its row. A Dataset or DataLoader gives weights as the third field of its
+            samples, ``(x, y, w)`` (as Keras reads them), checked batch by batch. Each
+            batch's loss is then the weighted mean Σ wᵢ·lᵢ / Σ wᵢ of the per-sample losses
+            (averaged over their other axes), so integer weights act as repeated rows and 0
+            as a dropped row (exactly so in one full batch); a batch whose weights are all 0
+            has loss 0. The loss must give per-sample losses: a chainrule loss module
+            (evaluated with ``reduction="none"``, whatever its own reduction), a function
+            with a ``reduction=`` argument, or one taking ``sample_weight=`` (it is handed
+            the batch's weights and reduces itself). ``validation_split`` splits the weights
+            with the rows and weights the validation loss. The epoch's ``loss`` (and
+            ``val_loss``) is the weighted mean over all its rows, Σ wᵢ·lᵢ / Σ wᵢ; the metrics
+            are weighted too (``accuracy`` is scikit-learn's ``accuracy_score(...,
+            sample_weight=w)``; a metric function that takes no ``sample_weight`` stays
+            unweighted, with a warning). A ``ValueError`` names a wrong shape, NaN or inf,
+            negative or all-zero weights. Weighted steps are eager (not compiled) and not
+            data-parallel.
 
     Returns:
         A :class:`History`: ``history.history["loss"]``, ``["val_loss"]``, metrics, ``"lr"``,
@@ -502,6 +542,7 @@ def fit(
         3
     """
     _check_arguments(epochs, initial_epoch, validation_split, validation_data)
+    data, sample_weight = _weights_in(data, sample_weight)
     if generator is None and seed is not None:
         generator = Generator(seed)
     run = SimpleNamespace(

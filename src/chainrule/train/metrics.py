@@ -16,9 +16,24 @@ training loop needs: several columns → the index of the largest (``argmax``); 
 
 from __future__ import annotations
 
+import inspect
+import warnings
+
 import numpy as np
 
-from chainrule.tensor import Tensor
+from chainrule.train.metric_parts import (  # noqa: F401 - _array etc. re-exported
+    _array,
+    _mean,
+    _pair,
+    _per_element,
+    _r2_from,
+    _regression_pair,
+    _scores_from_counts,
+    _squeeze_last,
+    _true_labels,
+    _weights,
+    to_labels,
+)
 
 __all__ = [
     "KNOWN",
@@ -47,76 +62,15 @@ __all__ = [
     "r2_score",
     "recall",
     "to_labels",
+    "update_metric",
 ]
 
 
-# ---- conversions -------------------------------------------------------------------------
-def _array(x) -> np.ndarray:
-    return np.asarray(x.array if isinstance(x, Tensor) else x)
-
-
-def _squeeze_last(a: np.ndarray) -> np.ndarray:
-    return a[..., 0] if a.ndim >= 2 and a.shape[-1] == 1 else a
-
-
-def to_labels(y_pred, threshold: float = 0.5) -> np.ndarray:
-    """Class labels (int64) from predictions: argmax of several columns, else ``> threshold``.
-
-    Integer and bool predictions are already labels and are returned as int64.
-
-    Example:
-        >>> to_labels(np.array([[0.2, 0.7, 0.1], [0.9, 0.05, 0.05]])).tolist()
-        [1, 0]
-        >>> to_labels(np.array([[-1.5], [2.0]]), threshold=0.0).tolist()
-        [0, 1]
-    """
-    a = _array(y_pred)
-    if a.ndim >= 2 and a.shape[-1] > 1:
-        return a.argmax(axis=-1)
-    a = _squeeze_last(a)
-    if a.dtype.kind == "f":
-        return (a > threshold).astype(np.int64)
-    return a.astype(np.int64, copy=False)
-
-
-def _true_labels(y_true, y_pred: np.ndarray) -> np.ndarray:
-    """Target labels as int64: one-hot or probability targets become their argmax."""
-    t = _array(y_true)
-    if t.ndim >= 2 and t.shape[-1] > 1:
-        return t.argmax(axis=-1)
-    t = _squeeze_last(t)
-    if t.dtype.kind == "f":
-        if not np.all(t == np.round(t)):
-            raise ValueError(
-                "classification metrics need class labels as targets, got non-integer floats; "
-                "use a regression metric (mse, mae, r2) for continuous targets"
-            )
-        return t.astype(np.int64)
-    return t.astype(np.int64, copy=False)
-
-
-def _pair(y_true, y_pred, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    pred = to_labels(y_pred, threshold)
-    true = _true_labels(y_true, pred)
-    if true.shape != pred.shape:
-        raise ValueError(
-            f"targets and predictions do not line up: {true.shape} labels vs {pred.shape} "
-            f"predicted labels (from predictions of shape {_array(y_pred).shape})"
-        )
-    return true, pred
-
-
-def _regression_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    t = _squeeze_last(_array(y_true)).astype(np.float64, copy=False)
-    p = _squeeze_last(_array(y_pred)).astype(np.float64, copy=False)
-    if t.shape != p.shape:
-        raise ValueError(f"targets have shape {t.shape} but predictions have shape {p.shape}")
-    return t, p
-
-
 # ---- classification functions ------------------------------------------------------------
-def accuracy(y_true, y_pred, threshold: float = 0.5) -> float:
-    """The fraction of predictions whose label equals the target label.
+def accuracy(y_true, y_pred, threshold: float = 0.5, sample_weight=None) -> float:
+    """The fraction of predictions whose label equals the target label (with
+    ``sample_weight``, the weighted fraction Σ wᵢ·[ŷᵢ = yᵢ] / Σ wᵢ, as scikit-learn's
+    ``accuracy_score``).
 
     Args:
         y_true: class labels ``(N,)`` (or one-hot ``(N, C)``).
@@ -129,10 +83,10 @@ def accuracy(y_true, y_pred, threshold: float = 0.5) -> float:
         0.75
     """
     true, pred = _pair(y_true, y_pred, threshold)
-    return float(np.mean(true == pred)) if true.size else 0.0
+    return _mean(true == pred, sample_weight)
 
 
-def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> float:
+def binary_accuracy(y_true, y_pred, threshold: float = 0.5, sample_weight=None) -> float:
     """Accuracy of one binary score per sample: ``y_pred > threshold`` against ``y_true``.
 
     Example:
@@ -143,7 +97,7 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> float:
     if pred.dtype.kind == "f":
         pred = (pred > threshold).astype(np.int64)
     true = _true_labels(y_true, pred)
-    return float(np.mean(true == pred.astype(np.int64))) if true.size else 0.0
+    return _mean(true == pred.astype(np.int64), sample_weight)
 
 
 def confusion_matrix(
@@ -171,18 +125,6 @@ def confusion_matrix(
     rows = order[np.searchsorted(labels, true[keep], sorter=order)]
     cols = order[np.searchsorted(labels, pred[keep], sorter=order)]
     return np.bincount(rows * k + cols, minlength=k * k).reshape(k, k).astype(np.int64)
-
-
-def _scores_from_counts(tp, fp, fn, which: str, zero_division: float) -> np.ndarray:
-    tp, fp, fn = (np.asarray(v, dtype=np.float64) for v in (tp, fp, fn))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if which == "precision":
-            num, den = tp, tp + fp
-        elif which == "recall":
-            num, den = tp, tp + fn
-        else:  # F1 = 2·TP / (2·TP + FP + FN), the harmonic mean of precision and recall
-            num, den = 2 * tp, 2 * tp + fp + fn
-        return np.where(den > 0, num / np.where(den > 0, den, 1), zero_division)
 
 
 def _prf(which, y_true, y_pred, average, pos_label, labels, zero_division, threshold):
@@ -262,39 +204,33 @@ f1_score = f1
 
 
 # ---- regression functions ----------------------------------------------------------------
-def mse(y_true, y_pred) -> float:
-    """Mean squared error, averaged over every element.
+def mse(y_true, y_pred, sample_weight=None) -> float:
+    """Mean squared error, averaged over every element (each sample's elements weighted by
+    its ``sample_weight``, as scikit-learn's ``mean_squared_error``).
 
     Example:
         >>> mse([1.0, 2.0], [1.5, 2.0])
         0.125
     """
     t, p = _regression_pair(y_true, y_pred)
-    return float(np.mean((t - p) ** 2))
+    return _mean((t - p) ** 2, sample_weight)
 
 
-def mae(y_true, y_pred) -> float:
-    """Mean absolute error, averaged over every element.
+def mae(y_true, y_pred, sample_weight=None) -> float:
+    """Mean absolute error, averaged over every element (weighted as :func:`mse`).
 
     Example:
         >>> mae([1.0, 2.0], [1.5, 2.0])
         0.25
     """
     t, p = _regression_pair(y_true, y_pred)
-    return float(np.mean(np.abs(t - p)))
+    return _mean(np.abs(t - p), sample_weight)
 
 
-def _r2_from(ss_res: np.ndarray, ss_tot: np.ndarray) -> float:
-    # A constant target has no variance to explain: 1 for a perfect fit, else 0 (scikit-learn).
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scores = np.where(
-            ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1), np.where(ss_res == 0, 1, 0)
-        )
-    return float(np.mean(scores))
-
-
-def r2(y_true, y_pred) -> float:
-    """Coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², averaged over outputs.
+def r2(y_true, y_pred, sample_weight=None) -> float:
+    """Coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², averaged over outputs
+    (with ``sample_weight``: Σ wᵢ(yᵢ − ŷᵢ)² / Σ wᵢ(yᵢ − ȳ_w)², ȳ_w the weighted mean, as
+    scikit-learn's ``r2_score``).
 
     Example:
         >>> r2([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
@@ -302,8 +238,11 @@ def r2(y_true, y_pred) -> float:
     """
     t, p = _regression_pair(y_true, y_pred)
     t2, p2 = t.reshape(len(t), -1), p.reshape(len(p), -1)
-    ss_res = ((t2 - p2) ** 2).sum(axis=0)
-    ss_tot = ((t2 - t2.mean(axis=0)) ** 2).sum(axis=0)
+    w = _weights(sample_weight, len(t2))
+    w = np.ones((len(t2), 1)) if w is None else w[:, None]
+    mean = (w * t2).sum(axis=0) / max(w.sum(), 1e-300)
+    ss_res = (w * (t2 - p2) ** 2).sum(axis=0)
+    ss_tot = (w * (t2 - mean) ** 2).sum(axis=0)
     return _r2_from(ss_res, ss_tot)
 
 
@@ -314,8 +253,11 @@ mean_squared_error, mean_absolute_error, r2_score = mse, mae, r2
 class Metric:
     """A metric updated batch by batch; ``result()`` is exact for all batches seen so far.
 
-    Subclasses define ``reset()``, ``update(y_true, y_pred)`` and ``result()``. ``name`` is the
-    key it gets in the training logs (``"accuracy"``, and ``"val_accuracy"`` for validation).
+    Subclasses define ``reset()``, ``update(y_true, y_pred, sample_weight=None)`` and
+    ``result()``. ``name`` is the key it gets in the training logs (``"accuracy"``, and
+    ``"val_accuracy"`` for validation). With ``sample_weight`` (one weight >= 0 per sample of
+    the batch) the built-in metrics give the weighted value scikit-learn's functions give
+    with ``sample_weight=`` over all the batches seen.
     """
 
     name = "metric"
@@ -328,7 +270,7 @@ class Metric:
     def reset(self) -> None:
         raise NotImplementedError
 
-    def update(self, y_true, y_pred) -> None:
+    def update(self, y_true, y_pred, sample_weight=None) -> None:
         raise NotImplementedError
 
     def result(self) -> float:
@@ -358,10 +300,18 @@ class Accuracy(Metric):
         self.correct = 0
         self.total = 0
 
-    def update(self, y_true, y_pred):
+    def update(self, y_true, y_pred, sample_weight=None):
         true, pred = _pair(y_true, y_pred, self.threshold)
-        self.correct += int(np.count_nonzero(true == pred))
-        self.total += true.size
+        self._add(true == pred, sample_weight)
+
+    def _add(self, hits: np.ndarray, sample_weight) -> None:
+        w = _per_element(_weights(sample_weight, len(hits)) if hits.ndim else None, hits)
+        if w is None:
+            self.correct += int(np.count_nonzero(hits))
+            self.total += hits.size
+        else:  # floats from here on: weighted counts
+            self.correct += float(w[hits].sum())
+            self.total += float(w.sum())
 
     def result(self):
         return self.correct / self.total if self.total else 0.0
@@ -372,12 +322,11 @@ class BinaryAccuracy(Accuracy):
 
     name = "binary_accuracy"
 
-    def update(self, y_true, y_pred):
+    def update(self, y_true, y_pred, sample_weight=None):
         pred = _squeeze_last(_array(y_pred))
         pred = (pred > self.threshold) if pred.dtype.kind == "f" else pred
         true = _true_labels(y_true, pred)
-        self.correct += int(np.count_nonzero(true == pred.astype(np.int64)))
-        self.total += true.size
+        self._add(true == pred.astype(np.int64), sample_weight)
 
 
 class _ConfusionMetric(Metric):
@@ -405,18 +354,22 @@ class _ConfusionMetric(Metric):
         self.cm = np.zeros((0, 0), dtype=np.int64)
         self._multiclass = False
 
-    def update(self, y_true, y_pred):
+    def update(self, y_true, y_pred, sample_weight=None):
         pred_raw = _array(y_pred)
         self._multiclass |= pred_raw.ndim >= 2 and pred_raw.shape[-1] > 1
         true, pred = _pair(y_true, pred_raw, self.threshold)
         if true.size and min(true.min(), pred.min()) < 0:
             raise ValueError(f"{self.name} needs non-negative class labels")
         k = max(len(self.cm), int(max(true.max(), pred.max())) + 1 if true.size else 0)
-        if k > len(self.cm):
-            grown = np.zeros((k, k), dtype=np.int64)
+        w = _per_element(_weights(sample_weight, len(true)) if true.ndim else None, true)
+        if k > len(self.cm) or (w is not None and self.cm.dtype.kind == "i"):
+            # weighted counts are floats; a new label grows the matrix
+            grown = np.zeros((k, k), dtype=np.int64 if w is None else np.float64)
             grown[: len(self.cm), : len(self.cm)] = self.cm
             self.cm = grown
-        self.cm += np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
+        flat = (true * k + pred).ravel()
+        counts = np.bincount(flat, None if w is None else w.ravel(), minlength=k * k)
+        self.cm += counts.reshape(k, k).astype(self.cm.dtype, copy=False)
 
     def result(self):
         average = self.average
@@ -468,10 +421,12 @@ class MeanSquaredError(Metric):
     def _error(self, t, p):
         return (t - p) ** 2
 
-    def update(self, y_true, y_pred):
+    def update(self, y_true, y_pred, sample_weight=None):
         t, p = _regression_pair(y_true, y_pred)
-        self.total += float(self._error(t, p).sum())
-        self.count += t.size
+        w = _per_element(_weights(sample_weight, len(t)) if t.ndim else None, t)
+        error = self._error(t, p)
+        self.total += float(error.sum() if w is None else (w * error).sum())
+        self.count += t.size if w is None else float(w.sum())
 
     def result(self):
         return self.total / self.count if self.count else 0.0
@@ -497,19 +452,23 @@ class R2Score(Metric):
         self.m2 = 0.0  # Σ(y − ȳ)² so far, per output
         self.ss_res = 0.0
 
-    def update(self, y_true, y_pred):
+    def update(self, y_true, y_pred, sample_weight=None):
         t, p = _regression_pair(y_true, y_pred)
         if t.size == 0:
             return
         t, p = t.reshape(len(t), -1), p.reshape(len(p), -1)
-        n_b = len(t)
-        mean_b = t.mean(axis=0)
-        m2_b = ((t - mean_b) ** 2).sum(axis=0)
+        w = _weights(sample_weight, len(t))
+        w = np.ones((len(t), 1)) if w is None else w[:, None]
+        n_b = float(w.sum())  # the weight of the batch (its size without weights)
+        if n_b == 0:
+            return
+        mean_b = (w * t).sum(axis=0) / n_b
+        m2_b = (w * (t - mean_b) ** 2).sum(axis=0)
         n = self.n + n_b
         delta = mean_b - self.mean
         self.mean = self.mean + delta * (n_b / n)
         self.m2 = self.m2 + m2_b + delta**2 * (self.n * n_b / n)
-        self.ss_res = self.ss_res + ((t - p) ** 2).sum(axis=0)
+        self.ss_res = self.ss_res + (w * (t - p) ** 2).sum(axis=0)
         self.n = n
 
     def result(self):
@@ -519,23 +478,69 @@ class R2Score(Metric):
 
 
 class FunctionMetric(Metric):
-    """Wraps any ``fn(y_true, y_pred) -> float``: keeps every batch and calls ``fn`` on all."""
+    """Wraps any ``fn(y_true, y_pred) -> float``: keeps every batch and calls ``fn`` on all.
+
+    With sample weights, ``fn`` is called with ``sample_weight=`` when it takes that argument
+    (scikit-learn's metrics do); otherwise :func:`update_metric` warns that it is unweighted.
+    """
 
     def __init__(self, fn, name: str | None = None):
         self.fn = fn
         super().__init__(name or getattr(fn, "__name__", "metric"))
 
     def reset(self):
-        self.trues, self.preds = [], []
+        self.trues, self.preds, self.weights = [], [], []
 
-    def update(self, y_true, y_pred):
+    def update(self, y_true, y_pred, sample_weight=None):
         self.trues.append(np.array(_array(y_true)))
         self.preds.append(np.array(_array(y_pred)))
+        if sample_weight is not None and takes_weights(self.fn):
+            self.weights.append(_weights(sample_weight, len(self.trues[-1])))
 
     def result(self):
         if not self.trues:
             return 0.0
-        return float(self.fn(np.concatenate(self.trues), np.concatenate(self.preds)))
+        args = (np.concatenate(self.trues), np.concatenate(self.preds))
+        if self.weights and len(self.weights) == len(self.trues):
+            return float(self.fn(*args, sample_weight=np.concatenate(self.weights)))
+        return float(self.fn(*args))
+
+
+def takes_weights(fn) -> bool:
+    """Whether ``fn`` (a function, or a metric's ``update``) accepts ``sample_weight=``."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "sample_weight" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def update_metric(metric: Metric, y_true, y_pred, sample_weight=None) -> None:
+    """``metric.update`` with the batch's weights where the metric can use them.
+
+    A metric that cannot (its ``update``, or a wrapped function, takes no ``sample_weight``)
+    is updated unweighted, with a warning naming it, once per metric object: its number then
+    differs from the weighted loss and the built-in metrics, and the user should know.
+    """
+    if sample_weight is None:
+        metric.update(y_true, y_pred)
+        return
+    weighted = takes_weights(metric.update)
+    if isinstance(metric, FunctionMetric):
+        weighted = takes_weights(metric.fn)
+    if not weighted and not getattr(metric, "_warned_unweighted", False):
+        metric._warned_unweighted = True
+        warnings.warn(
+            f"metric {metric.name!r} takes no sample_weight, so it is computed unweighted "
+            f"while the loss is weighted; give its function (or update method) a "
+            f"sample_weight=None argument to weight it",
+            UserWarning,
+            stacklevel=3,
+        )
+    if takes_weights(metric.update):
+        metric.update(y_true, y_pred, sample_weight=sample_weight)
+    else:
+        metric.update(y_true, y_pred)
 
 
 def _registry():

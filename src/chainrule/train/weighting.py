@@ -20,7 +20,7 @@ import numpy as np
 from chainrule.errors import DataError, ShapeError
 from chainrule.tensor import Tensor
 
-__all__ = ["check_sample_weight", "per_sample_loss", "weighted_loss"]
+__all__ = ["check_batch_weight", "check_sample_weight", "per_sample_loss", "weighted_loss"]
 
 
 def check_sample_weight(sample_weight, n: int, owner: str = "fit") -> np.ndarray:
@@ -61,6 +61,37 @@ def check_sample_weight(sample_weight, n: int, owner: str = "fit") -> np.ndarray
             f"{owner}: sample_weight is zero for every sample: there is nothing to train on; "
             f"give at least one sample a weight > 0"
         )
+    return array
+
+
+def check_batch_weight(weight, n: int, owner: str = "fit", batch: int | None = None):
+    """The weights of one ``(x, y, w)`` batch from a Dataset or DataLoader, checked as
+    :func:`check_sample_weight` checks ``sample_weight=`` (a batch whose weights are all 0
+    is allowed: its loss is 0). ``(n, 1)`` weights are read as ``(n,)``."""
+    array = weight.array if isinstance(weight, Tensor) else np.asarray(weight)
+    place = (
+        f"{owner}: the weights (third field) of batch {batch + 1}"
+        if batch is not None
+        else (f"{owner}: the weights (third field) of a batch")
+    )
+    if array.dtype.kind not in "fiub":
+        raise DataError(f"{place} have dtype {array.dtype}; they must be numbers, one per sample")
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.shape != (n,):
+        raise ShapeError(
+            f"{place} have shape {array.shape}; expected ({n},), one weight per sample of the "
+            f"batch (the dataset must yield (x, y, w) with w a scalar per sample)"
+        )
+    array = array.astype(np.float64)
+    for bad, what in ((~np.isfinite(array), "NaN or inf"), (array < 0, "negative weights")):
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise DataError(
+                f"{place} hold {what} at batch rows {rows[:5].tolist()}"
+                + (" ..." if len(rows) > 5 else "")
+                + "; weights must be finite and >= 0 (0 leaves a sample out)"
+            )
     return array
 
 
