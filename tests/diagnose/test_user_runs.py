@@ -54,9 +54,7 @@ def test_dead_relu_dead_from_the_start_blames_the_initialisation():
 
 
 def saturated_stats(output):
-    return {
-        "3": {"kind": "sigmoid", "layer": "Sigmoid", "output": output, "saturated": [1.0] * 8}
-    }
+    return {"3": {"kind": "sigmoid", "layer": "Sigmoid", "output": output, "saturated": [1.0] * 8}}
 
 
 def test_saturated_output_sigmoid_suggests_bce_with_logits():
