@@ -66,6 +66,15 @@ def test_saturated_output_sigmoid_suggests_bce_with_logits():
     assert "ReLU in hidden layers" in hidden.fix
 
 
+def test_saturated_during_training_blames_the_learning_rate():
+    # not saturated at the first record: "standardise the inputs" was the wrong advice
+    acts = {"1": {"kind": "tanh", "layer": "Tanh", "saturated": [0.0] + [0.9] * 7}}
+    finding = F.saturated(record(activations=acts, batch_loss=list(np.full(60, 0.7))))
+    assert "They saturated during training (0% at the first record)" in finding.sentence
+    assert finding.fix.startswith("Lower the learning rate (lr 3) by 10x")
+    assert "Standardise" not in finding.fix
+
+
 @pytest.mark.parametrize(
     "kind, expected",
     [("sigmoid", "instead of sigmoid"), ("tanh", "tanh units do not saturate"),

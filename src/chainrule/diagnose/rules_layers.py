@@ -66,9 +66,7 @@ def dead_relu(run: RunView) -> Finding | None:
     name, dead, layer = worst
     # the first record: the first quarter's median would already count units that a too
     # large learning rate killed in the first epochs
-    at_start = next(
-        (float(v) for v in run.rec["activations"][name].get("dead", []) if v == v), math.nan
-    )
+    at_start = run.first(run.rec["activations"][name].get("dead", []))
     sentence = (
         f"{pct(dead)} of the units of layer {name} ({layer}) never fire on a batch: their "
         f"input z is negative for every sample, so relu'(z) = 0 and no gradient reaches the "
@@ -137,13 +135,39 @@ def saturated(run: RunView) -> Finding | None:
             "Standardise the inputs and initialise with smaller weights (Xavier/Glorot: "
             "std = 1/sqrt(fan_in)), or use ReLU in hidden layers."
         )
+    sentence = (
+        f"{pct(share)} of the outputs of layer {name} ({layer}{', the output' if output else ''})"
+        f" are saturated ({where}), where {slope}: the gradient through them almost vanishes."
+    )
+    at_start = run.first(run.rec["activations"][name].get("saturated", []))
+    if math.isfinite(at_start) and at_start < SATURATED_FRACTION:
+        # not saturated at the first record: the steps grew the weights, not the inputs or init
+        lr = run.lr()
+        sentence += (
+            f" They saturated during training ({pct(at_start)} at the first record): steps "
+            f"too large grew the weights until the units saturated."
+        )
+        fix = (
+            f"Lower the learning rate{f' (lr {num(lr)})' if lr else ''} by 10x"
+            + (
+                ", and train the raw scores with BCEWithLogitsLoss"
+                if output and kind == "sigmoid"
+                else ""
+            )
+            + "; add weight decay if they saturate again."
+        )
     return Finding(
         "SATURATED",
         "warning",
-        f"{pct(share)} of the outputs of layer {name} ({layer}{', the output' if output else ''})"
-        f" are saturated ({where}), where {slope}: the gradient through them almost vanishes.",
+        sentence,
         fix,
-        {"layer": name, "saturated_fraction": share, "activation": kind, "output": output},
+        {
+            "layer": name,
+            "saturated_fraction": share,
+            "activation": kind,
+            "output": output,
+            "saturated_at_start": at_start,
+        },
     )
 
 
