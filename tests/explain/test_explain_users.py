@@ -105,9 +105,15 @@ def test_eval_mode_is_stated_for_dropout_and_batchnorm():
     assert Explanation.from_dict(report.data).notes == [note]  # survives the JSON round trip
 
 
-def test_no_note_without_mode_dependent_layers():
+@pytest.mark.parametrize(
+    "middle",
+    [[], [nn.Dropout(0.0)], [nn.BatchNorm1d(1, track_running_stats=False)]],
+    ids=["plain", "dropout-p0", "batchnorm-no-running-stats"],
+)
+def test_no_note_where_eval_mode_changes_nothing(middle):
     cr.manual_seed(0)
-    model = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid(), nn.Linear(1, 1), nn.Sigmoid())
-    report = cr.explain(model, np.array([0.3, -0.2]), np.array([1.0]), nn.BCELoss())
+    model = nn.Sequential(nn.Linear(2, 1), *middle, nn.Sigmoid(), nn.Linear(1, 1), nn.Sigmoid())
+    x = np.array([[0.3, -0.2], [0.1, 0.5]])
+    report = cr.explain(model, x, np.array([[1.0], [0.0]]), nn.BCELoss())
     assert "notes" not in report.data
     assert "evaluation mode" not in report.text()

@@ -41,9 +41,19 @@ def double_copy(model):
 def mode_notes(model) -> list[str]:
     """What the report must say because the copy runs in eval mode: with dropout or batch
     norm, a training step computes other numbers than the ones explained."""
-    kinds = {type(m).__name__ for m in (model.modules() if hasattr(model, "modules") else ())}
-    dropout = sorted(k for k in kinds if "Dropout" in k)
-    norm = sorted(k for k in kinds if k.startswith(("BatchNorm", "InstanceNorm")))
+    modules = list(model.modules()) if hasattr(model, "modules") else []
+    # only layers whose eval mode computes something else: p = 0 and batch norm without
+    # running statistics give the training numbers in both modes
+    dropout = sorted(
+        {type(m).__name__ for m in modules if "Dropout" in type(m).__name__ and getattr(m, "p", 1)}
+    )
+    norm = sorted(
+        {
+            type(m).__name__
+            for m in modules
+            if type(m).__name__.startswith("BatchNorm") and getattr(m, "track_running_stats", True)
+        }
+    )
     if not dropout and not norm:
         return []
     what = []
