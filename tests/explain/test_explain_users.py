@@ -89,6 +89,8 @@ def test_mean_loss_factor_formula_says_divided_by_n():
     first = report.data["chains"][0]["paths"][0]["factors"][0]
     assert first["formula"].endswith("/n, n = 2")
     assert "/n, n = 2" in report.text()
+    one = cr.explain(model, images[0], np.array(1), nn.CrossEntropyLoss(), param="4.bias[0]")
+    assert "/n" not in one.data["chains"][0]["paths"][0]["factors"][0]["formula"]  # n = 1
 
 
 def test_eval_mode_is_stated_for_dropout_and_batchnorm():

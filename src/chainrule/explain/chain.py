@@ -282,7 +282,7 @@ def op_formula(fn, k: int) -> str:
         return formula
     count = getattr(fn, "count", None)
     if isinstance(count, (int, float, np.integer, np.floating)) and not isinstance(count, bool):
-        return f"({formula})/n, n = {float(count):g}"
+        return formula if count == 1 else f"({formula})/n, n = {float(count):g}"
     return f"({formula})/n"
 
 
