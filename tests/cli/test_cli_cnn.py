@@ -36,3 +36,14 @@ def test_cnn_needs_square_images(tmp_path):
     run = run_cli("train", "--dataset", "moons", "--model", "cnn", "--epochs", "1", cwd=tmp_path)
     assert run.returncode != 0
     assert "square images" in run.stderr and "--dataset digits" in run.stderr
+
+
+def test_a_folder_of_images_points_to_load_image_folder(tmp_path):
+    # was "say which column to predict with --target COLUMN", or with --target "is a folder,
+    # not a file (expected a CSV file)": neither says how to train on images
+    (tmp_path / "pets" / "cat").mkdir(parents=True)
+    for extra in ([], ["--target", "y"]):
+        run = run_cli("train", tmp_path / "pets", "--model", "cnn", *extra, cwd=tmp_path)
+        assert run.returncode == 2
+        assert "is a folder" in run.stderr and "cr.data.load_image_folder(" in run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1

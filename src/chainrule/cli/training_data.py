@@ -66,6 +66,12 @@ def _builtin(args) -> TrainingData:
 def _csv(args) -> TrainingData:
     from chainrule.data import load_csv
 
+    if os.path.isdir(args.csv):  # before --target: a folder of images needs another route
+        raise CLIError(
+            f"{args.csv}: is a folder; chainrule train reads a CSV file (or --dataset NAME). "
+            f"For a folder of images, one subfolder per class, train in Python: "
+            f"cr.data.load_image_folder({os.fspath(args.csv)!r}) (docs/cnn.md)"
+        )
     if not args.target:
         raise CLIError(f"{args.csv}: say which column to predict with --target COLUMN")
     options = {

@@ -52,7 +52,7 @@ def vanishing_chain(model, x, y, loss_fn, weight: str) -> dict:
     """The largest path from ``weight[0, 0]`` to the loss: its factors, product and the total."""
     from chainrule.explain import explain
 
-    param = f"{weight}[0, 0]"
+    param = _first_element(model, weight)
     report = explain(model, x, y, loss_fn, param=param, max_paths=1)
     chain = report.data["chains"][0]
     if not chain["paths"]:
@@ -113,14 +113,21 @@ def vanishing_text(chain: dict) -> str:
     return "\n".join(lines)
 
 
+def _first_element(model, weight: str, first: int = 0) -> str:
+    """``weight[first, 0, ...]`` with one index per axis (a conv kernel has four)."""
+    ndim = len(np.shape(np.asarray(dict(model.named_parameters())[weight])))
+    return f"{weight}[{', '.join([str(first)] + ['0'] * (ndim - 1))}]"
+
+
 def _weight_before(model, layer: str) -> str | None:
-    """The weight matrix of the last module with one that comes before module ``layer``."""
+    """The weight (a matrix or a conv kernel) of the last module with one that comes before
+    module ``layer``."""
     last = None
     for name, module in model.named_modules():
         if name == layer:
             return last
         weight = dict(module.named_parameters(recurse=False)).get("weight")
-        if weight is not None and len(np.shape(np.asarray(weight))) == 2:
+        if weight is not None and len(np.shape(np.asarray(weight))) >= 2:
             last = f"{name}.weight" if name else "weight"
     return None
 
@@ -158,20 +165,31 @@ def dead_relu_chain(model, x, y, loss_fn, layer: str) -> dict | None:
         model.train(was_training)
     if "z" not in seen:
         return None
-    z = seen["z"][0].reshape(-1)
-    j = int(np.argmin(z))
+    z = seen["z"][0]
+    channel = z.ndim >= 2  # after a convolution: a kernel reaches the loss through every pixel
+    if channel:
+        # a unit is one channel: dead when relu'(z) = 0 at each of its positions
+        tops = z.reshape(len(z), -1).max(axis=1)
+        j = int(np.argmin(tops))
+        if tops[j] > 0:
+            return None  # no channel is dead on this sample: its weights still get gradient
+        z = tops
+    z = z.reshape(-1)
+    if not channel:
+        j = int(np.argmin(z))
     op = ReLUOp()
     op.forward(z)
     onehot = np.zeros_like(z)
     onehot[j] = 1.0
     factor = float(op.backward(onehot)[0][j])
-    param = f"{weight}[{j}, 0]"
+    param = _first_element(model, weight, j)
     report = explain(model, x, y, loss_fn, param=param, max_paths=1)
     chain = report.data["chains"][0]
     return {
         "param": param,
         "layer": layer,
         "unit": j,
+        "channel": channel,
         "z": float(z[j]),
         "formula": ReLUOp.formulas[0],
         "factor": factor,
@@ -190,12 +208,17 @@ def _dtype_of(model):
 def dead_relu_text(chain: dict) -> str:
     j, layer = chain["unit"], chain["layer"]
     engine = chain.get("engine_grad")
+    if chain.get("channel"):  # a conv channel: the same zero factor at each of its pixels
+        where = f"channel {j} of layer {layer} at every position, whose local derivative is"
+        at = f"at every position (the largest z of channel {j} is {_g(chain['z'])})"
+    else:
+        where = f"unit {j} of layer {layer}, whose local derivative is"
+        at = f"at z[{j}] = {_g(chain['z'])}"
     return "\n".join(
         [
             f"Why, by the chain rule (one training sample): every path from {chain['param']} "
-            f"to the loss passes through unit {j} of layer {layer}, whose local derivative is",
-            f"  ∂a[{j}]/∂z[{j}] = relu'(z) = {chain['formula']} = {_g(chain['factor'])}   "
-            f"at z[{j}] = {_g(chain['z'])}",
+            f"to the loss passes through {where}",
+            f"  ∂a[{j}]/∂z[{j}] = relu'(z) = {chain['formula']} = {_g(chain['factor'])}   {at}",
             f"  so ∂E/∂{chain['param']} = ∂E/∂a[{j}] × {_g(chain['factor'])} × "
             f"∂z[{j}]/∂{chain['param']} = 0: cr.explain finds {chain['nonzero_paths']} path(s) "
             f"with a nonzero product"

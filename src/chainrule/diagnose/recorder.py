@@ -164,10 +164,20 @@ class Recorder(Callback):
         model = self.model
         self._params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         self._acts = []
-        for name, module in model.named_modules():
+        modules = list(model.named_modules())
+        # the index of the last module with weights of its own: an activation after it is the
+        # model's output, and its findings get other fixes (BCEWithLogitsLoss, not ReLU)
+        last_weighted = max(
+            (i for i, (_, m) in enumerate(modules) if any(m.named_parameters(recurse=False))),
+            default=-1,
+        )
+        outputs = set()
+        for i, (name, module) in enumerate(modules):
             kind = _kind(module)
             if kind is not None:
                 self._acts.append((name or type(module).__name__, module, kind))
+                if i > last_weighted:
+                    outputs.add(name or type(module).__name__)
         if not self._restored:
             self.record = self._empty()
         rec = self.record  # a resumed run's record goes on; a new parameter starts its series
@@ -182,6 +192,7 @@ class Recorder(Callback):
                 {
                     "kind": kind,
                     "layer": type(module).__name__,
+                    "output": name in outputs,
                     "dead": [],
                     "saturated": [],
                     "mean": [],

@@ -75,12 +75,17 @@ def loss_rose(run: RunView) -> Finding | None:
     if not (end > LOSS_ROSE_FACTOR * start and end - start > LOSS_ROSE_MIN):
         return None
     ratio = run.median_ratio()
+    steps = (
+        f"each step changed the weights by {num(ratio)} of their size"
+        if math.isfinite(ratio) and ratio > 0
+        # "by 0 of their size": the steps that did the harm came first, then gradients died
+        else "by the end the weights no longer moved: their gradients had vanished"
+    )
     return Finding(
         "LOSS_ROSE",
         "critical",
         f"The loss ended at {num(end)}, {num(end / start)}x where it began ({num(start)}): "
-        f"training made the model worse (each step changed the weights by "
-        f"{num(ratio)} of their size).",
+        f"training made the model worse ({steps}).",
         "Lower the learning rate by 10x or more until the loss falls in the first epochs; "
         "standardise inputs and targets.",
         {"loss_start": start, "loss_end": end, "median_update_ratio": ratio},

@@ -64,15 +64,36 @@ def dead_relu(run: RunView) -> Finding | None:
     if worst is None:
         return None
     name, dead, layer = worst
+    # the first record: the first quarter's median would already count units that a too
+    # large learning rate killed in the first epochs
+    at_start = run.first(run.rec["activations"][name].get("dead", []))
+    sentence = (
+        f"{pct(dead)} of the units of layer {name} ({layer}) never fire on a batch: their "
+        f"input z is negative for every sample, so relu'(z) = 0 and no gradient reaches the "
+        f"weights before them. They have stopped learning."
+    )
+    if math.isfinite(at_start) and at_start < DEAD_FRACTION:
+        # alive at the start: the steps killed them, and the initialisation is not the cause
+        lr = run.lr()
+        sentence += (
+            f" They died during training ({pct(at_start)} were dead in the first record): "
+            f"steps too large pushed their weighted sums below zero for every input."
+        )
+        fix = (
+            f"Lower the learning rate{f' (lr {num(lr)})' if lr else ''} by 10x, standardise "
+            f"the inputs, or use LeakyReLU/ELU, whose slope for z < 0 is not 0."
+        )
+    else:
+        fix = (
+            "Initialise biases at 0 (not negative) with Kaiming/He weights, standardise the "
+            "inputs, or use LeakyReLU/ELU, whose slope for z < 0 is not 0."
+        )
     return Finding(
         "DEAD_RELU",
         "warning",
-        f"{pct(dead)} of the units of layer {name} ({layer}) never fire on a batch: their "
-        f"input z is negative for every sample, so relu'(z) = 0 and no gradient reaches the "
-        f"weights before them. They have stopped learning.",
-        "Initialise biases at 0 (not negative) with Kaiming/He weights, lower the learning "
-        "rate, or use LeakyReLU/ELU, whose slope for z < 0 is not 0.",
-        {"layer": name, "dead_fraction": dead},
+        sentence,
+        fix,
+        {"layer": name, "dead_fraction": dead, "dead_at_start": at_start},
     )
 
 
@@ -97,14 +118,56 @@ def saturated(run: RunView) -> Finding | None:
     name, share, kind, layer = worst
     where = "within 0.01 of 0 or 1" if kind == "sigmoid" else "within 0.01 of -1 or 1"
     slope = "σ'(z) < 0.01" if kind == "sigmoid" else "tanh'(z) < 0.02"
+    output = bool(run.rec["activations"][name].get("output"))
+    if output and kind == "sigmoid":  # ReLU "in hidden layers" is no fix for the output
+        fix = (
+            "This is the model's output layer: leave out the final Sigmoid and train the raw "
+            "scores with BCEWithLogitsLoss (its gradient σ(z) − t does not vanish when σ "
+            "saturates; apply sigmoid for predictions), and lower the learning rate."
+        )
+    elif output:
+        fix = (
+            "This is the model's output layer: leave out the final Tanh (a linear output, "
+            "targets scaled to about ±1 if needed), and lower the learning rate."
+        )
+    else:
+        fix = (
+            "Standardise the inputs and initialise with smaller weights (Xavier/Glorot: "
+            "std = 1/sqrt(fan_in)), or use ReLU in hidden layers."
+        )
+    sentence = (
+        f"{pct(share)} of the outputs of layer {name} ({layer}{', the output' if output else ''})"
+        f" are saturated ({where}), where {slope}: the gradient through them almost vanishes."
+    )
+    at_start = run.first(run.rec["activations"][name].get("saturated", []))
+    if math.isfinite(at_start) and at_start < SATURATED_FRACTION:
+        # not saturated at the first record: the steps grew the weights, not the inputs or init
+        lr = run.lr()
+        sentence += (
+            f" They saturated during training ({pct(at_start)} at the first record): steps "
+            f"too large grew the weights until the units saturated."
+        )
+        fix = (
+            f"Lower the learning rate{f' (lr {num(lr)})' if lr else ''} by 10x"
+            + (
+                ", and train the raw scores with BCEWithLogitsLoss"
+                if output and kind == "sigmoid"
+                else ""
+            )
+            + "; add weight decay if they saturate again."
+        )
     return Finding(
         "SATURATED",
         "warning",
-        f"{pct(share)} of the outputs of layer {name} ({layer}) are saturated ({where}), "
-        f"where {slope}: the gradient through them almost vanishes.",
-        "Standardise the inputs and initialise with smaller weights (Xavier/Glorot: "
-        "std = 1/sqrt(fan_in)), or use ReLU in hidden layers.",
-        {"layer": name, "saturated_fraction": share, "activation": kind},
+        sentence,
+        fix,
+        {
+            "layer": name,
+            "saturated_fraction": share,
+            "activation": kind,
+            "output": output,
+            "saturated_at_start": at_start,
+        },
     )
 
 
@@ -129,8 +192,7 @@ def vanishing(run: RunView) -> Finding | None:
         "warning",
         f"Gradients vanish on their way back: the first layer's weights ({weights[0]}) get "
         f"{how}, so the early layers barely learn.",
-        "Use ReLU (or tanh) instead of sigmoid in hidden layers, fewer layers, Kaiming/Xavier "
-        "initialisation, or normalisation (BatchNorm/LayerNorm) between layers.",
+        _vanishing_fix(run),
         {
             "first": weights[0],
             "last": weights[-1],
@@ -139,3 +201,30 @@ def vanishing(run: RunView) -> Finding | None:
             "ratio": ratio,
         },
     )
+
+
+def _vanishing_fix(run: RunView) -> str:
+    """The fix for the hidden activations the model has: "use ReLU instead of sigmoid" is no
+    advice for a network of tanh or ReLU units."""
+    hidden = {
+        stats.get("kind")
+        for stats in (run.rec.get("activations") or {}).values()
+        if not stats.get("output")
+    }
+    rest = "fewer layers, or normalisation (BatchNorm/LayerNorm) between layers."
+    if "sigmoid" in hidden:
+        return (
+            "Use ReLU (or tanh) instead of sigmoid in hidden layers, fewer layers, "
+            "Kaiming/Xavier initialisation, or normalisation (BatchNorm/LayerNorm) between layers."
+        )
+    if "tanh" in hidden:
+        return (
+            "Standardise the inputs and initialise with Xavier/Glorot weights (std = "
+            f"1/sqrt(fan_in)) so that the tanh units do not saturate, use ReLU, {rest}"
+        )
+    if "relu" in hidden:
+        return (
+            "Initialise with Kaiming/He weights (std = sqrt(2/fan_in)), check for dead ReLU "
+            f"units (LeakyReLU keeps a slope for z < 0), {rest}"
+        )
+    return f"Use Kaiming/Xavier initialisation, {rest}"

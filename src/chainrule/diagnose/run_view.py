@@ -99,6 +99,10 @@ class RunView:
         values = list(series)
         return median(values[len(values) // 2 :])
 
+    def first(self, series) -> float:
+        """The first recorded value: the state before training moved much (NaN if none)."""
+        return next((float(v) for v in series if v is not None and v == v), math.nan)
+
     def early(self, series) -> float:
         values = list(series)
         return median(values[: max(1, len(values) // 4)])

@@ -74,7 +74,8 @@ def explain(
 
     Args:
         model: an ``nn.Module`` (or any callable with ``named_parameters()``).
-        x: input, ``(features,)`` for one sample or ``(batch, features)``.
+        x: input, ``(features,)`` for one sample or ``(batch, features)``; for a network that
+            starts with a convolution, one image ``(C, H, W)`` or a batch ``(N, C, H, W)``.
         y: target, as ``loss_fn`` expects it.
         loss_fn: ``loss_fn(output, target)`` returning a one-element tensor.
         lr: learning rate of the plain gradient-descent step shown in section 4.
@@ -113,10 +114,11 @@ def explain(
         fresh_model=functools.partial(twin.double_copy, model),
     )
     copy = twin.double_copy(model)
-    x_t, y_t = twin.prepare(x, y)
+    x_t, y_t = twin.prepare(x, y, model)
     out, loss = twin.run(copy, x_t, y_t, loss_fn)
     named = twin.named_parameters(copy)
     scene = numbers.Scene(loss, out, x_t, y_t, named, classic=ctx.classic, model=copy)
+    scene.notes = twin.mode_notes(model)
     return _report(scene, ctx)
 
 

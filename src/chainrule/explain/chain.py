@@ -273,13 +273,26 @@ class Factor:
     note: str = ""  # e.g. which element the formula refers to ("= out_h1")
 
 
+def op_formula(fn, k: int) -> str:
+    """The op's formula for input ``k``, with the /n of a mean-reduced loss written out: the
+    ops' formulas give one term's derivative, and the factor's value includes the 1/n."""
+    formula = fn.formulas[k] if k < len(fn.formulas) else "?"
+    reduction = getattr(fn, "reduction", None)
+    if reduction not in ("mean", "batchmean") or formula == "?":
+        return formula
+    count = getattr(fn, "count", None)
+    if isinstance(count, (int, float, np.integer, np.floating)) and not isinstance(count, bool):
+        return formula if count == 1 else f"({formula})/n, n = {float(count):g}"
+    return f"({formula})/n"
+
+
 def step_factor(naming: Naming, graph: Graph, step) -> Factor:
     """A path step (op, k, i, j, value) as a named factor ∂out_j/∂in_i."""
     fn, k, i, j, value = step
     out = graph.output_of[getattr(step, "outer", fn)]
     inner_out = graph.output_of[fn]
     parent = fn.parents[k]
-    formula = fn.formulas[k] if k < len(fn.formulas) else "?"
+    formula = op_formula(fn, k)
     note = ""
     if isinstance(fn, LinearOp) and k in (0, 1):
         # Linear: ∂z_j/∂W_jk = x_k and ∂z_j/∂x_k = W_jk; name the element the formula means.

@@ -112,8 +112,8 @@ class Conv2d(Function):
 
     label = "conv2d"
     formulas = (
-        "Σ over kernels that covered the pixel: W[o, c, i, j]  (col2im of grad · W)",
-        "Σ over output positions: x[window(y, x), c, i, j]  (colsᵀ · grad)",
+        "W[o, c, i, j] of the tap that met the pixel (summed over positions: col2im of grad · W)",
+        "xpad[n, c, y·s + i·d, x·s + j·d], the input under tap (i, j) (summed: colsᵀ · grad)",
         "1 (summed over N, OH, OW)",
     )
 

@@ -6,6 +6,8 @@ tensor in the model's parameter dtype and a target array shaped for the loss.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from chainrule.errors import DataError, ShapeError
@@ -239,6 +241,37 @@ def split_validation(data, validation_split: float, weights=None):
             f"{split_at} for training and {len(X) - split_at} for validation; both need >= 1"
         )
     parts = (X[:split_at], y[:split_at]), (X[split_at:], y[split_at:])
+    _warn_if_sorted_by_class(y, split_at, validation_split)
     if weights is None:
         return parts
     return (*parts, (weights[:split_at], weights[split_at:]))
+
+
+def _warn_if_sorted_by_class(y, split_at: int, validation_split: float) -> None:
+    """Warn when the held-out rows are not a sample of the classes: data sorted by class (an
+    image folder, the MNIST sample) gives a validation part of the last class(es) only, and a
+    validation accuracy that says nothing."""
+    labels = np.asarray(y.array if isinstance(y, Tensor) else y)
+    if labels.ndim > 1 and labels.shape[1:] != (1,) * (labels.ndim - 1):
+        return  # one-hot or multi-output targets
+    labels = labels.reshape(-1)
+    if labels.dtype.kind == "f":
+        if not np.isin(labels, (0.0, 1.0)).all():
+            return  # a regression target
+    elif labels.dtype.kind not in "iub":
+        return
+    train, held = np.unique(labels[:split_at]), np.unique(labels[split_at:])
+    missing = np.setdiff1d(held, train)
+    if len(missing) or (len(held) == 1 and len(train) > 1):
+        what = (
+            f"hold class(es) {', '.join(str(v) for v in missing[:5])} that the training rows lack"
+            if len(missing)
+            else f"hold only class {held[0]}"
+        )
+        warnings.warn(
+            f"fit: the last {validation_split:g} of the rows (validation_split) {what}: the rows "
+            f"look sorted by class. Shuffle them first, or split with "
+            f"cr.data.train_test_split(X, y, stratify=y) and pass validation_data=",
+            UserWarning,
+            stacklevel=6,  # the caller of cr.fit (fit → _prepare → _loaders → split_validation)
+        )

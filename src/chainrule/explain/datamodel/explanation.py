@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chainrule.explain.datamodel.chains import Chain
 from chainrule.explain.datamodel.graph import GraphNode
@@ -38,6 +38,7 @@ class Explanation:
     target: list | None = None
     dtype: str = "float64"
     kind: str = "explain"
+    notes: list[str] = field(default_factory=list)  # caveats the intro states (eval mode)
 
     @property
     def layered(self) -> bool:
@@ -58,6 +59,8 @@ class Explanation:
             "names": self.names,
             "parameters": [p.to_dict() for p in self.parameters],
         }
+        if self.notes:
+            d["notes"] = list(self.notes)
         loss = {"loss": self.loss.to_dict()}
         if self.layered:  # the keys in the order the sections are written
             d.update(forward=self.forward.to_dict(), **loss, output=self.output)
@@ -95,4 +98,5 @@ class Explanation:
             target=d.get("target"),
             dtype=d["dtype"],
             kind=d["kind"],
+            notes=list(d.get("notes", ())),
         )

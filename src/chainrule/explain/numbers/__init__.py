@@ -44,6 +44,7 @@ def compute(scene: Scene, ctx) -> Explanation:
         checks=checks,
         output=np.asarray(scene.out.array).tolist() if layered else None,
         target=np.asarray(scene.y.array).tolist() if layered and scene.y is not None else None,
+        notes=list(scene.notes),
     )
 
 

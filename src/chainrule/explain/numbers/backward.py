@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.explain.chain import op_formula
 from chainrule.explain.context import MAX_WIDTH
 from chainrule.explain.datamodel import Backward, BackwardLayer, BackwardNode, Check, Term
 
@@ -107,7 +108,7 @@ def backward_nodes(scene, checks: list) -> Backward:
         formula = None
         if len(uses) == 1 and graph.output_of[uses[0][0]] is graph.root:
             fn, k = uses[0]
-            formula = fn.formulas[k] if k < len(fn.formulas) else "?"
+            formula = op_formula(fn, k)
         total = sums[id(t)].item()
         engine = t.grad_array
         engine = None if engine is None else float(np.asarray(engine).reshape(-1)[0])

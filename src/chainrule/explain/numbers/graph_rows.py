@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.explain.chain import op_formula
 from chainrule.explain.datamodel import GraphNode
 from chainrule.explain.format import fmt, summary
 from chainrule.explain.graph import Graph
@@ -86,7 +87,7 @@ def graph_nodes(graph: Graph, naming, grads: dict, kinds: dict) -> list[GraphNod
             for k, parent in enumerate(fn.parents):
                 if not fn.needs_grad[k]:
                     continue
-                formula = fn.formulas[k] if k < len(fn.formulas) else "?"
+                formula = op_formula(fn, k)
                 note = broadcast_note(fn, k, value.shape)
                 row.formulas.append(
                     {"input": graph.index[id(parent)], "formula": formula, "note": note}

@@ -23,10 +23,12 @@ class Scene:
         loss_ops: the loss's own ops after the network's output (None when not enumerable).
         loss_sums: id(tensor) -> ∂E/∂tensor summed over the paths through the loss's ops.
         model: the float64 model copy that produced the graph, when there is one.
+        notes: caveats for the report's opening (e.g. that the model ran in eval mode).
     """
 
     def __init__(self, loss, out, x, y, named, classic: bool = False, model=None):
         self.loss, self.out, self.x, self.y, self.model = loss, out, x, y, model
+        self.notes: list[str] = []
         self.graph = graph = Graph(loss)
         for t in graph.tensors:
             if t._ctx is not None:

@@ -38,6 +38,38 @@ def double_copy(model):
     return twin
 
 
+def mode_notes(model) -> list[str]:
+    """What the report must say because the copy runs in eval mode: with dropout or batch
+    norm, a training step computes other numbers than the ones explained."""
+    modules = list(model.modules()) if hasattr(model, "modules") else []
+    # only layers whose eval mode computes something else: p = 0 and batch norm without
+    # running statistics give the training numbers in both modes
+    dropout = sorted(
+        {type(m).__name__ for m in modules if "Dropout" in type(m).__name__ and getattr(m, "p", 1)}
+    )
+    norm = sorted(
+        {
+            type(m).__name__
+            for m in modules
+            if type(m).__name__.startswith("BatchNorm") and getattr(m, "track_running_stats", True)
+        }
+    )
+    if not dropout and not norm:
+        return []
+    what = []
+    if dropout:
+        what.append(f"{' and '.join(dropout)} {'is' if len(dropout) == 1 else 'are'} off")
+    if norm:
+        what.append(f"{' and '.join(norm)} uses its running mean and variance")
+    uses = (["a random dropout mask"] if dropout else []) + (
+        ["the batch's own mean and variance"] if norm else []
+    )
+    return [
+        f"Computed in evaluation mode, as the model predicts: {' and '.join(what)}. A training "
+        f"step (model.train()) gets other gradients, since it uses {' and '.join(uses)}."
+    ]
+
+
 def _drop_backward_hooks(twin) -> None:
     """Remove the copy's module backward hooks: they wrap each hooked call in identity ops
     (``BackwardHookFunction``, local derivative 1) that would read as activations, and the
@@ -58,12 +90,31 @@ def _as_input(value) -> Tensor:
     return Tensor._make(np.array(data), False)
 
 
-def prepare(x, y) -> tuple:
+# Layers whose input has a fixed number of axes, and how many one sample has: an image
+# (C, H, W) given to a network that starts with one of these is one sample, not a batch.
+_SAMPLE_AXES = {
+    "Conv2d": 3, "ConvTranspose2d": 3, "MaxPool2d": 3, "AvgPool2d": 3, "AdaptiveAvgPool2d": 3,
+    "BatchNorm2d": 3, "Dropout2d": 3, "Conv1d": 2, "ConvTranspose1d": 2, "MaxPool1d": 2,
+    "AvgPool1d": 2, "AdaptiveAvgPool1d": 2,
+}  # fmt: skip
+
+
+def _sample_axes(model) -> int:
+    """The axes of one sample for ``model``'s first layer (1: a feature vector)."""
+    modules = model.modules() if hasattr(model, "modules") else ()
+    for module in modules:
+        if not list(module.children()):  # the first leaf: the layer that reads the input
+            return _SAMPLE_AXES.get(type(module).__name__, 1)
+    return 1
+
+
+def prepare(x, y, model=None) -> tuple:
     """Input and target as float64 tensors (integer class labels stay integer), batched."""
     x_t = _as_input(x)
     y_t = _as_input(y) if y is not None else None
-    if x_t.array.ndim == 1:  # one sample given without its batch axis
-        x_t = Tensor._make(x_t.array[None, :], False)
+    # one sample given without its batch axis: a feature vector, or an image for a CNN
+    if x_t.array.ndim == 1 or (model is not None and x_t.array.ndim == _sample_axes(model)):
+        x_t = Tensor._make(x_t.array[None, ...], False)
         if y_t is not None:
             y_t = Tensor._make(np.asarray(y_t.array)[None, ...], False)
     return x_t, y_t

@@ -6,7 +6,7 @@ from chainrule.explain.blocks import Heading, Para
 
 
 def write(expl, scene, style) -> list:
-    return [Heading(1, expl.title), Para(_intro(expl, scene))]
+    return [Heading(1, expl.title), Para(_intro(expl, scene)), *(Para(n) for n in expl.notes)]
 
 
 def _intro(expl, scene) -> str:
