@@ -176,9 +176,11 @@ class TensorMethods(TensorMethodsExtra):
         return _ops.neg(self)
 
     def add(self, other, *, alpha=1):
+        _alpha.check_alpha(self, other, alpha)
         return _ops.add(self, other if alpha == 1 else _ops.scaled(other, alpha))
 
     def sub(self, other, *, alpha=1):
+        _alpha.check_alpha(self, other, alpha)
         return _ops.sub(self, other if alpha == 1 else _ops.scaled(other, alpha))
 
     def mul(self, other):
@@ -545,7 +547,7 @@ for _name, _hint in _NOT_SUPPORTED.items():
 _REPLACES = ("to", "float", "double")
 # bound by _bind(): they import Tensor themselves
 _creation = _ops = _indexing = _math = _shape = _norm = _predicates = _sorting = _matmul = None
-_diagonal = _selection = _linalg_extra = _cumulative = _reduce = _rounded = None
+_diagonal = _selection = _linalg_extra = _cumulative = _reduce = _rounded = _alpha = None
 
 
 def _bind() -> None:
@@ -553,9 +555,10 @@ def _bind() -> None:
     the methods call, and lets the methods above win over Tensor's own older ``to``, ``float``
     and ``double`` (no device, always a copy) until tensor.py drops them."""
     global _creation, _ops, _indexing, _math, _shape, _norm, _predicates, _sorting, _matmul
-    global _diagonal, _selection, _linalg_extra, _cumulative, _reduce, _rounded
+    global _diagonal, _selection, _linalg_extra, _cumulative, _reduce, _rounded, _alpha
     from chainrule import creation as _creation
     from chainrule import ops as _ops
+    from chainrule.ops import alpha as _alpha
     from chainrule.ops import cumulative as _cumulative
     from chainrule.ops import diagonal as _diagonal
     from chainrule.ops import indexing as _indexing

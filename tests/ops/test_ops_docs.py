@@ -35,6 +35,8 @@ FAMILIES = [
     "index_write",
     "extremes",
     "shape_extra",
+    "clamp_side",
+    "alpha",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 
