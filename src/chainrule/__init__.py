@@ -196,7 +196,7 @@ _LAZY = {
     "broadcast_to": ("chainrule.ops.shape", "broadcast_to"),
     "concat": ("chainrule.ops.shape", "cat"),
     **{name: ("chainrule.ops.clamp_side", name) for name in ("clamp_min", "clamp_max")},
-    "rsub": ("chainrule.ops.alpha", "rsub"),
+    **{name: ("chainrule.ops.arith_forms", name) for name in ("rsub", "square")},
 }
 
 

@@ -36,7 +36,8 @@ FAMILIES = [
     "extremes",
     "shape_extra",
     "clamp_side",
-    "alpha",
+    "arith_forms",
+    "sorting",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -60,7 +60,12 @@ _RENAMED = {
     "ModeDim": "ModeBackward0",
     "RSub": "RsubBackward1",
     "RPow": "PowBackward2",
+    "RDiv": "MulBackward0",
     "Scale": "MulBackward0",
+    "SumDim": "SumBackward1",
+    "MeanDim": "MeanBackward1",
+    "VarMeanMean": "VarMeanBackward0",
+    "StdMeanMean": "StdMeanBackward0",
 }
 
 

@@ -1,4 +1,5 @@
-"""``alpha=`` of ``add``/``sub`` and ``torch.rsub``: ``other − alpha·input``.
+"""PyTorch's call forms of plain arithmetic: ``alpha=`` of ``add``/``sub``, ``torch.rsub``
+(``other − alpha·input``) and ``torch.square``.
 
 PyTorch checks ``alpha`` against the result's dtype (a float ``alpha`` cannot scale an integer
 result, a bool ``alpha`` only a bool one); :func:`check_alpha` raises where it does, so an
@@ -10,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.errors import DTypeError
-from chainrule.ops.elementwise import Sub, _binary
+from chainrule.ops._util import operand
+from chainrule.ops.elementwise import Sub, _binary, pow
 from chainrule.ops.math import reflected_sub, scaled
 from chainrule.tensor import Tensor
 
@@ -49,3 +51,15 @@ def rsub(input, other, *, alpha=1) -> Tensor:  # noqa: A002 - PyTorch's names
     if not isinstance(scaled_input, Tensor):
         raise DTypeError(f"rsub() needs a tensor input, got {type(input).__name__}")
     return reflected_sub(scaled_input, other)
+
+
+def square(input) -> Tensor:  # noqa: A002
+    """input², as ``torch.square``: ``input ** 2`` (PyTorch's ``PowBackward0``; bools square
+    to int64, integers stay integers).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.square(cr.tensor([-1.5, 2.0])).tolist()
+        [2.25, 4.0]
+    """
+    return pow(operand(input), 2)
