@@ -145,6 +145,19 @@ class TensorMethodsExtra:
     def mv(self, vec):
         return _contractions.mv(self, vec)
 
+    # ---- bitwise logic by name (the operators &, |, ^ and ~) -----------------------------------
+    def bitwise_and(self, other):
+        return self & other
+
+    def bitwise_or(self, other):
+        return self | other
+
+    def bitwise_xor(self, other):
+        return self ^ other
+
+    def bitwise_not(self):
+        return ~self
+
     # ---- bit shifts (integer tensors) ---------------------------------------------------------
     def bitwise_left_shift(self, other):
         return _bitshift.bitwise_left_shift(self, other)

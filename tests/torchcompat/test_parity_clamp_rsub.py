@@ -121,3 +121,17 @@ def test_in_place_forms():
         cr.clamp_min(cr.tensor([1.0]), None)
     with pytest.raises(TypeError):
         cr.tensor([1.0]).clamp_max(None)
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["i.bitwise_and(3)", "i.bitwise_or(i)", "i.bitwise_xor(-2)", "i.bitwise_not()",
+     "u.bitwise_and(u.flip(0))", "u.bitwise_not()", "u.bitwise_xor(True)"],
+)  # fmt: skip
+def test_bitwise_methods_by_name_match_torch(code):
+    def scope(lib):
+        return {"i": lib.tensor([3, -5, 7, 0]), "u": lib.tensor([True, False, True, False])}
+
+    theirs, ours = eval(code, scope(torch)), eval(code, scope(cr))
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
