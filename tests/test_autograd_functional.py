@@ -24,8 +24,8 @@ def _t(lib, array, requires_grad=False):
 
 
 def _assert_same(ours, theirs, where=""):
-    if isinstance(theirs, tuple):
-        assert isinstance(ours, tuple) and len(ours) == len(theirs), where
+    if isinstance(theirs, (tuple, list)):  # a list where PyTorch's forward mode makes one
+        assert type(ours) is type(theirs) and len(ours) == len(theirs), where
         for i, (o, t) in enumerate(zip(ours, theirs)):
             _assert_same(o, t, f"{where}[{i}]")
         return
@@ -114,6 +114,7 @@ def test_vjp_jvp_jacobian_match_pytorch(case, create_graph):
             mod.jvp(f, _inputs(case, lib, rg), _v_in(case, lib), create_graph=create_graph),
             mod.jacobian(f, _inputs(case, lib, rg), create_graph=create_graph),
             mod.jacobian(f, _inputs(case, lib), vectorize=True),
+            mod.jacobian(f, _inputs(case, lib, rg), vectorize=True, strategy="forward-mode"),
         )
 
     _assert_same(*_both(call))
@@ -289,13 +290,59 @@ def test_errors_match_pytorch(name):
     assert str(ours.value) == _message(str(theirs.value))
 
 
-def test_invalid_strategy_and_forward_mode():
+def test_invalid_strategy():
     x = cr.tensor(A)
     with pytest.raises(ValueError, match="forward-mode"):
         F.jacobian(lambda x: x, x, strategy="forward")
     with pytest.raises(ValueError, match="forward-mode"):
         F.hessian(lambda x: x.sum(), x, outer_jacobian_strategy="backward")
-    with pytest.raises(cr.NotSupportedError, match="reverse-mode"):
-        F.jacobian(lambda x: x, x, vectorize=True, strategy="forward-mode")
-    with pytest.raises(cr.NotSupportedError, match="reverse-mode"):
-        F.hessian(lambda x: (x**3).sum(), x, vectorize=True, outer_jacobian_strategy="forward-mode")
+
+
+def _detached(result):
+    if isinstance(result, (tuple, list)):
+        return type(result)(_detached(r) for r in result)
+    return result.detach()
+
+
+@pytest.mark.parametrize("case", SCALAR)
+def test_forward_over_reverse_hessian_matches_pytorch(case):
+    """``outer_jacobian_strategy="forward-mode"``: PyTorch's result happens to require grad
+    (its graph reaches only its own copies of the inputs); chainrule's is detached, as every
+    result without ``create_graph``. The values and the nesting (lists) agree."""
+
+    def call(lib, mod):
+        kwargs = {"vectorize": True, "outer_jacobian_strategy": "forward-mode"}
+        return _detached(mod.hessian(CASES[case](lib), _inputs(case, lib), **kwargs))
+
+    _assert_same(*_both(call))
+
+
+def test_forward_mode_jacobian_edge_cases_match_pytorch():
+    def call(lib, mod):
+        x, m = _t(lib, A), _t(lib, M)
+        kwargs = {"vectorize": True, "strategy": "forward-mode"}
+        return (
+            mod.jacobian(lambda x, m: x * 2, (x, m), **kwargs),  # m unused: zeros
+            mod.jacobian(lambda x: x.sum(), x, **kwargs),  # a scalar output
+            mod.jacobian(lambda x: (x * 0 + 1).detach(), x, **kwargs),  # out of the graph
+            mod.jacobian(lambda x: x[:0] * 2, x, **kwargs),  # an empty output
+            mod.jacobian(lambda x: (x[None] * m).relu(), x, **kwargs),
+        )
+
+    _assert_same(*_both(call))
+
+
+def test_forward_mode_jacobian_stays_in_the_callers_graph_as_pytorchs():
+    """Forward AD detaches nothing: with inputs that require grad, PyTorch's forward-mode
+    Jacobian is differentiable by them (not under no_grad); so is chainrule's."""
+    grads = []
+    for lib, mod in ((cr, F), (torch, TF)):
+        x = _t(lib, A, requires_grad=True)
+        jac = mod.jacobian(elementwise(lib), x, vectorize=True, strategy="forward-mode")
+        (jac * _t(lib, W1[:3])).sum().backward()
+        grads.append(x.grad.numpy())
+        with lib.no_grad():
+            assert not mod.jacobian(
+                elementwise(lib), x, vectorize=True, strategy="forward-mode"
+            ).requires_grad
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-10)

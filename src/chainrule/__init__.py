@@ -195,6 +195,8 @@ _LAZY = {
     **{name: ("chainrule.creation", name) for name in ("empty", "empty_like")},
     "broadcast_to": ("chainrule.ops.shape", "broadcast_to"),
     "concat": ("chainrule.ops.shape", "cat"),
+    **{name: ("chainrule.ops.clamp_side", name) for name in ("clamp_min", "clamp_max")},
+    **{name: ("chainrule.ops.arith_forms", name) for name in ("rsub", "square")},
 }
 
 

@@ -12,7 +12,7 @@ from chainrule.autograd.grad_mode import _GradMode
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
 from chainrule.errors import DTypeError, GraphError, ShapeError
-from chainrule.tensor_methods import TensorMethods
+from chainrule.tensor_methods import ALL_DIMS, TensorMethods
 
 
 class Tensor(InplaceMethods, TensorMethods):
@@ -291,7 +291,7 @@ class Tensor(InplaceMethods, TensorMethods):
         return _ops.mul(other, self)
 
     def __rtruediv__(self, other):
-        return _ops.div(other, self)
+        return _ops.div(other, self) if isinstance(other, Tensor) else _ops.rdiv(self, other)
 
     def __rfloordiv__(self, other):
         return _ops.floor_divide(other, self)
@@ -360,10 +360,10 @@ class Tensor(InplaceMethods, TensorMethods):
         _bump_version(self)
 
     # ---- methods that mirror the functions ----------------------------------------------
-    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+    def sum(self, axis=ALL_DIMS, keepdims=False, *, dim=ALL_DIMS, keepdim=None, dtype=None):
         return _ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim, dtype=dtype)
 
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None):
+    def mean(self, axis=ALL_DIMS, keepdims=False, *, dim=ALL_DIMS, keepdim=None, dtype=None):
         return _ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim, dtype=dtype)
 
     def max(self, dim=None, keepdim=None, *, axis=None, keepdims=False):

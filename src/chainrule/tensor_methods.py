@@ -46,6 +46,19 @@ def _is_device(value) -> bool:
     return isinstance(value, str) and value.split(":")[0] in {"cpu", "cuda", "mps", "xla", "meta"}
 
 
+class _AllDims:
+    """The default ``dim`` of ``sum``/``mean``: every dim, as ``None``, but told apart from a
+    ``dim=None`` the caller wrote (PyTorch names ``x.sum()`` SumBackward0, ``x.sum(None)``
+    SumBackward1)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "None"
+
+
+ALL_DIMS = _AllDims()
+
 _NON_LEAF_HINT = (
     " If you want to use a computed variable in a subgraph that doesn't require differentiation "
     "use var_no_grad = var.detach()."
@@ -176,9 +189,11 @@ class TensorMethods(TensorMethodsExtra):
         return _ops.neg(self)
 
     def add(self, other, *, alpha=1):
+        _arith.check_alpha(self, other, alpha)
         return _ops.add(self, other if alpha == 1 else _ops.scaled(other, alpha))
 
     def sub(self, other, *, alpha=1):
+        _arith.check_alpha(self, other, alpha)
         return _ops.sub(self, other if alpha == 1 else _ops.scaled(other, alpha))
 
     def mul(self, other):
@@ -196,9 +211,7 @@ class TensorMethods(TensorMethodsExtra):
         return _ops.matmul(self, other)
 
     def square(self):
-        if self.dtype == "bool":  # PyTorch squares bools as int64
-            return _ops.mul(self.long(), self.long())
-        return _ops.mul(self, self)
+        return _arith.square(self)
 
     def eq(self, other):
         return self == other
@@ -545,7 +558,7 @@ for _name, _hint in _NOT_SUPPORTED.items():
 _REPLACES = ("to", "float", "double")
 # bound by _bind(): they import Tensor themselves
 _creation = _ops = _indexing = _math = _shape = _norm = _predicates = _sorting = _matmul = None
-_diagonal = _selection = _linalg_extra = _cumulative = _reduce = _rounded = None
+_diagonal = _selection = _linalg_extra = _cumulative = _reduce = _rounded = _arith = None
 
 
 def _bind() -> None:
@@ -553,9 +566,10 @@ def _bind() -> None:
     the methods call, and lets the methods above win over Tensor's own older ``to``, ``float``
     and ``double`` (no device, always a copy) until tensor.py drops them."""
     global _creation, _ops, _indexing, _math, _shape, _norm, _predicates, _sorting, _matmul
-    global _diagonal, _selection, _linalg_extra, _cumulative, _reduce, _rounded
+    global _diagonal, _selection, _linalg_extra, _cumulative, _reduce, _rounded, _arith
     from chainrule import creation as _creation
     from chainrule import ops as _ops
+    from chainrule.ops import arith_forms as _arith
     from chainrule.ops import cumulative as _cumulative
     from chainrule.ops import diagonal as _diagonal
     from chainrule.ops import indexing as _indexing

@@ -10,7 +10,8 @@ modules are bound by :func:`_bind` once they can import Tensor.
 from __future__ import annotations
 
 from chainrule.autograd.grad_mode import _GradMode, no_grad
-from chainrule.autograd.inplace import assign
+from chainrule.autograd.inplace import _clamp as _clamp_array
+from chainrule.autograd.inplace import assign, write
 from chainrule.errors import GraphError
 
 
@@ -106,6 +107,19 @@ class TensorMethodsExtra:
             self, "scatter_", type(self).scatter, dim, index, src, value=value, reduce=reduce
         )
 
+    # ---- one-sided clamps ---------------------------------------------------------------------
+    def clamp_min(self, min):  # noqa: A002 - PyTorch's names
+        return _clamp_side.clamp_min(self, min)
+
+    def clamp_max(self, max):  # noqa: A002
+        return _clamp_side.clamp_max(self, max)
+
+    def clamp_min_(self, min):  # noqa: A002
+        return write(self, "clamp_min_", _clamp_array, _clamp_side._bound("clamp_min_", min), None)
+
+    def clamp_max_(self, max):  # noqa: A002
+        return write(self, "clamp_max_", _clamp_array, None, _clamp_side._bound("clamp_max_", max))
+
     # ---- extremes and products ----------------------------------------------------------------
     def kthvalue(self, k, dim=-1, keepdim=False):
         return _extremes.kthvalue(self, k, dim, keepdim)
@@ -130,6 +144,19 @@ class TensorMethodsExtra:
 
     def mv(self, vec):
         return _contractions.mv(self, vec)
+
+    # ---- bitwise logic by name (the operators &, |, ^ and ~) -----------------------------------
+    def bitwise_and(self, other):
+        return self & other
+
+    def bitwise_or(self, other):
+        return self | other
+
+    def bitwise_xor(self, other):
+        return self ^ other
+
+    def bitwise_not(self):
+        return ~self
 
     # ---- bit shifts (integer tensors) ---------------------------------------------------------
     def bitwise_left_shift(self, other):
@@ -168,12 +195,14 @@ def tensor_has(cls, name: str) -> bool:
 
 # bound by _bind(): they import Tensor themselves
 _shape_extra = _indexing = _index_write = _extremes = _contractions = _bitshift = None
+_clamp_side = None
 
 
 def _bind() -> None:
     """Called by ``tensor_methods._bind`` once every module can be imported."""
-    global _shape_extra, _indexing, _index_write, _extremes, _contractions, _bitshift
+    global _shape_extra, _indexing, _index_write, _extremes, _contractions, _bitshift, _clamp_side
     from chainrule.ops import bitshift as _bitshift
+    from chainrule.ops import clamp_side as _clamp_side
     from chainrule.ops import contractions as _contractions
     from chainrule.ops import extremes as _extremes
     from chainrule.ops import index_write as _index_write

@@ -35,6 +35,9 @@ FAMILIES = [
     "index_write",
     "extremes",
     "shape_extra",
+    "clamp_side",
+    "arith_forms",
+    "sorting",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

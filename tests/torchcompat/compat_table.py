@@ -147,6 +147,44 @@ def grad_fn_names_by_call_form(lib):
     return [t.grad_fn.name() for t in calls]
 
 
+def grad_fn_names_of_composites(lib):
+    x, m = _x(lib, True), _x(lib, True).T
+    calls = (x.var(), lib.var_mean(x, 1)[1], lib.std_mean(x)[0], lib.addmm(x, x, m @ x))
+    calls += (x.sort()[0], x.topk(2)[0], x.cummax(1)[0], 2 / x, x.sum(dim=None), x.mean(None))
+    calls += (lib.square(x), lib.clamp_min(x, 0.5), lib.clamp(x, min=x[0]), lib.rsub(x, 1))
+    return [t.grad_fn.name() for t in calls]
+
+
+def rsub_and_one_sided_clamps(lib):
+    x, i = _x(lib), lib.tensor([1, 2, 3])
+    return (
+        lib.rsub(x, 2, alpha=3),
+        lib.rsub(x, x[0]),
+        lib.rsub(i, 2.5),
+        x.clamp_min(0.5),
+        lib.clamp_max(x, x[1]),
+        lib.clamp_min(i, 1.5),
+    )
+
+
+def alpha_float_with_integer_tensors(lib):
+    try:
+        lib.add(lib.tensor([1, 2]), lib.tensor([3, 4]), alpha=0.5)
+    except (RuntimeError, TypeError) as err:  # chainrule: a DTypeError, as for other dtypes
+        return str(err)
+    return "accepted"
+
+
+def functional_jacobian_forward_mode(lib):
+    x, w = _x(lib), _x(lib)[:, :2]
+    return lib.autograd.functional.jacobian(
+        lambda x, w: ((x * x).sum(0), w.T @ x.tanh()),
+        (x, w),
+        vectorize=True,
+        strategy="forward-mode",
+    )
+
+
 def second_backward_through_add_alpha(lib):
     x, y = _x(lib, True), _x(lib, True)
     loss = lib.add(x, y, alpha=2).sum()
@@ -388,6 +426,13 @@ ROWS = [
     ),
     ("Dtypes and devices", "float32 tensor * int64 tensor", float32_times_int_tensor, ""),
     ("Dtypes and devices", "int64 tensor + Python float", int_tensor_plus_float, ""),
+    (
+        "Dtypes and devices",
+        "add(int64, int64, alpha=0.5) (raises)",
+        alpha_float_with_integer_tensors,
+        "",
+    ),
+    ("Math", "torch.rsub / clamp_min / clamp_max", rsub_and_one_sided_clamps, ""),
     (
         "Math",
         "torch.exp / log / sqrt / abs",
@@ -653,6 +698,13 @@ ROWS = [
         grad_fn_names_by_call_form,
         "",
     ),
+    (
+        "Autograd",
+        "grad_fn.name() of var, var_mean, std_mean, addmm, sort, topk, cummax, 2 / x, "
+        "sum(dim=None), mean(None), square, clamp_min, clamp(min=tensor), rsub",
+        grad_fn_names_of_composites,
+        "",
+    ),
     ("Autograd", "second backward() through add(alpha=)", second_backward_through_add_alpha, ""),
     (
         "Autograd",
@@ -669,6 +721,12 @@ ROWS = [
     ("Autograd", "backward(inputs=...)", backward_inputs, ""),
     ("Autograd", "autograd.grad(materialize_grads=True)", materialize_grads, ""),
     ("Autograd", "torch.autograd.functional.jacobian", functional_jacobian, ""),
+    (
+        "Autograd",
+        'autograd.functional.jacobian(strategy="forward-mode", vectorize=True)',
+        functional_jacobian_forward_mode,
+        "",
+    ),
     ("Autograd", "torch.autograd.functional.hessian", functional_hessian, ""),
     ("Autograd", "autograd.functional.vjp / jvp / vhp / hvp", functional_products, ""),
     ("nn", "nn.Linear (forward, weight layout)", linear_forward, ""),

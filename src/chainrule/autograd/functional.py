@@ -4,11 +4,12 @@ of a function (PyTorch's ``torch.autograd.functional``).
 Each takes ``func`` and the point ``inputs`` (a tensor or a tuple of tensors; ``func`` is called
 as ``func(*inputs)`` and returns a tensor or a tuple of tensors). All of them are built on
 :func:`chainrule.autograd.grad`, reverse mode only: a Jacobian is one backward pass per output
-element, ``jvp`` and ``hvp`` use the double-backward trick (the backward pass is linear in its
-seed, so differentiating it by the seed runs it forwards), exactly as PyTorch's own ``jvp``
-and ``hvp`` do. The caller's tensors are never changed: ``func`` sees fresh tensors that
-require grad. With ``create_graph=True`` the results stay in the graph (differentiable again);
-otherwise they are detached.
+element (``strategy="forward-mode"``: one ``jvp`` per input element), ``jvp`` and ``hvp`` use
+the double-backward trick (the backward pass is linear in its seed, so differentiating it by
+the seed runs it forwards), exactly as PyTorch's own ``jvp`` and ``hvp`` do. The caller's
+tensors are never changed: ``func`` sees fresh tensors that require grad. With
+``create_graph=True`` the results stay in the graph (differentiable again); otherwise they are
+detached.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from chainrule.autograd.functional_checks import (
     untuple,
     validate_v,
 )
-from chainrule.autograd.grad_mode import enable_grad
-from chainrule.errors import GraphError, NotSupportedError
+from chainrule.autograd.grad_mode import enable_grad, is_grad_enabled
+from chainrule.errors import GraphError
 
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
@@ -190,11 +191,44 @@ def _check_strategy(strategy: str, create_graph: bool, strict: bool, vectorize: 
             "Computing Jacobian using forward-AD or forward-over-reverse Hessian is only "
             "implemented for `vectorize=True`."
         )
-    raise NotSupportedError(
-        'jacobian(strategy="forward-mode") is not supported: chainrule has no forward-mode '
-        'autodiff; use strategy="reverse-mode" (the default; same values) or '
-        "cr.autograd.functional.jvp for Jacobian-vector products"
-    )
+
+
+def _jacobian_columns(outputs: tuple, inputs: tuple, create_graph: bool) -> tuple:
+    """``strategy="forward-mode"``: the Jacobian column by column, each column ``J·e`` for a
+    one-hot ``e`` over the inputs' elements, by the double-backward trick (as :func:`jvp`; the
+    backward pass is linear in its seed, so it is exact). As in PyTorch, each output's columns
+    are stacked once and split by input, shaped ``out.shape + input.shape``."""
+    import numpy as np
+
+    from chainrule.creation import zeros, zeros_like
+    from chainrule.ops.shape import stack
+    from chainrule.tensor import Tensor
+
+    seeds = tuple(zeros_like(out, requires_grad=True) for out in outputs)  # any value does
+    grad_inputs = autograd_grad(outputs, inputs, seeds, create_graph=True)
+    columns: list = [[] for _ in outputs]
+    for inp, grad_input in zip(inputs, grad_inputs):
+        for j in range(inp.numel()):
+            products = (None,) * len(outputs)
+            if grad_input is not None:
+                tangent = np.zeros(inp.shape, dtype=grad_input.array.dtype)
+                tangent.reshape(-1)[j] = 1
+                one_hot = (Tensor._make(tangent, False),)
+                products = autograd_grad((grad_input,), seeds, one_hot, create_graph)
+            for out, column, product in zip(outputs, columns, products):
+                column.append(zeros_like(out) if product is None else product)
+    result = []
+    for out, column in zip(outputs, columns):
+        if not column:  # the inputs have no elements
+            result.append(tuple(zeros((*out.shape, *inp.shape), dtype=out.dtype) for inp in inputs))
+            continue
+        full, start, blocks = stack(column, -1), 0, []
+        for inp in inputs:
+            stop = start + inp.numel()
+            blocks.append(full[..., start:stop].reshape(*out.shape, *inp.shape))
+            start = stop
+        result.append(tuple(blocks))
+    return tuple(result)
 
 
 def jacobian(
@@ -218,7 +252,9 @@ def jacobian(
         strict: raise where an output does not depend on an input (else zeros).
         vectorize: accepted for PyTorch's sake; the rows are computed one by one either way,
             with the same result (and, as in PyTorch, not together with ``strict``).
-        strategy: ``"reverse-mode"``; ``"forward-mode"`` raises ``NotSupportedError``.
+        strategy: ``"reverse-mode"`` (one backward pass per output element) or
+            ``"forward-mode"`` (one Jacobian-vector product per input element, by the
+            double-backward trick; needs ``vectorize=True``, as in PyTorch). Same values.
 
     Example:
         >>> import chainrule as cr
@@ -226,8 +262,12 @@ def jacobian(
         [[2.0, 0.0], [0.0, 4.0]]
     """
     _check_strategy(strategy, create_graph, strict, vectorize)
+    is_inputs_tuple, inputs = as_tuple(inputs, "inputs", "jacobian")
+    if strategy == "forward-mode":
+        # forward AD detaches nothing: where the caller's inputs require grad, PyTorch's
+        # forward-mode Jacobian stays in their graph, as with create_graph=True
+        create_graph = is_grad_enabled() and any(t.requires_grad for t in inputs)
     with enable_grad():
-        is_inputs_tuple, inputs = as_tuple(inputs, "inputs", "jacobian")
         inputs = prepare(inputs, create_graph, need_graph=True)
         is_outputs_tuple, outputs = _call(func, inputs, "jacobian", strict)
         if vectorize and strict:
@@ -235,10 +275,17 @@ def jacobian(
                 "torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are "
                 "not supported together. Please either set `strict=False` or `vectorize=False`."
             )
-        result = tuple(
-            _jacobian_rows(out, i, inputs, create_graph, strict) for i, out in enumerate(outputs)
-        )
-    return untuple(finish(result, create_graph), (is_outputs_tuple, is_inputs_tuple))
+        if strategy == "forward-mode":
+            result = _jacobian_columns(outputs, inputs, create_graph)
+        else:
+            result = tuple(
+                _jacobian_rows(out, i, inputs, create_graph, strict)
+                for i, out in enumerate(outputs)
+            )
+    result = finish(result, create_graph)
+    if strategy == "forward-mode":  # PyTorch's forward mode nests lists, not tuples
+        result = [list(row) for row in result]
+    return untuple(result, (is_outputs_tuple, is_inputs_tuple))
 
 
 def _single_scalar(outputs: tuple, is_tuple: bool, fn_name: str) -> None:
@@ -270,8 +317,8 @@ def hessian(
         create_graph: keep the Hessian in the graph, to differentiate again.
         strict: raise where the gradient does not depend on an input (a linear ``func``).
         vectorize: accepted for PyTorch's sake (same result).
-        outer_jacobian_strategy: ``"reverse-mode"``; ``"forward-mode"`` raises
-            ``NotSupportedError``.
+        outer_jacobian_strategy: ``"reverse-mode"`` or ``"forward-mode"`` (with
+            ``vectorize=True``), as :func:`jacobian`'s ``strategy``; same values.
 
     Example:
         >>> import chainrule as cr

@@ -26,6 +26,10 @@ _RENAMED = {
     "LogSumExp": "LogsumexpBackward0",
     "Pad": "ConstantPadNdBackward0",
     "Clip": "ClampBackward1",
+    "ClampBounds": "ClampBackward0",
+    "ClampMinTensor": "ClampMinBackward1",
+    "ClampMaxTensor": "ClampMaxBackward1",
+    "RSubTensor": "RsubBackward0",
     "Norm2": "LinalgVectorNormBackward0",
     "StdRoot": "StdBackward0",
     "PowScalar": "PowBackward0",
@@ -56,7 +60,12 @@ _RENAMED = {
     "ModeDim": "ModeBackward0",
     "RSub": "RsubBackward1",
     "RPow": "PowBackward2",
+    "RDiv": "MulBackward0",
     "Scale": "MulBackward0",
+    "SumDim": "SumBackward1",
+    "MeanDim": "MeanBackward1",
+    "VarMeanMean": "VarMeanBackward0",
+    "StdMeanMean": "StdMeanBackward0",
 }
 
 

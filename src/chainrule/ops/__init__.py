@@ -23,6 +23,7 @@ from chainrule.ops.elementwise import (
     where,
 )
 from chainrule.ops.getitem import getitem
+from chainrule.ops.math import reflected_div as rdiv  # number / tensor (Tensor.__rtruediv__)
 from chainrule.ops.math import reflected_pow as rpow  # number ** tensor (Tensor.__rpow__)
 from chainrule.ops.math import reflected_sub as rsub  # number - tensor (Tensor.__rsub__)
 from chainrule.ops.math import scaled  # add/sub's alpha=

@@ -279,8 +279,7 @@ class Clip(Function):
 
     def forward(self, x, low, high):
         self.x, self.low, self.high = x, low, high
-        # NumPy's maximum and minimum return their second argument on a tie: x itself at a
-        # bound, so clamp(−0, min=0) is −0, as in PyTorch (np.clip gives +0)
+        # x second: NumPy returns it on a tie, so clamp(−0, min=0) is −0 as in PyTorch
         out = x if low is None else np.maximum(low, x)
         return out if high is None else np.minimum(high, out)
 
@@ -533,6 +532,11 @@ def clip(x, min=None, max=None) -> Tensor:  # noqa: A002
     """Limit values to [min, max]; either bound may be None."""
     if min is None and max is None:
         raise ValueError("clip() needs at least one of min and max")
+    return clamp_by(x, min, max, Clip, ClampBounds)
+
+
+def clamp_by(x, min, max, number_op, tensor_op) -> Tensor:  # noqa: A002
+    """clip() through the given op classes (``clamp_min``/``clamp_max`` name their own)."""
     # number bounds adapt to the tensor, as in PyTorch: a NumPy float64 bound leaves float32
     # float32, and a float bound makes an integer tensor the default float dtype, not float64
     min, max = (b.item() if isinstance(b, np.generic) else b for b in (min, max))
@@ -545,11 +549,11 @@ def clip(x, min=None, max=None) -> Tensor:  # noqa: A002
             if bound.array.shape != x.array.shape:
                 check_broadcast("clamp", x.array, bound.array)
         x, *bounds = (t if t.array.dtype == dtype else t.to(dtype) for t in (x, *bounds))
-        return ClampBounds.apply(x, *bounds, has_low=min is not None, has_high=max is not None)
+        return tensor_op.apply(x, *bounds, has_low=min is not None, has_high=max is not None)
     x = operand(x)
     if x.array.dtype.kind in "biu" and any(isinstance(b, float) for b in (min, max)):
         x = floating(x)
-    return Clip.apply(x, low=min, high=max)
+    return number_op.apply(x, low=min, high=max)
 
 
 clamp = clip

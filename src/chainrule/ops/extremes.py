@@ -16,7 +16,7 @@ from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops._util import check_broadcast, operand, operands
 from chainrule.ops.elementwise import _masked_graph
-from chainrule.ops.indexing import gather
+from chainrule.ops.indexing import Gather, gather
 from chainrule.ops.reduce import _Select
 from chainrule.ops.shape import _one_axis
 from chainrule.tensor import Tensor
@@ -109,6 +109,14 @@ def _running_index(a: np.ndarray, axis: int, accumulate, better) -> np.ndarray:
     return np.maximum.accumulate(np.where(hit, positions, 0), axis=axis)
 
 
+class Cummax(Gather):
+    """cummax's values, the input gathered at the running maxima: ``CummaxBackward0``."""
+
+
+class Cummin(Gather):
+    """cummin's values, the input gathered at the running minima: ``CumminBackward0``."""
+
+
 def _cumulative(x, dim, accumulate, result, op: str):
     x = operand(x)
     if x.ndim == 0:
@@ -118,8 +126,9 @@ def _cumulative(x, dim, accumulate, result, op: str):
     if x.shape[axis] == 0:
         empty = Tensor._make(np.zeros(x.shape, np.int64), False)
         return result(gather(x, axis, empty), empty)
-    index = Tensor._make(_running_index(x.array, axis, accumulate, np.equal), False)
-    return result(gather(x, axis, index), index)
+    index = _running_index(x.array, axis, accumulate, np.equal)
+    values = (Cummax if op == "cummax" else Cummin).apply(x, dim=axis, index=index)
+    return result(values, Tensor._make(index, False))
 
 
 def cummax(input, dim: int):  # noqa: A002

@@ -14,6 +14,7 @@ from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import check_broadcast, operand, operands
+from chainrule.ops.elementwise import Add, _binary
 from chainrule.ops.shape import _one_axis
 from chainrule.tensor import Tensor
 
@@ -54,6 +55,23 @@ def _zeroed(t: Tensor) -> Tensor:
     return masked_fill(t, np.ones(t.shape, bool), 0)
 
 
+class Addmm(Add):
+    """addmm's last step, beta·input + alpha·(mat1 @ mat2): PyTorch's one ``AddmmBackward0``
+    (a subclass of :class:`Add`, for the name only)."""
+
+
+class Baddbmm(Add):
+    """baddbmm's last step: PyTorch's ``BaddbmmBackward0``."""
+
+
+class Addcmul(Add):
+    """addcmul's last step, input + value·tensor1·tensor2: PyTorch's ``AddcmulBackward0``."""
+
+
+class Addcdiv(Add):
+    """addcdiv's last step, input + value·tensor1/tensor2: PyTorch's ``AddcdivBackward0``."""
+
+
 def _scaled_sum(op: str, bias: Tensor, product: Tensor, beta, alpha) -> Tensor:
     """beta·bias + alpha·product, with PyTorch's (BLAS's) rule that a factor of 0 drops its
     term entirely: beta = 0 ignores ``bias`` even where it is NaN, alpha = 0 the product."""
@@ -69,7 +87,7 @@ def _scaled_sum(op: str, bias: Tensor, product: Tensor, beta, alpha) -> Tensor:
     alpha = _scalar(alpha, "alpha", op, bias.dtype)
     bias = _zeroed(bias) if beta == 0 else bias if beta == 1 else bias * beta
     product = _zeroed(product) if alpha == 0 else product if alpha == 1 else product * alpha
-    return bias + product
+    return _binary(Addmm if op == "addmm" else Baddbmm, bias, product)
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:  # noqa: A002 - PyTorch's names
@@ -135,7 +153,7 @@ def addcmul(input, tensor1, tensor2, *, value=1) -> Tensor:  # noqa: A002
     """
     x, t1, t2 = _three("addcmul", input, tensor1, tensor2)
     value = _scalar(value, "value", "addcmul", x.dtype)
-    return x + value * t1 * t2  # PyTorch's order: (value·t1)·t2
+    return _binary(Addcmul, x, value * t1 * t2)  # PyTorch's order: (value·t1)·t2
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:  # noqa: A002
@@ -155,7 +173,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1) -> Tensor:  # noqa: A002
         )
     x, t1, t2 = _three("addcdiv", input, tensor1, tensor2)
     value = _scalar(value, "value", "addcdiv", x.dtype)
-    return x + value * t1 / t2
+    return _binary(Addcdiv, x, value * t1 / t2)
 
 
 def kron(a, b) -> Tensor:

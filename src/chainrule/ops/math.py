@@ -14,7 +14,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError
 from chainrule.ops._util import floating, operand, operands, sgn
-from chainrule.ops.elementwise import Pow, Sub, _binary
+from chainrule.ops.elementwise import Div, Pow, Sub, _binary
 from chainrule.tensor import Tensor
 
 
@@ -523,6 +523,28 @@ class RSub(Sub):
     """``number − x`` (``1 - x``): PyTorch's ``RsubBackward1``."""
 
 
+class RDiv(Div):
+    """``number / x`` (``2 / x``), as PyTorch computes it: ``x.reciprocal() * number`` (its last
+    node a ``MulBackward0``), in one op; rounded as PyTorch's, bit for bit. Local derivatives:
+    1/x, and −number/x² as −(grad·number)·(1/x)²."""
+
+    def forward(self, a, b):
+        self.a, self.r = a, np.reciprocal(b)
+        self.out = self.r * a
+        return self.out
+
+    def backward(self, grad):
+        grad_a = grad * self.r if self.needs_grad[0] else None
+        grad_b = -(grad * self.a) * (self.r * self.r) if self.needs_grad[1] else None
+        return grad_a, grad_b
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        a, b = self.parents
+        r = reciprocal(b)
+        return grad * r, -(grad * a) * (r * r)
+
+
 class RPow(Pow):
     """``number ** x`` (``2 ** x``): PyTorch's ``PowBackward2``."""
 
@@ -530,6 +552,12 @@ class RPow(Pow):
 def reflected_sub(x: Tensor, number) -> Tensor:
     """``number - x`` where ``number`` is not a tensor (``Tensor.__rsub__``)."""
     return _binary(RSub, number, x)
+
+
+def reflected_div(x: Tensor, number) -> Tensor:
+    """``number / x`` where ``number`` is not a tensor (``Tensor.__rtruediv__``); integers divide
+    as the default float dtype, as :func:`~chainrule.ops.elementwise.div`."""
+    return _binary(RDiv, number, x if x.array.dtype.kind in "fc" else floating(x))
 
 
 def reflected_pow(x: Tensor, number) -> Tensor:

@@ -10,9 +10,10 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError
 from chainrule.ops._util import expand_reduced, floating, normalize_axis, operand
-from chainrule.ops.elementwise import where
+from chainrule.ops.elementwise import Div, _binary, where
 from chainrule.ops.shape import broadcast_to
 from chainrule.tensor import Tensor
+from chainrule.tensor_methods import ALL_DIMS
 
 
 def _unreduce(grad: Tensor, fn) -> Tensor:
@@ -183,7 +184,23 @@ def _keep(keepdims, keepdim) -> bool:
     return bool(keepdims if keepdim is None else keepdim)
 
 
+class SumDim(Sum):
+    """``sum`` with a ``dim`` written out (``dim=None`` too): PyTorch's ``SumBackward1``."""
+
+
+class MeanDim(Mean):
+    """``mean`` with a ``dim`` written out (``dim=None`` too): PyTorch's ``MeanBackward1``."""
+
+
+_NAMED = {Sum: SumDim, Mean: MeanDim}
+
+
 def _reduce(op, x, axis, keepdims, dim, name):
+    if axis is ALL_DIMS and dim is ALL_DIMS:
+        axis = dim = None
+    else:  # the call named its dims: PyTorch's other overload (SumBackward1)
+        op = _NAMED.get(op, op)
+        axis, dim = (None if a is ALL_DIMS else a for a in (axis, dim))
     x = operand(x)
     axes = normalize_axis(axis, dim, x.array.ndim, name, empty_is_all=True)
     if x.array.ndim == 0:
@@ -191,7 +208,7 @@ def _reduce(op, x, axis, keepdims, dim, name):
     return op.apply(x, axes=axes, keepdims=keepdims)
 
 
-def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None) -> Tensor:  # noqa: A001
+def sum(x, axis=ALL_DIMS, keepdims=False, *, dim=ALL_DIMS, keepdim=None, dtype=None) -> Tensor:  # noqa: A001
     """Sum over ``axis``/``dim`` (None: all; an int or a tuple); ``keepdim`` keeps them as 1s;
     ``dtype`` converts the input first, as PyTorch's ``sum(dtype=)``."""
     if dtype is None and x.__class__ is Tensor and x.array.dtype.kind == "u":
@@ -199,7 +216,7 @@ def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None) -> 
     return _reduce(Sum, _as_dtype(x, dtype), axis, _keep(keepdims, keepdim), dim, "sum")
 
 
-def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None, dtype=None) -> Tensor:
+def mean(x, axis=ALL_DIMS, keepdims=False, *, dim=ALL_DIMS, keepdim=None, dtype=None) -> Tensor:
     """Mean over ``axis``/``dim`` (None: all; an int or a tuple); ``dtype`` converts the input
     first."""
     return _reduce(Mean, _as_dtype(x, dtype), axis, _keep(keepdims, keepdim), dim, "mean")
@@ -340,11 +357,29 @@ def var(
     ``var(x, unbiased)``; NumPy's ``axis=``/``keepdims=`` are accepted by name.
     """
     axis, keep, correction = _variance_args("var", axis, unbiased, keepdim, keepdims, correction)
+    return _variance(x, axis, dim, keep, correction, Var)
+
+
+class Var(Div):
+    """var's last step, Σ(x − mean)² ÷ (n − correction): the op PyTorch's one ``VarBackward0``
+    names (a subclass of :class:`Div`, for the name only)."""
+
+
+class VarMean(Div):
+    """var_mean's variance: PyTorch's ``VarMeanBackward0``."""
+
+
+class VarMeanMean(Mean):
+    """var_mean's mean: PyTorch's ``VarMeanBackward0`` (one node there for both outputs)."""
+
+
+def _variance(x, axis, dim, keep, correction, last_op):
     x = operand(x)
     axes = normalize_axis(axis, dim, x.array.ndim, "var", empty_is_all=True)
     n = x.array.size if axes is None else int(np.prod([x.array.shape[a] for a in axes]))
     centred = x - mean(x, axis=axes, keepdims=True)
-    return sum(centred * centred, axis=axes, keepdims=keep) / builtins.max(n - correction, 0)
+    squares = sum(centred * centred, axis=axes, keepdims=keep)
+    return _binary(last_op, squares, builtins.max(n - correction, 0))
 
 
 class StdRoot(Function):
@@ -383,22 +418,28 @@ def std(
     return StdRoot.apply(var(x, axis, dim=dim, keepdim=keep, correction=correction))
 
 
+class StdMean(StdRoot):
+    """std_mean's standard deviation: PyTorch's ``StdMeanBackward0``."""
+
+
+class StdMeanMean(Mean):
+    """std_mean's mean: PyTorch's ``StdMeanBackward0`` (one node there for both outputs)."""
+
+
 def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None) -> tuple:
     """``(var, mean)`` over ``dim``, as ``torch.var_mean`` (``correction=1`` by default)."""
     dim, keep, correction = _variance_args("var_mean", dim, unbiased, keepdim, None, correction)
-    return (
-        var(x, dim=dim, keepdim=keep, correction=correction),
-        mean(x, dim=dim, keepdim=keep),
-    )
+    x = operand(x)
+    variance = _variance(x, None, dim, keep, correction, VarMean)
+    return variance, _reduce(VarMeanMean, x, None, keep, dim, "var_mean")
 
 
 def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None) -> tuple:
     """``(std, mean)`` over ``dim``, as ``torch.std_mean`` (``correction=1`` by default)."""
     dim, keep, correction = _variance_args("std_mean", dim, unbiased, keepdim, None, correction)
-    return (
-        std(x, dim=dim, keepdim=keep, correction=correction),
-        mean(x, dim=dim, keepdim=keep),
-    )
+    x = operand(x)
+    variance = var(x, dim=dim, keepdim=keep, correction=correction)
+    return StdMean.apply(variance), _reduce(StdMeanMean, x, None, keep, dim, "std_mean")
 
 
 def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:

@@ -2,8 +2,8 @@
 
 The order is NumPy's stable sort (ties keep their input order, which PyTorch allows and gives
 with ``stable=True``); NaN sorts as the largest value, last ascending and first descending, as
-in PyTorch. The values are a :func:`chainrule.gather` of the input, so the gradient flows back
-to the entries they came from; the indices are integers, outside the graph.
+in PyTorch. The values are a gather (:class:`Sort`, :class:`Topk`) of the input, so the
+gradient flows back to the entries they came from; the indices are integers, outside the graph.
 """
 
 from __future__ import annotations
@@ -14,12 +14,20 @@ import numpy as np
 
 from chainrule.errors import ShapeError
 from chainrule.ops._util import operand
-from chainrule.ops.indexing import gather
+from chainrule.ops.indexing import Gather
 from chainrule.ops.shape import _one_axis
 from chainrule.tensor import Tensor
 
 SortResult = namedtuple("sort", ["values", "indices"])
 TopkResult = namedtuple("topk", ["values", "indices"])
+
+
+class Sort(Gather):
+    """sort's values, the input gathered in sorted order: PyTorch's ``SortBackward0``."""
+
+
+class Topk(Gather):
+    """topk's values, the input gathered at the top k: PyTorch's ``TopkBackward0``."""
 
 
 def _order(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:
@@ -66,7 +74,7 @@ def sort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> So
     if axis is None:
         return SortResult(x * 1, Tensor._make(np.zeros((), dtype=np.int64), False))
     index = Tensor._make(_order(x.array, axis, descending).astype(np.int64, copy=False), False)
-    return SortResult(gather(x, axis, index), index)
+    return SortResult(Sort.apply(x, dim=axis, index=index.array), index)
 
 
 def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopkResult:  # noqa: A002
@@ -88,4 +96,4 @@ def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) ->
     order = _order(x.array, axis, descending=largest)
     first = np.take(order, np.arange(k), axis=axis).astype(np.int64, copy=False)
     index = Tensor._make(first, False)
-    return TopkResult(gather(x, axis, index), index)
+    return TopkResult(Topk.apply(x, dim=axis, index=first), index)
