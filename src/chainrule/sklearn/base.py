@@ -69,6 +69,9 @@ class BaseNet(BaseEstimator):
     def _iteration_ends(self) -> None:
         pass
 
+    def _batch_begins(self) -> None:
+        pass
+
     # ---- input checks ----------------------------------------------------------------------
     def _validate(self, X, y, reset: bool):
         X, y = validate_data(
@@ -151,13 +154,15 @@ class BaseNet(BaseEstimator):
             self._random_state = check_random_state(self.random_state)
             self.model_ = self._build(n_features, self.n_outputs_, self._random_state)
             self.loss_curve_ = []
-            self.n_iter_ = 0
             self.t_ = 0
             self._no_improvement_count = 0
             early = self.early_stopping and not incremental
             self.best_loss_ = None if early else math.inf
             self.validation_scores_ = [] if early else None
             self.best_validation_score_ = -math.inf if early else None
+        # epochs of this call, as scikit-learn >= 1.3 counts them (loss_curve_ and t_ go on
+        # across warm starts and partial_fit calls)
+        self.n_iter_ = 0
         validation = None
         if self.early_stopping and not incremental:
             X, targets, sample_weight, validation = self._hold_out(X, targets, sample_weight)

@@ -200,6 +200,19 @@ class BaseMLP(BaseNet):
         if self.solver == "sgd" and self.learning_rate == "invscaling":
             self._set_learning_rate(self.learning_rate_init / (self.t_ + 1) ** self.power_t)
 
+    def _batch_begins(self) -> None:
+        if self.solver != "adam":
+            return
+        # scikit-learn adds ε to √v before Adam's bias correction, chainrule's Adam (PyTorch's)
+        # after it; ε/√(1 − β₂ᵗ) at step t makes the updates the same. The difference is not
+        # of the order of ε: where the gradient is tiny (a dead ReLU under the L2 penalty),
+        # it is a sizeable part of the step.
+        first = self._optimizer.param_groups[0]["params"][0]
+        t = self._optimizer.state.get(first, {}).get("step", 0) + 1
+        eps = self.epsilon / math.sqrt(1.0 - self.beta_2**t)
+        for group in self._optimizer.param_groups:
+            group["eps"] = eps
+
     def _reduce_learning_rate(self) -> bool:
         if self.solver == "sgd" and self.learning_rate == "adaptive":
             lr = self._optimizer.param_groups[0]["lr"]
