@@ -119,6 +119,39 @@ def test_adam_follows_sklearn_where_gradients_are_tiny(cls, sk_cls):
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("task", ["multilabel", "multioutput"])
+def test_several_outputs_follow_sklearn(task, solver, weighted):
+    """scikit-learn trains every output with ŷ − y (the loss summed over the outputs, not
+    averaged: SGD steps were k times too small), reports the multilabel log-loss summed and
+    the squared error averaged over them."""
+    if task == "multilabel":
+        X, y = scaled(load_iris)
+        Y, cls, sk_cls = np.eye(3, dtype=int)[y], MLPClassifier, SkMLPClassifier
+    else:
+        X, y = scaled(load_diabetes)
+        y = (y - y.mean()) / y.std()
+        Y, cls, sk_cls = np.c_[y, -y / 2, y**2], MLPRegressor, SkMLPRegressor
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(X)) if weighted else None
+    settings = dict(
+        hidden_layer_sizes=(6,),
+        batch_size=64,  # a last, smaller batch: its L2 term is α·W/(its size), as sklearn's
+        shuffle=False,
+        random_state=0,
+        max_iter=8,
+        tol=0.0,
+        solver=solver,
+        learning_rate_init=0.05,
+    )
+    ours = cls(**settings).fit(X, Y, sample_weight=w)
+    theirs = sk_cls(**settings).fit(X, Y, sample_weight=w)
+    # the curve's penalty is the epoch's starting weights' (docs/sklearn.md): ~1e-7 off
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-5)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
 def test_regressor_follows_sklearn():
     X, y = scaled(load_diabetes)
     settings = dict(

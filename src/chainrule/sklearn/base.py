@@ -69,7 +69,7 @@ class BaseNet(BaseEstimator):
     def _iteration_ends(self) -> None:
         pass
 
-    def _batch_begins(self) -> None:
+    def _batch_begins(self, size: int, weighted: bool) -> None:
         pass
 
     # ---- input checks ----------------------------------------------------------------------
@@ -179,11 +179,12 @@ class BaseNet(BaseEstimator):
         # seed it from random_state for the run and give the caller's state back afterwards
         saved = default_generator.get_state()
         default_generator.manual_seed(int(self._random_state.randint(2**31 - 1)))
+        train_loss = self._train_loss(weighted)
         try:
             cr.fit(
                 self.model_,
                 (X, targets),
-                self._train_loss(weighted),
+                train_loss,
                 self._optimizer,
                 epochs=1 if incremental else self.max_iter,
                 batch_size=batch_size,
@@ -193,6 +194,7 @@ class BaseNet(BaseEstimator):
                 shuffle=self.shuffle,
                 generator=self._generator,
                 sample_weight=sample_weight,
+                compile=False if getattr(train_loss, "eager_only", False) else "auto",
             )
         finally:
             default_generator.set_state(saved)

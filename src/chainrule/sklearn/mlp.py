@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from chainrule.sklearn.base import BaseNet
 from chainrule.sklearn.checks import check, is_int, is_real
-from chainrule.sklearn.losses import PenalizedLoss
+from chainrule.sklearn.losses import HalfSquaredError, OutputSum, PenalizedLoss
 from chainrule.sklearn.mixins import NetClassifierMixin, NetRegressorMixin
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -171,10 +171,15 @@ class BaseMLP(BaseNet):
         )
 
     def _train_loss(self, weighted: bool):
+        from chainrule.nn import BCEWithLogitsLoss
+
+        loss = self._loss
+        if isinstance(loss, (HalfSquaredError, BCEWithLogitsLoss)):  # not softmax's: one loss
+            loss = OutputSum(loss, report_mean=isinstance(loss, HalfSquaredError))
         if not weighted:
-            return self._loss
+            return loss
         weights = [m.weight for m in self._linears(self.model_)]
-        return PenalizedLoss(self._loss, self.alpha, weights)
+        return PenalizedLoss(loss, self.alpha, weights)
 
     def _penalty(self, batch_size: int) -> float:
         squares = sum(
@@ -200,7 +205,9 @@ class BaseMLP(BaseNet):
         if self.solver == "sgd" and self.learning_rate == "invscaling":
             self._set_learning_rate(self.learning_rate_init / (self.t_ + 1) ** self.power_t)
 
-    def _batch_begins(self) -> None:
+    def _batch_begins(self, size: int, weighted: bool) -> None:
+        if not weighted:  # α·W/batch with this batch's size: a last, smaller batch too
+            self._optimizer.param_groups[0]["weight_decay"] = self.alpha / size
         if self.solver != "adam":
             return
         # scikit-learn adds ε to √v before Adam's bias correction, chainrule's Adam (PyTorch's)

@@ -28,7 +28,8 @@ class SklearnRules(Callback):
         self.penalty = 0.0 if self.weighted else self.est._penalty(self.batch_size)
 
     def on_batch_begin(self, batch, logs=None):
-        self.est._batch_begins()
+        size = min(self.batch_size, self.n_samples - batch * self.batch_size)
+        self.est._batch_begins(size, self.weighted)
 
     def on_epoch_end(self, epoch, logs=None):
         est = self.est
