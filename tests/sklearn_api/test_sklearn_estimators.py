@@ -152,6 +152,44 @@ def test_several_outputs_follow_sklearn(task, solver, weighted):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_poisson_regressor_follows_sklearn(outputs, weighted):
+    """loss="poisson" (scikit-learn >= 1.7): exponential output, half Poisson deviance."""
+    X, y = scaled(load_diabetes)
+    Y = y / 100 if outputs == 1 else np.c_[y / 100, y / 200]
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(X)) if weighted else None
+    settings = dict(
+        hidden_layer_sizes=(6,),
+        loss="poisson",
+        batch_size=64,
+        shuffle=False,
+        random_state=0,
+        max_iter=5,
+        tol=0.0,
+        learning_rate_init=0.01,
+    )
+    ours = MLPRegressor(**settings).fit(X, Y, sample_weight=w)
+    theirs = SkMLPRegressor(**settings).fit(X, Y, sample_weight=w)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-6)
+    assert ours.out_activation_ == theirs.out_activation_ == "exp"
+    assert abs(ours.score(X, Y) - theirs.score(X, Y)) < 1e-6
+    assert MLPRegressor((3,)).get_params()["loss"] == "squared_error"  # keyword, not first
+    with pytest.raises(ValueError, match=r"loss='poisson' needs y >= 0"):
+        MLPRegressor(**settings).fit(X, y / 100 - 3)
+    with pytest.raises(ValueError, match="'squared_error' or 'poisson'"):
+        MLPRegressor(loss="huber").fit(X, y)
+
+
+def test_out_activation_names_scikit_learns():
+    X, y = scaled(load_iris)
+    for target, expected in [(y, "softmax"), (y == 0, "logistic"), (np.eye(3)[y], "logistic")]:
+        clf = MLPClassifier((3,), max_iter=2).fit(X, target)
+        assert clf.out_activation_ == expected
+    assert MLPRegressor((3,), max_iter=2).fit(X, y).out_activation_ == "identity"
+
+
 def test_regressor_follows_sklearn():
     X, y = scaled(load_diabetes)
     settings = dict(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["HalfSquaredError", "OutputSum", "PenalizedLoss", "loss_fn"]
+import numpy as np
+from scipy.special import xlogy
+
+__all__ = ["HalfPoissonDeviance", "HalfSquaredError", "OutputSum", "PenalizedLoss", "loss_fn"]
 
 
 class HalfSquaredError:
@@ -23,6 +26,27 @@ class HalfSquaredError:
         from chainrule import functional as F
 
         return F.mse_loss(out, target, reduction=self.reduction) * 0.5
+
+
+class HalfPoissonDeviance:
+    """scikit-learn's ``poisson`` loss on the log scale: the network gives z = log μ and the
+    loss is y·log(y/μ) − y + μ per element, mean over the batch; its gradient is μ − y.
+
+    ``reduction="none"`` gives the loss per element (for sample weights).
+    """
+
+    def __init__(self, reduction: str = "mean"):
+        self.reduction = reduction
+
+    def __call__(self, out, target):
+        import chainrule as cr
+
+        y = np.asarray(getattr(target, "array", target), dtype=np.float64)
+        constant = xlogy(y, y) - y  # makes a perfect fit 0, as scikit-learn reports it
+        y_t = cr.tensor(y.astype(out.dtype, copy=False))
+        c_t = cr.tensor(constant.astype(out.dtype, copy=False))
+        losses = out.exp() - y_t * out + c_t
+        return losses if self.reduction == "none" else losses.mean()
 
 
 class OutputSum:
