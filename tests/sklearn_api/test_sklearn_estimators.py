@@ -286,6 +286,12 @@ def test_partial_fit_and_warm_start():
     assert list(clf.classes_) == [0, 1, 2]
     with pytest.raises(ValueError, match="features"):
         clf.partial_fit(X[:, :2], y)
+    for est in (
+        MLPClassifier(early_stopping=True),
+        NeuralNetClassifier(small_net, early_stopping=True),
+    ):
+        with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+            est.partial_fit(X, y, classes=[0, 1, 2])  # as scikit-learn; it was ignored
     reg = MLPRegressor((8,), max_iter=5, warm_start=True, random_state=0)
     Xd, yd = scaled(load_diabetes)
     reg.fit(Xd, yd)

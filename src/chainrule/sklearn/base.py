@@ -145,6 +145,11 @@ class BaseNet(BaseEstimator):
         from chainrule.random import default_generator
 
         self._check_params()
+        if incremental and self.early_stopping:  # it was silently ignored
+            raise ValueError(
+                "partial_fit does not support early_stopping=True (it holds out a validation "
+                "split of one fit call); use fit, or set early_stopping=False"
+            )
         first = not hasattr(self, "model_") or (not incremental and not self.warm_start)
         X, y = self._validate(X, y, reset=first)
         targets = self._encode_targets(y, first, classes)
