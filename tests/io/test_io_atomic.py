@@ -214,3 +214,14 @@ def test_sigkill_during_saves_never_leaves_a_broken_model(tmp_path):
     print(f"\n{KILLS} kills, final version {version}, {stale_seen} stale temporary files cleaned, "
           f"{mid_write} kills left the previous version in place mid-write")  # fmt: skip
     assert version > 0 and stale_seen > 0
+
+
+def test_a_folder_or_a_missing_folder_is_named_in_the_error(tmp_path):
+    model = cr.nn.Linear(2, 1)
+    with pytest.raises(IsADirectoryError, match="names a folder; give a file name inside it"):
+        cr.save(model, tmp_path)
+    missing = tmp_path / "nope" / "m.safetensors"
+    with pytest.raises(FileNotFoundError, match=r"folder .*nope' does not exist") as err:
+        cr.save(model, missing)
+    assert ".tmp-" not in str(err.value)  # the user's path, not a temporary file's
+    assert temps(tmp_path) == [] and os.listdir(tmp_path) == []

@@ -158,3 +158,14 @@ def test_unsupported_state_values_fail_at_save(tmp_path):
         save_checkpoint(tmp_path / "c.safetensors", model, state={"fn": print})
     assert not (tmp_path / "c.safetensors").exists()
     assert fmt.DTYPES  # the module under test is importable without torch
+
+
+def test_another_optimizer_type_is_named_as_such(tmp_path):
+    model, opt, sched = make()
+    train(model, opt, sched, 2)
+    save_checkpoint(tmp_path / "c.safetensors", model, opt, None, {})
+    other, _, _ = make(seed=5)
+    sgd = optim.SGD(other.parameters(), lr=0.1, momentum=0.9)  # the file holds Adam's state
+    with pytest.raises(ModelFormatError, match="comes from another optimizer type") as err:
+        load_checkpoint(tmp_path / "c.safetensors", other, sgd)
+    assert "fit SGD: the saved state has no 'momentum' entry" in str(err.value)

@@ -329,3 +329,19 @@ def test_a_damaged_model_file_is_reported_as_damaged_not_as_a_pickle(tmp_path, w
         damaged.write_bytes(pickle.dumps({"weight": [1.0] * 50}, protocol=protocol))
         with pytest.raises(cr.ModelFormatError, match="pickle file"):
             cr.load(damaged)
+
+
+def test_plain_tensor_files_and_pickles_point_to_what_loads_them(tmp_path):
+    # a state dict from PyTorch (safetensors' save_file, or torch.save's pickle): the message
+    # must name the call that works, not cr.load, which needs an architecture and a checksum
+    fmt.write(tmp_path / "plain.safetensors", {"0.weight": np.ones((1, 2))}, checksum=False)
+    with pytest.raises(ModelFormatError, match=r"load_state_dict\(chainrule\.io\.read") as err:
+        cr.load(tmp_path / "plain.safetensors")
+    assert "cr.load" not in str(err.value)
+    model = nn.Sequential(nn.Linear(2, 1, bias=False))
+    model.load_state_dict(cr.io.read(tmp_path / "plain.safetensors").tensors)  # as it says
+    (tmp_path / "sd.pt").write_bytes(b"PK\x03\x04" + bytes(60))
+    with pytest.raises(ModelFormatError, match="pickle file") as err:
+        cr.load(tmp_path / "sd.pt")
+    assert "cr.load" not in str(err.value)
+    assert "load_state_dict(chainrule.io.read(path).tensors)" in str(err.value)

@@ -243,6 +243,16 @@ def test_supported_lists_the_layers():
     names = cr.onnx.supported()
     for name in ("Linear", "BatchNorm1d", "Embedding", "Flatten", "Softmax", "Sequential"):
         assert name in names
+    assert "ReLU6" in names  # converts as Hardtanh; users read this list to pick layers
+
+
+def test_builtin_layer_without_converter_is_not_called_custom():
+    model = nn.Sequential(nn.Linear(3, 3), nn.CosineSimilarity())
+    with pytest.raises(cr.onnx.ExportError, match="no ONNX operator mapping") as err:
+        cr.onnx.export(model, None, np.zeros((2, 3)))
+    assert "custom forward" not in str(err.value)
+    with pytest.raises(cr.onnx.ExportError, match="custom forward"):
+        cr.onnx.export(nn.Sequential(Custom()), None, np.zeros((2, 3)))
 
 
 def test_missing_onnx_package_names_the_extra(monkeypatch):

@@ -101,6 +101,95 @@ def test_full_batch_training_follows_sklearn(solver, learning_rate):
     np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "cls,sk_cls", [(MLPClassifier, SkMLPClassifier), (MLPRegressor, SkMLPRegressor)]
+)
+def test_adam_follows_sklearn_where_gradients_are_tiny(cls, sk_cls):
+    """Unscaled iris, a small ReLU layer: dead units see only the L2 gradient (~1e-7), where
+    scikit-learn's ε (added before the bias correction) and PyTorch's (after) give steps that
+    differ by a sizeable part of the learning rate; the weights must still be scikit-learn's."""
+    X, y = load_iris(return_X_y=True)
+    settings = dict(
+        hidden_layer_sizes=(5,), batch_size=1000, shuffle=False, random_state=1, max_iter=20
+    )
+    settings["tol"] = 0.0
+    ours, theirs = cls(**settings).fit(X, y), sk_cls(**settings).fit(X, y)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("task", ["multilabel", "multioutput"])
+def test_several_outputs_follow_sklearn(task, solver, weighted):
+    """scikit-learn trains every output with ŷ − y (the loss summed over the outputs, not
+    averaged: SGD steps were k times too small), reports the multilabel log-loss summed and
+    the squared error averaged over them."""
+    if task == "multilabel":
+        X, y = scaled(load_iris)
+        Y, cls, sk_cls = np.eye(3, dtype=int)[y], MLPClassifier, SkMLPClassifier
+    else:
+        X, y = scaled(load_diabetes)
+        y = (y - y.mean()) / y.std()
+        Y, cls, sk_cls = np.c_[y, -y / 2, y**2], MLPRegressor, SkMLPRegressor
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(X)) if weighted else None
+    settings = dict(
+        hidden_layer_sizes=(6,),
+        batch_size=64,  # a last, smaller batch: its L2 term is α·W/(its size), as sklearn's
+        shuffle=False,
+        random_state=0,
+        max_iter=8,
+        tol=0.0,
+        solver=solver,
+        learning_rate_init=0.05,
+    )
+    ours = cls(**settings).fit(X, Y, sample_weight=w)
+    theirs = sk_cls(**settings).fit(X, Y, sample_weight=w)
+    # the curve's penalty is the epoch's starting weights' (docs/sklearn.md): ~1e-7 off
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-5)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_poisson_regressor_follows_sklearn(outputs, weighted):
+    """loss="poisson" (scikit-learn >= 1.7): exponential output, half Poisson deviance."""
+    X, y = scaled(load_diabetes)
+    Y = y / 100 if outputs == 1 else np.c_[y / 100, y / 200]
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(X)) if weighted else None
+    settings = dict(
+        hidden_layer_sizes=(6,),
+        loss="poisson",
+        batch_size=64,
+        shuffle=False,
+        random_state=0,
+        max_iter=5,
+        tol=0.0,
+        learning_rate_init=0.01,
+    )
+    ours = MLPRegressor(**settings).fit(X, Y, sample_weight=w)
+    theirs = SkMLPRegressor(**settings).fit(X, Y, sample_weight=w)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-6)
+    assert ours.out_activation_ == theirs.out_activation_ == "exp"
+    assert abs(ours.score(X, Y) - theirs.score(X, Y)) < 1e-6
+    assert MLPRegressor((3,)).get_params()["loss"] == "squared_error"  # keyword, not first
+    with pytest.raises(ValueError, match=r"loss='poisson' needs y >= 0"):
+        MLPRegressor(**settings).fit(X, y / 100 - 3)
+    with pytest.raises(ValueError, match="'squared_error' or 'poisson'"):
+        MLPRegressor(loss="huber").fit(X, y)
+
+
+def test_out_activation_names_scikit_learns():
+    X, y = scaled(load_iris)
+    for target, expected in [(y, "softmax"), (y == 0, "logistic"), (np.eye(3)[y], "logistic")]:
+        clf = MLPClassifier((3,), max_iter=2).fit(X, target)
+        assert clf.out_activation_ == expected
+    assert MLPRegressor((3,), max_iter=2).fit(X, y).out_activation_ == "identity"
+
+
 def test_regressor_follows_sklearn():
     X, y = scaled(load_diabetes)
     settings = dict(
@@ -192,16 +281,35 @@ def test_partial_fit_and_warm_start():
         clf.partial_fit(X[:10], y[:10])
     clf.partial_fit(X[:50], y[:50], classes=[0, 1, 2])
     clf.partial_fit(X[50:], y[50:])
-    assert clf.n_iter_ == 2 and list(clf.classes_) == [0, 1, 2]
+    # n_iter_ counts the epochs of the last call, as scikit-learn >= 1.3; the curve goes on
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 2 and clf.t_ == len(X)
+    assert list(clf.classes_) == [0, 1, 2]
     with pytest.raises(ValueError, match="features"):
         clf.partial_fit(X[:, :2], y)
+    for est in (
+        MLPClassifier(early_stopping=True),
+        NeuralNetClassifier(small_net, early_stopping=True),
+    ):
+        with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+            est.partial_fit(X, y, classes=[0, 1, 2])  # as scikit-learn; it was ignored
     reg = MLPRegressor((8,), max_iter=5, warm_start=True, random_state=0)
     Xd, yd = scaled(load_diabetes)
     reg.fit(Xd, yd)
     first = reg.coefs_[0].copy()
-    reg.fit(Xd, yd)
-    assert reg.n_iter_ == 10 and len(reg.loss_curve_) == 10
+    with pytest.warns(ConvergenceWarning):
+        reg.fit(Xd, yd)
+    assert reg.n_iter_ == 5 and len(reg.loss_curve_) == 10
     assert not np.allclose(first, reg.coefs_[0])
+    reg.set_params(max_iter=7)  # warm start: up to max_iter more epochs, as scikit-learn
+    reg.fit(Xd, yd)
+    theirs = SkMLPRegressor(
+        hidden_layer_sizes=(8,), max_iter=5, warm_start=True, random_state=0
+    ).fit(Xd, yd)
+    theirs.fit(Xd, yd)
+    theirs.set_params(max_iter=7)
+    theirs.fit(Xd, yd)
+    assert reg.n_iter_ == theirs.n_iter_ == 7
+    assert len(reg.loss_curve_) == len(theirs.loss_curve_) == 17
 
 
 def test_random_state_reproducible_and_clone():

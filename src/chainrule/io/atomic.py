@@ -101,8 +101,17 @@ def atomic_write(
     """
     target = os.path.realpath(os.fspath(path))  # through symlinks: the link itself stays
     folder, name = os.path.split(target)
-    if not name:
-        raise IsADirectoryError(f"cannot write a file at {path!r}: it names a folder")
+    if not name or os.path.isdir(target):
+        raise IsADirectoryError(
+            f"cannot write a file at {os.fspath(path)!r}: it names a folder; give a file name "
+            f"inside it, such as {os.path.join(os.fspath(path), 'model.safetensors')!r}"
+        )
+    if not os.path.isdir(folder):
+        # mkstemp would name its temporary file in the error, not the folder that is missing
+        raise FileNotFoundError(
+            f"cannot write {os.fspath(path)!r}: the folder {folder!r} does not exist; create "
+            "it first (os.makedirs)"
+        )
     clean_stale_temps(target)
     fd, temp = tempfile.mkstemp(prefix=f"{_temp_prefix(name)}{os.getpid()}-", dir=folder)
     try:

@@ -178,6 +178,12 @@ def load_checkpoint(path: str | os.PathLike, model, optimizer=None, scheduler=No
             if obj is not None:
                 try:
                     obj.load_state_dict(parts[name])
+                except KeyError as exc:  # a bare key name alone would say nothing
+                    raise ModelFormatError(
+                        f"{source}: {name} state does not fit {type(obj).__name__}: the saved "
+                        f"state has no {exc} entry, so it comes from another {name} type; "
+                        f"create the {name} the checkpoint was saved with"
+                    ) from None
                 except Exception as exc:
                     raise ModelFormatError(
                         f"{source}: {name} state does not fit {type(obj).__name__} ({exc})"

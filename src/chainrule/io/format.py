@@ -217,7 +217,13 @@ def _read_stream(
     head, entries, metadata, payload_size = _read_header(f, size, source)
     digest = metadata.get(CHECKSUM_KEY)
     if digest is None and require_checksum:
-        raise _fail(source, f"no '{CHECKSUM_KEY}' checksum; not a file written by chainrule")
+        raise _fail(
+            source,
+            f"no '{CHECKSUM_KEY}' checksum; not a model file written by chainrule. A plain "
+            "tensors file (safetensors' save_file) holds no architecture: build the model in "
+            "code and load the weights with model.load_state_dict(chainrule.io.read(path)"
+            ".tensors)",
+        )
     if check is not None:
         check({name: (e[0], e[1]) for name, e in entries.items()}, metadata)
     payload = _read_exact(f, payload_size, source, "tensor data")

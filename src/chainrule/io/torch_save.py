@@ -218,8 +218,8 @@ def _pickle_message(source: str) -> str:
     return (
         f"{source}: this is a pickle file (PyTorch's torch.save format); chainrule never "
         f"unpickles, since that can run code. In PyTorch, save the tensors with "
-        f"safetensors.torch.save_file(state_dict, path) and load that file with cr.load or "
-        f"model.load_state_dict(cr.io.read(path).tensors)"
+        f"safetensors.torch.save_file(state_dict, path); build the same model in chainrule "
+        f"and load them with model.load_state_dict(chainrule.io.read(path).tensors)"
     )
 
 

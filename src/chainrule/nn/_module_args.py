@@ -14,7 +14,10 @@ def state_array(value, key: str) -> np.ndarray:
     if isinstance(value, Tensor):
         return value.array
     if not isinstance(value, np.ndarray) and hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()  # e.g. a torch tensor that requires grad
+        value = value.detach().cpu()  # e.g. a torch tensor that requires grad
+        if str(getattr(value, "dtype", "")) == "torch.bfloat16":
+            value = value.float()  # NumPy has no bfloat16; widening to float32 is exact
+        value = value.numpy()
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as err:
@@ -24,6 +27,23 @@ def state_array(value, key: str) -> np.ndarray:
     if array.dtype.kind not in "fiub":
         raise DTypeError(f"load_state_dict: {key} has dtype {array.dtype}; expected numbers")
     return array
+
+
+def key_hint(own, state_dict) -> str:
+    """What to do when no key matches: a wrapper's prefix to strip, or a nested state dict."""
+    names = [name for name in state_dict if isinstance(name, str)]
+    for prefix in ("module.", "_orig_mod.", "model."):
+        if names and all(n.startswith(prefix) for n in names):
+            if any(n[len(prefix) :] in own for n in names):
+                return (
+                    f" Every key starts with {prefix!r} (the model was saved inside a "
+                    f"wrapper: DataParallel, torch.compile, a LightningModule): strip it, "
+                    f"{{k.removeprefix({prefix!r}): v for k, v in state.items()}}"
+                )
+    for key, value in state_dict.items():
+        if hasattr(value, "keys") and any(name in own for name in value.keys()):
+            return f" The weights are nested under {key!r} (a checkpoint): pass state[{key!r}]"
+    return ""
 
 
 _TO_KEYWORDS = ("device", "dtype", "non_blocking", "memory_format", "copy")

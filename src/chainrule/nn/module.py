@@ -10,7 +10,7 @@ import numpy as np
 from chainrule import _dtype
 from chainrule._device import check_device
 from chainrule.errors import DTypeError, ModelFormatError, ShapeError
-from chainrule.nn._module_args import parse_to, state_array
+from chainrule.nn._module_args import key_hint, parse_to, state_array
 from chainrule.nn.module_hooks import ModuleHookMethods, unsupported_method
 from chainrule.tensor import Tensor
 
@@ -468,7 +468,8 @@ class Module(ModuleHookMethods):
                 problems.append(f"unexpected keys {unexpected}")
             raise ModelFormatError(
                 f"load_state_dict for {type(self).__name__}: {'; '.join(problems)}. The state "
-                f"must come from the same architecture (strict=False loads the matching keys)"
+                f"must come from the same architecture (strict=False loads the matching keys)."
+                + key_hint(own, state_dict)
             )
         for target, array in updates:
             target.array[...] = array.astype(target.array.dtype, copy=False)

@@ -379,5 +379,13 @@ def _adaptive_avg_pool(g, m, x, out):
 
 
 def supported() -> list[str]:
-    """Names of the layer types :func:`chainrule.onnx.export` converts."""
-    return sorted({cls.__name__ for cls in CONVERTERS} | {"Sequential"})
+    """Names of the layer types :func:`chainrule.onnx.export` converts, including chainrule's
+    subclasses that convert as their parent (``ReLU6`` as ``Hardtanh``)."""
+    names = {cls.__name__ for cls in CONVERTERS} | {"Sequential"}
+    for name in dir(nn):
+        cls = getattr(nn, name)
+        if isinstance(cls, type) and any(
+            issubclass(cls, base) and cls.forward is base.forward for base in CONVERTERS
+        ):
+            names.add(name)
+    return sorted(names)

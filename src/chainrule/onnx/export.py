@@ -50,9 +50,15 @@ def _converter(module, path: str):
             f"cannot export {where}: a ModuleList has no forward(); export the module that "
             f"uses it, built as nn.Sequential"
         )
+    # a layer of chainrule's own simply has no converter yet; a user's forward is arbitrary
+    why = (
+        "no ONNX operator mapping is written for this chainrule layer yet"
+        if type(module).__module__.startswith("chainrule.")
+        else "a custom forward() cannot be translated"
+    )
     raise ExportError(
-        f"cannot export {where}: chainrule has no ONNX converter for it (a custom forward() "
-        f"cannot be translated). Build the model from supported layers ({', '.join(supported())}) "
+        f"cannot export {where}: chainrule has no ONNX converter for it ({why}). "
+        f"Build the model from supported layers ({', '.join(supported())}) "
         f"in nn.Sequential, or register a converter with "
         f"chainrule.onnx.register_converter({type(module).__name__})"
     )

@@ -69,6 +69,9 @@ class BaseNet(BaseEstimator):
     def _iteration_ends(self) -> None:
         pass
 
+    def _batch_begins(self, size: int, weighted: bool) -> None:
+        pass
+
     # ---- input checks ----------------------------------------------------------------------
     def _validate(self, X, y, reset: bool):
         X, y = validate_data(
@@ -142,6 +145,11 @@ class BaseNet(BaseEstimator):
         from chainrule.random import default_generator
 
         self._check_params()
+        if incremental and self.early_stopping:  # it was silently ignored
+            raise ValueError(
+                "partial_fit does not support early_stopping=True (it holds out a validation "
+                "split of one fit call); use fit, or set early_stopping=False"
+            )
         first = not hasattr(self, "model_") or (not incremental and not self.warm_start)
         X, y = self._validate(X, y, reset=first)
         targets = self._encode_targets(y, first, classes)
@@ -151,13 +159,15 @@ class BaseNet(BaseEstimator):
             self._random_state = check_random_state(self.random_state)
             self.model_ = self._build(n_features, self.n_outputs_, self._random_state)
             self.loss_curve_ = []
-            self.n_iter_ = 0
             self.t_ = 0
             self._no_improvement_count = 0
             early = self.early_stopping and not incremental
             self.best_loss_ = None if early else math.inf
             self.validation_scores_ = [] if early else None
             self.best_validation_score_ = -math.inf if early else None
+        # epochs of this call, as scikit-learn >= 1.3 counts them (loss_curve_ and t_ go on
+        # across warm starts and partial_fit calls)
+        self.n_iter_ = 0
         validation = None
         if self.early_stopping and not incremental:
             X, targets, sample_weight, validation = self._hold_out(X, targets, sample_weight)
@@ -174,11 +184,12 @@ class BaseNet(BaseEstimator):
         # seed it from random_state for the run and give the caller's state back afterwards
         saved = default_generator.get_state()
         default_generator.manual_seed(int(self._random_state.randint(2**31 - 1)))
+        train_loss = self._train_loss(weighted)
         try:
             cr.fit(
                 self.model_,
                 (X, targets),
-                self._train_loss(weighted),
+                train_loss,
                 self._optimizer,
                 epochs=1 if incremental else self.max_iter,
                 batch_size=batch_size,
@@ -188,6 +199,7 @@ class BaseNet(BaseEstimator):
                 shuffle=self.shuffle,
                 generator=self._generator,
                 sample_weight=sample_weight,
+                compile=False if getattr(train_loss, "eager_only", False) else "auto",
             )
         finally:
             default_generator.set_state(saved)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["HalfSquaredError", "PenalizedLoss", "loss_fn"]
+import numpy as np
+from scipy.special import xlogy
+
+__all__ = ["HalfPoissonDeviance", "HalfSquaredError", "OutputSum", "PenalizedLoss", "loss_fn"]
 
 
 class HalfSquaredError:
@@ -25,6 +28,60 @@ class HalfSquaredError:
         return F.mse_loss(out, target, reduction=self.reduction) * 0.5
 
 
+class HalfPoissonDeviance:
+    """scikit-learn's ``poisson`` loss on the log scale: the network gives z = log μ and the
+    loss is y·log(y/μ) − y + μ per element, mean over the batch; its gradient is μ − y.
+
+    ``reduction="none"`` gives the loss per element (for sample weights).
+    """
+
+    def __init__(self, reduction: str = "mean"):
+        self.reduction = reduction
+
+    def __call__(self, out, target):
+        import chainrule as cr
+
+        y = np.asarray(getattr(target, "array", target), dtype=np.float64)
+        constant = xlogy(y, y) - y  # makes a perfect fit 0, as scikit-learn reports it
+        y_t = cr.tensor(y.astype(out.dtype, copy=False))
+        c_t = cr.tensor(constant.astype(out.dtype, copy=False))
+        losses = out.exp() - y_t * out + c_t
+        return losses if self.reduction == "none" else losses.mean()
+
+
+class OutputSum:
+    """scikit-learn's MLP loss over several output columns: summed, not averaged.
+
+    scikit-learn trains every output with the delta ŷ − y per sample, the gradient of a loss
+    summed over the outputs. chainrule's losses average over them, which divides that gradient
+    by the number of outputs k (for SGD, a k times smaller step). This gives k times the mean
+    loss (weighted, with ``sample_weight``). scikit-learn's *reported* squared error is the mean
+    over the outputs, though (½·mean((y − ŷ)²)), while its multilabel log-loss is the sum:
+    with ``report_mean`` the value is the mean and the gradient still the sum's.
+    """
+
+    def __init__(self, loss, report_mean: bool):
+        self.loss, self.report_mean = loss, report_mean
+        # cr.compile replays detach() as the traced batch's constant, so the reported value
+        # would drift from the second batch on: train eagerly (the weights agree either way)
+        self.eager_only = report_mean
+
+    def __call__(self, out, target, sample_weight=None):
+        if sample_weight is None:
+            mean = self.loss(out, target)
+        else:
+            from chainrule.train.weighting import weighted_loss
+
+            mean = weighted_loss(self.loss, out, target, sample_weight)
+        k = out.shape[-1] if out.ndim > 1 else 1
+        if k == 1:
+            return mean
+        total = mean * k
+        if not self.report_mean:
+            return total
+        return total - total.detach() * (1.0 - 1.0 / k)  # the mean's value, the sum's gradient
+
+
 class PenalizedLoss:
     """scikit-learn's weighted MLP loss of one batch: (Σ wᵢ·lᵢ + ½·α·Σ‖W‖²) / Σ wᵢ.
 
@@ -35,6 +92,7 @@ class PenalizedLoss:
 
     def __init__(self, loss, alpha: float, weights):
         self.loss, self.alpha, self.weights = loss, alpha, weights
+        self.eager_only = getattr(loss, "eager_only", False)
 
     def __call__(self, out, target, sample_weight):
         from chainrule.train.weighting import weighted_loss

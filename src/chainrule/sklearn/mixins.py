@@ -147,12 +147,16 @@ class NetRegressorMixin:
     def _score_arrays(self, X, targets, sample_weight=None) -> float:
         import chainrule as cr
 
-        predicted = cr.predict(self.model_, X, batch_size=1024)
+        predicted = self._inverse_link(cr.predict(self.model_, X, batch_size=1024))
         return r2_score(targets, predicted, sample_weight=sample_weight)
+
+    def _inverse_link(self, out: np.ndarray) -> np.ndarray:
+        """The prediction from the network's output (the identity; exp for a log link)."""
+        return out
 
     def predict(self, X) -> np.ndarray:
         """Predicted targets: shape (n_samples,) for a 1-D y, else (n_samples, n_outputs)."""
-        out = self._raw(X)
+        out = self._inverse_link(self._raw(X))
         return out.ravel() if self._y_1d else out
 
     def partial_fit(self, X, y, sample_weight=None):

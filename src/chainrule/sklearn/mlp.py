@@ -10,12 +10,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from chainrule.sklearn.base import BaseNet
 from chainrule.sklearn.checks import check, is_int, is_real
-from chainrule.sklearn.losses import PenalizedLoss
+from chainrule.sklearn.losses import (
+    HalfPoissonDeviance,
+    HalfSquaredError,
+    OutputSum,
+    PenalizedLoss,
+)
 from chainrule.sklearn.mixins import NetClassifierMixin, NetRegressorMixin
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 ACTIVATIONS = {"identity": "Identity", "logistic": "Sigmoid", "tanh": "Tanh", "relu": "ReLU"}
+LOSSES = {"squared_error": "identity", "poisson": "exp"}  # scikit-learn's out_activation_
 
 
 class BaseMLP(BaseNet):
@@ -171,10 +177,16 @@ class BaseMLP(BaseNet):
         )
 
     def _train_loss(self, weighted: bool):
+        from chainrule.nn import BCEWithLogitsLoss
+
+        loss = self._loss
+        # per output column (softmax's cross-entropy is already one loss per sample)
+        if isinstance(loss, (HalfSquaredError, HalfPoissonDeviance, BCEWithLogitsLoss)):
+            loss = OutputSum(loss, report_mean=isinstance(loss, HalfSquaredError))
         if not weighted:
-            return self._loss
+            return loss
         weights = [m.weight for m in self._linears(self.model_)]
-        return PenalizedLoss(self._loss, self.alpha, weights)
+        return PenalizedLoss(loss, self.alpha, weights)
 
     def _penalty(self, batch_size: int) -> float:
         squares = sum(
@@ -199,6 +211,21 @@ class BaseMLP(BaseNet):
     def _iteration_ends(self) -> None:
         if self.solver == "sgd" and self.learning_rate == "invscaling":
             self._set_learning_rate(self.learning_rate_init / (self.t_ + 1) ** self.power_t)
+
+    def _batch_begins(self, size: int, weighted: bool) -> None:
+        if not weighted:  # α·W/batch with this batch's size: a last, smaller batch too
+            self._optimizer.param_groups[0]["weight_decay"] = self.alpha / size
+        if self.solver != "adam":
+            return
+        # scikit-learn adds ε to √v before Adam's bias correction, chainrule's Adam (PyTorch's)
+        # after it; ε/√(1 − β₂ᵗ) at step t makes the updates the same. The difference is not
+        # of the order of ε: where the gradient is tiny (a dead ReLU under the L2 penalty),
+        # it is a sizeable part of the step.
+        first = self._optimizer.param_groups[0]["params"][0]
+        t = self._optimizer.state.get(first, {}).get("step", 0) + 1
+        eps = self.epsilon / math.sqrt(1.0 - self.beta_2**t)
+        for group in self._optimizer.param_groups:
+            group["eps"] = eps
 
     def _reduce_learning_rate(self) -> bool:
         if self.solver == "sgd" and self.learning_rate == "adaptive":
@@ -239,10 +266,98 @@ class MLPClassifier(NetClassifierMixin, ClassifierMixin, BaseMLP):
         True
     """
 
+    @property
+    def out_activation_(self) -> str:
+        """The output's activation, as scikit-learn names it: "softmax" for several classes,
+        "logistic" for two or for multilabel targets."""
+        check_is_fitted(self, "model_")
+        return "softmax" if self.n_outputs_ > 1 and not self._multilabel else "logistic"
+
 
 class MLPRegressor(NetRegressorMixin, RegressorMixin, BaseMLP):
     """A multi-layer perceptron regressor: ``sklearn.neural_network.MLPRegressor`` on chainrule.
 
-    The loss is scikit-learn's ``squared_error`` for the MLP, ½·mean((y − ŷ)²), plus the L2
-    penalty; ``score`` is R². Parameters and attributes as :class:`MLPClassifier`.
+    ``loss="squared_error"`` (default): ½·mean((y − ŷ)²) with an identity output;
+    ``loss="poisson"``: the half Poisson deviance with an exponential output (the network
+    gives log ŷ; ``predict`` returns ŷ; y must be >= 0). Plus the L2 penalty; ``score`` is R².
+    Other parameters and attributes as :class:`MLPClassifier`. ``loss`` is keyword-only here
+    (scikit-learn >= 1.7 puts it first), so ``MLPRegressor((32,))`` keeps its meaning.
     """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss="squared_error",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+        )
+        self.loss = loss
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check(self.loss in LOSSES, "loss", self.loss, "'squared_error' or 'poisson'")
+
+    def _encode_targets(self, y, first: bool, classes):
+        targets = super()._encode_targets(y, first, classes)
+        if self.loss == "poisson":
+            if np.any(targets < 0):
+                raise ValueError(
+                    f"loss='poisson' needs y >= 0 (it models counts or rates), but y has "
+                    f"{int(np.sum(targets < 0))} negative value(s), the smallest "
+                    f"{float(targets.min())}; use loss='squared_error' for such targets"
+                )
+            self._loss = HalfPoissonDeviance()
+        return targets
+
+    def _inverse_link(self, out: np.ndarray) -> np.ndarray:
+        return np.exp(out) if self.loss == "poisson" else out
+
+    @property
+    def out_activation_(self) -> str:
+        """The output's activation, as scikit-learn names it: "identity" or "exp" (poisson)."""
+        check_is_fitted(self, "model_")
+        return LOSSES[self.loss]

@@ -20,12 +20,16 @@ class SklearnRules(Callback):
         self.validation = validation
         self.incremental = incremental
         self.weighted = weighted  # then the penalty is in the loss cr.fit logs (Σw per batch)
-        self.epochs = 0  # run by this call (n_iter_ keeps counting across warm starts)
+        self.epochs = 0  # run by this call
 
     def on_epoch_begin(self, epoch, logs=None):
         # scikit-learn adds the L2 penalty of the weights the epoch starts from (exactly so
         # for one batch per epoch; with several it averages each batch's)
         self.penalty = 0.0 if self.weighted else self.est._penalty(self.batch_size)
+
+    def on_batch_begin(self, batch, logs=None):
+        size = min(self.batch_size, self.n_samples - batch * self.batch_size)
+        self.est._batch_begins(size, self.weighted)
 
     def on_epoch_end(self, epoch, logs=None):
         est = self.est
