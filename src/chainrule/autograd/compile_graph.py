@@ -134,6 +134,7 @@ def build_graph(recorder: Recorder, inputs: list, loss, outputs=()) -> Graph:
     graph.source_shapes = [out.shape for *_, out in recorder.sources]
     graph.source_dtypes = [out.dtype for *_, out in recorder.sources]
     out_index: dict = {}
+    out_arrays: dict = {}  # id(op output array) → node: detach() shares the array, not the tensor
     leaf_index: dict = {}
 
     def ref_of(t, op_name):
@@ -147,6 +148,10 @@ def build_graph(recorder: Recorder, inputs: list, loss, outputs=()) -> Graph:
                 leaf_index[key] = len(graph.leaves)
                 graph.leaves.append(t)
             return (LEAF, leaf_index[key])
+        if id(t.array) in out_arrays:
+            # an op's value read through detach() (or .data): the same node's value each call,
+            # with no gradient (the reader's needs_grad says so); never a copy of this call's
+            return (VAL, out_arrays[id(t.array)])
         array_ref = _array_ref(t.array, arg_arrays, recorder.source_ids)
         if array_ref is not None:
             return array_ref
@@ -168,6 +173,7 @@ def build_graph(recorder: Recorder, inputs: list, loss, outputs=()) -> Graph:
         refs = [ref_of(t, op.__name__) for t in tensors]
         plain, arrays = _split_options(op, params, arg_arrays, recorder.source_ids)
         out_index[id(result)] = k
+        out_arrays.setdefault(id(result.array), k)
         _check_no_hook(result, op)
         needs_grad = result._ctx.needs_grad if result._ctx is not None else None
         graph.nodes.append(

@@ -199,7 +199,6 @@ class BaseNet(BaseEstimator):
                 shuffle=self.shuffle,
                 generator=self._generator,
                 sample_weight=sample_weight,
-                compile=False if getattr(train_loss, "eager_only", False) else "auto",
             )
         finally:
             default_generator.set_state(saved)

@@ -62,9 +62,6 @@ class OutputSum:
 
     def __init__(self, loss, report_mean: bool):
         self.loss, self.report_mean = loss, report_mean
-        # cr.compile replays detach() as the traced batch's constant, so the reported value
-        # would drift from the second batch on: train eagerly (the weights agree either way)
-        self.eager_only = report_mean
 
     def __call__(self, out, target, sample_weight=None):
         if sample_weight is None:
@@ -92,7 +89,6 @@ class PenalizedLoss:
 
     def __init__(self, loss, alpha: float, weights):
         self.loss, self.alpha, self.weights = loss, alpha, weights
-        self.eager_only = getattr(loss, "eager_only", False)
 
     def __call__(self, out, target, sample_weight):
         from chainrule.train.weighting import weighted_loss

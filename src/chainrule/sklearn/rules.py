@@ -26,6 +26,13 @@ class SklearnRules(Callback):
         # scikit-learn adds the L2 penalty of the weights the epoch starts from (exactly so
         # for one batch per epoch; with several it averages each batch's)
         self.penalty = 0.0 if self.weighted else self.est._penalty(self.batch_size)
+        self.loss_sum, self.rows = 0.0, 0
+
+    def on_batch_end(self, batch, logs=None):
+        # scikit-learn's epoch loss is each batch's (weighted) loss times its row count, over
+        # the rows: weighted by batch size, not by Σw as cr.fit's weighted epoch loss
+        self.loss_sum += float(logs["loss"]) * logs["size"]
+        self.rows += logs["size"]
 
     def on_batch_begin(self, batch, logs=None):
         size = min(self.batch_size, self.n_samples - batch * self.batch_size)
@@ -33,7 +40,7 @@ class SklearnRules(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         est = self.est
-        loss = float(logs["loss"]) + self.penalty
+        loss = (self.loss_sum / self.rows if self.rows else float(logs["loss"])) + self.penalty
         est.loss_ = loss
         est.loss_curve_.append(loss)
         est.n_iter_ += 1
