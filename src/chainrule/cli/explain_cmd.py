@@ -74,6 +74,10 @@ def run(args) -> int:
 
     if args.example and args.model:
         raise CLIError("give either --example NAME or a model file, not both")
+    if args.out:  # checked before any work; never the model or the CSV being read
+        from chainrule.cli.paths import output_file
+
+        args.out = output_file(args.out, inputs=(args.model, args.data))
     if args.example:
         report = getattr(examples, args.example)()
     elif args.model:
@@ -88,9 +92,10 @@ def run(args) -> int:
         "dot": report.dot,
     }[args.format]
     if args.out:
+        from chainrule.cli.paths import make_parent
         from chainrule.io.atomic import atomic_write
 
-        atomic_write(args.out, rendered().encode("utf-8"))
+        atomic_write(make_parent(args.out), rendered().encode("utf-8"))
         print(f"report written to {args.out}")
     elif args.format == "text":
         show(report)
