@@ -19,7 +19,7 @@ from chainrule.cli.common import (
 from chainrule.cli.errors import EXIT_DIVERGED, CLIError
 from chainrule.cli.output import heading, say, table
 from chainrule.cli.paths import output_file, output_folder
-from chainrule.cli.run_record import prepare_checkpoint_dir, run_config
+from chainrule.cli.run_record import interrupted_note, prepare_checkpoint_dir, run_config
 from chainrule.cli.training_data import choose_loss, encode_targets, load_training_data
 
 __all__ = [
@@ -243,20 +243,26 @@ def run(args) -> int:
             f"({run.X_train.shape[1]} features after preprocessing)"
         )
         print(run.model)
-    run.history = cr.fit(
-        run.model,
-        (run.X_train, run.y_train_enc),
-        run.loss_fn,
-        run.optimizer,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation_data=run.validation,
-        metrics=("accuracy",) if run.task != "regression" else ("mae", "r2"),
-        callbacks=[*run.callbacks, *([_EpochLines(args.epochs)] if rank == 0 else [])],
-        generator=cr.Generator(args.seed),
-        verbose=False,
-        compile=args.compile,
-    )
+    lines = _EpochLines(args.epochs)
+    try:
+        run.history = cr.fit(
+            run.model,
+            (run.X_train, run.y_train_enc),
+            run.loss_fn,
+            run.optimizer,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            validation_data=run.validation,
+            metrics=("accuracy",) if run.task != "regression" else ("mae", "r2"),
+            callbacks=[*run.callbacks, *([lines] if rank == 0 else [])],
+            generator=cr.Generator(args.seed),
+            verbose=False,
+            compile=args.compile,
+        )
+    except KeyboardInterrupt as err:  # Ctrl-C: main() prints this note with exit code 130
+        if rank == 0:
+            err.cli_message = interrupted_note(args, lines.epochs_done)
+        raise
     elapsed = time.perf_counter() - started
     if rank != 0:
         return 0
@@ -318,7 +324,10 @@ def _EpochLines(epochs: int):
     from chainrule.train.callbacks import Callback
 
     class EpochLines(Callback):
+        epochs_done = 0  # the last epoch printed: after the backup, when there is one
+
         def on_epoch_end(self, epoch, logs=None):
+            self.epochs_done = epoch + 1
             logs = logs or {}
             shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k not in ("lr", "time"))
             say(f"epoch {epoch + 1}/{epochs}  {shown}")
