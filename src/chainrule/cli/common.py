@@ -64,3 +64,14 @@ def fraction(text: str) -> float:
 def column_list(text: str) -> list[str]:
     """``a,b , c`` -> ``["a", "b", "c"]`` (names of CSV columns given on the command line)."""
     return [part.strip() for part in str(text).split(",") if part.strip()]
+
+
+def standardised_note(target, std) -> str:
+    """The note under a regression run's metrics: its loss and mae are on the standardised
+    target, so an mae of 0.08 is not 0.08 of the target's own units."""
+    if not std:
+        return "(loss and mae are on the standardised target)"
+    return (
+        f"(loss and mae are on the standardised target: mae × {float(std):.6g} is in "
+        f"{target}'s own units)"
+    )

@@ -15,6 +15,7 @@ from chainrule.cli.common import (
     fraction,
     positive_float,
     positive_int,
+    standardised_note,
 )
 from chainrule.cli.errors import EXIT_DIVERGED, CLIError
 from chainrule.cli.output import heading, say, table
@@ -530,12 +531,12 @@ def _summary(args, run: _Run, elapsed: float) -> None:
         if key in ("lr", "time") or not logs[key]:
             continue
         rows.append([f"final {key}", float(logs[key][-1])])
-    if run.task == "regression":
-        rows.append(["(losses are on the standardised target)", ""])
     history = run.history
     steps = history.compiled_steps + history.eager_steps
     rows.append(["compiled steps", f"{history.compiled_steps} of {steps}"])
     table("Summary", ["", "value"], rows)
+    if run.task == "regression":  # after the table, which would widen to fit the note
+        say(standardised_note(run.data.target_name, run.preprocessor.target_std))
     if history.compile_reason and args.compile == "auto":
         say(f"training steps were eager: {history.compile_reason}")
     say(f"model saved: {args.out}")
