@@ -39,10 +39,18 @@ COMMANDS = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, as every other error: the usage block it would
+    print first (20 lines for ``train``) buried the line that says what is wrong."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from chainrule import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="chainrule",
         description="Train neural networks on NumPy and see backpropagation's every number.",
         epilog=examples(
