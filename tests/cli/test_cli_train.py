@@ -167,6 +167,16 @@ def test_resume_continues_to_the_same_weights(tmp_path, species_csv):
 
     a, b = cr.load(straight).state_dict(), cr.load(resumed).state_dict()
     assert all(a[k].tobytes() == b[k].tobytes() for k in a)
+    assert "note:" not in second.stderr
+    # Resuming a finished run with --epochs 3 printed a summary of 6 epochs without a word.
+    again = run_cli(
+        "train", species_csv, *common, "--epochs", "3", "--out", resumed,
+        "--checkpoint-dir", ckpt, "--resume",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"note: {ckpt} already holds 6 epochs (--epochs 3): nothing was left to train" in (
+        again.stderr
+    )
 
 
 def test_resume_with_other_config_is_refused(tmp_path, species_csv):

@@ -95,3 +95,15 @@ def interrupted_note(args, epochs_done: int) -> str:
             f"same command with --resume to continue"
         )
     return f"{done}. Add --checkpoint-dir DIR to back a run up after every epoch and --resume it"
+
+
+def nothing_left_note(args, epochs_run: int, epochs_printed: int) -> str | None:
+    """On ``--resume`` of a run that already has ``--epochs`` epochs (or more), nothing trains:
+    say so, rather than print a summary of more epochs than were asked for without a word."""
+    if not args.resume or epochs_printed or epochs_run < args.epochs:
+        return None
+    return (
+        f"note: {args.checkpoint_dir} already holds {epochs_run} epochs (--epochs "
+        f"{args.epochs}): nothing was left to train; the model saved is that of epoch "
+        f"{epochs_run}. To train further, raise --epochs"
+    )

@@ -20,7 +20,12 @@ from chainrule.cli.common import (
 from chainrule.cli.errors import EXIT_DIVERGED, CLIError
 from chainrule.cli.output import heading, say, table
 from chainrule.cli.paths import output_file, output_folder
-from chainrule.cli.run_record import interrupted_note, prepare_checkpoint_dir, run_config
+from chainrule.cli.run_record import (
+    interrupted_note,
+    nothing_left_note,
+    prepare_checkpoint_dir,
+    run_config,
+)
 from chainrule.cli.training_data import choose_loss, encode_targets, load_training_data
 
 __all__ = [
@@ -267,6 +272,9 @@ def run(args) -> int:
     elapsed = time.perf_counter() - started
     if rank != 0:
         return 0
+    note = nothing_left_note(args, len(run.history.history["loss"]), lines.epochs_done)
+    if note:
+        print(note, file=sys.stderr)
     _diagnosis(run)
     _save(args, run)
     _summary(args, run, elapsed)
