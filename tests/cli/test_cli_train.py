@@ -87,8 +87,9 @@ def test_train_regression_with_config_file_and_override(tmp_path):
     assert re.search(r"epochs run\s+60", result.stdout)  # the flag overrode the file
     r2 = float(re.search(r"final val_r2\s+([-\d.]+)", result.stdout).group(1))
     assert r2 > 0.95
-    result = run_cli("predict", model, data)
+    result = run_cli("predict", model, data, "--proba")  # --proba was dropped without a word
     assert result.returncode == 0 and result.stdout.splitlines()[0] == "predicted_y"
+    assert "note: --proba is for classes" in result.stderr
     # The mae shown is on the standardised target, and the note spoke of losses only: it
     # names mae and the factor to the target's own units, in train's summary and in info.
     with open(data) as f:

@@ -38,6 +38,8 @@ def run(args) -> int:
             args.out, default_name="predictions.csv", inputs=(args.model, args.csv)
         )
     model, meta = load_model(args.model)
+    if args.proba and meta.get("task") == "regression":  # said, not silently dropped
+        print(f"note: --proba is for classes; {args.model} predicts a number", file=sys.stderr)
     X, data, pre = features_of(args.csv, meta, args.model, decimal=args.decimal)
     labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
     text = _csv_text(meta, labels, values, args.proba)
