@@ -241,7 +241,7 @@ def run(args) -> int:
     rank = _mpi_rank()  # under mpiexec: cr.fit trains data-parallel; rank 0 alone writes
     run = _prepare(args)
     if args.dry_run:
-        return _dry_run(args, run, hidden)
+        return _dry_run(args, run, hidden) if rank == 0 else 0
     run.model = _build_model(args, run, hidden)
     if rank == 0:
         heading(
@@ -353,7 +353,8 @@ def _prepare(args) -> _Run:
 
     run = _Run()
     data = load_training_data(args)
-    show_notes(data.notes or [])
+    if _mpi_rank() == 0:  # under mpiexec every rank reads the file; one says so
+        show_notes(data.notes or [])
     X, y = data.X, data.y
     run.data = data
     run.task, run.classes, run.preprocessor = data.task, data.classes, data.preprocessor
