@@ -91,8 +91,8 @@ def _check_folder(folder: str, path: str, flag: str) -> None:
         raise CLIError(f"{flag} {path}: cannot create a folder there ({existing} is a file)")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise CLIError(f"{flag} {path}: no permission to write in {existing}")
-    # os.access reads the mode bits, which root ignores and file systems such as /proc or a
-    # read-only mount seen as root contradict: only creating a file there proves it works.
+    # os.access says yes to root wherever the mode bits allow, yet /proc and other virtual
+    # file systems refuse new files all the same: only creating one there proves it works.
     try:
         fd, probe = tempfile.mkstemp(prefix=".chainrule-probe-", dir=existing)
     except OSError as err:
