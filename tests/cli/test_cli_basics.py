@@ -84,6 +84,39 @@ def test_bad_argument_is_one_line_exit_2():
     assert result.returncode == 2
     assert "must be a positive integer" in result.stderr
     assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1  # argparse printed its usage first
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--epochs", "many"], "--epochs: must be a positive integer, got 'many'"),
+        (["train", "--lr", "fast"], "--lr: must be a positive number, got 'fast'"),
+        (["train", "--validation-split", "x"], "must be a number in [0, 1), got 'x'"),
+        (["explain", "--row", "x"], "--row: must be a whole number, 0 or more, got 'x'"),
+        (["train", "--activation", "nope"], "invalid choice: 'nope'"),
+        (["nope"], "invalid choice: 'nope'"),
+    ],
+)
+def test_argparse_errors_are_one_line_naming_the_rule(args, message, capsys):
+    """Before: 20 lines of usage, then 'invalid positive_int value' (a function's name)."""
+    from chainrule.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in err and "positive_int" not in err
+    assert len(err.strip().splitlines()) == 1 and "--help" in err
+
+
+def test_a_bad_number_in_a_config_file_names_the_rule(tmp_path, capsys):
+    from chainrule.cli.main import main
+
+    config = tmp_path / "run.toml"
+    config.write_text('epochs = "many"\n')
+    assert main(["train", "--dataset", "xor", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "option 'epochs': must be a positive integer, got 'many'" in err
 
 
 def test_missing_file_is_one_line_exit_2(tmp_path):

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from cli_helpers import run_cli, write_classification_csv
+from cli_helpers import run_cli, write_classification_csv, write_regression_csv
 
 
 def test_explain_mazur_reproduces_the_published_numbers():
@@ -53,6 +53,28 @@ def test_explain_a_saved_model_on_a_data_row(tmp_path):
     assert far.returncode == 2 and "out of range" in far.stderr
     neither = run_cli("explain")
     assert neither.returncode == 2 and "--example" in neither.stderr
+    # The report shows the network's target (a class index); a note names the class.
+    row3 = data.read_text().splitlines()[4].split(",")[-1]
+    assert "the target t = " in result.stderr and f"is class {row3!r}" in result.stderr
+
+
+def test_explain_a_regression_model_says_its_target_is_standardised(tmp_path):
+    """The report's target and loss are on the standardised scale, with nothing saying so:
+    t = 0.32 for a CSV value of 11.8."""
+    data = write_regression_csv(tmp_path / "r.csv")
+    model = tmp_path / "r.safetensors"
+    trained = run_cli("train", data, "--target", "y", "--epochs", "1", "--no-plots", "--out", model)
+    assert trained.returncode == 0, trained.stderr
+    result = run_cli("explain", model, "--data", data, "--row", "0", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    raw = float(data.read_text().splitlines()[1].split(",")[-1])
+    note = re.search(r"'y' is standardised as in training: t = \(([-\d.]+) − ", result.stderr)
+    assert (
+        note
+        and abs(float(note.group(1)) - raw) < 1e-3
+        and "loss are on that scale" in result.stderr
+    )
+    json.loads(result.stdout)  # the note stays off stdout, which holds the report alone
 
 
 def _run_in_terminal(args, env_extra):

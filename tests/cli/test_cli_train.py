@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import re
+import statistics
 
 import pytest
 from cli_helpers import run_cli, write_classification_csv, write_regression_csv
@@ -82,11 +83,20 @@ def test_train_regression_with_config_file_and_override(tmp_path):
         "--no-plots",
     )
     assert result.returncode == 0, result.stderr
+    trained = result
     assert re.search(r"epochs run\s+60", result.stdout)  # the flag overrode the file
     r2 = float(re.search(r"final val_r2\s+([-\d.]+)", result.stdout).group(1))
     assert r2 > 0.95
-    result = run_cli("predict", model, data)
+    result = run_cli("predict", model, data, "--proba")  # --proba was dropped without a word
     assert result.returncode == 0 and result.stdout.splitlines()[0] == "predicted_y"
+    assert "note: --proba is for classes" in result.stderr
+    # The mae shown is on the standardised target, and the note spoke of losses only: it
+    # names mae and the factor to the target's own units, in train's summary and in info.
+    with open(data) as f:
+        std = statistics.pstdev(float(row["y"]) for row in csv.DictReader(f))
+    for text in (trained.stdout, run_cli("info", model).stdout):
+        factor = re.search(r"loss and mae are .* mae × ([\d.]+) is in y's own units", text)
+        assert factor and abs(float(factor.group(1)) / std - 1) < 0.1, text
 
 
 def test_train_on_builtin_dataset_reaches_documented_accuracy(tmp_path):
@@ -158,6 +168,16 @@ def test_resume_continues_to_the_same_weights(tmp_path, species_csv):
 
     a, b = cr.load(straight).state_dict(), cr.load(resumed).state_dict()
     assert all(a[k].tobytes() == b[k].tobytes() for k in a)
+    assert "note:" not in second.stderr
+    # Resuming a finished run with --epochs 3 printed a summary of 6 epochs without a word.
+    again = run_cli(
+        "train", species_csv, *common, "--epochs", "3", "--out", resumed,
+        "--checkpoint-dir", ckpt, "--resume",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"note: {ckpt} already holds 6 epochs (--epochs 3): nothing was left to train" in (
+        again.stderr
+    )
 
 
 def test_resume_with_other_config_is_refused(tmp_path, species_csv):

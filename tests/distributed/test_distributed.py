@@ -386,6 +386,26 @@ def test_cli_train_under_mpiexec_writes_one_model_and_resumes(tmp_path):
     assert back.stdout.count("epoch 5/5") == 1 and "epoch 4/5" not in back.stdout
 
 
+def test_cli_notes_and_dry_run_print_once_under_mpiexec(tmp_path):
+    """Every rank printed the schema notes ('left out: id') and the whole --dry-run."""
+    _needs_mpi()
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 2))
+    csv = tmp_path / "data.csv"
+    csv.write_text(
+        "id,a,b,y\n" + "".join(f"{i},{a},{b},{int(a > b)}\n" for i, (a, b) in enumerate(X))
+    )
+    common = ["-m", "chainrule.cli.main", "train", str(csv), "--target", "y", "--no-plots"]
+    dry = run_job(2, [*common, "--dry-run"], timeout=60)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert dry.stdout.count("dry run: would train") == 1
+    assert dry.stdout.count("note: left out: id") == 1
+    out = ["--out", str(tmp_path / "m.safetensors"), "--epochs", "1"]
+    trained = run_job(2, [*common, *out], timeout=60)
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    assert trained.stdout.count("note: left out: id") == 1
+
+
 @pytest.mark.parametrize("mode", [[], ["view"]], ids=["copies", "bucket-view"])
 def test_unused_parameters_need_finish_and_count_as_zero(mode):
     _needs_mpi()

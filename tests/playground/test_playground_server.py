@@ -237,6 +237,35 @@ def test_upload_a_csv(client):
     assert post(client, "/api/step", {"unit": "epoch"}).status_code == 200
 
 
+def test_two_columns_beside_the_label_are_the_features_whatever_their_role(client):
+    """A column of distinct whole numbers (a day) was left out as an identifier: the upload
+    failed with 'the file has 1 feature columns' and a hint, features=[...], the page lacks."""
+    rng = np.random.default_rng(1)
+    text = "day,temp,label\n" + "".join(
+        f"{day},{t:.2f},{'warm' if t > 0 else 'cold'}\n"
+        for day, t in enumerate(rng.normal(size=30))
+    )
+    r = client.post(
+        "/api/upload", content=text.encode(), headers={**OWN, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["classes"] == ["cold", "warm"]
+    assert r.json()["network"]["sizes"][0] == 2
+
+
+def test_a_small_upload_says_which_batch_size_fits(client):
+    text = "a,b,label\n1,2,x\n3,1,y\n2,5,x\n6,4,y\n"  # 4 rows: all of them train
+    r = client.post(
+        "/api/upload", content=text.encode(), headers={**OWN, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 400 and "batch size to at most 4" in r.json()["error"]
+    assert post(client, "/api/config", {"batch_size": 4}).status_code == 200
+    r = client.post(
+        "/api/upload", content=text.encode(), headers={**OWN, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+
+
 @pytest.mark.parametrize(
     "text, words",
     [

@@ -33,29 +33,37 @@ def examples(text: str) -> str:
     return "examples:\n" + textwrap.indent(textwrap.dedent(text).strip(), "  ")
 
 
+def _parse(text: str, kind, rule: str):
+    # argparse would report a ValueError as "invalid positive_int value": our function's name.
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{rule}, got {text!r}") from None
+
+
 def positive_int(text: str) -> int:
-    value = int(text)
+    value = _parse(text, int, "must be a positive integer")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
 
 
 def nonnegative_int(text: str) -> int:
-    value = int(text)
+    value = _parse(text, int, "must be a whole number, 0 or more")
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
 
 
 def positive_float(text: str) -> float:
-    value = float(text)
+    value = _parse(text, float, "must be a positive number")
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 
 def fraction(text: str) -> float:
-    value = float(text)
+    value = _parse(text, float, "must be a number in [0, 1)")
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
     return value
@@ -64,3 +72,14 @@ def fraction(text: str) -> float:
 def column_list(text: str) -> list[str]:
     """``a,b , c`` -> ``["a", "b", "c"]`` (names of CSV columns given on the command line)."""
     return [part.strip() for part in str(text).split(",") if part.strip()]
+
+
+def standardised_note(target, std) -> str:
+    """The note under a regression run's metrics: its loss and mae are on the standardised
+    target, so an mae of 0.08 is not 0.08 of the target's own units."""
+    if not std:
+        return "(loss and mae are on the standardised target)"
+    return (
+        f"(loss and mae are on the standardised target: mae × {float(std):.6g} is in "
+        f"{target}'s own units)"
+    )

@@ -47,6 +47,10 @@ def run(args) -> int:
     from chainrule.data import datasets
     from chainrule.models import mlp
 
+    if not args.no_plots:  # the plots' folder is checked before any work
+        from chainrule.cli.paths import output_folder
+
+        output_folder(args.out, flag="--out")
     started = time.perf_counter()
     X, y = datasets.seed_example()
     targets = y.reshape(-1, 1).astype(np.float32)

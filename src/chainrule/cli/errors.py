@@ -7,6 +7,7 @@ EXIT_FAILED_CHECK = 1  # gradcheck found a wrong gradient
 EXIT_USAGE = 2  # bad arguments, bad data, bad model file
 EXIT_DIVERGED = 3  # training produced NaN/inf; nothing was overwritten
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head`
 
 
 class CLIError(Exception):

@@ -64,9 +64,31 @@ def _report_for_model(args):
             raise CLIError(f"{args.data}: the label of row {args.row} was not seen in training")
     loss, loss_fn, _ = choose_loss(meta.get("loss", "auto"), meta.get("task"), len(classes or []))
     target = encode_targets(y[args.row : args.row + 1], loss, classes, pre)
+    _target_note(meta, classes, pre, y[args.row], target)
     return cr.explain(
         model, X[args.row : args.row + 1], target, loss_fn, lr=args.lr, param=args.param
     )
+
+
+def _target_note(meta: dict, classes, pre, raw, target) -> None:
+    """Say on stderr what the report's target t is in the user's terms: the report shows the
+    network's view (a class index, a standardised value), not the CSV's."""
+    import sys
+
+    name = meta.get("target")
+    if classes is not None:
+        index = int(raw)
+        note = f"the target t = {index} is class {classes[index]!r} of {name!r}"
+    elif getattr(pre, "target_std", None):
+        t = float(np.asarray(target).reshape(-1)[0])
+        note = (
+            f"{name!r} is standardised as in training: t = ({float(raw):.6g} − "
+            f"{pre.target_mean:.6g}) / {pre.target_std:.6g} = {t:.6g}; the output and the "
+            f"loss are on that scale"
+        )
+    else:
+        return
+    print(f"note: {note}", file=sys.stderr)
 
 
 def run(args) -> int:
@@ -74,6 +96,10 @@ def run(args) -> int:
 
     if args.example and args.model:
         raise CLIError("give either --example NAME or a model file, not both")
+    if args.out:  # checked before any work; never the model or the CSV being read
+        from chainrule.cli.paths import output_file
+
+        args.out = output_file(args.out, inputs=(args.model, args.data))
     if args.example:
         report = getattr(examples, args.example)()
     elif args.model:
@@ -88,9 +114,10 @@ def run(args) -> int:
         "dot": report.dot,
     }[args.format]
     if args.out:
+        from chainrule.cli.paths import make_parent
         from chainrule.io.atomic import atomic_write
 
-        atomic_write(args.out, rendered().encode("utf-8"))
+        atomic_write(make_parent(args.out), rendered().encode("utf-8"))
         print(f"report written to {args.out}")
     elif args.format == "text":
         show(report)

@@ -61,7 +61,10 @@ def _example_input(model, path: str, input_shape: str | None = None):
 def run(args) -> int:
     import chainrule as cr
     from chainrule.cli.errors import CLIError
+    from chainrule.cli.paths import make_parent, output_file
 
+    # Checked before any work: never the model being exported, never a folder.
+    args.onnx = output_file(args.onnx, flag="--onnx", inputs=(args.model,))
     try:
         from chainrule import onnx as cr_onnx
         from chainrule.onnx._graph import require_onnx
@@ -70,6 +73,7 @@ def run(args) -> int:
     except ImportError as err:
         raise CLIError(str(err)) from None
     model = cr.load(args.model)
+    make_parent(args.onnx)
     meta = getattr(model, "metadata", None) or {}
     try:
         if "preprocessing" in meta and not args.network_only:

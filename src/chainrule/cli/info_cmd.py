@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chainrule.cli.common import standardised_note
 from chainrule.cli.output import heading, literal, say, table
 
 HELP = "Describe a saved model: architecture, training, metrics and the columns it reads."
@@ -78,7 +79,8 @@ def _training(meta: dict) -> None:
         rows = [[k, float(v)] for k, v in metrics.items() if k not in ("lr", "time")]
         table("final metrics", ["metric", "value"], rows)
         if meta.get("task") == "regression":
-            say("(losses are on the standardised target)")
+            scaling = (meta.get("preprocessing") or {}).get("target_scaling") or {}
+            say(standardised_note(meta.get("target"), scaling.get("std")))
 
 
 def _columns(meta: dict) -> None:

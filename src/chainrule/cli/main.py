@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from chainrule.cli.common import HelpFormatter, examples
-from chainrule.cli.errors import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_USAGE, CLIError
+from chainrule.cli.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_DIVERGED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    CLIError,
+)
 
 # name -> module; the order is the order of `chainrule --help`.
 COMMANDS = {
@@ -32,10 +39,18 @@ COMMANDS = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line, as every other error: the usage block it would
+    print first (20 lines for ``train``) buried the line that says what is wrong."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from chainrule import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="chainrule",
         description="Train neural networks on NumPy and see backpropagation's every number.",
         epilog=examples(
@@ -87,9 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     out_of_memory = False
     try:
         code = args._run(args)
-    except KeyboardInterrupt:
-        print("chainrule: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        note = getattr(err, "cli_message", None)  # what was saved and how to go on, if known
+        tail = f"; {note}" if note else ""
+        print(f"chainrule {args.command}: interrupted{tail}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader stopped early (`chainrule info m | head`): no error
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except MemoryError:  # reported below, once the except block has freed what failed
         if args.debug:
             raise
@@ -106,6 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     if out_of_memory:
         print(f"chainrule {args.command}: error: {OUT_OF_MEMORY}", file=sys.stderr)
     return code or 0
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit and would report the closed pipe a second time.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (pytest's capture)
+        pass
 
 
 OUT_OF_MEMORY = "out of memory: the input needs more memory than is free; use a smaller file"

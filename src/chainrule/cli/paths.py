@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 
 from chainrule.cli.errors import CLIError
 
@@ -64,6 +65,13 @@ def output_file(
     return path
 
 
+def make_parent(path: str) -> str:
+    """Create the folders above ``path`` (checked by :func:`output_file`) just before it is
+    written, so every command accepts ``--out new/folder/file`` as ``train`` does."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return path
+
+
 def output_folder(path: str, *, flag: str) -> str:
     """A folder to write files into: an existing one, or one that can be created."""
     if os.path.lexists(path) and not os.path.isdir(path):
@@ -83,3 +91,14 @@ def _check_folder(folder: str, path: str, flag: str) -> None:
         raise CLIError(f"{flag} {path}: cannot create a folder there ({existing} is a file)")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise CLIError(f"{flag} {path}: no permission to write in {existing}")
+    # os.access says yes to root wherever the mode bits allow, yet /proc and other virtual
+    # file systems refuse new files all the same: only creating one there proves it works.
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".chainrule-probe-", dir=existing)
+    except OSError as err:
+        raise CLIError(
+            f"{flag} {path}: cannot write in {existing} ({err.strerror or err}); choose "
+            f"another {flag}"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)

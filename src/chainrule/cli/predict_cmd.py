@@ -30,7 +30,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from chainrule.cli.paths import output_file
+    from chainrule.cli.paths import make_parent, output_file
     from chainrule.io.atomic import atomic_write
 
     if args.out:
@@ -38,11 +38,13 @@ def run(args) -> int:
             args.out, default_name="predictions.csv", inputs=(args.model, args.csv)
         )
     model, meta = load_model(args.model)
+    if args.proba and meta.get("task") == "regression":  # said, not silently dropped
+        print(f"note: --proba is for classes; {args.model} predicts a number", file=sys.stderr)
     X, data, pre = features_of(args.csv, meta, args.model, decimal=args.decimal)
     labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
     text = _csv_text(meta, labels, values, args.proba)
     if args.out:
-        atomic_write(args.out, text.encode("utf-8"))
+        atomic_write(make_parent(args.out), text.encode("utf-8"))
         print(f"{len(X)} predictions written to {args.out}")
     else:
         sys.stdout.write(text)

@@ -84,3 +84,28 @@ def prepare_checkpoint_dir(args, config: dict, data_hash: str, write: bool = Tru
 
 def _digest(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def interrupted_note(args, epochs_done: int) -> str:
+    """What an interrupted ``train`` leaves behind, and how to go on: the checkpoint and
+    ``--resume`` when there is one, else the flag that makes the next run resumable."""
+    done = f"stopped after {epochs_done} of {args.epochs} epochs; no model file was written"
+    backup = os.path.join(args.checkpoint_dir or "", "backup.safetensors")
+    if args.checkpoint_dir and os.path.isfile(backup):
+        return (
+            f"{done}. The last completed epoch is backed up in {args.checkpoint_dir}: run the "
+            f"same command with --resume to continue"
+        )
+    return f"{done}. Add --checkpoint-dir DIR to back a run up after every epoch and --resume it"
+
+
+def nothing_left_note(args, epochs_run: int, epochs_printed: int) -> str | None:
+    """On ``--resume`` of a run that already has ``--epochs`` epochs (or more), nothing trains:
+    say so, rather than print a summary of more epochs than were asked for without a word."""
+    if not args.resume or epochs_printed or epochs_run < args.epochs:
+        return None
+    return (
+        f"note: {args.checkpoint_dir} already holds {epochs_run} epochs (--epochs "
+        f"{args.epochs}): nothing was left to train; the model saved is that of epoch "
+        f"{epochs_run}. To train further, raise --epochs"
+    )

@@ -15,11 +15,17 @@ from chainrule.cli.common import (
     fraction,
     positive_float,
     positive_int,
+    standardised_note,
 )
 from chainrule.cli.errors import EXIT_DIVERGED, CLIError
 from chainrule.cli.output import heading, say, table
 from chainrule.cli.paths import output_file, output_folder
-from chainrule.cli.run_record import prepare_checkpoint_dir, run_config
+from chainrule.cli.run_record import (
+    interrupted_note,
+    nothing_left_note,
+    prepare_checkpoint_dir,
+    run_config,
+)
 from chainrule.cli.training_data import choose_loss, encode_targets, load_training_data
 
 __all__ = [
@@ -241,7 +247,7 @@ def run(args) -> int:
     rank = _mpi_rank()  # under mpiexec: cr.fit trains data-parallel; rank 0 alone writes
     run = _prepare(args)
     if args.dry_run:
-        return _dry_run(args, run, hidden)
+        return _dry_run(args, run, hidden) if rank == 0 else 0
     run.model = _build_model(args, run, hidden)
     if rank == 0:
         heading(
@@ -249,23 +255,32 @@ def run(args) -> int:
             f"({run.X_train.shape[1]} features after preprocessing)"
         )
         print(run.model)
-    run.history = cr.fit(
-        run.model,
-        (run.X_train, run.y_train_enc),
-        run.loss_fn,
-        run.optimizer,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation_data=run.validation,
-        metrics=("accuracy",) if run.task != "regression" else ("mae", "r2"),
-        callbacks=[*run.callbacks, *([_EpochLines(args.epochs)] if rank == 0 else [])],
-        generator=cr.Generator(args.seed),
-        verbose=False,
-        compile=args.compile,
-    )
+    lines = _EpochLines(args.epochs)
+    try:
+        run.history = cr.fit(
+            run.model,
+            (run.X_train, run.y_train_enc),
+            run.loss_fn,
+            run.optimizer,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            validation_data=run.validation,
+            metrics=("accuracy",) if run.task != "regression" else ("mae", "r2"),
+            callbacks=[*run.callbacks, *([lines] if rank == 0 else [])],
+            generator=cr.Generator(args.seed),
+            verbose=False,
+            compile=args.compile,
+        )
+    except KeyboardInterrupt as err:  # Ctrl-C: main() prints this note with exit code 130
+        if rank == 0:
+            err.cli_message = interrupted_note(args, lines.epochs_done)
+        raise
     elapsed = time.perf_counter() - started
     if rank != 0:
         return 0
+    note = nothing_left_note(args, len(run.history.history["loss"]), lines.epochs_done)
+    if note:
+        print(note, file=sys.stderr)
     _diagnosis(run)
     _save(args, run)
     _summary(args, run, elapsed)
@@ -324,7 +339,10 @@ def _EpochLines(epochs: int):
     from chainrule.train.callbacks import Callback
 
     class EpochLines(Callback):
+        epochs_done = 0  # the last epoch printed: after the backup, when there is one
+
         def on_epoch_end(self, epoch, logs=None):
+            self.epochs_done = epoch + 1
             logs = logs or {}
             shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k not in ("lr", "time"))
             say(f"epoch {epoch + 1}/{epochs}  {shown}")
@@ -341,7 +359,8 @@ def _prepare(args) -> _Run:
 
     run = _Run()
     data = load_training_data(args)
-    show_notes(data.notes or [])
+    if _mpi_rank() == 0:  # under mpiexec every rank reads the file; one says so
+        show_notes(data.notes or [])
     X, y = data.X, data.y
     run.data = data
     run.task, run.classes, run.preprocessor = data.task, data.classes, data.preprocessor
@@ -527,12 +546,12 @@ def _summary(args, run: _Run, elapsed: float) -> None:
         if key in ("lr", "time") or not logs[key]:
             continue
         rows.append([f"final {key}", float(logs[key][-1])])
-    if run.task == "regression":
-        rows.append(["(losses are on the standardised target)", ""])
     history = run.history
     steps = history.compiled_steps + history.eager_steps
     rows.append(["compiled steps", f"{history.compiled_steps} of {steps}"])
     table("Summary", ["", "value"], rows)
+    if run.task == "regression":  # after the table, which would widen to fit the note
+        say(standardised_note(run.data.target_name, run.preprocessor.target_std))
     if history.compile_reason and args.compile == "auto":
         say(f"training steps were eager: {history.compile_reason}")
     say(f"model saved: {args.out}")

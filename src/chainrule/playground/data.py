@@ -44,12 +44,17 @@ def parse_upload(text: str, target: str | None = None, filename: str = "upload.c
     first = text.lstrip("\ufeff").splitlines()[0]
     header = [h.strip().strip('"') for h in first.replace(";", ",").replace("\t", ",").split(",")]
     target = target or header[-1]
+    # Two columns besides the label are the two features, whatever their inferred role: a
+    # column of distinct whole numbers (a day, an x) would be left out as an identifier, with
+    # a hint (features=[...]) that the page has no way to follow.
+    others = [h for h in header if h != target]
+    features = others if len(others) == 2 and not any(map(_is_number, header)) else None
     fd, path = tempfile.mkstemp(suffix=".csv", prefix="chainrule-upload-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         try:
-            data = load_csv(path, target=target)
+            data = load_csv(path, target=target, features=features, numeric=features)
         except DataError as err:
             raise ValidationError(str(err).replace(path, filename)) from None
     finally:
@@ -78,6 +83,14 @@ def parse_upload(text: str, target: str | None = None, filename: str = "upload.c
     std = X.std(axis=0)
     X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
     return Upload(X, np.asarray(data.y, dtype=np.int64), data.feature_names, classes, filename)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def regression_data(name: str, n: int, noise: float, seed: int):

@@ -102,7 +102,8 @@ class Session:
             X_tr, y_tr, X_val, y_val = X, y, X[:0], y[:0]
         if cfg.batch_size > len(X_tr):
             raise ValidationError(
-                f"batch_size {cfg.batch_size} is larger than the {len(X_tr)} training samples"
+                f"batch_size {cfg.batch_size} is larger than the {len(X_tr)} training samples; "
+                f"set the batch size to at most {len(X_tr)}"
             )
         self.cfg = cfg
         self.task = task
