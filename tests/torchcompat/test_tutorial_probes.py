@@ -156,3 +156,51 @@ def test_out_argument_resizes_refuses_autograd_and_bad_casts_as_torch():
         with lib.no_grad():  # PyTorch allows it without recording
             lib.mul(lib.ones(3, requires_grad=True), 2, out=out)
         assert out.tolist() == [2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "name, shape, kwargs",
+    [
+        ("eye_", (3, 5), {}),
+        ("eye_", (4, 2), {}),
+        ("dirac_", (4, 2, 3), {}),
+        ("dirac_", (6, 3, 3, 3), {"groups": 2}),
+        ("dirac_", (2, 4, 1, 3, 2), {}),
+    ],
+)
+def test_deterministic_initialisers_match_torch(name, shape, kwargs):
+    ours = getattr(nn.init, name)(cr.full(shape, 7.0), **kwargs)
+    theirs = getattr(torch.nn.init, name)(torch.full(shape, 7.0), **kwargs)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_initialisers_refuse_what_torch_refuses():
+    for lib in (cr, torch):
+        with pytest.raises(ValueError, match="2 dimensions"):
+            lib.nn.init.eye_(lib.zeros(2, 2, 2))
+        with pytest.raises(ValueError, match="3, 4, or 5"):
+            lib.nn.init.dirac_(lib.zeros(2, 2))
+        with pytest.raises(ValueError, match="divisible by groups"):
+            lib.nn.init.dirac_(lib.zeros(3, 2, 3), groups=2)
+        with pytest.raises(ValueError, match="2 or more"):
+            lib.nn.init.orthogonal_(lib.zeros(4))
+
+
+@pytest.mark.parametrize("shape", [(4, 6), (6, 4), (3, 2, 2)])
+def test_orthogonal_and_trunc_normal_have_torch_properties(shape):
+    cr.manual_seed(0)
+    w = nn.init.orthogonal_(cr.empty(*shape), gain=2.0).numpy().reshape(shape[0], -1)
+    small = w if w.shape[0] <= w.shape[1] else w.T
+    np.testing.assert_allclose(small @ small.T, 4.0 * np.eye(small.shape[0]), atol=1e-5)
+    t = nn.init.trunc_normal_(cr.empty(20000), mean=0.5, std=1.0, a=-0.5, b=1.0).numpy()
+    ref = torch.nn.init.trunc_normal_(torch.empty(20000), mean=0.5, std=1.0, a=-0.5, b=1.0)
+    assert t.min() >= -0.5 and t.max() <= 1.0
+    assert abs(t.mean() - ref.mean().item()) < 0.02 and abs(t.std() - ref.std().item()) < 0.02
+
+
+def test_item_of_several_elements_is_a_runtime_error_as_in_torch():
+    for lib in (cr, torch):
+        with pytest.raises(RuntimeError):
+            lib.ones(2).item()
+    with pytest.raises(ValueError):  # chainrule's earlier class still catches it
+        cr.ones(2).item()
