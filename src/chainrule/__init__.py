@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 
+from chainrule import out_argument as _out_argument
 from chainrule._allocator import keep_freed_memory as _keep_freed_memory
 from chainrule._dtype import get_default_dtype, set_default_dtype
 from chainrule.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -80,7 +81,14 @@ from chainrule.ops import (
     unsqueeze,
     var,
 )
-from chainrule.random import Generator, default_generator, manual_seed
+from chainrule.random import (
+    Generator,
+    default_generator,
+    initial_seed,
+    manual_seed,
+    seed,
+)
+from chainrule.rng_state import get_rng_state, set_rng_state
 from chainrule.tensor import Tensor
 from chainrule.tensor_methods import _bind
 
@@ -88,9 +96,13 @@ _bind()  # PyTorch's Tensor methods (tensor_methods.py) reach the ops from here 
 _keep_freed_memory()  # freed arrays stay reusable: no page faults every step (_allocator.py)
 
 __version__ = "0.1.0"
+_out_argument.install(globals())  # torch.matmul(a, b, out=y) and the like (out_argument.py)
 
 float32 = "float32"
 float64 = "float64"
+# Shapes are plain tuples, so torch.Size is tuple: x.shape == torch.Size([2, 3]) and
+# isinstance(x.shape, torch.Size) answer as in PyTorch (a shape prints as (2, 3), though)
+Size = tuple
 
 _TORCH_DTYPES = ("float", "double", "half", "float16", "long", "int", "int64", "int32", "short")
 _TORCH_DTYPES += ("int16", "int8", "uint8", "bool")
@@ -211,6 +223,8 @@ def __getattr__(name: str):
     module_name, attribute = _LAZY[name]
     module = importlib.import_module(module_name)
     value = module if attribute is None else getattr(module, attribute)
+    if name in _out_argument.NAMES:
+        value = _out_argument.with_out(value)
     globals()[name] = value  # later look-ups skip this function
     return value
 

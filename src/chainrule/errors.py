@@ -9,6 +9,11 @@ class ShapeError(ChainruleError, ValueError):
     """An op or layer got operands whose shapes do not fit together."""
 
 
+class ElementCountError(ShapeError, RuntimeError):
+    """``item()`` (or ``float(t)``) of a tensor without exactly one element; a
+    ``RuntimeError`` too, as PyTorch raises, so ``except RuntimeError:`` catches it."""
+
+
 class DTypeError(ChainruleError, TypeError):
     """An op or layer got data of a dtype it cannot work with."""
 

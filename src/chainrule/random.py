@@ -50,3 +50,15 @@ def manual_seed(seed: int) -> Generator:
 def get_generator(generator: Generator | None = None) -> np.random.Generator:
     """The NumPy generator to draw from: ``generator``'s, or the default one."""
     return (generator or default_generator).numpy
+
+
+def initial_seed() -> int | None:
+    """The seed the default generator was last seeded with (PyTorch's ``torch.initial_seed``)."""
+    return default_generator.initial_seed()
+
+
+def seed() -> int:
+    """Seed the default generator from fresh OS entropy and return that seed (``torch.seed``)."""
+    new_seed = int(np.random.SeedSequence().entropy % (1 << 63))
+    default_generator.manual_seed(new_seed)
+    return new_seed

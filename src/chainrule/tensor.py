@@ -11,7 +11,7 @@ from chainrule.autograd import partial as _partial
 from chainrule.autograd.grad_mode import _GradMode
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
-from chainrule.errors import DTypeError, GraphError, ShapeError
+from chainrule.errors import DTypeError, ElementCountError, GraphError, ShapeError
 from chainrule.tensor_methods import ALL_DIMS, TensorMethods
 
 
@@ -211,7 +211,7 @@ class Tensor(InplaceMethods, TensorMethods):
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self.array.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+            raise ElementCountError(f"item() needs one element, got shape {self.shape}")
         return self.array.item()
 
     def numpy(self) -> np.ndarray:

@@ -362,6 +362,45 @@ def save_load_state_dict(lib):
     return back["w"], back["epoch"]
 
 
+def save_load_0d_tensors(lib):
+    import os
+    import tempfile
+
+    bn = lib.nn.BatchNorm1d(2)
+    bn(lib.tensor(X[:, :2].copy()))
+    path = os.path.join(tempfile.mkdtemp(), "bn.pt")
+    lib.save({"bn": bn.state_dict(), "loss": lib.tensor(0.5)}, path)
+    back = lib.load(path)
+    lib.nn.BatchNorm1d(2).load_state_dict(back["bn"])
+    return back["bn"]["num_batches_tracked"], back["loss"]
+
+
+def out_argument(lib):
+    x = lib.tensor(X)
+    y, z, s = lib.empty(2, 2), lib.empty(2, 3), lib.empty(0)
+    lib.matmul(x, x.T, out=y)
+    lib.mul(x, x, out=z)
+    lib.sum(x, 1, out=s)  # an empty out= is resized
+    return y, z, s
+
+
+def rng_state_round_trip(lib):
+    lib.manual_seed(7)
+    state = lib.get_rng_state()
+    first = lib.rand(3)
+    lib.set_rng_state(state)
+    return lib.equal(lib.rand(3), first), lib.initial_seed(), state.dtype == lib.uint8
+
+
+def embedding_from_pretrained(lib):
+    table = lib.tensor(X.T.copy(), requires_grad=True)
+    layer = lib.nn.Embedding.from_pretrained(table.detach(), freeze=False, padding_idx=0)
+    ids = lib.tensor([[0, 2], [1, 0]])
+    out = layer(ids) + lib.nn.functional.embedding(ids, table, padding_idx=1)
+    out.sum().backward()
+    return out, layer.weight.grad, table.grad
+
+
 def format_loss(lib):
     return f"{lib.tensor(0.123456):.4f}"
 
@@ -410,6 +449,18 @@ ROWS = [
         "",
     ),
     ("Creation", "torch.normal (shape)", "tuple(lib.normal(0.0, 1.0, size=(3, 2)).shape)", ""),
+    (
+        "Creation",
+        "torch.initial_seed / get_rng_state / set_rng_state",
+        rng_state_round_trip,
+        "the state is chainrule's own (NumPy's PCG64); PyTorch's state is refused",
+    ),
+    (
+        "Creation",
+        "torch.Size",
+        "(x.shape == lib.Size([2, 3]), isinstance(x.shape, lib.Size))",
+        "a shape prints as `(2, 3)`, PyTorch's as `torch.Size([2, 3])`",
+    ),
     (
         "Dtypes and devices",
         "torch.float / double / long / int / bool",
@@ -509,6 +560,12 @@ ROWS = [
     ),
     ("Math", "torch.cdist (p=2, 1, inf)", "(lib.cdist(x, x), lib.cdist(x, x[:1], p=1.0))", ""),
     ("Math", "torch.cumprod (with a zero)", "lib.cumprod(lib.cat([x, x * 0]), 0)", ""),
+    (
+        "Math",
+        "torch.matmul / mul / sum (out=)",
+        out_argument,
+        "out= with a result that requires grad raises, as in PyTorch",
+    ),
     (
         "Reductions",
         "torch.sum / mean (dim, keepdim)",
@@ -763,6 +820,12 @@ ROWS = [
         "",
     ),
     ("nn", "nn.utils.clip_grad_norm_", clip_grad_norm, ""),
+    (
+        "nn",
+        "nn.Embedding.from_pretrained / F.embedding (padding_idx)",
+        embedding_from_pretrained,
+        "",
+    ),
     ("optim", "optim.SGD(momentum=0.9)", sgd_momentum_steps, ""),
     ("optim", "optim.Adam", adam_steps, ""),
     ("optim", "optimizer.state_dict() layout", optimizer_state_dict_keys, ""),
@@ -773,6 +836,12 @@ ROWS = [
         "torch.save / torch.load (dict of tensors and numbers)",
         save_load_state_dict,
         "chainrule writes safetensors + JSON, PyTorch a pickle archive; neither reads the other's",
+    ),
+    (
+        "Files",
+        "torch.save / torch.load of 0-d tensors (a BatchNorm's counter)",
+        save_load_0d_tensors,
+        "",
     ),
 ]
 

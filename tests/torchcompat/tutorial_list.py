@@ -15,4 +15,10 @@ TUTORIALS = [
     "d2l_mlp_scratch",
     "d2l_mlp_concise",
     "quickstart",
+    # written while probing tutorial habits (tests/torchcompat/test_tutorial_probes.py)
+    "tensors_tutorial",
+    "quickstart_dataset",
+    "cnn_checkpoint",
+    "train_eval_clip",
+    "embedding_char_rnn",
 ]

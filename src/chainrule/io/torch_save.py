@@ -47,7 +47,9 @@ class _Encoder:
             key = path or "value"
             while key in self.arrays:
                 key += "_"
-            self.arrays[key] = np.ascontiguousarray(np.asarray(obj))
+            # np.asarray, not np.ascontiguousarray: that makes a 0-d tensor (a BatchNorm's
+            # num_batches_tracked, a saved loss) 1-d, and load_state_dict then refuses it
+            self.arrays[key] = np.asarray(obj, order="C")
             return {"__tensor__" if isinstance(obj, Tensor) else "__ndarray__": key}
         if isinstance(obj, Mapping):
             items = []

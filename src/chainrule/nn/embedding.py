@@ -97,19 +97,40 @@ class Embedding(Module):
             self.weight.array[padding_idx] = 0
 
     def forward(self, ids):
-        ids = ids.array if isinstance(ids, Tensor) else np.asarray(ids)
-        if ids.dtype.kind not in "iu":
-            raise DTypeError(
-                f"{self!r} needs integer ids, got dtype {ids.dtype}; use ids.astype('int64')"
+        return embedding(ids, self.weight, self.padding_idx, _layer=self)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm=None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Embedding:
+        """An Embedding whose ``weight`` is ``embeddings`` (rows = ids), as PyTorch's.
+
+        The weight shares memory with ``embeddings``; ``freeze=True`` (the default) makes it
+        require no gradient. The padding row is left as given (PyTorch does not zero it).
+
+        Example:
+            >>> import chainrule as cr
+            >>> cr.nn.Embedding.from_pretrained(cr.eye(3))(cr.tensor([2])).tolist()
+            [[0.0, 0.0, 1.0]]
+        """
+        _refuse_options(max_norm, scale_grad_by_freq, sparse)
+        weight = embeddings.array if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+        if weight.ndim != 2:
+            raise ValueError(
+                f"Embedding.from_pretrained: embeddings must be 2-D (ids, dim), got shape "
+                f"{weight.shape}"
             )
-        if ids.size and (ids.min() < 0 or ids.max() >= self.num_embeddings):
-            bad = ids.min() if ids.min() < 0 else ids.max()
-            raise IndexError(
-                f"{self!r} got id {int(bad)}; ids must be in [0, {self.num_embeddings})"
-            )
-        if self.padding_idx is None:
-            return ops.getitem(self.weight, ids)
-        return PaddedLookup.apply(self.weight, ids=ids, padding_idx=self.padding_idx)
+        layer = cls(*weight.shape, padding_idx=padding_idx, dtype=float_dtype(weight.dtype))
+        layer.weight = Parameter(weight, requires_grad=not freeze)
+        layer.weight.array = weight  # share memory, as PyTorch's Parameter(embeddings) does
+        return layer
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
@@ -122,3 +143,45 @@ class Embedding(Module):
             "padding_idx": self.padding_idx,
             "dtype": str(self.weight.array.dtype),
         }
+
+
+def _refuse_options(max_norm, scale_grad_by_freq, sparse) -> None:
+    from chainrule.errors import NotSupportedError
+
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotSupportedError(
+            "Embedding: max_norm, scale_grad_by_freq and sparse are not supported by "
+            "chainrule; renormalise the rows under cr.no_grad() yourself, and use dense "
+            "gradients (the default)"
+        )
+
+
+def embedding(
+    input,  # noqa: A002 - PyTorch's argument name
+    weight,
+    padding_idx: int | None = None,
+    max_norm=None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+    _layer=None,
+) -> Tensor:
+    """PyTorch's ``F.embedding``: rows ``weight[input]``; the row ``padding_idx`` gets no
+    gradient (its values are returned as they are).
+
+    Shape: integer ids (*), weight (num_embeddings, dim) → (*, dim).
+    """
+    _refuse_options(max_norm, scale_grad_by_freq, sparse)
+    who = repr(_layer) if _layer is not None else "F.embedding"
+    ids = input.array if isinstance(input, Tensor) else np.asarray(input)
+    if ids.dtype.kind not in "iu":
+        raise DTypeError(f"{who} needs integer ids, got dtype {ids.dtype}; use ids.long()")
+    rows = weight.shape[0]
+    if ids.size and (ids.min() < 0 or ids.max() >= rows):
+        bad = ids.min() if ids.min() < 0 else ids.max()
+        raise IndexError(f"{who} got id {int(bad)}; ids must be in [0, {rows})")
+    if padding_idx is None:
+        return ops.getitem(weight, ids)
+    if not -rows <= padding_idx < rows:
+        raise ValueError(f"{who}: padding_idx must be within num_embeddings, got {padding_idx}")
+    return PaddedLookup.apply(weight, ids=ids, padding_idx=padding_idx % rows)
