@@ -221,8 +221,9 @@ def test_there_are_at_least_thirty_cases():
 
 
 def test_missing_file_and_folder(tmp_path):
-    with pytest.raises(cr.DataError, match="nope.csv: file not found"):
+    with pytest.raises(cr.DataError, match="nope.csv: file not found") as missing:
         load_csv(tmp_path / "nope.csv")
+    assert "not a file path" not in str(missing.value)  # said once, not wrapped in a guess
     with pytest.raises(cr.DataError, match="folder"):
         load_csv(tmp_path)
 

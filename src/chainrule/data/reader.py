@@ -60,6 +60,8 @@ def _check_file(path, source: str) -> None:
     # sparse giant is refused before a byte is read (io.guard).
     try:
         check_file(path, DataError, what="CSV file", expansion=CSV_MEMORY_PER_BYTE)
+    except DataError:
+        raise  # its own message already names the file and the problem
     except (TypeError, ValueError) as err:
         raise DataError(f"{source}: not a file path ({err})") from None
 

@@ -13,7 +13,7 @@ __all__ = ["from_bytes", "to_bytes"]
 
 def _encode(value):
     if isinstance(value, np.ndarray):
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value, order="C")  # not ascontiguousarray: it makes 0-d arrays 1-d
         return {
             "__array__": array.dtype.str,
             "shape": list(array.shape),
