@@ -18,14 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chainrule.data.messages import (  # noqa: F401  (re-exported)
-    Message,
-    braces,
-    error,
-    option,
-    say,
-    where,
-)
+from chainrule.data.messages import Message, braces, error, option, say, where  # noqa: F401
 from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     ABSENT,
     MISSING,
@@ -57,11 +50,11 @@ def detect_encoding(head: bytes) -> tuple[str, str]:
 
 def _check_file(path, source: str) -> None:
     # Only regular files of a size memory can hold: a folder, FIFO, device, symlink loop or
-    # sparse giant is refused before a byte is read (io.guard).
+    # sparse giant is refused before a byte is read (io.guard), in a message naming the file.
     try:
         check_file(path, DataError, what="CSV file", expansion=CSV_MEMORY_PER_BYTE)
     except DataError:
-        raise  # its own message already names the file and the problem
+        raise
     except (TypeError, ValueError) as err:
         raise DataError(f"{source}: not a file path ({err})") from None
 
