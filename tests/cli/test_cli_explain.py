@@ -56,6 +56,9 @@ def test_explain_a_saved_model_on_a_data_row(tmp_path):
     # The report shows the network's target (a class index); a note names the class.
     row3 = data.read_text().splitlines()[4].split(",")[-1]
     assert "the target t = " in result.stderr and f"is class {row3!r}" in result.stderr
+    # The update shown is one plain SGD step with --lr; the training's optimizer is named.
+    assert "one plain gradient-descent step, w − 0.1·∂E/∂w" in result.stderr
+    assert re.search(r"trained with (adam|sgd)\b", result.stderr)
 
 
 def test_explain_a_regression_model_says_its_target_is_standardised(tmp_path):

@@ -65,8 +65,29 @@ def _report_for_model(args):
     loss, loss_fn, _ = choose_loss(meta.get("loss", "auto"), meta.get("task"), len(classes or []))
     target = encode_targets(y[args.row : args.row + 1], loss, classes, pre)
     _target_note(meta, classes, pre, y[args.row], target)
+    _update_note(meta, args.lr)
     return cr.explain(
         model, X[args.row : args.row + 1], target, loss_fn, lr=args.lr, param=args.param
+    )
+
+
+def _update_note(meta: dict, lr: float) -> None:
+    """Say on stderr that the report's update is one plain SGD step with ``--lr``: the
+    command's optimizers (Adam, SGD with momentum 0.9, ...) took other steps in training."""
+    import sys
+
+    training = meta.get("training") or {}
+    optimizer = training.get("optimizer")
+    used = training.get("lr_used", training.get("lr"))
+    if optimizer is None:  # not saved by 'chainrule train'
+        return
+    trained = optimizer + (f", lr {used:g}" if isinstance(used, (int, float)) else "")
+    if optimizer == "sgd":
+        trained += " and momentum 0.9"
+    print(
+        f"note: the update section shows one plain gradient-descent step, w − {lr:g}·∂E/∂w "
+        f"(--lr); this model was trained with {trained}, whose steps differ",
+        file=sys.stderr,
     )
 
 
