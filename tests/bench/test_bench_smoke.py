@@ -97,13 +97,20 @@ def test_bench_runner_quick_writes_results(quick_run):
 def test_bench_profile_breakdown_adds_up():
     from benchmarks.profile import breakdown
 
-    parts = breakdown("a", number=100)
     # The phases timed directly are positive; the sub-phases are differences of two timings, and
-    # on a busy CI machine one alone (topological_order is ~10 µs) can come out below zero.
-    for name in ("step", "forward + loss", "backward()", "optimizer.step()"):
-        assert parts[name] > 0, name
-    inner = parts["  topological_order"] + parts["  ops' backward methods"]
-    assert 0 < inner < parts["backward()"] * 1.5  # the split is of backward() itself
+    # on a busy CI machine one alone (topological_order is ~10 µs) can come out below zero. The
+    # parts are timed in separate runs, so a neighbour's burst can inflate one run: a split that
+    # is really of backward() itself holds in one of three tries, a wrong one in none.
+    splits = []
+    for _ in range(3):
+        parts = breakdown("a", number=100)
+        for name in ("step", "forward + loss", "backward()", "optimizer.step()"):
+            assert parts[name] > 0, name
+        inner = parts["  topological_order"] + parts["  ops' backward methods"]
+        splits.append((inner, parts["backward()"]))
+        if 0 < inner < parts["backward()"] * 1.5:
+            return
+    raise AssertionError(f"backward()'s parts exceed it in every try: {splits}")
 
 
 @pytest.mark.parametrize("impl", [impl_chainrule, impl_compiled], ids=lambda m: m.name)
