@@ -1,7 +1,10 @@
-"""Shared test set-up: a fixed seed for every test, and PyTorch as an optional oracle."""
+"""Shared test set-up: a fixed seed for every test, PyTorch as an optional oracle, and a
+runner for the docs pages' Python examples."""
 
 import os
+import re
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +23,29 @@ def _seed():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.fixture
+def run_doc_page(tmp_path, monkeypatch):
+    """``run(page, shared=True)``: every ```python block of ``docs/page`` runs as written, in
+    ``tmp_path`` (the examples write their files into the working directory); ``shared``: one
+    namespace for the page (later blocks use earlier ones' names), else one per block."""
+
+    def run(page: str, shared: bool = True) -> None:
+        text = (DOCS / page).read_text(encoding="utf-8")
+        blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+        assert blocks, f"docs/{page} has no Python examples"
+        monkeypatch.chdir(tmp_path)
+        namespace = {"__name__": f"docs_{page}"}
+        for i, code in enumerate(blocks):
+            if not shared:
+                namespace = {"__name__": f"docs_{page}_{i}"}
+            exec(compile(code, f"docs/{page} block {i + 1}", "exec"), namespace)
+
+    return run
 
 
 def torch_or_skip():

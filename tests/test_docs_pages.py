@@ -2,27 +2,10 @@
 one page in one namespace, in a folder that holds what a user would have (a folder of images
 for cnn.md)."""
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-DOCS = Path(__file__).resolve().parents[1] / "docs"
-
-
-def python_blocks(page: str) -> list[str]:
-    text = (DOCS / page).read_text(encoding="utf-8")
-    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
-
-
-def run_page(page: str, tmp_path, monkeypatch) -> None:
-    blocks = python_blocks(page)
-    assert blocks, f"docs/{page} has no Python examples"
-    monkeypatch.chdir(tmp_path)  # the examples write their files into the working directory
-    namespace = {"__name__": f"docs_{page}"}
-    for i, code in enumerate(blocks):
-        exec(compile(code, f"docs/{page} block {i + 1}", "exec"), namespace)
 
 
 def pet_photos(root: Path) -> None:
@@ -43,11 +26,11 @@ def pet_photos(root: Path) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_cnn_page(tmp_path, monkeypatch):
+def test_cnn_page(tmp_path, run_doc_page):
     pet_photos(tmp_path)
-    run_page("cnn.md", tmp_path, monkeypatch)
+    run_doc_page("cnn.md")
 
 
 @pytest.mark.parametrize("page", ["diagnose.md", "explain.md"])
-def test_page(page, tmp_path, monkeypatch):
-    run_page(page, tmp_path, monkeypatch)
+def test_page(page, run_doc_page):
+    run_doc_page(page)
