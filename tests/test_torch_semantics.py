@@ -115,6 +115,35 @@ def test_default_dtype_can_be_changed_and_restored():
         cr.set_default_dtype("int64")
 
 
+def test_layers_made_after_set_default_dtype_hold_that_dtype_as_pytorchs():
+    """torch.set_default_dtype(torch.float64) makes nn.Linear's parameters float64; layers here
+    kept float32, and the first float64 batch was refused."""
+    layers = {
+        "Linear": lambda m: m.Linear(3, 2),
+        "Conv2d": lambda m: m.Conv2d(1, 2, 3),
+        "BatchNorm1d": lambda m: m.BatchNorm1d(3),
+        "LayerNorm": lambda m: m.LayerNorm(3),
+        "Embedding": lambda m: m.Embedding(4, 2),
+    }
+    old = torch.get_default_dtype()
+    try:
+        cr.set_default_dtype("float64")
+        torch.set_default_dtype(torch.float64)
+        for name, make in layers.items():
+            ours = {n: p.dtype for n, p in make(cr.nn).named_parameters()}
+            theirs = {
+                n: str(p.dtype).removeprefix("torch.") for n, p in make(torch.nn).named_parameters()
+            }
+            assert ours == {n: np.dtype(d) for n, d in theirs.items()} and ours, name
+        model = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 1))
+        assert model(cr.linspace(0, 1, 6).reshape(2, 3)).dtype == np.float64
+        assert cr.nn.Linear(3, 2, dtype="float32").weight.dtype == np.float32  # asked: kept
+    finally:
+        cr.set_default_dtype("float32")
+        torch.set_default_dtype(old)
+    assert cr.nn.Linear(3, 2).weight.dtype == np.float32
+
+
 def test_autograd_grad_returns_gradients_and_leaves_dot_grad_alone():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     w = cr.tensor([3.0, 4.0], requires_grad=True)

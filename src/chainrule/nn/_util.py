@@ -36,8 +36,10 @@ def as_input(x, dtype: np.dtype | None, layer: str) -> Tensor:
 
 
 def float_dtype(dtype) -> np.dtype:
-    """A layer's parameter dtype: float32 by default, float32 or float64 on request."""
-    resolved = _dtype.resolve_dtype(dtype) or _dtype.float32
+    """A layer's parameter dtype: the default dtype (float32 unless ``set_default_dtype``
+    changed it, as PyTorch's layers follow ``torch.set_default_dtype``), or float32/float64 on
+    request."""
+    resolved = _dtype.resolve_dtype(dtype) or _dtype.get_default_dtype()
     if resolved not in (_dtype.float32, _dtype.float64):
         raise DTypeError(f"layers hold float32 or float64 parameters, got dtype {dtype!r}")
     return resolved

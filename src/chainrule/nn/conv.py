@@ -154,7 +154,7 @@ class Conv2d(_ConvNd):
         groups: independent channel groups (``groups=in_channels`` is a depthwise convolution).
         bias: learn one additive bias per output channel.
         padding_mode: ``"zeros"`` only (other modes raise ``ValueError``).
-        dtype: parameter dtype, float32 (default) or float64.
+        dtype: parameter dtype, float32 or float64; by default ``cr.get_default_dtype()``.
         generator: a :class:`chainrule.Generator` for the initial weights.
 
     Shape:

@@ -56,7 +56,7 @@ class Embedding(Module):
         embedding_dim: length of each vector.
         padding_idx: an id whose vector gets no gradient (its row starts at zero; its lookups
             return whatever the row holds, as in PyTorch).
-        dtype: parameter dtype, float32 (default) or float64.
+        dtype: parameter dtype, float32 or float64; by default ``cr.get_default_dtype()``.
         generator: a :class:`chainrule.Generator` for the initial weights.
 
     Shape: integer ids (*) → (*, embedding_dim).

@@ -24,7 +24,7 @@ class Linear(Module):
         in_features: size of each input sample.
         out_features: size of each output sample.
         bias: learn an additive bias.
-        dtype: parameter dtype, float32 (default) or float64.
+        dtype: parameter dtype, float32 or float64; by default ``cr.get_default_dtype()``.
         generator: a :class:`chainrule.Generator` for the initial weights (default: global).
 
     Shape:

@@ -43,7 +43,7 @@ class BatchNorm1d(Module):
         affine: learn γ (``weight``, starts at 1) and β (``bias``, starts at 0).
         track_running_stats: keep running statistics (else always use the batch's).
         bias: learn β (with ``affine``).
-        dtype: parameter dtype, float32 (default) or float64.
+        dtype: parameter dtype, float32 or float64; by default ``cr.get_default_dtype()``.
 
     Shape: (N, C) or (N, C, L) → same.
     """
@@ -183,7 +183,7 @@ class LayerNorm(Module):
         eps: added to the variance before the square root.
         elementwise_affine: learn γ (``weight``, starts at 1) and β (``bias``, starts at 0).
         bias: learn β (with ``elementwise_affine``).
-        dtype: parameter dtype, float32 (default) or float64.
+        dtype: parameter dtype, float32 or float64; by default ``cr.get_default_dtype()``.
 
     Shape: (*, *normalized_shape) → same.
     """
