@@ -1,4 +1,4 @@
-"""Ready-made architectures: the multi-layer perceptrons the command line trains."""
+"""Ready-made architectures: the multi-layer perceptrons and small CNNs the command line trains."""
 
 from __future__ import annotations
 
@@ -96,3 +96,55 @@ def image_cnn(in_features: int, out_features: int, channels: tuple[int, int] = (
         nn.Dropout(0.3),
         nn.Linear(c2 * pooled * pooled, out_features),
     )
+
+
+def image_classifier_widths(size) -> tuple[int, ...]:
+    """The convolution widths ``chainrule train`` picks for a folder of ``size`` images: 16
+    and 32 channels, then 64 for each further halving that keeps the last map above 8 × 8
+    (five blocks at most), and fewer blocks for images under 4 × 4."""
+    side = min(size)
+    widths = [w for k, w in enumerate((16, 32)) if side >> (k + 1) >= 1]
+    while len(widths) < 5 and side >> len(widths) > 8:
+        widths.append(64)
+    return tuple(widths)
+
+
+def image_classifier(channels: int, size, out_features: int, widths=(16, 32), dropout=0.2):
+    """A small CNN for ``(N, C, H, W)`` images (what ``chainrule train FOLDER`` builds): per
+    width, Conv 3×3 (padding 1) → BatchNorm2d → ReLU → MaxPool 2; then Flatten → Dropout →
+    Linear.
+
+    Args:
+        channels: input channels (1 grayscale, 3 RGB).
+        size: ``(height, width)`` of the images.
+        out_features: outputs (1 for two classes with BCE, else the number of classes).
+        widths: output channels of each block; each block halves the height and width.
+        dropout: the dropout probability before the last layer (0 for none).
+
+    Example:
+        >>> from chainrule.models import image_classifier
+        >>> image_classifier(1, (8, 8), 2, widths=(4,))[-1]
+        Linear(in_features=64, out_features=2, bias=True)
+    """
+    from chainrule import nn
+
+    height, width = (int(v) for v in size)
+    if not widths:
+        raise ValueError("a CNN needs at least one convolution width, e.g. 16,32")
+    if any(not isinstance(w, int) or w <= 0 for w in widths):
+        raise ValueError(f"convolution widths must be positive integers, got {list(widths)}")
+    if min(height, width) >> len(widths) < 1:
+        raise ValueError(
+            f"{len(widths)} pooling steps halve {height}×{width} images to nothing; give at most "
+            f"{max(min(height, width).bit_length() - 1, 0)} widths, or larger images"
+        )
+    layers, previous = [], channels
+    for w in widths:
+        layers += [nn.Conv2d(previous, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU()]
+        layers.append(nn.MaxPool2d(2))
+        previous, height, width = w, height // 2, width // 2
+    layers.append(nn.Flatten())
+    if dropout:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.Linear(previous * height * width, out_features))
+    return nn.Sequential(*layers)

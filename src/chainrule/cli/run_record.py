@@ -39,6 +39,9 @@ def run_config(args) -> dict:
         config["label_case"] = args.label_case
     if getattr(args, "model", "mlp") != "mlp":  # older runs (all MLPs) keep their digest
         config["model"] = args.model
+    for key in ("image_size", "image_mode", "skip_bad_images"):  # images: only when given
+        if getattr(args, key, None):
+            config[key] = getattr(args, key)
     return config
 
 

@@ -8,15 +8,7 @@ import time
 
 import numpy as np
 
-from chainrule.cli.common import (
-    ACTIVATIONS,
-    LOSSES,
-    OPTIMIZERS,
-    fraction,
-    positive_float,
-    positive_int,
-    standardised_note,
-)
+from chainrule.cli.common import standardised_note
 from chainrule.cli.errors import EXIT_DIVERGED, CLIError
 from chainrule.cli.output import heading, say, table
 from chainrule.cli.paths import output_file, output_folder
@@ -26,9 +18,12 @@ from chainrule.cli.run_record import (
     prepare_checkpoint_dir,
     run_config,
 )
+from chainrule.cli.train_flags import add_arguments, add_schema_arguments
 from chainrule.cli.training_data import choose_loss, encode_targets, load_training_data
 
 __all__ = [
+    "add_arguments",
+    "add_schema_arguments",
     "choose_loss",
     "encode_targets",
     "load_training_data",
@@ -45,147 +40,6 @@ chainrule train data.csv --target price --loss mse --optimizer adam --lr 1e-3
 chainrule train --config run.toml --epochs 10   # flags override the file
 chainrule train data.csv --target y --checkpoint-dir ckpt --resume
 """
-
-
-def add_arguments(parser) -> None:
-    """The flags of ``chainrule train``, in the order its --help lists them."""
-    parser.add_argument("csv", nargs="?", help="CSV file with a header row (or use --dataset)")
-    add_data_arguments(parser.add_argument_group("data"))
-    # Model and training flags share one --help heading.
-    model_and_training = parser.add_argument_group("model and training")
-    add_model_arguments(model_and_training)
-    add_training_arguments(model_and_training)
-    add_output_arguments(parser.add_argument_group("output"))
-
-
-def add_data_arguments(data) -> None:
-    """Where the rows come from and how the columns are read."""
-    data.add_argument("--target", help="name of the column to predict")
-    add_schema_arguments(data)
-    data.add_argument(
-        "--task",
-        choices=("classification", "regression"),
-        help="override the task inferred from the target (see 'chainrule inspect')",
-    )
-    data.add_argument("--dataset", help="a built-in dataset instead of a CSV (e.g. moons)")
-    data.add_argument(
-        "--impute",
-        choices=("mean",),
-        help="fill missing cells (numbers: the mean, categories: the most frequent), "
-        "at training and prediction",
-    )
-    data.add_argument("--config", help="TOML file with the same options (flags override it)")
-    data.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="show the inferred schema and the network, then stop (nothing is written)",
-    )
-
-
-def add_model_arguments(model) -> None:
-    """The network's shape and the loss it is trained on."""
-    model.add_argument("--layers", default="32", help="hidden layer sizes, e.g. 64,32")
-    model.add_argument(
-        "--activation", choices=ACTIVATIONS, default="relu", help="hidden activation"
-    )
-    model.add_argument(
-        "--model",
-        choices=("mlp", "cnn"),
-        default="mlp",
-        help="cnn: a small convolutional network for square images given as rows (docs/cnn.md)",
-    )
-    model.add_argument(
-        "--loss",
-        choices=("auto", *LOSSES),
-        default="auto",
-        help="auto: bce for two classes, ce for more, mse for regression",
-    )
-
-
-def add_training_arguments(training) -> None:
-    """How the weights are fitted: optimizer, step size, batches, epochs, split, seed."""
-    training.add_argument(
-        "--optimizer",
-        choices=OPTIMIZERS,
-        default="adam",
-        help="the optimizer (sgd: momentum 0.9)",
-    )
-    training.add_argument(
-        "--lr",
-        type=positive_float,
-        default=None,
-        help="learning rate (default: 0.1 for sgd, 0.01 for the others)",
-    )
-    training.add_argument("--batch-size", type=positive_int, default=32, help="examples per step")
-    training.add_argument("--epochs", type=positive_int, default=50, help="passes over the data")
-    training.add_argument(
-        "--validation-split",
-        type=fraction,
-        default=0.2,
-        help="share of rows held out to validate",
-    )
-    training.add_argument(
-        "--early-stopping",
-        type=positive_int,
-        metavar="PATIENCE",
-        help="stop after PATIENCE epochs without a better validation loss",
-    )
-    training.add_argument("--seed", type=int, default=0, help="seed for weights, split, shuffling")
-    training.add_argument(
-        "--compile",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="compiled training steps; auto: when the run allows them (docs/compile.md)",
-    )
-
-
-def add_output_arguments(out) -> None:
-    """What is written: the model file, plots, report, checkpoints, diagnosis."""
-    out.add_argument(
-        "--out",
-        default="model.safetensors",
-        help="where to save the model (a path ending in / is a folder)",
-    )
-    out.add_argument(
-        "--overwrite", action="store_true", help="replace --out if it exists (--resume implies it)"
-    )
-    out.add_argument("--plots", default=None, help="folder for plots (default: beside --out)")
-    out.add_argument("--no-plots", action="store_true", help="write no PNG plots")
-    out.add_argument("--report", help="write a self-contained HTML report of the run here")
-    out.add_argument("--checkpoint-dir", help="save a resumable checkpoint after every epoch")
-    out.add_argument(
-        "--no-diagnose",
-        action="store_true",
-        help="skip the training diagnosis (docs/diagnose.md); divergence still exits 3",
-    )
-    out.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue from --checkpoint-dir (starts fresh, with a notice, if it holds none)",
-    )
-
-
-def add_schema_arguments(group) -> None:
-    """The flags that choose columns and how to read them (train and inspect share them)."""
-    group.add_argument(
-        "--features",
-        help="comma-separated feature columns, used whatever their role "
-        "(default: every numeric, categorical and boolean column)",
-    )
-    group.add_argument("--drop", help="comma-separated columns to leave out")
-    group.add_argument("--categorical", help="comma-separated columns to read as categories")
-    group.add_argument("--numeric", help="comma-separated columns to read as numbers")
-    group.add_argument(
-        "--decimal",
-        choices=(".", ","),
-        help="the decimal mark (default: detected; ',' only in files not separated by ',')",
-    )
-    group.add_argument(
-        "--label-case",
-        choices=("fold", "keep"),
-        help="class labels that differ only in case (Yes, yes): one class (fold) or separate "
-        "classes (keep); without it they are an error",
-    )
 
 
 def parse_layers(text) -> list[int]:
@@ -240,7 +94,12 @@ def run(args) -> int:
         args = apply_config("train", args.argv, args.config)
     if args.resume and not args.checkpoint_dir:
         raise CLIError("--resume needs --checkpoint-dir (the folder of the run to continue)")
-    hidden = parse_layers(args.layers)
+    images = bool(args.csv) and not args.dataset and os.path.isdir(args.csv)
+    if args.model is None:  # a folder of images gets a CNN, a table an MLP
+        args.model = "cnn" if images else "mlp"
+    if args.layers is None and not (images and args.model == "cnn"):
+        args.layers = "32"  # a CNN on images picks its widths from their size, once read
+    hidden = None if args.layers is None else parse_layers(args.layers)
     if not args.dry_run:
         _check_outputs(args)
     started = time.perf_counter()
@@ -250,10 +109,7 @@ def run(args) -> int:
         return _dry_run(args, run, hidden) if rank == 0 else 0
     run.model = _build_model(args, run, hidden)
     if rank == 0:
-        heading(
-            f"Training {run.task} model on {len(run.X_train)} examples "
-            f"({run.X_train.shape[1]} features after preprocessing)"
-        )
+        heading(f"Training {run.task} model on {len(run.X_train)} examples ({_inputs(run)})")
         print(run.model)
     lines = _EpochLines(args.epochs)
     try:
@@ -364,6 +220,7 @@ def _prepare(args) -> _Run:
     X, y = data.X, data.y
     run.data = data
     run.task, run.classes, run.preprocessor = data.task, data.classes, data.preprocessor
+    run.images = data.feature_names is None
     if run.task != "regression" and len(np.unique(y)) < 2:
         raise CLIError(f"the target {data.target_name!r} has only one class; nothing to learn")
     run.loss_name, run.loss_fn, run.outputs = choose_loss(
@@ -410,11 +267,17 @@ def _prepare(args) -> _Run:
     return run
 
 
+def _inputs(run: _Run) -> str:
+    if run.images:
+        return f"{run.preprocessor.describe()} images, {'×'.join(map(str, run.X_train.shape[1:]))}"
+    return f"{run.X_train.shape[1]} features after preprocessing"
+
+
 def _model_input(pre, X, what: str) -> np.ndarray:
     """Standardised float32 rows; a value float32 cannot hold is an error naming it."""
     out = pre.transform(X, dtype=np.float32)
     bad = ~np.isfinite(out)
-    if bad.any():
+    if bad.any() and out.ndim == 2:  # images: pixels in [0, 1] over a std >= 1e-6 stay finite
         i, k = np.argwhere(bad)[0]
         raise CLIError(
             f"feature {pre.feature_names[k]!r} of a {what} row is too large for float32 after "
@@ -429,10 +292,15 @@ def _dry_run(args, run: _Run, hidden: list[int]) -> int:
 
     if run.data.schema is not None:
         show_schema(run.data.schema, f"Schema of {args.csv}")
-    model = mlp(run.X_train.shape[1], hidden, run.outputs, activation=args.activation)
+    if run.images:
+        model = _image_model(args, run, hidden)
+        what = f"images ({run.preprocessor.describe()})"
+    else:
+        model = mlp(run.X_train.shape[1], hidden, run.outputs, activation=args.activation)
+        what = f"rows ({run.X_train.shape[1]} inputs)"
     say(
         f"dry run: would train a {run.task} model with --loss {run.loss_name} on "
-        f"{len(run.X_train)} rows ({run.X_train.shape[1]} inputs); nothing was written"
+        f"{len(run.X_train)} {what}; nothing was written"
     )
     print(model)
     return 0
@@ -444,7 +312,9 @@ def _build_model(args, run: _Run, hidden: list[int]):
     from chainrule.models import mlp
 
     cr.manual_seed(args.seed)
-    if getattr(args, "model", "mlp") == "cnn":  # square images as flat rows (docs/cnn.md)
+    if run.images:
+        model = _image_model(args, run, hidden)
+    elif getattr(args, "model", "mlp") == "cnn":  # square images as flat rows (docs/cnn.md)
         from chainrule.models import image_cnn
 
         try:
@@ -486,6 +356,26 @@ def _build_model(args, run: _Run, hidden: list[int]):
     return model
 
 
+def _image_model(args, run: _Run, hidden):
+    """The network for a folder of images: a small CNN, or an MLP on the flattened pixels."""
+    from chainrule import nn
+    from chainrule.models import image_classifier, image_classifier_widths, mlp
+
+    pre = run.preprocessor
+    if args.model == "mlp":
+        flat = pre.channels * pre.size[0] * pre.size[1]
+        layers = mlp(flat, hidden, run.outputs, activation=args.activation)
+        return nn.Sequential(nn.Flatten(), *layers)
+    widths = tuple(hidden) if hidden is not None else image_classifier_widths(pre.size)
+    try:
+        return image_classifier(pre.channels, pre.size, run.outputs, widths)
+    except ValueError as err:
+        raise CLIError(
+            f"--model cnn: {err} (choose the widths with --layers, the size with --image-size, "
+            f"or use --model mlp)"
+        ) from None
+
+
 def _save(args, run: _Run) -> None:
     import chainrule as cr
 
@@ -510,6 +400,8 @@ def _save(args, run: _Run) -> None:
         },
         # What a rerun needs to get the same bits (wall time is left out on purpose: the same
         # seed must give a byte-identical file).
+        **({"image": {"size": list(run.preprocessor.size), "mode": run.preprocessor.mode}}
+           if run.images else {}),  # fmt: skip
         "reproducibility": reproducibility_info(args.seed),
         "source": data.source,
         "data_sha256": data.digest,

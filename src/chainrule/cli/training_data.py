@@ -24,11 +24,11 @@ class TrainingData:
     task: str
     classes: list[str] | None
     preprocessor: object
-    feature_names: list[str]
+    feature_names: list[str] | None  # None: images
     target_name: str
     source: dict
     digest: str
-    columns: list[str]
+    columns: list[str] | None
     schema: object = None
     notes: list = None
 
@@ -36,14 +36,32 @@ class TrainingData:
 def load_training_data(args) -> TrainingData:
     """Features, targets and the (unfitted) preprocessing for the requested data."""
     if args.dataset and args.csv:
-        raise CLIError("give either a CSV file or --dataset, not both")
+        raise CLIError("give either a CSV file (or a folder of images) or --dataset, not both")
+    images = bool(args.csv) and os.path.isdir(args.csv)
+    _check_flags(args, images)
     if args.dataset:
         return _builtin(args)
     if not args.csv:
         raise CLIError(
-            "give a CSV file (chainrule train data.csv --target COLUMN) or --dataset NAME"
+            "give a CSV file (chainrule train data.csv --target COLUMN), a folder of images "
+            "with one subfolder per class, or --dataset NAME"
         )
     return _csv(args)
+
+
+IMAGE_FLAGS = ("image_size", "image_mode", "skip_bad_images")
+TABLE_FLAGS = ("features", "drop", "categorical", "numeric", "decimal", "impute", "label_case")
+
+
+def _check_flags(args, images: bool) -> None:
+    """A flag for the other kind of data is an error, not silently ignored."""
+    wrong = TABLE_FLAGS if images else IMAGE_FLAGS
+    given = [f"--{k.replace('_', '-')}" for k in wrong if getattr(args, k, None)]
+    if images and getattr(args, "task", None) == "regression":
+        given.append("--task regression")
+    if given:
+        what = "a CSV file" if images else "a folder of images"
+        raise CLIError(f"{', '.join(given)}: only for {what}; leave it out for this data")
 
 
 def _builtin(args) -> TrainingData:
@@ -66,12 +84,10 @@ def _builtin(args) -> TrainingData:
 def _csv(args) -> TrainingData:
     from chainrule.data import load_csv
 
-    if os.path.isdir(args.csv):  # before --target: a folder of images needs another route
-        raise CLIError(
-            f"{args.csv}: is a folder; chainrule train reads a CSV file (or --dataset NAME). "
-            f"For a folder of images, one subfolder per class, train in Python: "
-            f"cr.data.load_image_folder({os.fspath(args.csv)!r}) (docs/cnn.md)"
-        )
+    if os.path.isdir(args.csv):  # one subfolder of images per class
+        from chainrule.cli.image_data import load_folder
+
+        return load_folder(args)
     if not args.target:
         raise CLIError(f"{args.csv}: say which column to predict with --target COLUMN")
     options = {

@@ -12,11 +12,13 @@ from chainrule.data.split import train_test_split
 from chainrule.data import transforms
 from chainrule.data.idx import load_idx, save_idx
 from chainrule.data.image_folder import ImageFolderData, load_image, load_image_folder
+from chainrule.data.image_preprocessing import ImagePreprocessor
 
 __all__ = [
     "CSVData",
     "DataLoader",
     "ImageFolderData",
+    "ImagePreprocessor",
     "Dataset",
     "Preprocessor",
     "Subset",

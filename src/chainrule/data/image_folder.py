@@ -97,6 +97,10 @@ def _is_gray(img) -> bool:
     return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
 
 
+def _has_alpha(img) -> bool:
+    return "A" in img.getbands() or "transparency" in img.info
+
+
 def load_image(path, size=None, mode: str = "RGB") -> np.ndarray:
     """One image as ``(C, H, W)`` float32 in [0, 1]: ``mode`` ``"L"`` (C = 1) or ``"RGB"``
     (C = 3), resized to ``size`` (an int or ``(height, width)``) when it differs.
@@ -185,6 +189,9 @@ def load_image_folder(
                 f"converted {sum(gray)} grayscale image(s) to RGB (the others have colour); "
                 f"mode='L' reads every image as grayscale"
             )
+    alpha = sum(_has_alpha(img) for img in images)
+    if alpha:  # convert() drops it: a transparent pixel takes the colour stored under it
+        notes.append(f"dropped the transparency of {alpha} image(s) (pixels kept as stored)")
     sizes = Counter((img.height, img.width) for img in images)
     if size is None:
         size = sizes.most_common(1)[0][0]

@@ -1,0 +1,185 @@
+"""Folders of images for ``chainrule train``, ``predict`` and ``evaluate``: read with the
+library's image reader, its Python hints (``skip_bad=True``) reworded as the command's flags."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+
+from chainrule.cli.errors import CLIError
+
+MODES = {"gray": "L", "rgb": "RGB"}
+
+# The library's hints name its keyword arguments; the command's users need its flags.
+_HINTS = (
+    ("or pass skip_bad=True to leave such files out", "or pass --skip-bad-images to leave it out"),
+    ("; fix the files or pass allow_empty=True", "; fix or remove those files"),
+    (", remove the folder, or pass allow_empty=True", " or remove the folder"),
+    ("pass size=(H, W) to choose", "--image-size H,W chooses"),
+    ("mode='L' reads every image as grayscale", "--image-mode gray reads every image as gray"),
+)
+
+
+def cli_hints(message: str) -> str:
+    for python, flag in _HINTS:
+        message = message.replace(python, flag)
+    return message
+
+
+def is_image_path(path) -> bool:
+    from chainrule.data.image_folder import IMAGE_EXTENSIONS
+
+    return os.fspath(path).lower().endswith(IMAGE_EXTENSIONS)
+
+
+def require_pillow() -> None:
+    """Pillow (the ``[images]`` extra) present, else one line saying how to install it."""
+    from chainrule.data.image_folder import _pillow
+
+    try:
+        _pillow()
+    except ImportError as err:
+        raise CLIError(str(err)) from None
+
+
+def parse_image_size(text) -> tuple[int, int] | None:
+    """``--image-size 32`` or ``32,24`` / ``32x24`` (height, width)."""
+    if text is None:
+        return None
+    parts = str(text).lower().replace("×", ",").replace("x", ",").split(",")
+    try:
+        sizes = [int(p) for p in parts]
+    except ValueError:
+        sizes = []
+    if len(sizes) not in (1, 2) or not all(1 <= s <= 4096 for s in sizes):
+        raise CLIError(
+            f"--image-size must be one size or height,width between 1 and 4096, like 32 or "
+            f"32,24; got {text!r}"
+        )
+    return (sizes[0], sizes[-1])
+
+
+def load_folder(args):
+    """The training images of ``args.csv`` (a folder, one subfolder per class) as
+    :class:`~chainrule.cli.training_data.TrainingData` with an unfitted ImagePreprocessor."""
+    from chainrule.cli.training_data import TrainingData
+    from chainrule.data import ImagePreprocessor, load_image_folder
+    from chainrule.errors import DataError
+
+    folder = os.fspath(args.csv)
+    if args.target:
+        raise CLIError(
+            f"{folder}: --target is for CSV files; in a folder of images the classes are the "
+            f"subfolder names"
+        )
+    require_pillow()
+    size = parse_image_size(getattr(args, "image_size", None))
+    mode = MODES.get(getattr(args, "image_mode", None))
+    try:
+        data = load_image_folder(
+            folder, size=size, mode=mode, skip_bad=bool(getattr(args, "skip_bad_images", False))
+        )
+    except DataError as err:
+        raise CLIError(cli_hints(str(err))) from None
+    if len(data.class_names) < 2:
+        raise CLIError(
+            f"{folder}: only one class folder ({data.class_names[0]!r}); a classifier needs two "
+            f"or more: add a subfolder of images per class, e.g. {os.path.join(folder, 'other')}"
+        )
+    task = "binary" if len(data.class_names) == 2 else "multiclass"
+    pre = ImagePreprocessor(data.size, data.mode)
+    return TrainingData(
+        X=data.X,
+        y=data.y,
+        task=task,
+        classes=list(data.class_names),
+        preprocessor=pre,
+        feature_names=None,
+        target_name="class",
+        source={"images": os.path.basename(os.path.normpath(folder))},
+        digest=_files_digest(folder, data.paths, data.y),
+        columns=None,
+        notes=[cli_hints(n) for n in data.notes],
+    )
+
+
+def _files_digest(root: str, paths: list[str], y) -> str:
+    """The bytes of every file read, with its place and class: the same folder, the same hash."""
+    digest = hashlib.sha256()
+    for path, label in zip(paths, y):
+        digest.update(f"{os.path.relpath(path, root)}\0{int(label)}\0".encode())
+        with open(path, "rb") as f:
+            digest.update(hashlib.sha256(f.read()).digest())
+    return digest.hexdigest()
+
+
+def image_files(inputs: list[str]) -> list[str]:
+    """Image files named on the command line, a folder standing for every image under it."""
+    from chainrule.data.image_folder import _class_files
+
+    files = []
+    for item in inputs:
+        if os.path.isdir(item):
+            found, _ = _class_files(item)
+            if not found:
+                raise CLIError(f"{item}: no image files in this folder")
+            files += found
+        elif not os.path.exists(item):
+            raise CLIError(f"file not found: {item}")
+        elif is_image_path(item):
+            files.append(item)
+        else:
+            raise CLIError(
+                f"{item}: not an image file (by its extension); this model reads images: give "
+                f"image files or a folder of them"
+            )
+    return files
+
+
+def read_images(pre, files: list[str]) -> np.ndarray:
+    """The files read and standardised as in training; notes about them on stderr."""
+    import sys
+
+    from chainrule.errors import DataError
+
+    require_pillow()
+    try:
+        X, notes = pre.read(files)
+    except DataError as err:
+        raise CLIError(str(err)) from None
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return pre.transform(X)
+
+
+def labelled_folder(pre, folder: str, classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A class-per-subfolder folder read for ``evaluate``: inputs and the training's class
+    indices; a class not seen in training is an error naming it."""
+    from pathlib import Path
+
+    from chainrule.data.image_folder import _find
+    from chainrule.data.messages import first_few
+    from chainrule.errors import DataError
+
+    if not os.path.isdir(folder):
+        raise CLIError(
+            f"{folder}: this model reads images; evaluate needs a folder with one subfolder "
+            f"per class ({', '.join(classes[:3])}, ...)"
+        )
+    try:
+        names, files, labels = _find(Path(folder), True, [])
+    except DataError as err:
+        raise CLIError(cli_hints(str(err))) from None
+    unknown = [n for n in names if n not in classes]
+    if unknown:
+        raise CLIError(
+            f"{folder}: class folder(s) {first_few(unknown)} were not seen in training (known: "
+            f"{first_few(classes)})"
+        )
+    if not files:
+        raise CLIError(f"{folder}: no image files in its class folders")
+    lookup = {name: classes.index(name) for name in names}
+    truth = np.array([lookup[names[i]] for i in labels], dtype=np.int64)
+    return read_images(pre, files), truth
