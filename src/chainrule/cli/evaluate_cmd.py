@@ -9,28 +9,44 @@ from chainrule.cli.model_cmds import (
     class_indices,
     features_of,
     load_model,
+    one_csv,
     outputs,
 )
 from chainrule.cli.output import heading, table
 
-HELP = "Score a saved model on a labelled CSV file."
-EXAMPLES = "chainrule evaluate model.safetensors test.csv --target species"
+HELP = "Score a saved model on a labelled CSV file (or a folder of images, one per class)."
+EXAMPLES = """
+chainrule evaluate model.safetensors test.csv --target species
+chainrule evaluate pets.safetensors test_photos/   # test_photos/cat/*.png, test_photos/dog/...
+"""
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("model", help="a model file saved by 'chainrule train'")
-    parser.add_argument("csv", help="CSV file with the feature columns and the labels")
+    parser.add_argument(
+        "csv",
+        metavar="DATA",
+        help="CSV file with the feature columns and the labels; for a model trained on images, "
+        "a folder with one subfolder of images per class",
+    )
     parser.add_argument("--target", help="label column (default: the one used in training)")
     add_decimal_argument(parser)
 
 
 def run(args) -> int:
     import chainrule as cr
+    from chainrule.data.image_preprocessing import is_image_preprocessing
 
     model, meta = load_model(args.model)
-    target = args.target or meta.get("target")
-    X, data, pre = features_of(args.csv, meta, args.model, target=target, decimal=args.decimal)
-    labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
+    if is_image_preprocessing(meta["preprocessing"]):
+        X, truth = _images(args, meta)
+        labels, values = outputs(model, X, meta, path=args.csv)
+    else:
+        truth = None
+        args.csv = one_csv([args.csv], args.model, meta)
+        target = args.target or meta.get("target")
+        X, data, pre = features_of(args.csv, meta, args.model, target=target, decimal=args.decimal)
+        labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
     rows = [["examples", len(X)]]
     if labels is None:
         truth = np.asarray(data.y, dtype=np.float64).reshape(len(X), -1)
@@ -41,7 +57,8 @@ def run(args) -> int:
         ]
     else:
         classes = meta.get("classes")
-        truth = class_indices(data, classes, args.csv)
+        if truth is None:
+            truth = class_indices(data, classes, args.csv)
         rows.append(["accuracy", cr.metrics.accuracy(truth, labels)])
         average = "binary" if len(classes) == 2 else "macro"
         for name in ("precision", "recall", "f1"):
@@ -53,3 +70,17 @@ def run(args) -> int:
         print("(on the target's own scale)")
     table("", ["metric", "value"], rows)
     return 0
+
+
+def _images(args, meta: dict):
+    """A folder of class subfolders read with the model's saved image preprocessing."""
+    from chainrule.cli.errors import CLIError
+    from chainrule.cli.image_data import labelled_folder
+    from chainrule.io.schema import check_training_metadata
+
+    if args.target:
+        raise CLIError(
+            "--target is for CSV files; for a model of images the labels are the subfolder names"
+        )
+    pre = check_training_metadata(meta, args.model)
+    return labelled_folder(pre, args.csv, list(map(str, meta["classes"])))

@@ -28,6 +28,19 @@ def add_arguments(parser) -> None:
     )
 
 
+def _image_shape(meta: dict, args) -> str | None:
+    """``C,H,W`` of a model trained on a folder of images (``--input-shape`` wins)."""
+    from chainrule.data.image_preprocessing import ImagePreprocessor, is_image_preprocessing
+
+    state = meta.get("preprocessing")
+    if not is_image_preprocessing(state):
+        return None
+    if args.input_shape:
+        return args.input_shape
+    pre = ImagePreprocessor.from_dict(state)
+    return f"{pre.channels},{pre.size[0]},{pre.size[1]}"
+
+
 def _example_input(model, path: str, input_shape: str | None = None):
     """One zero sample of the model's input: of ``input_shape``, or found from the first layer."""
     import numpy as np
@@ -75,8 +88,12 @@ def run(args) -> int:
     model = cr.load(args.model)
     make_parent(args.onnx)
     meta = getattr(model, "metadata", None) or {}
+    image = _image_shape(meta, args)
     try:
-        if "preprocessing" in meta and not args.network_only:
+        if image:  # a model of images: its resizing and scaling are not ONNX operators here
+            proto = cr_onnx.export(model, args.onnx, _example_input(model, "", image), args.opset)
+            what = "network (it takes images resized and standardised as 'chainrule info' shows)"
+        elif "preprocessing" in meta and not args.network_only:
             from chainrule.onnx.pipeline import export_pipeline
 
             proto = export_pipeline(model, args.onnx, meta, opset=args.opset)

@@ -115,8 +115,9 @@ def _files_digest(root: str, paths: list[str], y) -> str:
     return digest.hexdigest()
 
 
-def image_files(inputs: list[str]) -> list[str]:
-    """Image files named on the command line, a folder standing for every image under it."""
+def image_files(inputs: list[str], reads: str) -> list[str]:
+    """Image files named on the command line, a folder standing for every image under it;
+    ``reads`` (``8×8 grayscale``) says what the model reads, for the errors."""
     from chainrule.data.image_folder import _class_files
 
     files = []
@@ -132,8 +133,8 @@ def image_files(inputs: list[str]) -> list[str]:
             files.append(item)
         else:
             raise CLIError(
-                f"{item}: not an image file (by its extension); this model reads images: give "
-                f"image files or a folder of them"
+                f"{item}: not an image file (by its extension); this model reads {reads} "
+                f"images: give image files or folders of them"
             )
     return files
 

@@ -73,6 +73,16 @@ def _training(meta: dict) -> None:
         ["seed", training.get("seed")],
         ["missing values", "imputed" if training.get("impute") else "refused"],
     ]
+    image = _image_input(meta)
+    if image:  # a folder of images: no table columns, nothing to impute
+        model = training.get("model") or "mlp"
+        widths = "conv widths" if model == "cnn" else "hidden layers"
+        rows[-4:] = [
+            ["model", model],
+            [widths, training.get("layers") or "auto"],
+            ["seed", training.get("seed")],
+            ["input", image],
+        ]
     table("training", ["", "value"], [[k, "-" if v is None else v] for k, v in rows])
     metrics = meta.get("metrics") or {}
     if metrics:
@@ -81,6 +91,18 @@ def _training(meta: dict) -> None:
         if meta.get("task") == "regression":
             scaling = (meta.get("preprocessing") or {}).get("target_scaling") or {}
             say(standardised_note(meta.get("target"), scaling.get("std")))
+
+
+def _image_input(meta: dict) -> str | None:
+    """``8×8 L images, standardised per channel (mean 0.25, std 0.31)`` for a model of images."""
+    from chainrule.data.image_preprocessing import ImagePreprocessor, is_image_preprocessing
+
+    state = meta.get("preprocessing")
+    if not is_image_preprocessing(state):
+        return None
+    pre = ImagePreprocessor.from_dict(state)  # checked by check_training_metadata already
+    stats = ", ".join(f"{m:.3g}/{s:.3g}" for m, s in zip(pre.mean, pre.std))
+    return f"{pre.describe()} images, per channel (x − mean)/std with mean/std {stats}"
 
 
 def _columns(meta: dict) -> None:

@@ -56,6 +56,19 @@ def load_model(path: str):
     return model, meta
 
 
+def one_csv(paths: list[str], model_path: str, meta: dict) -> str:
+    """The one CSV file a model of table rows reads; images or several files are an error."""
+    from chainrule.cli.image_data import is_image_path
+
+    reads = f"{model_path} reads rows of a CSV file ({len(meta.get('columns') or [])} columns)"
+    for path in paths:
+        if is_image_path(path):
+            raise CLIError(f"{path}: this is an image; {reads}, not images")
+    if len(paths) > 1:
+        raise CLIError(f"give one CSV file, got {len(paths)}; {reads}")
+    return paths[0]
+
+
 def add_decimal_argument(parser) -> None:
     """``--decimal`` for the commands that read new rows with a saved model."""
     parser.add_argument(

@@ -6,19 +6,30 @@ import csv
 import io
 import sys
 
-from chainrule.cli.model_cmds import add_decimal_argument, features_of, load_model, outputs
+from chainrule.cli.model_cmds import (
+    add_decimal_argument,
+    features_of,
+    load_model,
+    one_csv,
+    outputs,
+)
 
 HELP = "Predict with a saved model; the model's own preprocessing is applied."
 EXAMPLES = """
 chainrule predict model.safetensors new.csv
 chainrule predict model.safetensors new.csv --out predictions.csv
+chainrule predict pets.safetensors photo.png more_photos/ --proba   # a model of images
 """
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("model", help="a model file saved by 'chainrule train'")
     parser.add_argument(
-        "csv", help="CSV file with the model's feature columns (by name; extra columns ignored)"
+        "csv",
+        nargs="+",
+        metavar="DATA",
+        help="CSV file with the model's feature columns (by name; extra columns ignored); for a "
+        "model trained on images: image files and folders of them",
     )
     parser.add_argument("--out", help="write predictions to this CSV (default: print them)")
     parser.add_argument(
@@ -30,39 +41,66 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from chainrule.cli.paths import make_parent, output_file
-    from chainrule.io.atomic import atomic_write
+    from chainrule.cli.paths import output_file
+    from chainrule.data.image_preprocessing import is_image_preprocessing
 
     if args.out:
         args.out = output_file(
-            args.out, default_name="predictions.csv", inputs=(args.model, args.csv)
+            args.out, default_name="predictions.csv", inputs=(args.model, *args.csv)
         )
     model, meta = load_model(args.model)
+    if is_image_preprocessing(meta["preprocessing"]):
+        return _predict_images(args, model, meta)
+    args.csv = one_csv(args.csv, args.model, meta)
     if args.proba and meta.get("task") == "regression":  # said, not silently dropped
         print(f"note: --proba is for classes; {args.model} predicts a number", file=sys.stderr)
     X, data, pre = features_of(args.csv, meta, args.model, decimal=args.decimal)
     labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
-    text = _csv_text(meta, labels, values, args.proba)
-    if args.out:
-        atomic_write(make_parent(args.out), text.encode("utf-8"))
-        print(f"{len(X)} predictions written to {args.out}")
-    else:
-        sys.stdout.write(text)
+    _write(args, _csv_text(meta, labels, values, args.proba), len(X))
     return 0
 
 
-def _csv_text(meta: dict, labels, values, proba: bool) -> str:
-    """The header and the rows, always the same number of columns."""
+def _predict_images(args, model, meta: dict) -> int:
+    """One row per image file, headed by its path: a folder stands for every image in it."""
+    from chainrule.cli.image_data import image_files, read_images
+    from chainrule.io.schema import check_training_metadata
+
+    pre = check_training_metadata(meta, args.model)
+    files = image_files(args.csv, pre.describe())
+    X = read_images(pre, files)
+    labels, values = outputs(model, X, meta)
+    _write(args, _csv_text(meta, labels, values, args.proba, files), len(X))
+    return 0
+
+
+def _write(args, text: str, count: int) -> None:
+    from chainrule.cli.paths import make_parent
+    from chainrule.io.atomic import atomic_write
+
+    if args.out:
+        atomic_write(make_parent(args.out), text.encode("utf-8"))
+        print(f"{count} predictions written to {args.out}")
+    else:
+        sys.stdout.write(text)
+
+
+def _csv_text(meta: dict, labels, values, proba: bool, files=None) -> str:
+    """The header and the rows, always the same number of columns; with ``files``, a first
+    column names the image each row is about."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     target = meta.get("target") or "target"
+    first = ["file"] if files is not None else []
+    names = files if files is not None else [None] * len(values)
+    lead = (lambda name: [name]) if files is not None else (lambda name: [])
     if labels is None:
         writer.writerow([f"predicted_{target}"])
         for row in values:
             writer.writerow([repr(float(row[0]))])
         return buffer.getvalue()
     classes = meta.get("classes") or [str(i) for i in range(values.shape[1])]
-    writer.writerow([f"predicted_{target}"] + (list(classes) if proba else []))
-    for label, row in zip(labels, values):
-        writer.writerow([classes[label]] + ([f"{p:.6f}" for p in row] if proba else []))
+    writer.writerow(first + [f"predicted_{target}"] + (list(classes) if proba else []))
+    for name, label, row in zip(names, labels, values):
+        probs = [f"{p:.6f}" for p in row] if proba else []
+        writer.writerow(lead(name) + [classes[label]] + probs)
     return buffer.getvalue()

@@ -400,12 +400,12 @@ def _save(args, run: _Run) -> None:
         },
         # What a rerun needs to get the same bits (wall time is left out on purpose: the same
         # seed must give a byte-identical file).
-        **({"image": {"size": list(run.preprocessor.size), "mode": run.preprocessor.mode}}
-           if run.images else {}),  # fmt: skip
         "reproducibility": reproducibility_info(args.seed),
         "source": data.source,
         "data_sha256": data.digest,
     }
+    if run.images:  # as ImageFolderData.metadata writes it, for the Python route (docs/cnn.md)
+        metadata["image"] = {"size": list(run.preprocessor.size), "mode": run.preprocessor.mode}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     cr.save(run.model, args.out, metadata=metadata)
     if args.report:

@@ -47,7 +47,8 @@ class ImagePreprocessor:
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float64)
         self.std = None if std is None else np.asarray(std, dtype=np.float64)
         for name, value in (("mean", self.mean), ("std", self.std)):
-            if value is not None and (value.shape != (self.channels,) or not np.isfinite(value).all()):
+            shape_ok = value is None or value.shape == (self.channels,)
+            if not shape_ok or (value is not None and not np.isfinite(value).all()):
                 raise DataError(
                     f"ImagePreprocessor: {name} must hold {self.channels} finite number(s)"
                 )

@@ -41,8 +41,9 @@ def _string_list(meta: dict, key: str, source: str, required: bool) -> list | No
 
 
 def check_training_metadata(meta, source: str, *, need_preprocessing: bool = True):
-    """Check the metadata ``chainrule train`` writes; returns the rebuilt Preprocessor (or
-    ``None`` when ``need_preprocessing`` is false and the file has none).
+    """Check the metadata ``chainrule train`` writes; returns the rebuilt Preprocessor (an
+    ImagePreprocessor for a folder of images; ``None`` when ``need_preprocessing`` is false and
+    the file has none).
 
     Raises:
         ModelFormatError: an entry has the wrong type or an unknown value, naming it.
@@ -83,9 +84,21 @@ def check_training_metadata(meta, source: str, *, need_preprocessing: bool = Tru
             )
         return None
     from chainrule.data import Preprocessor
+    from chainrule.data.image_preprocessing import ImagePreprocessor, is_image_preprocessing
 
+    state = meta["preprocessing"]
+    if is_image_preprocessing(state):  # a model trained on a folder of images
+        if classes is None:
+            raise _bad(source, "classes", "is missing for a model of images")
+        try:
+            pre = ImagePreprocessor.from_dict(state)
+        except Exception as exc:  # the contract: one ModelFormatError
+            raise _bad(source, "preprocessing", f"is not valid ({exc})") from None
+        if not pre.fitted:
+            raise _bad(source, "preprocessing", "was never fitted")
+        return pre
     try:
-        return Preprocessor.from_dict(meta["preprocessing"])
+        return Preprocessor.from_dict(state)
     except Exception as exc:  # the contract: one ModelFormatError
         raise _bad(source, "preprocessing", f"is not valid ({exc})") from None
 
