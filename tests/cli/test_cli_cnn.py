@@ -38,12 +38,12 @@ def test_cnn_needs_square_images(tmp_path):
     assert "square images" in run.stderr and "--dataset digits" in run.stderr
 
 
-def test_a_folder_of_images_points_to_load_image_folder(tmp_path):
-    # was "say which column to predict with --target COLUMN", or with --target "is a folder,
-    # not a file (expected a CSV file)": neither says how to train on images
+def test_a_folder_of_images_is_read_not_refused(tmp_path):
+    # was "is a folder, not a file (expected a CSV file)" and then a pointer to the Python
+    # route: `chainrule train FOLDER` now reads it (tests/cli/test_cli_images.py)
     (tmp_path / "pets" / "cat").mkdir(parents=True)
-    for extra in ([], ["--target", "y"]):
+    for extra, needle in (([], "holds no images"), (["--target", "y"], "--target is for CSV")):
         run = run_cli("train", tmp_path / "pets", "--model", "cnn", *extra, cwd=tmp_path)
         assert run.returncode == 2
-        assert "is a folder" in run.stderr and "cr.data.load_image_folder(" in run.stderr
+        assert needle in run.stderr and "cr.data.load_image_folder(" not in run.stderr
         assert len(run.stderr.strip().splitlines()) == 1
