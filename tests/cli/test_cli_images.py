@@ -31,6 +31,11 @@ def write_lines(root, n=30, size=8, seed=0):
     return root
 
 
+def flat(text):
+    """Text with its line wrapping undone (say() wraps to the terminal's width)."""
+    return " ".join(text.split())
+
+
 def _one_line_error(run, *needles):
     assert run.returncode == 2, run.stdout + run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
@@ -164,13 +169,16 @@ def test_mixed_sizes_and_modes_are_read_alike_with_notes(tmp_path):
     assert "resized 1 image(s) of other sizes to 8×8" in run.stdout
     assert "--image-size H,W chooses" in run.stdout
     assert "dropped the transparency of 1 image(s)" in run.stdout
-    assert "on 14 images (8×8 RGB)" in run.stdout and "Conv2d(3, 16" in run.stdout
+    assert "on 14 images (8×8 RGB)" in flat(run.stdout) and "Conv2d(3, 16" in run.stdout
     run = run_cli(
         "train", pics, "--image-mode", "gray", "--image-size", "6", "--model", "mlp",
         "--layers", "8", "--epochs", "1", "--dry-run", cwd=tmp_path, env=ENV,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert "14 images (6×6 grayscale)" in run.stdout and "Linear(in_features=36, out_features=8" in run.stdout
+    assert (
+        "14 images (6×6 grayscale)" in flat(run.stdout)
+        and "Linear(in_features=36, out_features=8" in run.stdout
+    )
 
 
 def test_flags_for_the_other_kind_of_data_and_sizes_too_small(tmp_path):
@@ -197,10 +205,10 @@ def test_missing_pillow_names_the_extra(trained, tmp_path):
     path = os.pathsep.join([str(tmp_path / "shim"), os.environ.get("PYTHONPATH", "")])
     env = {"PYTHONPATH": path}
     run = run_cli("train", tmp_path / "pics", "--no-plots", cwd=tmp_path, env=env)
-    _one_line_error(run, 'reading images needs Pillow', 'pip install "chainrule[images]"')
+    _one_line_error(run, "reading images needs Pillow", 'pip install "chainrule[images]"')
     root, out, _ = trained
     run = run_cli("predict", out, root / "pics" / "vertical", env=env)
-    _one_line_error(run, 'reading images needs Pillow', 'pip install "chainrule[images]"')
+    _one_line_error(run, "reading images needs Pillow", 'pip install "chainrule[images]"')
 
 
 def test_image_preprocessor_round_trip_and_checks():

@@ -61,10 +61,9 @@ def parse_image_size(text) -> tuple[int, int] | None:
     return (sizes[0], sizes[-1])
 
 
-def load_folder(args):
-    """The training images of ``args.csv`` (a folder, one subfolder per class) as
-    :class:`~chainrule.cli.training_data.TrainingData` with an unfitted ImagePreprocessor."""
-    from chainrule.cli.training_data import TrainingData
+def load_folder(args) -> dict:
+    """The training images of ``args.csv`` (a folder, one subfolder per class): the fields of
+    :class:`~chainrule.cli.training_data.TrainingData`, with an unfitted ImagePreprocessor."""
     from chainrule.data import ImagePreprocessor, load_image_folder
     from chainrule.errors import DataError
 
@@ -90,7 +89,7 @@ def load_folder(args):
         )
     task = "binary" if len(data.class_names) == 2 else "multiclass"
     pre = ImagePreprocessor(data.size, data.mode)
-    return TrainingData(
+    return dict(
         X=data.X,
         y=data.y,
         task=task,

@@ -87,7 +87,7 @@ def _csv(args) -> TrainingData:
     if os.path.isdir(args.csv):  # one subfolder of images per class
         from chainrule.cli.image_data import load_folder
 
-        return load_folder(args)
+        return TrainingData(**load_folder(args))
     if not args.target:
         raise CLIError(f"{args.csv}: say which column to predict with --target COLUMN")
     options = {
