@@ -56,7 +56,7 @@ def add_data_arguments(data) -> None:
 
 
 def add_image_arguments(images) -> None:
-    """How a folder of images is read (docs/cnn.md#the-command-line)."""
+    """How a folder of images is read (docs/cnn.md)."""
     images.add_argument(
         "--image-size",
         metavar="H[,W]",
