@@ -64,6 +64,16 @@ def test_batch_of_images_keeps_its_axis():
     twin = torch_cnn(model)
     loss = torch.nn.functional.cross_entropy(twin(torch.tensor(images)), torch.tensor([1, 2]))
     assert report.data["loss"]["value"] == pytest.approx(loss.item(), abs=1e-12)
+    # was 1: a CNN is explained op by op, and only layered networks counted their samples
+    assert report.data["batch_size"] == 2
+    assert "2 samples" in " ".join(report.text().split())
+    chain = report.data["chains"][0]
+    loss.backward()
+    w = dict(twin.named_parameters())[chain["param"].split("[")[0]].grad.numpy()
+    assert chain["total"] == pytest.approx(w.flat[0], abs=1e-12)
+    # each path names the image it runs through, and each image's paths add up to its share
+    samples = {p["sample"] for p in chain["paths"]}
+    assert samples == {0, 1}
 
 
 def test_conv_weight_factor_is_the_input_under_the_tap():

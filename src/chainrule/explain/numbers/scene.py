@@ -19,7 +19,7 @@ class Scene:
             that require grad), ``param_names`` (id -> name, every parameter given).
         layers: the :class:`~chainrule.explain.chain.Layer` chain, or None (op by op).
         naming: the :class:`~chainrule.explain.chain.Naming` of every element.
-        batch: samples in the batch (1 for a graph without layers).
+        batch: samples in the batch (1 for an expression explained without a model).
         loss_ops: the loss's own ops after the network's output (None when not enumerable).
         loss_sums: id(tensor) -> ∂E/∂tensor summed over the paths through the loss's ops.
         model: the float64 model copy that produced the graph, when there is one.
@@ -50,7 +50,8 @@ class Scene:
                 "sample (x of shape (features,) or (1, features))"
             )
         self.naming = Naming(graph, layers, self.param_names, x, y, classic=classic)
-        self.batch = x.array.shape[0] if (layers and x.array.ndim > 1) else 1
+        # a model's input is batched by explain() (twin.prepare), layered or op by op alike
+        self.batch = x.array.shape[0] if (x is not None and x.array.ndim > 1) else 1
         self.loss_ops = self._loss_ops()
         self.loss_sums = graph.path_sums(self.loss_ops) if self.loss_ops is not None else {}
 

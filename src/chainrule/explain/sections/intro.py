@@ -21,6 +21,14 @@ def _intro(expl, scene) -> str:
             f"computed in float64 by the chainrule engine on a copy of the model. Every "
             f"local derivative below is the engine's own (each op's backward)."
         )
+    if scene.x is not None:  # a model explained op by op (a CNN): say how many samples
+        batch = expl.batch_size
+        return (
+            f"A network of {len(scene.graph.ops)} ops, explained op by op; {batch} "
+            f"sample{'s' if batch > 1 else ''}; computed in float64 by the chainrule engine on a "
+            f"copy of the model. Every local derivative below is the engine's own (each op's "
+            f"backward)."
+        )
     return (
         f"An expression of {len(scene.graph.ops)} ops, computed in float64 by the chainrule "
         f"engine. Every local derivative below is the engine's own (each op's backward)."
