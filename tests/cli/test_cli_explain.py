@@ -56,6 +56,8 @@ def test_explain_a_saved_model_on_a_data_row(tmp_path):
     # The report shows the network's target (a class index); a note names the class.
     row3 = data.read_text().splitlines()[4].split(",")[-1]
     assert "the target t = " in result.stderr and f"is class {row3!r}" in result.stderr
+    # ... and so does the report itself, beside the index (was the bare index 0 or 1)
+    assert re.search(rf"z2\[0\] -?[\d.]+ [01] \({row3}\)", text), text
     # The update shown is one plain SGD step with --lr; the training's optimizer is named.
     assert "one plain gradient-descent step, w − 0.1·∂E/∂w" in result.stderr
     assert re.search(r"trained with (adam|sgd)\b", result.stderr)

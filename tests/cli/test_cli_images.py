@@ -103,6 +103,18 @@ def test_predict_reads_other_sizes_and_modes_as_training_did(trained):
     assert "dropped the transparency of 1 image(s)" in run.stderr
 
 
+def test_explain_an_image_with_its_class_name(trained):
+    root, out, _ = trained
+    one = run_cli("explain", out, "--data", root / "pics" / "vertical" / "3.png", env=ENV)
+    assert one.returncode == 0, one.stderr
+    assert "Target t = 1 (class 'vertical')." in one.stdout and "1 sample;" in flat(one.stdout)
+    row = run_cli("explain", out, "--data", root / "pics", "--row", "2", env=ENV)
+    assert row.returncode == 0 and "Target t = 0 (class 'horizontal')." in row.stdout
+    (root / "loose.png").write_bytes((root / "pics" / "vertical" / "3.png").read_bytes())
+    run = run_cli("explain", out, "--data", root / "loose.png", env=ENV)
+    _one_line_error(run, "cannot tell this image's class", "folder named after its class")
+
+
 def test_wrong_kind_of_data_for_the_model(trained, tmp_path):
     root, out, _ = trained
     (tmp_path / "rows.csv").write_text("a,b\n1,2\n")

@@ -71,9 +71,31 @@ def test_batch_of_images_keeps_its_axis():
     loss.backward()
     w = dict(twin.named_parameters())[chain["param"].split("[")[0]].grad.numpy()
     assert chain["total"] == pytest.approx(w.flat[0], abs=1e-12)
-    # each path names the image it runs through, and each image's paths add up to its share
+    # each path names the image it runs through
     samples = {p["sample"] for p in chain["paths"]}
     assert samples == {0, 1}
+
+
+def test_class_names_are_shown_beside_the_indices():
+    cr.manual_seed(0)
+    mlp = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 3))
+    names = ["cat", "dog", "emu"]
+    report = cr.explain(mlp, np.ones(3), np.array(2), nn.CrossEntropyLoss(), class_names=names)
+    text = " ".join(report.text().split())
+    assert "Target t = 2 (class 'emu')." in text  # was "Target t = [2]."
+    assert "z2[0] (cat)" in text and "z2[2] (emu)" in text
+    assert report.data["class_names"] == names
+    assert Explanation.from_dict(report.data).class_names == names
+    binary = nn.Sequential(nn.Linear(3, 1))
+    two = cr.explain(binary, np.ones((2, 3)), np.array([[1.0], [0.0]]), nn.BCEWithLogitsLoss(),
+                     class_names=["no", "yes"])  # fmt: skip
+    assert "1 (yes)" in two.text() and "0 (no)" in two.text()
+    images = np.random.default_rng(1).normal(size=(2, 1, 6, 6))
+    cnn = cr.explain(small_cnn(), images, np.array([1, 2]), nn.CrossEntropyLoss(),
+                     class_names=names)  # fmt: skip
+    assert "Target t = [1, 2] (classes 'dog', 'emu')." in " ".join(cnn.text().split())
+    plain = cr.explain(mlp, np.ones(3), np.array(2), nn.CrossEntropyLoss())
+    assert "class_names" not in plain.data and "(cat)" not in plain.text()
 
 
 def test_conv_weight_factor_is_the_input_under_the_tap():

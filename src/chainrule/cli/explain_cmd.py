@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from chainrule.cli.common import nonnegative_int, positive_float
@@ -24,8 +26,17 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--example", choices=("seed", "mazur", "scalar"), help="a built-in worked example"
     )
-    parser.add_argument("--data", help="CSV holding the example to explain")
-    parser.add_argument("--row", type=nonnegative_int, default=0, help="0-based data row of --data")
+    parser.add_argument(
+        "--data",
+        help="CSV holding the example to explain (a model of images: a folder of class "
+        "subfolders, or an image in a folder named after its class)",
+    )
+    parser.add_argument(
+        "--row",
+        type=nonnegative_int,
+        default=0,
+        help="0-based data row of --data (images: in file order, class by class)",
+    )
     parser.add_argument("--param", help='parameter element to spell out, e.g. "0.weight[1, 0]"')
     parser.add_argument(
         "--lr", type=positive_float, default=0.1, help="learning rate of the update shown"
@@ -49,14 +60,18 @@ def _report_for_model(args):
     if not args.data:
         raise CLIError("explaining a saved model needs --data CSV (and --row N) for the example")
     model, meta = _load(args.model)
-    X, data, pre = _features(
-        args.data, meta, args.model, target=meta.get("target"), decimal=args.decimal
-    )
+    classes = meta.get("classes")
+    image = _image_example(args, meta)
+    if image is not None:  # a model trained on a folder of images
+        X, y, pre = image
+    else:
+        X, data, pre = _features(
+            args.data, meta, args.model, target=meta.get("target"), decimal=args.decimal
+        )
+        y = data.y
     if args.row >= len(X):
         raise CLIError(f"{args.data}: --row {args.row} is out of range (it has {len(X)} rows)")
-    classes = meta.get("classes")
-    y = data.y
-    if classes is not None:
+    if classes is not None and image is None:
         names = data.class_names or [str(c) for c in np.unique(y)]
         lookup = {name: i for i, name in enumerate(classes)}
         y = np.array([lookup.get(names[int(i)], -1) for i in y])
@@ -67,8 +82,39 @@ def _report_for_model(args):
     _target_note(meta, classes, pre, y[args.row], target)
     _update_note(meta, args.lr)
     return cr.explain(
-        model, X[args.row : args.row + 1], target, loss_fn, lr=args.lr, param=args.param
+        model,
+        X[args.row : args.row + 1],
+        target,
+        loss_fn,
+        lr=args.lr,
+        param=args.param,
+        class_names=classes,
     )
+
+
+def _image_example(args, meta: dict):
+    """``(X, class indices, preprocessor)`` of a folder of class subfolders, or of one image
+    in a folder named after its class; None for a model of table rows."""
+    from chainrule.cli.image_data import labelled_folder, read_images
+    from chainrule.data.image_preprocessing import is_image_preprocessing
+    from chainrule.io.schema import check_training_metadata
+
+    if not is_image_preprocessing(meta["preprocessing"]):
+        return None
+    pre = check_training_metadata(meta, args.model)
+    classes = [str(c) for c in meta["classes"]]
+    if os.path.isdir(args.data):
+        X, y = labelled_folder(pre, args.data, classes)
+        return X, y, pre
+    label = os.path.basename(os.path.dirname(os.path.abspath(args.data)))
+    if label not in classes:
+        raise CLIError(
+            f"{args.data}: cannot tell this image's class (its folder {label!r} is not one of "
+            f"{', '.join(classes[:4])}); give a folder of class subfolders with --row N, or put "
+            f"the image in a folder named after its class"
+        )
+    X = read_images(pre, [args.data])
+    return X, np.array([classes.index(label)]), pre
 
 
 def _update_note(meta: dict, lr: float) -> None:

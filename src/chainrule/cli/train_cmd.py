@@ -420,7 +420,12 @@ def _save(args, run: _Run) -> None:
             y=run.y_train,
             snapshots=run.recorder.snapshots,
             grad_norms=run.recorder.grad_norms,
-            explain_sample=(run.X_train[:1], run.y_train_enc[:1], run.loss_fn),
+            explain_sample={
+                "x": run.X_train[:1],
+                "y": run.y_train_enc[:1],
+                "loss_fn": run.loss_fn,
+                "class_names": run.classes,
+            },
             loss=run.loss_name,
             diagnosis=run.diagnosis,
         )

@@ -62,6 +62,7 @@ def explain(
     title: str | None = None,
     decimals: int = 9,
     max_paths: int = MAX_LISTED_PATHS,
+    class_names=None,
 ) -> Report:
     """Explain backpropagation on ``model`` for one sample (or a small batch), with numbers.
 
@@ -90,6 +91,9 @@ def explain(
         max_paths: the most paths listed for one parameter. A parameter with more paths to the
             loss gets the ``max_paths`` with the largest |product|; the others are counted and
             summed (without listing them) into one remainder, so the total is still exact.
+        class_names: the classes' names, index by index (``chainrule train`` saves them in the
+            model's metadata): the report names the target's class and the outputs beside
+            its indices.
 
     Returns:
         Report: ``str(report)``, ``.markdown()``, ``.html()``, ``.json()``, ``.terminal()``,
@@ -112,6 +116,7 @@ def explain(
         loss_derivative=derivative,
         rerun=functools.partial(twin.run, loss_fn=loss_fn),
         fresh_model=functools.partial(twin.double_copy, model),
+        class_names=None if class_names is None else tuple(class_names),
     )
     copy = twin.double_copy(model)
     x_t, y_t = twin.prepare(x, y, model)

@@ -35,6 +35,7 @@ class ExplainContext:
         fresh_model: ``fresh_model()`` -> a new float64 copy of the model, for the update.
         recompute: ``recompute({name: array}) -> float``, the loss of a graph without a model
             at new leaf values.
+        class_names: the names of the classes the target's indices stand for, when known.
     """
 
     lr: float = 0.1
@@ -49,6 +50,7 @@ class ExplainContext:
     rerun: Callable | None = None
     fresh_model: Callable | None = None
     recompute: Callable | None = None
+    class_names: tuple | None = None
 
     def __post_init__(self):
         if self.update_order not in ("simultaneous", "sequential"):

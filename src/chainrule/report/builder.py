@@ -147,15 +147,18 @@ def _explanation(model, explain_sample) -> str:
         if isinstance(explain_sample, dict):
             x, y, loss_fn = explain_sample["x"], explain_sample["y"], explain_sample["loss_fn"]
             param = explain_sample.get("param")
+            names = explain_sample.get("class_names")
         else:
             x, y, loss_fn = explain_sample[:3]
-            param = None
+            param = names = None
         x = np.asarray(getattr(x, "array", x), dtype=np.float64)
         x = x.reshape(1, -1) if x.ndim == 1 else x[:1]
         y = np.asarray(getattr(y, "array", y))
         kind = output_kind(model, loss_fn)
         y = _target_for(y, kind)[:1] if y.ndim <= 1 or kind == "scores" else y[:1]
-        report = explain(model, x, y, loss_fn, param=param, title="One sample, explained")
+        report = explain(
+            model, x, y, loss_fn, param=param, title="One sample, explained", class_names=names
+        )
     doc = report.html()
     return (
         "<h2>The chain rule for one sample</h2>"
@@ -194,7 +197,7 @@ def write_report(
         snapshots: boundary pictures over training (``ReportRecorder.snapshots``).
         grad_norms: ``ReportRecorder.grad_norms`` (per-parameter norms per epoch).
         explain_sample: ``(x, y, loss_fn)`` for one sample (or a dict with those keys and an
-            optional ``param``, or a ready :class:`~chainrule.explain.Report`).
+            optional ``param`` and ``class_names``, or a ready :class:`~chainrule.explain.Report`).
         loss: the loss module or name, to read the model's output (default: guessed).
         title: the page title.
         diagnosis: a :class:`chainrule.diagnose.Recorder` (or its record) for the

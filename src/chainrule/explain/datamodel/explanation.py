@@ -39,6 +39,7 @@ class Explanation:
     dtype: str = "float64"
     kind: str = "explain"
     notes: list[str] = field(default_factory=list)  # caveats the intro states (eval mode)
+    class_names: list[str] | None = None  # what the target's class indices stand for
 
     @property
     def layered(self) -> bool:
@@ -61,6 +62,8 @@ class Explanation:
         }
         if self.notes:
             d["notes"] = list(self.notes)
+        if self.class_names is not None:
+            d["class_names"] = list(self.class_names)
         loss = {"loss": self.loss.to_dict()}
         if self.layered:  # the keys in the order the sections are written
             d.update(forward=self.forward.to_dict(), **loss, output=self.output)
@@ -99,4 +102,5 @@ class Explanation:
             dtype=d["dtype"],
             kind=d["kind"],
             notes=list(d.get("notes", ())),
+            class_names=d.get("class_names"),
         )

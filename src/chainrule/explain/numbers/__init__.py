@@ -45,6 +45,7 @@ def compute(scene: Scene, ctx) -> Explanation:
         output=np.asarray(scene.out.array).tolist() if layered else None,
         target=np.asarray(scene.y.array).tolist() if layered and scene.y is not None else None,
         notes=list(scene.notes),
+        class_names=None if ctx.class_names is None else [str(c) for c in ctx.class_names],
     )
 
 
