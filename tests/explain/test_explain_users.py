@@ -86,6 +86,10 @@ def test_class_names_are_shown_beside_the_indices():
     assert "z2[0] (cat)" in text and "z2[2] (emu)" in text
     assert report.data["class_names"] == names
     assert Explanation.from_dict(report.data).class_names == names
+    # the update section names the predicted class before and after the step
+    assert "Predicted class: 'emu' before the step, 'emu' after it." in text
+    assert report.data["update"]["predicted"] == {"before": ["emu"], "after": ["emu"]}
+    assert Explanation.from_dict(report.data).update.predicted == report.data["update"]["predicted"]
     binary = nn.Sequential(nn.Linear(3, 1))
     two = cr.explain(binary, np.ones((2, 3)), np.array([[1.0], [0.0]]), nn.BCEWithLogitsLoss(),
                      class_names=["no", "yes"])  # fmt: skip
@@ -94,8 +98,10 @@ def test_class_names_are_shown_beside_the_indices():
     cnn = cr.explain(small_cnn(), images, np.array([1, 2]), nn.CrossEntropyLoss(),
                      class_names=names)  # fmt: skip
     assert "Target t = [1, 2] (classes 'dog', 'emu')." in " ".join(cnn.text().split())
+    assert len(cnn.data["update"]["predicted"]["after"]) == 2  # op by op (a CNN) too
     plain = cr.explain(mlp, np.ones(3), np.array(2), nn.CrossEntropyLoss())
     assert "class_names" not in plain.data and "(cat)" not in plain.text()
+    assert "predicted" not in plain.data["update"] and "Predicted" not in plain.text()
 
 
 def test_conv_weight_factor_is_the_input_under_the_tap():

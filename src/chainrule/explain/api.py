@@ -116,7 +116,8 @@ def explain(
         loss_derivative=derivative,
         rerun=functools.partial(twin.run, loss_fn=loss_fn),
         fresh_model=functools.partial(twin.double_copy, model),
-        class_names=None if class_names is None else tuple(class_names),
+        class_names=None if class_names is None else tuple(str(c) for c in class_names),
+        decide=None if class_names is None else _decider(loss_fn, len(class_names)),
     )
     copy = twin.double_copy(model)
     x_t, y_t = twin.prepare(x, y, model)
@@ -125,6 +126,27 @@ def explain(
     scene = numbers.Scene(loss, out, x_t, y_t, named, classic=ctx.classic, model=copy)
     scene.notes = twin.mode_notes(model)
     return _report(scene, ctx)
+
+
+def _decider(loss_fn, classes: int):
+    """The predicted class of each sample from the model's output: the largest of one output
+    per class, or for two classes one logit (BCEWithLogitsLoss) or probability (BCELoss)."""
+    import numpy as np
+
+    from chainrule import nn
+
+    threshold = {nn.BCEWithLogitsLoss: 0.0, nn.BCELoss: 0.5}.get(type(loss_fn))
+
+    def decide(out):
+        out = np.asarray(out)
+        out = out.reshape(len(out), -1) if out.ndim else out.reshape(1, 1)
+        if out.shape[1] == classes > 1:
+            return out.argmax(axis=1).tolist()
+        if out.shape[1] == 1 and classes == 2 and threshold is not None:
+            return (out[:, 0] > threshold).astype(int).tolist()
+        return None
+
+    return decide
 
 
 def explain_graph(

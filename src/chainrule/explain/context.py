@@ -36,6 +36,7 @@ class ExplainContext:
         recompute: ``recompute({name: array}) -> float``, the loss of a graph without a model
             at new leaf values.
         class_names: the names of the classes the target's indices stand for, when known.
+        decide: ``decide(output) -> class indices`` (or None where the output does not say).
     """
 
     lr: float = 0.1
@@ -51,6 +52,7 @@ class ExplainContext:
     fresh_model: Callable | None = None
     recompute: Callable | None = None
     class_names: tuple | None = None
+    decide: Callable | None = None
 
     def __post_init__(self):
         if self.update_order not in ("simultaneous", "sequential"):

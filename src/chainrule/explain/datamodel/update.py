@@ -21,20 +21,26 @@ class ParameterUpdate:
 
 @dataclass
 class Update:
-    """The optimizer's step (``lr``, ``order``) and the loss before and after it."""
+    """The optimizer's step (``lr``, ``order``) and the loss before and after it; with class
+    names, the class each sample is predicted before and after it (``{"before", "after"}``)."""
 
     lr: float
     order: str
     parameters: list[ParameterUpdate]
     loss_before: float
     loss_after: float | None
+    predicted: dict | None = None
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
         d["parameters"] = [p.to_dict() for p in self.parameters]
+        if self.predicted is None:  # reports without class names keep their keys
+            del d["predicted"]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Update:
         params = [ParameterUpdate(**p) for p in d["parameters"]]
-        return cls(d["lr"], d["order"], params, d["loss_before"], d["loss_after"])
+        return cls(
+            d["lr"], d["order"], params, d["loss_before"], d["loss_after"], d.get("predicted")
+        )

@@ -24,10 +24,11 @@ def update(scene, ctx) -> Update:
         id(p): None if p.grad_array is None else np.asarray(p.grad_array, dtype=np.float64)
         for p in scene.params
     }
+    outputs = []  # the model's output after the step, when it is re-run
     if ctx.update_order == "sequential":
-        new_values, after = _sequential(scene, ctx, grads)
+        new_values, after = _sequential(scene, ctx, grads, outputs)
     else:
-        new_values, after = _simultaneous(scene, ctx, grads)
+        new_values, after = _simultaneous(scene, ctx, grads, outputs)
     rows = [
         ParameterUpdate(
             name=scene.naming.tensor(p),
@@ -39,7 +40,13 @@ def update(scene, ctx) -> Update:
         if p.requires_grad
     ]
     before = float(scene.loss.array.item())
-    return Update(ctx.lr, ctx.update_order, rows, before, after)
+    predicted = None
+    if ctx.decide is not None and outputs and scene.out is not None:
+        then, now = ctx.decide(scene.out.array), ctx.decide(outputs[0])
+        if then is not None and now is not None:
+            names = ctx.class_names
+            predicted = {"before": [names[i] for i in then], "after": [names[i] for i in now]}
+    return Update(ctx.lr, ctx.update_order, rows, before, after, predicted)
 
 
 def _step(tensors: list, lr: float) -> None:
@@ -49,7 +56,7 @@ def _step(tensors: list, lr: float) -> None:
         SGD(stepped, lr=lr).step()
 
 
-def _simultaneous(scene, ctx, grads: dict) -> tuple:
+def _simultaneous(scene, ctx, grads: dict, outputs: list) -> tuple:
     """Every parameter stepped with the gradients of one backward pass."""
     if ctx.fresh_model is not None and ctx.rerun is not None:
         twin = ctx.fresh_model()
@@ -66,14 +73,15 @@ def _simultaneous(scene, ctx, grads: dict) -> tuple:
     after = None
     if twin is not None:
         with no_grad():
-            _, after_t = ctx.rerun(twin, scene.x, scene.y)
+            out, after_t = ctx.rerun(twin, scene.x, scene.y)
         after = float(after_t.array.item())
+        outputs.append(np.asarray(out.array))
     elif ctx.recompute is not None:
         after = float(ctx.recompute({n: new_values[id(p)] for n, p in scene.named}))
     return new_values, after
 
 
-def _sequential(scene, ctx, grads: dict) -> tuple:
+def _sequential(scene, ctx, grads: dict, outputs: list) -> tuple:
     """The layers stepped from the output back; each layer's gradient from a backward pass that
     already sees the stepped layers above it (the step is in place, so the graph's saved
     weights are the new ones)."""
@@ -95,5 +103,6 @@ def _sequential(scene, ctx, grads: dict) -> tuple:
         _step(tensors, ctx.lr)
     new_values = {id(p): np.array(theirs[n].array) for n, p in scene.named}
     with no_grad():
-        _, after = ctx.rerun(twin, x, y)
+        out, after = ctx.rerun(twin, x, y)
+    outputs.append(np.asarray(out.array))
     return new_values, float(after.array.item())

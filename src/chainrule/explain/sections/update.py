@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.explain.blocks import Eq, Heading, Para, Table
-from chainrule.explain.context import MAX_UPDATE_ROWS
+from chainrule.explain.context import MAX_SAMPLES, MAX_UPDATE_ROWS
 from chainrule.explain.format import summary
 
 
@@ -66,6 +66,10 @@ def write(expl, scene, style) -> list:
                 + [",   change = ", style.num(after - before)]
             )
         )
+    if upd.predicted is not None and len(upd.predicted["before"]) <= MAX_SAMPLES:
+        then, now = (", ".join(map(repr, upd.predicted[k])) for k in ("before", "after"))
+        what = "class" if len(upd.predicted["before"]) == 1 else "classes"
+        blocks.append(Para(f"Predicted {what}: {then} before the step, {now} after it."))
     return blocks
 
 
