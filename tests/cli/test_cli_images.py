@@ -195,6 +195,8 @@ def test_mixed_sizes_and_modes_are_read_alike_with_notes(tmp_path):
 
 def test_flags_for_the_other_kind_of_data_and_sizes_too_small(tmp_path):
     pics = write_lines(tmp_path / "pics", n=4)
+    run = run_cli("inspect", pics, cwd=tmp_path)  # was "is a folder, not a file"
+    _one_line_error(run, "inspect reads CSV files", "--dry-run")
     run = run_cli("train", pics, "--impute", "mean", cwd=tmp_path)
     _one_line_error(run, "--impute: only for a CSV file")
     run = run_cli("train", pics, "--target", "y", cwd=tmp_path)

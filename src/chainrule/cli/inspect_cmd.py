@@ -26,11 +26,20 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    import os
+
     from chainrule.cli.common import column_list
     from chainrule.cli.schema_view import show_notes, show_schema
     from chainrule.data.reader import read_columns
     from chainrule.data.schema import infer_schema
 
+    if os.path.isdir(args.csv):  # a folder of images: train reads it, and shows what it read
+        from chainrule.cli.errors import CLIError
+
+        raise CLIError(
+            f"{args.csv}: is a folder; inspect reads CSV files. For a folder of images, "
+            f"chainrule train {args.csv} --dry-run shows the classes, sizes and the network"
+        )
     table = read_columns(args.csv, decimal=args.decimal)
     if args.target and args.target not in table.names:
         from chainrule.cli.errors import CLIError

@@ -1,4 +1,5 @@
-"""``chainrule train``: a CSV file (or a built-in dataset) in, a trained model file out."""
+"""``chainrule train``: a CSV file, a folder of images or a built-in dataset in, a trained model
+file out."""
 
 from __future__ import annotations
 
@@ -32,13 +33,14 @@ __all__ = [
     "run_config",
 ]
 
-HELP = "Train a network on a CSV file (or a built-in dataset) and save it."
+HELP = "Train a network on a CSV file, a folder of images or a built-in dataset, and save it."
 EXAMPLES = """
 chainrule train data.csv --target species --layers 64,32 --epochs 50
 chainrule train --dataset moons --layers 16,16 --activation tanh --out moons.safetensors
 chainrule train data.csv --target price --loss mse --optimizer adam --lr 1e-3
 chainrule train --config run.toml --epochs 10   # flags override the file
 chainrule train data.csv --target y --checkpoint-dir ckpt --resume
+chainrule train photos/ --epochs 20   # photos/cat/*.png, photos/dog/*.png: a small CNN
 """
 
 
