@@ -1,8 +1,10 @@
 """`chainrule train FOLDER`: a folder of images, one subfolder per class, trained into a CNN
 that `predict`, `evaluate`, `info` and `export` use with the preprocessing saved in the file."""
 
+import html
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -49,8 +51,9 @@ def trained(tmp_path_factory):
     write_lines(root / "pics")
     out = root / "lines.safetensors"
     train = run_cli(
-        "train", root / "pics", "--epochs", "12", "--out", out, "--no-plots", cwd=root, env=ENV
-    )
+        "train", root / "pics", "--epochs", "12", "--out", out, "--no-plots", "--report",
+        root / "report.html", cwd=root, env=ENV,
+    )  # fmt: skip
     assert train.returncode == 0, train.stderr
     return root, out, train
 
@@ -88,6 +91,20 @@ def test_train_on_a_folder_then_predict_and_evaluate(trained):
     assert float(accuracy[0].split()[-1]) >= 0.9, evaluate.stdout
     info = run_cli("info", out, env=ENV)
     assert info.returncode == 0 and "8×8 grayscale images" in info.stdout, info.stderr
+    # the run report's explained sample names its class (was the bare index)
+    report = html.unescape(html.unescape((root / "report.html").read_text()))
+    assert re.search(r"Target t = [01] \(class '(horizontal|vertical)'\)", report)
+
+
+def test_export_takes_the_images_the_model_reads(trained, tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    _, out, _ = trained
+    run = run_cli("export", out, "--onnx", tmp_path / "m.onnx", env=ENV)
+    assert run.returncode == 0, run.stderr
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
+    x = np.random.default_rng(0).normal(size=(1, 1, 8, 8)).astype(np.float32)
+    (got,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(got, cr.predict(cr.load(out), x), rtol=1e-4, atol=1e-5)
 
 
 def test_predict_reads_other_sizes_and_modes_as_training_did(trained):
