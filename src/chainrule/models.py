@@ -109,10 +109,12 @@ def image_classifier_widths(size) -> tuple[int, ...]:
     return tuple(widths)
 
 
-def image_classifier(channels: int, size, out_features: int, widths=(16, 32), dropout=0.2):
+def image_classifier(
+    channels: int, size, out_features: int, widths=(16, 32), dropout=0.2, activation="relu"
+):
     """A small CNN for ``(N, C, H, W)`` images (what ``chainrule train FOLDER`` builds): per
-    width, Conv 3×3 (padding 1) → BatchNorm2d → ReLU → MaxPool 2; then Flatten → Dropout →
-    Linear.
+    width, Conv 3×3 (padding 1) → BatchNorm2d → activation (ReLU) → MaxPool 2; then Flatten →
+    Dropout → Linear.
 
     Args:
         channels: input channels (1 grayscale, 3 RGB).
@@ -120,6 +122,7 @@ def image_classifier(channels: int, size, out_features: int, widths=(16, 32), dr
         out_features: outputs (1 for two classes with BCE, else the number of classes).
         widths: output channels of each block; each block halves the height and width.
         dropout: the dropout probability before the last layer (0 for none).
+        activation: the activation's name (the keys of :data:`chainrule.registry.ACTIVATIONS`).
 
     Example:
         >>> from chainrule.models import image_classifier
@@ -140,7 +143,8 @@ def image_classifier(channels: int, size, out_features: int, widths=(16, 32), dr
         )
     layers, previous = [], channels
     for w in widths:
-        layers += [nn.Conv2d(previous, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU()]
+        layers += [nn.Conv2d(previous, w, 3, padding=1), nn.BatchNorm2d(w)]
+        layers.append(activation_module(activation))
         layers.append(nn.MaxPool2d(2))
         previous, height, width = w, height // 2, width // 2
     layers.append(nn.Flatten())

@@ -199,6 +199,8 @@ def test_mixed_sizes_and_modes_are_read_alike_with_notes(tmp_path):
     assert "--image-size H,W chooses" in run.stdout
     assert "dropped the transparency of 1 image(s)" in run.stdout
     assert "on 14 images (8×8 RGB)" in flat(run.stdout) and "Conv2d(3, 16" in run.stdout
+    run = run_cli("train", pics, "--activation", "tanh", "--dry-run", cwd=tmp_path, env=ENV)
+    assert run.returncode == 0 and run.stdout.count("Tanh()") == 2, run.stdout  # was ignored
     run = run_cli(
         "train", pics, "--image-mode", "gray", "--image-size", "6", "--model", "mlp",
         "--layers", "8", "--epochs", "1", "--dry-run", cwd=tmp_path, env=ENV,

@@ -80,6 +80,7 @@ def _training(meta: dict) -> None:
         rows[-4:] = [
             ["model", model],
             [widths, training.get("layers") or "auto"],
+            ["activation", training.get("activation")],
             ["seed", training.get("seed")],
             ["input", image],
         ]

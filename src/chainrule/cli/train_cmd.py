@@ -370,7 +370,9 @@ def _image_model(args, run: _Run, hidden):
         return nn.Sequential(nn.Flatten(), *layers)
     widths = tuple(hidden) if hidden is not None else image_classifier_widths(pre.size)
     try:
-        return image_classifier(pre.channels, pre.size, run.outputs, widths)
+        return image_classifier(
+            pre.channels, pre.size, run.outputs, widths, activation=args.activation
+        )
     except ValueError as err:
         raise CLIError(
             f"--model cnn: {err} (choose the widths with --layers, the size with --image-size, "
