@@ -7,6 +7,9 @@ were measured faster than channels-first ones (see ``benchmarks/bench_conv_layou
 output is returned as an NCHW view of the (N, OH, OW, C_out) product, so the next layer's
 channels-last copy is a plain contiguous read.
 
+Stride-1 layers with one group (most layers) take the faster layouts of contiguous runs in
+``ops/conv_flat.py`` instead; the channels-last windows serve every other stride and groups.
+
 Backward reuses the forward's columns for the weight gradient (colsᵀ · grad) and scatters the
 columns' gradient back to the input with one strided slice-add per kernel offset (col2im: kh·kw
 adds, never a loop over pixels or batch items). Max pooling is an elementwise maximum over the
@@ -83,8 +86,8 @@ class Conv2d(Function):
     def forward(self, x, weight, bias=None, *, stride, pads, dilation, groups):
         self.options = (stride, pads, dilation, groups)
         self.flat = stride == (1, 1) and groups == 1
-        if self.flat:
-            self.exact = conv_flat.MODE == 'exact'
+        if self.flat:  # stride 1, one group: contiguous runs (ops/conv_flat.py)
+            self.exact = conv_flat.exact_columns(x.shape, weight.shape, pads, dilation)
             forward = conv_flat.forward_exact if self.exact else conv_flat.forward_rows
             return forward(self, x, weight, bias, pads, dilation)
         return self._forward_windows(x, weight, bias, stride, pads, dilation, groups)
