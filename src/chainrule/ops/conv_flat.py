@@ -231,34 +231,49 @@ def backward_exact(op, grad):
     if needs[1]:
         grad_w = grad_m.dot(cols.T).reshape(op.weight.shape)
     if needs[0]:
-        grad_x = _input_grad_exact(op, grad_m)
+        grad_x = _input_grad_exact(op, grad, grad_m)
     if len(needs) == 3 and needs[2]:
         grad_b = grad_m.sum(axis=1)
     _give_back(grad_c)
     return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
 
 
-def _input_grad_exact(op, grad_m):
-    """col2im of w_matᵀ · grad in two stages, the reverse of the forward's: the kernel rows'
-    runs added into the shifted planes, then the shifted planes into the padded ones. Each
-    stage adds flat through a zero-gapped buffer (see _add_runs)."""
+def _input_grad_exact(op, grad, grad_m):
+    """The reverse of the forward's two stages. The kernel rows first: the gradient's planes,
+    padded by (kh − 1)·dh rows above and below, shifted down by each kernel row i (kh copies of
+    runs, (C_out·kh, N·Hp·OW)), times the kernel as a (C·kw, C_out·kh) matrix give the shifted
+    planes' gradient (C, kw, N, Hp, OW) directly; those are then added into the padded planes
+    at each kernel column's offset. Measured against w_matᵀ · grad (C·kh·kw rows) followed by a
+    col2im of both stages: 1755 → 1538 µs on LeNet-5's second layer, 6432 → 4079 on 32
+    channels of 16×16 with a 3×3 kernel (a smaller product than the columns, and no col2im of
+    the kernel rows)."""
     n, c, h, w = op.x_shape
-    _, _, kh, kw = op.weight.shape
+    out_ch, _, kh, kw = op.weight.shape
     hp, wp, oh, ow = op.geometry
     dh, dw = op.dilation
-    size = oh * ow
     dtype = grad_m.dtype
-    grad_cols = np.dot(op.w_mat.T, grad_m, out=_borrow((c * kh * kw, n * size), dtype))
-    blocks = grad_cols.reshape(c, kh, kw, n, size)
     run = hp * ow
-    # stage 1: (C, kh, kw, N, OH·OW) → shifted planes (C, kw, N, Hp·OW)
-    if kh == 1:
-        shifted = blocks.reshape(c, kw, n, hp, ow)
+    if kh == 1:  # no kernel rows to shift over
+        shifted_grad = grad_m
     else:
-        shifted = _add_runs(blocks.transpose(1, 0, 2, 3, 4), run, dh * ow)
-        shifted = shifted.reshape(c, kw, n, hp, ow)
-    # stage 2: shifted planes → padded planes (C, N, Hp, Wp)
-    planes = _add_runs(shifted.transpose(1, 0, 2, 3, 4), wp, dw)
-    _give_back(grad_cols)  # after stage 2: with kh = 1 the shifted planes are a view of it
+        margin = (kh - 1) * dh
+        tall = _borrow((out_ch, n, oh + 2 * margin, ow), dtype)
+        tall[:, :, :margin] = 0
+        tall[:, :, margin + oh :] = 0
+        tall[:, :, margin : margin + oh] = grad.transpose(1, 0, 2, 3)
+        runs = tall.reshape(out_ch, n, -1)
+        shifted_grad = _borrow((out_ch, kh, n, run), dtype)
+        for i in range(kh):
+            start = (kh - 1 - i) * dh * ow
+            shifted_grad[:, i] = runs[:, :, start : start + run]
+        _give_back(tall)
+    w_rows = op.weight.transpose(1, 3, 0, 2).reshape(c * kw, out_ch * kh)
+    shifted = _borrow((c * kw, n * run), dtype)
+    np.dot(w_rows, shifted_grad.reshape(out_ch * kh, n * run), out=shifted)
+    if shifted_grad is not grad_m:
+        _give_back(shifted_grad)
+    # the kernel columns: shifted planes → padded planes (C, N, Hp, Wp)
+    planes = _add_runs(shifted.reshape(c, kw, n, hp, ow).transpose(1, 0, 2, 3, 4), wp, dw)
+    _give_back(shifted)
     top, _, left, _ = op.pads
     return planes[:, :, top : top + h, left : left + w].transpose(1, 0, 2, 3)
