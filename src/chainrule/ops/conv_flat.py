@@ -168,8 +168,9 @@ def _add_runs(blocks: np.ndarray, row: int, step: int) -> np.ndarray:
 
 
 def forward_exact(op, x, weight, bias, pads, dilation):
-    """Exact columns (C·kh·kw, N·OH·OW), channels first, and one GEMM over the batch; the
-    (C_out, N·OH·OW) product is copied back to NCHW with the bias added in the same pass.
+    """Exact columns (C·kh·kw, N·OH·OW), channels first, and one GEMM over the batch. The
+    output is an NCHW view of the (C_out, N·OH·OW) product: copying it to NCHW cost LeNet-5's
+    first layer a fifth of its forward (1279 → 1031 µs without the copy, step 2.5 % faster).
     Measured on LeNet-5's second layer against full-width rows: fwd 1380 → 1075 µs."""
     n, c, h, w = x.shape
     out_ch, _, kh, kw = weight.shape
@@ -199,20 +200,13 @@ def forward_exact(op, x, weight, bias, pads, dilation):
             cols[:, i] = runs[:, :, :, i * dh * ow : i * dh * ow + size]
         _give_back(shifted)
     w_mat = weight.reshape(out_ch, c * kh * kw)
-    out = _borrow((out_ch, n * size), x.dtype)
-    np.dot(w_mat, cols.reshape(c * kh * kw, n * size), out=out)
-    # back to NCHW in one pass, adding the bias on the way
-    result = np.empty((n, out_ch, oh, ow), x.dtype)
-    chw = out.reshape(out_ch, n, oh, ow).transpose(1, 0, 2, 3)
+    out = np.dot(w_mat, cols.reshape(c * kh * kw, n * size))  # (C_out, N·OH·OW)
     if bias is not None:
-        np.add(chw, bias[:, None, None], out=result)
-    else:
-        result[...] = chw
-    _give_back(out)
+        out += bias[:, None]
     op.lease = _Lease(cols)
     op.w_mat, op.weight, op.x_shape = w_mat, weight, x.shape
     op.pads, op.dilation, op.geometry = pads, dilation, (hp, wp, oh, ow)
-    return result
+    return out.reshape(out_ch, n, oh, ow).transpose(1, 0, 2, 3)
 
 
 def backward_exact(op, grad):
@@ -223,8 +217,10 @@ def backward_exact(op, grad):
     out_ch, _, kh, kw = op.weight.shape
     hp, wp, oh, ow = op.geometry
     size = oh * ow
-    grad_c = _borrow((out_ch, n, oh, ow), grad.dtype)  # channels first, as the columns
-    grad_c[...] = grad.transpose(1, 0, 2, 3)
+    grad_c = grad.transpose(1, 0, 2, 3)  # channels first, as the columns
+    if not grad_c.flags.c_contiguous:  # (it is when it comes from the forward's own layout)
+        grad_c = _borrow((out_ch, n, oh, ow), grad.dtype)
+        grad_c[...] = grad.transpose(1, 0, 2, 3)
     grad_m = grad_c.reshape(out_ch, n * size)
     cols = op.lease.array.reshape(c * kh * kw, n * size)
     grad_x = grad_w = grad_b = None
@@ -234,7 +230,8 @@ def backward_exact(op, grad):
         grad_x = _input_grad_exact(op, grad, grad_m)
     if len(needs) == 3 and needs[2]:
         grad_b = grad_m.sum(axis=1)
-    _give_back(grad_c)
+    if grad_c.base is None:
+        _give_back(grad_c)
     return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
 
 
