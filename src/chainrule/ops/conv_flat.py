@@ -227,7 +227,7 @@ def backward_exact(op, grad):
     if needs[1]:
         grad_w = grad_m.dot(cols.T).reshape(op.weight.shape)
     if needs[0]:
-        grad_x = _input_grad_exact(op, grad, grad_m)
+        grad_x = _input_grad_exact(op, grad_m)
     if len(needs) == 3 and needs[2]:
         grad_b = grad_m.sum(axis=1)
     if grad_c.base is None:
@@ -235,15 +235,16 @@ def backward_exact(op, grad):
     return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
 
 
-def _input_grad_exact(op, grad, grad_m):
+def _input_grad_exact(op, grad_m):
     """The reverse of the forward's two stages. The kernel rows first: the gradient's planes,
-    padded by (kh − 1)·dh rows above and below, shifted down by each kernel row i (kh copies of
-    runs, (C_out·kh, N·Hp·OW)), times the kernel as a (C·kw, C_out·kh) matrix give the shifted
+    shifted down by each kernel row i into planes of Hp rows (kh copies of runs,
+    (C_out·kh, N·Hp·OW)), times the kernel as a (C·kw, C_out·kh) matrix give the shifted
     planes' gradient (C, kw, N, Hp, OW) directly; those are then added into the padded planes
     at each kernel column's offset. Measured against w_matᵀ · grad (C·kh·kw rows) followed by a
     col2im of both stages: 1755 → 1538 µs on LeNet-5's second layer, 6432 → 4079 on 32
     channels of 16×16 with a 3×3 kernel (a smaller product than the columns, and no col2im of
-    the kernel rows)."""
+    the kernel rows). Copying the gradient straight into each kernel row's planes, rather than
+    through one copy padded above and below, measured 0.94-0.96× of that."""
     n, c, h, w = op.x_shape
     out_ch, _, kh, kw = op.weight.shape
     hp, wp, oh, ow = op.geometry
@@ -253,17 +254,13 @@ def _input_grad_exact(op, grad, grad_m):
     if kh == 1:  # no kernel rows to shift over
         shifted_grad = grad_m
     else:
-        margin = (kh - 1) * dh
-        tall = _borrow((out_ch, n, oh + 2 * margin, ow), dtype)
-        tall[:, :, :margin] = 0
-        tall[:, :, margin + oh :] = 0
-        tall[:, :, margin : margin + oh] = grad.transpose(1, 0, 2, 3)
-        runs = tall.reshape(out_ch, n, -1)
-        shifted_grad = _borrow((out_ch, kh, n, run), dtype)
+        # kernel row i: the gradient's rows at i·dh, zero above and below (only those rows)
+        shifted_grad = _borrow((out_ch, kh, n, hp, ow), dtype)
+        grad_planes = grad_m.reshape(out_ch, n, oh, ow)
         for i in range(kh):
-            start = (kh - 1 - i) * dh * ow
-            shifted_grad[:, i] = runs[:, :, start : start + run]
-        _give_back(tall)
+            shifted_grad[:, i, :, : i * dh] = 0
+            shifted_grad[:, i, :, i * dh + oh :] = 0
+            shifted_grad[:, i, :, i * dh : i * dh + oh] = grad_planes
     w_rows = op.weight.transpose(1, 3, 0, 2).reshape(c * kw, out_ch * kh)
     shifted = _borrow((c * kw, n * run), dtype)
     np.dot(w_rows, shifted_grad.reshape(out_ch * kh, n * run), out=shifted)
