@@ -380,3 +380,65 @@ def test_clear_buffers_empties_the_pool():
     assert C._free
     C.clear_buffers()
     assert not C._free
+
+
+# Stride-1 layers take one of two column layouts (ops/conv_flat.py), chosen by the layer's
+# shape; each layout must give PyTorch's values and gradients for every geometry.
+STRIDE1 = {
+    "padded": ([(2, 3, 7, 6), (4, 3, 3, 3), (4,)], dict(padding=1)),
+    "valid_5x5": ([(3, 2, 9, 8), (4, 2, 5, 5), (4,)], {}),
+    "same_dilated": ([(2, 2, 7, 8), (3, 2, 3, 2), (3,)], dict(padding="same", dilation=(2, 3))),
+    "same_even_kernel": ([(1, 2, 5, 6), (2, 2, 4, 2)], dict(padding="same")),
+    "asymmetric_pad_dilated_rows": (
+        [(2, 2, 8, 7), (3, 2, 2, 3)],
+        dict(padding=(0, 2), dilation=(3, 1)),
+    ),
+    "one_by_one": ([(2, 4, 5, 3), (3, 4, 1, 1), (3,)], {}),
+    "unit_height": ([(2, 3, 1, 9), (2, 3, 1, 3), (2,)], dict(padding=(0, 1))),
+    # over 2,048 positions a run: the plain strided adds instead of the gapped buffer
+    "long_runs": ([(1, 2, 48, 50), (2, 2, 3, 3)], dict(padding=1)),
+    "long_rows": ([(1, 2, 1, 2100), (2, 2, 1, 3), (2,)], dict(padding=(0, 1))),
+}
+
+
+@needs_torch
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("exact", [True, False], ids=["exact", "rows"])
+@pytest.mark.parametrize("name", sorted(STRIDE1))
+def test_both_stride1_layouts_match_torch(name, exact, monkeypatch):
+    from chainrule.ops import conv_flat
+
+    monkeypatch.setattr(conv_flat, "exact_columns", lambda *args: exact)
+    shapes, options = STRIDE1[name]
+    for dtype in ("float64", "float32"):
+        arrays = [a.astype(dtype) for a in _inputs(name, shapes)]
+        mine = [cr.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
+        ref = [torch.tensor(a, requires_grad=True) for a in arrays]
+        out, expected = C.conv2d(*mine, **options), F.conv2d(*ref, **options)
+        np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), **TOL[dtype])
+        upstream = np.random.default_rng(1).standard_normal(expected.shape).astype(dtype)
+        out.backward(cr.tensor(upstream, dtype=dtype))
+        expected.backward(torch.tensor(upstream))
+        for i, (a, b) in enumerate(zip(mine, ref)):
+            np.testing.assert_allclose(
+                np.asarray(a.grad), b.grad.numpy(), err_msg=f"input {i}", **TOL[dtype]
+            )
+
+
+@pytest.mark.parametrize("exact", [True, False], ids=["exact", "rows"])
+@pytest.mark.parametrize("name", ["same_dilated", "asymmetric_pad_dilated_rows", "unit_height"])
+def test_both_stride1_layouts_gradcheck(name, exact, monkeypatch):
+    from chainrule.ops import conv_flat
+
+    monkeypatch.setattr(conv_flat, "exact_columns", lambda *args: exact)
+    shapes, options = STRIDE1[name]
+    inputs = [cr.tensor(a, dtype="float64", requires_grad=True) for a in _inputs(name, shapes)]
+    assert cr.gradcheck(lambda *t: C.conv2d(*t, **options), *inputs)
+
+
+def test_layout_rule_picks_exact_columns_for_lenet_and_rows_for_large_planes():
+    from chainrule.ops.conv_flat import exact_columns
+
+    assert exact_columns((64, 1, 28, 28), (6, 1, 5, 5), (2, 2, 2, 2), (1, 1))
+    assert exact_columns((64, 6, 14, 14), (16, 6, 5, 5), (0, 0, 0, 0), (1, 1))
+    assert not exact_columns((4, 16, 128, 128), (16, 16, 3, 3), (1, 1, 1, 1), (1, 1))

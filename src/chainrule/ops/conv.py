@@ -7,6 +7,9 @@ were measured faster than channels-first ones (see ``benchmarks/bench_conv_layou
 output is returned as an NCHW view of the (N, OH, OW, C_out) product, so the next layer's
 channels-last copy is a plain contiguous read.
 
+Stride-1 layers with one group (most layers) take the faster layouts of contiguous runs in
+``ops/conv_flat.py`` instead; the channels-last windows serve every other stride and groups.
+
 Backward reuses the forward's columns for the weight gradient (colsᵀ · grad) and scatters the
 columns' gradient back to the input with one strided slice-add per kernel offset (col2im: kh·kw
 adds, never a loop over pixels or batch items). Max pooling is an elementwise maximum over the
@@ -20,6 +23,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
+from chainrule.ops import conv_flat
 from chainrule.ops._util import operand
 from chainrule.ops.conv_graph import conv2d_graph, conv_transpose2d_graph
 from chainrule.ops.conv_util import (  # noqa: F401 - some are re-exported
@@ -61,44 +65,6 @@ __all__ = [
 
 
 # ---- convolution --------------------------------------------------------------------------------
-# Below this many positions per row the column gradients are added through a zero-gapped
-# buffer, flat (see _col2im_rows); above it, row by row. Measured crossover: rows of 1,680
-# gain a third, rows of 2,400 lose a quarter.
-_GAPPED_MAX_LENGTH = 2048
-
-
-def _col2im_rows(blocks: np.ndarray, row: int, wp: int, dilation) -> np.ndarray:
-    """Sum the kernel offsets' column gradients into padded planes (N, C, row) from ``blocks``
-    (N, C, kh, kw, L), the offset (i, j) added at i·dh·wp + j·dw of each plane.
-
-    A strided add costs NumPy about four times a contiguous one when rows are short (LeNet's
-    second layer: rows of 140), while a strided copy does not. So for short rows each offset
-    is copied into a buffer shaped like the planes, zero past L (the zeros set once), and added
-    as one flat run at its start: entries of a plane land in that plane (start + L ≤ row), and
-    only zeros spill into the next, or into one spare row after the last. Long rows take the
-    plain strided adds. Measured on LeNet's layers: 696 → 408 µs and 659 → 355 µs.
-    """
-    n, c, kh, kw, length = blocks.shape
-    dh, dw = dilation
-    if length > _GAPPED_MAX_LENGTH:
-        plane = np.zeros((n, c, row), blocks.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                start = i * dh * wp + j * dw
-                plane[:, :, start : start + length] += blocks[:, :, i, j]
-        return plane
-    flat = np.zeros((n * c + 1) * row, blocks.dtype)
-    buffer = _borrow((n, c, row), blocks.dtype)
-    buffer[:, :, length:] = 0
-    source = buffer.reshape(-1)
-    size = source.size
-    for i in range(kh):
-        for j in range(kw):
-            start = i * dh * wp + j * dw
-            buffer[:, :, :length] = blocks[:, :, i, j]
-            flat[start : start + size] += source
-    _give_back(buffer)
-    return flat[: n * c * row].reshape(n, c, row)
 
 
 class Conv2d(Function):
@@ -120,84 +86,19 @@ class Conv2d(Function):
     def forward(self, x, weight, bias=None, *, stride, pads, dilation, groups):
         self.options = (stride, pads, dilation, groups)
         self.flat = stride == (1, 1) and groups == 1
-        if self.flat:
-            return self._forward_flat(x, weight, bias, pads, dilation)
+        if self.flat:  # stride 1, one group: contiguous runs (ops/conv_flat.py)
+            self.exact = conv_flat.exact_columns(x.shape, weight.shape, pads, dilation)
+            forward = conv_flat.forward_exact if self.exact else conv_flat.forward_rows
+            return forward(self, x, weight, bias, pads, dilation)
         return self._forward_windows(x, weight, bias, stride, pads, dilation, groups)
 
     def backward(self, grad):
         if self.flat:
-            return self._backward_flat(grad)
+            backward = conv_flat.backward_exact if self.exact else conv_flat.backward_rows
+            return backward(self, grad)
         return self._backward_windows(grad)
 
     backward_graph = conv2d_graph  # the gradients as convolutions (ops/conv_graph.py)
-
-    # Stride 1, one group (most layers): "full-width rows". Each image plane is padded and
-    # flattened, so the window at kernel offset (i, j) is one contiguous run of the flat plane,
-    # starting at i·d·Wp + j·d, for every output row at once (the run also covers the Wp − OW
-    # columns past the right edge, computed and dropped). im2col and col2im become kh·kw copies
-    # and adds of contiguous runs, and one batched product per image keeps the output NCHW.
-    # Measured on LeNet-5's layers against the channels-last windows below: 3-5x faster.
-    def _forward_flat(self, x, weight, bias, pads, dilation):
-        n, c, h, w = x.shape
-        out_ch, _, kh, kw = weight.shape
-        top, bottom, left, right = pads
-        hp, wp = h + top + bottom, w + left + right
-        (dh, dw) = dilation
-        oh, ow = hp - dh * (kh - 1), wp - dw * (kw - 1)
-        length = oh * wp
-        plane = _borrow((n, c, hp * wp + dw * (kw - 1)), x.dtype)
-        if top or bottom or left or right or dw > 1 or kw > 1:
-            plane.fill(0)
-        plane[:, :, : hp * wp].reshape(n, c, hp, wp)[:, :, top : top + h, left : left + w] = x
-        cols = _borrow((n, c * kh * kw, length), x.dtype)
-        blocks = cols.reshape(n, c, kh, kw, length)
-        for i in range(kh):
-            for j in range(kw):
-                start = i * dh * wp + j * dw
-                blocks[:, :, i, j] = plane[:, :, start : start + length]
-        _give_back(plane)
-        w_mat = weight.reshape(out_ch, c * kh * kw)
-        out = np.matmul(w_mat, cols)  # (N, C_out, OH·Wp)
-        if bias is not None:
-            out += bias[:, None]
-        self.lease = _Lease(cols)
-        self.w_mat, self.weight, self.x_shape = w_mat, weight, x.shape
-        self.pads, self.dilation, self.geometry = pads, dilation, (hp, wp, oh, ow)
-        return out.reshape(n, out_ch, oh, wp)[:, :, :, :ow]
-
-    def _backward_flat(self, grad):
-        needs = self.needs_grad
-        n, c, h, w = self.x_shape
-        out_ch, _, kh, kw = self.weight.shape
-        hp, wp, oh, ow = self.geometry
-        dh, dw = self.dilation
-        length = oh * wp
-        grad_rows = _borrow((n, out_ch, length), grad.dtype)
-        rows = grad_rows.reshape(n, out_ch, oh, wp)
-        rows[:, :, :, ow:] = 0
-        rows[:, :, :, :ow] = grad
-        cols = self.lease.array
-        grad_x = grad_w = grad_b = None
-        if needs[1]:
-            # colsᵀ's transpose would make matmul copy or loop; the gradient's is small (measured
-            # 4x faster on LeNet's second layer than grad_rows @ colsᵀ)
-            grad_t = _borrow((n, length, out_ch), grad.dtype)
-            grad_t[...] = grad_rows.transpose(0, 2, 1)
-            grad_w = np.matmul(cols, grad_t).sum(axis=0).T.reshape(self.weight.shape)
-            _give_back(grad_t)
-        if needs[0]:
-            grad_cols = np.matmul(self.w_mat.T, grad_rows, out=_borrow(cols.shape, grad.dtype))
-            blocks = grad_cols.reshape(n, c, kh, kw, length)
-            plane = _col2im_rows(blocks, hp * wp + dw * (kw - 1), wp, (dh, dw))
-            _give_back(grad_cols)
-            top, _, left, _ = self.pads
-            grad_x = plane[:, :, : hp * wp].reshape(n, c, hp, wp)[
-                :, :, top : top + h, left : left + w
-            ]
-        _give_back(grad_rows)
-        if len(needs) == 3 and needs[2]:
-            grad_b = grad.sum(axis=(0, 2, 3))
-        return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
 
     # Any stride, dilation and groups: channels-last windows of the padded input.
     def _forward_windows(self, x, weight, bias, stride, pads, dilation, groups):
