@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chainrule.data.header import DELIMITERS, _is_header, _names, excel_separator
 from chainrule.data.messages import Message, braces, error, option, say, where  # noqa: F401
 from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     ABSENT,
@@ -33,7 +34,6 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
 from chainrule.errors import DataError
 from chainrule.io.guard import CSV_MEMORY_PER_BYTE, check_file
 
-DELIMITERS = (",", ";", "\t", "|")
 CHUNK_ROWS = 16384
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -128,12 +128,19 @@ def records(path, *, delimiter: str | None = None, source: str | None = None, de
     source = os.fspath(path) if source is None else source
     f = open_text(path, source)
     try:
-        head = list(itertools.islice(f, 20))
+        head = list(itertools.islice(f, 21))
         f.seek(0)
     except UnicodeDecodeError:
         f.close()
         raise _decode_error(path, source) from None
-    if delimiter is None:
+    declared = excel_separator(head[0]) if head else None
+    if declared is not None:
+        head = head[1:]
+        f.readline()  # the reader starts on line 2
+    head = head[:20]
+    if delimiter is None and declared is not None:
+        delimiter = declared
+    elif delimiter is None:
         delimiter = sniff_delimiter(head, default if default in DELIMITERS else ",")
     elif not isinstance(delimiter, str) or len(delimiter) != 1:
         f.close()
@@ -141,10 +148,11 @@ def records(path, *, delimiter: str | None = None, source: str | None = None, de
 
     def rows():
         reader = csv.reader(f, delimiter=delimiter, strict=True)
-        line = 1
+        skipped = int(declared is not None)
+        line = 1 + skipped
         try:
             for row in reader:
-                start, line = line, reader.line_num + 1
+                start, line = line, reader.line_num + 1 + skipped
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue  # a blank line
                 yield start, row
@@ -404,63 +412,6 @@ class Columns:
         return self.columns[index[name]]
 
 
-def _is_header(first: list[str], rest: list[list[str]], fmt: NumberFormat) -> bool:
-    """A first row is a header unless all its cells are numbers or missing, or it looks
-    like the rows below it (text where they hold text, and never text over numbers)."""
-    _, kinds = parse_cells(first, fmt)
-    if not (kinds == TEXT).any():
-        return False
-    if not rest:
-        return True
-    sample = rest[:200]
-    for j in np.flatnonzero(kinds == TEXT):
-        _, below = parse_cells([row[j] for row in sample if j < len(row)], fmt)
-        if (below == NUMBER).sum() > 0 and (below == TEXT).sum() == 0:
-            return True  # a name over numbers
-    if _data_like(first, kinds, sample, fmt):
-        return False
-    # every text cell sits over text: a header only if its names are unique and it is
-    # not repeated below
-    seen = {tuple(row) for row in sample}
-    return len(set(first)) == len(first) and tuple(first) not in seen
-
-
-def _data_like(first: list[str], kinds, sample: list[list[str]], fmt: NumberFormat) -> bool:
-    """Whether a first row with numbers over numeric columns is a row of data: a number no
-    one would name a column (``0.1257``, ``-3``), or text cells all found in the rows below
-    (``blue``, ``no``). A header of years (``name,2019,2020``) stays a header."""
-    over_numbers = []
-    for j in np.flatnonzero(kinds == NUMBER):
-        _, below = parse_cells([row[j] for row in sample if j < len(row)], fmt)
-        if (below == NUMBER).any() and not (below == TEXT).any():
-            over_numbers.append(int(j))
-    if not over_numbers:
-        return False
-    if any(not first[j].strip().isdigit() for j in over_numbers):
-        return True
-    return all(
-        any(j < len(row) and row[j].strip() == first[j].strip() for row in sample)
-        for j in np.flatnonzero(kinds == TEXT)
-    )
-
-
-def _header_names(first: list[str], source: str, line: int) -> list[str]:
-    names = [cell.strip() for cell in first]
-    seen: dict[str, int] = {}
-    for k, name in enumerate(names):
-        if not name:
-            raise DataError(
-                f"{source}: line {line}, column {k + 1}: the header has an empty column name"
-            )
-        if name in seen:
-            raise DataError(
-                f"{source}: line {line}, column {k + 1}: duplicate column name {name!r} (also "
-                f"column {seen[name] + 1}); column names must be unique"
-            )
-        seen[name] = k
-    return names
-
-
 def read_columns(
     path,
     *,
@@ -571,22 +522,6 @@ def first_row_names(path, delimiter, expected: list[str], default: str = ",") ->
     rows.close()
     names = {name.casefold() for name in expected}  # X1 for x1: a header, matched later
     return any(cell.strip().casefold() in names for cell in first)
-
-
-def _names(first, header: bool, inferred: bool, source: str, line: int):
-    notes = []
-    if header:
-        names = _header_names(first, source, line)
-        numeric = [n for n in names if not n[:1].isalpha() and _is_float(n)]
-        if numeric:
-            notes.append(f"the header has column names that are numbers ({', '.join(numeric[:5])})")
-        return names, line, notes
-    if inferred:
-        notes.append(
-            "the first row holds numbers, not column names: it is read as data and the "
-            "columns are named col0, col1, ..."
-        )
-    return [f"col{k}" for k in range(len(first))], None, notes
 
 
 def _encoding_name(path) -> str:

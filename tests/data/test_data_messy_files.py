@@ -1,0 +1,66 @@
+"""Files as users bring them from Excel, pandas and databases (probe round 3): each either
+trains on the right numbers or fails with an error naming the column and the fix."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.errors import DataError
+
+
+def write(tmp_path, text, name="data.csv", bom=False, newline="\n"):
+    path = tmp_path / name
+    data = text.replace("\n", newline).encode("utf-8")
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    return path
+
+
+# ---- Excel's sep= line ---------------------------------------------------------------------
+def test_excel_sep_line_with_bom_and_crlf_sets_the_delimiter(tmp_path):
+    rows = "".join(f"{i},5;{i % 3};{'xy'[i % 2]}\n" for i in range(8))
+    path = write(tmp_path, "sep=;\na;b;label\n" + rows, bom=True, newline="\r\n")
+    data = cr.data.load_csv(path, target="label")
+    assert data.feature_names == ["a", "b"]
+    np.testing.assert_allclose(data.X[:3, 0], [0.5, 1.5, 2.5])
+    assert data.class_names == ["x", "y"]
+
+
+def test_excel_sep_line_keeps_line_numbers_in_errors(tmp_path):
+    path = write(tmp_path, '"sep=,"\na,b,label\n1,2,x\n3,,y\n5,6,x\n')
+    with pytest.raises(DataError, match=r"line 4, column 2 \('b'\): missing value"):
+        cr.data.load_csv(path, target="label")
+
+
+def test_new_rows_with_a_sep_line_are_read_like_training(tmp_path):
+    train = write(tmp_path, "sep=;\na;label\n" + "".join(f"{i};{i % 2}\n" for i in range(10)))
+    data = cr.data.load_csv(train, target="label")
+    new = write(tmp_path, "sep=;\nlabel;a\n1;7\n", name="new.csv")
+    again = cr.data.load_csv(new, target="label", preprocessor=data.preprocessor)
+    assert again.X.tolist() == [[7.0]] and again.y.tolist() == [1]
+
+
+# ---- one currency written two ways ---------------------------------------------------------
+def test_euro_sign_and_eur_code_are_one_currency(tmp_path):
+    cells = ['"€1,50"', '"2,50 EUR"', '"€ 3,00"', '"4,25 eur"'] * 3
+    rows = "".join(f"{c};{i % 2}\n" for i, c in enumerate(cells))
+    data = cr.data.load_csv(write(tmp_path, "price;label\n" + rows), target="label")
+    assert data.feature_names == ["price"]
+    np.testing.assert_allclose(data.X[:4, 0], [1.5, 2.5, 3.0, 4.25])
+    assert data.preprocessor.columns[0]["unit"]["sign"] in ("€", "EUR")
+    # new rows may use either spelling; another currency is still an error
+    new = write(tmp_path, 'price;label\n"5,00 EUR";0\n"€6,00";1\n', name="new.csv")
+    again = cr.data.load_csv(new, target="label", preprocessor=data.preprocessor)
+    np.testing.assert_allclose(again.X[:, 0], [5.0, 6.0])
+    other = write(tmp_path, 'price;label\n"$5,00";0\n', name="other.csv")
+    with pytest.raises(DataError, match="price"):
+        cr.data.load_csv(other, target="label", preprocessor=data.preprocessor)
+
+
+def test_dollar_sign_and_usd_stay_apart(tmp_path):
+    # $ also writes other dollars: mixing it with USD is left out, with the reason
+    cells = ["$1.50", "2.50 USD"] * 5
+    rows = "".join(f'"{c}",{i},{i % 2}\n' for i, c in enumerate(cells))
+    data = cr.data.load_csv(write(tmp_path, "price,x,label\n" + rows), target="label")
+    assert data.feature_names == ["x"]
+    assert data.schema["price"].role == "units"
+    assert "mixes currencies ($, USD)" in data.schema["price"].reason
