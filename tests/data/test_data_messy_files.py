@@ -64,3 +64,40 @@ def test_dollar_sign_and_usd_stay_apart(tmp_path):
     assert data.feature_names == ["x"]
     assert data.schema["price"].role == "units"
     assert "mixes currencies ($, USD)" in data.schema["price"].reason
+
+
+# ---- empty header names: Excel's trailing columns, pandas' index ---------------------------
+def test_trailing_empty_excel_columns_are_left_out(tmp_path):
+    rows = "".join(f"{i},{i % 3},{i % 2},,\n" for i in range(10))
+    data = cr.data.load_csv(write(tmp_path, "a,b,label,,\n" + rows), target="label")
+    assert data.feature_names == ["a", "b"]
+    assert any("column(s) 4, 5 have no name and no values" in n for n in data.notes)
+
+
+def test_empty_cells_past_the_last_column_are_ignored(tmp_path):
+    rows = "".join(f"{i},{i % 2}{',' * (i % 3)}\n" for i in range(10))
+    data = cr.data.load_csv(write(tmp_path, "a,label\n" + rows), target="label")
+    assert data.X[:, 0].tolist() == list(range(10))
+    # a value past the last column is still an error: the row may be shifted
+    with pytest.raises(DataError, match="line 3: expected 2 columns"):
+        cr.data.load_csv(write(tmp_path, "a,label\n1,0\n2,1,,7\n", "bad.csv"), target="label")
+
+
+def test_pandas_index_column_is_named_index_and_left_out(tmp_path):
+    rows = "".join(f"{i},{i * 0.5},{'xy'[i % 2]}\n" for i in (7, 3, 12, 0, 5, 9))
+    data = cr.data.load_csv(write(tmp_path, ",a,label\n" + rows), target="label")
+    assert data.feature_names == ["a"]
+    assert data.schema["index"].role == "identifier"
+    assert any("an index written by pandas" in n for n in data.notes)
+
+
+def test_an_unnamed_column_with_values_is_an_error_naming_it(tmp_path):
+    with pytest.raises(
+        DataError,
+        match=r"column 2: the header has an empty column name but the "
+        r"column holds values \(e.g. '2'\); name it in the header",
+    ):
+        cr.data.load_csv(write(tmp_path, "a,,label\n1,2,0\n4,5,1\n"), target="label")
+    # a first column of text (a DataFrame indexed by names): the hint names index=False
+    with pytest.raises(DataError, match=r"index=False"):
+        cr.data.load_csv(write(tmp_path, ",a,label\nx,2,0\ny,5,1\n", "t.csv"), target="label")

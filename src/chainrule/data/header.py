@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from chainrule.data.numbers import NUMBER, TEXT, NumberFormat, _is_float, parse_cells
+from chainrule.data.numbers import ABSENT, NUMBER, TEXT, NumberFormat, _is_float, parse_cells
 from chainrule.errors import DataError
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -66,10 +66,8 @@ def _header_names(first: list[str], source: str, line: int) -> list[str]:
     names = [cell.strip() for cell in first]
     seen: dict[str, int] = {}
     for k, name in enumerate(names):
-        if not name:
-            raise DataError(
-                f"{source}: line {line}, column {k + 1}: the header has an empty column name"
-            )
+        if not name:  # settled by blank_columns once the cells are read
+            name = names[k] = f"unnamed_{k + 1}"
         if name in seen:
             raise DataError(
                 f"{source}: line {line}, column {k + 1}: duplicate column name {name!r} (also "
@@ -93,3 +91,52 @@ def _names(first, header: bool, inferred: bool, source: str, line: int):
             "columns are named col0, col1, ..."
         )
     return [f"col{k}" for k in range(len(first))], None, notes
+
+
+def blank_columns(first: list[str], columns: list, names: list[str], source: str, line: int):
+    """Settle the columns whose header cell is empty; the notes to show.
+
+    Such a column is left for the schema to drop when it holds no value (Excel's trailing
+    empty columns, ``a,b,label,,``), and named ``index`` when it is the first column and
+    holds distinct row numbers (pandas' ``to_csv`` without ``index=False``); any other is an
+    error: a column of values nobody named cannot be told apart from a shifted one.
+    """
+    notes = []
+    empty = []
+    for k, cell in enumerate(first):
+        col = columns[k]
+        if cell.strip() or col is None:
+            continue
+        present = col.kinds != ABSENT
+        if not present.any():
+            empty.append(k + 1)
+        elif k == 0 and _counts_rows(col) and "index" not in names:
+            names[0] = col.name = "index"
+            notes.append(
+                "column 1 has no name in the header and holds distinct row numbers (an index "
+                "written by pandas' to_csv): it is named 'index' and left out as an identifier"
+            )
+        else:
+            hint = " (pandas: to_csv(..., index=False))" if k == 0 else ""
+            example = (col.examples or [col.text_of(int(np.argmax(present)))])[0]
+            raise DataError(
+                f"{source}: line {line}, column {k + 1}: the header has an empty column name "
+                f"but the column holds values (e.g. {example!r}); name "
+                f"it in the header, or delete the column{hint}"
+            )
+    if empty:
+        shown = ", ".join(map(str, empty))
+        notes.append(
+            f"column(s) {shown} have no name and no values (empty columns at the edge of an "
+            f"Excel sheet): left out"
+        )
+    return notes
+
+
+def _counts_rows(col) -> bool:
+    """Whether a column holds distinct whole numbers from 0 up: a DataFrame's row labels,
+    in order (0, 1, 2, ...) or as a split or a shuffle left them (240, 17, 3, ...)."""
+    values = col.values
+    if not (col.kinds == NUMBER).all() or not col.integral or col.codes is not None:
+        return False
+    return float(values.min()) >= 0 and len(np.unique(values)) == len(values)

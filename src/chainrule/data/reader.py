@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chainrule.data.header import DELIMITERS, _is_header, _names, excel_separator
+from chainrule.data.header import (
+    DELIMITERS,
+    _is_header,
+    _names,
+    blank_columns,
+    excel_separator,
+)
 from chainrule.data.messages import Message, braces, error, option, say, where  # noqa: F401
 from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     ABSENT,
@@ -454,12 +460,16 @@ def read_columns(
     inferred = header is None
     if inferred:
         header = _is_header(cells[0], cells[1:], fmt)
-    names, header_line, notes = _names(cells[0], header, inferred, source, first_chunk[0][0])
+    first_chunk_line = first_chunk[0][0]
+    names, header_line, notes = _names(cells[0], header, inferred, source, first_chunk_line)
     notes += format_notes
     if header:
         first_chunk = first_chunk[1:]
     width = len(names)
-    wanted = list(range(width)) if keep is None else [k for k, n in enumerate(names) if n in keep]
+    blank = [k for k, cell in enumerate(cells[0]) if header and not cell.strip()]
+    wanted = list(range(width))
+    if keep is not None:
+        wanted = [k for k, n in enumerate(names) if n in keep or k in blank]
     exact = {e % width if isinstance(e, int) and -width <= e < width else e for e in exact}
     builder = _Builder(names, wanted, fmt, exact)
     head = [row for _, row in first_chunk[:200]]
@@ -468,6 +478,8 @@ def read_columns(
     columns: list[Column | None] = [None] * width
     for col in builder.build(head):
         columns[col.position] = col
+    if blank:
+        notes += blank_columns(cells[0], columns, names, source, first_chunk_line)
     encoding = _encoding_name(path)
     return Columns(
         source,
@@ -490,7 +502,9 @@ def _stream(builder, chunk, rows, width: int, header: bool, delimiter: str, sour
     while chunk:
         starts = np.fromiter((s for s, _ in chunk), np.int64, count=len(chunk))
         chunk_rows = [row for _, row in chunk]
-        for start, row in chunk:
+        for i, (start, row) in enumerate(chunk):
+            if len(row) > width and not "".join(row[width:]).strip():
+                row = chunk_rows[i] = row[:width]  # Excel's empty cells past the last column
             if len(row) != width:
                 what = "the header" if header else "the first row"
                 raise DataError(
