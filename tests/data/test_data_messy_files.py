@@ -71,7 +71,7 @@ def test_trailing_empty_excel_columns_are_left_out(tmp_path):
     rows = "".join(f"{i},{i % 3},{i % 2},,\n" for i in range(10))
     data = cr.data.load_csv(write(tmp_path, "a,b,label,,\n" + rows), target="label")
     assert data.feature_names == ["a", "b"]
-    assert any("column(s) 4, 5 have no name and no values" in n for n in data.notes)
+    assert "left out: unnamed_4 (no values), unnamed_5 (no values)" in data.notes
 
 
 def test_empty_cells_past_the_last_column_are_ignored(tmp_path):
@@ -101,3 +101,49 @@ def test_an_unnamed_column_with_values_is_an_error_naming_it(tmp_path):
     # a first column of text (a DataFrame indexed by names): the hint names index=False
     with pytest.raises(DataError, match=r"index=False"):
         cr.data.load_csv(write(tmp_path, ",a,label\nx,2,0\ny,5,1\n", "t.csv"), target="label")
+
+
+# ---- numbers with a few words ----------------------------------------------------------
+def _measurements(tmp_path, word, every=20, n=100):
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n):
+        a = rng.normal()
+        rows.append(f"{a:.4f}" if i % every else word)
+        rows[-1] += f",{i % 3},{int(a > 0)}"
+    return write(tmp_path, "a,b,label\n" + "\n".join(rows) + "\n")
+
+
+def test_numbers_with_a_few_words_are_left_out_as_mixed_not_as_an_identifier(tmp_path):
+    data = cr.data.load_csv(_measurements(tmp_path, "unknown"), target="label")
+    info = data.schema["a"]
+    assert info.role == "mixed"  # was "identifier: 96 distinct values in 100 rows"
+    assert "numbers with 5 text cell(s) ('unknown' (5x)); write those cells empty" in info.reason
+    assert data.feature_names == ["b"]
+    note = next(n for n in data.notes if n.startswith("left out"))
+    assert "a (numbers with 5 text cell(s)" in note and "features=" not in note
+
+
+@pytest.mark.parametrize("option", ["numeric", "features"])
+def test_choosing_a_mixed_column_is_an_error_naming_the_words(tmp_path, option):
+    path = _measurements(tmp_path, "n.a.")
+    with pytest.raises(
+        DataError, match=r"column 1 \('a'\): numbers with 5 text cell\(s\) \('n.a.'"
+    ):
+        cr.data.load_csv(path, target="label", **{option: ["a"]})
+
+
+def test_codes_mixing_numbers_and_words_stay_categories(tmp_path):
+    sizes = ["38", "40", "42", "S", "M", "L"] * 10
+    rows = "".join(f"{s},{i % 2}\n" for i, s in enumerate(sizes))
+    data = cr.data.load_csv(write(tmp_path, "size,label\n" + rows), target="label")
+    assert data.schema["size"].role == "categorical"
+
+
+@pytest.mark.parametrize("marker", ["#N/A", "<NA>", "#NA", "-NaN"])
+def test_pandas_and_excel_missing_markers_are_missing(tmp_path, marker):
+    path = _measurements(tmp_path, marker)
+    with pytest.raises(DataError, match=r"line 2, column 1 \('a'\): missing value"):
+        cr.data.load_csv(path, target="label")
+    data = cr.data.load_csv(path, target="label", impute="mean")
+    assert data.feature_names == ["a", "b"] and np.isfinite(data.X).all()

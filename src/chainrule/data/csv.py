@@ -200,12 +200,13 @@ def load_csv(
       below it; then the columns are named ``col0``, ``col1``, ... (a note says so).
     - Each column gets a type and a role (:mod:`chainrule.data.schema`): numeric,
       categorical (one-hot, categories sorted), boolean (0/1) columns are used;
-      identifiers, free text, constants, dates and empty columns are left out with a note.
+      identifiers, free text, numbers mixed with words, constants, dates and empty columns
+      are left out with a note.
       ``features`` (exactly these columns), ``drop``, ``categorical``, ``numeric`` override.
-    - Missing cells (empty, ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``, ``-``) are
-      errors, unless ``impute="mean"``: then each numeric column's missing cells get its
-      mean and each categorical column's its most frequent category (the fill values are
-      kept in the preprocessor, for new rows too). Numbers float32 cannot hold (infinite,
+    - Missing cells (empty, ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``, ``-``,
+      ``#N/A``) are errors, unless ``impute="mean"``: then each numeric column's missing
+      cells get its mean and each categorical column's its most frequent category (the fill
+      values are kept in the preprocessor, for new rows too). Numbers float32 cannot hold (infinite,
       beyond 3.4e38) are errors; targets are never imputed.
     - The target is a class label when it is text, boolean, or integers with few distinct
       values (at most ``MAX_INTEGER_CLASSES``, with 5+ rows each on average; two values
@@ -364,7 +365,10 @@ def _left_out_notes(schema: Schema, features) -> list[str]:
     if not left:
         return []
     parts = ", ".join(f"{c.name} ({_role_words(c)})" for c in left)
-    keep = [c.name for c in schema.features] + [c.name for c in left]
+    usable = [c.name for c in left if c.role not in _UNUSABLE]
+    if not usable:
+        return [braces(f"left out: {parts}")]
+    keep = [c.name for c in schema.features] + usable
     return [
         say(
             braces(f"left out: {parts}") + "; to use one, list the features with {o}",
@@ -372,6 +376,9 @@ def _left_out_notes(schema: Schema, features) -> list[str]:
         )
     ]
 
+
+#: Roles that ``features=`` cannot bring back: no values, or words among numbers (an error).
+_UNUSABLE = ("empty", "mixed")
 
 _ROLE_WORDS = {
     "text": "free text",
@@ -381,8 +388,10 @@ _ROLE_WORDS = {
 
 
 def _role_words(info) -> str:
-    # a units column says what stops it being read (mixed currencies, ...)
-    return info.reason if info.role == "units" else _ROLE_WORDS.get(info.role, info.role)
+    # a units or mixed column says what stops it being read (mixed currencies, words, ...)
+    if info.role in ("units", "mixed"):
+        return info.reason
+    return _ROLE_WORDS.get(info.role, info.role)
 
 
 def _no_features(table: Columns, schema: Schema, t) -> DataError:

@@ -102,15 +102,14 @@ def blank_columns(first: list[str], columns: list, names: list[str], source: str
     error: a column of values nobody named cannot be told apart from a shifted one.
     """
     notes = []
-    empty = []
     for k, cell in enumerate(first):
         col = columns[k]
         if cell.strip() or col is None:
             continue
         present = col.kinds != ABSENT
         if not present.any():
-            empty.append(k + 1)
-        elif k == 0 and _counts_rows(col) and "index" not in names:
+            continue  # named unnamed_<column>, left out as empty by the schema
+        if k == 0 and _counts_rows(col) and "index" not in names:
             names[0] = col.name = "index"
             notes.append(
                 "column 1 has no name in the header and holds distinct row numbers (an index "
@@ -124,12 +123,6 @@ def blank_columns(first: list[str], columns: list, names: list[str], source: str
                 f"but the column holds values (e.g. {example!r}); name "
                 f"it in the header, or delete the column{hint}"
             )
-    if empty:
-        shown = ", ".join(map(str, empty))
-        notes.append(
-            f"column(s) {shown} have no name and no values (empty columns at the edge of an "
-            f"Excel sheet): left out"
-        )
     return notes
 
 

@@ -11,8 +11,12 @@ import numpy as np
 from chainrule.data.messages import braces, option, say
 from chainrule.errors import DataError
 
-#: Cells read as "no value" (compared after stripping spaces, ignoring case).
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-", "--"})
+#: Cells read as "no value" (compared after stripping spaces, ignoring case): ours, and
+#: those pandas reads as missing by default (``#N/A`` from Excel, ``<NA>`` from pandas).
+MISSING = frozenset(
+    {"", "na", "n/a", "nan", "null", "none", "?", "-", "--"}
+    | {"#n/a", "#na", "#n/a n/a", "<na>", "-nan", "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"}
+)
 NUMBER, ABSENT, TEXT = 0, 1, 2
 
 # Cells that are numbers written with a decimal comma or with thousands separators.

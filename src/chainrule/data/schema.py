@@ -246,6 +246,11 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
         info.reason = "numbers with a % or currency sign; remove the signs to use them"
     elif named_like_id(col.name):
         info.role, info.reason = "identifier", "named like an id"
+    elif _mostly_measurements(col, n_number, present):
+        # 0.126, 1.53, ..., "unknown": numbers with a few words, not an identifier (whose
+        # values would be all distinct) nor categories (one-hot of every number)
+        info.role = "mixed"
+        info.reason = _mixed_reason(col, counts)
     elif info.distinct > 0.5 * present and mean_length >= 30 and mean_words >= 4:
         info.role, info.reason = "text", f"free text ({mean_length:.0f} characters on average)"
     elif info.distinct == present and present >= 10:
@@ -260,6 +265,25 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
         if n_number:
             info.reason = f"text with {n_number} number(s), read as categories"
     return info
+
+
+def _mostly_measurements(col: Column, n_number: int, present: int) -> bool:
+    """Whether most cells are numbers taking many values (a measurement, not codes such as
+    clothing sizes ``38, 40, S, M``) and the rest are text."""
+    if n_number < 0.5 * present:
+        return False
+    distinct = len(np.unique(col.values[col.kinds == NUMBER]))
+    return distinct > 20 and distinct > 0.5 * n_number
+
+
+def _mixed_reason(col: Column, counts: np.ndarray) -> str:
+    """Which words sit among a column's numbers, and the fix."""
+    order = np.argsort(-counts, kind="stable")[:3]
+    words = ", ".join(f"{col.levels[k]!r} ({int(counts[k])}x)" for k in order)
+    return (
+        f"numbers with {int(counts.sum())} text cell(s) ({words}); write those cells empty "
+        f"(missing) to use the column"
+    )
 
 
 def _read_units(table: Columns, skip: set) -> dict:
@@ -342,6 +366,10 @@ def _override(col: Column, info: ColumnInfo, named: dict, source: str) -> None:
     if named["categorical"] and name in named["categorical"]:
         info.role, info.reason = "categorical", "chosen by the user"
         return
+    chosen = (named["numeric"] or set()) | (named["features"] or set())
+    if info.role == "mixed" and name in chosen:
+        # neither reading is right: one-hot of every number, or words read as numbers
+        raise DataError(f"{where(source, None, col.position, name)}: {info.reason}")
     if named["numeric"] and name in named["numeric"]:
         if info.type in ("text", "empty") and not info.role == "numeric":
             raise DataError(
