@@ -147,3 +147,34 @@ def test_pandas_and_excel_missing_markers_are_missing(tmp_path, marker):
         cr.data.load_csv(path, target="label")
     data = cr.data.load_csv(path, target="label", impute="mean")
     assert data.feature_names == ["a", "b"] and np.isfinite(data.X).all()
+
+
+# ---- whole numbers float32 cannot hold exactly -------------------------------------------
+def _codes(tmp_path, first=123456780, name="data.csv"):
+    rows = "".join(f"{first + i % 6},{i},{'ny'[i % 6 in (1, 3, 5)]}\n" for i in range(60))
+    return write(tmp_path, "code,x,label\n" + rows, name)
+
+
+def test_large_integer_codes_stay_distinct(tmp_path):
+    # 123456780..123456785 are all 123456784 in float32: the column looked constant, and
+    # categorical=['code'] made one category the file does not hold
+    data = cr.data.load_csv(_codes(tmp_path), target="label")
+    assert data.schema["code"].role == "numeric" and data.schema["code"].distinct == 6
+    data = cr.data.load_csv(_codes(tmp_path), target="label", categorical=["code"])
+    assert data.feature_names == [f"code={123456780 + i}" for i in range(6)]
+    assert (data.X.argmax(axis=1) == np.arange(60) % 6).all()
+    new = write(tmp_path, "code,x\n123456783,1\n123456784,2\n", "new.csv")
+    again = cr.data.load_csv(new, preprocessor=data.preprocessor)
+    assert again.X[:, :6].argmax(axis=1).tolist() == [3, 4]
+
+
+def test_large_integers_found_after_the_first_chunk_are_kept_exact(tmp_path, monkeypatch):
+    import chainrule.data.reader as reader
+
+    monkeypatch.setattr(reader, "CHUNK_ROWS", 7)
+    rows = "".join(f"{(123456780 if i >= 20 else 0) + i % 6},{i % 2}\n" for i in range(60))
+    table = reader.read_columns(write(tmp_path, "code,label\n" + rows))
+    values = table["code"].values
+    assert values.dtype == np.float64
+    assert values[:20].tolist() == [i % 6 for i in range(20)]
+    assert values[20:].tolist() == [123456780 + i % 6 for i in range(20, 60)]

@@ -42,6 +42,7 @@ from chainrule.io.guard import CSV_MEMORY_PER_BYTE, check_file
 
 CHUNK_ROWS = 16384
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+FLOAT32_EXACT = 2.0**24  # every whole number up to this is exact in float32
 
 
 # ---- opening the file -----------------------------------------------------------------------
@@ -338,6 +339,9 @@ class _Builder:
             whole = (values == np.round(values)) | ~number
             self.integral &= whole.all(axis=0)
             big = number & ~(np.abs(values) <= FLOAT32_MAX)
+            wide = number & whole & (np.abs(values) > FLOAT32_EXACT)
+        for j in np.flatnonzero(wide.any(axis=0)):
+            self._keep_exact(int(self.wanted[j]), j)
         if big.any():
             for j in np.flatnonzero(big.any(axis=0)):
                 k = int(self.wanted[j])
@@ -345,6 +349,15 @@ class _Builder:
                     i = int(np.argmax(big[:, j]))
                     what = "infinite" if np.isinf(values[i, j]) else "too large for float32"
                     self.problem[k] = (self.rows + i, values[i, j], what)
+
+    def _keep_exact(self, k: int, j: int) -> None:
+        """Keep column ``k`` in float64 from now on: it holds whole numbers float32 rounds
+        (123456781 and 123456783 are both 123456784 in float32), so codes would merge and a
+        column of distinct codes look constant. Earlier chunks held none, so their float32
+        values lose nothing that matters."""
+        if k not in self.exact:
+            self.exact.add(k)
+            self.exact_values[k] = [chunk[:, j].astype(np.float64) for chunk in self.values]
 
     def build(self, head: list[list[str]]) -> list[Column]:
         m = len(self.wanted)
