@@ -178,3 +178,37 @@ def test_large_integers_found_after_the_first_chunk_are_kept_exact(tmp_path, mon
     assert values.dtype == np.float64
     assert values[:20].tolist() == [i % 6 for i in range(20)]
     assert values[20:].tolist() == [123456780 + i % 6 for i in range(20, 60)]
+
+
+# ---- codes written with leading zeros ------------------------------------------------------
+def test_zip_codes_with_leading_zeros_are_categories(tmp_path):
+    zips = ["01234", "02139", "10001", "94105", "00501"]
+    rows = "".join(f"{zips[i % 5]},{i % 7},{int(i % 5 < 2)}\n" for i in range(50))
+    data = cr.data.load_csv(write(tmp_path, "zip,a,label\n" + rows), target="label")
+    info = data.schema["zip"]
+    assert info.role == "categorical"  # was numeric: 1234 < 2139 < 10001 as quantities
+    assert "leading zeros (e.g. '01234')" in info.reason
+    assert [n for n in data.feature_names if n.startswith("zip=")] == [
+        "zip=10001",
+        "zip=1234",
+        "zip=2139",
+        "zip=501",
+        "zip=94105",
+    ]
+    # new rows match by value, with or without the zeros
+    new = write(tmp_path, "zip,a\n02139,1\n2139,1\n99999,1\n", "new.csv")
+    again = cr.data.load_csv(new, preprocessor=data.preprocessor)
+    assert again.X[:, 2].tolist() == [1.0, 1.0, 0.0]
+    assert data.preprocessor.unseen == {"zip": 1}
+    # numeric= reads them as numbers
+    data = cr.data.load_csv(
+        write(tmp_path, "zip,a,label\n" + rows), target="label", numeric=["zip"]
+    )
+    assert "zip" in data.feature_names
+
+
+def test_many_zero_padded_codes_are_an_identifier(tmp_path):
+    rows = "".join(f"{i * 7:06d},{i % 3},{i % 2}\n" for i in range(60))
+    data = cr.data.load_csv(write(tmp_path, "account,a,label\n" + rows), target="label")
+    assert data.schema["account"].role == "identifier"
+    assert "leading zeros" in data.schema["account"].reason

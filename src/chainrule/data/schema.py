@@ -72,6 +72,7 @@ _DATE = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?"
     r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
 )
+_PADDED = re.compile(r"0\d+")  # 007, 01234; not 0, 0.5 or 10
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?")
 
 
@@ -204,9 +205,24 @@ def _numeric(col: Column, info: ColumnInfo, summary: tuple) -> ColumnInfo:
         info.role, info.reason = "identifier", "counts 1, 2, 3, ... (one per row)"
     elif distinct == 2 and low == 0.0 and high == 1.0:
         info.role, info.type, info.reason = "boolean", "boolean", "0/1"
+    elif col.integral and (code := _zero_padded(col)) is not None:
+        # 01234, 00501: zip codes, account or product codes; no quantity is written so
+        info.reason = f"codes written with leading zeros (e.g. {code!r})"
+        many = distinct > MAX_CATEGORIES or (distinct > 0.5 * n_number and distinct > 20)
+        info.role = "identifier" if many else "categorical"
+        info.reason += "" if many else ", read as categories"
     else:
         info.role = "numeric"
     return info
+
+
+def _zero_padded(col: Column) -> str | None:
+    """A cell among the first rows written as a whole number with a leading zero, or None."""
+    for row in col.head:
+        cell = row[col.position].strip() if col.position < len(row) else ""
+        if _PADDED.fullmatch(cell):
+            return cell
+    return None
 
 
 def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnInfo:
