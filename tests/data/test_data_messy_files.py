@@ -212,3 +212,53 @@ def test_many_zero_padded_codes_are_an_identifier(tmp_path):
     data = cr.data.load_csv(write(tmp_path, "account,a,label\n" + rows), target="label")
     assert data.schema["account"].role == "identifier"
     assert "leading zeros" in data.schema["account"].reason
+
+
+# ---- dates as spreadsheets and loggers write them -------------------------------------------
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2024-03-{d:02d} 10:00:00+02:00",
+        "2024-03-{d:02d}T10:00:00.125Z",
+        "2024/03/{d:02d}",
+        "{d}-Mar-2024",
+        "Mar {d}, 2024",
+        "{d} March 2024",
+        "3/{d}/24 1:30 PM",
+    ],
+)
+def test_dates_in_common_formats_are_left_out_as_dates(tmp_path, stamp):
+    # they were categories (one-hot of each day) or, when unique, "identifiers"
+    rows = "".join(f'"{stamp.format(d=1 + i % 25)}",{i % 7},{i % 2}\n' for i in range(60))
+    data = cr.data.load_csv(write(tmp_path, "when,a,label\n" + rows), target="label")
+    assert data.schema["when"].role == "date"
+    assert data.feature_names == ["a"]
+
+
+def test_database_null_marker_is_missing(tmp_path):
+    null = "\\N"
+    rows = "".join(f"{null if i % 9 == 0 else i * 0.5},{i % 2}\n" for i in range(40))
+    path = write(tmp_path, "a,label\n" + rows)
+    with pytest.raises(DataError, match=r"line 2, column 1 \('a'\): missing value"):
+        cr.data.load_csv(path, target="label")
+    assert cr.data.load_csv(path, target="label", impute="mean").feature_names == ["a"]
+
+
+# ---- missing-value codes such as -9999 ---------------------------------------------------
+def test_a_missing_value_code_gets_a_note(tmp_path):
+    rng = np.random.default_rng(0)
+    temps = [("-9999" if i % 15 == 0 else f"{rng.normal(20, 5):.2f}") for i in range(60)]
+    rows = "".join(f"{t},{i % 2}\n" for i, t in enumerate(temps))
+    data = cr.data.load_csv(write(tmp_path, "temp,label\n" + rows), target="label")
+    note = next(n for n in data.notes if n.startswith("temp: -9999 in 4 row(s)"))
+    assert "far outside its other values" in note and "write those cells empty" in note
+    # a regression target too; and a column whose 999 is an ordinary value gets no note
+    rows = "".join(f"{i % 3},{t}\n" for i, t in enumerate(temps))
+    data = cr.data.load_csv(write(tmp_path, "a,temp\n" + rows, "r.csv"), target="temp")
+    assert data.task == "regression"
+    assert any(n.startswith("temp: -9999") for n in data.notes)
+    rows = "".join(f"{i * 20},{i % 2}\n" for i in range(60))  # 0..1180: 999 not far out
+    data = cr.data.load_csv(
+        write(tmp_path, "a,label\n" + rows + "999,1\n", "b.csv"), target="label"
+    )
+    assert not any("far outside" in n for n in data.notes)

@@ -31,6 +31,7 @@ from chainrule.data.schema import (
     Schema,
     infer_schema,
 )
+from chainrule.data.sentinels import sentinel_note
 from chainrule.data.split import train_test_split
 from chainrule.data.targets import (
     LABEL_CASES,
@@ -302,6 +303,10 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     if t is not None and "unit" in schema.target.stats:
         pre.target_unit = dict(schema.target.stats["unit"])
     notes += _unit_notes(schema, t)
+    numeric = [c.column for c in used if c.role == "numeric"]
+    if kind == "regression":
+        numeric.append(table[t])
+    notes += [n for n in map(sentinel_note, numeric) if n is not None]
     fmt = table.number_format
     pre.number_format = {
         "decimal": fmt.decimal,

@@ -12,9 +12,10 @@ from chainrule.data.messages import braces, option, say
 from chainrule.errors import DataError
 
 #: Cells read as "no value" (compared after stripping spaces, ignoring case): ours, and
-#: those pandas reads as missing by default (``#N/A`` from Excel, ``<NA>`` from pandas).
+#: those pandas reads as missing by default (``#N/A`` from Excel, ``<NA>`` from pandas), and
+#: ``\N``, the NULL of MySQL's and PostgreSQL's text exports.
 MISSING = frozenset(
-    {"", "na", "n/a", "nan", "null", "none", "?", "-", "--"}
+    {"", "na", "n/a", "nan", "null", "none", "?", "-", "--", "\\n"}
     | {"#n/a", "#na", "#n/a n/a", "<na>", "-nan", "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"}
 )
 NUMBER, ABSENT, TEXT = 0, 1, 2

@@ -68,9 +68,16 @@ _UNIT_NUMBER = re.compile(
     r"\(?[-+]?(?:[$€£¥]|USD|EUR|GBP)?\s?[-+]?\d[\d,.' ]*\s?(?:%|[$€£¥]|USD|EUR|GBP)?\)?"
 )
 _UNIT_SIGN = re.compile(r"%|[$€£¥]|USD|EUR|GBP")
+# a time after a date: 12:30, 12:30:05.25, 12:30 PM, with a zone (Z, UTC, +02:00, -0500)
+_TIME = (
+    r"(?:(?:[T ]|, ?)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?: ?[AaPp][Mm])?"
+    r"(?: ?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))?)?"
+)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 _DATE = re.compile(
-    r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?"
-    r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
+    rf"(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{4}}/\d{{1,2}}/\d{{1,2}}|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}"
+    rf"|\d{{1,2}}[ -]{_MONTH}[ -]\d{{2,4}}|{_MONTH} \d{{1,2}},? \d{{4}}){_TIME}",
+    re.IGNORECASE,
 )
 _PADDED = re.compile(r"0\d+")  # 007, 01234; not 0, 0.5 or 10
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?")
