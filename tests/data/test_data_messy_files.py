@@ -262,3 +262,17 @@ def test_a_missing_value_code_gets_a_note(tmp_path):
         write(tmp_path, "a,label\n" + rows + "999,1\n", "b.csv"), target="label"
     )
     assert not any("far outside" in n for n in data.notes)
+
+
+# ---- ids disguised as categories -----------------------------------------------------------
+def test_many_categories_for_few_rows_get_a_note(tmp_path):
+    rows = "".join(f"C{(i * 37) % 150:04d},{i % 5},{i % 2}\n" for i in range(600))
+    data = cr.data.load_csv(write(tmp_path, "cust,a,label\n" + rows), target="label")
+    assert len(data.feature_names) == 151  # still used: the note says what to do
+    assert (
+        "cust: 150 categories in 600 rows (about 4 each), one feature per category; if it is "
+        "an id or a code, leave it out with drop=['cust']"
+    ) in data.notes
+    colours = "".join(f"{['red', 'green', 'blue'][i % 3]},{i % 2}\n" for i in range(60))
+    data = cr.data.load_csv(write(tmp_path, "colour,label\n" + colours, "c.csv"), target="label")
+    assert not any("categories in" in n for n in data.notes)

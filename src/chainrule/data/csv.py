@@ -307,6 +307,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     if kind == "regression":
         numeric.append(table[t])
     notes += [n for n in map(sentinel_note, numeric) if n is not None]
+    notes += _many_categories_notes(specs, len(table))
     fmt = table.number_format
     pre.number_format = {
         "decimal": fmt.decimal,
@@ -328,6 +329,27 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         schema=schema,
         notes=notes,
     )
+
+
+#: A categorical feature with more categories than this, and fewer than
+#: ``ROWS_PER_CATEGORY`` rows each on average, gets a note: an id or code in disguise.
+MANY_CATEGORIES, ROWS_PER_CATEGORY = 50, 20
+
+
+def _many_categories_notes(specs: list[dict], rows: int) -> list[str]:
+    """A note for each categorical feature whose categories are too many for the rows (one
+    one-hot feature each, most seen a few times: a customer or product id in disguise)."""
+    notes = []
+    for spec in specs:
+        k = len(spec.get("categories", ())) if spec.get("kind") == "categorical" else 0
+        if k > MANY_CATEGORIES and rows < ROWS_PER_CATEGORY * k:
+            text = (
+                f"{braces(spec['name'])}: {k} categories in {rows} rows (about {rows / k:.0f} "
+                f"each), one feature per category; if it is an id or a code, leave it out with "
+                f"{{o}}"
+            )
+            notes.append(say(text, o=option("drop", [spec["name"]])))
+    return notes
 
 
 def _unit_notes(schema: Schema, t) -> list[str]:
