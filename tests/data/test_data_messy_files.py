@@ -276,3 +276,28 @@ def test_many_categories_for_few_rows_get_a_note(tmp_path):
     colours = "".join(f"{['red', 'green', 'blue'][i % 3]},{i % 2}\n" for i in range(60))
     data = cr.data.load_csv(write(tmp_path, "colour,label\n" + colours, "c.csv"), target="label")
     assert not any("categories in" in n for n in data.notes)
+
+
+# ---- yes/no labels written several ways; a title above the header ---------------------------
+def test_yes_no_labels_written_several_ways_are_an_error(tmp_path):
+    labels = ["yes", "no", "Y", "N"] * 10
+    rows = "".join(f"{i % 7},{label}\n" for i, label in enumerate(labels))
+    path = write(tmp_path, "a,label\n" + rows)
+    with pytest.raises(DataError) as info:
+        cr.data.load_csv(path, target="label")  # was a 4-class model of spellings
+    message = str(info.value)
+    assert "the labels 'N', 'Y', 'no', 'yes' are two answers written several ways" in message
+    assert "(yes: 'Y', 'yes'; no: 'N', 'no')" in message and "label_case='keep'" in message
+    assert "--label-case keep" in info.value.cli_message
+    kept = cr.data.load_csv(path, target="label", label_case="keep")
+    assert kept.class_names == ["N", "Y", "no", "yes"]
+    # one spelling per answer is fine, as are other labels
+    rows = "".join(f"{i % 7},{['Y', 'N'][i % 2]}\n" for i in range(20))
+    assert cr.data.load_csv(write(tmp_path, "a,label\n" + rows, "b.csv"), target="label").y.any()
+
+
+def test_a_title_above_the_header_is_named_in_the_error(tmp_path):
+    rows = "".join(f"{i},{i % 3},{i % 2}\n" for i in range(10))
+    path = write(tmp_path, "Sales report 2024\n\na,b,label\n" + rows)
+    with pytest.raises(DataError, match="line 3: expected 1 columns .*title or notes sit above"):
+        cr.data.load_csv(path, target="label")

@@ -520,10 +520,12 @@ def _stream(builder, chunk, rows, width: int, header: bool, delimiter: str, sour
                 row = chunk_rows[i] = row[:width]  # Excel's empty cells past the last column
             if len(row) != width:
                 what = "the header" if header else "the first row"
+                fix = f"check for a missing or extra {delimiter!r}, or quote cells that contain it"
+                if width == 1 < len(row):  # "Sales report 2024" above the real header
+                    fix = f"if a title or notes sit above the header, delete those lines; {fix}"
                 raise DataError(
                     f"{source}: line {start}: expected {width} columns (as in {what}), found "
-                    f"{len(row)}; check for a missing or extra {delimiter!r}, or quote cells "
-                    f"that contain it"
+                    f"{len(row)}; {fix}"
                 )
         builder.add(chunk_rows)
         lines.append(starts)
