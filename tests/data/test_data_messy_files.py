@@ -301,3 +301,16 @@ def test_a_title_above_the_header_is_named_in_the_error(tmp_path):
     path = write(tmp_path, "Sales report 2024\n\na,b,label\n" + rows)
     with pytest.raises(DataError, match="line 3: expected 1 columns .*title or notes sit above"):
         cr.data.load_csv(path, target="label")
+
+
+# ---- Python-only number syntax ---------------------------------------------------------
+def test_underscores_are_not_digit_separators(tmp_path):
+    # float() reads 1_000 as 1000 and the code 10_20 as 1020; no spreadsheet writes them
+    rows = "".join(f"{i * 1.5},{i % 2}\n" for i in range(60))
+    path = write(tmp_path, "a,label\n" + rows + "1_000,1\n")
+    with pytest.raises(DataError, match=r"line 62, column 1 \('a'\): '1_000' is not a number"):
+        cr.data.load_csv(path, target="label")
+    codes = "".join(f"{10 + i % 5}_{20 + i % 3},{i % 7},{i % 2}\n" for i in range(40))
+    data = cr.data.load_csv(write(tmp_path, "code,a,label\n" + codes, "c.csv"), target="label")
+    assert data.schema["code"].role == "categorical"
+    assert "code=10_20" in data.feature_names

@@ -149,6 +149,8 @@ def _normalise(cell: str, fmt: NumberFormat) -> str | None:
 
 
 def _to_float(cell: str, fmt: NumberFormat) -> float | None:
+    if "_" in cell:
+        return None  # 1_000, 10_20: Python's syntax, no spreadsheet's; a code, not a number
     text = cell
     if fmt.decimal == ",":
         text = _normalise(cell, fmt)
@@ -174,7 +176,7 @@ def parse_cells(cells, fmt: NumberFormat | None = None):
     """
     fmt = fmt or NumberFormat()
     n = len(cells)
-    if fmt.decimal == ".":
+    if fmt.decimal == "." and "_" not in "".join(cells):  # float reads 1_000
         try:
             values = np.fromiter(map(float, cells), np.float64, count=n)
             kinds = np.where(np.isnan(values), ABSENT, NUMBER).astype(np.int8)

@@ -269,7 +269,7 @@ class _Builder:
         kinds = np.empty((r, m), dtype=np.int8)
         slow = list(range(m))
         if self.fast and m:
-            odd: set[int] = set()
+            odd = self._underscored(chunk_rows)
             for attempt in range(2):
                 plain = [
                     j for j in range(m) if int(self.wanted[j]) not in self.text and j not in odd
@@ -284,7 +284,7 @@ class _Builder:
                     slow = [j for j in range(m) if j not in done]
                     break
                 if attempt == 0:  # find the few columns with a cell that is not a number
-                    odd = self._odd_columns(chunk_rows, plain)
+                    odd |= self._odd_columns(chunk_rows, plain)
         if slow:
             columns = list(zip(*chunk_rows))
             for j in slow:
@@ -302,6 +302,15 @@ class _Builder:
             self.values.append(values.astype(np.float32))
         self.kinds.append(kinds)
         self.rows += r
+
+    def _underscored(self, chunk_rows) -> set[int]:
+        """Positions (in ``wanted``) of the columns with a ``_`` in a cell: ``float`` reads
+        ``1_000`` and ``10_20`` (Python's digit grouping), which no spreadsheet writes, so
+        those cells go through :func:`parse_cells`, which leaves them text."""
+        if "_" not in "".join(itertools.chain.from_iterable(chunk_rows)):
+            return set()
+        wanted = self.wanted.tolist()
+        return {j for j, k in enumerate(wanted) if any("_" in row[k] for row in chunk_rows)}
 
     def _odd_columns(self, chunk_rows, plain: list[int]) -> set[int]:
         """Positions (in ``wanted``) of the columns holding a cell ``float`` cannot read."""
