@@ -314,3 +314,15 @@ def test_underscores_are_not_digit_separators(tmp_path):
     data = cr.data.load_csv(write(tmp_path, "code,a,label\n" + codes, "c.csv"), target="label")
     assert data.schema["code"].role == "categorical"
     assert "code=10_20" in data.feature_names
+
+
+def test_yes_no_features_written_several_ways_are_one_boolean(tmp_path):
+    words = [("no", "yes"), ("N", "Y"), ("False", "TRUE")]
+    rows = "".join(f"{words[i % 3][(i // 3) % 2]},{i % 5},{(i // 3) % 2}\n" for i in range(60))
+    data = cr.data.load_csv(write(tmp_path, "flag,a,label\n" + rows), target="label")
+    assert data.schema["flag"].role == "boolean"  # was categorical: six one-hot spellings
+    assert data.feature_names == ["flag", "a"]
+    assert (data.X[:, 0] == data.y).all()
+    new = write(tmp_path, "flag,a\nyes,0\nFALSE,0\nt,0\nmaybe,0\n", "new.csv")
+    again = cr.data.load_csv(new, preprocessor=data.preprocessor)
+    assert again.X[:, 0].tolist() == [1.0, 0.0, 1.0, 0.5]  # an unknown word sits halfway

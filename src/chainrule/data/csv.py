@@ -453,7 +453,10 @@ def _spec(col: Column, info, impute, source: str) -> dict:
             spec["fill"] = min(counts, key=lambda c: (-counts[c], c)) if counts else None
     elif info.role == "boolean" and col.codes is not None:
         counts = _category_counts(col)
-        pair = sorted(counts, key=lambda c: (c.lower() in TRUE_WORDS, c))
+        # no, then yes: the spelling most rows use (encoding reads the others, Y for yes)
+        yes = [c for c in counts if c.lower() in TRUE_WORDS]
+        no = [c for c in counts if c.lower() not in TRUE_WORDS]
+        pair = [min(group, key=lambda c: (-counts[c], c)) for group in (no, yes)]
         spec.update(kind="boolean", categories=pair)
         if impute == "mean":
             spec["fill"] = min(counts, key=lambda c: (-counts[c], c))

@@ -58,6 +58,7 @@ MAX_INTEGER_CLASSES = 20
 ROWS_PER_CLASS = 5
 BOOLEAN_PAIRS = ({"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"})
 TRUE_WORDS = frozenset({"true", "yes", "y", "t", "1"})
+FALSE_WORDS = frozenset({"false", "no", "n", "f", "0"})
 
 _ID_NAME = re.compile(r"(?:^|.*[_\s.-])(?:id|uuid|guid)$|^(?:index|key|row)$", re.IGNORECASE)
 _CAMEL_ID = re.compile(r".*[a-z0-9](?:Id|ID)$")  # PassengerId, userID (case matters)
@@ -250,6 +251,10 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
     if n_number == 0 and len(levels) == 2 and any(lowered == pair for pair in BOOLEAN_PAIRS):
         info.role = info.type = "boolean"
         info.reason = "/".join(sorted(levels))
+    elif n_number == 0 and _answers(lowered):
+        # yes, Y, TRUE, no, N, False in one column: two answers, however spelt
+        info.role = info.type = "boolean"
+        info.reason = "/".join(sorted(levels))
     elif n_number == 0 and dates >= 0.9 * len(levels):
         info.role = info.type = "date"
         info.reason = "dates"
@@ -288,6 +293,15 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
         if n_number:
             info.reason = f"text with {n_number} number(s), read as categories"
     return info
+
+
+def _answers(lowered: set[str]) -> bool:
+    """Whether a column's values (lower case) are yes/no words, both answers present."""
+    return (
+        lowered <= TRUE_WORDS | FALSE_WORDS
+        and bool(lowered & TRUE_WORDS)
+        and bool(lowered & FALSE_WORDS)
+    )
 
 
 def _mostly_measurements(col: Column, n_number: int, present: int) -> bool:
