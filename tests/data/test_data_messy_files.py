@@ -326,3 +326,15 @@ def test_yes_no_features_written_several_ways_are_one_boolean(tmp_path):
     new = write(tmp_path, "flag,a\nyes,0\nFALSE,0\nt,0\nmaybe,0\n", "new.csv")
     again = cr.data.load_csv(new, preprocessor=data.preprocessor)
     assert again.X[:, 0].tolist() == [1.0, 0.0, 1.0, 0.5]  # an unknown word sits halfway
+
+
+def test_missing_targets_are_counted_with_their_lines(tmp_path):
+    labels = ["", "x", "NA", "y", "x", "?", "y", "x", "", "y", "", "x"] * 3
+    rows = "".join(f"{i % 5},{label}\n" for i, label in enumerate(labels))
+    with pytest.raises(DataError) as info:
+        cr.data.load_csv(write(tmp_path, "a,label\n" + rows), target="label")
+    assert str(info.value).endswith(
+        "line 2, column 2 ('label'): missing target value (15 of 36 rows have none: lines 2, "
+        "4, 7, 10, 12, ...); every row needs one: drop the rows without it (imputation never "
+        "fills targets)"
+    )

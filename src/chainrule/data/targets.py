@@ -17,10 +17,16 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
     kinds = col.kinds
     place = lambda i: where(source, int(table.lines[i]), col.position, name)  # noqa: E731
     if (kinds == ABSENT).any():
-        i = int(np.argmax(kinds == ABSENT))
+        rows = np.flatnonzero(kinds == ABSENT)
+        i = int(rows[0])
+        more = ""
+        if len(rows) > 1:  # a Kaggle-style file: say how many rows to drop, not just one
+            shown = ", ".join(str(int(table.lines[r])) for r in rows[:5])
+            more = f" ({len(rows)} of {len(kinds)} rows have none: lines {shown}"
+            more += ", ...)" if len(rows) > 5 else ")"
         raise DataError(
-            f"{place(i)}: missing target value; every row needs one (imputation never fills "
-            f"targets)"
+            f"{place(i)}: missing target value{more}; every row needs one: drop the rows "
+            f"without it (imputation never fills targets)"
         )
     text = kinds == TEXT
     if text.any() and not text.all():
