@@ -338,3 +338,12 @@ def test_missing_targets_are_counted_with_their_lines(tmp_path):
         "4, 7, 10, 12, ...); every row needs one: drop the rows without it (imputation never "
         "fills targets)"
     )
+
+
+def test_no_features_left_never_offers_an_empty_column(tmp_path):
+    rows = "".join(f"{i},,{i % 2}\n" for i in range(20))
+    with pytest.raises(DataError) as info:
+        cr.data.load_csv(write(tmp_path, "a,b,label\n" + rows), target="label")
+    message = str(info.value)
+    assert "column 2 ('b') is no values" in message
+    assert message.endswith("use them with features=['a']")  # was ['a', 'b']: b then failed

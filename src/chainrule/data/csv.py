@@ -432,10 +432,13 @@ def _no_features(table: Columns, schema: Schema, t) -> DataError:
     parts = ", ".join(
         f"{where(None, None, c.position, c.name)} is {_role_words(c)}" for c in left[:5]
     )
+    usable = [c.name for c in left if c.role not in _UNUSABLE]
+    if not usable:
+        return DataError(f"{table.source}: no feature columns left: {parts}")
     return error(
         say(
             braces(f"{table.source}: no feature columns left: {parts}") + "; use them with {o}",
-            o=option("features", [c.name for c in left]),
+            o=option("features", usable),
         )
     )
 
