@@ -347,3 +347,8 @@ def test_no_features_left_never_offers_an_empty_column(tmp_path):
     message = str(info.value)
     assert "column 2 ('b') is no values" in message
     assert message.endswith("use them with features=['a']")  # was ['a', 'b']: b then failed
+
+
+def test_read_table_drops_empty_cells_past_the_last_column(tmp_path):
+    table = cr.data.read_table(write(tmp_path, "a,label\n1,x,,\n2,y\n3,x,\n"))
+    assert table.rows == [["1", "x"], ["2", "y"], ["3", "x"]]

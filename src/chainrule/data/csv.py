@@ -75,7 +75,8 @@ def read_table(
     """
     table = read_columns(path, delimiter=delimiter, header=header, min_rows=min_rows, keep=())
     _, rows = records(path, delimiter=table.delimiter)
-    cells = [row for _, row in rows]
+    width = len(table.names)
+    cells = [row[:width] for _, row in rows]  # empty cells past the last column: checked
     if table.has_header:
         cells = cells[1:]
     return Table(table.source, table.names, cells, table.lines, table.has_header, table.header_line)
