@@ -352,3 +352,12 @@ def test_no_features_left_never_offers_an_empty_column(tmp_path):
 def test_read_table_drops_empty_cells_past_the_last_column(tmp_path):
     table = cr.data.read_table(write(tmp_path, "a,label\n1,x,,\n2,y\n3,x,\n"))
     assert table.rows == [["1", "x"], ["2", "y"], ["3", "x"]]
+
+
+def test_ages_with_a_word_are_mixed_not_ninety_categories(tmp_path):
+    rng = np.random.default_rng(1)
+    ages = [str(rng.integers(0, 90)) if i % 19 else "unknown" for i in range(1000)]
+    rows = "".join(f"{age},{i % 5},{i % 2}\n" for i, age in enumerate(ages))
+    data = cr.data.load_csv(write(tmp_path, "age,a,label\n" + rows), target="label")
+    assert data.schema["age"].role == "mixed"  # was categorical: 91 one-hot features
+    assert "choose it as categorical if it holds codes" in data.schema["age"].reason

@@ -304,13 +304,17 @@ def _answers(lowered: set[str]) -> bool:
     )
 
 
+#: More distinct numbers than this in a mostly numeric column with words: a measurement
+#: (ages, prices), not codes mixing numbers and words (sizes 38, 40, S, M).
+MAX_CODE_NUMBERS = 20
+
+
 def _mostly_measurements(col: Column, n_number: int, present: int) -> bool:
     """Whether most cells are numbers taking many values (a measurement, not codes such as
     clothing sizes ``38, 40, S, M``) and the rest are text."""
     if n_number < 0.5 * present:
         return False
-    distinct = len(np.unique(col.values[col.kinds == NUMBER]))
-    return distinct > 20 and distinct > 0.5 * n_number
+    return len(np.unique(col.values[col.kinds == NUMBER])) > MAX_CODE_NUMBERS
 
 
 def _mixed_reason(col: Column, counts: np.ndarray) -> str:
@@ -319,7 +323,7 @@ def _mixed_reason(col: Column, counts: np.ndarray) -> str:
     words = ", ".join(f"{col.levels[k]!r} ({int(counts[k])}x)" for k in order)
     return (
         f"numbers with {int(counts.sum())} text cell(s) ({words}); write those cells empty "
-        f"(missing) to use the column"
+        f"(missing) to use the column, or choose it as categorical if it holds codes"
     )
 
 
