@@ -61,3 +61,17 @@ def test_train_predict_evaluate_on_an_excel_export(tmp_path):
     result = run_cli("evaluate", model, new)
     assert result.returncode == 0, result.stderr
     assert "accuracy            1.0000" in result.stdout
+
+
+def test_inspect_names_the_words_in_a_numeric_column(tmp_path):
+    rows = [f"{20 + i % 50 if i % 19 else 'unknown'},{i % 2}" for i in range(200)]
+    data = tmp_path / "ages.csv"
+    data.write_text("age,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = run_cli("inspect", data)
+    assert result.returncode == 0, result.stderr
+    assert "mixed" in result.stdout
+    # --features would refuse the column, so inspect does not offer it
+    assert "left out of training: age (see why)" in result.stdout
+    result = run_cli("train", data, "--target", "label", "--features", "age", "--dry-run")
+    assert result.returncode == 2
+    assert "'age'): numbers with 11 text cell(s) ('unknown' (11x))" in result.stderr
