@@ -361,3 +361,13 @@ def test_ages_with_a_word_are_mixed_not_ninety_categories(tmp_path):
     data = cr.data.load_csv(write(tmp_path, "age,a,label\n" + rows), target="label")
     assert data.schema["age"].role == "mixed"  # was categorical: 91 one-hot features
     assert "choose it as categorical if it holds codes" in data.schema["age"].reason
+
+
+def test_iso_timestamps_with_zones_and_fractions_read_as_days(tmp_path):
+    stamps = ["2024-03-01T12:00:00Z", "2024-03-01T14:00:00+02:00", "2024-03-01 06:00:00.5-0600"]
+    rows = "".join(f"{stamps[i % 3]},{i % 2}\n" for i in range(12))
+    data = cr.data.load_csv(
+        write(tmp_path, "when,label\n" + rows), target="label", numeric=["when"]
+    )
+    # the same instant, 12:00 UTC (the last half a second later); was "not an ISO date"
+    np.testing.assert_allclose(data.X[:3, 0], [19783.5, 19783.5, 19783.5 + 0.5 / 86400], rtol=1e-7)
