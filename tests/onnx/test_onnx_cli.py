@@ -222,3 +222,21 @@ def test_date_feature_is_refused_with_the_column_named(tmp_path, capsys):
     out = str(tmp_path / "m.onnx")
     assert main(["export", str(model), "--onnx", out]) == 2
     assert "column 'day' is a date feature" in capsys.readouterr().err
+
+
+def test_boolean_feature_written_several_ways_matches_the_cli(tmp_path):
+    # yes, Y, TRUE, no, N, False in one column: one boolean, in the CLI and in ONNX alike
+    rng = np.random.default_rng(0)
+    words = [("no", "yes"), ("N", "Y"), ("False", "TRUE")]
+    lines = ["x,flag,species"]
+    for i in range(120):
+        x = rng.normal()
+        flag = words[i % 3][int(x > 0.3)] if i % 11 != 4 else "#N/A"
+        lines.append(f"{x:.4f},{flag},{'yes' if x > 0 else 'no'}")
+    data = tmp_path / "train.csv"
+    data.write_text("\n".join(lines) + "\n")
+    model = train(tmp_path, data, "species", "--impute", "mean")
+    new = tmp_path / "new.csv"
+    new.write_text("x,flag\n0.5,y\n-0.5,FALSE\n0.1,t\n-0.1,No\n0.2,\\N\n0.3,maybe\n")
+    cli_rows, got = predict_and_export(tmp_path, model, new)
+    assert_same_classification(cli_rows, got, ["no", "yes"])

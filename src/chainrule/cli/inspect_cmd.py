@@ -65,10 +65,13 @@ def run(args) -> int:
     show_notes(table.notes)
     show_schema(schema, "")
     left = [c.name for c in schema.left_out]
-    if left:
+    usable = [c.name for c in schema.left_out if c.role not in ("empty", "mixed")]
+    if usable:
         used = [c.name for c in schema.features]
         say(
             f"left out of training: {', '.join(left)}; to use one, list the features with "
-            f"--features {','.join(used + left[:1])}"
+            f"--features {','.join(used + usable[:1])}"
         )
+    elif left:  # no values, or words among numbers: --features would refuse them
+        say(f"left out of training: {', '.join(left)} (see why)")
     return 0

@@ -31,6 +31,7 @@ from chainrule.data.schema import (
     Schema,
     infer_schema,
 )
+from chainrule.data.sentinels import sentinel_note
 from chainrule.data.split import train_test_split
 from chainrule.data.targets import (
     LABEL_CASES,
@@ -74,7 +75,8 @@ def read_table(
     """
     table = read_columns(path, delimiter=delimiter, header=header, min_rows=min_rows, keep=())
     _, rows = records(path, delimiter=table.delimiter)
-    cells = [row for _, row in rows]
+    width = len(table.names)
+    cells = [row[:width] for _, row in rows]  # empty cells past the last column: checked
     if table.has_header:
         cells = cells[1:]
     return Table(table.source, table.names, cells, table.lines, table.has_header, table.header_line)
@@ -200,12 +202,13 @@ def load_csv(
       below it; then the columns are named ``col0``, ``col1``, ... (a note says so).
     - Each column gets a type and a role (:mod:`chainrule.data.schema`): numeric,
       categorical (one-hot, categories sorted), boolean (0/1) columns are used;
-      identifiers, free text, constants, dates and empty columns are left out with a note.
+      identifiers, free text, numbers mixed with words, constants, dates and empty columns
+      are left out with a note.
       ``features`` (exactly these columns), ``drop``, ``categorical``, ``numeric`` override.
-    - Missing cells (empty, ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``, ``-``) are
-      errors, unless ``impute="mean"``: then each numeric column's missing cells get its
-      mean and each categorical column's its most frequent category (the fill values are
-      kept in the preprocessor, for new rows too). Numbers float32 cannot hold (infinite,
+    - Missing cells (empty, ``NA``, ``N/A``, ``NaN``, ``null``, ``None``, ``?``, ``-``,
+      ``#N/A``) are errors, unless ``impute="mean"``: then each numeric column's missing
+      cells get its mean and each categorical column's its most frequent category (the fill
+      values are kept in the preprocessor, for new rows too). Numbers float32 cannot hold (infinite,
       beyond 3.4e38) are errors; targets are never imputed.
     - The target is a class label when it is text, boolean, or integers with few distinct
       values (at most ``MAX_INTEGER_CLASSES``, with 5+ rows each on average; two values
@@ -301,6 +304,11 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     if t is not None and "unit" in schema.target.stats:
         pre.target_unit = dict(schema.target.stats["unit"])
     notes += _unit_notes(schema, t)
+    numeric = [c.column for c in used if c.role == "numeric"]
+    if kind == "regression":
+        numeric.append(table[t])
+    notes += [n for n in map(sentinel_note, numeric) if n is not None]
+    notes += _many_categories_notes(specs, len(table))
     fmt = table.number_format
     pre.number_format = {
         "decimal": fmt.decimal,
@@ -322,6 +330,27 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         schema=schema,
         notes=notes,
     )
+
+
+#: A categorical feature with more categories than this, and fewer than
+#: ``ROWS_PER_CATEGORY`` rows each on average, gets a note: an id or code in disguise.
+MANY_CATEGORIES, ROWS_PER_CATEGORY = 50, 20
+
+
+def _many_categories_notes(specs: list[dict], rows: int) -> list[str]:
+    """A note for each categorical feature whose categories are too many for the rows (one
+    one-hot feature each, most seen a few times: a customer or product id in disguise)."""
+    notes = []
+    for spec in specs:
+        k = len(spec.get("categories", ())) if spec.get("kind") == "categorical" else 0
+        if k > MANY_CATEGORIES and rows < ROWS_PER_CATEGORY * k:
+            text = (
+                f"{braces(spec['name'])}: {k} categories in {rows} rows (about {rows / k:.0f} "
+                f"each), one feature per category; if it is an id or a code, leave it out with "
+                f"{{o}}"
+            )
+            notes.append(say(text, o=option("drop", [spec["name"]])))
+    return notes
 
 
 def _unit_notes(schema: Schema, t) -> list[str]:
@@ -364,7 +393,10 @@ def _left_out_notes(schema: Schema, features) -> list[str]:
     if not left:
         return []
     parts = ", ".join(f"{c.name} ({_role_words(c)})" for c in left)
-    keep = [c.name for c in schema.features] + [c.name for c in left]
+    usable = [c.name for c in left if c.role not in _UNUSABLE]
+    if not usable:
+        return [braces(f"left out: {parts}")]
+    keep = [c.name for c in schema.features] + usable
     return [
         say(
             braces(f"left out: {parts}") + "; to use one, list the features with {o}",
@@ -372,6 +404,9 @@ def _left_out_notes(schema: Schema, features) -> list[str]:
         )
     ]
 
+
+#: Roles that ``features=`` cannot bring back: no values, or words among numbers (an error).
+_UNUSABLE = ("empty", "mixed")
 
 _ROLE_WORDS = {
     "text": "free text",
@@ -381,8 +416,10 @@ _ROLE_WORDS = {
 
 
 def _role_words(info) -> str:
-    # a units column says what stops it being read (mixed currencies, ...)
-    return info.reason if info.role == "units" else _ROLE_WORDS.get(info.role, info.role)
+    # a units or mixed column says what stops it being read (mixed currencies, words, ...)
+    if info.role in ("units", "mixed"):
+        return info.reason
+    return _ROLE_WORDS.get(info.role, info.role)
 
 
 def _no_features(table: Columns, schema: Schema, t) -> DataError:
@@ -396,10 +433,13 @@ def _no_features(table: Columns, schema: Schema, t) -> DataError:
     parts = ", ".join(
         f"{where(None, None, c.position, c.name)} is {_role_words(c)}" for c in left[:5]
     )
+    usable = [c.name for c in left if c.role not in _UNUSABLE]
+    if not usable:
+        return DataError(f"{table.source}: no feature columns left: {parts}")
     return error(
         say(
             braces(f"{table.source}: no feature columns left: {parts}") + "; use them with {o}",
-            o=option("features", [c.name for c in left]),
+            o=option("features", usable),
         )
     )
 
@@ -417,7 +457,10 @@ def _spec(col: Column, info, impute, source: str) -> dict:
             spec["fill"] = min(counts, key=lambda c: (-counts[c], c)) if counts else None
     elif info.role == "boolean" and col.codes is not None:
         counts = _category_counts(col)
-        pair = sorted(counts, key=lambda c: (c.lower() in TRUE_WORDS, c))
+        # no, then yes: the spelling most rows use (encoding reads the others, Y for yes)
+        yes = [c for c in counts if c.lower() in TRUE_WORDS]
+        no = [c for c in counts if c.lower() not in TRUE_WORDS]
+        pair = [min(group, key=lambda c: (-counts[c], c)) for group in (no, yes)]
         spec.update(kind="boolean", categories=pair)
         if impute == "mean":
             spec["fill"] = min(counts, key=lambda c: (-counts[c], c))

@@ -91,12 +91,20 @@ def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source
         block[rows, 0] = codes[rows]
 
 
+_ANSWERS = {
+    **dict.fromkeys(("true", "yes", "y", "t"), 1),
+    **dict.fromkeys(("false", "no", "n", "f"), 0),
+}
+
+
 def _category_index(spec: dict, col: Column) -> dict:
     categories = spec["categories"]
     fold = spec["kind"] == "boolean"
     index = {(c.lower() if fold else c): k for k, c in enumerate(categories)}
     if fold:
         index.update({"1": 1, "0": 0})
+        if all(c.lower() in _ANSWERS for c in categories):  # yes/no: Y, TRUE, no, N, False
+            index.update({w: _ANSWERS[w] for w in _ANSWERS if w not in index})
 
     def look(key: str) -> int:
         return index.get(key.lower() if fold else key, -1)

@@ -11,8 +11,13 @@ import numpy as np
 from chainrule.data.messages import braces, option, say
 from chainrule.errors import DataError
 
-#: Cells read as "no value" (compared after stripping spaces, ignoring case).
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-", "--"})
+#: Cells read as "no value" (compared after stripping spaces, ignoring case): ours, and
+#: those pandas reads as missing by default (``#N/A`` from Excel, ``<NA>`` from pandas), and
+#: ``\N``, the NULL of MySQL's and PostgreSQL's text exports.
+MISSING = frozenset(
+    {"", "na", "n/a", "nan", "null", "none", "?", "-", "--", "\\n"}
+    | {"#n/a", "#na", "#n/a n/a", "<na>", "-nan", "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"}
+)
 NUMBER, ABSENT, TEXT = 0, 1, 2
 
 # Cells that are numbers written with a decimal comma or with thousands separators.
@@ -144,6 +149,8 @@ def _normalise(cell: str, fmt: NumberFormat) -> str | None:
 
 
 def _to_float(cell: str, fmt: NumberFormat) -> float | None:
+    if "_" in cell:
+        return None  # 1_000, 10_20: Python's syntax, no spreadsheet's; a code, not a number
     text = cell
     if fmt.decimal == ",":
         text = _normalise(cell, fmt)
@@ -169,7 +176,7 @@ def parse_cells(cells, fmt: NumberFormat | None = None):
     """
     fmt = fmt or NumberFormat()
     n = len(cells)
-    if fmt.decimal == ".":
+    if fmt.decimal == "." and "_" not in "".join(cells):  # float reads 1_000
         try:
             values = np.fromiter(map(float, cells), np.float64, count=n)
             kinds = np.where(np.isnan(values), ABSENT, NUMBER).astype(np.int8)

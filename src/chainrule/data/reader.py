@@ -18,6 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chainrule.data.header import (
+    DELIMITERS,
+    _is_header,
+    _names,
+    blank_columns,
+    excel_separator,
+)
 from chainrule.data.messages import Message, braces, error, option, say, where  # noqa: F401
 from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     ABSENT,
@@ -33,9 +40,9 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
 from chainrule.errors import DataError
 from chainrule.io.guard import CSV_MEMORY_PER_BYTE, check_file
 
-DELIMITERS = (",", ";", "\t", "|")
 CHUNK_ROWS = 16384
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+FLOAT32_EXACT = 2.0**24  # every whole number up to this is exact in float32
 
 
 # ---- opening the file -----------------------------------------------------------------------
@@ -128,12 +135,19 @@ def records(path, *, delimiter: str | None = None, source: str | None = None, de
     source = os.fspath(path) if source is None else source
     f = open_text(path, source)
     try:
-        head = list(itertools.islice(f, 20))
+        head = list(itertools.islice(f, 21))
         f.seek(0)
     except UnicodeDecodeError:
         f.close()
         raise _decode_error(path, source) from None
-    if delimiter is None:
+    declared = excel_separator(head[0]) if head else None
+    if declared is not None:
+        head = head[1:]
+        f.readline()  # the reader starts on line 2
+    head = head[:20]
+    if delimiter is None and declared is not None:
+        delimiter = declared
+    elif delimiter is None:
         delimiter = sniff_delimiter(head, default if default in DELIMITERS else ",")
     elif not isinstance(delimiter, str) or len(delimiter) != 1:
         f.close()
@@ -141,10 +155,11 @@ def records(path, *, delimiter: str | None = None, source: str | None = None, de
 
     def rows():
         reader = csv.reader(f, delimiter=delimiter, strict=True)
-        line = 1
+        skipped = int(declared is not None)
+        line = 1 + skipped
         try:
             for row in reader:
-                start, line = line, reader.line_num + 1
+                start, line = line, reader.line_num + 1 + skipped
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue  # a blank line
                 yield start, row
@@ -254,7 +269,7 @@ class _Builder:
         kinds = np.empty((r, m), dtype=np.int8)
         slow = list(range(m))
         if self.fast and m:
-            odd: set[int] = set()
+            odd = self._underscored(chunk_rows)
             for attempt in range(2):
                 plain = [
                     j for j in range(m) if int(self.wanted[j]) not in self.text and j not in odd
@@ -269,7 +284,7 @@ class _Builder:
                     slow = [j for j in range(m) if j not in done]
                     break
                 if attempt == 0:  # find the few columns with a cell that is not a number
-                    odd = self._odd_columns(chunk_rows, plain)
+                    odd |= self._odd_columns(chunk_rows, plain)
         if slow:
             columns = list(zip(*chunk_rows))
             for j in slow:
@@ -287,6 +302,15 @@ class _Builder:
             self.values.append(values.astype(np.float32))
         self.kinds.append(kinds)
         self.rows += r
+
+    def _underscored(self, chunk_rows) -> set[int]:
+        """Positions (in ``wanted``) of the columns with a ``_`` in a cell: ``float`` reads
+        ``1_000`` and ``10_20`` (Python's digit grouping), which no spreadsheet writes, so
+        those cells go through :func:`parse_cells`, which leaves them text."""
+        if "_" not in "".join(itertools.chain.from_iterable(chunk_rows)):
+            return set()
+        wanted = self.wanted.tolist()
+        return {j for j, k in enumerate(wanted) if any("_" in row[k] for row in chunk_rows)}
 
     def _odd_columns(self, chunk_rows, plain: list[int]) -> set[int]:
         """Positions (in ``wanted``) of the columns holding a cell ``float`` cannot read."""
@@ -324,6 +348,9 @@ class _Builder:
             whole = (values == np.round(values)) | ~number
             self.integral &= whole.all(axis=0)
             big = number & ~(np.abs(values) <= FLOAT32_MAX)
+            wide = number & whole & (np.abs(values) > FLOAT32_EXACT)
+        for j in np.flatnonzero(wide.any(axis=0)):
+            self._keep_exact(int(self.wanted[j]), j)
         if big.any():
             for j in np.flatnonzero(big.any(axis=0)):
                 k = int(self.wanted[j])
@@ -331,6 +358,15 @@ class _Builder:
                     i = int(np.argmax(big[:, j]))
                     what = "infinite" if np.isinf(values[i, j]) else "too large for float32"
                     self.problem[k] = (self.rows + i, values[i, j], what)
+
+    def _keep_exact(self, k: int, j: int) -> None:
+        """Keep column ``k`` in float64 from now on: it holds whole numbers float32 rounds
+        (123456781 and 123456783 are both 123456784 in float32), so codes would merge and a
+        column of distinct codes look constant. Earlier chunks held none, so their float32
+        values lose nothing that matters."""
+        if k not in self.exact:
+            self.exact.add(k)
+            self.exact_values[k] = [chunk[:, j].astype(np.float64) for chunk in self.values]
 
     def build(self, head: list[list[str]]) -> list[Column]:
         m = len(self.wanted)
@@ -404,63 +440,6 @@ class Columns:
         return self.columns[index[name]]
 
 
-def _is_header(first: list[str], rest: list[list[str]], fmt: NumberFormat) -> bool:
-    """A first row is a header unless all its cells are numbers or missing, or it looks
-    like the rows below it (text where they hold text, and never text over numbers)."""
-    _, kinds = parse_cells(first, fmt)
-    if not (kinds == TEXT).any():
-        return False
-    if not rest:
-        return True
-    sample = rest[:200]
-    for j in np.flatnonzero(kinds == TEXT):
-        _, below = parse_cells([row[j] for row in sample if j < len(row)], fmt)
-        if (below == NUMBER).sum() > 0 and (below == TEXT).sum() == 0:
-            return True  # a name over numbers
-    if _data_like(first, kinds, sample, fmt):
-        return False
-    # every text cell sits over text: a header only if its names are unique and it is
-    # not repeated below
-    seen = {tuple(row) for row in sample}
-    return len(set(first)) == len(first) and tuple(first) not in seen
-
-
-def _data_like(first: list[str], kinds, sample: list[list[str]], fmt: NumberFormat) -> bool:
-    """Whether a first row with numbers over numeric columns is a row of data: a number no
-    one would name a column (``0.1257``, ``-3``), or text cells all found in the rows below
-    (``blue``, ``no``). A header of years (``name,2019,2020``) stays a header."""
-    over_numbers = []
-    for j in np.flatnonzero(kinds == NUMBER):
-        _, below = parse_cells([row[j] for row in sample if j < len(row)], fmt)
-        if (below == NUMBER).any() and not (below == TEXT).any():
-            over_numbers.append(int(j))
-    if not over_numbers:
-        return False
-    if any(not first[j].strip().isdigit() for j in over_numbers):
-        return True
-    return all(
-        any(j < len(row) and row[j].strip() == first[j].strip() for row in sample)
-        for j in np.flatnonzero(kinds == TEXT)
-    )
-
-
-def _header_names(first: list[str], source: str, line: int) -> list[str]:
-    names = [cell.strip() for cell in first]
-    seen: dict[str, int] = {}
-    for k, name in enumerate(names):
-        if not name:
-            raise DataError(
-                f"{source}: line {line}, column {k + 1}: the header has an empty column name"
-            )
-        if name in seen:
-            raise DataError(
-                f"{source}: line {line}, column {k + 1}: duplicate column name {name!r} (also "
-                f"column {seen[name] + 1}); column names must be unique"
-            )
-        seen[name] = k
-    return names
-
-
 def read_columns(
     path,
     *,
@@ -503,12 +482,16 @@ def read_columns(
     inferred = header is None
     if inferred:
         header = _is_header(cells[0], cells[1:], fmt)
-    names, header_line, notes = _names(cells[0], header, inferred, source, first_chunk[0][0])
+    first_chunk_line = first_chunk[0][0]
+    names, header_line, notes = _names(cells[0], header, inferred, source, first_chunk_line)
     notes += format_notes
     if header:
         first_chunk = first_chunk[1:]
     width = len(names)
-    wanted = list(range(width)) if keep is None else [k for k, n in enumerate(names) if n in keep]
+    blank = [k for k, cell in enumerate(cells[0]) if header and not cell.strip()]
+    wanted = list(range(width))
+    if keep is not None:
+        wanted = [k for k, n in enumerate(names) if n in keep or k in blank]
     exact = {e % width if isinstance(e, int) and -width <= e < width else e for e in exact}
     builder = _Builder(names, wanted, fmt, exact)
     head = [row for _, row in first_chunk[:200]]
@@ -517,6 +500,8 @@ def read_columns(
     columns: list[Column | None] = [None] * width
     for col in builder.build(head):
         columns[col.position] = col
+    if blank:
+        notes += blank_columns(cells[0], columns, names, source, first_chunk_line)
     encoding = _encoding_name(path)
     return Columns(
         source,
@@ -539,13 +524,17 @@ def _stream(builder, chunk, rows, width: int, header: bool, delimiter: str, sour
     while chunk:
         starts = np.fromiter((s for s, _ in chunk), np.int64, count=len(chunk))
         chunk_rows = [row for _, row in chunk]
-        for start, row in chunk:
+        for i, (start, row) in enumerate(chunk):
+            if len(row) > width and not "".join(row[width:]).strip():
+                row = chunk_rows[i] = row[:width]  # Excel's empty cells past the last column
             if len(row) != width:
                 what = "the header" if header else "the first row"
+                fix = f"check for a missing or extra {delimiter!r}, or quote cells that contain it"
+                if width == 1 < len(row):  # "Sales report 2024" above the real header
+                    fix = f"if a title or notes sit above the header, delete those lines; {fix}"
                 raise DataError(
                     f"{source}: line {start}: expected {width} columns (as in {what}), found "
-                    f"{len(row)}; check for a missing or extra {delimiter!r}, or quote cells "
-                    f"that contain it"
+                    f"{len(row)}; {fix}"
                 )
         builder.add(chunk_rows)
         lines.append(starts)
@@ -571,22 +560,6 @@ def first_row_names(path, delimiter, expected: list[str], default: str = ",") ->
     rows.close()
     names = {name.casefold() for name in expected}  # X1 for x1: a header, matched later
     return any(cell.strip().casefold() in names for cell in first)
-
-
-def _names(first, header: bool, inferred: bool, source: str, line: int):
-    notes = []
-    if header:
-        names = _header_names(first, source, line)
-        numeric = [n for n in names if not n[:1].isalpha() and _is_float(n)]
-        if numeric:
-            notes.append(f"the header has column names that are numbers ({', '.join(numeric[:5])})")
-        return names, line, notes
-    if inferred:
-        notes.append(
-            "the first row holds numbers, not column names: it is read as data and the "
-            "columns are named col0, col1, ..."
-        )
-    return [f"col{k}" for k in range(len(first))], None, notes
 
 
 def _encoding_name(path) -> str:

@@ -58,6 +58,7 @@ MAX_INTEGER_CLASSES = 20
 ROWS_PER_CLASS = 5
 BOOLEAN_PAIRS = ({"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"})
 TRUE_WORDS = frozenset({"true", "yes", "y", "t", "1"})
+FALSE_WORDS = frozenset({"false", "no", "n", "f", "0"})
 
 _ID_NAME = re.compile(r"(?:^|.*[_\s.-])(?:id|uuid|guid)$|^(?:index|key|row)$", re.IGNORECASE)
 _CAMEL_ID = re.compile(r".*[a-z0-9](?:Id|ID)$")  # PassengerId, userID (case matters)
@@ -68,11 +69,22 @@ _UNIT_NUMBER = re.compile(
     r"\(?[-+]?(?:[$€£¥]|USD|EUR|GBP)?\s?[-+]?\d[\d,.' ]*\s?(?:%|[$€£¥]|USD|EUR|GBP)?\)?"
 )
 _UNIT_SIGN = re.compile(r"%|[$€£¥]|USD|EUR|GBP")
-_DATE = re.compile(
-    r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?"
-    r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}"
+# a time after a date: 12:30, 12:30:05.25, 12:30 PM, with a zone (Z, UTC, +02:00, -0500)
+_TIME = (
+    r"(?:(?:[T ]|, ?)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?: ?[AaPp][Mm])?"
+    r"(?: ?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))?)?"
 )
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_DATE = re.compile(
+    rf"(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{4}}/\d{{1,2}}/\d{{1,2}}|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}"
+    rf"|\d{{1,2}}[ -]{_MONTH}[ -]\d{{2,4}}|{_MONTH} \d{{1,2}},? \d{{4}}){_TIME}",
+    re.IGNORECASE,
+)
+_PADDED = re.compile(r"0\d+")  # 007, 01234; not 0, 0.5 or 10
+_ISO_DATE = re.compile(
+    r"(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
+    r"(?:(Z)|([+-])(\d{2}):?(\d{2}))?"
+)
 
 
 def named_like_id(name: str) -> bool:
@@ -204,9 +216,24 @@ def _numeric(col: Column, info: ColumnInfo, summary: tuple) -> ColumnInfo:
         info.role, info.reason = "identifier", "counts 1, 2, 3, ... (one per row)"
     elif distinct == 2 and low == 0.0 and high == 1.0:
         info.role, info.type, info.reason = "boolean", "boolean", "0/1"
+    elif col.integral and (code := _zero_padded(col)) is not None:
+        # 01234, 00501: zip codes, account or product codes; no quantity is written so
+        info.reason = f"codes written with leading zeros (e.g. {code!r})"
+        many = distinct > MAX_CATEGORIES or (distinct > 0.5 * n_number and distinct > 20)
+        info.role = "identifier" if many else "categorical"
+        info.reason += "" if many else ", read as categories"
     else:
         info.role = "numeric"
     return info
+
+
+def _zero_padded(col: Column) -> str | None:
+    """A cell among the first rows written as a whole number with a leading zero, or None."""
+    for row in col.head:
+        cell = row[col.position].strip() if col.position < len(row) else ""
+        if _PADDED.fullmatch(cell):
+            return cell
+    return None
 
 
 def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnInfo:
@@ -225,6 +252,10 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
     lowered = {level.lower() for level in levels}
     dates = sum(1 for level in levels if _DATE.fullmatch(level))
     if n_number == 0 and len(levels) == 2 and any(lowered == pair for pair in BOOLEAN_PAIRS):
+        info.role = info.type = "boolean"
+        info.reason = "/".join(sorted(levels))
+    elif n_number == 0 and _answers(lowered):
+        # yes, Y, TRUE, no, N, False in one column: two answers, however spelt
         info.role = info.type = "boolean"
         info.reason = "/".join(sorted(levels))
     elif n_number == 0 and dates >= 0.9 * len(levels):
@@ -246,6 +277,11 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
         info.reason = "numbers with a % or currency sign; remove the signs to use them"
     elif named_like_id(col.name):
         info.role, info.reason = "identifier", "named like an id"
+    elif _mostly_measurements(col, n_number, present):
+        # 0.126, 1.53, ..., "unknown": numbers with a few words, not an identifier (whose
+        # values would be all distinct) nor categories (one-hot of every number)
+        info.role = "mixed"
+        info.reason = _mixed_reason(col, counts)
     elif info.distinct > 0.5 * present and mean_length >= 30 and mean_words >= 4:
         info.role, info.reason = "text", f"free text ({mean_length:.0f} characters on average)"
     elif info.distinct == present and present >= 10:
@@ -260,6 +296,38 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
         if n_number:
             info.reason = f"text with {n_number} number(s), read as categories"
     return info
+
+
+def _answers(lowered: set[str]) -> bool:
+    """Whether a column's values (lower case) are yes/no words, both answers present."""
+    return (
+        lowered <= TRUE_WORDS | FALSE_WORDS
+        and bool(lowered & TRUE_WORDS)
+        and bool(lowered & FALSE_WORDS)
+    )
+
+
+#: More distinct numbers than this in a mostly numeric column with words: a measurement
+#: (ages, prices), not codes mixing numbers and words (sizes 38, 40, S, M).
+MAX_CODE_NUMBERS = 20
+
+
+def _mostly_measurements(col: Column, n_number: int, present: int) -> bool:
+    """Whether most cells are numbers taking many values (a measurement, not codes such as
+    clothing sizes ``38, 40, S, M``) and the rest are text."""
+    if n_number < 0.5 * present:
+        return False
+    return len(np.unique(col.values[col.kinds == NUMBER])) > MAX_CODE_NUMBERS
+
+
+def _mixed_reason(col: Column, counts: np.ndarray) -> str:
+    """Which words sit among a column's numbers, and the fix."""
+    order = np.argsort(-counts, kind="stable")[:3]
+    words = ", ".join(f"{col.levels[k]!r} ({int(counts[k])}x)" for k in order)
+    return (
+        f"numbers with {int(counts.sum())} text cell(s) ({words}); write those cells empty "
+        f"(missing) to use the column, or choose it as categorical if it holds codes"
+    )
 
 
 def _read_units(table: Columns, skip: set) -> dict:
@@ -342,6 +410,10 @@ def _override(col: Column, info: ColumnInfo, named: dict, source: str) -> None:
     if named["categorical"] and name in named["categorical"]:
         info.role, info.reason = "categorical", "chosen by the user"
         return
+    chosen = (named["numeric"] or set()) | (named["features"] or set())
+    if info.role == "mixed" and name in chosen:
+        # neither reading is right: one-hot of every number, or words read as numbers
+        raise DataError(f"{where(source, None, col.position, name)}: {info.reason}")
     if named["numeric"] and name in named["numeric"]:
         if info.type in ("text", "empty") and not info.role == "numeric":
             raise DataError(
@@ -394,12 +466,16 @@ def target_task(col: Column, info: ColumnInfo, task: str | None) -> tuple[str, s
 
 
 def iso_days(levels: list[str], source: str, name: str) -> np.ndarray:
-    """ISO dates (``2024-03-01``, ``2024-03-01 12:30``) as days since 1970-01-01."""
-    bad = [level for level in levels if not _ISO_DATE.fullmatch(level)]
+    """ISO dates (``2024-03-01``, ``2024-03-01 12:30``, ``2024-03-01T12:30:05.25+02:00``) as
+    days since 1970-01-01 (UTC where a zone is given)."""
+    found = [_ISO_DATE.fullmatch(level) for level in levels]
+    bad = [level for level, m in zip(levels, found) if m is None]
     if bad:
         raise DataError(
             f"{source}: column {name!r}: {bad[0]!r} is not an ISO date (YYYY-MM-DD); only ISO "
             f"dates can be numeric, other dates can be categorical"
         )
-    stamps = np.array([level.replace(" ", "T") for level in levels], dtype="datetime64[s]")
-    return stamps.astype(np.float64) / 86400.0
+    stamps = np.array([m[1].replace(" ", "T") for m in found], dtype="datetime64[ms]")
+    minutes = [0 if not m[3] else int(m[3] + "1") * (int(m[4]) * 60 + int(m[5])) for m in found]
+    utc = stamps.astype(np.float64) / 60000.0 - np.asarray(minutes, dtype=np.float64)
+    return utc / 1440.0

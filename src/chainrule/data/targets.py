@@ -17,10 +17,16 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
     kinds = col.kinds
     place = lambda i: where(source, int(table.lines[i]), col.position, name)  # noqa: E731
     if (kinds == ABSENT).any():
-        i = int(np.argmax(kinds == ABSENT))
+        rows = np.flatnonzero(kinds == ABSENT)
+        i = int(rows[0])
+        more = ""
+        if len(rows) > 1:  # a Kaggle-style file: say how many rows to drop, not just one
+            shown = ", ".join(str(int(table.lines[r])) for r in rows[:5])
+            more = f" ({len(rows)} of {len(kinds)} rows have none: lines {shown}"
+            more += ", ...)" if len(rows) > 5 else ")"
         raise DataError(
-            f"{place(i)}: missing target value; every row needs one (imputation never fills "
-            f"targets)"
+            f"{place(i)}: missing target value{more}; every row needs one: drop the rows "
+            f"without it (imputation never fills targets)"
         )
     text = kinds == TEXT
     if text.any() and not text.all():
@@ -50,6 +56,8 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
         labels = settle_case(labels, label_case, where(source, None, col.position, name))
         names, y = np.unique(labels, return_inverse=True)
         class_names = [str(c) for c in names]
+        if label_case != "keep":
+            _check_answer_spellings(class_names, where(source, None, col.position, name))
     else:
         if np.isinf(col.values).any():
             i = int(np.argmax(np.isinf(col.values)))
@@ -74,6 +82,33 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
         )
     kind = "binary" if len(class_names) == 2 else "multiclass"
     return np.asarray(y, dtype=np.int64).reshape(-1), kind, class_names
+
+
+_YES, _NO = ("true", "yes", "y", "t"), ("false", "no", "n", "f")
+
+
+def _check_answer_spellings(labels: list[str], place: str) -> None:
+    """Refuse yes/no labels written several ways (``yes``, ``Y``, ``no``, ``N``): as classes
+    they train a 4-class model of spellings, not of answers."""
+    folded = [label.casefold() for label in labels]
+    if len(labels) <= 2 or not all(f in _YES + _NO for f in folded):
+        return
+    yes = [label for label, f in zip(labels, folded) if f in _YES]
+    no = [label for label, f in zip(labels, folded) if f in _NO]
+    if not (yes and no):
+        return
+    shown = ", ".join(repr(label) for label in labels)
+    raise error(
+        say(
+            braces(
+                f"{place}: the labels {shown} are two answers written several ways (yes: "
+                f"{', '.join(map(repr, yes))}; no: {', '.join(map(repr, no))}); write each "
+                f"class one way in the file, or pass "
+            )
+            + "{o} to keep them as separate classes",
+            o=option("label_case", "keep"),
+        )
+    )
 
 
 def _known_target(table: Columns, t: str, pre) -> np.ndarray:

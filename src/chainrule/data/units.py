@@ -34,6 +34,16 @@ _CELL = re.compile(
     rf"(?P<number>\d[\d.,'\s\u00a0\u202f]*?)\s*(?P<post>{_SIGN})?\s*(?P<close>\))?",
     re.IGNORECASE,
 )
+#: Symbols that name one currency only, so a column may mix them with the ISO code
+#: (``€3,50`` beside ``3,50 EUR``). ``$`` and ``¥`` stay apart from ``USD`` and ``JPY``: they
+#: also write the Canadian or Australian dollar and the yuan.
+SAME_CURRENCY = {"€": "EUR", "£": "GBP"}
+
+
+def _currency(sign: str | None) -> str | None:
+    return SAME_CURRENCY.get(sign, sign)
+
+
 #: Share of a column's text cells that may stay unread (typos) for it to be read as numbers;
 #: the schema's own rule then reports them (as it reports text in a numeric column).
 STRAY = 0.02
@@ -106,7 +116,7 @@ def read_units(col, file_fmt: NumberFormat) -> Units | None:
     if col.codes is None or not col.levels:
         return None
     parsed = [parse_unit_cell(level) for level in col.levels]
-    signs = sorted({p[0] for p in parsed if p is not None and p[0] is not None})
+    signs = sorted({_currency(p[0]) for p in parsed if p is not None and p[0] is not None})
     signed = sum(1 for p in parsed if p is not None and p[0] is not None)
     numbers = sum(1 for p in parsed if p is not None)  # (1,200.00) is a number, unsigned
     if not signs or numbers < 0.9 * len(col.levels) or signed < 0.5 * numbers:
@@ -116,9 +126,10 @@ def read_units(col, file_fmt: NumberFormat) -> Units | None:
         return None  # mostly plain numbers: a stray "$5" is the schema's typo to report
     if len(signs) > 1:
         kind = "signs" if "%" in signs else "currencies"
-        shown = ", ".join(signs)
-        return Units(signs[0], reason=f"mixes {kind} ({shown}); convert them to one unit")
-    units = Units(signs[0])
+        written = sorted({p[0] for p in parsed if p is not None and p[0] is not None})
+        shown = ", ".join(written)
+        return Units(written[0], reason=f"mixes {kind} ({shown}); convert them to one unit")
+    units = Units(_most_written([p and p[0] for p in parsed], col.codes))  # € or EUR
     fmt = _format([p[2] for p in parsed if p is not None], file_fmt)
     if fmt is None:
         units.reason = "writes its numbers with a decimal comma and with a decimal point"
@@ -147,6 +158,16 @@ def read_units(col, file_fmt: NumberFormat) -> Units | None:
     return units
 
 
+def _most_written(signs: list, codes: np.ndarray) -> str:
+    """The spelling of the column's one currency that most cells use (``€`` or ``EUR``)."""
+    counts = np.bincount(codes[codes >= 0], minlength=len(signs))
+    totals: dict[str, int] = {}
+    for sign, count in zip(signs, counts.tolist()):
+        if sign is not None:
+            totals[sign] = totals.get(sign, 0) + count
+    return max(sorted(totals), key=totals.__getitem__)
+
+
 def _store(col, read: np.ndarray, cell_values: np.ndarray) -> None:
     """Write the read cells into the column as numbers; the others stay text."""
     col.values[read] = cell_values[read]
@@ -168,7 +189,7 @@ def read_known_units(col, units: dict) -> list[tuple[int, str]]:
         p = parse_unit_cell(level)
         if p is None:
             continue
-        if p[0] is not None and p[0] != units["sign"]:
+        if p[0] is not None and _currency(p[0]) != _currency(units["sign"]):
             other[k] = True
             continue
         values[k] = _value(p[2], p[1], fmt)

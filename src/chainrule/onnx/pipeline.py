@@ -44,7 +44,16 @@ MISSING_SPELLINGS = (
     "?",
     "-",
     "--",
+    "\\N",
+    "#N/A",
+    "#NA",
+    "<NA>",
 )
+#: The yes/no words a boolean column of two of them also reads (``Y`` for ``yes``).
+ANSWERS = {
+    **dict.fromkeys(("true", "yes", "y", "t"), 1.0),
+    **dict.fromkeys(("false", "no", "n", "f"), 0.0),
+}
 
 
 def _string_input(name: str):
@@ -94,6 +103,10 @@ def _boolean(g: Graph, name: str, col: dict) -> str:
         keys.update(dict.fromkeys(_spellings(word), value))
     for key, value in (("0", 0.0), ("1", 1.0), ("0.0", 0.0), ("1.0", 1.0)):
         keys.setdefault(key, value)
+    if false.lower() in ANSWERS and true.lower() in ANSWERS:  # as the CLI: Y, TRUE, N, False
+        for word, value in ANSWERS.items():
+            for spelling in _spellings(word):
+                keys.setdefault(spelling, value)
     for key in MISSING_SPELLINGS:
         keys.setdefault(key, float("nan") if fill is None else float(fill == true))
     code = g.add(
