@@ -143,7 +143,7 @@ _LAZY = {
     "save": ("chainrule.io.torch_save", "save"),  # a Module whole, or torch.save's dicts
     "load": ("chainrule.io.torch_save", "load"),
     "explain": ("chainrule.explain", "explain"),
-    "trace": ("chainrule.explain", "trace"),
+    "trace": ("chainrule.torch_compat", "trace"),  # torch.trace on a matrix, else explain
     "gradcheck": ("chainrule.testing.gradcheck", "gradcheck"),
     "gradgradcheck": ("chainrule.testing.gradcheck", "gradgradcheck"),
     "GradcheckError": ("chainrule.testing.gradcheck", "GradcheckError"),
@@ -192,7 +192,7 @@ _LAZY = {
     **{name: ("chainrule.ops.predicates", name) for name in _PREDICATES},
     **{name: ("chainrule.ops.selection", name) for name in _SELECTION},
     **{name: ("chainrule.ops.diagonal", name) for name in ("diag", "diagonal")},
-    **{name: ("chainrule.ops.math", name) for name in ("lerp",)},
+    "lerp": ("chainrule.ops.lerp", "lerp"),
     **{name: ("chainrule.ops.shape", name) for name in ("diff",)},
     **{name: ("chainrule.ops.matmul", name) for name in ("bmm",)},
     **{name: ("chainrule.ops.linalg_extra", name) for name in _LINALG_EXTRA},

@@ -66,6 +66,10 @@ _RENAMED = {
     "MeanDim": "MeanBackward1",
     "VarMeanMean": "VarMeanBackward0",
     "StdMeanMean": "StdMeanBackward0",
+    "LerpScalar": "LerpBackward0",
+    "Lerp": "LerpBackward1",
+    "SmoothL1": "SmoothL1LossBackward0",
+    "DiagCopy": "DiagonalBackward0_copy",
 }
 
 

@@ -1,0 +1,136 @@
+"""Parity probe, round 4: lerp, smooth_l1_loss, diag and trace as one op each with PyTorch's
+grad_fn names, values and gradients (float32 against PyTorch, float64 against finite
+differences, second derivatives through gradgradcheck); ``cr.trace`` of a matrix; var_mean's and
+std_mean's gradients."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def _pair(array, requires_grad=True):
+    array = np.asarray(array)
+    return cr.from_numpy(array).requires_grad_(requires_grad), torch.tensor(
+        array, requires_grad=requires_grad
+    )
+
+
+def _check(fn_cr, fn_torch, *arrays, name=None):
+    """Values, gradients of every input and the grad_fn name, ours against PyTorch's."""
+    ours, theirs = zip(*[_pair(a) for a in arrays])
+    out_cr, out_torch = fn_cr(*ours), fn_torch(*theirs)
+    assert out_cr.grad_fn.name() == out_torch.grad_fn.name() == (name or out_torch.grad_fn.name())
+    assert tuple(out_cr.shape) == tuple(out_torch.shape)
+    np.testing.assert_allclose(out_cr.detach().numpy(), out_torch.detach().numpy(), rtol=1e-6)
+    weights = np.random.default_rng(1).standard_normal(tuple(out_torch.shape)).astype(np.float32)
+    (out_cr * cr.tensor(weights)).sum().backward()
+    (out_torch * torch.tensor(weights)).sum().backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+RNG = np.random.default_rng(0)
+A, B = (
+    RNG.standard_normal((3, 4)).astype(np.float32),
+    RNG.standard_normal((3, 4)).astype(np.float32),
+)
+W = RNG.uniform(-0.5, 1.5, (3, 4)).astype(np.float32)
+
+
+@pytest.mark.parametrize("weight", [0.25, 0.75, 1.0, -0.3])
+def test_lerp_number_weight_is_one_op_as_torch(weight):
+    _check(
+        lambda a, b: cr.lerp(a, b, weight),
+        lambda a, b: torch.lerp(a, b, weight),
+        A,
+        B,
+        name="LerpBackward0",
+    )
+
+
+def test_lerp_tensor_weight_is_one_op_as_torch_with_broadcasting():
+    _check(cr.lerp, torch.lerp, A, B, W, name="LerpBackward1")
+    _check(cr.lerp, torch.lerp, A[:1], B[:, :1], W, name="LerpBackward1")
+    _check(lambda a, b, w: a.lerp(b, w), lambda a, b, w: a.lerp(b, w), A, B, W[0, 0])
+
+
+def test_lerp_float64_gradients_against_finite_differences():
+    start, end, w = (cr.tensor(a, dtype=cr.float64, requires_grad=True) for a in (A, B, W))
+    assert cr.gradcheck(cr.lerp, start, end, w)
+    assert cr.gradgradcheck(cr.lerp, start, end, w)
+    assert cr.gradcheck(lambda s, e: cr.lerp(s, e, 0.7), start, end)
+    assert cr.gradgradcheck(lambda s, e: cr.lerp(s, e, 0.2), start, end)
+
+
+def test_lerp_keeps_torch_errors_and_takes_a_0d_weight_of_another_dtype():
+    with pytest.raises(cr.errors.DTypeError, match="one dtype"):
+        cr.lerp(cr.tensor(A), cr.tensor(B, dtype=cr.float64), 0.5)
+    got = cr.lerp(cr.tensor(A), cr.tensor(B), cr.tensor(0.3, dtype=cr.float64))
+    want = torch.lerp(torch.tensor(A), torch.tensor(B), torch.tensor(0.3, dtype=torch.float64))
+    assert got.dtype == cr.float32
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+    with pytest.raises(cr.errors.ShapeError, match="broadcast"):
+        cr.lerp(cr.tensor(A), cr.tensor(B[:, :2]), 0.5)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("beta", [1.0, 0.5, 3.0])
+def test_smooth_l1_loss_is_one_op_as_torch(reduction, beta):
+    def ours(x, t):
+        return cr.nn.functional.smooth_l1_loss(x, t, reduction=reduction, beta=beta)
+
+    def theirs(x, t):
+        return torch.nn.functional.smooth_l1_loss(x, t, reduction=reduction, beta=beta)
+
+    _check(ours, theirs, A * 2, B, name="SmoothL1LossBackward0")
+    module = cr.nn.SmoothL1Loss(reduction=reduction, beta=beta)
+    assert module(cr.tensor(A, requires_grad=True), cr.tensor(B)).grad_fn.name() == (
+        "SmoothL1LossBackward0"
+    )
+
+
+def test_smooth_l1_loss_float64_gradients_and_second_derivatives():
+    x = cr.tensor(A * 2, dtype=cr.float64, requires_grad=True)
+    t = cr.tensor(B, dtype=cr.float64, requires_grad=True)
+    for reduction in ("mean", "sum", "none"):
+        fn = lambda a, b, r=reduction: cr.nn.functional.smooth_l1_loss(a, b, r, beta=0.7)  # noqa: E731
+        assert cr.gradcheck(fn, x, t)
+        assert cr.gradgradcheck(fn, x, t)
+
+
+def test_diag_of_a_matrix_and_trace_are_pytorchs_ops():
+    square = RNG.standard_normal((4, 4)).astype(np.float32)
+    _check(cr.diag, torch.diag, square, name="DiagonalBackward0_copy")
+    _check(lambda m: cr.diag(m, 1), lambda m: torch.diag(m, 1), A)
+    _check(lambda m: m.trace(), lambda m: m.trace(), A, name="TraceBackward0")
+    _check(cr.trace, torch.trace, square, name="TraceBackward0")
+    m = cr.tensor(square, dtype=cr.float64, requires_grad=True)
+    assert cr.gradcheck(cr.trace, m) and cr.gradgradcheck(lambda x: cr.trace(x * x), m)
+    assert cr.gradgradcheck(lambda x: cr.diag(x * x, -1), m)
+
+
+def test_cr_trace_is_torch_trace_for_a_matrix_and_the_explainer_otherwise():
+    a = cr.tensor(2.0, requires_grad=True)
+    assert type(cr.trace((a * a).sum())).__name__ == "Report"
+    assert cr.trace(cr.tensor([[1.0, 2.0], [3.0, 4.0]])).item() == 5.0
+    with pytest.raises(cr.errors.ShapeError, match="expected a matrix"):
+        cr.tensor([1.0, 2.0]).trace()
+
+
+@pytest.mark.parametrize("fn", ["var_mean", "std_mean"])
+@pytest.mark.parametrize("dim", [None, 0, (0, 1)])
+def test_var_mean_and_std_mean_gradients_of_both_outputs(fn, dim):
+    x = RNG.standard_normal((3, 4, 2)).astype(np.float64)
+    ours, theirs = _pair(x)
+    spread_cr, mean_cr = getattr(cr, fn)(ours, dim)
+    spread_t, mean_t = getattr(torch, fn)(theirs, dim)
+    assert spread_cr.grad_fn.name() == spread_t.grad_fn.name()
+    assert mean_cr.grad_fn.name() == mean_t.grad_fn.name()
+    (spread_cr * 3 + mean_cr * mean_cr).sum().backward()
+    (spread_t * 3 + mean_t * mean_t).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10)
+    leaf = cr.tensor(x, dtype=cr.float64, requires_grad=True)
+    assert cr.gradcheck(lambda t: getattr(cr, fn)(t, dim)[0] * 2 + getattr(cr, fn)(t, dim)[1], leaf)
