@@ -44,6 +44,7 @@ from chainrule.errors import (
     NonFiniteError,
     ShapeError,
 )
+from chainrule.inference_tensor import InferenceTensor  # noqa: F401 - registers the class
 from chainrule.ops import (
     abs,
     amax,
@@ -168,6 +169,8 @@ _LAZY = {
     "accelerator": ("chainrule.torch_compat", "accelerator"),
     "backends": ("chainrule.torch_compat", "backends"),
     "inference_mode": ("chainrule.autograd.grad_mode", "inference_mode"),
+    "is_inference_mode_enabled": ("chainrule.autograd.grad_mode", "is_inference_mode_enabled"),
+    "is_inference": ("chainrule.autograd.grad_mode", "is_inference"),
     "is_tensor": ("chainrule.torch_compat", "is_tensor"),
     "NotSupportedError": ("chainrule.torch_compat", "NotSupportedError"),
     "mm": ("chainrule.ops", "matmul"),

@@ -8,7 +8,8 @@ from chainrule import _dtype
 from chainrule.autograd import engine
 from chainrule.autograd import hooks as _autograd_hooks
 from chainrule.autograd import partial as _partial
-from chainrule.autograd.grad_mode import _GradMode
+from chainrule.autograd.grad_mode import _INFERENCE_BLOCKS, _GradMode, inference_tensor
+from chainrule.autograd.grad_mode import refuse_outside_inference as _refuse_inference_write
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
 from chainrule.errors import DTypeError, ElementCountError, GraphError, ShapeError
@@ -42,6 +43,7 @@ class Tensor(InplaceMethods, TensorMethods):
         "__weakref__",
     )
     _is_parameter = False  # nn.Parameter says True (cr.compile treats it as a leaf)
+    _inference = False  # InferenceTensor says True (made inside cr.inference_mode())
     __hash__ = object.__hash__  # identity, as in PyTorch (used as optimizer state keys)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -52,6 +54,8 @@ class Tensor(InplaceMethods, TensorMethods):
         self._requires_grad = False
         self._ctx = None
         self.name = None
+        if _INFERENCE_BLOCKS[0]:
+            inference_tensor(self)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -64,7 +68,7 @@ class Tensor(InplaceMethods, TensorMethods):
         t._requires_grad = requires_grad
         t._ctx = None
         t.name = None
-        return t
+        return inference_tensor(t) if _INFERENCE_BLOCKS[0] else t
 
     # ---- attributes -------------------------------------------------------------------
     # ``array`` and ``grad_array`` are the raw NumPy arrays; library code reads them directly.
@@ -181,6 +185,8 @@ class Tensor(InplaceMethods, TensorMethods):
             )
         if not requires_grad and self._ctx is not None:
             raise GraphError("requires_grad_(False) is only allowed on leaves; use .detach()")
+        if requires_grad:
+            _refuse_inference_write(self, "requires_grad_(True)")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -201,7 +207,7 @@ class Tensor(InplaceMethods, TensorMethods):
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory, requires no grad)."""
-        return Tensor._make(self.array, False)
+        return inference_tensor(Tensor._make(self.array, False), like=self)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (sets ``.grad`` to ``None``)."""
@@ -232,15 +238,6 @@ class Tensor(InplaceMethods, TensorMethods):
     def astype(self, dtype) -> Tensor:
         """A copy converted to ``dtype`` (differentiable between float dtypes)."""
         return _ops.cast(self, _dtype.resolve_dtype(dtype))
-
-    def to(self, dtype) -> Tensor:
-        return self.astype(dtype)
-
-    def float(self) -> Tensor:
-        return self.astype(np.float32)
-
-    def double(self) -> Tensor:
-        return self.astype(np.float64)
 
     def __len__(self) -> int:
         if self.array.ndim == 0:
@@ -353,6 +350,7 @@ class Tensor(InplaceMethods, TensorMethods):
                 "in-place assignment into a tensor that requires grad would corrupt its "
                 "gradient; do it under cr.no_grad() or build a new tensor (cr.where, cr.cat)"
             )
+        _refuse_inference_write(self, "index assignment")
         target, steps = self.array, torch_index(index)  # PyTorch's rules, where not NumPy's
         if len(steps) == 2:
             target = target[steps[0]]  # the integers first: a view into the tensor's memory

@@ -6,7 +6,13 @@ from functools import partial
 
 import numpy as np
 
-from chainrule.autograd.grad_mode import _GradMode
+from chainrule.autograd.grad_mode import (
+    _INFERENCE_BLOCKS,
+    _INFERENCE_CLASS,
+    _INFERENCE_LIVE,
+    _GradMode,
+    refuse_saving_inference,
+)
 from chainrule.autograd.inplace import _CLOCK
 from chainrule.tensor import Tensor
 
@@ -99,11 +105,17 @@ class Function:
             out = fn.forward(*[t.array for t in inputs], **params)
             needs_grad = tuple([t._requires_grad for t in inputs])
             record = True in needs_grad and _GradMode.enabled
-        result = _new_object(Tensor)  # Tensor._make, inlined
+        if _INFERENCE_BLOCKS[0] and not record and _GradMode.inference:
+            result = _new_object(_INFERENCE_CLASS[Tensor])  # an inference tensor (grad_mode)
+            _INFERENCE_LIVE[0] += 1
+        else:
+            result = _new_object(Tensor)  # Tensor._make, inlined
         result.array = out
         result.grad_array = None
         result.name = None
         if record:
+            if _INFERENCE_LIVE[0] and fn.saves_inputs:
+                refuse_saving_inference(fn, inputs)
             fn.parents = inputs
             fn.needs_grad = needs_grad
             if _CLOCK[0]:
