@@ -134,3 +134,47 @@ def test_var_mean_and_std_mean_gradients_of_both_outputs(fn, dim):
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10)
     leaf = cr.tensor(x, dtype=cr.float64, requires_grad=True)
     assert cr.gradcheck(lambda t: getattr(cr, fn)(t, dim)[0] * 2 + getattr(cr, fn)(t, dim)[1], leaf)
+
+
+EINSUMS = [
+    ("ij->ji", [(3, 4)]),
+    ("ijk->ki", [(2, 3, 4)]),
+    ("ij->", [(3, 4)]),
+    ("ij,jk->ik", [(3, 4), (4, 5)]),
+    ("ij,ij->ji", [(3, 4), (3, 4)]),
+    ("i,j", [(3,), (4,)]),
+    ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+    ("ij,k->k", [(3, 4), (5,)]),
+    ("i,i,i->i", [(3,), (3,), (3,)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)]),
+]
+
+
+@pytest.mark.parametrize("equation, shapes", EINSUMS, ids=[e for e, _ in EINSUMS])
+def test_einsum_grad_fn_name_is_pytorchs_last_op(equation, shapes):
+    arrays = [RNG.standard_normal(s).astype(np.float32) for s in shapes]
+    _check(lambda *t: cr.einsum(equation, *t), lambda *t: torch.einsum(equation, *t), *arrays)
+
+
+CALL_NAMED = {  # ops whose name PyTorch picks by how they were called, and which save tensors
+    "l1_loss sum": lambda L, F, a: F.l1_loss(a, a.detach() * 0, reduction="sum"),
+    "mv": lambda L, F, a: L.matmul(a, a[0].detach()),
+    "batched matmul": lambda L, F, a: L.matmul(a[None], a.detach().T[None]),
+    "linear of a vector": lambda L, F, a: F.linear(a[0], a),
+    "prod(dim)": lambda L, F, a: a.prod(1),
+    "kl_div sum": lambda L, F, a: F.kl_div(a, a.detach().softmax(1), reduction="sum"),
+    "einsum": lambda L, F, a: L.einsum("ij,jk->ki", a, a),
+}
+
+
+@pytest.mark.parametrize("make", CALL_NAMED.values(), ids=CALL_NAMED.keys())
+def test_grad_fn_name_outlives_backward_as_pytorchs(make):
+    """backward() frees an op's saved values; its name (and the tensor's repr) stays."""
+    names = []
+    for lib, functional in ((cr, cr.nn.functional), (torch, torch.nn.functional)):
+        a = lib.tensor(RNG.random((3, 3)).astype(np.float32), requires_grad=True)
+        out = make(lib, functional, a)
+        before = out.grad_fn.name()
+        out.sum().backward()
+        names.append((before, out.grad_fn.name()))
+    assert names[0] == names[1]

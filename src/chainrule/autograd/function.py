@@ -76,6 +76,10 @@ class Function:
     # backward() without retain_graph, so a second backward() may pass through them again.
     saves_tensors = True
     released = False  # True once backward() has released an op that saves no tensors
+    # True where grad_fn.name() reads how the op was called (grad_fn_names._BY_CALL): releasing
+    # the op keeps that name in ``released_name``, as PyTorch's node keeps its name.
+    named_by_call = False
+    released_name = None
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
@@ -180,7 +184,10 @@ class Function:
         so the activations below are freed all the same.
         """
         if self.saves_tensors:
+            name = self.name() if self.named_by_call else None
             self.__dict__.clear()
+            if name is not None:
+                self.released_name = name
             return
         self.parents = tuple([_stand_in(parent) for parent in self.parents])
         self.grad_out = None

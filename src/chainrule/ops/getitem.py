@@ -103,6 +103,8 @@ def torch_index(index) -> tuple:
 class GetItem(Function):
     """x[index]; repeated integer indices accumulate their gradients."""
 
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
+
     saves_inputs = False  # backward reads shapes only
 
     label = "index"

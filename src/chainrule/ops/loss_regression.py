@@ -52,6 +52,8 @@ class MSE(Function):
 class L1(Function):
     """ℓ = |d|, d = x − t.  Local derivatives: sign(d) and −sign(d) (0 where d = 0)."""
 
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
+
     label = "l1"
     formulas = ("sign(x − t)", "−sign(x − t)")
 

@@ -20,6 +20,8 @@ _BIG = _mkl.MIN_WORK
 class MatMul(Function):
     """a @ b, following NumPy's matmul rules for 1-D and stacked operands."""
 
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
+
     label = "@"
     formulas = ("∂(a@b)/∂a = grad @ bᵀ", "∂(a@b)/∂b = aᵀ @ grad")
 
@@ -84,6 +86,8 @@ class Linear(Function):
     For one output neuron j: z_j = Σ_k W_jk · x_k + b_j, so ∂z_j/∂W_jk = x_k, ∂z_j/∂x_k = W_jk,
     ∂z_j/∂b_j = 1.
     """
+
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
 
     label = "linear"
     formulas = ("W", "x", "1")

@@ -208,6 +208,8 @@ class Triangle(Function):
     """The lower (``tril``) or upper (``triu``) triangle of the last two axes, the rest 0.
     Local derivative: 1 inside the triangle, 0 outside."""
 
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
+
     saves_inputs = False  # backward reads the diagonal only
     saves_tensors = False  # a second backward() may pass (Function.release)
     grads_match_inputs = True
