@@ -26,6 +26,12 @@ class ModelFormatError(ChainruleError, ValueError):
     """A model or checkpoint file is not a valid chainrule file; nothing from it was loaded."""
 
 
+class StateDictError(ModelFormatError, ShapeError, RuntimeError):
+    """``load_state_dict`` got a state that does not fit the model: missing or unexpected
+    keys, or a tensor of another shape; nothing was loaded. A ``RuntimeError`` too, as
+    PyTorch raises, so ``except RuntimeError:`` written for PyTorch catches it."""
+
+
 class DataError(ChainruleError, ValueError):
     """A data file or array is malformed (missing cells, ragged rows, unknown column, ...)."""
 

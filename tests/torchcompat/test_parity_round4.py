@@ -178,3 +178,18 @@ def test_grad_fn_name_outlives_backward_as_pytorchs(make):
         out.sum().backward()
         names.append((before, out.grad_fn.name()))
     assert names[0] == names[1]
+
+
+def test_load_state_dict_mismatches_are_runtime_errors_as_pytorchs():
+    """A PyTorch script's ``except RuntimeError:`` around load_state_dict catches ours too."""
+    model = cr.nn.Linear(2, 3)
+    with pytest.raises(RuntimeError, match="unexpected keys"):
+        model.load_state_dict({"weight": cr.zeros(3, 2), "bias": cr.zeros(3), "extra": cr.zeros(1)})
+    with pytest.raises(RuntimeError, match="shape"):
+        model.load_state_dict({"weight": cr.zeros(3, 3), "bias": cr.zeros(3)})
+    with pytest.raises(cr.errors.ShapeError):  # the classes chainrule code caught before
+        model.load_state_dict({"weight": cr.zeros(3, 3), "bias": cr.zeros(3)})
+    with pytest.raises(cr.errors.ModelFormatError):
+        model.load_state_dict({"weight": cr.zeros(3, 2)})
+    with pytest.raises(RuntimeError):
+        torch.nn.Linear(2, 3).load_state_dict({"weight": torch.zeros(3, 2)})
