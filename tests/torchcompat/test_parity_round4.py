@@ -193,3 +193,55 @@ def test_load_state_dict_mismatches_are_runtime_errors_as_pytorchs():
         model.load_state_dict({"weight": cr.zeros(3, 2)})
     with pytest.raises(RuntimeError):
         torch.nn.Linear(2, 3).load_state_dict({"weight": torch.zeros(3, 2)})
+
+
+def _described(batch):
+    """A batch as plain values: the container kinds, dtypes, shapes and numbers."""
+    if hasattr(batch, "tolist") and hasattr(batch, "shape"):
+        return (str(batch.dtype).replace("torch.", ""), tuple(batch.shape), batch.tolist())
+    if isinstance(batch, (list, tuple)):
+        return type(batch).__name__, [_described(x) for x in batch]
+    if isinstance(batch, dict):
+        return {k: _described(v) for k, v in batch.items()}
+    return type(batch).__name__, batch
+
+
+def _loader_behaviour(lib):
+    data = lib.utils.data
+    rows = np.arange(10, dtype=np.float64).reshape(5, 2)
+
+    class Pairs(data.Dataset):
+        def __len__(self):
+            return 5
+
+        def __getitem__(self, i):
+            return rows[i], int(i % 2), float(i) / 2
+
+    class Named(data.Dataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return {"x": lib.tensor([i, i + 1.0]), "name": f"s{i}"}
+
+    zipped = list(zip(rows.astype(np.float32), [0, 1, 0, 1, 1]))
+    ds = data.TensorDataset(lib.arange(6), lib.arange(6) * 10)
+    concat = data.ConcatDataset([ds, ds])
+    return {
+        "pairs": [_described(b) for b in data.DataLoader(Pairs(), batch_size=2)],
+        "names": [_described(b) for b in data.DataLoader(Named(), batch_size=2)],
+        "no batching": _described(next(iter(data.DataLoader(Pairs(), batch_size=None)))),
+        "list of ints": [_described(b) for b in data.DataLoader([1, 2, 3], batch_size=2)],
+        "zip list": [_described(b) for b in data.DataLoader(zipped, batch_size=4)],
+        "concat": (len(concat), _described(concat[7]), _described(concat[-1])),
+        "plus": len(ds + ds),
+    }
+
+
+def test_data_loader_reads_lists_strings_and_unbatched_samples_as_pytorch():
+    """DataLoader(list(zip(X, y))) was read as columns (TensorDataset(*list)), string fields
+    became a NumPy '<U' array in a tensor, batch_size=None handed back raw NumPy arrays, and
+    ConcatDataset was missing."""
+    ours, theirs = _loader_behaviour(cr), _loader_behaviour(torch)
+    for key in theirs:
+        assert ours[key] == theirs[key], key
