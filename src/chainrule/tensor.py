@@ -250,7 +250,7 @@ class Tensor(InplaceMethods, TensorMethods):
 
     def __bool__(self) -> bool:
         if self.array.size != 1:
-            raise ValueError(
+            raise ElementCountError(
                 f"the truth value of a tensor with {self.array.size} elements is ambiguous; "
                 f"use .any() or .all()"
             )

@@ -245,3 +245,27 @@ def test_data_loader_reads_lists_strings_and_unbatched_samples_as_pytorch():
     ours, theirs = _loader_behaviour(cr), _loader_behaviour(torch)
     for key in theirs:
         assert ours[key] == theirs[key], key
+
+
+ERRORS = {  # a PyTorch script's except clause around each of these must catch ours too
+    "index past the end": (lambda L: L.arange(6.0).reshape(2, 3)[5], IndexError),
+    "cat shapes": (lambda L: L.cat([L.zeros(2, 3), L.zeros(2, 2)]), RuntimeError),
+    "matmul shapes": (lambda L: L.zeros(2, 3) @ L.zeros(2, 3), RuntimeError),
+    "view of a transpose": (lambda L: L.zeros(2, 3).t().view(-1), RuntimeError),
+    "bool of many": (lambda L: bool(L.zeros(2)), RuntimeError),
+    "item of many": (lambda L: L.zeros(2).item(), RuntimeError),
+    "int requires grad": (lambda L: L.tensor([1], requires_grad=True), RuntimeError),
+    "linear of float64": (
+        lambda L: L.nn.Linear(2, 1)(L.zeros(1, 2, dtype=L.float64)),
+        RuntimeError,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", ERRORS)
+def test_errors_are_the_class_pytorch_raises(name):
+    make, kind = ERRORS[name]
+    with pytest.raises(kind):
+        make(torch)
+    with pytest.raises(kind):
+        make(cr)
