@@ -159,14 +159,13 @@ class Tensor(InplaceMethods, TensorMethods):
         return self.array.ndim
 
     # ---- autograd -----------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph=False, create_graph=False, inputs=None) -> None:
+    def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
         """Backpropagate: add ∂self/∂leaf to ``leaf.grad`` for every leaf that requires grad.
 
         Args:
-            grad: ∂L/∂self, same shape as ``self``; optional when ``self`` has one element.
+            gradient: ∂L/∂self, same shape as ``self``; optional when ``self`` has one element.
             retain_graph: keep the graph's saved values so ``backward`` can run through it again.
-            create_graph: not supported here (``.grad`` holds plain values); for gradients
-                that stay in the graph use ``cr.autograd.grad(..., create_graph=True)``.
+            create_graph: not supported; use ``cr.autograd.grad(..., create_graph=True)``.
             inputs: only these tensors get ``.grad`` (and only ops leading to them run).
         """
         if create_graph:
@@ -174,7 +173,8 @@ class Tensor(InplaceMethods, TensorMethods):
                 "backward(create_graph=True) is not supported: .grad holds values, not a graph; "
                 "use grads = cr.autograd.grad(loss, params, create_graph=True) instead"
             )
-        (engine.backward if inputs is None else _partial.backward)(self, grad, retain_graph, inputs)
+        backward = engine.backward if inputs is None else _partial.backward
+        backward(self, gradient, retain_graph, inputs)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Ask (or stop asking) for this leaf's gradient; floating-point tensors only."""
@@ -268,9 +268,11 @@ class Tensor(InplaceMethods, TensorMethods):
         if (
             self.array.dtype != _dtype.float32
             and self.array.dtype.kind == "f"
-            or (self.array.dtype.kind != "f" and self.array.dtype != _dtype.int64)
-        ):
+            or (self.array.dtype.kind not in "fb" and self.array.dtype != _dtype.int64)
+        ):  # PyTorch names every dtype but float32, int64 and bool
             extras.append(f"dtype={self.array.dtype}")
+        if self.array.size == 0 and self.array.ndim != 1:
+            extras.insert(0, f"size={self.array.shape}")
         if self._ctx is not None:
             extras.append(f"grad_fn=<{self._ctx.name()}>")
         elif self.requires_grad:

@@ -269,3 +269,51 @@ def test_errors_are_the_class_pytorch_raises(name):
         make(torch)
     with pytest.raises(kind):
         make(cr)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda L: L.tensor([True, False]),
+        lambda L: L.zeros(2, 0),
+        lambda L: L.zeros(0, 3, dtype=L.float64),
+        lambda L: L.tensor([1], dtype=L.int32),
+        lambda L: L.tensor([1.5]),
+    ],
+)
+def test_repr_names_the_dtype_and_empty_size_where_pytorch_does(make):
+    ours, theirs = repr(make(cr)), repr(make(torch)).replace("torch.", "")
+    assert ("dtype=" in ours) == ("dtype=" in theirs)
+    assert ("size=" in ours) == ("size=" in theirs)
+
+
+def test_backward_takes_pytorchs_gradient_keyword():
+    """The autograd tutorial's ``Q.backward(gradient=external_grad)``."""
+    for lib in (cr, torch):
+        a = lib.tensor([2.0, 3.0], requires_grad=True)
+        (3 * a**3).backward(gradient=lib.tensor([1.0, 0.5]))
+        assert a.grad.tolist() == [36.0, 40.5]
+
+
+def _walk(fn, depth=2):
+    """grad_fn names down ``depth`` levels of next_functions."""
+    if fn is None:
+        return None
+    below = [_walk(f, depth - 1) for f, _ in fn.next_functions] if depth else []
+    return (fn.name(), below)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape", [(4, 3), (3,), (2, 4, 3)])
+@pytest.mark.parametrize("input_grad", [True, False])
+def test_linear_next_functions_are_pytorchs_addmm_graph(bias, shape, input_grad):
+    """The "Neural Networks" tutorial walks loss.grad_fn.next_functions[0][0]...: PyTorch's
+    addmm takes (bias, input, weight.t()), the weight behind TBackward0."""
+    x = RNG.standard_normal(shape).astype(np.float32)
+    graphs = []
+    for lib in (cr, torch):
+        layer = lib.nn.Linear(3, 2, bias=bias)
+        inp = lib.tensor(x, requires_grad=input_grad)
+        out = layer(inp * 1 if input_grad else inp)
+        graphs.append(_walk(lib.nn.functional.mse_loss(out, out.detach() + 1).grad_fn, 4))
+    assert graphs[0] == graphs[1]

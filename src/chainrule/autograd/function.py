@@ -224,6 +224,21 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
+class GraphStep:
+    """A step PyTorch records as its own node inside one chainrule op (the ``TBackward0`` of
+    a linear layer's weight, its ``AddmmBackward0`` behind a reshape): it has a name and
+    ``next_functions``, so walking ``grad_fn.next_functions`` meets PyTorch's nodes."""
+
+    def __init__(self, name: str, next_functions: tuple):
+        self._name, self.next_functions = name, next_functions
+
+    def name(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"<{self._name}>"
+
+
 _APPLY = Function.__dict__["apply"].__func__
 
 # The attributes the engine gives every recorded op, in the order it gives them.
