@@ -317,3 +317,43 @@ def test_linear_next_functions_are_pytorchs_addmm_graph(bias, shape, input_grad)
         out = layer(inp * 1 if input_grad else inp)
         graphs.append(_walk(lib.nn.functional.mse_loss(out, out.detach() + 1).grad_fn, 4))
     assert graphs[0] == graphs[1]
+
+
+INPLACE = {
+    "nn.ReLU": lambda L, t: L.nn.ReLU(inplace=True)(t),
+    "F.relu": lambda L, t: L.nn.functional.relu(t, inplace=True),
+    "F.leaky_relu": lambda L, t: L.nn.functional.leaky_relu(t, 0.1, inplace=True),
+    "nn.LeakyReLU": lambda L, t: L.nn.LeakyReLU(0.2, inplace=True)(t),
+    "nn.ReLU6": lambda L, t: L.nn.ReLU6(inplace=True)(t * 4),
+    "nn.ELU": lambda L, t: L.nn.ELU(inplace=True)(t),
+    "F.dropout p=1": lambda L, t: L.nn.functional.dropout(t, 1.0, True, inplace=True),
+}
+
+
+@pytest.mark.parametrize("name", INPLACE)
+def test_inplace_true_writes_into_the_input_where_nothing_is_recorded(name):
+    """nn.ReLU(inplace=True)(h) left h unchanged and returned a new tensor; F.relu(x,
+    inplace=True) raised TypeError."""
+    seen = []
+    for lib in (cr, torch):
+        t = lib.tensor([[1.0, -2.0, 0.5]])
+        out = INPLACE[name](lib, t)
+        seen.append((t.tolist(), out.tolist(), out is t))
+    assert seen[0] == seen[1]
+
+
+def test_inplace_true_under_autograd_gives_pytorchs_values_and_gradients():
+    grads = []
+    for lib in (cr, torch):
+        w = lib.tensor([[1.0, -2.0, 0.5]], requires_grad=True)
+        out = lib.nn.ReLU(inplace=True)(w * 3)
+        (out * lib.tensor([[1.0, 2.0, 3.0]])).sum().backward()
+        grads.append((out.tolist(), w.grad.tolist()))
+    assert grads[0] == grads[1]
+
+
+def test_cat_of_a_0d_tensor_names_the_problem():
+    with pytest.raises(RuntimeError, match="zero-dimensional tensor"):
+        cr.cat([cr.tensor(1.0), cr.tensor(2.0)])
+    with pytest.raises(RuntimeError, match="zero-dimensional tensor"):
+        torch.cat([torch.tensor(1.0), torch.tensor(2.0)])

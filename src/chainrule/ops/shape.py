@@ -411,6 +411,12 @@ def cat(tensors, axis=0, *, dim=None) -> Tensor:
     tensors = _tensors(tensors, "cat")
     axis = dim if dim is not None else axis
     first = tensors[0].array
+    for position, t in enumerate(tensors):
+        if t.ndim == 0:  # PyTorch's words
+            raise ShapeError(
+                f"zero-dimensional tensor (at position {position}) cannot be concatenated; use "
+                f"stack, or reshape it to (1,) first"
+            )
     for t in tensors[1:]:
         same = t.ndim == first.ndim and all(
             a == b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis % first.ndim
