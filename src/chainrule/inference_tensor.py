@@ -27,8 +27,15 @@ class InferenceTensor(Tensor):
     __slots__ = ()
     _inference = True
 
+    def __setstate__(self, state):
+        """A copy (``copy.deepcopy``, pickle) is one more live inference tensor."""
+        grad_mode._INFERENCE_LIVE[0] += 1
+        for name, value in (state[1] if isinstance(state, tuple) else state or {}).items():
+            setattr(self, name, value)
+
     def __del__(self, _live=grad_mode._INFERENCE_LIVE):
-        _live[0] -= 1  # none left: recording stops looking for inference tensors
+        if _live[0] > 0:  # none left: recording stops looking for inference tensors
+            _live[0] -= 1
 
 
 grad_mode._INFERENCE_CLASS[Tensor] = InferenceTensor

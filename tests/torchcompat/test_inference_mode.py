@@ -98,3 +98,17 @@ def test_a_model_evaluated_under_inference_mode_trains_again_afterwards():
     loss = ((model(data) - predictions.clone()) ** 2).mean()
     loss.backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_copies_of_inference_tensors_are_counted_so_refusals_keep_working():
+    import copy
+    import pickle
+
+    with cr.inference_mode():
+        made = cr.ones(2)
+    copied, unpickled = copy.deepcopy(made), pickle.loads(pickle.dumps(made))
+    assert copied.is_inference() and unpickled.is_inference()
+    del copied, unpickled  # two fewer: `made` must still be refused
+    w = cr.ones(2, requires_grad=True)
+    with pytest.raises(cr.errors.GraphError, match="cannot be saved for backward"):
+        w * made
