@@ -44,6 +44,7 @@ from chainrule.errors import (
     NonFiniteError,
     ShapeError,
 )
+from chainrule.inference_tensor import InferenceTensor  # noqa: F401 - registers the class
 from chainrule.ops import (
     abs,
     amax,
@@ -143,7 +144,7 @@ _LAZY = {
     "save": ("chainrule.io.torch_save", "save"),  # a Module whole, or torch.save's dicts
     "load": ("chainrule.io.torch_save", "load"),
     "explain": ("chainrule.explain", "explain"),
-    "trace": ("chainrule.explain", "trace"),
+    "trace": ("chainrule.torch_compat", "trace"),  # torch.trace on a matrix, else explain
     "gradcheck": ("chainrule.testing.gradcheck", "gradcheck"),
     "gradgradcheck": ("chainrule.testing.gradcheck", "gradgradcheck"),
     "GradcheckError": ("chainrule.testing.gradcheck", "GradcheckError"),
@@ -168,6 +169,8 @@ _LAZY = {
     "accelerator": ("chainrule.torch_compat", "accelerator"),
     "backends": ("chainrule.torch_compat", "backends"),
     "inference_mode": ("chainrule.autograd.grad_mode", "inference_mode"),
+    "is_inference_mode_enabled": ("chainrule.autograd.grad_mode", "is_inference_mode_enabled"),
+    "is_inference": ("chainrule.autograd.grad_mode", "is_inference"),
     "is_tensor": ("chainrule.torch_compat", "is_tensor"),
     "NotSupportedError": ("chainrule.torch_compat", "NotSupportedError"),
     "mm": ("chainrule.ops", "matmul"),
@@ -192,7 +195,7 @@ _LAZY = {
     **{name: ("chainrule.ops.predicates", name) for name in _PREDICATES},
     **{name: ("chainrule.ops.selection", name) for name in _SELECTION},
     **{name: ("chainrule.ops.diagonal", name) for name in ("diag", "diagonal")},
-    **{name: ("chainrule.ops.math", name) for name in ("lerp",)},
+    "lerp": ("chainrule.ops.lerp", "lerp"),
     **{name: ("chainrule.ops.shape", name) for name in ("diff",)},
     **{name: ("chainrule.ops.matmul", name) for name in ("bmm",)},
     **{name: ("chainrule.ops.linalg_extra", name) for name in _LINALG_EXTRA},

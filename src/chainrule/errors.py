@@ -5,17 +5,23 @@ class ChainruleError(Exception):
     """Base class of every error chainrule raises on purpose."""
 
 
-class ShapeError(ChainruleError, ValueError):
-    """An op or layer got operands whose shapes do not fit together."""
+class ShapeError(ChainruleError, ValueError, RuntimeError):
+    """An op or layer got operands whose shapes do not fit together. A ``RuntimeError`` too,
+    the class PyTorch raises for a shape mismatch, so ``except RuntimeError:`` catches it."""
 
 
-class ElementCountError(ShapeError, RuntimeError):
-    """``item()`` (or ``float(t)``) of a tensor without exactly one element; a
-    ``RuntimeError`` too, as PyTorch raises, so ``except RuntimeError:`` catches it."""
+class ElementCountError(ShapeError):
+    """``item()``, ``float(t)`` or ``bool(t)`` of a tensor without exactly one element (a
+    ``RuntimeError``, as PyTorch raises)."""
 
 
-class DTypeError(ChainruleError, TypeError):
-    """An op or layer got data of a dtype it cannot work with."""
+class IndexOutOfRangeError(ShapeError, IndexError):
+    """An index past the end of a dimension: an ``IndexError``, as in PyTorch."""
+
+
+class DTypeError(ChainruleError, TypeError, RuntimeError):
+    """An op or layer got data of a dtype it cannot work with (a ``RuntimeError`` too, as
+    PyTorch raises for most dtype mismatches)."""
 
 
 class GraphError(ChainruleError, RuntimeError):
@@ -24,6 +30,12 @@ class GraphError(ChainruleError, RuntimeError):
 
 class ModelFormatError(ChainruleError, ValueError):
     """A model or checkpoint file is not a valid chainrule file; nothing from it was loaded."""
+
+
+class StateDictError(ModelFormatError, ShapeError, RuntimeError):
+    """``load_state_dict`` got a state that does not fit the model: missing or unexpected
+    keys, or a tensor of another shape; nothing was loaded. A ``RuntimeError`` too, as
+    PyTorch raises, so ``except RuntimeError:`` written for PyTorch catches it."""
 
 
 class DataError(ChainruleError, ValueError):

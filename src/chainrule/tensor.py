@@ -8,7 +8,8 @@ from chainrule import _dtype
 from chainrule.autograd import engine
 from chainrule.autograd import hooks as _autograd_hooks
 from chainrule.autograd import partial as _partial
-from chainrule.autograd.grad_mode import _GradMode
+from chainrule.autograd.grad_mode import _INFERENCE_BLOCKS, _GradMode, inference_tensor
+from chainrule.autograd.grad_mode import refuse_outside_inference as _refuse_inference_write
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
 from chainrule.errors import DTypeError, ElementCountError, GraphError, ShapeError
@@ -42,6 +43,7 @@ class Tensor(InplaceMethods, TensorMethods):
         "__weakref__",
     )
     _is_parameter = False  # nn.Parameter says True (cr.compile treats it as a leaf)
+    _inference = False  # InferenceTensor says True (made inside cr.inference_mode())
     __hash__ = object.__hash__  # identity, as in PyTorch (used as optimizer state keys)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -52,6 +54,8 @@ class Tensor(InplaceMethods, TensorMethods):
         self._requires_grad = False
         self._ctx = None
         self.name = None
+        if _INFERENCE_BLOCKS[0]:
+            inference_tensor(self)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -64,7 +68,7 @@ class Tensor(InplaceMethods, TensorMethods):
         t._requires_grad = requires_grad
         t._ctx = None
         t.name = None
-        return t
+        return inference_tensor(t) if _INFERENCE_BLOCKS[0] else t
 
     # ---- attributes -------------------------------------------------------------------
     # ``array`` and ``grad_array`` are the raw NumPy arrays; library code reads them directly.
@@ -155,14 +159,13 @@ class Tensor(InplaceMethods, TensorMethods):
         return self.array.ndim
 
     # ---- autograd -----------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph=False, create_graph=False, inputs=None) -> None:
+    def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
         """Backpropagate: add ∂self/∂leaf to ``leaf.grad`` for every leaf that requires grad.
 
         Args:
-            grad: ∂L/∂self, same shape as ``self``; optional when ``self`` has one element.
+            gradient: ∂L/∂self, same shape as ``self``; optional when ``self`` has one element.
             retain_graph: keep the graph's saved values so ``backward`` can run through it again.
-            create_graph: not supported here (``.grad`` holds plain values); for gradients
-                that stay in the graph use ``cr.autograd.grad(..., create_graph=True)``.
+            create_graph: not supported; use ``cr.autograd.grad(..., create_graph=True)``.
             inputs: only these tensors get ``.grad`` (and only ops leading to them run).
         """
         if create_graph:
@@ -170,7 +173,8 @@ class Tensor(InplaceMethods, TensorMethods):
                 "backward(create_graph=True) is not supported: .grad holds values, not a graph; "
                 "use grads = cr.autograd.grad(loss, params, create_graph=True) instead"
             )
-        (engine.backward if inputs is None else _partial.backward)(self, grad, retain_graph, inputs)
+        backward = engine.backward if inputs is None else _partial.backward
+        backward(self, gradient, retain_graph, inputs)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Ask (or stop asking) for this leaf's gradient; floating-point tensors only."""
@@ -181,6 +185,8 @@ class Tensor(InplaceMethods, TensorMethods):
             )
         if not requires_grad and self._ctx is not None:
             raise GraphError("requires_grad_(False) is only allowed on leaves; use .detach()")
+        if requires_grad:
+            _refuse_inference_write(self, "requires_grad_(True)")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -201,7 +207,7 @@ class Tensor(InplaceMethods, TensorMethods):
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory, requires no grad)."""
-        return Tensor._make(self.array, False)
+        return inference_tensor(Tensor._make(self.array, False), like=self)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (sets ``.grad`` to ``None``)."""
@@ -233,15 +239,6 @@ class Tensor(InplaceMethods, TensorMethods):
         """A copy converted to ``dtype`` (differentiable between float dtypes)."""
         return _ops.cast(self, _dtype.resolve_dtype(dtype))
 
-    def to(self, dtype) -> Tensor:
-        return self.astype(dtype)
-
-    def float(self) -> Tensor:
-        return self.astype(np.float32)
-
-    def double(self) -> Tensor:
-        return self.astype(np.float64)
-
     def __len__(self) -> int:
         if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -253,7 +250,7 @@ class Tensor(InplaceMethods, TensorMethods):
 
     def __bool__(self) -> bool:
         if self.array.size != 1:
-            raise ValueError(
+            raise ElementCountError(
                 f"the truth value of a tensor with {self.array.size} elements is ambiguous; "
                 f"use .any() or .all()"
             )
@@ -271,9 +268,11 @@ class Tensor(InplaceMethods, TensorMethods):
         if (
             self.array.dtype != _dtype.float32
             and self.array.dtype.kind == "f"
-            or (self.array.dtype.kind != "f" and self.array.dtype != _dtype.int64)
-        ):
+            or (self.array.dtype.kind not in "fb" and self.array.dtype != _dtype.int64)
+        ):  # PyTorch names every dtype but float32, int64 and bool
             extras.append(f"dtype={self.array.dtype}")
+        if self.array.size == 0 and self.array.ndim != 1:
+            extras.insert(0, f"size={self.array.shape}")
         if self._ctx is not None:
             extras.append(f"grad_fn=<{self._ctx.name()}>")
         elif self.requires_grad:
@@ -353,6 +352,7 @@ class Tensor(InplaceMethods, TensorMethods):
                 "in-place assignment into a tensor that requires grad would corrupt its "
                 "gradient; do it under cr.no_grad() or build a new tensor (cr.where, cr.cat)"
             )
+        _refuse_inference_write(self, "index assignment")
         target, steps = self.array, torch_index(index)  # PyTorch's rules, where not NumPy's
         if len(steps) == 2:
             target = target[steps[0]]  # the integers first: a view into the tensor's memory

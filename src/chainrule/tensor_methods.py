@@ -379,10 +379,8 @@ class TensorMethods(TensorMethodsExtra):
         return self.numel()
 
     def trace(self):
-        """The sum of the main diagonal of a 2-D tensor (``cr.trace`` is the explainer's)."""
-        if self.ndim != 2:
-            raise ValueError(f"trace needs a 2-D tensor, got shape {tuple(self.shape)}")
-        return _diagonal.diagonal(self).sum()
+        """The sum of the main diagonal of a 2-D tensor, as ``torch.trace``."""
+        return _diagonal.trace(self)
 
     def diag(self, diagonal=0):
         return _diagonal.diag(self, diagonal)

@@ -42,6 +42,10 @@ class TensorMethodsExtra:
 
         return retains_grad(self)
 
+    def is_inference(self) -> bool:
+        """True for a tensor made inside ``cr.inference_mode()`` (see there), as PyTorch's."""
+        return self._inference
+
     # ---- shape ------------------------------------------------------------------------------
     def unbind(self, dim=0):
         return _shape_extra.unbind(self, dim)

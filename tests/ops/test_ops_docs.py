@@ -38,6 +38,7 @@ FAMILIES = [
     "clamp_side",
     "arith_forms",
     "sorting",
+    "lerp",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

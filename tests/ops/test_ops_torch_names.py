@@ -447,8 +447,12 @@ def test_smooth_l1_loss_edges_follow_torch():
             )
             np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
     assert cr.nn.SmoothL1Loss().beta == 1.0
-    with pytest.raises(ValueError, match=r"beta must be a positive number.*nn.L1Loss"):
-        cr.nn.SmoothL1Loss(beta=0)
+    l1 = cr.nn.SmoothL1Loss(beta=0)(cr.tensor(x), cr.tensor(t))  # PyTorch's module takes β = 0
+    assert l1.item() == pytest.approx(
+        torch.nn.SmoothL1Loss(beta=0)(torch.tensor(x), torch.tensor(t)).item()
+    )
+    with pytest.raises(ValueError, match="beta must be a number ≥ 0"):
+        cr.nn.SmoothL1Loss(beta=-1)
     with pytest.raises(ValueError, match="beta must be a number ≥ 0"):
         cr.nn.functional.smooth_l1_loss(cr.tensor(x), cr.tensor(t), beta=-1)
 

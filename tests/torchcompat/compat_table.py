@@ -26,6 +26,47 @@ def _x(lib, requires_grad=False):
 
 
 # ---- row bodies that need statements ---------------------------------------------------------
+def inference_tensors(lib):
+    with lib.inference_mode():
+        made = lib.ones(2) * 2
+    w = lib.ones(2, requires_grad=True)
+    refused = []
+    for attempt in (lambda: made.add_(1), lambda: (w * made).sum(), made.requires_grad_):
+        try:
+            attempt()
+            refused.append(False)
+        except RuntimeError:
+            refused.append(True)
+    return made.is_inference(), made.clone().is_inference(), refused
+
+
+def grad_fn_names_round4(lib):
+    x = _x(lib, True)
+    outs = [
+        lib.lerp(x, x * 2, 0.3),
+        lib.lerp(x, x * 2, x),
+        lib.nn.functional.smooth_l1_loss(x, x.detach() * 0),
+        lib.diag(x[:, :2]),
+        lib.trace(x[:, :2]),
+        lib.einsum("ij,kj->ik", x, x),
+        lib.nn.functional.l1_loss(x, x.detach() * 0, reduction="sum"),
+    ]
+    before = [o.grad_fn.name() for o in outs]
+    sum(o.sum() for o in outs).backward()
+    return before, [o.grad_fn.name() for o in outs]
+
+
+def backward_gradient_keyword(lib):
+    x = _x(lib, True)
+    (x * 3).backward(gradient=lib.ones_like(x))
+    return x.grad
+
+
+def loader_over_a_list(lib):
+    samples = list(zip(X, [0, 1]))
+    return [list(b) for b in lib.utils.data.DataLoader(samples, batch_size=2)]
+
+
 def backward_grad(lib):
     x = _x(lib, True)
     (x * x).sum().backward()
@@ -604,6 +645,7 @@ ROWS = [
         "(lib.diag(x), lib.diagonal(x, 1), x.trace())",
         "",
     ),
+    ("Selection", "torch.trace (a function)", "lib.trace(x[:, :2])", ""),
     ("Selection", "torch.lerp / diff", "(lib.lerp(x, x * 2, 0.75), lib.diff(x, dim=1))", ""),
     (
         "Selection",
@@ -747,6 +789,14 @@ ROWS = [
     ("Autograd", "torch.autograd.grad", autograd_grad, ""),
     ("Autograd", "create_graph=True (second derivatives)", create_graph_second_derivative, ""),
     ("Autograd", "grad_fn.next_functions", grad_fn_next_functions, ""),
+    ("Autograd", "inference_mode: inference tensors and their errors", inference_tensors, ""),
+    ("Autograd", "Tensor.backward(gradient=...)", backward_gradient_keyword, ""),
+    (
+        "Autograd",
+        "grad_fn.name() of lerp, smooth_l1_loss, diag, trace, einsum, before and after backward",
+        grad_fn_names_round4,
+        "",
+    ),
     ("Autograd", "register_hook / register_post_accumulate_grad_hook", tensor_hooks, ""),
     ("Autograd", "grad_fn.name()", grad_fn_names, ""),
     (
@@ -830,6 +880,7 @@ ROWS = [
     ("optim", "optim.Adam", adam_steps, ""),
     ("optim", "optimizer.state_dict() layout", optimizer_state_dict_keys, ""),
     ("utils.data", "DataLoader(drop_last=True)", dataloader_batches, ""),
+    ("utils.data", "DataLoader over a list of (x, y) samples", loader_over_a_list, ""),
     ("utils.data", "random_split (fractions)", random_split_lengths, ""),
     (
         "Files",

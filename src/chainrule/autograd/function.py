@@ -6,7 +6,13 @@ from functools import partial
 
 import numpy as np
 
-from chainrule.autograd.grad_mode import _GradMode
+from chainrule.autograd.grad_mode import (
+    _INFERENCE_BLOCKS,
+    _INFERENCE_CLASS,
+    _INFERENCE_LIVE,
+    _GradMode,
+    refuse_saving_inference,
+)
 from chainrule.autograd.inplace import _CLOCK
 from chainrule.tensor import Tensor
 
@@ -70,6 +76,10 @@ class Function:
     # backward() without retain_graph, so a second backward() may pass through them again.
     saves_tensors = True
     released = False  # True once backward() has released an op that saves no tensors
+    # True where grad_fn.name() reads how the op was called (grad_fn_names._BY_CALL): releasing
+    # the op keeps that name in ``released_name``, as PyTorch's node keeps its name.
+    named_by_call = False
+    released_name = None
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
@@ -99,11 +109,17 @@ class Function:
             out = fn.forward(*[t.array for t in inputs], **params)
             needs_grad = tuple([t._requires_grad for t in inputs])
             record = True in needs_grad and _GradMode.enabled
-        result = _new_object(Tensor)  # Tensor._make, inlined
+        if _INFERENCE_BLOCKS[0] and not record and _GradMode.inference:
+            result = _new_object(_INFERENCE_CLASS[Tensor])  # an inference tensor (grad_mode)
+            _INFERENCE_LIVE[0] += 1
+        else:
+            result = _new_object(Tensor)  # Tensor._make, inlined
         result.array = out
         result.grad_array = None
         result.name = None
         if record:
+            if _INFERENCE_LIVE[0] and fn.saves_inputs:
+                refuse_saving_inference(fn, inputs)
             fn.parents = inputs
             fn.needs_grad = needs_grad
             if _CLOCK[0]:
@@ -168,7 +184,10 @@ class Function:
         so the activations below are freed all the same.
         """
         if self.saves_tensors:
+            name = self.name() if self.named_by_call else None
             self.__dict__.clear()
+            if name is not None:
+                self.released_name = name
             return
         self.parents = tuple([_stand_in(parent) for parent in self.parents])
         self.grad_out = None
@@ -203,6 +222,21 @@ class AccumulateGrad:
 
     def __repr__(self) -> str:
         return "<AccumulateGrad>"
+
+
+class GraphStep:
+    """A step PyTorch records as its own node inside one chainrule op (the ``TBackward0`` of
+    a linear layer's weight, its ``AddmmBackward0`` behind a reshape): it has a name and
+    ``next_functions``, so walking ``grad_fn.next_functions`` meets PyTorch's nodes."""
+
+    def __init__(self, name: str, next_functions: tuple):
+        self._name, self.next_functions = name, next_functions
+
+    def name(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"<{self._name}>"
 
 
 _APPLY = Function.__dict__["apply"].__func__

@@ -66,6 +66,10 @@ _RENAMED = {
     "MeanDim": "MeanBackward1",
     "VarMeanMean": "VarMeanBackward0",
     "StdMeanMean": "StdMeanBackward0",
+    "LerpScalar": "LerpBackward0",
+    "Lerp": "LerpBackward1",
+    "SmoothL1": "SmoothL1LossBackward0",
+    "DiagCopy": "DiagonalBackward0_copy",
 }
 
 
@@ -125,7 +129,18 @@ def _by_reduction(fn, none: str) -> str:
     return names.get(reduction, none)
 
 
+def _einsum(fn) -> str:
+    """The last op of PyTorch's einsum: one operand is permuted, then summed if an index goes;
+    several are multiplied, and contracted through bmm and a view if any index is summed."""
+    inputs, output = getattr(fn, "inputs", ("",)), getattr(fn, "output", "")
+    summed = set("".join(inputs)) - set(output)
+    if len(inputs) == 1:
+        return "SumBackward1" if summed else "PermuteBackward0"
+    return "ViewBackward0" if summed else "MulBackward0"
+
+
 _BY_CALL = {
+    "Einsum": _einsum,
     "Sum": lambda fn: _reduction(fn, "Sum"),
     "Mean": lambda fn: _reduction(fn, "Mean"),
     "MatMul": _matmul,
@@ -142,6 +157,8 @@ _BY_CALL = {
 
 def torch_name(fn) -> str:
     """PyTorch's name of the grad_fn that ``fn`` stands for."""
+    if fn.released_name is not None:
+        return fn.released_name
     cls = type(fn).__name__
     by_call = _BY_CALL.get(cls)
     if by_call is not None:

@@ -6,12 +6,25 @@ import functools
 import inspect
 import threading
 
+from chainrule.errors import GraphError
+
 
 class _GradModeState(threading.local):
     """Grad mode per thread, as in PyTorch: a ``no_grad`` block in a worker thread (the
     playground's training steps) never switches recording off in another thread."""
 
     enabled = True  # each new thread starts with recording on
+    inference = False  # inside an inference_mode block
+
+
+# How many inference_mode blocks are open, in all threads: while none is, making a tensor
+# checks one list entry and no thread-local state.
+_INFERENCE_BLOCKS = [0]
+# How many inference tensors are alive: while none is, recording an op never looks for one
+# (InferenceTensor.__del__ counts down).
+_INFERENCE_LIVE = [0]
+# {Tensor: InferenceTensor}, filled by chainrule.inference_tensor (which imports Tensor).
+_INFERENCE_CLASS: dict = {}
 
 
 _GradMode = _GradModeState()
@@ -32,7 +45,12 @@ class _SetGradMode:
     mode = True
 
     def __new__(cls, *args, **kwargs):
-        if cls in (no_grad, enable_grad) and len(args) == 1 and callable(args[0]) and not kwargs:
+        if (
+            cls in (no_grad, enable_grad, inference_mode)
+            and len(args) == 1
+            and callable(args[0])
+            and not kwargs
+        ):
             return cls()(args[0])  # @no_grad without parentheses
         return super().__new__(cls)
 
@@ -134,11 +152,82 @@ class _SetFor(_SetGradMode):
 
 
 class inference_mode(_SetGradMode):
-    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (no inference tensors);
-    ``inference_mode(False)`` changes nothing."""
+    """PyTorch's ``inference_mode``: no recording, and every tensor made inside is an
+    *inference tensor* (``t.is_inference()``), as in PyTorch. Outside the block such a tensor
+    works in any op that does not record, but an op that would save it for backward raises
+    (``GraphError``), and so do in-place writes to it and ``requires_grad_()``: ``t.clone()``
+    makes a normal tensor. ``inference_mode(False)`` switches it off again, with recording on.
+
+    Example:
+        >>> import chainrule as cr
+        >>> with cr.inference_mode():
+        ...     y = cr.ones(2) * 2
+        >>> y.is_inference(), y.requires_grad, y.clone().is_inference()
+        (True, False, False)
+    """
 
     def __init__(self, mode: bool = True):
-        self.mode = False if mode else None
+        self.inference = bool(mode)
+        self.mode = not self.inference
+
+    def __enter__(self):
+        self._previous = _GradMode.enabled
+        self._previous_inference = _GradMode.inference
+        _GradMode.enabled, _GradMode.inference = self.mode, self.inference
+        _INFERENCE_BLOCKS[0] += 1
+        return self
+
+    def __exit__(self, *exc):
+        _GradMode.enabled, _GradMode.inference = self._previous, self._previous_inference
+        _INFERENCE_BLOCKS[0] -= 1
+        return False
 
     def _clone(self):
-        return inference_mode(self.mode is False)
+        return inference_mode(self.inference)
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside an ``inference_mode`` block (of this thread), as PyTorch's."""
+    return _INFERENCE_BLOCKS[0] > 0 and _GradMode.inference
+
+
+def inference_tensor(tensor, like=None):
+    """Make ``tensor`` an inference tensor when it is made inside ``inference_mode`` (or, with
+    ``like``, when ``like`` is one: ``detach()`` keeps the mark, as PyTorch's). The mark is its
+    class, :class:`~chainrule.inference_tensor.InferenceTensor`: reading ``_inference`` is
+    then a class attribute, never a missing slot (an exception, a microsecond per op)."""
+    if (_GradMode.inference and _INFERENCE_BLOCKS[0]) if like is None else like._inference:
+        cls = _INFERENCE_CLASS.get(tensor.__class__)
+        if cls is not None:  # a plain Tensor (a Parameter made in the block stays one)
+            tensor.__class__ = cls
+            _INFERENCE_LIVE[0] += 1
+    return tensor
+
+
+def is_inference(tensor) -> bool:
+    """``torch.is_inference``: whether ``tensor`` was made inside ``inference_mode``."""
+    return tensor._inference
+
+
+def refuse_outside_inference(tensor, what: str) -> None:
+    """PyTorch's rule: an inference tensor is not written in place, nor made to require grad,
+    outside ``inference_mode``."""
+    if tensor._inference and not is_inference_mode_enabled():
+        raise GraphError(
+            f"{what} on an inference tensor (made inside cr.inference_mode()) outside "
+            f"inference_mode is not allowed, as in PyTorch; make a normal tensor first with "
+            f"t.clone(), or use cr.no_grad() instead of cr.inference_mode()"
+        )
+
+
+def refuse_saving_inference(fn, inputs) -> None:
+    """Raise if an op that saves its inputs for backward is recorded on an inference tensor
+    (PyTorch: "Inference tensors cannot be saved for backward")."""
+    for tensor in inputs:
+        if tensor._inference:
+            raise GraphError(
+                f"inference tensors cannot be saved for backward: {type(fn).__name__} needs the "
+                f"values of a tensor made inside cr.inference_mode() to compute gradients; "
+                f"make a normal tensor with t.clone(), or use cr.no_grad() instead of "
+                f"cr.inference_mode()"
+            )

@@ -24,7 +24,7 @@ import numpy as np
 
 from chainrule._blas import axpy
 from chainrule._dtype import check_integer_divisor
-from chainrule.autograd.grad_mode import _GradMode
+from chainrule.autograd.grad_mode import _GradMode, refuse_outside_inference
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
 # _CLOCK[0] counts in-place writes since import; a list so other modules share one counter.
@@ -101,6 +101,7 @@ def _refuse(fn, what: str):
 
 
 def _check_writable(tensor, op: str) -> None:
+    refuse_outside_inference(tensor, op)
     if tensor.requires_grad and _GradMode.enabled:
         what = (
             "a leaf tensor that requires grad" if tensor._ctx is None else "a tensor in the graph"

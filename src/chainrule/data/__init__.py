@@ -3,7 +3,7 @@ splitting."""
 
 from chainrule.data import datasets
 from chainrule.data.csv import CSVData, load_csv, read_table
-from chainrule.data.dataset import Dataset, Subset, TensorDataset
+from chainrule.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset
 from chainrule.data.loader import DataLoader
 from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.split import train_test_split
@@ -19,6 +19,7 @@ __all__ = [
     "DataLoader",
     "ImageFolderData",
     "ImagePreprocessor",
+    "ConcatDataset",
     "Dataset",
     "Preprocessor",
     "Subset",

@@ -33,6 +33,10 @@ class Dataset:
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
 
+    def __add__(self, other) -> ConcatDataset:
+        """``a + b``: the samples of ``a`` then those of ``b`` (PyTorch's ``ConcatDataset``)."""
+        return ConcatDataset([self, other])
+
 
 def _as_array(value, position: int) -> np.ndarray:
     array = value.array if isinstance(value, Tensor) else np.asarray(value)
@@ -119,6 +123,41 @@ class Subset(Dataset):
 
     def __getitems__(self, indices):
         return fetch_batch(self.dataset, self.indices[indices])
+
+
+class ConcatDataset(Dataset):
+    """The samples of several datasets one after another, as ``torch``'s ``ConcatDataset``.
+
+    Args:
+        datasets: the datasets, in order (at least one).
+
+    Example:
+        >>> import numpy as np
+        >>> both = ConcatDataset([TensorDataset(np.arange(3)), TensorDataset(np.arange(5))])
+        >>> len(both), both[4][0].item(), both.cumulative_sizes
+        (8, 1, [3, 8])
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise DataError("ConcatDataset: datasets should not be an empty iterable")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        index = int(index)
+        if index < 0:
+            if -index > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            index += len(self)
+        if index >= len(self):
+            raise IndexError(f"index {index} is out of range for {len(self)} samples")
+        which = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][index - start]
 
 
 def _field_array(values) -> np.ndarray:

@@ -1,7 +1,9 @@
 """Activation modules: thin wrappers around the activation ops (``chainrule.functional``).
 
-``inplace`` is accepted where PyTorch has it, for copied code and identical reprs; chainrule
-never overwrites its input, and the result is the same either way.
+``inplace=True`` writes the result into the input and returns the input, as PyTorch, where
+nothing is recorded for backward (``no_grad``, evaluation, an input that needs no gradient);
+where the graph is recorded chainrule cannot change a tensor of the graph in place, so the
+result is a new tensor and the input keeps its values (the values are the same).
 """
 
 from __future__ import annotations
@@ -13,6 +15,19 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.nn.module import Module
+
+
+def in_place(result, input, inplace: bool):
+    """PyTorch's ``inplace=True``: ``result`` written into ``input``, which is returned, where
+    autograd records nothing; else ``result`` (see the module docstring)."""
+    from chainrule.autograd.grad_mode import is_grad_enabled
+    from chainrule.tensor import Tensor
+
+    if not inplace or not isinstance(input, Tensor) or input is result:
+        return result
+    if (input.requires_grad and is_grad_enabled()) or input.dtype != result.dtype:
+        return result
+    return input.copy_(result)
 
 
 def _check_finite(value, name: str, layer: str) -> int | float:
@@ -50,7 +65,7 @@ class ReLU(Module):
         self.inplace = bool(inplace)
 
     def forward(self, x):
-        return ops.relu(x)
+        return in_place(ops.relu(x), x, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -72,7 +87,7 @@ class Hardtanh(Module):
         self.inplace = bool(inplace)
 
     def forward(self, x):
-        return ops.hardtanh(x, self.min_val, self.max_val)
+        return in_place(ops.hardtanh(x, self.min_val, self.max_val), x, self.inplace)
 
     def extra_repr(self) -> str:
         inplace = ", inplace=True" if self.inplace else ""
@@ -102,7 +117,7 @@ class LeakyReLU(Module):
         self.inplace = bool(inplace)
 
     def forward(self, x):
-        return ops.leaky_relu(x, self.negative_slope)
+        return in_place(ops.leaky_relu(x, self.negative_slope), x, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -119,7 +134,7 @@ class ELU(Module):
         self.inplace = bool(inplace)
 
     def forward(self, x):
-        return ops.elu(x, self.alpha)
+        return in_place(ops.elu(x, self.alpha), x, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -172,7 +187,7 @@ class SiLU(Module):
         self.inplace = bool(inplace)
 
     def forward(self, x):
-        return ops.silu(x)
+        return in_place(ops.silu(x), x, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""

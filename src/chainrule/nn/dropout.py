@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.compile_hooks import per_call
+from chainrule.nn.activation import in_place
 from chainrule.nn.module import Module
 from chainrule.ops._util import operand
 from chainrule.random import Generator, get_generator
@@ -19,7 +20,8 @@ class Dropout(Module):
 
     Args:
         p: probability of zeroing an element, in [0, 1].
-        inplace: accepted for PyTorch compatibility; chainrule never overwrites its input.
+        inplace: write the result into the input where nothing is recorded for backward
+            (see ``nn/activation.py``).
         generator: a :class:`chainrule.Generator` for the masks.
 
     Shape: any → same.
@@ -40,10 +42,10 @@ class Dropout(Module):
         if not self.training or self.p == 0.0:
             return x
         if self.p == 1.0:
-            return x * np.zeros(x.shape, dtype=x.dtype)
+            return in_place(x * np.zeros(x.shape, dtype=x.dtype), x, self.inplace)
         # Drawn through per_call, so a compiled step draws a fresh mask on every call too.
         mask = per_call(keep_mask, self.generator, x.shape, self.p, x.dtype)
-        return x * mask  # a constant mask: its gradient is the same mask
+        return in_place(x * mask, x, self.inplace)  # a constant mask: its gradient is the mask
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

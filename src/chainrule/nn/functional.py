@@ -37,9 +37,28 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     ``training`` (PyTorch's default is True even in eval mode: pass ``self.training``)."""
     from chainrule.nn.dropout import Dropout
 
-    layer = Dropout(p)
+    layer = Dropout(p, inplace=inplace)
     layer.train(bool(training))
     return layer(input)
+
+
+def _with_inplace(name: str, op):
+    def fn(input, *args, inplace: bool = False, **kwargs):  # noqa: A002 - PyTorch's name
+        from chainrule.nn.activation import in_place
+
+        return in_place(op(input, *args, **kwargs), input, inplace)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"PyTorch's ``F.{name}`` with ``inplace`` (see ``nn/activation.py``)."
+    return fn
+
+
+relu = _with_inplace("relu", relu)  # noqa: F405
+leaky_relu = _with_inplace("leaky_relu", leaky_relu)  # noqa: F405
+relu6 = _with_inplace("relu6", relu6)  # noqa: F405
+hardtanh = _with_inplace("hardtanh", hardtanh)  # noqa: F405
+elu = _with_inplace("elu", elu)  # noqa: F405
+silu = _with_inplace("silu", silu)  # noqa: F405
 
 
 def __getattr__(name: str):

@@ -208,13 +208,13 @@ class HuberLoss(_Loss):
 
 
 class SmoothL1Loss(HuberLoss):
-    """PyTorch's smooth L1 loss: ½d²/β where |d| < β, else |d| − ½β (the Huber loss with
-    δ = β, divided by β).
+    """PyTorch's smooth L1 loss: ½d²/β where |d| < β, else |d| − ½β (one op,
+    ``SmoothL1LossBackward0``).
 
     Args:
         reduction: "mean", "sum" or "none".
-        beta: where the loss turns from quadratic to linear (> 0; PyTorch's β = 0, plain L1,
-            is ``nn.L1Loss``).
+        beta: where the loss turns from quadratic to linear (≥ 0; β = 0 is the L1 loss, as in
+            PyTorch).
     """
 
     mean_formula = "E = 1/n · Σ smooth_l1(o − t)"
@@ -222,18 +222,16 @@ class SmoothL1Loss(HuberLoss):
 
     def __init__(self, reduction: str = "mean", beta: float = 1.0):
         try:
-            super().__init__(reduction, delta=beta)
+            super().__init__(reduction, delta=beta or 1.0)
         except ValueError:
-            raise ValueError(
-                f"SmoothL1Loss: beta must be a positive number, got {beta!r} (for beta = 0 "
-                f"use nn.L1Loss)"
-            ) from None
-        self.beta = self.delta
+            raise ValueError(f"SmoothL1Loss: beta must be a number ≥ 0, got {beta!r}") from None
+        self.beta = float(beta)
 
     def forward(self, input, target):
-        # PyTorch's SmoothL1Loss promotes a wider float target (its HuberLoss does not)
-        input = _promoted(_as_float_tensor(input, "SmoothL1Loss", "input"), target)
-        return super().forward(input, target) / self.beta
+        from chainrule.ops.loss_regression import smooth_l1_loss
+
+        input = _as_float_tensor(input, "SmoothL1Loss", "input")
+        return smooth_l1_loss(input, target, self.reduction, self.beta)
 
 
 class KLDivLoss(_Loss):

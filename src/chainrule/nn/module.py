@@ -9,7 +9,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule._device import check_device
-from chainrule.errors import DTypeError, ModelFormatError, ShapeError
+from chainrule.errors import DTypeError, StateDictError
 from chainrule.nn._module_args import key_hint, parse_to, state_array
 from chainrule.nn.module_hooks import ModuleHookMethods, unsupported_method
 from chainrule.tensor import Tensor
@@ -426,8 +426,10 @@ class Module(ModuleHookMethods):
             ``(missing_keys, unexpected_keys)`` as a named tuple.
 
         Raises:
-            ShapeError: an entry's shape differs from the parameter's (always checked).
-            ModelFormatError: with ``strict=True``, names are missing or unexpected.
+            StateDictError (a ShapeError and a RuntimeError): an entry's shape differs from the
+                parameter's (always checked).
+            StateDictError (a ModelFormatError too): with ``strict=True``, names are missing or
+                unexpected.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(
@@ -454,7 +456,7 @@ class Module(ModuleHookMethods):
                 continue
             array = state_array(state_dict[name], name)
             if array.shape != target.array.shape:
-                raise ShapeError(
+                raise StateDictError(
                     f"load_state_dict: {name} has shape {tuple(array.shape)} in the file but "
                     f"{tuple(target.array.shape)} in the model; the weights come from a different "
                     f"architecture"
@@ -466,7 +468,7 @@ class Module(ModuleHookMethods):
                 problems.append(f"missing keys {missing}")
             if unexpected:
                 problems.append(f"unexpected keys {unexpected}")
-            raise ModelFormatError(
+            raise StateDictError(
                 f"load_state_dict for {type(self).__name__}: {'; '.join(problems)}. The state "
                 f"must come from the same architecture (strict=False loads the matching keys)."
                 + key_hint(own, state_dict)

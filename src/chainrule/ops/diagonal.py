@@ -69,6 +69,53 @@ class Diagonal(Function):
         return (flat.reshape(self.shape),)
 
 
+class DiagCopy(Diagonal):
+    """``diag`` of a matrix: its diagonal as a 1-D copy (PyTorch's ``DiagonalBackward0_copy``)."""
+
+    def forward(self, x, offset, dim1, dim2):
+        self.shape, self.offset, self.dim1, self.dim2 = x.shape, offset, dim1, dim2
+        return np.diagonal(x, offset, dim1, dim2).copy()
+
+
+class Trace(Function):
+    """Σᵢ xᵢᵢ of a matrix.  Local derivative: 1 on the main diagonal, 0 elsewhere."""
+
+    saves_inputs = False
+    saves_tensors = False  # a second backward() may pass (Function.release)
+    label = "trace"
+    formulas = ("1 on the diagonal, else 0",)
+    grads_match_inputs = True
+
+    def forward(self, x):
+        self.shape = x.shape
+        return np.asarray(np.trace(x))
+
+    def backward(self, grad):
+        full = np.zeros(self.shape, grad.dtype)
+        np.fill_diagonal(full, grad)
+        return (full,)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        eye = Tensor._make(np.eye(*self.shape, dtype=grad.array.dtype), False)
+        return (eye * grad,)
+
+
+def trace(x) -> Tensor:
+    """``torch.trace``: the sum of a matrix's main diagonal (``t.trace()``; ``cr.trace`` is
+    this for a 2-D tensor and the explainer's trace for anything else).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tensor([[1.0, 2.0], [3.0, 4.0]]).trace().item()
+        5.0
+    """
+    x = operand(x)
+    if x.array.ndim != 2:
+        raise ShapeError(f"trace: expected a matrix (2-D tensor), got shape {x.shape}")
+    return Trace.apply(x)
+
+
 def _flat_positions(shape: tuple) -> np.ndarray:
     """Each element's position in the flattened array: indexing it tells where entries go."""
     return np.arange(int(np.prod(shape))).reshape(shape)
@@ -108,7 +155,7 @@ def diag(x, diagonal: int = 0) -> Tensor:
     if x.array.ndim == 1:
         return DiagEmbed.apply(x, k=k)
     if x.array.ndim == 2:
-        return Diagonal.apply(x, offset=k, dim1=0, dim2=1).clone()
+        return DiagCopy.apply(x, offset=k, dim1=0, dim2=1)
     raise ShapeError(
         f"diag: needs a 1-D or 2-D tensor, got shape {x.shape}; for other shapes use "
         f"diagonal(x, offset, dim1, dim2)"

@@ -24,6 +24,8 @@ class Einsum(Function):
     """Σ over the indices missing from the output of the product of the operands.
     Local derivative for operand k: the product of the other operands (an einsum)."""
 
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
+
     label = "einsum"
     formulas = ("the einsum of the upstream gradient with the other operands",)
 

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import ShapeError
+from chainrule.errors import IndexOutOfRangeError
 from chainrule.ops._util import operand
 from chainrule.tensor import Tensor
 
@@ -103,6 +103,8 @@ def torch_index(index) -> tuple:
 class GetItem(Function):
     """x[index]; repeated integer indices accumulate their gradients."""
 
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
+
     saves_inputs = False  # backward reads shapes only
 
     label = "index"
@@ -174,6 +176,6 @@ def getitem(x, index) -> Tensor:
             x = GetItem.apply(x, index=steps[0], advanced=False)
         return GetItem.apply(x, index=steps[-1], advanced=_is_advanced(steps[-1]))
     except IndexError as err:
-        raise ShapeError(
+        raise IndexOutOfRangeError(
             f"index {index!r} does not fit a tensor of shape {x.shape}: {err}"
         ) from None

@@ -163,6 +163,8 @@ def _running_sum(a: np.ndarray, axis: int) -> np.ndarray:
 class Prod(Function):
     """The product along ``dim`` (all elements when ``dim`` is None)."""
 
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
+
     label = "prod"
     formulas = ("product of the other elements",)
 

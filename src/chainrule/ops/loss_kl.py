@@ -16,6 +16,8 @@ class KLDiv(Function):
     """ℓ = t·(ln t − x) (0 where t = 0), or e^t·(t − x) for a log-target.
     Local derivatives: −t (−e^t) for the input x; ln t + 1 − x (e^t·(t − x + 1)) for t."""
 
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
+
     label = "kl_div"
     formulas = ("−t", "ln t + 1 − x")
 

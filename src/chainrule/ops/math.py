@@ -12,9 +12,9 @@ import math
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import DTypeError
 from chainrule.ops._util import floating, operand, operands, sgn
 from chainrule.ops.elementwise import Div, Pow, Sub, _binary
+from chainrule.ops.lerp import lerp  # noqa: F401 - here too, beside the other elementwise math
 from chainrule.tensor import Tensor
 
 
@@ -489,36 +489,6 @@ def sign(x) -> Tensor:
     return _unary(Sign, x, float_only=False)
 
 
-def lerp(start, end, weight) -> Tensor:
-    """start + weight·(end − start), as ``torch.lerp``, in PyTorch's two forms: for
-    |weight| ≥ 0.5 it computes end − (end − start)·(1 − weight), which gives ``end`` exactly
-    at weight 1. Local derivatives: 1 − weight, weight, and end − start for a tensor weight.
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.lerp(cr.tensor([1.0]), cr.tensor([3.0]), 0.75).tolist()
-        [2.5]
-    """
-    from chainrule.ops.elementwise import where
-
-    start, end = operand(start), operand(end)
-    for t in (start, end, weight):
-        if isinstance(t, Tensor) and t.array.dtype.kind != "f":
-            raise DTypeError(f"lerp needs floating-point tensors (as PyTorch), got {t.array.dtype}")
-        if isinstance(t, Tensor) and t.array.dtype != start.array.dtype:
-            raise DTypeError(
-                f"lerp needs one dtype (as PyTorch), got {start.array.dtype} and {t.array.dtype}; "
-                f"convert first, e.g. end.to(start.dtype)"
-            )
-    span = end - start
-    if not isinstance(weight, Tensor):
-        w = float(weight)
-        return start + span * w if abs(w) < 0.5 else end - span * (1 - w)
-    near_start = Tensor._make(np.abs(weight.array) < 0.5, False)
-    return where(near_start, start + weight * span, end - span * (1 - weight))
-
-
-# ---- a number on the left: the same ops, under the names PyTorch gives these call forms -------
 class RSub(Sub):
     """``number − x`` (``1 - x``): PyTorch's ``RsubBackward1``."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import _mkl
-from chainrule.autograd.function import Function
+from chainrule.autograd.function import Function, GraphStep
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operand, operands
 from chainrule.tensor import Tensor
@@ -19,6 +19,8 @@ _BIG = _mkl.MIN_WORK
 
 class MatMul(Function):
     """a @ b, following NumPy's matmul rules for 1-D and stacked operands."""
+
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
 
     label = "@"
     formulas = ("∂(a@b)/∂a = grad @ bᵀ", "∂(a@b)/∂b = aᵀ @ grad")
@@ -85,6 +87,8 @@ class Linear(Function):
     ∂z_j/∂b_j = 1.
     """
 
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
+
     label = "linear"
     formulas = ("W", "x", "1")
     grads_match_inputs = True
@@ -96,6 +100,24 @@ class Linear(Function):
     # Matrix products go through ndarray.dot rather than the @ operator: for a 2-D weight both
     # give the same bits (one BLAS gemm), and dot skips the matmul ufunc's dispatch, half the
     # time of a product of a few dozen rows (0.3 against 0.7 µs for one row, measured).
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's nodes below a linear layer: ``addmm(bias, x, weight.t())`` (``mm`` without
+        a bias), the weight behind ``TBackward0``, and for an input that is not 2-D the
+        reshape (``ViewBackward0`` ...) on top of them."""
+        links = Function.next_functions.fget(self)
+        if len(links) < 2:  # released
+            return links
+        weight = (GraphStep("TBackward0", (links[1],)), 0) if links[1][0] is not None else links[1]
+        x, rank = links[0], self.parents[0].array.ndim
+        if rank != 2 and x[0] is not None:  # PyTorch makes the input 2-D first
+            step = "UnsqueezeBackward0" if rank == 1 and len(links) == 2 else "ViewBackward0"
+            x = (GraphStep(step, (x,)), 0)
+        inner = (links[2], x, weight) if len(links) == 3 else (x, weight)
+        if rank == 2:
+            return inner
+        return ((GraphStep("AddmmBackward0" if len(links) == 3 else "MmBackward0", inner), 0),)
+
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
         if _MKL_ON and x.ndim == 2 and x.shape[0] * weight.size >= _BIG:

@@ -30,6 +30,7 @@ def _unreduce(grad: Tensor, fn) -> Tensor:
 
 
 class Sum(Function):
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
     saves_inputs = False  # backward reads shapes only
     saves_tensors = False  # a second backward() may pass (Function.release)
     label = "Σ"
@@ -49,6 +50,7 @@ class Sum(Function):
 
 
 class Mean(Function):
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
     saves_inputs = False  # backward reads shapes only
     saves_tensors = False  # a second backward() may pass (Function.release)
     label = "mean"

@@ -208,6 +208,8 @@ class Triangle(Function):
     """The lower (``tril``) or upper (``triu``) triangle of the last two axes, the rest 0.
     Local derivative: 1 inside the triangle, 0 outside."""
 
+    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
+
     saves_inputs = False  # backward reads the diagonal only
     saves_tensors = False  # a second backward() may pass (Function.release)
     grads_match_inputs = True
@@ -409,6 +411,12 @@ def cat(tensors, axis=0, *, dim=None) -> Tensor:
     tensors = _tensors(tensors, "cat")
     axis = dim if dim is not None else axis
     first = tensors[0].array
+    for position, t in enumerate(tensors):
+        if t.ndim == 0:  # PyTorch's words
+            raise ShapeError(
+                f"zero-dimensional tensor (at position {position}) cannot be concatenated; use "
+                f"stack, or reshape it to (1,) first"
+            )
     for t in tensors[1:]:
         same = t.ndim == first.ndim and all(
             a == b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis % first.ndim

@@ -2,7 +2,8 @@
 
 :class:`DataLoader` here adds PyTorch's ``collate_fn`` and ``num_workers`` to
 :class:`chainrule.data.DataLoader`; :func:`random_split` and :func:`default_collate` are
-PyTorch's functions. ``Dataset``, ``TensorDataset`` and ``Subset`` are chainrule's own.
+PyTorch's functions. ``Dataset``, ``TensorDataset``, ``Subset`` and ``ConcatDataset`` are
+chainrule's own.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from chainrule.data import loader as _loader
-from chainrule.data.dataset import Dataset, Subset, TensorDataset
+from chainrule.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset
 from chainrule.errors import DataError
 from chainrule.random import get_generator
 from chainrule.tensor import Tensor
 
 __all__ = [
     "BatchSampler",
+    "ConcatDataset",
     "DataLoader",
     "RandomSampler",
     "Sampler",
@@ -29,6 +31,7 @@ __all__ = [
     "Subset",
     "TensorDataset",
     "default_collate",
+    "default_convert",
     "random_split",
 ]
 
@@ -62,17 +65,48 @@ def default_collate(samples):
         return Tensor._make(np.asarray(samples), False)
     if isinstance(first, (Tensor, np.ndarray)):
         return Tensor._make(np.stack([np.asarray(s) for s in samples]), False)
+    if isinstance(first, (str, bytes)):
+        return list(samples)  # PyTorch keeps strings as a list
     raise DataError(
         f"default_collate cannot batch samples of type {type(first).__name__}; pass "
         f"collate_fn= to the DataLoader"
     )
 
 
+def default_convert(sample):
+    """What PyTorch's loader does to a sample when ``batch_size=None``: NumPy arrays (and
+    NumPy numbers) become tensors, tuples become lists, field by field; the rest stays."""
+    if isinstance(sample, np.ndarray) and sample.dtype.kind not in "USO":
+        return Tensor._make(sample, False)
+    if isinstance(sample, np.generic) and not isinstance(sample, (np.str_, np.bytes_)):
+        return Tensor._make(np.asarray(sample), False)
+    if isinstance(sample, dict):
+        return {key: default_convert(value) for key, value in sample.items()}
+    if isinstance(sample, (tuple, list)) and not hasattr(sample, "_fields"):
+        return [default_convert(value) for value in sample]
+    return sample
+
+
+class _Samples(Dataset):
+    """A list or tuple used as a dataset, one element per sample (PyTorch's reading)."""
+
+    def __init__(self, samples):
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index):
+        return self.samples[index]
+
+
 class DataLoader(_loader.DataLoader):
     """:class:`chainrule.data.DataLoader` with PyTorch's ``collate_fn`` and ``num_workers``.
 
     Args:
-        dataset: a :class:`Dataset` (or a tuple of arrays).
+        dataset: a :class:`Dataset`, or a list or tuple whose elements are the samples (as
+            PyTorch reads it: ``DataLoader(list(zip(X, y)))``; ``chainrule.data.DataLoader``
+            reads a tuple of arrays as columns instead).
         batch_size: samples per batch; ``None`` serves single samples, as PyTorch does.
         shuffle: reshuffle every epoch (seeded by ``chainrule.manual_seed``).
         drop_last: skip a last, smaller batch.
@@ -125,6 +159,8 @@ class DataLoader(_loader.DataLoader):
         if not isinstance(num_workers, int) or num_workers < 0:
             raise DataError(f"DataLoader: num_workers must be an integer >= 0, got {num_workers}")
         self.single = batch_size is None
+        if isinstance(dataset, (list, tuple)):
+            dataset = _Samples(dataset)
         super().__init__(
             dataset,
             batch_size=1 if batch_size is None else batch_size,
@@ -167,13 +203,16 @@ class DataLoader(_loader.DataLoader):
 
     def _load(self, indices):
         if self.single:
-            return self.dataset[int(indices[0])]
+            return default_convert(self.dataset[int(indices[0])])
         if self.collate_fn is not None:
             return self.collate_fn([self.dataset[int(i)] for i in indices])
+        if not hasattr(self.dataset, "__getitems__"):  # sample by sample, as PyTorch collates
+            return default_collate([self.dataset[int(i)] for i in indices])
         return _loader._to_tensors(_loader.fetch_batch(self.dataset, indices))
 
     def __iter__(self):
         custom = self.sampler is not None or self.batch_sampler is not None
+        custom = custom or not hasattr(self.dataset, "__getitems__")
         if self.collate_fn is None and self.num_workers == 0 and not self.single and not custom:
             yield from super().__iter__()  # the fast, resumable path
             return
