@@ -144,7 +144,7 @@ _LAZY = {
     "save": ("chainrule.io.torch_save", "save"),  # a Module whole, or torch.save's dicts
     "load": ("chainrule.io.torch_save", "load"),
     "explain": ("chainrule.explain", "explain"),
-    "trace": ("chainrule.torch_compat", "trace"),  # torch.trace on a matrix, else explain
+    "trace": ("chainrule._trace", "trace"),  # torch.trace on a matrix, else explain
     "gradcheck": ("chainrule.testing.gradcheck", "gradcheck"),
     "gradgradcheck": ("chainrule.testing.gradcheck", "gradgradcheck"),
     "GradcheckError": ("chainrule.testing.gradcheck", "GradcheckError"),

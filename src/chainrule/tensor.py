@@ -8,6 +8,7 @@ from chainrule import _dtype
 from chainrule.autograd import engine
 from chainrule.autograd import hooks as _autograd_hooks
 from chainrule.autograd import partial as _partial
+from chainrule.autograd.grad_fn_names import keep_name as _keep_name
 from chainrule.autograd.grad_mode import _INFERENCE_BLOCKS, _GradMode, inference_tensor
 from chainrule.autograd.grad_mode import refuse_outside_inference as _refuse_inference_write
 from chainrule.autograd.inplace import InplaceMethods
@@ -142,7 +143,7 @@ class Tensor(InplaceMethods, TensorMethods):
     @property
     def grad_fn(self):
         """The op that produced this tensor (``None`` for leaves)."""
-        return self._ctx
+        return _keep_name(self._ctx)  # its PyTorch name, read while the op's inputs are linked
 
     @property
     def T(self) -> Tensor:
@@ -196,8 +197,7 @@ class Tensor(InplaceMethods, TensorMethods):
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` with ∂loss/∂self during backward; a tensor it returns replaces
-        the gradient. Returns a handle whose ``remove()`` takes the hook away (PyTorch's API;
-        see ``chainrule.autograd.hooks``)."""
+        the gradient. Returns a handle whose ``remove()`` takes the hook away (autograd.hooks)."""
         return _autograd_hooks.register_hook(self, hook)
 
     def register_post_accumulate_grad_hook(self, hook):

@@ -270,10 +270,7 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
                 fn.grad_out = None
             elif fn.saves_tensors:
                 # Function.release, inlined: free saved arrays, links to inputs and grad_out.
-                name = fn.name() if fn.named_by_call else None
                 fn.__dict__.clear()
-                if name is not None:
-                    fn.released_name = name
                 if retained is not None:
                     fn.retained = retained
             else:  # kept for another backward(), as PyTorch keeps a node that saved nothing

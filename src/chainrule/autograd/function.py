@@ -6,6 +6,7 @@ from functools import partial
 
 import numpy as np
 
+from chainrule.autograd.grad_fn_names import keep_name
 from chainrule.autograd.grad_mode import (
     _INFERENCE_BLOCKS,
     _INFERENCE_CLASS,
@@ -76,10 +77,9 @@ class Function:
     # backward() without retain_graph, so a second backward() may pass through them again.
     saves_tensors = True
     released = False  # True once backward() has released an op that saves no tensors
-    # True where grad_fn.name() reads how the op was called (grad_fn_names._BY_CALL): releasing
-    # the op keeps that name in ``released_name``, as PyTorch's node keeps its name.
+    # True where grad_fn.name() reads how the op was called (grad_fn_names._BY_CALL): the name
+    # is kept once the op is handed to the user, as PyTorch's node keeps its name.
     named_by_call = False
-    released_name = None
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
@@ -109,7 +109,7 @@ class Function:
             out = fn.forward(*[t.array for t in inputs], **params)
             needs_grad = tuple([t._requires_grad for t in inputs])
             record = True in needs_grad and _GradMode.enabled
-        if _INFERENCE_BLOCKS[0] and not record and _GradMode.inference:
+        if not record and _INFERENCE_BLOCKS[0] and _GradMode.inference:  # (recording: one test)
             result = _new_object(_INFERENCE_CLASS[Tensor])  # an inference tensor (grad_mode)
             _INFERENCE_LIVE[0] += 1
         else:
@@ -160,6 +160,7 @@ class Function:
         links = []
         for parent in self.parents:
             if parent._ctx is not None:
+                keep_name(parent._ctx)  # as Tensor.grad_fn: the name outlives backward()
                 links.append((parent._ctx, 0))
             elif parent._requires_grad:
                 links.append((AccumulateGrad(parent), 0))
@@ -184,10 +185,7 @@ class Function:
         so the activations below are freed all the same.
         """
         if self.saves_tensors:
-            name = self.name() if self.named_by_call else None
             self.__dict__.clear()
-            if name is not None:
-                self.released_name = name
             return
         self.parents = tuple([_stand_in(parent) for parent in self.parents])
         self.grad_out = None

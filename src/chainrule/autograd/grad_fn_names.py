@@ -4,10 +4,18 @@ op class plus ``Backward0``.
 chainrule's op classes keep their own names (``type(y.grad_fn).__name__`` is ``"MatMul"``, and
 the explainer prints each op's ``label``); ``name()`` and the tensor's repr give PyTorch's
 spelling. Some names depend on how the op was called (``sum()`` against ``sum(dim)``, a matrix
-product's ranks, which index): those are read from the op while its inputs are still linked.
+product's ranks, which index): those are read from the op while its inputs are still linked,
+and kept (:func:`keep_name`) once the op has been handed to the user (``grad_fn``,
+``next_functions``, ``name()``), so backward() freeing the op does not change it. Nothing is
+kept for ops nobody looked at: the engine's hot loop pays nothing for this.
 """
 
 from __future__ import annotations
+
+import weakref
+
+# op → its call-dependent name, for ops the user has seen; dies with the op
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 # Same op, another name.
 _RENAMED = {
@@ -157,10 +165,21 @@ _BY_CALL = {
 
 def torch_name(fn) -> str:
     """PyTorch's name of the grad_fn that ``fn`` stands for."""
-    if fn.released_name is not None:
-        return fn.released_name
     cls = type(fn).__name__
     by_call = _BY_CALL.get(cls)
     if by_call is not None:
-        return by_call(fn)
+        kept = _KEPT.get(fn)
+        if kept is None:
+            kept = by_call(fn)
+            if not fn.freed:  # read from the live op: right for the rest of its life
+                _KEPT[fn] = kept
+        return kept
     return _RENAMED.get(cls) or f"{cls}Backward0"
+
+
+def keep_name(fn):
+    """Read ``fn``'s call-dependent name now, while its inputs are linked (see the module);
+    returns ``fn`` (None passes through)."""
+    if fn is not None and fn.named_by_call:
+        torch_name(fn)  # (kept there)
+    return fn
