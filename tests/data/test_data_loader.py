@@ -8,6 +8,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.data import DataLoader, Dataset, Subset, TensorDataset
+from chainrule.errors import DataError
 
 
 def _data(n=10):
@@ -184,3 +185,20 @@ def test_bad_loader_arguments(kwargs):
 def test_not_a_dataset():
     with pytest.raises(cr.DataError, match="Dataset"):
         DataLoader(42)
+
+
+def test_a_list_of_sample_tuples_is_read_as_samples_as_pytorch_reads_it():
+    """``DataLoader(list(zip(X, y)))``: one tuple per sample (it was read as 2,000 fields)."""
+    rng = np.random.default_rng(0)
+    X = rng.random((10, 3), dtype=np.float32)
+    y = rng.integers(0, 2, 10)
+    batches = list(DataLoader(list(zip(X, y)), batch_size=4))
+    assert [xb.shape for xb, _ in batches] == [(4, 3), (4, 3), (2, 3)]
+    np.testing.assert_array_equal(np.concatenate([xb.numpy() for xb, _ in batches]), X)
+    np.testing.assert_array_equal(np.concatenate([yb.numpy() for _, yb in batches]), y)
+    # a tuple or a list of arrays stays the fields themselves
+    assert [xb.shape for xb, _ in DataLoader([X, y], batch_size=5)] == [(5, 3), (5, 3)]
+    with pytest.raises(DataError, match="same fields"):
+        DataLoader([(X[0], y[0]), (X[1],)])
+    with pytest.raises(DataError, match="differ in shape"):
+        DataLoader([(X[0], y[0]), (X[1][:2], y[1])])

@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 
-from chainrule.data.dataset import Dataset, TensorDataset, fetch_batch
+from chainrule.data.dataset import Dataset, TensorDataset, _field_array, fetch_batch
 from chainrule.errors import DataError
 from chainrule.random import Generator, default_generator, get_generator
 from chainrule.tensor import Tensor
@@ -36,7 +36,8 @@ class DataLoader:
     exactly the batches that were still to come.
 
     Args:
-        dataset: a :class:`Dataset`, or a tuple of arrays (wrapped in :class:`TensorDataset`).
+        dataset: a :class:`Dataset`, a tuple of arrays (wrapped in :class:`TensorDataset`),
+            or a list of sample tuples such as ``list(zip(X, y))``.
         batch_size: samples per batch (the last one may be smaller).
         shuffle: reshuffle the samples at the start of every epoch.
         drop_last: skip the last batch when it is smaller than ``batch_size``.
@@ -60,7 +61,9 @@ class DataLoader:
         generator: Generator | None = None,
         sampler=None,
     ):
-        if isinstance(dataset, (tuple, list)):
+        if isinstance(dataset, list) and dataset and all(type(s) is tuple for s in dataset):
+            dataset = _from_samples(dataset)  # list(zip(X, y)): one tuple per sample
+        elif isinstance(dataset, (tuple, list)):
             dataset = TensorDataset(*dataset)
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise DataError(
@@ -188,3 +191,22 @@ class DataLoader:
             f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
             f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last})"
         )
+
+
+def _from_samples(samples: list) -> TensorDataset:
+    """A list of ``(x, y)`` tuples, one per sample, as PyTorch reads a list: each field stacked
+    into one array (a tuple of arrays, or a list of arrays, is read as the fields themselves)."""
+    widths = {len(sample) for sample in samples}
+    if len(widths) != 1:
+        raise DataError(
+            f"DataLoader got a list of sample tuples of different lengths {sorted(widths)}; "
+            f"every sample needs the same fields, e.g. list(zip(X, y))"
+        )
+    try:
+        fields = [_field_array(values) for values in zip(*samples)]
+    except ValueError as error:
+        raise DataError(
+            f"DataLoader: the samples' fields differ in shape ({error}); pass the fields as "
+            f"arrays instead: DataLoader((X, y), ...)"
+        ) from None
+    return TensorDataset(*fields)

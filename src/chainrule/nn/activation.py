@@ -14,15 +14,15 @@ import warnings
 import numpy as np
 
 from chainrule import ops
+from chainrule.autograd.grad_mode import is_grad_enabled
 from chainrule.nn.module import Module
+from chainrule.tensor import Tensor
 
 
 def in_place(result, input, inplace: bool):
     """PyTorch's ``inplace=True``: ``result`` written into ``input``, which is returned, where
-    autograd records nothing; else ``result`` (see the module docstring)."""
-    from chainrule.autograd.grad_mode import is_grad_enabled
-    from chainrule.tensor import Tensor
-
+    autograd records nothing; else ``result`` (see the module docstring). Callers test
+    ``inplace`` first: the default path costs a module nothing."""
     if not inplace or not isinstance(input, Tensor) or input is result:
         return result
     if (input.requires_grad and is_grad_enabled()) or input.dtype != result.dtype:
@@ -65,7 +65,8 @@ class ReLU(Module):
         self.inplace = bool(inplace)
 
     def forward(self, x):
-        return in_place(ops.relu(x), x, self.inplace)
+        out = ops.relu(x)
+        return in_place(out, x, True) if self.inplace else out
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -87,7 +88,8 @@ class Hardtanh(Module):
         self.inplace = bool(inplace)
 
     def forward(self, x):
-        return in_place(ops.hardtanh(x, self.min_val, self.max_val), x, self.inplace)
+        out = ops.hardtanh(x, self.min_val, self.max_val)
+        return in_place(out, x, True) if self.inplace else out
 
     def extra_repr(self) -> str:
         inplace = ", inplace=True" if self.inplace else ""
@@ -117,7 +119,8 @@ class LeakyReLU(Module):
         self.inplace = bool(inplace)
 
     def forward(self, x):
-        return in_place(ops.leaky_relu(x, self.negative_slope), x, self.inplace)
+        out = ops.leaky_relu(x, self.negative_slope)
+        return in_place(out, x, True) if self.inplace else out
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -134,7 +137,8 @@ class ELU(Module):
         self.inplace = bool(inplace)
 
     def forward(self, x):
-        return in_place(ops.elu(x, self.alpha), x, self.inplace)
+        out = ops.elu(x, self.alpha)
+        return in_place(out, x, True) if self.inplace else out
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -187,7 +191,8 @@ class SiLU(Module):
         self.inplace = bool(inplace)
 
     def forward(self, x):
-        return in_place(ops.silu(x), x, self.inplace)
+        out = ops.silu(x)
+        return in_place(out, x, True) if self.inplace else out
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""

@@ -44,9 +44,11 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
 
 def _with_inplace(name: str, op):
     def fn(input, *args, inplace: bool = False, **kwargs):  # noqa: A002 - PyTorch's name
+        if not inplace:  # the common call: no import, no check
+            return op(input, *args, **kwargs)
         from chainrule.nn.activation import in_place
 
-        return in_place(op(input, *args, **kwargs), input, inplace)
+        return in_place(op(input, *args, **kwargs), input, True)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"PyTorch's ``F.{name}`` with ``inplace`` (see ``nn/activation.py``)."
