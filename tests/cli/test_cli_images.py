@@ -270,3 +270,12 @@ def test_image_classifier_widths_fit_the_size():
     assert image_classifier_widths((64, 64)) == (16, 32, 64)
     model = image_classifier(3, (32, 24), 5, widths=image_classifier_widths((32, 24)))
     assert model(cr.tensor(np.zeros((2, 3, 32, 24), np.float32))).shape == (2, 5)
+
+
+def test_a_class_with_one_image_is_named_in_images_not_rows(tmp_path):
+    pics = write_lines(tmp_path / "pics", n=6)
+    for extra in list((pics / "vertical").iterdir())[1:]:
+        extra.unlink()
+    run = run_cli("train", pics, "--epochs", "1", "--no-plots", cwd=tmp_path, env=ENV)
+    _one_line_error(run, "class(es) 'vertical' have a single image each", "add images")
+    assert "row" not in run.stderr

@@ -239,14 +239,15 @@ def _prepare(args) -> _Run:
             )
         except DataError as err:  # too few rows (per class) to hold some out
             reason = str(err).split(": ", 1)[-1]
+            unit = "image" if run.images else "row"
             if run.classes is not None:  # name the user's classes, not their encoded numbers
                 counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(run.classes))
                 lonely = [str(run.classes[i]) for i in np.flatnonzero(counts < 2)]
                 if lonely:
-                    reason = f"class(es) {first_few(lonely)} have a single row each"
+                    reason = f"class(es) {first_few(lonely)} have a single {unit} each"
             raise CLIError(
-                f"cannot hold out {args.validation_split:g} of the {len(y)} rows for "
-                f"validation: {reason}; add rows, or train on all of them with "
+                f"cannot hold out {args.validation_split:g} of the {len(y)} {unit}s for "
+                f"validation: {reason}; add {unit}s, or train on all of them with "
                 f"--validation-split 0"
             ) from None
     else:
