@@ -81,6 +81,19 @@ def _open(path: str):
         return ImageOps.exif_transpose(img)
 
 
+def _open_file(path: str):
+    """:func:`_open` for one file the user named: a missing or unreadable file is a
+    ``DataError`` naming it (a missing Pillow stays the ImportError naming the extra)."""
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: no such image file")
+    try:
+        return _open(path)
+    except ImportError:
+        raise
+    except Exception as err:  # noqa: BLE001 - Pillow raises many kinds for a bad file
+        raise DataError(f"{path}: cannot be read as an image ({err})") from None
+
+
 def _pixels(img, size: tuple[int, int], mode: str) -> np.ndarray:
     Image, _ = _pillow()
     img = img.convert(mode)
@@ -111,15 +124,7 @@ def load_image(path, size=None, mode: str = "RGB") -> np.ndarray:
     """
     if mode not in ("L", "RGB"):
         raise ValueError(f"mode must be 'L' (grayscale) or 'RGB', got {mode!r}")
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise DataError(f"{path}: no such image file")
-    try:
-        img = _open(path)
-    except ImportError:
-        raise
-    except Exception as err:  # noqa: BLE001 - Pillow raises many kinds for a bad file
-        raise DataError(f"{path}: cannot be read as an image ({err})") from None
+    img = _open_file(os.fspath(path))
     target = _size(size) or (img.height, img.width)
     return _pixels(img, target, mode)
 

@@ -95,18 +95,11 @@ class ImagePreprocessor:
         Raises:
             DataError: a file is missing or not an image, naming it.
         """
-        from chainrule.data.image_folder import _has_alpha, _is_gray, _open, _pixels
+        from chainrule.data.image_folder import _has_alpha, _is_gray, _open_file, _pixels
 
         images, resized, to_gray, to_rgb, alpha = [], 0, 0, 0, 0
         for path in map(os.fspath, paths):
-            if not os.path.isfile(path):
-                raise DataError(f"{path}: no such image file")
-            try:
-                img = _open(path)
-            except ImportError:
-                raise
-            except Exception as err:  # noqa: BLE001 - Pillow raises many kinds for a bad file
-                raise DataError(f"{path}: cannot be read as an image ({err})") from None
+            img = _open_file(path)
             resized += (img.height, img.width) != self.size
             gray = _is_gray(img)
             to_gray += self.mode == "L" and not gray
