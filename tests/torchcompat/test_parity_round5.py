@@ -43,3 +43,31 @@ def test_the_refusal_names_the_dtype_and_the_fix():
         cr.tensor([1, 2]).mean()
     with pytest.raises(cr.errors.DTypeError, match=r"std\(\).*bool"):
         cr.tensor([True]).std()
+
+
+def _subtractions(lib):
+    mask = lib.tensor([True, False, True])
+    floats = lib.tensor([1.5, 2.0, -1.0])
+    calls = {
+        "1 - mask": lambda: 1 - mask,
+        "mask - 1.0": lambda: mask - 1.0,
+        "floats - mask": lambda: floats - mask,
+        "mask - floats": lambda: mask - floats,
+        "floats - True": lambda: floats - True,
+        "True - floats": lambda: True - floats,
+        "mask - mask": lambda: mask - mask,
+        "sub(floats, mask)": lambda: lib.sub(floats, mask),
+        "rsub(mask, floats)": lambda: lib.rsub(mask, floats),
+        "floats.sub_(mask)": lambda: floats.clone().sub_(mask),
+        "mask.sub_(mask)": lambda: mask.clone().sub_(mask),
+        "~mask": lambda: ~mask,
+        "mask + 1": lambda: mask + 1,
+        "floats - 1": lambda: floats - 1,
+    }
+    return {name: _outcome(call) for name, call in calls.items()}
+
+
+def test_subtraction_with_bools_is_refused_as_pytorch():
+    assert _subtractions(cr) == _subtractions(torch)
+    with pytest.raises(cr.errors.DTypeError, match=r"bool tensor.*`~` or logical_not"):
+        1 - cr.tensor([True])

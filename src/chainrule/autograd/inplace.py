@@ -246,6 +246,10 @@ class InplaceMethods:
         return write(self, "add_", np.add, other)
 
     def sub_(self, other, *, alpha=1):
+        if other.__class__ is bool or getattr(other, "dtype", None) == "bool":  # (PyTorch)
+            from chainrule.ops.elementwise import refuse_bool_sub
+
+            refuse_bool_sub(other)  # (a bool tensor itself: NumPy's in-place refusal below)
         if alpha != 1:
             return _scaled_add(self, "sub_", other, -alpha)
         return write(self, "sub_", np.subtract, other)

@@ -446,13 +446,31 @@ def add(a, b) -> Tensor:
 
 
 def sub(a, b) -> Tensor:
-    """a − b with NumPy broadcasting."""
+    """a − b with NumPy broadcasting (not of bools, as in PyTorch)."""
     if a.__class__ is b.__class__ is Tensor and a.array.dtype is b.array.dtype:
         try:  # the common case: see _binary_fast_path
             return Sub.apply(a, b)
-        except ValueError:
+        except (ValueError, TypeError):  # TypeError: NumPy's bool − bool
             pass
+    refuse_bool_sub(a, b)
     return _binary(Sub, a, b)
+
+
+def refuse_bool_sub(a, b=0) -> None:
+    """PyTorch refuses ``-`` with a bool tensor or a bool number on either side (NumPy would
+    count True as 1, or refuse bool − bool with a TypeError of its own)."""
+    if a.__class__ is bool or b.__class__ is bool or _bool_tensor(a) or _bool_tensor(b):
+        from chainrule.errors import DTypeError
+
+        raise DTypeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported (as in "
+            "PyTorch). If you are trying to invert a mask, use the `~` or logical_not() "
+            "operator instead; else convert first, e.g. mask.float()"
+        )
+
+
+def _bool_tensor(value) -> bool:
+    return isinstance(value, Tensor) and value.array.dtype.kind == "b"
 
 
 def mul(a, b) -> Tensor:
