@@ -71,3 +71,24 @@ def test_subtraction_with_bools_is_refused_as_pytorch():
     assert _subtractions(cr) == _subtractions(torch)
     with pytest.raises(cr.errors.DTypeError, match=r"bool tensor.*`~` or logical_not"):
         1 - cr.tensor([True])
+
+
+@pytest.mark.parametrize(
+    "name", ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal"]
+)
+def test_comparison_functions_as_pytorchs(name):
+    def calls(lib):
+        fn = getattr(lib, name)
+        ints, floats = lib.tensor([1, 2, 3]), lib.tensor([1.5, 2.0, 3.0])
+        return [
+            _outcome(lambda: fn(floats, 2)),
+            _outcome(lambda: fn(ints, 2.5)),
+            _outcome(lambda: fn(ints, floats)),
+            _outcome(lambda: fn(floats, lib.tensor(2.0))),
+            _outcome(lambda: fn(floats[:, None], ints)),
+        ]
+
+    assert calls(cr) == calls(torch)
+    assert getattr(cr, "not_equal") is cr.ne
+    with pytest.raises(TypeError, match="must be Tensor"):
+        getattr(cr, name)(2, cr.tensor([1]))

@@ -452,25 +452,7 @@ def sub(a, b) -> Tensor:
             return Sub.apply(a, b)
         except (ValueError, TypeError):  # TypeError: NumPy's bool − bool
             pass
-    refuse_bool_sub(a, b)
-    return _binary(Sub, a, b)
-
-
-def refuse_bool_sub(a, b=0) -> None:
-    """PyTorch refuses ``-`` with a bool tensor or a bool number on either side (NumPy would
-    count True as 1, or refuse bool − bool with a TypeError of its own)."""
-    if a.__class__ is bool or b.__class__ is bool or _bool_tensor(a) or _bool_tensor(b):
-        from chainrule.errors import DTypeError
-
-        raise DTypeError(
-            "Subtraction, the `-` operator, with a bool tensor is not supported (as in "
-            "PyTorch). If you are trying to invert a mask, use the `~` or logical_not() "
-            "operator instead; else convert first, e.g. mask.float()"
-        )
-
-
-def _bool_tensor(value) -> bool:
-    return isinstance(value, Tensor) and value.array.dtype.kind == "b"
+    return _binary(Sub, *_dtype.refuse_bool_sub(a, b))
 
 
 def mul(a, b) -> Tensor:

@@ -11,9 +11,10 @@ import math
 
 import numpy as np
 
+from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.ops._util import floating, operand, operands, sgn
-from chainrule.ops.elementwise import Div, Pow, Sub, _binary, refuse_bool_sub
+from chainrule.ops.elementwise import Div, Pow, Sub, _binary
 from chainrule.ops.lerp import lerp  # noqa: F401 - here too, beside the other elementwise math
 from chainrule.tensor import Tensor
 
@@ -521,7 +522,7 @@ class RPow(Pow):
 
 def reflected_sub(x: Tensor, number) -> Tensor:
     """``number - x`` where ``number`` is not a tensor (``Tensor.__rsub__``)."""
-    refuse_bool_sub(number, x)
+    _dtype.refuse_bool_sub(number, x)
     return _binary(RSub, number, x)
 
 
