@@ -89,6 +89,20 @@ def test_comparison_functions_as_pytorchs(name):
         ]
 
     assert calls(cr) == calls(torch)
-    assert getattr(cr, "not_equal") is cr.ne
+    assert cr.not_equal is cr.ne
     with pytest.raises(TypeError, match="must be Tensor"):
         getattr(cr, name)(2, cr.tensor([1]))
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_argmin_of_bools_raise_as_pytorchs(name):
+    def calls(lib):
+        bools = lib.tensor([[True, False], [True, True]])
+        return [
+            _outcome(lambda: getattr(bools, name)()),
+            _outcome(lambda: getattr(lib, name)(bools, 1)),
+            _outcome(lambda: getattr(bools.int(), name)(1)),
+        ]
+
+    assert calls(cr) == calls(torch)
+    assert calls(cr)[0] == "RuntimeError"

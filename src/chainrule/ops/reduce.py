@@ -456,17 +456,28 @@ def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None) -> t
     return StdMean.apply(variance), _reduce(StdMeanMean, x, None, keep, dim, "std_mean")
 
 
+def _not_bool(x, name: str):
+    if x.array.dtype.kind == "b":
+        raise DTypeError(
+            f"{name}() does not support bool input (as in PyTorch); convert first, e.g. "
+            f"x.int().{name}(...)"
+        )
+    return x
+
+
 def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
-    """Index of the largest value (an integer tensor, no gradient)."""
-    x = operand(x)
+    """Index of the largest value (an integer tensor, no gradient); not of bools, as in
+    PyTorch."""
+    x = _not_bool(operand(x), "argmax")
     axis = dim if dim is not None else axis
     keep = _keep(keepdims, keepdim)
     return Tensor._make(np.asarray(np.argmax(x.array, axis=axis, keepdims=keep)), False)
 
 
 def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
-    """Index of the smallest value (an integer tensor, no gradient)."""
-    x = operand(x)
+    """Index of the smallest value (an integer tensor, no gradient); not of bools, as in
+    PyTorch."""
+    x = _not_bool(operand(x), "argmin")
     axis = dim if dim is not None else axis
     keep = _keep(keepdims, keepdim)
     return Tensor._make(np.asarray(np.argmin(x.array, axis=axis, keepdims=keep)), False)
