@@ -116,3 +116,21 @@ def check_integer_divisor(a: np.ndarray, b: np.ndarray, op: str) -> None:
     warning, PyTorch raises, as integers have no inf or NaN to give."""
     if b.dtype.kind in "biu" and a.dtype.kind in "biu" and not np.all(b):
         raise ZeroDivisionError(f"integer division by zero in {op}; divide floats to get inf/NaN")
+
+
+def refuse_bool_sub(a, b=0) -> tuple:
+    """``(a, b)`` for ``a - b``; PyTorch refuses ``-`` with a bool tensor or a bool number on
+    either side (NumPy would count True as 1, or refuse bool − bool with a TypeError of its
+    own)."""
+    if a.__class__ is bool or b.__class__ is bool or _bool_tensor(a) or _bool_tensor(b):
+        raise DTypeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported (as in "
+            "PyTorch). If you are trying to invert a mask, use the `~` or logical_not() "
+            "operator instead; else convert first, e.g. mask.float()"
+        )
+    return a, b
+
+
+def _bool_tensor(value) -> bool:
+    array = getattr(value, "array", None)  # a Tensor's (this module comes before Tensor)
+    return isinstance(array, np.ndarray) and array.dtype.kind == "b"

@@ -82,7 +82,7 @@ class Tensor(InplaceMethods, TensorMethods):
         Changing it in place changes this tensor without autograd noticing, exactly as in
         PyTorch; prefer ``with cr.no_grad():`` and the in-place methods for parameter updates.
         """
-        data = Tensor._make(self.array, False)
+        data = inference_tensor(Tensor._make(self.array, False), like=self)
         data._untracked = True  # its writes are not stamped on the memory (autograd.inplace)
         return data
 

@@ -97,3 +97,21 @@ def test_initialisers_do_not_record_a_graph():
     p = _param(4, 4)
     init.kaiming_uniform_(p)
     assert p.is_leaf and p.grad is None and p.dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (8, 4, 3, 3), (5, 2, 7), (0, 3), (3, 0, 2)])
+def test_private_fan_helpers_as_pytorchs(shape):
+    """reset_parameters() copied from nn.Linear calls init._calculate_fan_in_and_fan_out."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = cr.zeros(*shape), torch.zeros(*shape)
+    assert init._calculate_fan_in_and_fan_out(ours) == (
+        torch.nn.init._calculate_fan_in_and_fan_out(theirs)
+    )
+    for mode in ("fan_in", "fan_out"):
+        assert init._calculate_correct_fan(ours, mode) == (
+            torch.nn.init._calculate_correct_fan(theirs, mode)
+        )
+    with pytest.raises(ValueError):
+        init._calculate_fan_in_and_fan_out(cr.zeros(3))
+    with pytest.raises(ValueError, match="fan_in, fan_out"):
+        init._calculate_correct_fan(ours, "fan_avg")

@@ -112,3 +112,58 @@ def test_copies_of_inference_tensors_are_counted_so_refusals_keep_working():
     w = cr.ones(2, requires_grad=True)
     with pytest.raises(cr.errors.GraphError, match="cannot be saved for backward"):
         w * made
+
+
+def _grad_mode_inside(lib):
+    """enable_grad / set_grad_enabled inside inference_mode: what is reported and recorded."""
+    x = lib.ones(3, requires_grad=True)
+    seen = []
+    with lib.inference_mode():
+        with lib.enable_grad():
+            y = x * 2
+            made = lib.ones(2, requires_grad=True)
+            seen.append((lib.is_grad_enabled(), lib.is_inference_mode_enabled()))
+            seen.append((y.requires_grad, y.grad_fn is None, y.is_inference()))
+            seen.append((made.requires_grad, made.is_inference(), (made * 2).requires_grad))
+            with lib.no_grad():
+                seen.append(lib.is_grad_enabled())
+            seen.append(lib.is_grad_enabled())
+        lib.set_grad_enabled(True)
+        seen.append(((x * 2).requires_grad, lib.is_grad_enabled()))
+        with lib.inference_mode(False):
+            seen.append(((x * 2).requires_grad, lib.is_grad_enabled()))
+        seen.append(((x * 2).requires_grad, lib.is_grad_enabled()))
+    seen.append(((x * 2).requires_grad, lib.is_grad_enabled()))
+    return seen
+
+
+def test_enable_grad_inside_inference_mode_records_nothing_as_pytorch():
+    assert _grad_mode_inside(cr) == _grad_mode_inside(torch)
+
+
+def _views(lib):
+    with lib.inference_mode():
+        x = lib.arange(12.0).reshape(3, 4)
+    views = {
+        "x[0]": x[0], "x[:, 1:]": x[:, 1:], "x[None]": x[None], "x[[0, 1]]": x[[0, 1]],
+        "x[x > 3]": x[x > 3], "view": x.view(12), "reshape": x.reshape(4, 3),
+        "t().reshape (a copy)": x.t().reshape(12), "t": x.t(), "transpose": x.transpose(0, 1),
+        "permute": x.permute(1, 0), "unsqueeze": x.unsqueeze(0), "squeeze (nothing)": x.squeeze(),
+        "expand": x[:1].expand(3, 4), "flatten": x.flatten(), "narrow": x.narrow(1, 0, 2),
+        "unbind": x.unbind(0)[1], "split": x.split(2)[1], "chunk": x.chunk(2, 1)[0],
+        "diagonal": x.diagonal(), "data": x.data, "contiguous": x.contiguous(),
+        "x + 1": x + 1, "clone": x.clone(), "sum": x.sum(0), "cat": lib.cat([x, x]),
+    }  # fmt: skip
+    seen = {name: view.is_inference() for name, view in views.items()}
+    try:
+        x[1].mul_(2)  # a view is written in place outside the block
+        seen["write a view"] = "allowed"
+    except RuntimeError:
+        seen["write a view"] = "RuntimeError"
+    return seen
+
+
+def test_views_of_inference_tensors_are_inference_tensors_as_pytorchs():
+    ours, theirs = _views(cr), _views(torch)
+    assert ours == theirs
+    assert ours["x[0]"] and not ours["x + 1"]  # (the oracle says both ways)

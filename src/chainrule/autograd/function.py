@@ -8,10 +8,10 @@ import numpy as np
 
 from chainrule.autograd.grad_fn_names import keep_name
 from chainrule.autograd.grad_mode import (
-    _INFERENCE_BLOCKS,
     _INFERENCE_CLASS,
     _INFERENCE_LIVE,
     _GradMode,
+    inference_result,
     refuse_saving_inference,
 )
 from chainrule.autograd.inplace import _CLOCK
@@ -109,7 +109,8 @@ class Function:
             out = fn.forward(*[t.array for t in inputs], **params)
             needs_grad = tuple([t._requires_grad for t in inputs])
             record = True in needs_grad and _GradMode.enabled
-        if not record and _INFERENCE_BLOCKS[0] and _GradMode.inference:  # (recording: one test)
+        # (recording, or no inference block open nor inference tensor alive: one test each)
+        if not record and _INFERENCE_LIVE[0] and inference_result(inputs, out):
             result = _new_object(_INFERENCE_CLASS[Tensor])  # an inference tensor (grad_mode)
             _INFERENCE_LIVE[0] += 1
         else:

@@ -13,15 +13,18 @@ class _GradModeState(threading.local):
     """Grad mode per thread, as in PyTorch: a ``no_grad`` block in a worker thread (the
     playground's training steps) never switches recording off in another thread."""
 
-    enabled = True  # each new thread starts with recording on
+    enabled = True  # each new thread starts with recording on (what every op reads)
     inference = False  # inside an inference_mode block
+    # The grad mode as set (is_grad_enabled()): ``enabled`` unless inside inference_mode, where
+    # enable_grad() turns it on and still nothing records, as in PyTorch.
+    requested = True
 
 
 # How many inference_mode blocks are open, in all threads: while none is, making a tensor
 # checks one list entry and no thread-local state.
 _INFERENCE_BLOCKS = [0]
-# How many inference tensors are alive: while none is, recording an op never looks for one
-# (InferenceTensor.__del__ counts down).
+# How many inference tensors are alive, plus the open inference_mode blocks: while it is 0,
+# an op never looks for one (InferenceTensor.__del__ counts down).
 _INFERENCE_LIVE = [0]
 # {Tensor: InferenceTensor}, filled by chainrule.inference_tensor (which imports Tensor).
 _INFERENCE_CLASS: dict = {}
@@ -31,8 +34,16 @@ _GradMode = _GradModeState()
 
 
 def is_grad_enabled() -> bool:
-    """True when ops record the graph that ``backward()`` walks."""
-    return _GradMode.enabled
+    """True when ops record the graph that ``backward()`` walks; inside ``inference_mode``,
+    whether grad mode was switched on there (``enable_grad``), though nothing records."""
+    return _GradMode.requested
+
+
+def _set(mode: bool) -> None:
+    """Set grad mode: inside ``inference_mode`` only what ``is_grad_enabled()`` reports (PyTorch
+    records no graph there, whatever the grad mode)."""
+    _GradMode.requested = mode
+    _GradMode.enabled = mode and not _GradMode.inference
 
 
 class _SetGradMode:
@@ -55,13 +66,13 @@ class _SetGradMode:
         return super().__new__(cls)
 
     def __enter__(self):
-        self._previous = _GradMode.enabled
+        self._previous = _GradMode.enabled, _GradMode.requested
         if self.mode is not None:
-            _GradMode.enabled = self.mode
+            _set(self.mode)
         return self
 
     def __exit__(self, *exc):
-        _GradMode.enabled = self._previous
+        _GradMode.enabled, _GradMode.requested = self._previous
         return False
 
     def _clone(self):
@@ -130,14 +141,15 @@ class set_grad_enabled(_SetGradMode):
 
     def __init__(self, mode: bool = True):
         self.mode = bool(mode)
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = self.mode
+        self._previous = _GradMode.enabled, _GradMode.requested
+        _set(self.mode)
 
     def __enter__(self):
         return self  # the mode was set when the object was made
 
     def __call__(self, fn):
-        _GradMode.enabled = self._previous  # decorating does not change the current mode
+        # decorating does not change the current mode
+        _GradMode.enabled, _GradMode.requested = self._previous
         return super().__call__(fn)
 
     def _clone(self):
@@ -171,15 +183,17 @@ class inference_mode(_SetGradMode):
         self.mode = not self.inference
 
     def __enter__(self):
-        self._previous = _GradMode.enabled
-        self._previous_inference = _GradMode.inference
-        _GradMode.enabled, _GradMode.inference = self.mode, self.inference
+        self._previous = _GradMode.enabled, _GradMode.requested, _GradMode.inference
+        _GradMode.inference = self.inference
+        _set(self.mode)
         _INFERENCE_BLOCKS[0] += 1
+        _INFERENCE_LIVE[0] += 1
         return self
 
     def __exit__(self, *exc):
-        _GradMode.enabled, _GradMode.inference = self._previous, self._previous_inference
+        _GradMode.enabled, _GradMode.requested, _GradMode.inference = self._previous
         _INFERENCE_BLOCKS[0] -= 1
+        _INFERENCE_LIVE[0] -= 1
         return False
 
     def _clone(self):
@@ -202,6 +216,22 @@ def inference_tensor(tensor, like=None):
             tensor.__class__ = cls
             _INFERENCE_LIVE[0] += 1
     return tensor
+
+
+def inference_result(inputs, out) -> bool:
+    """Whether an op's unrecorded result ``out`` (an array) is an inference tensor: made inside
+    ``inference_mode``, or a view of an inference tensor (``x[0]``, ``x.view(-1)``, ``x.t()``:
+    sharing its memory), as in PyTorch, which also refuses in-place writes into such a view."""
+    if _GradMode.inference and _INFERENCE_BLOCKS[0]:
+        return True
+    base = getattr(out, "base", None)
+    if base is None:
+        return False
+    for tensor in inputs:
+        if tensor._inference:
+            owner = tensor.array.base if tensor.array.base is not None else tensor.array
+            return base is owner or base is tensor.array
+    return False
 
 
 def is_inference(tensor) -> bool:

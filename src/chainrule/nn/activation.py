@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from chainrule import ops
-from chainrule.autograd.grad_mode import is_grad_enabled
+from chainrule.autograd.grad_mode import _GradMode
 from chainrule.nn.module import Module
 from chainrule.tensor import Tensor
 
@@ -25,7 +25,7 @@ def in_place(result, input, inplace: bool):
     ``inplace`` first: the default path costs a module nothing."""
     if not inplace or not isinstance(input, Tensor) or input is result:
         return result
-    if (input.requires_grad and is_grad_enabled()) or input.dtype != result.dtype:
+    if (input.requires_grad and _GradMode.enabled) or input.dtype != result.dtype:
         return result
     return input.copy_(result)
 

@@ -82,6 +82,19 @@ def _fans(tensor: Tensor, fn: str) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
+def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
+    """``(fan_in, fan_out)``: PyTorch's private helper, which ``reset_parameters`` methods copied
+    from ``nn.Linear`` call (``fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)``)."""
+    return _fans(tensor, "_calculate_fan_in_and_fan_out")
+
+
+def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
+    """``fan_in`` or ``fan_out`` by ``mode``, as PyTorch's private helper."""
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
+    return _fans(tensor, "_calculate_correct_fan")[mode == "fan_out"]
+
+
 def _fill(tensor: Tensor, values) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"initialisers fill a Tensor or Parameter, got {type(tensor).__name__}")

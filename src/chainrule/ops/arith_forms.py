@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _dtype
 from chainrule.errors import DTypeError
 from chainrule.ops._util import operand
 from chainrule.ops.elementwise import Sub, _binary, pow
@@ -47,6 +48,7 @@ def rsub(input, other, *, alpha=1) -> Tensor:  # noqa: A002 - PyTorch's names
     check_alpha(input, other, alpha)
     scaled_input = input if alpha == 1 else scaled(input, alpha)
     if isinstance(other, Tensor):
+        _dtype.refuse_bool_sub(other, scaled_input)
         return _binary(RSubTensor, other, scaled_input)
     if not isinstance(scaled_input, Tensor):
         raise DTypeError(f"rsub() needs a tensor input, got {type(input).__name__}")

@@ -446,13 +446,13 @@ def add(a, b) -> Tensor:
 
 
 def sub(a, b) -> Tensor:
-    """a − b with NumPy broadcasting."""
+    """a − b with NumPy broadcasting (not of bools, as in PyTorch)."""
     if a.__class__ is b.__class__ is Tensor and a.array.dtype is b.array.dtype:
         try:  # the common case: see _binary_fast_path
             return Sub.apply(a, b)
-        except ValueError:
+        except (ValueError, TypeError):  # TypeError: NumPy's bool − bool
             pass
-    return _binary(Sub, a, b)
+    return _binary(Sub, *_dtype.refuse_bool_sub(a, b))
 
 
 def mul(a, b) -> Tensor:

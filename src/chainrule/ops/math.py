@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.ops._util import floating, operand, operands, sgn
 from chainrule.ops.elementwise import Div, Pow, Sub, _binary
@@ -521,6 +522,7 @@ class RPow(Pow):
 
 def reflected_sub(x: Tensor, number) -> Tensor:
     """``number - x`` where ``number`` is not a tensor (``Tensor.__rsub__``)."""
+    _dtype.refuse_bool_sub(number, x)
     return _binary(RSub, number, x)
 
 

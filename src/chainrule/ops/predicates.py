@@ -6,6 +6,8 @@ nothing in the graph.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from chainrule import _dtype
@@ -157,3 +159,26 @@ def bitwise(ufunc, a, b) -> Tensor:
         if array.dtype.kind not in "biu":
             raise DTypeError(f"{ufunc.__name__} needs bool or integer tensors, got {array.dtype}")
     return Tensor._make(ufunc(*arrays), False)
+
+
+def _comparison(name: str, symbol: str, compare_values):
+    """``torch.eq`` and its kin: an operator as a function of a tensor and a tensor or number
+    (PyTorch's promotion, a bool tensor, no graph)."""
+
+    def compare(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
+        if not isinstance(input, Tensor):
+            kind = type(input).__name__
+            raise TypeError(f"{name}(): argument 'input' must be Tensor, not {kind}")
+        return compare_values(input, other)
+
+    compare.__name__ = compare.__qualname__ = name
+    compare.__doc__ = f"``input {symbol} other`` as a bool tensor (``torch.{name}``)."
+    return compare
+
+
+eq = _comparison("eq", "==", operator.eq)
+ne = not_equal = _comparison("ne", "!=", operator.ne)
+lt = less = _comparison("lt", "<", operator.lt)
+le = less_equal = _comparison("le", "<=", operator.le)
+gt = greater = _comparison("gt", ">", operator.gt)
+ge = greater_equal = _comparison("ge", ">=", operator.ge)

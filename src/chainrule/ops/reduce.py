@@ -220,8 +220,18 @@ def sum(x, axis=ALL_DIMS, keepdims=False, *, dim=ALL_DIMS, keepdim=None, dtype=N
 
 def mean(x, axis=ALL_DIMS, keepdims=False, *, dim=ALL_DIMS, keepdim=None, dtype=None) -> Tensor:
     """Mean over ``axis``/``dim`` (None: all; an int or a tuple); ``dtype`` converts the input
-    first."""
+    first; an integer or bool tensor needs it (PyTorch raises rather than pick a dtype)."""
+    if dtype is None and isinstance(x, Tensor) and x.array.dtype.kind in "biu":
+        _refuse_integers(x, "mean", " or pass dtype=cr.float32")
     return _reduce(Mean, _as_dtype(x, dtype), axis, _keep(keepdims, keepdim), dim, "mean")
+
+
+def _refuse_integers(x, name: str, other_fix: str = "") -> None:
+    """PyTorch's mean, var and std take floating-point tensors only."""
+    raise DTypeError(
+        f"{name}() needs a floating-point tensor, got dtype {x.array.dtype} (PyTorch raises "
+        f"here too); convert it first with x.float(){other_fix}"
+    )
 
 
 def _as_dtype(x, dtype):
@@ -375,8 +385,10 @@ class VarMeanMean(Mean):
     """var_mean's mean: PyTorch's ``VarMeanBackward0`` (one node there for both outputs)."""
 
 
-def _variance(x, axis, dim, keep, correction, last_op):
+def _variance(x, axis, dim, keep, correction, last_op, name="var"):
     x = operand(x)
+    if x.array.dtype.kind in "biu":
+        _refuse_integers(x, name)
     axes = normalize_axis(axis, dim, x.array.ndim, "var", empty_is_all=True)
     n = x.array.size if axes is None else int(np.prod([x.array.shape[a] for a in axes]))
     centred = x - mean(x, axis=axes, keepdims=True)
@@ -417,7 +429,7 @@ def std(
     order ``std(x, dim, unbiased, keepdim)``); the gradient of a constant slice is 0, as in
     PyTorch."""
     axis, keep, correction = _variance_args("std", axis, unbiased, keepdim, keepdims, correction)
-    return StdRoot.apply(var(x, axis, dim=dim, keepdim=keep, correction=correction))
+    return StdRoot.apply(_variance(x, axis, dim, keep, correction, Var, "std"))
 
 
 class StdMean(StdRoot):
@@ -432,7 +444,7 @@ def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None) -> t
     """``(var, mean)`` over ``dim``, as ``torch.var_mean`` (``correction=1`` by default)."""
     dim, keep, correction = _variance_args("var_mean", dim, unbiased, keepdim, None, correction)
     x = operand(x)
-    variance = _variance(x, None, dim, keep, correction, VarMean)
+    variance = _variance(x, None, dim, keep, correction, VarMean, "var_mean")
     return variance, _reduce(VarMeanMean, x, None, keep, dim, "var_mean")
 
 
@@ -440,21 +452,32 @@ def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None) -> t
     """``(std, mean)`` over ``dim``, as ``torch.std_mean`` (``correction=1`` by default)."""
     dim, keep, correction = _variance_args("std_mean", dim, unbiased, keepdim, None, correction)
     x = operand(x)
-    variance = var(x, dim=dim, keepdim=keep, correction=correction)
+    variance = _variance(x, None, dim, keep, correction, Var, "std_mean")
     return StdMean.apply(variance), _reduce(StdMeanMean, x, None, keep, dim, "std_mean")
 
 
+def _not_bool(x, name: str):
+    if x.array.dtype.kind == "b":
+        raise DTypeError(
+            f"{name}() does not support bool input (as in PyTorch); convert first, e.g. "
+            f"x.int().{name}(...)"
+        )
+    return x
+
+
 def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
-    """Index of the largest value (an integer tensor, no gradient)."""
-    x = operand(x)
+    """Index of the largest value (an integer tensor, no gradient); not of bools, as in
+    PyTorch."""
+    x = _not_bool(operand(x), "argmax")
     axis = dim if dim is not None else axis
     keep = _keep(keepdims, keepdim)
     return Tensor._make(np.asarray(np.argmax(x.array, axis=axis, keepdims=keep)), False)
 
 
 def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
-    """Index of the smallest value (an integer tensor, no gradient)."""
-    x = operand(x)
+    """Index of the smallest value (an integer tensor, no gradient); not of bools, as in
+    PyTorch."""
+    x = _not_bool(operand(x), "argmin")
     axis = dim if dim is not None else axis
     keep = _keep(keepdims, keepdim)
     return Tensor._make(np.asarray(np.argmin(x.array, axis=axis, keepdims=keep)), False)

@@ -6,6 +6,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule.autograd.function import Function
+from chainrule.autograd.grad_mode import inference_tensor
 from chainrule.errors import ShapeError
 from chainrule.ops._util import normalize_axis, operand
 from chainrule.tensor import Tensor
@@ -263,7 +264,8 @@ def reshape(x, *shape) -> Tensor:
 def _reshaped(x: Tensor, shape: tuple, op) -> Tensor:
     """``x`` in ``shape`` through ``op``: Reshape or one of the call forms PyTorch names apart."""
     if shape == x.array.shape and not x.requires_grad:
-        return Tensor._make(x.array, False)  # a new tensor over the same memory, as PyTorch's
+        # a new tensor over the same memory, as PyTorch's (a view: inference stays inference)
+        return inference_tensor(Tensor._make(x.array, False), like=x)
     try:  # (same shape, in the graph: a new non-leaf, so its hooks are its own)
         return op.apply(x, shape=shape)
     except (ValueError, TypeError):

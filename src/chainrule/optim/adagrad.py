@@ -6,7 +6,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, check_min, effective_grad
+from chainrule.optim.optimizer import (
+    Optimizer,
+    check_implementation_flags,
+    check_min,
+    effective_grad,
+)
 
 
 class Adagrad(Optimizer):
@@ -39,6 +44,8 @@ class Adagrad(Optimizer):
         [0.5, -1.5]
     """
 
+    implementation_flags = ("foreach", "fused", "differentiable")
+
     def __init__(
         self,
         params: Iterable,
@@ -49,7 +56,9 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         *,
         maximize: bool = False,
+        **implementation,  # PyTorch's foreach=, fused=... (check_implementation_flags)
     ):
+        check_implementation_flags(self, implementation)
         defaults = dict(
             lr=lr,
             lr_decay=lr_decay,

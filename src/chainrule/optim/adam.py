@@ -10,6 +10,7 @@ from chainrule._blas import MIN_SIZE, axpy
 from chainrule.optim.optimizer import (
     Optimizer,
     check_betas,
+    check_implementation_flags,
     check_min,
     effective_grad,
 )
@@ -51,6 +52,8 @@ class Adam(Optimizer):
         [0.9, -1.9]
     """
 
+    implementation_flags = ("foreach", "fused", "capturable", "differentiable")
+
     def __init__(
         self,
         params: Iterable,
@@ -62,7 +65,9 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
+        **implementation,  # PyTorch's foreach=, fused=... (check_implementation_flags)
     ):
+        check_implementation_flags(self, implementation)
         defaults = dict(
             lr=lr,
             betas=tuple(betas),
@@ -281,6 +286,7 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        **implementation,  # PyTorch's foreach=, fused=... (check_implementation_flags)
     ):
         super().__init__(
             params,
@@ -291,4 +297,5 @@ class AdamW(Adam):
             amsgrad=amsgrad,
             maximize=maximize,
             decoupled_weight_decay=True,
+            **implementation,
         )

@@ -6,7 +6,13 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, check_betas, check_min, effective_grad
+from chainrule.optim.optimizer import (
+    Optimizer,
+    check_betas,
+    check_implementation_flags,
+    check_min,
+    effective_grad,
+)
 
 
 class Adamax(Optimizer):
@@ -38,6 +44,8 @@ class Adamax(Optimizer):
         [0.9, -1.9]
     """
 
+    implementation_flags = ("foreach", "capturable", "differentiable")
+
     def __init__(
         self,
         params: Iterable,
@@ -47,7 +55,9 @@ class Adamax(Optimizer):
         weight_decay: float = 0.0,
         *,
         maximize: bool = False,
+        **implementation,  # PyTorch's foreach=, fused=... (check_implementation_flags)
     ):
+        check_implementation_flags(self, implementation)
         defaults = dict(
             lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize
         )

@@ -6,7 +6,13 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, check_betas, check_min, effective_grad
+from chainrule.optim.optimizer import (
+    Optimizer,
+    check_betas,
+    check_implementation_flags,
+    check_min,
+    effective_grad,
+)
 
 
 class NAdam(Optimizer):
@@ -45,6 +51,8 @@ class NAdam(Optimizer):
         [0.8944, -1.8944]
     """
 
+    implementation_flags = ("foreach", "capturable", "differentiable")
+
     def __init__(
         self,
         params: Iterable,
@@ -56,7 +64,9 @@ class NAdam(Optimizer):
         decoupled_weight_decay: bool = False,
         *,
         maximize: bool = False,
+        **implementation,  # PyTorch's foreach=, fused=... (check_implementation_flags)
     ):
+        check_implementation_flags(self, implementation)
         defaults = dict(
             lr=lr,
             betas=tuple(betas),

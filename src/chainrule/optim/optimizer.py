@@ -15,6 +15,27 @@ from chainrule.errors import DTypeError, ShapeError
 from chainrule.tensor import Tensor
 
 
+def check_implementation_flags(optimizer, flags: dict) -> None:
+    """PyTorch's switches between implementations of one update: ``foreach`` and ``fused`` pick
+    a kernel (the same numbers up to rounding; chainrule has one NumPy loop), so they are
+    accepted and change nothing; ``differentiable`` and ``capturable`` ask for what chainrule
+    does not have, so True raises."""
+    name = type(optimizer).__name__
+    for key, value in flags.items():
+        if key not in optimizer.implementation_flags:
+            raise TypeError(f"{name}.__init__() got an unexpected keyword argument {key!r}")
+        if key == "differentiable" and value:
+            raise NotImplementedError(
+                f"{name}(differentiable=True) is not supported: chainrule's optimizer steps are "
+                f"not recorded in the graph; leave it False"
+            )
+        if key == "capturable" and value:
+            raise NotImplementedError(
+                f"{name}(capturable=True) is for CUDA graphs, which chainrule (CPU only) does "
+                f"not have; leave it False"
+            )
+
+
 class Optimizer:
     """Base class of every optimizer: parameter groups, per-parameter state, save and load.
 
@@ -45,6 +66,9 @@ class Optimizer:
         >>> [group["lr"] for group in opt.param_groups]
         [0.1, 0.5]
     """
+
+    # PyTorch's implementation switches the constructor takes (check_implementation_flags)
+    implementation_flags: tuple[str, ...] = ("foreach", "differentiable")
 
     def __init__(
         self,

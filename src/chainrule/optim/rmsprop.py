@@ -6,7 +6,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, check_min, effective_grad
+from chainrule.optim.optimizer import (
+    Optimizer,
+    check_implementation_flags,
+    check_min,
+    effective_grad,
+)
 
 
 class RMSprop(Optimizer):
@@ -43,6 +48,8 @@ class RMSprop(Optimizer):
         0.9
     """
 
+    implementation_flags = ("foreach", "capturable", "differentiable")
+
     def __init__(
         self,
         params: Iterable,
@@ -54,7 +61,9 @@ class RMSprop(Optimizer):
         centered: bool = False,
         *,
         maximize: bool = False,
+        **implementation,  # PyTorch's foreach=, fused=... (check_implementation_flags)
     ):
+        check_implementation_flags(self, implementation)
         defaults = dict(
             lr=lr,
             alpha=alpha,

@@ -7,7 +7,13 @@ from collections.abc import Iterable
 import numpy as np
 
 from chainrule._blas import MIN_SIZE, axpy
-from chainrule.optim.optimizer import Optimizer, check_min, check_number, effective_grad
+from chainrule.optim.optimizer import (
+    Optimizer,
+    check_implementation_flags,
+    check_min,
+    check_number,
+    effective_grad,
+)
 
 
 class SGD(Optimizer):
@@ -40,6 +46,8 @@ class SGD(Optimizer):
         [0.800000011920929, -1.600000023841858]
     """
 
+    implementation_flags = ("foreach", "fused", "differentiable")
+
     def __init__(
         self,
         params: Iterable,
@@ -50,7 +58,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        **implementation,  # PyTorch's foreach=, fused=... (check_implementation_flags)
     ):
+        check_implementation_flags(self, implementation)
         defaults = dict(
             lr=lr,
             momentum=momentum,

@@ -1,0 +1,108 @@
+"""Parity probe, round 5: dtype rules PyTorch enforces with an error where NumPy would answer
+(mean, var and std of integer tensors), checked against PyTorch itself."""
+
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def _outcome(fn):
+    """The value as a list with its dtype's name, or "RuntimeError"."""
+    try:
+        result = fn()
+    except RuntimeError:  # PyTorch's; chainrule's DTypeError is one
+        return "RuntimeError"
+    results = result if isinstance(result, tuple) else (result,)
+    return [(r.tolist(), str(r.dtype).replace("torch.", "")) for r in results]
+
+
+@pytest.mark.parametrize("values", [[1, 2, 4], [True, False, True]])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: x.mean(),
+        lambda lib, x: lib.mean(x, 0),
+        lambda lib, x: x.mean(dtype=lib.float32),
+        lambda lib, x: x.var(),
+        lambda lib, x: x.std(unbiased=False),
+        lambda lib, x: lib.var_mean(x),
+        lambda lib, x: lib.std_mean(x, correction=0),
+        lambda lib, x: x.float().mean(),
+    ],
+)
+def test_mean_var_std_of_integer_tensors_as_pytorch(values, call):
+    ours = _outcome(lambda: call(cr, cr.tensor(values)))
+    theirs = _outcome(lambda: call(torch, torch.tensor(values)))
+    assert ours == theirs
+
+
+def test_the_refusal_names_the_dtype_and_the_fix():
+    with pytest.raises(cr.errors.DTypeError, match=r"mean\(\).*int64.*x\.float\(\)"):
+        cr.tensor([1, 2]).mean()
+    with pytest.raises(cr.errors.DTypeError, match=r"std\(\).*bool"):
+        cr.tensor([True]).std()
+
+
+def _subtractions(lib):
+    mask = lib.tensor([True, False, True])
+    floats = lib.tensor([1.5, 2.0, -1.0])
+    calls = {
+        "1 - mask": lambda: 1 - mask,
+        "mask - 1.0": lambda: mask - 1.0,
+        "floats - mask": lambda: floats - mask,
+        "mask - floats": lambda: mask - floats,
+        "floats - True": lambda: floats - True,
+        "True - floats": lambda: True - floats,
+        "mask - mask": lambda: mask - mask,
+        "sub(floats, mask)": lambda: lib.sub(floats, mask),
+        "rsub(mask, floats)": lambda: lib.rsub(mask, floats),
+        "floats.sub_(mask)": lambda: floats.clone().sub_(mask),
+        "mask.sub_(mask)": lambda: mask.clone().sub_(mask),
+        "~mask": lambda: ~mask,
+        "mask + 1": lambda: mask + 1,
+        "floats - 1": lambda: floats - 1,
+    }
+    return {name: _outcome(call) for name, call in calls.items()}
+
+
+def test_subtraction_with_bools_is_refused_as_pytorch():
+    assert _subtractions(cr) == _subtractions(torch)
+    with pytest.raises(cr.errors.DTypeError, match=r"bool tensor.*`~` or logical_not"):
+        1 - cr.tensor([True])
+
+
+@pytest.mark.parametrize(
+    "name", ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal"]
+)
+def test_comparison_functions_as_pytorchs(name):
+    def calls(lib):
+        fn = getattr(lib, name)
+        ints, floats = lib.tensor([1, 2, 3]), lib.tensor([1.5, 2.0, 3.0])
+        return [
+            _outcome(lambda: fn(floats, 2)),
+            _outcome(lambda: fn(ints, 2.5)),
+            _outcome(lambda: fn(ints, floats)),
+            _outcome(lambda: fn(floats, lib.tensor(2.0))),
+            _outcome(lambda: fn(floats[:, None], ints)),
+        ]
+
+    assert calls(cr) == calls(torch)
+    assert cr.not_equal is cr.ne
+    with pytest.raises(TypeError, match="must be Tensor"):
+        getattr(cr, name)(2, cr.tensor([1]))
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_argmin_of_bools_raise_as_pytorchs(name):
+    def calls(lib):
+        bools = lib.tensor([[True, False], [True, True]])
+        return [
+            _outcome(lambda: getattr(bools, name)()),
+            _outcome(lambda: getattr(lib, name)(bools, 1)),
+            _outcome(lambda: getattr(bools.int(), name)(1)),
+        ]
+
+    assert calls(cr) == calls(torch)
+    assert calls(cr)[0] == "RuntimeError"
