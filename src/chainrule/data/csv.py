@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chainrule.data.charset import choose_charset, encoding_note
 from chainrule.data.messages import Message, braces, error, option, say, where
 from chainrule.data.preprocessing import Preprocessor, stable_moments
 from chainrule.data.reader import (
@@ -66,15 +67,22 @@ class Table:
 
 
 def read_table(
-    path, *, delimiter: str | None = None, header: bool | None = None, min_rows: int = 2
+    path,
+    *,
+    delimiter: str | None = None,
+    header: bool | None = None,
+    min_rows: int = 2,
+    encoding: str | None = None,
 ) -> Table:
     """Read a CSV file into text cells, checking encoding, quoting and row lengths.
 
     The whole file is held as Python strings; :func:`load_csv` streams instead. Same rules
     as :func:`load_csv` for the encoding, delimiter and header.
     """
-    table = read_columns(path, delimiter=delimiter, header=header, min_rows=min_rows, keep=())
-    _, rows = records(path, delimiter=table.delimiter)
+    table = read_columns(
+        path, delimiter=delimiter, header=header, min_rows=min_rows, keep=(), encoding=encoding
+    )
+    _, rows = records(path, delimiter=table.delimiter, encoding=table.charset)
     width = len(table.names)
     cells = [row[:width] for _, row in rows]  # empty cells past the last column: checked
     if table.has_header:
@@ -187,14 +195,15 @@ def load_csv(
     numeric=None,
     decimal: str | None = None,
     label_case: str | None = None,
+    encoding: str | None = None,
 ) -> CSVData:
     # Over 80 lines only because of the docstring (the public API's reference).
     """Load a CSV file for training: features X, labels or targets y, and their description.
 
     Rules (each broken rule is a ``DataError`` naming the file, line and column):
 
-    - The file is UTF-8 (with or without a byte-order mark) or UTF-16 with a byte-order mark,
-      with ``,``, ``;``, TAB or ``|`` between cells, quotes around cells that contain them,
+    - The file is UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark,
+      or else read as Windows-1252 (Excel's CSV on Windows; a note says so), with ``,``, ``;``, TAB or ``|`` between cells, quotes around cells that contain them,
       and LF, CRLF or CR line ends. Blank lines are skipped.
     - Numbers may use a decimal comma (``1.234,5``) in files not separated by commas
       (detected, or ``decimal=","``) and thousands separators (``1,234.5``).
@@ -234,6 +243,8 @@ def load_csv(
         label_case: what class labels that differ only in case (``Yes``, ``yes``, ``YES``)
             are: ``None`` (default): an error naming them; ``"fold"``: one class, spelled as
             most rows spell it (new rows match it in any case); ``"keep"``: separate classes.
+        encoding: the file's text encoding (``"cp1252"``, ``"latin-1"``, ``"utf-16"``, ...);
+            ``None`` detects it.
 
     Example:
         >>> data = load_csv("iris.csv", target="species")       # doctest: +SKIP
@@ -242,12 +253,15 @@ def load_csv(
     source = os.fspath(path)
     _check_options(source, impute, task, decimal, label_case)
     if preprocessor is not None:
-        return _load_with(path, preprocessor, target, features, delimiter, header, decimal)
+        return _load_with(
+            path, preprocessor, target, features, delimiter, header, decimal, encoding
+        )
     table = read_columns(
         path,
         delimiter=delimiter,
         header=header,
         decimal=decimal,
+        encoding=encoding,
         min_rows=1 if target is None else 2,
         exact=() if target is None else _target_names(target),
     )
@@ -371,7 +385,7 @@ def _format_notes(table: Columns, numbers: bool = True) -> list[str]:
     fmt = table.number_format
     notes = []
     if table.encoding != "UTF-8":
-        notes.append(f"read as {table.encoding}")
+        notes.append(encoding_note(table.encoding))
     if not numbers:
         return notes
     if fmt.decimal == ",":
@@ -499,7 +513,7 @@ def _mean_fill(col: Column, kind: str, source: str) -> float:
     return stable_moments(values)[0] if len(values) else 0.0
 
 
-def _load_with(path, pre: Preprocessor, target, features, delimiter, header, decimal) -> CSVData:
+def _load_with(path, pre: Preprocessor, target, features, delimiter, header, decimal, encoding):
     """New rows (to predict or evaluate) read with the columns and classes seen in training."""
     expected = pre.column_names
     source = os.fspath(path)
@@ -510,10 +524,18 @@ def _load_with(path, pre: Preprocessor, target, features, delimiter, header, dec
             f"{source}: features={list(features)} differ from the model's columns {expected}"
         )
     trained = pre.number_format
+    charset = choose_charset(path, source, encoding)
     if header is None:
-        header = first_row_names(path, delimiter, expected, (trained or {}).get("delimiter", ","))
+        default = (trained or {}).get("delimiter", ",")
+        header = first_row_names(path, delimiter, expected, default, encoding=charset)
     table = read_columns(
-        path, delimiter=delimiter, header=header, decimal=decimal, min_rows=1, trained=trained
+        path,
+        delimiter=delimiter,
+        header=header,
+        decimal=decimal,
+        min_rows=1,
+        trained=trained,
+        encoding=encoding,
     )
     if not table.has_header and len(table.names) in (len(expected), len(expected) + 1):
         # No names in the file: the features come in training order, then the target.

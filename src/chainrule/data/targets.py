@@ -161,7 +161,7 @@ def _written_labels(table: Columns, col, distinct: np.ndarray, y: np.ndarray) ->
     from chainrule.data.reader import records
 
     spellings: list[dict[str, int]] = [{} for _ in distinct]
-    _, rows = records(table.source, delimiter=table.delimiter)
+    _, rows = records(table.source, delimiter=table.delimiter, encoding=table.charset)
     if table.has_header:
         next(rows, None)
     for i, (_, row) in enumerate(rows):
