@@ -203,8 +203,9 @@ def load_csv(
     Rules (each broken rule is a ``DataError`` naming the file, line and column):
 
     - The file is UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark,
-      or else read as Windows-1252 (Excel's CSV on Windows; a note says so), with ``,``, ``;``, TAB or ``|`` between cells, quotes around cells that contain them,
-      and LF, CRLF or CR line ends. Blank lines are skipped.
+      or else read as Windows-1252 (Excel's CSV on Windows; a note says so), with ``,``,
+      ``;``, TAB or ``|`` between cells, quotes around cells that contain them, and LF, CRLF
+      or CR line ends. Blank lines are skipped.
     - Numbers may use a decimal comma (``1.234,5``) in files not separated by commas
       (detected, or ``decimal=","``) and thousands separators (``1,234.5``).
     - The first row is a header unless all its cells are numbers or it looks like the rows

@@ -506,4 +506,3 @@ def first_row_names(
     rows.close()
     names = {name.casefold() for name in expected}  # X1 for x1: a header, matched later
     return any(cell.strip().casefold() in names for cell in first)
-
