@@ -390,6 +390,7 @@ def read_columns(
     trained: dict | None = None,
     encoding: str | None = None,
 ) -> Columns:
+    # Over 80 lines only because of the docstring (its options' reference).
     """Stream a CSV file into columns, checking encoding, quoting and row lengths.
 
     Args:
