@@ -13,6 +13,7 @@ import csv
 import itertools
 import operator
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,9 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
 from chainrule.errors import DataError
 
 CHUNK_ROWS = 16384
+_SEPARATOR = "\x1f"  # joins cells to search them at once; no CSV cell holds it
+#: A whole number written with a leading zero (007, 01234; not 0, 0.5 or 10), as a cell.
+_PADDED_CELL = re.compile(r"(?:^|\x1f)[ \t]*0\d+[ \t]*(?=\x1f|$)")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 FLOAT32_EXACT = 2.0**24  # every whole number up to this is exact in float32
 
@@ -125,6 +129,7 @@ class Column:
     integral: bool  # every number is a whole number
     problem: tuple | None = None  # (row index, message) of the first number float32 can't hold
     block: tuple | None = None  # (values of all columns, kinds of all columns, this one's row)
+    padded: str | None = None  # a whole number written with a leading zero (01234), if any
 
     @property
     def examples(self) -> list[str]:
@@ -199,14 +204,18 @@ class _Builder:
         self.problem: dict[int, tuple] = {}
         self.rows = 0
         self.fast = fmt.decimal == "."
+        self.padded: dict[int, str] = {}
 
     def add(self, chunk_rows: list[list[str]]) -> None:
         r, m = len(chunk_rows), len(self.wanted)
         values = np.empty((r, m))
         kinds = np.empty((r, m), dtype=np.int8)
         slow = list(range(m))
+        joined = _SEPARATOR.join(itertools.chain.from_iterable(chunk_rows))
+        if _PADDED_CELL.search(joined):
+            self._find_padded(chunk_rows)
         if self.fast and m:
-            odd = self._underscored(chunk_rows)
+            odd = self._underscored(chunk_rows, joined)
             for attempt in range(2):
                 plain = [
                     j for j in range(m) if int(self.wanted[j]) not in self.text and j not in odd
@@ -240,11 +249,23 @@ class _Builder:
         self.kinds.append(kinds)
         self.rows += r
 
-    def _underscored(self, chunk_rows) -> set[int]:
+    def _find_padded(self, chunk_rows) -> None:
+        """Note, per column, a whole number written with a leading zero (``01234``): a code,
+        not a quantity. Every row is looked at, not only the first ones, so a column of zip
+        codes whose first ``0...`` code comes late is read as codes all the same."""
+        columns = list(zip(*chunk_rows))
+        for k in self.wanted.tolist():
+            if k in self.padded:
+                continue
+            found = _PADDED_CELL.search(_SEPARATOR.join(columns[k]))
+            if found:
+                self.padded[k] = found[0].strip(_SEPARATOR + " \t")
+
+    def _underscored(self, chunk_rows, joined: str) -> set[int]:
         """Positions (in ``wanted``) of the columns with a ``_`` in a cell: ``float`` reads
         ``1_000`` and ``10_20`` (Python's digit grouping), which no spreadsheet writes, so
         those cells go through :func:`parse_cells`, which leaves them text."""
-        if "_" not in "".join(itertools.chain.from_iterable(chunk_rows)):
+        if "_" not in joined:
             return set()
         wanted = self.wanted.tolist()
         return {j for j, k in enumerate(wanted) if any("_" in row[k] for row in chunk_rows)}
@@ -334,6 +355,7 @@ class _Builder:
                     integral[j],
                     problem,
                     None if k in self.exact else (values_t, kinds_t, j),
+                    self.padded.get(k),
                 )
             )
         return columns

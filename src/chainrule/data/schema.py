@@ -87,6 +87,13 @@ _ISO_DATE = re.compile(
 )
 
 
+#: Names of postal-code columns: codes, never quantities, whether or not one starts with 0.
+_POSTAL = re.compile(
+    r"(?i)\s*(?:.*[_\s.-])?(?:zip|zip[_\s.-]?code|zipcode|post[_\s.-]?code|postal[_\s.-]?code|"
+    r"plz|postleitzahl|code[_\s.-]postal)\s*"
+)
+
+
 def named_like_id(name: str) -> bool:
     """``id``, ``ID``, ``user_id``, ``PassengerId``, ``order-uuid``, ``index``: True."""
     name = name.strip()
@@ -216,9 +223,14 @@ def _numeric(col: Column, info: ColumnInfo, summary: tuple) -> ColumnInfo:
         info.role, info.reason = "identifier", "counts 1, 2, 3, ... (one per row)"
     elif distinct == 2 and low == 0.0 and high == 1.0:
         info.role, info.type, info.reason = "boolean", "boolean", "0/1"
-    elif col.integral and (code := _zero_padded(col)) is not None:
-        # 01234, 00501: zip codes, account or product codes; no quantity is written so
-        info.reason = f"codes written with leading zeros (e.g. {code!r})"
+    elif col.integral and ((code := _zero_padded(col)) is not None or _POSTAL.fullmatch(col.name)):
+        # 01234, 00501: zip codes, account or product codes; no quantity is written so. A
+        # zip code is a code even where none starts with 0 (German 10115, 80331)
+        info.reason = (
+            f"codes written with leading zeros (e.g. {code!r})"
+            if code is not None
+            else "postal codes (named so)"
+        )
         many = distinct > MAX_CATEGORIES or (distinct > 0.5 * n_number and distinct > 20)
         info.role = "identifier" if many else "categorical"
         info.reason += "" if many else ", read as categories"
@@ -228,7 +240,10 @@ def _numeric(col: Column, info: ColumnInfo, summary: tuple) -> ColumnInfo:
 
 
 def _zero_padded(col: Column) -> str | None:
-    """A cell among the first rows written as a whole number with a leading zero, or None."""
+    """A cell written as a whole number with a leading zero (anywhere in the column), or
+    None."""
+    if col.padded is not None:
+        return col.padded
     for row in col.head:
         cell = row[col.position].strip() if col.position < len(row) else ""
         if _PADDED.fullmatch(cell):

@@ -1,0 +1,115 @@
+"""Files as users' tools write them: Windows-1252 and UTF-16 exports, byte-order marks,
+workbooks saved as .csv, zip codes whose leading zeros come late, and more."""
+
+import codecs
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.data import load_csv, read_table
+
+
+def _rows(n, seed=0):
+    rng = np.random.default_rng(seed)
+    towns = ["Zürich", "Genève", "München", "Köln"]
+    for i in range(n):
+        x = float(rng.normal())
+        yield i, x, towns[i % 4], "oui" if x > 0 else "non"
+
+
+# ---- encodings ------------------------------------------------------------------------------
+def test_windows_1252_file_is_read_with_a_note(tmp_path):
+    lines = ["prix;remarque;ville;classe"]
+    for i, x, town, label in _rows(60):
+        lines.append(f"{x * 10 + 50:.2f} €;\u201cbien\u201d;{town};{label}")
+    path = tmp_path / "excel.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    data = load_csv(path, target="classe")
+    assert "ville=Zürich" in data.feature_names and "ville=Genève" in data.feature_names
+    assert data.preprocessor.columns[0]["unit"]["sign"] == "€"  # € read, and removed
+    note = next(n for n in data.notes if "Windows-1252" in n)
+    assert "encoding=" in note and "--encoding" in note.cli
+
+
+def test_bytes_windows_1252_leaves_undefined_are_read_as_latin_1(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"x,town,label\n1,K\xf6ln\x81,a\n2,Z\xfcrich,b\n3,K\xf6ln\x81,a\n4,Z,b\n")
+    data = load_csv(path, target="label")
+    assert "town=Köln\x81" in data.feature_names and "town=Zürich" in data.feature_names
+
+
+def test_encoding_can_be_named_and_an_unknown_one_is_an_error(tmp_path):
+    path = tmp_path / "mac.csv"
+    path.write_bytes("a,ville,label\n1,Orléans,x\n2,Nîmes,y\n3,Orléans,x\n".encode("mac-roman"))
+    data = load_csv(path, target="label", encoding="mac-roman")
+    assert "ville=Orléans" in data.feature_names
+    assert not any("Windows-1252" in n for n in data.notes)
+    with pytest.raises(cr.DataError, match="unknown encoding 'nope'"):
+        load_csv(path, target="label", encoding="nope")
+
+
+def test_utf16_tab_separated_unicode_text_export(tmp_path):
+    text = "x\tville\tclasse\r\n" + "".join(
+        f"{x:.3f}\t{town}\t{label}\r\n" for _, x, town, label in _rows(40)
+    )
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    data = load_csv(path, target="classe")
+    assert data.feature_names[0] == "x" and "ville=Köln" in data.feature_names
+
+
+@pytest.mark.parametrize("encoding", [None, "utf-8", "UTF8"])
+def test_utf8_byte_order_mark_is_not_part_of_the_first_name(tmp_path, encoding):
+    path = tmp_path / "bom.csv"
+    path.write_bytes(codecs.BOM_UTF8 + b"age,label\n1,a\n2,b\n3,a\n4,b\n")
+    data = load_csv(path, target="label", encoding=encoding)
+    assert data.columns == ["age"]
+    assert read_table(path, encoding=encoding).names == ["age", "label"]
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 40, ["zip archive", ".xlsx", "CSV UTF-8"]),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 40, [".xls", "CSV UTF-8"]),
+        (b"\x1f\x8b\x08\x00" + b"\x00" * 20, ["gzip"]),
+    ],
+    ids=["xlsx", "xls", "gzip"],
+)
+def test_workbook_or_archive_named_csv_is_a_clear_error(tmp_path, content, words):
+    path = tmp_path / "sales.csv"
+    path.write_bytes(content)
+    with pytest.raises(cr.DataError) as err:
+        load_csv(path, target="label")
+    for word in words:
+        assert word in str(err.value)
+
+
+# ---- codes ----------------------------------------------------------------------------------
+def test_leading_zeros_after_row_200_still_make_a_column_of_codes(tmp_path):
+    rng = np.random.default_rng(1)
+    lines = ["zip,income,label"]
+    for i in range(600):
+        code = [10115, 20095, 80331][i % 3] if i < 300 else [1067, 4109, 80331][i % 3]
+        income = rng.normal(50, 10)
+        lines.append(f"{code:05d},{income:.1f},{'yes' if income > 50 else 'no'}")
+    path = tmp_path / "late.csv"
+    path.write_text("\n".join(lines) + "\n")
+    data = load_csv(path, target="label")
+    zip_info = data.schema.columns[0]
+    assert zip_info.role == "categorical" and "'01067'" in zip_info.reason
+    assert "zip=1067" in data.feature_names and "zip=10115" in data.feature_names
+
+
+def test_column_named_zip_is_codes_even_without_a_leading_zero(tmp_path):
+    lines = ["PLZ,income,label"] + [
+        f"{[10115, 20095, 80331][i % 3]},{i % 17},{'ab'[i % 2]}" for i in range(60)
+    ]
+    path = tmp_path / "plz.csv"
+    path.write_text("\n".join(lines) + "\n")
+    data = load_csv(path, target="label")
+    assert data.schema.columns[0].role == "categorical"
+    assert data.feature_names[:3] == ["PLZ=10115", "PLZ=20095", "PLZ=80331"]
+    data = load_csv(path, target="label", numeric=["PLZ"])  # the user can still say numbers
+    assert data.feature_names[0] == "PLZ"
