@@ -113,3 +113,28 @@ def test_column_named_zip_is_codes_even_without_a_leading_zero(tmp_path):
     assert data.feature_names[:3] == ["PLZ=10115", "PLZ=20095", "PLZ=80331"]
     data = load_csv(path, target="label", numeric=["PLZ"])  # the user can still say numbers
     assert data.feature_names[0] == "PLZ"
+
+
+# ---- new rows -------------------------------------------------------------------------------
+def _train_file(tmp_path):
+    rng = np.random.default_rng(2)
+    lines = ["age,income,label"] + [
+        f"{rng.integers(18, 80)},{rng.normal(50, 10):.1f},{i % 2}" for i in range(100)
+    ]
+    path = tmp_path / "train.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_missing_value_code_in_rows_to_predict_gets_a_note(tmp_path):
+    data = load_csv(_train_file(tmp_path), target="label")
+    assert not any("-9999" in n for n in data.notes)
+    data.split()  # fits the preprocessor: new rows are compared with the training rows
+    new = tmp_path / "new.csv"
+    new.write_text("income,age\n51.0,-9999\n48.5,33\n")  # three rows: too few to compare
+    rows = load_csv(new, preprocessor=data.preprocessor)
+    note = next(n for n in rows.notes if "-9999" in n)
+    assert note.startswith("age: -9999 in 1 row(s) lies far outside the training values")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("income,age\n51.0,45\n48.5,33\n")
+    assert not load_csv(plain, preprocessor=data.preprocessor).notes

@@ -12,6 +12,7 @@ from chainrule.data.csv_data import CSVData
 from chainrule.data.messages import Message
 from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.reader import Columns, first_row_names, read_columns
+from chainrule.data.sentinels import new_rows_sentinel_notes
 from chainrule.data.targets import _known_target, unseen_notes
 from chainrule.errors import DataError
 
@@ -100,6 +101,7 @@ def load_new_rows(path, pre: Preprocessor, target, features, delimiter, header, 
         shown = ", ".join(f"{a!r} as {b!r}" for a, b in renamed)
         notes.append(f"column names differ from training only in case; read {shown}")
     notes += unseen_notes(pre, {n: table[n] for n in expected})
+    notes += new_rows_sentinel_notes(pre, {n: table[n] for n in expected})
     y = None if t is None else _known_target(table, t, pre)
     return CSVData(
         X=X,
