@@ -138,3 +138,36 @@ def test_missing_value_code_in_rows_to_predict_gets_a_note(tmp_path):
     plain = tmp_path / "plain.csv"
     plain.write_text("income,age\n51.0,45\n48.5,33\n")
     assert not load_csv(plain, preprocessor=data.preprocessor).notes
+
+
+def test_accounting_negatives_without_a_sign_are_negative_numbers(tmp_path):
+    rng = np.random.default_rng(3)
+    lines = ["balance,amount,label"]
+    for _ in range(60):
+        b = rng.normal()
+        cell = f"({abs(b):.2f})" if b < 0 else f"{b:.2f}"
+        lines.append(f"{cell},{rng.normal():.2f},{int(b > 0)}")
+    path = tmp_path / "ledger.csv"
+    path.write_text("\n".join(lines) + "\n")
+    data = load_csv(path, target="label")
+    assert data.feature_names == ["balance", "amount"]
+    assert (data.X[data.y == 0, 0] <= 0).all() and (data.X[data.y == 1, 0] > 0).all()
+    assert any("in parentheses, (0.50), read as negative numbers" in n for n in data.notes)
+    new = tmp_path / "new.csv"
+    new.write_text("amount,balance\n0.1,(0.30)\n0.2,1.5\n")
+    assert load_csv(new, preprocessor=data.preprocessor).X[:, 0].tolist() == [
+        pytest.approx(-0.3),
+        1.5,
+    ]
+
+
+def test_parentheses_alone_are_not_numbers_and_regression_targets_read_them(tmp_path):
+    labels = tmp_path / "labels.csv"  # (1), (2): list labels, not negatives
+    labels.write_text("item,x,label\n" + "".join(f"({i % 3}),{i},{i % 2}\n" for i in range(30)))
+    assert load_csv(labels, target="label").schema.columns[0].role == "categorical"
+    money = tmp_path / "money.csv"
+    rows = [f"{i % 7},{'(' + str(i) + '.5)' if i % 2 else str(i) + '.25'}\n" for i in range(40)]
+    money.write_text("x,profit\n" + "".join(rows))
+    data = load_csv(money, target="profit")
+    assert data.task == "regression" and data.y[1] == -1.5
+    assert load_csv(money, target="profit", preprocessor=data.preprocessor).y[3] == -3.5

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule.data.accounting import accounting_notes
 from chainrule.data.csv_data import CSVData
 from chainrule.data.messages import braces, error, option, say, where
 from chainrule.data.new_rows import column_name, format_notes, load_new_rows
@@ -234,7 +235,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     pre.label_case = label_case if class_names is not None else None
     if t is not None and "unit" in schema.target.stats:
         pre.target_unit = dict(schema.target.stats["unit"])
-    notes += _unit_notes(schema, t)
+    notes += _unit_notes(schema, t) + accounting_notes(schema, t)
     numeric = [c.column for c in used if c.role == "numeric"]
     if kind == "regression":
         numeric.append(table[t])

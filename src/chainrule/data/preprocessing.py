@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from chainrule.data.accounting import read_parentheses
 from chainrule.data.encoding import (
     _check_column,
     _encode_one,
@@ -198,9 +199,12 @@ class Preprocessor:
         n = len(columns[0].kinds) if columns else 0
         out = np.zeros((n, self.n_features), dtype=dtype)
         self.unseen = {}
+        fmt = NumberFormat((self.number_format or {}).get("decimal", "."), True)
         for spec, col in zip(self.columns, columns):
             if "unit" in spec:
                 read_unit_column(spec, col, source, lines)
+            elif spec["kind"] == "numeric" and col.codes is not None:
+                read_parentheses(col, fmt, force=True)  # (0.50): -0.50, as in training
         offsets = np.cumsum([0] + [_width(spec) for spec in self.columns])
         plain = [
             k

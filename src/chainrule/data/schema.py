@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chainrule.data.accounting import read_parentheses
 from chainrule.data.reader import (
     ABSENT,
     NUMBER,
@@ -387,8 +388,15 @@ def infer_schema(
                     f"{', '.join(repr(n) for n in table.names)}",
                 )
     units = _read_units(table, skip=named["categorical"] or set())
+    negatives = {
+        col.name: read_parentheses(col, table.number_format)
+        for col in table.columns
+        if col is not None and col.codes is not None and col.name not in (categorical or ())
+    }
     infos = [describe(c, s) for c, s in zip(table.columns, summarise(table.columns))]
     for info in infos:
+        if negatives.get(info.name) and info.role == "numeric":
+            info.stats["accounting"] = negatives[info.name]
         found = units.get(info.name)
         if found is not None and found.read:
             info.stats["unit"] = found.to_dict()  # new rows are read the same way

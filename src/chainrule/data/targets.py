@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.data.messages import braces, error, first_few, option, say, where
-from chainrule.data.reader import ABSENT, TEXT, Columns, number_key
+from chainrule.data.reader import ABSENT, TEXT, Columns, NumberFormat, number_key
 from chainrule.data.schema import Schema
 from chainrule.errors import DataError
 
@@ -125,6 +125,12 @@ def _known_target(table: Columns, t: str, pre) -> np.ndarray:
 
         spec = {"name": t, "unit": pre.target_unit}
         read_unit_column(spec, col, source, table.lines)
+        kinds = col.kinds
+    if classes is None and col.codes is not None:
+        from chainrule.data.accounting import read_parentheses
+
+        fmt = (getattr(pre, "number_format", None) or {}).get("decimal", ".")
+        read_parentheses(col, NumberFormat(fmt, True), force=True)  # (0.50): -0.50
         kinds = col.kinds
     if classes is None:
         bad = (kinds == TEXT) | np.isinf(col.values)
