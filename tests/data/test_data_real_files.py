@@ -21,7 +21,7 @@ def _rows(n, seed=0):
 # ---- encodings ------------------------------------------------------------------------------
 def test_windows_1252_file_is_read_with_a_note(tmp_path):
     lines = ["prix;remarque;ville;classe"]
-    for i, x, town, label in _rows(60):
+    for _, x, town, label in _rows(60):
         lines.append(f"{x * 10 + 50:.2f} €;\u201cbien\u201d;{town};{label}")
     path = tmp_path / "excel.csv"
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
