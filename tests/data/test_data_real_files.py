@@ -171,3 +171,28 @@ def test_parentheses_alone_are_not_numbers_and_regression_targets_read_them(tmp_
     data = load_csv(money, target="profit")
     assert data.task == "regression" and data.y[1] == -1.5
     assert load_csv(money, target="profit", preprocessor=data.preprocessor).y[3] == -3.5
+
+
+# ---- summary rows ---------------------------------------------------------------------------
+def _sales(tmp_path, last):
+    rows = [
+        f"2024-{m % 12 + 1:02d},{10 + m},{1000 + 7 * m}.5,{'up' if m % 2 else 'down'}\n"
+        for m in range(40)
+    ]
+    path = tmp_path / "sales.csv"
+    path.write_text("month,units,revenue,trend\n" + "".join(rows) + last)
+    return path
+
+
+@pytest.mark.parametrize("last", ["Total,1180,41960.0,up\n", "Grand total:,1180,41960.0,\n"])
+def test_totals_row_at_the_bottom_is_an_error_naming_its_line(tmp_path, last):
+    with pytest.raises(cr.DataError, match=r"line 42: looks like a totals row \('(Total|Grand total:)'"):
+        load_csv(_sales(tmp_path, last), target="units")
+
+
+def test_total_as_an_ordinary_value_is_data(tmp_path):
+    # "total" (a total loss) in the last row, with no sum beside it: a row of data
+    lines = ["damage,cost,label"] + [f"partial,{100 + i},{i % 2}" for i in range(20)]
+    path = tmp_path / "claims.csv"
+    path.write_text("\n".join(lines + ["total,150,1"]) + "\n")
+    assert len(load_csv(path, target="label")) == 21

@@ -38,6 +38,7 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     parse_cells,
     settle_number_format,
 )
+from chainrule.data.totals import check_totals
 from chainrule.errors import DataError
 
 CHUNK_ROWS = 16384
@@ -469,7 +470,7 @@ def read_columns(
         columns[col.position] = col
     if blank:
         notes += blank_columns(cells[0], columns, names, source, first_chunk_line)
-    return Columns(
+    table = Columns(
         source,
         names,
         columns,
@@ -482,6 +483,8 @@ def read_columns(
         notes,
         charset,
     )
+    check_totals(table)
+    return table
 
 
 def _stream(builder, chunk, rows, width: int, header: bool, delimiter: str, source: str):
