@@ -186,7 +186,8 @@ def _sales(tmp_path, last):
 
 @pytest.mark.parametrize("last", ["Total,1180,41960.0,up\n", "Grand total:,1180,41960.0,\n"])
 def test_totals_row_at_the_bottom_is_an_error_naming_its_line(tmp_path, last):
-    with pytest.raises(cr.DataError, match=r"line 42: looks like a totals row \('(Total|Grand total:)'"):
+    words = r"line 42: looks like a totals row \('(Total|Grand total:)'"
+    with pytest.raises(cr.DataError, match=words):
         load_csv(_sales(tmp_path, last), target="units")
 
 
