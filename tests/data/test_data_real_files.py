@@ -197,3 +197,45 @@ def test_total_as_an_ordinary_value_is_data(tmp_path):
     path = tmp_path / "claims.csv"
     path.write_text("\n".join(lines + ["total,150,1"]) + "\n")
     assert len(load_csv(path, target="label")) == 21
+
+
+# ---- messages that name the fix -------------------------------------------------------------
+def test_quoted_decimal_commas_in_a_comma_separated_file_name_the_decimal_option(tmp_path):
+    rows = "".join(f'"{i % 7},{i % 10}","-0,{i % 9}5",{"ab"[i % 2]}\n' for i in range(30))
+    path = tmp_path / "commas.csv"
+    path.write_text("x,y,label\n" + rows)
+    with pytest.raises(cr.DataError) as err:
+        load_csv(path, target="label")
+    assert "'x', 'y' write numbers with a decimal comma (e.g. '0,0')" in str(err.value)
+    assert str(err.value).endswith("pass decimal=','")
+    assert err.value.cli_message.endswith("pass --decimal ,")
+    assert load_csv(path, target="label", decimal=",").X[3].tolist() == pytest.approx([3.3, -0.35])
+
+
+def test_numeric_target_with_a_few_words_names_every_line(tmp_path):
+    values = [str(i * 1.5) for i in range(40)]
+    values[5], values[30] = "unknown", "see note"
+    rows = "".join(f"{i % 5},{v}\n" for i, v in enumerate(values))
+    path = tmp_path / "prices.csv"
+    path.write_text("size,price\n" + rows)
+    with pytest.raises(cr.DataError, match=r"2 of 40 rows hold text among numbers: lines 7, 32"):
+        load_csv(path, target="price")
+
+
+def test_rows_to_predict_name_every_missing_column_and_unseen_categories(tmp_path):
+    rows = "".join(
+        f"{['red', 'blue'][i % 2]},{['S', 'M'][i % 3 % 2]},{i},{'ab'[i % 2]}\n" for i in range(40)
+    )
+    train = tmp_path / "train.csv"
+    train.write_text("colour,size,amount,label\n" + rows)
+    pre = load_csv(train, target="label").preprocessor
+    new = tmp_path / "new.csv"
+    new.write_text("colour,amount\npurple,3\n")
+    with pytest.raises(cr.DataError, match=r"no column\(s\) \['size'\] and no target column"):
+        load_csv(new, target="label", preprocessor=pre)
+    new.write_text("colour,amount,size\npurple,3,XL\nred,4,S\n")
+    with pytest.raises(cr.DataError, match="no target column 'label' to compare the predictions"):
+        load_csv(new, target="label", preprocessor=pre)
+    notes = load_csv(new, preprocessor=pre).notes
+    assert "colour: 1 row(s) hold a category not seen in training ('purple')" in notes[0]
+    assert "size: 1 row(s) hold a category not seen in training ('XL')" in notes[1]

@@ -14,7 +14,7 @@ import numpy as np
 
 from chainrule.data.accounting import accounting_notes
 from chainrule.data.csv_data import CSVData
-from chainrule.data.messages import braces, error, option, say, where
+from chainrule.data.messages import Message, braces, error, option, say, where
 from chainrule.data.new_rows import column_name, format_notes, load_new_rows
 from chainrule.data.preprocessing import Preprocessor, stable_moments
 from chainrule.data.reader import (
@@ -226,9 +226,13 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         if label_case == "fold" and class_names is not None:
             notes += fold_notes(t, table[t].levels, class_names)
     used = schema.features
+    hint = _comma_hint(schema, table.delimiter)
+    if not used and hint is not None:
+        lead = f"{table.source}: no feature columns left: "
+        raise error(Message(lead + hint, lead + hint.cli))
     if not used:
         raise _no_features(table, schema, t)
-    notes += _left_out_notes(schema, features)
+    notes += _left_out_notes(schema, features) + ([hint] if hint is not None else [])
     specs = [_spec(c.column, c, impute, table.source) for c in used]
     notes += case_notes(t, class_names, specs)
     pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
@@ -297,6 +301,23 @@ def _unit_notes(schema: Schema, t) -> list[str]:
 
 def _target_names(target) -> tuple:
     return (int(target),) if isinstance(target, (int, np.integer)) else (target,)
+
+
+def _comma_hint(schema: Schema, delimiter: str):
+    """When columns left out for decimal commas (``"2,92"`` quoted in a comma-separated file,
+    where decimal commas are never guessed) are the file's only fractional numbers: the
+    option that reads them, or None."""
+    comma = [c for c in schema.columns if c.role == "comma decimals"]
+    if not comma or any(c.type == "number" for c in schema.columns):
+        return None
+    names = ", ".join(repr(c.name) for c in comma[:5])
+    example = (comma[0].examples or ["2,5"])[0]
+    text = braces(
+        f"{names} write numbers with a decimal comma (e.g. {example!r}) and no column uses a "
+        f"decimal point; the file is separated by {delimiter!r}, so decimal commas are not "
+        f"guessed: if the file writes all its numbers so, pass "
+    )
+    return say(text + "{o}", o=option("decimal", ","))
 
 
 def _left_out_notes(schema: Schema, features) -> list[str]:

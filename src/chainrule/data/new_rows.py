@@ -9,7 +9,7 @@ import numpy as np
 
 from chainrule.data.charset import choose_charset, encoding_note
 from chainrule.data.csv_data import CSVData
-from chainrule.data.messages import Message
+from chainrule.data.messages import Message, braces, error, option, say
 from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.reader import Columns, first_row_names, read_columns
 from chainrule.data.sentinels import new_rows_sentinel_notes
@@ -87,13 +87,25 @@ def load_new_rows(path, pre: Preprocessor, target, features, delimiter, header, 
             col.name = name
         table.names = names
     renamed = match_case(table, expected + ([target] if isinstance(target, str) else []))
-    t = None if target is None else column_name(table, target, "target")
     absent = [name for name in expected if name not in table.names]
-    if absent:
+    if absent:  # the feature columns first: without them there is nothing to predict from
+        no_target = isinstance(target, str) and target not in table.names
+        also = f" and no target column {target!r}" if no_target else ""
         raise DataError(
-            f"{source}: no column(s) {absent}; the model's columns are {expected} and the file "
-            f"has {table.names}"
+            f"{source}: no column(s) {absent}{also}; the model's columns are {expected} and "
+            f"the file has {table.names}; add the missing column(s), named as in training"
         )
+    if isinstance(target, str) and target not in table.names:
+        shown = ", ".join(repr(n) for n in table.names)
+        raise error(
+            say(
+                braces(f"{source}: no target column {target!r} to compare the predictions with; ")
+                + braces(f"the columns are: {shown}; ")
+                + "name the column that holds the true values with {o}, or only predict",
+                o=option("target", "COLUMN"),
+            )
+        )
+    t = None if target is None else column_name(table, target, "target")
     X = pre.encode_columns([table[n] for n in expected], source=source, lines=table.lines)
     # With the training file's format known, read_columns notes only what differs from it.
     notes = list(table.notes) + format_notes(table, numbers=trained is None)

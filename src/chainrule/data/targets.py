@@ -31,10 +31,16 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
     text = kinds == TEXT
     if text.any() and not text.all():
         odd = text if (~text).sum() >= text.sum() else ~text
-        i = int(np.argmax(odd))
+        rows = np.flatnonzero(odd)
+        i = int(rows[0])
+        shown = ", ".join(str(int(table.lines[r])) for r in rows[:5])
+        shown += ", ..." if len(rows) > 5 else ""
+        # name every odd row: a few words among numbers are cells to fix or rows to drop
+        what = "text among numbers" if odd is text else "numbers among text labels"
         raise DataError(
-            f"{place(i)}: target {col.text_of(i)!r} mixes numbers and text labels; use one "
-            f"kind for the whole column"
+            f"{place(i)}: target {col.text_of(i)!r} mixes numbers and text labels ({len(rows)} "
+            f"of {len(kinds)} rows hold {what}: lines {shown}); fix those cells or drop those "
+            f"rows, so the column holds one kind"
         )
     if schema.task == "regression":
         if text.any():
@@ -280,6 +286,15 @@ def unseen_notes(pre, columns) -> list[str]:
         note = f"{name}: {count} row(s) hold a category not seen in training (encoded as all zeros)"
         spec, col = specs.get(name), columns.get(name)
         if spec is not None and col is not None and spec["kind"] == "categorical":
+            folded = {c.casefold() for c in spec["categories"]}
+            new = [v for v in col.levels if v.casefold() not in folded]  # RED for red: below
+            if new:  # which ones: a typo, a new product, or another coding of the column
+                more = f" and {len(new) - 3} more" if len(new) > 3 else ""
+                shown = f"{', '.join(map(repr, new[:3]))}{more}"
+                note = (
+                    f"{name}: {count} row(s) hold a category not seen in training ({shown}), "
+                    f"encoded as all zeros"
+                )
             known = {c.casefold(): c for c in spec["categories"]}
             cased = [
                 f"{level!r} (training has {known[level.casefold()]!r})"
