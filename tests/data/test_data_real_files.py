@@ -239,3 +239,28 @@ def test_rows_to_predict_name_every_missing_column_and_unseen_categories(tmp_pat
     notes = load_csv(new, preprocessor=pre).notes
     assert "colour: 1 row(s) hold a category not seen in training ('purple')" in notes[0]
     assert "size: 1 row(s) hold a category not seen in training ('XL')" in notes[1]
+
+
+def test_a_column_of_peoples_names_is_an_identifier(tmp_path):
+    people = ["Jürgen Groß", "Käthe Weiß", "Søren Müller", "Zoë Groß"]
+    rows = "".join(f"{people[i % 4]},{i % 9},{'ab'[i % 2]}\n" for i in range(80))
+    path = tmp_path / "people.csv"
+    path.write_text("Name,visits,label\n" + rows)
+    data = load_csv(path, target="label")
+    assert data.columns == ["visits"]
+    assert data.schema.columns[0].reason == "named like a person's name"
+    assert load_csv(path, target="label", features=["Name", "visits"]).X.shape == (80, 5)
+
+
+def test_regression_on_a_few_whole_numbers_or_a_code_name_says_how_to_classify(tmp_path):
+    rows = "".join(f"{i % 7}.5,{101 + i % 30}\n" for i in range(120))
+    path = tmp_path / "groups.csv"
+    path.write_text("price,group\n" + rows)
+    data = load_csv(path, target="group")
+    assert data.task == "regression"
+    note = next(n for n in data.notes if n.startswith("group: 30 distinct whole numbers"))
+    assert "(101 to 130) are read as amounts" in note and "task='classification'" in note
+    assert "--task classification" in note.cli
+    ages = tmp_path / "ages.csv"
+    ages.write_text("x,age\n" + "".join(f"{i % 5},{18 + i}\n" for i in range(60)))
+    assert not any("whole numbers" in n for n in load_csv(ages, target="age").notes)

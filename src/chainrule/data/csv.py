@@ -38,6 +38,7 @@ from chainrule.data.targets import (
     LABEL_CASES,
     _target,
     case_notes,
+    code_target_note,
     fold_notes,
 )
 from chainrule.errors import DataError
@@ -225,6 +226,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         y, kind, class_names = _target(table, schema, t, label_case)
         if label_case == "fold" and class_names is not None:
             notes += fold_notes(t, table[t].levels, class_names)
+        notes += [n for n in [code_target_note(schema, t)] if n is not None]
     used = schema.features
     hint = _comma_hint(schema, table.delimiter)
     if not used and hint is not None:

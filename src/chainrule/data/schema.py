@@ -95,6 +95,13 @@ _POSTAL = re.compile(
 )
 
 
+#: Names of columns of people's names: identifiers, whatever their count of values.
+_PERSON = re.compile(
+    r"(?i)\s*(?:(?:customer|client|patient|employee|user|contact|person|first|last|full|given|"
+    r"family|middle)[_\s.-]?)?name|(?:sur|fore|first|last)name|vorname|nachname|pr[ée]nom\s*"
+)
+
+
 def named_like_id(name: str) -> bool:
     """``id``, ``ID``, ``user_id``, ``PassengerId``, ``order-uuid``, ``index``: True."""
     name = name.strip()
@@ -293,6 +300,9 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
         info.reason = "numbers with a % or currency sign; remove the signs to use them"
     elif named_like_id(col.name):
         info.role, info.reason = "identifier", "named like an id"
+    elif _PERSON.fullmatch(col.name) and info.distinct > 2:
+        # a customer's name says who, not what: new rows hold new names (all zeros)
+        info.role, info.reason = "identifier", "named like a person's name"
     elif _mostly_measurements(col, n_number, present):
         # 0.126, 1.53, ..., "unknown": numbers with a few words, not an identifier (whose
         # values would be all distinct) nor categories (one-hot of every number)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from chainrule.data.messages import braces, error, first_few, option, say, where
 from chainrule.data.reader import ABSENT, TEXT, Columns, NumberFormat, number_key
-from chainrule.data.schema import Schema
+from chainrule.data.schema import MAX_INTEGER_CLASSES, Schema
 from chainrule.errors import DataError
 
 
@@ -309,3 +311,32 @@ def unseen_notes(pre, columns) -> list[str]:
                 )
         notes.append(note)
     return notes
+
+
+#: Target names that say "class code": whole numbers under such a name are rarely amounts.
+_CODE_NAME = re.compile(
+    r"(?i)(?:.*[_\s.-])?(?:class|classe|klasse|category|kategorie|group|gruppe|type|kind|"
+    r"label|code|cluster|segment|grade|level|rating|stage|tier)s?"
+)
+
+
+def code_target_note(schema: Schema, t: str):
+    """A note for a regression target of few distinct whole numbers, or one named like a
+    class code (``group``: 101, 102, ...): read as amounts, codes make a model that predicts
+    103.4; the option that reads them as classes. None otherwise."""
+    info = schema.target
+    if (
+        info is None
+        or schema.task != "regression"
+        or schema.task_reason == "chosen by the user"
+        or not info.column.integral
+        or not (_CODE_NAME.fullmatch(t.strip()) or info.distinct <= 2 * MAX_INTEGER_CLASSES)
+    ):
+        return None
+    low, high = info.stats.get("min"), info.stats.get("max")
+    text = braces(
+        f"{t}: {info.distinct} distinct whole numbers ({number_key(low)} to {number_key(high)}) "
+        f"are read as amounts to predict (regression: {schema.task_reason}); if they are "
+        f"codes of classes, pass "
+    )
+    return say(text + "{o} (each class needs several rows)", o=option("task", "classification"))
