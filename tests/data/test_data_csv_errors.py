@@ -123,8 +123,15 @@ CASES = [
         ["column 3", "'label'", "only one class", "'yes'"],
     ),
     ("one_integer_class", b"a,label\n1,1\n3,1\n", {}, ["only one class"]),
-    ("latin1_byte", b"a,b,label\n1,2,0\ncaf\xe9,4,1\n", {}, ["line 3", "0xe9", "not UTF-8"]),
-    ("invalid_utf8_header", b"a\xff,b,label\n1,2,0\n3,4,1\n", {}, ["line 1", "0xff", "UTF-8"]),
+    # not UTF-8: read as Windows-1252, so the word is named, not the byte
+    ("latin1_byte", b"a,b,label\n1,2,0\ncaf\xe9,4,1\n", {}, ["line 3", "'café'"]),
+    (
+        "invalid_utf8_header",
+        b"a\xff,b,label\n1,2,0\n3,4,1\n",
+        {"encoding": "utf-8"},
+        ["line 1", "0xff", "utf-8", "encoding='cp1252'"],
+    ),
+    ("unknown_encoding", b"a,label\n1,0\n2,1\n", {"encoding": "klingon"}, ["'klingon'"]),
     (
         "utf16_bad_bytes",
         "a,b,label\n1,2,0\n".encode("utf-16") + b"\x00\xd8\x00",

@@ -66,7 +66,8 @@ def test_categories_differing_only_in_case_are_named_at_training_and_prediction(
     [note] = new.notes
     assert note.startswith("colour: 3 row(s) hold a category not seen in training")
     assert "'Blue' (training has 'blue'), 'RED' (training has 'red')" in note
-    assert "green" not in note
+    assert "not seen in training ('green'), encoded as all zeros" in note  # named as new
+    assert "'green' (training has" not in note
 
 
 def test_numeric_labels_keep_their_spelling(tmp_path):

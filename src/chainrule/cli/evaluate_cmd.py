@@ -45,7 +45,14 @@ def run(args) -> int:
         truth = None
         args.csv = one_csv([args.csv], args.model, meta)
         target = args.target or meta.get("target")
-        X, data, pre = features_of(args.csv, meta, args.model, target=target, decimal=args.decimal)
+        X, data, pre = features_of(
+            args.csv,
+            meta,
+            args.model,
+            target=target,
+            decimal=args.decimal,
+            encoding=args.encoding,
+        )
         labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
     rows = [["examples", len(X)]]
     if labels is None:

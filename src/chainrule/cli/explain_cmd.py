@@ -66,7 +66,12 @@ def _report_for_model(args):
         X, y, pre = image
     else:
         X, data, pre = _features(
-            args.data, meta, args.model, target=meta.get("target"), decimal=args.decimal
+            args.data,
+            meta,
+            args.model,
+            target=meta.get("target"),
+            decimal=args.decimal,
+            encoding=args.encoding,
         )
         y = data.y
     if args.row >= len(X):

@@ -40,7 +40,7 @@ def run(args) -> int:
             f"{args.csv}: is a folder; inspect reads CSV files. For a folder of images, "
             f"chainrule train {args.csv} --dry-run shows the classes, sizes and the network"
         )
-    table = read_columns(args.csv, decimal=args.decimal)
+    table = read_columns(args.csv, decimal=args.decimal, encoding=args.encoding)
     if args.target and args.target not in table.names:
         from chainrule.cli.errors import CLIError
 

@@ -77,9 +77,22 @@ def add_decimal_argument(parser) -> None:
         help="the decimal mark of the CSV file (default: as in the training file where the "
         "numbers could be read either way, else detected)",
     )
+    add_encoding_argument(parser)
 
 
-def features_of(path: str, meta: dict, model_path: str, target=None, notes=None, decimal=None):
+def add_encoding_argument(parser) -> None:
+    """``--encoding`` for every command that reads a CSV file."""
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the CSV file's text encoding, e.g. cp1252, latin-1, utf-16 (default: UTF-8 or "
+        "UTF-16 by byte-order mark, else Windows-1252, with a note)",
+    )
+
+
+def features_of(
+    path: str, meta: dict, model_path: str, target=None, notes=None, decimal=None, encoding=None
+):
     """Rows of ``path`` turned into the model's inputs by its own saved preprocessing."""
     from chainrule.data import Preprocessor, load_csv
 
@@ -87,7 +100,7 @@ def features_of(path: str, meta: dict, model_path: str, target=None, notes=None,
     try:
         # The saved preprocessor picks the training columns by name and keeps the training
         # categories and classes, whatever subset of them this file holds.
-        data = load_csv(path, target=target, preprocessor=pre, decimal=decimal)
+        data = load_csv(path, target=target, preprocessor=pre, decimal=decimal, encoding=encoding)
         X = pre.transform(data.X, dtype=np.float32)
     except ValueError as err:
         expected = meta.get("columns") or []

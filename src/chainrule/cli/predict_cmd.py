@@ -54,7 +54,9 @@ def run(args) -> int:
     args.csv = one_csv(args.csv, args.model, meta)
     if args.proba and meta.get("task") == "regression":  # said, not silently dropped
         print(f"note: --proba is for classes; {args.model} predicts a number", file=sys.stderr)
-    X, data, pre = features_of(args.csv, meta, args.model, decimal=args.decimal)
+    X, data, pre = features_of(
+        args.csv, meta, args.model, decimal=args.decimal, encoding=args.encoding
+    )
     labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
     _write(args, _csv_text(meta, labels, values, args.proba), len(X))
     return 0

@@ -35,8 +35,9 @@ RUN_OPTIONS = (
 
 def run_config(args) -> dict:
     config = {k: getattr(args, k) for k in RUN_OPTIONS}
-    if getattr(args, "label_case", None):  # only when given: older runs keep their digest
-        config["label_case"] = args.label_case
+    for key in ("label_case", "encoding"):  # only when given: older runs keep their digest
+        if getattr(args, key, None):
+            config[key] = getattr(args, key)
     if getattr(args, "model", "mlp") != "mlp":  # older runs (all MLPs) keep their digest
         config["model"] = args.model
     for key in ("image_size", "image_mode", "skip_bad_images"):  # images: only when given

@@ -179,6 +179,12 @@ def add_schema_arguments(group) -> None:
         help="the decimal mark (default: detected; ',' only in files not separated by ',')",
     )
     group.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the CSV file's text encoding, e.g. cp1252, latin-1, utf-16 (default: UTF-8 or "
+        "UTF-16 by byte-order mark, else Windows-1252, with a note)",
+    )
+    group.add_argument(
         "--label-case",
         choices=("fold", "keep"),
         help="class labels that differ only in case (Yes, yes): one class (fold) or separate "

@@ -50,7 +50,16 @@ def load_training_data(args) -> TrainingData:
 
 
 IMAGE_FLAGS = ("image_size", "image_mode", "skip_bad_images")
-TABLE_FLAGS = ("features", "drop", "categorical", "numeric", "decimal", "impute", "label_case")
+TABLE_FLAGS = (
+    "features",
+    "drop",
+    "categorical",
+    "numeric",
+    "decimal",
+    "impute",
+    "label_case",
+    "encoding",
+)
 
 
 def _check_flags(args, images: bool) -> None:
@@ -102,6 +111,7 @@ def _csv(args) -> TrainingData:
         impute=args.impute,
         task=args.task,
         decimal=args.decimal,
+        encoding=getattr(args, "encoding", None),
         label_case=getattr(args, "label_case", None),
         **options,
     )

@@ -8,18 +8,20 @@ Every problem is a :class:`chainrule.DataError` whose one-line message names the
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule.data.accounting import accounting_notes
+from chainrule.data.csv_data import CSVData
 from chainrule.data.messages import Message, braces, error, option, say, where
+from chainrule.data.new_rows import column_name, format_notes, load_new_rows
 from chainrule.data.preprocessing import Preprocessor, stable_moments
 from chainrule.data.reader import (
     ABSENT,
     NUMBER,
     Column,
     Columns,
-    first_row_names,
     number_key,
     read_columns,
     records,
@@ -32,14 +34,12 @@ from chainrule.data.schema import (
     infer_schema,
 )
 from chainrule.data.sentinels import sentinel_note
-from chainrule.data.split import train_test_split
 from chainrule.data.targets import (
     LABEL_CASES,
-    _known_target,
     _target,
     case_notes,
+    code_target_note,
     fold_notes,
-    unseen_notes,
 )
 from chainrule.errors import DataError
 
@@ -66,85 +66,27 @@ class Table:
 
 
 def read_table(
-    path, *, delimiter: str | None = None, header: bool | None = None, min_rows: int = 2
+    path,
+    *,
+    delimiter: str | None = None,
+    header: bool | None = None,
+    min_rows: int = 2,
+    encoding: str | None = None,
 ) -> Table:
     """Read a CSV file into text cells, checking encoding, quoting and row lengths.
 
     The whole file is held as Python strings; :func:`load_csv` streams instead. Same rules
     as :func:`load_csv` for the encoding, delimiter and header.
     """
-    table = read_columns(path, delimiter=delimiter, header=header, min_rows=min_rows, keep=())
-    _, rows = records(path, delimiter=table.delimiter)
+    table = read_columns(
+        path, delimiter=delimiter, header=header, min_rows=min_rows, keep=(), encoding=encoding
+    )
+    _, rows = records(path, delimiter=table.delimiter, encoding=table.charset)
     width = len(table.names)
     cells = [row[:width] for _, row in rows]  # empty cells past the last column: checked
     if table.has_header:
         cells = cells[1:]
     return Table(table.source, table.names, cells, table.lines, table.has_header, table.header_line)
-
-
-@dataclass
-class CSVData:
-    """A CSV file read for training: features, labels and how to preprocess new rows.
-
-    Attributes:
-        X: float32 (n, features): numeric columns as numbers, categorical columns one-hot
-            encoded; NOT standardised (see :meth:`split`, or fit ``preprocessor`` yourself).
-        y: int64 (n,) class indices into ``class_names``, or float64 (n,) for regression
-            (``None`` when no target was asked for).
-        feature_names: names of X's columns (``colour=red`` for one-hot columns).
-        target_name: the target column's name.
-        task: ``"binary"``, ``"multiclass"`` or ``"regression"`` (``None`` without target).
-        class_names: the label of each class index (``None`` for regression).
-        preprocessor: a :class:`Preprocessor` describing the columns (not yet fitted).
-        columns: the raw feature columns' names; path: the file; lines: each row's line.
-        schema: every column's type, role, missing and distinct counts (:mod:`.schema`).
-        notes: what the user should know (columns left out, decimal commas, unseen
-            categories), one line each.
-    """
-
-    X: np.ndarray
-    y: np.ndarray | None
-    feature_names: list[str]
-    target_name: str | None
-    task: str | None
-    class_names: list[str] | None
-    preprocessor: Preprocessor
-    columns: list[str] = field(default_factory=list)
-    path: str = ""
-    lines: np.ndarray | None = None
-    schema: Schema | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.X)
-
-    def split(self, test_size=0.25, seed=0, standardize: bool = True):
-        """Split into training and test rows and fit the preprocessor on the training rows.
-
-        Classification splits are stratified. Returns ``(X_train, X_test, y_train, y_test)``,
-        standardised with statistics of the training rows only.
-        """
-        if self.y is None:
-            raise DataError(f"{self.path}: no target column was loaded; pass target=... to split")
-        stratify = None if self.task == "regression" else self.y
-        X_train, X_test, y_train, y_test = train_test_split(
-            self.X, self.y, test_size=test_size, stratify=stratify, seed=seed
-        )
-        self.preprocessor.standardize = bool(standardize)
-        self.preprocessor.fit(X_train)
-        return (
-            self.preprocessor.transform(X_train),
-            self.preprocessor.transform(X_test),
-            y_train,
-            y_test,
-        )
-
-    def __repr__(self) -> str:
-        classes = "" if self.class_names is None else f", classes={self.class_names}"
-        return (
-            f"CSVData({self.path!r}, rows={len(self.X)}, features={self.X.shape[1]}, "
-            f"target={self.target_name!r}, task={self.task!r}{classes})"
-        )
 
 
 def _names(value, table: Columns, what: str) -> list[str] | None:
@@ -153,23 +95,7 @@ def _names(value, table: Columns, what: str) -> list[str] | None:
         return None
     if isinstance(value, (str, int, np.integer)):
         value = [value]
-    return [_column_name(table, v, what) for v in value]
-
-
-def _column_name(table: Columns, key, what: str) -> str:
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        if not -len(table.names) <= key < len(table.names):
-            raise DataError(
-                f"{table.source}: {what} column {key} out of range; the file has "
-                f"{len(table.names)} columns"
-            )
-        return table.names[int(key)]
-    if key not in table.names:
-        raise DataError(
-            f"{table.source}: no column named {key!r} ({what}); the columns are: "
-            f"{', '.join(repr(name) for name in table.names)}"
-        )
-    return key
+    return [column_name(table, v, what) for v in value]
 
 
 def load_csv(
@@ -187,15 +113,17 @@ def load_csv(
     numeric=None,
     decimal: str | None = None,
     label_case: str | None = None,
+    encoding: str | None = None,
 ) -> CSVData:
     # Over 80 lines only because of the docstring (the public API's reference).
     """Load a CSV file for training: features X, labels or targets y, and their description.
 
     Rules (each broken rule is a ``DataError`` naming the file, line and column):
 
-    - The file is UTF-8 (with or without a byte-order mark) or UTF-16 with a byte-order mark,
-      with ``,``, ``;``, TAB or ``|`` between cells, quotes around cells that contain them,
-      and LF, CRLF or CR line ends. Blank lines are skipped.
+    - The file is UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark,
+      or else read as Windows-1252 (Excel's CSV on Windows; a note says so), with ``,``,
+      ``;``, TAB or ``|`` between cells, quotes around cells that contain them, and LF, CRLF
+      or CR line ends. Blank lines are skipped.
     - Numbers may use a decimal comma (``1.234,5``) in files not separated by commas
       (detected, or ``decimal=","``) and thousands separators (``1,234.5``).
     - The first row is a header unless all its cells are numbers or it looks like the rows
@@ -234,6 +162,8 @@ def load_csv(
         label_case: what class labels that differ only in case (``Yes``, ``yes``, ``YES``)
             are: ``None`` (default): an error naming them; ``"fold"``: one class, spelled as
             most rows spell it (new rows match it in any case); ``"keep"``: separate classes.
+        encoding: the file's text encoding (``"cp1252"``, ``"latin-1"``, ``"utf-16"``, ...);
+            ``None`` detects it.
 
     Example:
         >>> data = load_csv("iris.csv", target="species")       # doctest: +SKIP
@@ -242,16 +172,19 @@ def load_csv(
     source = os.fspath(path)
     _check_options(source, impute, task, decimal, label_case)
     if preprocessor is not None:
-        return _load_with(path, preprocessor, target, features, delimiter, header, decimal)
+        return load_new_rows(
+            path, preprocessor, target, features, delimiter, header, decimal, encoding
+        )
     table = read_columns(
         path,
         delimiter=delimiter,
         header=header,
         decimal=decimal,
+        encoding=encoding,
         min_rows=1 if target is None else 2,
         exact=() if target is None else _target_names(target),
     )
-    t = None if target is None else _column_name(table, target, "target")
+    t = None if target is None else column_name(table, target, "target")
     features = _names(features, table, "feature")
     schema = _schema(table, t, features, drop, categorical, numeric, task)
     return _encode_table(table, schema, t, features, impute, label_case)
@@ -287,23 +220,28 @@ def _check_options(source: str, impute, task, decimal, label_case=None) -> None:
 
 def _encode_table(table: Columns, schema: Schema, t, features, impute, label_case) -> CSVData:
     """The training data of a read table: targets, the fitted preprocessor, features, notes."""
-    notes = list(table.notes) + _format_notes(table)
+    notes = list(table.notes) + format_notes(table)
     y, kind, class_names = (None, None, None)
     if t is not None:
         y, kind, class_names = _target(table, schema, t, label_case)
         if label_case == "fold" and class_names is not None:
             notes += fold_notes(t, table[t].levels, class_names)
+        notes += [n for n in [code_target_note(schema, t)] if n is not None]
     used = schema.features
+    hint = _comma_hint(schema, table.delimiter)
+    if not used and hint is not None:
+        lead = f"{table.source}: no feature columns left: "
+        raise error(Message(lead + hint, lead + hint.cli))
     if not used:
         raise _no_features(table, schema, t)
-    notes += _left_out_notes(schema, features)
+    notes += _left_out_notes(schema, features) + ([hint] if hint is not None else [])
     specs = [_spec(c.column, c, impute, table.source) for c in used]
     notes += case_notes(t, class_names, specs)
     pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
     pre.label_case = label_case if class_names is not None else None
     if t is not None and "unit" in schema.target.stats:
         pre.target_unit = dict(schema.target.stats["unit"])
-    notes += _unit_notes(schema, t)
+    notes += _unit_notes(schema, t) + accounting_notes(schema, t)
     numeric = [c.column for c in used if c.role == "numeric"]
     if kind == "regression":
         numeric.append(table[t])
@@ -367,23 +305,21 @@ def _target_names(target) -> tuple:
     return (int(target),) if isinstance(target, (int, np.integer)) else (target,)
 
 
-def _format_notes(table: Columns, numbers: bool = True) -> list[str]:
-    fmt = table.number_format
-    notes = []
-    if table.encoding != "UTF-8":
-        notes.append(f"read as {table.encoding}")
-    if not numbers:
-        return notes
-    if fmt.decimal == ",":
-        notes.append(
-            Message(
-                "numbers use a decimal comma (1.234,5); pass decimal='.' if that is wrong",
-                "numbers use a decimal comma (1.234,5); pass --decimal . if that is wrong",
-            )
-        )
-    elif fmt.grouped:
-        notes.append("numbers use thousands separators (1,234.5)")
-    return notes
+def _comma_hint(schema: Schema, delimiter: str):
+    """When columns left out for decimal commas (``"2,92"`` quoted in a comma-separated file,
+    where decimal commas are never guessed) are the file's only fractional numbers: the
+    option that reads them, or None."""
+    comma = [c for c in schema.columns if c.role == "comma decimals"]
+    if not comma or any(c.type == "number" for c in schema.columns):
+        return None
+    names = ", ".join(repr(c.name) for c in comma[:5])
+    example = (comma[0].examples or ["2,5"])[0]
+    text = braces(
+        f"{names} write numbers with a decimal comma (e.g. {example!r}) and no column uses a "
+        f"decimal point; the file is separated by {delimiter!r}, so decimal commas are not "
+        f"guessed: if the file writes all its numbers so, pass "
+    )
+    return say(text + "{o}", o=option("decimal", ","))
 
 
 def _left_out_notes(schema: Schema, features) -> list[str]:
@@ -497,76 +433,3 @@ def _mean_fill(col: Column, kind: str, source: str) -> float:
     values = col.values[col.kinds == NUMBER].astype(np.float64)
     values = values[np.isfinite(values)]
     return stable_moments(values)[0] if len(values) else 0.0
-
-
-def _load_with(path, pre: Preprocessor, target, features, delimiter, header, decimal) -> CSVData:
-    """New rows (to predict or evaluate) read with the columns and classes seen in training."""
-    expected = pre.column_names
-    source = os.fspath(path)
-    if not expected:
-        raise DataError(f"{source}: the preprocessor has no column description")
-    if features is not None and list(features) != expected:
-        raise DataError(
-            f"{source}: features={list(features)} differ from the model's columns {expected}"
-        )
-    trained = pre.number_format
-    if header is None:
-        header = first_row_names(path, delimiter, expected, (trained or {}).get("delimiter", ","))
-    table = read_columns(
-        path, delimiter=delimiter, header=header, decimal=decimal, min_rows=1, trained=trained
-    )
-    if not table.has_header and len(table.names) in (len(expected), len(expected) + 1):
-        # No names in the file: the features come in training order, then the target.
-        names = list(expected)
-        if len(table.names) > len(expected):
-            names.append(target if isinstance(target, str) else pre.target_name or "target")
-        for col, name in zip(table.columns, names):
-            col.name = name
-        table.names = names
-    renamed = _match_case(table, expected + ([target] if isinstance(target, str) else []))
-    t = None if target is None else _column_name(table, target, "target")
-    absent = [name for name in expected if name not in table.names]
-    if absent:
-        raise DataError(
-            f"{source}: no column(s) {absent}; the model's columns are {expected} and the file "
-            f"has {table.names}"
-        )
-    X = pre.encode_columns([table[n] for n in expected], source=source, lines=table.lines)
-    # With the training file's format known, read_columns notes only what differs from it.
-    notes = list(table.notes) + _format_notes(table, numbers=trained is None)
-    if renamed:
-        shown = ", ".join(f"{a!r} as {b!r}" for a, b in renamed)
-        notes.append(f"column names differ from training only in case; read {shown}")
-    notes += unseen_notes(pre, {n: table[n] for n in expected})
-    y = None if t is None else _known_target(table, t, pre)
-    return CSVData(
-        X=X,
-        y=y,
-        feature_names=pre.feature_names,
-        target_name=t,
-        task=pre.task,
-        class_names=pre.class_names,
-        preprocessor=pre,
-        columns=list(expected),
-        path=source,
-        lines=table.lines,
-        notes=notes,
-    )
-
-
-def _match_case(table: Columns, wanted: list[str]) -> list[tuple[str, str]]:
-    """Rename the file's columns that match a wanted name only but for case (``X1`` for
-    ``x1``), when exactly one does; returns the ``(file's, model's)`` pairs."""
-    renamed = []
-    for name in wanted:
-        if name in table.names:
-            continue
-        matches = [k for k, n in enumerate(table.names) if n.casefold() == name.casefold()]
-        if len(matches) == 1 and table.names[matches[0]] not in wanted:
-            k = matches[0]
-            renamed.append((table.names[k], name))
-            table.names = table.names[:k] + [name] + table.names[k + 1 :]
-            table.__dict__.pop("_index", None)
-            if table.columns[k] is not None:
-                table.columns[k].name = name
-    return renamed

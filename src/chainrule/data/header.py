@@ -64,6 +64,8 @@ def _data_like(first: list[str], kinds, sample: list[list[str]], fmt: NumberForm
 
 def _header_names(first: list[str], source: str, line: int) -> list[str]:
     names = [cell.strip() for cell in first]
+    if names:  # a byte-order mark decoded as text (a file read with encoding='utf-8')
+        names[0] = names[0].lstrip("\ufeff").strip()
     seen: dict[str, int] = {}
     for k, name in enumerate(names):
         if not name:  # settled by blank_columns once the cells are read

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from chainrule.data.accounting import read_parentheses
 from chainrule.data.encoding import (
     _check_column,
     _encode_one,
@@ -198,9 +199,12 @@ class Preprocessor:
         n = len(columns[0].kinds) if columns else 0
         out = np.zeros((n, self.n_features), dtype=dtype)
         self.unseen = {}
+        fmt = NumberFormat((self.number_format or {}).get("decimal", "."), True)
         for spec, col in zip(self.columns, columns):
             if "unit" in spec:
                 read_unit_column(spec, col, source, lines)
+            elif spec["kind"] == "numeric" and col.codes is not None:
+                read_parentheses(col, fmt, force=True)  # (0.50): -0.50, as in training
         offsets = np.cumsum([0] + [_width(spec) for spec in self.columns])
         plain = [
             k
@@ -320,17 +324,26 @@ class Preprocessor:
     def fit_transform(self, X) -> np.ndarray:
         return self.fit(X).transform(X)
 
-    def transform_file(self, path, *, delimiter: str | None = None) -> np.ndarray:
+    def transform_file(
+        self, path, *, delimiter: str | None = None, encoding: str | None = None
+    ) -> np.ndarray:
         """Read a CSV file of new rows and :meth:`transform` them (for prediction).
 
         A file with a header may hold its columns in any order and extra columns (the target,
         ids); they are picked by name. A file without one must hold exactly the raw feature
-        columns, in training order.
+        columns, in training order. ``encoding``: the file's (``None`` detects it).
         """
         names, trained = self.column_names, self.number_format
         default = (trained or {}).get("delimiter") or ","
-        header = first_row_names(path, delimiter, names, default)
-        table = read_columns(path, delimiter=delimiter, header=header, min_rows=1, trained=trained)
+        header = first_row_names(path, delimiter, names, default, encoding=encoding)
+        table = read_columns(
+            path,
+            delimiter=delimiter,
+            header=header,
+            min_rows=1,
+            trained=trained,
+            encoding=encoding,
+        )
         if table.has_header:
             absent = [name for name in names if name not in table.names]
             if absent:

@@ -9,15 +9,16 @@ column.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import itertools
 import operator
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from chainrule.data.charset import Charset, choose_charset, decode_error, open_text
 from chainrule.data.header import (
     DELIMITERS,
     _is_header,
@@ -37,81 +38,18 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     parse_cells,
     settle_number_format,
 )
+from chainrule.data.totals import check_totals
 from chainrule.errors import DataError
-from chainrule.io.guard import CSV_MEMORY_PER_BYTE, check_file
 
 CHUNK_ROWS = 16384
+_SEPARATOR = "\x1f"  # joins cells to search them at once; no CSV cell holds it
+#: A whole number written with a leading zero (007, 01234; not 0, 0.5 or 10), as a cell.
+_PADDED_CELL = re.compile(r"(?:^|\x1f)[ \t]*0\d+[ \t]*(?=\x1f|$)")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 FLOAT32_EXACT = 2.0**24  # every whole number up to this is exact in float32
 
 
 # ---- opening the file -----------------------------------------------------------------------
-def detect_encoding(head: bytes) -> tuple[str, str]:
-    """The codec for a file starting with ``head`` and a name for it in messages."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig", "UTF-8 with BOM"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", "UTF-16"
-    return "utf-8", "UTF-8"
-
-
-def _check_file(path, source: str) -> None:
-    # Only regular files of a size memory can hold: a folder, FIFO, device, symlink loop or
-    # sparse giant is refused before a byte is read (io.guard), in a message naming the file.
-    try:
-        check_file(path, DataError, what="CSV file", expansion=CSV_MEMORY_PER_BYTE)
-    except DataError:
-        raise
-    except (TypeError, ValueError) as err:
-        raise DataError(f"{source}: not a file path ({err})") from None
-
-
-def open_text(path, source: str):
-    """The file opened as text in its own encoding, line ends untranslated for ``csv``."""
-    _check_file(path, source)
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-        encoding, _ = detect_encoding(head)
-        if encoding != "utf-16" and b"\x00" in head:
-            raise DataError(f"{source}: {_nul_reason(head)}")
-        return open(path, encoding=encoding, newline="", errors="strict")
-    except OSError as err:
-        raise DataError(f"{source}: cannot read the file ({err.strerror or err})") from None
-
-
-def _nul_reason(head: bytes) -> str:
-    """Why a file without a byte-order mark holds NUL bytes: UTF-16 (every other byte is
-    NUL in ASCII text), or not text at all."""
-    even, odd = head[0::2], head[1::2]
-    for zeros, order in ((odd, "little-endian"), (even, "big-endian")):
-        if zeros and zeros.count(0) >= 0.9 * len(zeros):
-            return (
-                f"the file looks like UTF-16 ({order}) without a byte-order mark; save it as "
-                f"UTF-8 (or as UTF-16 with a byte-order mark)"
-            )
-    return "the file holds NUL bytes, so it is not a text CSV file; save it as UTF-8 CSV"
-
-
-def _decode_error(path, source: str) -> DataError:
-    """Locate the first byte that is not valid in the file's encoding."""
-    with open(path, "rb") as f:
-        data = f.read()
-    encoding, label = detect_encoding(data[:4])
-    try:
-        data.decode(encoding)
-    except UnicodeDecodeError as err:
-        skip = len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0
-        start = err.start + skip
-        line = data.count(b"\n", 0, start) + 1
-        column = start - (data.rfind(b"\n", 0, start) + 1) + 1
-        return DataError(
-            f"{source}: line {line}: byte 0x{data[start]:02x} at byte offset {start} "
-            f"(character {column} of the line) is not {label}; save the file as UTF-8"
-        )
-    return DataError(f"{source}: the file could not be decoded as {label}")
-
-
 def sniff_delimiter(lines: list[str], default: str = ",") -> str:
     """The delimiter: the candidate found the same number of times on the most lines
     (``default`` when none is on the first line: a file of one column)."""
@@ -129,17 +67,21 @@ def sniff_delimiter(lines: list[str], default: str = ",") -> str:
     return best
 
 
-def records(path, *, delimiter: str | None = None, source: str | None = None, default=","):
+def records(
+    path, *, delimiter: str | None = None, source: str | None = None, default=",", encoding=None
+):
     """``(delimiter, iterator of (start line, cells))`` over the non-blank rows of a file
-    (``default``: the delimiter of a file where none is found, one column)."""
+    (``default``: the delimiter of a file where none is found, one column; ``encoding``: a
+    codec name, a :class:`~chainrule.data.charset.Charset`, or ``None`` to detect it)."""
     source = os.fspath(path) if source is None else source
-    f = open_text(path, source)
+    charset = encoding if isinstance(encoding, Charset) else choose_charset(path, source, encoding)
+    f = open_text(path, source, charset)
     try:
         head = list(itertools.islice(f, 21))
         f.seek(0)
     except UnicodeDecodeError:
         f.close()
-        raise _decode_error(path, source) from None
+        raise decode_error(path, source, charset) from None
     declared = excel_separator(head[0]) if head else None
     if declared is not None:
         head = head[1:]
@@ -166,7 +108,7 @@ def records(path, *, delimiter: str | None = None, source: str | None = None, de
         except csv.Error as err:
             raise DataError(f"{source}: line {line}: malformed CSV ({err})") from None
         except UnicodeDecodeError:
-            raise _decode_error(path, source) from None
+            raise decode_error(path, source, charset) from None
         finally:
             f.close()
 
@@ -188,6 +130,7 @@ class Column:
     integral: bool  # every number is a whole number
     problem: tuple | None = None  # (row index, message) of the first number float32 can't hold
     block: tuple | None = None  # (values of all columns, kinds of all columns, this one's row)
+    padded: str | None = None  # a whole number written with a leading zero (01234), if any
 
     @property
     def examples(self) -> list[str]:
@@ -262,14 +205,18 @@ class _Builder:
         self.problem: dict[int, tuple] = {}
         self.rows = 0
         self.fast = fmt.decimal == "."
+        self.padded: dict[int, str] = {}
 
     def add(self, chunk_rows: list[list[str]]) -> None:
         r, m = len(chunk_rows), len(self.wanted)
         values = np.empty((r, m))
         kinds = np.empty((r, m), dtype=np.int8)
         slow = list(range(m))
+        joined = _SEPARATOR.join(itertools.chain.from_iterable(chunk_rows))
+        if _PADDED_CELL.search(joined):
+            self._find_padded(chunk_rows)
         if self.fast and m:
-            odd = self._underscored(chunk_rows)
+            odd = self._underscored(chunk_rows, joined)
             for attempt in range(2):
                 plain = [
                     j for j in range(m) if int(self.wanted[j]) not in self.text and j not in odd
@@ -303,11 +250,23 @@ class _Builder:
         self.kinds.append(kinds)
         self.rows += r
 
-    def _underscored(self, chunk_rows) -> set[int]:
+    def _find_padded(self, chunk_rows) -> None:
+        """Note, per column, a whole number written with a leading zero (``01234``): a code,
+        not a quantity. Every row is looked at, not only the first ones, so a column of zip
+        codes whose first ``0...`` code comes late is read as codes all the same."""
+        columns = list(zip(*chunk_rows))
+        for k in self.wanted.tolist():
+            if k in self.padded:
+                continue
+            found = _PADDED_CELL.search(_SEPARATOR.join(columns[k]))
+            if found:
+                self.padded[k] = found[0].strip(_SEPARATOR + " \t")
+
+    def _underscored(self, chunk_rows, joined: str) -> set[int]:
         """Positions (in ``wanted``) of the columns with a ``_`` in a cell: ``float`` reads
         ``1_000`` and ``10_20`` (Python's digit grouping), which no spreadsheet writes, so
         those cells go through :func:`parse_cells`, which leaves them text."""
-        if "_" not in "".join(itertools.chain.from_iterable(chunk_rows)):
+        if "_" not in joined:
             return set()
         wanted = self.wanted.tolist()
         return {j for j, k in enumerate(wanted) if any("_" in row[k] for row in chunk_rows)}
@@ -397,6 +356,7 @@ class _Builder:
                     integral[j],
                     problem,
                     None if k in self.exact else (values_t, kinds_t, j),
+                    self.padded.get(k),
                 )
             )
         return columns
@@ -429,6 +389,7 @@ class Columns:
     number_format: NumberFormat
     encoding: str
     notes: list[str] = field(default_factory=list)
+    charset: Charset | None = None  # how the file was decoded, to read it again
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -450,12 +411,14 @@ def read_columns(
     keep=None,
     exact=(),
     trained: dict | None = None,
+    encoding: str | None = None,
 ) -> Columns:
+    # Over 80 lines only because of the docstring (its options' reference).
     """Stream a CSV file into columns, checking encoding, quoting and row lengths.
 
     Args:
-        path: the file: UTF-8 (with or without BOM) or UTF-16 with BOM; LF, CRLF or CR
-            line ends.
+        path: the file: UTF-8 (with or without BOM), UTF-16 with BOM or Windows-1252; LF,
+            CRLF or CR line ends.
         delimiter: the cell separator; ``None`` picks the one of ``, ; TAB |`` found the same
             number of times on most of the first lines.
         header: whether the first row names the columns; ``None`` decides (see
@@ -470,10 +433,15 @@ def read_columns(
             "grouped": False, "delimiter": ";"}``): numbers that read differently in the
             two conventions (``4.500``) are read as in training, and a file that plainly
             writes them otherwise gets a note.
+        encoding: the file's text encoding (``"cp1252"``, ``"utf-16"``...); ``None``
+            detects it (see :mod:`chainrule.data.charset`).
     """
     source = os.fspath(path)
     default = (trained or {}).get("delimiter") or ","
-    delimiter, rows = records(path, delimiter=delimiter, source=source, default=default)
+    charset = choose_charset(path, source, encoding)
+    delimiter, rows = records(
+        path, delimiter=delimiter, source=source, default=default, encoding=charset
+    )
     first_chunk = list(itertools.islice(rows, CHUNK_ROWS))
     if not first_chunk:
         raise DataError(f"{source}: the file is empty; expected a header and rows of data")
@@ -502,8 +470,7 @@ def read_columns(
         columns[col.position] = col
     if blank:
         notes += blank_columns(cells[0], columns, names, source, first_chunk_line)
-    encoding = _encoding_name(path)
-    return Columns(
+    table = Columns(
         source,
         names,
         columns,
@@ -512,9 +479,12 @@ def read_columns(
         header_line,
         delimiter,
         fmt,
-        encoding,
+        charset.label,
         notes,
+        charset,
     )
+    check_totals(table)
+    return table
 
 
 def _stream(builder, chunk, rows, width: int, header: bool, delimiter: str, source: str):
@@ -553,15 +523,12 @@ def _check_row_count(n: int, min_rows: int, header: bool, source: str) -> None:
     raise DataError(f"{source}: only {n} row of data; need at least {min_rows} to train")
 
 
-def first_row_names(path, delimiter, expected: list[str], default: str = ",") -> bool:
+def first_row_names(
+    path, delimiter, expected: list[str], default: str = ",", encoding=None
+) -> bool:
     """Whether a file of new rows starts with a header: its first row names a model column."""
-    _, rows = records(path, delimiter=delimiter, default=default)
+    _, rows = records(path, delimiter=delimiter, default=default, encoding=encoding)
     first = next(rows, (0, []))[1]
     rows.close()
     names = {name.casefold() for name in expected}  # X1 for x1: a header, matched later
     return any(cell.strip().casefold() in names for cell in first)
-
-
-def _encoding_name(path) -> str:
-    with open(path, "rb") as f:
-        return detect_encoding(f.read(4))[1]

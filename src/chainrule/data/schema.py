@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chainrule.data.accounting import read_parentheses
 from chainrule.data.reader import (
     ABSENT,
     NUMBER,
@@ -84,6 +85,20 @@ _PADDED = re.compile(r"0\d+")  # 007, 01234; not 0, 0.5 or 10
 _ISO_DATE = re.compile(
     r"(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
     r"(?:(Z)|([+-])(\d{2}):?(\d{2}))?"
+)
+
+
+#: Names of postal-code columns: codes, never quantities, whether or not one starts with 0.
+_POSTAL = re.compile(
+    r"(?i)\s*(?:.*[_\s.-])?(?:zip|zip[_\s.-]?code|zipcode|post[_\s.-]?code|postal[_\s.-]?code|"
+    r"plz|postleitzahl|code[_\s.-]postal)\s*"
+)
+
+
+#: Names of columns of people's names: identifiers, whatever their count of values.
+_PERSON = re.compile(
+    r"(?i)\s*(?:(?:customer|client|patient|employee|user|contact|person|first|last|full|given|"
+    r"family|middle)[_\s.-]?)?name|(?:sur|fore|first|last)name|vorname|nachname|pr[ée]nom\s*"
 )
 
 
@@ -216,9 +231,14 @@ def _numeric(col: Column, info: ColumnInfo, summary: tuple) -> ColumnInfo:
         info.role, info.reason = "identifier", "counts 1, 2, 3, ... (one per row)"
     elif distinct == 2 and low == 0.0 and high == 1.0:
         info.role, info.type, info.reason = "boolean", "boolean", "0/1"
-    elif col.integral and (code := _zero_padded(col)) is not None:
-        # 01234, 00501: zip codes, account or product codes; no quantity is written so
-        info.reason = f"codes written with leading zeros (e.g. {code!r})"
+    elif col.integral and ((code := _zero_padded(col)) is not None or _POSTAL.fullmatch(col.name)):
+        # 01234, 00501: zip codes, account or product codes; no quantity is written so. A
+        # zip code is a code even where none starts with 0 (German 10115, 80331)
+        info.reason = (
+            f"codes written with leading zeros (e.g. {code!r})"
+            if code is not None
+            else "postal codes (named so)"
+        )
         many = distinct > MAX_CATEGORIES or (distinct > 0.5 * n_number and distinct > 20)
         info.role = "identifier" if many else "categorical"
         info.reason += "" if many else ", read as categories"
@@ -228,7 +248,10 @@ def _numeric(col: Column, info: ColumnInfo, summary: tuple) -> ColumnInfo:
 
 
 def _zero_padded(col: Column) -> str | None:
-    """A cell among the first rows written as a whole number with a leading zero, or None."""
+    """A cell written as a whole number with a leading zero (anywhere in the column), or
+    None."""
+    if col.padded is not None:
+        return col.padded
     for row in col.head:
         cell = row[col.position].strip() if col.position < len(row) else ""
         if _PADDED.fullmatch(cell):
@@ -277,6 +300,9 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
         info.reason = "numbers with a % or currency sign; remove the signs to use them"
     elif named_like_id(col.name):
         info.role, info.reason = "identifier", "named like an id"
+    elif _PERSON.fullmatch(col.name) and info.distinct > 2:
+        # a customer's name says who, not what: new rows hold new names (all zeros)
+        info.role, info.reason = "identifier", "named like a person's name"
     elif _mostly_measurements(col, n_number, present):
         # 0.126, 1.53, ..., "unknown": numbers with a few words, not an identifier (whose
         # values would be all distinct) nor categories (one-hot of every number)
@@ -372,8 +398,15 @@ def infer_schema(
                     f"{', '.join(repr(n) for n in table.names)}",
                 )
     units = _read_units(table, skip=named["categorical"] or set())
+    negatives = {
+        col.name: read_parentheses(col, table.number_format)
+        for col in table.columns
+        if col is not None and col.codes is not None and col.name not in (categorical or ())
+    }
     infos = [describe(c, s) for c, s in zip(table.columns, summarise(table.columns))]
     for info in infos:
+        if negatives.get(info.name) and info.role == "numeric":
+            info.stats["accounting"] = negatives[info.name]
         found = units.get(info.name)
         if found is not None and found.read:
             info.stats["unit"] = found.to_dict()  # new rows are read the same way

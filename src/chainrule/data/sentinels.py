@@ -34,3 +34,43 @@ def sentinel_note(col) -> str | None:
                 f"({low:g} to {high:g}); if it marks a missing value, write those cells empty"
             )
     return None
+
+
+#: At prediction, a code this many training standard deviations from the training mean is
+#: far outside what the model saw.
+FAR = 6.0
+
+
+def new_rows_sentinel_notes(pre, columns: dict) -> list[str]:
+    """Notes for codes such as ``-9999`` in new rows (to predict or evaluate) of the numeric
+    columns of a trained model's preprocessor: far from the training rows' mean (in their
+    standard deviations), or, without training statistics, far outside the file's other
+    values. The model would predict from the code as if it were a reading."""
+    notes = []
+    offset = 0
+    for spec in pre.columns or ():
+        k, offset = offset, offset + (len(spec["categories"]) if "categories" in spec else 1)
+        col = columns.get(spec["name"])
+        if spec["kind"] != "numeric" or col is None:
+            continue
+        values = np.asarray(col.values[col.kinds == NUMBER], dtype=np.float64)
+        note = None
+        if pre.mean is not None and pre.std is not None and len(pre.mean) > k:
+            note = _far_from_training(spec["name"], values, pre.mean[k], pre.std[k])
+        note = note or sentinel_note(col)
+        if note is not None:
+            notes.append(note)
+    return notes
+
+
+def _far_from_training(name: str, values: np.ndarray, mean: float, std: float) -> str | None:
+    for code in CODES:
+        for value in (-code, code):
+            count = int((values == value).sum())
+            if count and abs(value - mean) > FAR * max(std, 1e-12):
+                return (
+                    f"{name}: {value:g} in {count} row(s) lies far outside the training values "
+                    f"(mean {mean:.4g}, standard deviation {std:.4g}); if it marks a missing "
+                    f"value, write those cells empty"
+                )
+    return None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from chainrule.data.messages import braces, error, first_few, option, say, where
-from chainrule.data.reader import ABSENT, TEXT, Columns, number_key
-from chainrule.data.schema import Schema
+from chainrule.data.reader import ABSENT, TEXT, Columns, NumberFormat, number_key
+from chainrule.data.schema import MAX_INTEGER_CLASSES, Schema
 from chainrule.errors import DataError
 
 
@@ -31,10 +33,16 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
     text = kinds == TEXT
     if text.any() and not text.all():
         odd = text if (~text).sum() >= text.sum() else ~text
-        i = int(np.argmax(odd))
+        rows = np.flatnonzero(odd)
+        i = int(rows[0])
+        shown = ", ".join(str(int(table.lines[r])) for r in rows[:5])
+        shown += ", ..." if len(rows) > 5 else ""
+        # name every odd row: a few words among numbers are cells to fix or rows to drop
+        what = "text among numbers" if odd is text else "numbers among text labels"
         raise DataError(
-            f"{place(i)}: target {col.text_of(i)!r} mixes numbers and text labels; use one "
-            f"kind for the whole column"
+            f"{place(i)}: target {col.text_of(i)!r} mixes numbers and text labels ({len(rows)} "
+            f"of {len(kinds)} rows hold {what}: lines {shown}); fix those cells or drop those "
+            f"rows, so the column holds one kind"
         )
     if schema.task == "regression":
         if text.any():
@@ -126,6 +134,12 @@ def _known_target(table: Columns, t: str, pre) -> np.ndarray:
         spec = {"name": t, "unit": pre.target_unit}
         read_unit_column(spec, col, source, table.lines)
         kinds = col.kinds
+    if classes is None and col.codes is not None:
+        from chainrule.data.accounting import read_parentheses
+
+        fmt = (getattr(pre, "number_format", None) or {}).get("decimal", ".")
+        read_parentheses(col, NumberFormat(fmt, True), force=True)  # (0.50): -0.50
+        kinds = col.kinds
     if classes is None:
         bad = (kinds == TEXT) | np.isinf(col.values)
         if bad.any():
@@ -161,7 +175,7 @@ def _written_labels(table: Columns, col, distinct: np.ndarray, y: np.ndarray) ->
     from chainrule.data.reader import records
 
     spellings: list[dict[str, int]] = [{} for _ in distinct]
-    _, rows = records(table.source, delimiter=table.delimiter)
+    _, rows = records(table.source, delimiter=table.delimiter, encoding=table.charset)
     if table.has_header:
         next(rows, None)
     for i, (_, row) in enumerate(rows):
@@ -274,6 +288,15 @@ def unseen_notes(pre, columns) -> list[str]:
         note = f"{name}: {count} row(s) hold a category not seen in training (encoded as all zeros)"
         spec, col = specs.get(name), columns.get(name)
         if spec is not None and col is not None and spec["kind"] == "categorical":
+            folded = {c.casefold() for c in spec["categories"]}
+            new = [v for v in col.levels if v.casefold() not in folded]  # RED for red: below
+            if new:  # which ones: a typo, a new product, or another coding of the column
+                more = f" and {len(new) - 3} more" if len(new) > 3 else ""
+                shown = f"{', '.join(map(repr, new[:3]))}{more}"
+                note = (
+                    f"{name}: {count} row(s) hold a category not seen in training ({shown}), "
+                    f"encoded as all zeros"
+                )
             known = {c.casefold(): c for c in spec["categories"]}
             cased = [
                 f"{level!r} (training has {known[level.casefold()]!r})"
@@ -288,3 +311,32 @@ def unseen_notes(pre, columns) -> list[str]:
                 )
         notes.append(note)
     return notes
+
+
+#: Target names that say "class code": whole numbers under such a name are rarely amounts.
+_CODE_NAME = re.compile(
+    r"(?i)(?:.*[_\s.-])?(?:class|classe|klasse|category|kategorie|group|gruppe|type|kind|"
+    r"label|code|cluster|segment|grade|level|rating|stage|tier)s?"
+)
+
+
+def code_target_note(schema: Schema, t: str):
+    """A note for a regression target of few distinct whole numbers, or one named like a
+    class code (``group``: 101, 102, ...): read as amounts, codes make a model that predicts
+    103.4; the option that reads them as classes. None otherwise."""
+    info = schema.target
+    if (
+        info is None
+        or schema.task != "regression"
+        or schema.task_reason == "chosen by the user"
+        or not info.column.integral
+        or not (_CODE_NAME.fullmatch(t.strip()) or info.distinct <= 2 * MAX_INTEGER_CLASSES)
+    ):
+        return None
+    low, high = info.stats.get("min"), info.stats.get("max")
+    text = braces(
+        f"{t}: {info.distinct} distinct whole numbers ({number_key(low)} to {number_key(high)}) "
+        f"are read as amounts to predict (regression: {schema.task_reason}); if they are "
+        f"codes of classes, pass "
+    )
+    return say(text + "{o} (each class needs several rows)", o=option("task", "classification"))

@@ -1,0 +1,148 @@
+"""New rows for a trained model (to predict or evaluate): the file read with the columns,
+categories, classes and number format the model saw in training."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from chainrule.data.charset import choose_charset, encoding_note
+from chainrule.data.csv_data import CSVData
+from chainrule.data.messages import Message, braces, error, option, say
+from chainrule.data.preprocessing import Preprocessor
+from chainrule.data.reader import Columns, first_row_names, read_columns
+from chainrule.data.sentinels import new_rows_sentinel_notes
+from chainrule.data.targets import _known_target, unseen_notes
+from chainrule.errors import DataError
+
+__all__ = ["column_name", "format_notes", "load_new_rows", "match_case"]
+
+
+def column_name(table: Columns, key, what: str) -> str:
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        if not -len(table.names) <= key < len(table.names):
+            raise DataError(
+                f"{table.source}: {what} column {key} out of range; the file has "
+                f"{len(table.names)} columns"
+            )
+        return table.names[int(key)]
+    if key not in table.names:
+        raise DataError(
+            f"{table.source}: no column named {key!r} ({what}); the columns are: "
+            f"{', '.join(repr(name) for name in table.names)}"
+        )
+    return key
+
+
+def format_notes(table: Columns, numbers: bool = True) -> list[str]:
+    fmt = table.number_format
+    notes = []
+    if table.encoding != "UTF-8":
+        notes.append(encoding_note(table.encoding))
+    if not numbers:
+        return notes
+    if fmt.decimal == ",":
+        notes.append(
+            Message(
+                "numbers use a decimal comma (1.234,5); pass decimal='.' if that is wrong",
+                "numbers use a decimal comma (1.234,5); pass --decimal . if that is wrong",
+            )
+        )
+    elif fmt.grouped:
+        notes.append("numbers use thousands separators (1,234.5)")
+    return notes
+
+
+def load_new_rows(path, pre: Preprocessor, target, features, delimiter, header, decimal, encoding):
+    """New rows (to predict or evaluate) read with the columns and classes seen in training."""
+    expected = pre.column_names
+    source = os.fspath(path)
+    if not expected:
+        raise DataError(f"{source}: the preprocessor has no column description")
+    if features is not None and list(features) != expected:
+        raise DataError(
+            f"{source}: features={list(features)} differ from the model's columns {expected}"
+        )
+    trained = pre.number_format
+    charset = choose_charset(path, source, encoding)
+    if header is None:
+        default = (trained or {}).get("delimiter", ",")
+        header = first_row_names(path, delimiter, expected, default, encoding=charset)
+    table = read_columns(
+        path,
+        delimiter=delimiter,
+        header=header,
+        decimal=decimal,
+        min_rows=1,
+        trained=trained,
+        encoding=encoding,
+    )
+    if not table.has_header and len(table.names) in (len(expected), len(expected) + 1):
+        # No names in the file: the features come in training order, then the target.
+        names = list(expected)
+        if len(table.names) > len(expected):
+            names.append(target if isinstance(target, str) else pre.target_name or "target")
+        for col, name in zip(table.columns, names):
+            col.name = name
+        table.names = names
+    renamed = match_case(table, expected + ([target] if isinstance(target, str) else []))
+    absent = [name for name in expected if name not in table.names]
+    if absent:  # the feature columns first: without them there is nothing to predict from
+        no_target = isinstance(target, str) and target not in table.names
+        also = f" and no target column {target!r}" if no_target else ""
+        raise DataError(
+            f"{source}: no column(s) {absent}{also}; the model's columns are {expected} and "
+            f"the file has {table.names}; add the missing column(s), named as in training"
+        )
+    if isinstance(target, str) and target not in table.names:
+        shown = ", ".join(repr(n) for n in table.names)
+        raise error(
+            say(
+                braces(f"{source}: no target column {target!r} to compare the predictions with; ")
+                + braces(f"the columns are: {shown}; ")
+                + "name the column that holds the true values with {o}, or only predict",
+                o=option("target", "COLUMN"),
+            )
+        )
+    t = None if target is None else column_name(table, target, "target")
+    X = pre.encode_columns([table[n] for n in expected], source=source, lines=table.lines)
+    # With the training file's format known, read_columns notes only what differs from it.
+    notes = list(table.notes) + format_notes(table, numbers=trained is None)
+    if renamed:
+        shown = ", ".join(f"{a!r} as {b!r}" for a, b in renamed)
+        notes.append(f"column names differ from training only in case; read {shown}")
+    notes += unseen_notes(pre, {n: table[n] for n in expected})
+    notes += new_rows_sentinel_notes(pre, {n: table[n] for n in expected})
+    y = None if t is None else _known_target(table, t, pre)
+    return CSVData(
+        X=X,
+        y=y,
+        feature_names=pre.feature_names,
+        target_name=t,
+        task=pre.task,
+        class_names=pre.class_names,
+        preprocessor=pre,
+        columns=list(expected),
+        path=source,
+        lines=table.lines,
+        notes=notes,
+    )
+
+
+def match_case(table: Columns, wanted: list[str]) -> list[tuple[str, str]]:
+    """Rename the file's columns that match a wanted name only but for case (``X1`` for
+    ``x1``), when exactly one does; returns the ``(file's, model's)`` pairs."""
+    renamed = []
+    for name in wanted:
+        if name in table.names:
+            continue
+        matches = [k for k, n in enumerate(table.names) if n.casefold() == name.casefold()]
+        if len(matches) == 1 and table.names[matches[0]] not in wanted:
+            k = matches[0]
+            renamed.append((table.names[k], name))
+            table.names = table.names[:k] + [name] + table.names[k + 1 :]
+            table.__dict__.pop("_index", None)
+            if table.columns[k] is not None:
+                table.columns[k].name = name
+    return renamed
