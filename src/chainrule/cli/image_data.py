@@ -11,6 +11,10 @@ import numpy as np
 from chainrule.cli.errors import CLIError
 
 MODES = {"gray": "L", "rgb": "RGB"}
+#: Without --image-size, photos larger than this (on their longer side) are shrunk to it,
+#: keeping their shape: 200 photos of 640×480 train in about 0.8 s an epoch at 48×64 on one
+#: core, against 41-44 s at 224×224 (docs/cnn.md).
+DEFAULT_MAX_SIDE = 64
 
 # The library's hints name its keyword arguments; the command's users need its flags.
 _HINTS = (
@@ -19,6 +23,7 @@ _HINTS = (
     (", remove the folder, or pass allow_empty=True", " or remove the folder"),
     ("pass size=(H, W) to choose", "--image-size H,W chooses"),
     ("mode='L' reads every image as grayscale", "--image-mode gray reads every image as gray"),
+    (" a side (max_side) to keep", " a side to keep"),
 )
 
 
@@ -78,7 +83,12 @@ def load_folder(args) -> dict:
     mode = MODES.get(getattr(args, "image_mode", None))
     try:
         data = load_image_folder(
-            folder, size=size, mode=mode, skip_bad=bool(getattr(args, "skip_bad_images", False))
+            folder,
+            size=size,
+            mode=mode,
+            skip_bad=bool(getattr(args, "skip_bad_images", False)),
+            max_side=DEFAULT_MAX_SIDE,
+            progress=ReadingProgress(),
         )
     except DataError as err:
         raise CLIError(cli_hints(str(err))) from None
@@ -102,6 +112,31 @@ def load_folder(args) -> dict:
         columns=None,
         notes=[cli_hints(n) for n in data.notes],
     )
+
+
+class ReadingProgress:
+    """``reading images: 500 of 2000 (5 s)`` every ``every`` seconds while a folder loads, so
+    a folder of photos is not a silent wait; a folder read in less prints nothing."""
+
+    def __init__(self, every: float = 5.0, clock=None, stream=None):
+        import time
+
+        self.every, self.clock, self.stream = every, clock or time.monotonic, stream
+        self.start = self.next = None
+
+    def __call__(self, done: int, total: int) -> None:
+        import sys
+
+        now = self.clock()
+        if self.start is None:
+            self.start, self.next = now, now + self.every
+        if now >= self.next and done < total:
+            self.next = now + self.every
+            print(
+                f"reading images: {done} of {total} ({now - self.start:.0f} s)",
+                file=self.stream or sys.stdout,
+                flush=True,
+            )
 
 
 def _files_digest(root: str, paths: list[str], y) -> str:

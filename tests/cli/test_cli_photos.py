@@ -1,0 +1,83 @@
+"""`chainrule train FOLDER` on photos: a big default size is shrunk (the run would take many
+minutes an epoch at 480×640 in NumPy), and a long load or a long epoch prints how far it is
+instead of staying silent."""
+
+import io
+
+import numpy as np
+import pytest
+from tests.cli.cli_helpers import run_cli
+
+Image = pytest.importorskip("PIL.Image")
+
+ENV = {"OPENBLAS_NUM_THREADS": "1"}
+
+
+def photos(root, n=4, size=(120, 160)):
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(("day", "night")):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            a = rng.uniform(0, 60, (*size, 3)) + (150 if c == 0 else 0)
+            Image.fromarray(a.astype(np.uint8)).save(root / name / f"IMG_{i}.jpg")
+    return root
+
+
+def test_big_photos_get_a_small_default_size_and_the_flag_still_decides(tmp_path):
+    pics = photos(tmp_path / "pics")
+    run = run_cli("train", pics, "--dry-run", cwd=tmp_path, env=ENV)
+    assert run.returncode == 0, run.stderr
+    text = " ".join(run.stdout.split())
+    assert (
+        "note: resized the images to 48×64 (height × width): the most common size, 120×160, "
+        "shrunk to at most 64 pixels a side to keep training fast; --image-size H,W chooses"
+    ) in text  # was trained at 120×160 (at 480×640: minutes an epoch)
+    assert "6 images (48×64 RGB)" in text and "max_side" not in text
+    run = run_cli("train", pics, "--image-size", "120,160", "--dry-run", cwd=tmp_path, env=ENV)
+    assert run.returncode == 0 and "(120×160 RGB)" in " ".join(run.stdout.split())
+    assert "shrunk" not in run.stdout
+
+
+def test_reading_progress_speaks_only_when_reading_is_slow():
+    from chainrule.cli.image_data import ReadingProgress
+
+    now = [0.0]
+    out = io.StringIO()
+    show = ReadingProgress(every=5.0, clock=lambda: now[0], stream=out)
+    for done in range(0, 2001, 100):
+        show(done, 2000)
+        now[0] += 1.0  # 100 photos a second: 20 s in all
+    assert out.getvalue().splitlines() == [
+        "reading images: 500 of 2000 (5 s)",
+        "reading images: 1000 of 2000 (10 s)",
+        "reading images: 1500 of 2000 (15 s)",
+    ]
+    quiet = io.StringIO()
+    fast = ReadingProgress(every=5.0, clock=lambda: 0.0, stream=quiet)
+    for done in range(11):
+        fast(done, 10)
+    assert quiet.getvalue() == ""
+
+
+def test_a_long_epoch_says_how_far_it_is(capsys):
+    from chainrule.cli.train_cmd import _EpochLines
+
+    now = [100.0]
+    lines = _EpochLines(3, every=10.0, clock=lambda: now[0])
+    lines.params = {"steps": 9}
+    lines.on_epoch_begin(0)
+    for batch in range(9):
+        now[0] += 4.0  # 4 s a batch: the epoch takes 36 s
+        lines.on_batch_end(batch, {"loss": 0.5 if batch % 2 else 0.25, "size": 32})
+    lines.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.75})
+    assert capsys.readouterr().out.splitlines() == [  # the last batch: the epoch's own line
+        "  epoch 1/3: batch 3/9, loss so far 0.3333 (12 s)",
+        "  epoch 1/3: batch 6/9, loss so far 0.375 (24 s)",
+        "epoch 1/3  loss 0.5  accuracy 0.75",
+    ]
+    lines.on_epoch_begin(1)  # a quick epoch: just its line
+    for batch in range(9):
+        now[0] += 0.1
+        lines.on_batch_end(batch, {"loss": 0.4, "size": 32})
+    lines.on_epoch_end(1, {"loss": 0.4})
+    assert capsys.readouterr().out.splitlines() == ["epoch 2/3  loss 0.4"]
