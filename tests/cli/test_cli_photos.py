@@ -81,3 +81,29 @@ def test_a_long_epoch_says_how_far_it_is(capsys):
         lines.on_batch_end(batch, {"loss": 0.4, "size": 32})
     lines.on_epoch_end(1, {"loss": 0.4})
     assert capsys.readouterr().out.splitlines() == ["epoch 2/3  loss 0.4"]
+
+
+def test_predict_and_evaluate_treat_odd_files_as_train_does(tmp_path):
+    pics = photos(tmp_path / "pics", size=(12, 16))
+    model = tmp_path / "m.safetensors"
+    run = run_cli("train", pics, "--epochs", "1", "--no-plots", "--out", model, env=ENV)
+    assert run.returncode == 0, run.stderr
+    (pics / "day" / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")  # silent
+    (pics / "night" / "notes.txt").write_text("tripod")  # noted
+    (pics / "night" / "cut.png").write_bytes((pics / "night" / "IMG_0.jpg").read_bytes()[:0])
+    run = run_cli("predict", model, pics, env=ENV)  # the empty file: an error naming the flag
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert "cut.png: is empty (0 bytes), not an image" in run.stderr
+    assert "--skip-bad-images to leave it out" in run.stderr
+    run = run_cli("predict", model, pics, "--skip-bad-images", env=ENV)
+    assert run.returncode == 0, run.stderr
+    rows = run.stdout.strip().splitlines()[1:]
+    assert len(rows) == 8 and not any("cut.png" in r or "Thumbs" in r for r in rows)
+    assert "note: skipped 1 file(s) that are not images:" in run.stderr  # was silent
+    assert "notes.txt" in run.stderr and "Thumbs.db" not in run.stderr
+    assert "note: left out 1 file(s) that could not be read:" in run.stderr
+    run = run_cli("evaluate", model, pics, env=ENV)
+    assert run.returncode == 2 and "--skip-bad-images" in run.stderr, run.stderr
+    run = run_cli("evaluate", model, pics, "--skip-bad-images", env=ENV)
+    assert run.returncode == 0 and "accuracy" in run.stdout, run.stderr
+    assert "night/notes.txt" in run.stderr and "could not be read" in run.stderr

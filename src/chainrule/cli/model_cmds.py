@@ -79,6 +79,15 @@ def add_decimal_argument(parser) -> None:
     )
 
 
+def add_skip_bad_images_argument(parser) -> None:
+    parser.add_argument(
+        "--skip-bad-images",
+        action="store_true",
+        help="a model of images: leave out files that cannot be read (with a note) instead "
+        "of stopping",
+    )
+
+
 def features_of(path: str, meta: dict, model_path: str, target=None, notes=None, decimal=None):
     """Rows of ``path`` turned into the model's inputs by its own saved preprocessing."""
     from chainrule.data import Preprocessor, load_csv

@@ -16,8 +16,17 @@ from chainrule.errors import DataError
 __all__ = ["IMAGE_EXTENSIONS", "ImageFolderData", "load_image", "load_image_folder"]
 
 IMAGE_EXTENSIONS = (
-    ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm",
+    ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".gif", ".tif", ".tiff", ".webp",
+    ".avif", ".heic", ".heif", ".ppm", ".pgm", ".pbm",
 )  # fmt: skip
+# Files and folders that operating systems, archivers and NAS boxes put next to photos: never
+# images of a class, left out without a note (as hidden files are). @eaDir holds a Synology
+# box's JPEG thumbnails of each photo, which would otherwise be read as more photos.
+_SYSTEM_NAMES = frozenset(
+    ("thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r", "__macosx", "@eadir", "$recycle.bin",
+     "system volume information")
+)  # fmt: skip
+_HEIF = (".heic", ".heif")  # iPhone photos: Pillow reads them with the pillow-heif plugin
 _GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")  # Pillow modes without colour
 
 
@@ -73,9 +82,20 @@ def _size(size) -> tuple[int, int] | None:
     return int(pair[0]), int(pair[1])
 
 
+def _register_heif() -> None:
+    """Let Pillow open HEIC/HEIF photos when the ``pillow-heif`` plugin is installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return
+    pillow_heif.register_heif_opener()
+
+
 def _open(path: str):
     """The image at ``path``, decoded and upright (EXIF orientation applied)."""
     Image, ImageOps = _pillow()
+    if path.lower().endswith(_HEIF):
+        _register_heif()
     with Image.open(path) as img:
         img.load()  # decode now: a truncated or corrupt file fails here, not later
         return ImageOps.exif_transpose(img)
@@ -91,7 +111,23 @@ def _open_file(path: str):
     except ImportError:
         raise
     except Exception as err:  # noqa: BLE001 - Pillow raises many kinds for a bad file
-        raise DataError(f"{path}: cannot be read as an image ({err})") from None
+        raise DataError(f"{path}: {unreadable(path, err)}") from None
+
+
+def unreadable(path: str, err: Exception) -> str:
+    """Why Pillow could not read ``path``, in words: empty, a HEIC photo without the plugin,
+    or Pillow's own reason (a truncated or corrupt file)."""
+    try:
+        if os.path.getsize(path) == 0:
+            return "is empty (0 bytes), not an image"
+    except OSError:
+        pass
+    if path.lower().endswith(_HEIF) and "cannot identify" in str(err):
+        return (
+            "is a HEIC/HEIF photo, which Pillow reads only with the pillow-heif plugin "
+            "(pip install pillow-heif), or convert it to JPEG"
+        )
+    return f"cannot be read as an image ({err})"
 
 
 def _eight_bit(img):
@@ -141,7 +177,9 @@ def load_image(path, size=None, mode: str = "RGB") -> np.ndarray:
 
 
 def _visible(name: str) -> bool:
-    return not name.startswith(".")  # .DS_Store, ._AppleDouble, .git, .ipynb_checkpoints
+    """Not a hidden file (.DS_Store, ._AppleDouble, .git, .ipynb_checkpoints) nor a system
+    one (Thumbs.db, desktop.ini, __MACOSX, @eaDir)."""
+    return not name.startswith(".") and name.lower() not in _SYSTEM_NAMES
 
 
 def _class_files(folder: Path) -> tuple[list[str], list[str]]:
@@ -297,8 +335,8 @@ def _read(base: Path, files, labels, size, mode, skip_bad: bool, notes: list, pr
         except Exception as err:  # noqa: BLE001 - Pillow raises many kinds for a bad file
             if not skip_bad:
                 raise DataError(
-                    f"{path}: cannot be read as an image ({err}); remove or replace the "
-                    f"file, or pass skip_bad=True to leave such files out"
+                    f"{path}: {unreadable(path, err)}; remove or replace the file, or pass "
+                    f"skip_bad=True to leave such files out"
                 ) from None
             bad.append(path)
             continue
