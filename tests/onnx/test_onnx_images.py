@@ -99,7 +99,20 @@ def test_network_only_and_python_api(tmp_path):
     x = np.random.default_rng(0).normal(size=(3, 1, 12, 10)).astype(np.float32)
     (got,) = session.run(None, {inp.name: x})
     np.testing.assert_allclose(got, cr.predict(cr.load(model), x), rtol=1e-4, atol=1e-5)
-    # cr.onnx.export_pipeline recognises a model of images
-    proto = cr.onnx.export_pipeline(cr.load(model), None)
-    assert [i.name for i in proto.graph.input] == ["image"]
-    assert [o.name for o in proto.graph.output] == ["label", "probabilities"]
+    # cr.onnx.export_pipeline recognises a model of images, at every opset chainrule writes
+    pixels = np.random.default_rng(1).integers(0, 256, (4, 12, 10, 1), dtype=np.uint8)
+    results = []
+    for opset in (13, 17, 21):
+        proto = cr.onnx.export_pipeline(cr.load(model), None, opset=opset)
+        assert [i.name for i in proto.graph.input] == ["image"]
+        assert [o.name for o in proto.graph.output] == ["label", "probabilities"]
+        session = ort.InferenceSession(
+            proto.SerializeToString(), providers=["CPUExecutionProvider"]
+        )
+        results.append(session.run(None, {"image": pixels}))
+    pre = cr.data.ImagePreprocessor.from_dict(cr.load(model).metadata["preprocessing"])
+    x = pre.transform(pixels.transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255))
+    p1 = 1 / (1 + np.exp(-cr.predict(cr.load(model), x).reshape(-1)))
+    for labels, probs in results:
+        np.testing.assert_allclose(probs[:, 1], p1, atol=1e-5)
+        assert list(labels) == [["left", "right"][int(p > 0.5)] for p in p1]
