@@ -107,3 +107,11 @@ def test_predict_and_evaluate_treat_odd_files_as_train_does(tmp_path):
     run = run_cli("evaluate", model, pics, "--skip-bad-images", env=ENV)
     assert run.returncode == 0 and "accuracy" in run.stdout, run.stderr
     assert "night/notes.txt" in run.stderr and "could not be read" in run.stderr
+    # info keeps its two columns on 80 characters (the RGB statistics made one long row that
+    # turned every row of the table into a "name: value" block)
+    run = run_cli("info", model, env={**ENV, "COLUMNS": "80"})
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert any(line.split() == ["task", "binary"] for line in lines), run.stdout
+    assert any(line.startswith("channel mean") and line.count(",") == 2 for line in lines)
+    assert max(len(line) for line in lines) <= 80
