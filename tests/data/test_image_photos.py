@@ -93,6 +93,10 @@ def test_max_side_shrinks_big_photos_keeping_their_shape(tmp_path):
     )
     assert data.size == (24, 32) and data.X.shape == (5, 3, 24, 32)
     assert any("most common size, 120×160, shrunk to at most 32 pixels" in n for n in data.notes)
+    assert (
+        "1 image(s) not of 120×160 (another shape, e.g. portrait among landscape) were "
+        "resized to 24×32 too; pass size=(H, W) to choose" in data.notes
+    )
     assert calls == [(0, 5), (1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
     for path, x in zip(data.paths, data.X):
         np.testing.assert_array_equal(x, cr.data.load_image(path, (24, 32)))

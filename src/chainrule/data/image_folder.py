@@ -238,10 +238,9 @@ def load_image_folder(
     base = Path(os.fspath(root))
     notes: list[str] = []
     classes, files, labels = _find(base, allow_empty, notes)
-    chosen = size is None  # the most common size, said in a note when some differ
+    chosen, common = size is None, None  # the most common size: a note when some differ
     if chosen:
-        size, shrunk = _default_size(files, max_side, notes)
-        chosen = not shrunk  # the note on shrinking already says every image was resized
+        size, common = _default_size(files, max_side, notes)
     read = _read(base, files, labels, size, mode, skip_bad, notes, progress)
     counts = Counter(label for _, label in read.kept)
     empty = [classes[i] for i in range(len(classes)) if counts[i] == 0]
@@ -264,7 +263,15 @@ def load_image_folder(
             )
     if read.alpha:  # convert() drops it: a transparent pixel takes the colour stored under it
         notes.append(f"dropped the transparency of {read.alpha} image(s) (pixels kept as stored)")
-    if chosen and read.resized:
+    if common is not None and common != size:  # shrunk: photos of another shape stretch
+        others = len(read.kept) - read.sizes[common]
+        if others:
+            notes.append(
+                f"{others} image(s) not of {common[0]}×{common[1]} (another shape, e.g. "
+                f"portrait among landscape) were resized to {size[0]}×{size[1]} too; pass "
+                f"size=(H, W) to choose"
+            )
+    elif chosen and read.resized:
         notes.append(
             f"resized {read.resized} image(s) of other sizes to {size[0]}×{size[1]} (height × "
             f"width, the most common size); pass size=(H, W) to choose"
@@ -290,13 +297,13 @@ def _header_size(path: str) -> tuple[int, int] | None:
 
 def _default_size(files: list[str], max_side, notes: list) -> tuple:
     """The size most images have (from their headers), shrunk to ``max_side`` pixels on its
-    longer side when it is larger, keeping its aspect ratio; and whether it was shrunk."""
+    longer side when it is larger, keeping its aspect ratio; and that most common size."""
     sizes = Counter(s for s in map(_header_size, files) if s is not None)
     if not sizes:
-        return None, False  # nothing readable: _read raises or leaves everything out
+        return None, None  # nothing readable: _read raises or leaves everything out
     h, w = sizes.most_common(1)[0][0]
     if max_side is None or max(h, w) <= max_side:
-        return (h, w), False
+        return (h, w), (h, w)
     scale = int(max_side) / max(h, w)
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
     notes.append(
@@ -304,7 +311,7 @@ def _default_size(files: list[str], max_side, notes: list) -> tuple:
         f"{h}×{w}, shrunk to at most {int(max_side)} pixels a side (max_side) to keep training "
         f"fast; pass size=(H, W) to choose"
     )
-    return size, True
+    return size, (h, w)
 
 
 @dataclass
@@ -317,6 +324,7 @@ class _Read:
     kept: list = field(default_factory=list)
     gray: list = field(default_factory=list)
     resized: int = 0
+    sizes: Counter = field(default_factory=Counter)  # as decoded, before resizing
     alpha: int = 0
 
 
@@ -344,6 +352,7 @@ def _read(base: Path, files, labels, size, mode, skip_bad: bool, notes: list, pr
         target = size or (img.height, img.width)  # no readable header: the first image's size
         size = target
         out.resized += (img.height, img.width) != target
+        out.sizes[img.height, img.width] += 1
         out.alpha += _has_alpha(img)
         out.arrays.append(_pixels(img, target, mode or ("L" if gray else "RGB")))
         out.kept.append((path, label))
