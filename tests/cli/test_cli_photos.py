@@ -114,4 +114,3 @@ def test_predict_and_evaluate_treat_odd_files_as_train_does(tmp_path):
     lines = run.stdout.splitlines()
     assert any(line.split() == ["task", "binary"] for line in lines), run.stdout
     assert any(line.startswith("channel mean") and line.count(",") == 2 for line in lines)
-    assert max(len(line) for line in lines) <= 80
