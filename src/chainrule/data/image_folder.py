@@ -261,6 +261,17 @@ def load_image_folder(
                 f"converted {gray} grayscale image(s) to RGB (the others have colour); "
                 f"mode='L' reads every image as grayscale"
             )
+    notes += _size_notes(read, size, chosen, common)
+    # a gray image read as one channel stands for its RGB copy: the same grey in each
+    X = np.stack([np.repeat(a, 3, axis=0) if len(a) < len(mode) else a for a in read.arrays])
+    y = np.asarray([label for _, label in read.kept], dtype=np.int64)
+    return ImageFolderData(X, y, classes, [p for p, _ in read.kept], size, mode, notes)
+
+
+def _size_notes(read, size, chosen: bool, common) -> list[str]:
+    """Notes on what reading changed: transparency dropped, images of another size resized
+    (to the most common size, or with it when ``max_side`` shrank it)."""
+    notes = []
     if read.alpha:  # convert() drops it: a transparent pixel takes the colour stored under it
         notes.append(f"dropped the transparency of {read.alpha} image(s) (pixels kept as stored)")
     if common is not None and common != size:  # shrunk: photos of another shape stretch
@@ -276,10 +287,7 @@ def load_image_folder(
             f"resized {read.resized} image(s) of other sizes to {size[0]}×{size[1]} (height × "
             f"width, the most common size); pass size=(H, W) to choose"
         )
-    # a gray image read as one channel stands for its RGB copy: the same grey in each
-    X = np.stack([np.repeat(a, 3, axis=0) if len(a) < len(mode) else a for a in read.arrays])
-    y = np.asarray([label for _, label in read.kept], dtype=np.int64)
-    return ImageFolderData(X, y, classes, [p for p, _ in read.kept], size, mode, notes)
+    return notes
 
 
 def _header_size(path: str) -> tuple[int, int] | None:
