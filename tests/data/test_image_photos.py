@@ -58,27 +58,31 @@ def awkward_folder(root):
     Image.fromarray(scan).save(root / "blue" / "scan16.png")
     Image.new("1", (20, 20), 1).save(root / "blue" / "bilevel.png")
     Image.new("LA", (30, 24), (90, 255)).save(root / "blue" / "gray_alpha.png")
+    fade = np.zeros((20, 20, 4), np.uint8)
+    fade[..., 0], fade[..., 3] = 210, np.linspace(0, 255, 20).astype(np.uint8)[None, :]
+    Image.fromarray(fade, "RGBA").quantize(8).save(root / "red" / "fade.png")  # tRNS bytes
     return root
 
 
+@pytest.mark.filterwarnings("error")  # Pillow's warning on palettes with alpha bytes: none
 @pytest.mark.parametrize("mode", [None, "L", "RGB"])
 def test_every_kind_of_file_reads_as_load_image_reads_it(tmp_path, mode):
     root = awkward_folder(tmp_path / "photos")
     data = cr.data.load_image_folder(root, mode=mode)
     assert data.mode == (mode or "RGB") and data.size == (20, 20)
-    assert data.X.shape == (8, 3 if data.mode == "RGB" else 1, 20, 20)
+    assert data.X.shape == (9, 3 if data.mode == "RGB" else 1, 20, 20)
     for path, x in zip(data.paths, data.X):  # training reads what predict will read
         np.testing.assert_array_equal(x, cr.data.load_image(path, data.size, data.mode))
     if data.mode == "RGB":
         means = {p.split("photos/")[1]: x.reshape(3, -1).mean(axis=1) for p, x in
                  zip(data.paths, data.X)}  # fmt: skip
-        for name in ("red/rgba.png", "red/palette.gif", "red/cmyk.jpg"):
+        for name in ("red/rgba.png", "red/palette.gif", "red/cmyk.jpg", "red/fade.png"):
             assert means[name][0] > 0.8 and means[name][2] < 0.2, (name, means[name])
         for name in ("blue/cmyk.jpg", "blue/palette.png"):
             assert means[name][2] > 0.8 and means[name][0] < 0.2, (name, means[name])
         assert 0.45 < means["blue/scan16.png"][0] < 0.55  # a ramp, not white
     notes = "\n".join(data.notes)
-    assert "dropped the transparency of 3 image(s)" in notes
+    assert "dropped the transparency of 4 image(s)" in notes
     assert "resized 1 image(s) of other sizes to 20×20" in notes
 
 

@@ -98,6 +98,9 @@ def _open(path: str):
         _register_heif()
     with Image.open(path) as img:
         img.load()  # decode now: a truncated or corrupt file fails here, not later
+        if img.mode == "P" and isinstance(img.info.get("transparency"), bytes):
+            # a palette with an alpha per entry: Pillow warns on every convert() but this one
+            img = img.convert("RGBA")
         return ImageOps.exif_transpose(img)
 
 
