@@ -114,3 +114,17 @@ def test_predict_and_evaluate_treat_odd_files_as_train_does(tmp_path):
     lines = run.stdout.splitlines()
     assert any(line.split() == ["task", "binary"] for line in lines), run.stdout
     assert any(line.startswith("channel mean") and line.count(",") == 2 for line in lines)
+
+
+def test_out_of_memory_on_a_folder_names_the_image_size(tmp_path, monkeypatch, capsys):
+    from chainrule.cli import main as cli_main
+    from chainrule.cli import train_cmd
+
+    def no_memory(args):
+        raise MemoryError
+
+    monkeypatch.setattr(train_cmd, "load_training_data", no_memory)
+    assert cli_main.main(["train", str(photos(tmp_path / "pics", n=1))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "out of memory" in err
+    assert "a smaller --image-size or --batch-size" in err  # was "use a smaller file"
