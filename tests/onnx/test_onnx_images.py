@@ -116,3 +116,16 @@ def test_network_only_and_python_api(tmp_path):
     for labels, probs in results:
         np.testing.assert_allclose(probs[:, 1], p1, atol=1e-5)
         assert list(labels) == [["left", "right"][int(p > 0.5)] for p in p1]
+
+
+def test_metadata_problems_are_export_errors(tmp_path):
+    root = write_spots(tmp_path / "pics", ("left", "right"), "L", n=4)
+    model = tmp_path / "m.safetensors"
+    assert main(["train", str(root), "--epochs", "1", "--no-plots", "--out", str(model)]) == 0
+    loaded = cr.load(model)
+    meta = {k: v for k, v in loaded.metadata.items() if k != "task"}
+    with pytest.raises(cr.onnx.ExportError, match="unknown task None"):  # was AttributeError
+        cr.onnx.export_pipeline(loaded, None, meta)
+    unfitted = dict(loaded.metadata["preprocessing"], mean=None, std=None)
+    with pytest.raises(cr.onnx.ExportError, match="never fitted"):
+        cr.onnx.export_pipeline(loaded, None, {**loaded.metadata, "preprocessing": unfitted})

@@ -13,8 +13,8 @@ from chainrule.onnx.export import ExportError, convert_module
 
 def _task_loss_classes(meta, pre):
     """The task, loss and class names the output head needs, checked for consistency."""
-    task, loss = meta.get("task") or pre.task, meta.get("loss")
-    classes = meta.get("classes") or pre.class_names
+    task, loss = meta.get("task") or getattr(pre, "task", None), meta.get("loss")
+    classes = meta.get("classes") or getattr(pre, "class_names", None)  # images: in meta only
     if task not in ("binary", "multiclass", "regression"):
         raise ExportError(f"unknown task {task!r} in the model's metadata")
     if task != "regression" and (loss not in ("ce", "bce", "mse") or not classes):
