@@ -106,6 +106,8 @@ def test_export_takes_the_images_the_model_reads(trained, tmp_path):
     pixels = np.asarray(Image.open(root / "pics" / "vertical" / "0.png"))[None, :, :, None]
     labels, _ = session.run(None, {"image": pixels})
     assert list(labels) == ["vertical"]
+    run = run_cli("export", out, "--onnx", tmp_path / "x.onnx", "--input-shape", "1,4,4", env=ENV)
+    _one_line_error(run, "--input-shape: this model of images", "--network-only")  # was ignored
     # --network-only: the bare CNN, on standardised N×C×H×W input (tests/onnx/ checks the rest)
     run = run_cli("export", out, "--onnx", tmp_path / "m.onnx", "--network-only", env=ENV)
     assert run.returncode == 0, run.stderr

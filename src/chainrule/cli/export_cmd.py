@@ -110,6 +110,12 @@ def run(args) -> int:
         elif image:  # pixels in: the standardisation is in the graph, the resize is not
             from chainrule.onnx.image_pipeline import export_image_pipeline
 
+            if args.input_shape:
+                raise CLIError(
+                    "--input-shape: this model of images takes pixels of its training size "
+                    "('chainrule info' shows it); the flag is for --network-only"
+                )
+
             proto = export_image_pipeline(model, args.onnx, meta, opset=args.opset)
             what = _image_input_text(proto)
         elif "preprocessing" in meta and not args.network_only:
