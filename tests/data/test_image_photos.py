@@ -39,6 +39,16 @@ def test_sixteen_bit_grayscale_is_scaled_not_clipped(tmp_path):
     np.testing.assert_allclose(x[0], np.rint(ramp / 257.0) / 255, atol=1e-7)
     rgb = cr.data.load_image(tmp_path / "scan.png", mode="RGB")
     np.testing.assert_array_equal(rgb, np.repeat(x, 3, axis=0))
+    # 32-bit "I" (older Pillow's 16-bit PNG): scaled when it holds 16-bit values, else as is
+    wide = Image.fromarray(ramp.astype(np.int32))
+    small = Image.fromarray((ramp // 257).astype(np.int32))
+    assert wide.mode == small.mode == "I"
+    wide.save(tmp_path / "wide.tif")
+    small.save(tmp_path / "small.tif")
+    np.testing.assert_allclose(cr.data.load_image(tmp_path / "wide.tif", mode="L"), x, atol=1e-7)
+    np.testing.assert_array_equal(
+        cr.data.load_image(tmp_path / "small.tif", mode="L")[0], (ramp // 257) / np.float32(255)
+    )
 
 
 def awkward_folder(root):

@@ -134,11 +134,12 @@ def unreadable(path: str, err: Exception) -> str:
 
 
 def _eight_bit(img):
-    """A 16-bit grayscale image (``I;16``, or ``I`` as older Pillow opens a 16-bit PNG) as
-    8-bit ``L``: 0..65535 scaled to 0..255. Pillow's own ``convert("L")`` clips at 255, which
-    turns nearly every pixel of such a scan white."""
+    """A 16-bit grayscale image as 8-bit ``L``: 0..65535 scaled to 0..255. Pillow's own
+    ``convert("L")`` clips at 255, which turns nearly every pixel of such a scan white.
+    ``I;16`` is 16-bit by its mode; a 32-bit ``I`` image (how older Pillow opened 16-bit PNGs)
+    is read as 16-bit when a value exceeds 255, else as the 8-bit values it holds."""
     Image, _ = _pillow()
-    if img.mode == "I" or img.mode.startswith("I;16"):
+    if img.mode.startswith("I;16") or (img.mode == "I" and img.getextrema()[1] > 255):
         a = np.asarray(img).astype(np.float64)
         return Image.fromarray(np.clip(np.rint(a / 257.0), 0, 255).astype(np.uint8), "L")
     return img
