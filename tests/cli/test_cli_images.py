@@ -98,8 +98,18 @@ def test_train_on_a_folder_then_predict_and_evaluate(trained):
 
 def test_export_takes_the_images_the_model_reads(trained, tmp_path):
     onnxruntime = pytest.importorskip("onnxruntime")
-    _, out, _ = trained
-    run = run_cli("export", out, "--onnx", tmp_path / "m.onnx", env=ENV)
+    root, out, _ = trained
+    run = run_cli("export", out, "--onnx", tmp_path / "full.onnx", env=ENV)
+    assert run.returncode == 0, run.stderr
+    assert "input 'image': uint8 pixels 0-255, N×H×W×C = N×8×8×1" in run.stdout
+    session = onnxruntime.InferenceSession(str(tmp_path / "full.onnx"))
+    pixels = np.asarray(Image.open(root / "pics" / "vertical" / "0.png"))[None, :, :, None]
+    labels, _ = session.run(None, {"image": pixels})
+    assert list(labels) == ["vertical"]
+    run = run_cli("export", out, "--onnx", tmp_path / "x.onnx", "--input-shape", "1,4,4", env=ENV)
+    _one_line_error(run, "--input-shape: this model of images", "--network-only")  # was ignored
+    # --network-only: the bare CNN, on standardised N×C×H×W input (tests/onnx/ checks the rest)
+    run = run_cli("export", out, "--onnx", tmp_path / "m.onnx", "--network-only", env=ENV)
     assert run.returncode == 0, run.stderr
     session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
     x = np.random.default_rng(0).normal(size=(1, 1, 8, 8)).astype(np.float32)

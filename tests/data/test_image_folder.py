@@ -127,3 +127,45 @@ def test_load_image_errors(tmp_path):
     bad.write_bytes(b"\xff\xd8\xff garbage")
     with pytest.raises(cr.DataError, match=r"bad\.jpg: cannot be read as an image"):
         cr.data.load_image(bad)
+
+
+def test_system_files_are_silent_other_files_noted_bad_images_named(folder):
+    (folder / "bright" / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    (folder / "dark" / "desktop.ini").write_text("[.ShellClassInfo]")
+    (folder / "__MACOSX" / "dark").mkdir(parents=True)  # a zip made on a Mac: not a class
+    (folder / "__MACOSX" / "dark" / "._0.png").write_bytes(b"\0\5\26\7")
+    (folder / "bright" / "@eaDir" / "0.png").mkdir(parents=True)  # a Synology NAS's thumbnails
+    write(folder / "bright" / "@eaDir" / "0.png" / "SYNOFILE_THUMB_M.jpg", pattern("dark"))
+    (folder / "dark" / "readme.txt").write_text("photos from the 2nd trip")
+    data = cr.data.load_image_folder(folder)
+    assert data.class_names == ["bright", "dark"] and len(data.X) == 12  # no thumbnail read
+    assert data.notes == ["skipped 1 file(s) that are not images: dark/readme.txt"]
+
+    jpeg = folder / "dark" / "cut.jpg"
+    write(jpeg, np.random.default_rng(0).uniform(0, 255, (64, 64, 3)), fmt="JPEG")
+    jpeg.write_bytes(jpeg.read_bytes()[:600])  # a copy that stopped half way
+    with pytest.raises(cr.DataError, match=r"cut\.jpg: cannot be read as an image \(.*skip_bad"):
+        cr.data.load_image_folder(folder)
+    (folder / "bright" / "empty.png").write_bytes(b"")
+    with pytest.raises(cr.DataError, match=r"empty\.png: is empty \(0 bytes\), not an image"):
+        cr.data.load_image_folder(folder)
+    (folder / "bright" / "IMG_0001.HEIC").write_bytes(b"\0\0\0\x18ftypheic" + b"\0" * 40)
+    with pytest.raises(cr.DataError, match=r"IMG_0001\.HEIC: is a HEIC/HEIF photo.*pillow-heif"):
+        cr.data.load_image(folder / "bright" / "IMG_0001.HEIC")
+    data = cr.data.load_image_folder(folder, skip_bad=True)
+    assert len(data.X) == 12
+    assert "left out 3 file(s) that could not be read: bright/IMG_0001.HEIC, " in data.notes[1]
+
+
+def test_preprocessor_read_files_can_leave_bad_files_out(folder):
+    data = cr.data.load_image_folder(folder)
+    pre = cr.data.ImagePreprocessor(data.size, data.mode).fit(data.X)
+    bad = folder / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    good = [folder / "bright" / "0.png", folder / "dark" / "1.png"]
+    with pytest.raises(cr.DataError, match=r"bad\.png: cannot be read as an image"):
+        pre.read([good[0], bad, good[1]])
+    X, notes, kept = pre.read_files([good[0], bad, good[1]], skip_bad=True)
+    assert kept == [str(p) for p in good] and X.shape == (2, 3, 8, 8)
+    assert notes == [f"left out 1 file(s) that could not be read: {bad}"]
+    np.testing.assert_array_equal(X, pre.read(good)[0])

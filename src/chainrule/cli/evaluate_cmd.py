@@ -6,6 +6,7 @@ import numpy as np
 
 from chainrule.cli.model_cmds import (
     add_decimal_argument,
+    add_skip_bad_images_argument,
     class_indices,
     features_of,
     load_model,
@@ -31,6 +32,7 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--target", help="label column (default: the one used in training)")
     add_decimal_argument(parser)
+    add_skip_bad_images_argument(parser)
 
 
 def run(args) -> int:
@@ -90,4 +92,5 @@ def _images(args, meta: dict):
             "--target is for CSV files; for a model of images the labels are the subfolder names"
         )
     pre = check_training_metadata(meta, args.model)
-    return labelled_folder(pre, args.csv, list(map(str, meta["classes"])))
+    classes = list(map(str, meta["classes"]))
+    return labelled_folder(pre, args.csv, classes, args.skip_bad_images)

@@ -109,7 +109,7 @@ def _image_example(args, meta: dict):
     pre = check_training_metadata(meta, args.model)
     classes = [str(c) for c in meta["classes"]]
     if os.path.isdir(args.data):
-        X, y = labelled_folder(pre, args.data, classes)
+        X, y = labelled_folder(pre, args.data, classes, flag=False)
         return X, y, pre
     label = os.path.basename(os.path.dirname(os.path.abspath(args.data)))
     if label not in classes:
@@ -118,7 +118,7 @@ def _image_example(args, meta: dict):
             f"{', '.join(classes[:4])}); give a folder of class subfolders with --row N, or put "
             f"the image in a folder named after its class"
         )
-    X = read_images(pre, [args.data])
+    X, _ = read_images(pre, [args.data], flag=False)
     return X, np.array([classes.index(label)]), pre
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-HELP = "Export a saved model to ONNX (with its CSV preprocessing when it has one)."
+HELP = "Export a saved model to ONNX (with the preprocessing 'chainrule train' saved in it)."
 
 EXAMPLES = """
 chainrule export model.safetensors --onnx model.onnx
 chainrule export model.safetensors --onnx model.onnx --opset 13
 chainrule export model.safetensors --onnx net.onnx --network-only
 chainrule export cnn.safetensors --onnx cnn.onnx --input-shape 1,28,28
+chainrule export pets.safetensors --onnx pets.onnx   # a model of images: uint8 pixels in
 """
 
 
@@ -24,7 +25,8 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--network-only",
         action="store_true",
-        help="export the network alone (inputs: standardised, one-hot encoded features)",
+        help="export the network alone (inputs: standardised, one-hot encoded features; for a "
+        "model of images: standardised float N×C×H×W pixels)",
     )
 
 
@@ -39,6 +41,18 @@ def _image_shape(meta: dict, args) -> str | None:
         return args.input_shape
     pre = ImagePreprocessor.from_dict(state)
     return f"{pre.channels},{pre.size[0]},{pre.size[1]}"
+
+
+def _image_input_text(proto) -> str:
+    """What the graph of a model of images takes, for the one line ``export`` prints."""
+    props = {p.key: p.value for p in proto.metadata_props}
+    h, w = (int(v) for v in props["chainrule.image.size"].strip("[]").split(","))
+    channels = 1 if props["chainrule.image.mode"] == "L" else 3
+    return (
+        f"model with its pixel standardisation (input 'image': uint8 pixels 0-255, "
+        f"N×H×W×C = N×{h}×{w}×{channels}, already resized to {h}×{w} as 'chainrule predict' "
+        f"does)"
+    )
 
 
 def _example_input(model, path: str, input_shape: str | None = None):
@@ -90,9 +104,20 @@ def run(args) -> int:
     meta = getattr(model, "metadata", None) or {}
     image = _image_shape(meta, args)
     try:
-        if image:  # a model of images: its resizing and scaling are not ONNX operators here
+        if image and args.network_only:  # the bare CNN: standardised NCHW float input
             proto = cr_onnx.export(model, args.onnx, _example_input(model, "", image), args.opset)
             what = "network (it takes images resized and standardised as 'chainrule info' shows)"
+        elif image:  # pixels in: the standardisation is in the graph, the resize is not
+            from chainrule.onnx.image_pipeline import export_image_pipeline
+
+            if args.input_shape:
+                raise CLIError(
+                    "--input-shape: this model of images takes pixels of its training size "
+                    "('chainrule info' shows it); the flag is for --network-only"
+                )
+
+            proto = export_image_pipeline(model, args.onnx, meta, opset=args.opset)
+            what = _image_input_text(proto)
         elif "preprocessing" in meta and not args.network_only:
             from chainrule.onnx.pipeline import export_pipeline
 

@@ -82,7 +82,7 @@ def _training(meta: dict) -> None:
             [widths, training.get("layers") or "auto"],
             ["activation", training.get("activation")],
             ["seed", training.get("seed")],
-            ["input", image],
+            *image,
         ]
     table("training", ["", "value"], [[k, "-" if v is None else v] for k, v in rows])
     metrics = meta.get("metrics") or {}
@@ -94,16 +94,21 @@ def _training(meta: dict) -> None:
             say(standardised_note(meta.get("target"), scaling.get("std")))
 
 
-def _image_input(meta: dict) -> str | None:
-    """``8×8 L images, standardised per channel (mean 0.25, std 0.31)`` for a model of images."""
+def _image_input(meta: dict) -> list | None:
+    """Rows saying what a model of images reads: ``input`` (``8×8 grayscale images``) and the
+    per-channel standardisation, each short enough that the table keeps its columns on an
+    80-column terminal (one long row turned the whole table into ``name: value`` blocks)."""
     from chainrule.data.image_preprocessing import ImagePreprocessor, is_image_preprocessing
 
     state = meta.get("preprocessing")
     if not is_image_preprocessing(state):
         return None
     pre = ImagePreprocessor.from_dict(state)  # checked by check_training_metadata already
-    stats = ", ".join(f"{m:.3g}/{s:.3g}" for m, s in zip(pre.mean, pre.std))
-    return f"{pre.describe()} images, per channel (x − mean)/std with mean/std {stats}"
+    return [
+        ["input", f"{pre.describe()} images, per channel (x − mean)/std"],
+        ["channel mean", ", ".join(f"{m:.3g}" for m in pre.mean)],
+        ["channel std", ", ".join(f"{v:.3g}" for v in pre.std)],
+    ]
 
 
 def _columns(meta: dict) -> None:

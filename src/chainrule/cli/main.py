@@ -124,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         np.seterr(**previous)
     if out_of_memory:
-        print(f"chainrule {args.command}: error: {OUT_OF_MEMORY}", file=sys.stderr)
+        folder = args.command == "train" and os.path.isdir(getattr(args, "csv", None) or "")
+        hint = " (for a folder of images: a smaller --image-size or --batch-size)" if folder else ""
+        print(f"chainrule {args.command}: error: {OUT_OF_MEMORY}{hint}", file=sys.stderr)
     return code or 0
 
 

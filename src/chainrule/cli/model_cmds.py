@@ -80,6 +80,15 @@ def add_decimal_argument(parser) -> None:
     add_encoding_argument(parser)
 
 
+def add_skip_bad_images_argument(parser) -> None:
+    parser.add_argument(
+        "--skip-bad-images",
+        action="store_true",
+        help="a model of images: leave out files that cannot be read (with a note) instead "
+        "of stopping",
+    )
+
+
 def add_encoding_argument(parser) -> None:
     """``--encoding`` for every command that reads a CSV file."""
     parser.add_argument(

@@ -8,6 +8,7 @@ import sys
 
 from chainrule.cli.model_cmds import (
     add_decimal_argument,
+    add_skip_bad_images_argument,
     features_of,
     load_model,
     one_csv,
@@ -38,6 +39,7 @@ def add_arguments(parser) -> None:
         help="classification: add one probability column per class, headed by its name",
     )
     add_decimal_argument(parser)
+    add_skip_bad_images_argument(parser)
 
 
 def run(args) -> int:
@@ -68,8 +70,9 @@ def _predict_images(args, model, meta: dict) -> int:
     from chainrule.io.schema import check_training_metadata
 
     pre = check_training_metadata(meta, args.model)
-    files = image_files(args.csv, pre.describe())
-    X = read_images(pre, files)
+    notes: list[str] = []
+    files = image_files(args.csv, pre.describe(), notes)
+    X, files = read_images(pre, files, args.skip_bad_images, notes=notes)
     labels, values = outputs(model, X, meta)
     _write(args, _csv_text(meta, labels, values, args.proba, files), len(X))
     return 0

@@ -192,18 +192,42 @@ class _Run:
     """What one training run carries from one phase to the next."""
 
 
-def _EpochLines(epochs: int):
-    """A callback printing one line per epoch, wrapped to the terminal's width."""
+def _EpochLines(epochs: int, every: float = 10.0, clock=time.monotonic):
+    """A callback printing one line per epoch, wrapped to the terminal's width, and, in an
+    epoch that runs longer than ``every`` seconds (big images), a plain line every ``every``
+    seconds saying how far it is, so a long epoch is never minutes of silence."""
     from chainrule.train.callbacks import Callback
 
     class EpochLines(Callback):
         epochs_done = 0  # the last epoch printed: after the backup, when there is one
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch, self.started = epoch, clock()
+            self.next, self.loss, self.seen = self.started + every, 0.0, 0
+
+        def on_batch_end(self, batch, logs=None):
+            logs = logs or {}
+            self.loss += float(logs.get("loss", 0.0)) * logs.get("size", 0)
+            self.seen += logs.get("size", 0)
+            now = clock()
+            steps = self.params.get("steps")
+            if now < self.next or (steps and batch + 1 >= steps):
+                return
+            self.next = now + every
+            left = f"{batch + 1}/{steps}" if steps else f"{batch + 1}"
+            loss = f", loss so far {self.loss / self.seen:.4g}" if self.seen else ""
+            print(
+                f"  epoch {self.epoch + 1}/{epochs}: batch {left}{loss} "
+                f"({now - self.started:.0f} s)",
+                flush=True,
+            )
 
         def on_epoch_end(self, epoch, logs=None):
             self.epochs_done = epoch + 1
             logs = logs or {}
             shown = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k not in ("lr", "time"))
             say(f"epoch {epoch + 1}/{epochs}  {shown}")
+            sys.stdout.flush()  # a log file or a pipe sees each epoch as it ends
 
     return EpochLines()
 

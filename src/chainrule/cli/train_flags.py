@@ -60,7 +60,8 @@ def add_image_arguments(images) -> None:
     images.add_argument(
         "--image-size",
         metavar="H[,W]",
-        help="resize every image to this size (default: the size most images have)",
+        help="resize every image to this size, H,W or one number (default: the size most "
+        "images have, shrunk to at most 64 pixels a side, keeping its shape)",
     )
     images.add_argument(
         "--image-mode",

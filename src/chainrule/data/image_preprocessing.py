@@ -88,26 +88,46 @@ class ImagePreprocessor:
     def fit_target(self, y) -> None:  # the table preprocessor's hook; images are classified
         raise DataError("ImagePreprocessor: images are classified; there is no target to scale")
 
-    def read(self, paths) -> tuple[np.ndarray, list[str]]:
+    def read(self, paths, skip_bad: bool = False) -> tuple[np.ndarray, list[str]]:
         """Image files as ``(N, C, H, W)`` float32 in [0, 1], converted and resized as the
         training images were, and notes saying what had to be changed.
+
+        Args:
+            paths: the image files.
+            skip_bad: leave out files that cannot be read (with a note; :meth:`read_files`
+                also says which were kept) instead of raising.
 
         Raises:
             DataError: a file is missing or not an image, naming it.
         """
+        X, notes, _ = self.read_files(paths, skip_bad)
+        return X, notes
+
+    def read_files(self, paths, skip_bad: bool = False):
+        """:meth:`read`, plus the paths read, in the order of the images."""
         from chainrule.data.image_folder import _has_alpha, _is_gray, _open_file, _pixels
 
-        images, resized, to_gray, to_rgb, alpha = [], 0, 0, 0, 0
+        images, kept, bad, resized, to_gray, to_rgb, alpha = [], [], [], 0, 0, 0, 0
         for path in map(os.fspath, paths):
-            img = _open_file(path)
+            try:
+                img = _open_file(path)
+            except DataError:
+                if not skip_bad:
+                    raise
+                bad.append(path)
+                continue
             resized += (img.height, img.width) != self.size
             gray = _is_gray(img)
             to_gray += self.mode == "L" and not gray
             to_rgb += self.mode == "RGB" and gray
             alpha += _has_alpha(img)
             images.append(_pixels(img, self.size, self.mode))
+            kept.append(path)
         h, w = self.size
         notes = []
+        if bad:
+            shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+            notes.append(f"left out {len(bad)} file(s) that could not be read: {shown}")
         if resized:
             notes.append(f"resized {resized} image(s) to {h}×{w} (height × width), as in training")
         if to_gray:
@@ -117,8 +137,8 @@ class ImagePreprocessor:
         if alpha:
             notes.append(f"dropped the transparency of {alpha} image(s) (pixels kept as stored)")
         if not images:
-            return np.zeros((0, self.channels, h, w), np.float32), notes
-        return np.stack(images), notes
+            return np.zeros((0, self.channels, h, w), np.float32), notes, kept
+        return np.stack(images), notes, kept
 
     def _check(self, X: np.ndarray) -> None:
         want = (self.channels, *self.size)

@@ -14,6 +14,8 @@ import os
 
 import numpy as np
 
+from chainrule.data.image_preprocessing import is_image_preprocessing
+from chainrule.onnx._classifier import _head, _network_in_eval_mode, _task_loss_classes
 from chainrule.onnx._graph import Graph
 from chainrule.onnx.converters import Value
 from chainrule.onnx.export import (
@@ -21,7 +23,6 @@ from chainrule.onnx.export import (
     _model_proto,
     _value_info,
     check_opset,
-    convert_module,
     save_proto,
 )
 
@@ -131,32 +132,6 @@ def _spellings(word: str) -> list[str]:
     return out
 
 
-def _head(g: Graph, raw: str, loss: str, task: str, classes, dtype):
-    """Graph outputs from the network's raw output: probabilities and labels, or values."""
-    if task == "regression":
-        return {"prediction": raw}
-    if loss == "ce":
-        probs = g.add("Softmax", [raw], axis=1)
-    else:
-        if loss == "bce":
-            p1 = g.add("Sigmoid", [raw])
-        else:  # mse on a binary target: the output read as the probability of class 1
-            zero, one = g.scalar(0.0, dtype, "zero"), g.scalar(1.0, dtype, "one")
-            p1 = g.add("Clip", [raw, zero, one])
-        p0 = g.add("Sub", [g.scalar(1.0, dtype, "one"), p1])
-        probs = g.add("Concat", [p0, p1], axis=1)
-    index = g.add("ArgMax", [probs], axis=1, keepdims=0)
-    labels = g.add(
-        "LabelEncoder",
-        [index],
-        domain="ai.onnx.ml",
-        keys_int64s=list(range(len(classes))),
-        values_strings=list(classes),
-        default_string="",
-    )
-    return {"label": labels, "probabilities": probs}
-
-
 def export_pipeline(
     model, path: str | os.PathLike | None, metadata: dict | None = None, opset: int = 17
 ):
@@ -167,6 +142,9 @@ def export_pipeline(
     columns as strings (cells without surrounding spaces). Outputs, as ``chainrule predict``:
     ``label`` (strings, shape ``(batch,)``) and ``probabilities`` (``(batch, classes)``, in the
     order of the ``classes`` metadata) for classifiers, ``prediction`` for regression.
+
+    A model trained on a folder of images is exported by
+    :func:`chainrule.onnx.image_pipeline.export_image_pipeline` (uint8 pixels in).
 
     Differences from the CLI, which stops with an error: a category unseen in training becomes
     a row of zeros in its one-hot block, and a missing numeric cell without a fill value gives
@@ -182,6 +160,10 @@ def export_pipeline(
         the ``onnx.ModelProto``.
     """
     meta = getattr(model, "metadata", None) if metadata is None else metadata
+    if isinstance(meta, dict) and is_image_preprocessing(meta.get("preprocessing")):
+        from chainrule.onnx.image_pipeline import export_image_pipeline
+
+        return export_image_pipeline(model, path, meta, opset)
     pre = _fitted_preprocessor(meta)
     task, loss, classes = _task_loss_classes(meta, pre)
     opset = check_opset(opset)
@@ -192,7 +174,7 @@ def export_pipeline(
     for name in output_names:
         g.reserve(name)
     inputs, features = _preprocess(g, pre, output_names, dtype)
-    out = _network_in_eval_mode(g, model, features, pre.n_features, dtype)
+    out = _network_in_eval_mode(g, model, features, (pre.n_features,), dtype)
     outputs = _postprocess(g, out, pre, task, loss, classes, dtype)
     props = _pipeline_props(meta, pre, task, classes)
     proto = _model_proto(g, inputs, outputs, props, "chainrule train model with preprocessing")
@@ -218,17 +200,6 @@ def _fitted_preprocessor(meta):
     if pre.columns is None or not pre.fitted:
         raise ExportError("the model's preprocessing was never fitted; retrain the model")
     return pre
-
-
-def _task_loss_classes(meta, pre):
-    """The task, loss and class names the output head needs, checked for consistency."""
-    task, loss = meta.get("task") or pre.task, meta.get("loss")
-    classes = meta.get("classes") or pre.class_names
-    if task not in ("binary", "multiclass", "regression"):
-        raise ExportError(f"unknown task {task!r} in the model's metadata")
-    if task != "regression" and (loss not in ("ce", "bce", "mse") or not classes):
-        raise ExportError(f"a {task} model needs its loss and classes in the metadata")
-    return task, loss, classes
 
 
 def _preprocess(g: Graph, pre, output_names, dtype):
@@ -267,17 +238,6 @@ def _preprocess(g: Graph, pre, output_names, dtype):
     features = g.add("Cast", [encoded], to=to)
     g.scope = ""
     return inputs, features
-
-
-def _network_in_eval_mode(g: Graph, model, features: str, n_features: int, dtype) -> Value:
-    """The network's nodes on ``features``, converted in eval mode (training flag restored)."""
-    example = np.zeros((2, n_features), dtype)
-    was_training = model.training
-    model.eval()
-    try:
-        return convert_module(g, model, Value(features, example))
-    finally:
-        model.train(was_training)
 
 
 def _postprocess(g: Graph, out: Value, pre, task, loss, classes, dtype):
