@@ -264,3 +264,15 @@ def test_regression_on_a_few_whole_numbers_or_a_code_name_says_how_to_classify(t
     ages = tmp_path / "ages.csv"
     ages.write_text("x,age\n" + "".join(f"{i % 5},{18 + i}\n" for i in range(60)))
     assert not any("whole numbers" in n for n in load_csv(ages, target="age").notes)
+
+
+def test_unicode_minus_and_space_grouped_whole_numbers_are_numbers(tmp_path):
+    rows = "".join(
+        f"\u2212{i % 9},{i};12\u00a0{i % 10}45;1\u202f000\u202f{i % 10}00;{'ab'[i % 2]}\n"
+        for i in range(30)
+    )
+    path = tmp_path / "nordic.csv"
+    path.write_text("temp;count;sales;label\n" + rows, encoding="utf-8")
+    data = load_csv(path, target="label", features=["temp", "sales"])
+    assert data.X[3].tolist() == pytest.approx([-3.3, 1_000_300])
+    assert load_csv(path, target="label").schema.columns[1].role == "numeric"
