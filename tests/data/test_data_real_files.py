@@ -39,6 +39,16 @@ def test_bytes_windows_1252_leaves_undefined_are_read_as_latin_1(tmp_path):
     assert "town=Köln\x81" in data.feature_names and "town=Zürich" in data.feature_names
 
 
+def test_utf8_file_with_one_damaged_byte_is_an_error_not_garbled(tmp_path):
+    # read as Windows-1252, every Genève would become GenÃ¨ve: a category new rows never match
+    path = tmp_path / "damaged.csv"
+    rows = "".join(f"Genève,{i % 2}\nZürich,{i % 2}\n" for i in range(20)).encode()
+    path.write_bytes(b"ville,label\n" + rows + b"K\xf6ln,1\n")
+    with pytest.raises(cr.DataError, match=r"line 42: byte 0xf6 .* is not UTF-8; save the file"):
+        load_csv(path, target="label")
+    assert "ville=Köln" in load_csv(path, target="label", encoding="latin-1").feature_names
+
+
 def test_encoding_can_be_named_and_an_unknown_one_is_an_error(tmp_path):
     path = tmp_path / "mac.csv"
     path.write_bytes("a,ville,label\n1,Orléans,x\n2,Nîmes,y\n3,Orléans,x\n".encode("mac-roman"))
