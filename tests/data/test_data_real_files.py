@@ -272,7 +272,7 @@ def test_regression_on_a_few_whole_numbers_or_a_code_name_says_how_to_classify(t
     assert "(101 to 130) are read as amounts" in note and "task='classification'" in note
     assert "--task classification" in note.cli
     ages = tmp_path / "ages.csv"
-    ages.write_text("x,age\n" + "".join(f"{i % 5},{18 + i}\n" for i in range(60)))
+    ages.write_text("x,age\n" + "".join(f"{i % 5},{18 + i % 50}\n" for i in range(60)))
     assert not any("whole numbers" in n for n in load_csv(ages, target="age").notes)
 
 
@@ -286,3 +286,24 @@ def test_unicode_minus_and_space_grouped_whole_numbers_are_numbers(tmp_path):
     data = load_csv(path, target="label", features=["temp", "sales"])
     assert data.X[3].tolist() == pytest.approx([-3.3, 1_000_300])
     assert load_csv(path, target="label").schema.columns[1].role == "numeric"
+
+
+@pytest.mark.parametrize("target", ["customer_id", "Name", "number_id"])
+def test_an_identifier_target_is_an_error_not_a_model_of_one_row_per_class(tmp_path, target):
+    rows = "".join(f"C{100 + i},Person {i},{i + 1},{i % 7},{'ab'[i % 2]}\n" for i in range(60))
+    path = tmp_path / "people.csv"
+    path.write_text("customer_id,Name,number_id,visits,label\n" + rows)
+    with pytest.raises(cr.DataError, match="the target is an identifier") as err:
+        load_csv(path, target=target)
+    assert "--target COLUMN" in err.value.cli_message
+    task = "regression" if target == "number_id" else "classification"
+    assert f"--task {task} to train on it anyway" in err.value.cli_message
+    assert len(load_csv(path, target=target, task=task).y) == 60
+
+
+def test_a_target_named_like_an_id_or_a_name_with_few_values_is_a_label(tmp_path):
+    rows = "".join(f"{i % 7},{['setosa', 'virginica'][i % 2]},{i % 3}\n" for i in range(60))
+    path = tmp_path / "species.csv"
+    path.write_text("x,name,class_id\n" + rows)
+    assert load_csv(path, target="name", drop=["class_id"]).class_names == ["setosa", "virginica"]
+    assert load_csv(path, target="class_id").class_names == ["0", "1", "2"]
