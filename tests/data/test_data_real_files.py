@@ -307,3 +307,16 @@ def test_a_target_named_like_an_id_or_a_name_with_few_values_is_a_label(tmp_path
     path.write_text("x,name,class_id\n" + rows)
     assert load_csv(path, target="name", drop=["class_id"]).class_names == ["setosa", "virginica"]
     assert load_csv(path, target="class_id").class_names == ["0", "1", "2"]
+
+
+def test_amounts_written_with_the_other_decimal_mark_in_new_rows_read_by_their_last_mark(
+    tmp_path,
+):
+    rows = "".join(f"{i % 5};{1000 + 37 * i:,}.{i % 10}0 €;{'ab'[i % 2]}\n" for i in range(40))
+    rows = rows.replace(",", "X").replace(".", ",").replace("X", ".")  # 1.037,10 €
+    train = tmp_path / "train.csv"
+    train.write_text("x;amount;label\n" + rows, encoding="utf-8")
+    pre = load_csv(train, target="label").preprocessor
+    new = tmp_path / "new.csv"
+    new.write_text('x,amount\n1,"2,000.50 €"\n2,"1.500,25 €"\n3,"2.000 €"\n', encoding="utf-8")
+    assert load_csv(new, preprocessor=pre).X[:, 1].tolist() == [2000.5, 1500.25, 2000.0]
