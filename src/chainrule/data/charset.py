@@ -86,9 +86,11 @@ def _named(encoding, source: str) -> str:
         ) from None
 
 
-def choose_charset(path, source: str, encoding: str | None = None) -> Charset:
+def choose_charset(path, source: str, encoding=None) -> Charset:
     """The file's :class:`Charset`: ``encoding`` when given, else from its byte-order mark or
     its bytes (UTF-8 when all of it is valid UTF-8, else Windows-1252)."""
+    if isinstance(encoding, Charset):  # chosen already (the file is read twice)
+        return encoding
     _check_file(path, source)
     try:
         with open(path, "rb") as f:

@@ -74,7 +74,7 @@ def records(
     (``default``: the delimiter of a file where none is found, one column; ``encoding``: a
     codec name, a :class:`~chainrule.data.charset.Charset`, or ``None`` to detect it)."""
     source = os.fspath(path) if source is None else source
-    charset = encoding if isinstance(encoding, Charset) else choose_charset(path, source, encoding)
+    charset = choose_charset(path, source, encoding)
     f = open_text(path, source, charset)
     try:
         head = list(itertools.islice(f, 21))
