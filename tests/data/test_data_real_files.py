@@ -320,3 +320,11 @@ def test_amounts_written_with_the_other_decimal_mark_in_new_rows_read_by_their_l
     new = tmp_path / "new.csv"
     new.write_text('x,amount\n1,"2,000.50 €"\n2,"1.500,25 €"\n3,"2.000 €"\n', encoding="utf-8")
     assert load_csv(new, preprocessor=pre).X[:, 1].tolist() == [2000.5, 1500.25, 2000.0]
+
+
+def test_a_zero_written_00_late_in_a_column_keeps_it_numeric(tmp_path):
+    rows = [f"{i % 13},{i % 2}" for i in range(300)]
+    rows[250] = "00,1"
+    path = tmp_path / "counts.csv"
+    path.write_text("count,label\n" + "\n".join(rows) + "\n")
+    assert load_csv(path, target="label").feature_names == ["count"]
