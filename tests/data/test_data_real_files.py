@@ -249,6 +249,13 @@ def test_rows_to_predict_name_every_missing_column_and_unseen_categories(tmp_pat
     notes = load_csv(new, preprocessor=pre).notes
     assert "colour: 1 row(s) hold a category not seen in training ('purple')" in notes[0]
     assert "size: 1 row(s) hold a category not seen in training ('XL')" in notes[1]
+    assert "coded differently" not in notes[0]
+    new.write_text("colour,amount,size\nR,3,S\nB,4,M\n")
+    [note] = load_csv(new, preprocessor=pre).notes
+    assert note.endswith(
+        "no row holds a training category ('blue', 'red'): is the column coded differently? "
+        "predictions ignore it"
+    )
 
 
 def test_a_column_of_peoples_names_is_an_identifier(tmp_path):

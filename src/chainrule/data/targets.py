@@ -297,6 +297,11 @@ def unseen_notes(pre, columns) -> list[str]:
                     f"{name}: {count} row(s) hold a category not seen in training ({shown}), "
                     f"encoded as all zeros"
                 )
+                if count == len(col.kinds) > 1:  # every row: R, G, B for red, green, blue?
+                    note += (
+                        f"; no row holds a training category ({first_few(spec['categories'], 5)})"
+                        f": is the column coded differently? predictions ignore it"
+                    )
             known = {c.casefold(): c for c in spec["categories"]}
             cased = [
                 f"{level!r} (training has {known[level.casefold()]!r})"
