@@ -39,6 +39,16 @@ def test_bytes_windows_1252_leaves_undefined_are_read_as_latin_1(tmp_path):
     assert "town=Köln\x81" in data.feature_names and "town=Zürich" in data.feature_names
 
 
+def test_utf8_file_with_one_damaged_byte_is_an_error_not_garbled(tmp_path):
+    # read as Windows-1252, every Genève would become GenÃ¨ve: a category new rows never match
+    path = tmp_path / "damaged.csv"
+    rows = "".join(f"Genève,{i % 2}\nZürich,{i % 2}\n" for i in range(20)).encode()
+    path.write_bytes(b"ville,label\n" + rows + b"K\xf6ln,1\n")
+    with pytest.raises(cr.DataError, match=r"line 42: byte 0xf6 .* is not UTF-8; save the file"):
+        load_csv(path, target="label")
+    assert "ville=Köln" in load_csv(path, target="label", encoding="latin-1").feature_names
+
+
 def test_encoding_can_be_named_and_an_unknown_one_is_an_error(tmp_path):
     path = tmp_path / "mac.csv"
     path.write_bytes("a,ville,label\n1,Orléans,x\n2,Nîmes,y\n3,Orléans,x\n".encode("mac-roman"))
@@ -239,6 +249,13 @@ def test_rows_to_predict_name_every_missing_column_and_unseen_categories(tmp_pat
     notes = load_csv(new, preprocessor=pre).notes
     assert "colour: 1 row(s) hold a category not seen in training ('purple')" in notes[0]
     assert "size: 1 row(s) hold a category not seen in training ('XL')" in notes[1]
+    assert "coded differently" not in notes[0]
+    new.write_text("colour,amount,size\nR,3,S\nB,4,M\n")
+    [note] = load_csv(new, preprocessor=pre).notes
+    assert note.endswith(
+        "no row holds a training category ('blue', 'red'): is the column coded differently? "
+        "predictions ignore it"
+    )
 
 
 def test_a_column_of_peoples_names_is_an_identifier(tmp_path):
@@ -262,5 +279,59 @@ def test_regression_on_a_few_whole_numbers_or_a_code_name_says_how_to_classify(t
     assert "(101 to 130) are read as amounts" in note and "task='classification'" in note
     assert "--task classification" in note.cli
     ages = tmp_path / "ages.csv"
-    ages.write_text("x,age\n" + "".join(f"{i % 5},{18 + i}\n" for i in range(60)))
+    ages.write_text("x,age\n" + "".join(f"{i % 5},{18 + i % 50}\n" for i in range(60)))
     assert not any("whole numbers" in n for n in load_csv(ages, target="age").notes)
+
+
+def test_unicode_minus_and_space_grouped_whole_numbers_are_numbers(tmp_path):
+    rows = "".join(
+        f"\u2212{i % 9},{i};12\u00a0{i % 10}45;1\u202f000\u202f{i % 10}00;{'ab'[i % 2]}\n"
+        for i in range(30)
+    )
+    path = tmp_path / "nordic.csv"
+    path.write_text("temp;count;sales;label\n" + rows, encoding="utf-8")
+    data = load_csv(path, target="label", features=["temp", "sales"])
+    assert data.X[3].tolist() == pytest.approx([-3.3, 1_000_300])
+    assert load_csv(path, target="label").schema.columns[1].role == "numeric"
+
+
+@pytest.mark.parametrize("target", ["customer_id", "Name", "number_id"])
+def test_an_identifier_target_is_an_error_not_a_model_of_one_row_per_class(tmp_path, target):
+    rows = "".join(f"C{100 + i},Person {i},{i + 1},{i % 7},{'ab'[i % 2]}\n" for i in range(60))
+    path = tmp_path / "people.csv"
+    path.write_text("customer_id,Name,number_id,visits,label\n" + rows)
+    with pytest.raises(cr.DataError, match="the target is an identifier") as err:
+        load_csv(path, target=target)
+    assert "--target COLUMN" in err.value.cli_message
+    task = "regression" if target == "number_id" else "classification"
+    assert f"--task {task} to train on it anyway" in err.value.cli_message
+    assert len(load_csv(path, target=target, task=task).y) == 60
+
+
+def test_a_target_named_like_an_id_or_a_name_with_few_values_is_a_label(tmp_path):
+    rows = "".join(f"{i % 7},{['setosa', 'virginica'][i % 2]},{i % 3}\n" for i in range(60))
+    path = tmp_path / "species.csv"
+    path.write_text("x,name,class_id\n" + rows)
+    assert load_csv(path, target="name", drop=["class_id"]).class_names == ["setosa", "virginica"]
+    assert load_csv(path, target="class_id").class_names == ["0", "1", "2"]
+
+
+def test_amounts_written_with_the_other_decimal_mark_in_new_rows_read_by_their_last_mark(
+    tmp_path,
+):
+    rows = "".join(f"{i % 5};{1000 + 37 * i:,}.{i % 10}0 €;{'ab'[i % 2]}\n" for i in range(40))
+    rows = rows.replace(",", "X").replace(".", ",").replace("X", ".")  # 1.037,10 €
+    train = tmp_path / "train.csv"
+    train.write_text("x;amount;label\n" + rows, encoding="utf-8")
+    pre = load_csv(train, target="label").preprocessor
+    new = tmp_path / "new.csv"
+    new.write_text('x,amount\n1,"2,000.50 €"\n2,"1.500,25 €"\n3,"2.000 €"\n', encoding="utf-8")
+    assert load_csv(new, preprocessor=pre).X[:, 1].tolist() == [2000.5, 1500.25, 2000.0]
+
+
+def test_a_zero_written_00_late_in_a_column_keeps_it_numeric(tmp_path):
+    rows = [f"{i % 13},{i % 2}" for i in range(300)]
+    rows[250] = "00,1"
+    path = tmp_path / "counts.csv"
+    path.write_text("count,label\n" + "\n".join(rows) + "\n")
+    assert load_csv(path, target="label").feature_names == ["count"]

@@ -13,6 +13,7 @@ Latin-1 does; a note says which encoding was used and how to force another
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 from chainrule.data.messages import Message, braces, error, option, say
@@ -85,9 +86,11 @@ def _named(encoding, source: str) -> str:
         ) from None
 
 
-def choose_charset(path, source: str, encoding: str | None = None) -> Charset:
+def choose_charset(path, source: str, encoding=None) -> Charset:
     """The file's :class:`Charset`: ``encoding`` when given, else from its byte-order mark or
     its bytes (UTF-8 when all of it is valid UTF-8, else Windows-1252)."""
+    if isinstance(encoding, Charset):  # chosen already (the file is read twice)
+        return encoding
     _check_file(path, source)
     try:
         with open(path, "rb") as f:
@@ -109,9 +112,28 @@ def choose_charset(path, source: str, encoding: str | None = None) -> Charset:
             f.seek(0)
             if _valid_utf8(f):
                 return Charset("utf-8", "UTF-8")
+            f.seek(0)
+            mostly_utf8 = _mostly_utf8(f.read())
     except OSError as err:
         raise DataError(f"{source}: cannot read the file ({err.strerror or err})") from None
+    if mostly_utf8:  # UTF-8 with a damaged byte: Windows-1252 would garble every é into Ã©
+        raise decode_error(path, source, Charset("utf-8", "UTF-8"))
     return Charset("cp1252", WINDOWS_1252, LATIN1_FALLBACK)
+
+
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+_HIGH = re.compile(rb"[\x80-\xff]")
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """Whether a file that is not valid UTF-8 still holds more UTF-8 characters (``é`` as
+    0xC3 0xA9) than stray bytes: a UTF-8 file with a few damaged bytes, not a Windows-1252
+    one (where such pairs would be the text "Ã©")."""
+    sequences = _UTF8_SEQUENCE.findall(data)
+    stray = len(_HIGH.findall(data)) - sum(len(seq) for seq in sequences)
+    return len(sequences) > stray
 
 
 def _valid_utf8(f) -> bool:

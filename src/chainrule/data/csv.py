@@ -38,6 +38,7 @@ from chainrule.data.targets import (
     LABEL_CASES,
     _target,
     case_notes,
+    check_target_role,
     code_target_note,
     fold_notes,
 )
@@ -223,6 +224,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     notes = list(table.notes) + format_notes(table)
     y, kind, class_names = (None, None, None)
     if t is not None:
+        check_target_role(schema, table.source)
         y, kind, class_names = _target(table, schema, t, label_case)
         if label_case == "fold" and class_names is not None:
             notes += fold_notes(t, table[t].levels, class_names)

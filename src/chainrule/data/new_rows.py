@@ -76,7 +76,7 @@ def load_new_rows(path, pre: Preprocessor, target, features, delimiter, header, 
         decimal=decimal,
         min_rows=1,
         trained=trained,
-        encoding=encoding,
+        encoding=charset,
     )
     if not table.has_header and len(table.names) in (len(expected), len(expected) + 1):
         # No names in the file: the features come in training order, then the target.

@@ -21,11 +21,13 @@ MISSING = frozenset(
 NUMBER, ABSENT, TEXT = 0, 1, 2
 
 # Cells that are numbers written with a decimal comma or with thousands separators.
-_COMMA_DECIMAL = re.compile(r"[+-]?(?:\d{1,3}(?:[. \u00a0\u202f']\d{3})+|\d*),\d+")
-_DOT_GROUPED = re.compile(r"[+-]?\d{1,3}(?:[, \u00a0\u202f']\d{3})+(?:\.\d*)?")
-_DOT_DECIMAL = re.compile(r"[+-]?\d+\.(?:\d{1,2}|\d{4,})")  # never a thousands group
+_COMMA_DECIMAL = re.compile(r"[+\-\u2212]?(?:\d{1,3}(?:[. \u00a0\u202f']\d{3})+|\d*),\d+")
+_DOT_GROUPED = re.compile(r"[+\-\u2212]?\d{1,3}(?:[, \u00a0\u202f']\d{3})+(?:\.\d*)?")
+_DOT_DECIMAL = re.compile(r"[+\-\u2212]?\d+\.(?:\d{1,2}|\d{4,})")  # never a thousands group
 _GROUP_HINT = re.compile(r"\d[, \u00a0\u202f']\d{3}")
-_COMMA_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+")  # 4.500 in a decimal-comma file
+# 4.500 in a decimal-comma file
+_COMMA_THOUSANDS = re.compile(r"[+\-\u2212]?\d{1,3}(?:\.\d{3})+")
+_SPACE_GROUPED = re.compile(r"[+-]?\d{1,3}(?:[ \u00a0\u202f]\d{3})+")
 _GROUP_MARKS = str.maketrans("", "", ". \u00a0\u202f'")
 _GROUP_MARKS_DOT = str.maketrans("", "", ", \u00a0\u202f'")
 
@@ -142,6 +144,8 @@ def _normalise(cell: str, fmt: NumberFormat) -> str | None:
             return head.translate(_GROUP_MARKS) + "." + tail
         if re.fullmatch(r"[+-]?\d{1,3}(?:\.\d{3})+", s):
             return s.replace(".", "")
+        if _SPACE_GROUPED.fullmatch(s):  # 12 345 (French, Nordic): a whole number
+            return s.translate(_GROUP_MARKS)
         return None
     if fmt.grouped and _DOT_GROUPED.fullmatch(s):
         return s.translate(_GROUP_MARKS_DOT)
@@ -151,6 +155,11 @@ def _normalise(cell: str, fmt: NumberFormat) -> str | None:
 def _to_float(cell: str, fmt: NumberFormat) -> float | None:
     if "_" in cell:
         return None  # 1_000, 10_20: Python's syntax, no spreadsheet's; a code, not a number
+    if "\u2212" in cell:  # -3,1 written with the minus sign (U+2212) some locales export
+        stripped = cell.strip()
+        if not stripped.startswith("\u2212"):
+            return None
+        cell = "-" + stripped[1:]
     text = cell
     if fmt.decimal == ",":
         text = _normalise(cell, fmt)

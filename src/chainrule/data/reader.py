@@ -43,8 +43,8 @@ from chainrule.errors import DataError
 
 CHUNK_ROWS = 16384
 _SEPARATOR = "\x1f"  # joins cells to search them at once; no CSV cell holds it
-#: A whole number written with a leading zero (007, 01234; not 0, 0.5 or 10), as a cell.
-_PADDED_CELL = re.compile(r"(?:^|\x1f)[ \t]*0\d+[ \t]*(?=\x1f|$)")
+#: A whole number written with a leading zero (007, 01234; not 0, 00, 0.5 or 10), as a cell.
+_PADDED_CELL = re.compile(r"(?:^|\x1f)[ \t]*0\d*[1-9]\d*[ \t]*(?=\x1f|$)")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 FLOAT32_EXACT = 2.0**24  # every whole number up to this is exact in float32
 
@@ -74,7 +74,7 @@ def records(
     (``default``: the delimiter of a file where none is found, one column; ``encoding``: a
     codec name, a :class:`~chainrule.data.charset.Charset`, or ``None`` to detect it)."""
     source = os.fspath(path) if source is None else source
-    charset = encoding if isinstance(encoding, Charset) else choose_charset(path, source, encoding)
+    charset = choose_charset(path, source, encoding)
     f = open_text(path, source, charset)
     try:
         head = list(itertools.islice(f, 21))

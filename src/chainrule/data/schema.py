@@ -81,7 +81,7 @@ _DATE = re.compile(
     rf"|\d{{1,2}}[ -]{_MONTH}[ -]\d{{2,4}}|{_MONTH} \d{{1,2}},? \d{{4}}){_TIME}",
     re.IGNORECASE,
 )
-_PADDED = re.compile(r"0\d+")  # 007, 01234; not 0, 0.5 or 10
+_PADDED = re.compile(r"0\d*[1-9]\d*")  # 007, 01234; not 0, 00 (a zero), 0.5 or 10
 _ISO_DATE = re.compile(
     r"(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
     r"(?:(Z)|([+-])(\d{2}):?(\d{2}))?"

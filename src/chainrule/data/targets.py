@@ -297,6 +297,11 @@ def unseen_notes(pre, columns) -> list[str]:
                     f"{name}: {count} row(s) hold a category not seen in training ({shown}), "
                     f"encoded as all zeros"
                 )
+                if count == len(col.kinds) > 1:  # every row: R, G, B for red, green, blue?
+                    note += (
+                        f"; no row holds a training category ({first_few(spec['categories'], 5)})"
+                        f": is the column coded differently? predictions ignore it"
+                    )
             known = {c.casefold(): c for c in spec["categories"]}
             cased = [
                 f"{level!r} (training has {known[level.casefold()]!r})"
@@ -340,3 +345,32 @@ def code_target_note(schema: Schema, t: str):
         f"codes of classes, pass "
     )
     return say(text + "{o} (each class needs several rows)", o=option("task", "classification"))
+
+
+def check_target_role(schema: Schema, source: str) -> None:
+    """Refuse a target that is an identifier (``customer_id``, a name per row, a running
+    number): each value names one row, so a model "trains" on it and predicts nothing new.
+    A task chosen by the user (``task=...``) is trusted."""
+    info = schema.target
+    if info is None or info.role != "identifier" or schema.task_reason == "chosen by the user":
+        return
+    present = int((info.column.kinds != ABSENT).sum())
+    if info.distinct < 0.9 * present or info.reason.startswith("counts"):
+        # class_id with 3 values, a "name" of 3 species: labels, whatever the name; and
+        # 0, 1, ..., 39 may be ages (a run of whole numbers is an id only as a feature)
+        return
+    place = where(source, None, info.position, info.name)
+    text = braces(
+        f"{place}: the target is an identifier ({info.reason}; {info.distinct} distinct values), "
+        f"so no model can learn to predict it: each value names a row; choose the column to "
+        f"predict with "
+    )
+    raise error(
+        say(
+            text + "{t}, or pass {o} to train on it anyway",
+            t=option("target", "COLUMN"),
+            o=option(
+                "task", "regression" if info.type in ("integer", "number") else "classification"
+            ),
+        )
+    )

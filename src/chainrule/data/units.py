@@ -193,6 +193,11 @@ def read_known_units(col, units: dict) -> list[tuple[int, str]]:
             other[k] = True
             continue
         values[k] = _value(p[2], p[1], fmt)
+        if np.isnan(values[k]) and "," in p[2] and "." in p[2]:
+            # 2,000.50 for a model trained on 2.000,50: the last mark is the decimal one,
+            # so only one reading exists (a lone mark, 2,000, keeps the training reading)
+            decimal = "." if p[2].rfind(".") > p[2].rfind(",") else ","
+            values[k] = _value(p[2], p[1], NumberFormat(decimal, decimal == "."))
     codes = col.codes
     text = codes >= 0
     cell_values = np.where(text, values[np.maximum(codes, 0)], np.nan)
