@@ -106,3 +106,19 @@ def test_argmax_argmin_of_bools_raise_as_pytorchs(name):
 
     assert calls(cr) == calls(torch)
     assert calls(cr)[0] == "RuntimeError"
+
+
+def test_select_and_ravel_as_pytorchs():
+    def run(lib):
+        x = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+        picked, row, flat = x.select(1, -1), lib.select(x, 0, 1), x.ravel()
+        (picked.sum() + 2 * row.sum() + 3 * flat[0]).backward()
+        names = [t.grad_fn.name() for t in (picked, row, flat)]
+        try:
+            x.select(0, 2)
+            refused = False
+        except IndexError:
+            refused = True
+        return picked.tolist(), row.tolist(), flat.tolist(), names, x.grad.tolist(), refused
+
+    assert run(cr) == run(torch)
