@@ -122,3 +122,34 @@ def test_select_and_ravel_as_pytorchs():
         return picked.tolist(), row.tolist(), flat.tolist(), names, x.grad.tolist(), refused
 
     assert run(cr) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int16", "int8", "uint8", "float64"])
+def test_dtype_argument_of_sums_and_products_is_the_results_dtype(dtype):
+    """NumPy accumulates small integers as int64; PyTorch's dtype= is the result's (wrapping)."""
+
+    def calls(lib):
+        x, d = lib.tensor([[100, 0, 100], [100, 100, 7]]), getattr(lib, dtype)
+        return [
+            _outcome(lambda: x.sum(dtype=d)),
+            _outcome(lambda: lib.sum(x, 1, dtype=d)),
+            _outcome(lambda: x.prod(dtype=d)),
+            _outcome(lambda: x.prod(0, dtype=d)),
+            _outcome(lambda: x.cumsum(1, dtype=d)),
+            _outcome(lambda: lib.cumprod(x, 0, dtype=d)),
+        ]
+
+    assert calls(cr) == calls(torch)
+
+
+def test_sums_and_products_in_bool_as_pytorchs():
+    def calls(lib):
+        x = lib.tensor([[1, 0], [1, 1]])
+        sums = _outcome(lambda: x.sum(dtype=lib.bool))
+        return [sums, _outcome(lambda: x.prod(1, dtype=lib.bool))]
+
+    assert calls(cr) == calls(torch)
+    with pytest.raises(NotImplementedError, match=r"cumsum\(dtype=bool\)"):
+        cr.tensor([1, 0]).cumsum(0, dtype=cr.bool)
+    with pytest.raises(NotImplementedError, match=r"cumprod\(dtype=bool\)"):
+        cr.cumprod(cr.tensor([1, 0]), 0, dtype=cr.bool)
