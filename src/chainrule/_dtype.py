@@ -118,19 +118,23 @@ def check_integer_divisor(a: np.ndarray, b: np.ndarray, op: str) -> None:
         raise ZeroDivisionError(f"integer division by zero in {op}; divide floats to get inf/NaN")
 
 
+_BOOL = np.dtype(bool)
+_NOT_BOOL = np.empty(0)
+
+
 def refuse_bool_sub(a, b=0) -> tuple:
     """``(a, b)`` for ``a - b``; PyTorch refuses ``-`` with a bool tensor or a bool number on
     either side (NumPy would count True as 1, or refuse bool − bool with a TypeError of its
-    own)."""
-    if a.__class__ is bool or b.__class__ is bool or _bool_tensor(a) or _bool_tensor(b):
+    own). Four identity tests (0.2 µs), on subtraction's slow path only."""
+    if (
+        a.__class__ is bool
+        or b.__class__ is bool
+        or getattr(a, "array", _NOT_BOOL).dtype is _BOOL  # a Tensor's (Tensor comes later)
+        or getattr(b, "array", _NOT_BOOL).dtype is _BOOL
+    ):
         raise DTypeError(
             "Subtraction, the `-` operator, with a bool tensor is not supported (as in "
             "PyTorch). If you are trying to invert a mask, use the `~` or logical_not() "
             "operator instead; else convert first, e.g. mask.float()"
         )
     return a, b
-
-
-def _bool_tensor(value) -> bool:
-    array = getattr(value, "array", None)  # a Tensor's (this module comes before Tensor)
-    return isinstance(array, np.ndarray) and array.dtype.kind == "b"

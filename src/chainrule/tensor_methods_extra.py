@@ -53,6 +53,12 @@ class TensorMethodsExtra:
     def narrow(self, dim, start, length):
         return _shape_extra.narrow(self, dim, start, length)
 
+    def select(self, dim, index):
+        return _shape_extra.select(self, dim, index)
+
+    def ravel(self):
+        return self.flatten()
+
     def movedim(self, source, destination):
         return _shape_extra.movedim(self, source, destination)
 

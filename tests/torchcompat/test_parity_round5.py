@@ -106,3 +106,50 @@ def test_argmax_argmin_of_bools_raise_as_pytorchs(name):
 
     assert calls(cr) == calls(torch)
     assert calls(cr)[0] == "RuntimeError"
+
+
+def test_select_and_ravel_as_pytorchs():
+    def run(lib):
+        x = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+        picked, row, flat = x.select(1, -1), lib.select(x, 0, 1), x.ravel()
+        (picked.sum() + 2 * row.sum() + 3 * flat[0]).backward()
+        names = [t.grad_fn.name() for t in (picked, row, flat)]
+        try:
+            x.select(0, 2)
+            refused = False
+        except IndexError:
+            refused = True
+        return picked.tolist(), row.tolist(), flat.tolist(), names, x.grad.tolist(), refused
+
+    assert run(cr) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int16", "int8", "uint8", "float64"])
+def test_dtype_argument_of_sums_and_products_is_the_results_dtype(dtype):
+    """NumPy accumulates small integers as int64; PyTorch's dtype= is the result's (wrapping)."""
+
+    def calls(lib):
+        x, d = lib.tensor([[100, 0, 100], [100, 100, 7]]), getattr(lib, dtype)
+        return [
+            _outcome(lambda: x.sum(dtype=d)),
+            _outcome(lambda: lib.sum(x, 1, dtype=d)),
+            _outcome(lambda: x.prod(dtype=d)),
+            _outcome(lambda: x.prod(0, dtype=d)),
+            _outcome(lambda: x.cumsum(1, dtype=d)),
+            _outcome(lambda: lib.cumprod(x, 0, dtype=d)),
+        ]
+
+    assert calls(cr) == calls(torch)
+
+
+def test_sums_and_products_in_bool_as_pytorchs():
+    def calls(lib):
+        x = lib.tensor([[1, 0], [1, 1]])
+        sums = _outcome(lambda: x.sum(dtype=lib.bool))
+        return [sums, _outcome(lambda: x.prod(1, dtype=lib.bool))]
+
+    assert calls(cr) == calls(torch)
+    with pytest.raises(NotImplementedError, match=r"cumsum\(dtype=bool\)"):
+        cr.tensor([1, 0]).cumsum(0, dtype=cr.bool)
+    with pytest.raises(NotImplementedError, match=r"cumprod\(dtype=bool\)"):
+        cr.cumprod(cr.tensor([1, 0]), 0, dtype=cr.bool)

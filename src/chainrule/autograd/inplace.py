@@ -23,7 +23,7 @@ import weakref
 import numpy as np
 
 from chainrule._blas import axpy
-from chainrule._dtype import check_integer_divisor, refuse_bool_sub
+from chainrule._dtype import _BOOL, _NOT_BOOL, check_integer_divisor, refuse_bool_sub
 from chainrule.autograd.grad_mode import _GradMode, refuse_outside_inference
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
@@ -246,8 +246,8 @@ class InplaceMethods:
         return write(self, "add_", np.add, other)
 
     def sub_(self, other, *, alpha=1):
-        if other.__class__ is bool or getattr(other, "dtype", None) == "bool":  # (PyTorch)
-            refuse_bool_sub(other)  # (a bool tensor itself: NumPy's in-place refusal below)
+        if other.__class__ is bool or getattr(other, "array", _NOT_BOOL).dtype is _BOOL:
+            refuse_bool_sub(other)  # PyTorch's (a bool tensor itself: NumPy's refusal below)
         if alpha != 1:
             return _scaled_add(self, "sub_", other, -alpha)
         return write(self, "sub_", np.subtract, other)

@@ -143,3 +143,21 @@ def sgn(x: np.ndarray) -> np.ndarray:
             s[np.isnan(s)] = 0
         return s
     return np.subtract(x > 0, x < 0, dtype=x.dtype)
+
+
+def no_bool_running(x: Tensor, op: str) -> None:
+    """PyTorch has no running sum or product in bool (``cumsum(dtype=torch.bool)``)."""
+    if x.array.dtype.kind == "b":
+        raise NotImplementedError(
+            f"{op}(dtype=bool) is not supported, as in PyTorch; accumulate in an integer dtype "
+            f"(dtype=int64) and compare the result with 0"
+        )
+
+
+def in_dtype_of(result: Tensor, x: Tensor) -> Tensor:
+    """``result`` in ``x``'s dtype: PyTorch's ``dtype=`` of sum, prod, cumsum and cumprod is the
+    result's dtype too, where NumPy accumulates int8 to int32 and bool as int64 (cast back, the
+    value wraps as PyTorch's does: modulo 2^bits)."""
+    if result.array.dtype != x.array.dtype:
+        return result.to(x.array.dtype)
+    return result

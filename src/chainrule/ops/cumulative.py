@@ -16,7 +16,7 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
-from chainrule.ops._util import operand
+from chainrule.ops._util import in_dtype_of, no_bool_running, operand
 from chainrule.ops.reduce import _Select
 from chainrule.ops.shape import _one_axis
 from chainrule.tensor import Tensor
@@ -101,12 +101,14 @@ def cumprod(input, dim: int, *, dtype=None) -> Tensor:  # noqa: A002 - PyTorch's
     x = operand(input)
     if dtype is not None:
         x = x.to(dtype)
+        no_bool_running(x, "cumprod")
     elif x.dtype.kind in "iub" and x.dtype != np.int64:
         x = x.to(np.int64)  # PyTorch accumulates every integer and bool type in int64
     if x.ndim == 0:
         _one_axis(x.reshape(1), dim, "cumprod")
         return x.clone()
-    return CumProd.apply(x, dim=_one_axis(x, dim, "cumprod"))
+    result = CumProd.apply(x, dim=_one_axis(x, dim, "cumprod"))
+    return result if dtype is None else in_dtype_of(result, x)
 
 
 def _int_array(value, what: str) -> np.ndarray:

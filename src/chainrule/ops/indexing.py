@@ -12,7 +12,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops import shape as _shape
-from chainrule.ops._util import operand
+from chainrule.ops._util import in_dtype_of, no_bool_running, operand
 from chainrule.ops.getitem import GetItem, PlaceAt
 from chainrule.tensor import Tensor
 
@@ -386,11 +386,14 @@ def cumsum(input, dim: int, *, dtype=None) -> Tensor:  # noqa: A002
     x = operand(input)
     if dtype is not None:
         x = x.to(dtype)
+        no_bool_running(x, "cumsum")
     elif x.array.dtype.kind in "bu":  # PyTorch: bool and unsigned sums are int64
         x = Tensor._make(x.array.astype(np.int64), False)
     if x.ndim == 0:
-        return CumSum.apply(x.reshape(1), dim=0).reshape(())
-    return CumSum.apply(x, dim=_dim(dim, x.ndim, "cumsum"))
+        result = CumSum.apply(x.reshape(1), dim=0).reshape(())
+    else:
+        result = CumSum.apply(x, dim=_dim(dim, x.ndim, "cumsum"))
+    return result if dtype is None else in_dtype_of(result, x)
 
 
 def prod(input, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
@@ -409,7 +412,8 @@ def prod(input, dim: int | None = None, keepdim: bool = False, *, dtype=None) ->
         x = Tensor._make(x.array.astype(np.int64), False)
     if dim is not None:
         dim = _dim(dim, x.ndim, "prod")
-    return Prod.apply(x, dim=dim, keepdim=bool(keepdim) and dim is not None)
+    result = Prod.apply(x, dim=dim, keepdim=bool(keepdim) and dim is not None)
+    return result if dtype is None else in_dtype_of(result, x)
 
 
 def nonzero_where(condition) -> tuple:

@@ -9,7 +9,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError
-from chainrule.ops._util import expand_reduced, floating, normalize_axis, operand
+from chainrule.ops._util import expand_reduced, floating, in_dtype_of, normalize_axis, operand
 from chainrule.ops.elementwise import Div, _binary, where
 from chainrule.ops.shape import broadcast_to
 from chainrule.tensor import Tensor
@@ -215,7 +215,9 @@ def sum(x, axis=ALL_DIMS, keepdims=False, *, dim=ALL_DIMS, keepdim=None, dtype=N
     ``dtype`` converts the input first, as PyTorch's ``sum(dtype=)``."""
     if dtype is None and x.__class__ is Tensor and x.array.dtype.kind == "u":
         dtype = "int64"  # PyTorch sums unsigned integers to int64 (NumPy: uint64)
-    return _reduce(Sum, _as_dtype(x, dtype), axis, _keep(keepdims, keepdim), dim, "sum")
+    x = _as_dtype(x, dtype)
+    result = _reduce(Sum, x, axis, _keep(keepdims, keepdim), dim, "sum")
+    return result if dtype is None else in_dtype_of(result, x)
 
 
 def mean(x, axis=ALL_DIMS, keepdims=False, *, dim=ALL_DIMS, keepdim=None, dtype=None) -> Tensor:

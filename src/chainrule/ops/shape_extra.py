@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.errors import ShapeError
+from chainrule.errors import IndexOutOfRangeError, ShapeError
 from chainrule.ops._util import operand
 from chainrule.ops.getitem import GetItem, getitem
 from chainrule.ops.shape import _one_axis, cat, flip, permute, reshape
@@ -116,6 +116,27 @@ def narrow(input, dim: int, start, length: int) -> Tensor:  # noqa: A002
             f"narrow: start ({start}) + length ({length}) exceeds dimension {dim} of size {n}"
         )
     return getitem(x, _along(axis, slice(start, start + length)))
+
+
+def select(input, dim: int, index: int) -> Tensor:  # noqa: A002
+    """The slice at ``index`` along ``dim``, without that dimension: ``x.select(1, i)`` is
+    ``x[:, i]`` (a view, as PyTorch's).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.select(cr.tensor([[1, 2], [3, 4]]), 1, -1).tolist()
+        [2, 4]
+    """
+    x = operand(input)
+    axis = _one_axis(x, dim, "select")
+    n = x.shape[axis]
+    index = int(index.item() if isinstance(index, Tensor) else index)
+    if not -n <= index < n:
+        raise IndexOutOfRangeError(
+            f"select(): index {index} out of range for tensor of size {list(x.shape)} at "
+            f"dimension {dim}"
+        )
+    return getitem(x, _along(axis, index))
 
 
 def movedim(input, source, destination) -> Tensor:  # noqa: A002
