@@ -10,6 +10,12 @@ class ShapeError(ChainruleError, ValueError, RuntimeError):
     the class PyTorch raises for a shape mismatch, so ``except RuntimeError:`` catches it."""
 
 
+class DimensionError(ShapeError, IndexError):
+    """A dim (axis) out of range for the tensor, e.g. ``x.sum(5)`` of a 2-D tensor. An
+    ``IndexError`` too, the class PyTorch raises for "Dimension out of range", so both
+    ``except IndexError:`` and ``except RuntimeError:`` catch it."""
+
+
 class ElementCountError(ShapeError):
     """``item()``, ``float(t)`` or ``bool(t)`` of a tensor without exactly one element (a
     ``RuntimeError``, as PyTorch raises)."""

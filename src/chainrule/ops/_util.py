@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import _dtype
-from chainrule.errors import ShapeError
+from chainrule.errors import DimensionError, ShapeError
 from chainrule.tensor import Tensor
 
 _SCALARS = (bool, int, float, np.generic)
@@ -84,7 +84,7 @@ def normalize_axis(axis, dim, ndim: int, op: str, empty_is_all: bool = False):
     resolved = []
     for a in axes:
         if not -max(ndim, 1) <= a < max(ndim, 1):
-            raise ShapeError(f"{op}() got axis {a} for a tensor with {ndim} dimensions")
+            raise DimensionError(f"{op}() got axis {a} for a tensor with {ndim} dimensions")
         resolved.append(int(a) % max(ndim, 1))
     if len(set(resolved)) < len(resolved):
         raise ShapeError(f"{op}(): dim {axis!r} names an axis more than once")

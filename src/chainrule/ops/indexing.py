@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import DimensionError, DTypeError, ShapeError
 from chainrule.ops import shape as _shape
 from chainrule.ops._util import in_dtype_of, no_bool_running, operand
 from chainrule.ops.getitem import GetItem, PlaceAt
@@ -26,7 +26,7 @@ def _int_index(index, op: str) -> np.ndarray:
 
 def _dim(dim: int, ndim: int, op: str) -> int:
     if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise ShapeError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions")
+        raise DimensionError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions")
     return dim % max(ndim, 1)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.autograd.grad_mode import inference_tensor
-from chainrule.errors import ShapeError
+from chainrule.errors import DimensionError, ShapeError
 from chainrule.ops._util import normalize_axis, operand
 from chainrule.tensor import Tensor
 
@@ -299,7 +299,18 @@ def flatten(x, start_dim=0, end_dim=-1) -> Tensor:
     shape = x.array.shape
     if not shape:
         return reshape(x, 1)
-    start, end = start_dim % len(shape), end_dim % len(shape)
+    n = len(shape)
+    for dim in (start_dim, end_dim):
+        if not -n <= dim < n:  # as PyTorch: an IndexError, never a wrapped dim
+            raise DimensionError(
+                f"flatten: dim {dim} is out of range for a tensor with {n} dimensions"
+            )
+    start, end = start_dim % n, end_dim % n
+    if start > end:  # (the empty slice would insert a new axis of size 1)
+        raise ShapeError(
+            f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a tensor with "
+            f"{n} dimensions; give start_dim <= end_dim"
+        )
     merged = int(np.prod(shape[start : end + 1]))
     return reshape(x, *shape[:start], merged, *shape[end + 1 :])
 
@@ -387,7 +398,7 @@ def unsqueeze(x, axis=None, *, dim=None) -> Tensor:
     if axis is None:
         raise TypeError("unsqueeze() needs an axis")
     if not -(x.ndim + 1) <= axis <= x.ndim:
-        raise ShapeError(f"unsqueeze got axis {axis} for a tensor with {x.ndim} dimensions")
+        raise DimensionError(f"unsqueeze got axis {axis} for a tensor with {x.ndim} dimensions")
     axis = axis % (x.ndim + 1)
     return _reshaped(x, (*x.array.shape[:axis], 1, *x.array.shape[axis:]), Unsqueeze)
 
@@ -539,7 +550,9 @@ def _one_axis(x, axis, op: str) -> int:
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{op}: dim must be an integer, got {axis!r}")
     if not -x.ndim <= axis < x.ndim:
-        raise ShapeError(f"{op}: dim {axis} is out of range for a tensor with {x.ndim} dimensions")
+        raise DimensionError(
+            f"{op}: dim {axis} is out of range for a tensor with {x.ndim} dimensions"
+        )
     return int(axis) % x.ndim
 
 
