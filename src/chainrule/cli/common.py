@@ -83,3 +83,14 @@ def standardised_note(target, std) -> str:
         f"(loss and mae are on the standardised target: mae × {float(std):.6g} is in "
         f"{target}'s own units)"
     )
+
+
+def add_encoding_argument(parser) -> None:
+    """``--encoding`` for every command that reads a CSV file (train, inspect, predict,
+    evaluate, explain)."""
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the CSV file's text encoding, e.g. cp1252, latin-1, utf-16 (default: UTF-8 or "
+        "UTF-16 by byte-order mark, else Windows-1252, with a note)",
+    )

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from chainrule.cli.common import add_encoding_argument
 from chainrule.cli.errors import CLIError
 
 
@@ -86,16 +87,6 @@ def add_skip_bad_images_argument(parser) -> None:
         action="store_true",
         help="a model of images: leave out files that cannot be read (with a note) instead "
         "of stopping",
-    )
-
-
-def add_encoding_argument(parser) -> None:
-    """``--encoding`` for every command that reads a CSV file."""
-    parser.add_argument(
-        "--encoding",
-        metavar="NAME",
-        help="the CSV file's text encoding, e.g. cp1252, latin-1, utf-16 (default: UTF-8 or "
-        "UTF-16 by byte-order mark, else Windows-1252, with a note)",
     )
 
 

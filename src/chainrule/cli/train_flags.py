@@ -7,6 +7,7 @@ from chainrule.cli.common import (
     ACTIVATIONS,
     LOSSES,
     OPTIMIZERS,
+    add_encoding_argument,
     fraction,
     positive_float,
     positive_int,
@@ -179,12 +180,7 @@ def add_schema_arguments(group) -> None:
         choices=(".", ","),
         help="the decimal mark (default: detected; ',' only in files not separated by ',')",
     )
-    group.add_argument(
-        "--encoding",
-        metavar="NAME",
-        help="the CSV file's text encoding, e.g. cp1252, latin-1, utf-16 (default: UTF-8 or "
-        "UTF-16 by byte-order mark, else Windows-1252, with a note)",
-    )
+    add_encoding_argument(group)
     group.add_argument(
         "--label-case",
         choices=("fold", "keep"),
