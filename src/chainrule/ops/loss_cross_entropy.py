@@ -142,7 +142,7 @@ class CrossEntropy(_CrossEntropyBase):
         scale_rows = scale / (self.rest + 1)
         grad_z = self.e * scale_rows[:, None]
         flat = grad_z.reshape(-1)  # a view: the writes below land in grad_z (C-ordered)
-        flat[self.flat_y] -= scale  # p_y − 1 (at a wrong max, overwritten next)
+        flat[self.flat_y] -= scale  # p_y − 1 (where y is the max, overwritten next)
         # At the largest logit p is 1/(1 + r), and for a correct prediction p − 1 is −r/(1 + r)
         # exactly: a confident, correct prediction keeps its tiny gradient instead of rounding
         # p − 1 to 0.
