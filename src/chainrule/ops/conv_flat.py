@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule._gemm import product
 from chainrule.ops.conv_util import _borrow, _give_back, _Lease
 
 # Below this many positions per row the column gradients are added through a zero-gapped
@@ -200,7 +201,7 @@ def forward_exact(op, x, weight, bias, pads, dilation):
             cols[:, i] = runs[:, :, :, i * dh * ow : i * dh * ow + size]
         _give_back(shifted)
     w_mat = weight.reshape(out_ch, c * kh * kw)
-    out = np.dot(w_mat, cols.reshape(c * kh * kw, n * size))  # (C_out, N·OH·OW)
+    out = product(w_mat, cols.reshape(c * kh * kw, n * size))  # (C_out, N·OH·OW)
     if bias is not None:
         out += bias[:, None]
     op.lease = _Lease(cols)
@@ -225,7 +226,7 @@ def backward_exact(op, grad):
     cols = op.lease.array.reshape(c * kh * kw, n * size)
     grad_x = grad_w = grad_b = None
     if needs[1]:
-        grad_w = grad_m.dot(cols.T).reshape(op.weight.shape)
+        grad_w = product(grad_m, cols.T).reshape(op.weight.shape)
     if needs[0]:
         grad_x = _input_grad_exact(op, grad_m)
     if len(needs) == 3 and needs[2]:
