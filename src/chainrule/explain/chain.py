@@ -276,7 +276,10 @@ class Factor:
 def op_formula(fn, k: int) -> str:
     """The op's formula for input ``k``, with the /n of a mean-reduced loss written out: the
     ops' formulas give one term's derivative, and the factor's value includes the 1/n."""
-    formula = fn.formulas[k] if k < len(fn.formulas) else "?"
+    formulas = fn.formulas
+    if getattr(fn, "labels", None) is not None and hasattr(fn, "label_formulas"):
+        formulas = fn.label_formulas  # class-index targets: the plain form, not the q form
+    formula = formulas[k] if k < len(formulas) else "?"
     reduction = getattr(fn, "reduction", None)
     if reduction not in ("mean", "batchmean") or formula == "?":
         return formula

@@ -77,6 +77,9 @@ class CrossEntropy(_CrossEntropyBase):
     """Cross-entropy from logits with class-index targets (weights, ignore_index, smoothing)."""
 
     formulas = ("(Σq)·softmax(z) − q  (softmax(z) − onehot(y))",)
+    # what an explanation prints for a call that took class indices alone (labels set: no
+    # weights, smoothing or ignored targets, so q is one-hot and Σq = 1)
+    label_formulas = ("softmax(z) − onehot(y)",)
     labels = None
 
     def forward(self, z, q=None, axis=1, reduction="mean", count=None, labels=None):

@@ -1,0 +1,80 @@
+"""What an explanation says where a reader could be misled: paths left out because a factor is
+0, the cross-entropy formula for class-index targets when the loss is explained op by op, and
+the update equation in LaTeX."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+
+
+def relu_net_with_dead_units():
+    """2 → 3 (ReLU) → 2 → loss; hidden unit 0 is on, unit 1 off, for the sample below."""
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2))
+    with cr.no_grad():
+        model[0].weight.copy_(cr.tensor([[1.0, 0.5], [-1.0, -0.5], [0.3, 0.2]]))
+        model[0].bias.copy_(cr.tensor([0.1, -0.1, 0.0]))
+        model[2].weight.copy_(cr.tensor([[0.4, 0.7, -0.2], [0.6, -0.3, 0.5]]))
+    return model
+
+
+def test_paths_through_a_zero_factor_are_said_to_be_left_out():
+    model = relu_net_with_dead_units()
+    x, y = np.array([1.0, 2.0]), np.array([0.5, -0.5])
+    report = cr.explain(model, x, y, nn.MSELoss(), param=["0.weight[0, 1]", "0.weight[1, 0]"])
+    live, dead = report.data["chains"]
+    # unit 0 is on: two paths (one per output); unit 1 is off: relu' = 0 on both of its paths
+    assert live["path_count"] == 2 and dead["path_count"] == 0 and dead["total"] == 0
+    text = str(report)
+    assert "A path through a local derivative of 0 (a ReLU that is off" in " ".join(text.split())
+    assert "Every path from 0.weight[1, 0] to the loss crosses a local derivative of 0" in (
+        " ".join(text.split())
+    )
+    assert "carries a nonzero factor" not in text  # said the opposite of what happens
+
+
+def conv_net():
+    cr.manual_seed(1)
+    return nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8, 3))
+
+
+def loss_factor_formulas(report):
+    return {
+        f["formula"]
+        for chain in report.data["chains"]
+        for path in chain["paths"]
+        for f in path["factors"][:1]
+    }
+
+
+def test_cross_entropy_with_class_indices_reads_softmax_minus_onehot_op_by_op():
+    # a CNN is explained op by op; its loss factor used to read
+    # "((Σq)·softmax(z) − q  (softmax(z) − onehot(y)))/n, n = 2": the probability-target
+    # form with the class-index one nested inside it
+    images = np.random.default_rng(0).normal(size=(2, 1, 4, 4))
+    report = cr.explain(
+        conv_net(), images, np.array([1, 2]), nn.CrossEntropyLoss(), param="3.bias[0]"
+    )
+    assert loss_factor_formulas(report) == {"(softmax(z) − onehot(y))/n, n = 2"}
+    one = cr.explain(conv_net(), images[0], np.array(1), nn.CrossEntropyLoss(), param="3.bias[0]")
+    assert loss_factor_formulas(one) == {"softmax(z) − onehot(y)"}
+
+
+def test_cross_entropy_with_class_weights_keeps_the_general_formula():
+    # with weights q is not one-hot: the general form is the true one
+    images = np.random.default_rng(0).normal(size=(2, 1, 4, 4))
+    loss_fn = nn.CrossEntropyLoss(weight=cr.tensor([1.0, 2.0, 0.5]))
+    report = cr.explain(conv_net(), images, np.array([1, 2]), loss_fn, param="3.bias[0]")
+    (formula,) = loss_factor_formulas(report)
+    assert formula.startswith("((Σq)·softmax(z) − q")
+
+
+@pytest.mark.parametrize("example", ["seed", "mazur"])
+def test_update_equation_latex_subscripts(example):
+    from chainrule.explain import examples
+
+    md = getattr(examples, example)().markdown()
+    # "θ_new" was escaped to a literal underscore: θ_ new
+    assert r"\theta _{\mathrm{new}} = \theta _{\mathrm{old}}" in md
+    assert r"\_\text{ new }" not in md
