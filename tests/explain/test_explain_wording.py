@@ -78,3 +78,32 @@ def test_update_equation_latex_subscripts(example):
     # "θ_new" was escaped to a literal underscore: θ_ new
     assert r"\theta _{\mathrm{new}} = \theta _{\mathrm{old}}" in md
     assert r"\_\text{ new }" not in md
+
+
+def test_tensors_between_layers_are_named_after_their_layer_op_by_op():
+    # a CNN's chain read ∂E/∂v8[0, 2] · ∂v8[0, 2]/∂v5[0, 1] · ...: node numbers, not layers
+    images = np.random.default_rng(0).normal(size=(2, 1, 4, 4))
+    report = cr.explain(
+        conv_net(), images, np.array([1, 2]), nn.CrossEntropyLoss(), param="0.weight[0, 0, 1, 1]"
+    )
+    chain = report.data["chains"][0]
+    symbols = [f["symbol"] for f in chain["paths"][0]["factors"]]
+    assert symbols[0].startswith("∂E/∂3.out[")  # the Linear's output: the logits
+    assert any("/∂1.out[" in s for s in symbols) and any("/∂0.out[" in s for s in symbols)
+    names = [node["name"] for node in report.data["graph"]]
+    assert {"0.out", "1.out", "2.out", "3.out"} <= set(names)
+    assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
+
+
+def test_layer_names_leave_layered_networks_alone_and_their_hooks_go():
+    from chainrule.explain.numbers import twin
+
+    model = relu_net_with_dead_units()
+    report = cr.explain(model, np.array([1.0, 2.0]), np.array([0.5, -0.5]), nn.MSELoss())
+    names = [node["name"] for node in report.data["graph"]]
+    assert {"z1", "a1", "z2"} <= set(names) and not any(n.endswith(".out") for n in names)
+    with twin.module_outputs(model) as outputs:
+        out = model(cr.ones(1, 2))
+    assert outputs[id(out)] == "2.out" and len(outputs) == 3
+    model(cr.ones(1, 2))
+    assert len(outputs) == 3  # the hooks are removed when the block ends

@@ -121,9 +121,12 @@ def explain(
     )
     copy = twin.double_copy(model)
     x_t, y_t = twin.prepare(x, y, model)
-    out, loss = twin.run(copy, x_t, y_t, loss_fn)
+    with twin.module_outputs(copy) as outputs:
+        out, loss = twin.run(copy, x_t, y_t, loss_fn)
     named = twin.named_parameters(copy)
-    scene = numbers.Scene(loss, out, x_t, y_t, named, classic=ctx.classic, model=copy)
+    scene = numbers.Scene(
+        loss, out, x_t, y_t, named, classic=ctx.classic, model=copy, outputs=outputs
+    )
     scene.notes = twin.mode_notes(model)
     return _report(scene, ctx)
 

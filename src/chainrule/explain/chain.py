@@ -127,7 +127,7 @@ class Naming:
     default (``0.weight[1, 0]``, ``z1[0]``, ``a2[1]``), or the classic textbook names
     (``w1…w8``, ``b1``, ``net_h1``, ``out_o1``) with ``classic=True``."""
 
-    def __init__(self, graph, layers, param_names: dict, x, y, classic: bool = False):
+    def __init__(self, graph, layers, param_names: dict, x, y, classic: bool = False, outputs=None):
         self.graph = graph
         self.layers = layers
         self.param_names = param_names  # id -> dotted name
@@ -154,6 +154,8 @@ class Naming:
             elif id(t) not in self.base:
                 if t.name:
                     self.base[id(t)] = t.name
+                elif outputs and id(t) in outputs:  # a layer's output: "3.out"
+                    self.base[id(t)] = outputs[id(t)]
                 elif t._ctx is None:
                     self.base[id(t)] = f"c{graph.index[id(t)]}"
                 else:
