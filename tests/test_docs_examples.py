@@ -159,3 +159,17 @@ def test_runner_finds_indented_blocks():
     assert any(indent and "register_post_accumulate_grad_hook" in code for indent, code in blocks)
     code = next(c for i, c in blocks if i)
     compile(textwrap.dedent(code), "pytorch.md", "exec")
+
+
+def test_readme_demo_transcript_is_what_demo_prints(tmp_path, capsys):
+    # every number of README's "What `chainrule demo` prints" comes out of `chainrule demo`
+    from chainrule.cli.main import main
+
+    text = page_path("README.md").read_text(encoding="utf-8")
+    block = text.split("## What `chainrule demo` prints", 1)[1].split("```text\n", 1)[1]
+    block = block.split("```", 1)[0]
+    numbers = set(re.findall(r"-?\d+\.\d{4,}", block))
+    assert len(numbers) > 20
+    assert main(["demo", "--no-plots", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert sorted(n for n in numbers if n not in printed) == []
