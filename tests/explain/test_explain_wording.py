@@ -107,3 +107,13 @@ def test_layer_names_leave_layered_networks_alone_and_their_hooks_go():
     assert outputs[id(out)] == "2.out" and len(outputs) == 3
     model(cr.ones(1, 2))
     assert len(outputs) == 3  # the hooks are removed when the block ends
+
+
+def test_forward_table_op_by_op_calls_the_input_and_target_so():
+    # the forward table of a CNN listed the image x (and the target t) as "constant"
+    images = np.random.default_rng(0).normal(size=(2, 1, 4, 4))
+    report = cr.explain(conv_net(), images, np.array([1, 2]), nn.CrossEntropyLoss())
+    kinds = {n["name"]: n["op"] for n in report.data["forward"]["nodes"]}
+    graph = {n["name"]: n["op"] for n in report.data["graph"]}
+    assert kinds["x"] == graph["x"] == "input"
+    assert kinds.get("t", "target") == "target"
