@@ -117,3 +117,38 @@ def test_forward_table_op_by_op_calls_the_input_and_target_so():
     graph = {n["name"]: n["op"] for n in report.data["graph"]}
     assert kinds["x"] == graph["x"] == "input"
     assert kinds.get("t", "target") == "target"
+
+
+@pytest.mark.parametrize(
+    "loss_fn, y, count",
+    [
+        (nn.MSELoss(), np.array([[0.5, -0.5], [1.0, 0.0], [0.0, 1.0]]), "n = 6"),
+        (nn.functional.mse_loss, np.array([[0.5, -0.5], [1.0, 0.0], [0.0, 1.0]]), "n = 6"),
+        (nn.CrossEntropyLoss(), np.array([1, 0, 1]), "N = 3"),
+        (nn.CrossEntropyLoss(weight=cr.tensor([1.0, 3.0])), np.array([1, 0, 1]), None),
+        (nn.CrossEntropyLoss(ignore_index=0), np.array([1, 0, 1]), None),
+        (nn.MSELoss(reduction="sum"), np.array([[0.5, -0.5], [1.0, 0.0], [0.0, 1.0]]), None),
+    ],
+)
+def test_the_mean_says_what_it_divides_by(loss_fn, y, count):
+    # MSE's "2·(o − t)/n" divides by every output of every sample (6 here, not 3 samples),
+    # cross-entropy's "/N" by the samples; the report used to leave the reader to guess
+    x = np.array([[1.0, 2.0], [0.5, -1.0], [0.0, 0.3]])
+    report = cr.explain(relu_net_with_dead_units(), x, y, loss_fn, param="2.bias[1]")
+    first = {path["factors"][0]["formula"] for path in report.data["chains"][0]["paths"]}
+    text = str(report)
+    if count is None:
+        assert not any(", n = " in f or ", N = " in f for f in first)
+        assert "   (n = " not in text and "   (N = " not in text
+    else:
+        assert all(f.endswith(f", {count}") for f in first)
+        assert f"   ({count})" in text.split("Output error", 1)[1].split("Layer", 1)[0]
+    chain = report.data["chains"][0]
+    assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
+
+
+def test_one_sample_one_output_adds_no_count():
+    from chainrule.explain import examples
+
+    text = str(examples.seed())
+    assert "(n = " not in text and ", n = " not in text

@@ -4,13 +4,14 @@ runs the section writers on it, and returns a :class:`~chainrule.explain.report.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from chainrule.explain import numbers, sections
 from chainrule.explain.chain import Naming
 from chainrule.explain.context import MAX_LISTED_PATHS, ExplainContext
 from chainrule.explain.graph import Graph
-from chainrule.explain.losses import describe
+from chainrule.explain.losses import describe, mean_count
 from chainrule.explain.numbers import twin
 from chainrule.explain.report import Report
 from chainrule.tensor import Tensor
@@ -123,6 +124,9 @@ def explain(
     x_t, y_t = twin.prepare(x, y, model)
     with twin.module_outputs(copy) as outputs:
         out, loss = twin.run(copy, x_t, y_t, loss_fn)
+    count = mean_count(loss_fn, out.array.shape, y_t)
+    if count and ctx.loss_derivative:  # say what the /n is: "2·(o − t)/n, n = 6"
+        ctx = dataclasses.replace(ctx, loss_derivative=f"{ctx.loss_derivative}, {count}")
     named = twin.named_parameters(copy)
     scene = numbers.Scene(
         loss, out, x_t, y_t, named, classic=ctx.classic, model=copy, outputs=outputs

@@ -7,6 +7,8 @@ function (``F.mse_loss``) reads the text of its module.
 
 from __future__ import annotations
 
+import numpy as np
+
 from chainrule.nn import loss as _loss
 
 # function name -> the module class that carries its text
@@ -39,3 +41,43 @@ def describe(loss_fn) -> tuple[str | None, str | None]:
         _loss._for_reduction(module.mean_formula, reduction, derivative=False),
         _loss._for_reduction(module.mean_derivative, reduction, derivative=True),
     )
+
+
+# what a mean-reduced loss divides by: every output element, or every sample
+_PER_ELEMENT = (
+    _loss.MSELoss,
+    _loss.L1Loss,
+    _loss.HuberLoss,
+    _loss.SmoothL1Loss,
+    _loss.BCELoss,
+    _loss.BCEWithLogitsLoss,
+)
+_PER_SAMPLE = (_loss.CrossEntropyLoss, _loss.NLLLoss)
+
+
+def mean_count(loss_fn, out_shape: tuple, target) -> str | None:
+    """``"n = 6"`` (or ``"N = 2"`` for a loss over classes): the count the derivative's ``/n``
+    stands for, which a reader cannot guess (MSE divides by every output of every sample, cross
+    entropy by the samples); None where it is 1, not a plain count (class weights, ignored
+    targets) or the loss is not one of these."""
+    module = _FUNCTIONS.get(str(getattr(loss_fn, "__name__", "")))  # F.mse_loss: the defaults
+    if module is None:
+        module = type(loss_fn)
+        if getattr(loss_fn, "reduction", None) != "mean":
+            return None
+        if getattr(loss_fn, "weight", None) is not None:
+            return None
+        if getattr(loss_fn, "pos_weight", None) is not None:
+            return None
+    if issubclass(module, _PER_ELEMENT):
+        n, letter = int(np.prod(out_shape)), "n"
+    elif issubclass(module, _PER_SAMPLE) and len(out_shape) == 2:
+        ignored = getattr(loss_fn, "ignore_index", -100)
+        labels = getattr(target, "array", target)
+        if labels is not None and np.issubdtype(np.asarray(labels).dtype, np.integer):
+            if np.any(np.asarray(labels) == ignored):
+                return None
+        n, letter = int(out_shape[0]), "N"
+    else:
+        return None
+    return None if n == 1 else f"{letter} = {n}"
