@@ -67,7 +67,8 @@ def test_cross_entropy_with_class_weights_keeps_the_general_formula():
     loss_fn = nn.CrossEntropyLoss(weight=cr.tensor([1.0, 2.0, 0.5]))
     report = cr.explain(conv_net(), images, np.array([1, 2]), loss_fn, param="3.bias[0]")
     (formula,) = loss_factor_formulas(report)
-    assert formula.startswith("((Σq)·softmax(z) − q")
+    # with weights q is w_y·onehot(y) and the mean divides by the targets' weights
+    assert formula.startswith("(w_y·(softmax(z) − (1 − ε)·onehot(y) − ε/C))/Σw_y, Σw_y = ")
 
 
 @pytest.mark.parametrize("example", ["seed", "mazur"])
@@ -152,3 +153,24 @@ def test_one_sample_one_output_adds_no_count():
 
     text = str(examples.seed())
     assert "(n = " not in text and ", n = " not in text
+
+
+@pytest.mark.parametrize(
+    "loss_fn, y, says",
+    [
+        (nn.BCEWithLogitsLoss(pos_weight=cr.tensor([3.0, 3.0])), [[1.0, 0.0]] * 3, "p·t·σ(−z)"),
+        (nn.CrossEntropyLoss(weight=cr.tensor([1.0, 3.0])), [1, 0, 1], "(Σw_y = 7)"),
+        (nn.CrossEntropyLoss(ignore_index=0), [1, 0, 1], "(Σw_y = 2)"),
+        (nn.CrossEntropyLoss(label_smoothing=0.2), [1, 0, 1], "(1 − ε)·onehot(y) − ε/C"),
+    ],
+)
+def test_a_weighted_loss_is_written_with_its_weights(loss_fn, y, says):
+    # the output error of a network of layers printed the unweighted "(σ(o) − t)/n" or
+    # "(softmax(o) − onehot(t))/N" beside the weighted value, so the numbers did not follow
+    x = np.array([[1.0, 2.0], [0.5, -1.0], [0.0, 0.3]])
+    report = cr.explain(relu_net_with_dead_units(), x, np.array(y), loss_fn, param="2.bias[1]")
+    output_error = str(report).split("Output error", 1)[1].split("Layer", 1)[0]
+    assert says in output_error
+    assert "(σ(o) − t)/n" not in output_error and "onehot(t))/N" not in output_error
+    chain = report.data["chains"][0]
+    assert abs(chain["total"] - chain["engine_grad"]) < 1e-12

@@ -8,10 +8,10 @@ import dataclasses
 import functools
 
 from chainrule.explain import numbers, sections
-from chainrule.explain.chain import Naming
+from chainrule.explain.chain import Naming, op_formula
 from chainrule.explain.context import MAX_LISTED_PATHS, ExplainContext
 from chainrule.explain.graph import Graph
-from chainrule.explain.losses import describe, mean_count
+from chainrule.explain.losses import describe, mean_count, plain
 from chainrule.explain.numbers import twin
 from chainrule.explain.report import Report
 from chainrule.tensor import Tensor
@@ -124,6 +124,8 @@ def explain(
     x_t, y_t = twin.prepare(x, y, model)
     with twin.module_outputs(copy) as outputs:
         out, loss = twin.run(copy, x_t, y_t, loss_fn)
+    if not plain(loss_fn, y_t):  # weights, smoothing, ignored targets: the op's formula
+        ctx = dataclasses.replace(ctx, loss_formula=None, loss_derivative=None)
     count = mean_count(loss_fn, out.array.shape, y_t)
     if count and ctx.loss_derivative:  # say what the /n is: "2·(o − t)/n, n = 6"
         ctx = dataclasses.replace(ctx, loss_derivative=f"{ctx.loss_derivative}, {count}")
@@ -132,7 +134,19 @@ def explain(
         loss, out, x_t, y_t, named, classic=ctx.classic, model=copy, outputs=outputs
     )
     scene.notes = twin.mode_notes(model)
+    own = _loss_op_formula(scene) if ctx.loss_derivative is None else None
+    if own:  # a weighted loss: its op's formula, weights included
+        ctx = dataclasses.replace(ctx, loss_derivative=own)
     return _report(scene, ctx)
+
+
+def _loss_op_formula(scene) -> str | None:
+    """∂E/∂output from the loss op's own formula, when the loss is one op on the output."""
+    ops = scene.loss_ops
+    if not ops or len(ops) != 1 or not ops[0].parents or ops[0].parents[0] is not scene.out:
+        return None
+    formula = op_formula(ops[0], 0)
+    return None if formula == "?" else formula
 
 
 def _decider(loss_fn, classes: int):

@@ -278,16 +278,16 @@ class Factor:
 def op_formula(fn, k: int) -> str:
     """The op's formula for input ``k``, with the /n of a mean-reduced loss written out: the
     ops' formulas give one term's derivative, and the factor's value includes the 1/n."""
-    formulas = fn.formulas
-    if getattr(fn, "labels", None) is not None and hasattr(fn, "label_formulas"):
-        formulas = fn.label_formulas  # class-index targets: the plain form, not the q form
+    own = getattr(fn, "explained_formulas", None)  # an op whose formula depends on the call
+    formulas = own() if callable(own) else fn.formulas
     formula = formulas[k] if k < len(formulas) else "?"
     reduction = getattr(fn, "reduction", None)
     if reduction not in ("mean", "batchmean") or formula == "?":
         return formula
     count = getattr(fn, "count", None)
     if isinstance(count, (int, float, np.integer, np.floating)) and not isinstance(count, bool):
-        return formula if count == 1 else f"({formula})/n, n = {float(count):g}"
+        n = getattr(fn, "count_symbol", "n")  # Σw_y where the mean divides by a weight sum
+        return formula if count == 1 else f"({formula})/{n}, {n} = {float(count):g}"
     return f"({formula})/n"
 
 

@@ -43,6 +43,21 @@ def describe(loss_fn) -> tuple[str | None, str | None]:
     )
 
 
+def plain(loss_fn, target) -> bool:
+    """No class or sample weights, no positive weight, no label smoothing and no ignored target:
+    the loss is what :func:`describe`'s words say (with them its value is another number, and
+    the explanation takes the loss op's own formula instead)."""
+    if not isinstance(loss_fn, _loss._Loss):
+        return True  # a function: called with its defaults
+    if getattr(loss_fn, "weight", None) is not None:
+        return False
+    if getattr(loss_fn, "pos_weight", None) is not None or getattr(loss_fn, "label_smoothing", 0):
+        return False
+    ignored = getattr(loss_fn, "ignore_index", None)
+    labels = np.asarray(getattr(target, "array", target))
+    return ignored is None or labels.dtype.kind not in "iu" or not np.any(labels == ignored)
+
+
 # what a mean-reduced loss divides by: every output element, or every sample
 _PER_ELEMENT = (
     _loss.MSELoss,
@@ -58,25 +73,14 @@ _PER_SAMPLE = (_loss.CrossEntropyLoss, _loss.NLLLoss)
 def mean_count(loss_fn, out_shape: tuple, target) -> str | None:
     """``"n = 6"`` (or ``"N = 2"`` for a loss over classes): the count the derivative's ``/n``
     stands for, which a reader cannot guess (MSE divides by every output of every sample, cross
-    entropy by the samples); None where it is 1, not a plain count (class weights, ignored
-    targets) or the loss is not one of these."""
-    module = _FUNCTIONS.get(str(getattr(loss_fn, "__name__", "")))  # F.mse_loss: the defaults
-    if module is None:
-        module = type(loss_fn)
-        if getattr(loss_fn, "reduction", None) != "mean":
-            return None
-        if getattr(loss_fn, "weight", None) is not None:
-            return None
-        if getattr(loss_fn, "pos_weight", None) is not None:
-            return None
+    entropy by the samples); None where it is 1, the loss is not :func:`plain` or not one of
+    these."""
+    if getattr(loss_fn, "reduction", "mean") != "mean" or not plain(loss_fn, target):
+        return None
+    module = _FUNCTIONS.get(str(getattr(loss_fn, "__name__", "")), type(loss_fn))
     if issubclass(module, _PER_ELEMENT):
         n, letter = int(np.prod(out_shape)), "n"
     elif issubclass(module, _PER_SAMPLE) and len(out_shape) == 2:
-        ignored = getattr(loss_fn, "ignore_index", -100)
-        labels = getattr(target, "array", target)
-        if labels is not None and np.issubdtype(np.asarray(labels).dtype, np.integer):
-            if np.any(np.asarray(labels) == ignored):
-                return None
         n, letter = int(out_shape[0]), "N"
     else:
         return None

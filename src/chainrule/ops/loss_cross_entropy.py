@@ -77,10 +77,20 @@ class CrossEntropy(_CrossEntropyBase):
     """Cross-entropy from logits with class-index targets (weights, ignore_index, smoothing)."""
 
     formulas = ("(Σq)·softmax(z) − q  (softmax(z) − onehot(y))",)
-    # what an explanation prints for a call that took class indices alone (labels set: no
-    # weights, smoothing or ignored targets, so q is one-hot and Σq = 1)
-    label_formulas = ("softmax(z) − onehot(y)",)
     labels = None
+
+    def explained_formulas(self) -> tuple:
+        """The formula an explanation prints for this call: class indices alone (labels set:
+        q is one-hot, Σq = 1) or with weights, smoothing or ignored targets (q spelled out)."""
+        if self.labels is not None:
+            return ("softmax(z) − onehot(y)",)
+        return ("w_y·(softmax(z) − (1 − ε)·onehot(y) − ε/C)",)  # q written out
+
+    @property
+    def count_symbol(self) -> str:
+        """What a mean divides by: the samples, or with weights (an ignored target weighs 0)
+        the sum of the targets' weights."""
+        return "n" if self.labels is not None else "Σw_y"
 
     def forward(self, z, q=None, axis=1, reduction="mean", count=None, labels=None):
         if labels is not None:

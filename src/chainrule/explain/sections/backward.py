@@ -31,7 +31,7 @@ def write(expl, scene, style, loss_derivative: str | None) -> list:
     d_out = np.asarray(expl.backward.dE_doutput)
     deriv = loss_derivative or "Σ over the loss's own ops"
     # "2·(o − t)/n, n = 6": the count after the value, so "n = 6 = 0.04" never reads as one
-    deriv, count = re.fullmatch(r"(.*?)(?:, ([nN] = \d+))?", deriv).groups()
+    deriv, count = re.fullmatch(r"(.*?)(?:, ([^,=]+ = [0-9.e+]+))?", deriv).groups()
     after = [f"   ({count})"] if count else []
     if d_out.size <= MAX_WIDTH * MAX_SAMPLES:
         for i in range(d_out.size):
