@@ -124,20 +124,26 @@ def explain(
     x_t, y_t = twin.prepare(x, y, model)
     with twin.module_outputs(copy) as outputs:
         out, loss = twin.run(copy, x_t, y_t, loss_fn)
-    if not plain(loss_fn, y_t):  # weights, smoothing, ignored targets: the op's formula
-        ctx = dataclasses.replace(ctx, loss_formula=None, loss_derivative=None)
-    count = mean_count(loss_fn, out.array.shape, y_t)
-    if count and ctx.loss_derivative:  # say what the /n is: "2·(o − t)/n, n = 6"
-        ctx = dataclasses.replace(ctx, loss_derivative=f"{ctx.loss_derivative}, {count}")
     named = twin.named_parameters(copy)
     scene = numbers.Scene(
         loss, out, x_t, y_t, named, classic=ctx.classic, model=copy, outputs=outputs
     )
     scene.notes = twin.mode_notes(model)
+    return _report(scene, _loss_words(ctx, loss_fn, scene))
+
+
+def _loss_words(ctx: ExplainContext, loss_fn, scene) -> ExplainContext:
+    """The loss's words for this call: a weighted, smoothed or ignore_index loss takes its op's
+    own formula (weights included), and a mean names its n ("2·(o − t)/n, n = 6")."""
+    if not plain(loss_fn, scene.y):
+        ctx = dataclasses.replace(ctx, loss_formula=None, loss_derivative=None)
+    count = mean_count(loss_fn, scene.out.array.shape, scene.y)
+    if count and ctx.loss_derivative:
+        ctx = dataclasses.replace(ctx, loss_derivative=f"{ctx.loss_derivative}, {count}")
     own = _loss_op_formula(scene) if ctx.loss_derivative is None else None
-    if own:  # a weighted loss: its op's formula, weights included
+    if own:
         ctx = dataclasses.replace(ctx, loss_derivative=own)
-    return _report(scene, ctx)
+    return ctx
 
 
 def _loss_op_formula(scene) -> str | None:
