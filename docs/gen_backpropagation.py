@@ -245,6 +245,10 @@ and `f` are each used more than once, so their gradients collect one term per us
 
 {section(scalar, "3.")}
 
+`a` also reaches E through h = d + a and g = relu(h), but h is negative, so relu's local
+derivative there is 0: the paths through g add nothing to any gradient (the 0 × 1 terms above),
+and the lists of paths leave them out.
+
 The tests check these gradients against PyTorch.
 """
     )

@@ -124,3 +124,13 @@ def test_too_few_rows_to_hold_out_a_validation_part_names_the_classes_and_the_wa
     assert "train_test_split" not in err and not out.exists()
     assert main([*args, "--out", str(out), "--validation-split", "0"]) == 0
     assert out.is_file()
+
+
+def test_a_missing_data_path_is_named_before_asking_for_target(tmp_path, capsys):
+    # `chainrule train shapes/` with a mistyped folder said "say which column to predict
+    # with --target COLUMN", as if it were a CSV file without a target
+    for missing in (tmp_path / "shapes", f"{tmp_path / 'shapes'}/"):
+        code = main(["train", str(missing), "--epochs", "1", "--no-plots"])
+        out, err = capsys.readouterr()
+        assert code == 2 and "no such file or folder" in err and "--target" not in err
+        assert len(err.strip().splitlines()) == 1

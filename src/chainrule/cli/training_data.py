@@ -97,6 +97,11 @@ def _csv(args) -> TrainingData:
         from chainrule.cli.image_data import load_folder
 
         return TrainingData(**load_folder(args))
+    if not os.path.exists(args.csv):  # before asking for --target: a mistyped folder got that
+        raise CLIError(
+            f"{args.csv}: no such file or folder (give a CSV file, or a folder with one "
+            f"subfolder of images per class)"
+        )
     if not args.target:
         raise CLIError(f"{args.csv}: say which column to predict with --target COLUMN")
     options = {

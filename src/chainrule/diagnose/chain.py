@@ -6,7 +6,7 @@ with the largest product and lists its factors, each computed by the op's own ba
 module writes that path as one line and points at the activation factors (σ'(z) ≤ 0.25 each).
 
 A dead ReLU is a zero factor: every path from the weights into a dead unit passes through
-relu'(z) = 0. ``cr.explain`` lists no path for such a weight (none carries a nonzero factor),
+relu'(z) = 0. ``cr.explain`` lists no path for such a weight (it leaves out paths through a 0),
 so the zero factor itself is computed here with the ReLU op's own ``forward``/``backward``.
 """
 
@@ -82,8 +82,8 @@ def vanishing_text(chain: dict) -> str:
     factors = chain["factors"]
     if not factors:
         return (
-            f"By the chain rule (one training sample): no path from {chain['param']} to the "
-            f"loss carries a nonzero factor, so its gradient is 0."
+            f"By the chain rule (one training sample): every path from {chain['param']} to "
+            f"the loss crosses a local derivative of 0, so its gradient is 0."
         )
     symbols = " · ".join(f["symbol"] for f in factors)
     values = " × ".join(_g(f["value"]) for f in factors)

@@ -4,13 +4,14 @@ runs the section writers on it, and returns a :class:`~chainrule.explain.report.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from chainrule.explain import numbers, sections
-from chainrule.explain.chain import Naming
+from chainrule.explain.chain import Naming, op_formula
 from chainrule.explain.context import MAX_LISTED_PATHS, ExplainContext
 from chainrule.explain.graph import Graph
-from chainrule.explain.losses import describe
+from chainrule.explain.losses import describe, mean_count, plain
 from chainrule.explain.numbers import twin
 from chainrule.explain.report import Report
 from chainrule.tensor import Tensor
@@ -121,11 +122,37 @@ def explain(
     )
     copy = twin.double_copy(model)
     x_t, y_t = twin.prepare(x, y, model)
-    out, loss = twin.run(copy, x_t, y_t, loss_fn)
+    with twin.module_outputs(copy) as outputs:
+        out, loss = twin.run(copy, x_t, y_t, loss_fn)
     named = twin.named_parameters(copy)
-    scene = numbers.Scene(loss, out, x_t, y_t, named, classic=ctx.classic, model=copy)
+    scene = numbers.Scene(
+        loss, out, x_t, y_t, named, classic=ctx.classic, model=copy, outputs=outputs
+    )
     scene.notes = twin.mode_notes(model)
-    return _report(scene, ctx)
+    return _report(scene, _loss_words(ctx, loss_fn, scene))
+
+
+def _loss_words(ctx: ExplainContext, loss_fn, scene) -> ExplainContext:
+    """The loss's words for this call: a weighted, smoothed or ignore_index loss takes its op's
+    own formula (weights included), and a mean names its n ("2·(o − t)/n, n = 6")."""
+    if not plain(loss_fn, scene.y):
+        ctx = dataclasses.replace(ctx, loss_formula=None, loss_derivative=None)
+    count = mean_count(loss_fn, scene.out.array.shape, scene.y)
+    if count and ctx.loss_derivative:
+        ctx = dataclasses.replace(ctx, loss_derivative=f"{ctx.loss_derivative}, {count}")
+    own = _loss_op_formula(scene) if ctx.loss_derivative is None else None
+    if own:
+        ctx = dataclasses.replace(ctx, loss_derivative=own)
+    return ctx
+
+
+def _loss_op_formula(scene) -> str | None:
+    """∂E/∂output from the loss op's own formula, when the loss is one op on the output."""
+    ops = scene.loss_ops
+    if not ops or len(ops) != 1 or not ops[0].parents or ops[0].parents[0] is not scene.out:
+        return None
+    formula = op_formula(ops[0], 0)
+    return None if formula == "?" else formula
 
 
 def _decider(loss_fn, classes: int):

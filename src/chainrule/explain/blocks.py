@@ -67,14 +67,16 @@ def tex_name(name: str) -> str:
     """A symbol's LaTeX: ``w5`` → w_{5}, ``net_h1`` → \\mathrm{net}_{h1}, dotted names in tt."""
     if name in ("E", "L"):
         return name
-    m = re.fullmatch(r"([A-Za-zδ]+)_([A-Za-z0-9]+)", name)
+    m = re.fullmatch(r"([A-Za-zδθ]+)_([A-Za-z0-9]+)", name)
     if m:
         head = (
             tex_text(m.group(1))
-            if m.group(1) == "δ"
+            if m.group(1) in ("δ", "θ")
             else (m.group(1) if len(m.group(1)) == 1 else r"\mathrm{" + m.group(1) + "}")
         )
-        return head + "_{" + m.group(2) + "}"
+        sub = m.group(2)
+        sub = r"\mathrm{" + sub + "}" if len(sub) > 1 and sub.isalpha() else sub  # θ_new
+        return head + "_{" + sub + "}"
     m = re.fullmatch(r"([A-Za-z])(\d+)", name)
     if m:
         return m.group(1) + "_{" + m.group(2) + "}"

@@ -127,7 +127,7 @@ class Naming:
     default (``0.weight[1, 0]``, ``z1[0]``, ``a2[1]``), or the classic textbook names
     (``w1…w8``, ``b1``, ``net_h1``, ``out_o1``) with ``classic=True``."""
 
-    def __init__(self, graph, layers, param_names: dict, x, y, classic: bool = False):
+    def __init__(self, graph, layers, param_names: dict, x, y, classic: bool = False, outputs=None):
         self.graph = graph
         self.layers = layers
         self.param_names = param_names  # id -> dotted name
@@ -154,6 +154,8 @@ class Naming:
             elif id(t) not in self.base:
                 if t.name:
                     self.base[id(t)] = t.name
+                elif outputs and id(t) in outputs:  # a layer's output: "3.out"
+                    self.base[id(t)] = outputs[id(t)]
                 elif t._ctx is None:
                     self.base[id(t)] = f"c{graph.index[id(t)]}"
                 else:
@@ -276,13 +278,16 @@ class Factor:
 def op_formula(fn, k: int) -> str:
     """The op's formula for input ``k``, with the /n of a mean-reduced loss written out: the
     ops' formulas give one term's derivative, and the factor's value includes the 1/n."""
-    formula = fn.formulas[k] if k < len(fn.formulas) else "?"
+    own = getattr(fn, "explained_formulas", None)  # an op whose formula depends on the call
+    formulas = own() if callable(own) else fn.formulas
+    formula = formulas[k] if k < len(formulas) else "?"
     reduction = getattr(fn, "reduction", None)
     if reduction not in ("mean", "batchmean") or formula == "?":
         return formula
     count = getattr(fn, "count", None)
     if isinstance(count, (int, float, np.integer, np.floating)) and not isinstance(count, bool):
-        return formula if count == 1 else f"({formula})/n, n = {float(count):g}"
+        n = getattr(fn, "count_symbol", "n")  # Σw_y where the mean divides by a weight sum
+        return formula if count == 1 else f"({formula})/{n}, {n} = {float(count):g}"
     return f"({formula})/n"
 
 

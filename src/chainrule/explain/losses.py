@@ -7,6 +7,8 @@ function (``F.mse_loss``) reads the text of its module.
 
 from __future__ import annotations
 
+import numpy as np
+
 from chainrule.nn import loss as _loss
 
 # function name -> the module class that carries its text
@@ -39,3 +41,47 @@ def describe(loss_fn) -> tuple[str | None, str | None]:
         _loss._for_reduction(module.mean_formula, reduction, derivative=False),
         _loss._for_reduction(module.mean_derivative, reduction, derivative=True),
     )
+
+
+def plain(loss_fn, target) -> bool:
+    """No class or sample weights, no positive weight, no label smoothing and no ignored target:
+    the loss is what :func:`describe`'s words say (with them its value is another number, and
+    the explanation takes the loss op's own formula instead)."""
+    if not isinstance(loss_fn, _loss._Loss):
+        return True  # a function: called with its defaults
+    if getattr(loss_fn, "weight", None) is not None:
+        return False
+    if getattr(loss_fn, "pos_weight", None) is not None or getattr(loss_fn, "label_smoothing", 0):
+        return False
+    ignored = getattr(loss_fn, "ignore_index", None)
+    labels = np.asarray(getattr(target, "array", target))
+    return ignored is None or labels.dtype.kind not in "iu" or not np.any(labels == ignored)
+
+
+# what a mean-reduced loss divides by: every output element, or every sample
+_PER_ELEMENT = (
+    _loss.MSELoss,
+    _loss.L1Loss,
+    _loss.HuberLoss,
+    _loss.SmoothL1Loss,
+    _loss.BCELoss,
+    _loss.BCEWithLogitsLoss,
+)
+_PER_SAMPLE = (_loss.CrossEntropyLoss, _loss.NLLLoss)
+
+
+def mean_count(loss_fn, out_shape: tuple, target) -> str | None:
+    """``"n = 6"`` (or ``"N = 2"`` for a loss over classes): the count the derivative's ``/n``
+    stands for, which a reader cannot guess (MSE divides by every output of every sample, cross
+    entropy by the samples); None where it is 1, the loss is not :func:`plain` or not one of
+    these."""
+    if getattr(loss_fn, "reduction", "mean") != "mean" or not plain(loss_fn, target):
+        return None
+    module = _FUNCTIONS.get(str(getattr(loss_fn, "__name__", "")), type(loss_fn))
+    if issubclass(module, _PER_ELEMENT):
+        n, letter = int(np.prod(out_shape)), "n"
+    elif issubclass(module, _PER_SAMPLE) and len(out_shape) == 2:
+        n, letter = int(out_shape[0]), "N"
+    else:
+        return None
+    return None if n == 1 else f"{letter} = {n}"

@@ -79,6 +79,19 @@ class CrossEntropy(_CrossEntropyBase):
     formulas = ("(Σq)·softmax(z) − q  (softmax(z) − onehot(y))",)
     labels = None
 
+    def explained_formulas(self) -> tuple:
+        """The formula an explanation prints for this call: class indices alone (labels set:
+        q is one-hot, Σq = 1) or with weights, smoothing or ignored targets (q spelled out)."""
+        if self.labels is not None:
+            return ("softmax(z) − onehot(y)",)
+        return ("w_y·(softmax(z) − (1 − ε)·onehot(y) − ε/C)",)  # q written out
+
+    @property
+    def count_symbol(self) -> str:
+        """What a mean divides by: the samples, or with weights (an ignored target weighs 0)
+        the sum of the targets' weights."""
+        return "n" if self.labels is not None else "Σw_y"
+
     def forward(self, z, q=None, axis=1, reduction="mean", count=None, labels=None):
         if labels is not None:
             return self._forward_labels(z, labels, reduction)

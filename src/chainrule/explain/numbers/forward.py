@@ -33,6 +33,10 @@ def forward_nodes(scene) -> Forward:
         fn = t._ctx
         if fn is None:
             kind = "parameter" if id(t) in scene.param_names else "constant"
+            if scene.x is not None and t is scene.x:  # as the graph table calls them
+                kind = "input"
+            elif scene.y is not None and t is scene.y:
+                kind = "target"
             nodes.append(ForwardNode(naming.tensor(t), kind, "", summary(t.array)))
         else:
             expr = op_expr(fn, [naming.tensor(p) for p in fn.parents])

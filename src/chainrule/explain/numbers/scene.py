@@ -24,9 +24,12 @@ class Scene:
         loss_sums: id(tensor) -> ∂E/∂tensor summed over the paths through the loss's ops.
         model: the float64 model copy that produced the graph, when there is one.
         notes: caveats for the report's opening (e.g. that the model ran in eval mode).
+
+    ``outputs`` (id(tensor) -> name, from ``twin.module_outputs``) names the tensors between a
+    model's layers.
     """
 
-    def __init__(self, loss, out, x, y, named, classic: bool = False, model=None):
+    def __init__(self, loss, out, x, y, named, classic: bool = False, model=None, outputs=None):
         self.loss, self.out, self.x, self.y, self.model = loss, out, x, y, model
         self.notes: list[str] = []
         self.graph = graph = Graph(loss)
@@ -49,7 +52,9 @@ class Scene:
                 "names='classic' needs a network of Linear layers and activations and one "
                 "sample (x of shape (features,) or (1, features))"
             )
-        self.naming = Naming(graph, layers, self.param_names, x, y, classic=classic)
+        self.naming = Naming(
+            graph, layers, self.param_names, x, y, classic=classic, outputs=outputs
+        )
         # a model's input is batched by explain() (twin.prepare), layered or op by op alike
         self.batch = x.array.shape[0] if (x is not None and x.array.ndim > 1) else 1
         self.loss_ops = self._loss_ops()

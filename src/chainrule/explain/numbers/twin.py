@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import numpy as np
@@ -118,6 +119,41 @@ def prepare(x, y, model=None) -> tuple:
         if y_t is not None:
             y_t = Tensor._make(np.asarray(y_t.array)[None, ...], False)
     return x_t, y_t
+
+
+@contextlib.contextmanager
+def module_outputs(model):
+    """While active, each submodule call of ``model`` records id(output) -> ``"PATH.out"``
+    (``"3.out"``, ``"block.0.out"``): a graph explained op by op then names the tensors
+    between layers after their layer instead of by node number. The innermost module that
+    returns a tensor names it; a module called twice names its first output only."""
+    names: dict[int, str] = {}
+    if not hasattr(model, "named_modules"):
+        yield names
+        return
+    taken = {n for n, _ in named_parameters(model)}
+    seen: set = set()
+
+    def record(path):
+        def hook(module, args, output):
+            name = f"{path}.out"
+            if isinstance(output, Tensor) and id(output) not in names and path not in seen:
+                if name not in taken:
+                    names[id(output)] = name
+                seen.add(path)
+
+        return hook
+
+    handles = [
+        module.register_forward_hook(record(path))
+        for path, module in model.named_modules()
+        if path and hasattr(module, "register_forward_hook")
+    ]
+    try:
+        yield names
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def run(model, x, y, loss_fn) -> tuple:

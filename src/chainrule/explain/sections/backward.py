@@ -3,6 +3,8 @@ output back, and each parameter's gradient δ·a beside the engine's ``.grad``."
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from chainrule.explain.blocks import D, Eq, F, Heading, Para, Sym, Table
@@ -28,10 +30,14 @@ def write(expl, scene, style, loss_derivative: str | None) -> list:
     ]
     d_out = np.asarray(expl.backward.dE_doutput)
     deriv = loss_derivative or "Σ over the loss's own ops"
+    # "2·(o − t)/n, n = 6": the count after the value, so "n = 6 = 0.04" never reads as one
+    deriv, count = re.fullmatch(r"(.*?)(?:, ([^,=]+ = [0-9.e+]+))?", deriv).groups()
+    after = [f"   ({count})"] if count else []
     if d_out.size <= MAX_WIDTH * MAX_SAMPLES:
         for i in range(d_out.size):
             name = naming.elem(scene.out, i)
-            blocks.append(Eq([D("E", name), " = ", F(deriv), " = ", style.num(d_out.flat[i])]))
+            value = style.num(d_out.flat[i])
+            blocks.append(Eq([D("E", name), " = ", F(deriv), " = ", value, *after]))
     else:
         blocks.append(Para(f"∂E/∂output: shape {d_out.shape}, {summary(d_out)}."))
     deltas = {data.index: np.asarray(data.delta).reshape(-1) for data in expl.backward.layers}

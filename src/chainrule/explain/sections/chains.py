@@ -15,7 +15,8 @@ def write(expl, scene, style) -> list:
             "A parameter's gradient is the product of the local derivatives along a path from "
             "it to the loss; where it reaches the loss along several paths, the products "
             "add up. Each factor is the op's own derivative formula, evaluated by its "
-            "backward."
+            "backward. A path through a local derivative of 0 (a ReLU that is off, an input "
+            "of 0) adds nothing, so it is left out."
         ),
     ]
     for chain in expl.chains:
@@ -40,7 +41,12 @@ def write(expl, scene, style) -> list:
 def _paths(style, chain, batched: bool) -> list:
     name, paths, total, count = chain.param, chain.paths, chain.total, chain.path_count
     if not paths:
-        return [Para(f"No path from {name} to the loss carries a nonzero factor: ∂E/∂{name} = 0.")]
+        return [
+            Para(
+                f"Every path from {name} to the loss crosses a local derivative of 0 (a ReLU "
+                f"that is off, an input of 0), or there is no path: ∂E/∂{name} = 0."
+            )
+        ]
     blocks = []
     if count > len(paths):
         blocks.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.explain.blocks import Eq, Heading, Para, Table
+from chainrule.explain.blocks import Eq, Heading, Para, Sym, Table
 from chainrule.explain.context import MAX_SAMPLES, MAX_UPDATE_ROWS
 from chainrule.explain.format import summary
 
@@ -14,7 +14,7 @@ def write(expl, scene, style) -> list:
     upd = expl.update
     blocks = [
         Heading(2, "4. The update"),
-        Eq(["θ_new = θ_old − η · ∂E/∂θ,   η = ", style.num(upd.lr)]),
+        Eq([Sym("θ_new"), " = ", Sym("θ_old"), " − η · ∂E/∂θ,   η = ", style.num(upd.lr)]),
     ]
     tensors = dict(scene.named)
     stepped = {row.name: row for row in upd.parameters}

@@ -1,0 +1,176 @@
+"""What an explanation says where a reader could be misled: paths left out because a factor is
+0, the cross-entropy formula for class-index targets when the loss is explained op by op, and
+the update equation in LaTeX."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+
+
+def relu_net_with_dead_units():
+    """2 → 3 (ReLU) → 2 → loss; hidden unit 0 is on, unit 1 off, for the sample below."""
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 2))
+    with cr.no_grad():
+        model[0].weight.copy_(cr.tensor([[1.0, 0.5], [-1.0, -0.5], [0.3, 0.2]]))
+        model[0].bias.copy_(cr.tensor([0.1, -0.1, 0.0]))
+        model[2].weight.copy_(cr.tensor([[0.4, 0.7, -0.2], [0.6, -0.3, 0.5]]))
+    return model
+
+
+def test_paths_through_a_zero_factor_are_said_to_be_left_out():
+    model = relu_net_with_dead_units()
+    x, y = np.array([1.0, 2.0]), np.array([0.5, -0.5])
+    report = cr.explain(model, x, y, nn.MSELoss(), param=["0.weight[0, 1]", "0.weight[1, 0]"])
+    live, dead = report.data["chains"]
+    # unit 0 is on: two paths (one per output); unit 1 is off: relu' = 0 on both of its paths
+    assert live["path_count"] == 2 and dead["path_count"] == 0 and dead["total"] == 0
+    text = str(report)
+    assert "A path through a local derivative of 0 (a ReLU that is off" in " ".join(text.split())
+    assert "Every path from 0.weight[1, 0] to the loss crosses a local derivative of 0" in (
+        " ".join(text.split())
+    )
+    assert "carries a nonzero factor" not in text  # said the opposite of what happens
+
+
+def conv_net():
+    cr.manual_seed(1)
+    return nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8, 3))
+
+
+def loss_factor_formulas(report):
+    return {
+        f["formula"]
+        for chain in report.data["chains"]
+        for path in chain["paths"]
+        for f in path["factors"][:1]
+    }
+
+
+def test_cross_entropy_with_class_indices_reads_softmax_minus_onehot_op_by_op():
+    # a CNN is explained op by op; its loss factor used to read
+    # "((Σq)·softmax(z) − q  (softmax(z) − onehot(y)))/n, n = 2": the probability-target
+    # form with the class-index one nested inside it
+    images = np.random.default_rng(0).normal(size=(2, 1, 4, 4))
+    report = cr.explain(
+        conv_net(), images, np.array([1, 2]), nn.CrossEntropyLoss(), param="3.bias[0]"
+    )
+    assert loss_factor_formulas(report) == {"(softmax(z) − onehot(y))/n, n = 2"}
+    one = cr.explain(conv_net(), images[0], np.array(1), nn.CrossEntropyLoss(), param="3.bias[0]")
+    assert loss_factor_formulas(one) == {"softmax(z) − onehot(y)"}
+
+
+def test_cross_entropy_with_class_weights_keeps_the_general_formula():
+    # with weights q is not one-hot: the general form is the true one
+    images = np.random.default_rng(0).normal(size=(2, 1, 4, 4))
+    loss_fn = nn.CrossEntropyLoss(weight=cr.tensor([1.0, 2.0, 0.5]))
+    report = cr.explain(conv_net(), images, np.array([1, 2]), loss_fn, param="3.bias[0]")
+    (formula,) = loss_factor_formulas(report)
+    # with weights q is w_y·onehot(y) and the mean divides by the targets' weights
+    assert formula.startswith("(w_y·(softmax(z) − (1 − ε)·onehot(y) − ε/C))/Σw_y, Σw_y = ")
+
+
+@pytest.mark.parametrize("example", ["seed", "mazur"])
+def test_update_equation_latex_subscripts(example):
+    from chainrule.explain import examples
+
+    md = getattr(examples, example)().markdown()
+    # "θ_new" was escaped to a literal underscore: θ_ new
+    assert r"\theta _{\mathrm{new}} = \theta _{\mathrm{old}}" in md
+    assert r"\_\text{ new }" not in md
+
+
+def test_tensors_between_layers_are_named_after_their_layer_op_by_op():
+    # a CNN's chain read ∂E/∂v8[0, 2] · ∂v8[0, 2]/∂v5[0, 1] · ...: node numbers, not layers
+    images = np.random.default_rng(0).normal(size=(2, 1, 4, 4))
+    report = cr.explain(
+        conv_net(), images, np.array([1, 2]), nn.CrossEntropyLoss(), param="0.weight[0, 0, 1, 1]"
+    )
+    chain = report.data["chains"][0]
+    symbols = [f["symbol"] for f in chain["paths"][0]["factors"]]
+    assert symbols[0].startswith("∂E/∂3.out[")  # the Linear's output: the logits
+    assert any("/∂1.out[" in s for s in symbols) and any("/∂0.out[" in s for s in symbols)
+    names = [node["name"] for node in report.data["graph"]]
+    assert {"0.out", "1.out", "2.out", "3.out"} <= set(names)
+    assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
+
+
+def test_layer_names_leave_layered_networks_alone_and_their_hooks_go():
+    from chainrule.explain.numbers import twin
+
+    model = relu_net_with_dead_units()
+    report = cr.explain(model, np.array([1.0, 2.0]), np.array([0.5, -0.5]), nn.MSELoss())
+    names = [node["name"] for node in report.data["graph"]]
+    assert {"z1", "a1", "z2"} <= set(names) and not any(n.endswith(".out") for n in names)
+    with twin.module_outputs(model) as outputs:
+        out = model(cr.ones(1, 2))
+    assert outputs[id(out)] == "2.out" and len(outputs) == 3
+    model(cr.ones(1, 2))
+    assert len(outputs) == 3  # the hooks are removed when the block ends
+
+
+def test_forward_table_op_by_op_calls_the_input_and_target_so():
+    # the forward table of a CNN listed the image x (and the target t) as "constant"
+    images = np.random.default_rng(0).normal(size=(2, 1, 4, 4))
+    report = cr.explain(conv_net(), images, np.array([1, 2]), nn.CrossEntropyLoss())
+    kinds = {n["name"]: n["op"] for n in report.data["forward"]["nodes"]}
+    graph = {n["name"]: n["op"] for n in report.data["graph"]}
+    assert kinds["x"] == graph["x"] == "input"
+    assert kinds.get("t", "target") == "target"
+
+
+@pytest.mark.parametrize(
+    "loss_fn, y, count",
+    [
+        (nn.MSELoss(), np.array([[0.5, -0.5], [1.0, 0.0], [0.0, 1.0]]), "n = 6"),
+        (nn.functional.mse_loss, np.array([[0.5, -0.5], [1.0, 0.0], [0.0, 1.0]]), "n = 6"),
+        (nn.CrossEntropyLoss(), np.array([1, 0, 1]), "N = 3"),
+        (nn.CrossEntropyLoss(weight=cr.tensor([1.0, 3.0])), np.array([1, 0, 1]), None),
+        (nn.CrossEntropyLoss(ignore_index=0), np.array([1, 0, 1]), None),
+        (nn.MSELoss(reduction="sum"), np.array([[0.5, -0.5], [1.0, 0.0], [0.0, 1.0]]), None),
+    ],
+)
+def test_the_mean_says_what_it_divides_by(loss_fn, y, count):
+    # MSE's "2·(o − t)/n" divides by every output of every sample (6 here, not 3 samples),
+    # cross-entropy's "/N" by the samples; the report used to leave the reader to guess
+    x = np.array([[1.0, 2.0], [0.5, -1.0], [0.0, 0.3]])
+    report = cr.explain(relu_net_with_dead_units(), x, y, loss_fn, param="2.bias[1]")
+    first = {path["factors"][0]["formula"] for path in report.data["chains"][0]["paths"]}
+    text = str(report)
+    if count is None:
+        assert not any(", n = " in f or ", N = " in f for f in first)
+        assert "   (n = " not in text and "   (N = " not in text
+    else:
+        assert all(f.endswith(f", {count}") for f in first)
+        assert f"   ({count})" in text.split("Output error", 1)[1].split("Layer", 1)[0]
+    chain = report.data["chains"][0]
+    assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
+
+
+def test_one_sample_one_output_adds_no_count():
+    from chainrule.explain import examples
+
+    text = str(examples.seed())
+    assert "(n = " not in text and ", n = " not in text
+
+
+@pytest.mark.parametrize(
+    "loss_fn, y, says",
+    [
+        (nn.BCEWithLogitsLoss(pos_weight=cr.tensor([3.0, 3.0])), [[1.0, 0.0]] * 3, "p·t·σ(−z)"),
+        (nn.CrossEntropyLoss(weight=cr.tensor([1.0, 3.0])), [1, 0, 1], "(Σw_y = 7)"),
+        (nn.CrossEntropyLoss(ignore_index=0), [1, 0, 1], "(Σw_y = 2)"),
+        (nn.CrossEntropyLoss(label_smoothing=0.2), [1, 0, 1], "(1 − ε)·onehot(y) − ε/C"),
+    ],
+)
+def test_a_weighted_loss_is_written_with_its_weights(loss_fn, y, says):
+    # the output error of a network of layers printed the unweighted "(σ(o) − t)/n" or
+    # "(softmax(o) − onehot(t))/N" beside the weighted value, so the numbers did not follow
+    x = np.array([[1.0, 2.0], [0.5, -1.0], [0.0, 0.3]])
+    report = cr.explain(relu_net_with_dead_units(), x, np.array(y), loss_fn, param="2.bias[1]")
+    output_error = str(report).split("Output error", 1)[1].split("Layer", 1)[0]
+    assert says in output_error
+    assert "(σ(o) − t)/n" not in output_error and "onehot(t))/N" not in output_error
+    chain = report.data["chains"][0]
+    assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
