@@ -90,7 +90,9 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False, device=None
     """
     check_device(device)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return _wrap(np.full(shape, fill_value, _fill_dtype(fill_value, dtype)), requires_grad)
+    dtype = _fill_dtype(fill_value, dtype)
+    fill_value = _dtype.checked_int(fill_value, np.dtype(dtype))  # uint8 -1 is 255, as PyTorch
+    return _wrap(np.full(shape, fill_value, dtype), requires_grad)
 
 
 def zeros_like(other, dtype=None, requires_grad: bool = False, device=None) -> Tensor:

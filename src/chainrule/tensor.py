@@ -265,7 +265,7 @@ class Tensor(InplaceMethods, TensorMethods):
         if self.array.size == 0 and self.array.ndim != 1:
             extras.insert(0, f"size={self.array.shape}")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.name()}>")
+            extras.append(f"grad_fn=<{self._ctx.name().rpartition('::')[2]}>")  # as PyTorch
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
@@ -347,7 +347,8 @@ class Tensor(InplaceMethods, TensorMethods):
         target, steps = self.array, torch_index(index)  # PyTorch's rules, where not NumPy's
         if len(steps) == 2:
             target = target[steps[0]]  # the integers first: a view into the tensor's memory
-        target[steps[-1]] = value.array if isinstance(value, Tensor) else value
+        value = value.array if isinstance(value, Tensor) else value
+        target[steps[-1]] = _dtype.checked_int(value, target.dtype)  # uint8: -1 is 255
         _bump_version(self)
 
     # ---- methods that mirror the functions ----------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import DimensionError, DTypeError, ShapeError
 from chainrule.ops import shape as _shape
@@ -322,6 +323,7 @@ def masked_fill(input, mask, value) -> Tensor:  # noqa: A002
 
             return where(np.broadcast_to(m, x.shape), value, x)
         value = value.item()
+    value = _dtype.checked_int(value, x.array.dtype)  # PyTorch's range check (uint8: -1 is 255)
     return MaskedFill.apply(x, mask=m, value=value)
 
 

@@ -14,8 +14,9 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.ops._util import floating, operand, operands, sgn
-from chainrule.ops.elementwise import Div, Pow, Sub, _binary
+from chainrule.ops.elementwise import Div, Sub, _binary
 from chainrule.ops.lerp import lerp  # noqa: F401 - here too, beside the other elementwise math
+from chainrule.ops.power import Pow
 from chainrule.tensor import Tensor
 
 
@@ -476,7 +477,7 @@ def round(x, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
     """
     if decimals:
         scale = 10.0**decimals
-        return _unary(Round, operand(x) * scale) / scale
+        return _binary(RoundDecimals, _unary(Round, operand(x) * scale), scale)
     return _unary(Round, x, float_only=False)
 
 
@@ -488,6 +489,11 @@ def trunc(x) -> Tensor:
 def sign(x) -> Tensor:
     """−1, 0 or 1 by the sign of x (gradient 0)."""
     return _unary(Sign, x, float_only=False)
+
+
+class RoundDecimals(Div):
+    """The last step of ``round(x, decimals)``, the division back: PyTorch's one node for the
+    whole, ``RoundBackward1`` (gradient 0 all the same: the rounding before it is flat)."""
 
 
 class RSub(Sub):
