@@ -529,11 +529,11 @@ class Tensor(InplaceMethods, TensorMethods):
     def silu(self):
         return _ops.silu(self)
 
-    def softmax(self, axis=-1, *, dim=None):
-        return _ops.softmax(self, axis=axis, dim=dim)
+    def softmax(self, axis=-1, dtype=None, *, dim=None):
+        return _ops.softmax(self, axis, dtype, dim=dim)
 
-    def log_softmax(self, axis=-1, *, dim=None):
-        return _ops.log_softmax(self, axis=axis, dim=dim)
+    def log_softmax(self, axis=-1, dtype=None, *, dim=None):
+        return _ops.log_softmax(self, axis, dtype, dim=dim)
 
     def clone(self):
         return _ops.clone(self)

@@ -239,3 +239,71 @@ def test_floor_division_has_no_derivative_in_autograd_grad_either():
         cr.autograd.grad((x // 2).sum(), x)
     with pytest.raises(cr.errors.GraphError, match="floor_divide"):
         cr.autograd.grad((x * x + x // 2).sum(), x, create_graph=True)
+
+
+def _probe_round6_calls(lib):
+    x = lib.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])
+    logits = lib.tensor([[1, 2], [3, 4]])
+    calls = {
+        "where(int cond)": lambda: lib.where(lib.tensor([1, 0, 2]), 1.0, 0.0),
+        "where(float cond)": lambda: lib.where(lib.tensor([1.0, 0.0, 2.0]), 1.0, 0.0),
+        "where(bool cond)": lambda: lib.where(x > 0, x, 0.0),
+        "index_select(-1)": lambda: lib.index_select(x, 1, lib.tensor([-1])),
+        "index_select(3)": lambda: lib.index_select(x, 1, lib.tensor([3])),
+        "index_select(0, [-2])": lambda: x.index_select(0, lib.tensor([-2])),
+        "index_select ok": lambda: x.index_select(1, lib.tensor([2, 0, 2])),
+        "cat([empty, 2-D])": lambda: lib.cat([lib.tensor([]), x]),
+        "cat([2-D, empty], 1)": lambda: lib.cat([x, lib.tensor([])], 1),
+        "cat([empty, empty])": lambda: lib.cat([lib.tensor([]), lib.tensor([])]),
+        "cat([empty, ints])": lambda: lib.cat([lib.tensor([]), lib.tensor([1, 2])]),
+        "cat([(0, 3), 2-D])": lambda: lib.cat([lib.zeros(0, 3), x]),
+        "stack([empty, 2-D])": lambda: lib.stack([lib.tensor([]), x]),
+        "softmax(int, dtype)": lambda: lib.softmax(logits, 1, dtype=lib.float64),
+        "log_softmax(dtype)": lambda: logits.float().log_softmax(0, dtype=lib.float64),
+        "F.softmax(dtype)": lambda: lib.nn.functional.softmax(x, 1, dtype=lib.float64),
+        "F.log_softmax(dtype)": lambda: lib.nn.functional.log_softmax(x, dim=0, dtype=lib.float64),
+        "x.softmax(dim, dtype)": lambda: x.softmax(1, lib.float64),
+    }
+    results = {}
+    for name, call in calls.items():
+        try:  # PyTorch's index_select raises IndexError on dim 0, RuntimeError on dim 1
+            outcome = _outcome(call)
+        except IndexError:
+            outcome = "RuntimeError"
+        if isinstance(outcome, tuple):  # softmax: values to 6 places
+            values = np.round(np.array(outcome[0], dtype=float), 6).tolist()
+            outcome = values, outcome[1]
+        results[name] = outcome
+    return results
+
+
+def test_where_index_select_cat_and_softmax_dtype_as_pytorchs():
+    assert _probe_round6_calls(cr) == _probe_round6_calls(torch)
+
+
+def test_softmax_dtype_converts_inside_the_graph():
+    def run(lib):
+        x = lib.tensor([[1.0, 2.0, 0.5]], requires_grad=True)
+        y = lib.nn.functional.log_softmax(x, 1, dtype=lib.float64)
+        (y * lib.tensor([[1.0, 0.0, 2.0]], dtype=lib.float64)).sum().backward()
+        return str(y.dtype).replace("torch.", ""), np.round(x.grad.numpy(), 6).tolist()
+
+    assert run(cr) == run(torch)
+
+
+def test_detach_in_place_as_pytorch_for_leaves_and_refused_for_op_outputs():
+    def run(lib):
+        leaf = lib.tensor([1.0, 2.0], requires_grad=True)
+        plain = lib.ones(2)
+        return [
+            (t.detach_() is t, t.requires_grad, t.is_leaf, t.grad_fn is None) for t in (leaf, plain)
+        ]
+
+    assert run(cr) == run(torch)
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = y * 3
+    with pytest.raises(cr.errors.GraphError, match=r"y = y.detach\(\)"):
+        y.detach_()  # PyTorch detaches y and z still reaches x: refused rather than cut
+    z.sum().backward()
+    assert x.grad.tolist() == [6.0, 6.0]

@@ -10,7 +10,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule.autograd.function import Function
-from chainrule.errors import ShapeError
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import check_broadcast, floating, operand, operands, sgn
 from chainrule.tensor import Tensor
 
@@ -473,6 +473,11 @@ def minimum(a, b) -> Tensor:
 
 def where(cond, a, b) -> Tensor:
     """Elements of ``a`` where ``cond`` is true, else of ``b`` (both differentiable)."""
+    if isinstance(cond, Tensor) and cond.array.dtype.kind not in "bu":
+        raise DTypeError(  # PyTorch takes bool (and, deprecated, uint8) only
+            f"where expected condition to be a bool tensor, got dtype {cond.array.dtype}; "
+            f"compare first (x > 0) or convert it (cond.bool())"
+        )
     cond = np.asarray(cond.array if isinstance(cond, Tensor) else cond, dtype=bool)
     if not isinstance(a, Tensor) and isinstance(b, Tensor):  # PyTorch's range check of a number
         a = _dtype.checked_int(a, b.array.dtype)  # (uint8: -1 is 255, 300 raises)
