@@ -307,3 +307,14 @@ def test_detach_in_place_as_pytorch_for_leaves_and_refused_for_op_outputs():
         y.detach_()  # PyTorch detaches y and z still reaches x: refused rather than cut
     z.sum().backward()
     assert x.grad.tolist() == [6.0, 6.0]
+
+
+def test_atan2_gradient_at_the_origin_is_zero_as_pytorchs():
+    def run(lib):
+        a = lib.tensor([1.0, 0.0, 0.0, -2.0], requires_grad=True)
+        b = lib.tensor([1.0, 0.0, 3.0, 0.0], requires_grad=True)
+        lib.atan2(a, b).sum().backward()
+        return a.grad.numpy().tolist(), b.grad.numpy().tolist(), np.signbit(b.grad.numpy()).tolist()
+
+    assert run(cr) == run(torch)
+    assert not np.isnan(run(cr)[0]).any()

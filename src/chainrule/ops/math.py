@@ -133,16 +133,24 @@ class Atan2(Function):
         return np.arctan2(a, b)
 
     def backward(self, grad):
-        scale = grad / (self.a * self.a + self.b * self.b)
-        grad_a = scale * self.b if self.needs_grad[0] else None
-        grad_b = -scale * self.a if self.needs_grad[1] else None
+        # PyTorch's rule: 1/(a² + b²) taken as 0 where it is infinite, so the origin has
+        # gradient 0, not NaN
+        with np.errstate(divide="ignore"):
+            recip = np.reciprocal(self.a * self.a + self.b * self.b)
+        recip[np.isinf(recip)] = 0
+        grad_a = grad * self.b * recip if self.needs_grad[0] else None
+        grad_b = grad * -self.a * recip if self.needs_grad[1] else None
         return grad_a, grad_b
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
+        from chainrule.ops.elementwise import where
+
         a, b = self.parents
-        scale = grad / (a * a + b * b)
-        return scale * b, -scale * a
+        with np.errstate(divide="ignore"):
+            recip = reciprocal(a * a + b * b)
+        recip = where(np.isinf(recip.array), 0.0, recip)
+        return grad * b * recip, grad * -a * recip
 
 
 class Sinh(Function):
