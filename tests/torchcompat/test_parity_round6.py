@@ -318,3 +318,31 @@ def test_atan2_gradient_at_the_origin_is_zero_as_pytorchs():
 
     assert run(cr) == run(torch)
     assert not np.isnan(run(cr)[0]).any()
+
+
+@pytest.mark.parametrize("p", [0.5, -0.5, 2, 3, -1, -2, 1.5, 0])
+def test_number_powers_at_the_corners_as_pytorchs(p):
+    """PyTorch computes x ** -0.5 as 1/√x (−0 gives −∞, −∞ NaN), x ** 3 as x·x·x, ...: the
+    values and gradients at ±0, ±∞ and NaN, signs included, and on random floats for the
+    powers PyTorch multiplies out, the bits."""
+    corners = [float("-inf"), -2.0, -0.0, 0.0, 0.5, 2.0, float("inf"), float("nan")]
+    values = np.concatenate([corners, np.random.default_rng(0).standard_normal(2000) * 3])
+
+    def run(lib):
+        x = lib.tensor(values.astype(np.float32), requires_grad=True)
+        y = x**p
+        y.sum().backward()
+        return y.detach().numpy(), x.grad.numpy()
+
+    with np.errstate(all="ignore"):
+        ours, theirs = run(cr), run(torch)
+    n = len(corners)
+    for mine, expected in zip(ours, theirs):
+        np.testing.assert_array_equal(mine[:n], expected[:n])
+        signed = ~np.isnan(expected[:n])
+        np.testing.assert_array_equal(
+            np.signbit(mine[:n])[signed], np.signbit(expected[:n])[signed]
+        )
+        np.testing.assert_allclose(mine, expected, rtol=1e-6, atol=0)
+    if p in (2, 3, -1, -2, -0.5):  # multiplied out as PyTorch does: the same bits
+        np.testing.assert_array_equal(ours[0], theirs[0])

@@ -137,7 +137,7 @@ class Atan2(Function):
         # gradient 0, not NaN
         with np.errstate(divide="ignore"):
             recip = np.reciprocal(self.a * self.a + self.b * self.b)
-        recip[np.isinf(recip)] = 0
+        recip = np.where(np.isinf(recip), 0, recip)
         grad_a = grad * self.b * recip if self.needs_grad[0] else None
         grad_b = grad * -self.a * recip if self.needs_grad[1] else None
         return grad_a, grad_b

@@ -13,6 +13,25 @@ from chainrule.ops.elementwise import _binary, log, where
 from chainrule.tensor import Tensor
 
 
+def power(x: np.ndarray, p) -> np.ndarray:
+    """``x ** p`` for a number ``p`` as PyTorch's CPU kernel computes it for floats: ``x·x·x``
+    for 3, ``1/(x·x)`` for −2, ``1/√x`` for −0.5 (so −0 gives −∞ and −∞ NaN, where the IEEE
+    power gives +∞ and 0), ``1/x`` for −1, ``√x`` for 0.5; other powers by ``np.power``
+    (PyTorch's differ from NumPy's in the last bit now and then)."""
+    if x.dtype.kind == "f":
+        if p == 3:
+            return x * x * x
+        if p == -2:
+            return np.reciprocal(x * x)
+        if p == -0.5:
+            return np.reciprocal(np.sqrt(x))
+        if p == 0.5:
+            return np.sqrt(x)
+        if p == -1:
+            return np.reciprocal(x)
+    return x**p
+
+
 class PowScalar(Function):
     """x ** p for a constant exponent p."""
 
@@ -21,7 +40,9 @@ class PowScalar(Function):
 
     def forward(self, x, exponent):
         self.x, self.exponent = x, exponent
-        return x**exponent
+        if exponent == 2:  # the common case first: NumPy's x**2 is x*x, as PyTorch's
+            return x**exponent
+        return power(x, exponent)
 
     def backward(self, grad):
         p = self.exponent
@@ -29,7 +50,7 @@ class PowScalar(Function):
             return (grad * (2 * self.x),)
         if p == 0:  # x⁰ is constant: 0 everywhere, also at 0 and NaN (PyTorch)
             return (np.zeros(np.broadcast_shapes(grad.shape, self.x.shape), grad.dtype),)
-        return (grad * (p * self.x ** (p - 1)),)
+        return (grad * (p * power(self.x, p - 1)),)
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
