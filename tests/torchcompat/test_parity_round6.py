@@ -346,3 +346,15 @@ def test_number_powers_at_the_corners_as_pytorchs(p):
         np.testing.assert_allclose(mine, expected, rtol=1e-6, atol=0)
     if p in (2, 3, -1, -2, -0.5):  # multiplied out as PyTorch does: the same bits
         np.testing.assert_array_equal(ours[0], theirs[0])
+
+
+@pytest.mark.parametrize("name", ["fmax", "fmin"])
+@pytest.mark.parametrize("n", [3, 11, 100])  # NumPy's own fmax answers a ±0 tie by size
+def test_fmax_fmin_keep_the_first_zero_on_a_tie_as_pytorchs(name, n):
+    rng = np.random.default_rng(n)
+    a = rng.choice(np.array([-0.0, 0.0, np.nan, 1.0, -1.0, np.inf], np.float32), n)
+    b = rng.choice(np.array([-0.0, 0.0, np.nan, 1.0, -1.0, -np.inf], np.float32), n)
+    ours = getattr(cr, name)(cr.tensor(a), cr.tensor(b)).numpy()
+    theirs = getattr(torch, name)(torch.tensor(a), torch.tensor(b)).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
