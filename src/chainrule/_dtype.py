@@ -160,6 +160,17 @@ def check_integer_divisor(a: np.ndarray, b: np.ndarray, op: str) -> None:
         )
 
 
+def refuse_non_float(dtype: np.dtype, op: str) -> None:
+    """PyTorch draws random floats only (``rand``, ``randn``, their ``_like``, ``normal_``,
+    ``uniform_``); an integer or bool dtype raises its ``NotImplementedError`` (NumPy would
+    truncate the draws to zeros)."""
+    if dtype.kind != "f":
+        raise DTypeNotImplementedError(
+            f"{op} is not implemented for {dtype} tensors, as in PyTorch; draw floats and "
+            f"convert them, or use randint for random integers"
+        )
+
+
 def refuse_bool(dtype: np.dtype, op: str) -> None:
     """PyTorch has no ``//``, ``%``, ``fmod`` or tensor ``**`` whose result is bool (NumPy
     would answer in int8); raise its ``NotImplementedError``."""

@@ -358,3 +358,29 @@ def test_fmax_fmin_keep_the_first_zero_on_a_tie_as_pytorchs(name, n):
     theirs = getattr(torch, name)(torch.tensor(a), torch.tensor(b)).numpy()
     np.testing.assert_array_equal(ours, theirs)
     np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
+
+
+def _random_and_range_calls(lib):
+    ints = lib.ones(3, dtype=lib.int64)
+    calls = {
+        "rand(int64)": lambda: lib.rand(2, dtype=lib.int64),
+        "randn(bool)": lambda: lib.randn(2, dtype=lib.bool),
+        "rand_like(int)": lambda: lib.rand_like(ints),
+        "randn_like(int)": lambda: lib.randn_like(ints),
+        "randn_like(float, dtype=int)": lambda: lib.randn_like(ints.float(), dtype=lib.int64),
+        "normal_ on int": lambda: ints.clone().normal_(),
+        "uniform_ on int": lambda: ints.clone().uniform_(0, 5),
+        "rand float64 shape": lambda: lib.rand(2, dtype=lib.float64).sum() * 0,
+        "arange(5, 0)": lambda: lib.arange(5, 0),
+        "arange(0, 5, -1)": lambda: lib.arange(0, 5, -1),
+        "arange(0.0, 1.0, -0.5)": lambda: lib.arange(0.0, 1.0, -0.5),
+        "arange(1, 1, -1)": lambda: lib.arange(1, 1, -1),
+        "arange(5, 0, -2)": lambda: lib.arange(5, 0, -2),
+    }
+    return {name: _outcome(call) for name, call in calls.items()}
+
+
+def test_random_draws_refuse_integer_dtypes_and_arange_refuses_a_wrong_step_sign():
+    assert _random_and_range_calls(cr) == _random_and_range_calls(torch)
+    with pytest.raises(NotImplementedError, match="randint"):
+        cr.randn(2, dtype=cr.int64)  # NumPy would have given truncated zeros

@@ -30,6 +30,7 @@ from chainrule._dtype import (
     checked_int,
     refuse_bool,
     refuse_bool_sub,
+    refuse_non_float,
     wrap_int,
 )
 from chainrule.autograd.grad_mode import _GradMode, refuse_outside_inference
@@ -372,12 +373,14 @@ class InplaceMethods:
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         from chainrule.random import get_generator
 
+        refuse_non_float(self.array.dtype, "normal_")
         draw = get_generator(generator).normal(mean, std, size=self.array.shape)
         return assign(self, "normal_", draw)
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         from chainrule.random import get_generator
 
+        refuse_non_float(self.array.dtype, "uniform_")
         draw = get_generator(generator).uniform(a, b, size=self.array.shape)
         return assign(self, "uniform_", draw)
 
