@@ -34,7 +34,8 @@ CATALOGUE = {
     "broadcast": (lambda a, b: a * b[0] * b[0], (_A, _B)),
     "broadcast_add_sub_div": (lambda a, b: (a + b[0]) * (a - b[:, :1]) / b[1], (_A, _B)),
     "clone": (lambda a: a.clone() * a, (_A,)),
-    "floor_divide": (lambda a, b: (a * 3 // b) * a * b, (_A, _B)),  # PyTorch: no derivative
+    # (PyTorch's // has no derivative; div(rounding_mode="floor") has gradient 0)
+    "div_floor": (lambda a, b: cr.div(a * 3, b, rounding_mode="floor") * a * b, (_A, _B)),
     # PyTorch has no second derivative of cdist, and no padding_idx lookup op on its own
     "cdist": (lambda a, b: cr.cdist(a * a, b[:1] * b[:1] + 0.3) ** 2, (_A, _B)),
     "cdist_p1": (lambda a, b: cr.cdist(a * a, b * a + 0.1, p=1) * a[:, :2], (_A, _B)),

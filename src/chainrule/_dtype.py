@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.errors import DTypeError
+from chainrule.errors import DTypeError, DTypeNotImplementedError, IntegerDivisionError
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -43,6 +43,13 @@ def as_array(data, dtype=None) -> np.ndarray:
             return np.asarray(data, dtype=resolved)
         except (TypeError, ValueError) as err:
             raise DTypeError(f"cannot convert data to {resolved}: {err}") from err
+        except OverflowError:  # tensor([-1], dtype=uint8): PyTorch's checked conversion
+            values = np.asarray(data)
+            if values.dtype.kind in "iu" and values.size:
+                checked_int(int(values.min()), resolved)
+                checked_int(int(values.max()), resolved)
+                return values.astype(resolved)
+            raise
     try:
         array = np.asarray(data)
     except ValueError as err:  # ragged nested lists
@@ -111,11 +118,67 @@ def scalar_dtype(like: np.dtype, value) -> np.dtype:
     return _DEFAULT[0] if category == 2 else int64
 
 
+def wrap_int(value, dtype: np.dtype):
+    """A Python int that ``dtype`` cannot hold, wrapped around as PyTorch's arithmetic does
+    (``uint8 + (-3)`` adds 253, ``int8 + 300`` adds 44; NumPy 2 raises OverflowError). As in
+    PyTorch, an int beyond 64 bits (below −2⁶³ or from 2⁶⁴ on) still raises OverflowError."""
+    if dtype.kind not in "iu" or value.__class__ is not int:
+        return value
+    if not -(1 << 63) <= value < 1 << 64:
+        raise OverflowError(
+            f"Python integer {value} does not fit in 64 bits (PyTorch refuses it too)"
+        )
+    bits = dtype.itemsize * 8
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if dtype.kind == "i" and value >> (bits - 1) else value
+
+
+def checked_int(value, dtype: np.dtype):
+    """A Python int written into an integer tensor (``fill_``, ``masked_fill``, ``x[i] = v``,
+    ``full``, ``tensor``, clamp bounds), checked as PyTorch checks it: within the dtype's
+    range, or for an unsigned dtype down to −max, wrapped (uint8: −1 is 255, as in PyTorch,
+    where NumPy 2 raises OverflowError); anything else raises."""
+    if value.__class__ is not int or dtype.kind not in "iu":
+        return value
+    bits = dtype.itemsize * 8
+    high = (1 << bits) - 1 if dtype.kind == "u" else (1 << (bits - 1)) - 1
+    low = -high if dtype.kind == "u" else -high - 1
+    if not low <= value <= high:
+        raise DTypeError(
+            f"value {value} cannot be converted to type {dtype} without overflow (as in "
+            f"PyTorch); use a wider dtype, e.g. .long()"
+        )
+    return value + (1 << bits) if value < 0 and dtype.kind == "u" else value
+
+
 def check_integer_divisor(a: np.ndarray, b: np.ndarray, op: str) -> None:
     """Raise for integer division by zero (``//``, ``%``, fmod): NumPy answers 0 with a
     warning, PyTorch raises, as integers have no inf or NaN to give."""
     if b.dtype.kind in "biu" and a.dtype.kind in "biu" and not np.all(b):
-        raise ZeroDivisionError(f"integer division by zero in {op}; divide floats to get inf/NaN")
+        raise IntegerDivisionError(
+            f"integer division by zero in {op}; divide floats to get inf/NaN"
+        )
+
+
+def refuse_non_float(dtype: np.dtype, op: str) -> None:
+    """PyTorch draws random floats only (``rand``, ``randn``, their ``_like``, ``normal_``,
+    ``uniform_``); an integer or bool dtype raises its ``NotImplementedError`` (NumPy would
+    truncate the draws to zeros)."""
+    if dtype.kind != "f":
+        raise DTypeNotImplementedError(
+            f"{op} is not implemented for {dtype} tensors, as in PyTorch; draw floats and "
+            f"convert them, or use randint for random integers"
+        )
+
+
+def refuse_bool(dtype: np.dtype, op: str) -> None:
+    """PyTorch has no ``//``, ``%``, ``fmod`` or tensor ``**`` whose result is bool (NumPy
+    would answer in int8); raise its ``NotImplementedError``."""
+    if dtype.kind == "b":
+        raise DTypeNotImplementedError(
+            f"{op} is not implemented for bool tensors, as in PyTorch (NumPy would answer in "
+            f"int8); convert first, e.g. mask.long()"
+        )
 
 
 _BOOL = np.dtype(bool)

@@ -6,6 +6,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule._device import check_device
+from chainrule.errors import ShapeError
 from chainrule.random import Generator, get_generator
 from chainrule.tensor import Tensor
 
@@ -90,7 +91,9 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False, device=None
     """
     check_device(device)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    return _wrap(np.full(shape, fill_value, _fill_dtype(fill_value, dtype)), requires_grad)
+    dtype = _fill_dtype(fill_value, dtype)
+    fill_value = _dtype.checked_int(fill_value, np.dtype(dtype))  # uint8 -1 is 255, as PyTorch
+    return _wrap(np.full(shape, fill_value, dtype), requires_grad)
 
 
 def zeros_like(other, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -138,6 +141,11 @@ def eye(
 def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Evenly spaced values; integer arguments give an integer tensor, as in NumPy."""
     check_device(device)
+    if stop is not None and step and (stop - start) * step < 0:  # NumPy: empty; PyTorch: raise
+        raise ShapeError(
+            f"arange: upper bound and lower bound inconsistent with step sign (start {start}, "
+            f"end {stop}, step {step}), as PyTorch says"
+        )
     values = np.arange(start, stop, step) if stop is not None else np.arange(start)
     return _wrap(_dtype.as_array(values, dtype), requires_grad)
 
@@ -153,6 +161,7 @@ def randn(
     """Standard normal samples from the seeded generator (see :func:`chainrule.manual_seed`)."""
     check_device(device)
     dt = _float_dtype(dtype)
+    _dtype.refuse_non_float(dt, "randn")
     values = get_generator(generator).standard_normal(_shape(shape, size, "randn")).astype(dt)
     return _wrap(values, requires_grad)
 
@@ -168,6 +177,7 @@ def rand(
     """Uniform samples in [0, 1) from the seeded generator."""
     check_device(device)
     dt = _float_dtype(dtype)
+    _dtype.refuse_non_float(dt, "rand")
     values = get_generator(generator).random(_shape(shape, size, "rand")).astype(dt)
     return _wrap(values, requires_grad)
 

@@ -30,6 +30,17 @@ class DTypeError(ChainruleError, TypeError, RuntimeError):
     PyTorch raises for most dtype mismatches)."""
 
 
+class DTypeNotImplementedError(DTypeError, NotImplementedError):
+    """An op PyTorch has no kernel for in this dtype (``//``, ``%``, ``fmod`` and ``**`` of bool
+    tensors): a ``NotImplementedError``, as PyTorch's "... not implemented for 'Bool'"."""
+
+
+class IntegerDivisionError(ChainruleError, ZeroDivisionError, RuntimeError):
+    """An integer divided by zero (``//``, ``%``, ``fmod``, ``div(rounding_mode=...)``):
+    integers have no inf or NaN. A ``RuntimeError`` too, the class PyTorch raises
+    ("ZeroDivisionError"), and a ``ZeroDivisionError``, as chainrule's was."""
+
+
 class GraphError(ChainruleError, RuntimeError):
     """The autograd graph cannot do what was asked (freed graph, non-scalar backward, ...)."""
 

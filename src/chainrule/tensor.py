@@ -6,6 +6,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule.autograd import engine
+from chainrule.autograd import grad_face as _grad_face
 from chainrule.autograd import hooks as _autograd_hooks
 from chainrule.autograd import partial as _partial
 from chainrule.autograd.grad_fn_names import keep_name as _keep_name
@@ -13,7 +14,7 @@ from chainrule.autograd.grad_mode import _INFERENCE_BLOCKS, _GradMode, inference
 from chainrule.autograd.grad_mode import refuse_outside_inference as _refuse_inference_write
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
-from chainrule.errors import DTypeError, ElementCountError, GraphError, ShapeError
+from chainrule.errors import DTypeError, ElementCountError, GraphError
 from chainrule.tensor_methods import ALL_DIMS, TensorMethods
 
 
@@ -41,6 +42,8 @@ class Tensor(InplaceMethods, TensorMethods):
         "_writes",
         "_written_at",
         "_untracked",
+        "_grad_face",  # weak references between a tensor and the one its .grad hands out,
+        "_grad_of",  # both ways (autograd.grad_face)
         "__weakref__",
     )
     _is_parameter = False  # nn.Parameter says True (cr.compile treats it as a leaf)
@@ -91,33 +94,21 @@ class Tensor(InplaceMethods, TensorMethods):
         array = value.array if isinstance(value, Tensor) else np.asarray(value)
         _dtype.check_kind(array.dtype, "Tensor.data =")
         self.array = array
+        if getattr(self, "_grad_of", None) is not None:  # another tensor's .grad
+            _grad_face.data_replaced(self, array)
         _bump_version(self, memory=False)  # a new array: nothing saved was written
 
     @property
     def grad(self) -> Tensor | None:
-        """∂loss/∂self after ``backward()``: a tensor sharing the accumulated array, or ``None``."""
-        grad = self.grad_array
-        if grad is None and self._ctx is not None:
+        """∂loss/∂self after ``backward()``: one tensor sharing the accumulated array (the same
+        object on every read while the array stays: ``p.grad is p.grad``), or ``None``."""
+        if self.grad_array is None and self._ctx is not None:
             _autograd_hooks.warn_non_leaf_grad(self)
-        return None if grad is None else Tensor._make(grad, False)
+        return _grad_face.grad_of(self)
 
     @grad.setter
     def grad(self, value) -> None:
-        if value is None:
-            self.grad_array = None
-            return
-        array = value.array if isinstance(value, Tensor) else np.asarray(value)
-        if array.shape != self.array.shape:
-            raise ShapeError(
-                f"assigned grad of shape {array.shape} to a tensor of shape {self.array.shape}; "
-                f"they must match"
-            )
-        if array.dtype != self.array.dtype:
-            raise DTypeError(
-                f"assigned grad of dtype {array.dtype} to a tensor of dtype {self.array.dtype}; "
-                f"convert it first (grad.to({self.array.dtype}))"
-            )
-        self.grad_array = array
+        _grad_face.set_grad(self, value)  # shape and dtype checked, as PyTorch does
 
     @property
     def _version(self) -> int:
@@ -274,7 +265,7 @@ class Tensor(InplaceMethods, TensorMethods):
         if self.array.size == 0 and self.array.ndim != 1:
             extras.insert(0, f"size={self.array.shape}")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.name()}>")
+            extras.append(f"grad_fn=<{self._ctx.name().rpartition('::')[2]}>")  # as PyTorch
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
@@ -356,7 +347,8 @@ class Tensor(InplaceMethods, TensorMethods):
         target, steps = self.array, torch_index(index)  # PyTorch's rules, where not NumPy's
         if len(steps) == 2:
             target = target[steps[0]]  # the integers first: a view into the tensor's memory
-        target[steps[-1]] = value.array if isinstance(value, Tensor) else value
+        value = value.array if isinstance(value, Tensor) else value
+        target[steps[-1]] = _dtype.checked_int(value, target.dtype)  # uint8: -1 is 255
         _bump_version(self)
 
     # ---- methods that mirror the functions ----------------------------------------------
@@ -537,11 +529,11 @@ class Tensor(InplaceMethods, TensorMethods):
     def silu(self):
         return _ops.silu(self)
 
-    def softmax(self, axis=-1, *, dim=None):
-        return _ops.softmax(self, axis=axis, dim=dim)
+    def softmax(self, axis=-1, dtype=None, *, dim=None):
+        return _ops.softmax(self, axis, dtype, dim=dim)
 
-    def log_softmax(self, axis=-1, *, dim=None):
-        return _ops.log_softmax(self, axis=axis, dim=dim)
+    def log_softmax(self, axis=-1, dtype=None, *, dim=None):
+        return _ops.log_softmax(self, axis, dtype, dim=dim)
 
     def clone(self):
         return _ops.clone(self)
@@ -597,4 +589,4 @@ _UFUNC_OPS = {
 }
 
 
-_autograd_hooks.Tensor = Tensor  # hooks hand gradients to user code as tensors
+_autograd_hooks.Tensor = _grad_face.Tensor = Tensor  # both hand gradients to user code

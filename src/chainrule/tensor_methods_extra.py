@@ -42,6 +42,18 @@ class TensorMethodsExtra:
 
         return retains_grad(self)
 
+    def detach_(self):
+        """Stop this tensor requiring grad, in place (PyTorch's ``detach_``), for a leaf or a
+        tensor outside the graph. An op's output is refused: the ops that already read it find
+        their way back through it, which PyTorch keeps and this would cut; use ``y.detach()``."""
+        if self._ctx is not None:
+            raise GraphError(
+                "detach_() of an op's output is not supported (the ops that used it would lose "
+                "the path to its inputs); use y = y.detach() instead"
+            )
+        self._requires_grad = False
+        return self
+
     def is_inference(self) -> bool:
         """True for a tensor made inside ``cr.inference_mode()`` (see there), as PyTorch's."""
         return self._inference

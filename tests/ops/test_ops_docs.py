@@ -10,6 +10,7 @@ from chainrule.autograd.function import Function
 DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "ops.md"
 FAMILIES = [
     "elementwise",
+    "power",
     "rounded_division",
     "reduce",
     "shape",

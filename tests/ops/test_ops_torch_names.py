@@ -402,8 +402,10 @@ def test_floor_divide_and_remainder_follow_torch():
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
         torch.tensor([7, 1]) // torch.tensor([1, 0])
     x = cr.tensor([5.5, -3.5], requires_grad=True)
-    (x // 2 + x).sum().backward()  # ⌊x/2⌋ is flat: only the + x term has a gradient
+    (cr.div(x, 2, rounding_mode="floor") + x).sum().backward()  # flat: only + x has a gradient
     assert x.grad.tolist() == [1.0, 1.0]
+    with pytest.raises(RuntimeError, match="derivative for aten::floor_divide"):
+        (x // 2 + x).sum().backward()  # as PyTorch: // has no derivative
     assert (
         cr.remainder(cr.tensor([5.5]), 2).item() == torch.remainder(torch.tensor([5.5]), 2).item()
     )

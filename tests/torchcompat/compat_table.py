@@ -466,7 +466,8 @@ ROWS = [
         "Creation",
         "torch.tensor (float64 array)",
         tensor_from_float64_array,
-        "chainrule makes float32 from float64 data unless dtype= says otherwise",
+        "chainrule makes float32 from float64 (and float16) NumPy data unless dtype= says "
+        "otherwise",
     ),
     ("Creation", "torch.zeros / ones", "(lib.zeros(2, 3), lib.ones((2,)))", ""),
     ("Creation", "torch.full", "(lib.full((2,), 1.5), lib.full((2,), 7))", ""),

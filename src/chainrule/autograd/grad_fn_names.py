@@ -78,6 +78,15 @@ _RENAMED = {
     "Lerp": "LerpBackward1",
     "SmoothL1": "SmoothL1LossBackward0",
     "DiagCopy": "DiagonalBackward0_copy",
+    "RoundedDivide": "DivBackward2",
+    "RoundDecimals": "RoundBackward1",
+    "Remainder": "RemainderBackward1",
+    "RemainderByNumber": "RemainderBackward0",
+    "Fmod": "FmodBackward1",
+    "FmodByNumber": "FmodBackward0",
+    # recorded without a derivative (backward raises, as PyTorch's)
+    "FloorDivide": "torch::autograd::NotImplemented",
+    "RemainderOfNumber": "torch::autograd::NotImplemented",
 }
 
 

@@ -23,7 +23,16 @@ import weakref
 import numpy as np
 
 from chainrule._blas import axpy
-from chainrule._dtype import _BOOL, _NOT_BOOL, check_integer_divisor, refuse_bool_sub
+from chainrule._dtype import (
+    _BOOL,
+    _NOT_BOOL,
+    check_integer_divisor,
+    checked_int,
+    refuse_bool,
+    refuse_bool_sub,
+    refuse_non_float,
+    wrap_int,
+)
 from chainrule.autograd.grad_mode import _GradMode, refuse_outside_inference
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
@@ -126,7 +135,11 @@ def write(tensor, op: str, ufunc, *operands) -> object:
         if getattr(value, "requires_grad", False) and _GradMode.enabled:
             raise GraphError(f"{op} got an operand that requires grad; use an out-of-place op")
     try:
-        ufunc(array, *values, out=array, casting="same_kind")
+        try:
+            ufunc(array, *values, out=array, casting="same_kind")
+        except OverflowError:  # uint8 += -3: PyTorch wraps the number around
+            values = [wrap_int(v, array.dtype) for v in values]
+            ufunc(array, *values, out=array, casting="same_kind")
     except TypeError as err:  # NumPy's UFuncTypeError: the result's dtype does not fit
         raise DTypeError(
             f"{op}: the result cannot be stored in place in a tensor of dtype {array.dtype} "
@@ -163,7 +176,7 @@ def _scaled_add(tensor, op: str, other, alpha) -> object:
 def assign(tensor, op: str, values) -> object:
     """Copy ``values`` (broadcast, cast) into ``tensor``'s memory: ``copy_``, ``fill_``."""
     _check_writable(tensor, op)
-    values = _value(values)
+    values = checked_int(_value(values), tensor.array.dtype)
     try:
         np.copyto(tensor.array, values, casting="unsafe")
     except ValueError as err:
@@ -194,7 +207,10 @@ def _clamp(x, low, high, out, casting):
 
 
 def _integer_divisor(tensor, other, op):
-    check_integer_divisor(tensor.array, np.asarray(_value(other)), op)
+    divisor = np.asarray(_value(other))
+    if divisor.dtype.kind == "b":  # bool // bool: PyTorch has no kernel (NumPy: int8)
+        refuse_bool(tensor.array.dtype, op)
+    check_integer_divisor(tensor.array, divisor, op)
 
 
 def _remainder(x, divisor, out, casting):
@@ -287,6 +303,10 @@ class InplaceMethods:
         return write(self, "bitwise_xor_", np.bitwise_xor, other)
 
     def pow_(self, exponent):
+        if self.array.dtype is _BOOL:  # PyTorch: mask ** True in bool, mask ** mask refused
+            if exponent.__class__ is bool:
+                return write(self, "pow_", np.logical_or, not exponent)
+            refuse_bool(np.asarray(_value(exponent)).dtype, "pow_")
         return write(self, "pow_", np.power, exponent)
 
     def neg_(self):
@@ -346,19 +366,21 @@ class InplaceMethods:
     def masked_fill_(self, mask, value):
         _check_writable(self, "masked_fill_")
         mask = np.broadcast_to(np.asarray(_value(mask), dtype=bool), self.array.shape)
-        self.array[mask] = _value(value)
+        self.array[mask] = checked_int(_value(value), self.array.dtype)
         bump(self)
         return self
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         from chainrule.random import get_generator
 
+        refuse_non_float(self.array.dtype, "normal_")
         draw = get_generator(generator).normal(mean, std, size=self.array.shape)
         return assign(self, "normal_", draw)
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         from chainrule.random import get_generator
 
+        refuse_non_float(self.array.dtype, "uniform_")
         draw = get_generator(generator).uniform(a, b, size=self.array.shape)
         return assign(self, "uniform_", draw)
 

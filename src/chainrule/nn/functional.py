@@ -11,25 +11,26 @@ from chainrule.nn.embedding import embedding  # noqa: E402, F401
 from chainrule.ops.norm import cosine_similarity, normalize  # noqa: E402, F401
 
 
-def softmax(input, dim: int | None = None, *, axis: int | None = None):  # noqa: A002
+def softmax(input, dim: int | None = None, _stacklevel=3, dtype=None, *, axis=None):  # noqa: A002
     """PyTorch's ``F.softmax``: along ``dim`` (or NumPy's ``axis``); with neither, PyTorch's
-    implicit choice and its deprecation warning (dim 0 for 0-, 1- and 3-D inputs, else 1)."""
+    implicit choice and its deprecation warning (dim 0 for 0-, 1- and 3-D inputs, else 1).
+    ``dtype`` converts the input first, as PyTorch's."""
     from chainrule.nn.activation import _softmax_dim
     from chainrule.ops.softmax import softmax as _softmax
 
     if dim is None and axis is not None:
         dim = axis
-    return _softmax(input, dim=_softmax_dim(dim, input, "softmax"))
+    return _softmax(input, dtype=dtype, dim=_softmax_dim(dim, input, "softmax"))
 
 
-def log_softmax(input, dim: int | None = None, *, axis: int | None = None):  # noqa: A002
+def log_softmax(input, dim: int | None = None, _stacklevel=3, dtype=None, *, axis=None):  # noqa: A002
     """PyTorch's ``F.log_softmax`` (the dim rule of :func:`softmax`)."""
     from chainrule.nn.activation import _softmax_dim
     from chainrule.ops.softmax import log_softmax as _log_softmax
 
     if dim is None and axis is not None:
         dim = axis
-    return _log_softmax(input, dim=_softmax_dim(dim, input, "log_softmax"))
+    return _log_softmax(input, dtype=dtype, dim=_softmax_dim(dim, input, "log_softmax"))
 
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):  # noqa: A002

@@ -9,6 +9,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule._device import check_device
+from chainrule.autograd import grad_face
 from chainrule.errors import DTypeError, StateDictError
 from chainrule.nn._module_args import key_hint, parse_to, state_array
 from chainrule.nn.module_hooks import ModuleHookMethods, unsupported_method
@@ -531,7 +532,7 @@ class Module(ModuleHookMethods):
             if tensor.array.dtype.kind == "f" and tensor.array.dtype != resolved:
                 tensor.array = tensor.array.astype(resolved)
                 if tensor.grad_array is not None:
-                    tensor.grad_array = tensor.grad_array.astype(resolved)
+                    grad_face.convert(tensor, tensor.grad_array.astype(resolved))
         return self
 
     def cpu(self) -> Module:

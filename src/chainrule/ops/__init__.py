@@ -17,7 +17,6 @@ from chainrule.ops.elementwise import (
     minimum,
     mul,
     neg,
-    pow,
     sqrt,
     sub,
     where,
@@ -28,6 +27,7 @@ from chainrule.ops.math import reflected_pow as rpow  # number ** tensor (Tensor
 from chainrule.ops.math import reflected_sub as rsub  # number - tensor (Tensor.__rsub__)
 from chainrule.ops.math import scaled  # add/sub's alpha=
 from chainrule.ops.matmul import linear, matmul
+from chainrule.ops.power import pow
 from chainrule.ops.reduce import (
     amax,
     amin,

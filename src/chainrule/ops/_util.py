@@ -26,7 +26,10 @@ def operand(value, like: Tensor | None = None) -> Tensor:
         # A scalar takes the tensor's dtype unless it is of a higher kind (PyTorch's rule; a
         # NumPy float64 scalar too, so a float32 tensor times np.float64(2) stays float32).
         dtype = _dtype.scalar_dtype(like.array.dtype, value)
-        return Tensor._make(np.asarray(value, dtype=dtype), False)
+        try:
+            return Tensor._make(np.asarray(value, dtype=dtype), False)
+        except OverflowError:  # uint8 + (-3): PyTorch wraps the number around
+            return Tensor._make(np.asarray(_dtype.wrap_int(value, dtype), dtype=dtype), False)
     if isinstance(value, (np.ndarray, np.generic)):
         _dtype.check_kind(value.dtype, "op")
         return Tensor._make(np.asarray(value), False)

@@ -13,8 +13,9 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.errors import DTypeError
 from chainrule.ops._util import operand
-from chainrule.ops.elementwise import Sub, _binary, pow
+from chainrule.ops.elementwise import Sub, _binary
 from chainrule.ops.math import reflected_sub, scaled
+from chainrule.ops.power import pow
 from chainrule.tensor import Tensor
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule.autograd.function import Function
-from chainrule.errors import ShapeError
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import check_broadcast, floating, operand, operands, sgn
 from chainrule.tensor import Tensor
 
@@ -125,81 +125,6 @@ class Neg(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         return (-grad,)
-
-
-class PowScalar(Function):
-    """x ** p for a constant exponent p."""
-
-    label = "pow"
-    formulas = ("p·x^(p−1)",)
-
-    def forward(self, x, exponent):
-        self.x, self.exponent = x, exponent
-        return x**exponent
-
-    def backward(self, grad):
-        p = self.exponent
-        if p == 2:
-            return (grad * (2 * self.x),)
-        if p == 0:  # x⁰ is constant: 0 everywhere, also at 0 and NaN (PyTorch)
-            return (np.zeros(np.broadcast_shapes(grad.shape, self.x.shape), grad.dtype),)
-        return (grad * (p * self.x ** (p - 1)),)
-
-    def backward_graph(self, grad):
-        """The gradients as tensors in the graph (for second derivatives)."""
-        (x,) = self.parents
-        p = self.exponent
-        return (grad * (p * x ** (p - 1)),)
-
-
-class Pow(Function):
-    """a ** b with a tensor exponent."""
-
-    label = "pow"
-    formulas = ("b·a^(b−1)", "a^b·ln(a)")
-
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        if b.dtype.kind in "iu" and a.dtype.kind in "iu" and (b < 0).any():
-            self.out = _integer_power(a, b)
-            return self.out
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            self.out = a**b
-        return self.out
-
-    def backward(self, grad):
-        a, b, out = self.a, self.b, self.out
-        grad_a = grad_b = None
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if self.needs_grad[0]:
-                # PyTorch's rule: 0 where b = 0 (a⁰ is constant, also at a = 0, where
-                # b·a^(b−1) would be 0·∞)
-                local = b * a ** (b - 1) if b.dtype.kind == "f" else b * a ** (b - 1.0)
-                grad_a = np.where(b == 0, 0, grad * local).astype(grad.dtype, copy=False)
-            if self.needs_grad[1]:
-                # a^b·ln(a), as PyTorch: 0 where a = 0 and b ≥ 0 (the limit), NaN for a < 0
-                local = out * np.log(a.astype(out.dtype, copy=False))
-                grad_b = np.where((a == 0) & (b >= 0), 0, grad * local)
-                grad_b = grad_b.astype(grad.dtype, copy=False)
-        return grad_a, grad_b
-
-    def backward_graph(self, grad):
-        """The gradients as tensors in the graph (for second derivatives), as backward's."""
-        a, b = self.parents
-        with np.errstate(divide="ignore", invalid="ignore"):
-            grad_a = where(self.b == 0, 0, grad * (b * a ** (b - 1)))
-            grad_b = where((self.a == 0) & (self.b >= 0), 0, grad * (a**b * log(a)))
-        return grad_a, grad_b
-
-
-def _integer_power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a ** b for integer tensors with some b < 0, as PyTorch: the quotient 1 / a^|b| rounded
-    toward 0 (so 1 for a = 1, ±1 for a = −1, else 0, also for a = 0). NumPy refuses."""
-    out = a ** np.maximum(b, 0)
-    negative = b < 0
-    odd = (b % 2) == 1
-    small = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
-    return np.where(negative, small, out).astype(out.dtype, copy=False)
 
 
 class Exp(Function):
@@ -489,29 +414,6 @@ def neg(x) -> Tensor:
     return Neg.apply(operand(x))
 
 
-def pow(base, exponent) -> Tensor:  # noqa: A001 - mirrors the ** operator
-    """base ** exponent; a constant exponent uses the cheaper ``p·x^(p−1)`` rule.
-
-    A number exponent adapts to the tensor, as in PyTorch: a NumPy float64 scalar leaves a
-    float32 tensor float32, an integer or bool tensor to a float power gives the default float
-    dtype (NumPy would give float64), a bool tensor to an integer power int64 (NumPy: int8).
-    """
-    if (
-        isinstance(base, Tensor)
-        and isinstance(exponent, (int, float, np.integer, np.floating))
-        and not isinstance(exponent, (bool, np.bool_))
-    ):
-        if isinstance(exponent, np.generic):
-            exponent = exponent.item()
-        kind = base.array.dtype.kind
-        if kind in "biu" and isinstance(exponent, float):
-            base = floating(base)
-        elif kind == "b":
-            base = Tensor._make(base.array.astype(np.int64), False)
-        return PowScalar.apply(base, exponent=exponent)
-    return _binary(Pow, base, exponent)
-
-
 def exp(x) -> Tensor:
     return Exp.apply(floating(x))
 
@@ -553,6 +455,8 @@ def clamp_by(x, min, max, number_op, tensor_op) -> Tensor:  # noqa: A002
     x = operand(x)
     if x.array.dtype.kind in "biu" and any(isinstance(b, float) for b in (min, max)):
         x = floating(x)
+    elif x.array.dtype.kind in "iu":  # PyTorch's range check (uint8: a bound of -1 is 255)
+        min, max = (_dtype.checked_int(b, x.array.dtype) for b in (min, max))
     return number_op.apply(x, low=min, high=max)
 
 
@@ -569,7 +473,16 @@ def minimum(a, b) -> Tensor:
 
 def where(cond, a, b) -> Tensor:
     """Elements of ``a`` where ``cond`` is true, else of ``b`` (both differentiable)."""
+    if isinstance(cond, Tensor) and cond.array.dtype.kind not in "bu":
+        raise DTypeError(  # PyTorch takes bool (and, deprecated, uint8) only
+            f"where expected condition to be a bool tensor, got dtype {cond.array.dtype}; "
+            f"compare first (x > 0) or convert it (cond.bool())"
+        )
     cond = np.asarray(cond.array if isinstance(cond, Tensor) else cond, dtype=bool)
+    if not isinstance(a, Tensor) and isinstance(b, Tensor):  # PyTorch's range check of a number
+        a = _dtype.checked_int(a, b.array.dtype)  # (uint8: -1 is 255, 300 raises)
+    elif not isinstance(b, Tensor) and isinstance(a, Tensor):
+        b = _dtype.checked_int(b, a.array.dtype)
     a, b = operands(a, b)
     try:
         np.broadcast_shapes(cond.shape, a.array.shape, b.array.shape)

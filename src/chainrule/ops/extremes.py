@@ -26,6 +26,17 @@ CumminResult = namedtuple("cummin", ["values", "indices"])
 KthvalueResult = namedtuple("kthvalue", ["values", "indices"])
 
 
+def _tie_to_a(extreme, nan_aware, a, b):
+    """fmax/fmin with PyTorch's answer on a tie, ``a`` (fmax(−0, 0) is −0): NumPy's own
+    fmax gives either zero, by array size; its maximum(b, a) gives a, but NaN wins there."""
+    out = extreme(b, a)
+    if out.dtype.kind == "f":
+        nan = np.isnan(out)
+        if nan.any():
+            out = np.where(nan, nan_aware(a, b), out)
+    return out
+
+
 class FMax(Function):
     """max(a, b) elementwise where NaN loses to a number; a tie gives the gradient to a, as in
     PyTorch (``maximum`` splits it)."""
@@ -35,7 +46,7 @@ class FMax(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return np.fmax(a, b)
+        return _tie_to_a(np.maximum, np.fmax, a, b)
 
     def backward(self, grad):
         return _nan_aware_grads(self, grad, np.greater_equal)
@@ -53,7 +64,7 @@ class FMin(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return np.fmin(a, b)
+        return _tie_to_a(np.minimum, np.fmin, a, b)
 
     def backward(self, grad):
         return _nan_aware_grads(self, grad, np.less_equal)

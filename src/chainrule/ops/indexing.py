@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _dtype
 from chainrule.autograd.function import Function
-from chainrule.errors import DimensionError, DTypeError, ShapeError
+from chainrule.errors import DimensionError, DTypeError, IndexOutOfRangeError, ShapeError
 from chainrule.ops import shape as _shape
 from chainrule.ops._util import in_dtype_of, no_bool_running, operand
 from chainrule.ops.getitem import GetItem, PlaceAt
@@ -286,8 +287,11 @@ def index_select(input, dim: int, index) -> Tensor:  # noqa: A002
         raise ShapeError(f"index_select needs a 1-D index, got shape {index.shape}")
     dim = _dim(dim, x.ndim, "index_select")
     n = x.shape[dim] if x.ndim else 1
-    if index.size and (index.min() < -n or index.max() >= n):
-        raise ShapeError(f"index_select: index out of range for dim {dim} of size {n}")
+    if index.size and (index.min() < 0 or index.max() >= n):  # no counting from the end
+        raise IndexOutOfRangeError(
+            f"index_select: index {int(index.min() if index.min() < 0 else index.max())} is out "
+            f"of range for dim {dim} of size {n}; indices must be in [0, {n}), as in PyTorch"
+        )
     return IndexSelect.apply(x, dim=dim, index=index.reshape(-1))
 
 
@@ -322,6 +326,7 @@ def masked_fill(input, mask, value) -> Tensor:  # noqa: A002
 
             return where(np.broadcast_to(m, x.shape), value, x)
         value = value.item()
+    value = _dtype.checked_int(value, x.array.dtype)  # PyTorch's range check (uint8: -1 is 255)
     return MaskedFill.apply(x, mask=m, value=value)
 
 

@@ -14,8 +14,9 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.ops._util import floating, operand, operands, sgn
-from chainrule.ops.elementwise import Div, Pow, Sub, _binary
+from chainrule.ops.elementwise import Div, Sub, _binary
 from chainrule.ops.lerp import lerp  # noqa: F401 - here too, beside the other elementwise math
+from chainrule.ops.power import Pow
 from chainrule.tensor import Tensor
 
 
@@ -132,16 +133,24 @@ class Atan2(Function):
         return np.arctan2(a, b)
 
     def backward(self, grad):
-        scale = grad / (self.a * self.a + self.b * self.b)
-        grad_a = scale * self.b if self.needs_grad[0] else None
-        grad_b = -scale * self.a if self.needs_grad[1] else None
+        # PyTorch's rule: 1/(a² + b²) taken as 0 where it is infinite, so the origin has
+        # gradient 0, not NaN
+        with np.errstate(divide="ignore"):
+            recip = np.reciprocal(self.a * self.a + self.b * self.b)
+        recip = np.where(np.isinf(recip), 0, recip)
+        grad_a = grad * self.b * recip if self.needs_grad[0] else None
+        grad_b = grad * -self.a * recip if self.needs_grad[1] else None
         return grad_a, grad_b
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
+        from chainrule.ops.elementwise import where
+
         a, b = self.parents
-        scale = grad / (a * a + b * b)
-        return scale * b, -scale * a
+        with np.errstate(divide="ignore"):
+            recip = reciprocal(a * a + b * b)
+        recip = where(np.isinf(recip.array), 0.0, recip)
+        return grad * b * recip, grad * -a * recip
 
 
 class Sinh(Function):
@@ -476,7 +485,7 @@ def round(x, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
     """
     if decimals:
         scale = 10.0**decimals
-        return _unary(Round, operand(x) * scale) / scale
+        return _binary(RoundDecimals, _unary(Round, operand(x) * scale), scale)
     return _unary(Round, x, float_only=False)
 
 
@@ -488,6 +497,11 @@ def trunc(x) -> Tensor:
 def sign(x) -> Tensor:
     """−1, 0 or 1 by the sign of x (gradient 0)."""
     return _unary(Sign, x, float_only=False)
+
+
+class RoundDecimals(Div):
+    """The last step of ``round(x, decimals)``, the division back: PyTorch's one node for the
+    whole, ``RoundBackward1`` (gradient 0 all the same: the rounding before it is flat)."""
 
 
 class RSub(Sub):

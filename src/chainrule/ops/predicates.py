@@ -150,7 +150,10 @@ def bitwise(ufunc, a, b) -> Tensor:
     arrays = [
         x.array
         if isinstance(x, Tensor)
-        else np.asarray(x, _dtype.scalar_dtype(tensor.array.dtype, x))
+        else np.asarray(
+            _dtype.wrap_int(x, tensor.array.dtype),  # uint8 & -1: wrapped, as PyTorch
+            _dtype.scalar_dtype(tensor.array.dtype, x),
+        )
         if np.ndim(x) == 0 and not isinstance(x, np.ndarray)
         else np.asarray(x)
         for x in (a, b)

@@ -1,36 +1,77 @@
-"""Division rounded to a whole quotient: ``//`` (floor_divide), ``%`` (remainder) and fmod.
+"""Division rounded to a whole quotient: ``//`` (floor_divide), ``%`` (remainder), fmod and
+``div(rounding_mode=...)``.
 
-Their quotients are steps, so the derivative with respect to the divisor is the negated
-quotient and the one with respect to the dividend is 1 (for ``//`` both are 0).
+Their quotients are steps. As in PyTorch, ``div(rounding_mode=...)`` has gradient 0 for both
+inputs, while ``//`` (and ``%`` of a plain number by a tensor) records an op whose backward
+raises PyTorch's "derivative for aten::floor_divide is not implemented". ``%`` and fmod of a
+tensor have derivatives 1 with respect to the dividend and the negated quotient with respect
+to the divisor.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from chainrule._dtype import check_integer_divisor
+from chainrule._dtype import check_integer_divisor, refuse_bool
 from chainrule.autograd.function import Function
 from chainrule.autograd.inplace import trunc_divide
-from chainrule.ops._util import operands
+from chainrule.errors import GraphError
+from chainrule.ops._util import check_broadcast, operands
 from chainrule.ops.elementwise import _binary
 from chainrule.tensor import Tensor
 
 
+def _no_derivative(name: str, instead: str):
+    raise GraphError(
+        f"derivative for aten::{name} is not implemented (as in PyTorch: the op records no "
+        f"gradient formula); {instead}"
+    )
+
+
 class FloorDivide(Function):
-    """⌊a / b⌋, PyTorch's ``//``.  Flat almost everywhere: gradient 0 for both inputs (PyTorch
-    has none and raises in backward; the true derivative, where it exists, is 0)."""
+    """⌊a / b⌋, PyTorch's ``//`` and ``floor_divide``. PyTorch records it with no derivative
+    (its grad_fn is ``NotImplemented``) and raises once backward reaches it; so does this."""
 
     saves_inputs = False
     label = "⌊a/b⌋"
-    formulas = ("0", "0")
+    formulas = ("none (PyTorch raises)", "none (PyTorch raises)")
 
     def forward(self, a, b):
+        refuse_bool(a.dtype, "// (floor_divide)")
         check_integer_divisor(a, b, "//")
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.floor_divide(a, b)
 
     def backward(self, grad):
-        return (np.zeros_like(grad), np.zeros_like(grad))
+        _no_derivative(
+            "floor_divide",
+            'detach the quotient (x.detach() // y), or use torch.div(x, y, rounding_mode="floor"),'
+            " whose gradient is 0",
+        )
+
+    def backward_graph(self, grad):
+        return self.backward(grad)
+
+
+class RoundedDivide(Function):
+    """``div(a, b, rounding_mode="floor" | "trunc")``: the quotient rounded toward −∞ or 0.
+    Flat almost everywhere: gradient 0 for both inputs, as PyTorch's ``DivBackward2``."""
+
+    saves_inputs = saves_tensors = False  # shapes only: a 2nd backward() may pass (release)
+    label = "rounded a/b"
+    formulas = ("0", "0")
+
+    def forward(self, a, b, mode):
+        refuse_bool(a.dtype, f"div(rounding_mode={mode!r})")
+        check_integer_divisor(a, b, "//" if mode == "floor" else "div")
+        if mode == "trunc" and a.dtype.kind in "iu":
+            return trunc_divide(a, b)  # exact integer division toward 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.floor_divide(a, b) if mode == "floor" else np.trunc(a / b)
+
+    def backward(self, grad):
+        zero = np.zeros_like(grad)
+        return zero, zero
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
@@ -46,6 +87,7 @@ class Remainder(Function):
     formulas = ("1", "−⌊a/b⌋")
 
     def forward(self, a, b):
+        refuse_bool(a.dtype, "% (remainder)")
         check_integer_divisor(a, b, "%")
         self.a, self.b = a, b
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -79,6 +121,7 @@ class Fmod(Function):
     formulas = ("1", "−trunc(a/b)")
 
     def forward(self, a, b):
+        refuse_bool(a.dtype, "fmod")
         check_integer_divisor(a, b, "fmod")
         self.a, self.b = a, b
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -98,9 +141,28 @@ class Fmod(Function):
         return grad, -grad * Tensor._make(quotient, False)
 
 
+class RemainderByNumber(Remainder):
+    """``x % number``: PyTorch's ``RemainderBackward0`` (``x % y`` is ``...Backward1``)."""
+
+
+class RemainderOfNumber(Remainder):
+    """``number % y``: PyTorch records it with no derivative and raises in backward."""
+
+    def backward(self, grad):
+        _no_derivative("remainder", "make the number a tensor first (torch.tensor(3.0) % y)")
+
+    def backward_graph(self, grad):
+        return self.backward(grad)
+
+
+class FmodByNumber(Fmod):
+    """``fmod(x, number)``: PyTorch's ``FmodBackward0`` (of two tensors ``...Backward1``)."""
+
+
 def floor_divide(a, b) -> Tensor:
     """⌊a / b⌋ elementwise, as PyTorch's ``//`` and ``torch.floor_divide`` (rounds toward −∞;
-    integers stay integers; an integer divisor of 0 raises ``ZeroDivisionError``).
+    integers stay integers; an integer divisor of 0 raises ``IntegerDivisionError``, bool tensors
+    ``DTypeNotImplementedError``, as PyTorch).
 
     Example:
         >>> import chainrule as cr
@@ -119,7 +181,9 @@ def remainder(a, b) -> Tensor:
         >>> (cr.tensor([7, -7]) % 3).tolist()
         [1, 2]
     """
-    return _binary(Remainder, a, b)
+    if not isinstance(b, Tensor):
+        return _binary(RemainderByNumber, a, b)
+    return _binary(Remainder if isinstance(a, Tensor) else RemainderOfNumber, a, b)
 
 
 def fmod(a, b) -> Tensor:
@@ -131,33 +195,30 @@ def fmod(a, b) -> Tensor:
         >>> cr.fmod(cr.tensor([7, -7]), 3).tolist()
         [1, -1]
     """
-    return _binary(Fmod, a, b)
+    return _binary(Fmod if isinstance(b, Tensor) else FmodByNumber, a, b)
 
 
 def divide(input, other, *, rounding_mode=None) -> Tensor:  # noqa: A002 - PyTorch's names
     """``torch.div`` / ``torch.divide``: ``input / other``, or rounded: ``rounding_mode="floor"``
-    is :func:`floor_divide` (Python's ``//``), ``"trunc"`` rounds toward 0. Integers divided with
-    a rounding mode stay integers; the rounded quotients have gradient 0, as in PyTorch.
+    gives :func:`floor_divide`'s quotient (Python's ``//``), ``"trunc"`` rounds toward 0.
+    Integers divided with a rounding mode stay integers; the rounded quotients have gradient 0,
+    as in PyTorch (where ``//`` itself has no derivative).
 
     Example:
         >>> import chainrule as cr
         >>> cr.div(cr.tensor([7, -7]), 2, rounding_mode="trunc").tolist()
         [3, -3]
     """
-    from chainrule.ops import math
     from chainrule.ops.elementwise import div
 
     if rounding_mode is None:
         return div(input, other)
-    if rounding_mode == "floor":
-        return floor_divide(input, other)
-    if rounding_mode != "trunc":
+    if rounding_mode not in ("floor", "trunc"):
         raise ValueError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
             f"{rounding_mode!r}"
         )
     a, b = operands(input, other)
-    if a.array.dtype.kind in "biu":  # exact integer division toward 0
-        check_integer_divisor(a.array, b.array, "div")
-        return Tensor._make(trunc_divide(a.array, b.array), False)
-    return math.trunc(div(a, b))
+    if a.array.shape != b.array.shape:
+        check_broadcast("div", a.array, b.array)
+    return RoundedDivide.apply(a, b, mode=rounding_mode)

@@ -423,13 +423,13 @@ def cat(tensors, axis=0, *, dim=None) -> Tensor:
     """Join tensors along an existing axis."""
     tensors = _tensors(tensors, "cat")
     axis = dim if dim is not None else axis
+    if any(t.shape == (0,) for t in tensors) and any(t.ndim > 1 for t in tensors):
+        tensors = [t for t in tensors if t.shape != (0,)]  # PyTorch's: skip legacy empty 1-D
     first = tensors[0].array
     for position, t in enumerate(tensors):
         if t.ndim == 0:  # PyTorch's words
-            raise ShapeError(
-                f"zero-dimensional tensor (at position {position}) cannot be concatenated; use "
-                f"stack, or reshape it to (1,) first"
-            )
+            msg = f"zero-dimensional tensor (at position {position}) cannot be concatenated"
+            raise ShapeError(f"{msg}; use stack, or reshape it to (1,) first")
     for t in tensors[1:]:
         same = t.ndim == first.ndim and all(
             a == b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis % first.ndim

@@ -297,13 +297,14 @@ def _along_axis(op_class, x, axis, dim, op: str) -> Tensor:
     return op_class.apply(x, axis=axis)
 
 
-def softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
+def softmax(x, axis: int = -1, dtype=None, *, dim: int | None = None) -> Tensor:
     """Softmax e^x / Σ e^x along one axis; every slice along it sums to 1.
 
     Args:
         x: input tensor or array (floating point).
         axis: the axis to normalise over (NumPy's name).
         dim: the same, under PyTorch's name; overrides ``axis``.
+        dtype: convert the input to this dtype first, as PyTorch's ``dtype=``.
 
     Shape:
         any shape; the output has the input's shape.
@@ -313,16 +314,17 @@ def softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
         >>> cr.functional.softmax(cr.tensor([0.0, 0.0])).tolist()
         [0.5, 0.5]
     """
-    return _along_axis(Softmax, x, axis, dim, "softmax")
+    return _along_axis(Softmax, _as_dtype(x, dtype), axis, dim, "softmax")
 
 
-def log_softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
+def log_softmax(x, axis: int = -1, dtype=None, *, dim: int | None = None) -> Tensor:
     """Log-softmax x − ln Σ e^x along one axis, stable for any finite logits.
 
     Args:
         x: input tensor or array (floating point).
         axis: the axis to normalise over (NumPy's name).
         dim: the same, under PyTorch's name; overrides ``axis``.
+        dtype: convert the input to this dtype first, as PyTorch's ``dtype=``.
 
     Shape:
         any shape; the output has the input's shape.
@@ -332,4 +334,16 @@ def log_softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
         >>> [round(v, 4) for v in cr.functional.log_softmax(cr.tensor([0.0, 0.0])).tolist()]
         [-0.6931, -0.6931]
     """
-    return _along_axis(LogSoftmax, x, axis, dim, "log_softmax")
+    return _along_axis(LogSoftmax, _as_dtype(x, dtype), axis, dim, "log_softmax")
+
+
+def _as_dtype(x, dtype):
+    """``x`` converted to ``dtype`` (in the graph) for ``softmax(..., dtype=)``, as PyTorch."""
+    if dtype is None:
+        return x
+    from chainrule import _dtype
+    from chainrule.ops._util import operand
+    from chainrule.ops.elementwise import cast
+
+    x, dtype = operand(x), _dtype.resolve_dtype(dtype)
+    return x if x.array.dtype == dtype else cast(x, dtype)
