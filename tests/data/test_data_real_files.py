@@ -44,7 +44,9 @@ def test_utf8_file_with_one_damaged_byte_is_an_error_not_garbled(tmp_path):
     path = tmp_path / "damaged.csv"
     rows = "".join(f"Genève,{i % 2}\nZürich,{i % 2}\n" for i in range(20)).encode()
     path.write_bytes(b"ville,label\n" + rows + b"K\xf6ln,1\n")
-    with pytest.raises(cr.DataError, match=r"line 42: byte 0xf6 .* is not UTF-8; save the file"):
+    with pytest.raises(
+        cr.DataError, match=r"is UTF-8 .* 1 byte\(s\) are not UTF-8: line 42 \(byte 0xf6\)"
+    ):
         load_csv(path, target="label")
     assert "ville=Köln" in load_csv(path, target="label", encoding="latin-1").feature_names
 
