@@ -390,6 +390,7 @@ class Columns:
     encoding: str
     notes: list[str] = field(default_factory=list)
     charset: Charset | None = None  # how the file was decoded, to read it again
+    repeated: dict = field(default_factory=dict)  # a name the header gives twice: its columns
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -451,7 +452,9 @@ def read_columns(
     if inferred:
         header = _is_header(cells[0], cells[1:], fmt)
     first_chunk_line = first_chunk[0][0]
-    names, header_line, notes = _names(cells[0], header, inferred, source, first_chunk_line)
+    names, header_line, notes, repeated = _names(
+        cells[0], header, inferred, source, first_chunk_line
+    )
     notes += format_notes
     if header:
         first_chunk = first_chunk[1:]
@@ -482,6 +485,7 @@ def read_columns(
         charset.label,
         notes,
         charset,
+        repeated,
     )
     check_totals(table)
     return table
