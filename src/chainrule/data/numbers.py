@@ -14,9 +14,18 @@ from chainrule.errors import DataError
 #: Cells read as "no value" (compared after stripping spaces, ignoring case): ours, and
 #: those pandas reads as missing by default (``#N/A`` from Excel, ``<NA>`` from pandas), and
 #: ``\N``, the NULL of MySQL's and PostgreSQL's text exports.
-MISSING = frozenset(
-    {"", "na", "n/a", "nan", "null", "none", "?", "-", "--", "\\n"}
-    | {"#n/a", "#na", "#n/a n/a", "<na>", "-nan", "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"}
+#: Excel's and LibreOffice's error values, where a formula failed (``#DIV/0!``): no value,
+#: not a word. Read as missing, and counted in a note. (``#N/A``, "not available", which
+#: users also type on purpose and pandas reads as missing, is a plain missing marker.)
+SHEET_ERRORS = frozenset(
+    {"#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!", "#spill!", "#calc!"}
+)
+MISSING = (
+    frozenset(
+        {"", "na", "n/a", "nan", "null", "none", "?", "-", "--", "\\n"}
+        | {"#n/a", "#na", "#n/a n/a", "<na>", "-nan", "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"}
+    )
+    | SHEET_ERRORS
 )
 NUMBER, ABSENT, TEXT = 0, 1, 2
 

@@ -38,6 +38,7 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     parse_cells,
     settle_number_format,
 )
+from chainrule.data.sheet_errors import add_sheet_errors, count_sheet_errors, sheet_error_notes
 from chainrule.data.totals import check_totals
 from chainrule.errors import DataError
 
@@ -131,6 +132,7 @@ class Column:
     problem: tuple | None = None  # (row index, message) of the first number float32 can't hold
     block: tuple | None = None  # (values of all columns, kinds of all columns, this one's row)
     padded: str | None = None  # a whole number written with a leading zero (01234), if any
+    sheet_errors: dict | None = None  # {"#DIV/0!": count, ...} and "rows": the first few
 
     @property
     def examples(self) -> list[str]:
@@ -206,6 +208,7 @@ class _Builder:
         self.rows = 0
         self.fast = fmt.decimal == "."
         self.padded: dict[int, str] = {}
+        self.sheet_errors: dict[int, dict] = {}
 
     def add(self, chunk_rows: list[list[str]]) -> None:
         r, m = len(chunk_rows), len(self.wanted)
@@ -238,6 +241,8 @@ class _Builder:
                 k = int(self.wanted[j])
                 cells = columns[k]
                 values[:, j], kinds[:, j] = parse_cells(cells, self.fmt)
+                if cells_with_errors := count_sheet_errors(cells, kinds[:, j], self.rows):
+                    add_sheet_errors(self.sheet_errors.setdefault(k, {}), cells_with_errors)
                 text = kinds[:, j] == TEXT
                 if text.any():
                     self.text.setdefault(k, _TextColumn()).add(self.rows, cells, text)
@@ -357,6 +362,7 @@ class _Builder:
                     problem,
                     None if k in self.exact else (values_t, kinds_t, j),
                     self.padded.get(k),
+                    self.sheet_errors.get(k),
                 )
             )
         return columns
@@ -473,6 +479,7 @@ def read_columns(
         columns[col.position] = col
     if blank:
         notes += blank_columns(cells[0], columns, names, source, first_chunk_line)
+    notes += sheet_error_notes(columns)
     table = Columns(
         source,
         names,

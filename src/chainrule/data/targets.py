@@ -9,6 +9,7 @@ import numpy as np
 from chainrule.data.messages import braces, error, first_few, option, say, where
 from chainrule.data.reader import ABSENT, TEXT, Columns, NumberFormat, number_key
 from chainrule.data.schema import MAX_INTEGER_CLASSES, Schema
+from chainrule.data.sheet_errors import sheet_error_cell
 from chainrule.errors import DataError
 
 
@@ -26,6 +27,8 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
             shown = ", ".join(str(int(table.lines[r])) for r in rows[:5])
             more = f" ({len(rows)} of {len(kinds)} rows have none: lines {shown}"
             more += ", ...)" if len(rows) > 5 else ")"
+        if (cell := sheet_error_cell(col, i)) is not None:
+            more += f" ({cell} there is a spreadsheet error value: a formula that failed)"
         raise DataError(
             f"{place(i)}: missing target value{more}; every row needs one: drop the rows "
             f"without it (imputation never fills targets)"
