@@ -100,8 +100,8 @@ def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source
 
 
 _ANSWERS = {
-    **dict.fromkeys(("true", "yes", "y", "t"), 1),
-    **dict.fromkeys(("false", "no", "n", "f"), 0),
+    **dict.fromkeys(("true", "yes", "y", "t", "1"), 1),
+    **dict.fromkeys(("false", "no", "n", "f", "0"), 0),
 }
 
 
