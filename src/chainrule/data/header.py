@@ -31,11 +31,13 @@ def _is_header(first: list[str], rest: list[list[str]], fmt: NumberFormat) -> bo
     if not rest:
         return True
     sample = rest[:200]
+    # the header repeated below (exports pasted together) is no evidence about the columns
+    own = [row for row in sample if row != first] or sample
     for j in np.flatnonzero(kinds == TEXT):
-        _, below = parse_cells([row[j] for row in sample if j < len(row)], fmt)
+        _, below = parse_cells([row[j] for row in own if j < len(row)], fmt)
         if (below == NUMBER).sum() > 0 and (below == TEXT).sum() == 0:
             return True  # a name over numbers
-    if _data_like(first, kinds, sample, fmt):
+    if _data_like(first, kinds, own, fmt):
         return False
     # every text cell sits over text: a header only if its names are unique and it is
     # not repeated below
