@@ -50,7 +50,8 @@ def test_comment_lines_above_the_header_are_skipped_with_a_note(tmp_path, newlin
 def test_a_header_that_starts_with_a_hash_is_a_header(tmp_path):
     path = tmp_path / "hash.csv"
     path.write_text(
-        "# of items,price,label\n" + "".join(f"{i % 5},{i * 1.5},{'ab'[i % 2]}\n" for i in range(20))
+        "# of items,price,label\n"
+        + "".join(f"{i % 5},{i * 1.5},{'ab'[i % 2]}\n" for i in range(20))
     )
     data = load_csv(path, target="label")
     assert data.columns == ["# of items", "price"]
@@ -70,3 +71,14 @@ def test_comment_in_the_middle_is_still_an_error(tmp_path):
     path.write_text("x,z,label\n" + "\n".join(_rows(10)) + "\n# a comment\n")
     with pytest.raises(cr.DataError, match="line 12: expected 3 columns"):
         load_csv(path, target="label")
+
+
+def test_excel_blank_rows_of_delimiters_are_blank_lines(tmp_path):
+    # Excel writes an empty row as ",,": before, "missing target value (3 of 63 rows ...)"
+    path = tmp_path / "blank_rows.csv"
+    rows = _rows(60)
+    body = [row + ("\n,,\n" if i % 20 == 5 else "\n") for i, row in enumerate(rows)]
+    path.write_text(",,\nx,z,label\n" + "".join(body) + '"",,\n')
+    data = load_csv(path, target="label")
+    assert len(data) == 60 and data.columns == ["x", "z"]
+    assert data.lines[6] == 10  # lines still count the skipped rows (1 and 9)

@@ -108,8 +108,8 @@ def records(
         try:
             for row in reader:
                 start, line = line, reader.line_num + 1 + skipped
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue  # a blank line
+                if not row or (not row[0].strip() and not "".join(row).strip()):
+                    continue  # a blank line, or Excel's blank row (",,,")
                 yield start, row
         except csv.Error as err:
             raise DataError(f"{source}: line {line}: malformed CSV ({err})") from None
