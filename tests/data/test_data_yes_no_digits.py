@@ -54,3 +54,17 @@ def test_other_values_keep_the_old_rules(tmp_path, other):
     except cr.DataError:
         return  # a stray number among words: the usual error
     assert data.preprocessor.columns[0]["kind"] != "boolean"
+
+
+def test_a_target_of_yes_no_words_and_1_0_is_an_error_saying_so(tmp_path):
+    # before: "target 'no' mixes numbers and text labels", as if the value were the target
+    path = tmp_path / "target.csv"
+    labels = ["1", "0"] * 20
+    labels[3], labels[10] = "no", "yes"
+    path.write_text("x,label\n" + "".join(f"{i % 7},{label}\n" for i, label in enumerate(labels)))
+    with pytest.raises(cr.DataError) as err:
+        load_csv(path, target="label")
+    message = str(err.value)
+    assert "line 5, column 2 ('label'): 'no': the target mixes numbers and text labels" in message
+    assert "2 of 40 rows hold text among numbers: lines 5, 12" in message
+    assert "yes/no answers written both as words and as 1/0" in message

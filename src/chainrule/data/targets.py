@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from chainrule.data.messages import braces, error, first_few, option, say, where
-from chainrule.data.reader import ABSENT, TEXT, Columns, NumberFormat, number_key
+from chainrule.data.reader import ABSENT, NUMBER, TEXT, Columns, NumberFormat, number_key
 from chainrule.data.schema import MAX_INTEGER_CLASSES, Schema
 from chainrule.data.sheet_errors import sheet_error_cell
 from chainrule.errors import DataError
@@ -42,10 +42,12 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
         shown += ", ..." if len(rows) > 5 else ""
         # name every odd row: a few words among numbers are cells to fix or rows to drop
         what = "text among numbers" if odd is text else "numbers among text labels"
+        fix = "fix those cells or drop those rows, so the column holds one kind"
+        if _yes_no_and_digits(col):  # yes, no, 1, 0: two answers written two ways
+            fix = "they look like yes/no answers written both as words and as 1/0; " + fix
         raise DataError(
-            f"{place(i)}: target {col.text_of(i)!r} mixes numbers and text labels ({len(rows)} "
-            f"of {len(kinds)} rows hold {what}: lines {shown}); fix those cells or drop those "
-            f"rows, so the column holds one kind"
+            f"{place(i)}: {col.text_of(i)!r}: the target mixes numbers and text labels "
+            f"({len(rows)} of {len(kinds)} rows hold {what}: lines {shown}); {fix}"
         )
     if schema.task == "regression":
         if text.any():
@@ -120,6 +122,13 @@ def _check_answer_spellings(labels: list[str], place: str) -> None:
             o=option("label_case", "keep"),
         )
     )
+
+
+def _yes_no_and_digits(col) -> bool:
+    """Whether a target's labels are yes/no words beside the numbers 1 and 0."""
+    numbers = {number_key(float(v)) for v in np.unique(col.values[col.kinds == NUMBER])}
+    words = {level.strip().lower() for level in col.levels}
+    return numbers <= {"0", "1"} and words <= set(_YES + _NO) and bool(words)
 
 
 def _known_target(table: Columns, t: str, pre) -> np.ndarray:
