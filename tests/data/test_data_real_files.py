@@ -164,7 +164,7 @@ def test_accounting_negatives_without_a_sign_are_negative_numbers(tmp_path):
     data = load_csv(path, target="label")
     assert data.feature_names == ["balance", "amount"]
     assert (data.X[data.y == 0, 0] <= 0).all() and (data.X[data.y == 1, 0] > 0).all()
-    assert any("in parentheses, (0.50), read as negative numbers" in n for n in data.notes)
+    assert any("accounting negatives, (0.50) or 0.50-, read as negative" in n for n in data.notes)
     new = tmp_path / "new.csv"
     new.write_text("amount,balance\n0.1,(0.30)\n0.2,1.5\n")
     assert load_csv(new, preprocessor=data.preprocessor).X[:, 0].tolist() == [
