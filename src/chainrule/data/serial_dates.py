@@ -28,7 +28,7 @@ LOW, HIGH = 20000, 73000
 def serial_date_note(col) -> Message | None:
     """A note for a used numeric column named like a date holding whole numbers in the range
     of Excel's date serial numbers, or None."""
-    if not _DATE_NAME.search(col.name) or not col.integral:
+    if not col.integral or not _DATE_NAME.search(col.name):
         return None
     values = col.values[col.kinds == NUMBER]
     if len(values) == 0:
