@@ -59,3 +59,13 @@ def test_a_renamed_name_never_takes_an_existing_one_and_can_be_named(tmp_path):
     assert load_csv(path, target="label").columns == ["a", "a.1", "a.2"]
     data = load_csv(path, target="label", features=["a.2"])
     np.testing.assert_array_equal(data.X[:, 0], [3, 6, 9, 2])
+
+
+def test_a_text_header_with_a_name_given_twice_is_still_a_header(tmp_path):
+    # every column text: the header was taken for data when a name repeated (col0, col1, ...)
+    path = tmp_path / "text.csv"
+    path.write_text("name,notes,notes,label\nann,a,b,x\nbob,c,d,y\ncid,a,b,x\ndan,c,d,y\n")
+    assert load_csv(path, target="label").schema.columns[2].name == "notes.1"
+    rows = tmp_path / "rows.csv"  # a row of data with a value twice stays data
+    rows.write_text("yes,yes,no\nno,yes,no\nyes,no,yes\nno,no,yes\n")
+    assert load_csv(rows).schema.columns[0].name == "col0"

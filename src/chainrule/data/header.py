@@ -39,10 +39,14 @@ def _is_header(first: list[str], rest: list[list[str]], fmt: NumberFormat) -> bo
             return True  # a name over numbers
     if _data_like(first, kinds, own, fmt):
         return False
-    # every text cell sits over text: a header only if its names are unique and it is
-    # not repeated below
+    # every text cell sits over text: a header only if it is not repeated below, and its
+    # names are unique or none of them is a value of its column below (a name given twice,
+    # "notes,notes", is read as pandas reads it; "yes,yes" in a row of data recurs below)
     seen = {tuple(row) for row in sample}
-    return len(set(first)) == len(first) and tuple(first) not in seen
+    unique = len(set(first)) == len(first) or not any(
+        any(j < len(row) and row[j] == cell for row in own) for j, cell in enumerate(first)
+    )
+    return unique and tuple(first) not in seen
 
 
 def _data_like(first: list[str], kinds, sample: list[list[str]], fmt: NumberFormat) -> bool:
