@@ -35,20 +35,7 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
         )
     text = kinds == TEXT
     if text.any() and not text.all():
-        odd = text if (~text).sum() >= text.sum() else ~text
-        rows = np.flatnonzero(odd)
-        i = int(rows[0])
-        shown = ", ".join(str(int(table.lines[r])) for r in rows[:5])
-        shown += ", ..." if len(rows) > 5 else ""
-        # name every odd row: a few words among numbers are cells to fix or rows to drop
-        what = "text among numbers" if odd is text else "numbers among text labels"
-        fix = "fix those cells or drop those rows, so the column holds one kind"
-        if _yes_no_and_digits(col):  # yes, no, 1, 0: two answers written two ways
-            fix = "they look like yes/no answers written both as words and as 1/0; " + fix
-        raise DataError(
-            f"{place(i)}: {col.text_of(i)!r}: the target mixes numbers and text labels "
-            f"({len(rows)} of {len(kinds)} rows hold {what}: lines {shown}); {fix}"
-        )
+        raise _mixed_target(table, col, text, place)
     if schema.task == "regression":
         if text.any():
             raise error(
@@ -121,6 +108,24 @@ def _check_answer_spellings(labels: list[str], place: str) -> None:
             + "{o} to keep them as separate classes",
             o=option("label_case", "keep"),
         )
+    )
+
+
+def _mixed_target(table: Columns, col, text: np.ndarray, place) -> DataError:
+    """The error for a target holding both numbers and words, naming every odd row: a few
+    words among numbers are cells to fix or rows to drop."""
+    odd = text if (~text).sum() >= text.sum() else ~text
+    rows = np.flatnonzero(odd)
+    i = int(rows[0])
+    shown = ", ".join(str(int(table.lines[r])) for r in rows[:5])
+    shown += ", ..." if len(rows) > 5 else ""
+    what = "text among numbers" if odd is text else "numbers among text labels"
+    fix = "fix those cells or drop those rows, so the column holds one kind"
+    if _yes_no_and_digits(col):  # yes, no, 1, 0: two answers written two ways
+        fix = "they look like yes/no answers written both as words and as 1/0; " + fix
+    return DataError(
+        f"{place(i)}: {col.text_of(i)!r}: the target mixes numbers and text labels "
+        f"({len(rows)} of {len(text)} rows hold {what}: lines {shown}); {fix}"
     )
 
 
