@@ -169,7 +169,12 @@ CASES = [
         {},
         ["line 3", "column 1", "missing value"],
     ),
-    ("unterminated_quote", b'a,b,label\n1,2,0\n3,"4,1\n5,6,0\n', {}, ["line 3", "malformed CSV"]),
+    (
+        "unterminated_quote",
+        b'a,b,label\n1,2,0\n3,"4,1\n5,6,0\n',
+        {},
+        ["line 3", "never ends", "stray"],
+    ),
     ("bad_quoting", b'a,b,label\n1,2,0\n3,"4"x,1\n', {}, ["line 3", "malformed CSV"]),
     (
         "fractional_classes",

@@ -82,3 +82,24 @@ def test_excel_blank_rows_of_delimiters_are_blank_lines(tmp_path):
     data = load_csv(path, target="label")
     assert len(data) == 60 and data.columns == ["x", "z"]
     assert data.lines[6] == 10  # lines still count the skipped rows (1 and 9)
+
+
+def test_pandas_unnamed_index_column_is_an_identifier(tmp_path):
+    # read back without index_col and written again, pandas names its index "Unnamed: 0";
+    # shuffled by a split, its row labels were a numeric feature
+    rng = np.random.default_rng(4)
+    labels = rng.permutation(200)[:150]
+    path = tmp_path / "resaved.csv"
+    path.write_text(
+        "Unnamed: 0,x,label\n" + "".join(f"{i},{rng.normal():.3f},{'ab'[i % 2]}\n" for i in labels)
+    )
+    data = load_csv(path, target="label")
+    assert data.columns == ["x"]
+    assert any("Unnamed: 0 (identifier)" in n for n in data.notes)
+
+
+def test_an_unclosed_quote_names_its_line_and_the_fix(tmp_path):
+    path = tmp_path / "quote.csv"
+    path.write_text('x,comment,label\n1,ok,a\n2,"open quote,b\n3,ok,a\n')
+    with pytest.raises(cr.DataError, match=r"line 3: a quoted cell starts here and never ends"):
+        load_csv(path, target="label")

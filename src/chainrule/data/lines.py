@@ -112,6 +112,11 @@ def records(
                     continue  # a blank line, or Excel's blank row (",,,")
                 yield start, row
         except csv.Error as err:
+            if "unexpected end of data" in str(err):  # "open quote,a ... to the end
+                raise DataError(
+                    f"{source}: line {line}: a quoted cell starts here and never ends (a "
+                    f'stray \'"\'?); remove it, or write a quote inside a quoted cell as ""'
+                ) from None
             raise DataError(f"{source}: line {line}: malformed CSV ({err})") from None
         except UnicodeDecodeError:
             raise decode_error(path, source, charset) from None

@@ -61,7 +61,11 @@ BOOLEAN_PAIRS = ({"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"})
 TRUE_WORDS = frozenset({"true", "yes", "y", "t", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "f", "0"})
 
-_ID_NAME = re.compile(r"(?:^|.*[_\s.-])(?:id|uuid|guid)$|^(?:index|key|row)$", re.IGNORECASE)
+# "Unnamed: 0": pandas' name for a DataFrame's index read back without index_col and
+# written again, row labels whatever their order
+_ID_NAME = re.compile(
+    r"(?:^|.*[_\s.-])(?:id|uuid|guid)$|^(?:index|key|row|unnamed: ?\d+)$", re.IGNORECASE
+)
 _CAMEL_ID = re.compile(r".*[a-z0-9](?:Id|ID)$")  # PassengerId, userID (case matters)
 # a number with a decimal comma that cannot be a thousands separator (not exactly 3 digits after)
 _COMMA_DECIMAL = re.compile(r"[-+]?\d+,(?:\d{1,2}|\d{4,})")
@@ -103,7 +107,8 @@ _PERSON = re.compile(
 
 
 def named_like_id(name: str) -> bool:
-    """``id``, ``ID``, ``user_id``, ``PassengerId``, ``order-uuid``, ``index``: True."""
+    """``id``, ``ID``, ``user_id``, ``PassengerId``, ``order-uuid``, ``index``, ``Unnamed: 0``:
+    True."""
     name = name.strip()
     if re.fullmatch(r"(?i)(?:id|uuid|guid)", name):
         return True
