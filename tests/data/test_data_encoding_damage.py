@@ -52,3 +52,14 @@ def test_a_big_windows_1252_file_is_not_scanned_slowly(tmp_path):
     charset = choose_charset(path, "big.csv")
     assert charset.codec == "cp1252"
     assert time.perf_counter() - start < 0.4
+
+
+def test_a_utf8_byte_order_mark_gets_no_note(tmp_path):
+    # "read as UTF-8 with BOM" was printed on every train and predict: nothing to act on
+    path = tmp_path / "bom.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfx;label\n"
+        + b"".join(b"%d;%s\n" % (i % 7, b"ab"[i % 2 : i % 2 + 1]) for i in range(20))
+    )
+    data = load_csv(path, target="label")
+    assert data.columns == ["x"] and not any("BOM" in n for n in data.notes)

@@ -47,7 +47,7 @@ def column_name(table: Columns, key, what: str) -> str:
 def format_notes(table: Columns, numbers: bool = True) -> list[str]:
     fmt = table.number_format
     notes = []
-    if table.encoding != "UTF-8":
+    if table.encoding not in ("UTF-8", "UTF-8 with BOM"):  # a mark Excel adds: nothing to do
         notes.append(encoding_note(table.encoding))
     if not numbers:
         return notes
