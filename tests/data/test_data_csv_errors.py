@@ -73,16 +73,16 @@ CASES = [
     ("ragged_long", b"a,b,label\n1,2,0\n3,4,1\n5,6,0,9\n", {}, ["line 4", "expected 3", "found 4"]),
     ("ragged_unquoted_comma", b"name,b,label\nSmith, John,2,0\nLee,4,1\n", {}, ["line 2", "quote"]),
     (
-        "duplicate_header",
+        "duplicate_header_named_as_target",
         b"a,b,a,label\n1,2,3,0\n4,5,6,1\n",
-        {},
-        ["line 1", "column 3", "duplicate", "'a'"],
+        {"target": "a"},
+        ["target 'a' names 2 columns (columns 1 and 3), read as 'a' and 'a.1'"],
     ),
     (
-        "duplicate_header_spaces",
+        "duplicate_header_spaces_named_as_feature",
         b"a, a ,label\n1,2,0\n4,5,1\n",
-        {},
-        ["line 1", "column 2", "duplicate"],
+        {"target": "label", "features": ["a"]},
+        ["feature 'a' names 2 columns", "rename the columns in the header"],
     ),
     (
         "empty_header_name",
@@ -169,7 +169,12 @@ CASES = [
         {},
         ["line 3", "column 1", "missing value"],
     ),
-    ("unterminated_quote", b'a,b,label\n1,2,0\n3,"4,1\n5,6,0\n', {}, ["line 3", "malformed CSV"]),
+    (
+        "unterminated_quote",
+        b'a,b,label\n1,2,0\n3,"4,1\n5,6,0\n',
+        {},
+        ["line 3", "never ends", "stray"],
+    ),
     ("bad_quoting", b'a,b,label\n1,2,0\n3,"4"x,1\n', {}, ["line 3", "malformed CSV"]),
     (
         "fractional_classes",

@@ -44,7 +44,9 @@ def test_utf8_file_with_one_damaged_byte_is_an_error_not_garbled(tmp_path):
     path = tmp_path / "damaged.csv"
     rows = "".join(f"Genève,{i % 2}\nZürich,{i % 2}\n" for i in range(20)).encode()
     path.write_bytes(b"ville,label\n" + rows + b"K\xf6ln,1\n")
-    with pytest.raises(cr.DataError, match=r"line 42: byte 0xf6 .* is not UTF-8; save the file"):
+    with pytest.raises(
+        cr.DataError, match=r"is UTF-8 .* 1 byte\(s\) are not UTF-8: line 42 \(byte 0xf6\)"
+    ):
         load_csv(path, target="label")
     assert "ville=Köln" in load_csv(path, target="label", encoding="latin-1").feature_names
 
@@ -162,7 +164,7 @@ def test_accounting_negatives_without_a_sign_are_negative_numbers(tmp_path):
     data = load_csv(path, target="label")
     assert data.feature_names == ["balance", "amount"]
     assert (data.X[data.y == 0, 0] <= 0).all() and (data.X[data.y == 1, 0] > 0).all()
-    assert any("in parentheses, (0.50), read as negative numbers" in n for n in data.notes)
+    assert any("accounting negatives, (0.50) or 0.50-, read as negative" in n for n in data.notes)
     new = tmp_path / "new.csv"
     new.write_text("amount,balance\n0.1,(0.30)\n0.2,1.5\n")
     assert load_csv(new, preprocessor=data.preprocessor).X[:, 0].tolist() == [

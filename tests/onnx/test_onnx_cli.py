@@ -240,3 +240,26 @@ def test_boolean_feature_written_several_ways_matches_the_cli(tmp_path):
     new.write_text("x,flag\n0.5,y\n-0.5,FALSE\n0.1,t\n-0.1,No\n0.2,\\N\n0.3,maybe\n")
     cli_rows, got = predict_and_export(tmp_path, model, new)
     assert_same_classification(cli_rows, got, ["no", "yes"])
+
+
+def test_yes_no_words_mixed_with_1_and_0_and_spreadsheet_errors_match_the_cli(tmp_path):
+    # yes, no, TRUE, FALSE, 1, 0 in one column: one boolean (was six one-hot categories);
+    # #DIV/0! in a category column: missing, filled as the CLI fills it
+    rng = np.random.default_rng(0)
+    words = [("no", "yes"), ("FALSE", "TRUE"), ("0", "1")]
+    lines = ["x,flag,colour,species"]
+    for i in range(120):
+        x = rng.normal()
+        colour = ["red", "blue"][i % 2] if i % 17 != 5 else "#DIV/0!"
+        lines.append(f"{x:.4f},{words[i % 3][int(x > 0.3)]},{colour},{'yes' if x > 0 else 'no'}")
+    data = tmp_path / "train.csv"
+    data.write_text("\n".join(lines) + "\n")
+    columns = cr.data.load_csv(data, target="species", impute="mean").preprocessor.columns
+    assert columns[1]["kind"] == "boolean" and "#DIV/0!" not in columns[2]["categories"]
+    model = train(tmp_path, data, "species", "--impute", "mean")
+    new = tmp_path / "new.csv"
+    new.write_text(
+        "x,flag,colour\n0.5,Yes,red\n-0.5,0,#DIV/0!\n0.1,1,blue\n-0.1,false,#VALUE!\n0.3,no,red\n"
+    )
+    cli_rows, got = predict_and_export(tmp_path, model, new)
+    assert_same_classification(cli_rows, got, ["no", "yes"])

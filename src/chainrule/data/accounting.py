@@ -1,5 +1,6 @@
 """Accounting negatives without a currency sign: ``(0.50)`` for -0.50, ``(1,200.00)`` for
--1200, as spreadsheets format negative amounts.
+-1200, as spreadsheets format negative amounts, and ``0.50-`` for -0.50, the trailing minus
+of SAP's and other ledgers' exports.
 
 A column of numbers whose text cells are (nearly) all such amounts is a column of numbers:
 they are read as negatives in place and a note says so. Parentheses alone are not taken as a
@@ -19,6 +20,7 @@ from chainrule.data.numbers import NUMBER, NumberFormat, parse_cells
 __all__ = ["accounting_notes", "read_parentheses"]
 
 _PARENTHESISED = re.compile(r"\(\s*([^()\s][^()]*?)\s*\)")
+_TRAILING_MINUS = re.compile(r"(\d[\d.,'\u00a0\u202f ]*?)\s*-")
 
 #: Share of a column's distinct text values that may be other words for it to be read.
 OTHER_WORDS = 0.1
@@ -32,7 +34,7 @@ def read_parentheses(col, fmt: NumberFormat, force: bool = False) -> int:
         return 0
     values = np.full(len(col.levels), np.nan)
     for k, level in enumerate(col.levels):
-        m = _PARENTHESISED.fullmatch(level)
+        m = _PARENTHESISED.fullmatch(level) or _TRAILING_MINUS.fullmatch(level.strip())
         if m is not None:
             number, kind = parse_cells([m[1]], fmt)
             if kind[0] == NUMBER and number[0] >= 0:
@@ -63,7 +65,7 @@ def accounting_notes(schema, target) -> list[str]:
         count = info.stats.get("accounting")
         if count and (info.used or info.name == target):
             notes.append(
-                f"{info.name}: {count} cell(s) written in parentheses, (0.50), read as "
-                f"negative numbers (-0.50)"
+                f"{info.name}: {count} cell(s) written as accounting negatives, (0.50) or "
+                f"0.50-, read as negative numbers (-0.50)"
             )
     return notes

@@ -34,6 +34,7 @@ from chainrule.data.schema import (
     infer_schema,
 )
 from chainrule.data.sentinels import sentinel_note
+from chainrule.data.serial_dates import serial_date_note
 from chainrule.data.targets import (
     LABEL_CASES,
     _target,
@@ -248,6 +249,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     if kind == "regression":
         numeric.append(table[t])
     notes += [n for n in map(sentinel_note, numeric) if n is not None]
+    notes += [n for n in map(serial_date_note, numeric) if n is not None]
     notes += _many_categories_notes(specs, len(table))
     fmt = table.number_format
     pre.number_format = {
@@ -256,6 +258,13 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         "delimiter": table.delimiter,
     }
     X = pre.encode_columns([c.column for c in used], source=table.source, lines=table.lines)
+    if t is not None and X.shape[1] >= len(X):
+        # 500 columns of 50 rows: a network fits every training row by heart
+        notes.append(
+            f"{X.shape[1]} features from {len(X)} rows: more features than rows, so a model "
+            f"can fit the training rows by heart; trust the validation score, not the "
+            f"training one, and use fewer columns or more rows where you can"
+        )
     return CSVData(
         X=X,
         y=y,

@@ -9,6 +9,7 @@ import numpy as np
 
 from chainrule.data.messages import braces, error, option, say, where
 from chainrule.data.reader import ABSENT, NUMBER, TEXT, Column, number_key
+from chainrule.data.sheet_errors import sheet_error_cell
 from chainrule.errors import DataError
 
 
@@ -32,6 +33,13 @@ def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source
     absent = kinds == ABSENT
     if absent.any() and spec.get("fill") is None:
         i = int(np.argmax(absent))
+        what = "missing value; "
+        if (cell := sheet_error_cell(col, i)) is not None:
+            total = sum(v for k, v in col.sheet_errors.items() if k != "rows")
+            what = (
+                f"{cell} is a spreadsheet error value (a formula that failed; {total} in this "
+                "column), read as a missing value; fix the formula and export again, or "
+            )
         raise _located(
             spec,
             col,
@@ -39,7 +47,7 @@ def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source
             source,
             lines,
             say(
-                "missing value; fill the cell in or drop the row (or {o})",
+                braces(what) + "fill the cell in or drop the row (or {o})",
                 o=option("impute", "mean"),
             ),
         )
@@ -92,8 +100,8 @@ def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source
 
 
 _ANSWERS = {
-    **dict.fromkeys(("true", "yes", "y", "t"), 1),
-    **dict.fromkeys(("false", "no", "n", "f"), 0),
+    **dict.fromkeys(("true", "yes", "y", "t", "1"), 1),
+    **dict.fromkeys(("false", "no", "n", "f", "0"), 0),
 }
 
 

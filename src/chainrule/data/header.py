@@ -31,16 +31,22 @@ def _is_header(first: list[str], rest: list[list[str]], fmt: NumberFormat) -> bo
     if not rest:
         return True
     sample = rest[:200]
+    # the header repeated below (exports pasted together) is no evidence about the columns
+    own = [row for row in sample if row != first] or sample
     for j in np.flatnonzero(kinds == TEXT):
-        _, below = parse_cells([row[j] for row in sample if j < len(row)], fmt)
+        _, below = parse_cells([row[j] for row in own if j < len(row)], fmt)
         if (below == NUMBER).sum() > 0 and (below == TEXT).sum() == 0:
             return True  # a name over numbers
-    if _data_like(first, kinds, sample, fmt):
+    if _data_like(first, kinds, own, fmt):
         return False
-    # every text cell sits over text: a header only if its names are unique and it is
-    # not repeated below
+    # every text cell sits over text: a header only if it is not repeated below, and its
+    # names are unique or none of them is a value of its column below (a name given twice,
+    # "notes,notes", is read as pandas reads it; "yes,yes" in a row of data recurs below)
     seen = {tuple(row) for row in sample}
-    return len(set(first)) == len(first) and tuple(first) not in seen
+    unique = len(set(first)) == len(first) or not any(
+        any(j < len(row) and row[j] == cell for row in own) for j, cell in enumerate(first)
+    )
+    return unique and tuple(first) not in seen
 
 
 def _data_like(first: list[str], kinds, sample: list[list[str]], fmt: NumberFormat) -> bool:
@@ -62,37 +68,67 @@ def _data_like(first: list[str], kinds, sample: list[list[str]], fmt: NumberForm
     )
 
 
-def _header_names(first: list[str], source: str, line: int) -> list[str]:
+def _header_names(first: list[str]) -> tuple[list[str], dict[str, list[int]]]:
+    """The names in a header row, and each name found more than once with its 0-based
+    columns. Repeats are renamed as pandas' ``read_csv`` does (``notes``, ``notes.1``), so
+    that an extra column written twice (two ``notes`` columns, two ``Unnamed``) does not
+    stop the file; naming such a column (``target='notes'``) is an error, since it cannot
+    say which one is meant."""
     names = [cell.strip() for cell in first]
     if names:  # a byte-order mark decoded as text (a file read with encoding='utf-8')
         names[0] = names[0].lstrip("\ufeff").strip()
-    seen: dict[str, int] = {}
     for k, name in enumerate(names):
         if not name:  # settled by blank_columns once the cells are read
-            name = names[k] = f"unnamed_{k + 1}"
-        if name in seen:
-            raise DataError(
-                f"{source}: line {line}, column {k + 1}: duplicate column name {name!r} (also "
-                f"column {seen[name] + 1}); column names must be unique"
-            )
-        seen[name] = k
-    return names
+            names[k] = f"unnamed_{k + 1}"
+    positions: dict[str, list[int]] = {}
+    for k, name in enumerate(names):
+        positions.setdefault(name, []).append(k)
+    repeated = {name: ks for name, ks in positions.items() if len(ks) > 1}
+    taken = set(names)
+    for name, ks in repeated.items():
+        for k in ks[1:]:
+            i = 1
+            while f"{name}.{i}" in taken:
+                i += 1
+            names[k] = f"{name}.{i}"
+            taken.add(names[k])
+    return names, repeated
+
+
+def duplicate_note(names: list[str], repeated: dict[str, list[int]]) -> str:
+    """The note for a header naming columns twice: how they are named now."""
+    parts = [
+        f"columns {and_list([str(k + 1) for k in ks])} are named {name!r}: read as "
+        f"{and_list([repr(names[k]) for k in ks])}"
+        for name, ks in repeated.items()
+    ]
+    return (
+        f"the header repeats a name ({'; '.join(parts)}), as pandas names them; rename them "
+        f"in the header if they are different things"
+    )
+
+
+def and_list(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _names(first, header: bool, inferred: bool, source: str, line: int):
-    notes = []
+    notes, repeated = [], {}
     if header:
-        names = _header_names(first, source, line)
+        names, repeated = _header_names(first)
+        if repeated:
+            notes.append(duplicate_note(names, repeated))
         numeric = [n for n in names if not n[:1].isalpha() and _is_float(n)]
         if numeric:
             notes.append(f"the header has column names that are numbers ({', '.join(numeric[:5])})")
-        return names, line, notes
+        return names, line, notes, repeated
     if inferred:
         notes.append(
             "the first row holds numbers, not column names: it is read as data and the "
             "columns are named col0, col1, ..."
         )
-    return [f"col{k}" for k in range(len(first))], None, notes
+    return [f"col{k}" for k in range(len(first))], None, notes, repeated
 
 
 def blank_columns(first: list[str], columns: list, names: list[str], source: str, line: int):

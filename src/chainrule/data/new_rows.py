@@ -9,6 +9,7 @@ import numpy as np
 
 from chainrule.data.charset import choose_charset, encoding_note
 from chainrule.data.csv_data import CSVData
+from chainrule.data.header import and_list
 from chainrule.data.messages import Message, braces, error, option, say
 from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.reader import Columns, first_row_names, read_columns
@@ -27,6 +28,14 @@ def column_name(table: Columns, key, what: str) -> str:
                 f"{len(table.names)} columns"
             )
         return table.names[int(key)]
+    if key in table.repeated:  # renamed key, key.1, ...: which one is meant?
+        ks = table.repeated[key]
+        named = and_list([repr(table.names[k]) for k in ks])
+        raise DataError(
+            f"{table.source}: {what} {key!r} names {len(ks)} columns (columns "
+            f"{and_list([str(k + 1) for k in ks])}), read as {named}; name one of those, or "
+            f"rename the columns in the header"
+        )
     if key not in table.names:
         raise DataError(
             f"{table.source}: no column named {key!r} ({what}); the columns are: "
@@ -38,7 +47,7 @@ def column_name(table: Columns, key, what: str) -> str:
 def format_notes(table: Columns, numbers: bool = True) -> list[str]:
     fmt = table.number_format
     notes = []
-    if table.encoding != "UTF-8":
+    if table.encoding not in ("UTF-8", "UTF-8 with BOM"):  # a mark Excel adds: nothing to do
         notes.append(encoding_note(table.encoding))
     if not numbers:
         return notes

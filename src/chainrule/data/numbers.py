@@ -14,20 +14,30 @@ from chainrule.errors import DataError
 #: Cells read as "no value" (compared after stripping spaces, ignoring case): ours, and
 #: those pandas reads as missing by default (``#N/A`` from Excel, ``<NA>`` from pandas), and
 #: ``\N``, the NULL of MySQL's and PostgreSQL's text exports.
-MISSING = frozenset(
-    {"", "na", "n/a", "nan", "null", "none", "?", "-", "--", "\\n"}
-    | {"#n/a", "#na", "#n/a n/a", "<na>", "-nan", "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"}
+#: Excel's and LibreOffice's error values, where a formula failed (``#DIV/0!``): no value,
+#: not a word. Read as missing, and counted in a note. (``#N/A``, "not available", which
+#: users also type on purpose and pandas reads as missing, is a plain missing marker.)
+SHEET_ERRORS = frozenset(
+    {"#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!", "#spill!", "#calc!"}
+)
+MISSING = (
+    frozenset(
+        {"", "na", "n/a", "nan", "null", "none", "?", "-", "--", "\\n"}
+        | {"#n/a", "#na", "#n/a n/a", "<na>", "-nan", "1.#ind", "-1.#ind", "1.#qnan", "-1.#qnan"}
+    )
+    | SHEET_ERRORS
 )
 NUMBER, ABSENT, TEXT = 0, 1, 2
 
-# Cells that are numbers written with a decimal comma or with thousands separators.
-_COMMA_DECIMAL = re.compile(r"[+\-\u2212]?(?:\d{1,3}(?:[. \u00a0\u202f']\d{3})+|\d*),\d+")
-_DOT_GROUPED = re.compile(r"[+\-\u2212]?\d{1,3}(?:[, \u00a0\u202f']\d{3})+(?:\.\d*)?")
+# Cells that are numbers written with a decimal comma or with thousands separators. A
+# grouped number never starts with a group of 0 (0.939 is not 939, 0,939 not 939).
+_COMMA_DECIMAL = re.compile(r"[+\-\u2212]?(?:[1-9]\d{0,2}(?:[. \u00a0\u202f']\d{3})+|\d*),\d+")
+_DOT_GROUPED = re.compile(r"[+\-\u2212]?[1-9]\d{0,2}(?:[, \u00a0\u202f']\d{3})+(?:\.\d*)?")
 _DOT_DECIMAL = re.compile(r"[+\-\u2212]?\d+\.(?:\d{1,2}|\d{4,})")  # never a thousands group
 _GROUP_HINT = re.compile(r"\d[, \u00a0\u202f']\d{3}")
 # 4.500 in a decimal-comma file
-_COMMA_THOUSANDS = re.compile(r"[+\-\u2212]?\d{1,3}(?:\.\d{3})+")
-_SPACE_GROUPED = re.compile(r"[+-]?\d{1,3}(?:[ \u00a0\u202f]\d{3})+")
+_COMMA_THOUSANDS = re.compile(r"[+\-\u2212]?[1-9]\d{0,2}(?:\.\d{3})+")
+_SPACE_GROUPED = re.compile(r"[+-]?[1-9]\d{0,2}(?:[ \u00a0\u202f]\d{3})+")
 _GROUP_MARKS = str.maketrans("", "", ". \u00a0\u202f'")
 _GROUP_MARKS_DOT = str.maketrans("", "", ", \u00a0\u202f'")
 
@@ -142,7 +152,7 @@ def _normalise(cell: str, fmt: NumberFormat) -> str | None:
         if _COMMA_DECIMAL.fullmatch(s):
             head, _, tail = s.rpartition(",")
             return head.translate(_GROUP_MARKS) + "." + tail
-        if re.fullmatch(r"[+-]?\d{1,3}(?:\.\d{3})+", s):
+        if re.fullmatch(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+", s):
             return s.replace(".", "")
         if _SPACE_GROUPED.fullmatch(s):  # 12 345 (French, Nordic): a whole number
             return s.translate(_GROUP_MARKS)

@@ -9,7 +9,6 @@ column.
 
 from __future__ import annotations
 
-import csv
 import itertools
 import operator
 import os
@@ -18,14 +17,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chainrule.data.charset import Charset, choose_charset, decode_error, open_text
+from chainrule.data.charset import Charset, choose_charset
 from chainrule.data.header import (
-    DELIMITERS,
     _is_header,
     _names,
     blank_columns,
-    excel_separator,
 )
+from chainrule.data.lines import records, sniff_delimiter  # noqa: F401  (re-exported)
 from chainrule.data.messages import Message, braces, error, option, say, where  # noqa: F401
 from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     ABSENT,
@@ -38,6 +36,7 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     parse_cells,
     settle_number_format,
 )
+from chainrule.data.sheet_errors import add_sheet_errors, count_sheet_errors, sheet_error_notes
 from chainrule.data.totals import check_totals
 from chainrule.errors import DataError
 
@@ -47,72 +46,6 @@ _SEPARATOR = "\x1f"  # joins cells to search them at once; no CSV cell holds it
 _PADDED_CELL = re.compile(r"(?:^|\x1f)[ \t]*0\d*[1-9]\d*[ \t]*(?=\x1f|$)")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 FLOAT32_EXACT = 2.0**24  # every whole number up to this is exact in float32
-
-
-# ---- opening the file -----------------------------------------------------------------------
-def sniff_delimiter(lines: list[str], default: str = ",") -> str:
-    """The delimiter: the candidate found the same number of times on the most lines
-    (``default`` when none is on the first line: a file of one column)."""
-    lines = [line for line in lines if line.strip()][:20]
-    if not lines:
-        return default
-    best, best_score = default, (0, 0)
-    for d in DELIMITERS:
-        counts = [line.count(d) for line in lines]
-        if counts[0] == 0:
-            continue
-        score = (sum(c == counts[0] for c in counts), counts[0])
-        if score > best_score:
-            best, best_score = d, score
-    return best
-
-
-def records(
-    path, *, delimiter: str | None = None, source: str | None = None, default=",", encoding=None
-):
-    """``(delimiter, iterator of (start line, cells))`` over the non-blank rows of a file
-    (``default``: the delimiter of a file where none is found, one column; ``encoding``: a
-    codec name, a :class:`~chainrule.data.charset.Charset`, or ``None`` to detect it)."""
-    source = os.fspath(path) if source is None else source
-    charset = choose_charset(path, source, encoding)
-    f = open_text(path, source, charset)
-    try:
-        head = list(itertools.islice(f, 21))
-        f.seek(0)
-    except UnicodeDecodeError:
-        f.close()
-        raise decode_error(path, source, charset) from None
-    declared = excel_separator(head[0]) if head else None
-    if declared is not None:
-        head = head[1:]
-        f.readline()  # the reader starts on line 2
-    head = head[:20]
-    if delimiter is None and declared is not None:
-        delimiter = declared
-    elif delimiter is None:
-        delimiter = sniff_delimiter(head, default if default in DELIMITERS else ",")
-    elif not isinstance(delimiter, str) or len(delimiter) != 1:
-        f.close()
-        raise DataError(f"{source}: delimiter must be one character, got {delimiter!r}")
-
-    def rows():
-        reader = csv.reader(f, delimiter=delimiter, strict=True)
-        skipped = int(declared is not None)
-        line = 1 + skipped
-        try:
-            for row in reader:
-                start, line = line, reader.line_num + 1 + skipped
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue  # a blank line
-                yield start, row
-        except csv.Error as err:
-            raise DataError(f"{source}: line {line}: malformed CSV ({err})") from None
-        except UnicodeDecodeError:
-            raise decode_error(path, source, charset) from None
-        finally:
-            f.close()
-
-    return delimiter, rows()
 
 
 # ---- the columns ------------------------------------------------------------------------------
@@ -131,6 +64,7 @@ class Column:
     problem: tuple | None = None  # (row index, message) of the first number float32 can't hold
     block: tuple | None = None  # (values of all columns, kinds of all columns, this one's row)
     padded: str | None = None  # a whole number written with a leading zero (01234), if any
+    sheet_errors: dict | None = None  # {"#DIV/0!": count, ...} and "rows": the first few
 
     @property
     def examples(self) -> list[str]:
@@ -206,6 +140,7 @@ class _Builder:
         self.rows = 0
         self.fast = fmt.decimal == "."
         self.padded: dict[int, str] = {}
+        self.sheet_errors: dict[int, dict] = {}
 
     def add(self, chunk_rows: list[list[str]]) -> None:
         r, m = len(chunk_rows), len(self.wanted)
@@ -238,6 +173,8 @@ class _Builder:
                 k = int(self.wanted[j])
                 cells = columns[k]
                 values[:, j], kinds[:, j] = parse_cells(cells, self.fmt)
+                if cells_with_errors := count_sheet_errors(cells, kinds[:, j], self.rows):
+                    add_sheet_errors(self.sheet_errors.setdefault(k, {}), cells_with_errors)
                 text = kinds[:, j] == TEXT
                 if text.any():
                     self.text.setdefault(k, _TextColumn()).add(self.rows, cells, text)
@@ -357,6 +294,7 @@ class _Builder:
                     problem,
                     None if k in self.exact else (values_t, kinds_t, j),
                     self.padded.get(k),
+                    self.sheet_errors.get(k),
                 )
             )
         return columns
@@ -390,6 +328,7 @@ class Columns:
     encoding: str
     notes: list[str] = field(default_factory=list)
     charset: Charset | None = None  # how the file was decoded, to read it again
+    repeated: dict = field(default_factory=dict)  # a name the header gives twice: its columns
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -439,8 +378,9 @@ def read_columns(
     source = os.fspath(path)
     default = (trained or {}).get("delimiter") or ","
     charset = choose_charset(path, source, encoding)
+    found: list[str] = []
     delimiter, rows = records(
-        path, delimiter=delimiter, source=source, default=default, encoding=charset
+        path, delimiter=delimiter, source=source, default=default, encoding=charset, notes=found
     )
     first_chunk = list(itertools.islice(rows, CHUNK_ROWS))
     if not first_chunk:
@@ -451,8 +391,10 @@ def read_columns(
     if inferred:
         header = _is_header(cells[0], cells[1:], fmt)
     first_chunk_line = first_chunk[0][0]
-    names, header_line, notes = _names(cells[0], header, inferred, source, first_chunk_line)
-    notes += format_notes
+    names, header_line, notes, repeated = _names(
+        cells[0], header, inferred, source, first_chunk_line
+    )
+    notes += found + format_notes
     if header:
         first_chunk = first_chunk[1:]
     width = len(names)
@@ -462,14 +404,19 @@ def read_columns(
         wanted = [k for k, n in enumerate(names) if n in keep or k in blank]
     exact = {e % width if isinstance(e, int) and -width <= e < width else e for e in exact}
     builder = _Builder(names, wanted, fmt, exact)
-    head = [row for _, row in first_chunk[:200]]
-    lines = _stream(builder, first_chunk, rows, width, bool(header), delimiter, source)
+    header_row = cells[0] if header else None
+    head = [row for _, row in first_chunk[:200] if row != header_row]  # row i is builder's i
+    repeats: list[int] = []
+    lines = _stream(builder, first_chunk, rows, width, header_row, delimiter, source, repeats)
+    if repeats:
+        notes.append(repeated_header_note(repeats))
     _check_row_count(builder.rows, min_rows, bool(header), source)
     columns: list[Column | None] = [None] * width
     for col in builder.build(head):
         columns[col.position] = col
     if blank:
         notes += blank_columns(cells[0], columns, names, source, first_chunk_line)
+    notes += sheet_error_notes(columns)
     table = Columns(
         source,
         names,
@@ -482,16 +429,26 @@ def read_columns(
         charset.label,
         notes,
         charset,
+        repeated,
     )
     check_totals(table)
     return table
 
 
-def _stream(builder, chunk, rows, width: int, header: bool, delimiter: str, source: str):
+def _stream(builder, chunk, rows, width: int, header_row, delimiter, source: str, repeats):
     """Feed ``chunk`` and the rest of ``rows`` to ``builder`` in chunks, checking each row's
-    length; the 1-based start lines of the rows, one array per chunk."""
+    length; the 1-based start lines of the rows, one array per chunk. Rows equal to the
+    header (``header_row``; files pasted together) are left out, their lines added to
+    ``repeats``."""
     lines: list[np.ndarray] = []
+    header = header_row is not None
     while chunk:
+        if header and any(row == header_row for _, row in chunk):
+            repeats += [start for start, row in chunk if row == header_row]
+            chunk = [(start, row) for start, row in chunk if row != header_row]
+            if not chunk:
+                chunk = list(itertools.islice(rows, CHUNK_ROWS))
+                continue
         starts = np.fromiter((s for s, _ in chunk), np.int64, count=len(chunk))
         chunk_rows = [row for _, row in chunk]
         for i, (start, row) in enumerate(chunk):
@@ -511,6 +468,15 @@ def _stream(builder, chunk, rows, width: int, header: bool, delimiter: str, sour
         del chunk_rows
         chunk = list(itertools.islice(rows, CHUNK_ROWS))
     return lines
+
+
+def repeated_header_note(repeats: list[int]) -> str:
+    """The note for rows that repeat the header: which lines were left out."""
+    shown = ", ".join(map(str, repeats[:5])) + (", ..." if len(repeats) > 5 else "")
+    return (
+        f"{len(repeats)} row(s) repeat the header (files pasted together?), on line(s) "
+        f"{shown}: skipped, not read as data"
+    )
 
 
 def _check_row_count(n: int, min_rows: int, header: bool, source: str) -> None:

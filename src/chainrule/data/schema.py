@@ -61,7 +61,11 @@ BOOLEAN_PAIRS = ({"true", "false"}, {"yes", "no"}, {"y", "n"}, {"t", "f"})
 TRUE_WORDS = frozenset({"true", "yes", "y", "t", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "f", "0"})
 
-_ID_NAME = re.compile(r"(?:^|.*[_\s.-])(?:id|uuid|guid)$|^(?:index|key|row)$", re.IGNORECASE)
+# "Unnamed: 0": pandas' name for a DataFrame's index read back without index_col and
+# written again, row labels whatever their order
+_ID_NAME = re.compile(
+    r"(?:^|.*[_\s.-])(?:id|uuid|guid)$|^(?:index|key|row|unnamed: ?\d+)$", re.IGNORECASE
+)
 _CAMEL_ID = re.compile(r".*[a-z0-9](?:Id|ID)$")  # PassengerId, userID (case matters)
 # a number with a decimal comma that cannot be a thousands separator (not exactly 3 digits after)
 _COMMA_DECIMAL = re.compile(r"[-+]?\d+,(?:\d{1,2}|\d{4,})")
@@ -103,7 +107,8 @@ _PERSON = re.compile(
 
 
 def named_like_id(name: str) -> bool:
-    """``id``, ``ID``, ``user_id``, ``PassengerId``, ``order-uuid``, ``index``: True."""
+    """``id``, ``ID``, ``user_id``, ``PassengerId``, ``order-uuid``, ``index``, ``Unnamed: 0``:
+    True."""
     name = name.strip()
     if re.fullmatch(r"(?i)(?:id|uuid|guid)", name):
         return True
@@ -211,9 +216,28 @@ def describe(col: Column, summary: tuple | None = None) -> ColumnInfo:
     if n_text == 0 and n_number == 0:
         info.reason = "no values"
         return info
+    if _answers_and_digits(col, summary):  # yes, no, TRUE, FALSE, 1, 0: one boolean
+        return _text(col, info, n_number, n_text)
     if n_number >= n_text and n_text <= max(1, STRAY_TEXT * (n_text + n_number)):
         return _numeric(col, info, summary)
     return _text(col, info, n_number, n_text)
+
+
+def _digit_answers(col: Column) -> set[str]:
+    """``{"0", "1"}`` (or one of them) when a column's numbers are only 0 and 1, else
+    ``{"?"}`` (which no answer set holds)."""
+    numbers = col.values[col.kinds == NUMBER]
+    found = {number_key(float(v)) for v in np.unique(numbers)}
+    return found if found <= {"0", "1"} else {"?"}
+
+
+def _answers_and_digits(col: Column, summary: tuple) -> bool:
+    """Whether a column mixes yes/no words with the numbers 0 and 1 (yes, no, TRUE,
+    FALSE, 1, 0, as columns filled by several people or tools hold them)."""
+    n_number, n_text, distinct, low, high = summary[:5]
+    if not (n_number and n_text) or distinct > 2 or low < 0 or high > 1:
+        return False
+    return _answers({level.lower() for level in col.levels} | _digit_answers(col))
 
 
 def _numeric(col: Column, info: ColumnInfo, summary: tuple) -> ColumnInfo:
@@ -277,8 +301,10 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
     if n_number == 0 and len(levels) == 2 and any(lowered == pair for pair in BOOLEAN_PAIRS):
         info.role = info.type = "boolean"
         info.reason = "/".join(sorted(levels))
-    elif n_number == 0 and _answers(lowered):
-        # yes, Y, TRUE, no, N, False in one column: two answers, however spelt
+    elif (n_number == 0 and _answers(lowered)) or (
+        n_number and _answers(lowered | _digit_answers(col))
+    ):
+        # yes, Y, TRUE, no, N, False (and 1, 0) in one column: two answers, however spelt
         info.role = info.type = "boolean"
         info.reason = "/".join(sorted(levels))
     elif n_number == 0 and dates >= 0.9 * len(levels):

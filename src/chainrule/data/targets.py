@@ -7,8 +7,9 @@ import re
 import numpy as np
 
 from chainrule.data.messages import braces, error, first_few, option, say, where
-from chainrule.data.reader import ABSENT, TEXT, Columns, NumberFormat, number_key
+from chainrule.data.reader import ABSENT, NUMBER, TEXT, Columns, NumberFormat, number_key
 from chainrule.data.schema import MAX_INTEGER_CLASSES, Schema
+from chainrule.data.sheet_errors import sheet_error_cell
 from chainrule.errors import DataError
 
 
@@ -26,24 +27,15 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
             shown = ", ".join(str(int(table.lines[r])) for r in rows[:5])
             more = f" ({len(rows)} of {len(kinds)} rows have none: lines {shown}"
             more += ", ...)" if len(rows) > 5 else ")"
+        if (cell := sheet_error_cell(col, i)) is not None:
+            more += f" ({cell} there is a spreadsheet error value: a formula that failed)"
         raise DataError(
             f"{place(i)}: missing target value{more}; every row needs one: drop the rows "
             f"without it (imputation never fills targets)"
         )
     text = kinds == TEXT
     if text.any() and not text.all():
-        odd = text if (~text).sum() >= text.sum() else ~text
-        rows = np.flatnonzero(odd)
-        i = int(rows[0])
-        shown = ", ".join(str(int(table.lines[r])) for r in rows[:5])
-        shown += ", ..." if len(rows) > 5 else ""
-        # name every odd row: a few words among numbers are cells to fix or rows to drop
-        what = "text among numbers" if odd is text else "numbers among text labels"
-        raise DataError(
-            f"{place(i)}: target {col.text_of(i)!r} mixes numbers and text labels ({len(rows)} "
-            f"of {len(kinds)} rows hold {what}: lines {shown}); fix those cells or drop those "
-            f"rows, so the column holds one kind"
-        )
+        raise _mixed_target(table, col, text, place)
     if schema.task == "regression":
         if text.any():
             raise error(
@@ -117,6 +109,31 @@ def _check_answer_spellings(labels: list[str], place: str) -> None:
             o=option("label_case", "keep"),
         )
     )
+
+
+def _mixed_target(table: Columns, col, text: np.ndarray, place) -> DataError:
+    """The error for a target holding both numbers and words, naming every odd row: a few
+    words among numbers are cells to fix or rows to drop."""
+    odd = text if (~text).sum() >= text.sum() else ~text
+    rows = np.flatnonzero(odd)
+    i = int(rows[0])
+    shown = ", ".join(str(int(table.lines[r])) for r in rows[:5])
+    shown += ", ..." if len(rows) > 5 else ""
+    what = "text among numbers" if odd is text else "numbers among text labels"
+    fix = "fix those cells or drop those rows, so the column holds one kind"
+    if _yes_no_and_digits(col):  # yes, no, 1, 0: two answers written two ways
+        fix = "they look like yes/no answers written both as words and as 1/0; " + fix
+    return DataError(
+        f"{place(i)}: {col.text_of(i)!r}: the target mixes numbers and text labels "
+        f"({len(rows)} of {len(text)} rows hold {what}: lines {shown}); {fix}"
+    )
+
+
+def _yes_no_and_digits(col) -> bool:
+    """Whether a target's labels are yes/no words beside the numbers 1 and 0."""
+    numbers = {number_key(float(v)) for v in np.unique(col.values[col.kinds == NUMBER])}
+    words = {level.strip().lower() for level in col.levels}
+    return numbers <= {"0", "1"} and words <= set(_YES + _NO) and bool(words)
 
 
 def _known_target(table: Columns, t: str, pre) -> np.ndarray:

@@ -49,11 +49,20 @@ MISSING_SPELLINGS = (
     "#N/A",
     "#NA",
     "<NA>",
+    # spreadsheet error values (chainrule.data.sheet_errors), as Excel writes them
+    "#DIV/0!",
+    "#VALUE!",
+    "#REF!",
+    "#NAME?",
+    "#NUM!",
+    "#NULL!",
+    "#SPILL!",
+    "#CALC!",
 )
 #: The yes/no words a boolean column of two of them also reads (``Y`` for ``yes``).
 ANSWERS = {
-    **dict.fromkeys(("true", "yes", "y", "t"), 1.0),
-    **dict.fromkeys(("false", "no", "n", "f"), 0.0),
+    **dict.fromkeys(("true", "yes", "y", "t", "1"), 1.0),
+    **dict.fromkeys(("false", "no", "n", "f", "0"), 0.0),
 }
 
 
