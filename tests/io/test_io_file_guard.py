@@ -212,7 +212,7 @@ def test_truncated_files_are_one_error_each(tmp_path):
             read, error = READERS[reader]
             refused(read, path, error, path.name)
     cases = {
-        "csv": ('x,y\n1,"2\n', "malformed"),
+        "csv": ('x,y\n1,"2\n', "never ends"),
         "run.json": ('{"config": {"lr": 0.1', "not valid JSON"),
         "config": ("epochs = [1, 2", "not valid TOML"),
     }
