@@ -16,8 +16,10 @@ Both call the same BLAS gemm with the same arguments, so they give the same bits
 So a product with at least :data:`MATMUL_FROM` output elements goes through ``np.matmul``;
 a smaller one, where the call's cost matters more than one pass over a few kilobytes, keeps
 ``dot``. Only float32 and float64 operands of one dtype that BLAS reads as they are (C- or
-F-contiguous) take the ``matmul`` route: for any other operand ``matmul`` would run its own
-loops instead of BLAS, slower and summing in another order, where ``dot`` copies and calls BLAS.
+F-contiguous) take the ``matmul`` route, the case measured above. Anything else (strided
+views, float16, integers, mixed dtypes) keeps ``dot`` as before: NumPy 2.4's ``matmul`` gave
+the same bits and time on a strided float32 view, but ``matmul`` runs its own loops where it
+does not call BLAS, so the route is kept to the operands where both calls are the same gemm.
 """
 
 from __future__ import annotations
