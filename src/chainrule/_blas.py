@@ -94,3 +94,17 @@ def axpy(a: float, x: np.ndarray, y: np.ndarray) -> bool:
         return False
     routine(y.size, a, x.ctypes.data, 1, y.ctypes.data, 1)
     return True
+
+
+def core_name() -> str | None:
+    """The kernel NumPy's OpenBLAS chose for this CPU, lower-cased (``"skylakex"``,
+    ``"haswell"``, ...; ``OPENBLAS_CORETYPE`` overrides it), or None where that OpenBLAS is not
+    found (NumPy built against MKL or Accelerate)."""
+    lib = _numpy_openblas()
+    routine = getattr(lib, "scipy_openblas_get_corename64_", None) if lib is not None else None
+    if routine is None:
+        return None
+    routine.restype = ctypes.c_char_p
+    routine.argtypes = []
+    name = routine()
+    return name.decode("ascii", "replace").strip().lower() if name else None

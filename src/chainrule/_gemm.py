@@ -24,6 +24,8 @@ does not call BLAS, so the route is kept to the operands where both calls are th
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 # Output elements (m·n) from which np.matmul is used: at 128 × 128 (16,384) the two cost the
@@ -41,8 +43,74 @@ def _blas_reads(x: np.ndarray) -> bool:
 
 def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` of a 2-D ``a`` (m, k) and a 2-D ``b`` (k, n), by the cheaper NumPy route."""
+    if _SWAP[0] and _swap_wins(a, b):
+        return np.ascontiguousarray(_matmul(b.T, a.T).T)
     if a.shape[0] * b.shape[1] < MATMUL_FROM:
         return a.dot(b)
     if a.dtype == b.dtype and a.dtype in _BLAS_DTYPES and _blas_reads(a) and _blas_reads(b):
         return _matmul(a, b)
     return a.dot(b)
+
+
+def product_plus(a: np.ndarray, b: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """``a @ b + bias`` (a C-ordered new array), by the route :func:`product` would take; on
+    the swapped route the bias is added in the pass that puts the result back in C order."""
+    if _SWAP[0] and bias.dtype == a.dtype and bias.ndim == 1 and _swap_wins(a, b):
+        return np.add(_matmul(b.T, a.T).T, bias, order="C")
+    out = product(a, b)
+    out += bias
+    return out
+
+
+# ---- the swapped route: (bᵀ · aᵀ)ᵀ for a few rows times a transposed matrix ----------------
+#
+# OpenBLAS's SkylakeX kernel (the one it picks on AVX-512 CPUs, AMD Zen 4 and Intel Xeon alike)
+# is slow at x · Wᵀ, the product of a linear layer, when x has few rows: 8 × 784 · 784 × 256
+# took 175 µs, and the same numbers as (W · xᵀ)ᵀ 85 µs (float32, one thread, AMD EPYC Zen 4).
+# The two are one gemm with the roles of the operands swapped; on this kernel they give the
+# same bits (0 of 180 shapes of the measured grid differ, nor any shape of
+# tests/ops/test_gemm_route.py). The grid (docs/benchmarks.md, "The swapped product"): with
+# n ≥ 2m columns and m·n ≥ 2,048 outputs, the swapped product took 0.35 to 0.9 of the time for
+# 2 to 32 rows (k ≥ 256 at 32), 0.8 to 0.95 for 64 rows (k ≥ 256), 0.9 to 0.99 for 128 rows
+# (k ≥ 784); with fewer outputs, fewer columns or a shorter k it gained nothing or lost.
+# Other kernels (Haswell, on AVX2 CPUs) gained little and changed the last bits on some shapes,
+# so they keep the plain route. CHAINRULE_GEMM_SWAP=0 turns the route off, =1 on (tests).
+_SWAP_KERNELS = frozenset({"skylakex"})
+_SWAP = [False]  # set once at import by _decide_swap()
+
+
+def _swap_wins(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a @ b`` runs faster as ``(bᵀ @ aᵀ)ᵀ`` here: a C-ordered float32 ``a`` of 2 to
+    128 rows times a C-ordered float32 matrix seen transposed (a layer's Wᵀ), with at least
+    twice as many columns as rows, at least 2,048 outputs, and a long enough inner dimension
+    for the row count (the measured grid: k ≥ 256 above 16 rows, k ≥ 784 above 64)."""
+    if a.ndim != 2:
+        return False
+    m, k = a.shape
+    n = b.shape[1]
+    return (
+        2 <= m <= 128
+        and n >= 2 * m
+        and m * n >= 2048
+        and (m <= 16 or k >= 256)
+        and (m <= 64 or k >= 784)
+        and a.dtype == _FLOAT32
+        and b.dtype == _FLOAT32
+        and b.T.flags.c_contiguous
+        and a.flags.c_contiguous
+    )
+
+
+_FLOAT32 = np.dtype(np.float32)
+
+
+def _decide_swap() -> bool:
+    setting = os.environ.get("CHAINRULE_GEMM_SWAP", "auto").strip().lower()
+    if setting in ("0", "1"):
+        return setting == "1"
+    from chainrule._blas import core_name
+
+    return core_name() in _SWAP_KERNELS
+
+
+_SWAP[0] = _decide_swap()

@@ -81,3 +81,110 @@ def test_a_linear_layers_products_take_the_matmul_route(matmul_spy):
     assert matmul_spy.calls == 3  # grad · W and gradᵀ · x
     expected = x.detach().numpy().dot(layer.weight.detach().numpy().T) + layer.bias.numpy()
     np.testing.assert_array_equal(out.detach().numpy(), expected)
+
+
+# ---- the swapped route: (Wᵀ)ᵀ products of a few rows as (W · xᵀ)ᵀ -------------------------
+_KERNEL_SWAPS = _gemm._decide_swap() if "CHAINRULE_GEMM_SWAP" not in __import__("os").environ else None
+
+
+@pytest.fixture
+def swap_on(monkeypatch):
+    monkeypatch.setattr(_gemm, "_SWAP", [True])
+
+
+def _check_same(got, want):
+    """Bit for bit on the kernel the route is chosen for (SkylakeX: measured the same bits);
+    elsewhere (the route forced on) to float32's rounding."""
+    assert got.flags.c_contiguous and got.dtype == want.dtype and got.shape == want.shape
+    if _KERNEL_SWAPS:
+        np.testing.assert_array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_swapped_products_give_the_plain_products_numbers(swap_on, threads):
+    rng = np.random.default_rng(10 + threads)
+    swapped = 0
+    with threadpool_limits(threads):
+        for _ in range(60):
+            m = int(rng.integers(2, 129))
+            k = int(rng.integers(1, 1200))
+            n = int(rng.integers(2 * m, 2 * m + 1500))
+            x = rng.standard_normal((m, k)).astype(np.float32)
+            w = rng.standard_normal((n, k)).astype(np.float32)
+            b = rng.standard_normal(n).astype(np.float32)
+            swapped += _gemm._swap_wins(x, w.T)
+            _check_same(_gemm.product(x, w.T), x.dot(w.T))
+            _check_same(_gemm.product_plus(x, w.T, b), x.dot(w.T) + b)
+    assert swapped > 20  # the random shapes reached the swapped route
+
+
+@pytest.mark.parametrize(
+    "m, k, n, expected",
+    [
+        (8, 784, 256, True),  # a small batch through a wide layer: the case found
+        (32, 784, 256, True),
+        (128, 784, 256, True),
+        (1, 784, 256, False),  # one row: a matrix-vector product either way
+        (16, 64, 64, False),  # 1,024 outputs: too few
+        (32, 64, 256, False),  # 32 rows need k ≥ 256
+        (128, 256, 256, False),  # 128 rows need k ≥ 784
+        (256, 784, 1024, False),  # more than 128 rows
+        (64, 784, 64, False),  # fewer than twice as many columns as rows
+    ],
+)
+def test_the_swap_rule_follows_the_measured_grid(m, k, n, expected):
+    x = np.ones((m, k), np.float32)
+    w = np.ones((n, k), np.float32)
+    assert _gemm._swap_wins(x, w.T) is expected
+
+
+def test_the_swap_rule_takes_only_c_ordered_float32_operands():
+    x = np.ones((8, 784), np.float32)
+    w = np.ones((256, 784), np.float32)
+    assert _gemm._swap_wins(x, w.T)
+    assert not _gemm._swap_wins(x.astype(np.float64), w.T.astype(np.float64))  # measured slower
+    assert not _gemm._swap_wins(np.asfortranarray(x), w.T)
+    assert not _gemm._swap_wins(x, np.ascontiguousarray(w.T))  # a plain (k, n) matrix
+    assert not _gemm._swap_wins(np.ones((2, 8, 784), np.float32), w.T)  # a stack: plain route
+
+
+def test_a_bias_of_another_dtype_keeps_the_plain_route(swap_on):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((8, 784)).astype(np.float32)
+    w = rng.standard_normal((256, 784)).astype(np.float32)
+    b = rng.standard_normal(256)  # float64: added in place, the result stays float32
+    out = _gemm.product_plus(x, w.T, b)
+    assert out.dtype == np.float32
+    expected = x.dot(w.T)
+    expected += b
+    _check_same(out, expected)
+
+
+def test_a_small_batch_through_a_linear_layer_takes_the_swapped_route(swap_on, matmul_spy):
+    rng = np.random.default_rng(4)
+    layer = cr.nn.Linear(784, 256)
+    x = cr.tensor(rng.standard_normal((8, 784)).astype(np.float32), requires_grad=True)
+    out = layer(x)
+    assert matmul_spy.calls == 1
+    w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
+    _check_same(out.detach().numpy(), x.detach().numpy().dot(w.T) + b)
+    out.sum().backward()  # the gradients' products keep their own routes
+    np.testing.assert_allclose(x.grad.numpy(), np.ones((8, 256), np.float32).dot(w), rtol=1e-5)
+
+
+@pytest.mark.parametrize("setting, expected", [("0", False), ("1", True)])
+def test_the_environment_turns_the_swap_off_or_on(monkeypatch, setting, expected):
+    monkeypatch.setenv("CHAINRULE_GEMM_SWAP", setting)
+    assert _gemm._decide_swap() is expected
+
+
+def test_the_kernel_name_comes_from_numpys_openblas():
+    from chainrule._blas import _numpy_openblas, core_name
+
+    name = core_name()
+    if _numpy_openblas() is None:
+        assert name is None
+    else:
+        assert name and name == name.lower() and name.isascii()

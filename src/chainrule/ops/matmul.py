@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import _mkl
-from chainrule._gemm import product
+from chainrule._gemm import product, product_plus
 from chainrule.autograd.function import Function, GraphStep
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operand, operands
@@ -123,6 +123,8 @@ class Linear(Function):
         self.x, self.weight = x, weight
         if _MKL_ON and x.ndim == 2 and x.shape[0] * weight.size >= _BIG:
             out = _mkl.dot(x, weight.T)
+        elif bias is not None and x.ndim == 2 and x.shape[0] > 1:
+            return product_plus(x, weight.T, bias)  # the bias added in the product's last pass
         else:
             out = product(x, weight.T)
         if bias is None:
