@@ -6,6 +6,7 @@ from threadpoolctl import threadpool_limits
 
 import chainrule as cr
 from chainrule import _gemm
+from chainrule._blas import core_name
 
 
 def _operands(rng, m, k, n, dtype, a_transposed, b_transposed):
@@ -84,7 +85,7 @@ def test_a_linear_layers_products_take_the_matmul_route(matmul_spy):
 
 
 # ---- the swapped route: (Wᵀ)ᵀ products of a few rows as (W · xᵀ)ᵀ -------------------------
-_KERNEL_SWAPS = _gemm._decide_swap() if "CHAINRULE_GEMM_SWAP" not in __import__("os").environ else None
+_KERNEL_SWAPS = core_name() in _gemm._SWAP_KERNELS  # the kernel the route is chosen for
 
 
 @pytest.fixture
@@ -181,7 +182,7 @@ def test_the_environment_turns_the_swap_off_or_on(monkeypatch, setting, expected
 
 
 def test_the_kernel_name_comes_from_numpys_openblas():
-    from chainrule._blas import _numpy_openblas, core_name
+    from chainrule._blas import _numpy_openblas
 
     name = core_name()
     if _numpy_openblas() is None:
