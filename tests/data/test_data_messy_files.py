@@ -335,8 +335,8 @@ def test_missing_targets_are_counted_with_their_lines(tmp_path):
         cr.data.load_csv(write(tmp_path, "a,label\n" + rows), target="label")
     assert str(info.value).endswith(
         "line 2, column 2 ('label'): missing target value (15 of 36 rows have none: lines 2, "
-        "4, 7, 10, 12, ...); every row needs one: drop the rows without it (imputation never "
-        "fills targets)"
+        "4, 7, 10, 12, ...); every row needs one: drop the rows without it (or pass "
+        "drop_missing_target=True to leave them out, with a note); imputation never fills targets"
     )
 
 

@@ -59,6 +59,7 @@ TABLE_FLAGS = (
     "impute",
     "label_case",
     "encoding",
+    "drop_missing_target",
 )
 
 
@@ -118,6 +119,7 @@ def _csv(args) -> TrainingData:
         decimal=args.decimal,
         encoding=getattr(args, "encoding", None),
         label_case=getattr(args, "label_case", None),
+        drop_missing_target=bool(getattr(args, "drop_missing_target", False)),
         **options,
     )
     digest = _file_digest(args.csv)

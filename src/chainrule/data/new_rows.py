@@ -11,6 +11,7 @@ from chainrule.data.charset import choose_charset, encoding_note
 from chainrule.data.csv_data import CSVData
 from chainrule.data.header import and_list
 from chainrule.data.messages import Message, braces, error, option, say
+from chainrule.data.missing_target import drop_missing_target
 from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.reader import Columns, first_row_names, read_columns
 from chainrule.data.sentinels import new_rows_sentinel_notes
@@ -63,8 +64,11 @@ def format_notes(table: Columns, numbers: bool = True) -> list[str]:
     return notes
 
 
-def load_new_rows(path, pre: Preprocessor, target, features, delimiter, header, decimal, encoding):
-    """New rows (to predict or evaluate) read with the columns and classes seen in training."""
+def load_new_rows(
+    path, pre: Preprocessor, target, features, delimiter, header, decimal, encoding, drop=False
+):
+    """New rows (to predict or evaluate) read with the columns and classes seen in training;
+    ``drop``: leave out the rows without a target value, with a note."""
     expected = pre.column_names
     source = os.fspath(path)
     if not expected:
@@ -115,9 +119,11 @@ def load_new_rows(path, pre: Preprocessor, target, features, delimiter, header, 
             )
         )
     t = None if target is None else column_name(table, target, "target")
+    dropped = drop_missing_target(table, t) if drop and t is not None else None
     X = pre.encode_columns([table[n] for n in expected], source=source, lines=table.lines)
     # With the training file's format known, read_columns notes only what differs from it.
     notes = list(table.notes) + format_notes(table, numbers=trained is None)
+    notes += [dropped] if dropped else []
     if renamed:
         shown = ", ".join(f"{a!r} as {b!r}" for a, b in renamed)
         notes.append(f"column names differ from training only in case; read {shown}")
