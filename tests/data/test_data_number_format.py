@@ -82,3 +82,17 @@ def test_models_saved_before_the_format_was_kept_still_load(tmp_path):
     assert old.number_format is None
     new = load_csv(_write(tmp_path, "new.csv", "income;age\n1.000,0;30\n"), preprocessor=old)
     assert new.X[:, 0].tolist() == [1000.0]
+
+
+def test_scientific_numbers_with_a_decimal_comma_are_numbers(tmp_path):
+    # Excel's scientific format in a German locale writes 1,23E-06; before, such a column was
+    # text, every cell distinct, and left out as an identifier
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=40) * 1e-4
+    rows = ["a;b;label"] + [
+        f"{v:.2E};{i % 3};{'xy'[i % 2]}".replace(".", ",") for i, v in enumerate(values)
+    ]
+    data = load_csv(_write(tmp_path, "sci.csv", "\n".join(rows) + "\n"), target="label")
+    assert data.feature_names == ["a", "b"]
+    expected = [float(f"{v:.2E}") for v in values]
+    np.testing.assert_allclose(data.X[:, 0], expected, rtol=1e-6)

@@ -35,7 +35,7 @@ from chainrule.data.schema import (
     infer_schema,
 )
 from chainrule.data.sentinels import sentinel_note
-from chainrule.data.serial_dates import serial_date_note
+from chainrule.data.serial_dates import compact_date_note, serial_date_note
 from chainrule.data.targets import (
     LABEL_CASES,
     _target,
@@ -268,6 +268,8 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         numeric.append(table[t])
     notes += [n for n in map(sentinel_note, numeric) if n is not None]
     notes += [n for n in map(serial_date_note, numeric) if n is not None]
+    used_numbers = [c.column for c in used if c.role == "numeric"]
+    notes += [n for n in map(compact_date_note, used_numbers) if n is not None]
     notes += _many_categories_notes(specs, len(table))
     fmt = table.number_format
     pre.number_format = {

@@ -31,7 +31,9 @@ NUMBER, ABSENT, TEXT = 0, 1, 2
 
 # Cells that are numbers written with a decimal comma or with thousands separators. A
 # grouped number never starts with a group of 0 (0.939 is not 939, 0,939 not 939).
-_COMMA_DECIMAL = re.compile(r"[+\-\u2212]?(?:[1-9]\d{0,2}(?:[. \u00a0\u202f']\d{3})+|\d*),\d+")
+_COMMA_DECIMAL = re.compile(
+    r"[+\-\u2212]?(?:[1-9]\d{0,2}(?:[. \u00a0\u202f']\d{3})+|\d*),\d+(?:[eE][+\-]?\d{1,3})?"
+)  # 1,5E-3: Excel's scientific format in a decimal-comma locale
 _DOT_GROUPED = re.compile(r"[+\-\u2212]?[1-9]\d{0,2}(?:[, \u00a0\u202f']\d{3})+(?:\.\d*)?")
 _DOT_DECIMAL = re.compile(r"[+\-\u2212]?\d+\.(?:\d{1,2}|\d{4,})")  # never a thousands group
 _GROUP_HINT = re.compile(r"\d[, \u00a0\u202f']\d{3}")
