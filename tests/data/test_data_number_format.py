@@ -96,3 +96,25 @@ def test_scientific_numbers_with_a_decimal_comma_are_numbers(tmp_path):
     assert data.feature_names == ["a", "b"]
     expected = [float(f"{v:.2E}") for v in values]
     np.testing.assert_allclose(data.X[:, 0], expected, rtol=1e-6)
+
+
+def test_thousands_dots_beside_plain_hundreds_in_a_semicolon_file(tmp_path):
+    # a German export of whole euros: 519 and 4.076 (4076) in one column, no decimal comma
+    # anywhere; before, 4.076 was read as 4.076, silently below 519
+    rng = np.random.default_rng(3)
+    amounts = rng.integers(100, 5000, size=40)
+    rows = ["amount;n;label"] + [
+        f"{a:,}".replace(",", ".") + f";{i % 4};{'xy'[i % 2]}" for i, a in enumerate(amounts)
+    ]
+    data = load_csv(_write(tmp_path, "euros.csv", "\n".join(rows) + "\n"), target="label")
+    assert data.X[:, 0].tolist() == amounts.astype(float).tolist()
+    assert any("decimal comma" in note for note in data.notes)
+
+
+def test_three_decimal_measurements_keep_their_decimal_point(tmp_path):
+    # 1.250 kg beside 3 kg, or beside 0.500: no whole number from 100 to 999, or a dot that
+    # cannot group thousands, so the points stay decimal points
+    for cells in (["1.250", "3", "2.125", "4"], ["1.250", "0.500", "150", "2.125"]):
+        rows = ["kg;label"] + [f"{c};{'xy'[i % 2]}" for i, c in enumerate(cells * 5)]
+        data = load_csv(_write(tmp_path, "kg.csv", "\n".join(rows) + "\n"), target="label")
+        assert data.X[:4, 0].tolist() == [float(c) for c in cells]

@@ -66,10 +66,37 @@ def detect_number_format(rows: list[list[str]], delimiter: str, decimal: str | N
         comma = delimiter != "," and any(_COMMA_DECIMAL.fullmatch(c) for c in cells if "," in c)
         dotted = comma and any(_DOT_DECIMAL.fullmatch(c) for c in cells if "." in c)
         decimal = "," if comma and not dotted else "."
+        if not comma and delimiter != "," and thousands_dots(rows[:2000]):
+            decimal = ","  # 519 beside 1.260 in one column: 1260, not 1.26
     grouped = False
     if decimal == "." and _GROUP_HINT.search("\n".join(cells)):
         grouped = any(_DOT_GROUPED.fullmatch(c) and not _is_float(c) for c in cells)
     return NumberFormat(decimal, grouped)
+
+
+_WHOLE = re.compile(r"[+\-]?\d+")
+
+
+def thousands_dots(rows: list[list[str]]) -> bool:
+    """Whether dots are thousands separators in a file with no decimal comma (``;``-separated,
+    European): a column mixes ``1.260``, ``4.076`` (every dotted cell groups of three digits)
+    with whole numbers from 100 to 999 (``519``), and no number in the file has a dot that
+    cannot be a thousands separator (``4.5``). Read with a decimal point, 519 and 1.26 would
+    sit in one column, out of order; read as thousands, 519 and 1260 follow on."""
+    if not rows:
+        return False
+    found = False
+    for column in zip(*rows):
+        cells = [c.strip() for c in column]
+        dotted = [c for c in cells if "." in c]
+        if not dotted:
+            continue
+        if not all(_COMMA_THOUSANDS.fullmatch(c) for c in dotted):
+            if any(_is_float(c) for c in dotted):
+                return False  # a real decimal point (4.5, 0.250) somewhere in the file
+            continue  # text with dots: "Dr. Smith", 01.03.2024
+        found = found or any(_WHOLE.fullmatch(c) and 100 <= abs(int(c)) < 1000 for c in cells)
+    return found
 
 
 def settle_number_format(rows, delimiter: str, decimal: str | None, trained: dict | None):
