@@ -87,3 +87,15 @@ def test_new_rows_drop_missing_targets_only_when_asked(tmp_path):
     assert data.lines.tolist() == [2, 4, 5] and data.y.tolist() == [0, 1, 1]
     assert len(data.X) == 3
     assert any(n.startswith("1 of 4 rows have no 'label' value") for n in data.notes)
+
+
+def test_a_class_named_unknown_gets_a_note_pointing_to_the_option(tmp_path):
+    # before: 'unknown' became a third class without a word
+    labels = ["yes", "no", "yes", "no", "Unknown"] * 6
+    data = load_csv(_file(tmp_path, labels), target="label")
+    assert data.class_names == ["Unknown", "no", "yes"]  # still the user's class, said so
+    note = next(n for n in data.notes if "'Unknown' (6 rows)" in n)
+    assert "write those cells empty and pass drop_missing_target=True" in note
+    assert note.cli.endswith("--drop-missing-target")
+    plain = load_csv(_file(tmp_path, ["yes", "no"] * 10, name="plain.csv"), target="label")
+    assert not any("learns to predict" in n for n in plain.notes)

@@ -118,3 +118,11 @@ def test_three_decimal_measurements_keep_their_decimal_point(tmp_path):
         rows = ["kg;label"] + [f"{c};{'xy'[i % 2]}" for i, c in enumerate(cells * 5)]
         data = load_csv(_write(tmp_path, "kg.csv", "\n".join(rows) + "\n"), target="label")
         assert data.X[:4, 0].tolist() == [float(c) for c in cells]
+
+
+def test_the_thousands_note_shows_the_files_own_separator(tmp_path):
+    # before: "numbers use thousands separators (1,234.5)" for a file writing 105'311
+    rows = ["amount,label"] + [f"{100 + i}'{311 + i},{'xy'[i % 2]}" for i in range(20)]
+    data = load_csv(_write(tmp_path, "swiss.csv", "\n".join(rows) + "\n"), target="label")
+    assert data.X[0, 0] == 100311.0
+    assert 'numbers use thousands separators (e.g. "100\'311")' in data.notes

@@ -16,6 +16,7 @@ from chainrule.data.accounting import accounting_notes
 from chainrule.data.csv_data import CSVData
 from chainrule.data.messages import Message, braces, error, option, say, where
 from chainrule.data.missing_target import drop_missing_target as drop_missing_target_rows
+from chainrule.data.missing_target import unknown_class_note
 from chainrule.data.new_rows import column_name, format_notes, load_new_rows
 from chainrule.data.preprocessing import Preprocessor, stable_moments
 from chainrule.data.reader import (
@@ -248,6 +249,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         if label_case == "fold" and class_names is not None:
             notes += fold_notes(t, table[t].levels, class_names)
         notes += [n for n in [code_target_note(schema, t)] if n is not None]
+        notes += [n for n in [unknown_class_note(t, class_names, y)] if n is not None]
     used = schema.features
     hint = _comma_hint(schema, table.delimiter)
     if not used and hint is not None:

@@ -10,7 +10,7 @@ from chainrule.data.messages import Message
 from chainrule.data.reader import ABSENT, FLOAT32_MAX, NUMBER, Column, Columns
 from chainrule.errors import DataError
 
-__all__ = ["DROP_HINT", "drop_missing_target", "shown_lines"]
+__all__ = ["DROP_HINT", "drop_missing_target", "shown_lines", "unknown_class_note"]
 
 #: How a missing-target error names the way out, in Python's and the command line's words.
 DROP_HINT = Message(
@@ -53,6 +53,30 @@ def drop_missing_target(table: Columns, target: str, min_rows: int = 1) -> str |
         f"{len(gone)} of {len(missing)} rows have no {target!r} value and were left out "
         f"(drop_missing_target): line(s) {shown_lines(gone)}"
     )
+
+
+#: Class labels that usually mean "no value" rather than a class (compared ignoring case).
+UNKNOWN_LABELS = frozenset(
+    {"unknown", "n.a.", "n.a", "k.a.", "k.a", "missing", "not available", "not known", "tbd"}
+    | {"unbekannt", "inconnu", "desconocido", "sconosciuto", "onbekend"}
+)
+
+
+def unknown_class_note(target: str, class_names, y) -> Message | None:
+    """A note when a class of the target is a word for "no value" (``unknown``): the model
+    learns to predict it as a class; the way to leave those rows out instead. None if none."""
+    if class_names is None:
+        return None
+    found = [k for k, name in enumerate(class_names) if name.strip().casefold() in UNKNOWN_LABELS]
+    if not found:
+        return None
+    counts = np.bincount(np.asarray(y), minlength=len(class_names))
+    shown = ", ".join(f"{class_names[k]!r} ({int(counts[k])} rows)" for k in found)
+    lead = (
+        f"{target}: {shown} is read as a class the model learns to predict; if it means the "
+        f"value is not known, write those cells empty and pass "
+    )
+    return Message(lead + "drop_missing_target=True", lead + "--drop-missing-target")
 
 
 def _keep_rows(col: Column, keep: np.ndarray) -> None:

@@ -12,6 +12,7 @@ from chainrule.data.csv_data import CSVData
 from chainrule.data.header import and_list
 from chainrule.data.messages import Message, braces, error, option, say
 from chainrule.data.missing_target import drop_missing_target
+from chainrule.data.numbers import is_grouped
 from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.reader import Columns, first_row_names, read_columns
 from chainrule.data.sentinels import new_rows_sentinel_notes
@@ -60,8 +61,18 @@ def format_notes(table: Columns, numbers: bool = True) -> list[str]:
             )
         )
     elif fmt.grouped:
-        notes.append("numbers use thousands separators (1,234.5)")
+        notes.append(f"numbers use thousands separators (e.g. {_grouped_example(table)})")
     return notes
+
+
+def _grouped_example(table: Columns) -> str:
+    """A cell of the file written with thousands separators (``29'874.55``, ``12 000``), so
+    the note shows the file's own separator; ``1,234.5`` if none is among the examples."""
+    for col in table.columns:
+        for cell in col.examples if col is not None else ():
+            if is_grouped(cell):
+                return repr(cell)
+    return "1,234.5"
 
 
 def load_new_rows(

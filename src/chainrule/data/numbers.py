@@ -166,6 +166,12 @@ def _comma_number(s: str) -> bool:
     return bool(_COMMA_DECIMAL.fullmatch(s) or _COMMA_THOUSANDS.fullmatch(s))
 
 
+def is_grouped(cell: str) -> bool:
+    """Whether a cell is a number written with thousands separators (``1,234.5``,
+    ``29'874``), which plain ``float`` cannot read."""
+    return bool(_DOT_GROUPED.fullmatch(cell.strip())) and not _is_float(cell)
+
+
 def _is_float(cell: str) -> bool:
     try:
         float(cell)
