@@ -81,3 +81,14 @@ def test_drop_missing_target_on_train_and_evaluate(tmp_path):
     assert "3 of 80 rows have no 'y' value and were left out" in evaluated.stderr
     assert "line(s) 5, 19, 52" in evaluated.stderr
     assert "examples            77" in evaluated.stdout
+
+
+def test_a_lone_class_is_named_with_its_line(tmp_path):
+    # a typo (2 among 0/1 labels): before, the error named the class but not where it was
+    rows = [r.replace(",yes", ",1").replace(",no", ",0") for r in _rows(40)]
+    rows[6] = rows[6].rsplit(",", 1)[0] + ",2"
+    data = tmp_path / "typo.csv"
+    data.write_text("\n".join(["a,b,y", *rows]) + "\n")
+    result = run_cli("train", data, "--target", "y", "--no-plots", "--out", tmp_path / "m")
+    assert result.returncode == 2
+    assert "class(es) '2' (line 8) have a single row each (a typo in the target" in result.stderr

@@ -31,6 +31,7 @@ class TrainingData:
     columns: list[str] | None
     schema: object = None
     notes: list = None
+    lines: np.ndarray | None = None  # a CSV file's line of each row, for messages
 
 
 def load_training_data(args) -> TrainingData:
@@ -137,6 +138,7 @@ def _csv(args) -> TrainingData:
         data.columns,
         data.schema,
         data.notes,
+        data.lines,
     )
 
 
