@@ -78,7 +78,10 @@ def test_drop_missing_target_on_train_and_evaluate(tmp_path):
     assert evaluated.returncode != 0 and "--drop-missing-target" in evaluated.stderr
     evaluated = run_cli("evaluate", model, data, "--drop-missing-target")
     assert evaluated.returncode == 0, evaluated.stderr
-    assert "3 of 80 rows have no 'y' value and were left out" in evaluated.stderr
+    assert (
+        "3 of 80 rows have no 'y' value and were left out (--drop-missing-target)"
+        in evaluated.stderr
+    )
     assert "line(s) 5, 19, 52" in evaluated.stderr
     assert "examples            77" in evaluated.stdout
 

@@ -30,7 +30,7 @@ def shown_lines(lines: np.ndarray, limit: int = SHOWN_LINES) -> str:
     return shown + (", ..." if len(lines) > limit else "")
 
 
-def drop_missing_target(table: Columns, target: str, min_rows: int = 1) -> str | None:
+def drop_missing_target(table: Columns, target: str, min_rows: int = 1) -> Message | None:
     """Leave the rows whose ``target`` cell is empty out of ``table`` (in place); the note
     saying how many and which lines, or None when every row has a target."""
     missing = table[target].kinds == ABSENT
@@ -42,17 +42,16 @@ def drop_missing_target(table: Columns, target: str, min_rows: int = 1) -> str |
         need = "" if kept == 0 else f" ({kept} left; at least {min_rows} needed)"
         raise DataError(
             f"{table.source}: {len(gone)} of {len(missing)} rows have no value in the target "
-            f"column {target!r}{need}: nothing left to learn from; fill the target column in"
+            f"column {target!r}{need}: too few rows left; fill the target column in"
         )
     keep = ~missing
     for col in table.columns:
         if col is not None:
             _keep_rows(col, keep)
     table.lines = table.lines[keep]
-    return (
-        f"{len(gone)} of {len(missing)} rows have no {target!r} value and were left out "
-        f"(drop_missing_target): line(s) {shown_lines(gone)}"
-    )
+    lead = f"{len(gone)} of {len(missing)} rows have no {target!r} value and were left out "
+    tail = f": line(s) {shown_lines(gone)}"
+    return Message(lead + "(drop_missing_target)" + tail, lead + "(--drop-missing-target)" + tail)
 
 
 #: Class labels that usually mean "no value" rather than a class (compared ignoring case).
