@@ -45,6 +45,7 @@ from chainrule.data.targets import (
     code_target_note,
     fold_notes,
 )
+from chainrule.data.text_numbers import text_number_note
 from chainrule.errors import DataError
 
 __all__ = [
@@ -273,6 +274,8 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     used_numbers = [c.column for c in used if c.role == "numeric"]
     notes += [n for n in map(compact_date_note, used_numbers) if n is not None]
     notes += _many_categories_notes(specs, len(table))
+    categorical = [s for s in specs if s.get("kind") == "categorical"]
+    notes += [n for s in categorical if (n := text_number_note(s["name"], s["categories"]))]
     fmt = table.number_format
     pre.number_format = {
         "decimal": fmt.decimal,
