@@ -99,3 +99,16 @@ def test_a_class_named_unknown_gets_a_note_pointing_to_the_option(tmp_path):
     assert note.cli.endswith("--drop-missing-target")
     plain = load_csv(_file(tmp_path, ["yes", "no"] * 10, name="plain.csv"), target="label")
     assert not any("learns to predict" in n for n in plain.notes)
+
+
+def test_a_spreadsheet_error_is_named_at_its_row_after_dropped_rows(tmp_path):
+    # the feature's #DIV/0! cells are kept by row number: after dropped rows the missing-value
+    # error must still name the #DIV/0! cell on its own line, not a neighbour's
+    rows = ["x,label", "1,", "#DIV/0!,a", "2,b", "3,a", ",b"] + [
+        f"{i},{'ab'[i % 2]}" for i in range(9)
+    ]
+    path = tmp_path / "sheet.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(cr.DataError) as err:
+        load_csv(path, target="label", drop_missing_target=True)
+    assert "line 3" in str(err.value) and "#DIV/0!" in str(err.value)

@@ -98,6 +98,11 @@ def _keep_rows(col: Column, keep: np.ndarray) -> None:
         col.integral = bool(np.all(col.values[number] == np.round(col.values[number])))
     if col.problem is not None:
         col.problem = _kept_problem(col, keep)
+    if col.sheet_errors and col.sheet_errors.get("rows"):  # #DIV/0! by row: renumbered
+        new_index = np.cumsum(keep) - 1
+        rows = col.sheet_errors["rows"]
+        kept_rows = {int(new_index[i]): cell for i, cell in rows.items() if keep[i]}
+        col.sheet_errors = {**col.sheet_errors, "rows": kept_rows}
 
 
 def _kept_problem(col: Column, keep: np.ndarray):
