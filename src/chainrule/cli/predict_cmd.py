@@ -32,7 +32,11 @@ def add_arguments(parser) -> None:
         help="CSV file with the model's feature columns (by name; extra columns ignored); for a "
         "model trained on images: image files and folders of them",
     )
-    parser.add_argument("--out", help="write predictions to this CSV (default: print them)")
+    parser.add_argument(
+        "--out",
+        help="write predictions to this CSV (default: print them); its first column, line, is "
+        "the line of DATA each row comes from (file, for images)",
+    )
     parser.add_argument(
         "--proba",
         action="store_true",
