@@ -25,8 +25,9 @@ def test_train_cnn_on_digits_then_info_and_evaluate(tmp_path):
     predict = run_cli("predict", out, tmp_path / "pixels.csv", "--proba", env=env)
     assert predict.returncode == 0, predict.stderr
     lines = predict.stdout.strip().splitlines()
-    assert lines[0].startswith("predicted_") and len(lines[0].split(",")) == 11 and len(lines) == 21
-    predicted = [int(line.split(",")[0]) for line in lines[1:]]
+    assert lines[0].startswith("line,predicted_") and len(lines[0].split(",")) == 12
+    assert len(lines) == 21
+    predicted = [int(line.split(",")[1]) for line in lines[1:]]
     assert sum(p == t for p, t in zip(predicted, y[:20])) >= 17
     model = cr.load(out)
     assert type(model[1]).__name__ == "Conv2d" and model[1].weight.shape == (32, 1, 3, 3)

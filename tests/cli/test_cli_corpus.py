@@ -194,7 +194,7 @@ def test_corpus_file_trains_predicts_and_evaluates(tmp_path, capsys, family, var
     code, out, err = _cli(capsys, "predict", model, fresh, "--proba")
     assert code == 0, err
     lines = list(csv.reader(io.StringIO(out)))
-    assert lines[0][0] == f"predicted_{target}" and len(lines) == 31
+    assert lines[0][:2] == ["line", f"predicted_{target}"] and len(lines) == 31
     assert len({len(line) for line in lines}) == 1  # the header matches the rows
     if family in ("titanic", "european", "survey", "houses"):
         assert "not seen in training" in err

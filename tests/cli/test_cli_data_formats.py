@@ -40,13 +40,13 @@ def test_predict_reads_thousands_dots_like_the_training_file(tmp_path):
     out = tmp_path / "p.csv"
     result = run_cli("predict", model, new, "--out", out)
     assert result.returncode == 0, result.stderr
-    assert [r[0] for r in csv.reader(out.open())][1:] == ["poor", "rich", "poor", "rich"]
+    assert [r[1] for r in csv.reader(out.open())][1:] == ["poor", "rich", "poor", "rich"]
     assert "'1.000' are read as in the training file" in result.stderr
     assert "pass --decimal . if that is wrong" in result.stderr
     # --decimal is accepted where the note suggests it
     result = run_cli("predict", model, new, "--decimal", ".", "--out", out)
     assert result.returncode == 0, result.stderr
-    assert [r[0] for r in csv.reader(out.open())][1:] == ["poor"] * 4
+    assert [r[1] for r in csv.reader(out.open())][1:] == ["poor"] * 4
     labelled = tmp_path / "labelled.csv"
     labelled.write_text("income;age;label\n1.000;30;poor\n5.500;40;rich\n")
     result = run_cli("evaluate", model, labelled, "--decimal", ",")
@@ -66,8 +66,8 @@ def test_predicted_labels_are_written_as_in_the_training_file(tmp_path):
     result = run_cli("predict", model, train, "--proba")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "predicted_code,007,010"
-    assert {line.split(",")[0] for line in lines[1:]} <= {"007", "010"}
+    assert lines[0] == "line,predicted_code,007,010"
+    assert {line.split(",")[1] for line in lines[1:]} <= {"007", "010"}
 
 
 def test_predict_hints_say_to_retrain_and_headers_match_but_for_case(tmp_path):

@@ -57,7 +57,7 @@ def test_train_predict_evaluate_on_an_excel_export(tmp_path):
     result = run_cli("predict", model, new, "--out", out)
     assert result.returncode == 0, result.stderr
     assert "an index written by pandas" in result.stdout + result.stderr
-    assert [r[0] for r in csv.reader(out.open())][1:] == ["yes", "no", "yes"]
+    assert [r[1] for r in csv.reader(out.open())][1:] == ["yes", "no", "yes"]
     result = run_cli("evaluate", model, new)
     assert result.returncode == 0, result.stderr
     assert "accuracy            1.0000" in result.stdout

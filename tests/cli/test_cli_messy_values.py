@@ -47,7 +47,7 @@ def test_train_on_percent_and_euro_columns_with_case_variant_labels(tmp_path):
     out = tmp_path / "p.csv"
     result = run_cli("predict", model, new, "--out", out)
     assert result.returncode == 0, result.stderr
-    assert [r[0] for r in csv.reader(out.open())][1:] == ["Yes", "no", "Yes", "no"]
+    assert [r[1] for r in csv.reader(out.open())][1:] == ["Yes", "no", "Yes", "no"]
     result = run_cli("evaluate", model, new)
     assert result.returncode == 0, result.stderr
     assert "accuracy            1.0000" in result.stdout

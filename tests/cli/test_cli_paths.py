@@ -120,7 +120,7 @@ def test_too_few_rows_to_hold_out_a_validation_part_names_the_classes_and_the_wa
     args = ["train", str(data), "--target", "label", "--epochs", "1", "--no-plots"]
     assert main([*args, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "'y' have a single row" in err and "--validation-split 0" in err
+    assert "'y' (line 3) have a single row" in err and "--validation-split 0" in err
     assert "train_test_split" not in err and not out.exists()
     assert main([*args, "--out", str(out), "--validation-split", "0"]) == 0
     assert out.is_file()

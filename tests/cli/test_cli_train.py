@@ -45,14 +45,15 @@ def test_train_predict_evaluate_info_round_trip(tmp_path, species_csv):
     result = run_cli("predict", model, species_csv, "--out", predictions, "--proba")
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(predictions.open()))
-    assert rows[0] == ["predicted_species", "setosa", "virginica"]
-    assert all(len(row) == 3 for row in rows)
+    assert rows[0] == ["line", "predicted_species", "setosa", "virginica"]
+    assert all(len(row) == 4 for row in rows)
     truth = [r[-1] for r in list(csv.reader(species_csv.open()))[1:]]
-    predicted = [r[0] for r in rows[1:]]
+    assert [int(r[0]) for r in rows[1:]] == list(range(2, len(truth) + 2))
+    predicted = [r[1] for r in rows[1:]]
     assert len(predicted) == len(truth)
     assert sum(p == t for p, t in zip(predicted, truth)) / len(truth) >= 0.9
     for row in rows[1:]:
-        assert abs(float(row[1]) + float(row[2]) - 1) < 1e-5
+        assert abs(float(row[2]) + float(row[3]) - 1) < 1e-5
 
     result = run_cli("evaluate", model, species_csv)
     assert result.returncode == 0, result.stderr
@@ -88,7 +89,7 @@ def test_train_regression_with_config_file_and_override(tmp_path):
     r2 = float(re.search(r"final val_r2\s+([-\d.]+)", result.stdout).group(1))
     assert r2 > 0.95
     result = run_cli("predict", model, data, "--proba")  # --proba was dropped without a word
-    assert result.returncode == 0 and result.stdout.splitlines()[0] == "predicted_y"
+    assert result.returncode == 0 and result.stdout.splitlines()[0] == "line,predicted_y"
     assert "note: --proba is for classes" in result.stderr
     # The mae shown is on the standardised target, and the note spoke of losses only: it
     # names mae and the factor to the target's own units, in train's summary and in info.

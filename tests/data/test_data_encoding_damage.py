@@ -63,3 +63,25 @@ def test_a_utf8_byte_order_mark_gets_no_note(tmp_path):
     )
     data = load_csv(path, target="label")
     assert data.columns == ["x"] and not any("BOM" in n for n in data.notes)
+
+
+def test_windows_1252_with_rare_accents_and_a_chance_pair_reads_with_a_note(tmp_path):
+    # "CAFÉ’S" is 0xC9 0x92 in Windows-1252, a valid UTF-8 letter (ɒ); before, that one pair
+    # beside 16 accented letters made the file an error asking for --encoding cp1252
+    path = tmp_path / "shop.csv"
+    names = ["CAFÉ’S", "Zoé", "Ana", "Bo", "Léa"] * 8
+    lines = ["nom;val;y"] + [f"{n};{i % 5};{i % 2}" for i, n in enumerate(names)]
+    path.write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
+    data = load_csv(path, target="y")
+    assert {"nom=CAFÉ’S", "nom=Zoé", "nom=Léa"} <= set(data.feature_names)
+    assert any("read as Windows-1252" in note for note in data.notes)
+
+
+def test_damaged_utf8_in_a_central_european_file_is_still_an_error(tmp_path):
+    # ł, ą, ś (0xC5 0x82, 0xC4 0x85, 0xC5 0x9B) are the weak kind of UTF-8 letter; many of them
+    # beside one stray byte are a damaged UTF-8 file, not Windows-1252
+    path = tmp_path / "pl.csv"
+    rows = "".join(f"Łędź śą,{i % 2}\n" for i in range(10)).encode()
+    path.write_bytes(b"miasto,label\n" + rows + b"Krak\xf3w,1\n")
+    with pytest.raises(cr.DataError, match=r"1 byte\(s\) are not UTF-8: line 12 \(byte 0xf3\)"):
+        load_csv(path, target="label")

@@ -335,8 +335,8 @@ def test_missing_targets_are_counted_with_their_lines(tmp_path):
         cr.data.load_csv(write(tmp_path, "a,label\n" + rows), target="label")
     assert str(info.value).endswith(
         "line 2, column 2 ('label'): missing target value (15 of 36 rows have none: lines 2, "
-        "4, 7, 10, 12, ...); every row needs one: drop the rows without it (imputation never "
-        "fills targets)"
+        "4, 7, 10, 12, ...); every row needs one: drop the rows without it (or pass "
+        "drop_missing_target=True to leave them out, with a note); imputation never fills targets"
     )
 
 
@@ -371,3 +371,21 @@ def test_iso_timestamps_with_zones_and_fractions_read_as_days(tmp_path):
     )
     # the same instant, 12:00 UTC (the last half a second later); was "not an ISO date"
     np.testing.assert_allclose(data.X[:3, 0], [19783.5, 19783.5, 19783.5 + 0.5 / 86400], rtol=1e-7)
+
+
+def test_a_space_before_a_quoted_cell_is_not_part_of_it(tmp_path):
+    # `1.5, "Paris, FR", 1`: before, the space made the quotes literal text, so the comma in
+    # the cell split the row (an error) or the header's quoted names kept their quotes
+    rows = ['"a", "city", "label"'] + [
+        f'{i * 0.5}, "{["Paris, FR", "Lyon, FR"][i % 2]}", {i % 2}' for i in range(20)
+    ]
+    data = cr.data.load_csv(write(tmp_path, "\n".join(rows) + "\n"), target="label")
+    assert data.columns == ["a", "city"]
+    assert data.feature_names == ["a", "city=Lyon, FR", "city=Paris, FR"]
+    assert data.X[:3, 0].tolist() == [0.0, 0.5, 1.0]
+
+
+def test_a_space_after_a_closing_quote_is_a_clear_error(tmp_path):
+    path = write(tmp_path, '"a" , "label"\n"1" , "0"\n"2" , "1"\n')
+    with pytest.raises(DataError, match=r"line 1: malformed CSV: text after a closing quote"):
+        cr.data.load_csv(path, target="label")

@@ -82,3 +82,47 @@ def test_models_saved_before_the_format_was_kept_still_load(tmp_path):
     assert old.number_format is None
     new = load_csv(_write(tmp_path, "new.csv", "income;age\n1.000,0;30\n"), preprocessor=old)
     assert new.X[:, 0].tolist() == [1000.0]
+
+
+def test_scientific_numbers_with_a_decimal_comma_are_numbers(tmp_path):
+    # Excel's scientific format in a German locale writes 1,23E-06; before, such a column was
+    # text, every cell distinct, and left out as an identifier
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=40) * 1e-4
+    rows = ["a;b;label"] + [
+        f"{v:.2E};{i % 3};{'xy'[i % 2]}".replace(".", ",") for i, v in enumerate(values)
+    ]
+    data = load_csv(_write(tmp_path, "sci.csv", "\n".join(rows) + "\n"), target="label")
+    assert data.feature_names == ["a", "b"]
+    expected = [float(f"{v:.2E}") for v in values]
+    np.testing.assert_allclose(data.X[:, 0], expected, rtol=1e-6)
+
+
+def test_thousands_dots_beside_plain_hundreds_in_a_semicolon_file(tmp_path):
+    # a German export of whole euros: 519 and 4.076 (4076) in one column, no decimal comma
+    # anywhere; before, 4.076 was read as 4.076, silently below 519
+    rng = np.random.default_rng(3)
+    amounts = rng.integers(100, 5000, size=40)
+    rows = ["amount;n;label"] + [
+        f"{a:,}".replace(",", ".") + f";{i % 4};{'xy'[i % 2]}" for i, a in enumerate(amounts)
+    ]
+    data = load_csv(_write(tmp_path, "euros.csv", "\n".join(rows) + "\n"), target="label")
+    assert data.X[:, 0].tolist() == amounts.astype(float).tolist()
+    assert any("decimal comma" in note for note in data.notes)
+
+
+def test_three_decimal_measurements_keep_their_decimal_point(tmp_path):
+    # 1.250 kg beside 3 kg, or beside 0.500: no whole number from 100 to 999, or a dot that
+    # cannot group thousands, so the points stay decimal points
+    for cells in (["1.250", "3", "2.125", "4"], ["1.250", "0.500", "150", "2.125"]):
+        rows = ["kg;label"] + [f"{c};{'xy'[i % 2]}" for i, c in enumerate(cells * 5)]
+        data = load_csv(_write(tmp_path, "kg.csv", "\n".join(rows) + "\n"), target="label")
+        assert data.X[:4, 0].tolist() == [float(c) for c in cells]
+
+
+def test_the_thousands_note_shows_the_files_own_separator(tmp_path):
+    # before: "numbers use thousands separators (1,234.5)" for a file writing 105'311
+    rows = ["amount,label"] + [f"{100 + i}'{311 + i},{'xy'[i % 2]}" for i in range(20)]
+    data = load_csv(_write(tmp_path, "swiss.csv", "\n".join(rows) + "\n"), target="label")
+    assert data.X[0, 0] == 100311.0
+    assert 'numbers use thousands separators (e.g. "100\'311")' in data.notes

@@ -47,3 +47,26 @@ def test_the_note_gives_the_dates_the_numbers_stand_for(tmp_path):
 def test_other_numbers_get_no_note(tmp_path, name, values):
     data = load_csv(_file(tmp_path, name, values), target="label")
     assert not any("serial" in n for n in data.notes)
+
+
+def test_yyyymmdd_numbers_get_a_note_whatever_the_name(tmp_path):
+    # before: 20240101 was read as an amount, silently (31 Jan to 1 Feb a step of 70)
+    values = [20240101 + 100 * (i % 12) + i % 28 for i in range(60)]
+    data = load_csv(_file(tmp_path, "booked", values), target="label")
+    assert data.columns == ["booked", "x"]
+    note = next(n for n in data.notes if n.startswith("booked: "))
+    assert "date written yyyymmdd (2024-01-01 to 2024-12-" in note
+    assert "drop=['booked']" in note and "--drop booked" in note.cli
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [20241315 + i % 3 for i in range(60)],  # month 13: not dates
+        [20240230 + i % 2 for i in range(60)],  # February 30
+        [12345678 + 7 * i for i in range(60)],  # 8 digits, year 1234
+    ],
+)
+def test_eight_digit_numbers_that_are_not_all_dates_get_no_note(tmp_path, values):
+    data = load_csv(_file(tmp_path, "code", values), target="label", numeric=["code"])
+    assert not any("yyyymmdd" in n for n in data.notes)

@@ -86,9 +86,9 @@ def predict_and_export(tmp_path, model, csv_path, opset=17, proba=True):
 
 def assert_same_classification(cli_rows, got, classes):
     header, rows = cli_rows[0], cli_rows[1:]
-    assert header == ["predicted_species", *classes]  # --proba: one column per class name
-    assert list(got["label"]) == [r[0] for r in rows]
-    expected = np.array([[float(v) for v in r[1:]] for r in rows])
+    assert header == ["line", "predicted_species", *classes]  # --proba: one per class name
+    assert list(got["label"]) == [r[1] for r in rows]
+    expected = np.array([[float(v) for v in r[2:]] for r in rows])
     assert got["probabilities"].shape == expected.shape
     np.testing.assert_allclose(got["probabilities"], expected, atol=1e-5)  # CLI prints 6 digits
 
@@ -134,8 +134,8 @@ def test_regression(tmp_path):
     data.write_text("\n".join(["a,b,y"] + [f"{a:.5f},{b:.5f},{t:.5f}" for (a, b), t in zip(x, y)]))
     model = train(tmp_path, data, "y")
     cli_rows, got = predict_and_export(tmp_path, model, data, proba=False)
-    assert cli_rows[0] == ["predicted_y"]
-    expected = np.array([float(r[0]) for r in cli_rows[1:]])
+    assert cli_rows[0] == ["line", "predicted_y"]
+    expected = np.array([float(r[1]) for r in cli_rows[1:]])
     np.testing.assert_allclose(got["prediction"].reshape(-1), expected, rtol=1e-5, atol=1e-5)
 
 

@@ -14,6 +14,7 @@ from chainrule.cli.model_cmds import (
     outputs,
 )
 from chainrule.cli.output import heading, table
+from chainrule.cli.train_flags import add_drop_missing_target_argument
 
 HELP = "Score a saved model on a labelled CSV file (or a folder of images, one per class)."
 EXAMPLES = """
@@ -31,6 +32,7 @@ def add_arguments(parser) -> None:
         "a folder with one subfolder of images per class",
     )
     parser.add_argument("--target", help="label column (default: the one used in training)")
+    add_drop_missing_target_argument(parser)
     add_decimal_argument(parser)
     add_skip_bad_images_argument(parser)
 
@@ -54,6 +56,7 @@ def run(args) -> int:
             target=target,
             decimal=args.decimal,
             encoding=args.encoding,
+            drop_missing_target=args.drop_missing_target,
         )
         labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
     rows = [["examples", len(X)]]
@@ -87,6 +90,8 @@ def _images(args, meta: dict):
     from chainrule.cli.image_data import labelled_folder
     from chainrule.io.schema import check_training_metadata
 
+    if args.drop_missing_target:
+        raise CLIError("--drop-missing-target is for CSV files; leave it out for images")
     if args.target:
         raise CLIError(
             "--target is for CSV files; for a model of images the labels are the subfolder names"

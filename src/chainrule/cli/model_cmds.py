@@ -91,7 +91,14 @@ def add_skip_bad_images_argument(parser) -> None:
 
 
 def features_of(
-    path: str, meta: dict, model_path: str, target=None, notes=None, decimal=None, encoding=None
+    path: str,
+    meta: dict,
+    model_path: str,
+    target=None,
+    notes=None,
+    decimal=None,
+    encoding=None,
+    drop_missing_target=False,
 ):
     """Rows of ``path`` turned into the model's inputs by its own saved preprocessing."""
     from chainrule.data import Preprocessor, load_csv
@@ -100,7 +107,14 @@ def features_of(
     try:
         # The saved preprocessor picks the training columns by name and keeps the training
         # categories and classes, whatever subset of them this file holds.
-        data = load_csv(path, target=target, preprocessor=pre, decimal=decimal, encoding=encoding)
+        data = load_csv(
+            path,
+            target=target,
+            preprocessor=pre,
+            decimal=decimal,
+            encoding=encoding,
+            drop_missing_target=drop_missing_target,
+        )
         X = pre.transform(data.X, dtype=np.float32)
     except ValueError as err:
         expected = meta.get("columns") or []

@@ -32,7 +32,11 @@ def add_arguments(parser) -> None:
         help="CSV file with the model's feature columns (by name; extra columns ignored); for a "
         "model trained on images: image files and folders of them",
     )
-    parser.add_argument("--out", help="write predictions to this CSV (default: print them)")
+    parser.add_argument(
+        "--out",
+        help="write predictions to this CSV (default: print them); its first column, line, is "
+        "the line of DATA each row comes from (file, for images)",
+    )
     parser.add_argument(
         "--proba",
         action="store_true",
@@ -60,7 +64,8 @@ def run(args) -> int:
         args.csv, meta, args.model, decimal=args.decimal, encoding=args.encoding
     )
     labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
-    _write(args, _csv_text(meta, labels, values, args.proba), len(X))
+    lines = [int(line) for line in data.lines]
+    _write(args, _csv_text(meta, labels, values, args.proba, ("line", lines)), len(X))
     return 0
 
 
@@ -74,7 +79,7 @@ def _predict_images(args, model, meta: dict) -> int:
     files = image_files(args.csv, pre.describe(), notes)
     X, files = read_images(pre, files, args.skip_bad_images, notes=notes)
     labels, values = outputs(model, X, meta)
-    _write(args, _csv_text(meta, labels, values, args.proba, files), len(X))
+    _write(args, _csv_text(meta, labels, values, args.proba, ("file", files)), len(X))
     return 0
 
 
@@ -89,23 +94,23 @@ def _write(args, text: str, count: int) -> None:
         sys.stdout.write(text)
 
 
-def _csv_text(meta: dict, labels, values, proba: bool, files=None) -> str:
-    """The header and the rows, always the same number of columns; with ``files``, a first
-    column names the image each row is about."""
+def _csv_text(meta: dict, labels, values, proba: bool, lead: tuple[str, list]) -> str:
+    """The header and the rows, always the same number of columns. The first column says
+    which input each row is about: ``("line", numbers)``, the line of the CSV file the row
+    starts on (skipped blank, comment and repeated-header lines leave gaps, so predictions
+    join back to their rows), or ``("file", paths)`` for images."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     target = meta.get("target") or "target"
-    first = ["file"] if files is not None else []
-    names = files if files is not None else [None] * len(values)
-    lead = (lambda name: [name]) if files is not None else (lambda name: [])
+    name, keys = lead
     if labels is None:
-        writer.writerow([f"predicted_{target}"])
-        for row in values:
-            writer.writerow([repr(float(row[0]))])
+        writer.writerow([name, f"predicted_{target}"])
+        for key, row in zip(keys, values):
+            writer.writerow([key, repr(float(row[0]))])
         return buffer.getvalue()
     classes = meta.get("classes") or [str(i) for i in range(values.shape[1])]
-    writer.writerow(first + [f"predicted_{target}"] + (list(classes) if proba else []))
-    for name, label, row in zip(names, labels, values):
+    writer.writerow([name, f"predicted_{target}"] + (list(classes) if proba else []))
+    for key, label, row in zip(keys, labels, values):
         probs = [f"{p:.6f}" for p in row] if proba else []
-        writer.writerow(lead(name) + [classes[label]] + probs)
+        writer.writerow([key, classes[label]] + probs)
     return buffer.getvalue()

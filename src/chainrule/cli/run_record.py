@@ -35,7 +35,8 @@ RUN_OPTIONS = (
 
 def run_config(args) -> dict:
     config = {k: getattr(args, k) for k in RUN_OPTIONS}
-    for key in ("label_case", "encoding"):  # only when given: older runs keep their digest
+    # only when given: older runs keep their digest
+    for key in ("label_case", "encoding", "drop_missing_target"):
         if getattr(args, key, None):
             config[key] = getattr(args, key)
     if getattr(args, "model", "mlp") != "mlp":  # older runs (all MLPs) keep their digest

@@ -236,7 +236,6 @@ def _prepare(args) -> _Run:
     """Load the data, choose the loss, split, fit the preprocessing on the training rows."""
     from chainrule.cli.schema_view import show_notes
     from chainrule.data import train_test_split
-    from chainrule.data.messages import first_few
     from chainrule.errors import DataError
 
     run = _Run()
@@ -266,9 +265,9 @@ def _prepare(args) -> _Run:
             unit = "image" if run.images else "row"
             if run.classes is not None:  # name the user's classes, not their encoded numbers
                 counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(run.classes))
-                lonely = [str(run.classes[i]) for i in np.flatnonzero(counts < 2)]
-                if lonely:
-                    reason = f"class(es) {first_few(lonely)} have a single {unit} each"
+                lonely = np.flatnonzero(counts < 2)
+                if len(lonely):
+                    reason = _lonely_classes(run.classes, lonely, y, data.lines, unit)
             raise CLIError(
                 f"cannot hold out {args.validation_split:g} of the {len(y)} {unit}s for "
                 f"validation: {reason}; add {unit}s, or train on all of them with "
@@ -520,3 +519,19 @@ def _classes_from_output(output: np.ndarray, loss: str) -> np.ndarray:
     if loss == "ce":
         return output.argmax(axis=1)
     return (output.reshape(-1) > 0).astype(np.int64)
+
+
+def _lonely_classes(classes, lonely, y, lines, unit: str) -> str:
+    """Why no validation rows can be held out: the classes with a single row; a few get that
+    row's line in the CSV file (a typo in the target, ``2`` among 0/1, is the usual cause)."""
+    from chainrule.data.messages import first_few
+
+    names = [str(classes[i]) for i in lonely]
+    if lines is None or len(lonely) > 3:  # many: classes too fine for the rows, not typos
+        return f"class(es) {first_few(names)} have a single {unit} each"
+    where = [int(lines[int(np.argmax(y == i))]) for i in lonely]
+    shown = ", ".join(f"{name!r} (line {line})" for name, line in zip(names, where))
+    return (
+        f"class(es) {shown} have a single {unit} each (a typo in the target, or a class too "
+        f"rare to learn: fix or drop those rows)"
+    )

@@ -48,11 +48,22 @@ def add_data_arguments(data) -> None:
         help="fill missing cells (numbers: the mean, categories: the most frequent), "
         "at training and prediction",
     )
+    add_drop_missing_target_argument(data)
     data.add_argument("--config", help="TOML file with the same options (flags override it)")
     data.add_argument(
         "--dry-run",
         action="store_true",
         help="show the inferred schema and the network, then stop (nothing is written)",
+    )
+
+
+def add_drop_missing_target_argument(group) -> None:
+    """``--drop-missing-target``: train and evaluate share it."""
+    group.add_argument(
+        "--drop-missing-target",
+        action="store_true",
+        help="leave out the rows without a target value (a note names their lines) instead "
+        "of stopping with an error",
     )
 
 

@@ -31,6 +31,7 @@ class TrainingData:
     columns: list[str] | None
     schema: object = None
     notes: list = None
+    lines: np.ndarray | None = None  # a CSV file's line of each row, for messages
 
 
 def load_training_data(args) -> TrainingData:
@@ -59,6 +60,7 @@ TABLE_FLAGS = (
     "impute",
     "label_case",
     "encoding",
+    "drop_missing_target",
 )
 
 
@@ -118,6 +120,7 @@ def _csv(args) -> TrainingData:
         decimal=args.decimal,
         encoding=getattr(args, "encoding", None),
         label_case=getattr(args, "label_case", None),
+        drop_missing_target=bool(getattr(args, "drop_missing_target", False)),
         **options,
     )
     digest = _file_digest(args.csv)
@@ -135,6 +138,7 @@ def _csv(args) -> TrainingData:
         data.columns,
         data.schema,
         data.notes,
+        data.lines,
     )
 
 

@@ -8,8 +8,10 @@ else as Windows-1252, whose five undefined bytes (0x81, 0x8D, 0x8F, 0x90, 0x9D) 
 Latin-1 does; a note says which encoding was used and how to force another
 (``encoding=...``, ``--encoding``). UTF-8 letters beside bytes that are not UTF-8 make an
 error naming those bytes' lines (a damaged UTF-8 file), unless they are a few chance pairs
-among many Windows-1252 letters. A workbook, archive or other binary file saved with a
-``.csv`` name is refused with a message saying what it is.
+among many Windows-1252 letters, or pairs an accented capital and a symbol make by chance
+("É’") outnumbered by the bytes that are not UTF-8 (see :func:`_damaged`). A workbook,
+archive or other binary file saved with a ``.csv`` name is refused with a message saying
+what it is.
 """
 
 from __future__ import annotations
@@ -116,33 +118,47 @@ def choose_charset(path, source: str, encoding=None) -> Charset:
             if _valid_utf8(f):
                 return Charset("utf-8", "UTF-8")
             f.seek(0)
-            letters, stray = _utf8_counts(f)
+            strong, weak, stray = _utf8_counts(f)
     except OSError as err:
         raise DataError(f"{source}: cannot read the file ({err.strerror or err})") from None
-    # Windows-1252 text almost never holds a pair of bytes that is a UTF-8 letter (0xC3 0xA9,
-    # "Ã©"): a file with such letters and bytes that are not UTF-8 is a UTF-8 file with
-    # damaged bytes (or two encodings in one), unless the letters are a few chance pairs
-    # among many Windows-1252 ones. Read as Windows-1252, every é would become Ã©.
-    if letters and stray < CHANCE_PAIRS * letters:
-        raise _damaged_utf8(path, source, letters, stray)
+    if _damaged(strong, weak, stray):
+        raise _damaged_utf8(path, source, strong + weak, stray)
     return Charset("cp1252", WINDOWS_1252, LATIN1_FALLBACK)
 
 
-#: Windows-1252 bytes per UTF-8-looking pair below which a file is UTF-8 with damaged bytes.
+#: Windows-1252 bytes per UTF-8-looking letter below which a file is UTF-8 with damaged bytes.
 CHANCE_PAIRS = 20
 
 
-def _utf8_counts(f) -> tuple[int, int]:
-    """(UTF-8 letters beyond ASCII, bytes that are not UTF-8) in a binary file, read in blocks
-    and counted in C (the decoder and NumPy), so a 50 MB file takes a fraction of a second."""
+def _damaged(strong: int, weak: int, stray: int) -> bool:
+    """Whether a file with bytes that are not UTF-8 (``stray``) is a UTF-8 file with damaged
+    bytes (or two encodings in one) rather than a Windows-1252 file.
+
+    Its UTF-8 letters are the evidence. ``strong`` ones (é as 0xC3 0xA9, read as Windows-1252
+    "Ã©"; three-byte ones, "â€™") almost never occur by chance in Windows-1252 text. ``weak``
+    ones (0xC4 to 0xDF then a byte from 0x80 to 0xBF) do: "CAFÉ’" is 0xC9 0x92, a valid UTF-8
+    letter; they count only when they outnumber the stray bytes (a damaged Polish file's ł, ą).
+    A few chance letters among many Windows-1252 ones leave the file Windows-1252; read so, a
+    damaged UTF-8 file would turn every é into Ã©, hence the error."""
+    evidence = strong + (weak if weak > stray else 0)
+    return bool(evidence) and stray < CHANCE_PAIRS * evidence
+
+
+def _utf8_counts(f) -> tuple[int, int, int]:
+    """(strong and weak UTF-8 letters beyond ASCII (see :func:`_damaged`), bytes that are not
+    UTF-8) in a binary file, read in blocks and counted in C (the decoder and NumPy), so a
+    50 MB file takes a fraction of a second."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
-    letters = total = kept = 0
+    strong = weak = total = kept = 0
     for block in iter(lambda: f.read(1 << 22), b""):
         valid = decoder.decode(block).encode("utf-8")
         total, kept = total + len(block), kept + len(valid)
-        letters += int(np.count_nonzero(np.frombuffer(valid, np.uint8) >= 0xC0))
+        lead = np.frombuffer(valid, np.uint8)
+        lead = lead[lead >= 0xC2]  # the first byte of each letter beyond ASCII
+        loose = int(np.count_nonzero((lead >= 0xC4) & (lead <= 0xDF)))
+        strong, weak = strong + len(lead) - loose, weak + loose
     kept += len(decoder.decode(b"", final=True).encode("utf-8"))
-    return letters, total - kept
+    return strong, weak, total - kept
 
 
 def _damaged_utf8(path, source: str, letters: int, stray: int) -> DataError:

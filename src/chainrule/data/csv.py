@@ -15,6 +15,8 @@ import numpy as np
 from chainrule.data.accounting import accounting_notes
 from chainrule.data.csv_data import CSVData
 from chainrule.data.messages import Message, braces, error, option, say, where
+from chainrule.data.missing_target import drop_missing_target as drop_missing_target_rows
+from chainrule.data.missing_target import unknown_class_note
 from chainrule.data.new_rows import column_name, format_notes, load_new_rows
 from chainrule.data.preprocessing import Preprocessor, stable_moments
 from chainrule.data.reader import (
@@ -34,7 +36,7 @@ from chainrule.data.schema import (
     infer_schema,
 )
 from chainrule.data.sentinels import sentinel_note
-from chainrule.data.serial_dates import serial_date_note
+from chainrule.data.serial_dates import compact_date_note, serial_date_note
 from chainrule.data.targets import (
     LABEL_CASES,
     _target,
@@ -43,6 +45,7 @@ from chainrule.data.targets import (
     code_target_note,
     fold_notes,
 )
+from chainrule.data.text_numbers import text_number_note
 from chainrule.errors import DataError
 
 __all__ = [
@@ -116,6 +119,7 @@ def load_csv(
     decimal: str | None = None,
     label_case: str | None = None,
     encoding: str | None = None,
+    drop_missing_target: bool = False,
 ) -> CSVData:
     # Over 80 lines only because of the docstring (the public API's reference).
     """Load a CSV file for training: features X, labels or targets y, and their description.
@@ -139,7 +143,9 @@ def load_csv(
       ``#N/A``) are errors, unless ``impute="mean"``: then each numeric column's missing
       cells get its mean and each categorical column's its most frequent category (the fill
       values are kept in the preprocessor, for new rows too). Numbers float32 cannot hold (infinite,
-      beyond 3.4e38) are errors; targets are never imputed.
+      beyond 3.4e38) are errors. Targets are never imputed: a row without one is an error
+      naming its line, unless ``drop_missing_target=True`` leaves such rows out (a note
+      says how many and which lines).
     - The target is a class label when it is text, boolean, or integers with few distinct
       values (at most ``MAX_INTEGER_CLASSES``, with 5+ rows each on average; two values
       always); otherwise it is a regression target. ``task`` overrides
@@ -166,6 +172,9 @@ def load_csv(
             most rows spell it (new rows match it in any case); ``"keep"``: separate classes.
         encoding: the file's text encoding (``"cp1252"``, ``"latin-1"``, ``"utf-16"``, ...);
             ``None`` detects it.
+        drop_missing_target: leave out the rows whose target cell is empty (``NA``, ...),
+            with a note naming their lines, instead of an error; for training and for new
+            rows with ``preprocessor``.
 
     Example:
         >>> data = load_csv("iris.csv", target="species")       # doctest: +SKIP
@@ -175,7 +184,15 @@ def load_csv(
     _check_options(source, impute, task, decimal, label_case)
     if preprocessor is not None:
         return load_new_rows(
-            path, preprocessor, target, features, delimiter, header, decimal, encoding
+            path,
+            preprocessor,
+            target,
+            features,
+            delimiter,
+            header,
+            decimal,
+            encoding,
+            drop_missing_target,
         )
     table = read_columns(
         path,
@@ -187,6 +204,9 @@ def load_csv(
         exact=() if target is None else _target_names(target),
     )
     t = None if target is None else column_name(table, target, "target")
+    if drop_missing_target and t is not None:
+        dropped = drop_missing_target_rows(table, t, min_rows=2)
+        table.notes += [dropped] if dropped else []
     features = _names(features, table, "feature")
     schema = _schema(table, t, features, drop, categorical, numeric, task)
     return _encode_table(table, schema, t, features, impute, label_case)
@@ -230,6 +250,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         if label_case == "fold" and class_names is not None:
             notes += fold_notes(t, table[t].levels, class_names)
         notes += [n for n in [code_target_note(schema, t)] if n is not None]
+        notes += [n for n in [unknown_class_note(t, class_names, y)] if n is not None]
     used = schema.features
     hint = _comma_hint(schema, table.delimiter)
     if not used and hint is not None:
@@ -250,7 +271,11 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         numeric.append(table[t])
     notes += [n for n in map(sentinel_note, numeric) if n is not None]
     notes += [n for n in map(serial_date_note, numeric) if n is not None]
+    used_numbers = [c.column for c in used if c.role == "numeric"]
+    notes += [n for n in map(compact_date_note, used_numbers) if n is not None]
     notes += _many_categories_notes(specs, len(table))
+    categorical = [s for s in specs if s.get("kind") == "categorical"]
+    notes += [n for s in categorical if (n := text_number_note(s["name"], s["categories"]))]
     fmt = table.number_format
     pre.number_format = {
         "decimal": fmt.decimal,

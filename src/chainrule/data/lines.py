@@ -102,7 +102,9 @@ def records(
         )
 
     def rows():
-        reader = csv.reader(f, delimiter=delimiter, strict=True)
+        # skipinitialspace: `1, "Paris, FR"` (a space before a quoted cell, as people and some
+        # tools write) is two cells, not three with the quotes kept as text
+        reader = csv.reader(f, delimiter=delimiter, strict=True, skipinitialspace=True)
         skipped = int(declared is not None) + comments
         line = 1 + skipped
         try:
@@ -116,6 +118,12 @@ def records(
                 raise DataError(
                     f"{source}: line {line}: a quoted cell starts here and never ends (a "
                     f'stray \'"\'?); remove it, or write a quote inside a quoted cell as ""'
+                ) from None
+            if "expected after" in str(err):  # "a" , "b": a space after the closing quote
+                raise DataError(
+                    f"{source}: line {line}: malformed CSV: text after a closing quote, before "
+                    f"the next {delimiter!r} (a space between a quoted cell and {delimiter!r}?); "
+                    f"remove it, or quote the whole cell"
                 ) from None
             raise DataError(f"{source}: line {line}: malformed CSV ({err})") from None
         except UnicodeDecodeError:

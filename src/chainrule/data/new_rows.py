@@ -11,6 +11,8 @@ from chainrule.data.charset import choose_charset, encoding_note
 from chainrule.data.csv_data import CSVData
 from chainrule.data.header import and_list
 from chainrule.data.messages import Message, braces, error, option, say
+from chainrule.data.missing_target import drop_missing_target
+from chainrule.data.numbers import is_grouped
 from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.reader import Columns, first_row_names, read_columns
 from chainrule.data.sentinels import new_rows_sentinel_notes
@@ -59,12 +61,25 @@ def format_notes(table: Columns, numbers: bool = True) -> list[str]:
             )
         )
     elif fmt.grouped:
-        notes.append("numbers use thousands separators (1,234.5)")
+        notes.append(f"numbers use thousands separators (e.g. {_grouped_example(table)})")
     return notes
 
 
-def load_new_rows(path, pre: Preprocessor, target, features, delimiter, header, decimal, encoding):
-    """New rows (to predict or evaluate) read with the columns and classes seen in training."""
+def _grouped_example(table: Columns) -> str:
+    """A cell of the file written with thousands separators (``29'874.55``, ``12 000``), so
+    the note shows the file's own separator; ``1,234.5`` if none is among the examples."""
+    for col in table.columns:
+        for cell in col.examples if col is not None else ():
+            if is_grouped(cell):
+                return repr(cell)
+    return "1,234.5"
+
+
+def load_new_rows(
+    path, pre: Preprocessor, target, features, delimiter, header, decimal, encoding, drop=False
+):
+    """New rows (to predict or evaluate) read with the columns and classes seen in training;
+    ``drop``: leave out the rows without a target value, with a note."""
     expected = pre.column_names
     source = os.fspath(path)
     if not expected:
@@ -115,9 +130,11 @@ def load_new_rows(path, pre: Preprocessor, target, features, delimiter, header, 
             )
         )
     t = None if target is None else column_name(table, target, "target")
+    dropped = drop_missing_target(table, t) if drop and t is not None else None
     X = pre.encode_columns([table[n] for n in expected], source=source, lines=table.lines)
     # With the training file's format known, read_columns notes only what differs from it.
     notes = list(table.notes) + format_notes(table, numbers=trained is None)
+    notes += [dropped] if dropped else []
     if renamed:
         shown = ", ".join(f"{a!r} as {b!r}" for a, b in renamed)
         notes.append(f"column names differ from training only in case; read {shown}")

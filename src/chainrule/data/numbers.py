@@ -31,7 +31,9 @@ NUMBER, ABSENT, TEXT = 0, 1, 2
 
 # Cells that are numbers written with a decimal comma or with thousands separators. A
 # grouped number never starts with a group of 0 (0.939 is not 939, 0,939 not 939).
-_COMMA_DECIMAL = re.compile(r"[+\-\u2212]?(?:[1-9]\d{0,2}(?:[. \u00a0\u202f']\d{3})+|\d*),\d+")
+_COMMA_DECIMAL = re.compile(
+    r"[+\-\u2212]?(?:[1-9]\d{0,2}(?:[. \u00a0\u202f']\d{3})+|\d*),\d+(?:[eE][+\-]?\d{1,3})?"
+)  # 1,5E-3: Excel's scientific format in a decimal-comma locale
 _DOT_GROUPED = re.compile(r"[+\-\u2212]?[1-9]\d{0,2}(?:[, \u00a0\u202f']\d{3})+(?:\.\d*)?")
 _DOT_DECIMAL = re.compile(r"[+\-\u2212]?\d+\.(?:\d{1,2}|\d{4,})")  # never a thousands group
 _GROUP_HINT = re.compile(r"\d[, \u00a0\u202f']\d{3}")
@@ -64,10 +66,37 @@ def detect_number_format(rows: list[list[str]], delimiter: str, decimal: str | N
         comma = delimiter != "," and any(_COMMA_DECIMAL.fullmatch(c) for c in cells if "," in c)
         dotted = comma and any(_DOT_DECIMAL.fullmatch(c) for c in cells if "." in c)
         decimal = "," if comma and not dotted else "."
+        if not comma and delimiter != "," and thousands_dots(rows[:2000]):
+            decimal = ","  # 519 beside 1.260 in one column: 1260, not 1.26
     grouped = False
     if decimal == "." and _GROUP_HINT.search("\n".join(cells)):
         grouped = any(_DOT_GROUPED.fullmatch(c) and not _is_float(c) for c in cells)
     return NumberFormat(decimal, grouped)
+
+
+_WHOLE = re.compile(r"[+\-]?\d+")
+
+
+def thousands_dots(rows: list[list[str]]) -> bool:
+    """Whether dots are thousands separators in a file with no decimal comma (``;``-separated,
+    European): a column mixes ``1.260``, ``4.076`` (every dotted cell groups of three digits)
+    with whole numbers from 100 to 999 (``519``), and no number in the file has a dot that
+    cannot be a thousands separator (``4.5``). Read with a decimal point, 519 and 1.26 would
+    sit in one column, out of order; read as thousands, 519 and 1260 follow on."""
+    if not rows:
+        return False
+    found = False
+    for column in zip(*rows):
+        cells = [c.strip() for c in column]
+        dotted = [c for c in cells if "." in c]
+        if not dotted:
+            continue
+        if not all(_COMMA_THOUSANDS.fullmatch(c) for c in dotted):
+            if any(_is_float(c) for c in dotted):
+                return False  # a real decimal point (4.5, 0.250) somewhere in the file
+            continue  # text with dots: "Dr. Smith", 01.03.2024
+        found = found or any(_WHOLE.fullmatch(c) and 100 <= abs(int(c)) < 1000 for c in cells)
+    return found
 
 
 def settle_number_format(rows, delimiter: str, decimal: str | None, trained: dict | None):
@@ -135,6 +164,12 @@ def convention_evidence(rows) -> tuple[str | None, str | None, str | None]:
 
 def _comma_number(s: str) -> bool:
     return bool(_COMMA_DECIMAL.fullmatch(s) or _COMMA_THOUSANDS.fullmatch(s))
+
+
+def is_grouped(cell: str) -> bool:
+    """Whether a cell is a number written with thousands separators (``1,234.5``,
+    ``29'874``), which plain ``float`` cannot read."""
+    return bool(_DOT_GROUPED.fullmatch(cell.strip())) and not _is_float(cell)
 
 
 def _is_float(cell: str) -> bool:

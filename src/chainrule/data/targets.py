@@ -6,7 +6,8 @@ import re
 
 import numpy as np
 
-from chainrule.data.messages import braces, error, first_few, option, say, where
+from chainrule.data.messages import Message, braces, error, first_few, option, say, where
+from chainrule.data.missing_target import DROP_HINT, shown_lines
 from chainrule.data.reader import ABSENT, NUMBER, TEXT, Columns, NumberFormat, number_key
 from chainrule.data.schema import MAX_INTEGER_CLASSES, Schema
 from chainrule.data.sheet_errors import sheet_error_cell
@@ -24,15 +25,11 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
         i = int(rows[0])
         more = ""
         if len(rows) > 1:  # a Kaggle-style file: say how many rows to drop, not just one
-            shown = ", ".join(str(int(table.lines[r])) for r in rows[:5])
-            more = f" ({len(rows)} of {len(kinds)} rows have none: lines {shown}"
-            more += ", ...)" if len(rows) > 5 else ")"
+            more = f" ({len(rows)} of {len(kinds)} rows have none: lines "
+            more += shown_lines(table.lines[rows], 5) + ")"
         if (cell := sheet_error_cell(col, i)) is not None:
             more += f" ({cell} there is a spreadsheet error value: a formula that failed)"
-        raise DataError(
-            f"{place(i)}: missing target value{more}; every row needs one: drop the rows "
-            f"without it (imputation never fills targets)"
-        )
+        raise missing_target_error(place(i), more)
     text = kinds == TEXT
     if text.any() and not text.all():
         raise _mixed_target(table, col, text, place)
@@ -85,6 +82,12 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
 
 
 _YES, _NO = ("true", "yes", "y", "t"), ("false", "no", "n", "f")
+
+
+def missing_target_error(place: str, more: str) -> DataError:
+    """The error for rows without a target value, naming the option that leaves them out."""
+    lead = f"{place}: missing target value{more}; every row needs one: "
+    return error(Message(lead + DROP_HINT, lead + DROP_HINT.cli))
 
 
 def _check_answer_spellings(labels: list[str], place: str) -> None:
@@ -142,8 +145,10 @@ def _known_target(table: Columns, t: str, pre) -> np.ndarray:
     kinds = col.kinds
     place = lambda i: where(source, int(table.lines[i]), col.position, t)  # noqa: E731
     if (kinds == ABSENT).any():
-        i = int(np.argmax(kinds == ABSENT))
-        raise DataError(f"{place(i)}: missing target value")
+        rows = np.flatnonzero(kinds == ABSENT)
+        more = f" ({len(rows)} of {len(kinds)} rows have none: lines "
+        more = more + shown_lines(table.lines[rows], 5) + ")" if len(rows) > 1 else ""
+        raise missing_target_error(place(int(rows[0])), more)
     classes = pre.class_names
     if classes is None and getattr(pre, "target_unit", None) is not None:
         from chainrule.data.encoding import read_unit_column
@@ -193,12 +198,14 @@ def _written_labels(table: Columns, col, distinct: np.ndarray, y: np.ndarray) ->
 
     spellings: list[dict[str, int]] = [{} for _ in distinct]
     _, rows = records(table.source, delimiter=table.delimiter, encoding=table.charset)
-    if table.has_header:
-        next(rows, None)
-    for i, (_, row) in enumerate(rows):
+    lines, i = table.lines.tolist(), 0
+    for start, row in rows:  # matched by line: repeated headers and dropped rows are not rows
         if i >= len(y):
             break
+        if start != lines[i]:
+            continue
         counts = spellings[int(y[i])]
+        i += 1
         cell = row[col.position].strip()
         counts[cell] = counts.get(cell, 0) + 1
     rows.close()
