@@ -27,7 +27,10 @@ def write(expl, scene, style) -> list:
             size = int(np.prod(param.shape))
             label = scene.naming.elem(t, 0) if size == 1 else param.name
             shown = summary(param.values)
-            rows.append([label, shown, "—", "not updated (requires_grad=False)", shown])
+            if small:
+                rows.append([label, shown, "—", "not updated (requires_grad=False)", shown])
+            else:  # the columns are norms here, not values
+                rows.append([label, _shape(param), "—", "0 (requires_grad=False)", "0"])
             continue
         row = stepped[param.name]
         old, grad, new = (np.asarray(v, dtype=np.float64) for v in (row.old, row.grad, row.new))
@@ -38,16 +41,24 @@ def write(expl, scene, style) -> list:
         rows.append(
             [
                 param.name,
-                "×".join(map(str, param.shape)) or "scalar",
-                f"‖∂E/∂θ‖ = {style.fmt(np.linalg.norm(grad))}",
-                f"‖Δθ‖ = {style.fmt(np.linalg.norm(step))}",
-                f"max |Δθ| = {style.fmt(np.abs(step).max())}",
+                _shape(param),
+                style.fmt(np.linalg.norm(grad)),
+                style.fmt(np.linalg.norm(step)),
+                style.fmt(np.abs(step).max()),
             ]
         )
     if small:
         header = ["parameter", "old", "∂E/∂θ", "old − η·∂E/∂θ", "new"]
     else:
-        header = ["parameter", "shape", "gradient", "step", "largest change"]
+        # the symbols head the columns, so a cell is one number and the table fits 80 columns
+        header = ["parameter", "shape", "‖∂E/∂θ‖", "‖Δθ‖", "max |Δθ|"]
+        blocks.append(
+            Para(
+                "Too many elements to list one by one: for each tensor, the norm of its "
+                "gradient, the norm of its step Δθ = θ_new − θ_old and the step's largest "
+                "element."
+            )
+        )
     if upd.order == "sequential":
         blocks.append(
             Para(
@@ -71,6 +82,10 @@ def write(expl, scene, style) -> list:
         what = "class" if len(upd.predicted["before"]) == 1 else "classes"
         blocks.append(Para(f"Predicted {what}: {then} before the step, {now} after it."))
     return blocks
+
+
+def _shape(param) -> str:
+    return "×".join(map(str, param.shape)) or "scalar"
 
 
 def _element_rows(scene, style, t, old, grad, new, lr) -> list:
