@@ -105,6 +105,7 @@ def explain(
         >>> print(examples.mazur(param="w5"))  # doctest: +SKIP
     """
     formula, derivative = describe(loss_fn)
+    runs = [0]  # the copy's forward passes, for the note on the model's forward hooks
     ctx = ExplainContext(
         lr=lr,
         param=param,
@@ -115,7 +116,7 @@ def explain(
         max_paths=max_paths,
         loss_formula=formula,
         loss_derivative=derivative,
-        rerun=functools.partial(twin.run, loss_fn=loss_fn),
+        rerun=functools.partial(twin.run, loss_fn=loss_fn, count=runs),
         fresh_model=functools.partial(twin.double_copy, model),
         class_names=None if class_names is None else tuple(str(c) for c in class_names),
         decide=None if class_names is None else _decider(loss_fn, len(class_names)),
@@ -123,13 +124,15 @@ def explain(
     copy = twin.double_copy(model)
     x_t, y_t = twin.prepare(x, y, model)
     with twin.module_outputs(copy) as outputs:
-        out, loss = twin.run(copy, x_t, y_t, loss_fn)
+        out, loss = twin.run(copy, x_t, y_t, loss_fn, count=runs)
     named = twin.named_parameters(copy)
     scene = numbers.Scene(
         loss, out, x_t, y_t, named, classic=ctx.classic, model=copy, outputs=outputs
     )
     scene.notes = twin.mode_notes(model)
-    return _report(scene, _loss_words(ctx, loss_fn, scene))
+    return _report(
+        scene, _loss_words(ctx, loss_fn, scene), late_notes=lambda: twin.hook_notes(model, runs[0])
+    )
 
 
 def _loss_words(ctx: ExplainContext, loss_fn, scene) -> ExplainContext:
@@ -209,8 +212,10 @@ def explain_graph(
     return _report(scene, ctx)
 
 
-def _report(scene, ctx: ExplainContext) -> Report:
+def _report(scene, ctx: ExplainContext, late_notes=None) -> Report:
     model = numbers.compute(scene, ctx)
+    if late_notes is not None:  # notes that count what computing the numbers did
+        model.notes += late_notes()
     blocks = sections.write(model, scene, ctx)
     return Report(
         ctx.title,
