@@ -11,7 +11,7 @@ from chainrule.explain import numbers, sections
 from chainrule.explain.chain import Naming, op_formula
 from chainrule.explain.context import MAX_LISTED_PATHS, ExplainContext
 from chainrule.explain.graph import Graph
-from chainrule.explain.losses import describe, mean_count, plain
+from chainrule.explain.losses import constants, describe, mean_count, plain
 from chainrule.explain.numbers import twin
 from chainrule.explain.report import Report
 from chainrule.tensor import Tensor
@@ -121,18 +121,23 @@ def explain(
         class_names=None if class_names is None else tuple(str(c) for c in class_names),
         decide=None if class_names is None else _decider(loss_fn, len(class_names)),
     )
+    scene = _scene(model, x, y, loss_fn, ctx.classic, runs)
+    return _report(
+        scene, _loss_words(ctx, loss_fn, scene), late_notes=lambda: twin.hook_notes(model, runs[0])
+    )
+
+
+def _scene(model, x, y, loss_fn, classic: bool, runs: list) -> numbers.Scene:
+    """The float64 copy of ``model`` run forward on ``x`` and ``y`` (one more in ``runs``), its
+    graph recorded and every layer's output named."""
     copy = twin.double_copy(model)
     x_t, y_t = twin.prepare(x, y, model)
     with twin.module_outputs(copy) as outputs:
         out, loss = twin.run(copy, x_t, y_t, loss_fn, count=runs)
     named = twin.named_parameters(copy)
-    scene = numbers.Scene(
-        loss, out, x_t, y_t, named, classic=ctx.classic, model=copy, outputs=outputs
-    )
+    scene = numbers.Scene(loss, out, x_t, y_t, named, classic=classic, model=copy, outputs=outputs)
     scene.notes = twin.mode_notes(model)
-    return _report(
-        scene, _loss_words(ctx, loss_fn, scene), late_notes=lambda: twin.hook_notes(model, runs[0])
-    )
+    return scene
 
 
 def _loss_words(ctx: ExplainContext, loss_fn, scene) -> ExplainContext:
@@ -143,6 +148,11 @@ def _loss_words(ctx: ExplainContext, loss_fn, scene) -> ExplainContext:
     count = mean_count(loss_fn, scene.out.array.shape, scene.y)
     if count and ctx.loss_derivative:
         ctx = dataclasses.replace(ctx, loss_derivative=f"{ctx.loss_derivative}, {count}")
+    named = constants(loss_fn)  # "δ = 0.5": after the count, with the loss's formula too
+    if named and ctx.loss_derivative:
+        ctx = dataclasses.replace(ctx, loss_derivative=f"{ctx.loss_derivative}, {named}")
+    if named and ctx.loss_formula:
+        ctx = dataclasses.replace(ctx, loss_formula=f"{ctx.loss_formula}, {named}")
     own = _loss_op_formula(scene) if ctx.loss_derivative is None else None
     if own:
         ctx = dataclasses.replace(ctx, loss_derivative=own)

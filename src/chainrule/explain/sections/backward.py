@@ -3,15 +3,14 @@ output back, and each parameter's gradient δ·a beside the engine's ``.grad``."
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from chainrule.explain.blocks import D, Eq, F, Heading, Para, Sym, Table
+from chainrule.explain.chain import op_formula
 from chainrule.explain.context import MAX_SAMPLES, MAX_UPDATE_ROWS, MAX_WIDTH
 from chainrule.explain.format import summary
 from chainrule.explain.sections import backward_nodes
-from chainrule.explain.sections.style import delta_symbol, layer_input, values
+from chainrule.explain.sections.style import delta_symbol, layer_input, split_constants, values
 
 
 def write(expl, scene, style, loss_derivative: str | None) -> list:
@@ -30,8 +29,7 @@ def write(expl, scene, style, loss_derivative: str | None) -> list:
     ]
     d_out = np.asarray(expl.backward.dE_doutput)
     deriv = loss_derivative or "Σ over the loss's own ops"
-    # "2·(o − t)/n, n = 6": the count after the value, so "n = 6 = 0.04" never reads as one
-    deriv, count = re.fullmatch(r"(.*?)(?:, ([^,=]+ = [0-9.e+]+))?", deriv).groups()
+    deriv, count = split_constants(deriv)  # "2·(o − t)/n, n = 6": the count after the value
     after = [f"   ({count})"] if count else []
     if d_out.size <= MAX_WIDTH * MAX_SAMPLES:
         for i in range(d_out.size):
@@ -63,7 +61,7 @@ def write(expl, scene, style, loss_derivative: str | None) -> list:
 
 
 def _act_formula(layer) -> str:
-    return " · ".join(fn.formulas[0] for fn in layer.acts)
+    return " · ".join(op_formula(fn, 0) for fn in layer.acts)  # with constants: "…, α = 0.7"
 
 
 def _delta_eq(expl, scene, style, layer, b, j, data, deltas) -> Eq:
