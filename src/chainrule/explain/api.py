@@ -56,7 +56,7 @@ def explain(
     x,
     y,
     loss_fn,
-    lr: float = 0.1,
+    lr: float | None = None,
     param=None,
     names: str | None = None,
     update_order: str = "simultaneous",
@@ -64,6 +64,7 @@ def explain(
     decimals: int = 9,
     max_paths: int = MAX_LISTED_PATHS,
     class_names=None,
+    optimizer=None,
 ) -> Report:
     """Explain backpropagation on ``model`` for one sample (or a small batch), with numbers.
 
@@ -80,7 +81,8 @@ def explain(
             starts with a convolution, one image ``(C, H, W)`` or a batch ``(N, C, H, W)``.
         y: target, as ``loss_fn`` expects it.
         loss_fn: ``loss_fn(output, target)`` returning a one-element tensor.
-        lr: learning rate of the plain gradient-descent step shown in section 4.
+        lr: learning rate of the plain gradient-descent step shown in section 4 (0.1 when
+            neither it nor ``optimizer`` is given).
         param: the parameter element(s) to spell out, e.g. ``"0.weight[1, 0]"`` (or ``"w5"``
             with ``names="classic"``), or a list of them; default: one weight per layer.
         names: ``"classic"`` for textbook names (w1…, b1, net_h1, out_o1); one sample only.
@@ -95,6 +97,10 @@ def explain(
         class_names: the classes' names, index by index (``chainrule train`` saves them in the
             model's metadata): the report names the target's class and the outputs beside
             its indices.
+        optimizer: your ``chainrule.optim`` optimizer (built over ``model.parameters()``):
+            section 4 then shows its step (Adam, momentum, weight decay), taken by a copy of it
+            with its hyperparameters and state on a float64 copy of the model, and its update
+            rule; the optimizer itself is not stepped. Not with ``lr`` or a sequential update.
 
     Returns:
         Report: ``str(report)``, ``.markdown()``, ``.html()``, ``.json()``, ``.terminal()``,
@@ -107,7 +113,7 @@ def explain(
     formula, derivative = describe(loss_fn)
     runs = [0]  # the copy's forward passes, for the note on the model's forward hooks
     ctx = ExplainContext(
-        lr=lr,
+        **_step_settings(lr, optimizer, model),
         param=param,
         names="default" if names is None else names,
         update_order=update_order,
@@ -138,6 +144,26 @@ def _scene(model, x, y, loss_fn, classic: bool, runs: list) -> numbers.Scene:
     scene = numbers.Scene(loss, out, x_t, y_t, named, classic=classic, model=copy, outputs=outputs)
     scene.notes = twin.mode_notes(model)
     return scene
+
+
+def _step_settings(lr, optimizer, model) -> dict:
+    """The update's settings: plain SGD with ``lr`` (0.1 by default), or the user's optimizer."""
+    if optimizer is None:
+        return {"lr": 0.1 if lr is None else lr}
+    if lr is not None:
+        raise ValueError(
+            "give explain() lr= or optimizer=, not both: with optimizer= the step uses the "
+            "optimizer's own learning rate"
+        )
+    from chainrule.explain.numbers import optimizer as twin_optimizer
+
+    make = twin_optimizer.twin_factory(optimizer, model)  # checks it first
+    return {
+        "lr": optimizer.param_groups[0]["lr"],
+        "optimizer": make,
+        "optimizer_name": twin_optimizer.describe(optimizer),
+        "optimizer_rule": tuple(twin_optimizer.rule(optimizer)),
+    }
 
 
 def _loss_words(ctx: ExplainContext, loss_fn, scene) -> ExplainContext:

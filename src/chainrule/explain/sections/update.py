@@ -12,10 +12,13 @@ from chainrule.explain.format import summary
 
 def write(expl, scene, style) -> list:
     upd = expl.update
-    blocks = [
-        Heading(2, "4. The update"),
-        Eq([Sym("θ_new"), " = ", Sym("θ_old"), " − η · ∂E/∂θ,   η = ", style.num(upd.lr)]),
-    ]
+    blocks = [Heading(2, "4. The update")]
+    if upd.optimizer is None:
+        blocks.append(
+            Eq([Sym("θ_new"), " = ", Sym("θ_old"), " − η · ∂E/∂θ,   η = ", style.num(upd.lr)])
+        )
+    else:
+        blocks += _optimizer_blocks(upd)
     tensors = dict(scene.named)
     stepped = {row.name: row for row in upd.parameters}
     small = sum(int(np.prod(p.shape)) for p in expl.parameters if p.requires_grad)
@@ -35,7 +38,10 @@ def write(expl, scene, style) -> list:
         row = stepped[param.name]
         old, grad, new = (np.asarray(v, dtype=np.float64) for v in (row.old, row.grad, row.new))
         if small:
-            rows += _element_rows(scene, style, t, old, grad, new, upd.lr)
+            if upd.optimizer is None:
+                rows += _element_rows(scene, style, t, old, grad, new, upd.lr)
+            else:
+                rows += _step_rows(scene, style, t, old, grad, new)
             continue
         step = new - old
         rows.append(
@@ -47,7 +53,9 @@ def write(expl, scene, style) -> list:
                 style.fmt(np.abs(step).max()),
             ]
         )
-    if small:
+    if small and upd.optimizer is not None:
+        header = ["parameter", "old", "∂E/∂θ", "Δθ = new − old", "new"]
+    elif small:
         header = ["parameter", "old", "∂E/∂θ", "old − η·∂E/∂θ", "new"]
     else:
         # the symbols head the columns, so a cell is one number and the table fits 80 columns
@@ -82,6 +90,36 @@ def write(expl, scene, style) -> list:
         what = "class" if len(upd.predicted["before"]) == 1 else "classes"
         blocks.append(Para(f"Predicted {what}: {then} before the step, {now} after it."))
     return blocks
+
+
+def _optimizer_blocks(upd) -> list:
+    """The user's optimizer: what it is, that its step was taken by a copy with its state, and
+    its update rule as its class writes it."""
+    blocks = [
+        Para(
+            f"One step of your optimizer, {upd.optimizer}: a copy of it, with its state (step "
+            f"count, momentum, moments), stepped a float64 copy of the model with the gradients "
+            f"above, so each new value is what optimizer.step() would give (your optimizer and "
+            f"model are not stepped). Its update rule, for each parameter θ with gradient ∇:"
+        )
+    ]
+    if upd.rule:
+        blocks.append(Table(["update rule"], [[line] for line in upd.rule]))
+    return blocks
+
+
+def _step_rows(scene, style, t, old, grad, new) -> list:
+    old, grad, new = old.reshape(-1), grad.reshape(-1), new.reshape(-1)
+    return [
+        [
+            scene.naming.elem(t, i),
+            style.fmt(old[i]),
+            style.fmt(grad[i]),
+            style.fmt(new[i] - old[i]),
+            style.fmt(new[i]),
+        ]
+        for i in range(old.size)
+    ]
 
 
 def _shape(param) -> str:
