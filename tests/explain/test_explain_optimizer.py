@@ -96,6 +96,9 @@ def test_without_an_optimizer_the_update_is_plain_sgd_as_before():
     assert report.data["update"]["lr"] == 0.1
     assert "optimizer" not in report.data["update"]
     assert "θ_new = θ_old − η · ∂E/∂θ,   η = 0.1" in str(report)
+    text = report.text(width=None).replace("\n", " ")
+    assert "One step of plain gradient descent (chainrule.optim.SGD with lr = η)" in text
+    assert "explain(..., optimizer=opt) shows the step of your own optimizer" in text
 
 
 def test_bad_optimizer_arguments_are_refused_clearly():

@@ -17,6 +17,14 @@ def write(expl, scene, style) -> list:
         blocks.append(
             Eq([Sym("θ_new"), " = ", Sym("θ_old"), " − η · ∂E/∂θ,   η = ", style.num(upd.lr)])
         )
+        if expl.layered or scene.model is not None:  # a model: it may train with another step
+            blocks.append(
+                Para(
+                    "One step of plain gradient descent (chainrule.optim.SGD with lr = η); "
+                    "explain(..., optimizer=opt) shows the step of your own optimizer (Adam, "
+                    "momentum, weight decay) instead."
+                )
+            )
     else:
         blocks += _optimizer_blocks(upd)
     tensors = dict(scene.named)
