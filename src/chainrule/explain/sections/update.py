@@ -106,9 +106,10 @@ def _optimizer_blocks(upd) -> list:
     blocks = [
         Para(
             f"One step of your optimizer, {upd.optimizer}: a copy of it, with its state (step "
-            f"count, momentum, moments), stepped a float64 copy of the model with the gradients "
-            f"above, so each new value is what optimizer.step() would give (your optimizer and "
-            f"model are not stepped). Its update rule, for each parameter θ with gradient ∇:"
+            f"count, momentum, moments), took one step on a float64 copy of the model with the "
+            f"gradients above, so each new value is what optimizer.step() would give (your "
+            f"optimizer and model are not stepped). Its update rule, for each parameter θ with "
+            f"gradient ∇:"
         )
     ]
     if upd.rule:
