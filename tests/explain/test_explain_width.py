@@ -145,3 +145,26 @@ def test_frozen_tensor_in_the_update_table_of_norms_keeps_its_columns():
     report = cr.explain(model, X[0] / 16, y[0], nn.CrossEntropyLoss(), param="3.weight[0, 0]")
     row = next(r for r in _update_table(report).rows if r[0] == "0.bias")
     assert row == ["0.bias", "2", "—", "0 (requires_grad=False)", "0"]
+
+
+def test_fold_keeps_an_overlong_word_whole_and_stacks_a_table_that_cannot_fit():
+    from chainrule.explain.blocks import D, Eq, Num, Table
+    from chainrule.explain.fold import fold_eq, table_lines
+
+    name = "layers.0.block.attention.weight[11, 7]"
+    eq = Eq([D("E", name), " = ", Num(0.25), " × ", Num(-1.5, paren=True), " = ", Num(-0.375)])
+    lines = fold_eq(eq, 30)
+    assert " ".join(line.strip() for line in lines) == eq.text()
+    assert any(name in line for line in lines)  # never split, though longer than 30
+    numbers = [[f"{k}.{k}23456789", "-0.123456789", "0.987654321"] for k in range(3)]
+    table = Table(["parameter value", "gradient", "new value"], numbers, [True] * 3)
+    stacked = table_lines(table, 24)
+    assert stacked[:5] == [
+        "parameter value:",
+        "            0.023456789",  # too long beside its name: on the next line
+        "       gradient:",
+        "            -0.123456789",
+        "      new value:",
+    ]
+    assert all(width(line) <= 24 for line in stacked)
+    assert table_lines(Table(["a"], []), 10) == ["a", "─"]

@@ -212,7 +212,8 @@ def _stacked(header, rows, columns: int) -> list:
         for name, cell in zip(header, row):
             line = f"{pad(name, name_width, right=True)}: {cell}"
             start = name_width + 2
-            breaks = [start + i for i in breaks_of(cell, False)]
+            # after "name:" too, for a value that does not fit beside its name
+            breaks = [start - 1] + [start + i for i in breaks_of(cell, False)]
             lines += fold_line(line, columns, breaks, hanging=start)
         lines.append("")
     return lines[:-1]
