@@ -12,55 +12,10 @@ from chainrule.explain.format import summary
 
 def write(expl, scene, style) -> list:
     upd = expl.update
-    blocks = [Heading(2, "4. The update")]
-    if upd.optimizer is None:
-        blocks.append(
-            Eq([Sym("θ_new"), " = ", Sym("θ_old"), " − η · ∂E/∂θ,   η = ", style.num(upd.lr)])
-        )
-        if expl.layered or scene.model is not None:  # a model: it may train with another step
-            blocks.append(
-                Para(
-                    "One step of plain gradient descent (chainrule.optim.SGD with lr = η); "
-                    "explain(..., optimizer=opt) shows the step of your own optimizer (Adam, "
-                    "momentum, weight decay) instead."
-                )
-            )
-    else:
-        blocks += _optimizer_blocks(upd)
-    tensors = dict(scene.named)
-    stepped = {row.name: row for row in upd.parameters}
+    blocks = [Heading(2, "4. The update"), *_rule_blocks(expl, scene, style)]
     small = sum(int(np.prod(p.shape)) for p in expl.parameters if p.requires_grad)
     small = small <= MAX_UPDATE_ROWS
-    rows = []
-    for param in expl.parameters:
-        t = tensors[param.name]
-        if not param.requires_grad:
-            size = int(np.prod(param.shape))
-            label = scene.naming.elem(t, 0) if size == 1 else param.name
-            shown = summary(param.values)
-            if small:
-                rows.append([label, shown, "—", "not updated (requires_grad=False)", shown])
-            else:  # the columns are norms here, not values
-                rows.append([label, _shape(param), "—", "0 (requires_grad=False)", "0"])
-            continue
-        row = stepped[param.name]
-        old, grad, new = (np.asarray(v, dtype=np.float64) for v in (row.old, row.grad, row.new))
-        if small:
-            if upd.optimizer is None:
-                rows += _element_rows(scene, style, t, old, grad, new, upd.lr)
-            else:
-                rows += _step_rows(scene, style, t, old, grad, new)
-            continue
-        step = new - old
-        rows.append(
-            [
-                param.name,
-                _shape(param),
-                style.fmt(np.linalg.norm(grad)),
-                style.fmt(np.linalg.norm(step)),
-                style.fmt(np.abs(step).max()),
-            ]
-        )
+    rows = _rows(expl, scene, style, small)
     if small and upd.optimizer is not None:
         header = ["parameter", "old", "∂E/∂θ", "Δθ = new − old", "new"]
     elif small:
@@ -98,6 +53,53 @@ def write(expl, scene, style) -> list:
         what = "class" if len(upd.predicted["before"]) == 1 else "classes"
         blocks.append(Para(f"Predicted {what}: {then} before the step, {now} after it."))
     return blocks
+
+
+def _rule_blocks(expl, scene, style) -> list:
+    """What the step is: θ_new = θ_old − η·∂E/∂θ (plain SGD), or the user's optimizer."""
+    upd = expl.update
+    if upd.optimizer is not None:
+        return _optimizer_blocks(upd)
+    blocks = [Eq([Sym("θ_new"), " = ", Sym("θ_old"), " − η · ∂E/∂θ,   η = ", style.num(upd.lr)])]
+    if expl.layered or scene.model is not None:  # a model: it may train with another step
+        blocks.append(
+            Para(
+                "One step of plain gradient descent (chainrule.optim.SGD with lr = η); "
+                "explain(..., optimizer=opt) shows the step of your own optimizer (Adam, "
+                "momentum, weight decay) instead."
+            )
+        )
+    return blocks
+
+
+def _rows(expl, scene, style, small: bool) -> list:
+    """The table's rows: one per element (``small``), else one per tensor with norms."""
+    upd = expl.update
+    tensors = dict(scene.named)
+    stepped = {row.name: row for row in upd.parameters}
+    rows = []
+    for param in expl.parameters:
+        t = tensors[param.name]
+        if not param.requires_grad:
+            size = int(np.prod(param.shape))
+            label = scene.naming.elem(t, 0) if size == 1 else param.name
+            shown = summary(param.values)
+            if small:
+                rows.append([label, shown, "—", "not updated (requires_grad=False)", shown])
+            else:  # the columns are norms here, not values
+                rows.append([label, _shape(param), "—", "0 (requires_grad=False)", "0"])
+            continue
+        row = stepped[param.name]
+        old, grad, new = (np.asarray(v, dtype=np.float64) for v in (row.old, row.grad, row.new))
+        if small and upd.optimizer is None:
+            rows += _element_rows(scene, style, t, old, grad, new, upd.lr)
+        elif small:
+            rows += _step_rows(scene, style, t, old, grad, new)
+        else:
+            step = new - old
+            norms = (np.linalg.norm(grad), np.linalg.norm(step), np.abs(step).max())
+            rows.append([param.name, _shape(param), *(style.fmt(v) for v in norms)])
+    return rows
 
 
 def _optimizer_blocks(upd) -> list:
