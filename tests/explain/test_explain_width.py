@@ -168,3 +168,16 @@ def test_fold_keeps_an_overlong_word_whole_and_stacks_a_table_that_cannot_fit():
     ]
     assert all(width(line) <= 24 for line in stacked)
     assert table_lines(Table(["a"], []), 10) == ["a", "─"]
+
+
+def test_terminal_folds_equations_as_the_text_does_and_keeps_their_colour():
+    pytest.importorskip("rich")
+    report = examples.seed()
+    plain = report.terminal_text(width=80, color=False).splitlines()
+    assert max(map(width, plain)) <= 80
+    start = next(i for i, line in enumerate(plain) if line.startswith("  ∂E/∂w1 = ∂E/∂out_o1"))
+    text = str(report).splitlines()
+    at = text.index(plain[start])
+    assert plain[start : start + 3] == text[at : at + 3]  # the same breaks and indent
+    coloured = report.terminal_text(width=80, color=True)
+    assert "\x1b[1;36m-0.052721753" in coloured  # a number, bold cyan, on its folded line
