@@ -2,11 +2,14 @@
 and weight decay), state included, with its update rule; the new values are PyTorch's, and
 the user's optimizer and model are not stepped."""
 
+import json
+
 import numpy as np
 import pytest
 
 import chainrule as cr
 from chainrule import nn, optim
+from chainrule.explain.datamodel import Explanation
 
 torch = pytest.importorskip("torch")
 
@@ -78,6 +81,8 @@ def test_the_update_is_the_users_optimizer_step(make, make_torch, rule_line, ste
     earlier = ", with the state of its earlier steps" if "SGD" in update["optimizer"] else None
     assert update["optimizer"].endswith(earlier or ", after 2 steps of its own") == (steps == 2)
     assert any(line.startswith(rule_line) for line in update["rule"])
+    restored = Explanation.from_dict(json.loads(report.json()))
+    assert restored.update.optimizer == update["optimizer"] and restored.to_dict() == report.data
     text = report.text(width=None)
     assert "Δθ = new − old" in text and "θ_new = θ_old − η · ∂E/∂θ" not in text
     # the user's model and optimizer are untouched
