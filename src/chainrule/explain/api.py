@@ -71,10 +71,9 @@ def explain(
     The report has five sections: the forward pass neuron by neuron, the backward pass in delta
     form layer by layer, the chain rule for the chosen parameter(s) factor by factor (summed over
     paths), the update ``w_new = w_old − lr·∂E/∂w`` (or your ``optimizer``'s step) with the loss
-    after the step, and the recorded graph. Every number comes from the engine, run in float64
-    on a deep copy (the model is not touched); every local factor is the op's own ``backward``
-    applied to a one-hot gradient, and the update is one step of ``chainrule.optim.SGD`` (or of
-    a copy of ``optimizer``) on another float64 copy. ``print(report)`` fits 80 columns.
+    after the step, and the recorded graph. Every number comes from the engine, in float64 on a
+    deep copy (the model is not touched); each local factor is the op's own ``backward`` of a
+    one-hot gradient; the update is one step of ``SGD`` (or a copy of ``optimizer``).
 
     Args:
         model: an ``nn.Module`` (or any callable with ``named_parameters()``).
