@@ -11,7 +11,7 @@ from chainrule.explain import numbers, sections
 from chainrule.explain.chain import Naming, op_formula
 from chainrule.explain.context import MAX_LISTED_PATHS, ExplainContext
 from chainrule.explain.graph import Graph
-from chainrule.explain.losses import describe, mean_count, plain
+from chainrule.explain.losses import constants, describe, mean_count, plain
 from chainrule.explain.numbers import twin
 from chainrule.explain.report import Report
 from chainrule.tensor import Tensor
@@ -56,7 +56,7 @@ def explain(
     x,
     y,
     loss_fn,
-    lr: float = 0.1,
+    lr: float | None = None,
     param=None,
     names: str | None = None,
     update_order: str = "simultaneous",
@@ -64,15 +64,16 @@ def explain(
     decimals: int = 9,
     max_paths: int = MAX_LISTED_PATHS,
     class_names=None,
+    optimizer=None,
 ) -> Report:
     """Explain backpropagation on ``model`` for one sample (or a small batch), with numbers.
 
-    The report has four sections: the forward pass neuron by neuron, the backward pass in delta
+    The report has five sections: the forward pass neuron by neuron, the backward pass in delta
     form layer by layer, the chain rule for the chosen parameter(s) factor by factor (summed over
-    paths), and the update ``w_new = w_old − lr·∂E/∂w`` with the loss after the step. Every
-    number comes from the engine, run in float64 on a deep copy (the model is not touched);
-    every local factor is the op's own ``backward`` applied to a one-hot gradient, and the update
-    is one step of ``chainrule.optim.SGD`` on another float64 copy.
+    paths), the update ``w_new = w_old − lr·∂E/∂w`` (or your ``optimizer``'s step) with the loss
+    after the step, and the recorded graph. Every number comes from the engine, in float64 on a
+    deep copy (the model is not touched); each local factor is the op's own ``backward`` of a
+    one-hot gradient; the update is one step of ``SGD`` (or a copy of ``optimizer``).
 
     Args:
         model: an ``nn.Module`` (or any callable with ``named_parameters()``).
@@ -80,7 +81,8 @@ def explain(
             starts with a convolution, one image ``(C, H, W)`` or a batch ``(N, C, H, W)``.
         y: target, as ``loss_fn`` expects it.
         loss_fn: ``loss_fn(output, target)`` returning a one-element tensor.
-        lr: learning rate of the plain gradient-descent step shown in section 4.
+        lr: learning rate of the plain gradient-descent step shown in section 4 (0.1 when
+            neither it nor ``optimizer`` is given).
         param: the parameter element(s) to spell out, e.g. ``"0.weight[1, 0]"`` (or ``"w5"``
             with ``names="classic"``), or a list of them; default: one weight per layer.
         names: ``"classic"`` for textbook names (w1…, b1, net_h1, out_o1); one sample only.
@@ -95,6 +97,10 @@ def explain(
         class_names: the classes' names, index by index (``chainrule train`` saves them in the
             model's metadata): the report names the target's class and the outputs beside
             its indices.
+        optimizer: your ``chainrule.optim`` optimizer (built over ``model.parameters()``):
+            section 4 then shows its step (Adam, momentum, weight decay), taken by a copy of it
+            with its hyperparameters and state on a float64 copy of the model, and its update
+            rule; the optimizer itself is not stepped. Not with ``lr`` or a sequential update.
 
     Returns:
         Report: ``str(report)``, ``.markdown()``, ``.html()``, ``.json()``, ``.terminal()``,
@@ -105,8 +111,9 @@ def explain(
         >>> print(examples.mazur(param="w5"))  # doctest: +SKIP
     """
     formula, derivative = describe(loss_fn)
+    runs = [0]  # the copy's forward passes, for the note on the model's forward hooks
     ctx = ExplainContext(
-        lr=lr,
+        **_step_settings(lr, optimizer, model),
         param=param,
         names="default" if names is None else names,
         update_order=update_order,
@@ -115,21 +122,48 @@ def explain(
         max_paths=max_paths,
         loss_formula=formula,
         loss_derivative=derivative,
-        rerun=functools.partial(twin.run, loss_fn=loss_fn),
+        rerun=functools.partial(twin.run, loss_fn=loss_fn, count=runs),
         fresh_model=functools.partial(twin.double_copy, model),
         class_names=None if class_names is None else tuple(str(c) for c in class_names),
         decide=None if class_names is None else _decider(loss_fn, len(class_names)),
     )
+    scene = _scene(model, x, y, loss_fn, ctx.classic, runs)
+    return _report(
+        scene, _loss_words(ctx, loss_fn, scene), late_notes=lambda: twin.hook_notes(model, runs[0])
+    )
+
+
+def _scene(model, x, y, loss_fn, classic: bool, runs: list) -> numbers.Scene:
+    """The float64 copy of ``model`` run forward on ``x`` and ``y`` (one more in ``runs``), its
+    graph recorded and every layer's output named."""
     copy = twin.double_copy(model)
     x_t, y_t = twin.prepare(x, y, model)
     with twin.module_outputs(copy) as outputs:
-        out, loss = twin.run(copy, x_t, y_t, loss_fn)
+        out, loss = twin.run(copy, x_t, y_t, loss_fn, count=runs)
     named = twin.named_parameters(copy)
-    scene = numbers.Scene(
-        loss, out, x_t, y_t, named, classic=ctx.classic, model=copy, outputs=outputs
-    )
+    scene = numbers.Scene(loss, out, x_t, y_t, named, classic=classic, model=copy, outputs=outputs)
     scene.notes = twin.mode_notes(model)
-    return _report(scene, _loss_words(ctx, loss_fn, scene))
+    return scene
+
+
+def _step_settings(lr, optimizer, model) -> dict:
+    """The update's settings: plain SGD with ``lr`` (0.1 by default), or the user's optimizer."""
+    if optimizer is None:
+        return {"lr": 0.1 if lr is None else lr}
+    if lr is not None:
+        raise ValueError(
+            "give explain() lr= or optimizer=, not both: with optimizer= the step uses the "
+            "optimizer's own learning rate"
+        )
+    from chainrule.explain.numbers import optimizer as twin_optimizer
+
+    make = twin_optimizer.twin_factory(optimizer, model)  # checks it first
+    return {
+        "lr": optimizer.param_groups[0]["lr"],
+        "optimizer": make,
+        "optimizer_name": twin_optimizer.describe(optimizer),
+        "optimizer_rule": tuple(twin_optimizer.rule(optimizer)),
+    }
 
 
 def _loss_words(ctx: ExplainContext, loss_fn, scene) -> ExplainContext:
@@ -140,6 +174,11 @@ def _loss_words(ctx: ExplainContext, loss_fn, scene) -> ExplainContext:
     count = mean_count(loss_fn, scene.out.array.shape, scene.y)
     if count and ctx.loss_derivative:
         ctx = dataclasses.replace(ctx, loss_derivative=f"{ctx.loss_derivative}, {count}")
+    named = constants(loss_fn)  # "δ = 0.5": after the count, with the loss's formula too
+    if named and ctx.loss_derivative:
+        ctx = dataclasses.replace(ctx, loss_derivative=f"{ctx.loss_derivative}, {named}")
+    if named and ctx.loss_formula:
+        ctx = dataclasses.replace(ctx, loss_formula=f"{ctx.loss_formula}, {named}")
     own = _loss_op_formula(scene) if ctx.loss_derivative is None else None
     if own:
         ctx = dataclasses.replace(ctx, loss_derivative=own)
@@ -209,8 +248,10 @@ def explain_graph(
     return _report(scene, ctx)
 
 
-def _report(scene, ctx: ExplainContext) -> Report:
+def _report(scene, ctx: ExplainContext, late_notes=None) -> Report:
     model = numbers.compute(scene, ctx)
+    if late_notes is not None:  # notes that count what computing the numbers did
+        model.notes += late_notes()
     blocks = sections.write(model, scene, ctx)
     return Report(
         ctx.title,

@@ -39,7 +39,17 @@ class Layer:
 
     @property
     def act_label(self) -> str:
-        return " ∘ ".join(type(fn).__name__ for fn in self.acts) or "identity"
+        return " ∘ ".join(_act_name(fn) for fn in self.acts) or "identity"
+
+
+def _act_name(fn) -> str:
+    """An activation op's class name, with the numbers it was called with: ``ELU (α = 0.7)``
+    (not a definition such as GELUTanh's ``t = tanh(…)``, which its formula carries)."""
+    constants = getattr(fn, "explained_constants", None)
+    name = type(fn).__name__
+    text = constants() if callable(constants) else ""
+    numbers = re.fullmatch(r"[^,=()]+ = [-0-9.e+inf]+(, [^,=()]+ = [-0-9.e+inf]+)*", text)
+    return f"{name} ({text})" if numbers else name
 
 
 def _is_elementwise(graph: Graph, fn, current: Tensor) -> bool:
@@ -281,14 +291,35 @@ def op_formula(fn, k: int) -> str:
     own = getattr(fn, "explained_formulas", None)  # an op whose formula depends on the call
     formulas = own() if callable(own) else fn.formulas
     formula = formulas[k] if k < len(formulas) else "?"
-    reduction = getattr(fn, "reduction", None)
-    if reduction not in ("mean", "batchmean") or formula == "?":
+    if formula == "?":
         return formula
-    count = getattr(fn, "count", None)
-    if isinstance(count, (int, float, np.integer, np.floating)) and not isinstance(count, bool):
-        n = getattr(fn, "count_symbol", "n")  # Σw_y where the mean divides by a weight sum
-        return formula if count == 1 else f"({formula})/{n}, {n} = {float(count):g}"
-    return f"({formula})/n"
+    reduction = getattr(fn, "reduction", None)
+    if reduction in ("mean", "batchmean"):
+        count = getattr(fn, "count", None)
+        if count is None and reduction == "mean":
+            count = _elementwise_count(fn)
+        if not isinstance(count, (int, float, np.integer, np.floating)) or isinstance(count, bool):
+            formula = f"({formula})/n"
+        elif count != 1:
+            n = getattr(fn, "count_symbol", "n")  # Σw_y where the mean divides by a weight sum
+            formula = f"({formula})/{n}, {n} = {float(count):g}"
+    return with_constants(fn, formula)
+
+
+def _elementwise_count(fn) -> int | None:
+    """What a mean over elementwise terms (MSE, L1, Huber: prediction and target of one shape)
+    divides by: every element; None for another op."""
+    parents = getattr(fn, "parents", ())
+    if len(parents) < 2 or not all(isinstance(p, Tensor) for p in parents[:2]):
+        return None
+    x, t = parents[0].array, parents[1].array
+    return int(x.size) if x.shape == t.shape else None
+
+
+def with_constants(fn, formula: str) -> str:
+    """``formula`` followed by the constants it names (``…, α = 0.7``), where the op has any."""
+    constants = getattr(fn, "explained_constants", None)
+    return f"{formula}, {constants()}" if callable(constants) else formula
 
 
 def step_factor(naming: Naming, graph: Graph, step) -> Factor:

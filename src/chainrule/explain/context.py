@@ -37,6 +37,9 @@ class ExplainContext:
             at new leaf values.
         class_names: the names of the classes the target's indices stand for, when known.
         decide: ``decide(output) -> class indices`` (or None where the output does not say).
+        optimizer: ``optimizer({name: twin parameter})`` -> a copy of the user's optimizer over
+            the twin (``explain(optimizer=...)``); None: one step of plain SGD with ``lr``.
+        optimizer_name, optimizer_rule: its description and its update rule's lines.
     """
 
     lr: float = 0.1
@@ -53,11 +56,19 @@ class ExplainContext:
     recompute: Callable | None = None
     class_names: tuple | None = None
     decide: Callable | None = None
+    optimizer: Callable | None = None
+    optimizer_name: str | None = None
+    optimizer_rule: tuple | None = None
 
     def __post_init__(self):
         if self.update_order not in ("simultaneous", "sequential"):
             raise ValueError(
                 f"update_order must be 'simultaneous' or 'sequential', got {self.update_order!r}"
+            )
+        if self.optimizer is not None and self.update_order == "sequential":
+            raise ValueError(
+                "update_order='sequential' takes plain gradient-descent steps layer by layer; "
+                "with optimizer=, leave update_order as 'simultaneous' (as optimizer.step())"
             )
         if self.names not in ("default", "classic"):
             raise ValueError(f"names must be None, 'default' or 'classic', got {self.names!r}")

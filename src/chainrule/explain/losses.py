@@ -58,6 +58,17 @@ def plain(loss_fn, target) -> bool:
     return ignored is None or labels.dtype.kind not in "iu" or not np.any(labels == ignored)
 
 
+def constants(loss_fn) -> str | None:
+    """The constants a loss's formula names (``δ = 0.5`` for Huber, ``β = 1`` for smooth L1),
+    which a reader cannot see in ``clip(o − t, −δ, δ)``; None for a loss without any."""
+    module = _FUNCTIONS.get(str(getattr(loss_fn, "__name__", "")), type(loss_fn))
+    if module is _loss.HuberLoss:
+        return f"δ = {float(getattr(loss_fn, 'delta', 1.0)):g}"  # a function: its default
+    if module is _loss.SmoothL1Loss:
+        return f"β = {float(getattr(loss_fn, 'beta', 1.0)):g}"
+    return None
+
+
 # what a mean-reduced loss divides by: every output element, or every sample
 _PER_ELEMENT = (
     _loss.MSELoss,

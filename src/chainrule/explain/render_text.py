@@ -1,55 +1,48 @@
-"""Plain text: what ``str(report)`` prints. Tables aligned, equations one per line."""
+"""Plain text: what ``str(report)`` prints, 80 columns wide (``report.text(width=None)``: each
+equation and table row on one line however long). Tables aligned, equations one per line."""
 
 from __future__ import annotations
 
 import textwrap
-import unicodedata
 
 from chainrule.explain.blocks import Eq, Heading, Para, Table
+from chainrule.explain.fold import fold_eq, pad, table_lines, width
+
+__all__ = ["WIDTH", "pad", "render", "table_lines", "width"]
+
+WIDTH = 80  # a terminal's default width: print(report) fits one
 
 
-def width(text: str) -> int:
-    """Display width (combining marks take no column)."""
-    return sum(0 if unicodedata.combining(ch) else 1 for ch in text)
-
-
-def pad(text: str, n: int, right: bool = False) -> str:
-    gap = " " * max(0, n - width(text))
-    return gap + text if right else text + gap
-
-
-def table_lines(table: Table, max_cell: int = 60) -> list:
-    def clip(cell):
-        cell = str(cell)
-        return cell if width(cell) <= max_cell else cell[: max_cell - 1] + "…"
-
-    header = [clip(h) for h in table.header]
-    rows = [[clip(c) for c in r] for r in table.rows]
-    widths = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    align = table.align()
-    lines = ["  ".join(pad(h, w) for h, w in zip(header, widths)).rstrip()]
-    lines.append("  ".join("─" * w for w in widths))
-    for r in rows:
-        lines.append("  ".join(pad(c, w, a) for c, w, a in zip(r, widths, align)).rstrip())
-    return lines
-
-
-def render(report) -> str:
+def render(report, width: int | None = WIDTH) -> str:
+    """``report`` as plain text at most ``width`` columns wide (None: no limit; paragraphs wrap
+    at 100). A word, number or name longer than the width is never split, so it can overflow."""
+    if width is not None and width < 20:
+        raise ValueError(f"width={width} is too narrow for a report; give 20 or more, or None")
     out = []
     for block in report.blocks:
         if isinstance(block, Heading):
-            if out:
-                out.append("")
-            rule = "═" if block.level == 1 else ("─" if block.level == 2 else "")
-            out.append(block.text)
-            if rule:
-                out.append(rule * width(block.text))
+            out += _heading(block, width, bool(out))
         elif isinstance(block, Para):
-            out.extend(textwrap.wrap(block.text, 100) or [""])
+            wrap = textwrap.wrap(
+                block.text, width or 100, break_long_words=False, break_on_hyphens=False
+            )
+            out.extend(wrap or [""])
         elif isinstance(block, Eq):
-            out.append("  " + block.text())
+            out += ["  " + block.text()] if width is None else fold_eq(block, width)
         elif isinstance(block, Table):
             out.append("")
-            out.extend("  " + line for line in table_lines(block))
+            inner = None if width is None else width - 2
+            out.extend(("  " + line).rstrip() for line in table_lines(block, inner))
             out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _heading(block: Heading, columns: int | None, after_text: bool) -> list:
+    lines = [""] if after_text else []
+    text = block.text
+    wrapped = textwrap.wrap(text, columns, break_long_words=False) if columns else [text]
+    lines += wrapped or [""]
+    rule = {1: "═", 2: "─"}.get(block.level)
+    if rule:
+        lines.append(rule * max(width(line) for line in wrapped or [""]))
+    return lines

@@ -42,7 +42,8 @@ __all__ = [
 
 
 class Report:
-    """An explanation: ``str(report)`` is plain text; ``.markdown()``, ``.html()``, ``.json()``,
+    """An explanation: ``str(report)`` is plain text 80 columns wide (``.text(width=...)`` for
+    another width or none); ``.markdown()``, ``.html()``, ``.json()``,
     ``.terminal()`` and ``.dot()`` render it in other formats; ``.data`` holds every number.
 
     Example:
@@ -75,8 +76,12 @@ class Report:
         return self._graph[0] if self._graph else None
 
     # ---- formats ------------------------------------------------------------------------
-    def text(self) -> str:
-        return render_text.render(self)
+    def text(self, width: int | None = render_text.WIDTH) -> str:
+        """Plain text at most ``width`` columns wide (80 by default, as ``str(report)``): long
+        equations break after an operator with a hanging indent, wide tables wrap their cells
+        or list each row as ``column: value`` lines. ``width=None``: every equation and table
+        row on one line, however long (a wide editor, ``grep``)."""
+        return render_text.render(self, width)
 
     def __str__(self) -> str:
         return self.text()

@@ -208,6 +208,7 @@ class LeakyReLU(Function):
     formulas = ("1 if z > 0 else a",)
 
     def forward(self, z, negative_slope):
+        self.negative_slope = negative_slope
         slope = z.dtype.type(negative_slope)
         if 0 <= negative_slope <= 1:
             # The local derivative [z > 0]·(1 − a) + a is exactly 1 or a for 0 ≤ a ≤ 1 (the
@@ -223,6 +224,11 @@ class LeakyReLU(Function):
 
     def backward(self, grad):
         return (np.multiply(grad, self.local),)
+
+    def explained_constants(self) -> str:
+        """The constants its formula names, for an explanation (read by ``chainrule.explain``
+        only: a reader checking a printed factor needs them)."""
+        return f"a = {float(self.negative_slope):g}"
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""

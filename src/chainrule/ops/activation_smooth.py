@@ -37,6 +37,11 @@ class ELU(Function):
     label = "elu"
     formulas = ("1 if z > 0 else α·e^z",)
 
+    def explained_constants(self) -> str:
+        """The constants its formula names, for an explanation (read by ``chainrule.explain``
+        only: a reader checking a printed factor needs them)."""
+        return f"α = {float(self.alpha):g}"
+
     def forward(self, z, alpha):
         self.alpha = z.dtype.type(alpha)
         if 0 < alpha <= 1:
@@ -131,6 +136,11 @@ class GELUTanh(Function):
     label = "gelu_tanh"
     formulas = ("½(1 + t) + ½z(1 − t²)·√(2/π)(1 + 0.134145z²)",)
 
+    def explained_constants(self) -> str:
+        """The constants its formula names, for an explanation (read by ``chainrule.explain``
+        only: a reader checking a printed factor needs them)."""
+        return "t = tanh(√(2/π)·(z + 0.044715·z³))"
+
     def forward(self, z):
         # float32 and float64 in their own precision (as PyTorch); float16 through float32
         w = z if z.dtype.itemsize >= 4 else z.astype(np.float32)
@@ -179,6 +189,11 @@ class Softplus(Function):
 
     label = "softplus"
     formulas = ("σ(β·z) (1 where β·z > threshold)",)
+
+    def explained_constants(self) -> str:
+        """The constants its formula names, for an explanation (read by ``chainrule.explain``
+        only: a reader checking a printed factor needs them)."""
+        return f"β = {float(self.beta):g}, threshold = {float(self.threshold):g}"
 
     def forward(self, z, beta, threshold):
         self.beta, self.threshold = beta, threshold
@@ -268,6 +283,11 @@ class Hardtanh(Function):
     label = "hardtanh"
     formulas = ("1 if low < z < high else 0",)
     grads_match_inputs = True
+
+    def explained_constants(self) -> str:
+        """The constants its formula names, for an explanation (read by ``chainrule.explain``
+        only: a reader checking a printed factor needs them)."""
+        return f"low = {float(self.low):g}, high = {float(self.high):g}"
 
     def forward(self, z, low, high):
         self.z, self.low, self.high = z, z.dtype.type(low), z.dtype.type(high)

@@ -87,6 +87,11 @@ class Huber(Function):
     label = "huber"
     formulas = ("clip(x − t, −δ, δ)", "−clip(x − t, −δ, δ)")
 
+    def explained_constants(self) -> str:
+        """The constants its formula names, for an explanation (read by ``chainrule.explain``
+        only: a reader checking a printed factor needs them)."""
+        return f"δ = {float(self.delta):g}"
+
     def forward(self, x, t, reduction="mean", delta=1.0):
         d = np.subtract(x, t)
         size = np.abs(d)
@@ -122,6 +127,11 @@ class SmoothL1(Function):
 
     label = "smooth_l1"
     formulas = ("clip((x − t)/β, −1, 1)", "−clip((x − t)/β, −1, 1)")
+
+    def explained_constants(self) -> str:
+        """The constants its formula names, for an explanation (read by ``chainrule.explain``
+        only: a reader checking a printed factor needs them)."""
+        return f"β = {float(self.beta):g}"
 
     def forward(self, x, t, reduction="mean", beta=1.0):
         d = np.subtract(x, t)

@@ -71,6 +71,49 @@ def mode_notes(model) -> list[str]:
     ]
 
 
+def hook_notes(model, runs: int) -> list[str]:
+    """What the report must say about ``model``'s module hooks. Forward hooks and pre-hooks
+    stay on the copy (a hook may change a layer's output, and the model is explained as
+    called), so they ran in each of the explanation's ``runs`` forward passes, on the copy;
+    backward hooks were left off it (see ``_drop_backward_hooks``), so a hook that changes a
+    gradient in training changed none here."""
+    forward, backward = (
+        _hooked(model, ("pre", "post")),
+        _hooked(model, ("backward_pre", "backward")),
+    )
+    notes = []
+    if forward:
+        times = "once" if runs == 1 else f"{runs} times"
+        notes.append(
+            f"The model's forward hooks ({forward}) ran {times} during this explanation, on "
+            f"its float64 copy of the model (the module a hook receives is the copy): a hook "
+            f"may change what a layer returns, so the model is explained as called, hooks "
+            f"included. explain runs the copy for the pass explained, then again for the loss "
+            f"after the step and, where the report shows them, for each sample of a batch "
+            f"alone and a sequential update."
+        )
+    if backward:
+        notes.append(
+            f"The model's backward hooks ({backward}) did not run: the gradients below are the "
+            f"chain rule of the ops alone, so where such a hook changes a gradient in training, "
+            f"the .grad of training differs from these numbers."
+        )
+    return notes
+
+
+def _hooked(model, kinds: tuple) -> str:
+    """Where ``model`` has hooks of ``kinds`` ("on 1, on 3"), or "" where it has none."""
+    if not hasattr(model, "named_modules"):
+        return ""
+    places = []
+    for path, module in model.named_modules():
+        hooks = module.__dict__.get("_module_hooks")
+        if hooks is not None and any(getattr(hooks, kind) for kind in kinds):
+            places.append(f"on {path}" if path else "on the model itself")
+    more = f" and {len(places) - 4} more" if len(places) > 4 else ""
+    return ", ".join(places[:4]) + more
+
+
 def _drop_backward_hooks(twin) -> None:
     """Remove the copy's module backward hooks: they wrap each hooked call in identity ops
     (``BackwardHookFunction``, local derivative 1) that would read as activations, and the
@@ -156,8 +199,11 @@ def module_outputs(model):
             handle.remove()
 
 
-def run(model, x, y, loss_fn) -> tuple:
-    """The forward pass and the loss, with the graph recorded: ``(output, loss)``."""
+def run(model, x, y, loss_fn, count=None) -> tuple:
+    """The forward pass and the loss, with the graph recorded: ``(output, loss)``; adds 1 to
+    ``count[0]`` when given (how many times the model's forward hooks ran)."""
+    if count is not None:
+        count[0] += 1
     with enable_grad():
         out = model(x)
         loss = loss_fn(out, y)

@@ -1,5 +1,6 @@
 """Numbers of section 4: one step of the real optimizer (``chainrule.optim.SGD`` with the
-context's learning rate) on a float64 twin of the model, and the loss after it.
+context's learning rate, or a copy of the user's ``optimizer=`` with its state) on a float64
+twin of the model, and the loss after it.
 
 The explained graph itself is never stepped: its saved values must stay those of the forward pass
 that the other sections describe. The step runs on a fresh twin (or, for a graph without a model,
@@ -46,7 +47,10 @@ def update(scene, ctx) -> Update:
         if then is not None and now is not None:
             names = ctx.class_names
             predicted = {"before": [names[i] for i in then], "after": [names[i] for i in now]}
-    return Update(ctx.lr, ctx.update_order, rows, before, after, predicted)
+    rule = None if ctx.optimizer_rule is None else list(ctx.optimizer_rule)
+    return Update(
+        ctx.lr, ctx.update_order, rows, before, after, predicted, ctx.optimizer_name, rule
+    )
 
 
 def _step(tensors: list, lr: float) -> None:
@@ -68,7 +72,10 @@ def _simultaneous(scene, ctx, grads: dict, outputs: list) -> tuple:
     for mine, copy in pairs:
         g = grads[id(mine)]
         copy.grad_array = None if g is None or not mine.requires_grad else g.copy()
-    _step([copy for _, copy in pairs], ctx.lr)
+    if ctx.optimizer is not None and twin is not None:  # the user's, state and all
+        ctx.optimizer(dict(named_parameters(twin))).step()
+    else:
+        _step([copy for _, copy in pairs], ctx.lr)
     new_values = {id(mine): np.array(copy.array) for mine, copy in pairs}
     after = None
     if twin is not None:

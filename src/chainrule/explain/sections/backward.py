@@ -3,15 +3,14 @@ output back, and each parameter's gradient δ·a beside the engine's ``.grad``."
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from chainrule.explain.blocks import D, Eq, F, Heading, Para, Sym, Table
+from chainrule.explain.chain import op_formula
 from chainrule.explain.context import MAX_SAMPLES, MAX_UPDATE_ROWS, MAX_WIDTH
 from chainrule.explain.format import summary
 from chainrule.explain.sections import backward_nodes
-from chainrule.explain.sections.style import delta_symbol, layer_input, values
+from chainrule.explain.sections.style import delta_symbol, layer_input, split_constants, values
 
 
 def write(expl, scene, style, loss_derivative: str | None) -> list:
@@ -30,8 +29,7 @@ def write(expl, scene, style, loss_derivative: str | None) -> list:
     ]
     d_out = np.asarray(expl.backward.dE_doutput)
     deriv = loss_derivative or "Σ over the loss's own ops"
-    # "2·(o − t)/n, n = 6": the count after the value, so "n = 6 = 0.04" never reads as one
-    deriv, count = re.fullmatch(r"(.*?)(?:, ([^,=]+ = [0-9.e+]+))?", deriv).groups()
+    deriv, count = split_constants(deriv)  # "2·(o − t)/n, n = 6": the count after the value
     after = [f"   ({count})"] if count else []
     if d_out.size <= MAX_WIDTH * MAX_SAMPLES:
         for i in range(d_out.size):
@@ -41,6 +39,7 @@ def write(expl, scene, style, loss_derivative: str | None) -> list:
     else:
         blocks.append(Para(f"∂E/∂output: shape {d_out.shape}, {summary(d_out)}."))
     deltas = {data.index: np.asarray(data.delta).reshape(-1) for data in expl.backward.layers}
+    shared = _shared_layers(scene)
     for layer, data in zip(reversed(scene.layers), expl.backward.layers):
         blocks.append(Heading(3, f"Layer {layer.index}"))
         delta = deltas[layer.index]
@@ -58,12 +57,40 @@ def write(expl, scene, style, loss_derivative: str | None) -> list:
                     f"written out in section 3."
                 )
             )
-        blocks.append(_grad_table(expl, scene, style, layer, data, delta))
+        blocks.append(_grad_table(expl, scene, style, layer, data, delta, shared))
+        blocks += _shared_note(scene, layer, shared)
     return blocks
 
 
+def _shared_layers(scene) -> dict:
+    """id(tensor) -> the layers that use it, for each tensor used by more than one layer (a
+    tied weight): its .grad is the sum of every use's terms, not one layer's."""
+    uses: dict = {}
+    for layer in scene.layers:
+        for t in (layer.weight, layer.bias):
+            if t is not None:
+                uses.setdefault(id(t), []).append(layer.index)
+    return {key: layers for key, layers in uses.items() if len(layers) > 1}
+
+
+def _shared_note(scene, layer, shared: dict) -> list:
+    tensors = [t for t in (layer.weight, layer.bias) if t is not None and id(t) in shared]
+    if not tensors:
+        return []
+    names = " and ".join(scene.naming.tensor(t) for t in tensors)
+    layers = shared[id(tensors[0])]
+    listed = ", ".join(map(str, layers[:-1])) + f" and {layers[-1]}"
+    return [
+        Para(
+            f"{names} {'is' if len(tensors) == 1 else 'are'} used by layers {listed} (a shared "
+            f"weight): each layer's terms above are that use's share, and the gradient, the "
+            f"engine's .grad, is the sum of the shares of every layer that uses it."
+        )
+    ]
+
+
 def _act_formula(layer) -> str:
-    return " · ".join(fn.formulas[0] for fn in layer.acts)
+    return " · ".join(op_formula(fn, 0) for fn in layer.acts)  # with constants: "…, α = 0.7"
 
 
 def _delta_eq(expl, scene, style, layer, b, j, data, deltas) -> Eq:
@@ -104,7 +131,7 @@ def _delta_eq(expl, scene, style, layer, b, j, data, deltas) -> Eq:
     return Eq([*head, *sym_sum, " = ", *num_sum, " = ", value])
 
 
-def _grad_table(expl, scene, style, layer, data, delta) -> Table:
+def _grad_table(expl, scene, style, layer, data, delta, shared: dict) -> Table:
     naming = scene.naming
     B, W, fan = expl.batch_size, layer.width, layer.fan_in
     w, bias = layer.weight, layer.bias
@@ -130,11 +157,40 @@ def _grad_table(expl, scene, style, layer, data, delta) -> Table:
     rows = _weight_rows(
         scene, style, layer, delta, B, data.grad_weight, layer_input(expl, layer.index)
     )
+    if id(w) in shared:
+        rows = _as_shares(style, rows, [(d, a) for d, a in _weight_terms(layer, delta, B, expl)])
     if bias is not None:
-        rows += _bias_rows(expl, scene, style, layer, delta, B, data.grad_bias)
-    return Table(
-        ["parameter", "∂E/∂parameter", "numbers", "engine .grad"], rows, [False] * 3 + [True]
-    )
+        bias_rows = _bias_rows(expl, scene, style, layer, delta, B, data.grad_bias)
+        if id(bias) in shared:
+            bias_rows = _as_shares(style, bias_rows, _bias_terms(expl, scene, layer, delta, B))
+        rows += bias_rows
+    engine = "engine .grad (all uses)" if shared.keys() & {id(w), id(bias)} else "engine .grad"
+    return Table(["parameter", "∂E/∂parameter", "numbers", engine], rows, [False] * 3 + [True])
+
+
+def _weight_terms(layer, delta, B, expl) -> list:
+    """Each weight element's share in this layer: Σ over the samples of δ·a."""
+    W, fan = layer.width, layer.fan_in
+    x_flat = layer_input(expl, layer.index).reshape(-1)
+    return [
+        (sum(delta[b * W + j] * x_flat[b * fan + k] for b in range(B)), None)
+        for j in range(W)
+        for k in range(fan)
+    ]
+
+
+def _bias_terms(expl, scene, layer, delta, B) -> list:
+    W, size = layer.width, values(expl, scene, layer.bias).size
+    js = [range(W) if size == 1 else [bi] for bi in range(size)]
+    return [(sum(delta[b * W + j] for b in range(B) for j in j_s), None) for j_s in js]
+
+
+def _as_shares(style, rows, terms) -> list:
+    """Rows of a tensor used by several layers: the numbers end with this layer's share (the
+    engine's .grad, in the last column, is the sum over every use)."""
+    for row, (share, _) in zip(rows, terms):
+        row[2] = f"{row[2]} = {style.fmt(share)}"
+    return rows
 
 
 def _weight_rows(scene, style, layer, delta, B, grad, x_values) -> list:

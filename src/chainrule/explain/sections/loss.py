@@ -6,6 +6,7 @@ import numpy as np
 
 from chainrule.explain.blocks import Eq, F, Heading, Para, Table
 from chainrule.explain.context import MAX_SAMPLES, MAX_WIDTH
+from chainrule.explain.sections.style import split_constants
 
 
 def write(expl, scene, style) -> list:
@@ -36,7 +37,9 @@ def write(expl, scene, style) -> list:
             named = f"{expl.target}" if indices is None else _classes(indices, names)
             blocks.append(Para(f"Target t = {named}."))
         blocks.append(Table(["output", "value", "target"], rows, [False, True, True]))
-    blocks.append(Eq([F(expl.loss.formula), " = ", style.num(expl.loss.value)]))
+    formula, constants = split_constants(expl.loss.formula)  # "huber(o − t), δ = 0.5"
+    after = [f"   ({constants})"] if constants else []
+    blocks.append(Eq([F(formula), " = ", style.num(expl.loss.value), *after]))
     return blocks
 
 

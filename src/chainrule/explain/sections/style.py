@@ -3,6 +3,8 @@ data model's arrays looked up by the names the writers print."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from chainrule.explain.blocks import Num
@@ -24,6 +26,14 @@ class Style:
 
     def fmt(self, v) -> str:
         return fmt(v, self.decimals)
+
+
+def split_constants(formula: str) -> tuple[str, str | None]:
+    """``"2·(o − t)/n, n = 6, δ = 0.5"`` → ``("2·(o − t)/n", "n = 6, δ = 0.5")``: the counts and
+    constants go after the value (``= 0.04   (n = 6)``), so ``n = 6 = 0.04`` never reads as one."""
+    match = re.fullmatch(r"(.*?)((?:, [^,=()]+ = [-0-9.e+inf]+)+)?", formula)
+    head, tail = match.groups()
+    return head, tail[2:] if tail else None
 
 
 def values(expl, scene, t) -> np.ndarray:
