@@ -95,3 +95,28 @@ def test_a_lone_class_is_named_with_its_line(tmp_path):
     result = run_cli("train", data, "--target", "y", "--no-plots", "--out", tmp_path / "m")
     assert result.returncode == 2
     assert "class(es) '2' (line 8) have a single row each (a typo in the target" in result.stderr
+
+
+def test_explain_takes_the_line_that_predict_wrote(tmp_path):
+    """``chainrule explain --line N`` explains the row predict's ``line`` column calls N."""
+    rows = _rows(n=40, seed=2)
+    clean = tmp_path / "clean.csv"
+    clean.write_text("\n".join(["a,b,y", *rows]) + "\n")
+    model = _train(tmp_path, clean)
+    messy = tmp_path / "messy.csv"
+    messy.write_text("\n".join(["a,b,y", rows[0], "", "a,b,y", *rows[1:]]) + "\n")
+    got = _predictions(tmp_path, model, messy)
+    line_of_second_row = int(got[2][0])
+    assert line_of_second_row == 5  # header, row, blank, repeated header, then this row
+
+    by_line = run_cli("explain", model, "--data", messy, "--line", str(line_of_second_row))
+    by_row = run_cli("explain", model, "--data", messy, "--row", "1")
+    assert by_line.returncode == 0, by_line.stderr
+    assert by_line.stdout == by_row.stdout
+    assert by_line.stdout != run_cli("explain", model, "--data", messy, "--row", "0").stdout
+
+    blank = run_cli("explain", model, "--data", messy, "--line", "3")
+    assert blank.returncode != 0
+    assert "line 3 starts no data row" in blank.stderr and "lines 2, 5" in blank.stderr
+    both = run_cli("explain", model, "--data", messy, "--line", "5", "--row", "1")
+    assert both.returncode != 0 and "not allowed with" in both.stderr

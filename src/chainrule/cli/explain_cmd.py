@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from chainrule.cli.common import nonnegative_int, positive_float
+from chainrule.cli.common import nonnegative_int, positive_float, positive_int
 from chainrule.cli.errors import CLIError
 from chainrule.cli.model_cmds import add_decimal_argument
 from chainrule.cli.report_text import show
@@ -16,6 +16,7 @@ EXAMPLES = """
 chainrule explain --example seed
 chainrule explain --example mazur --format md --out mazur.md
 chainrule explain model.safetensors --data data.csv --row 3 --param "0.weight[0, 1]"
+chainrule explain model.safetensors --data data.csv --line 12
 """
 
 
@@ -31,11 +32,18 @@ def add_arguments(parser) -> None:
         help="CSV holding the example to explain (a model of images: a folder of class "
         "subfolders, or an image in a folder named after its class)",
     )
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
         "--row",
         type=nonnegative_int,
         default=0,
         help="0-based data row of --data (images: in file order, class by class)",
+    )
+    which.add_argument(
+        "--line",
+        type=positive_int,
+        help="the row that starts on this line of the --data CSV (the 'line' column that "
+        "'chainrule predict' writes)",
     )
     parser.add_argument("--param", help='parameter element to spell out, e.g. "0.weight[1, 0]"')
     parser.add_argument(
@@ -74,6 +82,10 @@ def _report_for_model(args):
             encoding=args.encoding,
         )
         y = data.y
+        if args.line is not None:
+            args.row = _row_of_line(args, data.lines)
+    if args.line is not None and image is not None:
+        raise CLIError("--line is for a CSV's rows; for images give --row N (in file order)")
     if args.row >= len(X):
         raise CLIError(f"{args.data}: --row {args.row} is out of range (it has {len(X)} rows)")
     if classes is not None and image is None:
@@ -94,6 +106,21 @@ def _report_for_model(args):
         lr=args.lr,
         param=args.param,
         class_names=classes,
+    )
+
+
+def _row_of_line(args, lines) -> int:
+    """The index of the data row that starts on line ``args.line`` of the CSV."""
+    lines = [int(line) for line in lines]
+    if args.line in lines:
+        return lines.index(args.line)
+    before = [line for line in lines if line < args.line]
+    after = [line for line in lines if line > args.line]
+    near = ", ".join(str(line) for line in (before[-1:] + after[:1])) or "none"
+    raise CLIError(
+        f"{args.data}: line {args.line} starts no data row (a header, blank, comment or "
+        f"repeated-header line, or past the end; data rows nearest it start on lines {near}); "
+        f"give a line from the 'line' column of 'chainrule predict'"
     )
 
 
