@@ -186,3 +186,28 @@ def test_many_paths_list_the_largest_and_sum_the_rest():
     assert sum(shown) + d["rest"]["total"] == pytest.approx(
         engine_grad(s, "0.weight", (0, 1), 2), rel=1e-9
     )
+
+
+def test_the_explanations_update_is_the_sessions_own_optimizers_step():
+    """With Adam, the panel's update section shows Adam's step from its state (it showed a plain
+    SGD step w − lr·∂E/∂w whatever the session trained with), and nothing is stepped."""
+    import html
+    import re
+
+    s = Session(Config(dataset="moons", samples=40, optimizer="adam", lr=0.05, seed=2))
+    for _ in range(3):
+        s.step()
+    weights = [p.array.copy() for p in s.model.parameters()]
+    moments = [
+        {k: np.array(getattr(v, "array", v)) for k, v in entry.items()}
+        for entry in s.optimizer.state.values()
+    ]
+    d = s.explain("0.weight", [0, 1], 2)
+    text = " ".join(html.unescape(re.sub("<[^>]+>", " ", d["html"])).split())
+    update = text[text.find("4. The update") :]
+    assert update.startswith("4. The update One step of your optimizer, Adam(lr=0.05")
+    assert "after 3 steps of its own" in update
+    assert all(np.array_equal(w, p.array) for w, p in zip(weights, s.model.parameters()))
+    for kept, entry in zip(moments, s.optimizer.state.values()):
+        for key, value in kept.items():
+            np.testing.assert_array_equal(np.array(getattr(entry[key], "array", entry[key])), value)

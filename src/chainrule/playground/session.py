@@ -436,7 +436,7 @@ class Session:
             x,
             t,
             self.loss_fn,
-            lr=self.cfg.lr,
+            optimizer=self.optimizer,  # the update shown is the session's own optimizer's step
             param=label,
             title=f"{label}, {split} sample {i}, step {self.step_count}",
         )
