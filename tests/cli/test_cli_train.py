@@ -296,6 +296,12 @@ def test_train_report_and_report_from_checkpoint_dir(tmp_path):
         ckpt,
     )
     assert result.returncode == 0, result.stderr
+    # the explanation's update is the run's own optimizer's next step (the default: Adam)
+    from html import unescape
+
+    srcdoc = unescape(re.search(r'srcdoc="([^"]*)"', report.read_text()).group(1))
+    explained = " ".join(unescape(re.sub("<[^>]+>", " ", srcdoc)).split())
+    assert "One step of your optimizer, Adam(" in explained
     for html in (report, tmp_path / "again.html"):
         if html != report:
             again = run_cli("report", ckpt, "--out", html)

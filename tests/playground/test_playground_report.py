@@ -201,3 +201,34 @@ def test_recorder_state_survives_a_checkpoint(tmp_path):
     assert again.grad_norms == rec.grad_norms
     assert [s["epoch"] for s in again.snapshots] == [s["epoch"] for s in rec.snapshots]
     np.testing.assert_array_equal(again.snapshots[-1]["p"], rec.snapshots[-1]["p"])
+
+
+def _explanation_text(page: str) -> str:
+    doc = html.unescape(re.search(r'srcdoc="([^"]*)"', page, re.S).group(1))
+    return " ".join(html.unescape(re.sub("<[^>]+>", " ", doc)).split())
+
+
+def test_report_explains_the_runs_own_optimizer_step(tmp_path):
+    """With ``optimizer`` in ``explain_sample`` the update section is that optimizer's next step
+    (it was one plain SGD step whatever the run trained with); without it, plain SGD as said."""
+    X, y = cr.datasets.moons(n=64, seed=3)
+    model, loss_fn = _mlp(), nn.BCEWithLogitsLoss()
+    opt = optim.Adam(model.parameters(), lr=0.02)
+    history = cr.fit(model, (X, y), loss_fn, opt, epochs=2, batch_size=16, verbose=0)
+    kept = [p.array.copy() for p in model.parameters()]
+    sample = {"x": X[:1], "y": y[:1], "loss_fn": loss_fn}
+    with_opt = write_report(
+        tmp_path / "a.html",
+        model=model,
+        history=history,
+        config={},
+        explain_sample={**sample, "optimizer": opt},
+    )
+    plain = write_report(
+        tmp_path / "b.html", model=model, history=history, config={}, explain_sample=sample
+    )
+    text = _explanation_text(open(with_opt).read())
+    assert "4. The update One step of your optimizer, Adam(lr=0.02" in text
+    assert "after 8 steps of its own" in text
+    assert "Adam(" not in _explanation_text(open(plain).read())
+    assert all(np.array_equal(k, p.array) for k, p in zip(kept, model.parameters()))

@@ -453,6 +453,7 @@ def _save(args, run: _Run) -> None:
                 "y": run.y_train_enc[:1],
                 "loss_fn": run.loss_fn,
                 "class_names": run.classes,
+                "optimizer": run.optimizer,
             },
             loss=run.loss_name,
             diagnosis=run.diagnosis,

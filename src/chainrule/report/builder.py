@@ -148,16 +148,24 @@ def _explanation(model, explain_sample) -> str:
             x, y, loss_fn = explain_sample["x"], explain_sample["y"], explain_sample["loss_fn"]
             param = explain_sample.get("param")
             names = explain_sample.get("class_names")
+            optimizer = explain_sample.get("optimizer")
         else:
             x, y, loss_fn = explain_sample[:3]
-            param = names = None
+            param = names = optimizer = None
         x = np.asarray(getattr(x, "array", x), dtype=np.float64)
         x = x.reshape(1, -1) if x.ndim == 1 else x[:1]
         y = np.asarray(getattr(y, "array", y))
         kind = output_kind(model, loss_fn)
         y = _target_for(y, kind)[:1] if y.ndim <= 1 or kind == "scores" else y[:1]
         report = explain(
-            model, x, y, loss_fn, param=param, title="One sample, explained", class_names=names
+            model,
+            x,
+            y,
+            loss_fn,
+            param=param,
+            title="One sample, explained",
+            class_names=names,
+            optimizer=optimizer,  # the run's own next step in the update section (None: SGD)
         )
     doc = report.html()
     return (
@@ -197,7 +205,8 @@ def write_report(
         snapshots: boundary pictures over training (``ReportRecorder.snapshots``).
         grad_norms: ``ReportRecorder.grad_norms`` (per-parameter norms per epoch).
         explain_sample: ``(x, y, loss_fn)`` for one sample (or a dict with those keys and an
-            optional ``param`` and ``class_names``, or a ready :class:`~chainrule.explain.Report`).
+            optional ``param``, ``class_names`` and ``optimizer``, whose next step the update
+            section shows, or a ready :class:`~chainrule.explain.Report`).
         loss: the loss module or name, to read the model's output (default: guessed).
         title: the page title.
         diagnosis: a :class:`chainrule.diagnose.Recorder` (or its record) for the
