@@ -71,8 +71,9 @@ def product_plus(a: np.ndarray, b: np.ndarray, bias: np.ndarray) -> np.ndarray:
 # same bits (0 of 180 shapes of the measured grid differ, nor any shape of
 # tests/ops/test_gemm_route.py). The grid (docs/benchmarks.md, "The swapped product"): with
 # n ≥ 2m columns and m·n ≥ 2,048 outputs, the swapped product took 0.35 to 0.9 of the time for
-# 2 to 32 rows (k ≥ 256 at 32), 0.8 to 0.95 for 64 rows (k ≥ 256), 0.9 to 0.99 for 128 rows
-# (k ≥ 784); with fewer outputs, fewer columns or a shorter k it gained nothing or lost.
+# 2 to 32 rows (k ≥ 256 above 16), 0.75 to 0.98 for 64 rows (k ≥ 784), at one thread and two;
+# 128 rows gained 1-9 % at one thread but lost 5 % at two (128 × 784 · 784 × 256), and fewer
+# outputs, fewer columns or a shorter k gained nothing or lost.
 # Other kernels (Haswell, on AVX2 CPUs) gained little and changed the last bits on some shapes,
 # so they keep the plain route. CHAINRULE_GEMM_SWAP=0 turns the route off, =1 on (tests).
 _SWAP_KERNELS = frozenset({"skylakex"})
@@ -81,19 +82,19 @@ _SWAP = [False]  # set once at import by _decide_swap()
 
 def _swap_wins(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether ``a @ b`` runs faster as ``(bᵀ @ aᵀ)ᵀ`` here: a C-ordered float32 ``a`` of 2 to
-    128 rows times a C-ordered float32 matrix seen transposed (a layer's Wᵀ), with at least
+    64 rows times a C-ordered float32 matrix seen transposed (a layer's Wᵀ), with at least
     twice as many columns as rows, at least 2,048 outputs, and a long enough inner dimension
-    for the row count (the measured grid: k ≥ 256 above 16 rows, k ≥ 784 above 64)."""
+    for the row count (the measured grid: k ≥ 256 above 16 rows, k ≥ 784 above 32)."""
     if a.ndim != 2:
         return False
     m, k = a.shape
     n = b.shape[1]
     return (
-        2 <= m <= 128
+        2 <= m <= 64
         and n >= 2 * m
         and m * n >= 2048
         and (m <= 16 or k >= 256)
-        and (m <= 64 or k >= 784)
+        and (m <= 32 or k >= 784)
         and a.dtype == _FLOAT32
         and b.dtype == _FLOAT32
         and b.T.flags.c_contiguous
