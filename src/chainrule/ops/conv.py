@@ -260,7 +260,7 @@ def _conv_args(x, weight, bias, op: str):
     if x.array.dtype != weight.array.dtype:
         raise DTypeError(
             f"{op} got a {x.array.dtype} input and a {weight.array.dtype} weight; convert one "
-            f"side: x.to('{weight.array.dtype}') or model.to('{x.array.dtype}')"
+            f"side: x.to(cr.{weight.array.dtype}) or model.to(cr.{x.array.dtype})"
         )
     if bias is not None:
         if not isinstance(bias, Tensor):

@@ -19,7 +19,7 @@ from chainrule.tensor import Tensor
 
 
 def _int_index(index, op: str) -> np.ndarray:
-    array = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+    array = index.array if isinstance(index, Tensor) else np.asarray(index)
     if array.dtype.kind not in "iu":
         raise DTypeError(f"{op} needs an integer index tensor (int64), got dtype {array.dtype}")
     return array.astype(np.int64, copy=False)
@@ -305,7 +305,7 @@ def masked_fill(input, mask, value) -> Tensor:  # noqa: A002
         [1.0, 0.0, 0.0]
     """
     x = operand(input)
-    m = mask.numpy() if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise DTypeError(f"masked_fill needs a bool mask, got dtype {m.dtype}; compare first")
     try:
@@ -390,7 +390,7 @@ def cumsum(input, dim: int, *, dtype=None) -> Tensor:  # noqa: A002
     """
     x = operand(input)
     if dtype is not None:
-        x = x.to(dtype)
+        x = x.to(dtype=dtype)
         no_bool_running(x, "cumsum")
     elif x.array.dtype.kind in "bu":  # PyTorch: bool and unsigned sums are int64
         x = Tensor._make(x.array.astype(np.int64), False)
@@ -412,7 +412,7 @@ def prod(input, dim: int | None = None, keepdim: bool = False, *, dtype=None) ->
     """
     x = operand(input)
     if dtype is not None:
-        x = x.to(dtype)
+        x = x.to(dtype=dtype)
     elif x.array.dtype.kind in "bu":  # PyTorch: bool and unsigned products are int64
         x = Tensor._make(x.array.astype(np.int64), False)
     if dim is not None:
@@ -423,7 +423,7 @@ def prod(input, dim: int | None = None, keepdim: bool = False, *, dtype=None) ->
 
 def nonzero_where(condition) -> tuple:
     """``torch.where(condition)``: the indices of the true elements, one tensor per dimension."""
-    cond = condition.numpy() if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
     return tuple(Tensor._make(i.astype(np.int64), False) for i in np.nonzero(cond))
 
 

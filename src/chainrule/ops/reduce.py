@@ -238,7 +238,7 @@ def _refuse_integers(x, name: str, other_fix: str = "") -> None:
 
 def _as_dtype(x, dtype):
     # without dtype= the input goes on untouched (_reduce makes it a tensor once)
-    return x if dtype is None else operand(x).to(dtype)
+    return x if dtype is None else operand(x).to(dtype=dtype)  # a name too ("float64")
 
 
 class _Select(Function):
