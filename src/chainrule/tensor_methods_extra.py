@@ -35,6 +35,15 @@ class TensorMethodsExtra:
         cls = type(self)
         return [n for n in object.__dir__(self) if tensor_has(cls, n)]
 
+    def short(self):
+        return self.to(dtype="int16")
+
+    def char(self):
+        return self.to(dtype="int8")
+
+    def byte(self):
+        return self.to(dtype="uint8")
+
     @property
     def retains_grad(self) -> bool:
         """True for an op's output after ``retain_grad()`` (False for leaves), as PyTorch's."""
