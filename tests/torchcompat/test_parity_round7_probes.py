@@ -248,3 +248,16 @@ def test_activations_of_integers_raise_pytorchs_not_implemented_error():
     assert ours["gelu"] == "NotImplementedError"
     with pytest.raises(cr.DTypeError):  # still the class it was
         cr.nn.functional.gelu(cr.tensor([1]))
+
+
+def test_masked_fill_takes_the_broadcast_shape_of_a_larger_mask_as_pytorch():
+    results = []
+    for lib in (cr, torch):
+        x = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+        mask = lib.tensor([[[True, False, False]], [[False, True, False]]])
+        y = x.masked_fill(mask, -1.0)
+        (y * lib.arange(12.0).reshape(2, 2, 3)).sum().backward()
+        in_place = _kind(lambda: x.detach().clone().masked_fill_(mask, 0.0))  # noqa: B023
+        results.append((y.tolist(), tuple(y.shape), x.grad.tolist(), in_place))
+    assert results[0] == results[1]
+    assert results[0][1] == (2, 2, 3) and results[0][3] == "RuntimeError"

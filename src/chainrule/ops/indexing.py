@@ -331,12 +331,13 @@ def masked_fill(input, mask, value) -> Tensor:  # noqa: A002
     if m.dtype != np.bool_:
         raise DTypeError(f"masked_fill needs a bool mask, got dtype {m.dtype}; compare first")
     try:
-        if np.broadcast_shapes(m.shape, x.shape) != x.shape:
-            raise ValueError
+        shape = np.broadcast_shapes(m.shape, x.shape)
     except ValueError:
         raise ShapeError(
-            f"masked_fill: mask of shape {m.shape} does not broadcast to input {x.shape}"
+            f"masked_fill: mask of shape {m.shape} does not broadcast with input {x.shape}"
         ) from None
+    if shape != x.shape:  # PyTorch's out-of-place masked_fill takes the broadcast shape
+        x = _shape.broadcast_to(x, shape)
     if isinstance(value, Tensor):
         if value.array.ndim != 0:
             raise ShapeError(
