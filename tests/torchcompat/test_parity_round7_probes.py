@@ -261,3 +261,34 @@ def test_masked_fill_takes_the_broadcast_shape_of_a_larger_mask_as_pytorch():
         results.append((y.tolist(), tuple(y.shape), x.grad.tolist(), in_place))
     assert results[0] == results[1]
     assert results[0][1] == (2, 2, 3) and results[0][3] == "RuntimeError"
+
+
+def test_small_names_and_refusals_as_pytorch():
+    def calls(lib):
+        x = lib.tensor([[1.5, -2.5, 3.25], [-0.5, 3.25, 2.5]])
+        return {
+            "aminmax": lambda: lib.stack(list(lib.aminmax(x))),
+            "aminmax dim": lambda: lib.stack(list(x.aminmax(dim=1, keepdim=True))),
+            "aminmax empty": lambda: lib.aminmax(lib.zeros(0)).min,
+            "new_empty": lambda: lib.tensor(x.new_empty(2, 3).shape),
+            "ndimension": lambda: lib.tensor(x.ndimension()),
+            "tensor(2**63)": lambda: lib.tensor([2**63]),
+            "tensor(2**63 - 1)": lambda: lib.tensor([2**63 - 1]),
+            "float & 1": lambda: x & 1,
+            "float ^ float": lambda: x ^ x,
+            "float << 1": lambda: x << 1,
+        }
+
+    ours = _same(calls)
+    assert ours["tensor(2**63)"] == "ValueError"  # NumPy would have made a uint64 tensor
+    assert ours["float & 1"] == "NotImplementedError"
+
+
+def test_aminmax_gradients_match_pytorch():
+    grads = []
+    for lib in (cr, torch):
+        x = lib.tensor([[1.0, 3.0, 3.0], [2.0, -1.0, 0.0]], requires_grad=True)
+        low, high = x.aminmax(dim=0)
+        (low.sum() * 2 + high.sum()).backward()
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1]
