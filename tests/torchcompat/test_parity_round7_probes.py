@@ -292,3 +292,18 @@ def test_aminmax_gradients_match_pytorch():
         (low.sum() * 2 + high.sum()).backward()
         grads.append(x.grad.tolist())
     assert grads[0] == grads[1]
+
+
+def test_an_integer_parameter_raises_or_keeps_its_dtype_as_pytorch():
+    def calls(lib):
+        ints, flags = lib.tensor([1, 2]), lib.tensor([True])
+        return {
+            "int": lambda: lib.nn.Parameter(ints),
+            "bool": lambda: lib.nn.Parameter(flags),
+            "int, no grad": lambda: lib.nn.Parameter(ints, requires_grad=False).detach(),
+            "float": lambda: lib.nn.Parameter(ints.float()).detach(),
+        }
+
+    ours = _same(calls)
+    assert ours["int"] == "RuntimeError"  # it had become a float32 parameter
+    assert ours["int, no grad"] == ([1, 2], "int64")
