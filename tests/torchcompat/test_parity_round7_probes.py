@@ -307,3 +307,14 @@ def test_an_integer_parameter_raises_or_keeps_its_dtype_as_pytorch():
     ours = _same(calls)
     assert ours["int"] == "RuntimeError"  # it had become a float32 parameter
     assert ours["int, no grad"] == ([1, 2], "int64")
+
+
+def test_tensor_dataset_batches_are_lists_as_pytorchs():
+    batches = []
+    for lib in (cr, torch):
+        data = lib.utils.data
+        features, labels = lib.arange(10.0).reshape(5, 2), lib.arange(5)
+        loader = data.DataLoader(data.TensorDataset(features, labels), batch_size=2)
+        batches.append([(type(b).__name__, [t.tolist() for t in b]) for b in loader])
+    assert batches[0] == batches[1]
+    assert batches[0][0][0] == "list"
