@@ -318,3 +318,45 @@ def test_tensor_dataset_batches_are_lists_as_pytorchs():
         batches.append([(type(b).__name__, [t.tolist() for t in b]) for b in loader])
     assert batches[0] == batches[1]
     assert batches[0][0][0] == "list"
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize(
+    "layer, shape, options",
+    [
+        ("Conv2d", (2, 3, 7, 6), {"padding": 1}),
+        ("Conv2d", (3, 7, 6), {"padding": "same", "dilation": 2}),
+        ("Conv2d", (2, 3, 7, 6), {"padding": (2, 1), "stride": 2}),
+        ("Conv1d", (2, 3, 9), {"padding": "same", "kernel_size": 4}),
+    ],
+)
+def test_conv_padding_modes_match_pytorch(mode, layer, shape, options, tmp_path):
+    options = dict(options)
+    kernel = options.pop("kernel_size", 3)
+    ours = getattr(cr.nn, layer)(3, 4, kernel, padding_mode=mode, **options).double()
+    theirs = getattr(torch.nn, layer)(3, 4, kernel, padding_mode=mode, **options).double()
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    assert repr(ours) == repr(theirs)
+    x = np.random.default_rng(1).standard_normal(shape)
+    a, b = cr.tensor(x, dtype=cr.float64, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, expected = ours(a), theirs(b)
+    (y * y).sum().backward()
+    (expected * expected).sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), expected.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10)
+    cr.save(ours, tmp_path / "conv.safetensors")  # the mode is part of the architecture
+    assert cr.load(tmp_path / "conv.safetensors").padding_mode == mode
+
+
+def test_transposed_convolutions_still_pad_with_zeros_only():
+    for lib in (cr, torch):
+        with pytest.raises(ValueError, match="zeros"):
+            lib.nn.ConvTranspose2d(1, 1, 2, padding_mode="reflect")
+
+
+def test_onnx_export_refuses_a_padding_mode_it_would_get_wrong(tmp_path):
+    pytest.importorskip("onnx")
+    model = cr.nn.Sequential(cr.nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect"))
+    with pytest.raises(ValueError, match="padding_mode='reflect'.*no ONNX export"):
+        cr.onnx.export(model, tmp_path / "conv.onnx", cr.ones(1, 1, 5, 5))

@@ -261,7 +261,7 @@ _CONV_ARGS = {
     "dilation": _sizes(1),
     "groups": _positive_size,
     "bias": _bool,
-    "padding_mode": _choice("zeros"),
+    "padding_mode": _choice("zeros", "reflect", "replicate", "circular"),
     "dtype": _dtype,
 }
 _TRANSPOSED_ARGS = {**_CONV_ARGS, "padding": _sizes(0), "output_padding": _sizes(0)}
