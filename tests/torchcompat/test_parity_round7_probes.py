@@ -360,3 +360,22 @@ def test_onnx_export_refuses_a_padding_mode_it_would_get_wrong(tmp_path):
     model = cr.nn.Sequential(cr.nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect"))
     with pytest.raises(ValueError, match="padding_mode='reflect'.*no ONNX export"):
         cr.onnx.export(model, tmp_path / "conv.onnx", cr.ones(1, 1, 5, 5))
+
+
+def test_pooling_and_convolution_argument_errors_are_pytorchs_runtime_errors():
+    def calls(lib):
+        f, x = lib.nn.functional, lib.ones(1, 1, 5, 5)
+        return {
+            "max_pool2d padding past half": lambda: f.max_pool2d(x, 2, padding=2),
+            "avg_pool2d padding past half": lambda: f.avg_pool2d(x, 2, padding=2),
+            "conv2d same with stride": lambda: f.conv2d(
+                x, lib.ones(1, 1, 3, 3), padding="same", stride=2
+            ),
+            "conv_transpose2d output_padding": lambda: f.conv_transpose2d(
+                x, lib.ones(1, 1, 2, 2), stride=2, output_padding=2
+            ),
+        }
+
+    assert set(_same(calls).values()) == {"RuntimeError"}
+    with pytest.raises(ValueError):  # still the class it was
+        cr.nn.functional.max_pool2d(cr.ones(1, 1, 5, 5), 2, padding=2)
