@@ -19,7 +19,7 @@ optimizer = optim.SGD(model.parameters(), lr=0.5)  # w <- w - 0.5 · dE/dw
 history = cr.fit(model, (X, y), loss_fn, optimizer, epochs=50, batch_size=10, validation_split=0.25)
 
 for name, value in model.named_parameters():
-    print(f"{name:>8} = " + ", ".join(f"{v:+.3f}" for v in value.numpy().ravel()))
+    print(f"{name:>8} = " + ", ".join(f"{v:+.3f}" for v in value.detach().numpy().ravel()))
 losses = history.history["loss"]
 print(f"loss: {losses[0]:.4f} -> {losses[-1]:.4f} over {len(losses)} epochs")
 print(f"validation accuracy: {100 * history.history['val_accuracy'][-1]:.2f}%")

@@ -195,7 +195,7 @@ def test_create_graph_then_autograd_grad_of_hvp():
 
 # ---- the caller's tensors ---------------------------------------------------------------------
 def test_inputs_are_not_changed():
-    x, v = cr.tensor(A), cr.tensor(A)
+    x, v = _t(cr, A), _t(cr, A)
     F.vjp(elementwise(cr), x, v)
     F.hessian(scalar_out(cr), x)
     assert not x.requires_grad and not v.requires_grad and x.grad is None

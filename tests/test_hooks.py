@@ -103,7 +103,7 @@ def test_optimizer_in_backward_gives_the_weights_of_the_usual_loop():
         opt.step()
         loss_fn(hooked(xb), yb).backward()  # the hooks step each parameter inside backward
     for a, b in zip(usual.parameters(), hooked.parameters()):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12)
 
 
 def test_hooks_apply_to_autograd_grad_without_accumulating():

@@ -259,7 +259,7 @@ def _first_and_second_derivatives(lib, fn, arrays, seed=5):
     us = [lib.tensor(rng.standard_normal(a.shape), dtype=lib.float64) for a in arrays]
     dot = sum((g * u).sum() for g, u in zip(grads, us))
     hvs = lib.autograd.grad(dot, xs, allow_unused=True)
-    numpy = (lambda t: t.detach().numpy()) if _torch_lib(lib) else (lambda t: t.numpy())
+    numpy = (lambda t: t.detach().numpy()) if _torch_lib(lib) else (lambda t: t.detach().numpy())
     return [numpy(g) for g in grads], [
         np.zeros(a.shape) if h is None else numpy(h) for a, h in zip(arrays, hvs)
     ]

@@ -99,7 +99,7 @@ def _arrays(name):
 
 
 def _to_numpy(lib, t):
-    return np.array(t.detach().numpy() if lib.__name__ == "torch" else t.numpy())
+    return np.array(t.detach().numpy() if lib.__name__ == "torch" else t.detach().numpy())
 
 
 def _inputs(lib, arrays, dtype, needs=None):

@@ -10,6 +10,7 @@ import importlib
 
 from chainrule import out_argument as _out_argument
 from chainrule._allocator import keep_freed_memory as _keep_freed_memory
+from chainrule._device import DtypeName as _DtypeName
 from chainrule._dtype import get_default_dtype, set_default_dtype
 from chainrule.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.creation import (
@@ -99,8 +100,8 @@ _keep_freed_memory()  # freed arrays stay reusable: no page faults every step (_
 __version__ = "0.1.0"
 _out_argument.install(globals())  # torch.matmul(a, b, out=y) and the like (out_argument.py)
 
-float32 = "float32"
-float64 = "float64"
+float32 = _DtypeName("float32")  # a str: told apart from a device string by Tensor.to
+float64 = _DtypeName("float64")
 # Shapes are plain tuples, so torch.Size is tuple: x.shape == torch.Size([2, 3]) and
 # isinstance(x.shape, torch.Size) answer as in PyTorch (a shape prints as (2, 3), though)
 Size = tuple
@@ -122,7 +123,7 @@ _SHAPE_EXTRA = ("unbind", "narrow", "movedim", "moveaxis", "swapdims", "unflatte
 _SHAPE_EXTRA += ("select",)
 _SHAPE_EXTRA += ("tensor_split", "vstack", "row_stack", "fliplr", "flipud", "take_along_dim")
 _SHAPE_EXTRA += ("atleast_1d", "atleast_2d", "atleast_3d")
-_EXTREMES = ("kthvalue", "cummax", "cummin", "msort", "fmax", "fmin")
+_EXTREMES = ("kthvalue", "cummax", "cummin", "msort", "fmax", "fmin", "aminmax")
 _INDEX_WRITE = ("index_add", "index_copy", "index_fill", "scatter_add")
 
 # Public names that live in modules loaded on first use: name -> (module, attribute).

@@ -3,8 +3,17 @@ computes on the CPU; ``device=`` is accepted and checked everywhere PyTorch take
 
 from __future__ import annotations
 
+
+class DtypeName(str):
+    """A dtype as ``cr.float64`` spells it: its name (a ``str``, so every ``dtype=`` and NumPy
+    take it), told apart from a plain string where PyTorch reads strings as devices
+    (``x.to("float64")`` raises there, ``x.to(torch.float64)`` converts)."""
+
+    __slots__ = ()
+
+
 # PyTorch's dtype names, as the dtype names chainrule's ``dtype=`` arguments take.
-DTYPE_ALIASES = {
+_ALIAS_TEXT = {
     "float": "float32",
     "float32": "float32",
     "double": "float64",
@@ -21,6 +30,13 @@ DTYPE_ALIASES = {
     "uint8": "uint8",
     "bool": "bool",
 }
+DTYPE_ALIASES = {alias: DtypeName(name) for alias, name in _ALIAS_TEXT.items()}
+
+# The device types PyTorch's device strings may start with (the rest are invalid strings there).
+_DEVICE_TYPES = frozenset(
+    "cpu cuda ipu xpu mkldnn opengl opencl ideep hip ve fpga maia xla lazy vulkan mps meta hpu "
+    "mtia privateuseone".split()
+)
 
 
 class device(str):  # noqa: N801 - PyTorch's name
@@ -74,6 +90,11 @@ def check_device(spec) -> None:
     text = str(spec)
     if text == "cpu" or text.startswith("cpu:"):
         return
+    if isinstance(spec, str) and text.partition(":")[0] not in _DEVICE_TYPES:
+        hint = "a device is 'cpu' here"
+        if text.removeprefix("torch.") in DTYPE_ALIASES:
+            hint = f"a dtype is passed as cr.{text.removeprefix('torch.')}, not as a string"
+        raise RuntimeError(f"Invalid device string: {text!r} (as in PyTorch); {hint}")
     raise NotImplementedError(
         f"device {text!r} is not supported: chainrule computes with NumPy on the CPU only; "
         f"use device='cpu' (or leave device= out)"

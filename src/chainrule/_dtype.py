@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.errors import DTypeError, DTypeNotImplementedError, IntegerDivisionError
+from chainrule.errors import (
+    DataError,
+    DTypeError,
+    DTypeNotImplementedError,
+    IntegerDivisionError,
+)
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -54,6 +59,12 @@ def as_array(data, dtype=None) -> np.ndarray:
         array = np.asarray(data)
     except ValueError as err:  # ragged nested lists
         raise DTypeError(f"cannot make a tensor from this data: {err}") from err
+    if array.dtype == np.uint64 and isinstance(data, (int, list, tuple)):
+        # Python ints from 2**63 up: NumPy picks uint64, PyTorch (int64 for ints) refuses
+        raise DataError(
+            "Overflow when unpacking long long: an integer of 2**63 or more does not fit "
+            "int64, the dtype of Python ints (as in PyTorch); pass a float or a NumPy array"
+        )
     check_kind(array.dtype, "tensor()")
     if array.dtype.kind == "f" and array.dtype != _DEFAULT[0]:
         array = array.astype(_DEFAULT[0])

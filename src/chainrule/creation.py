@@ -194,7 +194,7 @@ def _fill_dtype(value, dtype) -> np.dtype:
 
 
 def _like(other) -> np.ndarray:
-    return other.numpy() if isinstance(other, Tensor) else np.asarray(other)
+    return other.array if isinstance(other, Tensor) else np.asarray(other)
 
 
 def full_like(other, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:

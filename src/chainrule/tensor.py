@@ -211,8 +211,12 @@ class Tensor(InplaceMethods, TensorMethods):
             raise ElementCountError(f"item() needs one element, got shape {self.shape}")
         return self.array.item()
 
-    def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shared memory, not a copy)."""
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array (shared memory). As in PyTorch, a tensor that requires grad
+        refuses while grad mode is on: use ``t.detach().numpy()``, ``no_grad`` or ``force=True``."""
+        if self._requires_grad and not force and _GradMode.enabled:
+            message = "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy()"
+            raise GraphError(message + " instead.")
         return self.array
 
     def tolist(self):

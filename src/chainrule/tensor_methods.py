@@ -13,7 +13,7 @@ from operator import attrgetter
 import numpy as np
 
 from chainrule import _dtype, _torch_names
-from chainrule._device import DTYPE_ALIASES, check_device, device
+from chainrule._device import DTYPE_ALIASES, DtypeName, check_device, device
 from chainrule._nearest import closest, message
 from chainrule.errors import GraphError, NotSupportedError
 from chainrule.tensor_methods_extra import TensorMethodsExtra, tensor_has
@@ -41,9 +41,9 @@ def _resolve(dtype) -> np.dtype:
 
 
 def _is_device(value) -> bool:
-    if isinstance(value, device):
-        return True
-    return isinstance(value, str) and value.split(":")[0] in {"cpu", "cuda", "mps", "xla", "meta"}
+    """A positional argument of ``to()`` that names a device: PyTorch reads every string so
+    (``to("float64")`` is an invalid device there); ``cr.float64`` is a dtype name."""
+    return isinstance(value, str) and not isinstance(value, DtypeName)
 
 
 class _AllDims:
@@ -232,11 +232,11 @@ class TensorMethods(TensorMethodsExtra):
         return self >= other
 
     def logical_not(self):
-        return _creation.as_tensor(np.logical_not(self.numpy()))
+        return _creation.as_tensor(np.logical_not(self.array))
 
     def __invert__(self):
         """``~mask``: logical not of a bool tensor, bitwise not of an integer tensor."""
-        values = self.numpy()
+        values = self.array
         if values.dtype.kind not in "biu":
             raise TypeError(
                 f"~ (bitwise not) is only defined for bool and integer tensors, got {self.dtype}"
@@ -517,11 +517,11 @@ class TensorMethods(TensorMethodsExtra):
 
 # PyTorch Tensor methods chainrule lacks, with the nearest spelling (see __getattr__)
 _NOT_SUPPORTED = {
-    "det": "np.linalg.det on t.numpy() (not differentiable)",
-    "inverse": "np.linalg.inv on t.numpy() (not differentiable)",
-    "pinverse": "np.linalg.pinv on t.numpy() (not differentiable)",
-    "cholesky": "np.linalg.cholesky on t.numpy() (not differentiable)",
-    "logdet": "np.linalg.slogdet on t.numpy() (not differentiable)",
+    "det": "np.linalg.det on t.detach().numpy() (not differentiable)",
+    "inverse": "np.linalg.inv on t.detach().numpy() (not differentiable)",
+    "pinverse": "np.linalg.pinv on t.detach().numpy() (not differentiable)",
+    "cholesky": "np.linalg.cholesky on t.detach().numpy() (not differentiable)",
+    "logdet": "np.linalg.slogdet on t.detach().numpy() (not differentiable)",
     "cuda": "chainrule computes on the CPU only: leave the tensor where it is",
     "pin_memory": "chainrule computes on the CPU only: nothing to pin",
 }

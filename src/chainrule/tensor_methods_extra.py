@@ -35,6 +35,22 @@ class TensorMethodsExtra:
         cls = type(self)
         return [n for n in object.__dir__(self) if tensor_has(cls, n)]
 
+    def new_empty(self, *size, dtype=None, requires_grad=False, device=None):
+        """Zero-filled, as ``cr.empty`` (PyTorch leaves the values unset)."""
+        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad, device=device)
+
+    def ndimension(self) -> int:
+        return self.dim()
+
+    def short(self):
+        return self.to(dtype="int16")
+
+    def char(self):
+        return self.to(dtype="int8")
+
+    def byte(self):
+        return self.to(dtype="uint8")
+
     @property
     def retains_grad(self) -> bool:
         """True for an op's output after ``retain_grad()`` (False for leaves), as PyTorch's."""
@@ -154,6 +170,9 @@ class TensorMethodsExtra:
 
     def msort(self):
         return _extremes.msort(self)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        return _extremes.aminmax(self, dim=dim, keepdim=keepdim)
 
     def fmax(self, other):
         return _extremes.fmax(self, other)

@@ -158,8 +158,8 @@ _CONV = "not yet in chainrule; nn.Conv1d/Conv2d, pooling and BatchNorm2d are (do
 _RNN = "not yet in chainrule; unroll a loop over time steps with nn.Linear and torch.tanh"
 UNSUPPORTED: dict[str, dict[str, str]] = {
     "torch": {
-        "linalg": "NumPy's np.linalg on t.numpy() (not differentiable)",
-        "fft": "NumPy's np.fft on t.numpy() (not differentiable)",
+        "linalg": "NumPy's np.linalg on t.detach().numpy() (not differentiable)",
+        "fft": "NumPy's np.fft on t.detach().numpy() (not differentiable)",
         "distributions": "cr.randn / cr.rand / cr.normal for samples; write log-probs by hand",
         "sparse": "dense tensors only",
         "jit": "run the Python code as it is; cr.compile replays a fixed graph faster",
@@ -173,9 +173,9 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "meshgrid": "np.meshgrid on arrays, then cr.tensor",
         "set_num_threads": "set OMP_NUM_THREADS before starting Python (NumPy's BLAS threads)",
         "get_num_threads": "NumPy's BLAS reads OMP_NUM_THREADS at start-up",
-        "det": "np.linalg.det on t.numpy() (not differentiable)",
-        "inverse": "np.linalg.inv on t.numpy() (not differentiable)",
-        "svd": "np.linalg.svd on t.numpy() (not differentiable)",
+        "det": "np.linalg.det on t.detach().numpy() (not differentiable)",
+        "inverse": "np.linalg.inv on t.detach().numpy() (not differentiable)",
+        "svd": "np.linalg.svd on t.detach().numpy() (not differentiable)",
         "hub": "build the model in code and load weights with model.load_state_dict",
         "onnx": "cr.onnx.export(model, path, example_input) (docs/onnx.md)",
         "quantization": "float32 or float64 only",

@@ -58,7 +58,7 @@ def _train(model_fn, loss_fn, compiled, backend="numpy", steps=4):
         else:
             loss = step(x, y)
         losses.append(loss.item())
-    return losses, [p.numpy().copy() for p in model.parameters()]
+    return losses, [p.detach().numpy().copy() for p in model.parameters()]
 
 
 def _mlp():

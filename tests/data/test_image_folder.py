@@ -117,7 +117,7 @@ def test_train_save_load_predict_a_new_image(folder, tmp_path):
     assert x.shape == (3, 8, 8)
     np.testing.assert_array_equal(x, data.load_image(new))
     loaded.eval()
-    assert meta["classes"][int(loaded(cr.tensor(x[None])).numpy().argmax())] == "bright"
+    assert meta["classes"][int(loaded(cr.tensor(x[None])).detach().numpy().argmax())] == "bright"
 
 
 def test_load_image_errors(tmp_path):

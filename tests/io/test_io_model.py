@@ -22,7 +22,7 @@ SPECIAL32 = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-40, 3.4e38]
 def special_model(dtype):
     model = nn.Sequential(
         nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Dropout(0.5), nn.Linear(8, 3)
-    ).to(dtype)
+    ).to(dtype=dtype)
     values = np.array(SPECIAL64 if dtype == "float64" else SPECIAL32, dtype=dtype)
     w = model[0].weight.array
     w.reshape(-1)[: values.size] = values

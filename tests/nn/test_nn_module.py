@@ -159,9 +159,9 @@ def test_dtype_conversion_in_place_keeps_integer_buffers():
     assert weight.dtype == np.float64 and model[1].running_var.dtype == np.float64
     assert model[1].num_batches_tracked.dtype == np.int64
     assert model(np.ones((2, 2))).dtype == np.float64
-    assert model.to("float32").to("cpu")[0].weight.dtype == np.float32
+    assert model.to(cr.float32).to("cpu")[0].weight.dtype == np.float32
     with pytest.raises(cr.DTypeError):
-        model.to("int64")
+        model.to(cr.int64)
 
 
 def test_registration_rules():
@@ -314,7 +314,7 @@ def test_a_layer_used_twice_is_named_twice_in_state_dict_and_once_in_parameters(
     assert len(list(model.parameters())) == 2
     # PyTorch's state_dict loads into ours and back, both names filling the one layer
     model.load_state_dict({k: v.numpy() for k, v in t_model.state_dict().items()})
-    np.testing.assert_array_equal(shared.weight.numpy(), t_shared.weight.detach().numpy())
+    np.testing.assert_array_equal(shared.weight.detach().numpy(), t_shared.weight.detach().numpy())
     t_model.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
 
 
@@ -326,7 +326,7 @@ def test_one_name_of_a_shared_layer_is_enough_to_load_it():
     old_file = {k: v + 1 for k, v in state.items() if k.startswith("0.")}
     result = model.load_state_dict(old_file)
     assert result.missing_keys == [] and result.unexpected_keys == []
-    np.testing.assert_array_equal(shared.weight.numpy(), state["0.weight"] + 1)
+    np.testing.assert_array_equal(shared.weight.detach().numpy(), state["0.weight"] + 1)
     with pytest.raises(cr.errors.ModelFormatError, match="missing keys"):
         nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)).load_state_dict(
             {

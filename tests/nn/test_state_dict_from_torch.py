@@ -23,7 +23,7 @@ def test_bfloat16_weights_load_exactly():
     ours.load_state_dict(state)  # NumPy has no bfloat16: this raised torch's TypeError
     expected = state["0.weight"].float().numpy()
     assert ours[0].weight.dtype == np.float32
-    np.testing.assert_array_equal(ours[0].weight.numpy(), expected)
+    np.testing.assert_array_equal(ours[0].weight.detach().numpy(), expected)
 
 
 @pytest.mark.parametrize("prefix", ["module.", "_orig_mod."])

@@ -23,7 +23,7 @@ def test_tensor_bounds_give_pytorchs_values_and_gradients(bounds):
     theirs, ours = torch.clamp(tx, **tb), cr.clamp(cx, **cb)
     theirs.backward(torch.tensor(upstream))
     ours.backward(upstream)
-    np.testing.assert_array_equal(ours.numpy(), theirs.detach().numpy())
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
     np.testing.assert_array_equal(cx.grad.numpy(), tx.grad.numpy())
     for k in bounds:
         np.testing.assert_array_equal(cb[k].grad.numpy(), tb[k].grad.numpy())

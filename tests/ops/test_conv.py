@@ -182,7 +182,7 @@ def test_matches_torch(name, dtype):
     out, expected = ours(*mine, **options), theirs(*ref, **options)
     assert tuple(out.shape) == tuple(expected.shape)
     assert out.dtype == np.dtype(dtype)
-    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), **TOL[dtype])
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), **TOL[dtype])
     upstream = np.random.default_rng(1).standard_normal(expected.shape).astype(dtype)
     (out * cr.tensor(upstream, dtype=dtype)).sum().backward()
     (expected * torch.tensor(upstream)).sum().backward()
@@ -415,7 +415,7 @@ def test_both_stride1_layouts_match_torch(name, exact, monkeypatch):
         mine = [cr.tensor(a, dtype=dtype, requires_grad=True) for a in arrays]
         ref = [torch.tensor(a, requires_grad=True) for a in arrays]
         out, expected = C.conv2d(*mine, **options), F.conv2d(*ref, **options)
-        np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), **TOL[dtype])
+        np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), **TOL[dtype])
         upstream = np.random.default_rng(1).standard_normal(expected.shape).astype(dtype)
         out.backward(cr.tensor(upstream, dtype=dtype))
         expected.backward(torch.tensor(upstream))

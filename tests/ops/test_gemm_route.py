@@ -80,7 +80,7 @@ def test_a_linear_layers_products_take_the_matmul_route(matmul_spy):
     assert matmul_spy.calls == 1
     (out * out).sum().backward()
     assert matmul_spy.calls == 3  # grad · W and gradᵀ · x
-    expected = x.detach().numpy().dot(layer.weight.detach().numpy().T) + layer.bias.numpy()
+    expected = x.detach().numpy().dot(layer.weight.detach().numpy().T) + layer.bias.detach().numpy()
     np.testing.assert_array_equal(out.detach().numpy(), expected)
 
 

@@ -35,7 +35,7 @@ def test_indexing_values_gradients_and_assignment_match_torch(index):
     t = eval("x" + index, {"x": theirs, "L": torch, "np": np})
     o = eval("x" + index, {"x": ours, "L": cr, "np": np})
     assert o.shape == tuple(t.shape)
-    np.testing.assert_array_equal(o.numpy(), t.detach().numpy())
+    np.testing.assert_array_equal(o.detach().numpy(), t.detach().numpy())
     upstream = np.random.default_rng(0).standard_normal(o.shape)
     t.backward(torch.tensor(upstream))
     o.backward(upstream)

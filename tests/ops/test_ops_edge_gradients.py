@@ -86,7 +86,7 @@ def run(lib, values, expression):
     with np.errstate(all="ignore"):
         out = eval(expression, env)  # noqa: S307 - the expressions above, nothing else
         out.sum().backward()
-    value = out.detach().numpy() if lib is torch else out.numpy()
+    value = out.detach().numpy() if lib is torch else out.detach().numpy()
     return np.asarray(value, dtype=np.float64), x.grad.numpy().astype(np.float64)
 
 

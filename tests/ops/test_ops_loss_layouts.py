@@ -22,7 +22,7 @@ def test_class_losses_on_transposed_logits_match_torch(loss, reduction):
     tx = torch.tensor(zt, requires_grad=True)
     ref = getattr(torch.nn, loss)(reduction=reduction)(tx.T, torch.tensor(y))
     (ref.sum() if reduction == "none" else ref).backward()
-    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(x.grad_array, tx.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
@@ -38,5 +38,5 @@ def test_softmax_family_on_transposed_input_matches_torch(name, axis):
     tx = torch.tensor(a, requires_grad=True)
     ref = getattr(torch.nn.functional, name)(tx.T, dim=axis)
     (ref * torch.tensor(w)).sum().backward()
-    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(x.grad_array, tx.grad.numpy(), rtol=1e-4, atol=1e-6)

@@ -118,7 +118,7 @@ def test_prod_of_nothing_is_one_with_empty_gradients(shape, dim):
     out, ref = (ours.prod(), theirs.prod()) if dim is None else (ours.prod(dim), theirs.prod(dim))
     out.sum().backward()
     ref.sum().backward()
-    np.testing.assert_array_equal(out.numpy(), ref.detach().numpy())
+    np.testing.assert_array_equal(out.detach().numpy(), ref.detach().numpy())
     assert ours.grad.shape == tuple(theirs.grad.shape)
 
 
@@ -171,7 +171,7 @@ def test_long_float32_running_sums_have_pytorchs_bits(axis):
     ours = cr.tensor(x, requires_grad=True)
     theirs = torch.tensor(x, requires_grad=True)
     out_ours, out_theirs = ours.cumsum(axis), theirs.cumsum(axis)
-    np.testing.assert_array_equal(out_ours.numpy(), out_theirs.detach().numpy())
+    np.testing.assert_array_equal(out_ours.detach().numpy(), out_theirs.detach().numpy())
     out_ours.backward(upstream)
     out_theirs.backward(torch.tensor(upstream))
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())

@@ -51,12 +51,12 @@ def test_row_path_matches_torch_and_keeps_float32(name, shape):
     g = rng.standard_normal(shape).astype(np.float32)
     out, x, ref, tx = _run(name, a, g)
     assert out.dtype == np.float32 and x.grad_array.dtype == np.float32
-    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=2e-6, atol=1e-30)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=2e-6, atol=1e-30)
     np.testing.assert_allclose(x.grad_array, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
     # and PyTorch's float32 result within its own rounding: of x − (max + ln Σ), whose
     # absolute error is that of the max (ulp(16) ≈ 2e-6 here)
     ref32 = getattr(F, name)(torch.tensor(a), dim=-1).numpy()
-    np.testing.assert_allclose(out.numpy(), ref32, rtol=1e-5, atol=4e-6)
+    np.testing.assert_allclose(out.detach().numpy(), ref32, rtol=1e-5, atol=4e-6)
 
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
@@ -71,7 +71,7 @@ def test_both_sides_of_the_unshifted_range_match_torch(name, dtype):
         rtol = 2e-6 if dtype == "float32" else 1e-12
         # in float64 the reference's own x − (max + ln Σ) is off by an ulp of the max
         atol = 1e-30 if dtype == "float32" else 2 * np.finfo(dtype).eps * np.abs(a).max()
-        np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=rtol, atol=atol)
+        np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=rtol, atol=atol)
         np.testing.assert_allclose(x.grad_array, tx.grad.numpy(), rtol=10 * rtol, atol=1e-6)
 
 
@@ -84,9 +84,11 @@ def test_minus_infinity_entries_and_rows_behave_as_torch(name):
     g = np.array([[1.0, 2.0, -1.0, 0.5]] * 3, dtype=np.float32)
     with np.errstate(invalid="ignore"):
         out, x, ref, tx = _run(name, a, g)
-    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(
+        out.detach().numpy(), ref.detach().numpy(), rtol=1e-6, equal_nan=True
+    )
     # the all −inf row is NaN in both; the other rows' gradients agree
-    assert np.isnan(out.numpy()[1]).all()
+    assert np.isnan(out.detach().numpy()[1]).all()
     np.testing.assert_allclose(x.grad_array[[0, 2]], tx.grad.numpy()[[0, 2]], rtol=1e-5)
 
 
@@ -111,6 +113,6 @@ def test_confident_rows_keep_the_tiny_gradient_at_the_max():
         np.testing.assert_allclose(x.grad_array[0, 0], rest / (1 + rest) ** 2, rtol=1e-5)
         y = cr.tensor(a, requires_grad=True)
         out = cr.functional.log_softmax(y, dim=1)
-        np.testing.assert_allclose(out.numpy()[0, 0], -np.log1p(rest), rtol=1e-5)
+        np.testing.assert_allclose(out.detach().numpy()[0, 0], -np.log1p(rest), rtol=1e-5)
         out.backward(g)
         np.testing.assert_allclose(y.grad_array[0, 0], rest / (1 + rest), rtol=1e-5)

@@ -214,7 +214,7 @@ def test_norm_gradient_at_the_corners_matches_torch(x, p, dim):
     ours = cr.tensor(x, dtype=cr.float64, requires_grad=True)
     theirs = torch.tensor(x, requires_grad=True)
     out, ref = cr.norm(ours, p, dim), torch.norm(theirs, p, dim)
-    np.testing.assert_array_equal(out.numpy(), ref.detach().numpy())
+    np.testing.assert_array_equal(out.detach().numpy(), ref.detach().numpy())
     out.sum().backward()
     ref.sum().backward()
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
@@ -421,7 +421,7 @@ def test_einsum_roll_repeat_triangles_refuse_bad_input_clearly():
         ("ijk,jk->i", (a, b), cr.ShapeError, "names 3 dimensions"),
         ("ij,ik->jk", (a, b), cr.ShapeError, "index 'i' has sizes 2 and 3"),
         ("ij,jk->iz", (a, b), ValueError, "output indices ['z']"),
-        ("ij,jk->ik", (a, b.double()), ValueError, "different dtypes"),
+        ("ij,jk->ik", (a, b.double()), RuntimeError, "different dtypes"),
     ]:
         with pytest.raises(error, match=re.escape(words)):
             cr.einsum(equation, *operands)

@@ -304,7 +304,7 @@ def test_logsumexp_over_nothing_is_minus_infinity_as_torch():
 
 def test_any_all_and_empty_match_torch():
     for values in ([[0, 3], [0, 0]], [[True, False]], [[0.0, 1.5]]):
-        for dtype in (None, "uint8"):
+        for dtype in (None, cr.uint8):
             ours, theirs = cr.tensor(values), torch.tensor(values)
             if dtype:
                 ours, theirs = ours.to(dtype), theirs.to(torch.uint8)

@@ -294,7 +294,7 @@ def test_nansum_and_nanmean_match_pytorch_with_gradients(dim, keepdim):
         ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         kwargs = {} if dim is None else {"dim": dim, "keepdim": keepdim}
         o, t = getattr(ours, name)(**kwargs), getattr(theirs, name)(**kwargs)
-        np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=1e-6)
         assert o.dtype == "float32"
         o.sum().backward()
         t.sum().backward()

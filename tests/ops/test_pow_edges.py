@@ -24,7 +24,7 @@ def test_both_gradients_match_torch_at_the_edges(integer_exponent):
     theirs, ours = ta**tb, ca**cb
     theirs.backward(torch.tensor(upstream))
     ours.backward(upstream)
-    np.testing.assert_array_equal(ours.numpy(), theirs.detach().numpy())
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
     np.testing.assert_array_equal(ca.grad.numpy(), ta.grad.numpy())
     if not integer_exponent:
         np.testing.assert_array_equal(cb.grad.numpy(), tb.grad.numpy())

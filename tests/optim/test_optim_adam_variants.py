@@ -37,7 +37,7 @@ def test_defaults_and_state_keys_are_torchs(name):
 
 def _quadratic(params, lib, t):
     for i, p in enumerate(params):
-        value = p.detach().numpy() if lib is torch else p.numpy()
+        value = p.detach().numpy() if lib is torch else p.detach().numpy()
         grad = (i + 1.0) * value + np.sin(t + np.arange(value.size)).reshape(value.shape)
         p.grad = torch.from_numpy(grad) if lib is torch else grad
 

@@ -70,7 +70,7 @@ def test_identity_and_lazy_linear():
     x, y = cr.randn(16, 5), cr.randn(16, 1)
     model(x)
     bound = 1 / math.sqrt(5)  # PyTorch's Linear initialisation range
-    assert model[0].in_features == 5 and np.abs(model[0].bias.numpy()).max() <= bound
+    assert model[0].in_features == 5 and np.abs(model[0].bias.detach().numpy()).max() <= bound
     first = None
     for _ in range(30):
         loss = nn.functional.mse_loss(model(x), y)
@@ -168,7 +168,9 @@ def test_save_load_checkpoint_dict_round_trip(tmp_path):
     fresh_layer, fresh_opt = _train(cr, "Adam", steps=0, lr=0.05)
     fresh_layer.load_state_dict(back["model"])
     fresh_opt.load_state_dict(back["optimizer"])
-    np.testing.assert_array_equal(fresh_layer.weight.numpy(), layer.weight.numpy())
+    np.testing.assert_array_equal(
+        fresh_layer.weight.detach().numpy(), layer.weight.detach().numpy()
+    )
     buffer = io.BytesIO()
     cr.save(layer.state_dict(), buffer)
     buffer.seek(0)

@@ -210,12 +210,13 @@ def mul_fwd(a, b):
 
 @njit(cache=True)
 def bce_fwd(z, t):
-    """Mean of ln(1 + e^z) − t·z over all elements, computed stably."""
+    """Mean of ln(1 + e^z) − t·z over all elements, computed stably, in PyTorch's order of
+    terms: (1 − t)·z + max(−z, 0), so that an infinite logit gives PyTorch's ∞ or NaN."""
     zf, tf = z.reshape(-1), t.reshape(-1)
     total = 0.0
     for i in range(zf.size):
         v = zf[i]
-        total += max(v, 0) - v * tf[i] + math.log1p(math.exp(-abs(v)))
+        total += (1 - tf[i]) * v + max(-v, 0) + math.log1p(math.exp(-abs(v)))
     return total / zf.size
 
 

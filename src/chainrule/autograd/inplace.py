@@ -365,7 +365,14 @@ class InplaceMethods:
 
     def masked_fill_(self, mask, value):
         _check_writable(self, "masked_fill_")
-        mask = np.broadcast_to(np.asarray(_value(mask), dtype=bool), self.array.shape)
+        mask = np.asarray(_value(mask), dtype=bool)
+        try:
+            mask = np.broadcast_to(mask, self.array.shape)
+        except ValueError:  # in place, the tensor keeps its shape: PyTorch's RuntimeError
+            raise ShapeError(
+                f"masked_fill_: mask of shape {mask.shape} does not broadcast to the tensor's "
+                f"shape {self.array.shape}"
+            ) from None
         self.array[mask] = checked_int(_value(value), self.array.dtype)
         bump(self)
         return self

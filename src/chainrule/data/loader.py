@@ -15,8 +15,8 @@ from chainrule.tensor import Tensor
 def _to_tensors(batch):
     if isinstance(batch, dict):
         return {key: Tensor._make(np.asarray(a), False) for key, a in batch.items()}
-    if isinstance(batch, tuple):
-        return tuple(Tensor._make(np.asarray(a), False) for a in batch)
+    if isinstance(batch, tuple):  # a list, as PyTorch's default_collate makes of samples' tuples
+        return [Tensor._make(np.asarray(a), False) for a in batch]
     return Tensor._make(np.asarray(batch), False)
 
 

@@ -140,7 +140,7 @@ def train_steps(model, x, y, loss_fn, lr: float, steps: int, update_order="simul
     with no_grad():
         out = model(x)
         loss = loss_fn(out, y)
-    return float(loss.item()), np.asarray(out.numpy()).reshape(-1)
+    return float(loss.item()), np.asarray(out.array).reshape(-1)
 
 
 # ---- the seed network: 2 → 1 sigmoid → 1 sigmoid, binary cross-entropy ------------------------

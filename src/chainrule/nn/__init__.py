@@ -63,6 +63,13 @@ from chainrule.nn.pooling import (
 )
 from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
 
+# isort: split
+from chainrule.nn.padding import (  # noqa: F401 - PyTorch's padding layers, listed in __all__
+    LAYERS as _PADDING_LAYERS,
+)
+
+globals().update({layer.__name__: layer for layer in _PADDING_LAYERS})
+
 __all__ = [
     "BCELoss",
     "BatchNorm1d",
@@ -118,6 +125,8 @@ __all__ = [
     "MaxPool1d",
     "MaxPool2d",
     "Unflatten",
+    # padding layers (nn/padding.py)
+    *(layer.__name__ for layer in _PADDING_LAYERS),
 ]
 
 _LAZY_SUBMODULES = ("registry", "utils")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule._device import device
+from chainrule._device import DtypeName
 from chainrule.errors import DTypeError
 from chainrule.tensor import Tensor
 
@@ -50,8 +50,9 @@ _TO_KEYWORDS = ("device", "dtype", "non_blocking", "memory_format", "copy")
 
 
 def _is_dtype(value) -> bool:
-    """Whether a positional argument of ``Module.to`` is a dtype (else it is a device)."""
-    if isinstance(value, device):
+    """Whether a positional argument of ``Module.to`` is a dtype (else it is a device): PyTorch
+    reads a string as a device, so ``"float64"`` is one (an invalid one); ``cr.float64`` is not."""
+    if isinstance(value, str) and not isinstance(value, DtypeName):
         return False
     try:
         np.dtype(value)

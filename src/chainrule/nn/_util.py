@@ -24,7 +24,7 @@ def as_input(x, dtype: np.dtype | None, layer: str) -> Tensor:
         if x.array.dtype.kind == "f":
             raise DTypeError(
                 f"{layer} has {dtype} parameters but got a {x.array.dtype} tensor; convert one "
-                f"side: x.astype('{dtype}') or model.to('{x.array.dtype}')"
+                f"side: x.astype('{dtype}') or model.to(cr.{x.array.dtype})"
             )
         return Tensor._make(x.array.astype(dtype), False)
     try:

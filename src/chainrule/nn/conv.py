@@ -11,9 +11,10 @@ from chainrule.nn import init
 from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops import conv as _conv
+from chainrule.ops.indexing import pad as _pad
 from chainrule.random import Generator
 
-_PADDING_MODES = ("zeros",)
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _tuple(value, n: int, name: str, layer: str, minimum: int) -> tuple[int, ...]:
@@ -72,11 +73,9 @@ class _ConvNd(Module):
             self.padding = padding
         else:
             self.padding = _tuple(padding, n, "padding", layer, 0)
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(
-                f"{layer}: padding_mode {padding_mode!r} is not supported; chainrule pads with "
-                f"zeros only (padding_mode='zeros')"
-            )
+        modes = ("zeros",) if self._transposed else _PADDING_MODES
+        if padding_mode not in modes:
+            raise ValueError(f"{layer}: padding_mode must be one of {modes}, got {padding_mode!r}")
         self.padding_mode = padding_mode
         dtype = float_dtype(dtype)
         if self._transposed:
@@ -89,6 +88,19 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters(generator)
+
+    def _mode_padded(self, x):
+        """``x`` and the padding left for the convolution: a ``padding_mode`` other than zeros
+        pads first with ``F.pad``'s mode (PyTorch's order of sizes), then convolves unpadded."""
+        if self.padding_mode == "zeros" or self.padding == "valid":
+            return x, self.padding
+        if self.padding == "same":  # the odd one out goes after, as PyTorch's
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            pairs = [(t // 2, t - t // 2) for t in totals]
+        else:
+            pairs = [(p, p) for p in self.padding]
+        sizes = [size for pair in reversed(pairs) for size in pair]
+        return _pad(x, sizes, mode=self.padding_mode), (0,) * self._dims
 
     def reset_parameters(self, generator: Generator | None = None) -> None:
         """Draw fresh initial weights: PyTorch's Kaiming-uniform with a = √5, i.e. W and b
@@ -153,7 +165,8 @@ class Conv2d(_ConvNd):
         dilation: spacing between kernel elements.
         groups: independent channel groups (``groups=in_channels`` is a depthwise convolution).
         bias: learn one additive bias per output channel.
-        padding_mode: ``"zeros"`` only (other modes raise ``ValueError``).
+        padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"`` (the
+            input padded by ``F.pad`` in that mode first, as PyTorch).
         dtype: parameter dtype, float32 or float64; by default ``cr.get_default_dtype()``.
         generator: a :class:`chainrule.Generator` for the initial weights.
 
@@ -198,12 +211,13 @@ class Conv2d(_ConvNd):
         )
 
     def forward(self, x):
+        x, padding = self._mode_padded(self._input(x))
         return _conv.conv2d(
-            self._input(x),
+            x,
             self.weight,
             self.bias,
             self.stride,
-            self.padding,
+            padding,
             self.dilation,
             self.groups,
         )
@@ -255,9 +269,10 @@ class Conv1d(_ConvNd):
         )
 
     def forward(self, x):
-        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        x, padding = self._mode_padded(self._input(x))
+        padding = padding if isinstance(padding, str) else padding[0]
         return _conv.conv1d(
-            self._input(x),
+            x,
             self.weight,
             self.bias,
             self.stride[0],

@@ -118,9 +118,9 @@ def normal_(
     return _fill(tensor, get_generator(generator).normal(mean, std, tensor.array.shape))
 
 
-def constant_(tensor: Tensor, value: float) -> Tensor:
-    """Fill with ``value``."""
-    return _fill(tensor, value)
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill with ``val`` (PyTorch's name for it, so ``constant_(w, val=0.1)`` runs)."""
+    return _fill(tensor, val)
 
 
 def zeros_(tensor: Tensor) -> Tensor:

@@ -21,8 +21,10 @@ _FLOAT_DTYPES = (_dtype.float32, _dtype.float64)
 class Parameter(Tensor):
     """A tensor that a Module learns: assigning one to a module attribute registers it.
 
-    A float32 or float64 array or tensor keeps its dtype; lists, numbers and integer data become
-    float32. A :class:`Tensor` passed in shares its memory, other data is copied.
+    A float32 or float64 array or tensor keeps its dtype; lists and numbers become float32. An
+    integer or bool array or tensor raises, as PyTorch's does, unless ``requires_grad=False``
+    (then it keeps its dtype). A :class:`Tensor` passed in shares its memory, other data is
+    copied.
 
     Args:
         data: the initial values (array, list, number or Tensor).
@@ -47,8 +49,14 @@ class Parameter(Tensor):
             array = np.array(data)
             _dtype.check_kind(array.dtype, "Parameter")
         else:  # lists and numbers: float32, as cr.tensor makes them
-            array = _dtype.as_array(data)
-        if array.dtype not in _FLOAT_DTYPES:
+            array = _dtype.as_array(data).astype(_dtype.float32)
+        if array.dtype.kind != "f" and requires_grad:  # PyTorch refuses; never convert silently
+            raise DTypeError(
+                f"Parameter: only floating-point tensors can require gradients, got dtype "
+                f"{array.dtype} (as in PyTorch); convert first, e.g. x.float(), or pass "
+                f"requires_grad=False"
+            )
+        if array.dtype.kind == "f" and array.dtype not in _FLOAT_DTYPES:
             array = array.astype(_dtype.float32)
         super().__init__(array, requires_grad=requires_grad, dtype=array.dtype)
 

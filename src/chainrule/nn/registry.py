@@ -55,6 +55,9 @@ from chainrule.nn.pooling import (
 )
 from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
 
+# isort: split
+from chainrule.nn import padding as padding_layers
+
 __all__ = ["MAX_DEPTH", "MAX_PARAMETERS", "module_from_config", "module_to_config"]
 
 MAX_DEPTH = 64  # containers inside containers
@@ -258,7 +261,7 @@ _CONV_ARGS = {
     "dilation": _sizes(1),
     "groups": _positive_size,
     "bias": _bool,
-    "padding_mode": _choice("zeros"),
+    "padding_mode": _choice("zeros", "reflect", "replicate", "circular"),
     "dtype": _dtype,
 }
 _TRANSPOSED_ARGS = {**_CONV_ARGS, "padding": _sizes(0), "output_padding": _sizes(0)}
@@ -298,6 +301,20 @@ _LAYERS.update(
         "Unflatten": (Unflatten, {"dim": _dim, "unflattened_size": _unflattened}),
     }
 )
+
+
+def _pad_sizes(value, where):
+    items = value if isinstance(value, list) else [value]
+    if not 1 <= len(items) <= 6 or not all(_is_int(n) and abs(n) <= MAX_SIZE for n in items):
+        raise _fail(where, f"expected an int or a list of up to 6 ints, got {_show(value)}")
+    return value
+
+
+for _layer in padding_layers.LAYERS:  # ZeroPad2d, ConstantPad1d, ReflectionPad2d, ...
+    _args = {"padding": _pad_sizes}
+    if "value" in _layer._config_args:
+        _args["value"] = _finite
+    _LAYERS[_layer.__name__] = (_layer, _args)
 _CONV_REQUIRED = ("in_channels", "out_channels", "kernel_size")
 
 _REQUIRED = {
@@ -318,6 +335,7 @@ _REQUIRED = {
     "LayerNorm": ("normalized_shape",),
     "Embedding": ("num_embeddings", "embedding_dim"),
 }
+_REQUIRED.update({layer.__name__: layer._config_args for layer in padding_layers.LAYERS})
 _CONTAINERS: dict[str, type] = {"Sequential": Sequential, "ModuleList": ModuleList}
 
 

@@ -223,7 +223,7 @@ def vector_to_parameters(vec, parameters) -> None:
                 raise DTypeError(
                     f"vector_to_parameters got a {values.dtype} vector for a {p.array.dtype} "
                     f"parameter (PyTorch would change the parameter's dtype); convert the "
-                    f"vector first: vec.to({str(p.array.dtype)!r})"
+                    f"vector first: vec.to(cr.{p.array.dtype})"
                 )
     start = 0
     for p in params:

@@ -259,6 +259,11 @@ def _pads(padding, n: int) -> list[int]:
 @register_converter(*_present("Conv1d", "Conv2d"))
 def _conv(g, m, x, out):
     n = len(m.kernel_size)
+    if m.padding_mode != "zeros":  # ONNX's Conv pads with zeros: a Pad node would be needed
+        raise ValueError(
+            f"{type(m).__name__}(padding_mode={m.padding_mode!r}) has no ONNX export yet; "
+            f"export a model with padding_mode='zeros'"
+        )
     if m.padding == "same":  # stride 1: PyTorch puts the odd extra pad at the end
         total = [d * (k - 1) for d, k in zip(m.dilation, m.kernel_size)]
         pads = [t // 2 for t in total] + [t - t // 2 for t in total]

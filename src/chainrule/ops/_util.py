@@ -122,9 +122,9 @@ def float_operand(x, op: str) -> Tensor:
     """``x`` as a tensor that must hold floating-point numbers (activations, softmax)."""
     x = operand(x)
     if x.array.dtype.kind != "f":
-        from chainrule.errors import DTypeError
+        from chainrule.errors import DTypeNotImplementedError  # PyTorch has no such kernel
 
-        raise DTypeError(
+        raise DTypeNotImplementedError(
             f"{op} needs floating-point input, got dtype {x.array.dtype}; convert it with "
             f".astype('float32')"
         )

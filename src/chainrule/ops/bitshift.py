@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import _dtype
-from chainrule.errors import DTypeError
+from chainrule.errors import DTypeNotImplementedError
 from chainrule.tensor import Tensor
 
 
@@ -27,7 +27,9 @@ def _integer_arrays(a, b, op: str) -> tuple[np.ndarray, np.ndarray]:
             arrays.append(np.asarray(x))
     dtype = _dtype.result_type(*arrays)
     if dtype.kind not in "biu":
-        raise DTypeError(f"{op} needs integer tensors, got {arrays[0].dtype} and {arrays[1].dtype}")
+        raise DTypeNotImplementedError(  # PyTorch has no float kernel
+            f"{op} needs integer tensors, got {arrays[0].dtype} and {arrays[1].dtype}"
+        )
     if dtype == np.bool_:  # PyTorch shifts bools as int64
         dtype = np.dtype(np.int64)
     return arrays[0].astype(dtype, copy=False), arrays[1].astype(dtype, copy=False)

@@ -260,7 +260,7 @@ def _conv_args(x, weight, bias, op: str):
     if x.array.dtype != weight.array.dtype:
         raise DTypeError(
             f"{op} got a {x.array.dtype} input and a {weight.array.dtype} weight; convert one "
-            f"side: x.to('{weight.array.dtype}') or model.to('{x.array.dtype}')"
+            f"side: x.to(cr.{weight.array.dtype}) or model.to(cr.{x.array.dtype})"
         )
     if bias is not None:
         if not isinstance(bias, Tensor):
@@ -282,7 +282,7 @@ def _conv_pads(padding, stride, dilation, size, kernel, op: str) -> tuple[int, i
             pads = (0, 0, 0, 0)
         elif padding == "same":
             if stride != (1, 1):
-                raise ValueError(
+                raise ShapeError(  # a ValueError, and PyTorch's RuntimeError
                     f"{op}: padding='same' needs stride 1 (got stride={stride}); give the "
                     f"padding as numbers instead"
                 )
@@ -420,7 +420,7 @@ def conv_transpose2d(
         raise ValueError(f"{op}: groups must be an integer >= 1, got {groups!r}")
     for i in range(2):
         if output_padding[i] >= max(stride[i], dilation[i]):
-            raise ValueError(
+            raise ShapeError(  # a ValueError, and PyTorch's RuntimeError
                 f"{op}: output_padding {output_padding} must be smaller than the stride "
                 f"{stride} or the dilation {dilation}"
             )

@@ -100,7 +100,7 @@ def cumprod(input, dim: int, *, dtype=None) -> Tensor:  # noqa: A002 - PyTorch's
     """
     x = operand(input)
     if dtype is not None:
-        x = x.to(dtype)
+        x = x.to(dtype=dtype)
         no_bool_running(x, "cumprod")
     elif x.dtype.kind in "iub" and x.dtype != np.int64:
         x = x.to(np.int64)  # PyTorch accumulates every integer and bool type in int64

@@ -13,7 +13,7 @@ import string
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import ShapeError
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operand
 from chainrule.tensor import Tensor
 
@@ -125,7 +125,7 @@ def einsum(equation: str, *operands) -> Tensor:
                 raise ShapeError(f"einsum: index {c!r} has sizes {sizes[c]} and {n}")
     dtypes = {t.dtype for t in tensors}
     if len(dtypes) > 1:
-        raise ValueError(
+        raise DTypeError(  # a RuntimeError, as PyTorch's
             f"einsum: the operands have different dtypes {sorted(map(str, dtypes))}; convert "
             f"them to one, as PyTorch requires"
         )

@@ -258,3 +258,15 @@ def msort(input) -> Tensor:  # noqa: A002
     from chainrule.ops.sorting import sort
 
     return sort(input, 0).values
+
+
+AminmaxResult = namedtuple("aminmax", ["min", "max"])
+
+
+def aminmax(input, *, dim=None, keepdim: bool = False):  # noqa: A002
+    """The smallest and largest values, over every element or along ``dim``, as
+    ``torch.aminmax``: a named pair ``(min, max)`` of ``amin`` and ``amax`` (ties share the
+    gradient)."""
+    from chainrule.ops.reduce import amax, amin
+
+    return AminmaxResult(amin(input, dim, keepdim), amax(input, dim, keepdim))

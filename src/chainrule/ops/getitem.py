@@ -6,6 +6,8 @@ differ from NumPy's, by rewriting the index so NumPy gives PyTorch's result.
   front: shape (2, 3, 5) for an x of shape (2, 3, 4, 5). PyTorch first selects with the
   integers and then indexes what is left, where ``[0, 2]`` stays in place: (3, 2, 5). So an
   index holding both is split into the integers (a view) and the rest.
+* **Negative or zero slice steps** (``x[::-1]``) raise ``ValueError``, as PyTorch's: NumPy
+  would reverse; ``x.flip(dim)`` is the spelling both libraries share.
 * **uint8 index tensors** are masks in PyTorch (deprecated there, with a warning), integer
   positions in NumPy.
 """
@@ -58,16 +60,33 @@ def _dims_taken(part) -> int:
 _BASIC = frozenset((int, slice, type(None), type(Ellipsis)))
 
 
+def _refuse_backward_step(part: slice) -> None:
+    """PyTorch's tensors have no negative strides: ``x[::-1]`` raises there, and reversing
+    here would give an answer PyTorch code never sees."""
+    if part.step is not None and part.step <= 0:
+        raise ValueError(
+            f"step must be greater than zero, got slice step {part.step} (as in PyTorch); "
+            "to reverse a tensor use x.flip(dim), e.g. x.flip(0) for x[::-1]"
+        )
+
+
 def torch_index(index) -> tuple:
     """The index as one or two NumPy indexes applied in turn (``x[a][b]``), with tensors as
     arrays, giving PyTorch's result."""
     if not isinstance(index, tuple):
+        if type(index) is slice:
+            _refuse_backward_step(index)
         return (index,) if type(index) in _BASIC else (_array(index),)
     for part in index:  # ints, slices, None and ... only (the common case): nothing to do
-        if type(part) not in _BASIC:
+        if type(part) is slice:
+            _refuse_backward_step(part)
+        elif type(part) not in _BASIC:
             break
     else:
         return (index,)
+    for part in index:
+        if type(part) is slice:
+            _refuse_backward_step(part)
     index = tuple(_array(part) for part in index)
     # where the integers and the index arrays sit; side by side (or no integers), NumPy puts
     # the result's indexed dimensions where PyTorch does: no split needed

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from chainrule.ops._util import operand
 from chainrule.ops.elementwise import _constant, where
 from chainrule.ops.getitem import GetItem, PlaceAt
@@ -142,9 +142,13 @@ def _index_source(x: Tensor, dim, index, source, op: str):
             f"{op}: source of shape {source.shape} does not fit input {x.shape} with "
             f"{index.size} indices along dim {dim}; expected {wanted}"
         )
-    if index.size and (index.min() < -n or index.max() >= n):
-        raise ShapeError(f"{op}: index out of range for dim {dim} of size {n}")
-    return x, dim, index % max(n, 1), source, scalar
+    if index.size and (index.min() < 0 or index.max() >= n):  # PyTorch counts no index from
+        bad = int(index.min() if index.min() < 0 else index.max())  # the end here
+        raise IndexOutOfRangeError(
+            f"{op}: index {bad} is out of bounds for dim {dim} of size {n}; indices must be in "
+            f"[0, {n}), as in PyTorch"
+        )
+    return x, dim, index, source, scalar
 
 
 def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:  # noqa: A002 - PyTorch's
@@ -187,7 +191,7 @@ def index_fill(input, dim: int, index, value) -> Tensor:  # noqa: A002
     dim = _dim(dim, x.ndim, "index_fill")
     n = x.shape[dim] if x.ndim else 1
     if index.size and (index.min() < -n or index.max() >= n):
-        raise ShapeError(f"index_fill: index out of range for dim {dim} of size {n}")
+        raise IndexOutOfRangeError(f"index_fill: index out of range for dim {dim} of size {n}")
     mask = np.zeros(n, bool)
     mask[index.reshape(-1)] = True
     if x.ndim:

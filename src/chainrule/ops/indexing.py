@@ -19,7 +19,7 @@ from chainrule.tensor import Tensor
 
 
 def _int_index(index, op: str) -> np.ndarray:
-    array = index.numpy() if isinstance(index, Tensor) else np.asarray(index)
+    array = index.array if isinstance(index, Tensor) else np.asarray(index)
     if array.dtype.kind not in "iu":
         raise DTypeError(f"{op} needs an integer index tensor (int64), got dtype {array.dtype}")
     return array.astype(np.int64, copy=False)
@@ -259,18 +259,40 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None) -> Ten
     x = operand(input)
     if src is None and value is None:
         raise TypeError("scatter() needs src= (a tensor) or value= (a number)")
+    if isinstance(src, Tensor) and src.dtype != x.dtype:  # PyTorch refuses rather than casts
+        raise DTypeError(
+            f"scatter(): Expected self.dtype to be equal to src.dtype, got input {x.dtype} and "
+            f"src {src.dtype}; convert one, e.g. src.to(input.dtype)"
+        )
     if src is None or not isinstance(src, Tensor):
         src = Tensor._make(np.asarray(value if src is None else src, x.dtype), False)
     index = _int_index(index, "scatter")
     dim = _dim(dim, x.ndim, "scatter")
     if index.ndim != x.ndim:
         raise ShapeError(f"scatter: index has {index.ndim} dimensions but input has {x.ndim}")
+    _check_scatter_sizes(x.shape, src.shape, index, dim)
     try:
         return Scatter.apply(x, src, dim=dim, index=index)
     except IndexError as err:
         raise ShapeError(
             f"scatter: index out of range for input of shape {x.shape}: {err}"
         ) from None
+
+
+def _check_scatter_sizes(shape: tuple, src_shape: tuple, index: np.ndarray, dim: int) -> None:
+    """PyTorch's limits on scatter's index: no larger than src (a tensor src), nor than the
+    input outside ``dim``, and no negative positions (NumPy would count from the end)."""
+    too_big = src_shape and any(i > n for i, n in zip(index.shape, src_shape))
+    if too_big or any(i > n for d, (i, n) in enumerate(zip(index.shape, shape)) if d != dim):
+        raise ShapeError(
+            f"scatter: index of shape {index.shape} is larger than src {src_shape} or input "
+            f"{shape} (outside dim {dim}), which PyTorch refuses"
+        )
+    if index.size and index.min() < 0:
+        raise IndexOutOfRangeError(
+            f"scatter: index {int(index.min())} is out of bounds for dimension {dim} with size "
+            f"{shape[dim] if shape else 1}; indices must be in [0, size), as in PyTorch"
+        )
 
 
 def index_select(input, dim: int, index) -> Tensor:  # noqa: A002
@@ -305,16 +327,17 @@ def masked_fill(input, mask, value) -> Tensor:  # noqa: A002
         [1.0, 0.0, 0.0]
     """
     x = operand(input)
-    m = mask.numpy() if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise DTypeError(f"masked_fill needs a bool mask, got dtype {m.dtype}; compare first")
     try:
-        if np.broadcast_shapes(m.shape, x.shape) != x.shape:
-            raise ValueError
+        shape = np.broadcast_shapes(m.shape, x.shape)
     except ValueError:
         raise ShapeError(
-            f"masked_fill: mask of shape {m.shape} does not broadcast to input {x.shape}"
+            f"masked_fill: mask of shape {m.shape} does not broadcast with input {x.shape}"
         ) from None
+    if shape != x.shape:  # PyTorch's out-of-place masked_fill takes the broadcast shape
+        x = _shape.broadcast_to(x, shape)
     if isinstance(value, Tensor):
         if value.array.ndim != 0:
             raise ShapeError(
@@ -340,11 +363,16 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
     """
     labels = _int_index(tensor, "one_hot")
     if labels.size and labels.min() < 0:
-        raise ValueError("one_hot: class indices must be >= 0")
+        raise IndexOutOfRangeError(  # a ValueError and PyTorch's RuntimeError
+            f"one_hot: class values must be non-negative, got {labels.min()}"
+        )
     if num_classes < 0:
         num_classes = int(labels.max()) + 1 if labels.size else 0
     elif labels.size and labels.max() >= num_classes:
-        raise ValueError(f"one_hot: class index {labels.max()} >= num_classes {num_classes}")
+        raise IndexOutOfRangeError(
+            f"one_hot: class values must be smaller than num_classes={num_classes}, got "
+            f"{labels.max()}"
+        )
     out = (labels[..., None] == np.arange(num_classes)).astype(np.int64)
     return Tensor._make(out, False)
 
@@ -360,19 +388,23 @@ def pad(input, pad, mode: str = "constant", value=None) -> Tensor:  # noqa: A002
         >>> cr.nn.functional.pad(cr.ones(1, 2), (1, 0)).tolist()
         [[0.0, 1.0, 1.0]]
     """
+    from chainrule.ops.pad_modes import MODES, crop_negative, pad_by_mode
+
     x = operand(input)
-    if mode != "constant":
-        raise NotImplementedError(
-            f"pad(mode={mode!r}) is not supported; only mode='constant' is (value= sets it)"
-        )
+    if mode not in MODES:
+        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}; use one of {MODES}")
     pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ShapeError(
             f"pad got {len(pad)} numbers for a tensor with {x.ndim} dimensions; give an even "
             f"number, at most 2 per dimension"
         )
+    if mode != "constant":
+        if value:  # PyTorch takes value=0 (or None) with these modes, nothing else
+            raise ShapeError(f'pad: padding mode "{mode}" doesn\'t take in value argument')
+        return pad_by_mode(x, pad, mode)
     if any(p < 0 for p in pad):
-        raise NotImplementedError("pad with negative sizes (cropping) is not supported; slice")
+        x, pad = crop_negative(x, pad)
     width = [(0, 0)] * x.ndim
     for k in range(len(pad) // 2):
         width[x.ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
@@ -390,7 +422,7 @@ def cumsum(input, dim: int, *, dtype=None) -> Tensor:  # noqa: A002
     """
     x = operand(input)
     if dtype is not None:
-        x = x.to(dtype)
+        x = x.to(dtype=dtype)
         no_bool_running(x, "cumsum")
     elif x.array.dtype.kind in "bu":  # PyTorch: bool and unsigned sums are int64
         x = Tensor._make(x.array.astype(np.int64), False)
@@ -412,7 +444,7 @@ def prod(input, dim: int | None = None, keepdim: bool = False, *, dtype=None) ->
     """
     x = operand(input)
     if dtype is not None:
-        x = x.to(dtype)
+        x = x.to(dtype=dtype)
     elif x.array.dtype.kind in "bu":  # PyTorch: bool and unsigned products are int64
         x = Tensor._make(x.array.astype(np.int64), False)
     if dim is not None:
@@ -423,7 +455,7 @@ def prod(input, dim: int | None = None, keepdim: bool = False, *, dtype=None) ->
 
 def nonzero_where(condition) -> tuple:
     """``torch.where(condition)``: the indices of the true elements, one tensor per dimension."""
-    cond = condition.numpy() if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
     return tuple(Tensor._make(i.astype(np.int64), False) for i in np.nonzero(cond))
 
 

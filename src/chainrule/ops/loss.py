@@ -7,6 +7,8 @@ Every loss follows PyTorch's semantics, including the weighted mean of ``cross_e
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from chainrule.autograd.function import Function
@@ -68,7 +70,7 @@ class BinaryCrossEntropyWithLogits(Function):
             per = per * weight
         self.softplus_neg, self.plain = softplus_neg, False
         self.shape = per.shape
-        return _reduce_array(per, reduction, per.size)
+        return _nan_at_minus_inf(_reduce_array(per, reduction, per.size), per, z, reduction)
 
     def _forward_plain(self, z, t, reduction):
         """The common call (no weights): the same loss in fewer NumPy calls.
@@ -84,7 +86,7 @@ class BinaryCrossEntropyWithLogits(Function):
         per = np.add(np.multiply(c, z), log1p_unit(e))  # (1 − t)·z or −t·z, both non-negative
         self.e, self.c, self.plain = e, c, True
         self.shape = per.shape
-        return _reduce_array(per, reduction, per.size)
+        return _nan_at_minus_inf(_reduce_array(per, reduction, per.size), per, z, reduction)
 
     def _backward_plain(self, grad):
         # σ(z) − t written as (1 − t) − σ(−|z|) for z ≥ 0 and σ(−|z|) − t for z < 0, that is
@@ -132,6 +134,20 @@ class BinaryCrossEntropyWithLogits(Function):
         grad_z = ((1 - t) * sigmoid(z) - p * t * sigmoid(-z)) * scale
         grad_t = ((p - 1) * softplus(-z, threshold=float("inf")) - z) * scale
         return grad_z, grad_t
+
+
+def _nan_at_minus_inf(out, per: np.ndarray, z: np.ndarray, reduction: str):
+    """PyTorch's loss at a logit of −∞ is NaN for every target: its formula, (1 − t)·z + m +
+    ln(e^(−m) + e^(−z − m)) with m = max(−z, 0), meets ∞ − ∞ there. The regrouped terms above
+    give +∞ (the limit) for t > 0; matching PyTorch's answer costs one Python check of a
+    reduced loss, and only a loss that is not finite looks at the logits."""
+    if reduction != "none" and math.isfinite(out):
+        return out
+    minus_inf = np.isneginf(z)
+    if not minus_inf.any():
+        return out
+    per = np.where(minus_inf, per.dtype.type(np.nan), per)
+    return _reduce_array(per, reduction, per.size)
 
 
 def binary_cross_entropy_with_logits(

@@ -351,7 +351,7 @@ def _unary(op, x, float_only: bool = True) -> Tensor:
     if float_only and x.dtype.kind != "f":
         x = floating(x)  # PyTorch: int -> the default float dtype
     if op in _ROUNDING and x.dtype.kind != "f":
-        return Tensor._make(op.ufunc(x.numpy()), False)
+        return Tensor._make(op.ufunc(x.array), False)
     return op.apply(x)
 
 

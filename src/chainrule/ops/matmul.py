@@ -7,7 +7,7 @@ import numpy as np
 from chainrule import _mkl
 from chainrule._gemm import product, product_plus
 from chainrule.autograd.function import Function, GraphStep
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import DTypeError, DTypeNotImplementedError, ShapeError
 from chainrule.ops._util import operand, operands
 from chainrule.tensor import Tensor
 
@@ -215,8 +215,14 @@ def matmul(a, b) -> Tensor:
     Raises:
         ShapeError: the inner dimensions differ, e.g. ``matmul got (8, 4) @ (3, 2): inner
             dimensions 4 and 3 differ``.
+        DTypeError: the operands have different dtypes (PyTorch promotes none, not even int
+            with float), or are bool.
     """
-    a, b = operands(a, b)
+    if not isinstance(a, Tensor):
+        a = operand(a, b if isinstance(b, Tensor) else None)
+    if not isinstance(b, Tensor):
+        b = operand(b, a)
+    _check_matmul_dtypes(a.array.dtype, b.array.dtype)
     sa, sb = a.array.shape, b.array.shape
     if not sa or not sb:
         raise ShapeError(f"matmul got {sa} @ {sb}: both operands need at least one dimension")
@@ -231,6 +237,21 @@ def matmul(a, b) -> Tensor:
                 f"matmul got {sa} @ {sb}: batch dimensions {sa[:-2]} and {sb[:-2]} do not broadcast"
             ) from None
     return MatMul.apply(a, b)
+
+
+def _check_matmul_dtypes(dtype_a: np.dtype, dtype_b: np.dtype) -> None:
+    """PyTorch's matrix products take one dtype and no bool: promoting ``int @ float`` would give
+    an answer PyTorch code never sees."""
+    if dtype_a != dtype_b:
+        raise DTypeError(
+            f"expected m1 and m2 to have the same dtype, but got: {dtype_a} != {dtype_b} (as in "
+            f"PyTorch, matrix products do not promote); convert one first, e.g. a.to(b.dtype)"
+        )
+    if dtype_a == np.bool_:
+        raise DTypeNotImplementedError(
+            "matmul has no kernel for bool tensors (as in PyTorch); convert first, e.g. "
+            "a.int() @ b.int()"
+        )
 
 
 def linear(x, weight, bias=None) -> Tensor:
@@ -260,9 +281,9 @@ def linear(x, weight, bias=None) -> Tensor:
             f"expected (..., {in_features})"
         )
     if x.array.dtype != weight.array.dtype:  # PyTorch refuses this too; never promote silently
-        fix = f"convert the input (x.to('{weight.array.dtype}'))"
+        fix = f"convert the input (x.to(cr.{weight.array.dtype}))"
         if x.array.dtype.kind == "f":
-            fix += f" or the model (model.to('{x.array.dtype}'))"
+            fix += f" or the model (model.to(cr.{x.array.dtype}))"
         raise DTypeError(
             f"Linear got input of dtype {x.array.dtype} for weights of dtype "
             f"{weight.array.dtype}; {fix}"

@@ -126,7 +126,7 @@ def norm(x, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """
     x = operand(x)
     if dtype is not None:
-        x = x.to(dtype)
+        x = x.to(dtype=dtype)  # a dtype name too: to("float64") reads a device
     if x.dtype.kind != "f":
         raise DTypeError(
             f"norm: needs a floating-point tensor, got {x.dtype}; convert it first, e.g. "

@@ -208,7 +208,7 @@ def _pool_args(x, kernel_size, stride, padding, dilation, ceil_mode, op):
     dilation = pair(dilation, "dilation", op, 1)
     for p, k in zip(padding, kernel):
         if p > k // 2:
-            raise ValueError(
+            raise ShapeError(  # a ValueError, and PyTorch's RuntimeError
                 f"{op}: padding {padding} must be at most half the kernel size {kernel}"
             )
     if x.ndim not in (3, 4):

@@ -11,7 +11,7 @@ import operator
 import numpy as np
 
 from chainrule import _dtype
-from chainrule.errors import DTypeError
+from chainrule.errors import DTypeError, DTypeNotImplementedError
 from chainrule.ops._util import normalize_axis, operand
 from chainrule.tensor import Tensor
 
@@ -160,7 +160,9 @@ def bitwise(ufunc, a, b) -> Tensor:
     ]
     for array in arrays:
         if array.dtype.kind not in "biu":
-            raise DTypeError(f"{ufunc.__name__} needs bool or integer tensors, got {array.dtype}")
+            raise DTypeNotImplementedError(  # PyTorch has no float kernel
+                f"{ufunc.__name__} needs bool or integer tensors, got {array.dtype}"
+            )
     return Tensor._make(ufunc(*arrays), False)
 
 

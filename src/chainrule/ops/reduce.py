@@ -8,7 +8,7 @@ from collections import namedtuple
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import DTypeError
+from chainrule.errors import DimensionError, DTypeError
 from chainrule.ops._util import expand_reduced, floating, in_dtype_of, normalize_axis, operand
 from chainrule.ops.elementwise import Div, _binary, where
 from chainrule.ops.shape import broadcast_to
@@ -74,12 +74,30 @@ class Mean(Function):
         return (broadcast_to(unreduced, self.in_shape),)
 
 
+def refuse_empty(shape: tuple, axes, name: str) -> None:
+    """Max, min and their indices have no value over nothing: PyTorch's IndexError (its
+    RuntimeError for a full reduction), where NumPy's ValueError would say less."""
+    if axes is None:
+        raise DimensionError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0 (shape "
+            f"{shape}), as in PyTorch; name a dim whose size is not 0"
+        )
+    for axis in (axes,) if isinstance(axes, (int, np.integer)) else axes:
+        if shape[axis] == 0:
+            raise DimensionError(
+                f"{name}(): Expected reduction dim {axis} to have non-zero size (shape {shape}), "
+                f"as in PyTorch"
+            )
+
+
 class _Extreme(Function):
     """Shared by Max and Min: the gradient goes to the extreme element(s); ties share it."""
 
     reducer = None
 
     def forward(self, x, axes, keepdims):
+        if not x.size:
+            refuse_empty(x.shape, axes, type(self).__name__.lower())
         self.x, self.axes, self.keepdims = x, axes, keepdims
         self.out = type(self).reducer(x, axis=axes, keepdims=True)
         return self.out if keepdims else _drop(self.out, self.axes)
@@ -238,7 +256,7 @@ def _refuse_integers(x, name: str, other_fix: str = "") -> None:
 
 def _as_dtype(x, dtype):
     # without dtype= the input goes on untouched (_reduce makes it a tensor once)
-    return x if dtype is None else operand(x).to(dtype)
+    return x if dtype is None else operand(x).to(dtype=dtype)  # a name too ("float64")
 
 
 class _Select(Function):
@@ -305,6 +323,8 @@ def _extreme(x, dim, keepdim, axis, keepdims, op, pick, result, name):
     (axis_,) = normalize_axis(None, int(dim), x.array.ndim, name)
     if x.array.ndim == 0:
         return result(x.clone(), Tensor._make(np.zeros((), np.int64), False))
+    if not x.array.size:
+        refuse_empty(x.array.shape, axis_, name)
     index = np.expand_dims(pick(x.array, axis=axis_), axis_)
     select = MaxDim if name == "max" else MinDim
     values = select.apply(x, index=index, dim=axis_, keepdim=keep)
@@ -467,12 +487,18 @@ def _not_bool(x, name: str):
     return x
 
 
+def _one_axis(axis, ndim: int, name: str):
+    return None if axis is None else normalize_axis(None, int(axis), ndim, name)[0]
+
+
 def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
     """Index of the largest value (an integer tensor, no gradient); not of bools, as in
     PyTorch."""
     x = _not_bool(operand(x), "argmax")
     axis = dim if dim is not None else axis
     keep = _keep(keepdims, keepdim)
+    if not x.array.size and x.array.ndim:
+        refuse_empty(x.array.shape, _one_axis(axis, x.array.ndim, "argmax"), "argmax")
     return Tensor._make(np.asarray(np.argmax(x.array, axis=axis, keepdims=keep)), False)
 
 
@@ -482,6 +508,8 @@ def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
     x = _not_bool(operand(x), "argmin")
     axis = dim if dim is not None else axis
     keep = _keep(keepdims, keepdim)
+    if not x.array.size and x.array.ndim:
+        refuse_empty(x.array.shape, _one_axis(axis, x.array.ndim, "argmin"), "argmin")
     return Tensor._make(np.asarray(np.argmin(x.array, axis=axis, keepdims=keep)), False)
 
 

@@ -37,7 +37,7 @@ _MISSING = {
     "Adadelta": "Adagrad or RMSprop",
     "Rprop": "RMSprop",
     "ASGD": "SGD",
-    "LBFGS": "Adam, or scipy.optimize.minimize on t.numpy() (not a chainrule optimizer)",
+    "LBFGS": "Adam, or scipy.optimize.minimize on t.detach().numpy() (not a chainrule optimizer)",
 }
 
 

@@ -494,7 +494,7 @@ class Session:
             modules = list(self.model)
             z = None
             for k, module in enumerate(modules):
-                h = module(Tensor._make(np.asarray(h), False)).numpy()
+                h = module(Tensor._make(np.asarray(h), False)).array
                 if hasattr(module, "in_features"):
                     z = h
                 nxt = modules[k + 1] if k + 1 < len(modules) else None
@@ -507,8 +507,8 @@ class Session:
             layers.append(
                 {
                     "inputs": _round(inputs, 9),
-                    "W": _round(lin.weight.numpy(), 9),
-                    "b": _round(lin.bias.numpy(), 9),
+                    "W": _round(lin.weight.array, 9),
+                    "b": _round(lin.bias.array, 9),
                     "z": _round(z, 9),
                     "a": _round(a, 9),
                     "activation": act,

@@ -86,7 +86,7 @@ def feature_maps(model, image, path=None, max_channels: int = 8, title: str | No
             out = cr.as_tensor(x.astype(np.float32) if x.dtype.kind != "f" else x)
             for name, layer in children:
                 out = layer(out)
-                values = out.numpy()
+                values = out.array
                 if values.ndim == 4:
                     maps.append((f"{name}: {type(layer).__name__}", values[0, :max_channels]))
     finally:
