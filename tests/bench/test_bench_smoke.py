@@ -147,7 +147,9 @@ def test_bench_losses_rows_compute_what_pytorch_computes():
         for size, call in by_size.items():
             out, x = call()
             out_t, x_t = theirs[name][size]()
-            np.testing.assert_allclose(out.detach().numpy(), out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(
+                out.detach().numpy(), out_t.detach().numpy(), rtol=1e-5, atol=1e-6
+            )
             np.testing.assert_allclose(x.grad_array, x_t.grad.numpy(), rtol=1e-4, atol=1e-6)
 
 
