@@ -115,3 +115,28 @@ def test_private_fan_helpers_as_pytorchs(shape):
         init._calculate_fan_in_and_fan_out(cr.zeros(3))
     with pytest.raises(ValueError, match="fan_in, fan_out"):
         init._calculate_correct_fan(ours, "fan_avg")
+
+
+@pytest.mark.parametrize("shape, sparsity", [((50, 7), 0.1), ((9, 4), 0.5), ((3, 5), 0.34)])
+def test_sparse_zeros_the_same_count_per_column_as_pytorch(shape, sparsity):
+    torch = pytest.importorskip("torch")
+    ours = cr.nn.init.sparse_(cr.nn.Parameter(cr.zeros(*shape)), sparsity, std=0.02)
+    theirs = torch.nn.init.sparse_(torch.empty(*shape), sparsity, std=0.02)
+    ours_zeros = (ours.detach().numpy() == 0).sum(axis=0)
+    theirs_zeros = (theirs.numpy() == 0).sum(axis=0)
+    np.testing.assert_array_equal(ours_zeros, theirs_zeros)  # ⌈sparsity · rows⌉ each
+    assert not np.array_equal(ours_zeros, np.zeros(shape[1]))
+
+
+def test_sparse_draws_normal_values_and_refuses_other_ranks():
+    torch = pytest.importorskip("torch")
+    w = cr.nn.init.sparse_(cr.nn.Parameter(cr.zeros(400, 300)), 0.2, std=0.05)
+    kept = w.detach().numpy()[w.detach().numpy() != 0]
+    assert kept.size == 300 * (400 - 80)
+    assert abs(kept.std() - 0.05) < 0.002 and abs(kept.mean()) < 0.002
+    for bad in ((5,), (2, 3, 4)):
+        with pytest.raises(ValueError, match="Only tensors with 2 dimensions") as ours:
+            cr.nn.init.sparse_(cr.zeros(*bad), 0.1)
+        with pytest.raises(ValueError) as theirs:
+            torch.nn.init.sparse_(torch.empty(*bad), 0.1)
+        assert str(ours.value) == str(theirs.value)

@@ -25,6 +25,7 @@ __all__ = [
     "normal_",
     "ones_",
     "orthogonal_",
+    "sparse_",
     "trunc_normal_",
     "uniform_",
     "xavier_normal_",
@@ -218,6 +219,22 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None =
     if rows < cols:
         q = q.T
     return _fill(tensor, gain * q.reshape(shape))
+
+
+def sparse_(
+    tensor: Tensor, sparsity: float, std: float = 0.01, generator: Generator | None = None
+) -> Tensor:
+    """Fill a 2-D tensor from N(0, std²), then zero ⌈sparsity · rows⌉ entries of each column,
+    at rows drawn at random per column (PyTorch's sparse initialisation of Martens 2010)."""
+    if tensor.array.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.array.shape
+    zeros_per_column = int(math.ceil(sparsity * rows))
+    rng = get_generator(generator)
+    values = rng.normal(0.0, std, (rows, cols))
+    for col in range(cols):
+        values[rng.permutation(rows)[:zeros_per_column], col] = 0
+    return _fill(tensor, values)
 
 
 def trunc_normal_(
