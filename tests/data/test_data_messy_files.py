@@ -389,3 +389,15 @@ def test_a_space_after_a_closing_quote_is_a_clear_error(tmp_path):
     path = write(tmp_path, '"a" , "label"\n"1" , "0"\n"2" , "1"\n')
     with pytest.raises(DataError, match=r"line 1: malformed CSV: text after a closing quote"):
         cr.data.load_csv(path, target="label")
+
+
+def test_a_comment_line_inside_the_data_is_named_in_the_error(tmp_path):
+    rows = [f"{i},{i % 3},{i % 2}" for i in range(10)]
+    path = write(tmp_path, "\n".join(["a,b,label", *rows[:4], "# exported 2024-05-01", *rows[4:]]))
+    with pytest.raises(DataError, match="line 6: expected 3 columns .*starts with '#'"):
+        cr.data.load_csv(path, target="label")
+    # a row whose first cell is text starting with '#' and the right width is data, not a comment
+    ids = write(
+        tmp_path, "id,b,label\n" + "".join(f"#{i},{i % 3},{i % 2}\n" for i in range(9)), "ids.csv"
+    )
+    assert len(cr.data.load_csv(ids, target="label").y) == 9

@@ -459,6 +459,11 @@ def _stream(builder, chunk, rows, width: int, header_row, delimiter, source: str
                 fix = f"check for a missing or extra {delimiter!r}, or quote cells that contain it"
                 if width == 1 < len(row):  # "Sales report 2024" above the real header
                     fix = f"if a title or notes sit above the header, delete those lines; {fix}"
+                elif row and row[0].lstrip().startswith("#"):  # "# exported by ..." mid-file
+                    fix = (
+                        "the line starts with '#': if it is a comment, delete it (comment "
+                        f"lines are skipped only above the header); else {fix}"
+                    )
                 raise DataError(
                     f"{source}: line {start}: expected {width} columns (as in {what}), found "
                     f"{len(row)}; {fix}"
