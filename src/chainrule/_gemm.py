@@ -43,9 +43,13 @@ def _blas_reads(x: np.ndarray) -> bool:
 
 def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` of a 2-D ``a`` (m, k) and a 2-D ``b`` (k, n), by the cheaper NumPy route."""
-    if _SWAP[0] and _swap_wins(a, b):
+    rows = a.shape[0]
+    outputs = rows * b.shape[1]
+    # (two comparisons keep small products off the swap rule's call: a tiny network's step
+    # makes nine products, and the call cost it 6 % more instructions)
+    if outputs >= _SWAP_MIN_OUTPUTS and rows <= _SWAP_MAX_ROWS and _SWAP[0] and _swap_wins(a, b):
         return np.ascontiguousarray(_matmul(b.T, a.T).T)
-    if a.shape[0] * b.shape[1] < MATMUL_FROM or b.shape[0] == 1:
+    if outputs < MATMUL_FROM or b.shape[0] == 1:
         # (an inner dimension of 1, a batch of one's weight gradient gᵀ · x: np.matmul runs
         # its own loops there, 225 against 29 µs for 256 × 1 · 1 × 784)
         return a.dot(b)
@@ -57,7 +61,15 @@ def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def product_plus(a: np.ndarray, b: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """``a @ b + bias`` (a C-ordered new array), by the route :func:`product` would take; on
     the swapped route the bias is added in the pass that puts the result back in C order."""
-    if _SWAP[0] and bias.dtype == a.dtype and bias.ndim == 1 and _swap_wins(a, b):
+    rows = a.shape[0]
+    if (
+        rows * b.shape[1] >= _SWAP_MIN_OUTPUTS
+        and rows <= _SWAP_MAX_ROWS
+        and _SWAP[0]
+        and bias.dtype == a.dtype
+        and bias.ndim == 1
+        and _swap_wins(a, b)
+    ):
         return np.add(_matmul(b.T, a.T).T, bias, order="C")
     out = product(a, b)
     out += bias
@@ -79,6 +91,7 @@ def product_plus(a: np.ndarray, b: np.ndarray, bias: np.ndarray) -> np.ndarray:
 # Other kernels (Haswell, on AVX2 CPUs) gained little and changed the last bits on some shapes,
 # so they keep the plain route. CHAINRULE_GEMM_SWAP=0 turns the route off, =1 on (tests).
 _SWAP_KERNELS = frozenset({"skylakex"})
+_SWAP_MIN_OUTPUTS, _SWAP_MAX_ROWS = 2048, 64  # the rule's bounds, tested before its call
 _SWAP = [False]  # set once at import by _decide_swap()
 
 
