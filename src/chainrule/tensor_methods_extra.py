@@ -233,6 +233,11 @@ class TensorMethodsExtra:
     def logcumsumexp(self, dim):
         return _extra_torch_ops.logcumsumexp(self, dim)
 
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        from chainrule.ops.selection import unique_consecutive
+
+        return unique_consecutive(self, return_inverse, return_counts, dim)
+
 
 def tensor_has(cls, name: str) -> bool:
     """Whether Tensor really has ``name`` (not a placeholder that raises NotSupportedError),

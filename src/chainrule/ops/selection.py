@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import DimensionError, DTypeError, ShapeError
 from chainrule.ops._util import operand
 from chainrule.ops.reduce import _Select
 from chainrule.ops.shape import _one_axis
@@ -134,6 +134,52 @@ def unique(
         out.append(Tensor._make(inverse.astype(np.int64, copy=False), False))
     if return_counts:
         out.append(Tensor._make(counts.astype(np.int64, copy=False), False))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def unique_consecutive(x, return_inverse: bool = False, return_counts: bool = False, dim=None):
+    """``x`` with each run of equal consecutive values kept once (``dim``: runs of equal
+    slices along it; else the flattened tensor), as ``torch.unique_consecutive``; with
+    ``return_inverse`` also which run each element (slice) belongs to, with ``return_counts``
+    each run's length (both int64). Not differentiable. NaNs never equal each other.
+
+    Example:
+        >>> import chainrule as cr
+        >>> values, counts = cr.unique_consecutive(cr.tensor([1, 1, 2, 1]), return_counts=True)
+        >>> values.tolist(), counts.tolist()
+        ([1, 2, 1], [2, 1, 1])
+    """
+    x = operand(x)
+    a = x.array
+    if dim is None:
+        rows, shape = a.reshape(-1, 1), a.shape
+    else:
+        if a.ndim == 0:
+            raise DimensionError(f"unique_consecutive: dim {dim} given, but x has no dimensions")
+        axis = _one_axis(x, dim, "unique_consecutive")
+        moved = np.moveaxis(a, axis, 0)
+        if 0 in moved.shape[1:]:
+            raise ShapeError(
+                f"unique_consecutive(dim={dim}): x of shape {x.shape} has an empty dimension "
+                f"other than dim, so there are no slices to compare; pick the empty dim"
+            )
+        rows = moved.reshape(moved.shape[0], int(np.prod(moved.shape[1:])))
+        shape = (moved.shape[0],)
+    # a run starts where a row differs from the one before it (NaN != NaN starts a run)
+    starts = np.ones(len(rows), dtype=bool)
+    starts[1:] = np.any(rows[1:] != rows[:-1], axis=1) if rows.shape[1] else False
+    first = np.flatnonzero(starts)
+    if dim is None:
+        values = a.reshape(-1)[first]
+    else:
+        values = np.moveaxis(np.moveaxis(a, axis, 0)[first], 0, axis)
+    out = [Tensor._make(np.ascontiguousarray(values), False)]
+    if return_inverse:
+        inverse = (np.cumsum(starts) - 1).astype(np.int64).reshape(shape)
+        out.append(Tensor._make(inverse, False))
+    if return_counts:
+        counts = np.diff(np.append(first, len(rows))).astype(np.int64)
+        out.append(Tensor._make(counts, False))
     return out[0] if len(out) == 1 else tuple(out)
 
 
