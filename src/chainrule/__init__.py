@@ -218,6 +218,7 @@ _LAZY = {
     "broadcast_to": ("chainrule.ops.shape", "broadcast_to"),
     **{name: ("chainrule.ops.extra_torch_ops", name) for name in _EXTRA_TORCH_OPS},
     **{name: ("chainrule.ops.grids", name) for name in _GRIDS},
+    **{name: ("chainrule.ops.quantile", name) for name in ("quantile", "nanquantile")},
     "concat": ("chainrule.ops.shape", "cat"),
     **{name: ("chainrule.ops.clamp_side", name) for name in ("clamp_min", "clamp_max")},
     **{name: ("chainrule.ops.arith_forms", name) for name in ("rsub", "square")},

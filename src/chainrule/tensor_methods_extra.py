@@ -238,6 +238,16 @@ class TensorMethodsExtra:
 
         return unique_consecutive(self, return_inverse, return_counts, dim)
 
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        from chainrule.ops.quantile import quantile
+
+        return quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        from chainrule.ops.quantile import nanquantile
+
+        return nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
 
 def tensor_has(cls, name: str) -> bool:
     """Whether Tensor really has ``name`` (not a placeholder that raises NotSupportedError),
