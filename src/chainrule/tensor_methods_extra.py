@@ -238,6 +238,11 @@ class TensorMethodsExtra:
 
         return unique_consecutive(self, return_inverse, return_counts, dim)
 
+    def nanmedian(self, dim=None, keepdim=False):
+        from chainrule.ops.selection import nanmedian
+
+        return nanmedian(self, dim, keepdim)
+
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
         from chainrule.ops.quantile import quantile
 
