@@ -397,6 +397,9 @@ def test_ops_that_skip_the_engine_shape_check_return_gradients_of_their_inputs_s
         else:
             cr.diag(leaf(*shape), -1).sum().backward()
         cr.cumprod(leaf(*shape), -1).sum().backward()
+        cr.logcumsumexp(leaf(*shape), -1).sum().backward()
+        if len(shape) >= 2:
+            cr.rot90(leaf(*shape), 3, (-1, 0)).sum().backward()
         cr.median(leaf(*shape)).backward()
         cr.std(leaf(*shape), dim=-1).sum().backward()
         cr.nn.functional.hardtanh(leaf(*shape)).sum().backward()

@@ -115,9 +115,12 @@ _PREDICATES += ("logical_and", "logical_or", "logical_xor", "logical_not")
 _PREDICATES += ("eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal")
 _PREDICATES += ("greater", "greater_equal")
 _SELECTION = ("median", "unique", "nonzero", "argwhere", "bincount", "masked_select")
+_SELECTION += ("unique_consecutive", "nanmedian")
 _INDEXING = ("where", "gather", "scatter", "index_select", "masked_fill", "one_hot", "cumsum")
 _INDEXING += ("prod",)
 _LINALG_EXTRA = ("addmm", "baddbmm", "addcmul", "addcdiv", "cdist", "kron", "cross")
+_EXTRA_TORCH_OPS = ("rot90", "take", "logcumsumexp")
+_GRIDS = ("meshgrid", "cartesian_prod", "tril_indices", "triu_indices")
 _CUMULATIVE = ("cumprod", "repeat_interleave", "searchsorted", "mode")
 _SHAPE_EXTRA = ("unbind", "narrow", "movedim", "moveaxis", "swapdims", "unflatten", "hstack")
 _SHAPE_EXTRA += ("select",)
@@ -213,6 +216,9 @@ _LAZY = {
     **{name: ("chainrule.ops.predicates", name) for name in ("any", "all")},
     **{name: ("chainrule.creation", name) for name in ("empty", "empty_like")},
     "broadcast_to": ("chainrule.ops.shape", "broadcast_to"),
+    **{name: ("chainrule.ops.extra_torch_ops", name) for name in _EXTRA_TORCH_OPS},
+    **{name: ("chainrule.ops.grids", name) for name in _GRIDS},
+    **{name: ("chainrule.ops.quantile", name) for name in ("quantile", "nanquantile")},
     "concat": ("chainrule.ops.shape", "cat"),
     **{name: ("chainrule.ops.clamp_side", name) for name in ("clamp_min", "clamp_max")},
     **{name: ("chainrule.ops.arith_forms", name) for name in ("rsub", "square")},

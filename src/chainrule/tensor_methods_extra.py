@@ -224,6 +224,35 @@ class TensorMethodsExtra:
     __ilshift__ = bitwise_left_shift_
     __irshift__ = bitwise_right_shift_
 
+    def rot90(self, k=1, dims=(0, 1)):
+        return _extra_torch_ops.rot90(self, k, dims)
+
+    def take(self, index):
+        return _extra_torch_ops.take(self, index)
+
+    def logcumsumexp(self, dim):
+        return _extra_torch_ops.logcumsumexp(self, dim)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        from chainrule.ops.selection import unique_consecutive
+
+        return unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        from chainrule.ops.selection import nanmedian
+
+        return nanmedian(self, dim, keepdim)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        from chainrule.ops.quantile import quantile
+
+        return quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        from chainrule.ops.quantile import nanquantile
+
+        return nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
 
 def tensor_has(cls, name: str) -> bool:
     """Whether Tensor really has ``name`` (not a placeholder that raises NotSupportedError),
@@ -236,15 +265,17 @@ def tensor_has(cls, name: str) -> bool:
 
 # bound by _bind(): they import Tensor themselves
 _shape_extra = _indexing = _index_write = _extremes = _contractions = _bitshift = None
-_clamp_side = None
+_clamp_side = _extra_torch_ops = None
 
 
 def _bind() -> None:
     """Called by ``tensor_methods._bind`` once every module can be imported."""
     global _shape_extra, _indexing, _index_write, _extremes, _contractions, _bitshift, _clamp_side
+    global _extra_torch_ops
     from chainrule.ops import bitshift as _bitshift
     from chainrule.ops import clamp_side as _clamp_side
     from chainrule.ops import contractions as _contractions
+    from chainrule.ops import extra_torch_ops as _extra_torch_ops
     from chainrule.ops import extremes as _extremes
     from chainrule.ops import index_write as _index_write
     from chainrule.ops import indexing as _indexing

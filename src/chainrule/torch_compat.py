@@ -170,7 +170,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "bfloat16": "float32 or float64 (float16 for storage)",
         "FloatTensor": "cr.tensor(data, dtype=cr.float32)",
         "LongTensor": "cr.tensor(data, dtype=cr.long)",
-        "meshgrid": "np.meshgrid on arrays, then cr.tensor",
         "set_num_threads": "set OMP_NUM_THREADS before starting Python (NumPy's BLAS threads)",
         "get_num_threads": "NumPy's BLAS reads OMP_NUM_THREADS at start-up",
         "det": "np.linalg.det on t.detach().numpy() (not differentiable)",

@@ -40,6 +40,7 @@ FAMILIES = [
     "arith_forms",
     "sorting",
     "lerp",
+    "extra_torch_ops",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import DimensionError, DTypeError, ShapeError
 from chainrule.ops._util import operand
 from chainrule.ops.reduce import _Select
 from chainrule.ops.shape import _one_axis
@@ -21,17 +21,20 @@ from chainrule.tensor import Tensor
 
 # torch.return_types.median: a named pair that unpacks as (values, indices)
 MedianResult = namedtuple("median", ["values", "indices"])
+NanMedianResult = namedtuple("nanmedian", ["values", "indices"])
 
 
-def _median_index(a: np.ndarray, axis: int) -> np.ndarray:
+def _median_index(a: np.ndarray, axis: int, skip_nan: bool = False) -> np.ndarray:
     """Per slice along ``axis``, the index of PyTorch's median: the lower of the two middle
-    values (not their mean, as NumPy's), or the first NaN where the slice holds one."""
+    values (not their mean, as NumPy's), or the first NaN where the slice holds one; with
+    ``skip_nan`` (``nanmedian``) the lower middle of the values that are not NaN."""
     n = a.shape[axis]
     order = np.argsort(a, axis=axis, kind="stable")  # NaN sorts last, in input order
     k = np.full(a.shape[:axis] + (1,) + a.shape[axis + 1 :], (n - 1) // 2)
     if a.dtype.kind == "f":
         nans = np.isnan(a).sum(axis=axis, keepdims=True)
-        k = np.where(nans > 0, n - nans, k)
+        # an all-NaN slice picks its first NaN in both forms
+        k = np.maximum((n - nans - 1) // 2, 0) if skip_nan else np.where(nans > 0, n - nans, k)
     return np.take_along_axis(order, k, axis=axis)
 
 
@@ -63,6 +66,19 @@ class MedianAll(Function):
         return (where(ties, grad / np.count_nonzero(ties), 0),)
 
 
+class NanMedianAll(MedianAll):
+    """The median of the elements that are not NaN (NaN when all are).  Local derivative:
+    shared evenly by the elements equal to it, as PyTorch's ``nanmedian()``."""
+
+    label = "nanmedian"
+
+    def forward(self, x):
+        flat = x.reshape(-1)
+        self.x = x
+        self.out = flat[_median_index(flat, 0, skip_nan=True)[0]]
+        return np.asarray(self.out)
+
+
 class MedianDim(_Select):
     """``median(x, dim)``'s values: PyTorch's ``MedianBackward1``."""
 
@@ -82,29 +98,51 @@ def median(x, dim=None, keepdim: bool = False):
         >>> cr.tensor([[3.0, 1.0, 2.0]]).median(1).indices.tolist()
         [2]
     """
+    return _median("median", x, dim, keepdim)
+
+
+def _median(op: str, x, dim, keepdim: bool):
+    """``median`` or ``nanmedian`` (``op``), over all elements or along ``dim``."""
+    result = NanMedianResult if op == "nanmedian" else MedianResult
     x = operand(x)
     if x.array.dtype == np.bool_:
-        raise DTypeError("median of a bool tensor is not defined (as in PyTorch); convert first")
+        raise DTypeError(f"{op} of a bool tensor is not defined (as in PyTorch); convert first")
     if x.array.ndim == 0 and dim is not None:  # PyTorch takes dim 0 or -1 of a 0-d tensor
-        _one_axis(x.reshape(1), dim, "median")
-        return MedianResult(x.clone(), Tensor._make(np.zeros((), np.int64), False))
+        _one_axis(x.reshape(1), dim, op)
+        return result(x.clone(), Tensor._make(np.zeros((), np.int64), False))
     if dim is None:
         if x.array.size == 0:
             if x.array.dtype.kind != "f":
-                raise ShapeError("median() of an empty integer tensor has no value")
+                raise ShapeError(f"{op}() of an empty integer tensor has no value")
+            if x.requires_grad:  # NaN, in the graph with a zero gradient, as PyTorch
+                return x.sum() * 0 + np.nan
             return Tensor._make(np.array(np.nan, x.array.dtype), False)
-        return MedianAll.apply(x)
-    axis = _one_axis(x, dim, "median")
+        return (NanMedianAll if op == "nanmedian" else MedianAll).apply(x)
+    axis = _one_axis(x, dim, op)
     if x.array.ndim == 0:
-        return MedianResult(x.clone(), Tensor._make(np.zeros((), np.int64), False))
-    if x.array.shape[axis] == 0:
-        raise ShapeError(
-            f"median(dim={dim}): dimension {dim} of shape {x.shape} is empty; there is no median"
+        return result(x.clone(), Tensor._make(np.zeros((), np.int64), False))
+    if x.array.shape[axis] == 0:  # an IndexError too, as PyTorch's
+        raise DimensionError(
+            f"{op}(dim={dim}): dimension {dim} of shape {x.shape} is empty; there is no median"
         )
-    index = _median_index(x.array, axis)
+    index = _median_index(x.array, axis, skip_nan=op == "nanmedian")
     values = MedianDim.apply(x, index=index, dim=axis, keepdim=bool(keepdim))
     indices = index if keepdim else np.squeeze(index, axis=axis)
-    return MedianResult(values, Tensor._make(indices.astype(np.int64, copy=False), False))
+    return result(values, Tensor._make(indices.astype(np.int64, copy=False), False))
+
+
+def nanmedian(x, dim=None, keepdim: bool = False):
+    """``median`` of the values that are not NaN, as ``torch.nanmedian``: the lower middle
+    one, NaN only for an all-NaN (or empty) input or slice. ``nanmedian(x)`` shares the
+    gradient evenly among the elements equal to it; ``nanmedian(x, dim)`` is a named pair
+    ``(values, indices)`` whose gradient goes to the picked element.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nanmedian(cr.tensor([3.0, float("nan"), 1.0, 2.0])).item()
+        2.0
+    """
+    return _median("nanmedian", x, dim, keepdim)
 
 
 def unique(
@@ -134,6 +172,52 @@ def unique(
         out.append(Tensor._make(inverse.astype(np.int64, copy=False), False))
     if return_counts:
         out.append(Tensor._make(counts.astype(np.int64, copy=False), False))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def unique_consecutive(x, return_inverse: bool = False, return_counts: bool = False, dim=None):
+    """``x`` with each run of equal consecutive values kept once (``dim``: runs of equal
+    slices along it; else the flattened tensor), as ``torch.unique_consecutive``; with
+    ``return_inverse`` also which run each element (slice) belongs to, with ``return_counts``
+    each run's length (both int64). Not differentiable. NaNs never equal each other.
+
+    Example:
+        >>> import chainrule as cr
+        >>> values, counts = cr.unique_consecutive(cr.tensor([1, 1, 2, 1]), return_counts=True)
+        >>> values.tolist(), counts.tolist()
+        ([1, 2, 1], [2, 1, 1])
+    """
+    x = operand(x)
+    a = x.array
+    if dim is None:
+        rows, shape = a.reshape(-1, 1), a.shape
+    else:
+        if a.ndim == 0:
+            raise DimensionError(f"unique_consecutive: dim {dim} given, but x has no dimensions")
+        axis = _one_axis(x, dim, "unique_consecutive")
+        moved = np.moveaxis(a, axis, 0)
+        if 0 in moved.shape[1:]:
+            raise ShapeError(
+                f"unique_consecutive(dim={dim}): x of shape {x.shape} has an empty dimension "
+                f"other than dim, so there are no slices to compare; pick the empty dim"
+            )
+        rows = moved.reshape(moved.shape[0], int(np.prod(moved.shape[1:])))
+        shape = (moved.shape[0],)
+    # a run starts where a row differs from the one before it (NaN != NaN starts a run)
+    starts = np.ones(len(rows), dtype=bool)
+    starts[1:] = np.any(rows[1:] != rows[:-1], axis=1) if rows.shape[1] else False
+    first = np.flatnonzero(starts)
+    if dim is None:
+        values = a.reshape(-1)[first]
+    else:
+        values = np.moveaxis(np.moveaxis(a, axis, 0)[first], 0, axis)
+    out = [Tensor._make(np.ascontiguousarray(values), False)]
+    if return_inverse:
+        inverse = (np.cumsum(starts) - 1).astype(np.int64).reshape(shape)
+        out.append(Tensor._make(inverse, False))
+    if return_counts:
+        counts = np.diff(np.append(first, len(rows))).astype(np.int64)
+        out.append(Tensor._make(counts, False))
     return out[0] if len(out) == 1 else tuple(out)
 
 
