@@ -59,8 +59,13 @@ def as_array(data, dtype=None) -> np.ndarray:
         array = np.asarray(data)
     except ValueError as err:  # ragged nested lists
         raise DTypeError(f"cannot make a tensor from this data: {err}") from err
-    if array.dtype == np.uint64 and isinstance(data, (int, list, tuple)):
-        # Python ints from 2**63 up: NumPy picks uint64, PyTorch (int64 for ints) refuses
+    if (array.dtype == np.uint64 and isinstance(data, (int, list, tuple))) or (
+        array.dtype.kind in "fO"
+        and isinstance(data, (list, tuple))
+        and _holds_huge_int(data, array)
+    ):
+        # Python ints from 2**63 up: NumPy picks uint64 (float64 or object beside other
+        # numbers), PyTorch (int64 for ints) refuses
         raise DataError(
             "Overflow when unpacking long long: an integer of 2**63 or more does not fit "
             "int64, the dtype of Python ints (as in PyTorch); pass a float or a NumPy array"
@@ -69,6 +74,27 @@ def as_array(data, dtype=None) -> np.ndarray:
     if array.dtype.kind == "f" and array.dtype != _DEFAULT[0]:
         array = array.astype(_DEFAULT[0])
     return array
+
+
+def _holds_huge_int(data, array: np.ndarray) -> bool:
+    """Whether nested ``data`` holds a Python int outside int64 among ints only (PyTorch reads
+    ints as int64 and overflows; beside a float it reads them all as floats). Looked for only
+    when a value that large is in the array, so float data pays one vectorised test."""
+    if array.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            if not array.size or not np.any(np.abs(array) >= 2.0**63):
+                return False
+    huge = False
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, float):
+            return False
+        elif isinstance(item, int) and not -(2**63) <= item < 2**63:
+            huge = True
+    return huge
 
 
 # The float dtype that new float data takes (PyTorch's torch.get_default_dtype()).

@@ -379,3 +379,21 @@ def test_pooling_and_convolution_argument_errors_are_pytorchs_runtime_errors():
     assert set(_same(calls).values()) == {"RuntimeError"}
     with pytest.raises(ValueError):  # still the class it was
         cr.nn.functional.max_pool2d(cr.ones(1, 1, 5, 5), 2, padding=2)
+
+
+@pytest.mark.parametrize(
+    "data", [[1, 2**63], [[1], [2**64]], [True, 2**63], [1.5, 2**63], [[1.0], [2**63]], [1, 2**62]]
+)
+def test_a_huge_python_int_among_others_is_read_as_pytorch_reads_it(data):
+    """Ints only: PyTorch reads them as int64 and refuses one of 2**63 or more (NumPy made the
+    list float64 and chainrule a float32 tensor). Beside a float, every value is a float."""
+    torch = pytest.importorskip("torch")
+    try:
+        expected = torch.tensor(data)
+    except (ValueError, RuntimeError, OverflowError):
+        with pytest.raises(ValueError, match="Overflow"):
+            cr.tensor(data)
+        return
+    ours = cr.tensor(data)
+    assert str(ours.dtype).split(".")[-1] == str(expected.dtype).split(".")[-1]
+    np.testing.assert_allclose(ours.numpy(), expected.numpy(), rtol=1e-6)
