@@ -92,8 +92,23 @@ def axpy(a: float, x: np.ndarray, y: np.ndarray) -> bool:
         or np.may_share_memory(x, y)
     ):
         return False
-    routine(y.size, a, x.ctypes.data, 1, y.ctypes.data, 1)
+    routine(y.size, a, address(x), 1, address(y), 1)
     return True
+
+
+def address(array: np.ndarray) -> int:
+    """The address of a contiguous array's first element, for a ctypes call.
+
+    ``array.ctypes.data`` builds a ctypes helper object each time: about 2 µs, against 0.3 µs
+    for the address of a one-byte ctypes view of the array's buffer, which needs a writable
+    array (a read-only one takes the slow way)."""
+    try:
+        return _addressof(_byte_view(array))
+    except TypeError:  # a read-only buffer
+        return array.ctypes.data
+
+
+_addressof, _byte_view = ctypes.addressof, ctypes.c_char.from_buffer
 
 
 def core_name() -> str | None:

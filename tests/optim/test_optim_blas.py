@@ -172,3 +172,25 @@ def test_manual_add_with_alpha_without_blas_is_the_two_pass_update(no_blas):
     w.add_(cr.tensor(np.full(SHAPE, 3.0, np.float32)), alpha=0.5)
     w.sub_(np.full(SHAPE, 1.0, np.float32), alpha=2)
     assert (w.array == 0.5).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_address_is_the_first_elements_address(dtype):
+    # axpy hands BLAS raw addresses: a wrong one would update the wrong memory
+    base = np.arange(40, dtype=dtype).reshape(4, 10)
+    view = base[1:]  # C-contiguous, starting one row in
+    frozen = base.copy()
+    frozen.flags.writeable = False  # the slow way (no writable buffer to view)
+    for array in (base, view, frozen):
+        assert _blas.address(array) == array.ctypes.data
+
+
+@needs_blas
+def test_axpy_reads_a_read_only_gradient():
+    rng = np.random.default_rng(3)
+    y = rng.standard_normal(SHAPE).astype(np.float32)
+    x = rng.standard_normal(SHAPE).astype(np.float32)
+    x.flags.writeable = False
+    expected = _fma(y, -0.1, x)
+    assert _blas.axpy(-0.1, x, y)
+    np.testing.assert_array_equal(y, expected)
