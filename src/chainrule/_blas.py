@@ -84,13 +84,15 @@ def axpy(a: float, x: np.ndarray, y: np.ndarray) -> bool:
         return False
     routines = _routines if _routines is not None else _load()
     routine = routines.get(y.dtype)
-    if (
-        routine is None
-        or x.dtype != y.dtype
-        or x.shape != y.shape
-        or not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable)
-        or np.may_share_memory(x, y)
-    ):
+    if routine is None or x.dtype != y.dtype or x.shape != y.shape:
+        return False
+    x_flags, y_flags = x.flags, y.flags
+    if not (x_flags.c_contiguous and y_flags.c_contiguous and y_flags.writeable):
+        return False
+    # Two arrays that each own their memory cannot overlap; only views need NumPy's check
+    # (0.44 µs, against 0.1 for the flags)
+    owned_apart = x_flags.owndata and y_flags.owndata and x is not y
+    if not owned_apart and np.may_share_memory(x, y):
         return False
     routine(y.size, a, address(x), 1, address(y), 1)
     return True

@@ -194,3 +194,18 @@ def test_axpy_reads_a_read_only_gradient():
     expected = _fma(y, -0.1, x)
     assert _blas.axpy(-0.1, x, y)
     np.testing.assert_array_equal(y, expected)
+
+
+@needs_blas
+def test_axpy_refuses_memory_it_reads_and_writes():
+    # BLAS would read values it had already overwritten: the caller's two-pass update runs
+    base = np.arange(2 * SHAPE[0] * SHAPE[1], dtype=np.float32).reshape(2 * SHAPE[0], SHAPE[1])
+    y = base[: SHAPE[0]]
+    overlapping = base[SHAPE[0] // 2 : SHAPE[0] // 2 + SHAPE[0]]
+    before = base.copy()
+    assert not _blas.axpy(0.5, overlapping, y)
+    assert not _blas.axpy(0.5, y, y)
+    owner = before.copy()
+    assert not _blas.axpy(0.5, owner, owner)  # one array that owns its memory, as both
+    np.testing.assert_array_equal(base, before)
+    np.testing.assert_array_equal(owner, before)
