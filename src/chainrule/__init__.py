@@ -222,6 +222,7 @@ _LAZY = {
     "concat": ("chainrule.ops.shape", "cat"),
     **{name: ("chainrule.ops.clamp_side", name) for name in ("clamp_min", "clamp_max")},
     **{name: ("chainrule.ops.arith_forms", name) for name in ("rsub", "square")},
+    "scatter_reduce": ("chainrule.ops.scatter_reduce", "scatter_reduce"),
 }
 
 
