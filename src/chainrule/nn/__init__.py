@@ -31,7 +31,7 @@ from chainrule.nn.containers_torch import (
     ParameterDict,
     ParameterList,
 )
-from chainrule.nn.distance import CosineSimilarity
+from chainrule.nn.distance import CosineSimilarity, PairwiseDistance
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.flatten import Flatten
@@ -76,6 +76,7 @@ __all__ = [
     "Dropout",
     "Embedding",
     "CosineSimilarity",
+    "PairwiseDistance",
     "Flatten",
     "LayerNorm",
     "BCEWithLogitsLoss",

@@ -8,7 +8,7 @@ from chainrule.ops.indexing import one_hot, pad  # noqa: E402, F401
 
 logsigmoid = log_sigmoid  # noqa: F405 - PyTorch's spelling of F.log_sigmoid
 from chainrule.nn.embedding import embedding  # noqa: E402, F401
-from chainrule.ops.norm import cosine_similarity, normalize  # noqa: E402, F401
+from chainrule.ops.norm import cosine_similarity, normalize, pairwise_distance  # noqa: E402, F401
 
 
 def softmax(input, dim: int | None = None, _stacklevel=3, dtype=None, *, axis=None):  # noqa: A002
