@@ -80,11 +80,17 @@ def test_pairwise_distance_promotes_broadcasts_and_refuses_as_torch():
     ints = F.pairwise_distance(cr.tensor([[1, 2]]), cr.tensor([[3, 5]]))
     same_as_torch(ints, TF.pairwise_distance(torch.tensor([[1, 2]]), torch.tensor([[3, 5]])))
     mixed = F.pairwise_distance(cr.ones(2, 3), cr.ones(2, 3).double())
-    assert mixed.dtype == TF.pairwise_distance(torch.ones(2, 3), torch.ones(2, 3).double()).numpy().dtype
+    assert (
+        mixed.dtype
+        == TF.pairwise_distance(torch.ones(2, 3), torch.ones(2, 3).double()).numpy().dtype
+    )
     empty = F.pairwise_distance(cr.ones(2, 0), cr.ones(2, 0))
     same_as_torch(empty, TF.pairwise_distance(torch.ones(2, 0), torch.ones(2, 0)))
     scalar = F.pairwise_distance(cr.tensor(1.0), cr.tensor(3.0), keepdim=True)
-    assert scalar.shape == TF.pairwise_distance(torch.tensor(1.0), torch.tensor(3.0), keepdim=True).shape
+    assert (
+        scalar.shape
+        == TF.pairwise_distance(torch.tensor(1.0), torch.tensor(3.0), keepdim=True).shape
+    )
     with pytest.raises(RuntimeError):
         TF.pairwise_distance(torch.ones(2, 3), torch.ones(4, 3))
     with pytest.raises(RuntimeError):
@@ -144,16 +150,25 @@ def test_histc_bins_values_at_every_edge_as_torch(dtype):
 
 def test_histc_has_no_gradient_and_refuses_as_torch():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
-    counts, theirs = cr.histc(x, bins=3), torch.histc(torch.tensor([1.0, 2.0], requires_grad=True), 3)
+    counts, theirs = (
+        cr.histc(x, bins=3),
+        torch.histc(torch.tensor([1.0, 2.0], requires_grad=True), 3),
+    )
     assert counts.requires_grad is theirs.requires_grad is False
     assert counts.grad_fn is None and theirs.grad_fn is None
     calls = [
         (lambda lib: lib.histc(lib.tensor([1, 2, 3]), bins=4), NotImplementedError),
         (lambda lib: lib.histc(lib.tensor([True]), bins=4), NotImplementedError),
         (lambda lib: lib.histc(lib.tensor([1.0]), bins=0), (RuntimeError, ValueError)),
-        (lambda lib: lib.histc(lib.tensor([1.0]), bins=3, min=3, max=1), (RuntimeError, ValueError)),
+        (
+            lambda lib: lib.histc(lib.tensor([1.0]), bins=3, min=3, max=1),
+            (RuntimeError, ValueError),
+        ),
         (lambda lib: lib.histc(lib.tensor([1.0, math.nan]), bins=3), (RuntimeError, ValueError)),
-        (lambda lib: lib.histc(lib.tensor([1.0]), bins=3, max=math.inf), (RuntimeError, ValueError)),
+        (
+            lambda lib: lib.histc(lib.tensor([1.0]), bins=3, max=math.inf),
+            (RuntimeError, ValueError),
+        ),
         (lambda lib: lib.histc(lib.tensor([1.0]), bins=2.5), TypeError),
     ]
     for call, error in calls:

@@ -51,8 +51,12 @@ def _cases(reduce: str, include_self: bool) -> list:
         ),
         *case(
             name + "_dim0_method",
-            lambda a, s: a.scatter_reduce(-2, IDX[:2, :3] % 2, s, reduce, include_self=include_self),
-            lambda a, s: a.scatter_reduce(-2, T_IDX[:2, :3] % 2, s, reduce, include_self=include_self),
+            lambda a, s: a.scatter_reduce(
+                -2, IDX[:2, :3] % 2, s, reduce, include_self=include_self
+            ),
+            lambda a, s: a.scatter_reduce(
+                -2, T_IDX[:2, :3] % 2, s, reduce, include_self=include_self
+            ),
             [((2, 3), (2, 3))],
             **options,
         ),
@@ -78,14 +82,20 @@ def test_scatter_reduce_matches_torch(c, dtype):
 
 
 def _both(reduce, x, src, index, dim=0, include_self=True, grad=True):
-    ours_in = [cr.tensor(x, dtype="float64", requires_grad=grad), cr.tensor(src, dtype="float64",
-               requires_grad=grad)]  # fmt: skip
-    theirs_in = [torch.tensor(x, dtype=torch.float64, requires_grad=grad),
-                 torch.tensor(src, dtype=torch.float64, requires_grad=grad)]  # fmt: skip
-    ours = ours_in[0].scatter_reduce(dim, cr.tensor(index), ours_in[1], reduce,
-                                     include_self=include_self)  # fmt: skip
-    theirs = theirs_in[0].scatter_reduce(dim, torch.tensor(index), theirs_in[1], reduce,
-                                         include_self=include_self)  # fmt: skip
+    ours_in = [
+        cr.tensor(x, dtype="float64", requires_grad=grad),
+        cr.tensor(src, dtype="float64", requires_grad=grad),
+    ]
+    theirs_in = [
+        torch.tensor(x, dtype=torch.float64, requires_grad=grad),
+        torch.tensor(src, dtype=torch.float64, requires_grad=grad),
+    ]
+    ours = ours_in[0].scatter_reduce(
+        dim, cr.tensor(index), ours_in[1], reduce, include_self=include_self
+    )
+    theirs = theirs_in[0].scatter_reduce(
+        dim, torch.tensor(index), theirs_in[1], reduce, include_self=include_self
+    )
     return ours_in, theirs_in, ours, theirs
 
 
@@ -123,8 +133,9 @@ def test_amax_amin_share_the_gradient_among_ties_and_nan_propagates(reduce):
     np.testing.assert_allclose(ours_in[1].grad.sum(), 3.0)  # every output's gradient arrives
     nan = float("nan")
     for include_self in (True, False):
-        *_, ours, theirs = _both(reduce, [1.0, nan, 3.0], [7.0, nan, 9.0], [0, 0, 2], 0,
-                                 include_self, grad=False)  # fmt: skip
+        *_, ours, theirs = _both(
+            reduce, [1.0, nan, 3.0], [7.0, nan, 9.0], [0, 0, 2], 0, include_self, grad=False
+        )
         same_as_torch(ours, theirs)
 
 
@@ -147,16 +158,22 @@ def test_integer_and_bool_scatter_reduce_match_torch():
     index = [[0, 0, 1], [2, 2, 2]]
     for reduce in REDUCTIONS:
         for include_self in (True, False):
-            ours = cr.tensor(x).scatter_reduce(1, cr.tensor(index), cr.tensor(src), reduce,
-                                               include_self=include_self)  # fmt: skip
-            theirs = torch.tensor(x).scatter_reduce(1, torch.tensor(index), torch.tensor(src),
-                                                    reduce, include_self=include_self)  # fmt: skip
+            ours = cr.tensor(x).scatter_reduce(
+                1, cr.tensor(index), cr.tensor(src), reduce, include_self=include_self
+            )
+            theirs = torch.tensor(x).scatter_reduce(
+                1, torch.tensor(index), torch.tensor(src), reduce, include_self=include_self
+            )
             same_as_torch(ours, theirs)  # the integer mean rounds down (-5/2 is -3)
     flags, written = [True, False, False], [False, True, True]
     for reduce in ("sum", "prod", "amax", "amin"):
         ours = cr.tensor(flags).scatter_reduce(0, cr.tensor([0, 1, 2]), cr.tensor(written), reduce)
-        same_as_torch(ours, torch.tensor(flags).scatter_reduce(
-            0, torch.tensor([0, 1, 2]), torch.tensor(written), reduce))  # fmt: skip
+        same_as_torch(
+            ours,
+            torch.tensor(flags).scatter_reduce(
+                0, torch.tensor([0, 1, 2]), torch.tensor(written), reduce
+            ),
+        )
     with pytest.raises(NotImplementedError):
         torch.tensor(flags).scatter_reduce(0, torch.tensor([0]), torch.tensor([True]), "mean")
     with pytest.raises(NotImplementedError, match="bool"):
@@ -168,8 +185,9 @@ def test_scatter_reduce_edges_match_torch():
     # an empty index leaves the input as it was; a 0-d input; PyTorch's aliases max and min
     empty = np.zeros((2, 0), np.int64)
     same_as_torch(
-        cr.tensor(x, dtype="float64").scatter_reduce(1, cr.tensor(empty), cr.ones(2, 3).double(),
-                                                     "prod"),  # fmt: skip
+        cr.tensor(x, dtype="float64").scatter_reduce(
+            1, cr.tensor(empty), cr.ones(2, 3).double(), "prod"
+        ),
         torch.tensor(x).scatter_reduce(1, torch.tensor(empty), torch.ones(2, 3).double(), "prod"),
     )
     same_as_torch(
@@ -179,8 +197,10 @@ def test_scatter_reduce_edges_match_torch():
     for alias in ("max", "min"):
         same_as_torch(
             cr.tensor(x).scatter_reduce(1, cr.tensor([[0, 0]]), cr.tensor(x), alias).double(),
-            torch.tensor(x).float().scatter_reduce(1, torch.tensor([[0, 0]]), torch.tensor(x).float(),
-                                                   alias).double(),  # fmt: skip
+            torch.tensor(x)
+            .float()
+            .scatter_reduce(1, torch.tensor([[0, 0]]), torch.tensor(x).float(), alias)
+            .double(),
         )
 
 
@@ -193,10 +213,14 @@ def test_scatter_reduce_edges_match_torch():
         (lambda lib, x, s: x.scatter_reduce(1, lib.tensor([[0.0]]), s, "sum"), RuntimeError),
         (lambda lib, x, s: x.scatter_reduce(1, lib.tensor([[0]]), s.double(), "sum"), RuntimeError),
         (lambda lib, x, s: x.scatter_reduce(1, lib.zeros(3, 1).long(), s, "sum"), RuntimeError),
-        (lambda lib, x, s: x.scatter_reduce(1, lib.tensor([[0]]), s, "add"), (RuntimeError,
-                                                                               ValueError)),
-        (lambda lib, x, s: x.scatter(1, lib.tensor([[0]]), s, reduce="mean"), (RuntimeError,
-                                                                                ValueError)),
+        (
+            lambda lib, x, s: x.scatter_reduce(1, lib.tensor([[0]]), s, "add"),
+            (RuntimeError, ValueError),
+        ),
+        (
+            lambda lib, x, s: x.scatter(1, lib.tensor([[0]]), s, reduce="mean"),
+            (RuntimeError, ValueError),
+        ),
         (lambda lib, x, s: x.scatter(1, lib.tensor([[3]]), s, reduce="add"), RuntimeError),
     ],
 )

@@ -62,6 +62,7 @@ from chainrule.nn.pooling import (
     MaxPool2d,
 )
 from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
+from chainrule.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 # isort: split
 from chainrule.nn.padding import (  # noqa: F401 - PyTorch's padding layers, listed in __all__
@@ -77,6 +78,9 @@ __all__ = [
     "Embedding",
     "CosineSimilarity",
     "PairwiseDistance",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
     "Flatten",
     "LayerNorm",
     "BCEWithLogitsLoss",

@@ -127,9 +127,13 @@ class ScatterReduce(Function):
         lib = _Tensors(self)
         x, src = self.parents[0], self.parents[1][self.src_part]
         out = ScatterReduce.apply(
-            x, src, dim=self.dim, index=self.index, reduce=self.reduce,
+            x,
+            src,
+            dim=self.dim,
+            index=self.index,
+            reduce=self.reduce,
             include_self=self.include_self,
-        )  # fmt: skip
+        )
         return self._grads(grad, lib, x, src, out)
 
     def _grads(self, grad, lib, x, src, out):
@@ -253,9 +257,10 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
     Example:
         >>> import chainrule as cr
         >>> x, i = cr.tensor([1.0, 5.0, 0.0]), cr.tensor([0, 0, 2, 2])
-        >>> cr.scatter_reduce(x, 0, i, cr.tensor([2.0, 3.0, 4.0, 6.0]), "amax").tolist()
+        >>> src = cr.tensor([2.0, 3.0, 4.0, 6.0])
+        >>> cr.scatter_reduce(x, 0, i, src, "amax").tolist()
         [3.0, 5.0, 6.0]
-        >>> x.scatter_reduce(0, i, cr.tensor([2.0, 3.0, 4.0, 6.0]), "mean", include_self=False).tolist()
+        >>> x.scatter_reduce(0, i, src, "mean", include_self=False).tolist()
         [2.5, 5.0, 5.0]
     """
     reduce = _ALIASES.get(reduce, reduce)
@@ -267,8 +272,9 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
     x, src = operand(input), operand(src)
     if x.ndim == 0:  # PyTorch treats a 0-d input as one element along dim 0
         index = _int_index(index, "scatter_reduce").reshape(-1)
-        out = scatter_reduce(x.reshape(1), dim, index, src.reshape(-1), reduce,
-                             include_self=include_self)  # fmt: skip
+        out = scatter_reduce(
+            x.reshape(1), dim, index, src.reshape(-1), reduce, include_self=include_self
+        )
         return out.reshape(())
     if reduce == "mean" and x.dtype == np.bool_:
         raise DTypeNotImplementedError(
