@@ -319,3 +319,22 @@ def test_upsample_modules_keep_pytorch_attributes_and_reprs():
         same_as_torch(
             F.upsample_bilinear(cr.ones(1, 1, 2, 2), scale_factor=2), torch.ones(1, 1, 4, 4)
         )
+
+
+def test_upsample_layers_save_and_load_with_a_model(tmp_path):
+    model = cr.nn.Sequential(
+        cr.nn.Conv2d(1, 2, 3, padding=1),
+        cr.nn.Upsample(scale_factor=(2, 1.5), mode="bilinear", align_corners=True),
+        cr.nn.UpsamplingNearest2d(size=(4, 5)),
+        cr.nn.UpsamplingBilinear2d(scale_factor=2),
+    )
+    cr.save(model, tmp_path / "model.safetensors")
+    loaded = cr.load(tmp_path / "model.safetensors")
+    x = cr.randn(1, 1, 3, 4)
+    np.testing.assert_array_equal(model(x).detach().numpy(), loaded(x).detach().numpy())
+    assert [type(m).__name__ for m in loaded] == [type(m).__name__ for m in model]
+    from chainrule.nn.registry import module_from_config
+
+    bad = {"size": [0], "scale_factor": None, "mode": "nearest", "align_corners": None}
+    with pytest.raises(cr.ModelFormatError, match="size"):
+        module_from_config({"type": "Upsample", "args": {**bad, "recompute_scale_factor": None}})
