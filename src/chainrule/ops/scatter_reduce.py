@@ -155,9 +155,10 @@ class ScatterReduce(Function):
             ties = self_is.astype(grad_dtype(grad)) + _Arrays(self).spread(
                 src_is.astype(grad_dtype(grad))
             )
-            share = grad / ties
-            grad_x = share * self_is
-            grad_src = lib.gather(share) * src_is
+            with np.errstate(divide="ignore", invalid="ignore"):  # NaN ties nothing: NaN, as
+                share = grad / ties  # PyTorch's
+                grad_x = share * self_is
+                grad_src = lib.gather(share) * src_is
         if not self.include_self:
             written = np.zeros(self.x_shape, bool)
             written[self.where] = True
