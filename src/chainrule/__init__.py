@@ -115,7 +115,7 @@ _PREDICATES += ("logical_and", "logical_or", "logical_xor", "logical_not")
 _PREDICATES += ("eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal")
 _PREDICATES += ("greater", "greater_equal")
 _SELECTION = ("median", "unique", "nonzero", "argwhere", "bincount", "masked_select")
-_SELECTION += ("unique_consecutive", "nanmedian")
+_SELECTION += ("unique_consecutive", "nanmedian", "histc")
 _INDEXING = ("where", "gather", "scatter", "index_select", "masked_fill", "one_hot", "cumsum")
 _INDEXING += ("prod",)
 _LINALG_EXTRA = ("addmm", "baddbmm", "addcmul", "addcdiv", "cdist", "kron", "cross")
@@ -222,6 +222,7 @@ _LAZY = {
     "concat": ("chainrule.ops.shape", "cat"),
     **{name: ("chainrule.ops.clamp_side", name) for name in ("clamp_min", "clamp_max")},
     **{name: ("chainrule.ops.arith_forms", name) for name in ("rsub", "square")},
+    "scatter_reduce": ("chainrule.ops.scatter_reduce", "scatter_reduce"),
 }
 
 

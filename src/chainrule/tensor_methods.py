@@ -403,6 +403,9 @@ class TensorMethods(TensorMethodsExtra):
     def bincount(self, weights=None, minlength=0):
         return _selection.bincount(self, weights, minlength)
 
+    def histc(self, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
+        return _selection.histc(self, bins, min, max)
+
     def masked_select(self, mask):
         return _selection.masked_select(self, mask)
 

@@ -140,6 +140,17 @@ class TensorMethodsExtra:
     def scatter_add_(self, dim, index, src):
         return _write_back(self, "scatter_add_", _index_write.scatter_add, dim, index, src)
 
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return _scatter_reduce.scatter_reduce(
+            self, dim, index, src, reduce, include_self=include_self
+        )
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        return _write_back(
+            self, "scatter_reduce_", _scatter_reduce.scatter_reduce, dim, index, src, reduce,
+            include_self=include_self,
+        )  # fmt: skip
+
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
         return _write_back(
             self, "scatter_", type(self).scatter, dim, index, src, value=value, reduce=reduce
@@ -265,13 +276,14 @@ def tensor_has(cls, name: str) -> bool:
 
 # bound by _bind(): they import Tensor themselves
 _shape_extra = _indexing = _index_write = _extremes = _contractions = _bitshift = None
+_scatter_reduce = None
 _clamp_side = _extra_torch_ops = None
 
 
 def _bind() -> None:
     """Called by ``tensor_methods._bind`` once every module can be imported."""
     global _shape_extra, _indexing, _index_write, _extremes, _contractions, _bitshift, _clamp_side
-    global _extra_torch_ops
+    global _extra_torch_ops, _scatter_reduce
     from chainrule.ops import bitshift as _bitshift
     from chainrule.ops import clamp_side as _clamp_side
     from chainrule.ops import contractions as _contractions
@@ -279,4 +291,5 @@ def _bind() -> None:
     from chainrule.ops import extremes as _extremes
     from chainrule.ops import index_write as _index_write
     from chainrule.ops import indexing as _indexing
+    from chainrule.ops import scatter_reduce as _scatter_reduce
     from chainrule.ops import shape_extra as _shape_extra

@@ -184,7 +184,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
             n: _CONV
             for n in (
                 "Conv3d",
-                "Upsample",
                 "GroupNorm",
             )
         },
@@ -198,7 +197,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "Bilinear": "not yet in chainrule",
     },
     "torch.nn.functional": {
-        **{n: _CONV for n in ("interpolate",)},
         "embedding": "nn.Embedding, or weight[indices]",
     },
 }

@@ -41,6 +41,7 @@ FAMILIES = [
     "sorting",
     "lerp",
     "extra_torch_ops",
+    "scatter_reduce",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -720,6 +720,35 @@ ROWS = [
     ),
     (
         "Indexing",
+        "torch.scatter_reduce (amax, mean, include_self) / scatter(reduce=)",
+        "(x.scatter_reduce(1, lib.tensor(IDX), x, 'amax'), "
+        "x.scatter_reduce(1, lib.tensor(IDX), x, 'mean', include_self=False), "
+        "x.scatter(1, lib.tensor(IDX), 2.0, reduce='multiply'))",
+        "",
+    ),
+    (
+        "Indexing",
+        "torch.histc",
+        "(lib.histc(x, bins=4), lib.histc(x, bins=3, min=-1, max=1))",
+        "no gradient, as in PyTorch",
+    ),
+    (
+        "Indexing",
+        "F.interpolate (nearest, bilinear) / nn.Upsample",
+        "(lib.nn.functional.interpolate(x.reshape(1, 1, 2, 3), scale_factor=2), "
+        "lib.nn.functional.interpolate(x.reshape(1, 1, 2, 3), size=(3, 5), mode='bilinear', "
+        "align_corners=True), lib.nn.Upsample(scale_factor=1.5)(x.reshape(1, 2, 3)))",
+        "",
+    ),
+    (
+        "Indexing",
+        "F.pairwise_distance (p=2, 1, inf)",
+        "tuple(lib.nn.functional.pairwise_distance(x, x.flip(0), p=p) for p in (2, 1, "
+        "float('inf')))",
+        "",
+    ),
+    (
+        "Indexing",
         "torch.index_select / masked_fill",
         "(lib.index_select(x, 1, lib.tensor([2, 0])), x.masked_fill(x < 0, 0.0))",
         "a 0-d value tensor that requires grad gets its gradient",
@@ -910,7 +939,6 @@ NOT_YET = [
     ("torch.nn", "GRU"),
     ("torch.nn", "MultiheadAttention"),
     ("torch.nn", "Transformer"),
-    ("torch.nn.functional", "interpolate"),
 ]
 # Tensor methods likewise: NotSupportedError, hasattr False (tensor_methods.TensorMethods)
 NOT_YET_METHODS = ["det", "inverse", "pinverse", "cholesky", "logdet"]

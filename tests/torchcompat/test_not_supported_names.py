@@ -45,10 +45,10 @@ def test_the_hint_is_the_handwritten_one_else_the_closest_names():
         cr.tensor([[1.0]]).det  # noqa: B018 - the hand-written hint wins
     with pytest.raises(cr.NotSupportedError, match="unroll a loop over time steps"):
         cr.nn.LSTM  # noqa: B018
-    with pytest.raises(cr.NotSupportedError, match=r"nearest: chainrule.scatter_add"):
-        cr.scatter_reduce  # noqa: B018
-    with pytest.raises(cr.NotSupportedError, match=r"chainrule.Tensor.scatter_add"):
-        cr.tensor([1.0]).scatter_reduce  # noqa: B018
+    with pytest.raises(cr.NotSupportedError, match=r"nearest: chainrule.index_copy"):
+        cr.index_put  # noqa: B018
+    with pytest.raises(cr.NotSupportedError, match=r"chainrule.Tensor.index_copy"):
+        cr.tensor([1.0]).index_put  # noqa: B018
     with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.conv2d"):
         cr.nn.functional.conv3d  # noqa: B018
     with pytest.raises(cr.NotSupportedError, match="no close equivalent in chainrule"):

@@ -31,7 +31,7 @@ from chainrule.nn.containers_torch import (
     ParameterDict,
     ParameterList,
 )
-from chainrule.nn.distance import CosineSimilarity
+from chainrule.nn.distance import CosineSimilarity, PairwiseDistance
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.flatten import Flatten
@@ -62,6 +62,7 @@ from chainrule.nn.pooling import (
     MaxPool2d,
 )
 from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
+from chainrule.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 # isort: split
 from chainrule.nn.padding import (  # noqa: F401 - PyTorch's padding layers, listed in __all__
@@ -76,6 +77,10 @@ __all__ = [
     "Dropout",
     "Embedding",
     "CosineSimilarity",
+    "PairwiseDistance",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
     "Flatten",
     "LayerNorm",
     "BCEWithLogitsLoss",

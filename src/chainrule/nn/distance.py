@@ -1,4 +1,5 @@
-"""Similarity between two batches of vectors, as PyTorch's ``nn.CosineSimilarity``."""
+"""Similarity and distance between two batches of vectors, as PyTorch's
+``nn.CosineSimilarity`` and ``nn.PairwiseDistance``."""
 
 from __future__ import annotations
 
@@ -23,3 +24,24 @@ class CosineSimilarity(Module):
         from chainrule.ops.norm import cosine_similarity
 
         return cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """‖x1 − x2 + eps‖_p along the last dimension, as PyTorch's ``nn.PairwiseDistance``.
+
+    Args:
+        p: the norm's order (any number; ``inf``, ``-inf`` and 0 included).
+        eps: added to the difference, so equal vectors keep a gradient.
+        keepdim: keep the last dimension as size 1.
+
+    Shape: ``x1`` and ``x2`` broadcast to one shape ``(..., D)``; the output is ``(...)``.
+    """
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+        super().__init__()
+        self.norm, self.eps, self.keepdim = float(p), float(eps), bool(keepdim)
+
+    def forward(self, x1, x2):
+        from chainrule.ops.norm import pairwise_distance
+
+        return pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)

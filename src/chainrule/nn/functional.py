@@ -8,7 +8,44 @@ from chainrule.ops.indexing import one_hot, pad  # noqa: E402, F401
 
 logsigmoid = log_sigmoid  # noqa: F405 - PyTorch's spelling of F.log_sigmoid
 from chainrule.nn.embedding import embedding  # noqa: E402, F401
-from chainrule.ops.norm import cosine_similarity, normalize  # noqa: E402, F401
+from chainrule.ops.interpolate import interpolate  # noqa: E402, F401
+from chainrule.ops.norm import cosine_similarity, normalize, pairwise_distance  # noqa: E402, F401
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002
+    """PyTorch's deprecated ``F.upsample``: :func:`interpolate`, with PyTorch's warning."""
+    import warnings
+
+    warnings.warn(
+        "`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):  # noqa: A002
+    """PyTorch's deprecated ``F.upsample_nearest``: ``interpolate(mode='nearest')``."""
+    import warnings
+
+    warnings.warn(
+        "`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` "
+        "instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):  # noqa: A002
+    """PyTorch's deprecated ``F.upsample_bilinear``: ``interpolate(mode='bilinear',
+    align_corners=True)``."""
+    import warnings
+
+    warnings.warn(
+        "`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` "
+        "instead.",
+        stacklevel=2,
+    )
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 def softmax(input, dim: int | None = None, _stacklevel=3, dtype=None, *, axis=None):  # noqa: A002

@@ -54,6 +54,7 @@ from chainrule.nn.pooling import (
     MaxPool2d,
 )
 from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
+from chainrule.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 # isort: split
 from chainrule.nn import padding as padding_layers
@@ -299,6 +300,41 @@ _LAYERS.update(
         "BatchNorm2d": (BatchNorm2d, _LAYERS["BatchNorm1d"][1]),
         "Dropout2d": (Dropout2d, {"p": _probability, "inplace": _bool}),
         "Unflatten": (Unflatten, {"dim": _dim, "unflattened_size": _unflattened}),
+    }
+)
+
+
+def _upsample_size(value, where):
+    items = value if isinstance(value, list) else [value]
+    if value is not None and not (
+        1 <= len(items) <= 3 and all(_is_int(n) and 1 <= n <= MAX_SIZE for n in items)
+    ):
+        raise _fail(where, f"expected None, an int or a list of up to 3 ints, got {_show(value)}")
+    return value
+
+
+def _upsample_scale(value, where):
+    items = value if isinstance(value, list) else [value]
+    if value is not None and not (1 <= len(items) <= 3 and all(_positive(n, where) for n in items)):
+        raise _fail(where, f"expected None, a number or a list of up to 3, got {_show(value)}")
+    return value
+
+
+_UPSAMPLE_ARGS = {"size": _upsample_size, "scale_factor": _upsample_scale}
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
+_LAYERS.update(
+    {
+        "Upsample": (
+            Upsample,
+            {
+                **_UPSAMPLE_ARGS,
+                "mode": _choice(*_MODES),
+                "align_corners": _optional(_bool),
+                "recompute_scale_factor": _optional(_bool),
+            },
+        ),
+        "UpsamplingNearest2d": (UpsamplingNearest2d, _UPSAMPLE_ARGS),
+        "UpsamplingBilinear2d": (UpsamplingBilinear2d, _UPSAMPLE_ARGS),
     }
 )
 

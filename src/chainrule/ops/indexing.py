@@ -244,21 +244,22 @@ def gather(input, dim: int, index) -> Tensor:  # noqa: A002 - PyTorch's names
 
 
 def scatter(input, dim: int, index, src=None, *, value=None, reduce=None) -> Tensor:  # noqa: A002
-    """A copy of ``input`` with ``src`` (or the number ``value``) written at ``index``.
+    """A copy of ``input`` with ``src`` (or the number ``value``) written at ``index``;
+    with ``reduce='add'`` or ``'multiply'`` added or multiplied in instead, as PyTorch's (which
+    has no derivative for that form: ``scatter_reduce`` has).
 
     Example:
         >>> import chainrule as cr
         >>> cr.scatter(cr.zeros(2, 3), 1, cr.tensor([[2], [0]]), value=1.0).tolist()
         [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     """
-    if reduce is not None:
-        raise NotImplementedError(
-            "scatter(reduce=...) is not supported; use scatter without reduce, or "
-            "index_add-style sums with cr.gather's transpose (not yet available)"
-        )
     x = operand(input)
     if src is None and value is None:
         raise TypeError("scatter() needs src= (a tensor) or value= (a number)")
+    if reduce is not None:  # PyTorch's older spelling of scatter_reduce (no derivative)
+        from chainrule.ops.scatter_reduce import scatter_with_reduce
+
+        return scatter_with_reduce(x, dim, index, value if src is None else src, reduce)
     if isinstance(src, Tensor) and src.dtype != x.dtype:  # PyTorch refuses rather than casts
         raise DTypeError(
             f"scatter(): Expected self.dtype to be equal to src.dtype, got input {x.dtype} and "

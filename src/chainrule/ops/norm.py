@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import DTypeError
+from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import expand_reduced, normalize_axis, operand, sgn
 from chainrule.ops.elementwise import where
 from chainrule.tensor import Tensor
@@ -98,6 +98,75 @@ class NormInf(_Norm):
         return (_constant(sgn(self.x)) * (share * _constant(hit)),)
 
 
+class NormNegInf(NormInf):
+    """min |x| (PyTorch's ``p=-inf``).  Local derivative: sign(x) at the smallest |x|, shared
+    evenly between ties, 0 elsewhere (NormInf's rule, read at the minimum)."""
+
+    label = "min |x|"
+    formulas = ("sign(x)/k at the k smallest |x|",)
+
+    def forward(self, x, axes, keepdims):
+        self._setup(x, axes, keepdims)
+        return self._result(np.min(np.abs(x), axis=axes, keepdims=True))
+
+
+class NormZero(_Norm):
+    """The number of nonzero entries (PyTorch's ``p=0``).  Local derivative: 0."""
+
+    label = "#≠0"
+    formulas = ("0",)
+
+    def forward(self, x, axes, keepdims):
+        self._setup(x, axes, keepdims)
+        return self._result(np.sum(x != 0, axis=axes, keepdims=True).astype(x.dtype))
+
+    def backward(self, grad):
+        return (np.zeros_like(self.x),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return (grad.reshape(self.kept.shape) * _constant(np.zeros_like(self.x)),)
+
+
+class NormP(_Norm):
+    """‖x‖_p = (Σ |x|^p)^(1/p) for any other p.  Local derivative: sign(x)·|x|^(p−1) / ‖x‖^(p−1)
+    (PyTorch's: 0 where ‖x‖ is 0 for p > 1, and where x is 0 for p < 1)."""
+
+    label = "‖·‖ₚ"
+    formulas = ("sign(x)·|x|^(p−1) / ‖x‖^(p−1)",)
+
+    def forward(self, x, axes, keepdims, p):
+        self._setup(x, axes, keepdims)
+        self.p = p
+        with np.errstate(divide="ignore", over="ignore"):  # 0 ** −1 is inf, as PyTorch's
+            total = np.sum(np.abs(x) ** x.dtype.type(p), axis=axes, keepdims=True)
+            return self._result(total ** x.dtype.type(1 / p))
+
+    def backward(self, grad):
+        x, p, norm = self.x, self.p, self.kept
+        grad = self._grad_kept(grad)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p < 1:
+                scaled = np.where(x == 0, 0, sgn(x) * np.abs(x) ** x.dtype.type(p - 1))
+                return ((scaled * grad * norm ** x.dtype.type(1 - p)).astype(x.dtype),)
+            scaled = sgn(x) * np.abs(x) ** x.dtype.type(p - 1)
+            scale = np.where(norm == 0, 0, grad / norm ** x.dtype.type(p - 1))
+        return ((scaled * scale).astype(x.dtype),)
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (x,) = self.parents
+        p, grad = self.p, grad.reshape(self.kept.shape)
+        norm = NormP.apply(x, axes=self.axes, keepdims=True, p=p)
+        size = x.abs()
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p < 1:
+                scaled = where(self.x == 0, 0, _constant(sgn(self.x)) * size ** (p - 1))
+                return (scaled * grad * norm ** (1 - p),)
+            scale = where(self.kept == 0, 0, grad / norm ** (p - 1))
+            return (_constant(sgn(self.x)) * size ** (p - 1) * scale,)
+
+
 def _constant(array: np.ndarray) -> Tensor:
     """An array as a tensor outside the graph (a local derivative constant almost everywhere)."""
     return Tensor._make(array, False)
@@ -109,12 +178,13 @@ def _drop_axes(kept: np.ndarray, axes) -> np.ndarray:
     return np.squeeze(kept, axis=axes)
 
 
-_BY_P = {"fro": Norm2, 2: Norm2, 1: Norm1, math.inf: NormInf}
+_BY_P = {"fro": Norm2, 2: Norm2, 1: Norm1, math.inf: NormInf, -math.inf: NormNegInf, 0: NormZero}
 
 
 def norm(x, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """The vector norm of ``x`` over all elements (``dim=None``) or over ``dim`` (an int or a
-    tuple), as ``torch.norm``: ``p`` is ``"fro"`` or 2 (√Σx²), 1 (Σ|x|) or ``inf`` (max |x|).
+    tuple), as ``torch.norm``: ``p`` is ``"fro"`` or 2 (√Σx²), 1 (Σ|x|), ``inf`` (max |x|),
+    ``-inf`` (min |x|), 0 (the count of nonzeros) or any other number ((Σ|x|^p)^(1/p)).
 
     The gradient follows PyTorch at the corners: 0 for a zero vector under the 2-norm, sign(x)
     (0 at 0) under the 1-norm, and an even share between tied largest entries under ∞.
@@ -132,17 +202,29 @@ def norm(x, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
             f"norm: needs a floating-point tensor, got {x.dtype}; convert it first, e.g. "
             f"x.float().norm()"
         )
-    key = p if isinstance(p, str) else float(p) if isinstance(p, (int, float)) else None
-    op = _BY_P.get(key)
+    numeric = isinstance(p, (int, float)) and not isinstance(p, bool)
+    key = p if isinstance(p, str) else float(p) if numeric else None
+    op = _BY_P.get(key, NormP if numeric and not math.isnan(key) else None)
     if op is None:
         raise ValueError(
-            f"norm: p={p!r} is not supported; chainrule has p='fro' or 2, 1 and float('inf') "
-            f"(write others as (x.abs() ** p).sum() ** (1 / p))"
+            f"norm: p={p!r} is not supported; chainrule has 'fro' and any number p (inf, -inf "
+            f"and 0 included)"
         )
     axes = normalize_axis(None, dim, x.ndim, "norm", empty_is_all=True)
     if x.ndim == 0:
         axes = None
+    if op is NormNegInf and _reduces_nothing(x.shape, axes):
+        raise ShapeError(
+            f"norm: cannot compute the -inf norm over an empty dimension of shape {x.shape} "
+            f"(the minimum of nothing has no value), as in PyTorch"
+        )
+    if op is NormP:
+        return NormP.apply(x, axes=axes, keepdims=bool(keepdim), p=key)
     return op.apply(x, axes=axes, keepdims=bool(keepdim))
+
+
+def _reduces_nothing(shape: tuple, axes) -> bool:
+    return any(shape[a] == 0 for a in (range(len(shape)) if axes is None else axes))
 
 
 def normalize(input, p=2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
@@ -217,7 +299,6 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
         >>> cr.nn.functional.cosine_similarity(a, b).item()
         0.7071067690849304
     """
-    from chainrule.errors import ShapeError
     from chainrule.ops._util import operands
     from chainrule.ops.shape import _one_axis, broadcast_to
 
@@ -236,3 +317,24 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
         b = broadcast_to(b, shape)
     axis = _one_axis(a, dim, "cosine_similarity")
     return CosineSimilarity.apply(a, b, axis=axis, eps=float(eps))
+
+
+def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """‖x1 − x2 + eps‖_p along the last dimension, as ``torch.nn.functional.pairwise_distance``
+    (the two broadcast together; ``p`` any number, ``inf``, ``-inf`` and 0 included; the
+    gradient is PyTorch's norm gradient).
+
+    Example:
+        >>> import chainrule as cr
+        >>> a, b = cr.tensor([[0.0, 0.0], [1.0, 1.0]]), cr.tensor([[3.0, 4.0], [1.0, 1.0]])
+        >>> [round(d, 4) for d in cr.nn.functional.pairwise_distance(a, b).tolist()]
+        [5.0, 0.0]
+    """
+    from chainrule.ops._util import operands
+
+    a, b = operands(x1, x2)
+    last = max(a.ndim, b.ndim) - 1  # PyTorch's innermost dim of the broadcast shape
+    diff = a - b + eps
+    if diff.dtype.kind != "f":
+        diff = diff.float()
+    return norm(diff, p, dim=last if last >= 0 else None, keepdim=bool(keepdim) and last >= 0)

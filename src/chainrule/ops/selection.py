@@ -274,6 +274,47 @@ def bincount(x, weights=None, minlength: int = 0) -> Tensor:
     return Tensor._make(counts.astype(dtype), False)
 
 
+def histc(input, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # noqa: A002
+    """Counts of ``input``'s elements in ``bins`` equal-width bins from ``min`` to ``max``, as
+    ``torch.histc``: values outside (and NaN) are left out, the last bin includes ``max``, and
+    ``min == max`` takes the data's own range (widened by 1 each way if that is one value too).
+    Float input only; the counts have its dtype. Not differentiable (no gradient, as PyTorch's).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.histc(cr.tensor([1.0, 2.0, 1.0, 4.0]), bins=4, min=0, max=3).tolist()
+        [0.0, 2.0, 1.0, 0.0]
+    """
+    from chainrule.creation import _torch_linspace
+    from chainrule.errors import DTypeNotImplementedError
+
+    a = operand(input).array
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)):
+        raise TypeError(f"histc(): argument 'bins' must be int, not {type(bins).__name__}")
+    if a.dtype.kind != "f":
+        raise DTypeNotImplementedError(
+            f"histc is not implemented for {a.dtype}, as in PyTorch; convert first, e.g. x.float()"
+        )
+    if bins <= 0:
+        raise ValueError(f"histc: bins must be > 0, but got {bins}")
+    low, high = float(min), float(max)
+    if low == high and a.size:
+        low, high = float(a.min()), float(a.max())
+    if low == high:
+        low, high = low - 1, high + 1
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"histc: range of [{low}, {high}] is not finite")
+    if low > high:
+        raise ValueError("histc: max must be larger than min")
+    edges = _torch_linspace(low, high, bins + 1, a.dtype)
+    left, right = edges[0], edges[-1]
+    inside = a[(a >= left) & (a <= right)]
+    # PyTorch's rule: the bin by one division in the input's dtype (not by the edges)
+    position = ((inside - left) * a.dtype.type(bins) / (right - left)).astype(np.int64)
+    position[position == bins] = bins - 1  # the last bin includes its right edge
+    return Tensor._make(np.bincount(position, minlength=bins).astype(a.dtype), False)
+
+
 def masked_select(x, mask) -> Tensor:
     """The elements of ``x`` where the bool ``mask`` (broadcast to a common shape) is True, as
     one 1-D tensor in C order (``torch.masked_select``); differentiable in ``x``.
