@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from chainrule.data.messages import braces, error, option, say, where
+from chainrule.data.missing_words import read_missing_words
 from chainrule.data.reader import ABSENT, NUMBER, TEXT, Column, number_key
 from chainrule.data.sheet_errors import sheet_error_cell
 from chainrule.errors import DataError
@@ -29,6 +30,8 @@ def _located(spec, col: Column, i: int, source, lines, message) -> DataError:
 
 def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source, lines):
     """Write one raw column's encoding into ``block`` (its slice of the output)."""
+    if spec["kind"] == "numeric":
+        read_missing_words(col, always=True)  # n.a., missing: as in training
     kinds = col.kinds
     absent = kinds == ABSENT
     if absent.any() and spec.get("fill") is None:

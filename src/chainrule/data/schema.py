@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chainrule.data.accounting import read_parentheses
+from chainrule.data.missing_words import missing_words_reason, read_missing_words
 from chainrule.data.reader import (
     ABSENT,
     NUMBER,
@@ -429,8 +430,17 @@ def infer_schema(
         for col in table.columns
         if col is not None and col.codes is not None and col.name not in (categorical or ())
     }
+    words = {
+        col.name: found
+        for col in table.columns
+        if col is not None and col.name != target and col.name not in (categorical or ())
+        if (found := read_missing_words(col))
+    }
     infos = [describe(c, s) for c, s in zip(table.columns, summarise(table.columns))]
     for info in infos:
+        if info.name in words:
+            said = missing_words_reason(words[info.name])
+            info.reason = f"{info.reason}; {said}" if info.reason else f"numbers; {said}"
         if negatives.get(info.name) and info.role == "numeric":
             info.stats["accounting"] = negatives[info.name]
         found = units.get(info.name)
