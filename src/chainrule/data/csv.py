@@ -282,6 +282,8 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         "grouped": fmt.grouped,
         "delimiter": table.delimiter,
     }
+    if fmt.thousands:  # new rows of these columns are read the same way
+        pre.number_format["thousands_dots"] = [table.names[k] for k in fmt.thousands]
     X = pre.encode_columns([c.column for c in used], source=table.source, lines=table.lines)
     if t is not None and X.shape[1] >= len(X):
         # 500 columns of 50 rows: a network fits every training row by heart

@@ -62,7 +62,28 @@ def format_notes(table: Columns, numbers: bool = True) -> list[str]:
         )
     elif fmt.grouped:
         notes.append(f"numbers use thousands separators (e.g. {_grouped_example(table)})")
+    if fmt.decimal == "." and fmt.thousands:
+        notes.append(_thousands_note(table))
+    if fmt.decimal == "." and fmt.unsure:
+        names = and_list([repr(table.names[k]) for k in fmt.unsure])
+        text = (
+            f"{braces(names)}: numbers like 1.500 could be 1.5 or 1500 (groups of three "
+            f"digits, and no whole numbers from 100 to 999 or decimals to tell); read as "
+            f"1.5 (decimal point). If they are thousands, remove the dots in the file"
+        )
+        notes.append(text)
     return notes
+
+
+def _thousands_note(table: Columns) -> Message:
+    """Which columns of a decimal-point file read their dots as thousands separators."""
+    names = and_list([repr(table.names[k]) for k in table.number_format.thousands])
+    text = (
+        f"{braces(names)}: dots read as thousands separators (1.500 as 1500): every dotted "
+        f"number there is groups of three digits, beside whole numbers from 100 to 999; "
+        f"other columns write a decimal point. Pass {{o}} to read them as decimal points"
+    )
+    return say(text, o=option("decimal", "."))
 
 
 def _grouped_example(table: Columns) -> str:

@@ -481,13 +481,24 @@ def _number_format(value) -> dict | None:
         or value.get("decimal") not in (".", ",")
         or not isinstance(value.get("grouped", False), bool)
         or value.get("delimiter", ",") not in (",", ";", "\t", "|")
+        or not _names(value.get("thousands_dots", []))
     ):
-        raise ValueError("number_format must hold a decimal mark, grouped and a delimiter")
-    return {
+        raise ValueError(
+            "number_format must hold a decimal mark, grouped and a delimiter (and "
+            "thousands_dots: a list of column names)"
+        )
+    out = {
         "decimal": value["decimal"],
         "grouped": value.get("grouped", False),
         "delimiter": value.get("delimiter", ","),
     }
+    if value.get("thousands_dots"):
+        out["thousands_dots"] = list(value["thousands_dots"])
+    return out
+
+
+def _names(value) -> bool:
+    return isinstance(value, list) and all(isinstance(n, str) for n in value)
 
 
 def stable_moments(x: np.ndarray) -> tuple[float, float]:

@@ -141,6 +141,8 @@ class _Builder:
         self.fast = fmt.decimal == "."
         self.padded: dict[int, str] = {}
         self.sheet_errors: dict[int, dict] = {}
+        # columns whose dots are thousands separators: read as a decimal-comma file's
+        self.column_fmt = {k: NumberFormat(",") for k in fmt.thousands if k in set(wanted)}
 
     def add(self, chunk_rows: list[list[str]]) -> None:
         r, m = len(chunk_rows), len(self.wanted)
@@ -152,6 +154,7 @@ class _Builder:
             self._find_padded(chunk_rows)
         if self.fast and m:
             odd = self._underscored(chunk_rows, joined)
+            odd |= {j for j, k in enumerate(self.wanted.tolist()) if k in self.column_fmt}
             for attempt in range(2):
                 plain = [
                     j for j in range(m) if int(self.wanted[j]) not in self.text and j not in odd
@@ -172,7 +175,7 @@ class _Builder:
             for j in slow:
                 k = int(self.wanted[j])
                 cells = columns[k]
-                values[:, j], kinds[:, j] = parse_cells(cells, self.fmt)
+                values[:, j], kinds[:, j] = parse_cells(cells, self.column_fmt.get(k, self.fmt))
                 if cells_with_errors := count_sheet_errors(cells, kinds[:, j], self.rows):
                     add_sheet_errors(self.sheet_errors.setdefault(k, {}), cells_with_errors)
                 text = kinds[:, j] == TEXT
@@ -395,6 +398,8 @@ def read_columns(
         cells[0], header, inferred, source, first_chunk_line
     )
     notes += found + format_notes
+    if trained and trained.get("thousands_dots") and decimal is None and fmt.decimal == ".":
+        fmt.thousands = tuple(k for k, n in enumerate(names) if n in trained["thousands_dots"])
     if header:
         first_chunk = first_chunk[1:]
     width = len(names)
@@ -473,6 +478,15 @@ def _stream(builder, chunk, rows, width: int, header_row, delimiter, source: str
         del chunk_rows
         chunk = list(itertools.islice(rows, CHUNK_ROWS))
     return lines
+
+
+def _header_key(row) -> tuple[str, ...]:
+    """A header row compared ignoring spaces around names, case and empty cells past the
+    last name (`` Age , Name,,`` repeats ``age,name``)."""
+    cells = [cell.strip().casefold() for cell in row]
+    while cells and not cells[-1]:
+        cells.pop()
+    return tuple(cells)
 
 
 def repeated_header_note(repeats: list[int]) -> str:
