@@ -28,6 +28,18 @@ def test_a_header_repeated_mid_file_is_skipped_with_a_note(tmp_path):
     np.testing.assert_array_equal(again.X, data.X)
 
 
+@pytest.mark.parametrize("again", [" x , z , label ", "X,Z,Label", "x,z,label,,"])
+def test_a_header_repeated_with_other_spaces_case_or_empty_cells_is_skipped(tmp_path, again):
+    # before: only an exact copy was skipped; " x , z , label " was a row whose 'label'
+    # cell made the target "mix numbers and text labels ... yes/no answers"
+    path = tmp_path / "pasted.csv"
+    rows = [r.replace("yes", "1").replace("no", "0") for r in _rows(60)]
+    path.write_text("\n".join(["x,z,label", *rows[:30], again, *rows[30:]]) + "\n")
+    data = load_csv(path, target="label")
+    assert len(data) == 60 and data.columns == ["x", "z"]
+    assert "1 row(s) repeat the header (files pasted together?), on line(s) 32" in data.notes[0]
+
+
 def test_an_all_text_first_row_found_again_below_is_still_data(tmp_path):
     # no numbers anywhere: a first row that recurs is a row of data, as before
     path = tmp_path / "words.csv"

@@ -447,10 +447,15 @@ def _stream(builder, chunk, rows, width: int, header_row, delimiter, source: str
     ``repeats``."""
     lines: list[np.ndarray] = []
     header = header_row is not None
+    key = _header_key(header_row) if header else ()
+
+    def repeat(row) -> bool:  # the header again, perhaps spaced, cased or padded otherwise
+        return bool(row) and row[0].strip().casefold() == key[0] and _header_key(row) == key
+
     while chunk:
-        if header and any(row == header_row for _, row in chunk):
-            repeats += [start for start, row in chunk if row == header_row]
-            chunk = [(start, row) for start, row in chunk if row != header_row]
+        if header and key and any(repeat(row) for _, row in chunk):
+            repeats += [start for start, row in chunk if repeat(row)]
+            chunk = [(start, row) for start, row in chunk if not repeat(row)]
             if not chunk:
                 chunk = list(itertools.islice(rows, CHUNK_ROWS))
                 continue
