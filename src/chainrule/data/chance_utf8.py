@@ -40,7 +40,7 @@ def chance_pair(letter: str, before: str) -> bool:
     return bytes([lead]).decode("cp1252") in _CAPITALS and not symbol.isalnum()
 
 
-def chance_pairs_only(f, limit: int = 1 << 22) -> bool:
+def chance_pairs_only(f, limit: int = 1 << 20) -> bool:
     """Whether a binary file, valid UTF-8 throughout, holds letters beyond ASCII and every
     one is a lone :func:`chance_pair`. Bytes are scanned in NumPy and the look stops at
     the first letter that is not one, so an ASCII file costs a pass in C and a file of

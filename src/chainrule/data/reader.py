@@ -22,6 +22,7 @@ from chainrule.data.header import (
     _is_header,
     _names,
     blank_columns,
+    header_key,
 )
 from chainrule.data.lines import records, sniff_delimiter  # noqa: F401  (re-exported)
 from chainrule.data.messages import Message, braces, error, option, say, where  # noqa: F401
@@ -410,7 +411,9 @@ def read_columns(
     exact = {e % width if isinstance(e, int) and -width <= e < width else e for e in exact}
     builder = _Builder(names, wanted, fmt, exact)
     header_row = cells[0] if header else None
-    head = [row for _, row in first_chunk[:200] if row != header_row]  # row i is builder's i
+    key = header_key(header_row) if header_row else ()
+    # row i of head is the builder's row i: repeats of the header are skipped in both
+    head = [row for _, row in first_chunk[:200] if not (key and header_key(row) == key)]
     repeats: list[int] = []
     lines = _stream(builder, first_chunk, rows, width, header_row, delimiter, source, repeats)
     if repeats:
@@ -447,10 +450,10 @@ def _stream(builder, chunk, rows, width: int, header_row, delimiter, source: str
     ``repeats``."""
     lines: list[np.ndarray] = []
     header = header_row is not None
-    key = _header_key(header_row) if header else ()
+    key = header_key(header_row) if header else ()
 
     def repeat(row) -> bool:  # the header again, perhaps spaced, cased or padded otherwise
-        return bool(row) and row[0].strip().casefold() == key[0] and _header_key(row) == key
+        return bool(row) and row[0].strip().casefold() == key[0] and header_key(row) == key
 
     while chunk:
         if header and key and any(repeat(row) for _, row in chunk):
@@ -483,15 +486,6 @@ def _stream(builder, chunk, rows, width: int, header_row, delimiter, source: str
         del chunk_rows
         chunk = list(itertools.islice(rows, CHUNK_ROWS))
     return lines
-
-
-def _header_key(row) -> tuple[str, ...]:
-    """A header row compared ignoring spaces around names, case and empty cells past the
-    last name (`` Age , Name,,`` repeats ``age,name``)."""
-    cells = [cell.strip().casefold() for cell in row]
-    while cells and not cells[-1]:
-        cells.pop()
-    return tuple(cells)
 
 
 def repeated_header_note(repeats: list[int]) -> str:
