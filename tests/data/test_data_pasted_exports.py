@@ -115,3 +115,14 @@ def test_an_unclosed_quote_names_its_line_and_the_fix(tmp_path):
     path.write_text('x,comment,label\n1,ok,a\n2,"open quote,b\n3,ok,a\n')
     with pytest.raises(cr.DataError, match=r"line 3: a quoted cell starts here and never ends"):
         load_csv(path, target="label")
+
+
+def test_a_header_with_empty_cells_past_its_names_over_text_columns_is_a_header(tmp_path):
+    # before: the two empty names counted as a name given twice that is also a value below
+    # (the empty columns), so the header was read as data and the columns named col0, ...
+    path = tmp_path / "words.csv"
+    rows = "".join(f"{['red', 'blue'][i % 2]};{['big', 'small'][i % 3 % 2]};{'yn'[i % 2]};;\n"
+                   for i in range(20))  # fmt: skip
+    path.write_text("colour;size;label;;\n" + rows)
+    data = load_csv(path, target="label")
+    assert data.columns == ["colour", "size"] and len(data) == 20
