@@ -59,3 +59,14 @@ def test_words_beside_a_few_numbers_that_are_codes_stay_categories(tmp_path):
     path.write_text("size,y\n" + rows)
     data = load_csv(path, target="y")
     assert "size=missing" in data.feature_names
+
+
+def test_a_missing_word_in_a_numeric_target_is_a_missing_target(tmp_path):
+    # before: "'n.a.': the target mixes numbers and text labels", with no way but editing
+    rows = "".join(f"{i},{i % 7},{'n.a.' if i % 10 == 0 else i * 1.5}\n" for i in range(30))
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,y\n" + rows)
+    with pytest.raises(cr.DataError, match=r"missing target value \(3 of 30 rows have none"):
+        load_csv(path, target="y")
+    data = load_csv(path, target="y", drop_missing_target=True)
+    assert len(data) == 27 and data.task == "regression"

@@ -126,3 +126,15 @@ def test_a_header_with_empty_cells_past_its_names_over_text_columns_is_a_header(
     path.write_text("colour;size;label;;\n" + rows)
     data = load_csv(path, target="label")
     assert data.columns == ["colour", "size"] and len(data) == 20
+
+
+def test_a_source_line_below_the_data_is_named_as_a_note_to_delete(tmp_path):
+    # before: only "check for a missing or extra ','", which a footnote has nothing to do with
+    path = tmp_path / "source.csv"
+    path.write_text("x,z,label\n" + "\n".join(_rows(10)) + "\nSource: company data 2024\n")
+    with pytest.raises(
+        cr.DataError,
+        match=r"line 12: expected 3 columns .* found 1; if it is a note below the data \(a "
+        r"source, a footnote: 'Source: company data 2024'\), delete it",
+    ):
+        load_csv(path, target="label")

@@ -12,6 +12,7 @@ from chainrule.data.csv_data import CSVData
 from chainrule.data.header import and_list
 from chainrule.data.messages import Message, braces, error, option, say
 from chainrule.data.missing_target import drop_missing_target
+from chainrule.data.missing_words import read_missing_words
 from chainrule.data.numbers import is_grouped
 from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.reader import Columns, first_row_names, read_columns
@@ -151,6 +152,8 @@ def load_new_rows(
             )
         )
     t = None if target is None else column_name(table, target, "target")
+    if t is not None:
+        read_missing_words(table[t])  # as in training
     dropped = drop_missing_target(table, t) if drop and t is not None else None
     X = pre.encode_columns([table[n] for n in expected], source=source, lines=table.lines)
     # With the training file's format known, read_columns notes only what differs from it.

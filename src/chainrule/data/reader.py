@@ -477,6 +477,11 @@ def _stream(builder, chunk, rows, width: int, header_row, delimiter, source: str
                         "the line starts with '#': if it is a comment, delete it (comment "
                         f"lines are skipped only above the header); else {fix}"
                     )
+                elif len(row) == 1 < width and not _is_float(row[0]):  # "Source: ..." below
+                    fix = (
+                        f"if it is a note below the data (a source, a footnote: "
+                        f"{row[0].strip()[:40]!r}), delete it; else {fix}"
+                    )
                 raise DataError(
                     f"{source}: line {start}: expected {width} columns (as in {what}), found "
                     f"{len(row)}; {fix}"
