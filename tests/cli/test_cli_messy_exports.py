@@ -45,3 +45,10 @@ def test_train_and_predict_on_a_messy_european_export(tmp_path):
     assert result.returncode == 0, result.stderr
     # 1.500 and 1500 are one amount; before, 1.500 was 1.5 in training, so 1500 read "no"
     assert [r[1] for r in csv.reader(out.open())][1:] == ["Yes", "Yes", "no"]
+
+
+def test_inspect_names_a_column_read_with_thousands_dots(tmp_path):
+    result = run_cli("inspect", _export(tmp_path / "export.csv"))
+    assert result.returncode == 0, result.stderr
+    assert "note: 'amount': dots read as thousands separators (1.500 as 1500)" in result.stdout
+    assert "Pass --decimal . to read them as decimal points" in result.stdout

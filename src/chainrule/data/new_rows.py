@@ -20,7 +20,7 @@ from chainrule.data.sentinels import new_rows_sentinel_notes
 from chainrule.data.targets import _known_target, unseen_notes
 from chainrule.errors import DataError
 
-__all__ = ["column_name", "format_notes", "load_new_rows", "match_case"]
+__all__ = ["column_format_notes", "column_name", "format_notes", "load_new_rows", "match_case"]
 
 
 def column_name(table: Columns, key, what: str) -> str:
@@ -63,6 +63,13 @@ def format_notes(table: Columns, numbers: bool = True) -> list[str]:
         )
     elif fmt.grouped:
         notes.append(f"numbers use thousands separators (e.g. {_grouped_example(table)})")
+    return notes + column_format_notes(table)
+
+
+def column_format_notes(table: Columns) -> list:
+    """Notes on the columns of a decimal-point file read with thousands dots, or that could
+    be either (see :func:`~chainrule.data.numbers.thousands_dot_columns`)."""
+    fmt, notes = table.number_format, []
     if fmt.decimal == "." and fmt.thousands:
         notes.append(_thousands_note(table))
     if fmt.decimal == "." and fmt.unsure:
