@@ -131,14 +131,7 @@ def load_new_rows(
         trained=trained,
         encoding=charset,
     )
-    if not table.has_header and len(table.names) in (len(expected), len(expected) + 1):
-        # No names in the file: the features come in training order, then the target.
-        names = list(expected)
-        if len(table.names) > len(expected):
-            names.append(target if isinstance(target, str) else pre.target_name or "target")
-        for col, name in zip(table.columns, names):
-            col.name = name
-        table.names = names
+    _name_in_training_order(table, pre, target)
     renamed = match_case(table, expected + ([target] if isinstance(target, str) else []))
     absent = [name for name in expected if name not in table.names]
     if absent:  # the feature columns first: without them there is nothing to predict from
@@ -185,6 +178,20 @@ def load_new_rows(
         lines=table.lines,
         notes=notes,
     )
+
+
+def _name_in_training_order(table: Columns, pre: Preprocessor, target) -> None:
+    """A file without names: its columns are the features in training order, then the
+    target."""
+    expected = pre.column_names
+    if table.has_header or len(table.names) not in (len(expected), len(expected) + 1):
+        return
+    names = list(expected)
+    if len(table.names) > len(expected):
+        names.append(target if isinstance(target, str) else pre.target_name or "target")
+    for col, name in zip(table.columns, names):
+        col.name = name
+    table.names = names
 
 
 def match_case(table: Columns, wanted: list[str]) -> list[tuple[str, str]]:
