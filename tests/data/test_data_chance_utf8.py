@@ -42,6 +42,7 @@ def test_windows_1252_pairs_that_are_valid_utf8_read_as_windows_1252(tmp_path, n
         ["Genève", "Zoë", "Łódź"],
         ["CAFÉ", "ZÜRICH", "ÅRHUS"],  # capitals from Latin-1: never a chance pair
         ["5 μm", "10 μm", "2 μm"],  # a Greek letter after a space
+        ["ΔT", "α=0.5", "5 Ω"],  # Greek symbols: "Î”", "Î±", "Î©" in Windows-1252
         ["Məmmədov", "Əliyev", "Bakı"],  # ə after lower-case letters
         ["Αθήνα", "Москва", "תל אביב"],  # letters in runs
         ["東京", "서울", "北京"],

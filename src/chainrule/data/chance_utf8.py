@@ -4,8 +4,9 @@ In Windows-1252 an accented capital (``É``, 0xC9) then a curly quote or another
 (``’``, 0x92) is also a two-byte UTF-8 letter: ``JOSÉ’S`` reads as UTF-8 ``JOSɒS``. A file
 whose only text beyond ASCII is such pairs is valid UTF-8 throughout, yet garbled when read
 so. Genuine UTF-8 rarely looks like that: its ``é``, ``ü``, ``ł`` (U+00A0 to U+017F) never
-count, Greek, Cyrillic, Hebrew or Arabic letters come in runs, and a lone IPA or Latin
-Extended-B letter sits after a lower-case letter (Azerbaijani ``Məmmədov``). So the file is
+count, Greek, Cyrillic, Hebrew or Arabic letters come in runs or, used as symbols, after a
+space or digit (``ΔT``, ``5 Ω``), and a lone IPA or Latin Extended-B letter sits after a
+lower-case letter (Azerbaijani ``Məmmədov``). So the file is
 read as Windows-1252 only when every letter beyond ASCII is a chance pair (see
 :func:`chance_pair`), with a note that says so and how to force UTF-8.
 """
@@ -28,10 +29,13 @@ def chance_pair(letter: str, before: str) -> bool:
     """Whether one UTF-8 letter beyond ASCII, standing alone (no other such letter beside
     it) after ``before``, is more likely a Windows-1252 capital and symbol: in the range
     such pairs make, not a combining mark, its second byte a Windows-1252 symbol (``’``,
-    ``™``, ``°``; not a letter nor one of the five undefined bytes), and not right after
-    a lower-case letter (``É’`` ends a word in capitals, ``mə`` is a word)."""
+    ``™``, ``°``; not a letter nor one of the five undefined bytes), and right after an
+    ASCII capital: ``É’`` ends a word in capitals (``JOSÉ’S``), while ``mə`` is a word and
+    a Greek letter used as a symbol follows a space, a digit or a comma (``ΔT``, ``5 Ω``)."""
     code = ord(letter)
-    if not _LOW <= code <= _HIGH or code in _COMBINING or before.islower():
+    if not _LOW <= code <= _HIGH or code in _COMBINING:
+        return False
+    if not ("A" <= before <= "Z"):
         return False
     lead, trail = letter.encode("utf-8")
     if trail in (0x81, 0x8D, 0x8F, 0x90, 0x9D):
