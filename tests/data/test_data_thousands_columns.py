@@ -2,6 +2,7 @@
 ``750`` is 1500 when another column writes ``2.5``; decided per column, saved with the model
 for new rows, and said in a note (and a note for a column that could be either)."""
 
+import numpy as np
 import pytest
 
 from chainrule.data import Preprocessor, load_csv
@@ -69,3 +70,14 @@ def test_a_decimal_point_file_of_three_decimals_gets_no_note(tmp_path):
     data = load_csv(_write(tmp_path, ["1.250", "2.000", "3.125"]), target="y")
     assert data.X[0, 0] == pytest.approx(1.25)
     assert not any("could be 1.5 or 1500" in n for n in data.notes)
+
+
+def test_new_rows_without_a_header_read_the_thousands_column_by_its_place(tmp_path):
+    data = load_csv(_write(tmp_path, AMOUNTS), target="y")
+    data.preprocessor.fit(data.X)
+    new = tmp_path / "bare.csv"
+    new.write_text("1.500;2.5\n750;3.25\n")  # the features in training order, no names
+    expected = data.preprocessor.transform_file(tmp_path / "f.csv")[:2]
+    np.testing.assert_allclose(data.preprocessor.transform_file(new), expected)
+    again = load_csv(new, target=None, header=False, preprocessor=data.preprocessor)
+    np.testing.assert_allclose(again.X, data.X[:2])

@@ -128,7 +128,7 @@ def load_new_rows(
         header=header,
         decimal=decimal,
         min_rows=1,
-        trained=trained,
+        trained=trained and {**trained, "columns": expected},  # a file without names
         encoding=charset,
     )
     _name_in_training_order(table, pre, target)

@@ -341,7 +341,7 @@ class Preprocessor:
             delimiter=delimiter,
             header=header,
             min_rows=1,
-            trained=trained,
+            trained=trained and {**trained, "columns": names},  # a file without names
             encoding=encoding,
         )
         if table.has_header:

@@ -375,7 +375,9 @@ def read_columns(
         trained: for new rows, the format of the model's training file (``{"decimal": ",",
             "grouped": False, "delimiter": ";"}``): numbers that read differently in the
             two conventions (``4.500``) are read as in training, and a file that plainly
-            writes them otherwise gets a note.
+            writes them otherwise gets a note. Its ``thousands_dots`` columns are read with
+            thousands dots (by name; in a file without names, by their place in
+            ``columns``, the model's columns in order).
         encoding: the file's text encoding (``"cp1252"``, ``"utf-16"``...); ``None``
             detects it (see :mod:`chainrule.data.charset`).
     """
@@ -400,7 +402,8 @@ def read_columns(
     )
     notes += found + format_notes
     if trained and trained.get("thousands_dots") and decimal is None and fmt.decimal == ".":
-        fmt.thousands = tuple(k for k, n in enumerate(names) if n in trained["thousands_dots"])
+        order = names if header else trained.get("columns", names)  # no names: training's
+        fmt.thousands = tuple(k for k, n in enumerate(order) if n in trained["thousands_dots"])
     if header:
         first_chunk = first_chunk[1:]
     width = len(names)
