@@ -70,3 +70,18 @@ def test_a_missing_word_in_a_numeric_target_is_a_missing_target(tmp_path):
         load_csv(path, target="y")
     data = load_csv(path, target="y", drop_missing_target=True)
     assert len(data) == 27 and data.task == "regression"
+
+
+def test_codes_read_from_numbers_take_missing_words_as_in_training(tmp_path):
+    # zip codes (read as categories) with n.a.: missing in training, so in new rows too
+    # (before this, a new row's 'missing' was an unseen category: all zeros)
+    zips = ["01234", "80331", "10115"]
+    rows = "".join(f"{'n.a.' if i % 5 == 0 else zips[i % 3]},{i % 7},{i % 2}\n" for i in range(30))
+    path = tmp_path / "z.csv"
+    path.write_text("zip,b,y\n" + rows)
+    data = load_csv(path, target="y", impute="mean")
+    assert data.schema["zip"].role == "categorical"
+    encoded = data.preprocessor.encode([["missing", "3"], ["n.a.", "3"]])
+    zip_block = [k for k, name in enumerate(data.feature_names) if name.startswith("zip=")]
+    assert encoded[:, zip_block].sum(axis=1).tolist() == [1.0, 1.0]  # the fill category
+    np.testing.assert_array_equal(encoded[0, zip_block], data.X[0, zip_block])  # as row 0

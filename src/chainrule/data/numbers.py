@@ -212,6 +212,11 @@ def is_grouped(cell: str) -> bool:
     return bool(_DOT_GROUPED.fullmatch(cell.strip())) and not _is_float(cell)
 
 
+def is_number(cell: str) -> bool:
+    """Whether a cell is a plain number (``01234``, ``2.5``, ``-3``)."""
+    return _WHOLE.fullmatch(cell.strip()) is not None or _is_float(cell)
+
+
 def _is_float(cell: str) -> bool:
     try:
         float(cell)
