@@ -85,3 +85,16 @@ def test_codes_read_from_numbers_take_missing_words_as_in_training(tmp_path):
     zip_block = [k for k, name in enumerate(data.feature_names) if name.startswith("zip=")]
     assert encoded[:, zip_block].sum(axis=1).tolist() == [1.0, 1.0]  # the fill category
     np.testing.assert_array_equal(encoded[0, zip_block], data.X[0, zip_block])  # as row 0
+
+
+def test_missing_words_in_a_percent_column_are_missing_cells(tmp_path):
+    # before: "left out: a (numbers with % that has 6 cells that are not numbers)"
+    rows = "".join(
+        f"{'n.v.' if i % 7 == 0 else f'{i % 9},5 %'};{i % 5};{i % 2}\n" for i in range(40)
+    )
+    path = tmp_path / "p.csv"
+    path.write_text("a;b;y\n" + rows)
+    data = load_csv(path, target="y", impute="mean")
+    assert data.feature_names == ["a", "b"]
+    assert data.schema["a"].reason == "numbers in % (the sign removed); 'n.v.' (6x) read as missing"
+    assert data.X[1, 0] == pytest.approx(1.5)

@@ -438,9 +438,6 @@ def infer_schema(
     }
     infos = [describe(c, s) for c, s in zip(table.columns, summarise(table.columns))]
     for info in infos:
-        if info.name in words:
-            said = missing_words_reason(words[info.name])
-            info.reason = f"{info.reason}; {said}" if info.reason else f"numbers; {said}"
         if negatives.get(info.name) and info.role == "numeric":
             info.stats["accounting"] = negatives[info.name]
         found = units.get(info.name)
@@ -452,6 +449,9 @@ def infer_schema(
             info.reason = f"numbers in {found.sign} (the sign removed{bare})"
         elif found is not None and not found.read:
             info.role, info.reason = "units", f"numbers with {found.sign} that {found.reason}"
+        if info.name in words:
+            said = missing_words_reason(words[info.name])
+            info.reason = f"{info.reason}; {said}" if info.reason else f"numbers; {said}"
     schema = Schema(infos)
     if target is not None:
         schema.target = infos[table.names.index(target)]
