@@ -68,6 +68,10 @@ _ID_NAME = re.compile(
     r"(?:^|.*[_\s.-])(?:id|uuid|guid)$|^(?:index|key|row|unnamed: ?\d+)$", re.IGNORECASE
 )
 _CAMEL_ID = re.compile(r".*[a-z0-9](?:Id|ID)$")  # PassengerId, userID (case matters)
+# customer_no, Order Nr., invoice #, OrderNumber, Kundennummer; not "number of rooms"
+_NUMBER_ID = re.compile(
+    r"(?i).*[a-z](?:[_\s.-]+(?:no|nr|num|#)\.?|[_\s.-]*(?:number|nummer)|-?nr\.?)"
+)
 # a number with a decimal comma that cannot be a thousands separator (not exactly 3 digits after)
 _COMMA_DECIMAL = re.compile(r"[-+]?\d+,(?:\d{1,2}|\d{4,})")
 # 51.3%, $5,125.70, -€12, (1,200.00 USD): a number with a percent or currency sign
@@ -252,6 +256,9 @@ def _numeric(col: Column, info: ColumnInfo, summary: tuple) -> ColumnInfo:
         info.role, info.reason = "constant", f"every row holds {number_key(low)}"
     elif col.integral and named_like_id(col.name) and distinct >= 0.9 * n_number:
         info.role, info.reason = "identifier", "named like an id"
+    elif col.integral and _NUMBER_ID.fullmatch(col.name) and distinct >= 0.9 * n_number:
+        # customer_no, Kundennummer: one per row, a code whose size means nothing
+        info.role, info.reason = "identifier", "named like a customer or order number"
     elif col.integral and distinct == n_number >= 20 and high - low + 1 == distinct:
         info.role, info.reason = "identifier", "counts 1, 2, 3, ... (one per row)"
     elif distinct == 2 and low == 0.0 and high == 1.0:
