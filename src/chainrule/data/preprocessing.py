@@ -333,6 +333,8 @@ class Preprocessor:
         ids); they are picked by name. A file without one must hold exactly the raw feature
         columns, in training order. ``encoding``: the file's (``None`` detects it).
         """
+        if self.standardize and self.mean is None:  # before reading a file for nothing
+            raise DataError("Preprocessor.transform_file: not fitted; call fit(X_train) first")
         names, trained = self.column_names, self.number_format
         default = (trained or {}).get("delimiter") or ","
         header = first_row_names(path, delimiter, names, default, encoding=encoding)
