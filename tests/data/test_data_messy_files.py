@@ -126,9 +126,9 @@ def test_numbers_with_a_few_words_are_left_out_as_mixed_not_as_an_identifier(tmp
 
 @pytest.mark.parametrize("option", ["numeric", "features"])
 def test_choosing_a_mixed_column_is_an_error_naming_the_words(tmp_path, option):
-    path = _measurements(tmp_path, "n.a.")
+    path = _measurements(tmp_path, "see note")
     with pytest.raises(
-        DataError, match=r"column 1 \('a'\): numbers with 5 text cell\(s\) \('n.a.'"
+        DataError, match=r"column 1 \('a'\): numbers with 5 text cell\(s\) \('see note'"
     ):
         cr.data.load_csv(path, target="label", **{option: ["a"]})
 

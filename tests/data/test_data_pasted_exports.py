@@ -28,6 +28,18 @@ def test_a_header_repeated_mid_file_is_skipped_with_a_note(tmp_path):
     np.testing.assert_array_equal(again.X, data.X)
 
 
+@pytest.mark.parametrize("again", [" x , z , label ", "X,Z,Label", "x,z,label,,"])
+def test_a_header_repeated_with_other_spaces_case_or_empty_cells_is_skipped(tmp_path, again):
+    # before: only an exact copy was skipped; " x , z , label " was a row whose 'label'
+    # cell made the target "mix numbers and text labels ... yes/no answers"
+    path = tmp_path / "pasted.csv"
+    rows = [r.replace("yes", "1").replace("no", "0") for r in _rows(60)]
+    path.write_text("\n".join(["x,z,label", *rows[:30], again, *rows[30:]]) + "\n")
+    data = load_csv(path, target="label")
+    assert len(data) == 60 and data.columns == ["x", "z"]
+    assert "1 row(s) repeat the header (files pasted together?), on line(s) 32" in data.notes[0]
+
+
 def test_an_all_text_first_row_found_again_below_is_still_data(tmp_path):
     # no numbers anywhere: a first row that recurs is a row of data, as before
     path = tmp_path / "words.csv"
@@ -102,4 +114,27 @@ def test_an_unclosed_quote_names_its_line_and_the_fix(tmp_path):
     path = tmp_path / "quote.csv"
     path.write_text('x,comment,label\n1,ok,a\n2,"open quote,b\n3,ok,a\n')
     with pytest.raises(cr.DataError, match=r"line 3: a quoted cell starts here and never ends"):
+        load_csv(path, target="label")
+
+
+def test_a_header_with_empty_cells_past_its_names_over_text_columns_is_a_header(tmp_path):
+    # before: the two empty names counted as a name given twice that is also a value below
+    # (the empty columns), so the header was read as data and the columns named col0, ...
+    path = tmp_path / "words.csv"
+    rows = "".join(f"{['red', 'blue'][i % 2]};{['big', 'small'][i % 3 % 2]};{'yn'[i % 2]};;\n"
+                   for i in range(20))  # fmt: skip
+    path.write_text("colour;size;label;;\n" + rows)
+    data = load_csv(path, target="label")
+    assert data.columns == ["colour", "size"] and len(data) == 20
+
+
+def test_a_source_line_below_the_data_is_named_as_a_note_to_delete(tmp_path):
+    # before: only "check for a missing or extra ','", which a footnote has nothing to do with
+    path = tmp_path / "source.csv"
+    path.write_text("x,z,label\n" + "\n".join(_rows(10)) + "\nSource: company data 2024\n")
+    with pytest.raises(
+        cr.DataError,
+        match=r"line 12: expected 3 columns .* found 1; if it is a note below the data \(a "
+        r"source, a footnote: 'Source: company data 2024'\), delete it",
+    ):
         load_csv(path, target="label")

@@ -196,3 +196,12 @@ def test_odd_inputs_are_rejected_clearly():
         p.transform(np.ones((1, 4), dtype=complex))
     with pytest.raises(cr.DataError, match="shape"):
         p.transform(np.array([[["1"]]]))
+
+
+def test_transform_file_before_fit_is_a_clear_error(tmp_path):
+    # before: TypeError: 'NoneType' object is not subscriptable
+    path = tmp_path / "f.csv"
+    path.write_text("a,b,y\n" + "".join(f"{i * 1.5},{i % 3},{i % 2}\n" for i in range(20)))
+    data = cr.data.load_csv(path, target="y")
+    with pytest.raises(cr.DataError, match=r"transform_file: not fitted; call fit\(X_train\)"):
+        data.preprocessor.transform_file(path)

@@ -192,3 +192,22 @@ def test_read_columns_streams_in_chunks(tmp_path, monkeypatch):
     assert table["c"].levels == ["x"] and table["c"].codes[40] == 0
     schema = infer_schema(table)
     assert schema["b"].distinct == 3
+
+
+@pytest.mark.parametrize("name", ["Kundennummer", "customer_no", "Order Nr.", "invoice #"])
+def test_unique_whole_numbers_named_like_a_customer_number_are_an_identifier(tmp_path, name):
+    # before: used as a numeric feature; the model learned from the size of a code
+    rng = np.random.default_rng(0)
+    codes = rng.choice(np.arange(10000, 99999), size=60, replace=False)
+    path = tmp_path / "c.csv"
+    path.write_text(
+        f"{name},age,y\n" + "".join(f"{c},{20 + i % 40},{i % 2}\n" for i, c in enumerate(codes))
+    )
+    data = cr.data.load_csv(path, target="y")
+    assert data.schema[name].role == "identifier" and data.feature_names == ["age"]
+
+
+def test_a_count_named_number_of_is_still_a_feature(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("number of rooms,y\n" + "".join(f"{i % 6 + 1},{i % 2}\n" for i in range(40)))
+    assert cr.data.load_csv(path, target="y").feature_names == ["number of rooms"]

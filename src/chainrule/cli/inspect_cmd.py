@@ -30,6 +30,7 @@ def run(args) -> int:
 
     from chainrule.cli.common import column_list
     from chainrule.cli.schema_view import show_notes, show_schema
+    from chainrule.data.new_rows import column_format_notes
     from chainrule.data.reader import read_columns
     from chainrule.data.schema import infer_schema
 
@@ -62,7 +63,7 @@ def run(args) -> int:
         f"{args.csv}: {len(table)} rows, {len(table.names)} columns; {table.encoding}, "
         f"delimiter {table.delimiter!r}, {fmt.describe()}"
     )
-    show_notes(table.notes)
+    show_notes(table.notes + column_format_notes(table))
     show_schema(schema, "")
     left = [c.name for c in schema.left_out]
     usable = [c.name for c in schema.left_out if c.role not in ("empty", "mixed")]

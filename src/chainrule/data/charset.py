@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule.data.chance_utf8 import chance_pairs_only
 from chainrule.data.messages import Message, braces, error, option, say
 from chainrule.errors import DataError
 from chainrule.io.guard import CSV_MEMORY_PER_BYTE, check_file
@@ -30,6 +31,8 @@ __all__ = ["Charset", "choose_charset", "decode_error", "encoding_note", "open_t
 #: Error handler that reads a byte Windows-1252 leaves undefined as Latin-1 does (U+0081).
 LATIN1_FALLBACK = "chainrule.latin1"
 WINDOWS_1252 = "Windows-1252"
+#: A Windows-1252 file whose accented capitals and symbols happen to be valid UTF-8.
+CHANCE_UTF8 = "Windows-1252 (also valid UTF-8)"
 
 
 def _latin1(err: UnicodeDecodeError):
@@ -116,7 +119,10 @@ def choose_charset(path, source: str, encoding=None) -> Charset:
                 raise DataError(f"{source}: {_nul_reason(head)}")
             f.seek(0)
             if _valid_utf8(f):
-                return Charset("utf-8", "UTF-8")
+                f.seek(0)
+                if not chance_pairs_only(f):
+                    return Charset("utf-8", "UTF-8")
+                return Charset("cp1252", CHANCE_UTF8, LATIN1_FALLBACK)
             f.seek(0)
             strong, weak, stray = _utf8_counts(f)
     except OSError as err:
@@ -240,6 +246,13 @@ def decode_error(path, source: str, charset: Charset) -> DataError:
 
 def encoding_note(label: str) -> Message:
     """The note for a file not read as plain UTF-8: which encoding, and how to force one."""
+    if label == CHANCE_UTF8:
+        text = (
+            "the file is valid UTF-8, but its only letters beyond ASCII are pairs a "
+            "Windows-1252 accented capital and symbol make (JOSÉ’S would read JOSɒS): read "
+            "as Windows-1252; if letters look wrong, name the encoding with {}"
+        )
+        return Message(text.format("encoding='utf-8'"), text.format("--encoding utf-8"))
     if label != WINDOWS_1252:
         return Message(f"read as {label}")
     text = (

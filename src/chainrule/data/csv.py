@@ -17,6 +17,7 @@ from chainrule.data.csv_data import CSVData
 from chainrule.data.messages import Message, braces, error, option, say, where
 from chainrule.data.missing_target import drop_missing_target as drop_missing_target_rows
 from chainrule.data.missing_target import unknown_class_note
+from chainrule.data.missing_words import read_missing_words
 from chainrule.data.new_rows import column_name, format_notes, load_new_rows
 from chainrule.data.preprocessing import Preprocessor, stable_moments
 from chainrule.data.reader import (
@@ -204,6 +205,8 @@ def load_csv(
         exact=() if target is None else _target_names(target),
     )
     t = None if target is None else column_name(table, target, "target")
+    if t is not None:
+        read_missing_words(table[t])  # n.a. among target numbers: a missing target, not a class
     if drop_missing_target and t is not None:
         dropped = drop_missing_target_rows(table, t, min_rows=2)
         table.notes += [dropped] if dropped else []
@@ -282,6 +285,8 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         "grouped": fmt.grouped,
         "delimiter": table.delimiter,
     }
+    if fmt.thousands:  # new rows of these columns are read the same way
+        pre.number_format["thousands_dots"] = [table.names[k] for k in fmt.thousands]
     X = pre.encode_columns([c.column for c in used], source=table.source, lines=table.lines)
     if t is not None and X.shape[1] >= len(X):
         # 500 columns of 50 rows: a network fits every training row by heart

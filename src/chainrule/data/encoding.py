@@ -8,9 +8,17 @@ import math
 import numpy as np
 
 from chainrule.data.messages import braces, error, option, say, where
+from chainrule.data.missing_words import read_missing_words
+from chainrule.data.numbers import is_number
 from chainrule.data.reader import ABSENT, NUMBER, TEXT, Column, number_key
 from chainrule.data.sheet_errors import sheet_error_cell
 from chainrule.errors import DataError
+
+
+def _all_numbers(categories) -> bool:
+    """Whether categories were all read from numbers (zip codes ``01234``, 0/1): a column
+    of numbers in training, where missing-value words were missing cells."""
+    return bool(categories) and all(is_number(c) for c in categories)
 
 
 def _fill(spec: dict) -> float:
@@ -29,6 +37,8 @@ def _located(spec, col: Column, i: int, source, lines, message) -> DataError:
 
 def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source, lines):
     """Write one raw column's encoding into ``block`` (its slice of the output)."""
+    if spec["kind"] == "numeric" or _all_numbers(spec.get("categories")):
+        read_missing_words(col, always=True)  # n.a., missing: as in training
     kinds = col.kinds
     absent = kinds == ABSENT
     if absent.any() and spec.get("fill") is None:

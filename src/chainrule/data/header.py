@@ -22,6 +22,15 @@ def excel_separator(line: str) -> str | None:
     return m[1] if m and m[1] in DELIMITERS else None
 
 
+def header_key(row) -> tuple[str, ...]:
+    """A header row compared ignoring spaces around names, case and empty cells past the
+    last name (`` Age , Name,,`` repeats ``age,name``)."""
+    cells = [cell.strip().casefold() for cell in row]
+    while cells and not cells[-1]:
+        cells.pop()
+    return tuple(cells)
+
+
 def _is_header(first: list[str], rest: list[list[str]], fmt: NumberFormat) -> bool:
     """A first row is a header unless all its cells are numbers or missing, or it looks
     like the rows below it (text where they hold text, and never text over numbers)."""
@@ -32,7 +41,8 @@ def _is_header(first: list[str], rest: list[list[str]], fmt: NumberFormat) -> bo
         return True
     sample = rest[:200]
     # the header repeated below (exports pasted together) is no evidence about the columns
-    own = [row for row in sample if row != first] or sample
+    key = header_key(first)
+    own = [row for row in sample if header_key(row) != key] or sample
     for j in np.flatnonzero(kinds == TEXT):
         _, below = parse_cells([row[j] for row in own if j < len(row)], fmt)
         if (below == NUMBER).sum() > 0 and (below == TEXT).sum() == 0:
@@ -43,7 +53,8 @@ def _is_header(first: list[str], rest: list[list[str]], fmt: NumberFormat) -> bo
     # names are unique or none of them is a value of its column below (a name given twice,
     # "notes,notes", is read as pandas reads it; "yes,yes" in a row of data recurs below)
     seen = {tuple(row) for row in sample}
-    unique = len(set(first)) == len(first) or not any(
+    named = [cell for cell in first if cell.strip()]  # empty cells past the names: no name
+    unique = len(set(named)) == len(named) or not any(
         any(j < len(row) and row[j] == cell for row in own) for j, cell in enumerate(first)
     )
     return unique and tuple(first) not in seen

@@ -12,6 +12,7 @@ from chainrule.data.csv_data import CSVData
 from chainrule.data.header import and_list
 from chainrule.data.messages import Message, braces, error, option, say
 from chainrule.data.missing_target import drop_missing_target
+from chainrule.data.missing_words import read_missing_words
 from chainrule.data.numbers import is_grouped
 from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.reader import Columns, first_row_names, read_columns
@@ -19,7 +20,7 @@ from chainrule.data.sentinels import new_rows_sentinel_notes
 from chainrule.data.targets import _known_target, unseen_notes
 from chainrule.errors import DataError
 
-__all__ = ["column_name", "format_notes", "load_new_rows", "match_case"]
+__all__ = ["column_format_notes", "column_name", "format_notes", "load_new_rows", "match_case"]
 
 
 def column_name(table: Columns, key, what: str) -> str:
@@ -62,7 +63,35 @@ def format_notes(table: Columns, numbers: bool = True) -> list[str]:
         )
     elif fmt.grouped:
         notes.append(f"numbers use thousands separators (e.g. {_grouped_example(table)})")
+    return notes + column_format_notes(table)
+
+
+def column_format_notes(table: Columns) -> list:
+    """Notes on the columns of a decimal-point file read with thousands dots, or that could
+    be either (see :func:`~chainrule.data.numbers.thousands_dot_columns`)."""
+    fmt, notes = table.number_format, []
+    if fmt.decimal == "." and fmt.thousands:
+        notes.append(_thousands_note(table))
+    if fmt.decimal == "." and fmt.unsure:
+        names = and_list([repr(table.names[k]) for k in fmt.unsure])
+        text = (
+            f"{braces(names)}: numbers like 1.500 could be 1.5 or 1500 (groups of three "
+            f"digits, and no whole numbers from 100 to 999 or decimals to tell); read as "
+            f"1.5 (decimal point). If they are thousands, remove the dots in the file"
+        )
+        notes.append(text)
     return notes
+
+
+def _thousands_note(table: Columns) -> Message:
+    """Which columns of a decimal-point file read their dots as thousands separators."""
+    names = and_list([repr(table.names[k]) for k in table.number_format.thousands])
+    text = (
+        f"{braces(names)}: dots read as thousands separators (1.500 as 1500): every dotted "
+        f"number there is groups of three digits, beside whole numbers from 100 to 999; "
+        f"other columns write a decimal point. Pass {{o}} to read them as decimal points"
+    )
+    return say(text, o=option("decimal", "."))
 
 
 def _grouped_example(table: Columns) -> str:
@@ -99,17 +128,10 @@ def load_new_rows(
         header=header,
         decimal=decimal,
         min_rows=1,
-        trained=trained,
+        trained=trained and {**trained, "columns": expected},  # a file without names
         encoding=charset,
     )
-    if not table.has_header and len(table.names) in (len(expected), len(expected) + 1):
-        # No names in the file: the features come in training order, then the target.
-        names = list(expected)
-        if len(table.names) > len(expected):
-            names.append(target if isinstance(target, str) else pre.target_name or "target")
-        for col, name in zip(table.columns, names):
-            col.name = name
-        table.names = names
+    _name_in_training_order(table, pre, target)
     renamed = match_case(table, expected + ([target] if isinstance(target, str) else []))
     absent = [name for name in expected if name not in table.names]
     if absent:  # the feature columns first: without them there is nothing to predict from
@@ -130,6 +152,8 @@ def load_new_rows(
             )
         )
     t = None if target is None else column_name(table, target, "target")
+    if t is not None:
+        read_missing_words(table[t])  # as in training
     dropped = drop_missing_target(table, t) if drop and t is not None else None
     X = pre.encode_columns([table[n] for n in expected], source=source, lines=table.lines)
     # With the training file's format known, read_columns notes only what differs from it.
@@ -154,6 +178,20 @@ def load_new_rows(
         lines=table.lines,
         notes=notes,
     )
+
+
+def _name_in_training_order(table: Columns, pre: Preprocessor, target) -> None:
+    """A file without names: its columns are the features in training order, then the
+    target."""
+    expected = pre.column_names
+    if table.has_header or len(table.names) not in (len(expected), len(expected) + 1):
+        return
+    names = list(expected)
+    if len(table.names) > len(expected):
+        names.append(target if isinstance(target, str) else pre.target_name or "target")
+    for col, name in zip(table.columns, names):
+        col.name = name
+    table.names = names
 
 
 def match_case(table: Columns, wanted: list[str]) -> list[tuple[str, str]]:

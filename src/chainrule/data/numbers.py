@@ -46,10 +46,16 @@ _GROUP_MARKS_DOT = str.maketrans("", "", ", \u00a0\u202f'")
 
 @dataclass
 class NumberFormat:
-    """How numbers are written in a file: the decimal mark and any thousands separator."""
+    """How numbers are written in a file: the decimal mark and any thousands separator.
+    ``thousands``: the 0-based columns of a decimal-point file whose dots are thousands
+    separators (``1.500`` beside ``750``, see :func:`thousands_dot_columns`); they are read
+    as a decimal-comma file's cells are. ``unsure``: columns of such a file that could be
+    either (``1.500``, ``2.250`` and no other number), read with the decimal point."""
 
     decimal: str = "."
     grouped: bool = False
+    thousands: tuple[int, ...] = ()
+    unsure: tuple[int, ...] = ()
 
     def describe(self) -> str:
         if self.decimal == ",":
@@ -62,19 +68,58 @@ def detect_number_format(rows: list[list[str]], delimiter: str, decimal: str | N
     if decimal not in (None, ".", ","):
         raise DataError(f"decimal must be '.' or ',', got {decimal!r}")
     cells = [cell.strip() for row in rows[:2000] for cell in row]
+    thousands: tuple[int, ...] = ()
+    unsure: tuple[int, ...] = ()
     if decimal is None:
         comma = delimiter != "," and any(_COMMA_DECIMAL.fullmatch(c) for c in cells if "," in c)
         dotted = comma and any(_DOT_DECIMAL.fullmatch(c) for c in cells if "." in c)
         decimal = "," if comma and not dotted else "."
         if not comma and delimiter != "," and thousands_dots(rows[:2000]):
             decimal = ","  # 519 beside 1.260 in one column: 1260, not 1.26
+        elif not comma and delimiter != ",":
+            thousands, unsure = thousands_dot_columns(rows[:2000])  # ... beside 4.5 elsewhere
     grouped = False
     if decimal == "." and _GROUP_HINT.search("\n".join(cells)):
         grouped = any(_DOT_GROUPED.fullmatch(c) and not _is_float(c) for c in cells)
-    return NumberFormat(decimal, grouped)
+    return NumberFormat(decimal, grouped, thousands, unsure)
 
 
 _WHOLE = re.compile(r"[+\-]?\d+")
+
+
+def _thousands_column(cells: list[str]) -> bool | None:
+    """For one column: True when every dotted cell is groups of three digits (``1.260``)
+    and a whole number from 100 to 999 sits beside them (``519``); False when a dotted
+    number is a decimal (``4.5``, ``0.250``); None when it says neither."""
+    dotted = [c for c in cells if "." in c]
+    if not dotted:
+        return None
+    if not all(_COMMA_THOUSANDS.fullmatch(c) for c in dotted):
+        return False if any(_is_float(c) for c in dotted) else None  # or Dr. Smith, 01.03.
+    return any(_WHOLE.fullmatch(c) and 100 <= abs(int(c)) < 1000 for c in cells) or None
+
+
+def thousands_dot_columns(rows: list[list[str]]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The columns of a decimal-point file (``4.5`` somewhere) whose dots are thousands
+    separators all the same: ``1.500``, ``2.250`` beside ``750``, ``900``. Read with the
+    file's decimal point they would be 1.5 and 2.25 among hundreds; a column with one
+    decimal of its own (``2.25``, ``0.750``) keeps the point. Second, where the first is
+    not empty: the columns of groups of three digits with no such evidence either way
+    (``1.500``, ``2.250``, ``12``), read with the decimal point, for a note."""
+    sure, unsure = [], []
+    for k, column in enumerate(zip(*rows)):
+        cells = [c.strip() for c in column]
+        verdict = _thousands_column(cells)
+        if verdict:
+            sure.append(k)
+        elif verdict is None and _all_groups(cells):
+            unsure.append(k)
+    return tuple(sure), tuple(unsure) if sure else ()
+
+
+def _all_groups(cells: list[str]) -> bool:
+    dotted = [c for c in cells if "." in c]
+    return bool(dotted) and all(_COMMA_THOUSANDS.fullmatch(c) for c in dotted)
 
 
 def thousands_dots(rows: list[list[str]]) -> bool:
@@ -87,15 +132,10 @@ def thousands_dots(rows: list[list[str]]) -> bool:
         return False
     found = False
     for column in zip(*rows):
-        cells = [c.strip() for c in column]
-        dotted = [c for c in cells if "." in c]
-        if not dotted:
-            continue
-        if not all(_COMMA_THOUSANDS.fullmatch(c) for c in dotted):
-            if any(_is_float(c) for c in dotted):
-                return False  # a real decimal point (4.5, 0.250) somewhere in the file
-            continue  # text with dots: "Dr. Smith", 01.03.2024
-        found = found or any(_WHOLE.fullmatch(c) and 100 <= abs(int(c)) < 1000 for c in cells)
+        verdict = _thousands_column([c.strip() for c in column])
+        if verdict is False:
+            return False  # a real decimal point (4.5, 0.250) somewhere in the file
+        found = found or bool(verdict)
     return found
 
 
@@ -170,6 +210,11 @@ def is_grouped(cell: str) -> bool:
     """Whether a cell is a number written with thousands separators (``1,234.5``,
     ``29'874``), which plain ``float`` cannot read."""
     return bool(_DOT_GROUPED.fullmatch(cell.strip())) and not _is_float(cell)
+
+
+def is_number(cell: str) -> bool:
+    """Whether a cell is a plain number (``01234``, ``2.5``, ``-3``)."""
+    return _WHOLE.fullmatch(cell.strip()) is not None or _is_float(cell)
 
 
 def _is_float(cell: str) -> bool:

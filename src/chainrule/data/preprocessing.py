@@ -333,6 +333,8 @@ class Preprocessor:
         ids); they are picked by name. A file without one must hold exactly the raw feature
         columns, in training order. ``encoding``: the file's (``None`` detects it).
         """
+        if self.standardize and self.mean is None:  # before reading a file for nothing
+            raise DataError("Preprocessor.transform_file: not fitted; call fit(X_train) first")
         names, trained = self.column_names, self.number_format
         default = (trained or {}).get("delimiter") or ","
         header = first_row_names(path, delimiter, names, default, encoding=encoding)
@@ -341,7 +343,7 @@ class Preprocessor:
             delimiter=delimiter,
             header=header,
             min_rows=1,
-            trained=trained,
+            trained=trained and {**trained, "columns": names},  # a file without names
             encoding=encoding,
         )
         if table.has_header:
@@ -481,13 +483,24 @@ def _number_format(value) -> dict | None:
         or value.get("decimal") not in (".", ",")
         or not isinstance(value.get("grouped", False), bool)
         or value.get("delimiter", ",") not in (",", ";", "\t", "|")
+        or not _names(value.get("thousands_dots", []))
     ):
-        raise ValueError("number_format must hold a decimal mark, grouped and a delimiter")
-    return {
+        raise ValueError(
+            "number_format must hold a decimal mark, grouped and a delimiter (and "
+            "thousands_dots: a list of column names)"
+        )
+    out = {
         "decimal": value["decimal"],
         "grouped": value.get("grouped", False),
         "delimiter": value.get("delimiter", ","),
     }
+    if value.get("thousands_dots"):
+        out["thousands_dots"] = list(value["thousands_dots"])
+    return out
+
+
+def _names(value) -> bool:
+    return isinstance(value, list) and all(isinstance(n, str) for n in value)
 
 
 def stable_moments(x: np.ndarray) -> tuple[float, float]:

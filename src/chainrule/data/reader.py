@@ -22,6 +22,7 @@ from chainrule.data.header import (
     _is_header,
     _names,
     blank_columns,
+    header_key,
 )
 from chainrule.data.lines import records, sniff_delimiter  # noqa: F401  (re-exported)
 from chainrule.data.messages import Message, braces, error, option, say, where  # noqa: F401
@@ -141,6 +142,8 @@ class _Builder:
         self.fast = fmt.decimal == "."
         self.padded: dict[int, str] = {}
         self.sheet_errors: dict[int, dict] = {}
+        # columns whose dots are thousands separators: read as a decimal-comma file's
+        self.column_fmt = {k: NumberFormat(",") for k in fmt.thousands if k in set(wanted)}
 
     def add(self, chunk_rows: list[list[str]]) -> None:
         r, m = len(chunk_rows), len(self.wanted)
@@ -152,6 +155,7 @@ class _Builder:
             self._find_padded(chunk_rows)
         if self.fast and m:
             odd = self._underscored(chunk_rows, joined)
+            odd |= {j for j, k in enumerate(self.wanted.tolist()) if k in self.column_fmt}
             for attempt in range(2):
                 plain = [
                     j for j in range(m) if int(self.wanted[j]) not in self.text and j not in odd
@@ -172,7 +176,7 @@ class _Builder:
             for j in slow:
                 k = int(self.wanted[j])
                 cells = columns[k]
-                values[:, j], kinds[:, j] = parse_cells(cells, self.fmt)
+                values[:, j], kinds[:, j] = parse_cells(cells, self.column_fmt.get(k, self.fmt))
                 if cells_with_errors := count_sheet_errors(cells, kinds[:, j], self.rows):
                     add_sheet_errors(self.sheet_errors.setdefault(k, {}), cells_with_errors)
                 text = kinds[:, j] == TEXT
@@ -371,7 +375,9 @@ def read_columns(
         trained: for new rows, the format of the model's training file (``{"decimal": ",",
             "grouped": False, "delimiter": ";"}``): numbers that read differently in the
             two conventions (``4.500``) are read as in training, and a file that plainly
-            writes them otherwise gets a note.
+            writes them otherwise gets a note. Its ``thousands_dots`` columns are read with
+            thousands dots (by name; in a file without names, by their place in
+            ``columns``, the model's columns in order).
         encoding: the file's text encoding (``"cp1252"``, ``"utf-16"``...); ``None``
             detects it (see :mod:`chainrule.data.charset`).
     """
@@ -395,6 +401,9 @@ def read_columns(
         cells[0], header, inferred, source, first_chunk_line
     )
     notes += found + format_notes
+    if trained and trained.get("thousands_dots") and decimal is None and fmt.decimal == ".":
+        order = names if header else trained.get("columns", names)  # no names: training's
+        fmt.thousands = tuple(k for k, n in enumerate(order) if n in trained["thousands_dots"])
     if header:
         first_chunk = first_chunk[1:]
     width = len(names)
@@ -405,7 +414,9 @@ def read_columns(
     exact = {e % width if isinstance(e, int) and -width <= e < width else e for e in exact}
     builder = _Builder(names, wanted, fmt, exact)
     header_row = cells[0] if header else None
-    head = [row for _, row in first_chunk[:200] if row != header_row]  # row i is builder's i
+    key = header_key(header_row) if header_row else ()
+    # row i of head is the builder's row i: repeats of the header are skipped in both
+    head = [row for _, row in first_chunk[:200] if not (key and header_key(row) == key)]
     repeats: list[int] = []
     lines = _stream(builder, first_chunk, rows, width, header_row, delimiter, source, repeats)
     if repeats:
@@ -442,10 +453,15 @@ def _stream(builder, chunk, rows, width: int, header_row, delimiter, source: str
     ``repeats``."""
     lines: list[np.ndarray] = []
     header = header_row is not None
+    key = header_key(header_row) if header else ()
+
+    def repeat(row) -> bool:  # the header again, perhaps spaced, cased or padded otherwise
+        return bool(row) and row[0].strip().casefold() == key[0] and header_key(row) == key
+
     while chunk:
-        if header and any(row == header_row for _, row in chunk):
-            repeats += [start for start, row in chunk if row == header_row]
-            chunk = [(start, row) for start, row in chunk if row != header_row]
+        if header and key and any(repeat(row) for _, row in chunk):
+            repeats += [start for start, row in chunk if repeat(row)]
+            chunk = [(start, row) for start, row in chunk if not repeat(row)]
             if not chunk:
                 chunk = list(itertools.islice(rows, CHUNK_ROWS))
                 continue
@@ -463,6 +479,11 @@ def _stream(builder, chunk, rows, width: int, header_row, delimiter, source: str
                     fix = (
                         "the line starts with '#': if it is a comment, delete it (comment "
                         f"lines are skipped only above the header); else {fix}"
+                    )
+                elif len(row) == 1 < width and not _is_float(row[0]):  # "Source: ..." below
+                    fix = (
+                        f"if it is a note below the data (a source, a footnote: "
+                        f"{row[0].strip()[:40]!r}), delete it; else {fix}"
                     )
                 raise DataError(
                     f"{source}: line {start}: expected {width} columns (as in {what}), found "

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chainrule.data.accounting import read_parentheses
+from chainrule.data.missing_words import missing_words_reason, read_missing_words
 from chainrule.data.reader import (
     ABSENT,
     NUMBER,
@@ -67,6 +68,10 @@ _ID_NAME = re.compile(
     r"(?:^|.*[_\s.-])(?:id|uuid|guid)$|^(?:index|key|row|unnamed: ?\d+)$", re.IGNORECASE
 )
 _CAMEL_ID = re.compile(r".*[a-z0-9](?:Id|ID)$")  # PassengerId, userID (case matters)
+# customer_no, Order Nr., invoice #, OrderNumber, Kundennummer; not "number of rooms"
+_NUMBER_ID = re.compile(
+    r"(?i).*[a-z](?:[_\s.-]+(?:no|nr|num|#)\.?|[_\s.-]*(?:number|nummer)|-?nr\.?)"
+)
 # a number with a decimal comma that cannot be a thousands separator (not exactly 3 digits after)
 _COMMA_DECIMAL = re.compile(r"[-+]?\d+,(?:\d{1,2}|\d{4,})")
 # 51.3%, $5,125.70, -€12, (1,200.00 USD): a number with a percent or currency sign
@@ -251,6 +256,9 @@ def _numeric(col: Column, info: ColumnInfo, summary: tuple) -> ColumnInfo:
         info.role, info.reason = "constant", f"every row holds {number_key(low)}"
     elif col.integral and named_like_id(col.name) and distinct >= 0.9 * n_number:
         info.role, info.reason = "identifier", "named like an id"
+    elif col.integral and _NUMBER_ID.fullmatch(col.name) and distinct >= 0.9 * n_number:
+        # customer_no, Kundennummer: one per row, a code whose size means nothing
+        info.role, info.reason = "identifier", "named like a customer or order number"
     elif col.integral and distinct == n_number >= 20 and high - low + 1 == distinct:
         info.role, info.reason = "identifier", "counts 1, 2, 3, ... (one per row)"
     elif distinct == 2 and low == 0.0 and high == 1.0:
@@ -429,6 +437,12 @@ def infer_schema(
         for col in table.columns
         if col is not None and col.codes is not None and col.name not in (categorical or ())
     }
+    words = {
+        col.name: found
+        for col in table.columns
+        if col is not None and col.name != target and col.name not in (categorical or ())
+        if (found := read_missing_words(col))
+    }
     infos = [describe(c, s) for c, s in zip(table.columns, summarise(table.columns))]
     for info in infos:
         if negatives.get(info.name) and info.role == "numeric":
@@ -442,6 +456,9 @@ def infer_schema(
             info.reason = f"numbers in {found.sign} (the sign removed{bare})"
         elif found is not None and not found.read:
             info.role, info.reason = "units", f"numbers with {found.sign} that {found.reason}"
+        if info.name in words:
+            said = missing_words_reason(words[info.name])
+            info.reason = f"{info.reason}; {said}" if info.reason else f"numbers; {said}"
     schema = Schema(infos)
     if target is not None:
         schema.target = infos[table.names.index(target)]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chainrule.data.missing_words import NUMBER_MISSING
 from chainrule.data.numbers import ABSENT, NUMBER, NumberFormat, _to_float, convention_evidence
 
 __all__ = ["CURRENCIES", "Units", "parse_unit_cell", "read_known_units", "read_units"]
@@ -119,7 +120,9 @@ def read_units(col, file_fmt: NumberFormat) -> Units | None:
     signs = sorted({_currency(p[0]) for p in parsed if p is not None and p[0] is not None})
     signed = sum(1 for p in parsed if p is not None and p[0] is not None)
     numbers = sum(1 for p in parsed if p is not None)  # (1,200.00) is a number, unsigned
-    if not signs or numbers < 0.9 * len(col.levels) or signed < 0.5 * numbers:
+    # n.a., missing: missing cells (chainrule.data.missing_words), not cells to read
+    marks = np.array([level.strip().lower() in NUMBER_MISSING for level in col.levels])
+    if not signs or numbers < 0.9 * (len(col.levels) - marks.sum()) or signed < 0.5 * numbers:
         return None
     has_sign = np.array([p is not None and p[0] is not None for p in parsed], bool)
     if (col.kinds == NUMBER).sum() > has_sign[col.codes[col.codes >= 0]].sum():
@@ -140,7 +143,7 @@ def read_units(col, file_fmt: NumberFormat) -> Units | None:
     text = codes >= 0
     cell_values = np.where(text, values[np.maximum(codes, 0)], np.nan)
     read = text & ~np.isnan(cell_values)
-    left = int(text.sum() - read.sum())
+    left = int(text.sum() - read.sum() - (text & marks[np.maximum(codes, 0)]).sum())
     present = int((col.kinds != ABSENT).sum())
     if left > max(1, STRAY * present):
         units.reason = f"has {left} cells that are not numbers"
