@@ -46,7 +46,7 @@ def _act_name(fn) -> str:
     """An activation op's class name, with the numbers it was called with: ``ELU (α = 0.7)``
     (not a definition such as GELUTanh's ``t = tanh(…)``, which its formula carries)."""
     constants = getattr(fn, "explained_constants", None)
-    name = type(fn).__name__
+    name = getattr(fn, "explained_name", None) or type(fn).__name__
     text = constants() if callable(constants) else ""
     numbers = re.fullmatch(r"[^,=()]+ = [-0-9.e+inf]+(, [^,=()]+ = [-0-9.e+inf]+)*", text)
     return f"{name} ({text})" if numbers else name

@@ -323,6 +323,7 @@ from chainrule.ops.activation_smooth import (  # noqa: E402, F401
     GELUTanh,
     Hardtanh,
     LogSigmoid,
+    ReLU6,
     SiLU,
     Softplus,
     elu,

@@ -134,6 +134,7 @@ class GELUTanh(Function):
     """
 
     label = "gelu_tanh"
+    explained_name = "GELU (approximate = 'tanh')"  # what the user wrote: nn.GELU("tanh")
     formulas = ("½(1 + t) + ½z(1 − t²)·√(2/π)(1 + 0.134145z²)",)
 
     def explained_constants(self) -> str:
@@ -303,6 +304,21 @@ class Hardtanh(Function):
         return (grad * _constant(np.logical_not(blocked).astype(self.z.dtype)),)
 
 
+class ReLU6(Hardtanh):
+    """min(max(z, 0), 6): hardtanh with its bounds fixed, an op of its own so an explanation
+    names what the user wrote (``ReLU6``, not ``Hardtanh (low = 0, high = 6)``).
+
+    Local derivative: 1 if 0 < z < 6 else 0.
+    """
+
+    label = "relu6"
+    formulas = ("1 if 0 < z < 6 else 0",)
+    explained_constants = None  # the bounds are in the formula itself
+
+    def forward(self, z):
+        return super().forward(z, 0.0, 6.0)
+
+
 def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x clamped to [min_val, max_val], as ``torch.nn.functional.hardtanh``; the gradient is 1
     strictly inside the bounds and 0 at them.
@@ -319,7 +335,7 @@ def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
 
 def relu6(x) -> Tensor:
     """min(max(x, 0), 6), as ``torch.nn.functional.relu6`` (``hardtanh(x, 0, 6)``)."""
-    return hardtanh(x, 0.0, 6.0)
+    return ReLU6.apply(_float_operand(x, "relu6"))
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
