@@ -24,8 +24,12 @@ ACTIVATIONS = [
     ),
     # ReLU6 is named as the user wrote it, not as the hardtanh it computes
     (nn.ReLU6(), torch.nn.ReLU6(), "ReLU6", "1 if 0 < z < 6 else 0"),
-    (nn.Hardtanh(-0.5, 0.5), torch.nn.Hardtanh(-0.5, 0.5), "Hardtanh (low = -0.5, high = 0.5)",
-     "else 0, low = -0.5, high = 0.5"),
+    (
+        nn.Hardtanh(-0.5, 0.5),
+        torch.nn.Hardtanh(-0.5, 0.5),
+        "Hardtanh (low = -0.5, high = 0.5)",
+        "else 0, low = -0.5, high = 0.5",
+    ),
     (
         nn.GELU(approximate="tanh"),
         torch.nn.GELU(approximate="tanh"),
