@@ -103,11 +103,11 @@ def test_loss_constants_are_named_beside_the_loss_and_its_derivative(loss_fn, to
     loss_line = next(line for line in lines if line.startswith("  E = "))
     output_error = next(line for line in lines if line.startswith("  ∂E/∂z2[0, 0] = "))
     count = "n = 6" if loss_fn.reduction == "mean" else None
-    if named is None:
-        assert "(" not in loss_line.split(" = ")[-1]
-    else:
-        assert loss_line.endswith(f"   ({named})")
     expected = ", ".join(c for c in (count, named) if c)
+    if not expected:
+        assert "(" not in loss_line.split(" = ")[-1]
+    else:  # the loss's own 1/n is named too, not only its derivative's
+        assert loss_line.endswith(f"   ({expected})")
     assert output_error.endswith(f"   ({expected})") if expected else output_error[-1] != ")"
     value, grads = _torch_grads(twin, torch_loss)
     assert report.data["loss"]["value"] == pytest.approx(value, abs=1e-12)

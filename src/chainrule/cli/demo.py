@@ -62,19 +62,28 @@ def run(args) -> int:
     say(
         f"{len(X)} examples with 2 features (x1, x2) and a 0/1 label.\n"
         f"Network: 2 inputs -> {args.hidden} hidden neuron(s) ({args.activation}) -> "
-        f"1 output (sigmoid); loss: binary cross-entropy; learning rate {args.lr:g}.\n"
-        f"Each neuron computes z = w·a + b, then a = f(z); backpropagation then finds "
-        f"dE/dw for every weight by the chain rule, and gradient descent updates "
-        f"w <- w - lr * dE/dw."
+        f"1 output (sigmoid); loss: binary cross-entropy E; learning rate η = {args.lr:g}.\n"
+        f"Each neuron computes z = Σ w·a + b (its inputs a, each times its weight w, plus its "
+        f"bias b), then its activation a = f(z). Backpropagation finds ∂E/∂w for every weight "
+        f"and bias by the chain rule, and gradient descent updates w ← w − η·∂E/∂w."
     )
     print(model)
 
     if not args.no_explain:
         heading("One training example, every step")
+        say(
+            f"The example is row 0 of the data: x1 = {X[0, 0]:.9g} and x2 = {X[0, 1]:.9g} "
+            f"enter as the inputs i1 and i2, and its label {int(y[0])} is the target t. The "
+            f"weights are the network's first, random ones (seed {args.seed})."
+        )
         report = cr.explain(model, X[:1], targets[:1], loss_fn, lr=args.lr, names="classic")
         show(report)
 
-    heading(f"Training: {args.epochs} epochs (1 epoch = forward + backward over all data)")
+    updates = -(-len(X) // args.batch_size)  # ceil: a last, smaller batch is one more update
+    heading(
+        f"Training: {args.epochs} epochs (1 epoch = forward + backward over all {len(X)} "
+        f"examples, {updates} updates of batches of {args.batch_size})"
+    )
     optimizer = optim.SGD(model.parameters(), lr=args.lr)
     history = cr.fit(
         model,
@@ -90,7 +99,10 @@ def run(args) -> int:
     results = cr.evaluate(model, (X, targets), loss_fn, metrics=("accuracy",))
 
     heading("Result")
-    say(f"average loss per epoch: first {losses[0]:.6f} -> last {losses[-1]:.6f}")
+    say(
+        f"loss E averaged over each epoch's examples (as the weights changed during it): first "
+        f"epoch {losses[0]:.6f} -> last epoch {losses[-1]:.6f}"
+    )
     say(f"final accuracy: {100 * results['accuracy']:.2f}% on {len(X)} examples")
     if not args.no_plots:
         os.makedirs(args.out, exist_ok=True)

@@ -363,6 +363,8 @@ def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
         name = naming.elem(p, k)
         if name != c:
             parts.append(f"{c} = {name}")
+    if getattr(fn, "label", None) in ("σ", "tanh") and f"{fn.label}(z)" in formula:
+        parts.append(f"{fn.label}(z) = {naming.elem(graph.output_of[fn], j)}")  # its output
     exponent = getattr(fn, "exponent", None)
     if exponent is not None and re.search(r"(?<![A-Za-z])p(?![A-Za-z])", formula):
         parts.append(f"p = {exponent:g}")
