@@ -45,6 +45,7 @@ def run(args) -> int:
     import chainrule as cr
     from chainrule import nn, optim
     from chainrule.data import datasets
+    from chainrule.explain.format import fmt  # the report's own 9 decimals
     from chainrule.models import mlp
 
     if not args.no_plots:  # the plots' folder is checked before any work
@@ -72,7 +73,7 @@ def run(args) -> int:
     if not args.no_explain:
         heading("One training example, every step")
         say(
-            f"The example is row 0 of the data: x1 = {X[0, 0]:.9g} and x2 = {X[0, 1]:.9g} "
+            f"The example is row 0 of the data: x1 = {fmt(X[0, 0])} and x2 = {fmt(X[0, 1])} "
             f"enter as the inputs i1 and i2, and its label {int(y[0])} is the target t. The "
             f"weights are the network's first, random ones (seed {args.seed})."
         )
@@ -82,7 +83,7 @@ def run(args) -> int:
     updates = -(-len(X) // args.batch_size)  # ceil: a last, smaller batch is one more update
     heading(
         f"Training: {args.epochs} epochs (1 epoch = forward + backward over all {len(X)} "
-        f"examples, {updates} updates of batches of {args.batch_size})"
+        f"examples: {updates} weight updates, one per batch of {args.batch_size})"
     )
     optimizer = optim.SGD(model.parameters(), lr=args.lr)
     history = cr.fit(
@@ -99,10 +100,7 @@ def run(args) -> int:
     results = cr.evaluate(model, (X, targets), loss_fn, metrics=("accuracy",))
 
     heading("Result")
-    say(
-        f"loss E averaged over each epoch's examples (as the weights changed during it): first "
-        f"epoch {losses[0]:.6f} -> last epoch {losses[-1]:.6f}"
-    )
+    say(f"loss E, the mean over each epoch: first {losses[0]:.6f} -> last {losses[-1]:.6f}")
     say(f"final accuracy: {100 * results['accuracy']:.2f}% on {len(X)} examples")
     if not args.no_plots:
         os.makedirs(args.out, exist_ok=True)
