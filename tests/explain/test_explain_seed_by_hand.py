@@ -73,6 +73,14 @@ def check_hand_numbers(text: str, hand: dict) -> None:
     for factor in ("∂out_o1/∂net_o1", "∂out_h1/∂net_h1"):
         row = re.search(rf"^\s*{re.escape(factor)}\s.*$", text, flags=re.M).group(0)
         assert abs(numbers_in(row)[-1] - hand[factor]) < TOL
+    # the shortcut a sigmoid output under binary cross-entropy allows: δ = (o − t)/n
+    shortcut = re.search(
+        r"δ = \(o − t\)/n with n = 1, .*: δ_o1 = \((\S+) − (\S+)\)/1 = (\S+)\.",
+        " ".join(text.split()),  # a paragraph: wrapped at any width
+    )
+    o, t, delta = (float(g) for g in shortcut.groups())
+    assert abs(o - hand["out_o1"]) < TOL and abs(delta - hand["δ_o1"]) < TOL
+    assert abs((o - t) - delta) < TOL
     after = re.search(r"E after one step = (-?[\d.]+)", text)
     assert abs(float(after.group(1)) - hand["E_after"]) < TOL
 

@@ -81,9 +81,10 @@ def run(args) -> int:
         show(report)
 
     updates = -(-len(X) // args.batch_size)  # ceil: a last, smaller batch is one more update
+    epochs = f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}"
     heading(
-        f"Training: {args.epochs} epochs (1 epoch = forward + backward over all {len(X)} "
-        f"examples: {updates} weight updates, one per batch of {args.batch_size})"
+        f"Training: {epochs} (1 epoch = forward + backward over all {len(X)} examples: "
+        f"{updates} weight updates, one per batch of {args.batch_size})"
     )
     optimizer = optim.SGD(model.parameters(), lr=args.lr)
     history = cr.fit(

@@ -64,6 +64,7 @@ def write(expl, scene, style, loss_derivative: str | None) -> list:
                     blocks.append(Para(f"Sample {b}:"))
                 for j in range(layer.width):
                     blocks.append(_delta_eq(expl, scene, style, layer, b, j, data, deltas))
+            blocks += _sigmoid_bce_note(expl, scene, style, layer, deltas)
         else:
             blocks.append(
                 Para(
@@ -106,6 +107,43 @@ def _shared_note(scene, layer, shared: dict) -> list:
 
 def _act_formula(layer) -> str:
     return " · ".join(op_formula(fn, 0) for fn in layer.acts)  # with constants: "…, α = 0.7"
+
+
+_BCE = "E = −1/n · Σ [t·ln(o) + (1 − t)·ln(1 − o)]"
+
+
+def _sigmoid_bce_note(expl, scene, style, layer, deltas) -> list:
+    """For a sigmoid output under binary cross-entropy, the classic shortcut with its numbers:
+    σ'(z) = o·(1 − o) cancels the loss's denominator, so δ = (o − t)/n."""
+    formula, constants = split_constants(expl.loss.formula or "")
+    count = counted(constants)
+    out, target = np.asarray(expl.output).reshape(-1), expl.target
+    if (
+        layer.index != len(scene.layers)
+        or [fn.label for fn in layer.acts] != ["σ"]
+        or formula != _BCE
+        or count is None
+        or target is None
+        or np.size(target) != out.size
+        or out.size > 4
+    ):
+        return []
+    target = np.asarray(target).reshape(-1)
+    shown = []
+    for i in range(out.size):
+        name = scene.naming.elem(layer.z, i)
+        symbol = delta_symbol(scene.naming, name)
+        o, t, d = style.fmt(out[i]), style.fmt(target[i]), style.fmt(deltas[layer.index][i])
+        shown.append(f"{symbol} = ({o} − {t})/{count[1]} = {d}")
+    return [
+        Para(
+            "A sigmoid output under binary cross-entropy: its derivative σ'(z) = o·(1 − o) "
+            f"cancels the loss's denominator, so δ = (o − t)/n with n = {count[1]}, the "
+            "output's error itself: "
+            + "; ".join(shown)
+            + "."
+        )
+    ]
 
 
 def _by_output(expl, style, layer, i: int) -> list:
