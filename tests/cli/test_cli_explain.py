@@ -112,6 +112,8 @@ def test_explain_a_saved_model_shows_the_next_step_of_its_training_optimizer(tmp
     adam.step()
     for p, row in zip(params, update["parameters"]):
         np.testing.assert_allclose(np.array(row["new"]), p.detach().numpy(), rtol=0, atol=1e-7)
+    info = run_cli("info", model)
+    assert info.returncode == 0 and "Adam, its state after 4 steps" in info.stdout
     plain = run_cli("explain", model, "--data", data, "--lr", "0.5")
     assert plain.returncode == 0, plain.stderr
     assert "one plain gradient-descent step, w − 0.5·∂E/∂w" in plain.stderr
@@ -132,6 +134,7 @@ def test_explain_a_model_file_saved_without_its_optimizer_shows_a_plain_step(tmp
     assert "one plain gradient-descent step, w − 0.1·∂E/∂w" in result.stderr
     assert "trained with sgd, lr 0.1 and momentum 0.9" in result.stderr
     assert "keeps no optimizer state" in result.stderr
+    assert "not in the file" in run_cli("info", old).stdout
     text = " ".join(result.stdout.split())
     assert "One step of plain gradient descent" in text
 
