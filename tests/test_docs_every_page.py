@@ -89,7 +89,8 @@ assert history.history["val_accuracy"][-1] > 0.9
     "benchmarks.md": "assert all(p.grad is not None for p in model.parameters())",
     "compile.md": "assert step is not None, try_compile_step.reason",
     "data.md": "assert data.schema.target.name == 'outcome' and len(X_train) == 48",
-    "file-format.md": "assert cr.load('model.safetensors').metadata == {'classes': ['cat', 'dog']}",
+    "file-format.md": "assert cr.load('model.safetensors').metadata == {'classes': ['cat', 'dog']}"
+    "\nassert type(opt).__name__ == 'Adam' and opt.param_groups[0]['lr'] == 0.01",
     # the safe pattern: the masked position's gradient is 0, not NaN
     "ops.md": "assert x.grad.tolist() == [0.0, 0.25]",
     "optim.md": "assert opt.param_groups[1]['lr'] == 0.001",

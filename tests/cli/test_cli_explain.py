@@ -58,9 +58,85 @@ def test_explain_a_saved_model_on_a_data_row(tmp_path):
     assert "the target t = " in result.stderr and f"is class {row3!r}" in result.stderr
     # ... and so does the report itself, beside the index (was the bare index 0 or 1)
     assert re.search(rf"z2\[0\] -?[\d.]+ [01] \({row3}\)", text), text
-    # The update shown is one plain SGD step with --lr; the training's optimizer is named.
+    # The update shown is the next step of the training's own optimizer, saved with the model
+    assert "plain gradient-descent step" not in result.stderr
+    assert re.search(r"One step of your optimizer, (Adam|SGD)\(lr=", text)
+
+
+def _train_with(tmp_path, optimizer):
+    data = write_classification_csv(tmp_path / "d.csv", n=60)
+    model = tmp_path / "m.safetensors"
+    args = ["--layers", "3", "--epochs", "2", "--no-plots", "--optimizer", optimizer]
+    trained = run_cli("train", data, "--target", "species", *args, "--out", model)
+    assert trained.returncode == 0, trained.stderr
+    return data, model
+
+
+def test_explain_a_saved_model_shows_the_next_step_of_its_training_optimizer(tmp_path):
+    """The file keeps the optimizer (Adam: its step count and moments); the update section is
+    the step PyTorch's Adam takes from that state with the report's gradients."""
+    import numpy as np
+    import pytest
+    from safetensors.numpy import load_file
+
+    torch = pytest.importorskip("torch")
+    import chainrule as cr
+
+    data, model = _train_with(tmp_path, "adam")
+    result = run_cli("explain", model, "--data", data, "--row", "5", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    update = json.loads(result.stdout)["update"]
+    assert update["optimizer"].startswith("Adam(lr=0.01, betas=(0.9, 0.999)")
+    # 2 epochs of 2 batches (48 training rows after the 20% validation split, batches of 32)
+    assert "after 4 steps of its own" in update["optimizer"]
+    saved = cr.io.load_optimizer(model, cr.load(model)).state_dict()
+    weights = load_file(str(model))
+    names = [p["name"] for p in update["parameters"]]
+    params = [torch.tensor(weights[n], dtype=torch.float64, requires_grad=True) for n in names]
+    adam = torch.optim.Adam(params, lr=0.01)
+    adam.load_state_dict(
+        {
+            "state": {
+                i: {
+                    "step": torch.tensor(float(s["step"])),
+                    "exp_avg": torch.tensor(s["exp_avg"], dtype=torch.float64),
+                    "exp_avg_sq": torch.tensor(s["exp_avg_sq"], dtype=torch.float64),
+                }
+                for i, s in saved["state"].items()
+            },
+            "param_groups": [{**adam.state_dict()["param_groups"][0]}],
+        }
+    )
+    for p, row in zip(params, update["parameters"]):
+        p.grad = torch.tensor(np.array(row["grad"], dtype=np.float64))
+    adam.step()
+    for p, row in zip(params, update["parameters"]):
+        np.testing.assert_allclose(np.array(row["new"]), p.detach().numpy(), rtol=0, atol=1e-7)
+    info = run_cli("info", model)
+    assert info.returncode == 0 and "Adam, its state after 4 steps" in info.stdout
+    plain = run_cli("explain", model, "--data", data, "--lr", "0.5")
+    assert plain.returncode == 0, plain.stderr
+    assert "one plain gradient-descent step, w − 0.5·∂E/∂w" in plain.stderr
+    assert "leave out --lr to see the next step of the optimizer saved" in plain.stderr
+
+
+def test_explain_a_model_file_saved_without_its_optimizer_shows_a_plain_step(tmp_path):
+    """A file from before the optimizer was kept (re-saved here without it, as every earlier
+    version wrote it) still explains, with plain gradient descent and a note saying why."""
+    import chainrule as cr
+
+    data, model = _train_with(tmp_path, "sgd")
+    loaded = cr.load(model)
+    old = tmp_path / "old.safetensors"
+    cr.save(loaded, old, metadata=loaded.metadata)
+    result = run_cli("explain", old, "--data", data, "--row", "3")
+    assert result.returncode == 0, result.stderr
     assert "one plain gradient-descent step, w − 0.1·∂E/∂w" in result.stderr
-    assert re.search(r"trained with (adam|sgd)\b", result.stderr)
+    assert "trained with sgd, lr 0.1 and momentum 0.9" in result.stderr
+    assert "keeps no optimizer state" in result.stderr
+    assert "not in the file" in run_cli("info", old).stdout
+    text = " ".join(result.stdout.split())
+    assert "One step of plain gradient descent" in text
 
 
 def test_explain_a_regression_model_says_its_target_is_standardised(tmp_path):

@@ -22,11 +22,18 @@ ACTIVATIONS = [
         "Softplus (β = 2, threshold = 20)",
         "(1 where β·z > threshold), β = 2, threshold = 20",
     ),
-    (nn.ReLU6(), torch.nn.ReLU6(), "Hardtanh (low = 0, high = 6)", "else 0, low = 0, high = 6"),
+    # ReLU6 is named as the user wrote it, not as the hardtanh it computes
+    (nn.ReLU6(), torch.nn.ReLU6(), "ReLU6", "1 if 0 < z < 6 else 0"),
+    (
+        nn.Hardtanh(-0.5, 0.5),
+        torch.nn.Hardtanh(-0.5, 0.5),
+        "Hardtanh (low = -0.5, high = 0.5)",
+        "else 0, low = -0.5, high = 0.5",
+    ),
     (
         nn.GELU(approximate="tanh"),
         torch.nn.GELU(approximate="tanh"),
-        "GELUTanh",
+        "GELU (approximate = 'tanh')",
         "t = tanh(√(2/π)·(z + 0.044715·z³))",
     ),
 ]
@@ -96,11 +103,11 @@ def test_loss_constants_are_named_beside_the_loss_and_its_derivative(loss_fn, to
     loss_line = next(line for line in lines if line.startswith("  E = "))
     output_error = next(line for line in lines if line.startswith("  ∂E/∂z2[0, 0] = "))
     count = "n = 6" if loss_fn.reduction == "mean" else None
-    if named is None:
-        assert "(" not in loss_line.split(" = ")[-1]
-    else:
-        assert loss_line.endswith(f"   ({named})")
     expected = ", ".join(c for c in (count, named) if c)
+    if not expected:
+        assert "(" not in loss_line.split(" = ")[-1]
+    else:  # the loss's own 1/n is named too, not only its derivative's
+        assert loss_line.endswith(f"   ({expected})")
     assert output_error.endswith(f"   ({expected})") if expected else output_error[-1] != ")"
     value, grads = _torch_grads(twin, torch_loss)
     assert report.data["loss"]["value"] == pytest.approx(value, abs=1e-12)
@@ -114,3 +121,22 @@ def test_op_by_op_factor_names_the_loss_constant():
     report = cr.explain(model, X, Y, nn.HuberLoss(delta=0.25), param="2.bias[0]")
     formulas = {f["formula"] for p in report.data["chains"][0]["paths"] for f in p["factors"]}
     assert "(clip(x − t, −δ, δ))/n, n = 6, δ = 0.25" in formulas
+
+
+def test_relu6_is_named_relu6_everywhere_and_a_saturated_unit_passes_nothing():
+    # z of the two hidden units: 7 (above 6: saturated) and 2 (inside: passes)
+    model = nn.Sequential(nn.Linear(1, 2), nn.ReLU6(), nn.Linear(2, 1))
+    with cr.no_grad():
+        model[0].weight.copy_(cr.tensor([[3.0], [1.0]]))
+        model[0].bias.copy_(cr.tensor([1.0, 0.0]))
+    x, y = np.array([2.0]), np.array([1.0])
+    report = cr.explain(model, x, y, nn.MSELoss(), param="0.weight[0, 0]")
+    text = report.text(width=None)
+    assert "activation ReLU6" in text and "Hardtanh" not in text and "hardtanh" not in text
+    assert "[1 if 0 < z < 6 else 0]" in text
+    assert "relu6" in {row["op"] for row in report.data["graph"]}
+    chain = report.data["chains"][0]
+    assert chain["total"] == 0 and not chain["paths"]  # the saturated unit passes no gradient
+    z = cr.tensor([3.0, 7.0], requires_grad=True)
+    text = cr.trace(cr.functional.relu6(z).sum()).__str__()
+    assert "relu6" in text and "hardtanh" not in text

@@ -148,11 +148,16 @@ def test_the_mean_says_what_it_divides_by(loss_fn, y, count):
     assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
 
 
-def test_one_sample_one_output_adds_no_count():
+def test_every_n_a_formula_divides_by_is_defined_even_when_it_is_1():
+    # the seed example printed "E = −1/n · Σ […]" and "(o − t)/…/n" and never said what n was
     from chainrule.explain import examples
 
-    text = str(examples.seed())
-    assert "(n = " not in text and ", n = " not in text
+    text = " ".join(str(examples.seed()).split())
+    assert "= 0.652507227 (n = 1) n = 1: the mean is taken over every output" in text
+    assert "= -1.920349551 (n = 1)" in text  # ∂E/∂out_o1
+    for line in examples.seed().text(width=None).splitlines():
+        if "/n" in line and "∂/∂#" not in line:  # the graph's op formulas: defined above it
+            assert "n = 1" in line, line
 
 
 @pytest.mark.parametrize(

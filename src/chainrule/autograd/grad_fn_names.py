@@ -24,6 +24,7 @@ _RENAMED = {
     "GELU": "GeluBackward0",
     "SiLU": "SiluBackward0",
     "ELU": "EluBackward0",
+    "ReLU6": "HardtanhBackward0",  # PyTorch's relu6 is hardtanh(x, 0, 6)
     "Concatenate": "CatBackward0",
     "Reshape": "ViewBackward0",
     "Cast": "ToCopyBackward0",

@@ -45,6 +45,7 @@ def run(args) -> int:
     import chainrule as cr
     from chainrule import nn, optim
     from chainrule.data import datasets
+    from chainrule.explain.format import fmt  # the report's own 9 decimals
     from chainrule.models import mlp
 
     if not args.no_plots:  # the plots' folder is checked before any work
@@ -62,19 +63,29 @@ def run(args) -> int:
     say(
         f"{len(X)} examples with 2 features (x1, x2) and a 0/1 label.\n"
         f"Network: 2 inputs -> {args.hidden} hidden neuron(s) ({args.activation}) -> "
-        f"1 output (sigmoid); loss: binary cross-entropy; learning rate {args.lr:g}.\n"
-        f"Each neuron computes z = w·a + b, then a = f(z); backpropagation then finds "
-        f"dE/dw for every weight by the chain rule, and gradient descent updates "
-        f"w <- w - lr * dE/dw."
+        f"1 output (sigmoid); loss: binary cross-entropy E; learning rate η = {args.lr:g}.\n"
+        f"Each neuron computes z = Σ w·a + b (its inputs a, each times its weight w, plus its "
+        f"bias b), then its activation a = f(z). Backpropagation finds ∂E/∂w for every weight "
+        f"and bias by the chain rule, and gradient descent updates w ← w − η·∂E/∂w."
     )
     print(model)
 
     if not args.no_explain:
         heading("One training example, every step")
+        say(
+            f"The example is row 0 of the data: x1 = {fmt(X[0, 0])} and x2 = {fmt(X[0, 1])} "
+            f"enter as the inputs i1 and i2, and its label {int(y[0])} is the target t. The "
+            f"weights are the network's first, random ones (seed {args.seed})."
+        )
         report = cr.explain(model, X[:1], targets[:1], loss_fn, lr=args.lr, names="classic")
         show(report)
 
-    heading(f"Training: {args.epochs} epochs (1 epoch = forward + backward over all data)")
+    updates = -(-len(X) // args.batch_size)  # ceil: a last, smaller batch is one more update
+    epochs = f"{args.epochs} epoch{'s' if args.epochs != 1 else ''}"
+    heading(
+        f"Training: {epochs} (1 epoch = forward + backward over all {len(X)} examples: "
+        f"{updates} weight updates, one per batch of {args.batch_size})"
+    )
     optimizer = optim.SGD(model.parameters(), lr=args.lr)
     history = cr.fit(
         model,
@@ -90,7 +101,7 @@ def run(args) -> int:
     results = cr.evaluate(model, (X, targets), loss_fn, metrics=("accuracy",))
 
     heading("Result")
-    say(f"average loss per epoch: first {losses[0]:.6f} -> last {losses[-1]:.6f}")
+    say(f"loss E, the mean over each epoch: first {losses[0]:.6f} -> last {losses[-1]:.6f}")
     say(f"final accuracy: {100 * results['accuracy']:.2f}% on {len(X)} examples")
     if not args.no_plots:
         os.makedirs(args.out, exist_ok=True)

@@ -12,6 +12,7 @@ from chainrule.cli.model_cmds import add_decimal_argument
 from chainrule.cli.report_text import show
 
 HELP = "Write out the chain rule, with the real numbers, for one example."
+DEFAULT_LR = 0.1  # the plain step's learning rate where neither --lr nor a saved optimizer says
 EXAMPLES = """
 chainrule explain --example seed
 chainrule explain --example mazur --format md --out mazur.md
@@ -47,7 +48,11 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--param", help='parameter element to spell out, e.g. "0.weight[1, 0]"')
     parser.add_argument(
-        "--lr", type=positive_float, default=0.1, help="learning rate of the update shown"
+        "--lr",
+        type=positive_float,
+        help="show one plain gradient-descent step with this learning rate (default: the next "
+        "step of the optimizer saved with the model; a step with lr 0.1 where the file keeps "
+        "none)",
     )
     parser.add_argument(
         "--format",
@@ -97,13 +102,14 @@ def _report_for_model(args):
     loss, loss_fn, _ = choose_loss(meta.get("loss", "auto"), meta.get("task"), len(classes or []))
     target = encode_targets(y[args.row : args.row + 1], loss, classes, pre)
     _target_note(meta, classes, pre, y[args.row], target)
-    _update_note(meta, args.lr)
+    optimizer = _saved_optimizer(args, model, meta)
     return cr.explain(
         model,
         X[args.row : args.row + 1],
         target,
         loss_fn,
-        lr=args.lr,
+        lr=None if optimizer is not None else (args.lr or DEFAULT_LR),
+        optimizer=optimizer,
         param=args.param,
         class_names=classes,
     )
@@ -149,9 +155,44 @@ def _image_example(args, meta: dict):
     return X, np.array([classes.index(label)]), pre
 
 
-def _update_note(meta: dict, lr: float) -> None:
-    """Say on stderr that the report's update is one plain SGD step with ``--lr``: the
-    command's optimizers (Adam, SGD with momentum 0.9, ...) took other steps in training."""
+def _saved_optimizer(args, model, meta: dict):
+    """The optimizer saved with the model, with its state, for the update section; None (and
+    a note on stderr saying why the step shown is plain gradient descent) where there is none,
+    its state was too large to keep, or ``--lr`` asks for a plain step."""
+    import sys
+
+    from chainrule.explain.numbers.optimizer import describe
+    from chainrule.io import optimizer_state
+
+    entry = optimizer_state.read_entry(args.model)
+    lr = args.lr or DEFAULT_LR
+    plain = f"one plain gradient-descent step, w − {lr:g}·∂E/∂w"
+    if entry is None:  # saved before files kept the optimizer, or not by 'chainrule train'
+        _update_note(meta, plain)
+        return None
+    optimizer = optimizer_state.build(entry, model, args.model)
+    if entry.get("state_left_out"):
+        print(
+            f"note: the update section shows {plain} (--lr); this model was trained with "
+            f"{describe(optimizer)}, whose state ({entry['state_left_out']:,} values) was too "
+            f"large to keep in the model file, so its next step cannot be shown",
+            file=sys.stderr,
+        )
+        return None
+    if args.lr is not None:
+        print(
+            f"note: the update section shows {plain} (--lr); leave out --lr to see the next "
+            f"step of the optimizer saved with the model, {describe(optimizer)}",
+            file=sys.stderr,
+        )
+        return None
+    return optimizer
+
+
+def _update_note(meta: dict, plain: str) -> None:
+    """Say on stderr that the report's update is ``plain``: the command's optimizers (Adam,
+    SGD with momentum 0.9, ...) took other steps in training, and this file does not keep
+    their state."""
     import sys
 
     training = meta.get("training") or {}
@@ -163,8 +204,9 @@ def _update_note(meta: dict, lr: float) -> None:
     if optimizer == "sgd":
         trained += " and momentum 0.9"
     print(
-        f"note: the update section shows one plain gradient-descent step, w − {lr:g}·∂E/∂w "
-        f"(--lr); this model was trained with {trained}, whose steps differ",
+        f"note: the update section shows {plain} (--lr); this model was trained with "
+        f"{trained}, whose steps differ, and the file (saved by an older chainrule) keeps no "
+        f"optimizer state to show them",
         file=sys.stderr,
     )
 

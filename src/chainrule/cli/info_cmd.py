@@ -43,12 +43,26 @@ def run(args) -> int:
     say("architecture:")
     for line in repr(model).splitlines():
         say("  " + literal(line))
-    _training(meta)
+    _training(meta, _saved_optimizer(args.model, model))
     _columns(meta)
     return 0
 
 
-def _training(meta: dict) -> None:
+def _saved_optimizer(path: str, model) -> str:
+    """What the file keeps of the training optimizer (what 'chainrule explain' can show)."""
+    from chainrule.io import optimizer_state
+
+    entry = optimizer_state.read_entry(path)
+    if entry is None:
+        return "not in the file (explain shows a plain gradient-descent step)"
+    if entry.get("state_left_out"):
+        return f"{entry['type']}: settings only (its state was too large for the file)"
+    optimizer = optimizer_state.build(entry, model, path)
+    steps = max((int(s.get("step", 0)) for s in optimizer.state.values()), default=0)
+    return f"{entry['type']}, its state after {steps} steps" if steps else entry["type"]
+
+
+def _training(meta: dict, saved_optimizer: str) -> None:
     training = meta.get("training") or {}
     if not meta.get("task") and not training:
         say("training: (not recorded: this model was not saved by 'chainrule train')")
@@ -65,6 +79,7 @@ def _training(meta: dict) -> None:
         ["loss", meta.get("loss")],
         ["optimizer", optimizer],
         ["learning rate", lr],
+        ["optimizer saved", saved_optimizer],
         ["epochs run", f"{training.get('epochs_run')} of {training.get('epochs_requested', '?')}"],
         ["batch size", training.get("batch_size")],
         ["validation split", training.get("validation_split")],

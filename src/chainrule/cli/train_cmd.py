@@ -435,7 +435,8 @@ def _save(args, run: _Run) -> None:
     if run.images:  # as ImageFolderData.metadata writes it, for the Python route (docs/cnn.md)
         metadata["image"] = {"size": list(run.preprocessor.size), "mode": run.preprocessor.mode}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    cr.save(run.model, args.out, metadata=metadata)
+    # the optimizer's state goes in too, so 'chainrule explain' can show its next step
+    cr.save(run.model, args.out, metadata=metadata, optimizer=run.optimizer)
     if args.report:
         from chainrule.report import write_report
 

@@ -174,6 +174,8 @@ def _loss_words(ctx: ExplainContext, loss_fn, scene) -> ExplainContext:
     count = mean_count(loss_fn, scene.out.array.shape, scene.y)
     if count and ctx.loss_derivative:
         ctx = dataclasses.replace(ctx, loss_derivative=f"{ctx.loss_derivative}, {count}")
+    if count and ctx.loss_formula:  # its 1/n too: the count is never left to guess
+        ctx = dataclasses.replace(ctx, loss_formula=f"{ctx.loss_formula}, {count}")
     named = constants(loss_fn)  # "δ = 0.5": after the count, with the loss's formula too
     if named and ctx.loss_derivative:
         ctx = dataclasses.replace(ctx, loss_derivative=f"{ctx.loss_derivative}, {named}")

@@ -46,7 +46,7 @@ def _act_name(fn) -> str:
     """An activation op's class name, with the numbers it was called with: ``ELU (α = 0.7)``
     (not a definition such as GELUTanh's ``t = tanh(…)``, which its formula carries)."""
     constants = getattr(fn, "explained_constants", None)
-    name = type(fn).__name__
+    name = getattr(fn, "explained_name", None) or type(fn).__name__
     text = constants() if callable(constants) else ""
     numbers = re.fullmatch(r"[^,=()]+ = [-0-9.e+inf]+(, [^,=()]+ = [-0-9.e+inf]+)*", text)
     return f"{name} ({text})" if numbers else name
@@ -363,6 +363,8 @@ def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
         name = naming.elem(p, k)
         if name != c:
             parts.append(f"{c} = {name}")
+    if getattr(fn, "label", None) in ("σ", "tanh") and f"{fn.label}(z)" in formula:
+        parts.append(f"{fn.label}(z) = {naming.elem(graph.output_of[fn], j)}")  # its output
     exponent = getattr(fn, "exponent", None)
     if exponent is not None and re.search(r"(?<![A-Za-z])p(?![A-Za-z])", formula):
         parts.append(f"p = {exponent:g}")

@@ -84,8 +84,7 @@ _PER_SAMPLE = (_loss.CrossEntropyLoss, _loss.NLLLoss)
 def mean_count(loss_fn, out_shape: tuple, target) -> str | None:
     """``"n = 6"`` (or ``"N = 2"`` for a loss over classes): the count the derivative's ``/n``
     stands for, which a reader cannot guess (MSE divides by every output of every sample, cross
-    entropy by the samples); None where it is 1, the loss is not :func:`plain` or not one of
-    these."""
+    entropy by the samples); None where the loss is not :func:`plain` or not one of these."""
     if getattr(loss_fn, "reduction", "mean") != "mean" or not plain(loss_fn, target):
         return None
     module = _FUNCTIONS.get(str(getattr(loss_fn, "__name__", "")), type(loss_fn))
@@ -95,4 +94,4 @@ def mean_count(loss_fn, out_shape: tuple, target) -> str | None:
         n, letter = int(out_shape[0]), "N"
     else:
         return None
-    return None if n == 1 else f"{letter} = {n}"
+    return f"{letter} = {n}"  # named even where it is 1: a formula's n is never left undefined

@@ -10,6 +10,7 @@ __all__ = [
     "clean_stale_temps",
     "load",
     "load_checkpoint",
+    "load_optimizer",
     "read",
     "read_metadata",
     "save",
@@ -28,7 +29,11 @@ def __getattr__(name):
         from chainrule.io import checkpoint
 
         return getattr(checkpoint, name)
-    if name in ("model", "checkpoint"):
+    if name == "load_optimizer":
+        from chainrule.io import optimizer_state
+
+        return optimizer_state.load_optimizer
+    if name in ("model", "checkpoint", "optimizer_state"):
         import importlib
 
         return importlib.import_module(f"chainrule.io.{name}")

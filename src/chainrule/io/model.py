@@ -70,8 +70,9 @@ def _plain_json(value, where: str):
     )
 
 
-def header_metadata(model, metadata, kind: str) -> dict[str, str]:
-    """The ``__metadata__`` strings chainrule writes for ``model`` (architecture, versions)."""
+def header_metadata(model, metadata, kind: str, optimizer=None) -> dict[str, str]:
+    """The ``__metadata__`` strings chainrule writes for ``model`` (architecture, versions,
+    and ``optimizer``'s type, hyperparameters and state where one is given)."""
     import chainrule
     from chainrule.nn.registry import module_to_config
 
@@ -91,6 +92,16 @@ def header_metadata(model, metadata, kind: str) -> dict[str, str]:
     }
     for key, text in entries.items():
         check_savable(text, key)
+    if optimizer is not None:
+        from chainrule.io import optimizer_state
+
+        # the state goes in where it fits beside the rest of the header (the 8 MiB limit)
+        room = fmt.MAX_HEADER_BYTES // 2 - sum(map(len, entries.values()))
+        room -= 256 * len(model.state_dict())  # each tensor's entry in the header
+        budget = min(optimizer_state.MAX_ENTRY_BYTES, max(room, 0))
+        text = optimizer_state.encode(optimizer, model, budget)
+        check_savable(text, optimizer_state.KEY_OPTIMIZER, optimizer_state.MAX_DEPTH)
+        entries[optimizer_state.KEY_OPTIMIZER] = text
     return {
         KEY_KIND: kind,
         KEY_FORMAT_VERSION: FORMAT_VERSION,
@@ -122,7 +133,7 @@ def check_savable(text: str, key: str, max_depth: int = MAX_CONFIG_DEPTH) -> Non
         ) from None
 
 
-def save(model, path: str | os.PathLike, *, metadata: dict | None = None) -> None:
+def save(model, path: str | os.PathLike, *, metadata: dict | None = None, optimizer=None) -> None:
     """Save ``model`` (weights, architecture, ``metadata``) to one safetensors file, atomically.
 
     Args:
@@ -131,6 +142,10 @@ def save(model, path: str | os.PathLike, *, metadata: dict | None = None) -> Non
             replaced only once the new one is completely on disk.
         metadata: JSON-able dict kept with the model (labels, preprocessing, notes); it comes
             back unchanged as ``cr.load(path).metadata`` (tuples come back as lists).
+        optimizer: the ``chainrule.optim`` optimizer that trains ``model``: its type,
+            hyperparameters and state (step counts, momentum, Adam's moments) are kept in the
+            header, so ``chainrule.io.load_optimizer`` can rebuild it and ``chainrule explain``
+            shows its next step. The file's tensors stay the model's weights alone.
 
     Example:
         >>> import os, tempfile, chainrule as cr
@@ -140,7 +155,7 @@ def save(model, path: str | os.PathLike, *, metadata: dict | None = None) -> Non
         >>> cr.load(path).metadata
         {'classes': ['no', 'yes']}
     """
-    fmt.write(path, model.state_dict(), header_metadata(model, metadata, "model"))
+    fmt.write(path, model.state_dict(), header_metadata(model, metadata, "model", optimizer))
 
 
 def _parse_json(meta: dict, key: str, source: str, max_depth: int = MAX_CONFIG_DEPTH):

@@ -101,13 +101,14 @@ def _decode(node, arrays: dict, source: str):
     raise ModelFormatError(f"{source}: unknown entry in the saved structure: {str(node)[:80]}")
 
 
-def save(obj, f, *, metadata: dict | None = None, **_ignored) -> None:
+def save(obj, f, *, metadata: dict | None = None, optimizer=None, **_ignored) -> None:
     """Save a state dict, or a dict/list of them with numbers, as ``torch.save`` does.
 
     ``obj`` may nest dicts (str or int keys), lists and tuples of tensors, NumPy arrays,
     numbers, strings and ``None``: ``{"model": model.state_dict(), "optimizer":
     opt.state_dict(), "epoch": 3}``. A chainrule :class:`~chainrule.nn.Module` is saved whole
-    (architecture and weights) by :func:`chainrule.io.model.save`, as ``cr.save`` always did.
+    (architecture and weights) by :func:`chainrule.io.model.save`, as ``cr.save`` always did,
+    with the optimizer that trains it where ``optimizer=`` is given.
 
     Args:
         obj: what to save.
@@ -130,7 +131,12 @@ def save(obj, f, *, metadata: dict | None = None, **_ignored) -> None:
     if isinstance(obj, Module):
         from chainrule.io import model as model_io
 
-        return model_io.save(obj, f, metadata=metadata)
+        return model_io.save(obj, f, metadata=metadata, optimizer=optimizer)
+    if optimizer is not None:
+        raise TypeError(
+            "cr.save(optimizer=...) goes with a whole model (cr.save(model, path, "
+            "optimizer=opt)); with a dict, put opt.state_dict() in it instead"
+        )
     encoder = _Encoder()
     structure = encoder.encode(obj, "", 0)
     meta = {STRUCTURE_KEY: json.dumps({"version": FORMAT_VERSION, "object": structure})}

@@ -104,6 +104,10 @@ class ReLU6(Hardtanh):
     def __init__(self, inplace: bool = False):
         super().__init__(0.0, 6.0, inplace)
 
+    def forward(self, x):
+        out = ops.relu6(x)  # its own op, so an explanation says ReLU6
+        return in_place(out, x, True) if self.inplace else out
+
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 

@@ -174,7 +174,7 @@ def _leaky_relu(g, m, x, out):
     return g.add("LeakyRelu", [x.name], alpha=float(m.negative_slope))
 
 
-@register_converter(nn.Hardtanh)  # ReLU6 too: Hardtanh(0, 6)
+@register_converter(nn.Hardtanh, nn.ReLU6)  # ReLU6 is Hardtanh(0, 6) with its own op
 def _hardtanh(g, m, x, out):
     dtype = x.array.dtype
     low = g.scalar(m.min_val, dtype, "min_val")

@@ -88,6 +88,7 @@ class Sigmoid(Function):
     """σ(z) = 1 / (1 + e^(−z)).  Local derivative: σ(z)·(1 − σ(z))."""
 
     label = "σ"
+    definition = "σ(z) = 1/(1 + e^(−z))"
     formulas = ("σ(z)·(1 − σ(z))",)
     grads_match_inputs = True
 
@@ -130,6 +131,7 @@ class Tanh(Function):
     """tanh(z).  Local derivative: 1 − tanh(z)²."""
 
     label = "tanh"
+    definition = "tanh(z) = (e^z − e^(−z))/(e^z + e^(−z))"
     formulas = ("1 − tanh(z)²",)
     grads_match_inputs = True
 
@@ -162,6 +164,7 @@ class ReLU(Function):
     """max(z, 0).  Local derivative: 1 if z > 0 else 0."""
 
     label = "relu"
+    definition = "relu(z) = max(z, 0)"
     formulas = ("1 if z > 0 else 0",)
     grads_match_inputs = True
 
@@ -205,6 +208,7 @@ class LeakyReLU(Function):
     """z if z > 0 else a·z.  Local derivative: 1 if z > 0 else a."""
 
     label = "leaky_relu"
+    definition = "leaky_relu(z) = z if z > 0 else a·z"
     formulas = ("1 if z > 0 else a",)
 
     def forward(self, z, negative_slope):
@@ -323,6 +327,7 @@ from chainrule.ops.activation_smooth import (  # noqa: E402, F401
     GELUTanh,
     Hardtanh,
     LogSigmoid,
+    ReLU6,
     SiLU,
     Softplus,
     elu,

@@ -35,6 +35,7 @@ class ELU(Function):
     """z if z > 0 else α·(e^z − 1).  Local derivative: 1 if z > 0 else α·e^z."""
 
     label = "elu"
+    definition = "elu(z) = z if z > 0 else α·(e^z − 1)"
     formulas = ("1 if z > 0 else α·e^z",)
 
     def explained_constants(self) -> str:
@@ -90,6 +91,7 @@ class GELU(Function):
     """z·Φ(z) with Φ the standard normal CDF.  Local derivative: Φ(z) + z·φ(z)."""
 
     label = "gelu"
+    definition = "gelu(z) = z·Φ(z), Φ the standard normal CDF and φ its density"
     formulas = ("Φ(z) + z·φ(z)",)
 
     def forward(self, z):
@@ -134,6 +136,8 @@ class GELUTanh(Function):
     """
 
     label = "gelu_tanh"
+    definition = "gelu_tanh(z) = ½·z·(1 + t)"
+    explained_name = "GELU (approximate = 'tanh')"  # what the user wrote: nn.GELU("tanh")
     formulas = ("½(1 + t) + ½z(1 − t²)·√(2/π)(1 + 0.134145z²)",)
 
     def explained_constants(self) -> str:
@@ -188,6 +192,7 @@ class Softplus(Function):
     """
 
     label = "softplus"
+    definition = "softplus(z) = ln(1 + e^(β·z))/β"
     formulas = ("σ(β·z) (1 where β·z > threshold)",)
 
     def explained_constants(self) -> str:
@@ -231,6 +236,7 @@ class SiLU(Function):
     """z·σ(z).  Local derivative: σ(z)·(1 + z·(1 − σ(z)))."""
 
     label = "silu"
+    definition = "silu(z) = z·σ(z)"
     formulas = ("σ(z)·(1 + z·(1 − σ(z)))",)
 
     def forward(self, z):
@@ -258,6 +264,7 @@ class LogSigmoid(Function):
     """ln σ(z) = min(z, 0) − ln(1 + e^(−|z|)).  Local derivative: 1 − σ(z) = σ(−z)."""
 
     label = "log σ"
+    definition = "log σ(z) = ln(1/(1 + e^(−z)))"
     formulas = ("1 − σ(z)",)
 
     def forward(self, z):
@@ -281,6 +288,7 @@ class Hardtanh(Function):
     bounds (PyTorch's: unlike clamp, the bounds themselves pass nothing; NaN passes)."""
 
     label = "hardtanh"
+    definition = "hardtanh(z) = min(max(z, low), high)"
     formulas = ("1 if low < z < high else 0",)
     grads_match_inputs = True
 
@@ -303,6 +311,22 @@ class Hardtanh(Function):
         return (grad * _constant(np.logical_not(blocked).astype(self.z.dtype)),)
 
 
+class ReLU6(Hardtanh):
+    """min(max(z, 0), 6): hardtanh with its bounds fixed, an op of its own so an explanation
+    names what the user wrote (``ReLU6``, not ``Hardtanh (low = 0, high = 6)``).
+
+    Local derivative: 1 if 0 < z < 6 else 0.
+    """
+
+    label = "relu6"
+    definition = "relu6(z) = min(max(z, 0), 6)"
+    formulas = ("1 if 0 < z < 6 else 0",)
+    explained_constants = None  # the bounds are in the formula itself
+
+    def forward(self, z):
+        return super().forward(z, 0.0, 6.0)
+
+
 def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """x clamped to [min_val, max_val], as ``torch.nn.functional.hardtanh``; the gradient is 1
     strictly inside the bounds and 0 at them.
@@ -319,7 +343,7 @@ def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
 
 def relu6(x) -> Tensor:
     """min(max(x, 0), 6), as ``torch.nn.functional.relu6`` (``hardtanh(x, 0, 6)``)."""
-    return hardtanh(x, 0.0, 6.0)
+    return ReLU6.apply(_float_operand(x, "relu6"))
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:

@@ -75,7 +75,7 @@ def graph_nodes(graph: Graph, naming, grads: dict, kinds: dict) -> list[GraphNod
         value = t.array
         row = GraphNode(
             id=idx,
-            name=naming.tensor(t),
+            name=_name(naming, t),
             op=fn.label if fn is not None else kinds.get(id(t), "constant"),
             op_class=type(fn).__name__ if fn is not None else None,
             inputs=[graph.index[id(p)] for p in fn.parents] if fn is not None else [],
@@ -98,6 +98,16 @@ def graph_nodes(graph: Graph, naming, grads: dict, kinds: dict) -> list[GraphNod
             row.grads = None if g is None else np.asarray(g, dtype=np.float64).tolist()
         rows.append(row)
     return rows
+
+
+def _name(naming, t) -> str:
+    """The tensor's name, and with classic names the textbook names of its elements beside it
+    (``z1 (net_h1)``, ``0.weight (w1, w2)``), so the graph reads in the terms of sections 1-4."""
+    name = naming.tensor(t)
+    custom = [naming._custom.get((id(t), i)) for i in range(min(t.array.size, 5))]
+    if not naming.classic or t.array.size > 4 or None in custom:
+        return name
+    return f"{name} ({', '.join(custom)})"
 
 
 def backward_keeping_grads(graph: Graph, loss) -> dict:

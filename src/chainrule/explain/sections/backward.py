@@ -10,7 +10,14 @@ from chainrule.explain.chain import op_formula
 from chainrule.explain.context import MAX_SAMPLES, MAX_UPDATE_ROWS, MAX_WIDTH
 from chainrule.explain.format import summary
 from chainrule.explain.sections import backward_nodes
-from chainrule.explain.sections.style import delta_symbol, layer_input, split_constants, values
+from chainrule.explain.sections.loss import counted
+from chainrule.explain.sections.style import (
+    delta_symbol,
+    layer_input,
+    split_constants,
+    values,
+    with_numbers,
+)
 
 
 def write(expl, scene, style, loss_derivative: str | None) -> list:
@@ -32,10 +39,18 @@ def write(expl, scene, style, loss_derivative: str | None) -> list:
     deriv, count = split_constants(deriv)  # "2·(o − t)/n, n = 6": the count after the value
     after = [f"   ({count})"] if count else []
     if d_out.size <= MAX_WIDTH * MAX_SAMPLES:
+        out, target = np.asarray(expl.output), expl.target
+        target = None if target is None else np.asarray(target)
+        n = counted(count)
         for i in range(d_out.size):
             name = naming.elem(scene.out, i)
             value = style.num(d_out.flat[i])
-            blocks.append(Eq([D("E", name), " = ", F(deriv), " = ", value, *after]))
+            numbers = None
+            if target is not None and target.shape == out.shape and d_out.size <= 4:
+                known = {"o": style.arg(out.flat[i]), "t": style.arg(target.flat[i])}
+                numbers = with_numbers(deriv, {**known, **({"n": str(n[1])} if n else {})})
+            numbers = [" = ", *numbers] if numbers else []
+            blocks.append(Eq([D("E", name), " = ", F(deriv), *numbers, " = ", value, *after]))
     else:
         blocks.append(Para(f"∂E/∂output: shape {d_out.shape}, {summary(d_out)}."))
     deltas = {data.index: np.asarray(data.delta).reshape(-1) for data in expl.backward.layers}
@@ -49,6 +64,7 @@ def write(expl, scene, style, loss_derivative: str | None) -> list:
                     blocks.append(Para(f"Sample {b}:"))
                 for j in range(layer.width):
                     blocks.append(_delta_eq(expl, scene, style, layer, b, j, data, deltas))
+            blocks += _sigmoid_bce_note(expl, scene, style, layer, deltas)
         else:
             blocks.append(
                 Para(
@@ -93,6 +109,61 @@ def _act_formula(layer) -> str:
     return " · ".join(op_formula(fn, 0) for fn in layer.acts)  # with constants: "…, α = 0.7"
 
 
+_BCE = "E = −1/n · Σ [t·ln(o) + (1 − t)·ln(1 − o)]"
+
+
+def _sigmoid_bce_note(expl, scene, style, layer, deltas) -> list:
+    """For a sigmoid output under binary cross-entropy, the classic shortcut with its numbers:
+    σ'(z) = o·(1 − o) cancels the loss's denominator, so δ = (o − t)/n."""
+    formula, constants = split_constants(expl.loss.formula or "")
+    count = counted(constants)
+    out, target = np.asarray(expl.output).reshape(-1), expl.target
+    if (
+        layer.index != len(scene.layers)
+        or [fn.label for fn in layer.acts] != ["σ"]
+        or formula != _BCE
+        or count is None
+        or target is None
+        or np.size(target) != out.size
+        or out.size > 4
+    ):
+        return []
+    target = np.asarray(target).reshape(-1)
+    shown = []
+    for i in range(out.size):
+        name = scene.naming.elem(layer.z, i)
+        symbol = delta_symbol(scene.naming, name)
+        o, t, d = style.fmt(out[i]), style.fmt(target[i]), style.fmt(deltas[layer.index][i])
+        shown.append(f"{symbol} = ({o} − {t})/{count[1]} = {d}")
+    return [
+        Para(
+            "A sigmoid output under binary cross-entropy: its derivative σ'(z) = o·(1 − o) "
+            f"cancels the loss's denominator, so δ = (o − t)/n with n = {count[1]}, the "
+            "output's error itself: "
+            + "; ".join(shown)
+            + "."
+        )
+    ]
+
+
+def _by_output(expl, style, layer, i: int) -> list:
+    """`` = 0.52·(1 − 0.52)``: a derivative written in its activation's output (σ(z), tanh(z))
+    with that output's number in it, so f'(z) can be checked by hand; else nothing."""
+    if len(layer.acts) != 1:
+        return []
+    fn = layer.acts[0]
+    output = f"{fn.label}(z)"
+    formula = op_formula(fn, 0)
+    if fn.label not in ("σ", "tanh") or output not in formula:
+        return []
+    a = np.asarray(expl.forward.layers[layer.index - 1].a).reshape(-1)[i]
+    tokens: list = [" = "]
+    for k, part in enumerate(formula.split(output)):
+        tokens += [style.arg(a)] if k else []
+        tokens += [part] if part else []
+    return tokens
+
+
 def _delta_eq(expl, scene, style, layer, b, j, data, deltas) -> Eq:
     naming = scene.naming
     i = b * layer.width + j
@@ -104,7 +175,7 @@ def _delta_eq(expl, scene, style, layer, b, j, data, deltas) -> Eq:
     fp_sym = [D(a_name, z_name)] if layer.acts else []
     fp_num = [style.arg(fprime[i])] if layer.acts else []
     value = style.num(deltas[layer.index][i])
-    formula = ["   [", F(_act_formula(layer)), "]"]
+    formula = ["   [", F(_act_formula(layer)), *_by_output(expl, style, layer, i), "]"]
     if layer.index == len(scene.layers):
         if layer.acts:
             da = np.asarray(expl.backward.dE_doutput).reshape(-1)[i]

@@ -27,11 +27,14 @@ def write(expl, scene, style) -> list:
         blocks.append(Para(f"Samples 0–{MAX_SAMPLES - 1} of {batch} are written out."))
     blocks += _inputs(expl, scene, style, samples)
     for layer, data in zip(scene.layers, expl.forward.layers):
+        # the activation's definition beside its name: σ(net_h1) below is then no riddle
+        defined = [getattr(fn, "definition", None) for fn in layer.acts]
+        defined = f": {defined[0]}" if len(defined) == 1 and defined[0] else ""
         blocks.append(
             Heading(
                 3,
                 f"Layer {layer.index}: {layer.fan_in} → {layer.width}, "
-                f"activation {layer.act_label}",
+                f"activation {layer.act_label}{defined}",
             )
         )
         small = layer.width <= MAX_WIDTH

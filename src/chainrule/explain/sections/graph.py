@@ -11,7 +11,19 @@ def write(expl, scene, style) -> list:
     blocks = [Heading(2, "5. The graph the engine recorded")]
     if len(expl.graph) > MAX_TRACE_ROWS:
         return [*blocks, Para(f"{len(expl.graph)} nodes; see report.json() or trace().")]
-    return [*blocks, table(expl.graph)]
+    return [*blocks, Para(NOTATION), table(expl.graph)]
+
+
+NOTATION = (
+    "Every tensor the engine recorded, in the order it computed them: #k is row k, and an op's "
+    "inputs are named by their rows. Inner values are named v and constants c, with their row "
+    "number. The gradient is ∂E/∂node; the local derivative is ∂node/∂input for each input, "
+    "written in the op's own letters: x or z for its input, W for a linear layer's weight, a "
+    "and b for the first and second operand, p (or z) for the prediction and t for the target "
+    "of a loss, w for a loss's weight (1 when none is given), n for the count a mean divides "
+    "by. The backward pass multiplies each gradient by these local derivatives to get the "
+    "gradients of the inputs."
+)
 
 
 def write_trace(trace, root_name: str) -> list:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from chainrule.explain.blocks import Eq, F, Heading, Para, Table
 from chainrule.explain.context import MAX_SAMPLES, MAX_WIDTH
-from chainrule.explain.sections.style import split_constants
+from chainrule.explain.sections.style import split_constants, with_numbers
 
 
 def write(expl, scene, style) -> list:
@@ -39,8 +41,43 @@ def write(expl, scene, style) -> list:
         blocks.append(Table(["output", "value", "target"], rows, [False, True, True]))
     formula, constants = split_constants(expl.loss.formula)  # "huber(o − t), δ = 0.5"
     after = [f"   ({constants})"] if constants else []
-    blocks.append(Eq([F(formula), " = ", style.num(expl.loss.value), *after]))
+    numbers = _loss_with_numbers(formula, constants, out, target, style)
+    numbers = [" = ", *numbers] if numbers else []
+    blocks.append(Eq([F(formula), *numbers, " = ", style.num(expl.loss.value), *after]))
+    count = counted(constants)
+    if count is not None and re.search(r"/[nN]\b", formula):
+        blocks.append(Para(_COUNT_WORDS[count[0]].format(count[1])))
     return blocks
+
+
+_COUNT_WORDS = {
+    "n": "n = {}: the mean is taken over every output of every sample.",
+    "N": "N = {}: the mean is taken over the samples.",
+}
+
+
+def counted(constants: str | None) -> tuple[str, int] | None:
+    """``("n", 6)`` from ``"n = 6, δ = 0.5"``: the count a mean divides by, where named."""
+    match = re.search(r"(?:^|, )([nN]) = (\d+)(?:,|$)", constants or "")
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def _loss_with_numbers(formula, constants, out, target, style) -> list | None:
+    """``E = −1/n · Σ [t·ln(o) + …]`` with the outputs and targets in it, term by term, for a
+    loss over at most 4 outputs whose terms use only what the report defines; else None."""
+    match = re.fullmatch(r"E = (.*?)Σ (.*)", formula)
+    count = counted(constants)
+    if match is None or target is None or target.shape != out.shape or out.size > 4:
+        return None
+    prefix, body = match.groups()
+    head = with_numbers(prefix, {"n": str(count[1])} if count else {})
+    terms = []
+    for o, t in zip(out.flat, target.flat):
+        term = with_numbers(body, {"o": style.arg(o), "t": style.arg(t)})
+        if term is None or head is None:
+            return None
+        terms += [" + ", *term] if terms else term
+    return [*head, *terms] if out.size == 1 else [*head, "(", *terms, ")"]
 
 
 def _indices(target, names) -> list[int] | None:

@@ -52,3 +52,25 @@ def layer_input(expl, index: int) -> np.ndarray:
 def delta_symbol(naming, z_name: str) -> str:
     """δ of a neuron: ``δ_h1`` with classic names, ``δ(z1[0])`` otherwise."""
     return ("δ_" + z_name.replace("net_", "")) if naming.classic else f"δ({z_name})"
+
+
+_WORDS_A_READER_CAN_EVALUATE = {"ln", "sign"}
+_LETTER = re.compile(r"(?<![A-Za-z_])([A-Za-z])(?![A-Za-z_\[])")
+
+
+def with_numbers(expr: str, values: dict) -> list | None:
+    """``expr``'s tokens with each one-letter name replaced by its number (``values``: letter
+    -> Num or text), so a reader can redo the arithmetic; None where ``expr`` names something
+    not in ``values`` or a function the report does not define (huber, softmax, clip)."""
+    words = re.findall(r"[A-Za-z_]{2,}", expr)
+    if any(w not in _WORDS_A_READER_CAN_EVALUATE for w in words):
+        return None
+    if not set(_LETTER.findall(expr)) <= values.keys():
+        return None
+    tokens: list = []
+    for i, part in enumerate(_LETTER.split(expr)):
+        if i % 2:
+            tokens.append(values[part])
+        elif part:
+            tokens.append(part)
+    return tokens

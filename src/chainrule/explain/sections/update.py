@@ -61,15 +61,17 @@ def _rule_blocks(expl, scene, style) -> list:
     if upd.optimizer is not None:
         return _optimizer_blocks(upd)
     blocks = [Eq([Sym("θ_new"), " = ", Sym("θ_old"), " − η · ∂E/∂θ,   η = ", style.num(upd.lr)])]
+    words = (
+        "θ stands for each weight and bias in turn and η for the learning rate, the size of the "
+        "step: each parameter moves against its gradient, the direction that lowers E."
+    )
     if expl.layered or scene.model is not None:  # a model: it may train with another step
-        blocks.append(
-            Para(
-                "One step of plain gradient descent (chainrule.optim.SGD with lr = η); "
-                "explain(..., optimizer=opt) shows the step of your own optimizer (Adam, "
-                "momentum, weight decay) instead."
-            )
+        words += (
+            " One step of plain gradient descent (chainrule.optim.SGD with lr = η); "
+            "explain(..., optimizer=opt) shows the step of your own optimizer (Adam, "
+            "momentum, weight decay) instead."
         )
-    return blocks
+    return [*blocks, Para(words)]
 
 
 def _rows(expl, scene, style, small: bool) -> list:
