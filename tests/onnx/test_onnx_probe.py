@@ -81,3 +81,14 @@ def test_empty_example_batch_is_refused_with_the_fix():
     # with no rows the batch dimension cannot be told from the others (the output was fixed at 0)
     with pytest.raises(cr.onnx.ExportError, match=r"no rows.*X\[:1\]"):
         cr.onnx.export(nn.Linear(5, 3), None, np.zeros((0, 5), np.float32))
+
+
+def test_one_sample_without_a_batch_axis_is_refused_with_the_fix(tmp_path):
+    # Linear takes a (4,) vector, so the first trace passed and the batch probe failed with
+    # a ShapeError about a (5,) input the user never gave
+    path = tmp_path / "m.onnx"
+    with pytest.raises(cr.onnx.ExportError, match=r"shape \(4,\).*X\[:1\].*dynamic_batch=False"):
+        cr.onnx.export(nn.Linear(4, 3), path, np.zeros(4, np.float32))
+    assert not path.exists()
+    fixed = cr.onnx.export(nn.Linear(4, 3), None, np.zeros(4, np.float32), dynamic_batch=False)
+    assert [d.dim_value for d in fixed.graph.input[0].type.tensor_type.shape.dim] == [4]

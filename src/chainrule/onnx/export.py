@@ -168,8 +168,16 @@ def _output_dims(model, x: np.ndarray, out: np.ndarray, dynamic: bool):
     from chainrule.autograd.grad_mode import no_grad
 
     longer = np.concatenate([x, x[:1]])  # one more sample: the dims that change follow it
-    with no_grad():
-        other = np.asarray(model(longer).array).shape
+    try:
+        with no_grad():
+            other = np.asarray(model(longer).array).shape
+    except Exception as err:  # the first dimension was not a batch of samples
+        raise ExportError(
+            f"the model runs on example_input of shape {x.shape} but not on {longer.shape} "
+            f"(one more row): with dynamic_batch=True the first dimension must be the batch. "
+            f"For one sample give X[:1] (shape {(1, *x.shape)}), or export a fixed shape with "
+            f"dynamic_batch=False ({type(err).__name__}: {err})"
+        ) from err
     dims = []
     for a, b in zip(out.shape, other):
         if a == b:

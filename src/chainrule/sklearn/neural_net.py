@@ -91,6 +91,7 @@ class BaseNeuralNet(BaseNet):
                 f"module({n_features}, {n_outputs}) returned {type(model).__name__}; it must "
                 f"return an nn.Module"
             )
+        _check_output_width(model, n_features, n_outputs)
         return model
 
     def _make_optimizer(self, model, batch_size: int):
@@ -105,6 +106,37 @@ class BaseNeuralNet(BaseNet):
             "rmsprop": optim.RMSprop,
         }[self.optimizer]
         return cls(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+
+def _check_output_width(model, n_features: int, n_outputs: int) -> None:
+    """Refuse a network whose output is not n_outputs wide.
+
+    One logit for a binary y would otherwise be read as a probability target of the same
+    shape: cross-entropy over one column is 0, so nothing trains and no error is raised.
+    """
+    import numpy as np
+
+    import chainrule as cr
+
+    from chainrule.train.batches import input_dtype
+
+    dtype = input_dtype(model)  # what cr.fit feeds it: X as given (float64) when None
+    dtype = np.float64 if dtype is None else dtype
+    was_training = model.training
+    model.eval()  # no dropout draw, no batch-norm update from the probe
+    try:
+        with cr.no_grad():
+            out = model(cr.tensor(np.zeros((1, n_features)), dtype=dtype))
+    finally:
+        model.train(was_training)
+    width = out.shape[-1] if len(out.shape) == 2 else None
+    if width != n_outputs:
+        raise ValueError(
+            f"module({n_features}, {n_outputs}) built a network whose output for one sample has "
+            f"shape {tuple(out.shape)}; it must be (1, {n_outputs}): one column per class "
+            f"(2 for a binary y) for a classifier, per target for a regressor. Build the last "
+            f"layer from the n_outputs argument"
+        )
 
 
 class NeuralNetClassifier(NetClassifierMixin, ClassifierMixin, BaseNeuralNet):

@@ -1,0 +1,44 @@
+"""NeuralNet* refuse a network whose output width does not match the targets."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from chainrule import nn  # noqa: E402
+from chainrule.sklearn import NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
+
+
+def _data():
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    return X, (X[:, 0] > 0).astype(int)
+
+
+def test_one_logit_for_a_binary_y_is_refused_not_trained_to_zero_loss():
+    # one column looked like a probability target: the loss was 0 and nothing trained
+    X, y = _data()
+    clf = NeuralNetClassifier(lambda n_in, n_out: nn.Linear(n_in, 1), max_iter=2)
+    with pytest.raises(ValueError, match=r"shape \(1, 1\); it must be \(1, 2\)"):
+        clf.fit(X, y)
+
+
+def test_too_many_outputs_are_refused():
+    X, y = _data()
+    clf = NeuralNetClassifier(lambda n_in, n_out: nn.Linear(n_in, 5), max_iter=2)
+    with pytest.raises(ValueError, match=r"it must be \(1, 2\)"):
+        clf.fit(X, y)
+    reg = NeuralNetRegressor(lambda n_in, n_out: nn.Linear(n_in, 3), max_iter=2)
+    with pytest.raises(ValueError, match=r"it must be \(1, 1\)"):
+        reg.fit(X, X[:, 0])
+
+
+def test_a_matching_network_with_dropout_still_fits_reproducibly():
+    X, y = _data()
+
+    def net(n_in, n_out):
+        return nn.Sequential(nn.Linear(n_in, 8), nn.Dropout(0.2), nn.Linear(8, n_out))
+
+    first = NeuralNetClassifier(net, max_iter=3, random_state=0).fit(X, y)
+    again = NeuralNetClassifier(net, max_iter=3, random_state=0).fit(X, y)
+    assert first.model_.training  # the probe gives the training mode back
+    np.testing.assert_array_equal(first.predict_proba(X), again.predict_proba(X))
