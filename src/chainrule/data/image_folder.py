@@ -76,8 +76,11 @@ class ImageFolderData:
 def _size(size) -> tuple[int, int] | None:
     if size is None:
         return None
-    pair = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in pair):
+    pair = (size, size) if isinstance(size, (int, np.integer)) else size
+    pair = tuple(pair) if isinstance(pair, (tuple, list, np.ndarray)) else (pair,)  # 4.5: refused
+    if len(pair) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in pair
+    ):
         raise ValueError(f"size must be a positive int or a pair (height, width), got {size!r}")
     return int(pair[0]), int(pair[1])
 
@@ -98,10 +101,27 @@ def _open(path: str):
         _register_heif()
     with Image.open(path) as img:
         img.load()  # decode now: a truncated or corrupt file fails here, not later
+        _refuse_float_pixels(img)
         if img.mode == "P" and isinstance(img.info.get("transparency"), bytes):
             # a palette with an alpha per entry: Pillow warns on every convert() but this one
             img = img.convert("RGBA")
         return ImageOps.exif_transpose(img)
+
+
+def _refuse_float_pixels(img) -> None:
+    """A floating-point image (Pillow mode ``F``: scientific TIFFs, depth maps) has no fixed
+    range: Pillow's conversion clips it to 0..255, so values in [0, 1] read as black. Only
+    whole values in 0..255 are read as they are."""
+    if img.mode != "F":
+        return
+    a = np.asarray(img)
+    if np.isfinite(a).all() and a.min() >= 0 and a.max() <= 255 and (a == np.rint(a)).all():
+        return
+    raise ValueError(
+        f"it holds 32-bit floating-point pixels (values {a.min():.4g} to {a.max():.4g}), "
+        f"which have no fixed range; save it as an 8-bit image, e.g. values in [0, 1] as "
+        f"np.uint8(np.rint(np.clip(a, 0, 1) * 255))"
+    )
 
 
 def _open_file(path: str):
