@@ -33,6 +33,7 @@ from typing import BinaryIO, NamedTuple
 import numpy as np
 
 from chainrule.errors import DTypeError, ModelFormatError
+from chainrule.io.foreign import foreign_format_hint
 from chainrule.io.guard import MAX_SMALL_FILE_BYTES, _refuse, open_file, read_file
 
 CHECKSUM_KEY = "chainrule.sha256"
@@ -191,18 +192,20 @@ def _read_exact(f: BinaryIO, n: int, source: str, what: str) -> bytearray:
 
 def _read_header(f: BinaryIO, size: int, source: str):
     if size < 8:
-        raise _fail(source, f"file is {size} bytes, too short for the 8-byte header length")
+        hint = foreign_format_hint(source, f.read(8))
+        raise _fail(source, f"file is {size} bytes, too short for the 8-byte header length{hint}")
     prefix = bytes(_read_exact(f, 8, source, "header length"))
     n = int.from_bytes(prefix, "little")
     if n == 0:
         raise _fail(source, "header length is 0; a header is at least '{}'")
+    hint = foreign_format_hint(source, prefix)
     if n > size - 8:
-        raise _fail(source, f"header length {n} is larger than the file ({size} bytes)")
+        raise _fail(source, f"header length {n} is larger than the file ({size} bytes){hint}")
     if n > MAX_HEADER_BYTES:
         raise _fail(source, f"header length {n} exceeds the limit of {MAX_HEADER_BYTES} bytes")
     raw = _read_exact(f, n, source, "header")
     if raw[:1] != b"{":
-        raise _fail(source, "header does not start with '{' (not a safetensors file)")
+        raise _fail(source, f"header does not start with '{{' (not a safetensors file){hint}")
     header = parse_json(raw, source=source, what="header")
     if not isinstance(header, dict):
         raise _fail(source, "header is not a JSON object")
