@@ -256,3 +256,18 @@ def test_sample_spans_the_run_when_data_is_sorted_and_not_shuffled():
     assert 0.3 < labels.mean() < 0.7
     codes = [f.code for f in rec.findings]
     assert "CONSTANT_TARGET" not in codes and "CLASS_IMBALANCE" not in codes
+
+
+def test_nan_in_the_data_is_named_as_bad_data_not_a_learning_rate_problem():
+    # it said "Training diverged ... Lower the learning rate" for a NaN cell in X
+    X, y = cr.datasets.moons(n=64, seed=0)
+    X[3, 0] = np.nan
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))
+    rec = cr.diagnose.Recorder(verbose=False)
+    with pytest.raises(cr.NonFiniteError):
+        cr.fit(model, (X, y), nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1),
+               epochs=2, callbacks=[rec], verbose=False)
+    (finding,) = [f for f in rec.findings if f.code == "DIVERGED"]
+    assert "X row 3 holds NaN" in finding.sentence and "did not diverge" in finding.sentence
+    assert "Clean the data" in finding.fix and "learning rate" not in finding.fix
+    assert finding.evidence["bad_data"] == "X"

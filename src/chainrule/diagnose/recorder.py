@@ -287,6 +287,7 @@ class Recorder(Callback):
                 "epoch": getattr(error, "epoch", None),
                 "batch": getattr(error, "batch", None),
                 "message": str(error),
+                "data": getattr(error, "part", None),  # NaN/inf in X or y, not a divergence
             }
         self._flush_sample()
         from chainrule.diagnose.findings import diagnose

@@ -39,6 +39,8 @@ def diverged(run: RunView) -> Finding | None:
     finite = run.finite_losses()
     start = num(finite[0]) if finite.size else "?"
     last = num(finite[-1]) if finite.size else "?"
+    if error is not None and error.get("data") in ("X", "y"):
+        return _bad_data(error, start, last)
     if error is not None:
         kind = error.get("kind") or "loss"
         where = f"epoch {error.get('epoch')}, batch {error.get('batch')}"
@@ -62,6 +64,24 @@ def diverged(run: RunView) -> Finding | None:
         "Lower the learning rate (try 10x smaller) and standardise the inputs and targets; if "
         "one bad batch sets it off, clip the gradients' norm before each step.",
         {"loss_start": start, "loss_last_finite": last, "median_update_ratio": ratio},
+    )
+
+
+def _bad_data(error: dict, start, last) -> Finding:
+    """NaN or inf in the training data stopped fit: lowering the learning rate cannot help."""
+    what = "inputs (X)" if error["data"] == "X" else "targets (y)"
+    message = str(error.get("message") or "")
+    rows = message.split("because ", 1)[1].split(";")[0] if "because " in message else ""
+    return Finding(
+        "DIVERGED",
+        "critical",
+        f"Training stopped at epoch {error.get('epoch')}, batch {error.get('batch')}: the "
+        f"{what} hold NaN or infinity{f' ({rows})' if rows else ''}, so the loss is not a "
+        f"number; the model did not diverge (the loss had gone from {start} to {last}).",
+        "Clean the data before training: drop or fill the rows with NaN or inf (e.g. "
+        "X = X[np.isfinite(X).all(axis=1)], with y alike; chainrule train --impute fills "
+        "missing cells of a CSV).",
+        {"loss_start": start, "loss_last_finite": last, "bad_data": error["data"]},
     )
 
 

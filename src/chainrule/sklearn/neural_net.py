@@ -117,7 +117,6 @@ def _check_output_width(model, n_features: int, n_outputs: int) -> None:
     import numpy as np
 
     import chainrule as cr
-
     from chainrule.train.batches import input_dtype
 
     dtype = input_dtype(model)  # what cr.fit feeds it: X as given (float64) when None

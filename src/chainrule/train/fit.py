@@ -126,6 +126,7 @@ def _located(err: NonFiniteError, run, epoch: int, batch: int, x, y) -> NonFinit
     located = NonFiniteError(f"training stopped at {where}: {_in_user_data(err, run, x, y)}")
     located.kind, located.stage, located.value = err.kind, err.stage, err.value
     located.rows = getattr(err, "rows", None)
+    located.part = getattr(err, "part", None)  # "X" or "y" when the data itself is not finite
     located.epoch, located.batch = epoch + 1, batch + 1
     return located
 
