@@ -11,6 +11,8 @@ The thresholds are the named constants of ``thresholds.py`` (re-exported here);
 
 from __future__ import annotations
 
+import os
+
 from chainrule.diagnose.finding import SEVERITIES, Finding
 from chainrule.diagnose.rules_curve import (
     diverged,
@@ -65,6 +67,7 @@ def diagnose(record: dict, explain_with=None) -> list[Finding]:
     Returns:
         The findings, most severe first (an empty list for a healthy run).
     """
+    record = _as_record(record)
     run = RunView(record)
     found = []
     for order, rule in enumerate(RULES):
@@ -80,6 +83,25 @@ def diagnose(record: dict, explain_with=None) -> list[Finding]:
 
         attach_explanations(findings, run, *explain_with)
     return findings
+
+
+def _as_record(record) -> dict:
+    """The record dict; the Recorder itself (a common slip) stands for its record."""
+    from chainrule.diagnose.recorder import Recorder
+
+    if isinstance(record, Recorder):
+        return record.record
+    if isinstance(record, (str, os.PathLike)):
+        raise TypeError(
+            f"diagnose takes a record, not a path; read the file first: "
+            f"cr.diagnose.diagnose(cr.diagnose.load_record({os.fspath(record)!r}))"
+        )
+    if not isinstance(record, dict):
+        raise TypeError(
+            f"diagnose takes a Recorder's record (recorder.record, or load_record(path)), "
+            f"got {type(record).__name__}"
+        )
+    return record
 
 
 def summary(findings: list[Finding]) -> str:
