@@ -70,6 +70,12 @@ def init(blas_threads: int | None = 1, timeout: float | None = None) -> None:
         >>> dist.rank(), dist.world_size()  # under plain python
         (0, 1)
     """
+    if blas_threads is not None and (
+        isinstance(blas_threads, bool)
+        or not isinstance(blas_threads, (int, np.integer))
+        or blas_threads < 1
+    ):  # checked in one process too, so a script tried alone is right under mpiexec
+        raise DistributedError(f"blas_threads must be an int >= 1 or None, got {blas_threads!r}")
     if state.initialized:
         return
     if timeout is None:
@@ -176,8 +182,8 @@ def barrier() -> None:
 def allgather_object(obj) -> list:
     """Every rank's ``obj`` (numbers, strings, arrays, lists/tuples/dicts), in rank order."""
     init()
-    if state.size == 1:
-        return [obj]
+    if state.size == 1:  # sent through the wire format, so that one process refuses and
+        return [from_bytes(to_bytes(obj))]  # converts exactly what several ranks would
     MPI = state.MPI
     data = to_bytes(obj)
     sizes = np.zeros(state.size, dtype=np.int64)
@@ -196,7 +202,7 @@ def broadcast_object(obj, root: int = 0):
     """``obj`` from rank ``root`` (as :func:`allgather_object` takes), on every rank."""
     init()
     if state.size == 1:
-        return obj
+        return from_bytes(to_bytes(obj))  # as allgather_object: what several ranks would get
     MPI = state.MPI
     data = to_bytes(obj) if state.rank == root else None
     size = np.array([0 if data is None else data.size], dtype=np.int64)
