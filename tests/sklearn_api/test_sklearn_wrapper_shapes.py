@@ -42,3 +42,17 @@ def test_a_matching_network_with_dropout_still_fits_reproducibly():
     again = NeuralNetClassifier(net, max_iter=3, random_state=0).fit(X, y)
     assert first.model_.training  # the probe gives the training mode back
     np.testing.assert_array_equal(first.predict_proba(X), again.predict_proba(X))
+
+
+@pytest.mark.parametrize("cls", ["MLPClassifier", "NeuralNetClassifier"])
+def test_a_missing_label_among_strings_is_named(cls):
+    # np.unique's "'<' not supported between instances of 'NoneType' and 'str'" before
+    import chainrule.sklearn as crs
+
+    X, _ = _data()
+    y = np.array(["cat", None] * 20, dtype=object)
+    kwargs = {"module": lambda n_in, n_out: nn.Linear(n_in, n_out)} if cls[0] == "N" else {}
+    with pytest.raises(ValueError, match=r"NoneType, str.*None is a missing label"):
+        getattr(crs, cls)(max_iter=2, **kwargs).fit(X, y)
+    ok = getattr(crs, cls)(max_iter=2, **kwargs).fit(X, np.array(["cat", "dog"] * 20, object))
+    assert list(ok.classes_) == ["cat", "dog"]

@@ -17,6 +17,20 @@ from chainrule.sklearn.losses import loss_fn
 __all__ = ["NetClassifierMixin", "NetRegressorMixin"]
 
 
+def _sorted_labels(y) -> np.ndarray:
+    """``np.unique(y)``, with labels that cannot be compared (a None among strings: a missing
+    label) named instead of NumPy's '<' not supported."""
+    try:
+        return np.unique(y)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in np.asarray(y, dtype=object).ravel()})
+        missing = " (None is a missing label: drop those rows or give them a class)"
+        raise ValueError(
+            f"y mixes labels of types {', '.join(kinds)} that cannot be sorted into classes_"
+            f"{missing if 'NoneType' in kinds else ''}"
+        ) from None
+
+
 class NetClassifierMixin:
     """Targets as class indices (or 0/1 columns), probabilities from the network's logits."""
 
@@ -24,11 +38,13 @@ class NetClassifierMixin:
     _binary_single_output = True  # one logit for two classes (MLPClassifier, like sklearn)
 
     def _encode_targets(self, y, first: bool, classes):
+        if y.dtype == object:
+            _sorted_labels(y)  # before scikit-learn's checks sort them with no word of why
         check_classification_targets(y)
         kind = type_of_target(y)
         if first and classes is None:
             self._multilabel = kind == "multilabel-indicator"
-            self.classes_ = np.arange(y.shape[1]) if self._multilabel else np.unique(y)
+            self.classes_ = np.arange(y.shape[1]) if self._multilabel else _sorted_labels(y)
         elif first:
             self._multilabel = kind == "multilabel-indicator"
             self.classes_ = np.unique(np.asarray(classes))
