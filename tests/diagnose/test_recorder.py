@@ -265,8 +265,15 @@ def test_nan_in_the_data_is_named_as_bad_data_not_a_learning_rate_problem():
     model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))
     rec = cr.diagnose.Recorder(verbose=False)
     with pytest.raises(cr.NonFiniteError):
-        cr.fit(model, (X, y), nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1),
-               epochs=2, callbacks=[rec], verbose=False)
+        cr.fit(
+            model,
+            (X, y),
+            nn.BCEWithLogitsLoss(),
+            optim.SGD(model.parameters(), lr=0.1),
+            epochs=2,
+            callbacks=[rec],
+            verbose=False,
+        )
     (finding,) = [f for f in rec.findings if f.code == "DIVERGED"]
     assert "X row 3 holds NaN" in finding.sentence and "did not diverge" in finding.sentence
     assert "Clean the data" in finding.fix and "learning rate" not in finding.fix
@@ -277,8 +284,15 @@ def test_diagnose_takes_the_recorder_too_and_names_a_wrong_argument():
     X, y = cr.datasets.moons(n=64, seed=0)
     model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))
     rec = cr.diagnose.Recorder(verbose=False)
-    cr.fit(model, (X, y), nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1),
-           epochs=1, callbacks=[rec], verbose=False)
+    cr.fit(
+        model,
+        (X, y),
+        nn.BCEWithLogitsLoss(),
+        optim.SGD(model.parameters(), lr=0.1),
+        epochs=1,
+        callbacks=[rec],
+        verbose=False,
+    )
     assert diagnose(rec) == diagnose(rec.record)  # was AttributeError: no attribute 'get'
     with pytest.raises(TypeError, match=r"load_record\('runs/a'\)"):
         diagnose("runs/a")
