@@ -87,9 +87,7 @@ def diagnose(record: dict, explain_with=None) -> list[Finding]:
 
 def _as_record(record) -> dict:
     """The record dict; the Recorder itself (a common slip) stands for its record."""
-    from chainrule.diagnose.recorder import Recorder
-
-    if isinstance(record, Recorder):
+    if isinstance(getattr(record, "record", None), dict):  # a Recorder (not imported: a cycle)
         return record.record
     if isinstance(record, (str, os.PathLike)):
         raise TypeError(
