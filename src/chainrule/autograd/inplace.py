@@ -141,6 +141,10 @@ def write(tensor, op: str, ufunc, *operands) -> object:
             values = [wrap_int(v, array.dtype) for v in values]
             ufunc(array, *values, out=array, casting="same_kind")
     except TypeError as err:  # NumPy's UFuncTypeError: the result's dtype does not fit
+        if _integer_into_integer(array, values):  # PyTorch wraps int64 into uint8; NumPy refuses
+            ufunc(array, *values, out=array, casting="unsafe")
+            bump(tensor)
+            return tensor
         raise DTypeError(
             f"{op}: the result cannot be stored in place in a tensor of dtype {array.dtype} "
             f"(as in PyTorch: {err}); convert first, e.g. x = x.float()"
@@ -153,6 +157,28 @@ def write(tensor, op: str, ufunc, *operands) -> object:
         ) from None
     bump(tensor)
     return tensor
+
+
+def _integer_pow(base, exponent, out, casting):
+    """Integer ** integer in place, as PyTorch: a negative exponent in a tensor gives the
+    quotient rounded toward 0 (NumPy refuses); a negative number is refused, as there."""
+    from chainrule.ops.power import _integer_power
+
+    if isinstance(exponent, (int, np.integer)) and exponent < 0:
+        raise DTypeError(
+            f"Integers to negative integer powers are not allowed (as in PyTorch): "
+            f"pow_({exponent}) of a {base.dtype} tensor; use floats, e.g. x = x.float()"
+        )
+    exponent = np.asarray(exponent)
+    if exponent.dtype.kind not in "iu" or not (exponent < 0).any():
+        return np.power(base, exponent, out=out, casting=casting)
+    np.copyto(out, _integer_power(base, exponent), casting=casting)
+
+
+def _integer_into_integer(array: np.ndarray, values) -> bool:
+    """Whether an integer result may go into an integer tensor: PyTorch casts any integer into
+    any other in place (uint8 += int64 wraps), where NumPy's same_kind refuses int into uint."""
+    return array.dtype.kind in "iu" and all(np.asarray(v).dtype.kind in "biu" for v in values)
 
 
 def _scaled_add(tensor, op: str, other, alpha) -> object:
@@ -307,6 +333,8 @@ class InplaceMethods:
             if exponent.__class__ is bool:
                 return write(self, "pow_", np.logical_or, not exponent)
             refuse_bool(np.asarray(_value(exponent)).dtype, "pow_")
+        if self.array.dtype.kind in "iu":
+            return write(self, "pow_", _integer_pow, exponent)
         return write(self, "pow_", np.power, exponent)
 
     def neg_(self):
