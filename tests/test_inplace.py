@@ -242,3 +242,23 @@ def test_in_place_integer_pow_of_a_negative_number_is_refused_as_torch():
         cr.tensor([2, 3]).pow_(-1)
     with pytest.raises(cr.errors.DTypeError, match="cannot be stored in place"):
         cr.tensor([2, 3], dtype="uint8").add_(cr.tensor([0.5, 1.0]))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int64"])
+def test_true_division_into_an_integer_tensor_in_place_stays_refused(dtype):
+    # int / int is a float, which PyTorch will not store in an integer tensor
+    for op in (lambda x: x.div_(2), lambda x: x.__itruediv__(2), lambda x: x.div_(x)):
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            op(torch.tensor([3, 4]).to(getattr(torch, dtype)))
+        with pytest.raises(cr.errors.DTypeError, match="cannot be stored in place"):
+            op(cr.tensor([3, 4], dtype=dtype))
+
+
+def test_clamp_in_place_of_uint8_by_an_int64_bound_as_torch():
+    results = []
+    for lib in (torch, cr):
+        x = lib.tensor([3, 4], dtype=lib.uint8)
+        x.clamp_min_(lib.tensor([5, 1]))
+        x.clamp_max_(np.int64(4))
+        results.append((str(x.dtype).replace("torch.", ""), x.tolist()))
+    assert results[1] == results[0]

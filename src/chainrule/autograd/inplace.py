@@ -141,7 +141,9 @@ def write(tensor, op: str, ufunc, *operands) -> object:
             values = [wrap_int(v, array.dtype) for v in values]
             ufunc(array, *values, out=array, casting="same_kind")
     except TypeError as err:  # NumPy's UFuncTypeError: the result's dtype does not fit
-        if _integer_into_integer(array, values):  # PyTorch wraps int64 into uint8; NumPy refuses
+        if _integer_into_integer(
+            ufunc, array, values
+        ):  # PyTorch wraps int64 into uint8; NumPy refuses
             ufunc(array, *values, out=array, casting="unsafe")
             bump(tensor)
             return tensor
@@ -175,10 +177,19 @@ def _integer_pow(base, exponent, out, casting):
     np.copyto(out, _integer_power(base, exponent), casting=casting)
 
 
-def _integer_into_integer(array: np.ndarray, values) -> bool:
+def _integer_into_integer(ufunc, array: np.ndarray, values) -> bool:
     """Whether an integer result may go into an integer tensor: PyTorch casts any integer into
-    any other in place (uint8 += int64 wraps), where NumPy's same_kind refuses int into uint."""
-    return array.dtype.kind in "iu" and all(np.asarray(v).dtype.kind in "biu" for v in values)
+    any other in place (uint8 += int64 wraps), where NumPy's same_kind refuses int into uint.
+    A float result (int / int) stays refused, as there."""
+    dtypes = [np.asarray(v).dtype for v in values if v is not None]
+    if array.dtype.kind not in "iu" or any(d.kind not in "biu" for d in dtypes):
+        return False
+    if not isinstance(ufunc, np.ufunc):  # chainrule's own integer kernels (clamp, floor, pow)
+        return True
+    try:
+        return ufunc.resolve_dtypes((array.dtype, *dtypes, None))[-1].kind in "iu"
+    except TypeError:
+        return False
 
 
 def _scaled_add(tensor, op: str, other, alpha) -> object:
