@@ -219,6 +219,12 @@ INTEGER_INTO_INTEGER = [
     ("int32", "int64", lambda x, y: x.pow_(y)),
     ("int64", "int64", lambda x, y: x.pow_(y[0])),
     ("uint8", "int64", lambda x, y: x.add_(np.int64(-3))),
+    # a 0-d tensor of the same category does not promote: its -1 is uint8's 255, as PyTorch
+    ("uint8", "int64", lambda x, y: x.clamp_min_(y[0])),
+    ("uint8", "int32", lambda x, y: x.pow_(y[1])),
+    ("uint8", "int64", lambda x, y: x.fmod_(y[0])),
+    ("uint8", "int32", lambda x, y: x.remainder_(y[1])),
+    ("uint8", "int64", lambda x, y: x.clamp_max_(np.int64(-2))),
 ]
 
 
@@ -238,8 +244,10 @@ def test_an_integer_result_goes_into_an_integer_tensor_in_place_as_torch(into, o
 def test_in_place_integer_pow_of_a_negative_number_is_refused_as_torch():
     with pytest.raises(RuntimeError, match="negative integer powers"):
         torch.tensor([2, 3]).pow_(-1)
-    with pytest.raises(cr.errors.DTypeError, match="negative integer powers"):
-        cr.tensor([2, 3]).pow_(-1)
+    for dtype in ("int64", "int32", "uint8"):
+        for op in (lambda x: x.pow_(-3), lambda x: x.__ipow__(np.int64(-1))):
+            with pytest.raises(cr.errors.DTypeError, match="negative integer powers"):
+                op(cr.tensor([[2, 3]], dtype=dtype))
     with pytest.raises(cr.errors.DTypeError, match="cannot be stored in place"):
         cr.tensor([2, 3], dtype="uint8").add_(cr.tensor([0.5, 1.0]))
 

@@ -28,6 +28,7 @@ from chainrule._dtype import (
     _NOT_BOOL,
     check_integer_divisor,
     checked_int,
+    integer_power,
     refuse_bool,
     refuse_bool_sub,
     refuse_non_float,
@@ -141,10 +142,8 @@ def write(tensor, op: str, ufunc, *operands) -> object:
             values = [wrap_int(v, array.dtype) for v in values]
             ufunc(array, *values, out=array, casting="same_kind")
     except TypeError as err:  # NumPy's UFuncTypeError: the result's dtype does not fit
-        if _integer_into_integer(
-            ufunc, array, values
-        ):  # PyTorch wraps int64 into uint8; NumPy refuses
-            ufunc(array, *values, out=array, casting="unsafe")
+        if _integer_into_integer(ufunc, array, values):  # uint8 += int64: PyTorch wraps it
+            ufunc(array, *_single_numbers_cast(values, array.dtype), out=array, casting="unsafe")
             bump(tensor)
             return tensor
         raise DTypeError(
@@ -163,18 +162,11 @@ def write(tensor, op: str, ufunc, *operands) -> object:
 
 def _integer_pow(base, exponent, out, casting):
     """Integer ** integer in place, as PyTorch: a negative exponent in a tensor gives the
-    quotient rounded toward 0 (NumPy refuses); a negative number is refused, as there."""
-    from chainrule.ops.power import _integer_power
-
-    if isinstance(exponent, (int, np.integer)) and exponent < 0:
-        raise DTypeError(
-            f"Integers to negative integer powers are not allowed (as in PyTorch): "
-            f"pow_({exponent}) of a {base.dtype} tensor; use floats, e.g. x = x.float()"
-        )
+    quotient rounded toward 0 (NumPy refuses)."""
     exponent = np.asarray(exponent)
     if exponent.dtype.kind not in "iu" or not (exponent < 0).any():
         return np.power(base, exponent, out=out, casting=casting)
-    np.copyto(out, _integer_power(base, exponent), casting=casting)
+    np.copyto(out, integer_power(base, exponent), casting=casting)
 
 
 def _integer_into_integer(ufunc, array: np.ndarray, values) -> bool:
@@ -190,6 +182,16 @@ def _integer_into_integer(ufunc, array: np.ndarray, values) -> bool:
         return ufunc.resolve_dtypes((array.dtype, *dtypes, None))[-1].kind in "iu"
     except TypeError:
         return False
+
+
+def _single_numbers_cast(values, dtype: np.dtype) -> list:
+    """Integer 0-d operands in the tensor's dtype, wrapped around: PyTorch's promotion ignores a
+    0-d tensor (or NumPy scalar) of the tensor's own category, so uint8.clamp_min_(t(-3)) clamps
+    at 253."""
+    return [
+        np.asarray(v).astype(dtype) if np.ndim(v) == 0 and np.asarray(v).dtype.kind in "biu" else v
+        for v in values
+    ]
 
 
 def _scaled_add(tensor, op: str, other, alpha) -> object:
@@ -345,6 +347,11 @@ class InplaceMethods:
                 return write(self, "pow_", np.logical_or, not exponent)
             refuse_bool(np.asarray(_value(exponent)).dtype, "pow_")
         if self.array.dtype.kind in "iu":
+            if isinstance(exponent, (int, np.integer)) and exponent < 0:  # a number, not a tensor
+                raise DTypeError(
+                    f"Integers to negative integer powers are not allowed (as in PyTorch): "
+                    f"pow_({exponent}) of a {self.array.dtype} tensor; convert, x = x.float()"
+                )
             return write(self, "pow_", _integer_pow, exponent)
         return write(self, "pow_", np.power, exponent)
 
