@@ -206,3 +206,67 @@ def test_augmented_assignment_refuses_what_pytorch_refuses():
     with pytest.raises(cr.errors.DTypeError):
         x = cr.tensor([5.0])
         x &= 1
+
+
+INTEGER_INTO_INTEGER = [
+    ("uint8", "int64", lambda x, y: x.add_(y)),
+    ("uint8", "int32", lambda x, y: x.mul_(y)),
+    ("uint8", "int64", lambda x, y: x.sub_(y)),
+    ("uint8", "int64", lambda x, y: x.__iadd__(y)),
+    ("uint8", "int64", lambda x, y: x.floor_divide_(y.abs() + 1)),
+    ("int64", "int64", lambda x, y: x.pow_(y)),
+    ("uint8", "int64", lambda x, y: x.pow_(y)),
+    ("int32", "int64", lambda x, y: x.pow_(y)),
+    ("int64", "int64", lambda x, y: x.pow_(y[0])),
+    ("uint8", "int64", lambda x, y: x.add_(np.int64(-3))),
+    # a 0-d tensor of the same category does not promote: its -1 is uint8's 255, as PyTorch
+    ("uint8", "int64", lambda x, y: x.clamp_min_(y[0])),
+    ("uint8", "int32", lambda x, y: x.pow_(y[1])),
+    ("uint8", "int64", lambda x, y: x.fmod_(y[0])),
+    ("uint8", "int32", lambda x, y: x.remainder_(y[1])),
+    ("uint8", "int64", lambda x, y: x.clamp_max_(np.int64(-2))),
+]
+
+
+@pytest.mark.parametrize(("into", "other", "op"), INTEGER_INTO_INTEGER)
+def test_an_integer_result_goes_into_an_integer_tensor_in_place_as_torch(into, other, op):
+    # PyTorch wraps int64 into uint8 (NumPy's same_kind refused it: a DTypeError) and an integer
+    # tensor to negative integer powers is the quotient rounded toward 0 (was a ShapeError)
+    results = []
+    for lib in (torch, cr):
+        x = lib.tensor([2, 1, 3, 0, 5, 7]).to(getattr(lib, into))
+        y = lib.tensor([-1, -2, 3, -1, 2, 200]).to(getattr(lib, other))
+        out = op(x, y)
+        results.append((out is x, str(x.dtype).replace("torch.", ""), x.tolist()))
+    assert results[1] == results[0]
+
+
+def test_in_place_integer_pow_of_a_negative_number_is_refused_as_torch():
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        torch.tensor([2, 3]).pow_(-1)
+    for dtype in ("int64", "int32", "uint8"):
+        for op in (lambda x: x.pow_(-3), lambda x: x.__ipow__(np.int64(-1))):
+            with pytest.raises(cr.errors.DTypeError, match="negative integer powers"):
+                op(cr.tensor([[2, 3]], dtype=dtype))
+    with pytest.raises(cr.errors.DTypeError, match="cannot be stored in place"):
+        cr.tensor([2, 3], dtype="uint8").add_(cr.tensor([0.5, 1.0]))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int64"])
+def test_true_division_into_an_integer_tensor_in_place_stays_refused(dtype):
+    # int / int is a float, which PyTorch will not store in an integer tensor
+    for op in (lambda x: x.div_(2), lambda x: x.__itruediv__(2), lambda x: x.div_(x)):
+        with pytest.raises(RuntimeError, match="can't be cast"):
+            op(torch.tensor([3, 4]).to(getattr(torch, dtype)))
+        with pytest.raises(cr.errors.DTypeError, match="cannot be stored in place"):
+            op(cr.tensor([3, 4], dtype=dtype))
+
+
+def test_clamp_in_place_of_uint8_by_an_int64_bound_as_torch():
+    results = []
+    for lib in (torch, cr):
+        x = lib.tensor([3, 4], dtype=lib.uint8)
+        x.clamp_min_(lib.tensor([5, 1]))
+        x.clamp_max_(np.int64(4))
+        results.append((str(x.dtype).replace("torch.", ""), x.tolist()))
+    assert results[1] == results[0]

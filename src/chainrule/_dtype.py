@@ -238,3 +238,13 @@ def refuse_bool_sub(a, b=0) -> tuple:
             "operator instead; else convert first, e.g. mask.float()"
         )
     return a, b
+
+
+def integer_power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a ** b for integer tensors with some b < 0, as PyTorch: the quotient 1 / a^|b| rounded
+    toward 0 (so 1 for a = 1, ±1 for a = −1, else 0, also for a = 0). NumPy refuses."""
+    out = a ** np.maximum(b, 0)
+    negative = b < 0
+    odd = (b % 2) == 1
+    small = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
+    return np.where(negative, small, out).astype(out.dtype, copy=False)

@@ -103,3 +103,16 @@ def test_a_float64_target_promotes_the_loss_where_pytorch_does(name):
     }[name]
     f = getattr(cr.nn.functional, functional)(cr.tensor(a), cr.tensor(b, dtype="float64"))
     assert f.dtype == ours.dtype
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [("int32", "uint8"), ("int64", "uint8"), ("bool", "int8")]
+)
+def test_atan2_of_two_integer_tensors_converts_each_to_float_as_torch(first, second):
+    # the common integer dtype came first: a 0-d int32 −5 beside uint8 became 251
+    a, b = np.array(-5, dtype=first), np.array([3, 0, 2], dtype=second)
+    for x, y in ((a, b), (b, a)):
+        theirs = torch.atan2(torch.from_numpy(np.array(x)), torch.from_numpy(np.array(y)))
+        ours = cr.atan2(cr.tensor(x, dtype=x.dtype), cr.tensor(y, dtype=y.dtype))
+        assert str(ours.dtype) == "float32" == str(theirs.dtype).replace("torch.", "")
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)

@@ -267,3 +267,20 @@ def test_a_mean_over_only_ignored_targets_is_nan_with_zero_gradients(name, optio
     ref.backward()
     assert np.isnan(loss.item()) and torch.isnan(ref).item()
     np.testing.assert_array_equal(x.grad, xt.grad.numpy())
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_of_an_empty_batch_matches_torch(reduction):
+    # an empty batch (a filtered-out minibatch) was a NumPy "min of nothing" ValueError
+    ours_p = cr.zeros(0, 4, dtype=cr.float64, requires_grad=True)
+    theirs_p = torch.zeros(0, 4, dtype=torch.float64, requires_grad=True)
+    ours = fn.binary_cross_entropy(ours_p, cr.zeros(0, 4, dtype=cr.float64), reduction=reduction)
+    theirs = F.binary_cross_entropy(
+        theirs_p, torch.zeros(0, 4, dtype=torch.float64), reduction=reduction
+    )
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ours.sum().backward()
+    theirs.sum().backward()
+    assert ours_p.grad.shape == tuple(theirs_p.grad.shape) == (0, 4)

@@ -1,5 +1,7 @@
 """Reductions against PyTorch: axis None / int / tuple, keepdims, ties, no-grad arg ops."""
 
+import warnings
+
 import numpy as np
 import pytest
 from op_check import case, check_case, ids
@@ -189,3 +191,48 @@ def test_an_axis_named_twice_is_refused():
     for name in ("sum", "mean", "amax", "var"):
         with pytest.raises(cr.errors.ShapeError, match="more than once"):
             getattr(cr, name)(cr.ones(2, 3), dim=(0, -2))
+
+
+def test_any_and_all_with_an_empty_dim_tuple_reduce_nothing_as_pytorch():
+    # unlike sum(dim=()), PyTorch's any/all(dim=()) keep every element (as a bool each)
+    x = np.array([[0.0, 2.0, 3.0], [4.0, 0.0, -6.0]])
+    for name in ("any", "all"):
+        theirs = getattr(torch, name)(torch.tensor(x), dim=())
+        ours = getattr(cr, name)(cr.tensor(x), dim=())
+        assert ours.shape == tuple(theirs.shape) == (2, 3)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        np.testing.assert_array_equal(getattr(cr.tensor(x), name)(dim=()).numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize(
+    "name", ["all", "any", "count_nonzero", "nanmean", "std", "var", "prod", "norm"]
+)
+@pytest.mark.parametrize("dim", [0, -1])
+def test_a_zero_dim_tensor_reduces_over_dim_0_or_minus_1_as_pytorch(name, dim):
+    keep = {} if name == "count_nonzero" else {"keepdim": True}
+    grads = name not in ("all", "any", "count_nonzero")
+    theirs = torch.tensor(3.0, dtype=torch.float64, requires_grad=grads)
+    ours = cr.tensor(3.0, dtype=cr.float64, requires_grad=grads)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # std/var of one number: PyTorch warns, both answer NaN
+        t, o = (
+            getattr(torch, name)(theirs, dim=dim, **keep),
+            getattr(cr, name)(ours, dim=dim, **keep),
+        )
+    assert o.shape == tuple(t.shape) == ()
+    assert str(o.dtype) == str(t.dtype).replace("torch.", "")
+    np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), equal_nan=True)
+    if grads:
+        t.backward()
+        o.backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), equal_nan=True)
+
+
+def test_var_and_std_mean_of_a_zero_dim_tensor_over_dim_0_match_pytorch():
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for name in ("var_mean", "std_mean"):
+            t = getattr(torch, name)(torch.tensor(2.0), dim=0)
+            o = getattr(cr, name)(cr.tensor(2.0), dim=0)
+            for theirs, ours in zip(t, o):
+                np.testing.assert_allclose(ours.numpy(), theirs.numpy(), equal_nan=True)

@@ -146,3 +146,33 @@ def test_cat_of_mixed_dtypes_keeps_the_gradient_in_the_inputs_dtype():
     out.sum().backward()
     assert out.dtype == "float64" and w.grad.dtype == "float32"
     np.testing.assert_array_equal(w.grad.numpy(), [1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda lib, x: lib.flip(x, (0,)),
+        lambda lib, x: x.flip(-1),
+        lambda lib, x: x.transpose(0, -1),
+        lambda lib, x: lib.transpose(x, -1, -1),
+        lambda lib, x: lib.sort(x).values,
+    ],
+)
+@pytest.mark.parametrize("dtype", ["float64", "bool"])
+def test_a_zero_dim_tensor_takes_dim_0_and_minus_1_as_pytorch(op, dtype):
+    # flip raised, transpose was an IndexError, sort turned a bool into int64
+    grads = dtype == "float64"
+    theirs = torch.tensor(2.0, requires_grad=grads).to(getattr(torch, dtype))
+    ours = cr.tensor(2.0, requires_grad=grads, dtype=dtype)
+    t, o = op(torch, theirs), op(cr, ours)
+    assert o.shape == tuple(t.shape) == () and str(o.dtype) == dtype
+    assert o.item() == t.item()
+    if grads:
+        o.backward()
+        assert ours.grad.item() == 1.0
+
+
+def test_a_zero_dim_tensor_refuses_dim_1_for_flip_and_transpose():
+    for call in (lambda x: x.flip(1), lambda x: x.transpose(0, 1)):
+        with pytest.raises(cr.errors.DimensionError):
+            call(cr.tensor(2.0))

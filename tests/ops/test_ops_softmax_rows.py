@@ -116,3 +116,15 @@ def test_confident_rows_keep_the_tiny_gradient_at_the_max():
         np.testing.assert_allclose(out.detach().numpy()[0, 0], -np.log1p(rest), rtol=1e-5)
         out.backward(g)
         np.testing.assert_allclose(y.grad_array[0, 0], rest / (1 + rest), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize(("shape", "dim"), [((0, 4), 0), ((3, 0), -1), ((0, 4), 1), ((2, 0, 3), 1)])
+def test_softmax_of_an_empty_tensor_is_empty_as_torch(name, shape, dim):
+    # over a zero-length axis there was no maximum to find: NumPy's argmax ValueError
+    x = cr.zeros(*shape, requires_grad=True)
+    ours = getattr(cr.nn.functional, name)(x, dim=dim)
+    theirs = getattr(torch.nn.functional, name)(torch.zeros(*shape), dim=dim)
+    assert ours.shape == tuple(theirs.shape) and str(ours.dtype) == "float32"
+    ours.sum().backward()
+    assert x.grad.shape == shape

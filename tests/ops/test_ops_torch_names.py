@@ -569,3 +569,15 @@ def test_no_unsupported_hint_is_left_for_a_name_chainrule_now_has():
     has = set(vars(cr)) | set(cr._LAZY)
     stale = [n for n in UNSUPPORTED["torch"] if n in has and n != "onnx"]  # cr.onnx: our export
     assert stale == []
+
+
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "bool", "int64"])
+@pytest.mark.parametrize("equation", ["ij->j", "ij->", "ij->ji", "ij,ij->ij"])
+def test_integer_einsum_dtype_matches_torch(dtype, equation):
+    # one operand summed over is torch's sum(): int64 (it kept int32 / uint8 / bool)
+    x = (np.arange(12).reshape(3, 4) % 3).astype(dtype)
+    n = equation.count(",") + 1
+    theirs = torch.einsum(equation, *[torch.from_numpy(x.copy())] * n)
+    ours = cr.einsum(equation, *[cr.tensor(x, dtype=dtype)] * n)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    assert ours.tolist() == theirs.tolist()

@@ -197,3 +197,15 @@ def test_tensordot_and_inner_refuse_mixed_dtypes_as_torch():
         torch.tensordot(torch.tensor(a, dtype=torch.float32), torch.tensor(b), 1)
     with pytest.raises(cr.DTypeError):
         cr.tensordot(cr.tensor(a), cr.tensor(b, dtype=cr.float64), 1)
+
+
+@pytest.mark.parametrize(("shape", "size", "dim"), [((0,), 3, 0), ((3, 0), 2, -1), ((0, 4), 1, 0)])
+def test_split_of_an_empty_axis_is_one_empty_piece_as_torch(shape, size, dim):
+    # the list of pieces was empty, so `a, = x.split(n)` or zip over pieces silently differed
+    ours = cr.zeros(*shape).split(size, dim)
+    theirs = torch.zeros(*shape).split(size, dim)
+    assert isinstance(ours, tuple)
+    assert [t.shape for t in ours] == [tuple(t.shape) for t in theirs]
+    assert [t.shape for t in cr.split(cr.zeros(*shape), size, dim=dim)] == [
+        tuple(t.shape) for t in theirs
+    ]

@@ -28,6 +28,7 @@ from chainrule._dtype import (
     _NOT_BOOL,
     check_integer_divisor,
     checked_int,
+    integer_power,
     refuse_bool,
     refuse_bool_sub,
     refuse_non_float,
@@ -141,6 +142,10 @@ def write(tensor, op: str, ufunc, *operands) -> object:
             values = [wrap_int(v, array.dtype) for v in values]
             ufunc(array, *values, out=array, casting="same_kind")
     except TypeError as err:  # NumPy's UFuncTypeError: the result's dtype does not fit
+        if _integer_into_integer(ufunc, array, values):  # uint8 += int64: PyTorch wraps it
+            ufunc(array, *_single_numbers_cast(values, array.dtype), out=array, casting="unsafe")
+            bump(tensor)
+            return tensor
         raise DTypeError(
             f"{op}: the result cannot be stored in place in a tensor of dtype {array.dtype} "
             f"(as in PyTorch: {err}); convert first, e.g. x = x.float()"
@@ -153,6 +158,40 @@ def write(tensor, op: str, ufunc, *operands) -> object:
         ) from None
     bump(tensor)
     return tensor
+
+
+def _integer_pow(base, exponent, out, casting):
+    """Integer ** integer in place, as PyTorch: a negative exponent in a tensor gives the
+    quotient rounded toward 0 (NumPy refuses)."""
+    exponent = np.asarray(exponent)
+    if exponent.dtype.kind not in "iu" or not (exponent < 0).any():
+        return np.power(base, exponent, out=out, casting=casting)
+    np.copyto(out, integer_power(base, exponent), casting=casting)
+
+
+def _integer_into_integer(ufunc, array: np.ndarray, values) -> bool:
+    """Whether an integer result may go into an integer tensor: PyTorch casts any integer into
+    any other in place (uint8 += int64 wraps), where NumPy's same_kind refuses int into uint.
+    A float result (int / int) stays refused, as there."""
+    dtypes = [np.asarray(v).dtype for v in values if v is not None]
+    if array.dtype.kind not in "iu" or any(d.kind not in "biu" for d in dtypes):
+        return False
+    if not isinstance(ufunc, np.ufunc):  # chainrule's own integer kernels (clamp, floor, pow)
+        return True
+    try:
+        return ufunc.resolve_dtypes((array.dtype, *dtypes, None))[-1].kind in "iu"
+    except TypeError:
+        return False
+
+
+def _single_numbers_cast(values, dtype: np.dtype) -> list:
+    """Integer 0-d operands in the tensor's dtype, wrapped around: PyTorch's promotion ignores a
+    0-d tensor (or NumPy scalar) of the tensor's own category, so uint8.clamp_min_(t(-3)) clamps
+    at 253."""
+    return [
+        np.asarray(v).astype(dtype) if np.ndim(v) == 0 and np.asarray(v).dtype.kind in "biu" else v
+        for v in values
+    ]
 
 
 def _scaled_add(tensor, op: str, other, alpha) -> object:
@@ -307,6 +346,13 @@ class InplaceMethods:
             if exponent.__class__ is bool:
                 return write(self, "pow_", np.logical_or, not exponent)
             refuse_bool(np.asarray(_value(exponent)).dtype, "pow_")
+        if self.array.dtype.kind in "iu":
+            if isinstance(exponent, (int, np.integer)) and exponent < 0:  # a number, not a tensor
+                raise DTypeError(
+                    f"Integers to negative integer powers are not allowed (as in PyTorch): "
+                    f"pow_({exponent}) of a {self.array.dtype} tensor; convert, x = x.float()"
+                )
+            return write(self, "pow_", _integer_pow, exponent)
         return write(self, "pow_", np.power, exponent)
 
     def neg_(self):

@@ -72,8 +72,9 @@ def normalize_axis(axis, dim, ndim: int, op: str, empty_is_all: bool = False):
     """Resolve NumPy's ``axis`` / PyTorch's ``dim`` to ``None`` or a sorted tuple of axes.
 
     ``empty_is_all``: an empty tuple means every axis, as for PyTorch's reductions
-    (``x.sum(dim=())`` is the sum of all; NumPy's would reduce nothing). An axis named twice
-    is refused, as in PyTorch.
+    (``x.sum(dim=())`` is the sum of all; NumPy's would reduce nothing), and a 0-d tensor's
+    dim 0 or -1 (which PyTorch accepts) means all of it, since NumPy has no axis there to name.
+    An axis named twice is refused, as in PyTorch.
     """
     if dim is not None:
         if axis is not None:
@@ -91,6 +92,8 @@ def normalize_axis(axis, dim, ndim: int, op: str, empty_is_all: bool = False):
         resolved.append(int(a) % max(ndim, 1))
     if len(set(resolved)) < len(resolved):
         raise ShapeError(f"{op}(): dim {axis!r} names an axis more than once")
+    if ndim == 0 and empty_is_all:
+        return None
     return tuple(sorted(resolved))
 
 

@@ -129,4 +129,7 @@ def einsum(equation: str, *operands) -> Tensor:
             f"einsum: the operands have different dtypes {sorted(map(str, dtypes))}; convert "
             f"them to one, as PyTorch requires"
         )
+    summed = len(tensors) == 1 and set(inputs[0]) - set(output)
+    if summed and tensors[0].array.dtype.kind in "biu":  # PyTorch sums these in int64, as sum()
+        tensors = [Tensor._make(tensors[0].array.astype(np.int64), False)]
     return Einsum.apply(*tensors, inputs=tuple(inputs), output=output)

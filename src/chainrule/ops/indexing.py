@@ -175,7 +175,7 @@ class Prod(Function):
 
     def backward(self, grad):
         x, dim = self.x, self.dim
-        if dim is None:
+        if dim is None or x.ndim == 0:  # a 0-d tensor's dim 0 is all of it, as in PyTorch
             flat = x.reshape(-1)
             others = _others_product(flat, 0).reshape(x.shape)
             return (grad * others,)
@@ -186,7 +186,7 @@ class Prod(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         x, dim = self.parents[0], self.dim
-        if dim is None:
+        if dim is None or x.ndim == 0:
             x, dim = x.reshape(-1), 0
         elif not self.keepdim:
             grad = grad.unsqueeze(dim)

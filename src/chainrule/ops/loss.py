@@ -314,7 +314,10 @@ class BinaryCrossEntropy(Function):
     formulas = ("w·(p − t)/(p·(1 − p))", "w·(ln(1 − p) − ln p)")
 
     def forward(self, p, t, weight=None, reduction="mean"):
-        lo, hi = (p.item(),) * 2 if p.size == 1 else (p.min(), p.max())
+        if p.size == 1:
+            lo = hi = p.item()
+        else:  # an empty batch has nothing out of range (min/max of nothing would raise)
+            lo, hi = (p.min(), p.max()) if p.size else (0.5, 0.5)
         if not (lo >= 0 and hi <= 1):  # NaN fails both
             raise DataError(
                 f"binary_cross_entropy needs probabilities in [0, 1], got values from "

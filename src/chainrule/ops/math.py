@@ -404,6 +404,9 @@ def atan2(a, b) -> Tensor:
         >>> f"{cr.atan2(cr.tensor(1.0), cr.tensor(-1.0)):.4f}"
         '2.3562'
     """
+    integers = [isinstance(t, Tensor) and t.array.dtype.kind in "biu" for t in (a, b)]
+    if all(integers):  # each straight to float, as PyTorch (via uint8, an int32 −5 would be 251)
+        return Atan2.apply(floating(a), floating(b))
     a, b = operands(a, b)
     return Atan2.apply(floating(a), floating(b))
 

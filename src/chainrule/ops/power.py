@@ -69,7 +69,7 @@ class Pow(Function):
         _dtype.refuse_bool(a.dtype, "** (pow)")
         self.a, self.b = a, b
         if b.dtype.kind in "iu" and a.dtype.kind in "iu" and (b < 0).any():
-            self.out = _integer_power(a, b)
+            self.out = _dtype.integer_power(a, b)
             return self.out
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             self.out = a**b
@@ -98,16 +98,6 @@ class Pow(Function):
             grad_a = where(self.b == 0, 0, grad * (b * a ** (b - 1)))
             grad_b = where((self.a == 0) & (self.b >= 0), 0, grad * (a**b * log(a)))
         return grad_a, grad_b
-
-
-def _integer_power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a ** b for integer tensors with some b < 0, as PyTorch: the quotient 1 / a^|b| rounded
-    toward 0 (so 1 for a = 1, ±1 for a = −1, else 0, also for a = 0). NumPy refuses."""
-    out = a ** np.maximum(b, 0)
-    negative = b < 0
-    odd = (b % 2) == 1
-    small = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
-    return np.where(negative, small, out).astype(out.dtype, copy=False)
 
 
 def pow(base, exponent) -> Tensor:  # noqa: A001 - mirrors the ** operator

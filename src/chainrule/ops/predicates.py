@@ -88,7 +88,9 @@ def count_nonzero(x, dim=None) -> Tensor:
 
 def _reduce_truth(reduce, x, dim, keepdim: bool, op: str) -> Tensor:
     array = operand(x).array
-    axis = normalize_axis(None, dim, array.ndim, op, empty_is_all=True)
+    # dim=() reduces nothing here, as in PyTorch's any/all (its sum(dim=()) sums everything)
+    nothing = dim is not None and not isinstance(dim, (int, np.integer)) and not tuple(dim)
+    axis = () if nothing else normalize_axis(None, dim, array.ndim, op, empty_is_all=True)
     out = np.asarray(reduce(array, axis=axis, keepdims=bool(keepdim)))
     # PyTorch: uint8 in, uint8 out (0 or 1); any other dtype gives bool
     return _bools(out.astype(np.uint8) if array.dtype == np.uint8 else out)

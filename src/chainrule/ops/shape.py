@@ -340,11 +340,9 @@ def transpose(x, *axes) -> Tensor:
 def swapaxes(x, axis1, axis2) -> Tensor:
     x = operand(x)
     order = list(range(x.ndim))
-    a, b = (
-        normalize_axis(axis1, None, x.ndim, "swapaxes")[0],
-        normalize_axis(axis2, None, x.ndim, "swapaxes")[0],
-    )
-    order[a], order[b] = order[b], order[a]
+    a, b = (normalize_axis(d, None, x.ndim, "swapaxes")[0] for d in (axis1, axis2))
+    if x.ndim:  # (a single number's dims 0 and -1, which PyTorch allows, have nothing to swap)
+        order[a], order[b] = order[b], order[a]
     return Transpose.apply(x, axes=tuple(order))
 
 
@@ -465,6 +463,8 @@ def flip(x, dims) -> Tensor:
     """
     x = operand(x)
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if x.ndim == 0:  # a single number: PyTorch takes its dim 0 or -1, with nothing to reverse
+        return Flip.apply(x, axes=normalize_axis(dims, None, 0, "flip")[:0])
     axes = [_one_axis(x, d, "flip") for d in dims]
     if len(set(axes)) != len(axes):
         raise ValueError(f"flip: dims {dims} name the same axis more than once")

@@ -46,7 +46,7 @@ def split(x, split_size_or_sections, axis=0, *, dim=None) -> tuple:
                 f"split: the piece size must be a positive integer, got {split_size_or_sections}"
             )
         sizes = [split_size_or_sections] * (n // split_size_or_sections)
-        if n % split_size_or_sections:
+        if n % split_size_or_sections or not n:  # an empty axis is one empty piece, as PyTorch
             sizes.append(n % split_size_or_sections)
     else:
         sizes = list(split_size_or_sections)

@@ -294,6 +294,8 @@ def _along_axis(op_class, x, axis, dim, op: str) -> Tensor:
         from chainrule.ops.shape import reshape
 
         return reshape(op_class.apply(reshape(x, 1), axis=0), ())
+    if not x.array.size:  # an empty tensor: an empty answer, as PyTorch (no maximum to find)
+        return x * 0.0
     return op_class.apply(x, axis=axis)
 
 

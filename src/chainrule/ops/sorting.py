@@ -72,7 +72,7 @@ def sort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> So
     """
     x, axis = _prepare(x, dim, "sort")
     if axis is None:
-        return SortResult(x * 1, Tensor._make(np.zeros((), dtype=np.int64), False))
+        return SortResult(x.clone(), Tensor._make(np.zeros((), dtype=np.int64), False))
     index = Tensor._make(_order(x.array, axis, descending).astype(np.int64, copy=False), False)
     return SortResult(Sort.apply(x, dim=axis, index=index.array), index)
 
