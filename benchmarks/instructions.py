@@ -78,7 +78,10 @@ def parse_functions(annotate_output: str) -> dict[str, int]:
 
 
 def _count(case: str, impl: str, n_steps: int, out_file: Path) -> tuple[int, dict[str, int]]:
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    # Keep the caller's PYTHONPATH after ROOT: PYTHONPATH=<worktree>/src measures that tree's
+    # chainrule, not the editable install's.
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONPATH=path)
     run = subprocess.run(
         [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",
