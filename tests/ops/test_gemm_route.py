@@ -204,3 +204,23 @@ def test_the_kernel_name_comes_from_numpys_openblas():
         assert name is None
     else:
         assert name and name == name.lower() and name.isascii()
+
+
+def test_small_products_are_dot_after_one_test(swap_on, monkeypatch):
+    # A tiny network's step makes its products through here: below both routes' thresholds
+    # neither the swap rule nor a second call runs (each cost the (a)/(b) steps instructions).
+    def refuse(*args):
+        raise AssertionError("a small product went past the first test")
+
+    monkeypatch.setattr(_gemm, "_swap_wins", refuse)
+    monkeypatch.setattr(_gemm, "product", refuse)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((32, 16)).astype(np.float32)  # 32 × 48 outputs: under 2,048
+    w = rng.standard_normal((48, 16)).astype(np.float32)
+    bias = rng.standard_normal(48).astype(np.float32)
+    assert 32 * 48 < _gemm._SWAP_MIN_OUTPUTS
+    np.testing.assert_array_equal(_gemm.product_plus(x, w.T, bias), x.dot(w.T) + bias)
+    monkeypatch.undo()
+    monkeypatch.setattr(_gemm, "_SWAP", [True])
+    monkeypatch.setattr(_gemm, "_swap_wins", refuse)
+    np.testing.assert_array_equal(_gemm.product(x, w.T), x.dot(w.T))
