@@ -45,7 +45,7 @@ def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` of a 2-D ``a`` (m, k) and a 2-D ``b`` (k, n), by the cheaper NumPy route."""
     rows = a.shape[0]
     outputs = rows * b.shape[1]
-    if outputs < _DOT_BELOW:  # a tiny network's products (nine a step): one test, then dot
+    if outputs < DOT_BELOW:  # a tiny network's products (nine a step): one test, then dot
         return a.dot(b)
     if rows <= _SWAP_MAX_ROWS and _SWAP[0] and _swap_wins(a, b):
         return np.ascontiguousarray(_matmul(b.T, a.T).T)
@@ -63,7 +63,7 @@ def product_plus(a: np.ndarray, b: np.ndarray, bias: np.ndarray) -> np.ndarray:
     the swapped route the bias is added in the pass that puts the result back in C order."""
     rows = a.shape[0]
     outputs = rows * b.shape[1]
-    if outputs < _DOT_BELOW:  # as in product, without a second call (a linear layer's forward)
+    if outputs < DOT_BELOW:  # as in product, without a second call (a linear layer's forward)
         out = a.dot(b)
         out += bias
         return out
@@ -99,7 +99,7 @@ _SWAP_KERNELS = frozenset({"skylakex"})
 _SWAP_MIN_OUTPUTS, _SWAP_MAX_ROWS = 2048, 64  # the rule's bounds, tested before its call
 _SWAP = [False]  # set once at import by _decide_swap()
 # Below this many outputs neither the swap rule nor np.matmul applies: dot, after one test
-_DOT_BELOW = min(_SWAP_MIN_OUTPUTS, MATMUL_FROM)
+DOT_BELOW = min(_SWAP_MIN_OUTPUTS, MATMUL_FROM)
 
 
 def _swap_wins(a: np.ndarray, b: np.ndarray) -> bool:
