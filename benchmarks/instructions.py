@@ -18,6 +18,13 @@ Run: ``python -m benchmarks.instructions [--case c] [--impls chainrule,ops,numpy
 implementation for case (c), much longer for (d)). BLAS runs with one thread
 (``OPENBLAS_NUM_THREADS=1``): with threadpoolctl's limit instead, OpenBLAS's idle worker thread
 spins, and valgrind counts every spin.
+
+The child imports the chainrule that ``PYTHONPATH`` names after the repository root
+(``PYTHONPATH=../other-tree/src`` counts another commit's library with today's cases). The
+count is not exact from run to run: hash seeds and addresses move dictionary probes and the
+garbage collector's passes, about ±0.5 % of a tiny network's step (±2-3 k of ~340 k for (a),
+measured with ``PYTHONHASHSEED=0``, and as much again between seeds). Compare differences
+larger than that, or several runs and seeds.
 """
 
 from __future__ import annotations
@@ -78,7 +85,10 @@ def parse_functions(annotate_output: str) -> dict[str, int]:
 
 
 def _count(case: str, impl: str, n_steps: int, out_file: Path) -> tuple[int, dict[str, int]]:
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    # Keep the caller's PYTHONPATH after ROOT: PYTHONPATH=<worktree>/src measures that tree's
+    # chainrule, not the editable install's.
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONPATH=path)
     run = subprocess.run(
         [
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}",

@@ -45,9 +45,9 @@ def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` of a 2-D ``a`` (m, k) and a 2-D ``b`` (k, n), by the cheaper NumPy route."""
     rows = a.shape[0]
     outputs = rows * b.shape[1]
-    # (two comparisons keep small products off the swap rule's call: a tiny network's step
-    # makes nine products, and the call cost it 6 % more instructions)
-    if outputs >= _SWAP_MIN_OUTPUTS and rows <= _SWAP_MAX_ROWS and _SWAP[0] and _swap_wins(a, b):
+    if outputs < DOT_BELOW:  # a tiny network's products (nine a step): one test, then dot
+        return a.dot(b)
+    if rows <= _SWAP_MAX_ROWS and _SWAP[0] and _swap_wins(a, b):
         return np.ascontiguousarray(_matmul(b.T, a.T).T)
     if outputs < MATMUL_FROM or b.shape[0] == 1:
         # (an inner dimension of 1, a batch of one's weight gradient gᵀ · x: np.matmul runs
@@ -62,8 +62,13 @@ def product_plus(a: np.ndarray, b: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """``a @ b + bias`` (a C-ordered new array), by the route :func:`product` would take; on
     the swapped route the bias is added in the pass that puts the result back in C order."""
     rows = a.shape[0]
+    outputs = rows * b.shape[1]
+    if outputs < DOT_BELOW:  # as in product, without a second call (a linear layer's forward)
+        out = a.dot(b)
+        out += bias
+        return out
     if (
-        rows * b.shape[1] >= _SWAP_MIN_OUTPUTS
+        outputs >= _SWAP_MIN_OUTPUTS
         and rows <= _SWAP_MAX_ROWS
         and _SWAP[0]
         and bias.dtype == a.dtype
@@ -93,6 +98,8 @@ def product_plus(a: np.ndarray, b: np.ndarray, bias: np.ndarray) -> np.ndarray:
 _SWAP_KERNELS = frozenset({"skylakex"})
 _SWAP_MIN_OUTPUTS, _SWAP_MAX_ROWS = 2048, 64  # the rule's bounds, tested before its call
 _SWAP = [False]  # set once at import by _decide_swap()
+# Below this many outputs neither the swap rule nor np.matmul applies: dot, after one test
+DOT_BELOW = min(_SWAP_MIN_OUTPUTS, MATMUL_FROM)
 
 
 def _swap_wins(a: np.ndarray, b: np.ndarray) -> bool:

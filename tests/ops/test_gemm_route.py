@@ -1,5 +1,7 @@
 """chainrule._gemm.product: dot for small products, matmul for large ones, the same bits."""
 
+import importlib
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
@@ -204,3 +206,59 @@ def test_the_kernel_name_comes_from_numpys_openblas():
         assert name is None
     else:
         assert name and name == name.lower() and name.isascii()
+
+
+def test_small_products_are_dot_after_one_test(swap_on, monkeypatch):
+    # A tiny network's step makes its products through here: below both routes' thresholds
+    # neither the swap rule nor a second call runs (each cost the (a)/(b) steps instructions).
+    def refuse(*args):
+        raise AssertionError("a small product went past the first test")
+
+    monkeypatch.setattr(_gemm, "_swap_wins", refuse)
+    monkeypatch.setattr(_gemm, "product", refuse)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((32, 16)).astype(np.float32)  # 32 × 48 outputs: under 2,048
+    w = rng.standard_normal((48, 16)).astype(np.float32)
+    bias = rng.standard_normal(48).astype(np.float32)
+    assert 32 * 48 < _gemm._SWAP_MIN_OUTPUTS
+    np.testing.assert_array_equal(_gemm.product_plus(x, w.T, bias), x.dot(w.T) + bias)
+    monkeypatch.undo()
+    monkeypatch.setattr(_gemm, "_SWAP", [True])
+    monkeypatch.setattr(_gemm, "_swap_wins", refuse)
+    np.testing.assert_array_equal(_gemm.product(x, w.T), x.dot(w.T))
+
+
+@pytest.mark.parametrize("batch", [1, 32])
+def test_a_small_linear_layer_tests_its_sizes_once(monkeypatch, batch):
+    # x (m, k) · Wᵀ (k, n) and both gradients under the thresholds: dot, without product's
+    # call per product (three a layer in a step); the same numbers as the products themselves
+    matmul = importlib.import_module("chainrule.ops.matmul")  # (chainrule.ops.matmul: the op)
+
+    def refuse(*args):
+        raise AssertionError("a small linear layer called the product router")
+
+    monkeypatch.setattr(matmul, "product", refuse)
+    monkeypatch.setattr(matmul, "product_plus", refuse)
+    rng = np.random.default_rng(batch)
+    x = rng.standard_normal((batch, 16)).astype(np.float32)
+    w = rng.standard_normal((16, 16)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    xt, wt, bt = (cr.tensor(a, requires_grad=True) for a in (x, w, b))
+    out = cr.functional.linear(xt, wt, bt)
+    np.testing.assert_array_equal(out.numpy(force=True), x.dot(w.T) + b)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    out.backward(cr.tensor(g))
+    np.testing.assert_array_equal(xt.grad.numpy(), g.dot(w))
+    np.testing.assert_array_equal(wt.grad.numpy(), g.T.dot(x))
+
+
+def test_a_large_linear_layer_still_takes_the_router(monkeypatch):
+    matmul = importlib.import_module("chainrule.ops.matmul")
+
+    calls = []
+    monkeypatch.setattr(matmul, "product", lambda a, b: calls.append(1) or _gemm.product(a, b))
+    rng = np.random.default_rng(7)
+    x = cr.tensor(rng.standard_normal((128, 64)).astype(np.float32), requires_grad=True)
+    w = cr.tensor(rng.standard_normal((64, 64)).astype(np.float32), requires_grad=True)
+    cr.functional.linear(x, w).sum().backward()
+    assert len(calls) == 3  # the output and both gradients

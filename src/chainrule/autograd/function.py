@@ -109,18 +109,15 @@ class Function:
             out = fn.forward(*[t.array for t in inputs], **params)
             needs_grad = tuple([t._requires_grad for t in inputs])
             record = True in needs_grad and _GradMode.enabled
-        # (recording, or no inference block open nor inference tensor alive: one test each)
-        if not record and _INFERENCE_LIVE[0] and inference_result(inputs, out):
-            result = _new_object(_INFERENCE_CLASS[Tensor])  # an inference tensor (grad_mode)
-            _INFERENCE_LIVE[0] += 1
+        # (no inference block open nor inference tensor alive: one test for both its checks)
+        if _INFERENCE_LIVE[0]:
+            result = _result_beside_inference(fn, inputs, out, record)
         else:
             result = _new_object(Tensor)  # Tensor._make, inlined
         result.array = out
         result.grad_array = None
         result.name = None
         if record:
-            if _INFERENCE_LIVE[0] and fn.saves_inputs:
-                refuse_saving_inference(fn, inputs)
             fn.parents = inputs
             fn.needs_grad = needs_grad
             if _CLOCK[0]:
@@ -194,6 +191,19 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} op>"
+
+
+def _result_beside_inference(fn, inputs, out, record):
+    """Function.apply's bare result tensor while an inference block is open or an inference
+    tensor alive: a recorded op that saves its inputs refuses inference tensors among them,
+    and an unrecorded result made inside the block or viewing one is an inference tensor."""
+    if record:
+        if fn.saves_inputs:
+            refuse_saving_inference(fn, inputs)
+    elif inference_result(inputs, out):
+        _INFERENCE_LIVE[0] += 1
+        return _new_object(_INFERENCE_CLASS[Tensor])  # an inference tensor (grad_mode)
+    return _new_object(Tensor)
 
 
 def _stand_in(tensor):

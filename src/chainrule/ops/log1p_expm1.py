@@ -53,8 +53,11 @@ def _rewrite_pays() -> bool:
 _NUMPY_FAST = not _rewrite_pays()  # NumPy's log1p/expm1 are the better choice here
 
 
+_FLOAT32 = np.dtype(np.float32)  # (a dtype, not the type: != then needs no conversion)
+
+
 def _use_numpy(a: np.ndarray) -> bool:
-    return _NUMPY_FAST or a.dtype != np.float32 or a.size < MIN_SIZE
+    return _NUMPY_FAST or a.size < MIN_SIZE or a.dtype != _FLOAT32
 
 
 def log1p_by_log(e: np.ndarray) -> np.ndarray:
@@ -84,7 +87,10 @@ def expm1_by_exp(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def log1p_unit(e: np.ndarray) -> np.ndarray:
     """ln(1 + e) in a fresh array, for 0 ≤ e ≤ 1 (e = e^(−|z|) in the activations)."""
-    return np.log1p(e) if _use_numpy(e) else log1p_by_log(e)
+    # (_use_numpy, inlined: every BCE-with-logits loss comes here, most on a few elements)
+    if _NUMPY_FAST or e.size < MIN_SIZE or e.dtype != _FLOAT32:
+        return np.log1p(e)
+    return log1p_by_log(e)
 
 
 def expm1_and_exp(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -86,7 +86,10 @@ class BinaryCrossEntropyWithLogits(Function):
         per = np.add(np.multiply(c, z), log1p_unit(e))  # (1 − t)·z or −t·z, both non-negative
         self.e, self.c, self.plain = e, c, True
         self.shape = per.shape
-        return _nan_at_minus_inf(_reduce_array(per, reduction, per.size), per, z, reduction)
+        out = _reduce_array(per, reduction, per.size)
+        if reduction != "none" and _isfinite(out):  # _nan_at_minus_inf's first test, inlined
+            return out
+        return _nan_at_minus_inf(out, per, z, reduction)
 
     def _backward_plain(self, grad):
         # σ(z) − t written as (1 − t) − σ(−|z|) for z ≥ 0 and σ(−|z|) − t for z < 0, that is
@@ -134,6 +137,9 @@ class BinaryCrossEntropyWithLogits(Function):
         grad_z = ((1 - t) * sigmoid(z) - p * t * sigmoid(-z)) * scale
         grad_t = ((p - 1) * softplus(-z, threshold=float("inf")) - z) * scale
         return grad_z, grad_t
+
+
+_isfinite = math.isfinite
 
 
 def _nan_at_minus_inf(out, per: np.ndarray, z: np.ndarray, reduction: str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import _mkl
-from chainrule._gemm import product, product_plus
+from chainrule._gemm import DOT_BELOW, product, product_plus
 from chainrule.autograd.function import Function, GraphStep
 from chainrule.errors import DTypeError, DTypeNotImplementedError, ShapeError
 from chainrule.ops._util import operand, operands
@@ -119,14 +119,26 @@ class Linear(Function):
             return inner
         return ((GraphStep("AddmmBackward0" if len(links) == 3 else "MmBackward0", inner), 0),)
 
+    # True where this call's three products (m×n out, m×k and n×k gradients) are all under
+    # chainrule._gemm's thresholds, so each is the dot that product would choose: a tiny
+    # network's step then tests its sizes once per layer, not once per product.
+    dot_only = False
+
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
-        if _MKL_ON and x.ndim == 2 and x.shape[0] * weight.size >= _BIG:
-            out = _mkl.dot(x, weight.T)
-        elif bias is not None and x.ndim == 2 and x.shape[0] > 1:
-            return product_plus(x, weight.T, bias)  # the bias added in the product's last pass
-        else:
+        if x.ndim != 2:
             out = product(x, weight.T)
+        else:
+            m, (n, k) = x.shape[0], weight.shape
+            if m * n < DOT_BELOW and m * k < DOT_BELOW and n * k < DOT_BELOW:
+                self.dot_only = True
+                out = x.dot(weight.T)
+            elif _MKL_ON and m * weight.size >= _BIG:
+                out = _mkl.dot(x, weight.T)
+            elif bias is not None and m > 1:
+                return product_plus(x, weight.T, bias)  # the bias added in the product's pass
+            else:
+                out = product(x, weight.T)
         if bias is None:
             return out
         if out.ndim == 2 and out.shape[0] == 1:
@@ -144,7 +156,10 @@ class Linear(Function):
     def backward(self, grad):
         needs = self.needs_grad
         if grad.ndim == 2 and self.x.ndim == 2:  # the usual (batch, out): no reshapes
-            if _MKL_ON and grad.shape[0] * self.weight.size >= _BIG:
+            if self.dot_only:  # (see dot_only above)
+                grad_x = grad.dot(self.weight) if needs[0] else None
+                grad_w = grad.T.dot(self.x) if needs[1] else None
+            elif _MKL_ON and grad.shape[0] * self.weight.size >= _BIG:
                 grad_x = _mkl.dot(grad, self.weight) if needs[0] else None
                 grad_w = _mkl.dot(grad.T, self.x) if needs[1] else None
             else:
