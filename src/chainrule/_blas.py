@@ -125,3 +125,20 @@ def core_name() -> str | None:
     routine.argtypes = []
     name = routine()
     return name.decode("ascii", "replace").strip().lower() if name else None
+
+
+_thread_count = []  # [the ctypes routine, or None where NumPy's OpenBLAS is not found]
+
+
+def blas_threads() -> int | None:
+    """How many threads NumPy's OpenBLAS runs now (threadpoolctl's limits included), or None
+    where that OpenBLAS is not found."""
+    if not _thread_count:
+        lib = _numpy_openblas()
+        routine = getattr(lib, "scipy_openblas_get_num_threads64_", None) if lib else None
+        if routine is not None:
+            routine.restype = ctypes.c_int
+            routine.argtypes = []
+        _thread_count.append(routine)
+    routine = _thread_count[0]
+    return routine() if routine is not None else None

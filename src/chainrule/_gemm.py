@@ -28,6 +28,8 @@ import os
 
 import numpy as np
 
+from chainrule._blas import blas_threads
+
 # Output elements (m·n) from which np.matmul is used: at 128 × 128 (16,384) the two cost the
 # same in a hot loop, and in a training step the output is seldom in cache, which favours matmul.
 MATMUL_FROM = 8192
@@ -91,12 +93,14 @@ def product_plus(a: np.ndarray, b: np.ndarray, bias: np.ndarray) -> np.ndarray:
 # tests/ops/test_gemm_route.py). The grid (docs/benchmarks.md, "The swapped product"): with
 # n ≥ 2m columns and m·n ≥ 2,048 outputs, the swapped product took 0.35 to 0.9 of the time for
 # 2 to 32 rows (k ≥ 256 above 16), 0.75 to 0.98 for 64 rows (k ≥ 784), at one thread and two;
-# 128 rows gained 1-9 % at one thread but lost 5 % at two (128 × 784 · 784 × 256), and fewer
-# outputs, fewer columns or a shorter k gained nothing or lost.
+# 128 rows gained 1-9 % at one thread but lost 5 % at two (128 × 784 · 784 × 256), so 65 to
+# 128 rows (k ≥ 784) take it only while OpenBLAS runs one thread (asked per product, 0.08 µs):
+# case (c)'s whole step, one thread, 2.7-3.7 % faster (stop 38, alternating in one process,
+# 31 rounds); fewer outputs, fewer columns or a shorter k gained nothing or lost.
 # Other kernels (Haswell, on AVX2 CPUs) gained little and changed the last bits on some shapes,
 # so they keep the plain route. CHAINRULE_GEMM_SWAP=0 turns the route off, =1 on (tests).
 _SWAP_KERNELS = frozenset({"skylakex"})
-_SWAP_MIN_OUTPUTS, _SWAP_MAX_ROWS = 2048, 64  # the rule's bounds, tested before its call
+_SWAP_MIN_OUTPUTS, _SWAP_MAX_ROWS = 2048, 128  # the rule's bounds, tested before its call
 _SWAP = [False]  # set once at import by _decide_swap()
 # Below this many outputs neither the swap rule nor np.matmul applies: dot, after one test
 DOT_BELOW = min(_SWAP_MIN_OUTPUTS, MATMUL_FROM)
@@ -104,15 +108,18 @@ DOT_BELOW = min(_SWAP_MIN_OUTPUTS, MATMUL_FROM)
 
 def _swap_wins(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether ``a @ b`` runs faster as ``(bᵀ @ aᵀ)ᵀ`` here: a C-ordered float32 ``a`` of 2 to
-    64 rows times a C-ordered float32 matrix seen transposed (a layer's Wᵀ), with at least
-    twice as many columns as rows, at least 2,048 outputs, and a long enough inner dimension
-    for the row count (the measured grid: k ≥ 256 above 16 rows, k ≥ 784 above 32)."""
+    64 rows (up to 128 while OpenBLAS runs one thread) times a C-ordered float32 matrix seen
+    transposed (a layer's Wᵀ), with at least twice as many columns as rows, at least 2,048
+    outputs, and a long enough inner dimension for the row count (the measured grid: k ≥ 256
+    above 16 rows, k ≥ 784 above 32)."""
     if a.ndim != 2:
         return False
     m, k = a.shape
     n = b.shape[1]
+    if m > 64 and (k < 784 or blas_threads() != 1):
+        return False
     return (
-        2 <= m <= 64
+        2 <= m <= 128
         and k >= 2
         and n >= 2 * m
         and m * n >= 2048

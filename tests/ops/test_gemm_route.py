@@ -8,7 +8,7 @@ from threadpoolctl import threadpool_limits
 
 import chainrule as cr
 from chainrule import _gemm
-from chainrule._blas import core_name
+from chainrule._blas import blas_threads, core_name
 
 
 def _operands(rng, m, k, n, dtype, a_transposed, b_transposed):
@@ -148,14 +148,57 @@ def test_swapped_products_give_the_plain_products_numbers(swap_on, threads):
         (16, 64, 64, False),  # 1,024 outputs: too few
         (32, 64, 256, False),  # 32 rows need k ≥ 256
         (64, 256, 256, False),  # 64 rows need k ≥ 784
-        (128, 784, 256, False),  # more than 64 rows (lost 5 % at two threads)
+        (128, 784, 256, False),  # more than 64 rows at two threads (lost 5 %)
         (64, 784, 64, False),  # fewer than twice as many columns as rows
     ],
 )
 def test_the_swap_rule_follows_the_measured_grid(m, k, n, expected):
     x = np.ones((m, k), np.float32)
     w = np.ones((n, k), np.float32)
-    assert _gemm._swap_wins(x, w.T) is expected
+    with threadpool_limits(2):
+        if blas_threads() != 2:
+            pytest.skip("OpenBLAS does not run two threads here")
+        assert _gemm._swap_wins(x, w.T) is expected
+
+
+@pytest.mark.parametrize(
+    "m, k, n, expected",
+    [
+        (128, 784, 256, True),  # case (c)'s first layer: 2.7-3.7 % of its step at one thread
+        (65, 1024, 130, True),
+        (96, 512, 256, False),  # above 64 rows k must be ≥ 784
+        (128, 784, 200, False),  # fewer than twice as many columns as rows
+        (129, 784, 512, False),  # above 128 rows: never
+    ],
+)
+def test_up_to_128_rows_swap_only_at_one_thread(m, k, n, expected):
+    x = np.ones((m, k), np.float32)
+    w = np.ones((n, k), np.float32)
+    with threadpool_limits(1):
+        assert blas_threads() in (1, None)
+        assert _gemm._swap_wins(x, w.T) is (expected and blas_threads() == 1)
+
+
+def test_one_thread_swaps_give_the_plain_products_numbers(swap_on):
+    rng = np.random.default_rng(12)
+    with threadpool_limits(1):
+        for _ in range(12):
+            m = int(rng.integers(65, 129))
+            k = int(rng.integers(784, 1600))
+            n = int(rng.integers(2 * m, 2 * m + 700))
+            x = rng.standard_normal((m, k)).astype(np.float32)
+            w = rng.standard_normal((n, k)).astype(np.float32)
+            b = rng.standard_normal(n).astype(np.float32)
+            assert _gemm._swap_wins(x, w.T) is (blas_threads() == 1)
+            _check_same(_gemm.product(x, w.T), x.dot(w.T))
+            _check_same(_gemm.product_plus(x, w.T, b), x.dot(w.T) + b)
+
+
+def test_blas_threads_follows_threadpoolctls_limit():
+    if blas_threads() is None:
+        pytest.skip("NumPy's OpenBLAS was not found")
+    with threadpool_limits(1):
+        assert blas_threads() == 1
 
 
 def test_the_swap_rule_takes_only_c_ordered_float32_operands():
