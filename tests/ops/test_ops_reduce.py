@@ -236,3 +236,17 @@ def test_var_and_std_mean_of_a_zero_dim_tensor_over_dim_0_match_pytorch():
             o = getattr(cr, name)(cr.tensor(2.0), dim=0)
             for theirs, ours in zip(t, o):
                 np.testing.assert_allclose(ours.numpy(), theirs.numpy(), equal_nan=True)
+
+
+@pytest.mark.parametrize("dim", [(0, 1), [1]])
+def test_prod_of_several_dims_is_a_clear_type_error(dim):
+    # torch.prod takes one int dim and raises TypeError for a tuple; NumPy's message was
+    # "'<=' not supported between instances of 'int' and 'tuple'"
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError):
+        torch.ones(2, 3).prod(dim=tuple(dim))
+    x = cr.ones(2, 3)
+    with pytest.raises(TypeError, match=r"prod\(\) takes one dim"):
+        x.prod(dim=dim)
+    with pytest.raises(TypeError, match=r"prod\(\) takes one dim"):
+        cr.prod(x, dim)

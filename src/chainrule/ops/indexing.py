@@ -449,6 +449,11 @@ def prod(input, dim: int | None = None, keepdim: bool = False, *, dtype=None) ->
     elif x.array.dtype.kind in "bu":  # PyTorch: bool and unsigned products are int64
         x = Tensor._make(x.array.astype(np.int64), False)
     if dim is not None:
+        if isinstance(dim, (tuple, list)):  # PyTorch's prod takes one dim, not several
+            raise TypeError(
+                f"prod() takes one dim (an int), got {dim!r}, as torch.prod; reduce one "
+                "dimension at a time (x.prod(1).prod(0)) or flatten them first"
+            )
         dim = _dim(dim, x.ndim, "prod")
     result = Prod.apply(x, dim=dim, keepdim=bool(keepdim) and dim is not None)
     return result if dtype is None else in_dtype_of(result, x)
