@@ -25,6 +25,7 @@ import numpy as np
 from chainrule.errors import ModelFormatError
 from chainrule.io import format as fmt
 from chainrule.io.state_json import _decode, _Encoder
+from chainrule.optim.optimizer import parameter_names_by_group
 
 KEY_OPTIMIZER = "chainrule.optimizer"
 MAX_ENTRY_BYTES = 4 * 1024 * 1024  # half the header limit: weights' names and metadata keep room
@@ -69,17 +70,7 @@ def encode(optimizer, model, budget: int = MAX_ENTRY_BYTES) -> str:
             f"cr.save(optimizer=...) takes one of chainrule.optim's optimizers "
             f"({', '.join(_classes())}), got {name}"
         )
-    names = {id(p): n for n, p in model.named_parameters()}
-    groups = []
-    for group in optimizer.param_groups:
-        missing = [p for p in group["params"] if id(p) not in names]
-        if missing:
-            raise ValueError(
-                f"cr.save(optimizer=...): the optimizer updates a tensor of shape "
-                f"{tuple(missing[0].shape)} that is not a parameter of the model saved; save "
-                f"the optimizer built over model.parameters()"
-            )
-        groups.append([names[id(p)] for p in group["params"]])
+    groups = parameter_names_by_group(optimizer, model, "cr.save(optimizer=...)", "saved")
     saved = optimizer.state_dict()
     hyper_arrays: dict = {}
     hyper = [{k: v for k, v in g.items() if k != "params"} for g in saved["param_groups"]]

@@ -357,6 +357,28 @@ class Optimizer:
         return "\n".join(lines)
 
 
+def parameter_names_by_group(optimizer, model, caller: str, role: str) -> list[list[str]]:
+    """Each parameter group's parameters by their names in ``model.named_parameters()``, so the
+    optimizer can be saved, or rebuilt over another copy of the model.
+
+    Raises:
+        ValueError: the optimizer updates a tensor that is not one of ``model``'s parameters
+            (the message starts with ``caller`` and calls the model "the model ``role``").
+    """
+    names = {id(p): name for name, p in model.named_parameters()}
+    groups = []
+    for group in optimizer.param_groups:
+        missing = [p for p in group["params"] if id(p) not in names]
+        if missing:
+            raise ValueError(
+                f"{caller}: the optimizer updates a tensor of shape {tuple(missing[0].shape)} "
+                f"that is not a parameter of the model {role}; build the optimizer over "
+                f"model.parameters()"
+            )
+        groups.append([names[id(p)] for p in group["params"]])
+    return groups
+
+
 def effective_grad(
     data: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool, out: np.ndarray
 ) -> np.ndarray:

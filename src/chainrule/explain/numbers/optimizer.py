@@ -16,23 +16,14 @@ def twin_factory(optimizer, model):
         ValueError: it updates a tensor that is not one of ``model``'s parameters.
     """
     from chainrule.optim import Optimizer
+    from chainrule.optim.optimizer import parameter_names_by_group
 
     if not isinstance(optimizer, Optimizer):
         raise TypeError(
             f"explain(optimizer=...) takes a chainrule.optim optimizer built over the model's "
             f"parameters (optim.Adam(model.parameters(), ...)), got {type(optimizer).__name__}"
         )
-    names = {id(p): name for name, p in model.named_parameters()}
-    groups = []
-    for group in optimizer.param_groups:
-        missing = [p for p in group["params"] if id(p) not in names]
-        if missing:
-            raise ValueError(
-                f"explain(optimizer=...): the optimizer updates a tensor of shape "
-                f"{tuple(missing[0].shape)} that is not a parameter of the model explained; "
-                f"build the optimizer over model.parameters()"
-            )
-        groups.append([names[id(p)] for p in group["params"]])
+    groups = parameter_names_by_group(optimizer, model, "explain(optimizer=...)", "explained")
     saved = optimizer.state_dict()
 
     def make(twin_params: dict):
