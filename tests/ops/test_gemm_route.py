@@ -120,21 +120,29 @@ def _check_same(got, want):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
 
 
+def _random_products(rng, count, rows, inner, extra_columns):
+    """Random (x, wᵀ, b) of a layer's forward: ``rows`` and ``inner`` as [low, high) bounds,
+    at least twice as many columns as rows; checks product and product_plus against dot and
+    returns how many the swap rule took."""
+    swapped = 0
+    for _ in range(count):
+        m = int(rng.integers(*rows))
+        k = int(rng.integers(*inner))
+        n = int(rng.integers(2 * m, 2 * m + extra_columns))
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        w = rng.standard_normal((n, k)).astype(np.float32)
+        b = rng.standard_normal(n).astype(np.float32)
+        swapped += _gemm._swap_wins(x, w.T)
+        _check_same(_gemm.product(x, w.T), x.dot(w.T))
+        _check_same(_gemm.product_plus(x, w.T, b), x.dot(w.T) + b)
+    return swapped
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_swapped_products_give_the_plain_products_numbers(swap_on, threads):
     rng = np.random.default_rng(10 + threads)
-    swapped = 0
     with threadpool_limits(threads):
-        for _ in range(60):
-            m = int(rng.integers(2, 65))
-            k = int(rng.integers(1, 1200))
-            n = int(rng.integers(2 * m, 2 * m + 1500))
-            x = rng.standard_normal((m, k)).astype(np.float32)
-            w = rng.standard_normal((n, k)).astype(np.float32)
-            b = rng.standard_normal(n).astype(np.float32)
-            swapped += _gemm._swap_wins(x, w.T)
-            _check_same(_gemm.product(x, w.T), x.dot(w.T))
-            _check_same(_gemm.product_plus(x, w.T, b), x.dot(w.T) + b)
+        swapped = _random_products(rng, 60, rows=(2, 65), inner=(1, 1200), extra_columns=1500)
     assert swapped > 20  # the random shapes reached the swapped route
 
 
@@ -182,16 +190,8 @@ def test_up_to_128_rows_swap_only_at_one_thread(m, k, n, expected):
 def test_one_thread_swaps_give_the_plain_products_numbers(swap_on):
     rng = np.random.default_rng(12)
     with threadpool_limits(1):
-        for _ in range(12):
-            m = int(rng.integers(65, 129))
-            k = int(rng.integers(784, 1600))
-            n = int(rng.integers(2 * m, 2 * m + 700))
-            x = rng.standard_normal((m, k)).astype(np.float32)
-            w = rng.standard_normal((n, k)).astype(np.float32)
-            b = rng.standard_normal(n).astype(np.float32)
-            assert _gemm._swap_wins(x, w.T) is (blas_threads() == 1)
-            _check_same(_gemm.product(x, w.T), x.dot(w.T))
-            _check_same(_gemm.product_plus(x, w.T, b), x.dot(w.T) + b)
+        swapped = _random_products(rng, 12, rows=(65, 129), inner=(784, 1600), extra_columns=700)
+        assert swapped == (12 if blas_threads() == 1 else 0)  # every shape is in the rule's band
 
 
 def test_blas_threads_follows_threadpoolctls_limit():
