@@ -49,6 +49,9 @@ class Function:
     # True where backward always returns gradients of exactly the inputs' shapes (no
     # broadcasting to undo): the engine then skips the shape check for each input.
     grads_match_inputs = False
+    # True where the op has ``backward_in_place`` (the same gradient written over ``grad``):
+    # the engine calls it when no one else can see the incoming gradient (see engine.backward)
+    backward_writes_over_grad = False
     _mark = None
 
     def forward(self, *arrays, **params):

@@ -91,6 +91,7 @@ class Sigmoid(Function):
     definition = "σ(z) = 1/(1 + e^(−z))"
     formulas = ("σ(z)·(1 − σ(z))",)
     grads_match_inputs = True
+    backward_writes_over_grad = True  # backward_in_place below
 
     def forward(self, z):
         if z.size <= _SMALL:
@@ -134,6 +135,7 @@ class Tanh(Function):
     definition = "tanh(z) = (e^z − e^(−z))/(e^z + e^(−z))"
     formulas = ("1 − tanh(z)²",)
     grads_match_inputs = True
+    backward_writes_over_grad = True  # backward_in_place below
 
     def forward(self, z):
         self.out = np.tanh(z)
@@ -167,6 +169,7 @@ class ReLU(Function):
     definition = "relu(z) = max(z, 0)"
     formulas = ("1 if z > 0 else 0",)
     grads_match_inputs = True
+    backward_writes_over_grad = True  # backward_in_place below
 
     def forward(self, z):
         # max(0, z) in this order keeps z where it equals 0, so −0 stays −0 (PyTorch's), and NaN
