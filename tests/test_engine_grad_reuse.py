@@ -6,9 +6,16 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.autograd import engine
 from chainrule.ops import activation
 
 REUSING = (activation.ReLU, activation.Tanh, activation.Sigmoid)
+
+
+@pytest.fixture(autouse=True)
+def reuse_small_arrays(monkeypatch):
+    """The tests' arrays are small: let them take the in-place path the large ones take."""
+    monkeypatch.setattr(engine, "_REUSE_MIN", 1)
 
 
 @pytest.fixture
@@ -159,3 +166,13 @@ def test_autograd_grad_of_an_intermediate_is_not_overwritten():
     np.testing.assert_allclose(
         g_h.detach().numpy(), (g_out.detach().numpy() * (1 - t * t)) @ w, rtol=1e-12
     )
+
+
+def test_small_gradients_stay_fresh_large_ones_are_reused(monkeypatch, in_place_calls):
+    monkeypatch.setattr(engine, "_REUSE_MIN", 4096)
+    for rows, expected in ((8, []), (1024, ["ReLU"])):
+        x = cr.randn(rows, 4, dtype=cr.float64, requires_grad=True)
+        in_place_calls.clear()
+        (cr.relu(x) * 2.0).sum().backward()
+        assert in_place_calls == expected
+        np.testing.assert_array_equal(x.grad.detach().numpy(), 2.0 * (x.detach().numpy() > 0))

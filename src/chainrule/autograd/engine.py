@@ -40,6 +40,9 @@ def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
 # References to the incoming gradient while the engine hands it to an op: fn.grad_out, the
 # loop's `grad`, and getrefcount's own argument. One more means someone else can see it.
 _ENGINE_REFS = 3
+# Below this many elements NumPy's out= costs more than the fresh array it saves (float32
+# ReLU mask product: 16 elements 1.15 against 0.97 µs, 4,096: 2.9 against 3.4 µs)
+_REUSE_MIN = 4096
 
 _FREED_MESSAGE = (  # PyTorch's words
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -236,16 +239,15 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
                 sink.op(fn, grad)
             # An index into the op's results and flags, not zip() over three sequences: the zip
             # object and its tuples cost more than the rest of a small op's hand-off.
-            if (
-                fn.backward_writes_over_grad
-                and type(grad) is ndarray  # (not a NumPy scalar)
-                and grad.base is None
-                and getrefcount(grad) == _ENGINE_REFS
-            ):
-                # Nobody else holds this gradient (no hook kept it, no retain_grad(), no
-                # caller's seed, no view of it): write the op's gradient over it, as
+            if fn.backward_writes_over_grad and type(grad) is ndarray and grad.size >= _REUSE_MIN:
+                # Where nobody else holds this gradient (no hook kept it, no retain_grad(), no
+                # caller's seed, no view of it), the op writes its gradient over it, as
                 # hand-written NumPy does (`grad *= a > 0`), instead of into a fresh array.
-                grads_in = fn.backward_in_place(grad)
+                grads_in = grad_in = None  # the previous op's results, not holders to count
+                if grad.base is None and getrefcount(grad) == _ENGINE_REFS:
+                    grads_in = fn.backward_in_place(grad)
+                else:
+                    grads_in = fn.backward(grad)
             else:
                 grads_in = fn.backward(grad)
             needs_grad = fn.needs_grad
@@ -284,7 +286,6 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
                 elif pending is not None and needs_grad[i] and parent in pending:
                     _hooks.arrive(parent, None, None, pending, finish)  # a part that never came
                 i += 1
-            grads_in = grad_in = None  # (the next op's in-place test counts references)
             if retain_graph:
                 fn.grad_out = None
             elif fn.saves_tensors:
