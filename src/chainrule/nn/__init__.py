@@ -49,6 +49,12 @@ from chainrule.nn.loss import (
 )
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.normalization import BatchNorm1d, LayerNorm
+from chainrule.nn.normalization_instance import (
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+)
 
 # ---- convolutional networks (nn/conv.py, nn/pooling.py, nn/spatial.py) ----
 # isort: split
@@ -83,6 +89,10 @@ __all__ = [
     "UpsamplingNearest2d",
     "Flatten",
     "LayerNorm",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
     "ELU",
