@@ -338,3 +338,48 @@ def test_a_channel_count_instance_norm_ignores_warns_like_torch():
 def test_float64_input_to_float32_layer_is_refused():
     with pytest.raises(cr.DTypeError, match="float32 parameters"):
         nn.GroupNorm(2, 4)(cr.ones(2, 4, 3, dtype="float64"))
+
+
+def test_cr_save_and_load_rebuild_both_with_their_state(tmp_path):
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3),
+        nn.GroupNorm(2, 4, eps=1e-3, bias=False),
+        nn.InstanceNorm2d(4, momentum=None, affine=True, track_running_stats=True),
+        nn.InstanceNorm2d(4),
+    )
+    model(cr.randn(2, 3, 6, 6))
+    model[2].running_mean.data[...] = [1.0, 2.0, 3.0, 4.0]
+    cr.save(model, tmp_path / "m.safetensors")
+    loaded = cr.load(tmp_path / "m.safetensors")
+    assert repr(loaded) == repr(model)
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [({"num_groups": 4, "num_channels": 6}, "divisible"), ({"num_channels": 6}, "num_groups")],
+)
+def test_bad_saved_group_norm_configs_are_a_model_format_error(args, message):
+    from chainrule.nn.registry import module_from_config
+
+    with pytest.raises(cr.ModelFormatError, match=message):
+        module_from_config({"type": "GroupNorm", "args": args})
+
+
+@pytest.mark.parametrize(
+    "kind, args",
+    [
+        ("GroupNorm", {"num_groups": 1, "num_channels": 51}),  # weight and bias: 102
+        ("InstanceNorm1d", {"num_features": 51, "track_running_stats": True}),
+        ("InstanceNorm2d", {"num_features": 51, "affine": True}),
+        ("InstanceNorm3d", {"num_features": 101, "affine": True, "bias": False}),
+    ],
+)
+def test_saved_configs_count_their_parameters_before_building(kind, args):
+    from chainrule.nn.registry import module_from_config
+
+    with pytest.raises(cr.ModelFormatError, match="parameters"):
+        module_from_config({"type": kind, "args": args}, max_parameters=100)
+    args["num_features" if "num_features" in args else "num_channels"] = 4
+    module_from_config({"type": kind, "args": args}, max_parameters=100)  # smaller: it builds

@@ -396,3 +396,6 @@ class InstanceNorm3d(_InstanceNorm):
     (C, D, H, W)."""
 
     spatial_dims = 3
+
+
+INSTANCE_NORMS = (InstanceNorm1d, InstanceNorm2d, InstanceNorm3d)
