@@ -1,4 +1,5 @@
-"""cr.onnx.export of GroupNorm and InstanceNorm1d/2d/3d, run by ONNX Runtime against chainrule."""
+"""cr.onnx.export of GroupNorm, InstanceNorm1d/2d/3d and LocalResponseNorm, run by ONNX Runtime
+against chainrule."""
 
 import numpy as np
 import pytest
@@ -45,6 +46,9 @@ CASES = [
         ),
         (3, 6, 4, 5),
     ),
+    ("lrn-3d-even", lambda: nn.LocalResponseNorm(2, alpha=0.5), (3, 6, 4)),
+    ("lrn-4d", lambda: nn.LocalResponseNorm(3, alpha=0.2, beta=0.6, k=2.0), (3, 6, 4, 5)),
+    ("lrn-5d-wide", lambda: nn.LocalResponseNorm(8, alpha=1.0), (2, 6, 2, 3, 4)),
 ]
 
 
@@ -76,6 +80,5 @@ def test_instance_norm_uses_the_standard_node_and_group_norm_a_reshape():
 
 
 def test_both_are_listed_as_supported():
-    assert {"GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"} <= set(
-        cr.onnx.supported()
-    )
+    names = {"GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm"}
+    assert names <= set(cr.onnx.supported())

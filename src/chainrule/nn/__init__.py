@@ -36,6 +36,7 @@ from chainrule.nn.dropout import Dropout
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Identity, Linear
+from chainrule.nn.local_response_norm import LocalResponseNorm
 from chainrule.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -93,6 +94,7 @@ __all__ = [
     "InstanceNorm1d",
     "InstanceNorm2d",
     "InstanceNorm3d",
+    "LocalResponseNorm",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
     "ELU",

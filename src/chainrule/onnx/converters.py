@@ -179,6 +179,28 @@ def _instance_norm(g, m, x, out):
     return _channel_affine(g, m, y, channels, positions)
 
 
+@register_converter(*_present("LocalResponseNorm"))
+def _local_response_norm(g, m, x, out):
+    # PyTorch's construction: squares zero-padded along the channels (⌊n/2⌋ before, ⌊(n−1)/2⌋
+    # after), then the mean of n shifted slices (ONNX's LRN centres an even window the other
+    # way, and ONNX Runtime's AveragePool has no float64)
+    dtype, ndim, c = out.dtype, x.array.ndim, x.array.shape[1]
+    xin = _as_dtype(g, x, dtype)
+    pads = np.zeros(2 * ndim, np.int64)
+    pads[1], pads[ndim + 1] = m.size // 2, (m.size - 1) // 2
+    padded = g.add("Pad", [g.add("Mul", [xin, xin]), g.const(pads, "pads")])
+    axis = g.const(np.array([1], np.int64), "axis")
+    total = None
+    for start in range(m.size):
+        bounds = [g.const(np.array([v], np.int64), "bound") for v in (start, start + c)]
+        part = g.add("Slice", [padded, *bounds, axis])
+        total = part if total is None else g.add("Add", [total, part])
+    energy = g.add("Mul", [total, g.scalar(1.0 / m.size, dtype, "inverse_size")])
+    energy = g.add("Mul", [energy, g.scalar(m.alpha, dtype, "alpha")])
+    energy = g.add("Add", [energy, g.scalar(m.k, dtype, "k")])
+    return g.add("Div", [xin, g.add("Pow", [energy, g.scalar(m.beta, dtype, "beta")])])
+
+
 # ---- shape layers ---------------------------------------------------------------------------
 @register_converter(nn.Identity, nn.Dropout, *_present("Dropout2d"))
 def _identity(g, m, x, out):
