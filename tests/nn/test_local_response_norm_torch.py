@@ -77,3 +77,12 @@ def test_bad_input_is_refused_naming_the_problem():
         nn.LocalResponseNorm(0)  # torch: "kernel size should be greater than zero" on use
     with pytest.raises(ValueError, match="beta must be a finite number"):
         nn.LocalResponseNorm(2, beta=float("nan"))
+
+
+def test_cr_save_and_load_rebuild_it(tmp_path):
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.LocalResponseNorm(3, alpha=0.5, beta=0.6, k=2.0))
+    cr.save(model, tmp_path / "m.safetensors")
+    loaded = cr.load(tmp_path / "m.safetensors")
+    assert repr(loaded) == repr(model)
+    x = cr.randn(2, 3, 6, 6)
+    np.testing.assert_array_equal(loaded(x).detach().numpy(), model(x).detach().numpy())

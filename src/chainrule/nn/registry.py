@@ -41,6 +41,7 @@ from chainrule.nn.dropout import Dropout
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Identity, Linear
+from chainrule.nn.local_response_norm import LocalResponseNorm
 from chainrule.nn.module import Module
 from chainrule.nn.normalization import BatchNorm1d, LayerNorm
 
@@ -306,6 +307,10 @@ _LAYERS.update(
             {"num_groups": _positive_size, "num_channels": _positive_size}
             | {"eps": _positive, "affine": _bool, "bias": _bool, "dtype": _dtype},
         ),
+        "LocalResponseNorm": (
+            LocalResponseNorm,
+            {"size": _positive_size} | dict.fromkeys(("alpha", "beta", "k"), _finite),
+        ),
     }
     # InstanceNorm takes BatchNorm's arguments, with other defaults
     | {n.__name__: (n, _LAYERS["BatchNorm1d"][1]) for n in group_norms.INSTANCE_NORMS}
@@ -374,6 +379,7 @@ _REQUIRED = {
     "AdaptiveAvgPool2d": ("output_size",),
     "BatchNorm2d": ("num_features",),
     "GroupNorm": ("num_groups", "num_channels"),
+    "LocalResponseNorm": ("size",),
     **{n.__name__: ("num_features",) for n in group_norms.INSTANCE_NORMS},
     "Unflatten": ("dim", "unflattened_size"),
     "Linear": ("in_features", "out_features"),
