@@ -164,6 +164,10 @@ def test_functionals_match_torch_with_every_argument():
     F.instance_norm(_t(x), *running, momentum=0.3)
     np.testing.assert_allclose(running[0].numpy(), t_mean.numpy(), **TOL["float64"])
     np.testing.assert_allclose(running[1].numpy(), t_var.numpy(), **TOL["float64"])
+    arrays = mean.copy(), var.copy()  # NumPy arrays as the running statistics: also in place
+    F.instance_norm(_t(x), *arrays, momentum=0.3)
+    np.testing.assert_allclose(arrays[0], t_mean.numpy(), **TOL["float64"])
+    np.testing.assert_allclose(arrays[1], t_var.numpy(), **TOL["float64"])
     ours = F.instance_norm(_t(x), *running, use_input_stats=False)
     theirs = tF.instance_norm(torch.from_numpy(x), t_mean, t_var, use_input_stats=False)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), **TOL["float64"])

@@ -148,7 +148,8 @@ def instance_norm(
         x_hat, mean, var = _standardise(x, tuple(range(2, x.ndim)), eps)
         if running_mean is not None:
             # through after_forward, so a compiled step updates them on every call too
-            update = partial(_update_running, running_mean.array, running_var.array)
+            stats = operand(running_mean).array, operand(running_var).array  # updated in place
+            update = partial(_update_running, *stats)
             after_forward(update, float(momentum), mean, var, math.prod(x.shape[2:]))
     elif running_mean is None:
         raise RuntimeError(  # PyTorch's type: a missing argument, not a bad value
