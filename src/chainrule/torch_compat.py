@@ -180,13 +180,7 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "quantization": "float32 or float64 only",
     },
     "torch.nn": {
-        **{
-            n: _CONV
-            for n in (
-                "Conv3d",
-                "GroupNorm",
-            )
-        },
+        "Conv3d": _CONV,
         **{n: _RNN for n in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")},
         "Transformer": "not yet in chainrule",
         "TransformerEncoderLayer": "not yet in chainrule",

@@ -127,6 +127,27 @@ def test_batchnorm_in_training_updates_running_stats_each_call(rng):
         step(x, y)  # ... and cannot compile: running statistics are read as arrays
 
 
+def test_group_and_instance_norm_match_eager_and_update_running_stats_each_call(rng):
+    def make():
+        return nn.Sequential(
+            nn.Linear(5, 12),
+            nn.Unflatten(1, (4, 3)),
+            nn.GroupNorm(2, 4),
+            nn.InstanceNorm1d(4, affine=True, track_running_stats=True),
+            nn.Flatten(),
+            nn.ReLU(),
+            nn.Linear(12, 3),
+        )
+
+    eager, model, step, le, lc = _train_both(
+        make, nn.CrossEntropyLoss(), OPTIMIZERS["adam"], _classes(rng) * 2
+    )
+    assert lc == le
+    _assert_same(eager, model)
+    assert step.records == 1
+    assert not np.array_equal(model[3].running_mean.array, np.zeros(4))  # moved on every call
+
+
 def test_convolution_pooling_and_flatten(rng):
     def make():
         return nn.Sequential(

@@ -36,6 +36,7 @@ from chainrule.nn.dropout import Dropout
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Identity, Linear
+from chainrule.nn.local_response_norm import LocalResponseNorm
 from chainrule.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -49,6 +50,12 @@ from chainrule.nn.loss import (
 )
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.normalization import BatchNorm1d, LayerNorm
+from chainrule.nn.normalization_instance import (
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+)
 
 # ---- convolutional networks (nn/conv.py, nn/pooling.py, nn/spatial.py) ----
 # isort: split
@@ -83,6 +90,11 @@ __all__ = [
     "UpsamplingNearest2d",
     "Flatten",
     "LayerNorm",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LocalResponseNorm",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
     "ELU",

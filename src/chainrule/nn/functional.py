@@ -8,6 +8,8 @@ from chainrule.ops.indexing import one_hot, pad  # noqa: E402, F401
 
 logsigmoid = log_sigmoid  # noqa: F405 - PyTorch's spelling of F.log_sigmoid
 from chainrule.nn.embedding import embedding  # noqa: E402, F401
+from chainrule.nn.local_response_norm import local_response_norm  # noqa: E402, F401
+from chainrule.nn.normalization_instance import group_norm, instance_norm  # noqa: E402, F401
 from chainrule.ops.interpolate import interpolate  # noqa: E402, F401
 from chainrule.ops.norm import cosine_similarity, normalize, pairwise_distance  # noqa: E402, F401
 

@@ -18,7 +18,7 @@ from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor
 
 
-def _check_eps(eps, layer: str) -> float:
+def check_eps(eps, layer: str) -> float:
     if (
         isinstance(eps, bool)
         or not isinstance(eps, (int, float))
@@ -26,6 +26,17 @@ def _check_eps(eps, layer: str) -> float:
     ):
         raise ValueError(f"{layer}: eps must be a small positive number, got {eps!r}")
     return float(eps)
+
+
+def check_momentum(momentum, layer: str) -> float | None:
+    """A running-statistics momentum: a number in [0, 1], or None."""
+    if momentum is not None and (
+        isinstance(momentum, bool)
+        or not isinstance(momentum, (int, float))
+        or not 0.0 <= momentum <= 1.0
+    ):
+        raise ValueError(f"{layer}: momentum must be in [0, 1] or None, got {momentum!r}")
+    return None if momentum is None else float(momentum)
 
 
 class BatchNorm1d(Module):
@@ -61,14 +72,8 @@ class BatchNorm1d(Module):
     ):
         super().__init__()
         self.num_features = check_size(num_features, "num_features", "BatchNorm1d", 1)
-        self.eps = _check_eps(eps, "BatchNorm1d")
-        if momentum is not None and (
-            isinstance(momentum, bool)
-            or not isinstance(momentum, (int, float))
-            or not 0.0 <= momentum <= 1.0
-        ):
-            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum!r}")
-        self.momentum = None if momentum is None else float(momentum)
+        self.eps = check_eps(eps, "BatchNorm1d")
+        self.momentum = check_momentum(momentum, "BatchNorm1d")
         self.affine = bool(affine)
         self.use_bias = bool(bias)
         self.track_running_stats = bool(track_running_stats)
@@ -208,7 +213,7 @@ class LayerNorm(Module):
         if not shape:
             raise ValueError("LayerNorm: normalized_shape must have at least one dimension")
         self.normalized_shape = shape
-        self.eps = _check_eps(eps, "LayerNorm")
+        self.eps = check_eps(eps, "LayerNorm")
         self.elementwise_affine = bool(elementwise_affine)
         self.use_bias = bool(bias)
         dtype = float_dtype(dtype)

@@ -20,6 +20,7 @@ import math
 import re
 
 from chainrule.errors import ModelFormatError
+from chainrule.nn import normalization_instance as group_norms
 from chainrule.nn.activation import (
     ELU,
     GELU,
@@ -40,6 +41,7 @@ from chainrule.nn.dropout import Dropout
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Identity, Linear
+from chainrule.nn.local_response_norm import LocalResponseNorm
 from chainrule.nn.module import Module
 from chainrule.nn.normalization import BatchNorm1d, LayerNorm
 
@@ -300,7 +302,18 @@ _LAYERS.update(
         "BatchNorm2d": (BatchNorm2d, _LAYERS["BatchNorm1d"][1]),
         "Dropout2d": (Dropout2d, {"p": _probability, "inplace": _bool}),
         "Unflatten": (Unflatten, {"dim": _dim, "unflattened_size": _unflattened}),
+        "GroupNorm": (
+            group_norms.GroupNorm,
+            {"num_groups": _positive_size, "num_channels": _positive_size}
+            | {"eps": _positive, "affine": _bool, "bias": _bool, "dtype": _dtype},
+        ),
+        "LocalResponseNorm": (
+            LocalResponseNorm,
+            {"size": _positive_size} | dict.fromkeys(("alpha", "beta", "k"), _finite),
+        ),
     }
+    # InstanceNorm takes BatchNorm's arguments, with other defaults
+    | {n.__name__: (n, _LAYERS["BatchNorm1d"][1]) for n in group_norms.INSTANCE_NORMS}
 )
 
 
@@ -365,6 +378,9 @@ _REQUIRED = {
     "AdaptiveAvgPool1d": ("output_size",),
     "AdaptiveAvgPool2d": ("output_size",),
     "BatchNorm2d": ("num_features",),
+    "GroupNorm": ("num_groups", "num_channels"),
+    "LocalResponseNorm": ("size",),
+    **{n.__name__: ("num_features",) for n in group_norms.INSTANCE_NORMS},
     "Unflatten": ("dim", "unflattened_size"),
     "Linear": ("in_features", "out_features"),
     "BatchNorm1d": ("num_features",),
@@ -390,12 +406,14 @@ def _parameter_count(kind: str, args: dict) -> int:
         n_in, n_out = args.get("in_channels", 0), args.get("out_channels", 0)
         bias = n_out if args.get("bias", True) else 0
         return n_in * n_out * area // max(args.get("groups", 1), 1) + bias
-    if kind == "BatchNorm2d":
+    if kind.startswith("BatchNorm"):
         return 4 * args.get("num_features", 0)
+    if kind.startswith("InstanceNorm") or kind == "GroupNorm":  # affine off by default, or on
+        affine = args.get("affine", kind == "GroupNorm") * (1 + args.get("bias", True))
+        stats = 2 * args.get("track_running_stats", False)
+        return (affine + stats) * args.get("num_features", args.get("num_channels", 0))
     if kind == "Embedding":
         return args.get("num_embeddings", 0) * args.get("embedding_dim", 0)
-    if kind == "BatchNorm1d":
-        return 4 * args.get("num_features", 0)
     if kind == "LayerNorm":
         return 2 * math.prod(args.get("normalized_shape", [1]))
     return 0

@@ -127,6 +127,80 @@ def _layer_norm(g, m, x, out):
     return y
 
 
+def _channel_affine(g, m, y: str, channels: int, positions: int) -> str:
+    """γ·y + β with γ, β of shape (C,) along the channel dimension (``positions`` after it)."""
+    stat_shape = (channels,) + (1,) * positions
+    if m.weight is not None:
+        y = g.add("Mul", [y, g.const(_param(m.weight).reshape(stat_shape), "weight")])
+    if m.bias is not None:
+        y = g.add("Add", [y, g.const(_param(m.bias).reshape(stat_shape), "bias")])
+    return y
+
+
+@register_converter(*_present("GroupNorm"))
+def _group_norm(g, m, x, out):
+    dtype = out.dtype
+    xin = _as_dtype(g, x, dtype)
+    # (N, G, rest): 0 copies the (dynamic) batch size, -1 is a group's channels and positions
+    shape = g.const(np.array([0, m.num_groups, -1], np.int64), "shape")
+    grouped = g.add("Reshape", [xin, shape])
+    y = g.add("Reshape", [_normalise(g, grouped, [2], m.eps, dtype), g.add("Shape", [xin])])
+    return _channel_affine(g, m, y, m.num_channels, x.array.ndim - 2)
+
+
+@register_converter(*_present("InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"))
+def _instance_norm(g, m, x, out):
+    dtype = out.dtype
+    xin = _as_dtype(g, x, dtype)
+    positions = m.spatial_dims
+    channels = x.array.shape[x.array.ndim - positions - 1]
+    if m.track_running_stats:  # evaluation mode: the running statistics, as chainrule's eval
+        stat_shape = (channels,) + (1,) * positions
+        mean = _param(m.running_mean).reshape(stat_shape).astype(dtype)
+        scale = 1.0 / np.sqrt(_param(m.running_var).reshape(stat_shape) + m.eps)
+        y = g.add(
+            "Mul",
+            [
+                g.add("Sub", [xin, g.const(mean, "running_mean")]),
+                g.const(scale.astype(dtype), "scale"),
+            ],
+        )
+    elif x.array.ndim == positions + 2 and dtype == np.float32:  # ONNX Runtime's kernel: float
+        weight = np.ones(channels, dtype) if m.weight is None else _param(m.weight)
+        bias = np.zeros(channels, dtype) if m.bias is None else _param(m.bias)
+        return g.add(
+            "InstanceNormalization",
+            [xin, g.const(weight, "weight"), g.const(bias, "bias")],
+            epsilon=float(m.eps),
+        )
+    else:  # float64, or one sample without its batch dimension
+        axes = range(x.array.ndim - positions, x.array.ndim)
+        y = _normalise(g, xin, axes, m.eps, dtype)
+    return _channel_affine(g, m, y, channels, positions)
+
+
+@register_converter(*_present("LocalResponseNorm"))
+def _local_response_norm(g, m, x, out):
+    # PyTorch's construction: squares zero-padded along the channels (⌊n/2⌋ before, ⌊(n−1)/2⌋
+    # after), then the mean of n shifted slices (ONNX's LRN centres an even window the other
+    # way, and ONNX Runtime's AveragePool has no float64)
+    dtype, ndim, c = out.dtype, x.array.ndim, x.array.shape[1]
+    xin = _as_dtype(g, x, dtype)
+    pads = np.zeros(2 * ndim, np.int64)
+    pads[1], pads[ndim + 1] = m.size // 2, (m.size - 1) // 2
+    padded = g.add("Pad", [g.add("Mul", [xin, xin]), g.const(pads, "pads")])
+    axis = g.const(np.array([1], np.int64), "axis")
+    total = None
+    for start in range(m.size):
+        bounds = [g.const(np.array([v], np.int64), "bound") for v in (start, start + c)]
+        part = g.add("Slice", [padded, *bounds, axis])
+        total = part if total is None else g.add("Add", [total, part])
+    energy = g.add("Mul", [total, g.scalar(1.0 / m.size, dtype, "inverse_size")])
+    energy = g.add("Mul", [energy, g.scalar(m.alpha, dtype, "alpha")])
+    energy = g.add("Add", [energy, g.scalar(m.k, dtype, "k")])
+    return g.add("Div", [xin, g.add("Pow", [energy, g.scalar(m.beta, dtype, "beta")])])
+
+
 # ---- shape layers ---------------------------------------------------------------------------
 @register_converter(nn.Identity, nn.Dropout, *_present("Dropout2d"))
 def _identity(g, m, x, out):
