@@ -90,6 +90,9 @@ def test_initial_state_gets_its_gradient():
             (np.zeros((5, 2, 4)), (np.zeros((1, 2, 3)), np.zeros((1, 2, 5)))),
             r"hidden\[1\] size \(1, 2, 3\), got \(1, 2, 5\)",
         ),
+        (nn.GRU(4, 3), (np.zeros((0, 2, 4)),), r"sequence length to be larger than 0.*\(0, 2, 4\)"),
+        (nn.GRU(4, 3, batch_first=True), (np.zeros((2, 0, 4)),), "sequence length to be larger"),
+        (nn.RNN(4, 3, batch_first=True), (np.zeros((0, 4)),), "sequence length to be larger"),
         (nn.LSTMCell(4, 3), (np.zeros((2, 5)),), "inconsistent input_size: got 5 expected 4"),
         (nn.GRUCell(4, 3), (np.zeros((2, 2, 4)),), "1D or 2D, got 3D"),
         (

@@ -229,6 +229,11 @@ class RNNBase(Module):
                 f"{name}: input.size(-1) must be equal to input_size. Expected {self.input_size}, "
                 f"got {x.shape[-1]} (input of shape {x.shape}, read as {layout})"
             )
+        if x.shape[1 if self.batch_first and x.ndim == 3 else 0] == 0:
+            raise ShapeError(
+                f"{name}: Expected sequence length to be larger than 0 in RNN (input of shape "
+                f"{x.shape}, read as {layout})"
+            )
         if x.ndim == 2:
             return x.unsqueeze(0 if self.batch_first else 1), False
         return x, True
