@@ -256,3 +256,12 @@ def test_the_names_are_no_longer_refused():
     for name in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"):
         assert hasattr(cr.nn, name)
         assert issubclass(getattr(cr.nn, name), nn.Module)
+
+
+@pytest.mark.parametrize("name", ["chainrule.nn.recurrent", "chainrule.nn.recurrent_cells"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0 and result.attempted >= 3
