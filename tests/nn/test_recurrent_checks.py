@@ -235,6 +235,37 @@ def test_compiled_steps_equal_the_eager_steps(backend):
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
+class DroppingClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(3, 4, num_layers=2, batch_first=True, dropout=0.3)
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.head(self.gru(x)[1][-1])
+
+
+def test_compiled_steps_draw_fresh_dropout_masks_as_the_eager_steps():
+    model = DroppingClassifier()
+    twin = copy.deepcopy(model)
+    loss_fn = nn.CrossEntropyLoss()
+    opt, twin_opt = optim.SGD(model.parameters(), lr=0.5), optim.SGD(twin.parameters(), lr=0.5)
+    step = cr.compile_step(model, loss_fn, opt, backend="numpy")
+    x, y = _data()
+    losses = []
+    for seed in range(3):
+        cr.manual_seed(seed)
+        loss = step(x, y)
+        cr.manual_seed(seed)
+        twin_opt.zero_grad()
+        twin_loss = loss_fn(twin(x), y)
+        twin_loss.backward()
+        twin_opt.step()
+        assert loss.item() == twin_loss.item()
+        losses.append(loss.item())
+    assert len(set(losses)) == 3
+
+
 def test_onnx_export_refuses_recurrent_layers_by_name():
     pytest.importorskip("onnx")
     x, _ = _data()
