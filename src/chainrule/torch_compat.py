@@ -155,7 +155,6 @@ def __getattr__(name: str):
 # module -> {name: the nearest chainrule spelling}. Looking one up raises NotSupportedError
 # with that hint instead of a bare AttributeError; docs/pytorch.md lists the same names.
 _CONV = "not yet in chainrule; nn.Conv1d/Conv2d, pooling and BatchNorm2d are (docs/cnn.md)"
-_RNN = "not yet in chainrule; unroll a loop over time steps with nn.Linear and torch.tanh"
 UNSUPPORTED: dict[str, dict[str, str]] = {
     "torch": {
         "linalg": "NumPy's np.linalg on t.detach().numpy() (not differentiable)",
@@ -181,7 +180,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
     },
     "torch.nn": {
         "Conv3d": _CONV,
-        **{n: _RNN for n in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")},
         "Transformer": "not yet in chainrule",
         "TransformerEncoderLayer": "not yet in chainrule",
         "MultiheadAttention": "write attention with cr.matmul and nn.functional.softmax",

@@ -331,6 +331,35 @@ def linear_forward(lib):
     return layer(_x(lib))
 
 
+def _recurrent_run(lib, layer, x, state=None):
+    """Fixed weights (sines of a counter), then the output, final state and input gradient."""
+    counter = 0
+    weights = {}
+    for name, shape in [(k, tuple(v.shape)) for k, v in layer.state_dict().items()]:
+        size = int(np.prod(shape))
+        weights[name] = lib.tensor(np.sin(np.arange(counter, counter + size)).reshape(shape) * 0.4)
+        counter += size
+    layer.load_state_dict({k: v.float() for k, v in weights.items()})
+    x = lib.tensor(x, requires_grad=True)
+    out, final = layer(x) if state is None else layer(x, state)
+    out.sum().backward()
+    return tuple(layer.state_dict()), out, final, x.grad
+
+
+def lstm_sequence(lib):
+    layer = lib.nn.LSTM(3, 2, num_layers=2, bidirectional=True)
+    return _recurrent_run(lib, layer, np.stack([X, X[::-1] * 0.5, X * 2]))
+
+
+def gru_batch_first(lib):
+    layer = lib.nn.GRU(3, 2, batch_first=True)
+    return _recurrent_run(lib, layer, np.stack([X, X * -0.5]), lib.ones(1, 2, 2) * 0.3)
+
+
+def rnn_relu_unbatched(lib):
+    return _recurrent_run(lib, lib.nn.RNN(3, 2, nonlinearity="relu"), X)
+
+
 def module_dict_names(lib):
     m = lib.nn.ModuleDict({"a": lib.nn.Linear(2, 2), "b": lib.nn.Identity()})
     return tuple(n for n, _ in m.named_parameters())
@@ -874,6 +903,9 @@ ROWS = [
         module_backward_hooks,
         "",
     ),
+    ("nn", "nn.LSTM (2 layers, bidirectional: state_dict, output, (h_n, c_n))", lstm_sequence, ""),
+    ("nn", "nn.GRU (batch_first, h_0 given)", gru_batch_first, ""),
+    ("nn", "nn.RNN (relu, unbatched input)", rnn_relu_unbatched, ""),
     ("nn", "nn.ModuleDict / nn.Identity", module_dict_names, ""),
     ("nn", "nn.ParameterList", parameter_list_names, ""),
     ("nn", "nn.LazyLinear", lazy_linear_shape, ""),
@@ -935,8 +967,6 @@ NOT_YET = [
     ("torch", "jit"),
     ("torch", "amp"),
     ("torch", "set_num_threads"),
-    ("torch.nn", "LSTM"),
-    ("torch.nn", "GRU"),
     ("torch.nn", "MultiheadAttention"),
     ("torch.nn", "Transformer"),
 ]

@@ -21,4 +21,5 @@ TUTORIALS = [
     "cnn_checkpoint",
     "train_eval_clip",
     "embedding_char_rnn",
+    "lstm_tagger",
 ]

@@ -245,4 +245,6 @@ def _array_ref(array, arg_arrays: dict, source_ids: dict):
 def _plain(value) -> bool:
     if isinstance(value, tuple):
         return all(_plain(v) for v in value)
+    if isinstance(value, slice):  # basic indexing (x[:, t], split, unbind): fixed per shape
+        return all(_plain(v) for v in (value.start, value.stop, value.step))
     return isinstance(value, _PLAIN)

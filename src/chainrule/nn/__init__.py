@@ -56,6 +56,8 @@ from chainrule.nn.normalization_instance import (
     InstanceNorm2d,
     InstanceNorm3d,
 )
+from chainrule.nn.recurrent import GRU, LSTM, RNN, RNNBase
+from chainrule.nn.recurrent_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 
 # ---- convolutional networks (nn/conv.py, nn/pooling.py, nn/spatial.py) ----
 # isort: split
@@ -142,6 +144,15 @@ __all__ = [
     "MaxPool1d",
     "MaxPool2d",
     "Unflatten",
+    # recurrent networks (nn/recurrent.py, nn/recurrent_cells.py)
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RNNBase",
+    "RNNCell",
+    "RNNCellBase",
     # padding layers (nn/padding.py)
     *(layer.__name__ for layer in _PADDING_LAYERS),
 ]
