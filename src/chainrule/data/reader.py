@@ -38,6 +38,7 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     settle_number_format,
 )
 from chainrule.data.sheet_errors import add_sheet_errors, count_sheet_errors, sheet_error_notes
+from chainrule.data.stray_lines import TITLE_LINES, check_notes_below, check_title
 from chainrule.data.totals import check_totals
 from chainrule.errors import DataError
 
@@ -394,6 +395,8 @@ def read_columns(
     cells = [row for _, row in first_chunk]
     fmt, format_notes = settle_number_format(cells[1:] or cells, delimiter, decimal, trained)
     inferred = header is None
+    if header is not False:
+        check_title(first_chunk[: TITLE_LINES + 1], source)
     if inferred:
         header = _is_header(cells[0], cells[1:], fmt)
     first_chunk_line = first_chunk[0][0]
@@ -443,6 +446,7 @@ def read_columns(
         repeated,
     )
     check_totals(table)
+    check_notes_below(table)
     return table
 
 
