@@ -223,10 +223,11 @@ def regression_targets(loader) -> bool:
     return y.dtype.kind == "f" and not np.array_equal(y, np.round(y))
 
 
-def split_validation(data, validation_split: float, weights=None):
+def split_validation(data, validation_split: float, weights=None, values: bool = False):
     """``(training part, validation part)``: the last ``validation_split`` of the rows held out,
     before any shuffling (as Keras does). With ``weights``, also ``(training weights,
-    validation weights)``."""
+    validation weights)``. ``values``: the loss is a regression's, so whole-number targets
+    are amounts, not classes to look for in both parts."""
     arrays = arrays_of(data, "data")
     if arrays is None:
         raise TypeError(
@@ -241,13 +242,13 @@ def split_validation(data, validation_split: float, weights=None):
             f"{split_at} for training and {len(X) - split_at} for validation; both need >= 1"
         )
     parts = (X[:split_at], y[:split_at]), (X[split_at:], y[split_at:])
-    _warn_if_sorted_by_class(y, split_at, validation_split)
+    _warn_if_sorted_by_class(y, split_at, validation_split, values)
     if weights is None:
         return parts
     return (*parts, (weights[:split_at], weights[split_at:]))
 
 
-def _warn_if_sorted_by_class(y, split_at: int, validation_split: float) -> None:
+def _warn_if_sorted_by_class(y, split_at: int, validation_split: float, values: bool) -> None:
     """Warn when the held-out rows are not a sample of the classes: data sorted by class (an
     image folder, the MNIST sample) gives a validation part of the last class(es) only, and a
     validation accuracy that says nothing."""
@@ -255,8 +256,8 @@ def _warn_if_sorted_by_class(y, split_at: int, validation_split: float) -> None:
     if labels.ndim > 1 and labels.shape[1:] != (1,) * (labels.ndim - 1):
         return  # one-hot or multi-output targets
     labels = labels.reshape(-1)
-    if labels.dtype.kind == "f":
-        if not np.isin(labels, (0.0, 1.0)).all():
+    if labels.dtype.kind == "f" or values:
+        if not np.isin(labels, (0, 1)).all():
             return  # a regression target
     elif labels.dtype.kind not in "iub":
         return

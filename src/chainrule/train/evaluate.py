@@ -25,6 +25,7 @@ from chainrule.train.batches import (
     split_weighted,
     target_array,
 )
+from chainrule.train.loss_targets import check_loss_targets, value_targets
 from chainrule.train.weighting import weighted_loss
 
 __all__ = ["evaluate", "predict"]
@@ -108,7 +109,10 @@ def evaluate(model, data, loss_fn=None, metrics=DEFAULT_METRICS, batch_size: int
     dtype = input_dtype(model)
     loader, _ = loader_for(data, batch_size, False, None, dtype, "data", "evaluate")
     threshold = output_threshold(loss_fn, model)
-    if metrics is DEFAULT_METRICS and regression_targets(loader):
+    check_loss_targets(loss_fn, loader, "evaluate", "y")
+    if metrics is DEFAULT_METRICS and (
+        regression_targets(loader) or value_targets(loss_fn, loader)
+    ):
         metrics = ()
     metric_objs = make_metrics(metrics, threshold)
     was_training = getattr(model, "training", False)
