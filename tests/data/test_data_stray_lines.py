@@ -69,3 +69,33 @@ def test_rows_with_only_a_first_cell_that_recurs_are_data(tmp_path):
     # a one-line title over a header that does not name every column stays the header
     path.write_text("x,,\n" + "\n".join(f"{i},," for i in range(10)) + "\n")
     assert load_csv(path).columns == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("below", "more"),
+    [(["kg,cm,"], ""), (["Deg C,%,", "Avg,Smp,"], r" \(and the 1 line\(s\) below it\)")],
+)
+def test_a_row_of_units_below_the_header_is_named_in_the_error(tmp_path, below, more):
+    # before: "line 2, column 3 ('label'): missing target value" (or, with a unit over the
+    # target too, "'kg' is not a number"), though nothing is missing
+    path = tmp_path / "logger.csv"
+    path.write_text("\n".join(["weight,height,label", *below, *_rows(30)]) + "\n")
+    first = below[0].split(",")
+    with pytest.raises(
+        cr.DataError,
+        match=rf"line 2: '{first[0]}', '{first[1]}' sit below the header over columns of "
+        rf"numbers: a row of units \(or a second header line\), not data; delete it{more}",
+    ):
+        load_csv(path, target="label", drop_missing_target=True)
+
+
+def test_a_first_row_with_a_number_or_one_odd_cell_is_not_units(tmp_path):
+    path = tmp_path / "data.csv"
+    rows = _rows(30)
+    path.write_text("\n".join(["x,z,label", "kg,1.5,yes", *rows]) + "\n")
+    with pytest.raises(cr.DataError, match="line 2, column 1 \\('x'\\): 'kg' is not a number"):
+        load_csv(path, target="label")
+    # one unit-like cell over numbers; 'kg' is a category of its column
+    path.write_text("\n".join(["c,x,z,label", "kg,cm,,yes", *[f"kg,{r}" for r in rows]]) + "\n")
+    with pytest.raises(cr.DataError, match="'cm' is not a number"):
+        load_csv(path, target="label")

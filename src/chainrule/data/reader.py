@@ -38,7 +38,12 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     settle_number_format,
 )
 from chainrule.data.sheet_errors import add_sheet_errors, count_sheet_errors, sheet_error_notes
-from chainrule.data.stray_lines import TITLE_LINES, check_notes_below, check_title
+from chainrule.data.stray_lines import (
+    TITLE_LINES,
+    check_notes_below,
+    check_title,
+    check_units_rows,
+)
 from chainrule.data.totals import check_totals
 from chainrule.errors import DataError
 
@@ -447,6 +452,7 @@ def read_columns(
     )
     check_totals(table)
     check_notes_below(table)
+    check_units_rows(table)
     return table
 
 
