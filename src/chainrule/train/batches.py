@@ -131,7 +131,7 @@ def loader_for(data, batch_size, shuffle, generator, dtype, what, owner="fit", w
     elif (
         hasattr(data, "__len__")
         and hasattr(data, "__getitem__")
-        and not isinstance(data, (tuple, list, np.ndarray))
+        and not isinstance(data, (tuple, list, dict, np.ndarray))
     ):
         dataset = data
     else:

@@ -25,6 +25,7 @@ from chainrule.train.batches import (
     split_weighted,
     target_array,
 )
+from chainrule.train.fit_arguments import check_loss_fn
 from chainrule.train.loss_targets import check_loss_targets, value_targets
 from chainrule.train.weighting import weighted_loss
 
@@ -106,6 +107,8 @@ def evaluate(model, data, loss_fn=None, metrics=DEFAULT_METRICS, batch_size: int
     Arguments as :func:`fit`. Without ``loss_fn``, a one-column output is read as a
     probability when the model ends in ``Sigmoid`` and as a logit otherwise.
     """
+    if loss_fn is not None:
+        check_loss_fn(loss_fn, "evaluate")
     dtype = input_dtype(model)
     loader, _ = loader_for(data, batch_size, False, None, dtype, "data", "evaluate")
     threshold = output_threshold(loss_fn, model)

@@ -48,6 +48,7 @@ from chainrule.train.evaluate import (
     predict,
     score,
 )
+from chainrule.train.fit_arguments import check_model_loss_optimizer
 from chainrule.train.guard import FiniteGuard, bad_rows, describe_rows, source_rows
 from chainrule.train.history import History
 from chainrule.train.loss_targets import check_loss_targets, loss_targets, value_targets
@@ -549,6 +550,7 @@ def fit(
         >>> len(h.history["loss"])
         3
     """
+    check_model_loss_optimizer(model, data, loss_fn, optimizer)
     _check_arguments(epochs, initial_epoch, validation_split, validation_data)
     data, sample_weight = _weights_in(data, sample_weight)
     if generator is None and seed is not None:
