@@ -86,3 +86,31 @@ def test_bce_probability_targets_in_zero_one_train():
     soft = np.where(labels == 1, 0.9, 0.1).astype(np.float32)
     _, h = _fit(X, soft, nn.BCEWithLogitsLoss())
     assert h.history["loss"][-1] > 0
+
+
+def test_regression_targets_of_a_large_scale_warn_with_the_fix():
+    # before: prices of 300,000 trained "fine" to an r2 of -10 with no word; the command
+    # line standardises targets itself, cr.fit does not
+    X, counts, _ = _data()
+    prices = 300_000.0 + 1_000.0 * counts
+    with pytest.warns(
+        UserWarning, match=r"fit: the regression targets are not scaled \(mean "
+    ) as w:
+        _fit(X, prices, nn.MSELoss())
+    assert "y_s = (y - y.mean()) / y.std()" in str(w[0].message)
+    assert w[0].filename == __file__  # points at the cr.fit call
+    scaled = (prices - prices.mean()) / prices.std()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _fit(X, scaled, nn.MSELoss())
+        _fit(X, counts, nn.MSELoss())  # a scale of tens trains (slowly): no warning
+
+
+def test_scikit_learn_regressors_train_on_large_targets_without_the_warning():
+    pytest.importorskip("sklearn")
+    from chainrule.sklearn import MLPRegressor
+
+    X, counts, _ = _data()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "fit: the regression targets")
+        MLPRegressor(max_iter=2, random_state=0).fit(X, 300_000.0 + counts)

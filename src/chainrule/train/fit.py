@@ -51,7 +51,7 @@ from chainrule.train.evaluate import (
 from chainrule.train.fit_arguments import check_model_loss_optimizer
 from chainrule.train.guard import FiniteGuard, bad_rows, describe_rows, source_rows
 from chainrule.train.history import History
-from chainrule.train.loss_targets import check_loss_targets, loss_targets, value_targets
+from chainrule.train.loss_targets import check_fit_targets, loss_targets, value_targets
 from chainrule.train.metrics import update_metric
 from chainrule.train.progress import Progress
 from chainrule.train.step import train_step
@@ -244,9 +244,7 @@ def _prepare(run, data, validation_data, validation_split, metrics, batch_size, 
     """Fill ``run`` with everything the epochs need; restore a backup if there is one."""
     _loaders(run, data, validation_data, validation_split, batch_size, shuffle, generator)
     run.threshold = output_threshold(run.loss_fn, run.model)
-    check_loss_targets(run.loss_fn, run.train_loader, "fit", "y")
-    if run.val_loader is not None:
-        check_loss_targets(run.loss_fn, run.val_loader, "fit", "the validation y")
+    check_fit_targets(run.loss_fn, run.train_loader, run.val_loader)
     if metrics is DEFAULT_METRICS and (
         regression_targets(run.train_loader) or value_targets(run.loss_fn, run.train_loader)
     ):
