@@ -114,3 +114,27 @@ def test_scikit_learn_regressors_train_on_large_targets_without_the_warning():
     with warnings.catch_warnings():
         warnings.filterwarnings("error", "fit: the regression targets")
         MLPRegressor(max_iter=2, random_state=0).fit(X, 300_000.0 + counts)
+
+
+def test_features_beyond_float32_are_named_not_reported_as_inf():
+    # before: NonFiniteError "X rows [1, 3, ...] hold inf", which the float64 X does not
+    # (with a RuntimeWarning about an overflow in a cast, from inside chainrule)
+    X, _, labels = _data()
+    big = X.astype(np.float64) * 1e39
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(
+            cr.DataError,
+            match=r"fit: data X holds .* at row 0, column 2, beyond "
+            r"float32's range .*standardise the features",
+        ):
+            _fit(big, labels, nn.BCEWithLogitsLoss())
+        model, _ = _fit(X, labels, nn.BCEWithLogitsLoss())
+        with pytest.raises(cr.DataError, match=r"predict: X holds .* beyond float32's range"):
+            cr.predict(model, big)
+    model.double()  # the fix the message names: a float64 model takes them as they are
+    history = cr.fit(
+        model, (big, labels), nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.0),
+        epochs=1, verbose=False,
+    )  # fmt: skip
+    assert np.isfinite(history.history["loss"][0])

@@ -69,10 +69,28 @@ def plain(value, what: str) -> np.ndarray:
     return array
 
 
-def features(X: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
+def features(X: np.ndarray, dtype: np.dtype | None, what: str = "X") -> np.ndarray:
     """Features in ``dtype`` (see :func:`input_dtype`): float, integer and bool features
-    converted; ``None`` keeps them (integer ids for an ``nn.Embedding``)."""
-    return X if dtype is None else X.astype(dtype, copy=False)
+    converted; ``None`` keeps them (integer ids for an ``nn.Embedding``). A finite value the
+    conversion makes infinite (1e39 into float32) is a ``DataError`` naming it: it was
+    reported as an ``inf`` the user's array does not hold."""
+    if dtype is None or X.dtype == dtype:
+        return X
+    with np.errstate(over="ignore"):
+        out = X.astype(dtype, copy=False)
+    if X.dtype.kind == "f" and out.dtype.itemsize < X.dtype.itemsize and np.isinf(out).any():
+        grown = np.isinf(out) & np.isfinite(X)
+        if grown.any():
+            where = tuple(map(int, np.unravel_index(int(np.argmax(grown)), X.shape)))
+            at = f"row {where[0]}, column {where[1]}" if X.ndim == 2 else f"index {where}"
+            limit = float(np.finfo(dtype).max)
+            raise DataError(
+                f"{what} holds {X[where]:.4g} at {at}, beyond {dtype}'s range "
+                f"(±{limit:.3g}) of the model's parameters ({int(grown.sum())} value(s)); "
+                f"standardise the features (subtract the mean, divide by the standard "
+                f"deviation), or train a float64 model (model.double())"
+            )
+    return out
 
 
 def _is_pair(data) -> bool:
@@ -122,7 +140,7 @@ def loader_for(data, batch_size, shuffle, generator, dtype, what, owner="fit", w
     if arrays is not None:
         X, y = arrays
         extra = () if weights is None else (weights,)
-        dataset = TensorDataset(features(X, dtype), y, *extra)
+        dataset = TensorDataset(features(X, dtype, f"{owner}: {what} X"), y, *extra)
     elif weights is not None:
         raise TypeError(
             f"{owner}: sample_weight goes with (X, y) arrays; a Dataset or DataLoader gives "

@@ -145,7 +145,7 @@ def predict(model, X, batch_size: int = 256) -> np.ndarray:
         loader = X if isinstance(X, DataLoader) else DataLoader(X, batch_size=batch_size)
         batches = (item[0] if isinstance(item, (tuple, list)) else item for item in loader)
     else:
-        array = features(plain(X, "X"), dtype)
+        array = features(plain(X, "X"), dtype, "predict: X")
         batches = (array[i : i + batch_size] for i in range(0, len(array), batch_size))
     was_training = getattr(model, "training", False)
     model.eval()
