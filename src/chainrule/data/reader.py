@@ -26,6 +26,7 @@ from chainrule.data.header import (
 )
 from chainrule.data.lines import records, sniff_delimiter  # noqa: F401  (re-exported)
 from chainrule.data.messages import Message, braces, error, option, say, where  # noqa: F401
+from chainrule.data.not_csv import check_one_column
 from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     ABSENT,
     MISSING,
@@ -402,6 +403,7 @@ def read_columns(
     inferred = header is None
     if header is not False:
         check_title(first_chunk[: TITLE_LINES + 1], source)
+        check_one_column(cells[:21], source)
     if inferred:
         header = _is_header(cells[0], cells[1:], fmt)
     first_chunk_line = first_chunk[0][0]
