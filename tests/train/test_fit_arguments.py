@@ -65,3 +65,22 @@ def test_a_dict_of_arrays_is_named():
     X, y, model, opt = _setup()
     with pytest.raises(TypeError, match="data must be a pair .* got dict"):
         cr.fit(model, {"x": X, "y": y}, nn.BCEWithLogitsLoss(), opt, verbose=False)
+
+
+def test_one_feature_without_its_axis_is_named():
+    # before: "linear: Linear(in_features=1) got input of shape (32,)" from inside a batch;
+    # with in_features equal to the batch size, each batch was read as one sample
+    X, y, _, _ = _setup()
+    for width in (1, 16):
+        model = nn.Sequential(nn.Linear(width, 4), nn.Tanh(), nn.Linear(4, 1))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        with pytest.raises(
+            cr.ShapeError,
+            match=r"X has shape \(64,\), one number per sample.*"
+            r"X.reshape\(-1, 1\)",
+        ):
+            cr.fit(model, (X[:, 0], y), nn.BCEWithLogitsLoss(), opt, batch_size=16, verbose=False)
+    model = nn.Sequential(nn.Linear(1, 4), nn.Tanh(), nn.Linear(4, 1))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    h = cr.fit(model, (X[:, :1], y), nn.BCEWithLogitsLoss(), opt, epochs=1, verbose=False)
+    assert len(h.history["loss"]) == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
 __all__ = ["check_loss_fn", "check_model_loss_optimizer"]
@@ -47,6 +48,7 @@ def check_model_loss_optimizer(model, data, loss_fn, optimizer) -> None:
             "cr.fit(model, (X, y), loss_fn, optimizer, epochs=...)"
         )
     check_loss_fn(loss_fn, "fit")
+    _check_flat_features(model, data)
     if isinstance(optimizer, type):
         raise TypeError(
             f"fit: optimizer is the class {optimizer.__name__}, not an optimizer; create one "
@@ -68,4 +70,24 @@ def check_model_loss_optimizer(model, data, loss_fn, optimizer) -> None:
             "another model, or over a model since replaced?), so training would change "
             f"nothing; build it over this one: {type(optimizer).__name__}(model.parameters(), "
             "lr=...)"
+        )
+
+
+def _check_flat_features(model, data) -> None:
+    """Refuse ``X`` of shape ``(N,)`` for a model that starts with ``Linear``: each batch of
+    it was one sample to the layer (a ShapeError about ``(32,)``, or, where ``in_features``
+    equals the batch size, a batch read as one sample of many features)."""
+    from chainrule.nn.linear import Linear
+    from chainrule.train.batches import _first_module
+
+    if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
+        return
+    X = data[0]
+    ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
+    first = _first_module(model)
+    if ndim == 1 and isinstance(first, Linear):
+        raise ShapeError(
+            f"fit: X has shape ({len(X)},), one number per sample, but the model starts with "
+            f"Linear(in_features={first.in_features}), which takes rows of features: for one "
+            f"feature, pass X.reshape(-1, 1)"
         )
