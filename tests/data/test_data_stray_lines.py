@@ -99,3 +99,16 @@ def test_a_first_row_with_a_number_or_one_odd_cell_is_not_units(tmp_path):
     path.write_text("\n".join(["c,x,z,label", "kg,cm,,yes", *[f"kg,{r}" for r in rows]]) + "\n")
     with pytest.raises(cr.DataError, match="'cm' is not a number"):
         load_csv(path, target="label")
+
+
+def test_a_padded_title_above_new_rows_is_named_in_the_error(tmp_path):
+    # before: new rows whose first line names no model column are read without a header,
+    # so the title was "'Sales report 2024' is not a number"
+    train = tmp_path / "train.csv"
+    train.write_text("A,B,label\n" + "\n".join(_rows(40)) + "\n")
+    data = load_csv(train, target="label")
+    data.preprocessor.fit(data.X)
+    new = tmp_path / "new.csv"
+    new.write_text("Sales report 2024,,\n,,\nA,B,label\n" + "\n".join(_rows(5, seed=1)) + "\n")
+    with pytest.raises(cr.DataError, match="line 1: 'Sales report 2024' stands alone above the"):
+        data.preprocessor.transform_file(new)

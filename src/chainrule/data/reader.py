@@ -401,8 +401,8 @@ def read_columns(
     cells = [row for _, row in first_chunk]
     fmt, format_notes = settle_number_format(cells[1:] or cells, delimiter, decimal, trained)
     inferred = header is None
+    check_title(first_chunk[: TITLE_LINES + 1], source)  # new rows read headerless too
     if header is not False:
-        check_title(first_chunk[: TITLE_LINES + 1], source)
         check_one_column(cells[:21], source)
     if inferred:
         header = _is_header(cells[0], cells[1:], fmt)
