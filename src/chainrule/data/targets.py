@@ -20,6 +20,20 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
     col, source = table[name], table.source
     kinds = col.kinds
     place = lambda i: where(source, int(table.lines[i]), col.position, name)  # noqa: E731
+    if len(kinds) and (kinds == ABSENT).all():  # --drop-missing-target would leave nothing
+        others = first_few([n for n in table.names if n != name], 8)
+        raise error(
+            say(
+                braces(
+                    f"{where(source, None, col.position, name)}: the target column is empty (no "
+                    f"value in any of its {len(kinds)} rows); is it the column to predict? "
+                    f"Choose it with "
+                )
+                + "{t}"
+                + braces(f" (the other columns: {others})"),
+                t=("target='COLUMN'", "--target COLUMN"),
+            )
+        )
     if (kinds == ABSENT).any():
         rows = np.flatnonzero(kinds == ABSENT)
         i = int(rows[0])
