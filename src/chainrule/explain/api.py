@@ -79,8 +79,7 @@ def explain(
         model: an ``nn.Module`` (or any callable with ``named_parameters()``).
         x: input, ``(features,)`` for one sample or ``(batch, features)``; for a network that
             starts with a convolution, one image ``(C, H, W)`` or a batch ``(N, C, H, W)``.
-        y: target, as ``loss_fn`` expects it; for a model with one output, ``(batch,)``
-            is read as ``(batch, 1)``, as ``fit`` reads it.
+        y: target, as ``loss_fn`` expects it (or ``(batch,)`` for one output, as in fit).
         loss_fn: ``loss_fn(output, target)`` returning a one-element tensor.
         lr: learning rate of the plain gradient-descent step shown in section 4 (0.1 when
             neither it nor ``optimizer`` is given).
