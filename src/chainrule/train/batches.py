@@ -59,6 +59,10 @@ def input_dtype(model) -> np.dtype | None:
 
 def plain(value, what: str) -> np.ndarray:
     array = value.array if isinstance(value, Tensor) else np.asarray(value)
+    if array.dtype.kind == "O":  # pandas' nullable columns, or text
+        from chainrule.train.object_arrays import numbers_of
+
+        array = numbers_of(value, array, what)
     if array.dtype.kind not in "fiub":
         raise DataError(
             f"fit: {what} has dtype {array.dtype}; chainrule trains on numbers (convert strings "

@@ -141,6 +141,7 @@ def predict(model, X, batch_size: int = 256) -> np.ndarray:
         hasattr(X, "__getitem__")
         and hasattr(X, "__len__")
         and not isinstance(X, (np.ndarray, Tensor, list, tuple))
+        and not hasattr(X, "to_numpy")  # a pandas DataFrame is rows of features, not a Dataset
     ):
         loader = X if isinstance(X, DataLoader) else DataLoader(X, batch_size=batch_size)
         batches = (item[0] if isinstance(item, (tuple, list)) else item for item in loader)
