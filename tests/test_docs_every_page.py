@@ -56,6 +56,16 @@ with open("patients.csv", "w") as f:
         age, smoker, outcome = int(rng.integers(20, 80)), "yes no".split()[i % 2], i % 3 == 0
         bmi = rng.normal(27, 4)
         f.write(f"P{i:04d},{age},{smoker},{bmi:.1f},{'well sick'.split()[outcome]}\\n")
+import subprocess, sys
+subprocess.run([sys.executable, "-m", "chainrule", "train", "patients.csv", "--target", "outcome",
+                "--epochs", "2", "--no-plots", "--out", "model.safetensors"], check=True,
+               capture_output=True)
+with open("houses.csv", "w") as f:
+    f.write("area,rooms,region,price\\n")
+    for i in range(300):
+        area, rooms, north = rng.uniform(50, 200), int(rng.integers(1, 6)), i % 2
+        price = round(area * 2000 + rooms * 10000 + north * 20000 + rng.normal(0, 5000))
+        f.write(f"{area:.1f},{rooms},{'south north'.split()[north]},{price}\\n")
 """,
     "ops.md": """
 import chainrule as cr
@@ -88,7 +98,9 @@ assert history.history["val_accuracy"][-1] > 0.9
 """,
     "benchmarks.md": "assert all(p.grad is not None for p in model.parameters())",
     "compile.md": "assert step is not None, try_compile_step.reason",
-    "data.md": "assert data.schema.target.name == 'outcome' and len(X_train) == 48",
+    "data.md": "assert data.schema.target.name == 'price' and len(X_train) == 240\n"
+    "assert cr.metrics.r2(y_test, price.ravel()) > 0.95  # in the target's own units\n"
+    "assert len(labels) == 60 and set(labels) <= {'well', 'sick'}",
     "file-format.md": "assert cr.load('model.safetensors').metadata == {'classes': ['cat', 'dog']}"
     "\nassert type(opt).__name__ == 'Adam' and opt.param_groups[0]['lr'] == 0.01",
     # the safe pattern: the masked position's gradient is 0, not NaN

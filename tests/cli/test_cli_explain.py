@@ -158,6 +158,19 @@ def test_explain_a_regression_model_says_its_target_is_standardised(tmp_path):
     json.loads(result.stdout)  # the note stays off stdout, which holds the report alone
 
 
+def test_a_negative_target_mean_is_written_in_parentheses(tmp_path):
+    # before: "t = (-41.2 − -50.3) / 5.1": a minus sign beside a minus sign
+    data = tmp_path / "neg.csv"
+    rows = "".join(f"{i % 9},{-50 + (i % 9) * 2.5 + (i % 4) * 0.1:.1f}\n" for i in range(60))
+    data.write_text("x,y\n" + rows)
+    model = tmp_path / "neg.safetensors"
+    trained = run_cli("train", data, "--target", "y", "--epochs", "1", "--no-plots", "--out", model)
+    assert trained.returncode == 0, trained.stderr
+    result = run_cli("explain", model, "--data", data, "--row", "0", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"t = \(-50 − \(-4\d\.\d+\)\) / ", result.stderr), result.stderr
+
+
 def _run_in_terminal(args, env_extra):
     """Run the command with its stdout on a pseudo-terminal; returns what it printed."""
     main, secondary = pty.openpty()

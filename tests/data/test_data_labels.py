@@ -84,3 +84,19 @@ def test_numeric_labels_keep_their_spelling(tmp_path):
         preprocessor=data.preprocessor,
     )
     assert new.y.tolist() == [0, 1, 0]
+
+
+def test_a_target_of_dates_is_named_unless_the_task_is_chosen(tmp_path):
+    # before: read as 28 text classes, one per day; the run then failed on the validation
+    # split ("cannot hold all 28 classes"), a message that never said the column holds dates
+    rows = "".join(f"{i * 0.1:.1f},2024-01-{i % 28 + 1:02d}\n" for i in range(60))
+    path = _write(tmp_path, "dates.csv", "x,when\n" + rows)
+    with pytest.raises(DataError) as info:
+        load_csv(path, target="when")
+    assert "column 2 ('when'): the target holds dates ('2024-01-01', '2024-01-02', ...; 28 " in (
+        str(info.value)
+    )
+    assert "pass task='classification' to train on it anyway" in str(info.value)
+    assert "--task classification" in info.value.cli_message
+    data = load_csv(path, target="when", task="classification")
+    assert len(data.class_names) == 28

@@ -112,3 +112,18 @@ def test_a_spreadsheet_error_is_named_at_its_row_after_dropped_rows(tmp_path):
     with pytest.raises(cr.DataError) as err:
         load_csv(path, target="label", drop_missing_target=True)
     assert "line 3" in str(err.value) and "#DIV/0!" in str(err.value)
+
+
+def test_an_empty_target_column_is_named_not_its_rows(tmp_path):
+    # before: "missing target value (24 of 24 rows have none ...); ... pass
+    # drop_missing_target=True", which would leave no row at all
+    path = _file(tmp_path, [""] * 24)
+    with pytest.raises(cr.DataError) as info:
+        load_csv(path, target="label")
+    message = str(info.value)
+    assert "column 3 ('label'): the target column is empty (no value in any of its 24 rows)" in (
+        message
+    )
+    assert "target='COLUMN' (the other columns: 'x', 'colour')" in message
+    assert "drop_missing_target" not in message
+    assert "--target COLUMN" in info.value.cli_message

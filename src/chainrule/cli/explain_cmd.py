@@ -222,9 +222,11 @@ def _target_note(meta: dict, classes, pre, raw, target) -> None:
         note = f"the target t = {index} is class {classes[index]!r} of {name!r}"
     elif getattr(pre, "target_std", None):
         t = float(np.asarray(target).reshape(-1)[0])
+        mean = f"{pre.target_mean:.6g}"
+        mean = f"({mean})" if pre.target_mean < 0 else mean  # not "x − -3.5"
         note = (
             f"{name!r} is standardised as in training: t = ({float(raw):.6g} − "
-            f"{pre.target_mean:.6g}) / {pre.target_std:.6g} = {t:.6g}; the output and the "
+            f"{mean}) / {pre.target_std:.6g} = {t:.6g}; the output and the "
             f"loss are on that scale"
         )
     else:

@@ -9,6 +9,7 @@ import os
 
 from chainrule.data.charset import choose_charset, decode_error, open_text
 from chainrule.data.header import DELIMITERS, excel_separator
+from chainrule.data.not_csv import check_text_kind
 from chainrule.errors import DataError
 
 __all__ = ["records", "sniff_delimiter"]
@@ -76,6 +77,7 @@ def records(
     except UnicodeDecodeError:
         f.close()
         raise decode_error(path, source, charset) from None
+    check_text_kind(head, source)  # HTML or JSON saved as .csv
     declared = excel_separator(head[0]) if head else None
     if declared is not None:
         head = head[1:]

@@ -26,6 +26,7 @@ from chainrule.data.header import (
 )
 from chainrule.data.lines import records, sniff_delimiter  # noqa: F401  (re-exported)
 from chainrule.data.messages import Message, braces, error, option, say, where  # noqa: F401
+from chainrule.data.not_csv import check_one_column
 from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     ABSENT,
     MISSING,
@@ -38,6 +39,12 @@ from chainrule.data.numbers import (  # noqa: F401  (re-exported)
     settle_number_format,
 )
 from chainrule.data.sheet_errors import add_sheet_errors, count_sheet_errors, sheet_error_notes
+from chainrule.data.stray_lines import (
+    TITLE_LINES,
+    check_notes_below,
+    check_title,
+    check_units_rows,
+)
 from chainrule.data.totals import check_totals
 from chainrule.errors import DataError
 
@@ -394,6 +401,9 @@ def read_columns(
     cells = [row for _, row in first_chunk]
     fmt, format_notes = settle_number_format(cells[1:] or cells, delimiter, decimal, trained)
     inferred = header is None
+    check_title(first_chunk[: TITLE_LINES + 1], source)  # new rows read headerless too
+    if header is not False:
+        check_one_column(cells[:21], source)
     if inferred:
         header = _is_header(cells[0], cells[1:], fmt)
     first_chunk_line = first_chunk[0][0]
@@ -443,6 +453,8 @@ def read_columns(
         repeated,
     )
     check_totals(table)
+    check_notes_below(table)
+    check_units_rows(table)
     return table
 
 

@@ -20,6 +20,20 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
     col, source = table[name], table.source
     kinds = col.kinds
     place = lambda i: where(source, int(table.lines[i]), col.position, name)  # noqa: E731
+    if len(kinds) and (kinds == ABSENT).all():  # --drop-missing-target would leave nothing
+        others = first_few([n for n in table.names if n != name], 8)
+        raise error(
+            say(
+                braces(
+                    f"{where(source, None, col.position, name)}: the target column is empty (no "
+                    f"value in any of its {len(kinds)} rows); is it the column to predict? "
+                    f"Choose it with "
+                )
+                + "{t}"
+                + braces(f" (the other columns: {others})"),
+                t=("target='COLUMN'", "--target COLUMN"),
+            )
+        )
     if (kinds == ABSENT).any():
         rows = np.flatnonzero(kinds == ABSENT)
         i = int(rows[0])
@@ -373,10 +387,28 @@ def code_target_note(schema: Schema, t: str):
 
 def check_target_role(schema: Schema, source: str) -> None:
     """Refuse a target that is an identifier (``customer_id``, a name per row, a running
-    number): each value names one row, so a model "trains" on it and predicts nothing new.
-    A task chosen by the user (``task=...``) is trusted."""
+    number): each value names one row, so a model "trains" on it and predicts nothing new;
+    and one of dates, which would be one class per day. A task chosen by the user
+    (``task=...``) is trusted."""
     info = schema.target
-    if info is None or info.role != "identifier" or schema.task_reason == "chosen by the user":
+    if info is None or schema.task_reason == "chosen by the user":
+        return
+    if info.role == "date":  # 2024-01-01 ... as classes: each day one class, no day ahead
+        place = where(source, None, info.position, info.name)
+        shown = ", ".join(repr(e) for e in info.examples[:2])
+        text = braces(
+            f"{place}: the target holds dates ({shown}, ...; {info.distinct} distinct), which "
+            f"would be {info.distinct} classes, one per date, predicting no date not in the "
+            f"file; choose the column to predict with "
+        )
+        raise error(
+            say(
+                text + "{t}, or pass {o} to train on it anyway",
+                t=option("target", "COLUMN"),
+                o=option("task", "classification"),
+            )
+        )
+    if info.role != "identifier":
         return
     present = int((info.column.kinds != ABSENT).sum())
     if info.distinct < 0.9 * present or info.reason.startswith("counts"):

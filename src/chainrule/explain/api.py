@@ -79,7 +79,7 @@ def explain(
         model: an ``nn.Module`` (or any callable with ``named_parameters()``).
         x: input, ``(features,)`` for one sample or ``(batch, features)``; for a network that
             starts with a convolution, one image ``(C, H, W)`` or a batch ``(N, C, H, W)``.
-        y: target, as ``loss_fn`` expects it.
+        y: target, as ``loss_fn`` expects it (or ``(batch,)`` for one output, as in fit).
         loss_fn: ``loss_fn(output, target)`` returning a one-element tensor.
         lr: learning rate of the plain gradient-descent step shown in section 4 (0.1 when
             neither it nor ``optimizer`` is given).
@@ -140,6 +140,7 @@ def _scene(model, x, y, loss_fn, classic: bool, runs: list) -> numbers.Scene:
     x_t, y_t = twin.prepare(x, y, model)
     with twin.module_outputs(copy) as outputs:
         out, loss = twin.run(copy, x_t, y_t, loss_fn, count=runs)
+    y_t = twin.matched_target(out, y_t)  # the target the loss was given
     named = twin.named_parameters(copy)
     scene = numbers.Scene(loss, out, x_t, y_t, named, classic=classic, model=copy, outputs=outputs)
     scene.notes = twin.mode_notes(model)

@@ -116,12 +116,18 @@ class _Loss(Module):
         output: how a model's output reads under this loss: ``"logit"`` (one column of
             logits), ``"scores"`` (one column per class), ``"value"`` (probabilities or
             regression values), or ``None`` (not declared: readers look at the model).
+        targets: what the targets are: ``"values"`` (any numbers: a regression),
+            ``"probabilities"`` (0/1 labels or probabilities in [0, 1]), ``"classes"``
+            (class indices, or probabilities per class), or ``None``; ``fit`` reads it to
+            choose its default metrics and to refuse targets the loss cannot mean (``-1``/``1``
+            labels for a BCE loss).
         mean_formula, mean_derivative: the loss and its derivative with respect to the output
             ``o`` (target ``t``), written for ``reduction="mean"``; ``formula`` and
             ``derivative`` give them for this instance's reduction.
     """
 
     output: str | None = None
+    targets: str | None = None
     mean_formula: str | None = None
     mean_derivative: str | None = None
 
@@ -155,6 +161,7 @@ class MSELoss(_Loss):
     """
 
     output = "value"
+    targets = "values"
     mean_formula = "E = 1/n · Σ (o − t)²"
     mean_derivative = "2·(o − t)/n"
 
@@ -168,6 +175,7 @@ class L1Loss(_Loss):
     """Mean absolute error: mean(|input − target|). Shape: as MSELoss."""
 
     output = "value"
+    targets = "values"
     mean_formula = "E = 1/n · Σ |o − t|"
     mean_derivative = "sign(o − t)/n"
 
@@ -188,6 +196,7 @@ class HuberLoss(_Loss):
     """
 
     output = "value"
+    targets = "values"
     mean_formula = "E = 1/n · Σ huber(o − t)"
     mean_derivative = "clip(o − t, −δ, δ)/n"
 
@@ -274,6 +283,7 @@ class BCELoss(_Loss):
     """
 
     output = "value"
+    targets = "probabilities"
     mean_formula = "E = −1/n · Σ [t·ln(o) + (1 − t)·ln(1 − o)]"
     mean_derivative = "(o − t)/(o·(1 − o))/n"
 
@@ -312,6 +322,7 @@ class BCEWithLogitsLoss(_Loss):
     """
 
     output = "logit"
+    targets = "probabilities"
     mean_formula = "E = −1/n · Σ [t·ln σ(o) + (1 − t)·ln(1 − σ(o))]"
     mean_derivative = "(σ(o) − t)/n"
 
@@ -382,6 +393,7 @@ class CrossEntropyLoss(_Loss):
     """
 
     output = "scores"
+    targets = "classes"
     mean_formula = "E = −1/N · Σ_n ln softmax(o_n)[t_n]"
     mean_derivative = "(softmax(o) − onehot(t))/N"
 
@@ -444,6 +456,7 @@ class NLLLoss(_Loss):
     """
 
     output = "scores"
+    targets = "classes"
     mean_formula = "E = −1/N · Σ_n o_n[t_n]"
     mean_derivative = "−onehot(t)/N"
 

@@ -186,20 +186,23 @@ class BaseNet(BaseEstimator):
         default_generator.manual_seed(int(self._random_state.randint(2**31 - 1)))
         train_loss = self._train_loss(weighted)
         try:
-            cr.fit(
-                self.model_,
-                (X, targets),
-                train_loss,
-                self._optimizer,
-                epochs=1 if incremental else self.max_iter,
-                batch_size=batch_size,
-                metrics=(),
-                callbacks=[rules],
-                verbose=False,
-                shuffle=self.shuffle,
-                generator=self._generator,
-                sample_weight=sample_weight,
-            )
+            with warnings.catch_warnings():
+                # scikit-learn's MLP trains on targets as given, without a word: so do these
+                warnings.filterwarnings("ignore", "fit: the regression targets are not scaled")
+                cr.fit(
+                    self.model_,
+                    (X, targets),
+                    train_loss,
+                    self._optimizer,
+                    epochs=1 if incremental else self.max_iter,
+                    batch_size=batch_size,
+                    metrics=(),
+                    callbacks=[rules],
+                    verbose=False,
+                    shuffle=self.shuffle,
+                    generator=self._generator,
+                    sample_weight=sample_weight,
+                )
         finally:
             default_generator.set_state(saved)
         if validation is not None and self._best_state is not None:

@@ -59,6 +59,10 @@ def input_dtype(model) -> np.dtype | None:
 
 def plain(value, what: str) -> np.ndarray:
     array = value.array if isinstance(value, Tensor) else np.asarray(value)
+    if array.dtype.kind == "O":  # pandas' nullable columns, or text
+        from chainrule.train.object_arrays import numbers_of
+
+        array = numbers_of(value, array, what)
     if array.dtype.kind not in "fiub":
         raise DataError(
             f"fit: {what} has dtype {array.dtype}; chainrule trains on numbers (convert strings "
@@ -69,10 +73,28 @@ def plain(value, what: str) -> np.ndarray:
     return array
 
 
-def features(X: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
+def features(X: np.ndarray, dtype: np.dtype | None, what: str = "X") -> np.ndarray:
     """Features in ``dtype`` (see :func:`input_dtype`): float, integer and bool features
-    converted; ``None`` keeps them (integer ids for an ``nn.Embedding``)."""
-    return X if dtype is None else X.astype(dtype, copy=False)
+    converted; ``None`` keeps them (integer ids for an ``nn.Embedding``). A finite value the
+    conversion makes infinite (1e39 into float32) is a ``DataError`` naming it: it was
+    reported as an ``inf`` the user's array does not hold."""
+    if dtype is None or X.dtype == dtype:
+        return X
+    with np.errstate(over="ignore"):
+        out = X.astype(dtype, copy=False)
+    if X.dtype.kind == "f" and out.dtype.itemsize < X.dtype.itemsize and np.isinf(out).any():
+        grown = np.isinf(out) & np.isfinite(X)
+        if grown.any():
+            where = tuple(map(int, np.unravel_index(int(np.argmax(grown)), X.shape)))
+            at = f"row {where[0]}, column {where[1]}" if X.ndim == 2 else f"index {where}"
+            limit = float(np.finfo(dtype).max)
+            raise DataError(
+                f"{what} holds {X[where]:.4g} at {at}, beyond {dtype}'s range "
+                f"(±{limit:.3g}) of the model's parameters ({int(grown.sum())} value(s)); "
+                f"standardise the features (subtract the mean, divide by the standard "
+                f"deviation), or train a float64 model (model.double())"
+            )
+    return out
 
 
 def _is_pair(data) -> bool:
@@ -122,7 +144,7 @@ def loader_for(data, batch_size, shuffle, generator, dtype, what, owner="fit", w
     if arrays is not None:
         X, y = arrays
         extra = () if weights is None else (weights,)
-        dataset = TensorDataset(features(X, dtype), y, *extra)
+        dataset = TensorDataset(features(X, dtype, f"{owner}: {what} X"), y, *extra)
     elif weights is not None:
         raise TypeError(
             f"{owner}: sample_weight goes with (X, y) arrays; a Dataset or DataLoader gives "
@@ -131,7 +153,7 @@ def loader_for(data, batch_size, shuffle, generator, dtype, what, owner="fit", w
     elif (
         hasattr(data, "__len__")
         and hasattr(data, "__getitem__")
-        and not isinstance(data, (tuple, list, np.ndarray))
+        and not isinstance(data, (tuple, list, dict, np.ndarray))
     ):
         dataset = data
     else:
@@ -223,10 +245,11 @@ def regression_targets(loader) -> bool:
     return y.dtype.kind == "f" and not np.array_equal(y, np.round(y))
 
 
-def split_validation(data, validation_split: float, weights=None):
+def split_validation(data, validation_split: float, weights=None, values: bool = False):
     """``(training part, validation part)``: the last ``validation_split`` of the rows held out,
     before any shuffling (as Keras does). With ``weights``, also ``(training weights,
-    validation weights)``."""
+    validation weights)``. ``values``: the loss is a regression's, so whole-number targets
+    are amounts, not classes to look for in both parts."""
     arrays = arrays_of(data, "data")
     if arrays is None:
         raise TypeError(
@@ -241,13 +264,13 @@ def split_validation(data, validation_split: float, weights=None):
             f"{split_at} for training and {len(X) - split_at} for validation; both need >= 1"
         )
     parts = (X[:split_at], y[:split_at]), (X[split_at:], y[split_at:])
-    _warn_if_sorted_by_class(y, split_at, validation_split)
+    _warn_if_sorted_by_class(y, split_at, validation_split, values)
     if weights is None:
         return parts
     return (*parts, (weights[:split_at], weights[split_at:]))
 
 
-def _warn_if_sorted_by_class(y, split_at: int, validation_split: float) -> None:
+def _warn_if_sorted_by_class(y, split_at: int, validation_split: float, values: bool) -> None:
     """Warn when the held-out rows are not a sample of the classes: data sorted by class (an
     image folder, the MNIST sample) gives a validation part of the last class(es) only, and a
     validation accuracy that says nothing."""
@@ -255,8 +278,8 @@ def _warn_if_sorted_by_class(y, split_at: int, validation_split: float) -> None:
     if labels.ndim > 1 and labels.shape[1:] != (1,) * (labels.ndim - 1):
         return  # one-hot or multi-output targets
     labels = labels.reshape(-1)
-    if labels.dtype.kind == "f":
-        if not np.isin(labels, (0.0, 1.0)).all():
+    if labels.dtype.kind == "f" or values:
+        if not np.isin(labels, (0, 1)).all():
             return  # a regression target
     elif labels.dtype.kind not in "iub":
         return

@@ -25,6 +25,8 @@ from chainrule.train.batches import (
     split_weighted,
     target_array,
 )
+from chainrule.train.fit_arguments import check_loss_fn
+from chainrule.train.loss_targets import check_loss_targets, value_targets
 from chainrule.train.weighting import weighted_loss
 
 __all__ = ["evaluate", "predict"]
@@ -105,10 +107,15 @@ def evaluate(model, data, loss_fn=None, metrics=DEFAULT_METRICS, batch_size: int
     Arguments as :func:`fit`. Without ``loss_fn``, a one-column output is read as a
     probability when the model ends in ``Sigmoid`` and as a logit otherwise.
     """
+    if loss_fn is not None:
+        check_loss_fn(loss_fn, "evaluate")
     dtype = input_dtype(model)
     loader, _ = loader_for(data, batch_size, False, None, dtype, "data", "evaluate")
     threshold = output_threshold(loss_fn, model)
-    if metrics is DEFAULT_METRICS and regression_targets(loader):
+    check_loss_targets(loss_fn, loader, "evaluate", "y")
+    if metrics is DEFAULT_METRICS and (
+        regression_targets(loader) or value_targets(loss_fn, loader)
+    ):
         metrics = ()
     metric_objs = make_metrics(metrics, threshold)
     was_training = getattr(model, "training", False)
@@ -134,11 +141,12 @@ def predict(model, X, batch_size: int = 256) -> np.ndarray:
         hasattr(X, "__getitem__")
         and hasattr(X, "__len__")
         and not isinstance(X, (np.ndarray, Tensor, list, tuple))
+        and not hasattr(X, "to_numpy")  # a pandas DataFrame is rows of features, not a Dataset
     ):
         loader = X if isinstance(X, DataLoader) else DataLoader(X, batch_size=batch_size)
         batches = (item[0] if isinstance(item, (tuple, list)) else item for item in loader)
     else:
-        array = features(plain(X, "X"), dtype)
+        array = features(plain(X, "X"), dtype, "predict: X")
         batches = (array[i : i + batch_size] for i in range(0, len(array), batch_size))
     was_training = getattr(model, "training", False)
     model.eval()

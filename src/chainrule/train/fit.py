@@ -48,8 +48,10 @@ from chainrule.train.evaluate import (
     predict,
     score,
 )
+from chainrule.train.fit_arguments import check_model_loss_optimizer
 from chainrule.train.guard import FiniteGuard, bad_rows, describe_rows, source_rows
 from chainrule.train.history import History
+from chainrule.train.loss_targets import check_fit_targets, loss_targets, value_targets
 from chainrule.train.metrics import update_metric
 from chainrule.train.progress import Progress
 from chainrule.train.step import train_step
@@ -170,7 +172,8 @@ def _loaders(run, data, validation_data, validation_split, batch_size, shuffle, 
     if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
         validation_data = tuple(validation_data[:2])
     if validation_split:
-        data, validation_data, *split = split_validation(data, validation_split, weights)
+        values = loss_targets(run.loss_fn) == "values"  # whole numbers are amounts, not classes
+        data, validation_data, *split = split_validation(data, validation_split, weights, values)
         weights, val_weights = split[0] if split else (None, None)
         run.val_names, run.val_offset = ("X", "y"), len(data[0])
         if val_weights is not None and not val_weights.any():
@@ -241,7 +244,10 @@ def _prepare(run, data, validation_data, validation_split, metrics, batch_size, 
     """Fill ``run`` with everything the epochs need; restore a backup if there is one."""
     _loaders(run, data, validation_data, validation_split, batch_size, shuffle, generator)
     run.threshold = output_threshold(run.loss_fn, run.model)
-    if metrics is DEFAULT_METRICS and regression_targets(run.train_loader):
+    check_fit_targets(run.loss_fn, run.train_loader, run.val_loader)
+    if metrics is DEFAULT_METRICS and (
+        regression_targets(run.train_loader) or value_targets(run.loss_fn, run.train_loader)
+    ):
         metrics = ()
     run.train_metrics = make_metrics(metrics, run.threshold)
     run.val_metrics = [m.clone() for m in run.train_metrics]
@@ -542,6 +548,7 @@ def fit(
         >>> len(h.history["loss"])
         3
     """
+    check_model_loss_optimizer(model, data, loss_fn, optimizer)
     _check_arguments(epochs, initial_epoch, validation_split, validation_data)
     data, sample_weight = _weights_in(data, sample_weight)
     if generator is None and seed is not None:

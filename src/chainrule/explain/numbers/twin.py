@@ -199,6 +199,17 @@ def module_outputs(model):
             handle.remove()
 
 
+def matched_target(out, y):
+    """``(N,)`` targets as ``(N, 1)`` for a model with one output, as ``cr.fit`` takes them
+    (``explain(model, X[:1], y[:1], ...)`` with the ``y`` that trained it)."""
+    if not isinstance(out, Tensor) or not isinstance(y, Tensor):
+        return y
+    shape, target = out.array.shape, y.array.shape
+    if out.array.ndim == len(target) + 1 and shape[-1] == 1 and shape[:-1] == target:
+        return Tensor._make(y.array.reshape(*target, 1), False)
+    return y
+
+
 def run(model, x, y, loss_fn, count=None) -> tuple:
     """The forward pass and the loss, with the graph recorded: ``(output, loss)``; adds 1 to
     ``count[0]`` when given (how many times the model's forward hooks ran)."""
@@ -206,7 +217,7 @@ def run(model, x, y, loss_fn, count=None) -> tuple:
         count[0] += 1
     with enable_grad():
         out = model(x)
-        loss = loss_fn(out, y)
+        loss = loss_fn(out, matched_target(out, y))
     if not isinstance(loss, Tensor) or loss.array.size != 1:
         raise ShapeError(
             f"explain() needs loss_fn(output, target) to return a one-element tensor, got "

@@ -1,0 +1,93 @@
+"""The mistakes people make calling ``fit`` with Keras's or PyTorch's habits, each named.
+
+``cr.fit(model, X, y, loss_fn, opt)`` (Keras's ``model.fit(X, y)``), a loss or optimizer
+class where an instance belongs (``nn.MSELoss`` without its ``()``), Keras's loss names
+(``"binary_crossentropy"``) and an optimizer built over another model's parameters used to
+end in a tensor printed inside a ``reduction`` error, an ``AttributeError`` about
+``param_groups``, ``'str' object is not callable``, or, for the last, a run that trained
+nothing at a constant loss and returned as if it had worked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.errors import ShapeError
+from chainrule.tensor import Tensor
+
+__all__ = ["check_loss_fn", "check_model_loss_optimizer"]
+
+_ARRAY = (np.ndarray, Tensor, list)
+
+
+def check_loss_fn(loss_fn, owner: str) -> None:
+    """Refuse a loss class, a loss name or anything else that is not callable."""
+    if isinstance(loss_fn, type):
+        raise TypeError(
+            f"{owner}: loss_fn is the class {loss_fn.__name__}, not a loss; create one with "
+            f"{loss_fn.__name__}()"
+        )
+    if isinstance(loss_fn, str):
+        raise TypeError(
+            f"{owner}: loss_fn is the string {loss_fn!r}; chainrule takes a loss object or "
+            f"function, e.g. nn.BCEWithLogitsLoss() (two classes, one output), "
+            f"nn.CrossEntropyLoss() (several classes) or nn.MSELoss() (regression)"
+        )
+    if not callable(loss_fn):
+        raise TypeError(
+            f"{owner}: loss_fn must be a loss such as nn.MSELoss() (called as "
+            f"loss_fn(output, target)), got {type(loss_fn).__name__}"
+        )
+
+
+def check_model_loss_optimizer(model, data, loss_fn, optimizer) -> None:
+    """Name ``fit``'s argument mistakes before any work (see the module's docstring)."""
+    if isinstance(data, _ARRAY) and isinstance(loss_fn, _ARRAY):
+        raise TypeError(
+            "fit: data is one array and loss_fn another: X and y go together as one pair, "
+            "cr.fit(model, (X, y), loss_fn, optimizer, epochs=...)"
+        )
+    check_loss_fn(loss_fn, "fit")
+    _check_flat_features(model, data)
+    if isinstance(optimizer, type):
+        raise TypeError(
+            f"fit: optimizer is the class {optimizer.__name__}, not an optimizer; create one "
+            f"over the model's parameters: {optimizer.__name__}(model.parameters(), lr=...)"
+        )
+    if not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
+        raise TypeError(
+            f"fit: optimizer must have step() and zero_grad(), e.g. "
+            f"optim.Adam(model.parameters(), lr=0.01); got {type(optimizer).__name__}"
+        )
+    groups = getattr(optimizer, "param_groups", None)
+    if not isinstance(groups, list) or not hasattr(model, "parameters"):
+        return
+    trained = {id(p) for group in groups for p in group.get("params", ())}
+    own = [p for p in model.parameters() if getattr(p, "requires_grad", False)]
+    if own and not any(id(p) in trained for p in own):
+        raise ValueError(
+            "fit: the optimizer updates none of the model's parameters (was it built over "
+            "another model, or over a model since replaced?), so training would change "
+            f"nothing; build it over this one: {type(optimizer).__name__}(model.parameters(), "
+            "lr=...)"
+        )
+
+
+def _check_flat_features(model, data) -> None:
+    """Refuse ``X`` of shape ``(N,)`` for a model that starts with ``Linear``: each batch of
+    it was one sample to the layer (a ShapeError about ``(32,)``, or, where ``in_features``
+    equals the batch size, a batch read as one sample of many features)."""
+    from chainrule.nn.linear import Linear
+    from chainrule.train.batches import _first_module
+
+    if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
+        return
+    X = data[0]
+    ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
+    first = _first_module(model)
+    if ndim == 1 and isinstance(first, Linear):
+        raise ShapeError(
+            f"fit: X has shape ({len(X)},), one number per sample, but the model starts with "
+            f"Linear(in_features={first.in_features}), which takes rows of features: for one "
+            f"feature, pass X.reshape(-1, 1)"
+        )
