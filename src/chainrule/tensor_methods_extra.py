@@ -12,7 +12,7 @@ from __future__ import annotations
 from chainrule.autograd.grad_mode import _GradMode, no_grad
 from chainrule.autograd.inplace import _clamp as _clamp_array
 from chainrule.autograd.inplace import assign, write
-from chainrule.errors import GraphError
+from chainrule.errors import DTypeError, GraphError
 
 
 def _write_back(tensor, op: str, fn, *args, **kwargs):
@@ -22,6 +22,12 @@ def _write_back(tensor, op: str, fn, *args, **kwargs):
         raise GraphError(f"{op} got an operand that requires grad; use the out-of-place op")
     with no_grad():
         out = fn(tensor, *args, **kwargs)
+    have, want = out.array.dtype.kind, tensor.array.dtype.kind
+    if (have == "f" and want in "iub") or (have in "iu" and want == "b"):
+        raise DTypeError(  # PyTorch's rule: no float into an integer, no integer into a bool
+            f"{op}: result type {out.array.dtype} can't be cast to the desired output type "
+            f"{tensor.array.dtype}; use the out-of-place op"
+        )
     return assign(tensor, op, out.array)
 
 
