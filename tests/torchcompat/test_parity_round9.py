@@ -75,3 +75,32 @@ def test_shifts_of_bools_answer_as_in_pytorch():
     ours = {name: _kind(call) for name, call in _bool_shifts(cr).items()}
     assert ours == {name: _kind(call) for name, call in _bool_shifts(torch).items()}
     assert ours["bool << 2"] == ([4, 0], "int64")
+
+
+# ---- argument values an op does not take: PyTorch's RuntimeError ---------------------------------
+def _bad_arguments(lib):
+    x, index = lib.zeros(3), lib.tensor([0, 2])
+    return {
+        "scatter_reduce('bad')": lambda: x.scatter_reduce(0, index, lib.ones(2), "bad"),
+        "scatter_reduce_('add')": lambda: x.clone().scatter_reduce_(0, index, lib.ones(2), "add"),
+        "scatter(reduce='mean')": lambda: x.scatter(0, index, lib.ones(2), reduce="mean"),
+        "scatter_(value, reduce='sum')": lambda: x.clone().scatter_(0, index, 2.0, reduce="sum"),
+        "clamp()": lambda: x.clamp(),
+        "clip()": lambda: x.clip(),
+        "clamp_()": lambda: x.clone().clamp_(),
+        "trunc_normal_(a > b)": lambda: lib.nn.init.trunc_normal_(x.clone(), a=2.0, b=-2.0),
+        "-bool": lambda: -lib.tensor([True, False]),
+        "bool.neg()": lambda: lib.tensor([True]).neg(),
+    }
+
+
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
+def test_argument_values_an_op_does_not_take_raise_pytorchs_runtime_error():
+    ours = {name: _kind(call) for name, call in _bad_arguments(cr).items()}
+    assert ours == {name: _kind(call) for name, call in _bad_arguments(torch).items()}
+    assert set(ours.values()) == {"RuntimeError"}
+
+
+def test_a_bad_reduce_name_is_still_a_value_error():
+    with pytest.raises(ValueError, match="reduce argument must be either sum, prod"):
+        cr.zeros(3).scatter_reduce(0, cr.tensor([0]), cr.ones(1), "add")

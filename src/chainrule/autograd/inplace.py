@@ -35,7 +35,7 @@ from chainrule._dtype import (
     wrap_int,
 )
 from chainrule.autograd.grad_mode import _GradMode, refuse_outside_inference
-from chainrule.errors import DTypeError, GraphError, ShapeError
+from chainrule.errors import ArgumentError, DTypeError, GraphError, ShapeError
 
 # _CLOCK[0] counts in-place writes since import; a list so other modules share one counter.
 _CLOCK = [0]
@@ -381,7 +381,7 @@ class InplaceMethods:
 
     def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
         if min is None and max is None:
-            raise ValueError("clamp_() needs min= or max=")
+            raise ArgumentError("clamp_() needs min= or max= (as in PyTorch)")
         return write(self, "clamp_", _clamp, _value(min), _value(max))
 
     clip_ = clamp_

@@ -10,7 +10,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule.autograd.function import Function
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import ArgumentError, DTypeError, ShapeError
 from chainrule.ops._util import check_broadcast, floating, operand, operands, sgn
 from chainrule.tensor import Tensor
 
@@ -411,7 +411,13 @@ def div(a, b) -> Tensor:
 
 
 def neg(x) -> Tensor:
-    return Neg.apply(operand(x))
+    x = operand(x)
+    if x.array.dtype == np.bool_:
+        raise DTypeError(  # NumPy's TypeError only; PyTorch's is a RuntimeError
+            "Negation, the `-` operator, on a bool tensor is not supported (as in PyTorch); "
+            "use `~` or logical_not() to invert a mask"
+        )
+    return Neg.apply(x)
 
 
 def exp(x) -> Tensor:
@@ -433,7 +439,7 @@ def abs(x) -> Tensor:  # noqa: A001
 def clip(x, min=None, max=None) -> Tensor:  # noqa: A002
     """Limit values to [min, max]; either bound may be None."""
     if min is None and max is None:
-        raise ValueError("clip() needs at least one of min and max")
+        raise ArgumentError("clamp() needs at least one of min and max (as in PyTorch)")
     return clamp_by(x, min, max, Clip, ClampBounds)
 
 
