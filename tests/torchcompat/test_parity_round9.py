@@ -1,6 +1,7 @@
 """Parity probe, round 9: bit shifts by any count, scatter's reduce names, embedding's
 max_norm, and the fuzzed areas of round 9, each checked against PyTorch itself."""
 
+import numpy as np
 import pytest
 
 import chainrule as cr
@@ -104,3 +105,133 @@ def test_argument_values_an_op_does_not_take_raise_pytorchs_runtime_error():
 def test_a_bad_reduce_name_is_still_a_value_error():
     with pytest.raises(ValueError, match="reduce argument must be either sum, prod"):
         cr.zeros(3).scatter_reduce(0, cr.tensor([0]), cr.ones(1), "add")
+
+
+# ---- Embedding(max_norm=, norm_type=, scale_grad_by_freq=) ---------------------------------------
+WEIGHT = np.random.default_rng(9).normal(size=(6, 4)) * 2
+IDS = [[0, 2, 2], [5, 2, 1]]
+
+
+def _embedding_run(lib, dtype, **options):
+    weight = lib.tensor(WEIGHT, dtype=getattr(lib, dtype), requires_grad=True)
+    out = lib.nn.functional.embedding(lib.tensor(IDS), weight, **options)
+    (out * lib.arange(4.0, dtype=out.dtype)).sum().backward()
+    return [t.detach().numpy() for t in (out, weight, weight.grad)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("max_norm", [None, 1.0, 2.5, -0.5])
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf"), 0.5])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+@pytest.mark.parametrize("scale_grad_by_freq", [False, True])
+def test_embedding_options_give_pytorchs_rows_weights_and_gradients(
+    dtype, max_norm, norm_type, padding_idx, scale_grad_by_freq
+):
+    options = dict(
+        max_norm=max_norm,
+        norm_type=norm_type,
+        padding_idx=padding_idx,
+        scale_grad_by_freq=scale_grad_by_freq,
+    )
+    ours, theirs = _embedding_run(cr, dtype, **options), _embedding_run(torch, dtype, **options)
+    for got, expected in zip(ours, theirs):
+        assert got.dtype == expected.dtype
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_max_norm_leaves_rows_not_looked_up_as_they_were():
+    weight = cr.tensor(WEIGHT, dtype="float64")
+    cr.nn.functional.embedding(cr.tensor([0, 2]), weight, max_norm=1.0)
+    np.testing.assert_array_equal(weight.numpy()[[1, 3, 4, 5]], WEIGHT[[1, 3, 4, 5]])
+    np.testing.assert_allclose(np.linalg.norm(weight.numpy()[[0, 2]], axis=1), 1.0, rtol=1e-6)
+
+
+def _renorm_after_use(lib, saved: bool):
+    """A weight renormalised after an op used it: an op that saved it cannot differentiate."""
+    leaf = lib.tensor(WEIGHT, dtype=lib.float32, requires_grad=True)
+    weight = leaf * 2
+    loss = (weight * weight).sum() if saved else (weight + 1).sum()
+    lib.nn.functional.embedding(lib.tensor([0, 1]), weight, max_norm=0.5)
+    loss.backward()
+    return leaf.grad
+
+
+def test_max_norm_ticks_the_weights_version_as_pytorch():
+    for saved in (True, False):
+        ours = _kind(lambda: _renorm_after_use(cr, saved))  # noqa: B023
+        assert ours == _kind(lambda: _renorm_after_use(torch, saved))  # noqa: B023
+    assert _kind(lambda: _renorm_after_use(cr, True)) == "RuntimeError"
+
+
+def _layers(lib):
+    return [
+        lib.nn.Embedding(5, 2, None, 1.0, 1.0, True),  # PyTorch's positional order
+        lib.nn.Embedding(5, 2, padding_idx=0, max_norm=1, norm_type=float("inf")),
+        lib.nn.Embedding.from_pretrained(lib.ones(3, 2), max_norm=0.5, scale_grad_by_freq=True),
+    ]
+
+
+def test_embedding_layers_with_options_print_as_pytorchs():
+    assert [repr(m) for m in _layers(cr)] == [repr(m) for m in _layers(torch)]
+
+
+def test_module_max_norm_renormalises_its_weight_as_pytorchs():
+    ours, theirs = cr.nn.Embedding(6, 4, max_norm=1.5), torch.nn.Embedding(6, 4, max_norm=1.5)
+    with cr.no_grad():
+        ours.weight.copy_(cr.tensor(WEIGHT))
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(WEIGHT))
+    ours(cr.tensor(IDS)), theirs(torch.tensor(IDS))
+    np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy())
+
+
+def _embedding_errors(lib):
+    return {
+        "1-D weight": lambda: lib.nn.functional.embedding(lib.tensor([0]), lib.ones(3)),
+        "3-D weight": lambda: lib.nn.functional.embedding(lib.tensor([0]), lib.ones(3, 2, 2)),
+        "int weight, max_norm": lambda: lib.nn.functional.embedding(
+            lib.tensor([0]), lib.ones(3, 2, dtype=lib.int64), max_norm=1.0
+        ),
+        "float ids, max_norm": lambda: lib.nn.functional.embedding(
+            lib.tensor([0.0]), lib.ones(3, 2), max_norm=1.0
+        ),
+    }
+
+
+def test_embedding_errors_are_pytorchs_classes():
+    ours = {name: _kind(call) for name, call in _embedding_errors(cr).items()}
+    assert ours == {name: _kind(call) for name, call in _embedding_errors(torch).items()}
+
+
+def test_sparse_embedding_gradients_are_refused_by_name():
+    for make in (
+        lambda: cr.nn.Embedding(3, 2, sparse=True),
+        lambda: cr.nn.Embedding.from_pretrained(cr.ones(3, 2), sparse=True),
+        lambda: cr.nn.functional.embedding(cr.tensor([0]), cr.ones(3, 2), sparse=True),
+    ):
+        with pytest.raises(cr.NotSupportedError, match="sparse=True"):
+            make()
+
+
+def _second_order_of_scaled_lookup(lib, padding_idx):
+    weight = lib.tensor(WEIGHT, dtype=lib.float64, requires_grad=True)
+    upstream = lib.tensor(WEIGHT[:4].reshape(2, 2, 4), dtype=lib.float64, requires_grad=True)
+    out = lib.nn.functional.embedding(
+        lib.tensor(IDS), weight * weight, padding_idx=padding_idx, scale_grad_by_freq=True
+    )
+    (grad,) = lib.autograd.grad((out**3).sum(), weight, create_graph=True)
+    (grad**2).sum().backward()
+    # the derivative by the upstream gradient: PyTorch's rows without 1/count
+    ids = lib.tensor([[0, 2], [2, 2]])
+    out = lib.nn.functional.embedding(ids, weight, padding_idx=padding_idx, scale_grad_by_freq=True)
+    (of_upstream,) = lib.autograd.grad(out, weight, grad_outputs=upstream, create_graph=True)
+    (of_upstream * lib.arange(24.0, dtype=lib.float64).reshape(6, 4)).sum().backward()
+    return [t.detach().numpy() for t in (grad, weight.grad, upstream.grad)]
+
+
+@pytest.mark.parametrize("padding_idx", [None, 1, 2])
+def test_scale_grad_by_freq_gives_pytorchs_second_derivatives(padding_idx):
+    ours = _second_order_of_scaled_lookup(cr, padding_idx)
+    theirs = _second_order_of_scaled_lookup(torch, padding_idx)
+    for got, expected in zip(ours, theirs):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
