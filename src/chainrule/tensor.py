@@ -14,6 +14,7 @@ from chainrule.autograd.grad_mode import _INFERENCE_BLOCKS, _GradMode, inference
 from chainrule.autograd.grad_mode import refuse_outside_inference as _refuse_inference_write
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
+from chainrule.autograd.inplace import refuse_grad_operand as _refuse_grad_operand
 from chainrule.errors import DTypeError, ElementCountError, GraphError
 from chainrule.tensor_methods import ALL_DIMS, TensorMethods
 
@@ -351,7 +352,10 @@ class Tensor(InplaceMethods, TensorMethods):
         target, steps = self.array, torch_index(index)  # PyTorch's rules, where not NumPy's
         if len(steps) == 2:
             target = target[steps[0]]  # the integers first: a view into the tensor's memory
-        value = value.array if isinstance(value, Tensor) else value
+        if isinstance(value, Tensor):
+            if value.requires_grad and _GradMode.enabled:
+                _refuse_grad_operand("index assignment")
+            value = value.array
         target[steps[-1]] = _dtype.checked_int(value, target.dtype)  # uint8: -1 is 255
         _bump_version(self)
 

@@ -235,3 +235,39 @@ def test_scale_grad_by_freq_gives_pytorchs_second_derivatives(padding_idx):
     theirs = _second_order_of_scaled_lookup(torch, padding_idx)
     for got, expected in zip(ours, theirs):
         np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+# ---- in-place writes of an operand that requires grad --------------------------------------------
+IN_PLACE_WRITES = {
+    "add_": lambda buf, x: buf.add_(x),
+    "add_(alpha=)": lambda buf, x: buf.add_(x, alpha=2),
+    "mul_": lambda buf, x: buf.mul_(x),
+    "+=": lambda buf, x: buf.__iadd__(x),
+    "copy_": lambda buf, x: buf.copy_(x),
+    "clamp_": lambda buf, x: buf.clamp_(x, None),
+    "masked_fill_": lambda buf, x: buf.masked_fill_(buf > 0, x[0]),
+    "buf[0] = x[0]": lambda buf, x: _set(buf, 0, x[0]),
+    "buf[:2] = x[:2]": lambda buf, x: _set(buf, slice(0, 2), x[:2]),
+}
+
+
+def _set(buf, index, value):
+    buf[index] = value
+    return buf
+
+
+@pytest.mark.parametrize("name", IN_PLACE_WRITES)
+def test_an_in_place_write_of_an_operand_that_requires_grad_raises_not_loses_it(name):
+    """PyTorch records such a write in the graph; chainrule records no in-place write, so it
+    refuses where it would have dropped the operand's gradient silently."""
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(cr.GraphError, match="requires grad"):
+        IN_PLACE_WRITES[name](cr.tensor([2.0, 2.0, 2.0]), x)
+    theirs = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    assert IN_PLACE_WRITES[name](torch.tensor([2.0, 2.0, 2.0]), theirs).requires_grad
+    buf = cr.tensor([2.0, 2.0, 2.0])
+    with cr.no_grad():  # outside grad mode nothing is lost: the write is PyTorch's
+        IN_PLACE_WRITES[name](buf, x)
+    with torch.no_grad():
+        expected = IN_PLACE_WRITES[name](torch.tensor([2.0, 2.0, 2.0]), theirs)
+    assert buf.tolist() == expected.tolist()

@@ -124,7 +124,21 @@ def _check_writable(tensor, op: str) -> None:
 
 
 def _value(other):
-    return other.array if hasattr(other, "array") and not isinstance(other, np.ndarray) else other
+    """An in-place operand's array; one that requires grad is refused in grad mode, where
+    PyTorch would record the write in the graph and chainrule would lose its gradient."""
+    if not hasattr(other, "array") or isinstance(other, np.ndarray):
+        return other
+    if other.requires_grad and _GradMode.enabled:
+        refuse_grad_operand()
+    return other.array
+
+
+def refuse_grad_operand(op: str = "an in-place write") -> None:
+    raise GraphError(
+        f"{op} got an operand that requires grad: chainrule does not record in-place writes in "
+        f"the graph (PyTorch would), so its gradient would be lost; write it out of place "
+        f"(b = b + a, cr.where(mask, a, b), cr.cat) or detach() the operand"
+    )
 
 
 def write(tensor, op: str, ufunc, *operands) -> object:
@@ -132,9 +146,6 @@ def write(tensor, op: str, ufunc, *operands) -> object:
     _check_writable(tensor, op)
     array = tensor.array
     values = [_value(o) for o in operands]
-    for value in values:
-        if getattr(value, "requires_grad", False) and _GradMode.enabled:
-            raise GraphError(f"{op} got an operand that requires grad; use an out-of-place op")
     try:
         try:
             ufunc(array, *values, out=array, casting="same_kind")
