@@ -271,3 +271,28 @@ def test_an_in_place_write_of_an_operand_that_requires_grad_raises_not_loses_it(
     with torch.no_grad():
         expected = IN_PLACE_WRITES[name](torch.tensor([2.0, 2.0, 2.0]), theirs)
     assert buf.tolist() == expected.tolist()
+
+
+# ---- integer arithmetic with 0-d tensors and numbers ---------------------------------------------
+def _with_0d(lib):
+    v = lib.tensor([-3, 0, 100], dtype=lib.int8)
+    u = lib.tensor([0, 7, 200], dtype=lib.uint8)
+    return {
+        "int8 & 0-d uint8": lambda: v & lib.tensor(200, dtype=lib.uint8),
+        "int8 | 0-d int64": lambda: v | lib.tensor(5),
+        "uint8 ^ 0-d int16": lambda: u ^ lib.tensor(-1, dtype=lib.int16),
+        "0-d int16 & int8": lambda: lib.tensor(3, dtype=lib.int16) & v,
+        "bool & 0-d int64": lambda: lib.tensor([True, False]) & lib.tensor(3),
+        "0-d float % 0-d float": lambda: lib.tensor(5.5) % lib.tensor(2.0),
+        "0-d int % 0-d float": lambda: lib.tensor(-7) % lib.tensor(2.0, dtype=lib.float64),
+        "0-d float % 0-d int": lambda: lib.tensor(-4.0) % lib.tensor(2),
+        "uint8 ** 255": lambda: u**255,
+        "uint8 ** 256": lambda: u**256,
+        "int8 ** 200": lambda: v**200,
+    }
+
+
+def test_integer_ops_with_0d_tensors_and_numbers_give_pytorchs_dtypes_values_and_errors():
+    ours = {name: _kind(call) for name, call in _with_0d(cr).items()}
+    assert ours == {name: _kind(call) for name, call in _with_0d(torch).items()}
+    assert ours["int8 & 0-d uint8"][1] == "int8"
