@@ -296,3 +296,31 @@ def test_integer_ops_with_0d_tensors_and_numbers_give_pytorchs_dtypes_values_and
     ours = {name: _kind(call) for name, call in _with_0d(cr).items()}
     assert ours == {name: _kind(call) for name, call in _with_0d(torch).items()}
     assert ours["int8 & 0-d uint8"][1] == "int8"
+
+
+# ---- clamp / lerp dtypes, mode of an empty dim -----------------------------------------------
+def _clamp_lerp(lib):
+    mask, other = lib.tensor([True, False, True]), lib.tensor([False, True, False])
+    x = lib.tensor([1.0, -2.0, 4.0])
+    return {
+        "bool.clamp(min=True)": lambda: mask.clamp(min=True),
+        "bool.clamp(True, True)": lambda: mask.clamp(True, True),
+        "bool.clamp(min=bool tensor)": lambda: mask.clamp(min=other),
+        "bool.clamp(bool tensor, bool tensor)": lambda: mask.clamp(other, other),
+        "bool.clamp(min=2)": lambda: mask.clamp(min=2),
+        "bool.clamp_(min=True)": lambda: mask.clone().clamp_(min=True),
+        "bool.clamp_(min=bool tensor)": lambda: mask.clone().clamp_(min=other),
+        "lerp(float, float, 0-d int weight)": lambda: lib.lerp(x, x * 3, lib.tensor(2)),
+        "lerp(float, float, 0-d bool weight)": lambda: lib.lerp(x, x * 3, lib.tensor(True)),
+        "lerp(float, float, int weight)": lambda: lib.lerp(x, x * 3, lib.tensor([1, 0, 1])),
+        "lerp(int, int, 0.5)": lambda: lib.lerp(lib.tensor([1, 2]), lib.tensor([3, 4]), 0.5),
+        "lerp(float, int end, 0.5)": lambda: lib.lerp(x, lib.tensor([1, 2, 3]), 0.5),
+    }
+
+
+def test_clamp_lerp_and_mode_answer_as_pytorch():
+    ours = {name: _kind(call) for name, call in _clamp_lerp(cr).items()}
+    assert ours == {name: _kind(call) for name, call in _clamp_lerp(torch).items()}
+    for lib in (cr, torch):  # PyTorch's IndexError (chainrule's is a RuntimeError too)
+        with pytest.raises(IndexError):
+            lib.zeros(2, 0).mode(1)

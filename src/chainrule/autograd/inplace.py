@@ -393,6 +393,10 @@ class InplaceMethods:
     def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
         if min is None and max is None:
             raise ArgumentError("clamp_() needs min= or max= (as in PyTorch)")
+        if (min is not None and max is not None) or all(
+            b is None or b.__class__ is bool for b in (min, max)
+        ):  # PyTorch's bool kernels: clamp_min_/clamp_max_ by a bool tensor only
+            refuse_bool(self.array.dtype, "clamp_")
         return write(self, "clamp_", _clamp, _value(min), _value(max))
 
     clip_ = clamp_

@@ -456,9 +456,13 @@ def clamp_by(x, min, max, number_op, tensor_op) -> Tensor:  # noqa: A002
             dtype = _dtype.result_type(np.empty(0, dtype), bound.array)
             if bound.array.shape != x.array.shape:
                 check_broadcast("clamp", x.array, bound.array)
+        if min is not None and max is not None:  # PyTorch's clamp kernel has no bool
+            _dtype.refuse_bool(dtype, "clamp")
         x, *bounds = (t if t.array.dtype == dtype else t.to(dtype) for t in (x, *bounds))
         return tensor_op.apply(x, *bounds, has_low=min is not None, has_high=max is not None)
     x = operand(x)
+    if x.array.dtype.kind == "b" and all(b is None or b.__class__ is bool for b in (min, max)):
+        _dtype.refuse_bool(x.array.dtype, "clamp")  # no bool kernel for number bounds
     if x.array.dtype.kind in "biu" and any(isinstance(b, float) for b in (min, max)):
         x = floating(x)
     elif x.array.dtype.kind in "iu":  # PyTorch's range check (uint8: a bound of -1 is 255)
