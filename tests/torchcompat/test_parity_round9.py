@@ -324,3 +324,38 @@ def test_clamp_lerp_and_mode_answer_as_pytorch():
     for lib in (cr, torch):  # PyTorch's IndexError (chainrule's is a RuntimeError too)
         with pytest.raises(IndexError):
             lib.zeros(2, 0).mode(1)
+
+
+# ---- a list of index lists is a tuple of indexes, as in PyTorch ----------------------------------
+LIST_INDEXES = [
+    [[0, 1], [1, 0]],
+    [[0, 1], [1, 2]],
+    [[0], [1], [2]],
+    [slice(None), 1],
+    [None, 0],
+    [Ellipsis, 1],
+    [0, [1, 2]],
+    [[True, False], [0, 2]],
+    [[0, 1]],
+    [0, 1],
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+@pytest.mark.parametrize("index", LIST_INDEXES, ids=str)
+def test_a_list_holding_lists_slices_or_none_indexes_as_a_tuple(index):
+    def run(lib):
+        x = lib.arange(24.0).reshape(2, 3, 4).requires_grad_()
+        y = x[index]
+        (y * y).sum().backward()
+        written = lib.arange(24).reshape(2, 3, 4)
+        written[index] = -1
+        return [t.detach().numpy() for t in (y, x.grad, written)]
+
+    for got, expected in zip(run(cr), run(torch)):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_a_list_read_as_a_tuple_warns_as_pytorch():
+    with pytest.warns(UserWarning, match="non-tuple sequence"):
+        cr.arange(6).reshape(2, 3)[[[0, 1], [1, 2]]]
