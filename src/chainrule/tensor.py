@@ -261,12 +261,11 @@ class Tensor(InplaceMethods, TensorMethods):
     def __repr__(self) -> str:
         body = np.array2string(self.array, separator=", ", precision=4, prefix="tensor(")
         extras = []
-        if (
-            self.array.dtype != _dtype.float32
-            and self.array.dtype.kind == "f"
-            or (self.array.dtype.kind not in "fb" and self.array.dtype != _dtype.int64)
-        ):  # PyTorch names every dtype but float32, int64 and bool
-            extras.append(f"dtype={self.array.dtype}")
+        dtype, default = self.array.dtype, _dtype.get_default_dtype()
+        # PyTorch names every dtype but the default float dtype, int64 and bool, and in an
+        # empty tensor (no values to tell an int64 by) every dtype but the default
+        if dtype != default and (self.array.size == 0 or dtype not in (_dtype.int64, _dtype._BOOL)):
+            extras.append(f"dtype={dtype}")
         if self.array.size == 0 and self.array.ndim != 1:
             extras.insert(0, f"size={self.array.shape}")
         if self._ctx is not None:

@@ -359,3 +359,47 @@ def test_a_list_holding_lists_slices_or_none_indexes_as_a_tuple(index):
 def test_a_list_read_as_a_tuple_warns_as_pytorch():
     with pytest.warns(UserWarning, match="non-tuple sequence"):
         cr.arange(6).reshape(2, 3)[[[0, 1], [1, 2]]]
+
+
+# ---- rounding, and the repr of empty tensors -------------------------------------------------
+def _rounding(lib):
+    half = lib.tensor([1234.5, 12.345, -0.125, 0.5], dtype=lib.float16)
+    ints, mask = lib.tensor([1, -2]), lib.tensor([True, False])
+    return {
+        "float16.round(decimals=1)": lambda: half.round(decimals=1),
+        "float16.round(decimals=-2)": lambda: half.round(decimals=-2),
+        "int.round()": lambda: ints.round(),
+        "int.round(decimals=0)": lambda: ints.round(decimals=0),
+        "int.round(decimals=2)": lambda: ints.round(decimals=2),
+        "bool.round()": lambda: mask.round(),
+        "bool.floor()": lambda: mask.floor(),
+        "bool.ceil()": lambda: mask.ceil(),
+        "bool.trunc()": lambda: mask.trunc(),
+        "bool.abs()": lambda: mask.abs(),
+        "bool.sign()": lambda: mask.sign(),
+        "float.round(decimals=0)": lambda: lib.tensor([2.5, -1.5]).round(decimals=0),
+    }
+
+
+def test_rounding_answers_as_pytorch():
+    ours = {name: _kind(call) for name, call in _rounding(cr).items()}
+    assert ours == {name: _kind(call) for name, call in _rounding(torch).items()}
+    assert ours["float16.round(decimals=1)"][0][0] == 1234.0  # scaled in float32, as there
+
+
+def _empty_reprs(lib):
+    tensors = [lib.zeros(0, dtype=getattr(lib, name)) for name in ("bool", "int64", "float64")]
+    tensors += [lib.zeros(0), lib.zeros(0, 2, dtype=lib.int64), lib.tensor([1, 2])]
+    return [repr(t).replace("torch.", "") for t in tensors]
+
+
+def test_empty_tensors_name_their_dtype_as_pytorch():
+    assert _empty_reprs(cr) == _empty_reprs(torch)
+    cr.set_default_dtype(cr.float64)
+    torch.set_default_dtype(torch.float64)
+    try:
+        assert _empty_reprs(cr) == _empty_reprs(torch)
+        assert repr(cr.tensor([1.0], dtype=cr.float32)) == "tensor([1.], dtype=float32)"
+    finally:
+        cr.set_default_dtype(cr.float32)
+        torch.set_default_dtype(torch.float32)

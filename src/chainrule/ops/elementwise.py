@@ -433,7 +433,9 @@ def sqrt(x) -> Tensor:
 
 
 def abs(x) -> Tensor:  # noqa: A001
-    return Abs.apply(operand(x))
+    x = operand(x)
+    _dtype.refuse_bool(x.array.dtype, "abs")  # PyTorch has no bool kernel
+    return Abs.apply(x)
 
 
 def clip(x, min=None, max=None) -> Tensor:  # noqa: A002
