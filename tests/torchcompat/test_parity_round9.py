@@ -403,3 +403,79 @@ def test_empty_tensors_name_their_dtype_as_pytorch():
     finally:
         cr.set_default_dtype(cr.float32)
         torch.set_default_dtype(torch.float32)
+
+
+# ---- which inputs an op keeps: a write after the op fails backward() only if it read them -----
+PRODUCTS = {
+    "a * b": lambda lib, a, b: a * b,
+    "a @ b.T": lambda lib, a, b: a @ b.t(),
+    "linear(a, b)": lambda lib, a, b: lib.nn.functional.linear(a, b),
+    "linear(a, b, bias)": lambda lib, a, b: lib.nn.functional.linear(a, b, b[:, 0]),
+    "a / b": lambda lib, a, b: a / b,
+    "where(a > 2, a, b)": lambda lib, a, b: lib.where(a > 2, a, b),
+    "a + b": lambda lib, a, b: a + b,
+    "exp(a) * b": lambda lib, a, b: a.exp() * b,
+    "sigmoid(a) + tanh(b)": lambda lib, a, b: a.sigmoid() + b.tanh(),
+    "relu(a) + sqrt(b)": lambda lib, a, b: a.relu() + b.sqrt(),
+}
+
+
+def _write_after_use(lib, name, a_needs_grad, b_needs_grad, written):
+    a = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=a_needs_grad)
+    b = lib.tensor([[2.0, 1.0, 3.0], [1.0, 2.0, 1.0]], requires_grad=b_needs_grad)
+    out = PRODUCTS[name](lib, a, b)
+    with lib.no_grad():  # an optimizer's step, say, before this backward()
+        (a if written == "a" else b).add_(1)
+    out.sum().backward()
+    return [None if t.grad is None else t.grad.numpy() for t in (a, b)]
+
+
+@pytest.mark.parametrize("name", PRODUCTS)
+@pytest.mark.parametrize("needs", [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("written", ["a", "b"])
+def test_a_write_after_use_fails_backward_exactly_where_pytorchs_does(name, needs, written):
+    def run(lib):
+        try:
+            return _write_after_use(lib, name, *needs, written)
+        except RuntimeError as err:
+            assert "in place" in str(err) or "inplace" in str(err)
+            return "modified by an inplace operation"
+
+    ours, theirs = run(cr), run(torch)
+    assert isinstance(ours, str) == isinstance(theirs, str), (ours, theirs)
+    if not isinstance(theirs, str):
+        for got, expected in zip(ours, theirs):
+            assert (got is None) == (expected is None)
+            if got is not None:
+                np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
+def test_max_norm_on_a_weight_a_product_used_leaves_its_gradient_as_pytorchs():
+    def run(lib):
+        weight = lib.tensor(WEIGHT, dtype=lib.float32, requires_grad=True)
+        out = lib.ones(2, 6) @ weight  # reads only ones for weight's gradient
+        rows = lib.nn.functional.embedding(lib.tensor([0, 1]), weight, max_norm=1.0)
+        (out.sum() + rows.sum()).backward()
+        return weight.grad.numpy()
+
+    np.testing.assert_allclose(run(cr), run(torch))
+
+
+def _graph_gradient_after_a_write(lib, op):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = op(x)
+    with lib.no_grad():
+        x.add_(1)
+    (grad,) = lib.autograd.grad(y.sum(), x, create_graph=True)
+    return grad.detach().numpy()
+
+
+@pytest.mark.parametrize("op", [lambda x: x * x, lambda x: x**3, lambda x: x.exp()], ids=str)
+def test_create_graph_after_a_write_raises_rather_than_differentiate_new_values(op):
+    """With create_graph=True the gradient is rebuilt from the inputs: after a write to one it
+    would use the new values (x * x gave 2·(x + 1)); it raises as backward() does."""
+    with pytest.raises(RuntimeError, match="changed in place"):
+        _graph_gradient_after_a_write(cr, op)
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    (grad,) = cr.autograd.grad((x * x).sum(), x, create_graph=True)  # no write: as before
+    assert grad.tolist() == [2.0, 4.0]

@@ -75,14 +75,17 @@ def _written_after(array, epoch: int) -> bool:
     return entry is not None and entry[0] > epoch
 
 
-def check_saved_inputs(fn) -> None:
+def check_saved_inputs(fn, graph: bool = False) -> None:
     """Raise if an input or array that ``fn`` saved for backward was written in place after
     ``fn`` ran: through the input itself, a view of its memory, ``detach()``, or (for an op
     that keeps its output, as exp, sigmoid, tanh, relu do) the op's output."""
     if not fn.saves_inputs:
         return
     epoch = fn.epoch
+    unread, unread_names = _saved_but_unread(fn, graph)
     for index, parent in enumerate(fn.parents):
+        if index in unread:
+            continue
         if getattr(parent, "_written_at", 0) > epoch or (
             _MEMORY_WRITTEN and _written_after(parent.array, epoch)
         ):
@@ -92,9 +95,28 @@ def check_saved_inputs(fn) -> None:
             if (
                 isinstance(value, np.ndarray)
                 and name not in _NOT_SAVED
+                and name not in unread_names
                 and _written_after(value, epoch)
             ):
                 _refuse(fn, f"its saved array {name!r}, shape {value.shape}")
+
+
+def _saved_but_unread(fn, graph: bool) -> tuple[set, set]:
+    """The inputs (and their saved names) that ``fn``'s backward will not read, by its
+    ``inputs_read_for`` (name: (input, the input whose gradient reads it, or None)): in a
+    product each input is read only for the other's gradient, so PyTorch saves it only if the
+    other needs one (``ones @ w``, then ``w`` written in place, still differentiates). With
+    ``graph`` (``backward_graph``, which recomputes from the inputs: ``exp(x)``) an input no
+    gradient reads on arrays is read all the same."""
+    read_for = getattr(fn, "inputs_read_for", None)
+    if read_for is None:
+        return (), ()
+    unread, names = set(), set()
+    for name, (index, reader) in read_for.items():
+        if (reader is None and not graph) or (reader is not None and not fn.needs_grad[reader]):
+            unread.add(index)
+            names.add(name)
+    return unread, names
 
 
 # The engine's own attributes on an op: grad_out is the gradient handed to it (a user's

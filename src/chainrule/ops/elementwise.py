@@ -70,6 +70,7 @@ class Mul(Function):
 
     label = "×"
     formulas = ("b", "a")
+    inputs_read_for = {"a": (0, 1), "b": (1, 0)}  # name: (input, whose gradient reads it)
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -91,6 +92,7 @@ class Div(Function):
 
     label = "÷"
     formulas = ("1/b", "−a/b²")
+    inputs_read_for = {"a": (0, 1)}  # as PyTorch's: a is saved for b's gradient only
 
     def forward(self, a, b):
         self.b = b
@@ -130,6 +132,7 @@ class Neg(Function):
 class Exp(Function):
     label = "exp"
     formulas = ("exp(x)",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
 
     def forward(self, x):
         self.out = np.exp(x)
@@ -164,6 +167,7 @@ class Log(Function):
 class Sqrt(Function):
     label = "√"
     formulas = ("1/(2·√x)",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
 
     def forward(self, x):
         self.out = np.sqrt(x)
@@ -299,6 +303,7 @@ class Where(Function):
 
     label = "where"
     formulas = ("1 where cond else 0", "0 where cond else 1")
+    inputs_read_for = {"a": (0, None), "b": (1, None)}  # only the condition is read
     backward_graph = _masked_graph
 
     def forward(self, a, b, cond):

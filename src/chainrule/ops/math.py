@@ -58,6 +58,7 @@ class Cos(Function):
 class Tan(Function):
     label = "tan"
     formulas = ("1 + tan²(x)",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
 
     def forward(self, x):
         self.out = np.tan(x)
@@ -191,6 +192,7 @@ class Cosh(Function):
 class Rsqrt(Function):
     label = "rsqrt"
     formulas = ("−½·x^(−3/2)",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
 
     def forward(self, x):
         self.out = 1 / np.sqrt(x)
@@ -208,6 +210,7 @@ class Rsqrt(Function):
 class Reciprocal(Function):
     label = "1/x"
     formulas = ("−1/x²",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
 
     def forward(self, x):
         self.out = 1 / x
@@ -246,6 +249,7 @@ class Expm1(Function):
 
     label = "e^x−1"
     formulas = ("e^x",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
 
     def forward(self, x):
         self.out = np.expm1(x)
