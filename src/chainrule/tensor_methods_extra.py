@@ -9,6 +9,7 @@ modules are bound by :func:`_bind` once they can import Tensor.
 
 from __future__ import annotations
 
+from chainrule._dtype import refuse_bool
 from chainrule.autograd.grad_mode import _GradMode, no_grad
 from chainrule.autograd.inplace import _clamp as _clamp_array
 from chainrule.autograd.inplace import assign, write
@@ -29,6 +30,12 @@ def _write_back(tensor, op: str, fn, *args, **kwargs):
             f"{tensor.array.dtype}; use the out-of-place op"
         )
     return assign(tensor, op, out.array)
+
+
+def _refuse_bool_bound(tensor, bound, op: str) -> None:
+    """PyTorch has no bool kernel for a number bound (a bool tensor bound works)."""
+    if bound.__class__ is bool and tensor.array.dtype.kind == "b":
+        refuse_bool(tensor.array.dtype, op)
 
 
 class TensorMethodsExtra:
@@ -170,9 +177,11 @@ class TensorMethodsExtra:
         return _clamp_side.clamp_max(self, max)
 
     def clamp_min_(self, min):  # noqa: A002
+        _refuse_bool_bound(self, min, "clamp_min_")
         return write(self, "clamp_min_", _clamp_array, _clamp_side._bound("clamp_min_", min), None)
 
     def clamp_max_(self, max):  # noqa: A002
+        _refuse_bool_bound(self, max, "clamp_max_")
         return write(self, "clamp_max_", _clamp_array, None, _clamp_side._bound("clamp_max_", max))
 
     # ---- extremes and products ----------------------------------------------------------------

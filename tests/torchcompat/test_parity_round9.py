@@ -479,3 +479,21 @@ def test_create_graph_after_a_write_raises_rather_than_differentiate_new_values(
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     (grad,) = cr.autograd.grad((x * x).sum(), x, create_graph=True)  # no write: as before
     assert grad.tolist() == [2.0, 4.0]
+
+
+def _in_place_values(lib):
+    x, mask = lib.tensor([1, 0, 3]), lib.tensor([True, False, True])
+    return {
+        "fill_(1-D tensor)": lambda: x.clone().fill_(lib.tensor([2, 1, 2])),
+        "fill_(0-d tensor)": lambda: x.clone().fill_(lib.tensor(2)),
+        "masked_fill_(mask, 1-D tensor)": lambda: x.clone().masked_fill_(mask, lib.tensor([5])),
+        "masked_fill_(mask, 0-d tensor)": lambda: x.clone().masked_fill_(mask, lib.tensor(5)),
+        "bool.abs_()": lambda: mask.clone().abs_(),
+        "bool.clamp_min_(True)": lambda: mask.clone().clamp_min_(True),
+        "bool.clamp_max_(bool tensor)": lambda: mask.clone().clamp_max_(~mask),
+    }
+
+
+def test_in_place_fills_and_bool_bounds_answer_as_pytorch():
+    ours = {name: _kind(call) for name, call in _in_place_values(cr).items()}
+    assert ours == {name: _kind(call) for name, call in _in_place_values(torch).items()}

@@ -260,6 +260,16 @@ def assign(tensor, op: str, values) -> object:
     return tensor
 
 
+def _refuse_dimensioned_value(value, op: str) -> None:
+    """PyTorch's fill_ and masked_fill_ take a number or a 0-d tensor only (NumPy would
+    spread a row of values over the tensor, or the masked places)."""
+    if np.ndim(_value(value)) > 0:
+        raise ShapeError(
+            f"{op} only supports a 0-dimensional value tensor (as in PyTorch), got one with "
+            f"{np.ndim(_value(value))} dimension(s); use torch.where(mask, values, x) for many"
+        )
+
+
 def _sigmoid(x, out, casting):
     np.negative(x, out=out)
     np.exp(out, out=out)
@@ -392,6 +402,7 @@ class InplaceMethods:
         return write(self, "neg_", np.negative)
 
     def abs_(self):
+        refuse_bool(self.array.dtype, "abs_")  # PyTorch has no bool kernel
         return write(self, "abs_", np.absolute)
 
     def exp_(self):
@@ -427,6 +438,7 @@ class InplaceMethods:
         return assign(self, "zero_", 0)
 
     def fill_(self, value):
+        _refuse_dimensioned_value(value, "fill_")
         return assign(self, "fill_", value)
 
     def fill_diagonal_(self, fill_value, wrap: bool = False):
@@ -456,6 +468,7 @@ class InplaceMethods:
                 f"masked_fill_: mask of shape {mask.shape} does not broadcast to the tensor's "
                 f"shape {self.array.shape}"
             ) from None
+        _refuse_dimensioned_value(value, "masked_fill_")
         self.array[mask] = checked_int(_value(value), self.array.dtype)
         bump(self)
         return self
