@@ -497,3 +497,19 @@ def _in_place_values(lib):
 def test_in_place_fills_and_bool_bounds_answer_as_pytorch():
     ours = {name: _kind(call) for name, call in _in_place_values(cr).items()}
     assert ours == {name: _kind(call) for name, call in _in_place_values(torch).items()}
+
+
+def _grad_fn_names(lib):
+    a = lib.ones(2, 2, 3, requires_grad=True)
+    b = lib.ones(2, 3, 2, requires_grad=True)
+    x = lib.ones(2, 3, requires_grad=True)
+    return [
+        lib.bmm(a, b).grad_fn.name(),
+        (a @ b).grad_fn.name(),
+        lib.nn.functional.cosine_similarity(x, x * 2).grad_fn.name(),
+        repr(lib.bmm(a, b).sum()).split("grad_fn=")[1],
+    ]
+
+
+def test_bmm_and_cosine_similarity_name_their_grad_fn_as_pytorch():
+    assert _grad_fn_names(cr) == _grad_fn_names(torch)

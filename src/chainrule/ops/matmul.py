@@ -370,4 +370,11 @@ def bmm(a, b) -> Tensor:
             f"bmm: shapes {a.shape} and {b.shape} do not fit (b, n, m) @ (b, m, p): the batch "
             f"sizes and the inner sizes must match"
         )
-    return matmul(a, b)
+    return Bmm.apply(a, b)
+
+
+class Bmm(MatMul):
+    """``torch.bmm``'s product: MatMul's rules, under PyTorch's own node name (BmmBackward0,
+    where ``matmul`` of 3-D tensors records UnsafeViewBackward0)."""
+
+    named_by_call = False
