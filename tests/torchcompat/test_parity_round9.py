@@ -513,3 +513,20 @@ def _grad_fn_names(lib):
 
 def test_bmm_and_cosine_similarity_name_their_grad_fn_as_pytorch():
     assert _grad_fn_names(cr) == _grad_fn_names(torch)
+
+
+def _reduction_dtypes(lib):
+    ints = lib.tensor([[1, 0, 3], [2, 5, 1]], dtype=lib.int8)
+    return {
+        "int.mean(dtype=int32)": lambda: ints.mean(dtype=lib.int32),
+        "float.mean(dtype=int64)": lambda: ints.float().mean(dtype=lib.int64),
+        "int.mean(dtype=float64)": lambda: ints.mean(dtype=lib.float64),
+        "int.nansum(dtype=int32)": lambda: ints.nansum(dtype=lib.int32),
+        "int.nansum()": lambda: ints.nansum(),
+        "bool.nansum(dim=0, dtype=int16)": lambda: (ints > 1).nansum(0, dtype=lib.int16),
+    }
+
+
+def test_mean_and_nansum_honour_dtype_as_pytorch():
+    ours = {name: _kind(call) for name, call in _reduction_dtypes(cr).items()}
+    assert ours == {name: _kind(call) for name, call in _reduction_dtypes(torch).items()}
