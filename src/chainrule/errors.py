@@ -41,6 +41,11 @@ class IntegerDivisionError(ChainruleError, ZeroDivisionError, RuntimeError):
     ("ZeroDivisionError"), and a ``ZeroDivisionError``, as chainrule's was."""
 
 
+class ArgumentError(ChainruleError, ValueError, RuntimeError):
+    """An argument's value is not one the op takes (``scatter_reduce(reduce="add")``): a
+    ``RuntimeError``, the class PyTorch raises there, and a ``ValueError``, as chainrule's was."""
+
+
 class GraphError(ChainruleError, RuntimeError):
     """The autograd graph cannot do what was asked (freed graph, non-scalar backward, ...)."""
 

@@ -14,6 +14,7 @@ from chainrule.autograd.grad_mode import _INFERENCE_BLOCKS, _GradMode, inference
 from chainrule.autograd.grad_mode import refuse_outside_inference as _refuse_inference_write
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
+from chainrule.autograd.inplace import refuse_grad_operand as _refuse_grad_operand
 from chainrule.errors import DTypeError, ElementCountError, GraphError
 from chainrule.tensor_methods import ALL_DIMS, TensorMethods
 
@@ -260,12 +261,11 @@ class Tensor(InplaceMethods, TensorMethods):
     def __repr__(self) -> str:
         body = np.array2string(self.array, separator=", ", precision=4, prefix="tensor(")
         extras = []
-        if (
-            self.array.dtype != _dtype.float32
-            and self.array.dtype.kind == "f"
-            or (self.array.dtype.kind not in "fb" and self.array.dtype != _dtype.int64)
-        ):  # PyTorch names every dtype but float32, int64 and bool
-            extras.append(f"dtype={self.array.dtype}")
+        dtype, default = self.array.dtype, _dtype.get_default_dtype()
+        # PyTorch names every dtype but the default float dtype, int64 and bool, and in an
+        # empty tensor (no values to tell an int64 by) every dtype but the default
+        if dtype != default and (self.array.size == 0 or dtype not in (_dtype.int64, _dtype._BOOL)):
+            extras.append(f"dtype={dtype}")
         if self.array.size == 0 and self.array.ndim != 1:
             extras.insert(0, f"size={self.array.shape}")
         if self._ctx is not None:
@@ -351,7 +351,10 @@ class Tensor(InplaceMethods, TensorMethods):
         target, steps = self.array, torch_index(index)  # PyTorch's rules, where not NumPy's
         if len(steps) == 2:
             target = target[steps[0]]  # the integers first: a view into the tensor's memory
-        value = value.array if isinstance(value, Tensor) else value
+        if isinstance(value, Tensor):
+            if value.requires_grad and _GradMode.enabled:
+                _refuse_grad_operand("index assignment")
+            value = value.array
         target[steps[-1]] = _dtype.checked_int(value, target.dtype)  # uint8: -1 is 255
         _bump_version(self)
 

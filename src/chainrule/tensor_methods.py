@@ -297,7 +297,7 @@ class TensorMethods(TensorMethodsExtra):
     def ceil(self):
         return _math.ceil(self)
 
-    def round(self, decimals: int = 0):
+    def round(self, decimals: int | None = None):
         return _math.round(self, decimals)
 
     def trunc(self):

@@ -9,10 +9,11 @@ modules are bound by :func:`_bind` once they can import Tensor.
 
 from __future__ import annotations
 
+from chainrule._dtype import refuse_bool
 from chainrule.autograd.grad_mode import _GradMode, no_grad
 from chainrule.autograd.inplace import _clamp as _clamp_array
 from chainrule.autograd.inplace import assign, write
-from chainrule.errors import GraphError
+from chainrule.errors import DTypeError, GraphError
 
 
 def _write_back(tensor, op: str, fn, *args, **kwargs):
@@ -22,7 +23,19 @@ def _write_back(tensor, op: str, fn, *args, **kwargs):
         raise GraphError(f"{op} got an operand that requires grad; use the out-of-place op")
     with no_grad():
         out = fn(tensor, *args, **kwargs)
+    have, want = out.array.dtype.kind, tensor.array.dtype.kind
+    if (have == "f" and want in "iub") or (have in "iu" and want == "b"):
+        raise DTypeError(  # PyTorch's rule: no float into an integer, no integer into a bool
+            f"{op}: result type {out.array.dtype} can't be cast to the desired output type "
+            f"{tensor.array.dtype}; use the out-of-place op"
+        )
     return assign(tensor, op, out.array)
+
+
+def _refuse_bool_bound(tensor, bound, op: str) -> None:
+    """PyTorch has no bool kernel for a number bound (a bool tensor bound works)."""
+    if bound.__class__ is bool and tensor.array.dtype.kind == "b":
+        refuse_bool(tensor.array.dtype, op)
 
 
 class TensorMethodsExtra:
@@ -164,9 +177,11 @@ class TensorMethodsExtra:
         return _clamp_side.clamp_max(self, max)
 
     def clamp_min_(self, min):  # noqa: A002
+        _refuse_bool_bound(self, min, "clamp_min_")
         return write(self, "clamp_min_", _clamp_array, _clamp_side._bound("clamp_min_", min), None)
 
     def clamp_max_(self, max):  # noqa: A002
+        _refuse_bool_bound(self, max, "clamp_max_")
         return write(self, "clamp_max_", _clamp_array, None, _clamp_side._bound("clamp_max_", max))
 
     # ---- extremes and products ----------------------------------------------------------------

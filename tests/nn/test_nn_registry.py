@@ -197,3 +197,26 @@ def test_a_shared_layer_is_saved_once_and_loads_shared(tmp_path):
 def test_shared_references_must_point_back_to_a_complete_layer(children):
     with pytest.raises(cr.errors.ModelFormatError, match="shared layer"):
         module_from_config({"type": "Sequential", "children": children})
+
+
+@pytest.mark.parametrize("norm_type", [1.0, float("inf"), 3])
+def test_embedding_options_survive_a_saved_file(tmp_path, norm_type):
+    model = nn.Sequential(
+        nn.Embedding(
+            6, 3, padding_idx=1, max_norm=0.5, norm_type=norm_type, scale_grad_by_freq=True
+        )
+    )
+    cr.save(model, tmp_path / "model.safetensors")
+    loaded = cr.load(tmp_path / "model.safetensors")
+    assert repr(loaded) == repr(model)
+    layer = loaded[0]
+    assert (layer.max_norm, layer.norm_type, layer.scale_grad_by_freq) == (0.5, norm_type, True)
+
+
+def test_an_embedding_norm_type_must_be_a_number_or_infinity():
+    config = {
+        "type": "Embedding",
+        "args": {"num_embeddings": 2, "embedding_dim": 2, "norm_type": "two"},
+    }
+    with pytest.raises(cr.ModelFormatError, match="finite number"):
+        module_from_config(config)

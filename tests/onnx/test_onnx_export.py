@@ -270,3 +270,15 @@ def test_import_chainrule_does_not_import_onnx():
     code = "import sys, chainrule, chainrule.onnx; print('onnx' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_embedding_max_norm_exports_every_row_renormalised():
+    model = nn.Sequential(nn.Embedding(10, 4, max_norm=1.0), nn.Flatten())
+    with cr.no_grad():
+        model[0].weight.mul_(3.0)  # every row's norm well above 1
+    proto = cr.onnx.export(model, None, np.array([[1, 3, 9]]))
+    ids = np.array([[0, 5, 9], [2, 2, 8]])  # rows the export's example run did not look up
+    (got,) = run_onnx(proto, {"input": ids.astype(np.int64)})
+    expected = chainrule_out(model, ids)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert np.linalg.norm(expected.reshape(-1, 4), axis=1).max() <= 1.0

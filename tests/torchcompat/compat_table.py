@@ -471,6 +471,17 @@ def embedding_from_pretrained(lib):
     return out, layer.weight.grad, table.grad
 
 
+def embedding_options(lib):
+    table = lib.tensor(X.T.copy() * 3, requires_grad=True)
+    layer = lib.nn.Embedding(*table.shape, max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True)
+    with lib.no_grad():
+        layer.weight.copy_(table)
+    ids = lib.tensor([[0, 2], [2, 0]])
+    out = layer(ids)
+    out.sum().backward()
+    return out, layer.weight, layer.weight.grad
+
+
 def format_loss(lib):
     return f"{lib.tensor(0.123456):.4f}"
 
@@ -936,6 +947,12 @@ ROWS = [
         "nn",
         "nn.Embedding.from_pretrained / F.embedding (padding_idx)",
         embedding_from_pretrained,
+        "",
+    ),
+    (
+        "nn",
+        "nn.Embedding(max_norm, norm_type, scale_grad_by_freq)",
+        embedding_options,
         "",
     ),
     ("optim", "optim.SGD(momentum=0.9)", sgd_momentum_steps, ""),

@@ -12,6 +12,7 @@ import numpy as np
 
 from chainrule.autograd import engine, partial
 from chainrule.autograd import hooks as _hooks
+from chainrule.autograd.inplace import _CLOCK, check_saved_inputs
 from chainrule.errors import GraphError
 
 
@@ -168,6 +169,8 @@ def _graph_pass(outputs, grad_outputs, inputs, sink) -> None:
             sink.op(fn, grad)
             if id(fn) not in run:
                 continue  # a requested tensor: nothing below it is needed for it
+            if _CLOCK[0] and fn.epoch != _CLOCK[0]:  # an input written since: as backward()
+                check_saved_inputs(fn, graph=True)
             for parent, grad_in, needed in zip(fn.parents, fn.backward_graph(grad), fn.needs_grad):
                 if grad_in is None or not needed:
                     continue

@@ -20,6 +20,7 @@ _KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # Same op, another name.
 _RENAMED = {
     "ReLU": "ReluBackward0",
+    "CosineSimilarity": "SumBackward1",  # PyTorch's ends in a sum over the dim
     "LeakyReLU": "LeakyReluBackward0",
     "GELU": "GeluBackward0",
     "SiLU": "SiluBackward0",

@@ -35,7 +35,7 @@ from chainrule._dtype import (
     wrap_int,
 )
 from chainrule.autograd.grad_mode import _GradMode, refuse_outside_inference
-from chainrule.errors import DTypeError, GraphError, ShapeError
+from chainrule.errors import ArgumentError, DTypeError, GraphError, ShapeError
 
 # _CLOCK[0] counts in-place writes since import; a list so other modules share one counter.
 _CLOCK = [0]
@@ -75,14 +75,17 @@ def _written_after(array, epoch: int) -> bool:
     return entry is not None and entry[0] > epoch
 
 
-def check_saved_inputs(fn) -> None:
+def check_saved_inputs(fn, graph: bool = False) -> None:
     """Raise if an input or array that ``fn`` saved for backward was written in place after
     ``fn`` ran: through the input itself, a view of its memory, ``detach()``, or (for an op
     that keeps its output, as exp, sigmoid, tanh, relu do) the op's output."""
     if not fn.saves_inputs:
         return
     epoch = fn.epoch
+    unread, unread_names = _saved_but_unread(fn, graph)
     for index, parent in enumerate(fn.parents):
+        if index in unread:
+            continue
         if getattr(parent, "_written_at", 0) > epoch or (
             _MEMORY_WRITTEN and _written_after(parent.array, epoch)
         ):
@@ -92,9 +95,28 @@ def check_saved_inputs(fn) -> None:
             if (
                 isinstance(value, np.ndarray)
                 and name not in _NOT_SAVED
+                and name not in unread_names
                 and _written_after(value, epoch)
             ):
                 _refuse(fn, f"its saved array {name!r}, shape {value.shape}")
+
+
+def _saved_but_unread(fn, graph: bool) -> tuple[set, set]:
+    """The inputs (and their saved names) that ``fn``'s backward will not read, by its
+    ``inputs_read_for`` (name: (input, the input whose gradient reads it, or None)): in a
+    product each input is read only for the other's gradient, so PyTorch saves it only if the
+    other needs one (``ones @ w``, then ``w`` written in place, still differentiates). With
+    ``graph`` (``backward_graph``, which recomputes from the inputs: ``exp(x)``) an input no
+    gradient reads on arrays is read all the same."""
+    read_for = getattr(fn, "inputs_read_for", None)
+    if read_for is None:
+        return (), ()
+    unread, names = set(), set()
+    for name, (index, reader) in read_for.items():
+        if (reader is None and not graph) or (reader is not None and not fn.needs_grad[reader]):
+            unread.add(index)
+            names.add(name)
+    return unread, names
 
 
 # The engine's own attributes on an op: grad_out is the gradient handed to it (a user's
@@ -124,7 +146,21 @@ def _check_writable(tensor, op: str) -> None:
 
 
 def _value(other):
-    return other.array if hasattr(other, "array") and not isinstance(other, np.ndarray) else other
+    """An in-place operand's array; one that requires grad is refused in grad mode, where
+    PyTorch would record the write in the graph and chainrule would lose its gradient."""
+    if not hasattr(other, "array") or isinstance(other, np.ndarray):
+        return other
+    if other.requires_grad and _GradMode.enabled:
+        refuse_grad_operand()
+    return other.array
+
+
+def refuse_grad_operand(op: str = "an in-place write") -> None:
+    raise GraphError(
+        f"{op} got an operand that requires grad: chainrule does not record in-place writes in "
+        f"the graph (PyTorch would), so its gradient would be lost; write it out of place "
+        f"(b = b + a, cr.where(mask, a, b), cr.cat) or detach() the operand"
+    )
 
 
 def write(tensor, op: str, ufunc, *operands) -> object:
@@ -132,9 +168,6 @@ def write(tensor, op: str, ufunc, *operands) -> object:
     _check_writable(tensor, op)
     array = tensor.array
     values = [_value(o) for o in operands]
-    for value in values:
-        if getattr(value, "requires_grad", False) and _GradMode.enabled:
-            raise GraphError(f"{op} got an operand that requires grad; use an out-of-place op")
     try:
         try:
             ufunc(array, *values, out=array, casting="same_kind")
@@ -225,6 +258,16 @@ def assign(tensor, op: str, values) -> object:
         ) from None
     bump(tensor)
     return tensor
+
+
+def _refuse_dimensioned_value(value, op: str) -> None:
+    """PyTorch's fill_ and masked_fill_ take a number or a 0-d tensor only (NumPy would
+    spread a row of values over the tensor, or the masked places)."""
+    if np.ndim(_value(value)) > 0:
+        raise ShapeError(
+            f"{op} only supports a 0-dimensional value tensor (as in PyTorch), got one with "
+            f"{np.ndim(_value(value))} dimension(s); use torch.where(mask, values, x) for many"
+        )
 
 
 def _sigmoid(x, out, casting):
@@ -359,6 +402,7 @@ class InplaceMethods:
         return write(self, "neg_", np.negative)
 
     def abs_(self):
+        refuse_bool(self.array.dtype, "abs_")  # PyTorch has no bool kernel
         return write(self, "abs_", np.absolute)
 
     def exp_(self):
@@ -381,7 +425,11 @@ class InplaceMethods:
 
     def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
         if min is None and max is None:
-            raise ValueError("clamp_() needs min= or max=")
+            raise ArgumentError("clamp_() needs min= or max= (as in PyTorch)")
+        if (min is not None and max is not None) or all(
+            b is None or b.__class__ is bool for b in (min, max)
+        ):  # PyTorch's bool kernels: clamp_min_/clamp_max_ by a bool tensor only
+            refuse_bool(self.array.dtype, "clamp_")
         return write(self, "clamp_", _clamp, _value(min), _value(max))
 
     clip_ = clamp_
@@ -390,6 +438,7 @@ class InplaceMethods:
         return assign(self, "zero_", 0)
 
     def fill_(self, value):
+        _refuse_dimensioned_value(value, "fill_")
         return assign(self, "fill_", value)
 
     def fill_diagonal_(self, fill_value, wrap: bool = False):
@@ -419,6 +468,7 @@ class InplaceMethods:
                 f"masked_fill_: mask of shape {mask.shape} does not broadcast to the tensor's "
                 f"shape {self.array.shape}"
             ) from None
+        _refuse_dimensioned_value(value, "masked_fill_")
         self.array[mask] = checked_int(_value(value), self.array.dtype)
         bump(self)
         return self

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from chainrule.errors import ShapeError
+from chainrule.errors import ArgumentError, ShapeError
 from chainrule.random import Generator, get_generator
 from chainrule.tensor import Tensor
 
@@ -248,7 +248,7 @@ def trunc_normal_(
     """Fill with N(mean, std²) samples restricted to [a, b] (absolute bounds, as PyTorch's):
     samples outside are drawn again."""
     if not a <= b:
-        raise ValueError(f"trunc_normal_ needs a <= b, got a={a}, b={b}")
+        raise ArgumentError(f"trunc_normal_ needs a <= b, got a={a}, b={b}")
     rng = get_generator(generator)
     values = rng.normal(mean, std, tensor.array.shape)
     for _ in range(100):  # each round redraws only the rejected samples

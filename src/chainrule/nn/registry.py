@@ -136,6 +136,19 @@ def _probability(value, where):
     return float(value)
 
 
+def _real(value, where):
+    """A finite number kept as written (Embedding's max_norm, which PyTorch takes as is)."""
+    _finite(value, where)
+    return value
+
+
+def _norm_order(value, where):
+    """A p-norm's p: a finite number, or "inf" / "-inf" (JSON has no infinities)."""
+    if value in ("inf", "-inf"):
+        return float(value)
+    return _real(value, where)
+
+
 def _optional(check):
     def optional(value, where):
         return None if value is None else check(value, where)
@@ -216,6 +229,9 @@ _LAYERS: dict[str, tuple[type, dict]] = {
             "num_embeddings": _size,
             "embedding_dim": _size,
             "padding_idx": _optional(_index),
+            "max_norm": _optional(_real),
+            "norm_type": _norm_order,
+            "scale_grad_by_freq": _bool,
             "dtype": _dtype,
         },
     ),

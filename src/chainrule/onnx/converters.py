@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainrule import nn
+from chainrule.nn.embedding import renorm_array_
 
 CONVERTERS: dict[type, object] = {}
 
@@ -73,6 +74,8 @@ def _linear(g, m, x, out):
 @register_converter(nn.Embedding)
 def _embedding(g, m, x, out):
     table = _param(m.weight).copy()  # the padding row looks up its values, as in PyTorch
+    if m.max_norm is not None:  # each row as it stands once looked up: renormalised
+        renorm_array_(table, np.arange(len(table)), m.max_norm, m.norm_type)
     return g.add("Gather", [g.const(table, "weight"), x.name], axis=0)
 
 

@@ -90,6 +90,7 @@ class Sigmoid(Function):
     label = "σ"
     definition = "σ(z) = 1/(1 + e^(−z))"
     formulas = ("σ(z)·(1 − σ(z))",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
     grads_match_inputs = True
     backward_writes_over_grad = True  # backward_in_place below
 
@@ -134,6 +135,7 @@ class Tanh(Function):
     label = "tanh"
     definition = "tanh(z) = (e^z − e^(−z))/(e^z + e^(−z))"
     formulas = ("1 − tanh(z)²",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
     grads_match_inputs = True
     backward_writes_over_grad = True  # backward_in_place below
 
@@ -168,6 +170,7 @@ class ReLU(Function):
     label = "relu"
     definition = "relu(z) = max(z, 0)"
     formulas = ("1 if z > 0 else 0",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
     grads_match_inputs = True
     backward_writes_over_grad = True  # backward_in_place below
 

@@ -22,7 +22,9 @@ def _integer_arrays(a, b, op: str) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(x, Tensor):
             arrays.append(x.array)
         elif np.ndim(x) == 0 and not isinstance(x, np.ndarray):
-            arrays.append(np.asarray(x, _dtype.scalar_dtype(tensor.array.dtype, x)))
+            dtype = _dtype.scalar_dtype(tensor.array.dtype, x)
+            # wrapped as PyTorch's: uint8 << -3 shifts by 253 (so gives 0), << 2**40 by 0
+            arrays.append(np.asarray(_dtype.wrap_int(x, dtype), dtype))
         else:
             arrays.append(np.asarray(x))
     dtype = _dtype.result_type(*arrays)
@@ -30,8 +32,11 @@ def _integer_arrays(a, b, op: str) -> tuple[np.ndarray, np.ndarray]:
         raise DTypeNotImplementedError(  # PyTorch has no float kernel
             f"{op} needs integer tensors, got {arrays[0].dtype} and {arrays[1].dtype}"
         )
-    if dtype == np.bool_:  # PyTorch shifts bools as int64
-        dtype = np.dtype(np.int64)
+    if dtype == np.bool_:
+        raise DTypeNotImplementedError(  # a bool beside an int number shifts as int64
+            f"{op} is not implemented for two bool operands, as in PyTorch; convert one to an "
+            f"integer dtype first, e.g. x.long()"
+        )
     return arrays[0].astype(dtype, copy=False), arrays[1].astype(dtype, copy=False)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule.autograd.function import Function
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import DimensionError, DTypeError, ShapeError
 from chainrule.ops._util import in_dtype_of, no_bool_running, operand
 from chainrule.ops.reduce import _Select
 from chainrule.ops.shape import _one_axis
@@ -283,7 +283,7 @@ def mode(input, dim: int = -1, keepdim: bool = False) -> ModeResult:  # noqa: A0
         return ModeResult(x.clone(), Tensor._make(np.zeros((), np.int64), False))
     axis = _one_axis(x, dim, "mode")
     if x.shape[axis] == 0:
-        raise ShapeError(f"mode(dim={dim}): dimension {dim} of shape {x.shape} is empty")
+        raise DimensionError(f"mode(dim={dim}): dimension {dim} of shape {x.shape} is empty")
     if x.dtype.kind == "f" and np.isnan(x.array).any():
         raise ValueError(
             "mode: the input holds NaN, where PyTorch's answer depends on its sort's order; "

@@ -10,7 +10,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule.autograd.function import Function
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import ArgumentError, DTypeError, ShapeError
 from chainrule.ops._util import check_broadcast, floating, operand, operands, sgn
 from chainrule.tensor import Tensor
 
@@ -70,6 +70,7 @@ class Mul(Function):
 
     label = "×"
     formulas = ("b", "a")
+    inputs_read_for = {"a": (0, 1), "b": (1, 0)}  # name: (input, whose gradient reads it)
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -91,6 +92,7 @@ class Div(Function):
 
     label = "÷"
     formulas = ("1/b", "−a/b²")
+    inputs_read_for = {"a": (0, 1)}  # as PyTorch's: a is saved for b's gradient only
 
     def forward(self, a, b):
         self.b = b
@@ -130,6 +132,7 @@ class Neg(Function):
 class Exp(Function):
     label = "exp"
     formulas = ("exp(x)",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
 
     def forward(self, x):
         self.out = np.exp(x)
@@ -164,6 +167,7 @@ class Log(Function):
 class Sqrt(Function):
     label = "√"
     formulas = ("1/(2·√x)",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
 
     def forward(self, x):
         self.out = np.sqrt(x)
@@ -299,6 +303,7 @@ class Where(Function):
 
     label = "where"
     formulas = ("1 where cond else 0", "0 where cond else 1")
+    inputs_read_for = {"a": (0, None), "b": (1, None)}  # only the condition is read
     backward_graph = _masked_graph
 
     def forward(self, a, b, cond):
@@ -411,7 +416,13 @@ def div(a, b) -> Tensor:
 
 
 def neg(x) -> Tensor:
-    return Neg.apply(operand(x))
+    x = operand(x)
+    if x.array.dtype == np.bool_:
+        raise DTypeError(  # NumPy's TypeError only; PyTorch's is a RuntimeError
+            "Negation, the `-` operator, on a bool tensor is not supported (as in PyTorch); "
+            "use `~` or logical_not() to invert a mask"
+        )
+    return Neg.apply(x)
 
 
 def exp(x) -> Tensor:
@@ -427,13 +438,15 @@ def sqrt(x) -> Tensor:
 
 
 def abs(x) -> Tensor:  # noqa: A001
-    return Abs.apply(operand(x))
+    x = operand(x)
+    _dtype.refuse_bool(x.array.dtype, "abs")  # PyTorch has no bool kernel
+    return Abs.apply(x)
 
 
 def clip(x, min=None, max=None) -> Tensor:  # noqa: A002
     """Limit values to [min, max]; either bound may be None."""
     if min is None and max is None:
-        raise ValueError("clip() needs at least one of min and max")
+        raise ArgumentError("clamp() needs at least one of min and max (as in PyTorch)")
     return clamp_by(x, min, max, Clip, ClampBounds)
 
 
@@ -450,9 +463,13 @@ def clamp_by(x, min, max, number_op, tensor_op) -> Tensor:  # noqa: A002
             dtype = _dtype.result_type(np.empty(0, dtype), bound.array)
             if bound.array.shape != x.array.shape:
                 check_broadcast("clamp", x.array, bound.array)
+        if min is not None and max is not None:  # PyTorch's clamp kernel has no bool
+            _dtype.refuse_bool(dtype, "clamp")
         x, *bounds = (t if t.array.dtype == dtype else t.to(dtype) for t in (x, *bounds))
         return tensor_op.apply(x, *bounds, has_low=min is not None, has_high=max is not None)
     x = operand(x)
+    if x.array.dtype.kind == "b" and all(b is None or b.__class__ is bool for b in (min, max)):
+        _dtype.refuse_bool(x.array.dtype, "clamp")  # no bool kernel for number bounds
     if x.array.dtype.kind in "biu" and any(isinstance(b, float) for b in (min, max)):
         x = floating(x)
     elif x.array.dtype.kind in "iu":  # PyTorch's range check (uint8: a bound of -1 is 255)

@@ -70,9 +70,29 @@ def _refuse_backward_step(part: slice) -> None:
         )
 
 
+def _list_as_tuple(index: list) -> bool:
+    """PyTorch's rule (NumPy's old one): a list of fewer than 32 items holding a tensor, a
+    sequence, a slice, None or ... is a tuple of indexes (``x[[[0, 1], [1, 2]]]`` is
+    ``x[[0, 1], [1, 2]]``, where NumPy now reads one index array)."""
+    return len(index) < 32 and any(
+        isinstance(part, (Tensor, np.ndarray, list, tuple, range, str, slice))
+        or part is None
+        or part is Ellipsis
+        for part in index
+    )
+
+
 def torch_index(index) -> tuple:
     """The index as one or two NumPy indexes applied in turn (``x[a][b]``), with tensors as
     arrays, giving PyTorch's result."""
+    if type(index) is list and _list_as_tuple(index):
+        warnings.warn(  # as PyTorch warns: its next versions read one index tensor here
+            "Using a non-tuple sequence for multidimensional indexing is deprecated (as in "
+            "PyTorch); use x[tuple(seq)] instead of x[seq]",
+            UserWarning,
+            stacklevel=4,
+        )
+        index = tuple(index)
     if not isinstance(index, tuple):
         if type(index) is slice:
             _refuse_backward_step(index)

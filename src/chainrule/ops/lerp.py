@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import DTypeError, ShapeError
+from chainrule.errors import DTypeError, DTypeNotImplementedError, ShapeError
 from chainrule.ops._util import operand
 from chainrule.tensor import Tensor
 
@@ -90,12 +90,13 @@ def lerp(start, end, weight) -> Tensor:
         [2.5]
     """
     start, end = operand(start), operand(end)
-    for t in (start, end, weight):
-        if isinstance(t, Tensor) and t.array.dtype.kind != "f":
-            raise DTypeError(f"lerp needs floating-point tensors (as PyTorch), got {t.array.dtype}")
+    if start.array.dtype.kind != "f":  # PyTorch has no integer or bool kernel
+        raise DTypeNotImplementedError(
+            f"lerp needs floating-point tensors (as PyTorch), got {start.array.dtype}"
+        )
     scalar_weight = not isinstance(weight, Tensor)
     if not scalar_weight and weight.array.ndim == 0 and weight.array.dtype != start.array.dtype:
-        weight = weight.to(start.dtype)  # PyTorch takes a 0-d weight of any floating dtype
+        weight = weight.to(start.dtype)  # PyTorch takes a 0-d weight of any dtype
     for t in (end, weight):
         if isinstance(t, Tensor) and t.array.dtype != start.array.dtype:
             raise DTypeError(

@@ -13,6 +13,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule.autograd.function import Function
+from chainrule.errors import DTypeNotImplementedError
 from chainrule.ops._util import floating, operand, operands, sgn
 from chainrule.ops.elementwise import Div, Sub, _binary
 from chainrule.ops.lerp import lerp  # noqa: F401 - here too, beside the other elementwise math
@@ -57,6 +58,7 @@ class Cos(Function):
 class Tan(Function):
     label = "tan"
     formulas = ("1 + tan²(x)",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
 
     def forward(self, x):
         self.out = np.tan(x)
@@ -190,6 +192,7 @@ class Cosh(Function):
 class Rsqrt(Function):
     label = "rsqrt"
     formulas = ("−½·x^(−3/2)",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
 
     def forward(self, x):
         self.out = 1 / np.sqrt(x)
@@ -207,6 +210,7 @@ class Rsqrt(Function):
 class Reciprocal(Function):
     label = "1/x"
     formulas = ("−1/x²",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
 
     def forward(self, x):
         self.out = 1 / x
@@ -245,6 +249,7 @@ class Expm1(Function):
 
     label = "e^x−1"
     formulas = ("e^x",)
+    inputs_read_for = {"x": (0, None)}  # backward reads the saved output only
 
     def forward(self, x):
         self.out = np.expm1(x)
@@ -351,6 +356,8 @@ def _unary(op, x, float_only: bool = True) -> Tensor:
     if float_only and x.dtype.kind != "f":
         x = floating(x)  # PyTorch: int -> the default float dtype
     if op in _ROUNDING and x.dtype.kind != "f":
+        if x.dtype.kind == "b" and op is not Sign:  # PyTorch has no bool kernel
+            _dtype.refuse_bool(x.array.dtype, op.label)
         return Tensor._make(op.ufunc(x.array), False)
     return op.apply(x)
 
@@ -478,7 +485,7 @@ def ceil(x) -> Tensor:
     return _unary(Ceil, x, float_only=False)
 
 
-def round(x, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
+def round(x, decimals: int | None = None) -> Tensor:  # noqa: A001 - PyTorch's name
     """Round half to even (gradient 0); ``decimals`` rounds to that many decimal places.
 
     Example:
@@ -486,9 +493,17 @@ def round(x, decimals: int = 0) -> Tensor:  # noqa: A001 - PyTorch's name
         >>> cr.round(cr.tensor([0.5, 1.5, 2.675])).tolist()
         [0.0, 2.0, 3.0]
     """
+    x = operand(x)
+    if decimals is not None and x.dtype.kind != "f":
+        raise DTypeNotImplementedError(
+            f"round(decimals=...) is not implemented for {x.dtype} tensors, as in PyTorch; "
+            f"round() leaves integers as they are"
+        )
+    if decimals and x.dtype == np.float16:  # PyTorch scales in float32: 1234.5 · 100 fits
+        return round(x.to(dtype=np.float32), decimals).to(dtype=np.float16)
     if decimals:
         scale = 10.0**decimals
-        return _binary(RoundDecimals, _unary(Round, operand(x) * scale), scale)
+        return _binary(RoundDecimals, _unary(Round, x * scale), scale)
     return _unary(Round, x, float_only=False)
 
 

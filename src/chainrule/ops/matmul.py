@@ -25,6 +25,7 @@ class MatMul(Function):
 
     label = "@"
     formulas = ("∂(a@b)/∂a = grad @ bᵀ", "∂(a@b)/∂b = aᵀ @ grad")
+    inputs_read_for = {"a": (0, 1), "b": (1, 0)}  # name: (input, whose gradient reads it)
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -92,6 +93,7 @@ class Linear(Function):
 
     label = "linear"
     formulas = ("W", "x", "1")
+    inputs_read_for = {"x": (0, 1), "weight": (1, 0), "bias": (2, None)}  # (input, reader)
     grads_match_inputs = True
     # forward's result and backward's gradients are new arrays this op keeps no hold on, so
     # cr.compile may let their one reader write over them (autograd/compile_reuse.py)
@@ -368,4 +370,11 @@ def bmm(a, b) -> Tensor:
             f"bmm: shapes {a.shape} and {b.shape} do not fit (b, n, m) @ (b, m, p): the batch "
             f"sizes and the inner sizes must match"
         )
-    return matmul(a, b)
+    return Bmm.apply(a, b)
+
+
+class Bmm(MatMul):
+    """``torch.bmm``'s product: MatMul's rules, under PyTorch's own node name (BmmBackward0,
+    where ``matmul`` of 3-D tensors records UnsafeViewBackward0)."""
+
+    named_by_call = False

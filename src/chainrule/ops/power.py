@@ -124,6 +124,8 @@ def pow(base, exponent) -> Tensor:  # noqa: A001 - mirrors the ** operator
             )
         elif kind == "b":
             base = Tensor._make(base.array.astype(np.int64), False)
+        elif kind in "iu":  # uint8 ** 300 raises, as PyTorch's (NumPy: OverflowError)
+            _dtype.checked_int(exponent, base.array.dtype)
         return PowScalar.apply(base, exponent=exponent)
     if exponent.__class__ in (bool, np.bool_) and getattr(base, "dtype", None) == np.bool_:
         # PyTorch answers a bool tensor to a bool power in bool: mask ** True is the mask,

@@ -165,7 +165,8 @@ def bitwise(ufunc, a, b) -> Tensor:
             raise DTypeNotImplementedError(  # PyTorch has no float kernel
                 f"{ufunc.__name__} needs bool or integer tensors, got {array.dtype}"
             )
-    return Tensor._make(ufunc(*arrays), False)
+    dtype = _dtype.result_type(*arrays)  # PyTorch's: int8 & a 0-d int64 stays int8
+    return Tensor._make(ufunc(*(x.astype(dtype, copy=False) for x in arrays)), False)
 
 
 def _comparison(name: str, symbol: str, compare_values):

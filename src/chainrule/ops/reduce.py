@@ -243,7 +243,13 @@ def mean(x, axis=ALL_DIMS, keepdims=False, *, dim=ALL_DIMS, keepdim=None, dtype=
     first; an integer or bool tensor needs it (PyTorch raises rather than pick a dtype)."""
     if dtype is None and isinstance(x, Tensor) and x.array.dtype.kind in "biu":
         _refuse_integers(x, "mean", " or pass dtype=cr.float32")
-    return _reduce(Mean, _as_dtype(x, dtype), axis, _keep(keepdims, keepdim), dim, "mean")
+    x = _as_dtype(x, dtype)
+    if dtype is not None and x.array.dtype.kind != "f":
+        raise DTypeError(
+            f"mean(): could not infer output dtype. Optional dtype must be a floating-point "
+            f"dtype (as in PyTorch), got {x.array.dtype}"
+        )
+    return _reduce(Mean, x, axis, _keep(keepdims, keepdim), dim, "mean")
 
 
 def _refuse_integers(x, name: str, other_fix: str = "") -> None:
@@ -525,8 +531,8 @@ def nansum(x, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
 
     x = _as_dtype(x, dtype)
     x = operand(x)
-    if x.array.dtype.kind != "f":
-        return sum(x, dim=dim, keepdim=keepdim)
+    if x.array.dtype.kind != "f":  # dtype= is kept, as PyTorch's (sum would widen to int64)
+        return sum(x, dim=dim, keepdim=keepdim, dtype=None if dtype is None else x.dtype)
     nan = Tensor._make(np.isnan(x.array), False)
     zero = Tensor._make(np.zeros((), x.array.dtype), False)
     return sum(where(nan, zero, x), dim=dim, keepdim=keepdim)

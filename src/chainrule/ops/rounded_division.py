@@ -91,7 +91,7 @@ class Remainder(Function):
         check_integer_divisor(a, b, "%")
         self.a, self.b = a, b
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.remainder(a, b)
+            out = np.asarray(np.remainder(a, b))  # 0-d operands give a NumPy scalar
         if out.dtype.kind == "f":
             # a zero remainder takes the sign of a in PyTorch (-4 % 2 is -0.0), of b in NumPy
             zero = out == 0

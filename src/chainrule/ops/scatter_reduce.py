@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import DTypeError, DTypeNotImplementedError, IndexOutOfRangeError, ShapeError
+from chainrule.errors import (
+    ArgumentError,
+    DTypeError,
+    DTypeNotImplementedError,
+    IndexOutOfRangeError,
+    ShapeError,
+)
 from chainrule.ops._util import operand
 from chainrule.ops.getitem import GetItem, PlaceAt
 from chainrule.ops.indexing import _along, _dim, _int_index
@@ -266,7 +272,7 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bo
     """
     reduce = _ALIASES.get(reduce, reduce)
     if reduce not in REDUCTIONS:
-        raise ValueError(
+        raise ArgumentError(
             f"scatter_reduce: reduce argument must be either sum, prod, mean, amax or amin, got "
             f"{reduce!r}"
         )
@@ -292,7 +298,9 @@ def scatter_with_reduce(x: Tensor, dim, index, src, reduce: str) -> Tensor:
     """``scatter(dim, index, src or value, reduce='add'|'multiply')`` (a number ``src`` is
     converted to the input's dtype, as PyTorch's)."""
     if reduce not in ("add", "multiply"):
-        raise ValueError(f"scatter: reduce argument must be either add or multiply, got {reduce!r}")
+        raise ArgumentError(
+            f"scatter: reduce argument must be either add or multiply, got {reduce!r}"
+        )
     if not isinstance(src, Tensor):
         src = Tensor._make(np.asarray(src).astype(x.dtype), False)
     index = _int_index(index, "scatter")
