@@ -159,3 +159,20 @@ def test_a_scalar_constant_stays_a_scalar():
     g = Graph(17)
     g.scalar(-1, np.int64, "index")
     assert list(g.initializers[0].dims) == []
+
+
+def test_the_cli_exports_a_saved_recurrent_model(tmp_path):
+    from tests.cli.cli_helpers import run_cli
+
+    cr.manual_seed(4)
+    model = nn.Sequential(nn.Linear(3, 4), nn.GRU(4, 5, num_layers=2, batch_first=True))
+    cr.save(model, tmp_path / "seq.safetensors")
+    done = run_cli(
+        "export", tmp_path / "seq.safetensors", "--onnx", tmp_path / "seq.onnx",
+        "--input-shape", "6,3",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    session = ort.InferenceSession(str(tmp_path / "seq.onnx"), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["output", "h_n"]
+    x = np.random.default_rng(0).standard_normal((3, 6, 3)).astype(np.float32)
+    _assert_matches(cr.load(tmp_path / "seq.safetensors"), session, x)
