@@ -92,6 +92,7 @@ ALIASES = {
     "torch.nn.functional": "chainrule.nn.functional",
     "torch.nn.init": "chainrule.nn.init",
     "torch.nn.utils": "chainrule.nn.utils",
+    "torch.nn.utils.rnn": "chainrule.nn.utils.rnn",
     "torch.optim": "chainrule.optim",
     "torch.optim.lr_scheduler": "chainrule.optim.lr_scheduler",
     "torch.utils": "chainrule.utils",

@@ -126,3 +126,35 @@ def test_a_model_with_its_own_parameters_has_a_row():
     s = summary(Scaled(), (3,))
     assert [(r.name, r.params) for r in s.rows] == [("(model)", 3), ("inner", 12)]
     assert s.rows[0].output_shape == (None, 3) and s.total_params == 15
+
+
+class _Recurrent(nn.Module):
+    """An LSTM whose last step feeds a GRU cell: tuple outputs, nested for the LSTM."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 6, num_layers=2, batch_first=True, bidirectional=True)
+        self.rnn = nn.RNN(12, 3)
+        self.head = nn.Linear(3, 1)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        seq, h_n = self.rnn(out.transpose(0, 1))
+        return self.head(h_n[-1]), seq
+
+
+def test_tuple_outputs_show_each_tensors_shape_nested():
+    model = _Recurrent()
+    result = summary(model, (5, 4))
+    rows = {row.name: row.output_shape for row in result.rows}
+    x = cr.zeros(3, 5, 4)
+    out, (h_n, c_n) = model.lstm(x)
+    assert (out.shape, h_n.shape, c_n.shape) == ((3, 5, 12), (4, 3, 6), (4, 3, 6))
+    assert rows["lstm"] == [(None, 5, 12), [(4, None, 6), (4, None, 6)]]
+    assert rows["rnn"] == [(5, None, 3), (1, None, 3)]
+    assert rows["head"] == (None, 1)
+    assert result.output_shape == [(None, 1), (5, None, 3)]
+    text = str(result)
+    assert "[(None, 5, 12), [(4, None, 6), (4, None, 6)]]" in text
+    assert "[(5, None, 3), (1, None, 3)]" in text
+    assert "()" not in text

@@ -17,7 +17,9 @@ MODULES = [
     "chainrule.autograd.custom",
     "chainrule.autograd.functional",
     "chainrule.utils.data",
-    "chainrule.nn.utils",
+    "chainrule.nn.utils.clip_grad",
+    "chainrule.nn.utils.convert_parameters",
+    "chainrule.nn.utils.rnn",
     "chainrule.nn.containers_torch",
     "chainrule.io.torch_save",
 ]

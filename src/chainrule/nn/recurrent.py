@@ -170,6 +170,24 @@ class RNNBase(Module):
             text += f", bidirectional={self.bidirectional}"
         return text
 
+    def _config(self) -> dict:
+        """The constructor's arguments, for saving the architecture (``nn/registry``)."""
+        args = {
+            "input_size": self.input_size,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "bias": self.bias,
+            "batch_first": self.batch_first,
+            "dropout": self.dropout,
+            "bidirectional": self.bidirectional,
+            "dtype": str(self._parameters[self._all_weights[0][0]].array.dtype),
+        }
+        if self.mode == "LSTM":
+            args["proj_size"] = self.proj_size
+        elif self.mode != "GRU":
+            args["nonlinearity"] = self.nonlinearity
+        return args
+
     # ---- forward ------------------------------------------------------------------------------
     def forward(self, input, hx=None):  # noqa: A002 - PyTorch's name
         x, batched = self._input(input)

@@ -101,6 +101,13 @@ class RNNCellBase(Module):
             text += f", nonlinearity={self.nonlinearity}"
         return text
 
+    def _config(self) -> dict:
+        """The constructor's arguments, for saving the architecture (``nn/registry``)."""
+        args = {"input_size": self.input_size, "hidden_size": self.hidden_size, "bias": self.bias}
+        if hasattr(self, "nonlinearity"):
+            args["nonlinearity"] = self.nonlinearity
+        return args | {"dtype": str(self.weight_ih.array.dtype)}
+
     def _weights(self) -> tuple:
         p = self._parameters
         return p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"]

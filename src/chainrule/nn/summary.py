@@ -14,7 +14,9 @@ class LayerRow:
     name: str
     type: str
     depth: int
-    output_shape: tuple | None  # None: not known (no input given); a None dim: the batch
+    # None: not known (no input given); a None dim: the batch. A layer returning a tuple (an
+    # RNN's (output, h_n), an LSTM's (output, (h_n, c_n))) has a list of shapes, nested alike
+    output_shape: tuple | list | None
     params: int
     trainable: int
 
@@ -27,7 +29,8 @@ class ModelSummary:
         rows: one :class:`LayerRow` per layer, in the order of ``named_modules()``.
         total_params, trainable_params, non_trainable_params: counts (shared parameters once).
         total_bytes, trainable_bytes: their memory.
-        input_shape, output_shape: the model's, with ``None`` for the batch dimension.
+        input_shape, output_shape: the model's, with ``None`` for the batch dimension (for a
+            tuple of outputs, a list of their shapes).
     """
 
     model_name: str
@@ -37,7 +40,7 @@ class ModelSummary:
     total_bytes: int = 0
     trainable_bytes: int = 0
     input_shape: tuple | None = None
-    output_shape: tuple | None = None
+    output_shape: tuple | list | None = None
 
     @property
     def non_trainable_params(self) -> int:
@@ -78,6 +81,8 @@ class ModelSummary:
 
 
 def _shape(shape) -> str:
+    if isinstance(shape, list):  # a tuple of outputs: each one's shape, Keras's [(...), (...)]
+        return "[" + ", ".join(_shape(part) for part in shape) + "]"
     dims = ["None" if d is None else str(d) for d in shape]
     return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
@@ -115,12 +120,19 @@ def _example(model, input_size, example_input, dtype):
     return np.zeros((2, *size), dtype=dtype)
 
 
+def _output_shape(out):
+    """A tensor's shape, or for a tuple or list of outputs a list of their shapes (nested)."""
+    if isinstance(out, (tuple, list)):
+        return [_output_shape(part) for part in out]
+    return tuple(getattr(out, "shape", ()))
+
+
 def _recorder(forward, key: int, shapes: dict):
     """``forward`` that also notes its output's shape under ``key``."""
 
     def recording(*args, **kwargs):
         out = forward(*args, **kwargs)
-        shapes[key] = tuple(getattr(out, "shape", ()))
+        shapes[key] = _output_shape(out)
         return out
 
     return recording
@@ -149,7 +161,7 @@ def _record_shapes(model, x) -> tuple[dict, tuple]:
             if own is not None:
                 object.__setattr__(module, "forward", own)
         model.train(was_training)
-    return shapes, tuple(getattr(out, "shape", ()))
+    return shapes, _output_shape(out)
 
 
 def summary(model, input_size=None, *, example_input=None, dtype=None) -> ModelSummary:
@@ -210,6 +222,10 @@ def summary(model, input_size=None, *, example_input=None, dtype=None) -> ModelS
 
 def _batch_dims(shape, other, batch: int):
     """``shape`` with ``None`` where it followed the batch size (``other``: one sample more)."""
-    if other is None or len(other) != len(shape):
+    if isinstance(shape, list):
+        if not isinstance(other, list) or len(other) != len(shape):
+            return shape
+        return [_batch_dims(part, more, batch) for part, more in zip(shape, other)]
+    if not isinstance(other, tuple) or len(other) != len(shape):
         return shape
     return tuple(None if (a, b) == (batch, batch + 1) else a for a, b in zip(shape, other))

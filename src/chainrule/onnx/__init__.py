@@ -7,7 +7,15 @@ opsets 13, 17 and 21). ``export_pipeline`` adds the preprocessing a model traine
 """
 
 from chainrule.onnx.converters import Value, register_converter, supported
-from chainrule.onnx.export import ExportError, export
+from chainrule.onnx.export import ExportError, convert_module, export
 from chainrule.onnx.pipeline import export_pipeline
 
-__all__ = ["ExportError", "Value", "export", "export_pipeline", "register_converter", "supported"]
+__all__ = [
+    "ExportError",
+    "Value",
+    "convert_module",
+    "export",
+    "export_pipeline",
+    "register_converter",
+    "supported",
+]

@@ -29,9 +29,15 @@ def _network_in_eval_mode(g: Graph, model, features: str, sample_shape, dtype) -
     was_training = model.training
     model.eval()
     try:
-        return convert_module(g, model, Value(features, example))
+        out = convert_module(g, model, Value(features, example))
     finally:
         model.train(was_training)
+    if isinstance(out, tuple):  # a recurrent layer's (output, h_n): no one tensor to classify
+        raise ExportError(
+            "the network returns a tuple (a recurrent layer's output and state); a pipeline "
+            "needs a network that returns one tensor of scores"
+        )
+    return out
 
 
 def _head(g: Graph, raw: str, loss: str, task: str, classes, dtype):

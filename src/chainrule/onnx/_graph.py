@@ -62,7 +62,10 @@ class Graph:
                 [str(v).encode("utf-8") for v in array.reshape(-1)],
             )
         else:
-            tensor = self.onnx.numpy_helper.from_array(np.ascontiguousarray(array))
+            # ascontiguousarray makes a 0-d array 1-d: keep the shape (a scalar index drops
+            # Gather's axis; a one-element list keeps it)
+            contiguous = np.ascontiguousarray(array).reshape(array.shape)
+            tensor = self.onnx.numpy_helper.from_array(contiguous)
         tensor.name = self.name(base)
         self.initializers.append(tensor)
         return tensor.name

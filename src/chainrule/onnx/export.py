@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from chainrule.errors import ChainruleError
+from chainrule.onnx import recurrent  # noqa: F401 - registers the RNN, LSTM and GRU converters
 from chainrule.onnx._graph import Graph, require_onnx
 from chainrule.onnx.converters import CONVERTERS, Value, supported
 from chainrule.tensor import Tensor
@@ -70,36 +71,68 @@ def _is_plain_sequential(module) -> bool:
     return isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward
 
 
-def convert_module(g: Graph, module, x: Value, path: str = "") -> Value:
-    """Append ``module``'s nodes to ``g`` for input ``x``; returns the output Value."""
+def convert_module(g: Graph, module, x: Value, path: str = ""):
+    """Append ``module``'s nodes to ``g`` for input ``x``; returns the output Value (for a
+    recurrent layer, a tuple of Values shaped as its output: ``(output, h_n)`` or
+    ``(output, (h_n, c_n))``)."""
     from chainrule.autograd.grad_mode import no_grad
 
+    where = f"layer {path!r} ({type(module).__name__})" if path else type(module).__name__
     if _is_plain_sequential(module):
-        for key, child in module._modules.items():
-            if child is not None:
-                x = convert_module(g, child, x, f"{path}.{key}" if path else key)
+        children = [(key, child) for key, child in module._modules.items() if child is not None]
+        for i, (key, child) in enumerate(children):
+            if isinstance(x, tuple):
+                raise ExportError(
+                    f"cannot export {where}: layer {children[i - 1][0]!r} returns a tuple "
+                    f"(output, h_n), which a Sequential cannot pass to the next layer; wrap the "
+                    f"two in a Module that picks what it needs and register a converter for it "
+                    f"(docs/onnx.md)"
+                )
+            x = convert_module(g, child, x, f"{path}.{key}" if path else key)
         return x
     fn = _converter(module, path)
     with no_grad():
         result = module(x.array)
-    if not isinstance(result, (Tensor, np.ndarray)):
-        where = f"layer {path!r} ({type(module).__name__})" if path else type(module).__name__
+    out = _arrays(result)
+    if out is None or (isinstance(out, tuple) and not getattr(fn, "returns_tuple", False)):
         raise ExportError(
             f"cannot export {where}: it returns a {type(result).__name__}, and a layer of an "
             f"exported model must return one tensor (e.g. MaxPool2d without return_indices)"
         )
-    out = np.asarray(result.array if isinstance(result, Tensor) else result)
     outer, g.scope = g.scope, path or type(module).__name__
     try:
         name = fn(g, module, x, out)
     except ExportError:
         raise
     except ValueError as err:  # a setting the converter cannot express in ONNX
-        where = f"layer {path!r} ({type(module).__name__})" if path else type(module).__name__
         raise ExportError(f"cannot export {where}: {err}") from None
     finally:
         g.scope = outer
-    return Value(name, out)
+    return _values(name, out)
+
+
+def _arrays(result):
+    """A layer's output as arrays, nested as its tuples are; None where it is not tensors."""
+    if isinstance(result, tuple):
+        parts = [_arrays(part) for part in result]
+        return None if any(part is None for part in parts) else tuple(parts)
+    if isinstance(result, (Tensor, np.ndarray)):
+        return np.asarray(result.array if isinstance(result, Tensor) else result)
+    return None
+
+
+def _values(names, arrays):
+    """Values pairing a converter's output names with the arrays, nested alike."""
+    if isinstance(arrays, tuple):
+        return tuple(_values(name, array) for name, array in zip(names, arrays, strict=True))
+    return Value(names, arrays)
+
+
+def leaves(value) -> list:
+    """The Values (or arrays) of a possibly nested tuple, in order."""
+    if isinstance(value, tuple):
+        return [leaf for part in value for leaf in leaves(part)]
+    return [value]
 
 
 def _names(names, default: str, what: str) -> str:
@@ -161,16 +194,16 @@ def _value_info(name: str, array: np.ndarray, batch_dims):
     return onnx.helper.make_tensor_value_info(name, elem, shape)
 
 
-def _output_dims(model, x: np.ndarray, out: np.ndarray, dynamic: bool):
-    """The output's dims: ``"batch"`` where it follows the batch, None where it varies otherwise."""
+def _output_dims(model, x: np.ndarray, outs: list, dynamic: bool) -> list:
+    """Each output's dims: ``"batch"`` where it follows the batch, None where it varies else."""
     if not dynamic or x.ndim == 0:
-        return list(out.shape)
+        return [list(out.shape) for out in outs]
     from chainrule.autograd.grad_mode import no_grad
 
     longer = np.concatenate([x, x[:1]])  # one more sample: the dims that change follow it
     try:
         with no_grad():
-            other = np.asarray(model(longer).array).shape
+            others = [np.shape(leaf) for leaf in leaves(_arrays(model(longer)))]
     except Exception as err:  # the first dimension was not a batch of samples
         raise ExportError(
             f"the model runs on example_input of shape {x.shape} but not on {longer.shape} "
@@ -178,13 +211,11 @@ def _output_dims(model, x: np.ndarray, out: np.ndarray, dynamic: bool):
             f"For one sample give X[:1] (shape {(1, *x.shape)}), or export a fixed shape with "
             f"dynamic_batch=False ({type(err).__name__}: {err})"
         ) from err
-    dims = []
-    for a, b in zip(out.shape, other):
-        if a == b:
-            dims.append(a)
-        else:
-            dims.append("batch" if (a, b) == (x.shape[0], x.shape[0] + 1) else None)
-    return dims
+    batch = (x.shape[0], x.shape[0] + 1)
+    return [
+        [a if a == b else ("batch" if (a, b) == batch else None) for a, b in zip(out.shape, other)]
+        for out, other in zip(outs, others)
+    ]
 
 
 def export(
@@ -213,7 +244,9 @@ def export(
             and every dimension but the first. Float inputs take the model's dtype; integer
             ids (Embedding) become int64.
         opset: the ai.onnx opset version, 13 to the newest the installed onnx knows.
-        input_names, output_names: one name each (default ``["input"]``, ``["output"]``).
+        input_names: one name (default ``["input"]``).
+        output_names: one name per output (default ``["output"]``; for a model that ends in a
+            recurrent layer ``["output", "h_n"]``, or ``["output", "h_n", "c_n"]`` for an LSTM).
         dynamic_batch: the first dimension is the symbolic ``"batch"`` (any batch size).
         metadata: extra ``metadata_props`` (str → str); ``chainrule.version`` is always set.
 
@@ -235,7 +268,7 @@ def export(
     if not isinstance(model, Module):
         raise ExportError(f"export needs an nn.Module, got {type(model).__name__}")
     opset = check_opset(opset)
-    input_name, output_name = _input_output_names(input_names, output_names)
+    input_name, output_list = _input_output_names(input_names, output_names)
     extra = _string_metadata(metadata)
     x = _example_array(model, example_input)
     if dynamic_batch and x.ndim == 0:
@@ -245,8 +278,8 @@ def export(
             f"example_input has no rows (shape {x.shape}); give at least one real sample, "
             f"e.g. X[:1]"
         )
-    g, out, in_dims, out_dims = _trace_in_eval_mode(
-        model, x, opset, input_name, output_name, dynamic_batch
+    g, outs, output_list, in_dims, out_dims = _trace_in_eval_mode(
+        model, x, opset, input_name, output_list, dynamic_batch
     )
     arch = _architecture(model)
     if arch is not None:
@@ -254,7 +287,10 @@ def export(
     proto = _model_proto(
         g,
         [_value_info(input_name, x, in_dims)],
-        [_value_info(output_name, out.array, out_dims)],
+        [
+            _value_info(name, out.array, dims)
+            for name, out, dims in zip(output_list, outs, out_dims)
+        ],
         extra,
         f"exported by chainrule from {type(model).__name__}",
     )
@@ -263,13 +299,22 @@ def export(
     return proto
 
 
-def _input_output_names(input_names, output_names) -> tuple[str, str]:
-    """The graph's one input name and one output name, checked to differ."""
+_DEFAULT_OUTPUTS = ("output", "h_n", "c_n")  # one tensor, or a recurrent layer's tuple
+
+
+def _input_output_names(input_names, output_names) -> tuple[str, list | None]:
+    """The graph's one input name and the user's output names (None: the defaults)."""
     input_name = _names(input_names, "input", "input_names")
-    output_name = _names(output_names, "output", "output_names")
-    if input_name == output_name:
+    if output_names is None:
+        return input_name, None
+    outputs = [output_names] if isinstance(output_names, str) else list(output_names)
+    if not outputs or not all(isinstance(n, str) and n for n in outputs):
+        raise ExportError(f"output_names must be non-empty names, got {output_names!r}")
+    if len(set(outputs)) != len(outputs):
+        raise ExportError(f"output_names must differ from each other, got {outputs!r}")
+    if input_name in outputs:
         raise ExportError(f"input and output need different names, both are {input_name!r}")
-    return input_name, output_name
+    return input_name, outputs
 
 
 def _string_metadata(metadata: dict | None) -> dict:
@@ -282,26 +327,45 @@ def _string_metadata(metadata: dict | None) -> dict:
     return extra
 
 
-def _trace_in_eval_mode(model, x, opset, input_name, output_name, dynamic_batch):
+def _trace_in_eval_mode(model, x, opset, input_name, output_names, dynamic_batch):
     """Convert ``model`` layer by layer in eval mode, then put its training flag back.
 
-    Returns the graph, the converted output Value and the input's and output's dims.
+    Returns the graph, the output Values, their names and the input's and outputs' dims.
     """
     was_training = model.training
     model.eval()
     try:
         g = Graph(opset)
         g.reserve(input_name)
-        g.reserve(output_name)
-        out = convert_module(g, model, Value(input_name, x))
-        g.nodes.append(
-            g.onnx.helper.make_node("Identity", [out.name], [output_name], name=g.name("output"))
-        )
+        for name in output_names or _DEFAULT_OUTPUTS:
+            if name != input_name:
+                g.reserve(name)
+        outs = leaves(convert_module(g, model, Value(input_name, x)))
+        output_names = _output_names(input_name, output_names, len(outs))
+        for out, name in zip(outs, output_names):
+            g.nodes.append(
+                g.onnx.helper.make_node("Identity", [out.name], [name], name=g.name("output"))
+            )
         in_dims = (["batch"] if dynamic_batch else [x.shape[0]]) + list(x.shape[1:])
-        out_dims = _output_dims(model, x, out.array, dynamic_batch)
+        out_dims = _output_dims(model, x, [out.array for out in outs], dynamic_batch)
     finally:
         model.train(was_training)
-    return g, out, in_dims, out_dims
+    return g, outs, output_names, in_dims, out_dims
+
+
+def _output_names(input_name: str, names: list | None, count: int) -> list:
+    """One name per output: the user's (their count checked) or the defaults."""
+    if names is None:
+        names = list(_DEFAULT_OUTPUTS[:count]) + [f"output_{i}" for i in range(3, count)]
+        if input_name in names:
+            raise ExportError(f"input and output need different names, both are {input_name!r}")
+    elif len(names) != count:
+        raise ExportError(
+            f"the model has {count} output(s) but output_names lists {len(names)}: {names!r}; "
+            f"give one name per output (a recurrent layer returns output and h_n, an LSTM "
+            f"output, h_n and c_n)"
+        )
+    return names
 
 
 def _architecture(model) -> str | None:

@@ -1,0 +1,139 @@
+"""Padding a batch of sequences of different lengths, as PyTorch's ``torch.nn.utils.rnn``.
+
+Packed sequences are not here: the recurrent layers run every step of a padded batch. Pad
+with :func:`pad_sequence`, run the layer, then read each sequence's last real step (or mask
+the padded steps out of the loss) using its length.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.errors import NotSupportedError, ShapeError
+from chainrule.ops.shape import cat, stack
+from chainrule.ops.shape_extra import unbind
+from chainrule.tensor import Tensor
+
+__all__ = [
+    "PackedSequence",
+    "pack_padded_sequence",
+    "pack_sequence",
+    "pad_packed_sequence",
+    "pad_sequence",
+    "unpack_sequence",
+    "unpad_sequence",
+]
+
+
+def pad_sequence(
+    sequences,
+    batch_first: bool = False,
+    padding_value: float = 0.0,
+    padding_side: str = "right",
+) -> Tensor:
+    """Stack sequences of different lengths into one tensor, padding the short ones.
+
+    Args:
+        sequences: tensors of shape (L_i, *), the same * for all (or one tensor, read as the
+            sequence of its rows, as PyTorch does).
+        batch_first: output (B, L_max, *) instead of (L_max, B, *).
+        padding_value: the value of the added steps (cast to the output's dtype).
+        padding_side: ``"right"`` pads after each sequence, ``"left"`` before it.
+
+    Returns:
+        a tensor of the first sequence's dtype; gradients flow back to each sequence.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.nn.utils.rnn import pad_sequence
+        >>> pad_sequence([cr.tensor([1.0, 2.0, 3.0]), cr.tensor([4.0])], batch_first=True)
+        tensor([[1., 2., 3.],
+                [4., 0., 0.]])
+    """
+    if padding_side not in ("left", "right"):
+        raise ValueError(
+            f"pad_sequence: padding_side must be 'left' or 'right', got {padding_side!r}"
+        )
+    if isinstance(sequences, Tensor):
+        sequences = unbind(sequences, 0)
+    sequences = list(sequences)
+    if not sequences:
+        raise ValueError("pad_sequence: received an empty list of sequences")
+    for i, seq in enumerate(sequences):
+        if not isinstance(seq, Tensor):
+            raise TypeError(
+                f"pad_sequence: expected a Tensor as sequence {i}, got {type(seq).__name__}; "
+                f"wrap it with cr.tensor(...)"
+            )
+    first = sequences[0]
+    trailing = first.shape[1:]
+    for i, seq in enumerate(sequences):
+        if seq.ndim == 0 or seq.shape[1:] != trailing:
+            raise ShapeError(
+                f"pad_sequence: sequence {i} has shape {seq.shape}; every sequence must be "
+                f"(length, *{trailing}) like sequence 0 ({first.shape})"
+            )
+    longest = max(seq.shape[0] for seq in sequences)
+    padded = [
+        _padded(seq.to(first.dtype), longest, padding_value, padding_side) for seq in sequences
+    ]
+    return stack(padded, axis=0 if batch_first else 1)
+
+
+def _padded(seq: Tensor, length: int, value, side: str) -> Tensor:
+    missing = length - seq.shape[0]
+    if missing == 0:
+        return seq
+    filler = Tensor._make(np.full((missing, *seq.shape[1:]), value, seq.array.dtype), False)
+    return cat([seq, filler] if side == "right" else [filler, seq], axis=0)
+
+
+def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False) -> list:
+    """The inverse of :func:`pad_sequence` (right padding): the list of sequences, each cut to
+    its length.
+
+    Args:
+        padded_sequences: (L_max, B, *), or (B, L_max, *) with ``batch_first``.
+        lengths: B lengths (a list or a 1-D tensor).
+    """
+    lengths = np.asarray(lengths.array if isinstance(lengths, Tensor) else lengths).reshape(-1)
+    batch_axis = 0 if batch_first else 1
+    batch, longest = padded_sequences.shape[batch_axis], padded_sequences.shape[1 - batch_axis]
+    if lengths.size != batch or np.any(lengths < 0) or np.any(lengths > longest):
+        raise ShapeError(
+            f"unpad_sequence: lengths {lengths.tolist()} do not fit padded sequences of shape "
+            f"{padded_sequences.shape}: expected {batch} lengths in [0, {longest}]"
+        )
+    rows = unbind(padded_sequences, batch_axis)
+    return [row[: int(length)] for row, length in zip(rows, lengths)]
+
+
+_PACKED = (
+    "packed sequences are not supported by chainrule; the recurrent layers run every step of "
+    "a padded batch: pad with nn.utils.rnn.pad_sequence(sequences, batch_first=...), run the "
+    "layer, then read each sequence's last real step with its length "
+    "(output[range(B), lengths - 1] for batch_first) or mask the padded steps out of the loss "
+    "(docs/nn.md)"
+)
+
+
+def _refuse(name: str):
+    def refused(*args, **kwargs):
+        raise NotSupportedError(f"nn.utils.rnn.{name}: {_PACKED}")
+
+    refused.__name__ = refused.__qualname__ = name
+    refused.__doc__ = f"Not supported: {_PACKED}."
+    return refused
+
+
+pack_padded_sequence = _refuse("pack_padded_sequence")
+pad_packed_sequence = _refuse("pad_packed_sequence")
+pack_sequence = _refuse("pack_sequence")
+unpack_sequence = _refuse("unpack_sequence")
+
+
+class PackedSequence:
+    """Not supported: the recurrent layers take padded batches (see :func:`pad_sequence`)."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotSupportedError(f"nn.utils.rnn.PackedSequence: {_PACKED}")
