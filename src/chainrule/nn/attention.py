@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from chainrule import ops
+from chainrule.autograd.compile_hooks import per_call
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operand
 from chainrule.tensor import Tensor
@@ -23,6 +24,11 @@ from chainrule.tensor import Tensor
 class AttentionShapeError(ShapeError, AssertionError):
     """Shapes that PyTorch's attention rejects with an ``AssertionError`` (heads that do not
     divide ``embed_dim``, a ``key_padding_mask`` of the wrong shape, ...)."""
+
+
+class MaskDTypeError(DTypeError, AssertionError):
+    """A mask that is neither bool nor floating point (PyTorch: AssertionError in
+    MultiheadAttention, RuntimeError in scaled_dot_product_attention; this is both)."""
 
 
 def _dropout(x: Tensor, p: float) -> Tensor:
@@ -35,16 +41,21 @@ def _as_mask(mask, name: str) -> Tensor:
     """A mask as a tensor: bool or floating point, as PyTorch's (integers are refused)."""
     mask = mask if isinstance(mask, Tensor) else Tensor._make(np.asarray(mask), False)
     if mask.array.dtype.kind not in "bf":
-        raise DTypeError(
+        raise MaskDTypeError(
             f"only bool and floating types of {name} are supported, got {mask.array.dtype}; "
             f"pass mask.bool() or a float mask (0 to attend, -inf to block)"
         )
     return mask
 
 
-def causal_bias(target_len: int, source_len: int, dtype) -> np.ndarray:
-    """PyTorch's causal mask as a bias: query i sees keys 0..i (aligned at the top left)."""
+def _causal_array(target_len: int, source_len: int, dtype) -> np.ndarray:
     return np.triu(np.full((target_len, source_len), -np.inf, dtype), 1)
+
+
+def causal_bias(target_len: int, source_len: int, dtype) -> Tensor:
+    """PyTorch's causal mask as a bias: query i sees keys 0..i (aligned at the top left).
+    Made per call, so ``cr.compile`` replays it instead of refusing a made-up array."""
+    return Tensor._make(per_call(_causal_array, target_len, source_len, dtype), False)
 
 
 def _bias(mask: Tensor, dtype, attend_when: bool) -> Tensor:
@@ -159,7 +170,7 @@ def scaled_dot_product_attention(
                 "scaled_dot_product_attention: Explicit attn_mask should not be set when "
                 "is_causal=True; pass one or the other"
             )
-        bias = Tensor._make(causal_bias(q.shape[-2], k.shape[-2], dtype), False)
+        bias = causal_bias(q.shape[-2], k.shape[-2], dtype)
     elif attn_mask is not None:
         bias = _bias(_as_mask(attn_mask, "attn_mask"), dtype, attend_when=True)
         try:
@@ -257,7 +268,7 @@ def _extend_keys(k, v, masks, bias_k, bias_v, add_zero_attn, batch):
         k = ops.cat([k, bias_k.expand(1, batch, bias_k.shape[-1])])
         v = ops.cat([v, bias_v.expand(1, batch, bias_v.shape[-1])])
     if add_zero_attn:
-        zeros = Tensor._make(np.zeros((k.shape[0], 1, k.shape[2]), k.array.dtype), False)
+        zeros = Tensor._make(per_call(np.zeros, (k.shape[0], 1, k.shape[2]), k.array.dtype), False)
         k, v = ops.cat([k, zeros], axis=1), ops.cat([v, zeros], axis=1)
     padded = [None if m is None else ops.pad(m, [(0, 0)] * (m.ndim - 1) + [(0, 1)]) for m in masks]
     return k, v, padded
@@ -379,7 +390,7 @@ def multi_head_attention_forward(
     if kpm is not None:
         mask = _merge_padding(mask, kpm, batch, num_heads, source_len)
     if is_causal:
-        mask = Tensor._make(causal_bias(target_len, source_len, query.array.dtype), False)
+        mask = causal_bias(target_len, source_len, query.array.dtype)
     p = float(dropout_p) if training else 0.0
     out, attn = attend(q, k, v, mask, 1.0 / math.sqrt(head), p, safe=not need_weights)
     out = ops.swapaxes(out, 0, 1).reshape(target_len * batch, embed)

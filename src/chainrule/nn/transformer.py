@@ -19,7 +19,7 @@ from chainrule._device import check_device
 from chainrule.errors import ShapeError
 from chainrule.nn import functional as F
 from chainrule.nn.activation import GELU, ReLU
-from chainrule.nn.attention import canonical_mask
+from chainrule.nn.attention import canonical_mask, causal_bias
 from chainrule.nn.container import ModuleList
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.linear import Linear
@@ -50,7 +50,7 @@ def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
 
     check_device(device)
     dtype = _dtype.resolve_dtype(dtype) or _dtype.get_default_dtype()
-    return Tensor._make(np.triu(np.full((sz, sz), -np.inf, dtype), 1), False)
+    return causal_bias(sz, sz, dtype)
 
 
 def _is_causal(mask, is_causal, size: int) -> bool:
