@@ -241,6 +241,23 @@ def test_compiled_steps_equal_the_eager_steps(dropout):
         np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
+class PaddedClassifier(Classifier):
+    """Its padding mask is computed from the input, which cr.compile cannot record."""
+
+    def forward(self, x):
+        padding = x[:, :, 0] > 1.0
+        return self.head(self.encoder(self.embed(x), src_key_padding_mask=padding).mean(axis=1))
+
+
+def test_compile_refuses_a_mask_computed_from_the_input_instead_of_freezing_it():
+    model = PaddedClassifier()
+    step = cr.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
+    x, y = _data()
+    with pytest.raises(cr.GraphError, match="not an argument, a parameter or an op's output"):
+        step(x, y)
+    model(x).sum().backward()  # eager: fine
+
+
 def test_training_steps_lower_the_loss_and_explain_covers_the_attention():
     cr.manual_seed(0)
     model, loss_fn = Classifier(), nn.CrossEntropyLoss()
