@@ -389,3 +389,14 @@ def test_a_torch_state_dict_with_separate_projections_loads():
         _pair((2, 6, 5), "float32", 2),
     )
     _close(ours(q, k, v)[0], theirs(tq, tk, tv)[0], "float32")
+
+
+def test_a_float32_constant_mask_serves_a_float64_query_but_a_trainable_one_must_match():
+    (q, _), (k, _), (v, _) = _pair((3, 4)), _pair((5, 4), seed=1), _pair((5, 2), seed=2)
+    mask = np.random.default_rng(4).standard_normal((3, 5))
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=cr.tensor(mask, dtype="float32"))
+    exact = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.astype(np.float32))
+    np.testing.assert_array_equal(out.detach().numpy(), exact.detach().numpy())
+    trainable = cr.tensor(mask, dtype="float32", requires_grad=True)
+    with pytest.raises(cr.DTypeError, match="requires grad must have the query's dtype"):
+        F.scaled_dot_product_attention(q, k, v, attn_mask=trainable)

@@ -37,9 +37,12 @@ def _dropout(x: Tensor, p: float) -> Tensor:
     return Dropout(p)(x)  # a new module is in training mode: PyTorch's F.dropout(training=True)
 
 
-def _as_mask(mask, name: str) -> Tensor:
-    """A mask as a tensor: bool or floating point, as PyTorch's (integers are refused)."""
-    mask = mask if isinstance(mask, Tensor) else Tensor._make(np.asarray(mask), False)
+def _as_mask(mask, name: str, dtype) -> Tensor:
+    """A mask as a tensor: bool or floating point, as PyTorch's (integers are refused). A
+    float array or list takes ``dtype`` (the query's); a float tensor must have it already."""
+    if not isinstance(mask, Tensor):
+        array = np.asarray(mask)
+        mask = Tensor._make(array.astype(dtype) if array.dtype.kind == "f" else array, False)
     if mask.array.dtype.kind not in "bf":
         raise MaskDTypeError(
             f"only bool and floating types of {name} are supported, got {mask.array.dtype}; "
@@ -64,10 +67,12 @@ def _bias(mask: Tensor, dtype, attend_when: bool) -> Tensor:
     if mask.array.dtype.kind == "b":
         return Tensor._make(np.where(mask.array == attend_when, 0.0, -np.inf).astype(dtype), False)
     if mask.array.dtype != dtype:
+        # PyTorch raises; a constant mask is converted instead, so a model that makes a float32
+        # causal mask in forward still runs in float64 (cr.explain, gradient checks)
         if mask.requires_grad:
             raise DTypeError(
-                f"attention mask has dtype {mask.array.dtype} but the query has {dtype}; "
-                f"convert the mask: mask.to({dtype})"
+                f"a float attention mask that requires grad must have the query's dtype: the "
+                f"mask is {mask.array.dtype}, the query {dtype}; convert it: mask.to(cr.{dtype})"
             )
         return Tensor._make(mask.array.astype(dtype), False)
     return mask
@@ -172,7 +177,7 @@ def scaled_dot_product_attention(
             )
         bias = causal_bias(q.shape[-2], k.shape[-2], dtype)
     elif attn_mask is not None:
-        bias = _bias(_as_mask(attn_mask, "attn_mask"), dtype, attend_when=True)
+        bias = _bias(_as_mask(attn_mask, "attn_mask", dtype), dtype, attend_when=True)
         try:
             np.broadcast_shapes(bias.shape, q.shape[:-1] + (k.shape[-2],))
         except ValueError:
@@ -191,8 +196,8 @@ def canonical_mask(mask, name: str, dtype, other=None, other_name: str = ""):
     mask beside a float ``other`` gets PyTorch's deprecation warning."""
     if mask is None:
         return None
-    mask = _as_mask(mask, name)
-    if other is not None and _as_mask(other, other_name).array.dtype != mask.array.dtype:
+    mask = _as_mask(mask, name, dtype)
+    if other is not None and _as_mask(other, other_name, dtype).array.dtype != mask.array.dtype:
         warnings.warn(
             f"Support for mismatched {name} and {other_name} is deprecated. Use same type for "
             f"both instead.",
@@ -277,13 +282,14 @@ def _extend_keys(k, v, masks, bias_k, bias_v, add_zero_attn, batch):
 def _masks(query, key, value, key_padding_mask, attn_mask, num_heads, need_weights, is_causal):
     """The inputs made 3-D (L, N, E) and both masks made additive float tensors, by PyTorch's
     rules; also whether the causal hint replaces ``attn_mask`` (need_weights=False only)."""
-    kpm = None if key_padding_mask is None else _as_mask(key_padding_mask, "key_padding_mask")
-    mask = None if attn_mask is None else _as_mask(attn_mask, "attn_mask")
+    dtype = query.array.dtype
+    kpm = key_padding_mask
+    kpm = None if kpm is None else _as_mask(kpm, "key_padding_mask", dtype)
+    mask = None if attn_mask is None else _as_mask(attn_mask, "attn_mask", dtype)
     batched = _check_batched(query, key, value, kpm, mask, num_heads)
     if not batched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
         kpm = None if kpm is None else kpm.unsqueeze(0)
-    dtype = query.array.dtype
     kpm = canonical_mask(kpm, "key_padding_mask", dtype, mask, "attn_mask")
     if is_causal and mask is None:
         raise RuntimeError(

@@ -58,9 +58,11 @@ def _is_causal(mask, is_causal, size: int) -> bool:
     causal mask of ``size`` positions."""
     if is_causal is not None or mask is None:
         return bool(is_causal)
-    mask = canonical_mask(mask, "mask", np.float64)
+    mask = _array(mask)
+    if mask.dtype.kind == "b":
+        mask = np.where(mask, -np.inf, 0.0)
     causal = np.triu(np.full((size, size), -np.inf), 1)
-    return mask.shape == causal.shape and bool(np.array_equal(mask.array, causal))
+    return mask.shape == causal.shape and bool(np.array_equal(mask, causal))
 
 
 def _seq_len(x, batch_first: bool) -> int:
