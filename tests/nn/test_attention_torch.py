@@ -273,7 +273,8 @@ def test_a_fully_padded_query_gives_torchs_nan_weights_or_finite_output():
     inputs = _inputs("float64", False)
     padding = np.zeros((2, 5), bool)
     padding[1] = True
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("error")  # NaN as PyTorch's, without NumPy's RuntimeWarning
         for need_weights in (True, False):
             out, _ = ours(
                 *(p[0] for p in inputs), key_padding_mask=padding, need_weights=need_weights

@@ -126,7 +126,8 @@ def attend(q: Tensor, k: Tensor, v: Tensor, bias, scale: float, dropout_p: float
             bias = ops.where(blocked, Tensor._make(np.zeros((), bias.array.dtype), False), bias)
             weights = ops.softmax(scores + bias, dim=-1) * (~blocked).astype(bias.array.dtype)
         else:
-            weights = ops.softmax(scores + bias, dim=-1)
+            with np.errstate(invalid="ignore"):  # a blocked row is NaN, quietly, as PyTorch's
+                weights = ops.softmax(scores + bias, dim=-1)
     if dropout_p > 0.0:
         weights = _dropout(weights, dropout_p)
     return ops.matmul(weights, v), weights
