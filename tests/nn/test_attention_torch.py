@@ -401,3 +401,30 @@ def test_a_float32_constant_mask_serves_a_float64_query_but_a_trainable_one_must
     trainable = cr.tensor(mask, dtype="float32", requires_grad=True)
     with pytest.raises(cr.DTypeError, match="requires grad must have the query's dtype"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=trainable)
+
+
+def test_functional_multi_head_attention_forward_matches_torch():
+    torch.manual_seed(0)
+    layer = torch.nn.MultiheadAttention(4, 2, dtype=torch.float64)
+    weights = {name: p.detach().numpy() for name, p in layer.named_parameters()}
+    (q, tq), (k, tk) = _pair((3, 2, 4)), _pair((5, 2, 4), seed=1)
+    args = (4, 2, weights["in_proj_weight"], weights["in_proj_bias"], None, None, False, 0.0)
+    out_proj = (weights["out_proj.weight"], weights["out_proj.bias"])
+    ours = F.multi_head_attention_forward(q, k, k, *args, *out_proj, average_attn_weights=False)
+    theirs = torch.nn.functional.multi_head_attention_forward(
+        tq, tk, tk, *(torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args),
+        *(torch.tensor(a) for a in out_proj), average_attn_weights=False,
+    )  # fmt: skip
+    for mine, their in zip(ours, theirs):
+        _close(mine, their)
+
+
+def test_sdpa_dropout_is_applied_whenever_p_is_positive_and_follows_the_seed():
+    (q, _), (k, _), (v, _) = _pair((2, 3, 4)), _pair((2, 5, 4), seed=1), _pair((2, 5, 6), seed=2)
+    plain = F.scaled_dot_product_attention(q, k, v).detach().numpy()
+    runs = []
+    for _ in range(2):
+        cr.manual_seed(3)
+        runs.append(F.scaled_dot_product_attention(q, k, v, dropout_p=0.5).detach().numpy())
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert np.abs(runs[0] - plain).max() > 1e-3

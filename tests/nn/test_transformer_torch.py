@@ -69,6 +69,7 @@ ENCODER_OPTIONS = [
     {"norm_first": True},
     {"activation": "gelu"},
     {"activation": "module_gelu"},
+    {"activation": "function_silu"},
     {"batch_first": True},
     {"bias": False, "layer_norm_eps": 1e-3},
 ]
@@ -79,6 +80,8 @@ def _encoder_layer(options):
         kwargs = dict(options)
         if kwargs.get("activation") == "module_gelu":
             kwargs["activation"] = lib.nn.GELU()
+        if kwargs.get("activation") == "function_silu":
+            kwargs["activation"] = lib.nn.functional.silu
         return lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, dtype=dtype, **kwargs)
 
     return make
