@@ -181,9 +181,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
     },
     "torch.nn": {
         "Conv3d": _CONV,
-        "Transformer": "not yet in chainrule",
-        "TransformerEncoderLayer": "not yet in chainrule",
-        "MultiheadAttention": "write attention with cr.matmul and nn.functional.softmax",
         "PReLU": "nn.LeakyReLU (a fixed slope)",
         "Mish": "x * cr.tanh(nn.functional.softplus(x))",
         "DataParallel": "distributed.DistributedDataParallel under mpiexec (docs/distributed.md)",

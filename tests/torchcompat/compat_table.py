@@ -360,6 +360,44 @@ def rnn_relu_unbatched(lib):
     return _recurrent_run(lib, lib.nn.RNN(3, 2, nonlinearity="relu"), X)
 
 
+def _fixed_weights(lib, layer):
+    """Sines of a counter as every parameter, so both libraries hold the same numbers."""
+    counter, weights = 0, {}
+    for name, shape in [(k, tuple(v.shape)) for k, v in layer.state_dict().items()]:
+        size = int(np.prod(shape))
+        weights[name] = lib.tensor(np.sin(np.arange(counter, counter + size)).reshape(shape) * 0.4)
+        counter += size
+    layer.load_state_dict({k: v.float() for k, v in weights.items()})
+    return layer.eval()
+
+
+def sdpa_bool_mask(lib):
+    q = lib.tensor(np.stack([X, X * 0.5]), requires_grad=True)
+    mask = lib.tensor(np.array([[True, False], [True, True]]))
+    out = lib.nn.functional.scaled_dot_product_attention(q, q * 2, q - 1, attn_mask=mask)
+    out.sum().backward()
+    return out, q.grad
+
+
+def multihead_attention_masks(lib):
+    layer = _fixed_weights(lib, lib.nn.MultiheadAttention(4, 2, batch_first=True))
+    x = lib.tensor(np.stack([np.hstack([X, X[:, :1]]), np.hstack([X[::-1], X[:, 1:2]])]))
+    x.requires_grad_(True)
+    padding = lib.tensor(np.array([[False, True], [False, False]]))
+    out, weights = layer(x, x, x, key_padding_mask=padding, average_attn_weights=False)
+    out.sum().backward()
+    return tuple(layer.state_dict()), out, weights, x.grad
+
+
+def transformer_encoder_causal(lib):
+    layer = lib.nn.TransformerEncoderLayer(3, 1, dim_feedforward=4, norm_first=True)
+    encoder = _fixed_weights(lib, lib.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False))
+    x = lib.tensor(np.stack([X, X * -0.5], axis=1), requires_grad=True)
+    out = encoder(x, mask=lib.nn.Transformer.generate_square_subsequent_mask(2), is_causal=True)
+    out.sum().backward()
+    return tuple(encoder.state_dict()), out, x.grad
+
+
 def module_dict_names(lib):
     m = lib.nn.ModuleDict({"a": lib.nn.Linear(2, 2), "b": lib.nn.Identity()})
     return tuple(n for n, _ in m.named_parameters())
@@ -917,6 +955,14 @@ ROWS = [
     ("nn", "nn.LSTM (2 layers, bidirectional: state_dict, output, (h_n, c_n))", lstm_sequence, ""),
     ("nn", "nn.GRU (batch_first, h_0 given)", gru_batch_first, ""),
     ("nn", "nn.RNN (relu, unbatched input)", rnn_relu_unbatched, ""),
+    ("nn", "F.scaled_dot_product_attention (bool attn_mask)", sdpa_bool_mask, ""),
+    (
+        "nn",
+        "nn.MultiheadAttention (key_padding_mask, per-head weights)",
+        multihead_attention_masks,
+        "",
+    ),
+    ("nn", "nn.TransformerEncoder (pre-norm, causal mask)", transformer_encoder_causal, ""),
     ("nn", "nn.ModuleDict / nn.Identity", module_dict_names, ""),
     ("nn", "nn.ParameterList", parameter_list_names, ""),
     ("nn", "nn.LazyLinear", lazy_linear_shape, ""),
@@ -984,8 +1030,6 @@ NOT_YET = [
     ("torch", "jit"),
     ("torch", "amp"),
     ("torch", "set_num_threads"),
-    ("torch.nn", "MultiheadAttention"),
-    ("torch.nn", "Transformer"),
 ]
 # Tensor methods likewise: NotSupportedError, hasattr False (tensor_methods.TensorMethods)
 NOT_YET_METHODS = ["det", "inverse", "pinverse", "cholesky", "logdet"]

@@ -470,7 +470,9 @@ def _graph_gradient_after_a_write(lib, op):
     return grad.detach().numpy()
 
 
-@pytest.mark.parametrize("op", [lambda x: x * x, lambda x: x**3, lambda x: x.exp()], ids=str)
+@pytest.mark.parametrize(
+    "op", [lambda x: x * x, lambda x: x**3, lambda x: x.exp()], ids=["x*x", "x**3", "exp"]
+)
 def test_create_graph_after_a_write_raises_rather_than_differentiate_new_values(op):
     """With create_graph=True the gradient is rebuilt from the inputs: after a write to one it
     would use the new values (x * x gave 2·(x + 1)); it raises as backward() does."""

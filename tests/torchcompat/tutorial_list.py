@@ -22,4 +22,5 @@ TUTORIALS = [
     "train_eval_clip",
     "embedding_char_rnn",
     "lstm_tagger",
+    "transformer_lm",
 ]

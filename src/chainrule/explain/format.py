@@ -32,7 +32,8 @@ def summary(a) -> str:
         return fmt(a.reshape(-1)[0])
     if a.size <= 4:
         return "[" + ", ".join(fmt(v, 6) for v in a.reshape(-1)) + "]"
-    return (
-        f"mean {fmt(a.mean(), 4)}, std {fmt(a.std(), 4)}, "
-        f"min {fmt(a.min(), 4)}, max {fmt(a.max(), 4)}"
-    )
+    with np.errstate(invalid="ignore"):  # -inf entries (attention masks): std is nan, quietly
+        return (
+            f"mean {fmt(a.mean(), 4)}, std {fmt(a.std(), 4)}, "
+            f"min {fmt(a.min(), 4)}, max {fmt(a.max(), 4)}"
+        )

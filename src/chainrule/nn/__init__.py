@@ -49,6 +49,7 @@ from chainrule.nn.loss import (
     SmoothL1Loss,
 )
 from chainrule.nn.module import Module, Parameter
+from chainrule.nn.multihead_attention import MultiheadAttention
 from chainrule.nn.normalization import BatchNorm1d, LayerNorm
 from chainrule.nn.normalization_instance import (
     GroupNorm,
@@ -58,6 +59,13 @@ from chainrule.nn.normalization_instance import (
 )
 from chainrule.nn.recurrent import GRU, LSTM, RNN, RNNBase
 from chainrule.nn.recurrent_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
+from chainrule.nn.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 # ---- convolutional networks (nn/conv.py, nn/pooling.py, nn/spatial.py) ----
 # isort: split
@@ -153,6 +161,13 @@ __all__ = [
     "RNNBase",
     "RNNCell",
     "RNNCellBase",
+    # attention and Transformer layers (nn/attention.py, nn/multihead_attention.py, ...)
+    "MultiheadAttention",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     # padding layers (nn/padding.py)
     *(layer.__name__ for layer in _PADDING_LAYERS),
 ]

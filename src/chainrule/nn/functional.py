@@ -7,6 +7,10 @@ from chainrule.functional import __all__  # noqa: F401
 from chainrule.ops.indexing import one_hot, pad  # noqa: E402, F401
 
 logsigmoid = log_sigmoid  # noqa: F405 - PyTorch's spelling of F.log_sigmoid
+from chainrule.nn.attention import (  # noqa: E402, F401
+    multi_head_attention_forward,
+    scaled_dot_product_attention,
+)
 from chainrule.nn.embedding import embedding  # noqa: E402, F401
 from chainrule.nn.local_response_norm import local_response_norm  # noqa: E402, F401
 from chainrule.nn.normalization_instance import group_norm, instance_norm  # noqa: E402, F401
