@@ -6,14 +6,22 @@ from __future__ import annotations
 import math
 
 from chainrule.nn.container import ModuleList, Sequential
-from chainrule.nn.registry import schema_dense, schema_recurrent, schema_spatial
+from chainrule.nn.registry import (
+    schema_attention,
+    schema_dense,
+    schema_recurrent,
+    schema_spatial,
+)
 
 # type name -> (class, {argument: check}). The only classes a config can build.
 LAYERS: dict[str, tuple[type, dict]] = (
-    schema_dense.LAYERS | schema_spatial.LAYERS | schema_recurrent.LAYERS
+    schema_dense.LAYERS | schema_spatial.LAYERS | schema_recurrent.LAYERS | schema_attention.LAYERS
 )
 REQUIRED: dict[str, tuple] = (
-    schema_dense.REQUIRED | schema_spatial.REQUIRED | schema_recurrent.REQUIRED
+    schema_dense.REQUIRED
+    | schema_spatial.REQUIRED
+    | schema_recurrent.REQUIRED
+    | schema_attention.REQUIRED
 )
 CONTAINERS: dict[str, type] = {"Sequential": Sequential, "ModuleList": ModuleList}
 
@@ -45,4 +53,6 @@ def parameter_count(kind: str, args: dict) -> int:
         return 2 * math.prod(args.get("normalized_shape", [1]))
     if kind in schema_recurrent.LAYERS:
         return schema_recurrent.recurrent_parameter_count(kind, args)
+    if kind in schema_attention.LAYERS:
+        return schema_attention.attention_parameter_count(kind, args)
     return 0
