@@ -118,11 +118,12 @@ def _check_nested(value, spec: Nested, clean: dict, where: str, depth: int, coun
         raise _fail(where, "a layer config is required here")
     if spec.repeat and copies == 0:
         raise _fail(where, f"expected null: {spec.repeat} is 0, so no layer is copied")
+    kind = value.get("type") if isinstance(value, dict) else None
+    if spec.kinds is not None and kind not in spec.kinds:  # before its own checks: a clearer error
+        raise _fail(where, f"expected a {' or '.join(spec.kinds)}, got {_show(kind)}")
     before = counts["parameters"], counts["modules"], set(counts["paths"])
     child_path = f"{path}.{spec.attr}" if path else spec.attr
     plan = _check(value, where, depth + 1, counts, child_path)
-    if spec.kinds is not None and plan[0] not in spec.kinds:
-        raise _fail(where, f"expected a {' or '.join(spec.kinds)}, got {_show(plan[0])}")
     if spec.repeat:  # the layer given is only a template: the copies are what gets built
         counts["parameters"] += (copies - 1) * (counts["parameters"] - before[0])
         counts["modules"] += (copies - 1) * (counts["modules"] - before[1])

@@ -49,8 +49,9 @@ def parameter_count(kind: str, args: dict) -> int:
         return (affine + stats) * args.get("num_features", args.get("num_channels", 0))
     if kind == "Embedding":
         return args.get("num_embeddings", 0) * args.get("embedding_dim", 0)
-    if kind == "LayerNorm":
-        return 2 * math.prod(args.get("normalized_shape", [1]))
+    if kind == "LayerNorm":  # weight and bias only when affine (and with bias)
+        affine = args.get("elementwise_affine", True) * (1 + args.get("bias", True))
+        return affine * math.prod(args.get("normalized_shape", [1]))
     if kind in schema_recurrent.LAYERS:
         return schema_recurrent.recurrent_parameter_count(kind, args)
     if kind in schema_attention.LAYERS:
