@@ -21,15 +21,28 @@ _SMALL = dict(dim_feedforward=16)
 ENCODER_LAYERS = [
     lambda: nn.TransformerEncoderLayer(8, 2, **_SMALL),
     lambda: nn.TransformerEncoderLayer(
-        8, 4, dim_feedforward=12, dropout=0.0, activation="gelu", layer_norm_eps=1e-3,
-        batch_first=True, norm_first=True, bias=False,
+        8,
+        4,
+        dim_feedforward=12,
+        dropout=0.0,
+        activation="gelu",
+        layer_norm_eps=1e-3,
+        batch_first=True,
+        norm_first=True,
+        bias=False,
     ),  # fmt: skip
     lambda: nn.TransformerEncoderLayer(8, 2, activation=cr.nn.functional.gelu, **_SMALL),
 ]
 DECODER_LAYERS = [
     lambda: nn.TransformerDecoderLayer(8, 2, **_SMALL),
     lambda: nn.TransformerDecoderLayer(
-        8, 2, activation="gelu", batch_first=True, norm_first=True, bias=False, dtype="float64",
+        8,
+        2,
+        activation="gelu",
+        batch_first=True,
+        norm_first=True,
+        bias=False,
+        dtype="float64",
         **_SMALL,
     ),  # fmt: skip
 ]
