@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _export_error(message: str) -> Exception:
-    from chainrule.onnx.export import ExportError
-
-    return ExportError(message)
+from chainrule.onnx.errors import ExportError
 
 
 def _is_int(value) -> bool:
@@ -27,28 +23,28 @@ def check_dynamic_axes(dynamic_axes) -> dict:
     if dynamic_axes is None:
         return {}
     if not isinstance(dynamic_axes, dict):
-        raise _export_error(
+        raise ExportError(
             f"dynamic_axes must be a dict such as {{'input': {{1: 'sequence'}}}}, got "
             f"{type(dynamic_axes).__name__}"
         )
     clean = {}
     for name, axes in dynamic_axes.items():
         if not isinstance(name, str):
-            raise _export_error(f"dynamic_axes keys are input or output names, got {name!r}")
+            raise ExportError(f"dynamic_axes keys are input or output names, got {name!r}")
         if isinstance(axes, (list, tuple)):
             axes = {axis: f"{name}_dynamic_axes_{i + 1}" for i, axis in enumerate(axes)}
             if len(axes) != len(dynamic_axes[name]):
-                raise _export_error(f"dynamic_axes[{name!r}] lists an axis twice: {axes!r}")
+                raise ExportError(f"dynamic_axes[{name!r}] lists an axis twice: {axes!r}")
         if not isinstance(axes, dict):
-            raise _export_error(
+            raise ExportError(
                 f"dynamic_axes[{name!r}] must be a dict {{axis: name}} or a list of axes, got "
                 f"{type(axes).__name__}"
             )
         for axis, dim in axes.items():
             if not _is_int(axis) or axis < 0:
-                raise _export_error(f"dynamic_axes[{name!r}]: axes are integers >= 0, got {axis!r}")
+                raise ExportError(f"dynamic_axes[{name!r}]: axes are integers >= 0, got {axis!r}")
             if not isinstance(dim, str) or not dim:
-                raise _export_error(
+                raise ExportError(
                     f"dynamic_axes[{name!r}][{axis}]: the dimension's name must be a non-empty "
                     f"string, got {dim!r}"
                 )
@@ -60,13 +56,13 @@ def check_names(axes: dict, input_name: str, output_names: list, shapes: dict) -
     """Every name in ``axes`` is the input or an output, and every axis exists there."""
     for name, named in axes.items():
         if name not in shapes:
-            raise _export_error(
+            raise ExportError(
                 f"dynamic_axes names {name!r}, which is neither the input ({input_name!r}) nor "
                 f"an output ({', '.join(map(repr, output_names))})"
             )
         for axis in named:
             if axis >= len(shapes[name]):
-                raise _export_error(
+                raise ExportError(
                     f"dynamic_axes[{name!r}]: axis {axis} does not exist; {name!r} has shape "
                     f"{tuple(shapes[name])} (axes 0 to {len(shapes[name]) - 1})"
                 )
@@ -100,7 +96,7 @@ def output_dims(run, x: np.ndarray, outs: list, in_dims: list, named_outputs: li
                 if axis == 0 and name == "batch"
                 else "leave it out of dynamic_axes"
             )
-            raise _export_error(
+            raise ExportError(
                 f"axis {axis} of the input cannot be dynamic ({name!r}): the model runs on "
                 f"example_input of shape {x.shape} but not on {longer.shape}; {hint} "
                 f"({type(err).__name__}: {err})"

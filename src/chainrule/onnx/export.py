@@ -7,18 +7,14 @@ import os
 
 import numpy as np
 
-from chainrule.errors import ChainruleError
 from chainrule.onnx import dynamic_axes as axes_of
 from chainrule.onnx import recurrent  # noqa: F401 - registers the RNN, LSTM and GRU converters
 from chainrule.onnx._graph import Graph, require_onnx
 from chainrule.onnx.converters import CONVERTERS, Value, supported
+from chainrule.onnx.errors import ExportError
 from chainrule.tensor import Tensor
 
 MIN_OPSET = 13  # Softmax/LogSoftmax along one axis, Split/Squeeze axes as inputs
-
-
-class ExportError(ChainruleError, ValueError):
-    """A model (or a layer of it) cannot be written as ONNX; the message says what to change."""
 
 
 def check_opset(opset) -> int:
@@ -261,22 +257,14 @@ def export(
             f"example_input has no rows (shape {x.shape}); give at least one real sample, "
             f"e.g. X[:1]"
         )
-    g, outs, output_list, in_dims, out_dims = _trace_in_eval_mode(
+    g, inputs, outputs = _trace_in_eval_mode(
         model, x, opset, input_name, output_list, dynamic_batch, named_axes
     )
     arch = _architecture(model)
     if arch is not None:
         extra.setdefault("chainrule.architecture", arch)
-    proto = _model_proto(
-        g,
-        [_value_info(input_name, x, in_dims)],
-        [
-            _value_info(name, out.array, dims)
-            for name, out, dims in zip(output_list, outs, out_dims)
-        ],
-        extra,
-        f"exported by chainrule from {type(model).__name__}",
-    )
+    doc = f"exported by chainrule from {type(model).__name__}"
+    proto = _model_proto(g, inputs, outputs, extra, doc)
     if path is not None:
         save_proto(proto, path)
     return proto
@@ -313,7 +301,7 @@ def _string_metadata(metadata: dict | None) -> dict:
 def _trace_in_eval_mode(model, x, opset, input_name, output_names, dynamic_batch, named_axes):
     """Convert ``model`` layer by layer in eval mode, then put its training flag back.
 
-    Returns the graph, the output Values, their names and the input's and outputs' dims.
+    Returns the graph and its input's and outputs' value infos (names, dtypes, dims).
     """
     was_training = model.training
     model.eval()
@@ -341,7 +329,10 @@ def _trace_in_eval_mode(model, x, opset, input_name, output_names, dynamic_batch
         )
     finally:
         model.train(was_training)
-    return g, outs, output_names, in_dims, out_dims
+    outputs = [
+        _value_info(name, out.array, dims) for name, out, dims in zip(output_names, outs, out_dims)
+    ]
+    return g, [_value_info(input_name, x, in_dims)], outputs
 
 
 def _run(model, x: np.ndarray):
