@@ -220,3 +220,14 @@ def test_an_embedding_norm_type_must_be_a_number_or_infinity():
     }
     with pytest.raises(cr.ModelFormatError, match="finite number"):
         module_from_config(config)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [nn.LayerNorm(8, bias=False), nn.LayerNorm(8, elementwise_affine=False), nn.LayerNorm([2, 3])],
+)
+def test_a_saved_layer_norm_loads_whatever_its_affine_options(tmp_path, layer):
+    # the count checked before building once assumed weight and bias, refusing these files
+    cr.save(nn.Sequential(nn.Linear(2, 8), layer), tmp_path / "m.safetensors")
+    loaded = cr.load(tmp_path / "m.safetensors")
+    assert repr(loaded) == repr(nn.Sequential(nn.Linear(2, 8), layer))

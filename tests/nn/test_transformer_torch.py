@@ -280,16 +280,18 @@ def test_training_steps_lower_the_loss_and_explain_covers_the_attention():
     assert "encoder.layers.0.self_attn.in_proj_weight" in text
 
 
-def test_onnx_export_and_save_with_architecture_refuse_by_name(tmp_path):
+def test_onnx_export_refuses_by_name_and_save_keeps_the_architecture(tmp_path):
     pytest.importorskip("onnx")
     x = np.ones((3, 1, 8), np.float32)
     for layer in (nn.TransformerEncoderLayer(8, 2, 16), nn.MultiheadAttention(8, 2)):
         name = type(layer).__name__
         with pytest.raises(cr.onnx.ExportError, match=rf"layer '0' \({name}\).*no ONNX converter"):
             cr.onnx.export(nn.Sequential(layer), None, x)
-        with pytest.raises(cr.ModelFormatError, match="save model.state_dict"):
-            cr.save(layer, tmp_path / "layer.safetensors")
+        cr.save(layer, tmp_path / "layer.safetensors")  # tests/nn/test_registry_attention.py
+        assert repr(cr.load(tmp_path / "layer.safetensors")) == repr(layer)
     model = Classifier()
+    with pytest.raises(cr.ModelFormatError, match="save model.state_dict"):
+        cr.save(model, tmp_path / "model.safetensors")  # a custom Module: weights only
     cr.save(model.state_dict(), tmp_path / "weights.safetensors")
     twin = Classifier()
     twin.load_state_dict(cr.load(tmp_path / "weights.safetensors"))

@@ -10,6 +10,7 @@ chainrule export model.safetensors --onnx model.onnx --opset 13
 chainrule export model.safetensors --onnx net.onnx --network-only
 chainrule export cnn.safetensors --onnx cnn.onnx --input-shape 1,28,28
 chainrule export pets.safetensors --onnx pets.onnx   # a model of images: uint8 pixels in
+chainrule export lstm.safetensors --onnx lstm.onnx --input-shape 20,3 --dynamic-axis 1=sequence
 """
 
 
@@ -23,11 +24,36 @@ def add_arguments(parser) -> None:
         help="shape of one input sample, e.g. 1,28,28 (default: from the first layer)",
     )
     parser.add_argument(
+        "--dynamic-axis",
+        action="append",
+        metavar="AXIS=NAME",
+        help="leave this input axis free in the graph under NAME, e.g. 1=sequence for a "
+        "batch-first recurrent model (axis 0, the batch, is free already); repeatable",
+    )
+    parser.add_argument(
         "--network-only",
         action="store_true",
         help="export the network alone (inputs: standardised, one-hot encoded features; for a "
         "model of images: standardised float N×C×H×W pixels)",
     )
+
+
+def _dynamic_axes(values: list | None) -> dict | None:
+    """``--dynamic-axis 1=sequence ...`` as export's ``dynamic_axes`` for the input."""
+    from chainrule.cli.errors import CLIError
+
+    if not values:
+        return None
+    axes = {}
+    for value in values:
+        axis, _, name = value.partition("=")
+        if not axis.strip().isdigit() or not name.strip():
+            raise CLIError(
+                f"--dynamic-axis {value!r}: expected AXIS=NAME with AXIS a whole number, e.g. "
+                f"1=sequence"
+            )
+        axes[int(axis)] = name.strip()
+    return {"input": axes}
 
 
 def _image_shape(meta: dict, args) -> str | None:
@@ -103,9 +129,16 @@ def run(args) -> int:
     make_parent(args.onnx)
     meta = getattr(model, "metadata", None) or {}
     image = _image_shape(meta, args)
+    dynamic_axes = _dynamic_axes(args.dynamic_axis)
+    if dynamic_axes and not args.network_only and (image or "preprocessing" in meta):
+        raise CLIError(
+            "--dynamic-axis: this model exports with its preprocessing, whose input is a batch "
+            "of samples; use --network-only to export the bare network with free axes"
+        )
     try:
         if image and args.network_only:  # the bare CNN: standardised NCHW float input
-            proto = cr_onnx.export(model, args.onnx, _example_input(model, "", image), args.opset)
+            example = _example_input(model, "", image)
+            proto = cr_onnx.export(model, args.onnx, example, args.opset, dynamic_axes=dynamic_axes)
             what = "network (it takes images resized and standardised as 'chainrule info' shows)"
         elif image:  # pixels in: the standardisation is in the graph, the resize is not
             from chainrule.onnx.image_pipeline import export_image_pipeline
@@ -125,7 +158,7 @@ def run(args) -> int:
             what = "model with its preprocessing"
         else:
             example = _example_input(model, args.model, args.input_shape)
-            proto = cr_onnx.export(model, args.onnx, example, args.opset)
+            proto = cr_onnx.export(model, args.onnx, example, args.opset, dynamic_axes=dynamic_axes)
             what = "network"
     except cr_onnx.ExportError as err:
         raise CLIError(f"{args.model}: {err}") from None

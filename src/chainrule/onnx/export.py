@@ -7,17 +7,14 @@ import os
 
 import numpy as np
 
-from chainrule.errors import ChainruleError
+from chainrule.onnx import dynamic_axes as axes_of
 from chainrule.onnx import recurrent  # noqa: F401 - registers the RNN, LSTM and GRU converters
 from chainrule.onnx._graph import Graph, require_onnx
 from chainrule.onnx.converters import CONVERTERS, Value, supported
+from chainrule.onnx.errors import ExportError
 from chainrule.tensor import Tensor
 
 MIN_OPSET = 13  # Softmax/LogSoftmax along one axis, Split/Squeeze axes as inputs
-
-
-class ExportError(ChainruleError, ValueError):
-    """A model (or a layer of it) cannot be written as ONNX; the message says what to change."""
 
 
 def check_opset(opset) -> int:
@@ -187,35 +184,9 @@ def ml_opset(opset: int) -> int:
 
 def _value_info(name: str, array: np.ndarray, batch_dims):
     onnx = require_onnx()
-    shape = [
-        "batch" if dim == "batch" else (None if dim is None else int(dim)) for dim in batch_dims
-    ]
+    shape = [dim if dim is None or isinstance(dim, str) else int(dim) for dim in batch_dims]
     elem = onnx.helper.np_dtype_to_tensor_dtype(array.dtype)
     return onnx.helper.make_tensor_value_info(name, elem, shape)
-
-
-def _output_dims(model, x: np.ndarray, outs: list, dynamic: bool) -> list:
-    """Each output's dims: ``"batch"`` where it follows the batch, None where it varies else."""
-    if not dynamic or x.ndim == 0:
-        return [list(out.shape) for out in outs]
-    from chainrule.autograd.grad_mode import no_grad
-
-    longer = np.concatenate([x, x[:1]])  # one more sample: the dims that change follow it
-    try:
-        with no_grad():
-            others = [np.shape(leaf) for leaf in leaves(_arrays(model(longer)))]
-    except Exception as err:  # the first dimension was not a batch of samples
-        raise ExportError(
-            f"the model runs on example_input of shape {x.shape} but not on {longer.shape} "
-            f"(one more row): with dynamic_batch=True the first dimension must be the batch. "
-            f"For one sample give X[:1] (shape {(1, *x.shape)}), or export a fixed shape with "
-            f"dynamic_batch=False ({type(err).__name__}: {err})"
-        ) from err
-    batch = (x.shape[0], x.shape[0] + 1)
-    return [
-        [a if a == b else ("batch" if (a, b) == batch else None) for a, b in zip(out.shape, other)]
-        for out, other in zip(outs, others)
-    ]
 
 
 def export(
@@ -227,6 +198,7 @@ def export(
     output_names=None,
     *,
     dynamic_batch: bool = True,
+    dynamic_axes: dict | None = None,
     metadata: dict | None = None,
 ):
     """Write ``model`` as an ONNX file that ONNX Runtime (or any ONNX runtime) can run.
@@ -248,13 +220,19 @@ def export(
         output_names: one name per output (default ``["output"]``; for a model that ends in a
             recurrent layer ``["output", "h_n"]``, or ``["output", "h_n", "c_n"]`` for an LSTM).
         dynamic_batch: the first dimension is the symbolic ``"batch"`` (any batch size).
+        dynamic_axes: more free dimensions, as PyTorch's: ``{name: {axis: dim_name}}`` or
+            ``{name: [axis, ...]}`` for the input or an output, e.g. ``{"input": {1:
+            "sequence"}}`` for a batch-first recurrent model. The model is run with each free
+            input axis one longer, and output dims that grow with it get its name.
         metadata: extra ``metadata_props`` (str → str); ``chainrule.version`` is always set.
 
     Returns:
         the ``onnx.ModelProto``.
 
     Raises:
-        ExportError: an unsupported layer (named with its dotted path), a bad opset or name.
+        ExportError: an unsupported layer (named with its dotted path), a bad opset or name, a
+            ``dynamic_axes`` entry naming no input or output, an axis it lacks, or an input
+            axis the model cannot run at another length.
 
     Example:
         >>> import numpy as np, chainrule as cr
@@ -270,6 +248,7 @@ def export(
     opset = check_opset(opset)
     input_name, output_list = _input_output_names(input_names, output_names)
     extra = _string_metadata(metadata)
+    named_axes = axes_of.check_dynamic_axes(dynamic_axes)
     x = _example_array(model, example_input)
     if dynamic_batch and x.ndim == 0:
         raise ExportError("example_input is a scalar; give a batch (first dimension = samples)")
@@ -278,22 +257,14 @@ def export(
             f"example_input has no rows (shape {x.shape}); give at least one real sample, "
             f"e.g. X[:1]"
         )
-    g, outs, output_list, in_dims, out_dims = _trace_in_eval_mode(
-        model, x, opset, input_name, output_list, dynamic_batch
+    g, inputs, outputs = _trace_in_eval_mode(
+        model, x, opset, input_name, output_list, dynamic_batch, named_axes
     )
     arch = _architecture(model)
     if arch is not None:
         extra.setdefault("chainrule.architecture", arch)
-    proto = _model_proto(
-        g,
-        [_value_info(input_name, x, in_dims)],
-        [
-            _value_info(name, out.array, dims)
-            for name, out, dims in zip(output_list, outs, out_dims)
-        ],
-        extra,
-        f"exported by chainrule from {type(model).__name__}",
-    )
+    doc = f"exported by chainrule from {type(model).__name__}"
+    proto = _model_proto(g, inputs, outputs, extra, doc)
     if path is not None:
         save_proto(proto, path)
     return proto
@@ -327,10 +298,10 @@ def _string_metadata(metadata: dict | None) -> dict:
     return extra
 
 
-def _trace_in_eval_mode(model, x, opset, input_name, output_names, dynamic_batch):
+def _trace_in_eval_mode(model, x, opset, input_name, output_names, dynamic_batch, named_axes):
     """Convert ``model`` layer by layer in eval mode, then put its training flag back.
 
-    Returns the graph, the output Values, their names and the input's and outputs' dims.
+    Returns the graph and its input's and outputs' value infos (names, dtypes, dims).
     """
     was_training = model.training
     model.eval()
@@ -346,11 +317,29 @@ def _trace_in_eval_mode(model, x, opset, input_name, output_names, dynamic_batch
             g.nodes.append(
                 g.onnx.helper.make_node("Identity", [out.name], [name], name=g.name("output"))
             )
-        in_dims = (["batch"] if dynamic_batch else [x.shape[0]]) + list(x.shape[1:])
-        out_dims = _output_dims(model, x, [out.array for out in outs], dynamic_batch)
+        shapes = {input_name: x.shape} | {n: o.array.shape for n, o in zip(output_names, outs)}
+        axes_of.check_names(named_axes, input_name, output_names, shapes)
+        in_dims = axes_of.input_dims(x, dynamic_batch, named_axes.get(input_name, {}))
+        out_dims = axes_of.output_dims(
+            lambda longer: [np.shape(leaf) for leaf in leaves(_arrays(_run(model, longer)))],
+            x,
+            [out.array for out in outs],
+            in_dims,
+            [named_axes.get(name, {}) for name in output_names],
+        )
     finally:
         model.train(was_training)
-    return g, outs, output_names, in_dims, out_dims
+    outputs = [
+        _value_info(name, out.array, dims) for name, out, dims in zip(output_names, outs, out_dims)
+    ]
+    return g, [_value_info(input_name, x, in_dims)], outputs
+
+
+def _run(model, x: np.ndarray):
+    from chainrule.autograd.grad_mode import no_grad
+
+    with no_grad():
+        return model(x)
 
 
 def _output_names(input_name: str, names: list | None, count: int) -> list:

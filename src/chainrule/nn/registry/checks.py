@@ -177,3 +177,20 @@ def _pad_sizes(value, where):
 
 
 _dtype = _choice("float32", "float64")
+
+
+class Nested:
+    """An argument that is another layer's config (``TransformerEncoder``'s ``norm``, ...),
+    checked and built by the registry itself rather than by a check function.
+
+    Args:
+        attr: the attribute the built layer keeps it under (its dotted path in the model).
+        kinds: the layer types allowed there, or ``None`` for any.
+        optional: ``None`` is allowed (no layer).
+        repeat: the argument that says how many deep copies the layer makes of it (the copies
+            are counted against the limits; the layer given itself is not kept).
+    """
+
+    def __init__(self, attr: str, kinds: tuple | None = None, optional: bool = True,
+                 repeat: str | None = None):  # fmt: skip
+        self.attr, self.kinds, self.optional, self.repeat = attr, kinds, optional, repeat

@@ -10,6 +10,7 @@ from chainrule.nn.registry.checks import (
     MAX_MODULES,
     MAX_PARAMETERS,
     SHARED,
+    Nested,
     _fail,
     _show,
 )
@@ -89,9 +90,47 @@ def _check_one(config, where: str, depth: int, counts: dict, path: str):
     missing = [name for name in REQUIRED.get(kind, ()) if name not in args]
     if missing:
         raise _fail(where, f"missing required arguments {missing}")
-    clean = {name: schema[name](value, f"{where}.{name}") for name, value in args.items()}
+    clean = {
+        name: schema[name](value, f"{where}.{name}")
+        for name, value in args.items()
+        if not isinstance(schema[name], Nested)
+    }
     counts["parameters"] += parameter_count(kind, clean)
+    for name, spec in schema.items():
+        if isinstance(spec, Nested):
+            value = args.get(name)
+            clean[name] = _check_nested(value, spec, clean, f"{where}.{name}", depth, counts, path)
     return kind, clean, None
+
+
+class _NestedPlan:
+    """A checked layer config that is another layer's argument, built before that layer."""
+
+    def __init__(self, plan, attr: str, copied: bool):
+        self.plan, self.attr, self.copied = plan, attr, copied
+
+
+def _check_nested(value, spec: Nested, clean: dict, where: str, depth: int, counts: dict, path):
+    copies = clean.get(spec.repeat, 1) if spec.repeat else 1
+    if value is None:
+        if (copies == 0) if spec.repeat else spec.optional:
+            return None
+        raise _fail(where, "a layer config is required here")
+    if spec.repeat and copies == 0:
+        raise _fail(where, f"expected null: {spec.repeat} is 0, so no layer is copied")
+    kind = value.get("type") if isinstance(value, dict) else None
+    if spec.kinds is not None and kind not in spec.kinds:  # before its own checks: a clearer error
+        raise _fail(where, f"expected a {' or '.join(spec.kinds)}, got {_show(kind)}")
+    before = counts["parameters"], counts["modules"], set(counts["paths"])
+    child_path = f"{path}.{spec.attr}" if path else spec.attr
+    plan = _check(value, where, depth + 1, counts, child_path)
+    if spec.repeat:  # the layer given is only a template: the copies are what gets built
+        counts["parameters"] += (copies - 1) * (counts["parameters"] - before[0])
+        counts["modules"] += (copies - 1) * (counts["modules"] - before[1])
+        counts["paths"] = before[2]
+        if counts["modules"] > MAX_MODULES:
+            raise _fail(where, f"more than {MAX_MODULES:,} modules")
+    return _NestedPlan(plan, spec.attr, copied=bool(spec.repeat))
 
 
 def _check_container(config: dict, kind: str, where: str, depth: int, counts: dict, path: str):
@@ -133,9 +172,19 @@ def _build(plan, built: dict, path: str) -> Module:
             container.add_module(name, _build(child, built, f"{path}.{name}" if path else name))
         module = container
     else:
+        args = {
+            name: _build_nested(value, built, path) if isinstance(value, _NestedPlan) else value
+            for name, value in args_or_names.items()
+        }
         try:
-            module = LAYERS[kind][0](**args_or_names)
+            module = LAYERS[kind][0](**args)
         except (TypeError, ValueError) as err:  # a missing required argument, a bad combination
             raise _fail(kind, str(err)) from None
     built[path] = module
     return module
+
+
+def _build_nested(nested: _NestedPlan, built: dict, path: str) -> Module:
+    if nested.copied:  # the layer deep-copies it: the template is not part of the model
+        return _build(nested.plan, {}, "")
+    return _build(nested.plan, built, f"{path}.{nested.attr}" if path else nested.attr)

@@ -6,14 +6,22 @@ from __future__ import annotations
 import math
 
 from chainrule.nn.container import ModuleList, Sequential
-from chainrule.nn.registry import schema_dense, schema_recurrent, schema_spatial
+from chainrule.nn.registry import (
+    schema_attention,
+    schema_dense,
+    schema_recurrent,
+    schema_spatial,
+)
 
 # type name -> (class, {argument: check}). The only classes a config can build.
 LAYERS: dict[str, tuple[type, dict]] = (
-    schema_dense.LAYERS | schema_spatial.LAYERS | schema_recurrent.LAYERS
+    schema_dense.LAYERS | schema_spatial.LAYERS | schema_recurrent.LAYERS | schema_attention.LAYERS
 )
 REQUIRED: dict[str, tuple] = (
-    schema_dense.REQUIRED | schema_spatial.REQUIRED | schema_recurrent.REQUIRED
+    schema_dense.REQUIRED
+    | schema_spatial.REQUIRED
+    | schema_recurrent.REQUIRED
+    | schema_attention.REQUIRED
 )
 CONTAINERS: dict[str, type] = {"Sequential": Sequential, "ModuleList": ModuleList}
 
@@ -41,8 +49,11 @@ def parameter_count(kind: str, args: dict) -> int:
         return (affine + stats) * args.get("num_features", args.get("num_channels", 0))
     if kind == "Embedding":
         return args.get("num_embeddings", 0) * args.get("embedding_dim", 0)
-    if kind == "LayerNorm":
-        return 2 * math.prod(args.get("normalized_shape", [1]))
+    if kind == "LayerNorm":  # weight and bias only when affine (and with bias)
+        affine = args.get("elementwise_affine", True) * (1 + args.get("bias", True))
+        return affine * math.prod(args.get("normalized_shape", [1]))
     if kind in schema_recurrent.LAYERS:
         return schema_recurrent.recurrent_parameter_count(kind, args)
+    if kind in schema_attention.LAYERS:
+        return schema_attention.attention_parameter_count(kind, args)
     return 0

@@ -6,6 +6,12 @@ from chainrule.errors import ModelFormatError
 from chainrule.nn.module import Module
 from chainrule.nn.registry.checks import _NAME, SHARED
 from chainrule.nn.registry.layers import CONTAINERS, LAYERS
+from chainrule.nn.registry.schema_attention import DESCRIBE, NESTING
+
+
+class _Inside(str):
+    """In ``seen``: a layer that is part of a layer written by its arguments (its path there
+    cannot be named by a shared reference, since the file rebuilds it rather than lists it)."""
 
 
 def module_to_config(module: Module) -> dict:
@@ -23,6 +29,12 @@ def _to_config(module: Module, path: str, seen: dict) -> dict:
     # A layer used at two places (its weights shared) is written in full at the first and as
     # {"type": "Shared", "path": <first dotted path>} at the others, so it loads shared again
     if id(module) in seen:
+        if isinstance(seen[id(module)], _Inside):
+            raise ModelFormatError(
+                f"cannot save the layer at {path!r}: it is also part of the layer at "
+                f"{seen[id(module)]!r}, which the file rebuilds from its arguments, so the "
+                f"sharing cannot be written; save model.state_dict() instead"
+            )
         return {"type": SHARED, "path": seen[id(module)]}
     kind = type(module).__name__
     if CONTAINERS.get(kind) is type(module):
@@ -54,8 +66,35 @@ def _to_config(module: Module, path: str, seen: dict) -> dict:
         )
     seen[id(module)] = path
     schema = entry[1]
+    if kind in DESCRIBE:
+        return {"type": kind, "args": _describe(module, kind, path, seen)}
     if hasattr(module, "_config"):
         args = module._config()
     else:
         args = {name: getattr(module, name) for name in schema}
     return {"type": kind, "args": args}
+
+
+def _describe(module: Module, kind: str, path: str, seen: dict) -> dict:
+    """The arguments of a layer that holds other layers, read by its schema's describer."""
+    inside = _Inside(path)
+    if kind not in NESTING:  # its parts are not written: none may have been seen before
+        for name, part in module.named_modules(prefix=path):
+            if part is not module and id(part) in seen:
+                raise ModelFormatError(
+                    f"cannot save {kind} at {path!r}: its part {name!r} is also used at "
+                    f"{seen[id(part)]!r}, and the file rebuilds the parts from the arguments"
+                )
+
+    def child(part: Module, attr: str, shareable: bool = True) -> dict:
+        config = _to_config(part, f"{path}.{attr}" if path else attr, seen)
+        if not shareable:  # a deep copy the loader makes anew: nothing may refer to it
+            for sub in part.modules():
+                seen[id(sub)] = inside
+        return config
+
+    args = DESCRIBE[kind](module, child)
+    for part in module.modules():
+        if part is not module:
+            seen.setdefault(id(part), inside)
+    return args

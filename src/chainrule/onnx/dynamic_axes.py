@@ -1,0 +1,112 @@
+"""``export``'s ``dynamic_axes``: which input and output dimensions the ONNX file leaves free
+(symbolic names such as ``"sequence"``), given as PyTorch's ``torch.onnx.export`` takes them.
+
+An input axis is made free only after the model has run with that axis one longer: an output
+dimension that grows with it gets the same name, one that changes otherwise is left unnamed
+(``None``), and a model that cannot run at another length is refused.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.onnx.errors import ExportError
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_dynamic_axes(dynamic_axes) -> dict:
+    """``{name: {axis: dim_name}}`` from PyTorch's forms: ``{name: {axis: dim_name}}`` or
+    ``{name: [axis, ...]}`` (named ``<name>_dynamic_axes_<i>`` as PyTorch names them)."""
+    if dynamic_axes is None:
+        return {}
+    if not isinstance(dynamic_axes, dict):
+        raise ExportError(
+            f"dynamic_axes must be a dict such as {{'input': {{1: 'sequence'}}}}, got "
+            f"{type(dynamic_axes).__name__}"
+        )
+    clean = {}
+    for name, axes in dynamic_axes.items():
+        if not isinstance(name, str):
+            raise ExportError(f"dynamic_axes keys are input or output names, got {name!r}")
+        if isinstance(axes, (list, tuple)):
+            axes = {axis: f"{name}_dynamic_axes_{i + 1}" for i, axis in enumerate(axes)}
+            if len(axes) != len(dynamic_axes[name]):
+                raise ExportError(f"dynamic_axes[{name!r}] lists an axis twice: {axes!r}")
+        if not isinstance(axes, dict):
+            raise ExportError(
+                f"dynamic_axes[{name!r}] must be a dict {{axis: name}} or a list of axes, got "
+                f"{type(axes).__name__}"
+            )
+        for axis, dim in axes.items():
+            if not _is_int(axis) or axis < 0:
+                raise ExportError(f"dynamic_axes[{name!r}]: axes are integers >= 0, got {axis!r}")
+            if not isinstance(dim, str) or not dim:
+                raise ExportError(
+                    f"dynamic_axes[{name!r}][{axis}]: the dimension's name must be a non-empty "
+                    f"string, got {dim!r}"
+                )
+        clean[name] = {int(axis): dim for axis, dim in axes.items()}
+    return clean
+
+
+def check_names(axes: dict, input_name: str, output_names: list, shapes: dict) -> None:
+    """Every name in ``axes`` is the input or an output, and every axis exists there."""
+    for name, named in axes.items():
+        if name not in shapes:
+            raise ExportError(
+                f"dynamic_axes names {name!r}, which is neither the input ({input_name!r}) nor "
+                f"an output ({', '.join(map(repr, output_names))})"
+            )
+        for axis in named:
+            if axis >= len(shapes[name]):
+                raise ExportError(
+                    f"dynamic_axes[{name!r}]: axis {axis} does not exist; {name!r} has shape "
+                    f"{tuple(shapes[name])} (axes 0 to {len(shapes[name]) - 1})"
+                )
+
+
+def input_dims(x: np.ndarray, dynamic_batch: bool, named: dict) -> list:
+    """The input's dims: ints, ``"batch"`` first with ``dynamic_batch``, the user's names."""
+    dims = list(x.shape)
+    if dynamic_batch and x.ndim:
+        dims[0] = "batch"
+    for axis, name in named.items():
+        dims[axis] = name
+    return dims
+
+
+def output_dims(run, x: np.ndarray, outs: list, in_dims: list, named_outputs: list) -> list:
+    """Each output's dims: the name of the free input axis it grows with, None where it changes
+    with one in another way, its size where it never changes; the user's names win."""
+    dims = [list(out.shape) for out in outs]
+    for axis, name in enumerate(in_dims):
+        if not isinstance(name, str):
+            continue
+        longer = np.concatenate([x, np.take(x, [0], axis=axis)], axis=axis)
+        try:
+            others = run(longer)
+        except Exception as err:  # noqa: BLE001 - whatever the model raises, the axis is fixed
+            hint = (
+                f"with dynamic_batch=True the first dimension must be the batch. For one sample "
+                f"give X[:1] (shape {(1, *x.shape)}), or export a fixed shape with "
+                f"dynamic_batch=False"
+                if axis == 0 and name == "batch"
+                else "leave it out of dynamic_axes"
+            )
+            raise ExportError(
+                f"axis {axis} of the input cannot be dynamic ({name!r}): the model runs on "
+                f"example_input of shape {x.shape} but not on {longer.shape}; {hint} "
+                f"({type(err).__name__}: {err})"
+            ) from err
+        for out_dims, out, other in zip(dims, outs, others, strict=True):
+            for i, (a, b) in enumerate(zip(out.shape, other)):
+                if a != b and not isinstance(out_dims[i], str):
+                    grows = (a, b) == (x.shape[axis], x.shape[axis] + 1)  # follows it
+                    out_dims[i] = name if grows else None
+    for out_dims, named in zip(dims, named_outputs):
+        for axis, name in named.items():
+            out_dims[axis] = name
+    return dims
