@@ -111,7 +111,23 @@ class Recorder:
                 "cr.compile: the function changes a tensor in place (add_, -=, ...); compiled "
                 "steps replay ops, not in-place writes. Write it out of place, or run uncompiled."
             )
+        _check_not_backwarded(out)
         return out
+
+
+def _check_not_backwarded(out) -> None:
+    """A step written for eager mode (``loss.backward(); opt.step()`` inside ``fn``) frees the
+    graph before it can be read; say what ``cr.compile`` wants instead of the engine's
+    'backward a second time'."""
+    loss = out[0] if isinstance(out, (tuple, list)) and out else out
+    ctx = getattr(loss, "_ctx", None)
+    if ctx is not None and not ctx.parents:
+        raise GraphError(
+            "cr.compile: the function called loss.backward() itself; cr.compile runs the "
+            "backward pass. Return the loss without calling backward() or optimizer.step(), "
+            "and pass optimizer=opt (or use cr.compile_step(model, loss_fn, opt)) for a "
+            "whole training step."
+        )
 
 
 def build_graph(recorder: Recorder, inputs: list, loss, outputs=()) -> Graph:
