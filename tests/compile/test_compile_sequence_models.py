@@ -25,8 +25,9 @@ class _LastStep(nn.Module):
 class _Encoder(nn.Module):
     def __init__(self, dropout):
         super().__init__()
-        layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=dropout,
-                                           batch_first=True)
+        layer = nn.TransformerEncoderLayer(
+            8, 2, dim_feedforward=16, dropout=dropout, batch_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, num_layers=2)
         self.head = nn.Linear(8, 3)
 
@@ -66,8 +67,7 @@ def _same_run(make, loss_fn, batches):
 def test_recurrent_training_step_compiles_bit_identical(kind):
     rng = np.random.default_rng(0)
     batches = [
-        (rng.normal(size=(5, 6, 3)).astype(np.float32),
-         rng.normal(size=(5, 1)).astype(np.float32))
+        (rng.normal(size=(5, 6, 3)).astype(np.float32), rng.normal(size=(5, 1)).astype(np.float32))
         for _ in range(4)
     ]
     _same_run(lambda: _LastStep(kind), nn.MSELoss(), batches)

@@ -290,6 +290,8 @@ def op_formula(fn, k: int) -> str:
     ops' formulas give one term's derivative, and the factor's value includes the 1/n."""
     own = getattr(fn, "explained_formulas", None)  # an op whose formula depends on the call
     formulas = own() if callable(own) else fn.formulas
+    if getattr(fn, "formula_for_every_input", False):  # cat, stack, einsum: any number of inputs
+        k = 0
     formula = formulas[k] if k < len(formulas) else "?"
     if formula == "?":
         return formula
