@@ -28,7 +28,6 @@ class Einsum(Function):
 
     label = "einsum"
     formulas = ("the einsum of the upstream gradient with the other operands",)
-    formula_for_every_input = True  # takes any number of operands
 
     def forward(self, *arrays, inputs, output):
         self.arrays, self.inputs, self.output = arrays, inputs, output

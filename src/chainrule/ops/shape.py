@@ -98,7 +98,6 @@ class Concatenate(Function):
     saves_tensors = False  # a second backward() may pass (Function.release)
     label = "cat"
     formulas = ("1 (each input gets its slice of the gradient)",)
-    formula_for_every_input = True  # takes any number of inputs
 
     def forward(self, *arrays, axis):
         self.axis = axis
@@ -120,7 +119,6 @@ class Stack(Function):
     saves_tensors = False  # a second backward() may pass (Function.release)
     label = "stack"
     formulas = ("1 (each input gets its slice of the gradient)",)
-    formula_for_every_input = True  # takes any number of inputs
 
     def forward(self, *arrays, axis):
         self.axis = axis
