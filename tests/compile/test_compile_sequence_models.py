@@ -98,3 +98,26 @@ def test_a_step_that_calls_backward_itself_is_refused_clearly():
     x, y = np.ones((2, 4, 3), np.float32), np.ones((2, 1), np.float32)
     with pytest.raises(cr.GraphError, match=r"called loss\.backward\(\) itself.*optimizer=opt"):
         step(x, y)
+
+
+class _LastRealStep(nn.Module):
+    """A padded-batch classifier reading each sequence's last real step by its length."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(5, 3, padding_idx=0)
+        self.gru = nn.GRU(3, 4, batch_first=True)
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        lengths = (np.asarray(x) != 0).sum(1)
+        out, _ = self.gru(self.emb(x))
+        return self.head(out[np.arange(len(lengths)), lengths - 1])
+
+
+def test_an_index_array_made_in_forward_is_named_in_the_refusal():
+    model = _LastRealStep()
+    step = cr.compile_step(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
+    x = np.array([[1, 2, 0], [3, 4, 2]])
+    with pytest.raises(cr.GraphError, match=r"of type tuple holding ndarray that is neither"):
+        step(x, np.array([0, 1]))
