@@ -147,3 +147,30 @@ def test_one_head_attention_chain_is_torch_gradient():
     totals = [c["total"] for c in report.data["chains"]]
     assert totals == pytest.approx([grad[0, 1], grad[5, 0]], abs=1e-12)
     assert " ? " not in str(report)
+
+
+def test_time_steps_of_the_reverse_direction_run_backwards():
+    """Reading only the last position, the reverse direction's input weight matters only at
+    time step 3 (the first step it runs): that use carries the whole gradient and is the one
+    the report calls step 3."""
+
+    class Bidirectional(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(1, 2, batch_first=True, bidirectional=True)
+            self.fc = nn.Linear(4, 1)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.fc(out[:, -1])
+
+    cr.manual_seed(5)
+    report = cr.explain(Bidirectional(), X, Y, nn.MSELoss(), param="rnn.weight_ih_l0_reverse[1, 0]")
+    (chain,) = report.data["chains"]
+    nodes = [u["node"] for u in chain["uses"]]
+    assert chain["used_by"].endswith(f"so {', '.join(nodes)} are time steps 3, 2, 1")
+    shares = [u["share"] for u in chain["uses"]]
+    assert shares[0] == pytest.approx(chain["engine_grad"], abs=1e-15) and shares[0] != 0
+    assert shares[1:] == [0.0, 0.0]
+    forward = cr.explain(Bidirectional(), X, Y, nn.MSELoss(), param="rnn.weight_ih_l0[1, 0]")
+    assert forward.data["chains"][0]["used_by"].endswith("are time steps 1, 2, 3")

@@ -72,7 +72,7 @@ def _chain(scene, ctx, t, i: int, name: str, per_sample) -> Chain:
     )
     chain.uses = _uses(graph, scene.naming, t, table)
     if chain.uses is not None:
-        chain.used_by = _reader(scene.model, t)
+        chain.used_by = _reader(scene.model, t, [u.node for u in chain.uses])
     if per_sample is not None:
         if complete:
             contrib = [(p.product, p.sample) for p in explained]
@@ -101,22 +101,29 @@ def _uses(graph, naming, t, table) -> list[Use] | None:
     return [Use(naming.tensor(graph.output_of[fn]), *shares[id(fn)]) for fn in readers]
 
 
-def _reader(model, t) -> str:
-    """Which layer owns ``t`` when it is a recurrent one, and why it reads ``t`` several times."""
+def _reader(model, t, nodes: list) -> str:
+    """Which layer owns ``t`` when it is a recurrent one, and why it reads ``t`` several times;
+    for a whole-sequence layer, which time step each reading op is."""
     from chainrule.nn.recurrent import RNNBase
     from chainrule.nn.recurrent_cells import RNNCellBase
 
     named_modules = getattr(model, "named_modules", None)
     for name, module in named_modules() if named_modules is not None else ():
-        if not any(p is t for p in module.parameters(recurse=False)):
+        own = [n for n, p in module.named_parameters(recurse=False) if p is t]
+        if not own:
             continue
         who = f"{name or 'the model'} is a recurrent"
+        kind = type(module).__name__
         if isinstance(module, RNNBase):
+            steps = list(range(1, len(nodes) + 1))
+            if own[0].endswith("_reverse"):  # the backward direction runs from the last step
+                steps.reverse()
             return (
-                f"{who} layer ({type(module).__name__}): it applies its weights once per time step"
+                f"{who} layer ({kind}): it applies its weights once per time step, so "
+                f"{', '.join(nodes)} are time steps {', '.join(map(str, steps))}"
             )
         if isinstance(module, RNNCellBase):
-            return f"{who} cell ({type(module).__name__}), called once per time step"
+            return f"{who} cell ({kind}), called once per time step"
     return ""
 
 
