@@ -119,3 +119,51 @@ def test_lstm_forecaster_through_fit_has_torchs_losses():
     with torch.no_grad():
         expected = twin(torch.tensor(x[:5])).numpy()
     np.testing.assert_allclose(cr.predict(model, x[:5]), expected, rtol=1e-10)
+
+
+NAMES = ["anna", "bob", "carlos", "dmitri", "eva", "fritz", "giulia", "hans"]
+LABELS = np.array([0, 1, 2, 3, 0, 1, 2, 1])
+CHARS = {c: i + 1 for i, c in enumerate(sorted(set("".join(NAMES))))}  # 0 pads
+
+
+def _names_model(lib):
+    class Names(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = lib.nn.Embedding(len(CHARS) + 1, 4, padding_idx=0)
+            self.gru = lib.nn.GRU(4, 5, batch_first=True)
+            self.fc = lib.nn.Linear(5, 4)
+
+        def forward(self, x, lengths):
+            out, _ = self.gru(self.emb(x))
+            return self.fc(out[lib.arange(len(lengths)), lengths - 1])
+
+    return Names()
+
+
+def test_char_gru_classifier_over_padded_batches_has_torchs_losses():
+    """Embedding(padding_idx) + GRU over pad_sequence batches, each name's last real step,
+    CrossEntropyLoss and Adam: the losses of six steps equal PyTorch's (float64)."""
+    cr.manual_seed(2)
+    model = _names_model(cr).double()
+    twin = _names_model(torch).double()
+    twin.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in model.state_dict().items()})
+    opt = optim.Adam(model.parameters(), lr=0.05)
+    topt = torch.optim.Adam(twin.parameters(), lr=0.05)
+    for step in range(6):
+        rows = [(3 * step + i) % len(NAMES) for i in range(4)]
+        ids = [[CHARS[c] for c in NAMES[r]] for r in rows]
+        lengths = np.array([len(s) for s in ids])
+        x = cr.nn.utils.rnn.pad_sequence([cr.tensor(s) for s in ids], batch_first=True)
+        tx = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in ids], batch_first=True)
+        opt.zero_grad()
+        loss = nn.CrossEntropyLoss()(model(x, cr.tensor(lengths)), cr.tensor(LABELS[rows]))
+        loss.backward()
+        opt.step()
+        topt.zero_grad()
+        tloss = torch.nn.CrossEntropyLoss()(
+            twin(tx, torch.tensor(lengths)), torch.tensor(LABELS[rows])
+        )
+        tloss.backward()
+        topt.step()
+        assert loss.item() == pytest.approx(tloss.item(), rel=1e-12, abs=1e-14)
