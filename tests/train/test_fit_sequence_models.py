@@ -167,3 +167,28 @@ def test_char_gru_classifier_over_padded_batches_has_torchs_losses():
         tloss.backward()
         topt.step()
         assert loss.item() == pytest.approx(tloss.item(), rel=1e-12, abs=1e-14)
+
+
+def test_several_inputs_are_refused_with_what_to_do():
+    class TwoInputs(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(6, 3, padding_idx=0)
+            self.gru = nn.GRU(3, 4, batch_first=True)
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x, lengths):
+            out, _ = self.gru(self.emb(x))
+            return self.fc(out[cr.arange(len(lengths)), lengths - 1])
+
+    x = np.array([[1, 2, 3], [4, 5, 0], [1, 0, 0]])
+    lengths, y = (x != 0).sum(1), np.array([0, 1, 1])
+    model = TwoInputs()
+    with pytest.raises(TypeError, match=r"X is 2 arrays of 3 rows each.*\(x != 0\)\.sum\(1\)"):
+        cr.fit(
+            model,
+            ((x, lengths), y),
+            nn.CrossEntropyLoss(),
+            optim.SGD(model.parameters()),
+            verbose=False,
+        )
