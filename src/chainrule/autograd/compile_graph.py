@@ -111,7 +111,23 @@ class Recorder:
                 "cr.compile: the function changes a tensor in place (add_, -=, ...); compiled "
                 "steps replay ops, not in-place writes. Write it out of place, or run uncompiled."
             )
+        _check_not_backwarded(out)
         return out
+
+
+def _check_not_backwarded(out) -> None:
+    """A step written for eager mode (``loss.backward(); opt.step()`` inside ``fn``) frees the
+    graph before it can be read; say what ``cr.compile`` wants instead of the engine's
+    'backward a second time'."""
+    loss = out[0] if isinstance(out, (tuple, list)) and out else out
+    ctx = getattr(loss, "_ctx", None)
+    if ctx is not None and not ctx.parents:
+        raise GraphError(
+            "cr.compile: the function called loss.backward() itself; cr.compile runs the "
+            "backward pass. Return the loss without calling backward() or optimizer.step(), "
+            "and pass optimizer=opt (or use cr.compile_step(model, loss_fn, opt)) for a "
+            "whole training step."
+        )
 
 
 def build_graph(recorder: Recorder, inputs: list, loss, outputs=()) -> Graph:
@@ -215,9 +231,10 @@ def _split_options(op, params: dict, arg_arrays: dict, source_ids: dict) -> tupl
         if array_ref is None:
             raise GraphError(
                 f"cr.compile: op {op.__name__} gets option {name}= of type "
-                f"{type(value).__name__} that is neither a plain value (number, string, "
-                f"tuple) nor one of the function's arguments, so it may change from call to "
-                f"call. Pass that array as an argument of the compiled function, or call it "
+                f"{_kind_of(value)} that is neither a plain value (number, string, "
+                f"tuple of them) nor one of the function's arguments, so it may change from "
+                f"call to call (an index array made in forward, such as each sequence's last "
+                f"step). Pass that array as an argument of the compiled function, or call it "
                 f"uncompiled."
             )
         arrays[name] = array_ref
@@ -240,6 +257,14 @@ def _array_ref(array, arg_arrays: dict, source_ids: dict):
     if id(array) in source_ids:
         return (RAND, source_ids[id(array)])
     return None
+
+
+def _kind_of(value) -> str:
+    """``ndarray``, or for a tuple what it holds that is not plain: ``tuple holding ndarray``."""
+    if isinstance(value, tuple):
+        odd = sorted({type(v).__name__ for v in value if not _plain(v)})
+        return f"tuple holding {', '.join(odd)}"
+    return type(value).__name__
 
 
 def _plain(value) -> bool:

@@ -3,6 +3,8 @@ local factors along each path from a parameter to the loss, and the deltas δ = 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 from dataclasses import dataclass, field
 
@@ -285,11 +287,21 @@ class Factor:
     note: str = ""  # e.g. which element the formula refers to ("= out_h1")
 
 
+@functools.cache
+def _takes_any_number_of_inputs(op_class) -> bool:
+    """Whether the op's ``forward(self, *arrays, ...)`` is variadic: its one formula is every
+    input's."""
+    params = inspect.signature(op_class.forward).parameters.values()
+    return any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+
+
 def op_formula(fn, k: int) -> str:
     """The op's formula for input ``k``, with the /n of a mean-reduced loss written out: the
     ops' formulas give one term's derivative, and the factor's value includes the 1/n."""
     own = getattr(fn, "explained_formulas", None)  # an op whose formula depends on the call
     formulas = own() if callable(own) else fn.formulas
+    if len(formulas) == 1 and _takes_any_number_of_inputs(type(fn)):  # cat, stack, einsum
+        k = 0
     formula = formulas[k] if k < len(formulas) else "?"
     if formula == "?":
         return formula

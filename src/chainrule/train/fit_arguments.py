@@ -83,6 +83,7 @@ def _check_flat_features(model, data) -> None:
     if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
         return
     X = data[0]
+    _check_one_input(X, data[1])
     ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
     first = _first_module(model)
     if ndim == 1 and isinstance(first, Linear):
@@ -90,4 +91,19 @@ def _check_flat_features(model, data) -> None:
             f"fit: X has shape ({len(X)},), one number per sample, but the model starts with "
             f"Linear(in_features={first.in_features}), which takes rows of features: for one "
             f"feature, pass X.reshape(-1, 1)"
+        )
+
+
+def _check_one_input(X, y) -> None:
+    """Refuse ``((X1, X2), y)``, the inputs of a model with several (``forward(x, lengths)``):
+    fit calls ``model(x)`` with one batch, and numpy's error on the ragged pair names nothing."""
+    if not isinstance(X, (tuple, list)) or len(X) < 2 or not hasattr(y, "__len__"):
+        return
+    parts = [a for a in X if hasattr(a, "shape") and len(a.shape) >= 1]
+    if len(parts) == len(X) != len(y) and all(len(a) == len(y) for a in parts):
+        raise TypeError(
+            f"fit: X is {len(X)} arrays of {len(y)} rows each, the inputs of a model with "
+            f"several (forward(x, lengths)); fit calls model(x) with one input. Compute the "
+            f"rest inside forward (a padded batch's lengths: (x != 0).sum(1)), stack the inputs "
+            f"into one array, or write the training loop yourself (docs/training.md)"
         )

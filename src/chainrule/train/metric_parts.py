@@ -54,6 +54,11 @@ def _true_labels(y_true, y_pred: np.ndarray) -> np.ndarray:
 
 
 def _pair(y_true, y_pred, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    a, t = _array(y_pred), _array(y_true)
+    if a.ndim >= 3 and t.dtype.kind in "iu" and t.shape == (a.shape[0], *a.shape[2:]):
+        # a label per position (a tagger's (N, L), a segmentation's (N, H, W)) against scores
+        # with the classes on axis 1, CrossEntropyLoss's (N, C, d1, ...) layout
+        return t.astype(np.int64, copy=False), a.argmax(axis=1)
     pred = to_labels(y_pred, threshold)
     true = _true_labels(y_true, pred)
     if true.shape != pred.shape:

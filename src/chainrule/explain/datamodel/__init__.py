@@ -6,7 +6,7 @@ belong to), computed by :mod:`chainrule.explain.numbers` and written out by
 Arrays are nested lists of Python floats, as ``np.ndarray.tolist()`` gives them.
 """
 
-from chainrule.explain.datamodel.chains import Chain, Factor, Path, PerSample
+from chainrule.explain.datamodel.chains import Chain, Factor, Path, PerSample, Use
 from chainrule.explain.datamodel.explanation import Explanation
 from chainrule.explain.datamodel.graph import GraphNode, Trace
 from chainrule.explain.datamodel.passes import (
@@ -43,4 +43,5 @@ __all__ = [
     "Term",
     "Trace",
     "Update",
+    "Use",
 ]

@@ -76,6 +76,20 @@ class PerSample:
 
 
 @dataclass
+class Use:
+    """One op that reads a parameter used by several ops (a recurrent layer's weight, read once
+    per time step; a tied weight): its node's name and the share of the gradient that reaches
+    the parameter through it, the sum of the paths that start there."""
+
+    node: str
+    share: float
+    path_count: int
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
 class Chain:
     """The chain rule for one parameter element: the paths listed, how many there are, the
     sum over the ones not listed, the total and the engine's ``.grad``."""
@@ -90,6 +104,8 @@ class Chain:
     per_sample: PerSample | None = None
     frozen: bool = False
     error: str | None = None  # why the paths could not be enumerated
+    uses: list[Use] | None = None  # a parameter several ops read: the share through each
+    used_by: str = ""  # the layer that reads it several times and why ("an LSTM: ...")
 
     def to_dict(self) -> dict:
         if self.frozen or self.error is not None:
@@ -108,6 +124,9 @@ class Chain:
         }
         if self.per_sample is not None:
             d["per_sample"] = self.per_sample.to_dict()
+        if self.uses is not None:
+            d["uses"] = [u.to_dict() for u in self.uses]
+            d["used_by"] = self.used_by
         return d
 
     @classmethod
@@ -119,5 +138,7 @@ class Chain:
             per_sample=PerSample(**d["per_sample"]) if "per_sample" in d else None,
             frozen=d.get("frozen", False),
             error=d.get("error"),
+            uses=[Use(**u) for u in d["uses"]] if "uses" in d else None,
+            used_by=d.get("used_by", ""),
             **_pick(d, keys),
         )

@@ -74,6 +74,8 @@ def _paths(style, chain, batched: bool) -> list:
             rest = total - sum(p.product for p in shown)
             parts += [f" + (the other {count - len(shown):,} paths: ", style.num(rest), ")"]
         blocks.append(Eq([D("E", name), " = Σ over paths = ", *parts, " = ", style.num(total)]))
+    if chain.uses is not None:
+        blocks += _uses(style, chain)
     blocks.append(_factor_table(style, shown))
     engine = chain.engine_grad
     if engine is not None:
@@ -84,6 +86,31 @@ def _paths(style, chain, batched: bool) -> list:
             )
         )
     return blocks
+
+
+def _uses(style, chain) -> list:
+    """A parameter several ops read (a recurrent weight, once per time step): the share of the
+    gradient through each op, added up, so the sum over time reads as the chain rule's."""
+    tensor = chain.param.split("[")[0]
+    nodes = ", ".join(u.node for u in chain.uses)
+    why = f"; {chain.used_by}" if chain.used_by else ""
+    zero = (
+        "the zero initial state, for instance" if chain.used_by else "an input of 0, for instance"
+    )
+    text = (
+        f"{tensor} is read by {len(chain.uses)} ops ({nodes}, in the order the forward pass "
+        f"ran them{why}). Its gradient is the sum of one share per use, each the sum of the "
+        f"paths that start at that op; a use whose every path crosses a local derivative of 0 "
+        f"({zero}) adds 0."
+    )
+    parts = []
+    for n, use in enumerate(chain.uses):
+        parts += [" + " if n else "", f"({use.node}) ", style.arg(use.share)]
+    total = sum(u.share for u in chain.uses)
+    return [
+        Para(text),
+        Eq([D("E", chain.param), " = Σ over uses = ", *parts, " = ", style.num(total)]),
+    ]
 
 
 def _path_eq(style, name, path, n: int, count: int, batched: bool) -> Eq:
