@@ -43,6 +43,9 @@ _ENGINE_REFS = 3
 # Below this many elements NumPy's out= costs more than the fresh array it saves (float32
 # ReLU mask product: 16 elements 1.15 against 0.97 µs, 4,096: 2.9 against 3.4 µs)
 _REUSE_MIN = 4096
+# References to an op at its release when nothing outside this loop holds it: `fn` and
+# getrefcount's argument.
+_OP_REFS = 2
 
 _FREED_MESSAGE = (  # PyTorch's words
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -239,7 +242,8 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
                 sink.op(fn, grad)
             # An index into the op's results and flags, not zip() over three sequences: the zip
             # object and its tuples cost more than the rest of a small op's hand-off.
-            if fn.backward_writes_over_grad and type(grad) is ndarray and grad.size >= _REUSE_MIN:
+            kind = type(fn)  # class flags read from the class: no instance-dict miss
+            if kind.backward_writes_over_grad and type(grad) is ndarray and grad.size >= _REUSE_MIN:
                 # Where nobody else holds this gradient (no hook kept it, no retain_grad(), no
                 # caller's seed, no view of it), the op writes its gradient over it, as
                 # hand-written NumPy does (`grad *= a > 0`), instead of into a fresh array.
@@ -251,7 +255,7 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
             else:
                 grads_in = fn.backward(grad)
             needs_grad = fn.needs_grad
-            exact = fn.grads_match_inputs
+            exact = kind.grads_match_inputs
             i = 0
             for parent in parents:
                 ctx = parent._ctx
@@ -289,10 +293,13 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
             if retain_graph:
                 fn.grad_out = None
             elif fn.saves_tensors:
-                # Function.release, inlined: free saved arrays, links to inputs and grad_out.
-                fn.__dict__.clear()
-                if retained is not None:
-                    fn.retained = retained
+                if getrefcount(fn) > _OP_REFS:
+                    # Function.release, inlined: free saved arrays, links to inputs, grad_out.
+                    fn.__dict__.clear()
+                    if retained is not None:
+                        fn.retained = retained
+                # else nobody but this loop holds the op (its output tensor is gone): it and
+                # all it saved are freed when `fn` moves on, without the dict's clearing
             else:  # kept for another backward(), as PyTorch keeps a node that saved nothing
                 fn.release()
         if rest is None:
