@@ -85,19 +85,22 @@ def test_nearest_by_a_factor_whose_sizes_are_a_multiple_copies_as_chainrule():
     np.testing.assert_array_equal(got, chainrule_out(model, x))
 
 
-@pytest.mark.parametrize("mode, align_corners", [("nearest", None), ("bilinear", False)])
-def test_free_spatial_axes_with_a_scale_factor(mode, align_corners):
-    model = nn.Sequential(
-        nn.Conv2d(2, 3, 3, padding=1),
-        nn.Upsample(scale_factor=2, mode=mode, align_corners=align_corners),
-    ).eval()
+@pytest.mark.parametrize(
+    "mode, align_corners, recompute",
+    [("nearest", None, None), ("bilinear", False, None), ("bilinear", False, True)],
+)
+def test_free_spatial_axes_with_a_scale_factor(mode, align_corners, recompute):
+    upsample = nn.Upsample(
+        scale_factor=2.5, mode=mode, align_corners=align_corners, recompute_scale_factor=recompute
+    )
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), upsample).eval()
     axes = {"input": {2: "height", 3: "width"}}
     proto = cr.onnx.export(model, None, rand(1, 2, 4, 5), dynamic_axes=axes)
     shape = proto.graph.output[0].type.tensor_type.shape.dim
     dims = [d.dim_param or (d.dim_value if d.HasField("dim_value") else None) for d in shape]
-    assert dims == ["batch", 3, None, None]  # twice the free input sizes: no name of their own
+    assert dims == ["batch", 3, None, None]  # 2.5 × the free input sizes: no name of their own
     run = session(proto)
-    for shape in ((3, 2, 6, 3), (1, 2, 1, 8)):
+    for shape in ((3, 2, 6, 3), (1, 2, 1, 8), (2, 2, 7, 5)):
         x = rand(*shape, seed=shape[2])
         np.testing.assert_allclose(run.run(None, {"input": x})[0], chainrule_out(model, x), **TOL)
 

@@ -38,9 +38,8 @@ def _resize_attributes(m) -> dict:
 
 
 def _scale_factors(m, spatial: int) -> list | None:
-    """The factors ``Resize`` needs for chainrule's coordinates, or None where the output
-    sizes must be given (``size``, ``recompute_scale_factor``)."""
-    if m.size is not None or m.recompute_scale_factor:
+    """The scale factors, one per spatial dimension (None with ``size``)."""
+    if m.size is not None:
         return None
     factors = m.scale_factor
     return [float(f) for f in factors] if isinstance(factors, tuple) else [float(factors)] * spatial
@@ -65,10 +64,18 @@ def _upsample(g, m, x, out):
     attributes = _resize_attributes(m)
     spatial = x.array.ndim - 2
     factors = _scale_factors(m, spatial)
-    if factors is not None and not _nearest_shortcut(m, x.array, out, factors):
+    by_factor = factors is not None and not m.recompute_scale_factor
+    if by_factor and not _nearest_shortcut(m, x.array, out, factors):
         scales = g.const(np.array([1.0, 1.0, *factors], np.float32), "scales")
         return g.add("Resize", [x.name, "", scales], **attributes)
-    # N and C from the input (a free batch), the spatial sizes as chainrule computed them
-    leading = g.add("Slice", [g.add("Shape", [x.name]), g.ints([0]), g.ints([2]), g.ints([0])])
-    sizes = g.add("Concat", [leading, g.ints(out.shape[2:], "sizes")], axis=0)
+    shape = g.add("Shape", [x.name])
+    leading = g.add("Slice", [shape, g.ints([0]), g.ints([2]), g.ints([0])])  # N, C: free
+    if m.size is None and m.recompute_scale_factor:  # ⌊size · factor⌋ of whatever comes in
+        spatial = g.add("Slice", [shape, g.ints([2]), g.ints([x.array.ndim]), g.ints([0])])
+        double, int64 = (int(g.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(t))) for t in "dq")
+        grown = g.add("Mul", [g.add("Cast", [spatial], to=double), g.const(np.array(factors))])
+        spatial = g.add("Cast", [g.add("Floor", [grown])], to=int64)
+    else:  # a fixed size, or the example's where chainrule's nearest shortcut holds
+        spatial = g.ints(out.shape[2:], "sizes")
+    sizes = g.add("Concat", [leading, spatial], axis=0)
     return g.add("Resize", [x.name, "", "", sizes], **attributes)
