@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 
-from chainrule.onnx import attention, recurrent, transformer, upsample  # noqa: F401 - converters
 from chainrule.onnx import dynamic_axes as axes_of
+from chainrule.onnx import recurrent  # noqa: F401 - registers the RNN, LSTM and GRU converters
 from chainrule.onnx._graph import Graph, require_onnx
 from chainrule.onnx.converters import CONVERTERS, Value, supported
 from chainrule.onnx.errors import ExportError
@@ -89,7 +89,9 @@ def convert_module(g: Graph, module, x, path: str = "", kwargs: dict | None = No
     if not getattr(fn, "takes_call", False) and (len(args) != 1 or kwargs):
         raise ExportError(f"cannot export {where}: its converter takes one input")
     with no_grad():
-        result = module(*[_array_of(a) for a in args], **{k: _array_of(v) for k, v in kwargs.items()})
+        result = module(
+            *[_array_of(a) for a in args], **{k: _array_of(v) for k, v in kwargs.items()}
+        )
     if getattr(fn, "drops_none", False) and isinstance(result, tuple):  # weights=None
         result = tuple(part for part in result if part is not None)
         result = result[0] if len(result) == 1 else result
@@ -223,17 +225,22 @@ def export(
         model: an ``nn.Module`` built from supported layers.
         path: the ``.onnx`` file to write (``None``: only return the ModelProto).
         example_input: one batch of real input (array or Tensor); it fixes the input's dtype
-            and every dimension but the first. Float inputs take the model's dtype; integer
-            ids (Embedding) become int64.
+            and every dimension but the batch. Float inputs take the model's dtype; integer
+            ids (Embedding) become int64. For a model of several inputs (attention, the
+            Transformer layers), PyTorch's form: a tuple of its arguments, optionally ending
+            with a dict of keyword ones; each array is a graph input named after its parameter.
         opset: the ai.onnx opset version, 13 to the newest the installed onnx knows.
-        input_names: one name (default ``["input"]``).
+        input_names: one name per graph input (default ``["input"]``, or the parameters).
         output_names: one name per output (default ``["output"]``; for a model that ends in a
-            recurrent layer ``["output", "h_n"]``, or ``["output", "h_n", "c_n"]`` for an LSTM).
-        dynamic_batch: the first dimension is the symbolic ``"batch"`` (any batch size).
+            recurrent layer ``["output", "h_n"]``, or ``["output", "h_n", "c_n"]`` for an LSTM;
+            ``["output", "weights"]`` for MultiheadAttention).
+        dynamic_batch: the batch dimension (the first, or where an attention layer's layout
+            has it) is the symbolic ``"batch"`` (any batch size).
         dynamic_axes: more free dimensions, as PyTorch's: ``{name: {axis: dim_name}}`` or
             ``{name: [axis, ...]}`` for the input or an output, e.g. ``{"input": {1:
             "sequence"}}`` for a batch-first recurrent model. The model is run with each free
-            input axis one longer, and output dims that grow with it get its name.
+            input axis one longer (axes of one name together), and output dims that grow with
+            it get its name.
         metadata: extra ``metadata_props`` (str → str); ``chainrule.version`` is always set.
 
     Returns:
@@ -261,15 +268,10 @@ def export(
     extra = _string_metadata(metadata)
     named_axes = axes_of.check_dynamic_axes(dynamic_axes)
     batch_axes = _batch_axes(model, call) if dynamic_batch else [None] * len(call.arrays)
-    for x, axis in zip(call.arrays, batch_axes):
-        if axis is not None and x.ndim == 0:
-            raise ExportError("example_input is a scalar; give a batch (first dimension = samples)")
-        if x.ndim and x.shape[axis or 0] == 0:
-            raise ExportError(
-                f"example_input has no rows (shape {x.shape}); give at least one real sample, "
-                f"e.g. X[:1]"
-            )
-    g, inputs, outputs = _trace_in_eval_mode(model, call, opset, output_list, batch_axes, named_axes)
+    _check_rows(call, batch_axes)
+    g, inputs, outputs = _trace_in_eval_mode(
+        model, call, opset, output_list, batch_axes, named_axes
+    )
     arch = _architecture(model)
     if arch is not None:
         extra.setdefault("chainrule.architecture", arch)
@@ -281,6 +283,17 @@ def export(
 
 
 _DEFAULT_OUTPUTS = ("output", "h_n", "c_n")  # one tensor, or a recurrent layer's tuple
+
+
+def _check_rows(call: ExampleCall, batch_axes: list) -> None:
+    for x, axis in zip(call.arrays, batch_axes):
+        if axis is not None and x.ndim == 0:
+            raise ExportError("example_input is a scalar; give a batch (first dimension = samples)")
+        if x.ndim and x.shape[axis or 0] == 0:
+            raise ExportError(
+                f"example_input has no rows (shape {x.shape}); give at least one real sample, "
+                f"e.g. X[:1]"
+            )
 
 
 def _top_converter(model):

@@ -16,8 +16,16 @@ import numpy as np
 from chainrule import nn
 from chainrule.onnx.converters import register_converter
 
-_NEAREST = {"nearest": ("asymmetric", "floor"), "nearest-exact": ("half_pixel", "round_prefer_ceil")}
-_INTERPOLATING = {"linear": "linear", "bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}
+_NEAREST = {
+    "nearest": ("asymmetric", "floor"),
+    "nearest-exact": ("half_pixel", "round_prefer_ceil"),
+}
+_INTERPOLATING = {
+    "linear": "linear",
+    "bilinear": "linear",
+    "trilinear": "linear",
+    "bicubic": "cubic",
+}
 
 
 def _resize_attributes(m) -> dict:
