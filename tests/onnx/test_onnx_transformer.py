@@ -257,3 +257,35 @@ def test_an_encoder_in_a_sequential_exports():
     proto = cr.onnx.export(model, None, x)
     (got,) = session(proto).run(None, {"input": x})
     np.testing.assert_allclose(got, chainrule_out(model, x), **TOL)
+
+
+@pytest.mark.parametrize("batch_first", (True, False))
+def test_the_cli_exports_a_saved_encoder_with_a_free_sequence(tmp_path, batch_first):
+    from chainrule.cli.main import main
+
+    encoder = nn.TransformerEncoder(encoder_layer(2, batch_first), 2, norm=nn.LayerNorm(D_MODEL))
+    cr.save(encoder.eval(), tmp_path / "encoder.safetensors")
+    out = tmp_path / "encoder.onnx"
+    seq = 1 if batch_first else 0
+    args = ["export", str(tmp_path / "encoder.safetensors"), "--onnx", str(out)]
+    assert main([*args, "--input-shape", f"5,{D_MODEL}"]) == 0  # a sample is (S, E)
+    fixed = ["batch", 5, D_MODEL] if batch_first else [5, "batch", D_MODEL]
+    assert dims(onnx.load(str(out)).graph.input[0]) == fixed
+    assert main([*args, "--input-shape", f"5,{D_MODEL}", "--dynamic-axis", f"{seq}=sequence"]) == 0
+    proto = onnx.load(str(out))
+    assert dims(proto.graph.input[0])[seq] == "sequence"
+    assert dims(proto.graph.input[0])[1 - seq] == "batch"
+    run = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    loaded = cr.load(tmp_path / "encoder.safetensors").eval()
+    for batch, length in ((2, 5), (3, 9)):
+        x = sequence(batch, length, batch_first, seed=length)
+        np.testing.assert_allclose(run.run(None, {"input": x})[0], chainrule_out(loaded, x), **TOL)
+
+
+def test_the_cli_refuses_a_transformer_of_two_inputs_clearly(tmp_path, capsys):
+    from chainrule.cli.main import main
+
+    cr.save(transformer(batch_first=True), tmp_path / "t.safetensors")
+    args = ["export", str(tmp_path / "t.safetensors"), "--onnx", str(tmp_path / "t.onnx")]
+    assert main([*args, "--input-shape", f"5,{D_MODEL}"]) != 0
+    assert "give all of its arguments as a tuple" in capsys.readouterr().err

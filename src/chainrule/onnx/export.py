@@ -86,8 +86,10 @@ def convert_module(g: Graph, module, x, path: str = "", kwargs: dict | None = No
             raise ExportError(f"cannot export {where}: a Sequential takes one input")
         return _convert_sequential(g, module, args[0], path, where)
     fn = _converter(module, path)
-    if not getattr(fn, "takes_call", False) and (len(args) != 1 or kwargs):
+    takes_call = getattr(fn, "takes_call", False)
+    if not takes_call and (len(args) != 1 or kwargs):
         raise ExportError(f"cannot export {where}: its converter takes one input")
+    call = _bound_call(module, args, kwargs, where) if takes_call else None
     with no_grad():
         result = module(
             *[_array_of(a) for a in args], **{k: _array_of(v) for k, v in kwargs.items()}
@@ -103,8 +105,8 @@ def convert_module(g: Graph, module, x, path: str = "", kwargs: dict | None = No
         )
     outer, g.scope = g.scope, path or type(module).__name__
     try:
-        if getattr(fn, "takes_call", False):
-            name = fn(g, module, _bound_call(module, args, kwargs), out)
+        if takes_call:
+            name = fn(g, module, call, out)
         else:
             name = fn(g, module, args[0], out)
     except ExportError:
@@ -134,11 +136,17 @@ def _array_of(value):
     return value.array if isinstance(value, Value) else value
 
 
-def _bound_call(module, args: list, kwargs: dict) -> dict:
+def _bound_call(module, args: list, kwargs: dict, where: str) -> dict:
     """The forward's parameters, by name, with their defaults filled in."""
     import inspect
 
-    bound = inspect.signature(module.forward).bind(*args, **kwargs)
+    try:
+        bound = inspect.signature(module.forward).bind(*args, **kwargs)
+    except TypeError as err:
+        raise ExportError(
+            f"cannot export {where} with these inputs ({err}); give all of its arguments as a "
+            f"tuple, as PyTorch's exporter takes them: cr.onnx.export(model, path, (src, tgt))"
+        ) from None
     bound.apply_defaults()
     return dict(bound.arguments)
 
@@ -299,6 +307,16 @@ def _check_rows(call: ExampleCall, batch_axes: list) -> None:
 def _top_converter(model):
     """The converter of ``model`` itself (None for a Sequential or an unknown layer)."""
     return next((CONVERTERS[cls] for cls in type(model).__mro__ if cls in CONVERTERS), None)
+
+
+def batch_axis(model, ndim: int) -> int | None:
+    """Where the batch goes in ``model``'s (first) input of ``ndim`` dimensions: 0, 1 for a
+    sequence-first attention layer, None for an unbatched sequence."""
+    find = getattr(_top_converter(model), "batch_axes", None)
+    if find is None:
+        return 0
+    first = example_call(model, np.zeros((1,) * ndim), None).params[0]
+    return find(model, {first: np.zeros((1,) * ndim)}).get(first)
 
 
 def _batch_axes(model, call: ExampleCall) -> list:
