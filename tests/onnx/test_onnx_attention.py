@@ -195,12 +195,22 @@ def test_a_free_sequence_without_its_mask_is_refused_clearly():
         )  # fmt: skip
 
 
-@pytest.mark.parametrize("option", ("add_bias_kv", "add_zero_attn"))
-def test_extra_keys_are_refused_naming_the_option(option):
-    m = attention(8, 2, **{option: True})
-    x = rand(4, 2, 8)
-    with pytest.raises(cr.onnx.ExportError, match=f"{option}=True"):
-        cr.onnx.export(m, None, (x, x, x))
+@pytest.mark.parametrize("masks", ("none", "both", "attn-3d", "causal"))
+@pytest.mark.parametrize(
+    "options", [{"add_bias_kv": True}, {"add_zero_attn": True}, {"add_bias_kv": True,
+                "add_zero_attn": True}], ids=str,
+)  # fmt: skip
+def test_extra_keys_and_their_mask_columns(options, masks):
+    m = attention(8, 2, batch_first=True, **options)
+    x = rand(3, 5, 8)
+    kwargs = {"need_weights": masks != "causal"}
+    if masks == "causal":
+        kwargs |= {"attn_mask": np.triu(np.ones((5, 5), bool), 1), "is_causal": True}
+    elif masks != "none":
+        kwargs |= MASKS[masks](3, 5)
+    proto = cr.onnx.export(m, None, (x, x, x, kwargs), dynamic_batch=masks != "attn-3d")
+    feeds = {"query": x} | {k: v for k, v in kwargs.items() if isinstance(v, np.ndarray)}
+    check(proto, m, feeds, (x, x, x), kwargs)
 
 
 def test_arguments_that_do_not_fit_forward_are_refused():

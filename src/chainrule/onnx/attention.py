@@ -28,6 +28,7 @@ class Masks:
     attn: str | None = None  # (L, S) or (N, H, L, S)
     padding: str | None = None  # (N, 1, 1, S)
     causal: bool = False  # chainrule's causal bias replaces the masks
+    attn_rank: int = 2
 
 
 def to_internal(g, name: str, batched: bool, batch_first: bool) -> str:
@@ -85,6 +86,7 @@ def call_masks(g, padding, attn, need_weights, is_causal, heads, dtype, batched)
     return Masks(
         attn=None if attn is None else attn_bias(g, attn, dtype, heads),
         padding=None if padding is None else padding_bias(g, padding, dtype, batched),
+        attn_rank=2 if np.ndim(getattr(attn, "array", attn)) == 2 else 4,
     )
 
 
@@ -136,33 +138,46 @@ def _linear(g, x: str, weight: np.ndarray, bias, base: str) -> str:
     return y if bias is None else g.add("Add", [y, g.const(bias, f"{base}_bias")])
 
 
-def check_attention(m) -> None:
+def _extra_keys(g, m, k: str, v: str, masks: Masks, dtype) -> tuple[str, str, Masks]:
+    """``add_bias_kv`` (a learned key and value) and ``add_zero_attn`` (a key and value of
+    zeros) appended to every sequence of keys, and a 0 (attend) column to the masks."""
+    keys, values = [], []
     if m.bias_k is not None:
-        raise ValueError(
-            "MultiheadAttention(add_bias_kv=True) has no ONNX export yet; export a model "
-            "without add_bias_kv"
-        )
-    if m.add_zero_attn:
-        raise ValueError(
-            "MultiheadAttention(add_zero_attn=True) has no ONNX export yet; export a model "
-            "without add_zero_attn"
-        )
+        keys.append(g.const(np.asarray(m.bias_k.array, dtype), "bias_k"))
+        values.append(g.const(np.asarray(m.bias_v.array, dtype), "bias_v"))
+    if m.add_zero_attn:  # zeros after the heads split are zeros before it
+        zeros = g.const(np.zeros((1, 1, m.embed_dim), dtype), "zero_attn")
+        keys.append(zeros)
+        values.append(zeros)
+    if not keys:
+        return k, v, masks
+    batch = g.add("Slice", [g.add("Shape", [k]), g.ints([0]), g.ints([1]), g.ints([0])])
+    shape = g.add("Concat", [batch, g.ints([1, m.embed_dim])], axis=0)  # (N, 1, E)
+    k = g.add("Concat", [k, *(g.add("Expand", [key, shape]) for key in keys)], axis=1)
+    v = g.add("Concat", [v, *(g.add("Expand", [value, shape]) for value in values)], axis=1)
+
+    def pad(bias, rank: int):
+        pads = [0] * (2 * rank - 1) + [len(keys)]
+        return None if bias is None else g.add("Pad", [bias, g.ints(pads, "pads")])
+
+    padded = Masks(pad(masks.attn, masks.attn_rank), pad(masks.padding, 4), masks.causal)
+    return k, v, padded
 
 
 def attend(g, m, q: str, k: str, v: str, masks: Masks, dtype, need_weights=False, average=True):
     """Multi-head attention on (N, L, E) query and (N, S, ·) key and value: the output
     (N, L, E) and the weights ((N, L, S) averaged, (N, H, L, S) not) or None."""
-    check_attention(m)
     heads, head = m.num_heads, m.head_dim
     (wq, bq), (wk, bk), (wv, bv) = _projections(m)
 
-    def split(x: str, weight, bias, base: str, perm) -> str:  # (N, L, E) -> heads, by perm
-        y = g.add("Reshape", [_linear(g, x, weight, bias, base), g.ints([0, 0, heads, head])])
-        return g.add("Transpose", [y], perm=perm)
+    def heads_of(x: str, perm) -> str:  # (N, L, E) -> heads, ordered by perm
+        return g.add("Transpose", [g.add("Reshape", [x, g.ints([0, 0, heads, head])])], perm=perm)
 
-    qh = split(q, wq, bq, "q_proj", [0, 2, 1, 3])  # (N, H, L, D)
-    kh = split(k, wk, bk, "k_proj", [0, 2, 3, 1])  # (N, H, D, S): already transposed
-    vh = split(v, wv, bv, "v_proj", [0, 2, 1, 3])  # (N, H, S, D)
+    qh = heads_of(_linear(g, q, wq, bq, "q_proj"), [0, 2, 1, 3])  # (N, H, L, D)
+    k, v = _linear(g, k, wk, bk, "k_proj"), _linear(g, v, wv, bv, "v_proj")
+    k, v, masks = _extra_keys(g, m, k, v, masks, dtype)
+    kh = heads_of(k, [0, 2, 3, 1])  # (N, H, D, S): already transposed
+    vh = heads_of(v, [0, 2, 1, 3])  # (N, H, S, D)
     scale = g.scalar(1.0 / math.sqrt(head), dtype, "scale")  # on q first, as chainrule
     scores = g.add("MatMul", [g.add("Mul", [qh, scale]), kh])
     bias = _bias(g, masks, scores, dtype)

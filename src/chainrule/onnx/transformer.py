@@ -21,7 +21,6 @@ from chainrule.onnx.attention import (
     attend,
     batch_axes,
     call_masks,
-    check_attention,
     from_internal,
     to_internal,
 )
@@ -72,7 +71,6 @@ def _norm(g, norm, x: str, dtype, path: str) -> str:
 
 def _encoder_layer(g, layer, x: str, masks, dtype, path: str) -> str:
     """One encoder layer on the graph's (N, L, E) ``x``."""
-    check_attention(layer.self_attn)
 
     def self_attention(y: str) -> str:
         return attend(g, layer.self_attn, y, y, y, masks, dtype)[0]
@@ -89,8 +87,6 @@ def _encoder_layer(g, layer, x: str, masks, dtype, path: str) -> str:
 def _decoder_layer(g, layer, x: str, memory: str, masks, dtype, path: str) -> str:
     """One decoder layer on the graph's (N, T, E) ``x`` and (N, S, E) ``memory``."""
     self_masks, memory_masks = masks
-    check_attention(layer.self_attn)
-    check_attention(layer.multihead_attn)
 
     def blocks(y: str, i: int) -> str:
         if i == 0:
