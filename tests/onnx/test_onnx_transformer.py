@@ -289,3 +289,29 @@ def test_the_cli_refuses_a_transformer_of_two_inputs_clearly(tmp_path, capsys):
     args = ["export", str(tmp_path / "t.safetensors"), "--onnx", str(tmp_path / "t.onnx")]
     assert main([*args, "--input-shape", f"5,{D_MODEL}"]) != 0
     assert "give all of its arguments as a tuple" in capsys.readouterr().err
+
+
+def test_a_stack_exported_with_the_causal_mask_follows_another_mask_it_is_given():
+    # chainrule takes the causal mask as a hint because of its values; the graph must add the
+    # mask it is fed, as chainrule does with any other mask
+    encoder = nn.TransformerEncoder(encoder_layer(2, batch_first=True), 2).eval()
+    x = sequence(2, 5, True)
+    proto = cr.onnx.export(encoder, None, (x, causal(5)))
+    other = rand(5, 5, seed=11)
+    (got,) = session(proto).run(None, {"src": x, "mask": other})
+    np.testing.assert_allclose(got, chainrule_out(encoder, x, other), **TOL)
+    (got,) = session(proto).run(None, {"src": x, "mask": causal(5)})
+    np.testing.assert_allclose(got, chainrule_out(encoder, x, causal(5)), **TOL)
+
+
+def test_an_explicit_causal_hint_is_built_at_every_length():
+    layer = encoder_layer(2, batch_first=True)
+    x = sequence(2, 5, True)
+    kwargs = {"src_mask": causal(5), "is_causal": True}
+    axes = {"src": {1: "sequence"}, "src_mask": {0: "sequence", 1: "sequence"}}
+    proto = cr.onnx.export(layer, None, (x, kwargs), dynamic_axes=axes)
+    for length in (5, 8):
+        y = sequence(3, length, True, seed=length)
+        (got,) = session(proto).run(None, {"src": y, "src_mask": causal(length)})
+        want = chainrule_out(layer, y, src_mask=causal(length), is_causal=True)
+        np.testing.assert_allclose(got, want, **TOL)

@@ -6,8 +6,9 @@ Inside the graph a sequence is (N, L, E), batch first; ``to_internal`` / ``from_
 a layer's own layout (sequence first, or one unbatched sequence) into it and back. Scores are
 (N, H, L, S). Masks become additive biases that broadcast onto them, as chainrule (and
 PyTorch) build them: bool True = blocked (−inf), floats added as they are; ``attn_mask`` (L, S)
-or (N·H, L, S), ``key_padding_mask`` (N, S). A causal hint that chainrule's forward follows is
-a causal bias made in the graph from the lengths, so it holds at every sequence length.
+or (N·H, L, S), ``key_padding_mask`` (N, S). ``is_causal=True`` that chainrule's forward
+follows (it then ignores the mask's values) is a causal bias made in the graph from the
+lengths, so it holds at every sequence length.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ import numpy as np
 
 from chainrule import nn
 from chainrule.nn import functional as F
-from chainrule.nn.transformer import _is_causal, _seq_len
 from chainrule.onnx.attention import (
     attend,
     batch_axes,
@@ -105,10 +104,6 @@ def _decoder_layer(g, layer, x: str, memory: str, masks, dtype, path: str) -> st
     return x
 
 
-def _mask_array(mask):
-    return getattr(mask, "array", mask)
-
-
 def _layout(layers, default_dtype) -> tuple:
     """(dtype, batch_first, heads) of a stack's layers (an empty stack passes its input on)."""
     if not layers:
@@ -124,7 +119,9 @@ def encode(g, encoder, src: Value, mask, padding, is_causal, path: str) -> Value
         _exact(layer, nn.TransformerEncoderLayer, f"{path}.layers.{i}")
     dtype, batch_first, heads = _layout(layers, src.array.dtype)
     batched = src.array.ndim == 3
-    causal = _is_causal(_mask_array(mask), is_causal, _seq_len(src.array, batch_first))
+    # only a hint given as True ignores the mask's values; a mask that chainrule finds equal to
+    # the causal one stays an input, whose values then are the causal bias's
+    causal = bool(is_causal)
     x = to_internal(g, _as_dtype(g, src, dtype), batched, batch_first)
     masks = call_masks(g, padding, mask, False, causal, heads, dtype, batched)
     for i, layer in enumerate(layers):
@@ -142,9 +139,7 @@ def decode(g, decoder, tgt: Value, memory: Value, masks: dict, path: str) -> str
         _exact(layer, nn.TransformerDecoderLayer, f"{path}.layers.{i}")
     dtype, batch_first, heads = _layout(layers, tgt.array.dtype)
     batched = tgt.array.ndim == 3
-    tgt_causal = _is_causal(
-        _mask_array(masks["tgt_mask"]), masks["tgt_is_causal"], _seq_len(tgt.array, batch_first)
-    )
+    tgt_causal = bool(masks["tgt_is_causal"])  # as in encode
     x = to_internal(g, _as_dtype(g, tgt, dtype), batched, batch_first)
     kv = to_internal(g, _as_dtype(g, memory, dtype), batched, batch_first)
     both = (
