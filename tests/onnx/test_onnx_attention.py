@@ -145,6 +145,18 @@ def test_a_query_whose_keys_are_all_blocked_gets_zeros_without_weights():
     np.testing.assert_allclose(got, want, **TOL)
 
 
+def test_with_weights_a_query_whose_keys_are_all_blocked_is_nan_as_in_chainrule():
+    m = attention(8, 2, batch_first=True)
+    x = rand(2, 4, 8)
+    mask = np.zeros((4, 4), bool)
+    mask[1] = True
+    proto = cr.onnx.export(m, None, (x, x, x, {"attn_mask": mask}))
+    got = session(proto).run(None, {"query": x, "attn_mask": mask})
+    for theirs, ours in zip(got, chainrule_outputs(m, x, x, x, attn_mask=mask)):
+        assert np.isnan(ours[:, 1]).all() and not np.isnan(np.delete(ours, 1, axis=1)).any()
+        np.testing.assert_allclose(theirs, ours, **TOL)  # NaN where chainrule has NaN
+
+
 def test_the_causal_hint_is_a_causal_mask_made_in_the_graph():
     m = attention(8, 2, batch_first=True)
     x = rand(2, 6, 8)
