@@ -315,3 +315,15 @@ def test_an_explicit_causal_hint_is_built_at_every_length():
         (got,) = session(proto).run(None, {"src": y, "src_mask": causal(length)})
         want = chainrule_out(layer, y, src_mask=causal(length), is_causal=True)
         np.testing.assert_allclose(got, want, **TOL)
+
+
+def test_a_custom_encoder_is_refused_naming_it():
+    class Passthrough(nn.Module):
+        def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+            return src
+
+    cr.manual_seed(0)
+    model = nn.Transformer(D_MODEL, 2, 0, 1, 16, custom_encoder=Passthrough()).eval()
+    src, tgt = sequence(2, 6, False, seed=1), sequence(2, 4, False, seed=2)
+    with pytest.raises(cr.onnx.ExportError, match=r"encoder is a Passthrough.*register a conv"):
+        cr.onnx.export(model, None, (src, tgt))

@@ -207,9 +207,8 @@ def _transformer_converter(g, m, call, out):
     _exact(m.decoder, nn.TransformerDecoder, f"{path}.decoder")
     memory = encode(g, m.encoder, call["src"], call["src_mask"], call["src_key_padding_mask"],
                     call["src_is_causal"], f"{path}.encoder")  # fmt: skip
-    masks = {name: call[name] for name in _DECODER_MASKS if name != "tgt_mask"}
-    masks |= {"tgt_mask": call["tgt_mask"], "tgt_is_causal": call["tgt_is_causal"],
-              "memory_is_causal": call["memory_is_causal"]}  # fmt: skip
+    masks = {name: call[name] for name in _DECODER_MASKS}
+    masks |= {"tgt_is_causal": call["tgt_is_causal"], "memory_is_causal": call["memory_is_causal"]}
     return decode(g, m.decoder, call["tgt"], memory, masks, f"{path}.decoder")
 
 
