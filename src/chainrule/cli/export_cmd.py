@@ -21,7 +21,8 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--input-shape",
         metavar="DIMS",
-        help="shape of one input sample, e.g. 1,28,28 (default: from the first layer)",
+        help="shape of one input sample, e.g. 1,28,28 (default: from the first layer); the "
+        "batch axis is added first, or second for a sequence-first Transformer layer",
     )
     parser.add_argument(
         "--dynamic-axis",
@@ -97,8 +98,11 @@ def _example_input(model, path: str, input_shape: str | None = None):
             raise CLIError(
                 f"--input-shape must be positive integers like 1,28,28, got {input_shape!r}"
             )
+        from chainrule.onnx.export import batch_axis
+
         dtype = next((p.array.dtype for p in model.parameters()), np.dtype(np.float32))
-        return np.zeros((1, *dims), dtype)
+        axis = batch_axis(model, len(dims) + 1) or 0  # a sequence-first Transformer: axis 1
+        return np.zeros((*dims[:axis], 1, *dims[axis:]), dtype)
     first = next((m for m in model.modules() if not isinstance(m, nn.Sequential)), None)
     if isinstance(first, nn.Linear):
         return np.zeros((1, first.in_features), first.weight.array.dtype)

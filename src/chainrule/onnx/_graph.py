@@ -86,11 +86,17 @@ class Graph:
 
     def reduce_mean(self, x: str, axes, keepdims: bool = True) -> str:
         """ReduceMean over ``axes``; the axes moved from an attribute to an input at opset 18."""
+        return self.reduce("ReduceMean", x, axes, keepdims)
+
+    def reduce(self, op: str, x: str, axes, keepdims: bool = True) -> str:
+        """``op`` (ReduceMean, ReduceMax, ...) over ``axes``, an input from opset 18."""
         axes = [int(a) for a in axes]
         if self.opset >= 18:
             return self.add(
-                "ReduceMean",
-                [x, self.const(np.array(axes, np.int64), "axes")],
-                keepdims=int(keepdims),
+                op, [x, self.const(np.array(axes, np.int64), "axes")], keepdims=int(keepdims)
             )
-        return self.add("ReduceMean", [x], axes=axes, keepdims=int(keepdims))
+        return self.add(op, [x], axes=axes, keepdims=int(keepdims))
+
+    def ints(self, values, base: str = "ints") -> str:
+        """A 1-D int64 constant (shapes, axes, permutations as inputs)."""
+        return self.const(np.array(values, np.int64).reshape(-1), base)

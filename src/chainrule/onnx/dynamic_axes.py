@@ -52,12 +52,14 @@ def check_dynamic_axes(dynamic_axes) -> dict:
     return clean
 
 
-def check_names(axes: dict, input_name: str, output_names: list, shapes: dict) -> None:
-    """Every name in ``axes`` is the input or an output, and every axis exists there."""
+def check_names(axes: dict, input_names: list, output_names: list, shapes: dict) -> None:
+    """Every name in ``axes`` is an input or an output, and every axis exists there."""
     for name, named in axes.items():
         if name not in shapes:
+            inputs = ", ".join(map(repr, input_names))
+            which = "the input" if len(input_names) == 1 else "an input"
             raise ExportError(
-                f"dynamic_axes names {name!r}, which is neither the input ({input_name!r}) nor "
+                f"dynamic_axes names {name!r}, which is neither {which} ({inputs}) nor "
                 f"an output ({', '.join(map(repr, output_names))})"
             )
         for axis in named:
@@ -68,44 +70,66 @@ def check_names(axes: dict, input_name: str, output_names: list, shapes: dict) -
                 )
 
 
-def input_dims(x: np.ndarray, dynamic_batch: bool, named: dict) -> list:
-    """The input's dims: ints, ``"batch"`` first with ``dynamic_batch``, the user's names."""
+def input_dims(x: np.ndarray, batch_axis: int | None, named: dict) -> list:
+    """An input's dims: ints, ``"batch"`` on its batch axis (None: fixed), the user's names."""
     dims = list(x.shape)
-    if dynamic_batch and x.ndim:
-        dims[0] = "batch"
+    if batch_axis is not None and x.ndim:
+        dims[batch_axis] = "batch"
     for axis, name in named.items():
         dims[axis] = name
     return dims
 
 
-def output_dims(run, x: np.ndarray, outs: list, in_dims: list, named_outputs: list) -> list:
-    """Each output's dims: the name of the free input axis it grows with, None where it changes
-    with one in another way, its size where it never changes; the user's names win."""
+def _free_axes(in_dims: list) -> dict:
+    """``{dim_name: [(input, axis), ...]}``: the axes that share a name grow together (a
+    sequence length named on the input and on its mask)."""
+    groups: dict[str, list] = {}
+    for i, dims in enumerate(in_dims):
+        for axis, name in enumerate(dims):
+            if isinstance(name, str):
+                groups.setdefault(name, []).append((i, axis))
+    return groups
+
+
+def _longer(xs: list, axes: list) -> list:
+    """The inputs with each of ``axes`` one longer (its first entry repeated)."""
+    xs = list(xs)
+    for i, axis in axes:
+        xs[i] = np.concatenate([xs[i], np.take(xs[i], [0], axis=axis)], axis=axis)
+    return xs
+
+
+def output_dims(run, xs: list, outs: list, in_dims: list, named_outputs: list) -> list:
+    """Each output's dims: the name of the free input axes it grows with, None where it
+    changes with them in another way, its size where it never changes; the user's names win."""
     dims = [list(out.shape) for out in outs]
-    for axis, name in enumerate(in_dims):
-        if not isinstance(name, str):
-            continue
-        longer = np.concatenate([x, np.take(x, [0], axis=axis)], axis=axis)
+    for name, axes in _free_axes(in_dims).items():
+        longer = _longer(xs, axes)
         try:
             others = run(longer)
         except Exception as err:  # noqa: BLE001 - whatever the model raises, the axis is fixed
+            i, axis = axes[0]
             hint = (
                 f"with dynamic_batch=True the first dimension must be the batch. For one sample "
-                f"give X[:1] (shape {(1, *x.shape)}), or export a fixed shape with "
+                f"give X[:1] (shape {(1, *xs[i].shape)}), or export a fixed shape with "
                 f"dynamic_batch=False"
-                if axis == 0 and name == "batch"
-                else "leave it out of dynamic_axes"
+                if axis == 0 and name == "batch" and len(xs) == 1
+                else "leave it out of dynamic_axes (or dynamic_batch=False), or name every "
+                "input axis that must grow with it by the same name"
             )
+            before = ", ".join(str(xs[i].shape) for i, _ in axes)
+            after = ", ".join(str(longer[i].shape) for i, _ in axes)
             raise ExportError(
                 f"axis {axis} of the input cannot be dynamic ({name!r}): the model runs on "
-                f"example_input of shape {x.shape} but not on {longer.shape}; {hint} "
+                f"example_input of shape {before} but not on {after}; {hint} "
                 f"({type(err).__name__}: {err})"
             ) from err
+        sizes = {xs[i].shape[axis] for i, axis in axes}
         for out_dims, out, other in zip(dims, outs, others, strict=True):
-            for i, (a, b) in enumerate(zip(out.shape, other)):
-                if a != b and not isinstance(out_dims[i], str):
-                    grows = (a, b) == (x.shape[axis], x.shape[axis] + 1)  # follows it
-                    out_dims[i] = name if grows else None
+            for k, (a, b) in enumerate(zip(out.shape, other)):
+                if a != b and not isinstance(out_dims[k], str):
+                    grows = b == a + 1 and a in sizes  # follows it
+                    out_dims[k] = name if grows else None
     for out_dims, named in zip(dims, named_outputs):
         for axis, name in named.items():
             out_dims[axis] = name

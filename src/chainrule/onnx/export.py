@@ -12,6 +12,7 @@ from chainrule.onnx import recurrent  # noqa: F401 - registers the RNN, LSTM and
 from chainrule.onnx._graph import Graph, require_onnx
 from chainrule.onnx.converters import CONVERTERS, Value, supported
 from chainrule.onnx.errors import ExportError
+from chainrule.onnx.inputs import ExampleCall, example_call
 from chainrule.tensor import Tensor
 
 MIN_OPSET = 13  # Softmax/LogSoftmax along one axis, Split/Squeeze axes as inputs
@@ -68,28 +69,34 @@ def _is_plain_sequential(module) -> bool:
     return isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward
 
 
-def convert_module(g: Graph, module, x: Value, path: str = ""):
+def convert_module(g: Graph, module, x, path: str = "", kwargs: dict | None = None):
     """Append ``module``'s nodes to ``g`` for input ``x``; returns the output Value (for a
     recurrent layer, a tuple of Values shaped as its output: ``(output, h_n)`` or
-    ``(output, (h_n, c_n))``)."""
+    ``(output, (h_n, c_n))``). For a layer of several inputs (attention, the Transformer
+    layers) ``x`` is the tuple of its positional arguments and ``kwargs`` its keyword ones:
+    Values where the graph has a tensor, plain Python (``None``, ``need_weights=False``)
+    elsewhere."""
     from chainrule.autograd.grad_mode import no_grad
 
     where = f"layer {path!r} ({type(module).__name__})" if path else type(module).__name__
+    args = x if isinstance(x, list) else [x]
+    kwargs = kwargs or {}
     if _is_plain_sequential(module):
-        children = [(key, child) for key, child in module._modules.items() if child is not None]
-        for i, (key, child) in enumerate(children):
-            if isinstance(x, tuple):
-                raise ExportError(
-                    f"cannot export {where}: layer {children[i - 1][0]!r} returns a tuple "
-                    f"(output, h_n), which a Sequential cannot pass to the next layer; wrap the "
-                    f"two in a Module that picks what it needs and register a converter for it "
-                    f"(docs/onnx.md)"
-                )
-            x = convert_module(g, child, x, f"{path}.{key}" if path else key)
-        return x
+        if len(args) != 1 or kwargs:
+            raise ExportError(f"cannot export {where}: a Sequential takes one input")
+        return _convert_sequential(g, module, args[0], path, where)
     fn = _converter(module, path)
+    takes_call = getattr(fn, "takes_call", False)
+    if not takes_call and (len(args) != 1 or kwargs):
+        raise ExportError(f"cannot export {where}: its converter takes one input")
+    call = _bound_call(module, args, kwargs, where) if takes_call else None
     with no_grad():
-        result = module(x.array)
+        result = module(
+            *[_array_of(a) for a in args], **{k: _array_of(v) for k, v in kwargs.items()}
+        )
+    if getattr(fn, "drops_none", False) and isinstance(result, tuple):  # weights=None
+        result = tuple(part for part in result if part is not None)
+        result = result[0] if len(result) == 1 else result
     out = _arrays(result)
     if out is None or (isinstance(out, tuple) and not getattr(fn, "returns_tuple", False)):
         raise ExportError(
@@ -98,7 +105,10 @@ def convert_module(g: Graph, module, x: Value, path: str = ""):
         )
     outer, g.scope = g.scope, path or type(module).__name__
     try:
-        name = fn(g, module, x, out)
+        if takes_call:
+            name = fn(g, module, call, out)
+        else:
+            name = fn(g, module, args[0], out)
     except ExportError:
         raise
     except ValueError as err:  # a setting the converter cannot express in ONNX
@@ -106,6 +116,39 @@ def convert_module(g: Graph, module, x: Value, path: str = ""):
     finally:
         g.scope = outer
     return _values(name, out)
+
+
+def _convert_sequential(g: Graph, module, x, path: str, where: str):
+    children = [(key, child) for key, child in module._modules.items() if child is not None]
+    for i, (key, child) in enumerate(children):
+        if isinstance(x, tuple):
+            raise ExportError(
+                f"cannot export {where}: layer {children[i - 1][0]!r} returns a tuple "
+                f"(output, h_n), which a Sequential cannot pass to the next layer; wrap the "
+                f"two in a Module that picks what it needs and register a converter for it "
+                f"(docs/onnx.md)"
+            )
+        x = convert_module(g, child, x, f"{path}.{key}" if path else key)
+    return x
+
+
+def _array_of(value):
+    return value.array if isinstance(value, Value) else value
+
+
+def _bound_call(module, args: list, kwargs: dict, where: str) -> dict:
+    """The forward's parameters, by name, with their defaults filled in."""
+    import inspect
+
+    try:
+        bound = inspect.signature(module.forward).bind(*args, **kwargs)
+    except TypeError as err:
+        raise ExportError(
+            f"cannot export {where} with these inputs ({err}); give all of its arguments as a "
+            f"tuple, as PyTorch's exporter takes them: cr.onnx.export(model, path, (src, tgt))"
+        ) from None
+    bound.apply_defaults()
+    return dict(bound.arguments)
 
 
 def _arrays(result):
@@ -130,29 +173,6 @@ def leaves(value) -> list:
     if isinstance(value, tuple):
         return [leaf for part in value for leaf in leaves(part)]
     return [value]
-
-
-def _names(names, default: str, what: str) -> str:
-    if names is None:
-        return default
-    if isinstance(names, str):
-        names = [names]
-    names = list(names)
-    if len(names) != 1 or not isinstance(names[0], str) or not names[0]:
-        raise ExportError(f"{what} must be one non-empty name for this model, got {names!r}")
-    return names[0]
-
-
-def _example_array(model, example_input) -> np.ndarray:
-    array = example_input.array if isinstance(example_input, Tensor) else np.asarray(example_input)
-    if array.dtype.kind == "f":
-        dtype = next((p.array.dtype for p in model.parameters() if p.array.dtype.kind == "f"), None)
-        return array.astype(dtype or array.dtype, copy=False)
-    if array.dtype.kind in "iu":
-        return array.astype(np.int64, copy=False)  # ids (Embedding): ONNX's usual int64
-    if array.dtype.kind == "b":
-        raise ExportError("example_input is boolean; give the model's real input (floats or ids)")
-    raise ExportError(f"example_input must hold numbers, got dtype {array.dtype}")
 
 
 def _model_proto(g: Graph, inputs, outputs, metadata: dict, doc: str):
@@ -213,17 +233,22 @@ def export(
         model: an ``nn.Module`` built from supported layers.
         path: the ``.onnx`` file to write (``None``: only return the ModelProto).
         example_input: one batch of real input (array or Tensor); it fixes the input's dtype
-            and every dimension but the first. Float inputs take the model's dtype; integer
-            ids (Embedding) become int64.
+            and every dimension but the batch. Float inputs take the model's dtype; integer
+            ids (Embedding) become int64. For a model of several inputs (attention, the
+            Transformer layers), PyTorch's form: a tuple of its arguments, optionally ending
+            with a dict of keyword ones; each array is a graph input named after its parameter.
         opset: the ai.onnx opset version, 13 to the newest the installed onnx knows.
-        input_names: one name (default ``["input"]``).
+        input_names: one name per graph input (default ``["input"]``, or the parameters).
         output_names: one name per output (default ``["output"]``; for a model that ends in a
-            recurrent layer ``["output", "h_n"]``, or ``["output", "h_n", "c_n"]`` for an LSTM).
-        dynamic_batch: the first dimension is the symbolic ``"batch"`` (any batch size).
+            recurrent layer ``["output", "h_n"]``, or ``["output", "h_n", "c_n"]`` for an LSTM;
+            ``["output", "weights"]`` for MultiheadAttention).
+        dynamic_batch: the batch dimension (the first, or where an attention layer's layout
+            has it) is the symbolic ``"batch"`` (any batch size).
         dynamic_axes: more free dimensions, as PyTorch's: ``{name: {axis: dim_name}}`` or
             ``{name: [axis, ...]}`` for the input or an output, e.g. ``{"input": {1:
             "sequence"}}`` for a batch-first recurrent model. The model is run with each free
-            input axis one longer, and output dims that grow with it get its name.
+            input axis one longer (axes of one name together), and output dims that grow with
+            it get its name.
         metadata: extra ``metadata_props`` (str → str); ``chainrule.version`` is always set.
 
     Returns:
@@ -246,19 +271,14 @@ def export(
     if not isinstance(model, Module):
         raise ExportError(f"export needs an nn.Module, got {type(model).__name__}")
     opset = check_opset(opset)
-    input_name, output_list = _input_output_names(input_names, output_names)
+    call = example_call(model, example_input, input_names)
+    output_list = _user_output_names(call.names, output_names)
     extra = _string_metadata(metadata)
     named_axes = axes_of.check_dynamic_axes(dynamic_axes)
-    x = _example_array(model, example_input)
-    if dynamic_batch and x.ndim == 0:
-        raise ExportError("example_input is a scalar; give a batch (first dimension = samples)")
-    if x.ndim and x.shape[0] == 0:
-        raise ExportError(
-            f"example_input has no rows (shape {x.shape}); give at least one real sample, "
-            f"e.g. X[:1]"
-        )
+    batch_axes = _batch_axes(model, call) if dynamic_batch else [None] * len(call.arrays)
+    _check_rows(call, batch_axes)
     g, inputs, outputs = _trace_in_eval_mode(
-        model, x, opset, input_name, output_list, dynamic_batch, named_axes
+        model, call, opset, output_list, batch_axes, named_axes
     )
     arch = _architecture(model)
     if arch is not None:
@@ -273,19 +293,55 @@ def export(
 _DEFAULT_OUTPUTS = ("output", "h_n", "c_n")  # one tensor, or a recurrent layer's tuple
 
 
-def _input_output_names(input_names, output_names) -> tuple[str, list | None]:
-    """The graph's one input name and the user's output names (None: the defaults)."""
-    input_name = _names(input_names, "input", "input_names")
+def _check_rows(call: ExampleCall, batch_axes: list) -> None:
+    for x, axis in zip(call.arrays, batch_axes):
+        if axis is not None and x.ndim == 0:
+            raise ExportError("example_input is a scalar; give a batch (first dimension = samples)")
+        if x.ndim and x.shape[axis or 0] == 0:
+            raise ExportError(
+                f"example_input has no rows (shape {x.shape}); give at least one real sample, "
+                f"e.g. X[:1]"
+            )
+
+
+def _top_converter(model):
+    """The converter of ``model`` itself (None for a Sequential or an unknown layer)."""
+    return next((CONVERTERS[cls] for cls in type(model).__mro__ if cls in CONVERTERS), None)
+
+
+def batch_axis(model, ndim: int) -> int | None:
+    """Where the batch goes in ``model``'s (first) input of ``ndim`` dimensions: 0, 1 for a
+    sequence-first attention layer, None for an unbatched sequence."""
+    find = getattr(_top_converter(model), "batch_axes", None)
+    if find is None:
+        return 0
+    first = example_call(model, np.zeros((1,) * ndim), None).params[0]
+    return find(model, {first: np.zeros((1,) * ndim)}).get(first)
+
+
+def _batch_axes(model, call: ExampleCall) -> list:
+    """Each graph input's batch axis (None: it has none): axis 0, or where the model's
+    converter says (sequence-first attention has its batch on axis 1)."""
+    find = getattr(_top_converter(model), "batch_axes", None)
+    if find is None:
+        return [0] * len(call.arrays)
+    axes = find(model, dict(zip(call.params, call.arrays)))
+    return [axes.get(param) for param in call.params]
+
+
+def _user_output_names(input_names: list, output_names) -> list | None:
+    """The user's output names, checked (None: the defaults)."""
     if output_names is None:
-        return input_name, None
+        return None
     outputs = [output_names] if isinstance(output_names, str) else list(output_names)
     if not outputs or not all(isinstance(n, str) and n for n in outputs):
         raise ExportError(f"output_names must be non-empty names, got {output_names!r}")
     if len(set(outputs)) != len(outputs):
         raise ExportError(f"output_names must differ from each other, got {outputs!r}")
-    if input_name in outputs:
-        raise ExportError(f"input and output need different names, both are {input_name!r}")
-    return input_name, outputs
+    for name in input_names:
+        if name in outputs:
+            raise ExportError(f"input and output need different names, both are {name!r}")
+    return outputs
 
 
 def _string_metadata(metadata: dict | None) -> dict:
@@ -298,31 +354,46 @@ def _string_metadata(metadata: dict | None) -> dict:
     return extra
 
 
-def _trace_in_eval_mode(model, x, opset, input_name, output_names, dynamic_batch, named_axes):
+def _trace_in_eval_mode(model, call: ExampleCall, opset, output_names, batch_axes, named_axes):
     """Convert ``model`` layer by layer in eval mode, then put its training flag back.
 
-    Returns the graph and its input's and outputs' value infos (names, dtypes, dims).
+    Returns the graph and its inputs' and outputs' value infos (names, dtypes, dims).
     """
     was_training = model.training
     model.eval()
+    defaults = getattr(_top_converter(model), "output_names", _DEFAULT_OUTPUTS)
     try:
         g = Graph(opset)
-        g.reserve(input_name)
-        for name in output_names or _DEFAULT_OUTPUTS:
-            if name != input_name:
+        for name in call.names:
+            g.reserve(name)
+        for name in output_names or defaults:
+            if name not in call.names:
                 g.reserve(name)
-        outs = leaves(convert_module(g, model, Value(input_name, x)))
-        output_names = _output_names(input_name, output_names, len(outs))
+        values = {id(x): Value(name, x) for x, name in zip(call.arrays, call.names)}
+        args, kwargs = call.with_arrays(call.arrays)
+        wrap = lambda a: values.get(id(a), a) if isinstance(a, np.ndarray) else a  # noqa: E731
+        top = [wrap(a) for a in args] if call.several else wrap(args[0])
+        outs = leaves(convert_module(g, model, top, "", {k: wrap(v) for k, v in kwargs.items()}))
+        output_names = _output_names(call.names, output_names, len(outs), defaults)
         for out, name in zip(outs, output_names):
             g.nodes.append(
                 g.onnx.helper.make_node("Identity", [out.name], [name], name=g.name("output"))
             )
-        shapes = {input_name: x.shape} | {n: o.array.shape for n, o in zip(output_names, outs)}
-        axes_of.check_names(named_axes, input_name, output_names, shapes)
-        in_dims = axes_of.input_dims(x, dynamic_batch, named_axes.get(input_name, {}))
+        shapes = dict(zip(call.names, (x.shape for x in call.arrays)))
+        shapes |= {n: o.array.shape for n, o in zip(output_names, outs)}
+        axes_of.check_names(named_axes, call.names, output_names, shapes)
+        in_dims = [
+            axes_of.input_dims(x, axis, named_axes.get(name, {}))
+            for x, axis, name in zip(call.arrays, batch_axes, call.names)
+        ]
+
+        def run(arrays):
+            args, kwargs = call.with_arrays(arrays)
+            return [np.shape(leaf) for leaf in leaves(_arrays(_run(model, args, kwargs)))]
+
         out_dims = axes_of.output_dims(
-            lambda longer: [np.shape(leaf) for leaf in leaves(_arrays(_run(model, longer)))],
-            x,
+            run,
+            call.arrays,
             [out.array for out in outs],
             in_dims,
             [named_axes.get(name, {}) for name in output_names],
@@ -332,22 +403,27 @@ def _trace_in_eval_mode(model, x, opset, input_name, output_names, dynamic_batch
     outputs = [
         _value_info(name, out.array, dims) for name, out, dims in zip(output_names, outs, out_dims)
     ]
-    return g, [_value_info(input_name, x, in_dims)], outputs
+    inputs = [_value_info(n, x, d) for n, x, d in zip(call.names, call.arrays, in_dims)]
+    return g, inputs, outputs
 
 
-def _run(model, x: np.ndarray):
+def _run(model, args: list, kwargs: dict):
     from chainrule.autograd.grad_mode import no_grad
 
-    with no_grad():
-        return model(x)
+    with no_grad(), np.errstate(all="ignore"):  # a longer mask may block a whole row
+        result = model(*args, **kwargs)
+    if isinstance(result, tuple):  # MultiheadAttention's weights=None is no output
+        result = tuple(part for part in result if part is not None)
+    return result
 
 
-def _output_names(input_name: str, names: list | None, count: int) -> list:
+def _output_names(input_names: list, names: list | None, count: int, defaults) -> list:
     """One name per output: the user's (their count checked) or the defaults."""
     if names is None:
-        names = list(_DEFAULT_OUTPUTS[:count]) + [f"output_{i}" for i in range(3, count)]
-        if input_name in names:
-            raise ExportError(f"input and output need different names, both are {input_name!r}")
+        names = list(defaults[:count]) + [f"output_{i}" for i in range(len(defaults), count)]
+        for name in input_names:
+            if name in names:
+                raise ExportError(f"input and output need different names, both are {name!r}")
     elif len(names) != count:
         raise ExportError(
             f"the model has {count} output(s) but output_names lists {len(names)}: {names!r}; "
