@@ -43,16 +43,16 @@ def test_every_missing_pytorch_name_raises_not_supported(prefix, owner, names):
 def test_the_hint_is_the_handwritten_one_else_the_closest_names():
     with pytest.raises(cr.NotSupportedError, match=r"np.linalg.det on t.detach\(\).numpy"):
         cr.tensor([[1.0]]).det  # noqa: B018 - the hand-written hint wins
-    with pytest.raises(cr.NotSupportedError, match="a fixed slope"):
-        cr.nn.PReLU  # noqa: B018
+    with pytest.raises(cr.NotSupportedError, match="DistributedDataParallel under mpiexec"):
+        cr.nn.DataParallel  # noqa: B018
     with pytest.raises(cr.NotSupportedError, match=r"nearest: chainrule.index_copy"):
         cr.index_put  # noqa: B018
     with pytest.raises(cr.NotSupportedError, match=r"chainrule.Tensor.index_copy"):
         cr.tensor([1.0]).index_put  # noqa: B018
-    with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.conv2d"):
-        cr.nn.functional.conv3d  # noqa: B018
+    with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.conv_transpose2d"):
+        cr.nn.functional.conv_transpose3d  # noqa: B018
     with pytest.raises(cr.NotSupportedError, match="no close equivalent in chainrule"):
-        cr.nn.Hardswish  # noqa: B018
+        cr.nn.Fold  # noqa: B018
     assert issubclass(cr.NotSupportedError, NotImplementedError)
 
 

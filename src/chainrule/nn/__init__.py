@@ -24,6 +24,18 @@ from chainrule.nn.activation import (
     Softplus,
     Tanh,
 )
+from chainrule.nn.activation_extra import (
+    GLU,
+    Hardsigmoid,
+    Hardswish,
+    Mish,
+    PReLU,
+    Softmin,
+    Softsign,
+    Tanhshrink,
+    Threshold,
+)
+from chainrule.nn.bilinear import Bilinear
 from chainrule.nn.container import ModuleList, Sequential
 from chainrule.nn.containers_torch import (
     LazyLinear,
@@ -70,6 +82,7 @@ from chainrule.nn.transformer import (
 # ---- convolutional networks (nn/conv.py, nn/pooling.py, nn/spatial.py) ----
 # isort: split
 from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from chainrule.nn.conv3d import Conv3d
 from chainrule.nn.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -136,6 +149,17 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    # more activations (nn/activation_extra.py) and the bilinear layer (nn/bilinear.py)
+    "Bilinear",
+    "GLU",
+    "Hardsigmoid",
+    "Hardswish",
+    "Mish",
+    "PReLU",
+    "Softmin",
+    "Softsign",
+    "Tanhshrink",
+    "Threshold",
     "functional",
     "init",
     # convolutional networks
@@ -146,6 +170,7 @@ __all__ = [
     "BatchNorm2d",
     "Conv1d",
     "Conv2d",
+    "Conv3d",
     "ConvTranspose1d",
     "ConvTranspose2d",
     "Dropout2d",

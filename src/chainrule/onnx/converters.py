@@ -333,7 +333,7 @@ def _pads(padding, n: int) -> list[int]:
     return _ints(padding, n) * 2
 
 
-@register_converter(*_present("Conv1d", "Conv2d"))
+@register_converter(*_present("Conv1d", "Conv2d", "Conv3d"))
 def _conv(g, m, x, out):
     n = len(m.kernel_size)
     if m.padding_mode != "zeros":  # ONNX's Conv pads with zeros: a Pad node would be needed
