@@ -100,11 +100,15 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         )
     n, c, depth = x.shape[:3]
     out_ch, cg, kd, kh, kw = weight.shape
-    if out_ch % groups or c % groups or cg * groups != c:
+    if out_ch % groups or c % groups:
+        raise ShapeError(
+            f"{op}: groups={groups} must divide both the input channels ({c}) and the output "
+            f"channels ({out_ch})"
+        )
+    if cg * groups != c:
         raise ShapeError(
             f"{op} got input of shape {tuple(x.shape)} with {c} channels, but the weight "
-            f"{weight.shape} expects {cg * groups} (= {cg} per group × groups={groups}), and "
-            f"groups must divide the output channels ({out_ch})"
+            f"{weight.shape} expects {cg * groups} (= {cg} per group × groups={groups})"
         )
     (front, back), plane_padding = _depth_pads(padding, stride, dilation, kd, op)
     out_depth = (depth + front + back - dilation[0] * (kd - 1) - 1) // stride[0] + 1
