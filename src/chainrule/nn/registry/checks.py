@@ -125,7 +125,8 @@ def _sizes(minimum: int, allow_none: bool = False, most: int = 2):
     def sizes(value, where):
         items = value if isinstance(value, list) else [value]
         if not 1 <= len(items) <= most:
-            raise _fail(where, f"expected an int or a list of 1 to {most} ints, got {_show(value)}")
+            counts = "1 or 2" if most == 2 else f"1 to {most}"
+            raise _fail(where, f"expected an int or a list of {counts} ints, got {_show(value)}")
         for item in items:
             if item is None and allow_none:
                 continue
