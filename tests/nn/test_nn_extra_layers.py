@@ -1,5 +1,5 @@
-"""PReLU, Mish, Hardswish, Hardsigmoid, Softsign, Tanhshrink, Threshold, GLU, Softmin, Bilinear
-and Conv3d against torch.nn: reprs, parameter names and shapes, initialisation, forward and
+"""PReLU, Mish, Hardswish, Hardsigmoid, Softsign, Tanhshrink, Threshold, GLU, Softmin, Bilinear,
+Conv3d, MaxPool3d and AvgPool3d against torch.nn: reprs, parameter names and shapes, initialisation, forward and
 gradients with shared weights; save/load round trips; argument errors."""
 
 from __future__ import annotations
@@ -44,6 +44,17 @@ LAYERS = {
     "conv3d_valid": ("Conv3d(2, 3, 2, padding='valid')", (2, 4, 4, 4)),
     "conv3d_reflect": ("Conv3d(2, 3, 3, padding=1, padding_mode='reflect')", (1, 2, 4, 5, 4)),
     "conv3d_circular": ("Conv3d(2, 2, 3, padding=(1, 2, 1), padding_mode='circular')", (1, 2, 4, 4, 4)),
+    "max_pool3d": ("MaxPool3d(2)", (2, 3, 4, 6, 6)),
+    "max_pool3d_options": (
+        "MaxPool3d((2, 3, 1), stride=1, padding=(1, 1, 0), dilation=2, ceil_mode=True)",
+        (2, 2, 5, 6, 4),
+    ),
+    "avg_pool3d": ("AvgPool3d(2)", (2, 3, 4, 6, 6)),
+    "avg_pool3d_options": (
+        "AvgPool3d((3, 2, 3), stride=2, padding=(1, 0, 1), ceil_mode=True, count_include_pad=False)",
+        (2, 2, 5, 6, 7),
+    ),
+    "avg_pool3d_divisor": ("AvgPool3d((2, 3, 1), 1, (1, 1, 0), divisor_override=3)", (3, 4, 5, 3)),
     "conv3d_replicate_same": (
         "Conv3d(2, 2, (2, 2, 3), padding='same', padding_mode='replicate')",
         (1, 2, 3, 4, 5),
@@ -126,7 +137,9 @@ def full_model(library):
     return library.Sequential(
         library.Conv3d(2, 4, (1, 2, 3), stride=(1, 2, 1), padding=(0, 1, 1), padding_mode="reflect"),
         library.PReLU(4, 0.1),
+        library.MaxPool3d((1, 2, 2), stride=1, padding=(0, 1, 0), ceil_mode=True),
         library.Conv3d(4, 4, 2, padding="same", groups=2, bias=False),
+        library.AvgPool3d(2, stride=1, padding=1, count_include_pad=False),
         library.Flatten(),
         library.Mish(),
         library.Hardswish(),
@@ -178,6 +191,10 @@ def test_bilinear_and_options_survive_a_saved_file(tmp_path):
         ({"type": "Conv3d", "args": {"in_channels": 1, "out_channels": 1,
                                      "kernel_size": [1, 2, 3, 4]}}, "1 to 3 ints"),
         ({"type": "PReLU", "args": {"num_parameters": 0}}, "num_parameters"),
+        ({"type": "MaxPool3d", "args": {"kernel_size": [2, 2, 2, 2]}}, "1 to 3 ints"),
+        ({"type": "AvgPool3d", "args": {"stride": 2}}, "kernel_size"),
+        ({"type": "AvgPool3d", "args": {"kernel_size": 2, "divisor_override": 0}},
+         "divisor_override"),
         ({"type": "Threshold", "args": {"threshold": 0.5}}, "value"),
         ({"type": "Bilinear", "args": {"in1_features": 2, "in2_features": 2}}, "out_features"),
     ],

@@ -1,5 +1,5 @@
 """cr.onnx.export for PReLU, Mish, the hard activations, Softsign, Tanhshrink, Threshold, GLU,
-Softmin and Conv3d, against ONNX Runtime."""
+Softmin, Conv3d, MaxPool3d and AvgPool3d, against ONNX Runtime."""
 
 import numpy as np
 import pytest
@@ -38,13 +38,19 @@ CASES = [
         (2, 4, 6, 7, 5),
     ),
     ("Conv3d-same", lambda: nn.Conv3d(2, 2, (2, 3, 4), padding="same", bias=False), (2, 2, 5, 6, 7)),
+    ("MaxPool3d", lambda: nn.MaxPool3d(2), (2, 3, 4, 6, 6)),
+    ("MaxPool3d-options", lambda: nn.MaxPool3d(3, (2, 1, 2), 1, ceil_mode=True), (2, 2, 6, 5, 7)),
+    ("AvgPool3d", lambda: nn.AvgPool3d((1, 2, 2)), (2, 3, 4, 6, 6)),
+    ("AvgPool3d-exclude", lambda: nn.AvgPool3d(3, 2, 1, count_include_pad=False), (2, 2, 5, 5, 5)),
+    ("AvgPool3d-include", lambda: nn.AvgPool3d(3, 2, 1), (2, 2, 5, 5, 5)),
     (
         "video-classifier",
         lambda: nn.Sequential(
             nn.Conv3d(1, 4, 3, padding=1),
             nn.PReLU(4),
+            nn.MaxPool3d((1, 2, 2), ceil_mode=True),
             nn.Flatten(),
-            nn.Linear(4 * 4 * 5 * 5, 6),
+            nn.Linear(4 * 4 * 3 * 3, 6),
             nn.Mish(),
             nn.Linear(6, 3),
         ),
@@ -72,4 +78,4 @@ def test_layer_matches_onnxruntime(case, opset):
 
 def test_they_are_listed_as_supported():
     names = {"PReLU", "Mish", "Hardswish", "Hardsigmoid", "Softsign", "Tanhshrink", "Threshold"}
-    assert names | {"GLU", "Softmin", "Conv3d"} <= set(cr.onnx.supported())
+    assert names | {"GLU", "Softmin", "Conv3d", "MaxPool3d", "AvgPool3d"} <= set(cr.onnx.supported())

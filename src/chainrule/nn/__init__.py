@@ -83,6 +83,7 @@ from chainrule.nn.transformer import (
 # isort: split
 from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from chainrule.nn.conv3d import Conv3d
+from chainrule.nn.pooling3d import AvgPool3d, MaxPool3d
 from chainrule.nn.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -167,6 +168,7 @@ __all__ = [
     "AdaptiveAvgPool2d",
     "AvgPool1d",
     "AvgPool2d",
+    "AvgPool3d",
     "BatchNorm2d",
     "Conv1d",
     "Conv2d",
@@ -176,6 +178,7 @@ __all__ = [
     "Dropout2d",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxPool3d",
     "Unflatten",
     # recurrent networks (nn/recurrent.py, nn/recurrent_cells.py)
     "GRU",

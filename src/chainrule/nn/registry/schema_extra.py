@@ -1,5 +1,5 @@
 """The schemas of the later layers a saved architecture may name: PReLU and the other
-activations of ``nn/activation_extra.py``, Bilinear and Conv3d."""
+activations of ``nn/activation_extra.py``, Bilinear, Conv3d, MaxPool3d and AvgPool3d."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from chainrule.nn.activation_extra import (
 )
 from chainrule.nn.bilinear import Bilinear
 from chainrule.nn.conv3d import Conv3d
+from chainrule.nn.pooling3d import AvgPool3d, MaxPool3d
 from chainrule.nn.registry.checks import (
     _bool,
     _conv_padding,
@@ -25,6 +26,7 @@ from chainrule.nn.registry.checks import (
     _dim_or_none,
     _dtype,
     _finite,
+    _optional,
     _positive_size,
     _size,
     _sizes,
@@ -63,7 +65,24 @@ LAYERS: dict[str, tuple[type, dict]] = {
     ),
 }
 
+_POOL_ARGS = {
+    "kernel_size": _sizes(1, most=3),
+    "stride": _sizes(1, most=3),
+    "padding": _sizes(0, most=3),
+    "ceil_mode": _bool,
+}
+LAYERS["MaxPool3d"] = (
+    MaxPool3d,
+    {**_POOL_ARGS, "dilation": _sizes(1, most=3), "return_indices": _bool},
+)
+LAYERS["AvgPool3d"] = (
+    AvgPool3d,
+    {**_POOL_ARGS, "count_include_pad": _bool, "divisor_override": _optional(_positive_size)},
+)
+
 REQUIRED = {
+    "MaxPool3d": ("kernel_size",),
+    "AvgPool3d": ("kernel_size",),
     "Threshold": ("threshold", "value"),
     "Bilinear": ("in1_features", "in2_features", "out_features"),
     "Conv3d": _CONV_REQUIRED,
