@@ -1,6 +1,7 @@
 """PReLU, Mish, Hardswish, Hardsigmoid, Softsign, Tanhshrink, Threshold, GLU, Softmin, Bilinear,
-Conv3d, MaxPool3d and AvgPool3d against torch.nn: reprs, parameter names and shapes, initialisation, forward and
-gradients with shared weights; save/load round trips; argument errors."""
+Conv3d, MaxPool3d and AvgPool3d against torch.nn: reprs, parameter names and shapes,
+initialisation, forward and gradients with shared weights; save/load round trips; argument
+errors."""
 
 from __future__ import annotations
 
@@ -43,7 +44,10 @@ LAYERS = {
     "conv3d_same": ("Conv3d(2, 3, (2, 3, 4), padding='same')", (1, 2, 4, 5, 6)),
     "conv3d_valid": ("Conv3d(2, 3, 2, padding='valid')", (2, 4, 4, 4)),
     "conv3d_reflect": ("Conv3d(2, 3, 3, padding=1, padding_mode='reflect')", (1, 2, 4, 5, 4)),
-    "conv3d_circular": ("Conv3d(2, 2, 3, padding=(1, 2, 1), padding_mode='circular')", (1, 2, 4, 4, 4)),
+    "conv3d_circular": (
+        "Conv3d(2, 2, 3, padding=(1, 2, 1), padding_mode='circular')",
+        (1, 2, 4, 4, 4),
+    ),
     "max_pool3d": ("MaxPool3d(2)", (2, 3, 4, 6, 6)),
     "max_pool3d_options": (
         "MaxPool3d((2, 3, 1), stride=1, padding=(1, 1, 0), dilation=2, ceil_mode=True)",
@@ -51,7 +55,8 @@ LAYERS = {
     ),
     "avg_pool3d": ("AvgPool3d(2)", (2, 3, 4, 6, 6)),
     "avg_pool3d_options": (
-        "AvgPool3d((3, 2, 3), stride=2, padding=(1, 0, 1), ceil_mode=True, count_include_pad=False)",
+        "AvgPool3d((3, 2, 3), stride=2, padding=(1, 0, 1), ceil_mode=True, "
+        "count_include_pad=False)",
         (2, 2, 5, 6, 7),
     ),
     "avg_pool3d_divisor": ("AvgPool3d((2, 3, 1), 1, (1, 1, 0), divisor_override=3)", (3, 4, 5, 3)),
@@ -135,7 +140,9 @@ def test_initialisation_follows_pytorch():
 
 def full_model(library):
     return library.Sequential(
-        library.Conv3d(2, 4, (1, 2, 3), stride=(1, 2, 1), padding=(0, 1, 1), padding_mode="reflect"),
+        library.Conv3d(
+            2, 4, (1, 2, 3), stride=(1, 2, 1), padding=(0, 1, 1), padding_mode="reflect"
+        ),
         library.PReLU(4, 0.1),
         library.MaxPool3d((1, 2, 2), stride=1, padding=(0, 1, 0), ceil_mode=True),
         library.Conv3d(4, 4, 2, padding="same", groups=2, bias=False),
@@ -171,30 +178,51 @@ def test_save_load_round_trip_and_the_file_loads_into_torch(tmp_path):
 
 
 def test_bilinear_and_options_survive_a_saved_file(tmp_path):
-    model = nn.ModuleList([nn.Bilinear(3, 4, 2, bias=False), nn.PReLU(3, init=-0.5, dtype="float64")])
+    model = nn.ModuleList(
+        [nn.Bilinear(3, 4, 2, bias=False), nn.PReLU(3, init=-0.5, dtype="float64")]
+    )
     path = tmp_path / "m.safetensors"
     cr.save(model, path)
     loaded = cr.load(path)
     assert repr(loaded) == repr(model)
     assert loaded[0].bias is None and loaded[1].init == -0.5
     assert loaded[1].weight.dtype == np.float64
-    np.testing.assert_array_equal(loaded[0].weight.detach().numpy(), model[0].weight.detach().numpy())
+    np.testing.assert_array_equal(
+        loaded[0].weight.detach().numpy(), model[0].weight.detach().numpy()
+    )
 
 
 @pytest.mark.parametrize(
     "config, message",
     [
-        ({"type": "Bilinear", "args": {"in1_features": 1000, "in2_features": 1000,
-                                       "out_features": 1000}}, "parameters"),
-        ({"type": "Conv3d", "args": {"in_channels": 100, "out_channels": 100,
-                                     "kernel_size": 11}}, "parameters"),
-        ({"type": "Conv3d", "args": {"in_channels": 1, "out_channels": 1,
-                                     "kernel_size": [1, 2, 3, 4]}}, "1 to 3 ints"),
+        (
+            {
+                "type": "Bilinear",
+                "args": {"in1_features": 1000, "in2_features": 1000, "out_features": 1000},
+            },
+            "parameters",
+        ),
+        (
+            {
+                "type": "Conv3d",
+                "args": {"in_channels": 100, "out_channels": 100, "kernel_size": 11},
+            },
+            "parameters",
+        ),
+        (
+            {
+                "type": "Conv3d",
+                "args": {"in_channels": 1, "out_channels": 1, "kernel_size": [1, 2, 3, 4]},
+            },
+            "1 to 3 ints",
+        ),
         ({"type": "PReLU", "args": {"num_parameters": 0}}, "num_parameters"),
         ({"type": "MaxPool3d", "args": {"kernel_size": [2, 2, 2, 2]}}, "1 to 3 ints"),
         ({"type": "AvgPool3d", "args": {"stride": 2}}, "kernel_size"),
-        ({"type": "AvgPool3d", "args": {"kernel_size": 2, "divisor_override": 0}},
-         "divisor_override"),
+        (
+            {"type": "AvgPool3d", "args": {"kernel_size": 2, "divisor_override": 0}},
+            "divisor_override",
+        ),
         ({"type": "Threshold", "args": {"threshold": 0.5}}, "value"),
         ({"type": "Bilinear", "args": {"in1_features": 2, "in2_features": 2}}, "out_features"),
     ],
@@ -205,8 +233,10 @@ def test_hostile_configs_are_refused(config, message):
 
 
 def test_parameter_counts_before_building():
-    bilinear = {"type": "Bilinear", "args": {"in1_features": 10, "in2_features": 10,
-                                             "out_features": 10}}
+    bilinear = {
+        "type": "Bilinear",
+        "args": {"in1_features": 10, "in2_features": 10, "out_features": 10},
+    }
     assert module_from_config(bilinear, max_parameters=1010).weight.shape == (10, 10, 10)
     with pytest.raises(cr.ModelFormatError, match="1,010 parameters"):
         module_from_config(bilinear, max_parameters=1009)
@@ -230,8 +260,11 @@ def test_parameter_counts_before_building():
         (lambda: nn.Softmin(dim="x"), ValueError, "dim"),
         (lambda: nn.Bilinear(0, 2, 3), ValueError, "in1_features"),
         (lambda: nn.Bilinear(2, 2, 3)(cr.ones(4, 2), cr.ones(4, 3)), cr.ShapeError, "input2"),
-        (lambda: nn.Bilinear(2, 2, 3)(cr.ones(4, 2, dtype="float64"), cr.ones(4, 2)),
-         cr.DTypeError, "float64"),
+        (
+            lambda: nn.Bilinear(2, 2, 3)(cr.ones(4, 2, dtype="float64"), cr.ones(4, 2)),
+            cr.DTypeError,
+            "float64",
+        ),
         (lambda: nn.Conv3d(2, 4, (3, 3)), ValueError, "3-tuple"),
         (lambda: nn.Conv3d(3, 4, 3, groups=2), ValueError, "groups"),
         (lambda: nn.Conv3d(2, 4, 3, stride=2, padding="same"), ValueError, "strided"),
@@ -250,6 +283,10 @@ def test_inplace_layers_write_into_the_input_outside_the_graph():
         x = cr.tensor([-4.0, -1.0, 2.0])
         assert layer(x) is x
         t = torch.tensor([-4.0, -1.0, 2.0])
-        build(repr(layer).replace("()", "(inplace=True)") if "inplace" not in repr(layer)
-              else repr(layer), tnn)(t)
+        build(
+            repr(layer).replace("()", "(inplace=True)")
+            if "inplace" not in repr(layer)
+            else repr(layer),
+            tnn,
+        )(t)
         np.testing.assert_allclose(x.numpy(), t.numpy(), rtol=1e-6)

@@ -37,7 +37,11 @@ CASES = [
         lambda: nn.Conv3d(4, 6, (2, 3, 1), (2, 1, 2), (1, 0, 1), (1, 2, 1), groups=2),
         (2, 4, 6, 7, 5),
     ),
-    ("Conv3d-same", lambda: nn.Conv3d(2, 2, (2, 3, 4), padding="same", bias=False), (2, 2, 5, 6, 7)),
+    (
+        "Conv3d-same",
+        lambda: nn.Conv3d(2, 2, (2, 3, 4), padding="same", bias=False),
+        (2, 2, 5, 6, 7),
+    ),
     ("MaxPool3d", lambda: nn.MaxPool3d(2), (2, 3, 4, 6, 6)),
     ("MaxPool3d-options", lambda: nn.MaxPool3d(3, (2, 1, 2), 1, ceil_mode=True), (2, 2, 6, 5, 7)),
     ("AvgPool3d", lambda: nn.AvgPool3d((1, 2, 2)), (2, 3, 4, 6, 6)),
@@ -78,4 +82,6 @@ def test_layer_matches_onnxruntime(case, opset):
 
 def test_they_are_listed_as_supported():
     names = {"PReLU", "Mish", "Hardswish", "Hardsigmoid", "Softsign", "Tanhshrink", "Threshold"}
-    assert names | {"GLU", "Softmin", "Conv3d", "MaxPool3d", "AvgPool3d"} <= set(cr.onnx.supported())
+    assert names | {"GLU", "Softmin", "Conv3d", "MaxPool3d", "AvgPool3d"} <= set(
+        cr.onnx.supported()
+    )

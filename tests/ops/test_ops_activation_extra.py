@@ -164,7 +164,10 @@ SECOND = {
     "prelu": (lambda x, w: (F.prelu(x, w) ** 2).sum(), [(2, 3, 4), (3,)]),
     "glu": (lambda x: F.glu(x).sum(), [(3, 4)]),
     "bilinear": (lambda a, b, w: F.bilinear(a, b, w).sum(), [(3, 2), (3, 4), (2, 2, 4)]),
-    "conv3d": (lambda x, w: (F.conv3d(x, w, padding=1) ** 2).sum(), [(1, 2, 3, 3, 3), (2, 2, 2, 2, 2)]),
+    "conv3d": (
+        lambda x, w: (F.conv3d(x, w, padding=1) ** 2).sum(),
+        [(1, 2, 3, 3, 3), (2, 2, 2, 2, 2)],
+    ),
 }
 
 
@@ -197,28 +200,52 @@ def test_mish_hessian_vector_product_matches_torch():
         (lambda: F.glu(cr.ones(2, 3)), cr.ShapeError, "dimension 1 is size 3"),
         (lambda: F.glu(cr.tensor(1.0)), cr.ShapeError, "scalars"),
         (lambda: F.glu(cr.ones(2, 4), dim=2), IndexError, "out of range"),
-        (lambda: F.bilinear(cr.ones(2, 3), cr.ones(2, 4), cr.ones(5, 3, 3)), cr.ShapeError,
-         "input2 size does not match weight size: got 4 but expected 3"),
-        (lambda: F.bilinear(cr.ones(2, 3), cr.ones(3, 4), cr.ones(5, 3, 4)), cr.ShapeError,
-         "dimensions do not match at dim 0"),
+        (
+            lambda: F.bilinear(cr.ones(2, 3), cr.ones(2, 4), cr.ones(5, 3, 3)),
+            cr.ShapeError,
+            "input2 size does not match weight size: got 4 but expected 3",
+        ),
+        (
+            lambda: F.bilinear(cr.ones(2, 3), cr.ones(3, 4), cr.ones(5, 3, 4)),
+            cr.ShapeError,
+            "dimensions do not match at dim 0",
+        ),
         (lambda: F.bilinear(cr.ones(2, 3), cr.ones(2, 4), cr.ones(3, 4)), cr.ShapeError, "3-D"),
-        (lambda: F.bilinear(cr.ones(2, 3), cr.ones(2, 4), cr.ones(5, 3, 4), cr.ones(4)),
-         cr.ShapeError, r"bias must have shape \(5,\)"),
-        (lambda: F.conv3d(cr.ones(1, 2, 4, 4), cr.ones(3, 2, 1, 1, 1)), cr.ShapeError,
-         "channels"),
+        (
+            lambda: F.bilinear(cr.ones(2, 3), cr.ones(2, 4), cr.ones(5, 3, 4), cr.ones(4)),
+            cr.ShapeError,
+            r"bias must have shape \(5,\)",
+        ),
+        (lambda: F.conv3d(cr.ones(1, 2, 4, 4), cr.ones(3, 2, 1, 1, 1)), cr.ShapeError, "channels"),
         (lambda: F.conv3d(cr.ones(2, 4, 4, 4), cr.ones(3, 2, 1, 1)), cr.ShapeError, "5-D weight"),
-        (lambda: F.conv3d(cr.ones(1, 2, 2, 4, 4), cr.ones(3, 2, 3, 1, 1)), cr.ShapeError,
-         "depth"),
-        (lambda: F.conv3d(cr.ones(1, 2, 4, 4, 4), cr.ones(3, 2, 1, 1, 1), stride=(1, 2)),
-         ValueError, "triple"),
-        (lambda: F.conv3d(cr.ones(1, 2, 4, 4, 4), cr.ones(3, 2, 1, 1, 1), stride=2,
-                          padding="same"), ValueError, "stride 1"),
-        (lambda: F.conv3d(cr.ones(1, 2, 4, 4, 4), cr.ones(3, 2, 1, 1, 1), padding="full"),
-         ValueError, "'valid' or 'same'"),
-        (lambda: F.conv3d(cr.ones(1, 2, 4, 4, 4), cr.ones(3, 1, 1, 1, 1), groups=2),
-         cr.ShapeError, "groups"),
-        (lambda: F.conv3d(cr.ones(1, 2, 4, 4, 4), cr.ones(3, 2, 1, 1, 1, dtype="float64")),
-         cr.DTypeError, "float64 weight"),
+        (lambda: F.conv3d(cr.ones(1, 2, 2, 4, 4), cr.ones(3, 2, 3, 1, 1)), cr.ShapeError, "depth"),
+        (
+            lambda: F.conv3d(cr.ones(1, 2, 4, 4, 4), cr.ones(3, 2, 1, 1, 1), stride=(1, 2)),
+            ValueError,
+            "triple",
+        ),
+        (
+            lambda: F.conv3d(
+                cr.ones(1, 2, 4, 4, 4), cr.ones(3, 2, 1, 1, 1), stride=2, padding="same"
+            ),
+            ValueError,
+            "stride 1",
+        ),
+        (
+            lambda: F.conv3d(cr.ones(1, 2, 4, 4, 4), cr.ones(3, 2, 1, 1, 1), padding="full"),
+            ValueError,
+            "'valid' or 'same'",
+        ),
+        (
+            lambda: F.conv3d(cr.ones(1, 2, 4, 4, 4), cr.ones(3, 1, 1, 1, 1), groups=2),
+            cr.ShapeError,
+            "groups",
+        ),
+        (
+            lambda: F.conv3d(cr.ones(1, 2, 4, 4, 4), cr.ones(3, 2, 1, 1, 1, dtype="float64")),
+            cr.DTypeError,
+            "float64 weight",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_with_what_to_do(call, error, match):
@@ -238,8 +265,10 @@ def test_softmin_without_dim_warns_and_picks_pytorchs_dim():
 def test_inplace_functions_write_into_the_input_like_pytorch():
     for ours, theirs in [
         (lambda x: F.hardswish(x, inplace=True), lambda t: TF.hardswish(t, inplace=True)),
-        (lambda x: F.threshold(x, 0.0, 9.0, inplace=True),
-         lambda t: TF.threshold(t, 0.0, 9.0, inplace=True)),
+        (
+            lambda x: F.threshold(x, 0.0, 9.0, inplace=True),
+            lambda t: TF.threshold(t, 0.0, 9.0, inplace=True),
+        ),
         (lambda x: F.mish(x, inplace=True), lambda t: TF.mish(t, inplace=True)),
     ]:
         x, t = cr.tensor([-4.0, -1.0, 2.0]), torch.tensor([-4.0, -1.0, 2.0])

@@ -34,15 +34,24 @@ AVG_OPTIONS = {
     "k2": dict(kernel_size=2),
     "k3_s2_p1": dict(kernel_size=3, stride=2, padding=1),
     "exclude_pad": dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
-    "ceil_exclude": dict(kernel_size=(3, 2, 3), stride=2, padding=(1, 0, 1), ceil_mode=True,
-                         count_include_pad=False),
+    "ceil_exclude": dict(
+        kernel_size=(3, 2, 3), stride=2, padding=(1, 0, 1), ceil_mode=True, count_include_pad=False
+    ),
     "ceil_include": dict(kernel_size=(2, 3, 2), stride=(3, 2, 2), ceil_mode=True),
     "divisor": dict(kernel_size=(2, 3, 1), stride=1, padding=(1, 1, 0), divisor_override=3),
 }
 
 CASES = [
-    *[c for k, o in MAX_OPTIONS.items() for c in case(f"max_{k}", *pool("max_pool3d", **o), VOLUME)],
-    *[c for k, o in AVG_OPTIONS.items() for c in case(f"avg_{k}", *pool("avg_pool3d", **o), VOLUME)],
+    *[
+        c
+        for k, o in MAX_OPTIONS.items()
+        for c in case(f"max_{k}", *pool("max_pool3d", **o), VOLUME)
+    ],
+    *[
+        c
+        for k, o in AVG_OPTIONS.items()
+        for c in case(f"avg_{k}", *pool("avg_pool3d", **o), VOLUME)
+    ],
     *case("max_unbatched", *pool("max_pool3d", kernel_size=2, padding=1), UNBATCHED),
     *case("avg_unbatched", *pool("avg_pool3d", kernel_size=2, padding=1), UNBATCHED),
 ]
@@ -87,10 +96,16 @@ def test_second_derivatives_match_finite_differences():
         (lambda: F.max_pool3d(cr.ones(1, 1, 4, 4, 4), (2, 2)), ValueError, "triple"),
         (lambda: F.max_pool3d(cr.ones(1, 1, 4, 4, 4), 2, padding=2), cr.ShapeError, "half"),
         (lambda: F.max_pool3d(cr.ones(1, 1, 1, 4, 4), 2), cr.ShapeError, "depth 1"),
-        (lambda: F.avg_pool3d(cr.ones(1, 1, 4, 4, 4), 2, divisor_override=0), ValueError,
-         "divisor_override"),
-        (lambda: F.avg_pool3d(cr.tensor(np.ones((1, 1, 2, 2, 2), int)), 2), cr.DTypeError,
-         "floating-point"),
+        (
+            lambda: F.avg_pool3d(cr.ones(1, 1, 4, 4, 4), 2, divisor_override=0),
+            ValueError,
+            "divisor_override",
+        ),
+        (
+            lambda: F.avg_pool3d(cr.tensor(np.ones((1, 1, 2, 2, 2), int)), 2),
+            cr.DTypeError,
+            "floating-point",
+        ),
     ],
 )
 def test_bad_arguments_are_refused(call, error, match):

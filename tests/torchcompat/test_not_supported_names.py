@@ -56,6 +56,17 @@ def test_the_hint_is_the_handwritten_one_else_the_closest_names():
     assert issubclass(cr.NotSupportedError, NotImplementedError)
 
 
+@pytest.mark.parametrize("namespace", ["torch.nn", "torch.nn.functional"])
+def test_no_unsupported_entry_names_something_chainrule_has(namespace):
+    """A name chainrule gained must leave UNSUPPORTED (F.embedding stayed listed after it came,
+    and docs/pytorch.md called it missing)."""
+    from chainrule.torch_compat import _HOMES, UNSUPPORTED
+
+    home = importlib.import_module(_HOMES[namespace][0])
+    present = [name for name in UNSUPPORTED.get(namespace, {}) if hasattr(home, name)]
+    assert not present, f"{namespace}: remove {present} from torch_compat.UNSUPPORTED"
+
+
 def test_names_pytorch_does_not_have_stay_plain_attribute_errors():
     t = cr.tensor([1.0])
     for obj, text in (

@@ -83,7 +83,6 @@ from chainrule.nn.transformer import (
 # isort: split
 from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from chainrule.nn.conv3d import Conv3d
-from chainrule.nn.pooling3d import AvgPool3d, MaxPool3d
 from chainrule.nn.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -92,6 +91,7 @@ from chainrule.nn.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from chainrule.nn.pooling3d import AvgPool3d, MaxPool3d
 from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
 from chainrule.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 

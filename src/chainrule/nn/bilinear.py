@@ -40,7 +40,8 @@ def bilinear(input1, input2, weight, bias=None) -> Tensor:  # noqa: A002 - PyTor
     dtypes = {x1.dtype, x2.dtype, weight.dtype} | ({bias.dtype} if bias is not None else set())
     if len(dtypes) > 1:
         raise DTypeError(
-            f"bilinear(): inputs, weight and bias must share one dtype, got {sorted(map(str, dtypes))}"
+            f"bilinear(): inputs, weight and bias must share one dtype, got "
+            f"{sorted(map(str, dtypes))}; convert with .to(cr.float32) or .to(cr.float64)"
         )
     if x1.ndim != x2.ndim or x1.ndim == 0:
         raise ShapeError(

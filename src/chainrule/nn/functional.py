@@ -27,9 +27,9 @@ from chainrule.ops.activation_extra import (  # noqa: E402, F401
     threshold,
 )
 from chainrule.ops.conv3d import conv3d  # noqa: E402, F401
-from chainrule.ops.pooling3d import avg_pool3d, max_pool3d  # noqa: E402, F401
 from chainrule.ops.interpolate import interpolate  # noqa: E402, F401
 from chainrule.ops.norm import cosine_similarity, normalize, pairwise_distance  # noqa: E402, F401
+from chainrule.ops.pooling3d import avg_pool3d, max_pool3d  # noqa: E402, F401
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002

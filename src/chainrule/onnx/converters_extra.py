@@ -59,8 +59,9 @@ def _glu(g, m, x, out):
     half = x.array.shape[dim] // 2
 
     def part(start: int, stop: int) -> str:
-        bounds = [g.const(np.array([v], np.int64), name) for v, name in ((start, "start"),
-                                                                          (stop, "stop"))]
+        bounds = [
+            g.const(np.array([v], np.int64), name) for v, name in ((start, "start"), (stop, "stop"))
+        ]
         return g.add("Slice", [x.name, *bounds, g.const(np.array([dim], np.int64), "axis")])
 
     return g.add("Mul", [part(0, half), g.add("Sigmoid", [part(half, 2 * half)])])

@@ -28,15 +28,15 @@ def _where(mask: np.ndarray, a, b) -> Tensor:
 
 
 class PReLU(Function):
-    """z if z > 0 else a·z, with a learned slope ``a`` (one, or one per channel).
+    """a if a > 0 else b·a, with a learned slope b (one, or one per channel).
 
-    Local derivatives: ∂/∂z = 1 if z > 0 else a;  ∂/∂a = 0 if z > 0 else z (summed over every
-    position that shares the slope).
+    Local derivatives: ∂/∂a = 1 if a > 0 else b;  ∂/∂b = 0 if a > 0 else a (summed over every
+    position that shares the slope). The letters are the explainer's: a the input, b the slope.
     """
 
     label = "prelu"
-    definition = "prelu(z) = z if z > 0 else a·z"
-    formulas = ("1 if z > 0 else a", "0 if z > 0 else z (summed over the positions sharing a)")
+    definition = "prelu(a) = a if a > 0 else b·a, b the learned slope"
+    formulas = ("1 if a > 0 else b", "0 if a > 0 else a (summed over the positions sharing b)")
 
     def forward(self, z, slope):
         self.z, self.slope = z, slope
@@ -295,9 +295,7 @@ def glu(x, dim: int = -1) -> Tensor:
     dim %= x.ndim
     size = x.shape[dim]
     if size % 2:
-        raise ShapeError(
-            f"Halving dimension must be even, but dimension {dim} is size {size}"
-        )
+        raise ShapeError(f"Halving dimension must be even, but dimension {dim} is size {size}")
     before = (slice(None),) * dim
     half = size // 2
     return x[(*before, slice(0, half))] * x[(*before, slice(half, size))].sigmoid()

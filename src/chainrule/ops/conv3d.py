@@ -128,9 +128,7 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     taps = taps.reshape(n, groups, cg, kd, out_depth, h, w).permute(0, 4, 1, 3, 2, 5, 6)
     images = taps.reshape(n * out_depth, groups * kd * cg, h, w)
     kernels = weight.permute(0, 2, 1, 3, 4).reshape(out_ch, kd * cg, kh, kw)
-    out = conv2d(
-        images, kernels, bias, stride[1:], plane_padding, dilation[1:], groups=int(groups)
-    )
+    out = conv2d(images, kernels, bias, stride[1:], plane_padding, dilation[1:], groups=int(groups))
     oh, ow = out.shape[2:]
     out = out.reshape(n, out_depth, out_ch, oh, ow).permute(0, 2, 1, 3, 4)
     return out.reshape(out.shape[1:]) if unbatched else out
