@@ -155,7 +155,6 @@ def __getattr__(name: str):
 # ---- PyTorch names chainrule does not have (yet) ------------------------------------------------
 # module -> {name: the nearest chainrule spelling}. Looking one up raises NotSupportedError
 # with that hint instead of a bare AttributeError; docs/pytorch.md lists the same names.
-_CONV = "not yet in chainrule; nn.Conv1d/Conv2d, pooling and BatchNorm2d are (docs/cnn.md)"
 UNSUPPORTED: dict[str, dict[str, str]] = {
     "torch": {
         "linalg": "NumPy's np.linalg on t.detach().numpy() (not differentiable)",
@@ -180,14 +179,7 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "quantization": "float32 or float64 only",
     },
     "torch.nn": {
-        "Conv3d": _CONV,
-        "PReLU": "nn.LeakyReLU (a fixed slope)",
-        "Mish": "x * cr.tanh(nn.functional.softplus(x))",
         "DataParallel": "distributed.DistributedDataParallel under mpiexec (docs/distributed.md)",
-        "Bilinear": "not yet in chainrule",
-    },
-    "torch.nn.functional": {
-        "embedding": "nn.Embedding, or weight[indices]",
     },
 }
 

@@ -18,6 +18,7 @@ FAMILIES = [
     "matmul",
     "activation",
     "activation_smooth",
+    "activation_extra",
     "softmax",
     "loss",
     "loss_regression",

@@ -43,17 +43,28 @@ def test_every_missing_pytorch_name_raises_not_supported(prefix, owner, names):
 def test_the_hint_is_the_handwritten_one_else_the_closest_names():
     with pytest.raises(cr.NotSupportedError, match=r"np.linalg.det on t.detach\(\).numpy"):
         cr.tensor([[1.0]]).det  # noqa: B018 - the hand-written hint wins
-    with pytest.raises(cr.NotSupportedError, match="a fixed slope"):
-        cr.nn.PReLU  # noqa: B018
+    with pytest.raises(cr.NotSupportedError, match="DistributedDataParallel under mpiexec"):
+        cr.nn.DataParallel  # noqa: B018
     with pytest.raises(cr.NotSupportedError, match=r"nearest: chainrule.index_copy"):
         cr.index_put  # noqa: B018
     with pytest.raises(cr.NotSupportedError, match=r"chainrule.Tensor.index_copy"):
         cr.tensor([1.0]).index_put  # noqa: B018
-    with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.conv2d"):
-        cr.nn.functional.conv3d  # noqa: B018
+    with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.conv_transpose2d"):
+        cr.nn.functional.conv_transpose3d  # noqa: B018
     with pytest.raises(cr.NotSupportedError, match="no close equivalent in chainrule"):
-        cr.nn.Hardswish  # noqa: B018
+        cr.nn.Fold  # noqa: B018
     assert issubclass(cr.NotSupportedError, NotImplementedError)
+
+
+@pytest.mark.parametrize("namespace", ["torch.nn", "torch.nn.functional"])
+def test_no_unsupported_entry_names_something_chainrule_has(namespace):
+    """A name chainrule gained must leave UNSUPPORTED (F.embedding stayed listed after it came,
+    and docs/pytorch.md called it missing)."""
+    from chainrule.torch_compat import _HOMES, UNSUPPORTED
+
+    home = importlib.import_module(_HOMES[namespace][0])
+    present = [name for name in UNSUPPORTED.get(namespace, {}) if hasattr(home, name)]
+    assert not present, f"{namespace}: remove {present} from torch_compat.UNSUPPORTED"
 
 
 def test_names_pytorch_does_not_have_stay_plain_attribute_errors():

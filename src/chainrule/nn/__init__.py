@@ -24,6 +24,18 @@ from chainrule.nn.activation import (
     Softplus,
     Tanh,
 )
+from chainrule.nn.activation_extra import (
+    GLU,
+    Hardsigmoid,
+    Hardswish,
+    Mish,
+    PReLU,
+    Softmin,
+    Softsign,
+    Tanhshrink,
+    Threshold,
+)
+from chainrule.nn.bilinear import Bilinear
 from chainrule.nn.container import ModuleList, Sequential
 from chainrule.nn.containers_torch import (
     LazyLinear,
@@ -70,6 +82,7 @@ from chainrule.nn.transformer import (
 # ---- convolutional networks (nn/conv.py, nn/pooling.py, nn/spatial.py) ----
 # isort: split
 from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from chainrule.nn.conv3d import Conv3d
 from chainrule.nn.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -78,6 +91,7 @@ from chainrule.nn.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from chainrule.nn.pooling3d import AvgPool3d, MaxPool3d
 from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
 from chainrule.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
@@ -136,6 +150,17 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    # more activations (nn/activation_extra.py) and the bilinear layer (nn/bilinear.py)
+    "Bilinear",
+    "GLU",
+    "Hardsigmoid",
+    "Hardswish",
+    "Mish",
+    "PReLU",
+    "Softmin",
+    "Softsign",
+    "Tanhshrink",
+    "Threshold",
     "functional",
     "init",
     # convolutional networks
@@ -143,14 +168,17 @@ __all__ = [
     "AdaptiveAvgPool2d",
     "AvgPool1d",
     "AvgPool2d",
+    "AvgPool3d",
     "BatchNorm2d",
     "Conv1d",
     "Conv2d",
+    "Conv3d",
     "ConvTranspose1d",
     "ConvTranspose2d",
     "Dropout2d",
     "MaxPool1d",
     "MaxPool2d",
+    "MaxPool3d",
     "Unflatten",
     # recurrent networks (nn/recurrent.py, nn/recurrent_cells.py)
     "GRU",

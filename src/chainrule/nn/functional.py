@@ -11,11 +11,25 @@ from chainrule.nn.attention import (  # noqa: E402, F401
     multi_head_attention_forward,
     scaled_dot_product_attention,
 )
+from chainrule.nn.bilinear import bilinear  # noqa: E402, F401
 from chainrule.nn.embedding import embedding  # noqa: E402, F401
 from chainrule.nn.local_response_norm import local_response_norm  # noqa: E402, F401
 from chainrule.nn.normalization_instance import group_norm, instance_norm  # noqa: E402, F401
+from chainrule.ops.activation_extra import (  # noqa: E402, F401
+    glu,
+    hardsigmoid,
+    hardswish,
+    mish,
+    prelu,
+    softmin,
+    softsign,
+    tanhshrink,
+    threshold,
+)
+from chainrule.ops.conv3d import conv3d  # noqa: E402, F401
 from chainrule.ops.interpolate import interpolate  # noqa: E402, F401
 from chainrule.ops.norm import cosine_similarity, normalize, pairwise_distance  # noqa: E402, F401
+from chainrule.ops.pooling3d import avg_pool3d, max_pool3d  # noqa: E402, F401
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002
@@ -105,6 +119,10 @@ relu6 = _with_inplace("relu6", relu6)  # noqa: F405
 hardtanh = _with_inplace("hardtanh", hardtanh)  # noqa: F405
 elu = _with_inplace("elu", elu)  # noqa: F405
 silu = _with_inplace("silu", silu)  # noqa: F405
+mish = _with_inplace("mish", mish)
+hardswish = _with_inplace("hardswish", hardswish)
+hardsigmoid = _with_inplace("hardsigmoid", hardsigmoid)
+threshold = _with_inplace("threshold", threshold)
 
 
 def __getattr__(name: str):

@@ -333,7 +333,7 @@ def _pads(padding, n: int) -> list[int]:
     return _ints(padding, n) * 2
 
 
-@register_converter(*_present("Conv1d", "Conv2d"))
+@register_converter(*_present("Conv1d", "Conv2d", "Conv3d"))
 def _conv(g, m, x, out):
     n = len(m.kernel_size)
     if m.padding_mode != "zeros":  # ONNX's Conv pads with zeros: a Pad node would be needed
@@ -384,7 +384,7 @@ def _spatial(x: Value) -> int:
     return x.array.ndim - 2
 
 
-@register_converter(*_present("MaxPool1d", "MaxPool2d"))
+@register_converter(*_present("MaxPool1d", "MaxPool2d", "MaxPool3d"))
 def _max_pool(g, m, x, out):
     n = _spatial(x)
     kernel, stride, dilation = (_ints(v, n) for v in (m.kernel_size, m.stride, m.dilation))
@@ -426,7 +426,7 @@ def _drop_window_in_padding(g, y: str, m, x: Value, out, kernel, stride, dilatio
     )
 
 
-@register_converter(*_present("AvgPool1d", "AvgPool2d"))
+@register_converter(*_present("AvgPool1d", "AvgPool2d", "AvgPool3d"))
 def _avg_pool(g, m, x, out):
     if getattr(m, "divisor_override", None) is not None:
         raise ValueError(f"{type(m).__name__}(divisor_override=...) has no ONNX equivalent")

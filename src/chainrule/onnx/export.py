@@ -7,8 +7,11 @@ import os
 
 import numpy as np
 
+from chainrule.onnx import (
+    converters_extra,  # noqa: F401 - registers PReLU, Mish, ...
+    recurrent,  # noqa: F401 - registers the RNN, LSTM and GRU converters
+)
 from chainrule.onnx import dynamic_axes as axes_of
-from chainrule.onnx import recurrent  # noqa: F401 - registers the RNN, LSTM and GRU converters
 from chainrule.onnx._graph import Graph, require_onnx
 from chainrule.onnx.converters import CONVERTERS, Value, supported
 from chainrule.onnx.errors import ExportError

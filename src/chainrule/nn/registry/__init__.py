@@ -13,9 +13,10 @@ schema, unknown keys are refused, nesting and total size are bounded, and every 
 :class:`~chainrule.errors.ModelFormatError` before any layer is made. Nothing is imported or
 called by name.
 
-The files: ``checks`` (limits and argument checks), ``schema_dense``, ``schema_spatial`` and
-``schema_recurrent`` (what each layer takes), ``layers`` (the allow-list, merged, and parameter
-counts), ``to_config`` and ``from_config`` (the two directions).
+The files: ``checks`` (limits and argument checks), ``schema_dense``, ``schema_spatial``,
+``schema_recurrent``, ``schema_attention`` and ``schema_extra`` (what each layer takes),
+``layers`` (the allow-list, merged, and parameter counts), ``to_config`` and ``from_config``
+(the two directions).
 """
 
 from chainrule.nn.registry.checks import MAX_DEPTH, MAX_PARAMETERS, SHARED

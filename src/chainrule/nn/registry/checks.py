@@ -121,11 +121,12 @@ def _index(value, where):
     return value
 
 
-def _sizes(minimum: int, allow_none: bool = False):
+def _sizes(minimum: int, allow_none: bool = False, most: int = 2):
     def sizes(value, where):
         items = value if isinstance(value, list) else [value]
-        if not 1 <= len(items) <= 2:
-            raise _fail(where, f"expected an int or a list of 1 or 2 ints, got {_show(value)}")
+        if not 1 <= len(items) <= most:
+            counts = "1 or 2" if most == 2 else f"1 to {most}"
+            raise _fail(where, f"expected an int or a list of {counts} ints, got {_show(value)}")
         for item in items:
             if item is None and allow_none:
                 continue
@@ -138,10 +139,10 @@ def _sizes(minimum: int, allow_none: bool = False):
     return sizes
 
 
-def _conv_padding(value, where):
+def _conv_padding(value, where, most: int = 2):
     if isinstance(value, str):
         return _choice("same", "valid")(value, where)
-    return _sizes(0)(value, where)
+    return _sizes(0, most=most)(value, where)
 
 
 def _unflattened(value, where):

@@ -9,19 +9,25 @@ from chainrule.nn.container import ModuleList, Sequential
 from chainrule.nn.registry import (
     schema_attention,
     schema_dense,
+    schema_extra,
     schema_recurrent,
     schema_spatial,
 )
 
 # type name -> (class, {argument: check}). The only classes a config can build.
 LAYERS: dict[str, tuple[type, dict]] = (
-    schema_dense.LAYERS | schema_spatial.LAYERS | schema_recurrent.LAYERS | schema_attention.LAYERS
+    schema_dense.LAYERS
+    | schema_spatial.LAYERS
+    | schema_recurrent.LAYERS
+    | schema_attention.LAYERS
+    | schema_extra.LAYERS
 )
 REQUIRED: dict[str, tuple] = (
     schema_dense.REQUIRED
     | schema_spatial.REQUIRED
     | schema_recurrent.REQUIRED
     | schema_attention.REQUIRED
+    | schema_extra.REQUIRED
 )
 CONTAINERS: dict[str, type] = {"Sequential": Sequential, "ModuleList": ModuleList}
 
@@ -36,7 +42,7 @@ def parameter_count(kind: str, args: dict) -> int:
         area = (
             math.prod(kernel)
             if isinstance(kernel, list)
-            else kernel ** (2 if kind[-2] == "2" else 1)
+            else kernel ** int(kind[-2])  # Conv1d, Conv2d, Conv3d, ConvTranspose2d, ...
         )
         n_in, n_out = args.get("in_channels", 0), args.get("out_channels", 0)
         bias = n_out if args.get("bias", True) else 0
@@ -56,4 +62,4 @@ def parameter_count(kind: str, args: dict) -> int:
         return schema_recurrent.recurrent_parameter_count(kind, args)
     if kind in schema_attention.LAYERS:
         return schema_attention.attention_parameter_count(kind, args)
-    return 0
+    return schema_extra.parameter_count(kind, args)

@@ -1,0 +1,64 @@
+"""The 3-D convolution layer (PyTorch's ``nn.Conv3d``: arguments, parameter layout,
+initialisation and repr), over volumes such as video clips or medical scans."""
+
+from __future__ import annotations
+
+from chainrule.nn.conv import _ConvNd
+from chainrule.ops.conv3d import conv3d
+from chainrule.random import Generator
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over an NCDHW batch: out = conv3d(x, W) + b.
+
+    Args:
+        in_channels, out_channels, groups, bias, padding_mode, dtype, generator: as
+            :class:`Conv2d`.
+        kernel_size: kernel depth, height and width, an int or a triple.
+        stride, dilation: ints or triples.
+        padding: an int, a triple, ``"valid"`` or ``"same"`` (stride 1).
+
+    Shape:
+        input (N, C_in, D, H, W) or (C_in, D, H, W) → (N, C_out, OD, OH, OW); ``weight`` is
+        (C_out, C_in / groups, kD, kH, kW), ``bias`` (C_out,), as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> conv = cr.nn.Conv3d(1, 4, 3, padding=1)
+        >>> conv(cr.ones(2, 1, 8, 16, 16)).shape
+        (2, 4, 8, 16, 16)
+    """
+
+    _dims = 3
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        dtype=None,
+        generator: Generator | None = None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            dtype,
+            generator,
+        )
+
+    def forward(self, x):
+        x, padding = self._mode_padded(self._input(x))
+        return conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
