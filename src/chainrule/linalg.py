@@ -1,0 +1,82 @@
+"""``chainrule.linalg``: PyTorch's ``torch.linalg``, differentiable, on NumPy's LAPACK.
+
+Norms (``vector_norm``, ``matrix_norm``, ``norm``), ``inv``, ``det``, ``slogdet``, ``solve``,
+``matrix_power``, and the decompositions ``cholesky``, ``qr``, ``eigh`` / ``eigvalsh``,
+``svd`` / ``svdvals`` and ``pinv``, batched over leading dims, float32 and float64, with
+PyTorch's gradients (docs/linalg.md). A ``torch.linalg`` name chainrule lacks raises
+NotSupportedError naming the nearest spelling.
+"""
+
+from __future__ import annotations
+
+from chainrule.ops.linalg import (  # noqa: F401 - the public names
+    EighResult,
+    LinAlgError,
+    QRResult,
+    SlogdetResult,
+    SVDResult,
+    cholesky,
+    det,
+    eigh,
+    eigvalsh,
+    inv,
+    matrix_norm,
+    matrix_power,
+    norm,
+    pinv,
+    qr,
+    slogdet,
+    solve,
+    svd,
+    svdvals,
+    vector_norm,
+)
+
+# torch.linalg's other names (PyTorch 2.13), with the nearest chainrule spelling
+_NOT_YET = {
+    "eig": "cr.linalg.eigh for a symmetric matrix (chainrule has real dtypes only)",
+    "eigvals": "cr.linalg.eigvalsh for a symmetric matrix (chainrule has real dtypes only)",
+    "lstsq": "cr.linalg.pinv(A) @ B, or cr.linalg.solve(A.mT @ A, A.mT @ B)",
+    "solve_triangular": "cr.linalg.solve(A.tril(), B) (or A.triu())",
+    "cond": "cr.linalg.matrix_norm(A, p) * cr.linalg.matrix_norm(cr.linalg.inv(A), p)",
+    "matrix_rank": "(cr.linalg.svdvals(A) > tol).sum(-1)",
+    "matrix_exp": "not yet in chainrule",
+    "multi_dot": "A @ B @ C",
+    "matmul": "cr.matmul",
+    "cross": "cr.cross(a, b, dim=-1)",
+    "diagonal": "cr.diagonal(A, offset, -2, -1)",
+    "vecdot": "(x * y).sum(dim)",
+    "vander": "x.unsqueeze(-1) ** cr.arange(n)",
+}
+_NOT_YET.update(
+    dict.fromkeys(
+        ("cholesky_ex", "inv_ex", "solve_ex"),
+        "the function without _ex (it raises cr.linalg.LinAlgError instead of returning info)",
+    )
+)
+_NOT_YET.update(
+    dict.fromkeys(
+        (
+            "lu",
+            "lu_factor",
+            "lu_factor_ex",
+            "lu_solve",
+            "ldl_factor",
+            "ldl_factor_ex",
+            "ldl_solve",
+            "householder_product",
+            "tensorinv",
+            "tensorsolve",
+        ),
+        "not yet in chainrule; cr.linalg.solve / inv / qr cover the common uses",
+    )
+)
+
+
+def __getattr__(name: str):
+    if name in _NOT_YET:
+        from chainrule._nearest import message
+        from chainrule.errors import NotSupportedError
+
+        raise NotSupportedError(message(f"torch.linalg.{name}", _NOT_YET[name]))
+    raise AttributeError(f"module 'chainrule.linalg' has no attribute {name!r}")

@@ -1,0 +1,50 @@
+"""Differentiable linear algebra, ``torch.linalg``'s names: norms, inverse / determinant /
+solve, and the decompositions. One concept a file; ``chainrule.linalg`` is the public face."""
+
+from chainrule.errors import LinAlgError
+from chainrule.ops.linalg.decompositions import QRResult, cholesky, qr
+from chainrule.ops.linalg.inverse import (
+    SlogdetResult,
+    det,
+    inv,
+    logdet,
+    matrix_power,
+    slogdet,
+    solve,
+)
+from chainrule.ops.linalg.norms import matrix_norm, norm, vector_norm
+from chainrule.ops.linalg.spectral import (
+    EighResult,
+    SVDResult,
+    eigh,
+    eigvalsh,
+    pinv,
+    pinverse,
+    svd,
+    svdvals,
+)
+
+__all__ = [
+    "LinAlgError",
+    "EighResult",
+    "QRResult",
+    "SVDResult",
+    "SlogdetResult",
+    "cholesky",
+    "det",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "logdet",
+    "matrix_norm",
+    "matrix_power",
+    "norm",
+    "pinv",
+    "pinverse",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "vector_norm",
+]

@@ -1,0 +1,243 @@
+"""Spectral decompositions with ``torch.linalg``'s names: ``eigh`` / ``eigvalsh`` (symmetric
+A = V diag(λ) Vᵀ) and ``svd`` / ``svdvals`` (A = U diag(S) Vh), batched over leading dims, each
+with PyTorch's derivative beside its forward; ``pinv`` is built on them as PyTorch builds it.
+
+With G the upstream gradients:
+
+- ``eigh``: K = ½(Vᵀ G_V − G_Vᵀ V) / E with E_ij = λ_j − λ_i, diag(K) = G_λ;
+  ∂L/∂A = V K Vᵀ (infinite where two eigenvalues are equal, as PyTorch's: the eigenvectors
+  are not unique there)
+- ``svd`` (full_matrices=False, k = min(m, n)): J = ((UᵀG_U − G_UᵀU)·S + S·(VᵀG_V − G_VᵀV))
+  / E with E_jk = S_k² − S_j², diag(J) = G_S; ∂L/∂A = U J Vh, plus (I − UUᵀ) G_U S⁻¹ Vh for
+  m > k and U S⁻¹ G_Vᵀ (I − VVᵀ) for n > k.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.ops.linalg._checks import diag_embed, matrices, mT, mT_of
+from chainrule.ops.linalg._packed import Packed
+from chainrule.tensor import Tensor
+
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+
+
+def _uplo(UPLO: str, op: str) -> str:  # noqa: N803 - PyTorch's name
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"linalg.{op}: UPLO must be 'L' or 'U', got {UPLO!r}")
+    return UPLO
+
+
+class Eigh(Function):
+    """(λ, V) of a symmetric A, packed side by side (see ``_packed``).  Local derivative:
+    V (diag(G_λ) + ½(VᵀG_V − G_VᵀV) / (λ_j − λ_i)) Vᵀ."""
+
+    label = "eigh"
+    formulas = ("V (diag(G_λ) + skew(Vᵀ G_V)/(λⱼ − λᵢ)) Vᵀ",)
+
+    def forward(self, a, uplo):
+        values, vectors = np.linalg.eigh(a, UPLO=uplo)
+        self.values, self.vectors = values, vectors
+        n = a.shape[-1]
+        self.layout = Packed(a.shape[:-2], ((n,), (n, n)))
+        return self.layout.pack((values, vectors))
+
+    def backward(self, grad):
+        grad_values, grad_vectors = self.layout.split(grad)
+        values, v = self.values, self.vectors
+        inner = mT(v) @ grad_vectors
+        inner = 0.5 * (inner - mT(inner))
+        gaps = values[..., None, :] - values[..., :, None]
+        n = values.shape[-1]
+        gaps[..., np.arange(n), np.arange(n)] = 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            middle = inner / gaps
+        middle = middle + diag_embed(grad_values)
+        return (v @ middle @ mT(v),)
+
+
+class Eigvalsh(Function):
+    """λ of a symmetric A.  Local derivative: ∂L/∂A = V diag(G_λ) Vᵀ."""
+
+    label = "eigvalsh"
+    formulas = ("V diag(G_λ) Vᵀ",)
+
+    def forward(self, a, uplo):
+        values, self.vectors = np.linalg.eigh(a, UPLO=uplo)
+        return values
+
+    def backward(self, grad):
+        v = self.vectors
+        return ((v * grad[..., None, :]) @ mT(v),)
+
+
+def eigh(A, UPLO: str = "L") -> EighResult:  # noqa: N803 - PyTorch's name
+    """The eigenvalues (ascending) and orthonormal eigenvectors (columns) of each symmetric
+    matrix in ``A`` (*, n, n), as ``torch.linalg.eigh``; only the ``UPLO`` triangle is read.
+    An eigenvector's sign is arbitrary: a loss should not depend on it. The gradient is
+    PyTorch's, finite where the eigenvalues are distinct.
+
+    Example:
+        >>> import chainrule as cr
+        >>> values, vectors = cr.linalg.eigh(cr.tensor([[2.0, 0.0], [0.0, 1.0]]))
+        >>> values.tolist()
+        [1.0, 2.0]
+    """
+    a = matrices(A, "eigh")
+    packed = Eigh.apply(a, uplo=_uplo(UPLO, "eigh"))
+    n = a.shape[-1]
+    values, vectors = Packed(a.shape[:-2], ((n,), (n, n))).unpack(packed)
+    return EighResult(values, vectors)
+
+
+def eigvalsh(A, UPLO: str = "L") -> Tensor:  # noqa: N803
+    """The eigenvalues (ascending) of each symmetric matrix in ``A``, as
+    ``torch.linalg.eigvalsh``; gradient V diag(G) Vᵀ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.linalg.eigvalsh(cr.tensor([[2.0, 1.0], [1.0, 2.0]])).tolist()
+        [1.0, 3.0]
+    """
+    return Eigvalsh.apply(matrices(A, "eigvalsh"), uplo=_uplo(UPLO, "eigvalsh"))
+
+
+def _svd_grad(u, s, vh, grad_u, grad_s, grad_vh) -> np.ndarray:
+    """PyTorch's svd_backward (real case, reduced U and Vh). A gradient that is all 0 counts
+    as absent, as PyTorch's undefined gradient: its terms (which divide by S) are skipped."""
+    m, n, k = u.shape[-2], vh.shape[-1], s.shape[-1]
+    use_u, use_v = bool(np.any(grad_u)), bool(np.any(grad_vh))
+    v, grad_v = mT(vh), mT(grad_vh)
+    middle = diag_embed(grad_s)
+    if use_u or use_v:
+        squares = s * s
+        gaps = squares[..., None, :] - squares[..., :, None]
+        gaps[..., np.arange(k), np.arange(k)] = 1
+        term = np.zeros(u.shape[:-2] + (k, k), u.dtype)
+        if use_u:
+            inner = mT(u) @ grad_u
+            term = term + (inner - mT(inner)) * s[..., None, :]
+        if use_v:
+            inner = mT(v) @ grad_v
+            term = term + s[..., :, None] * (inner - mT(inner))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            middle = middle + term / gaps
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if m > k and use_u:
+            scaled = grad_u / s[..., None, :]  # G_U S⁻¹
+            return (u @ middle + scaled - u @ (mT(u) @ scaled)) @ vh
+        if n > k and use_v:
+            scaled = mT(grad_v) / s[..., :, None]  # S⁻¹ G_Vᵀ
+            return u @ (middle @ vh + scaled - (scaled @ v) @ vh)
+    return u @ middle @ vh
+
+
+class SVD(Function):
+    """(U, S, Vh) with A = U diag(S) Vh, packed side by side (see ``_packed``).  Local
+    derivative: PyTorch's svd_backward (see the module docstring)."""
+
+    label = "svd"
+    formulas = ("U (G_S + skew terms / (S_k² − S_j²)) Vh + projections",)
+
+    def forward(self, a, full_matrices):
+        u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+        self.u, self.s, self.vh = u, s, vh
+        self.layout = Packed(a.shape[:-2], (u.shape[-2:], s.shape[-1:], vh.shape[-2:]))
+        return self.layout.pack((u, s, vh))
+
+    def backward(self, grad):
+        grad_u, grad_s, grad_vh = self.layout.split(grad)
+        k = self.s.shape[-1]  # full matrices: PyTorch's backward reads the first k vectors
+        u, vh = self.u[..., :k], self.vh[..., :k, :]
+        return (_svd_grad(u, self.s, vh, grad_u[..., :k], grad_s, grad_vh[..., :k, :]),)
+
+
+class SVDVals(Function):
+    """S, the singular values.  Local derivative: ∂L/∂A = U diag(G_S) Vh."""
+
+    label = "svdvals"
+    formulas = ("U diag(G_S) Vh",)
+
+    def forward(self, a):
+        self.u, s, self.vh = np.linalg.svd(a, full_matrices=False)
+        return s
+
+    def backward(self, grad):
+        return ((self.u * grad[..., None, :]) @ self.vh,)
+
+
+def svd(A, full_matrices: bool = True) -> SVDResult:
+    """The singular value decomposition of each matrix in ``A`` (*, m, n), as
+    ``torch.linalg.svd``: U, S (descending) and Vh with A = U diag(S) Vh. ``full_matrices``
+    (PyTorch's default True) gives square U and Vh; their extra columns get no gradient, as in
+    PyTorch. Singular vectors are unique up to sign: a loss should not depend on it. The
+    gradient is PyTorch's, finite where the singular values are distinct (and nonzero when
+    U or Vh is used with m ≠ n).
+
+    Example:
+        >>> import chainrule as cr
+        >>> U, S, Vh = cr.linalg.svd(cr.tensor([[3.0, 0.0], [0.0, -2.0]]))
+        >>> S.tolist()
+        [3.0, 2.0]
+    """
+    a = matrices(A, "svd", square=False)
+    packed = SVD.apply(a, full_matrices=bool(full_matrices))
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    cores = ((m, m), (k,), (n, n)) if full_matrices else ((m, k), (k,), (k, n))
+    return SVDResult(*Packed(a.shape[:-2], cores).unpack(packed))
+
+
+def svdvals(A) -> Tensor:
+    """The singular values (descending) of each matrix in ``A`` (*, m, n), as
+    ``torch.linalg.svdvals``; gradient U diag(G) Vh.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.linalg.svdvals(cr.tensor([[0.0, 2.0], [1.0, 0.0]])).tolist()
+        [2.0, 1.0]
+    """
+    return SVDVals.apply(matrices(A, "svdvals", square=False))
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+    """The Moore-Penrose pseudo-inverse of each matrix in ``A`` (*, m, n), as
+    ``torch.linalg.pinv`` and built as PyTorch builds it (so its gradient is PyTorch's): from
+    the SVD (``hermitian=True``: the eigendecomposition), singular values at or below
+    max(atol, rtol·S_max) treated as 0. ``rtol`` defaults to eps·max(m, n), or 0 when a
+    positive ``atol`` is given.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.linalg.pinv(cr.tensor([[2.0, 0.0], [0.0, 0.0]])).tolist()
+        [[0.5, 0.0], [0.0, 0.0]]
+    """
+    from chainrule.ops.elementwise import where
+
+    a = matrices(A, "pinv", square=bool(hermitian))
+    if rtol is None:
+        given = atol is not None and float(atol) > 0
+        rtol = 0.0 if given else float(np.finfo(a.dtype).eps) * max(a.shape[-2:], default=1)
+    atol = 0.0 if atol is None else atol
+    zero = np.zeros((), a.dtype)
+    if hermitian:
+        values, vectors = eigh(a)
+        size = np.abs(values.array)
+        tol = np.maximum(atol, rtol * np.max(size, axis=-1, keepdims=True, initial=0))
+        inverse = where(size > tol, 1 / values, zero)
+        return (vectors * inverse.unsqueeze(-2)) @ mT_of(vectors)
+    u, s, vh = svd(a, full_matrices=False)
+    tol = np.maximum(atol, rtol * s.array[..., :1])
+    with np.errstate(divide="ignore"):
+        inverse = where(s.array > tol, 1 / s, zero)
+    return (mT_of(vh) * inverse.unsqueeze(-2)) @ mT_of(u)
+
+
+def pinverse(input, rcond: float = 1e-15) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``torch.pinverse``: :func:`pinv` with ``rtol=rcond``."""
+    return pinv(input, rtol=rcond)
