@@ -164,8 +164,13 @@ def slogdet(A) -> SlogdetResult:
         (-1.0, 0.6931)
     """
     a = matrices(A, "slogdet")
-    sign = np.linalg.slogdet(a.array)[0].astype(a.dtype, copy=False)
-    return SlogdetResult(Tensor._make(sign, False), LogAbsDet.apply(a))
+    from chainrule.ops.linalg_extra import _zeroed
+
+    logabs = LogAbsDet.apply(a)
+    sign = Tensor._make(np.linalg.slogdet(a.array)[0].astype(a.dtype, copy=False), False)
+    if logabs.requires_grad:  # in the graph with gradient 0, as PyTorch's sign
+        sign = _zeroed(logabs) + sign
+    return SlogdetResult(sign, logabs)
 
 
 def logdet(A) -> Tensor:
