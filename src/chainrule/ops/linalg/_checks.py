@@ -46,14 +46,6 @@ def mT_of(t: Tensor) -> Tensor:
     return t.transpose(-1, -2)
 
 
-def diag_embed(v: np.ndarray) -> np.ndarray:
-    """Square matrices with ``v`` (*, k) on their diagonals."""
-    out = np.zeros(v.shape + v.shape[-1:], v.dtype)
-    idx = np.arange(v.shape[-1])
-    out[..., idx, idx] = v
-    return out
-
-
 def lapack(call, op: str, problem: str, a: np.ndarray):
     """``call()``, with NumPy's LinAlgError turned into chainrule's, naming the first batch
     element that fails (found by retrying one matrix at a time, on the error path only)."""

@@ -18,7 +18,8 @@ from collections import namedtuple
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.ops.linalg._checks import NOT_PD, lapack, matrices, mT, mT_of
+from chainrule.ops.linalg._checks import NOT_PD, lapack, matrices, mT_of
+from chainrule.ops.linalg._dual import concat, inv, solve, tr, tril
 from chainrule.ops.linalg._packed import Packed
 from chainrule.tensor import Tensor
 
@@ -37,11 +38,20 @@ class Cholesky(Function):
         return self.out
 
     def backward(self, grad):
-        low = self.out
-        p = np.tril(mT(low) @ grad)
-        phi = 0.5 * (p + mT(np.tril(p, -1)))
-        low_inv = np.linalg.inv(low)
-        return (mT(low_inv) @ phi @ low_inv,)
+        return (_cholesky_grad(self.out, grad),)
+
+    def backward_graph(self, grad):
+        """The gradient as tensors in the graph (for second derivatives)."""
+        (a,) = self.parents
+        return (_cholesky_grad(Cholesky.apply(a), grad),)
+
+
+def _cholesky_grad(low, grad):
+    """PyTorch's cholesky_backward, on arrays or tensors."""
+    p = tril(tr(low) @ grad)
+    phi = 0.5 * (p + tr(tril(p, -1)))
+    low_inv = inv(low)
+    return tr(low_inv) @ phi @ low_inv
 
 
 def cholesky(A, *, upper: bool = False):
@@ -61,15 +71,23 @@ def cholesky(A, *, upper: bool = False):
     return mT_of(low) if upper else low
 
 
-def _copyltu(m: np.ndarray) -> np.ndarray:
-    return np.tril(m) + mT(np.tril(m, -1))
-
-
 def _qr_tall_grad(q, r, grad_q, grad_r):
-    """∂L/∂A for A = Q R with R square and invertible (m ≥ n)."""
-    m = r @ mT(grad_r) - mT(grad_q) @ q
-    left = grad_q + q @ _copyltu(m)
-    return mT(np.linalg.solve(r, mT(left)))  # left · R⁻ᵀ
+    """∂L/∂A for A = Q R with R square and invertible (m ≥ n), on arrays or tensors."""
+    m = r @ tr(grad_r) - tr(grad_q) @ q
+    copyltu = tril(m) + tr(tril(m, -1))
+    return tr(solve(r, tr(grad_q + q @ copyltu)))  # (G_Q + Q copyltu(M)) R⁻ᵀ
+
+
+def _qr_grad(a, q, r, grad_q, grad_r):
+    rows, cols = a.shape[-2:]
+    if rows >= cols:
+        return _qr_tall_grad(q, r, grad_q, grad_r)
+    # A = [X | Y] with X = Q U square: Y = Q V adds Q G_V to Y and Y G_Vᵀ to Q's gradient
+    grad_v = grad_r[..., rows:]
+    grad_x = _qr_tall_grad(
+        q, r[..., :rows], grad_q + a[..., rows:] @ tr(grad_v), grad_r[..., :rows]
+    )
+    return concat([grad_x, q @ grad_v], axis=-1)
 
 
 class QR(Function):
@@ -85,9 +103,7 @@ class QR(Function):
         self.layout = Packed(a.shape[:-2], (q.shape[-2:], r.shape[-2:]))
         return self.layout.pack((q, r))
 
-    def backward(self, grad):
-        grad_q, grad_r = self.layout.split(grad)
-        q, r = self.q, self.r
+    def _refuse(self):
         rows, cols = self.a.shape[-2:]
         if self.mode == "r":
             raise NotImplementedError(
@@ -99,14 +115,17 @@ class QR(Function):
                 "the QR decomposition is not differentiable when mode='complete' and "
                 "nrows > ncols (as in PyTorch); use mode='reduced'"
             )
-        if rows >= cols:
-            return (_qr_tall_grad(q, r, grad_q, grad_r),)
-        # A = [X | Y] with X = Q U square: Y = Q V adds Q G_V to Y and Y G_Vᵀ to Q's gradient
-        grad_v = grad_r[..., rows:]
-        grad_x = _qr_tall_grad(
-            q, r[..., :rows], grad_q + self.a[..., rows:] @ mT(grad_v), grad_r[..., :rows]
-        )
-        return (np.concatenate([grad_x, q @ grad_v], axis=-1),)
+
+    def backward(self, grad):
+        self._refuse()
+        return (_qr_grad(self.a, self.q, self.r, *self.layout.split(grad)),)
+
+    def backward_graph(self, grad):
+        """The gradient as tensors in the graph (for second derivatives)."""
+        self._refuse()
+        (a,) = self.parents
+        q, r = self.layout.unpack(QR.apply(a, mode=self.mode))
+        return (_qr_grad(a, q, r, *self.layout.unpack(grad)),)
 
 
 def qr(A, mode: str = "reduced") -> QRResult:

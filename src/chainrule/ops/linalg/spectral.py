@@ -19,7 +19,8 @@ from collections import namedtuple
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.ops.linalg._checks import diag_embed, matrices, mT, mT_of
+from chainrule.ops.linalg._checks import matrices, mT_of
+from chainrule.ops.linalg._dual import diag_embed, nonzero, plus_identity, tr
 from chainrule.ops.linalg._packed import Packed
 from chainrule.tensor import Tensor
 
@@ -42,23 +43,29 @@ class Eigh(Function):
 
     def forward(self, a, uplo):
         values, vectors = np.linalg.eigh(a, UPLO=uplo)
-        self.values, self.vectors = values, vectors
+        self.values, self.vectors, self.uplo = values, vectors, uplo
         n = a.shape[-1]
         self.layout = Packed(a.shape[:-2], ((n,), (n, n)))
         return self.layout.pack((values, vectors))
 
     def backward(self, grad):
-        grad_values, grad_vectors = self.layout.split(grad)
-        values, v = self.values, self.vectors
-        inner = mT(v) @ grad_vectors
-        inner = 0.5 * (inner - mT(inner))
-        gaps = values[..., None, :] - values[..., :, None]
-        n = values.shape[-1]
-        gaps[..., np.arange(n), np.arange(n)] = 1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            middle = inner / gaps
-        middle = middle + diag_embed(grad_values)
-        return (v @ middle @ mT(v),)
+        return (_eigh_grad(self.values, self.vectors, *self.layout.split(grad)),)
+
+    def backward_graph(self, grad):
+        """The gradient as tensors in the graph (for second derivatives)."""
+        (a,) = self.parents
+        values, vectors = self.layout.unpack(Eigh.apply(a, uplo=self.uplo))
+        return (_eigh_grad(values, vectors, *self.layout.unpack(grad)),)
+
+
+def _eigh_grad(values, v, grad_values, grad_v):
+    """PyTorch's eigh backward, on arrays or tensors."""
+    inner = tr(v) @ grad_v
+    inner = 0.5 * (inner - tr(inner))
+    gaps = plus_identity(values[..., None, :] - values[..., :, None])  # λⱼ − λᵢ, 1 on the diagonal
+    with np.errstate(divide="ignore", invalid="ignore"):
+        middle = inner / gaps + diag_embed(grad_values)
+    return v @ middle @ tr(v)
 
 
 class Eigvalsh(Function):
@@ -69,11 +76,19 @@ class Eigvalsh(Function):
 
     def forward(self, a, uplo):
         values, self.vectors = np.linalg.eigh(a, UPLO=uplo)
+        self.uplo = uplo
         return values
 
     def backward(self, grad):
         v = self.vectors
-        return ((v * grad[..., None, :]) @ mT(v),)
+        return ((v * grad[..., None, :]) @ tr(v),)
+
+    def backward_graph(self, grad):
+        """The gradient as tensors in the graph (for second derivatives)."""
+        (a,) = self.parents
+        n = a.shape[-1]
+        _, v = Packed(a.shape[:-2], ((n,), (n, n))).unpack(Eigh.apply(a, uplo=self.uplo))
+        return ((v * grad[..., None, :]) @ tr(v),)
 
 
 def eigh(A, UPLO: str = "L") -> EighResult:  # noqa: N803 - PyTorch's name
@@ -107,32 +122,29 @@ def eigvalsh(A, UPLO: str = "L") -> Tensor:  # noqa: N803
     return Eigvalsh.apply(matrices(A, "eigvalsh"), uplo=_uplo(UPLO, "eigvalsh"))
 
 
-def _svd_grad(u, s, vh, grad_u, grad_s, grad_vh) -> np.ndarray:
-    """PyTorch's svd_backward (real case, reduced U and Vh). A gradient that is all 0 counts
-    as absent, as PyTorch's undefined gradient: its terms (which divide by S) are skipped."""
+def _svd_grad(u, s, vh, grad_u, grad_s, grad_vh):
+    """PyTorch's svd_backward (real case, reduced U and Vh), on arrays or tensors. A gradient
+    that is all 0 counts as absent, as PyTorch's undefined gradient: its terms (which divide
+    by S) are skipped."""
     m, n, k = u.shape[-2], vh.shape[-1], s.shape[-1]
-    use_u, use_v = bool(np.any(grad_u)), bool(np.any(grad_vh))
-    v, grad_v = mT(vh), mT(grad_vh)
+    use_u, use_v = nonzero(grad_u), nonzero(grad_vh)
+    v, grad_v = tr(vh), tr(grad_vh)
     middle = diag_embed(grad_s)
-    if use_u or use_v:
-        squares = s * s
-        gaps = squares[..., None, :] - squares[..., :, None]
-        gaps[..., np.arange(k), np.arange(k)] = 1
-        term = np.zeros(u.shape[:-2] + (k, k), u.dtype)
-        if use_u:
-            inner = mT(u) @ grad_u
-            term = term + (inner - mT(inner)) * s[..., None, :]
-        if use_v:
-            inner = mT(v) @ grad_v
-            term = term + s[..., :, None] * (inner - mT(inner))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            middle = middle + term / gaps
     with np.errstate(divide="ignore", invalid="ignore"):
+        if use_u or use_v:
+            squares = s * s
+            gaps = plus_identity(squares[..., None, :] - squares[..., :, None])  # S_k² − S_j²
+            if use_u:
+                inner = tr(u) @ grad_u
+                middle = middle + (inner - tr(inner)) * s[..., None, :] / gaps
+            if use_v:
+                inner = tr(v) @ grad_v
+                middle = middle + s[..., :, None] * (inner - tr(inner)) / gaps
         if m > k and use_u:
             scaled = grad_u / s[..., None, :]  # G_U S⁻¹
-            return (u @ middle + scaled - u @ (mT(u) @ scaled)) @ vh
+            return (u @ middle + scaled - u @ (tr(u) @ scaled)) @ vh
         if n > k and use_v:
-            scaled = mT(grad_v) / s[..., :, None]  # S⁻¹ G_Vᵀ
+            scaled = tr(grad_v) / s[..., :, None]  # S⁻¹ G_Vᵀ
             return u @ (middle @ vh + scaled - (scaled @ v) @ vh)
     return u @ middle @ vh
 
@@ -146,15 +158,24 @@ class SVD(Function):
 
     def forward(self, a, full_matrices):
         u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
-        self.u, self.s, self.vh = u, s, vh
+        self.u, self.s, self.vh, self.full_matrices = u, s, vh, full_matrices
         self.layout = Packed(a.shape[:-2], (u.shape[-2:], s.shape[-1:], vh.shape[-2:]))
         return self.layout.pack((u, s, vh))
 
     def backward(self, grad):
-        grad_u, grad_s, grad_vh = self.layout.split(grad)
-        k = self.s.shape[-1]  # full matrices: PyTorch's backward reads the first k vectors
-        u, vh = self.u[..., :k], self.vh[..., :k, :]
-        return (_svd_grad(u, self.s, vh, grad_u[..., :k], grad_s, grad_vh[..., :k, :]),)
+        return (_full_svd_grad(self.u, self.s, self.vh, *self.layout.split(grad)),)
+
+    def backward_graph(self, grad):
+        """The gradient as tensors in the graph (for second derivatives)."""
+        (a,) = self.parents
+        u, s, vh = self.layout.unpack(SVD.apply(a, full_matrices=self.full_matrices))
+        return (_full_svd_grad(u, s, vh, *self.layout.unpack(grad)),)
+
+
+def _full_svd_grad(u, s, vh, grad_u, grad_s, grad_vh):
+    """With full matrices, PyTorch's backward reads the first k = min(m, n) vectors only."""
+    k = s.shape[-1]
+    return _svd_grad(u[..., :k], s, vh[..., :k, :], grad_u[..., :k], grad_s, grad_vh[..., :k, :])
 
 
 class SVDVals(Function):
@@ -169,6 +190,15 @@ class SVDVals(Function):
 
     def backward(self, grad):
         return ((self.u * grad[..., None, :]) @ self.vh,)
+
+    def backward_graph(self, grad):
+        """The gradient as tensors in the graph (for second derivatives)."""
+        (a,) = self.parents
+        m, n = a.shape[-2:]
+        k = min(m, n)
+        layout = Packed(a.shape[:-2], ((m, k), (k,), (k, n)))
+        u, _, vh = layout.unpack(SVD.apply(a, full_matrices=False))
+        return ((u * grad[..., None, :]) @ vh,)
 
 
 def svd(A, full_matrices: bool = True) -> SVDResult:
