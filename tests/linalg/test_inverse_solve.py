@@ -175,3 +175,16 @@ def test_logdet_of_negative_and_zero_determinants_as_torch():
     out = cr.logdet(cr.tensor(a))
     assert np.isnan(out[0].item()) and out[1].item() == pytest.approx(np.log(6))
     assert cr.logdet(cr.zeros(2, 2)).item() == -np.inf
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (2, 0, 0), (0, 3, 3)])
+def test_empty_matrices_and_batches_as_torch(shape):
+    a = np.zeros(shape)
+    for fn in ("inv", "det"):
+        mine = cr.tensor(a, dtype=cr.float64, requires_grad=True)
+        ref = torch.tensor(a, requires_grad=True)
+        out, expected = getattr(cr.linalg, fn)(mine), getattr(torch.linalg, fn)(ref)
+        np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())
+        out.sum().backward()
+        expected.sum().backward()
+        assert mine.grad.shape == tuple(ref.grad.shape)

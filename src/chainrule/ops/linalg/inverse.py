@@ -48,7 +48,7 @@ def _cofactors(a: np.ndarray, det: np.ndarray) -> np.ndarray:
     """det(A)·A⁻ᵀ for each matrix, and 0 where det(A) = 0: PyTorch's gradient of det there
     (the true derivative, the transposed adjugate, is not what PyTorch gives)."""
     n = a.shape[-1]
-    flat, flat_det = a.reshape(-1, n, n), det.reshape(-1)
+    flat, flat_det = a.reshape(det.size, n, n), det.reshape(-1)
     out = np.zeros_like(flat)
     ok = flat_det != 0
     if ok.any():  # det ≠ 0: every pivot of the LU is nonzero, so inv succeeds
