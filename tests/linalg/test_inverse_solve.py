@@ -69,10 +69,25 @@ def _has_nan(fn, a):
         ((2, 1, 3, 3), (5, 3, 1)),  # both broadcast
     ],
 )
-def test_solve_matches_torch(a_shape, b_shape, dtype):
+@pytest.mark.parametrize("left", [True, False])
+def test_solve_matches_torch(a_shape, b_shape, left, dtype):
     a = matrices(a_shape, 1)
     b = np.random.default_rng(2).standard_normal(b_shape)
-    check(cr.linalg.solve, torch.linalg.solve, [a, b], dtype)
+    if not left:
+        if b.ndim > 1 and b_shape != a_shape[:-1]:
+            b = np.swapaxes(b, -1, -2)  # X A = B: B is (*, k, n)
+        if b.ndim == 1 or b.shape == a_shape[:-1]:  # a vector: PyTorch refuses it here
+            with pytest.raises(RuntimeError, match="(?i)incompatible shapes"):
+                torch.linalg.solve(torch.tensor(a), torch.tensor(b), left=False)
+            with pytest.raises(RuntimeError, match="incompatible shapes"):
+                cr.linalg.solve(cr.tensor(a), cr.tensor(b), left=False)
+            return
+    check(
+        lambda x, y: cr.linalg.solve(x, y, left=left),
+        lambda x, y: torch.linalg.solve(x, y, left=left),
+        [a, b],
+        dtype,
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -165,8 +180,8 @@ def test_solve_errors_are_pytorchs_kind():
         cr.linalg.solve(cr.eye(3).expand(2, 3, 3), cr.ones(3, 3, 1))
     with pytest.raises(RuntimeError, match="same dtype"):
         cr.linalg.solve(a, cr.ones(3, dtype=cr.float64))
-    with pytest.raises(NotImplementedError, match="left=False"):
-        cr.linalg.solve(a, cr.ones(3, 3), left=False)
+    with pytest.raises(RuntimeError, match="incompatible shapes"):
+        cr.linalg.solve(a, cr.ones(3, 2), left=False)  # X A = B: B is (*, k, 3)
 
 
 def test_logdet_of_negative_and_zero_determinants_as_torch():

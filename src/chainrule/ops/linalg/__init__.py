@@ -13,6 +13,16 @@ from chainrule.ops.linalg.inverse import (
     solve,
 )
 from chainrule.ops.linalg.norms import matrix_norm, norm, vector_norm
+from chainrule.ops.linalg.products import (
+    cond,
+    cross,
+    diagonal,
+    matmul,
+    matrix_rank,
+    multi_dot,
+    solve_triangular,
+    vecdot,
+)
 from chainrule.ops.linalg.spectral import (
     EighResult,
     SVDResult,
@@ -31,6 +41,14 @@ __all__ = [
     "SVDResult",
     "SlogdetResult",
     "cholesky",
+    "cond",
+    "cross",
+    "diagonal",
+    "matmul",
+    "matrix_rank",
+    "multi_dot",
+    "solve_triangular",
+    "vecdot",
     "det",
     "eigh",
     "eigvalsh",

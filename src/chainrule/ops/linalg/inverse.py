@@ -194,10 +194,31 @@ def _is_vector_rhs(a: Tensor, b: Tensor) -> bool:
     return b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
 
 
+def _check_rhs(op: str, a: Tensor, rhs: Tensor, b: Tensor) -> None:
+    """B's dtype, rows and batch dims against A's, for A X = B with ``rhs`` B as (*, n, k)."""
+    if b.dtype != a.dtype:
+        raise DTypeError(
+            f"linalg.{op}: expected A and B to have the same dtype, but found A of type "
+            f"{a.dtype} and B of type {b.dtype}; convert one of them"
+        )
+    n = a.shape[-1]
+    if rhs.ndim < 2 or rhs.shape[-2] != n:
+        raise ShapeError(
+            f"linalg.{op}: incompatible shapes of A {a.shape} and B {b.shape} for the "
+            f"equation AX = B: B needs {n} rows (shape (*, {n}) or (*, {n}, k))"
+        )
+    try:
+        np.broadcast_shapes(a.shape[:-2], rhs.shape[:-2])
+    except ValueError:
+        raise ShapeError(
+            f"linalg.{op}: the batch dims of A {a.shape} and B {b.shape} do not broadcast"
+        ) from None
+
+
 def solve(A, B, *, left: bool = True) -> Tensor:
     """X with A X = B for square ``A`` (*, n, n), as ``torch.linalg.solve``. ``B`` is a batch
     of vectors (*, n) when it is 1-D or its shape is ``A.shape[:-1]``, else a batch of
-    matrices (*, n, k); the batch dims broadcast. Only ``left=True`` (A X = B).
+    matrices (*, n, k); the batch dims broadcast. ``left=False`` solves X A = B (B (*, k, n)).
 
     Raises:
         LinAlgError: a matrix of ``A`` is singular.
@@ -207,33 +228,20 @@ def solve(A, B, *, left: bool = True) -> Tensor:
         >>> cr.linalg.solve(cr.tensor([[2.0, 0.0], [0.0, 4.0]]), cr.tensor([1.0, 1.0])).tolist()
         [0.5, 0.25]
     """
-    if not left:
-        raise NotImplementedError(
-            "linalg.solve: left=False (X A = B) is not supported; write "
-            "cr.linalg.solve(A.mT, B.mT).mT"
-        )
     a, b = matrices(A, "solve"), operand(B)
-    if b.dtype != a.dtype:
-        raise DTypeError(
-            f"linalg.solve: expected A and B to have the same dtype, but found A of type "
-            f"{a.dtype} and B of type {b.dtype}; convert one of them"
-        )
     vector = _is_vector_rhs(a, b)
-    rhs = b.unsqueeze(-1) if vector else b
-    n = a.shape[-1]
-    if rhs.ndim < 2 or rhs.shape[-2] != n:
+    if vector and not left:  # PyTorch's vector is a column, which X A = B cannot take
         raise ShapeError(
-            f"linalg.solve: incompatible shapes of A {a.shape} and B {b.shape} for the "
-            f"equation AX = B: B needs {n} rows (shape (*, {n}) or (*, {n}, k))"
+            f"linalg.solve: incompatible shapes of A {a.shape} and B {b.shape} for the equation "
+            f"XA = B: with left=False, B must be a matrix (*, k, n); unsqueeze(-2) a row vector"
         )
-    try:
-        np.broadcast_shapes(a.shape[:-2], rhs.shape[:-2])
-    except ValueError:
-        raise ShapeError(
-            f"linalg.solve: the batch dims of A {a.shape} and B {b.shape} do not broadcast"
-        ) from None
-    out = Solve.apply(a, rhs)
-    return out.squeeze(-1) if vector else out
+    rhs = b.unsqueeze(-1) if vector else b if left else mT_of(b)
+    _check_rhs("solve", a, rhs, b)
+    # X A = B  ⇔  Aᵀ Xᵀ = Bᵀ
+    out = Solve.apply(a if left else mT_of(a), rhs)
+    if vector:
+        return out.squeeze(-1)
+    return out if left else mT_of(out)
 
 
 def matrix_power(A, n: int) -> Tensor:
