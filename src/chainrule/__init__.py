@@ -228,6 +228,7 @@ _LAZY = {
     "LinAlgError": ("chainrule.errors", "LinAlgError"),
     **{name: ("chainrule.ops.linalg", name) for name in _LINALG},
     "inverse": ("chainrule.ops.linalg", "inv"),
+    **{name: ("chainrule.ops.linalg.legacy", name) for name in ("svd", "qr")},
 }
 
 

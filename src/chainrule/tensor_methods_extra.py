@@ -310,6 +310,16 @@ class TensorMethodsExtra:
 
         return cholesky(self, upper=upper)
 
+    def svd(self, some=True, compute_uv=True):
+        from chainrule.ops.linalg.legacy import svd
+
+        return svd(self, some, compute_uv)
+
+    def qr(self, some=True):
+        from chainrule.ops.linalg.legacy import qr
+
+        return qr(self, some)
+
     def matrix_power(self, n):
         from chainrule.ops.linalg import matrix_power
 

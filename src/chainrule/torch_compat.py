@@ -172,7 +172,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "LongTensor": "cr.tensor(data, dtype=cr.long)",
         "set_num_threads": "set OMP_NUM_THREADS before starting Python (NumPy's BLAS threads)",
         "get_num_threads": "NumPy's BLAS reads OMP_NUM_THREADS at start-up",
-        "svd": "cr.linalg.svd(A, full_matrices=not some): its Vh is torch.svd's V transposed",
         "hub": "build the model in code and load weights with model.load_state_dict",
         "onnx": "cr.onnx.export(model, path, example_input) (docs/onnx.md)",
         "quantization": "float32 or float64 only",

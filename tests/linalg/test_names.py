@@ -6,11 +6,12 @@ import doctest
 import importlib
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-from linalg_check import spd
+from linalg_check import check, spd
 
 import chainrule as cr
 
@@ -19,7 +20,9 @@ torch = pytest.importorskip("torch")
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
-@pytest.mark.parametrize("name", ["norms", "inverse", "decompositions", "spectral", "products"])
+@pytest.mark.parametrize(
+    "name", ["norms", "inverse", "decompositions", "spectral", "products", "legacy"]
+)
 def test_docstring_examples(name):
     module = importlib.import_module(f"chainrule.ops.linalg.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
@@ -96,3 +99,40 @@ def test_import_torch_linalg_under_install_as_torch():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "1.0"
+
+
+@pytest.mark.parametrize("some", [True, False])
+@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 5)])
+def test_old_svd_and_qr_spellings_match_torch(shape, some):
+    a = np.random.default_rng(1).standard_normal(shape)
+
+    def svd_loss(lib, t):  # U's column signs and V's flip together: a sign-free loss
+        u, s, v = t.svd(some=some) if lib is torch else lib.svd(t, some=some)
+        k = s.shape[-1]
+        return (u[..., :k] * s.unsqueeze(-2)) @ v[..., :k].mT + s.sum(-1, keepdim=True).unsqueeze(
+            -1
+        )
+
+    check(lambda t: svd_loss(cr, t), lambda t: svd_loss(torch, t), [a], "float64")
+    mine, theirs = (
+        cr.svd(cr.tensor(a, dtype=cr.float64), some=some),
+        torch.svd(torch.tensor(a), some=some),
+    )
+    assert [x.shape for x in mine] == [tuple(x.shape) for x in theirs]
+    u, s, v = cr.svd(cr.tensor(a, dtype=cr.float64), compute_uv=False)
+    tu, ts, tv = torch.svd(torch.tensor(a), compute_uv=False)
+    assert (u.shape, v.shape) == (tuple(tu.shape), tuple(tv.shape)) and not u.numpy().any()
+    np.testing.assert_allclose(s.numpy(), ts.numpy(), rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.qr is deprecated
+        check(
+            lambda t: cr.qr(t, some=some).R,
+            lambda t: torch.qr(t, some=some).R,
+            [a],
+            "float64",
+            gradcheck=False,
+            grad=some or shape[-2] <= shape[-1],  # else neither is differentiable
+        )
+        q, r = cr.tensor(a, dtype=cr.float64).qr(some=some)
+        tq, tr = torch.tensor(a).qr(some=some)
+        np.testing.assert_allclose(q.numpy(), tq.numpy(), atol=1e-12)
