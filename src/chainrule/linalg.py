@@ -3,7 +3,8 @@
 Norms (``vector_norm``, ``matrix_norm``, ``norm``), ``inv``, ``det``, ``slogdet``, ``solve``,
 ``matrix_power``, the decompositions ``cholesky``, ``qr``, ``eigh`` / ``eigvalsh``, ``svd`` /
 ``svdvals`` and ``pinv``, and ``solve_triangular``, ``cond``, ``matrix_rank``, ``multi_dot``,
-``vecdot``, ``cross``, ``diagonal``, ``matmul``, batched over leading dims, float32 and
+``vecdot``, ``cross``, ``diagonal``, ``matmul``, ``vander``, ``tensorinv``, ``tensorsolve``,
+batched over leading dims, float32 and
 float64, with PyTorch's gradients (docs/linalg.md). A ``torch.linalg`` name chainrule lacks raises
 NotSupportedError naming the nearest spelling.
 """
@@ -37,6 +38,9 @@ from chainrule.ops.linalg import (  # noqa: F401 - the public names
     solve_triangular,
     svd,
     svdvals,
+    tensorinv,
+    tensorsolve,
+    vander,
     vecdot,
     vector_norm,
 )
@@ -47,7 +51,6 @@ _NOT_YET = {
     "eigvals": "cr.linalg.eigvalsh for a symmetric matrix (chainrule has real dtypes only)",
     "lstsq": "cr.linalg.pinv(A) @ B, or cr.linalg.solve(A.mT @ A, A.mT @ B)",
     "matrix_exp": "not yet in chainrule",
-    "vander": "x.unsqueeze(-1) ** cr.arange(n)",
 }
 _NOT_YET.update(
     dict.fromkeys(
@@ -66,8 +69,6 @@ _NOT_YET.update(
             "ldl_factor_ex",
             "ldl_solve",
             "householder_product",
-            "tensorinv",
-            "tensorsolve",
         ),
         "not yet in chainrule; cr.linalg.solve / inv / qr cover the common uses",
     )

@@ -117,3 +117,41 @@ def test_errors_are_pytorchs_kind():
         cr.linalg.cross(cr.ones(4, 3), cr.ones(3))
     with pytest.raises(RuntimeError, match="square"):
         cr.linalg.cond(cr.ones(2, 3), "fro")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [None, 2, 5])
+def test_vander_matches_torch(n, dtype):
+    x = np.array([[0.0, 2.0, -1.5], [0.5, 1.0, 3.0]])  # 0 included: a finite gradient there
+    check(lambda t: cr.linalg.vander(t, N=n), lambda t: torch.linalg.vander(t, N=n), [x], dtype)
+    assert cr.linalg.vander(cr.tensor([1, 2])).tolist() == [[1, 1], [1, 2]]  # integers, as torch
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tensorinv_and_tensorsolve_match_torch(dtype):
+    rng = np.random.default_rng(6)
+    a = well_conditioned(rng, (6, 6)).reshape(2, 3, 6)
+    check(
+        lambda t: cr.linalg.tensorinv(t, ind=2),
+        lambda t: torch.linalg.tensorinv(t, ind=2),
+        [a],
+        dtype,
+    )
+    b = rng.standard_normal((2, 3))
+    check(cr.linalg.tensorsolve, torch.linalg.tensorsolve, [a, b], dtype)
+    moved = np.moveaxis(a, -1, 0)  # (6, 2, 3): dims=(0,) moves it back to the end
+    check(
+        lambda x, y: cr.linalg.tensorsolve(x, y, dims=(0,)),
+        lambda x, y: torch.linalg.tensorsolve(x, y, dims=(0,)),
+        [moved, b],
+        dtype,
+    )
+
+
+def test_vander_tensorinv_tensorsolve_errors():
+    with pytest.raises(RuntimeError, match="greater than 1"):
+        cr.linalg.vander(cr.tensor([1.0, 2.0]), N=1)
+    with pytest.raises(RuntimeError, match="prod"):
+        cr.linalg.tensorinv(cr.ones(4, 6, 3), ind=2)
+    with pytest.raises(RuntimeError, match="does not fit"):
+        cr.linalg.tensorsolve(cr.ones(2, 3, 5), cr.ones(2, 3))

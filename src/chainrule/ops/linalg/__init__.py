@@ -21,6 +21,9 @@ from chainrule.ops.linalg.products import (
     matrix_rank,
     multi_dot,
     solve_triangular,
+    tensorinv,
+    tensorsolve,
+    vander,
     vecdot,
 )
 from chainrule.ops.linalg.spectral import (
@@ -48,6 +51,9 @@ __all__ = [
     "matrix_rank",
     "multi_dot",
     "solve_triangular",
+    "tensorinv",
+    "tensorsolve",
+    "vander",
     "vecdot",
     "det",
     "eigh",

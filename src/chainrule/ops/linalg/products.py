@@ -1,6 +1,7 @@
 """The rest of ``torch.linalg`` that is built from other ops (so the gradients are theirs):
 ``matmul``, ``cross``, ``diagonal``, ``vecdot``, ``multi_dot``, ``solve_triangular``,
-``cond`` and ``matrix_rank`` (an integer count, outside the graph)."""
+``cond``, ``vander``, ``tensorinv``, ``tensorsolve`` and ``matrix_rank`` (an integer count,
+outside the graph)."""
 
 from __future__ import annotations
 
@@ -160,3 +161,76 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor: 
     top = np.max(values, axis=-1, keepdims=True, initial=0)
     tol = np.maximum(0.0 if atol is None else atol, rtol * top)
     return Tensor._make(np.sum(values > tol, axis=-1).astype(np.int64), False)
+
+
+def vander(x, *, N: int | None = None) -> Tensor:  # noqa: N803 - PyTorch's name
+    """The Vandermonde matrix of ``x`` (*, n), as ``torch.linalg.vander``: columns x⁰, x¹, …,
+    x^(N−1) (N defaults to n), built as PyTorch builds it (a running product), so the
+    gradient is PyTorch's, finite at x = 0.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.linalg.vander(cr.tensor([2, 3])).tolist()
+        [[1, 2], [1, 3]]
+    """
+    from chainrule.ops.cumulative import cumprod
+    from chainrule.ops.shape import cat
+
+    x = operand(x)
+    n = (x.shape[-1] if x.ndim else 0) if N is None else int(N)
+    if x.ndim == 0 or n <= 1:
+        raise ShapeError(
+            f"linalg.vander: needs x of at least 1 dimension and N greater than 1, got shape "
+            f"{x.shape} and N={N!r}"
+        )
+    column = x.unsqueeze(-1)
+    ones = Tensor._make(np.ones(x.shape + (1,), x.dtype), False)
+    return cat([ones, cumprod(column.expand(*x.shape, n - 1), -1)], dim=-1)
+
+
+def tensorinv(A, ind: int = 2) -> Tensor:  # noqa: N803
+    """The inverse of ``A`` read as a matrix of shape (prod(A.shape[:ind]),
+    prod(A.shape[ind:])), as ``torch.linalg.tensorinv``: shape A.shape[ind:] + A.shape[:ind].
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.linalg.tensorinv(cr.eye(4).reshape(4, 2, 2), ind=1).shape
+        (2, 2, 4)
+    """
+    from chainrule.ops.linalg.inverse import inv
+
+    a = operand(A)
+    if ind <= 0:
+        raise ShapeError(f"linalg.tensorinv: ind must be a positive integer, got {ind}")
+    rows, cols = math.prod(a.shape[:ind]), math.prod(a.shape[ind:])
+    if rows != cols:
+        raise ShapeError(
+            f"linalg.tensorinv: prod(A.shape[ind:]) must equal prod(A.shape[:ind]), got {cols} "
+            f"and {rows} for shape {a.shape} and ind={ind}"
+        )
+    return inv(a.reshape(rows, cols)).reshape(a.shape[ind:] + a.shape[:ind])
+
+
+def tensorsolve(A, B, dims=None) -> Tensor:  # noqa: N803
+    """X with ``tensordot(A, X, X.ndim) = B``, as ``torch.linalg.tensorsolve``: X has shape
+    A.shape[B.ndim:] (after ``dims`` of A are moved to the end).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.linalg.tensorsolve(cr.eye(6).reshape(2, 3, 6), cr.ones(2, 3)).shape
+        (6,)
+    """
+    from chainrule.ops.linalg.inverse import solve
+
+    a, b = operand(A), operand(B)
+    if dims is not None:
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        a = a.movedim(dims, tuple(range(a.ndim - len(dims), a.ndim)))
+    shape = a.shape[b.ndim :]
+    rows, cols = math.prod(b.shape), math.prod(shape)
+    if a.shape[: b.ndim] != b.shape or rows != cols:
+        raise ShapeError(
+            f"linalg.tensorsolve: A of shape {a.shape} does not fit B of shape {b.shape}: A must "
+            f"start with B's shape and its remaining dims hold as many elements"
+        )
+    return solve(a.reshape(rows, cols), b.reshape(rows)).reshape(shape)
