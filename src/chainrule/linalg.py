@@ -4,9 +4,8 @@ Norms (``vector_norm``, ``matrix_norm``, ``norm``), ``inv``, ``det``, ``slogdet`
 ``matrix_power``, the decompositions ``cholesky``, ``qr``, ``eigh`` / ``eigvalsh``, ``svd`` /
 ``svdvals`` and ``pinv``, and ``solve_triangular``, ``cond``, ``matrix_rank``, ``multi_dot``,
 ``vecdot``, ``cross``, ``diagonal``, ``matmul``, ``vander``, ``tensorinv``, ``tensorsolve``,
-batched over leading dims, float32 and
-float64, with PyTorch's gradients (docs/linalg.md). A ``torch.linalg`` name chainrule lacks raises
-NotSupportedError naming the nearest spelling.
+batched over leading dims, float32 and float64, with PyTorch's gradients (docs/linalg.md). A
+``torch.linalg`` name chainrule lacks raises NotSupportedError naming the nearest spelling.
 """
 
 from __future__ import annotations
