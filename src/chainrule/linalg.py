@@ -4,8 +4,9 @@ Norms (``vector_norm``, ``matrix_norm``, ``norm``), ``inv``, ``det``, ``slogdet`
 ``matrix_power``, the decompositions ``cholesky``, ``qr``, ``eigh`` / ``eigvalsh``, ``svd`` /
 ``svdvals`` and ``pinv``, and ``solve_triangular``, ``cond``, ``matrix_rank``, ``multi_dot``,
 ``vecdot``, ``cross``, ``diagonal``, ``matmul``, ``vander``, ``tensorinv``, ``tensorsolve``,
-batched over leading dims, float32 and float64, with PyTorch's gradients (docs/linalg.md). A
-``torch.linalg`` name chainrule lacks raises NotSupportedError naming the nearest spelling.
+``lstsq``, batched over leading dims, float32 and float64, with PyTorch's gradients
+(docs/linalg.md). A ``torch.linalg`` name chainrule lacks raises NotSupportedError naming the
+nearest spelling.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from chainrule.ops.linalg import (  # noqa: F401 - the public names
     EighResult,
     LinAlgError,
+    LstsqResult,
     QRResult,
     SlogdetResult,
     SVDResult,
@@ -24,6 +26,7 @@ from chainrule.ops.linalg import (  # noqa: F401 - the public names
     eigh,
     eigvalsh,
     inv,
+    lstsq,
     matmul,
     matrix_norm,
     matrix_power,
@@ -48,7 +51,6 @@ from chainrule.ops.linalg import (  # noqa: F401 - the public names
 _NOT_YET = {
     "eig": "cr.linalg.eigh for a symmetric matrix (chainrule has real dtypes only)",
     "eigvals": "cr.linalg.eigvalsh for a symmetric matrix (chainrule has real dtypes only)",
-    "lstsq": "cr.linalg.pinv(A) @ B, or cr.linalg.solve(A.mT @ A, A.mT @ B)",
     "matrix_exp": "not yet in chainrule",
 }
 _NOT_YET.update(

@@ -21,7 +21,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 @pytest.mark.parametrize(
-    "name", ["norms", "inverse", "decompositions", "spectral", "products", "legacy"]
+    "name", ["norms", "inverse", "decompositions", "spectral", "products", "legacy", "lstsq"]
 )
 def test_docstring_examples(name):
     module = importlib.import_module(f"chainrule.ops.linalg.{name}")
@@ -42,7 +42,7 @@ def test_every_torch_linalg_name_is_there_or_not_supported():
             assert not hasattr(cr.linalg, name)
             missing.append(name)
     assert {"inv", "det", "solve", "svd", "eigh", "qr", "cholesky", "norm", "pinv"} <= set(have)
-    assert {"solve_triangular", "cond", "matrix_rank", "multi_dot", "vecdot"} <= set(have)
+    assert {"solve_triangular", "cond", "matrix_rank", "multi_dot", "vecdot", "lstsq"} <= set(have)
     assert "eig" in missing
     with pytest.raises(AttributeError):
         cr.linalg.no_such_thing  # noqa: B018

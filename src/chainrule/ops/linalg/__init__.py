@@ -12,6 +12,7 @@ from chainrule.ops.linalg.inverse import (
     slogdet,
     solve,
 )
+from chainrule.ops.linalg.lstsq import LstsqResult, lstsq
 from chainrule.ops.linalg.norms import matrix_norm, norm, vector_norm
 from chainrule.ops.linalg.products import (
     cond,
@@ -39,6 +40,8 @@ from chainrule.ops.linalg.spectral import (
 
 __all__ = [
     "LinAlgError",
+    "LstsqResult",
+    "lstsq",
     "EighResult",
     "QRResult",
     "SVDResult",
