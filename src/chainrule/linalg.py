@@ -4,9 +4,9 @@ Norms (``vector_norm``, ``matrix_norm``, ``norm``), ``inv``, ``det``, ``slogdet`
 ``matrix_power``, the decompositions ``cholesky``, ``qr``, ``eigh`` / ``eigvalsh``, ``svd`` /
 ``svdvals`` and ``pinv``, and ``solve_triangular``, ``cond``, ``matrix_rank``, ``multi_dot``,
 ``vecdot``, ``cross``, ``diagonal``, ``matmul``, ``vander``, ``tensorinv``, ``tensorsolve``,
-``lstsq``, batched over leading dims, float32 and float64, with PyTorch's gradients
-(docs/linalg.md). A ``torch.linalg`` name chainrule lacks raises NotSupportedError naming the
-nearest spelling.
+``lstsq``, ``matrix_exp``, batched over leading dims, float32 and float64, with PyTorch's
+gradients (docs/linalg.md). A ``torch.linalg`` name chainrule lacks raises NotSupportedError
+naming the nearest spelling.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from chainrule.ops.linalg import (  # noqa: F401 - the public names
     inv,
     lstsq,
     matmul,
+    matrix_exp,
     matrix_norm,
     matrix_power,
     matrix_rank,
@@ -51,7 +52,6 @@ from chainrule.ops.linalg import (  # noqa: F401 - the public names
 _NOT_YET = {
     "eig": "cr.linalg.eigh for a symmetric matrix (chainrule has real dtypes only)",
     "eigvals": "cr.linalg.eigvalsh for a symmetric matrix (chainrule has real dtypes only)",
-    "matrix_exp": "not yet in chainrule",
 }
 _NOT_YET.update(
     dict.fromkeys(

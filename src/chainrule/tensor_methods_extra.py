@@ -320,6 +320,11 @@ class TensorMethodsExtra:
 
         return qr(self, some)
 
+    def matrix_exp(self):
+        from chainrule.ops.linalg import matrix_exp
+
+        return matrix_exp(self)
+
     def matrix_power(self, n):
         from chainrule.ops.linalg import matrix_power
 

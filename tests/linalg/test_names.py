@@ -21,7 +21,8 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 @pytest.mark.parametrize(
-    "name", ["norms", "inverse", "decompositions", "spectral", "products", "legacy", "lstsq"]
+    "name",
+    ["norms", "inverse", "decompositions", "spectral", "products", "legacy", "lstsq", "matrix_exp"],
 )
 def test_docstring_examples(name):
     module = importlib.import_module(f"chainrule.ops.linalg.{name}")

@@ -45,6 +45,7 @@ FAMILIES = [
     "linalg.inverse",
     "linalg.decompositions",
     "linalg.spectral",
+    "linalg.matrix_exp",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -13,6 +13,7 @@ from chainrule.ops.linalg.inverse import (
     solve,
 )
 from chainrule.ops.linalg.lstsq import LstsqResult, lstsq
+from chainrule.ops.linalg.matrix_exp import matrix_exp
 from chainrule.ops.linalg.norms import matrix_norm, norm, vector_norm
 from chainrule.ops.linalg.products import (
     cond,
@@ -51,6 +52,7 @@ __all__ = [
     "cross",
     "diagonal",
     "matmul",
+    "matrix_exp",
     "matrix_rank",
     "multi_dot",
     "solve_triangular",
