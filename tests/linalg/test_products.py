@@ -155,3 +155,27 @@ def test_vander_tensorinv_tensorsolve_errors():
         cr.linalg.tensorinv(cr.ones(4, 6, 3), ind=2)
     with pytest.raises(RuntimeError, match="does not fit"):
         cr.linalg.tensorsolve(cr.ones(2, 3, 5), cr.ones(2, 3))
+
+
+def test_tolerances_may_be_tensors_over_the_batch_as_torch():
+    a = general(np.random.default_rng(7), (2, 4, 3))
+    for kwargs in (
+        {"atol": [0.0, 10.0]},
+        {"rtol": [0.0, 10.0]},
+        {"atol": [0.0, 0.5], "rtol": [0.1, 0.1]},
+    ):
+        mine = {
+            k: cr.tensor(v, dtype=cr.float64) if isinstance(v, list) else v
+            for k, v in kwargs.items()
+        }
+        theirs = {
+            k: torch.tensor(v, dtype=torch.float64) if isinstance(v, list) else v
+            for k, v in kwargs.items()
+        }
+        ours_rank = cr.linalg.matrix_rank(cr.tensor(a, dtype=cr.float64), **mine)
+        assert ours_rank.tolist() == torch.linalg.matrix_rank(torch.tensor(a), **theirs).tolist()
+        np.testing.assert_allclose(
+            cr.linalg.pinv(cr.tensor(a, dtype=cr.float64), **mine).numpy(),
+            torch.linalg.pinv(torch.tensor(a), **theirs).numpy(),
+            atol=1e-12,
+        )

@@ -150,16 +150,16 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor: 
         >>> cr.linalg.matrix_rank(cr.ones(3, 3)).item()
         1
     """
+    from chainrule.ops.linalg.spectral import tolerances
+
     a = matrices(A, "matrix_rank", square=bool(hermitian))
-    if rtol is None:
-        given = atol is not None and float(atol) > 0
-        rtol = 0.0 if given else float(np.finfo(a.dtype).eps) * max(a.shape[-2:], default=1)
+    atol, rtol = tolerances(a, atol, rtol)
     if hermitian:
         values = np.abs(np.linalg.eigvalsh(a.array))
     else:
         values = np.linalg.svd(a.array, compute_uv=False)
     top = np.max(values, axis=-1, keepdims=True, initial=0)
-    tol = np.maximum(0.0 if atol is None else atol, rtol * top)
+    tol = np.maximum(atol, rtol * top)
     return Tensor._make(np.sum(values > tol, axis=-1).astype(np.int64), False)
 
 

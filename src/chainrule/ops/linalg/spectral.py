@@ -250,10 +250,7 @@ def pinv(A, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     from chainrule.ops.elementwise import where
 
     a = matrices(A, "pinv", square=bool(hermitian))
-    if rtol is None:
-        given = atol is not None and float(atol) > 0
-        rtol = 0.0 if given else float(np.finfo(a.dtype).eps) * max(a.shape[-2:], default=1)
-    atol = 0.0 if atol is None else atol
+    atol, rtol = tolerances(a, atol, rtol)
     zero = np.zeros((), a.dtype)
     if hermitian:
         values, vectors = eigh(a)
@@ -266,6 +263,21 @@ def pinv(A, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     with np.errstate(divide="ignore"):
         inverse = where(s.array > tol, 1 / s, zero)
     return (mT_of(vh) * inverse.unsqueeze(-2)) @ mT_of(u)
+
+
+def tolerances(a: Tensor, atol, rtol) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's (atol, rtol) of pinv and matrix_rank as arrays (*, 1) over the batch: numbers
+    or tensors; rtol defaults to eps·max(m, n) where atol is absent or 0, else to 0."""
+
+    def as_array(value):
+        value = value.array if isinstance(value, Tensor) else value
+        return np.asarray(value, dtype=a.dtype)[..., None]
+
+    atol = as_array(0.0 if atol is None else atol)
+    if rtol is None:
+        default = np.finfo(a.dtype).eps * max(a.shape[-2:], default=1)
+        return atol, np.where(atol > 0, 0.0, default).astype(a.dtype)
+    return atol, as_array(rtol)
 
 
 def pinverse(input, rcond: float = 1e-15) -> Tensor:  # noqa: A002 - PyTorch's name
