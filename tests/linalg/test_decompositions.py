@@ -217,3 +217,23 @@ def test_errors_are_pytorchs_kind():
         cr.linalg.eigh(cr.eye(2), UPLO="X")
     with pytest.raises(ValueError, match="mode"):
         cr.linalg.qr(cr.eye(2), mode="full")
+
+
+def test_repeated_eigenvalues_give_finite_eigenvalue_gradients_as_torch():
+    # only the eigenvalues used: the eigenvector term (0 / 0 here) must be skipped, as PyTorch
+    # (a repeated eigenvalue is not differentiable: no finite-difference check)
+    a = np.diag([2.0, 2.0, 5.0])
+    check(
+        lambda t: cr.linalg.eigh(sym(t)).eigenvalues,
+        lambda t: torch.linalg.eigh(sym(t))[0],
+        [a],
+        "float64",
+    )
+    s = np.diag([3.0, 3.0])
+    check(
+        lambda t: cr.linalg.svd(t).S,
+        lambda t: torch.linalg.svd(t).S,
+        [s],
+        "float64",
+        gradcheck=False,
+    )

@@ -59,12 +59,16 @@ class Eigh(Function):
 
 
 def _eigh_grad(values, v, grad_values, grad_v):
-    """PyTorch's eigh backward, on arrays or tensors."""
-    inner = tr(v) @ grad_v
-    inner = 0.5 * (inner - tr(inner))
-    gaps = plus_identity(values[..., None, :] - values[..., :, None])  # λⱼ − λᵢ, 1 on the diagonal
-    with np.errstate(divide="ignore", invalid="ignore"):
-        middle = inner / gaps + diag_embed(grad_values)
+    """PyTorch's eigh backward, on arrays or tensors. An eigenvector gradient that is all 0
+    counts as absent, as PyTorch's undefined one: its term (which divides by the gaps between
+    eigenvalues, 0 for repeated ones) is skipped, so eigenvalues alone have a finite gradient."""
+    middle = diag_embed(grad_values)
+    if nonzero(grad_v):
+        inner = tr(v) @ grad_v
+        inner = 0.5 * (inner - tr(inner))
+        gaps = plus_identity(values[..., None, :] - values[..., :, None])  # λⱼ − λᵢ, 1 on diag
+        with np.errstate(divide="ignore", invalid="ignore"):
+            middle = middle + inner / gaps
     return v @ middle @ tr(v)
 
 
