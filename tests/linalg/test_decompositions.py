@@ -228,6 +228,7 @@ def test_repeated_eigenvalues_give_finite_eigenvalue_gradients_as_torch():
         lambda t: torch.linalg.eigh(sym(t))[0],
         [a],
         "float64",
+        gradcheck=False,
     )
     s = np.diag([3.0, 3.0])
     check(
