@@ -238,3 +238,15 @@ def test_repeated_eigenvalues_give_finite_eigenvalue_gradients_as_torch():
         "float64",
         gradcheck=False,
     )
+
+
+def test_pinv_rcond_and_the_cuda_only_driver_as_torch():
+    a = general(np.random.default_rng(10), (3, 3))
+    np.testing.assert_allclose(
+        cr.linalg.pinv(cr.tensor(a, dtype=cr.float64), 0.3).numpy(),
+        torch.linalg.pinv(torch.tensor(a), 0.3).numpy(),
+        atol=1e-12,
+    )
+    for fn in (cr.linalg.svd, cr.linalg.svdvals):
+        with pytest.raises(ValueError, match="driver= is only supported on CUDA"):
+            fn(cr.tensor(a), driver="gesvd")

@@ -205,7 +205,15 @@ class SVDVals(Function):
         return ((u * grad[..., None, :]) @ vh,)
 
 
-def svd(A, full_matrices: bool = True) -> SVDResult:
+def _no_driver(driver) -> None:
+    if driver is not None:
+        raise ValueError(
+            "linalg.svd: keyword argument driver= is only supported on CUDA inputs (PyTorch's "
+            "cuSOLVER); chainrule computes on the CPU: leave it out"
+        )
+
+
+def svd(A, full_matrices: bool = True, *, driver=None) -> SVDResult:
     """The singular value decomposition of each matrix in ``A`` (*, m, n), as
     ``torch.linalg.svd``: U, S (descending) and Vh with A = U diag(S) Vh. ``full_matrices``
     (PyTorch's default True) gives square U and Vh; their extra columns get no gradient, as in
@@ -219,6 +227,7 @@ def svd(A, full_matrices: bool = True) -> SVDResult:
         >>> S.tolist()
         [3.0, 2.0]
     """
+    _no_driver(driver)
     a = matrices(A, "svd", square=False)
     packed = SVD.apply(a, full_matrices=bool(full_matrices))
     m, n = a.shape[-2:]
@@ -227,7 +236,7 @@ def svd(A, full_matrices: bool = True) -> SVDResult:
     return SVDResult(*Packed(a.shape[:-2], cores).unpack(packed))
 
 
-def svdvals(A) -> Tensor:
+def svdvals(A, *, driver=None) -> Tensor:
     """The singular values (descending) of each matrix in ``A`` (*, m, n), as
     ``torch.linalg.svdvals``; gradient U diag(G) Vh.
 
@@ -236,15 +245,16 @@ def svdvals(A) -> Tensor:
         >>> cr.linalg.svdvals(cr.tensor([[0.0, 2.0], [1.0, 0.0]])).tolist()
         [2.0, 1.0]
     """
+    _no_driver(driver)
     return SVDVals.apply(matrices(A, "svdvals", square=False))
 
 
-def pinv(A, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
+def pinv(A, rcond=None, hermitian: bool = False, *, atol=None, rtol=None) -> Tensor:
     """The Moore-Penrose pseudo-inverse of each matrix in ``A`` (*, m, n), as
     ``torch.linalg.pinv`` and built as PyTorch builds it (so its gradient is PyTorch's): from
     the SVD (``hermitian=True``: the eigendecomposition), singular values at or below
     max(atol, rtol·S_max) treated as 0. ``rtol`` defaults to eps·max(m, n), or 0 when a
-    positive ``atol`` is given.
+    positive ``atol`` is given. A positional ``rcond`` (PyTorch's older spelling) is ``rtol``.
 
     Example:
         >>> import chainrule as cr
@@ -254,6 +264,10 @@ def pinv(A, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     from chainrule.ops.elementwise import where
 
     a = matrices(A, "pinv", square=bool(hermitian))
+    if rcond is not None:
+        if rtol is not None or atol is not None:
+            raise TypeError("linalg.pinv: give rcond, or atol / rtol, not both")
+        rtol = rcond
     atol, rtol = tolerances(a, atol, rtol)
     zero = np.zeros((), a.dtype)
     if hermitian:
