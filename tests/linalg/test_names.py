@@ -45,6 +45,10 @@ def test_every_torch_linalg_name_is_there_or_not_supported():
     assert {"inv", "det", "solve", "svd", "eigh", "qr", "cholesky", "norm", "pinv"} <= set(have)
     assert {"solve_triangular", "cond", "matrix_rank", "multi_dot", "vecdot", "lstsq"} <= set(have)
     assert "eig" in missing
+    from chainrule.linalg import _NOT_YET
+
+    assert not set(_NOT_YET) & set(vars(cr.linalg)), "a hint left for a name chainrule now has"
+    assert set(_NOT_YET) <= set(dir(torch.linalg)), "a hint for a name PyTorch does not have"
     with pytest.raises(AttributeError):
         cr.linalg.no_such_thing  # noqa: B018
 
