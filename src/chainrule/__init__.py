@@ -119,6 +119,7 @@ _SELECTION += ("unique_consecutive", "nanmedian", "histc")
 _INDEXING = ("where", "gather", "scatter", "index_select", "masked_fill", "one_hot", "cumsum")
 _INDEXING += ("prod",)
 _LINALG_EXTRA = ("addmm", "baddbmm", "addcmul", "addcdiv", "cdist", "kron", "cross")
+_LINALG = ("det", "logdet", "slogdet", "matrix_power", "cholesky", "pinverse", "matrix_exp")
 _EXTRA_TORCH_OPS = ("rot90", "take", "logcumsumexp")
 _GRIDS = ("meshgrid", "cartesian_prod", "tril_indices", "triu_indices")
 _CUMULATIVE = ("cumprod", "repeat_interleave", "searchsorted", "mode")
@@ -223,6 +224,11 @@ _LAZY = {
     **{name: ("chainrule.ops.clamp_side", name) for name in ("clamp_min", "clamp_max")},
     **{name: ("chainrule.ops.arith_forms", name) for name in ("rsub", "square")},
     "scatter_reduce": ("chainrule.ops.scatter_reduce", "scatter_reduce"),
+    "linalg": ("chainrule.linalg", None),
+    "LinAlgError": ("chainrule.errors", "LinAlgError"),
+    **{name: ("chainrule.ops.linalg", name) for name in _LINALG},
+    "inverse": ("chainrule.ops.linalg", "inv"),
+    **{name: ("chainrule.ops.linalg.legacy", name) for name in ("svd", "qr")},
 }
 
 

@@ -73,6 +73,12 @@ class NonFiniteError(ChainruleError, FloatingPointError, RuntimeError):
     """
 
 
+class LinAlgError(ChainruleError, RuntimeError):
+    """A linear-algebra op met a matrix it cannot work with: singular for ``inv`` / ``solve``,
+    not positive-definite for ``cholesky``. A ``RuntimeError``, as PyTorch's
+    ``torch.linalg.LinAlgError``, so ``except RuntimeError:`` written for PyTorch catches it."""
+
+
 class NotSupportedError(NotImplementedError, AttributeError):
     """A PyTorch name chainrule does not have (yet); the message names the nearest spelling.
 

@@ -520,11 +520,6 @@ class TensorMethods(TensorMethodsExtra):
 
 # PyTorch Tensor methods chainrule lacks, with the nearest spelling (see __getattr__)
 _NOT_SUPPORTED = {
-    "det": "np.linalg.det on t.detach().numpy() (not differentiable)",
-    "inverse": "np.linalg.inv on t.detach().numpy() (not differentiable)",
-    "pinverse": "np.linalg.pinv on t.detach().numpy() (not differentiable)",
-    "cholesky": "np.linalg.cholesky on t.detach().numpy() (not differentiable)",
-    "logdet": "np.linalg.slogdet on t.detach().numpy() (not differentiable)",
     "cuda": "chainrule computes on the CPU only: leave the tensor where it is",
     "pin_memory": "chainrule computes on the CPU only: nothing to pin",
 }

@@ -279,6 +279,57 @@ class TensorMethodsExtra:
 
         return nanquantile(self, q, dim, keepdim, interpolation=interpolation)
 
+    # ---- linear algebra (chainrule.linalg) ------------------------------------------------
+    def det(self):
+        from chainrule.ops.linalg import det
+
+        return det(self)
+
+    def logdet(self):
+        from chainrule.ops.linalg import logdet
+
+        return logdet(self)
+
+    def slogdet(self):
+        from chainrule.ops.linalg import slogdet
+
+        return slogdet(self)
+
+    def inverse(self):
+        from chainrule.ops.linalg import inv
+
+        return inv(self)
+
+    def pinverse(self, rcond=1e-15):
+        from chainrule.ops.linalg import pinverse
+
+        return pinverse(self, rcond)
+
+    def cholesky(self, upper=False):
+        from chainrule.ops.linalg import cholesky
+
+        return cholesky(self, upper=upper)
+
+    def svd(self, some=True, compute_uv=True):
+        from chainrule.ops.linalg.legacy import svd
+
+        return svd(self, some, compute_uv)
+
+    def qr(self, some=True):
+        from chainrule.ops.linalg.legacy import qr
+
+        return qr(self, some)
+
+    def matrix_exp(self):
+        from chainrule.ops.linalg import matrix_exp
+
+        return matrix_exp(self)
+
+    def matrix_power(self, n):
+        from chainrule.ops.linalg import matrix_power
+
+        return matrix_power(self, n)
+
 
 def tensor_has(cls, name: str) -> bool:
     """Whether Tensor really has ``name`` (not a placeholder that raises NotSupportedError),

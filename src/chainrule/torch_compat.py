@@ -98,6 +98,7 @@ ALIASES = {
     "torch.utils": "chainrule.utils",
     "torch.utils.data": "chainrule.utils.data",
     "torch.autograd": "chainrule.autograd",
+    "torch.linalg": "chainrule.linalg",
     "torch.autograd.functional": "chainrule.autograd.functional",
 }
 _saved: dict = {}
@@ -157,7 +158,6 @@ def __getattr__(name: str):
 # with that hint instead of a bare AttributeError; docs/pytorch.md lists the same names.
 UNSUPPORTED: dict[str, dict[str, str]] = {
     "torch": {
-        "linalg": "NumPy's np.linalg on t.detach().numpy() (not differentiable)",
         "fft": "NumPy's np.fft on t.detach().numpy() (not differentiable)",
         "distributions": "cr.randn / cr.rand / cr.normal for samples; write log-probs by hand",
         "sparse": "dense tensors only",
@@ -171,9 +171,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "LongTensor": "cr.tensor(data, dtype=cr.long)",
         "set_num_threads": "set OMP_NUM_THREADS before starting Python (NumPy's BLAS threads)",
         "get_num_threads": "NumPy's BLAS reads OMP_NUM_THREADS at start-up",
-        "det": "np.linalg.det on t.detach().numpy() (not differentiable)",
-        "inverse": "np.linalg.inv on t.detach().numpy() (not differentiable)",
-        "svd": "np.linalg.svd on t.detach().numpy() (not differentiable)",
         "hub": "build the model in code and load weights with model.load_state_dict",
         "onnx": "cr.onnx.export(model, path, example_input) (docs/onnx.md)",
         "quantization": "float32 or float64 only",

@@ -250,3 +250,11 @@ def test_prod_of_several_dims_is_a_clear_type_error(dim):
         x.prod(dim=dim)
     with pytest.raises(TypeError, match=r"prod\(\) takes one dim"):
         cr.prod(x, dim)
+
+
+@pytest.mark.parametrize("name", ["amax", "amin", "max", "min"])
+def test_extreme_gradient_keeps_float32_behind_another_op(name):
+    # the tie count was an int64 array: grad / count gave float64, which reached the leaf
+    x = cr.tensor(np.arange(6.0).reshape(2, 3), dtype=cr.float32, requires_grad=True)
+    getattr(x.reshape(2, 3) * 1, name)().backward()
+    assert x.grad.dtype == np.float32

@@ -110,7 +110,7 @@ class _Extreme(Function):
         nan = np.isnan(self.out).any()
         if nan and self.nan_shares:
             hit |= np.isnan(self.x) & np.isnan(self.out)
-        count = hit.sum(axis=self.axes, keepdims=True)
+        count = hit.sum(axis=self.axes, keepdims=True).astype(grad.dtype)  # not int: keep float32
         with np.errstate(divide="ignore", invalid="ignore"):
             grad_x = np.where(hit, grad / count, np.zeros((), dtype=grad.dtype))
         if nan and not self.nan_shares:  # amax/amin: a NaN slice's gradient is NaN (PyTorch)
