@@ -214,7 +214,9 @@ def load(f, map_location=None, weights_only=None, **_ignored):
             raise ModelFormatError(f"{source}: not a file written by chainrule.save(obj, f)")
         return model_io.load(source)
     parsed = fmt.parse_json(
-        tf.metadata[STRUCTURE_KEY], source=source, what="saved structure",
+        tf.metadata[STRUCTURE_KEY],
+        source=source,
+        what="saved structure",
         max_depth=2 * MAX_DEPTH,
         max_int_digits=MAX_INT_DIGITS,
     )
