@@ -6,7 +6,16 @@ checkpoint with the model and comes back out.
 
 from __future__ import annotations
 
+from chainrule import random as _random
 from chainrule.random import default_generator
+from chainrule.tensor import Tensor
+
+
+def _uint8_tensor(array):
+    return Tensor._make(array, False)
+
+
+_random.uint8_tensor = _uint8_tensor  # Generator.get_state's tensor (random cannot import it)
 
 
 def get_rng_state():
