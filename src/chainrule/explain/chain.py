@@ -366,11 +366,8 @@ def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
     out_shape = graph.output_of[fn].array.shape
     for c in used:
         p = fn.parents[letters[c]]
-        if p.array.size == 1:
-            k = 0
-        elif p.array.shape == out_shape:
-            k = j
-        else:
+        k = _broadcast_source(j, out_shape, p.array.shape)
+        if k is None:
             continue
         name = naming.elem(p, k)
         if name != c:
@@ -381,6 +378,20 @@ def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
     if exponent is not None and re.search(r"(?<![A-Za-z])p(?![A-Za-z])", formula):
         parts.append(f"p = {exponent:g}")
     return ", ".join(parts)
+
+
+def _broadcast_source(j: int, out_shape: tuple, shape: tuple) -> int | None:
+    """The flat index of the element of an input of ``shape`` that broadcasting placed at the
+    output's flat index ``j`` (a LayerNorm's weight (4,) read at output [0, 2] is weight[2]);
+    None when ``shape`` does not broadcast to ``out_shape``."""
+    if shape == out_shape:
+        return j
+    if len(shape) > len(out_shape):
+        return None
+    idx = np.unravel_index(j, out_shape)[len(out_shape) - len(shape) :]
+    if any(n not in (1, m) for n, m in zip(shape, out_shape[len(out_shape) - len(shape) :])):
+        return None
+    return int(np.ravel_multi_index([0 if n == 1 else i for i, n in zip(idx, shape)], shape))
 
 
 def sample_of(t: Tensor, i: int, batched: bool) -> int:
