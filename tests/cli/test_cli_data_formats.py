@@ -139,3 +139,27 @@ def test_predictions_for_a_decimal_comma_spreadsheet(tmp_path):
     assert all("," in r[1] and "." not in r[1] for r in table[1:])
     assert [float(r[1].replace(",", ".")) for r in table[1:]] == values
     assert "--out-decimal" not in excel.stderr
+
+
+def test_an_evaluation_label_that_differs_only_in_case_says_so(tmp_path):
+    # Excel capitalised 'no' as 'No': the error said only "label 'No' was not seen in training"
+    rows = ["x;bought"] + [f"{i % 9 - 4},5;{'yes' if i % 9 > 4 else 'no'}" for i in range(60)]
+    train = tmp_path / "t.csv"
+    train.write_text("\n".join(rows) + "\n")
+    new = tmp_path / "new.csv"
+    new.write_text("x;bought\n-3,5;No\n3,5;yes\n")
+    plain, fold = tmp_path / "plain.safetensors", tmp_path / "fold.safetensors"
+    common = ("--target", "bought", "--no-plots", "--epochs", "3")
+    assert run_cli("train", train, *common, "--out", plain).returncode == 0
+    result = run_cli("evaluate", plain, new)
+    assert result.returncode == 2
+    assert "label 'No' was not seen in training" in result.stderr
+    assert "differs from 'no' only in case" in result.stderr
+    assert "retrain the model with --label-case fold" in result.stderr
+    assert run_cli("train", train, *common, "--label-case", "fold", "--out", fold).returncode == 0
+    result = run_cli("evaluate", fold, new)
+    assert result.returncode == 0, result.stderr
+    unrelated = tmp_path / "other.csv"
+    unrelated.write_text("x;bought\n-3,5;maybe\n")
+    result = run_cli("evaluate", plain, unrelated)
+    assert result.returncode == 2 and "only in case" not in result.stderr
