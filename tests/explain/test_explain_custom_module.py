@@ -68,3 +68,30 @@ def test_a_slice_is_written_as_python_writes_it():
     graph = explain_graph((x[:, 1:].sum() + x[1, ::2].sum() + x[..., 0].sum()), {"x": x})
     computes = [n["computes"] for n in graph.data["forward"]["nodes"] if n["op"] == "index"]
     assert computes == ["x[:, 1:]", "x[1, ::2]", "x[..., 0]"]
+
+
+class MatrixNet(nn.Module):
+    """Parameters used with @, not through nn.Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.W = nn.Parameter(cr.tensor([[0.5, -0.3], [0.2, 0.8]]))
+        self.b = nn.Parameter(cr.tensor([0.1, -0.1]))
+        self.v = nn.Parameter(cr.tensor([[1.0], [-3.0]]))
+
+    def forward(self, x):
+        return cr.tanh(x @ self.W + self.b) @ self.v
+
+
+def test_a_matmul_factor_names_the_element_it_reads():
+    # ∂(x @ W)[0, 1]/∂W[0, 1] is x[0, 0]; the table said "a = x[0, 1]" (the output's index)
+    report = cr.explain(
+        MatrixNet(), np.array([2.0, 5.0]), np.array([0.5]), nn.MSELoss(), param="W[0, 1]"
+    )
+    values = {"x[0, 0]": 2.0, "x[0, 1]": 5.0, "v[0, 0]": 1.0, "v[1, 0]": -3.0}
+    matmul = [f for f in factors(report) if f["formula"].startswith("∂(a@b)")]
+    assert [f["refers_to"] for f in matmul] == ["b = v[1, 0]", "a = x[0, 0]"]
+    for f in matmul:
+        assert f["value"] == values[f["refers_to"][4:]]
+    chain = report.data["chains"][0]
+    assert abs(chain["total"] - chain["engine_grad"]) < 1e-12

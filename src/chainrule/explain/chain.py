@@ -13,6 +13,7 @@ import numpy as np
 from chainrule.explain.graph import Graph
 from chainrule.ops.elementwise import Add
 from chainrule.ops.matmul import Linear as LinearOp
+from chainrule.ops.matmul import MatMul
 from chainrule.tensor import Tensor
 
 
@@ -353,9 +354,25 @@ def step_factor(naming: Naming, graph: Graph, step) -> Factor:
         else:
             col = np.unravel_index(i, x.array.shape)[-1]
             note = naming.elem(w, int(np.ravel_multi_index((idx[-1], col), w.array.shape)))
+    elif isinstance(fn, MatMul):
+        note = _matmul_note(naming, fn, k, i, j, inner_out.array.shape)
     else:
         note = _formula_vars(naming, fn, formula, i, j, graph)
     return Factor(naming.elem(out, j), naming.elem(parent, i), formula, value, note)
+
+
+def _matmul_note(naming, fn, k: int, i: int, j: int, out_shape: tuple) -> str:
+    """The element of the other operand that ∂(a@b)[r, c]/∂a[r, m] = b[m, c] (or
+    ∂/∂b[m, c] = a[r, m]) reads; "" where the operands are not both matrices."""
+    a, b = fn.parents[0], fn.parents[1]
+    if a.array.ndim != 2 or b.array.ndim != 2 or len(out_shape) != 2:
+        return ""
+    r, c = np.unravel_index(j, out_shape)
+    if k == 0:
+        m = np.unravel_index(i, a.array.shape)[1]
+        return f"b = {naming.elem(b, int(np.ravel_multi_index((m, c), b.array.shape)))}"
+    m = np.unravel_index(i, b.array.shape)[0]
+    return f"a = {naming.elem(a, int(np.ravel_multi_index((r, m), a.array.shape)))}"
 
 
 def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
