@@ -95,3 +95,11 @@ def test_a_matmul_factor_names_the_element_it_reads():
         assert f["value"] == values[f["refers_to"][4:]]
     chain = report.data["chains"][0]
     assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
+
+
+def test_an_indexed_letter_is_not_said_to_be_the_element_at_the_output():
+    # cumprod's Π x_i runs over other elements: the note read "x = x[1]" beside it
+    x = cr.tensor([2.0, 3.0, 5.0], requires_grad=True)
+    report = explain_graph(cr.cumprod(x, dim=0).sum(), {"x": x}, param="x[0]")
+    products = [f for f in factors(report) if "x_i" in f["formula"]]
+    assert len(products) == 3 and all(f["refers_to"] == "" for f in products)

@@ -378,7 +378,8 @@ def _matmul_note(naming, fn, k: int, i: int, j: int, out_shape: tuple) -> str:
 def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
     """Say which numbers a formula's letters stand for: ``b`` in ∂(a·b)/∂a is the other input."""
     letters = {"x": 0, "z": 0} if len(fn.parents) == 1 else {"a": 0, "b": 1}
-    used = [c for c in letters if re.search(rf"(?<![A-Za-z]){c}(?![A-Za-z])", formula)]
+    # x_i (cumprod's Π x_i) is an element by its own index, not the one at j: no note
+    used = [c for c in letters if re.search(rf"(?<![A-Za-z]){c}(?![A-Za-z_])", formula)]
     parts = []
     out_shape = graph.output_of[fn].array.shape
     for c in used:
