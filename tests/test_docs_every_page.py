@@ -105,7 +105,7 @@ assert history.history["val_accuracy"][-1] > 0.9
     "\nassert type(opt).__name__ == 'Adam' and opt.param_groups[0]['lr'] == 0.01",
     # the safe pattern: the masked position's gradient is 0, not NaN
     "ops.md": "assert x.grad.tolist() == [0.0, 0.25]",
-    "optim.md": "assert opt.param_groups[1]['lr'] == 0.001",
+    "optim.md": "assert first + rest == uninterrupted and len(rest) == 8",
     "training.md": "assert {'loss', 'accuracy'} <= set(cr.evaluate(model, (X, y), "
     "nn.BCEWithLogitsLoss()))",
 }

@@ -6,12 +6,16 @@ checkpoint with the model and comes back out.
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
-
+from chainrule import random as _random
 from chainrule.random import default_generator
 from chainrule.tensor import Tensor
+
+
+def _uint8_tensor(array):
+    return Tensor._make(array, False)
+
+
+_random.uint8_tensor = _uint8_tensor  # Generator.get_state's tensor (random cannot import it)
 
 
 def get_rng_state():
@@ -21,23 +25,9 @@ def get_rng_state():
     Mersenne Twister, so the two libraries' states do not mix); a tensor, so that it goes into
     a ``torch.save`` checkpoint and back into :func:`set_rng_state`.
     """
-    text = json.dumps(default_generator.get_state()).encode()
-    return Tensor._make(np.frombuffer(text, dtype=np.uint8).copy(), False)
+    return default_generator.get_state()
 
 
 def set_rng_state(new_state) -> None:
     """Restore the default generator from :func:`get_rng_state`'s tensor."""
-    array = np.asarray(getattr(new_state, "array", new_state))
-    if array.dtype != np.uint8 or array.ndim != 1:
-        raise TypeError(
-            f"set_rng_state expects the uint8 tensor from cr.get_rng_state(), got "
-            f"{array.dtype} of shape {array.shape}"
-        )
-    try:
-        state = json.loads(array.tobytes().decode())
-        default_generator.set_state(state)
-    except (ValueError, KeyError, TypeError) as err:
-        raise ValueError(
-            "set_rng_state: these bytes are not a chainrule generator state (a state from "
-            "PyTorch's torch.get_rng_state() cannot be used: the generators differ)"
-        ) from err
+    default_generator.set_state(new_state)

@@ -110,3 +110,56 @@ def test_an_error_about_many_classes_names_the_first_ten_and_the_count(tmp_path)
     message = result.stderr.strip()
     assert "'c050', 'c051'" in message and "... and 90 more (100 in all)" in message
     assert "'c060'" not in message and len(message) < 400
+
+
+def test_predictions_for_a_decimal_comma_spreadsheet(tmp_path):
+    # an Excel export (BOM, ';', decimal commas, CRLF): the predictions came back as
+    # '0.992657' between commas, one column of text in the spreadsheet that made the file
+    rng = np.random.default_rng(1)
+    rows = ["x;colour;y"]
+    for _ in range(80):
+        x, colour = rng.uniform(-2, 2), str(rng.choice(["red", "blue"]))
+        y = 3 * x + (1.5 if colour == "red" else 0) + rng.normal(0, 0.1)
+        rows.append(f"{x:.3f};{colour};{y:.3f}".replace(".", ","))
+    train = tmp_path / "excel.csv"
+    train.write_bytes(("\ufeff" + "\r\n".join(rows) + "\r\n").encode("utf-8"))
+    model = tmp_path / "m.safetensors"
+    args = ("--target", "y", "--no-plots", "--out", model, "--epochs", "5", "--seed", "0")
+    assert run_cli("train", train, *args).returncode == 0
+    new = tmp_path / "new.csv"
+    new.write_bytes("\ufeffcolour;x\r\nred;1,5\r\nblue;-0,25\r\n".encode("utf-8"))
+    plain = run_cli("predict", model, new)
+    assert plain.returncode == 0, plain.stderr
+    assert "--out-decimal ," in plain.stderr  # says how to get the spreadsheet's format
+    values = [float(r[1]) for r in list(csv.reader(plain.stdout.splitlines()))[1:]]
+    excel = run_cli("predict", model, new, "--out-decimal", ",")
+    assert excel.returncode == 0, excel.stderr
+    table = list(csv.reader(excel.stdout.splitlines(), delimiter=";"))
+    assert table[0] == ["line", "predicted_y"] and [r[0] for r in table[1:]] == ["2", "3"]
+    assert all("," in r[1] and "." not in r[1] for r in table[1:])
+    assert [float(r[1].replace(",", ".")) for r in table[1:]] == values
+    assert "--out-decimal" not in excel.stderr
+
+
+def test_an_evaluation_label_that_differs_only_in_case_says_so(tmp_path):
+    # Excel capitalised 'no' as 'No': the error said only "label 'No' was not seen in training"
+    rows = ["x;bought"] + [f"{i % 9 - 4},5;{'yes' if i % 9 > 4 else 'no'}" for i in range(60)]
+    train = tmp_path / "t.csv"
+    train.write_text("\n".join(rows) + "\n")
+    new = tmp_path / "new.csv"
+    new.write_text("x;bought\n-3,5;No\n3,5;yes\n")
+    plain, fold = tmp_path / "plain.safetensors", tmp_path / "fold.safetensors"
+    common = ("--target", "bought", "--no-plots", "--epochs", "3")
+    assert run_cli("train", train, *common, "--out", plain).returncode == 0
+    result = run_cli("evaluate", plain, new)
+    assert result.returncode == 2
+    assert "label 'No' was not seen in training" in result.stderr
+    assert "differs from 'no' only in case" in result.stderr
+    assert "retrain the model with --label-case fold" in result.stderr
+    assert run_cli("train", train, *common, "--label-case", "fold", "--out", fold).returncode == 0
+    result = run_cli("evaluate", fold, new)
+    assert result.returncode == 0, result.stderr
+    unrelated = tmp_path / "other.csv"
+    unrelated.write_text("x;bought\n-3,5;maybe\n")
+    result = run_cli("evaluate", plain, unrelated)
+    assert result.returncode == 2 and "only in case" not in result.stderr

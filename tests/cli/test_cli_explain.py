@@ -213,3 +213,34 @@ def test_piped_output_is_plain_lines():
     result = run_cli("demo", "--epochs", "2", "--no-plots", "--no-explain")
     assert "\x1b[" not in result.stdout
     assert re.search(r"^Epoch 1/2 .*loss: [\d.]+", result.stdout, re.M)
+
+
+def test_explain_says_which_column_each_input_is(tmp_path):
+    # the report read x[0] = -1.839, x[2] = 1 with no word of income, or of colour=blue
+    rows = ["income;colour;bought"]
+    for i in range(40):
+        income, colour = 500 + 97 * i, "red blue green".split()[i % 3]
+        rows.append(f"{income},5;{colour};{'yes' if i % 2 else 'no'}")
+    data = tmp_path / "shop.csv"
+    data.write_text("\n".join(rows) + "\n")
+    model = tmp_path / "m.safetensors"
+    args = ["--target", "bought", "--epochs", "2", "--no-plots", "--out", model]
+    assert run_cli("train", data, *args).returncode == 0
+    result = run_cli("explain", model, "--data", data, "--line", "5")
+    assert result.returncode == 0, result.stderr
+    from chainrule.cli.model_cmds import load_model
+    from chainrule.data import Preprocessor
+
+    pre = Preprocessor.from_dict(load_model(str(model))[1]["preprocessing"])
+    k = pre.feature_names.index("income")
+    mean, std = float(pre.mean[k]), float(pre.std[k])  # the training split's statistics
+    # line 5 is the fourth row: income 791,5, colour red
+    match = re.search(
+        r"x\[0\] = \(791\.5 − ([\d.]+)\) / ([\d.]+) = (-?[\d.]+): 'income'", result.stderr
+    )
+    assert match, result.stderr
+    printed = [float(match[n]) for n in (1, 2, 3)]  # six significant digits
+    expected = [mean, std, (791.5 - mean) / std]
+    assert all(abs(p - e) <= 1e-5 * abs(e) for p, e in zip(printed, expected)), printed
+    assert re.search(r"x\[\d\] = 1: colour=red \(1 where 'colour' is 'red'\)", result.stderr)
+    assert len(re.findall(r"x\[\d\] = 0: colour=", result.stderr)) == 2

@@ -191,7 +191,7 @@ def test_bce_nan_call_draws_the_dropout_mask_once_as_eagerly(rng):
                 loss_fn(eager(cr.tensor(bad)), cr.tensor(batches[0][1]))
             else:
                 step(bad, batches[0][1])
-        states.append(cr.random.default_generator.get_state())
+        states.append(cr.random.default_generator.state_as_dict())
     assert states[0] == states[1]
     for p, q in zip(eager.parameters(), model.parameters()):
         np.testing.assert_allclose(q.array, p.array, rtol=RTOL, atol=ATOL)

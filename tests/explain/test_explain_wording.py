@@ -110,6 +110,32 @@ def test_layer_names_leave_layered_networks_alone_and_their_hooks_go():
     assert len(outputs) == 3  # the hooks are removed when the block ends
 
 
+class ReluThenDropout(nn.Module):
+    """A student's module: the activation is a function, Dropout a layer after it."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.norm = nn.Linear(3, 4), nn.LayerNorm(4)
+        self.drop, self.skip, self.fc2 = nn.Dropout(0.5), nn.Identity(), nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc2(self.skip(self.drop(cr.nn.functional.relu(self.norm(self.fc1(x))))))
+
+
+def test_a_layer_that_passes_its_input_through_does_not_rename_the_op_before_it():
+    # Dropout (off in eval mode) and Identity return their input: the relu's output was
+    # named 'drop.out' beside the op 'relu', as if the dropout layer computed a ReLU
+    cr.manual_seed(0)
+    report = cr.explain(
+        ReluThenDropout(), np.array([0.5, -1.0, 2.0]), np.array(1), nn.CrossEntropyLoss()
+    )
+    relu = [node for node in report.data["graph"] if node["op"] == "relu"]
+    assert len(relu) == 1 and relu[0]["name"] not in ("drop.out", "skip.out")
+    names = [node["name"] for node in report.data["graph"]]
+    assert "drop.out" not in names and "skip.out" not in names
+    assert {"fc1.out", "norm.out", "fc2.out"} <= set(names)
+
+
 def test_forward_table_op_by_op_calls_the_input_and_target_so():
     # the forward table of a CNN listed the image x (and the target t) as "constant"
     images = np.random.default_rng(0).normal(size=(2, 1, 4, 4))

@@ -237,6 +237,25 @@ def test_upload_a_csv(client):
     assert post(client, "/api/step", {"unit": "epoch"}).status_code == 200
 
 
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16", "utf-8-sig"])
+def test_an_excel_export_uploads_in_its_own_encoding(client, encoding):
+    # Excel's plain CSV on Windows is Windows-1252: 'chainrule train' read it, the page said
+    # "the uploaded file is not UTF-8 text"
+    rng = np.random.default_rng(2)
+    text = "Größe;Gewicht;Klasse\r\n" + "".join(
+        f"{a:.2f};{b:.2f};{'groß' if a + b > 0 else 'klein'}\r\n".replace(".", ",")
+        for a, b in rng.normal(size=(40, 2))
+    )
+    r = client.post(
+        "/api/upload?filename=excel.csv",
+        content=text.encode(encoding),
+        headers={**OWN, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["classes"] == ["groß", "klein"]
+    assert r.json()["network"]["sizes"][0] == 2
+
+
 def test_two_columns_beside_the_label_are_the_features_whatever_their_role(client):
     """A column of distinct whole numbers (a day) was left out as an identifier: the upload
     failed with 'the file has 1 feature columns' and a hint, features=[...], the page lacks."""
@@ -275,6 +294,7 @@ def test_a_small_upload_says_which_batch_size_fits(client):
         ("a,b,label\n1,2,0.5\n2,3,0.25\n3,4,0.125\n" * 3, "label"),
         ("a,b,label\n1,2,x\n", "row"),
         ("a,b,label\n1,2\n3\n", "line"),
+        ("PK\x03\x04 a workbook", "xlsx"),
     ],
 )
 def test_bad_uploads_get_400(client, text, words):

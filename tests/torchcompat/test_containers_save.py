@@ -177,6 +177,19 @@ def test_save_load_checkpoint_dict_round_trip(tmp_path):
     assert list(cr.load(buffer)) == ["weight", "bias"]
 
 
+def test_save_load_round_trips_generator_states_and_128_bit_ints(tmp_path):
+    # a resumable checkpoint holds generator states (PCG64: 39-digit ints) and loader states
+    gen = cr.Generator(1)
+    loader = cr.data.DataLoader(
+        cr.data.TensorDataset(np.arange(10.0)), batch_size=4, shuffle=True, generator=gen
+    )
+    next(iter(loader))
+    ckpt = {"seed": 2**127 + 1, "negative": -(2**100), "loader": loader.state_dict()}
+    cr.save(ckpt, tmp_path / "ckpt.pt")
+    back = cr.load(tmp_path / "ckpt.pt")
+    assert back == ckpt
+
+
 def test_save_refuses_objects_needing_pickle_and_load_refuses_pickles(tmp_path):
     with pytest.raises(TypeError, match="pickle"):
         cr.save({"fn": object()}, tmp_path / "x.pt")
@@ -216,6 +229,7 @@ def test_whole_model_save_still_works(tmp_path):
         '{"version": 1, "object": {"__float__": "1e999"}}',
         '{"version": 1, "object": ' + "[" * 200 + "]" * 200 + "}",
         '{"version": 1, "object": NaN}',
+        '{"version": 1, "object": ' + "9" * 5000 + "}",
     ],
 )
 def test_load_refuses_hostile_structures(tmp_path, structure):

@@ -93,6 +93,28 @@ def test_rng_state_round_trips_and_seeds_answer_as_torch(tmp_path):
         cr.set_rng_state(cr.tensor(torch.get_rng_state().numpy()))
 
 
+def test_generator_state_is_a_uint8_tensor_as_in_torch(tmp_path):
+    # a DataLoader's generator saved in a checkpoint and restored: the next epoch's order returns
+    for lib in (cr, torch):
+        gen = lib.Generator()
+        assert gen.manual_seed(1) is gen
+        state = gen.get_state()
+        assert isinstance(state, lib.Tensor) and state.dtype == lib.uint8 and state.ndim == 1
+        first = lib.randperm(10, generator=gen)
+        gen.set_state(state)
+        assert lib.equal(lib.randperm(10, generator=gen), first)
+        with pytest.raises(TypeError):
+            gen.set_state({"seed": 1})  # PyTorch takes only the tensor
+    gen = cr.Generator(3)
+    cr.save({"gen": gen.get_state()}, tmp_path / "gen.pt")
+    expected = cr.randperm(10, generator=gen)
+    restored = cr.Generator(0)
+    restored.set_state(cr.load(tmp_path / "gen.pt")["gen"])
+    assert cr.equal(cr.randperm(10, generator=restored), expected)
+    with pytest.raises(ValueError, match="PyTorch"):
+        restored.set_state(cr.tensor(torch.Generator().get_state().numpy()))
+
+
 def test_size_compares_with_shapes_as_in_torch():
     for lib in (cr, torch):
         x = lib.zeros(2, 3)

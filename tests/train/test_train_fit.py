@@ -209,7 +209,7 @@ def test_seed_makes_runs_identical_and_shuffle_changes_batches():
     assert a == b and a != c
     gen1, gen2 = cr.Generator(7), cr.Generator(7)
     assert _run((X, y), generator=gen1)[1].history["loss"] == a
-    assert gen1.get_state() != gen2.get_state()  # the generator was used for shuffling
+    assert gen1.state_as_dict() != gen2.state_as_dict()  # the generator was used for shuffling
 
 
 def test_schedulers_are_stepped_per_epoch_and_plateau_gets_the_monitored_value():

@@ -81,7 +81,7 @@ class Recorder:
         if self.dry:
             for gen in [a for a in args if isinstance(a, Generator)] + [default_generator]:
                 if all(g is not gen for g, _ in self.saved):
-                    self.saved.append((gen, gen.get_state()))
+                    self.saved.append((gen, gen.state_as_dict()))
         out = make(*args)
         self.source_ids[id(out)] = len(self.sources)
         self.sources.append((make, args, out))  # out kept alive: its id stays unique
@@ -105,7 +105,7 @@ class Recorder:
             compile_hooks._RECORDER[0] = None
             remove_observer(self.observe)
             for gen, state in self.saved:
-                gen.set_state(state)
+                gen.set_state_from_dict(state)
         if _CLOCK[0] != clock:
             raise GraphError(
                 "cr.compile: the function changes a tensor in place (add_, -=, ...); compiled "

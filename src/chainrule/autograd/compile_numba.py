@@ -409,7 +409,7 @@ class NumbaStep:
         if self.guarded and loss != loss:
             self._undo_state()
             for gen, state in saved:
-                gen.set_state(state)
+                gen.set_state_from_dict(state)
             raise Fallback
         for t, g in zip(self.with_grad, grads):
             t.grad_array = g
@@ -425,4 +425,4 @@ def _generator_states(graph: Graph) -> list:
     gens = [default_generator]
     for _, args in graph.sources:
         gens += [a for a in args if isinstance(a, Generator) and all(a is not g for g in gens)]
-    return [(gen, gen.get_state()) for gen in gens]
+    return [(gen, gen.state_as_dict()) for gen in gens]

@@ -102,6 +102,8 @@ def _report_for_model(args):
     loss, loss_fn, _ = choose_loss(meta.get("loss", "auto"), meta.get("task"), len(classes or []))
     target = encode_targets(y[args.row : args.row + 1], loss, classes, pre)
     _target_note(meta, classes, pre, y[args.row], target)
+    if image is None:
+        _inputs_note(pre, data.X[args.row], X[args.row])
     optimizer = _saved_optimizer(args, model, meta)
     return cr.explain(
         model,
@@ -207,6 +209,32 @@ def _update_note(meta: dict, plain: str) -> None:
         f"note: the update section shows {plain} (--lr); this model was trained with "
         f"{trained}, whose steps differ, and the file (saved by an older chainrule) keeps no "
         f"optimizer state to show them",
+        file=sys.stderr,
+    )
+
+
+def _inputs_note(pre, raw, x, shown: int = 12) -> None:
+    """Say on stderr which column each input x[k] of the report is and how it was computed
+    from the row: the report shows x[0] = -1.839 where the CSV says income 574,4."""
+    import sys
+
+    names, lines = pre.feature_names, []
+    for k, name in enumerate(names[:shown]):
+        mean, std = (0.0, 1.0) if pre.mean is None else (float(pre.mean[k]), float(pre.std[k]))
+        value = float(raw[k])
+        if "=" in name and (mean, std) == (0.0, 1.0):  # a one-hot column, not standardised
+            column, category = name.split("=", 1)
+            lines.append(f"  x[{k}] = {value:g}: {name} (1 where {column!r} is {category!r})")
+        else:
+            shift = f"({mean:.6g})" if mean < 0 else f"{mean:.6g}"
+            lines.append(
+                f"  x[{k}] = ({value:.6g} − {shift}) / {std:.6g} = {float(x[k]):.6g}: {name!r}"
+            )
+    more = f"\n  … and {len(names) - shown} more (chainrule info lists them)"
+    print(
+        "note: the inputs x are this row's columns as the network sees them: numbers "
+        "standardised with the training statistics (x = (value − mean) / std), categories "
+        "one-hot:\n" + "\n".join(lines) + (more if len(names) > shown else ""),
         file=sys.stderr,
     )
 

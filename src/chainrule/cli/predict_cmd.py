@@ -42,6 +42,13 @@ def add_arguments(parser) -> None:
         action="store_true",
         help="classification: add one probability column per class, headed by its name",
     )
+    parser.add_argument(
+        "--out-decimal",
+        choices=(".", ","),
+        default=".",
+        help="the decimal mark of the predictions: ',' writes ';' between cells and decimal "
+        "commas, as spreadsheets read CSV where the decimal mark is a comma",
+    )
     add_decimal_argument(parser)
     add_skip_bad_images_argument(parser)
 
@@ -65,7 +72,16 @@ def run(args) -> int:
     )
     labels, values = outputs(model, X, meta, pre, data.lines, args.csv)
     lines = [int(line) for line in data.lines]
-    _write(args, _csv_text(meta, labels, values, args.proba, ("line", lines)), len(X))
+    numbers = labels is None or args.proba  # a label alone reads the same either way
+    if numbers and data.dialect["decimal"] == "," and args.out_decimal != ",":
+        print(
+            f"note: {args.csv} writes decimal commas; the predictions are written with '.' "
+            f"and ',' between cells (--out-decimal , writes ';' and decimal commas, as "
+            f"spreadsheets read them there)",
+            file=sys.stderr,
+        )
+    text = _csv_text(meta, labels, values, args.proba, ("line", lines), **_out_dialect(args))
+    _write(args, text, len(X))
     return 0
 
 
@@ -79,8 +95,14 @@ def _predict_images(args, model, meta: dict) -> int:
     files = image_files(args.csv, pre.describe(), notes)
     X, files = read_images(pre, files, args.skip_bad_images, notes=notes)
     labels, values = outputs(model, X, meta)
-    _write(args, _csv_text(meta, labels, values, args.proba, ("file", files)), len(X))
+    text = _csv_text(meta, labels, values, args.proba, ("file", files), **_out_dialect(args))
+    _write(args, text, len(X))
     return 0
+
+
+def _out_dialect(args) -> dict:
+    """How the predictions are written: ',' and '.', or ';' and decimal commas."""
+    return {"delimiter": ";", "decimal": ","} if args.out_decimal == "," else {}
 
 
 def _write(args, text: str, count: int) -> None:
@@ -94,23 +116,27 @@ def _write(args, text: str, count: int) -> None:
         sys.stdout.write(text)
 
 
-def _csv_text(meta: dict, labels, values, proba: bool, lead: tuple[str, list]) -> str:
+def _csv_text(
+    meta: dict, labels, values, proba: bool, lead: tuple, delimiter=",", decimal="."
+) -> str:
     """The header and the rows, always the same number of columns. The first column says
     which input each row is about: ``("line", numbers)``, the line of the CSV file the row
     starts on (skipped blank, comment and repeated-header lines leave gaps, so predictions
-    join back to their rows), or ``("file", paths)`` for images."""
+    join back to their rows), or ``("file", paths)`` for images. Cells are separated and
+    numbers written as the input file does (``;`` and ``0,25`` for a decimal-comma export)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    number = (lambda text: text) if decimal == "." else (lambda text: text.replace(".", decimal))
     target = meta.get("target") or "target"
     name, keys = lead
     if labels is None:
         writer.writerow([name, f"predicted_{target}"])
         for key, row in zip(keys, values):
-            writer.writerow([key, repr(float(row[0]))])
+            writer.writerow([key, number(repr(float(row[0])))])
         return buffer.getvalue()
     classes = meta.get("classes") or [str(i) for i in range(values.shape[1])]
     writer.writerow([name, f"predicted_{target}"] + (list(classes) if proba else []))
     for key, label, row in zip(keys, labels, values):
-        probs = [f"{p:.6f}" for p in row] if proba else []
+        probs = [number(f"{p:.6f}") for p in row] if proba else []
         writer.writerow([key, classes[label]] + probs)
     return buffer.getvalue()

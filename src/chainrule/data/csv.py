@@ -308,6 +308,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         lines=table.lines,
         schema=schema,
         notes=notes,
+        dialect={"delimiter": table.delimiter, "decimal": fmt.decimal},
     )
 
 

@@ -32,6 +32,8 @@ class CSVData:
         schema: every column's type, role, missing and distinct counts (:mod:`.schema`).
         notes: what the user should know (columns left out, decimal commas, unseen
             categories), one line each.
+        dialect: how the file writes cells, ``{"delimiter": ";", "decimal": ","}``, so that
+            output about its rows (``chainrule predict``) can be written the same way.
     """
 
     X: np.ndarray
@@ -46,6 +48,7 @@ class CSVData:
     lines: np.ndarray | None = None
     schema: Schema | None = None
     notes: list[str] = field(default_factory=list)
+    dialect: dict = field(default_factory=lambda: {"delimiter": ",", "decimal": "."})
 
     def __len__(self) -> int:
         return len(self.X)

@@ -142,7 +142,7 @@ class DataLoader:
         followed by ``iter(loader)`` serves exactly the batches the interrupted epoch had left,
         and later epochs shuffle exactly as the uninterrupted run would have.
         """
-        gen_state = (self.generator or default_generator).get_state() if self.shuffle else None
+        gen_state = (self.generator or default_generator).state_as_dict() if self.shuffle else None
         return {
             "epoch": self.epoch,
             "position": self._position if self._in_epoch else 0,
@@ -179,7 +179,8 @@ class DataLoader:
         if not 0 <= position <= len(self):
             raise DataError(f"DataLoader.load_state_dict: position {position} out of range")
         if state.get("generator") is not None:
-            (self.generator or default_generator).set_state(copy.deepcopy(state["generator"]))
+            generator = self.generator or default_generator
+            generator.set_state_from_dict(copy.deepcopy(state["generator"]))
         self.epoch = epoch
         self._order_state = copy.deepcopy(state.get("order_state"))
         self._in_epoch = False

@@ -177,6 +177,7 @@ def load_new_rows(
         path=source,
         lines=table.lines,
         notes=notes,
+        dialect={"delimiter": table.delimiter, "decimal": table.number_format.decimal},
     )
 
 

@@ -198,11 +198,25 @@ def _known_target(table: Columns, t: str, pre) -> np.ndarray:
     for i in range(len(kinds)):
         key = col.text_of(i)
         if key not in index:
-            raise DataError(
-                f"{place(i)}: label {key!r} was not seen in training (known: {first_few(classes)})"
-            )
+            raise _unseen_label(place(i), key, classes)
         y[i] = index[key]
     return y
+
+
+def _unseen_label(where_: str, key: str, classes: list) -> DataError:
+    """A label training never saw; where it differs from a class only in case (Excel wrote
+    'No' for the 'no' of training), the message says so and how to match it."""
+    text = f"{where_}: label {key!r} was not seen in training (known: {first_few(classes)})"
+    same = [c for c in classes if c.casefold() == key.casefold()]
+    if not same:
+        return DataError(text)
+    return error(
+        say(
+            braces(f"{text}; it differs from {same[0]!r} only in case: write it as training ")
+            + "did, or retrain the model with {o} (then any case matches)",
+            o=option("label_case", "fold"),
+        )
+    )
 
 
 def _written_labels(table: Columns, col, distinct: np.ndarray, y: np.ndarray) -> list[str]:

@@ -13,6 +13,7 @@ import numpy as np
 from chainrule.explain.graph import Graph
 from chainrule.ops.elementwise import Add
 from chainrule.ops.matmul import Linear as LinearOp
+from chainrule.ops.matmul import MatMul
 from chainrule.tensor import Tensor
 
 
@@ -353,24 +354,38 @@ def step_factor(naming: Naming, graph: Graph, step) -> Factor:
         else:
             col = np.unravel_index(i, x.array.shape)[-1]
             note = naming.elem(w, int(np.ravel_multi_index((idx[-1], col), w.array.shape)))
+    elif isinstance(fn, MatMul):
+        note = _matmul_note(naming, fn, k, i, j, inner_out.array.shape)
     else:
         note = _formula_vars(naming, fn, formula, i, j, graph)
     return Factor(naming.elem(out, j), naming.elem(parent, i), formula, value, note)
 
 
+def _matmul_note(naming, fn, k: int, i: int, j: int, out_shape: tuple) -> str:
+    """The element of the other operand that ∂(a@b)[r, c]/∂a[r, m] = b[m, c] (or
+    ∂/∂b[m, c] = a[r, m]) reads; "" where the operands are not both matrices."""
+    a, b = fn.parents[0], fn.parents[1]
+    if a.array.ndim != 2 or b.array.ndim != 2 or len(out_shape) != 2:
+        return ""
+    r, c = np.unravel_index(j, out_shape)
+    if k == 0:
+        m = np.unravel_index(i, a.array.shape)[1]
+        return f"b = {naming.elem(b, int(np.ravel_multi_index((m, c), b.array.shape)))}"
+    m = np.unravel_index(i, b.array.shape)[0]
+    return f"a = {naming.elem(a, int(np.ravel_multi_index((r, m), a.array.shape)))}"
+
+
 def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
     """Say which numbers a formula's letters stand for: ``b`` in ∂(a·b)/∂a is the other input."""
     letters = {"x": 0, "z": 0} if len(fn.parents) == 1 else {"a": 0, "b": 1}
-    used = [c for c in letters if re.search(rf"(?<![A-Za-z]){c}(?![A-Za-z])", formula)]
+    # x_i (cumprod's Π x_i) is an element by its own index, not the one at j: no note
+    used = [c for c in letters if re.search(rf"(?<![A-Za-z]){c}(?![A-Za-z_])", formula)]
     parts = []
     out_shape = graph.output_of[fn].array.shape
     for c in used:
         p = fn.parents[letters[c]]
-        if p.array.size == 1:
-            k = 0
-        elif p.array.shape == out_shape:
-            k = j
-        else:
+        k = _broadcast_source(j, out_shape, p.array.shape)
+        if k is None:
             continue
         name = naming.elem(p, k)
         if name != c:
@@ -381,6 +396,20 @@ def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
     if exponent is not None and re.search(r"(?<![A-Za-z])p(?![A-Za-z])", formula):
         parts.append(f"p = {exponent:g}")
     return ", ".join(parts)
+
+
+def _broadcast_source(j: int, out_shape: tuple, shape: tuple) -> int | None:
+    """The flat index of the element of an input of ``shape`` that broadcasting placed at the
+    output's flat index ``j`` (a LayerNorm's weight (4,) read at output [0, 2] is weight[2]);
+    None when ``shape`` does not broadcast to ``out_shape``."""
+    if shape == out_shape:
+        return j
+    if len(shape) > len(out_shape):
+        return None
+    idx = np.unravel_index(j, out_shape)[len(out_shape) - len(shape) :]
+    if any(n not in (1, m) for n, m in zip(shape, out_shape[len(out_shape) - len(shape) :])):
+        return None
+    return int(np.ravel_multi_index([0 if n == 1 else i for i, n in zip(idx, shape)], shape))
 
 
 def sample_of(t: Tensor, i: int, batched: bool) -> int:

@@ -25,6 +25,9 @@ from chainrule.tensor import Tensor
 STRUCTURE_KEY = "chainrule.torch_save"
 FORMAT_VERSION = 1
 MAX_DEPTH = 32  # nesting allowed in a saved object (a checkpoint needs about 6)
+# Python's own limit on parsing an int from text: saved ints are the user's values, not sizes,
+# and a generator state or a 128-bit seed (np.random.SeedSequence().entropy) has 39 digits
+MAX_INT_DIGITS = 4300
 
 
 class _Encoder:
@@ -211,7 +214,11 @@ def load(f, map_location=None, weights_only=None, **_ignored):
             raise ModelFormatError(f"{source}: not a file written by chainrule.save(obj, f)")
         return model_io.load(source)
     parsed = fmt.parse_json(
-        tf.metadata[STRUCTURE_KEY], source=source, what="saved structure", max_depth=2 * MAX_DEPTH
+        tf.metadata[STRUCTURE_KEY],
+        source=source,
+        what="saved structure",
+        max_depth=2 * MAX_DEPTH,
+        max_int_digits=MAX_INT_DIGITS,
     )
     if not isinstance(parsed, dict) or parsed.get("version") != FORMAT_VERSION:
         raise ModelFormatError(f"{source}: unknown saved-structure version")

@@ -62,6 +62,10 @@ class Mean(Function):
         self.count = x.size // builtins.max(out.size, 1) if x.size else 0
         return out
 
+    def explained_constants(self) -> str:
+        """The n of the formula, for the explanation (never called by forward or backward)."""
+        return f"n = {self.count}"
+
     def backward(self, grad):
         grad = expand_reduced(grad, self.in_shape, self.axes, self.keepdims) / builtins.max(
             self.count, 1

@@ -30,6 +30,26 @@ class Upload:
         self.filename = filename
 
 
+def decode_upload(raw: bytes, filename: str = "upload.csv") -> str:
+    """An uploaded file's text, decoded as ``chainrule train`` decodes a CSV file: UTF-8 (with
+    or without a byte-order mark), UTF-16 with one, or Windows-1252 (Excel's plain "CSV" on
+    Windows, ``Größe`` as single bytes)."""
+    from chainrule.data.charset import choose_charset, open_text
+
+    fd, path = tempfile.mkstemp(suffix=".csv", prefix="chainrule-upload-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        try:
+            charset = choose_charset(path, filename)
+            with open_text(path, filename, charset) as f:
+                return f.read().removeprefix("\ufeff")  # a byte-order mark is not data
+        except DataError as err:
+            raise ValidationError(str(err).replace(path, filename)) from None
+    finally:
+        os.unlink(path)
+
+
 def parse_upload(text: str, target: str | None = None, filename: str = "upload.csv") -> Upload:
     """Read an uploaded CSV with :func:`chainrule.data.load_csv`: exactly two numeric feature
     columns and a label column (``target``, default the last column).

@@ -11,7 +11,7 @@ from importlib import resources
 
 from chainrule.errors import ChainruleError
 from chainrule.playground import transport
-from chainrule.playground.data import parse_upload
+from chainrule.playground.data import decode_upload, parse_upload
 from chainrule.playground.http import (
     SECURITY_HEADERS,
     body_json,
@@ -176,15 +176,11 @@ def upload_routes(pg, cap: int) -> list:
             raw = await transport.read_body(request, cap)
         except transport.BodyTooLarge:
             return error(f"the upload is larger than {cap} bytes; send a smaller CSV", 413)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ValidationError("the uploaded file is not UTF-8 text") from None
-        text = text.removeprefix("\ufeff")  # a byte-order mark is not part of the data
-        if not text.strip():
-            raise ValidationError("the uploaded file is empty")
         target = request.query_params.get("target") or None
         filename = (request.query_params.get("filename") or "upload.csv")[:100]
+        text = await pg.run(decode_upload, raw, filename)  # Excel's encodings, as train reads
+        if not text.strip():
+            raise ValidationError("the uploaded file is empty")
         try:
             up = await pg.run(parse_upload, text, target, filename)
         except (ValidationError, ChainruleError):

@@ -182,7 +182,7 @@ class BaseNet(BaseEstimator):
         self._stopped = False
         # chainrule's own generator drives dropout masks and any initialiser a factory uses:
         # seed it from random_state for the run and give the caller's state back afterwards
-        saved = default_generator.get_state()
+        saved = default_generator.state_as_dict()
         default_generator.manual_seed(int(self._random_state.randint(2**31 - 1)))
         train_loss = self._train_loss(weighted)
         try:
@@ -204,7 +204,7 @@ class BaseNet(BaseEstimator):
                     sample_weight=sample_weight,
                 )
         finally:
-            default_generator.set_state(saved)
+            default_generator.set_state_from_dict(saved)
         if validation is not None and self._best_state is not None:
             self.model_.load_state_dict(self._best_state)  # the best validation score's weights
         if not incremental and not self._stopped and rules.epochs >= self.max_iter:

@@ -80,12 +80,12 @@ class BaseNeuralNet(BaseNet):
         from chainrule.nn import Module
         from chainrule.random import default_generator
 
-        saved = default_generator.get_state()
+        saved = default_generator.state_as_dict()
         default_generator.manual_seed(int(rng.randint(2**31 - 1)))  # the factory's initialisers
         try:
             model = self.module(n_features, n_outputs, **(self.module_params or {}))
         finally:
-            default_generator.set_state(saved)
+            default_generator.set_state_from_dict(saved)
         if not isinstance(model, Module):
             raise TypeError(
                 f"module({n_features}, {n_outputs}) returned {type(model).__name__}; it must "

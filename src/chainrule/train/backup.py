@@ -107,9 +107,9 @@ class BackupAndRestore(Callback):
 
     def _restore_state(self, state, callbacks, history) -> int:
         shuffle, default = self._generators()
-        default.set_state(state["default_generator"])
+        default.set_state_from_dict(state["default_generator"])
         if shuffle is not default:
-            shuffle.set_state(state["generator"])
+            shuffle.set_state_from_dict(state["generator"])
         others = [cb for cb in callbacks if cb is not self]
         for cb, cb_state in zip(others, state.get("callbacks", [])):
             if cb_state:
@@ -154,8 +154,8 @@ class BackupAndRestore(Callback):
         state = {
             "epoch": int(epoch),
             "fingerprint": self._fingerprint(),
-            "generator": shuffle.get_state(),
-            "default_generator": default.get_state(),
+            "generator": shuffle.state_as_dict(),
+            "default_generator": default.state_as_dict(),
             "callbacks": [cb.state_dict() for cb in callbacks if cb is not self],
             "history": history.to_dict(),
         }

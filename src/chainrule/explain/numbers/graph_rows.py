@@ -47,7 +47,39 @@ def op_expr(fn, names: list) -> str:
         return f"{names[0]}^{fmt(exponent)}"
     if label == "pow" and len(names) == 2:
         return f"{names[0]}^{names[1]}"
+    index = _lookup_index(fn)
+    if index is not None and len(names) == 1:
+        # which rows a lookup read: the ids are no tensor of the graph, so nothing else shows them
+        if isinstance(index, np.ndarray):  # an embedding's lookup: one array of ids
+            return f"{names[0]}[ids], ids = {_index_text(index)}"
+        return f"{names[0]}[{_index_text(index)}]"
     return f"{label}({', '.join(names)})"
+
+
+def _lookup_index(fn):
+    """The index of an indexing op (``x[:, 0]``) or of an embedding's lookup, else None."""
+    if fn.label == "index":
+        return getattr(fn, "index", None)
+    return getattr(fn, "ids", None) if fn.label == "embedding" else None
+
+
+def _index_text(index) -> str:
+    """An index as Python writes it: ``[1, 4, 4, 7]``, ``:, 0``, ``1:3``; a large array of ids
+    by its shape."""
+    parts = []
+    for item in index if isinstance(index, tuple) else (index,):
+        if isinstance(item, slice):
+            ends = [item.start, item.stop] + ([] if item.step is None else [item.step])
+            parts.append(":".join("" if v is None else str(v) for v in ends))
+        elif item is Ellipsis:
+            parts.append("...")
+        elif item is None:
+            parts.append("None")
+        elif isinstance(item, np.ndarray) and item.size > 16:
+            parts.append(f"ids of shape {item.shape}")
+        else:
+            parts.append(str(np.asarray(item).tolist()))
+    return ", ".join(parts)
 
 
 def leaf_kinds(graph: Graph, param_ids: set, x=None, y=None) -> dict:

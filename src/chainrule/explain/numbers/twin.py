@@ -169,7 +169,9 @@ def module_outputs(model):
     """While active, each submodule call of ``model`` records id(output) -> ``"PATH.out"``
     (``"3.out"``, ``"block.0.out"``): a graph explained op by op then names the tensors
     between layers after their layer instead of by node number. The innermost module that
-    returns a tensor names it; a module called twice names its first output only."""
+    returns a tensor names it; a module called twice names its first output only. A module
+    that returns its input unchanged (Dropout in eval mode, Identity) names nothing: the tensor
+    is the output of the op before it (``F.relu`` in a custom forward), named as that op's."""
     names: dict[int, str] = {}
     if not hasattr(model, "named_modules"):
         yield names
@@ -180,7 +182,9 @@ def module_outputs(model):
     def record(path):
         def hook(module, args, output):
             name = f"{path}.out"
-            if isinstance(output, Tensor) and id(output) not in names and path not in seen:
+            passed_through = any(output is arg for arg in args)
+            fresh = id(output) not in names and path not in seen and not passed_through
+            if isinstance(output, Tensor) and fresh:
                 if name not in taken:
                     names[id(output)] = name
                 seen.add(path)

@@ -139,9 +139,7 @@ def _sigmoid_bce_note(expl, scene, style, layer, deltas) -> list:
         Para(
             "A sigmoid output under binary cross-entropy: its derivative σ'(z) = o·(1 − o) "
             f"cancels the loss's denominator, so δ = (o − t)/n with n = {count[1]}, the "
-            "output's error itself: "
-            + "; ".join(shown)
-            + "."
+            "output's error itself: " + "; ".join(shown) + "."
         )
     ]
 

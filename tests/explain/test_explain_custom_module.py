@@ -1,0 +1,105 @@
+"""cr.explain on a student's own nn.Module (not a Sequential) with an embedding, a batch norm
+and a layer norm: every letter of a factor's formula is said, the ids an embedding looked up
+are shown, and a mean's n is given."""
+
+import numpy as np
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.explain.api import explain_graph
+
+
+class BagOfWords(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb, self.bn = nn.Embedding(10, 3), nn.BatchNorm1d(3)
+        self.norm, self.head = nn.LayerNorm(3), nn.Linear(3, 1)
+
+    def forward(self, ids):
+        return self.head(cr.sigmoid(self.norm(self.bn(self.emb(ids).mean(dim=1)))))
+
+
+def explained(param="emb.weight[4, 0]"):
+    cr.manual_seed(0)
+    ids, y = np.array([[1, 4, 4, 7]]), np.array([1.0])
+    return cr.explain(BagOfWords(), ids, y, nn.BCEWithLogitsLoss(), param=param)
+
+
+def factors(report):
+    return [f for p in report.data["chains"][0]["paths"] for f in p["factors"]]
+
+
+def test_a_broadcast_operand_is_named_in_the_factor_table():
+    # ∂(a·b)/∂a = b where b is a norm's weight (3,) broadcast over the batch: the table said "b"
+    # with no word of which number b is, while 1/b of a same-shape operand was named
+    report = explained()
+    for f in factors(report):
+        if f["formula"] in ("a", "b"):
+            assert f["refers_to"].startswith(f"{f['formula']} = "), f
+    assert any("norm.weight[" in f["refers_to"] for f in factors(report))
+    chain = report.data["chains"][0]
+    assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
+
+
+def test_the_broadcast_element_named_is_the_one_the_output_read():
+    from chainrule.explain.chain import _broadcast_source
+
+    out = np.arange(24).reshape(2, 3, 4)
+    for shape in [(4,), (3, 1), (1, 3, 4), (2, 1, 1), (), (2, 3, 4)]:
+        source = np.broadcast_to(np.arange(int(np.prod(shape))).reshape(shape), out.shape)
+        for j in range(out.size):
+            assert _broadcast_source(j, out.shape, shape) == source.flat[j]
+    assert _broadcast_source(0, (2, 3), (4,)) is None
+    assert _broadcast_source(0, (3,), (2, 3)) is None
+
+
+def test_the_ids_an_embedding_looked_up_and_a_means_n_are_shown():
+    report = explained()
+    lookup = next(n for n in report.data["forward"]["nodes"] if n["name"] == "emb.out")
+    assert lookup["computes"] == "emb.weight[ids], ids = [[1, 4, 4, 7]]"
+    means = [f for f in factors(report) if f["formula"].startswith("1/n")]
+    assert means and {f["formula"] for f in means} >= {"1/n, n = 4"}  # the 4 tokens averaged
+    assert {m["value"] for m in means} >= {0.25}
+    assert "ids = [[1, 4, 4, 7]]" in report.text(width=None)
+
+
+def test_a_slice_is_written_as_python_writes_it():
+    x = cr.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    graph = explain_graph((x[:, 1:].sum() + x[1, ::2].sum() + x[..., 0].sum()), {"x": x})
+    computes = [n["computes"] for n in graph.data["forward"]["nodes"] if n["op"] == "index"]
+    assert computes == ["x[:, 1:]", "x[1, ::2]", "x[..., 0]"]
+
+
+class MatrixNet(nn.Module):
+    """Parameters used with @, not through nn.Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.W = nn.Parameter(cr.tensor([[0.5, -0.3], [0.2, 0.8]]))
+        self.b = nn.Parameter(cr.tensor([0.1, -0.1]))
+        self.v = nn.Parameter(cr.tensor([[1.0], [-3.0]]))
+
+    def forward(self, x):
+        return cr.tanh(x @ self.W + self.b) @ self.v
+
+
+def test_a_matmul_factor_names_the_element_it_reads():
+    # ∂(x @ W)[0, 1]/∂W[0, 1] is x[0, 0]; the table said "a = x[0, 1]" (the output's index)
+    report = cr.explain(
+        MatrixNet(), np.array([2.0, 5.0]), np.array([0.5]), nn.MSELoss(), param="W[0, 1]"
+    )
+    values = {"x[0, 0]": 2.0, "x[0, 1]": 5.0, "v[0, 0]": 1.0, "v[1, 0]": -3.0}
+    matmul = [f for f in factors(report) if f["formula"].startswith("∂(a@b)")]
+    assert [f["refers_to"] for f in matmul] == ["b = v[1, 0]", "a = x[0, 0]"]
+    for f in matmul:
+        assert f["value"] == values[f["refers_to"][4:]]
+    chain = report.data["chains"][0]
+    assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
+
+
+def test_an_indexed_letter_is_not_said_to_be_the_element_at_the_output():
+    # cumprod's Π x_i runs over other elements: the note read "x = x[1]" beside it
+    x = cr.tensor([2.0, 3.0, 5.0], requires_grad=True)
+    report = explain_graph(cr.cumprod(x, dim=0).sum(), {"x": x}, param="x[0]")
+    products = [f for f in factors(report) if "x_i" in f["formula"]]
+    assert len(products) == 3 and all(f["refers_to"] == "" for f in products)
