@@ -180,7 +180,7 @@ _LAZY = {
     "is_inference": ("chainrule.autograd.grad_mode", "is_inference"),
     "is_tensor": ("chainrule.torch_compat", "is_tensor"),
     "NotSupportedError": ("chainrule.torch_compat", "NotSupportedError"),
-    "mm": ("chainrule.ops", "matmul"),
+    "mm": ("chainrule.ops.matmul", "mm"),
     **{name: ("chainrule.ops", name) for name in ("mul", "neg", "clone")},
     **{name: ("chainrule.ops.rounded_division", "divide") for name in ("div", "divide")},
     "true_divide": ("chainrule.ops", "div"),

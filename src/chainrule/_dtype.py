@@ -190,8 +190,9 @@ def checked_int(value, dtype: np.dtype):
 
 def check_integer_divisor(a: np.ndarray, b: np.ndarray, op: str) -> None:
     """Raise for integer division by zero (``//``, ``%``, fmod): NumPy answers 0 with a
-    warning, PyTorch raises, as integers have no inf or NaN to give."""
-    if b.dtype.kind in "biu" and a.dtype.kind in "biu" and not np.all(b):
+    warning, PyTorch raises, as integers have no inf or NaN to give. An empty ``a`` divides
+    nothing (every element of ``b`` meets one of ``a`` only when the result is not empty)."""
+    if b.dtype.kind in "biu" and a.dtype.kind in "biu" and a.size and not np.all(b):
         raise IntegerDivisionError(
             f"integer division by zero in {op}; divide floats to get inf/NaN"
         )

@@ -208,7 +208,7 @@ class TensorMethods(TensorMethodsExtra):
     true_divide = div
 
     def mm(self, other):
-        return _ops.matmul(self, other)
+        return _matmul.mm(self, other)
 
     def square(self):
         return _arith.square(self)

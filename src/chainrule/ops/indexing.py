@@ -13,7 +13,7 @@ from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import DimensionError, DTypeError, IndexOutOfRangeError, ShapeError
 from chainrule.ops import shape as _shape
-from chainrule.ops._util import in_dtype_of, no_bool_running, operand
+from chainrule.ops._util import check_dim_type, in_dtype_of, no_bool_running, operand
 from chainrule.ops.getitem import GetItem, PlaceAt
 from chainrule.tensor import Tensor
 
@@ -26,6 +26,7 @@ def _int_index(index, op: str) -> np.ndarray:
 
 
 def _dim(dim: int, ndim: int, op: str) -> int:
+    dim = check_dim_type(dim, dim, op)
     if not -max(ndim, 1) <= dim < max(ndim, 1):
         raise DimensionError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions")
     return dim % max(ndim, 1)
@@ -462,6 +463,7 @@ def prod(input, dim: int | None = None, keepdim: bool = False, *, dtype=None) ->
 def nonzero_where(condition) -> tuple:
     """``torch.where(condition)``: the indices of the true elements, one tensor per dimension."""
     cond = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = cond if cond.ndim else cond.reshape(1)  # PyTorch reads a 0-d condition as 1-D
     return tuple(Tensor._make(i.astype(np.int64), False) for i in np.nonzero(cond))
 
 

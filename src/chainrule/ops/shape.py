@@ -8,7 +8,7 @@ from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.autograd.grad_mode import inference_tensor
 from chainrule.errors import DimensionError, ShapeError
-from chainrule.ops._util import normalize_axis, operand
+from chainrule.ops._util import check_dim_type, check_int, normalize_axis, operand
 from chainrule.tensor import Tensor
 
 
@@ -349,7 +349,7 @@ def swapaxes(x, axis1, axis2) -> Tensor:
 def broadcast_to(x, shape) -> Tensor:
     """Stretch size-1 (or missing leading) dimensions to ``shape``, as NumPy broadcasts."""
     x = operand(x)
-    shape = tuple(shape)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)  # as torch
     try:
         np.broadcast_shapes(x.array.shape, shape)
         if np.broadcast_shapes(x.array.shape, shape) != shape:
@@ -395,6 +395,7 @@ def unsqueeze(x, axis=None, *, dim=None) -> Tensor:
     axis = dim if dim is not None else axis
     if axis is None:
         raise TypeError("unsqueeze() needs an axis")
+    axis = check_dim_type(axis, axis, "unsqueeze")
     if not -(x.ndim + 1) <= axis <= x.ndim:
         raise DimensionError(f"unsqueeze got axis {axis} for a tensor with {x.ndim} dimensions")
     axis = axis % (x.ndim + 1)
@@ -542,7 +543,7 @@ def _triangle(x, lower: bool, diagonal, op: str) -> Tensor:
     x = operand(x)
     if x.ndim < 2:
         raise ShapeError(f"{op}: needs at least 2 dimensions, got a tensor of shape {x.shape}")
-    return Triangle.apply(x, lower=lower, diagonal=int(diagonal))
+    return Triangle.apply(x, lower=lower, diagonal=check_int(diagonal, "diagonal", op))
 
 
 def _one_axis(x, axis, op: str) -> int:

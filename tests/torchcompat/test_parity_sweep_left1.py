@@ -1,0 +1,136 @@
+"""Silent differences a sweep of PyTorch's names over edge inputs (0-d, empty, bool and float
+where an int belongs, tensors as dims) found: each now PyTorch's answer or its error."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def _both(call, *arrays):
+    """``call(lib, *tensors)`` with torch and with chainrule on copies of ``arrays``."""
+    theirs = call(torch, *[torch.tensor(a) for a in arrays])
+    ours = call(cr, *[cr.tensor(a, dtype=np.asarray(a).dtype) for a in arrays])
+    return theirs, ours
+
+
+def _same(theirs, ours):
+    if isinstance(theirs, tuple):
+        assert isinstance(ours, tuple) and len(ours) == len(theirs)
+        for t, o in zip(theirs, ours):
+            _same(t, o)
+        return
+    want = theirs.detach().numpy()
+    got = np.asarray(ours.detach().numpy())
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def _raises_like_torch(call, error, *arrays):
+    for lib in (torch, cr):
+        with pytest.raises(error):
+            call(lib, *[lib.tensor(a) for a in arrays])
+
+
+@pytest.mark.parametrize(
+    "a_shape, b_shape", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 2)), ((2, 2, 3), (3, 2))]
+)
+def test_mm_takes_matrices_only(a_shape, b_shape):
+    # before: mm was matmul (a vector dot, a matrix-vector product, a batched product)
+    a, b = np.ones(a_shape, np.float32), np.ones(b_shape, np.float32)
+    _raises_like_torch(lambda lib, x, y: lib.mm(x, y), RuntimeError, a, b)
+    _raises_like_torch(lambda lib, x, y: x.mm(y), RuntimeError, a, b)
+    _same(*_both(lambda lib, x, y: x.mm(y), np.ones((2, 3)), np.ones((3, 4))))
+
+
+@pytest.mark.parametrize("end", [-1.5, -2])
+def test_arange_with_one_negative_bound_raises(end):
+    # before: an empty tensor (NumPy's answer); arange(0, -2) already raised
+    for lib in (torch, cr):
+        with pytest.raises(RuntimeError, match="upper bound and lower bound inconsistent"):
+            lib.arange(end)
+    _same(torch.arange(0), cr.arange(0))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x, d: x.amax(d),
+        lambda x, d: x.sum(d),
+        lambda x, d: x.mean(d),
+        lambda x, d: x.max(d),
+        lambda x, d: x.min(d),
+        lambda x, d: x.prod(d),
+        lambda x, d: x.cumsum(d),
+        lambda x, d: x.unsqueeze(d),
+        lambda x, d: x.logsumexp(d),
+    ],
+)
+def test_a_dim_must_be_an_integer(call):
+    # before: True was dim 1 and 1.0 or tensor([0.5]) dim 0 or 1, where torch refuses them
+    data = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for dim in (True, 1.0):
+        for lib in (torch, cr):
+            with pytest.raises(TypeError):
+                call(lib.tensor(data), dim)
+    # a one-element integer tensor is a dim to both
+    _same(call(torch.tensor(data), torch.tensor(1)), call(cr.tensor(data), cr.tensor(1)))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, x: lib.diagonal(x, 1.5),
+        lambda lib, x: lib.tril(x, 1.5),
+        lambda lib, x: x.triu(True),
+        lambda lib, x: lib.diag(x, 1.5),
+        lambda lib, x: lib.rot90(x, 2.5),
+        lambda lib, x: lib.kthvalue(x, 1.5),
+    ],
+)
+def test_an_integer_argument_is_not_truncated(call):
+    # before: diagonal(x, 1.5) was diagonal(x, 1), tril(x, 1.5) NumPy's tril with k=1.5 ...
+    _raises_like_torch(call, TypeError, np.arange(6.0).reshape(2, 3))
+
+
+@pytest.mark.parametrize("value", [2.0, 0.0])
+def test_where_of_a_0d_condition(value):
+    # before: NumPy's "Calling nonzero on 0d arrays is not allowed"
+    _same(*_both(lambda lib, c: lib.where(c), np.array(value)))
+
+
+@pytest.mark.parametrize("p", [float("inf"), float("-inf"), -1, -2.5])
+def test_norms_without_an_identity_refuse_empty_input(p):
+    # before: the inf-norm of nothing was 0 and the -1 norm inf (only -inf raised)
+    for shape, dim in (((0,), None), ((2, 0), 1)):
+        for lib in (torch, cr):
+            with pytest.raises(RuntimeError, match="norm"):
+                lib.norm(lib.ones(shape), p, dim=dim)
+    _same(torch.norm(torch.ones(0, 2), p, dim=1), cr.norm(cr.ones(0, 2), p, dim=1))
+    _same(torch.norm(torch.ones(0), 2), cr.norm(cr.ones(0), 2))
+
+
+def test_an_empty_dividend_divides_nothing():
+    # before: IntegerDivisionError for a zero divisor that meets no element
+    a, b = np.zeros((2, 0, 3), np.int64), np.array([1, 0, 2])
+    _same(*_both(lambda lib, x, y: lib.floor_divide(x, y), a, b))
+    _same(*_both(lambda lib, x, y: x.remainder_(y), a, b))
+    for lib in (torch, cr):
+        with pytest.raises(ZeroDivisionError if lib is cr else RuntimeError):
+            lib.floor_divide(lib.tensor([1, 2]), lib.tensor([0, 1]))
+
+
+@pytest.mark.parametrize("op", ["bitwise_left_shift_", "bitwise_right_shift_"])
+def test_an_in_place_shift_keeps_its_tensors_shape(op):
+    # before: the (1,)-shaped result was written into the 0-d tensor without a word
+    x, y = np.array(7), np.array([1], np.int32)
+    _raises_like_torch(lambda lib, a, b: getattr(a, op)(b), RuntimeError, x, y)
+    _same(*_both(lambda lib, a, b: getattr(a, op)(b), np.array([7, 8]), np.array(1)))
+
+
+def test_broadcast_to_takes_one_int_size():
+    # before: "'int' object is not iterable" (torch's method takes it; its function does not)
+    _same(*_both(lambda lib, x: x.broadcast_to(3), np.array(2.0)))
+    _same(*_both(lambda lib, x: x.broadcast_to(3), np.array([2.0])))
