@@ -134,3 +134,40 @@ def test_broadcast_to_takes_one_int_size():
     # before: "'int' object is not iterable" (torch's method takes it; its function does not)
     _same(*_both(lambda lib, x: x.broadcast_to(3), np.array(2.0)))
     _same(*_both(lambda lib, x: x.broadcast_to(3), np.array([2.0])))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: x.argsort(2),
+        lambda x: x.sort(2),
+        lambda x: x.cumsum(2),
+        lambda x: x.flatten(2),
+        lambda x: x.flatten(0, -2),
+    ],
+)
+def test_a_0d_tensor_has_dims_minus_one_and_zero_only(call):
+    # before: any dim passed for a 0-d tensor
+    for lib in (torch, cr):
+        with pytest.raises(IndexError):
+            call(lib.tensor(1.5))
+    _same(*_both(lambda lib, x: x.sort(-1), np.array(1.5)))
+    _same(*_both(lambda lib, x: x.flatten(0, -1), np.array(1.5)))
+
+
+@pytest.mark.parametrize(
+    "shape, dims", [((2, 3), (0, 5)), ((2, 3), (2, 0)), ((3,), (2,)), ((0,), (1,))]
+)
+def test_permute_refuses_a_dim_out_of_range(shape, dims):
+    # before: permute(0, 5) of a matrix wrapped 5 to 1 and returned the matrix itself
+    for lib in (torch, cr):
+        with pytest.raises((IndexError, RuntimeError)):
+            lib.ones(shape).permute(*dims)
+    _same(*_both(lambda lib, x: x.permute(-1, 0), np.arange(6.0).reshape(2, 3)))
+
+
+@pytest.mark.parametrize("shape", [(-3, 2), (2, -2, 3)])
+def test_reshape_infers_only_minus_one(shape):
+    # before: NumPy read any negative size as -1
+    _raises_like_torch(lambda lib, x: x.reshape(*shape), RuntimeError, np.ones(12))
+    _same(*_both(lambda lib, x: x.reshape(-1, 2), np.ones(12)))

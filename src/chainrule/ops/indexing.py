@@ -429,6 +429,7 @@ def cumsum(input, dim: int, *, dtype=None) -> Tensor:  # noqa: A002
     elif x.array.dtype.kind in "bu":  # PyTorch: bool and unsigned sums are int64
         x = Tensor._make(x.array.astype(np.int64), False)
     if x.ndim == 0:
+        _dim(dim, 0, "cumsum")
         result = CumSum.apply(x.reshape(1), dim=0).reshape(())
     else:
         result = CumSum.apply(x, dim=_dim(dim, x.ndim, "cumsum"))

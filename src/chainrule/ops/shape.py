@@ -266,6 +266,10 @@ def _reshaped(x: Tensor, shape: tuple, op) -> Tensor:
     if shape == x.array.shape and not x.requires_grad:
         # a new tensor over the same memory, as PyTorch's (a view: inference stays inference)
         return inference_tensor(Tensor._make(x.array, False), like=x)
+    if shape and min(shape) < -1:  # NumPy reads any negative size as -1; PyTorch refuses it
+        raise ShapeError(
+            f"reshape: invalid shape dimension {min(shape)} in {shape}; only -1 is inferred"
+        )
     try:  # (same shape, in the graph: a new non-leaf, so its hooks are its own)
         return op.apply(x, shape=shape)
     except (ValueError, TypeError):
@@ -298,6 +302,8 @@ def flatten(x, start_dim=0, end_dim=-1) -> Tensor:
     x = operand(x)
     shape = x.array.shape
     if not shape:
+        for dim in (start_dim, end_dim):  # a 0-d tensor's one place is dim -1 or 0
+            normalize_axis(None, dim, 0, "flatten")
         return reshape(x, 1)
     n = len(shape)
     for dim in (start_dim, end_dim):
@@ -319,7 +325,11 @@ def permute(x, *axes) -> Tensor:
     """Reorder the axes: ``permute(x, 2, 0, 1)``."""
     x = operand(x)
     axes = _shape_args(axes)
-    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+    # each in range first: a wrapped 5 would pass as dim 1 of a matrix
+    wrapped = [check_dim_type(a, axes, "permute") % max(x.ndim, 1) for a in axes]
+    if not all(-max(x.ndim, 1) <= a < max(x.ndim, 1) for a in axes):
+        raise DimensionError(f"permute got axes {axes} for a tensor with {x.ndim} dimensions")
+    if sorted(wrapped) != list(range(x.ndim)):
         raise ShapeError(f"permute got axes {axes} for a tensor with {x.ndim} dimensions")
     return Permute.apply(x, axes=tuple(a % x.ndim for a in axes))
 
