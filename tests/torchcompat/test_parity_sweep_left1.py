@@ -171,3 +171,14 @@ def test_reshape_infers_only_minus_one(shape):
     # before: NumPy read any negative size as -1
     _raises_like_torch(lambda lib, x: x.reshape(*shape), RuntimeError, np.ones(12))
     _same(*_both(lambda lib, x: x.reshape(-1, 2), np.ones(12)))
+
+
+def test_one_hot_of_nothing_needs_num_classes():
+    # before: a (0, 0) tensor, where torch cannot infer the number of classes
+    for lib in (torch, cr):
+        with pytest.raises(RuntimeError, match="infer"):
+            lib.nn.functional.one_hot(lib.zeros(0, dtype=lib.int64))
+    _same(
+        torch.nn.functional.one_hot(torch.zeros(0, dtype=torch.int64), 3),
+        cr.nn.functional.one_hot(cr.zeros(0, dtype=cr.int64), 3),
+    )

@@ -11,7 +11,13 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule.autograd.function import Function
-from chainrule.errors import DimensionError, DTypeError, IndexOutOfRangeError, ShapeError
+from chainrule.errors import (
+    ArgumentError,
+    DimensionError,
+    DTypeError,
+    IndexOutOfRangeError,
+    ShapeError,
+)
 from chainrule.ops import shape as _shape
 from chainrule.ops._util import check_dim_type, in_dtype_of, no_bool_running, operand
 from chainrule.ops.getitem import GetItem, PlaceAt
@@ -368,8 +374,13 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
         raise IndexOutOfRangeError(  # a ValueError and PyTorch's RuntimeError
             f"one_hot: class values must be non-negative, got {labels.min()}"
         )
+    if num_classes < 0 and not labels.size:  # a class count of 0 would be a guess
+        raise ArgumentError(
+            "one_hot: cannot infer the number of classes from an empty tensor (as PyTorch "
+            "says); pass num_classes"
+        )
     if num_classes < 0:
-        num_classes = int(labels.max()) + 1 if labels.size else 0
+        num_classes = int(labels.max()) + 1
     elif labels.size and labels.max() >= num_classes:
         raise IndexOutOfRangeError(
             f"one_hot: class values must be smaller than num_classes={num_classes}, got "
