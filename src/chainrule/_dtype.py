@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from chainrule.errors import (
@@ -136,6 +138,17 @@ def result_type(a: np.ndarray, b: np.ndarray) -> np.dtype:
     if b.ndim == 0 and a.ndim > 0:
         return da
     return np.promote_types(da, db)
+
+
+def result_type_of(*arrays: np.ndarray) -> np.dtype:
+    """:func:`result_type` of several arrays (``clamp(x, min, max)``): the highest category
+    decides, and within it the dimensioned arrays win over the 0-d ones, as PyTorch's."""
+    best = max(_category(a.dtype) for a in arrays)
+    for group in ([a for a in arrays if a.ndim], [a for a in arrays if not a.ndim]):
+        top = [a.dtype for a in group if _category(a.dtype) == best]
+        if top:
+            return functools.reduce(np.promote_types, top)
+    raise ValueError("result_type_of needs at least one array")
 
 
 def scalar_dtype(like: np.dtype, value) -> np.dtype:

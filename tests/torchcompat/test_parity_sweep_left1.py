@@ -182,3 +182,19 @@ def test_one_hot_of_nothing_needs_num_classes():
         torch.nn.functional.one_hot(torch.zeros(0, dtype=torch.int64), 3),
         cr.nn.functional.one_hot(cr.zeros(0, dtype=cr.int64), 3),
     )
+
+
+@pytest.mark.parametrize("x_shape", [(), (3,)])
+@pytest.mark.parametrize("bound_shape", [(), (3,)])
+@pytest.mark.parametrize(
+    "x_dtype, bound_dtype",
+    [("float32", "float64"), ("int32", "int64"), ("int64", "float64"), ("float64", "float32")],
+)
+def test_clamp_by_tensor_bounds_promotes_as_torch(x_shape, bound_shape, x_dtype, bound_dtype):
+    # before: a 0-d x was promoted as if it had dimensions (float32 with a 0-d float64 bound
+    # stayed float32; PyTorch: float64, both being 0-d)
+    x = np.full(x_shape, 2, x_dtype)
+    low, high = np.zeros(bound_shape, bound_dtype), np.ones(bound_shape, bound_dtype)
+    _same(*_both(lambda lib, a, b, c: lib.clamp(a, b, c), x, low, high))
+    _same(*_both(lambda lib, a, b: lib.clamp(a, min=b), x, low))
+    _same(*_both(lambda lib, a, b: a.clamp_max(b), x, high))
