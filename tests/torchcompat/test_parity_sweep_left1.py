@@ -198,3 +198,18 @@ def test_clamp_by_tensor_bounds_promotes_as_torch(x_shape, bound_shape, x_dtype,
     _same(*_both(lambda lib, a, b, c: lib.clamp(a, b, c), x, low, high))
     _same(*_both(lambda lib, a, b: lib.clamp(a, min=b), x, low))
     _same(*_both(lambda lib, a, b: a.clamp_max(b), x, high))
+
+
+@pytest.mark.parametrize(
+    "a_shape, b_shape, dims",
+    [((0, 3), (0, 3), 2), ((2, 0), (0, 4), 1), ((0,), (0,), 1), ((2, 3), (3, 0), 1)],
+)
+def test_tensordot_over_empty_dimensions(a_shape, b_shape, dims):
+    # before: "reshape cannot turn shape (0, 3) into (-1, 0)" where torch sums to zeros
+    _same(*_both(lambda lib, a, b: lib.tensordot(a, b, dims), np.ones(a_shape), np.ones(b_shape)))
+
+
+def test_einsum_names_its_equation_argument():
+    # before: AttributeError: 'Tensor' object has no attribute 'replace'
+    with pytest.raises(TypeError, match="the first argument is the equation"):
+        cr.einsum(cr.ones(2), cr.ones(2))
