@@ -213,3 +213,15 @@ def test_einsum_names_its_equation_argument():
     # before: AttributeError: 'Tensor' object has no attribute 'replace'
     with pytest.raises(TypeError, match="the first argument is the equation"):
         cr.einsum(cr.ones(2), cr.ones(2))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int32", "float32"])
+def test_trace_sums_small_integers_to_int64(dtype):
+    # before: NumPy's uint64 for a uint8 matrix
+    _same(*_both(lambda lib, x: lib.trace(x), np.ones((2, 3), dtype)))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_repeat_interleave_of_counts_keeps_their_dtype(dtype):
+    # before: int64 whatever the counts' dtype
+    _same(*_both(lambda lib, c: lib.repeat_interleave(c), np.array([1, 2, 0], dtype)))

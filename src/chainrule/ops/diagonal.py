@@ -88,7 +88,8 @@ class Trace(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        return np.asarray(np.trace(x))
+        # bool and unsigned sums are int64, as PyTorch's (NumPy: uint8 sums to uint64)
+        return np.asarray(np.trace(x, dtype=np.int64 if x.dtype.kind in "bu" else None))
 
     def backward(self, grad):
         full = np.zeros(self.shape, grad.dtype)
