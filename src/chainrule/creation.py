@@ -209,6 +209,7 @@ def full_like(other, fill_value, dtype=None, requires_grad: bool = False, device
     check_device(device)
     array = _like(other)
     dt = _dtype.resolve_dtype(dtype) or array.dtype
+    fill_value = _dtype.checked_int(fill_value, dt)  # uint8: -1 is 255; 300 raises, as PyTorch
     return _wrap(np.full(array.shape, fill_value, dt), requires_grad)
 
 

@@ -225,3 +225,17 @@ def test_trace_sums_small_integers_to_int64(dtype):
 def test_repeat_interleave_of_counts_keeps_their_dtype(dtype):
     # before: int64 whatever the counts' dtype
     _same(*_both(lambda lib, c: lib.repeat_interleave(c), np.array([1, 2, 0], dtype)))
+
+
+@pytest.mark.parametrize("value", [-1, 255])
+def test_full_like_and_fill_diagonal_wrap_a_negative_into_uint8(value):
+    # before: NumPy's OverflowError "Python integer -1 out of bounds for uint8"
+    zeros = np.zeros((2, 2), np.uint8)
+    _same(*_both(lambda lib, x: lib.full_like(x, value), zeros))
+    _same(*_both(lambda lib, x: x.fill_diagonal_(value), zeros))
+
+
+def test_full_like_refuses_a_value_out_of_range():
+    for lib in (torch, cr):
+        with pytest.raises(RuntimeError, match="overflow"):
+            lib.full_like(lib.zeros(2, dtype=lib.int8), 200)
