@@ -107,3 +107,14 @@ def test_one_feature_without_its_axis_is_named():
     opt = optim.SGD(model.parameters(), lr=0.1)
     h = cr.fit(model, (X[:, :1], y), nn.BCEWithLogitsLoss(), opt, epochs=1, verbose=False)
     assert len(h.history["loss"]) == 1
+
+
+def test_evaluate_and_predict_given_x_and_y_apart_are_named():
+    # before: "loss_fn must be a loss such as nn.MSELoss() ... got ndarray", and for predict
+    # NumPy's "only integer scalar arrays can be converted to a scalar index"
+    X, y, model, _ = _setup()
+    with pytest.raises(TypeError, match=r"X and y go together as one pair, cr.evaluate\(model"):
+        cr.evaluate(model, X, y)
+    with pytest.raises(TypeError, match=r"predict takes the inputs only, predict\(model, X"):
+        cr.predict(model, X, y)
+    assert cr.predict(model, X, 16).shape == (len(X), 1)

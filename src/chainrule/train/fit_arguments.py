@@ -22,6 +22,11 @@ _ARRAY = (np.ndarray, Tensor, list)
 
 def check_loss_fn(loss_fn, owner: str) -> None:
     """Refuse a loss class, a loss name or anything else that is not callable."""
+    if isinstance(loss_fn, _ARRAY):  # evaluate(model, X, y): y landed in loss_fn
+        raise TypeError(
+            f"{owner}: loss_fn is an array: X and y go together as one pair, "
+            f"cr.{owner}(model, (X, y), loss_fn)"
+        )
     if isinstance(loss_fn, type):
         raise TypeError(
             f"{owner}: loss_fn is the class {loss_fn.__name__}, not a loss; create one with "
