@@ -212,8 +212,17 @@ _LAZY = {
     **{name: ("chainrule.ops.extremes", name) for name in _EXTREMES},
     **{name: ("chainrule.ops.index_write", name) for name in _INDEX_WRITE},
     **{name: ("chainrule.ops.contractions", name) for name in ("inner", "mv", "tensordot")},
-    **{name: ("chainrule.ops.bitshift", name) for name in ("bitwise_left_shift",)},
-    **{name: ("chainrule.ops.bitshift", name) for name in ("bitwise_right_shift",)},
+    **{
+        name: ("chainrule.ops.bitshift", name)
+        for name in (
+            "bitwise_left_shift",
+            "bitwise_right_shift",
+            "bitwise_and",
+            "bitwise_or",
+            "bitwise_xor",
+            "bitwise_not",
+        )
+    },
     **{name: ("chainrule.ops.predicates", name) for name in ("any", "all")},
     **{name: ("chainrule.creation", name) for name in ("empty", "empty_like")},
     "broadcast_to": ("chainrule.ops.shape", "broadcast_to"),

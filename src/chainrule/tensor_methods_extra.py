@@ -230,6 +230,9 @@ class TensorMethodsExtra:
     def bitwise_not(self):
         return ~self
 
+    def not_equal(self, other):  # torch.not_equal's method form (ne's other name)
+        return self != other
+
     # ---- bit shifts (integer tensors) ---------------------------------------------------------
     def bitwise_left_shift(self, other):
         return _bitshift.bitwise_left_shift(self, other)
