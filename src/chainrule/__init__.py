@@ -224,6 +224,10 @@ _LAZY = {
         )
     },
     **{name: ("chainrule.ops.predicates", name) for name in ("any", "all")},
+    **{
+        name: ("chainrule.ops.method_functions", name)
+        for name in ("detach", "is_floating_point", "multiply", "subtract", "ravel", "t")
+    },
     **{name: ("chainrule.creation", name) for name in ("empty", "empty_like")},
     "broadcast_to": ("chainrule.ops.shape", "broadcast_to"),
     **{name: ("chainrule.ops.extra_torch_ops", name) for name in _EXTRA_TORCH_OPS},

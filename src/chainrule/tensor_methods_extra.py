@@ -233,6 +233,18 @@ class TensorMethodsExtra:
     def not_equal(self, other):  # torch.not_equal's method form (ne's other name)
         return self != other
 
+    def greater(self, other):  # the method forms of torch.greater and co. (gt, ge, lt, le)
+        return self > other
+
+    def greater_equal(self, other):
+        return self >= other
+
+    def less(self, other):
+        return self < other
+
+    def less_equal(self, other):
+        return self <= other
+
     # ---- bit shifts (integer tensors) ---------------------------------------------------------
     def bitwise_left_shift(self, other):
         return _bitshift.bitwise_left_shift(self, other)

@@ -121,3 +121,15 @@ def test_upsample_as_torch(kwargs):
             ),
             image,
         )
+
+
+@pytest.mark.parametrize("a", [np.arange(6.0).reshape(2, 3), np.array([1, 2, 3]), np.array(2.5)])
+def test_function_and_method_forms_both_exist_as_in_torch(a):
+    # before: torch.t, ravel, detach, is_floating_point, multiply and subtract had only their
+    # method form, and greater, greater_equal, less, less_equal only their function form
+    for name in ("t", "ravel", "detach", "is_floating_point"):
+        _same(lambda lib, x, name=name: getattr(lib, name)(x), a)
+    _same(lambda lib, x: lib.multiply(x, x), a)
+    _same(lambda lib, x: lib.subtract(x, x, alpha=2), a)
+    for name in ("greater", "greater_equal", "less", "less_equal"):
+        _same(lambda lib, x, name=name: getattr(x, name)(2), a)
