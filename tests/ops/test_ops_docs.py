@@ -42,6 +42,7 @@ FAMILIES = [
     "lerp",
     "extra_torch_ops",
     "scatter_reduce",
+    "triangle",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 
