@@ -133,3 +133,26 @@ def test_function_and_method_forms_both_exist_as_in_torch(a):
     _same(lambda lib, x: lib.subtract(x, x, alpha=2), a)
     for name in ("greater", "greater_equal", "less", "less_equal"):
         _same(lambda lib, x, name=name: getattr(x, name)(2), a)
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("relu", (True,)),
+        ("relu6", (True,)),
+        ("silu", (True,)),
+        ("elu", (0.5, True)),
+        ("leaky_relu", (0.2, True)),
+        ("hardtanh", (-0.5, 0.5, True)),
+        ("hardtanh", (-0.5, 0.5)),
+    ],
+)
+def test_functional_activations_take_inplace_by_position(name, args):
+    # before: "relu() takes 1 positional argument but 2 were given" for F.relu(x, True)
+    a = np.array([-1.5, 0.5, 2.0], np.float32)
+    functional = {torch: torch.nn.functional, cr: F}
+    for lib in (torch, cr):
+        x = lib.tensor(a)
+        out = getattr(functional[lib], name)(x, *args)
+        assert (out is x) == bool(args[-1] is True)
+    _same(lambda lib, x: getattr(functional[lib], name)(x.clone(), *args), a)
