@@ -225,3 +225,9 @@ def test_arguments_the_class_no_longer_takes_are_named():
     big = {"type": "Custom", "class": f"{__name__}:Tower", "args": [2], "kwargs": {}}
     with pytest.raises(cr.ModelFormatError, match="more than the limit of 3"):
         module_from_config(big, max_parameters=3)
+
+
+def test_a_class_of_the_saving_script_is_named_as_such():
+    config = {"type": "Custom", "class": "__main__:Net", "args": [], "kwargs": {}}
+    with pytest.raises(cr.ModelFormatError, match="defined in the script that saved it"):
+        module_from_config(config, import_from=["__main__"])

@@ -137,6 +137,12 @@ def _resolve(path: str, module_name: str, import_from) -> type:
     cls = REGISTERED.get(path)
     if cls is not None:
         return cls
+    if module_name == "__main__":  # defined in the script that saved it: no import finds it
+        raise ModelFormatError(
+            f"the file names the class {path}, defined in the script that saved it; define and "
+            f"register the same class in this script before loading, or move it to a module "
+            f"(then files name that module)"
+        )
     allowed = any(module_name == m or module_name.startswith(m + ".") for m in import_from)
     if not allowed:
         raise ModelFormatError(
