@@ -67,6 +67,25 @@ with open("houses.csv", "w") as f:
         price = round(area * 2000 + rooms * 10000 + north * 20000 + rng.normal(0, 5000))
         f.write(f"{area:.1f},{rooms},{'south north'.split()[north]},{price}\\n")
 """,
+    # the module file its example imports (the page shows it as a block of its own)
+    "file-format.md": '''
+import sys
+with open("mymodels.py", "w") as f:
+    f.write("""
+from chainrule import nn
+
+@nn.register
+class TwoTower(nn.Module):
+    def __init__(self, n_in, hidden=8):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(n_in, hidden), nn.Tanh())
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+""")
+sys.path.insert(0, ".")
+''',
     "ops.md": """
 import chainrule as cr
 def model_loss(*args):
@@ -102,7 +121,8 @@ assert history.history["val_accuracy"][-1] > 0.9
     "assert cr.metrics.r2(y_test, price.ravel()) > 0.95  # in the target's own units\n"
     "assert len(labels) == 60 and set(labels) <= {'well', 'sick'}",
     "file-format.md": "assert cr.load('model.safetensors').metadata == {'classes': ['cat', 'dog']}"
-    "\nassert type(opt).__name__ == 'Adam' and opt.param_groups[0]['lr'] == 0.01",
+    "\nassert type(opt).__name__ == 'Adam' and opt.param_groups[0]['lr'] == 0.01"
+    "\nassert type(towers[0]) is mymodels.TwoTower and towers[0].head.in_features == 16",
     # the safe pattern: the masked position's gradient is 0, not NaN
     "ops.md": "assert x.grad.tolist() == [0.0, 0.25]",
     "optim.md": "assert first + rest == uninterrupted and len(rest) == 8",

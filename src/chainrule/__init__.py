@@ -181,7 +181,7 @@ _LAZY = {
     "is_inference": ("chainrule.autograd.grad_mode", "is_inference"),
     "is_tensor": ("chainrule.torch_compat", "is_tensor"),
     "NotSupportedError": ("chainrule.torch_compat", "NotSupportedError"),
-    "mm": ("chainrule.ops", "matmul"),
+    "mm": ("chainrule.ops.matmul", "mm"),
     **{name: ("chainrule.ops", name) for name in ("mul", "neg", "clone")},
     **{name: ("chainrule.ops.rounded_division", "divide") for name in ("div", "divide")},
     "true_divide": ("chainrule.ops", "div"),
@@ -197,7 +197,8 @@ _LAZY = {
     **{name: ("chainrule.ops.reduce", name) for name in ("nansum", "nanmean")},
     **{name: ("chainrule.ops.sorting", name) for name in ("sort", "argsort", "topk")},
     **{name: ("chainrule.ops", name) for name in ("floor_divide", "remainder", "fmod")},
-    **{name: ("chainrule.ops.shape", name) for name in ("roll", "tile", "tril", "triu")},
+    **{name: ("chainrule.ops.shape", name) for name in ("roll", "tile")},
+    **{name: ("chainrule.ops.triangle", name) for name in ("tril", "triu")},
     **{name: ("chainrule.ops.matmul", name) for name in ("dot", "outer")},
     "einsum": ("chainrule.ops.einsum", "einsum"),
     **{name: ("chainrule.ops.predicates", name) for name in _PREDICATES},
@@ -212,9 +213,22 @@ _LAZY = {
     **{name: ("chainrule.ops.extremes", name) for name in _EXTREMES},
     **{name: ("chainrule.ops.index_write", name) for name in _INDEX_WRITE},
     **{name: ("chainrule.ops.contractions", name) for name in ("inner", "mv", "tensordot")},
-    **{name: ("chainrule.ops.bitshift", name) for name in ("bitwise_left_shift",)},
-    **{name: ("chainrule.ops.bitshift", name) for name in ("bitwise_right_shift",)},
+    **{
+        name: ("chainrule.ops.bitshift", name)
+        for name in (
+            "bitwise_left_shift",
+            "bitwise_right_shift",
+            "bitwise_and",
+            "bitwise_or",
+            "bitwise_xor",
+            "bitwise_not",
+        )
+    },
     **{name: ("chainrule.ops.predicates", name) for name in ("any", "all")},
+    **{
+        name: ("chainrule.ops.method_functions", name)
+        for name in ("detach", "is_floating_point", "multiply", "subtract", "ravel", "t")
+    },
     **{name: ("chainrule.creation", name) for name in ("empty", "empty_like")},
     "broadcast_to": ("chainrule.ops.shape", "broadcast_to"),
     **{name: ("chainrule.ops.extra_torch_ops", name) for name in _EXTRA_TORCH_OPS},

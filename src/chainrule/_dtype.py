@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from chainrule.errors import (
@@ -138,6 +140,17 @@ def result_type(a: np.ndarray, b: np.ndarray) -> np.dtype:
     return np.promote_types(da, db)
 
 
+def result_type_of(*arrays: np.ndarray) -> np.dtype:
+    """:func:`result_type` of several arrays (``clamp(x, min, max)``): the highest category
+    decides, and within it the dimensioned arrays win over the 0-d ones, as PyTorch's."""
+    best = max(_category(a.dtype) for a in arrays)
+    for group in ([a for a in arrays if a.ndim], [a for a in arrays if not a.ndim]):
+        top = [a.dtype for a in group if _category(a.dtype) == best]
+        if top:
+            return functools.reduce(np.promote_types, top)
+    raise ValueError("result_type_of needs at least one array")
+
+
 def scalar_dtype(like: np.dtype, value) -> np.dtype:
     """The dtype of an op on an array of dtype ``like`` and a Python/NumPy scalar ``value``.
 
@@ -190,8 +203,9 @@ def checked_int(value, dtype: np.dtype):
 
 def check_integer_divisor(a: np.ndarray, b: np.ndarray, op: str) -> None:
     """Raise for integer division by zero (``//``, ``%``, fmod): NumPy answers 0 with a
-    warning, PyTorch raises, as integers have no inf or NaN to give."""
-    if b.dtype.kind in "biu" and a.dtype.kind in "biu" and not np.all(b):
+    warning, PyTorch raises, as integers have no inf or NaN to give. An empty ``a`` divides
+    nothing (every element of ``b`` meets one of ``a`` only when the result is not empty)."""
+    if b.dtype.kind in "biu" and a.dtype.kind in "biu" and a.size and not np.all(b):
         raise IntegerDivisionError(
             f"integer division by zero in {op}; divide floats to get inf/NaN"
         )

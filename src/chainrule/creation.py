@@ -141,10 +141,11 @@ def eye(
 def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Evenly spaced values; integer arguments give an integer tensor, as in NumPy."""
     check_device(device)
-    if stop is not None and step and (stop - start) * step < 0:  # NumPy: empty; PyTorch: raise
+    bounds = (start, stop) if stop is not None else (0, start)  # arange(end) starts at 0
+    if step and (bounds[1] - bounds[0]) * step < 0:  # NumPy: empty; PyTorch: raise
         raise ShapeError(
-            f"arange: upper bound and lower bound inconsistent with step sign (start {start}, "
-            f"end {stop}, step {step}), as PyTorch says"
+            f"arange: upper bound and lower bound inconsistent with step sign (start "
+            f"{bounds[0]}, end {bounds[1]}, step {step}), as PyTorch says"
         )
     values = np.arange(start, stop, step) if stop is not None else np.arange(start)
     return _wrap(_dtype.as_array(values, dtype), requires_grad)
@@ -208,6 +209,7 @@ def full_like(other, fill_value, dtype=None, requires_grad: bool = False, device
     check_device(device)
     array = _like(other)
     dt = _dtype.resolve_dtype(dtype) or array.dtype
+    fill_value = _dtype.checked_int(fill_value, dt)  # uint8: -1 is 255; 300 raises, as PyTorch
     return _wrap(np.full(array.shape, fill_value, dt), requires_grad)
 
 

@@ -46,6 +46,11 @@ class ArgumentError(ChainruleError, ValueError, RuntimeError):
     ``RuntimeError``, the class PyTorch raises there, and a ``ValueError``, as chainrule's was."""
 
 
+class ZeroDivisorError(ArgumentError, ZeroDivisionError):
+    """An argument that a layer divides by is 0 (``GroupNorm(0, C)``): a ``ZeroDivisionError``,
+    the class PyTorch raises there, and a ``ValueError``, as chainrule's was."""
+
+
 class GraphError(ChainruleError, RuntimeError):
     """The autograd graph cannot do what was asked (freed graph, non-scalar backward, ...)."""
 

@@ -208,7 +208,7 @@ class TensorMethods(TensorMethodsExtra):
     true_divide = div
 
     def mm(self, other):
-        return _ops.matmul(self, other)
+        return _matmul.mm(self, other)
 
     def square(self):
         return _arith.square(self)
@@ -345,10 +345,10 @@ class TensorMethods(TensorMethodsExtra):
         return _shape.tile(self, dims)
 
     def tril(self, diagonal=0):
-        return _shape.tril(self, diagonal)
+        return _triangle.tril(self, diagonal)
 
     def triu(self, diagonal=0):
-        return _shape.triu(self, diagonal)
+        return _triangle.triu(self, diagonal)
 
     def dot(self, other):
         return _matmul.dot(self, other)
@@ -555,6 +555,7 @@ _REPLACES = ("to", "float", "double")
 # bound by _bind(): they import Tensor themselves
 _creation = _ops = _indexing = _math = _shape = _norm = _predicates = _sorting = _matmul = None
 _diagonal = _selection = _linalg_extra = _cumulative = _reduce = _rounded = _arith = None
+_triangle = None
 
 
 def _bind() -> None:
@@ -562,7 +563,7 @@ def _bind() -> None:
     the methods call, and lets the methods above win over Tensor's own older ``to``, ``float``
     and ``double`` (no device, always a copy) until tensor.py drops them."""
     global _creation, _ops, _indexing, _math, _shape, _norm, _predicates, _sorting, _matmul
-    global _diagonal, _selection, _linalg_extra, _cumulative, _reduce, _rounded, _arith
+    global _diagonal, _selection, _linalg_extra, _cumulative, _reduce, _rounded, _arith, _triangle
     from chainrule import creation as _creation
     from chainrule import ops as _ops
     from chainrule.ops import arith_forms as _arith
@@ -580,6 +581,7 @@ def _bind() -> None:
     from chainrule.ops import predicates as _predicates
     from chainrule.ops import shape as _shape
     from chainrule.ops import sorting as _sorting
+    from chainrule.ops import triangle as _triangle
     from chainrule.tensor import Tensor
 
     _bind_extra()

@@ -13,7 +13,7 @@ from chainrule._dtype import refuse_bool
 from chainrule.autograd.grad_mode import _GradMode, no_grad
 from chainrule.autograd.inplace import _clamp as _clamp_array
 from chainrule.autograd.inplace import assign, write
-from chainrule.errors import DTypeError, GraphError
+from chainrule.errors import DTypeError, GraphError, ShapeError
 
 
 def _write_back(tensor, op: str, fn, *args, **kwargs):
@@ -28,6 +28,11 @@ def _write_back(tensor, op: str, fn, *args, **kwargs):
         raise DTypeError(  # PyTorch's rule: no float into an integer, no integer into a bool
             f"{op}: result type {out.array.dtype} can't be cast to the desired output type "
             f"{tensor.array.dtype}; use the out-of-place op"
+        )
+    if out.array.shape != tensor.array.shape:  # NumPy's copy would drop the extra size-1 dims
+        raise ShapeError(
+            f"{op}: output with shape {tensor.shape} doesn't match the broadcast shape "
+            f"{out.shape} (an in-place op keeps its tensor's shape, as in PyTorch)"
         )
     return assign(tensor, op, out.array)
 
@@ -224,6 +229,21 @@ class TensorMethodsExtra:
 
     def bitwise_not(self):
         return ~self
+
+    def not_equal(self, other):  # torch.not_equal's method form (ne's other name)
+        return self != other
+
+    def greater(self, other):  # the method forms of torch.greater and co. (gt, ge, lt, le)
+        return self > other
+
+    def greater_equal(self, other):
+        return self >= other
+
+    def less(self, other):
+        return self < other
+
+    def less_equal(self, other):
+        return self <= other
 
     # ---- bit shifts (integer tensors) ---------------------------------------------------------
     def bitwise_left_shift(self, other):

@@ -174,3 +174,86 @@ def test_time_steps_of_the_reverse_direction_run_backwards():
     assert shares[1:] == [0.0, 0.0]
     forward = cr.explain(Bidirectional(), X, Y, nn.MSELoss(), param="rnn.weight_ih_l0[1, 0]")
     assert forward.data["chains"][0]["used_by"].endswith("are time steps 1, 2, 3")
+
+
+class _Siamese(nn.Module):
+    """One RNN run over two sequences (the second one step shorter), last states joined."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(1, 2, batch_first=True)
+        self.fc = nn.Linear(4, 1)
+
+    def forward(self, x):
+        a, _ = self.rnn(x)
+        b, _ = self.rnn(x[:, :2] * 2.0)
+        return self.fc(cr.cat([a[:, -1], b[:, -1]], 1))
+
+
+def test_a_recurrent_layer_called_twice_numbers_each_calls_steps():
+    # before: one run of steps 1..5 over both calls, the second call's steps named 4 and 5
+    cr.manual_seed(6)
+    model = _Siamese()
+    report = cr.explain(model, X, Y, nn.MSELoss(), param="rnn.weight_hh_l0[1, 0]")
+    (chain,) = report.data["chains"]
+    labels = [u["label"] for u in chain["uses"]]
+    assert labels == ["call 1, t=1", "call 1, t=2", "call 1, t=3", "call 2, t=1", "call 2, t=2"]
+    nodes = [u["node"] for u in chain["uses"]]
+    assert chain["used_by"].endswith(
+        f"called 2 times in the forward pass: it applies its weights once per time step of each "
+        f"call, so {', '.join(nodes[:3])} are call 1's time steps 1, 2, 3; "
+        f"{', '.join(nodes[3:])} are call 2's time steps 1, 2"
+    )
+    assert f"({nodes[4]}, call 2, t=2) " in report.text(width=None)
+    # each call's shares add up to PyTorch's gradient of a copy of the RNN used by that call only
+    state = {
+        k: torch.tensor(np.asarray(v, dtype=np.float64)) for k, v in model.state_dict().items()
+    }
+    rnns = [torch.nn.RNN(1, 2, batch_first=True).double() for _ in range(2)]
+    for rnn in rnns:
+        rnn.load_state_dict({k[4:]: v for k, v in state.items() if k.startswith("rnn.")})
+    tx = torch.tensor(X)
+    a, _ = rnns[0](tx)
+    b, _ = rnns[1](tx[:, :2] * 2.0)
+    pred = torch.cat([a[:, -1], b[:, -1]], 1) @ state["fc.weight"].T + state["fc.bias"]
+    torch.nn.functional.mse_loss(pred, torch.tensor(Y)).backward()
+    shares = [u["share"] for u in chain["uses"]]
+    for call, rnn in zip(([0, 1, 2], [3, 4]), rnns):
+        expected = rnn.weight_hh_l0.grad[1, 0].item()
+        assert sum(shares[k] for k in call) == pytest.approx(expected, abs=1e-12)
+    assert sum(shares) == pytest.approx(chain["engine_grad"], abs=1e-12)
+
+
+def test_a_recurrent_layer_stacked_on_itself_numbers_each_calls_steps():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(2, 2, batch_first=True)
+            self.fc = nn.Linear(2, 1)
+
+        def forward(self, x):
+            a, h = self.rnn(cr.cat([x, x], 2))
+            b, _ = self.rnn(a, h)  # the first call's output and state feed the second
+            return self.fc(b[:, -1])
+
+    cr.manual_seed(7)
+    report = cr.explain(Twice(), X, Y, nn.MSELoss(), param="rnn.weight_hh_l0[0, 1]")
+    labels = [u["label"] for u in report.data["chains"][0]["uses"]]
+    assert labels == [f"call {c}, t={t}" for c in (1, 2) for t in (1, 2, 3)]
+
+
+def test_a_linear_layer_called_twice_names_its_calls():
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(1, 1)
+
+        def forward(self, x):
+            return self.fc(cr.tanh(self.fc(x)))
+
+    cr.manual_seed(8)
+    report = cr.explain(Tied(), [[0.5]], [[0.2]], nn.MSELoss(), param="fc.weight[0, 0]")
+    (chain,) = report.data["chains"]
+    assert [u["label"] for u in chain["uses"]] == ["call 1", "call 2"]
+    assert "fc (Linear) is called 2 times in the forward pass" in chain["used_by"]
+    assert "an input of 0, for instance" in report.text(width=None)  # not a zero initial state

@@ -283,6 +283,8 @@ def test_repr_and_names_match_torch(build):
     "call, error, match",
     [
         (lambda lib: lib.nn.GroupNorm(4, 6), ValueError, r"num_channels \(6\).*num_groups \(4\)"),
+        # torch: "integer modulo by zero" from num_channels % num_groups; ours says which
+        (lambda lib: lib.nn.GroupNorm(0, 6), ZeroDivisionError, "modulo by zero|num_groups is 0"),
         (lambda lib: lib.nn.GroupNorm(2, 6)(lib.ones(2, 4, 3)), RuntimeError, "input of shape"),
         (lambda lib: lib.nn.GroupNorm(2, 6)(lib.ones(6)), RuntimeError, "at least 2 dimensions"),
         (
@@ -387,3 +389,8 @@ def test_saved_configs_count_their_parameters_before_building(kind, args):
         module_from_config({"type": kind, "args": args}, max_parameters=100)
     args["num_features" if "num_features" in args else "num_channels"] = 4
     module_from_config({"type": kind, "args": args}, max_parameters=100)  # smaller: it builds
+
+
+def test_zero_groups_is_still_a_value_error():
+    with pytest.raises(ValueError, match="num_groups is 0"):  # as chainrule's was
+        nn.GroupNorm(0, 6)

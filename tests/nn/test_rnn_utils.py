@@ -85,7 +85,6 @@ def test_the_last_real_step_of_a_padded_batch_through_an_lstm():
         (lambda: rnn.pad_sequence([cr.ones(2, 3), cr.ones(3)]), cr.ShapeError, "(length, *(3,))"),
         (lambda: rnn.pad_sequence([cr.tensor(1.0)]), cr.ShapeError, "sequence 0 has shape ()"),
         (lambda: rnn.pad_sequence([[1.0, 2.0]]), TypeError, "wrap it with cr.tensor"),
-        (lambda: rnn.pad_sequence([cr.ones(2)], padding_side="middle"), ValueError, "'left'"),
         (lambda: rnn.unpad_sequence(cr.ones(3, 2), [4, 1]), cr.ShapeError, "do not fit"),
     ],
 )
@@ -113,3 +112,16 @@ def test_torch_code_imports_the_same_names():
     assert ALIASES["torch.nn.utils.rnn"] == "chainrule.nn.utils.rnn"
     for name in rnn.__all__:  # each of ours is PyTorch's name
         assert hasattr(torch_rnn, name), name
+
+
+def test_a_padding_side_other_than_left_or_right_raises_as_torch():
+    # torch raises RuntimeError ("Expected padding_side to be one of left or right"); ours was
+    # only a ValueError, which `except RuntimeError:` written for torch missed
+    from torch.nn.utils.rnn import pad_sequence as torch_pad
+
+    with pytest.raises(RuntimeError, match="left or right"):
+        torch_pad([torch.ones(2)], padding_side="middle")
+    with pytest.raises(RuntimeError, match="padding_side must be 'left' or 'right', got 'middle'"):
+        rnn.pad_sequence([cr.ones(2)], padding_side="middle")
+    with pytest.raises(ValueError, match="got 'middle'"):  # as chainrule's was
+        rnn.pad_sequence([cr.ones(2)], padding_side="middle")

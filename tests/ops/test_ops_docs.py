@@ -43,6 +43,7 @@ FAMILIES = [
     "lerp",
     "extra_torch_ops",
     "scatter_reduce",
+    "triangle",
     "linalg.inverse",
     "linalg.decompositions",
     "linalg.spectral",

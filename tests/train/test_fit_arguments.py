@@ -23,6 +23,29 @@ def test_x_and_y_given_apart_are_named():
         cr.fit(model, X, y, nn.BCEWithLogitsLoss(), opt)
 
 
+def test_x_and_y_apart_with_epochs_by_name_are_named():
+    # before: Python's "fit() got multiple values for argument 'epochs'" (opt landed in epochs)
+    X, y, model, opt = _setup()
+    with pytest.raises(
+        TypeError,
+        match=r"X and y were given as two arguments \(then BCEWithLogitsLoss and Adam\): X and y "
+        r"go together as one pair, cr.fit\(model, \(X, y\)",
+    ):
+        cr.fit(model, X, y, nn.BCEWithLogitsLoss(), opt, epochs=10, verbose=False)
+
+
+def test_options_past_the_optimizer_are_taken_by_name_only():
+    # Keras's order is (batch_size, epochs): fit(model, data, loss, opt, 32, 10) would have
+    # trained 32 epochs of batches of 10 without a word
+    X, y, model, opt = _setup()
+    before = [p.detach().numpy().copy() for p in model.parameters()]
+    with pytest.raises(TypeError, match=r"the rest by name: .* e.g. epochs=32, batch_size=10"):
+        cr.fit(model, (X, y), nn.BCEWithLogitsLoss(), opt, 32, 10)
+    assert all(np.array_equal(a, p.detach().numpy()) for a, p in zip(before, model.parameters()))
+    h = cr.fit(model, (X, y), nn.BCEWithLogitsLoss(), opt, epochs=2, batch_size=10, verbose=False)
+    assert len(h.history["loss"]) == 2
+
+
 def test_a_loss_class_or_name_is_named():
     # before: ValueError "reduction must be 'mean', 'sum' or 'none', got tensor([[0], ..."
     # (the class called with (output, target) as (weight, reduction)), and for a name
@@ -84,3 +107,14 @@ def test_one_feature_without_its_axis_is_named():
     opt = optim.SGD(model.parameters(), lr=0.1)
     h = cr.fit(model, (X[:, :1], y), nn.BCEWithLogitsLoss(), opt, epochs=1, verbose=False)
     assert len(h.history["loss"]) == 1
+
+
+def test_evaluate_and_predict_given_x_and_y_apart_are_named():
+    # before: "loss_fn must be a loss such as nn.MSELoss() ... got ndarray", and for predict
+    # NumPy's "only integer scalar arrays can be converted to a scalar index"
+    X, y, model, _ = _setup()
+    with pytest.raises(TypeError, match=r"X and y go together as one pair, cr.evaluate\(model"):
+        cr.evaluate(model, X, y)
+    with pytest.raises(TypeError, match=r"predict takes the inputs only, predict\(model, X"):
+        cr.predict(model, X, y)
+    assert cr.predict(model, X, 16).shape == (len(X), 1)

@@ -451,7 +451,7 @@ class InplaceMethods:
                 f"fill_diagonal_: needs a 2-D tensor or all dimensions of equal size, got "
                 f"shape {array.shape}"
             )
-        np.fill_diagonal(array, fill_value, wrap=wrap)
+        np.fill_diagonal(array, checked_int(fill_value, array.dtype), wrap=wrap)
         bump(self)
         return self
 

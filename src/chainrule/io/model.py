@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -187,17 +188,19 @@ def check_header(meta: dict, source: str) -> str:
     return kind
 
 
-def build(meta: dict, source: str, stored_values: int):
+def build(meta: dict, source: str, stored_values: int, import_from: Iterable[str] = ()):
     """The module described by the file's architecture, built from the layer allow-list.
 
     ``stored_values`` (the number of values the file holds) caps the model's size, so a small
     hostile file cannot make the loader allocate a huge model before the weights are checked.
+    ``import_from`` names the modules a class registered with ``@nn.register`` may be imported
+    from.
     """
     from chainrule.nn.registry import module_from_config
 
     config = _parse_json(meta, KEY_ARCHITECTURE, source)
     try:
-        model = module_from_config(config, max_parameters=stored_values)
+        model = module_from_config(config, max_parameters=stored_values, import_from=import_from)
     except ModelFormatError as exc:
         raise ModelFormatError(f"{source}: {exc}") from None
     except RecursionError:
@@ -243,12 +246,19 @@ def fill(model, tensors: dict, source: str) -> None:
         target.array = np.array(array, copy=True)  # keep the file's precision, bit for bit
 
 
-def load(path: str | os.PathLike):
+def load(path: str | os.PathLike, *, import_from: Iterable[str] = ()):
     """Load a model saved by :func:`save` (or a checkpoint's model part).
 
-    Nothing in the file is executed: the architecture is rebuilt from the layer allow-list,
-    the weights are plain numbers checked against a SHA-256 checksum. The model is returned in
-    eval mode (call ``.train()`` to keep training); ``model.metadata`` is the saved dict.
+    Nothing in the file is executed: the architecture is rebuilt from the layer allow-list
+    and the classes registered with ``@nn.register``, the weights are plain numbers checked
+    against a SHA-256 checksum. The model is returned in eval mode (call ``.train()`` to keep
+    training); ``model.metadata`` is the saved dict.
+
+    Args:
+        path: the file.
+        import_from: modules (or packages) that may be imported to find a registered class the
+            file names, e.g. ``["mypkg.models"]``; by default nothing is imported, and a class
+            must have been registered (its module imported) before ``load``.
 
     Raises:
         ModelFormatError: the file is missing, corrupted, not a chainrule model, or names a
@@ -265,7 +275,7 @@ def load(path: str | os.PathLike):
     tf = fmt.read(source, require_checksum=True, check=check)
     kind, user = seen["kind"], seen["user"]
     weights = model_tensors(tf.tensors) if kind == "checkpoint" else tf.tensors
-    model = build(tf.metadata, source, sum(a.size for a in weights.values()))
+    model = build(tf.metadata, source, sum(a.size for a in weights.values()), import_from)
     fill(model, weights, source)
     model.eval()
     model.metadata = user
@@ -280,7 +290,7 @@ def user_metadata(meta: dict, source: str) -> dict:
     return user
 
 
-def read_metadata(path: str | os.PathLike) -> dict:
+def read_metadata(path: str | os.PathLike, *, import_from: Iterable[str] = ()) -> dict:
     """What a model file says about itself, without building the model.
 
     Returns:
@@ -298,7 +308,8 @@ def read_metadata(path: str | os.PathLike) -> dict:
         raise ModelFormatError(f"{source}: {KEY_PARAMETERS} is not a whole number")
     count = int(text)
     weights = model_tensors(tf.tensors)
-    model = build(meta, source, sum(a.size for a in weights.values()))  # validates the layers
+    # validates the layers (import_from: as for load)
+    model = build(meta, source, sum(a.size for a in weights.values()), import_from)
     fill(model, weights, source)
     return {
         "architecture": _parse_json(meta, KEY_ARCHITECTURE, source),

@@ -150,12 +150,14 @@ def save(obj, f, *, metadata: dict | None = None, optimizer=None, **_ignored) ->
     return None
 
 
-def load(f, map_location=None, weights_only=None, **_ignored):
+def load(f, map_location=None, weights_only=None, *, import_from=(), **_ignored):
     """Load what :func:`save` wrote (``torch.load``'s signature; no code runs, ever).
 
     ``map_location`` may be ``None`` or the CPU; ``weights_only`` is accepted (loading is
     always weights-only here). A whole-model file written by ``cr.save(model, path)`` comes
-    back as the model, as ``cr.load`` always did.
+    back as the model, as ``cr.load`` always did; ``import_from`` names the modules that may
+    be imported to find its classes registered with ``@nn.register`` (see
+    :func:`chainrule.io.model.load`).
 
     Raises:
         ModelFormatError: the file is missing, damaged, or is not a chainrule file (a file
@@ -202,7 +204,8 @@ def load(f, map_location=None, weights_only=None, **_ignored):
         except _NotSaveFile:
             from chainrule.io import model as model_io
 
-            return model_io.load(source)  # a model file (or one it refuses, with its reason)
+            # a model file (or one it refuses, with its reason)
+            return model_io.load(source, import_from=import_from)
         except ModelFormatError as err:
             if _looks_pickled(_head(source)):
                 raise ModelFormatError(_pickle_message(source)) from err
@@ -212,7 +215,7 @@ def load(f, map_location=None, weights_only=None, **_ignored):
 
         if hasattr(f, "read"):
             raise ModelFormatError(f"{source}: not a file written by chainrule.save(obj, f)")
-        return model_io.load(source)
+        return model_io.load(source, import_from=import_from)
     parsed = fmt.parse_json(
         tf.metadata[STRUCTURE_KEY],
         source=source,

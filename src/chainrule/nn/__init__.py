@@ -71,6 +71,7 @@ from chainrule.nn.normalization_instance import (
 )
 from chainrule.nn.recurrent import GRU, LSTM, RNN, RNNBase
 from chainrule.nn.recurrent_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
+from chainrule.nn.registry.custom import register
 from chainrule.nn.transformer import (
     Transformer,
     TransformerDecoder,
@@ -163,6 +164,7 @@ __all__ = [
     "Threshold",
     "functional",
     "init",
+    "register",
     # convolutional networks
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",

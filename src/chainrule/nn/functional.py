@@ -100,8 +100,15 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     return layer(input)
 
 
-def _with_inplace(name: str, op):
+def _with_inplace(name: str, op, before: int = 0):
+    """``op`` with PyTorch's ``inplace``, by name or in its place after ``before`` positional
+    arguments (``F.relu(x, True)``, ``F.elu(x, 1.0, True)``)."""
+
     def fn(input, *args, inplace: bool = False, **kwargs):  # noqa: A002 - PyTorch's name
+        if len(args) > before:  # inplace given by position, as PyTorch's signature allows
+            if len(args) > before + 1:
+                raise TypeError(f"{name}() takes at most {before + 2} positional arguments")
+            args, inplace = args[:before], args[before]
         if not inplace:  # the common call: no import, no check
             return op(input, *args, **kwargs)
         from chainrule.nn.activation import in_place
@@ -114,10 +121,10 @@ def _with_inplace(name: str, op):
 
 
 relu = _with_inplace("relu", relu)  # noqa: F405
-leaky_relu = _with_inplace("leaky_relu", leaky_relu)  # noqa: F405
+leaky_relu = _with_inplace("leaky_relu", leaky_relu, 1)  # noqa: F405 - negative_slope
 relu6 = _with_inplace("relu6", relu6)  # noqa: F405
-hardtanh = _with_inplace("hardtanh", hardtanh)  # noqa: F405
-elu = _with_inplace("elu", elu)  # noqa: F405
+hardtanh = _with_inplace("hardtanh", hardtanh, 2)  # noqa: F405 - min_val, max_val
+elu = _with_inplace("elu", elu, 1)  # noqa: F405 - alpha
 silu = _with_inplace("silu", silu)  # noqa: F405
 mish = _with_inplace("mish", mish)
 hardswish = _with_inplace("hardswish", hardswish)

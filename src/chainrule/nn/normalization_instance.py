@@ -18,7 +18,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.autograd.compile_hooks import after_forward
-from chainrule.errors import ShapeError
+from chainrule.errors import ShapeError, ZeroDivisorError
 from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.normalization import check_eps, check_momentum
@@ -216,6 +216,11 @@ class GroupNorm(Module):
         bias: bool = True,
     ):
         super().__init__()
+        if isinstance(num_groups, (int, np.integer)) and num_groups == 0:
+            raise ZeroDivisorError(
+                "GroupNorm: num_groups is 0, and num_channels is divided among the groups; "
+                "use num_groups >= 1 (1: one group of all channels, like LayerNorm)"
+            )
         self.num_groups = check_size(num_groups, "num_groups", "GroupNorm", 1)
         self.num_channels = check_size(num_channels, "num_channels", "GroupNorm", 1)
         if self.num_channels % self.num_groups:

@@ -82,11 +82,15 @@ def normalize_axis(axis, dim, ndim: int, op: str, empty_is_all: bool = False):
         axis = dim
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    try:
+        axes = (axis,) if isinstance(axis, (int, np.integer, Tensor)) else tuple(axis)
+    except TypeError:  # a float: not iterable
+        axes = (axis,)
     if not axes and empty_is_all:
         return None
     resolved = []
     for a in axes:
+        a = check_dim_type(a, axis, op)
         if not -max(ndim, 1) <= a < max(ndim, 1):
             raise DimensionError(f"{op}() got axis {a} for a tensor with {ndim} dimensions")
         resolved.append(int(a) % max(ndim, 1))
@@ -95,6 +99,25 @@ def normalize_axis(axis, dim, ndim: int, op: str, empty_is_all: bool = False):
     if ndim == 0 and empty_is_all:
         return None
     return tuple(sorted(resolved))
+
+
+def check_dim_type(a, dim, op: str) -> int:
+    """A dim as an int. Refuses what is not an integer: ``True`` would be read as dim 1 and
+    ``1.7`` as dim 1, where PyTorch raises (``x.max(True)`` means ``keepdim=True`` to no one).
+    A one-element integer (or bool) tensor is its value, as PyTorch reads it."""
+    if isinstance(a, Tensor) and a.array.size == 1 and a.array.dtype.kind in "iub":
+        return int(a.array.reshape(()))
+    if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+        raise TypeError(f"{op}(): dim must be an integer or a tuple of integers, got {dim!r:.60}")
+    return int(a)
+
+
+def check_int(value, name: str, op: str) -> int:
+    """An integer argument (an offset, a count of turns): a float or bool is refused, as PyTorch
+    refuses it, rather than truncated (``diagonal(x, 1.5)`` is not ``diagonal(x, 1)``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{op}(): {name} must be an integer, got {value!r:.60}")
+    return int(value)
 
 
 def expand_reduced(grad: np.ndarray, in_shape: tuple, axes, keepdims: bool) -> np.ndarray:

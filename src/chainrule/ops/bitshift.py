@@ -1,5 +1,6 @@
 """Bit shifts of integer tensors, ``<<`` and ``>>`` (``bitwise_left_shift``,
-``bitwise_right_shift``), never part of the graph.
+``bitwise_right_shift``), never part of the graph; and ``bitwise_and``/``or``/``xor``/``not``
+by name, the operators ``&``, ``|``, ``^``, ``~``.
 
 PyTorch defines every shift count: a count that is negative or at least the bit width gives 0
 for ``<<`` and the sign (0 or −1) for ``>>``; NumPy's are undefined there, so counts are
@@ -65,3 +66,29 @@ def bitwise_right_shift(input, other) -> Tensor:  # noqa: A002
     shifted = np.right_shift(a, np.where(valid, b, 0).astype(a.dtype))
     out = np.where(valid, shifted, np.where(a < 0, -1, 0).astype(a.dtype))
     return Tensor._make(np.asarray(out, a.dtype), False)
+
+
+def bitwise_and(input, other) -> Tensor:  # noqa: A002 - PyTorch's names
+    """``input & other`` for integer and bool tensors, as ``torch.bitwise_and``."""
+    return _as_tensor(input) & other
+
+
+def bitwise_or(input, other) -> Tensor:  # noqa: A002
+    """``input | other``, as ``torch.bitwise_or``."""
+    return _as_tensor(input) | other
+
+
+def bitwise_xor(input, other) -> Tensor:  # noqa: A002
+    """``input ^ other``, as ``torch.bitwise_xor``."""
+    return _as_tensor(input) ^ other
+
+
+def bitwise_not(input) -> Tensor:  # noqa: A002
+    """``~input``, as ``torch.bitwise_not``."""
+    return ~_as_tensor(input)
+
+
+def _as_tensor(value) -> Tensor:
+    from chainrule.ops._util import operand
+
+    return operand(value)

@@ -58,8 +58,10 @@ def tensordot(a, b, dims=2) -> Tensor:
     free_a = [d for d in range(a.ndim) if d not in dims_a]
     free_b = [d for d in range(b.ndim) if d not in dims_b]
     k = int(np.prod([a.shape[d] for d in dims_a]))
-    left = reshape(permute(a, *free_a, *dims_a), -1, k) if a.ndim else reshape(a, 1, 1)
-    right = reshape(permute(b, *dims_b, *free_b), k, -1) if b.ndim else reshape(b, 1, 1)
+    # the sizes spelled out: -1 cannot be inferred next to a 0 (empty dimensions)
+    m, n = (int(np.prod([x.shape[d] for d in free])) for x, free in ((a, free_a), (b, free_b)))
+    left = reshape(permute(a, *free_a, *dims_a), m, k) if a.ndim else reshape(a, 1, 1)
+    right = reshape(permute(b, *dims_b, *free_b), k, n) if b.ndim else reshape(b, 1, 1)
     shape = [a.shape[d] for d in free_a] + [b.shape[d] for d in free_b]
     return reshape(matmul(left, right), *shape)
 

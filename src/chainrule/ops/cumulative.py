@@ -134,10 +134,12 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Ten
     from chainrule.ops.indexing import index_select
 
     if repeats is None:  # torch.repeat_interleave(counts)
-        counts = _int_array(operand(input).array, "the counts")
+        given = operand(input).array
+        counts = _int_array(given, "the counts")
         if counts.ndim != 1:
             raise ShapeError(f"repeat_interleave: the counts must be 1-D, got shape {counts.shape}")
-        x, repeats, dim = Tensor._make(np.arange(counts.size, dtype=np.int64), False), counts, 0
+        kind = given.dtype if given.dtype.kind in "iu" else np.int64  # the counts' own dtype
+        x, repeats, dim = Tensor._make(np.arange(counts.size, dtype=kind), False), counts, 0
     else:
         x = operand(input)
     if dim is None:

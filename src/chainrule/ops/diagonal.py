@@ -7,7 +7,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
-from chainrule.ops._util import operand
+from chainrule.ops._util import check_int, operand
 from chainrule.ops.getitem import GetItem, PlaceAt
 from chainrule.ops.shape import _one_axis
 from chainrule.tensor import Tensor
@@ -88,7 +88,8 @@ class Trace(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        return np.asarray(np.trace(x))
+        # bool and unsigned sums are int64, as PyTorch's (NumPy: uint8 sums to uint64)
+        return np.asarray(np.trace(x, dtype=np.int64 if x.dtype.kind in "bu" else None))
 
     def backward(self, grad):
         full = np.zeros(self.shape, grad.dtype)
@@ -136,7 +137,7 @@ def diagonal(x, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     d1, d2 = _one_axis(x, dim1, "diagonal"), _one_axis(x, dim2, "diagonal")
     if d1 == d2:
         raise ShapeError(f"diagonal: dim1 and dim2 are the same dimension ({dim1}, {dim2})")
-    return Diagonal.apply(x, offset=int(offset), dim1=d1, dim2=d2)
+    return Diagonal.apply(x, offset=check_int(offset, "offset", "diagonal"), dim1=d1, dim2=d2)
 
 
 def diag(x, diagonal: int = 0) -> Tensor:
@@ -151,7 +152,7 @@ def diag(x, diagonal: int = 0) -> Tensor:
         [2]
     """
     x = operand(x)
-    k = int(diagonal)
+    k = check_int(diagonal, "diagonal", "diag")
     if x.array.ndim == 1:
         return DiagEmbed.apply(x, k=k)
     if x.array.ndim == 2:

@@ -110,6 +110,11 @@ def einsum(equation: str, *operands) -> Tensor:
         >>> cr.einsum("ij,jk->ik", a, b).tolist()
         [[11.0]]
     """
+    if not isinstance(equation, str):  # PyTorch's sublist form: einsum(a, [0, 1], b, [1, 2])
+        raise TypeError(
+            f"einsum: the first argument is the equation, e.g. einsum('ij,jk->ik', a, b); got "
+            f"{type(equation).__name__} (PyTorch's sublist form is not supported)"
+        )
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     tensors = [operand(t) for t in operands]

@@ -458,9 +458,9 @@ def clamp_by(x, min, max, number_op, tensor_op) -> Tensor:  # noqa: A002
     if isinstance(min, (Tensor, np.ndarray)) or isinstance(max, (Tensor, np.ndarray)):
         x = operand(x)
         bounds = [operand(b, x) for b in (min, max) if b is not None]
-        dtype = x.array.dtype
-        for bound in bounds:  # the result's dtype, as PyTorch's type promotion
-            dtype = _dtype.result_type(np.empty(0, dtype), bound.array)
+        # the result's dtype, as PyTorch's type promotion over all three (a 0-d x included)
+        dtype = _dtype.result_type_of(x.array, *(b.array for b in bounds))
+        for bound in bounds:
             if bound.array.shape != x.array.shape:
                 check_broadcast("clamp", x.array, bound.array)
         if min is not None and max is not None:  # PyTorch's clamp kernel has no bool

@@ -13,7 +13,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import DimensionError, DTypeError, IndexOutOfRangeError, ShapeError
-from chainrule.ops._util import float_operand, operand
+from chainrule.ops._util import check_int, float_operand, operand
 from chainrule.ops.getitem import GetItem
 from chainrule.tensor import Tensor
 
@@ -66,7 +66,7 @@ def rot90(input, k: int = 1, dims=(0, 1)) -> Tensor:  # noqa: A002 - PyTorch's n
         axes.append(int(d) % x.ndim)
     if axes[0] == axes[1]:
         raise ShapeError(f"rot90: expected rotation dims to be different, got dims = {dims}")
-    return Rot90.apply(x, k=int(k) % 4, axes=tuple(axes))
+    return Rot90.apply(x, k=check_int(k, "k", "rot90") % 4, axes=tuple(axes))
 
 
 def take(input, index) -> Tensor:  # noqa: A002 - PyTorch's name

@@ -14,7 +14,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
-from chainrule.ops._util import check_broadcast, operand, operands
+from chainrule.ops._util import check_broadcast, check_int, operand, operands
 from chainrule.ops.elementwise import _masked_graph
 from chainrule.ops.indexing import Gather, gather
 from chainrule.ops.reduce import _Select
@@ -180,7 +180,7 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):  # noqa: A002
         x = x.reshape(1)
     axis = _one_axis(x, dim, "kthvalue")
     n = x.shape[axis]
-    if isinstance(k, bool) or not 1 <= k <= n:
+    if not 1 <= check_int(k, "k", "kthvalue") <= n:
         raise ShapeError(f"kthvalue: k ({k}) is out of range for dimension {dim} of size {n}")
     order = np.argsort(x.array, axis=axis, kind="stable")
     index = np.take(order, [k - 1], axis=axis)

@@ -11,9 +11,15 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule.autograd.function import Function
-from chainrule.errors import DimensionError, DTypeError, IndexOutOfRangeError, ShapeError
+from chainrule.errors import (
+    ArgumentError,
+    DimensionError,
+    DTypeError,
+    IndexOutOfRangeError,
+    ShapeError,
+)
 from chainrule.ops import shape as _shape
-from chainrule.ops._util import in_dtype_of, no_bool_running, operand
+from chainrule.ops._util import check_dim_type, in_dtype_of, no_bool_running, operand
 from chainrule.ops.getitem import GetItem, PlaceAt
 from chainrule.tensor import Tensor
 
@@ -26,6 +32,7 @@ def _int_index(index, op: str) -> np.ndarray:
 
 
 def _dim(dim: int, ndim: int, op: str) -> int:
+    dim = check_dim_type(dim, dim, op)
     if not -max(ndim, 1) <= dim < max(ndim, 1):
         raise DimensionError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dimensions")
     return dim % max(ndim, 1)
@@ -367,8 +374,13 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
         raise IndexOutOfRangeError(  # a ValueError and PyTorch's RuntimeError
             f"one_hot: class values must be non-negative, got {labels.min()}"
         )
+    if num_classes < 0 and not labels.size:  # a class count of 0 would be a guess
+        raise ArgumentError(
+            "one_hot: cannot infer the number of classes from an empty tensor (as PyTorch "
+            "says); pass num_classes"
+        )
     if num_classes < 0:
-        num_classes = int(labels.max()) + 1 if labels.size else 0
+        num_classes = int(labels.max()) + 1
     elif labels.size and labels.max() >= num_classes:
         raise IndexOutOfRangeError(
             f"one_hot: class values must be smaller than num_classes={num_classes}, got "
@@ -428,6 +440,7 @@ def cumsum(input, dim: int, *, dtype=None) -> Tensor:  # noqa: A002
     elif x.array.dtype.kind in "bu":  # PyTorch: bool and unsigned sums are int64
         x = Tensor._make(x.array.astype(np.int64), False)
     if x.ndim == 0:
+        _dim(dim, 0, "cumsum")
         result = CumSum.apply(x.reshape(1), dim=0).reshape(())
     else:
         result = CumSum.apply(x, dim=_dim(dim, x.ndim, "cumsum"))
@@ -462,6 +475,7 @@ def prod(input, dim: int | None = None, keepdim: bool = False, *, dtype=None) ->
 def nonzero_where(condition) -> tuple:
     """``torch.where(condition)``: the indices of the true elements, one tensor per dimension."""
     cond = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = cond if cond.ndim else cond.reshape(1)  # PyTorch reads a 0-d condition as 1-D
     return tuple(Tensor._make(i.astype(np.int64), False) for i in np.nonzero(cond))
 
 

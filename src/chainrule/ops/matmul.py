@@ -345,6 +345,23 @@ def outer(a, b) -> Tensor:
     return a.reshape(-1, 1) * b.reshape(1, -1)
 
 
+def mm(a, b) -> Tensor:
+    """The product of two matrices, (n, m) @ (m, p) -> (n, p), as ``torch.mm``: both must be
+    2-D (``matmul`` also takes vectors and stacks).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.mm(cr.tensor([[1.0, 2.0]]), cr.tensor([[3.0], [4.0]])).tolist()
+        [[11.0]]
+    """
+    a = a if isinstance(a, Tensor) else operand(a)
+    b = b if isinstance(b, Tensor) else operand(b, a)
+    for name, x in (("self", a), ("mat2", b)):
+        if x.ndim != 2:  # matmul would take a vector or a stack: another answer than PyTorch's
+            raise ShapeError(f"mm: {name} must be a matrix (2-D), got shape {x.shape}")
+    return matmul(a, b)
+
+
 def _vector(x, op: str) -> Tensor:
     x = operand(x)
     if x.ndim != 1:

@@ -213,10 +213,12 @@ def norm(x, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     axes = normalize_axis(None, dim, x.ndim, "norm", empty_is_all=True)
     if x.ndim == 0:
         axes = None
-    if op is NormNegInf and _reduces_nothing(x.shape, axes):
+    # the max, the min and negative powers have no value over nothing (PyTorch raises too)
+    no_identity = op in (NormInf, NormNegInf) or (op is NormP and key < 0)
+    if no_identity and _reduces_nothing(x.shape, axes):
         raise ShapeError(
-            f"norm: cannot compute the -inf norm over an empty dimension of shape {x.shape} "
-            f"(the minimum of nothing has no value), as in PyTorch"
+            f"norm: cannot compute the {p} norm over an empty dimension of shape {x.shape} "
+            f"(the operation has no value over nothing), as in PyTorch"
         )
     if op is NormP:
         return NormP.apply(x, axes=axes, keepdims=bool(keepdim), p=key)

@@ -324,6 +324,8 @@ def _extreme(x, dim, keepdim, axis, keepdims, op, pick, result, name):
         return _reduce(op, x, axis, keep, None, name)
     if axis is not None:
         raise TypeError(f"{name}() got both dim= and axis=; pass one")
+    if isinstance(dim, (bool, np.bool_)):  # max(x, True) is not max(x, 1) (nor keepdim)
+        raise TypeError(f"{name}(): dim must be an integer, got {dim!r}; keepdim is keepdim=True")
     if not isinstance(dim, (int, np.integer)):
         raise TypeError(
             f"{name}(dim) takes one dim, as in PyTorch, got {dim!r}; for the values over several "

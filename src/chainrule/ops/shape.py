@@ -8,7 +8,7 @@ from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.autograd.grad_mode import inference_tensor
 from chainrule.errors import DimensionError, ShapeError
-from chainrule.ops._util import normalize_axis, operand
+from chainrule.ops._util import check_dim_type, normalize_axis, operand
 from chainrule.tensor import Tensor
 
 
@@ -205,32 +205,6 @@ class Repeat(Function):
         return (summed.reshape(self.in_shape),)
 
 
-class Triangle(Function):
-    """The lower (``tril``) or upper (``triu``) triangle of the last two axes, the rest 0.
-    Local derivative: 1 inside the triangle, 0 outside."""
-
-    named_by_call = True  # grad_fn.name() reads the call (autograd/grad_fn_names.py)
-
-    saves_inputs = False  # backward reads the diagonal only
-    saves_tensors = False  # a second backward() may pass (Function.release)
-    grads_match_inputs = True
-    label = "triangle"
-    formulas = ("1 inside the triangle, 0 outside",)
-
-    def forward(self, x, lower, diagonal):
-        self.keep = np.tril if lower else np.triu
-        self.diagonal = diagonal
-        return self.keep(x, diagonal)
-
-    def backward(self, grad):
-        return (self.keep(grad, self.diagonal),)
-
-    def backward_graph(self, grad):
-        """The gradients as tensors in the graph (for second derivatives)."""
-        lower = self.keep is np.tril
-        return (Triangle.apply(grad, lower=lower, diagonal=self.diagonal),)
-
-
 class Pad(Function):
     saves_inputs = False  # backward reads shapes only
     saves_tensors = False  # a second backward() may pass (Function.release)
@@ -266,6 +240,10 @@ def _reshaped(x: Tensor, shape: tuple, op) -> Tensor:
     if shape == x.array.shape and not x.requires_grad:
         # a new tensor over the same memory, as PyTorch's (a view: inference stays inference)
         return inference_tensor(Tensor._make(x.array, False), like=x)
+    if shape and min(shape) < -1:  # NumPy reads any negative size as -1; PyTorch refuses it
+        raise ShapeError(
+            f"reshape: invalid shape dimension {min(shape)} in {shape}; only -1 is inferred"
+        )
     try:  # (same shape, in the graph: a new non-leaf, so its hooks are its own)
         return op.apply(x, shape=shape)
     except (ValueError, TypeError):
@@ -298,6 +276,8 @@ def flatten(x, start_dim=0, end_dim=-1) -> Tensor:
     x = operand(x)
     shape = x.array.shape
     if not shape:
+        for dim in (start_dim, end_dim):  # a 0-d tensor's one place is dim -1 or 0
+            normalize_axis(None, dim, 0, "flatten")
         return reshape(x, 1)
     n = len(shape)
     for dim in (start_dim, end_dim):
@@ -319,7 +299,11 @@ def permute(x, *axes) -> Tensor:
     """Reorder the axes: ``permute(x, 2, 0, 1)``."""
     x = operand(x)
     axes = _shape_args(axes)
-    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+    # each in range first: a wrapped 5 would pass as dim 1 of a matrix
+    wrapped = [check_dim_type(a, axes, "permute") % max(x.ndim, 1) for a in axes]
+    if not all(-max(x.ndim, 1) <= a < max(x.ndim, 1) for a in axes):
+        raise DimensionError(f"permute got axes {axes} for a tensor with {x.ndim} dimensions")
+    if sorted(wrapped) != list(range(x.ndim)):
         raise ShapeError(f"permute got axes {axes} for a tensor with {x.ndim} dimensions")
     return Permute.apply(x, axes=tuple(a % x.ndim for a in axes))
 
@@ -349,7 +333,7 @@ def swapaxes(x, axis1, axis2) -> Tensor:
 def broadcast_to(x, shape) -> Tensor:
     """Stretch size-1 (or missing leading) dimensions to ``shape``, as NumPy broadcasts."""
     x = operand(x)
-    shape = tuple(shape)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)  # as torch
     try:
         np.broadcast_shapes(x.array.shape, shape)
         if np.broadcast_shapes(x.array.shape, shape) != shape:
@@ -395,6 +379,7 @@ def unsqueeze(x, axis=None, *, dim=None) -> Tensor:
     axis = dim if dim is not None else axis
     if axis is None:
         raise TypeError("unsqueeze() needs an axis")
+    axis = check_dim_type(axis, axis, "unsqueeze")
     if not -(x.ndim + 1) <= axis <= x.ndim:
         raise DimensionError(f"unsqueeze got axis {axis} for a tensor with {x.ndim} dimensions")
     axis = axis % (x.ndim + 1)
@@ -519,30 +504,6 @@ def tile(x, dims) -> Tensor:
     x = operand(x)
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
     return repeat(x, *((1,) * (x.ndim - len(dims)) + dims))
-
-
-def tril(x, diagonal: int = 0) -> Tensor:
-    """The lower triangle of the last two axes (on and below ``diagonal``), zeros above, as
-    ``torch.tril``.
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.tril(cr.ones(2, 2)).tolist()
-        [[1.0, 0.0], [1.0, 1.0]]
-    """
-    return _triangle(x, True, diagonal, "tril")
-
-
-def triu(x, diagonal: int = 0) -> Tensor:
-    """The upper triangle of the last two axes (on and above ``diagonal``), as ``torch.triu``."""
-    return _triangle(x, False, diagonal, "triu")
-
-
-def _triangle(x, lower: bool, diagonal, op: str) -> Tensor:
-    x = operand(x)
-    if x.ndim < 2:
-        raise ShapeError(f"{op}: needs at least 2 dimensions, got a tensor of shape {x.shape}")
-    return Triangle.apply(x, lower=lower, diagonal=int(diagonal))
 
 
 def _one_axis(x, axis, op: str) -> int:

@@ -13,7 +13,7 @@ from collections import namedtuple
 import numpy as np
 
 from chainrule.errors import ShapeError
-from chainrule.ops._util import operand
+from chainrule.ops._util import normalize_axis, operand
 from chainrule.ops.indexing import Gather
 from chainrule.ops.shape import _one_axis
 from chainrule.tensor import Tensor
@@ -42,6 +42,7 @@ def _order(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:
 def _prepare(x, dim, op: str):
     x = operand(x)
     if x.ndim == 0:
+        normalize_axis(None, dim, 0, op)  # -1 and 0 name a 0-d tensor's one place
         return x, None
     return x, _one_axis(x, dim, op)
 

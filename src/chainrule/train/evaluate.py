@@ -136,6 +136,11 @@ def predict(model, X, batch_size: int = 256) -> np.ndarray:
     """
     from chainrule.data.loader import DataLoader
 
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise TypeError(  # predict(model, X, y): y landed in batch_size
+            f"predict takes the inputs only, predict(model, X, batch_size=256); got "
+            f"{type(batch_size).__name__} as batch_size (the targets are not needed)"
+        )
     dtype = input_dtype(model)
     if isinstance(X, DataLoader) or (
         hasattr(X, "__getitem__")

@@ -48,7 +48,11 @@ from chainrule.train.evaluate import (
     predict,
     score,
 )
-from chainrule.train.fit_arguments import check_model_loss_optimizer
+from chainrule.train.fit_arguments import (
+    check_model_loss_optimizer,
+    check_positional,
+    check_run_arguments,
+)
 from chainrule.train.guard import FiniteGuard, bad_rows, describe_rows, source_rows
 from chainrule.train.history import History
 from chainrule.train.loss_targets import check_fit_targets, loss_targets, value_targets
@@ -91,19 +95,6 @@ def _under_mpi() -> bool:
     from chainrule.distributed.comm import launched_under_mpi
 
     return launched_under_mpi()
-
-
-def _check_arguments(epochs, initial_epoch, validation_split, validation_data) -> None:
-    if not isinstance(epochs, (int, np.integer)) or epochs < 0:
-        raise ValueError(f"fit: epochs must be an integer >= 0, got {epochs!r}")
-    if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch <= epochs:
-        raise ValueError(
-            f"fit: initial_epoch must lie in [0, epochs={epochs}], got {initial_epoch!r}"
-        )
-    if not 0.0 <= validation_split < 1.0:
-        raise ValueError(f"fit: validation_split must lie in [0, 1), got {validation_split!r}")
-    if validation_split and validation_data is not None:
-        raise ValueError("fit: give validation_data or validation_split, not both")
 
 
 def _in_user_data(err: NonFiniteError, run, x, y) -> str:
@@ -433,6 +424,7 @@ def fit(
     data,
     loss_fn,
     optimizer,
+    *misplaced,
     epochs: int = 1,
     batch_size: int = 32,
     validation_data=None,
@@ -443,7 +435,6 @@ def fit(
     verbose=True,
     shuffle: bool = True,
     seed: int | None = None,
-    *,
     generator: Generator | None = None,
     initial_epoch: int = 0,
     check_finite: bool = True,
@@ -467,7 +458,9 @@ def fit(
             integers.
         loss_fn: ``loss_fn(output, target)`` → scalar tensor, e.g. ``nn.CrossEntropyLoss()``.
             Targets of shape ``(N,)`` are reshaped to ``(N, 1)`` for a model with one output.
-        optimizer: e.g. ``optim.SGD(model.parameters(), lr=0.1)``.
+        optimizer: e.g. ``optim.SGD(model.parameters(), lr=0.1)``. These four are positional;
+            every other argument is given by name (``epochs=10``): a positional one is refused,
+            since Keras's ``fit`` takes a different order (``batch_size`` before ``epochs``).
         epochs: train until this epoch count is reached (counting ``initial_epoch``).
         batch_size: samples per gradient step.
         validation_data: ``(X, y)``, a Dataset or a DataLoader scored after every epoch;
@@ -548,8 +541,9 @@ def fit(
         >>> len(h.history["loss"])
         3
     """
+    check_positional(data, loss_fn, optimizer, misplaced)
     check_model_loss_optimizer(model, data, loss_fn, optimizer)
-    _check_arguments(epochs, initial_epoch, validation_split, validation_data)
+    check_run_arguments(epochs, initial_epoch, validation_split, validation_data)
     data, sample_weight = _weights_in(data, sample_weight)
     if generator is None and seed is not None:
         generator = Generator(seed)

@@ -15,13 +15,18 @@ import numpy as np
 from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
-__all__ = ["check_loss_fn", "check_model_loss_optimizer"]
+__all__ = ["check_loss_fn", "check_model_loss_optimizer", "check_positional", "check_run_arguments"]
 
 _ARRAY = (np.ndarray, Tensor, list)
 
 
 def check_loss_fn(loss_fn, owner: str) -> None:
     """Refuse a loss class, a loss name or anything else that is not callable."""
+    if isinstance(loss_fn, _ARRAY):  # evaluate(model, X, y): y landed in loss_fn
+        raise TypeError(
+            f"{owner}: loss_fn is an array: X and y go together as one pair, "
+            f"cr.{owner}(model, (X, y), loss_fn)"
+        )
     if isinstance(loss_fn, type):
         raise TypeError(
             f"{owner}: loss_fn is the class {loss_fn.__name__}, not a loss; create one with "
@@ -38,6 +43,44 @@ def check_loss_fn(loss_fn, owner: str) -> None:
             f"{owner}: loss_fn must be a loss such as nn.MSELoss() (called as "
             f"loss_fn(output, target)), got {type(loss_fn).__name__}"
         )
+
+
+_OPTIONS = ("epochs", "batch_size", "validation_data", "validation_split", "metrics")
+
+
+def check_positional(data, loss_fn, optimizer, misplaced: tuple) -> None:
+    """Refuse arguments past the optimizer given by position: ``fit(model, X, y, loss_fn, opt,
+    epochs=10)`` (Keras's ``fit(X, y)``) used to end in Python's "got multiple values for
+    argument 'epochs'", and ``fit(model, data, loss_fn, opt, 32, 10)`` would read Keras's
+    ``batch_size, epochs`` order as ``epochs=32, batch_size=10``."""
+    if not misplaced:
+        return
+    if isinstance(data, _ARRAY) and isinstance(loss_fn, _ARRAY):
+        loss = type(optimizer).__name__
+        opt = type(misplaced[0]).__name__
+        raise TypeError(
+            f"fit: X and y were given as two arguments (then {loss} and {opt}): X and y go "
+            f"together as one pair, cr.fit(model, (X, y), loss_fn, optimizer, epochs=...)"
+        )
+    named = ", ".join(f"{name}={value!r:.40}" for name, value in zip(_OPTIONS, misplaced))
+    raise TypeError(
+        f"fit takes model, data, loss_fn and optimizer by position and the rest by name: got "
+        f"{len(misplaced)} more positional argument(s); write them by name, e.g. {named}"
+    )
+
+
+def check_run_arguments(epochs, initial_epoch, validation_split, validation_data) -> None:
+    """Refuse epoch counts and validation settings that cannot describe a run."""
+    if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"fit: epochs must be an integer >= 0, got {epochs!r}")
+    if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch <= epochs:
+        raise ValueError(
+            f"fit: initial_epoch must lie in [0, epochs={epochs}], got {initial_epoch!r}"
+        )
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"fit: validation_split must lie in [0, 1), got {validation_split!r}")
+    if validation_split and validation_data is not None:
+        raise ValueError("fit: give validation_data or validation_split, not both")
 
 
 def check_model_loss_optimizer(model, data, loss_fn, optimizer) -> None:

@@ -84,6 +84,7 @@ class Use:
     node: str
     share: float
     path_count: int
+    label: str = ""  # where it runs: "t=3", "call 2, t=3" (a layer called twice), "call 2"
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

@@ -14,6 +14,7 @@ from chainrule.explain.chain import sample_of, step_factor
 from chainrule.explain.context import MAX_PER_SAMPLE
 from chainrule.explain.datamodel import Chain, Factor, Path, PerSample, Use
 from chainrule.explain.numbers.backward import check
+from chainrule.explain.numbers.calls import label_uses
 from chainrule.explain.numbers.twin import named_parameters
 from chainrule.tensor import Tensor
 
@@ -70,9 +71,9 @@ def _chain(scene, ctx, t, i: int, name: str, per_sample) -> Chain:
         total=total,
         engine_grad=None if grad is None else float(grad.flat[i]),
     )
-    chain.uses = _uses(graph, scene.naming, t, table)
+    readers, chain.uses = _uses(graph, scene.naming, t, table)
     if chain.uses is not None:
-        chain.used_by = _reader(scene.model, t, [u.node for u in chain.uses])
+        chain.used_by = label_uses(scene.model, t, readers, chain.uses, scene.calls)
     if per_sample is not None:
         if complete:
             contrib = [(p.product, p.sample) for p in explained]
@@ -85,46 +86,20 @@ def _chain(scene, ctx, t, i: int, name: str, per_sample) -> Chain:
     return chain
 
 
-def _uses(graph, naming, t, table) -> list[Use] | None:
+def _uses(graph, naming, t, table) -> tuple[list, list[Use] | None]:
     """For a parameter that several ops read (a recurrent weight at every time step), the share
     of the gradient through each, in forward order: the sum of the paths starting with that op
     (0 for a use whose every path crosses a local derivative of 0, e.g. the zero initial state)."""
     readers = list(dict.fromkeys(fn for fn, _ in graph.consumers.get(id(t), ())))
     if len(readers) < 2:
-        return None
+        return readers, None
     shares = {id(fn): [0.0, 0] for fn in readers}
     for fn, _, _, factor, count, below in table.first:
         shares[id(fn)][0] += factor * below
         shares[id(fn)][1] += count
     order = {id(fn): n for n, fn in enumerate(graph.ops)}
     readers.sort(key=lambda fn: order[id(fn)])
-    return [Use(naming.tensor(graph.output_of[fn]), *shares[id(fn)]) for fn in readers]
-
-
-def _reader(model, t, nodes: list) -> str:
-    """Which layer owns ``t`` when it is a recurrent one, and why it reads ``t`` several times;
-    for a whole-sequence layer, which time step each reading op is."""
-    from chainrule.nn.recurrent import RNNBase
-    from chainrule.nn.recurrent_cells import RNNCellBase
-
-    named_modules = getattr(model, "named_modules", None)
-    for name, module in named_modules() if named_modules is not None else ():
-        own = [n for n, p in module.named_parameters(recurse=False) if p is t]
-        if not own:
-            continue
-        who = f"{name or 'the model'} is a recurrent"
-        kind = type(module).__name__
-        if isinstance(module, RNNBase):
-            steps = list(range(1, len(nodes) + 1))
-            if own[0].endswith("_reverse"):  # the backward direction runs from the last step
-                steps.reverse()
-            return (
-                f"{who} layer ({kind}): it applies its weights once per time step, so "
-                f"{', '.join(nodes)} are time steps {', '.join(map(str, steps))}"
-            )
-        if isinstance(module, RNNCellBase):
-            return f"{who} cell ({kind}), called once per time step"
-    return ""
+    return readers, [Use(naming.tensor(graph.output_of[fn]), *shares[id(fn)]) for fn in readers]
 
 
 def _factor(scene, step) -> Factor:

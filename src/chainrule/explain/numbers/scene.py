@@ -26,11 +26,14 @@ class Scene:
         notes: caveats for the report's opening (e.g. that the model ran in eval mode).
 
     ``outputs`` (id(tensor) -> name, from ``twin.module_outputs``) names the tensors between a
-    model's layers.
+    model's layers; ``calls`` (from ``calls.module_calls``) holds each layer's ops call by call.
     """
 
-    def __init__(self, loss, out, x, y, named, classic: bool = False, model=None, outputs=None):
+    def __init__(
+        self, loss, out, x, y, named, classic: bool = False, model=None, outputs=None, calls=None
+    ):
         self.loss, self.out, self.x, self.y, self.model = loss, out, x, y, model
+        self.calls = calls or {}
         self.notes: list[str] = []
         self.graph = graph = Graph(loss)
         for t in graph.tensors:

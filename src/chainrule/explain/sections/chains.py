@@ -94,9 +94,8 @@ def _uses(style, chain) -> list:
     tensor = chain.param.split("[")[0]
     nodes = ", ".join(u.node for u in chain.uses)
     why = f"; {chain.used_by}" if chain.used_by else ""
-    zero = (
-        "the zero initial state, for instance" if chain.used_by else "an input of 0, for instance"
-    )
+    recurrent = "recurrent" in chain.used_by
+    zero = "the zero initial state, for instance" if recurrent else "an input of 0, for instance"
     text = (
         f"{tensor} is read by {len(chain.uses)} ops ({nodes}, in the order the forward pass "
         f"ran them{why}). Its gradient is the sum of one share per use, each the sum of the "
@@ -105,7 +104,8 @@ def _uses(style, chain) -> list:
     )
     parts = []
     for n, use in enumerate(chain.uses):
-        parts += [" + " if n else "", f"({use.node}) ", style.arg(use.share)]
+        where = f"{use.node}, {use.label}" if "call" in use.label else use.node
+        parts += [" + " if n else "", f"({where}) ", style.arg(use.share)]
     total = sum(u.share for u in chain.uses)
     return [
         Para(text),

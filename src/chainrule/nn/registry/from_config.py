@@ -3,6 +3,8 @@ checked against the layer schemas and the limits before any layer is made."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from chainrule.nn.module import Module
 from chainrule.nn.registry.checks import (
     _NAME,
@@ -14,30 +16,44 @@ from chainrule.nn.registry.checks import (
     _fail,
     _show,
 )
+from chainrule.nn.registry.custom import CUSTOM, build_custom, check_custom
 from chainrule.nn.registry.layers import CONTAINERS, LAYERS, REQUIRED, parameter_count
 
 
-def module_from_config(config: dict, *, max_parameters: int = MAX_PARAMETERS) -> Module:
+def module_from_config(
+    config: dict, *, max_parameters: int = MAX_PARAMETERS, import_from: Iterable[str] = ()
+) -> Module:
     """Rebuild a module from :func:`module_to_config`'s dict, checking everything first.
 
     Args:
         config: the architecture dict (untrusted: e.g. from a file's metadata).
         max_parameters: refuse configs whose layers would hold more numbers than this (a loader
             passes the number of values stored in the file, which a real model never exceeds).
+        import_from: module names (or packages) the loader may import to find a class that
+            ``@nn.register`` registered where the file was saved; no other module is imported.
 
     Raises:
         ModelFormatError: unknown layer type, unknown or invalid argument, bad nesting, or a
             model larger than the limits; nothing is built.
     """
-    counts = {"modules": 0, "parameters": 0, "paths": set()}
+    if isinstance(import_from, str):
+        import_from = [import_from]
+    counts = {"modules": 0, "parameters": 0, "paths": set(), "import_from": tuple(import_from)}
     plan = _check(config, "root", 0, counts, "")
-    if counts["parameters"] > max_parameters:
+    _within(counts["parameters"], max_parameters)
+    model = _build(plan, {}, "")
+    if counts.get("custom"):  # a registered class's size is known only once it is built
+        _within(sum(p.array.size for p in model.parameters()), max_parameters)
+    return model
+
+
+def _within(count: int, max_parameters: int) -> None:
+    if count > max_parameters:
         raise _fail(
             "root",
-            f"the layers would hold {counts['parameters']:,} parameters, more than the limit "
-            f"of {max_parameters:,}",
+            f"the layers would hold {count:,} parameters, more than the limit of "
+            f"{max_parameters:,}",
         )
-    return _build(plan, {}, "")
 
 
 def _check(config, where: str, depth: int, counts: dict, path: str):
@@ -71,6 +87,9 @@ def _check_one(config, where: str, depth: int, counts: dict, path: str):
         return SHARED, target, None
     if kind in CONTAINERS:
         return _check_container(config, kind, where, depth, counts, path)
+    if kind == CUSTOM:
+        counts["custom"] = True
+        return check_custom(config, where, counts["import_from"])
     if kind not in LAYERS:
         allowed = ", ".join(sorted({*LAYERS, *CONTAINERS}))
         raise _fail(where, f"unknown layer type {_show(kind)}; allowed: {allowed}")
@@ -166,7 +185,9 @@ def _build(plan, built: dict, path: str) -> Module:
     kind, args_or_names, children = plan
     if kind == SHARED:
         return built[args_or_names]
-    if children is not None:
+    if kind == CUSTOM:
+        module = build_custom(args_or_names)
+    elif children is not None:
         container = CONTAINERS[kind]()
         for name, child in zip(args_or_names, children):
             container.add_module(name, _build(child, built, f"{path}.{name}" if path else name))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chainrule.errors import ModelFormatError
 from chainrule.nn.module import Module
 from chainrule.nn.registry.checks import _NAME, SHARED
+from chainrule.nn.registry.custom import class_path, custom_config
 from chainrule.nn.registry.layers import CONTAINERS, LAYERS
 from chainrule.nn.registry.schema_attention import DESCRIBE, NESTING
 
@@ -18,9 +19,10 @@ def module_to_config(module: Module) -> dict:
     """A JSON-able description of ``module``'s architecture (not its weights).
 
     Raises:
-        ModelFormatError: the model contains a layer that is not built into chainrule (e.g. your
-            own ``Module`` subclass); save its ``state_dict()`` instead and rebuild the class in
-            code before ``load_state_dict``.
+        ModelFormatError: the model contains a layer that is neither built into chainrule nor
+            registered with ``@nn.register`` (e.g. your own ``Module`` subclass); register it,
+            or save its ``state_dict()`` and rebuild the class in code before
+            ``load_state_dict``.
     """
     return _to_config(module, "", {})
 
@@ -56,12 +58,18 @@ def _to_config(module: Module, path: str, seen: dict) -> dict:
                 )
             config["names"] = names
         return config
+    custom = custom_config(module)
+    if custom is not None:  # its constructor builds its parts: none may be written elsewhere
+        _inside_only(module, kind, path, seen)
+        return custom
     entry = LAYERS.get(kind)
     if entry is None or entry[0] is not type(module):
         raise ModelFormatError(
-            f"cannot describe {kind} as an architecture: only chainrule's built-in layers "
-            f"({', '.join(sorted({*LAYERS, *CONTAINERS}))}) can be rebuilt from a file. For a "
-            f"custom Module, save model.state_dict() instead and rebuild the class in code "
+            f"cannot describe {kind} ({class_path(type(module))}) as an architecture: only "
+            f"chainrule's built-in layers ({', '.join(sorted({*LAYERS, *CONTAINERS}))}) and "
+            f"classes registered with @nn.register can be rebuilt from a file. Register your "
+            f"class (@cr.nn.register above 'class {kind}', which records its import path and "
+            f"constructor arguments), or save model.state_dict() and rebuild the class in code "
             f"before calling load_state_dict"
         )
     seen[id(module)] = path
@@ -75,16 +83,29 @@ def _to_config(module: Module, path: str, seen: dict) -> dict:
     return {"type": kind, "args": args}
 
 
+def _check_unseen(module: Module, kind: str, path: str, seen: dict) -> None:
+    for name, part in module.named_modules(prefix=path):
+        if part is not module and id(part) in seen:
+            raise ModelFormatError(
+                f"cannot save {kind} at {path!r}: its part {name!r} is also used at "
+                f"{seen[id(part)]!r}, and the file rebuilds the parts from the arguments"
+            )
+
+
+def _inside_only(module: Module, kind: str, path: str, seen: dict) -> None:
+    """A layer rebuilt from its constructor's arguments: its parts are its own."""
+    _check_unseen(module, kind, path, seen)
+    seen[id(module)] = path
+    for part in module.modules():
+        if part is not module:
+            seen.setdefault(id(part), _Inside(path))
+
+
 def _describe(module: Module, kind: str, path: str, seen: dict) -> dict:
     """The arguments of a layer that holds other layers, read by its schema's describer."""
     inside = _Inside(path)
     if kind not in NESTING:  # its parts are not written: none may have been seen before
-        for name, part in module.named_modules(prefix=path):
-            if part is not module and id(part) in seen:
-                raise ModelFormatError(
-                    f"cannot save {kind} at {path!r}: its part {name!r} is also used at "
-                    f"{seen[id(part)]!r}, and the file rebuilds the parts from the arguments"
-                )
+        _check_unseen(module, kind, path, seen)
 
     def child(part: Module, attr: str, shareable: bool = True) -> dict:
         config = _to_config(part, f"{path}.{attr}" if path else attr, seen)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.errors import NotSupportedError, ShapeError
+from chainrule.errors import ArgumentError, NotSupportedError, ShapeError
 from chainrule.ops.shape import cat, stack
 from chainrule.ops.shape_extra import unbind
 from chainrule.tensor import Tensor
@@ -50,8 +50,8 @@ def pad_sequence(
         tensor([[1., 2., 3.],
                 [4., 0., 0.]])
     """
-    if padding_side not in ("left", "right"):
-        raise ValueError(
+    if padding_side not in ("left", "right"):  # torch raises RuntimeError: both catch it
+        raise ArgumentError(
             f"pad_sequence: padding_side must be 'left' or 'right', got {padding_side!r}"
         )
     if isinstance(sequences, Tensor):
