@@ -129,7 +129,7 @@ silu = _with_inplace("silu", silu)  # noqa: F405
 mish = _with_inplace("mish", mish)
 hardswish = _with_inplace("hardswish", hardswish)
 hardsigmoid = _with_inplace("hardsigmoid", hardsigmoid)
-threshold = _with_inplace("threshold", threshold)
+threshold = _with_inplace("threshold", threshold, 2)  # threshold, value
 
 
 def __getattr__(name: str):
