@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.autograd.compile_hooks import fixed
 from chainrule.errors import ShapeError
 from chainrule.ops._util import operand
-from chainrule.ops.conv3d import triple
+from chainrule.ops.conv3d import plane_index, triple
 from chainrule.ops.conv_util import _float_input
 from chainrule.tensor import Tensor
 
@@ -62,7 +63,7 @@ def _depth_taps(x: Tensor, kernel, stride, padding, dilation, out_depth, extra, 
     front, back = padding[0], padding[0] + extra
     if front or back:
         x = pad(x, (0, 0, 0, 0, front, back), value=fill)
-    planes = np.arange(kernel[0])[:, None] * dilation[0] + np.arange(out_depth) * stride[0]
+    planes = fixed(plane_index, kernel[0], dilation[0], out_depth, stride[0])
     return x[:, :, planes].reshape(n * c, kernel[0] * out_depth, h, w)
 
 
@@ -142,7 +143,7 @@ def avg_pool3d(
         >>> cr.nn.functional.avg_pool3d(cr.ones(1, 2, 4, 6, 6), 2).shape
         (1, 2, 2, 3, 3)
     """
-    from chainrule.ops.pooling import _avg_divisor, avg_pool2d
+    from chainrule.ops.pooling import avg_pool2d
 
     op = "avg_pool3d"
     x, kernel, stride, padding, _, out_depth, extra = _pool3d_args(
@@ -162,15 +163,18 @@ def avg_pool3d(
     sums = avg_pool2d(taps, kernel[1:], stride[1:], padding[1:], ceil_mode, True, 1)
     oh, ow = sums.shape[2:]
     sums = sums.reshape(n, c, kernel[0], out_depth, oh, ow).sum(axis=2)
-    if divisor_override is not None:
-        divisor = np.asarray(divisor_override, x.dtype)
-    else:
-        counts = [
-            _avg_divisor(size, k, s, p, out, count_include_pad)
-            for size, k, s, p, out in zip(
-                (depth, h, w), kernel, stride, padding, (out_depth, oh, ow)
-            )
-        ]
-        divisor = np.multiply.outer(np.multiply.outer(counts[0], counts[1]), counts[2])
-    out = sums / Tensor._make(divisor.astype(x.dtype), False)
+    sizes = ((depth, h, w), kernel, stride, padding, (out_depth, oh, ow))
+    # sizes alone decide it, so cr.compile's plan keeps it (compile_hooks.fixed)
+    divisor = fixed(_avg_divisor3d, sizes, count_include_pad, divisor_override, x.dtype)
+    out = sums / Tensor._make(divisor, False)
     return out.reshape(out.shape[1:]) if unbatched else out
+
+
+def _avg_divisor3d(sizes, count_include_pad: bool, divisor_override, dtype) -> np.ndarray:
+    """(OD, OH, OW): how many values each window of avg_pool3d averages."""
+    from chainrule.ops.pooling import _avg_divisor
+
+    if divisor_override is not None:
+        return np.asarray(divisor_override, dtype)
+    counts = [_avg_divisor(*per_axis, count_include_pad) for per_axis in zip(*sizes)]
+    return np.multiply.outer(np.multiply.outer(counts[0], counts[1]), counts[2]).astype(dtype)
