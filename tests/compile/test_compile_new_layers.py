@@ -311,6 +311,27 @@ CASES["GLU"] = (
 )
 
 
+def _bool_mask(rng, step):
+    return _xy(5, 8)(rng, step) + (rng.random((5, 5)) < 0.3,)
+
+
+def _padding_mask(rng, step):
+    return _xy(5, 8)(rng, step) + (np.arange(5)[None] >= rng.integers(2, 6, size=(5, 1)),)
+
+
+CASES["MHA-bool-mask-argument"] = (lambda: _attention(), _attend, _bool_mask)
+CASES["MHA-key-padding-mask-argument"] = (
+    lambda: _attention(),
+    lambda m, x, y, kpm: mse(m(x, x, x, key_padding_mask=kpm), y),
+    _padding_mask,
+)
+CASES["TransformerEncoder-key-padding-mask-argument"] = (
+    _encoder,
+    lambda m, x, y, kpm: mse(m(x, src_key_padding_mask=kpm), y),
+    _padding_mask,
+)
+
+
 def _train(model, loss_of, batches, make_opt, compiled):
     """Losses and (parameters and buffers) after each step."""
     opt = make_opt(model.parameters())
@@ -351,23 +372,8 @@ def test_compiled_step_equals_the_eager_step_bit_for_bit(case, optimizer):
             np.testing.assert_array_equal(c_state[name], state[name], err_msg=f"{name}, {step}")
 
 
-def _bool_mask(rng, step):
-    return _xy(5, 8)(rng, step) + (rng.random((5, 5)) < 0.3,)
-
-
-def _padding_mask(rng, step):
-    return _xy(5, 8)(rng, step) + (np.arange(5)[None] >= rng.integers(2, 6, size=(5, 1)),)
-
-
 # id -> (make model, loss, batch, what the refusal names): read from arrays made in forward
 REFUSED = {
-    "MHA-bool-mask": (lambda: _attention(), _attend, _bool_mask, "op Unsqueeze reads a tensor"),
-    "MHA-key-padding-mask": (
-        lambda: _attention(),
-        lambda m, x, y, kpm: mse(m(x, x, x, key_padding_mask=kpm), y),
-        _padding_mask,
-        "op Reshape reads a tensor",
-    ),
     "MaxPool3d": (
         lambda: _flat_head(nn.Conv3d(2, 3, 3, padding=1), nn.MaxPool3d(2), features=24),
         _model_loss,
