@@ -386,6 +386,18 @@ REFUSED = {
         lambda r, s: (_normal(r, 3, 3),),
         "op MaskedFill gets option mask=",
     ),  # fmt: skip
+    "linalg-lstsq": (
+        _Matrix,
+        _linalg(lambda w, x: L.lstsq(w, x).solution.sum()),
+        lambda r, s: (_normal(r, 3, 3),),
+        "op Where gets option cond=",
+    ),  # fmt: skip
+    "max-along-dim": (
+        lambda: nn.Linear(4, 3),
+        lambda m, x, y: mse(cr.max(m(x), 1).values, y.reshape(-1)),
+        _xy(4),
+        "op MaxDim gets option index=",
+    ),  # fmt: skip
     "linalg-pinv": (
         _Matrix,
         _linalg(lambda w, x: L.pinv(w + x).sum()),
