@@ -418,19 +418,27 @@ def test_what_reads_an_array_made_in_forward_is_refused_naming_the_op(case):
 
 # id -> (make a Sequential of chainrule's own layers, input shape, compiles?)
 FIT = {
-    "GroupNorm": (CASES["GroupNorm"][0], (2, 6, 6), True),
-    "InstanceNorm1d-running-stats": (CASES["InstanceNorm1d-affine-running-stats"][0], (2, 8), True),
-    "LocalResponseNorm": (CASES["LocalResponseNorm"][0], (2, 6, 6), True),
-    "Conv3d-AvgPool3d": (CASES["Conv3d-AvgPool3d"][0], (2, 4, 4, 4), True),
-    "Mish": (CASES["Mish"][0], (4,), True),
+    "GroupNorm": (CASES["GroupNorm"][0], (2, 6, 6), "compiled"),
+    "InstanceNorm1d-running-stats": (
+        CASES["InstanceNorm1d-affine-running-stats"][0],
+        (2, 8),
+        "compiled",
+    ),  # fmt: skip
+    "LocalResponseNorm": (CASES["LocalResponseNorm"][0], (2, 6, 6), "compiled"),
+    "Conv3d-AvgPool3d": (CASES["Conv3d-AvgPool3d"][0], (2, 4, 4, 4), "compiled"),
+    "Mish": (CASES["Mish"][0], (4,), "compiled"),
     "TransformerEncoderLayer-dropout": (
         lambda: _flat_head(
             nn.TransformerEncoderLayer(8, 2, 16, dropout=0.2, batch_first=True), features=40
         ),
         (5, 8),
-        True,
+        "compiled",
     ),
-    "MaxPool3d": (REFUSED["MaxPool3d"][0], (2, 4, 4, 4), False),
+    "MaxPool3d": (REFUSED["MaxPool3d"][0], (2, 4, 4, 4), "refused"),
+    # a module of the user's own (the head over an LSTM's last step): "auto" stays eager,
+    # compile=True compiles
+    "LSTM-in-a-custom-module": (CASES["LSTM-bidirectional-dropout"][0], (6, 3), "custom"),
+    "GRUCell-in-a-custom-module": (CASES["GRUCell"][0], (6, 3), "custom"),
 }
 
 
@@ -445,19 +453,30 @@ def _fit(make, shape, compile):  # noqa: A002 - fit's argument
     return model, history
 
 
+def _same_training(a, h_a, b, h_b):
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        np.testing.assert_array_equal(getattr(x, "array", x), getattr(y, "array", y), name)
+    assert h_a.history["loss"] == h_b.history["loss"]
+    assert h_a.history["mae"] == h_b.history["mae"]
+
+
 @pytest.mark.parametrize("case", list(FIT))
 def test_fit_compiles_or_falls_back_and_says_which(case):
-    make, shape, compiles = FIT[case]
+    make, shape, outcome = FIT[case]
     eager, h_eager = _fit(make, shape, False)
     auto, h_auto = _fit(make, shape, "auto")
-    for (name, a), b in zip(eager.state_dict().items(), auto.state_dict().values()):
-        np.testing.assert_array_equal(getattr(a, "array", a), getattr(b, "array", b), name)
-    assert h_auto.history["loss"] == h_eager.history["loss"]
-    if compiles:
+    _same_training(eager, h_eager, auto, h_auto)
+    if outcome == "compiled":
         assert (h_auto.compiled_steps, h_auto.eager_steps) == (6, 0)
         assert h_auto.compile_reason is None
-    else:
-        assert (h_auto.compiled_steps, h_auto.eager_steps) == (0, 6)
+        return
+    assert (h_auto.compiled_steps, h_auto.eager_steps) == (0, 6)
+    if outcome == "refused":
         assert "op Gather" in h_auto.compile_reason
         with pytest.raises(cr.GraphError, match="fit.compile=True.: this model cannot be compiled"):
             _fit(make, shape, True)
+        return
+    assert f"{type(auto).__name__} not chainrule's own" in h_auto.compile_reason
+    forced, h_forced = _fit(make, shape, True)
+    assert (h_forced.compiled_steps, h_forced.eager_steps) == (6, 0)
+    _same_training(eager, h_eager, forced, h_forced)
