@@ -167,8 +167,8 @@ def _xy(*shape):
     return lambda rng, step: (_normal(rng, 5, *shape), _normal(rng, 5, 1))
 
 
-def _flat_head(*layers, features):
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(features, 1))
+def _flat_head(*layers, features, outputs=1):
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(features, outputs))
 
 
 # id -> (make model, loss of (model, *tensors), batch of (rng, step) as arrays)
@@ -269,6 +269,15 @@ CASES = {
     ),
     "Conv3d-AvgPool3d": (
         lambda: _flat_head(nn.Conv3d(2, 3, 3, padding=1), nn.Tanh(), nn.AvgPool3d(2), features=24),
+        _model_loss,
+        _xy(2, 4, 4, 4),
+    ),
+    "Conv3d-MaxPool3d": (
+        lambda: _flat_head(
+            nn.Conv3d(2, 3, 3, padding=1),
+            nn.MaxPool3d(2, padding=1, dilation=(2, 1, 1)),
+            features=54,
+        ),  # fmt: skip
         _model_loss,
         _xy(2, 4, 4, 4),
     ),
@@ -374,12 +383,6 @@ def test_compiled_step_equals_the_eager_step_bit_for_bit(case, optimizer):
 
 # id -> (make model, loss, batch, what the refusal names): read from arrays made in forward
 REFUSED = {
-    "MaxPool3d": (
-        lambda: _flat_head(nn.Conv3d(2, 3, 3, padding=1), nn.MaxPool3d(2), features=24),
-        _model_loss,
-        _xy(2, 4, 4, 4),
-        "op Gather gets option index=",
-    ),
     "linalg-slogdet": (
         _Matrix,
         _linalg(lambda w, x: L.slogdet(w + x)[1]),
@@ -434,7 +437,13 @@ FIT = {
         (5, 8),
         "compiled",
     ),
-    "MaxPool3d": (REFUSED["MaxPool3d"][0], (2, 4, 4, 4), "refused"),
+    "Conv3d-MaxPool3d": (CASES["Conv3d-MaxPool3d"][0], (2, 4, 4, 4), "compiled"),
+    # a loss whose class weights are an array option: refused, "auto" trains eagerly
+    "GroupNorm-weighted-cross-entropy": (
+        lambda: _flat_head(nn.Conv2d(2, 4, 3), nn.GroupNorm(2, 4), features=64, outputs=2),
+        (2, 6, 6),
+        "refused",
+    ),
     # a module of the user's own (the head over an LSTM's last step): "auto" stays eager,
     # compile=True compiles
     "LSTM-in-a-custom-module": (CASES["LSTM-bidirectional-dropout"][0], (6, 3), "custom"),
@@ -442,14 +451,19 @@ FIT = {
 }
 
 
-def _fit(make, shape, compile):  # noqa: A002 - fit's argument
+def _fit(make, shape, compile, weighted=False):  # noqa: A002 - fit's argument
     rng = np.random.default_rng(3)
     x, y = _normal(rng, 24, *shape), _normal(rng, 24, 1)
+    loss_fn = nn.MSELoss()
+    metric = "mae"
+    if weighted:  # two classes, the second weighted twice
+        y, loss_fn = (y[:, 0] > 0).astype(np.int64), nn.CrossEntropyLoss(weight=[1.0, 2.0])
+        metric = "accuracy"
     cr.manual_seed(0)
     model = make()
     opt = optim.Adam(model.parameters(), lr=0.01)
-    history = cr.fit(model, (x, y), nn.MSELoss(), opt, epochs=2, batch_size=8, seed=1,
-                     metrics=["mae"], verbose=False, compile=compile)  # fmt: skip
+    history = cr.fit(model, (x, y), loss_fn, opt, epochs=2, batch_size=8, seed=1,
+                     metrics=[metric], verbose=False, compile=compile)  # fmt: skip
     return model, history
 
 
@@ -457,14 +471,17 @@ def _same_training(a, h_a, b, h_b):
     for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
         np.testing.assert_array_equal(getattr(x, "array", x), getattr(y, "array", y), name)
     assert h_a.history["loss"] == h_b.history["loss"]
-    assert h_a.history["mae"] == h_b.history["mae"]
+    for key in h_a.history:
+        if key not in ("time", "lr"):
+            assert h_a.history[key] == h_b.history[key], key
 
 
 @pytest.mark.parametrize("case", list(FIT))
 def test_fit_compiles_or_falls_back_and_says_which(case):
     make, shape, outcome = FIT[case]
-    eager, h_eager = _fit(make, shape, False)
-    auto, h_auto = _fit(make, shape, "auto")
+    weighted = outcome == "refused"
+    eager, h_eager = _fit(make, shape, False, weighted)
+    auto, h_auto = _fit(make, shape, "auto", weighted)
     _same_training(eager, h_eager, auto, h_auto)
     if outcome == "compiled":
         assert (h_auto.compiled_steps, h_auto.eager_steps) == (6, 0)
@@ -472,9 +489,9 @@ def test_fit_compiles_or_falls_back_and_says_which(case):
         return
     assert (h_auto.compiled_steps, h_auto.eager_steps) == (0, 6)
     if outcome == "refused":
-        assert "op Gather" in h_auto.compile_reason
+        assert "op CrossEntropy gets option" in h_auto.compile_reason
         with pytest.raises(cr.GraphError, match="fit.compile=True.: this model cannot be compiled"):
-            _fit(make, shape, True)
+            _fit(make, shape, True, weighted)
         return
     assert f"{type(auto).__name__} not chainrule's own" in h_auto.compile_reason
     forced, h_forced = _fit(make, shape, True)

@@ -5,9 +5,9 @@ A window of depth kd is kd planar windows, one per depth tap: output depth ``od`
 input planes ``od·s + i·d``. Those planes are gathered for every output depth (one indexing
 op), each is pooled in 2-D, and the kd results of a window are combined:
 
-- max: the largest of them, taken at the first depth tap that holds it (``gather`` at the
-  arg-max), so the gradient reaches the first maximum in (depth, row, column) order, PyTorch's;
-  NaN wins, as in PyTorch.
+- max: the largest of them, taken at the first depth tap that holds it (:class:`FirstMax`,
+  which finds the arg-max itself), so the gradient reaches the first maximum in (depth, row,
+  column) order, PyTorch's; NaN wins, as in PyTorch.
 - average: the 2-D window sums added over the taps, divided by PyTorch's divisor, which is the
   product of each axis's count (padding counted or not, windows cut by ``ceil_mode``).
 
@@ -23,6 +23,7 @@ from chainrule.errors import ShapeError
 from chainrule.ops._util import operand
 from chainrule.ops.conv3d import plane_index, triple
 from chainrule.ops.conv_util import _float_input
+from chainrule.ops.reduce import _Select
 from chainrule.tensor import Tensor
 
 
@@ -67,6 +68,15 @@ def _depth_taps(x: Tensor, kernel, stride, padding, dilation, out_depth, extra, 
     return x[:, :, planes].reshape(n * c, kernel[0] * out_depth, h, w)
 
 
+class FirstMax(_Select):
+    """The largest value along ``dim``, the gradient to the first element holding it (PyTorch's
+    max pooling over the depth taps). The index is found inside the op, from this call's
+    values, so ``cr.compile`` replays it instead of refusing an index made in forward."""
+
+    def forward(self, x, dim, keepdim):
+        return super().forward(x, np.expand_dims(np.argmax(x, axis=dim), dim), dim, keepdim)
+
+
 def max_pool3d(
     x,
     kernel_size,
@@ -90,7 +100,6 @@ def max_pool3d(
         >>> cr.nn.functional.max_pool3d(cr.ones(1, 2, 4, 6, 6), 2).shape
         (1, 2, 2, 3, 3)
     """
-    from chainrule.ops.indexing import gather
     from chainrule.ops.pooling import max_pool2d
 
     op = "max_pool3d"
@@ -109,10 +118,10 @@ def max_pool3d(
         pooled, planar = pooled
     oh, ow = pooled.shape[2:]
     pooled = pooled.reshape(n, c, kernel[0], out_depth, oh, ow)
-    first = np.argmax(pooled.array, axis=2)[:, :, None]  # the first tap holding the maximum
-    out = gather(pooled, 2, Tensor._make(first, False)).reshape(n, c, out_depth, oh, ow)
+    out = FirstMax.apply(pooled, dim=2, keepdim=False)
     if not return_indices:
         return out.reshape(out.shape[1:]) if unbatched else out
+    first = np.argmax(pooled.array, axis=2)[:, :, None]  # the first tap holding the maximum
     planar = np.take_along_axis(planar.array.reshape(pooled.shape), first, axis=2)[:, :, 0]
     depth = np.arange(out_depth)[:, None, None] * stride[0] + first[:, :, 0] * dilation[0]
     indices = Tensor._make((depth - padding[0]) * (h * w) + planar, False)
