@@ -18,7 +18,7 @@ from chainrule.errors import GraphError
 from chainrule.random import Generator, default_generator
 from chainrule.tensor import Tensor
 
-_PLAIN = (type(None), bool, int, float, str, np.dtype, np.generic, type)
+_PLAIN = (type(None), type(Ellipsis), bool, int, float, str, np.dtype, np.generic, type)
 
 # Where an op's input comes from: a function argument, an earlier op's output, a leaf
 # (parameter), a 0-d constant, or a per-call array (compile_hooks.per_call).
@@ -73,6 +73,7 @@ class Recorder:
         self.effects: list = []
         self.dry = dry
         self.saved: list = []  # (generator, state) to restore after a dry run
+        self.fixed_ids: dict = {}  # id → array made by compile_hooks.fixed (kept alive)
 
     def observe(self, cls, inputs, params, result) -> None:
         self.calls.append((cls, inputs, params, result))
@@ -86,6 +87,10 @@ class Recorder:
         self.source_ids[id(out)] = len(self.sources)
         self.sources.append((make, args, out))  # out kept alive: its id stays unique
         return out
+
+    def fixed(self, out) -> None:
+        out.flags.writeable = False  # the plan reuses it: nothing may write into it
+        self.fixed_ids[id(out)] = out
 
     def after_forward(self, effect, args) -> None:
         self.effects.append((effect, args))
@@ -171,7 +176,7 @@ def build_graph(recorder: Recorder, inputs: list, loss, outputs=()) -> Graph:
         array_ref = _array_ref(t.array, arg_arrays, recorder.source_ids)
         if array_ref is not None:
             return array_ref
-        if t.array.ndim == 0:
+        if t.array.ndim == 0 or id(t.array) in recorder.fixed_ids:  # the same every call
             graph.consts.append(t.array)
             return (CONST, len(graph.consts) - 1)
         raise GraphError(
@@ -187,7 +192,7 @@ def build_graph(recorder: Recorder, inputs: list, loss, outputs=()) -> Graph:
         if refusal is not None:
             raise GraphError(f"cr.compile: {refusal}")
         refs = [ref_of(t, op.__name__) for t in tensors]
-        plain, arrays = _split_options(op, params, arg_arrays, recorder.source_ids)
+        plain, arrays = _split_options(op, params, arg_arrays, recorder)
         out_index[id(result)] = k
         out_arrays.setdefault(id(result.array), k)
         _check_no_hook(result, op)
@@ -217,17 +222,18 @@ def _output_index(t, out_index: dict) -> int:
     return out_index[id(t)]
 
 
-def _split_options(op, params: dict, arg_arrays: dict, source_ids: dict) -> tuple[dict, dict]:
-    """An op's options: plain values kept as they are, arrays as references to arguments or
-    per-call random arrays (anything else may change between calls: refused)."""
+def _split_options(op, params: dict, arg_arrays: dict, recorder) -> tuple[dict, dict]:
+    """An op's options: plain values (and arrays made by ``compile_hooks.fixed``) kept as
+    they are, arrays as references to arguments or per-call random arrays (anything else may
+    change between calls: refused)."""
     plain, arrays = {}, {}
     for name, value in params.items():
-        if _plain(value):
+        if _plain(value, recorder.fixed_ids):
             plain[name] = value
             continue
         array_ref = None
         if isinstance(value, np.ndarray):
-            array_ref = _array_ref(value, arg_arrays, source_ids)
+            array_ref = _array_ref(value, arg_arrays, recorder.source_ids)
         if array_ref is None:
             raise GraphError(
                 f"cr.compile: op {op.__name__} gets option {name}= of type "
@@ -267,9 +273,13 @@ def _kind_of(value) -> str:
     return type(value).__name__
 
 
-def _plain(value) -> bool:
+def _plain(value, fixed=None) -> bool:
+    """A value fixed for the plan: plain, or an array from ``compile_hooks.fixed`` (in
+    ``fixed``, by id)."""
     if isinstance(value, tuple):
-        return all(_plain(v) for v in value)
+        return all(_plain(v, fixed) for v in value)
     if isinstance(value, slice):  # basic indexing (x[:, t], split, unbind): fixed per shape
         return all(_plain(v) for v in (value.start, value.stop, value.step))
+    if fixed and isinstance(value, np.ndarray):
+        return id(value) in fixed
     return isinstance(value, _PLAIN)

@@ -18,6 +18,7 @@ from chainrule import ops
 from chainrule.autograd.compile_hooks import per_call
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operand
+from chainrule.ops.elementwise import where
 from chainrule.tensor import Tensor
 
 
@@ -65,7 +66,9 @@ def _bias(mask: Tensor, dtype, attend_when: bool) -> Tensor:
     """A bool mask as a 0/−inf bias (``attend_when`` says which value lets a position attend);
     a float mask as it is (its dtype must be the query's)."""
     if mask.array.dtype.kind == "b":
-        return Tensor._make(np.where(mask.array == attend_when, 0.0, -np.inf).astype(dtype), False)
+        # an op on the mask itself, so cr.compile reads each call's mask (not a copy of the first)
+        zero, blocked = (Tensor._make(np.array(v, dtype), False) for v in (0.0, -np.inf))
+        return where(mask.array, zero, blocked) if attend_when else where(mask.array, blocked, zero)
     if mask.array.dtype != dtype:
         # PyTorch raises; a constant mask is converted instead, so a model that makes a float32
         # causal mask in forward still runs in float64 (cr.explain, gradient checks)

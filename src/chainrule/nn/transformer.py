@@ -53,21 +53,16 @@ def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
     return causal_bias(sz, sz, dtype)
 
 
-def _is_causal(mask, is_causal, size: int) -> bool:
-    """PyTorch's ``_detect_is_causal_mask``: the hint as given, else whether ``mask`` is the
-    causal mask of ``size`` positions."""
-    if is_causal is not None or mask is None:
-        return bool(is_causal)
-    mask = _array(mask)
-    if mask.dtype.kind == "b":
-        mask = np.where(mask, -np.inf, 0.0)
-    causal = np.triu(np.full((size, size), -np.inf), 1)
-    return mask.shape == causal.shape and bool(np.array_equal(mask, causal))
+def _is_causal(is_causal) -> bool:
+    """The causal hint the layers get: as given, else False, and the layers apply ``mask``.
 
-
-def _seq_len(x, batch_first: bool) -> int:
-    shape = np.shape(x.array if isinstance(x, Tensor) else x)
-    return shape[0] if len(shape) == 2 else shape[1 if batch_first else 0]
+    PyTorch's ``_detect_is_causal_mask`` sets the hint when ``mask`` equals the causal mask;
+    the hint then only picks a kernel, with the same numbers as the mask itself. Reading the
+    mask's values here would be a Python branch on data: ``cr.compile`` would replay the
+    first call's answer and drop a later call's (non-causal) mask. Applying the mask gives
+    PyTorch's numbers in every case.
+    """
+    return bool(is_causal)
 
 
 class _Layer(Module):
@@ -259,8 +254,8 @@ class TransformerEncoder(Module):
         enable_nested_tensor, mask_check: accepted for PyTorch's signature; they switch its
             inference fast path, which chainrule does not have.
 
-    Shape: as :class:`TransformerEncoderLayer`. A ``mask`` equal to the causal mask counts as
-    ``is_causal=True`` unless ``is_causal`` says otherwise, as in PyTorch.
+    Shape: as :class:`TransformerEncoderLayer`. A ``mask`` equal to the causal mask gives
+    the numbers of ``is_causal=True``, as in PyTorch (the mask itself is applied).
 
     Example:
         >>> import chainrule as cr
@@ -291,8 +286,7 @@ class TransformerEncoder(Module):
             src_key_padding_mask, "src_key_padding_mask", dtype, mask, "mask"
         )
         mask = canonical_mask(mask, "mask", dtype)
-        batch_first = first is not None and first.self_attn.batch_first
-        is_causal = _is_causal(mask, is_causal, _seq_len(src, batch_first))
+        is_causal = _is_causal(is_causal)
         output = src
         for layer in self.layers:
             output = layer(
@@ -306,8 +300,8 @@ class TransformerDecoder(Module):
     """``num_layers`` deep copies of ``decoder_layer`` applied in turn, then ``norm`` if given,
     as PyTorch's ``nn.TransformerDecoder``.
 
-    Shape: as :class:`TransformerDecoderLayer`; a ``tgt_mask`` equal to the causal mask counts
-    as ``tgt_is_causal=True`` unless ``tgt_is_causal`` says otherwise.
+    Shape: as :class:`TransformerDecoderLayer`; a ``tgt_mask`` equal to the causal mask gives
+    the numbers of ``tgt_is_causal=True`` (the mask itself is applied).
 
     Example:
         >>> import chainrule as cr
@@ -334,8 +328,7 @@ class TransformerDecoder(Module):
         tgt_is_causal: bool | None = None,
         memory_is_causal: bool = False,
     ):
-        batch_first = len(self.layers) > 0 and self.layers[0].self_attn.batch_first
-        tgt_is_causal = _is_causal(tgt_mask, tgt_is_causal, _seq_len(tgt, batch_first))
+        tgt_is_causal = _is_causal(tgt_is_causal)
         output = tgt
         for layer in self.layers:
             output = layer(

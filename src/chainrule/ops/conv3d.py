@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.autograd.compile_hooks import fixed
 from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
@@ -34,6 +35,12 @@ def triple(value, name: str, op: str, minimum: int = 0) -> tuple[int, int, int]:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
             raise ValueError(f"{op}: {name} must be integers >= {minimum}, got {value!r}")
     return tuple(int(v) for v in values)
+
+
+def plane_index(taps: int, dilation: int, out_depth: int, stride: int) -> np.ndarray:
+    """(taps, out_depth): the input plane ``od·stride + i·dilation`` that depth tap i of
+    output depth od reads. Sizes alone decide it (``compile_hooks.fixed``)."""
+    return np.arange(taps)[:, None] * dilation + np.arange(out_depth)[None, :] * stride
 
 
 def _depth_pads(padding, stride, dilation, kernel, op: str):
@@ -122,7 +129,7 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         x = pad(x, (0, 0, 0, 0, front, back))
     h, w = x.shape[3:]
     # the input plane of every (depth tap, output depth): (N, C, kd, OD, H, W)
-    planes = np.arange(kd)[:, None] * dilation[0] + np.arange(out_depth)[None, :] * stride[0]
+    planes = fixed(plane_index, kd, dilation[0], out_depth, stride[0])
     taps = x[:, :, planes]
     # → (N·OD, g·kd·Cg, H, W): each group's channels stay together, its taps before them
     taps = taps.reshape(n, groups, cg, kd, out_depth, h, w).permute(0, 4, 1, 3, 2, 5, 6)

@@ -5,9 +5,9 @@ A window of depth kd is kd planar windows, one per depth tap: output depth ``od`
 input planes ``od·s + i·d``. Those planes are gathered for every output depth (one indexing
 op), each is pooled in 2-D, and the kd results of a window are combined:
 
-- max: the largest of them, taken at the first depth tap that holds it (``gather`` at the
-  arg-max), so the gradient reaches the first maximum in (depth, row, column) order, PyTorch's;
-  NaN wins, as in PyTorch.
+- max: the largest of them, taken at the first depth tap that holds it (:class:`FirstMax`,
+  which finds the arg-max itself), so the gradient reaches the first maximum in (depth, row,
+  column) order, PyTorch's; NaN wins, as in PyTorch.
 - average: the 2-D window sums added over the taps, divided by PyTorch's divisor, which is the
   product of each axis's count (padding counted or not, windows cut by ``ceil_mode``).
 
@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.autograd.compile_hooks import fixed
 from chainrule.errors import ShapeError
 from chainrule.ops._util import operand
-from chainrule.ops.conv3d import triple
+from chainrule.ops.conv3d import plane_index, triple
 from chainrule.ops.conv_util import _float_input
+from chainrule.ops.reduce import _Select
 from chainrule.tensor import Tensor
 
 
@@ -62,8 +64,17 @@ def _depth_taps(x: Tensor, kernel, stride, padding, dilation, out_depth, extra, 
     front, back = padding[0], padding[0] + extra
     if front or back:
         x = pad(x, (0, 0, 0, 0, front, back), value=fill)
-    planes = np.arange(kernel[0])[:, None] * dilation[0] + np.arange(out_depth) * stride[0]
+    planes = fixed(plane_index, kernel[0], dilation[0], out_depth, stride[0])
     return x[:, :, planes].reshape(n * c, kernel[0] * out_depth, h, w)
+
+
+class FirstMax(_Select):
+    """The largest value along ``dim``, the gradient to the first element holding it (PyTorch's
+    max pooling over the depth taps). The index is found inside the op, from this call's
+    values, so ``cr.compile`` replays it instead of refusing an index made in forward."""
+
+    def forward(self, x, dim, keepdim):
+        return super().forward(x, np.expand_dims(np.argmax(x, axis=dim), dim), dim, keepdim)
 
 
 def max_pool3d(
@@ -89,7 +100,6 @@ def max_pool3d(
         >>> cr.nn.functional.max_pool3d(cr.ones(1, 2, 4, 6, 6), 2).shape
         (1, 2, 2, 3, 3)
     """
-    from chainrule.ops.indexing import gather
     from chainrule.ops.pooling import max_pool2d
 
     op = "max_pool3d"
@@ -108,10 +118,10 @@ def max_pool3d(
         pooled, planar = pooled
     oh, ow = pooled.shape[2:]
     pooled = pooled.reshape(n, c, kernel[0], out_depth, oh, ow)
-    first = np.argmax(pooled.array, axis=2)[:, :, None]  # the first tap holding the maximum
-    out = gather(pooled, 2, Tensor._make(first, False)).reshape(n, c, out_depth, oh, ow)
+    out = FirstMax.apply(pooled, dim=2, keepdim=False)
     if not return_indices:
         return out.reshape(out.shape[1:]) if unbatched else out
+    first = np.argmax(pooled.array, axis=2)[:, :, None]  # the first tap holding the maximum
     planar = np.take_along_axis(planar.array.reshape(pooled.shape), first, axis=2)[:, :, 0]
     depth = np.arange(out_depth)[:, None, None] * stride[0] + first[:, :, 0] * dilation[0]
     indices = Tensor._make((depth - padding[0]) * (h * w) + planar, False)
@@ -142,7 +152,7 @@ def avg_pool3d(
         >>> cr.nn.functional.avg_pool3d(cr.ones(1, 2, 4, 6, 6), 2).shape
         (1, 2, 2, 3, 3)
     """
-    from chainrule.ops.pooling import _avg_divisor, avg_pool2d
+    from chainrule.ops.pooling import avg_pool2d
 
     op = "avg_pool3d"
     x, kernel, stride, padding, _, out_depth, extra = _pool3d_args(
@@ -162,15 +172,18 @@ def avg_pool3d(
     sums = avg_pool2d(taps, kernel[1:], stride[1:], padding[1:], ceil_mode, True, 1)
     oh, ow = sums.shape[2:]
     sums = sums.reshape(n, c, kernel[0], out_depth, oh, ow).sum(axis=2)
-    if divisor_override is not None:
-        divisor = np.asarray(divisor_override, x.dtype)
-    else:
-        counts = [
-            _avg_divisor(size, k, s, p, out, count_include_pad)
-            for size, k, s, p, out in zip(
-                (depth, h, w), kernel, stride, padding, (out_depth, oh, ow)
-            )
-        ]
-        divisor = np.multiply.outer(np.multiply.outer(counts[0], counts[1]), counts[2])
-    out = sums / Tensor._make(divisor.astype(x.dtype), False)
+    sizes = ((depth, h, w), kernel, stride, padding, (out_depth, oh, ow))
+    # sizes alone decide it, so cr.compile's plan keeps it (compile_hooks.fixed)
+    divisor = fixed(_avg_divisor3d, sizes, count_include_pad, divisor_override, x.dtype)
+    out = sums / Tensor._make(divisor, False)
     return out.reshape(out.shape[1:]) if unbatched else out
+
+
+def _avg_divisor3d(sizes, count_include_pad: bool, divisor_override, dtype) -> np.ndarray:
+    """(OD, OH, OW): how many values each window of avg_pool3d averages."""
+    from chainrule.ops.pooling import _avg_divisor
+
+    if divisor_override is not None:
+        return np.asarray(divisor_override, dtype)
+    counts = [_avg_divisor(*per_axis, count_include_pad) for per_axis in zip(*sizes)]
+    return np.multiply.outer(np.multiply.outer(counts[0], counts[1]), counts[2]).astype(dtype)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.autograd.compile_hooks import per_call
 from chainrule.errors import ArgumentError, NotSupportedError, ShapeError
 from chainrule.ops.shape import cat, stack
 from chainrule.ops.shape_extra import unbind
@@ -84,7 +85,9 @@ def _padded(seq: Tensor, length: int, value, side: str) -> Tensor:
     missing = length - seq.shape[0]
     if missing == 0:
         return seq
-    filler = Tensor._make(np.full((missing, *seq.shape[1:]), value, seq.array.dtype), False)
+    # made per call, so cr.compile refills it instead of refusing an array made in forward
+    shape = (missing, *seq.shape[1:])
+    filler = Tensor._make(per_call(np.full, shape, value, seq.array.dtype), False)
     return cat([seq, filler] if side == "right" else [filler, seq], axis=0)
 
 
