@@ -47,6 +47,7 @@ FAMILIES = [
     "linalg.decompositions",
     "linalg.spectral",
     "linalg.matrix_exp",
+    "linalg._named",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 
