@@ -188,3 +188,16 @@ def test_onnx_export_runs_in_onnxruntime():
 def test_bad_arguments_get_clear_errors(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+@pytest.mark.parametrize("name", ["conv3d", "conv_transpose3d"])
+@pytest.mark.parametrize("batched, bias", [(True, True), (True, False), (False, True)])
+def test_grad_fn_name_is_torchs(name, batched, bias):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 2, 3, 3, 3) if batched else (2, 3, 3, 3))
+    arrays = [x, rng.standard_normal((2, 2, 2, 2, 2))] + ([rng.standard_normal(2)] if bias else [])
+    ours = getattr(cr.nn.functional, name)(
+        *[cr.tensor(a, dtype="float64", requires_grad=True) for a in arrays]
+    )
+    theirs = getattr(F, name)(*[torch.tensor(a, requires_grad=True) for a in arrays])
+    assert ours.grad_fn.name() == theirs.grad_fn.name()

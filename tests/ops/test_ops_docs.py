@@ -48,6 +48,7 @@ FAMILIES = [
     "linalg.spectral",
     "linalg.matrix_exp",
     "linalg._named",
+    "conv_named",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -59,6 +59,9 @@ _RENAMED = {
     "NormInf": "LinalgVectorNormBackward0",
     "Conv2d": "ConvolutionBackward0",
     "ConvTranspose2d": "ConvolutionBackward0",
+    "ConvolutionPermute": "ConvolutionBackward0",  # conv3d's last step (ops/conv_named.py)
+    "ConvolutionReshape": "ConvolutionBackward0",
+    "ConvolutionBias": "ConvolutionBackward0",
     "MaxPool2d": "MaxPool2DWithIndicesBackward0",
     "AvgPool2d": "AvgPool2DBackward0",
     # call forms PyTorch names apart, each a subclass of the op that does the work

@@ -42,6 +42,27 @@ def _check_shapes(x, weight, bias, sizes, op: str) -> None:
             )
 
 
+def _along_depth(planes, sd: int, pd: int, opd: int, dd: int):
+    """(N, g, og, OH, OW, kd, D) → (N, g, og, OH, OW, OD): each (plane, tap) result put on its
+    output plane (id·s + i·d − p) and the taps summed."""
+    from chainrule.ops.indexing import pad
+
+    depth, kd = planes.shape[-1], planes.shape[-2]
+    if sd > 1:  # stride: s − 1 zero planes after each input plane (none after the last)
+        spread = pad(planes.unsqueeze(-1), (0, sd - 1))
+        planes = spread.reshape(*planes.shape[:-1], depth * sd)[..., : (depth - 1) * sd + 1]
+    length = planes.shape[-1]
+    full = length + dd * (kd - 1)
+    out = None
+    for i in range(kd):  # tap i starts i·d planes further along
+        tap = pad(planes[..., i, :], (i * dd, full - length - i * dd))
+        out = tap if out is None else out + tap
+    # padding crops p planes from each end; output_padding adds planes at the back
+    if pd or opd:
+        out = pad(out, (-pd, opd - pd))
+    return out
+
+
 def conv_transpose3d(
     x, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1
 ) -> Tensor:
@@ -64,7 +85,7 @@ def conv_transpose3d(
         (1, 2, 6, 10, 10)
     """
     from chainrule.ops.conv import _conv_args, conv_transpose2d
-    from chainrule.ops.indexing import pad
+    from chainrule.ops.conv_named import ConvolutionBias, ConvolutionReshape
 
     op = "conv_transpose3d"
     x, weight, bias = _conv_args(x, weight, bias, op)
@@ -105,20 +126,10 @@ def conv_transpose3d(
     oh, ow = planes.shape[2:]
     # depth last: (N, groups, og, OH, OW, kd, D)
     planes = planes.reshape(n, depth, groups, kd, og, oh, ow).permute(0, 2, 4, 5, 6, 3, 1)
-    (sd, pd, opd, dd) = (stride[0], padding[0], output_padding[0], dilation[0])
-    if sd > 1:  # stride: s − 1 zero planes after each input plane (none after the last)
-        spread = pad(planes.unsqueeze(-1), (0, sd - 1))
-        planes = spread.reshape(*planes.shape[:-1], depth * sd)[..., : (depth - 1) * sd + 1]
-    length = planes.shape[-1]
-    full = length + dd * (kd - 1)
-    out = None
-    for i in range(kd):  # tap i starts i·d planes further along
-        tap = pad(planes[..., i, :], (i * dd, full - length - i * dd))
-        out = tap if out is None else out + tap
-    # padding crops p planes from each end; output_padding adds planes at the back
-    if pd or opd:
-        out = pad(out, (-pd, opd - pd))
-    out = out.permute(0, 1, 2, 5, 3, 4).reshape(n, groups * og, out.shape[-1], oh, ow)
+    out = _along_depth(planes, stride[0], padding[0], output_padding[0], dilation[0])
+    # (the last op named as PyTorch's: ConvolutionBackward0, SqueezeBackward1 when unbatched)
+    shape = (n, groups * og, out.shape[-1], oh, ow)
+    out = ConvolutionReshape.apply(out.permute(0, 1, 2, 5, 3, 4), shape=shape)
     if bias is not None:
-        out = out + bias.reshape(-1, 1, 1, 1)
-    return out.reshape(out.shape[1:]) if unbatched else out
+        out = ConvolutionBias.apply(out, bias.reshape(-1, 1, 1, 1))
+    return out.squeeze(0) if unbatched else out
