@@ -48,3 +48,22 @@ def test_a_new_activation_trains_and_its_explanation_is_the_engines(client, name
     assert r.status_code == 200, r.text
     expected = engine_grad(client.app_state.session, "0.weight", (1, 0), "train", 2)
     assert r.json()["grad"] == pytest.approx(expected, rel=1e-9, abs=1e-13)
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_chain_paths_through_a_new_activation_add_up_to_the_engines_gradient(name):
+    import math
+
+    s = Session(Config(dataset="moons", samples=60, hidden=(4, 3), activation=name, seed=3))
+    for _ in range(3):
+        s.step()
+    d = s.explain("0.weight", [2, 1], 7)
+    for path in d["chain"]:
+        values = [f["value"] for f in path["factors"]]
+        assert math.prod(values) == pytest.approx(path["product"], rel=1e-12, abs=1e-300)
+        assert all(f["target"] is not None for f in path["factors"])
+    total = sum(p["product"] for p in d["chain"]) + d["rest"]["total"]
+    assert total == pytest.approx(
+        engine_grad(s, "0.weight", (2, 1), "train", 7), rel=1e-9, abs=1e-15
+    )
+    assert len(s.probe(4)["layers"]) == 3 and s.trace(4)
