@@ -119,7 +119,7 @@ _SELECTION += ("unique_consecutive", "nanmedian", "histc")
 _INDEXING = ("where", "gather", "scatter", "index_select", "masked_fill", "one_hot", "cumsum")
 _INDEXING += ("prod",)
 _LINALG_EXTRA = ("addmm", "baddbmm", "addcmul", "addcdiv", "cdist", "kron", "cross")
-_LINALG = ("det", "logdet", "slogdet", "matrix_power", "cholesky", "pinverse", "matrix_exp")
+_LINALG = ("det", "logdet", "slogdet", "matrix_power", "pinverse", "matrix_exp")
 _EXTRA_TORCH_OPS = ("rot90", "take", "logcumsumexp")
 _GRIDS = ("meshgrid", "cartesian_prod", "tril_indices", "triu_indices")
 _CUMULATIVE = ("cumprod", "repeat_interleave", "searchsorted", "mode")
@@ -242,7 +242,7 @@ _LAZY = {
     "LinAlgError": ("chainrule.errors", "LinAlgError"),
     **{name: ("chainrule.ops.linalg", name) for name in _LINALG},
     "inverse": ("chainrule.ops.linalg", "inv"),
-    **{name: ("chainrule.ops.linalg.legacy", name) for name in ("svd", "qr")},
+    **{name: ("chainrule.ops.linalg.legacy", name) for name in ("svd", "qr", "cholesky")},
 }
 
 

@@ -111,6 +111,11 @@ ACTIVATIONS: dict[str, type] = {
     "gelu": nn.GELU,
     "silu": nn.SiLU,
     "softplus": nn.Softplus,
+    "mish": nn.Mish,
+    "hardswish": nn.Hardswish,
+    "hardsigmoid": nn.Hardsigmoid,
+    "softsign": nn.Softsign,
+    "tanhshrink": nn.Tanhshrink,
 }
 
 

@@ -326,7 +326,7 @@ class TensorMethodsExtra:
         return pinverse(self, rcond)
 
     def cholesky(self, upper=False):
-        from chainrule.ops.linalg import cholesky
+        from chainrule.ops.linalg.legacy import cholesky
 
         return cholesky(self, upper=upper)
 

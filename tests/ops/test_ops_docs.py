@@ -48,6 +48,8 @@ FAMILIES = [
     "linalg.decompositions",
     "linalg.spectral",
     "linalg.matrix_exp",
+    "linalg._named",
+    "conv_named",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

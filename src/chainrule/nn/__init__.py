@@ -83,7 +83,7 @@ from chainrule.nn.transformer import (
 # ---- convolutional networks (nn/conv.py, nn/pooling.py, nn/spatial.py) ----
 # isort: split
 from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
-from chainrule.nn.conv3d import Conv3d
+from chainrule.nn.conv3d import Conv3d, ConvTranspose3d
 from chainrule.nn.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -175,6 +175,7 @@ __all__ = [
     "Conv1d",
     "Conv2d",
     "Conv3d",
+    "ConvTranspose3d",
     "ConvTranspose1d",
     "ConvTranspose2d",
     "Dropout2d",

@@ -336,7 +336,7 @@ class ConvTranspose2d(_ConvNd):
         for o, s, d in zip(self.output_padding, self.stride, self.dilation):
             if o >= max(s, d):
                 raise ValueError(
-                    f"ConvTranspose2d: output_padding {self.output_padding} must be smaller "
+                    f"{type(self).__name__}: output_padding {self.output_padding} must be smaller "
                     f"than the stride {self.stride} or the dilation {self.dilation}"
                 )
 

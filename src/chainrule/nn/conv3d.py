@@ -1,10 +1,11 @@
-"""The 3-D convolution layer (PyTorch's ``nn.Conv3d``: arguments, parameter layout,
-initialisation and repr), over volumes such as video clips or medical scans."""
+"""The 3-D convolution layers (PyTorch's ``nn.Conv3d`` and ``nn.ConvTranspose3d``: arguments,
+parameter layout, initialisation and repr), over volumes such as video clips or medical scans."""
 
 from __future__ import annotations
 
-from chainrule.nn.conv import _ConvNd
+from chainrule.nn.conv import ConvTranspose2d, _ConvNd
 from chainrule.ops.conv3d import conv3d
+from chainrule.ops.conv_transpose3d import conv_transpose3d
 from chainrule.random import Generator
 
 
@@ -62,3 +63,34 @@ class Conv3d(_ConvNd):
     def forward(self, x):
         x, padding = self._mode_padded(self._input(x))
         return conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
+class ConvTranspose3d(ConvTranspose2d):
+    """Transposed 3-D convolution over an NCDHW batch (the input-gradient of a Conv3d, used to
+    upsample volumes); arguments as :class:`ConvTranspose2d`, sizes ints or triples.
+
+    Shape:
+        (N, C_in, D, H, W) or (C_in, D, H, W) → (N, C_out, OD, OH, OW), OD = (D − 1)·stride −
+        2·padding + dilation·(kernel − 1) + output_padding + 1; ``weight`` is
+        (C_in, C_out / groups, kD, kH, kW), ``bias`` (C_out,), as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> up = cr.nn.ConvTranspose3d(8, 4, 2, stride=2)
+        >>> up(cr.ones(1, 8, 3, 5, 5)).shape
+        (1, 4, 6, 10, 10)
+    """
+
+    _dims = 3
+
+    def forward(self, x):
+        return conv_transpose3d(
+            self._input(x),
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+        )

@@ -27,6 +27,7 @@ from chainrule.ops.activation_extra import (  # noqa: E402, F401
     threshold,
 )
 from chainrule.ops.conv3d import conv3d  # noqa: E402, F401
+from chainrule.ops.conv_transpose3d import conv_transpose3d  # noqa: E402, F401
 from chainrule.ops.interpolate import interpolate  # noqa: E402, F401
 from chainrule.ops.norm import cosine_similarity, normalize, pairwise_distance  # noqa: E402, F401
 from chainrule.ops.pooling3d import avg_pool3d, max_pool3d  # noqa: E402, F401

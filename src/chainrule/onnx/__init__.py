@@ -7,7 +7,7 @@ opsets 13, 17 and 21). ``export_pipeline`` adds the preprocessing a model traine
 """
 
 # the attention, Transformer and Upsample converters register themselves on import
-from chainrule.onnx import attention, transformer, upsample  # noqa: F401
+from chainrule.onnx import attention, bilinear, transformer, upsample  # noqa: F401
 from chainrule.onnx.converters import Value, register_converter, supported
 from chainrule.onnx.export import ExportError, convert_module, export
 from chainrule.onnx.pipeline import export_pipeline

@@ -362,7 +362,7 @@ def _conv(g, m, x, out):
     )
 
 
-@register_converter(*_present("ConvTranspose1d", "ConvTranspose2d"))
+@register_converter(*_present("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"))
 def _conv_transpose(g, m, x, out):
     n = len(m.kernel_size)
     inputs = [_as_dtype(g, x, out.dtype), g.const(_param(m.weight), "weight")]

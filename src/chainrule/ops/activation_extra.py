@@ -13,6 +13,7 @@ from chainrule.errors import ShapeError
 from chainrule.ops._util import float_operand as _float_operand
 from chainrule.ops._util import operand
 from chainrule.ops.activation import _exp_neg_abs, _sigmoid_core
+from chainrule.ops.elementwise import Mul
 from chainrule.ops.log1p_expm1 import log1p_unit
 from chainrule.tensor import Tensor
 
@@ -298,7 +299,12 @@ def glu(x, dim: int = -1) -> Tensor:
         raise ShapeError(f"Halving dimension must be even, but dimension {dim} is size {size}")
     before = (slice(None),) * dim
     half = size // 2
-    return x[(*before, slice(0, half))] * x[(*before, slice(half, size))].sigmoid()
+    gate = x[(*before, slice(half, size))].sigmoid()
+    return GluProduct.apply(x[(*before, slice(0, half))], gate)  # (PyTorch's name: GluBackward0)
+
+
+class GluProduct(Mul):
+    """glu's a·σ(b): a product, named as PyTorch's one ``GluBackward0`` node."""
 
 
 def softmin(x, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:

@@ -86,6 +86,7 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         (2, 4, 6, 8, 8)
     """
     from chainrule.ops.conv import _conv_args, conv2d
+    from chainrule.ops.conv_named import ConvolutionPermute
     from chainrule.ops.indexing import pad
 
     op = "conv3d"
@@ -137,5 +138,6 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     kernels = weight.permute(0, 2, 1, 3, 4).reshape(out_ch, kd * cg, kh, kw)
     out = conv2d(images, kernels, bias, stride[1:], plane_padding, dilation[1:], groups=int(groups))
     oh, ow = out.shape[2:]
-    out = out.reshape(n, out_depth, out_ch, oh, ow).permute(0, 2, 1, 3, 4)
-    return out.reshape(out.shape[1:]) if unbatched else out
+    # (PyTorch's grad_fn names: ConvolutionBackward0, and SqueezeBackward1 when unbatched)
+    out = ConvolutionPermute.apply(out.reshape(n, out_depth, out_ch, oh, ow), axes=(0, 2, 1, 3, 4))
+    return out.squeeze(0) if unbatched else out

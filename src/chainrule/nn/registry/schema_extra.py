@@ -1,5 +1,6 @@
 """The schemas of the later layers a saved architecture may name: PReLU and the other
-activations of ``nn/activation_extra.py``, Bilinear, Conv3d, MaxPool3d and AvgPool3d."""
+activations of ``nn/activation_extra.py``, Bilinear, Conv3d, ConvTranspose3d, MaxPool3d and
+AvgPool3d."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from chainrule.nn.activation_extra import (
     Threshold,
 )
 from chainrule.nn.bilinear import Bilinear
-from chainrule.nn.conv3d import Conv3d
+from chainrule.nn.conv3d import Conv3d, ConvTranspose3d
 from chainrule.nn.pooling3d import AvgPool3d, MaxPool3d
 from chainrule.nn.registry.checks import (
     _bool,
@@ -63,6 +64,17 @@ LAYERS: dict[str, tuple[type, dict]] = {
             "dilation": _sizes(1, most=3),
         },
     ),
+    "ConvTranspose3d": (
+        ConvTranspose3d,
+        {
+            **_CONV_ARGS,
+            "kernel_size": _sizes(1, most=3),
+            "stride": _sizes(1, most=3),
+            "padding": _sizes(0, most=3),
+            "output_padding": _sizes(0, most=3),
+            "dilation": _sizes(1, most=3),
+        },
+    ),
 }
 
 _POOL_ARGS = {
@@ -86,6 +98,7 @@ REQUIRED = {
     "Threshold": ("threshold", "value"),
     "Bilinear": ("in1_features", "in2_features", "out_features"),
     "Conv3d": _CONV_REQUIRED,
+    "ConvTranspose3d": _CONV_REQUIRED,
 }
 
 

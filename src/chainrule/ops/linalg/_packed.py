@@ -30,10 +30,15 @@ class Packed:
             for start, stop, core in zip(starts, self.stops, self.cores)
         ]
 
-    def unpack(self, packed: Tensor) -> list:
-        """The outputs as tensors in the graph (slices of the op's one output)."""
+    def unpack(self, packed: Tensor, view: type | None = None) -> list:
+        """The outputs as tensors in the graph (slices of the op's one output); ``view``, a
+        Reshape subclass, gives them PyTorch's grad_fn name (``_named.py``)."""
+        from chainrule.ops.linalg._named import reshaped
+
         starts = [0] + self.stops[:-1]
         return [
             packed[..., start:stop].reshape(self.batch + core)
+            if view is None
+            else reshaped(packed[..., start:stop], self.batch + core, view)
             for start, stop, core in zip(starts, self.stops, self.cores)
         ]

@@ -18,8 +18,9 @@ from collections import namedtuple
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.ops.linalg._checks import NOT_PD, lapack, matrices, mT_of
+from chainrule.ops.linalg._checks import NOT_PD, lapack, matrices
 from chainrule.ops.linalg._dual import concat, inv, solve, tr, tril
+from chainrule.ops.linalg._named import LinalgQrOutput
 from chainrule.ops.linalg._packed import Packed
 from chainrule.tensor import Tensor
 
@@ -33,17 +34,24 @@ class Cholesky(Function):
     label = "chol"
     formulas = ("L⁻ᵀ Φ(Lᵀ G) L⁻¹",)
 
-    def forward(self, a):
+    def forward(self, a, upper=False):
+        # upper=True returns Lᵀ from this one op, so grad_fn is PyTorch's (not a transpose)
+        self.upper = upper
         self.out = lapack(lambda: np.linalg.cholesky(a), "cholesky", NOT_PD, a)
-        return self.out
+        return np.ascontiguousarray(tr(self.out)) if upper else self.out
 
     def backward(self, grad):
-        return (_cholesky_grad(self.out, grad),)
+        return (_cholesky_grad(self.out, tr(grad) if self.upper else grad),)
 
     def backward_graph(self, grad):
         """The gradient as tensors in the graph (for second derivatives)."""
         (a,) = self.parents
-        return (_cholesky_grad(Cholesky.apply(a), grad),)
+        return (_cholesky_grad(Cholesky.apply(a), tr(grad) if self.upper else grad),)
+
+
+class TorchCholesky(Cholesky):
+    """``torch.cholesky`` and ``Tensor.cholesky``, the older spelling: PyTorch names its node
+    ``CholeskyBackward0`` (``linalg.cholesky``'s is ``LinalgCholeskyExBackward0``)."""
 
 
 def _cholesky_grad(low, grad):
@@ -67,8 +75,7 @@ def cholesky(A, *, upper: bool = False):
         >>> cr.linalg.cholesky(cr.tensor([[4.0, 2.0], [2.0, 2.0]])).tolist()
         [[2.0, 0.0], [1.0, 1.0]]
     """
-    low = Cholesky.apply(matrices(A, "cholesky"))
-    return mT_of(low) if upper else low
+    return Cholesky.apply(matrices(A, "cholesky"), upper=bool(upper))
 
 
 def _qr_tall_grad(q, r, grad_q, grad_r):
@@ -146,7 +153,7 @@ def qr(A, mode: str = "reduced") -> QRResult:
     packed = QR.apply(a, mode=mode)
     rows, cols = a.shape[-2:]
     k = rows if mode == "complete" else min(rows, cols)
-    q, r = Packed(a.shape[:-2], ((rows, k), (k, cols))).unpack(packed)
+    q, r = Packed(a.shape[:-2], ((rows, k), (k, cols))).unpack(packed, LinalgQrOutput)
     if mode == "r":  # Q is not returned (PyTorch's empty tensor); R keeps the op's backward
         q = Tensor._make(np.zeros((0,), a.dtype), False)
     return QRResult(q, r)

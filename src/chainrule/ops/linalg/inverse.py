@@ -18,6 +18,13 @@ from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operand
 from chainrule.ops.linalg._checks import SINGULAR, lapack, matrices, mT, mT_of
+from chainrule.ops.linalg._named import (
+    SlogdetSign,
+    SolveTransposedOutput,
+    SolveVectorOutput,
+    reshaped,
+    transposed,
+)
 from chainrule.tensor import Tensor
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
@@ -127,6 +134,11 @@ class Solve(Function):
         return -(grad_b @ mT_of(Solve.apply(a, b))), grad_b
 
 
+class SolveTriangular(Solve):
+    """``linalg.solve_triangular``'s solve (its A already cut to the triangle): the same
+    work, named apart as PyTorch's ``LinalgSolveTriangularBackward0``."""
+
+
 def inv(A) -> Tensor:
     """The inverse of each square matrix in ``A`` (*, n, n), as ``torch.linalg.inv``.
 
@@ -169,7 +181,7 @@ def slogdet(A) -> SlogdetResult:
     logabs = LogAbsDet.apply(a)
     sign = Tensor._make(np.linalg.slogdet(a.array)[0].astype(a.dtype, copy=False), False)
     if logabs.requires_grad:  # in the graph with gradient 0, as PyTorch's sign
-        sign = _zeroed(logabs) + sign
+        sign = SlogdetSign.apply(_zeroed(logabs), sign)
     return SlogdetResult(sign, logabs)
 
 
@@ -239,9 +251,10 @@ def solve(A, B, *, left: bool = True) -> Tensor:
     _check_rhs("solve", a, rhs, b)
     # X A = B  ⇔  Aᵀ Xᵀ = Bᵀ
     out = Solve.apply(a if left else mT_of(a), rhs)
+    # (named as PyTorch's one LinalgSolveEx node: ``_named.py``)
     if vector:
-        return out.squeeze(-1)
-    return out if left else mT_of(out)
+        return reshaped(out, out.shape[:-1], SolveVectorOutput)
+    return out if left else transposed(out, SolveTransposedOutput)
 
 
 def matrix_power(A, n: int) -> Tensor:

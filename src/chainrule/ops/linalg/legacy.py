@@ -1,6 +1,6 @@
-"""PyTorch's older spellings of two decompositions, ``torch.svd`` and ``torch.qr`` (and the
-Tensor methods ``svd`` / ``qr``): thin layers over ``cr.linalg.svd`` and ``cr.linalg.qr``,
-whose gradients they share."""
+"""PyTorch's older spellings of three decompositions, ``torch.svd``, ``torch.qr`` and
+``torch.cholesky`` (and the Tensor methods ``svd`` / ``qr`` / ``cholesky``): thin layers over
+``cr.linalg.svd``, ``cr.linalg.qr`` and ``cr.linalg.cholesky``, whose gradients they share."""
 
 from __future__ import annotations
 
@@ -49,3 +49,17 @@ def qr(input, some: bool = True):  # noqa: A002
     from chainrule.ops.linalg.decompositions import qr as linalg_qr
 
     return linalg_qr(input, "reduced" if some else "complete")
+
+
+def cholesky(input, upper: bool = False):  # noqa: A002
+    """``torch.cholesky``: ``cr.linalg.cholesky(input, upper=upper)``, its grad_fn named
+    ``CholeskyBackward0`` as PyTorch's older function.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.cholesky(cr.tensor([[4.0, 2.0], [2.0, 2.0]]), upper=True).tolist()
+        [[2.0, 1.0], [0.0, 1.0]]
+    """
+    from chainrule.ops.linalg.decompositions import TorchCholesky
+
+    return TorchCholesky.apply(matrices(input, "cholesky"), upper=bool(upper))

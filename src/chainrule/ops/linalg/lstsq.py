@@ -12,6 +12,7 @@ import numpy as np
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operand
 from chainrule.ops.linalg._checks import matrices
+from chainrule.ops.linalg._named import LinalgLstsqProduct, LinalgLstsqVectorOutput, reshaped
 from chainrule.tensor import Tensor
 
 LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singular_values"])
@@ -59,7 +60,7 @@ def lstsq(A, B, rcond=None, *, driver=None) -> LstsqResult:  # noqa: N803 - PyTo
     _check_rhs(a, b, rhs)
     eps = float(np.finfo(a.dtype).eps)
     rtol = eps * max(m, n) if rcond is None or rcond < 0 else float(rcond)
-    solution = pinv(a, rtol=rtol) @ rhs
+    solution = LinalgLstsqProduct.apply(pinv(a, rtol=rtol), rhs)
     values = np.linalg.svd(a.array, compute_uv=False)
     ranks = np.sum(values > rtol * values[..., :1], axis=-1).astype(np.int64)
     batch = np.broadcast_shapes(a.shape[:-2], rhs.shape[:-2])
@@ -76,7 +77,7 @@ def lstsq(A, B, rcond=None, *, driver=None) -> LstsqResult:  # noqa: N803 - PyTo
     if driver in ("gelsd", "gelss"):
         singular = Tensor._make(values.astype(a.dtype, copy=False), False)
     if vector:
-        solution = solution.squeeze(-1)
+        solution = reshaped(solution, solution.shape[:-1], LinalgLstsqVectorOutput)
     return LstsqResult(solution, residuals, rank, singular)
 
 

@@ -100,9 +100,11 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
     if key in (1, -1, math.inf, -math.inf):
         # PyTorch's: the sums along one dim, then their max or min along the other
         summed, pick = (d0, d1) if abs(key) == 1 else (d1, d0)
-        sums = x.abs().sum(dim=summed, keepdim=True)
-        out = sums.amax(dim=pick, keepdim=True) if key > 0 else sums.amin(dim=pick, keepdim=True)
-        return out if keepdim else out.squeeze(max(d0, d1)).squeeze(min(d0, d1))
+        sums = x.abs().sum(dim=summed, keepdim=keepdim)
+        if not keepdim and summed < pick:
+            pick -= 1  # (the summed dim is gone)
+        # ending in amax/amin, as PyTorch's, so grad_fn is AmaxBackward0 there too
+        return sums.amax(dim=pick, keepdim=keepdim) if key > 0 else sums.amin(pick, keepdim)
     from chainrule.ops.linalg.spectral import svdvals
 
     values = svdvals(x.movedim((d0, d1), (-2, -1)))

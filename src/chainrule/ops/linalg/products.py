@@ -76,10 +76,13 @@ def multi_dot(tensors) -> Tensor:
                 f"multi_dot(): tensor {i} must be 2-D (the first and last may be 1-D), got "
                 f"shape {t.shape}"
             )
-    out = tensors[0]
+    # as matrices (a vector end as a row or column), then one view to the result's shape:
+    # PyTorch's way, so its grad_fn is ViewBackward0 too
+    shape = tensors[0].shape[:-1] + tensors[-1].shape[1:]
+    out = tensors[0] if tensors[0].ndim == 2 else tensors[0].unsqueeze(0)
     for t in tensors[1:]:
-        out = out @ t
-    return out
+        out = out @ (t if t.ndim == 2 else t.unsqueeze(-1))
+    return out.reshape(shape)
 
 
 def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False):  # noqa: N803
@@ -94,7 +97,8 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
         >>> cr.linalg.solve_triangular(A, cr.tensor([[3.0], [4.0]]), upper=True).tolist()
         [[1.0], [1.0]]
     """
-    from chainrule.ops.linalg.inverse import Solve, _check_rhs
+    from chainrule.ops.linalg._named import SolveTriangularTransposedOutput, transposed
+    from chainrule.ops.linalg.inverse import SolveTriangular, _check_rhs
 
     a, b = matrices(A, "solve_triangular"), operand(B)
     if b.ndim < 2:
@@ -110,8 +114,8 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
     if not left:  # X A = B  ⇔  Aᵀ Xᵀ = Bᵀ
         part, b = mT_of(part), mT_of(b)
     _check_rhs("solve_triangular", a, b, b)
-    out = Solve.apply(part, b)
-    return out if left else mT_of(out)
+    out = SolveTriangular.apply(part, b)
+    return out if left else transposed(out, SolveTriangularTransposedOutput)
 
 
 def cond(A, p=None) -> Tensor:  # noqa: N803
@@ -127,14 +131,20 @@ def cond(A, p=None) -> Tensor:  # noqa: N803
     from chainrule.ops.linalg.inverse import inv
     from chainrule.ops.linalg.norms import matrix_norm
     from chainrule.ops.linalg.spectral import svdvals
+    from chainrule.ops.math import nan_to_num
 
     if p is None or (not isinstance(p, str) and abs(p) == 2):
         values = svdvals(matrices(A, "cond", square=False))
-        big, small = values[..., 0], values[..., -1]
-        return small / big if p == -2 else big / small
+        big, small = values[..., :1], values[..., -1:]
+        # the ratio, then squeeze: PyTorch's order (its grad_fn is SqueezeBackward1)
+        return (small / big if p == -2 else big / small).squeeze(-1)
     a = matrices(A, "cond")
     try:
-        return matrix_norm(a, p) * matrix_norm(inv(a), p)
+        product = matrix_norm(a, p) * matrix_norm(inv(a), p)
+        if p == "nuc":
+            return product
+        # PyTorch's: 0·∞ (a huge or tiny norm) read as ∞, as NumPy's cond
+        return nan_to_num(product, nan=math.inf, posinf=math.inf, neginf=-math.inf)
     except LinAlgError:  # PyTorch's answer for a singular matrix (per batch element: all inf)
         shape = a.shape[:-2]
         return Tensor._make(np.full(shape, math.inf, a.dtype), False)
@@ -208,7 +218,9 @@ def tensorinv(A, ind: int = 2) -> Tensor:  # noqa: N803
             f"linalg.tensorinv: prod(A.shape[ind:]) must equal prod(A.shape[:ind]), got {cols} "
             f"and {rows} for shape {a.shape} and ind={ind}"
         )
-    return inv(a.reshape(rows, cols)).reshape(a.shape[ind:] + a.shape[:ind])
+    from chainrule.ops.linalg._named import TensorinvOutput, reshaped
+
+    return reshaped(inv(a.reshape(rows, cols)), a.shape[ind:] + a.shape[:ind], TensorinvOutput)
 
 
 def tensorsolve(A, B, dims=None) -> Tensor:  # noqa: N803

@@ -21,6 +21,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.ops.linalg._checks import matrices, mT_of
 from chainrule.ops.linalg._dual import diag_embed, nonzero, plus_identity, tr
+from chainrule.ops.linalg._named import LinalgEighOutput, LinalgPinvProduct, LinalgSvdOutput
 from chainrule.ops.linalg._packed import Packed
 from chainrule.tensor import Tensor
 
@@ -110,7 +111,7 @@ def eigh(A, UPLO: str = "L") -> EighResult:  # noqa: N803 - PyTorch's name
     a = matrices(A, "eigh")
     packed = Eigh.apply(a, uplo=_uplo(UPLO, "eigh"))
     n = a.shape[-1]
-    values, vectors = Packed(a.shape[:-2], ((n,), (n, n))).unpack(packed)
+    values, vectors = Packed(a.shape[:-2], ((n,), (n, n))).unpack(packed, LinalgEighOutput)
     return EighResult(values, vectors)
 
 
@@ -233,7 +234,7 @@ def svd(A, full_matrices: bool = True, *, driver=None) -> SVDResult:
     m, n = a.shape[-2:]
     k = min(m, n)
     cores = ((m, m), (k,), (n, n)) if full_matrices else ((m, k), (k,), (k, n))
-    return SVDResult(*Packed(a.shape[:-2], cores).unpack(packed))
+    return SVDResult(*Packed(a.shape[:-2], cores).unpack(packed, LinalgSvdOutput))
 
 
 def svdvals(A, *, driver=None) -> Tensor:
@@ -275,12 +276,12 @@ def pinv(A, rcond=None, hermitian: bool = False, *, atol=None, rtol=None) -> Ten
         size = np.abs(values.array)
         tol = np.maximum(atol, rtol * np.max(size, axis=-1, keepdims=True, initial=0))
         inverse = where(size > tol, 1 / values, zero)
-        return (vectors * inverse.unsqueeze(-2)) @ mT_of(vectors)
+        return LinalgPinvProduct.apply(vectors * inverse.unsqueeze(-2), mT_of(vectors))
     u, s, vh = svd(a, full_matrices=False)
     tol = np.maximum(atol, rtol * s.array[..., :1])
     with np.errstate(divide="ignore"):
         inverse = where(s.array > tol, 1 / s, zero)
-    return (mT_of(vh) * inverse.unsqueeze(-2)) @ mT_of(u)
+    return LinalgPinvProduct.apply(mT_of(vh) * inverse.unsqueeze(-2), mT_of(u))
 
 
 def tolerances(a: Tensor, atol, rtol) -> tuple[np.ndarray, np.ndarray]:
