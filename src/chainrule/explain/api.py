@@ -13,6 +13,7 @@ from chainrule.explain.context import MAX_LISTED_PATHS, ExplainContext
 from chainrule.explain.graph import Graph
 from chainrule.explain.losses import constants, describe, mean_count, plain
 from chainrule.explain.numbers import twin
+from chainrule.explain.numbers.running_stats import running_stat_names
 from chainrule.explain.report import Report
 from chainrule.tensor import Tensor
 
@@ -138,12 +139,13 @@ def _scene(model, x, y, loss_fn, classic: bool, runs: list) -> numbers.Scene:
     graph recorded and every layer's output named."""
     copy = twin.double_copy(model)
     x_t, y_t = twin.prepare(x, y, model)
-    with twin.module_outputs(copy) as outputs:
+    with twin.module_outputs(copy) as outputs, running_stat_names(copy) as (stats, stat_notes):
         out, loss = twin.run(copy, x_t, y_t, loss_fn, count=runs)
+    outputs.update(stats)  # the running statistics are constants: no layer output has their ids
     y_t = twin.matched_target(out, y_t)  # the target the loss was given
     named = twin.named_parameters(copy)
     scene = numbers.Scene(loss, out, x_t, y_t, named, classic=classic, model=copy, outputs=outputs)
-    scene.notes = twin.mode_notes(model)
+    scene.notes = twin.mode_notes(model) + stat_notes
     return scene
 
 
