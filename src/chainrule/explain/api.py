@@ -14,6 +14,7 @@ from chainrule.explain.graph import Graph
 from chainrule.explain.losses import constants, describe, mean_count, plain
 from chainrule.explain.numbers import twin
 from chainrule.explain.numbers.running_stats import running_stat_names
+from chainrule.explain.prediction import PredictedScore
 from chainrule.explain.report import Report
 from chainrule.tensor import Tensor
 
@@ -55,8 +56,8 @@ def trace(loss: Tensor, names: dict | None = None) -> Report:
 def explain(
     model,
     x,
-    y,
-    loss_fn,
+    y=None,
+    loss_fn=None,
     lr: float | None = None,
     param=None,
     names: str | None = None,
@@ -81,6 +82,9 @@ def explain(
         x: input, ``(features,)`` for one sample or ``(batch, features)``; for a network that
             starts with a convolution, one image ``(C, H, W)`` or a batch ``(N, C, H, W)``.
         y: target, as ``loss_fn`` expects it (or ``(batch,)`` for one output, as in fit).
+            Leave out ``y`` and ``loss_fn`` to explain the prediction of unlabelled rows: E is
+            then the predicted class's score ``o[argmax(o)]`` (the logit, before softmax), or
+            the output itself for a model with one output (:class:`PredictedScore`).
         loss_fn: ``loss_fn(output, target)`` returning a one-element tensor.
         lr: learning rate of the plain gradient-descent step shown in section 4 (0.1 when
             neither it nor ``optimizer`` is given).
@@ -111,7 +115,7 @@ def explain(
         >>> from chainrule.explain import examples
         >>> print(examples.mazur(param="w5"))  # doctest: +SKIP
     """
-    formula, derivative = describe(loss_fn)
+    loss_fn = _prediction_or(loss_fn, y, class_names)
     runs = [0]  # the copy's forward passes, for the note on the model's forward hooks
     ctx = ExplainContext(
         **_step_settings(lr, optimizer, model),
@@ -121,17 +125,32 @@ def explain(
         title=title or "Backpropagation, explained",
         decimals=decimals,
         max_paths=max_paths,
-        loss_formula=formula,
-        loss_derivative=derivative,
         rerun=functools.partial(twin.run, loss_fn=loss_fn, count=runs),
         fresh_model=functools.partial(twin.double_copy, model),
         class_names=None if class_names is None else tuple(str(c) for c in class_names),
         decide=None if class_names is None else _decider(loss_fn, len(class_names)),
     )
     scene = _scene(model, x, y, loss_fn, ctx.classic, runs)
+    formula, derivative = describe(loss_fn)  # after the run: a prediction's words name its k
+    ctx = dataclasses.replace(ctx, loss_formula=formula, loss_derivative=derivative)
+    if isinstance(loss_fn, PredictedScore):
+        scene.notes.insert(0, loss_fn.note())
     return _report(
         scene, _loss_words(ctx, loss_fn, scene), late_notes=lambda: twin.hook_notes(model, runs[0])
     )
+
+
+def _prediction_or(loss_fn, y, class_names):
+    """``loss_fn``, or with neither a target nor a loss the prediction's score."""
+    if loss_fn is None and y is None:
+        return PredictedScore(class_names)
+    if loss_fn is None or not callable(loss_fn):
+        raise TypeError(
+            f"explain() got a target y but loss_fn={loss_fn!r}; give a loss (nn.MSELoss(), "
+            f"nn.CrossEntropyLoss(), ...), or leave out both y and loss_fn to explain the "
+            f"prediction"
+        )
+    return loss_fn
 
 
 def _scene(model, x, y, loss_fn, classic: bool, runs: list) -> numbers.Scene:
