@@ -60,7 +60,7 @@ def test_a_batch_sums_each_samples_predicted_score_and_keeps_k_after_the_step():
     assert chain["total"] == pytest.approx(float(twin[2].bias.grad[1]), abs=1e-12)
     # the loss after the step scores the classes predicted before it
     with torch.no_grad():
-        for name, p in twin.named_parameters():
+        for p in twin.parameters():
             p -= 0.1 * p.grad
         after = twin(torch.tensor(x))[torch.arange(3), ks].sum()
     assert report.data["loss_after"] == pytest.approx(float(after), abs=1e-12)
