@@ -356,6 +356,8 @@ def step_factor(naming: Naming, graph: Graph, step) -> Factor:
             note = naming.elem(w, int(np.ravel_multi_index((idx[-1], col), w.array.shape)))
     elif isinstance(fn, MatMul):
         note = _matmul_note(naming, fn, k, i, j, inner_out.array.shape)
+    elif fn.label == "conv2d" and k in (0, 1) and hasattr(fn, "options"):
+        note = _conv_note(naming, fn, k, i, j, inner_out.array.shape)
     else:
         note = _formula_vars(naming, fn, formula, i, j, graph)
     return Factor(naming.elem(out, j), naming.elem(parent, i), formula, value, note)
@@ -373,6 +375,29 @@ def _matmul_note(naming, fn, k: int, i: int, j: int, out_shape: tuple) -> str:
         return f"b = {naming.elem(b, int(np.ravel_multi_index((m, c), b.array.shape)))}"
     m = np.unravel_index(i, b.array.shape)[0]
     return f"a = {naming.elem(a, int(np.ravel_multi_index((r, m), a.array.shape)))}"
+
+
+def _conv_note(naming, fn, k: int, i: int, j: int, out_shape: tuple) -> str:
+    """The element a convolution's factor is: for ∂out/∂W[o, c, i, j] the input pixel under
+    that tap, for ∂out/∂x the kernel weight that met the pixel ("" where none did)."""
+    (sy, sx), (top, _, left, _), (dy, dx), groups = fn.options
+    x, w = fn.parents[0], fn.parents[1]
+    n, o, y, xo = np.unravel_index(j, out_shape)
+    per_group_in, per_group_out = w.array.shape[1], w.array.shape[0] // groups
+    if k == 1:  # the input pixel under tap (ti, tj) of output (y, xo)
+        _, c, ti, tj = np.unravel_index(i, w.array.shape)
+        pixel = (n, (o // per_group_out) * per_group_in + c, y * sy + ti * dy - top)
+        pixel += (xo * sx + tj * dx - left,)
+        inside = 0 <= pixel[2] < x.array.shape[2] and 0 <= pixel[3] < x.array.shape[3]
+        if not inside:
+            return "x = 0 (padding)"
+        return f"x = {naming.elem(x, int(np.ravel_multi_index(pixel, x.array.shape)))}"
+    _, c, yi, xi = np.unravel_index(i, x.array.shape)
+    ti, tj = divmod(yi + top - y * sy, dy), divmod(xi + left - xo * sx, dx)
+    if ti[1] or tj[1] or not (0 <= ti[0] < w.array.shape[2] and 0 <= tj[0] < w.array.shape[3]):
+        return ""
+    tap = (o, c % per_group_in, ti[0], tj[0])
+    return f"W = {naming.elem(w, int(np.ravel_multi_index(tap, w.array.shape)))}"
 
 
 def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
