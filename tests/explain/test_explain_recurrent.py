@@ -174,3 +174,23 @@ def test_time_steps_of_the_reverse_direction_run_backwards():
     assert shares[1:] == [0.0, 0.0]
     forward = cr.explain(Bidirectional(), X, Y, nn.MSELoss(), param="rnn.weight_ih_l0[1, 0]")
     assert forward.data["chains"][0]["used_by"].endswith("are time steps 1, 2, 3")
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_an_input_weights_factor_names_the_time_steps_input(kind):
+    # ∂(x_t·W_ih)/∂W_ih = x said "x (= c22[0, 0])": the time step of x was an unnamed constant
+    cr.manual_seed(0)
+    report = cr.explain(_LastStep(kind), X, Y, nn.MSELoss(), param="rnn.weight_ih_l0[0, 0]")
+    (chain,) = report.data["chains"]
+    named = {
+        f["refers_to"]: f["value"]
+        for p in chain["paths"]
+        for f in p["factors"]
+        if f["formula"] == "x"
+    }
+    assert named and all(name.startswith("x[0, ") for name in named)
+    for name, value in named.items():
+        t = int(name.split(", ")[1])
+        assert value == X[0, t, 0]
+    forward = [n["name"] for n in report.data["forward"]["nodes"]]
+    assert {"x[:, 0]", "x[:, 1]", "x[:, 2]"} <= set(forward)

@@ -53,6 +53,8 @@ def test_running_statistics_are_named_with_their_values_and_formula():
         f["refers_to"] == "b = 1.inv_std[0, 0]" for p in chain["paths"] for f in p["factors"]
     )
     assert chain["total"] == pytest.approx(_torch_grad(model)[0, 1], abs=1e-12)
+    # the weight the layer reshaped to (1, 2) is named as itself, not as the reshape's v9[0, 0]
+    assert any(f["refers_to"] == "b = 1.weight[0]" for p in chain["paths"] for f in p["factors"])
 
 
 def test_training_mode_batch_norm_has_no_running_statistics_note():

@@ -128,6 +128,24 @@ def detect_layers(graph: Graph, x: Tensor, out: Tensor | None = None) -> list[La
 
 
 # ---- names ------------------------------------------------------------------------------------
+def _slice_of(t: Tensor, x: Tensor) -> tuple[int, int] | None:
+    """``(axis, index)`` where constant ``t`` is ``x`` at one index of one axis (a recurrent
+    layer's time step, ``x[:, 2]``, a view); None otherwise."""
+    a, b = x.array, t.array
+    if b.ndim != a.ndim - 1 or not np.shares_memory(a, b):
+        return None
+    offset = b.__array_interface__["data"][0] - a.__array_interface__["data"][0]
+    for axis in range(a.ndim):
+        shape = a.shape[:axis] + a.shape[axis + 1 :]
+        strides = a.strides[:axis] + a.strides[axis + 1 :]
+        step = a.strides[axis]
+        if b.shape != shape or b.strides != strides or step == 0 or offset % step:
+            continue
+        if 0 <= offset // step < a.shape[axis]:
+            return axis, offset // step
+    return None
+
+
 def index_text(shape: tuple, i: int) -> str:
     if not shape:
         return ""
@@ -150,6 +168,7 @@ class Naming:
         self.batch = x.array.shape[0] if (layers and x is not None and x.array.ndim > 1) else 1
         self.elements: dict[str, tuple] = {}  # classic element name -> (tensor, flat index)
         self._custom: dict[tuple, str] = {}
+        self._views: dict[int, tuple] = {}  # id(view of x) -> (axis, index along it)
         if layers:
             for layer in layers:
                 if layer.bias_op is not None:
@@ -169,6 +188,10 @@ class Naming:
                     self.base[id(t)] = t.name
                 elif outputs and id(t) in outputs:  # a layer's output: "3.out"
                     self.base[id(t)] = outputs[id(t)]
+                elif t._ctx is None and x is not None and _slice_of(t, x):
+                    # a time step of x: "x[:, 1]", its elements named as x's own
+                    self._views[id(t)] = axis, at = _slice_of(t, x)
+                    self.base[id(t)] = "x[" + ":, " * axis + f"{at}]"
                 elif t._ctx is None:
                     self.base[id(t)] = f"c{graph.index[id(t)]}"
                 else:
@@ -220,6 +243,11 @@ class Naming:
         custom = self._custom.get((id(t), i))
         if custom is not None:
             return custom
+        if id(t) in self._views:  # x[:, 1][0, 0] is x[0, 1, 0]
+            axis, at = self._views[id(t)]
+            index = list(np.unravel_index(i, t.array.shape))
+            index.insert(axis, at)
+            return self.elem(self.x, int(np.ravel_multi_index(index, self.x.array.shape)))
         shape = t.array.shape
         base = self.base.get(id(t), "?")
         if t is self.graph.root or not shape:
@@ -412,7 +440,7 @@ def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
         k = _broadcast_source(j, out_shape, p.array.shape)
         if k is None:
             continue
-        name = naming.elem(p, k)
+        name = naming.elem(_before_reshapes(p), k)
         if name != c:
             parts.append(f"{c} = {name}")
     if getattr(fn, "label", None) in ("σ", "tanh") and f"{fn.label}(z)" in formula:
@@ -421,6 +449,14 @@ def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
     if exponent is not None and re.search(r"(?<![A-Za-z])p(?![A-Za-z])", formula):
         parts.append(f"p = {exponent:g}")
     return ", ".join(parts)
+
+
+def _before_reshapes(t: Tensor) -> Tensor:
+    """The tensor that reshapes (same numbers, same order) made ``t`` from: a norm layer's
+    weight reshaped to (1, C, 1) is named ``bn.weight[2]``, not ``v9[0, 2, 0]``."""
+    while t._ctx is not None and t._ctx.label == "reshape" and len(t._ctx.parents) == 1:
+        t = t._ctx.parents[0]
+    return t
 
 
 def _broadcast_source(j: int, out_shape: tuple, shape: tuple) -> int | None:
