@@ -128,21 +128,42 @@ def detect_layers(graph: Graph, x: Tensor, out: Tensor | None = None) -> list[La
 
 
 # ---- names ------------------------------------------------------------------------------------
-def _slice_of(t: Tensor, x: Tensor) -> tuple[int, int] | None:
-    """``(axis, index)`` where constant ``t`` is ``x`` at one index of one axis (a recurrent
-    layer's time step, ``x[:, 2]``, a view); None otherwise."""
+def view_of_input(t: Tensor, x: Tensor):
+    """``(name, to_x)`` where constant ``t`` is a view of the input ``x``: one index of one axis
+    (a recurrent layer's time step, ``x[:, 2]``) or its axes reordered (attention's sequence-
+    first copy, ``x.permute(1, 0, 2)``); ``to_x`` maps an index of ``t`` to one of ``x``. None
+    for anything else."""
     a, b = x.array, t.array
-    if b.ndim != a.ndim - 1 or not np.shares_memory(a, b):
+    if t is x or not np.shares_memory(a, b):
         return None
     offset = b.__array_interface__["data"][0] - a.__array_interface__["data"][0]
-    for axis in range(a.ndim):
-        shape = a.shape[:axis] + a.shape[axis + 1 :]
-        strides = a.strides[:axis] + a.strides[axis + 1 :]
-        step = a.strides[axis]
-        if b.shape != shape or b.strides != strides or step == 0 or offset % step:
-            continue
-        if 0 <= offset // step < a.shape[axis]:
-            return axis, offset // step
+    if b.ndim == a.ndim - 1:
+        for axis in range(a.ndim):
+            shape = a.shape[:axis] + a.shape[axis + 1 :]
+            strides = a.strides[:axis] + a.strides[axis + 1 :]
+            step = a.strides[axis]
+            if b.shape != shape or b.strides != strides or step == 0 or offset % step:
+                continue
+            at = offset // step
+            if 0 <= at < a.shape[axis]:
+                name = "x[" + ":, " * axis + f"{at}]"
+                return name, lambda index, axis=axis, at=at: (*index[:axis], at, *index[axis:])
+    if b.ndim == a.ndim and offset == 0:
+        pairs = sorted((stride, n, k) for k, (stride, n) in enumerate(zip(a.strides, a.shape)))
+        order = sorted((stride, n, k) for k, (stride, n) in enumerate(zip(b.strides, b.shape)))
+        if [p[:2] for p in pairs] == [o[:2] for o in order] and len(set(a.strides)) == a.ndim:
+            perm = [0] * a.ndim  # axis k of t is axis perm[k] of x
+            for (_, _, ax), (_, _, bx) in zip(pairs, order):
+                perm[bx] = ax
+            if perm != list(range(a.ndim)):
+
+                def to_x(index, perm=perm):
+                    out = [0] * len(perm)
+                    for k, v in enumerate(index):
+                        out[perm[k]] = v
+                    return tuple(out)
+
+                return f"x.permute{tuple(perm)}", to_x
     return None
 
 
@@ -168,7 +189,7 @@ class Naming:
         self.batch = x.array.shape[0] if (layers and x is not None and x.array.ndim > 1) else 1
         self.elements: dict[str, tuple] = {}  # classic element name -> (tensor, flat index)
         self._custom: dict[tuple, str] = {}
-        self._views: dict[int, tuple] = {}  # id(view of x) -> (axis, index along it)
+        self._views: dict = {}  # id(view of x) -> its index mapped to x's
         if layers:
             for layer in layers:
                 if layer.bias_op is not None:
@@ -188,10 +209,9 @@ class Naming:
                     self.base[id(t)] = t.name
                 elif outputs and id(t) in outputs:  # a layer's output: "3.out"
                     self.base[id(t)] = outputs[id(t)]
-                elif t._ctx is None and x is not None and _slice_of(t, x):
-                    # a time step of x: "x[:, 1]", its elements named as x's own
-                    self._views[id(t)] = axis, at = _slice_of(t, x)
-                    self.base[id(t)] = "x[" + ":, " * axis + f"{at}]"
+                elif t._ctx is None and x is not None and view_of_input(t, x):
+                    # a time step of x ("x[:, 1]"), its elements named as x's own
+                    self.base[id(t)], self._views[id(t)] = view_of_input(t, x)
                 elif t._ctx is None:
                     self.base[id(t)] = f"c{graph.index[id(t)]}"
                 else:
@@ -244,9 +264,7 @@ class Naming:
         if custom is not None:
             return custom
         if id(t) in self._views:  # x[:, 1][0, 0] is x[0, 1, 0]
-            axis, at = self._views[id(t)]
-            index = list(np.unravel_index(i, t.array.shape))
-            index.insert(axis, at)
+            index = self._views[id(t)](np.unravel_index(i, t.array.shape))
             return self.elem(self.x, int(np.ravel_multi_index(index, self.x.array.shape)))
         shape = t.array.shape
         base = self.base.get(id(t), "?")
@@ -393,16 +411,22 @@ def step_factor(naming: Naming, graph: Graph, step) -> Factor:
 
 def _matmul_note(naming, fn, k: int, i: int, j: int, out_shape: tuple) -> str:
     """The element of the other operand that ∂(a@b)[r, c]/∂a[r, m] = b[m, c] (or
-    ∂/∂b[m, c] = a[r, m]) reads; "" where the operands are not both matrices."""
+    ∂/∂b[m, c] = a[r, m]) reads, batched matmuls (attention's) included; "" where an operand
+    is a vector."""
     a, b = fn.parents[0], fn.parents[1]
-    if a.array.ndim != 2 or b.array.ndim != 2 or len(out_shape) != 2:
+    if a.array.ndim < 2 or b.array.ndim < 2 or len(out_shape) < 2:
         return ""
-    r, c = np.unravel_index(j, out_shape)
+    *batch, r, c = np.unravel_index(j, out_shape)
+
+    def element(t, row, col):  # t's element at (row, col) of the output's batch entry
+        lead = t.array.shape[:-2]
+        own = batch[len(batch) - len(lead) :] if lead else []
+        index = (*[0 if n == 1 else v for n, v in zip(lead, own)], row, col)
+        return naming.elem(t, int(np.ravel_multi_index(index, t.array.shape)))
+
     if k == 0:
-        m = np.unravel_index(i, a.array.shape)[1]
-        return f"b = {naming.elem(b, int(np.ravel_multi_index((m, c), b.array.shape)))}"
-    m = np.unravel_index(i, b.array.shape)[0]
-    return f"a = {naming.elem(a, int(np.ravel_multi_index((r, m), a.array.shape)))}"
+        return f"b = {element(b, np.unravel_index(i, a.array.shape)[-1], c)}"
+    return f"a = {element(a, r, np.unravel_index(i, b.array.shape)[-2])}"
 
 
 def _conv_note(naming, fn, k: int, i: int, j: int, out_shape: tuple) -> str:
