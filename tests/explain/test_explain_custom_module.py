@@ -125,3 +125,20 @@ def test_a_long_id_list_shows_its_first_ids_and_its_count():
     assert lookup.endswith(
         "[ids], ids = [0, 1, 2, 3, 4, 5, 6, 7, …] (40 ids, shape 2×20, row by row)"
     )
+
+
+def test_a_lookup_factor_names_the_id_it_read():
+    report = explained("emb.weight[4, 0]")  # ids [[1, 4, 4, 7]]: row 4 read twice
+    lookups = [f for f in factors(report) if f["formula"].startswith("1 at the selected")]
+    assert {f["refers_to"].split(":")[0] for f in lookups} == {"ids[0, 1] = 4", "ids[0, 2] = 4"}
+
+
+def test_the_default_element_is_one_the_example_used():
+    # the default was element 0 of every parameter: emb.weight[0, 0], a row the ids never
+    # read, explained as "every path crosses a local derivative of 0, or there is no path"
+    cr.manual_seed(0)
+    ids, y = np.array([[1, 4, 4, 7]]), np.array([1.0])
+    report = cr.explain(BagOfWords(), ids, y, nn.BCEWithLogitsLoss())
+    chains = {c["param"]: c for c in report.data["chains"]}
+    assert "emb.weight[1, 0]" in chains and "emb.weight[0, 0]" not in chains
+    assert chains["emb.weight[1, 0]"]["paths"]

@@ -402,6 +402,10 @@ def step_factor(naming: Naming, graph: Graph, step) -> Factor:
             note = naming.elem(w, int(np.ravel_multi_index((idx[-1], col), w.array.shape)))
     elif isinstance(fn, MatMul):
         note = _matmul_note(naming, fn, k, i, j, inner_out.array.shape)
+    elif isinstance(_ids_of(fn), np.ndarray) and k == 0:
+        ids = _ids_of(fn)
+        at = np.unravel_index(j, inner_out.array.shape)[: ids.ndim]
+        note = f"ids{list(map(int, at))} = {int(ids[at])}: the row this element was read from"
     elif fn.label == "conv2d" and k in (0, 1) and hasattr(fn, "options"):
         note = _conv_note(naming, fn, k, i, j, inner_out.array.shape)
     else:
@@ -427,6 +431,12 @@ def _matmul_note(naming, fn, k: int, i: int, j: int, out_shape: tuple) -> str:
     if k == 0:
         return f"b = {element(b, np.unravel_index(i, a.array.shape)[-1], c)}"
     return f"a = {element(a, r, np.unravel_index(i, b.array.shape)[-2])}"
+
+
+def _ids_of(fn):
+    """The ids array of an embedding's lookup (an index op by one integer array), else None."""
+    ids = getattr(fn, "index", None) if fn.label == "index" else getattr(fn, "ids", None)
+    return ids if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu" else None
 
 
 def _conv_note(naming, fn, k: int, i: int, j: int, out_shape: tuple) -> str:
