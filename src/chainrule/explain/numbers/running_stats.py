@@ -62,16 +62,7 @@ def _namer(path: str, module, names: dict, notes: list):
 def _constants(output: Tensor, args, running_mean: np.ndarray):
     """The (mean, 1/std) constants of the layer's graph: the subtrahend of ``x − mean`` that
     shares memory with ``running_mean``, and the factor that multiplies that difference."""
-    stop = {id(a) for a in args if isinstance(a, Tensor)}
-    ops, seen, todo = [], set(), [output]
-    while todo:  # the layer's own ops: back from its output to its input
-        t = todo.pop()
-        fn = t._ctx
-        if fn is None or id(t) in stop or id(fn) in seen:
-            continue
-        seen.add(id(fn))
-        ops.append(fn)
-        todo.extend(fn.parents)
+    ops = [t._ctx for t in own_values(output, args)]
     minus = next(
         (
             fn
@@ -89,6 +80,21 @@ def _constants(output: Tensor, args, running_mean: np.ndarray):
         if fn.label == "×" and len(fn.parents) == 2 and fn.parents[0]._ctx is minus:
             return minus.parents[1], fn.parents[1]
     return None
+
+
+def own_values(output: Tensor, args) -> list:
+    """The values a layer's own ops made: back from its output to its inputs ``args``."""
+    stop = {id(a) for a in args if isinstance(a, Tensor)}
+    values, seen, todo = [], set(), [output]
+    while todo:
+        t = todo.pop()
+        fn = t._ctx
+        if fn is None or id(t) in stop or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        values.append(t)
+        todo.extend(fn.parents)
+    return values
 
 
 def _formula(path: str, mod) -> str:
