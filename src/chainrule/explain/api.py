@@ -83,9 +83,8 @@ def explain(
         x: input, ``(features,)`` for one sample or ``(batch, features)``; for a network that
             starts with a convolution, one image ``(C, H, W)`` or a batch ``(N, C, H, W)``.
         y: target, as ``loss_fn`` expects it (or ``(batch,)`` for one output, as in fit).
-            Leave out ``y`` and ``loss_fn`` to explain the prediction of unlabelled rows: E is
-            then the predicted class's score ``o[argmax(o)]`` (the logit, before softmax), or
-            the output itself for a model with one output (:class:`PredictedScore`).
+            Without ``y`` and ``loss_fn``, E is the prediction (:class:`PredictedScore`): the
+            predicted class's logit ``o[argmax(o)]``, or a one-output model's output.
         loss_fn: ``loss_fn(output, target)`` returning a one-element tensor.
         lr: learning rate of the plain gradient-descent step shown in section 4 (0.1 when
             neither it nor ``optimizer`` is given).
@@ -132,10 +131,6 @@ def explain(
         decide=None if class_names is None else _decider(loss_fn, len(class_names)),
     )
     scene = _scene(model, x, y, loss_fn, ctx.classic, runs)
-    formula, derivative = describe(loss_fn)  # after the run: a prediction's words name its k
-    ctx = dataclasses.replace(ctx, loss_formula=formula, loss_derivative=derivative)
-    if isinstance(loss_fn, PredictedScore):
-        scene.notes.insert(0, loss_fn.note())
     return _report(
         scene, _loss_words(ctx, loss_fn, scene), late_notes=lambda: twin.hook_notes(model, runs[0])
     )
@@ -197,6 +192,10 @@ def _step_settings(lr, optimizer, model) -> dict:
 def _loss_words(ctx: ExplainContext, loss_fn, scene) -> ExplainContext:
     """The loss's words for this call: a weighted, smoothed or ignore_index loss takes its op's
     own formula (weights included), and a mean names its n ("2·(o − t)/n, n = 6")."""
+    formula, derivative = describe(loss_fn)  # after the run: a prediction's words name its k
+    ctx = dataclasses.replace(ctx, loss_formula=formula, loss_derivative=derivative)
+    if isinstance(loss_fn, PredictedScore):  # no loss: the report opens by saying what E is
+        scene.notes.insert(0, loss_fn.note())
     if not plain(loss_fn, scene.y):
         ctx = dataclasses.replace(ctx, loss_formula=None, loss_derivative=None)
     count = mean_count(loss_fn, scene.out.array.shape, scene.y)
