@@ -83,6 +83,7 @@ def _report_for_model(args):
     image = _image_example(args, meta)
     if image is not None:  # a model trained on a folder of images
         X, y, pre = image
+        y = None if args.prediction else y
         if args.line is not None:
             raise CLIError("--line is for a CSV's rows; for images give --row N (in file order)")
     else:
@@ -194,7 +195,8 @@ def _row_of_line(args, lines) -> int:
 
 def _image_example(args, meta: dict):
     """``(X, class indices, preprocessor)`` of a folder of class subfolders, or of one image
-    in a folder named after its class; None for a model of table rows."""
+    (its class from its folder's name; None where that names no class); None for a model of
+    table rows."""
     from chainrule.cli.image_data import labelled_folder, read_images
     from chainrule.data.image_preprocessing import is_image_preprocessing
     from chainrule.io.schema import check_training_metadata
@@ -207,14 +209,18 @@ def _image_example(args, meta: dict):
         X, y = labelled_folder(pre, args.data, classes, flag=False)
         return X, y, pre
     label = os.path.basename(os.path.dirname(os.path.abspath(args.data)))
-    if label not in classes:
-        raise CLIError(
-            f"{args.data}: cannot tell this image's class (its folder {label!r} is not one of "
-            f"{', '.join(classes[:4])}); give a folder of class subfolders with --row N, or put "
-            f"the image in a folder named after its class"
-        )
     X, _ = read_images(pre, [args.data], flag=False)
-    return X, np.array([classes.index(label)]), pre
+    if label in classes:
+        return X, np.array([classes.index(label)]), pre
+    import sys
+
+    print(
+        f"note: {args.data} is in no folder named after a class (its folder {label!r} is not "
+        f"one of {', '.join(classes[:4])}), so the report explains the model's prediction "
+        f"for it instead of a loss",
+        file=sys.stderr,
+    )
+    return X, None, pre
 
 
 def _saved_optimizer(args, model, meta: dict):

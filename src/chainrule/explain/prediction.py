@@ -31,7 +31,10 @@ class PredictedScore:
         self.predicted: list[int] | None = None
 
     def __call__(self, out: Tensor, target=None) -> Tensor:
-        scores = out.reshape(out.shape[0], -1) if out.ndim > 1 else out.reshape(-1, 1)
+        if out.ndim == 2:
+            scores = out
+        else:  # (N,): one output per sample; (N, C, ...): flattened per sample
+            scores = out.reshape(-1, 1) if out.ndim < 2 else out.reshape(out.shape[0], -1)
         n, width = scores.shape
         if width == 1:  # regression, or a binary classifier's one logit: the output itself
             self.formula, self.derivative = "E = o", "1"
@@ -44,6 +47,8 @@ class PredictedScore:
             self.predicted = predicted
             self.formula = self._predicted_class(n)
             self.derivative = "1 for the predicted class's score, 0 for the other outputs"
+        if len(set(predicted)) == 1:  # one class for every sample: its column, o[:, k]
+            return scores[:, predicted[0]].sum()
         return scores[np.arange(n), np.asarray(predicted)].sum()
 
     def _predicted_class(self, n: int) -> str:
