@@ -48,3 +48,21 @@ def test_every_named_factor_of_attention_holds_its_value(param):
                 inputs += 1
     assert matmuls and inputs
     assert chain["total"] == pytest.approx(chain["engine_grad"], abs=1e-12)
+
+
+def test_attentions_inner_values_are_named_with_their_numbers():
+    # were v3, v4, c7, v13, v14: now the layer's q, k, v, scale, scores and weights
+    cr.manual_seed(0)
+    model = _Attention()
+    x = np.random.default_rng(2).normal(size=(1, 3, 4))
+    report = cr.explain(model, x, np.array([[0.2]]), nn.MSELoss())
+    values = {t: report._names.tensor(t) for t in report.graph.tensors}
+    by_name = {name: t.array for t, name in values.items()}
+    w = model.att.in_proj_weight.detach().numpy().astype(np.float64)
+    b = model.att.in_proj_bias.detach().numpy().astype(np.float64)
+    qkv = x.transpose(1, 0, 2) @ w.T + b  # PyTorch's sequence-first packed projection
+    for k, name in enumerate(["att.q", "att.k", "att.v"]):
+        assert np.allclose(by_name[name], qkv[..., 4 * k : 4 * (k + 1)])
+    assert by_name["att.scale"] == pytest.approx(1 / np.sqrt(2))  # 2 heads of 4 features
+    assert np.allclose(by_name["att.attn_weights"].sum(axis=-1), 1.0)
+    assert "att.scores" in by_name and "att.qkv" in by_name

@@ -13,7 +13,7 @@ from chainrule.explain.context import MAX_LISTED_PATHS, ExplainContext
 from chainrule.explain.graph import Graph
 from chainrule.explain.losses import constants, describe, mean_count, plain
 from chainrule.explain.numbers import twin
-from chainrule.explain.numbers.norm_nodes import norm_node_names
+from chainrule.explain.numbers.inner_names import inner_names
 from chainrule.explain.numbers.running_stats import running_stat_names
 from chainrule.explain.prediction import PredictedScore
 from chainrule.explain.report import Report
@@ -157,11 +157,11 @@ def _scene(model, x, y, loss_fn, classic: bool, runs: list) -> numbers.Scene:
     with (
         twin.module_outputs(copy) as outputs,
         running_stat_names(copy) as (stats, stat_notes),
-        norm_node_names(copy) as inner,
+        inner_names(copy) as inner,
     ):
         out, loss = twin.run(copy, x_t, y_t, loss_fn, count=runs)
-    # constants and values inside a layer: no layer output has their ids
-    outputs.update({**inner, **stats})
+    for key, name in {**inner, **stats}.items():  # a layer's output keeps its name, "1.out"
+        outputs.setdefault(key, name)
     y_t = twin.matched_target(out, y_t)  # the target the loss was given
     named = twin.named_parameters(copy)
     scene = numbers.Scene(loss, out, x_t, y_t, named, classic=classic, model=copy, outputs=outputs)

@@ -1,26 +1,30 @@
-"""The inner values of a normalisation layer, named. LayerNorm, GroupNorm and batch norm on the
-batch's statistics compute x̂ = (x − mean) / √(var + eps) op by op; unnamed, a factor read
-``1/b  (b = v10[0, 0])``. This names them after the layer: ``ln.mean``, ``ln.centred``,
-``ln.var``, ``ln.eps``, ``ln.std`` and ``ln.x_hat``, so it reads ``1/b  (b = ln.std[0, 0])``."""
+"""The values inside a layer, named after it. A normalisation layer computes x̂ = (x − mean) /
+√(var + eps) op by op; unnamed, a factor read ``1/b  (b = v10[0, 0])``: named ``ln.mean``,
+``ln.centred``, ``ln.var``, ``ln.eps``, ``ln.std`` and ``ln.x_hat``, it reads ``1/b  (b =
+ln.std[0, 0])``. Attention's query, key and value, its scale 1/√d, scores and weights are
+named the same way (:mod:`.attention_nodes`)."""
 
 from __future__ import annotations
 
 import contextlib
 
+from chainrule.explain.numbers.attention_nodes import attention_parts
 from chainrule.explain.numbers.running_stats import own_values
 from chainrule.tensor import Tensor
 
 
 @contextlib.contextmanager
-def norm_node_names(model):
-    """While active, each normalisation layer of ``model`` records id(tensor) -> name for the
-    values inside it; yields that dict."""
+def inner_names(model):
+    """While active, each normalisation or attention layer of ``model`` records id(tensor) ->
+    name for the values inside it; yields that dict."""
     names: dict[int, str] = {}
     modules = model.named_modules() if hasattr(model, "named_modules") else ()
     handles = [
-        module.register_forward_hook(_namer(path, names))
+        module.register_forward_hook(_namer(path, names, parts))
         for path, module in modules
-        if path and "Norm" in type(module).__name__ and hasattr(module, "register_forward_hook")
+        if path
+        and hasattr(module, "register_forward_hook")
+        and (parts := _finder(type(module).__name__)) is not None
     ]
     try:
         yield names
@@ -29,16 +33,23 @@ def norm_node_names(model):
             handle.remove()
 
 
-def _namer(path: str, names: dict):
+def _finder(kind: str):
+    if "Norm" in kind:
+        return norm_parts
+    return attention_parts if kind == "MultiheadAttention" else None
+
+
+def _namer(path: str, names: dict, parts):
     def hook(module, args, output):
-        if isinstance(output, Tensor):
-            for t, part in _parts(own_values(output, args)):
+        first = output[0] if isinstance(output, tuple) and output else output
+        if isinstance(first, Tensor):
+            for t, part in parts(own_values(first, args)):
                 names.setdefault(id(t), f"{path}.{part}")  # a layer called twice: named once
 
     return hook
 
 
-def _parts(values: list) -> list:
+def norm_parts(values: list) -> list:
     """(tensor, name) for x̂ = (x − mean) / √(var + eps), found by the ops' shape: a division
     by a square root of a sum; [] where the layer computes something else."""
     for x_hat in values:
