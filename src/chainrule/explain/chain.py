@@ -134,7 +134,7 @@ def view_of_input(t: Tensor, x: Tensor):
     first copy, ``x.permute(1, 0, 2)``); ``to_x`` maps an index of ``t`` to one of ``x``. None
     for anything else."""
     a, b = x.array, t.array
-    if t is x or not np.shares_memory(a, b):
+    if t is x or not np.may_share_memory(a, b):  # the bounds; the strides below say exactly
         return None
     offset = b.__array_interface__["data"][0] - a.__array_interface__["data"][0]
     if b.ndim == a.ndim - 1:
