@@ -244,3 +244,23 @@ def test_explain_says_which_column_each_input_is(tmp_path):
     assert all(abs(p - e) <= 1e-5 * abs(e) for p, e in zip(printed, expected)), printed
     assert re.search(r"x\[\d\] = 1: colour=red \(1 where 'colour' is 'red'\)", result.stderr)
     assert len(re.findall(r"x\[\d\] = 0: colour=", result.stderr)) == 2
+
+
+def test_explain_rows_without_the_target_column_explains_the_prediction(tmp_path):
+    # an unlabelled CSV (the rows 'chainrule predict' reads) was refused: no target column
+    data = write_classification_csv(tmp_path / "d.csv", n=60)
+    model = tmp_path / "m.safetensors"
+    args = ["--layers", "3", "--epochs", "2", "--no-plots"]
+    assert run_cli("train", data, "--target", "species", *args, "--out", model).returncode == 0
+    rows = [line.rsplit(",", 1)[0] for line in data.read_text().splitlines()[:4]]
+    unlabelled = tmp_path / "new.csv"
+    unlabelled.write_text("\n".join(rows) + "\n")
+    result = run_cli("explain", model, "--data", unlabelled, "--row", "2", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "no target column 'species'" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["loss"]["formula"] == "E = o"  # two classes: the one logit itself
+    assert report["loss"]["value"] == report["output"][0][0]
+    assert "the logit of class" in " ".join(report["notes"])
+    labelled = run_cli("explain", model, "--data", data, "--row", "1", "--prediction")
+    assert labelled.returncode == 0 and "E = o" in labelled.stdout, labelled.stderr

@@ -103,3 +103,42 @@ def test_an_indexed_letter_is_not_said_to_be_the_element_at_the_output():
     report = explain_graph(cr.cumprod(x, dim=0).sum(), {"x": x}, param="x[0]")
     products = [f for f in factors(report) if "x_i" in f["formula"]]
     assert len(products) == 3 and all(f["refers_to"] == "" for f in products)
+
+
+def test_the_graph_table_shows_the_ids_a_lookup_read():
+    # section 5 printed "index(#0)", the ids nowhere in the row, while section 1 gave them
+    report = explained()
+    rows = {n["name"]: n for n in report.data["graph"]}
+    table = report.text(width=None).split("5. The graph")[1]
+    lookup = rows["emb.out"]
+    weight_row = rows["emb.weight"]["id"]
+    assert lookup["lookup"] == f"#{weight_row}[ids], ids = [[1, 4, 4, 7]]"
+    assert lookup["lookup"] in table
+
+
+def test_a_long_id_list_shows_its_first_ids_and_its_count():
+    cr.manual_seed(0)
+    ids = np.arange(40).reshape(2, 20) % 10
+    model = nn.Sequential(nn.Embedding(10, 2), nn.Flatten(), nn.Linear(40, 1))
+    report = cr.explain(model, ids, np.zeros((2, 1)), nn.MSELoss(), param="2.bias[0]")
+    lookup = next(n for n in report.data["graph"] if "lookup" in n)["lookup"]
+    assert lookup.endswith(
+        "[ids], ids = [0, 1, 2, 3, 4, 5, 6, 7, …] (40 ids, shape 2×20, row by row)"
+    )
+
+
+def test_a_lookup_factor_names_the_id_it_read():
+    report = explained("emb.weight[4, 0]")  # ids [[1, 4, 4, 7]]: row 4 read twice
+    lookups = [f for f in factors(report) if f["formula"].startswith("1 at the selected")]
+    assert {f["refers_to"].split(":")[0] for f in lookups} == {"ids[0, 1] = 4", "ids[0, 2] = 4"}
+
+
+def test_the_default_element_is_one_the_example_used():
+    # the default was element 0 of every parameter: emb.weight[0, 0], a row the ids never
+    # read, explained as "every path crosses a local derivative of 0, or there is no path"
+    cr.manual_seed(0)
+    ids, y = np.array([[1, 4, 4, 7]]), np.array([1.0])
+    report = cr.explain(BagOfWords(), ids, y, nn.BCEWithLogitsLoss())
+    chains = {c["param"]: c for c in report.data["chains"]}
+    assert "emb.weight[1, 0]" in chains and "emb.weight[0, 0]" not in chains
+    assert chains["emb.weight[1, 0]"]["paths"]

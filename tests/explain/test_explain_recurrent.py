@@ -257,3 +257,23 @@ def test_a_linear_layer_called_twice_names_its_calls():
     assert [u["label"] for u in chain["uses"]] == ["call 1", "call 2"]
     assert "fc (Linear) is called 2 times in the forward pass" in chain["used_by"]
     assert "an input of 0, for instance" in report.text(width=None)  # not a zero initial state
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_an_input_weights_factor_names_the_time_steps_input(kind):
+    # ∂(x_t·W_ih)/∂W_ih = x said "x (= c22[0, 0])": the time step of x was an unnamed constant
+    cr.manual_seed(0)
+    report = cr.explain(_LastStep(kind), X, Y, nn.MSELoss(), param="rnn.weight_ih_l0[0, 0]")
+    (chain,) = report.data["chains"]
+    named = {
+        f["refers_to"]: f["value"]
+        for p in chain["paths"]
+        for f in p["factors"]
+        if f["formula"] == "x"
+    }
+    assert named and all(name.startswith("x[0, ") for name in named)
+    for name, value in named.items():
+        t = int(name.split(", ")[1])
+        assert value == X[0, t, 0]
+    forward = [n["name"] for n in report.data["forward"]["nodes"]]
+    assert {"x[:, 0]", "x[:, 1]", "x[:, 2]"} <= set(forward)

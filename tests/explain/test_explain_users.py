@@ -138,11 +138,13 @@ def test_eval_mode_is_stated_for_dropout_and_batchnorm():
     )
     x = np.random.default_rng(4).normal(size=(4, 3))
     report = cr.explain(model, x, np.array([0, 1, 1, 0]), nn.CrossEntropyLoss())
-    (note,) = report.data["notes"]
+    note, formula = report.data["notes"]  # the mode, then the batch norm's eval formula
     assert "evaluation mode" in note and "Dropout is off" in note
     assert "BatchNorm1d uses its running mean and variance" in note
+    assert "out = (x − 1.running_mean) · 1.inv_std" in formula
     assert note in " ".join(report.text().split())
-    assert Explanation.from_dict(report.data).notes == [note]  # survives the JSON round trip
+    # survives the JSON round trip
+    assert Explanation.from_dict(report.data).notes == [note, formula]
 
 
 @pytest.mark.parametrize(

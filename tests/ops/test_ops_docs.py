@@ -50,6 +50,7 @@ FAMILIES = [
     "linalg.matrix_exp",
     "linalg._named",
     "conv_named",
+    "pooling3d",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

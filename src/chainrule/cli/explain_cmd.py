@@ -18,6 +18,7 @@ chainrule explain --example seed
 chainrule explain --example mazur --format md --out mazur.md
 chainrule explain model.safetensors --data data.csv --row 3 --param "0.weight[0, 1]"
 chainrule explain model.safetensors --data data.csv --line 12
+chainrule explain model.safetensors --data new_rows.csv --row 0   # no target column: the prediction
 """
 
 
@@ -46,6 +47,12 @@ def add_arguments(parser) -> None:
         help="the row that starts on this line of the --data CSV (the 'line' column that "
         "'chainrule predict' writes)",
     )
+    parser.add_argument(
+        "--prediction",
+        action="store_true",
+        help="explain the model's prediction (the predicted class's score, or the output for "
+        "regression) instead of the loss; the default for a CSV without the target column",
+    )
     parser.add_argument("--param", help='parameter element to spell out, e.g. "0.weight[1, 0]"')
     parser.add_argument(
         "--lr",
@@ -66,7 +73,6 @@ def add_arguments(parser) -> None:
 
 def _report_for_model(args):
     import chainrule as cr
-    from chainrule.cli.model_cmds import features_of as _features
     from chainrule.cli.model_cmds import load_model as _load
     from chainrule.cli.training_data import choose_loss, encode_targets
 
@@ -77,31 +83,31 @@ def _report_for_model(args):
     image = _image_example(args, meta)
     if image is not None:  # a model trained on a folder of images
         X, y, pre = image
+        y = None if args.prediction else y
+        if args.line is not None:
+            raise CLIError("--line is for a CSV's rows; for images give --row N (in file order)")
     else:
-        X, data, pre = _features(
-            args.data,
-            meta,
-            args.model,
-            target=meta.get("target"),
-            decimal=args.decimal,
-            encoding=args.encoding,
-        )
-        y = data.y
+        X, data, pre = _csv_rows(args, meta)
+        y = None if args.prediction else data.y
         if args.line is not None:
             args.row = _row_of_line(args, data.lines)
-    if args.line is not None and image is not None:
-        raise CLIError("--line is for a CSV's rows; for images give --row N (in file order)")
     if args.row >= len(X):
         raise CLIError(f"{args.data}: --row {args.row} is out of range (it has {len(X)} rows)")
-    if classes is not None and image is None:
+    if classes is not None and image is None and y is not None:
         names = data.class_names or [str(c) for c in np.unique(y)]
         lookup = {name: i for i, name in enumerate(classes)}
         y = np.array([lookup.get(names[int(i)], -1) for i in y])
         if y[args.row] < 0:
             raise CLIError(f"{args.data}: the label of row {args.row} was not seen in training")
-    loss, loss_fn, _ = choose_loss(meta.get("loss", "auto"), meta.get("task"), len(classes or []))
-    target = encode_targets(y[args.row : args.row + 1], loss, classes, pre)
-    _target_note(meta, classes, pre, y[args.row], target)
+    if y is None:  # no target: the prediction itself is explained
+        _prediction_note(meta, pre)
+        loss_fn = target = None
+    else:
+        loss, loss_fn, _ = choose_loss(
+            meta.get("loss", "auto"), meta.get("task"), len(classes or [])
+        )
+        target = encode_targets(y[args.row : args.row + 1], loss, classes, pre)
+        _target_note(meta, classes, pre, y[args.row], target)
     if image is None:
         _inputs_note(pre, data.X[args.row], X[args.row])
     optimizer = _saved_optimizer(args, model, meta)
@@ -115,6 +121,61 @@ def _report_for_model(args):
         param=args.param,
         class_names=classes,
     )
+
+
+def _csv_rows(args, meta: dict):
+    """``(X, data, preprocessor)`` of the --data CSV, with its targets where it has them; a CSV
+    without the target column (rows to predict) gives ``args.prediction = True`` and a note."""
+    from chainrule.cli.model_cmds import features_of
+
+    def read(target):
+        return features_of(
+            args.data,
+            meta,
+            args.model,
+            target=target,
+            decimal=args.decimal,
+            encoding=args.encoding,
+        )
+
+    if args.prediction or meta.get("target") is None:
+        args.prediction = True
+        return read(None)
+    try:
+        return read(meta.get("target"))
+    except CLIError as labelled_error:
+        try:
+            rows = read(None)
+        except CLIError:
+            raise labelled_error from None
+    import sys
+
+    print(
+        f"note: {args.data} has no target column {meta['target']!r}, so the report explains "
+        f"the model's prediction for the row instead of a loss",
+        file=sys.stderr,
+    )
+    args.prediction = True
+    return rows
+
+
+def _prediction_note(meta: dict, pre) -> None:
+    """Say on stderr what E is in the user's terms when the prediction is explained."""
+    import sys
+
+    classes, name = meta.get("classes"), meta.get("target") or "the target"
+    if classes is not None and len(classes) > 2:
+        what = f"the score (logit) of the class of {name!r} the model predicts for this row"
+    elif classes is not None:
+        what = f"the model's one output, the logit of class {classes[-1]!r} of {name!r}"
+    else:
+        what = f"the model's output, the prediction of {name!r}"
+        if getattr(pre, "target_std", None):
+            mean = f"{pre.target_mean:.6g}"
+            what += (
+                f" on its standardised scale (the prediction is {mean} + {pre.target_std:.6g}·E)"
+            )
+    print(f"note: E in the report is {what}, not a loss", file=sys.stderr)
 
 
 def _row_of_line(args, lines) -> int:
@@ -134,7 +195,8 @@ def _row_of_line(args, lines) -> int:
 
 def _image_example(args, meta: dict):
     """``(X, class indices, preprocessor)`` of a folder of class subfolders, or of one image
-    in a folder named after its class; None for a model of table rows."""
+    (its class from its folder's name; None where that names no class); None for a model of
+    table rows."""
     from chainrule.cli.image_data import labelled_folder, read_images
     from chainrule.data.image_preprocessing import is_image_preprocessing
     from chainrule.io.schema import check_training_metadata
@@ -147,14 +209,18 @@ def _image_example(args, meta: dict):
         X, y = labelled_folder(pre, args.data, classes, flag=False)
         return X, y, pre
     label = os.path.basename(os.path.dirname(os.path.abspath(args.data)))
-    if label not in classes:
-        raise CLIError(
-            f"{args.data}: cannot tell this image's class (its folder {label!r} is not one of "
-            f"{', '.join(classes[:4])}); give a folder of class subfolders with --row N, or put "
-            f"the image in a folder named after its class"
-        )
     X, _ = read_images(pre, [args.data], flag=False)
-    return X, np.array([classes.index(label)]), pre
+    if label in classes:
+        return X, np.array([classes.index(label)]), pre
+    import sys
+
+    print(
+        f"note: {args.data} is in no folder named after a class (its folder {label!r} is not "
+        f"one of {', '.join(classes[:4])}), so the report explains the model's prediction "
+        f"for it instead of a loss",
+        file=sys.stderr,
+    )
+    return X, None, pre
 
 
 def _saved_optimizer(args, model, meta: dict):

@@ -9,9 +9,10 @@ import sys
 import types
 
 from chainrule.explain.api import explain, explain_graph, trace
+from chainrule.explain.prediction import PredictedScore
 from chainrule.explain.report import Report
 
-__all__ = ["Report", "explain", "explain_graph", "trace"]
+__all__ = ["PredictedScore", "Report", "explain", "explain_graph", "trace"]
 
 
 class _CallableModule(types.ModuleType):

@@ -14,6 +14,9 @@ from chainrule.explain.graph import Graph
 from chainrule.explain.losses import constants, describe, mean_count, plain
 from chainrule.explain.numbers import twin
 from chainrule.explain.numbers.calls import module_calls
+from chainrule.explain.numbers.inner_names import inner_names
+from chainrule.explain.numbers.running_stats import running_stat_names
+from chainrule.explain.prediction import PredictedScore
 from chainrule.explain.report import Report
 from chainrule.tensor import Tensor
 
@@ -55,8 +58,8 @@ def trace(loss: Tensor, names: dict | None = None) -> Report:
 def explain(
     model,
     x,
-    y,
-    loss_fn,
+    y=None,
+    loss_fn=None,
     lr: float | None = None,
     param=None,
     names: str | None = None,
@@ -81,6 +84,8 @@ def explain(
         x: input, ``(features,)`` for one sample or ``(batch, features)``; for a network that
             starts with a convolution, one image ``(C, H, W)`` or a batch ``(N, C, H, W)``.
         y: target, as ``loss_fn`` expects it (or ``(batch,)`` for one output, as in fit).
+            Without ``y`` and ``loss_fn``, E is the prediction (:class:`PredictedScore`): the
+            predicted class's logit ``o[argmax(o)]``, or a one-output model's output.
         loss_fn: ``loss_fn(output, target)`` returning a one-element tensor.
         lr: learning rate of the plain gradient-descent step shown in section 4 (0.1 when
             neither it nor ``optimizer`` is given).
@@ -111,7 +116,7 @@ def explain(
         >>> from chainrule.explain import examples
         >>> print(examples.mazur(param="w5"))  # doctest: +SKIP
     """
-    formula, derivative = describe(loss_fn)
+    loss_fn = _prediction_or(loss_fn, y, class_names)
     runs = [0]  # the copy's forward passes, for the note on the model's forward hooks
     ctx = ExplainContext(
         **_step_settings(lr, optimizer, model),
@@ -121,8 +126,6 @@ def explain(
         title=title or "Backpropagation, explained",
         decimals=decimals,
         max_paths=max_paths,
-        loss_formula=formula,
-        loss_derivative=derivative,
         rerun=functools.partial(twin.run, loss_fn=loss_fn, count=runs),
         fresh_model=functools.partial(twin.double_copy, model),
         class_names=None if class_names is None else tuple(str(c) for c in class_names),
@@ -134,19 +137,39 @@ def explain(
     )
 
 
+def _prediction_or(loss_fn, y, class_names):
+    """``loss_fn``, or with neither a target nor a loss the prediction's score."""
+    if loss_fn is None and y is None:
+        return PredictedScore(class_names)
+    if loss_fn is None or not callable(loss_fn):
+        raise TypeError(
+            f"explain() got a target y but loss_fn={loss_fn!r}; give a loss (nn.MSELoss(), "
+            f"nn.CrossEntropyLoss(), ...), or leave out both y and loss_fn to explain the "
+            f"prediction"
+        )
+    return loss_fn
+
+
 def _scene(model, x, y, loss_fn, classic: bool, runs: list) -> numbers.Scene:
     """The float64 copy of ``model`` run forward on ``x`` and ``y`` (one more in ``runs``), its
     graph recorded and every layer's output named."""
     copy = twin.double_copy(model)
     x_t, y_t = twin.prepare(x, y, model)
-    with twin.module_outputs(copy) as outputs, module_calls(copy) as calls:
+    with (
+        twin.module_outputs(copy) as outputs,
+        module_calls(copy) as calls,
+        running_stat_names(copy) as (stats, stat_notes),
+        inner_names(copy) as inner,
+    ):
         out, loss = twin.run(copy, x_t, y_t, loss_fn, count=runs)
+    for key, name in {**inner, **stats}.items():  # a layer's output keeps its name, "1.out"
+        outputs.setdefault(key, name)
     y_t = twin.matched_target(out, y_t)  # the target the loss was given
     named = twin.named_parameters(copy)
     scene = numbers.Scene(
         loss, out, x_t, y_t, named, classic=classic, model=copy, outputs=outputs, calls=calls
     )
-    scene.notes = twin.mode_notes(model)
+    scene.notes = twin.mode_notes(model) + stat_notes
     return scene
 
 
@@ -173,6 +196,10 @@ def _step_settings(lr, optimizer, model) -> dict:
 def _loss_words(ctx: ExplainContext, loss_fn, scene) -> ExplainContext:
     """The loss's words for this call: a weighted, smoothed or ignore_index loss takes its op's
     own formula (weights included), and a mean names its n ("2·(o − t)/n, n = 6")."""
+    formula, derivative = describe(loss_fn)  # after the run: a prediction's words name its k
+    ctx = dataclasses.replace(ctx, loss_formula=formula, loss_derivative=derivative)
+    if isinstance(loss_fn, PredictedScore):  # no loss: the report opens by saying what E is
+        scene.notes.insert(0, loss_fn.note())
     if not plain(loss_fn, scene.y):
         ctx = dataclasses.replace(ctx, loss_formula=None, loss_derivative=None)
     count = mean_count(loss_fn, scene.out.array.shape, scene.y)

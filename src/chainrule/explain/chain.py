@@ -128,6 +128,45 @@ def detect_layers(graph: Graph, x: Tensor, out: Tensor | None = None) -> list[La
 
 
 # ---- names ------------------------------------------------------------------------------------
+def view_of_input(t: Tensor, x: Tensor):
+    """``(name, to_x)`` where constant ``t`` is a view of the input ``x``: one index of one axis
+    (a recurrent layer's time step, ``x[:, 2]``) or its axes reordered (attention's sequence-
+    first copy, ``x.permute(1, 0, 2)``); ``to_x`` maps an index of ``t`` to one of ``x``. None
+    for anything else."""
+    a, b = x.array, t.array
+    if t is x or not np.may_share_memory(a, b):  # the bounds; the strides below say exactly
+        return None
+    offset = b.__array_interface__["data"][0] - a.__array_interface__["data"][0]
+    if b.ndim == a.ndim - 1:
+        for axis in range(a.ndim):
+            shape = a.shape[:axis] + a.shape[axis + 1 :]
+            strides = a.strides[:axis] + a.strides[axis + 1 :]
+            step = a.strides[axis]
+            if b.shape != shape or b.strides != strides or step == 0 or offset % step:
+                continue
+            at = offset // step
+            if 0 <= at < a.shape[axis]:
+                name = "x[" + ":, " * axis + f"{at}]"
+                return name, lambda index, axis=axis, at=at: (*index[:axis], at, *index[axis:])
+    if b.ndim == a.ndim and offset == 0:
+        pairs = sorted((stride, n, k) for k, (stride, n) in enumerate(zip(a.strides, a.shape)))
+        order = sorted((stride, n, k) for k, (stride, n) in enumerate(zip(b.strides, b.shape)))
+        if [p[:2] for p in pairs] == [o[:2] for o in order] and len(set(a.strides)) == a.ndim:
+            perm = [0] * a.ndim  # axis k of t is axis perm[k] of x
+            for (_, _, ax), (_, _, bx) in zip(pairs, order):
+                perm[bx] = ax
+            if perm != list(range(a.ndim)):
+
+                def to_x(index, perm=perm):
+                    out = [0] * len(perm)
+                    for k, v in enumerate(index):
+                        out[perm[k]] = v
+                    return tuple(out)
+
+                return f"x.permute{tuple(perm)}", to_x
+    return None
+
+
 def index_text(shape: tuple, i: int) -> str:
     if not shape:
         return ""
@@ -150,6 +189,7 @@ class Naming:
         self.batch = x.array.shape[0] if (layers and x is not None and x.array.ndim > 1) else 1
         self.elements: dict[str, tuple] = {}  # classic element name -> (tensor, flat index)
         self._custom: dict[tuple, str] = {}
+        self._views: dict = {}  # id(view of x) -> its index mapped to x's
         if layers:
             for layer in layers:
                 if layer.bias_op is not None:
@@ -169,6 +209,9 @@ class Naming:
                     self.base[id(t)] = t.name
                 elif outputs and id(t) in outputs:  # a layer's output: "3.out"
                     self.base[id(t)] = outputs[id(t)]
+                elif t._ctx is None and x is not None and view_of_input(t, x):
+                    # a time step of x ("x[:, 1]"), its elements named as x's own
+                    self.base[id(t)], self._views[id(t)] = view_of_input(t, x)
                 elif t._ctx is None:
                     self.base[id(t)] = f"c{graph.index[id(t)]}"
                 else:
@@ -220,6 +263,9 @@ class Naming:
         custom = self._custom.get((id(t), i))
         if custom is not None:
             return custom
+        if id(t) in self._views:  # x[:, 1][0, 0] is x[0, 1, 0]
+            index = self._views[id(t)](np.unravel_index(i, t.array.shape))
+            return self.elem(self.x, int(np.ravel_multi_index(index, self.x.array.shape)))
         shape = t.array.shape
         base = self.base.get(id(t), "?")
         if t is self.graph.root or not shape:
@@ -356,6 +402,12 @@ def step_factor(naming: Naming, graph: Graph, step) -> Factor:
             note = naming.elem(w, int(np.ravel_multi_index((idx[-1], col), w.array.shape)))
     elif isinstance(fn, MatMul):
         note = _matmul_note(naming, fn, k, i, j, inner_out.array.shape)
+    elif isinstance(_ids_of(fn), np.ndarray) and k == 0:
+        ids = _ids_of(fn)
+        at = np.unravel_index(j, inner_out.array.shape)[: ids.ndim]
+        note = f"ids{list(map(int, at))} = {int(ids[at])}: the row this element was read from"
+    elif fn.label == "conv2d" and k in (0, 1) and hasattr(fn, "options"):
+        note = _conv_note(naming, fn, k, i, j, inner_out.array.shape)
     else:
         note = _formula_vars(naming, fn, formula, i, j, graph)
     return Factor(naming.elem(out, j), naming.elem(parent, i), formula, value, note)
@@ -363,16 +415,51 @@ def step_factor(naming: Naming, graph: Graph, step) -> Factor:
 
 def _matmul_note(naming, fn, k: int, i: int, j: int, out_shape: tuple) -> str:
     """The element of the other operand that ∂(a@b)[r, c]/∂a[r, m] = b[m, c] (or
-    ∂/∂b[m, c] = a[r, m]) reads; "" where the operands are not both matrices."""
+    ∂/∂b[m, c] = a[r, m]) reads, batched matmuls (attention's) included; "" where an operand
+    is a vector."""
     a, b = fn.parents[0], fn.parents[1]
-    if a.array.ndim != 2 or b.array.ndim != 2 or len(out_shape) != 2:
+    if a.array.ndim < 2 or b.array.ndim < 2 or len(out_shape) < 2:
         return ""
-    r, c = np.unravel_index(j, out_shape)
+    *batch, r, c = np.unravel_index(j, out_shape)
+
+    def element(t, row, col):  # t's element at (row, col) of the output's batch entry
+        lead = t.array.shape[:-2]
+        own = batch[len(batch) - len(lead) :] if lead else []
+        index = (*[0 if n == 1 else v for n, v in zip(lead, own)], row, col)
+        return naming.elem(t, int(np.ravel_multi_index(index, t.array.shape)))
+
     if k == 0:
-        m = np.unravel_index(i, a.array.shape)[1]
-        return f"b = {naming.elem(b, int(np.ravel_multi_index((m, c), b.array.shape)))}"
-    m = np.unravel_index(i, b.array.shape)[0]
-    return f"a = {naming.elem(a, int(np.ravel_multi_index((r, m), a.array.shape)))}"
+        return f"b = {element(b, np.unravel_index(i, a.array.shape)[-1], c)}"
+    return f"a = {element(a, r, np.unravel_index(i, b.array.shape)[-2])}"
+
+
+def _ids_of(fn):
+    """The ids array of an embedding's lookup (an index op by one integer array), else None."""
+    ids = getattr(fn, "index", None) if fn.label == "index" else getattr(fn, "ids", None)
+    return ids if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu" else None
+
+
+def _conv_note(naming, fn, k: int, i: int, j: int, out_shape: tuple) -> str:
+    """The element a convolution's factor is: for ∂out/∂W[o, c, i, j] the input pixel under
+    that tap, for ∂out/∂x the kernel weight that met the pixel ("" where none did)."""
+    (sy, sx), (top, _, left, _), (dy, dx), groups = fn.options
+    x, w = fn.parents[0], fn.parents[1]
+    n, o, y, xo = np.unravel_index(j, out_shape)
+    per_group_in, per_group_out = w.array.shape[1], w.array.shape[0] // groups
+    if k == 1:  # the input pixel under tap (ti, tj) of output (y, xo)
+        _, c, ti, tj = np.unravel_index(i, w.array.shape)
+        pixel = (n, (o // per_group_out) * per_group_in + c, y * sy + ti * dy - top)
+        pixel += (xo * sx + tj * dx - left,)
+        inside = 0 <= pixel[2] < x.array.shape[2] and 0 <= pixel[3] < x.array.shape[3]
+        if not inside:
+            return "x = 0 (padding)"
+        return f"x = {naming.elem(x, int(np.ravel_multi_index(pixel, x.array.shape)))}"
+    _, c, yi, xi = np.unravel_index(i, x.array.shape)
+    ti, tj = divmod(yi + top - y * sy, dy), divmod(xi + left - xo * sx, dx)
+    if ti[1] or tj[1] or not (0 <= ti[0] < w.array.shape[2] and 0 <= tj[0] < w.array.shape[3]):
+        return ""
+    tap = (o, c % per_group_in, ti[0], tj[0])
+    return f"W = {naming.elem(w, int(np.ravel_multi_index(tap, w.array.shape)))}"
 
 
 def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
@@ -387,7 +474,7 @@ def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
         k = _broadcast_source(j, out_shape, p.array.shape)
         if k is None:
             continue
-        name = naming.elem(p, k)
+        name = naming.elem(_before_reshapes(p), k)
         if name != c:
             parts.append(f"{c} = {name}")
     if getattr(fn, "label", None) in ("σ", "tanh") and f"{fn.label}(z)" in formula:
@@ -396,6 +483,14 @@ def _formula_vars(naming, fn, formula: str, i: int, j: int, graph) -> str:
     if exponent is not None and re.search(r"(?<![A-Za-z])p(?![A-Za-z])", formula):
         parts.append(f"p = {exponent:g}")
     return ", ".join(parts)
+
+
+def _before_reshapes(t: Tensor) -> Tensor:
+    """The tensor that reshapes (same numbers, same order) made ``t`` from: a norm layer's
+    weight reshaped to (1, C, 1) is named ``bn.weight[2]``, not ``v9[0, 2, 0]``."""
+    while t._ctx is not None and t._ctx.label == "reshape" and len(t._ctx.parents) == 1:
+        t = t._ctx.parents[0]
+    return t
 
 
 def _broadcast_source(j: int, out_shape: tuple, shape: tuple) -> int | None:

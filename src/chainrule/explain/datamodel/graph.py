@@ -23,9 +23,12 @@ class GraphNode:
     formulas: list = field(default_factory=list)  # {"input", "formula", "note"} per input
     values: list | None = None
     grads: list | None = None
+    lookup: str | None = None  # an index op on its input's row: "#0[ids], ids = [[1, 3, 4]]"
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
+        if self.lookup is None:
+            del d["lookup"]
         if self.values is None:  # a large tensor: summarised only
             del d["values"], d["grads"]
         return d

@@ -65,7 +65,7 @@ def _lookup_index(fn):
 
 def _index_text(index) -> str:
     """An index as Python writes it: ``[1, 4, 4, 7]``, ``:, 0``, ``1:3``; a large array of ids
-    by its shape."""
+    by its first ids, count and shape."""
     parts = []
     for item in index if isinstance(index, tuple) else (index,):
         if isinstance(item, slice):
@@ -75,8 +75,10 @@ def _index_text(index) -> str:
             parts.append("...")
         elif item is None:
             parts.append("None")
-        elif isinstance(item, np.ndarray) and item.size > 16:
-            parts.append(f"ids of shape {item.shape}")
+        elif isinstance(item, np.ndarray) and item.size > 16:  # the first few, and how many
+            first = ", ".join(str(v) for v in item.reshape(-1)[:8].tolist())
+            shape = "×".join(map(str, item.shape))
+            parts.append(f"[{first}, …] ({item.size} ids, shape {shape}, row by row)")
         else:
             parts.append(str(np.asarray(item).tolist()))
     return ", ".join(parts)
@@ -114,6 +116,7 @@ def graph_nodes(graph: Graph, naming, grads: dict, kinds: dict) -> list[GraphNod
             shape=list(value.shape),
             value=summary(value) if value.dtype.kind in "fiub" else "—",
             grad=summary(grads.get(id(t))),
+            lookup=_lookup(fn, graph),
         )
         if fn is not None:
             for k, parent in enumerate(fn.parents):
@@ -130,6 +133,14 @@ def graph_nodes(graph: Graph, naming, grads: dict, kinds: dict) -> list[GraphNod
             row.grads = None if g is None else np.asarray(g, dtype=np.float64).tolist()
         rows.append(row)
     return rows
+
+
+def _lookup(fn, graph: Graph) -> str | None:
+    """A lookup op applied to its input's row, with the indices it read (``#0[ids], ids =
+    [[1, 3, 4]]``, ``#2[:, 0]``): the indices are no node of the graph, so only this shows them."""
+    if fn is None or _lookup_index(fn) is None or len(fn.parents) != 1:
+        return None
+    return op_expr(fn, [f"#{graph.index[id(fn.parents[0])]}"])
 
 
 def _name(naming, t) -> str:

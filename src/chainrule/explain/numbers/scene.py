@@ -4,6 +4,8 @@ parameters. The numbers layer computes from it; the section writers take names f
 
 from __future__ import annotations
 
+import numpy as np
+
 from chainrule.explain.chain import Naming, detect_layers
 from chainrule.explain.graph import Graph
 
@@ -92,9 +94,19 @@ class Scene:
         layer (every trained leaf of a graph without layers)."""
         if param is None:
             if self.layers:
-                picks = [(layer.weight, 0) for layer in self.layers if layer.weight.requires_grad]
+                picks = [layer.weight for layer in self.layers if layer.weight.requires_grad]
             else:
-                picks = [(p, 0) for p in self.trained]
-            return picks or [(p, 0) for p in self.trained[:1]]
+                picks = list(self.trained)
+            return [(p, _first_used(p)) for p in picks or self.trained[:1]]
         names = [param] if isinstance(param, str) else list(param)
         return [self.naming.parse(n, self.params) for n in names]
+
+
+def _first_used(p) -> int:
+    """Element 0, or where its gradient is 0 (an embedding row the ids did not look up, a
+    weight behind an off ReLU) the first element with a gradient: a chain worth reading."""
+    grad = p.grad_array
+    if grad is None or grad.reshape(-1)[0] != 0:
+        return 0
+    used = np.flatnonzero(grad)
+    return int(used[0]) if used.size else 0

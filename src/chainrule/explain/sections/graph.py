@@ -52,7 +52,7 @@ def table(nodes) -> Table:
             [
                 f"#{node.id}",
                 node.name,
-                node.op + (f"({inputs})" if inputs else ""),
+                node.lookup or node.op + (f"({inputs})" if inputs else ""),
                 "×".join(map(str, node.shape)) or "scalar",
                 node.value,
                 node.grad,

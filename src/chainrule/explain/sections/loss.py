@@ -17,9 +17,10 @@ def write(expl, scene, style) -> list:
         target = None if scene.y is None else np.asarray(scene.y.array)
         indices = _indices(target, names)
         return [] if indices is None else [Para(f"Target t = {_classes(indices, names)}.")]
-    blocks = [Heading(3, "Loss")]
     out = np.asarray(expl.output)
     target = None if expl.target is None else np.asarray(expl.target)
+    # no target: E is the prediction itself (explain(model, x)), not a loss
+    blocks = [Heading(3, "Loss" if target is not None else "The output explained, E")]
     # one output per class (cross-entropy): each output row is named by its class
     per_class = names is not None and out.ndim == 2 and out.shape[1] == len(names) > 1
     if out.size <= MAX_WIDTH * MAX_SAMPLES:
@@ -38,7 +39,10 @@ def write(expl, scene, style) -> list:
             indices = _indices(target, names)
             named = f"{expl.target}" if indices is None else _classes(indices, names)
             blocks.append(Para(f"Target t = {named}."))
-        blocks.append(Table(["output", "value", "target"], rows, [False, True, True]))
+        if target is None:
+            rows = [row[:2] for row in rows]
+        header = ["output", "value", "target"][: 3 if target is not None else 2]
+        blocks.append(Table(header, rows, [False, True, True][: len(header)]))
     formula, constants = split_constants(expl.loss.formula)  # "huber(o − t), δ = 0.5"
     after = [f"   ({constants})"] if constants else []
     numbers = _loss_with_numbers(formula, constants, out, target, style)
