@@ -183,9 +183,9 @@ class Tensor(InplaceMethods, TensorMethods):
         self._requires_grad = bool(requires_grad)
         return self
 
-    def retain_grad(self) -> Tensor:
+    def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
-        return _autograd_hooks.retain_grad(self)
+        _autograd_hooks.retain_grad(self)  # returns None, as PyTorch's
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` with ∂loss/∂self during backward; a tensor it returns replaces

@@ -229,8 +229,9 @@ def test_retain_grad_and_retains_grad_match_torch():
         x = lib.ones(2, requires_grad=True)
         y = x * 2
         assert (y.retains_grad, x.retains_grad) == (False, False)
-        y.retain_grad()
+        assert y.retain_grad() is None  # as PyTorch's (it returned the tensor)
         assert y.retains_grad
+        assert x.retain_grad() is None  # a leaf: nothing to do, no error
         with pytest.raises(
             RuntimeError, match="can't retain_grad on Tensor that has requires_grad"
         ):
