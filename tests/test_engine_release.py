@@ -85,3 +85,22 @@ def test_gradients_are_the_same_whether_intermediates_are_held_or_not():
         return x.grad.numpy().tobytes()
 
     assert run(keep=True) == run(keep=False)
+
+
+def test_a_released_op_that_saves_nothing_keeps_stand_ins_without_memory():
+    x32 = cr.tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    x64 = cr.tensor(np.ones((3, 4), np.float64), requires_grad=True)
+    ops, stand_ins = [], []
+    for x in (x32, x64, x32):
+        out = x.exp() + 1.0  # Add saves no tensors: it keeps links for another backward()
+        op = out.grad_fn
+        out.sum().backward()
+        ops.append(op)
+        (stand_in,) = [p for p in op.parents if p._ctx is not None]  # for exp's output
+        stand_ins.append(stand_in)
+    for op, stand_in, x in zip(ops, stand_ins, (x32, x64, x32)):
+        assert op.released and stand_in.shape == (3, 4) and stand_in.dtype == x.dtype
+        assert type(stand_in._ctx).__name__ == "Exp" and stand_in.requires_grad
+        array = stand_in.array
+        assert array.strides == (0, 0) and not array.flags.writeable and not array.any()
+    assert stand_ins[0].array is stand_ins[2].array  # one shared view: no memory per op
