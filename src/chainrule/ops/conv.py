@@ -38,7 +38,9 @@ from chainrule.ops.conv_util import (  # noqa: F401 - some are re-exported
     _out_size,
     _pad_nhwc,
     _windows,
+    check_output_padding,
     clear_buffers,
+    group_count,
     pair,
     single,
 )
@@ -323,8 +325,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     x, weight, bias = _conv_args(x, weight, bias, op)
     stride = pair(stride, "stride", op, 1)
     dilation = pair(dilation, "dilation", op, 1)
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{op}: groups must be an integer >= 1, got {groups!r}")
+    group_count(groups, op)
     wshape = weight.array.shape
     if len(wshape) != 4:
         raise ShapeError(f"{op} expects a 4-D weight (C_out, C_in/groups, kH, kW), got {wshape}")
@@ -416,14 +417,8 @@ def conv_transpose2d(
     dilation = pair(dilation, "dilation", op, 1)
     padding = pair(padding, "padding", op, 0)
     output_padding = pair(output_padding, "output_padding", op, 0)
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{op}: groups must be an integer >= 1, got {groups!r}")
-    for i in range(2):
-        if output_padding[i] >= max(stride[i], dilation[i]):
-            raise ShapeError(  # a ValueError, and PyTorch's RuntimeError
-                f"{op}: output_padding {output_padding} must be smaller than the stride "
-                f"{stride} or the dilation {dilation}"
-            )
+    group_count(groups, op)
+    check_output_padding(output_padding, stride, dilation, op)
     if weight.ndim != 4:
         raise ShapeError(
             f"{op} expects a 4-D weight (C_in, C_out/groups, kH, kW), got {weight.shape}"

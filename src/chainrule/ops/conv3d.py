@@ -20,6 +20,7 @@ import numpy as np
 
 from chainrule.autograd.compile_hooks import fixed
 from chainrule.errors import ShapeError
+from chainrule.ops.conv_util import group_count
 from chainrule.tensor import Tensor
 
 
@@ -93,8 +94,7 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     x, weight, bias = _conv_args(x, weight, bias, op)
     stride = triple(stride, "stride", op, 1)
     dilation = triple(dilation, "dilation", op, 1)
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{op}: groups must be an integer >= 1, got {groups!r}")
+    group_count(groups, op)
     if weight.ndim != 5:
         raise ShapeError(
             f"{op} expects a 5-D weight (C_out, C_in/groups, kD, kH, kW), got {weight.shape}"

@@ -16,10 +16,9 @@ and second derivatives, are theirs.
 
 from __future__ import annotations
 
-import numpy as np
-
 from chainrule.errors import ShapeError
 from chainrule.ops.conv3d import triple
+from chainrule.ops.conv_util import check_output_padding, group_count
 from chainrule.tensor import Tensor
 
 
@@ -93,15 +92,8 @@ def conv_transpose3d(
     dilation = triple(dilation, "dilation", op, 1)
     padding = triple(padding, "padding", op, 0)
     output_padding = triple(output_padding, "output_padding", op, 0)
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"{op}: groups must be an integer >= 1, got {groups!r}")
-    groups = int(groups)
-    for o, s, d in zip(output_padding, stride, dilation):
-        if o >= max(s, d):
-            raise ShapeError(
-                f"{op}: output_padding {output_padding} must be smaller than the stride "
-                f"{stride} or the dilation {dilation}"
-            )
+    groups = group_count(groups, op)
+    check_output_padding(output_padding, stride, dilation, op)
     if weight.ndim != 5:
         raise ShapeError(
             f"{op} expects a 5-D weight (C_in, C_out/groups, kD, kH, kW), got {weight.shape}"

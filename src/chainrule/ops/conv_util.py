@@ -34,6 +34,25 @@ def single(value, name: str, op: str, minimum: int = 0) -> int:
     return pair(value, name, op, minimum)[0]
 
 
+def group_count(groups, op: str) -> int:
+    """``groups`` checked to be an integer >= 1 (not a bool), as an int."""
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"{op}: groups must be an integer >= 1, got {groups!r}")
+    return int(groups)
+
+
+def check_output_padding(output_padding, stride, dilation, op: str) -> None:
+    """A transposed convolution's output_padding must be below the stride or the dilation."""
+    from chainrule.errors import ShapeError
+
+    for o, s, d in zip(output_padding, stride, dilation):
+        if o >= max(s, d):
+            raise ShapeError(  # a ValueError, and PyTorch's RuntimeError
+                f"{op}: output_padding {output_padding} must be smaller than the stride "
+                f"{stride} or the dilation {dilation}"
+            )
+
+
 def _out_size(size: int, pad_total: int, kernel: int, stride: int, dilation: int) -> int:
     return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
 
