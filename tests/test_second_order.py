@@ -358,3 +358,19 @@ def test_a_wrong_second_order_rule_is_caught():
 
     with pytest.raises(GradcheckError):
         gradgradcheck(lambda a: Cube.apply(a).sum(), _t([0.5, 1.5]))
+
+
+def test_grad_outputs_that_depend_on_the_inputs_are_not_differentiated_as_torch():
+    # Σ seed·out differentiated added ∂seed/∂x·out: 6x² for y = x², seed = 2x (PyTorch: 4x²)
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, 2.0, -3.0], requires_grad=True)
+        y, seed = x * x, 2 * x
+        (first,) = lib.autograd.grad(y, x, grad_outputs=seed, create_graph=True)
+        (second,) = lib.autograd.grad(first.sum(), x)  # the seed stays in the graph
+        results.append((first.tolist(), second.tolist()))
+    assert results[0] == results[1]
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(cr.errors.ShapeError, match="grad_outputs has shape"):
+        cr.autograd.grad(x * x, x, grad_outputs=cr.ones(3), create_graph=True)

@@ -138,27 +138,29 @@ def _results(inputs, grads, allow_unused, materialize=False):
 def _graph_pass(outputs, grad_outputs, inputs, sink) -> None:
     """The backward pass on tensors, recorded: each op's ``backward_graph`` in reverse order."""
     from chainrule.autograd.grad_mode import enable_grad
-    from chainrule.creation import ones_like
 
     with enable_grad():
-        root = None
-        for out, seed in zip(outputs, grad_outputs):
-            if seed is None:
-                if out.array.size != 1:
-                    raise GraphError("grad of a non-scalar output needs grad_outputs")
-                term = out.sum()
-            else:
-                term = (out * seed).sum()  # Σ seed·out: its gradient is the vector-Jacobian product
-            root = term if root is None else root + term
-        if root._ctx is None:
+        seeds = [_graph_seed(out, seed) for out, seed in zip(outputs, grad_outputs)]
+        if not any(out.requires_grad for out in outputs):
             raise GraphError(
                 "autograd.grad: the outputs do not depend on anything that requires grad"
             )
-        grads = {id(root._ctx): ones_like(root)}
+        # Each output's op starts from its seed. The seeds stay in the graph (the result may be
+        # differentiated by them) but are not differentiated here: Σ seed·out differentiated
+        # would add ∂seed/∂input·out wherever the seed depends on an input (as PyTorch's, not).
+        grads: dict = {}
         leaves: dict = {}  # id → [leaf, its total gradient]: leaf hooks see the total once
-        order = engine.topological_order(root._ctx)
-        run, targets = partial.needed_ops(order, inputs)
         wanted = {id(t) for t in inputs}
+        for out, seed in zip(outputs, seeds):
+            if out._ctx is not None:
+                key = id(out._ctx)
+                grads[key] = seed if key not in grads else grads[key] + seed
+            elif id(out) in wanted:  # an input asked for by itself: its gradient is the seed
+                entry = leaves.setdefault(id(out), [out, None])
+                entry[1] = seed if entry[1] is None else entry[1] + seed
+        roots = partial._Roots(outputs)
+        order = [fn for fn in engine._depth_first_order(roots) if fn is not roots]
+        run, targets = partial.needed_ops(order, inputs)
         for fn in order:
             grad = grads.pop(id(fn), None)
             if grad is None or (id(fn) not in run and id(fn) not in targets):
@@ -189,6 +191,27 @@ def _graph_pass(outputs, grad_outputs, inputs, sink) -> None:
             if leaf_hooks is not None and leaf_hooks.pre:
                 total = _hooks.run_tensor_hooks(leaf_hooks.pre, total, "a leaf")
             sink.leaf(leaf, total)
+
+
+def _graph_seed(out, seed):
+    """The gradient an output starts from, as a tensor of its shape: ones for a one-element
+    output without one."""
+    from chainrule.creation import ones_like
+    from chainrule.errors import ShapeError
+    from chainrule.tensor import Tensor
+
+    if seed is None:
+        if out.array.size != 1:
+            raise GraphError("grad of a non-scalar output needs grad_outputs")
+        return ones_like(out)
+    if not isinstance(seed, Tensor):
+        seed = Tensor._make(np.asarray(seed, dtype=out.array.dtype), False)
+    if seed.shape != out.shape:
+        raise ShapeError(
+            f"autograd.grad: grad_outputs has shape {seed.shape} for an output of shape "
+            f"{out.shape}; they must match"
+        )
+    return seed
 
 
 def _sum_to_shape(grad, shape: tuple):
