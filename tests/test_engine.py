@@ -405,6 +405,14 @@ def test_ops_that_skip_the_engine_shape_check_return_gradients_of_their_inputs_s
         cr.nn.functional.hardtanh(leaf(*shape)).sum().backward()
         cr.nan_to_num(leaf(*shape)).sum().backward()
         cr.std(leaf(*shape)).backward()
+    for kind in ("RNN", "LSTM", "GRU"):  # one op per layer, and per step in the cells
+        for bias in (True, False):
+            layer = getattr(cr.nn, kind)(3, 2, bias=bias, bidirectional=True, dtype="float64")
+            out, _ = layer(leaf(4, 2, 3))
+            out.sum().backward()
+            cell = getattr(cr.nn, kind + "Cell")(3, 2, bias=bias, dtype="float64")
+            out = cell(leaf(2, 3))
+            (sum(o.sum() for o in out) if isinstance(out, tuple) else out.sum()).backward()
     assert set(seen) >= {c for c in flagged if c.__module__.startswith("chainrule.ops")}
 
 

@@ -118,6 +118,10 @@ _RENAMED = {
     "Tanhshrink": "SubBackward0",
     "GluProduct": "GluBackward0",
     "FmodByNumber": "FmodBackward0",
+    # a recurrent cell's one-op step (ops/recurrent_cells.py): PyTorch's last op of the cell
+    "LSTMHiddenPart": "MulBackward0",
+    "LSTMCellStatePart": "AddBackward0",
+    "GRUCellStep": "AddBackward0",
     # recorded without a derivative (backward raises, as PyTorch's)
     "FloorDivide": "torch::autograd::NotImplemented",
     "RemainderOfNumber": "torch::autograd::NotImplemented",
@@ -200,6 +204,7 @@ _BY_CALL = {
     "Triangle": _triangle,
     "Prod": lambda fn: "ProdBackward0" if getattr(fn, "dim", None) is None else "ProdBackward1",
     "L1": lambda fn: _by_reduction(fn, "AbsBackward0"),
+    "RNNCellStep": lambda fn: "ReluBackward0" if fn.relu else "TanhBackward0",
     "KLDiv": lambda fn: _by_reduction(
         fn, "MulBackward0" if getattr(fn, "log_target", False) else "SubBackward0"
     ),

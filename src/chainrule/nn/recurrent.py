@@ -1,9 +1,10 @@
 """Recurrent layers over whole sequences: RNN, LSTM and GRU, as PyTorch's (arguments, parameter
 names ``weight_ih_l0``, ``bias_hh_l1_reverse``, ..., layouts, init, input and output shapes).
 
-The time loop calls the step functions of ``nn/recurrent_cells.py``, which are made of the
-ordinary differentiable ops, so gradients, hooks, ``explain`` and second derivatives need
-nothing of their own here.
+Training runs each layer, in each direction, as one op over the whole sequence
+(``ops/recurrent_layers.py``: the input side and the weight gradients as one matrix product
+each). Inside ``op_by_op()`` (``cr.explain``) and for an LSTM with ``proj_size``, the time loop
+calls the step functions of ``nn/recurrent_cells.py`` instead, one op per gate.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.recurrent_cells import (
+    _OP_BY_OP,
     NONLINEARITIES,
     gru_step,
     lstm_step,
     rnn_step,
     zero_state,
 )
+from chainrule.ops.recurrent_layers import GRULayer, LSTMLayer, RNNLayer
 from chainrule.ops.shape_extra import split, unbind
 from chainrule.random import Generator
 from chainrule.tensor import Tensor
@@ -193,6 +196,11 @@ class RNNBase(Module):
         x, batched = self._input(input)
         batch = x.shape[0 if self.batch_first else 1]
         states = self._initial_states(hx, batched, batch, x.array.dtype)
+        if not _OP_BY_OP[0] and self.proj_size == 0:
+            output, finals = self._whole_layers(x, states)
+            if not batched:
+                output = output.squeeze(0 if self.batch_first else 1)
+            return output, self._final_states(finals, batched)
         # Each step projects its own input (linear(x_t, W_ih) in the step): projecting the whole
         # sequence in one product would leave a projection that requires grad to be cut into
         # steps, and every cut's gradient is an array of the whole projection's size; measured,
@@ -216,6 +224,28 @@ class RNNBase(Module):
         if not batched:
             output = output.squeeze(0 if self.batch_first else 1)
         return output, self._final_states(finals, batched)
+
+    def _whole_layers(self, x: Tensor, states: list) -> tuple[Tensor, list]:
+        """Every layer and direction as one op each: (output, final states)."""
+        seq = x.transpose(0, 1) if self.batch_first else x  # (T, B, features)
+        finals = []
+        for layer in range(self.num_layers):
+            if layer > 0 and self.dropout > 0 and self.training:
+                seq = Dropout(self.dropout)(seq)
+            outputs = []
+            for direction in range(self.num_directions):
+                index = layer * self.num_directions + direction
+                weights = [self._parameters[name] for name in self._all_weights[index]]
+                out, final = self._layer(seq, states[index], weights, bool(direction))
+                outputs.append(out)
+                finals.append(final)
+            seq = outputs[0] if len(outputs) == 1 else ops.cat(outputs, -1)
+        return (seq.transpose(0, 1) if self.batch_first else seq), finals
+
+    def _layer(self, seq: Tensor, state, weights: list, reverse: bool) -> tuple:
+        """One layer in one direction over the whole (T, B, features) sequence, one op:
+        (outputs (T, B, hidden), final state)."""
+        raise NotImplementedError
 
     def _run(self, steps: list, names: list, state, direction: int) -> tuple[list, object]:
         """One layer in one direction over the whole sequence: (outputs in time order, state)."""
@@ -356,6 +386,11 @@ class RNN(RNNBase):
         w_ih, w_hh, b_ih, b_hh = weights if self.bias else (*weights, None, None)
         return rnn_step(x, h, w_ih, w_hh, b_ih, b_hh, self.nonlinearity)
 
+    def _layer(self, seq, state, weights, reverse):
+        relu = self.nonlinearity == "relu"
+        out = RNNLayer.apply(seq, state, *weights, relu=relu, reverse=reverse)
+        return out, out[0 if reverse else -1]
+
 
 class GRU(RNNBase):
     """A multi-layer gated recurrent unit over a sequence, as PyTorch's ``nn.GRU`` (gates r, z,
@@ -393,6 +428,10 @@ class GRU(RNNBase):
     def _step(self, x, h, weights):
         w_ih, w_hh, b_ih, b_hh = weights if self.bias else (*weights, None, None)
         return gru_step(x, h, w_ih, w_hh, b_ih, b_hh)
+
+    def _layer(self, seq, state, weights, reverse):
+        out = GRULayer.apply(seq, state, *weights, reverse=reverse)
+        return out, out[0 if reverse else -1]
 
 
 class LSTM(RNNBase):
@@ -439,6 +478,11 @@ class LSTM(RNNBase):
         b_ih, b_hh = weights[2:4] if self.bias else (None, None)
         w_hr = weights[-1] if self.proj_size else None
         return lstm_step(x, *state, w_ih, w_hh, b_ih, b_hh, w_hr)
+
+    def _layer(self, seq, state, weights, reverse):
+        packed = LSTMLayer.apply(seq, *state, *weights, reverse=reverse)
+        steps = seq.shape[0]
+        return packed[:steps], (packed[0 if reverse else steps - 1], packed[steps])
 
     def _final_states(self, finals: list, batched: bool):
         h_n = ops.stack([h for h, _ in finals], axis=0)

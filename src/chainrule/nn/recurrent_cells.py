@@ -1,14 +1,17 @@
 """Recurrent cells: one time step of an Elman RNN, an LSTM and a GRU (PyTorch's ``RNNCell``,
 ``LSTMCell`` and ``GRUCell``, with their parameter names, layouts, gate order and init).
 
-Each step is written with the ordinary differentiable ops (``linear``, ``sigmoid``, ``tanh``,
-``chunk``, ``*``, ``+``), so backward, hooks, ``explain`` and second derivatives need nothing
-of their own. The step functions are shared with the sequence layers in ``nn/recurrent.py``.
+Each step is defined with the ordinary differentiable ops (``linear``, ``sigmoid``, ``tanh``,
+``chunk``, ``*``, ``+``): that is what :func:`op_by_op` runs, and what ``cr.explain`` shows, a
+factor per gate. Training runs the same step as one op (``ops/recurrent_cells.py``, its backward
+written out by hand: 3× fewer ops a step). The step functions are shared with the sequence
+layers in ``nn/recurrent.py``.
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -19,39 +22,73 @@ from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
-from chainrule.ops.shape_extra import split
+from chainrule.ops.recurrent_cells import (
+    GRUCellStep,
+    LSTMCellStatePart,
+    LSTMCellStep,
+    LSTMHiddenPart,
+    RNNCellStep,
+)
+from chainrule.ops.recurrent_graph import gru_cell, lstm_cell, rnn_cell
 from chainrule.random import Generator
 from chainrule.tensor import Tensor
 
 NONLINEARITIES = ("tanh", "relu")
 
 
+_OP_BY_OP = [0]  # > 0 inside op_by_op()
+
+
+@contextmanager
+def op_by_op():
+    """Inside this block, recurrent steps run as the ordinary ops, one per gate and product
+    (``cr.explain`` uses it, so each gate is a factor of the chain rule); outside, each step
+    is one op. Both compute the same formulas (to rounding)."""
+    _OP_BY_OP[0] += 1
+    try:
+        yield
+    finally:
+        _OP_BY_OP[0] -= 1
+
+
+def _fused_args(x, h, state, weights) -> tuple | None:
+    """The one-op step's inputs, or None where the op-by-op step must run (inside
+    :func:`op_by_op`, or with one bias of the two)."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    if _OP_BY_OP[0] or (b_ih is None) != (b_hh is None):
+        return None
+    biases = () if b_ih is None else (b_ih, b_hh)
+    return (x, h) + state + (w_ih, w_hh) + biases
+
+
 # ---- one time step, as functions of tensors (the cells and the layers both call these) -------
 def rnn_step(x, h, w_ih, w_hh, b_ih, b_hh, nonlinearity: str = "tanh") -> Tensor:
     """h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (relu in place of tanh on request)."""
-    pre = ops.linear(x, w_ih, b_ih) + ops.linear(h, w_hh, b_hh)
-    return pre.tanh() if nonlinearity == "tanh" else pre.relu()
+    fused = _fused_args(x, h, (), (w_ih, w_hh, b_ih, b_hh))
+    if fused is not None:
+        return RNNCellStep.apply(*fused, relu=nonlinearity == "relu")
+    return rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh, relu=nonlinearity == "relu")
 
 
 def lstm_step(x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr=None) -> tuple[Tensor, Tensor]:
     """(h', c'): the gates i, f, g, o in PyTorch's order, c' = f·c + i·g, h' = o·tanh(c')
     (then h' @ W_hrᵀ for an LSTM with ``proj_size``)."""
-    gates = ops.linear(x, w_ih, b_ih) + ops.linear(h, w_hh, b_hh)
-    i, f, g, o = ops.chunk(gates, 4, axis=-1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    h = o.sigmoid() * c.tanh()
+    fused = _fused_args(x, h, (c,), (w_ih, w_hh, b_ih, b_hh))
+    if fused is not None:
+        packed = LSTMCellStep.apply(*fused)
+        h, c = LSTMHiddenPart.apply(packed), LSTMCellStatePart.apply(packed)
+    else:
+        h, c = lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh)
     return (h if w_hr is None else ops.linear(h, w_hr)), c
 
 
 def gru_step(x, h, w_ih, w_hh, b_ih, b_hh) -> Tensor:
     """h' = (h − n)·z + n with r, z = σ(W_i{r,z} x + b + W_h{r,z} h + b) and
     n = tanh(W_in x + b_in + r·(W_hn h + b_hn)): PyTorch's gates r, z, n, its formula."""
-    size = h.shape[-1]
-    from_x = split(ops.linear(x, w_ih, b_ih), [2 * size, size], axis=-1)
-    from_h = split(ops.linear(h, w_hh, b_hh), [2 * size, size], axis=-1)
-    r, z = ops.chunk((from_x[0] + from_h[0]).sigmoid(), 2, axis=-1)
-    n = (from_x[1] + r * from_h[1]).tanh()
-    return (h - n) * z + n
+    fused = _fused_args(x, h, (), (w_ih, w_hh, b_ih, b_hh))
+    if fused is not None:
+        return GRUCellStep.apply(*fused)
+    return gru_cell(x, h, w_ih, w_hh, b_ih, b_hh)
 
 
 def zero_state(shape: tuple, dtype) -> Tensor:

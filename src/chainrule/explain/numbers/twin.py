@@ -9,6 +9,7 @@ import numpy as np
 
 from chainrule.autograd.grad_mode import enable_grad
 from chainrule.errors import GraphError, ShapeError
+from chainrule.nn.recurrent_cells import op_by_op
 from chainrule.tensor import Tensor
 
 
@@ -219,7 +220,9 @@ def run(model, x, y, loss_fn, count=None) -> tuple:
     ``count[0]`` when given (how many times the model's forward hooks ran)."""
     if count is not None:
         count[0] += 1
-    with enable_grad():
+    # op_by_op: a recurrent layer's gates each their own op, so each is a factor (not one op
+    # for the whole layer, as training runs it)
+    with enable_grad(), op_by_op():
         out = model(x)
         loss = loss_fn(out, matched_target(out, y))
     if not isinstance(loss, Tensor) or loss.array.size != 1:

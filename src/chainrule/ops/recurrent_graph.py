@@ -1,0 +1,94 @@
+"""The recurrent steps written with the ordinary ops (one per product and gate): the definition
+of what the one-op cells and layers (``recurrent_cells.py``, ``recurrent_layers.py``) compute.
+
+``nn`` runs these steps where every gate must be its own op (``cr.explain``); the fused ops
+differentiate them for second derivatives (``backward_graph``): the steps are replayed on the
+op's inputs and ``autograd.grad(..., create_graph=True)`` records their backward pass.
+"""
+
+from __future__ import annotations
+
+
+def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, relu: bool = False):
+    """h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh) (relu in place of tanh on request)."""
+    from chainrule import ops
+
+    pre = ops.linear(x, w_ih, b_ih) + ops.linear(h, w_hh, b_hh)
+    return pre.relu() if relu else pre.tanh()
+
+
+def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+    """(h', c'): gates i, f, g, o (PyTorch's order), c' = σ(f)·c + σ(i)·tanh(g),
+    h' = σ(o)·tanh(c')."""
+    from chainrule import ops
+
+    gates = ops.linear(x, w_ih, b_ih) + ops.linear(h, w_hh, b_hh)
+    i, f, g, o = ops.chunk(gates, 4, axis=-1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """h' = (h − n)·z + n with r, z = σ(x·W_i{r,z}ᵀ + b + h·W_h{r,z}ᵀ + b) and
+    n = tanh(x·W_inᵀ + b_in + r·(h·W_hnᵀ + b_hn)) (PyTorch's gates r, z, n)."""
+    from chainrule import ops
+    from chainrule.ops.shape_extra import split
+
+    size = h.shape[-1]
+    from_x = split(ops.linear(x, w_ih, b_ih), [2 * size, size], axis=-1)
+    from_h = split(ops.linear(h, w_hh, b_hh), [2 * size, size], axis=-1)
+    r, z = ops.chunk((from_x[0] + from_h[0]).sigmoid(), 2, axis=-1)
+    n = (from_x[1] + r * from_h[1]).tanh()
+    return (h - n) * z + n
+
+
+def _replay_cell(fn):
+    """``fn``'s output rebuilt from its inputs by the op-by-op step (a cell op)."""
+    from chainrule import ops
+    from chainrule.ops.recurrent_cells import GRUCellStep, LSTMCellStep
+
+    parents = fn.parents
+    if isinstance(fn, LSTMCellStep):
+        h, c = lstm_cell(*parents)
+        return ops.stack([h, c], axis=0)
+    if isinstance(fn, GRUCellStep):
+        return gru_cell(*parents)
+    return rnn_cell(*parents, relu=fn.relu)
+
+
+def _replay_layer(fn):
+    """``fn``'s output rebuilt from its inputs, step by step with the op-by-op cells."""
+    from chainrule import ops
+    from chainrule.ops.recurrent_layers import GRULayer, LSTMLayer
+    from chainrule.ops.shape_extra import unbind
+
+    x, h, *rest = fn.parents
+    c = rest.pop(0) if fn.has_c else None
+    steps = list(unbind(x, 0))
+    outputs = []
+    for x_t in reversed(steps) if fn.reverse else steps:
+        if isinstance(fn, LSTMLayer):
+            h, c = lstm_cell(x_t, h, c, *rest)
+        elif isinstance(fn, GRULayer):
+            h = gru_cell(x_t, h, *rest)
+        else:
+            h = rnn_cell(x_t, h, *rest, relu=fn.relu)
+        outputs.append(h)
+    if fn.reverse:
+        outputs.reverse()
+    if c is not None:
+        outputs.append(c)
+    return ops.stack(outputs, axis=0)
+
+
+def replayed_grads(fn, grad, layer: bool = False) -> tuple:
+    """``fn``'s input gradients as tensors in the graph: its op-by-op steps replayed on its
+    inputs, and their backward pass recorded (for second derivatives)."""
+    from chainrule.autograd.grad_api import grad as autograd_grad
+    from chainrule.autograd.grad_mode import enable_grad
+
+    with enable_grad():
+        out = _replay_layer(fn) if layer else _replay_cell(fn)
+    wanted = [p for p, need in zip(fn.parents, fn.needs_grad) if need]
+    grads = iter(autograd_grad(out, wanted, grad, create_graph=True, allow_unused=True))
+    return tuple(next(grads) if need else None for need in fn.needs_grad)
