@@ -95,7 +95,7 @@ def test_every_factor_of_a_recurrent_model_has_its_formula(kind):
     (chain,) = report.data["chains"]
     formulas = {f["symbol"]: f["formula"] for p in chain["paths"] for f in p["factors"]}
     assert "?" not in formulas.values(), formulas
-    stacked = [f for s, f in formulas.items() if "/∂v" in s and f.startswith("1 (each input")]
+    stacked = [f for s, f in formulas.items() if "/∂" in s and f.startswith("1 (each input")]
     assert stacked  # the step through the stack of the outputs reads as stack's own formula
     assert chain["total"] == pytest.approx(chain["engine_grad"], abs=1e-12)
 
@@ -277,3 +277,39 @@ def test_an_input_weights_factor_names_the_time_steps_input(kind):
         assert value == X[0, t, 0]
     forward = [n["name"] for n in report.data["forward"]["nodes"]]
     assert {"x[:, 0]", "x[:, 1]", "x[:, 2]"} <= set(forward)
+
+
+def _forward_nodes(report) -> dict:
+    return {n["name"]: n for n in report.data["forward"]["nodes"]}
+
+
+@pytest.mark.parametrize("kind, parts", [("LSTM", "aifgoch"), ("GRU", "rznh"), ("RNN", "ah")])
+def test_each_steps_gates_are_named_after_the_layer_and_time_step(kind, parts):
+    cr.manual_seed(0)
+    model = _LastStep(kind)
+    report = cr.explain(model, X, Y, nn.MSELoss(), param="rnn.weight_hh_l0[0, 1]")
+    nodes = _forward_nodes(report)
+    for t in range(3):
+        for part in parts:
+            assert f"rnn.t{t}.{part}" in nodes, (t, part, sorted(nodes))
+    with cr.no_grad():  # the named h of the last step is the layer's output there
+        out, _ = model.rnn(cr.tensor(X, dtype="float32"))
+    last = [float(v) for v in nodes["rnn.t2.h"]["value"].strip("[]").split(",")]
+    np.testing.assert_allclose(last, out.numpy()[0, -1], atol=1e-5)
+
+
+def test_stacked_bidirectional_steps_are_named_by_layer_and_direction():
+    class Stacked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(1, 2, num_layers=2, bidirectional=True, batch_first=True)
+            self.fc = nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.fc(self.lstm(x)[0][:, -1])
+
+    cr.manual_seed(1)
+    report = cr.explain(Stacked(), X, Y, nn.MSELoss(), param="fc.weight[0, 0]")
+    nodes = _forward_nodes(report)
+    for prefix in ("l0", "l0_reverse", "l1", "l1_reverse"):
+        assert {f"lstm.{prefix}.t0.c", f"lstm.{prefix}.t2.h"} <= set(nodes), sorted(nodes)

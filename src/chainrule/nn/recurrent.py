@@ -30,6 +30,7 @@ from chainrule.nn.recurrent_cells import (
     rnn_step,
     zero_state,
 )
+from chainrule.ops.recurrent_graph import PARTS
 from chainrule.ops.recurrent_layers import GRULayer, LSTMLayer, RNNLayer
 from chainrule.ops.shape_extra import split, unbind
 from chainrule.random import Generator
@@ -251,13 +252,23 @@ class RNNBase(Module):
         """One layer in one direction over the whole sequence: (outputs in time order, state)."""
         weights = [self._parameters[name] for name in names]
         outputs = []
-        for x in reversed(steps) if direction else steps:
+        parts, last = PARTS[0], len(steps) - 1
+        for k, x in enumerate(reversed(steps) if direction else steps):
+            if parts is not None:  # cr.explain names the gates: t2.i, l1_reverse.t0.c, ...
+                parts.where = self._step_prefix(names[0]) + f"t{last - k if direction else k}."
             state = self._step(x, state, weights)
             outputs.append(state[0] if isinstance(state, tuple) else state)
         return (outputs[::-1] if direction else outputs), state
 
     def _step(self, x, state, weights):
         raise NotImplementedError
+
+    def _step_prefix(self, weight_name: str) -> str:
+        """``l1_reverse.`` for layer 1's reverse direction (from ``weight_ih_l1_reverse``);
+        nothing for a one-layer, one-direction RNN."""
+        if self.num_layers == 1 and self.num_directions == 1:
+            return ""
+        return weight_name.removeprefix("weight_ih_") + "."
 
     def _final_states(self, finals: list, batched: bool):
         h_n = ops.stack(finals, axis=0)

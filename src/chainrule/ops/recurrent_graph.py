@@ -9,12 +9,32 @@ op's inputs and ``autograd.grad(..., create_graph=True)`` records their backward
 from __future__ import annotations
 
 
+class StepParts:
+    """What ``cr.explain`` collects while a recurrent layer runs op by op: (tensor, name) of
+    each step's pre-activations ``a``, gates, c and h (``i``, ``f``, ``g``, ``o``, ``c``,
+    ``h``; a GRU's ``r``, ``z``, ``n``), each name prefixed with ``where`` (``t2.``, ``l1_reverse.t0.``), which the
+    layer sets before each step."""
+
+    def __init__(self):
+        self.found: list = []
+        self.where = ""
+
+    def add(self, **parts) -> None:
+        self.found += [(t, self.where + name) for name, t in parts.items()]
+
+
+PARTS: list = [None]  # the StepParts being filled (explain), or None: nothing is noted
+
+
 def rnn_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None, relu: bool = False):
     """h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh) (relu in place of tanh on request)."""
     from chainrule import ops
 
     pre = ops.linear(x, w_ih, b_ih) + ops.linear(h, w_hh, b_hh)
-    return pre.relu() if relu else pre.tanh()
+    h = pre.relu() if relu else pre.tanh()
+    if PARTS[0] is not None:
+        PARTS[0].add(a=pre, h=h)
+    return h
 
 
 def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -24,8 +44,12 @@ def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
 
     gates = ops.linear(x, w_ih, b_ih) + ops.linear(h, w_hh, b_hh)
     i, f, g, o = ops.chunk(gates, 4, axis=-1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c.tanh(), c
+    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+    c = f * c + i * g
+    h = o * c.tanh()
+    if PARTS[0] is not None:
+        PARTS[0].add(a=gates, i=i, f=f, g=g, o=o, c=c, h=h)
+    return h, c
 
 
 def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -39,7 +63,10 @@ def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
     from_h = split(ops.linear(h, w_hh, b_hh), [2 * size, size], axis=-1)
     r, z = ops.chunk((from_x[0] + from_h[0]).sigmoid(), 2, axis=-1)
     n = (from_x[1] + r * from_h[1]).tanh()
-    return (h - n) * z + n
+    new_h = (h - n) * z + n
+    if PARTS[0] is not None:
+        PARTS[0].add(r=r, z=z, n=n, h=new_h)
+    return new_h
 
 
 def _replay_cell(fn):

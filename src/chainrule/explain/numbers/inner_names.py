@@ -18,7 +18,7 @@ def inner_names(model):
     """While active, each normalisation or attention layer of ``model`` records id(tensor) ->
     name for the values inside it; yields that dict."""
     names: dict[int, str] = {}
-    modules = model.named_modules() if hasattr(model, "named_modules") else ()
+    modules = list(model.named_modules()) if hasattr(model, "named_modules") else []
     handles = [
         module.register_forward_hook(_namer(path, names, parts))
         for path, module in modules
@@ -26,11 +26,37 @@ def inner_names(model):
         and hasattr(module, "register_forward_hook")
         and (parts := _finder(type(module).__name__)) is not None
     ]
+    for path, module in modules:
+        if type(module).__name__ in _RECURRENT and hasattr(module, "register_forward_hook"):
+            handles += _step_namer(path or "rnn", module, names)
     try:
         yield names
     finally:
         for handle in handles:
             handle.remove()
+
+
+_RECURRENT = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
+
+
+def _step_namer(path: str, module, names: dict) -> list:
+    """Hooks that name a recurrent layer's gates, c and h at each step (``rnn.t2.i``): the
+    op-by-op steps note them (``ops/recurrent_graph.PARTS``) while the layer runs."""
+    from chainrule.ops import recurrent_graph
+
+    outer: list = []
+
+    def before(module, args):
+        outer.append(recurrent_graph.PARTS[0])
+        recurrent_graph.PARTS[0] = recurrent_graph.StepParts()
+
+    def after(module, args, output):
+        found = recurrent_graph.PARTS[0].found
+        recurrent_graph.PARTS[0] = outer.pop()
+        for t, name in found:
+            names.setdefault(id(t), f"{path}.{name}")  # a cell called again: named once
+
+    return [module.register_forward_pre_hook(before), module.register_forward_hook(after)]
 
 
 def _finder(kind: str):
