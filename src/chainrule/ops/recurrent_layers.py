@@ -30,6 +30,7 @@ import numpy as np
 from chainrule._gemm import product
 from chainrule.autograd.function import Function
 from chainrule.ops._util import ONE
+from chainrule.ops.matmul import column_sum
 
 
 class _Layer:
@@ -69,12 +70,13 @@ class _Layer:
         return array.reshape((gates, -1) + array.shape[1:])[list(self.order)].reshape(array.shape)
 
     def _outside(self, grad: np.ndarray, gates: int) -> np.ndarray:
-        """A gradient computed in the inside gate order, back in PyTorch's."""
+        """A (gates·H, ...) gradient computed in the inside gate order, back in PyTorch's."""
         if self.order is None:
-            return grad.reshape((-1,) + grad.shape[2:])
-        out = np.empty_like(grad)
-        out[list(self.order)] = grad
-        return out.reshape((-1,) + grad.shape[2:])
+            return grad
+        inside = grad.reshape((gates, -1) + grad.shape[1:])
+        out = np.empty_like(inside)
+        out[list(self.order)] = inside
+        return out.reshape(grad.shape)
 
     def _in_time_order(self, seq: np.ndarray) -> np.ndarray:
         return seq[::-1] if self.reverse else seq
@@ -84,35 +86,34 @@ class _Layer:
         out = product(h, self.w_hh_t)
         return out.reshape(h.shape[0], gates, -1).transpose(1, 0, 2)
 
-    def _back_through_w_hh(self, da_step: np.ndarray) -> np.ndarray:
-        """∂a·W_hh for one step's (gates, B, H) gradient: the hidden state's gradient."""
-        batch = da_step.shape[1]
-        return product(da_step.transpose(1, 0, 2).reshape(batch, -1), self.w_hh)
+    def _back_through_w_hh(self, da_step: np.ndarray, into: np.ndarray, t: int):
+        """∂a·W_hh for step ``t``'s (gates, B, H) gradient: the hidden state's gradient (None at
+        the first step when h0 needs none). The step's gradient is first copied batch-major into
+        ``into`` (B, gates·H), its row of the array the weight gradients come from."""
+        np.copyto(into.reshape(da_step.shape[1], da_step.shape[0], -1), da_step.transpose(1, 0, 2))
+        return product(into, self.w_hh) if t or self.needs_grad[1] else None
 
     def _grads(self, da_x: np.ndarray, da_h: np.ndarray, grad_h0, grad_c0=None) -> tuple:
         """(∂x, ∂h0[, ∂c0], ∂W_ih, ∂W_hh[, ∂b_ih, ∂b_hh]) from the pre-activation gradients of
-        every step, (gates, T, B, H) in processing order (``da_h`` the hidden side's)."""
+        every step, (T, B, gates·H) in processing order (``da_h`` the hidden side's): one
+        matrix product each over all steps."""
         needs = self.needs_grad
-        gates, steps, batch, size = da_x.shape
-        flat_x = da_x.reshape(gates, steps * batch, size)
-        flat_h = flat_x if da_h is da_x else da_h.reshape(gates, steps * batch, size)
+        steps, batch, width = da_x.shape
+        gates = width // self.hs.shape[2]
+        flat_x = da_x.reshape(steps * batch, width)
+        flat_h = flat_x if da_h is da_x else da_h.reshape(steps * batch, width)
         grad_x = None
         if needs[0]:
-            per_gate = np.matmul(flat_x, self.w_ih.reshape(gates, size, -1))
-            grad_x = per_gate[0] if gates == 1 else per_gate.sum(0)
-            grad_x = self._in_time_order(grad_x.reshape(steps, batch, -1))
+            grad_x = self._in_time_order(product(flat_x, self.w_ih).reshape(steps, batch, -1))
         grads = [grad_x, grad_h0] + ([grad_c0] if self.has_c else [])
         at = len(grads)
-        previous = self.hs[:steps].reshape(steps * batch, size)  # h before each step
-        for needed, da, read in (
-            (needs[at], flat_x, self.x_flat),
-            (needs[at + 1], flat_h, previous),
-        ):
-            grad_w = np.matmul(da.transpose(0, 2, 1), read) if needed else None  # per gate
-            grads.append(None if grad_w is None else self._outside(grad_w, gates))
+        previous = self.hs[:steps].reshape(steps * batch, -1)  # h before each step
+        weights = ((needs[at], flat_x, self.x_flat), (needs[at + 1], flat_h, previous))
+        for needed, da, read in weights:
+            grads.append(self._outside(product(da.T, read), gates) if needed else None)
         if len(needs) > at + 2:  # each bias its own array (never one array for two inputs)
             for needed, da in ((needs[at + 2], flat_x), (needs[at + 3], flat_h)):
-                grads.append(self._outside(da.sum(1), gates) if needed else None)
+                grads.append(self._outside(column_sum(da), gates) if needed else None)
         return tuple(grads)
 
     def _hidden_grads(self, grad: np.ndarray) -> np.ndarray:
@@ -157,7 +158,7 @@ class RNNLayer(_Layer, Function):
             np.multiply(step, local[t], out=da[t])
             if t or self.needs_grad[1]:
                 dh = product(da[t], self.w_hh)
-        return self._grads(da[None], da[None], dh if self.needs_grad[1] else None)
+        return self._grads(da, da, dh if self.needs_grad[1] else None)
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
@@ -223,17 +224,17 @@ class LSTMLayer(_Layer, Function):
         through_h = np.multiply(tanh_cs, tanh_cs)
         np.subtract(ONE, through_h, out=through_h)
         through_h *= o
-        da = np.empty_like(gates)
+        da = np.empty(gates.shape[1:3] + (4 * gates.shape[3],), gates.dtype)  # (T, B, 4H)
+        d = np.empty_like(gates[:, 0])  # one step's, gate-major
         dc = np.array(grad[steps])  # c_T's own gradient, then carried back through f
         dh = None
         for t in range(steps - 1, -1, -1):
             dh_t = grad_h[t] if dh is None else np.add(grad_h[t], dh)
             dc += dh_t * through_h[t]
-            np.multiply(dc, by_c[:, t], out=da[1:, t])
-            np.multiply(dh_t, by_h[t], out=da[0, t])
+            np.multiply(dc, by_c[:, t], out=d[1:])
+            np.multiply(dh_t, by_h[t], out=d[0])
             dc *= f[t]
-            if t or self.needs_grad[1]:
-                dh = self._back_through_w_hh(da[:, t])
+            dh = self._back_through_w_hh(d, da[t], t)
         needs = self.needs_grad
         return self._grads(da, da, dh if needs[1] else None, dc if needs[2] else None)
 
@@ -300,18 +301,20 @@ class GRULayer(_Layer, Function):
         through_r = np.subtract(ONE, r)  # (h·W_hnᵀ + b_hn)·r(1 − r)
         through_r *= r
         through_r *= self.hidden_n
-        da_x = np.empty_like(gates)
-        da_h = np.empty_like(gates)
+        da_x = np.empty(gates.shape[1:3] + (3 * gates.shape[3],), gates.dtype)  # (T, B, 3H)
+        da_h = np.empty_like(da_x)
+        dx, dhid = np.empty_like(gates[:, 0]), np.empty_like(gates[:, 0])  # a step's, gate-major
         dh = None
         for t in range(steps - 1, -1, -1):
             dh_t = grad_h[t] if dh is None else np.add(grad_h[t], dh)
-            dn = np.multiply(dh_t, through_n[t], out=da_x[2, t])
-            np.multiply(dn, through_r[t], out=da_x[0, t])
-            np.multiply(dh_t, through_z[t], out=da_x[1, t])
-            da_h[:2, t] = da_x[:2, t]
-            np.multiply(dn, r[t], out=da_h[2, t])
-            if t or self.needs_grad[1]:
-                dh = self._back_through_w_hh(da_h[:, t])
+            dn = np.multiply(dh_t, through_n[t], out=dx[2])
+            np.multiply(dn, through_r[t], out=dx[0])
+            np.multiply(dh_t, through_z[t], out=dx[1])
+            dhid[:2] = dx[:2]
+            np.multiply(dn, r[t], out=dhid[2])
+            np.copyto(da_x[t].reshape(dx.shape[1], 3, -1), dx.transpose(1, 0, 2))
+            dh = self._back_through_w_hh(dhid, da_h[t], t)
+            if dh is not None:
                 dh += dh_t * z[t]
         return self._grads(da_x, da_h, dh if self.needs_grad[1] else None)
 
