@@ -21,7 +21,8 @@ import numpy as np
 from chainrule.autograd.compile_hooks import fixed
 from chainrule.errors import ShapeError
 from chainrule.ops._util import operand
-from chainrule.ops.conv3d import plane_index, triple
+from chainrule.ops.conv3d import plane_index
+from chainrule.ops.conv3d_util import triple
 from chainrule.ops.conv_util import _float_input
 from chainrule.ops.reduce import _Select
 from chainrule.tensor import Tensor
