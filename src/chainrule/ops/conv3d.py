@@ -1,16 +1,16 @@
 """3-D convolution over volumes (NCDHW), as ``torch.nn.functional.conv3d``.
 
-As the 2-D convolution's windows (``ops/conv.py``), one im2col and one BLAS product: the
-padded input is copied once to channels-last (N, Dp, Hp, Wp, C), a strided view of it holds
-every kernel window (``ops/conv3d_util.py``), and copying that view gives the columns
-(N·OD·OH·OW rows, kd·kh·kw·C columns) that multiply the weight as a (kd·kh·kw·C, C_out)
-matrix. The product is the output channels-last; the op returns it as such, and the last step
-(a recorded permute, PyTorch's ``ConvolutionBackward0``) views it as NCDHW.
+As the 2-D convolution (``ops/conv.py``), im2col and one BLAS product: the columns
+(C·kd·kh·kw rows, N·OD·OH·OW columns, ``ops/conv3d_util.py``) are copied from the padded
+volumes in whole runs, and the weight, as its own (C_out, C·kd·kh·kw) matrix, multiplies them
+for the whole batch at once. The product is the output channels first, (C_out, N, OD, OH, OW);
+the op returns it as such, and the last step (a recorded permute, PyTorch's
+``ConvolutionBackward0``) views it as NCDHW.
 
-Backward reuses the columns for the weight gradient (colsᵀ · grad), multiplies the gradient
-by the weight for the columns' gradient (grad · Wᵀ) and adds that back into the input with
-one strided slice-add per kernel tap (col2im). Second derivatives write the same gradients as
-recorded convolutions (``ops/conv3d_graph.py``).
+Backward reuses the columns for the weight gradient (grad · colsᵀ), multiplies the gradient
+by the weight for the columns' gradient (Wᵀ · grad) and adds that back into the input by
+col2im. Second derivatives write the same gradients as recorded convolutions
+(``ops/conv3d_graph.py``).
 """
 
 from __future__ import annotations
@@ -21,22 +21,16 @@ from chainrule._gemm import product
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops.conv3d_graph import conv3d_graph
-from chainrule.ops.conv3d_util import (
-    col2im,
-    out_sizes,
-    pad_channels_last,
-    triple,
-    windows,
-)
-from chainrule.ops.conv_util import _borrow, _give_back, _Lease, group_count
-from chainrule.ops.matmul import column_sum
+from chainrule.ops.conv3d_util import col2im, im2col, out_sizes, pad_channels_first, triple
+from chainrule.ops.conv_util import _give_back, _Lease, group_count
+from chainrule.ops.matmul import row_sum
 from chainrule.tensor import Tensor
 
 __all__ = ["Conv3d", "conv3d", "plane_index", "triple"]
 
 
 class Conv3d(Function):
-    """3-D cross-correlation, channels-last out: out[n, z, y, x, o] = b[o] +
+    """3-D cross-correlation, channels first: out[o, n, z, y, x] = b[o] +
     Σ_{c,i,j,k} W[o, c, i, j, k] · xpad[n, c, z·s + i·d, y·s + j·d, x·s + k·d], with the input
     channels of each group only.
 
@@ -48,9 +42,9 @@ class Conv3d(Function):
     label = "conv3d"
     formulas = (
         "W[o, c, i, j, k] of the tap that met the voxel (summed over positions: col2im of "
-        "grad · W)",
+        "Wᵀ · grad)",
         "xpad[n, c, z·s + i·d, y·s + j·d, x·s + k·d], the input under the tap (summed: "
-        "colsᵀ · grad)",
+        "grad · colsᵀ)",
         "1 (summed over N, OD, OH, OW)",
     )
 
@@ -60,65 +54,52 @@ class Conv3d(Function):
         out_size = out_sizes(x.shape[2:], pads, kernel, stride, dilation)
         self.options = (stride, pads, dilation, groups)
         self.x_shape, self.weight, self.out_size = x.shape, weight, out_size
-        xp = pad_channels_last(x, pads)
-        self.padded_size = xp.shape[1:4]
-        win = windows(xp, kernel, stride, dilation, out_size)
-        taps = kernel[0] * kernel[1] * kernel[2]
-        m, og = n * out_size[0] * out_size[1] * out_size[2], out_ch // groups
+        xp = pad_channels_first(x, pads)
+        self.padded_size = xp.shape[2:]
+        cols = im2col(xp, kernel, stride, dilation, out_size)
+        if xp.base is None:
+            _give_back(xp)
+        positions = n * out_size[0] * out_size[1] * out_size[2]
         if groups == 1:
-            cols = _borrow((m, taps * c), x.dtype)
-            cols.reshape(win.shape)[...] = win  # the one copy of im2col
-            w_mat = weight.transpose(2, 3, 4, 1, 0).reshape(taps * c, out_ch)
-            out = product(cols, w_mat)
-        else:
-            # (N, OD, OH, OW, kd, kh, kw, g, Cg) → (g, M, taps·Cg): one batched product
-            win = win.reshape(*win.shape[:-1], groups, cg)
-            cols = _borrow((groups, m, taps * cg), x.dtype)
-            cols.reshape(groups, *win.shape[:-2], cg)[...] = np.moveaxis(win, -2, 0)
-            w_mat = weight.reshape(groups, og, cg, *kernel).transpose(0, 3, 4, 5, 2, 1)
-            w_mat = w_mat.reshape(groups, taps * cg, og)
-            out = np.matmul(cols, w_mat).transpose(1, 0, 2).reshape(m, out_ch)
-        _give_back(xp)
-        self.lease, self.w_mat = _Lease(cols), w_mat
+            out = product(weight.reshape(out_ch, -1), cols.reshape(-1, positions))
+        else:  # each group's rows of the columns are one block: one batched product
+            w_g = weight.reshape(groups, out_ch // groups, -1)
+            out = np.matmul(w_g, cols.reshape(groups, -1, positions)).reshape(out_ch, positions)
+        self.lease = _Lease(cols)
         if bias is not None:
-            out += bias
-        return out.reshape(n, *out_size, out_ch)
+            out += bias[:, None]
+        return out.reshape(out_ch, n, *out_size)
 
     def backward(self, grad):
         needs = self.needs_grad
-        n, c = self.x_shape[:2]
-        out_ch, cg, *kernel = self.weight.shape
+        out_ch = self.weight.shape[0]
         g, cols = self.options[3], self.lease.array
-        taps = kernel[0] * kernel[1] * kernel[2]
-        m, og = cols.shape[-2], out_ch // g
-        grad_m = grad.reshape(m, out_ch)
+        positions = cols.shape[4] * self.out_size[0] * self.out_size[1] * self.out_size[2]
+        grad_m = np.ascontiguousarray(grad).reshape(out_ch, positions)
         grad_x = grad_w = grad_b = None
         if g == 1:
+            cols_m = cols.reshape(-1, positions)
+            w_mat = self.weight.reshape(out_ch, -1)
             if needs[1]:
-                grad_w = product(cols.T, grad_m).reshape(*kernel, c, out_ch)
-                grad_w = grad_w.transpose(4, 3, 0, 1, 2)
+                grad_w = product(grad_m, cols_m.T).reshape(self.weight.shape)
             if needs[0]:
-                grad_cols = product(grad_m, self.w_mat.T)
+                grad_cols = product(w_mat.T, grad_m)
         else:
-            grad_g = grad_m.reshape(m, g, og).transpose(1, 0, 2)  # (g, M, Og)
+            cols_g = cols.reshape(g, -1, positions)
+            w_g = self.weight.reshape(g, out_ch // g, -1)
+            grad_g = grad_m.reshape(g, out_ch // g, positions)
             if needs[1]:
-                grad_w = np.matmul(cols.transpose(0, 2, 1), grad_g)  # (g, taps·Cg, Og)
-                grad_w = grad_w.reshape(g, *kernel, cg, og).transpose(0, 5, 4, 1, 2, 3)
-                grad_w = grad_w.reshape(out_ch, cg, *kernel)
+                grad_w = np.matmul(grad_g, cols_g.transpose(0, 2, 1)).reshape(self.weight.shape)
             if needs[0]:
-                grad_cols = np.matmul(grad_g, self.w_mat.transpose(0, 2, 1))  # (g, M, taps·Cg)
-                grad_cols = np.moveaxis(grad_cols.reshape(g, m, taps, cg), 0, 2)
+                grad_cols = np.matmul(w_g.transpose(0, 2, 1), grad_g)
         if needs[0]:
-            grad_cols = grad_cols.reshape(n, *self.out_size, *kernel, c)
-            _, pads, dilation = self.options[:3]
-            xp = col2im(grad_cols, self.padded_size, self.options[0], dilation)
+            stride, pads, dilation = self.options[:3]
+            xp = col2im(grad_cols.reshape(cols.shape), self.padded_size, stride, dilation)
             d, h, w = self.x_shape[2:]
-            inside = xp[:, pads[0] : pads[0] + d, pads[2] : pads[2] + h, pads[4] : pads[4] + w]
-            grad_x = inside.transpose(0, 4, 1, 2, 3)
+            inside = xp[:, :, pads[0] : pads[0] + d, pads[2] : pads[2] + h, pads[4] : pads[4] + w]
+            grad_x = inside.transpose(1, 0, 2, 3, 4)
         if len(needs) == 3 and needs[2]:
-            grad_b = column_sum(grad_m)
-        if grad_w is not None:
-            grad_w = np.ascontiguousarray(grad_w)
+            grad_b = row_sum(grad_m)
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
 
     backward_graph = conv3d_graph  # the gradients as convolutions (ops/conv3d_graph.py)
@@ -161,7 +142,7 @@ def apply_conv3d(x: Tensor, weight: Tensor, bias, stride, pads, dilation, groups
         out = Conv3d.apply(x, weight, **options)
     else:
         out = Conv3d.apply(x, weight, bias, **options)
-    return ConvolutionPermute.apply(out, axes=(0, 4, 1, 2, 3))
+    return ConvolutionPermute.apply(out, axes=(1, 0, 2, 3, 4))
 
 
 def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
@@ -219,12 +200,14 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     if bias is not None and bias.shape != (out_ch,):
         raise ShapeError(f"{op} got bias of shape {bias.shape}; expected ({out_ch},)")
     pads = _conv3d_pads(padding, stride, dilation, kernel, op)
-    if min(out_sizes(x.shape[2:], pads, kernel, stride, dilation)) < 1:
-        dilated = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
-        raise ShapeError(
-            f"{op}: input of size {tuple(x.shape[2:])} (padded by {pads}) is smaller than the "
-            f"dilated kernel {dilated}; use a smaller kernel or more padding"
-        )
+    for axis, size in enumerate(out_sizes(x.shape[2:], pads, kernel, stride, dilation)):
+        if size < 1:
+            name = ("depth", "height", "width")[axis]
+            raise ShapeError(
+                f"{op}: input {name} {x.shape[2 + axis]} (padded by "
+                f"{pads[2 * axis : 2 * axis + 2]}) is smaller than the dilated kernel {name} "
+                f"{dilation[axis] * (kernel[axis] - 1) + 1}; use a smaller kernel or more padding"
+            )
     out = apply_conv3d(x, weight, bias, stride, pads, dilation, groups)
     # (PyTorch's grad_fn name when unbatched: SqueezeBackward1)
     return out.squeeze(0) if unbatched else out

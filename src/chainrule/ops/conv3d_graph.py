@@ -1,9 +1,10 @@
 """The 3-D convolutions' gradients written as convolutions, for second derivatives (the 3-D
 form of ``ops/conv_graph.py``; see there for the reasoning).
 
-``Conv3d`` and ``ConvTranspose3d`` work on arrays and give channels-last outputs; with
-``autograd.grad(..., create_graph=True)`` the engine needs their gradients as tensors in the
-graph (``backward_graph``). Each is again a recorded 3-D convolution:
+``Conv3d`` and ``ConvTranspose3d`` work on arrays and give channels-first outputs
+(C, N, D, H, W); with ``autograd.grad(..., create_graph=True)`` the engine needs their
+gradients as tensors in the graph (``backward_graph``). Each is again a recorded 3-D
+convolution:
 
 - a convolution's input gradient is the transposed convolution of ``grad`` with the same
   weight, and a transposed convolution's input gradient is the convolution of ``grad``;
@@ -19,13 +20,13 @@ from chainrule.tensor import Tensor
 
 def conv3d_graph(op, grad: Tensor) -> tuple:
     """``Conv3d.backward_graph``: its gradients as tensors in the graph (``grad`` is
-    channels-last, as the op's output)."""
+    channels first, as the op's output)."""
     from chainrule.ops.conv_transpose3d import apply_conv_transpose3d
 
     x, weight = op.parents[0], op.parents[1]
     stride, pads, dilation, groups = op.options
     needs = op.needs_grad
-    grad_nc = grad.permute(0, 4, 1, 2, 3)
+    grad_nc = grad.permute(1, 0, 2, 3, 4)
     grad_x = grad_w = None
     if needs[0]:
         sizes = x.shape[2:]
@@ -46,7 +47,7 @@ def conv3d_graph(op, grad: Tensor) -> tuple:
         grad_w = weight_gradient3d(x, grad_nc, weight.shape, stride, pads, dilation, groups)
     if len(op.parents) == 2:
         return grad_x, grad_w
-    return grad_x, grad_w, grad.sum(axis=(0, 1, 2, 3)) if needs[2] else None
+    return grad_x, grad_w, grad.sum(axis=(1, 2, 3, 4)) if needs[2] else None
 
 
 def conv_transpose3d_graph(op, grad: Tensor) -> tuple:
@@ -56,7 +57,7 @@ def conv_transpose3d_graph(op, grad: Tensor) -> tuple:
     x, weight = op.parents[0], op.parents[1]
     pads = tuple(p for p in op.padding for _ in range(2))
     needs = op.needs_grad
-    grad_nc = grad.permute(0, 4, 1, 2, 3)
+    grad_nc = grad.permute(1, 0, 2, 3, 4)
     grad_x = grad_w = None
     if needs[0]:
         d, h, w = x.shape[2:]
@@ -73,7 +74,7 @@ def conv_transpose3d_graph(op, grad: Tensor) -> tuple:
         )
     if len(op.parents) == 2:
         return grad_x, grad_w
-    return grad_x, grad_w, grad.sum(axis=(0, 1, 2, 3)) if needs[2] else None
+    return grad_x, grad_w, grad.sum(axis=(1, 2, 3, 4)) if needs[2] else None
 
 
 def weight_gradient3d(x: Tensor, grad: Tensor, weight_shape, stride, pads, dilation, groups):

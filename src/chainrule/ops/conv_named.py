@@ -2,7 +2,7 @@
 grad_fn (``ConvolutionBackward0``).
 
 PyTorch runs a convolution as one node; chainrule's 3-D ops (``ops/conv3d.py``,
-``ops/conv_transpose3d.py``) give their output channels-last, as their product lays it out,
+``ops/conv_transpose3d.py``) give their output channels first, as their product lays it out,
 and a permute views it as NCDHW. That permute does a permute's work and only carries
 PyTorch's name (``autograd/grad_fn_names.py``), so ``grad_fn.name()`` agrees."""
 
@@ -12,4 +12,4 @@ from chainrule.ops.shape import Permute
 
 
 class ConvolutionPermute(Permute):
-    """The output moved from (N, D, H, W, C) to (N, C, D, H, W): ``ConvolutionBackward0``."""
+    """The output moved from (C, N, D, H, W) to (N, C, D, H, W): ``ConvolutionBackward0``."""

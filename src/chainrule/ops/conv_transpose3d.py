@@ -2,12 +2,12 @@
 the way ``ConvTranspose2d`` runs (``ops/conv.py``): one BLAS product and one col2im.
 
 Every input voxel scatters its value times the kernel into the output. With the input
-channels-last as an (N·D·H·W, C_in) matrix, one product with the weight as a
-(C_in, kd·kh·kw·C_out) matrix gives every voxel's contribution to every tap, and col2im adds
-them into place, one strided slice-add per kernel tap (``ops/conv3d_util.py``). Backward reads
-the output gradient's windows (the forward convolution's im2col) for both gradients. The op's
-output is channels-last; the last step (a recorded permute, PyTorch's ``ConvolutionBackward0``)
-views it as NCDHW. Second derivatives: ``ops/conv3d_graph.py``.
+channels first as a (C_in, N·D·H·W) matrix, one product with the weight seen as
+(C_out·kd·kh·kw, C_in) gives every voxel's contribution through every tap: the columns of the
+output, which col2im adds into place (``ops/conv3d_util.py``). Backward reads the output
+gradient's columns (the forward convolution's im2col) for both gradients. The op's output is
+channels first, (C_out, N, OD, OH, OW); the last step (a recorded permute, PyTorch's
+``ConvolutionBackward0``) views it as NCDHW. Second derivatives: ``ops/conv3d_graph.py``.
 """
 
 from __future__ import annotations
@@ -18,92 +18,79 @@ from chainrule._gemm import product
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops.conv3d_graph import conv_transpose3d_graph
-from chainrule.ops.conv3d_util import col2im, triple, windows
-from chainrule.ops.conv_util import check_output_padding, group_count
+from chainrule.ops.conv3d_util import col2im, im2col, triple
+from chainrule.ops.conv_util import _give_back, check_output_padding, group_count
 from chainrule.tensor import Tensor
 
 
 class ConvTranspose3d(Function):
-    """The gradient of a 3-D convolution with respect to its input, used as a layer, with a
-    channels-last output: out[n, z·s + i·d − p, y·s + j·d − p, x·s + k·d − p, o] +=
-    x[n, c, z, y, x] · W[c, o, i, j, k].
+    """The gradient of a 3-D convolution with respect to its input, used as a layer, channels
+    first: out[o, n, z·s + i·d − p, y·s + j·d − p, x·s + k·d − p] += x[n, c, z, y, x] ·
+    W[c, o, i, j, k].
     """
 
     label = "conv_transpose3d"
     formulas = (
-        "Σ over the positions the voxel was scattered to: W[c, o, i, j, k]  (im2col of grad · Wᵀ)",
+        "Σ over the positions the voxel was scattered to: W[c, o, i, j, k]  (Wᵀ · im2col of grad)",
         "Σ over input positions: x[n, c, z, y, x] · grad at the position it reached",
         "1 (summed over N, OD, OH, OW)",
     )
 
     def forward(self, x, weight, bias=None, *, stride, padding, output_padding, dilation, groups):
         n, c_in, *sizes = x.shape
-        _, og, *kernel = weight.shape
+        og, kernel = weight.shape[1], weight.shape[2:]
         g = groups
-        cg, out_ch = c_in // g, og * g
-        taps = kernel[0] * kernel[1] * kernel[2]
         full = tuple(
             (size - 1) * s + d * (k - 1) + 1 + o
             for size, s, d, k, o in zip(sizes, stride, dilation, kernel, output_padding)
         )
         self.x_shape, self.weight, self.stride, self.dilation = x.shape, weight, stride, dilation
         self.padding, self.groups, self.full = padding, g, full
-        m = n * sizes[0] * sizes[1] * sizes[2]
-        x_m = np.ascontiguousarray(x.transpose(0, 2, 3, 4, 1)).reshape(m, c_in)
-        self.x_m = x_m
-        if g == 1:
-            # (M, C_in) · (C_in, taps·C_out) → the columns of the output
-            w_mat = weight.transpose(0, 2, 3, 4, 1).reshape(c_in, taps * og)
-            cols = product(x_m, w_mat)
+        # (C_in, N·D·H·W): each group's channels one block of rows
+        x_c = np.ascontiguousarray(x.transpose(1, 0, 2, 3, 4)).reshape(c_in, -1)
+        self.x_c = x_c
+        if g == 1:  # (C_out·taps, C_in) · (C_in, N·D·H·W) → the columns of the output
+            cols = product(weight.reshape(c_in, -1).T, x_c)
         else:
-            w_mat = weight.reshape(g, cg, og, *kernel).transpose(0, 1, 3, 4, 5, 2)
-            w_mat = w_mat.reshape(g, cg, taps * og)
-            x_g = x_m.reshape(m, g, cg).transpose(1, 0, 2)
-            cols = np.moveaxis(np.matmul(x_g, w_mat).reshape(g, m, taps, og), 0, 2)
-        self.w_mat = w_mat
-        cols = cols.reshape(n, *sizes, *kernel, out_ch)
+            w_g = weight.reshape(g, c_in // g, -1).transpose(0, 2, 1)
+            cols = np.matmul(w_g, x_c.reshape(g, c_in // g, -1))
+        cols = cols.reshape(og * g, *kernel, n, *sizes)
         out = col2im(cols, full, stride, dilation)
         (pd, ph, pw), (fd, fh, fw) = padding, full
-        out = out[:, pd : fd - pd, ph : fh - ph, pw : fw - pw]
+        out = out[:, :, pd : fd - pd, ph : fh - ph, pw : fw - pw]
         if bias is not None:
-            out = out + bias
+            out += bias[:, None, None, None, None]  # (col2im's array is new: add in place)
         return out
 
     def backward(self, grad):
         needs = self.needs_grad
         n, c_in, *sizes = self.x_shape
-        _, og, *kernel = self.weight.shape
-        g = self.groups
-        cg, out_ch, m = c_in // g, og * g, n * sizes[0] * sizes[1] * sizes[2]
-        taps = kernel[0] * kernel[1] * kernel[2]
+        og, kernel = self.weight.shape[1], self.weight.shape[2:]
+        g, out_ch = self.groups, og * self.groups
         (pd, ph, pw), (fd, fh, fw) = self.padding, self.full
-        # the output gradient, zero-padded back to the full scatter area, read as windows
-        gp = np.zeros((n, fd, fh, fw, out_ch), grad.dtype)
-        gp[:, pd : fd - pd, ph : fh - ph, pw : fw - pw] = grad
-        win = windows(gp, kernel, self.stride, self.dilation, sizes)
+        # the output gradient, zero-padded back to the full scatter area, and its columns
+        gp = np.zeros((out_ch, n, fd, fh, fw), grad.dtype)
+        gp[:, :, pd : fd - pd, ph : fh - ph, pw : fw - pw] = grad
+        cols = im2col(gp, kernel, self.stride, self.dilation, sizes)
+        cols_g = cols.reshape(g, out_ch // g * kernel[0] * kernel[1] * kernel[2], -1)
+        w_g = self.weight.reshape(g, c_in // g, -1)
         grad_x = grad_w = grad_b = None
-        if g == 1:
-            cols = win.reshape(m, taps * out_ch)  # the one copy of im2col
-            if needs[0]:
-                grad_x = product(cols, self.w_mat.T).reshape(n, *sizes, c_in)
-            if needs[1]:
-                grad_w = product(self.x_m.T, cols).reshape(c_in, *kernel, og)
-        else:
-            win = win.reshape(*win.shape[:-1], g, og)
-            cols = np.moveaxis(win, -2, 0).reshape(g, m, taps * og)
-            if needs[0]:
-                grad_x = np.matmul(cols, self.w_mat.transpose(0, 2, 1))  # (g, M, Cg)
-                grad_x = grad_x.transpose(1, 0, 2).reshape(n, *sizes, c_in)
-            if needs[1]:
-                x_g = self.x_m.reshape(m, g, cg).transpose(1, 0, 2)
-                grad_w = np.matmul(x_g.transpose(0, 2, 1), cols)  # (g, Cg, taps·Og)
-                grad_w = grad_w.reshape(c_in, *kernel, og)
-        if grad_x is not None:
-            grad_x = grad_x.transpose(0, 4, 1, 2, 3)
-        if grad_w is not None:
-            grad_w = np.ascontiguousarray(grad_w.transpose(0, 4, 1, 2, 3))
+        if needs[0]:
+            if g == 1:
+                grad_x = product(w_g[0], cols_g[0])
+            else:
+                grad_x = np.matmul(w_g, cols_g)  # (g, C_in/g, N·D·H·W)
+            grad_x = grad_x.reshape(c_in, n, *sizes).transpose(1, 0, 2, 3, 4)
+        if needs[1]:
+            if g == 1:
+                grad_w = product(self.x_c, cols_g[0].T)
+            else:
+                x_g = self.x_c.reshape(g, c_in // g, -1)
+                grad_w = np.matmul(x_g, cols_g.transpose(0, 2, 1))  # (g, C_in/g, og·taps)
+            grad_w = grad_w.reshape(self.weight.shape)
+        _give_back(cols)
         if len(needs) == 3 and needs[2]:
-            grad_b = grad.sum(axis=(0, 1, 2, 3))
+            grad_b = grad.sum(axis=(1, 2, 3, 4))
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
 
     backward_graph = conv_transpose3d_graph  # the gradients as convolutions
@@ -146,7 +133,7 @@ def apply_conv_transpose3d(
         out = ConvTranspose3d.apply(x, weight, **options)
     else:
         out = ConvTranspose3d.apply(x, weight, bias, **options)
-    return ConvolutionPermute.apply(out, axes=(0, 4, 1, 2, 3))
+    return ConvolutionPermute.apply(out, axes=(1, 0, 2, 3, 4))
 
 
 def conv_transpose3d(
