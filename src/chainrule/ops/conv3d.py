@@ -26,7 +26,7 @@ from chainrule.ops.conv_util import _give_back, _Lease, group_count
 from chainrule.ops.matmul import row_sum
 from chainrule.tensor import Tensor
 
-__all__ = ["Conv3d", "conv3d", "plane_index", "triple"]
+__all__ = ["Conv3d", "conv3d", "triple"]
 
 
 class Conv3d(Function):
@@ -103,13 +103,6 @@ class Conv3d(Function):
         return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
 
     backward_graph = conv3d_graph  # the gradients as convolutions (ops/conv3d_graph.py)
-
-
-def plane_index(taps: int, dilation: int, out_depth: int, stride: int) -> np.ndarray:
-    """(taps, out_depth): the input plane ``od·stride + i·dilation`` that depth tap i of
-    output depth od reads (3-D pooling's gather). Sizes alone decide it
-    (``compile_hooks.fixed``)."""
-    return np.arange(taps)[:, None] * dilation + np.arange(out_depth)[None, :] * stride
 
 
 def _conv3d_pads(padding, stride, dilation, kernel, op: str) -> tuple[int, ...]:
