@@ -160,3 +160,17 @@ def test_one_convolution_node_reads_the_input(fn):
     out = getattr(cr.nn.functional, fn)(x, w, b, stride=2, padding=1)
     ((conv, _),) = out.grad_fn.next_functions
     assert [type(node).__name__ for node, _ in conv.next_functions] == ["AccumulateGrad"] * 3
+
+
+@pytest.mark.parametrize("fn", ["conv3d", "conv_transpose3d"])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_an_empty_batch_gives_empty_outputs_and_zero_gradients(fn, groups):
+    x = cr.zeros(0, 2, 3, 3, 3, requires_grad=True)
+    w = cr.randn(2, 2 // groups, 2, 2, 2, requires_grad=True)
+    b = cr.randn(2, requires_grad=True)
+    out = getattr(cr.nn.functional, fn)(x, w, b, groups=groups)
+    expected = getattr(F, fn)(torch.zeros(0, 2, 3, 3, 3), torch.zeros(w.shape), groups=groups)
+    assert out.shape == tuple(expected.shape)
+    out.sum().backward()
+    assert x.grad.shape == x.shape
+    assert not w.grad.numpy().any() and not b.grad.numpy().any()

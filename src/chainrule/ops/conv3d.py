@@ -59,12 +59,14 @@ class Conv3d(Function):
         cols = im2col(xp, kernel, stride, dilation, out_size)
         if xp.base is None:
             _give_back(xp)
-        positions = n * out_size[0] * out_size[1] * out_size[2]
+        # (sizes spelled out, never -1: an empty batch has no positions)
+        positions, rows = n * out_size[0] * out_size[1] * out_size[2], weight[0].size
         if groups == 1:
-            out = product(weight.reshape(out_ch, -1), cols.reshape(-1, positions))
+            out = product(weight.reshape(out_ch, rows), cols.reshape(rows, positions))
         else:  # each group's rows of the columns are one block: one batched product
-            w_g = weight.reshape(groups, out_ch // groups, -1)
-            out = np.matmul(w_g, cols.reshape(groups, -1, positions)).reshape(out_ch, positions)
+            w_g = weight.reshape(groups, out_ch // groups, rows)
+            out = np.matmul(w_g, cols.reshape(groups, rows, positions))
+            out = out.reshape(out_ch, positions)
         self.lease = _Lease(cols)
         if bias is not None:
             out += bias[:, None]
@@ -75,18 +77,19 @@ class Conv3d(Function):
         out_ch = self.weight.shape[0]
         g, cols = self.options[3], self.lease.array
         positions = cols.shape[4] * self.out_size[0] * self.out_size[1] * self.out_size[2]
+        rows = self.weight[0].size  # the columns' rows per group
         grad_m = np.ascontiguousarray(grad).reshape(out_ch, positions)
         grad_x = grad_w = grad_b = None
         if g == 1:
-            cols_m = cols.reshape(-1, positions)
-            w_mat = self.weight.reshape(out_ch, -1)
+            cols_m = cols.reshape(rows, positions)
+            w_mat = self.weight.reshape(out_ch, rows)
             if needs[1]:
                 grad_w = product(grad_m, cols_m.T).reshape(self.weight.shape)
             if needs[0]:
                 grad_cols = product(w_mat.T, grad_m)
         else:
-            cols_g = cols.reshape(g, -1, positions)
-            w_g = self.weight.reshape(g, out_ch // g, -1)
+            cols_g = cols.reshape(g, rows, positions)
+            w_g = self.weight.reshape(g, out_ch // g, rows)
             grad_g = grad_m.reshape(g, out_ch // g, positions)
             if needs[1]:
                 grad_w = np.matmul(grad_g, cols_g.transpose(0, 2, 1)).reshape(self.weight.shape)

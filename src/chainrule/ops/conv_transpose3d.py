@@ -72,7 +72,7 @@ class ConvTranspose3d(Function):
         gp = np.zeros((out_ch, n, fd, fh, fw), grad.dtype)
         gp[:, :, pd : fd - pd, ph : fh - ph, pw : fw - pw] = grad
         cols = im2col(gp, kernel, self.stride, self.dilation, sizes)
-        cols_g = cols.reshape(g, out_ch // g * kernel[0] * kernel[1] * kernel[2], -1)
+        cols_g = cols.reshape(g, self.weight[0].size, n * sizes[0] * sizes[1] * sizes[2])
         w_g = self.weight.reshape(g, c_in // g, -1)
         grad_x = grad_w = grad_b = None
         if needs[0]:
