@@ -50,6 +50,8 @@ FAMILIES = [
     "linalg.matrix_exp",
     "linalg._named",
     "conv_named",
+    "conv3d",
+    "conv_transpose3d",
     "pooling3d",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"

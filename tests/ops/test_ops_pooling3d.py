@@ -111,3 +111,51 @@ def test_second_derivatives_match_finite_differences():
 def test_bad_arguments_are_refused(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+@pytest.mark.parametrize("batched", [True, False])
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("max_pool3d", dict(kernel_size=2)),
+        ("avg_pool3d", dict(kernel_size=(2, 3, 1), stride=1, padding=(1, 1, 0))),
+    ],
+)
+def test_one_pooling_node_named_as_pytorchs(name, options, batched):
+    """One op reads the input (no per-tap gather, 2-D pool and combine), under PyTorch's name."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5, 4)[0 if batched else 1 :])
+    ours = getattr(F, name)(cr.tensor(x, requires_grad=True), **options)
+    theirs = getattr(TF, name)(torch.tensor(x, requires_grad=True), **options)
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+    assert [type(n).__name__ for n, _ in ours.grad_fn.next_functions] == ["AccumulateGrad"]
+
+
+def test_several_nans_in_a_window_route_the_gradient_and_indices_as_pytorch():
+    x = np.random.default_rng(3).standard_normal((1, 1, 4, 4, 4))
+    x[0, 0, 0, 0, 1] = x[0, 0, 1, 1, 0] = x[0, 0, 3, 2, 2] = np.nan
+    ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, indices = F.max_pool3d(ours, 2, return_indices=True)
+    expected, expected_indices = TF.max_pool3d(theirs, 2, return_indices=True)
+    np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("name", ["max_pool3d", "avg_pool3d"])
+def test_second_derivatives_match_torch(name):
+    """Hessian-vector products of Σ v·pool(x)³ against PyTorch's."""
+    x = np.random.default_rng(4).standard_normal((2, 2, 4, 5, 4))
+    v = np.random.default_rng(5).standard_normal((2, 2, 3, 3, 2))  # the output's shape
+    u = np.random.default_rng(6).standard_normal(x.shape)
+    results = []
+    for lib, fn in ((cr, F), (torch, TF)):
+        t = lib.tensor(x, dtype=lib.float64, requires_grad=True)
+        out = getattr(fn, name)(t, kernel_size=(2, 3, 2), stride=(2, 1, 2), padding=(1, 0, 0))
+        (g,) = lib.autograd.grad(
+            (lib.tensor(v, dtype=lib.float64) * out**3).sum(), [t], create_graph=True
+        )
+        (hvp,) = lib.autograd.grad((g * lib.tensor(u, dtype=lib.float64)).sum(), [t])
+        results.append((g.detach().numpy(), hvp.numpy()))
+    for mine, expected in zip(*results):
+        np.testing.assert_allclose(mine, expected, rtol=1e-10, atol=1e-10)

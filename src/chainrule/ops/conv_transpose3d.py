@@ -1,25 +1,99 @@
 """Transposed 3-D convolution over volumes (NCDHW), as ``torch.nn.functional.conv_transpose3d``,
-built on the 2-D transposed convolution (``ops/conv.py``) the way ``conv3d`` is built on
-``conv2d`` (``ops/conv3d.py``).
+the way ``ConvTranspose2d`` runs (``ops/conv.py``): one BLAS product and one col2im.
 
-A 3-D kernel of depth kd is kd 2-D kernels, one per depth tap. Input plane ``id`` and tap ``i``
-land on output plane ``id·s + i·d − p`` (before ``padding`` crops it). So every input plane is
-an image: one ``conv_transpose2d`` with the kd taps laid beside the output channels gives each
-(plane, tap) its 2-D result, and those are then spread along depth (stride zeros between
-planes, each tap shifted by i·d) and summed:
-
-    out[n, :, t] = Σ_{id·s + i·d = t + p} conv_transpose2d(x[n, :, id], W[:, :, i])
-
-Every step is a recorded op (permute, reshape, conv_transpose2d, pad, add), so the gradients,
-and second derivatives, are theirs.
+Every input voxel scatters its value times the kernel into the output. With the input
+channels first as a (C_in, N·D·H·W) matrix, one product with the weight seen as
+(C_out·kd·kh·kw, C_in) gives every voxel's contribution through every tap: the columns of the
+output, which col2im adds into place (``ops/conv3d_util.py``). Backward reads the output
+gradient's columns (the forward convolution's im2col) for both gradients. The op's output is
+channels first, (C_out, N, OD, OH, OW); the last step (a recorded permute, PyTorch's
+``ConvolutionBackward0``) views it as NCDHW. Second derivatives: ``ops/conv3d_graph.py``.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+from chainrule._gemm import product
+from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
-from chainrule.ops.conv3d import triple
-from chainrule.ops.conv_util import check_output_padding, group_count
+from chainrule.ops.conv3d_graph import conv_transpose3d_graph
+from chainrule.ops.conv3d_util import col2im, im2col, triple
+from chainrule.ops.conv_util import _give_back, check_output_padding, group_count
 from chainrule.tensor import Tensor
+
+
+class ConvTranspose3d(Function):
+    """The gradient of a 3-D convolution with respect to its input, used as a layer, channels
+    first: out[o, n, z·s + i·d − p, y·s + j·d − p, x·s + k·d − p] += x[n, c, z, y, x] ·
+    W[c, o, i, j, k].
+    """
+
+    label = "conv_transpose3d"
+    formulas = (
+        "Σ over the positions the voxel was scattered to: W[c, o, i, j, k]  (Wᵀ · im2col of grad)",
+        "Σ over input positions: x[n, c, z, y, x] · grad at the position it reached",
+        "1 (summed over N, OD, OH, OW)",
+    )
+
+    def forward(self, x, weight, bias=None, *, stride, padding, output_padding, dilation, groups):
+        n, c_in, *sizes = x.shape
+        og, kernel = weight.shape[1], weight.shape[2:]
+        g = groups
+        full = tuple(
+            (size - 1) * s + d * (k - 1) + 1 + o
+            for size, s, d, k, o in zip(sizes, stride, dilation, kernel, output_padding)
+        )
+        self.x_shape, self.weight, self.stride, self.dilation = x.shape, weight, stride, dilation
+        self.padding, self.groups, self.full = padding, g, full
+        # (C_in, N·D·H·W): each group's channels one block of rows
+        x_c = np.ascontiguousarray(x.transpose(1, 0, 2, 3, 4)).reshape(c_in, -1)
+        self.x_c = x_c
+        if g == 1:  # (C_out·taps, C_in) · (C_in, N·D·H·W) → the columns of the output
+            cols = product(weight.reshape(c_in, -1).T, x_c)
+        else:
+            w_g = weight.reshape(g, c_in // g, -1).transpose(0, 2, 1)
+            cols = np.matmul(w_g, x_c.reshape(g, c_in // g, -1))
+        cols = cols.reshape(og * g, *kernel, n, *sizes)
+        out = col2im(cols, full, stride, dilation)
+        (pd, ph, pw), (fd, fh, fw) = padding, full
+        out = out[:, :, pd : fd - pd, ph : fh - ph, pw : fw - pw]
+        if bias is not None:
+            out += bias[:, None, None, None, None]  # (col2im's array is new: add in place)
+        return out
+
+    def backward(self, grad):
+        needs = self.needs_grad
+        n, c_in, *sizes = self.x_shape
+        og, kernel = self.weight.shape[1], self.weight.shape[2:]
+        g, out_ch = self.groups, og * self.groups
+        (pd, ph, pw), (fd, fh, fw) = self.padding, self.full
+        # the output gradient, zero-padded back to the full scatter area, and its columns
+        gp = np.zeros((out_ch, n, fd, fh, fw), grad.dtype)
+        gp[:, :, pd : fd - pd, ph : fh - ph, pw : fw - pw] = grad
+        cols = im2col(gp, kernel, self.stride, self.dilation, sizes)
+        cols_g = cols.reshape(g, self.weight[0].size, n * sizes[0] * sizes[1] * sizes[2])
+        w_g = self.weight.reshape(g, c_in // g, -1)
+        grad_x = grad_w = grad_b = None
+        if needs[0]:
+            if g == 1:
+                grad_x = product(w_g[0], cols_g[0])
+            else:
+                grad_x = np.matmul(w_g, cols_g)  # (g, C_in/g, N·D·H·W)
+            grad_x = grad_x.reshape(c_in, n, *sizes).transpose(1, 0, 2, 3, 4)
+        if needs[1]:
+            if g == 1:
+                grad_w = product(self.x_c, cols_g[0].T)
+            else:
+                x_g = self.x_c.reshape(g, c_in // g, -1)
+                grad_w = np.matmul(x_g, cols_g.transpose(0, 2, 1))  # (g, C_in/g, og·taps)
+            grad_w = grad_w.reshape(self.weight.shape)
+        _give_back(cols)
+        if len(needs) == 3 and needs[2]:
+            grad_b = grad.sum(axis=(1, 2, 3, 4))
+        return (grad_x, grad_w) if len(needs) == 2 else (grad_x, grad_w, grad_b)
+
+    backward_graph = conv_transpose3d_graph  # the gradients as convolutions
 
 
 def _check_shapes(x, weight, bias, sizes, op: str) -> None:
@@ -41,25 +115,25 @@ def _check_shapes(x, weight, bias, sizes, op: str) -> None:
             )
 
 
-def _along_depth(planes, sd: int, pd: int, opd: int, dd: int):
-    """(N, g, og, OH, OW, kd, D) → (N, g, og, OH, OW, OD): each (plane, tap) result put on its
-    output plane (id·s + i·d − p) and the taps summed."""
-    from chainrule.ops.indexing import pad
+def apply_conv_transpose3d(
+    x: Tensor, weight: Tensor, bias, stride, padding, output_padding, dilation, groups
+) -> Tensor:
+    """The recorded op on a checked NCDHW batch, its output viewed as NCDHW (the view carries
+    PyTorch's grad_fn name, ``ConvolutionBackward0``)."""
+    from chainrule.ops.conv_named import ConvolutionPermute
 
-    depth, kd = planes.shape[-1], planes.shape[-2]
-    if sd > 1:  # stride: s − 1 zero planes after each input plane (none after the last)
-        spread = pad(planes.unsqueeze(-1), (0, sd - 1))
-        planes = spread.reshape(*planes.shape[:-1], depth * sd)[..., : (depth - 1) * sd + 1]
-    length = planes.shape[-1]
-    full = length + dd * (kd - 1)
-    out = None
-    for i in range(kd):  # tap i starts i·d planes further along
-        tap = pad(planes[..., i, :], (i * dd, full - length - i * dd))
-        out = tap if out is None else out + tap
-    # padding crops p planes from each end; output_padding adds planes at the back
-    if pd or opd:
-        out = pad(out, (-pd, opd - pd))
-    return out
+    options = dict(
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+        groups=groups,
+    )
+    if bias is None:
+        out = ConvTranspose3d.apply(x, weight, **options)
+    else:
+        out = ConvTranspose3d.apply(x, weight, bias, **options)
+    return ConvolutionPermute.apply(out, axes=(1, 0, 2, 3, 4))
 
 
 def conv_transpose3d(
@@ -83,8 +157,7 @@ def conv_transpose3d(
         >>> cr.nn.functional.conv_transpose3d(x, w, stride=2).shape
         (1, 2, 6, 10, 10)
     """
-    from chainrule.ops.conv import _conv_args, conv_transpose2d
-    from chainrule.ops.conv_named import ConvolutionBias, ConvolutionReshape
+    from chainrule.ops.conv import _conv_args
 
     op = "conv_transpose3d"
     x, weight, bias = _conv_args(x, weight, bias, op)
@@ -106,22 +179,6 @@ def conv_transpose3d(
             f"{op} expects input of shape (N, C, D, H, W) or (C, D, H, W), got {tuple(x.shape)}"
         )
     _check_shapes(x, weight, bias, (stride, padding, output_padding, dilation, groups), op)
-    n, c, depth, h, w = x.shape
-    c_in, og, kd, kh, kw = weight.shape
-    # every input plane an image, every depth tap a block of output channels (tap-major
-    # within each group, as conv_transpose2d lays a group's outputs side by side)
-    images = x.permute(0, 2, 1, 3, 4).reshape(n * depth, c, h, w)
-    kernels = weight.permute(0, 2, 1, 3, 4).reshape(c_in, kd * og, kh, kw)
-    planes = conv_transpose2d(
-        images, kernels, None, stride[1:], padding[1:], output_padding[1:], groups, dilation[1:]
-    )
-    oh, ow = planes.shape[2:]
-    # depth last: (N, groups, og, OH, OW, kd, D)
-    planes = planes.reshape(n, depth, groups, kd, og, oh, ow).permute(0, 2, 4, 5, 6, 3, 1)
-    out = _along_depth(planes, stride[0], padding[0], output_padding[0], dilation[0])
-    # (the last op named as PyTorch's: ConvolutionBackward0, SqueezeBackward1 when unbatched)
-    shape = (n, groups * og, out.shape[-1], oh, ow)
-    out = ConvolutionReshape.apply(out.permute(0, 1, 2, 5, 3, 4), shape=shape)
-    if bias is not None:
-        out = ConvolutionBias.apply(out, bias.reshape(-1, 1, 1, 1))
+    out = apply_conv_transpose3d(x, weight, bias, stride, padding, output_padding, dilation, groups)
+    # (PyTorch's grad_fn name when unbatched: SqueezeBackward1)
     return out.squeeze(0) if unbatched else out
