@@ -53,6 +53,8 @@ FAMILIES = [
     "conv3d",
     "conv_transpose3d",
     "pooling3d",
+    "recurrent_cells",
+    "recurrent_layers",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 
