@@ -270,3 +270,65 @@ def test_clamp_in_place_of_uint8_by_an_int64_bound_as_torch():
         x.clamp_max_(np.int64(4))
         results.append((str(x.dtype).replace("torch.", ""), x.tolist()))
     assert results[1] == results[0]
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop", "Adagrad"])
+def test_an_optimizer_step_before_backward_raises_as_torch(optimizer):
+    # The built-in optimizers write parameters in place without an op: before this, backward()
+    # then computed the input's gradient with the stepped weight, silently (PyTorch raises).
+    torch = pytest.importorskip("torch")
+    outcomes = []
+    for lib in (cr, torch):
+        lib.manual_seed(0)
+        model = lib.nn.Linear(3, 2)
+        x = lib.randn(4, 3, requires_grad=True)
+        out = model(x)
+        for p in model.parameters():
+            p.grad = lib.ones_like(p)
+        getattr(lib.optim, optimizer)(model.parameters(), lr=0.1).step()
+        try:
+            out.sum().backward()
+            outcomes.append("ran")
+        except (RuntimeError, cr.GraphError) as err:
+            outcomes.append("raised")
+            if lib is cr:
+                assert "by an optimizer step" in str(err)
+    assert outcomes == ["raised", "raised"]
+
+
+def test_an_optimizer_step_leaves_ops_that_do_not_keep_the_weight_working():
+    torch = pytest.importorskip("torch")
+    grads = []
+    for lib in (cr, torch):  # x needs no gradient: the weight is not kept for backward
+        lib.manual_seed(0)
+        model = lib.nn.Linear(3, 2)
+        out = model(lib.ones(4, 3))
+        opt = lib.optim.SGD(model.parameters(), lr=0.1)
+        for p in model.parameters():
+            p.grad = lib.ones_like(p)
+        opt.step()
+        opt.zero_grad()
+        out.sum().backward()
+        grads.append(np.array(model.weight.grad.tolist()))
+    np.testing.assert_allclose(grads[0], grads[1])
+
+
+def test_a_training_loop_and_the_explicit_escape_still_run():
+    from chainrule.autograd.inplace import steps_unseen
+
+    cr.manual_seed(0)
+    model = cr.nn.LSTM(3, 4)
+    opt = cr.optim.Adam(model.parameters(), lr=0.01)
+    x = cr.randn(5, 2, 3)
+    for _ in range(3):  # forward, backward, step: nothing spans a step
+        opt.zero_grad()
+        model(x)[0].sum().backward()
+        opt.step()
+    loss = model(x)[0].sum()
+    loss.backward(retain_graph=True)
+    with steps_unseen():  # a backward pass that is meant to read the stepped weights
+        opt.step()
+        loss.backward(retain_graph=True)
+    opt.step()
+    with pytest.raises(cr.GraphError, match="optimizer step"):
+        loss.backward()

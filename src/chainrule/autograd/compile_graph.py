@@ -111,12 +111,12 @@ class Recorder:
             remove_observer(self.observe)
             for gen, state in self.saved:
                 gen.set_state_from_dict(state)
+        _check_not_backwarded(out)  # (its optimizer.step() would be the in-place write below)
         if _CLOCK[0] != clock:
             raise GraphError(
                 "cr.compile: the function changes a tensor in place (add_, -=, ...); compiled "
                 "steps replay ops, not in-place writes. Write it out of place, or run uncompiled."
             )
-        _check_not_backwarded(out)
         return out
 
 

@@ -18,6 +18,7 @@ With no in-place writes the clock stays 0 and neither the ops nor ``backward()``
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 
 import numpy as np
@@ -56,6 +57,51 @@ def _forget(key: int):
     return lambda _ref: _MEMORY_WRITTEN.pop(key, None)
 
 
+# The built-in optimizers write their parameters' arrays in place, with no op and no stamp per
+# parameter (that bookkeeping would cost a tiny network's step a few per cent). Each step notes
+# itself here instead, one entry per optimizer: id → (clock at its last step, its param_groups),
+# and a check that runs (an op recorded before a later write) asks which parameters a step
+# wrote since the op was recorded, as PyTorch's version counters would tell it. The entries
+# hold the groups (an optimizer made for one step still counts); the _STEPS_KEPT most recent
+# are kept.
+_STEPS: dict[int, tuple] = {}
+_STEPS_KEPT = 8
+_STEPS_UNSEEN = [0]  # > 0 inside steps_unseen()
+
+
+def note_step(optimizer, _steps=_STEPS, _clock=_CLOCK, _unseen=_STEPS_UNSEEN) -> None:
+    """Record that ``optimizer`` is about to write its parameters in place (its ``step``)."""
+    if _unseen[0]:
+        return
+    clock = _clock[0] = _clock[0] + 1
+    key = id(optimizer)
+    if key not in _steps and len(_steps) >= _STEPS_KEPT:
+        del _steps[min(_steps, key=lambda k: _steps[k][0])]
+    _steps[key] = (clock, optimizer.param_groups)
+
+
+@contextlib.contextmanager
+def steps_unseen():
+    """Inside, optimizer steps are not noted: a backward pass through ops recorded before a
+    step reads the stepped weights (the textbook "sequential" update that ``cr.explain``
+    shows, where each lower layer's gradient sees the updated layers above it)."""
+    _STEPS_UNSEEN[0] += 1
+    try:
+        yield
+    finally:
+        _STEPS_UNSEEN[0] -= 1
+
+
+def _stepped_after(epoch: int) -> set:
+    """ids of the memory owners of every parameter an optimizer stepped after ``epoch``."""
+    owners = set()
+    for clock, groups in list(_STEPS.values()):
+        if clock > epoch:
+            for group in groups:
+                owners.update(id(_owner(p.array)) for p in group["params"])
+    return owners
+
+
 def bump(tensor, memory: bool = True) -> None:
     """Record one in-place write to ``tensor`` (its ``_version``, the clock and, with
     ``memory``, the stamp of the memory it writes into)."""
@@ -90,13 +136,18 @@ def check_saved_inputs(fn, graph: bool = False) -> None:
             _MEMORY_WRITTEN and _written_after(parent.array, epoch)
         ):
             _refuse(fn, f"input {index}, shape {parent.array.shape}")
-    if _MEMORY_WRITTEN:
+    stepped = _stepped_after(epoch) if _STEPS else ()
+    if stepped:  # an optimizer step wrote a parameter this op keeps
+        for index, parent in enumerate(fn.parents):
+            if index not in unread and id(_owner(parent.array)) in stepped:
+                _refuse(fn, f"input {index}, shape {parent.array.shape}, by an optimizer step")
+    if _MEMORY_WRITTEN or stepped:
         for name, value in fn.__dict__.items():
             if (
                 isinstance(value, np.ndarray)
                 and name not in _NOT_SAVED
                 and name not in unread_names
-                and _written_after(value, epoch)
+                and (_written_after(value, epoch) or id(_owner(value)) in stepped)
             ):
                 _refuse(fn, f"its saved array {name!r}, shape {value.shape}")
 

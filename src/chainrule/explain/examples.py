@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.grad_mode import no_grad
+from chainrule.autograd.inplace import steps_unseen
 from chainrule.creation import tensor
 from chainrule.explain.api import explain, explain_graph
 from chainrule.ops import linear, log, relu, sigmoid
@@ -130,10 +131,11 @@ def train_steps(model, x, y, loss_fn, lr: float, steps: int, update_order="simul
         everything.zero_grad()
         loss = loss_fn(model(x), y)
         if update_order == "sequential":
-            for layer in per_layer:
-                loss.backward(retain_graph=True)
-                layer.step()
-                everything.zero_grad()
+            with steps_unseen():  # each backward reads the layers stepped above, on purpose
+                for layer in per_layer:
+                    loss.backward(retain_graph=True)
+                    layer.step()
+                    everything.zero_grad()
         else:
             loss.backward()
             everything.step()

@@ -11,6 +11,7 @@ import numpy as np
 
 from chainrule._blas import MIN_SIZE, axpy
 from chainrule.autograd.grad_mode import enable_grad
+from chainrule.autograd.inplace import note_step
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.tensor import Tensor
 
@@ -200,12 +201,17 @@ class Optimizer:
         """Update every parameter that has a gradient; returns the closure's loss, if given."""
         raise NotImplementedError
 
-    @staticmethod
-    def _run_closure(closure: Callable[[], Any] | None):
-        if closure is None:
-            return None
-        with enable_grad():
-            return closure()
+    def _run_closure(self, closure: Callable[[], Any] | None):
+        """The start of every built-in ``step``: run the closure (if any), then note that the
+        parameters are about to be written in place, so a backward() through ops recorded
+        before this step that kept a parameter raises, as PyTorch's "modified by an inplace
+        operation" (autograd/inplace.py, ``note_step``)."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        note_step(self)
+        return loss
 
     # ---- save and load ------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

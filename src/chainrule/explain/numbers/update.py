@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.grad_mode import no_grad
+from chainrule.autograd.inplace import steps_unseen
 from chainrule.explain.chain import detect_layers
 from chainrule.explain.datamodel import ParameterUpdate, Update
 from chainrule.explain.graph import Graph
@@ -100,14 +101,15 @@ def _sequential(scene, ctx, grads: dict, outputs: list) -> tuple:
     layers = detect_layers(Graph(loss), x, out)
     theirs = dict(named_parameters(twin))
     mine_by_id = {id(theirs[n]): p for n, p in scene.named}
-    for layer in reversed(layers):
-        for q in theirs.values():
-            q.grad_array = None
-        loss.backward(retain_graph=True)
-        tensors = [t for t in (layer.weight, layer.bias) if t is not None and t.requires_grad]
-        for t in tensors:
-            grads[id(mine_by_id[id(t)])] = t.grad_array.copy()
-        _step(tensors, ctx.lr)
+    with steps_unseen():  # the backward passes read the stepped weights, on purpose
+        for layer in reversed(layers):
+            for q in theirs.values():
+                q.grad_array = None
+            loss.backward(retain_graph=True)
+            tensors = [t for t in (layer.weight, layer.bias) if t is not None and t.requires_grad]
+            for t in tensors:
+                grads[id(mine_by_id[id(t)])] = t.grad_array.copy()
+            _step(tensors, ctx.lr)
     new_values = {id(p): np.array(theirs[n].array) for n, p in scene.named}
     with no_grad():
         out, after = ctx.rerun(twin, x, y)
