@@ -9,6 +9,7 @@ import numpy as np
 from chainrule.cli.common import nonnegative_int, positive_float, positive_int
 from chainrule.cli.errors import CLIError
 from chainrule.cli.model_cmds import add_decimal_argument
+from chainrule.cli.output import literal
 from chainrule.cli.report_text import show
 
 HELP = "Write out the chain rule, with the real numbers, for one example."
@@ -290,7 +291,8 @@ def _inputs_note(pre, raw, x, shown: int = 12) -> None:
         value = float(raw[k])
         if "=" in name and (mean, std) == (0.0, 1.0):  # a one-hot column, not standardised
             column, category = name.split("=", 1)
-            lines.append(f"  x[{k}] = {value:g}: {name} (1 where {column!r} is {category!r})")
+            label = literal(name)  # a category may hold a line break ('New\nYork')
+            lines.append(f"  x[{k}] = {value:g}: {label} (1 where {column!r} is {category!r})")
         else:
             shift = f"({mean:.6g})" if mean < 0 else f"{mean:.6g}"
             lines.append(
