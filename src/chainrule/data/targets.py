@@ -337,8 +337,14 @@ def unseen_notes(pre, columns) -> list[str]:
     notes = []
     specs = {spec["name"]: spec for spec in pre.columns or []}
     for name, count in pre.unseen.items():
-        note = f"{name}: {count} row(s) hold a category not seen in training (encoded as all zeros)"
         spec, col = specs.get(name), columns.get(name)
+        note = f"{name}: {count} row(s) hold a category not seen in training (encoded as all zeros)"
+        if spec is not None and spec["kind"] == "boolean":  # one 0/1 feature: see encoding.py
+            no, yes = spec["categories"]
+            note = (
+                f"{name}: {count} row(s) hold a value that is neither {no!r} nor {yes!r} "
+                f"(encoded as 0.5, halfway between the two)"
+            )
         if spec is not None and col is not None and spec["kind"] == "categorical":
             folded = {c.casefold() for c in spec["categories"]}
             new = [v for v in col.levels if v.casefold() not in folded]  # RED for red: below
