@@ -466,6 +466,12 @@ def infer_schema(
     both = set(categorical or ()) & set(numeric or ())
     if both:
         raise DataError(f"{source}: column(s) {sorted(both)} are both categorical and numeric")
+    both = set(features or ()) & set(drop or ())  # drop won, without a word
+    if both:
+        raise DataError(
+            f"{source}: column(s) {sorted(both)} are listed both as features and to drop; "
+            f"name each in one of the two"
+        )
     for info in infos:
         if info is schema.target:
             continue
