@@ -117,11 +117,12 @@ def features_of(
         )
         X = pre.transform(data.X, dtype=np.float32)
     except ValueError as err:
-        expected = meta.get("columns") or []
+        expected = [str(name) for name in meta.get("columns") or []]
         message = _retrain_hints(getattr(err, "cli_message", None) or _first_line(err))
+        more = f", ... and {len(expected) - 20} more" if len(expected) > 20 else ""
         raise CLIError(
             f"{message} (model {model_path} expects {len(expected)} feature columns: "
-            f"{', '.join(map(str, expected))})"
+            f"{', '.join(expected[:20])}{more})"
         ) from None
     bad = ~np.isfinite(X)
     if bad.any():

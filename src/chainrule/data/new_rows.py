@@ -11,7 +11,7 @@ from chainrule.data.charset import choose_charset, encoding_note
 from chainrule.data.csv_data import CSVData
 from chainrule.data.header import and_list
 from chainrule.data.lines import records
-from chainrule.data.messages import Message, braces, error, option, say
+from chainrule.data.messages import Message, braces, error, first_few, listed, option, say
 from chainrule.data.missing_target import drop_missing_target
 from chainrule.data.missing_words import NUMBER_MISSING, read_missing_words
 from chainrule.data.numbers import MISSING, is_grouped, is_number
@@ -43,7 +43,7 @@ def column_name(table: Columns, key, what: str) -> str:
     if key not in table.names:
         raise DataError(
             f"{table.source}: no column named {key!r} ({what}); the columns are: "
-            f"{', '.join(repr(name) for name in table.names)}"
+            f"{first_few(table.names, 20)}"
         )
     return key
 
@@ -141,11 +141,12 @@ def load_new_rows(
         no_target = isinstance(target, str) and target not in table.names
         also = f" and no target column {target!r}" if no_target else ""
         raise DataError(
-            f"{source}: no column(s) {absent}{also}; the model's columns are {expected} and "
-            f"the file has {table.names}; add the missing column(s), named as in training"
+            f"{source}: no column(s) {listed(absent)}{also}; the model's columns are "
+            f"{listed(expected)} and the file has {listed(table.names)}; add the missing "
+            f"column(s), named as in training"
         )
     if isinstance(target, str) and target not in table.names:
-        shown = ", ".join(repr(n) for n in table.names)
+        shown = first_few(table.names, 20)
         raise error(
             say(
                 braces(f"{source}: no target column {target!r} to compare the predictions with; ")
