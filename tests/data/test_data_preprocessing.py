@@ -182,6 +182,8 @@ def test_transform_picks_a_dataframes_columns_by_name(tmp_path):
     assert np.array_equal(numbers.transform(swapped), numbers.transform([[1.0, 30.0]]))
     with pytest.raises(cr.DataError, match=r"the DataFrame has no column\(s\) \['height'\]"):
         p.transform(frame.drop(columns="height"))
+    unnamed = pd.DataFrame([[25, 1.75, "blue"], [35, 1.65, "red"]])  # columns 0, 1, 2
+    assert np.array_equal(p.transform(unnamed), expected)  # no names: read by place
 
 
 def _write_numbers(tmp_path):

@@ -319,6 +319,9 @@ class Preprocessor:
         frame of text gave its column names, not its rows."""
         if not (hasattr(data, "columns") and hasattr(data, "to_numpy")):
             return data
+        if all(isinstance(c, (int, np.integer)) for c in data.columns):  # no names: by place
+            numbers = all(t.kind in "fiub" for t in data.dtypes)
+            return data.to_numpy(dtype=np.float64) if numbers else data.to_numpy(object)
         names = [str(c) for c in data.columns]
         encoded = self.feature_names
         for wanted in (self.column_names, encoded):  # raw, or already encoded
