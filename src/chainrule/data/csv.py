@@ -41,6 +41,7 @@ from chainrule.data.serial_dates import compact_date_note, serial_date_note
 from chainrule.data.targets import (
     LABEL_CASES,
     _target,
+    amount_target_note,
     case_notes,
     check_target_role,
     code_target_note,
@@ -253,6 +254,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         if label_case == "fold" and class_names is not None:
             notes += fold_notes(t, table[t].levels, class_names)
         notes += [n for n in [code_target_note(schema, t)] if n is not None]
+        notes += [n for n in [amount_target_note(schema, t)] if n is not None]
         notes += [n for n in [unknown_class_note(t, class_names, y)] if n is not None]
     used = schema.features
     hint = _comma_hint(schema, table.delimiter)
