@@ -264,3 +264,37 @@ def test_explain_rows_without_the_target_column_explains_the_prediction(tmp_path
     assert "the logit of class" in " ".join(report["notes"])
     labelled = run_cli("explain", model, "--data", data, "--row", "1", "--prediction")
     assert labelled.returncode == 0 and "E = o" in labelled.stdout, labelled.stderr
+
+
+def test_explain_input_note_escapes_a_line_break_in_a_category(tmp_path):
+    # a quoted cell "New\nYork" printed its line break raw, splitting the note's line in two
+    rows = ["size,city,bought"]
+    for i in range(40):
+        city = ["Paris", '"New\nYork"'][i % 2]
+        rows.append(f"{i},{city},{'yes' if i % 3 else 'no'}")
+    data = tmp_path / "shop.csv"
+    data.write_text("\n".join(rows) + "\n")
+    model = tmp_path / "m.safetensors"
+    args = ["--target", "bought", "--epochs", "1", "--no-plots", "--out", model]
+    assert run_cli("train", data, *args).returncode == 0
+    result = run_cli("explain", model, "--data", data, "--row", "1")
+    assert result.returncode == 0, result.stderr
+    assert "city=New\\nYork (1 where 'city' is 'New\\nYork')" in result.stderr
+    assert not any(line.startswith("York") for line in result.stderr.splitlines())
+
+
+def test_explain_input_note_names_a_column_whose_name_holds_an_equals_sign(tmp_path):
+    # the one-hot input 'kind=2=p' was split at its first '=': "1 where 'kind' is '2=p'"
+    rows = ["a=b,kind=2,bought"]
+    for i in range(40):
+        rows.append(f"{i % 7},{['p', 'q=1'][i % 2]},{'yes' if i % 3 else 'no'}")
+    data = tmp_path / "shop.csv"
+    data.write_text("\n".join(rows) + "\n")
+    model = tmp_path / "m.safetensors"
+    args = ["--target", "bought", "--epochs", "1", "--no-plots", "--out", model]
+    assert run_cli("train", data, *args).returncode == 0
+    result = run_cli("explain", model, "--data", data, "--row", "1")
+    assert result.returncode == 0, result.stderr
+    assert "x[1] = 0: kind=2=p (1 where 'kind=2' is 'p')" in result.stderr
+    assert "x[2] = 1: kind=2=q=1 (1 where 'kind=2' is 'q=1')" in result.stderr
+    assert re.search(r"x\[0\] = \(1 − [\d.]+\) / [\d.]+ = -?[\d.]+: 'a=b'", result.stderr)

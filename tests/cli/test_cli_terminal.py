@@ -115,3 +115,25 @@ def test_strings_from_data_are_printed_literally(tmp_path, capsys, monkeypatch):
     assert "\x1b" not in out
     assert "rate [/s]" in out and "mass [kg]" in out
     assert "\\x1b[31mred" in out and "[bold]blue[/bold]" in out
+
+
+def test_column_names_in_notes_and_errors_are_printed_literally(tmp_path, capsys):
+    # the left-out note, inspect's last line and predict's list of the model's columns
+    # printed a header's line break and escape sequence raw
+    rng = np.random.default_rng(0)
+    rows = ['"weight\n(kg)","col\x1b[31mred",id,label']
+    rows += [f"{rng.normal():.3f},{'ab'[i % 2]},{i},{i % 3 % 2}" for i in range(40)]
+    data = tmp_path / "d.csv"
+    data.write_text("\n".join(rows) + "\n")
+    model = tmp_path / "m.safetensors"
+    args = ["--target", "label", "--epochs", "1", "--no-plots", "--out", str(model)]
+    assert main(["train", str(data), *args]) == 0
+    assert main(["inspect", str(data), "--target", "label"]) == 0
+    new = tmp_path / "new.csv"
+    new.write_text("col\x1b[31mred\nb\n")
+    assert main(["predict", str(model), str(new)]) == 2
+    out, err = capsys.readouterr()
+    printed = out + err
+    assert "\x1b" not in printed and "weight\n" not in printed
+    assert "--features weight\\n(kg),col\\x1b[31mred,id" in printed  # train's left-out note
+    assert "expects 2 feature columns: weight\\n(kg), col\\x1b[31mred)" in err

@@ -201,6 +201,27 @@ def test_resume_with_other_config_is_refused(tmp_path, species_csv):
     assert result.returncode == 2 and "config" in result.stderr.lower()
 
 
+def test_a_fresh_run_does_not_replace_an_earlier_runs_checkpoint_unasked(tmp_path, species_csv):
+    # forgetting --resume silently started over and replaced the earlier run's backup
+    ckpt = tmp_path / "ckpt"
+    base = ["train", species_csv, "--target", "species", "--epochs", "2", "--no-plots"]
+    first = run_cli(*base, "--out", tmp_path / "a.safetensors", "--checkpoint-dir", ckpt)
+    assert first.returncode == 0, first.stderr
+    backup = (ckpt / "backup.safetensors").read_bytes()
+    again = run_cli(*base, "--out", tmp_path / "b.safetensors", "--checkpoint-dir", ckpt)
+    assert again.returncode == 2
+    assert (
+        f"--checkpoint-dir {ckpt} already holds the checkpoint of a run; continue it with "
+        "--resume, replace it with --overwrite, or choose another folder"
+    ) in again.stderr
+    assert (ckpt / "backup.safetensors").read_bytes() == backup
+    assert not (tmp_path / "b.safetensors").exists()
+    args = ["--out", tmp_path / "b.safetensors", "--checkpoint-dir", ckpt, "--overwrite"]
+    replaced = run_cli(*base, "--seed", "5", *args)
+    assert replaced.returncode == 0, replaced.stderr
+    assert (ckpt / "backup.safetensors").read_bytes() != backup
+
+
 def test_divergence_exits_3_and_keeps_the_good_model(tmp_path):
     data = write_regression_csv(tmp_path / "reg.csv")
     model = tmp_path / "reg.safetensors"

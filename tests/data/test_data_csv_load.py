@@ -180,6 +180,18 @@ def test_new_rows_read_with_the_training_preprocessor(tmp_path):
     assert headerless.X.tolist() == [[25.0, 1.0, 0.0]] and headerless.y.tolist() == [0]
 
 
+def test_new_rows_with_a_header_of_other_names_are_named_in_the_error(tmp_path):
+    # before: a header naming no model column was read as a row of data, and the error was
+    # "line 1, column 1 ('age'): 'years' is not a number", hiding the renamed header
+    pre, _ = _trained(tmp_path)
+    renamed = _write(tmp_path, "r.csv", "years,shade\n25,blue\n")
+    with pytest.raises(cr.DataError, match=r"the first line \('years', 'shade'\) names none of "):
+        load_csv(renamed, preprocessor=pre)
+    # a headerless file starting with a missing number is still read as rows
+    with pytest.raises(cr.DataError, match=r"line 1, column 1 \('age'\): missing value"):
+        load_csv(_write(tmp_path, "w.csv", "NA,blue\n25,red\n"), preprocessor=pre)
+
+
 @pytest.mark.parametrize(
     "text, kwargs, match",
     [

@@ -100,3 +100,20 @@ def test_a_target_of_dates_is_named_unless_the_task_is_chosen(tmp_path):
     assert "--task classification" in info.value.cli_message
     data = load_csv(path, target="when", task="classification")
     assert len(data.class_names) == 28
+
+
+def test_unseen_boolean_value_note_says_what_it_is_encoded_as(tmp_path):
+    # the note said "encoded as all zeros" where the one 0/1 feature is set to 0.5
+    rows = "".join(f"{i % 4},{['yes', 'no'][i % 2]},{'ab'[i % 3 == 0]}\n" for i in range(12))
+    data = load_csv(_write(tmp_path, "t.csv", "x,member,label\n" + rows), target="label")
+    new = load_csv(
+        _write(tmp_path, "new.csv", "x,member\n1,maybe\n2,YES\n3,no\n"),
+        preprocessor=data.preprocessor,
+    )
+    column = data.feature_names.index("member")
+    assert new.X[:, column].tolist() == [0.5, 1.0, 0.0]
+    [note] = new.notes
+    assert note == (
+        "member: 1 row(s) hold a value that is neither 'no' nor 'yes' "
+        "(encoded as 0.5, halfway between the two)"
+    )

@@ -64,3 +64,15 @@ def test_one_column_files_of_words_or_numbers_still_read(tmp_path):
     assert load_csv(path, features=["full name"]).columns == ["full name"]
     path.write_text("income per year\n" + "".join(f"{1000 + i}.5\n" for i in range(10)))
     assert load_csv(path).columns == ["income per year"]
+
+
+def test_a_model_file_given_as_data_is_named(tmp_path):
+    # before: "the file holds NUL bytes, so it is not a text CSV file; save it as UTF-8 CSV"
+    # (chainrule train model.safetensors, or predict's two files swapped)
+    model = tmp_path / "model.safetensors"
+    cr.save(cr.nn.Sequential(cr.nn.Linear(2, 1)), model)
+    with pytest.raises(cr.DataError, match=r"the file is a model \(safetensors\), not a CSV"):
+        load_csv(model, target="label")
+    text = tmp_path / "odd.csv"  # text whose bytes 8 and 9 are '{"' is still text
+    text.write_text('abcdefgh{"x",label\n1,yes\n2,no\n')
+    assert load_csv(text, target="label").X.tolist() == [[1.0], [2.0]]

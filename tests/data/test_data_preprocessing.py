@@ -161,6 +161,37 @@ def test_transform_file_picks_columns_by_name(tmp_path):
     assert np.array_equal(p.transform_file(headerless), expected[:1])
 
 
+def test_transform_picks_a_dataframes_columns_by_name(tmp_path):
+    # before: a DataFrame was read by position (reordered numeric columns silently swapped)
+    # and one holding text was iterated as its column names ("expected 2 features, got 3")
+    pd = pytest.importorskip("pandas")
+    train = tmp_path / "train.csv"
+    train.write_text("age,height,colour,label\n20,1.6,red,yes\n40,1.8,blue,no\n30,1.7,red,yes\n")
+    data = load_csv(train, target="label")
+    p = data.preprocessor.fit(data.X)
+    expected = p.transform([["25", "1.75", "blue"], ["35", "1.65", "red"]])
+    frame = pd.DataFrame({"id": [7, 8], "colour": ["blue", "red"], "height": [1.75, 1.65]})
+    frame["age"] = [25, 35]
+    assert np.array_equal(p.transform(frame), expected)
+    encoded = pd.DataFrame(p.encode([["25", "1.75", "blue"], ["35", "1.65", "red"]]))
+    encoded.columns = p.feature_names
+    assert np.array_equal(p.transform(encoded[p.feature_names[::-1]]), expected)
+    numbers = load_csv(_write_numbers(tmp_path), target="label").preprocessor
+    numbers.fit(np.array([[1.0, 10.0], [3.0, 30.0]]))
+    swapped = pd.DataFrame({"b": [30.0], "a": [1.0]})
+    assert np.array_equal(numbers.transform(swapped), numbers.transform([[1.0, 30.0]]))
+    with pytest.raises(cr.DataError, match=r"the DataFrame has no column\(s\) \['height'\]"):
+        p.transform(frame.drop(columns="height"))
+    unnamed = pd.DataFrame([[25, 1.75, "blue"], [35, 1.65, "red"]])  # columns 0, 1, 2
+    assert np.array_equal(p.transform(unnamed), expected)  # no names: read by place
+
+
+def _write_numbers(tmp_path):
+    path = tmp_path / "numbers.csv"
+    path.write_text("a,b,label\n1,10,x\n2,20,y\n3,30,x\n4,40,y\n")
+    return path
+
+
 def test_transform_file_errors_name_the_file(tmp_path):
     train = tmp_path / "train.csv"
     train.write_text("age,colour,label\n20,red,yes\n40,blue,no\n")

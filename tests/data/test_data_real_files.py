@@ -285,6 +285,26 @@ def test_regression_on_a_few_whole_numbers_or_a_code_name_says_how_to_classify(t
     assert not any("whole numbers" in n for n in load_csv(ages, target="age").notes)
 
 
+def test_classes_of_a_few_whole_numbers_that_look_like_amounts_say_how_to_regress(tmp_path):
+    # before: rounded house prices (10 values, 30 rows each) trained a 10-class model with
+    # no word; its predictions can only be one of the prices seen
+    rows = "".join(f"{i % 5},{100000 * (1 + i % 10)}\n" for i in range(300))
+    path = tmp_path / "houses.csv"
+    path.write_text("rooms,value_eur\n" + rows)  # round thousands, whatever the name
+    data = load_csv(path, target="value_eur")
+    assert data.task == "multiclass"
+    note = next(n for n in data.notes if n.startswith("value_eur: 10 distinct whole numbers"))
+    assert "(100000 to 1000000) are read as classes" in note and "task='regression'" in note
+    assert "--task regression" in note.cli
+    named = tmp_path / "ages.csv"  # small numbers, named like an amount
+    named.write_text("x,age\n" + "".join(f"{i % 4},{20 + i % 6}\n" for i in range(60)))
+    assert any(n.startswith("age: 6 distinct whole numbers") for n in load_csv(named, "age").notes)
+    for name, task in (("rating", None), ("age", "classification")):  # a code; the user's word
+        path.write_text(f"x,{name}\n" + "".join(f"{i % 4},{1 + i % 5}\n" for i in range(60)))
+        notes = load_csv(path, target=name, task=task).notes
+        assert not any("read as classes" in n for n in notes)
+
+
 def test_unicode_minus_and_space_grouped_whole_numbers_are_numbers(tmp_path):
     rows = "".join(
         f"\u2212{i % 9},{i};12\u00a0{i % 10}45;1\u202f000\u202f{i % 10}00;{'ab'[i % 2]}\n"

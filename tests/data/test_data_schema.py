@@ -67,6 +67,9 @@ def test_overrides_features_drop_categorical_numeric(tmp_path):
         load_csv(path, target="Label", numeric=["Comment"])
     with pytest.raises(cr.DataError, match="no column named 'nope' \\(drop\\)"):
         load_csv(path, target="Label", drop=["nope"])
+    # a column both chosen and dropped was left out without a word
+    with pytest.raises(cr.DataError, match=r"\['Age'\] are listed both as features and to drop"):
+        load_csv(path, target="Label", features=["Age", "Sex"], drop=["Age", "Member"])
 
 
 def test_names_like_ids():

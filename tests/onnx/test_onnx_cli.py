@@ -263,3 +263,21 @@ def test_yes_no_words_mixed_with_1_and_0_and_spreadsheet_errors_match_the_cli(tm
     )
     cli_rows, got = predict_and_export(tmp_path, model, new)
     assert_same_classification(cli_rows, got, ["no", "yes"])
+
+
+def test_export_lists_the_first_inputs_of_a_wide_model(tmp_path, capsys):
+    # a model of 2,000 columns printed 2,000 input names on one line
+    rng = np.random.default_rng(0)
+    names = [f"f{k}" for k in range(30)]
+    rows = [",".join([*names, "y"])]
+    rows += [",".join([*(f"{v:.3f}" for v in rng.normal(size=30)), str(i % 2)]) for i in range(40)]
+    data = tmp_path / "wide.csv"
+    data.write_text("\n".join(rows) + "\n")
+    model = train(tmp_path, data, "y")
+    capsys.readouterr()
+    assert main(["export", str(model), "--onnx", str(tmp_path / "w.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert "inputs: f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, ... and 20 more (30 in all);" in out
+    assert "f10" not in out
+    graph = onnx.load(str(tmp_path / "w.onnx")).graph
+    assert [i.name for i in graph.input] == names  # the file keeps them all

@@ -118,3 +118,24 @@ def test_evaluate_and_predict_given_x_and_y_apart_are_named():
     with pytest.raises(TypeError, match=r"predict takes the inputs only, predict\(model, X"):
         cr.predict(model, X, y)
     assert cr.predict(model, X, 16).shape == (len(X), 1)
+
+
+def test_sparse_ragged_and_generator_inputs_are_named():
+    # before: IndexError 'tuple index out of range' (sparse in fit, a generator), 'sparse
+    # array length is ambiguous' (predict), or NumPy's 'inhomogeneous shape' from a check
+    sparse = pytest.importorskip("scipy.sparse")
+    X, y, model, opt = _setup()
+
+    def fit(data):
+        cr.fit(model, (data, y[:4]), nn.BCEWithLogitsLoss(), opt, epochs=1, verbose=False)
+
+    with pytest.raises(TypeError, match=r"X is a sparse matrix \(csr_matrix\).*\.toarray\(\)"):
+        fit(sparse.csr_matrix(X[:4]))
+    with pytest.raises(TypeError, match=r"X is a sparse matrix \(csr_matrix\)"):
+        cr.predict(model, sparse.csr_matrix(X[:4]))
+    with pytest.raises(TypeError, match=r"X is a generator, not rows of data"):
+        fit(row for row in X[:4])
+    with pytest.raises(cr.ShapeError, match=r"X is not rectangular \(rows of different length"):
+        fit([[0.1, 0.2], [0.3], [0.5, 0.6], [0.7, 0.8]])
+    with pytest.raises(cr.ShapeError, match=r"X is not rectangular"):
+        cr.predict(model, [[0.1, 0.2], [0.3]])

@@ -73,15 +73,40 @@ def run(args) -> int:
             truth = class_indices(data, classes, args.csv)
         rows.append(["accuracy", cr.metrics.accuracy(truth, labels)])
         average = "binary" if len(classes) == 2 else "macro"
+        # binary scores are those of the second class: name it ('pass' of fail/pass)
+        shown = f"class {classes[1]!r}" if average == "binary" else average
         for name in ("precision", "recall", "f1"):
             rows.append(
-                [f"{name} ({average})", getattr(cr.metrics, name)(truth, labels, average=average)]
+                [f"{name} ({shown})", getattr(cr.metrics, name)(truth, labels, average=average)]
             )
+        if average == "binary":
+            _undefined_note(np.asarray(truth).reshape(-1), np.asarray(labels).reshape(-1), classes)
     heading(f"Evaluation of {args.model} on {args.csv}")
     if labels is None:
         print("(on the target's own scale)")
     table("", ["metric", "value"], rows)
     return 0
+
+
+def _undefined_note(truth, labels, classes) -> None:
+    """Say when precision, recall or f1 is 0/0 (no row of the class, or none predicted as
+    it): the table shows 0 there, as scikit-learn does, which reads as a model that failed."""
+    import sys
+
+    absent, unpredicted = not (truth == 1).any(), not (labels == 1).any()
+    undefined = [name for name, zero in (("precision", unpredicted), ("recall", absent)) if zero]
+    if absent and unpredicted:
+        undefined.append("f1")
+    if undefined:
+        positive = repr(classes[1])
+        why = [f"the file holds no row of class {positive}"] if absent else []
+        if unpredicted:
+            why.append(f"the model predicts {'it' if absent else 'class ' + positive} for no row")
+        print(
+            f"note: {' and '.join(why)}: {', '.join(undefined)} "
+            f"{'is' if len(undefined) == 1 else 'are'} 0/0, shown as 0",
+            file=sys.stderr,
+        )
 
 
 def _images(args, meta: dict):

@@ -9,6 +9,7 @@ import numpy as np
 from chainrule.cli.common import nonnegative_int, positive_float, positive_int
 from chainrule.cli.errors import CLIError
 from chainrule.cli.model_cmds import add_decimal_argument
+from chainrule.cli.output import literal
 from chainrule.cli.report_text import show
 
 HELP = "Write out the chain rule, with the real numbers, for one example."
@@ -285,12 +286,20 @@ def _inputs_note(pre, raw, x, shown: int = 12) -> None:
     import sys
 
     names, lines = pre.feature_names, []
+    # which (column, category) each one-hot input is (not standardised), from the specs:
+    # splitting its name at '=' misread a column named 'kind=2'
+    one_hot = [
+        (spec["name"], category) if spec["kind"] == "categorical" else None
+        for spec in pre.columns or []
+        for category in (spec["categories"] if spec["kind"] == "categorical" else [None])
+    ]
     for k, name in enumerate(names[:shown]):
         mean, std = (0.0, 1.0) if pre.mean is None else (float(pre.mean[k]), float(pre.std[k]))
         value = float(raw[k])
-        if "=" in name and (mean, std) == (0.0, 1.0):  # a one-hot column, not standardised
-            column, category = name.split("=", 1)
-            lines.append(f"  x[{k}] = {value:g}: {name} (1 where {column!r} is {category!r})")
+        if k < len(one_hot) and one_hot[k] is not None and (mean, std) == (0.0, 1.0):
+            column, category = one_hot[k]
+            label = literal(name)  # a category may hold a line break ('New\nYork')
+            lines.append(f"  x[{k}] = {value:g}: {label} (1 where {column!r} is {category!r})")
         else:
             shift = f"({mean:.6g})" if mean < 0 else f"{mean:.6g}"
             lines.append(

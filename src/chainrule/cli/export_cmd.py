@@ -166,9 +166,19 @@ def run(args) -> int:
             what = "network"
     except cr_onnx.ExportError as err:
         raise CLIError(f"{args.model}: {err}") from None
-    inputs = ", ".join(i.name for i in proto.graph.input)
-    outputs = ", ".join(o.name for o in proto.graph.output)
+    inputs, outputs = _listed(proto.graph.input), _listed(proto.graph.output)
     print(
         f"{what} written to {args.onnx} (opset {args.opset}; inputs: {inputs}; outputs: {outputs})"
     )
     return 0
+
+
+def _listed(values, limit: int = 10) -> str:
+    """The graph's input or output names, the first ``limit`` of them: a model of 2,000
+    columns printed 2,000 names on one line."""
+    from chainrule.cli.output import literal
+
+    names = [literal(v.name) for v in values]
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f", ... and {len(names) - limit} more ({len(names)} in all)"

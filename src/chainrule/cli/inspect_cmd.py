@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chainrule.cli.output import say
+from chainrule.cli.output import literal, say
 
 HELP = "Show the schema chainrule infers for a CSV file: each column's type, role and counts."
 EXAMPLES = """
@@ -65,10 +65,10 @@ def run(args) -> int:
     )
     show_notes(table.notes + column_format_notes(table))
     show_schema(schema, "")
-    left = [c.name for c in schema.left_out]
-    usable = [c.name for c in schema.left_out if c.role not in ("empty", "mixed")]
+    left = [literal(c.name) for c in schema.left_out]  # a name's line break printed as \n
+    usable = [literal(c.name) for c in schema.left_out if c.role not in ("empty", "mixed")]
     if usable:
-        used = [c.name for c in schema.features]
+        used = [literal(c.name) for c in schema.features]
         say(
             f"left out of training: {', '.join(left)}; to use one, list the features with "
             f"--features {','.join(used + usable[:1])}"

@@ -9,6 +9,7 @@ import numpy as np
 
 from chainrule.cli.common import add_encoding_argument
 from chainrule.cli.errors import CLIError
+from chainrule.cli.output import literal
 
 
 def not_a_model(path: str) -> str | None:
@@ -117,11 +118,12 @@ def features_of(
         )
         X = pre.transform(data.X, dtype=np.float32)
     except ValueError as err:
-        expected = meta.get("columns") or []
+        expected = [literal(name) for name in meta.get("columns") or []]
         message = _retrain_hints(getattr(err, "cli_message", None) or _first_line(err))
+        more = f", ... and {len(expected) - 20} more" if len(expected) > 20 else ""
         raise CLIError(
             f"{message} (model {model_path} expects {len(expected)} feature columns: "
-            f"{', '.join(map(str, expected))})"
+            f"{', '.join(expected[:20])}{more})"
         ) from None
     bad = ~np.isfinite(X)
     if bad.any():
@@ -131,7 +133,7 @@ def features_of(
             f"for float32 once standardised with the training statistics"
         )
     for note in data.notes:
-        print(f"note: {getattr(note, 'cli', note)}", file=notes or sys.stderr)
+        print(f"note: {literal(getattr(note, 'cli', note))}", file=notes or sys.stderr)
     return X, data, pre
 
 

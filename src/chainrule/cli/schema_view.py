@@ -33,6 +33,7 @@ def show_schema(schema, title: str) -> None:
 
 
 def show_notes(notes) -> None:
-    """Each note on its own line, in the command line's syntax."""
+    """Each note on its own line, in the command line's syntax; a column name's line break
+    or escape sequence printed as ``\\n``, ``\\x1b``, as every string from data is."""
     for note in notes:
-        print(f"note: {getattr(note, 'cli', note)}")
+        print(f"note: {literal(getattr(note, 'cli', note))}")

@@ -177,6 +177,7 @@ def _check_outputs(args) -> None:
         )
     if args.checkpoint_dir:
         output_folder(args.checkpoint_dir, flag="--checkpoint-dir")
+        _check_earlier_run(args)
     if not args.no_plots:
         if args.plots:
             output_folder(args.plots, flag="--plots")
@@ -186,6 +187,19 @@ def _check_outputs(args) -> None:
             raise CLIError(
                 'plots need matplotlib: pip install "chainrule[cli]" (or pass --no-plots)'
             ) from None
+
+
+def _check_earlier_run(args) -> None:
+    """A fresh run would replace the backup of an earlier one in --checkpoint-dir, maybe a
+    long run killed before its end whose --resume was forgotten: refused unless said, as an
+    existing --out is."""
+    backup = os.path.join(args.checkpoint_dir, "backup.safetensors")
+    if args.resume or args.overwrite or not os.path.exists(backup):
+        return
+    raise CLIError(
+        f"--checkpoint-dir {args.checkpoint_dir} already holds the checkpoint of a run; "
+        f"continue it with --resume, replace it with --overwrite, or choose another folder"
+    )
 
 
 class _Run:

@@ -158,7 +158,10 @@ def add_output_arguments(out) -> None:
         help="where to save the model (a path ending in / is a folder)",
     )
     out.add_argument(
-        "--overwrite", action="store_true", help="replace --out if it exists (--resume implies it)"
+        "--overwrite",
+        action="store_true",
+        help="replace --out if it exists (--resume implies it), and an earlier run's checkpoint "
+        "in --checkpoint-dir",
     )
     out.add_argument("--plots", default=None, help="folder for plots (default: beside --out)")
     out.add_argument("--no-plots", action="store_true", help="write no PNG plots")

@@ -71,6 +71,12 @@ _SIGNATURES = (
 )
 
 
+def _is_safetensors(head: bytes) -> bool:
+    """A safetensors file: an 8-byte little-endian header length, then that header, JSON."""
+    size = int.from_bytes(head[:8], "little") if len(head) >= 10 else 0
+    return 2 <= size <= 100_000_000 and head[8:10] in (b'{"', b"{}")
+
+
 def _check_file(path, source: str) -> None:
     # Only regular files of a size memory can hold: a folder, FIFO, device, symlink loop or
     # sparse giant is refused before a byte is read (io.guard), in a message naming the file.
@@ -115,6 +121,11 @@ def choose_charset(path, source: str, encoding=None) -> Charset:
             for signature, what in _SIGNATURES:
                 if head.startswith(signature):
                     raise DataError(f"{source}: the file {what}")
+            if _is_safetensors(head):  # the model given where the data goes (train model.st)
+                raise DataError(
+                    f"{source}: the file is a model (safetensors), not a CSV file; give the CSV "
+                    f"of data (chainrule predict and evaluate take the model first, then the CSV)"
+                )
             if b"\x00" in head:
                 raise DataError(f"{source}: {_nul_reason(head)}")
             f.seek(0)

@@ -41,6 +41,7 @@ from chainrule.data.serial_dates import compact_date_note, serial_date_note
 from chainrule.data.targets import (
     LABEL_CASES,
     _target,
+    amount_target_note,
     case_notes,
     check_target_role,
     code_target_note,
@@ -253,6 +254,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
         if label_case == "fold" and class_names is not None:
             notes += fold_notes(t, table[t].levels, class_names)
         notes += [n for n in [code_target_note(schema, t)] if n is not None]
+        notes += [n for n in [amount_target_note(schema, t)] if n is not None]
         notes += [n for n in [unknown_class_note(t, class_names, y)] if n is not None]
     used = schema.features
     hint = _comma_hint(schema, table.delimiter)
@@ -370,11 +372,15 @@ def _left_out_notes(schema: Schema, features) -> list[str]:
     left = [c for c in schema.left_out if c.role not in ("dropped",)]
     if not left:
         return []
-    parts = ", ".join(f"{c.name} ({_role_words(c)})" for c in left)
+    parts = ", ".join(f"{c.name} ({_role_words(c)})" for c in left[:_SHOWN])
+    if len(left) > _SHOWN:  # 500 constant columns made a note of 10,000 characters
+        parts += f", ... and {len(left) - _SHOWN} more ({len(left)} in all; the schema lists them)"
     usable = [c.name for c in left if c.role not in _UNUSABLE]
     if not usable:
         return [braces(f"left out: {parts}")]
     keep = [c.name for c in schema.features] + usable
+    if len(keep) > _SHOWN:  # a list to copy, too long to print whole
+        return [braces(f"left out: {parts}")]
     return [
         say(
             braces(f"left out: {parts}") + "; to use one, list the features with {o}",
@@ -382,6 +388,9 @@ def _left_out_notes(schema: Schema, features) -> list[str]:
         )
     ]
 
+
+#: How many left-out columns a note names (and how long a ``features=`` list it offers).
+_SHOWN = 20
 
 #: Roles that ``features=`` cannot bring back: no values, or words among numbers (an error).
 _UNUSABLE = ("empty", "mixed")

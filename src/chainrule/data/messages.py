@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chainrule.errors import DataError
 
-__all__ = ["Message", "braces", "error", "first_few", "option", "say", "where"]
+__all__ = ["Message", "braces", "error", "first_few", "listed", "option", "say", "where"]
 
 
 class Message(str):
@@ -74,3 +74,12 @@ def first_few(names, limit: int = 10) -> str:
     if len(names) > limit:
         shown += f", ... and {len(names) - limit} more ({len(names)} in all)"
     return shown
+
+
+def listed(names, limit: int = 20) -> str:
+    """``['a', 'b']`` as Python prints a list, cut after ``limit`` names with how many more:
+    the columns of a 2,000-column model made one error 46,000 characters long."""
+    names = list(names)
+    if len(names) <= limit:
+        return repr(names)
+    return f"{names[:limit]!r}"[:-1] + f", ... and {len(names) - limit} more]"

@@ -10,10 +10,11 @@ import numpy as np
 from chainrule.data.charset import choose_charset, encoding_note
 from chainrule.data.csv_data import CSVData
 from chainrule.data.header import and_list
-from chainrule.data.messages import Message, braces, error, option, say
+from chainrule.data.lines import records
+from chainrule.data.messages import Message, braces, error, first_few, listed, option, say
 from chainrule.data.missing_target import drop_missing_target
-from chainrule.data.missing_words import read_missing_words
-from chainrule.data.numbers import is_grouped
+from chainrule.data.missing_words import NUMBER_MISSING, read_missing_words
+from chainrule.data.numbers import MISSING, is_grouped, is_number
 from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.reader import Columns, first_row_names, read_columns
 from chainrule.data.sentinels import new_rows_sentinel_notes
@@ -42,7 +43,7 @@ def column_name(table: Columns, key, what: str) -> str:
     if key not in table.names:
         raise DataError(
             f"{table.source}: no column named {key!r} ({what}); the columns are: "
-            f"{', '.join(repr(name) for name in table.names)}"
+            f"{first_few(table.names, 20)}"
         )
     return key
 
@@ -122,6 +123,8 @@ def load_new_rows(
     if header is None:
         default = (trained or {}).get("delimiter", ",")
         header = first_row_names(path, delimiter, expected, default, encoding=charset)
+        if not header:
+            _check_other_names(path, delimiter, default, charset, pre, source)
     table = read_columns(
         path,
         delimiter=delimiter,
@@ -138,11 +141,12 @@ def load_new_rows(
         no_target = isinstance(target, str) and target not in table.names
         also = f" and no target column {target!r}" if no_target else ""
         raise DataError(
-            f"{source}: no column(s) {absent}{also}; the model's columns are {expected} and "
-            f"the file has {table.names}; add the missing column(s), named as in training"
+            f"{source}: no column(s) {listed(absent)}{also}; the model's columns are "
+            f"{listed(expected)} and the file has {listed(table.names)}; add the missing "
+            f"column(s), named as in training"
         )
     if isinstance(target, str) and target not in table.names:
-        shown = ", ".join(repr(n) for n in table.names)
+        shown = first_few(table.names, 20)
         raise error(
             say(
                 braces(f"{source}: no target column {target!r} to compare the predictions with; ")
@@ -178,6 +182,35 @@ def load_new_rows(
         lines=table.lines,
         notes=notes,
         dialect={"delimiter": table.delimiter, "decimal": table.number_format.decimal},
+    )
+
+
+def _check_other_names(path, delimiter, default, charset, pre: Preprocessor, source) -> None:
+    """A first row of words naming none of the model's columns (``a,b`` for ``x1,x2``) is a
+    header with other names, not a row of data: read as data, its ``'a'`` was "not a number"
+    on line 1, which hid the real problem. Only said where a word sits over a column of
+    numbers: a file without a header may start with a row of categories."""
+    _, rows = records(path, delimiter=delimiter, default=default, encoding=charset)
+    first = [cell.strip() for cell in next(rows, (0, []))[1]]
+    rows.close()
+
+    def word(cell: str) -> bool:
+        plain = cell.lower()
+        return not (is_number(cell) or plain in MISSING or plain in NUMBER_MISSING)
+
+    numeric = [
+        k
+        for k, spec in enumerate(pre.columns or [])
+        if spec["kind"] == "numeric" and not spec.get("unit") and k < len(first)
+    ]
+    if not any(first) or not all(word(c) for c in first if c):
+        return
+    if not any(first[k] and word(first[k]) for k in numeric):
+        return
+    names = ", ".join(repr(c) for c in first if c)
+    raise DataError(
+        f"{source}: the first line ({names}) names none of the model's columns "
+        f"({', '.join(pre.column_names)}); name the columns in the header as in training"
     )
 
 

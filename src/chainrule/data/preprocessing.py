@@ -15,7 +15,7 @@ from chainrule.data.encoding import (
     check_unit,
     read_unit_column,
 )
-from chainrule.data.messages import where
+from chainrule.data.messages import listed, where
 from chainrule.data.reader import (
     ABSENT,
     MISSING,
@@ -291,6 +291,7 @@ class Preprocessor:
             raise DataError("Preprocessor.transform: not fitted; call fit(X_train) first")
         if self.standardize and self.mean is None:
             raise DataError("Preprocessor.transform: not fitted; call fit(X_train) first")
+        data = self._by_name(data)
         array = data.array if isinstance(data, Tensor) else None
         ragged = False
         if array is None:
@@ -311,6 +312,29 @@ class Preprocessor:
                 raise DataError(f"Preprocessor: expected rows of cells, got shape {array.shape}")
             X = self.encode(rows)
         return self._scale(X, dtype)
+
+    def _by_name(self, data):
+        """A pandas DataFrame's columns picked by name, as ``chainrule predict`` picks a
+        file's: read by position, reordered columns were silently swapped, and iterating a
+        frame of text gave its column names, not its rows."""
+        if not (hasattr(data, "columns") and hasattr(data, "to_numpy")):
+            return data
+        if all(isinstance(c, (int, np.integer)) for c in data.columns):  # no names: by place
+            numbers = all(t.kind in "fiub" for t in data.dtypes)
+            return data.to_numpy(dtype=np.float64) if numbers else data.to_numpy(object)
+        names = [str(c) for c in data.columns]
+        encoded = self.feature_names
+        for wanted in (self.column_names, encoded):  # raw, or already encoded
+            if all(name in names for name in wanted):
+                frame = data[[data.columns[names.index(name)] for name in wanted]]
+                numbers = wanted == encoded and all(t.kind in "fiub" for t in frame.dtypes)
+                return frame.to_numpy(dtype=np.float64) if numbers else frame.to_numpy(object)
+        missing = [name for name in self.column_names if name not in names]
+        raise DataError(
+            f"Preprocessor.transform: the DataFrame has no column(s) {listed(missing)}; the "
+            f"columns are {listed(self.column_names)} (raw) or {listed(self.feature_names)} "
+            f"(encoded)"
+        )
 
     def _scale(self, X: np.ndarray, dtype) -> np.ndarray:
         out = np.empty(X.shape, dtype=dtype)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chainrule.data.accounting import read_parentheses
+from chainrule.data.messages import first_few
 from chainrule.data.missing_words import missing_words_reason, read_missing_words
 from chainrule.data.reader import (
     ABSENT,
@@ -429,7 +430,7 @@ def infer_schema(
             if name not in known:
                 raise DataError(
                     f"{source}: no column named {name!r} ({option}); the columns are: "
-                    f"{', '.join(repr(n) for n in table.names)}",
+                    f"{first_few(table.names, 20)}",
                 )
     units = _read_units(table, skip=named["categorical"] or set())
     negatives = {
@@ -466,6 +467,12 @@ def infer_schema(
     both = set(categorical or ()) & set(numeric or ())
     if both:
         raise DataError(f"{source}: column(s) {sorted(both)} are both categorical and numeric")
+    both = set(features or ()) & set(drop or ())  # drop won, without a word
+    if both:
+        raise DataError(
+            f"{source}: column(s) {sorted(both)} are listed both as features and to drop; "
+            f"name each in one of the two"
+        )
     for info in infos:
         if info is schema.target:
             continue

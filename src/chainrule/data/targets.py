@@ -337,8 +337,14 @@ def unseen_notes(pre, columns) -> list[str]:
     notes = []
     specs = {spec["name"]: spec for spec in pre.columns or []}
     for name, count in pre.unseen.items():
-        note = f"{name}: {count} row(s) hold a category not seen in training (encoded as all zeros)"
         spec, col = specs.get(name), columns.get(name)
+        note = f"{name}: {count} row(s) hold a category not seen in training (encoded as all zeros)"
+        if spec is not None and spec["kind"] == "boolean":  # one 0/1 feature: see encoding.py
+            no, yes = spec["categories"]
+            note = (
+                f"{name}: {count} row(s) hold a value that is neither {no!r} nor {yes!r} "
+                f"(encoded as 0.5, halfway between the two)"
+            )
         if spec is not None and col is not None and spec["kind"] == "categorical":
             folded = {c.casefold() for c in spec["categories"]}
             new = [v for v in col.levels if v.casefold() not in folded]  # RED for red: below
@@ -397,6 +403,41 @@ def code_target_note(schema: Schema, t: str):
         f"codes of classes, pass "
     )
     return say(text + "{o} (each class needs several rows)", o=option("task", "classification"))
+
+
+#: Target names that say "amount": whole numbers under such a name are rarely classes.
+_AMOUNT_NAME = re.compile(
+    r"(?i)(?:.*[_\s.-])?(?:price|cost|amount|salary|income|revenue|sales|wage|fee|rent|spend|"
+    r"budget|total|sum|count|age|years?|area|weight|height|length|distance|duration|"
+    r"quantity|qty|value|preis|kosten|betrag|gehalt|umsatz|prix|montant|precio)s?"
+)
+
+
+def amount_target_note(schema: Schema, t: str):
+    """A note for a target of a few whole numbers read as classes where they look like
+    amounts: named so (``price``), or round thousands (150000, 200000, ...). Read as
+    classes, a price is predicted only as one of the values seen; the option that reads
+    them as amounts. None otherwise."""
+    info = schema.target
+    if (
+        info is None
+        or schema.task != "classification"
+        or schema.task_reason == "chosen by the user"
+        or info.type != "integer"
+        or info.distinct <= 2
+    ):
+        return None
+    values = info.column.values[info.column.kinds == NUMBER]
+    low, high = float(values.min()), float(values.max())
+    rounded = high >= 1000 and bool(np.all(values % 100 == 0))
+    if not (_AMOUNT_NAME.fullmatch(t.strip()) or rounded):
+        return None
+    text = braces(
+        f"{t}: {info.distinct} distinct whole numbers ({number_key(low)} to {number_key(high)}) "
+        f"are read as classes (classification: {schema.task_reason}), so a prediction is "
+        f"always one of them; if they are amounts to predict, pass "
+    )
+    return say(text + "{o}", o=option("task", "regression"))
 
 
 def check_target_role(schema: Schema, source: str) -> None:

@@ -58,7 +58,22 @@ def input_dtype(model) -> np.dtype | None:
 
 
 def plain(value, what: str) -> np.ndarray:
-    array = value.array if isinstance(value, Tensor) else np.asarray(value)
+    if hasattr(value, "toarray") and hasattr(value, "nnz"):  # scipy.sparse: IndexError below
+        raise TypeError(
+            f"fit: {what} is a sparse matrix ({type(value).__name__}); chainrule computes on "
+            f"dense arrays: pass .toarray()"
+        )
+    try:
+        array = value.array if isinstance(value, Tensor) else np.asarray(value)
+    except ValueError as err:  # NumPy's "inhomogeneous shape": lists of unequal rows
+        raise ShapeError(
+            f"fit: {what} is not rectangular (rows of different lengths?): {err}"
+        ) from None
+    if array.dtype.kind == "O" and array.ndim == 0:  # a generator, a set: not rows
+        raise TypeError(
+            f"fit: {what} is a {type(value).__name__}, not rows of data; pass a NumPy array, "
+            f"a list of rows, a Tensor or a pandas DataFrame"
+        )
     if array.dtype.kind == "O":  # pandas' nullable columns, or text
         from chainrule.train.object_arrays import numbers_of
 

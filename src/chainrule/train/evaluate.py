@@ -147,6 +147,7 @@ def predict(model, X, batch_size: int = 256) -> np.ndarray:
         and hasattr(X, "__len__")
         and not isinstance(X, (np.ndarray, Tensor, list, tuple))
         and not hasattr(X, "to_numpy")  # a pandas DataFrame is rows of features, not a Dataset
+        and not hasattr(X, "nnz")  # nor is a scipy.sparse matrix: refused by plain()
     ):
         loader = X if isinstance(X, DataLoader) else DataLoader(X, batch_size=batch_size)
         batches = (item[0] if isinstance(item, (tuple, list)) else item for item in loader)

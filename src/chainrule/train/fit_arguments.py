@@ -127,7 +127,10 @@ def _check_flat_features(model, data) -> None:
         return
     X = data[0]
     _check_one_input(X, data[1])
-    ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
+    try:
+        ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
+    except ValueError:  # ragged rows: said clearly where the data is converted
+        return
     first = _first_module(model)
     if ndim == 1 and isinstance(first, Linear):
         raise ShapeError(
