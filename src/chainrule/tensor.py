@@ -15,7 +15,7 @@ from chainrule.autograd.grad_mode import refuse_outside_inference as _refuse_inf
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
 from chainrule.autograd.inplace import refuse_grad_operand as _refuse_grad_operand
-from chainrule.errors import DTypeError, ElementCountError, GraphError
+from chainrule.errors import DimensionError, DTypeError, ElementCountError, GraphError
 from chainrule.tensor_methods import TensorMethods
 from chainrule.tensor_reductions import TensorReductions
 from chainrule.tensor_reductions import _bind as _bind_reductions
@@ -144,8 +144,24 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
         return _ops.transpose(self)
 
     def size(self, dim: int | None = None):
-        """The shape (PyTorch's ``size()``), or the length of one dimension."""
-        return self.array.shape if dim is None else self.array.shape[dim]
+        """The shape (PyTorch's ``size()``), or the length of dimension ``dim`` (negative counts
+        from the end). A bool, float or other non-integer ``dim`` is a ``TypeError`` and a dim
+        past the last a :class:`~chainrule.DimensionError` (an ``IndexError``), as in PyTorch."""
+        shape = self.array.shape
+        if dim is None:
+            return shape
+        if isinstance(dim, Tensor) and dim.array.ndim == 0 and dim.array.dtype.kind in "iu":
+            dim = int(dim.array)  # a 0-d integer tensor is its value, as PyTorch reads it
+        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"size(): dim must be an int, not {type(dim).__name__}")
+        if not shape:
+            raise DimensionError(f"size(): dim {dim} given, but the tensor has no dimensions")
+        if not -len(shape) <= dim < len(shape):
+            raise DimensionError(
+                f"size(): dimension out of range (expected to be in range of "
+                f"[{-len(shape)}, {len(shape) - 1}], but got {dim})"
+            )
+        return shape[dim]
 
     def numel(self) -> int:
         return int(self.array.size)
