@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from chainrule.cli.custom_layers import add_import_argument
+
 HELP = "Export a saved model to ONNX (with the preprocessing 'chainrule train' saved in it)."
 
 EXAMPLES = """
@@ -37,6 +39,7 @@ def add_arguments(parser) -> None:
         help="export the network alone (inputs: standardised, one-hot encoded features; for a "
         "model of images: standardised float N×C×H×W pixels)",
     )
+    add_import_argument(parser)
 
 
 def _dynamic_axes(values: list | None) -> dict | None:
@@ -116,7 +119,7 @@ def _example_input(model, path: str, input_shape: str | None = None):
 
 
 def run(args) -> int:
-    import chainrule as cr
+    from chainrule.cli import custom_layers
     from chainrule.cli.errors import CLIError
     from chainrule.cli.paths import make_parent, output_file
 
@@ -129,7 +132,7 @@ def run(args) -> int:
         require_onnx()
     except ImportError as err:
         raise CLIError(str(err)) from None
-    model = cr.load(args.model)
+    model = custom_layers.load(args.model, args.import_from)
     make_parent(args.onnx)
     meta = getattr(model, "metadata", None) or {}
     image = _image_shape(meta, args)
