@@ -207,3 +207,10 @@ def _args(layer) -> tuple:
     if isinstance(layer, torch.nn.UpsamplingNearest2d):
         return (None, layer.scale_factor)
     return (layer.padding,)
+
+
+def test_a_model_of_two_inputs_is_refused_with_what_to_do():
+    model = nn.Bilinear(3, 4, 1)
+    x = (np.zeros((1, 3)), np.zeros((1, 4)))
+    with pytest.raises(ValueError, match="takes the model's input as one array, got a tuple of 2"):
+        cr.explain(model, x, np.zeros((1, 1)), nn.MSELoss())

@@ -158,7 +158,17 @@ def _sample_axes(model) -> int:
 
 def prepare(x, y, model=None) -> tuple:
     """Input and target as float64 tensors (integer class labels stay integer), batched."""
-    x_t = _as_input(x)
+    try:
+        x_t = _as_input(x)
+    except ValueError:  # NumPy's "inhomogeneous shape": arrays of several shapes
+        if isinstance(x, (tuple, list)):
+            raise ValueError(
+                f"explain() takes the model's input as one array, got a {type(x).__name__} of "
+                f"{len(x)} arrays of different shapes; a model of several inputs (Bilinear, "
+                f"Transformer) is explained through a Module whose forward takes one array "
+                f"and splits it"
+            ) from None
+        raise
     y_t = _as_input(y) if y is not None else None
     # one sample given without its batch axis: a feature vector, or an image for a CNN
     if x_t.array.ndim == 1 or (model is not None and x_t.array.ndim == _sample_axes(model)):
