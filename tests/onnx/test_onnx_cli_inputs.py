@@ -77,3 +77,20 @@ def test_what_it_cannot_size_names_the_flags_that_fit(tmp_path, capsys, model, s
 def test_the_python_exporters_hint_names_the_models_own_inputs():
     with pytest.raises(cr.onnx.ExportError, match=r"export\(model, path, \(input1, input2\)\)"):
         cr.onnx.export(nn.Bilinear(3, 4, 2), None, np.zeros((1, 3), np.float32))
+
+
+@pytest.mark.parametrize("wrap", [lambda m: m, lambda m: nn.Sequential(m)], ids=["bare", "seq"])
+def test_a_sequence_first_lstm_reads_the_sample_as_sequence_then_features(tmp_path, capsys, wrap):
+    # --input-shape 7,3 made (1, 7, 3): a sequence of one step in a batch of 7, fixed
+    cr.manual_seed(0)
+    model = wrap(nn.LSTM(3, 5, num_layers=2, bidirectional=True))
+    code, err = _export(capsys, model, tmp_path, "7,3")
+    assert code == 0 and "the batch stays 1" in err
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape == ["batch", 1, 3]  # the sequence is free, as exported
+    args = ["export", str(tmp_path / "m.safetensors"), "--onnx", str(tmp_path / "m.onnx")]
+    assert main([*args, "--input-shape", "7,3", "--dynamic-axis", "1=batch_size"]) == 0
+    assert "the batch stays 1" not in capsys.readouterr().err
+    x = _rand(9, 4, 3)  # another length and batch
+    want = model.eval()(cr.tensor(x))[0].detach().numpy()
+    np.testing.assert_allclose(_run(tmp_path, {"input": x}), want, rtol=1e-5, atol=1e-6)

@@ -47,7 +47,19 @@ def _zeros(model, text: str) -> np.ndarray:
 
     dtype = next((p.array.dtype for p in model.parameters()), np.dtype(np.float32))
     axis = batch_axis(model, len(dims) + 1) or 0  # a sequence-first Transformer: axis 1
+    if len(dims) == 2 and sequence_first_recurrent(model):
+        axis = 1  # (sequence, features): the batch goes between, as the layer reads it
     return np.zeros((*dims[:axis], 1, *dims[axis:]), dtype)
+
+
+def sequence_first_recurrent(model) -> bool:
+    """Whether ``model`` reads its input with an RNN/LSTM/GRU of ``batch_first=False`` first."""
+    from chainrule import nn
+
+    layer = model
+    while isinstance(layer, nn.Sequential):
+        layer = next(iter(layer.children()), None)
+    return isinstance(layer, nn.RNNBase) and not layer.batch_first
 
 
 def _required_inputs(model) -> list[str]:
