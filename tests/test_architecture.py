@@ -12,6 +12,7 @@ CORE = {
     "chainrule.tensor",
     "chainrule.tensor_methods",
     "chainrule.tensor_methods_extra",  # more of the methods: a mixin of tensor_methods
+    "chainrule.tensor_reductions",  # the reductions as methods: a mixin of Tensor
     "chainrule.creation",
 }
 

@@ -189,3 +189,48 @@ def test_numpy_functions_on_tensors():
     assert isinstance(y, cr.Tensor) and y.requires_grad
     mask = (x > 0) & (x < 5)
     assert mask.tolist() == [True, False]
+
+
+SIZE_DIMS = [
+    None,
+    0,
+    2,
+    -1,
+    -3,
+    np.int64(1),
+    np.int32(-2),
+    True,
+    False,
+    1.0,
+    1.5,
+    "1",
+    np.bool_(True),
+    (1,),
+    3,
+    -4,
+]
+
+
+@pytest.mark.parametrize("dim", SIZE_DIMS, ids=repr)
+@pytest.mark.parametrize("shape", [(2, 3, 4), ()])
+def test_size_of_a_dim_follows_torch_including_bad_dims(shape, dim):
+    expected, error = None, None
+    try:
+        expected = torch.zeros(shape).size(dim)
+    except (TypeError, IndexError) as e:
+        error = type(e)
+    x = cr.zeros(shape)
+    if error is not None:
+        with pytest.raises(error):
+            x.size(dim)
+    else:
+        assert x.size(dim) == (tuple(expected) if dim is None else expected)
+
+
+def test_size_reads_a_zero_dim_integer_tensor_as_its_value_and_refuses_a_float_one():
+    x = cr.zeros((2, 3, 4))
+    assert x.size(cr.tensor(1)) == 3
+    with pytest.raises(TypeError, match="must be an int"):
+        x.size(cr.tensor(1.0))
+    with pytest.raises(IndexError, match=r"range of \[-3, 2\], but got 3"):
+        x.size(3)

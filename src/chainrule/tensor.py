@@ -15,11 +15,13 @@ from chainrule.autograd.grad_mode import refuse_outside_inference as _refuse_inf
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
 from chainrule.autograd.inplace import refuse_grad_operand as _refuse_grad_operand
-from chainrule.errors import DTypeError, ElementCountError, GraphError
-from chainrule.tensor_methods import ALL_DIMS, TensorMethods
+from chainrule.errors import DimensionError, DTypeError, ElementCountError, GraphError
+from chainrule.tensor_methods import TensorMethods
+from chainrule.tensor_reductions import TensorReductions
+from chainrule.tensor_reductions import _bind as _bind_reductions
 
 
-class Tensor(InplaceMethods, TensorMethods):
+class Tensor(InplaceMethods, TensorReductions, TensorMethods):
     """An array of numbers with an optional gradient and a link to the op that made it.
 
     Make tensors with :func:`chainrule.tensor`; ops on tensors build the graph that
@@ -142,8 +144,24 @@ class Tensor(InplaceMethods, TensorMethods):
         return _ops.transpose(self)
 
     def size(self, dim: int | None = None):
-        """The shape (PyTorch's ``size()``), or the length of one dimension."""
-        return self.array.shape if dim is None else self.array.shape[dim]
+        """The shape (PyTorch's ``size()``), or the length of dimension ``dim`` (negative counts
+        from the end). A bool, float or other non-integer ``dim`` is a ``TypeError`` and a dim
+        past the last a :class:`~chainrule.DimensionError` (an ``IndexError``), as in PyTorch."""
+        shape = self.array.shape
+        if dim is None:
+            return shape
+        if isinstance(dim, Tensor) and dim.array.ndim == 0 and dim.array.dtype.kind in "iu":
+            dim = int(dim.array)  # a 0-d integer tensor is its value, as PyTorch reads it
+        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"size(): dim must be an int, not {type(dim).__name__}")
+        if not shape:
+            raise DimensionError(f"size(): dim {dim} given, but the tensor has no dimensions")
+        if not -len(shape) <= dim < len(shape):
+            raise DimensionError(
+                f"size(): dimension out of range (expected to be in range of "
+                f"[{-len(shape)}, {len(shape) - 1}], but got {dim})"
+            )
+        return shape[dim]
 
     def numel(self) -> int:
         return int(self.array.size)
@@ -358,60 +376,7 @@ class Tensor(InplaceMethods, TensorMethods):
         target[steps[-1]] = _dtype.checked_int(value, target.dtype)  # uint8: -1 is 255
         _bump_version(self)
 
-    # ---- methods that mirror the functions ----------------------------------------------
-    def sum(self, axis=ALL_DIMS, keepdims=False, *, dim=ALL_DIMS, keepdim=None, dtype=None):
-        return _ops.sum(self, axis, keepdims, dim=dim, keepdim=keepdim, dtype=dtype)
-
-    def mean(self, axis=ALL_DIMS, keepdims=False, *, dim=ALL_DIMS, keepdim=None, dtype=None):
-        return _ops.mean(self, axis, keepdims, dim=dim, keepdim=keepdim, dtype=dtype)
-
-    def max(self, dim=None, keepdim=None, *, axis=None, keepdims=False):
-        """See :func:`chainrule.max`: ``x.max(dim)`` is ``(values, indices)``, as in PyTorch."""
-        return _ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def min(self, dim=None, keepdim=None, *, axis=None, keepdims=False):
-        return _ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
-
-    def amax(self, dim=None, keepdim=False):
-        return _ops.amax(self, dim, keepdim)
-
-    def amin(self, dim=None, keepdim=False):
-        return _ops.amin(self, dim, keepdim)
-
-    def var(
-        self, axis=None, unbiased=None, keepdim=None, *, dim=None, keepdims=None, correction=None
-    ):
-        """Variance with PyTorch's default ``correction=1`` and positional order
-        ``var(dim, unbiased, keepdim)`` (see :func:`chainrule.var`)."""
-        return _ops.var(
-            self, axis, unbiased, keepdim, dim=dim, keepdims=keepdims, correction=correction
-        )
-
-    def std(
-        self, axis=None, unbiased=None, keepdim=None, *, dim=None, keepdims=None, correction=None
-    ):
-        return _ops.std(
-            self, axis, unbiased, keepdim, dim=dim, keepdims=keepdims, correction=correction
-        )
-
-    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return _ops.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
-
-    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return _ops.argmax(self, axis, keepdims, dim=dim, keepdim=keepdim)
-
-    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return _ops.argmin(self, axis, keepdims, dim=dim, keepdim=keepdim)
-
-    def any(self, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
-        """Whether any element is true (along ``dim``): bool (uint8 for uint8), as in PyTorch.
-        (``axis``/``keepdims`` are accepted so ``np.any(tensor)`` works too.)"""
-        return _any(self, dim if axis is None else axis, keepdim if keepdims is None else keepdims)
-
-    def all(self, dim=None, keepdim=False, *, axis=None, out=None, keepdims=None):
-        """Whether every element is true (along ``dim``): a bool tensor, as in PyTorch."""
-        return _all(self, dim if axis is None else axis, keepdim if keepdims is None else keepdims)
-
+    # ---- methods that mirror the functions (reductions: tensor_reductions.py) ---------
     def __and__(self, other):
         return _bitwise(np.bitwise_and, self, other)
 
@@ -563,9 +528,9 @@ _OPERANDS = (Tensor, np.ndarray, np.generic, bool, int, float, list, tuple)
 
 
 from chainrule.ops.getitem import torch_index  # noqa: E402
-from chainrule.ops.predicates import all as _all  # noqa: E402
-from chainrule.ops.predicates import any as _any  # noqa: E402
 from chainrule.ops.predicates import bitwise as _bitwise  # noqa: E402
+
+_bind_reductions()
 
 _UFUNC_OPS = {
     np.add: _ops.add,

@@ -159,3 +159,58 @@ def test_no_note_where_eval_mode_changes_nothing(middle):
     report = cr.explain(model, x, np.array([[1.0], [0.0]]), nn.BCELoss())
     assert "notes" not in report.data
     assert "evaluation mode" not in report.text()
+
+
+@pytest.mark.parametrize(
+    ("first", "sample"),
+    [
+        (lambda: torch.nn.Conv3d(1, 2, 3), (1, 5, 5, 5)),
+        (lambda: torch.nn.ConvTranspose3d(1, 1, 2), (1, 4, 4, 4)),
+        (lambda: torch.nn.MaxPool3d(2), (1, 4, 4, 4)),
+        (lambda: torch.nn.AvgPool3d(2), (1, 4, 4, 4)),
+        (lambda: torch.nn.InstanceNorm3d(1), (1, 4, 4, 4)),
+        (lambda: torch.nn.InstanceNorm2d(1), (1, 4, 4)),
+        (lambda: torch.nn.InstanceNorm1d(1), (1, 6)),
+        (lambda: torch.nn.ZeroPad2d(1), (1, 3, 3)),
+        (lambda: torch.nn.ReflectionPad3d(1), (1, 3, 3, 3)),
+        (lambda: torch.nn.UpsamplingNearest2d(scale_factor=2), (1, 2, 2)),
+    ],
+    ids=lambda v: v if isinstance(v, tuple) else type(v()).__name__,
+)
+def test_one_sample_without_batch_axis_for_3d_norm_pad_and_upsample_layers(first, sample):
+    # a (C, D, H, W) volume for a network that starts with Conv3d (or a (C, H, W) image for
+    # InstanceNorm2d, ...) was read as a batch and failed in the Linear after Flatten
+    layer = first()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        features = layer(torch.zeros((1, *sample))).numel()
+    twin = torch.nn.Sequential(layer, torch.nn.Flatten(), torch.nn.Linear(features, 2)).double()
+    model = nn.Sequential(
+        getattr(nn, type(layer).__name__)(*_args(layer)), nn.Flatten(), nn.Linear(features, 2)
+    )
+    model.load_state_dict({k: v.numpy() for k, v in twin.state_dict().items()}, strict=False)
+    x = np.random.default_rng(0).normal(size=sample)
+    report = cr.explain(model, x, np.array(1), nn.CrossEntropyLoss())
+    loss = torch.nn.functional.cross_entropy(twin(torch.tensor(x[None])), torch.tensor([1]))
+    assert report.data["batch_size"] == 1
+    assert report.data["loss"]["value"] == pytest.approx(loss.item(), abs=1e-10)
+
+
+def _args(layer) -> tuple:
+    """The constructor arguments of the chainrule twin of ``layer``."""
+    if isinstance(layer, (torch.nn.Conv3d, torch.nn.ConvTranspose3d)):
+        return layer.in_channels, layer.out_channels, layer.kernel_size
+    if isinstance(layer, (torch.nn.MaxPool3d, torch.nn.AvgPool3d)):
+        return (layer.kernel_size,)
+    if isinstance(layer, torch.nn.modules.instancenorm._InstanceNorm):
+        return (layer.num_features,)
+    if isinstance(layer, torch.nn.UpsamplingNearest2d):
+        return (None, layer.scale_factor)
+    return (layer.padding,)
+
+
+def test_a_model_of_two_inputs_is_refused_with_what_to_do():
+    model = nn.Bilinear(3, 4, 1)
+    x = (np.zeros((1, 3)), np.zeros((1, 4)))
+    with pytest.raises(ValueError, match="takes the model's input as one array, got a tuple of 2"):
+        cr.explain(model, x, np.zeros((1, 1)), nn.MSELoss())

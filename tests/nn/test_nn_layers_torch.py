@@ -272,3 +272,20 @@ def test_activation_argument_validation():
         nn.LeakyReLU(float("nan"))
     with pytest.raises(ValueError, match="dim must be an integer"):
         nn.Softmax(dim=1.5)
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [
+        (lambda nn_: nn_.Flatten(3), (2, 3, 4)),
+        (lambda nn_: nn_.Flatten(0, -4), (2, 3, 4)),
+        (lambda nn_: nn_.Unflatten(3, (1, 4)), (2, 3, 4)),
+        (lambda nn_: nn_.Unflatten(-4, (1, 2)), (2, 3, 4)),
+        (lambda nn_: nn_.Unflatten(0, (1,)), ()),  # a 0-d input has no dim 0 (was % 0)
+    ],
+)
+def test_flatten_and_unflatten_refuse_a_missing_dim_as_torch(make, shape):
+    with pytest.raises((IndexError, RuntimeError)):
+        make(torch.nn)(torch.zeros(shape))
+    with pytest.raises(cr.errors.DimensionError, match="does not exist"):  # IndexError too
+        make(nn)(cr.zeros(shape))

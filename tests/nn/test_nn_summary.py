@@ -158,3 +158,22 @@ def test_tuple_outputs_show_each_tensors_shape_nested():
     assert "[(None, 5, 12), [(4, None, 6), (4, None, 6)]]" in text
     assert "[(5, None, 3), (1, None, 3)]" in text
     assert "()" not in text
+
+
+def test_a_model_of_several_inputs_takes_a_list_of_shapes_or_a_tuple_of_batches():
+    bilinear = nn.Bilinear(3, 4, 2)
+    by_size = summary(bilinear, [(3,), (4,)])
+    a, b = np.zeros((5, 3), np.float32), cr.zeros((5, 4))
+    by_example = summary(bilinear, example_input=(a, b))
+    assert by_size.input_shape == by_example.input_shape == [(None, 3), (None, 4)]
+    assert by_size.output_shape == by_example.output_shape == (None, 2)
+    transformer = nn.Transformer(8, 2, 1, 1, 16, batch_first=True)
+    s = summary(transformer, [(6, 8), (5, 8)])
+    out = transformer(cr.zeros((2, 6, 8)), cr.zeros((2, 5, 8)))
+    assert s.output_shape == (None, *out.shape[1:]) == (None, 5, 8)  # tgt's length, d_model
+
+
+def test_a_list_of_samples_for_a_model_of_one_input_is_still_its_batch():
+    model = nn.Linear(3, 2)
+    s = summary(model, example_input=[np.zeros(3, np.float32), np.ones(3, np.float32)])
+    assert s.input_shape == (None, 3) and s.output_shape == (None, 2)

@@ -288,7 +288,7 @@ def test_the_cli_refuses_a_transformer_of_two_inputs_clearly(tmp_path, capsys):
     cr.save(transformer(batch_first=True), tmp_path / "t.safetensors")
     args = ["export", str(tmp_path / "t.safetensors"), "--onnx", str(tmp_path / "t.onnx")]
     assert main([*args, "--input-shape", f"5,{D_MODEL}"]) != 0
-    assert "give all of its arguments as a tuple" in capsys.readouterr().err
+    assert "takes 2 inputs (src, tgt); give one --input-shape for each" in capsys.readouterr().err
 
 
 def test_a_stack_exported_with_the_causal_mask_follows_another_mask_it_is_given():

@@ -176,3 +176,52 @@ def test_a_zero_dim_tensor_refuses_dim_1_for_flip_and_transpose():
     for call in (lambda x: x.flip(1), lambda x: x.transpose(0, 1)):
         with pytest.raises(cr.errors.DimensionError):
             call(cr.tensor(2.0))
+
+
+_DIM_CALLS = {
+    "cat": lambda lib, t, d: lib.cat([t, t], d),
+    "stack": lambda lib, t, d: lib.stack([t, t], d),
+    "flatten": lambda lib, t, d: t.flatten(0, d),
+    "flatten start": lambda lib, t, d: t.flatten(d),
+}
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1, -2, -3, 2, 3, 5, True, False, 1.0, 0.5])
+@pytest.mark.parametrize("call", _DIM_CALLS)
+def test_cat_stack_flatten_read_dim_as_torch_never_wrapped_or_truncated(call, dim):
+    # cat([x, x], 2) of a matrix joined along axis 0 (2 % 2), stack(3) along axis 0 and
+    # flatten(0, True) as flatten(0, 1): PyTorch raises IndexError / TypeError there
+    x = np.arange(6.0).reshape(2, 3)
+    fn = _DIM_CALLS[call]
+    try:
+        expected = fn(torch, torch.tensor(x), dim).numpy()
+    except (IndexError, TypeError) as err:
+        with pytest.raises(type(err)):
+            fn(cr, cr.tensor(x), dim)
+        return
+    np.testing.assert_array_equal(fn(cr, cr.tensor(x), dim).numpy(), expected)
+
+
+_ONE_DIM_CALLS = {
+    "argmax": lambda t, d: t.argmax(d),
+    "argmin": lambda t, d: t.argmin(d),
+    "softmax": lambda t, d: t.softmax(d),
+    "log_softmax": lambda t, d: t.log_softmax(d),
+}
+
+
+@pytest.mark.parametrize("dim", [0, -1, 2, -3, True, 1.0, (1,)], ids=repr)
+@pytest.mark.parametrize("call", _ONE_DIM_CALLS)
+def test_one_dim_ops_refuse_bad_dims_with_torchs_error_class(call, dim):
+    # argmax(2) raised NumPy's AxisError ("axis 2 is out of bounds"), softmax(1.0) a ShapeError
+    x = np.arange(6.0).reshape(2, 3)
+    fn = _ONE_DIM_CALLS[call]
+    try:
+        expected = fn(torch.tensor(x), dim).numpy()
+    except (IndexError, TypeError) as err:
+        with pytest.raises(type(err), match=r"^(?!axis \d+ is out of bounds)"):
+            fn(cr.tensor(x), dim)
+        with pytest.raises(cr.ChainruleError if type(err) is IndexError else TypeError):
+            fn(cr.tensor(x), dim)
+        return
+    np.testing.assert_allclose(fn(cr.tensor(x), dim).numpy(), expected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.cli.custom_layers import add_import_argument
 from chainrule.cli.model_cmds import (
     add_decimal_argument,
     add_skip_bad_images_argument,
@@ -35,13 +36,14 @@ def add_arguments(parser) -> None:
     add_drop_missing_target_argument(parser)
     add_decimal_argument(parser)
     add_skip_bad_images_argument(parser)
+    add_import_argument(parser)
 
 
 def run(args) -> int:
     import chainrule as cr
     from chainrule.data.image_preprocessing import is_image_preprocessing
 
-    model, meta = load_model(args.model)
+    model, meta = load_model(args.model, args.import_from)
     if is_image_preprocessing(meta["preprocessing"]):
         X, truth = _images(args, meta)
         labels, values = outputs(model, X, meta, path=args.csv)

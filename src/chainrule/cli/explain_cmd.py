@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from chainrule.cli.common import nonnegative_int, positive_float, positive_int
+from chainrule.cli.custom_layers import add_import_argument
 from chainrule.cli.errors import CLIError
 from chainrule.cli.model_cmds import add_decimal_argument
 from chainrule.cli.output import literal
@@ -70,6 +71,7 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--out", help="write the report to this file (default: print it)")
     add_decimal_argument(parser)
+    add_import_argument(parser)
 
 
 def _report_for_model(args):
@@ -79,7 +81,7 @@ def _report_for_model(args):
 
     if not args.data:
         raise CLIError("explaining a saved model needs --data CSV (and --row N) for the example")
-    model, meta = _load(args.model)
+    model, meta = _load(args.model, args.import_from)
     classes = meta.get("classes")
     image = _image_example(args, meta)
     if image is not None:  # a model trained on a folder of images

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+
+from chainrule.cli.custom_layers import add_import_argument
+from chainrule.cli.export_inputs import example_input, sequence_first_recurrent
+
+SEQUENCE_FIRST_NOTE = (
+    "note: a sequence-first recurrent layer (batch_first=False): the graph's free first axis "
+    "(named 'batch') is the sequence, as cr.onnx.export makes it, and the batch stays 1; add "
+    "--dynamic-axis 1=batch_size to free the batch too"
+)
+
 HELP = "Export a saved model to ONNX (with the preprocessing 'chainrule train' saved in it)."
 
 EXAMPLES = """
@@ -20,9 +31,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
     parser.add_argument(
         "--input-shape",
+        action="append",
         metavar="DIMS",
         help="shape of one input sample, e.g. 1,28,28 (default: from the first layer); the "
-        "batch axis is added first, or second for a sequence-first Transformer layer",
+        "batch axis is added first, or second for a sequence-first Transformer layer; repeat "
+        "it for a model of several inputs (Bilinear, Transformer), in its forward's order",
     )
     parser.add_argument(
         "--dynamic-axis",
@@ -37,6 +50,7 @@ def add_arguments(parser) -> None:
         help="export the network alone (inputs: standardised, one-hot encoded features; for a "
         "model of images: standardised float N×C×H×W pixels)",
     )
+    add_import_argument(parser)
 
 
 def _dynamic_axes(values: list | None) -> dict | None:
@@ -65,7 +79,7 @@ def _image_shape(meta: dict, args) -> str | None:
     if not is_image_preprocessing(state):
         return None
     if args.input_shape:
-        return args.input_shape
+        return args.input_shape[-1]
     pre = ImagePreprocessor.from_dict(state)
     return f"{pre.channels},{pre.size[0]},{pre.size[1]}"
 
@@ -82,41 +96,8 @@ def _image_input_text(proto) -> str:
     )
 
 
-def _example_input(model, path: str, input_shape: str | None = None):
-    """One zero sample of the model's input: of ``input_shape``, or found from the first layer."""
-    import numpy as np
-
-    from chainrule import nn
-    from chainrule.cli.errors import CLIError
-
-    if input_shape:
-        try:
-            dims = tuple(int(d) for d in input_shape.replace(" ", "").split(",") if d)
-        except ValueError:
-            dims = ()
-        if not dims or any(d < 1 for d in dims):
-            raise CLIError(
-                f"--input-shape must be positive integers like 1,28,28, got {input_shape!r}"
-            )
-        from chainrule.onnx.export import batch_axis
-
-        dtype = next((p.array.dtype for p in model.parameters()), np.dtype(np.float32))
-        axis = batch_axis(model, len(dims) + 1) or 0  # a sequence-first Transformer: axis 1
-        return np.zeros((*dims[:axis], 1, *dims[axis:]), dtype)
-    first = next((m for m in model.modules() if not isinstance(m, nn.Sequential)), None)
-    if isinstance(first, nn.Linear):
-        return np.zeros((1, first.in_features), first.weight.array.dtype)
-    if isinstance(first, nn.Embedding):
-        return np.zeros((1, 1), np.int64)
-    raise CLIError(
-        f"{path}: cannot tell the input shape of a model starting with "
-        f"{type(first).__name__}; give the shape of one sample with --input-shape (e.g. "
-        f"1,28,28)"
-    )
-
-
 def run(args) -> int:
-    import chainrule as cr
+    from chainrule.cli import custom_layers
     from chainrule.cli.errors import CLIError
     from chainrule.cli.paths import make_parent, output_file
 
@@ -129,7 +110,7 @@ def run(args) -> int:
         require_onnx()
     except ImportError as err:
         raise CLIError(str(err)) from None
-    model = cr.load(args.model)
+    model = custom_layers.load(args.model, args.import_from)
     make_parent(args.onnx)
     meta = getattr(model, "metadata", None) or {}
     image = _image_shape(meta, args)
@@ -141,7 +122,7 @@ def run(args) -> int:
         )
     try:
         if image and args.network_only:  # the bare CNN: standardised NCHW float input
-            example = _example_input(model, "", image)
+            example = example_input(model, "", [image])
             proto = cr_onnx.export(model, args.onnx, example, args.opset, dynamic_axes=dynamic_axes)
             what = "network (it takes images resized and standardised as 'chainrule info' shows)"
         elif image:  # pixels in: the standardisation is in the graph, the resize is not
@@ -161,9 +142,12 @@ def run(args) -> int:
             proto = export_pipeline(model, args.onnx, meta, opset=args.opset)
             what = "model with its preprocessing"
         else:
-            example = _example_input(model, args.model, args.input_shape)
+            example = example_input(model, args.model, args.input_shape)
             proto = cr_onnx.export(model, args.onnx, example, args.opset, dynamic_axes=dynamic_axes)
             what = "network"
+            batch_freed = dynamic_axes and 1 in dynamic_axes["input"]
+            if args.input_shape and sequence_first_recurrent(model) and not batch_freed:
+                print(SEQUENCE_FIRST_NOTE, file=sys.stderr)
     except cr_onnx.ExportError as err:
         raise CLIError(f"{args.model}: {err}") from None
     inputs, outputs = _listed(proto.graph.input), _listed(proto.graph.output)

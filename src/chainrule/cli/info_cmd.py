@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chainrule.cli.common import standardised_note
+from chainrule.cli.custom_layers import add_import_argument
 from chainrule.cli.output import heading, literal, say, table
 
 HELP = "Describe a saved model: architecture, training, metrics and the columns it reads."
@@ -11,10 +12,11 @@ EXAMPLES = "chainrule info model.safetensors"
 
 def add_arguments(parser) -> None:
     parser.add_argument("model", help="a model file saved by chainrule (.safetensors)")
+    add_import_argument(parser)
 
 
 def run(args) -> int:
-    import chainrule as cr
+    from chainrule.cli import custom_layers
     from chainrule.cli.errors import CLIError
     from chainrule.cli.model_cmds import not_a_model
     from chainrule.io.model import read_metadata
@@ -22,8 +24,8 @@ def run(args) -> int:
     reason = not_a_model(args.model)
     if reason:
         raise CLIError(reason)
-    model = cr.load(args.model)  # refuses exactly what loading refuses
-    info = read_metadata(args.model)
+    model = custom_layers.load(args.model, args.import_from)  # refuses what loading refuses
+    info = read_metadata(args.model, import_from=args.import_from)
     meta = getattr(model, "metadata", None) or {}
     from chainrule.io.schema import check_architecture, check_training_metadata
 

@@ -39,13 +39,15 @@ def not_a_model(path: str) -> str | None:
     return None
 
 
-def load_model(path: str):
-    import chainrule as cr
+def load_model(path: str, import_from: list[str] = ()):
+    """The model ``chainrule train`` saved at ``path`` and its metadata (``import_from``: the
+    ``--import`` modules, for layer classes registered with ``@nn.register``)."""
+    from chainrule.cli import custom_layers
 
     reason = not_a_model(path)
     if reason:
         raise CLIError(reason)
-    model = cr.load(path)
+    model = custom_layers.load(path, list(import_from))
     meta = getattr(model, "metadata", None) or {}
     if "preprocessing" not in meta:
         raise CLIError(

@@ -6,6 +6,7 @@ import csv
 import io
 import sys
 
+from chainrule.cli.custom_layers import add_import_argument
 from chainrule.cli.model_cmds import (
     add_decimal_argument,
     add_skip_bad_images_argument,
@@ -51,6 +52,7 @@ def add_arguments(parser) -> None:
     )
     add_decimal_argument(parser)
     add_skip_bad_images_argument(parser)
+    add_import_argument(parser)
 
 
 def run(args) -> int:
@@ -61,7 +63,7 @@ def run(args) -> int:
         args.out = output_file(
             args.out, default_name="predictions.csv", inputs=(args.model, *args.csv)
         )
-    model, meta = load_model(args.model)
+    model, meta = load_model(args.model, args.import_from)
     if is_image_preprocessing(meta["preprocessing"]):
         return _predict_images(args, model, meta)
     args.csv = one_csv(args.csv, args.model, meta)

@@ -82,7 +82,7 @@ def explain(
     Args:
         model: an ``nn.Module`` (or any callable with ``named_parameters()``).
         x: input, ``(features,)`` for one sample or ``(batch, features)``; for a network that
-            starts with a convolution, one image ``(C, H, W)`` or a batch ``(N, C, H, W)``.
+            starts with a convolution, one image ``(C, H, W)`` (3-D: ``(C, D, H, W)``) or a batch.
         y: target, as ``loss_fn`` expects it (or ``(batch,)`` for one output, as in fit).
             Without ``y`` and ``loss_fn``, E is the prediction (:class:`PredictedScore`): the
             predicted class's logit ``o[argmax(o)]``, or a one-output model's output.

@@ -202,7 +202,9 @@ def build(meta: dict, source: str, stored_values: int, import_from: Iterable[str
     try:
         model = module_from_config(config, max_parameters=stored_values, import_from=import_from)
     except ModelFormatError as exc:
-        raise ModelFormatError(f"{source}: {exc}") from None
+        err = ModelFormatError(f"{source}: {exc}")
+        err.__dict__.update(exc.__dict__)  # unknown_class: the command line's --import hint
+        raise err from None
     except RecursionError:
         raise ModelFormatError(f"{source}: the architecture nests too deeply") from None
     except Exception as exc:  # bad arguments and the like: still the file's fault

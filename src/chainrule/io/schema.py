@@ -11,6 +11,7 @@ inside the command.
 from __future__ import annotations
 
 from chainrule.errors import ModelFormatError
+from chainrule.nn.registry.custom import CUSTOM
 from chainrule.registry import LOSSES as _LOSS_ENTRIES
 
 TASKS = ("binary", "multiclass", "regression")
@@ -110,7 +111,10 @@ def check_architecture(config, source: str, depth: int = 0) -> None:
         raise ModelFormatError(f"{source}: the architecture nests more than 64 levels deep")
     if not isinstance(config, dict) or not isinstance(config.get("type"), str):
         raise ModelFormatError(f"{source}: an architecture entry is not a {{'type': ...}} object")
-    if not isinstance(config.get("args", {}), dict):
+    if config["type"] == CUSTOM:  # a class of the user's: positional args, then kwargs
+        if not isinstance(config.get("args", []), list):
+            raise ModelFormatError(f"{source}: the 'args' of {CUSTOM!r} is not a list")
+    elif not isinstance(config.get("args", {}), dict):
         raise ModelFormatError(f"{source}: the 'args' of {config['type']!r} is not an object")
     children = config.get("children", [])
     if not isinstance(children, list):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chainrule import ops
-from chainrule.errors import ShapeError
+from chainrule.errors import DimensionError, ShapeError
 from chainrule.nn.module import Module
 from chainrule.ops._util import operand
 
@@ -32,8 +32,8 @@ class Flatten(Module):
         x = operand(x)
         ndim = max(x.ndim, 1)
         for dim in (self.start_dim, self.end_dim):
-            if not -ndim <= dim < ndim:
-                raise ShapeError(
+            if not -ndim <= dim < ndim:  # an IndexError too, as PyTorch's
+                raise DimensionError(
                     f"Flatten(start_dim={self.start_dim}, end_dim={self.end_dim}) got input of "
                     f"shape {x.shape}: dimension {dim} does not exist"
                 )

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from chainrule.autograd.compile_hooks import per_call
-from chainrule.errors import ShapeError
+from chainrule.errors import DimensionError, ShapeError
 from chainrule.nn._util import as_input
 from chainrule.nn.dropout import Dropout, keep_mask
 from chainrule.nn.module import Module
@@ -120,8 +120,11 @@ class Unflatten(Module):
     def forward(self, x):
         x = operand(x)
         ndim = x.ndim
-        if not -ndim <= self.dim < max(ndim, 1):
-            raise ShapeError(f"Unflatten(dim={self.dim}) got input of shape {x.shape}")
+        if not -ndim <= self.dim < ndim:  # an IndexError too, as PyTorch's (0-d: no dim)
+            raise DimensionError(
+                f"Unflatten(dim={self.dim}) got input of shape {x.shape}: dimension {self.dim} "
+                f"does not exist"
+            )
         dim = self.dim % ndim
         size = x.shape[dim]
         known = math.prod(s for s in self.unflattened_size if s != -1)

@@ -30,7 +30,7 @@ class ModelSummary:
         total_params, trainable_params, non_trainable_params: counts (shared parameters once).
         total_bytes, trainable_bytes: their memory.
         input_shape, output_shape: the model's, with ``None`` for the batch dimension (for a
-            tuple of outputs, a list of their shapes).
+            model of several inputs or a tuple of outputs, a list of their shapes).
     """
 
     model_name: str
@@ -39,7 +39,7 @@ class ModelSummary:
     trainable_params: int = 0
     total_bytes: int = 0
     trainable_bytes: int = 0
-    input_shape: tuple | None = None
+    input_shape: tuple | list | None = None
     output_shape: tuple | list | None = None
 
     @property
@@ -94,30 +94,51 @@ def _bytes(n: int) -> str:
     return f"{n} B"
 
 
-def _example(model, input_size, example_input, dtype):
-    """The batch to run: the example itself, or zeros of shape (2, *input_size)."""
+def _example(model, input_size, example_input, dtype) -> tuple:
+    """The batch to run, one array per model input: the example itself, or zeros of shape
+    (2, *input_size). Several inputs (Bilinear, Transformer) are a tuple or list of arrays, or
+    of sample shapes, as torchinfo takes them."""
     from chainrule.tensor import Tensor
 
     if input_size is not None and example_input is not None:
         raise ValueError("summary: give input_size or example_input, not both")
     if example_input is not None:
+        several = isinstance(example_input, (tuple, list)) and _inputs_taken(model) > 1
+        if several and all(isinstance(x, (Tensor, np.ndarray)) for x in example_input):
+            return tuple(x.array if isinstance(x, Tensor) else x for x in example_input)
         return (
-            example_input.array if isinstance(example_input, Tensor) else np.asarray(example_input)
+            example_input.array if isinstance(example_input, Tensor) else np.asarray(example_input),
         )
+    if isinstance(input_size, (tuple, list)) and input_size:
+        if all(isinstance(size, (tuple, list)) for size in input_size):
+            return tuple(x for size in input_size for x in _example(model, size, None, dtype))
     if isinstance(input_size, int):
         input_size = (input_size,)
     try:
         size = tuple(int(d) for d in input_size)
     except (TypeError, ValueError):
         raise ValueError(
-            f"summary: input_size must be the shape of one sample, e.g. (3,) or (1, 28, 28); "
-            f"got {input_size!r}"
+            f"summary: input_size must be the shape of one sample, e.g. (3,) or (1, 28, 28), or "
+            f"a list of them for a model of several inputs; got {input_size!r}"
         ) from None
     if any(d < 1 for d in size):
         raise ValueError(f"summary: input_size dimensions must be positive, got {size}")
     if dtype is None:
         dtype = next((p.array.dtype for p in model.parameters()), np.dtype(np.float32))
-    return np.zeros((2, *size), dtype=dtype)
+    return (np.zeros((2, *size), dtype=dtype),)
+
+
+def _inputs_taken(model) -> int:
+    """How many inputs ``model``'s forward needs (a list of arrays for a model of one input is
+    its batch, as before: several samples)."""
+    import inspect
+
+    try:
+        params = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return 1
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(p.kind in kinds and p.default is p.empty for p in params)
 
 
 def _output_shape(out):
@@ -138,8 +159,9 @@ def _recorder(forward, key: int, shapes: dict):
     return recording
 
 
-def _record_shapes(model, x) -> tuple[dict, tuple]:
-    """Run ``model`` on ``x`` (eval mode, no graph); each module's last output shape by id."""
+def _record_shapes(model, xs: tuple) -> tuple[dict, tuple]:
+    """Run ``model`` on the inputs ``xs`` (eval mode, no graph); each module's last output
+    shape by id."""
     from chainrule.autograd.grad_mode import no_grad
 
     shapes: dict[int, tuple] = {}
@@ -154,7 +176,7 @@ def _record_shapes(model, x) -> tuple[dict, tuple]:
     model.eval()
     try:
         with no_grad():
-            out = model(x)
+            out = model(*xs)
     finally:
         for module, own in patched:
             object.__delattr__(module, "forward")
@@ -180,8 +202,10 @@ def summary(model, input_size=None, *, example_input=None, dtype=None) -> ModelS
 
     Args:
         model: an ``nn.Module``.
-        input_size: shape of one sample, e.g. ``(4,)`` or ``4``.
-        example_input: a batch of real input (array or Tensor), instead of ``input_size``.
+        input_size: shape of one sample, e.g. ``(4,)`` or ``4``; for a model of several
+            inputs (``Bilinear``, ``Transformer``) a list of them, ``[(3,), (4,)]``.
+        example_input: a batch of real input (array or Tensor), instead of ``input_size``;
+            for a model of several inputs a tuple or list of them.
         dtype: dtype of the zeros made for ``input_size`` (default: the parameters').
 
     Returns:
@@ -190,15 +214,18 @@ def summary(model, input_size=None, *, example_input=None, dtype=None) -> ModelS
     rows = []
     shapes, in_shape, out_shape = {}, None, None
     if input_size is not None or example_input is not None:
-        x = _example(model, input_size, example_input, dtype)
-        if x.ndim == 0:
+        xs = _example(model, input_size, example_input, dtype)
+        if any(x.ndim == 0 for x in xs):
             raise ValueError("summary: the input needs a batch dimension")
-        shapes, final = _record_shapes(model, x)
-        other, other_final = _record_shapes(model, np.concatenate([x, x[:1]]))  # one more sample
+        shapes, final = _record_shapes(model, xs)
+        more = tuple(np.concatenate([x, x[:1]]) for x in xs)  # one more sample
+        other, other_final = _record_shapes(model, more)
+        batch = xs[0].shape[0]
         for key, shape in shapes.items():
-            shapes[key] = _batch_dims(shape, other.get(key), x.shape[0])
-        in_shape = (None, *x.shape[1:])
-        out_shape = _batch_dims(final, other_final, x.shape[0])
+            shapes[key] = _batch_dims(shape, other.get(key), batch)
+        in_shapes = [(None, *x.shape[1:]) for x in xs]
+        in_shape = in_shapes[0] if len(xs) == 1 else in_shapes
+        out_shape = _batch_dims(final, other_final, batch)
         shapes[id(model)] = out_shape
     for name, module in model.named_modules():
         if module is model and module._modules and not module._parameters:

@@ -143,12 +143,15 @@ def _bound_call(module, args: list, kwargs: dict, where: str) -> dict:
     """The forward's parameters, by name, with their defaults filled in."""
     import inspect
 
+    signature = inspect.signature(module.forward)
     try:
-        bound = inspect.signature(module.forward).bind(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
     except TypeError as err:
+        needed = [p.name for p in signature.parameters.values() if p.default is p.empty]
         raise ExportError(
             f"cannot export {where} with these inputs ({err}); give all of its arguments as a "
-            f"tuple, as PyTorch's exporter takes them: cr.onnx.export(model, path, (src, tgt))"
+            f"tuple, as PyTorch's exporter takes them: cr.onnx.export(model, path, "
+            f"({', '.join(needed)}))"
         ) from None
     bound.apply_defaults()
     return dict(bound.arguments)

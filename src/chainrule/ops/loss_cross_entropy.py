@@ -35,9 +35,14 @@ class _CrossEntropyBase(Function):
     label = "cross_entropy"
 
     def _forward(self, z, q, axis, reduction, count):
+        self.q, self.axis, self.reduction, self.count = q, axis, reduction, count
+        if not z.shape[axis]:  # no classes: each position's sum over them is 0 (PyTorch's -0.0)
+            self.p, self.top = np.zeros_like(z), None
+            per = -np.sum(q * z, axis=axis)
+            self.shape = per.shape
+            return _reduce_array(per, reduction, count)
         shifted, e, top, rest, log_total = _softmax_parts(z, axis)
         log_p = shifted - log_total
-        self.q, self.axis, self.reduction, self.count = q, axis, reduction, count
         self.p, self.top, self.rest, self.log_p = e / (1 + rest), top, rest, log_p
         per = -np.sum(q * log_p, axis=axis)
         self.shape = per.shape
@@ -46,6 +51,8 @@ class _CrossEntropyBase(Function):
     def _grad_logits(self, g):
         q, axis, top = self.q, self.axis, self.top
         g = np.expand_dims(g, axis)
+        if top is None:  # no classes: nothing to send back (an empty gradient)
+            return g * self.p
         total = np.sum(q, axis=axis, keepdims=True)
         local = total * self.p - q
         # At the largest logit: S·p − q = −S·(1 − p) + (S − q), with 1 − p = r/(1 + r) exact,
@@ -189,7 +196,7 @@ class CrossEntropyProbs(_CrossEntropyBase):
 
     def forward(self, z, t, weight, smoothing, axis, reduction, count):
         n_classes = z.shape[axis]
-        q = t if smoothing == 0 else (1 - smoothing) * t + smoothing / n_classes
+        q = t if smoothing == 0 or not n_classes else (1 - smoothing) * t + smoothing / n_classes
         if weight is not None:
             q = q * weight
         self.weight, self.smoothing = weight, smoothing
@@ -249,6 +256,12 @@ def _index_targets(target, input: Tensor, axis: int, ignore_index: int, loss: st
     n_classes = input.array.shape[axis]
     valid = array != ignore_index
     bad = valid & ((array < 0) | (array >= n_classes))
+    if bad.any() and not n_classes:
+        raise DataError(
+            f"{loss} got class-index targets for an input of shape {input.shape}, which has 0 "
+            f"classes (axis {axis}): no class index is valid; give the input at least one class "
+            f"(or set every target to ignore_index={ignore_index})"
+        )
     if bad.any():
         raise DataError(
             f"{loss} got target class {array[bad].flat[0]} for an input with {n_classes} "
@@ -270,12 +283,13 @@ def _index_coefficients(labels, input, axis, weight, ignore_index, smoothing):
     onehot = (np.expand_dims(safe, axis) == classes) & np.expand_dims(keep, axis)
     q = onehot.astype(dtype)
     w = None if weight is None else weight.reshape(classes_shape)
-    if smoothing:
+    if smoothing and n_classes:
         spread = np.expand_dims(keep, axis).astype(dtype)
         q = dtype.type(1 - smoothing) * q + dtype.type(smoothing / n_classes) * spread
     if w is not None:
         q = q * w
-        denominator = float(np.sum(np.where(keep, weight[safe], 0), dtype=np.float64))
+        picked = weight[safe] if n_classes else np.zeros(safe.shape, dtype)  # (all ignored)
+        denominator = float(np.sum(np.where(keep, picked, 0), dtype=np.float64))
     else:
         denominator = int(keep.sum())
     return q, denominator
@@ -374,4 +388,8 @@ def cross_entropy(
             return CrossEntropy.apply(input, axis=1, reduction=reduction, labels=labels)
     labels = _index_targets(target, input, axis, ignore_index, name)
     q, denominator = _index_coefficients(labels, input, axis, weight, ignore_index, label_smoothing)
-    return CrossEntropy.apply(input, q=q, axis=axis, reduction=reduction, count=denominator)
+    loss = CrossEntropy.apply(input, q=q, axis=axis, reduction=reduction, count=denominator)
+    if label_smoothing and not n_classes:
+        # ε/C with no classes: PyTorch's ε/0·0 is NaN at every position, and in every reduction
+        return loss + dtype.type(np.nan)
+    return loss

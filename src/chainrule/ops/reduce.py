@@ -500,7 +500,14 @@ def _not_bool(x, name: str):
 
 
 def _one_axis(axis, ndim: int, name: str):
-    return None if axis is None else normalize_axis(None, int(axis), ndim, name)[0]
+    """``argmax``'s one dim, checked as PyTorch checks it (an int in range; a bool, float or
+    tuple is a TypeError), or None for all; a 0-d tensor's dim 0 or -1 is all of it."""
+    if axis is None:
+        return None
+    if isinstance(axis, (tuple, list)):
+        raise TypeError(f"{name}(): dim must be an int, got {axis!r:.60}")
+    (axis,) = normalize_axis(None, axis, ndim, name)
+    return axis if ndim else None
 
 
 def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
@@ -509,8 +516,9 @@ def argmax(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
     x = _not_bool(operand(x), "argmax")
     axis = dim if dim is not None else axis
     keep = _keep(keepdims, keepdim)
+    axis = _one_axis(axis, x.array.ndim, "argmax")
     if not x.array.size and x.array.ndim:
-        refuse_empty(x.array.shape, _one_axis(axis, x.array.ndim, "argmax"), "argmax")
+        refuse_empty(x.array.shape, axis, "argmax")
     return Tensor._make(np.asarray(np.argmax(x.array, axis=axis, keepdims=keep)), False)
 
 
@@ -520,8 +528,9 @@ def argmin(x, axis=None, keepdims=False, *, dim=None, keepdim=None) -> Tensor:
     x = _not_bool(operand(x), "argmin")
     axis = dim if dim is not None else axis
     keep = _keep(keepdims, keepdim)
+    axis = _one_axis(axis, x.array.ndim, "argmin")
     if not x.array.size and x.array.ndim:
-        refuse_empty(x.array.shape, _one_axis(axis, x.array.ndim, "argmin"), "argmin")
+        refuse_empty(x.array.shape, axis, "argmin")
     return Tensor._make(np.asarray(np.argmin(x.array, axis=axis, keepdims=keep)), False)
 
 

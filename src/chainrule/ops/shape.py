@@ -280,12 +280,7 @@ def flatten(x, start_dim=0, end_dim=-1) -> Tensor:
             normalize_axis(None, dim, 0, "flatten")
         return reshape(x, 1)
     n = len(shape)
-    for dim in (start_dim, end_dim):
-        if not -n <= dim < n:  # as PyTorch: an IndexError, never a wrapped dim
-            raise DimensionError(
-                f"flatten: dim {dim} is out of range for a tensor with {n} dimensions"
-            )
-    start, end = start_dim % n, end_dim % n
+    start, end = (_dim_in(dim, n, "flatten") for dim in (start_dim, end_dim))
     if start > end:  # (the empty slice would insert a new axis of size 1)
         raise ShapeError(
             f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a tensor with "
@@ -413,16 +408,17 @@ def cat(tensors, axis=0, *, dim=None) -> Tensor:
         if t.ndim == 0:  # PyTorch's words
             msg = f"zero-dimensional tensor (at position {position}) cannot be concatenated"
             raise ShapeError(f"{msg}; use stack, or reshape it to (1,) first")
+    axis = _dim_in(axis, first.ndim, "cat")
     for t in tensors[1:]:
         same = t.ndim == first.ndim and all(
-            a == b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis % first.ndim
+            a == b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis
         )
         if not same:
             raise ShapeError(
                 f"cat along axis {axis} got shapes {[t.shape for t in tensors]}; all dimensions "
                 f"but axis {axis} must match"
             )
-    return Concatenate.apply(*tensors, axis=axis % first.ndim)
+    return Concatenate.apply(*tensors, axis=axis)
 
 
 concatenate = cat
@@ -434,7 +430,7 @@ def stack(tensors, axis=0, *, dim=None) -> Tensor:
     axis = dim if dim is not None else axis
     if len({t.shape for t in tensors}) != 1:
         raise ShapeError(f"stack needs tensors of one shape, got {[t.shape for t in tensors]}")
-    return Stack.apply(*tensors, axis=axis % (tensors[0].ndim + 1))
+    return Stack.apply(*tensors, axis=_dim_in(axis, tensors[0].ndim + 1, "stack"))
 
 
 def flip(x, dims) -> Tensor:
@@ -504,6 +500,21 @@ def tile(x, dims) -> Tensor:
     x = operand(x)
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
     return repeat(x, *((1,) * (x.ndim - len(dims)) + dims))
+
+
+def _dim_in(dim, ndim: int, op: str) -> int:
+    """``dim`` as a non-negative int for ``ndim`` places, as PyTorch reads it: a 0-d integer
+    tensor is its value; a bool or float is a TypeError (``True`` is not dim 1) and a dim out of
+    range an IndexError (:class:`DimensionError`), never truncated or wrapped around."""
+    if isinstance(dim, Tensor) and dim.array.ndim == 0 and dim.array.dtype.kind in "iu":
+        dim = int(dim.array)
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}(): dim must be an int, got {dim!r:.60}")
+    if not -ndim <= dim < ndim:
+        raise DimensionError(
+            f"{op}(): dim {dim} is out of range (expected to be in range of [{-ndim}, {ndim - 1}])"
+        )
+    return int(dim) % ndim
 
 
 def _one_axis(x, axis, op: str) -> int:

@@ -281,8 +281,10 @@ def _top_mask(x: np.ndarray, axis: int) -> np.ndarray:
 def _softmax_axis(x: Tensor, axis, dim, op: str) -> int:
     if dim is not None:  # PyTorch's name wins over the default axis=-1
         axis = dim
-    if axis is None or not isinstance(axis, (int, np.integer)):
-        raise ShapeError(f"{op} needs one integer axis, got {axis!r}")
+    if axis is None:
+        raise ShapeError(f"{op} needs one integer axis, got None")
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}(): dim must be an int, got {axis!r:.60}")  # as PyTorch's
     axes = normalize_axis(axis, None, x.array.ndim, op)
     return axes[0]
 

@@ -139,8 +139,12 @@ def _as_input(value) -> Tensor:
 # (C, H, W) given to a network that starts with one of these is one sample, not a batch.
 _SAMPLE_AXES = {
     "Conv2d": 3, "ConvTranspose2d": 3, "MaxPool2d": 3, "AvgPool2d": 3, "AdaptiveAvgPool2d": 3,
-    "BatchNorm2d": 3, "Dropout2d": 3, "Conv1d": 2, "ConvTranspose1d": 2, "MaxPool1d": 2,
-    "AvgPool1d": 2, "AdaptiveAvgPool1d": 2,
+    "BatchNorm2d": 3, "Dropout2d": 3, "InstanceNorm2d": 3, "UpsamplingNearest2d": 3,
+    "UpsamplingBilinear2d": 3, "Conv1d": 2, "ConvTranspose1d": 2, "MaxPool1d": 2,
+    "AvgPool1d": 2, "AdaptiveAvgPool1d": 2, "InstanceNorm1d": 2, "Conv3d": 4,
+    "ConvTranspose3d": 4, "MaxPool3d": 4, "AvgPool3d": 4, "InstanceNorm3d": 4,
+    **{f"{kind}Pad{n}d": n + 1 for kind in ("Zero", "Constant", "Reflection", "Replication",
+                                            "Circular") for n in (1, 2, 3)},
 }  # fmt: skip
 
 
@@ -155,7 +159,17 @@ def _sample_axes(model) -> int:
 
 def prepare(x, y, model=None) -> tuple:
     """Input and target as float64 tensors (integer class labels stay integer), batched."""
-    x_t = _as_input(x)
+    try:
+        x_t = _as_input(x)
+    except ValueError:  # NumPy's "inhomogeneous shape": arrays of several shapes
+        if isinstance(x, (tuple, list)):
+            raise ValueError(
+                f"explain() takes the model's input as one array, got a {type(x).__name__} of "
+                f"{len(x)} arrays of different shapes; a model of several inputs (Bilinear, "
+                f"Transformer) is explained through a Module whose forward takes one array "
+                f"and splits it"
+            ) from None
+        raise
     y_t = _as_input(y) if y is not None else None
     # one sample given without its batch axis: a feature vector, or an image for a CNN
     if x_t.array.ndim == 1 or (model is not None and x_t.array.ndim == _sample_axes(model)):

@@ -145,11 +145,12 @@ def _resolve(path: str, module_name: str, import_from) -> type:
         )
     allowed = any(module_name == m or module_name.startswith(m + ".") for m in import_from)
     if not allowed:
-        raise ModelFormatError(
+        raise _unknown(
+            path,
             f"the file names the class {path}, registered with @nn.register where it was saved, "
             f"but not registered in this process: import {module_name} before loading, or let "
             f"the loader import it with cr.load(path, import_from=[{module_name!r}]) (it never "
-            f"imports a module you have not named)"
+            f"imports a module you have not named)",
         )
     try:
         importlib.import_module(module_name)
@@ -160,11 +161,20 @@ def _resolve(path: str, module_name: str, import_from) -> type:
         ) from None
     cls = REGISTERED.get(path)
     if cls is None:
-        raise ModelFormatError(
+        raise _unknown(
+            path,
             f"the file names the class {path}, but importing {module_name} registered no such "
-            f"class with @nn.register; only registered classes are built from a file"
+            f"class with @nn.register; only registered classes are built from a file",
         )
     return cls
+
+
+def _unknown(path: str, message: str) -> ModelFormatError:
+    """The error for a class no module registered, naming it in ``unknown_class`` (the
+    command line turns that into its ``--import`` hint)."""
+    err = ModelFormatError(message)
+    err.unknown_class = path
+    return err
 
 
 def build_custom(plan: tuple):
