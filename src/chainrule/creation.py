@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from chainrule import _dtype
 from chainrule._device import check_device
-from chainrule.errors import ShapeError
+from chainrule.errors import ArgumentError, ShapeError
 from chainrule.random import Generator, get_generator
 from chainrule.tensor import Tensor
 
@@ -139,16 +141,50 @@ def eye(
 
 
 def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Evenly spaced values; integer arguments give an integer tensor, as in NumPy."""
+    """Evenly spaced values; integer arguments give an integer tensor, as in NumPy.
+
+    With an integer ``dtype``, PyTorch's CPU kernel: the bounds and the step are truncated to
+    integers first (``arange(2.5, dtype=int64)`` is ``[0, 1]``), and for the other integer
+    dtypes the count is still ``⌈(end − start) / step⌉`` of the values as given.
+    """
     check_device(device)
-    bounds = (start, stop) if stop is not None else (0, start)  # arange(end) starts at 0
-    if step and (bounds[1] - bounds[0]) * step < 0:  # NumPy: empty; PyTorch: raise
+    if stop is None:
+        start, stop = 0, start  # arange(end) starts at 0
+    if not step:
+        raise ArgumentError("arange: step must be nonzero")
+    _check_step_sign(start, stop, step)
+    resolved = _dtype.resolve_dtype(dtype)
+    if resolved is not None and resolved.kind in "iu":
+        return _wrap(_integer_arange(start, stop, step, resolved), requires_grad)
+    return _wrap(_dtype.as_array(np.arange(start, stop, step), dtype), requires_grad)
+
+
+def _check_step_sign(start, end, step) -> None:
+    if (end - start) * step < 0:  # NumPy: empty; PyTorch: raise
         raise ShapeError(
             f"arange: upper bound and lower bound inconsistent with step sign (start "
-            f"{bounds[0]}, end {bounds[1]}, step {step}), as PyTorch says"
+            f"{start}, end {end}, step {step}), as PyTorch says"
         )
-    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
-    return _wrap(_dtype.as_array(values, dtype), requires_grad)
+
+
+def _integer_arange(start, end, step, dtype: np.dtype) -> np.ndarray:
+    # PyTorch accumulates integer dtypes in int64: start, end and step are truncated to it
+    try:
+        first, last, stride = int(start), int(end), int(step)
+    except (OverflowError, ValueError):
+        raise ArgumentError(f"arange: unsupported range: {start} -> {end}") from None
+    if not stride:  # PyTorch: an error for int64, a constant for the other integer dtypes
+        raise ArgumentError(
+            f"arange: step must be nonzero (step {step} truncates to 0 for dtype {dtype}); "
+            f"use a float dtype, or an integer step"
+        )
+    if dtype == np.int64:  # exact integer arithmetic (int64 holds more than a double)
+        sign = 1 if stride > 0 else -1
+        size = (last - first + stride - sign) // stride
+    else:  # the other integer dtypes count in double, from the values as given
+        size = math.ceil((float(end) - float(start)) / float(step))
+    values = first + stride * np.arange(max(size, 0), dtype=np.int64)
+    return values.astype(dtype)  # wraps past the dtype's range, as PyTorch's cast
 
 
 def randn(
