@@ -156,7 +156,15 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
     resolved = _dtype.resolve_dtype(dtype)
     if resolved is not None and resolved.kind in "iu":
         return _wrap(_integer_arange(start, stop, step, resolved), requires_grad)
+    if resolved is None and not all(_is_integer(v) for v in (start, stop, step)):
+        resolved = _dtype.get_default_dtype()
+    if resolved is not None and resolved.kind == "f":
+        return _wrap(_float_arange(start, stop, step, resolved), requires_grad)
     return _wrap(_dtype.as_array(np.arange(start, stop, step), dtype), requires_grad)
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, (int, np.integer))
 
 
 def _check_step_sign(start, end, step) -> None:
@@ -165,6 +173,42 @@ def _check_step_sign(start, end, step) -> None:
             f"arange: upper bound and lower bound inconsistent with step sign (start "
             f"{start}, end {end}, step {step}), as PyTorch says"
         )
+
+
+# PyTorch's CPU arange kernel writes vectors of 32 bytes (4 doubles, 8 floats, 16 halves), two
+# at a time, each from its own base; the elements left over one by one
+_ARANGE_LANES = {2: 16, 4: 8, 8: 4}
+
+
+def _float_arange(start, end, step, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's float arange, bit for bit: the count is ⌈(end − start) / step⌉ in double; in
+    the vector part each group of lanes starts from base = start + step·i rounded to the dtype
+    and adds k·step, the rest is start + step·i; each a fused multiply-add in the accumulation
+    type (double, float for float16), then rounded to the dtype. (Past 32768 elements PyTorch
+    splits the range between its threads, each part with its own vector groups.)"""
+    if not (np.isfinite(float(start)) and np.isfinite(float(end))):
+        raise ArgumentError(f"arange: unsupported range: {start} -> {end}")
+    size = math.ceil((float(end) - float(start)) / float(step))
+    lanes = _ARANGE_LANES[dtype.itemsize]
+    vector_part = size // (2 * lanes) * (2 * lanes)
+    accumulate = np.float32 if dtype == np.float16 else np.float64
+    first, stride = np.float64(accumulate(start)), np.float64(accumulate(step))
+    with np.errstate(over="ignore"):  # past float16's range: inf, as PyTorch's
+        bases = _multiply_add(stride, np.arange(0, vector_part, lanes), first, accumulate)
+        bases = bases.astype(dtype).astype(np.float64)[:, None]
+        lane = np.arange(lanes, dtype=np.float64)[None, :]
+        vectors = _multiply_add(lane, stride, bases, accumulate).astype(dtype)
+        rest = _multiply_add(stride, np.arange(vector_part, size), first, accumulate)
+        return np.concatenate([vectors.reshape(-1), rest.astype(dtype)])
+
+
+def _multiply_add(a, b, c, accumulate) -> np.ndarray:
+    """a·b + c rounded once to ``accumulate`` (float64 operands; for float32 the product of a
+    float32 and a count and its sum with a float32 are exact in float64 but in extreme ranges)."""
+    a, b, c = np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(c, np.float64)
+    if accumulate is np.float64:
+        return _fma(a, b, c)
+    return (a * b + c).astype(accumulate)
 
 
 def _integer_arange(start, end, step, dtype: np.dtype) -> np.ndarray:

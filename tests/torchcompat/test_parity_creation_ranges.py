@@ -55,3 +55,23 @@ def test_arange_step_zero_is_torchs_error(dtype):
         torch.arange(1, 5, 0, dtype=None if dtype is None else getattr(torch, dtype))
     with pytest.raises(RuntimeError, match="step must be nonzero"):
         cr.arange(1, 5, 0, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [None, "float32", "float64", "float16"])
+def test_float_arange_has_torchs_bits(dtype):
+    # before: NumPy's start + i·step, one rounding; PyTorch's kernel starts each vector group
+    # from a rounded base (-7.8999996 where NumPy gives -7.9 in float32)
+    cases = [(-20.4, 28.2, 0.5), (-27.62, 1.72), (23.7, -4.6, -0.1), (0, 1, 0.001), (2.5,)]
+    cases += [(0, 1, 4e-5), (-1e20, 1e20, 1e18), (1, 4, 3)]  # up to 32768 elements: one thread
+    cases += list(_grid(1, 300))
+    for args in cases:
+        ours = cr.arange(*args, dtype=dtype)
+        _same(ours, torch.arange(*args, dtype=None if dtype is None else getattr(torch, dtype)))
+
+
+def test_arange_of_an_infinite_bound_is_torchs_error():
+    for end in (float("inf"), float("nan")):
+        with pytest.raises(RuntimeError, match="unsupported range"):
+            torch.arange(0, end, 1.0)
+        with pytest.raises(RuntimeError, match="unsupported range"):
+            cr.arange(0, end, 1.0)
