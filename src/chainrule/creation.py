@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from chainrule import _dtype
 from chainrule._device import check_device
+from chainrule._ranges import float_arange, integer_arange, torch_linspace, torch_logspace
 from chainrule.errors import ArgumentError, ShapeError
 from chainrule.random import Generator, get_generator
 from chainrule.tensor import Tensor
@@ -155,11 +154,11 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
     _check_step_sign(start, stop, step)
     resolved = _dtype.resolve_dtype(dtype)
     if resolved is not None and resolved.kind in "iu":
-        return _wrap(_integer_arange(start, stop, step, resolved), requires_grad)
+        return _wrap(integer_arange(start, stop, step, resolved), requires_grad)
     if resolved is None and not all(_is_integer(v) for v in (start, stop, step)):
         resolved = _dtype.get_default_dtype()
     if resolved is not None and resolved.kind == "f":
-        return _wrap(_float_arange(start, stop, step, resolved), requires_grad)
+        return _wrap(float_arange(start, stop, step, resolved), requires_grad)
     return _wrap(_dtype.as_array(np.arange(start, stop, step), dtype), requires_grad)
 
 
@@ -173,62 +172,6 @@ def _check_step_sign(start, end, step) -> None:
             f"arange: upper bound and lower bound inconsistent with step sign (start "
             f"{start}, end {end}, step {step}), as PyTorch says"
         )
-
-
-# PyTorch's CPU arange kernel writes vectors of 32 bytes (4 doubles, 8 floats, 16 halves), two
-# at a time, each from its own base; the elements left over one by one
-_ARANGE_LANES = {2: 16, 4: 8, 8: 4}
-
-
-def _float_arange(start, end, step, dtype: np.dtype) -> np.ndarray:
-    """PyTorch's float arange, bit for bit: the count is ⌈(end − start) / step⌉ in double; in
-    the vector part each group of lanes starts from base = start + step·i rounded to the dtype
-    and adds k·step, the rest is start + step·i; each a fused multiply-add in the accumulation
-    type (double, float for float16), then rounded to the dtype. (Past 32768 elements PyTorch
-    splits the range between its threads, each part with its own vector groups.)"""
-    if not (np.isfinite(float(start)) and np.isfinite(float(end))):
-        raise ArgumentError(f"arange: unsupported range: {start} -> {end}")
-    size = math.ceil((float(end) - float(start)) / float(step))
-    lanes = _ARANGE_LANES[dtype.itemsize]
-    vector_part = size // (2 * lanes) * (2 * lanes)
-    accumulate = np.float32 if dtype == np.float16 else np.float64
-    first, stride = np.float64(accumulate(start)), np.float64(accumulate(step))
-    with np.errstate(over="ignore"):  # past float16's range: inf, as PyTorch's
-        bases = _multiply_add(stride, np.arange(0, vector_part, lanes), first, accumulate)
-        bases = bases.astype(dtype).astype(np.float64)[:, None]
-        lane = np.arange(lanes, dtype=np.float64)[None, :]
-        vectors = _multiply_add(lane, stride, bases, accumulate).astype(dtype)
-        rest = _multiply_add(stride, np.arange(vector_part, size), first, accumulate)
-        return np.concatenate([vectors.reshape(-1), rest.astype(dtype)])
-
-
-def _multiply_add(a, b, c, accumulate) -> np.ndarray:
-    """a·b + c rounded once to ``accumulate`` (float64 operands; for float32 the product of a
-    float32 and a count and its sum with a float32 are exact in float64 but in extreme ranges)."""
-    a, b, c = np.asarray(a, np.float64), np.asarray(b, np.float64), np.asarray(c, np.float64)
-    if accumulate is np.float64:
-        return _fma(a, b, c)
-    return (a * b + c).astype(accumulate)
-
-
-def _integer_arange(start, end, step, dtype: np.dtype) -> np.ndarray:
-    # PyTorch accumulates integer dtypes in int64: start, end and step are truncated to it
-    try:
-        first, last, stride = int(start), int(end), int(step)
-    except (OverflowError, ValueError):
-        raise ArgumentError(f"arange: unsupported range: {start} -> {end}") from None
-    if not stride:  # PyTorch: an error for int64, a constant for the other integer dtypes
-        raise ArgumentError(
-            f"arange: step must be nonzero (step {step} truncates to 0 for dtype {dtype}); "
-            f"use a float dtype, or an integer step"
-        )
-    if dtype == np.int64:  # exact integer arithmetic (int64 holds more than a double)
-        sign = 1 if stride > 0 else -1
-        size = (last - first + stride - sign) // stride
-    else:  # the other integer dtypes count in double, from the values as given
-        size = math.ceil((float(end) - float(start)) / float(step))
-    values = first + stride * np.arange(max(size, 0), dtype=np.int64)
-    return values.astype(dtype)  # wraps past the dtype's range, as PyTorch's cast
 
 
 def randn(
@@ -324,48 +267,7 @@ def linspace(
     steps = int(steps)
     if steps < 0:
         raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
-    return _wrap(_torch_linspace(start, end, steps, dtype), requires_grad)
-
-
-def _torch_linspace(start, end, steps: int, dtype: np.dtype) -> np.ndarray:
-    # PyTorch's CPU kernel: step = (end − start) / (steps − 1) in the dtype (in double for
-    # integers); i < steps/2 gives start + step·i, the rest end − step·(steps − 1 − i), each
-    # one fused multiply-add (one rounding: PyTorch's kernels are built with FMA contraction).
-    if steps <= 1:
-        return np.full(steps, start).astype(dtype)
-    work = np.dtype(np.float64) if dtype.kind in "iub" else dtype
-    if work == np.float16:
-        work = np.dtype(np.float32)
-    first, last = work.type(start), work.type(end)
-    step = (last - first) / work.type(steps - 1)
-    i = np.arange(steps)
-    up = i < steps // 2
-    base = np.where(up, first, last)
-    signed = np.where(up, step, -step)
-    count = np.where(up, i, steps - 1 - i)
-    if work == np.float64:
-        values = _fma(signed, count.astype(np.float64), base)
-    else:  # a float32 product is exact in float64: one rounding to float32 at the end
-        values = signed.astype(np.float64) * count + base.astype(np.float64)
-    if dtype.kind in "iu":
-        return np.trunc(values).astype(dtype)  # C++'s conversion truncates
-    return values.astype(dtype)
-
-
-def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """a·b + c in float64 with (almost always) one rounding: Dekker's exact product, then an
-    exact sum (NumPy has no fused multiply-add)."""
-    product = a * b
-    split = 134217729.0 * a  # 2**27 + 1: halves of 26 bits whose products are exact
-    a_hi = split - (split - a)
-    split = 134217729.0 * b
-    b_hi = split - (split - b)
-    a_lo, b_lo = a - a_hi, b - b_hi
-    error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    total = product + c
-    back = total - product
-    rest = (product - (total - back)) + (c - back)
-    return total + (rest + error)
+    return _wrap(torch_linspace(start, end, steps, dtype), requires_grad)
 
 
 def logspace(
@@ -377,10 +279,14 @@ def logspace(
     requires_grad: bool = False,
     device=None,
 ) -> Tensor:
-    """``steps`` values from ``base**start`` to ``base**end``, evenly spaced in the exponent."""
+    """``steps`` values from ``base**start`` to ``base**end``, evenly spaced in the exponent,
+    with PyTorch's bits (an integer dtype truncates the bounds first, as PyTorch's)."""
     check_device(device)
-    values = np.logspace(float(start), float(end), int(steps), base=base)
-    return _wrap(values.astype(_float_dtype(dtype)), requires_grad)
+    steps = int(steps)
+    if steps < 0:
+        raise ArgumentError(f"logspace: number of steps must be non-negative, got {steps}")
+    values = torch_logspace(start, end, steps, float(base), _float_dtype(dtype))
+    return _wrap(values, requires_grad)
 
 
 def randint(low, high=None, size=None, *, dtype=None, generator=None, device=None, **_):

@@ -75,3 +75,57 @@ def test_arange_of_an_infinite_bound_is_torchs_error():
             torch.arange(0, end, 1.0)
         with pytest.raises(RuntimeError, match="unsupported range"):
             cr.arange(0, end, 1.0)
+
+
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES + ["float16"])
+def test_linspace_converts_bounds_to_the_dtype_first_as_torch(dtype):
+    # before: computed from the float bounds, then truncated ([16, 15, 14, ...] where PyTorch,
+    # truncating 16.51 and 4.27 first, gives [16, 14, 13, ...]); float16 in float32, not float16
+    cases = [(16.51, 4.27, 11), (12.63, -19.89, 4), (7.42, 6.02, 11), (-1, 3, 5), (0, 10, 7)]
+    cases += [(1, 0, 4), (0, 10, 4), (-128, 0.3, 3), (2.5, 2.5, 1), (3.5, 1, 0)]
+    cases += [(s, e, int(abs(e - s) * 7) % 90 + 2) for s, e, _ in _grid(2, 200, -20.0, 20.0)]
+    for start, end, steps in cases:
+        if dtype == "uint8" and min(start, end) < 0:
+            continue
+        theirs = torch.linspace(start, end, steps, dtype=getattr(torch, dtype))
+        _same(cr.linspace(start, end, steps, dtype=dtype), theirs)
+
+
+@pytest.mark.parametrize(
+    "start, end, dtype",
+    [(-100, 127.5, "int8"), (0, 255.9, "uint8"), (-0.5, 3, "uint8"), (1e40, 0, "float32")],
+)
+def test_linspace_bound_past_the_dtype_is_torchs_overflow_error(start, end, dtype):
+    # before: wrapped or truncated silently (127.5 as int8 became 127, -0.5 as uint8 0)
+    with pytest.raises(RuntimeError, match="without overflow"):
+        torch.linspace(start, end, 3, dtype=getattr(torch, dtype))
+    with pytest.raises(RuntimeError, match="without overflow"):
+        cr.linspace(start, end, 3, dtype=dtype)
+    # -1 given as an int wraps to 255 in both
+    _same(cr.linspace(-1, 3, 5, dtype="uint8"), torch.linspace(-1, 3, 5, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "int64", "int32", "int8"])
+@pytest.mark.parametrize("base", [10.0, 2.0, 0.5, 3.7, 0.0, -2.0])
+def test_logspace_has_torchs_bits(dtype, base):
+    # before: NumPy's logspace (its vectorised power, float bounds) then a cast: last bits in
+    # float32/float64, [3, 31, 316] where PyTorch, truncating 0.5 and 2.5, gives [1, 10, 100]
+    scale = 1.0 if dtype in ("int8", "float16") else 3.0
+    cases = [(0.5, 2.5, 3), (1.67, -3.0, 3), (16.51, 4.27, 11), (-1, 1, 3), (2, 2, 1), (0, 1, 0)]
+    cases += [(s / 10 * scale, e / 10 * scale, n) for s, e, n in _steps_grid(3, 150)]
+    for start, end, steps in cases:
+        theirs = torch.logspace(start, end, steps, base=base, dtype=getattr(torch, dtype))
+        _same(cr.logspace(start, end, steps, base=base, dtype=dtype), theirs)
+
+
+def _steps_grid(seed, count):
+    rng = np.random.default_rng(seed)
+    for start, end, _ in _grid(seed, count, -20.0, 20.0):
+        yield start, end, int(rng.integers(0, 120))
+
+
+def test_logspace_refuses_negative_steps_as_torch():
+    with pytest.raises(RuntimeError, match="number of steps must be non-negative"):
+        torch.logspace(0, 1, -1)
+    with pytest.raises(RuntimeError, match="number of steps must be non-negative"):
+        cr.logspace(0, 1, -1)
