@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from chainrule import _dtype
-from chainrule.errors import ArgumentError, DTypeError
+from chainrule.errors import ArgumentError
 
 # PyTorch's CPU arange kernel writes vectors of 32 bytes (4 doubles, 8 floats, 16 halves), two
 # at a time, each from its own base; the elements left over one by one
@@ -75,7 +75,7 @@ def torch_linspace(start, end, steps: int, dtype: np.dtype) -> np.ndarray:
     if steps == 1:  # PyTorch fills with start alone
         return _one_element(start, dtype)
     # the bounds are converted to the dtype first (checked; truncated for integers)
-    start, end = _checked_scalar(start, dtype), _checked_scalar(end, dtype)
+    start, end = _dtype.checked_scalar(start, dtype), _dtype.checked_scalar(end, dtype)
     if dtype == np.float16:
         return _half_linspace(start, end, steps)
     work = np.dtype(np.float64) if dtype.kind in "iub" else dtype
@@ -93,18 +93,6 @@ def torch_linspace(start, end, steps: int, dtype: np.dtype) -> np.ndarray:
     if dtype.kind in "iu":
         return np.trunc(values).astype(dtype)  # C++'s conversion truncates
     return values.astype(dtype)
-
-
-def _integer_bound(value, dtype: np.dtype) -> int:
-    """``value`` converted to an integer dtype as PyTorch converts a scalar: an int within the
-    dtype's range (an unsigned one wraps −1 to 255), a float checked on its own value (127.5
-    overflows int8, −0.5 overflows uint8), then truncated."""
-    if isinstance(value, (int, np.integer)):
-        return _dtype.checked_int(int(value), dtype)
-    info = np.iinfo(dtype)
-    if not info.min <= value <= info.max:  # NaN fails too
-        raise DTypeError(f"value {value} cannot be converted to type {dtype} without overflow")
-    return int(value)
 
 
 def _half_linspace(start, end, steps: int) -> np.ndarray:
@@ -145,7 +133,7 @@ def torch_logspace(start, end, steps: int, base: float, dtype: np.dtype) -> np.n
     if steps == 1:  # PyTorch fills with base ** start
         return _one_element(_c_pow(base, float(start)), dtype)
     first, last = (
-        np.array(_checked_scalar(bound, dtype)).astype(dtype)[()] for bound in (start, end)
+        np.array(_dtype.checked_scalar(bound, dtype)).astype(dtype)[()] for bound in (start, end)
     )
     if dtype.kind in "iu":
         difference = float(last) - float(first)
@@ -178,18 +166,6 @@ def _one_element(value, dtype: np.dtype) -> np.ndarray:
     """PyTorch's fill of a one-element tensor: a checked conversion, but for float16, which
     it fills unchecked (inf past its range)."""
     if dtype != np.float16:
-        value = _checked_scalar(value, dtype)
+        value = _dtype.checked_scalar(value, dtype)
     with np.errstate(over="ignore"):
         return np.array([value]).astype(dtype)
-
-
-def _checked_scalar(value, dtype: np.dtype):
-    """``value`` as PyTorch converts a scalar to a dtype: an overflow raises (a finite number
-    past the float dtype's range; an integer dtype's range), floats to integers truncate."""
-    if dtype.kind in "iu":
-        return _integer_bound(value, dtype)
-    if dtype.kind == "f":
-        number = float(value)
-        if math.isfinite(number) and abs(number) > float(np.finfo(dtype).max):
-            raise DTypeError(f"value {value} cannot be converted to type {dtype} without overflow")
-    return value

@@ -93,7 +93,7 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False, device=None
     check_device(device)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     dtype = _fill_dtype(fill_value, dtype)
-    fill_value = _dtype.checked_int(fill_value, np.dtype(dtype))  # uint8 -1 is 255, as PyTorch
+    fill_value = _dtype.checked_scalar(fill_value, np.dtype(dtype))  # 300.0 in uint8 raises
     return _wrap(np.full(shape, fill_value, dtype), requires_grad)
 
 
@@ -232,7 +232,7 @@ def full_like(other, fill_value, dtype=None, requires_grad: bool = False, device
     check_device(device)
     array = _like(other)
     dt = _dtype.resolve_dtype(dtype) or array.dtype
-    fill_value = _dtype.checked_int(fill_value, dt)  # uint8: -1 is 255; 300 raises, as PyTorch
+    fill_value = _dtype.checked_scalar(fill_value, dt)  # uint8: -1 is 255; 300 raises
     return _wrap(np.full(array.shape, fill_value, dt), requires_grad)
 
 
