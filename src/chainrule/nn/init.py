@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from chainrule.errors import ArgumentError, DTypeNotImplementedError, ShapeError
+from chainrule import _dtype
+from chainrule.errors import ArgumentError, ShapeError
 from chainrule.random import Generator, get_generator
 from chainrule.tensor import Tensor
 
@@ -104,13 +105,10 @@ def _fill(tensor: Tensor, values) -> Tensor:
 
 
 def _check_floating(tensor: Tensor, fn: str) -> None:
-    """Random draws go only into floating-point tensors: written into an integer or bool tensor
-    they would be truncated (U(0, 1) gives all zeros); PyTorch raises, and so do we."""
-    if isinstance(tensor, Tensor) and tensor.array.dtype.kind not in "fc":
-        raise DTypeNotImplementedError(
-            f"{fn} draws random floats and is not implemented for a {tensor.array.dtype} "
-            f"tensor (PyTorch raises too); initialise a floating-point tensor and convert it"
-        )
+    """Random draws go only into floating-point tensors, as in PyTorch (written into an integer
+    or bool tensor they would be truncated: U(0, 1) gives all zeros)."""
+    if isinstance(tensor, Tensor):
+        _dtype.refuse_non_float(tensor.array.dtype, fn)
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None):
