@@ -38,6 +38,8 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
             return _wrap(data.copy(), requires_grad)
     if isinstance(data, Tensor):
         data = data.array
+    elif isinstance(data, (list, tuple)) and _holds_tensor(data):
+        return _wrap(_from_scalar_tensors(data, dtype), requires_grad)
     array = _dtype.as_array(data, dtype)
     if isinstance(data, np.ndarray) and array is data:
         array = array.copy()  # a tensor owns its data, as torch.tensor() copies
@@ -53,8 +55,52 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
             return _wrap(data)  # nothing to convert (tensor()'s fast path, without the copy)
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
+    if isinstance(data, (list, tuple)) and _holds_tensor(data):
+        return _wrap(_from_scalar_tensors(data, dtype))
     array = _dtype.as_array(data.array if isinstance(data, Tensor) else data, dtype)
     return _wrap(array)
+
+
+def _holds_tensor(data: list | tuple) -> bool:
+    return any(
+        isinstance(x, Tensor) or (isinstance(x, (list, tuple)) and _holds_tensor(x)) for x in data
+    )
+
+
+def _from_scalar_tensors(data: list | tuple, dtype) -> np.ndarray:
+    """A nested list that holds tensors, read as PyTorch reads it: each tensor is one number
+    (it must have one element, whatever its shape), and without ``dtype`` the tensors' dtypes
+    promote with the numbers' (int64 for an int, the default float for a float)."""
+    dtypes = []
+
+    def numbers(item):
+        if isinstance(item, (list, tuple)):
+            return [numbers(x) for x in item]
+        if isinstance(item, Tensor):
+            if item.array.size != 1:
+                raise ShapeError(
+                    f"only one element tensors can be converted to Python scalars, got a tensor "
+                    f"of shape {item.array.shape} in the list (as PyTorch); use cr.stack(...)"
+                )
+            dtypes.append(item.array.dtype)
+            return item.array.reshape(()).item()
+        dtypes.append(_number_dtype(item))
+        return item
+
+    values = numbers(data)
+    if dtype is None:
+        dtype = _dtype.result_type_of(*(np.empty(0, d) for d in dtypes))
+    return _dtype.as_array(values, dtype)
+
+
+def _number_dtype(value) -> np.dtype:
+    if isinstance(value, (bool, np.bool_)):
+        return np.dtype(bool)
+    if isinstance(value, int):
+        return _dtype.int64
+    if isinstance(value, float):
+        return _dtype.get_default_dtype()
+    return np.asarray(value).dtype
 
 
 def _shape(shape, size=None, name: str = "zeros") -> tuple:
@@ -310,6 +356,8 @@ def randint(low, high=None, size=None, *, dtype=None, generator=None, device=Non
 def randperm(n: int, *, dtype=None, generator=None, device=None, **_) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64)."""
     check_device(device)
+    if int(n) < 0:  # NumPy permutes nothing
+        raise ShapeError(f"randperm: trying to create tensor with negative dimension {n}")
     values = get_generator(generator).permutation(int(n))
     return _wrap(values.astype(_dtype.resolve_dtype(dtype) or _dtype.int64))
 

@@ -62,3 +62,46 @@ def test_float16_setitem_past_its_range_is_inf_as_torch():
     ours, theirs = cr.zeros(3, dtype=cr.float16), torch.zeros(3, dtype=torch.float16)
     ours[0], theirs[0] = 1e30, 1e30
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def _list_cases(lib):
+    t = lib.tensor
+    return [
+        [t([1.5]), t([2.0])],
+        [t(1.5), t([2.0])],
+        [[t([1.0])], [t([2.0])]],
+        [t([[1.0]]), t([[2.0]])],
+        [t([1]), 2.5],
+        [t([True]), t([1])],
+        [t([1.0], dtype=lib.float64)],
+        [t(1.0, dtype=lib.float64), 2.5],
+        [t([1], dtype=lib.int32), 2],
+        [t([1], dtype=lib.uint8), t([2], dtype=lib.int8)],
+        [t([1.0], dtype=lib.float16), 2],
+        [[t([1.0], dtype=lib.float64)], [2.0]],
+    ]
+
+
+@pytest.mark.parametrize("make", ["tensor", "as_tensor"])
+def test_a_list_of_one_element_tensors_is_a_list_of_numbers_as_torch(make):
+    # before: the tensors were stacked ([t([1.5]), t([2.0])] gave shape (2, 1), not (2,)), and
+    # a float64 tensor in the list gave float32 (NumPy data's default, not the tensor's dtype)
+    for ours_data, theirs_data in zip(_list_cases(cr), _list_cases(torch)):
+        ours, theirs = getattr(cr, make)(ours_data), getattr(torch, make)(theirs_data)
+        assert ours.numpy().dtype == theirs.numpy().dtype
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_a_list_of_longer_tensors_is_torchs_error():
+    with pytest.raises(ValueError, match="only one element tensors"):
+        torch.tensor([torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0])])
+    with pytest.raises(ValueError, match="only one element tensors.*cr.stack"):
+        cr.tensor([cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])])
+
+
+def test_randperm_of_a_negative_count_raises_as_torch():
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        torch.randperm(-1)
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        cr.randperm(-1)
