@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -262,3 +263,41 @@ def integer_power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     odd = (b % 2) == 1
     small = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
     return np.where(negative, small, out).astype(out.dtype, copy=False)
+
+
+def checked_scalar(value, dtype: np.dtype):
+    """A Python number written into a tensor of ``dtype`` (``full``, ``full_like``, the bounds
+    of ``linspace``), checked as PyTorch's scalar conversion: a finite number past a float
+    dtype's range or outside an integer dtype's range raises (NaN and inf too); a float for
+    an integer dtype is truncated (2.7 is 2). Bool dtypes, arrays and tensors pass as given."""
+    if not isinstance(value, (int, float)) or dtype.kind == "b":
+        return value
+    if dtype.kind in "iu":
+        return _integer_bound(value, dtype)
+    if dtype.kind == "f":
+        number = float(value)
+        if math.isfinite(number) and abs(number) > float(np.finfo(dtype).max):
+            raise DTypeError(f"value {value} cannot be converted to type {dtype} without overflow")
+    return value
+
+
+def assign(target: np.ndarray, index, value) -> None:
+    """``target[index] = value`` with PyTorch's conversion of a number (:func:`checked_scalar`),
+    but for float16, which PyTorch writes unchecked (inf past its range)."""
+    if target.dtype == np.float16:
+        with np.errstate(over="ignore"):
+            target[index] = value
+    else:
+        target[index] = checked_scalar(value, target.dtype)
+
+
+def _integer_bound(value, dtype: np.dtype) -> int:
+    """``value`` converted to an integer dtype as PyTorch converts a scalar: an int within the
+    dtype's range (an unsigned one wraps −1 to 255), a float checked on its own value (127.5
+    overflows int8, −0.5 overflows uint8), then truncated."""
+    if isinstance(value, (int, np.integer)):
+        return checked_int(int(value), dtype)
+    info = np.iinfo(dtype)
+    if not info.min <= value <= info.max:  # NaN fails too
+        raise DTypeError(f"value {value} cannot be converted to type {dtype} without overflow")
+    return int(value)

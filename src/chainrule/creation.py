@@ -6,7 +6,8 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule._device import check_device
-from chainrule.errors import ShapeError
+from chainrule._ranges import float_arange, integer_arange, torch_linspace, torch_logspace
+from chainrule.errors import ArgumentError, ShapeError
 from chainrule.random import Generator, get_generator
 from chainrule.tensor import Tensor
 
@@ -37,6 +38,8 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
             return _wrap(data.copy(), requires_grad)
     if isinstance(data, Tensor):
         data = data.array
+    elif isinstance(data, (list, tuple)) and _holds_tensor(data):
+        return _wrap(_from_scalar_tensors(data, dtype), requires_grad)
     array = _dtype.as_array(data, dtype)
     if isinstance(data, np.ndarray) and array is data:
         array = array.copy()  # a tensor owns its data, as torch.tensor() copies
@@ -52,8 +55,52 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
             return _wrap(data)  # nothing to convert (tensor()'s fast path, without the copy)
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
+    if isinstance(data, (list, tuple)) and _holds_tensor(data):
+        return _wrap(_from_scalar_tensors(data, dtype))
     array = _dtype.as_array(data.array if isinstance(data, Tensor) else data, dtype)
     return _wrap(array)
+
+
+def _holds_tensor(data: list | tuple) -> bool:
+    return any(
+        isinstance(x, Tensor) or (isinstance(x, (list, tuple)) and _holds_tensor(x)) for x in data
+    )
+
+
+def _from_scalar_tensors(data: list | tuple, dtype) -> np.ndarray:
+    """A nested list that holds tensors, read as PyTorch reads it: each tensor is one number
+    (it must have one element, whatever its shape), and without ``dtype`` the tensors' dtypes
+    promote with the numbers' (int64 for an int, the default float for a float)."""
+    dtypes = []
+
+    def numbers(item):
+        if isinstance(item, (list, tuple)):
+            return [numbers(x) for x in item]
+        if isinstance(item, Tensor):
+            if item.array.size != 1:
+                raise ShapeError(
+                    f"only one element tensors can be converted to Python scalars, got a tensor "
+                    f"of shape {item.array.shape} in the list (as PyTorch); use cr.stack(...)"
+                )
+            dtypes.append(item.array.dtype)
+            return item.array.reshape(()).item()
+        dtypes.append(_number_dtype(item))
+        return item
+
+    values = numbers(data)
+    if dtype is None:
+        dtype = _dtype.result_type_of(*(np.empty(0, d) for d in dtypes))
+    return _dtype.as_array(values, dtype)
+
+
+def _number_dtype(value) -> np.dtype:
+    if isinstance(value, (bool, np.bool_)):
+        return np.dtype(bool)
+    if isinstance(value, int):
+        return _dtype.int64
+    if isinstance(value, float):
+        return _dtype.get_default_dtype()
+    return np.asarray(value).dtype
 
 
 def _shape(shape, size=None, name: str = "zeros") -> tuple:
@@ -92,7 +139,7 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False, device=None
     check_device(device)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     dtype = _fill_dtype(fill_value, dtype)
-    fill_value = _dtype.checked_int(fill_value, np.dtype(dtype))  # uint8 -1 is 255, as PyTorch
+    fill_value = _dtype.checked_scalar(fill_value, np.dtype(dtype))  # 300.0 in uint8 raises
     return _wrap(np.full(shape, fill_value, dtype), requires_grad)
 
 
@@ -139,16 +186,38 @@ def eye(
 
 
 def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Evenly spaced values; integer arguments give an integer tensor, as in NumPy."""
+    """Evenly spaced values; integer arguments give an integer tensor, as in NumPy.
+
+    With an integer ``dtype``, PyTorch's CPU kernel: the bounds and the step are truncated to
+    integers first (``arange(2.5, dtype=int64)`` is ``[0, 1]``), and for the other integer
+    dtypes the count is still ``⌈(end − start) / step⌉`` of the values as given.
+    """
     check_device(device)
-    bounds = (start, stop) if stop is not None else (0, start)  # arange(end) starts at 0
-    if step and (bounds[1] - bounds[0]) * step < 0:  # NumPy: empty; PyTorch: raise
+    if stop is None:
+        start, stop = 0, start  # arange(end) starts at 0
+    if not step:
+        raise ArgumentError("arange: step must be nonzero")
+    _check_step_sign(start, stop, step)
+    resolved = _dtype.resolve_dtype(dtype)
+    if resolved is not None and resolved.kind in "iu":
+        return _wrap(integer_arange(start, stop, step, resolved), requires_grad)
+    if resolved is None and not all(_is_integer(v) for v in (start, stop, step)):
+        resolved = _dtype.get_default_dtype()
+    if resolved is not None and resolved.kind == "f":
+        return _wrap(float_arange(start, stop, step, resolved), requires_grad)
+    return _wrap(_dtype.as_array(np.arange(start, stop, step), dtype), requires_grad)
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, (int, np.integer))
+
+
+def _check_step_sign(start, end, step) -> None:
+    if (end - start) * step < 0:  # NumPy: empty; PyTorch: raise
         raise ShapeError(
             f"arange: upper bound and lower bound inconsistent with step sign (start "
-            f"{bounds[0]}, end {bounds[1]}, step {step}), as PyTorch says"
+            f"{start}, end {end}, step {step}), as PyTorch says"
         )
-    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
-    return _wrap(_dtype.as_array(values, dtype), requires_grad)
 
 
 def randn(
@@ -209,7 +278,7 @@ def full_like(other, fill_value, dtype=None, requires_grad: bool = False, device
     check_device(device)
     array = _like(other)
     dt = _dtype.resolve_dtype(dtype) or array.dtype
-    fill_value = _dtype.checked_int(fill_value, dt)  # uint8: -1 is 255; 300 raises, as PyTorch
+    fill_value = _dtype.checked_scalar(fill_value, dt)  # uint8: -1 is 255; 300 raises
     return _wrap(np.full(array.shape, fill_value, dt), requires_grad)
 
 
@@ -244,48 +313,7 @@ def linspace(
     steps = int(steps)
     if steps < 0:
         raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
-    return _wrap(_torch_linspace(start, end, steps, dtype), requires_grad)
-
-
-def _torch_linspace(start, end, steps: int, dtype: np.dtype) -> np.ndarray:
-    # PyTorch's CPU kernel: step = (end − start) / (steps − 1) in the dtype (in double for
-    # integers); i < steps/2 gives start + step·i, the rest end − step·(steps − 1 − i), each
-    # one fused multiply-add (one rounding: PyTorch's kernels are built with FMA contraction).
-    if steps <= 1:
-        return np.full(steps, start).astype(dtype)
-    work = np.dtype(np.float64) if dtype.kind in "iub" else dtype
-    if work == np.float16:
-        work = np.dtype(np.float32)
-    first, last = work.type(start), work.type(end)
-    step = (last - first) / work.type(steps - 1)
-    i = np.arange(steps)
-    up = i < steps // 2
-    base = np.where(up, first, last)
-    signed = np.where(up, step, -step)
-    count = np.where(up, i, steps - 1 - i)
-    if work == np.float64:
-        values = _fma(signed, count.astype(np.float64), base)
-    else:  # a float32 product is exact in float64: one rounding to float32 at the end
-        values = signed.astype(np.float64) * count + base.astype(np.float64)
-    if dtype.kind in "iu":
-        return np.trunc(values).astype(dtype)  # C++'s conversion truncates
-    return values.astype(dtype)
-
-
-def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """a·b + c in float64 with (almost always) one rounding: Dekker's exact product, then an
-    exact sum (NumPy has no fused multiply-add)."""
-    product = a * b
-    split = 134217729.0 * a  # 2**27 + 1: halves of 26 bits whose products are exact
-    a_hi = split - (split - a)
-    split = 134217729.0 * b
-    b_hi = split - (split - b)
-    a_lo, b_lo = a - a_hi, b - b_hi
-    error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    total = product + c
-    back = total - product
-    rest = (product - (total - back)) + (c - back)
-    return total + (rest + error)
+    return _wrap(torch_linspace(start, end, steps, dtype), requires_grad)
 
 
 def logspace(
@@ -297,10 +325,14 @@ def logspace(
     requires_grad: bool = False,
     device=None,
 ) -> Tensor:
-    """``steps`` values from ``base**start`` to ``base**end``, evenly spaced in the exponent."""
+    """``steps`` values from ``base**start`` to ``base**end``, evenly spaced in the exponent,
+    with PyTorch's bits (an integer dtype truncates the bounds first, as PyTorch's)."""
     check_device(device)
-    values = np.logspace(float(start), float(end), int(steps), base=base)
-    return _wrap(values.astype(_float_dtype(dtype)), requires_grad)
+    steps = int(steps)
+    if steps < 0:
+        raise ArgumentError(f"logspace: number of steps must be non-negative, got {steps}")
+    values = torch_logspace(start, end, steps, float(base), _float_dtype(dtype))
+    return _wrap(values, requires_grad)
 
 
 def randint(low, high=None, size=None, *, dtype=None, generator=None, device=None, **_):
@@ -324,6 +356,8 @@ def randint(low, high=None, size=None, *, dtype=None, generator=None, device=Non
 def randperm(n: int, *, dtype=None, generator=None, device=None, **_) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64)."""
     check_device(device)
+    if int(n) < 0:  # NumPy permutes nothing
+        raise ShapeError(f"randperm: trying to create tensor with negative dimension {n}")
     values = get_generator(generator).permutation(int(n))
     return _wrap(values.astype(_dtype.resolve_dtype(dtype) or _dtype.int64))
 

@@ -373,7 +373,7 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
             if value.requires_grad and _GradMode.enabled:
                 _refuse_grad_operand("index assignment")
             value = value.array
-        target[steps[-1]] = _dtype.checked_int(value, target.dtype)  # uint8: -1 is 255
+        _dtype.assign(target, steps[-1], value)  # uint8: -1 is 255; 300.0 raises
         _bump_version(self)
 
     # ---- methods that mirror the functions (reductions: tensor_reductions.py) ---------

@@ -140,3 +140,37 @@ def test_sparse_draws_normal_values_and_refuses_other_ranks():
         with pytest.raises(ValueError) as theirs:
             torch.nn.init.sparse_(torch.empty(*bad), 0.1)
         assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("uniform_", ()),
+        ("normal_", ()),
+        ("xavier_uniform_", ()),
+        ("xavier_normal_", ()),
+        ("kaiming_uniform_", ()),
+        ("kaiming_normal_", ()),
+        ("orthogonal_", ()),
+        ("sparse_", (0.5,)),
+        ("trunc_normal_", ()),
+    ],
+)
+def test_random_initialisers_refuse_integer_and_bool_tensors_as_pytorch(name, args, dtype):
+    # written into an int tensor, U(0, 1) would truncate to all zeros without a word
+    torch = pytest.importorskip("torch")
+    with pytest.raises(NotImplementedError):
+        getattr(torch.nn.init, name)(torch.zeros(3, 4, dtype=getattr(torch, dtype)), *args)
+    ours = cr.zeros(3, 4, dtype=dtype)
+    with pytest.raises(NotImplementedError, match=f"{name}.*{dtype}"):
+        getattr(init, name)(ours, *args)
+    assert not ours.numpy().any()  # left untouched
+
+
+def test_deterministic_initialisers_still_fill_integer_tensors_as_pytorch():
+    torch = pytest.importorskip("torch")
+    for name, args in [("constant_", (2.7,)), ("ones_", ()), ("zeros_", ()), ("eye_", ())]:
+        ours = getattr(init, name)(cr.zeros(3, 4, dtype="int64"), *args)
+        theirs = getattr(torch.nn.init, name)(torch.zeros(3, 4, dtype=torch.int64), *args)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

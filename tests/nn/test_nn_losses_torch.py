@@ -158,3 +158,23 @@ def test_weights_are_buffers_in_the_state_dict_like_torch():
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["pos_weight"]
     assert list(nn.CrossEntropyLoss(weight=W).state_dict()) == ["weight"]
     assert list(nn.CrossEntropyLoss().state_dict()) == []
+
+
+@pytest.mark.parametrize("ignore_index", [0, 2])
+def test_cross_entropy_refuses_ignore_index_with_probability_targets_as_torch(ignore_index):
+    # no class index to compare it with: ignoring it silently would be a different loss
+    with pytest.raises(RuntimeError, match="ignore_index is not supported"):
+        tnn.CrossEntropyLoss(ignore_index=ignore_index)(_t(LOGITS), _t(PROBS))
+    with pytest.raises(ValueError, match=f"ignore_index={ignore_index}.*probabilities"):
+        nn.CrossEntropyLoss(ignore_index=ignore_index)(cr.tensor(LOGITS), PROBS)
+    with pytest.raises(RuntimeError, match="class probabilities"):
+        cr.functional.cross_entropy(cr.tensor(LOGITS), PROBS, ignore_index=ignore_index)
+
+
+def test_cross_entropy_takes_a_negative_ignore_index_with_probability_targets_as_torch():
+    check_loss(
+        nn.CrossEntropyLoss(ignore_index=-1),
+        tnn.CrossEntropyLoss(ignore_index=-1),
+        LOGITS,
+        PROBS,
+    )

@@ -8,7 +8,7 @@ import pytest
 from op_check import away_from_zero, case, check_case, ids, same_as_torch
 
 import chainrule as cr
-from chainrule.creation import _torch_linspace
+from chainrule._ranges import torch_linspace
 from chainrule.testing import gradgradcheck
 
 torch = pytest.importorskip("torch")
@@ -139,7 +139,7 @@ def test_histc_bins_values_at_every_edge_as_torch(dtype):
     edge land where PyTorch puts them."""
     rng = np.random.default_rng(1)
     for bins, low, high in [(10, 0.0, 1.0), (7, -1.3, 2.0), (33, 0.1, 10.1), (3, 2.0, 2.7)]:
-        edges = _torch_linspace(low, high, bins + 1, np.dtype(dtype))
+        edges = torch_linspace(low, high, bins + 1, np.dtype(dtype))
         beside = [np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf)]
         x = np.concatenate([rng.uniform(low, high, 500), edges, *beside]).astype(dtype)
         same_as_torch(

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from chainrule import _dtype
 from chainrule.errors import ArgumentError, ShapeError
 from chainrule.random import Generator, get_generator
 from chainrule.tensor import Tensor
@@ -103,8 +104,16 @@ def _fill(tensor: Tensor, values) -> Tensor:
     return tensor
 
 
+def _check_floating(tensor: Tensor, fn: str) -> None:
+    """Random draws go only into floating-point tensors, as in PyTorch (written into an integer
+    or bool tensor they would be truncated: U(0, 1) gives all zeros)."""
+    if isinstance(tensor, Tensor):
+        _dtype.refuse_non_float(tensor.array.dtype, fn)
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None):
     """Fill with samples from U(a, b)."""
+    _check_floating(tensor, "uniform_")
     if not a <= b:
         raise ValueError(f"uniform_ needs a <= b, got a={a}, b={b}")
     return _fill(tensor, get_generator(generator).uniform(a, b, tensor.array.shape))
@@ -114,6 +123,7 @@ def normal_(
     tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None
 ):
     """Fill with samples from N(mean, std²)."""
+    _check_floating(tensor, "normal_")
     if std < 0:
         raise ValueError(f"normal_ needs std >= 0, got {std}")
     return _fill(tensor, get_generator(generator).normal(mean, std, tensor.array.shape))
@@ -134,6 +144,7 @@ def ones_(tensor: Tensor) -> Tensor:
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None):
     """Glorot uniform: U(−a, a) with a = gain · √(6 / (fan_in + fan_out))."""
+    _check_floating(tensor, "xavier_uniform_")
     fan_in, fan_out = _fans(tensor, "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / max(fan_in + fan_out, 1))
     return uniform_(tensor, -bound, bound, generator)
@@ -141,11 +152,13 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Generator | No
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None):
     """Glorot normal: N(0, std²) with std = gain · √(2 / (fan_in + fan_out))."""
+    _check_floating(tensor, "xavier_normal_")
     fan_in, fan_out = _fans(tensor, "xavier_normal_")
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / max(fan_in + fan_out, 1)), generator)
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity, fn) -> float:
+    _check_floating(tensor, fn)
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"{fn} mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = _fans(tensor, fn)
@@ -206,6 +219,7 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None):
     """Fill with a (semi-)orthogonal matrix times ``gain``: the Q of a Gaussian matrix's QR,
     signs fixed by R's diagonal; dimensions after the first are flattened, as PyTorch's."""
+    _check_floating(tensor, "orthogonal_")
     shape = tensor.array.shape
     if len(shape) < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
@@ -226,6 +240,7 @@ def sparse_(
 ) -> Tensor:
     """Fill a 2-D tensor from N(0, std²), then zero ⌈sparsity · rows⌉ entries of each column,
     at rows drawn at random per column (PyTorch's sparse initialisation of Martens 2010)."""
+    _check_floating(tensor, "sparse_")
     if tensor.array.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.array.shape
@@ -247,6 +262,7 @@ def trunc_normal_(
 ) -> Tensor:
     """Fill with N(mean, std²) samples restricted to [a, b] (absolute bounds, as PyTorch's):
     samples outside are drawn again."""
+    _check_floating(tensor, "trunc_normal_")
     if not a <= b:
         raise ArgumentError(f"trunc_normal_ needs a <= b, got a={a}, b={b}")
     rng = get_generator(generator)

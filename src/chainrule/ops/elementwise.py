@@ -12,6 +12,7 @@ from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import ArgumentError, DTypeError, ShapeError
 from chainrule.ops._util import check_broadcast, floating, operand, operands, sgn
+from chainrule.ops.half_scalar import half_by_number, is_half_and_number
 from chainrule.tensor import Tensor
 
 
@@ -392,6 +393,8 @@ def mul(a, b) -> Tensor:
             return Mul.apply(a, b)
         except ValueError:
             pass
+    if is_half_and_number(a, b):  # PyTorch's float32 "opmath" (half_scalar.py)
+        return half_by_number(Mul, a, b)
     return _binary(Mul, a, b)
 
 
@@ -403,6 +406,8 @@ def div(a, b) -> Tensor:
                 return Div.apply(a, b)
             except ValueError:
                 pass
+    if is_half_and_number(a, b):  # PyTorch's float32 "opmath" (half_scalar.py)
+        return half_by_number(Div, a, b)
     if not any(isinstance(x, Tensor) and x.array.dtype.kind in "fc" for x in (a, b)):
         # integer tensors divide as the default float before a scalar takes their dtype:
         # uint8 / np.int32(−2) would wrap the −2 around to 254

@@ -357,7 +357,7 @@ def masked_fill(input, mask, value) -> Tensor:  # noqa: A002
 
             return where(np.broadcast_to(m, x.shape), value, x)
         value = value.item()
-    value = _dtype.checked_int(value, x.array.dtype)  # PyTorch's range check (uint8: -1 is 255)
+    value = _dtype.checked_scalar(value, x.array.dtype)  # PyTorch's range check (300.0 in uint8)
     return MaskedFill.apply(x, mask=m, value=value)
 
 

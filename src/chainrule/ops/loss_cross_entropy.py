@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.errors import DataError, DTypeError, ShapeError
+from chainrule.errors import ArgumentError, DataError, DTypeError, ShapeError
 from chainrule.ops.activation import _softmax_parts, softmax
 from chainrule.ops.elementwise import where
 from chainrule.ops.loss_common import (
@@ -365,6 +365,11 @@ def cross_entropy(
         )
     target_shape = target.array.shape if isinstance(target, Tensor) else np.shape(target)
     if target_shape == input.array.shape:  # class probabilities
+        if ignore_index >= 0:  # no class index to compare it with: PyTorch refuses it too
+            raise ArgumentError(
+                f"{name}: ignore_index={ignore_index} applies to class-index targets, not to "
+                f"class probabilities (a target of the input's shape); leave it at -100"
+            )
         input = _promoted(input, target)
         target = _float_target(target, input, name)
         count = input.array.size // max(n_classes, 1)

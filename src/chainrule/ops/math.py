@@ -16,6 +16,7 @@ from chainrule.autograd.function import Function
 from chainrule.errors import DTypeNotImplementedError
 from chainrule.ops._util import floating, operand, operands, sgn
 from chainrule.ops.elementwise import Div, Sub, _binary
+from chainrule.ops.half_scalar import is_half_and_number, number_over_half
 from chainrule.ops.lerp import lerp  # noqa: F401 - here too, beside the other elementwise math
 from chainrule.ops.power import Pow
 from chainrule.tensor import Tensor
@@ -217,12 +218,12 @@ class Reciprocal(Function):
         return self.out
 
     def backward(self, grad):
-        return (-grad * self.out * self.out,)
+        return (-grad * (self.out * self.out),)  # PyTorch's order: the square first
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         out = reciprocal(self.parents[0])
-        return (-grad * out * out,)
+        return (-grad * (out * out),)
 
 
 class Log1p(Function):
@@ -559,8 +560,9 @@ def reflected_sub(x: Tensor, number) -> Tensor:
 
 
 def reflected_div(x: Tensor, number) -> Tensor:
-    """``number / x`` where ``number`` is not a tensor (``Tensor.__rtruediv__``); integers divide
-    as the default float dtype, as :func:`~chainrule.ops.elementwise.div`."""
+    """``number / x`` for a non-tensor number (``__rtruediv__``); integers divide as floats."""
+    if is_half_and_number(x, number):  # PyTorch's reciprocal times the number (half_scalar.py)
+        return number_over_half(x, number)
     return _binary(RDiv, number, x if x.array.dtype.kind in "fc" else floating(x))
 
 

@@ -18,6 +18,7 @@ from chainrule.autograd.inplace import trunc_divide
 from chainrule.errors import GraphError
 from chainrule.ops._util import check_broadcast, operands
 from chainrule.ops.elementwise import _binary
+from chainrule.ops.half_scalar import half_by_number, is_half_and_number
 from chainrule.tensor import Tensor
 
 
@@ -169,6 +170,8 @@ def floor_divide(a, b) -> Tensor:
         >>> (cr.tensor([7, -7]) // 2).tolist()
         [3, -4]
     """
+    if isinstance(a, Tensor) and is_half_and_number(a, b):  # float16 // number: in float32
+        return half_by_number(FloorDivide, a, b)  # as PyTorch's (number // float16: float16)
     return _binary(FloorDivide, a, b)
 
 

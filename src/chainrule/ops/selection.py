@@ -285,7 +285,7 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # 
         >>> cr.histc(cr.tensor([1.0, 2.0, 1.0, 4.0]), bins=4, min=0, max=3).tolist()
         [0.0, 2.0, 1.0, 0.0]
     """
-    from chainrule.creation import _torch_linspace
+    from chainrule._ranges import torch_linspace
     from chainrule.errors import DTypeNotImplementedError
 
     a = operand(input).array
@@ -306,7 +306,7 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:  # 
         raise ValueError(f"histc: range of [{low}, {high}] is not finite")
     if low > high:
         raise ValueError("histc: max must be larger than min")
-    edges = _torch_linspace(low, high, bins + 1, a.dtype)
+    edges = torch_linspace(low, high, bins + 1, a.dtype)
     left, right = edges[0], edges[-1]
     inside = a[(a >= left) & (a <= right)]
     # PyTorch's rule: the bin by one division in the input's dtype (not by the edges)
