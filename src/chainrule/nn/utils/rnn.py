@@ -1,8 +1,10 @@
-"""Padding a batch of sequences of different lengths, as PyTorch's ``torch.nn.utils.rnn``.
+"""Batches of sequences of different lengths, as PyTorch's ``torch.nn.utils.rnn``.
 
-Packed sequences are not here: the recurrent layers run every step of a padded batch. Pad
-with :func:`pad_sequence`, run the layer, then read each sequence's last real step (or mask
-the padded steps out of the loss) using its length.
+Padding (:func:`pad_sequence`, :func:`unpad_sequence`) stacks the sequences into one tensor;
+packing (:class:`PackedSequence`, :func:`pack_padded_sequence`, :func:`pad_packed_sequence`,
+:func:`pack_sequence`, :func:`unpack_sequence`, in ``packed_sequence.py``) keeps only their real
+steps, and ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU`` given a packed batch stop each sequence at its
+own last step: ``h_n`` is each sequence's last real state, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -10,7 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.compile_hooks import per_call
-from chainrule.errors import ArgumentError, NotSupportedError, ShapeError
+from chainrule.errors import ArgumentError, ShapeError
+from chainrule.nn.utils.packed_sequence import (
+    PackedSequence,
+    pack_padded_sequence,
+    pack_sequence,
+    pad_packed_sequence,
+    unpack_sequence,
+)
 from chainrule.ops.shape import cat, stack
 from chainrule.ops.shape_extra import unbind
 from chainrule.tensor import Tensor
@@ -109,34 +118,3 @@ def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False)
         )
     rows = unbind(padded_sequences, batch_axis)
     return [row[: int(length)] for row, length in zip(rows, lengths)]
-
-
-_PACKED = (
-    "packed sequences are not supported by chainrule; the recurrent layers run every step of "
-    "a padded batch: pad with nn.utils.rnn.pad_sequence(sequences, batch_first=...), run the "
-    "layer, then read each sequence's last real step with its length "
-    "(output[range(B), lengths - 1] for batch_first) or mask the padded steps out of the loss "
-    "(docs/nn.md)"
-)
-
-
-def _refuse(name: str):
-    def refused(*args, **kwargs):
-        raise NotSupportedError(f"nn.utils.rnn.{name}: {_PACKED}")
-
-    refused.__name__ = refused.__qualname__ = name
-    refused.__doc__ = f"Not supported: {_PACKED}."
-    return refused
-
-
-pack_padded_sequence = _refuse("pack_padded_sequence")
-pad_packed_sequence = _refuse("pad_packed_sequence")
-pack_sequence = _refuse("pack_sequence")
-unpack_sequence = _refuse("unpack_sequence")
-
-
-class PackedSequence:
-    """Not supported: the recurrent layers take padded batches (see :func:`pad_sequence`)."""
-
-    def __init__(self, *args, **kwargs):
-        raise NotSupportedError(f"nn.utils.rnn.PackedSequence: {_PACKED}")
