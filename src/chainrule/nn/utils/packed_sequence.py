@@ -1,5 +1,6 @@
 """Packed batches of variable-length sequences, as PyTorch's ``PackedSequence`` and its
-``pack_padded_sequence`` / ``pad_packed_sequence`` / ``pack_sequence`` / ``unpack_sequence``.
+``pack_padded_sequence`` and ``pad_packed_sequence`` (``rnn.py`` builds ``pack_sequence`` and
+``unpack_sequence`` on them).
 
 A packed batch holds only the real steps, time-major: the rows of step 0 of every sequence,
 then step 1 of every sequence still running, ..., with the sequences sorted longest first
@@ -150,7 +151,10 @@ def _lengths(lengths, batch: int, steps: int) -> np.ndarray:
 
 
 def pack_padded_sequence(
-    input, lengths, batch_first: bool = False, enforce_sorted: bool = True  # noqa: A002
+    input,  # noqa: A002 - PyTorch's name
+    lengths,
+    batch_first: bool = False,
+    enforce_sorted: bool = True,
 ) -> PackedSequence:
     """Pack a padded batch of sequences of different lengths (PyTorch's function).
 
@@ -237,21 +241,3 @@ def pad_packed_sequence(
     if order is not None:
         lengths = lengths[order]
     return (padded.transpose(0, 1) if batch_first else padded), _int64(lengths)
-
-
-def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
-    """Pack a list of (L_i, *) sequences (PyTorch's function): ``pad_sequence`` then
-    :func:`pack_padded_sequence` with their lengths."""
-    from chainrule.nn.utils.rnn import pad_sequence
-
-    sequences = list(sequences)
-    lengths = [seq.shape[0] if isinstance(seq, Tensor) and seq.ndim else 0 for seq in sequences]
-    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
-
-
-def unpack_sequence(packed_sequences: PackedSequence) -> list:
-    """The list of sequences of a packed batch, each (L_i, *), in the original order."""
-    from chainrule.nn.utils.rnn import unpad_sequence
-
-    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
-    return unpad_sequence(padded, lengths, batch_first=True)

@@ -16,9 +16,7 @@ from chainrule.errors import ArgumentError, ShapeError
 from chainrule.nn.utils.packed_sequence import (
     PackedSequence,
     pack_padded_sequence,
-    pack_sequence,
     pad_packed_sequence,
-    unpack_sequence,
 )
 from chainrule.ops.shape import cat, stack
 from chainrule.ops.shape_extra import unbind
@@ -118,3 +116,17 @@ def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False)
         )
     rows = unbind(padded_sequences, batch_axis)
     return [row[: int(length)] for row, length in zip(rows, lengths)]
+
+
+def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a list of (L_i, *) sequences (PyTorch's function): ``pad_sequence`` then
+    :func:`pack_padded_sequence` with their lengths."""
+    sequences = list(sequences)
+    lengths = [seq.shape[0] if isinstance(seq, Tensor) and seq.ndim else 0 for seq in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpack_sequence(packed_sequences: PackedSequence) -> list:
+    """The list of sequences of a packed batch, each (L_i, *), in the original order."""
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
