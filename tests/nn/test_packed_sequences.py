@@ -198,10 +198,27 @@ def test_packed_output_keeps_the_input_packing():
     assert out.sorted_indices.tolist() == [1, 0] and out.unsorted_indices.tolist() == [1, 0]
 
 
-def test_packed_data_of_the_wrong_width_is_refused():
+def test_packed_data_of_the_wrong_shape_is_refused():
     packed = rnn.pack_sequence([cr.ones(2, INPUT + 1)])
-    with pytest.raises(cr.ShapeError, match=r"data must be \(sum of lengths, input_size=3\)"):
+    with pytest.raises(
+        cr.ShapeError, match=r"\(sum of lengths=2, input_size=3\), got shape \(2, 4"
+    ):
         nn.RNN(INPUT, HIDDEN)(packed)
+    short = rnn.PackedSequence(cr.ones(2, INPUT), cr.tensor([2, 1]))
+    with pytest.raises(
+        cr.ShapeError, match=r"\(sum of lengths=3, input_size=3\), got shape \(2, 3"
+    ):
+        nn.GRU(INPUT, HIDDEN)(short)
+
+
+def test_dropout_between_layers_runs_on_packed_batches_in_training():
+    layer = nn.LSTM(INPUT, HIDDEN, num_layers=2, dropout=0.5)
+    x = cr.randn(STEPS, 4, INPUT, requires_grad=True)
+    out, (h_n, _) = layer(rnn.pack_padded_sequence(x, UNSORTED, enforce_sorted=False))
+    (out.data.sum() + h_n.sum()).backward()
+    padded_steps = np.arange(STEPS)[:, None] >= np.array(UNSORTED)[None, :]
+    assert np.all(x.grad.numpy()[padded_steps] == 0)  # nothing past a sequence's end is read
+    assert np.all(np.abs(x.grad.numpy()[~padded_steps]).sum(axis=-1) > 0)
 
 
 # ---- packing and padding -------------------------------------------------------------------------

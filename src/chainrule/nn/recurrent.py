@@ -229,8 +229,8 @@ class RNNBase(Module):
         The layers run over the batch padded in sorted order (longest first), told how many
         rows are real at each step; hx and h_n are in the original batch order."""
         data, batch_sizes, sorted_indices, unsorted_indices = packed
-        x = self._packed_data(data)
         sizes = batch_sizes.array
+        x = self._packed_data(data, int(sizes.sum()))
         padded = pad_rows(x, sizes, sizes.size)  # (T, B, input_size), sorted order
         states = self._initial_states(hx, True, padded.shape[1], x.array.dtype)
         if hx is not None and sorted_indices is not None:
@@ -241,12 +241,13 @@ class RNNBase(Module):
             finals = _reordered(finals, unsorted_indices.array, 1)
         return packed._replace(data=pack_rows(output, sizes)), finals
 
-    def _packed_data(self, data) -> Tensor:
+    def _packed_data(self, data, rows: int) -> Tensor:
+        """A packed batch's data checked: (sum of batch_sizes, input_size)."""
         name = type(self).__name__
         x = as_input(data, self._parameters[self._all_weights[0][0]].array.dtype, name)
-        if x.ndim != 2 or x.shape[-1] != self.input_size:
+        if x.shape != (rows, self.input_size):
             raise ShapeError(
-                f"{name}: a PackedSequence's data must be (sum of lengths, input_size="
+                f"{name}: a PackedSequence's data must be (sum of lengths={rows}, input_size="
                 f"{self.input_size}), got shape {x.shape}"
             )
         return x
