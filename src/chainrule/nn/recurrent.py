@@ -5,6 +5,10 @@ Training runs each layer, in each direction, as one op over the whole sequence
 (``ops/recurrent_layers.py``: the input side and the weight gradients as one matrix product
 each). Inside ``op_by_op()`` (``cr.explain``) and for an LSTM with ``proj_size``, the time loop
 calls the step functions of ``nn/recurrent_cells.py`` instead, one op per gate.
+
+A :class:`~chainrule.nn.utils.rnn.PackedSequence` input runs padded in sorted order, each layer
+told how many rows are real at each step (a row past its end keeps its state), so the output
+comes back packed and h_n holds each sequence's state at its own last step, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -417,7 +421,8 @@ class RNN(RNNBase):
         input (L, N, H_in), (N, L, H_in) with batch_first, or (L, H_in) unbatched; h_0
         (D·num_layers, N, H_out) or (D·num_layers, H_out), zeros when omitted →
         output (L, N, D·H_out) (batch_first: (N, L, D·H_out)) and h_n like h_0; D = 2 if
-        bidirectional else 1.
+        bidirectional else 1. A ``PackedSequence`` input (``pack_padded_sequence``) gives a
+        packed output and h_n at each sequence's own last step, in the original order.
 
     Example:
         >>> import chainrule as cr

@@ -84,6 +84,9 @@ class PackedSequence(_PackedFields):
     def double(self) -> PackedSequence:
         return self._replace(data=self.data.double())
 
+    def cpu(self) -> PackedSequence:
+        return self
+
     @property
     def is_cuda(self) -> bool:
         return False
