@@ -95,16 +95,6 @@ def test_bad_input_is_refused_clearly(call, error, match):
         call()
 
 
-@pytest.mark.parametrize(
-    "name", ["pack_padded_sequence", "pad_packed_sequence", "pack_sequence", "unpack_sequence"]
-)
-def test_packed_sequences_are_refused_with_the_way_to_do_without(name):
-    with pytest.raises(cr.NotSupportedError, match="pad_sequence.*mask the padded steps"):
-        getattr(rnn, name)(cr.ones(3, 2, 1), [3, 2])
-    with pytest.raises(cr.NotSupportedError, match="pad_sequence"):
-        rnn.PackedSequence(cr.ones(3), cr.tensor([1, 1, 1]))
-
-
 def test_torch_code_imports_the_same_names():
     assert cr.nn.utils.rnn is rnn
     from chainrule.torch_compat import ALIASES

@@ -5,6 +5,10 @@ Training runs each layer, in each direction, as one op over the whole sequence
 (``ops/recurrent_layers.py``: the input side and the weight gradients as one matrix product
 each). Inside ``op_by_op()`` (``cr.explain``) and for an LSTM with ``proj_size``, the time loop
 calls the step functions of ``nn/recurrent_cells.py`` instead, one op per gate.
+
+A :class:`~chainrule.nn.utils.rnn.PackedSequence` input runs padded in sorted order, each layer
+told how many rows are real at each step (a row past its end keeps its state), so the output
+comes back packed and h_n holds each sequence's state at its own last step, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from chainrule.nn.recurrent_cells import (
     rnn_step,
     zero_state,
 )
-from chainrule.ops.recurrent_graph import PARTS
+from chainrule.nn.utils.packed_sequence import PackedSequence, pack_rows, pad_rows
+from chainrule.ops.indexing import index_select
+from chainrule.ops.recurrent_graph import PARTS, keep_past_the_end
 from chainrule.ops.recurrent_layers import GRULayer, LSTMLayer, RNNLayer
 from chainrule.ops.shape_extra import split, unbind
 from chainrule.random import Generator
@@ -52,6 +58,24 @@ def time_steps(x: Tensor, axis: int) -> list:
         return list(unbind(x, axis))
     first, second = split(x, [n // 2, n - n // 2], axis=axis)
     return time_steps(first, axis) + time_steps(second, axis)
+
+
+def _sizes_arg(batch_sizes) -> dict:
+    """The layer op's keyword for a packed batch (none for a padded one: the plain call)."""
+    return {} if batch_sizes is None else {"batch_sizes": batch_sizes}
+
+
+def _as_tuple(state) -> tuple:
+    return state if isinstance(state, tuple) else (state,)
+
+
+def _reordered(states, order: np.ndarray, axis: int):
+    """Each state tensor (or (h, c) pair, or list of them) with its batch axis in ``order``."""
+    if isinstance(states, list):
+        return [_reordered(state, order, axis) for state in states]
+    if isinstance(states, tuple):
+        return tuple(_reordered(state, order, axis) for state in states)
+    return index_select(states, axis, order)
 
 
 def _check_args(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, proj_size):
@@ -194,19 +218,54 @@ class RNNBase(Module):
 
     # ---- forward ------------------------------------------------------------------------------
     def forward(self, input, hx=None):  # noqa: A002 - PyTorch's name
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         x, batched = self._input(input)
         batch = x.shape[0 if self.batch_first else 1]
         states = self._initial_states(hx, batched, batch, x.array.dtype)
+        output, finals = self._layers(x, states, 1 if self.batch_first else 0)
+        if not batched:
+            output = output.squeeze(0 if self.batch_first else 1)
+        return output, self._final_states(finals, batched)
+
+    def _forward_packed(self, packed: PackedSequence, hx) -> tuple:
+        """A packed batch: every sequence stops at its own last step (PyTorch's semantics).
+        The layers run over the batch padded in sorted order (longest first), told how many
+        rows are real at each step; hx and h_n are in the original batch order."""
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        sizes = batch_sizes.array
+        x = self._packed_data(data, int(sizes.sum()))
+        padded = pad_rows(x, sizes, sizes.size)  # (T, B, input_size), sorted order
+        states = self._initial_states(hx, True, padded.shape[1], x.array.dtype)
+        if hx is not None and sorted_indices is not None:
+            states = _reordered(states, sorted_indices.array, 0)
+        output, finals = self._layers(padded, states, 0, sizes)
+        finals = self._final_states(finals, True)
+        if unsorted_indices is not None:
+            finals = _reordered(finals, unsorted_indices.array, 1)
+        return packed._replace(data=pack_rows(output, sizes)), finals
+
+    def _packed_data(self, data, rows: int) -> Tensor:
+        """A packed batch's data checked: (sum of batch_sizes, input_size)."""
+        name = type(self).__name__
+        x = as_input(data, self._parameters[self._all_weights[0][0]].array.dtype, name)
+        if x.shape != (rows, self.input_size):
+            raise ShapeError(
+                f"{name}: a PackedSequence's data must be (sum of lengths={rows}, input_size="
+                f"{self.input_size}), got shape {x.shape}"
+            )
+        return x
+
+    def _layers(self, x: Tensor, states: list, time_axis: int, batch_sizes=None) -> tuple:
+        """Every layer and direction over the 3-D ``x`` (time along ``time_axis``): (output
+        in the same layout, final states). ``batch_sizes``: packed, the real rows per step."""
         if not _OP_BY_OP[0] and self.proj_size == 0:
-            output, finals = self._whole_layers(x, states)
-            if not batched:
-                output = output.squeeze(0 if self.batch_first else 1)
-            return output, self._final_states(finals, batched)
+            return self._whole_layers(x, states, time_axis, batch_sizes)
         # Each step projects its own input (linear(x_t, W_ih) in the step): projecting the whole
         # sequence in one product would leave a projection that requires grad to be cut into
         # steps, and every cut's gradient is an array of the whole projection's size; measured,
         # T small products were as fast or faster in a small measurement (30 to 200 steps).
-        steps = time_steps(x, 1 if self.batch_first else 0)
+        steps = time_steps(x, time_axis)
         finals = []
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout > 0 and self.training:
@@ -215,20 +274,18 @@ class RNNBase(Module):
             outputs = []
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
-                seq, final = self._run(steps, self._all_weights[index], states[index], direction)
+                names = self._all_weights[index]
+                seq, final = self._run(steps, names, states[index], direction, batch_sizes)
                 outputs.append(seq)
                 finals.append(final)
             steps = (
                 outputs[0] if len(outputs) == 1 else [ops.cat(pair, -1) for pair in zip(*outputs)]
             )
-        output = ops.stack(steps, axis=1 if self.batch_first else 0)
-        if not batched:
-            output = output.squeeze(0 if self.batch_first else 1)
-        return output, self._final_states(finals, batched)
+        return ops.stack(steps, axis=time_axis), finals
 
-    def _whole_layers(self, x: Tensor, states: list) -> tuple[Tensor, list]:
+    def _whole_layers(self, x: Tensor, states: list, time_axis: int, batch_sizes) -> tuple:
         """Every layer and direction as one op each: (output, final states)."""
-        seq = x.transpose(0, 1) if self.batch_first else x  # (T, B, features)
+        seq = x.transpose(0, 1) if time_axis else x  # (T, B, features)
         finals = []
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout > 0 and self.training:
@@ -237,26 +294,33 @@ class RNNBase(Module):
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
                 weights = [self._parameters[name] for name in self._all_weights[index]]
-                out, final = self._layer(seq, states[index], weights, bool(direction))
+                out, final = self._layer(seq, states[index], weights, bool(direction), batch_sizes)
                 outputs.append(out)
                 finals.append(final)
             seq = outputs[0] if len(outputs) == 1 else ops.cat(outputs, -1)
-        return (seq.transpose(0, 1) if self.batch_first else seq), finals
+        return (seq.transpose(0, 1) if time_axis else seq), finals
 
-    def _layer(self, seq: Tensor, state, weights: list, reverse: bool) -> tuple:
+    def _layer(self, seq: Tensor, state, weights: list, reverse: bool, batch_sizes) -> tuple:
         """One layer in one direction over the whole (T, B, features) sequence, one op:
-        (outputs (T, B, hidden), final state)."""
+        (outputs (T, B, hidden), final state). ``batch_sizes``: packed, the real rows per step
+        (a row past its end keeps its state, so the last output is each row's final state)."""
         raise NotImplementedError
 
-    def _run(self, steps: list, names: list, state, direction: int) -> tuple[list, object]:
-        """One layer in one direction over the whole sequence: (outputs in time order, state)."""
+    def _run(self, steps: list, names: list, state, direction: int, batch_sizes=None) -> tuple:
+        """One layer in one direction over the whole sequence: (outputs in time order, state).
+        ``batch_sizes``: packed, the real rows per step; the others keep their state."""
         weights = [self._parameters[name] for name in names]
         outputs = []
         parts, last = PARTS[0], len(steps) - 1
         for k, x in enumerate(reversed(steps) if direction else steps):
+            t = last - k if direction else k
             if parts is not None:  # cr.explain names the gates: t2.i, l1_reverse.t0.c, ...
-                parts.where = self._step_prefix(names[0]) + f"t{last - k if direction else k}."
+                parts.where = self._step_prefix(names[0]) + f"t{t}."
+            old = state
             state = self._step(x, state, weights)
+            if batch_sizes is not None:
+                kept = keep_past_the_end(_as_tuple(state), _as_tuple(old), int(batch_sizes[t]))
+                state = kept if isinstance(state, tuple) else kept[0]
             outputs.append(state[0] if isinstance(state, tuple) else state)
         return (outputs[::-1] if direction else outputs), state
 
@@ -357,7 +421,8 @@ class RNN(RNNBase):
         input (L, N, H_in), (N, L, H_in) with batch_first, or (L, H_in) unbatched; h_0
         (D·num_layers, N, H_out) or (D·num_layers, H_out), zeros when omitted →
         output (L, N, D·H_out) (batch_first: (N, L, D·H_out)) and h_n like h_0; D = 2 if
-        bidirectional else 1.
+        bidirectional else 1. A ``PackedSequence`` input (``pack_padded_sequence``) gives a
+        packed output and h_n at each sequence's own last step, in the original order.
 
     Example:
         >>> import chainrule as cr
@@ -397,9 +462,9 @@ class RNN(RNNBase):
         w_ih, w_hh, b_ih, b_hh = weights if self.bias else (*weights, None, None)
         return rnn_step(x, h, w_ih, w_hh, b_ih, b_hh, self.nonlinearity)
 
-    def _layer(self, seq, state, weights, reverse):
-        relu = self.nonlinearity == "relu"
-        out = RNNLayer.apply(seq, state, *weights, relu=relu, reverse=reverse)
+    def _layer(self, seq, state, weights, reverse, batch_sizes):
+        relu, sizes = self.nonlinearity == "relu", _sizes_arg(batch_sizes)
+        out = RNNLayer.apply(seq, state, *weights, relu=relu, reverse=reverse, **sizes)
         return out, out[0 if reverse else -1]
 
 
@@ -440,8 +505,8 @@ class GRU(RNNBase):
         w_ih, w_hh, b_ih, b_hh = weights if self.bias else (*weights, None, None)
         return gru_step(x, h, w_ih, w_hh, b_ih, b_hh)
 
-    def _layer(self, seq, state, weights, reverse):
-        out = GRULayer.apply(seq, state, *weights, reverse=reverse)
+    def _layer(self, seq, state, weights, reverse, batch_sizes):
+        out = GRULayer.apply(seq, state, *weights, reverse=reverse, **_sizes_arg(batch_sizes))
         return out, out[0 if reverse else -1]
 
 
@@ -490,8 +555,9 @@ class LSTM(RNNBase):
         w_hr = weights[-1] if self.proj_size else None
         return lstm_step(x, *state, w_ih, w_hh, b_ih, b_hh, w_hr)
 
-    def _layer(self, seq, state, weights, reverse):
-        packed = LSTMLayer.apply(seq, *state, *weights, reverse=reverse)
+    def _layer(self, seq, state, weights, reverse, batch_sizes):
+        sizes = _sizes_arg(batch_sizes)
+        packed = LSTMLayer.apply(seq, *state, *weights, reverse=reverse, **sizes)
         steps = seq.shape[0]
         return packed[:steps], (packed[0 if reverse else steps - 1], packed[steps])
 

@@ -8,12 +8,14 @@ op's inputs and ``autograd.grad(..., create_graph=True)`` records their backward
 
 from __future__ import annotations
 
+import numpy as np
+
 
 class StepParts:
     """What ``cr.explain`` collects while a recurrent layer runs op by op: (tensor, name) of
     each step's pre-activations ``a``, gates, c and h (``i``, ``f``, ``g``, ``o``, ``c``,
-    ``h``; a GRU's ``r``, ``z``, ``n``), each name prefixed with ``where`` (``t2.``, ``l1_reverse.t0.``), which the
-    layer sets before each step."""
+    ``h``; a GRU's ``r``, ``z``, ``n``), each name prefixed with ``where`` (``t2.``,
+    ``l1_reverse.t0.``), which the layer sets before each step."""
 
     def __init__(self):
         self.found: list = []
@@ -69,6 +71,18 @@ def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
     return new_h
 
 
+def keep_past_the_end(new: tuple, old: tuple, real: int) -> tuple:
+    """Each tensor of ``new`` with the rows from ``real`` on taken from ``old``: a packed
+    batch's sequences past their end keep their state (None entries stay None)."""
+    from chainrule.ops import elementwise
+
+    batch = next(t for t in new if t is not None).shape[0]
+    if real >= batch:
+        return new
+    mask = (np.arange(batch) < real)[:, None]
+    return tuple(None if n is None else elementwise.where(mask, n, o) for n, o in zip(new, old))
+
+
 def _replay_cell(fn):
     """``fn``'s output rebuilt from its inputs by the op-by-op step (a cell op)."""
     from chainrule import ops
@@ -93,13 +107,16 @@ def _replay_layer(fn):
     c = rest.pop(0) if fn.has_c else None
     steps = list(unbind(x, 0))
     outputs = []
-    for x_t in reversed(steps) if fn.reverse else steps:
+    for k, x_t in enumerate(reversed(steps) if fn.reverse else steps):
+        state = (h, c)
         if isinstance(fn, LSTMLayer):
             h, c = lstm_cell(x_t, h, c, *rest)
         elif isinstance(fn, GRULayer):
             h = gru_cell(x_t, h, *rest)
         else:
             h = rnn_cell(x_t, h, *rest, relu=fn.relu)
+        if fn.sizes is not None:  # packed: rows past their end keep their state
+            h, c = keep_past_the_end((h, c), state, int(fn.sizes[k]))
         outputs.append(h)
     if fn.reverse:
         outputs.reverse()

@@ -18,9 +18,16 @@ e^(z')) with z' = −z: one pass fewer), and an LSTM's gates are kept in the ord
 the output are in time order, the weights and their gradients in PyTorch's layout.
 
 Shapes: x (T, B, I) time-major, h0 and c0 (B, H); the output is (T, B, H), h at every step
-(an LSTM adds c_T as a last row: (T + 1, B, H)). The formulas are those of the one-step ops in
-``ops/recurrent_cells.py``; ``backward_graph`` replays those steps as tensor ops for second
-derivatives.
+(an LSTM adds c_T as a last row: (T + 1, B, H)).
+
+Packed sequences (``batch_sizes``, PyTorch's: at time step t only the first batch_sizes[t]
+rows are real, the rows sorted longest first): a row past its own length keeps its h and c
+(its output there is that kept state, which packing drops), so the last row of the output is
+each sequence's state at its own last real step, in either direction; in backward such a
+step passes the state's gradient through unchanged and its pre-activation gradient is 0.
+
+The formulas are those of the one-step ops in ``ops/recurrent_cells.py``; ``backward_graph``
+replays those steps as tensor ops for second derivatives.
 """
 
 from __future__ import annotations
@@ -41,6 +48,35 @@ class _Layer:
     has_c = False  # an LSTM's c0 between h0 and the weights
     order: tuple | None = None  # PyTorch's gate index of each gate inside (None: the same)
     negated = 0  # how many leading gates (inside order) go through σ: their rows are negated
+    sizes = None  # packed: the real rows of each step in processing order (None: every row)
+
+    def _real_rows(self, batch_sizes, batch: int) -> None:
+        """Keep how many leading rows are real at each step, in processing order (None when
+        every row is real at every step: the plain, unpacked loop)."""
+        if batch_sizes is None:
+            return
+        sizes = np.asarray(batch_sizes, dtype=np.int64)
+        if np.all(sizes == batch):
+            return
+        self.sizes = sizes[::-1] if self.reverse else sizes
+
+    def _keep_past_the_end(self, states: np.ndarray, t: int) -> None:
+        """Rows past their sequence's end at step ``t`` keep their state (packed batches)."""
+        real = self.sizes[t]
+        if real < states.shape[1]:
+            states[t + 1, real:] = states[t, real:]
+
+    def _real_mask(self, dtype) -> np.ndarray:
+        """(T, B, 1): 1 where a step of a row is real, 0 past the row's end."""
+        batch = self.hs.shape[1]
+        return (np.arange(batch)[None, :, None] < self.sizes[:, None, None]).astype(dtype)
+
+    def _pass_through(self, dh: np.ndarray, dh_t: np.ndarray, t: int) -> None:
+        """A kept state's gradient goes to the previous state unchanged (its ∂a rows are 0, so
+        ``dh`` holds 0 there)."""
+        real = self.sizes[t]
+        if real < dh.shape[0]:
+            dh[real:] = dh_t[real:]
 
     def _prepare(self, x, w_ih, w_hh, bias, gates: int) -> np.ndarray:
         """Keep what the time loop multiplies by, and return x_t·W_ihᵀ (+ bias) of every step
@@ -129,8 +165,11 @@ class RNNLayer(_Layer, Function):
     formulas = ("W_ih·f'(a)", "W_hh·f'(a)", "x·f'(a)", "h·f'(a)", "f'(a)", "f'(a)")
     relu = False
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, relu=False, reverse=False):
+    def forward(
+        self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, relu=False, reverse=False, batch_sizes=None
+    ):
         self.relu, self.reverse = relu, reverse
+        self._real_rows(batch_sizes, x.shape[1])
         pre = self._prepare(x, w_ih, w_hh, None if b_ih is None else b_ih + b_hh, 1)[0]
         hs = np.empty((pre.shape[0] + 1,) + h0.shape, pre.dtype)
         hs[0] = h0
@@ -141,6 +180,8 @@ class RNNLayer(_Layer, Function):
                 np.maximum(a, 0, out=hs[t + 1])
             else:
                 np.tanh(a, out=hs[t + 1])
+            if self.sizes is not None:
+                self._keep_past_the_end(hs, t)
         self.hs = hs
         return self._in_time_order(hs[1:])
 
@@ -151,6 +192,8 @@ class RNNLayer(_Layer, Function):
         else:
             local = np.multiply(outs, outs)
             np.subtract(ONE, local, out=local)
+        if self.sizes is not None:
+            local *= self._real_mask(local.dtype)
         da = np.empty_like(outs)
         dh = None
         for t in range(outs.shape[0] - 1, -1, -1):
@@ -158,6 +201,8 @@ class RNNLayer(_Layer, Function):
             np.multiply(step, local[t], out=da[t])
             if t or self.needs_grad[1]:
                 dh = product(da[t], self.w_hh)
+                if self.sizes is not None:
+                    self._pass_through(dh, step, t)
         return self._grads(da, da, dh if self.needs_grad[1] else None)
 
     def backward_graph(self, grad):
@@ -178,8 +223,9 @@ class LSTMLayer(_Layer, Function):
     order = (3, 0, 1, 2)  # inside: o, i, f, g
     negated = 3
 
-    def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+    def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, batch_sizes=None):
         self.reverse = reverse
+        self._real_rows(batch_sizes, x.shape[1])
         gates = self._prepare(x, w_ih, w_hh, None if b_ih is None else b_ih + b_hh, 4)
         steps = gates.shape[1]
         hs = np.empty((steps + 1,) + h0.shape, gates.dtype)
@@ -199,6 +245,9 @@ class LSTMLayer(_Layer, Function):
                 cs[t + 1] += a[1] * a[3]
                 np.tanh(cs[t + 1], out=tanh_cs[t])
                 np.multiply(a[0], tanh_cs[t], out=hs[t + 1])
+                if self.sizes is not None:
+                    self._keep_past_the_end(hs, t)
+                    self._keep_past_the_end(cs, t)
         self.gates, self.hs, self.cs, self.tanh_cs = gates, hs, cs, tanh_cs
         out = np.empty_like(hs)
         out[:steps] = self._in_time_order(hs[1:])
@@ -224,6 +273,12 @@ class LSTMLayer(_Layer, Function):
         through_h = np.multiply(tanh_cs, tanh_cs)
         np.subtract(ONE, through_h, out=through_h)
         through_h *= o
+        if self.sizes is not None:  # past a row's end: no gate factors, c kept (f = 1)
+            real = self._real_mask(gates.dtype)
+            by_c *= real
+            by_h *= real
+            through_h *= real
+            f = np.where(real > 0, f, ONE)
         da = np.empty(gates.shape[1:3] + (4 * gates.shape[3],), gates.dtype)  # (T, B, 4H)
         d = np.empty_like(gates[:, 0])  # one step's, gate-major
         dc = np.array(grad[steps])  # c_T's own gradient, then carried back through f
@@ -235,6 +290,8 @@ class LSTMLayer(_Layer, Function):
             np.multiply(dh_t, by_h[t], out=d[0])
             dc *= f[t]
             dh = self._back_through_w_hh(d, da[t], t)
+            if dh is not None and self.sizes is not None:
+                self._pass_through(dh, dh_t, t)
         needs = self.needs_grad
         return self._grads(da, da, dh if needs[1] else None, dc if needs[2] else None)
 
@@ -254,8 +311,9 @@ class GRULayer(_Layer, Function):
     formulas = ("W_ih·∂a", "z + W_hh·∂a", "x·∂a", "h·∂a", "∂a", "∂a")
     negated = 2
 
-    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False, batch_sizes=None):
         self.reverse = reverse
+        self._real_rows(batch_sizes, x.shape[1])
         size = h0.shape[1]
         bias = None
         if b_ih is not None:  # b_hh's r and z parts add as b_ih's do; b_hn is inside r·(…)
@@ -284,6 +342,8 @@ class GRULayer(_Layer, Function):
                 np.subtract(hs[t], n, out=hs[t + 1])
                 hs[t + 1] *= a[1]
                 hs[t + 1] += n
+                if self.sizes is not None:
+                    self._keep_past_the_end(hs, t)
         self.gates, self.hs, self.hidden_n = gates, hs, hidden_n
         return self._in_time_order(hs[1:])
 
@@ -301,6 +361,12 @@ class GRULayer(_Layer, Function):
         through_r = np.subtract(ONE, r)  # (h·W_hnᵀ + b_hn)·r(1 − r)
         through_r *= r
         through_r *= self.hidden_n
+        if self.sizes is not None:  # past a row's end: no gate factors, h kept (z = 1)
+            real = self._real_mask(gates.dtype)
+            through_n *= real
+            through_z *= real
+            through_r *= real
+            z = np.where(real > 0, z, ONE)
         da_x = np.empty(gates.shape[1:3] + (3 * gates.shape[3],), gates.dtype)  # (T, B, 3H)
         da_h = np.empty_like(da_x)
         dx, dhid = np.empty_like(gates[:, 0]), np.empty_like(gates[:, 0])  # a step's, gate-major

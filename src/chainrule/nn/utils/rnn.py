@@ -1,8 +1,10 @@
-"""Padding a batch of sequences of different lengths, as PyTorch's ``torch.nn.utils.rnn``.
+"""Batches of sequences of different lengths, as PyTorch's ``torch.nn.utils.rnn``.
 
-Packed sequences are not here: the recurrent layers run every step of a padded batch. Pad
-with :func:`pad_sequence`, run the layer, then read each sequence's last real step (or mask
-the padded steps out of the loss) using its length.
+Padding (:func:`pad_sequence`, :func:`unpad_sequence`) stacks the sequences into one tensor;
+packing (:class:`PackedSequence`, :func:`pack_padded_sequence`, :func:`pad_packed_sequence`,
+:func:`pack_sequence`, :func:`unpack_sequence`, in ``packed_sequence.py``) keeps only their real
+steps, and ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU`` given a packed batch stop each sequence at its
+own last step: ``h_n`` is each sequence's last real state, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -10,7 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.compile_hooks import per_call
-from chainrule.errors import ArgumentError, NotSupportedError, ShapeError
+from chainrule.errors import ArgumentError, ShapeError
+from chainrule.nn.utils.packed_sequence import (
+    PackedSequence,
+    pack_padded_sequence,
+    pad_packed_sequence,
+)
 from chainrule.ops.shape import cat, stack
 from chainrule.ops.shape_extra import unbind
 from chainrule.tensor import Tensor
@@ -111,32 +118,15 @@ def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False)
     return [row[: int(length)] for row, length in zip(rows, lengths)]
 
 
-_PACKED = (
-    "packed sequences are not supported by chainrule; the recurrent layers run every step of "
-    "a padded batch: pad with nn.utils.rnn.pad_sequence(sequences, batch_first=...), run the "
-    "layer, then read each sequence's last real step with its length "
-    "(output[range(B), lengths - 1] for batch_first) or mask the padded steps out of the loss "
-    "(docs/nn.md)"
-)
+def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a list of (L_i, *) sequences (PyTorch's function): ``pad_sequence`` then
+    :func:`pack_padded_sequence` with their lengths."""
+    sequences = list(sequences)
+    lengths = [seq.shape[0] if isinstance(seq, Tensor) and seq.ndim else 0 for seq in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
-def _refuse(name: str):
-    def refused(*args, **kwargs):
-        raise NotSupportedError(f"nn.utils.rnn.{name}: {_PACKED}")
-
-    refused.__name__ = refused.__qualname__ = name
-    refused.__doc__ = f"Not supported: {_PACKED}."
-    return refused
-
-
-pack_padded_sequence = _refuse("pack_padded_sequence")
-pad_packed_sequence = _refuse("pad_packed_sequence")
-pack_sequence = _refuse("pack_sequence")
-unpack_sequence = _refuse("unpack_sequence")
-
-
-class PackedSequence:
-    """Not supported: the recurrent layers take padded batches (see :func:`pad_sequence`)."""
-
-    def __init__(self, *args, **kwargs):
-        raise NotSupportedError(f"nn.utils.rnn.PackedSequence: {_PACKED}")
+def unpack_sequence(packed_sequences: PackedSequence) -> list:
+    """The list of sequences of a packed batch, each (L_i, *), in the original order."""
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
