@@ -316,6 +316,27 @@ def plain_class_indices(z: np.ndarray, labels: np.ndarray, ignore_index: int) ->
     return bool(labels.min() >= 0 and labels.max() < n_classes)
 
 
+def _probability_targets(input, target, weight, ignore_index, reduction, smoothing, axis):
+    """:func:`cross_entropy` against class probabilities (a target of the input's shape)."""
+    name = "cross_entropy"
+    if ignore_index >= 0:  # no class index to compare it with: PyTorch refuses it too
+        raise ArgumentError(
+            f"{name}: ignore_index={ignore_index} applies to class-index targets, not to "
+            f"class probabilities (a target of the input's shape); leave it at -100"
+        )
+    input = _promoted(input, target)
+    target = _float_target(target, input, name)
+    count = input.array.size // max(input.array.shape[axis], 1)
+    w = (
+        None
+        if weight is None
+        else weight.reshape([-1 if i == axis else 1 for i in range(input.array.ndim)])
+    )
+    return CrossEntropyProbs.apply(
+        input, target, weight=w, smoothing=smoothing, axis=axis, reduction=reduction, count=count
+    )
+
+
 def cross_entropy(
     input,
     target,
@@ -365,28 +386,8 @@ def cross_entropy(
         )
     target_shape = target.array.shape if isinstance(target, Tensor) else np.shape(target)
     if target_shape == input.array.shape:  # class probabilities
-        if ignore_index >= 0:  # no class index to compare it with: PyTorch refuses it too
-            raise ArgumentError(
-                f"{name}: ignore_index={ignore_index} applies to class-index targets, not to "
-                f"class probabilities (a target of the input's shape); leave it at -100"
-            )
-        input = _promoted(input, target)
-        target = _float_target(target, input, name)
-        count = input.array.size // max(n_classes, 1)
-        w = (
-            None
-            if weight is None
-            else weight.reshape([-1 if i == axis else 1 for i in range(input.array.ndim)])
-        )
-        return CrossEntropyProbs.apply(
-            input,
-            target,
-            weight=w,
-            smoothing=label_smoothing,
-            axis=axis,
-            reduction=reduction,
-            count=count,
-        )
+        return _probability_targets(input, target, weight, ignore_index, reduction,
+                                    label_smoothing, axis)  # fmt: skip
     if weight is None and not label_smoothing and input.array.ndim == 2:
         labels = target.array if isinstance(target, Tensor) else np.asarray(target)
         if plain_class_indices(input.array, labels, ignore_index):
