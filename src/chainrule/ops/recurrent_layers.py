@@ -92,7 +92,10 @@ class _Layer:
         # C-ordered matrix up to 4× faster than by a transposed view at these sizes (32 × 64 ·
         # 64 × 64: 3.4 against 13.9 µs); the copies are paid once for all T steps
         signed_hh = self.w_hh.reshape(gates, size, -1) * sign
-        self.w_hh_t = np.ascontiguousarray(signed_hh.reshape(gates * size, -1).T)
+        # per gate, (H_in, H): h·W_hhᵀ comes out gate-major, (gates, B, H), as one batched
+        # product as fast as the single one (10.7 against 10.8 µs, 32 × 64 · 64 × 256), and
+        # adds to the gates with no strided pass
+        self.w_hh_t = np.ascontiguousarray(signed_hh.transpose(0, 2, 1))
         signed_ih = self.w_ih.reshape(gates, size, features) * sign
         pre = np.matmul(self.x_flat, np.ascontiguousarray(signed_ih.transpose(0, 2, 1)))
         if bias is not None:
@@ -118,9 +121,8 @@ class _Layer:
         return seq[::-1] if self.reverse else seq
 
     def _recurrent(self, h: np.ndarray, gates: int) -> np.ndarray:
-        """h·W_hhᵀ (σ gates negated) as a (gates, B, H) view of a fresh product."""
-        out = product(h, self.w_hh_t)
-        return out.reshape(h.shape[0], gates, -1).transpose(1, 0, 2)
+        """h·W_hhᵀ (σ gates negated), a fresh (gates, B, H) array."""
+        return np.matmul(h, self.w_hh_t)
 
     def _back_through_w_hh(self, da_step: np.ndarray, into: np.ndarray, t: int):
         """∂a·W_hh for step ``t``'s (gates, B, H) gradient: the hidden state's gradient (None at
@@ -175,7 +177,7 @@ class RNNLayer(_Layer, Function):
         hs[0] = h0
         for t in range(pre.shape[0]):
             a = pre[t]
-            a += product(hs[t], self.w_hh_t)
+            a += product(hs[t], self.w_hh_t[0])
             if relu:
                 np.maximum(a, 0, out=hs[t + 1])
             else:
