@@ -105,3 +105,31 @@ def test_randperm_of_a_negative_count_raises_as_torch():
         torch.randperm(-1)
     with pytest.raises(RuntimeError, match="negative dimension"):
         cr.randperm(-1)
+
+
+IN_PLACE = ["fill_", "masked_fill_", "fill_diagonal_"]
+
+
+@pytest.mark.parametrize("op", IN_PLACE)
+@pytest.mark.parametrize(
+    "value, dtype",
+    [(300.0, "uint8"), (-1.5, "uint8"), (float("nan"), "int32"), (1e39, "float32"),
+     (1e12, "int32"), (2.7, "uint8"), (-1, "uint8"), (float("inf"), "float32")],
+)  # fmt: skip
+def test_in_place_fills_convert_a_number_as_torch(op, value, dtype):
+    # fill_(300.0) on uint8 gave 44 and NaN into int32 gave -2**31, silently
+    outcomes = []
+    for lib in (torch, cr):
+        t = lib.zeros(3, 3, dtype=getattr(lib, dtype))
+        try:
+            if op == "masked_fill_":
+                t.masked_fill_(lib.ones(3, 3, dtype=lib.bool), value)
+            else:
+                getattr(t, op)(value)
+            outcomes.append(np.asarray(t.tolist(), dtype=float))
+        except RuntimeError:  # chainrule's DTypeError is a RuntimeError too
+            outcomes.append("raised")
+    if isinstance(outcomes[0], str) or isinstance(outcomes[1], str):
+        assert outcomes[0] == outcomes[1] == "raised"
+    else:
+        np.testing.assert_array_equal(outcomes[0], outcomes[1])

@@ -29,6 +29,7 @@ from chainrule._dtype import (
     _NOT_BOOL,
     check_integer_divisor,
     checked_int,
+    checked_scalar,
     integer_power,
     refuse_bool,
     refuse_bool_sub,
@@ -296,10 +297,19 @@ def _scaled_add(tensor, op: str, other, alpha) -> object:
     return write(tensor, op, np.add, value * alpha)
 
 
+def _checked_number(value, dtype):
+    """A number written in place, checked as PyTorch converts it: an int by ``checked_int``
+    (uint8 takes −1 as 255), a float by ``checked_scalar`` (300.0 into uint8, NaN into an
+    integer dtype, 1e39 into float32 raise; NumPy's cast wrapped them silently)."""
+    if value.__class__ is float:
+        return checked_scalar(value, dtype)
+    return checked_int(value, dtype)
+
+
 def assign(tensor, op: str, values) -> object:
     """Copy ``values`` (broadcast, cast) into ``tensor``'s memory: ``copy_``, ``fill_``."""
     _check_writable(tensor, op)
-    values = checked_int(_value(values), tensor.array.dtype)
+    values = _checked_number(_value(values), tensor.array.dtype)
     try:
         np.copyto(tensor.array, values, casting="unsafe")
     except ValueError as err:
@@ -502,7 +512,7 @@ class InplaceMethods:
                 f"fill_diagonal_: needs a 2-D tensor or all dimensions of equal size, got "
                 f"shape {array.shape}"
             )
-        np.fill_diagonal(array, checked_int(fill_value, array.dtype), wrap=wrap)
+        np.fill_diagonal(array, _checked_number(fill_value, array.dtype), wrap=wrap)
         bump(self)
         return self
 
@@ -520,7 +530,7 @@ class InplaceMethods:
                 f"shape {self.array.shape}"
             ) from None
         _refuse_dimensioned_value(value, "masked_fill_")
-        self.array[mask] = checked_int(_value(value), self.array.dtype)
+        self.array[mask] = _checked_number(_value(value), self.array.dtype)
         bump(self)
         return self
 
