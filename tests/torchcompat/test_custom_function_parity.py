@@ -1,0 +1,62 @@
+"""Custom autograd Functions against PyTorch: outputs that are not differentiable, the
+gradients backward may return, and a second backward through a Function that saved nothing."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+_LIBS = {"torch": torch, "chainrule": cr}
+_X = [1.0, 2.0, -0.5]
+
+
+def _leaf(lib, values=_X):
+    return lib.tensor(values, dtype=lib.float64, requires_grad=True)
+
+
+def _grad_or_none(t):
+    return None if t.grad is None else np.asarray(t.grad.detach().numpy())
+
+
+def _doubled_marked(lib):
+    class Doubled(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            out = a * 2
+            ctx.mark_non_differentiable(out)
+            return out
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2
+
+    return Doubled
+
+
+def _tenfold_as_integers(lib):
+    class TenfoldIndex(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return (a * 10).to(lib.int64)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 10
+
+    return TenfoldIndex
+
+
+@pytest.mark.parametrize("make", [_doubled_marked, _tenfold_as_integers])
+def test_non_differentiable_output_is_outside_the_graph_as_in_torch(make):
+    results = {}
+    for name, lib in _LIBS.items():
+        a = _leaf(lib)
+        w = _leaf(lib, [1.0, 1.0, 1.0])
+        out = make(lib).apply(a)
+        (out * w).sum().backward()
+        results[name] = (out.requires_grad, out.grad_fn is None, _grad_or_none(a), _grad_or_none(w))
+    got, want = results["chainrule"], results["torch"]
+    assert got[:3] == want[:3] == (False, True, None)
+    np.testing.assert_allclose(got[3], want[3])
