@@ -1,0 +1,93 @@
+"""``autograd.grad`` and ``autograd.backward`` in their less common calls, against PyTorch:
+several tensors at once, seeds, retain_graph, materialized gradients, the inputs' forms."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+_LIBS = {"torch": torch, "chainrule": cr}
+
+
+def _leaf(lib, values):
+    return lib.tensor(values, dtype=lib.float64, requires_grad=True)
+
+
+def _const(lib, values):
+    return lib.tensor(values, dtype=lib.float64)
+
+
+def _array(t):
+    return None if t is None else np.asarray(t.detach().numpy())
+
+
+def _both(program):
+    """``program(lib)`` run on each library: its result, or the type of error it raised."""
+    results = {}
+    for name, lib in _LIBS.items():
+        try:
+            results[name] = program(lib)
+        except Exception as error:  # noqa: BLE001 - the error's kind is the result compared
+            results[name] = ("raised", type(error).__mro__)
+    return results["chainrule"], results["torch"]
+
+
+def _assert_same_grads(got, want):
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert (g is None) == (w is None)
+        if w is not None:
+            np.testing.assert_allclose(g, w)
+
+
+# ---- autograd.backward(tensors, grad_tensors, retain_graph, ..., inputs) ---------------------
+def _two_roots_sharing_a_graph(lib, **kwargs):
+    x, w = _leaf(lib, [1.0, 2.0]), _leaf(lib, [0.5, 3.0])
+    h = (x * w).exp()
+    h.retain_grad()
+    seen = []
+    x.register_hook(lambda g: seen.append(_array(g)))
+    lib.autograd.backward([(h * h).sum(), h * x], [None, _const(lib, [1.0, -1.0])], **kwargs)
+    return [x.grad, w.grad, h.grad], seen
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"retain_graph": True}])
+def test_backward_of_several_tensors_is_one_pass_as_in_torch(kwargs):
+    results = _both(lambda lib: _two_roots_sharing_a_graph(lib, **kwargs))
+    (got, got_seen), (want, want_seen) = results
+    _assert_same_grads([_array(t) for t in got], [_array(t) for t in want])
+    _assert_same_grads(got_seen, want_seen)  # the leaf's hook saw the total, once
+
+
+@pytest.mark.filterwarnings("ignore:`grad_variables` is deprecated")
+def test_backward_of_several_tensors_with_inputs_and_old_names_matches_torch():
+    def program(lib):
+        x, y = _leaf(lib, [1.0, 2.0]), _leaf(lib, [3.0, -1.0])
+        lib.autograd.backward([(x * y).sum(), (x * x).sum()], inputs=[y])
+        lib.autograd.backward((y * y).sum(), grad_variables=_const(lib, 3.0), inputs=y)
+        return [x.grad, y.grad]
+
+    got, want = _both(program)
+    _assert_same_grads([_array(t) for t in got], [_array(t) for t in want])
+
+
+def test_backward_of_several_tensors_twice_without_retain_graph_raises_as_in_torch():
+    def program(lib):
+        x = _leaf(lib, [1.0, 2.0])
+        roots = [(x * x.exp()).sum(), (x * 3).sum()]
+        lib.autograd.backward(roots)
+        lib.autograd.backward(roots)
+
+    got, want = _both(program)
+    assert want[0] == got[0] == "raised" and RuntimeError in got[1]
+
+
+def test_backward_of_a_tensor_without_grad_among_several_raises_as_in_torch():
+    def program(lib):
+        x = _leaf(lib, [1.0, 2.0])
+        lib.autograd.backward([(x * x).sum(), _const(lib, 1.0)])
+
+    got, want = _both(program)
+    assert want[0] == got[0] == "raised" and RuntimeError in got[1]
