@@ -60,3 +60,46 @@ def test_non_differentiable_output_is_outside_the_graph_as_in_torch(make):
     got, want = results["chainrule"], results["torch"]
     assert got[:3] == want[:3] == (False, True, None)
     np.testing.assert_allclose(got[3], want[3])
+
+
+def _scaled(lib, saves: bool, extra_nones: int = 0):
+    class Scaled(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, k):
+            ctx.k = k  # an attribute, not a saved tensor: PyTorch keeps it after backward
+            if saves:
+                ctx.save_for_backward(a)
+            return a * k
+
+        @staticmethod
+        def backward(ctx, grad):
+            scale = ctx.saved_tensors[0] * 0 + ctx.k if saves else ctx.k
+            return (grad * scale, None) + (None,) * extra_nones
+
+    return Scaled
+
+
+def _results(program):
+    results = {}
+    for name, lib in _LIBS.items():
+        try:
+            results[name] = program(lib)
+        except Exception as error:  # noqa: BLE001 - the error's kind is the result compared
+            results[name] = type(error).__mro__
+    return results["chainrule"], results["torch"]
+
+
+@pytest.mark.parametrize("saves", [False, True])
+def test_second_backward_through_a_function_runs_unless_it_saved_tensors_as_in_torch(saves):
+    def program(lib):
+        a = _leaf(lib)
+        out = _scaled(lib, saves).apply(a, 3.0)
+        out.sum().backward()
+        out.sum().backward()
+        return _grad_or_none(a)
+
+    got, want = _results(program)
+    if saves:
+        assert RuntimeError in want and RuntimeError in got
+    else:
+        np.testing.assert_allclose(got, want)

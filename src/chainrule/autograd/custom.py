@@ -68,6 +68,9 @@ class _CustomOp(_op.Function):
 
     def forward(self, *arrays, ctx, out, positions):
         self.ctx, self.positions, self.n_args = ctx, positions, len(ctx.needs_input_grad)
+        # Nothing saved with save_for_backward: the op outlives a backward() without
+        # retain_graph, as PyTorch's node, which frees only the saved tensors
+        self.saves_tensors = bool(ctx.saved_tensors)
         return out
 
     def backward(self, grad):
