@@ -103,3 +103,27 @@ def test_second_backward_through_a_function_runs_unless_it_saved_tensors_as_in_t
         assert RuntimeError in want and RuntimeError in got
     else:
         np.testing.assert_allclose(got, want)
+
+
+def test_backward_may_return_extra_trailing_nones_as_in_torch():
+    def program(lib):
+        a = _leaf(lib)
+        _scaled(lib, False, extra_nones=2).apply(a, 3.0).sum().backward()
+        return _grad_or_none(a)
+
+    got, want = _results(program)
+    np.testing.assert_allclose(got, want)
+
+
+def test_backward_returning_an_extra_gradient_raises_as_in_torch():
+    class TooMany(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 2, grad
+
+    with pytest.raises(cr.errors.GraphError, match="returned 2 gradients for 1"):
+        TooMany.apply(_leaf(cr)).sum().backward()

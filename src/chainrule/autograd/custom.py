@@ -102,6 +102,8 @@ class _CustomOp(_op.Function):
         grads = self.user.backward(self.ctx, grad)
         if not isinstance(grads, tuple):
             grads = (grads,)
+        if len(grads) > self.n_args and all(g is None for g in grads[self.n_args :]):
+            grads = grads[: self.n_args]  # extra trailing Nones are allowed, as in PyTorch
         if len(grads) != self.n_args:
             raise GraphError(
                 f"{self.user.__name__}.backward returned {len(grads)} gradients for "
