@@ -127,3 +127,46 @@ def test_backward_returning_an_extra_gradient_raises_as_in_torch():
 
     with pytest.raises(cr.errors.GraphError, match="returned 2 gradients for 1"):
         TooMany.apply(_leaf(cr)).sum().backward()
+
+
+_SCRIPT = """
+import chainrule
+chainrule.install_as_torch()
+import torch
+from torch.autograd.function import Function, FunctionCtx, once_differentiable
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx: FunctionCtx, a):
+        ctx.save_for_backward(a)
+        return a.exp()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * a.exp()
+
+x = torch.tensor([0.5, 1.0], requires_grad=True)
+Exp.apply(x).sum().backward()
+print(x.grad.tolist())
+"""
+
+
+def test_torch_autograd_function_module_is_the_custom_function_api_under_install_as_torch():
+    import ast
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    src = pathlib.Path(cr.__file__).parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(src)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(ast.literal_eval(done.stdout), np.exp([0.5, 1.0]), rtol=1e-6)
