@@ -91,3 +91,33 @@ def test_backward_of_a_tensor_without_grad_among_several_raises_as_in_torch():
 
     got, want = _both(program)
     assert want[0] == got[0] == "raised" and RuntimeError in got[1]
+
+
+# ---- autograd.grad ----------------------------------------------------------------------------
+def _cube_then_second_pass(lib, second):
+    x = _leaf(lib, [1.0, 2.0])
+    h = x.exp()
+    y = (h * h * x).sum()
+    (g,) = lib.autograd.grad(y, x, create_graph=True, retain_graph=False)
+    if second == "grad of the gradient":
+        return lib.autograd.grad(g.sum(), x)
+    if second == "the same grad again":
+        return lib.autograd.grad(y, x)
+    y.backward()
+
+
+@pytest.mark.parametrize("second", ["grad of the gradient", "the same grad again", "backward"])
+def test_create_graph_with_retain_graph_false_frees_the_graph_as_in_torch(second):
+    got, want = _both(lambda lib: _cube_then_second_pass(lib, second))
+    assert want[0] == got[0] == "raised" and RuntimeError in got[1]
+
+
+def test_create_graph_keeps_the_graph_by_default_as_in_torch():
+    def program(lib):
+        x = _leaf(lib, [1.0, 2.0])
+        y = (x.exp() * x).sum()
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        again = lib.autograd.grad(y, x, retain_graph=True)
+        return [_array(t) for t in again + lib.autograd.grad(g.sum(), x)]
+
+    _assert_same_grads(*_both(program))

@@ -105,7 +105,7 @@ def grad(
     keep = bool(retain_graph) if retain_graph is not None else create_graph
     if create_graph:
         sink = _Collect(inputs)
-        _graph_pass(outputs, grad_outputs, inputs, sink)
+        _graph_pass(outputs, grad_outputs, inputs, sink, keep)
         return _results(inputs, sink.results(inputs), allow_unused, materialize_grads)
     # Only the ops between the outputs and the inputs run, all outputs in one pass (PyTorch's)
     grads = partial.walk(outputs, grad_outputs, inputs, keep, False)
@@ -135,8 +135,10 @@ def _results(inputs, grads, allow_unused, materialize=False):
     return tuple(results)
 
 
-def _graph_pass(outputs, grad_outputs, inputs, sink) -> None:
-    """The backward pass on tensors, recorded: each op's ``backward_graph`` in reverse order."""
+def _graph_pass(outputs, grad_outputs, inputs, sink, keep: bool) -> None:
+    """The backward pass on tensors, recorded: each op's ``backward_graph`` in reverse order.
+    Without ``keep`` (``retain_graph=False``) the ops that ran are released after, as in
+    PyTorch: a later pass through them (the gradients' own graph included) raises."""
     from chainrule.autograd.grad_mode import enable_grad
 
     with enable_grad():
@@ -191,6 +193,17 @@ def _graph_pass(outputs, grad_outputs, inputs, sink) -> None:
             if leaf_hooks is not None and leaf_hooks.pre:
                 total = _hooks.run_tensor_hooks(leaf_hooks.pre, total, "a leaf")
             sink.leaf(leaf, total)
+    if not keep:
+        _release([fn for fn in order if id(fn) in run])
+
+
+def _release(ops) -> None:
+    """Free ops as backward() does: an op's output hooks and retain_grad() survive it."""
+    for fn in ops:
+        retained = fn.retained
+        fn.release()
+        if retained is not None and fn.saves_tensors:
+            fn.retained = retained
 
 
 def _graph_seed(out, seed):
