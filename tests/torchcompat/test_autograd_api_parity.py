@@ -121,3 +121,18 @@ def test_create_graph_keeps_the_graph_by_default_as_in_torch():
         return [_array(t) for t in again + lib.autograd.grad(g.sum(), x)]
 
     _assert_same_grads(*_both(program))
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_materialized_zeros_require_grad_only_under_create_graph_as_in_torch(create_graph):
+    def program(lib):
+        x, unused = _leaf(lib, [1.0, 2.0]), _leaf(lib, [3.0])
+        grads = lib.autograd.grad(
+            (x * x).sum(), [x, unused], create_graph=create_graph, materialize_grads=True
+        )
+        return [(_array(g), g.requires_grad, g.grad_fn is None) for g in grads]
+
+    got, want = _both(program)
+    for (g, *g_flags), (w, *w_flags) in zip(got, want):
+        np.testing.assert_allclose(g, w)
+        assert g_flags == w_flags

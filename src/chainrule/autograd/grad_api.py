@@ -106,19 +106,22 @@ def grad(
     if create_graph:
         sink = _Collect(inputs)
         _graph_pass(outputs, grad_outputs, inputs, sink, keep)
-        return _results(inputs, sink.results(inputs), allow_unused, materialize_grads)
+        return _results(inputs, sink.results(inputs), allow_unused, materialize_grads, True)
     # Only the ops between the outputs and the inputs run, all outputs in one pass (PyTorch's)
     grads = partial.walk(outputs, grad_outputs, inputs, keep, False)
     return _results(inputs, grads, allow_unused, materialize_grads)
 
 
-def _results(inputs, grads, allow_unused, materialize=False):
+def _results(inputs, grads, allow_unused, materialize=False, in_graph=False):
     from chainrule.tensor import Tensor
 
     results = []
     for t, g in zip(inputs, grads):
         if g is None and materialize:
             g = np.zeros_like(t.array)
+            if in_graph:  # create_graph: a zero leaf that requires grad, as PyTorch's
+                results.append(Tensor._make(g, True))
+                continue
         if g is None:
             if not allow_unused:
                 raise GraphError(
