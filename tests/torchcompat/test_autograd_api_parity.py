@@ -136,3 +136,34 @@ def test_materialized_zeros_require_grad_only_under_create_graph_as_in_torch(cre
     for (g, *g_flags), (w, *w_flags) in zip(got, want):
         np.testing.assert_allclose(g, w)
         assert g_flags == w_flags
+
+
+def test_inputs_as_a_dict_give_a_dict_of_gradients_as_in_torch():
+    def program(lib):
+        x, w = _leaf(lib, [1.0, 2.0]), _leaf(lib, [3.0])
+        grads = lib.autograd.grad((x * x).sum() + (w * x).sum(), {"x": x, "w": w})
+        return {name: _array(g) for name, g in grads.items()}
+
+    got, want = _both(program)
+    assert list(got) == list(want) == ["x", "w"]
+    _assert_same_grads(list(got.values()), list(want.values()))
+
+
+@pytest.mark.parametrize("form", ["empty list", "empty dict", "a number", "OrderedDict"])
+def test_inputs_that_are_not_tensors_raise_as_in_torch(form):
+    import collections
+
+    def program(lib):
+        x = _leaf(lib, [1.0, 2.0])
+        inputs = {
+            "empty list": [],
+            "empty dict": {},
+            "a number": [x, 3.0],
+            "OrderedDict": collections.OrderedDict(x=x),
+        }[form]
+        return lib.autograd.grad((x * x).sum(), inputs)
+
+    got, want = _both(program)
+    assert want[0] == got[0] == "raised"
+    # PyTorch's error for a number among the inputs is a RuntimeError; chainrule's a TypeError
+    assert (TypeError if form in ("a number", "OrderedDict") else RuntimeError) in got[1]

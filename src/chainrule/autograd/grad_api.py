@@ -84,8 +84,9 @@ def grad(
     from chainrule.tensor import Tensor
 
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
+    _check_tensors(outputs, "outputs")
+    keys = list(inputs) if type(inputs) is dict else None  # a dict in, a dict out (PyTorch's)
+    inputs = _input_list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs] * len(outputs)
     if len(grad_outputs) != len(outputs):
@@ -106,10 +107,43 @@ def grad(
     if create_graph:
         sink = _Collect(inputs)
         _graph_pass(outputs, grad_outputs, inputs, sink, keep)
-        return _results(inputs, sink.results(inputs), allow_unused, materialize_grads, True)
-    # Only the ops between the outputs and the inputs run, all outputs in one pass (PyTorch's)
-    grads = partial.walk(outputs, grad_outputs, inputs, keep, False)
-    return _results(inputs, grads, allow_unused, materialize_grads)
+        results = _results(inputs, sink.results(inputs), allow_unused, materialize_grads, True)
+    else:  # only the ops between the outputs and the inputs run, in one pass (PyTorch's)
+        grads = partial.walk(outputs, grad_outputs, inputs, keep, False)
+        results = _results(inputs, grads, allow_unused, materialize_grads)
+    return results if keys is None else dict(zip(keys, results))
+
+
+def _input_list(inputs) -> list:
+    """``inputs`` as a list of tensors: one tensor, a sequence of them, or a dict's values."""
+    from collections.abc import Mapping
+
+    from chainrule.tensor import Tensor
+
+    if isinstance(inputs, Tensor):
+        return [inputs]
+    if type(inputs) is dict:
+        inputs = inputs.values()
+    elif isinstance(inputs, Mapping):
+        raise TypeError(
+            f"`inputs` argument to `grad()` must be a dict, not {type(inputs).__name__}. "
+            "Other Mapping types are not supported."
+        )
+    inputs = list(inputs)
+    if not inputs:
+        raise GraphError("`inputs` argument to `grad()` cannot be empty.")
+    _check_tensors(inputs, "inputs")
+    return inputs
+
+
+def _check_tensors(tensors: list, what: str) -> None:
+    from chainrule.tensor import Tensor
+
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"autograd.grad: all {what} have to be tensors, but got {type(t).__name__}"
+            )
 
 
 def _results(inputs, grads, allow_unused, materialize=False, in_graph=False):
