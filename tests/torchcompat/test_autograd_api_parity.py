@@ -167,3 +167,23 @@ def test_inputs_that_are_not_tensors_raise_as_in_torch(form):
     assert want[0] == got[0] == "raised"
     # PyTorch's error for a number among the inputs is a RuntimeError; chainrule's a TypeError
     assert (TypeError if form in ("a number", "OrderedDict") else RuntimeError) in got[1]
+
+
+# ---- hooks ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("returns", [None, "its gradient"])
+@pytest.mark.parametrize("inputs", [False, True])
+def test_post_accumulate_grad_hook_must_return_none_as_in_torch(returns, inputs):
+    def program(lib):
+        x = _leaf(lib, [1.0, 2.0])
+        seen = []
+        x.register_post_accumulate_grad_hook(
+            lambda t: seen.append(_array(t.grad)) if returns is None else t.grad * 2
+        )
+        (x * x).sum().backward(inputs=[x] if inputs else None)
+        return seen + [_array(x.grad)]
+
+    got, want = _both(program)
+    if returns is None:
+        _assert_same_grads(got, want)
+    else:
+        assert want[0] == got[0] == "raised" and RuntimeError in got[1]

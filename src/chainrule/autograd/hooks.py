@@ -280,5 +280,14 @@ def finish_leaf(leaf, hooks: LeafHooks, grad: np.ndarray, accumulate, sink=None)
         sink.leaf(leaf, grad)
         return
     accumulate(leaf, grad, None)
+    run_post_hooks(leaf, hooks)
+
+
+def run_post_hooks(leaf, hooks: LeafHooks) -> None:
+    """The leaf's post-accumulate-grad hooks, in order; each must return None (PyTorch's)."""
     for hook in list(hooks.post.values()):
-        hook(leaf)
+        if hook(leaf) is not None:
+            raise GraphError(
+                "Tensor post accumulate grad hooks should return None. (A post-accumulate-grad "
+                "hook acts on tensor.grad itself; return nothing from it.)"
+            )

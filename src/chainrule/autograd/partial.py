@@ -141,8 +141,7 @@ def _finish_leaf(leaf, totals: list, index: int, into_grad: bool) -> None:
     if into_grad:
         engine._accumulate_leaf(leaf, total, None)
         if hooks is not None:
-            for hook in list(hooks.post.values()):
-                hook(leaf)
+            _hooks.run_post_hooks(leaf, hooks)
 
 
 def backward(root, grad=None, retain_graph: bool = False, inputs=None) -> None:
