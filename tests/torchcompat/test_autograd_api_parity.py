@@ -187,3 +187,57 @@ def test_post_accumulate_grad_hook_must_return_none_as_in_torch(returns, inputs)
         _assert_same_grads(got, want)
     else:
         assert want[0] == got[0] == "raised" and RuntimeError in got[1]
+
+
+# ---- autograd.grad(is_grads_batched=True), only_inputs ----------------------------------------
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("unused", ["allow_unused", "materialize_grads"])
+def test_batched_grad_outputs_match_torch(create_graph, unused):
+    def program(lib):
+        x, w, unused_leaf = _leaf(lib, [1.0, 2.0]), _leaf(lib, [3.0]), _leaf(lib, [4.0])
+        seeds = [
+            _leaf(lib, [[1.0, 0.0], [2.0, 3.0], [0.0, 1.0]]),
+            _const(lib, [1.0, -1.0, 0.5]),
+        ]
+        outputs = [x * x * w, (x * w).sum()]
+        grads = lib.autograd.grad(
+            outputs, [x, w, unused_leaf], seeds, create_graph=create_graph,
+            is_grads_batched=True, **{unused: True},
+        )  # fmt: skip
+        flags = [None if g is None else (g.requires_grad, g.grad_fn is None) for g in grads]
+        values = [_array(g) for g in grads]
+        if create_graph:  # and differentiated again, through the seeds too
+            values += [_array(g) for g in lib.autograd.grad(grads[0].sum(), [x, seeds[0]])]
+        return values, flags
+
+    (got, got_flags), (want, want_flags) = _both(program)
+    _assert_same_grads(got, want)
+    assert got_flags == want_flags
+
+
+@pytest.mark.parametrize("seeds", ["wrong shape", "batch sizes differ", "None"])
+def test_batched_grad_outputs_of_the_wrong_shape_raise_as_in_torch(seeds):
+    def program(lib):
+        x = _leaf(lib, [1.0, 2.0])
+        y = x * x
+        given = {
+            "wrong shape": [lib.ones(3, 3, dtype=lib.float64)],
+            "batch sizes differ": [
+                lib.eye(2, dtype=lib.float64),
+                lib.ones(3, 2, dtype=lib.float64),
+            ],
+            "None": [None],
+        }[seeds]
+        lib.autograd.grad([y] * len(given), x, given, is_grads_batched=True)
+
+    got, want = _both(program)
+    assert want[0] == got[0] == "raised"
+
+
+def test_only_inputs_false_is_ignored_with_a_warning_as_in_torch():
+    def program(lib):
+        x = _leaf(lib, [1.0, 2.0])
+        with pytest.warns(FutureWarning, match="only_inputs argument is deprecated"):
+            return [_array(g) for g in lib.autograd.grad((x * x).sum(), x, only_inputs=False)]
+
+    _assert_same_grads(*_both(program))

@@ -8,6 +8,8 @@ gradients of the chosen tensors.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from chainrule.autograd import engine, partial
@@ -55,7 +57,9 @@ def grad(
     grad_outputs=None,
     retain_graph=None,
     create_graph: bool = False,
+    only_inputs: bool = True,
     allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
     materialize_grads: bool = False,
 ):
     """∂outputs/∂inputs as a tuple of tensors, one per input (PyTorch's ``autograd.grad``).
@@ -69,8 +73,11 @@ def grad(
         create_graph: record the backward pass itself, so the returned gradients are part of
             the graph and can be differentiated again (Hessian-vector products, gradient
             penalties). Ops without a tensor backward raise ``NotImplementedError``.
+        only_inputs: deprecated and ignored, as in PyTorch.
         allow_unused: return ``None`` for an input the outputs do not depend on, instead of
             raising.
+        is_grads_batched: the first dimension of each ``grad_outputs`` entry is a batch of
+            seeds; each gradient gets that dimension in front (one pass per seed here).
         materialize_grads: return zeros instead of ``None`` for such an input (implies
             ``allow_unused``).
 
@@ -97,14 +104,16 @@ def grad(
                 "autograd.grad: one of the inputs does not require grad; make it with "
                 "requires_grad=True"
             )
-    if materialize_grads and allow_unused is False:
-        raise ValueError(
-            "Expected allow_unused to be True or not passed when materialize_grads=True, "
-            "but got: allow_unused=False."
-        )
+    _check_options(only_inputs, allow_unused, materialize_grads)
     allow_unused = bool(allow_unused) or materialize_grads
     keep = bool(retain_graph) if retain_graph is not None else create_graph
-    if create_graph:
+    if is_grads_batched:
+        from chainrule.autograd.grad_batched import batched_grad
+
+        # (an unused input's materialized zeros are not batched: PyTorch's zeros_like(input))
+        results = batched_grad(grad, outputs, inputs, grad_outputs, keep, create_graph)
+        results = _results(inputs, results, allow_unused, materialize_grads, create_graph)
+    elif create_graph:
         sink = _Collect(inputs)
         _graph_pass(outputs, grad_outputs, inputs, sink, keep)
         results = _results(inputs, sink.results(inputs), allow_unused, materialize_grads, True)
@@ -112,6 +121,21 @@ def grad(
         grads = partial.walk(outputs, grad_outputs, inputs, keep, False)
         results = _results(inputs, grads, allow_unused, materialize_grads)
     return results if keys is None else dict(zip(keys, results))
+
+
+def _check_options(only_inputs, allow_unused, materialize_grads) -> None:
+    if materialize_grads and allow_unused is False:
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, "
+            "but got: allow_unused=False."
+        )
+    if not only_inputs:
+        warnings.warn(
+            "only_inputs argument is deprecated and is ignored now (defaults to True). To "
+            "accumulate gradient for other parts of the graph, please use autograd.backward.",
+            FutureWarning,
+            stacklevel=3,
+        )
 
 
 def _input_list(inputs) -> list:
