@@ -241,3 +241,46 @@ def test_only_inputs_false_is_ignored_with_a_warning_as_in_torch():
             return [_array(g) for g in lib.autograd.grad((x * x).sum(), x, only_inputs=False)]
 
     _assert_same_grads(*_both(program))
+
+
+# ---- autograd.gradcheck / gradgradcheck: PyTorch's call forms ---------------------------------
+def _wrong_square(lib):
+    class WrongSquare(lib.autograd.Function):  # its backward forgets the factor 2
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, grad):
+            (a,) = ctx.saved_tensors
+            return grad * a
+
+    return WrongSquare.apply
+
+
+_CHECKS = {
+    "tuple of inputs": lambda lib, x, w: lib.autograd.gradcheck(lambda a, b: (a * b).exp(), (x, w)),
+    "one tensor": lambda lib, x, w: lib.autograd.gradcheck(lambda a: (a * a).tanh(), x),
+    "fast_mode": lambda lib, x, w: lib.autograd.gradcheck(lambda a: a.sin(), (x,), fast_mode=True),
+    "wrong, no raise": lambda lib, x, w: lib.autograd.gradcheck(
+        _wrong_square(lib), (x,), raise_exception=False
+    ),
+    "wrong": lambda lib, x, w: lib.autograd.gradcheck(_wrong_square(lib), (x,)),
+    "second": lambda lib, x, w: lib.autograd.gradgradcheck(lambda a: (a * a).sin(), (x,)),
+    "float32": lambda lib, x, w: lib.autograd.gradcheck(
+        lambda a: a * a, (lib.tensor([1.0, 2.0], requires_grad=True),)
+    ),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Input #0 requires gradient")  # PyTorch's, on float32
+@pytest.mark.parametrize("case", list(_CHECKS))
+def test_gradcheck_call_forms_match_torch(case):
+    got, want = _both(
+        lambda lib: _CHECKS[case](lib, _leaf(lib, [0.5, 1.5]), _leaf(lib, [2.0, -1.0]))
+    )
+    if isinstance(want, tuple):  # PyTorch raised: chainrule raises too
+        assert isinstance(got, tuple) and got[0] == "raised"
+    else:
+        assert got is want

@@ -12,6 +12,10 @@ def __getattr__(name: str):
         from chainrule.autograd import custom
 
         return getattr(custom, name)
+    if name in ("gradcheck", "gradgradcheck"):  # PyTorch's call forms (autograd.check_api)
+        from chainrule.autograd import check_api
+
+        return getattr(check_api, name)
     if name == "functional":  # torch.autograd.functional: jacobian, hessian, vjp, ... (lazy)
         import importlib
 
@@ -25,6 +29,8 @@ __all__ = [
     "enable_grad",
     "functional",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
     "is_grad_enabled",
     "no_grad",
     "set_grad_enabled",
