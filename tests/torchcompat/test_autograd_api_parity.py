@@ -284,3 +284,21 @@ def test_gradcheck_call_forms_match_torch(case):
         assert isinstance(got, tuple) and got[0] == "raised"
     else:
         assert got is want
+
+
+# ---- the torch.autograd namespace --------------------------------------------------------------
+def test_inference_mode_is_reachable_from_autograd_as_in_torch():
+    assert cr.autograd.inference_mode is cr.inference_mode
+    x = _leaf(cr, [1.0])
+    with cr.autograd.inference_mode():
+        assert not (x * 2).requires_grad
+
+
+@pytest.mark.parametrize(
+    "name", ["detect_anomaly", "set_detect_anomaly", "graph", "forward_ad", "Variable"]
+)
+def test_torch_autograd_names_chainrule_lacks_raise_not_supported_naming_the_alternative(name):
+    assert hasattr(torch.autograd, name)
+    with pytest.raises(cr.errors.NotSupportedError, match=f"torch.autograd.{name} is not"):
+        getattr(cr.autograd, name)
+    assert not hasattr(cr.autograd, name)

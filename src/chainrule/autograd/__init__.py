@@ -3,7 +3,24 @@
 from chainrule.autograd.backward_api import backward
 from chainrule.autograd.engine import sum_to_shape, topological_order
 from chainrule.autograd.grad_api import grad
-from chainrule.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from chainrule.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+
+# torch.autograd names chainrule does not have: NotSupportedError with the nearest spelling
+_NOT_SUPPORTED = {
+    "detect_anomaly": "cr.detect_anomaly() (it also stops at the first non-finite forward "
+    "output, where PyTorch's checks the backward only)",
+    "set_detect_anomaly": "cr.detect_anomaly() as a context manager (see detect_anomaly)",
+    "graph": "tensor hooks: t.register_hook(fn), leaf.register_post_accumulate_grad_hook(fn)",
+    "forward_ad": "cr.autograd.functional.jvp (the double-backward trick)",
+    "Variable": "a tensor: cr.tensor(data, requires_grad=True)",
+    "profiler": "Python's cProfile (python -m cProfile script.py)",
+}
 
 
 def __getattr__(name: str):
@@ -20,6 +37,12 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module("chainrule.autograd.functional")
+    if name in _NOT_SUPPORTED:
+        from chainrule.errors import NotSupportedError
+
+        raise NotSupportedError(
+            f"torch.autograd.{name} is not supported by chainrule; use {_NOT_SUPPORTED[name]}"
+        )
     raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")
 
 
@@ -31,6 +54,7 @@ __all__ = [
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "inference_mode",
     "is_grad_enabled",
     "no_grad",
     "set_grad_enabled",
