@@ -302,3 +302,18 @@ def test_torch_autograd_names_chainrule_lacks_raise_not_supported_naming_the_alt
     with pytest.raises(cr.errors.NotSupportedError, match=f"torch.autograd.{name} is not"):
         getattr(cr.autograd, name)
     assert not hasattr(cr.autograd, name)
+
+
+@pytest.mark.parametrize("seed_requires_grad", [False, True])
+def test_create_graph_casts_a_seed_to_its_outputs_dtype_as_in_torch(seed_requires_grad):
+    def program(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)  # float32
+        seed = lib.tensor([1.0, 3.0], dtype=lib.float64, requires_grad=seed_requires_grad)
+        (g,) = lib.autograd.grad(x * x, x, grad_outputs=seed, create_graph=True)
+        again = lib.autograd.grad(g.sum(), [x, seed] if seed_requires_grad else [x])
+        results = [g, *again]
+        return [str(t.dtype).replace("torch.", "") for t in results], [_array(t) for t in results]
+
+    (got_dtypes, got), (want_dtypes, want) = _both(program)
+    assert got_dtypes == want_dtypes
+    _assert_same_grads(got, want)

@@ -285,6 +285,8 @@ def _graph_seed(out, seed):
             f"autograd.grad: grad_outputs has shape {seed.shape} for an output of shape "
             f"{out.shape}; they must match"
         )
+    if seed.dtype != out.dtype:  # PyTorch casts a seed to its output's dtype (in the graph)
+        seed = seed.to(out.dtype)
     return seed
 
 
