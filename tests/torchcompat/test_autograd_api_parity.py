@@ -317,3 +317,21 @@ def test_create_graph_casts_a_seed_to_its_outputs_dtype_as_in_torch(seed_require
     (got_dtypes, got), (want_dtypes, want) = _both(program)
     assert got_dtypes == want_dtypes
     _assert_same_grads(got, want)
+
+
+def _hook_changing_dtype(lib, on, call):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)  # float32
+    h = x * x
+    (x if on == "leaf" else h).register_hook(lambda g: g.to(lib.float64))
+    loss = (h * 3).sum()
+    if call == "backward":
+        loss.backward()
+        return _array(x.grad)
+    return [_array(g) for g in lib.autograd.grad(loss, x, create_graph=call == "create_graph")]
+
+
+@pytest.mark.parametrize("on", ["leaf", "non-leaf"])
+@pytest.mark.parametrize("call", ["backward", "grad", "create_graph"])
+def test_a_hook_that_changes_the_gradients_dtype_raises_as_in_torch(on, call):
+    got, want = _both(lambda lib: _hook_changing_dtype(lib, on, call))
+    assert want[0] == got[0] == "raised" and RuntimeError in got[1]
