@@ -31,7 +31,7 @@ class FunctionCtx:
         self.needs_input_grad = needs_input_grad
         self._saved: tuple = ()
         self.materialize_grads = True
-        self._non_differentiable: set = set()  # ids of outputs marked non-differentiable
+        self._non_differentiable: list = []  # outputs marked (held: an id could be reused)
 
     def save_for_backward(self, *tensors) -> None:
         for t in tensors:
@@ -49,7 +49,7 @@ class FunctionCtx:
     def mark_non_differentiable(self, *tensors) -> None:
         """Mark outputs as not differentiable: they come back not requiring grad, outside the
         graph (PyTorch's; an index output, say, must not pass gradients to the inputs)."""
-        self._non_differentiable.update(id(t) for t in tensors)
+        self._non_differentiable.extend(tensors)
 
     def mark_dirty(self, *tensors) -> None:
         raise NotImplementedError(
@@ -201,7 +201,8 @@ class Function:
             raise TypeError(f"{cls.__name__}.forward must return a tensor, got {type(out)}")
         if not (_GradMode.enabled and any(needs)):
             return out
-        if id(out) in ctx._non_differentiable or out.array.dtype.kind not in "fc":
+        marked = any(t is out for t in ctx._non_differentiable)
+        if marked or out.array.dtype.kind not in "fc":
             # marked, or integer / bool (never differentiable): outside the graph, as PyTorch's
             return out.detach() if out.requires_grad else out  # (an input given back as is)
         positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
