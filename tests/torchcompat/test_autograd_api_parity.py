@@ -335,3 +335,14 @@ def _hook_changing_dtype(lib, on, call):
 def test_a_hook_that_changes_the_gradients_dtype_raises_as_in_torch(on, call):
     got, want = _both(lambda lib: _hook_changing_dtype(lib, on, call))
     assert want[0] == got[0] == "raised" and RuntimeError in got[1]
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_an_output_without_grad_among_several_raises_as_in_torch(create_graph):
+    def program(lib):
+        x = _leaf(lib, [1.0, 2.0])
+        outputs = [x.detach().sum(), (x * x).sum()]
+        return lib.autograd.grad(outputs, x, create_graph=create_graph, allow_unused=True)
+
+    got, want = _both(program)
+    assert want[0] == got[0] == "raised" and RuntimeError in got[1]

@@ -204,10 +204,11 @@ def _graph_pass(outputs, grad_outputs, inputs, sink, keep: bool) -> None:
 
     with enable_grad():
         seeds = [_graph_seed(out, seed) for out, seed in zip(outputs, grad_outputs)]
-        if not any(out.requires_grad for out in outputs):
-            raise GraphError(
-                "autograd.grad: the outputs do not depend on anything that requires grad"
-            )
+        for i, out in enumerate(outputs):  # each of them, as backward() without create_graph
+            if not out.requires_grad:
+                raise GraphError(
+                    f"element {i} of tensors does not require grad and does not have a grad_fn"
+                )
         # Each output's op starts from its seed. The seeds stay in the graph (the result may be
         # differentiated by them) but are not differentiated here: Σ seed·out differentiated
         # would add ∂seed/∂input·out wherever the seed depends on an input (as PyTorch's, not).
