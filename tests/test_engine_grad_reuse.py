@@ -121,7 +121,7 @@ def test_a_hook_may_return_an_array_it_also_keeps():
     x = cr.randn(6, dtype=cr.float64, requires_grad=True)
     y = cr.relu(x)
     replacement = np.full(6, 2.0)
-    y.register_hook(lambda g: cr.tensor(replacement))
+    y.register_hook(lambda g: cr.tensor(replacement, dtype=cr.float64))  # the dtype of g
     (y * 1.0).sum().backward()
     np.testing.assert_array_equal(replacement, np.full(6, 2.0))
     np.testing.assert_array_equal(x.grad.detach().numpy(), 2.0 * (x.detach().numpy() > 0))

@@ -93,8 +93,13 @@ def test_optimizer_in_backward_gives_the_weights_of_the_usual_loop():
     usual, hooked = make(), make()
     opt = optim.SGD(usual.parameters(), lr=0.1, momentum=0.9)
     per_param = {p: optim.SGD([p], lr=0.1, momentum=0.9) for p in hooked.parameters()}
+
+    def step_now(q):  # returns None: PyTorch raises for a post-accumulate hook that returns
+        per_param[q].step()
+        q.grad.zero_()
+
     for p in hooked.parameters():
-        p.register_post_accumulate_grad_hook(lambda q: (per_param[q].step(), q.grad.zero_()))
+        p.register_post_accumulate_grad_hook(step_now)
     loss_fn = nn.MSELoss()
     xb, yb = cr.tensor(X, dtype="float64"), cr.tensor(y, dtype="float64")
     for _ in range(5):

@@ -100,6 +100,8 @@ ALIASES = {
     "torch.autograd": "chainrule.autograd",
     "torch.linalg": "chainrule.linalg",
     "torch.autograd.functional": "chainrule.autograd.functional",
+    # Function, FunctionCtx, once_differentiable (chainrule.autograd.function is the op base)
+    "torch.autograd.function": "chainrule.autograd.custom",
 }
 _saved: dict = {}
 

@@ -1,8 +1,26 @@
 """The autodiff machinery: ops record a graph; backward walks it in reverse."""
 
-from chainrule.autograd.engine import backward, sum_to_shape, topological_order
+from chainrule.autograd.backward_api import backward
+from chainrule.autograd.engine import sum_to_shape, topological_order
 from chainrule.autograd.grad_api import grad
-from chainrule.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from chainrule.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+
+# torch.autograd names chainrule does not have: NotSupportedError with the nearest spelling
+_NOT_SUPPORTED = {
+    "detect_anomaly": "cr.detect_anomaly() (it also stops at the first non-finite forward "
+    "output, where PyTorch's checks the backward only)",
+    "set_detect_anomaly": "cr.detect_anomaly() as a context manager (see detect_anomaly)",
+    "graph": "tensor hooks: t.register_hook(fn), leaf.register_post_accumulate_grad_hook(fn)",
+    "forward_ad": "cr.autograd.functional.jvp (the double-backward trick)",
+    "Variable": "a tensor: cr.tensor(data, requires_grad=True)",
+    "profiler": "Python's cProfile (python -m cProfile script.py)",
+}
 
 
 def __getattr__(name: str):
@@ -11,10 +29,20 @@ def __getattr__(name: str):
         from chainrule.autograd import custom
 
         return getattr(custom, name)
+    if name in ("gradcheck", "gradgradcheck"):  # PyTorch's call forms (autograd.check_api)
+        from chainrule.autograd import check_api
+
+        return getattr(check_api, name)
     if name == "functional":  # torch.autograd.functional: jacobian, hessian, vjp, ... (lazy)
         import importlib
 
         return importlib.import_module("chainrule.autograd.functional")
+    if name in _NOT_SUPPORTED:
+        from chainrule.errors import NotSupportedError
+
+        raise NotSupportedError(
+            f"torch.autograd.{name} is not supported by chainrule; use {_NOT_SUPPORTED[name]}"
+        )
     raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")
 
 
@@ -24,6 +52,9 @@ __all__ = [
     "enable_grad",
     "functional",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "inference_mode",
     "is_grad_enabled",
     "no_grad",
     "set_grad_enabled",

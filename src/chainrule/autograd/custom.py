@@ -31,6 +31,7 @@ class FunctionCtx:
         self.needs_input_grad = needs_input_grad
         self._saved: tuple = ()
         self.materialize_grads = True
+        self._non_differentiable: list = []  # outputs marked (held: an id could be reused)
 
     def save_for_backward(self, *tensors) -> None:
         for t in tensors:
@@ -46,7 +47,9 @@ class FunctionCtx:
         return self._saved
 
     def mark_non_differentiable(self, *tensors) -> None:
-        """Accepted for PyTorch code; the outputs' gradients are still passed to backward."""
+        """Mark outputs as not differentiable: they come back not requiring grad, outside the
+        graph (PyTorch's; an index output, say, must not pass gradients to the inputs)."""
+        self._non_differentiable.extend(tensors)
 
     def mark_dirty(self, *tensors) -> None:
         raise NotImplementedError(
@@ -65,6 +68,9 @@ class _CustomOp(_op.Function):
 
     def forward(self, *arrays, ctx, out, positions):
         self.ctx, self.positions, self.n_args = ctx, positions, len(ctx.needs_input_grad)
+        # Nothing saved with save_for_backward: the op outlives a backward() without
+        # retain_graph, as PyTorch's node, which frees only the saved tensors
+        self.saves_tensors = bool(ctx.saved_tensors)
         return out
 
     def backward(self, grad):
@@ -96,6 +102,8 @@ class _CustomOp(_op.Function):
         grads = self.user.backward(self.ctx, grad)
         if not isinstance(grads, tuple):
             grads = (grads,)
+        if len(grads) > self.n_args and all(g is None for g in grads[self.n_args :]):
+            grads = grads[: self.n_args]  # extra trailing Nones are allowed, as in PyTorch
         if len(grads) != self.n_args:
             raise GraphError(
                 f"{self.user.__name__}.backward returned {len(grads)} gradients for "
@@ -193,6 +201,10 @@ class Function:
             raise TypeError(f"{cls.__name__}.forward must return a tensor, got {type(out)}")
         if not (_GradMode.enabled and any(needs)):
             return out
+        marked = any(t is out for t in ctx._non_differentiable)
+        if marked or out.array.dtype.kind not in "fc":
+            # marked, or integer / bool (never differentiable): outside the graph, as PyTorch's
+            return out.detach() if out.requires_grad else out  # (an input given back as is)
         positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
         tensors = [args[i] for i in positions]
         return cls._node_class().apply(*tensors, ctx=ctx, out=np.asarray(out), positions=positions)

@@ -8,6 +8,8 @@ gradients of the chosen tensors.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from chainrule.autograd import engine, partial
@@ -55,7 +57,9 @@ def grad(
     grad_outputs=None,
     retain_graph=None,
     create_graph: bool = False,
+    only_inputs: bool = True,
     allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
     materialize_grads: bool = False,
 ):
     """∂outputs/∂inputs as a tuple of tensors, one per input (PyTorch's ``autograd.grad``).
@@ -69,8 +73,11 @@ def grad(
         create_graph: record the backward pass itself, so the returned gradients are part of
             the graph and can be differentiated again (Hessian-vector products, gradient
             penalties). Ops without a tensor backward raise ``NotImplementedError``.
+        only_inputs: deprecated and ignored, as in PyTorch.
         allow_unused: return ``None`` for an input the outputs do not depend on, instead of
             raising.
+        is_grads_batched: the first dimension of each ``grad_outputs`` entry is a batch of
+            seeds; each gradient gets that dimension in front (one pass per seed here).
         materialize_grads: return zeros instead of ``None`` for such an input (implies
             ``allow_unused``).
 
@@ -84,8 +91,9 @@ def grad(
     from chainrule.tensor import Tensor
 
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
+    _check_tensors(outputs, "outputs")
+    keys = list(inputs) if type(inputs) is dict else None  # a dict in, a dict out (PyTorch's)
+    inputs = _input_list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs] * len(outputs)
     if len(grad_outputs) != len(outputs):
@@ -96,29 +104,82 @@ def grad(
                 "autograd.grad: one of the inputs does not require grad; make it with "
                 "requires_grad=True"
             )
+    _check_options(only_inputs, allow_unused, materialize_grads)
+    allow_unused = bool(allow_unused) or materialize_grads
+    keep = bool(retain_graph) if retain_graph is not None else create_graph
+    if is_grads_batched:
+        from chainrule.autograd.grad_batched import batched_grad
+
+        # (an unused input's materialized zeros are not batched: PyTorch's zeros_like(input))
+        results = batched_grad(grad, outputs, inputs, grad_outputs, keep, create_graph)
+        results = _results(inputs, results, allow_unused, materialize_grads, create_graph)
+    elif create_graph:
+        sink = _Collect(inputs)
+        _graph_pass(outputs, grad_outputs, inputs, sink, keep)
+        results = _results(inputs, sink.results(inputs), allow_unused, materialize_grads, True)
+    else:  # only the ops between the outputs and the inputs run, in one pass (PyTorch's)
+        grads = partial.walk(outputs, grad_outputs, inputs, keep, False)
+        results = _results(inputs, grads, allow_unused, materialize_grads)
+    return results if keys is None else dict(zip(keys, results))
+
+
+def _check_options(only_inputs, allow_unused, materialize_grads) -> None:
     if materialize_grads and allow_unused is False:
         raise ValueError(
             "Expected allow_unused to be True or not passed when materialize_grads=True, "
             "but got: allow_unused=False."
         )
-    allow_unused = bool(allow_unused) or materialize_grads
-    keep = bool(retain_graph) if retain_graph is not None else create_graph
-    if create_graph:
-        sink = _Collect(inputs)
-        _graph_pass(outputs, grad_outputs, inputs, sink)
-        return _results(inputs, sink.results(inputs), allow_unused, materialize_grads)
-    # Only the ops between the outputs and the inputs run, all outputs in one pass (PyTorch's)
-    grads = partial.walk(outputs, grad_outputs, inputs, keep, False)
-    return _results(inputs, grads, allow_unused, materialize_grads)
+    if not only_inputs:
+        warnings.warn(
+            "only_inputs argument is deprecated and is ignored now (defaults to True). To "
+            "accumulate gradient for other parts of the graph, please use autograd.backward.",
+            FutureWarning,
+            stacklevel=3,
+        )
 
 
-def _results(inputs, grads, allow_unused, materialize=False):
+def _input_list(inputs) -> list:
+    """``inputs`` as a list of tensors: one tensor, a sequence of them, or a dict's values."""
+    from collections.abc import Mapping
+
+    from chainrule.tensor import Tensor
+
+    if isinstance(inputs, Tensor):
+        return [inputs]
+    if type(inputs) is dict:
+        inputs = inputs.values()
+    elif isinstance(inputs, Mapping):
+        raise TypeError(
+            f"`inputs` argument to `grad()` must be a dict, not {type(inputs).__name__}. "
+            "Other Mapping types are not supported."
+        )
+    inputs = list(inputs)
+    if not inputs:
+        raise GraphError("`inputs` argument to `grad()` cannot be empty.")
+    _check_tensors(inputs, "inputs")
+    return inputs
+
+
+def _check_tensors(tensors: list, what: str) -> None:
+    from chainrule.tensor import Tensor
+
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"autograd.grad: all {what} have to be tensors, but got {type(t).__name__}"
+            )
+
+
+def _results(inputs, grads, allow_unused, materialize=False, in_graph=False):
     from chainrule.tensor import Tensor
 
     results = []
     for t, g in zip(inputs, grads):
         if g is None and materialize:
             g = np.zeros_like(t.array)
+            if in_graph:  # create_graph: a zero leaf that requires grad, as PyTorch's
+                results.append(Tensor._make(g, True))
+                continue
         if g is None:
             if not allow_unused:
                 raise GraphError(
@@ -135,16 +196,19 @@ def _results(inputs, grads, allow_unused, materialize=False):
     return tuple(results)
 
 
-def _graph_pass(outputs, grad_outputs, inputs, sink) -> None:
-    """The backward pass on tensors, recorded: each op's ``backward_graph`` in reverse order."""
+def _graph_pass(outputs, grad_outputs, inputs, sink, keep: bool) -> None:
+    """The backward pass on tensors, recorded: each op's ``backward_graph`` in reverse order.
+    Without ``keep`` (``retain_graph=False``) the ops that ran are released after, as in
+    PyTorch: a later pass through them (the gradients' own graph included) raises."""
     from chainrule.autograd.grad_mode import enable_grad
 
     with enable_grad():
         seeds = [_graph_seed(out, seed) for out, seed in zip(outputs, grad_outputs)]
-        if not any(out.requires_grad for out in outputs):
-            raise GraphError(
-                "autograd.grad: the outputs do not depend on anything that requires grad"
-            )
+        for i, out in enumerate(outputs):  # each of them, as backward() without create_graph
+            if not out.requires_grad:
+                raise GraphError(
+                    f"element {i} of tensors does not require grad and does not have a grad_fn"
+                )
         # Each output's op starts from its seed. The seeds stay in the graph (the result may be
         # differentiated by them) but are not differentiated here: Σ seed·out differentiated
         # would add ∂seed/∂input·out wherever the seed depends on an input (as PyTorch's, not).
@@ -191,6 +255,17 @@ def _graph_pass(outputs, grad_outputs, inputs, sink) -> None:
             if leaf_hooks is not None and leaf_hooks.pre:
                 total = _hooks.run_tensor_hooks(leaf_hooks.pre, total, "a leaf")
             sink.leaf(leaf, total)
+    if not keep:
+        _release([fn for fn in order if id(fn) in run])
+
+
+def _release(ops) -> None:
+    """Free ops as backward() does: an op's output hooks and retain_grad() survive it."""
+    for fn in ops:
+        retained = fn.retained
+        fn.release()
+        if retained is not None and fn.saves_tensors:
+            fn.retained = retained
 
 
 def _graph_seed(out, seed):
@@ -211,6 +286,8 @@ def _graph_seed(out, seed):
             f"autograd.grad: grad_outputs has shape {seed.shape} for an output of shape "
             f"{out.shape}; they must match"
         )
+    if seed.dtype != out.dtype:  # PyTorch casts a seed to its output's dtype (in the graph)
+        seed = seed.to(out.dtype)
     return seed
 
 

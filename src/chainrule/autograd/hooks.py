@@ -22,7 +22,7 @@ import weakref
 
 import numpy as np
 
-from chainrule.errors import GraphError, ShapeError
+from chainrule.errors import DTypeError, GraphError, ShapeError
 
 # Leaves with hooks: {id(tensor): LeafHooks}, an entry dropped when its tensor is. Keyed by id,
 # not by tensor: a weak-key dictionary compares tensors with ==, which is elementwise. Empty for
@@ -68,6 +68,8 @@ def _run_grad_hooks(hooks: dict, grad: np.ndarray, where: str) -> np.ndarray:
         result = hook(Tensor._make(grad, False))
         if result is None:
             continue
+        if isinstance(result, Tensor):
+            _check_returned_dtype(hook, result.dtype, grad.dtype, where)
         array = result.array if isinstance(result, Tensor) else np.asarray(result)
         _check_returned_shape(array.shape, grad.shape, where)
         # A copy: the returned tensor may be shared (a parameter, a tensor the hook keeps), and
@@ -84,10 +86,22 @@ def run_tensor_hooks(hooks: dict, grad, where: str):
         result = hook(grad)
         if result is None:
             continue
-        result = result if isinstance(result, Tensor) else Tensor(result)
+        if isinstance(result, Tensor):
+            _check_returned_dtype(hook, result.dtype, grad.dtype, where)
+        else:  # an array: in the gradient's dtype, as backward() without create_graph casts it
+            result = Tensor(np.asarray(result, dtype=grad.dtype))
         _check_returned_shape(result.shape, grad.shape, where)
         grad = result
     return grad
+
+
+def _check_returned_dtype(hook, dtype, expected, where: str) -> None:
+    if dtype != expected:
+        name = getattr(hook, "__name__", type(hook).__name__)
+        raise DTypeError(
+            f"hook {name!r} on {where} has changed the type of value (was {expected}, got "
+            f"{dtype}); a hook must return a gradient of the dtype it was given"
+        )
 
 
 def _check_returned_shape(shape: tuple, expected: tuple, where: str) -> None:
@@ -280,5 +294,14 @@ def finish_leaf(leaf, hooks: LeafHooks, grad: np.ndarray, accumulate, sink=None)
         sink.leaf(leaf, grad)
         return
     accumulate(leaf, grad, None)
+    run_post_hooks(leaf, hooks)
+
+
+def run_post_hooks(leaf, hooks: LeafHooks) -> None:
+    """The leaf's post-accumulate-grad hooks, in order; each must return None (PyTorch's)."""
     for hook in list(hooks.post.values()):
-        hook(leaf)
+        if hook(leaf) is not None:
+            raise GraphError(
+                "Tensor post accumulate grad hooks should return None. (A post-accumulate-grad "
+                "hook acts on tensor.grad itself; return nothing from it.)"
+            )

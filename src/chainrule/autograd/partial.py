@@ -141,16 +141,20 @@ def _finish_leaf(leaf, totals: list, index: int, into_grad: bool) -> None:
     if into_grad:
         engine._accumulate_leaf(leaf, total, None)
         if hooks is not None:
-            for hook in list(hooks.post.values()):
-                hook(leaf)
+            _hooks.run_post_hooks(leaf, hooks)
 
 
 def backward(root, grad=None, retain_graph: bool = False, inputs=None) -> None:
     """``Tensor.backward(inputs=...)``: accumulate into ``.grad`` of ``inputs`` only."""
     inputs = [inputs] if hasattr(inputs, "_ctx") else list(inputs)  # one tensor, or several
+    check_inputs(inputs)
+    walk([root], [grad], inputs, retain_graph, into_grad=True)
+
+
+def check_inputs(inputs: list) -> None:
+    """``backward(inputs=...)``'s checks, in PyTorch's words."""
     if not inputs:
         raise GraphError("`inputs` argument to `backward()` cannot be empty.")
     for t in inputs:
         if not t.requires_grad:
             raise GraphError("can't retain_grad on Tensor that has requires_grad=False")
-    walk([root], [grad], inputs, retain_graph, into_grad=True)
