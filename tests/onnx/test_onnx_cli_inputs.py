@@ -81,16 +81,17 @@ def test_the_python_exporters_hint_names_the_models_own_inputs():
 
 @pytest.mark.parametrize("wrap", [lambda m: m, lambda m: nn.Sequential(m)], ids=["bare", "seq"])
 def test_a_sequence_first_lstm_reads_the_sample_as_sequence_then_features(tmp_path, capsys, wrap):
-    # --input-shape 7,3 made (1, 7, 3): a sequence of one step in a batch of 7, fixed
+    # --input-shape 7,3 made (1, 7, 3): a sequence of one step in a batch of 7, fixed; then the
+    # free axis (named batch) was the sequence
     cr.manual_seed(0)
     model = wrap(nn.LSTM(3, 5, num_layers=2, bidirectional=True))
     code, err = _export(capsys, model, tmp_path, "7,3")
-    assert code == 0 and "the batch stays 1" in err
+    assert code == 0 and "sequence length is fixed to 7" in err
     session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
-    assert session.get_inputs()[0].shape == ["batch", 1, 3]  # the sequence is free, as exported
+    assert session.get_inputs()[0].shape == [7, "batch", 3]  # the batch is free, its 2nd axis
     args = ["export", str(tmp_path / "m.safetensors"), "--onnx", str(tmp_path / "m.onnx")]
-    assert main([*args, "--input-shape", "7,3", "--dynamic-axis", "1=batch_size"]) == 0
-    assert "the batch stays 1" not in capsys.readouterr().err
+    assert main([*args, "--input-shape", "7,3", "--dynamic-axis", "0=sequence"]) == 0
+    assert "sequence length is fixed" not in capsys.readouterr().err
     x = _rand(9, 4, 3)  # another length and batch
     want = model.eval()(cr.tensor(x))[0].detach().numpy()
     np.testing.assert_allclose(_run(tmp_path, {"input": x}), want, rtol=1e-5, atol=1e-6)

@@ -60,7 +60,13 @@ def test_recurrent_layer_matches_onnxruntime(case, opset):
     assert sum(node.op_type == op for node in proto.graph.node) == layer.num_layers
     session = _session(proto)
     _assert_matches(layer, session, x)
-    _assert_matches(layer, session, rng.standard_normal((6, 2, 3)).astype(np.float32))
+    # another batch: the free axis is the batch, first or (sequence-first) second
+    other = (6, 2, 3) if layer.batch_first else (4, 6, 3)
+    _assert_matches(layer, session, rng.standard_normal(other).astype(np.float32))
+    batch = 0 if layer.batch_first else 1
+    dims = [d.dim_param or d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim]
+    assert dims[batch] == "batch"
+    assert dims[1 - batch] == (4 if batch else 2)  # the sequence, fixed to the example's
 
 
 def test_gru_uses_linear_before_reset_and_onnx_gate_orders():

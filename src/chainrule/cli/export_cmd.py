@@ -8,9 +8,9 @@ from chainrule.cli.custom_layers import add_import_argument
 from chainrule.cli.export_inputs import example_input, sequence_first_recurrent
 
 SEQUENCE_FIRST_NOTE = (
-    "note: a sequence-first recurrent layer (batch_first=False): the graph's free first axis "
-    "(named 'batch') is the sequence, as cr.onnx.export makes it, and the batch stays 1; add "
-    "--dynamic-axis 1=batch_size to free the batch too"
+    "note: a sequence-first recurrent layer (batch_first=False): the graph's free axis "
+    "'batch' is its second; the sequence length is fixed to {steps}: add "
+    "--dynamic-axis 0=sequence to free it"
 )
 
 HELP = "Export a saved model to ONNX (with the preprocessing 'chainrule train' saved in it)."
@@ -145,9 +145,9 @@ def run(args) -> int:
             example = example_input(model, args.model, args.input_shape)
             proto = cr_onnx.export(model, args.onnx, example, args.opset, dynamic_axes=dynamic_axes)
             what = "network"
-            batch_freed = dynamic_axes and 1 in dynamic_axes["input"]
-            if args.input_shape and sequence_first_recurrent(model) and not batch_freed:
-                print(SEQUENCE_FIRST_NOTE, file=sys.stderr)
+            sequence_freed = dynamic_axes and 0 in dynamic_axes["input"]
+            if args.input_shape and sequence_first_recurrent(model) and not sequence_freed:
+                print(SEQUENCE_FIRST_NOTE.format(steps=example.shape[0]), file=sys.stderr)
     except cr_onnx.ExportError as err:
         raise CLIError(f"{args.model}: {err}") from None
     inputs, outputs = _listed(proto.graph.input), _listed(proto.graph.output)

@@ -315,23 +315,34 @@ def _top_converter(model):
     return next((CONVERTERS[cls] for cls in type(model).__mro__ if cls in CONVERTERS), None)
 
 
+def _input_layer(model):
+    """The layer that reads the input: ``model``, or a Sequential's first layer."""
+    from chainrule import nn
+
+    while isinstance(model, nn.Sequential) and len(model):
+        model = model[0]
+    return model
+
+
 def batch_axis(model, ndim: int) -> int | None:
     """Where the batch goes in ``model``'s (first) input of ``ndim`` dimensions: 0, 1 for a
     sequence-first attention layer, None for an unbatched sequence."""
-    find = getattr(_top_converter(model), "batch_axes", None)
+    layer = _input_layer(model)
+    find = getattr(_top_converter(layer), "batch_axes", None)
     if find is None:
         return 0
     first = example_call(model, np.zeros((1,) * ndim), None).params[0]
-    return find(model, {first: np.zeros((1,) * ndim)}).get(first)
+    return find(layer, {first: np.zeros((1,) * ndim)}).get(first)
 
 
 def _batch_axes(model, call: ExampleCall) -> list:
     """Each graph input's batch axis (None: it has none): axis 0, or where the model's
     converter says (sequence-first attention has its batch on axis 1)."""
-    find = getattr(_top_converter(model), "batch_axes", None)
+    layer = _input_layer(model)
+    find = getattr(_top_converter(layer), "batch_axes", None)
     if find is None:
         return [0] * len(call.arrays)
-    axes = find(model, dict(zip(call.params, call.arrays)))
+    axes = find(layer, dict(zip(call.params, call.arrays)))
     return [axes.get(param) for param in call.params]
 
 

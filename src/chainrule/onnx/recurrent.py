@@ -112,3 +112,8 @@ def _recurrent(g, m, x, out):
 
 
 _recurrent.returns_tuple = True  # convert_module passes (output, h_n) on as a tuple of Values
+# The batch axis of the input: second for a sequence-first layer (the first is its sequence),
+# none for one unbatched sequence; the free "batch" dimension goes there.
+_recurrent.batch_axes = lambda m, arrays: {
+    name: 0 if m.batch_first else 1 for name, a in arrays.items() if np.ndim(a) == 3
+}
