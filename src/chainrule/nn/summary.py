@@ -130,13 +130,12 @@ def _zeros_or_ids(model, size: tuple, dtype) -> np.ndarray:
     """The batch made for ``input_size``: zeros of the parameters' dtype, or integer ids when
     the first leaf layer is an ``nn.Embedding`` (as ``cr.fit`` keeps them): id 1 where 0 is
     the padding id, so a model that takes its lengths from the padding sees whole sequences."""
-    from chainrule.nn.embedding import Embedding
-
     first = model
     while getattr(first, "_modules", None):
         first = next(iter(first._modules.values()))
-    if dtype is None and isinstance(first, Embedding):
-        token = 1 if first.padding_idx == 0 and first.num_embeddings > 1 else 0
+    looks_up_ids = hasattr(first, "num_embeddings")  # an Embedding (importing it is a circle)
+    if dtype is None and looks_up_ids:
+        token = 1 if getattr(first, "padding_idx", None) == 0 and first.num_embeddings > 1 else 0
         return np.full((2, *size), token, dtype=np.int64)
     if dtype is None:
         dtype = next((p.array.dtype for p in model.parameters()), np.dtype(np.float32))
