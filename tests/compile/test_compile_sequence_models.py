@@ -121,3 +121,39 @@ def test_an_index_array_made_in_forward_is_named_in_the_refusal():
     x = np.array([[1, 2, 0], [3, 4, 2]])
     with pytest.raises(cr.GraphError, match=r"of type tuple holding ndarray that is neither"):
         step(x, np.array([0, 1]))
+
+
+class _StatefulForecaster(nn.Module):
+    """Truncated backpropagation through time with the state kept on the model."""
+
+    def __init__(self, hidden=None):
+        super().__init__()
+        self.lstm = nn.LSTM(2, 4, batch_first=True)
+        self.head = nn.Linear(4, 1)
+        self.hidden = hidden
+
+    def forward(self, x):
+        out, hidden = self.lstm(x, self.hidden)
+        self.hidden = tuple(h.detach() for h in hidden)
+        return self.head(out[:, -1])
+
+
+def test_a_model_that_keeps_its_state_between_steps_is_refused_not_replayed_with_zeros():
+    # The first call starts from hidden=None, so the recorded plan held the zero state and
+    # every replay trained as if the state were reset: losses drifted from eager, silently
+    x = np.random.default_rng(0).standard_normal((3, 6, 2)).astype(np.float32)
+    y = np.ones((3, 1), np.float32)
+    model = _StatefulForecaster()
+    step = cr.compile_step(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(cr.GraphError, match=r"_StatefulForecaster.hidden is set to tensors"):
+        step(x, y)
+    started = _StatefulForecaster((cr.zeros(1, 3, 4), cr.zeros(1, 3, 4)))
+    step = cr.compile_step(started, nn.MSELoss(), optim.SGD(started.parameters(), lr=0.1))
+    with pytest.raises(cr.GraphError):
+        step(x, y)
+    stateless = nn.LSTM(2, 4, batch_first=True)  # a layer's own attributes are not state
+    step = cr.compile_step(
+        stateless, lambda out, t: ((out[0] - t) ** 2).mean(), optim.SGD(stateless.parameters())
+    )
+    step(x, np.zeros((3, 6, 4), np.float32))
+    step(x, np.zeros((3, 6, 4), np.float32))

@@ -177,3 +177,29 @@ def test_a_list_of_samples_for_a_model_of_one_input_is_still_its_batch():
     model = nn.Linear(3, 2)
     s = summary(model, example_input=[np.zeros(3, np.float32), np.ones(3, np.float32)])
     assert s.input_shape == (None, 3) and s.output_shape == (None, 2)
+
+
+def test_input_size_for_a_model_that_starts_with_an_embedding_makes_integer_ids(capsys):
+    # The float zeros made for input_size were refused by the Embedding ("needs integer ids"),
+    # so model.summary((7,)) on a text model failed; cr.fit keeps such inputs as ids too
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(10, 4, padding_idx=0)
+            self.lstm = nn.LSTM(4, 6, batch_first=True)
+            self.head = nn.Linear(6, 2)
+
+        def forward(self, ids):
+            lengths = (ids != 0).sum(1)  # a model that reads its lengths from the padding
+            packed = nn.utils.rnn.pack_padded_sequence(
+                self.embed(ids), lengths, batch_first=True, enforce_sorted=False
+            )
+            _, (h_n, _) = self.lstm(packed)
+            return self.head(h_n[-1])
+
+    s = summary(Classifier(), (7,))
+    assert [r.name for r in s.rows] == ["embed", "lstm", "head"]
+    assert s.rows[0].output_shape == (None, 7, 4) and s.output_shape == (None, 2)
+    Classifier().summary((7,))
+    assert "(None, 2)" in capsys.readouterr().out
+    assert summary(nn.Embedding(5, 3), 4).output_shape == (None, 4, 3)  # id 0 when not padding

@@ -211,6 +211,18 @@ def test_packed_data_of_the_wrong_shape_is_refused():
         nn.GRU(INPUT, HIDDEN)(short)
 
 
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+@pytest.mark.parametrize("layer", [nn.Linear(INPUT, 2), nn.GRUCell(INPUT, 2), nn.LayerNorm(INPUT)])
+def test_a_packed_batch_given_to_a_non_recurrent_layer_is_named_in_the_error(layer, enforce_sorted):
+    # PyTorch raises TypeError ("must be Tensor, not PackedSequence"); NumPy read the named
+    # tuple as a ragged list and the error blamed an "inhomogeneous shape"
+    packed = rnn.pack_sequence([cr.ones(3, INPUT), cr.ones(2, INPUT)], enforce_sorted)
+    with pytest.raises(TypeError, match="got a PackedSequence; only RNN, LSTM and GRU"):
+        layer(packed)
+    repacked = packed._replace(data=layer(packed.data))  # the suggested way round
+    assert repacked.data.shape[0] == 5
+
+
 def test_dropout_between_layers_runs_on_packed_batches_in_training():
     layer = nn.LSTM(INPUT, HIDDEN, num_layers=2, dropout=0.5)
     x = cr.randn(STEPS, 4, INPUT, requires_grad=True)

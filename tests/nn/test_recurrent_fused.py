@@ -201,3 +201,41 @@ def test_large_inputs_saturate_without_warnings_and_nan_propagates():
     x[1, 0, 0] = np.nan
     out = model(cr.tensor(x, dtype=F64))[0].detach().numpy()
     assert np.isnan(out[1]).all() and not np.isnan(out[0]).any()
+
+
+def _params_hvp(lib, module, x, state):
+    """Hessian-vector product of Σ output² w.r.t. the parameters (and the leaf ``state``)."""
+    params = list(module.parameters())
+    t = (lib.tensor(x, dtype=F64) if lib is cr else torch.tensor(x))
+    h = (cr.tensor(state, dtype=F64, requires_grad=True) if lib is cr
+         else torch.tensor(state, requires_grad=True))
+    if isinstance(module, (nn.LSTMCell, torch.nn.LSTMCell)):
+        out = module(t, (h, h * 2.0))[1]  # c_0 made from h_0: two inputs with a shared past
+    elif isinstance(module, (nn.RNNCell, torch.nn.RNNCell)):
+        out = module(h, h)  # one tensor as both the input and the state
+    else:
+        out = module(t)[0]  # proj_size: each step's h and c come out of one cell op
+    wrt = params + ([h] if isinstance(module, (nn.RNNCellBase, torch.nn.RNNCellBase)) else [])
+    grads = lib.autograd.grad((out * out).sum(), wrt, create_graph=True)
+    rng = np.random.default_rng(9)
+    as_tensor = torch.tensor if lib is torch else (lambda a: cr.tensor(a, dtype=F64))
+    total = sum((g * as_tensor(rng.standard_normal(g.shape))).sum() for g in grads)
+    return [g.detach().numpy() for g in lib.autograd.grad(total, wrt)]
+
+
+@pytest.mark.parametrize(
+    "kind, kwargs",
+    [("LSTMCell", {}), ("RNNCell", {}), ("LSTM", {"proj_size": 2, "num_layers": 2})],
+)
+def test_second_derivatives_keep_inputs_that_share_a_past_apart(kind, kwargs):
+    # backward_graph replayed the steps and differentiated w.r.t. the op's inputs themselves,
+    # so a path from one input to another (c_0 = 2·h_0; h_{t-1} and c_{t-1} out of one op)
+    # was counted inside the op and again by the engine: first and second derivatives wrong
+    cr.manual_seed(6)
+    model = getattr(nn, kind)(3, 3, dtype=F64, **kwargs)
+    ref = getattr(torch.nn, kind)(3, 3, **kwargs).double()
+    ref.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in model.state_dict().items()})
+    x = np.random.default_rng(7).standard_normal((4, 3) if kind.endswith("Cell") else (5, 4, 3))
+    state = np.random.default_rng(8).standard_normal((4, 3))
+    for ours, theirs in zip(_params_hvp(cr, model, x, state), _params_hvp(torch, ref, x, state)):
+        np.testing.assert_allclose(ours, theirs, atol=1e-10)

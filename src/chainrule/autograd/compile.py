@@ -92,13 +92,46 @@ def compile_step(model, loss_fn, optimizer, backend: str = "auto", return_output
         (4, 2)
     """
     if not return_output:
-        return Compiled(lambda x, y: loss_fn(model(x), y), optimizer, backend, model=model)
+
+        def loss_only(x, y):
+            return loss_fn(_stateless_call(model, x), y)
+
+        return Compiled(loss_only, optimizer, backend, model=model)
 
     def loss_and_output(x, y):
-        out = model(x)
+        out = _stateless_call(model, x)
         return loss_fn(out, y), out
 
     return Compiled(loss_and_output, optimizer, backend, model=model, output=True)
+
+
+def _tensor_state(model) -> dict:
+    """Each module attribute that holds tensors outside its parameters and buffers (a
+    recurrent state kept as ``self.hidden``), by (module, name)."""
+    state = {}
+    for module in model.modules() if hasattr(model, "modules") else ():
+        for name, value in vars(module).items():
+            parts = value if isinstance(value, (tuple, list)) else (value,)
+            if any(isinstance(part, Tensor) for part in parts):
+                state[(id(module), name)] = (module, name, value)
+    return state
+
+
+def _stateless_call(model, x):
+    """``model(x)``, refused when the call stores tensors on the model for the next one: a
+    traced step replays this call's ops and would never read them (silently, when the first
+    call starts from ``None``)."""
+    before = _tensor_state(model)
+    out = model(x)
+    for key, (module, name, value) in _tensor_state(model).items():
+        if key not in before or before[key][2] is not value:
+            raise GraphError(
+                f"cr.compile_step: {type(module).__name__}.{name} is set to tensors in forward "
+                "(a state kept for the next call, as in truncated backpropagation through time, "
+                "or a value kept to look at); a compiled step replays its first call's ops and "
+                "would neither update nor read it. Train this model eagerly"
+            )
+    return out
 
 
 def check_compile_step(

@@ -27,6 +27,13 @@ def as_input(x, dtype: np.dtype | None, layer: str) -> Tensor:
                 f"side: x.astype('{dtype}') or model.to(cr.{x.array.dtype})"
             )
         return Tensor._make(x.array.astype(dtype), False)
+    if isinstance(x, tuple) and hasattr(x, "batch_sizes"):
+        # NumPy would read the named tuple as a ragged list and blame the array's shape
+        raise DTypeError(
+            f"{layer} got a PackedSequence; only RNN, LSTM and GRU take one. Unpack it first "
+            "(padded, lengths = nn.utils.rnn.pad_packed_sequence(packed)), or apply the layer "
+            "to packed.data and repack: packed._replace(data=layer(packed.data))"
+        )
     try:
         array = np.asarray(x)
     except ValueError as err:

@@ -123,9 +123,23 @@ def _example(model, input_size, example_input, dtype) -> tuple:
         ) from None
     if any(d < 1 for d in size):
         raise ValueError(f"summary: input_size dimensions must be positive, got {size}")
+    return (_zeros_or_ids(model, size, dtype),)
+
+
+def _zeros_or_ids(model, size: tuple, dtype) -> np.ndarray:
+    """The batch made for ``input_size``: zeros of the parameters' dtype, or integer ids when
+    the first leaf layer is an ``nn.Embedding`` (as ``cr.fit`` keeps them): id 1 where 0 is
+    the padding id, so a model that takes its lengths from the padding sees whole sequences."""
+    first = model
+    while getattr(first, "_modules", None):
+        first = next(iter(first._modules.values()))
+    looks_up_ids = hasattr(first, "num_embeddings")  # an Embedding (importing it is a circle)
+    if dtype is None and looks_up_ids:
+        token = 1 if getattr(first, "padding_idx", None) == 0 and first.num_embeddings > 1 else 0
+        return np.full((2, *size), token, dtype=np.int64)
     if dtype is None:
         dtype = next((p.array.dtype for p in model.parameters()), np.dtype(np.float32))
-    return (np.zeros((2, *size), dtype=dtype),)
+    return np.zeros((2, *size), dtype=dtype)
 
 
 def _inputs_taken(model) -> int:
@@ -206,7 +220,8 @@ def summary(model, input_size=None, *, example_input=None, dtype=None) -> ModelS
             inputs (``Bilinear``, ``Transformer``) a list of them, ``[(3,), (4,)]``.
         example_input: a batch of real input (array or Tensor), instead of ``input_size``;
             for a model of several inputs a tuple or list of them.
-        dtype: dtype of the zeros made for ``input_size`` (default: the parameters').
+        dtype: dtype of the zeros made for ``input_size`` (default: the parameters', or
+            int64 ids when the first layer is an ``nn.Embedding``).
 
     Returns:
         a :class:`ModelSummary`; ``print()`` it for the table.

@@ -83,12 +83,11 @@ def keep_past_the_end(new: tuple, old: tuple, real: int) -> tuple:
     return tuple(None if n is None else elementwise.where(mask, n, o) for n, o in zip(new, old))
 
 
-def _replay_cell(fn):
-    """``fn``'s output rebuilt from its inputs by the op-by-op step (a cell op)."""
+def _replay_cell(fn, parents: tuple):
+    """``fn``'s output rebuilt from its inputs ``parents`` by the op-by-op step (a cell op)."""
     from chainrule import ops
     from chainrule.ops.recurrent_cells import GRUCellStep, LSTMCellStep
 
-    parents = fn.parents
     if isinstance(fn, LSTMCellStep):
         h, c = lstm_cell(*parents)
         return ops.stack([h, c], axis=0)
@@ -97,13 +96,14 @@ def _replay_cell(fn):
     return rnn_cell(*parents, relu=fn.relu)
 
 
-def _replay_layer(fn):
-    """``fn``'s output rebuilt from its inputs, step by step with the op-by-op cells."""
+def _replay_layer(fn, parents: tuple):
+    """``fn``'s output rebuilt from its inputs ``parents``, step by step with the op-by-op
+    cells."""
     from chainrule import ops
     from chainrule.ops.recurrent_layers import GRULayer, LSTMLayer
     from chainrule.ops.shape_extra import unbind
 
-    x, h, *rest = fn.parents
+    x, h, *rest = parents
     c = rest.pop(0) if fn.has_c else None
     steps = list(unbind(x, 0))
     outputs = []
@@ -130,9 +130,14 @@ def replayed_grads(fn, grad, layer: bool = False) -> tuple:
     inputs, and their backward pass recorded (for second derivatives)."""
     from chainrule.autograd.grad_api import grad as autograd_grad
     from chainrule.autograd.grad_mode import enable_grad
+    from chainrule.ops.elementwise import clone
 
     with enable_grad():
-        out = _replay_layer(fn) if layer else _replay_cell(fn)
-    wanted = [p for p, need in zip(fn.parents, fn.needs_grad) if need]
+        # A copy of each input keeps the partial derivatives apart: differentiating w.r.t. the
+        # inputs themselves would add the paths between them (c_0 made from h_0, or one tensor
+        # passed twice) on top of what the engine adds for them again.
+        parents = tuple(clone(p) if need else p for p, need in zip(fn.parents, fn.needs_grad))
+        out = _replay_layer(fn, parents) if layer else _replay_cell(fn, parents)
+    wanted = [p for p, need in zip(parents, fn.needs_grad) if need]
     grads = iter(autograd_grad(out, wanted, grad, create_graph=True, allow_unused=True))
     return tuple(next(grads) if need else None for need in fn.needs_grad)
