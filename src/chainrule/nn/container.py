@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
@@ -9,7 +10,8 @@ from chainrule.nn.module import Module, _indent
 
 
 def _index(index: int, length: int, owner: str) -> int:
-    index = int(index)
+    # operator.index, as PyTorch: s["0"] or s[1.0] raise TypeError (int() would accept them)
+    index = operator.index(index)
     if not -length <= index < length:
         raise IndexError(f"index {index} is out of range for a {owner} of length {length}")
     return index % length
@@ -86,8 +88,14 @@ class Sequential(Module):
         return self
 
     def insert(self, index: int, module: Module) -> Sequential:
-        """Insert a layer before position ``index`` (default names only)."""
+        """Insert a layer before position ``index`` (``-len <= index <= len``, as PyTorch);
+        the layers are renamed 0, 1, 2, ..."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module")
         modules = list(self._modules.values())
+        index = operator.index(index)
+        if not -len(modules) <= index <= len(modules):
+            raise IndexError(f"Index out of range: {index} (a Sequential of length {len(modules)})")
         modules.insert(index if index >= 0 else len(modules) + index, module)
         self._modules.clear()
         for i, m in enumerate(modules):
@@ -154,7 +162,15 @@ class ModuleList(Module):
         return self
 
     def insert(self, index: int, module: Module) -> None:
+        """Insert before position ``0 <= index <= len``. PyTorch fails on a negative index
+        (KeyError) and files a larger one under its own number, so both raise IndexError."""
         modules = list(self._modules.values())
+        index = operator.index(index)
+        if not 0 <= index <= len(modules):
+            raise IndexError(
+                f"ModuleList.insert: index {index} is out of range 0..{len(modules)} (PyTorch "
+                f"takes neither a negative index nor one past the end)"
+            )
         modules.insert(index, module)
         self._modules.clear()
         for i, m in enumerate(modules):
