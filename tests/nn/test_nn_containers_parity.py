@@ -73,3 +73,47 @@ def test_module_list_insert_outside_torch_range_raises(index):
     with pytest.raises(IndexError, match="out of range"):
         ml.insert(index, cr.nn.Sigmoid())
     assert len(ml) == 3
+
+
+def _entries(container) -> list:
+    """What a user sees: each entry's Parameter-ness and values, and the parameter names."""
+    values = [container[k] for k in (container.keys() if hasattr(container, "keys") else
+                                     range(len(container)))]
+    seen = [
+        None if v is None else (type(v).__name__, np.asarray(v.tolist()).tolist()) for v in values
+    ]
+    return seen, [name for name, _ in container.named_parameters()], repr(container)
+
+
+def test_parameter_list_and_dict_keep_none_as_torch():
+    def program(lib):
+        pl = lib.nn.ParameterList([lib.ones(1), lib.zeros(2)])
+        pl[0] = None
+        pl.append(None)
+        pd = lib.nn.ParameterDict({"a": lib.ones(1)})
+        pd["b"] = None
+        return _entries(pl), _entries(pd), len(pl), len(pd)
+
+    assert program(cr) == program(torch)
+
+
+@pytest.mark.parametrize("value", [3, 2.5, "x", [1.0, 2.0]])
+def test_parameter_list_and_dict_refuse_what_torch_does_not_make_a_parameter(value):
+    # PyTorch keeps such a value as a plain object (never a Parameter); wrapping it in one,
+    # as chainrule did, gave a different model. Either a clear error or torch's answer.
+    tl = torch.nn.ParameterList([torch.ones(1)])
+    tl.append(value)
+    assert not isinstance(tl[1], torch.nn.Parameter)
+    assert len(list(tl.parameters())) == 1
+    pl = cr.nn.ParameterList([cr.ones(1)])
+    with pytest.raises(TypeError, match="ParameterList holds tensors"):
+        pl.append(value)
+    with pytest.raises(TypeError, match="ParameterDict holds tensors"):
+        cr.nn.ParameterDict()["k"] = value
+    assert len(pl) == 1
+
+
+def test_parameter_list_of_one_tensor_raises_as_torch():
+    _raises_like_torch(lambda lib: lib.nn.ParameterList(lib.ones(2)), TypeError)
+    with pytest.raises(TypeError, match="iterable"):
+        cr.nn.ParameterList(np.ones(2, np.float32))
