@@ -42,10 +42,10 @@ class Sequential(Module):
             for i, module in enumerate(modules):
                 self.add_module(str(i), module)
 
-    def forward(self, x):
+    def forward(self, input):  # noqa: A002 - PyTorch's name, so Sequential(...)(input=x) works
         for module in self._modules.values():
-            x = module(x)
-        return x
+            input = module(input)
+        return input
 
     def __getitem__(self, index):
         items = list(self._modules.items())
@@ -87,6 +87,35 @@ class Sequential(Module):
             self.append(module)
         return self
 
+    def pop(self, key: int | slice) -> Module:
+        """Remove and return the layer at ``key`` (a Sequential for a slice); renumbers."""
+        popped = self[key]
+        del self[key]
+        return popped
+
+    def __add__(self, other: Sequential) -> Sequential:
+        _check_sequential(other)
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        _check_sequential(other)
+        offset = len(self)
+        for i, module in enumerate(list(other)):
+            self.add_module(str(i + offset), module)
+        return self
+
+    def __mul__(self, times: int) -> Sequential:
+        """The layers repeated ``times`` times: the same layer objects, so shared weights."""
+        return Sequential(*(list(self) * _check_factor(self, times)))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times: int) -> Sequential:
+        layers = list(self) * _check_factor(self, times)
+        for i, module in enumerate(layers[len(self) :], start=len(self)):
+            self.add_module(str(i), module)
+        return self
+
     def insert(self, index: int, module: Module) -> Sequential:
         """Insert a layer before position ``index`` (``-len <= index <= len``, as PyTorch);
         the layers are renamed 0, 1, 2, ..."""
@@ -101,6 +130,21 @@ class Sequential(Module):
         for i, m in enumerate(modules):
             self.add_module(str(i), m)
         return self
+
+
+def _check_sequential(other) -> None:
+    if not isinstance(other, Sequential):
+        raise ValueError(
+            f"add operator supports only objects of Sequential class, but {type(other)} is given."
+        )
+
+
+def _check_factor(sequential: Sequential, times) -> int:
+    if not isinstance(times, int):
+        raise TypeError(f"unsupported operand type(s) for *: {type(sequential)} and {type(times)}")
+    if times <= 0:
+        raise ValueError(f"Non-positive multiplication factor {times} for {type(sequential)}")
+    return times
 
 
 class ModuleList(Module):
@@ -160,6 +204,18 @@ class ModuleList(Module):
         for module in modules:
             self.append(module)
         return self
+
+    def pop(self, key: int | slice) -> Module:
+        """Remove and return the module at ``key`` (a ModuleList for a slice); renumbers."""
+        popped = self[key]
+        del self[key]
+        return popped
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return ModuleList([*self, *other])
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
 
     def insert(self, index: int, module: Module) -> None:
         """Insert before position ``0 <= index <= len``. PyTorch fails on a negative index

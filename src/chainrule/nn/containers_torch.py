@@ -162,6 +162,8 @@ class ParameterList(Module):
             self.append(value)
         return self
 
+    __iadd__ = extend
+
     def extra_repr(self) -> str:
         return "\n".join(
             _entry_repr(i, p, lambda dtype: f"torch.{dtype}") for i, p in enumerate(self)
@@ -229,6 +231,46 @@ class ParameterDict(Module):
         value = self._parameters[key]
         del self._parameters[key]
         return value
+
+    # PyTorch's dict methods
+    def get(self, key: str, default=None):
+        return self[key] if key in self else default
+
+    def setdefault(self, key: str, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def popitem(self) -> tuple:
+        key = next(reversed(self._parameters))
+        return key, self.pop(key)
+
+    def clear(self) -> None:
+        self._parameters.clear()
+
+    def copy(self) -> ParameterDict:
+        """A new ParameterDict holding the same Parameter objects, in the same order."""
+        return ParameterDict(OrderedDict(self.items()))
+
+    def fromkeys(self, keys: Iterable[str], default=None) -> ParameterDict:
+        return ParameterDict((key, default) for key in keys)
+
+    def __or__(self, other) -> ParameterDict:
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other) -> ParameterDict:
+        merged = other.copy()
+        merged.update(self)
+        return merged
+
+    def __ior__(self, other) -> ParameterDict:
+        self.update(other)
+        return self
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(list(self._parameters))
 
     def extra_repr(self) -> str:
         return "\n".join(

@@ -254,10 +254,9 @@ class Module(ModuleHookMethods):
                 return
         object.__delattr__(self, name)
 
-    def __dir__(self):
-        return sorted(
-            set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
-        )
+    def __dir__(self):  # as PyTorch's: without names no attribute can have ("0", "1weight")
+        keys = {*super().__dir__(), *self._parameters, *self._buffers, *self._modules}
+        return sorted(key for key in keys if not key[0].isdigit())
 
     # ---- walking the tree -----------------------------------------------------------------
     def named_modules(
