@@ -77,8 +77,10 @@ def test_module_list_insert_outside_torch_range_raises(index):
 
 def _entries(container) -> list:
     """What a user sees: each entry's Parameter-ness and values, and the parameter names."""
-    values = [container[k] for k in (container.keys() if hasattr(container, "keys") else
-                                     range(len(container)))]
+    values = [
+        container[k]
+        for k in (container.keys() if hasattr(container, "keys") else range(len(container)))
+    ]
     seen = [
         None if v is None else (type(v).__name__, np.asarray(v.tolist()).tolist()) for v in values
     ]
