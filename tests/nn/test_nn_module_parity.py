@@ -1,0 +1,68 @@
+"""Module methods against PyTorch: state_dict's prefix, keep_vars and destination.
+Each test runs the same program in both libraries."""
+
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def _net(lib):
+    class Leaf(lib.nn.Module):
+        def __init__(self, k):
+            super().__init__()
+            self.w = lib.nn.Parameter(lib.tensor([[k, 2 * k]]))
+            self.register_buffer("rm", lib.tensor([k]))
+            self.register_buffer("scratch", lib.tensor([3.0]), persistent=False)
+
+    class Net(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = Leaf(1.0)
+            self.b = Leaf(2.0)
+            self.shared = self.a
+
+    return Net()
+
+
+def _summary(state):
+    return [(name, np.asarray(value.tolist()).tolist()) for name, value in state.items()]
+
+
+@pytest.mark.parametrize("prefix", ["", "model.", "x"])
+def test_state_dict_prefix_as_torch(prefix):
+    assert _summary(_net(cr).state_dict(prefix=prefix)) == _summary(
+        _net(torch).state_dict(prefix=prefix)
+    )
+
+
+def test_state_dict_keep_vars_gives_the_tensors_themselves_as_torch():
+    for lib in (cr, torch):
+        net = _net(lib)
+        state = net.state_dict(keep_vars=True)
+        assert state["a.w"] is net.a.w and state["shared.w"] is net.a.w
+        assert state["b.rm"] is net.b.rm
+        assert isinstance(state["a.w"], lib.nn.Parameter)
+    assert list(_net(cr).state_dict(keep_vars=True)) == list(_net(torch).state_dict())
+
+
+def test_state_dict_destination_and_positional_form_as_torch():
+    def program(lib):
+        filled = _net(lib).state_dict(destination=OrderedDict(first=lib.zeros(1)), prefix="m.")
+        with pytest.warns(FutureWarning):
+            positional = _net(lib).state_dict(None, "p.")
+        return _summary(filled), _summary(positional)
+
+    assert program(cr) == program(torch)
+
+
+def test_state_dict_default_is_still_copies():
+    net = _net(cr)
+    state = net.state_dict()
+    state["a.w"][...] = 0
+    assert net.a.w.tolist() == [[1.0, 2.0]]
+
