@@ -1,5 +1,5 @@
-"""Module methods against PyTorch: state_dict's prefix, keep_vars and destination.
-Each test runs the same program in both libraries."""
+"""Module methods against PyTorch: state_dict's prefix, keep_vars and destination, and
+train()'s check. Each test runs the same program in both libraries."""
 
 from collections import OrderedDict
 
@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.errors import ArgumentTypeError
 
 torch = pytest.importorskip("torch")
 
@@ -66,3 +67,12 @@ def test_state_dict_default_is_still_copies():
     state["a.w"][...] = 0
     assert net.a.w.tolist() == [[1.0, 2.0]]
 
+
+@pytest.mark.parametrize("mode", [1, None, "yes"])
+def test_train_refuses_a_non_bool_as_torch(mode):
+    with pytest.raises(ValueError, match="expected to be boolean"):
+        torch.nn.Linear(1, 1).train(mode)
+    with pytest.raises(ValueError, match="expected to be boolean"):
+        cr.nn.Linear(1, 1).train(mode)
+    with pytest.raises(ArgumentTypeError):  # a TypeError too, as chainrule's was
+        cr.nn.Linear(1, 1).train(mode)

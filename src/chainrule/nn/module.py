@@ -10,7 +10,7 @@ import numpy as np
 from chainrule import _dtype
 from chainrule._device import check_device
 from chainrule.autograd import grad_face
-from chainrule.errors import DTypeError
+from chainrule.errors import ArgumentTypeError, DTypeError
 from chainrule.nn._module_args import parse_to
 from chainrule.nn.module_hooks import ModuleHookMethods, unsupported_method
 from chainrule.nn.module_state import ModuleStateMethods
@@ -387,7 +387,9 @@ class Module(ModuleHookMethods, ModuleStateMethods):
     def train(self, mode: bool = True) -> Module:
         """Switch training behaviour on (Dropout drops, BatchNorm uses batch statistics)."""
         if not isinstance(mode, bool):
-            raise TypeError(f"train() expects a bool, got {type(mode).__name__}")
+            raise ArgumentTypeError(
+                f"training mode is expected to be boolean: train() got {type(mode).__name__}"
+            )
         object.__setattr__(self, "training", mode)
         # each child's own train(), as PyTorch calls it: a subclass may override it (say, to
         # keep a BatchNorm in eval mode)
