@@ -1,5 +1,6 @@
-"""Module methods against PyTorch: state_dict's prefix, keep_vars and destination, and
-train()'s check. Each test runs the same program in both libraries."""
+"""Module methods against PyTorch: state_dict's prefix, keep_vars and destination,
+train()'s check, the dtype methods chainrule lacks. Each test runs the same program in both
+libraries."""
 
 from collections import OrderedDict
 
@@ -76,3 +77,12 @@ def test_train_refuses_a_non_bool_as_torch(mode):
         cr.nn.Linear(1, 1).train(mode)
     with pytest.raises(ArgumentTypeError):  # a TypeError too, as chainrule's was
         cr.nn.Linear(1, 1).train(mode)
+
+
+@pytest.mark.parametrize("name", ["half", "bfloat16", "type"])
+def test_dtype_methods_chainrule_lacks_name_the_nearest(name):
+    assert callable(getattr(torch.nn.Linear(1, 1), name))
+    model = cr.nn.Linear(1, 1)
+    with pytest.raises(cr.NotSupportedError, match=f"Module.{name} is not supported.*nearest"):
+        getattr(model, name)()
+    assert not hasattr(model, name)
