@@ -10,6 +10,8 @@ import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Iterator, Mapping
 
+import numpy as np
+
 from chainrule.errors import StateDictError
 from chainrule.nn._module_args import key_hint, state_array
 
@@ -108,19 +110,8 @@ class ModuleStateMethods:
             and id(tensor) not in filled
             and name.rpartition(".")[2] != "num_batches_tracked"
         ]
-        unexpected = [name for name in state_dict if name not in own]
-        updates = []
-        for name, target in own.items():
-            if name not in state_dict:
-                continue
-            array = state_array(state_dict[name], name)
-            if array.shape != target.array.shape:
-                raise StateDictError(
-                    f"load_state_dict: {name} has shape {tuple(array.shape)} in the file but "
-                    f"{tuple(target.array.shape)} in the model; the weights come from a different "
-                    f"architecture"
-                )
-            updates.append((target, array))
+        unexpected = _unexpected_keys(self, state_dict)
+        updates = _checked_updates(own, state_dict)
         if strict and (missing or unexpected):
             problems = []
             if missing:
@@ -135,3 +126,53 @@ class ModuleStateMethods:
         for target, array in updates:
             target.array[...] = array.astype(target.array.dtype, copy=False)
         return _IncompatibleKeys(missing, unexpected)
+
+
+def _unexpected_keys(root, state_dict: Mapping) -> list:
+    """The keys no parameter or buffer takes, found as PyTorch's load does (so listed in its
+    order): module by module, a key is unexpected where its next part is neither one of the
+    module's entries nor, with more parts after it, one of its children."""
+    unexpected = []
+    for path, module in root.named_modules(remove_duplicate=False):
+        prefix = f"{path}." if path else ""
+        local = {k for k, v in module._parameters.items() if v is not None}
+        local |= {
+            k
+            for k, v in module._buffers.items()
+            if v is not None and k not in module._non_persistent
+        }
+        for key in state_dict:
+            if not key.startswith(prefix):
+                continue
+            head, dot, _ = key[len(prefix) :].partition(".")
+            if (dot and head not in module._modules) or (not dot and head not in local):
+                unexpected.append(key)
+    return unexpected
+
+
+def _checked_updates(own: OrderedDict, state_dict: Mapping) -> list:
+    """``(tensor, array)`` for every name of ``own`` in ``state_dict``, each shape checked.
+
+    Two names of one tensor (a layer used twice) must hold the same values: PyTorch's own
+    state_dict entries are views, so replacing one of them there loads the new value, while
+    copying both in turn here would let the last, stale one win."""
+    updates = []
+    by_tensor = {}
+    for name, target in own.items():
+        if name not in state_dict:
+            continue
+        array = state_array(state_dict[name], name)
+        if array.shape != target.array.shape:
+            raise StateDictError(
+                f"load_state_dict: {name} has shape {tuple(array.shape)} in the file but "
+                f"{tuple(target.array.shape)} in the model; the weights come from a different "
+                f"architecture"
+            )
+        first = by_tensor.setdefault(id(target), (name, array))
+        if first[0] != name and not np.array_equal(first[1], array, equal_nan=True):
+            raise StateDictError(
+                f"load_state_dict: {first[0]} and {name} name the same tensor (a shared layer) "
+                f"but hold different values; give both names the same value, or drop one"
+            )
+        updates.append((target, array))
+    return updates
