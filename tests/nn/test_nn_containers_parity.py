@@ -1,6 +1,8 @@
 """Containers against PyTorch: index types, insert bounds, pop, ParameterList and
 ParameterDict entries. Each test runs the same program in both libraries."""
 
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 
@@ -243,3 +245,25 @@ def test_parameter_dict_copy_holds_the_same_parameters_as_torch():
     for lib in (cr, torch):
         d = lib.nn.ParameterDict({"b": lib.ones(1), "a": lib.zeros(2)})
         assert all(d.copy()[k] is d[k] for k in d)
+
+
+def _named_seq(lib):
+    return lib.nn.Sequential(OrderedDict(a=lib.nn.ReLU(), b=lib.nn.Tanh()))
+
+
+def test_sequential_insert_at_the_end_keeps_given_names_as_torch():
+    def program(lib):
+        s = _named_seq(lib)
+        s.insert(2, lib.nn.Identity())
+        return _kinds(s)
+
+    assert program(cr) == program(torch)
+
+
+@pytest.mark.parametrize("index", [0, 1, -1])
+def test_sequential_insert_among_given_names_raises_as_torch(index):
+    _raises_like_torch(lambda lib: _named_seq(lib).insert(index, lib.nn.Identity()), KeyError)
+    s = _named_seq(cr)
+    with pytest.raises(KeyError, match="named 0, 1, 2"):
+        s.insert(index, cr.nn.Identity())
+    assert _kinds(s) == [("a", "ReLU"), ("b", "Tanh")]

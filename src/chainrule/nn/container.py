@@ -118,14 +118,24 @@ class Sequential(Module):
 
     def insert(self, index: int, module: Module) -> Sequential:
         """Insert a layer before position ``index`` (``-len <= index <= len``, as PyTorch);
-        the layers are renamed 0, 1, 2, ..."""
+        the layers after it move up a number."""
         if not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module")
         modules = list(self._modules.values())
         index = operator.index(index)
         if not -len(modules) <= index <= len(modules):
             raise IndexError(f"Index out of range: {index} (a Sequential of length {len(modules)})")
-        modules.insert(index if index >= 0 else len(modules) + index, module)
+        index = index if index >= 0 else len(modules) + index
+        if index == len(modules):  # PyTorch's: the next number, the other names kept
+            return self.append(module)
+        if list(self._modules) != [str(i) for i in range(len(modules))]:
+            # PyTorch shifts the entries "i" -> "i+1", which layers named by an OrderedDict
+            # do not have (KeyError there); renaming them all would be a different model
+            raise KeyError(
+                f"Sequential.insert({index}, ...) needs layers named 0, 1, 2, ... (these are "
+                f"named {list(self._modules)}); rebuild the Sequential with the new layer"
+            )
+        modules.insert(index, module)
         self._modules.clear()
         for i, m in enumerate(modules):
             self.add_module(str(i), m)
