@@ -189,6 +189,11 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Ask (or stop asking) for this leaf's gradient; floating-point tensors only."""
+        if not isinstance(requires_grad, bool):  # PyTorch's check: "False" would be truthy
+            raise TypeError(
+                f"requires_grad_(): argument 'requires_grad' must be bool, not "
+                f"{type(requires_grad).__name__}"
+            )
         if requires_grad and self.array.dtype.kind != "f":
             raise DTypeError(
                 f"only floating-point tensors can require gradients, got dtype {self.array.dtype}; "

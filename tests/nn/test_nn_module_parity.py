@@ -86,3 +86,17 @@ def test_dtype_methods_chainrule_lacks_name_the_nearest(name):
     with pytest.raises(cr.NotSupportedError, match=f"Module.{name} is not supported.*nearest"):
         getattr(model, name)()
     assert not hasattr(model, name)
+
+
+@pytest.mark.parametrize("flag", [1, 0, None, "False", np.True_])
+def test_requires_grad_needs_a_bool_as_torch(flag):
+    # "False" is truthy: taking it would leave the model trainable
+    for lib in (torch, cr):
+        model = lib.nn.Linear(1, 1)
+        with pytest.raises(TypeError, match="must be bool"):
+            model.requires_grad_(flag)
+        with pytest.raises(TypeError, match="must be bool"):
+            lib.ones(1).requires_grad_(flag)
+        with pytest.raises(RuntimeError, match="requires_grad must be a bool"):
+            lib.ones(1).requires_grad = flag
+        assert all(p.requires_grad for p in model.parameters())
