@@ -63,8 +63,8 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
         self.name = None
         if _INFERENCE_BLOCKS[0]:
             inference_tensor(self)
-        if requires_grad:
-            self.requires_grad_(True)
+        if requires_grad is not False:  # requires_grad_ refuses a non-bool, as PyTorch
+            self.requires_grad_(requires_grad)
 
     @classmethod
     def _make(cls, data: np.ndarray, requires_grad: bool) -> Tensor:

@@ -100,3 +100,20 @@ def test_requires_grad_needs_a_bool_as_torch(flag):
         with pytest.raises(RuntimeError, match="requires_grad must be a bool"):
             lib.ones(1).requires_grad = flag
         assert all(p.requires_grad for p in model.parameters())
+
+
+@pytest.mark.parametrize("flag", [1, 0, "False"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib, flag: lib.nn.Parameter(lib.ones(1), requires_grad=flag),
+        lambda lib, flag: lib.tensor([1.0], requires_grad=flag),
+        lambda lib, flag: lib.ones(2, requires_grad=flag),
+        lambda lib, flag: lib.randn(2, requires_grad=flag),
+    ],
+)
+def test_made_with_a_non_bool_requires_grad_raises_as_torch(make, flag):
+    with pytest.raises(TypeError):
+        make(torch, flag)
+    with pytest.raises(TypeError, match="must be bool"):
+        make(cr, flag)
