@@ -117,3 +117,42 @@ def test_made_with_a_non_bool_requires_grad_raises_as_torch(make, flag):
         make(torch, flag)
     with pytest.raises(TypeError, match="must be bool"):
         make(cr, flag)
+
+
+def _blocks(lib):
+    model = lib.nn.Sequential(lib.nn.Linear(1, 1), lib.nn.Sequential(lib.nn.ReLU()))
+    model.register_buffer("scale", lib.ones(1))
+    return model
+
+
+@pytest.mark.parametrize(
+    ("target", "strict"),
+    [("0", False), ("1.0", True), ("1.5", False), ("new", False)],
+)
+def test_set_submodule_as_torch(target, strict):
+    def program(lib):
+        model = _blocks(lib)
+        model.set_submodule(target, lib.nn.Tanh(), strict=strict)
+        return [(name, type(m).__name__) for name, m in model.named_modules()]
+
+    assert program(cr) == program(torch)
+
+
+@pytest.mark.parametrize(
+    ("target", "module", "strict", "error"),
+    [
+        ("", "Tanh", False, ValueError),
+        ("0", None, False, ValueError),
+        ("1.5", "Tanh", True, AttributeError),
+        ("9.0", "Tanh", False, AttributeError),
+        ("scale", "Tanh", False, AttributeError),
+        ("0.weight", "Tanh", False, AttributeError),
+    ],
+)
+def test_set_submodule_errors_as_torch(target, module, strict, error):
+    for lib in (torch, cr):
+        model = _blocks(lib)
+        layer = getattr(lib.nn, module)() if module else 3
+        with pytest.raises(error):
+            model.set_submodule(target, layer, strict=strict)
+

@@ -345,6 +345,27 @@ class Module(ModuleHookMethods, ModuleStateMethods):
                 raise AttributeError(f"`{part}` is not an nn.Module")
         return module
 
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put ``module`` at a dotted path, e.g. ``model.set_submodule("encoder.0", layer)``,
+        replacing the module there (or adding it; ``strict=True`` requires one there).
+
+        Raises:
+            ValueError: an empty path or a ``module`` that is not a Module (PyTorch's).
+            AttributeError: the parent path is missing, ``strict`` and nothing is there, or
+                the name holds something other than a module.
+        """
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
     def _owner_of(self, target: str) -> tuple:
         """``(module, name)`` for a dotted path ``"encoder.0.weight"``, the name checked."""
         path, _, name = target.rpartition(".")
