@@ -156,3 +156,7 @@ def test_set_submodule_errors_as_torch(target, module, strict, error):
         with pytest.raises(error):
             model.set_submodule(target, layer, strict=strict)
 
+
+def test_cuda_names_the_nearest():
+    with pytest.raises(cr.NotSupportedError, match="Module.cuda is not supported.*CPU"):
+        cr.nn.Linear(1, 1).cuda()

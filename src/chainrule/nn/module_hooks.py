@@ -262,6 +262,7 @@ _NOT_SUPPORTED = {
     "half": "Module.float() or Module.double(); chainrule's layers compute in float32/float64",
     "bfloat16": "Module.float(); NumPy has no bfloat16",
     "type": "Module.to(dtype), e.g. model.to(cr.float64)",
+    "cuda": "leave it out: chainrule computes with NumPy on the CPU (Module.to('cpu') is a no-op)",
 }
 
 
