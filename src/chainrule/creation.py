@@ -15,7 +15,9 @@ from chainrule.tensor import Tensor
 def _wrap(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     """A tensor around an array already in its final dtype (no second conversion)."""
     t = Tensor._make(array, False)
-    return t.requires_grad_(True) if requires_grad else t
+    # requires_grad_ refuses a non-bool (PyTorch's TypeError): "False" is truthy; None is
+    # PyTorch's factories' default
+    return t if requires_grad is False or requires_grad is None else t.requires_grad_(requires_grad)
 
 
 def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:

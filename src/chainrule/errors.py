@@ -51,6 +51,12 @@ class ZeroDivisorError(ArgumentError, ZeroDivisionError):
     the class PyTorch raises there, and a ``ValueError``, as chainrule's was."""
 
 
+class ArgumentTypeError(ArgumentError, TypeError):
+    """An argument of a type the method does not take where PyTorch raises ``ValueError``
+    (``Module.train("yes")``): a ``ValueError``, as PyTorch's, and a ``TypeError``, as
+    chainrule's was."""
+
+
 class GraphError(ChainruleError, RuntimeError):
     """The autograd graph cannot do what was asked (freed graph, non-scalar backward, ...)."""
 

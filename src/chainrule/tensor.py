@@ -63,8 +63,8 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
         self.name = None
         if _INFERENCE_BLOCKS[0]:
             inference_tensor(self)
-        if requires_grad:
-            self.requires_grad_(True)
+        if requires_grad is not False:  # requires_grad_ refuses a non-bool, as PyTorch
+            self.requires_grad_(requires_grad)
 
     @classmethod
     def _make(cls, data: np.ndarray, requires_grad: bool) -> Tensor:
@@ -189,6 +189,11 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Ask (or stop asking) for this leaf's gradient; floating-point tensors only."""
+        if not isinstance(requires_grad, bool):  # PyTorch's check: "False" would be truthy
+            raise TypeError(
+                f"requires_grad_(): argument 'requires_grad' must be bool, not "
+                f"{type(requires_grad).__name__}"
+            )
         if requires_grad and self.array.dtype.kind != "f":
             raise DTypeError(
                 f"only floating-point tensors can require gradients, got dtype {self.array.dtype}; "

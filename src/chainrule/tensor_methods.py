@@ -71,6 +71,8 @@ class TensorMethods(TensorMethodsExtra):
     __slots__ = ()
 
     def _set_requires_grad(self, value) -> None:
+        if not isinstance(value, bool):  # PyTorch's words and class
+            raise RuntimeError(f"requires_grad must be a bool, got {type(value).__name__}")
         if self._ctx is not None:  # PyTorch's words
             tail = "" if value else _NON_LEAF_HINT
             raise GraphError(f"you can only change requires_grad flags of leaf variables.{tail}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
@@ -9,7 +10,8 @@ from chainrule.nn.module import Module, _indent
 
 
 def _index(index: int, length: int, owner: str) -> int:
-    index = int(index)
+    # operator.index, as PyTorch: s["0"] or s[1.0] raise TypeError (int() would accept them)
+    index = operator.index(index)
     if not -length <= index < length:
         raise IndexError(f"index {index} is out of range for a {owner} of length {length}")
     return index % length
@@ -40,10 +42,10 @@ class Sequential(Module):
             for i, module in enumerate(modules):
                 self.add_module(str(i), module)
 
-    def forward(self, x):
+    def forward(self, input):  # noqa: A002 - PyTorch's name, so Sequential(...)(input=x) works
         for module in self._modules.values():
-            x = module(x)
-        return x
+            input = module(input)
+        return input
 
     def __getitem__(self, index):
         items = list(self._modules.items())
@@ -85,14 +87,74 @@ class Sequential(Module):
             self.append(module)
         return self
 
+    def pop(self, key: int | slice) -> Module:
+        """Remove and return the layer at ``key`` (a Sequential for a slice); renumbers."""
+        popped = self[key]
+        del self[key]
+        return popped
+
+    def __add__(self, other: Sequential) -> Sequential:
+        _check_sequential(other)
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        _check_sequential(other)
+        offset = len(self)
+        for i, module in enumerate(list(other)):
+            self.add_module(str(i + offset), module)
+        return self
+
+    def __mul__(self, times: int) -> Sequential:
+        """The layers repeated ``times`` times: the same layer objects, so shared weights."""
+        return Sequential(*(list(self) * _check_factor(self, times)))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times: int) -> Sequential:
+        layers = list(self) * _check_factor(self, times)
+        for i, module in enumerate(layers[len(self) :], start=len(self)):
+            self.add_module(str(i), module)
+        return self
+
     def insert(self, index: int, module: Module) -> Sequential:
-        """Insert a layer before position ``index`` (default names only)."""
+        """Insert a layer before position ``index`` (``-len <= index <= len``, as PyTorch);
+        the layers after it move up a number."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module")
         modules = list(self._modules.values())
-        modules.insert(index if index >= 0 else len(modules) + index, module)
+        index = operator.index(index)
+        if not -len(modules) <= index <= len(modules):
+            raise IndexError(f"Index out of range: {index} (a Sequential of length {len(modules)})")
+        index = index if index >= 0 else len(modules) + index
+        if index == len(modules):  # PyTorch's: the next number, the other names kept
+            return self.append(module)
+        if list(self._modules) != [str(i) for i in range(len(modules))]:
+            # PyTorch shifts the entries "i" -> "i+1", which layers named by an OrderedDict
+            # do not have (KeyError there); renaming them all would be a different model
+            raise KeyError(
+                f"Sequential.insert({index}, ...) needs layers named 0, 1, 2, ... (these are "
+                f"named {list(self._modules)}); rebuild the Sequential with the new layer"
+            )
+        modules.insert(index, module)
         self._modules.clear()
         for i, m in enumerate(modules):
             self.add_module(str(i), m)
         return self
+
+
+def _check_sequential(other) -> None:
+    if not isinstance(other, Sequential):
+        raise ValueError(
+            f"add operator supports only objects of Sequential class, but {type(other)} is given."
+        )
+
+
+def _check_factor(sequential: Sequential, times) -> int:
+    if not isinstance(times, int):
+        raise TypeError(f"unsupported operand type(s) for *: {type(sequential)} and {type(times)}")
+    if times <= 0:
+        raise ValueError(f"Non-positive multiplication factor {times} for {type(sequential)}")
+    return times
 
 
 class ModuleList(Module):
@@ -153,8 +215,28 @@ class ModuleList(Module):
             self.append(module)
         return self
 
+    def pop(self, key: int | slice) -> Module:
+        """Remove and return the module at ``key`` (a ModuleList for a slice); renumbers."""
+        popped = self[key]
+        del self[key]
+        return popped
+
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
+        return ModuleList([*self, *other])
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
     def insert(self, index: int, module: Module) -> None:
+        """Insert before position ``0 <= index <= len``. PyTorch fails on a negative index
+        (KeyError) and files a larger one under its own number, so both raise IndexError."""
         modules = list(self._modules.values())
+        index = operator.index(index)
+        if not 0 <= index <= len(modules):
+            raise IndexError(
+                f"ModuleList.insert: index {index} is out of range 0..{len(modules)} (PyTorch "
+                f"takes neither a negative index nor one past the end)"
+            )
         modules.insert(index, module)
         self._modules.clear()
         for i, m in enumerate(modules):

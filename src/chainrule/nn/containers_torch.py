@@ -90,10 +90,26 @@ _TYPE_NAMES = {
 }
 
 
-def _as_parameter(value) -> Parameter:
-    if isinstance(value, Parameter):
+def _as_parameter(value, owner: str) -> Parameter | None:
+    """A ParameterList/ParameterDict entry: None stays None (PyTorch's placeholder), a tensor
+    or array is wrapped in a Parameter."""
+    if value is None or isinstance(value, Parameter):
         return value
-    return Parameter(value)
+    if isinstance(value, (Tensor, np.ndarray)):
+        return Parameter(value)
+    # PyTorch keeps other objects as plain attributes; wrapping 3 in a Parameter would differ
+    raise TypeError(
+        f"{owner} holds tensors (wrapped in nn.Parameter) or None, got "
+        f"{type(value).__name__}; keep other values as attributes of the parent module"
+    )
+
+
+def _check_iterable(values, owner: str) -> None:
+    if isinstance(values, (Tensor, np.ndarray)) or not isinstance(values, Iterable):
+        raise TypeError(
+            f"{owner}.extend should be called with an iterable, but got "
+            f"{type(values).__name__} (as in PyTorch; wrap one tensor in a list)"
+        )
 
 
 class ParameterList(Module):
@@ -128,7 +144,7 @@ class ParameterList(Module):
         n = len(self)
         if not -n <= index < n:
             raise IndexError(f"index {index} is out of range for a ParameterList of {n}")
-        self.register_parameter(str(index % n), _as_parameter(value))
+        self.register_parameter(str(index % n), _as_parameter(value, "ParameterList"))
 
     def __len__(self) -> int:
         return len(self._parameters)
@@ -137,13 +153,16 @@ class ParameterList(Module):
         return iter(list(self._parameters.values()))
 
     def append(self, value) -> ParameterList:
-        self.register_parameter(str(len(self)), _as_parameter(value))
+        self.register_parameter(str(len(self)), _as_parameter(value, "ParameterList"))
         return self
 
     def extend(self, values: Iterable) -> ParameterList:
+        _check_iterable(values, "ParameterList")
         for value in values:
             self.append(value)
         return self
+
+    __iadd__ = extend
 
     def extra_repr(self) -> str:
         return "\n".join(
@@ -173,7 +192,7 @@ class ParameterDict(Module):
         return self._parameters[key]
 
     def __setitem__(self, key: str, value) -> None:
-        self.register_parameter(key, _as_parameter(value))
+        self.register_parameter(key, _as_parameter(value, "ParameterDict"))
 
     def __delitem__(self, key: str) -> None:
         del self._parameters[key]
@@ -212,6 +231,46 @@ class ParameterDict(Module):
         value = self._parameters[key]
         del self._parameters[key]
         return value
+
+    # PyTorch's dict methods
+    def get(self, key: str, default=None):
+        return self[key] if key in self else default
+
+    def setdefault(self, key: str, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def popitem(self) -> tuple:
+        key = next(reversed(self._parameters))
+        return key, self.pop(key)
+
+    def clear(self) -> None:
+        self._parameters.clear()
+
+    def copy(self) -> ParameterDict:
+        """A new ParameterDict holding the same Parameter objects, in the same order."""
+        return ParameterDict(OrderedDict(self.items()))
+
+    def fromkeys(self, keys: Iterable[str], default=None) -> ParameterDict:
+        return ParameterDict((key, default) for key in keys)
+
+    def __or__(self, other) -> ParameterDict:
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other) -> ParameterDict:
+        merged = other.copy()
+        merged.update(self)
+        return merged
+
+    def __ior__(self, other) -> ParameterDict:
+        self.update(other)
+        return self
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(list(self._parameters))
 
     def extra_repr(self) -> str:
         return "\n".join(

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
-from collections.abc import Callable, Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from chainrule import _dtype
 from chainrule._device import check_device
 from chainrule.autograd import grad_face
-from chainrule.errors import DTypeError, StateDictError
-from chainrule.nn._module_args import key_hint, parse_to, state_array
+from chainrule.errors import ArgumentTypeError, DTypeError
+from chainrule.nn._module_args import parse_to
 from chainrule.nn.module_hooks import ModuleHookMethods, unsupported_method
+from chainrule.nn.module_state import ModuleStateMethods
 from chainrule.tensor import Tensor
 
 _FLOAT_DTYPES = (_dtype.float32, _dtype.float64)
@@ -67,28 +68,12 @@ class Parameter(Tensor):
 _REGISTRIES = ("_parameters", "_buffers", "_modules")
 
 
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    """What load_state_dict returns; prints as PyTorch's when nothing is amiss."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return (
-            f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
-            f"unexpected_keys={self.unexpected_keys})"
-        )
-
-    __str__ = __repr__
-
-
 def _indent(text: str, spaces: int) -> str:
     """Indent every line of ``text`` but the first (for nested reprs)."""
     return text.replace("\n", "\n" + " " * spaces)
 
 
-class Module(ModuleHookMethods):
+class Module(ModuleHookMethods, ModuleStateMethods):
     """Base class of every layer and model.
 
     Subclasses set parameters, buffers and sub-modules as attributes in ``__init__`` (after
@@ -254,10 +239,9 @@ class Module(ModuleHookMethods):
                 return
         object.__delattr__(self, name)
 
-    def __dir__(self):
-        return sorted(
-            set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules)
-        )
+    def __dir__(self):  # as PyTorch's: without names no attribute can have ("0", "1weight")
+        keys = {*super().__dir__(), *self._parameters, *self._buffers, *self._modules}
+        return sorted(key for key in keys if not key[0].isdigit())
 
     # ---- walking the tree -----------------------------------------------------------------
     def named_modules(
@@ -361,6 +345,27 @@ class Module(ModuleHookMethods):
                 raise AttributeError(f"`{part}` is not an nn.Module")
         return module
 
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put ``module`` at a dotted path, e.g. ``model.set_submodule("encoder.0", layer)``,
+        replacing the module there (or adding it; ``strict=True`` requires one there).
+
+        Raises:
+            ValueError: an empty path or a ``module`` that is not a Module (PyTorch's).
+            AttributeError: the parent path is missing, ``strict`` and nothing is there, or
+                the name holds something other than a module.
+        """
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
     def _owner_of(self, target: str) -> tuple:
         """``(module, name)`` for a dotted path ``"encoder.0.weight"``, the name checked."""
         path, _, name = target.rpartition(".")
@@ -399,98 +404,13 @@ class Module(ModuleHookMethods):
         fn(self)
         return self
 
-    # ---- state ----------------------------------------------------------------------------
-    def _state_entries(self) -> Iterator:
-        """``(dotted name, tensor)`` for what state_dict saves: parameters, then buffers, of
-        every module under every name it has (a layer used twice is saved twice, as PyTorch's
-        state_dict does)."""
-        for prefix, module in self.named_modules(remove_duplicate=False):
-            for key, param in module._parameters.items():
-                if param is not None:
-                    yield (f"{prefix}.{key}" if prefix else key), param
-            for key, buffer in module._buffers.items():
-                if buffer is not None and key not in module._non_persistent:
-                    yield (f"{prefix}.{key}" if prefix else key), buffer
-
-    def state_dict(self) -> OrderedDict:
-        """Name → NumPy array (a copy) for every parameter and persistent buffer.
-
-        The names and layouts are PyTorch's (``0.weight`` is ``(out, in)`` for a Linear), so
-        ``torch_model.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})`` works.
-        """
-        return OrderedDict((name, tensor.array.copy()) for name, tensor in self._state_entries())
-
-    def load_state_dict(self, state_dict: Mapping, strict: bool = True):
-        """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
-
-        Values may be NumPy arrays, chainrule tensors or other array-likes; each is cast to the
-        dtype of the parameter it fills. Nothing is changed if any check fails.
-
-        Args:
-            state_dict: name → array, e.g. from :meth:`state_dict` or a PyTorch model.
-            strict: require exactly the same names as this module has (a tensor with two
-                names, a layer used twice, needs only one of them).
-
-        Returns:
-            ``(missing_keys, unexpected_keys)`` as a named tuple.
-
-        Raises:
-            StateDictError (a ShapeError and a RuntimeError): an entry's shape differs from the
-                parameter's (always checked).
-            StateDictError (a ModelFormatError too): with ``strict=True``, names are missing or
-                unexpected.
-        """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(
-                f"load_state_dict expects a mapping of name -> array, got "
-                f"{type(state_dict).__name__}"
-            )
-        own = OrderedDict(self._state_entries())
-        # A batch norm's counter may be absent (older PyTorch checkpoints): PyTorch keeps the
-        # current count and does not report it, and so does this
-        # A layer used twice has two names for one tensor: one of them is enough (files
-        # written before state_dict listed both names have only the first)
-        filled = {id(tensor) for name, tensor in own.items() if name in state_dict}
-        missing = [
-            name
-            for name, tensor in own.items()
-            if name not in state_dict
-            and id(tensor) not in filled
-            and name.rpartition(".")[2] != "num_batches_tracked"
-        ]
-        unexpected = [name for name in state_dict if name not in own]
-        updates = []
-        for name, target in own.items():
-            if name not in state_dict:
-                continue
-            array = state_array(state_dict[name], name)
-            if array.shape != target.array.shape:
-                raise StateDictError(
-                    f"load_state_dict: {name} has shape {tuple(array.shape)} in the file but "
-                    f"{tuple(target.array.shape)} in the model; the weights come from a different "
-                    f"architecture"
-                )
-            updates.append((target, array))
-        if strict and (missing or unexpected):
-            problems = []
-            if missing:
-                problems.append(f"missing keys {missing}")
-            if unexpected:
-                problems.append(f"unexpected keys {unexpected}")
-            raise StateDictError(
-                f"load_state_dict for {type(self).__name__}: {'; '.join(problems)}. The state "
-                f"must come from the same architecture (strict=False loads the matching keys)."
-                + key_hint(own, state_dict)
-            )
-        for target, array in updates:
-            target.array[...] = array.astype(target.array.dtype, copy=False)
-        return _IncompatibleKeys(missing, unexpected)
-
     # ---- modes and dtypes -----------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Switch training behaviour on (Dropout drops, BatchNorm uses batch statistics)."""
         if not isinstance(mode, bool):
-            raise TypeError(f"train() expects a bool, got {type(mode).__name__}")
+            raise ArgumentTypeError(
+                f"training mode is expected to be boolean: train() got {type(mode).__name__}"
+            )
         object.__setattr__(self, "training", mode)
         # each child's own train(), as PyTorch calls it: a subclass may override it (say, to
         # keep a BatchNorm in eval mode)

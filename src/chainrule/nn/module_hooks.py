@@ -257,6 +257,12 @@ _NOT_SUPPORTED = {
         "Module.register_full_backward_hook(hook), the form PyTorch recommends; the deprecated "
         "one's grad_input is the last op's, not the module's inputs'"
     ),
+    # Module.to takes float32 and float64 only; these must not fall through to a plain
+    # AttributeError that reads like a typo
+    "half": "Module.float() or Module.double(); chainrule's layers compute in float32/float64",
+    "bfloat16": "Module.float(); NumPy has no bfloat16",
+    "type": "Module.to(dtype), e.g. model.to(cr.float64)",
+    "cuda": "leave it out: chainrule computes with NumPy on the CPU (Module.to('cpu') is a no-op)",
 }
 
 
