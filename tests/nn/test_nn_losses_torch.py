@@ -178,3 +178,20 @@ def test_cross_entropy_takes_a_negative_ignore_index_with_probability_targets_as
         LOGITS,
         PROBS,
     )
+
+
+@pytest.mark.parametrize(
+    "target",
+    [[0.0, 2.0], [-0.5, 1.0], [1.0, float("nan")], [2.0, 1.0]],
+    ids=["two", "neg", "nan", "1-2"],
+)
+def test_binary_cross_entropy_refuses_targets_outside_0_1_as_torch(target):
+    # labels coded 1/2 trained silently before (PyTorch: "all elements of target should be
+    # between 0 and 1")
+    p = [0.3, 0.6]
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(target))
+    with pytest.raises(cr.errors.DataError, match=r"targets in \[0, 1\]"):
+        cr.nn.functional.binary_cross_entropy(cr.tensor(p), cr.tensor(target))
+    with pytest.raises(cr.errors.DataError, match=r"targets in \[0, 1\]"):
+        cr.nn.BCELoss()(cr.tensor([p]), cr.tensor([target]))

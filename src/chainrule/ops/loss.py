@@ -326,9 +326,20 @@ class BinaryCrossEntropy(Function):
             lo, hi = (p.min(), p.max()) if p.size else (0.5, 0.5)
         if not (lo >= 0 and hi <= 1):  # NaN fails both
             raise DataError(
-                f"binary_cross_entropy needs probabilities in [0, 1], got values from "
-                f"{np.nanmin(p)} to {np.nanmax(p)}; apply sigmoid first, or use "
+                f"binary_cross_entropy needs probabilities in [0, 1], got values "
+                f"{_value_range(p)}; apply sigmoid first, or use "
                 f"binary_cross_entropy_with_logits"
+            )
+        # The targets too, as PyTorch ("all elements of target should be between 0 and 1"):
+        # labels coded 1/2 or −1/1 otherwise train into a model that cannot predict.
+        if t.size == 1:
+            t_lo = t_hi = t.item()
+        else:
+            t_lo, t_hi = (t.min(), t.max()) if t.size else (0, 0)
+        if not (t_lo >= 0 and t_hi <= 1):
+            raise DataError(
+                f"binary_cross_entropy needs targets in [0, 1], got values {_value_range(t)}; "
+                f"map labels coded otherwise (1/2, -1/1, ...) to 0/1 first"
             )
         if lo > _EXP_MINUS_100 and hi < 1:
             log_p, log_q = np.log(p), np.log1p(np.negative(p))
@@ -382,6 +393,16 @@ class BinaryCrossEntropy(Function):
 
 _LOG_CLAMP = np.int8(-100)  # an int8 operand keeps the array's float dtype
 _EXP_MINUS_100 = float(np.exp(-100.0))  # below it, ln p would pass the clamp
+
+
+def _value_range(a: np.ndarray) -> str:
+    """``from lo to hi`` of an array's values (and whether it holds NaN), without warnings."""
+    nan = np.isnan(a)
+    if nan.all():
+        return "that are all NaN"
+    finite = a[~nan]
+    text = f"from {finite.min()} to {finite.max()}"
+    return text + " and NaN" if nan.any() else text
 
 
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
