@@ -174,3 +174,12 @@ def test_deterministic_initialisers_still_fill_integer_tensors_as_pytorch():
         ours = getattr(init, name)(cr.zeros(3, 4, dtype="int64"), *args)
         theirs = getattr(torch.nn.init, name)(torch.zeros(3, 4, dtype=torch.int64), *args)
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_calculate_gain_refuses_identity_as_torch():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError):
+        torch.nn.init.calculate_gain("identity")
+    with pytest.raises(ValueError, match="unknown nonlinearity 'identity'"):
+        cr.nn.init.calculate_gain("identity")
+    assert cr.nn.init.calculate_gain("linear") == torch.nn.init.calculate_gain("linear") == 1

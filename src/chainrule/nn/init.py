@@ -36,7 +36,6 @@ __all__ = [
 
 _LINEAR_LIKE = {
     "linear",
-    "identity",
     "sigmoid",
     *(f"conv{d}d" for d in (1, 2, 3)),
     *(f"conv_transpose{d}d" for d in (1, 2, 3)),
@@ -46,7 +45,7 @@ _LINEAR_LIKE = {
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The factor that keeps activations' variance steady through ``nonlinearity``.
 
-    linear/identity/sigmoid and conv1d..3d, conv_transpose1d..3d: 1 (an int, as PyTorch's);
+    linear/sigmoid and conv1d..3d, conv_transpose1d..3d: 1 (an int, as PyTorch's);
     tanh: 5/3; relu: √2; leaky_relu: √(2 / (1 + slope²)) (slope ``param``, default 0.01);
     selu: 3/4.
 
