@@ -21,7 +21,14 @@ from chainrule._gemm import product
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops.conv3d_graph import conv3d_graph
-from chainrule.ops.conv3d_util import col2im, im2col, out_sizes, pad_channels_first, triple
+from chainrule.ops.conv3d_util import (
+    as_batch_of_volumes,
+    col2im,
+    im2col,
+    out_sizes,
+    pad_channels_first,
+    triple,
+)
 from chainrule.ops.conv_util import _give_back, _Lease, group_count
 from chainrule.ops.matmul import row_sum
 from chainrule.tensor import Tensor
@@ -170,17 +177,7 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     stride = triple(stride, "stride", op, 1)
     dilation = triple(dilation, "dilation", op, 1)
     groups = group_count(groups, op)
-    if weight.ndim != 5:
-        raise ShapeError(
-            f"{op} expects a 5-D weight (C_out, C_in/groups, kD, kH, kW), got {weight.shape}"
-        )
-    unbatched = x.ndim == 4
-    if unbatched:
-        x = x.reshape(1, *x.shape)
-    if x.ndim != 5:
-        raise ShapeError(
-            f"{op} expects input of shape (N, C, D, H, W) or (C, D, H, W), got {tuple(x.shape)}"
-        )
+    x, unbatched = as_batch_of_volumes(x, weight, op, "(C_out, C_in/groups, kD, kH, kW)")
     c = x.shape[1]
     out_ch, cg, *kernel = weight.shape
     if out_ch % groups or c % groups:

@@ -38,6 +38,23 @@ def triple(value, name: str, op: str, minimum: int = 0) -> tuple[int, int, int]:
     return tuple(int(v) for v in values)
 
 
+def as_batch_of_volumes(x, weight, op: str, weight_layout: str):
+    """``(x as (N, C, D, H, W), whether it came unbatched)``, after checking that the weight
+    is 5-D (``weight_layout`` names its axes in the message) and the input 4-D or 5-D."""
+    from chainrule.errors import ShapeError
+
+    if weight.ndim != 5:
+        raise ShapeError(f"{op} expects a 5-D weight {weight_layout}, got {weight.shape}")
+    unbatched = x.ndim == 4
+    if unbatched:
+        x = x.reshape(1, *x.shape)
+    if x.ndim != 5:
+        raise ShapeError(
+            f"{op} expects input of shape (N, C, D, H, W) or (C, D, H, W), got {tuple(x.shape)}"
+        )
+    return x, unbatched
+
+
 def out_sizes(sizes, pads, kernel, stride, dilation) -> tuple[int, int, int]:
     """(OD, OH, OW) of a convolution over ``sizes`` padded by ``pads`` (front, back, ...)."""
     return tuple(

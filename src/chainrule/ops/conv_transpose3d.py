@@ -18,7 +18,7 @@ from chainrule._gemm import product
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops.conv3d_graph import conv_transpose3d_graph
-from chainrule.ops.conv3d_util import col2im, im2col, triple
+from chainrule.ops.conv3d_util import as_batch_of_volumes, col2im, im2col, triple
 from chainrule.ops.conv_util import _give_back, check_output_padding, group_count
 from chainrule.tensor import Tensor
 
@@ -167,17 +167,7 @@ def conv_transpose3d(
     output_padding = triple(output_padding, "output_padding", op, 0)
     groups = group_count(groups, op)
     check_output_padding(output_padding, stride, dilation, op)
-    if weight.ndim != 5:
-        raise ShapeError(
-            f"{op} expects a 5-D weight (C_in, C_out/groups, kD, kH, kW), got {weight.shape}"
-        )
-    unbatched = x.ndim == 4
-    if unbatched:
-        x = x.reshape(1, *x.shape)
-    if x.ndim != 5:
-        raise ShapeError(
-            f"{op} expects input of shape (N, C, D, H, W) or (C, D, H, W), got {tuple(x.shape)}"
-        )
+    x, unbatched = as_batch_of_volumes(x, weight, op, "(C_in, C_out/groups, kD, kH, kW)")
     _check_shapes(x, weight, bias, (stride, padding, output_padding, dilation, groups), op)
     out = apply_conv_transpose3d(x, weight, bias, stride, padding, output_padding, dilation, groups)
     # (PyTorch's grad_fn name when unbatched: SqueezeBackward1)
