@@ -131,8 +131,9 @@ def _operand(x: np.ndarray):
     return None
 
 
-def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
-    """``a @ b`` for 2-D ``a`` (m, k) and ``b`` (k, n) through MKL, or None where it declines."""
+def gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray | None:
+    """``a @ b`` for 2-D ``a`` (m, k) and ``b`` (k, n) through MKL, or None where it declines;
+    written into ``out`` where given (a C-contiguous (m, n) array of the operands' dtype)."""
     m, k = a.shape
     n = b.shape[1]
     if m * n * k < MIN_WORK or a.dtype != b.dtype:
@@ -144,7 +145,10 @@ def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     layout_a, layout_b = _operand(a), _operand(b)
     if layout_a is None or layout_b is None:
         return None
-    out = np.empty((m, n), dtype=a.dtype)
+    if out is None:
+        out = np.empty((m, n), dtype=a.dtype)
+    elif out.dtype != a.dtype or out.shape != (m, n) or not out.flags.c_contiguous:
+        return None
     routine(
         _ROW_MAJOR, layout_a[0], layout_b[0], m, n, k, 1.0,
         a.ctypes.data, layout_a[1], b.ctypes.data, layout_b[1], 0.0, out.ctypes.data, n,
@@ -152,7 +156,12 @@ def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     return out
 
 
-def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for 2-D operands: MKL for large float products where installed, else NumPy."""
-    out = gemm(a, b)
-    return product(a, b) if out is None else out
+def dot(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` for 2-D operands: MKL for large float products where installed, else NumPy
+    (``chainrule._gemm.product``, or ``np.dot`` into ``out`` where given)."""
+    result = gemm(a, b, out)
+    if result is not None:
+        return result
+    if out is not None:
+        return np.dot(a, b, out=out)
+    return product(a, b)

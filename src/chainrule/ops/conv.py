@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule._gemm import product
+from chainrule import _mkl
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops import conv_flat
@@ -120,7 +120,7 @@ class Conv2d(Function):
             cols = _borrow((m, kh * kw * c), x.dtype)
             cols.reshape(win.shape)[...] = win  # the one copy of im2col
             w_mat = weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, out_ch)
-            out = product(cols, w_mat)
+            out = _mkl.dot(cols, w_mat)
         else:
             # (N, OH, OW, kh, kw, g, Cg) → (g, M, kh·kw·Cg): one batched product per group
             win = win.reshape(n, oh, ow, kh, kw, groups, cg)
@@ -148,9 +148,9 @@ class Conv2d(Function):
         grad_x = grad_w = grad_b = None
         if g == 1:
             if needs[1]:
-                grad_w = product(cols.T, grad_m).reshape(kh, kw, c, out_ch).transpose(3, 2, 0, 1)
+                grad_w = _mkl.dot(cols.T, grad_m).reshape(kh, kw, c, out_ch).transpose(3, 2, 0, 1)
             if needs[0]:
-                grad_cols = product(grad_m, self.w_mat.T).reshape(n, oh, ow, kh, kw, c)
+                grad_cols = _mkl.dot(grad_m, self.w_mat.T).reshape(n, oh, ow, kh, kw, c)
         else:
             grad_g = grad_m.reshape(m, g, og).transpose(1, 0, 2)  # (g, M, Og)
             if needs[1]:
@@ -202,7 +202,7 @@ class ConvTranspose2d(Function):
         if g == 1:
             # (M, C_in) · (C_in, kh·kw·C_out) → the columns of the output
             w_mat = weight.transpose(0, 2, 3, 1).reshape(c_in, kh * kw * og)
-            cols = product(x_m, w_mat).reshape(n, h, w, kh, kw, out_ch)
+            cols = _mkl.dot(x_m, w_mat).reshape(n, h, w, kh, kw, out_ch)
         else:
             w_mat = weight.reshape(g, cg, og, kh, kw).transpose(0, 1, 3, 4, 2)
             w_mat = w_mat.reshape(g, cg, kh * kw * og)
@@ -233,9 +233,9 @@ class ConvTranspose2d(Function):
         if g == 1:
             cols = win.reshape(m, kh * kw * out_ch)
             if needs[0]:
-                grad_x = _as_nchw(product(cols, self.w_mat.T).reshape(n, h, w, c_in))
+                grad_x = _as_nchw(_mkl.dot(cols, self.w_mat.T).reshape(n, h, w, c_in))
             if needs[1]:
-                grad_w = product(self.x_m.T, cols).reshape(c_in, kh, kw, og).transpose(0, 3, 1, 2)
+                grad_w = _mkl.dot(self.x_m.T, cols).reshape(c_in, kh, kw, og).transpose(0, 3, 1, 2)
         else:
             cols = win.reshape(n, h, w, kh, kw, g, og).transpose(5, 0, 1, 2, 3, 4, 6)
             cols = cols.reshape(g, m, kh * kw * og)

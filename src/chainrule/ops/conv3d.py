@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule._gemm import product
+from chainrule import _mkl
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops.conv3d_graph import conv3d_graph
@@ -69,7 +69,7 @@ class Conv3d(Function):
         # (sizes spelled out, never -1: an empty batch has no positions)
         positions, rows = n * out_size[0] * out_size[1] * out_size[2], weight[0].size
         if groups == 1:
-            out = product(weight.reshape(out_ch, rows), cols.reshape(rows, positions))
+            out = _mkl.dot(weight.reshape(out_ch, rows), cols.reshape(rows, positions))
         else:  # each group's rows of the columns are one block: one batched product
             w_g = weight.reshape(groups, out_ch // groups, rows)
             out = np.matmul(w_g, cols.reshape(groups, rows, positions))
@@ -91,9 +91,9 @@ class Conv3d(Function):
             cols_m = cols.reshape(rows, positions)
             w_mat = self.weight.reshape(out_ch, rows)
             if needs[1]:
-                grad_w = product(grad_m, cols_m.T).reshape(self.weight.shape)
+                grad_w = _mkl.dot(grad_m, cols_m.T).reshape(self.weight.shape)
             if needs[0]:
-                grad_cols = product(w_mat.T, grad_m)
+                grad_cols = _mkl.dot(w_mat.T, grad_m)
         else:
             cols_g = cols.reshape(g, rows, positions)
             w_g = self.weight.reshape(g, out_ch // g, rows)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule._gemm import product
+from chainrule import _mkl
 from chainrule.ops.conv_util import _borrow, _give_back, _Lease
 
 # Below this many positions per row the column gradients are added through a zero-gapped
@@ -74,6 +74,20 @@ def _col2im_rows(blocks: np.ndarray, row: int, wp: int, dilation) -> np.ndarray:
     return flat[: n * c * row].reshape(n, c, row)
 
 
+def _per_image_product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None):
+    """``a @ b[i]`` for each image i of ``b`` (N, k, L), into ``out`` (N, m, L): one MKL product
+    per image where that route takes them (1.3-2.4x faster than OpenBLAS at these shapes on
+    an Intel Xeon, see ``chainrule._mkl``), else NumPy's batched matmul."""
+    if out is None:
+        out = np.empty((b.shape[0], a.shape[0], b.shape[2]), np.result_type(a, b))
+    if _mkl.gemm(a, b[0], out[0]) is None:
+        return np.matmul(a, b, out=out)
+    for i in range(1, b.shape[0]):
+        if _mkl.gemm(a, b[i], out[i]) is None:
+            np.matmul(a, b[i], out=out[i])
+    return out
+
+
 def forward_rows(op, x, weight, bias, pads, dilation):
     """Full-width rows: one batched product per image keeps the output NCHW. Measured on
     LeNet-5's layers against the channels-last windows: 3-5x faster."""
@@ -96,7 +110,7 @@ def forward_rows(op, x, weight, bias, pads, dilation):
             blocks[:, :, i, j] = plane[:, :, start : start + length]
     _give_back(plane)
     w_mat = weight.reshape(out_ch, c * kh * kw)
-    out = np.matmul(w_mat, cols)  # (N, C_out, OH·Wp)
+    out = _per_image_product(w_mat, cols)  # (N, C_out, OH·Wp)
     if bias is not None:
         out += bias[:, None]
     op.lease = _Lease(cols)
@@ -127,7 +141,7 @@ def backward_rows(op, grad):
         _give_back(grad_t)
     if needs[0]:
         grad_cols = _borrow((n, c * kh * kw, length), grad.dtype)
-        np.matmul(op.w_mat.T, grad_rows, out=grad_cols)
+        _per_image_product(op.w_mat.T, grad_rows, out=grad_cols)
         blocks = grad_cols.reshape(n, c, kh, kw, length)
         plane = _col2im_rows(blocks, hp * wp + dw * (kw - 1), wp, op.dilation)
         _give_back(grad_cols)
@@ -201,7 +215,7 @@ def forward_exact(op, x, weight, bias, pads, dilation):
             cols[:, i] = runs[:, :, :, i * dh * ow : i * dh * ow + size]
         _give_back(shifted)
     w_mat = weight.reshape(out_ch, c * kh * kw)
-    out = product(w_mat, cols.reshape(c * kh * kw, n * size))  # (C_out, N·OH·OW)
+    out = _mkl.dot(w_mat, cols.reshape(c * kh * kw, n * size))  # (C_out, N·OH·OW)
     if bias is not None:
         out += bias[:, None]
     op.lease = _Lease(cols)
@@ -226,7 +240,7 @@ def backward_exact(op, grad):
     cols = op.lease.array.reshape(c * kh * kw, n * size)
     grad_x = grad_w = grad_b = None
     if needs[1]:
-        grad_w = product(grad_m, cols.T).reshape(op.weight.shape)
+        grad_w = _mkl.dot(grad_m, cols.T).reshape(op.weight.shape)
     if needs[0]:
         grad_x = _input_grad_exact(op, grad_m)
     if len(needs) == 3 and needs[2]:
@@ -264,7 +278,7 @@ def _input_grad_exact(op, grad_m):
             shifted_grad[:, i, :, i * dh : i * dh + oh] = grad_planes
     w_rows = op.weight.transpose(1, 3, 0, 2).reshape(c * kw, out_ch * kh)
     shifted = _borrow((c * kw, n * run), dtype)
-    np.dot(w_rows, shifted_grad.reshape(out_ch * kh, n * run), out=shifted)
+    _mkl.dot(w_rows, shifted_grad.reshape(out_ch * kh, n * run), out=shifted)
     if shifted_grad is not grad_m:
         _give_back(shifted_grad)
     # the kernel columns: shifted planes → padded planes (C, N, Hp, Wp)

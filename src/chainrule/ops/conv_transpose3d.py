@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule._gemm import product
+from chainrule import _mkl
 from chainrule.autograd.function import Function
 from chainrule.errors import ShapeError
 from chainrule.ops.conv3d_graph import conv_transpose3d_graph
@@ -50,7 +50,7 @@ class ConvTranspose3d(Function):
         x_c = np.ascontiguousarray(x.transpose(1, 0, 2, 3, 4)).reshape(c_in, -1)
         self.x_c = x_c
         if g == 1:  # (C_out·taps, C_in) · (C_in, N·D·H·W) → the columns of the output
-            cols = product(weight.reshape(c_in, -1).T, x_c)
+            cols = _mkl.dot(weight.reshape(c_in, -1).T, x_c)
         else:
             w_g = weight.reshape(g, c_in // g, -1).transpose(0, 2, 1)
             cols = np.matmul(w_g, x_c.reshape(g, c_in // g, -1))
@@ -77,13 +77,13 @@ class ConvTranspose3d(Function):
         grad_x = grad_w = grad_b = None
         if needs[0]:
             if g == 1:
-                grad_x = product(w_g[0], cols_g[0])
+                grad_x = _mkl.dot(w_g[0], cols_g[0])
             else:
                 grad_x = np.matmul(w_g, cols_g)  # (g, C_in/g, N·D·H·W)
             grad_x = grad_x.reshape(c_in, n, *sizes).transpose(1, 0, 2, 3, 4)
         if needs[1]:
             if g == 1:
-                grad_w = product(self.x_c, cols_g[0].T)
+                grad_w = _mkl.dot(self.x_c, cols_g[0].T)
             else:
                 x_g = self.x_c.reshape(g, c_in // g, -1)
                 grad_w = np.matmul(x_g, cols_g.transpose(0, 2, 1))  # (g, C_in/g, og·taps)
