@@ -46,9 +46,9 @@ def _run(name, dtype, transposed=False):
     ours = getattr(cr.nn.functional, f"{prefix}{dims}d")
     theirs = getattr(torch.nn.functional, f"{prefix}{dims}d")
     results = []
-    for lib, fn, make in (
-        ("cr", ours, lambda v: cr.tensor(v, requires_grad=True, dtype=dtype)),
-        ("torch", theirs, lambda v: torch.tensor(v, requires_grad=True)),
+    for fn, make in (
+        (ours, lambda v: cr.tensor(v, requires_grad=True, dtype=dtype)),
+        (theirs, lambda v: torch.tensor(v, requires_grad=True)),
     ):
         x, w, b = make(x0), make(w0), make(b0)
         with threadpool_limits(1, user_api="blas"):
@@ -111,12 +111,14 @@ def test_gemm_writes_into_out_and_declines_an_out_it_cannot_fill():
     b = rng.standard_normal((300, 200)).astype(np.float32)
     out = np.empty((64, 200), np.float32)
     with threadpool_limits(1, user_api="blas"):
-        monkey = _mkl._load(any_cpu=True)
-        assert monkey
+        assert _mkl._load(any_cpu=True)
         assert _mkl.gemm(a, b, out) is out
         np.testing.assert_allclose(out, a @ b, rtol=1e-4, atol=1e-3)
-        for bad in (np.empty((64, 200), np.float64), np.empty((200, 64), np.float32).T,
-                    np.empty((64, 201), np.float32)):
+        for bad in (
+            np.empty((64, 200), np.float64),
+            np.empty((200, 64), np.float32).T,
+            np.empty((64, 201), np.float32),
+        ):
             assert _mkl.gemm(a, b, bad) is None
         # dot falls back to NumPy for such an out, with NumPy's own checks
         filled = np.empty((64, 200), np.float32)
