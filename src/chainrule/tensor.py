@@ -7,6 +7,7 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.autograd import engine
 from chainrule.autograd import grad_face as _grad_face
+from chainrule.autograd import graph_backward as _graph_backward
 from chainrule.autograd import hooks as _autograd_hooks
 from chainrule.autograd import partial as _partial
 from chainrule.autograd.grad_fn_names import keep_name as _keep_name
@@ -170,20 +171,22 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
         return self.array.ndim
 
     # ---- autograd -----------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Backpropagate: add ∂self/∂leaf to ``leaf.grad`` for every leaf that requires grad.
 
         Args:
             gradient: ∂L/∂self, same shape as ``self``; optional when ``self`` has one element.
             retain_graph: keep the graph's saved values so ``backward`` can run through it again.
-            create_graph: not supported; use ``cr.autograd.grad(..., create_graph=True)``.
+            create_graph: record the backward pass too: each ``.grad`` becomes a tensor in the
+                graph, to be differentiated again (a gradient penalty); keeps the graph.
             inputs: only these tensors get ``.grad`` (and only ops leading to them run).
         """
-        if create_graph:
-            raise NotImplementedError(
-                "backward(create_graph=True) is not supported: .grad holds values, not a graph; "
-                "use grads = cr.autograd.grad(loss, params, create_graph=True) instead"
-            )
+        if create_graph:  # .grad becomes a tensor in the graph (autograd/graph_backward.py)
+            if inputs is not None:
+                inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+                _partial.check_inputs(inputs)
+            _graph_backward.backward([self], [gradient], inputs, retain_graph)
+            return
         backward = engine.backward if inputs is None else _partial.backward
         backward(self, gradient, retain_graph, inputs)
 
@@ -226,7 +229,7 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (sets ``.grad`` to ``None``)."""
-        self.grad_array = None
+        self.grad_array = self._grad_face = None
 
     # ---- conversion ---------------------------------------------------------------------
     def item(self):

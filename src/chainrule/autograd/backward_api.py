@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 
-from chainrule.autograd import engine, partial
+from chainrule.autograd import engine, graph_backward, partial
 from chainrule.errors import GraphError
 
 
@@ -30,7 +30,8 @@ def backward(
         grad_tensors: the gradient of something with respect to each tensor (``None`` for a
             one-element tensor): a tensor, or a sequence with one entry per tensor.
         retain_graph: keep the graph for another pass (default: ``create_graph``).
-        create_graph: not supported, as in ``Tensor.backward``; use ``autograd.grad``.
+        create_graph: record the backward pass too: each ``.grad`` becomes a tensor in the
+            graph (see ``Tensor.backward``).
         grad_variables: PyTorch's old name of ``grad_tensors``.
         inputs: only these tensors get ``.grad`` (and only ops leading to them run).
 
@@ -50,11 +51,6 @@ def backward(
         if grad_tensors is not None:
             raise TypeError("pass grad_tensors or its old name grad_variables, not both")
         grad_tensors = grad_variables
-    if create_graph:
-        raise NotImplementedError(
-            "autograd.backward(create_graph=True) is not supported: .grad holds values, not a "
-            "graph; use grads = cr.autograd.grad(loss, params, create_graph=True) instead"
-        )
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grad_tensors is None or isinstance(grad_tensors, Tensor):
         grad_tensors = [grad_tensors] * len(tensors)
@@ -70,6 +66,12 @@ def backward(
             raise GraphError(
                 f"element {i} of tensors does not require grad and does not have a grad_fn"
             )
+    if create_graph:  # .grad becomes a tensor in the graph (autograd/graph_backward.py)
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            partial.check_inputs(inputs)
+        graph_backward.backward(tensors, grad_tensors, inputs, retain_graph)
+        return
     keep = bool(retain_graph)
     if inputs is not None:
         if isinstance(inputs, Tensor):
@@ -96,3 +98,6 @@ def _leaves_below(tensors) -> list:
             seen.add(id(t))
             leaves.append(t)
     return leaves
+
+
+graph_backward.PASSES["leaves_below"] = _leaves_below  # for backward(create_graph=True)

@@ -7,9 +7,12 @@ from sys import getrefcount
 import numpy as np
 from numpy import ndarray
 
+from chainrule.autograd import grad_face
 from chainrule.autograd import hooks as _hooks
 from chainrule.autograd.inplace import _CLOCK, check_saved_inputs
 from chainrule.errors import GraphError
+
+_GRAPH_GRADS = grad_face.GRAPH_GRADS
 
 
 def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -132,6 +135,10 @@ def _accumulate_leaf(tensor, grad: np.ndarray, upstream: np.ndarray) -> None:
         elif grad.dtype != tensor.array.dtype:
             grad = grad.astype(tensor.array.dtype)
         tensor.grad_array = grad
+    elif _GRAPH_GRADS[0] and grad_face.has_graph(tensor):
+        # .grad is a tensor in the graph (backward(create_graph=True)): add out of place, as
+        # PyTorch, so the graph that read it keeps its values
+        grad_face.add_to_grad(tensor, grad)
     else:
         tensor.grad_array += grad
 

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from chainrule.autograd import engine, partial
+from chainrule.autograd import engine, graph_backward, partial
 from chainrule.autograd import hooks as _hooks
 from chainrule.autograd.inplace import _CLOCK, check_saved_inputs
 from chainrule.errors import GraphError
@@ -300,3 +300,6 @@ def _sum_to_shape(grad, shape: tuple):
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad.reshape(shape) if grad.shape != shape else grad
+
+
+graph_backward.PASSES["graph_pass"] = _graph_pass  # for backward(create_graph=True)

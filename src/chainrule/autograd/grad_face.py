@@ -27,6 +27,11 @@ from chainrule.errors import DTypeError, ShapeError
 Tensor = None
 _new = object.__new__
 
+# True once some .grad has held a tensor in the graph (``backward(create_graph=True)``,
+# autograd/graph_backward.py) in this process: read by the engine where a leaf already has a
+# gradient, to add to such a one out of place.
+GRAPH_GRADS = [False]
+
 
 def _adopt(tensor, face) -> None:
     tensor._grad_face = _weak(face)
@@ -91,3 +96,51 @@ def convert(tensor, array) -> None:
     face = grad_of(tensor)
     face.array = array
     tensor.grad_array = array
+
+
+# ---- .grad as a tensor in the graph (backward(create_graph=True)) ----------------------------
+def add_to_grad(tensor, grad) -> None:
+    """``tensor.grad`` ← ``grad`` (a copy) or ``tensor.grad + grad``, in the graph (``grad``:
+    a tensor, or an array from a plain backward)."""
+    if not isinstance(grad, Tensor):
+        grad = Tensor._make(np.asarray(grad), False)
+    if grad.dtype != tensor.dtype:
+        grad = grad.to(tensor.dtype)
+    old = tensor.grad if tensor.grad_array is not None else None
+    if old is None:
+        # a copy: the gradient may be the seed or another tensor the caller still holds
+        new = grad.clone() if grad.requires_grad else Tensor._make(grad.array.copy(), False)
+    else:
+        new = old + grad
+    tensor.grad = new
+    if new.requires_grad:
+        # .grad faces are held weakly (autograd/grad_face.py); this one carries a graph that
+        # nothing else holds, so the tensor holds it until .grad changes (zero_grad drops it)
+        tensor._grad_face = _Held(new)
+
+
+class _Held:
+    """A strong stand-in for the weak reference in ``tensor._grad_face``: calling it gives
+    the face, as calling a weak reference does."""
+
+    __slots__ = ("face",)
+
+    def __init__(self, face):
+        self.face = face
+
+    def __call__(self):
+        return self.face
+
+
+def detach_graph_grad(tensor) -> None:
+    """``zero_grad(set_to_none=False)`` on a gradient in the graph: the zeroed array stays, as
+    a plain tensor (PyTorch detaches it before zeroing)."""
+    if has_graph(tensor):
+        tensor._grad_face = None
+
+
+def has_graph(tensor) -> bool:
+    """Whether ``tensor.grad`` is a tensor in the graph (then accumulation is out of place)."""
+    ref = getattr(tensor, "_grad_face", None)
+    face = ref() if ref is not None else None
+    return face is not None and face.array is tensor.grad_array and face.requires_grad

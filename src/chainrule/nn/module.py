@@ -10,6 +10,7 @@ import numpy as np
 from chainrule import _dtype
 from chainrule._device import check_device
 from chainrule.autograd import grad_face
+from chainrule.autograd.grad_face import GRAPH_GRADS, detach_graph_grad
 from chainrule.errors import ArgumentTypeError, DTypeError
 from chainrule.nn._module_args import parse_to
 from chainrule.nn.module_hooks import ModuleHookMethods, unsupported_method
@@ -432,9 +433,11 @@ class Module(ModuleHookMethods, ModuleStateMethods):
         """Forget every parameter's gradient (``None``, or zeros with ``set_to_none=False``)."""
         for param in self.parameters():
             if set_to_none:
-                param.grad_array = None
+                param.grad_array = param._grad_face = None  # (a .grad in the graph goes too)
             elif param.grad_array is not None:
                 param.grad_array[...] = 0
+                if GRAPH_GRADS[0]:
+                    detach_graph_grad(param)
 
     def to(self, *args, **kwargs) -> Module:
         """Convert floating-point parameters and buffers to a dtype, in place; returns self.

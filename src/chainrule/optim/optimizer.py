@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._blas import MIN_SIZE, axpy
+from chainrule.autograd.grad_face import GRAPH_GRADS, detach_graph_grad
 from chainrule.autograd.grad_mode import enable_grad
 from chainrule.autograd.inplace import note_step
 from chainrule.errors import DTypeError, ShapeError
@@ -193,9 +194,11 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none:
-                    p.grad_array = None
+                    p.grad_array = p._grad_face = None  # (a .grad in the graph goes too)
                 elif p.grad_array is not None:
                     p.grad_array.fill(0)
+                    if GRAPH_GRADS[0]:
+                        detach_graph_grad(p)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient; returns the closure's loss, if given."""
