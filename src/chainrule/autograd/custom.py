@@ -111,6 +111,16 @@ class _CustomOp(_op.Function):
     def name(self) -> str:
         return type(self).__name__  # PyTorch's name of a custom node: ``<Function>Backward``
 
+    def register_hook(self, fn):
+        if self.outputs is not None:
+            _outputs.refuse_hooks(type(self).__name__)
+        return super().register_hook(fn)
+
+    def register_prehook(self, fn):
+        if self.outputs is not None:
+            _outputs.refuse_hooks(type(self).__name__)
+        return super().register_prehook(fn)
+
     def _user_grads(self, grads_out: tuple) -> tuple:
         """The user's backward on the outputs' gradients: one per recorded input, checked."""
         grads = self.user.backward(self.ctx, *grads_out)

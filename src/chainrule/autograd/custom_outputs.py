@@ -19,7 +19,7 @@ import numpy as np
 
 from chainrule.autograd import function as _op
 from chainrule.autograd.inplace import bump
-from chainrule.errors import GraphError
+from chainrule.errors import GraphError, NotSupportedError
 from chainrule.tensor import Tensor
 
 
@@ -115,6 +115,18 @@ class OutputPart(_op.Function):
 
     def __repr__(self) -> str:
         return f"<{self.outputs.node_name} output {self.index}>"
+
+    def register_hook(self, fn):
+        refuse_hooks(self.outputs.node_name)
+
+    register_prehook = register_hook
+
+
+def refuse_hooks(node_name: str):
+    raise NotSupportedError(
+        f"hooks on the grad_fn of a custom Function with several outputs ({node_name}) are not "
+        f"supported; hook its output tensors (out.register_hook(fn)) or its inputs instead"
+    )
 
 
 def record_several(node_cls, parents: list, outs: tuple, differentiable: set, **params):
