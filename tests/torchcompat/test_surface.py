@@ -283,10 +283,16 @@ def test_custom_function_new_style_and_errors():
     class Pair(cr.autograd.Function):
         @staticmethod
         def forward(ctx, x):
-            return x, x
+            return x, x * 2
 
-    with pytest.raises(NotImplementedError, match="several outputs"):
-        Pair.apply(x)
+        @staticmethod
+        def backward(ctx, grad_a, grad_b):  # one gradient per output, as PyTorch
+            return grad_a + 2 * grad_b
+
+    a, b = Pair.apply(x)
+    x.grad = None
+    (a + b).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
 
 
 # ---- nn.utils --------------------------------------------------------------------------------

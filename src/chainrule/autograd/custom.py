@@ -4,7 +4,9 @@
 The user's forward runs under ``no_grad`` on tensors; its result is recorded in the graph as
 one op (a subclass of :class:`chainrule.autograd.function.Function` made once per user class,
 named ``<Name>Backward``), whose backward calls the user's ``backward`` with the upstream
-gradient as a tensor and hands the returned tensors' arrays to the engine. Under
+gradient as a tensor and hands the returned tensors' arrays to the engine. A forward
+returning several outputs, or an input changed in place (``ctx.mark_dirty``), is recorded by
+``custom_outputs.py``. Under
 ``create_graph=True`` the user's backward runs in grad mode, so its tensor ops are recorded and
 its gradients can be differentiated again, as in PyTorch.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.autograd import custom_outputs as _outputs
 from chainrule.autograd import function as _op
 from chainrule.autograd.grad_mode import _GradMode, no_grad
 from chainrule.errors import GraphError
@@ -32,6 +35,7 @@ class FunctionCtx:
         self._saved: tuple = ()
         self.materialize_grads = True
         self._non_differentiable: list = []  # outputs marked (held: an id could be reused)
+        self._dirty: list = []
 
     def save_for_backward(self, *tensors) -> None:
         for t in tensors:
@@ -52,9 +56,9 @@ class FunctionCtx:
         self._non_differentiable.extend(tensors)
 
     def mark_dirty(self, *tensors) -> None:
-        raise NotImplementedError(
-            "ctx.mark_dirty (in-place custom Functions) is not supported; return a new tensor"
-        )
+        """Mark inputs the forward changed in place and returns: each comes back as the same
+        tensor, its version bumped and this Function as its grad_fn (PyTorch's)."""
+        self._dirty.extend(tensors)
 
     def set_materialize_grads(self, value: bool) -> None:
         self.materialize_grads = bool(value)
@@ -66,8 +70,9 @@ class _CustomOp(_op.Function):
     user = None  # the user's Function subclass
     formulas = ("the custom backward",)
 
-    def forward(self, *arrays, ctx, out, positions):
+    def forward(self, *arrays, ctx, out, positions, outputs=None):
         self.ctx, self.positions, self.n_args = ctx, positions, len(ctx.needs_input_grad)
+        self.outputs = outputs  # custom_outputs.Outputs where forward returned several
         # Nothing saved with save_for_backward: the op outlives a backward() without
         # retain_graph, as PyTorch's node, which frees only the saved tensors
         self.saves_tensors = bool(ctx.saved_tensors)
@@ -75,7 +80,7 @@ class _CustomOp(_op.Function):
 
     def backward(self, grad):
         with no_grad():
-            grads = self._user_grads(Tensor._make(grad, False))
+            grads = self._user_grads(self._output_grads(Tensor._make(grad, False), grad))
         return tuple(None if g is None else np.asarray(g) for g in grads)
 
     def backward_graph(self, grad):
@@ -85,9 +90,9 @@ class _CustomOp(_op.Function):
         once = getattr(self.user.backward, "_chainrule_once_differentiable", False)
         if once:
             with no_grad():
-                grads = self._user_grads(grad)
+                grads = self._user_grads(self._output_grads(grad, grad, graph=True))
         else:
-            grads = self._user_grads(grad)
+            grads = self._user_grads(self._output_grads(grad, grad, graph=True))
         out = []
         for g in grads:
             if g is not None and not isinstance(g, Tensor):
@@ -97,9 +102,28 @@ class _CustomOp(_op.Function):
             out.append(g)
         return tuple(out)
 
-    def _user_grads(self, grad: Tensor) -> tuple:
-        """The user's backward on ``grad``: one gradient per recorded input, checked."""
-        grads = self.user.backward(self.ctx, grad)
+    def _output_grads(self, tensor, grad, graph=False) -> tuple:
+        """The gradients the user's backward takes: the one output's, or one per output."""
+        if self.outputs is None:
+            return (tensor,)
+        return self.outputs.split(grad, graph, self.ctx.materialize_grads)
+
+    def name(self) -> str:
+        return type(self).__name__  # PyTorch's name of a custom node: ``<Function>Backward``
+
+    def register_hook(self, fn):
+        if self.outputs is not None:
+            _outputs.refuse_hooks(type(self).__name__)
+        return super().register_hook(fn)
+
+    def register_prehook(self, fn):
+        if self.outputs is not None:
+            _outputs.refuse_hooks(type(self).__name__)
+        return super().register_prehook(fn)
+
+    def _user_grads(self, grads_out: tuple) -> tuple:
+        """The user's backward on the outputs' gradients: one per recorded input, checked."""
+        grads = self.user.backward(self.ctx, *grads_out)
         if not isinstance(grads, tuple):
             grads = (grads,)
         if len(grads) > self.n_args and all(g is None for g in grads[self.n_args :]):
@@ -137,9 +161,11 @@ class _OnceDifferentiated(_op.Function):
 class Function:
     """Base class of user-defined differentiable functions, as ``torch.autograd.Function``.
 
-    Subclass it with two static methods, ``forward(ctx, *args)`` returning a tensor, and
-    ``backward(ctx, grad_output)`` returning one gradient per forward argument (``None`` for
-    arguments that need none); call it with ``MyFn.apply(*args)``. PyTorch's newer style,
+    Subclass it with two static methods, ``forward(ctx, *args)`` returning a tensor (or a
+    tuple of outputs), and ``backward(ctx, *grad_outputs)``, given one gradient per output and
+    returning one gradient per forward argument (``None`` for arguments that need none); call
+    it with ``MyFn.apply(*args)``. ``ctx.mark_dirty(x)`` declares an input changed in place
+    and returned (custom_outputs.py). PyTorch's newer style,
     ``forward(*args)`` plus ``setup_context(ctx, inputs, output)``, works too.
 
     Example:
@@ -192,22 +218,44 @@ class Function:
                 cls.setup_context(ctx, args, out)
             else:
                 out = cls.forward(ctx, *args, **kwargs)
-        if isinstance(out, tuple):
-            raise NotImplementedError(
-                f"{cls.__name__}.forward returned {len(out)} outputs; custom Functions with "
-                f"several outputs are not supported yet: return one tensor (or write two)"
-            )
-        if not isinstance(out, Tensor):
+        several = isinstance(out, tuple)
+        outs = out if several else (out,)
+        if not several and not isinstance(out, Tensor):
             raise TypeError(f"{cls.__name__}.forward must return a tensor, got {type(out)}")
-        if not (_GradMode.enabled and any(needs)):
+        recording = _GradMode.enabled and any(needs)
+        dirty = _outputs.dirty_outputs(cls.__name__, ctx._dirty, outs, recording)
+        if not recording:
             return out
-        marked = any(t is out for t in ctx._non_differentiable)
-        if marked or out.array.dtype.kind not in "fc":
-            # marked, or integer / bool (never differentiable): outside the graph, as PyTorch's
-            return out.detach() if out.requires_grad else out  # (an input given back as is)
+        marked = ctx._non_differentiable
+        differentiable = set()
+        results = list(outs)
+        for k, value in enumerate(outs):
+            if not isinstance(value, Tensor):
+                continue
+            if any(t is value for t in marked) or value.array.dtype.kind not in "fc":
+                # marked, or integer / bool (never differentiable): outside the graph, as
+                # PyTorch's (an input given back as is)
+                results[k] = value.detach() if value.requires_grad else value
+            else:
+                differentiable.add(k)
+        if not differentiable:
+            return tuple(results) if several else results[0]
         positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
         tensors = [args[i] for i in positions]
-        return cls._node_class().apply(*tensors, ctx=ctx, out=np.asarray(out), positions=positions)
+        if dirty:  # the node's inputs: the dirty tensors as they were before the write
+            tensors = [
+                _outputs.before_write(t) if any(t is outs[k] for k in dirty) else t for t in tensors
+            ]
+        node = cls._node_class()
+        if several:
+            results = _outputs.record_several(
+                node, tensors, results, differentiable, ctx=ctx, positions=positions
+            )
+        else:
+            results = [node.apply(*tensors, ctx=ctx, out=np.asarray(out), positions=positions)]
+        for k in dirty:
+            results[k] = _outputs.adopt(outs[k], results[k])
+        return tuple(results) if several else results[0]
 
 
 class once_differentiable:  # noqa: N801 - PyTorch's decorator name

@@ -158,6 +158,20 @@ class Function:
 
         return torch_name(self)
 
+    def register_hook(self, fn):
+        """PyTorch's node hook: ``fn(grad_inputs, grad_outputs)`` runs after this op's backward;
+        a returned tuple replaces ``grad_inputs``. Returns a handle (``.remove()``)."""
+        from chainrule.autograd.node_hooks import register
+
+        return register(self, fn, pre=False)
+
+    def register_prehook(self, fn):
+        """PyTorch's node pre-hook: ``fn(grad_outputs)`` runs before this op's backward; a
+        returned tuple replaces ``grad_outputs``. Returns a handle (``.remove()``)."""
+        from chainrule.autograd.node_hooks import register
+
+        return register(self, fn, pre=True)
+
     @property
     def next_functions(self) -> tuple:
         """``((grad_fn or AccumulateGrad or None, 0), ...)`` per input, as in PyTorch."""
