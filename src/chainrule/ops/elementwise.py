@@ -401,8 +401,8 @@ def mul(a, b) -> Tensor:
             return Mul.apply(a, b)
         except ValueError:
             pass
-    if is_half_and_number(a, b) or is_half_by_scalar_tensor(a, b):  # PyTorch's float32 "opmath"
-        return half_by_number(Mul, a, b)  # (half_scalar.py)
+    if is_half_and_number(a, b) or (b.__class__ is Tensor and is_half_by_scalar_tensor(a, b)):
+        return half_by_number(Mul, a, b)  # PyTorch's float32 "opmath" (half_scalar.py)
     return _binary(Mul, a, b)
 
 
@@ -416,7 +416,7 @@ def div(a, b) -> Tensor:
                 pass
     if is_half_and_number(a, b):  # PyTorch's float32 "opmath" (half_scalar.py)
         return half_by_number(Div, a, b) if isinstance(a, Tensor) else number_over_half(b, a)
-    if is_half_by_scalar_tensor(a, b):
+    if b.__class__ is Tensor and is_half_by_scalar_tensor(a, b):
         return half_by_number(Div, a, b)
     if not any(isinstance(x, Tensor) and x.array.dtype.kind in "fc" for x in (a, b)):
         # integer tensors divide as the default float before a scalar takes their dtype:

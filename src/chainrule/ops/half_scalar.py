@@ -23,7 +23,7 @@ def is_half_and_number(a, b) -> bool:
     for tensor, number in ((a, b), (b, a)):
         if (
             isinstance(tensor, Tensor)
-            and tensor.array.dtype == np.float16
+            and tensor.array.dtype is HALF
             and isinstance(number, _NUMBERS)
             and not isinstance(number, (bool, np.bool_))
         ):
