@@ -200,3 +200,16 @@ def test_first_and_second_derivative_of_float16_powers(base, exponent):
         grads.append((grad.detach().numpy(), x.grad.numpy()))
     for ours, theirs in zip(*grads):
         _assert_same(ours, theirs)
+
+
+@pytest.mark.parametrize("symbol", DIFFERENTIABLE)
+def test_gradients_built_as_a_graph_tensor_with_tensor(symbol):
+    """create_graph=True builds the gradients from ops (backward_graph): the same bits."""
+    op = OPS[symbol][0]
+    grads = []
+    for lib, (a, b) in zip((cr, torch), zip(_tensors(np.abs(A)), _tensors(B))):
+        a.requires_grad_(True)
+        b.requires_grad_(True)
+        grads.append(lib.autograd.grad(op(a, b).sum(), (a, b), create_graph=True))
+    for ours, theirs in zip(*grads):
+        _assert_same(ours.detach().numpy(), theirs.detach().numpy())

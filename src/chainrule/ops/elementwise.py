@@ -116,6 +116,8 @@ class Div(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         a, b = self.parents
+        if grad.array.dtype is _HALF:  # as backward: PyTorch's −g·((a/b)/b) in float16 steps
+            return grad / b, -grad * ((a / b) / b)
         return grad / b, -grad * a / (b * b)
 
 
