@@ -213,3 +213,22 @@ def test_gradients_built_as_a_graph_tensor_with_tensor(symbol):
         grads.append(lib.autograd.grad(op(a, b).sum(), (a, b), create_graph=True))
     for ours, theirs in zip(*grads):
         _assert_same(ours.detach().numpy(), theirs.detach().numpy())
+
+
+@pytest.mark.parametrize("mode", ["floor", "trunc"])
+@pytest.mark.parametrize("divisor", ["tensor", "one element", 0.1, -7.3, 1e5])
+@pytest.mark.parametrize("in_place", [False, True])
+def test_div_with_a_rounding_mode(mode, divisor, in_place):
+    """torch.div(x, y, rounding_mode=...): by a number or a one-element tensor in float32, by a
+    tensor in float16 steps, as PyTorch's kernels."""
+    ca, ta = _tensors(A)
+    cb, tb = divisor, divisor
+    if divisor == "tensor":
+        cb, tb = _tensors(B)
+    elif divisor == "one element":
+        cb, tb = _tensors(np.full(1, 0.3, np.float16))
+    if in_place:
+        ours, theirs = ca.div_(cb, rounding_mode=mode), ta.div_(tb, rounding_mode=mode)
+    else:
+        ours, theirs = cr.div(ca, cb, rounding_mode=mode), torch.div(ta, tb, rounding_mode=mode)
+    _assert_same(ours.numpy(), theirs.numpy())

@@ -45,7 +45,7 @@ def is_half_by_scalar_tensor(a, b) -> bool:
     )
 
 
-def half_by_number(op, a, b) -> Tensor:
+def half_by_number(op, a, b, **options) -> Tensor:
     """``op`` (Mul or Div) of a float16 tensor and a number in float32, rounded to float16; the
     casts are in the graph, so the gradient is rounded the same way (as PyTorch's)."""
     from chainrule.ops.elementwise import cast
@@ -55,7 +55,7 @@ def half_by_number(op, a, b) -> Tensor:
             cast(x, np.float32) if isinstance(x, Tensor) else Tensor._make(np.float32(x), False)
             for x in (a, b)
         )
-    return cast(op.apply(a, b), np.float16)
+    return cast(op.apply(a, b, **options), np.float16)
 
 
 def number_over_half(x: Tensor, number) -> Tensor:
@@ -129,6 +129,12 @@ def write_in_place(tensor: Tensor, ufunc, values) -> bool:
 _IN_PLACE_OPS: dict = {}
 
 
+def _trunc_divide(a, b) -> Tensor:
+    from chainrule.ops.rounded_division import divide
+
+    return divide(a, b, rounding_mode="trunc")
+
+
 def _in_place_ops() -> dict:
     """ufunc (as ``autograd.inplace.write`` gets it) → the out-of-place op (imported late)."""
     if not _IN_PLACE_OPS:
@@ -143,6 +149,7 @@ def _in_place_ops() -> dict:
                 np.power: power.pow,
                 inplace._floor_divide: rounded_division.floor_divide,
                 inplace._remainder: rounded_division.remainder,
+                inplace._trunc: _trunc_divide,
             }
         )
     return _IN_PLACE_OPS

@@ -77,7 +77,9 @@ class RoundedDivide(Function):
             return trunc_divide(a, b)  # exact integer division toward 0
         if mode == "floor":
             return _floor_divide(a, b)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if a.dtype is half_scalar.HALF and b.size == 1:  # PyTorch's float32 path, as //
+                return np.trunc(a.astype(np.float32) / np.float32(b)).astype(np.float16)
             return np.trunc(a / b)
 
     def backward(self, grad):
@@ -230,6 +232,10 @@ def divide(input, other, *, rounding_mode=None) -> Tensor:  # noqa: A002 - PyTor
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
             f"{rounding_mode!r}"
         )
+    if isinstance(input, Tensor) and (
+        is_half_and_number(input, other) or half_scalar.is_half_by_scalar_tensor(input, other)
+    ):  # float16 by a number: in float32, as x // number
+        return half_by_number(RoundedDivide, input, other, mode=rounding_mode)
     a, b = operands(input, other)
     if a.array.shape != b.array.shape:
         check_broadcast("div", a.array, b.array)
