@@ -39,6 +39,11 @@ from chainrule._dtype import (
 from chainrule.autograd.grad_mode import _GradMode, refuse_outside_inference
 from chainrule.errors import ArgumentError, DTypeError, GraphError, ShapeError
 
+_HALF = np.dtype(np.float16)
+# PyTorch's float16 arithmetic in place: ops/half_scalar.py puts its writer here (the ops import
+# this module, never the other way round); until then float16 writes as any dtype.
+HALF_WRITER = [lambda tensor, ufunc, values: False]
+
 # _CLOCK[0] counts in-place writes since import; a list so other modules share one counter.
 _CLOCK = [0]
 
@@ -220,6 +225,9 @@ def write(tensor, op: str, ufunc, *operands) -> object:
     _check_writable(tensor, op)
     array = tensor.array
     values = [_value(o) for o in operands]
+    if array.dtype is _HALF and HALF_WRITER[0](tensor, ufunc, values):  # ops/half_scalar.py
+        bump(tensor)
+        return tensor
     try:
         try:
             ufunc(array, *values, out=array, casting="same_kind")
@@ -365,7 +373,7 @@ def _remainder(x, divisor, out, casting):
     if negative is not None:
         zero = out == 0
         if zero.any():
-            np.negative(0.0, out=out, where=zero & negative)
+            np.copyto(out, np.where(negative, -0.0, 0.0), casting="unsafe", where=zero)
 
 
 def _floor_divide(x, divisor, out, casting):

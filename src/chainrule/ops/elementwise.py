@@ -12,7 +12,13 @@ from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import ArgumentError, DTypeError, ShapeError
 from chainrule.ops._util import check_broadcast, floating, operand, operands, sgn
-from chainrule.ops.half_scalar import half_by_number, is_half_and_number
+from chainrule.ops.half_scalar import HALF as _HALF
+from chainrule.ops.half_scalar import (
+    half_by_number,
+    is_half_and_number,
+    is_half_by_scalar_tensor,
+    number_over_half,
+)
 from chainrule.tensor import Tensor
 
 
@@ -102,12 +108,16 @@ class Div(Function):
 
     def backward(self, grad):
         grad_a = grad / self.b
-        grad_b = -grad_a * self.out if self.needs_grad[1] else None  # −g·a/b² = −(g/b)·(a/b)
+        grad_b = None
+        if self.needs_grad[1]:  # −g·a/b² = −(g/b)·(a/b); in float16 as PyTorch's −g·((a/b)/b)
+            grad_b = -grad_a * self.out if grad.dtype is not _HALF else -grad * (self.out / self.b)
         return (grad_a if self.needs_grad[0] else None), grad_b
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         a, b = self.parents
+        if grad.array.dtype is _HALF:  # as backward: PyTorch's −g·((a/b)/b) in float16 steps
+            return grad / b, -grad * ((a / b) / b)
         return grad / b, -grad * a / (b * b)
 
 
@@ -393,8 +403,8 @@ def mul(a, b) -> Tensor:
             return Mul.apply(a, b)
         except ValueError:
             pass
-    if is_half_and_number(a, b):  # PyTorch's float32 "opmath" (half_scalar.py)
-        return half_by_number(Mul, a, b)
+    if is_half_and_number(a, b) or (b.__class__ is Tensor and is_half_by_scalar_tensor(a, b)):
+        return half_by_number(Mul, a, b)  # PyTorch's float32 "opmath" (half_scalar.py)
     return _binary(Mul, a, b)
 
 
@@ -407,6 +417,8 @@ def div(a, b) -> Tensor:
             except ValueError:
                 pass
     if is_half_and_number(a, b):  # PyTorch's float32 "opmath" (half_scalar.py)
+        return half_by_number(Div, a, b) if isinstance(a, Tensor) else number_over_half(b, a)
+    if b.__class__ is Tensor and is_half_by_scalar_tensor(a, b):
         return half_by_number(Div, a, b)
     if not any(isinstance(x, Tensor) and x.array.dtype.kind in "fc" for x in (a, b)):
         # integer tensors divide as the default float before a scalar takes their dtype:

@@ -18,7 +18,7 @@ from chainrule.ops._util import floating, operand, operands, sgn
 from chainrule.ops.elementwise import Div, Sub, _binary
 from chainrule.ops.half_scalar import is_half_and_number, number_over_half
 from chainrule.ops.lerp import lerp  # noqa: F401 - here too, beside the other elementwise math
-from chainrule.ops.power import Pow
+from chainrule.ops.power import Pow, RPow  # noqa: F401 - RPow: reflected_pow's
 from chainrule.tensor import Tensor
 
 
@@ -549,10 +549,6 @@ class RDiv(Div):
         return grad * r, -(grad * a) * (r * r)
 
 
-class RPow(Pow):
-    """``number ** x`` (``2 ** x``): PyTorch's ``PowBackward2``."""
-
-
 def reflected_sub(x: Tensor, number) -> Tensor:
     """``number - x`` where ``number`` is not a tensor (``Tensor.__rsub__``)."""
     _dtype.refuse_bool_sub(number, x)
@@ -568,6 +564,8 @@ def reflected_div(x: Tensor, number) -> Tensor:
 
 def reflected_pow(x: Tensor, number) -> Tensor:
     """``number ** x`` where ``number`` is not a tensor (``Tensor.__rpow__``)."""
+    if is_half_and_number(x, number):  # PyTorch's float16 pow and gradient (half_scalar.py)
+        return RPow.apply(operand(number, x), x, number=number)
     return _binary(RPow, number, x)
 
 

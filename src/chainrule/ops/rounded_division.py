@@ -16,6 +16,7 @@ from chainrule._dtype import check_integer_divisor, refuse_bool
 from chainrule.autograd.function import Function
 from chainrule.autograd.inplace import trunc_divide
 from chainrule.errors import GraphError
+from chainrule.ops import half_scalar
 from chainrule.ops._util import check_broadcast, operands
 from chainrule.ops.elementwise import _binary
 from chainrule.ops.half_scalar import half_by_number, is_half_and_number
@@ -29,6 +30,14 @@ def _no_derivative(name: str, instead: str):
     )
 
 
+def _floor_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """⌊a / b⌋; float16 by more than one divisor in PyTorch's float16 steps (half_scalar.py)."""
+    if a.dtype is half_scalar.HALF and b.dtype is half_scalar.HALF and b.size > 1:
+        return half_scalar.floor_divide(a, b)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.floor_divide(a, b)
+
+
 class FloorDivide(Function):
     """⌊a / b⌋, PyTorch's ``//`` and ``floor_divide``. PyTorch records it with no derivative
     (its grad_fn is ``NotImplemented``) and raises once backward reaches it; so does this."""
@@ -40,8 +49,7 @@ class FloorDivide(Function):
     def forward(self, a, b):
         refuse_bool(a.dtype, "// (floor_divide)")
         check_integer_divisor(a, b, "//")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.floor_divide(a, b)
+        return _floor_divide(a, b)
 
     def backward(self, grad):
         _no_derivative(
@@ -67,8 +75,12 @@ class RoundedDivide(Function):
         check_integer_divisor(a, b, "//" if mode == "floor" else "div")
         if mode == "trunc" and a.dtype.kind in "iu":
             return trunc_divide(a, b)  # exact integer division toward 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.floor_divide(a, b) if mode == "floor" else np.trunc(a / b)
+        if mode == "floor":
+            return _floor_divide(a, b)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if a.dtype is half_scalar.HALF and b.size == 1:  # PyTorch's float32 path, as //
+                return np.trunc(a.astype(np.float32) / np.float32(b)).astype(np.float16)
+            return np.trunc(a / b)
 
     def backward(self, grad):
         zero = np.zeros_like(grad)
@@ -103,15 +115,12 @@ class Remainder(Function):
     def backward(self, grad):
         grad_b = None
         if self.needs_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                grad_b = -grad * np.floor_divide(self.a, self.b)
+            grad_b = -grad * _floor_divide(self.a, self.b)
         return (grad if self.needs_grad[0] else None), grad_b
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            quotient = np.floor_divide(self.a, self.b)
-        return grad, -grad * Tensor._make(quotient, False)
+        return grad, -grad * Tensor._make(_floor_divide(self.a, self.b), False)
 
 
 class Fmod(Function):
@@ -172,6 +181,8 @@ def floor_divide(a, b) -> Tensor:
     """
     if isinstance(a, Tensor) and is_half_and_number(a, b):  # float16 // number: in float32
         return half_by_number(FloorDivide, a, b)  # as PyTorch's (number // float16: float16)
+    if half_scalar.is_half_by_scalar_tensor(a, b):  # by a 0-d float32 tensor: as by a number
+        return half_by_number(FloorDivide, a, b)
     return _binary(FloorDivide, a, b)
 
 
@@ -221,6 +232,10 @@ def divide(input, other, *, rounding_mode=None) -> Tensor:  # noqa: A002 - PyTor
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
             f"{rounding_mode!r}"
         )
+    if isinstance(input, Tensor) and (
+        is_half_and_number(input, other) or half_scalar.is_half_by_scalar_tensor(input, other)
+    ):  # float16 by a number: in float32, as x // number
+        return half_by_number(RoundedDivide, input, other, mode=rounding_mode)
     a, b = operands(input, other)
     if a.array.shape != b.array.shape:
         check_broadcast("div", a.array, b.array)
