@@ -183,3 +183,17 @@ def test_zero_grad_releases_the_graph_held_by_grad():
     del out
     gc.collect()
     assert model.weight.grad is None and watcher() is None
+
+
+def test_compile_refuses_a_step_that_calls_backward_with_create_graph():
+    model = cr.nn.Linear(3, 1)
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x):
+        loss = model(x).pow(2).mean()
+        loss.backward(create_graph=True)
+        return loss
+
+    compiled = cr.compile(step, optimizer=opt)
+    with pytest.raises(cr.GraphError, match=r"create_graph=True\) inside a compiled function"):
+        compiled(cr.ones(4, 3))

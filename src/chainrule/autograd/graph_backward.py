@@ -28,8 +28,10 @@ to ``create_graph``), as in PyTorch.
 
 from __future__ import annotations
 
+from chainrule.autograd import compile_hooks
 from chainrule.autograd import hooks as _hooks
 from chainrule.autograd.grad_face import GRAPH_GRADS, add_to_grad
+from chainrule.errors import GraphError
 
 # The recorded pass (grad_api._graph_pass) and the leaves below some outputs
 # (backward_api._leaves_below), registered by those modules when they load: they import this
@@ -40,6 +42,12 @@ PASSES: dict = {}
 def backward(outputs, seeds, inputs, retain_graph) -> None:
     """The recorded pass from ``outputs`` (seeded by ``seeds``) into the ``.grad`` of
     ``inputs`` (default: every leaf that requires grad below the outputs)."""
+    if compile_hooks._RECORDER[0] is not None:
+        raise GraphError(
+            "cr.compile: loss.backward(create_graph=True) inside a compiled function; cr.compile "
+            "runs the backward pass itself and does not compile second derivatives. Run this "
+            "step uncompiled (a gradient penalty trains eagerly)."
+        )
     if inputs is None:
         inputs = PASSES["leaves_below"](outputs)
     keep = True if retain_graph is None else bool(retain_graph)
