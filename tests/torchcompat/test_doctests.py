@@ -17,6 +17,7 @@ MODULES = [
     "chainrule.autograd.custom",
     "chainrule.autograd.functional",
     "chainrule.utils.data",
+    "chainrule.utils.iterable_data",
     "chainrule.nn.utils.clip_grad",
     "chainrule.nn.utils.convert_parameters",
     "chainrule.nn.utils.rnn",

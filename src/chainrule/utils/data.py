@@ -18,6 +18,7 @@ from chainrule.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset
 from chainrule.errors import DataError
 from chainrule.random import get_generator
 from chainrule.tensor import Tensor
+from chainrule.utils.iterable_data import IterableDataset, check_iterable_options, stream_batches
 
 __all__ = [
     "BatchSampler",
@@ -28,8 +29,10 @@ __all__ = [
     "SequentialSampler",
     "SubsetRandomSampler",
     "Dataset",
+    "IterableDataset",
     "Subset",
     "TensorDataset",
+    "WeightedRandomSampler",
     "default_collate",
     "default_convert",
     "random_split",
@@ -147,6 +150,10 @@ class DataLoader(_loader.DataLoader):
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
     ):
+        stream = dataset if isinstance(dataset, IterableDataset) else None
+        if stream is not None:
+            check_iterable_options(shuffle, sampler, batch_sampler)
+            dataset, shuffle = _Samples([]), False  # a placeholder for the indexed loader
         if (sampler is not None or batch_sampler is not None) and shuffle:
             raise ValueError(
                 "DataLoader: sampler/batch_sampler and shuffle=True exclude each other"
@@ -168,12 +175,20 @@ class DataLoader(_loader.DataLoader):
             drop_last=drop_last,
             generator=generator,
         )
+        if stream is not None:
+            self.dataset = stream
+        self._stream = stream
         self.collate_fn = collate_fn
         self.num_workers = num_workers
         self.sampler = sampler
         self.batch_sampler = batch_sampler
 
     def __len__(self) -> int:
+        if self._stream is not None:
+            n = len(self._stream)  # TypeError when the stream has no __len__, as PyTorch
+            if self.single:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         if self.sampler is not None:
@@ -210,7 +225,18 @@ class DataLoader(_loader.DataLoader):
             return default_collate([self.dataset[int(i)] for i in indices])
         return _loader._to_tensors(_loader.fetch_batch(self.dataset, indices))
 
+    def _iter_stream(self):
+        self.epoch += 1
+        for batch in stream_batches(self._stream, self.batch_size, self.drop_last, self.single):
+            if self.single:
+                yield default_convert(batch)
+            else:
+                yield (self.collate_fn or default_collate)(batch)
+
     def __iter__(self):
+        if self._stream is not None:
+            yield from self._iter_stream()
+            return
         custom = self.sampler is not None or self.batch_sampler is not None
         custom = custom or not hasattr(self.dataset, "__getitems__")
         if self.collate_fn is None and self.num_workers == 0 and not self.single and not custom:
@@ -299,6 +325,73 @@ class SubsetRandomSampler(Sampler):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probability proportional to ``weights`` (PyTorch's
+    sampler for unbalanced classes: one weight per sample, e.g. ``1 / count[y[i]]``).
+
+    With ``replacement=False`` each index comes at most once; indices of zero weight come
+    only after all the others, as PyTorch's ``multinomial`` gives them.
+
+    Example:
+        >>> sampler = WeightedRandomSampler([0.0, 1.0, 3.0], 5)
+        >>> len(list(sampler)), 0 in list(sampler)
+        (5, False)
+    """
+
+    def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
+        super().__init__(None)
+        is_int = isinstance(num_samples, (int, np.integer)) and not isinstance(num_samples, bool)
+        if not is_int or num_samples <= 0:
+            raise ValueError(
+                f"num_samples should be a positive integer value, but got num_samples={num_samples}"
+            )
+        if not isinstance(replacement, bool):
+            raise ValueError(
+                f"replacement should be a boolean value, but got replacement={replacement}"
+            )
+        weights = np.asarray(weights.detach() if isinstance(weights, Tensor) else weights)
+        weights = weights.astype(np.float64)
+        if weights.ndim != 1:
+            raise ValueError(
+                f"weights should be a 1d sequence but given weights have shape "
+                f"{tuple(weights.shape)}"
+            )
+        self.weights = Tensor._make(weights, False)
+        self.num_samples, self.replacement, self.generator = (
+            int(num_samples),
+            replacement,
+            generator,
+        )
+
+    def __iter__(self):
+        w = np.asarray(self.weights)
+        if (w < 0).any() or not np.isfinite(w).all():
+            raise RuntimeError(
+                "WeightedRandomSampler: invalid multinomial distribution (encountering a "
+                "probability entry < 0, inf or nan); weights must be finite and >= 0"
+            )
+        if w.sum() <= 0:
+            raise RuntimeError(
+                "WeightedRandomSampler: invalid multinomial distribution (sum of probabilities "
+                "<= 0); give at least one sample a positive weight"
+            )
+        rng = get_generator(self.generator)
+        if self.replacement:
+            return iter(rng.choice(len(w), self.num_samples, p=w / w.sum()).tolist())
+        if self.num_samples > len(w):
+            raise RuntimeError(
+                f"WeightedRandomSampler: cannot draw {self.num_samples} samples without "
+                f"replacement from {len(w)} weights; lower num_samples or set replacement=True"
+            )
+        # PyTorch's draw without replacement: largest w / Exp(1) first, zero weights last
+        e = rng.exponential(size=len(w))
+        keys = np.where(w > 0, w / e, -e)
+        return iter(np.argsort(-keys, kind="stable")[: self.num_samples].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
 
 
 class BatchSampler(Sampler):

@@ -1,0 +1,133 @@
+"""torch.utils.data pieces a training script reaches for: WeightedRandomSampler and
+IterableDataset, against PyTorch."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+D, TD = cr.utils.data, torch.utils.data
+
+
+def _outcome(fn):
+    try:
+        return fn()
+    except Exception as err:  # noqa: BLE001 - the class is the comparison
+        return type(err).__name__
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ([0.1, 0.9, 0.0, 1.0], 7, True),
+        ([0.1, 0.9, 0.0, 1.0], 3, False),
+        ([0.1, 0.9, 0.0, 1.0], 5, False),
+        ([[1.0, 2.0]], 2, True),
+        ([1.0, -1.0], 2, True),
+        ([0.0, 0.0], 2, True),
+        ([1.0, 2.0], 0, True),
+        ([1.0, 2.0], 2.0, True),
+        ([1.0, 2.0], 2, 1),
+    ],
+)
+def test_weighted_sampler_lengths_and_errors_match_torch(args):
+    ours = _outcome(
+        lambda: (len(D.WeightedRandomSampler(*args)), len(list(D.WeightedRandomSampler(*args))))
+    )
+    theirs = _outcome(
+        lambda: (len(TD.WeightedRandomSampler(*args)), len(list(TD.WeightedRandomSampler(*args))))
+    )
+    assert ours == theirs
+
+
+def test_weighted_sampler_draws_by_weight():
+    cr.manual_seed(0)
+    draws = list(D.WeightedRandomSampler([0.0, 1.0, 3.0], 4000))
+    assert all(type(i) is int for i in draws)
+    counts = np.bincount(draws, minlength=3)
+    assert counts[0] == 0 and 0.70 < counts[2] / 4000 < 0.80
+    # without replacement: each index once, zero weights only after every positive one
+    for seed in range(20):
+        order = list(
+            D.WeightedRandomSampler(
+                [0.0, 1.0, 0.0, 5.0],
+                4,
+                replacement=False,
+                generator=cr.Generator().manual_seed(seed),
+            )
+        )
+        assert sorted(order) == [0, 1, 2, 3] and set(order[2:]) == {0, 2}
+    s, t = D.WeightedRandomSampler([1, 2], 3), TD.WeightedRandomSampler([1, 2], 3)
+    assert (s.num_samples, s.replacement, str(s.weights.dtype)) == (
+        t.num_samples,
+        t.replacement,
+        "float64",
+    )
+
+
+def test_weighted_sampler_in_a_loader_balances_classes():
+    y = np.array([0] * 90 + [1] * 10)
+    weights = 1.0 / np.bincount(y)[y]
+    loader = D.DataLoader(
+        D.TensorDataset(np.arange(100), y),
+        batch_size=50,
+        sampler=D.WeightedRandomSampler(weights, 2000, generator=cr.Generator().manual_seed(0)),
+    )
+    labels = np.concatenate([b[1].numpy() for b in loader])
+    assert len(loader) == 40 and len(labels) == 2000 and 0.4 < labels.mean() < 0.6
+
+
+def _stream(lib, n=7, with_len=False):
+    class Count(lib.utils.data.IterableDataset):
+        def __iter__(self):
+            return iter([(float(i), i) for i in range(n)])
+
+    if with_len:
+        Count.__len__ = lambda self: n
+    return Count()
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"batch_size": 3},
+        {"batch_size": 3, "drop_last": True},
+        {"batch_size": None},
+        {"batch_size": 2, "collate_fn": len},
+    ],
+)
+def test_iterable_dataset_batches_match_torch(kw):
+    def run(lib):
+        out = []
+        for b in lib.utils.data.DataLoader(_stream(lib), **kw):
+            if isinstance(b, int):
+                out.append(b)
+            else:
+                out.append([np.asarray(f).tolist() if hasattr(f, "shape") else f for f in b])
+        return out
+
+    assert run(cr) == run(torch)
+    assert isinstance(_stream(cr), D.Dataset)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"shuffle": True},
+        {"sampler": [0]},
+        {"batch_sampler": [[0]]},
+        {"shuffle": None},
+        {"shuffle": False},
+    ],
+)
+def test_iterable_dataset_options_and_len_match_torch(kw):
+    ours = _outcome(lambda: len(list(D.DataLoader(_stream(cr), **kw))))
+    theirs = _outcome(lambda: len(list(TD.DataLoader(_stream(torch), **kw))))
+    assert ours == theirs
+    assert _outcome(lambda: len(D.DataLoader(_stream(cr), batch_size=2))) == "TypeError"
+    for drop in (False, True):
+        ours = len(D.DataLoader(_stream(cr, with_len=True), batch_size=2, drop_last=drop))
+        assert ours == len(
+            TD.DataLoader(_stream(torch, with_len=True), batch_size=2, drop_last=drop)
+        )
