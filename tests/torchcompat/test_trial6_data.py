@@ -131,3 +131,71 @@ def test_iterable_dataset_options_and_len_match_torch(kw):
         assert ours == len(
             TD.DataLoader(_stream(torch, with_len=True), batch_size=2, drop_last=drop)
         )
+
+
+def _fields(batch):
+    if isinstance(batch, (list, tuple)):
+        return [_fields(b) for b in batch]
+    return (batch.tolist(), str(batch.dtype).replace("torch.", ""))
+
+
+def test_torch_style_getitems_returns_a_list_of_samples():
+    # PyTorch's contract: __getitems__(indices) gives a list of samples, then collated
+    def make(lib):
+        class Rows(lib.utils.data.Dataset):
+            def __len__(self):
+                return 5
+
+            def __getitem__(self, i):
+                return lib.tensor([float(i), 2.0 * i]), i
+
+            def __getitems__(self, indices):
+                return [self[int(i)] for i in indices]
+
+        return Rows()
+
+    def run(lib):
+        D = lib.utils.data
+        whole = [_fields(b) for b in D.DataLoader(make(lib), batch_size=2)]
+        part = [_fields(b) for b in D.DataLoader(D.Subset(make(lib), [4, 0, 2]), batch_size=2)]
+        return whole, part
+
+    assert run(cr) == run(torch)
+
+
+def test_random_split_indices_are_a_list_as_torch():
+    def run(lib):
+        D = lib.utils.data
+        a, b = D.random_split(range(10), [6, 4], generator=lib.Generator().manual_seed(1))
+        joined = D.Subset(range(10), a.indices + b.indices)  # list concatenation, not a sum
+        return type(a.indices).__name__, sorted(joined[i] for i in range(len(joined)))
+
+    assert run(cr) == run(torch) == ("list", list(range(10)))
+    sub = D.Subset(range(10), cr.tensor([3, 1]))
+    assert [sub[0], sub[1]] == [3, 1]
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"batch_size": 4},
+        {"batch_size": 4, "shuffle": True},
+        {"batch_size": 4, "drop_last": True},
+        {"batch_size": None},
+    ],
+)
+def test_loader_sampler_attributes_match_torch(kw):
+    def run(lib):
+        D = lib.utils.data
+        loader = D.DataLoader(D.TensorDataset(lib.arange(10)), **kw)
+        bs = loader.batch_sampler
+        return (
+            type(loader.sampler).__name__,
+            len(loader.sampler),
+            None if bs is None else (type(bs).__name__, len(bs), bs.batch_size, bs.drop_last),
+        )
+
+    assert run(cr) == run(torch)
+    # a shuffling loader still gives every sample once per epoch
+    loader = D.DataLoader(D.TensorDataset(np.arange(10)), batch_size=4, shuffle=True)
+    assert sorted(np.concatenate([b[0].numpy() for b in loader]).tolist()) == list(range(10))

@@ -110,19 +110,21 @@ class Subset(Dataset):
 
     def __init__(self, dataset, indices):
         self.dataset = dataset
-        self.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        self.indices = indices  # kept as given (a list from random_split), as PyTorch keeps it
+        index = indices.array if isinstance(indices, Tensor) else indices
+        self._index = np.asarray(index, dtype=np.int64).reshape(-1)
         n = len(dataset)
-        if self.indices.size and (self.indices.min() < -n or self.indices.max() >= n):
+        if self._index.size and (self._index.min() < -n or self._index.max() >= n):
             raise DataError(f"Subset: indices must lie in [0, {n}) for a dataset of {n} samples")
 
     def __len__(self) -> int:
-        return len(self.indices)
+        return len(self._index)
 
     def __getitem__(self, index):
-        return self.dataset[int(self.indices[index])]
+        return self.dataset[int(self._index[index])]
 
     def __getitems__(self, indices):
-        return fetch_batch(self.dataset, self.indices[indices])
+        return fetch_batch(self.dataset, self._index[indices])
 
 
 class ConcatDataset(Dataset):

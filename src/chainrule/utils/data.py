@@ -180,8 +180,21 @@ class DataLoader(_loader.DataLoader):
         self._stream = stream
         self.collate_fn = collate_fn
         self.num_workers = num_workers
-        self.sampler = sampler
-        self.batch_sampler = batch_sampler
+        self._order_sampler, self._batch_order = sampler, batch_sampler
+        self.sampler, self.batch_sampler = self._torch_samplers(sampler, batch_sampler)
+
+    def _torch_samplers(self, sampler, batch_sampler):
+        """``loader.sampler`` and ``loader.batch_sampler`` as PyTorch sets them (for ``len()``
+        and ``isinstance``); a shuffling loader still draws its own permutation."""
+        if self._stream is not None or batch_sampler is not None:
+            return sampler, batch_sampler
+        if sampler is None and self.shuffle:
+            sampler = RandomSampler(self.dataset, generator=self.generator)
+        elif sampler is None:
+            sampler = SequentialSampler(self.dataset)
+        if self.single:
+            return sampler, None
+        return sampler, BatchSampler(sampler, self.batch_size, self.drop_last)
 
     def __len__(self) -> int:
         if self._stream is not None:
@@ -189,10 +202,10 @@ class DataLoader(_loader.DataLoader):
             if self.single:
                 return n
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-        if self.batch_sampler is not None:
-            return len(self.batch_sampler)
-        if self.sampler is not None:
-            n = len(self.sampler)
+        if self._batch_order is not None:
+            return len(self._batch_order)
+        if self._order_sampler is not None:
+            n = len(self._order_sampler)
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return super().__len__()
 
@@ -200,12 +213,12 @@ class DataLoader(_loader.DataLoader):
         """Index arrays of this epoch's batches (advancing the epoch as the parent does)."""
         self.epoch += 1
         self._resume = False
-        if self.batch_sampler is not None:
-            for indices in self.batch_sampler:
+        if self._batch_order is not None:
+            for indices in self._batch_order:
                 yield np.asarray(list(indices), dtype=np.int64)
             return
-        if self.sampler is not None:
-            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+        if self._order_sampler is not None:
+            order = np.fromiter(iter(self._order_sampler), dtype=np.int64)
             n = len(order)
         else:
             n = len(self.dataset)
@@ -223,7 +236,12 @@ class DataLoader(_loader.DataLoader):
             return self.collate_fn([self.dataset[int(i)] for i in indices])
         if not hasattr(self.dataset, "__getitems__"):  # sample by sample, as PyTorch collates
             return default_collate([self.dataset[int(i)] for i in indices])
-        return _loader._to_tensors(_loader.fetch_batch(self.dataset, indices))
+        return self._batch_tensors(_loader.fetch_batch(self.dataset, indices))
+
+    def _batch_tensors(self, batch):
+        if isinstance(batch, list):  # PyTorch's __getitems__ contract: a list of samples
+            return default_collate(batch)
+        return _loader._to_tensors(batch)
 
     def _iter_stream(self):
         self.epoch += 1
@@ -237,7 +255,7 @@ class DataLoader(_loader.DataLoader):
         if self._stream is not None:
             yield from self._iter_stream()
             return
-        custom = self.sampler is not None or self.batch_sampler is not None
+        custom = self._order_sampler is not None or self._batch_order is not None
         custom = custom or not hasattr(self.dataset, "__getitems__")
         if self.collate_fn is None and self.num_workers == 0 and not self.single and not custom:
             yield from super().__iter__()  # the fast, resumable path
@@ -450,6 +468,6 @@ def random_split(dataset, lengths, generator=None) -> list:
     order = get_generator(generator).permutation(n)
     subsets, start = [], 0
     for length in lengths:
-        subsets.append(Subset(dataset, order[start : start + int(length)]))
+        subsets.append(Subset(dataset, order[start : start + int(length)].tolist()))
         start += int(length)
     return subsets
