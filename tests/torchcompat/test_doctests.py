@@ -18,6 +18,7 @@ MODULES = [
     "chainrule.autograd.functional",
     "chainrule.utils.data",
     "chainrule.utils.iterable_data",
+    "chainrule.utils.stack_dataset",
     "chainrule.nn.utils.clip_grad",
     "chainrule.nn.utils.convert_parameters",
     "chainrule.nn.utils.rnn",

@@ -199,3 +199,42 @@ def test_loader_sampler_attributes_match_torch(kw):
     # a shuffling loader still gives every sample once per epoch
     loader = D.DataLoader(D.TensorDataset(np.arange(10)), batch_size=4, shuffle=True)
     assert sorted(np.concatenate([b[0].numpy() for b in loader]).tolist()) == list(range(10))
+
+
+def test_chain_dataset_and_plus_of_streams_match_torch():
+    def run(lib):
+        D = lib.utils.data
+
+        class Count(D.IterableDataset):
+            def __init__(self, n):
+                self.n = n
+
+            def __iter__(self):
+                return iter(range(self.n))
+
+            def __len__(self):
+                return self.n
+
+        both = Count(2) + Count(3)
+        batches = [b.tolist() for b in D.DataLoader(both, batch_size=2)]
+        return type(both).__name__, list(both), len(both), batches, D.get_worker_info()
+
+    assert run(cr) == run(torch)
+    with pytest.raises(TypeError, match="ConcatDataset"):
+        list(D.ChainDataset([D.TensorDataset(np.ones(2))]))
+
+
+def test_stack_dataset_matches_torch():
+    def run(lib):
+        D = lib.utils.data
+        pair = D.StackDataset([1, 2, 3], ["a", "b", "c"])
+        named = D.StackDataset(x=[1, 2, 3], y=[4.0, 5.0, 6.0])
+        batches = [{k: _fields(v) for k, v in b.items()} for b in D.DataLoader(named, batch_size=2)]
+        errors = [
+            _outcome(lambda: D.StackDataset([1], [1, 2])),
+            _outcome(lambda: D.StackDataset([1], b=[1])),
+            _outcome(lambda: D.StackDataset()),
+        ]
+        return pair[1], len(pair), named[2], batches, errors
+
+    assert run(cr) == run(torch)

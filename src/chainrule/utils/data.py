@@ -18,10 +18,20 @@ from chainrule.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset
 from chainrule.errors import DataError
 from chainrule.random import get_generator
 from chainrule.tensor import Tensor
-from chainrule.utils.iterable_data import IterableDataset, check_iterable_options, stream_batches
+from chainrule.utils.iterable_data import (
+    ChainDataset,
+    IterableDataset,
+    check_iterable_options,
+    get_worker_info,
+    stream_batches,
+)
+from chainrule.utils.stack_dataset import StackDataset
 
 __all__ = [
     "BatchSampler",
+    "ChainDataset",
+    "StackDataset",
+    "get_worker_info",
     "ConcatDataset",
     "DataLoader",
     "RandomSampler",

@@ -30,6 +30,48 @@ class IterableDataset(Dataset):
     def __len__(self) -> int:
         raise TypeError(f"object of type '{type(self).__name__}' has no len()")
 
+    def __add__(self, other) -> ChainDataset:
+        """``a + b``: the stream of ``a`` then that of ``b`` (PyTorch's ``ChainDataset``)."""
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several :class:`IterableDataset` streams read one after another (``a + b``).
+
+    Example:
+        >>> class Count(IterableDataset):
+        ...     def __init__(self, n):
+        ...         self.n = n
+        ...     def __iter__(self):
+        ...         return iter(range(self.n))
+        >>> list(ChainDataset([Count(2), Count(3)]))
+        [0, 1, 0, 1, 2]
+    """
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for dataset in self.datasets:
+            if not isinstance(dataset, IterableDataset):
+                raise TypeError(
+                    f"ChainDataset only supports IterableDataset, got {type(dataset).__name__}; "
+                    f"join indexed datasets with ConcatDataset"
+                )
+            yield from dataset
+
+    def __len__(self) -> int:
+        return sum(len(dataset) for dataset in self.datasets)
+
+
+def get_worker_info():
+    """``None``: there is no worker process (PyTorch's answer in the main process).
+
+    chainrule's loader reads every dataset in this process (a stream in the main thread), so
+    an :class:`IterableDataset` that splits its stream by worker reads all of it, once.
+    """
+    return None
+
 
 def check_iterable_options(shuffle, sampler, batch_sampler) -> None:
     """PyTorch's refusals of options that need indexing, for an :class:`IterableDataset`."""
