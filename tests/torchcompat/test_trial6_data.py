@@ -238,3 +238,23 @@ def test_stack_dataset_matches_torch():
         return pair[1], len(pair), named[2], batches, errors
 
     assert run(cr) == run(torch)
+
+
+def test_samples_of_different_shapes_raise_runtime_error_as_torch():
+    def run(lib):
+        D = lib.utils.data
+
+        class Ragged(D.Dataset):
+            def __len__(self):
+                return 3
+
+            def __getitem__(self, i):
+                return lib.ones(i + 1), i
+
+        with pytest.raises(RuntimeError, match="equal size") as info:
+            list(D.DataLoader(Ragged(), batch_size=3))
+        return str(info.value).split(":")[0]
+
+    assert run(cr) == run(torch)
+    with pytest.raises(RuntimeError, match="pad_sequence"):
+        D.default_collate([np.ones(2), np.ones(3)])

@@ -163,7 +163,22 @@ class ConcatDataset(Dataset):
 
 
 def _field_array(values) -> np.ndarray:
-    return np.stack([v.array if isinstance(v, Tensor) else np.asarray(v) for v in values])
+    return stack_samples([v.array if isinstance(v, Tensor) else np.asarray(v) for v in values])
+
+
+def stack_samples(arrays: list) -> np.ndarray:
+    """The samples' arrays stacked on a new first axis; samples of different shapes (text of
+    different lengths, say) raise a ``ShapeError`` (a ``RuntimeError``, as PyTorch's)."""
+    shapes = [a.shape for a in arrays]
+    for i, shape in enumerate(shapes):
+        if shape != shapes[0]:
+            raise ShapeError(
+                f"stack expects each tensor to be equal size, but got {list(shapes[0])} at "
+                f"entry 0 and {list(shape)} at entry {i}: the samples of a batch must have "
+                f"one shape; pad them in a collate_fn (e.g. nn.utils.rnn.pad_sequence) or "
+                f"use batch_size=1"
+            )
+    return np.stack(arrays)
 
 
 def fetch_batch(dataset, indices: np.ndarray):

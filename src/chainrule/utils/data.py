@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from chainrule.data import loader as _loader
-from chainrule.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset
+from chainrule.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, stack_samples
 from chainrule.errors import DataError
 from chainrule.random import get_generator
 from chainrule.tensor import Tensor
@@ -77,7 +77,7 @@ def default_collate(samples):
     if isinstance(first, (bool, int, np.integer, np.floating, np.bool_)):
         return Tensor._make(np.asarray(samples), False)
     if isinstance(first, (Tensor, np.ndarray)):
-        return Tensor._make(np.stack([np.asarray(s) for s in samples]), False)
+        return Tensor._make(stack_samples([np.asarray(s) for s in samples]), False)
     if isinstance(first, (str, bytes)):
         return list(samples)  # PyTorch keeps strings as a list
     raise DataError(
