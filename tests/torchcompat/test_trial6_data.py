@@ -258,3 +258,53 @@ def test_samples_of_different_shapes_raise_runtime_error_as_torch():
     assert run(cr) == run(torch)
     with pytest.raises(RuntimeError, match="pad_sequence"):
         D.default_collate([np.ones(2), np.ones(3)])
+
+
+def _collated(b):
+    if isinstance(b, dict):
+        return {k: _collated(v) for k, v in b.items()}
+    if isinstance(b, (list, tuple)):
+        return [_collated(v) for v in b]
+    if hasattr(b, "dtype"):
+        return (b.tolist(), str(b.dtype).replace("torch.", ""))
+    return b
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib, i: (lib.ones(2) * i, f"label{i}"),  # strings stay a list of str
+        lambda lib, i: (lib.ones(1) * i, {"a": i, "b": [i, i]}),  # nested dict and list
+        lambda lib, i: ([i, i + 1], (i,)),  # lists are collated field by field
+        lambda lib, i: {"x": np.ones(2) * i, "name": "n"},
+    ],
+)
+def test_random_split_of_a_custom_dataset_collates_as_torch(make):
+    # a Subset (what random_split returns) of a dataset without __getitems__ was stacked
+    # with NumPy: string tensors, object tensors, lists stacked into one 2-D tensor
+    def run(lib):
+        D = lib.utils.data
+
+        class Samples(D.Dataset):
+            def __len__(self):
+                return 4
+
+            def __getitem__(self, i):
+                return make(lib, i)
+
+        sub = D.Subset(Samples(), [0, 2, 3])
+        return [_collated(b) for b in D.DataLoader(sub, batch_size=2)]
+
+    assert run(cr) == run(torch)
+
+
+def test_chainrule_loader_still_stacks_subsets_of_custom_datasets():
+    class Samples(cr.data.Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return np.ones(2) * i, i
+
+    batches = list(cr.data.DataLoader(cr.data.Subset(Samples(), [3, 1]), batch_size=2))
+    assert [b.tolist() for b in batches[0]] == [[[3.0, 3.0], [1.0, 1.0]], [3, 1]]

@@ -124,7 +124,10 @@ class Subset(Dataset):
         return self.dataset[int(self._index[index])]
 
     def __getitems__(self, indices):
-        return fetch_batch(self.dataset, self._index[indices])
+        picked = self._index[indices]
+        if getattr(self.dataset, "__getitems__", None) is None:
+            return [self.dataset[int(i)] for i in picked]  # PyTorch's: a list of samples
+        return self.dataset.__getitems__(picked)
 
 
 class ConcatDataset(Dataset):
@@ -186,12 +189,18 @@ def fetch_batch(dataset, indices: np.ndarray):
     or one array.
 
     Array-backed datasets (those with ``__getitems__``) answer in one call; any other dataset
-    is asked sample by sample and the samples are stacked.
+    is asked sample by sample and the samples are stacked, as is a ``__getitems__`` that
+    returns a list of samples (PyTorch's contract).
     """
     getitems = getattr(dataset, "__getitems__", None)
-    if getitems is not None:
-        return getitems(indices)
-    samples = [dataset[int(i)] for i in indices]
+    if getitems is None:
+        return stack_fields([dataset[int(i)] for i in indices])
+    batch = getitems(indices)
+    return stack_fields(batch) if isinstance(batch, list) else batch
+
+
+def stack_fields(samples: list):
+    """A list of samples as arrays: one per field (a tuple), per key (a dict), or one."""
     if samples and isinstance(samples[0], dict):  # one batch per key, as PyTorch's collate
         return {key: _field_array([s[key] for s in samples]) for key in samples[0]}
     if samples and isinstance(samples[0], (tuple, list)):

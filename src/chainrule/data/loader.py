@@ -131,15 +131,15 @@ class DataLoader:
             lo = b * self.batch_size
             hi = min(lo + self.batch_size, n)
             indices = np.arange(lo, hi) if order is None else order[lo:hi]
-            batch = fetch_batch(self.dataset, indices)
+            batch = self._fetch(indices)
             self._position = b + 1
-            yield self._batch_tensors(batch)
+            yield batch
         self._in_epoch = False
         self._position = 0
 
-    def _batch_tensors(self, batch):
-        """The fetched arrays as the batch handed out (tensors, per field or per key)."""
-        return _to_tensors(batch)
+    def _fetch(self, indices):
+        """The batch of the samples at ``indices`` (tensors, per field or per key)."""
+        return _to_tensors(fetch_batch(self.dataset, indices))
 
     def state_dict(self) -> dict:
         """Where the loader stands: epoch, batches already served, shuffle and generator state.

@@ -244,14 +244,16 @@ class DataLoader(_loader.DataLoader):
             return default_convert(self.dataset[int(indices[0])])
         if self.collate_fn is not None:
             return self.collate_fn([self.dataset[int(i)] for i in indices])
-        if not hasattr(self.dataset, "__getitems__"):  # sample by sample, as PyTorch collates
-            return default_collate([self.dataset[int(i)] for i in indices])
-        return self._batch_tensors(_loader.fetch_batch(self.dataset, indices))
+        return self._fetch(indices)
 
-    def _batch_tensors(self, batch):
+    def _fetch(self, indices):
+        getitems = getattr(self.dataset, "__getitems__", None)
+        if getitems is None:  # sample by sample, as PyTorch collates
+            return default_collate([self.dataset[int(i)] for i in indices])
+        batch = getitems(indices)
         if isinstance(batch, list):  # PyTorch's __getitems__ contract: a list of samples
             return default_collate(batch)
-        return _loader._to_tensors(batch)
+        return _loader._to_tensors(batch)  # chainrule's array-backed datasets: field arrays
 
     def _iter_stream(self):
         self.epoch += 1
