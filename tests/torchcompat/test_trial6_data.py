@@ -308,3 +308,27 @@ def test_chainrule_loader_still_stacks_subsets_of_custom_datasets():
 
     batches = list(cr.data.DataLoader(cr.data.Subset(Samples(), [3, 1]), batch_size=2))
     assert [b.tolist() for b in batches[0]] == [[[3.0, 3.0], [1.0, 1.0]], [3, 1]]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda D: D.BatchSampler(range(3), 0, False),
+        lambda D: D.BatchSampler(range(3), 2.0, False),
+        lambda D: D.BatchSampler(range(3), 2, "yes"),
+        lambda D: D.default_collate([None, None]),
+        lambda D: D.RandomSampler(range(3), num_samples=0),
+    ],
+)
+def test_sampler_and_collate_refusals_match_torch(make):
+    assert _outcome(lambda: make(D)) == _outcome(lambda: make(TD)) or isinstance(
+        _catch(lambda: make(D)), type(_catch(lambda: make(TD)))
+    )
+
+
+def _catch(fn):
+    try:
+        fn()
+    except Exception as err:  # noqa: BLE001 - the class is the comparison
+        return err
+    return None

@@ -15,7 +15,7 @@ import numpy as np
 
 from chainrule.data import loader as _loader
 from chainrule.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, stack_samples
-from chainrule.errors import DataError
+from chainrule.errors import ArgumentTypeError, DataError
 from chainrule.random import get_generator
 from chainrule.tensor import Tensor
 from chainrule.utils.iterable_data import (
@@ -80,7 +80,7 @@ def default_collate(samples):
         return Tensor._make(stack_samples([np.asarray(s) for s in samples]), False)
     if isinstance(first, (str, bytes)):
         return list(samples)  # PyTorch keeps strings as a list
-    raise DataError(
+    raise ArgumentTypeError(  # a TypeError, as PyTorch's
         f"default_collate cannot batch samples of type {type(first).__name__}; pass "
         f"collate_fn= to the DataLoader"
     )
@@ -323,7 +323,9 @@ class RandomSampler(Sampler):
         self.num_samples = len(data_source) if num_samples is None else int(num_samples)
         if self.num_samples <= 0:
             raise ValueError(
-                f"RandomSampler: num_samples should be a positive integer, got {num_samples!r}"
+                f"RandomSampler: num_samples should be a positive integer, got "
+                f"num_samples={self.num_samples}"
+                + (" (an empty dataset cannot be shuffled)" if num_samples is None else "")
             )
         self.generator = generator
 
@@ -434,7 +436,17 @@ class BatchSampler(Sampler):
 
     def __init__(self, sampler, batch_size: int, drop_last: bool):
         super().__init__(None)
-        self.sampler, self.batch_size, self.drop_last = sampler, int(batch_size), bool(drop_last)
+        is_int = isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
+        if not is_int or batch_size <= 0:
+            raise ValueError(
+                f"BatchSampler: batch_size should be a positive integer value, but got "
+                f"batch_size={batch_size}"
+            )
+        if not isinstance(drop_last, bool):
+            raise ValueError(
+                f"BatchSampler: drop_last should be a boolean value, but got drop_last={drop_last}"
+            )
+        self.sampler, self.batch_size, self.drop_last = sampler, int(batch_size), drop_last
 
     def __iter__(self):
         batch = []
