@@ -332,3 +332,16 @@ def _catch(fn):
     except Exception as err:  # noqa: BLE001 - the class is the comparison
         return err
     return None
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"num_replicas": 3, "rank": 1, "shuffle": False},
+        {"num_replicas": 3, "rank": 2, "shuffle": False, "drop_last": True},
+        {"num_replicas": 4, "rank": 3, "shuffle": False},
+    ],
+)
+def test_distributed_sampler_under_utils_data_matches_torch(kw):
+    ours, theirs = D.DistributedSampler(range(10), **kw), TD.DistributedSampler(range(10), **kw)
+    assert (list(ours), len(ours)) == (list(theirs), len(theirs))

@@ -15,6 +15,7 @@ import numpy as np
 
 from chainrule.data import loader as _loader
 from chainrule.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, stack_samples
+from chainrule.distributed.sampler import DistributedSampler
 from chainrule.errors import ArgumentTypeError, DataError
 from chainrule.random import get_generator
 from chainrule.tensor import Tensor
@@ -30,6 +31,7 @@ from chainrule.utils.stack_dataset import StackDataset
 __all__ = [
     "BatchSampler",
     "ChainDataset",
+    "DistributedSampler",
     "StackDataset",
     "get_worker_info",
     "ConcatDataset",
