@@ -345,3 +345,50 @@ def _catch(fn):
 def test_distributed_sampler_under_utils_data_matches_torch(kw):
     ours, theirs = D.DistributedSampler(range(10), **kw), TD.DistributedSampler(range(10), **kw)
     assert (list(ours), len(ours)) == (list(theirs), len(theirs))
+
+
+def _typed(b):
+    if isinstance(b, dict):
+        return {k: _typed(v) for k, v in b.items()}
+    if isinstance(b, (list, tuple)):
+        return type(b).__name__, [_typed(v) for v in b]
+    if hasattr(b, "dtype"):
+        return b.tolist(), str(b.dtype).replace("torch.", "")
+    return b
+
+
+Point = __import__("collections").namedtuple("Point", "x y")
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [
+        [Point(1, 2.0), Point(3, 4.0)],  # a namedtuple batch keeps its type (batch.x)
+        [1, 2.5],  # ints then floats: float32, as torch.tensor(batch)
+        [True, 2],
+        [2.5, 1],
+        [(1, "a"), (2, "b")],  # a field of strings stays the tuple it was
+        [{"a": (1, "x")}, {"a": (2, "y")}],
+        [np.float32(1), np.float32(2)],
+    ],
+)
+def test_default_collate_types_match_torch(samples):
+    assert _typed(D.default_collate(samples)) == _typed(TD.default_collate(samples))
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [[np.array(["a"]), np.array(["b"])], [np.array([1, None]), np.array([1, None])], [[1, 2], [3]]],
+)
+def test_default_collate_refusals_match_torch(samples):
+    ours, theirs = (
+        _catch(lambda: D.default_collate(samples)),
+        _catch(lambda: TD.default_collate(samples)),
+    )
+    assert isinstance(ours, type(theirs)), (ours, theirs)
+
+
+def test_loader_over_namedtuples_gives_namedtuple_batches():
+    batches = list(D.DataLoader([Point(i, float(i)) for i in range(3)], batch_size=2))
+    assert [b.x.tolist() for b in batches] == [[0, 1], [2]]
+    assert str(batches[0].y.dtype) == "float64"

@@ -13,10 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from chainrule.creation import tensor
 from chainrule.data import loader as _loader
 from chainrule.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, stack_samples
 from chainrule.distributed.sampler import DistributedSampler
-from chainrule.errors import ArgumentTypeError, DataError
+from chainrule.errors import ArgumentTypeError, DataError, ShapeError
 from chainrule.random import get_generator
 from chainrule.tensor import Tensor
 from chainrule.utils.iterable_data import (
@@ -69,19 +70,33 @@ def default_collate(samples):
     first = samples[0]
     if isinstance(first, dict):
         return {key: default_collate([s[key] for s in samples]) for key in first}
+    if isinstance(first, (str, bytes)):
+        return samples  # PyTorch keeps strings as they came (a list, or a tuple of a field)
     if isinstance(first, (tuple, list)):
         sizes = {len(s) for s in samples}
         if len(sizes) != 1:
-            raise DataError(f"default_collate: samples have different numbers of fields {sizes}")
-        return [default_collate(list(field)) for field in zip(*samples)]
+            raise ShapeError(
+                f"default_collate: each element in list of batch should be of equal size, got "
+                f"sizes {sorted(sizes)}; pad them in a collate_fn"
+            )
+        fields = [default_collate(field) for field in zip(*samples)]
+        if hasattr(first, "_fields"):  # a namedtuple stays one, as PyTorch's
+            return type(first)(*fields)
+        return fields
     if isinstance(first, float):
         return Tensor._make(np.asarray(samples, dtype=np.float64), False)
-    if isinstance(first, (bool, int, np.integer, np.floating, np.bool_)):
+    if isinstance(first, (bool, int)):  # torch.tensor(batch): floats among ints give float32
+        return tensor(list(samples))
+    if isinstance(first, np.ndarray) and first.dtype.kind in "SaUO":
+        raise ArgumentTypeError(
+            f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or "
+            f"lists; found a NumPy array of dtype {first.dtype}; pass collate_fn= to the "
+            f"DataLoader"
+        )
+    if isinstance(first, (np.integer, np.floating, np.bool_)):
         return Tensor._make(np.asarray(samples), False)
     if isinstance(first, (Tensor, np.ndarray)):
         return Tensor._make(stack_samples([np.asarray(s) for s in samples]), False)
-    if isinstance(first, (str, bytes)):
-        return list(samples)  # PyTorch keeps strings as a list
     raise ArgumentTypeError(  # a TypeError, as PyTorch's
         f"default_collate cannot batch samples of type {type(first).__name__}; pass "
         f"collate_fn= to the DataLoader"
