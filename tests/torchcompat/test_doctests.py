@@ -17,6 +17,8 @@ MODULES = [
     "chainrule.autograd.custom",
     "chainrule.autograd.functional",
     "chainrule.utils.data",
+    "chainrule.utils.iterable_data",
+    "chainrule.utils.stack_dataset",
     "chainrule.nn.utils.clip_grad",
     "chainrule.nn.utils.convert_parameters",
     "chainrule.nn.utils.rnn",

@@ -110,19 +110,24 @@ class Subset(Dataset):
 
     def __init__(self, dataset, indices):
         self.dataset = dataset
-        self.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        self.indices = indices  # kept as given (a list from random_split), as PyTorch keeps it
+        index = indices.array if isinstance(indices, Tensor) else indices
+        self._index = np.asarray(index, dtype=np.int64).reshape(-1)
         n = len(dataset)
-        if self.indices.size and (self.indices.min() < -n or self.indices.max() >= n):
+        if self._index.size and (self._index.min() < -n or self._index.max() >= n):
             raise DataError(f"Subset: indices must lie in [0, {n}) for a dataset of {n} samples")
 
     def __len__(self) -> int:
-        return len(self.indices)
+        return len(self._index)
 
     def __getitem__(self, index):
-        return self.dataset[int(self.indices[index])]
+        return self.dataset[int(self._index[index])]
 
     def __getitems__(self, indices):
-        return fetch_batch(self.dataset, self.indices[indices])
+        picked = self._index[indices]
+        if getattr(self.dataset, "__getitems__", None) is None:
+            return [self.dataset[int(i)] for i in picked]  # PyTorch's: a list of samples
+        return self.dataset.__getitems__(picked)
 
 
 class ConcatDataset(Dataset):
@@ -161,7 +166,22 @@ class ConcatDataset(Dataset):
 
 
 def _field_array(values) -> np.ndarray:
-    return np.stack([v.array if isinstance(v, Tensor) else np.asarray(v) for v in values])
+    return stack_samples([v.array if isinstance(v, Tensor) else np.asarray(v) for v in values])
+
+
+def stack_samples(arrays: list) -> np.ndarray:
+    """The samples' arrays stacked on a new first axis; samples of different shapes (text of
+    different lengths, say) raise a ``ShapeError`` (a ``RuntimeError``, as PyTorch's)."""
+    shapes = [a.shape for a in arrays]
+    for i, shape in enumerate(shapes):
+        if shape != shapes[0]:
+            raise ShapeError(
+                f"stack expects each tensor to be equal size, but got {list(shapes[0])} at "
+                f"entry 0 and {list(shape)} at entry {i}: the samples of a batch must have "
+                f"one shape; pad them in a collate_fn (e.g. nn.utils.rnn.pad_sequence) or "
+                f"use batch_size=1"
+            )
+    return np.stack(arrays)
 
 
 def fetch_batch(dataset, indices: np.ndarray):
@@ -169,12 +189,18 @@ def fetch_batch(dataset, indices: np.ndarray):
     or one array.
 
     Array-backed datasets (those with ``__getitems__``) answer in one call; any other dataset
-    is asked sample by sample and the samples are stacked.
+    is asked sample by sample and the samples are stacked, as is a ``__getitems__`` that
+    returns a list of samples (PyTorch's contract).
     """
     getitems = getattr(dataset, "__getitems__", None)
-    if getitems is not None:
-        return getitems(indices)
-    samples = [dataset[int(i)] for i in indices]
+    if getitems is None:
+        return stack_fields([dataset[int(i)] for i in indices])
+    batch = getitems(indices)
+    return stack_fields(batch) if isinstance(batch, list) else batch
+
+
+def stack_fields(samples: list):
+    """A list of samples as arrays: one per field (a tuple), per key (a dict), or one."""
     if samples and isinstance(samples[0], dict):  # one batch per key, as PyTorch's collate
         return {key: _field_array([s[key] for s in samples]) for key in samples[0]}
     if samples and isinstance(samples[0], (tuple, list)):

@@ -81,6 +81,7 @@ class DataLoader:
         if sampler is not None and shuffle:
             raise DataError("DataLoader: sampler option is mutually exclusive with shuffle")
         self.sampler = sampler
+        self._order_sampler = sampler  # what decides the order (subclasses may show another)
         self.dataset: Dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
@@ -93,15 +94,16 @@ class DataLoader:
         self._resume = False
 
     def __len__(self) -> int:
-        n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        n = len(self.dataset) if self._order_sampler is None else len(self._order_sampler)
         if self.drop_last:
             return n // self.batch_size
         return -(-n // self.batch_size)
 
     def _order(self, n: int) -> np.ndarray | None:
         """This epoch's sample order (``None``: the natural order)."""
-        if self.sampler is not None:
-            return np.fromiter(self.sampler, dtype=np.int64, count=len(self.sampler))
+        sampler = self._order_sampler
+        if sampler is not None:
+            return np.fromiter(sampler, dtype=np.int64, count=len(sampler))
         if not self.shuffle:
             return None
         if self._resume and self._order_state is not None:
@@ -116,7 +118,7 @@ class DataLoader:
         return rng.permutation(n)
 
     def __iter__(self):
-        n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        n = len(self.dataset) if self._order_sampler is None else len(self._order_sampler)
         order = self._order(n)
         start = self._position if self._resume else 0
         if not self._resume:
@@ -129,11 +131,15 @@ class DataLoader:
             lo = b * self.batch_size
             hi = min(lo + self.batch_size, n)
             indices = np.arange(lo, hi) if order is None else order[lo:hi]
-            batch = fetch_batch(self.dataset, indices)
+            batch = self._fetch(indices)
             self._position = b + 1
-            yield _to_tensors(batch)
+            yield batch
         self._in_epoch = False
         self._position = 0
+
+    def _fetch(self, indices):
+        """The batch of the samples at ``indices`` (tensors, per field or per key)."""
+        return _to_tensors(fetch_batch(self.dataset, indices))
 
     def state_dict(self) -> dict:
         """Where the loader stands: epoch, batches already served, shuffle and generator state.

@@ -72,7 +72,7 @@ class ModuleStateMethods:
             destination[prefix + name] = tensor if keep_vars else tensor.array.copy()
         return destination
 
-    def load_state_dict(self, state_dict: Mapping, strict: bool = True):
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):
         """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
 
         Values may be NumPy arrays, chainrule tensors or other array-likes; each is cast to the
@@ -82,6 +82,9 @@ class ModuleStateMethods:
             state_dict: name → array, e.g. from :meth:`state_dict` or a PyTorch model.
             strict: require exactly the same names as this module has (a tensor with two
                 names, a layer used twice, needs only one of them).
+            assign: take each entry's dtype too, as PyTorch's ``assign=True`` keeps the state
+                dict's tensor properties (the values are copied all the same; parameters keep
+                their identity and ``requires_grad``).
 
         Returns:
             ``(missing_keys, unexpected_keys)`` as a named tuple.
@@ -124,7 +127,10 @@ class ModuleStateMethods:
                 + key_hint(own, state_dict)
             )
         for target, array in updates:
-            target.array[...] = array.astype(target.array.dtype, copy=False)
+            if assign:
+                target.array = np.array(array, copy=True)
+            else:
+                target.array[...] = array.astype(target.array.dtype, copy=False)
         return _IncompatibleKeys(missing, unexpected)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.autograd.compile_hooks import after_forward
-from chainrule.errors import ShapeError
+from chainrule.errors import GraphError, ShapeError
 from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor
@@ -120,10 +120,12 @@ class BatchNorm1d(Module):
             )
         axes = (0,) if x.ndim == 2 else (0, 2)
         stat_shape = (1, c) if x.ndim == 2 else (1, c, 1)
-        use_batch = self.training or not self.track_running_stats
+        # PyTorch's rule: batch statistics in training, or in eval when there are no running
+        # statistics (buffers set to None); flipping track_running_stats later changes neither
+        use_batch = self.training or (self.running_mean is None and self.running_var is None)
         if use_batch:
             n = x.array.size // c
-            if self.training and n <= 1:
+            if n <= 1:
                 raise ShapeError(
                     f"BatchNorm1d needs more than one value per feature in training, got input "
                     f"of shape {x.shape}; use a batch larger than 1 or call model.eval()"
@@ -135,6 +137,12 @@ class BatchNorm1d(Module):
             if self.training and self.track_running_stats:
                 # through after_forward, so a compiled step updates them on every call too
                 after_forward(self._update_running, mean, var, n)
+        elif self.running_mean is None or self.running_var is None:
+            missing = "running_mean" if self.running_mean is None else "running_var"
+            raise GraphError(
+                f"{missing} must be defined in evaluation mode (the other running statistic "
+                f"is set); set both to None to normalise with the batch's statistics"
+            )
         else:
             mean = self.running_mean.array.reshape(stat_shape)
             scale = 1.0 / np.sqrt(self.running_var.array.reshape(stat_shape) + self.eps)
@@ -147,8 +155,13 @@ class BatchNorm1d(Module):
 
     def _update_running(self, batch_mean: np.ndarray, batch_var: np.ndarray, n: int) -> None:
         batch_mean, batch_var = batch_mean.reshape(-1), batch_var.reshape(-1)
-        self.num_batches_tracked.array += 1
-        if self.momentum is None:
+        if self.num_batches_tracked is not None:
+            self.num_batches_tracked.array += 1
+        if self.running_mean is None or self.running_var is None:
+            return  # statistics removed (set to None): nothing to track, as PyTorch
+        if self.momentum is None and self.num_batches_tracked is None:
+            factor = 0.0  # a cumulative average with no counter: PyTorch leaves them
+        elif self.momentum is None:
             factor = 1.0 / float(self.num_batches_tracked.array)
         else:
             factor = self.momentum

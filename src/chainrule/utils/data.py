@@ -13,14 +13,28 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from chainrule.creation import tensor
 from chainrule.data import loader as _loader
-from chainrule.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset
-from chainrule.errors import DataError
+from chainrule.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, stack_samples
+from chainrule.distributed.sampler import DistributedSampler
+from chainrule.errors import ArgumentTypeError, DataError, ShapeError
 from chainrule.random import get_generator
 from chainrule.tensor import Tensor
+from chainrule.utils.iterable_data import (
+    ChainDataset,
+    IterableDataset,
+    check_iterable_options,
+    get_worker_info,
+    stream_batches,
+)
+from chainrule.utils.stack_dataset import StackDataset
 
 __all__ = [
     "BatchSampler",
+    "ChainDataset",
+    "DistributedSampler",
+    "StackDataset",
+    "get_worker_info",
     "ConcatDataset",
     "DataLoader",
     "RandomSampler",
@@ -28,8 +42,10 @@ __all__ = [
     "SequentialSampler",
     "SubsetRandomSampler",
     "Dataset",
+    "IterableDataset",
     "Subset",
     "TensorDataset",
+    "WeightedRandomSampler",
     "default_collate",
     "default_convert",
     "random_split",
@@ -54,20 +70,34 @@ def default_collate(samples):
     first = samples[0]
     if isinstance(first, dict):
         return {key: default_collate([s[key] for s in samples]) for key in first}
+    if isinstance(first, (str, bytes)):
+        return samples  # PyTorch keeps strings as they came (a list, or a tuple of a field)
     if isinstance(first, (tuple, list)):
         sizes = {len(s) for s in samples}
         if len(sizes) != 1:
-            raise DataError(f"default_collate: samples have different numbers of fields {sizes}")
-        return [default_collate(list(field)) for field in zip(*samples)]
+            raise ShapeError(
+                f"default_collate: each element in list of batch should be of equal size, got "
+                f"sizes {sorted(sizes)}; pad them in a collate_fn"
+            )
+        fields = [default_collate(field) for field in zip(*samples)]
+        if hasattr(first, "_fields"):  # a namedtuple stays one, as PyTorch's
+            return type(first)(*fields)
+        return fields
     if isinstance(first, float):
         return Tensor._make(np.asarray(samples, dtype=np.float64), False)
-    if isinstance(first, (bool, int, np.integer, np.floating, np.bool_)):
+    if isinstance(first, (bool, int)):  # torch.tensor(batch): floats among ints give float32
+        return tensor(list(samples))
+    if isinstance(first, np.ndarray) and first.dtype.kind in "SaUO":
+        raise ArgumentTypeError(
+            f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or "
+            f"lists; found a NumPy array of dtype {first.dtype}; pass collate_fn= to the "
+            f"DataLoader"
+        )
+    if isinstance(first, (np.integer, np.floating, np.bool_)):
         return Tensor._make(np.asarray(samples), False)
     if isinstance(first, (Tensor, np.ndarray)):
-        return Tensor._make(np.stack([np.asarray(s) for s in samples]), False)
-    if isinstance(first, (str, bytes)):
-        return list(samples)  # PyTorch keeps strings as a list
-    raise DataError(
+        return Tensor._make(stack_samples([np.asarray(s) for s in samples]), False)
+    raise ArgumentTypeError(  # a TypeError, as PyTorch's
         f"default_collate cannot batch samples of type {type(first).__name__}; pass "
         f"collate_fn= to the DataLoader"
     )
@@ -147,6 +177,10 @@ class DataLoader(_loader.DataLoader):
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
     ):
+        stream = dataset if isinstance(dataset, IterableDataset) else None
+        if stream is not None:
+            check_iterable_options(shuffle, sampler, batch_sampler)
+            dataset, shuffle = _Samples([]), False  # a placeholder for the indexed loader
         if (sampler is not None or batch_sampler is not None) and shuffle:
             raise ValueError(
                 "DataLoader: sampler/batch_sampler and shuffle=True exclude each other"
@@ -168,16 +202,37 @@ class DataLoader(_loader.DataLoader):
             drop_last=drop_last,
             generator=generator,
         )
+        if stream is not None:
+            self.dataset = stream
+        self._stream = stream
         self.collate_fn = collate_fn
         self.num_workers = num_workers
-        self.sampler = sampler
-        self.batch_sampler = batch_sampler
+        self._order_sampler, self._batch_order = sampler, batch_sampler
+        self.sampler, self.batch_sampler = self._torch_samplers(sampler, batch_sampler)
+
+    def _torch_samplers(self, sampler, batch_sampler):
+        """``loader.sampler`` and ``loader.batch_sampler`` as PyTorch sets them (for ``len()``
+        and ``isinstance``); a shuffling loader still draws its own permutation."""
+        if self._stream is not None or batch_sampler is not None:
+            return sampler, batch_sampler
+        if sampler is None and self.shuffle:
+            sampler = RandomSampler(self.dataset, generator=self.generator)
+        elif sampler is None:
+            sampler = SequentialSampler(self.dataset)
+        if self.single:
+            return sampler, None
+        return sampler, BatchSampler(sampler, self.batch_size, self.drop_last)
 
     def __len__(self) -> int:
-        if self.batch_sampler is not None:
-            return len(self.batch_sampler)
-        if self.sampler is not None:
-            n = len(self.sampler)
+        if self._stream is not None:
+            n = len(self._stream)  # TypeError when the stream has no __len__, as PyTorch
+            if self.single:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self._batch_order is not None:
+            return len(self._batch_order)
+        if self._order_sampler is not None:
+            n = len(self._order_sampler)
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return super().__len__()
 
@@ -185,12 +240,12 @@ class DataLoader(_loader.DataLoader):
         """Index arrays of this epoch's batches (advancing the epoch as the parent does)."""
         self.epoch += 1
         self._resume = False
-        if self.batch_sampler is not None:
-            for indices in self.batch_sampler:
+        if self._batch_order is not None:
+            for indices in self._batch_order:
                 yield np.asarray(list(indices), dtype=np.int64)
             return
-        if self.sampler is not None:
-            order = np.fromiter(iter(self.sampler), dtype=np.int64)
+        if self._order_sampler is not None:
+            order = np.fromiter(iter(self._order_sampler), dtype=np.int64)
             n = len(order)
         else:
             n = len(self.dataset)
@@ -206,12 +261,30 @@ class DataLoader(_loader.DataLoader):
             return default_convert(self.dataset[int(indices[0])])
         if self.collate_fn is not None:
             return self.collate_fn([self.dataset[int(i)] for i in indices])
-        if not hasattr(self.dataset, "__getitems__"):  # sample by sample, as PyTorch collates
+        return self._fetch(indices)
+
+    def _fetch(self, indices):
+        getitems = getattr(self.dataset, "__getitems__", None)
+        if getitems is None:  # sample by sample, as PyTorch collates
             return default_collate([self.dataset[int(i)] for i in indices])
-        return _loader._to_tensors(_loader.fetch_batch(self.dataset, indices))
+        batch = getitems(indices)
+        if isinstance(batch, list):  # PyTorch's __getitems__ contract: a list of samples
+            return default_collate(batch)
+        return _loader._to_tensors(batch)  # chainrule's array-backed datasets: field arrays
+
+    def _iter_stream(self):
+        self.epoch += 1
+        for batch in stream_batches(self._stream, self.batch_size, self.drop_last, self.single):
+            if self.single:
+                yield default_convert(batch)
+            else:
+                yield (self.collate_fn or default_collate)(batch)
 
     def __iter__(self):
-        custom = self.sampler is not None or self.batch_sampler is not None
+        if self._stream is not None:
+            yield from self._iter_stream()
+            return
+        custom = self._order_sampler is not None or self._batch_order is not None
         custom = custom or not hasattr(self.dataset, "__getitems__")
         if self.collate_fn is None and self.num_workers == 0 and not self.single and not custom:
             yield from super().__iter__()  # the fast, resumable path
@@ -267,7 +340,9 @@ class RandomSampler(Sampler):
         self.num_samples = len(data_source) if num_samples is None else int(num_samples)
         if self.num_samples <= 0:
             raise ValueError(
-                f"RandomSampler: num_samples should be a positive integer, got {num_samples!r}"
+                f"RandomSampler: num_samples should be a positive integer, got "
+                f"num_samples={self.num_samples}"
+                + (" (an empty dataset cannot be shuffled)" if num_samples is None else "")
             )
         self.generator = generator
 
@@ -301,6 +376,73 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probability proportional to ``weights`` (PyTorch's
+    sampler for unbalanced classes: one weight per sample, e.g. ``1 / count[y[i]]``).
+
+    With ``replacement=False`` each index comes at most once; indices of zero weight come
+    only after all the others, as PyTorch's ``multinomial`` gives them.
+
+    Example:
+        >>> sampler = WeightedRandomSampler([0.0, 1.0, 3.0], 5)
+        >>> len(list(sampler)), 0 in list(sampler)
+        (5, False)
+    """
+
+    def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
+        super().__init__(None)
+        is_int = isinstance(num_samples, (int, np.integer)) and not isinstance(num_samples, bool)
+        if not is_int or num_samples <= 0:
+            raise ValueError(
+                f"num_samples should be a positive integer value, but got num_samples={num_samples}"
+            )
+        if not isinstance(replacement, bool):
+            raise ValueError(
+                f"replacement should be a boolean value, but got replacement={replacement}"
+            )
+        weights = np.asarray(weights.detach() if isinstance(weights, Tensor) else weights)
+        weights = weights.astype(np.float64)
+        if weights.ndim != 1:
+            raise ValueError(
+                f"weights should be a 1d sequence but given weights have shape "
+                f"{tuple(weights.shape)}"
+            )
+        self.weights = Tensor._make(weights, False)
+        self.num_samples, self.replacement, self.generator = (
+            int(num_samples),
+            replacement,
+            generator,
+        )
+
+    def __iter__(self):
+        w = np.asarray(self.weights)
+        if (w < 0).any() or not np.isfinite(w).all():
+            raise RuntimeError(
+                "WeightedRandomSampler: invalid multinomial distribution (encountering a "
+                "probability entry < 0, inf or nan); weights must be finite and >= 0"
+            )
+        if w.sum() <= 0:
+            raise RuntimeError(
+                "WeightedRandomSampler: invalid multinomial distribution (sum of probabilities "
+                "<= 0); give at least one sample a positive weight"
+            )
+        rng = get_generator(self.generator)
+        if self.replacement:
+            return iter(rng.choice(len(w), self.num_samples, p=w / w.sum()).tolist())
+        if self.num_samples > len(w):
+            raise RuntimeError(
+                f"WeightedRandomSampler: cannot draw {self.num_samples} samples without "
+                f"replacement from {len(w)} weights; lower num_samples or set replacement=True"
+            )
+        # PyTorch's draw without replacement: largest w / Exp(1) first, zero weights last
+        e = rng.exponential(size=len(w))
+        keys = np.where(w > 0, w / e, -e)
+        return iter(np.argsort(-keys, kind="stable")[: self.num_samples].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
 class BatchSampler(Sampler):
     """Group a sampler's indices into lists of ``batch_size``.
 
@@ -311,7 +453,17 @@ class BatchSampler(Sampler):
 
     def __init__(self, sampler, batch_size: int, drop_last: bool):
         super().__init__(None)
-        self.sampler, self.batch_size, self.drop_last = sampler, int(batch_size), bool(drop_last)
+        is_int = isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
+        if not is_int or batch_size <= 0:
+            raise ValueError(
+                f"BatchSampler: batch_size should be a positive integer value, but got "
+                f"batch_size={batch_size}"
+            )
+        if not isinstance(drop_last, bool):
+            raise ValueError(
+                f"BatchSampler: drop_last should be a boolean value, but got drop_last={drop_last}"
+            )
+        self.sampler, self.batch_size, self.drop_last = sampler, int(batch_size), drop_last
 
     def __iter__(self):
         batch = []
@@ -357,6 +509,6 @@ def random_split(dataset, lengths, generator=None) -> list:
     order = get_generator(generator).permutation(n)
     subsets, start = [], 0
     for length in lengths:
-        subsets.append(Subset(dataset, order[start : start + int(length)]))
+        subsets.append(Subset(dataset, order[start : start + int(length)].tolist()))
         start += int(length)
     return subsets
