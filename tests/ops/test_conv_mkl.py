@@ -1,4 +1,4 @@
-"""Convolutions' matrix products through the optional MKL route (src/chainrule/_mkl.py).
+"""Convolutions' and recurrent layers' matrix products through the optional MKL route.
 
 On Intel CPUs MKL multiplies a convolution's shapes (few output channels times long column
 matrices) 1.1-3.4x faster than NumPy's OpenBLAS, so Conv1d/2d/3d and the transposed
@@ -124,3 +124,30 @@ def test_gemm_writes_into_out_and_declines_an_out_it_cannot_fill():
         filled = np.empty((64, 200), np.float32)
         np.testing.assert_allclose(_mkl.dot(a, b, out=filled), a @ b, rtol=1e-4, atol=1e-3)
     _mkl._routines = None
+
+
+@needs_mkl
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_recurrent_layers_weight_and_input_gradients_take_mkl_and_agree_with_torch(
+    kind, monkeypatch
+):
+    """A recurrent layer's input and weight gradients are one product each over the whole
+    sequence (ops/recurrent_layers.py): large enough for the MKL route."""
+    monkeypatch.setattr(_mkl, "_routines", None)
+    _mkl._load(any_cpu=True)
+    taken = _calls(monkeypatch)
+    x0 = np.random.default_rng(5).standard_normal((30, 24, 40)).astype(np.float32)
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, kind)(40, 64)
+    ours = getattr(cr.nn, kind)(40, 64)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    results = []
+    for lib, layer in (("cr", ours), ("torch", theirs)):
+        x = (cr if lib == "cr" else torch).tensor(x0, requires_grad=True)
+        with threadpool_limits(1, user_api="blas"):
+            out, _ = layer(x)
+            (out * out).sum().backward()
+        results.append([x.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()])
+    assert any(taken), f"{kind}: no product took the MKL route"
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4 * np.abs(b).max())

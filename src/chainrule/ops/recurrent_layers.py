@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule import _mkl
 from chainrule._gemm import product
 from chainrule.autograd.function import Function
 from chainrule.ops._util import ONE
@@ -142,13 +143,13 @@ class _Layer:
         flat_h = flat_x if da_h is da_x else da_h.reshape(steps * batch, width)
         grad_x = None
         if needs[0]:
-            grad_x = self._in_time_order(product(flat_x, self.w_ih).reshape(steps, batch, -1))
+            grad_x = self._in_time_order(_mkl.dot(flat_x, self.w_ih).reshape(steps, batch, -1))
         grads = [grad_x, grad_h0] + ([grad_c0] if self.has_c else [])
         at = len(grads)
         previous = self.hs[:steps].reshape(steps * batch, -1)  # h before each step
         weights = ((needs[at], flat_x, self.x_flat), (needs[at + 1], flat_h, previous))
         for needed, da, read in weights:
-            grads.append(self._outside(product(da.T, read), gates) if needed else None)
+            grads.append(self._outside(_mkl.dot(da.T, read), gates) if needed else None)
         if len(needs) > at + 2:  # each bias its own array (never one array for two inputs)
             for needed, da in ((needs[at + 2], flat_x), (needs[at + 3], flat_h)):
                 grads.append(self._outside(column_sum(da), gates) if needed else None)
