@@ -329,6 +329,8 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
         return _ops.neg(self)
 
     def __pos__(self):
+        if self.array.dtype == np.bool_:  # PyTorch refuses unary + on a mask
+            raise DTypeError("The `+` operator, on a bool tensor is not supported (as in PyTorch)")
         return self
 
     def __abs__(self):

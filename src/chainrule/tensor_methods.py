@@ -343,8 +343,8 @@ class TensorMethods(TensorMethodsExtra):
     def repeat(self, *sizes):
         return _shape.repeat(self, *sizes)
 
-    def tile(self, dims):
-        return _shape.tile(self, dims)
+    def tile(self, *dims):  # x.tile(2, 1) or x.tile((2, 1)), as PyTorch's
+        return _shape.tile(self, dims[0] if len(dims) == 1 else dims)
 
     def tril(self, diagonal=0):
         return _triangle.tril(self, diagonal)

@@ -102,6 +102,9 @@ class TensorMethodsExtra:
     def select(self, dim, index):
         return _shape_extra.select(self, dim, index)
 
+    def unfold(self, dimension, size, step):
+        return _shape_extra.unfold(self, dimension, size, step)
+
     def ravel(self):
         return self.flatten()
 

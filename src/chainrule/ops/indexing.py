@@ -233,6 +233,8 @@ def gather(input, dim: int, index) -> Tensor:  # noqa: A002 - PyTorch's names
     x = operand(input)
     index = _int_index(index, "gather")
     dim = _dim(dim, x.ndim, "gather")
+    if x.ndim == 0 and index.ndim == 0:  # PyTorch reads a 0-d input and index as one element
+        return gather(x.reshape(1), 0, index.reshape(1)).reshape(())
     if index.ndim != x.ndim:
         raise ShapeError(
             f"gather: index has {index.ndim} dimensions but input has {x.ndim}; they must match"

@@ -118,6 +118,46 @@ def narrow(input, dim: int, start, length: int) -> Tensor:  # noqa: A002
     return getitem(x, _along(axis, slice(start, start + length)))
 
 
+def _unfold_count(dim, size, step, n: int, op: str = "unfold") -> int:
+    """How many windows of ``size`` every ``step`` fit in ``n``; PyTorch's checks first."""
+    for name, v in (("size", size), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{op}(): argument '{name}' must be int, not {type(v).__name__}")
+    if size < 0:
+        raise ShapeError(f"{op}: size is {size} but must be >= 0")
+    if step <= 0:
+        raise ShapeError(f"{op}: step is {step} but must be > 0")
+    if size > n:
+        raise ShapeError(
+            f"{op}: maximum size for tensor at dimension {dim} is {n} but size is {size}"
+        )
+    return (n - size) // step + 1
+
+
+def unfold(input, dimension: int, size: int, step: int) -> Tensor:  # noqa: A002
+    """``Tensor.unfold``: every window of ``size`` elements taken ``step`` apart along
+    ``dimension``; that dimension becomes the window count and a new last dimension of
+    ``size`` holds each window (a copy here, a view in PyTorch).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tensor([1, 2, 3, 4, 5]).unfold(0, 2, 2).tolist()
+        [[1, 2], [3, 4]]
+    """
+    x = operand(input)
+    if x.ndim == 0:  # PyTorch reads a 0-d tensor as one element: the result is (size,)
+        if dimension not in (0, -1):
+            _one_axis(reshape(x, (1,)), dimension, "unfold")
+        _unfold_count(dimension, size, step, 1)
+        return getitem(reshape(x, (1,)), slice(0, size))
+    axis = _one_axis(x, dimension, "unfold")
+    count = _unfold_count(axis, size, step, x.shape[axis])
+    where = np.arange(count)[:, None] * step + np.arange(size)[None, :]
+    out = getitem(x, _along(axis, where))  # axis -> (count, size)
+    order = [*range(axis + 1), *range(axis + 2, out.ndim), axis + 1]
+    return permute(out, *order)
+
+
 def select(input, dim: int, index: int) -> Tensor:  # noqa: A002
     """The slice at ``index`` along ``dim``, without that dimension: ``x.select(1, i)`` is
     ``x[:, i]`` (a view, as PyTorch's).
