@@ -128,6 +128,7 @@ _SHAPE_EXTRA += ("select",)
 _SHAPE_EXTRA += ("tensor_split", "vstack", "row_stack", "fliplr", "flipud", "take_along_dim")
 _SHAPE_EXTRA += ("atleast_1d", "atleast_2d", "atleast_3d")
 _EXTREMES = ("kthvalue", "cummax", "cummin", "msort", "fmax", "fmin", "aminmax")
+_SIGN_MAGNITUDE = ("sgn", "frac", "copysign", "hypot")
 _INDEX_WRITE = ("index_add", "index_copy", "index_fill", "scatter_add")
 
 # Public names that live in modules loaded on first use: name -> (module, attribute).
@@ -211,6 +212,7 @@ _LAZY = {
     **{name: ("chainrule.ops.cumulative", name) for name in _CUMULATIVE},
     **{name: ("chainrule.ops.shape_extra", name) for name in _SHAPE_EXTRA},
     **{name: ("chainrule.ops.extremes", name) for name in _EXTREMES},
+    **{name: ("chainrule.ops.sign_magnitude", name) for name in _SIGN_MAGNITUDE},
     **{name: ("chainrule.ops.index_write", name) for name in _INDEX_WRITE},
     **{name: ("chainrule.ops.contractions", name) for name in ("inner", "mv", "tensordot")},
     **{

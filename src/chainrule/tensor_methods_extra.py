@@ -208,6 +208,18 @@ class TensorMethodsExtra:
     def aminmax(self, *, dim=None, keepdim=False):
         return _extremes.aminmax(self, dim=dim, keepdim=keepdim)
 
+    def sgn(self):
+        return _sign_magnitude.sgn(self)
+
+    def frac(self):
+        return _sign_magnitude.frac(self)
+
+    def copysign(self, other):
+        return _sign_magnitude.copysign(self, other)
+
+    def hypot(self, other):
+        return _sign_magnitude.hypot(self, other)
+
     def fmax(self, other):
         return _extremes.fmax(self, other)
 
@@ -365,6 +377,7 @@ def tensor_has(cls, name: str) -> bool:
 
 # bound by _bind(): they import Tensor themselves
 _shape_extra = _indexing = _index_write = _extremes = _contractions = _bitshift = None
+_sign_magnitude = None
 _scatter_reduce = None
 _clamp_side = _extra_torch_ops = None
 
@@ -372,7 +385,7 @@ _clamp_side = _extra_torch_ops = None
 def _bind() -> None:
     """Called by ``tensor_methods._bind`` once every module can be imported."""
     global _shape_extra, _indexing, _index_write, _extremes, _contractions, _bitshift, _clamp_side
-    global _extra_torch_ops, _scatter_reduce
+    global _extra_torch_ops, _scatter_reduce, _sign_magnitude
     from chainrule.ops import bitshift as _bitshift
     from chainrule.ops import clamp_side as _clamp_side
     from chainrule.ops import contractions as _contractions
@@ -382,3 +395,4 @@ def _bind() -> None:
     from chainrule.ops import indexing as _indexing
     from chainrule.ops import scatter_reduce as _scatter_reduce
     from chainrule.ops import shape_extra as _shape_extra
+    from chainrule.ops import sign_magnitude as _sign_magnitude
