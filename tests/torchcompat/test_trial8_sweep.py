@@ -1,6 +1,6 @@
 """Differences a randomized sweep against PyTorch found: ``Tensor.unfold`` (was refused),
-``Tensor.tile`` with the sizes as separate arguments, ``gather`` on a 0-d tensor and unary
-``+`` on a bool tensor."""
+``Tensor.tile`` with the sizes as separate arguments, ``gather`` and ``scatter`` on a 0-d
+tensor, unary ``+`` on a bool tensor and ``expand`` with -1 in a new leading dimension."""
 
 import numpy as np
 import pytest
@@ -96,3 +96,30 @@ def test_unary_plus_on_bool_raises_like_torch():
         +cr.tensor([True])
     x = cr.tensor([1.0, 2.0])
     assert (+x) is x
+
+
+@pytest.mark.parametrize("kind", ["src", "value"])
+def test_scatter_zero_dim_matches_torch(kind):
+    (c, t), (cs, ts) = _pair(np.array(2.0)), _pair(np.array(5.0))
+    if kind == "src":
+        co, to = cr.scatter(c, 0, cr.tensor(0), cs), torch.scatter(t, 0, torch.tensor(0), ts)
+    else:
+        co = cr.scatter(c, 0, cr.tensor(0), value=7.0)
+        to = torch.scatter(t, 0, torch.tensor(0), value=7.0)
+    _same(co, to)
+    co.backward()
+    to.backward()
+    assert c.grad.item() == t.grad.item()
+    if kind == "src":
+        assert cs.grad.item() == ts.grad.item() == 1.0
+
+
+@pytest.mark.parametrize("sizes", [(-1, 3, 4), (2, -1, -1), (-1, -1, 4), (1, 2, -1, 4)])
+def test_expand_minus_one_in_new_leading_dim_raises_like_torch(sizes):
+    c, t = _pair(np.ones((3, 4)), requires_grad=False)
+    to = _outcome(lambda: t.expand(*sizes))
+    co = _outcome(lambda: c.expand(*sizes))
+    if isinstance(to, Exception):
+        assert isinstance(co, RuntimeError), co
+    else:
+        _same(co, to)

@@ -278,6 +278,8 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None) -> Ten
         src = Tensor._make(np.asarray(value if src is None else src, x.dtype), False)
     index = _int_index(index, "scatter")
     dim = _dim(dim, x.ndim, "scatter")
+    if x.ndim == 0 and index.ndim == 0 and src.array.size:  # one element, as PyTorch reads it
+        return scatter(x.reshape(1), 0, index.reshape(1), src.reshape(-1)[:1]).reshape(())
     if index.ndim != x.ndim:
         raise ShapeError(f"scatter: index has {index.ndim} dimensions but input has {x.ndim}")
     _check_scatter_sizes(x.shape, src.shape, index, dim)

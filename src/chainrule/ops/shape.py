@@ -344,6 +344,11 @@ def expand(x, *shape) -> Tensor:
     shape = list(_shape_args(shape))
     offset = len(shape) - x.ndim
     for i, n in enumerate(shape):
+        if n == -1 and i < offset:  # NumPy's shape[-1] would answer with the wrong size
+            raise ShapeError(
+                f"expand: the expanded size of the tensor (-1) isn't allowed in a leading, "
+                f"non-existing dimension {i} (PyTorch's rule); give that dimension's size"
+            )
         if n == -1:
             shape[i] = x.array.shape[i - offset]
     return broadcast_to(x, shape)
