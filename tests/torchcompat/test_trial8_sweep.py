@@ -123,3 +123,23 @@ def test_expand_minus_one_in_new_leading_dim_raises_like_torch(sizes):
         assert isinstance(co, RuntimeError), co
     else:
         _same(co, to)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L, x: x.copy_(L.ones(1, 2, 3)),
+        lambda L, x: x.fill_(L.tensor(2.0)),
+        lambda L, x: x.copy_(L.ones(3)),
+        lambda L, x: x.long().pow_(-L.ones(1, 2, 3, dtype=L.int64)),
+        lambda L, x: x.long().pow_(L.ones(1, 2, 3, dtype=L.int64)),
+        lambda L, x: x.long().pow_(L.ones(3, dtype=L.int64)),
+    ],
+)
+def test_in_place_keeps_shape_against_extra_leading_dims(fn):
+    to = _outcome(lambda: fn(torch, torch.zeros(2, 3)))
+    co = _outcome(lambda: fn(cr, cr.zeros(2, 3)))
+    if isinstance(to, Exception):
+        assert isinstance(co, RuntimeError), co
+    else:
+        _same(co, to)

@@ -257,6 +257,8 @@ def _integer_pow(base, exponent, out, casting):
     """Integer ** integer in place, as PyTorch: a negative exponent in a tensor gives the
     quotient rounded toward 0 (NumPy refuses)."""
     exponent = np.asarray(exponent)
+    if exponent.ndim > out.ndim:  # np.copyto below would drop leading size-1 dimensions
+        raise ValueError(f"exponent shape {exponent.shape} does not fit {out.shape}")
     if exponent.dtype.kind not in "iu" or not (exponent < 0).any():
         return np.power(base, exponent, out=out, casting=casting)
     np.copyto(out, integer_power(base, exponent), casting=casting)
@@ -318,6 +320,11 @@ def assign(tensor, op: str, values) -> object:
     """Copy ``values`` (broadcast, cast) into ``tensor``'s memory: ``copy_``, ``fill_``."""
     _check_writable(tensor, op)
     values = _checked_number(_value(values), tensor.array.dtype)
+    if np.ndim(values) > tensor.array.ndim:  # np.copyto would drop leading size-1 dimensions
+        raise ShapeError(
+            f"{op}: output with shape {list(tensor.array.shape)} doesn't match the broadcast "
+            f"shape {list(np.shape(values))} (an in-place op keeps its tensor's shape)"
+        )
     try:
         np.copyto(tensor.array, values, casting="unsafe")
     except ValueError as err:
