@@ -1,6 +1,7 @@
 """Differences a randomized sweep against PyTorch found: ``Tensor.unfold`` (was refused),
 ``Tensor.tile`` with the sizes as separate arguments, ``gather`` and ``scatter`` on a 0-d
-tensor, unary ``+`` on a bool tensor and ``expand`` with -1 in a new leading dimension."""
+tensor, ``index_select`` of a 0-d tensor, unary ``+`` on a bool tensor, ``expand`` with -1
+in a new leading dimension and in-place writes with extra leading dimensions."""
 
 import numpy as np
 import pytest
@@ -141,5 +142,16 @@ def test_in_place_keeps_shape_against_extra_leading_dims(fn):
     co = _outcome(lambda: fn(cr, cr.zeros(2, 3)))
     if isinstance(to, Exception):
         assert isinstance(co, RuntimeError), co
+    else:
+        _same(co, to)
+
+
+@pytest.mark.parametrize("index", [[0], [0, 0], [], 0])
+def test_index_select_of_zero_dim_tensor_like_torch(index):
+    c, t = _pair(np.array(3.0), requires_grad=False)
+    to = _outcome(lambda: torch.index_select(t, 0, torch.tensor(index)))
+    co = _outcome(lambda: cr.index_select(c, 0, cr.tensor(index, dtype="int64")))
+    if isinstance(to, Exception):
+        assert isinstance(co, type(to)), co
     else:
         _same(co, to)

@@ -321,6 +321,12 @@ def index_select(input, dim: int, index) -> Tensor:  # noqa: A002
         raise ShapeError(f"index_select needs a 1-D index, got shape {index.shape}")
     dim = _dim(dim, x.ndim, "index_select")
     n = x.shape[dim] if x.ndim else 1
+    if x.ndim == 0 and index.size != 1:  # PyTorch's rule: a scalar gives only one value
+        raise IndexOutOfRangeError(
+            f"index_select(): Index to scalar can have only 1 value, got {index.size} value(s)"
+        )
+    if x.ndim == 0:  # and the result is a scalar too
+        return index_select(x.reshape(1), 0, index.reshape(1)).reshape(())
     if index.size and (index.min() < 0 or index.max() >= n):  # no counting from the end
         raise IndexOutOfRangeError(
             f"index_select: index {int(index.min() if index.min() < 0 else index.max())} is out "
