@@ -128,7 +128,7 @@ _SHAPE_EXTRA += ("select",)
 _SHAPE_EXTRA += ("tensor_split", "vstack", "row_stack", "fliplr", "flipud", "take_along_dim")
 _SHAPE_EXTRA += ("atleast_1d", "atleast_2d", "atleast_3d")
 _EXTREMES = ("kthvalue", "cummax", "cummin", "msort", "fmax", "fmin", "aminmax")
-_SIGN_MAGNITUDE = ("sgn", "frac", "copysign", "hypot")
+_SIGN_MAGNITUDE = ("sgn", "signbit", "frac", "copysign", "hypot")
 _INDEX_WRITE = ("index_add", "index_copy", "index_fill", "scatter_add")
 
 # Public names that live in modules loaded on first use: name -> (module, attribute).

@@ -211,6 +211,9 @@ class TensorMethodsExtra:
     def sgn(self):
         return _sign_magnitude.sgn(self)
 
+    def signbit(self):
+        return _sign_magnitude.signbit(self)
+
     def frac(self):
         return _sign_magnitude.frac(self)
 

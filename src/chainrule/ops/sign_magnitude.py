@@ -1,5 +1,6 @@
-"""Sign and magnitude, PyTorch's ``sgn``, ``frac``, ``copysign`` and ``hypot``: each value's
-sign, its fractional part, its magnitude with another's sign, and the length √(a² + b²)."""
+"""Sign and magnitude, PyTorch's ``sgn``, ``signbit``, ``frac``, ``copysign`` and ``hypot``:
+each value's sign (or sign bit), its fractional part, its magnitude with another's sign, and
+the length √(a² + b²)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,20 @@ def sgn(input) -> Tensor:  # noqa: A002 - PyTorch's names
     from chainrule.ops.math import sign
 
     return sign(input)
+
+
+def signbit(input) -> Tensor:  # noqa: A002
+    """Whether each value's sign bit is set: true for negatives, −0.0 and −NaN (a bool tensor,
+    outside the graph).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.signbit(cr.tensor([-1.0, -0.0, 0.0])).tolist()
+        [True, True, False]
+    """
+    x = operand(input)
+    array = x.array.view(np.int8) if x.array.dtype == np.bool_ else x.array
+    return Tensor._make(np.signbit(array), False)
 
 
 def frac(input) -> Tensor:  # noqa: A002
