@@ -41,6 +41,7 @@ FAMILIES = [
     "arith_forms",
     "sorting",
     "lerp",
+    "sign_magnitude",
     "extra_torch_ops",
     "scatter_reduce",
     "triangle",

@@ -96,6 +96,30 @@ def _parse(equation: str, n: int) -> tuple[list[str], str]:
     return inputs, output
 
 
+def _broadcast(inputs: list, tensors: list) -> list:
+    """Each index's size across the operands; a size 1 stretches to the others' size, as in
+    PyTorch (``'ij,j->i'`` with shapes (2, 1) and (3,)), through a differentiable expand."""
+    from chainrule.ops.shape import expand
+
+    sizes: dict[str, int] = {}
+    for spec, t in zip(inputs, tensors):
+        if len(spec) != t.ndim:
+            raise ShapeError(
+                f"einsum: {spec!r} names {len(spec)} dimensions, the operand has shape {t.shape}"
+            )
+        for c, n in zip(spec, t.shape):
+            have = sizes.setdefault(c, n)
+            if have == 1:
+                sizes[c] = n
+            elif n not in (1, have):
+                raise ShapeError(f"einsum: index {c!r} has sizes {have} and {n}")
+    out = []
+    for spec, t in zip(inputs, tensors):
+        target = tuple(sizes[c] for c in spec)
+        out.append(t if target == t.shape else expand(t, *target))
+    return out
+
+
 def einsum(equation: str, *operands) -> Tensor:
     """Einstein summation over letters, as ``torch.einsum`` (also ``einsum(eq, [a, b])``).
 
@@ -119,15 +143,7 @@ def einsum(equation: str, *operands) -> Tensor:
         operands = tuple(operands[0])
     tensors = [operand(t) for t in operands]
     inputs, output = _parse(equation, len(tensors))
-    sizes: dict[str, int] = {}
-    for spec, t in zip(inputs, tensors):
-        if len(spec) != t.ndim:
-            raise ShapeError(
-                f"einsum: {spec!r} names {len(spec)} dimensions, the operand has shape {t.shape}"
-            )
-        for c, n in zip(spec, t.shape):
-            if sizes.setdefault(c, n) != n:
-                raise ShapeError(f"einsum: index {c!r} has sizes {sizes[c]} and {n}")
+    tensors = _broadcast(inputs, tensors)
     dtypes = {t.dtype for t in tensors}
     if len(dtypes) > 1:
         raise DTypeError(  # a RuntimeError, as PyTorch's

@@ -31,14 +31,26 @@ class CopySign(Function):
         self.out = np.copysign(a, b)
         return self.out
 
+    def _ratio(self) -> np.ndarray:
+        """PyTorch's rule: the ratio out/a (±1), taken as 0 at a = 0."""
+        zero = self.a == 0
+        ratio = np.divide(self.out, np.where(zero, 1, self.a))
+        return np.where(zero, 0, ratio).astype(self.out.dtype, copy=False)
+
     def backward(self, grad):
-        grad_a = None
-        if self.needs_grad[0]:  # PyTorch's rule: the ratio out/a, taken as 0 at a = 0
-            zero = self.a == 0
-            ratio = np.divide(self.out, np.where(zero, 1, self.a))
-            grad_a = grad * np.where(zero, 0, ratio).astype(grad.dtype, copy=False)
+        grad_a = grad * self._ratio() if self.needs_grad[0] else None
         grad_b = np.zeros_like(grad) if self.needs_grad[1] else None
         return grad_a, grad_b
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph, PyTorch's ratio out/a (0 at a = 0)."""
+        from chainrule.ops.elementwise import where
+
+        a, b = self.parents
+        zero = self.a == 0
+        with np.errstate(invalid="ignore"):
+            ratio = where(zero, 0.0, copysign(a, b) / where(zero, 1.0, a))
+        return grad * ratio, grad * 0
 
 
 class Hypot(Function):
@@ -57,6 +69,13 @@ class Hypot(Function):
             grad_a = grad * self.a / self.out if self.needs_grad[0] else None
             grad_b = grad * self.b / self.out if self.needs_grad[1] else None
         return grad_a, grad_b
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        a, b = self.parents
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = hypot(a, b)
+            return grad * a / out, grad * b / out
 
 
 def sgn(input) -> Tensor:  # noqa: A002 - PyTorch's names
