@@ -20,7 +20,7 @@ def _refuse_integers(x: Tensor, op: str) -> None:
         )
 
 
-class CopySign(Function):
+class Copysign(Function):
     """copysign(a, b): |a| with the sign of b (the sign bit: −0.0 and −NaN count)."""
 
     label = "copysign"
@@ -130,7 +130,7 @@ def copysign(input, other) -> Tensor:  # noqa: A002
         [-1.0, 2.0]
     """
     a, b = operands(input, other)
-    return CopySign.apply(floating(a), floating(b))
+    return Copysign.apply(floating(a), floating(b))
 
 
 def hypot(input, other) -> Tensor:  # noqa: A002
