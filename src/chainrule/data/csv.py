@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainrule.data.accounting import accounting_notes
+from chainrule.data.code_columns import code_feature_notes
 from chainrule.data.csv_data import CSVData
 from chainrule.data.messages import Message, braces, error, option, say, where
 from chainrule.data.missing_target import drop_missing_target as drop_missing_target_rows
@@ -279,6 +280,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     used_numbers = [c.column for c in used if c.role == "numeric"]
     notes += [n for n in map(compact_date_note, used_numbers) if n is not None]
     notes += _many_categories_notes(specs, len(table))
+    notes += code_feature_notes(schema)
     categorical = [s for s in specs if s.get("kind") == "categorical"]
     notes += [n for s in categorical if (n := text_number_note(s["name"], s["categories"]))]
     fmt = table.number_format
