@@ -269,6 +269,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     notes += case_notes(t, class_names, specs)
     pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
     pre.label_case = label_case if class_names is not None else None
+    pre.file_columns = list(table.names)  # a headerless file of new rows is read by it
     if t is not None and "unit" in schema.target.stats:
         pre.target_unit = dict(schema.target.stats["unit"])
     notes += _unit_notes(schema, t) + accounting_notes(schema, t)
