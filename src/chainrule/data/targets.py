@@ -48,20 +48,7 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
     if text.any() and not text.all():
         raise _mixed_target(table, col, text, place)
     if schema.task == "regression":
-        if text.any():
-            raise error(
-                say(
-                    braces(f"{place(0)}: a regression needs a numeric target, got ")
-                    + braces(repr(col.text_of(0)))
-                    + " (use {o})",
-                    o=option("task", "classification"),
-                )
-            )
-        bad = np.isinf(col.values) | (np.abs(col.values) > 3.4e38)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(f"{place(i)}: infinite target value {col.text_of(i)!r}")
-        return col.values.astype(np.float64), "regression", None
+        return _regression_target(col, text, place, where(source, None, col.position, name))
     if text.all():
         labels = np.array(col.levels, dtype=object)[col.codes]
         labels = settle_case(labels, label_case, where(source, None, col.position, name))
@@ -93,6 +80,37 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
         )
     kind = "binary" if len(class_names) == 2 else "multiclass"
     return np.asarray(y, dtype=np.int64).reshape(-1), kind, class_names
+
+
+def _regression_target(col, text: np.ndarray, place, column: str):
+    """``(y, "regression", None)``: finite numbers that are not all the same."""
+    if text.any():
+        raise error(
+            say(
+                braces(f"{place(0)}: a regression needs a numeric target, got ")
+                + braces(repr(col.text_of(0)))
+                + " (use {o})",
+                o=option("task", "classification"),
+            )
+        )
+    bad = np.isinf(col.values) | (np.abs(col.values) > 3.4e38)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"{place(i)}: infinite target value {col.text_of(i)!r}")
+    if len(col.values) > 1 and np.ptp(col.values) == 0:
+        raise _constant_target(column, col)
+    return col.values.astype(np.float64), "regression", None
+
+
+def _constant_target(place: str, col) -> DataError:
+    """A regression target with one value in every row: as with one class, there is
+    nothing to learn, and the model "trains" to an r2 of 0 that predicts that value."""
+    text = braces(
+        f"{place}: the target holds one value ({col.text_of(0)!r}) in every row "
+        f"({len(col.values)} rows), so a model has nothing to learn and would predict it "
+        f"whatever the row; is it the column to predict? Choose that one with "
+    )
+    return error(say(text + "{t}", t=option("target", "COLUMN")))
 
 
 _YES, _NO = ("true", "yes", "y", "t"), ("false", "no", "n", "f")
