@@ -15,6 +15,7 @@ import numpy as np
 from chainrule.data.accounting import accounting_notes
 from chainrule.data.code_columns import code_feature_notes
 from chainrule.data.csv_data import CSVData
+from chainrule.data.leakage import target_copy_notes
 from chainrule.data.messages import Message, braces, error, option, say, where
 from chainrule.data.missing_target import drop_missing_target as drop_missing_target_rows
 from chainrule.data.missing_target import unknown_class_note
@@ -293,6 +294,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     if fmt.thousands:  # new rows of these columns are read the same way
         pre.number_format["thousands_dots"] = [table.names[k] for k in fmt.thousands]
     X = pre.encode_columns([c.column for c in used], source=table.source, lines=table.lines)
+    notes += target_copy_notes(X, y, kind, pre.columns, t)
     if t is not None and X.shape[1] >= len(X):
         # 500 columns of 50 rows: a network fits every training row by heart
         notes.append(
