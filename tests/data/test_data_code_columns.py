@@ -72,3 +72,10 @@ def test_new_rows_match_the_codes_by_value(tmp_path):
 def test_named_like_code():
     assert named_like_code("blood_type") and named_like_code("customer_group")
     assert not named_like_code("subtype") and not named_like_code("num_groups")
+
+
+def test_an_unseen_code_is_named_in_the_note(tmp_path):
+    data = load_csv(_write(tmp_path / "d.csv", "store_id"), target="label")
+    (tmp_path / "new.csv").write_text("store_id,b\n9,0.5\n2,0.1\n")
+    new = load_csv(tmp_path / "new.csv", preprocessor=data.preprocessor)
+    assert "store_id: 1 row(s) hold a category not seen in training ('9')" in " ".join(new.notes)

@@ -349,6 +349,20 @@ def case_notes(target: str | None, class_names, specs: list[dict]) -> list[str]:
     return notes
 
 
+def _unseen_numbers(col, categories) -> list[str]:
+    """The numbers of a column of codes (``9`` for codes 1..7) that name no category."""
+    numbers = np.unique(col.values[col.kinds == NUMBER])
+    if not len(numbers):
+        return []
+    known = set(categories)
+    for c in categories:
+        try:
+            known.add(number_key(float(c)))
+        except ValueError:
+            pass
+    return [key for key in map(number_key, numbers) if key not in known]
+
+
 def unseen_notes(pre, columns) -> list[str]:
     """One note per column holding categories not seen in training, naming those that
     differ from a training category only in case."""
@@ -366,6 +380,7 @@ def unseen_notes(pre, columns) -> list[str]:
         if spec is not None and col is not None and spec["kind"] == "categorical":
             folded = {c.casefold() for c in spec["categories"]}
             new = [v for v in col.levels if v.casefold() not in folded]  # RED for red: below
+            new += _unseen_numbers(col, spec["categories"])  # store_id 9 among 1..7
             if new:  # which ones: a typo, a new product, or another coding of the column
                 more = f" and {len(new) - 3} more" if len(new) > 3 else ""
                 shown = f"{', '.join(map(repr, new[:3]))}{more}"
