@@ -159,6 +159,9 @@ def test_large_integer_codes_stay_distinct(tmp_path):
     # 123456780..123456785 are all 123456784 in float32: the column looked constant, and
     # categorical=['code'] made one category the file does not hold
     data = cr.data.load_csv(_codes(tmp_path), target="label")
+    # named 'code', repeated: read as categories (code_columns); all 6 values kept apart
+    assert data.schema["code"].role == "categorical" and data.schema["code"].distinct == 6
+    data = cr.data.load_csv(_codes(tmp_path), target="label", numeric=["code"])
     assert data.schema["code"].role == "numeric" and data.schema["code"].distinct == 6
     data = cr.data.load_csv(_codes(tmp_path), target="label", categorical=["code"])
     assert data.feature_names == [f"code={123456780 + i}" for i in range(6)]

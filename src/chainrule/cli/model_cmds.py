@@ -107,6 +107,9 @@ def features_of(
     from chainrule.data import Preprocessor, load_csv
 
     pre = Preprocessor.from_dict(meta["preprocessing"])
+    if pre.file_columns is None:  # saved before file_columns: the schema lists every column
+        names = [c.get("name") for c in meta.get("schema") or () if isinstance(c, dict)]
+        pre.file_columns = names if names and all(isinstance(n, str) for n in names) else None
     try:
         # The saved preprocessor picks the training columns by name and keeps the training
         # categories and classes, whatever subset of them this file holds.

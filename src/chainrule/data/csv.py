@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainrule.data.accounting import accounting_notes
+from chainrule.data.code_columns import code_feature_notes
 from chainrule.data.csv_data import CSVData
+from chainrule.data.leakage import target_copy_notes
 from chainrule.data.messages import Message, braces, error, option, say, where
 from chainrule.data.missing_target import drop_missing_target as drop_missing_target_rows
 from chainrule.data.missing_target import unknown_class_note
@@ -268,6 +270,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     notes += case_notes(t, class_names, specs)
     pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
     pre.label_case = label_case if class_names is not None else None
+    pre.file_columns = list(table.names)  # a headerless file of new rows is read by it
     if t is not None and "unit" in schema.target.stats:
         pre.target_unit = dict(schema.target.stats["unit"])
     notes += _unit_notes(schema, t) + accounting_notes(schema, t)
@@ -279,6 +282,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     used_numbers = [c.column for c in used if c.role == "numeric"]
     notes += [n for n in map(compact_date_note, used_numbers) if n is not None]
     notes += _many_categories_notes(specs, len(table))
+    notes += code_feature_notes(schema)
     categorical = [s for s in specs if s.get("kind") == "categorical"]
     notes += [n for s in categorical if (n := text_number_note(s["name"], s["categories"]))]
     fmt = table.number_format
@@ -290,6 +294,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     if fmt.thousands:  # new rows of these columns are read the same way
         pre.number_format["thousands_dots"] = [table.names[k] for k in fmt.thousands]
     X = pre.encode_columns([c.column for c in used], source=table.source, lines=table.lines)
+    notes += target_copy_notes(X, y, kind, pre.columns, t)
     if t is not None and X.shape[1] >= len(X):
         # 500 columns of 50 rows: a network fits every training row by heart
         notes.append(

@@ -215,17 +215,34 @@ def _check_other_names(path, delimiter, default, charset, pre: Preprocessor, sou
 
 
 def _name_in_training_order(table: Columns, pre: Preprocessor, target) -> None:
-    """A file without names: its columns are the features in training order, then the
-    target."""
-    expected = pre.column_names
-    if table.has_header or len(table.names) not in (len(expected), len(expected) + 1):
+    """A file without names: its columns are laid out as the training file's (all of them,
+    or all but the target), or are the features in training order, then the target. Where
+    two of these layouts have the file's width but differ, the file is refused: read by
+    place, ``id, a, b`` (the training file without its target) was read as ``a, b`` and the
+    target, and predicted from the wrong columns without a word."""
+    if table.has_header:
         return
-    names = list(expected)
-    if len(table.names) > len(expected):
-        names.append(target if isinstance(target, str) else pre.target_name or "target")
-    for col, name in zip(table.columns, names):
-        col.name = name
-    table.names = names
+    expected = pre.column_names
+    t = target if isinstance(target, str) else pre.target_name or "target"
+    layouts = [list(expected), [*expected, t]]
+    if pre.file_columns:
+        layouts += [list(pre.file_columns), [n for n in pre.file_columns if n != t]]
+    fits = []
+    for names in layouts:
+        if len(names) == len(table.names) and names not in fits:
+            fits.append(names)
+    if len(fits) > 1:
+        shown = " or ".join("(" + ", ".join(names) + ")" for names in fits)
+        raise DataError(
+            f"{table.source}: the file has no header and {len(table.names)} columns, which "
+            f"could be {shown}; add a header line naming the columns as in training"
+        )
+    if fits:
+        for col, name in zip(table.columns, fits[0]):
+            if col is not None:
+                col.name = name
+        table.names = fits[0]
+        table.__dict__.pop("_index", None)
 
 
 def match_case(table: Columns, wanted: list[str]) -> list[tuple[str, str]]:

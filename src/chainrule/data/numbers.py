@@ -243,6 +243,8 @@ def _normalise(cell: str, fmt: NumberFormat) -> str | None:
 
 
 def _to_float(cell: str, fmt: NumberFormat) -> float | None:
+    if cell[:2] in ("'-", "'+"):  # '-5.2: the guard web apps' CSV exports put before a sign
+        cell = cell[1:]
     if "_" in cell:
         return None  # 1_000, 10_20: Python's syntax, no spreadsheet's; a code, not a number
     if "\u2212" in cell:  # -3,1 written with the minus sign (U+2212) some locales export

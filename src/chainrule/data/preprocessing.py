@@ -121,6 +121,10 @@ class Preprocessor:
         #: ``"fold"``/``"keep"`` when the training labels differed only in case and the user
         #: said what they are (``load_csv(label_case=...)``); ``None`` otherwise.
         self.label_case: str | None = None
+        #: Every column of the training file in its order (target and left-out columns too),
+        #: so a file of new rows without a header is read by the training layout; ``None``:
+        #: not known (then the features in order, and the target, are assumed).
+        self.file_columns: list[str] | None = None
 
     # ---- the columns --------------------------------------------------------------------
     @property
@@ -432,6 +436,8 @@ class Preprocessor:
             state["target_unit"] = dict(self.target_unit)
         if self.label_case is not None:
             state["label_case"] = self.label_case
+        if self.file_columns is not None:
+            state["file_columns"] = list(self.file_columns)
         if self.target_mean is not None:
             state["target_scaling"] = {"mean": self.target_mean, "std": self.target_std}
         return state
@@ -486,6 +492,10 @@ class Preprocessor:
         if state.get("label_case") not in (None, "fold", "keep"):
             raise ValueError(f"unknown label_case {state['label_case']!r}")
         out.label_case = state.get("label_case")
+        if state.get("file_columns") is not None:
+            if not _names(state["file_columns"]):
+                raise ValueError("file_columns must be a list of column names")
+            out.file_columns = list(state["file_columns"])
         if state.get("target_unit") is not None:
             out.target_unit = check_unit(state["target_unit"], "target")
         return out

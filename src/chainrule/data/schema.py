@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chainrule.data.accounting import read_parentheses
+from chainrule.data.code_columns import code_role
 from chainrule.data.messages import first_few
 from chainrule.data.missing_words import missing_words_reason, read_missing_words
 from chainrule.data.reader import (
@@ -275,6 +276,10 @@ def _numeric(col: Column, info: ColumnInfo, summary: tuple) -> ColumnInfo:
         many = distinct > MAX_CATEGORIES or (distinct > 0.5 * n_number and distinct > 20)
         info.role = "identifier" if many else "categorical"
         info.reason += "" if many else ", read as categories"
+    elif col.integral and (
+        code := code_role(col.name, named_like_id(col.name), distinct, n_number)
+    ):
+        info.role, info.reason = code  # store_id, region_code: codes, not amounts
     else:
         info.role = "numeric"
     return info

@@ -48,20 +48,7 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
     if text.any() and not text.all():
         raise _mixed_target(table, col, text, place)
     if schema.task == "regression":
-        if text.any():
-            raise error(
-                say(
-                    braces(f"{place(0)}: a regression needs a numeric target, got ")
-                    + braces(repr(col.text_of(0)))
-                    + " (use {o})",
-                    o=option("task", "classification"),
-                )
-            )
-        bad = np.isinf(col.values) | (np.abs(col.values) > 3.4e38)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(f"{place(i)}: infinite target value {col.text_of(i)!r}")
-        return col.values.astype(np.float64), "regression", None
+        return _regression_target(col, text, place, where(source, None, col.position, name))
     if text.all():
         labels = np.array(col.levels, dtype=object)[col.codes]
         labels = settle_case(labels, label_case, where(source, None, col.position, name))
@@ -93,6 +80,37 @@ def _target(table: Columns, schema: Schema, name: str, label_case: str | None = 
         )
     kind = "binary" if len(class_names) == 2 else "multiclass"
     return np.asarray(y, dtype=np.int64).reshape(-1), kind, class_names
+
+
+def _regression_target(col, text: np.ndarray, place, column: str):
+    """``(y, "regression", None)``: finite numbers that are not all the same."""
+    if text.any():
+        raise error(
+            say(
+                braces(f"{place(0)}: a regression needs a numeric target, got ")
+                + braces(repr(col.text_of(0)))
+                + " (use {o})",
+                o=option("task", "classification"),
+            )
+        )
+    bad = np.isinf(col.values) | (np.abs(col.values) > 3.4e38)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"{place(i)}: infinite target value {col.text_of(i)!r}")
+    if len(col.values) > 1 and np.ptp(col.values) == 0:
+        raise _constant_target(column, col)
+    return col.values.astype(np.float64), "regression", None
+
+
+def _constant_target(place: str, col) -> DataError:
+    """A regression target with one value in every row: as with one class, there is
+    nothing to learn, and the model "trains" to an r2 of 0 that predicts that value."""
+    text = braces(
+        f"{place}: the target holds one value ({col.text_of(0)!r}) in every row "
+        f"({len(col.values)} rows), so a model has nothing to learn and would predict it "
+        f"whatever the row; is it the column to predict? Choose that one with "
+    )
+    return error(say(text + "{t}", t=option("target", "COLUMN")))
 
 
 _YES, _NO = ("true", "yes", "y", "t"), ("false", "no", "n", "f")
@@ -331,6 +349,20 @@ def case_notes(target: str | None, class_names, specs: list[dict]) -> list[str]:
     return notes
 
 
+def _unseen_numbers(col, categories) -> list[str]:
+    """The numbers of a column of codes (``9`` for codes 1..7) that name no category."""
+    numbers = np.unique(col.values[col.kinds == NUMBER])
+    if not len(numbers):
+        return []
+    known = set(categories)
+    for c in categories:
+        try:
+            known.add(number_key(float(c)))
+        except ValueError:
+            pass
+    return [key for key in map(number_key, numbers) if key not in known]
+
+
 def unseen_notes(pre, columns) -> list[str]:
     """One note per column holding categories not seen in training, naming those that
     differ from a training category only in case."""
@@ -348,6 +380,7 @@ def unseen_notes(pre, columns) -> list[str]:
         if spec is not None and col is not None and spec["kind"] == "categorical":
             folded = {c.casefold() for c in spec["categories"]}
             new = [v for v in col.levels if v.casefold() not in folded]  # RED for red: below
+            new += _unseen_numbers(col, spec["categories"])  # store_id 9 among 1..7
             if new:  # which ones: a typo, a new product, or another coding of the column
                 more = f" and {len(new) - 3} more" if len(new) > 3 else ""
                 shown = f"{', '.join(map(repr, new[:3]))}{more}"
