@@ -44,13 +44,13 @@ for r in REDUCTIONS:
     CASES += [
         *case(
             f"mse_{r}",
-            lambda a, b, r=r: fn.mse_loss(a, b, r),
+            lambda a, b, r=r: fn.mse_loss(a, b, reduction=r),
             lambda a, b, r=r: F.mse_loss(a, b, reduction=r),
             [((6, 4), (6, 4)), ((), ())],
         ),
         *case(
             f"l1_{r}",
-            lambda a, b, r=r: fn.l1_loss(a, b, r),
+            lambda a, b, r=r: fn.l1_loss(a, b, reduction=r),
             lambda a, b, r=r: F.l1_loss(a, b, reduction=r),
             [((6, 4), (6, 4)), ((3,), (3,))],
         ),
@@ -69,7 +69,7 @@ for r in REDUCTIONS:
         ),
         *case(
             f"bce_weight_{r}",
-            lambda p, y, r=r: fn.binary_cross_entropy(p, y, W4, r),
+            lambda p, y, r=r: fn.binary_cross_entropy(p, y, W4, reduction=r),
             lambda p, y, r=r: F.binary_cross_entropy(p, y, w_(W4, p), reduction=r),
             [((6, 4), (6, 4))],
             domain=unit,
@@ -84,7 +84,9 @@ for r in REDUCTIONS:
         ),
         *case(
             f"bce_logits_w_pw_{r}",
-            lambda z, y, r=r: fn.binary_cross_entropy_with_logits(z, y, W4, r, PW4),
+            lambda z, y, r=r: fn.binary_cross_entropy_with_logits(
+                z, y, W4, reduction=r, pos_weight=PW4
+            ),
             lambda z, y, r=r: F.binary_cross_entropy_with_logits(
                 z, y, w_(W4, z), reduction=r, pos_weight=w_(PW4, z)
             ),

@@ -443,7 +443,9 @@ def test_smooth_l1_loss_edges_follow_torch():
     x, t = np.array([0.5, -3.0, 0.0, 1.0], np.float32), np.zeros(4, np.float32)
     for beta in (0.0, 1.0, 0.25):
         for reduction in ("mean", "none"):
-            ours = cr.nn.functional.smooth_l1_loss(cr.tensor(x), cr.tensor(t), reduction, beta)
+            ours = cr.nn.functional.smooth_l1_loss(
+                cr.tensor(x), cr.tensor(t), reduction=reduction, beta=beta
+            )
             theirs = torch.nn.functional.smooth_l1_loss(
                 torch.tensor(x), torch.tensor(t), reduction=reduction, beta=beta
             )
@@ -527,7 +529,7 @@ def test_kl_div_matches_torch_with_zero_targets(reduction, log_target):
     if not log_target:  # float64 finite differences, away from the zero targets
         x = cr.tensor(logits, dtype=cr.float64, requires_grad=True)
         t = cr.tensor(probs + 0.05, dtype=cr.float64, requires_grad=True)
-        cr.gradcheck(lambda x, t: cr.nn.functional.kl_div(x, t, reduction), x, t)
+        cr.gradcheck(lambda x, t: cr.nn.functional.kl_div(x, t, reduction=reduction), x, t)
     with pytest.raises(ValueError, match="batchmean"):
         cr.nn.KLDivLoss("average")
 

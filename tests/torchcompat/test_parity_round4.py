@@ -96,7 +96,7 @@ def test_smooth_l1_loss_float64_gradients_and_second_derivatives():
     x = cr.tensor(A * 2, dtype=cr.float64, requires_grad=True)
     t = cr.tensor(B, dtype=cr.float64, requires_grad=True)
     for reduction in ("mean", "sum", "none"):
-        fn = lambda a, b, r=reduction: cr.nn.functional.smooth_l1_loss(a, b, r, beta=0.7)  # noqa: E731
+        fn = lambda a, b, r=reduction: cr.nn.functional.smooth_l1_loss(a, b, reduction=r, beta=0.7)  # noqa: E731
         assert cr.gradcheck(fn, x, t)
         assert cr.gradgradcheck(fn, x, t)
 

@@ -240,7 +240,7 @@ class SmoothL1Loss(HuberLoss):
         from chainrule.ops.loss_regression import smooth_l1_loss
 
         input = _as_float_tensor(input, "SmoothL1Loss", "input")
-        return smooth_l1_loss(input, target, self.reduction, self.beta)
+        return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class KLDivLoss(_Loss):
@@ -267,7 +267,7 @@ class KLDivLoss(_Loss):
     def forward(self, input, target):
         from chainrule.ops.loss_kl import kl_div
 
-        return kl_div(input, target, self.reduction, self.log_target)
+        return kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
 class BCELoss(_Loss):

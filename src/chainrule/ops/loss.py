@@ -29,6 +29,7 @@ from chainrule.ops.loss_common import (
     _spread,
     _upstream,
     _weight_array,
+    legacy_reduction,
 )
 from chainrule.ops.loss_regression import (  # noqa: F401 - re-exported: the loss family
     huber_loss,
@@ -157,7 +158,13 @@ def _nan_at_minus_inf(out, per: np.ndarray, z: np.ndarray, reduction: str):
 
 
 def binary_cross_entropy_with_logits(
-    input, target, weight=None, reduction: str = "mean", pos_weight=None
+    input,
+    target,
+    weight=None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    pos_weight=None,
 ) -> Tensor:
     """Binary cross-entropy of logits, fused with the sigmoid: stable for any logit.
 
@@ -165,7 +172,8 @@ def binary_cross_entropy_with_logits(
         input: logits (any real numbers).
         target: targets in [0, 1] of the same shape (tensor or array, integer labels allowed).
         weight: optional per-element weight, broadcast to the input's shape.
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        size_average, reduce: PyTorch's deprecated flags for the reduction (as there).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``; by keyword.
         pos_weight: optional weight of the positive term, per class (broadcast along the last
             axis), to rebalance rare positives.
 
@@ -180,6 +188,7 @@ def binary_cross_entropy_with_logits(
         0.6931
     """
     name = "binary_cross_entropy_with_logits"
+    reduction = legacy_reduction(name, size_average, reduce, reduction)
     _check_reduction(reduction, name)
     input = _float_input(input, name)
     input = _promoted(input, target)
@@ -252,7 +261,13 @@ class NLL(Function):
 
 
 def nll_loss(
-    input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"
+    input,
+    target,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of class indices, given log-probabilities (e.g. log_softmax).
 
@@ -274,6 +289,7 @@ def nll_loss(
     from chainrule.ops.reduce import sum as _sum
 
     name = "nll_loss"
+    reduction = legacy_reduction(name, size_average, reduce, reduction)
     _check_reduction(reduction, name)
     input = _float_input(input, name)
     axis = _class_axis(input, name)
@@ -405,7 +421,9 @@ def _value_range(a: np.ndarray) -> str:
     return text + " and NaN" if nan.any() else text
 
 
-def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean"
+) -> Tensor:
     """Binary cross-entropy of probabilities; logarithms clamped at −100 as in PyTorch.
 
     Prefer :func:`binary_cross_entropy_with_logits`, which is stable where this is not.
@@ -426,6 +444,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
         0.6931
     """
     name = "binary_cross_entropy"
+    reduction = legacy_reduction(name, size_average, reduce, reduction)
     _check_reduction(reduction, name)
     input = _float_input(input, name)
     target = _float_target(target, input, name)

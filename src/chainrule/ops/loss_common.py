@@ -13,6 +13,34 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 # ---- argument checks ------------------------------------------------------------------------
+def legacy_reduction(loss: str, size_average, reduce, reduction: str) -> str:
+    """The reduction PyTorch's deprecated ``size_average``/``reduce`` arguments ask for (its
+    ``legacy_get_string``, with a warning), or ``reduction`` when both are None. PyTorch's
+    signatures put ``size_average`` where a reduction string passed by position lands; it reads
+    such a string as true ("mean"), so a string there is refused rather than read either way."""
+    if size_average is None and reduce is None:
+        return reduction
+    for arg, value in (("size_average", size_average), ("reduce", reduce)):
+        if isinstance(value, str):
+            raise TypeError(
+                f"{loss}: got {value!r} for {arg}: in PyTorch's signature that position holds the "
+                f"deprecated {arg} flag, not the reduction (PyTorch would read the string as "
+                f"true); pass reduction={value!r} by keyword"
+            )
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    legacy = "none" if not reduce else ("mean" if size_average else "sum")
+    import warnings
+
+    warnings.warn(
+        f"{loss}: size_average and reduce are deprecated (as in PyTorch); use "
+        f"reduction={legacy!r} instead",
+        UserWarning,
+        stacklevel=3,
+    )
+    return legacy
+
+
 def _check_reduction(reduction, loss: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{loss} reduction must be 'mean', 'sum' or 'none', got {reduction!r}")

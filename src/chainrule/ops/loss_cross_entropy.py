@@ -18,6 +18,7 @@ from chainrule.ops.loss_common import (
     _reduce_array,
     _spread,
     _weight_array,
+    legacy_reduction,
 )
 from chainrule.ops.matmul import row_sum
 from chainrule.ops.softmax import _top_mask, log_softmax
@@ -341,7 +342,9 @@ def cross_entropy(
     input,
     target,
     weight=None,
+    size_average=None,
     ignore_index: int = -100,
+    reduce=None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
@@ -371,6 +374,7 @@ def cross_entropy(
         0.6931
     """
     name = "cross_entropy"
+    reduction = legacy_reduction(name, size_average, reduce, reduction)
     _check_reduction(reduction, name)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name} label_smoothing must be in [0, 1], got {label_smoothing}")

@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.ops.loss_common import _float_input, _float_target, _promoted, _same_shape
+from chainrule.ops.loss_common import (
+    _float_input,
+    _float_target,
+    _promoted,
+    _same_shape,
+    legacy_reduction,
+)
 from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("mean", "batchmean", "sum", "none")
@@ -71,7 +77,14 @@ class KLDiv(Function):
         return -(weight * g), local * g
 
 
-def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> Tensor:  # noqa: A002
+def kl_div(  # noqa: A002
+    input,
+    target,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
     """KL divergence Σ t·(ln t − input) between a target distribution and log-probabilities
     ``input``, as ``torch.nn.functional.kl_div``.
 
@@ -85,9 +98,11 @@ def kl_div(input, target, reduction: str = "mean", log_target: bool = False) -> 
     Example:
         >>> import chainrule as cr
         >>> logp = cr.log_softmax(cr.tensor([[1.0, 2.0, 3.0]]), 1)
-        >>> round(cr.functional.kl_div(logp, cr.tensor([[0.2, 0.3, 0.5]]), "batchmean").item(), 4)
+        >>> target = cr.tensor([[0.2, 0.3, 0.5]])
+        >>> round(cr.functional.kl_div(logp, target, reduction="batchmean").item(), 4)
         0.0969
     """
+    reduction = legacy_reduction("kl_div", size_average, reduce, reduction)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"kl_div: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     input = _float_input(input, "kl_div")

@@ -20,6 +20,7 @@ from chainrule.ops.loss_common import (
     _reduce_array,
     _same_shape,
     _upstream,
+    legacy_reduction,
 )
 from chainrule.tensor import Tensor
 
@@ -173,13 +174,14 @@ def _checked(input, target, reduction, name):
     return input, target
 
 
-def mse_loss(input, target, reduction: str = "mean") -> Tensor:
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Mean squared error between ``input`` and ``target``.
 
     Args:
         input: predictions.
         target: targets of the same shape (tensor or array).
-        reduction: ``"mean"``, ``"sum"`` or ``"none"`` (per-element losses).
+        size_average, reduce: PyTorch's deprecated flags for the reduction (as there).
+        reduction: ``"mean"``, ``"sum"`` or ``"none"`` (per-element losses); by keyword.
 
     Shape:
         input and target: the same shape; output: scalar, or that shape for ``"none"``.
@@ -189,11 +191,12 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:
         >>> cr.functional.mse_loss(cr.tensor([1.0, 3.0]), cr.tensor([0.0, 0.0])).item()
         5.0
     """
+    reduction = legacy_reduction("mse_loss", size_average, reduce, reduction)
     input, target = _checked(input, target, reduction, "mse_loss")
     return MSE.apply(input, target, reduction=reduction)
 
 
-def l1_loss(input, target, reduction: str = "mean") -> Tensor:
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Mean absolute error between ``input`` and ``target``.
 
     Args:
@@ -209,6 +212,7 @@ def l1_loss(input, target, reduction: str = "mean") -> Tensor:
         >>> cr.functional.l1_loss(cr.tensor([1.0, -3.0]), cr.tensor([0.0, 0.0])).item()
         2.0
     """
+    reduction = legacy_reduction("l1_loss", size_average, reduce, reduction)
     input, target = _checked(input, target, reduction, "l1_loss")
     return L1.apply(input, target, reduction=reduction)
 
@@ -237,7 +241,9 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
     return Huber.apply(input, target, reduction=reduction, delta=float(delta))
 
 
-def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    input, target, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
     """PyTorch's smooth L1 loss: ½d²/β where |d| < β, else |d| − ½β (one op,
     ``SmoothL1LossBackward0``); the L1 loss when β = 0, as in PyTorch.
 
@@ -253,12 +259,13 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) ->
     Example:
         >>> import chainrule as cr
         >>> x, t = cr.tensor([0.5, 3.0]), cr.tensor([0.0, 0.0])
-        >>> cr.functional.smooth_l1_loss(x, t, "none").tolist()
+        >>> cr.functional.smooth_l1_loss(x, t, reduction="none").tolist()
         [0.125, 2.5]
     """
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be a number ≥ 0, got {beta!r}")
+    reduction = legacy_reduction("smooth_l1_loss", size_average, reduce, reduction)
     if beta == 0:
-        return l1_loss(input, target, reduction)
+        return l1_loss(input, target, reduction=reduction)
     input, target = _checked(input, target, reduction, "smooth_l1_loss")
     return SmoothL1.apply(input, target, reduction=reduction, beta=float(beta))

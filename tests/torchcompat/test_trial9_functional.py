@@ -1,0 +1,84 @@
+"""Differential checks of ``chainrule.nn.functional`` against ``torch.nn.functional`` found by
+a randomized sweep of their options (trial 9)."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+F, TF = cr.nn.functional, torch.nn.functional
+
+RNG = np.random.default_rng(9)
+X, Y = RNG.standard_normal((3, 4)), RNG.uniform(0.1, 0.9, (3, 4))
+P = RNG.uniform(0.1, 0.9, (3, 4))
+LOGP = np.log(P / P.sum(1, keepdims=True))
+LABELS = np.array([0, 3, 1])
+
+# (name, arrays) of every loss with PyTorch's deprecated size_average/reduce arguments
+LEGACY = [
+    ("mse_loss", (X, Y)),
+    ("l1_loss", (X, Y)),
+    ("smooth_l1_loss", (X, Y)),
+    ("kl_div", (LOGP, Y)),
+    ("binary_cross_entropy", (P, Y)),
+    ("binary_cross_entropy_with_logits", (X, Y)),
+    ("nll_loss", (LOGP, LABELS)),
+    ("cross_entropy", (X, LABELS)),
+]
+FLAGS = [
+    {"size_average": False},
+    {"size_average": True},
+    {"reduce": False},
+    {"size_average": False, "reduce": True},
+    {"size_average": True, "reduction": "sum"},  # the flags win over reduction, as in PyTorch
+]
+
+
+def _both(name, arrays, *args, **kwargs):
+    t = [torch.tensor(a) for a in arrays]
+    c = [cr.tensor(a, dtype=a.dtype) for a in arrays]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = getattr(TF, name)(*t, *args, **kwargs)
+    with pytest.warns(UserWarning, match="deprecated"):
+        ours = getattr(F, name)(*c, *args, **kwargs)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("name, arrays", LEGACY)
+@pytest.mark.parametrize("flags", FLAGS)
+def test_legacy_size_average_and_reduce_give_pytorchs_reduction(name, arrays, flags):
+    ours, theirs = _both(name, arrays, **flags)
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+def test_legacy_flags_by_position_land_where_pytorch_puts_them():
+    # nll_loss(input, target, weight, size_average, ignore_index, reduce): the fourth
+    # positional argument is size_average, not ignore_index
+    ours, theirs = _both("nll_loss", (LOGP, LABELS), None, False)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    ours, theirs = _both("mse_loss", (X, Y), True, False)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name, arrays", LEGACY)
+def test_reduction_string_in_the_size_average_slot_is_refused(name, arrays):
+    # PyTorch reads F.mse_loss(x, y, "sum") as size_average="sum" (true) and returns the mean;
+    # chainrule refuses the string there rather than answer differently
+    c = [cr.tensor(a, dtype=a.dtype) for a in arrays]
+    slot = 1 if name in ("binary_cross_entropy", "binary_cross_entropy_with_logits") else 0
+    slot = 1 if name in ("nll_loss", "cross_entropy") else slot
+    with pytest.raises(TypeError, match="reduction='sum' by keyword"):
+        getattr(F, name)(*c, *([None] * slot), "sum")
+
+
+def test_reduction_by_keyword_is_unchanged_and_silent():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = F.mse_loss(cr.tensor(X, dtype=X.dtype), cr.tensor(Y, dtype=Y.dtype), reduction="sum")
+    theirs = TF.mse_loss(torch.tensor(X), torch.tensor(Y), reduction="sum")
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
