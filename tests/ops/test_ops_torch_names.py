@@ -122,7 +122,7 @@ CASES = [
     ),
     *case(
         "smooth_l1_module_sum",
-        lambda a, b: cr.nn.SmoothL1Loss("sum", beta=2.0)(a, b),
+        lambda a, b: cr.nn.SmoothL1Loss(reduction="sum", beta=2.0)(a, b),
         lambda a, b: torch.nn.SmoothL1Loss(reduction="sum", beta=2.0)(a, b),
         [((4, 3), (4, 3))],
         domain=[lambda r, s: r.standard_normal(s) * 3, normal],
@@ -517,7 +517,9 @@ def test_kl_div_matches_torch_with_zero_targets(reduction, log_target):
     ours_t = cr.tensor(target, dtype=cr.float64, requires_grad=True)
     theirs_x = torch.tensor(logits, requires_grad=True)
     theirs_t = torch.tensor(target, requires_grad=True)
-    a = cr.nn.KLDivLoss(reduction, log_target)(cr.log_softmax(ours_x, 1), ours_t)
+    a = cr.nn.KLDivLoss(reduction=reduction, log_target=log_target)(
+        cr.log_softmax(ours_x, 1), ours_t
+    )
     b = torch.nn.KLDivLoss(reduction=reduction, log_target=log_target)(
         torch.log_softmax(theirs_x, 1), theirs_t
     )
@@ -531,7 +533,7 @@ def test_kl_div_matches_torch_with_zero_targets(reduction, log_target):
         t = cr.tensor(probs + 0.05, dtype=cr.float64, requires_grad=True)
         cr.gradcheck(lambda x, t: cr.nn.functional.kl_div(x, t, reduction=reduction), x, t)
     with pytest.raises(ValueError, match="batchmean"):
-        cr.nn.KLDivLoss("average")
+        cr.nn.KLDivLoss(reduction="average")
 
 
 def test_cosine_similarity_matches_torch_at_zero_vectors_and_when_broadcasting():

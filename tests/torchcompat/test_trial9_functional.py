@@ -82,3 +82,45 @@ def test_reduction_by_keyword_is_unchanged_and_silent():
         ours = F.mse_loss(cr.tensor(X, dtype=X.dtype), cr.tensor(Y, dtype=Y.dtype), reduction="sum")
     theirs = TF.mse_loss(torch.tensor(X), torch.tensor(Y), reduction="sum")
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+# the loss modules, with PyTorch's constructor positions
+MODULES = [
+    ("MSELoss", (X, Y), ()),
+    ("L1Loss", (X, Y), ()),
+    ("SmoothL1Loss", (X, Y), ()),
+    ("KLDivLoss", (LOGP, Y), ()),
+    ("BCELoss", (P, Y), (None,)),
+    ("BCEWithLogitsLoss", (X, Y), (None,)),
+    ("NLLLoss", (LOGP, LABELS), (None,)),
+    ("CrossEntropyLoss", (X, LABELS), (None,)),
+]
+
+
+@pytest.mark.parametrize("name, arrays, before", MODULES)
+@pytest.mark.parametrize("flags", FLAGS)
+def test_loss_modules_take_legacy_flags_as_pytorch(name, arrays, before, flags):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = getattr(torch.nn, name)(*before, **flags)(*[torch.tensor(a) for a in arrays])
+    with pytest.warns(UserWarning, match="deprecated"):
+        module = getattr(cr.nn, name)(*before, **flags)
+    ours = module(*[cr.tensor(a, dtype=a.dtype) for a in arrays])
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name, arrays, before", MODULES)
+def test_loss_module_reduction_string_by_position_is_refused(name, arrays, before):
+    # torch.nn.MSELoss("sum") is size_average="sum" there: the mean
+    with pytest.raises(TypeError, match="reduction='sum' by keyword"):
+        getattr(cr.nn, name)(*before, "sum")
+
+
+def test_nll_loss_module_fourth_position_is_reduce():
+    # NLLLoss(weight, size_average, ignore_index, reduce): ignore_index is third
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = torch.nn.NLLLoss(None, None, 3, False)(torch.tensor(LOGP), torch.tensor(LABELS))
+        ours = cr.nn.NLLLoss(None, None, 3, False)(cr.tensor(LOGP, dtype=LOGP.dtype), LABELS)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)

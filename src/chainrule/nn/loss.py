@@ -139,14 +139,22 @@ class _Loss(Module):
     def derivative(self) -> str | None:
         return _for_reduction(self.mean_derivative, self.reduction, derivative=True)
 
-    def __init__(self, reduction: str = "mean"):
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
+        reduction = _legacy(self, size_average, reduce, reduction)
         if reduction not in _REDUCTIONS:
             raise ValueError(
                 f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', got "
                 f"{reduction!r}"
             )
         self.reduction = reduction
+
+
+def _legacy(module, size_average, reduce, reduction):
+    """PyTorch's deprecated ``size_average``/``reduce`` turned into the reduction, as there."""
+    from chainrule.ops.loss_common import legacy_reduction
+
+    return legacy_reduction(type(module).__name__, size_average, reduce, reduction)
 
 
 class MSELoss(_Loss):
@@ -201,7 +209,7 @@ class HuberLoss(_Loss):
     mean_derivative = "clip(o − t, −δ, δ)/n"
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if (
             isinstance(delta, bool)
             or not isinstance(delta, (int, float))
@@ -229,7 +237,8 @@ class SmoothL1Loss(HuberLoss):
     mean_formula = "E = 1/n · Σ smooth_l1(o − t)"
     mean_derivative = "clip((o − t)/β, −1, 1)/n"
 
-    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0):
+        reduction = _legacy(self, size_average, reduce, reduction)
         try:
             super().__init__(reduction, delta=beta or 1.0)
         except ValueError:
@@ -254,8 +263,11 @@ class KLDivLoss(_Loss):
     Shape: input and target of one shape; a scalar out, or that shape for "none".
     """
 
-    def __init__(self, reduction: str = "mean", log_target: bool = False):
-        super().__init__("mean")
+    def __init__(
+        self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False
+    ):
+        super().__init__()
+        reduction = _legacy(self, size_average, reduce, reduction)
         if reduction not in ("mean", "batchmean", "sum", "none"):
             raise ValueError(
                 f"KLDivLoss: reduction must be 'mean', 'batchmean', 'sum' or 'none', got "
@@ -287,8 +299,8 @@ class BCELoss(_Loss):
     mean_formula = "E = −1/n · Σ [t·ln(o) + (1 − t)·ln(1 − o)]"
     mean_derivative = "(o − t)/(o·(1 − o))/n"
 
-    def __init__(self, weight=None, reduction: str = "mean"):
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", _weight_buffer(weight, "BCELoss", "weight"))
 
     def forward(self, input, target):
@@ -326,8 +338,10 @@ class BCEWithLogitsLoss(_Loss):
     mean_formula = "E = −1/n · Σ [t·ln σ(o) + (1 − t)·ln(1 − σ(o))]"
     mean_derivative = "(σ(o) − t)/n"
 
-    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
-        super().__init__(reduction)
+    def __init__(
+        self, weight=None, size_average=None, reduce=None, reduction: str = "mean", pos_weight=None
+    ):
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", _weight_buffer(weight, "BCEWithLogitsLoss", "weight"))
         self.register_buffer(
             "pos_weight", _weight_buffer(pos_weight, "BCEWithLogitsLoss", "pos_weight")
@@ -400,11 +414,13 @@ class CrossEntropyLoss(_Loss):
     def __init__(
         self,
         weight=None,
+        size_average=None,
         ignore_index: int = -100,
+        reduce=None,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
     ):
-        super().__init__(reduction)
+        super().__init__(size_average, reduce, reduction)
         if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
             raise ValueError(f"CrossEntropyLoss: ignore_index must be an int, got {ignore_index!r}")
         if (
@@ -460,8 +476,15 @@ class NLLLoss(_Loss):
     mean_formula = "E = −1/N · Σ_n o_n[t_n]"
     mean_derivative = "−onehot(t)/N"
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
-        super().__init__(reduction)
+    def __init__(
+        self,
+        weight=None,
+        size_average=None,
+        ignore_index: int = -100,
+        reduce=None,
+        reduction: str = "mean",
+    ):
+        super().__init__(size_average, reduce, reduction)
         if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
             raise ValueError(f"NLLLoss: ignore_index must be an int, got {ignore_index!r}")
         self.register_buffer("weight", _weight_buffer(weight, "NLLLoss", "weight"))
