@@ -124,3 +124,45 @@ def test_nll_loss_module_fourth_position_is_reduce():
         theirs = torch.nn.NLLLoss(None, None, 3, False)(torch.tensor(LOGP), torch.tensor(LABELS))
         ours = cr.nn.NLLLoss(None, None, 3, False)(cr.tensor(LOGP, dtype=LOGP.dtype), LABELS)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+KEYWORD_INPUT = [
+    ("adaptive_avg_pool1d", (2, 4, 9), {"output_size": 4}),
+    ("adaptive_avg_pool2d", (2, 4, 7, 6), {"output_size": (3, 4)}),
+    ("avg_pool1d", (2, 4, 9), {"kernel_size": 3}),
+    ("avg_pool2d", (2, 4, 7, 6), {"kernel_size": 2}),
+    ("avg_pool3d", (1, 2, 4, 5, 6), {"kernel_size": 2}),
+    ("max_pool1d", (2, 4, 9), {"kernel_size": 3}),
+    ("max_pool2d", (2, 4, 7, 6), {"kernel_size": 2}),
+    ("max_pool3d", (1, 2, 4, 5, 6), {"kernel_size": 2}),
+    ("glu", (2, 4, 6), {"dim": 1}),
+    ("sigmoid", (2, 4), {}),
+    ("tanh", (2, 4), {}),
+    ("softsign", (2, 4), {}),
+    ("tanhshrink", (2, 4), {}),
+    ("softmin", (2, 4), {"dim": 1}),
+    ("gelu", (2, 4), {"approximate": "tanh"}),
+    ("softplus", (2, 4), {"beta": 2.0}),
+    ("prelu", (2, 4, 3), {"weight": (4,)}),
+    ("conv1d", (2, 4, 9), {"weight": (3, 4, 2)}),
+    ("conv2d", (2, 4, 7, 6), {"weight": (3, 4, 2, 2)}),
+    ("conv3d", (1, 2, 4, 5, 6), {"weight": (3, 2, 2, 2, 2)}),
+    ("conv_transpose1d", (2, 4, 9), {"weight": (4, 3, 2)}),
+    ("conv_transpose2d", (2, 4, 7, 6), {"weight": (4, 3, 2, 2)}),
+]
+
+
+@pytest.mark.parametrize("name, shape, kwargs", KEYWORD_INPUT)
+def test_input_by_keyword_as_pytorch(name, shape, kwargs):
+    x = RNG.standard_normal(shape)
+    arrays = {k: RNG.standard_normal(v) for k, v in kwargs.items() if k == "weight"}
+    rest = {k: v for k, v in kwargs.items() if k != "weight"}
+    theirs = getattr(TF, name)(
+        input=torch.tensor(x), **{k: torch.tensor(v) for k, v in arrays.items()}, **rest
+    )
+    ours = getattr(F, name)(
+        input=cr.tensor(x, dtype=x.dtype),
+        **{k: cr.tensor(v, dtype=v.dtype) for k, v in arrays.items()},
+        **rest,
+    )
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)

@@ -246,11 +246,11 @@ class LeakyReLU(Function):
 
 
 # ---- functions ------------------------------------------------------------------------------
-def sigmoid(x) -> Tensor:
+def sigmoid(input) -> Tensor:
     """Logistic function σ(x) = 1 / (1 + e^(−x)), elementwise and stable for any finite x.
 
     Args:
-        x: input tensor or array.
+        input: input tensor or array.
 
     Shape:
         any shape; the output has the input's shape.
@@ -260,16 +260,16 @@ def sigmoid(x) -> Tensor:
         >>> cr.functional.sigmoid(cr.tensor([0.0])).tolist()
         [0.5]
     """
-    if x.__class__ is not Tensor or x.array.dtype.kind != "f":
-        x = floating(x)
-    return Sigmoid.apply(x)
+    if input.__class__ is not Tensor or input.array.dtype.kind != "f":
+        input = floating(input)
+    return Sigmoid.apply(input)
 
 
-def tanh(x) -> Tensor:
+def tanh(input) -> Tensor:
     """Hyperbolic tangent, elementwise.
 
     Args:
-        x: input tensor or array.
+        input: input tensor or array.
 
     Shape:
         any shape; the output has the input's shape.
@@ -279,9 +279,9 @@ def tanh(x) -> Tensor:
         >>> cr.functional.tanh(cr.tensor([0.0])).tolist()
         [0.0]
     """
-    if x.__class__ is not Tensor or x.array.dtype.kind != "f":
-        x = floating(x)
-    return Tanh.apply(x)
+    if input.__class__ is not Tensor or input.array.dtype.kind != "f":
+        input = floating(input)
+    return Tanh.apply(input)
 
 
 def relu(x) -> Tensor:

@@ -201,7 +201,7 @@ class Threshold(Function):
 
 
 # ---- functions (PyTorch's F.* signatures) -----------------------------------------------------
-def prelu(x, weight) -> Tensor:
+def prelu(input, weight) -> Tensor:
     """max(0, x) + weight·min(0, x), as ``torch.nn.functional.prelu``: ``weight`` holds one slope,
     or one per channel (dimension 1 of ``x``, as PyTorch; an input of fewer than 2 dimensions
     has one channel).
@@ -214,23 +214,23 @@ def prelu(x, weight) -> Tensor:
         >>> cr.nn.functional.prelu(cr.tensor([-2.0, 3.0]), cr.tensor([0.25])).tolist()
         [-0.5, 3.0]
     """
-    x, weight = _float_operand(x, "prelu"), _float_operand(weight, "prelu")
+    input, weight = _float_operand(input, "prelu"), _float_operand(weight, "prelu")
     if weight.ndim > 1:
         raise ShapeError(
             f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}"
         )
     count = int(np.prod(weight.shape))
     if count != 1:
-        channels = x.shape[1] if x.ndim >= 2 else 1  # PyTorch's channel dimension
+        channels = input.shape[1] if input.ndim >= 2 else 1  # PyTorch's channel dimension
         if count != channels:
             raise ShapeError(
                 f"prelu: Mismatch of parameter numbers and input channel size. Found parameter "
                 f"numbers = {count} and channel size = {channels}."
             )
-        weight = weight.reshape(count, *([1] * (x.ndim - 2)))
-    elif weight.ndim == 1 and x.ndim == 0:
+        weight = weight.reshape(count, *([1] * (input.ndim - 2)))
+    elif weight.ndim == 1 and input.ndim == 0:
         weight = weight.reshape(())  # the output keeps the scalar's shape
-    return PReLU.apply(x, weight)
+    return PReLU.apply(input, weight)
 
 
 def mish(x) -> Tensor:
@@ -254,14 +254,14 @@ def hardsigmoid(x) -> Tensor:
     return Hardsigmoid.apply(_float_operand(x, "hardsigmoid"))
 
 
-def softsign(x) -> Tensor:
+def softsign(input) -> Tensor:
     """x / (1 + |x|), as ``torch.nn.functional.softsign``."""
-    return Softsign.apply(_float_operand(x, "softsign"))
+    return Softsign.apply(_float_operand(input, "softsign"))
 
 
-def tanhshrink(x) -> Tensor:
+def tanhshrink(input) -> Tensor:
     """x − tanh(x), as ``torch.nn.functional.tanhshrink``."""
-    return Tanhshrink.apply(_float_operand(x, "tanhshrink"))
+    return Tanhshrink.apply(_float_operand(input, "tanhshrink"))
 
 
 def threshold(x, threshold: float, value: float) -> Tensor:
@@ -271,7 +271,7 @@ def threshold(x, threshold: float, value: float) -> Tensor:
     )
 
 
-def glu(x, dim: int = -1) -> Tensor:
+def glu(input, dim: int = -1) -> Tensor:
     """Gated linear unit a·σ(b), where a and b are the two halves of ``x`` along ``dim``, as
     ``torch.nn.functional.glu``.
 
@@ -283,35 +283,36 @@ def glu(x, dim: int = -1) -> Tensor:
         >>> cr.nn.functional.glu(cr.tensor([[2.0, 0.0]])).tolist()
         [[1.0]]
     """
-    x = _float_operand(x, "glu")
-    if x.ndim == 0:
+    input = _float_operand(input, "glu")
+    if input.ndim == 0:
         raise ShapeError("glu does not support scalars because halving size must be even")
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"glu: dim must be an integer, got {dim!r}")
-    if not -x.ndim <= dim < x.ndim:
+    if not -input.ndim <= dim < input.ndim:
         raise IndexError(
-            f"glu: dim {dim} is out of range for a {x.ndim}-D input "
-            f"(expected in [{-x.ndim}, {x.ndim - 1}])"
+            f"glu: dim {dim} is out of range for a {input.ndim}-D input "
+            f"(expected in [{-input.ndim}, {input.ndim - 1}])"
         )
-    dim %= x.ndim
-    size = x.shape[dim]
+    dim %= input.ndim
+    size = input.shape[dim]
     if size % 2:
         raise ShapeError(f"Halving dimension must be even, but dimension {dim} is size {size}")
     before = (slice(None),) * dim
     half = size // 2
-    gate = x[(*before, slice(half, size))].sigmoid()
-    return GluProduct.apply(x[(*before, slice(0, half))], gate)  # (PyTorch's name: GluBackward0)
+    gate = input[(*before, slice(half, size))].sigmoid()
+    # (PyTorch's name: GluBackward0)
+    return GluProduct.apply(input[(*before, slice(0, half))], gate)
 
 
 class GluProduct(Mul):
     """glu's a·σ(b): a product, named as PyTorch's one ``GluBackward0`` node."""
 
 
-def softmin(x, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmax(−x) along ``dim``, as ``torch.nn.functional.softmin`` (no ``dim``: PyTorch's
     implicit choice and its deprecation warning)."""
     from chainrule.nn.activation import _softmax_dim
     from chainrule.ops.softmax import softmax
 
-    x = operand(x)
-    return softmax(-x, dtype=dtype, dim=_softmax_dim(dim, x, "softmin"))
+    input = operand(input)
+    return softmax(-input, dtype=dtype, dim=_softmax_dim(dim, input, "softmin"))

@@ -364,11 +364,11 @@ def elu(x, alpha: float = 1.0) -> Tensor:
     return ELU.apply(_float_operand(x, "elu"), alpha=alpha)
 
 
-def gelu(x, approximate: str = "none") -> Tensor:
+def gelu(input, approximate: str = "none") -> Tensor:
     """Gaussian error linear unit x·Φ(x), Φ the standard normal CDF.
 
     Args:
-        x: input tensor or array (floating point).
+        input: input tensor or array (floating point).
         approximate: ``"none"`` for the exact erf form, ``"tanh"`` for the tanh approximation.
 
     Shape:
@@ -379,19 +379,19 @@ def gelu(x, approximate: str = "none") -> Tensor:
         >>> round(cr.functional.gelu(cr.tensor([1.0], dtype="float64")).item(), 6)
         0.841345
     """
-    x = _float_operand(x, "gelu")
+    input = _float_operand(input, "gelu")
     if approximate == "none":
-        return GELU.apply(x)
+        return GELU.apply(input)
     if approximate == "tanh":
-        return GELUTanh.apply(x)
+        return GELUTanh.apply(input)
     raise ValueError(f"gelu approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """Softplus ln(1 + e^(βx))/β, a smooth ReLU; linear where βx > ``threshold``.
 
     Args:
-        x: input tensor or array (floating point).
+        input: input tensor or array (floating point).
         beta: sharpness (larger is closer to ReLU).
         threshold: above this value of βx the output is x itself, as in PyTorch.
 
@@ -405,7 +405,7 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """
     if beta == 0:
         raise ValueError("softplus beta must be non-zero")
-    return Softplus.apply(_float_operand(x, "softplus"), beta=beta, threshold=threshold)
+    return Softplus.apply(_float_operand(input, "softplus"), beta=beta, threshold=threshold)
 
 
 def silu(x) -> Tensor:

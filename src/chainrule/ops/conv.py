@@ -299,11 +299,11 @@ def _conv_pads(padding, stride, dilation, size, kernel, op: str) -> tuple[int, i
     return pads
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation) over an NCHW batch, as ``torch.nn.functional.conv2d``.
 
     Args:
-        x: input of shape (N, C_in, H, W) or (C_in, H, W).
+        input: input of shape (N, C_in, H, W) or (C_in, H, W).
         weight: kernels of shape (C_out, C_in / groups, kH, kW).
         bias: (C_out,) or None.
         stride: step between windows, an int or (sH, sW).
@@ -322,21 +322,21 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         (2, 4, 8, 8)
     """
     op = "conv2d"
-    x, weight, bias = _conv_args(x, weight, bias, op)
+    input, weight, bias = _conv_args(input, weight, bias, op)
     stride = pair(stride, "stride", op, 1)
     dilation = pair(dilation, "dilation", op, 1)
     group_count(groups, op)
     wshape = weight.array.shape
     if len(wshape) != 4:
         raise ShapeError(f"{op} expects a 4-D weight (C_out, C_in/groups, kH, kW), got {wshape}")
-    unbatched = x.ndim == 3
+    unbatched = input.ndim == 3
     if unbatched:
-        x = x.reshape(1, *x.shape)
-    if x.ndim != 4:
+        input = input.reshape(1, *input.shape)
+    if input.ndim != 4:
         raise ShapeError(
-            f"{op} expects input of shape (N, C, H, W) or (C, H, W), got {tuple(x.shape)}"
+            f"{op} expects input of shape (N, C, H, W) or (C, H, W), got {tuple(input.shape)}"
         )
-    n, c, h, w = x.array.shape
+    n, c, h, w = input.array.shape
     out_ch, cg, kh, kw = wshape
     if out_ch % groups or c % groups:
         raise ShapeError(
@@ -345,7 +345,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         )
     if cg * groups != c:
         raise ShapeError(
-            f"{op} got input of shape {tuple(x.shape)} with {c} channels, but the weight "
+            f"{op} got input of shape {tuple(input.shape)} with {c} channels, but the weight "
             f"{wshape} expects {cg * groups} (= {cg} per group × groups={groups})"
         )
     if bias is not None and bias.array.shape != (out_ch,):
@@ -361,13 +361,13 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         )
     options = dict(stride=stride, pads=pads, dilation=dilation, groups=int(groups))
     if bias is None:
-        out = Conv2d.apply(x, weight, **options)
+        out = Conv2d.apply(input, weight, **options)
     else:
-        out = Conv2d.apply(x, weight, bias, **options)
+        out = Conv2d.apply(input, weight, bias, **options)
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
-def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """1-D convolution over (N, C_in, L), as ``torch.nn.functional.conv1d`` (built on
     :func:`conv2d` with a unit height).
 
@@ -375,14 +375,14 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         x (N, C_in, L) or (C_in, L), weight (C_out, C_in / groups, k) → (N, C_out, L_out).
     """
     op = "conv1d"
-    x, weight, bias = _conv_args(x, weight, bias, op)
+    input, weight, bias = _conv_args(input, weight, bias, op)
     if weight.ndim != 3:
         raise ShapeError(f"{op} expects a 3-D weight (C_out, C_in/groups, k), got {weight.shape}")
-    if x.ndim not in (2, 3):
-        raise ShapeError(f"{op} expects input of shape (N, C, L) or (C, L), got {x.shape}")
+    if input.ndim not in (2, 3):
+        raise ShapeError(f"{op} expects input of shape (N, C, L) or (C, L), got {input.shape}")
     if not isinstance(padding, str):
         padding = (0, single(padding, "padding", op))
-    x4 = x.reshape(*x.shape[:-1], 1, x.shape[-1])
+    x4 = input.reshape(*input.shape[:-1], 1, input.shape[-1])
     w4 = weight.reshape(*weight.shape[:-1], 1, weight.shape[-1])
     out = conv2d(
         x4,
@@ -397,12 +397,12 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
 
 
 def conv_transpose2d(
-    x, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1
 ) -> Tensor:
     """Transposed 2-D convolution, as ``torch.nn.functional.conv_transpose2d``.
 
     Args:
-        x: (N, C_in, H, W) or (C_in, H, W).
+        input: (N, C_in, H, W) or (C_in, H, W).
         weight: (C_in, C_out / groups, kH, kW) (PyTorch's layout).
         bias: (C_out,) or None.
         stride, padding, output_padding, groups, dilation: as in PyTorch; ``output_padding``
@@ -412,7 +412,7 @@ def conv_transpose2d(
         OH = (H − 1)·sH − 2pH + dH(kH − 1) + output_paddingH + 1.
     """
     op = "conv_transpose2d"
-    x, weight, bias = _conv_args(x, weight, bias, op)
+    input, weight, bias = _conv_args(input, weight, bias, op)
     stride = pair(stride, "stride", op, 1)
     dilation = pair(dilation, "dilation", op, 1)
     padding = pair(padding, "padding", op, 0)
@@ -423,20 +423,22 @@ def conv_transpose2d(
         raise ShapeError(
             f"{op} expects a 4-D weight (C_in, C_out/groups, kH, kW), got {weight.shape}"
         )
-    unbatched = x.ndim == 3
+    unbatched = input.ndim == 3
     if unbatched:
-        x = x.reshape(1, *x.shape)
-    if x.ndim != 4:
-        raise ShapeError(f"{op} expects input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
-    c_in, og, kh, kw = weight.shape
-    if x.shape[1] != c_in or c_in % groups:
+        input = input.reshape(1, *input.shape)
+    if input.ndim != 4:
         raise ShapeError(
-            f"{op} got input of shape {x.shape}; the weight {weight.shape} expects {c_in} input "
-            f"channels, divisible by groups={groups}"
+            f"{op} expects input of shape (N, C, H, W) or (C, H, W), got {input.shape}"
+        )
+    c_in, og, kh, kw = weight.shape
+    if input.shape[1] != c_in or c_in % groups:
+        raise ShapeError(
+            f"{op} got input of shape {input.shape}; the weight {weight.shape} expects {c_in} "
+            f"input channels, divisible by groups={groups}"
         )
     if bias is not None and bias.shape != (og * groups,):
         raise ShapeError(f"{op} got bias of shape {bias.shape}; expected ({og * groups},)")
-    h, w = x.shape[2:]
+    h, w = input.shape[2:]
     for size, k, s, d, p, o in zip((h, w), (kh, kw), stride, dilation, padding, output_padding):
         if (size - 1) * s - 2 * p + d * (k - 1) + o + 1 < 1:
             raise ShapeError(f"{op}: padding {padding} leaves no output for input of size {(h, w)}")
@@ -448,25 +450,25 @@ def conv_transpose2d(
         groups=int(groups),
     )
     if bias is None:
-        out = ConvTranspose2d.apply(x, weight, **options)
+        out = ConvTranspose2d.apply(input, weight, **options)
     else:
-        out = ConvTranspose2d.apply(x, weight, bias, **options)
+        out = ConvTranspose2d.apply(input, weight, bias, **options)
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
 def conv_transpose1d(
-    x, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1
 ) -> Tensor:
     """Transposed 1-D convolution over (N, C_in, L) (``conv_transpose2d`` with a unit height)."""
     op = "conv_transpose1d"
-    x, weight, bias = _conv_args(x, weight, bias, op)
-    if weight.ndim != 3 or x.ndim not in (2, 3):
+    input, weight, bias = _conv_args(input, weight, bias, op)
+    if weight.ndim != 3 or input.ndim not in (2, 3):
         raise ShapeError(
-            f"{op} expects input (N, C, L) and weight (C_in, C_out/groups, k), got {x.shape} "
+            f"{op} expects input (N, C, L) and weight (C_in, C_out/groups, k), got {input.shape} "
             f"and {weight.shape}"
         )
     out = conv_transpose2d(
-        x.reshape(*x.shape[:-1], 1, x.shape[-1]),
+        input.reshape(*input.shape[:-1], 1, input.shape[-1]),
         weight.reshape(*weight.shape[:-1], 1, weight.shape[-1]),
         bias,
         stride=(1, single(stride, "stride", op, 1)),

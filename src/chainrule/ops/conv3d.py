@@ -148,12 +148,12 @@ def apply_conv3d(x: Tensor, weight: Tensor, bias, stride, pads, dilation, groups
     return ConvolutionPermute.apply(out, axes=(1, 0, 2, 3, 4))
 
 
-def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """3-D convolution (cross-correlation) over an NCDHW batch, as
     ``torch.nn.functional.conv3d``.
 
     Args:
-        x: input of shape (N, C_in, D, H, W) or (C_in, D, H, W).
+        input: input of shape (N, C_in, D, H, W) or (C_in, D, H, W).
         weight: kernels of shape (C_out, C_in / groups, kD, kH, kW).
         bias: (C_out,) or None.
         stride: step between windows, an int or (sD, sH, sW).
@@ -173,12 +173,12 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
     from chainrule.ops.conv import _conv_args
 
     op = "conv3d"
-    x, weight, bias = _conv_args(x, weight, bias, op)
+    input, weight, bias = _conv_args(input, weight, bias, op)
     stride = triple(stride, "stride", op, 1)
     dilation = triple(dilation, "dilation", op, 1)
     groups = group_count(groups, op)
-    x, unbatched = as_batch_of_volumes(x, weight, op, "(C_out, C_in/groups, kD, kH, kW)")
-    c = x.shape[1]
+    input, unbatched = as_batch_of_volumes(input, weight, op, "(C_out, C_in/groups, kD, kH, kW)")
+    c = input.shape[1]
     out_ch, cg, *kernel = weight.shape
     if out_ch % groups or c % groups:
         raise ShapeError(
@@ -187,20 +187,20 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 
         )
     if cg * groups != c:
         raise ShapeError(
-            f"{op} got input of shape {tuple(x.shape)} with {c} channels, but the weight "
+            f"{op} got input of shape {tuple(input.shape)} with {c} channels, but the weight "
             f"{weight.shape} expects {cg * groups} (= {cg} per group × groups={groups})"
         )
     if bias is not None and bias.shape != (out_ch,):
         raise ShapeError(f"{op} got bias of shape {bias.shape}; expected ({out_ch},)")
     pads = _conv3d_pads(padding, stride, dilation, kernel, op)
-    for axis, size in enumerate(out_sizes(x.shape[2:], pads, kernel, stride, dilation)):
+    for axis, size in enumerate(out_sizes(input.shape[2:], pads, kernel, stride, dilation)):
         if size < 1:
             name = ("depth", "height", "width")[axis]
             raise ShapeError(
-                f"{op}: input {name} {x.shape[2 + axis]} (padded by "
+                f"{op}: input {name} {input.shape[2 + axis]} (padded by "
                 f"{pads[2 * axis : 2 * axis + 2]}) is smaller than the dilated kernel {name} "
                 f"{dilation[axis] * (kernel[axis] - 1) + 1}; use a smaller kernel or more padding"
             )
-    out = apply_conv3d(x, weight, bias, stride, pads, dilation, groups)
+    out = apply_conv3d(input, weight, bias, stride, pads, dilation, groups)
     # (PyTorch's grad_fn name when unbatched: SqueezeBackward1)
     return out.squeeze(0) if unbatched else out

@@ -230,7 +230,7 @@ def _batched(x: Tensor):
 
 
 def max_pool2d(
-    x,
+    input,
     kernel_size,
     stride=None,
     padding=0,
@@ -241,7 +241,7 @@ def max_pool2d(
     """2-D max pooling, as ``torch.nn.functional.max_pool2d`` (padding counts as −∞).
 
     Args:
-        x: (N, C, H, W) or (C, H, W).
+        input: (N, C, H, W) or (C, H, W).
         kernel_size: window size, an int or (kH, kW).
         stride: step between windows (default: the kernel size).
         padding: −∞ padding on each side, at most half the kernel.
@@ -256,12 +256,12 @@ def max_pool2d(
         >>> cr.functional.max_pool2d(cr.ones(1, 1, 4, 4), 2).shape
         (1, 1, 2, 2)
     """
-    x, kernel, stride, _, dilation, pads, out_hw = _pool_args(
-        x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d"
+    input, kernel, stride, _, dilation, pads, out_hw = _pool_args(
+        input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d"
     )
-    x, unbatched = _batched(x)
+    input, unbatched = _batched(input)
     out = MaxPool2d.apply(
-        x, kernel=kernel, stride=stride, pads=pads, dilation=dilation, out_hw=out_hw
+        input, kernel=kernel, stride=stride, pads=pads, dilation=dilation, out_hw=out_hw
     )
     if not return_indices:
         return out.reshape(out.shape[1:]) if unbatched else out
@@ -269,7 +269,7 @@ def max_pool2d(
     if fn is None:  # no graph was recorded: run the op once more to read its arg-max
         fn = MaxPool2d()
         fn.forward(
-            x.array, kernel=kernel, stride=stride, pads=pads, dilation=dilation, out_hw=out_hw
+            input.array, kernel=kernel, stride=stride, pads=pads, dilation=dilation, out_hw=out_hw
         )
     indices = Tensor._make(fn.indices().astype(np.int64, copy=False), False)  # as PyTorch's
     if unbatched:
@@ -278,7 +278,7 @@ def max_pool2d(
 
 
 def avg_pool2d(
-    x,
+    input,
     kernel_size,
     stride=None,
     padding=0,
@@ -289,14 +289,14 @@ def avg_pool2d(
     """2-D average pooling, as ``torch.nn.functional.avg_pool2d``.
 
     Args:
-        x: (N, C, H, W) or (C, H, W).
+        input: (N, C, H, W) or (C, H, W).
         kernel_size, stride, padding, ceil_mode: as :func:`max_pool2d` (zero padding).
         count_include_pad: count the zero padding in each window's divisor.
         divisor_override: divide every window by this instead.
     """
     op = "avg_pool2d"
-    x, kernel, stride, padding, _, pads, out_hw = _pool_args(
-        x, kernel_size, stride, padding, 1, ceil_mode, op
+    input, kernel, stride, padding, _, pads, out_hw = _pool_args(
+        input, kernel_size, stride, padding, 1, ceil_mode, op
     )
     if divisor_override is not None and (
         isinstance(divisor_override, bool)
@@ -304,9 +304,9 @@ def avg_pool2d(
         or divisor_override < 1
     ):
         raise ValueError(f"{op}: divisor_override must be a positive int, got {divisor_override!r}")
-    x, unbatched = _batched(x)
+    input, unbatched = _batched(input)
     out = AvgPool2d.apply(
-        x,
+        input,
         kernel=kernel,
         stride=stride,
         pads=pads,
@@ -329,13 +329,13 @@ def _squeeze_height(out: Tensor) -> Tensor:
 
 
 def max_pool1d(
-    x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
 ):
     """1-D max pooling over (N, C, L), as ``torch.nn.functional.max_pool1d``."""
     op = "max_pool1d"
     stride = None if stride is None or stride == () else (1, single(stride, "stride", op, 1))
     result = max_pool2d(
-        _as_2d_pool(x, op),
+        _as_2d_pool(input, op),
         (1, single(kernel_size, "kernel_size", op, 1)),
         stride,
         (0, single(padding, "padding", op)),
@@ -350,13 +350,13 @@ def max_pool1d(
 
 
 def avg_pool1d(
-    x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
 ) -> Tensor:
     """1-D average pooling over (N, C, L), as ``torch.nn.functional.avg_pool1d``."""
     op = "avg_pool1d"
     stride = None if stride is None or stride == () else (1, single(stride, "stride", op, 1))
     out = avg_pool2d(
-        _as_2d_pool(x, op),
+        _as_2d_pool(input, op),
         (1, single(kernel_size, "kernel_size", op, 1)),
         stride,
         (0, single(padding, "padding", op)),
@@ -396,32 +396,34 @@ def _adaptive_matrix(size: int, out: int) -> np.ndarray:
     return inside / (end - start)[:, None]
 
 
-def adaptive_avg_pool2d(x, output_size) -> Tensor:
+def adaptive_avg_pool2d(input, output_size) -> Tensor:
     """Average pooling to a fixed output size, as ``torch.nn.functional.adaptive_avg_pool2d``.
 
     Args:
-        x: (N, C, H, W) or (C, H, W).
+        input: (N, C, H, W) or (C, H, W).
         output_size: (OH, OW), an int for both, or ``None`` in a place to keep that size.
     """
     op = "adaptive_avg_pool2d"
-    x = operand(x)
-    _float_input(x, op)
-    if x.ndim not in (3, 4):
-        raise ShapeError(f"{op} expects input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
-    h, w = x.shape[-2:]
+    input = operand(input)
+    _float_input(input, op)
+    if input.ndim not in (3, 4):
+        raise ShapeError(
+            f"{op} expects input of shape (N, C, H, W) or (C, H, W), got {input.shape}"
+        )
+    h, w = input.shape[-2:]
     sizes = output_size if isinstance(output_size, (list, tuple)) else (output_size,) * 2
     if len(sizes) != 2:
         raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size!r}")
     sizes = tuple(s if s is not None else d for s, d in zip(sizes, (h, w)))
     oh, ow = pair(sizes, "output_size", op, 1)
     if h < 1 or w < 1:
-        raise ShapeError(f"{op} got an empty input of shape {x.shape}")
-    return AdaptiveAvgPool2d.apply(x, output_size=(oh, ow))
+        raise ShapeError(f"{op} got an empty input of shape {input.shape}")
+    return AdaptiveAvgPool2d.apply(input, output_size=(oh, ow))
 
 
-def adaptive_avg_pool1d(x, output_size) -> Tensor:
+def adaptive_avg_pool1d(input, output_size) -> Tensor:
     """Adaptive average pooling over (N, C, L) to ``output_size`` positions."""
     op = "adaptive_avg_pool1d"
     return _squeeze_height(
-        adaptive_avg_pool2d(_as_2d_pool(x, op), (1, single(output_size, "output_size", op, 1)))
+        adaptive_avg_pool2d(_as_2d_pool(input, op), (1, single(output_size, "output_size", op, 1)))
     )

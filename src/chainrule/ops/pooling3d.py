@@ -214,7 +214,7 @@ def _pool3d_args(x, kernel_size, stride, padding, dilation, ceil_mode, op):
 
 
 def max_pool3d(
-    x,
+    input,
     kernel_size,
     stride=None,
     padding=0,
@@ -225,7 +225,7 @@ def max_pool3d(
     """3-D max pooling, as ``torch.nn.functional.max_pool3d`` (padding counts as −∞).
 
     Args:
-        x: (N, C, D, H, W) or (C, D, H, W).
+        input: (N, C, D, H, W) or (C, D, H, W).
         kernel_size, stride, padding, dilation: ints or triples (stride: the kernel size).
         ceil_mode: round the output size up, never starting a window in the far padding.
         return_indices: also return the flat index (d·H·W + h·W + w) of each maximum, as an
@@ -237,22 +237,22 @@ def max_pool3d(
         (1, 2, 2, 3, 3)
     """
     op = "max_pool3d"
-    x, kernel, stride, _, dilation, pads, out_size = _pool3d_args(
-        x, kernel_size, stride, padding, dilation, ceil_mode, op
+    input, kernel, stride, _, dilation, pads, out_size = _pool3d_args(
+        input, kernel_size, stride, padding, dilation, ceil_mode, op
     )
     options = dict(kernel=kernel, stride=stride, pads=pads, dilation=dilation, out_size=out_size)
-    out = MaxPool3DWithIndices.apply(x, **options)
+    out = MaxPool3DWithIndices.apply(input, **options)
     if not return_indices:
         return out
     fn = out._ctx
     if fn is None:  # no graph was recorded: run the op once more to read its arg-max
         fn = MaxPool3DWithIndices()
-        fn.forward(x.array, **options)
+        fn.forward(input.array, **options)
     return out, Tensor._make(fn.indices(), False)
 
 
 def avg_pool3d(
-    x,
+    input,
     kernel_size,
     stride=None,
     padding=0,
@@ -263,7 +263,7 @@ def avg_pool3d(
     """3-D average pooling, as ``torch.nn.functional.avg_pool3d``.
 
     Args:
-        x: (N, C, D, H, W) or (C, D, H, W).
+        input: (N, C, D, H, W) or (C, D, H, W).
         kernel_size, stride, padding, ceil_mode: as :func:`max_pool3d` (zero padding).
         count_include_pad: count the zero padding in each window's divisor.
         divisor_override: divide every window by this instead.
@@ -274,8 +274,8 @@ def avg_pool3d(
         (1, 2, 2, 3, 3)
     """
     op = "avg_pool3d"
-    x, kernel, stride, padding, _, pads, out_size = _pool3d_args(
-        x, kernel_size, stride, padding, 1, ceil_mode, op
+    input, kernel, stride, padding, _, pads, out_size = _pool3d_args(
+        input, kernel_size, stride, padding, 1, ceil_mode, op
     )
     if divisor_override is not None and (
         isinstance(divisor_override, bool)
@@ -283,11 +283,11 @@ def avg_pool3d(
         or divisor_override < 1
     ):
         raise ValueError(f"{op}: divisor_override must be a positive int, got {divisor_override!r}")
-    sizes = (x.shape[-3:], kernel, stride, padding, out_size)
+    sizes = (input.shape[-3:], kernel, stride, padding, out_size)
     # sizes alone decide it, so cr.compile's plan keeps it (compile_hooks.fixed)
-    scale = fixed(_avg_scale3d, sizes, count_include_pad, divisor_override, x.dtype)
+    scale = fixed(_avg_scale3d, sizes, count_include_pad, divisor_override, input.dtype)
     return AvgPool3D.apply(
-        x, kernel=kernel, stride=stride, pads=pads, out_size=out_size, scale=scale
+        input, kernel=kernel, stride=stride, pads=pads, out_size=out_size, scale=scale
     )
 
 
