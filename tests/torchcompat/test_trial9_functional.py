@@ -143,6 +143,7 @@ KEYWORD_INPUT = [
     ("softmin", (2, 4), {"dim": 1}),
     ("gelu", (2, 4), {"approximate": "tanh"}),
     ("softplus", (2, 4), {"beta": 2.0}),
+    ("logsigmoid", (2, 4), {}),
     ("prelu", (2, 4, 3), {"weight": (4,)}),
     ("conv1d", (2, 4, 9), {"weight": (3, 4, 2)}),
     ("conv2d", (2, 4, 7, 6), {"weight": (3, 4, 2, 2)}),

@@ -425,11 +425,11 @@ def silu(x) -> Tensor:
     return SiLU.apply(_float_operand(x, "silu"))
 
 
-def log_sigmoid(x) -> Tensor:
+def log_sigmoid(input) -> Tensor:
     """ln σ(x), computed without overflow or loss of tiny values.
 
     Args:
-        x: input tensor or array (floating point).
+        input: input tensor or array (floating point).
 
     Shape:
         any shape; the output has the input's shape.
@@ -439,4 +439,4 @@ def log_sigmoid(x) -> Tensor:
         >>> cr.functional.log_sigmoid(cr.tensor([-1000.0, 1000.0])).tolist()
         [-1000.0, 0.0]
     """
-    return LogSigmoid.apply(_float_operand(x, "log_sigmoid"))
+    return LogSigmoid.apply(_float_operand(input, "log_sigmoid"))
