@@ -15,8 +15,10 @@ from chainrule.errors import GraphError
 _GRAPH_GRADS = grad_face.GRAPH_GRADS
 
 
-def sum_to_shape(grad: np.ndarray, shape: tuple) -> np.ndarray:
+def sum_to_shape(grad, shape: tuple):
     """Undo NumPy broadcasting: sum ``grad`` over the axes that broadcasting stretched.
+    ``grad`` is an array, or a tensor (its sums then recorded in the graph: ``create_graph``
+    passes and node hooks).
 
     A gradient flowing into an input that was broadcast from ``shape`` has the broadcast shape;
     each stretched axis received the same input element many times, so its gradients add up.

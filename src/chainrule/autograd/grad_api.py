@@ -243,7 +243,7 @@ def _graph_pass(outputs, grad_outputs, inputs, sink, keep: bool) -> None:
                 if parent._ctx is None and id(parent) not in wanted:
                     continue
                 if grad_in.shape != parent.array.shape:
-                    grad_in = _sum_to_shape(grad_in, parent.array.shape)
+                    grad_in = engine.sum_to_shape(grad_in, parent.array.shape)
                 if parent._ctx is None:
                     entry = leaves.setdefault(id(parent), [parent, None])
                     entry[1] = grad_in if entry[1] is None else entry[1] + grad_in
@@ -289,17 +289,6 @@ def _graph_seed(out, seed):
     if seed.dtype != out.dtype:  # PyTorch casts a seed to its output's dtype (in the graph)
         seed = seed.to(out.dtype)
     return seed
-
-
-def _sum_to_shape(grad, shape: tuple):
-    """:func:`engine.sum_to_shape` on tensors, in the graph."""
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return grad.reshape(shape) if grad.shape != shape else grad
 
 
 graph_backward.PASSES["graph_pass"] = _graph_pass  # for backward(create_graph=True)

@@ -68,7 +68,7 @@ def _shown(grad, parent, need: bool, graph: bool):
     if grad is None or not need:
         return None
     if graph:
-        return _sum_to_shape(grad, tuple(parent.shape))
+        return sum_to_shape(grad, tuple(parent.shape))
     return _hooks.Tensor._make(sum_to_shape(np.asarray(grad), parent.array.shape), False)
 
 
@@ -100,14 +100,3 @@ def _replaced(hook, result, current: tuple) -> tuple:
             )
         out.append(new)
     return tuple(out)
-
-
-def _sum_to_shape(grad, shape: tuple):
-    """:func:`engine.sum_to_shape` on a tensor, in the graph (a broadcast input's gradient)."""
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return grad.reshape(shape) if tuple(grad.shape) != shape else grad
