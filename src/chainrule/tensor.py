@@ -138,7 +138,10 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
     @property
     def grad_fn(self):
         """The op that produced this tensor (``None`` for leaves)."""
-        return _keep_name(self._ctx)  # its PyTorch name, read while the op's inputs are linked
+        ctx = self._ctx
+        if ctx is not None and ctx.expands:  # one node for several layers: the real ones now
+            ctx = ctx.expand(self)
+        return _keep_name(ctx)  # its PyTorch name, read while the op's inputs are linked
 
     @property
     def T(self) -> Tensor:

@@ -54,6 +54,9 @@ class Function:
     # True where the op has ``backward_in_place`` (the same gradient written over ``grad``):
     # the engine calls it when no one else can see the incoming gradient (see engine.backward)
     backward_writes_over_grad = False
+    # True for a node standing in for several ops (autograd.layer_chain): it has expand(),
+    # and whatever shows the graph to the user expands it into those ops first
+    expands = False
     _mark = None
 
     def forward(self, *arrays, **params):
@@ -178,6 +181,8 @@ class Function:
         links = []
         for parent in self.parents:
             if parent._ctx is not None:
+                if parent._ctx.expands:
+                    parent._ctx.expand(parent)
                 keep_name(parent._ctx)  # as Tensor.grad_fn: the name outlives backward()
                 links.append((parent._ctx, 0))
             elif parent._requires_grad:

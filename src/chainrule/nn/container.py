@@ -6,6 +6,7 @@ import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
+from chainrule.nn import sequential_fast as _sequential_fast
 from chainrule.nn.module import Module, _indent
 
 
@@ -43,6 +44,10 @@ class Sequential(Module):
                 self.add_module(str(i), module)
 
     def forward(self, input):  # noqa: A002 - PyTorch's name, so Sequential(...)(input=x) works
+        if len(self._modules) > 1:  # Linear layers and activations as one node, where it applies
+            out = _sequential_fast.run(self._modules.values(), input)
+            if out is not None:
+                return out
         for module in self._modules.values():
             input = module(input)
         return input

@@ -1,0 +1,252 @@
+"""nn.Sequential's fast path (nn/sequential_fast.py, autograd/layer_chain.py): Linear layers and
+activations run as one node give the very bits, gradients, errors and graph of the per-layer
+path, which every test here runs beside it (``run`` patched to decline)."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn, optim
+from chainrule.autograd.layer_chain import LayerChain
+from chainrule.errors import GraphError, ShapeError
+from chainrule.nn import sequential_fast
+
+
+def _model(activations=("tanh", "sigmoid"), dtype=cr.float64, bias=True, widths=(3, 5, 4, 2)):
+    kinds = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+    cr.manual_seed(7)
+    layers = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(nn.Linear(a, b, bias=bias))
+        if i < len(activations):
+            layers.append(kinds[activations[i]]())
+    return nn.Sequential(*layers).to(dtype)
+
+
+@pytest.fixture
+def per_layer(monkeypatch):
+    """Call it to run the function with the fast path declined (the modules one by one)."""
+
+    def run(fn):
+        with monkeypatch.context() as m:
+            m.setattr(sequential_fast, "run", lambda modules, x: None)
+            return fn()
+
+    return run
+
+
+def _step(model, x, y, create_graph=False):
+    model.zero_grad()
+    if x.requires_grad:
+        x.grad = None
+    out = model(x)
+    loss = ((out - y) ** 2).mean()
+    loss.backward(create_graph=create_graph)
+    grads = [None if p.grad is None else p.grad.detach().numpy().copy() for p in model.parameters()]
+    x_grad = None if x.grad is None else x.grad.numpy().copy()
+    return out.detach().numpy().copy(), loss.item(), grads, x_grad
+
+
+def _same(a, b):
+    out_a, loss_a, grads_a, x_a = a
+    out_b, loss_b, grads_b, x_b = b
+    np.testing.assert_array_equal(out_a, out_b)
+    assert loss_a == loss_b
+    assert len(grads_a) == len(grads_b)
+    for ga, gb in zip(grads_a, grads_b):
+        assert (ga is None) == (gb is None)
+        if ga is not None:
+            np.testing.assert_array_equal(ga, gb)
+    assert (x_a is None) == (x_b is None)
+    if x_a is not None:
+        np.testing.assert_array_equal(x_a, x_b)
+
+
+@pytest.mark.parametrize("dtype", [cr.float32, cr.float64])
+@pytest.mark.parametrize("rows", [None, 1, 7, 80])
+@pytest.mark.parametrize(
+    "activations", [("tanh", "sigmoid"), ("relu", "relu"), ("sigmoid",), ("relu", "tanh", "relu")]
+)
+@pytest.mark.parametrize("x_grad", [False, True])
+def test_same_bits_as_the_per_layer_path(per_layer, dtype, rows, activations, x_grad):
+    widths = (3, 5, 4, 2) if len(activations) < 3 else (3, 70, 6, 5, 2)
+    model = _model(activations, dtype, widths=widths)
+    rng = np.random.default_rng(0)
+    shape = (widths[0],) if rows is None else (rows, widths[0])
+    x = cr.tensor(rng.standard_normal(shape), dtype=dtype, requires_grad=x_grad)
+    y = cr.tensor(rng.standard_normal(shape[:-1] + (widths[-1],)), dtype=dtype)
+    fast = _step(model, x, y)
+    assert type(model(x)._ctx) is LayerChain  # the fast path ran
+    _same(fast, per_layer(lambda: _step(model, x, y)))
+
+
+def test_large_layers_write_gradients_over_their_own(per_layer):
+    # activations above the engine's reuse size take backward_in_place: same bits
+    model = _model(("relu", "tanh"), cr.float32, widths=(30, 300, 40, 3))
+    x = cr.randn(64, 30)
+    y = cr.randn(64, 3)
+    _same(_step(model, x, y), per_layer(lambda: _step(model, x, y)))
+
+
+def test_no_bias_and_frozen_layers(per_layer):
+    model = _model(bias=False)
+    x, y = cr.randn(4, 3, dtype=cr.float64), cr.randn(4, 2, dtype=cr.float64)
+    _same(_step(model, x, y), per_layer(lambda: _step(model, x, y)))
+    model = _model()
+    model[0].requires_grad_(False)
+    _same(_step(model, x, y), per_layer(lambda: _step(model, x, y)))
+    assert model[0].weight.grad is None and model[2].weight.grad is not None
+    model[2].weight.requires_grad_(False)  # a frozen weight in the middle, its bias trained
+    _same(_step(model, x, y), per_layer(lambda: _step(model, x, y)))
+
+
+def test_grad_fn_shows_the_per_layer_graph():
+    torch = pytest.importorskip("torch")
+    model = _model(("tanh", "sigmoid"))
+    twin = torch.nn.Sequential(
+        torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 4), torch.nn.Sigmoid()
+    )
+    twin.append(torch.nn.Linear(4, 2))
+
+    def names(fn, depth=0):
+        if fn is None or depth > 8:
+            return []
+        return [fn.name()] + [n for nxt, _ in fn.next_functions for n in names(nxt, depth + 1)]
+
+    out = model(cr.randn(4, 3, dtype=cr.float64))
+    theirs = twin(torch.randn(4, 3))
+    assert names(out.grad_fn) == names(theirs.grad_fn)
+    assert type(out._ctx) is not LayerChain  # expanded once looked at
+    # and the expanded graph still differentiates
+    ((out - 1) ** 2).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_next_functions_of_a_consumer_expand_the_layers(per_layer):
+    model = _model()
+    x, y = cr.randn(4, 3, dtype=cr.float64), cr.randn(4, 2, dtype=cr.float64)
+    loss = ((model(x) - y) ** 2).mean()
+    node = loss.grad_fn
+    while node.name() != "AddmmBackward0":
+        node = next(fn for fn, _ in node.next_functions if fn is not None)
+    assert node.name() == "AddmmBackward0"
+    loss.backward()
+    grads = [p.grad.numpy().copy() for p in model.parameters()]
+    _same(
+        (0, 0, grads, None),
+        (0, 0, per_layer(lambda: _step(model, x, y))[2], None),
+    )
+
+
+def test_hooks_and_patched_forwards_run_the_modules():
+    model = _model()
+    seen = []
+    handle = model[1].register_forward_hook(lambda m, args, out: seen.append(out.shape))
+    out = model(cr.randn(4, 3, dtype=cr.float64))
+    assert seen == [(4, 5)] and type(out._ctx) is not LayerChain
+    handle.remove()
+    assert type(model(cr.randn(4, 3, dtype=cr.float64))._ctx) is LayerChain
+    model[2].forward = lambda x: x[:, :4]  # patched on the instance: called
+    assert model(cr.randn(4, 3, dtype=cr.float64)).shape == (4, 2)
+    del model[2].forward
+
+
+def test_other_modules_and_inputs_take_the_per_layer_path():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 1))
+    assert type(model(cr.randn(2, 3))._ctx) is not LayerChain
+    first_relu_in_place = nn.Sequential(nn.ReLU(inplace=True), nn.Linear(3, 1))
+    assert type(first_relu_in_place(cr.randn(2, 3))._ctx) is not LayerChain
+    model = _model(dtype=cr.float32)
+    with pytest.raises(ShapeError, match="in_features=3"):
+        model(cr.randn(2, 4))  # the layer's own message
+    with pytest.raises(cr.errors.DTypeError):
+        model(cr.randn(2, 3, dtype=cr.float64))
+    out = model(np.ones((2, 3)))  # arrays are converted by the layer, as before
+    assert out.dtype == cr.float32 and out.requires_grad
+
+
+def test_no_grad_and_requires_grad_flags():
+    model = _model()
+    with cr.no_grad():
+        out = model(cr.randn(4, 3, dtype=cr.float64))
+    assert not out.requires_grad and out.grad_fn is None
+    model.requires_grad_(False)
+    assert not model(cr.randn(4, 3, dtype=cr.float64)).requires_grad
+    x = cr.randn(4, 3, dtype=cr.float64, requires_grad=True)
+    out = model(x)
+    out.sum().backward()
+    assert x.grad is not None and model[0].weight.grad is None
+
+
+def test_in_place_changes_are_refused_as_per_layer(per_layer):
+    def weight_written():
+        model = _model()
+        loss = model(cr.randn(4, 3, dtype=cr.float64)).sum()
+        with cr.no_grad():
+            model[2].weight.mul_(2)
+        loss.backward()
+
+    def bias_written():  # nothing reads a bias backward: PyTorch lets this pass
+        model = _model()
+        loss = model(cr.randn(4, 3, dtype=cr.float64)).sum()
+        with cr.no_grad():
+            model[2].bias.add_(1)
+        loss.backward()
+        return model[2].bias.grad.numpy().copy()
+
+    def stepped():
+        model = _model()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        loss = model(cr.randn(4, 3, dtype=cr.float64)).sum()
+        loss.backward(retain_graph=True)
+        opt.step()
+        loss.backward()
+
+    for run in (weight_written, stepped):
+        with pytest.raises(GraphError, match="in place"):
+            run()
+        with pytest.raises(GraphError, match="in place"):
+            per_layer(run)
+    np.testing.assert_array_equal(bias_written(), per_layer(bias_written))
+
+
+def test_retain_graph_and_freed_graph():
+    model = _model()
+    x = cr.randn(4, 3, dtype=cr.float64)
+    loss = model(x).sum()
+    loss.backward(retain_graph=True)
+    first = model[0].weight.grad.numpy().copy()
+    loss.backward()
+    np.testing.assert_allclose(model[0].weight.grad.numpy(), 2 * first, rtol=1e-15)
+    with pytest.raises(GraphError):
+        loss.backward()
+
+
+def test_second_derivatives_match_the_per_layer_path(per_layer):
+    model = _model(("tanh", "sigmoid"))
+    x = cr.randn(4, 3, dtype=cr.float64, requires_grad=True)
+
+    def gradient_penalty():
+        out = model(x)
+        (gx,) = cr.autograd.grad(out.sum(), [x], create_graph=True)
+        model.zero_grad()
+        (gx**2).sum().backward()
+        return [None if p.grad is None else p.grad.numpy().copy() for p in model.parameters()]
+
+    fast, slow = gradient_penalty(), per_layer(gradient_penalty)
+    assert [g is None for g in fast] == [g is None for g in slow]
+    assert fast[0] is not None and fast[-1] is None  # the last bias does not move dout/dx
+    for a, b in zip(fast, slow):
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+def test_output_hooks_and_retain_grad():
+    model = _model()
+    out = model(cr.randn(4, 3, dtype=cr.float64))
+    out.retain_grad()
+    seen = []
+    out.register_hook(lambda g: seen.append(g.shape))
+    (out * 3).sum().backward()
+    assert seen == [(4, 2)]
+    np.testing.assert_array_equal(out.grad.numpy(), np.full((4, 2), 3.0))
