@@ -90,6 +90,33 @@ class Pdist(Function):
                 start = stop
         return (grad_x,)
 
+    def backward_graph(self, grad):
+        """The gradient as a tensor in the graph, as PyTorch's ``_pdist_backward`` node: its
+        value is :meth:`backward`'s, and differentiating it again is refused, as PyTorch's."""
+        return (PdistBackward.apply(grad, self.parents[0], op=self),)
+
+
+class PdistBackward(Function):
+    """pdist's gradient, recorded for ``create_graph=True``; it has no derivative itself."""
+
+    label = "pdist_backward"
+    formulas = (
+        "not differentiable (as PyTorch's _pdist_backward)",
+        "not differentiable (as PyTorch's _pdist_backward)",
+    )
+
+    def forward(self, grad, x, *, op):
+        return op.backward(grad)[0]
+
+    def backward(self, grad):
+        raise NotImplementedError(
+            "the derivative for pdist's gradient (PyTorch's '_pdist_backward') is not "
+            "implemented, as in PyTorch: pdist has no second derivative; compute the distances "
+            "with tensor ops, e.g. (x[i] - x[j]).norm(p), where one is needed"
+        )
+
+    backward_graph = backward  # (third derivatives neither)
+
 
 def pdist(input, p: float = 2) -> Tensor:
     """The p-norm distance between every pair of rows, as ``torch.nn.functional.pdist``.

@@ -65,7 +65,8 @@ class _AdaptiveMaxPool(Function):
         positions, valid = _window_positions(spatial, output_size)
         windows = rows[:, positions]  # (B, *out, K)
         windows = np.where(valid, windows, x.dtype.type(-np.inf))
-        out = windows.max(axis=-1) if windows.size else windows.sum(axis=-1)
+        with np.errstate(invalid="ignore"):  # a NaN wins its window, as in PyTorch
+            out = windows.max(axis=-1) if windows.size else windows.sum(axis=-1)
         # the first cell equal to the maximum (PyTorch's strict '>' scan); where the maximum is
         # NaN, the last NaN (PyTorch's scan takes every NaN it meets)
         arg = (windows == out[..., None]).argmax(axis=-1)
