@@ -75,6 +75,13 @@ def test_adaptive_max_pool_matches_torch(name, shape, size, ties, dtype):
     _compare(lambda x: getattr(F, fn)(x, size), lambda t: getattr(TF, fn)(t, size), _data(shape))
 
 
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_adaptive_max_pool_with_indices_always_returns_the_pair(dims):
+    x = _data((2, 3, *[5] * dims), ties=True)
+    fn = f"adaptive_max_pool{dims}d_with_indices"
+    _compare(lambda a: getattr(F, fn)(a, 3), lambda t: getattr(TF, fn)(t, 3), x)
+
+
 def test_adaptive_max_pool_ties_nan_and_minus_infinity_pick_torchs_element():
     # ties: the first maximum; NaN: the last NaN; a window of -inf: its first cell
     nan, inf = math.nan, math.inf
@@ -156,6 +163,8 @@ LP = [
     ("2d", (2, 2, 5, 5), dict(norm_type=math.inf, kernel_size=2, stride=1)),
     ("2d", (2, 2, 5, 5), dict(norm_type=-math.inf, kernel_size=2, ceil_mode=True)),
     ("2d", (3, 5, 5), dict(norm_type=2.5, kernel_size=2)),
+    ("2d", (2, 2, 5, 5), dict(norm_type=-1, kernel_size=2, stride=1)),
+    ("2d", (2, 2, 5, 5), dict(norm_type=-2.5, kernel_size=(2, 3), stride=(1, 2))),
     ("3d", (1, 2, 5, 6, 7), dict(norm_type=2, kernel_size=2, stride=1)),
     (
         "3d",
@@ -320,8 +329,9 @@ def test_pdist_finite_differences(p):
 def test_pdist_errors_as_torch():
     with pytest.raises(RuntimeError, match="only supports 2D tensors, got: 3D"):
         F.pdist(cr.ones(2, 3, 4))
-    with pytest.raises(RuntimeError, match="non-negative p values"):
-        F.pdist(cr.ones(3, 3), -1)
+    for p in (-1, math.nan):
+        with pytest.raises(RuntimeError, match="non-negative p values"):
+            F.pdist(cr.ones(3, 3), p)
     with pytest.raises(RuntimeError, match="floating-point"):
         F.pdist(cr.tensor(np.ones((3, 3), int)))
     x = cr.ones(3, 3, dtype="float64", requires_grad=True)

@@ -38,8 +38,11 @@ from chainrule.ops.lp_pool import lp_pool1d, lp_pool2d, lp_pool3d  # noqa: E402,
 from chainrule.ops.pdist import pdist  # noqa: E402, F401
 from chainrule.ops.pooling_adaptive_max import (  # noqa: E402, F401
     adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
     adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
     adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices,
 )
 from chainrule.ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: E402, F401
 

@@ -142,8 +142,8 @@ def pdist(input, p: float = 2) -> Tensor:
             f"pdist only supports floating-point dtypes, got {input.array.dtype}; convert it "
             f"with x.astype('float32')"
         )
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) or math.isnan(p):
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.number)):
         raise TypeError(f"pdist: p must be a number, got {p!r}")
-    if p < 0:
+    if not p >= 0:  # (NaN too)
         raise ArgumentError("pdist only supports non-negative p values")
     return Pdist.apply(input, p=float(p))

@@ -232,3 +232,19 @@ def adaptive_max_pool3d(input, output_size, return_indices: bool = False):
     return _adaptive_max(
         input, output_size, return_indices, 3, AdaptiveMaxPool3D, "adaptive_max_pool3d"
     )
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices: bool = False):
+    """PyTorch's ``F.adaptive_max_pool1d_with_indices``: :func:`adaptive_max_pool1d`'s output
+    and indices, whatever ``return_indices`` says."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices: bool = False):
+    """PyTorch's ``F.adaptive_max_pool2d_with_indices``: (output, indices) always."""
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices: bool = False):
+    """PyTorch's ``F.adaptive_max_pool3d_with_indices``: (output, indices) always."""
+    return adaptive_max_pool3d(input, output_size, True)
