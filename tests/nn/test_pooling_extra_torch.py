@@ -272,6 +272,16 @@ def test_max_unpool_output_size_with_batch_and_channels_and_finite_differences()
     assert gradgradcheck(lambda v: F.max_unpool2d(v, indices, 2, output_size=(5, 5)), values)
 
 
+def test_max_unpool_repeated_index_keeps_the_later_value_and_reads_its_gradient_back():
+    x = np.arange(1, 9, dtype=np.float64).reshape(1, 2, 2, 2)
+    indices = np.array([[[[0, 0], [0, 3]], [[5, 5], [5, 5]]]])
+    _compare(
+        lambda a: F.max_unpool2d(a, cr.tensor(indices), 2),
+        lambda t: TF.max_unpool2d(t, torch.tensor(indices), 2),
+        x,
+    )
+
+
 def test_max_unpool_errors_as_torch():
     out, indices = F.max_pool2d(cr.tensor(_data((1, 2, 4, 4))), 2, return_indices=True)
     with pytest.raises(RuntimeError, match="shape of indices"):
