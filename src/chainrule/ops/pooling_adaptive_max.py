@@ -64,7 +64,8 @@ class _AdaptiveMaxPool(Function):
         rows = x.reshape(-1, int(np.prod(spatial)))  # (B, S)
         positions, valid = _window_positions(spatial, output_size)
         windows = rows[:, positions]  # (B, *out, K)
-        windows = np.where(valid, windows, x.dtype.type(-np.inf))
+        if not valid.all():  # windows of two lengths: the short ones padded with −∞
+            windows = np.where(valid, windows, x.dtype.type(-np.inf))
         with np.errstate(invalid="ignore"):  # a NaN wins its window, as in PyTorch
             out = windows.max(axis=-1) if windows.size else windows.sum(axis=-1)
         # the first cell equal to the maximum (PyTorch's strict '>' scan); where the maximum is
