@@ -56,6 +56,11 @@ FAMILIES = [
     "pooling3d",
     "recurrent_cells",
     "recurrent_layers",
+    # pooling extras
+    "pooling_adaptive_max",
+    "lp_pool",
+    "unpool",
+    "pdist",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -103,6 +103,12 @@ from chainrule.nn.padding import (  # noqa: F401 - PyTorch's padding layers, lis
 
 globals().update({layer.__name__: layer for layer in _PADDING_LAYERS})
 
+# pooling extras (nn/pooling_extra.py): AdaptiveMaxPool*, LPPool*, MaxUnpool*
+# isort: split
+from chainrule.nn.pooling_extra import LAYERS as _POOLING_EXTRA  # noqa: E402 - in __all__
+
+globals().update({layer.__name__: layer for layer in _POOLING_EXTRA})
+
 __all__ = [
     "BCELoss",
     "BatchNorm1d",
@@ -201,6 +207,8 @@ __all__ = [
     "TransformerEncoderLayer",
     # padding layers (nn/padding.py)
     *(layer.__name__ for layer in _PADDING_LAYERS),
+    # pooling extras (nn/pooling_extra.py)
+    *(layer.__name__ for layer in _POOLING_EXTRA),
 ]
 
 _LAZY_SUBMODULES = ("registry", "utils")

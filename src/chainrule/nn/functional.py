@@ -32,6 +32,20 @@ from chainrule.ops.interpolate import interpolate  # noqa: E402, F401
 from chainrule.ops.norm import cosine_similarity, normalize, pairwise_distance  # noqa: E402, F401
 from chainrule.ops.pooling3d import avg_pool3d, max_pool3d  # noqa: E402, F401
 
+# pooling extras: adaptive max, power-average and unpooling, pdist (ops/lp_pool.py, ...)
+# isort: split
+from chainrule.ops.lp_pool import lp_pool1d, lp_pool2d, lp_pool3d  # noqa: E402, F401
+from chainrule.ops.pdist import pdist  # noqa: E402, F401
+from chainrule.ops.pooling_adaptive_max import (  # noqa: E402, F401
+    adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
+    adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices,
+)
+from chainrule.ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: E402, F401
+
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002
     """PyTorch's deprecated ``F.upsample``: :func:`interpolate`, with PyTorch's warning."""

@@ -10,6 +10,7 @@ from chainrule.nn.registry import (
     schema_attention,
     schema_dense,
     schema_extra,
+    schema_pooling_extra,
     schema_recurrent,
     schema_spatial,
 )
@@ -21,6 +22,7 @@ LAYERS: dict[str, tuple[type, dict]] = (
     | schema_recurrent.LAYERS
     | schema_attention.LAYERS
     | schema_extra.LAYERS
+    | schema_pooling_extra.LAYERS
 )
 REQUIRED: dict[str, tuple] = (
     schema_dense.REQUIRED
@@ -28,6 +30,7 @@ REQUIRED: dict[str, tuple] = (
     | schema_recurrent.REQUIRED
     | schema_attention.REQUIRED
     | schema_extra.REQUIRED
+    | schema_pooling_extra.REQUIRED
 )
 CONTAINERS: dict[str, type] = {"Sequential": Sequential, "ModuleList": ModuleList}
 

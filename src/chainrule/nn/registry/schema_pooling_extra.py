@@ -1,0 +1,38 @@
+"""The schemas of the pooling extras a saved architecture may name: AdaptiveMaxPool1d/2d/3d,
+LPPool1d/2d/3d and MaxUnpool1d/2d/3d (``nn/pooling_extra.py``)."""
+
+from __future__ import annotations
+
+from chainrule.nn import pooling_extra as layers
+from chainrule.nn.registry.checks import _bool, _norm_order, _optional, _sizes
+
+LAYERS: dict[str, tuple[type, dict]] = {}
+REQUIRED: dict[str, tuple] = {}
+for _dims in (1, 2, 3):
+    _adaptive = getattr(layers, f"AdaptiveMaxPool{_dims}d")
+    LAYERS[_adaptive.__name__] = (
+        _adaptive,
+        {"output_size": _sizes(0, allow_none=_dims > 1, most=_dims), "return_indices": _bool},
+    )
+    REQUIRED[_adaptive.__name__] = ("output_size",)
+    _lp = getattr(layers, f"LPPool{_dims}d")
+    LAYERS[_lp.__name__] = (
+        _lp,
+        {
+            "norm_type": _norm_order,
+            "kernel_size": _sizes(1, most=_dims),
+            "stride": _optional(_sizes(1, most=_dims)),
+            "ceil_mode": _bool,
+        },
+    )
+    REQUIRED[_lp.__name__] = ("norm_type", "kernel_size")
+    _unpool = getattr(layers, f"MaxUnpool{_dims}d")
+    LAYERS[_unpool.__name__] = (
+        _unpool,
+        {
+            "kernel_size": _sizes(0, most=_dims),
+            "stride": _sizes(0, most=_dims),
+            "padding": _sizes(0, most=_dims),
+        },
+    )
+    REQUIRED[_unpool.__name__] = ("kernel_size",)
