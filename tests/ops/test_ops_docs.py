@@ -56,6 +56,7 @@ FAMILIES = [
     "pooling3d",
     "recurrent_cells",
     "recurrent_layers",
+    "loss_likelihood",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 
