@@ -57,6 +57,7 @@ FAMILIES = [
     "recurrent_cells",
     "recurrent_layers",
     "loss_likelihood",
+    "loss_ctc",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

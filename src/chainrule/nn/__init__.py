@@ -98,7 +98,7 @@ from chainrule.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNear
 
 # ---- margin and likelihood losses (nn/loss_margin.py, nn/loss_likelihood.py) ----
 # isort: split
-from chainrule.nn.loss_likelihood import GaussianNLLLoss, PoissonNLLLoss
+from chainrule.nn.loss_likelihood import CTCLoss, GaussianNLLLoss, PoissonNLLLoss
 from chainrule.nn.loss_margin import (
     CosineEmbeddingLoss,
     HingeEmbeddingLoss,
@@ -216,6 +216,7 @@ __all__ = [
     "TransformerEncoderLayer",
     # margin and likelihood losses (nn/loss_margin.py, nn/loss_likelihood.py)
     "CosineEmbeddingLoss",
+    "CTCLoss",
     "GaussianNLLLoss",
     "HingeEmbeddingLoss",
     "MarginRankingLoss",

@@ -34,6 +34,7 @@ from chainrule.ops.pooling3d import avg_pool3d, max_pool3d  # noqa: E402, F401
 
 # ---- margin and likelihood losses (ops/loss_margin.py, ops/loss_multiclass_margin.py, ...) ----
 # isort: split
+from chainrule.ops.loss_ctc import ctc_loss  # noqa: E402, F401
 from chainrule.ops.loss_likelihood import gaussian_nll_loss, poisson_nll_loss  # noqa: E402, F401
 from chainrule.ops.loss_margin import (  # noqa: E402, F401
     cosine_embedding_loss,

@@ -1,5 +1,6 @@
-"""Negative log-likelihood modules of two distributions, as ``torch.nn``'s: ``PoissonNLLLoss``
-and ``GaussianNLLLoss`` (their functions are in ``ops/loss_likelihood.py``)."""
+"""Negative log-likelihood modules, as ``torch.nn``'s: ``PoissonNLLLoss`` and
+``GaussianNLLLoss`` (their functions are in ``ops/loss_likelihood.py``) and ``CTCLoss``
+(``ops/loss_ctc.py``)."""
 
 from __future__ import annotations
 
@@ -63,4 +64,37 @@ class GaussianNLLLoss(_Loss):
     def forward(self, input, target, var):  # noqa: A002 - PyTorch's name
         return _likelihood.gaussian_nll_loss(
             input, target, var, full=self.full, eps=self.eps, reduction=self.reduction
+        )
+
+
+class CTCLoss(_Loss):
+    """The connectionist temporal classification loss over every alignment of a target with
+    the input's time steps.
+
+    Args:
+        blank: the blank class (default 0).
+        reduction: ``"mean"`` (each loss divided by its target length, then the batch mean),
+            ``"sum"`` or ``"none"``.
+        zero_infinity: infinite losses (targets too long for their input) and their
+            gradients become 0.
+
+    Shape: log_probs (T, N, C) or (T, C); targets (N, S) or concatenated (sum of lengths);
+    input_lengths and target_lengths (N,) or one each; output scalar, or (N,) for ``"none"``.
+    """
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        from chainrule.ops.loss_ctc import ctc_loss
+
+        return ctc_loss(
+            log_probs,
+            targets,
+            input_lengths,
+            target_lengths,
+            blank=self.blank,
+            reduction=self.reduction,
+            zero_infinity=self.zero_infinity,
         )
