@@ -61,6 +61,8 @@ FAMILIES = [
     "lp_pool",
     "unpool",
     "pdist",
+    "loss_likelihood",
+    "loss_ctc",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

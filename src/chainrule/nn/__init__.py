@@ -96,6 +96,21 @@ from chainrule.nn.pooling3d import AvgPool3d, MaxPool3d
 from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
 from chainrule.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
+# ---- margin and likelihood losses (nn/loss_margin.py, nn/loss_likelihood.py) ----
+# isort: split
+from chainrule.nn.loss_likelihood import CTCLoss, GaussianNLLLoss, PoissonNLLLoss
+from chainrule.nn.loss_margin import (
+    CosineEmbeddingLoss,
+    HingeEmbeddingLoss,
+    MarginRankingLoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
+)
+
 # isort: split
 from chainrule.nn.padding import (  # noqa: F401 - PyTorch's padding layers, listed in __all__
     LAYERS as _PADDING_LAYERS,
@@ -205,6 +220,19 @@ __all__ = [
     "TransformerDecoderLayer",
     "TransformerEncoder",
     "TransformerEncoderLayer",
+    # margin and likelihood losses (nn/loss_margin.py, nn/loss_likelihood.py)
+    "CosineEmbeddingLoss",
+    "CTCLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "MarginRankingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "PoissonNLLLoss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
     # padding layers (nn/padding.py)
     *(layer.__name__ for layer in _PADDING_LAYERS),
     # pooling extras (nn/pooling_extra.py)

@@ -45,6 +45,23 @@ from chainrule.ops.pooling_adaptive_max import (  # noqa: E402, F401
     adaptive_max_pool3d_with_indices,
 )
 from chainrule.ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: E402, F401
+# ---- margin and likelihood losses (ops/loss_margin.py, ops/loss_multiclass_margin.py, ...) ----
+# isort: split
+from chainrule.ops.loss_ctc import ctc_loss  # noqa: E402, F401
+from chainrule.ops.loss_likelihood import gaussian_nll_loss, poisson_nll_loss  # noqa: E402, F401
+from chainrule.ops.loss_margin import (  # noqa: E402, F401
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
+from chainrule.ops.loss_multiclass_margin import (  # noqa: E402, F401
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+)
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002
