@@ -56,6 +56,8 @@ FAMILIES = [
     "pooling3d",
     "recurrent_cells",
     "recurrent_layers",
+    "fold",
+    "pixel_shuffle",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -96,6 +96,11 @@ from chainrule.nn.pooling3d import AvgPool3d, MaxPool3d
 from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
 from chainrule.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
+# functional normalisation and rearrangement (nn/rms_norm.py, nn/rearrange.py)
+# isort: split
+from chainrule.nn.rearrange import ChannelShuffle, Fold, PixelShuffle, PixelUnshuffle, Unfold
+from chainrule.nn.rms_norm import RMSNorm
+
 # isort: split
 from chainrule.nn.padding import (  # noqa: F401 - PyTorch's padding layers, listed in __all__
     LAYERS as _PADDING_LAYERS,
@@ -199,6 +204,13 @@ __all__ = [
     "TransformerDecoderLayer",
     "TransformerEncoder",
     "TransformerEncoderLayer",
+    # functional normalisation and rearrangement (nn/rms_norm.py, nn/rearrange.py)
+    "ChannelShuffle",
+    "Fold",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "RMSNorm",
+    "Unfold",
     # padding layers (nn/padding.py)
     *(layer.__name__ for layer in _PADDING_LAYERS),
 ]

@@ -32,6 +32,16 @@ from chainrule.ops.interpolate import interpolate  # noqa: E402, F401
 from chainrule.ops.norm import cosine_similarity, normalize, pairwise_distance  # noqa: E402, F401
 from chainrule.ops.pooling3d import avg_pool3d, max_pool3d  # noqa: E402, F401
 
+# functional normalisation and rearrangement (nn/norm_functional.py, ops/fold.py, ...)
+# isort: split
+from chainrule.nn.norm_functional import batch_norm, layer_norm, rms_norm  # noqa: E402, F401
+from chainrule.ops.fold import fold, unfold  # noqa: E402, F401
+from chainrule.ops.pixel_shuffle import (  # noqa: E402, F401
+    channel_shuffle,
+    pixel_shuffle,
+    pixel_unshuffle,
+)
+
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002
     """PyTorch's deprecated ``F.upsample``: :func:`interpolate`, with PyTorch's warning."""

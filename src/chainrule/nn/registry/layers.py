@@ -10,6 +10,7 @@ from chainrule.nn.registry import (
     schema_attention,
     schema_dense,
     schema_extra,
+    schema_rearrange,
     schema_recurrent,
     schema_spatial,
 )
@@ -21,6 +22,7 @@ LAYERS: dict[str, tuple[type, dict]] = (
     | schema_recurrent.LAYERS
     | schema_attention.LAYERS
     | schema_extra.LAYERS
+    | schema_rearrange.LAYERS
 )
 REQUIRED: dict[str, tuple] = (
     schema_dense.REQUIRED
@@ -28,6 +30,7 @@ REQUIRED: dict[str, tuple] = (
     | schema_recurrent.REQUIRED
     | schema_attention.REQUIRED
     | schema_extra.REQUIRED
+    | schema_rearrange.REQUIRED
 )
 CONTAINERS: dict[str, type] = {"Sequential": Sequential, "ModuleList": ModuleList}
 
@@ -62,4 +65,6 @@ def parameter_count(kind: str, args: dict) -> int:
         return schema_recurrent.recurrent_parameter_count(kind, args)
     if kind in schema_attention.LAYERS:
         return schema_attention.attention_parameter_count(kind, args)
+    if kind in schema_rearrange.LAYERS:
+        return schema_rearrange.parameter_count(kind, args)
     return schema_extra.parameter_count(kind, args)
