@@ -290,6 +290,13 @@ X = cr.ones(2, 3, 4)
         (lambda: F.batch_norm(cr.ones(3), None, None, training=True), IndexError, "at least 2"),
         (lambda: F.batch_norm(X, None, None, training=True, eps=0), ValueError, "eps must be pos"),
         (lambda: F.batch_norm(X, None, None, training=True, momentum=None), TypeError, "momentum"),
+        (lambda: F.batch_norm(X, cr.zeros(3), None, training=True), ValueError, "both be None"),
+        (lambda: F.layer_norm(X, (4,), None, cr.ones(4, dtype="float64")), TypeError, "float64 p"),
+        (
+            lambda: F.batch_norm(X, cr.zeros(3), cr.ones(3, dtype="float64"), training=True),
+            cr.DTypeError,
+            "running_var is float64 but the input is float32",
+        ),
     ],
 )
 def test_errors_name_the_problem(call, error, message):
@@ -306,6 +313,9 @@ def test_torch_raises_for_the_same_calls():
         lambda: tF.batch_norm(xt, None, None),
         lambda: tF.batch_norm(torch.ones(1, 3), None, None, training=True),
         lambda: tF.batch_norm(xt, None, None, training=True, eps=0),
+        lambda: tF.batch_norm(xt, torch.zeros(3), None, training=True),
+        lambda: tF.layer_norm(xt, (4,), None, torch.ones(4, dtype=torch.float64)),
+        lambda: tF.batch_norm(xt, torch.zeros(3), torch.ones(3).double(), training=True),
     ):
         with pytest.raises((RuntimeError, TypeError, ValueError)):
             call()

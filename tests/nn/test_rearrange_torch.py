@@ -241,3 +241,69 @@ C = cr.ones(2, 12, 12)
 def test_errors_name_the_problem(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# ---- cr.compile ---------------------------------------------------------------------------------
+class _Functional(nn.Module):
+    """F.batch_norm with running statistics it owns, F.layer_norm and F.fold in one model."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mean", cr.zeros(8))
+        self.register_buffer("var", cr.ones(8))
+        self.conv = nn.Conv2d(2, 8, 1)
+
+    def forward(self, x):
+        x = F.batch_norm(self.conv(x), self.mean, self.var, training=True, momentum=0.2)
+        x = F.fold(F.unfold(x, 2, padding=1), (4, 4), 2, padding=1)  # overlaps summed
+        return F.rms_norm(F.layer_norm(x, (4, 4)), (4,))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.Sequential(
+            nn.Conv2d(2, 8, 1),
+            nn.PixelShuffle(2),
+            nn.ChannelShuffle(2),
+            nn.Unfold(3, padding=1, stride=2),
+            nn.Fold((8, 8), 3, padding=1, stride=2),
+            nn.PixelUnshuffle(4),
+            nn.RMSNorm((32, 2, 2)),
+        ),
+        _Functional,
+    ],
+    ids=["modules", "functions"],
+)
+def test_compiled_step_equals_the_eager_step(make):
+    import copy
+
+    rng = np.random.default_rng(0)
+    batches = [(rng.standard_normal((3, 2, 4, 4)).astype(np.float32),) for _ in range(3)]
+    cr.manual_seed(0)
+    model = make()
+    twin = copy.deepcopy(model)
+
+    def loss_of(m, x):
+        return (m(x) ** 2).mean()
+
+    def train(m, compiled):
+        opt = cr.optim.SGD(m.parameters(), lr=0.1)
+        step = cr.compile(lambda x: loss_of(m, x), optimizer=opt) if compiled else None
+        trail = []
+        for (x,) in batches:
+            if compiled:
+                loss = step(x)
+            else:
+                opt.zero_grad()
+                loss = loss_of(m, cr.tensor(x))
+                loss.backward()
+                opt.step()
+            state = {k: np.array(getattr(v, "array", v)) for k, v in m.state_dict().items()}
+            trail.append((loss.item(), state))
+        return trail
+
+    for (loss, state), (c_loss, c_state) in zip(train(model, False), train(twin, True)):
+        assert c_loss == loss
+        for name in state:
+            np.testing.assert_array_equal(c_state[name], state[name], err_msg=name)

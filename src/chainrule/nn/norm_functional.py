@@ -15,7 +15,7 @@ import numpy as np
 
 from chainrule import ops
 from chainrule.autograd.compile_hooks import after_forward
-from chainrule.errors import ArgumentError, DimensionError, ShapeError
+from chainrule.errors import ArgumentError, DimensionError, DTypeError, ShapeError
 from chainrule.nn._util import as_input
 from chainrule.nn.normalization import normalise_last
 from chainrule.nn.normalization_instance import _affine, _param_dtype, _standardise
@@ -35,6 +35,16 @@ def rms_last(x: Tensor, k: int, weight, eps: float | None) -> Tensor:
     axes = tuple(range(x.ndim - k, x.ndim))
     out = x * rsqrt(ops.mean(x * x, axis=axes, keepdims=True) + eps)
     return out if weight is None else out * weight
+
+
+def _same_dtype(x: Tensor, tensors: dict, fn: str) -> None:
+    """Every tensor given has the input's dtype (PyTorch refuses mixed dtypes too)."""
+    for name, tensor in tensors.items():
+        if tensor is not None and operand(tensor).array.dtype != x.array.dtype:
+            raise DTypeError(
+                f"{fn}: {name} is {operand(tensor).array.dtype} but the input is "
+                f"{x.array.dtype}; all must share one dtype, e.g. {name}.to(x.dtype)"
+            )
 
 
 def _trailing_shape(normalized_shape, fn: str) -> tuple[int, ...]:
@@ -91,7 +101,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     """
     shape = _trailing_shape(normalized_shape, "layer_norm")
     x = as_input(input, _param_dtype(weight, bias), "layer_norm")
-    _check_trailing(x, shape, {"weight": weight, "bias": bias}, "layer_norm", ", ")
+    params = {"weight": weight, "bias": bias}
+    _check_trailing(x, shape, params, "layer_norm", ", ")
+    _same_dtype(x, params, "layer_norm")
     return normalise_last(x, len(shape), weight, bias, float(eps))
 
 
@@ -168,7 +180,9 @@ def batch_norm(
             f"shape {x.shape}"
         )
     stats = {"running_mean": running_mean, "running_var": running_var}
-    _check_channels(x, {**stats, "weight": weight, "bias": bias})
+    params = {**stats, "weight": weight, "bias": bias}
+    _check_channels(x, params)
+    _same_dtype(x, params, "batch_norm")
     if not training:
         for name, tensor in stats.items():
             if tensor is None:
@@ -197,11 +211,15 @@ def _batch_norm_training(x, running_mean, running_var, weight, bias, momentum, e
         )
     if not eps > 0:
         raise ArgumentError(f"batch_norm eps must be positive during training, but got {eps}")
+    if (running_mean is None) != (running_var is None):
+        raise ArgumentError(
+            "batch_norm: running_mean and running_var must either both be None or neither be None"
+        )
     if count == 0:  # no values: nothing to normalise and, as PyTorch, nothing to track
         return _affine(x, weight, bias)
     axes = (0, *range(2, x.ndim))
     x_hat, mean, var = _standardise(x, axes, float(eps))
-    if running_mean is not None and running_var is not None:
+    if running_mean is not None:
         # through after_forward, so a compiled step updates them on every call too
         arrays = operand(running_mean).array, operand(running_var).array  # updated in place
         after_forward(partial(_update_running, *arrays), float(momentum), mean, var, count)
