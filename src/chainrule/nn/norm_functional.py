@@ -168,8 +168,8 @@ def batch_norm(
     Example:
         >>> import chainrule as cr
         >>> x = cr.tensor([[1.0], [3.0]])
-        >>> y = cr.nn.functional.batch_norm(x, None, None, training=True, eps=0.0)
-        >>> y.numpy().reshape(-1).tolist()
+        >>> y = cr.nn.functional.batch_norm(x, None, None, training=True)
+        >>> [round(v, 4) for v in y.numpy().reshape(-1).tolist()]
         [-1.0, 1.0]
     """
     dtype = _param_dtype(weight, bias, running_mean, running_var)
