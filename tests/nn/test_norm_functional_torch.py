@@ -117,7 +117,12 @@ def test_rms_norm_default_eps_is_the_dtypes_machine_epsilon():
 
 @pytest.mark.parametrize(
     "args, shape",
-    [("(4,)", (3, 4)), ("[2, 3], eps=1e-3", (5, 2, 3)), ("4, elementwise_affine=False", (2, 4))],
+    [
+        ("(4,)", (3, 4)),
+        ("[2, 3], eps=1e-3", (5, 2, 3)),
+        ("4, None, False", (2, 4)),
+        ("4, 1e-2, True, 'cpu', dtype=None", (3, 4)),
+    ],
 )
 def test_rms_norm_module_matches_torch(args, shape):
     ours, theirs = eval(f"nn.RMSNorm({args})"), eval(f"torch.nn.RMSNorm({args})")
@@ -157,6 +162,8 @@ def test_rms_norm_module_errors():
         nn.RMSNorm("4")
     with pytest.raises(ValueError, match="eps must be a small positive number"):
         nn.RMSNorm(4, eps=-1.0)
+    with pytest.raises(NotImplementedError, match="CPU only"):
+        nn.RMSNorm(4, None, True, "cuda")
     with pytest.raises(cr.ShapeError, match=r"RMSNorm\(\(4,\)\) got input of shape \(2, 3\)"):
         nn.RMSNorm(4)(cr.ones(2, 3))
     with pytest.raises(cr.DTypeError, match="float32 parameters but got a float64"):

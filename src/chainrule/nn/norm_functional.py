@@ -198,7 +198,7 @@ def batch_norm(
 
 
 def _batch_norm_training(x, running_mean, running_var, weight, bias, momentum, eps) -> Tensor:
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.number)):
         raise TypeError(
             f"batch_norm(): argument 'momentum' must be float, not {type(momentum).__name__} "
             f"(nn.BatchNorm's momentum=None, a cumulative average, is the layer's, not F's)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule._device import check_device
 from chainrule.errors import ShapeError
 from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
@@ -23,6 +24,7 @@ class RMSNorm(Module):
         eps: added to the mean square before the square root; ``None`` (the default) is the
             machine epsilon of the input's dtype, ``finfo(x.dtype).eps``, as PyTorch's.
         elementwise_affine: learn γ (``weight``, of shape ``normalized_shape``, starts at 1).
+        device: ``None`` or ``"cpu"`` (chainrule computes on the CPU).
         dtype: parameter dtype, float32 or float64; by default ``cr.get_default_dtype()``.
 
     Shape: (*, *normalized_shape) → same.
@@ -38,9 +40,11 @@ class RMSNorm(Module):
         normalized_shape,
         eps: float | None = None,
         elementwise_affine: bool = True,
+        device=None,
         dtype=None,
     ):
         super().__init__()
+        check_device(device)
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
         try:
             shape = tuple(check_size(n, "normalized_shape", "RMSNorm", 1) for n in shape)
