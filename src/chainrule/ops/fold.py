@@ -71,7 +71,6 @@ class Im2Col(Function):
 
     saves_inputs = False  # backward reads shapes only
     saves_tensors = False  # a second backward() may pass (Function.release)
-    grads_match_inputs = True
     label = "unfold"
     formulas = ("fold (each column's gradient added back at its block)",)
 
@@ -93,7 +92,6 @@ class Col2Im(Function):
 
     saves_inputs = False  # backward reads shapes only
     saves_tensors = False  # a second backward() may pass (Function.release)
-    grads_match_inputs = True
     label = "fold"
     formulas = ("unfold (each column reads the gradient of its block)",)
 

@@ -49,7 +49,6 @@ class PixelShuffle(Function):
 
     saves_inputs = False  # backward reads nothing but the factor
     saves_tensors = False  # a second backward() may pass (Function.release)
-    grads_match_inputs = True
     label = "pixel_shuffle"
     formulas = ("pixel_unshuffle (the gradient moved back)",)
 
@@ -70,7 +69,6 @@ class PixelUnshuffle(Function):
 
     saves_inputs = False
     saves_tensors = False
-    grads_match_inputs = True
     label = "pixel_unshuffle"
     formulas = ("pixel_shuffle (the gradient moved back)",)
 
@@ -92,7 +90,6 @@ class ChannelShuffle(Function):
 
     saves_inputs = False
     saves_tensors = False
-    grads_match_inputs = True
     label = "channel_shuffle"
     formulas = ("channel_shuffle with C/groups groups (the gradient moved back)",)
 
