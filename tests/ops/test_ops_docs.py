@@ -63,6 +63,8 @@ FAMILIES = [
     "pdist",
     "loss_likelihood",
     "loss_ctc",
+    "fold",
+    "pixel_shuffle",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -24,6 +24,12 @@ MODULES = [
     "chainrule.nn.utils.rnn",
     "chainrule.nn.containers_torch",
     "chainrule.io.torch_save",
+    # functional normalisation and rearrangement
+    "chainrule.ops.fold",
+    "chainrule.ops.pixel_shuffle",
+    "chainrule.nn.norm_functional",
+    "chainrule.nn.rms_norm",
+    "chainrule.nn.rearrange",
 ]
 
 

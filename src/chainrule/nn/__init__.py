@@ -110,6 +110,10 @@ from chainrule.nn.loss_margin import (
     TripletMarginLoss,
     TripletMarginWithDistanceLoss,
 )
+# functional normalisation and rearrangement (nn/rms_norm.py, nn/rearrange.py)
+# isort: split
+from chainrule.nn.rearrange import ChannelShuffle, Fold, PixelShuffle, PixelUnshuffle, Unfold
+from chainrule.nn.rms_norm import RMSNorm
 
 # isort: split
 from chainrule.nn.padding import (  # noqa: F401 - PyTorch's padding layers, listed in __all__
@@ -233,6 +237,13 @@ __all__ = [
     "SoftMarginLoss",
     "TripletMarginLoss",
     "TripletMarginWithDistanceLoss",
+    # functional normalisation and rearrangement (nn/rms_norm.py, nn/rearrange.py)
+    "ChannelShuffle",
+    "Fold",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "RMSNorm",
+    "Unfold",
     # padding layers (nn/padding.py)
     *(layer.__name__ for layer in _PADDING_LAYERS),
     # pooling extras (nn/pooling_extra.py)

@@ -61,6 +61,14 @@ from chainrule.ops.loss_multiclass_margin import (  # noqa: E402, F401
     multi_margin_loss,
     multilabel_margin_loss,
     multilabel_soft_margin_loss,
+# functional normalisation and rearrangement (nn/norm_functional.py, ops/fold.py, ...)
+# isort: split
+from chainrule.nn.norm_functional import batch_norm, layer_norm, rms_norm  # noqa: E402, F401
+from chainrule.ops.fold import fold, unfold  # noqa: E402, F401
+from chainrule.ops.pixel_shuffle import (  # noqa: E402, F401
+    channel_shuffle,
+    pixel_shuffle,
+    pixel_unshuffle,
 )
 
 

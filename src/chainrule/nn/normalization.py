@@ -39,6 +39,21 @@ def check_momentum(momentum, layer: str) -> float | None:
     return None if momentum is None else float(momentum)
 
 
+def normalise_last(x: Tensor, k: int, weight, bias, eps: float) -> Tensor:
+    """(x − mean) / √(biased variance + eps) over the last ``k`` dimensions, then ·weight
+    + bias: LayerNorm's arithmetic, and ``F.layer_norm``'s (shapes already checked)."""
+    axes = tuple(range(x.ndim - k, x.ndim))
+    mean = ops.mean(x, axis=axes, keepdims=True)
+    centred = x - mean
+    var = ops.mean(centred * centred, axis=axes, keepdims=True)
+    out = centred / ops.sqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
 class BatchNorm1d(Module):
     """Normalise each feature over the batch, then scale and shift: y = γ·x̂ + β.
 
@@ -249,16 +264,7 @@ class LayerNorm(Module):
                 f"LayerNorm({self.normalized_shape}) got input of shape {x.shape}; expected "
                 f"(*, {', '.join(map(str, self.normalized_shape))})"
             )
-        axes = tuple(range(x.ndim - k, x.ndim))
-        mean = ops.mean(x, axis=axes, keepdims=True)
-        centred = x - mean
-        var = ops.mean(centred * centred, axis=axes, keepdims=True)
-        out = centred / ops.sqrt(var + self.eps)
-        if self.weight is not None:
-            out = out * self.weight
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+        return normalise_last(x, k, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (

@@ -11,6 +11,7 @@ from chainrule.nn.registry import (
     schema_dense,
     schema_extra,
     schema_pooling_extra,
+    schema_rearrange,
     schema_recurrent,
     schema_spatial,
 )
@@ -23,6 +24,7 @@ LAYERS: dict[str, tuple[type, dict]] = (
     | schema_attention.LAYERS
     | schema_extra.LAYERS
     | schema_pooling_extra.LAYERS
+    | schema_rearrange.LAYERS
 )
 REQUIRED: dict[str, tuple] = (
     schema_dense.REQUIRED
@@ -31,6 +33,7 @@ REQUIRED: dict[str, tuple] = (
     | schema_attention.REQUIRED
     | schema_extra.REQUIRED
     | schema_pooling_extra.REQUIRED
+    | schema_rearrange.REQUIRED
 )
 CONTAINERS: dict[str, type] = {"Sequential": Sequential, "ModuleList": ModuleList}
 
@@ -65,4 +68,6 @@ def parameter_count(kind: str, args: dict) -> int:
         return schema_recurrent.recurrent_parameter_count(kind, args)
     if kind in schema_attention.LAYERS:
         return schema_attention.attention_parameter_count(kind, args)
+    if kind in schema_rearrange.LAYERS:
+        return schema_rearrange.parameter_count(kind, args)
     return schema_extra.parameter_count(kind, args)
