@@ -32,6 +32,12 @@ from chainrule.ops.interpolate import interpolate  # noqa: E402, F401
 from chainrule.ops.norm import cosine_similarity, normalize, pairwise_distance  # noqa: E402, F401
 from chainrule.ops.pooling3d import avg_pool3d, max_pool3d  # noqa: E402, F401
 
+# ---- sampling and bags: grid_sample, affine_grid, embedding_bag ----
+# isort: split
+from chainrule.nn.embedding_bag import embedding_bag  # noqa: E402, F401
+from chainrule.ops.affine_grid import affine_grid  # noqa: E402, F401
+from chainrule.ops.grid_sample import grid_sample  # noqa: E402, F401
+
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002
     """PyTorch's deprecated ``F.upsample``: :func:`interpolate`, with PyTorch's warning."""

@@ -1,0 +1,278 @@
+"""``grid_sample``: read an image (or a volume) at the points of a sampling grid, as
+``torch.nn.functional.grid_sample``, with gradients for the image and for the grid.
+
+Every output point is a weighted sum of a few input pixels ("taps"): 4 corners (bilinear),
+8 (trilinear, for 5-D input), 1 (nearest) or 16 (bicubic). The op gathers the taps' values
+with fancy indexing and, going back, scatters the output's gradient onto them with
+``np.add.at``. The grid's gradient is each tap's value times the derivative of its weight with
+respect to the coordinate, times ``d coordinate / d grid`` (see :mod:`chainrule.ops.grid_coords`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+
+from chainrule.autograd.function import Function
+from chainrule.errors import ArgumentError, DTypeError, ShapeError
+from chainrule.ops._util import operand
+from chainrule.ops.grid_coords import Axis, cubic_weight_grads, cubic_weights
+from chainrule.tensor import Tensor
+
+MODES = ("bilinear", "nearest", "bicubic")
+PADDING_MODES = ("zeros", "border", "reflection")
+ALIGN_CORNERS_WARNING = (
+    "Default grid_sample and affine_grid behavior has changed to align_corners=False since "
+    "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
+    "documentation of grid_sample for details."
+)
+
+
+class _Tap:
+    """One input pixel read by every output point: its flat position, whether it lies inside
+    the image, its weight, and the weight's derivative along each spatial dimension."""
+
+    __slots__ = ("flat", "inside", "weight", "slopes")
+
+    def __init__(self, flat, inside, weight, slopes):
+        self.flat, self.inside, self.weight, self.slopes = flat, inside, weight, slopes
+
+
+def _strides(spatial: tuple) -> list:
+    return [int(np.prod(spatial[k + 1 :], dtype=np.int64)) for k in range(len(spatial))]
+
+
+def _combine(axes, picks, spatial) -> tuple:
+    """The flat position and the inside mask of one tap from its index along each dimension."""
+    flat, inside = 0, True
+    for axis, index, stride in zip(axes, picks, _strides(spatial)):
+        inside = inside & axis.inside(index)
+        flat = flat + index * stride
+    return np.where(inside, flat, 0), inside
+
+
+def _linear_taps(axes, grids, spatial, with_grad) -> tuple:
+    """The 2**d corners around each point, their (bi/tri)linear weights and slopes."""
+    d, cols = len(axes), [axis.source(g, with_grad) for axis, g in zip(axes, grids)]
+    lows, fracs, rests = [], [], []
+    for axis, (coord, _) in zip(axes, cols):
+        low = np.floor(coord)
+        lows.append(axis.index(low))
+        fracs.append(coord - low)
+        # 1 − fraction (the 2-D kernel) or (low + 1) − coord (the 3-D one), as PyTorch rounds
+        rests.append(1 - fracs[-1] if d == 2 else (low + 1) - coord)
+    order = range(d) if d == 2 else range(d - 1, -1, -1)  # PyTorch's product order
+    taps = []
+    for bits in itertools.product((0, 1), repeat=d):
+        factors = [fracs[k] if bits[k] else rests[k] for k in range(d)]
+        weight = None
+        for k in order:
+            weight = factors[k] if weight is None else weight * factors[k]
+        slopes = None
+        if with_grad:
+            slopes = []
+            for k in range(d):
+                slope = None
+                for j in order:
+                    if j != k:
+                        slope = factors[j] if slope is None else slope * factors[j]
+                slopes.append(slope if bits[k] else -slope)
+        flat, inside = _combine(axes, [low + b for low, b in zip(lows, bits)], spatial)
+        taps.append(_Tap(flat, inside, weight, slopes))
+    return taps, [grad for _, grad in cols]
+
+
+def _nearest_taps(axes, grids, spatial) -> tuple:
+    """The pixel nearest each point (halves to even, as PyTorch's ``nearbyint``)."""
+    picks = [axis.index(np.rint(axis.source(g)[0])) for axis, g in zip(axes, grids)]
+    flat, inside = _combine(axes, picks, spatial)
+    return [_Tap(flat, inside, None, None)], None
+
+
+def _cubic_taps(axes, grids, spatial, with_grad) -> tuple:
+    """The 4 × 4 pixels around each point and their bicubic weights; padding moves each tap
+    into the image (PyTorch pads the taps, not the coordinate, so the grid's factor is the
+    plain scale)."""
+    coords = [axis.unnormalize(g) for axis, g in zip(axes, grids)]
+    lows = [np.floor(c) for c in coords]
+    fracs = [c - low for c, low in zip(coords, lows)]
+    weights = [cubic_weights(t) for t in fracs]
+    slopes = [cubic_weight_grads(t) for t in fracs] if with_grad else None
+    picks = [
+        [axis.index(axis.tap(low + (k - 1))) for k in range(4)] for axis, low in zip(axes, lows)
+    ]
+    taps = []
+    for i, j in itertools.product(range(4), repeat=2):  # i along H, j along W
+        flat, inside = _combine(axes, [picks[0][i], picks[1][j]], spatial)
+        weight = weights[0][i] * weights[1][j]
+        slope = None
+        if with_grad:
+            slope = [slopes[0][i] * weights[1][j], weights[0][i] * slopes[1][j]]
+        taps.append(_Tap(flat, inside, weight, slope))
+    factors = [np.full(c.shape, axis.scale, c.dtype) for axis, c in zip(axes, coords)]
+    return taps, factors if with_grad else None
+
+
+class GridSample(Function):
+    """``out[n, c, p] = Σ_taps w(p) · input[n, c, tap(p)]``. Local derivatives: the weights
+    for the input; for the grid, each tap's value times ``d w / d coordinate`` times
+    ``d coordinate / d grid`` (0 for nearest)."""
+
+    label = "grid_sample"
+    formulas = (
+        "the taps' weights, scattered to the pixels they read",
+        "Σ taps value · ∂weight/∂coordinate · ∂coordinate/∂grid",
+    )
+
+    def forward(self, x, grid, mode, padding_mode, align_corners):
+        n, c, *spatial = x.shape
+        self.x_shape, self.grid_shape, self.mode = x.shape, grid.shape, mode
+        d, out_spatial = len(spatial), grid.shape[1:-1]
+        axes = [Axis(s, padding_mode, align_corners, x.dtype, d == 3) for s in spatial]
+        points = grid.reshape(n, -1, d)
+        grids = [points[..., d - 1 - k] for k in range(d)]  # grid's x is the last dim
+        if mode == "nearest":
+            self.taps, self.factors = _nearest_taps(axes, grids, spatial)
+        elif mode == "bicubic":
+            self.taps, self.factors = _cubic_taps(axes, grids, spatial, True)
+        else:
+            self.taps, self.factors = _linear_taps(axes, grids, spatial, True)
+        # pixels last, channels inner: one fancy index reads every channel of a tap
+        self.pixels = np.ascontiguousarray(x.reshape(n, c, -1).transpose(0, 2, 1))
+        out = np.zeros((n, points.shape[1], c), x.dtype)
+        for tap in self.taps:
+            values = self._read(tap)
+            out += values if tap.weight is None else values * tap.weight[..., None]
+        return np.ascontiguousarray(out.transpose(0, 2, 1)).reshape(n, c, *out_spatial)
+
+    def _read(self, tap) -> np.ndarray:
+        batch = np.arange(self.pixels.shape[0])[:, None]
+        values = self.pixels[batch, tap.flat]
+        return np.where(tap.inside[..., None], values, 0)
+
+    def backward(self, grad):
+        n, c = self.x_shape[:2]
+        grad = grad.reshape(n, c, -1).transpose(0, 2, 1)  # (N, points, C)
+        grad_x = grad_grid = None
+        if self.needs_grad[0]:
+            grad_x = self._input_grad(grad)
+        if self.needs_grad[1]:
+            grad_grid = self._grid_grad(grad)
+        return grad_x, grad_grid
+
+    def _input_grad(self, grad) -> np.ndarray:
+        n, c = self.x_shape[:2]
+        pixels = self.pixels.shape[1]
+        grad_x = np.zeros((n * pixels, c), grad.dtype)
+        rows = np.arange(n)[:, None] * pixels
+        for tap in self.taps:
+            share = grad if tap.weight is None else grad * tap.weight[..., None]
+            np.add.at(grad_x, (rows + tap.flat)[tap.inside], share[tap.inside])
+        return np.ascontiguousarray(grad_x.reshape(n, pixels, c).transpose(0, 2, 1)).reshape(
+            self.x_shape
+        )
+
+    def _grid_grad(self, grad) -> np.ndarray:
+        d = len(self.x_shape) - 2
+        grad_grid = np.zeros(self.grid_shape, grad.dtype).reshape(self.x_shape[0], -1, d)
+        if self.mode == "nearest":  # piecewise constant: PyTorch's zeros
+            return grad_grid.reshape(self.grid_shape)
+        for tap in self.taps:
+            along = np.einsum("npc,npc->np", self._read(tap), grad)
+            for k in range(d):
+                grad_grid[..., d - 1 - k] += along * tap.slopes[k]
+        for k in range(d):
+            grad_grid[..., d - 1 - k] *= self.factors[k]
+        return grad_grid.reshape(self.grid_shape)
+
+
+def _check(x: Tensor, grid: Tensor, mode: str) -> None:
+    if x.ndim not in (4, 5) or grid.ndim != x.ndim:
+        raise ShapeError(
+            f"grid_sample expects a 4-D input (N, C, H_in, W_in) with a 4-D grid (N, H, W, 2), "
+            f"or a 5-D input with a 5-D grid (N, D, H, W, 3); got input of shape {x.shape} and "
+            f"grid of shape {grid.shape}"
+        )
+    if x.shape[0] != grid.shape[0]:
+        raise ShapeError(
+            f"grid_sample expects grid and input to have the same batch size, but got input of "
+            f"shape {x.shape} and grid of shape {grid.shape}"
+        )
+    if grid.shape[-1] != x.ndim - 2:
+        raise ShapeError(
+            f"grid_sample expects grid to have size {x.ndim - 2} in its last dimension (one "
+            f"coordinate per spatial dimension), but got grid of shape {grid.shape}"
+        )
+    for axis in range(2, x.ndim):
+        if x.shape[axis] == 0:
+            raise ShapeError(
+                f"grid_sample expects input to have non-empty spatial dimensions, but input of "
+                f"shape {x.shape} has dimension {axis} empty"
+            )
+    if x.ndim == 5 and mode == "bicubic":
+        raise ArgumentError("grid_sample: bicubic interpolation only supports 4-D input")
+    for name, t in (("input", x), ("grid", grid)):
+        if t.array.dtype.kind != "f":
+            raise DTypeError(
+                f"grid_sample expects floating-point {name} and grid, got {name} of dtype "
+                f"{t.array.dtype}; convert it with .float() or .double()"
+            )
+    if x.array.dtype != grid.array.dtype:
+        raise DTypeError(
+            f"grid_sample expects input and grid of the same dtype, got {x.array.dtype} and "
+            f"{grid.array.dtype}"
+        )
+
+
+def grid_sample(
+    input,  # noqa: A002 - PyTorch's name
+    grid,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    align_corners: bool | None = None,
+) -> Tensor:
+    """Sample ``input`` at the points of ``grid``, as ``torch.nn.functional.grid_sample``.
+
+    ``grid[n, h, w]`` holds an (x, y) point in [-1, 1] (x along the width); -1 and 1 are the
+    centres of the corner pixels with ``align_corners=True``, the outer edges of the corner
+    pixels with ``False`` (the default; leaving it out warns, as PyTorch does). Points outside
+    read zeros, the border pixels, or the image mirrored, by ``padding_mode``. 5-D inputs take
+    (x, y, z) points and ``'bilinear'`` (trilinear in fact) or ``'nearest'``.
+
+    Args:
+        input: (N, C, H_in, W_in) or (N, C, D_in, H_in, W_in).
+        grid: (N, H, W, 2) or (N, D, H, W, 3), the same dtype as ``input``.
+        mode: ``'bilinear'``, ``'nearest'`` or ``'bicubic'`` (4-D only).
+        padding_mode: ``'zeros'``, ``'border'`` or ``'reflection'``.
+        align_corners: see above.
+
+    Shape: (N, C, H, W) or (N, C, D, H, W). Gradients flow to both ``input`` and ``grid``
+    (the grid's is 0 for ``'nearest'``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.arange(4.0).reshape(1, 1, 2, 2)
+        >>> grid = cr.tensor([[[[0.0, 0.0]]]])
+        >>> cr.nn.functional.grid_sample(x, grid, align_corners=False).tolist()
+        [[[[1.5]]]]
+    """
+    if mode not in MODES:
+        raise ValueError(
+            f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or "
+            f"'bicubic', but got: '{mode}'"
+        )
+    if padding_mode not in PADDING_MODES:
+        raise ValueError(
+            f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+            f"'reflection', but got: '{padding_mode}'"
+        )
+    if align_corners is None:
+        warnings.warn(ALIGN_CORNERS_WARNING, UserWarning, stacklevel=2)
+        align_corners = False
+    x, grid = operand(input), operand(grid)
+    _check(x, grid, mode)
+    return GridSample.apply(
+        x, grid, mode=mode, padding_mode=padding_mode, align_corners=bool(align_corners)
+    )
