@@ -31,8 +31,11 @@ class Axis:
             if self.align:
                 return ((g + kind(1)) / kind(2)) * kind(self.size - 1)
             return ((g + kind(1)) * kind(self.size) - kind(1)) / kind(2)
-        out = (g + kind(1)) * self.scale  # GridSamplerKernel.cpp's ComputeLocationBase
-        return out if self.align else out - kind(0.5)
+        if self.align:  # GridSamplerKernel.cpp's ComputeLocationBase
+            return (g + kind(1)) * self.scale
+        # PyTorch's AVX2 kernel fuses this multiply and subtract (one rounding), which decides
+        # the pixel a 'nearest' read lands on when the coordinate is a hair from a half
+        return fused_multiply_subtract(g + kind(1), self.scale, kind(0.5))
 
     def source(self, g: np.ndarray, with_grad: bool = False):
         """The padded coordinate of each grid value and, with ``with_grad``, its derivative."""
@@ -98,6 +101,26 @@ class Axis:
 
     def inside(self, index: np.ndarray) -> np.ndarray:
         return (index >= 0) & (index < self.size)
+
+
+def fused_multiply_subtract(a: np.ndarray, b, c) -> np.ndarray:
+    """``a·b − c`` rounded once, as a fused multiply-add: float32 through float64 (exact there);
+    float64 by Dekker's exact product and a compensated subtraction."""
+    if a.dtype.itemsize <= 4:
+        return (a.astype(np.float64) * np.float64(b) - np.float64(c)).astype(a.dtype)
+    product = a * b
+    split = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two 26-bit halves
+    big_a, big_b = split * a, split * b
+    a_hi = big_a - (big_a - a)
+    b_hi = big_b - (big_b - b)
+    a_lo, b_lo = a - a_hi, b - b_hi
+    product_err = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    total = product - c
+    back = total - product
+    sum_err = (product - (total - back)) + (-c - back)
+    with np.errstate(invalid="ignore"):
+        fused = total + (sum_err + product_err)
+    return np.where(np.isfinite(product), fused, total)
 
 
 def cubic_weights(t: np.ndarray, a: float = -0.75) -> list:

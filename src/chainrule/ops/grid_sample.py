@@ -131,7 +131,7 @@ class GridSample(Function):
         self.x_shape, self.grid_shape, self.mode = x.shape, grid.shape, mode
         d, out_spatial = len(spatial), grid.shape[1:-1]
         axes = [Axis(s, padding_mode, align_corners, x.dtype, d == 3) for s in spatial]
-        points = grid.reshape(n, -1, d)
+        points = grid.reshape(n, int(np.prod(out_spatial)), d)
         grids = [points[..., d - 1 - k] for k in range(d)]  # grid's x is the last dim
         if mode == "nearest":
             self.taps, self.factors = _nearest_taps(axes, grids, spatial)
@@ -140,7 +140,8 @@ class GridSample(Function):
         else:
             self.taps, self.factors = _linear_taps(axes, grids, spatial, True)
         # pixels last, channels inner: one fancy index reads every channel of a tap
-        self.pixels = np.ascontiguousarray(x.reshape(n, c, -1).transpose(0, 2, 1))
+        pixels = x.reshape(n, c, int(np.prod(spatial)))
+        self.pixels = np.ascontiguousarray(pixels.transpose(0, 2, 1))
         out = np.zeros((n, points.shape[1], c), x.dtype)
         for tap in self.taps:
             values = self._read(tap)
@@ -154,7 +155,7 @@ class GridSample(Function):
 
     def backward(self, grad):
         n, c = self.x_shape[:2]
-        grad = grad.reshape(n, c, -1).transpose(0, 2, 1)  # (N, points, C)
+        grad = grad.reshape(n, c, self.taps[0].flat.shape[1]).transpose(0, 2, 1)  # (N, points, C)
         grad_x = grad_grid = None
         if self.needs_grad[0]:
             grad_x = self._input_grad(grad)
@@ -176,7 +177,7 @@ class GridSample(Function):
 
     def _grid_grad(self, grad) -> np.ndarray:
         d = len(self.x_shape) - 2
-        grad_grid = np.zeros(self.grid_shape, grad.dtype).reshape(self.x_shape[0], -1, d)
+        grad_grid = np.zeros(self.grid_shape, grad.dtype).reshape(grad.shape[0], grad.shape[1], d)
         if self.mode == "nearest":  # piecewise constant: PyTorch's zeros
             return grad_grid.reshape(self.grid_shape)
         for tap in self.taps:
