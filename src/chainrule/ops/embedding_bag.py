@@ -80,6 +80,15 @@ class EmbeddingBag(Function):
             grad_psw[keep] = np.einsum("nd,nd->n", grad[self.bag[keep]], rows)
         return grad_weight, grad_psw
 
+    def backward_graph(self, grad):
+        """The gradients as tensors, recorded so that differentiating them again raises, as
+        PyTorch's (it has no derivative of embedding_bag's backward)."""
+        grads = self.backward(grad.array)
+        return tuple(
+            None if g is None else EmbeddingBagGradient.apply(grad, *self.parents, value=g)
+            for g in grads
+        )
+
     def _weight_grad(self, grad) -> np.ndarray:
         grad_weight = np.zeros((self.rows, grad.shape[1]), grad.dtype)
         if self.mode == MAX:
@@ -98,3 +107,22 @@ class EmbeddingBag(Function):
             scale /= self.sizes[bag]
         np.add.at(grad_weight, ids, grad[bag] * scale.astype(grad.dtype)[:, None])
         return grad_weight
+
+
+class EmbeddingBagGradient(Function):
+    """An embedding_bag gradient kept in the graph (``create_graph=True``): its value is fixed,
+    its own derivative is refused, as PyTorch refuses it."""
+
+    saves_inputs = False
+    label = "embedding_bag gradient"
+    formulas = ("not implemented (as in PyTorch)",)
+
+    def forward(self, *arrays, value):
+        return value
+
+    def backward(self, grad):
+        raise NotImplementedError(
+            "the derivative of embedding_bag's backward is not implemented (PyTorch has none "
+            "either): second derivatives through embedding_bag are not supported; compose "
+            "F.embedding(...) with .sum/.mean/.amax for them"
+        )
