@@ -293,3 +293,21 @@ def test_module_trains_its_rows():
     grad = np.asarray(layer.weight.grad)
     np.testing.assert_allclose(grad[[1, 2]], 0.5)  # the mean of two ids: padding left out
     assert not grad[[0, 3, 4, 5]].any()
+
+
+def test_registry_round_trip_and_save_load(tmp_path):
+    from chainrule.nn.registry import module_from_config, module_to_config
+
+    layer = nn.EmbeddingBag(
+        10, 3, mode="max", padding_idx=-1, max_norm=2.0, include_last_offset=True, dtype="float64"
+    )
+    config = module_to_config(layer)
+    assert config["args"]["mode"] == "max" and config["args"]["padding_idx"] == 9
+    assert repr(module_from_config(config)) == repr(layer)
+    cr.save(nn.Sequential(layer), tmp_path / "bag.safetensors")
+    loaded = cr.load(tmp_path / "bag.safetensors")[0]
+    ids, offsets = cr.tensor([1, 2, 9, 4]), cr.tensor([0, 2, 4])
+    assert loaded.include_last_offset and loaded.weight.dtype == np.float64
+    np.testing.assert_array_equal(
+        loaded(ids, offsets).detach().numpy(), layer(ids, offsets).detach().numpy()
+    )

@@ -56,6 +56,8 @@ FAMILIES = [
     "pooling3d",
     "recurrent_cells",
     "recurrent_layers",
+    "grid_sample",
+    "embedding_bag",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 
