@@ -119,6 +119,31 @@ def test_grid_sample_points_on_pixel_halves_and_edges_pick_torchs_pixel(dtype, d
                 np.testing.assert_allclose(a, b, rtol=0, atol=tol, err_msg=f"{width} {kwargs}")
 
 
+@pytest.mark.parametrize(("d", "mode", "padding", "align"), CASES)
+def test_grid_sample_second_derivatives_match_torch(d, mode, padding, align):
+    """create_graph=True: the gradients of Σ gx·u + Σ gg·v w.r.t. input and grid."""
+    rng = np.random.default_rng(100 + CASES.index((d, mode, padding, align)))
+    x = rng.standard_normal((2, 2, 3, 4) if d == 2 else (2, 2, 3, 4, 2))
+    grid = rng.uniform(-1.4, 1.4, (2, 3, 2, d) if d == 2 else (2, 2, 2, 3, d))
+    u, v = rng.standard_normal(x.shape), rng.standard_normal(grid.shape)
+    kwargs = {"mode": mode, "padding_mode": padding, "align_corners": align}
+    xt, gt = torch.tensor(x, requires_grad=True), torch.tensor(grid, requires_grad=True)
+    out = TF.grid_sample(xt, gt, **kwargs)
+    gx, gg = torch.autograd.grad((out**2).sum(), (xt, gt), create_graph=True)
+    total = (gx * torch.tensor(u)).sum() + (gg * torch.tensor(v)).sum()
+    expected = torch.autograd.grad(total, (xt, gt), allow_unused=True)
+    xc = cr.tensor(x, dtype="float64", requires_grad=True)
+    gc = cr.tensor(grid, dtype="float64", requires_grad=True)
+    out = F.grid_sample(xc, gc, **kwargs)
+    gx, gg = cr.autograd.grad((out**2).sum(), (xc, gc), create_graph=True)
+    total = (gx * cr.tensor(u, dtype="float64")).sum() + (gg * cr.tensor(v, dtype="float64")).sum()
+    ours = cr.autograd.grad(total, (xc, gc), allow_unused=True)
+    for a, b, like in zip(ours, expected, (x, grid)):
+        a = np.zeros_like(like) if a is None else np.asarray(a.detach())
+        b = np.zeros_like(like) if b is None else b.numpy()
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-11)
+
+
 @pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
 def test_grid_sample_gradcheck(mode):
     rng = np.random.default_rng(11)

@@ -125,8 +125,8 @@ def fused_multiply_subtract(a: np.ndarray, b, c) -> np.ndarray:
 
 def cubic_weights(t: np.ndarray, a: float = -0.75) -> list:
     """The four bicubic weights of the taps at −1, 0, 1, 2 for a fraction ``t`` in [0, 1)
-    (PyTorch's ``get_cubic_upsample_coefficients``, A = −0.75)."""
-    a = t.dtype.type(a)
+    (PyTorch's ``get_cubic_upsample_coefficients``, A = −0.75); ``t`` an array or a tensor."""
+    a = t.dtype.type(a) if isinstance(t, np.ndarray) else a
 
     def near(x):  # |x| ≤ 1
         return ((a + 2) * x - (a + 3)) * x * x + 1
@@ -139,7 +139,7 @@ def cubic_weights(t: np.ndarray, a: float = -0.75) -> list:
 
 def cubic_weight_grads(t: np.ndarray, a: float = -0.75) -> list:
     """d weight / d t of :func:`cubic_weights`."""
-    a = t.dtype.type(a)
+    a = t.dtype.type(a) if isinstance(t, np.ndarray) else a
 
     def near(x):  # d/dx of the |x| ≤ 1 piece
         return (3 * (a + 2) * x - 2 * (a + 3)) * x

@@ -53,66 +53,82 @@ def _combine(axes, picks, spatial) -> tuple:
     return np.where(inside, flat, 0), inside
 
 
-def _linear_taps(axes, grids, spatial, with_grad) -> tuple:
-    """The 2**d corners around each point, their (bi/tri)linear weights and slopes."""
-    d, cols = len(axes), [axis.source(g, with_grad) for axis, g in zip(axes, grids)]
-    lows, fracs, rests = [], [], []
-    for axis, (coord, _) in zip(axes, cols):
-        low = np.floor(coord)
-        lows.append(axis.index(low))
-        fracs.append(coord - low)
-        # 1 − fraction (the 2-D kernel) or (low + 1) − coord (the 3-D one), as PyTorch rounds
-        rests.append(1 - fracs[-1] if d == 2 else (low + 1) - coord)
+def _linear_weights(fracs, rests) -> list:
+    """Per corner, in tap order: its weight (the product of one factor per dimension: the
+    fraction past the lower pixel for the upper corner, the rest for the lower) and the
+    weight's slopes along each coordinate. Arrays, or tensors for second derivatives."""
+    d = len(fracs)
     order = range(d) if d == 2 else range(d - 1, -1, -1)  # PyTorch's product order
-    taps = []
+    out = []
     for bits in itertools.product((0, 1), repeat=d):
         factors = [fracs[k] if bits[k] else rests[k] for k in range(d)]
         weight = None
         for k in order:
             weight = factors[k] if weight is None else weight * factors[k]
-        slopes = None
-        if with_grad:
-            slopes = []
-            for k in range(d):
-                slope = None
-                for j in order:
-                    if j != k:
-                        slope = factors[j] if slope is None else slope * factors[j]
-                slopes.append(slope if bits[k] else -slope)
-        flat, inside = _combine(axes, [low + b for low, b in zip(lows, bits)], spatial)
+        slopes = []
+        for k in range(d):
+            slope = None
+            for j in order:
+                if j != k:
+                    slope = factors[j] if slope is None else slope * factors[j]
+            slopes.append(slope if bits[k] else -slope)
+        out.append((weight, slopes))
+    return out
+
+
+def _cubic_weights(fracs) -> list:
+    """Per tap of the 4 × 4, in tap order: its weight and slopes (arrays or tensors)."""
+    weights = [cubic_weights(t) for t in fracs]
+    slopes = [cubic_weight_grads(t) for t in fracs]
+    return [
+        (
+            weights[0][i] * weights[1][j],
+            [slopes[0][i] * weights[1][j], weights[0][i] * slopes[1][j]],
+        )
+        for i, j in itertools.product(range(4), repeat=2)  # i along H, j along W
+    ]
+
+
+def _linear_taps(axes, grids, spatial) -> tuple:
+    """The 2**d corners around each point, their (bi/tri)linear weights and slopes."""
+    cols = [axis.source(g, True) for axis, g in zip(axes, grids)]
+    coords = [coord for coord, _ in cols]
+    lows = [np.floor(coord) for coord in coords]
+    fracs = [coord - low for coord, low in zip(coords, lows)]
+    # 1 − fraction (the 2-D kernel) or (low + 1) − coord (the 3-D one), as PyTorch rounds
+    rests = [1 - f if len(axes) == 2 else (low + 1) - c for f, low, c in zip(fracs, lows, coords)]
+    weights = _linear_weights(fracs, rests)
+    indexes = [axis.index(low) for axis, low in zip(axes, lows)]
+    taps = []
+    for bits, (weight, slopes) in zip(itertools.product((0, 1), repeat=len(axes)), weights):
+        flat, inside = _combine(axes, [low + b for low, b in zip(indexes, bits)], spatial)
         taps.append(_Tap(flat, inside, weight, slopes))
-    return taps, [grad for _, grad in cols]
+    return taps, [grad for _, grad in cols], coords, lows
 
 
 def _nearest_taps(axes, grids, spatial) -> tuple:
     """The pixel nearest each point (halves to even, as PyTorch's ``nearbyint``)."""
     picks = [axis.index(np.rint(axis.source(g)[0])) for axis, g in zip(axes, grids)]
     flat, inside = _combine(axes, picks, spatial)
-    return [_Tap(flat, inside, None, None)], None
+    return [_Tap(flat, inside, None, None)], None, None, None
 
 
-def _cubic_taps(axes, grids, spatial, with_grad) -> tuple:
+def _cubic_taps(axes, grids, spatial) -> tuple:
     """The 4 × 4 pixels around each point and their bicubic weights; padding moves each tap
     into the image (PyTorch pads the taps, not the coordinate, so the grid's factor is the
     plain scale)."""
     coords = [axis.unnormalize(g) for axis, g in zip(axes, grids)]
     lows = [np.floor(c) for c in coords]
-    fracs = [c - low for c, low in zip(coords, lows)]
-    weights = [cubic_weights(t) for t in fracs]
-    slopes = [cubic_weight_grads(t) for t in fracs] if with_grad else None
+    weights = _cubic_weights([c - low for c, low in zip(coords, lows)])
     picks = [
         [axis.index(axis.tap(low + (k - 1))) for k in range(4)] for axis, low in zip(axes, lows)
     ]
     taps = []
-    for i, j in itertools.product(range(4), repeat=2):  # i along H, j along W
+    for (i, j), (weight, slopes) in zip(itertools.product(range(4), repeat=2), weights):
         flat, inside = _combine(axes, [picks[0][i], picks[1][j]], spatial)
-        weight = weights[0][i] * weights[1][j]
-        slope = None
-        if with_grad:
-            slope = [slopes[0][i] * weights[1][j], weights[0][i] * slopes[1][j]]
-        taps.append(_Tap(flat, inside, weight, slope))
+        taps.append(_Tap(flat, inside, weight, slopes))
     factors = [np.full(c.shape, axis.scale, c.dtype) for axis, c in zip(axes, coords)]
-    return taps, factors if with_grad else None
+    return taps, factors, coords, lows
 
 
 class GridSample(Function):
@@ -133,12 +149,9 @@ class GridSample(Function):
         axes = [Axis(s, padding_mode, align_corners, x.dtype, d == 3) for s in spatial]
         points = grid.reshape(n, int(np.prod(out_spatial)), d)
         grids = [points[..., d - 1 - k] for k in range(d)]  # grid's x is the last dim
-        if mode == "nearest":
-            self.taps, self.factors = _nearest_taps(axes, grids, spatial)
-        elif mode == "bicubic":
-            self.taps, self.factors = _cubic_taps(axes, grids, spatial, True)
-        else:
-            self.taps, self.factors = _linear_taps(axes, grids, spatial, True)
+        taps = {"nearest": _nearest_taps, "bicubic": _cubic_taps, "bilinear": _linear_taps}
+        self.taps, self.factors, self.coords, self.lows = taps[mode](axes, grids, spatial)
+        self.grids = grids
         # pixels last, channels inner: one fancy index reads every channel of a tap
         pixels = x.reshape(n, c, int(np.prod(spatial)))
         self.pixels = np.ascontiguousarray(pixels.transpose(0, 2, 1))
@@ -162,6 +175,10 @@ class GridSample(Function):
         if self.needs_grad[1]:
             grad_grid = self._grid_grad(grad)
         return grad_x, grad_grid
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        return GridSampleGraph(self).gradients(grad)
 
     def _input_grad(self, grad) -> np.ndarray:
         n, c = self.x_shape[:2]
@@ -187,6 +204,78 @@ class GridSample(Function):
         for k in range(d):
             grad_grid[..., d - 1 - k] *= self.factors[k]
         return grad_grid.reshape(self.grid_shape)
+
+
+class GridSampleGraph:
+    """GridSample's gradients written with tensor ops, for second derivatives: the taps'
+    positions are fixed, the coordinates are the forward's plus ``factor · (grid − grid₀)``
+    (their value and slope, the padding's kinks frozen where they were), so the weights and
+    slopes are recomputed as tensors of the grid."""
+
+    def __init__(self, op: GridSample):
+        self.op = op
+
+    def gradients(self, grad: Tensor) -> tuple:
+        from chainrule.ops.getitem import PlaceAt
+
+        op, (x, grid) = self.op, self.op.parents
+        n, c = op.x_shape[:2]
+        d, pixels, points = len(op.x_shape) - 2, op.pixels.shape[1], op.taps[0].flat.shape[1]
+        grad = grad.reshape(n, c, points).transpose(1, 2)  # (N, points, C)
+        rows = np.arange(n)[:, None] * pixels
+        flats = [(rows + tap.flat).reshape(-1) for tap in op.taps]
+        masks = [_constant(tap.inside[..., None], grad.dtype) for tap in op.taps]
+        weights = self._weights(grid) if op.mode != "nearest" else [(1, None)] * len(op.taps)
+        grad_x = grad_grid = None
+        if op.needs_grad[0]:
+            for flat, mask, (weight, _) in zip(flats, masks, weights):
+                share = grad * mask if op.mode == "nearest" else grad * (weight[..., None] * mask)
+                placed = PlaceAt.apply(
+                    share.reshape(-1, c), shape=(n * pixels, c), index=flat, advanced=True
+                )
+                grad_x = placed if grad_x is None else grad_x + placed
+            grad_x = grad_x.reshape(n, pixels, c).transpose(1, 2).reshape(op.x_shape)
+        if op.needs_grad[1]:
+            grad_grid = self._grid_grad(x, grad, flats, masks, weights, d)
+        return grad_x, grad_grid
+
+    def _weights(self, grid: Tensor) -> list:
+        op = self.op
+        d = len(op.x_shape) - 2
+        points = grid.reshape(grid.shape[0], -1, d)
+        fracs = []
+        for k in range(d):
+            moved = points[..., d - 1 - k] - _constant(op.grids[k], grid.dtype)
+            coord = (
+                _constant(op.coords[k], grid.dtype) + _constant(op.factors[k], grid.dtype) * moved
+            )
+            fracs.append(coord - _constant(op.lows[k], grid.dtype))
+        if op.mode == "bicubic":
+            return _cubic_weights(fracs)
+        return _linear_weights(fracs, [1 - f for f in fracs])
+
+    def _grid_grad(self, x, grad, flats, masks, weights, d) -> Tensor:
+        from chainrule.ops.getitem import GetItem
+        from chainrule.ops.shape import stack
+
+        op = self.op
+        n, c = op.x_shape[:2]
+        if op.mode == "nearest":  # piecewise constant: zeros, as PyTorch's
+            return Tensor._make(np.zeros(op.grid_shape, grad.dtype), False)
+        table = x.reshape(n, c, -1).transpose(1, 2).reshape(-1, c)  # (N·pixels, C)
+        per_dim = [None] * d
+        for flat, mask, (_, slopes) in zip(flats, masks, weights):
+            values = GetItem.apply(table, index=flat, advanced=True).reshape(grad.shape) * mask
+            along = (values * grad).sum(-1)
+            for k in range(d):
+                term = along * slopes[k]
+                per_dim[k] = term if per_dim[k] is None else per_dim[k] + term
+        columns = [per_dim[k] * _constant(op.factors[k], grad.dtype) for k in range(d)]
+        return stack(columns[::-1], -1).reshape(op.grid_shape)
+
+
+def _constant(array, dtype) -> Tensor:
+    return Tensor._make(np.asarray(array, dtype=dtype), False)
 
 
 def _check(x: Tensor, grid: Tensor, mode: str) -> None:
