@@ -126,3 +126,5 @@ class EmbeddingBagGradient(Function):
             "either): second derivatives through embedding_bag are not supported; compose "
             "F.embedding(...) with .sum/.mean/.amax for them"
         )
+
+    backward_graph = backward  # refused the same way inside a create_graph backward
