@@ -102,8 +102,8 @@ def affine_grid(theta, size, align_corners: bool | None = None) -> Tensor:
     Example:
         >>> import chainrule as cr
         >>> theta = cr.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
-        >>> cr.nn.functional.affine_grid(theta, (1, 1, 1, 2), align_corners=True).tolist()
-        [[[[-1.0, 0.0], [1.0, 0.0]]]]
+        >>> cr.nn.functional.affine_grid(theta, (1, 1, 2, 2), align_corners=True).tolist()
+        [[[[-1.0, -1.0], [1.0, -1.0]], [[-1.0, 1.0], [1.0, 1.0]]]]
     """
     if align_corners is None:
         warnings.warn(ALIGN_CORNERS_WARNING, UserWarning, stacklevel=2)
