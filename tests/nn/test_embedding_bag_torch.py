@@ -92,26 +92,31 @@ def test_max_keeps_the_first_maximum_and_skips_nan_as_torch():
         np.testing.assert_array_equal(np.asarray(wc.grad), wt.grad.numpy())
 
 
-def test_scale_grad_by_freq_divides_each_rows_gradient_by_its_frequency():
-    """Each row's gradient over how often its id occurs in the input, as nn.Embedding's (and
-    PyTorch's F.embedding(...).sum(1)); PyTorch's CPU embedding_bag reads the wrong count
-    for some ids (docs/pytorch.md), so the reference is torch's embedding."""
-    ids = [[1, 2, 2, 0], [2, 7, 0, 0]]
-    rng = np.random.default_rng(5)
-    weight, upstream = rng.standard_normal((8, 3)), rng.standard_normal((2, 3))
-    for mode in ("sum", "mean"):
-        wt = torch.tensor(weight, requires_grad=True)
-        rows = TF.embedding(torch.tensor(ids), wt, padding_idx=0, scale_grad_by_freq=True)
-        rows = rows * (torch.tensor(ids) != 0)[..., None]  # padding left out of the bags
-        reduced = rows.sum(1) if mode == "sum" else rows.sum(1) / torch.tensor([[3.0], [2.0]])
-        reduced.backward(torch.tensor(upstream))
-        wc = cr.tensor(weight, dtype="float64", requires_grad=True)
-        out = F.embedding_bag(cr.tensor(ids), wc, mode=mode, padding_idx=0, scale_grad_by_freq=True)
-        out.backward(cr.tensor(upstream, dtype="float64"))
-        np.testing.assert_allclose(out.detach().numpy(), reduced.detach().numpy(), atol=1e-12)
-        np.testing.assert_allclose(np.asarray(wc.grad), wt.grad.numpy(), atol=1e-12)
-    # where PyTorch's count is right (all ids distinct) the two agree
-    _close(*_both([[1, 2, 3], [4, 5, 6]], None, mode="mean", scale_grad_by_freq=True))
+@pytest.mark.parametrize("padding_idx", [None, 0, 2])
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+@pytest.mark.parametrize(
+    ("ids", "offsets"),
+    [
+        ([[1, 2, 2, 0], [2, 7, 0, 0]], None),
+        ([[1, 2, 2, 3], [2, 4, 5, 6]], None),
+        ([3, 2, 2, 3, 1, 4, 5, 3, 7, 7], [0, 4, 4, 9]),
+        ([[1, 2, 3], [4, 5, 6]], None),
+    ],
+)
+def test_scale_grad_by_freq_gradient_matches_torch(padding_idx, mode, ids, offsets):
+    """PyTorch's CPU kernel divides the i-th smallest distinct id's row by the count of the
+    i-th smallest id; chainrule gives the same gradients (docs/pytorch.md)."""
+    kwargs = {"mode": mode, "padding_idx": padding_idx, "scale_grad_by_freq": True}
+    _close(*_both(ids, offsets, **kwargs))
+
+
+def test_scale_grad_by_freq_counts_as_pytorchs_kernel():
+    from chainrule.ops.embedding_bag import _frequencies
+
+    # ids 1, 2, 2, 3: row 3 is the third distinct id, divided by the count of sorted[2] = 2
+    assert _frequencies(np.array([1, 2, 2, 3]), 5).tolist() == [1, 1, 2, 2, 1]
+    # no repeats: each id's own count
+    assert _frequencies(np.array([4, 0, 2]), 5).tolist() == [1, 1, 1, 1, 1]
 
 
 def test_max_norm_renormalises_the_looked_up_rows_in_place_as_torch():

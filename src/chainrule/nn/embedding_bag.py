@@ -155,7 +155,8 @@ def embedding_bag(
     ``padding_idx`` ids are left out of their bag (not summed, not counted in the mean) and get
     no gradient; an empty bag gives zeros. ``max_norm`` renormalises the looked-up rows of
     ``weight`` in place first, as :class:`Embedding`. ``scale_grad_by_freq`` divides each row's
-    gradient by how often its id occurs in ``input``.
+    gradient by a frequency, PyTorch's: its id's count in ``input`` while no smaller id
+    repeats (PyTorch's CPU kernel then reads another id's count; chainrule gives its values).
 
     Shape: (B, embedding_dim). Gradients flow to ``weight`` and ``per_sample_weights``.
 
@@ -229,7 +230,8 @@ class EmbeddingBag(Module):
             first, as :class:`Embedding`'s.
         norm_type: the p of that p-norm (2 by default).
         scale_grad_by_freq: divide each row's gradient by how often its id occurs in the input
-            (not with ``mode='max'``).
+            (counted as PyTorch's CPU kernel counts, see :func:`embedding_bag`; not with
+            ``mode='max'``).
         mode: ``'sum'``, ``'mean'`` (the default) or ``'max'``.
         sparse: PyTorch's sparse gradients; chainrule has only dense ones (``True`` raises).
         include_last_offset: ``offsets`` carries one more entry, the end of the last bag.

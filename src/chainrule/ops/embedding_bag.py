@@ -19,7 +19,7 @@ SUM, MEAN, MAX = "sum", "mean", "max"
 class EmbeddingBag(Function):
     """``out[b] = reduce over the ids i of bag b of weight[i]`` (times ``per_sample_weights``
     in sum mode). Local derivatives: each id's row receives its bag's gradient, scaled by its
-    per-sample weight, by 1/(bag size) in mean mode and by 1/(its frequency) with
+    per-sample weight, by 1/(bag size) in mean mode and by 1/(a frequency, PyTorch's) with
     ``scale_grad_by_freq``; in max mode only the row that held each maximum gets it. A
     per-sample weight's derivative is its row · its bag's gradient."""
 
@@ -102,11 +102,23 @@ class EmbeddingBag(Function):
         if self.psw is not None:
             scale *= self.psw[keep]
         if self.scale_grad_by_freq:
-            scale /= np.bincount(self.ids, minlength=self.rows)[ids]
+            scale /= _frequencies(self.ids, self.rows)[ids]
         if self.mode == MEAN:
             scale /= self.sizes[bag]
         np.add.at(grad_weight, ids, grad[bag] * scale.astype(grad.dtype)[:, None])
         return grad_weight
+
+
+def _frequencies(ids: np.ndarray, rows: int) -> np.ndarray:
+    """Each id's divisor under ``scale_grad_by_freq``, as PyTorch 2.13's CPU kernel computes
+    it: the i-th smallest distinct id is divided by the count of ``sorted(ids)[i]``, which is
+    its own count only while no smaller id repeats (the kernel reads the sorted ids at the
+    group's number, not at the group's start). Kept so that gradients equal PyTorch's."""
+    counts = np.bincount(ids, minlength=rows)
+    distinct = np.unique(ids)
+    divisors = np.ones(rows, np.int64)
+    divisors[distinct] = counts[np.sort(ids)[: len(distinct)]]
+    return divisors
 
 
 class EmbeddingBagGradient(Function):
