@@ -130,12 +130,15 @@ def test_grid_sample_second_derivatives_match_torch(d, mode, padding, align):
     xt, gt = torch.tensor(x, requires_grad=True), torch.tensor(grid, requires_grad=True)
     out = TF.grid_sample(xt, gt, **kwargs)
     gx, gg = torch.autograd.grad((out**2).sum(), (xt, gt), create_graph=True)
+    first = (gx.detach().numpy(), gg.detach().numpy())
     total = (gx * torch.tensor(u)).sum() + (gg * torch.tensor(v)).sum()
     expected = torch.autograd.grad(total, (xt, gt), allow_unused=True)
     xc = cr.tensor(x, dtype="float64", requires_grad=True)
     gc = cr.tensor(grid, dtype="float64", requires_grad=True)
     out = F.grid_sample(xc, gc, **kwargs)
     gx, gg = cr.autograd.grad((out**2).sum(), (xc, gc), create_graph=True)
+    for a, b in zip((gx, gg), first):  # the first derivatives, now tensors in the graph
+        np.testing.assert_allclose(a.detach().numpy(), b, rtol=0, atol=1e-12)
     total = (gx * cr.tensor(u, dtype="float64")).sum() + (gg * cr.tensor(v, dtype="float64")).sum()
     ours = cr.autograd.grad(total, (xc, gc), allow_unused=True)
     for a, b, like in zip(ours, expected, (x, grid)):
