@@ -65,6 +65,8 @@ FAMILIES = [
     "loss_ctc",
     "fold",
     "pixel_shuffle",
+    "grid_sample",
+    "embedding_bag",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -46,6 +46,7 @@ from chainrule.nn.containers_torch import (
 from chainrule.nn.distance import CosineSimilarity, PairwiseDistance
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.embedding import Embedding
+from chainrule.nn.embedding_bag import EmbeddingBag  # sampling and bags
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Identity, Linear
 from chainrule.nn.local_response_norm import LocalResponseNorm
@@ -244,6 +245,8 @@ __all__ = [
     "PixelUnshuffle",
     "RMSNorm",
     "Unfold",
+    # sampling and bags (nn/embedding_bag.py)
+    "EmbeddingBag",
     # padding layers (nn/padding.py)
     *(layer.__name__ for layer in _PADDING_LAYERS),
     # pooling extras (nn/pooling_extra.py)

@@ -70,6 +70,11 @@ from chainrule.ops.pixel_shuffle import (  # noqa: E402, F401
     pixel_shuffle,
     pixel_unshuffle,
 )
+# ---- sampling and bags: grid_sample, affine_grid, embedding_bag ----
+# isort: split
+from chainrule.nn.embedding_bag import embedding_bag  # noqa: E402, F401
+from chainrule.ops.affine_grid import affine_grid  # noqa: E402, F401
+from chainrule.ops.grid_sample import grid_sample  # noqa: E402, F401
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002

@@ -59,7 +59,7 @@ def parameter_count(kind: str, args: dict) -> int:
         affine = args.get("affine", kind == "GroupNorm") * (1 + args.get("bias", True))
         stats = 2 * args.get("track_running_stats", False)
         return (affine + stats) * args.get("num_features", args.get("num_channels", 0))
-    if kind == "Embedding":
+    if kind in ("Embedding", "EmbeddingBag"):
         return args.get("num_embeddings", 0) * args.get("embedding_dim", 0)
     if kind == "LayerNorm":  # weight and bias only when affine (and with bias)
         affine = args.get("elementwise_affine", True) * (1 + args.get("bias", True))

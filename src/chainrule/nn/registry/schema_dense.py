@@ -1,5 +1,6 @@
 """The schemas of the dense layers a saved architecture may name: linear, activations, dropout,
-flatten, BatchNorm1d, LayerNorm, Embedding. Each entry: type name -> (class, {argument: check})."""
+flatten, BatchNorm1d, LayerNorm, Embedding, EmbeddingBag. Each entry: type name -> (class,
+{argument: check})."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from chainrule.nn.activation import (
 )
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.embedding import Embedding
+from chainrule.nn.embedding_bag import EmbeddingBag
 from chainrule.nn.flatten import Flatten
 from chainrule.nn.linear import Identity, Linear
 from chainrule.nn.normalization import BatchNorm1d, LayerNorm
@@ -97,6 +99,20 @@ LAYERS: dict[str, tuple[type, dict]] = {
             "dtype": _dtype,
         },
     ),
+    "EmbeddingBag": (  # sampling and bags
+        EmbeddingBag,
+        {
+            "num_embeddings": _size,
+            "embedding_dim": _size,
+            "max_norm": _optional(_real),
+            "norm_type": _norm_order,
+            "scale_grad_by_freq": _bool,
+            "mode": _choice("sum", "mean", "max"),
+            "include_last_offset": _bool,
+            "padding_idx": _optional(_index),
+            "dtype": _dtype,
+        },
+    ),
 }
 
 # The arguments a config must give (the rest have defaults)
@@ -105,4 +121,5 @@ REQUIRED = {
     "BatchNorm1d": ("num_features",),
     "LayerNorm": ("normalized_shape",),
     "Embedding": ("num_embeddings", "embedding_dim"),
+    "EmbeddingBag": ("num_embeddings", "embedding_dim"),
 }
