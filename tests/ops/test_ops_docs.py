@@ -56,6 +56,9 @@ FAMILIES = [
     "pooling3d",
     "recurrent_cells",
     "recurrent_layers",
+    # activations and dropout variants
+    "activation_more",
+    "gumbel_softmax",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

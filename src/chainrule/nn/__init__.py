@@ -96,6 +96,11 @@ from chainrule.nn.pooling3d import AvgPool3d, MaxPool3d
 from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
 from chainrule.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
+# ---- activations and dropout variants (nn/activation_more.py, nn/dropout_variants.py) ----
+# isort: split
+from chainrule.nn.activation_more import CELU, SELU, Hardshrink, RReLU, Softshrink
+from chainrule.nn.dropout_variants import AlphaDropout, Dropout1d, Dropout3d, FeatureAlphaDropout
+
 # isort: split
 from chainrule.nn.padding import (  # noqa: F401 - PyTorch's padding layers, listed in __all__
     LAYERS as _PADDING_LAYERS,
@@ -199,6 +204,16 @@ __all__ = [
     "TransformerDecoderLayer",
     "TransformerEncoder",
     "TransformerEncoderLayer",
+    # activations and dropout variants (nn/activation_more.py, nn/dropout_variants.py)
+    "AlphaDropout",
+    "CELU",
+    "Dropout1d",
+    "Dropout3d",
+    "FeatureAlphaDropout",
+    "Hardshrink",
+    "RReLU",
+    "SELU",
+    "Softshrink",
     # padding layers (nn/padding.py)
     *(layer.__name__ for layer in _PADDING_LAYERS),
 ]

@@ -7,6 +7,7 @@ import math
 
 from chainrule.nn.container import ModuleList, Sequential
 from chainrule.nn.registry import (
+    schema_activation_dropout,
     schema_attention,
     schema_dense,
     schema_extra,
@@ -21,6 +22,7 @@ LAYERS: dict[str, tuple[type, dict]] = (
     | schema_recurrent.LAYERS
     | schema_attention.LAYERS
     | schema_extra.LAYERS
+    | schema_activation_dropout.LAYERS  # activations and dropout variants
 )
 REQUIRED: dict[str, tuple] = (
     schema_dense.REQUIRED
