@@ -252,3 +252,22 @@ def test_compiled_step_draws_fresh_masks_and_slopes_each_call_like_eager(rng):
     assert lc == le
     _assert_same(eager, model)
     assert step.records == 1
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_compiled_step_draws_fresh_gumbel_noise_each_call_like_eager(rng, hard):
+    from tests.compile.test_compile_step import OPTIMIZERS, _assert_same, _classes, _train_both
+
+    class Gumbel(nn.Module):
+        def forward(self, x):
+            return F.gumbel_softmax(x, tau=0.5, hard=hard)
+
+    def make():
+        return nn.Sequential(nn.Linear(5, 6), Gumbel(), nn.Linear(6, 3))
+
+    eager, model, step, le, lc = _train_both(
+        make, nn.CrossEntropyLoss(), OPTIMIZERS["adam"], _classes(rng) * 2
+    )
+    assert lc == le and len(set(le)) == len(le)
+    _assert_same(eager, model)
+    assert step.records == 1
