@@ -315,3 +315,12 @@ def test_modules_round_trip_through_a_saved_architecture():
     )
     rebuilt = module_from_config(json.loads(json.dumps(module_to_config(model))))
     assert repr(rebuilt) == repr(model)
+
+
+@pytest.mark.parametrize("name", ["chainrule.ops.activation_more", "chainrule.ops.gumbel_softmax"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0

@@ -16,6 +16,7 @@ from chainrule.autograd.function import Function
 from chainrule.errors import ArgumentError
 from chainrule.ops._util import float_operand as _float_operand
 from chainrule.ops.activation import leaky_relu
+from chainrule.ops.log1p_expm1 import expm1_and_exp
 from chainrule.random import Generator, get_generator
 from chainrule.tensor import Tensor
 
@@ -43,8 +44,11 @@ class _ScaledELU(Function):
         # (zero first: minimum returns its second argument on a tie, so −0 stays −0)
         inner = np.minimum(z.dtype.type(0), z) * self.inner
         with np.errstate(over="ignore", under="ignore"):
-            self.exp = np.exp(inner)
-            curved = np.expm1(inner) * self.neg
+            if self.inner > 0:  # inner ≤ 0: the shared fast pair (ELU's)
+                curved, self.exp = expm1_and_exp(inner)
+            else:  # CELU with α < 0
+                curved, self.exp = np.expm1(inner), np.exp(inner)
+        curved *= self.neg
         return np.where(self.positive, z * self.pos, curved)
 
     def _local(self) -> np.ndarray:
