@@ -324,3 +324,16 @@ def test_docstring_examples(name):
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize("name", ["celu", "selu"])
+def test_second_derivative_is_finite_for_large_inputs(name):
+    ours, theirs = EDGE_FUNCTIONS[name]
+    values = np.array([-800.0, -3.0, 5.0, 800.0])
+    x = cr.tensor(values, dtype="float64", requires_grad=True)
+    t = torch.tensor(values, requires_grad=True)
+    (g,) = cr.autograd.grad(ours(x).sum(), x, create_graph=True)
+    (gt,) = torch.autograd.grad(theirs(t).sum(), t, create_graph=True)
+    (gg,) = cr.autograd.grad(g.sum(), x)
+    (ggt,) = torch.autograd.grad(gt.sum(), t)
+    np.testing.assert_allclose(gg.data, ggt.numpy(), rtol=1e-12)

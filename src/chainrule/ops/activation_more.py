@@ -64,7 +64,10 @@ class _ScaledELU(Function):
         (z,) = self.parents
         # PyTorch's second derivative is 0 at z = 0, where the first is scale·α·s
         slope = float(self.neg * self.inner)
-        curved = where(_constant(z.array < 0), exp(z * float(self.inner)) * slope, slope)
+        negative = _constant(z.array < 0)
+        # e^(s·z) of the negative z only: a large positive z would overflow, and its gradient
+        # through the branch not taken would be 0·∞ = NaN
+        curved = where(negative, exp(where(negative, z, 0.0) * float(self.inner)) * slope, slope)
         return (grad * where(_constant(self.positive), float(self.pos), curved),)
 
 
