@@ -226,8 +226,12 @@ def test_dropout2d_zeros_whole_channels_and_is_identity_in_eval():
     assert 0.3 < (per_channel[:, :, 0] == 0).mean() < 0.7
     layer.eval()
     np.testing.assert_array_equal(layer(x).numpy(), x)
-    with pytest.raises(cr.ShapeError, match="N, C, H, W"):
-        layer.train()(np.ones((4, 3)))
+    # a 2-D input is deprecated but still dropped by channel (dimension 1), as PyTorch's
+    with pytest.warns(UserWarning, match="Received a 2-D input to dropout2d"):
+        flat = layer.train()(np.ones((40, 30), np.float32)).numpy()
+    assert set(np.unique(flat)) == {0.0, 2.0}
+    with pytest.raises(cr.ShapeError, match="at least 2 dimensions"), pytest.warns(UserWarning):
+        layer(np.ones(4, np.float32))
 
 
 def test_layer_errors_name_the_problem():

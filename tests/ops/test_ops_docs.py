@@ -67,6 +67,9 @@ FAMILIES = [
     "pixel_shuffle",
     "grid_sample",
     "embedding_bag",
+    # activations and dropout variants
+    "activation_more",
+    "gumbel_softmax",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -115,6 +115,10 @@ from chainrule.nn.loss_margin import (
 # isort: split
 from chainrule.nn.rearrange import ChannelShuffle, Fold, PixelShuffle, PixelUnshuffle, Unfold
 from chainrule.nn.rms_norm import RMSNorm
+# ---- activations and dropout variants (nn/activation_more.py, nn/dropout_variants.py) ----
+# isort: split
+from chainrule.nn.activation_more import CELU, SELU, Hardshrink, RReLU, Softshrink
+from chainrule.nn.dropout_variants import AlphaDropout, Dropout1d, Dropout3d, FeatureAlphaDropout
 
 # isort: split
 from chainrule.nn.padding import (  # noqa: F401 - PyTorch's padding layers, listed in __all__
@@ -247,6 +251,16 @@ __all__ = [
     "Unfold",
     # sampling and bags (nn/embedding_bag.py)
     "EmbeddingBag",
+    # activations and dropout variants (nn/activation_more.py, nn/dropout_variants.py)
+    "AlphaDropout",
+    "CELU",
+    "Dropout1d",
+    "Dropout3d",
+    "FeatureAlphaDropout",
+    "Hardshrink",
+    "RReLU",
+    "SELU",
+    "Softshrink",
     # padding layers (nn/padding.py)
     *(layer.__name__ for layer in _PADDING_LAYERS),
     # pooling extras (nn/pooling_extra.py)

@@ -177,6 +177,29 @@ hardsigmoid = _with_inplace("hardsigmoid", hardsigmoid)
 threshold = _with_inplace("threshold", threshold, 2)  # threshold, value
 
 
+# activations and dropout variants (ops/activation_more.py, nn/activation_more.py,
+# nn/dropout_variants.py, ops/gumbel_softmax.py)
+from chainrule.nn.activation_more import celu_, rrelu_, selu_  # noqa: E402, F401
+from chainrule.nn.dropout_variants import (  # noqa: E402, F401
+    alpha_dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+)
+from chainrule.ops.activation_more import (  # noqa: E402, F401
+    celu,
+    hardshrink,
+    rrelu,
+    selu,
+    softshrink,
+)
+from chainrule.ops.gumbel_softmax import gumbel_softmax  # noqa: E402, F401
+
+celu = _with_inplace("celu", celu, 1)  # alpha
+selu = _with_inplace("selu", selu)
+rrelu = _with_inplace("rrelu", rrelu, 3)  # lower, upper, training
+
 def __getattr__(name: str):
     from chainrule.torch_compat import unsupported
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from chainrule.autograd.compile_hooks import per_call
 from chainrule.errors import DimensionError, ShapeError
 from chainrule.nn._util import as_input
-from chainrule.nn.dropout import Dropout, keep_mask
+from chainrule.nn.dropout import Dropout
+from chainrule.nn.dropout_variants import dropout2d
 from chainrule.nn.module import Module
 from chainrule.nn.normalization import BatchNorm1d
 from chainrule.ops._util import operand
@@ -59,24 +57,15 @@ class Dropout2d(Dropout):
 
     Args:
         p: probability of zeroing a channel, in [0, 1].
-        inplace: accepted for PyTorch compatibility; the input is never overwritten.
+        inplace: write the result into the input where nothing is recorded for backward.
         generator: a :class:`chainrule.Generator` for the masks.
 
-    Shape: (N, C, H, W) → same; a 3-D input is read as (N, C, L), as PyTorch does.
+    Shape: (N, C, H, W) → same; a 3-D input is read as (N, C, L), and other ranks are
+    deprecated, with PyTorch's warnings (see :func:`~chainrule.nn.functional.dropout2d`).
     """
 
     def forward(self, x):
-        x = operand(x)
-        if x.ndim not in (3, 4):
-            raise ShapeError(
-                f"Dropout2d expects input of shape (N, C, H, W) or (N, C, L), got {x.shape}"
-            )
-        if not self.training or self.p == 0.0:
-            return x
-        mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)
-        if self.p == 1.0:
-            return x * np.zeros(mask_shape, dtype=x.dtype)
-        return x * per_call(keep_mask, self.generator, mask_shape, self.p, x.dtype)
+        return dropout2d(x, self.p, self.training, self.inplace, generator=self.generator)
 
 
 class Unflatten(Module):

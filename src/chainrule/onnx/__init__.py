@@ -12,6 +12,10 @@ from chainrule.onnx.converters import Value, register_converter, supported
 from chainrule.onnx.export import ExportError, convert_module, export
 from chainrule.onnx.pipeline import export_pipeline
 
+# the converters of CELU, SELU, RReLU, the shrinkages and the dropout variants
+# isort: split
+from chainrule.onnx import converters_activation_dropout  # noqa: E402, F401
+
 __all__ = [
     "ExportError",
     "Value",

@@ -7,6 +7,7 @@ import math
 
 from chainrule.nn.container import ModuleList, Sequential
 from chainrule.nn.registry import (
+    schema_activation_dropout,
     schema_attention,
     schema_dense,
     schema_extra,
@@ -25,6 +26,7 @@ LAYERS: dict[str, tuple[type, dict]] = (
     | schema_extra.LAYERS
     | schema_pooling_extra.LAYERS
     | schema_rearrange.LAYERS
+    | schema_activation_dropout.LAYERS  # activations and dropout variants
 )
 REQUIRED: dict[str, tuple] = (
     schema_dense.REQUIRED
