@@ -206,9 +206,12 @@ def test_large_inputs_saturate_without_warnings_and_nan_propagates():
 def _params_hvp(lib, module, x, state):
     """Hessian-vector product of Σ output² w.r.t. the parameters (and the leaf ``state``)."""
     params = list(module.parameters())
-    t = (lib.tensor(x, dtype=F64) if lib is cr else torch.tensor(x))
-    h = (cr.tensor(state, dtype=F64, requires_grad=True) if lib is cr
-         else torch.tensor(state, requires_grad=True))
+    t = lib.tensor(x, dtype=F64) if lib is cr else torch.tensor(x)
+    h = (
+        cr.tensor(state, dtype=F64, requires_grad=True)
+        if lib is cr
+        else torch.tensor(state, requires_grad=True)
+    )
     if isinstance(module, (nn.LSTMCell, torch.nn.LSTMCell)):
         out = module(t, (h, h * 2.0))[1]  # c_0 made from h_0: two inputs with a shared past
     elif isinstance(module, (nn.RNNCell, torch.nn.RNNCell)):

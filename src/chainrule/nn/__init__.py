@@ -111,10 +111,12 @@ from chainrule.nn.loss_margin import (
     TripletMarginLoss,
     TripletMarginWithDistanceLoss,
 )
+
 # functional normalisation and rearrangement (nn/rms_norm.py, nn/rearrange.py)
 # isort: split
 from chainrule.nn.rearrange import ChannelShuffle, Fold, PixelShuffle, PixelUnshuffle, Unfold
 from chainrule.nn.rms_norm import RMSNorm
+
 # ---- activations and dropout variants (nn/activation_more.py, nn/dropout_variants.py) ----
 # isort: split
 from chainrule.nn.activation_more import CELU, SELU, Hardshrink, RReLU, Softshrink

@@ -45,6 +45,7 @@ from chainrule.ops.pooling_adaptive_max import (  # noqa: E402, F401
     adaptive_max_pool3d_with_indices,
 )
 from chainrule.ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: E402, F401
+
 # ---- margin and likelihood losses (ops/loss_margin.py, ops/loss_multiclass_margin.py, ...) ----
 # isort: split
 from chainrule.ops.loss_ctc import ctc_loss  # noqa: E402, F401
@@ -61,6 +62,8 @@ from chainrule.ops.loss_multiclass_margin import (  # noqa: E402, F401
     multi_margin_loss,
     multilabel_margin_loss,
     multilabel_soft_margin_loss,
+)
+
 # functional normalisation and rearrangement (nn/norm_functional.py, ops/fold.py, ...)
 # isort: split
 from chainrule.nn.norm_functional import batch_norm, layer_norm, rms_norm  # noqa: E402, F401
@@ -70,6 +73,7 @@ from chainrule.ops.pixel_shuffle import (  # noqa: E402, F401
     pixel_shuffle,
     pixel_unshuffle,
 )
+
 # ---- sampling and bags: grid_sample, affine_grid, embedding_bag ----
 # isort: split
 from chainrule.nn.embedding_bag import embedding_bag  # noqa: E402, F401
@@ -93,8 +97,7 @@ def upsample_nearest(input, size=None, scale_factor=None):  # noqa: A002
     import warnings
 
     warnings.warn(
-        "`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` "
-        "instead.",
+        "`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
         stacklevel=2,
     )
     return interpolate(input, size, scale_factor, mode="nearest")
@@ -106,8 +109,7 @@ def upsample_bilinear(input, size=None, scale_factor=None):  # noqa: A002
     import warnings
 
     warnings.warn(
-        "`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` "
-        "instead.",
+        "`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
         stacklevel=2,
     )
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
@@ -199,6 +201,7 @@ from chainrule.ops.gumbel_softmax import gumbel_softmax  # noqa: E402, F401
 celu = _with_inplace("celu", celu, 1)  # alpha
 selu = _with_inplace("selu", selu)
 rrelu = _with_inplace("rrelu", rrelu, 3)  # lower, upper, training
+
 
 def __getattr__(name: str):
     from chainrule.torch_compat import unsupported
