@@ -124,7 +124,31 @@ def test_ctc_errors_name_the_problem():
     _raises(IndexError, "outside", lp, PADDED + 5, il, tl)
     _raises(RuntimeError, "log_probs must be", lp.unsqueeze(0), PADDED, il, tl)
     _raises(ValueError, "reduction must be", lp, PADDED, il, tl, reduction="avg")
-    with pytest.raises(NotImplementedError, match="second derivatives"):
-        x = cr.tensor(LOGITS, dtype="float64", requires_grad=True)
-        loss = F.ctc_loss(x.log_softmax(2), PADDED, il, tl, zero_infinity=True)
-        cr.autograd.grad(loss, [x], create_graph=True)
+    # create_graph=True works; the gradient has no derivative of its own, as PyTorch's
+    x = cr.tensor(LOGITS, dtype="float64", requires_grad=True)
+    loss = F.ctc_loss(x.log_softmax(2), PADDED, il, tl, zero_infinity=True)
+    (g,) = cr.autograd.grad(loss, [x], create_graph=True)
+    with pytest.raises(NotImplementedError, match="no second derivative"):
+        g.sum().backward()
+
+
+def test_create_graph_gives_the_gradient_and_refuses_a_second_derivative():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    logits = rng.standard_normal((6, 2, 4))
+    targets = np.array([[1, 2], [3, 1]])
+    lengths, target_lengths = [6, 5], [2, 2]
+    x = cr.tensor(logits, dtype=cr.float64, requires_grad=True)
+    loss = cr.nn.functional.ctc_loss(
+        cr.nn.functional.log_softmax(x, dim=2), cr.tensor(targets), lengths, target_lengths
+    )
+    (g,) = cr.autograd.grad(loss, [x], create_graph=True)
+    tx = torch.tensor(logits, requires_grad=True)
+    tloss = torch.nn.functional.ctc_loss(
+        tx.log_softmax(2), torch.tensor(targets), lengths, target_lengths
+    )
+    (tg,) = torch.autograd.grad(tloss, [tx], create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), tg.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert g.requires_grad
+    with pytest.raises(NotImplementedError, match="_ctc_loss_backward"):
+        g.sum().backward()

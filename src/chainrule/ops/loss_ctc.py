@@ -132,6 +132,33 @@ class CTC(Function):
             inside = inside & (self.nll != np.inf)
         return (np.where(inside[:, :, None], grad_lp, np.zeros((), lp.dtype)).astype(lp.dtype),)
 
+    def backward_graph(self, grad):
+        """The gradient as a tensor in the graph (``create_graph=True``), as PyTorch's
+        ``_ctc_loss_backward`` node: its value is :meth:`backward`'s, and differentiating it
+        again is refused, as PyTorch's."""
+        return (CTCBackward.apply(grad, self.parents[0], op=self),)
+
+
+class CTCBackward(Function):
+    """ctc_loss's gradient, recorded for ``create_graph=True``; it has no derivative itself."""
+
+    label = "ctc_backward"
+    formulas = (
+        "not differentiable (as PyTorch's _ctc_loss_backward)",
+        "not differentiable (as PyTorch's _ctc_loss_backward)",
+    )
+
+    def forward(self, grad, lp, *, op):
+        return op.backward(grad)[0]
+
+    def backward(self, grad):
+        raise NotImplementedError(
+            "the derivative for ctc_loss's gradient (PyTorch's '_ctc_loss_backward') is not "
+            "implemented, as in PyTorch: ctc_loss has no second derivative"
+        )
+
+    backward_graph = backward  # (third derivatives neither)
+
 
 def _lengths(value, batch: int, name: str) -> np.ndarray:
     array = np.asarray(value.array if isinstance(value, Tensor) else value)
