@@ -13,7 +13,18 @@ from chainrule.nn import sequential_fast
 
 
 def _model(activations=("tanh", "sigmoid"), dtype=cr.float64, bias=True, widths=(3, 5, 4, 2)):
-    kinds = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+    kinds = {
+        "tanh": nn.Tanh,
+        "sigmoid": nn.Sigmoid,
+        "relu": nn.ReLU,
+        "leaky": lambda: nn.LeakyReLU(0.2),
+        "leaky_in_place": lambda: nn.LeakyReLU(0.05, inplace=True),
+        "elu": lambda: nn.ELU(0.7),
+        "gelu": nn.GELU,
+        "gelu_tanh": lambda: nn.GELU("tanh"),
+        "silu": nn.SiLU,
+        "softplus": lambda: nn.Softplus(2.0, 3.0),
+    }
     cr.manual_seed(7)
     layers = []
     for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
@@ -65,7 +76,17 @@ def _same(a, b):
 @pytest.mark.parametrize("dtype", [cr.float32, cr.float64])
 @pytest.mark.parametrize("rows", [None, 1, 7, 80])
 @pytest.mark.parametrize(
-    "activations", [("tanh", "sigmoid"), ("relu", "relu"), ("sigmoid",), ("relu", "tanh", "relu")]
+    "activations",
+    [
+        ("tanh", "sigmoid"),
+        ("relu", "relu"),
+        ("sigmoid",),
+        ("relu", "tanh", "relu"),
+        ("leaky", "elu"),
+        ("gelu", "gelu_tanh"),
+        ("silu", "softplus"),
+        ("leaky_in_place", "elu"),
+    ],
 )
 @pytest.mark.parametrize("x_grad", [False, True])
 def test_same_bits_as_the_per_layer_path(per_layer, dtype, rows, activations, x_grad):
@@ -154,8 +175,9 @@ def test_hooks_and_patched_forwards_run_the_modules():
 def test_other_modules_and_inputs_take_the_per_layer_path():
     model = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 1))
     assert type(model(cr.randn(2, 3))._ctx) is not LayerChain
-    first_relu_in_place = nn.Sequential(nn.ReLU(inplace=True), nn.Linear(3, 1))
-    assert type(first_relu_in_place(cr.randn(2, 3))._ctx) is not LayerChain
+    for first_in_place in (nn.ReLU(inplace=True), nn.SiLU(inplace=True)):
+        model = nn.Sequential(first_in_place, nn.Linear(3, 1))
+        assert type(model(cr.randn(2, 3))._ctx) is not LayerChain
     model = _model(dtype=cr.float32)
     with pytest.raises(ShapeError, match="in_features=3"):
         model(cr.randn(2, 4))  # the layer's own message
@@ -222,8 +244,9 @@ def test_retain_graph_and_freed_graph():
         loss.backward()
 
 
-def test_second_derivatives_match_the_per_layer_path(per_layer):
-    model = _model(("tanh", "sigmoid"))
+@pytest.mark.parametrize("activations", [("tanh", "sigmoid"), ("softplus", "gelu")])
+def test_second_derivatives_match_the_per_layer_path(per_layer, activations):
+    model = _model(activations)
     x = cr.randn(4, 3, dtype=cr.float64, requires_grad=True)
 
     def gradient_penalty():

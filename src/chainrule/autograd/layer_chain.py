@@ -3,7 +3,7 @@
 A tiny network's training step spends most of its time in Python, not in NumPy: each layer's
 module call, argument checks, op recording and the engine's hand-off cost a few microseconds,
 more than the arithmetic of a 2-16-16-1 network. :class:`LayerChain` runs the layers' own op
-classes (``Linear``, ``Sigmoid``, ``Tanh``, ``ReLU``: the same forward and backward methods,
+classes (``Linear``, ``Sigmoid``, ``Tanh``, ``ReLU``, ...: the same forward and backward methods,
 so the same kernels and the same bits) in one loop forward and one loop backward, and the
 graph holds one node for the run instead of one per layer.
 
@@ -130,7 +130,8 @@ class LayerChain(Function):
             ops = []
             for op, first in self.steps:
                 if first < 0:
-                    h = type(op).apply(h)
+                    options = op.__dict__.get("options")
+                    h = type(op).apply(h, **options) if options else type(op).apply(h)
                 else:
                     h = type(op).apply(h, *self.parents[first : first + len(op.needs_grad) - 1])
                 ops.append(h._ctx)

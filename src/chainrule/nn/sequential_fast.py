@@ -1,7 +1,8 @@
 """``nn.Sequential``'s fast path: its Linear layers and activations run as one recorded node.
 
-Where every module of a Sequential is an ``nn.Linear``, ``nn.Sigmoid``, ``nn.Tanh`` or
-``nn.ReLU`` with no hook, its forward runs their ops in one loop and records one
+Where every module of a Sequential is an ``nn.Linear`` or one of the elementwise activations
+below (``nn.Sigmoid``, ``nn.Tanh``, ``nn.ReLU``, ``nn.LeakyReLU``, ...) with no hook, its
+forward runs their ops in one loop and records one
 :class:`~chainrule.autograd.layer_chain.LayerChain` node (see there: same kernels, same bits,
 the per-layer graph back as soon as anyone looks at it). Anything else (another module, a
 hook, an op observer such as ``cr.compile``'s recorder or anomaly mode, inference mode, leaf
@@ -15,22 +16,29 @@ from chainrule.autograd import hooks as _hooks
 from chainrule.autograd.function import _OBSERVERS
 from chainrule.autograd.grad_mode import _INFERENCE_LIVE, _GradMode
 from chainrule.autograd.layer_chain import record
-from chainrule.nn.activation import ReLU, Sigmoid, Tanh
+from chainrule.nn.activation import ELU, GELU, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
 from chainrule.nn.linear import Linear
 from chainrule.ops import activation as _activation_ops
+from chainrule.ops import activation_smooth as _smooth_ops
 from chainrule.ops.matmul import Linear as _LinearOp
 from chainrule.tensor import Tensor
 
-# module class → its op class, for the elementwise activations the chain runs
+# module class → (its op class, the op's options), for the elementwise activations the chain runs
 _ACTIVATIONS = {
-    Sigmoid: _activation_ops.Sigmoid,
-    Tanh: _activation_ops.Tanh,
-    ReLU: _activation_ops.ReLU,
+    Sigmoid: lambda m: (_activation_ops.Sigmoid, None),
+    Tanh: lambda m: (_activation_ops.Tanh, None),
+    ReLU: lambda m: (_activation_ops.ReLU, None),
+    LeakyReLU: lambda m: (_activation_ops.LeakyReLU, {"negative_slope": m.negative_slope}),
+    ELU: lambda m: (_smooth_ops.ELU, {"alpha": m.alpha}),
+    GELU: lambda m: (_smooth_ops.GELU if m.approximate == "none" else _smooth_ops.GELUTanh, None),
+    SiLU: lambda m: (_smooth_ops.SiLU, None),
+    Softplus: lambda m: (_smooth_ops.Softplus, {"beta": m.beta, "threshold": m.threshold}),
 }
 
 
 def _plan(modules, width: int, dtype) -> list | None:
-    """Per module, ``(weight, bias)`` of a linear layer or an activation's op class; None
+    """Per module, ``(Linear op class, weight, bias)`` of a linear layer or an activation's
+    ``(op class, options)``; None
     where a module is of another kind, has hooks, or would not take the input as it is."""
     plan = []
     for module in modules:
@@ -52,13 +60,13 @@ def _plan(modules, width: int, dtype) -> list | None:
             width = w.shape[0]
             if bias is not None and bias.array.shape != (width,):
                 return None
-            plan.append((weight, bias))
+            plan.append((_LinearOp, weight, bias))
         else:
-            op = _ACTIVATIONS.get(kind)
-            # an in-place ReLU first in line would write over the caller's input
-            if op is None or (not plan and kind is ReLU and module.inplace):
+            activation = _ACTIVATIONS.get(kind)
+            # an in-place activation first in line would write over the caller's input
+            if activation is None or (not plan and getattr(module, "inplace", False)):
                 return None
-            plan.append(op)
+            plan.append(activation(module))
     return plan
 
 
@@ -77,8 +85,8 @@ def run(modules, x):
     recording = _GradMode.enabled
     steps, outputs, parents = [], [], [x]
     for item in plan:
-        if item.__class__ is tuple:
-            weight, bias = item
+        if item[0] is _LinearOp:
+            _, weight, bias = item
             op = _LinearOp()
             first = len(parents)
             if bias is None:
@@ -92,10 +100,15 @@ def run(modules, x):
                 parents.append(bias)
             needs = needs or True in op.needs_grad
         else:
-            op = item()
+            kind, options = item
+            op = kind()
             # -1: its input takes a gradient; -2: nothing at or below it does
             first = -1 if needs else -2
-            h = op.forward(h)
+            if options is None:
+                h = op.forward(h)
+            else:
+                op.options = options
+                h = op.forward(h, **options)
         steps.append((op, first))
         outputs.append(h)
     if not (needs and recording):
