@@ -13,7 +13,7 @@ from chainrule.onnx import (
 )
 from chainrule.onnx import dynamic_axes as axes_of
 from chainrule.onnx._graph import Graph, require_onnx
-from chainrule.onnx.converters import CONVERTERS, Value, supported
+from chainrule.onnx.converters import CONVERTERS, REFUSED, Value, supported
 from chainrule.onnx.errors import ExportError
 from chainrule.onnx.inputs import ExampleCall, example_call
 from chainrule.tensor import Tensor
@@ -47,6 +47,9 @@ def _converter(module, path: str):
                     f"chainrule.onnx.register_converter({type(module).__name__})"
                 )
             return CONVERTERS[cls]
+    for cls in type(module).__mro__:
+        if cls in REFUSED:
+            raise ExportError(f"cannot export {where}: {REFUSED[cls]}")
     if isinstance(module, nn.ModuleList):
         raise ExportError(
             f"cannot export {where}: a ModuleList has no forward(); export the module that "
