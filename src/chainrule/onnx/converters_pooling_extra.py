@@ -1,8 +1,9 @@
 """ONNX converters for the pooling layers of ``nn/pooling_extra.py``.
 
-AdaptiveMaxPool1d/2d/3d: ``GlobalMaxPool`` where every output size is 1, else ``MaxPool`` with
+AdaptiveMaxPool1d/2d/3d: ``GlobalMaxPool`` where every output size is 1, ``MaxPool`` with
 fixed windows where each input size is a multiple of its output size (PyTorch's adaptive
-windows are then exactly those); other sizes are refused. LPPool1d/2d/3d: ``LpPool`` where it
+windows are then exactly those), else one Slice and ReduceMax per window and axis (the
+windows differ in length). LPPool1d/2d/3d: ``LpPool`` where it
 is exact (an even integer p, no partial window), else PyTorch's own construction,
 (K · avg_pool(x^p))^(1/p) with K the kernel's cell count (a partial ``ceil_mode`` window
 averages only its cells inside the input); p = ±∞ is max pooling of |x|. MaxUnpool takes the
@@ -53,16 +54,30 @@ def _adaptive_max_pool(g, m, x, out):
     n = _dims(m)
     sizes, outs = x.array.shape[-n:], out.shape[-n:]
     if all(o == 1 for o in outs):
-        return _batched(g, x, n, lambda y: g.add("GlobalMaxPool", [y]))
+        if out.dtype == np.float32:
+            return _batched(g, x, n, lambda y: g.add("GlobalMaxPool", [y]))
+        # ONNX Runtime's GlobalMaxPool is float32 only
+        return _batched(g, x, n, lambda y: g.reduce("ReduceMax", y, range(2, n + 2)))
     if any(s % o for s, o in zip(sizes, outs)):
-        raise ValueError(
-            f"{type(m).__name__}: output size {tuple(outs)} does not divide the input's "
-            f"{tuple(sizes)}; ONNX pools with fixed windows, so only an output size of 1 or one "
-            f"that divides the input size exports: give an input size that is a multiple of the "
-            f"output size"
-        )
+        return _batched(g, x, n, lambda y: _adaptive_by_axis(g, y, sizes, outs))
     kernel = [s // o for s, o in zip(sizes, outs)]
     return _batched(g, x, n, lambda y: g.add("MaxPool", [y], kernel_shape=kernel, strides=kernel))
+
+
+def _adaptive_by_axis(g, y: str, sizes, outs) -> str:
+    """Adaptive max pooling one spatial axis after another (a window is a product of one
+    interval per axis, and the max of maxes is the max): PyTorch's windows
+    [⌊i·L/n⌋, ⌈(i+1)·L/n⌉) as a Slice and a ReduceMax each, concatenated."""
+    for axis, (size, n_out) in enumerate(zip(sizes, outs), start=2):
+        if size == n_out:
+            continue
+        parts = []
+        for i in range(n_out):
+            start, stop = i * size // n_out, -(-(i + 1) * size // n_out)
+            bounds = [g.ints([start], "start"), g.ints([stop], "stop"), g.ints([axis], "axis")]
+            parts.append(g.reduce("ReduceMax", g.add("Slice", [y, *bounds]), [axis]))
+        y = parts[0] if n_out == 1 else g.add("Concat", parts, axis=axis)
+    return y
 
 
 @register_converter(nn.LPPool1d, nn.LPPool2d, nn.LPPool3d)

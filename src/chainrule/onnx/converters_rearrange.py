@@ -2,7 +2,8 @@
 ``DepthToSpace`` in CRD mode for (N, C·r², H, W)), PixelUnshuffle and ChannelShuffle
 (Reshape, Transpose, Reshape: ONNX's ``SpaceToDepth`` orders the channels block-first, PyTorch's
 pixel_unshuffle channel-first), Unfold (a ``Slice`` per kernel cell, stacked: exact, no
-multiplication) and Fold (``Col2Im``, which ONNX has from opset 18)."""
+multiplication) and Fold (``Col2Im`` from opset 18 in float32; below that, or in float64, which
+ONNX Runtime's Col2Im lacks, the same sums from Slice, Pad and Add)."""
 
 from __future__ import annotations
 
@@ -87,21 +88,56 @@ def _blocks(size, kernel, dilation, padding, stride) -> tuple[int, int]:
 
 @register_converter(nn.Fold)
 def _fold(g, m, x, out):
-    if g.opset < 18:
-        raise ValueError(
-            f"Fold becomes ONNX's Col2Im, which exists from opset 18; export with opset=18 or "
-            f"later (this export asked for {g.opset})"
-        )
-    options = {
-        attr: list(_pair(getattr(m, name), name, "Fold"))
-        for attr, name in (("dilations", "dilation"), ("strides", "stride"))
-    }
-    ph, pw = _pair(m.padding, "padding", "Fold")
+    kernel, dilation, padding, stride = (
+        _pair(getattr(m, name), name, "Fold")
+        for name in ("kernel_size", "dilation", "padding", "stride")
+    )
+    size = _pair(m.output_size, "output_size", "Fold")
     y = x.name
-    unbatched = x.array.ndim == 2  # (C·kh·kw, L): Col2Im takes a batch
+    unbatched = x.array.ndim == 2  # (C·kh·kw, L): both ways below take a batch
     if unbatched:
         y = g.add("Unsqueeze", [y, g.ints([0], "axis")])
-    image = g.ints(_pair(m.output_size, "output_size", "Fold"), "image_shape")
-    block = g.ints(_pair(m.kernel_size, "kernel_size", "Fold"), "block_shape")
-    y = g.add("Col2Im", [y, image, block], pads=[ph, pw, ph, pw], **options)
+    if g.opset >= 18 and out.dtype == np.float32:  # ONNX Runtime's Col2Im: float32 only
+        y = g.add(
+            "Col2Im",
+            [y, g.ints(size, "image_shape"), g.ints(kernel, "block_shape")],
+            pads=[*padding, *padding],
+            dilations=list(dilation),
+            strides=list(stride),
+        )
+    else:
+        y = _fold_by_cells(g, y, size, kernel, dilation, padding, stride)
     return g.add("Squeeze", [y, g.ints([0], "axis")]) if unbatched else y
+
+
+def _fold_by_cells(g, y: str, size, kernel, dilation, padding, stride) -> str:
+    """Col2Im from standard nodes (any opset, any dtype): each kernel cell's (OH, OW) values
+    spread ``stride`` apart (zeros between), padded to their offset in the padded image, all
+    cells added, the padding cut off."""
+    (kh, kw), (sh, sw) = kernel, stride
+    oh, ow = _blocks(size, kernel, dilation, padding, stride)
+    # (N, C·kh·kw, OH·OW) → (N, C, kh, kw, OH, 1, OW, 1), zeros after each value → stride apart
+    if sh > 1 or sw > 1:
+        y = g.add("Reshape", [y, g.ints([0, -1, kh, kw, oh, 1, ow, 1], "shape")])
+        y = g.add("Pad", [y, g.ints([0] * 8 + [0, 0, 0, 0, 0, sh - 1, 0, sw - 1], "pads")])
+    y = g.add("Reshape", [y, g.ints([0, -1, kh, kw, oh * sh, ow * sw], "shape")])
+    span = ((oh - 1) * sh + 1, (ow - 1) * sw + 1)
+    if span != (oh * sh, ow * sw):  # no zeros after the last value
+        y = g.add("Slice", [y, g.ints([0, 0], "starts"), g.ints(span, "ends"), g.ints([4, 5])])
+    height, width = size[0] + 2 * padding[0], size[1] + 2 * padding[1]
+    total = None
+    for i in range(kh):
+        for j in range(kw):
+            cell = g.add(
+                "Slice",
+                [y, g.ints([i, j], "starts"), g.ints([i + 1, j + 1], "ends"), g.ints([2, 3])],
+            )
+            cell = g.add("Reshape", [cell, g.ints([0, 0, *span], "shape")])  # (N, C, ·, ·)
+            top, left = i * dilation[0], j * dilation[1]
+            ends = (height - top - span[0], width - left - span[1])
+            cell = g.add("Pad", [cell, g.ints([0, 0, top, left, 0, 0, *ends], "pads")])
+            total = cell if total is None else g.add("Add", [total, cell])
+    if not any(padding):
+        return total
+    starts, stops = list(padding), [padding[0] + size[0], padding[1] + size[1]]
+    return g.add("Slice", [total, g.ints(starts, "starts"), g.ints(stops, "ends"), g.ints([2, 3])])
