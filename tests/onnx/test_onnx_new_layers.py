@@ -306,3 +306,73 @@ def test_sequential_fast_path_exports_per_layer():
     with cr.enable_grad():
         out = model(cr.tensor(x, requires_grad=True))
     np.testing.assert_allclose(got, out.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+FREE_SIZES = [
+    ("PixelShuffle", lambda: nn.PixelShuffle(2), (2, 8, 3, 4), {2: "h", 3: "w"}),
+    ("PixelShuffle-unbatched", lambda: nn.PixelShuffle(2), (8, 3, 4), {1: "h", 2: "w"}),
+    ("ChannelShuffle", lambda: nn.ChannelShuffle(3), (2, 6, 4, 5), {2: "h", 3: "w"}),
+    (
+        "Unfold",
+        lambda: nn.Unfold((2, 3), dilation=(2, 1), padding=1, stride=2),
+        (2, 3, 7, 8),
+        {2: "h", 3: "w"},
+    ),
+    ("Unfold-unbatched", lambda: nn.Unfold(2), (3, 5, 6), {1: "h", 2: "w"}),
+    ("AdaptiveMaxPool2d-global", lambda: nn.AdaptiveMaxPool2d(1), (2, 3, 5, 6), {2: "h", 3: "w"}),
+    (
+        "AdaptiveMaxPool2d-kept-width",
+        lambda: nn.AdaptiveMaxPool2d((2, None)),
+        (2, 3, 4, 6),
+        {3: "w"},
+    ),
+    ("LPPool2d", lambda: nn.LPPool2d(2, 2), (2, 3, 4, 6), {2: "h", 3: "w"}),
+    ("LPPool1d-p3", lambda: nn.LPPool1d(3, 2), (2, 3, 6), {2: "length"}),
+    ("RMSNorm", lambda: nn.RMSNorm(4), (2, 5, 4), {1: "sequence"}),
+]
+
+
+@pytest.mark.parametrize("case", FREE_SIZES, ids=[c[0] for c in FREE_SIZES])
+def test_free_axes_run_at_other_sizes(case):
+    name, factory, shape, axes = case
+    model = factory()
+    batch = not name.endswith("unbatched")  # one image: axis 0 is its channels
+    x = _floats(shape)
+    proto = cr.onnx.export(model, None, x, dynamic_axes={"input": axes}, dynamic_batch=batch)
+    session = _session(proto)
+    for grow in (0, 2, 4):
+        bigger = tuple(n + grow * (i in axes) for i, n in enumerate(shape))
+        x = _floats(bigger, seed=grow)
+        (got,) = session.run(None, {"input": x})
+        _close(got, _expected(model, x))
+
+
+def test_embedding_bag_bag_length_is_free():
+    model = nn.EmbeddingBag(6, 4, mode="mean", padding_idx=0)
+    proto = cr.onnx.export(model, None, _bag_ids((3, 4)), dynamic_axes={"input": {1: "length"}})
+    session = _session(proto)
+    for length in (1, 4, 7):
+        ids = _bag_ids((2, length), seed=length)
+        (got,) = session.run(None, {"input": ids})
+        _close(got, _expected(model, ids))
+
+
+@pytest.mark.parametrize(
+    ("model", "shape", "axes", "layer"),
+    [
+        (nn.AdaptiveMaxPool2d(2), (1, 3, 4, 4), {2: "h"}, "AdaptiveMaxPool2d"),
+        (nn.AdaptiveMaxPool1d(3), (1, 3, 7), {2: "length"}, "AdaptiveMaxPool1d"),
+        (
+            nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveMaxPool2d((2, 3)), nn.Flatten()),
+            (1, 3, 6, 8),
+            {2: "h", 3: "w"},
+            "1",
+        ),
+    ],
+)
+def test_a_window_fixed_to_the_example_refuses_a_free_axis(model, shape, axes, layer):
+    # before, the graph kept the example's windows: a silently different output at other sizes
+    with pytest.raises(
+        cr.onnx.ExportError, match=rf"cannot be dynamic.*graph of '{layer}' depends"
+    ):
+        cr.onnx.export(model, None, _floats(shape), dynamic_axes={"input": axes})

@@ -1,9 +1,9 @@
 """ONNX converters for the rearranging layers of ``nn/rearrange.py``: PixelShuffle (one
 ``DepthToSpace`` in CRD mode for (N, C·r², H, W)), PixelUnshuffle and ChannelShuffle
 (Reshape, Transpose, Reshape: ONNX's ``SpaceToDepth`` orders the channels block-first, PyTorch's
-pixel_unshuffle channel-first), Unfold (a ``Slice`` per kernel cell, stacked: exact, no
-multiplication) and Fold (``Col2Im`` from opset 18 in float32; below that, or in float64, which
-ONNX Runtime's Col2Im lacks, the same sums from Slice, Pad and Add)."""
+pixel_unshuffle channel-first), Unfold (a strided ``Slice`` per kernel cell, stacked: exact,
+no multiplication, any image size) and Fold (``Col2Im`` from opset 18 in float32; below that,
+or in float64, which ONNX Runtime's Col2Im lacks, the same sums from Slice, Pad and Add)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ def _pixel_shuffle(g, m, x, out):
     r = m.upscale_factor
     if x.array.ndim == 4:  # CRD: output channel c takes input channels c·r² … c·r² + r² − 1
         return g.add("DepthToSpace", [x.name], blocksize=r, mode="CRD")
+    if x.array.ndim == 3:  # one image: given a batch of one for DepthToSpace
+        axis = g.ints([0], "axis")
+        y = g.add("DepthToSpace", [g.add("Unsqueeze", [x.name, axis])], blocksize=r, mode="CRD")
+        return g.add("Squeeze", [y, axis])
     h, w = x.array.shape[-2], x.array.shape[-1]
     keep = x.array.ndim - 3
     return _rearrange(g, x.name, keep, (-1, r, r, h, w), (0, 3, 1, 4, 2), (-1, h * r, w * r))
@@ -47,9 +51,10 @@ def _pixel_unshuffle(g, m, x, out):
 
 @register_converter(nn.ChannelShuffle)
 def _channel_shuffle(g, m, x, out):
-    rest = list(x.array.shape[2:])
-    perm = (1, 0, *range(2, 2 + len(rest)))
-    return _rearrange(g, x.name, 1, (m.groups, -1, *rest), perm, (-1, *rest))
+    # (N, C, *) → (N, groups, C/groups, positions) → swap the two → the input's shape
+    split = g.ints([0, m.groups, x.array.shape[1] // m.groups, -1], "shape")
+    y = g.add("Transpose", [g.add("Reshape", [x.name, split])], perm=[0, 2, 1, 3])
+    return g.add("Reshape", [y, g.add("Shape", [x.name])])
 
 
 @register_converter(nn.Unfold)
@@ -59,7 +64,6 @@ def _unfold(g, m, x, out):
         for name in ("kernel_size", "dilation", "padding", "stride")
     )
     ndim = x.array.ndim  # (N, C, H, W) or (C, H, W)
-    oh, ow = _blocks(x.array.shape[-2:], (kh, kw), (dh, dw), (ph, pw), (sh, sw))
     y = x.name
     if ph or pw:
         pads = np.zeros(2 * ndim, np.int64)
@@ -70,13 +74,23 @@ def _unfold(g, m, x, out):
     cells = []
     for i in range(kh):  # the block's rows, then its columns: PyTorch's column order
         for j in range(kw):
-            starts = (i * dh, j * dw)
-            ends = (starts[0] + (oh - 1) * sh + 1, starts[1] + (ow - 1) * sw + 1)
-            cell = g.add("Slice", [y, g.ints(starts, "starts"), g.ints(ends, "ends"), axes, steps])
+            # each cell stops (kernel − 1 − i)·dilation before the end: OH values, whatever
+            # the image's size (the graph takes other sizes, as chainrule's unfold)
+            ends = [_before_end((kh - 1 - i) * dh), _before_end((kw - 1 - j) * dw)]
+            starts = g.ints((i * dh, j * dw), "starts")
+            cell = g.add("Slice", [y, starts, g.ints(ends, "ends"), axes, steps])
             cells.append(g.add("Unsqueeze", [cell, g.ints([ndim - 2], "axis")]))
     stacked = cells[0] if len(cells) == 1 else g.add("Concat", cells, axis=ndim - 2)
     # (…, C, kh·kw, OH, OW) → (…, C·kh·kw, OH·OW)
-    return g.add("Reshape", [stacked, g.ints([0] * (ndim - 3) + [-1, oh * ow], "shape")])
+    if ndim == 3:
+        return g.add("Flatten", [stacked], axis=2)
+    c = x.array.shape[1]
+    return g.add("Reshape", [stacked, g.ints([0, c * kh * kw, -1], "shape")])
+
+
+def _before_end(count: int) -> int:
+    """Slice's end ``count`` before the axis' end (INT64_MAX for the very end)."""
+    return -count if count else np.iinfo(np.int64).max
 
 
 def _blocks(size, kernel, dilation, padding, stride) -> tuple[int, int]:

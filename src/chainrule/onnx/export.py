@@ -383,17 +383,8 @@ def _trace_in_eval_mode(model, call: ExampleCall, opset, output_names, batch_axe
     model.eval()
     defaults = getattr(_top_converter(model), "output_names", _DEFAULT_OUTPUTS)
     try:
-        g = Graph(opset)
-        for name in call.names:
-            g.reserve(name)
-        for name in output_names or defaults:
-            if name not in call.names:
-                g.reserve(name)
-        values = {id(x): Value(name, x) for x, name in zip(call.arrays, call.names)}
-        args, kwargs = call.with_arrays(call.arrays)
-        wrap = lambda a: values.get(id(a), a) if isinstance(a, np.ndarray) else a  # noqa: E731
-        top = [wrap(a) for a in args] if call.several else wrap(args[0])
-        outs = leaves(convert_module(g, model, top, "", {k: wrap(v) for k, v in kwargs.items()}))
+        g, outs = _convert_graph(model, call, call.arrays, opset, output_names, defaults)
+        converted = axes_of.graph_items(g)  # the layers' nodes, before the outputs' Identity
         output_names = _output_names(call.names, output_names, len(outs), defaults)
         for out, name in zip(outs, output_names):
             g.nodes.append(
@@ -418,6 +409,13 @@ def _trace_in_eval_mode(model, call: ExampleCall, opset, output_names, batch_axe
             in_dims,
             [named_axes.get(name, {}) for name in output_names],
         )
+        # a free axis other than the batch: the graph must not depend on its length
+        axes_of.check_graph_unchanged(
+            lambda arrays: _convert_graph(model, call, arrays, opset, output_names, defaults)[0],
+            converted,
+            call.arrays,
+            in_dims,
+        )
     finally:
         model.train(was_training)
     outputs = [
@@ -425,6 +423,23 @@ def _trace_in_eval_mode(model, call: ExampleCall, opset, output_names, batch_axe
     ]
     inputs = [_value_info(n, x, d) for n, x, d in zip(call.names, call.arrays, in_dims)]
     return g, inputs, outputs
+
+
+def _convert_graph(model, call: ExampleCall, arrays: list, opset, output_names, defaults):
+    """A graph of ``model``'s layers for the inputs ``arrays`` (graph names reserved), and its
+    output Values."""
+    g = Graph(opset)
+    for name in call.names:
+        g.reserve(name)
+    for name in output_names or defaults:
+        if name not in call.names:
+            g.reserve(name)
+    values = {id(x): Value(name, x) for x, name in zip(arrays, call.names)}
+    args, kwargs = call.with_arrays(arrays)
+    wrap = lambda a: values.get(id(a), a) if isinstance(a, np.ndarray) else a  # noqa: E731
+    top = [wrap(a) for a in args] if call.several else wrap(args[0])
+    outs = leaves(convert_module(g, model, top, "", {k: wrap(v) for k, v in kwargs.items()}))
+    return g, outs
 
 
 def _run(model, args: list, kwargs: dict):
