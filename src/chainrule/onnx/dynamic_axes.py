@@ -152,7 +152,7 @@ def check_graph_unchanged(build, first: list, xs: list, in_dims: list) -> None:
             (first + other)[min(len(first), len(other))][0],
         )
         layer = changed.rsplit("/", 1)[0] if "/" in changed else changed
-        i, axis = axes[0]
+        axis = axes[0][1]
         raise ExportError(
             f"axis {axis} of the input cannot be dynamic ({name!r}): the ONNX graph of "
             f"{layer!r} depends on that length (its node {changed!r} holds a size taken from "

@@ -382,8 +382,13 @@ def _trace_in_eval_mode(model, call: ExampleCall, opset, output_names, batch_axe
     was_training = model.training
     model.eval()
     defaults = getattr(_top_converter(model), "output_names", _DEFAULT_OUTPUTS)
+    requested = output_names
+
+    def convert(arrays):
+        return _convert_graph(model, call, arrays, opset, requested, defaults)
+
     try:
-        g, outs = _convert_graph(model, call, call.arrays, opset, output_names, defaults)
+        g, outs = convert(call.arrays)
         converted = axes_of.graph_items(g)  # the layers' nodes, before the outputs' Identity
         output_names = _output_names(call.names, output_names, len(outs), defaults)
         for out, name in zip(outs, output_names):
@@ -411,10 +416,7 @@ def _trace_in_eval_mode(model, call: ExampleCall, opset, output_names, batch_axe
         )
         # a free axis other than the batch: the graph must not depend on its length
         axes_of.check_graph_unchanged(
-            lambda arrays: _convert_graph(model, call, arrays, opset, output_names, defaults)[0],
-            converted,
-            call.arrays,
-            in_dims,
+            lambda arrays: convert(arrays)[0], converted, call.arrays, in_dims
         )
     finally:
         model.train(was_training)
