@@ -16,6 +16,15 @@ from chainrule.onnx.pipeline import export_pipeline
 # isort: split
 from chainrule.onnx import converters_activation_dropout  # noqa: E402, F401
 
+# the converters of the rearranging layers, RMSNorm, the pooling extras and EmbeddingBag
+# isort: split
+from chainrule.onnx import (  # noqa: E402, F401
+    converters_embedding_bag,
+    converters_pooling_extra,
+    converters_rearrange,
+    converters_rms_norm,
+)
+
 __all__ = [
     "ExportError",
     "Value",

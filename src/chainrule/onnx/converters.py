@@ -22,6 +22,8 @@ from chainrule import nn
 from chainrule.nn.embedding import renorm_array_
 
 CONVERTERS: dict[type, object] = {}
+# layer types with no ONNX export, each with the reason and what to do instead
+REFUSED: dict[type, str] = {}
 
 
 @dataclass

@@ -134,3 +134,35 @@ def output_dims(run, xs: list, outs: list, in_dims: list, named_outputs: list) -
         for axis, name in named.items():
             out_dims[axis] = name
     return dims
+
+
+def check_graph_unchanged(build, first: list, xs: list, in_dims: list) -> None:
+    """Refuse a free axis (other than the batch) whose length changes the graph: a layer that
+    writes the example's size into its nodes (an adaptive pool's window, a fixed Reshape)
+    would compute something else at another length. ``first`` is :func:`graph_items` of the
+    example's graph, ``build(arrays)`` converts the model again for other inputs."""
+    for name, axes in _free_axes(in_dims).items():
+        if name == "batch":
+            continue
+        other = graph_items(build(_longer(xs, axes)))
+        if other == first:
+            continue
+        changed = next(
+            (a[0] for a, b in zip(first, other) if a != b),
+            (first + other)[min(len(first), len(other))][0],
+        )
+        layer = changed.rsplit("/", 1)[0] if "/" in changed else changed
+        axis = axes[0][1]
+        raise ExportError(
+            f"axis {axis} of the input cannot be dynamic ({name!r}): the ONNX graph of "
+            f"{layer!r} depends on that length (its node {changed!r} holds a size taken from "
+            f"example_input), so it would compute something else at another length; leave the "
+            f"axis out of dynamic_axes and export one model per size"
+        )
+
+
+def graph_items(graph) -> list:
+    """The graph's nodes and initializers, by name and serialized content."""
+    return [(n.name, n.SerializeToString()) for n in graph.nodes] + [
+        (t.name, t.SerializeToString()) for t in graph.initializers
+    ]

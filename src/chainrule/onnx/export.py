@@ -13,7 +13,7 @@ from chainrule.onnx import (
 )
 from chainrule.onnx import dynamic_axes as axes_of
 from chainrule.onnx._graph import Graph, require_onnx
-from chainrule.onnx.converters import CONVERTERS, Value, supported
+from chainrule.onnx.converters import CONVERTERS, REFUSED, Value, supported
 from chainrule.onnx.errors import ExportError
 from chainrule.onnx.inputs import ExampleCall, example_call
 from chainrule.tensor import Tensor
@@ -47,6 +47,9 @@ def _converter(module, path: str):
                     f"chainrule.onnx.register_converter({type(module).__name__})"
                 )
             return CONVERTERS[cls]
+    for cls in type(module).__mro__:
+        if cls in REFUSED:
+            raise ExportError(f"cannot export {where}: {REFUSED[cls]}")
     if isinstance(module, nn.ModuleList):
         raise ExportError(
             f"cannot export {where}: a ModuleList has no forward(); export the module that "
@@ -379,18 +382,14 @@ def _trace_in_eval_mode(model, call: ExampleCall, opset, output_names, batch_axe
     was_training = model.training
     model.eval()
     defaults = getattr(_top_converter(model), "output_names", _DEFAULT_OUTPUTS)
+    requested = output_names
+
+    def convert(arrays):
+        return _convert_graph(model, call, arrays, opset, requested, defaults)
+
     try:
-        g = Graph(opset)
-        for name in call.names:
-            g.reserve(name)
-        for name in output_names or defaults:
-            if name not in call.names:
-                g.reserve(name)
-        values = {id(x): Value(name, x) for x, name in zip(call.arrays, call.names)}
-        args, kwargs = call.with_arrays(call.arrays)
-        wrap = lambda a: values.get(id(a), a) if isinstance(a, np.ndarray) else a  # noqa: E731
-        top = [wrap(a) for a in args] if call.several else wrap(args[0])
-        outs = leaves(convert_module(g, model, top, "", {k: wrap(v) for k, v in kwargs.items()}))
+        g, outs = convert(call.arrays)
+        converted = axes_of.graph_items(g)  # the layers' nodes, before the outputs' Identity
         output_names = _output_names(call.names, output_names, len(outs), defaults)
         for out, name in zip(outs, output_names):
             g.nodes.append(
@@ -415,6 +414,10 @@ def _trace_in_eval_mode(model, call: ExampleCall, opset, output_names, batch_axe
             in_dims,
             [named_axes.get(name, {}) for name in output_names],
         )
+        # a free axis other than the batch: the graph must not depend on its length
+        axes_of.check_graph_unchanged(
+            lambda arrays: convert(arrays)[0], converted, call.arrays, in_dims
+        )
     finally:
         model.train(was_training)
     outputs = [
@@ -422,6 +425,23 @@ def _trace_in_eval_mode(model, call: ExampleCall, opset, output_names, batch_axe
     ]
     inputs = [_value_info(n, x, d) for n, x, d in zip(call.names, call.arrays, in_dims)]
     return g, inputs, outputs
+
+
+def _convert_graph(model, call: ExampleCall, arrays: list, opset, output_names, defaults):
+    """A graph of ``model``'s layers for the inputs ``arrays`` (graph names reserved), and its
+    output Values."""
+    g = Graph(opset)
+    for name in call.names:
+        g.reserve(name)
+    for name in output_names or defaults:
+        if name not in call.names:
+            g.reserve(name)
+    values = {id(x): Value(name, x) for x, name in zip(arrays, call.names)}
+    args, kwargs = call.with_arrays(arrays)
+    wrap = lambda a: values.get(id(a), a) if isinstance(a, np.ndarray) else a  # noqa: E731
+    top = [wrap(a) for a in args] if call.several else wrap(args[0])
+    outs = leaves(convert_module(g, model, top, "", {k: wrap(v) for k, v in kwargs.items()}))
+    return g, outs
 
 
 def _run(model, args: list, kwargs: dict):
