@@ -70,6 +70,8 @@ FAMILIES = [
     # activations and dropout variants
     "activation_more",
     "gumbel_softmax",
+    # var/std where correction >= n (PyTorch's gradient there)
+    "variance_no_dof",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

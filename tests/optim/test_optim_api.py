@@ -69,12 +69,15 @@ def test_state_dict_round_trip_continues_exactly(name, kwargs, through_json):
         np.testing.assert_array_equal(a.data, b.data)
 
 
-def test_state_dict_is_plain_data_and_a_copy():
+def test_state_dict_is_plain_data_and_live_as_pytorchs():
+    """Each parameter's entry is the optimizer's own state, as PyTorch's: later steps show in
+    it (PyTorch's side: tests/torchcompat/test_parity_leftovers.py); a deepcopy stays put."""
     params = _params()
     opt = optim.Adam(params, lr=0.1)
     _feed(params, 0)
     opt.step()
     saved = opt.state_dict()
+    snapshot = copy.deepcopy(saved)
     assert set(saved) == {"state", "param_groups"}
     assert saved["param_groups"][0]["params"] == [0, 1]
     assert set(saved["state"]) == {0, 1}
@@ -83,8 +86,11 @@ def test_state_dict_is_plain_data_and_a_copy():
     before = exp_avg.copy()
     _feed(params, 1)
     opt.step()
-    np.testing.assert_array_equal(saved["state"][0]["exp_avg"], before)  # not aliased
-    assert not np.array_equal(opt.state[params[0]]["exp_avg"], before)
+    assert saved["state"][0] is opt.state[params[0]] and saved["state"][0]["step"] == 2
+    np.testing.assert_array_equal(saved["state"][0]["exp_avg"], opt.state[params[0]]["exp_avg"])
+    assert not np.array_equal(saved["state"][0]["exp_avg"], before)
+    np.testing.assert_array_equal(snapshot["state"][0]["exp_avg"], before)
+    assert snapshot["state"][0]["step"] == 1
 
 
 def test_load_state_dict_copies_and_casts_to_the_parameter_dtype():

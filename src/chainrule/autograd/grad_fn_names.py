@@ -78,6 +78,8 @@ _RENAMED = {
     "SumDim": "SumBackward1",
     "MeanDim": "MeanBackward1",
     "VarMeanMean": "VarMeanBackward0",
+    "VarNoDof": "VarBackward0",  # n − correction ≤ 0 (ops/variance_no_dof.py)
+    "VarMeanNoDof": "VarMeanBackward0",
     "StdMeanMean": "StdMeanBackward0",
     "LerpScalar": "LerpBackward0",
     "Lerp": "LerpBackward1",

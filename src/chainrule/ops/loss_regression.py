@@ -22,6 +22,7 @@ from chainrule.ops.loss_common import (
     _upstream,
     legacy_reduction,
 )
+from chainrule.ops.loss_weighted import check_weight, weighted
 from chainrule.tensor import Tensor
 
 
@@ -174,7 +175,9 @@ def _checked(input, target, reduction, name):
     return input, target
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def mse_loss(
+    input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None
+) -> Tensor:
     """Mean squared error between ``input`` and ``target``.
 
     Args:
@@ -182,6 +185,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
         target: targets of the same shape (tensor or array).
         size_average, reduce: PyTorch's deprecated flags for the reduction (as there).
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (per-element losses); by keyword.
+        weight: optional weight per element, of the input's shape; ``"mean"`` is then
+            Σ(weight·d²) / Σweight, as PyTorch's (ops/loss_weighted.py).
 
     Shape:
         input and target: the same shape; output: scalar, or that shape for ``"none"``.
@@ -193,16 +198,23 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     """
     reduction = legacy_reduction("mse_loss", size_average, reduce, reduction)
     input, target = _checked(input, target, reduction, "mse_loss")
+    if weight is not None:
+        weight = check_weight(weight, input, "mse_loss")
+        return weighted(MSE.apply(input, target, reduction="none"), weight, reduction, True)
     return MSE.apply(input, target, reduction=reduction)
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+def l1_loss(
+    input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None
+) -> Tensor:
     """Mean absolute error between ``input`` and ``target``.
 
     Args:
         input: predictions.
         target: targets of the same shape (tensor or array).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        weight: optional weight per element, of the input's shape; ``"mean"`` is then
+            Σ(weight·|d|) / Σweight, as PyTorch's.
 
     Shape:
         input and target: the same shape; output: scalar, or that shape for ``"none"``.
@@ -214,10 +226,13 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
     """
     reduction = legacy_reduction("l1_loss", size_average, reduce, reduction)
     input, target = _checked(input, target, reduction, "l1_loss")
+    if weight is not None:
+        weight = check_weight(weight, input, "l1_loss")
+        return weighted(L1.apply(input, target, reduction="none"), weight, reduction, True)
     return L1.apply(input, target, reduction=reduction)
 
 
-def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None) -> Tensor:
     """Huber loss: quadratic for errors smaller than ``delta``, linear beyond.
 
     Args:
@@ -225,6 +240,8 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
         target: targets of the same shape (tensor or array).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
         delta: where the loss switches from ½d² to delta·(|d| − ½·delta).
+        weight: optional weight per element, of the input's shape; ``"mean"`` is then the
+            plain mean of weight·loss (not ÷ Σweight), as PyTorch's.
 
     Shape:
         input and target: the same shape; output: scalar, or that shape for ``"none"``.
@@ -238,6 +255,10 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
     if not delta > 0:
         raise ValueError(f"huber_loss delta must be positive, got {delta}")
     input, target = _checked(input, target, reduction, "huber_loss")
+    if weight is not None:
+        weight = check_weight(weight, input, "huber_loss")
+        per_element = Huber.apply(input, target, reduction="none", delta=float(delta))
+        return weighted(per_element, weight, reduction, False)
     return Huber.apply(input, target, reduction=reduction, delta=float(delta))
 
 

@@ -271,11 +271,12 @@ def _check_matmul_dtypes(dtype_a: np.dtype, dtype_b: np.dtype) -> None:
         )
 
 
-def linear(x, weight, bias=None) -> Tensor:
+def linear(x=None, weight=None, bias=None, *, input=None) -> Tensor:  # noqa: A002
     """Affine map x @ weightᵀ + bias as one fused op (PyTorch's weight layout).
 
     Args:
-        x: input tensor or array.
+        x: input tensor or array; also by PyTorch's keyword ``input=`` (``F.linear(input=x,
+            weight=w, bias=b)``).
         weight: weight of shape (out_features, in_features).
         bias: optional bias of shape (out_features,).
 
@@ -287,8 +288,8 @@ def linear(x, weight, bias=None) -> Tensor:
         >>> cr.functional.linear(cr.ones(2, 3), cr.ones(4, 3)).shape
         (2, 4)
     """
-    if not (isinstance(x, Tensor) and isinstance(weight, Tensor)):
-        x, weight = operands(x, weight)
+    if input is not None or not (isinstance(x, Tensor) and isinstance(weight, Tensor)):
+        x, weight = operands(*_linear_operands(x, weight, input))
     if weight.array.ndim != 2:
         raise ShapeError(f"linear expects a 2-D weight (out, in), got shape {weight.shape}")
     out_features, in_features = weight.array.shape
@@ -315,6 +316,19 @@ def linear(x, weight, bias=None) -> Tensor:
             f"expected ({out_features},)"
         )
     return Linear.apply(x, weight, bias)
+
+
+def _linear_operands(x, weight, input):  # noqa: A002
+    """``linear``'s input and weight where a call named ``input=`` or left one out (the
+    positional call never comes here with tensors)."""
+    if input is not None:
+        if x is not None:
+            raise TypeError("linear() got multiple values for argument 'input' (x)")
+        x = input
+    missing = [name for name, value in (("input", x), ("weight", weight)) if value is None]
+    if missing:
+        raise TypeError(f"linear() missing required argument(s): {', '.join(missing)}")
+    return x, weight
 
 
 def dot(a, b) -> Tensor:

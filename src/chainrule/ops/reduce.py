@@ -12,6 +12,7 @@ from chainrule.errors import DimensionError, DTypeError
 from chainrule.ops._util import expand_reduced, floating, in_dtype_of, normalize_axis, operand
 from chainrule.ops.elementwise import Div, _binary, where
 from chainrule.ops.shape import broadcast_to
+from chainrule.ops.variance_no_dof import VarMeanNoDof, VarNoDof
 from chainrule.tensor import Tensor
 from chainrule.tensor_methods import ALL_DIMS
 
@@ -425,6 +426,9 @@ def _variance(x, axis, dim, keep, correction, last_op, name="var"):
         _refuse_integers(x, name)
     axes = normalize_axis(axis, dim, x.array.ndim, "var", empty_is_all=True)
     n = x.array.size if axes is None else int(np.prod([x.array.shape[a] for a in axes]))
+    if n - correction <= 0:  # +inf or NaN, with PyTorch's gradient (ops/variance_no_dof.py)
+        op = VarMeanNoDof if last_op is VarMean else VarNoDof
+        return op.apply(x, axes=axes, keepdims=keep, dof=n - correction, full=axes is None)
     centred = x - mean(x, axis=axes, keepdims=True)
     squares = sum(centred * centred, axis=axes, keepdims=keep)
     return _binary(last_op, squares, builtins.max(n - correction, 0))

@@ -222,7 +222,10 @@ class Optimizer:
 
         Parameters are referred to by their index, counting through the groups in order (as in
         PyTorch), so the dict can be saved in a checkpoint and loaded into a new optimizer built
-        over the same parameters. Arrays are copies; the rest is floats, ints, bools and tuples.
+        over the same parameters. As PyTorch's, each parameter's entry is the optimizer's own
+        state dict, not a copy: later steps show in it (take ``copy.deepcopy`` of the result
+        for a snapshot). The groups are shallow copies. Values are NumPy arrays, ints
+        (``step``), floats, bools and tuples.
         """
         index: dict[int, int] = {}
         groups = []
@@ -233,13 +236,7 @@ class Optimizer:
                 index.setdefault(id(p), len(index))
                 saved["params"].append(index[id(p)])
             groups.append(saved)
-        state = {}
-        for p, p_state in self.state.items():
-            if id(p) in index:
-                state[index[id(p)]] = {
-                    key: np.array(value, copy=True) if isinstance(value, np.ndarray) else value
-                    for key, value in p_state.items()
-                }
+        state = {index[id(p)]: p_state for p, p_state in self.state.items() if id(p) in index}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ step shown is the one ``optimizer.step()`` would take with the explained gradien
 
 from __future__ import annotations
 
+import copy
 import re
 
 
@@ -24,7 +25,8 @@ def twin_factory(optimizer, model):
             f"parameters (optim.Adam(model.parameters(), ...)), got {type(optimizer).__name__}"
         )
     groups = parameter_names_by_group(optimizer, model, "explain(optimizer=...)", "explained")
-    saved = optimizer.state_dict()
+    # a snapshot: state_dict()'s entries are the optimizer's live state, as PyTorch's
+    saved = copy.deepcopy(optimizer.state_dict())
 
     def make(twin_params: dict):
         copy = type(optimizer)([{"params": [twin_params[n] for n in g]} for g in groups])
