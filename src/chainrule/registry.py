@@ -108,6 +108,8 @@ ACTIVATIONS: dict[str, type] = {
     "relu": nn.ReLU,
     "leaky_relu": nn.LeakyReLU,
     "elu": nn.ELU,
+    "selu": nn.SELU,
+    "celu": nn.CELU,
     "gelu": nn.GELU,
     "silu": nn.SiLU,
     "softplus": nn.Softplus,

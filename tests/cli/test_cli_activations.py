@@ -18,6 +18,8 @@ NEW = {
     "hardsigmoid": torch.nn.Hardsigmoid,
     "softsign": torch.nn.Softsign,
     "tanhshrink": torch.nn.Tanhshrink,
+    "selu": torch.nn.SELU,
+    "celu": torch.nn.CELU,
 }
 
 

@@ -22,7 +22,7 @@ from chainrule.playground.validation import Config  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with")
 
-NEW = ("mish", "hardswish", "hardsigmoid", "softsign", "tanhshrink")
+NEW = ("mish", "hardswish", "hardsigmoid", "softsign", "tanhshrink", "selu", "celu")
 
 
 @pytest.fixture(scope="module")
