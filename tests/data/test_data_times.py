@@ -278,3 +278,27 @@ def test_nat_among_numbers_is_a_missing_cell(tmp_path):
     rows = ["w,y"] + [f"{words[i % 3]},{i % 2}" for i in range(60)]  # words: a category
     data = load_csv(_write(tmp_path, "\n".join(rows) + "\n", "w.csv"), target="y")
     assert data.preprocessor.columns[0]["categories"] == ["NaT", "nat", "other"]
+
+
+def test_the_command_line_trains_on_the_hour_and_predicts_new_rows(tmp_path, capsys):
+    from chainrule.cli.main import main
+
+    path, _, _ = _shop(tmp_path, n=300)
+    model = tmp_path / "m.safetensors"
+    args = ["train", path, "--target", "busy", "--epochs", "5", "--layers", "8"]
+    code = main([str(a) for a in [*args, "--no-plots", "--seed", "0", "--out", model]])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "time: times of day, read as hours since midnight" in out + err
+    new = _write(tmp_path, "temp,time\n20,9:30 PM\n21,10:15\n", "new.csv")
+    code = main(["predict", str(model), str(new)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert len(out.strip().splitlines()) == 3  # a header and two rows
+    bad = _write(tmp_path, "temp,time\n20,9:30 PM\n21,soon\n", "bad.csv")
+    assert main(["predict", str(model), str(bad)]) != 0
+    err = capsys.readouterr().err
+    assert "line 3, column 2 ('time'): 'soon' is not a time of day" in err
+    pytest.importorskip("onnx")
+    assert main(["export", str(model), "--onnx", str(tmp_path / "m.onnx")]) == 2
+    assert "column 'time' is a time-of-day feature" in capsys.readouterr().err
