@@ -154,7 +154,7 @@ def test_missing_cells_among_times(tmp_path):
     "stray, words",
     [
         ("closed", "'closed' is not a time of day (not written H:MM"),
-        ("25:10", "'25:10' is not a time of day (hour 25 is past 23)"),
+        ("25:10", "'25:10' is not a time of day (hour 25 is past 23; a duration"),
         ("8", "'8' is not a time of day (not written H:MM"),
     ],
 )

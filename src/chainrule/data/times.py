@@ -24,7 +24,7 @@ import numpy as np
 
 from chainrule.data.messages import braces, option, say
 from chainrule.data.missing_words import NUMBER_MISSING
-from chainrule.data.reader import NUMBER, Column
+from chainrule.data.reader import Column
 
 __all__ = ["hours_of", "parse_time", "time_role", "time_notes", "datetime_notes", "FORMATS"]
 
@@ -37,6 +37,8 @@ STRAY_SHARE = 0.02
 #: A column with more cells that are not times, but more than this many distinct times in
 #: at least half its rows, is "mixed" (named, left out); with fewer, categories as before.
 MANY_TIMES = 20
+#: A column none of whose first this many distinct values is a time is not one.
+_SAMPLE = 200
 
 
 def parse_time(text: str) -> tuple[float | None, str]:
@@ -69,7 +71,11 @@ def parse_time(text: str) -> tuple[float | None, str]:
             return None, "24:00 is the end of a day; past it is the next day's 00:…"
         return 24.0, ""
     elif hour > 23:
-        return None, f"hour {hour} is past 23"
+        total = f"{hour + minute / 60 + (second + fraction) / 3600:.6g}"
+        return None, (
+            f"hour {hour} is past 23; a duration is not a time of day: write it as a number of "
+            f"hours ({total})"
+        )
     return hour + minute / 60 + (second + fraction) / 3600, ""
 
 
@@ -97,8 +103,8 @@ def time_role(col: Column, counts: np.ndarray, n_number: int) -> tuple[str, str]
         counts: how many rows hold each level.
         n_number: cells read as numbers (``8``, ``800``): never a time.
     """
-    if not col.levels:
-        return None
+    if not col.levels or not any(parse_time(v)[0] is not None for v in col.levels[:_SAMPLE]):
+        return None  # ids, words: one look at the first levels, not a parse of a million
     hours, _ = hours_of(col.levels)
     ok = ~np.isnan(hours)
     if not ok.any():
@@ -162,8 +168,3 @@ def datetime_notes(specs: list[dict], columns: list[Column]) -> list[str]:
         )
         notes.append(say(text + "{o}", o=option("drop", [spec["name"]])))
     return notes
-
-
-def number_cells(col: Column) -> np.ndarray:
-    """Rows whose cell was read as a number (``8``, ``800``): never a time of day."""
-    return col.kinds == NUMBER
