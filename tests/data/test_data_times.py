@@ -302,3 +302,12 @@ def test_the_command_line_trains_on_the_hour_and_predicts_new_rows(tmp_path, cap
     pytest.importorskip("onnx")
     assert main(["export", str(model), "--onnx", str(tmp_path / "m.onnx")]) == 2
     assert "column 'time' is a time-of-day feature" in capsys.readouterr().err
+
+
+def test_times_named_numeric_are_hours_too(tmp_path):
+    path, hours, _ = _shop(tmp_path)
+    data = load_csv(path, target="busy", numeric=["time"])
+    assert data.preprocessor.columns[0]["kind"] == "time"
+    np.testing.assert_allclose(data.X[:, 0], hours, rtol=1e-6)
+    data = load_csv(path, target="busy", features=["time"])
+    assert data.columns == ["time"] and data.preprocessor.columns[0]["kind"] == "time"
