@@ -22,7 +22,8 @@ def _file(tmp_path, cells):
     [
         ([f"{k}k" for k in range(40, 71)], ["numbers followed by 'k'", "(40k as 40000)"]),
         ([f"{k} kg" for k in range(3, 20)], ["numbers followed by 'kg'", "(10 kg as 10)"]),
-        ([f"{h}:{m:02d}" for h in range(8, 18) for m in (0, 30)], ["times of day"]),
+        # hours past a day (durations): not times of day (those are hours since midnight)
+        ([f"{h}:{m:02d}" for h in range(20, 40) for m in (0, 30)], ["(13:45 as 13.75 hours)"]),
     ],
 )
 def test_quantities_read_as_categories_get_a_note(tmp_path, cells, words):

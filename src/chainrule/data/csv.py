@@ -50,6 +50,7 @@ from chainrule.data.targets import (
     fold_notes,
 )
 from chainrule.data.text_numbers import text_number_note
+from chainrule.data.times import datetime_notes, hours_of, time_notes
 from chainrule.errors import DataError
 
 __all__ = [
@@ -139,7 +140,8 @@ def load_csv(
     - The first row is a header unless all its cells are numbers or it looks like the rows
       below it; then the columns are named ``col0``, ``col1``, ... (a note says so).
     - Each column gets a type and a role (:mod:`chainrule.data.schema`): numeric,
-      categorical (one-hot, categories sorted), boolean (0/1) columns are used;
+      categorical (one-hot, categories sorted), boolean (0/1) columns and times of day
+      (``08:15``, ``8:15 PM``; hours since midnight, 8.25) are used;
       identifiers, free text, numbers mixed with words, constants, dates and empty columns
       are left out with a note.
       ``features`` (exactly these columns), ``drop``, ``categorical``, ``numeric`` override.
@@ -274,6 +276,8 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     if t is not None and "unit" in schema.target.stats:
         pre.target_unit = dict(schema.target.stats["unit"])
     notes += _unit_notes(schema, t) + accounting_notes(schema, t)
+    notes += time_notes(specs, [c.column for c in used])
+    notes += datetime_notes(specs, [c.column for c in used])
     numeric = [c.column for c in used if c.role == "numeric"]
     if kind == "regression":
         numeric.append(table[t])
@@ -457,7 +461,7 @@ def _spec(col: Column, info, impute, source: str) -> dict:
         if impute == "mean":
             spec["fill"] = min(counts, key=lambda c: (-counts[c], c))
     else:
-        kind = "date" if info.type == "date" else "numeric"
+        kind = info.type if info.type in ("date", "time") else "numeric"
         spec["kind"] = kind
         if "unit" in info.stats:  # new rows are read with the same sign and decimal mark
             spec["unit"] = dict(info.stats["unit"])
@@ -486,6 +490,9 @@ def _mean_fill(col: Column, kind: str, source: str) -> float:
 
         days = iso_days(col.levels, source, col.name)
         return float(days[col.codes[col.codes >= 0]].mean())
+    if kind == "time":  # the mean of the times (a cell that is not one is an error later)
+        hours = hours_of(col.levels)[0][col.codes[col.codes >= 0]]
+        return float(np.nanmean(hours)) if np.isfinite(hours).any() else 0.0
     values = col.values[col.kinds == NUMBER].astype(np.float64)
     values = values[np.isfinite(values)]
     return stable_moments(values)[0] if len(values) else 0.0

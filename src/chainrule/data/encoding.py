@@ -1,5 +1,5 @@
 """How one raw column becomes its slice of the encoded rows (numbers, one-hot categories,
-0/1 booleans, dates as days), and the check of a saved column description."""
+0/1 booleans, dates as days, times of day as hours), and the check of a saved column description."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def _located(spec, col: Column, i: int, source, lines, message) -> DataError:
 
 def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source, lines):
     """Write one raw column's encoding into ``block`` (its slice of the output)."""
-    if spec["kind"] == "numeric" or _all_numbers(spec.get("categories")):
-        read_missing_words(col, always=True)  # n.a., missing: as in training
+    if spec["kind"] in ("numeric", "time") or _all_numbers(spec.get("categories")):
+        read_missing_words(col, always=True)  # n.a., missing, NaT: as in training
     kinds = col.kinds
     absent = kinds == ABSENT
     if absent.any() and spec.get("fill") is None:
@@ -87,6 +87,9 @@ def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source
         return
     if kind == "date":
         _encode_date(spec, col, block, absent, source, lines)
+        return
+    if kind == "time":
+        _encode_time(spec, col, block, absent, source, lines)
         return
     keys = _category_index(spec, col)
     codes = np.full(len(kinds), -2, dtype=np.int64)  # -2: absent, -1: unseen
@@ -150,6 +153,34 @@ def _encode_date(spec, col: Column, block, absent, source, lines) -> None:
         block[absent, 0] = spec["fill"]
 
 
+def _encode_time(spec, col: Column, block, absent, source, lines) -> None:
+    from chainrule.data.times import FORMATS, hours_of
+
+    hours, reasons = hours_of(col.levels or [""])  # [""]: no text, nothing to look up
+    text = col.codes >= 0 if col.codes is not None else np.zeros(len(absent), bool)
+    codes = np.where(text, col.codes, 0) if col.codes is not None else np.zeros(len(text), int)
+    bad = (col.kinds == NUMBER) | (text & np.isnan(hours[codes]))
+    if bad.any():
+        i = int(np.argmax(bad))
+        why = f"not written {FORMATS}" if col.kinds[i] == NUMBER else reasons[codes[i]]
+        raise _located(
+            spec,
+            col,
+            i,
+            source,
+            lines,
+            say(
+                f"{braces(repr(col.text_of(i)))} is not a time of day ({braces(why)}); this "
+                "column holds times of day, read as hours since midnight (fix the cell or "
+                "leave it empty, or read the column as categories with {o})",
+                o=option("categorical", [spec["name"]]),
+            ),
+        )
+    block[text, 0] = hours[codes[text]]
+    if absent.any():
+        block[absent, 0] = spec["fill"]
+
+
 def check_unit(unit, what: str) -> dict:
     """A saved unit (``{"sign", "decimal", "grouped"}``, see :mod:`chainrule.data.units`)."""
     from chainrule.data.units import CURRENCIES
@@ -189,7 +220,7 @@ def _check_column(col) -> dict:
         raise DataError(f"Preprocessor: a column must be a dict with a 'name', got {col!r}")
     kind = col.get("kind")
     out = {"name": col["name"], "kind": kind}
-    if kind in ("numeric", "date"):
+    if kind in ("numeric", "date", "time"):
         fill = col.get("fill")
         if fill is not None and (isinstance(fill, bool) or not isinstance(fill, (int, float))):
             raise DataError(f"Preprocessor: column {col['name']!r}: fill must be a number")

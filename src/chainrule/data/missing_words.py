@@ -1,9 +1,9 @@
 """Words that mark a missing number: ``n.a.``, ``missing``, ``nil``, ``.``, ``—``, German
-Excel's ``#NV``. Among a column's numbers they mean "no value"; read as text they would
-leave the whole column out (or one-hot every number). They are read as missing cells, as
-empty cells and :data:`~chainrule.data.numbers.MISSING`'s ``n/a``, ``NaN``, ``null`` are,
-but only in a column of numbers: in a column of words, ``missing`` can be an answer
-(``present``/``missing``) and stays a category.
+Excel's ``#NV``, pandas' ``NaT``. Among a column's numbers (or times of day) they mean "no
+value"; read as text they would leave the whole column out (or one-hot every number). They
+are read as missing cells, as empty cells and :data:`~chainrule.data.numbers.MISSING`'s
+``n/a``, ``NaN``, ``null`` are, but only in a column of numbers: in a column of words,
+``missing`` can be an answer (``present``/``missing``) and stays a category.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ NUMBER_MISSING = frozenset(
     {"n.a.", "n.a", "n. a.", "n/a.", "n.v.", "k.a.", "k.a", "k. a.", "#nv", "n.d.", "n.b."}
     | {"missing", "nil", "not available", "no data", "(blank)", "(null)", "(empty)"}
     | {".", "—", "–", "−"}
+    # pandas' missing datetime, as str() writes it (to_csv writes an empty cell)
+    | {"nat"}
 )
 #: More distinct numbers than this: a measurement with a few words, not codes (S, M, 38).
 MANY_NUMBERS = 20

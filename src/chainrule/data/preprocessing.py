@@ -32,7 +32,7 @@ from chainrule.tensor import Tensor
 
 _FORMAT = "chainrule.preprocessor"
 _VERSION = 2
-KINDS = ("numeric", "categorical", "boolean", "date")
+KINDS = ("numeric", "categorical", "boolean", "date", "time")
 #: Below this spread relative to the largest magnitude, a feature is treated as constant
 #: (float32, which the network computes in, cannot tell its values apart).
 RELATIVE_SPREAD = 1e-7
@@ -57,9 +57,10 @@ class Preprocessor:
     """Turns table rows into the numbers a network eats, the same way at training and later.
 
     It knows the feature columns of a table (numeric, categorical with their categories,
-    boolean, or ISO dates), one-hot encodes the categorical ones, fills missing cells when
-    imputation was asked for, and standardises the numeric features with a mean and
-    standard deviation learned by :meth:`fit` on the TRAINING rows only. :meth:`to_dict` /
+    boolean, ISO dates as days, or times of day as hours since midnight), one-hot encodes
+    the categorical ones, fills missing cells when imputation was asked for, and standardises
+    the numeric features (dates and times too) with a mean and standard deviation learned by
+    :meth:`fit` on the TRAINING rows only. :meth:`to_dict` /
     :meth:`from_dict` give a JSON form that is saved with a model, so prediction preprocesses
     new rows exactly like training did; it also carries the target's name, the task, the
     class names and (for regression) the target's scaling.
@@ -70,8 +71,9 @@ class Preprocessor:
     Args:
         columns: one dict per raw feature column: ``{"name": ..., "kind": "numeric"}``,
             ``{"name": ..., "kind": "categorical", "categories": [...]}``,
-            ``{"name": ..., "kind": "boolean", "categories": [false, true]}`` or
-            ``{"name": ..., "kind": "date"}``, each with an optional ``"fill"`` value for
+            ``{"name": ..., "kind": "boolean", "categories": [false, true]}``,
+            ``{"name": ..., "kind": "date"}`` or ``{"name": ..., "kind": "time"}`` (``08:15``
+            is 8.25), each with an optional ``"fill"`` value for
             missing cells. ``None``: all-numeric columns, as many as :meth:`fit` sees.
         standardize: subtract the mean and divide by the standard deviation of each numeric
             feature (one-hot features are left as 0/1).

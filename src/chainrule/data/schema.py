@@ -14,6 +14,7 @@ identifier     named like an id (``id``, ``PassengerId``, ``user_id``), or     n
                text with more distinct values than half the rows
 free text      text averaging 30+ characters and 4+ words, mostly distinct     no
 constant       a single value in every row                                     no
+time           times of day (08:15, 17:40:05, 8:15 PM), as hours since midnight  yes
 date           ISO (2024-03-01), 01/03/2024 or 01.03.2024 dates                no
 comma          numbers with a decimal comma (172,3) in a file whose numbers    no
 decimals       use a point (70.12): two conventions, neither reading is safe
@@ -47,10 +48,11 @@ from chainrule.data.reader import (
     stack,
     where,
 )
+from chainrule.data.times import time_role
 from chainrule.data.units import read_units
 from chainrule.errors import DataError
 
-USED_ROLES = ("numeric", "categorical", "boolean")
+USED_ROLES = ("numeric", "categorical", "boolean", "time")
 #: A column of numbers may hold this share of text cells (one always): typos, reported as
 #: errors; with more text it is read as text (numbers become category names).
 STRAY_TEXT = 0.02
@@ -213,7 +215,7 @@ def _summarise_block(columns: list[Column]) -> list[tuple]:
     return list(columns)
 
 
-def describe(col: Column, summary: tuple | None = None) -> ColumnInfo:
+def describe(col: Column, summary: tuple | None = None, *, times: bool = True) -> ColumnInfo:
     """Infer a column's type and role from its cells (see the module's table)."""
     summary = summary or _summarise_block([col])[0]
     n = len(col.kinds)
@@ -227,7 +229,7 @@ def describe(col: Column, summary: tuple | None = None) -> ColumnInfo:
         return _text(col, info, n_number, n_text)
     if n_number >= n_text and n_text <= max(1, STRAY_TEXT * (n_text + n_number)):
         return _numeric(col, info, summary)
-    return _text(col, info, n_number, n_text)
+    return _text(col, info, n_number, n_text, times)
 
 
 def _digit_answers(col: Column) -> set[str]:
@@ -297,7 +299,9 @@ def _zero_padded(col: Column) -> str | None:
     return None
 
 
-def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnInfo:
+def _text(
+    col: Column, info: ColumnInfo, n_number: int, n_text: int, times: bool = True
+) -> ColumnInfo:
     codes = col.codes[col.codes >= 0]
     counts = np.bincount(codes, minlength=len(col.levels))
     levels = col.levels
@@ -326,6 +330,10 @@ def _text(col: Column, info: ColumnInfo, n_number: int, n_text: int) -> ColumnIn
         info.reason = "dates"
     elif info.distinct == 1 and present >= 3:
         info.role, info.reason = "constant", f"every row holds {levels[0]!r}"
+    elif times and (clock := time_role(col, counts, n_number)) is not None:
+        # 08:15, 17:40:05, 8:15 PM: hours since midnight (as text: an identifier, left out)
+        info.role, info.reason = clock
+        info.type = "time" if clock[0] == "time" else info.type
     elif n_number == 0 and sum(1 for v in levels if _COMMA_DECIMAL.fullmatch(v)) >= 0.9 * len(
         levels
     ):
@@ -451,6 +459,8 @@ def infer_schema(
     }
     infos = [describe(c, s) for c, s in zip(table.columns, summarise(table.columns))]
     for info in infos:
+        if info.role == "time" and info.name not in {target, *(categorical or ())}:
+            _time_missing_words(info, words)
         if negatives.get(info.name) and info.role == "numeric":
             info.stats["accounting"] = negatives[info.name]
         found = units.get(info.name)
@@ -467,7 +477,11 @@ def infer_schema(
             info.reason = f"{info.reason}; {said}" if info.reason else f"numbers; {said}"
     schema = Schema(infos)
     if target is not None:
-        schema.target = infos[table.names.index(target)]
+        k = table.names.index(target)
+        if infos[k].role in ("time", "mixed") and infos[k].type != "number":
+            # a target of times is read as before: class labels (a time feature is hours)
+            infos[k] = describe(table.columns[k], times=False)
+        schema.target = infos[k]
         schema.task, schema.task_reason = target_task(table[target], schema.target, task)
     both = set(categorical or ()) & set(numeric or ())
     if both:
@@ -485,6 +499,14 @@ def infer_schema(
     if target is not None and features and target in features:
         raise DataError(f"{source}: the target column {target!r} is also listed as a feature")
     return schema
+
+
+def _time_missing_words(info: ColumnInfo, words: dict) -> None:
+    """``n.a.``, ``NaT`` among times of day: missing cells, as among numbers."""
+    found = read_missing_words(info.column, always=True)
+    if found:
+        info.missing += sum(found.values())
+        words[info.name] = found
 
 
 def _override(col: Column, info: ColumnInfo, named: dict, source: str) -> None:
@@ -510,10 +532,8 @@ def _override(col: Column, info: ColumnInfo, named: dict, source: str) -> None:
                 if info.examples
                 else f"{where(source, None, col.position, name)}: has no values"
             )
-        info.role = "date" if info.type == "date" else "numeric"
+        info.role = "time" if info.type == "time" else "numeric"  # ISO dates: days
         info.reason = "chosen by the user"
-        if info.type == "date":
-            info.role = "numeric"
         return
     if named["features"] is not None and not info.used:
         # Chosen by name: use it whatever it looked like.

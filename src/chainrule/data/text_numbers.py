@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from chainrule.data.messages import Message, braces, option, say
+from chainrule.data.times import parse_time
 
 __all__ = ["text_number_note"]
 
@@ -26,7 +27,10 @@ def text_number_note(name: str, levels: list[str]) -> Message | None:
     if len(levels) < MIN_LEVELS:
         return None
     example = levels[0]
-    if all(_TIME.fullmatch(level) for level in levels):
+    if all(parse_time(level)[0] is not None for level in levels):  # chosen categorical
+        what = "times of day"
+        fix = "leave the column out of categorical= (times are read as hours since midnight)"
+    elif all(_TIME.fullmatch(level) for level in levels):  # 25:30: hours past a day
         what = "times of day"
         fix = "write them as numbers (13:45 as 13.75 hours)"
     else:

@@ -232,6 +232,12 @@ def _preprocess(g: Graph, pre, output_names, dtype):
                 f"ONNX graph cannot parse dates from text; retrain without that column, or "
                 f"export the network alone with --network-only (it takes the encoded features)"
             )
+        if col["kind"] == "time":
+            raise ExportError(
+                f"column {name!r} is a time-of-day feature (read as hours since midnight), and "
+                f"an ONNX graph cannot parse times from text; retrain without that column, or "
+                f"export the network alone with --network-only (it takes the encoded features)"
+            )
         if col["kind"] == "numeric":
             inputs.append(_value_info(name, np.zeros(0, np.float64), ["batch", 1]))
             pieces.append(_numeric(g, name, col))
