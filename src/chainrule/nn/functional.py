@@ -46,6 +46,15 @@ from chainrule.ops.pooling_adaptive_max import (  # noqa: E402, F401
 )
 from chainrule.ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: E402, F401
 
+# adaptive_avg_pool3d and the max pools' _with_indices spellings (ops/pooling_adaptive_avg3d.py)
+# isort: split
+from chainrule.ops.pooling_adaptive_avg3d import (  # noqa: E402, F401
+    adaptive_avg_pool3d,
+    max_pool1d_with_indices,
+    max_pool2d_with_indices,
+    max_pool3d_with_indices,
+)
+
 # ---- margin and likelihood losses (ops/loss_margin.py, ops/loss_multiclass_margin.py, ...) ----
 # isort: split
 from chainrule.ops.loss_ctc import ctc_loss  # noqa: E402, F401

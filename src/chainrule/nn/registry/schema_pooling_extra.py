@@ -1,9 +1,11 @@
 """The schemas of the pooling extras a saved architecture may name: AdaptiveMaxPool1d/2d/3d,
+AdaptiveAvgPool3d (``nn/pooling_adaptive_avg3d.py``),
 LPPool1d/2d/3d and MaxUnpool1d/2d/3d (``nn/pooling_extra.py``)."""
 
 from __future__ import annotations
 
 from chainrule.nn import pooling_extra as layers
+from chainrule.nn.pooling_adaptive_avg3d import AdaptiveAvgPool3d
 from chainrule.nn.registry.checks import _bool, _norm_order, _optional, _sizes
 
 LAYERS: dict[str, tuple[type, dict]] = {}
@@ -36,3 +38,9 @@ for _dims in (1, 2, 3):
         },
     )
     REQUIRED[_unpool.__name__] = ("kernel_size",)
+
+LAYERS["AdaptiveAvgPool3d"] = (
+    AdaptiveAvgPool3d,
+    {"output_size": _sizes(1, allow_none=True, most=3)},
+)
+REQUIRED["AdaptiveAvgPool3d"] = ("output_size",)
