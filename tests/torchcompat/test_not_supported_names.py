@@ -37,7 +37,7 @@ def test_every_missing_pytorch_name_raises_not_supported(prefix, owner, names):
                 pytest.fail(f"{prefix}.{name}: plain AttributeError {err}")
         except Exception:  # noqa: BLE001 - a property chainrule has, refusing this tensor
             pass
-    assert missing > 20
+    assert missing >= 5  # the check ran on real names (fewer each time chainrule gains some)
 
 
 def test_the_hint_is_the_handwritten_one_else_the_closest_names():
