@@ -130,6 +130,20 @@ _SHAPE_EXTRA += ("atleast_1d", "atleast_2d", "atleast_3d")
 _EXTREMES = ("kthvalue", "cummax", "cummin", "msort", "fmax", "fmin", "aminmax")
 _SIGN_MAGNITUDE = ("sgn", "signbit", "frac", "copysign", "hypot")
 _INDEX_WRITE = ("index_add", "index_copy", "index_fill", "scatter_add")
+# PyTorch's top-level spellings of nn.functional ops, with ATen's signatures
+_NN_TOPLEVEL = ("celu", "celu_", "selu", "selu_", "rrelu", "rrelu_", "hardshrink", "prelu")
+_NN_TOPLEVEL += ("threshold", "threshold_", "pdist", "cosine_similarity", "pairwise_distance")
+_NN_TOPLEVEL += ("pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle")
+_NN_TOPLEVEL += ("embedding", "bilinear", "layer_norm", "rms_norm", "group_norm", "batch_norm")
+_NN_TOPLEVEL += ("instance_norm", "dropout", "dropout_", "feature_dropout", "feature_dropout_")
+_NN_TOPLEVEL += ("alpha_dropout", "alpha_dropout_", "feature_alpha_dropout")
+_NN_TOPLEVEL += ("feature_alpha_dropout_", "adaptive_avg_pool1d", "adaptive_max_pool1d")
+_NN_TOPLEVEL += ("avg_pool1d", "max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices")
+_NN_TOPLEVEL += ("grid_sampler", "grid_sampler_2d", "grid_sampler_3d", "affine_grid_generator")
+_NN_TOPLEVEL += ("margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss")
+_NN_TOPLEVEL += ("triplet_margin_loss", "poisson_nll_loss", "ctc_loss", "kl_div")
+_NN_TOPLEVEL += ("binary_cross_entropy_with_logits",)
+_CONVS = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 
 # Public names that live in modules loaded on first use: name -> (module, attribute).
 _LAZY = {
@@ -245,6 +259,8 @@ _LAZY = {
     **{name: ("chainrule.ops.linalg", name) for name in _LINALG},
     "inverse": ("chainrule.ops.linalg", "inv"),
     **{name: ("chainrule.ops.linalg.legacy", name) for name in ("svd", "qr", "cholesky")},
+    **{name: ("chainrule.torch_nn_functions", name) for name in _NN_TOPLEVEL},
+    **{name: ("chainrule.nn.functional", name) for name in _CONVS},  # the same signatures
 }
 
 

@@ -288,6 +288,16 @@ class TensorMethodsExtra:
     __ilshift__ = bitwise_left_shift_
     __irshift__ = bitwise_right_shift_
 
+    def hardshrink(self, lambd=0.5):  # torch.Tensor has these two of the activations
+        from chainrule.ops.activation_more import hardshrink
+
+        return hardshrink(self, lambd)
+
+    def prelu(self, weight):
+        from chainrule.ops.activation_extra import prelu
+
+        return prelu(self, weight)
+
     def rot90(self, k=1, dims=(0, 1)):
         return _extra_torch_ops.rot90(self, k, dims)
 

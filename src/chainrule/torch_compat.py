@@ -176,6 +176,8 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "hub": "build the model in code and load weights with model.load_state_dict",
         "onnx": "cr.onnx.export(model, path, example_input) (docs/onnx.md)",
         "quantization": "float32 or float64 only",
+        "embedding_bag": "chainrule.nn.functional.embedding_bag (the bags; not ATen's offset2bag, "
+        "bag_size and max_indices)",
     },
     "torch.nn": {
         "DataParallel": "distributed.DistributedDataParallel under mpiexec (docs/distributed.md)",

@@ -37,7 +37,7 @@ def test_every_missing_pytorch_name_raises_not_supported(prefix, owner, names):
                 pytest.fail(f"{prefix}.{name}: plain AttributeError {err}")
         except Exception:  # noqa: BLE001 - a property chainrule has, refusing this tensor
             pass
-    assert missing > 20
+    assert missing >= 5  # the check ran on real names (fewer each time chainrule gains some)
 
 
 def test_the_hint_is_the_handwritten_one_else_the_closest_names():
@@ -49,8 +49,10 @@ def test_the_hint_is_the_handwritten_one_else_the_closest_names():
         cr.index_put  # noqa: B018
     with pytest.raises(cr.NotSupportedError, match=r"chainrule.Tensor.index_copy"):
         cr.tensor([1.0]).index_put  # noqa: B018
-    with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.adaptive_avg_pool2d"):
-        cr.nn.functional.adaptive_avg_pool3d  # noqa: B018
+    with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.adaptive_max_pool3d"):
+        cr.nn.functional.fractional_max_pool3d  # noqa: B018 - (adaptive_avg_pool3d came)
+    with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.embedding_bag"):
+        cr.embedding_bag  # noqa: B018 - ATen's four outputs; F's has the bags
     with pytest.raises(cr.NotSupportedError, match="no close equivalent in chainrule"):
         cr.nn.AdaptiveLogSoftmaxWithLoss  # noqa: B018 - (nn.Fold, the example before, came)
     assert issubclass(cr.NotSupportedError, NotImplementedError)

@@ -135,6 +135,11 @@ from chainrule.nn.pooling_extra import LAYERS as _POOLING_EXTRA  # noqa: E402 - 
 
 globals().update({layer.__name__: layer for layer in _POOLING_EXTRA})
 
+# AdaptiveAvgPool3d, FractionalMaxPool2d (nn/pooling_adaptive_avg3d.py, nn/fractional_max_pool.py)
+# isort: split
+from chainrule.nn.fractional_max_pool import FractionalMaxPool2d  # noqa: E402
+from chainrule.nn.pooling_adaptive_avg3d import AdaptiveAvgPool3d  # noqa: E402
+
 __all__ = [
     "BCELoss",
     "BatchNorm1d",
@@ -267,6 +272,8 @@ __all__ = [
     *(layer.__name__ for layer in _PADDING_LAYERS),
     # pooling extras (nn/pooling_extra.py)
     *(layer.__name__ for layer in _POOLING_EXTRA),
+    "AdaptiveAvgPool3d",  # nn/pooling_adaptive_avg3d.py
+    "FractionalMaxPool2d",  # nn/fractional_max_pool.py
 ]
 
 _LAZY_SUBMODULES = ("registry", "utils")

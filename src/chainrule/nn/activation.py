@@ -9,13 +9,11 @@ result is a new tensor and the input keeps its values (the values are the same).
 from __future__ import annotations
 
 import math
-import warnings
-
-import numpy as np
 
 from chainrule import ops
 from chainrule.autograd.grad_mode import _GradMode
 from chainrule.nn.module import Module
+from chainrule.ops.softmax import _softmax_dim  # noqa: F401 - used here and imported from here
 from chainrule.tensor import Tensor
 
 
@@ -247,20 +245,6 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
-
-
-def _softmax_dim(dim, x, name: str) -> int:
-    """``dim``, or for None PyTorch's implicit (deprecated) choice, with its warning."""
-    if dim is not None:
-        return dim
-    ndim = len(getattr(x, "shape", np.shape(x)))
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. Change the call to "
-        f"include dim=X as an argument.",
-        UserWarning,
-        stacklevel=3,
-    )
-    return 0 if ndim in (0, 1, 3) else 1
 
 
 def _check_dim(dim, layer: str) -> int | None:

@@ -46,6 +46,21 @@ from chainrule.ops.pooling_adaptive_max import (  # noqa: E402, F401
 )
 from chainrule.ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: E402, F401
 
+# adaptive_avg_pool3d, the max pools' _with_indices spellings, fractional max pooling
+# (ops/pooling_adaptive_avg3d.py, ops/fractional_max_pool.py); PyTorch's native_channel_shuffle
+# isort: split
+from chainrule.ops.fractional_max_pool import (  # noqa: E402, F401
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+)
+from chainrule.ops.pixel_shuffle import channel_shuffle as native_channel_shuffle  # noqa: E402, F401
+from chainrule.ops.pooling_adaptive_avg3d import (  # noqa: E402, F401
+    adaptive_avg_pool3d,
+    max_pool1d_with_indices,
+    max_pool2d_with_indices,
+    max_pool3d_with_indices,
+)
+
 # ---- margin and likelihood losses (ops/loss_margin.py, ops/loss_multiclass_margin.py, ...) ----
 # isort: split
 from chainrule.ops.loss_ctc import ctc_loss  # noqa: E402, F401

@@ -311,8 +311,7 @@ class GluProduct(Mul):
 def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmax(−x) along ``dim``, as ``torch.nn.functional.softmin`` (no ``dim``: PyTorch's
     implicit choice and its deprecation warning)."""
-    from chainrule.nn.activation import _softmax_dim
-    from chainrule.ops.softmax import softmax
+    from chainrule.ops.softmax import _softmax_dim, softmax
 
     input = operand(input)
     return softmax(-input, dtype=dtype, dim=_softmax_dim(dim, input, "softmin"))

@@ -83,7 +83,10 @@ class ELU(Function):
         passes = _constant(np.logical_not(z.array <= 0))  # NaN passes, as backward
         # at z = 0 the local derivative is α, but PyTorch's second derivative there is 0
         alpha = float(self.alpha)
-        curved = where(_constant(z.array < 0), exp(z) * alpha, alpha)
+        negative = _constant(z.array < 0)
+        # e^z of the negative z only: a large positive z would overflow, and its gradient
+        # through the branch not taken would be 0·∞ = NaN
+        curved = where(negative, exp(where(negative, z, 0.0)) * alpha, alpha)
         return (grad * where(passes, ONE, curved),)
 
 
@@ -116,7 +119,10 @@ class GELU(Function):
             local *= grad
             return (local,)
         z64 = self.z.astype(np.float64, copy=False)
-        pdf = _INV_SQRT_2PI * _exp_neg_square(np.minimum(np.abs(z64), 38.0) * _SQRT_HALF)
+        # |z| capped at 40, where φ is exactly 0 already: z·φ(z) is 0 for every finite z past
+        # it (a cap below 38.6 left denormal φ(38), times z), and NaN at ±∞, as in PyTorch
+        with np.errstate(under="ignore"):
+            pdf = _INV_SQRT_2PI * _exp_neg_square(np.minimum(np.abs(z64), 40.0) * _SQRT_HALF)
         return (grad * (self.cdf + z64 * pdf).astype(grad.dtype, copy=False),)
 
     def backward_graph(self, grad):

@@ -137,12 +137,19 @@ def apply_conv_transpose3d(
 
 
 def conv_transpose3d(
-    x, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1
+    input,  # noqa: A002 - PyTorch's name (keyword callers write input=)
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
 ) -> Tensor:
     """Transposed 3-D convolution, as ``torch.nn.functional.conv_transpose3d``.
 
     Args:
-        x: (N, C_in, D, H, W) or (C_in, D, H, W).
+        input: (N, C_in, D, H, W) or (C_in, D, H, W).
         weight: (C_in, C_out / groups, kD, kH, kW) (PyTorch's layout).
         bias: (C_out,) or None.
         stride, padding, output_padding, groups, dilation: as in PyTorch, ints or triples;
@@ -160,7 +167,7 @@ def conv_transpose3d(
     from chainrule.ops.conv import _conv_args
 
     op = "conv_transpose3d"
-    x, weight, bias = _conv_args(x, weight, bias, op)
+    x, weight, bias = _conv_args(input, weight, bias, op)
     stride = triple(stride, "stride", op, 1)
     dilation = triple(dilation, "dilation", op, 1)
     padding = triple(padding, "padding", op, 0)

@@ -3,6 +3,8 @@ subtracted first and the exact 1 it contributes is kept apart from the rest of t
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from chainrule.autograd.function import Function
@@ -351,3 +353,18 @@ def _as_dtype(x, dtype):
 
     x, dtype = operand(x), _dtype.resolve_dtype(dtype)
     return x if x.array.dtype == dtype else cast(x, dtype)
+
+
+def _softmax_dim(dim, x, name: str) -> int:
+    """``dim``, or for None PyTorch's implicit (deprecated) choice, with its warning (here, not in
+    ``nn``, so the ops that need it import nothing above them)."""
+    if dim is not None:
+        return dim
+    ndim = len(getattr(x, "shape", np.shape(x)))
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+        f"include dim=X as an argument.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return 0 if ndim in (0, 1, 3) else 1

@@ -1,10 +1,14 @@
 """The schemas of the pooling extras a saved architecture may name: AdaptiveMaxPool1d/2d/3d,
+AdaptiveAvgPool3d (``nn/pooling_adaptive_avg3d.py``), FractionalMaxPool2d
+(``nn/fractional_max_pool.py``),
 LPPool1d/2d/3d and MaxUnpool1d/2d/3d (``nn/pooling_extra.py``)."""
 
 from __future__ import annotations
 
 from chainrule.nn import pooling_extra as layers
-from chainrule.nn.registry.checks import _bool, _norm_order, _optional, _sizes
+from chainrule.nn.fractional_max_pool import FractionalMaxPool2d
+from chainrule.nn.pooling_adaptive_avg3d import AdaptiveAvgPool3d
+from chainrule.nn.registry.checks import _bool, _fail, _finite, _norm_order, _optional, _sizes
 
 LAYERS: dict[str, tuple[type, dict]] = {}
 REQUIRED: dict[str, tuple] = {}
@@ -36,3 +40,29 @@ for _dims in (1, 2, 3):
         },
     )
     REQUIRED[_unpool.__name__] = ("kernel_size",)
+
+LAYERS["AdaptiveAvgPool3d"] = (
+    AdaptiveAvgPool3d,
+    {"output_size": _sizes(1, allow_none=True, most=3)},
+)
+REQUIRED["AdaptiveAvgPool3d"] = ("output_size",)
+
+
+def _ratios(value, where):
+    """A fractional pool's output_ratio: a number or a list of two, each in (0, 1)."""
+    items = value if isinstance(value, list) else [value]
+    if not 1 <= len(items) <= 2 or not all(0 < _finite(r, where) < 1 for r in items):
+        raise _fail(where, f"expected a number or two in (0, 1), got {value!r}")
+    return value
+
+
+LAYERS["FractionalMaxPool2d"] = (
+    FractionalMaxPool2d,
+    {
+        "kernel_size": _sizes(1),
+        "output_size": _optional(_sizes(0)),
+        "output_ratio": _optional(_ratios),
+        "return_indices": _bool,
+    },
+)
+REQUIRED["FractionalMaxPool2d"] = ("kernel_size",)
