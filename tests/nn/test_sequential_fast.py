@@ -273,3 +273,20 @@ def test_output_hooks_and_retain_grad():
     (out * 3).sum().backward()
     assert seen == [(4, 2)]
     np.testing.assert_array_equal(out.grad.numpy(), np.full((4, 2), 3.0))
+
+
+def test_identity_and_dropout_in_evaluation_are_skipped(per_layer):
+    cr.manual_seed(2)
+    model = nn.Sequential(
+        nn.Identity(), nn.Linear(3, 6), nn.ReLU(), nn.Dropout(0.3), nn.Linear(6, 2)
+    ).double()
+    x, y = cr.randn(5, 3, dtype=cr.float64), cr.randn(5, 2, dtype=cr.float64)
+    model.eval()
+    assert type(model(x)._ctx) is LayerChain
+    _same(_step(model, x, y), per_layer(lambda: _step(model, x, y)))
+    model.train()  # dropout draws masks in training: the layers run one by one
+    assert type(model(x)._ctx) is not LayerChain
+    model[3].p = 0.0  # p = 0 returns the input, in training too
+    assert type(model(x)._ctx) is LayerChain
+    only_identities = nn.Sequential(nn.Identity(), nn.Dropout(0.5).eval())
+    assert only_identities(x) is x  # nothing to run: the input itself, as the modules give it

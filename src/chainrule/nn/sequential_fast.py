@@ -1,7 +1,8 @@
 """``nn.Sequential``'s fast path: its Linear layers and activations run as one recorded node.
 
 Where every module of a Sequential is an ``nn.Linear`` or one of the elementwise activations
-below (``nn.Sigmoid``, ``nn.Tanh``, ``nn.ReLU``, ``nn.LeakyReLU``, ...) with no hook, its
+below (``nn.Sigmoid``, ``nn.Tanh``, ``nn.ReLU``, ``nn.LeakyReLU``, ...) with no hook (or an
+``nn.Identity``, or an ``nn.Dropout`` in evaluation mode, which return their input), its
 forward runs their ops in one loop and records one
 :class:`~chainrule.autograd.layer_chain.LayerChain` node (see there: same kernels, same bits,
 the per-layer graph back as soon as anyone looks at it). Anything else (another module, a
@@ -17,7 +18,8 @@ from chainrule.autograd.function import _OBSERVERS
 from chainrule.autograd.grad_mode import _INFERENCE_LIVE, _GradMode
 from chainrule.autograd.layer_chain import record
 from chainrule.nn.activation import ELU, GELU, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
-from chainrule.nn.linear import Linear
+from chainrule.nn.dropout import Dropout
+from chainrule.nn.linear import Identity, Linear
 from chainrule.ops import activation as _activation_ops
 from chainrule.ops import activation_smooth as _smooth_ops
 from chainrule.ops.matmul import Linear as _LinearOp
@@ -49,6 +51,8 @@ def _plan(modules, width: int, dtype) -> list | None:
             return None
         if "forward" in module.__dict__:
             return None
+        if kind is Identity or (kind is Dropout and (not module.training or module.p == 0.0)):
+            continue  # each returns its input itself: no op, no node
         if kind is Linear:
             params = module._parameters
             weight, bias = params["weight"], params["bias"]
@@ -79,7 +83,7 @@ def run(modules, x):
     if h.ndim == 0 or h.dtype.kind != "f":
         return None
     plan = _plan(modules, h.shape[-1], h.dtype)
-    if plan is None:
+    if not plan:  # (no layer that computes: the modules return the input itself)
         return None
     needs = x._requires_grad
     recording = _GradMode.enabled
