@@ -39,6 +39,15 @@ def _as_float_tensor(value, loss: str, what: str) -> Tensor:
     return tensor
 
 
+def _plain_pair(input, target) -> bool:
+    """True for the training loop's usual call: two tensors of one float dtype and one shape,
+    which every check of a loss module passes (no conversion, no promotion, no broadcast)."""
+    if input.__class__ is not Tensor or target.__class__ is not Tensor:
+        return False
+    a, t = input.array, target.array
+    return a.dtype is t.dtype and a.dtype.kind == "f" and a.shape == t.shape
+
+
 def _shape_hint(input_shape: tuple, target_shape: tuple) -> str:
     if input_shape[-1:] == (1,) and input_shape[:-1] == target_shape:
         return "; reshape the target to match: y.reshape(-1, 1)"
@@ -304,6 +313,9 @@ class BCELoss(_Loss):
         self.register_buffer("weight", _weight_buffer(weight, "BCELoss", "weight"))
 
     def forward(self, input, target):
+        plain = _plain_pair(input, target) and self.reduction == "mean"
+        if plain and self._buffers["weight"] is None:
+            return BinaryCrossEntropy.apply(input, target)  # the checks below would pass
         input = _as_float_tensor(input, "BCELoss", "input")
         target = _matching_target(input, target, "BCELoss")
         if self._buffers["weight"] is None:
@@ -348,6 +360,10 @@ class BCEWithLogitsLoss(_Loss):
         )
 
     def forward(self, input, target):
+        if _plain_pair(input, target) and self.reduction == "mean":
+            buffers = self._buffers
+            if buffers["weight"] is None and buffers["pos_weight"] is None:
+                return BinaryCrossEntropyWithLogits.apply(input, target)  # (as below, unchecked)
         input = _promoted(_as_float_tensor(input, "BCEWithLogitsLoss", "input"), target)
         target = _matching_target(input, target, "BCEWithLogitsLoss")
         buffers, reduction = self._buffers, self.reduction
