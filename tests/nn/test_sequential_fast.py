@@ -290,3 +290,16 @@ def test_identity_and_dropout_in_evaluation_are_skipped(per_layer):
     assert type(model(x)._ctx) is LayerChain
     only_identities = nn.Sequential(nn.Identity(), nn.Dropout(0.5).eval())
     assert only_identities(x) is x  # nothing to run: the input itself, as the modules give it
+
+
+def test_trace_reads_the_layers_op_by_op(per_layer):
+    model = _model(("tanh", "sigmoid"))
+    x, y = cr.randn(3, 3, dtype=cr.float64), cr.randn(3, 2, dtype=cr.float64)
+
+    def traced():
+        loss = ((model(x) - y) ** 2).mean()
+        return str(cr.trace(loss))
+
+    fast = traced()
+    assert "layers(" not in fast and "tanh(" in fast and "σ(" in fast
+    assert fast == per_layer(traced)

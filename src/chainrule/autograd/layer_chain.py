@@ -149,6 +149,21 @@ class LayerChain(Function):
         return tuple(grads)
 
 
+def expand_all(root: Tensor) -> None:
+    """Expand every :class:`LayerChain` below ``root`` into its per-layer nodes, for the tools
+    that read a graph op by op (``cr.trace``, ``cr.explain``: explain/graph.py)."""
+    stack, seen = [root], set()
+    while stack:
+        tensor = stack.pop()
+        fn = tensor._ctx
+        if fn is None or id(fn) in seen:
+            continue
+        if fn.expands:
+            fn = fn.expand(tensor)
+        seen.add(id(fn))
+        stack.extend(fn.parents)
+
+
 def record(steps: list, outputs: list, parents: tuple, out) -> Tensor:
     """The result tensor of a chain whose layers ran, linked to one :class:`LayerChain`."""
     node = _new_object(LayerChain)

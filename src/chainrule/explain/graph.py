@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 
 from chainrule.autograd.engine import sum_to_shape, topological_order
+from chainrule.autograd.layer_chain import expand_all
 from chainrule.errors import GraphError
 from chainrule.tensor import Tensor
 
@@ -46,6 +47,7 @@ class Graph:
                 "the graph below this tensor was freed by backward(); call trace() before "
                 "backward(), or pass retain_graph=True to backward()"
             )
+        expand_all(root)  # a Sequential's layers recorded as one node: op by op here
         self.root = root
         self.ops = list(reversed(topological_order(root._ctx)))
         self.output_of = {root._ctx: root}
