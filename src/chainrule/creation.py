@@ -132,14 +132,15 @@ def ones(*shape, size=None, dtype=None, requires_grad: bool = False, device=None
     return _wrap(np.ones(_shape(shape, size, "ones"), _float_dtype(dtype)), requires_grad)
 
 
-def full(shape, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    """A tensor of ``shape`` filled with ``fill_value``.
+def full(size, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """A tensor of shape ``size`` filled with ``fill_value`` (PyTorch's argument names, so
+    ``full(size=(3,), fill_value=7)`` works).
 
     As in PyTorch, the dtype follows the value when ``dtype`` is not given: a float gives
     float32, an int int64, a bool bool.
     """
     check_device(device)
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = (size,) if isinstance(size, int) else tuple(size)
     dtype = _fill_dtype(fill_value, dtype)
     fill_value = _dtype.checked_scalar(fill_value, np.dtype(dtype))  # 300.0 in uint8 raises
     return _wrap(np.full(shape, fill_value, dtype), requires_grad)
