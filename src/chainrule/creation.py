@@ -138,29 +138,34 @@ def ones(*shape, size=None, dtype=None, requires_grad: bool = False, device=None
     return _wrap(np.ones(_shape(shape, size, "ones"), _float_dtype(dtype)), requires_grad)
 
 
-def full(shape, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    """A tensor of ``shape`` filled with ``fill_value``.
+def full(size, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """A tensor of shape ``size`` filled with ``fill_value`` (PyTorch's argument names, so
+    ``full(size=(3,), fill_value=7)`` works).
 
     As in PyTorch, the dtype follows the value when ``dtype`` is not given: a float gives
     float32, an int int64, a bool bool.
     """
     check_device(device)
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    shape = (size,) if isinstance(size, int) else tuple(size)
     dtype = _fill_dtype(fill_value, dtype)
     fill_value = _dtype.checked_scalar(fill_value, np.dtype(dtype))  # 300.0 in uint8 raises
     return _wrap(np.full(shape, fill_value, dtype), requires_grad)
 
 
-def zeros_like(other, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+def zeros_like(  # noqa: A002 - PyTorch's name
+    input, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
     check_device(device)
-    other = np.asarray(other)
-    return _wrap(np.zeros(other.shape, _dtype.resolve_dtype(dtype) or other.dtype), requires_grad)
+    array = np.asarray(input)
+    return _wrap(np.zeros(array.shape, _dtype.resolve_dtype(dtype) or array.dtype), requires_grad)
 
 
-def ones_like(other, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+def ones_like(  # noqa: A002 - PyTorch's name
+    input, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
     check_device(device)
-    other = np.asarray(other)
-    return _wrap(np.ones(other.shape, _dtype.resolve_dtype(dtype) or other.dtype), requires_grad)
+    array = np.asarray(input)
+    return _wrap(np.ones(array.shape, _dtype.resolve_dtype(dtype) or array.dtype), requires_grad)
 
 
 def empty(
@@ -179,11 +184,11 @@ def empty(
     return zeros(shape, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
-def empty_like(
-    other, dtype=None, requires_grad=False, device=None, layout=None, memory_format=None
+def empty_like(  # noqa: A002 - PyTorch's name
+    input, dtype=None, requires_grad=False, device=None, layout=None, memory_format=None
 ) -> Tensor:
-    """``torch.empty_like``: ``other``'s shape and dtype, zero-filled here."""
-    return zeros_like(other, dtype=dtype, requires_grad=requires_grad, device=device)
+    """``torch.empty_like``: ``input``'s shape and dtype, zero-filled here."""
+    return zeros_like(input, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
 def eye(
@@ -193,7 +198,7 @@ def eye(
     return _wrap(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
-def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
+def arange(start=None, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Evenly spaced values; integer arguments give an integer tensor, as in NumPy.
 
     With an integer ``dtype``, PyTorch's CPU kernel: the bounds and the step are truncated to
@@ -201,8 +206,13 @@ def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=Fals
     dtypes the count is still ``⌈(end − start) / step⌉`` of the values as given.
     """
     check_device(device)
-    if stop is None:
-        start, stop = 0, start  # arange(end) starts at 0
+    if end is None:
+        if start is None:
+            raise TypeError("arange() missing 1 required positional argument: 'end'")
+        start, end = 0, start  # arange(end) starts at 0
+    elif start is None:
+        start = 0  # arange(end=5), as PyTorch
+    stop = end
     if not step:
         raise ArgumentError("arange: step must be nonzero")
     _check_step_sign(start, stop, step)
@@ -275,8 +285,10 @@ def _like(other) -> np.ndarray:
     return other.array if isinstance(other, Tensor) else np.asarray(other)
 
 
-def full_like(other, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    """A tensor shaped like ``other`` filled with ``fill_value`` (``other``'s dtype by default).
+def full_like(  # noqa: A002 - PyTorch's name
+    input, fill_value, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
+    """A tensor shaped like ``input`` filled with ``fill_value`` (``input``'s dtype by default).
 
     Example:
         >>> import chainrule as cr
@@ -284,23 +296,27 @@ def full_like(other, fill_value, dtype=None, requires_grad: bool = False, device
         [7.0, 7.0]
     """
     check_device(device)
-    array = _like(other)
+    array = _like(input)
     dt = _dtype.resolve_dtype(dtype) or array.dtype
     fill_value = _dtype.checked_scalar(fill_value, dt)  # uint8: -1 is 255; 300 raises
     return _wrap(np.full(array.shape, fill_value, dt), requires_grad)
 
 
-def rand_like(other, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    """Uniform samples in [0, 1) shaped like ``other`` (a float dtype)."""
-    array = _like(other)
+def rand_like(  # noqa: A002 - PyTorch's name
+    input, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
+    """Uniform samples in [0, 1) shaped like ``input`` (a float dtype)."""
+    array = _like(input)
     return rand(
         *array.shape, dtype=dtype or array.dtype, requires_grad=requires_grad, device=device
     )
 
 
-def randn_like(other, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    """Standard normal samples shaped like ``other`` (a float dtype)."""
-    array = _like(other)
+def randn_like(  # noqa: A002 - PyTorch's name
+    input, dtype=None, requires_grad: bool = False, device=None
+) -> Tensor:
+    """Standard normal samples shaped like ``input`` (a float dtype)."""
+    array = _like(input)
     dt = dtype or array.dtype
     return randn(*array.shape, dtype=dt, requires_grad=requires_grad, device=device)
 

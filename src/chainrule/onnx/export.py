@@ -218,6 +218,19 @@ def _value_info(name: str, array: np.ndarray, batch_dims):
     return onnx.helper.make_tensor_value_info(name, elem, shape)
 
 
+def _check_argument_order(path, example_input) -> None:
+    """PyTorch's ``torch.onnx.export(model, args, f)`` puts the input before the file (and
+    ``torch.onnx`` is this module under ``install_as_torch()``): say so, rather than fail on
+    the file name read as an input."""
+    paths = (str, os.PathLike)
+    if isinstance(example_input, paths) and path is not None and not isinstance(path, paths):
+        raise ExportError(
+            "export takes (model, path, example_input), the file before the input; this call "
+            "has PyTorch's order, torch.onnx.export(model, args, f). Write "
+            "cr.onnx.export(model, f, args), with opset= for opset_version= (docs/onnx.md)"
+        )
+
+
 def export(
     model,
     path: str | os.PathLike | None,
@@ -279,6 +292,7 @@ def export(
 
     if not isinstance(model, Module):
         raise ExportError(f"export needs an nn.Module, got {type(model).__name__}")
+    _check_argument_order(path, example_input)
     opset = check_opset(opset)
     call = example_call(model, example_input, input_names)
     output_list = _user_output_names(call.names, output_names)

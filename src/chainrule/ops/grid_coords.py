@@ -95,8 +95,10 @@ class Axis:
     # ---- integer pixels ------------------------------------------------------------------------
     def index(self, coord: np.ndarray) -> np.ndarray:
         """Integer pixel numbers of integer-valued float coordinates; out-of-range, infinite and
-        NaN ones become −1 or ``size`` (outside, as they are)."""
-        bounded = np.clip(np.nan_to_num(coord, nan=-1.0), -2.0, self.size + 1.0)
+        NaN ones become −2, −1 or ``size`` (outside, as they are). NaN goes to −2 so that the
+        upper corner of a linear read (index + 1) is outside too, as PyTorch's bounds check on
+        the float coordinate makes every corner of a NaN point."""
+        bounded = np.clip(np.nan_to_num(coord, nan=-2.0), -2.0, self.size + 1.0)
         return bounded.astype(np.int64)
 
     def inside(self, index: np.ndarray) -> np.ndarray:

@@ -112,6 +112,8 @@ class CTC(Function):
         steps, batch, classes = lp.shape
         with np.errstate(invalid="ignore", over="ignore"):
             both = self.alpha + self._beta()  # ln α_t(s)β_t(s), (T, N, states)
+        self._last_step_as_pytorch(both)
+        with np.errstate(invalid="ignore", over="ignore"):
             # ln Σ over the states of each class, shifted per class by its largest term
             index = (
                 np.arange(steps)[:, None, None],
@@ -131,6 +133,17 @@ class CTC(Function):
         if self.zero_infinity:
             inside = inside & (self.nll != np.inf)
         return (np.where(inside[:, :, None], grad_lp, np.zeros((), lp.dtype)).astype(lp.dtype),)
+
+    def _last_step_as_pytorch(self, both: np.ndarray) -> None:
+        """PyTorch's kernel stores the last step's two end states (the final blank, then the
+        last label) one after the other without adding them, taking them for different classes;
+        so for a target whose last label is the blank (invalid, yet not refused by PyTorch)
+        only the second counts. Dropping the first gives PyTorch's gradient there."""
+        rows, end = np.arange(both.shape[1]), 2 * self.target_lengths
+        last_label = self.labels[rows, np.maximum(end - 1, 0)]
+        hit = (self.target_lengths > 0) & (self.input_lengths > 0)
+        hit &= last_label == self.labels[rows, end]
+        both[self.input_lengths[hit] - 1, rows[hit], end[hit]] = -np.inf
 
     def backward_graph(self, grad):
         """The gradient as a tensor in the graph (``create_graph=True``), as PyTorch's
