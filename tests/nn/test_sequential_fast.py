@@ -303,3 +303,17 @@ def test_trace_reads_the_layers_op_by_op(per_layer):
     fast = traced()
     assert "layers(" not in fast and "tanh(" in fast and "σ(" in fast
     assert fast == per_layer(traced)
+
+
+def test_grad_fn_after_backward_is_the_per_layer_paths(per_layer):
+    def after_backward(activations):
+        model = _model(activations)
+        out = model(cr.randn(4, 3, dtype=cr.float64))
+        out.sum().backward()
+        fn = out.grad_fn
+        return fn.name(), fn.next_functions, repr(out).split("grad_fn=")[-1]
+
+    for activations in (("tanh", "sigmoid"), ("tanh", "sigmoid", "relu")):
+        fast = after_backward(activations)
+        assert fast == per_layer(lambda a=activations: after_backward(a))
+    assert fast[0] == "ReluBackward0"

@@ -36,6 +36,10 @@ class LayerChain(Function):
     ``outputs`` holds each layer's output array, for :meth:`expand`.
     """
 
+    # The last layer's op class, in a slot that survives backward()'s release of the node's
+    # saved state (its __dict__): the released node still answers grad_fn as that op would.
+    __slots__ = ("last_kind",)
+
     label = "layers"
     grads_match_inputs = True  # each layer's backward gives its inputs' exact shapes
     backward_writes_over_grad = True
@@ -96,6 +100,9 @@ class LayerChain(Function):
     def expand(self, tensor: Tensor):
         """Link the layers' ops as per-layer nodes under ``tensor`` (this node's output) and
         return the last of them, now ``tensor``'s op."""
+        if "steps" not in self.__dict__:  # released by backward(): the last layer's op, freed
+            node = tensor._ctx = self.last_kind()  # (as the per-layer graph's released op)
+            return node
         h = self.parents[0]
         epoch = self.epoch
         parents = self.parents
@@ -174,6 +181,7 @@ def record(steps: list, outputs: list, parents: tuple, out) -> Tensor:
         node.epoch = _CLOCK[0]
     node.steps = steps
     node.outputs = outputs
+    node.last_kind = type(steps[-1][0])
     result = _new_object(Tensor)
     result.array = out
     result.grad_array = None
