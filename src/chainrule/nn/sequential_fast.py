@@ -39,9 +39,9 @@ _ACTIVATIONS = {
 
 
 def _plan(modules, width: int, dtype) -> list | None:
-    """Per module, ``(Linear op class, weight, bias)`` of a linear layer or an activation's
-    ``(op class, options)``; None
-    where a module is of another kind, has hooks, or would not take the input as it is."""
+    """Per module that computes, ``(Linear op class, weight, bias)`` for a linear layer or
+    ``(op class, options)`` for an activation; None where a module is of another kind, has
+    hooks, or would not take the input as it is."""
     plan = []
     for module in modules:
         kind = type(module)
