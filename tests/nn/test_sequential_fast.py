@@ -317,3 +317,21 @@ def test_grad_fn_after_backward_is_the_per_layer_paths(per_layer):
         fast = after_backward(activations)
         assert fast == per_layer(lambda a=activations: after_backward(a))
     assert fast[0] == "ReluBackward0"
+
+
+def test_a_hooked_parameter_gets_its_gradient_in_the_per_layer_order(per_layer):
+    def order():
+        model = _model()
+        seen = []
+        for name, p in model.named_parameters():
+            p.register_post_accumulate_grad_hook(lambda p, name=name: seen.append(name))
+        out = model(cr.randn(4, 3, dtype=cr.float64))
+        chained = type(out._ctx) is LayerChain
+        out.sum().backward()
+        return seen, chained
+
+    fast, chained = order()
+    assert not chained and fast == per_layer(order)[0]
+    assert fast[:2] == ["4.bias", "4.weight"] or fast[:2] == ["4.weight", "4.bias"]
+    other = _model()  # hooks elsewhere leave this model's fast path alone
+    assert type(other(cr.randn(4, 3, dtype=cr.float64))._ctx) is LayerChain

@@ -6,9 +6,10 @@ below (``nn.Sigmoid``, ``nn.Tanh``, ``nn.ReLU``, ``nn.LeakyReLU``, ...) with no 
 forward runs their ops in one loop and records one
 :class:`~chainrule.autograd.layer_chain.LayerChain` node (see there: same kernels, same bits,
 the per-layer graph back as soon as anyone looks at it). Anything else (another module, a
-hook, an op observer such as ``cr.compile``'s recorder or anomaly mode, inference mode, leaf
-hooks, an input the layers would convert or refuse) leaves the Sequential to call its modules
-one by one, which also raises any error with the layer's own message.
+hook, an op observer such as ``cr.compile``'s recorder or anomaly mode, inference mode, hooks
+on the input or a parameter, an input the layers would convert or refuse) leaves the
+Sequential to call its modules one by one, which also raises any error with the layer's own
+message.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ _ACTIVATIONS = {
 }
 
 
-def _plan(modules, width: int, dtype) -> list | None:
+def _plan(modules, width: int, dtype, leaf_hooks: dict) -> list | None:
     """Per module that computes, ``(Linear op class, weight, bias)`` for a linear layer or
     ``(op class, options)`` for an activation; None where a module is of another kind, has
     hooks, or would not take the input as it is."""
@@ -64,6 +65,10 @@ def _plan(modules, width: int, dtype) -> list | None:
             width = w.shape[0]
             if bias is not None and bias.array.shape != (width,):
                 return None
+            # a parameter with hooks (post-accumulate ones: DDP's buckets) gets its gradient
+            # when its own layer's backward ran, as the per-layer graph hands it over
+            if leaf_hooks and (id(weight) in leaf_hooks or id(bias) in leaf_hooks):
+                return None
             plan.append((_LinearOp, weight, bias))
         else:
             activation = _ACTIVATIONS.get(kind)
@@ -77,12 +82,15 @@ def _plan(modules, width: int, dtype) -> list | None:
 def run(modules, x):
     """The Sequential's output through its layers as one node, or None where the fast path
     does not apply (the caller then runs the modules one by one)."""
-    if x.__class__ is not Tensor or _OBSERVERS or _INFERENCE_LIVE[0] or _hooks.LEAF_HOOKS:
+    if x.__class__ is not Tensor or _OBSERVERS or _INFERENCE_LIVE[0]:
+        return None
+    leaf_hooks = _hooks.LEAF_HOOKS
+    if leaf_hooks and id(x) in leaf_hooks:
         return None
     h = x.array
     if h.ndim == 0 or h.dtype.kind != "f":
         return None
-    plan = _plan(modules, h.shape[-1], h.dtype)
+    plan = _plan(modules, h.shape[-1], h.dtype, leaf_hooks)
     if not plan:  # (no layer that computes: the modules return the input itself)
         return None
     needs = x._requires_grad
