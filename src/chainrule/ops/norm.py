@@ -11,6 +11,7 @@ from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import expand_reduced, normalize_axis, operand, sgn
 from chainrule.ops.elementwise import where
+from chainrule.ops.piecewise_link import tie
 from chainrule.tensor import Tensor
 
 
@@ -68,7 +69,7 @@ class Norm1(_Norm):
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        return (_constant(sgn(self.x)) * grad.reshape(self.kept.shape),)
+        return (tie(_constant(sgn(self.x)) * grad.reshape(self.kept.shape), self.parents[0]),)
 
 
 class NormInf(_Norm):
@@ -95,7 +96,7 @@ class NormInf(_Norm):
         hit = (size == self.kept) | np.isnan(size)
         count = np.maximum(np.sum(hit, axis=self.axes, keepdims=True), 1).astype(self.x.dtype)
         share = grad.reshape(self.kept.shape) / _constant(count)
-        return (_constant(sgn(self.x)) * (share * _constant(hit)),)
+        return (tie(_constant(sgn(self.x)) * (share * _constant(hit)), self.parents[0]),)
 
 
 class NormNegInf(NormInf):
