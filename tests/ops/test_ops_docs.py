@@ -61,6 +61,7 @@ FAMILIES = [
     "lp_pool",
     "unpool",
     "fractional_max_pool",
+    "fractional_max_pool3d",
     "pdist",
     "loss_likelihood",
     "loss_ctc",

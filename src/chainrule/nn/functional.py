@@ -226,6 +226,12 @@ from chainrule.nn.activation_inplace import (  # noqa: E402, F401
     threshold_,
 )
 
+# 3-D fractional max pooling (ops/fractional_max_pool3d.py)
+from chainrule.ops.fractional_max_pool3d import (  # noqa: E402, F401
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)
+
 
 def __getattr__(name: str):
     from chainrule.torch_compat import unsupported
