@@ -239,3 +239,15 @@ def test_hardsigmoid_local_derivative_is_torchs_float32_sixth(dtype):
     c = cr.tensor(x0, dtype=dtype, requires_grad=True)
     (g,) = cr.autograd.grad(CF.hardsigmoid(c).sum(), c, create_graph=True)
     np.testing.assert_array_equal(g.detach().numpy(), t.grad.numpy())
+
+
+def test_relu_first_derivative_in_the_graph_passes_nan_as_backward_and_torch():
+    v = np.array([np.nan, -1.0, -0.0, 0.0, 2.0, np.inf, -np.inf])
+    t = torch.tensor(v, requires_grad=True)
+    (t_first,) = torch.autograd.grad(torch.relu(t).sum(), t, create_graph=True)
+    c = cr.tensor(v, dtype=cr.float64, requires_grad=True)
+    (c_first,) = cr.autograd.grad(cr.relu(c).sum(), c, create_graph=True)
+    plain = cr.tensor(v, dtype=cr.float64, requires_grad=True)
+    cr.relu(plain).sum().backward()
+    np.testing.assert_array_equal(c_first.detach().numpy(), t_first.detach().numpy())
+    np.testing.assert_array_equal(c_first.detach().numpy(), plain.grad.numpy())

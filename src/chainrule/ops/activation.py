@@ -207,9 +207,10 @@ class ReLU(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         (z,) = self.parents
+        # backward's mask (out ≠ 0: NaN passes, as PyTorch's), where z > 0 had blocked NaN
+        mask = Tensor._make(np.not_equal(self.out, ZERO).astype(z.array.dtype), False)
         # tied to z with zeros that are tied again: PyTorch's relu reads its output, so its
         # zeros pass through relu's backward once more and a third derivative is defined
-        mask = Tensor._make((z.array > 0).astype(z.array.dtype), False)
         return (tie(grad * mask, z, relink=True),)
 
 

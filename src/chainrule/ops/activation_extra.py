@@ -55,9 +55,9 @@ class PReLU(Function):
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        # The values are backward's; their derivatives are PyTorch's, which take the slope's
-        # branch only where z < 0 (or NaN): at z = 0 the local derivative b and the slope's a
-        # are constants there, so the cross terms ∂²/∂a∂b vanish at 0 as in PyTorch
+        # The values are backward's (at z = 0: b for the input, 0 for the slope); the cross
+        # derivatives ∂²/∂a∂b are PyTorch's, which count only z < 0 (or NaN): at z = 0 both
+        # values enter as constants, so the cross terms are 0 there, as in PyTorch
         z, slope = self.parents
         below = np.logical_not(self.z >= 0)
         grad_z = grad_a = None
