@@ -251,3 +251,47 @@ def test_relu_first_derivative_in_the_graph_passes_nan_as_backward_and_torch():
     cr.relu(plain).sum().backward()
     np.testing.assert_array_equal(c_first.detach().numpy(), t_first.detach().numpy())
     np.testing.assert_array_equal(c_first.detach().numpy(), plain.grad.numpy())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "relu",
+        "relu6",
+        "hardtanh",
+        "leaky_relu",
+        "threshold",
+        "softshrink",
+        "hardshrink",
+        "prelu",
+        "abs",
+        "l1_loss",
+        "norm_1",
+        "norm_inf",
+    ],
+)
+def test_first_derivative_grad_fn_is_named_as_torchs(name):
+    fn, arrays = CASES[name]
+    names = {}
+    for lib in (torch, cr):
+        inputs = [lib.tensor(a, dtype=lib.float64, requires_grad=True) for a in arrays]
+        (g, *_) = lib.autograd.grad(fn(lib, *inputs).sum(), inputs, create_graph=True)
+        names[lib] = g.grad_fn.name()
+    assert names[cr] == names[torch]
+
+
+def test_pools_first_derivative_grad_fn_is_named_as_torchs():
+    rng = np.random.default_rng(4)
+    for shape, call in (
+        ((2, 4, 6, 6), lambda F, t: F.max_pool2d(t, 2)),
+        ((1, 2, 4, 6, 6), lambda F, t: F.max_pool3d(t, 2)),
+        ((2, 4, 6, 6), lambda F, t: F.adaptive_max_pool2d(t, 3)),
+        ((1, 2, 4, 6, 6), lambda F, t: F.adaptive_max_pool3d(t, 2)),
+    ):
+        x = rng.standard_normal(shape)
+        names = []
+        for lib, F in ((torch, TF), (cr, CF)):
+            t = lib.tensor(x, dtype=lib.float64, requires_grad=True)
+            (g,) = lib.autograd.grad(call(F, t).sum(), t, create_graph=True)
+            names.append(g.grad_fn.name())
+        assert names[0] == names[1]

@@ -211,7 +211,7 @@ class ReLU(Function):
         mask = Tensor._make(np.not_equal(self.out, ZERO).astype(z.array.dtype), False)
         # tied to z with zeros that are tied again: PyTorch's relu reads its output, so its
         # zeros pass through relu's backward once more and a third derivative is defined
-        return (tie(grad * mask, z, relink=True),)
+        return (tie(grad * mask, z, relink=True, name="ThresholdBackwardBackward0"),)
 
 
 # ---- the rest of the family -----------------------------------------------------------------
@@ -248,7 +248,8 @@ class LeakyReLU(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         # the local derivative, saved; tied to z (its own derivative is 0, as PyTorch's)
-        return (tie(grad * Tensor._make(self.local, False), self.parents[0]),)
+        local = Tensor._make(self.local, False)
+        return (tie(grad * local, self.parents[0], name="LeakyReluBackwardBackward0"),)
 
 
 # ---- functions ------------------------------------------------------------------------------

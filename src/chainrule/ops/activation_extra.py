@@ -63,7 +63,8 @@ class PReLU(Function):
         grad_z = grad_a = None
         if self.needs_grad[0]:
             local = np.where(self.positive, np.ones_like(self.slope), self.slope)
-            grad_z = tie(grad * _where(below, slope, _constant(local)), z)
+            name = "PreluKernelBackwardBackward0"
+            grad_z = tie(grad * _where(below, slope, _constant(local)), z, name=name)
         if self.needs_grad[1]:
             grad_a = grad * _where(below, z, _constant(np.where(self.positive, 0, self.z)))
             grad_a = tie(grad_a, slope)  # PyTorch's: its derivative by the slope is zeros
@@ -147,7 +148,8 @@ class Hardsigmoid(Function):
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        return (tie(grad * _constant(self._local(grad.array.dtype)), self.parents[0]),)
+        local = _constant(self._local(grad.array.dtype))
+        return (tie(grad * local, self.parents[0], name="HardsigmoidBackwardBackward0"),)
 
 
 class Softsign(Function):
@@ -215,7 +217,7 @@ class Threshold(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         mask = _constant(np.logical_not(self.replaced).astype(grad.array.dtype))
-        return (tie(grad * mask, self.parents[0]),)
+        return (tie(grad * mask, self.parents[0], name="ThresholdBackwardBackward0"),)
 
 
 # ---- functions (PyTorch's F.* signatures) -----------------------------------------------------

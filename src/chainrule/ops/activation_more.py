@@ -112,7 +112,8 @@ class _Shrink(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         mask = _constant(np.logical_not(self.zeroed).astype(grad.array.dtype))
-        return (tie(grad * mask, self.parents[0]),)
+        name = f"{type(self).__name__}BackwardBackward0"  # Hardshrink…, Softshrink…
+        return (tie(grad * mask, self.parents[0], name=name),)
 
 
 class Hardshrink(_Shrink):
@@ -162,7 +163,8 @@ class RReLU(Function):
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        return (tie(grad * _constant(self.noise), self.parents[0]), None)
+        name = "RreluWithNoiseBackwardBackward0"
+        return (tie(grad * _constant(self.noise), self.parents[0], name=name), None)
 
 
 # ---- functions (PyTorch's F.* signatures; ``inplace`` is added in nn/functional.py) -----------

@@ -316,7 +316,7 @@ class Hardtanh(Function):
         """The gradients as tensors in the graph (for second derivatives)."""
         blocked = (self.z <= self.low) | (self.z >= self.high)
         mask = _constant(np.logical_not(blocked).astype(self.z.dtype))
-        return (tie(grad * mask, self.parents[0]),)
+        return (tie(grad * mask, self.parents[0], name="HardtanhBackwardBackward0"),)
 
 
 class ReLU6(Hardtanh):

@@ -208,7 +208,7 @@ class Abs(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         (x,) = self.parents
-        return (tie(grad * _constant(sgn(x.array)), x),)
+        return (tie(grad * _constant(sgn(x.array)), x, name="MulBackward0"),)
 
 
 class Clip(Function):

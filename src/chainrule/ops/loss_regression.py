@@ -77,7 +77,7 @@ class L1(Function):
     def backward_graph(self, grad):
         """sign(d)·g as a tensor: the sign is a constant (its derivative is 0 almost everywhere)."""
         g = _graph_upstream(grad, self.reduction, self.d.size)
-        grad_x = tie(Tensor._make(sgn(self.d), False) * g, *self.parents)
+        grad_x = tie(Tensor._make(sgn(self.d), False) * g, *self.parents, name="MulBackward0")
         return grad_x, -grad_x
 
 

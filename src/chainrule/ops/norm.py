@@ -69,7 +69,8 @@ class Norm1(_Norm):
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        return (tie(_constant(sgn(self.x)) * grad.reshape(self.kept.shape), self.parents[0]),)
+        grad_x = _constant(sgn(self.x)) * grad.reshape(self.kept.shape)
+        return (tie(grad_x, self.parents[0], name="MulBackward0"),)
 
 
 class NormInf(_Norm):
@@ -96,7 +97,8 @@ class NormInf(_Norm):
         hit = (size == self.kept) | np.isnan(size)
         count = np.maximum(np.sum(hit, axis=self.axes, keepdims=True), 1).astype(self.x.dtype)
         share = grad.reshape(self.kept.shape) / _constant(count)
-        return (tie(_constant(sgn(self.x)) * (share * _constant(hit)), self.parents[0]),)
+        grad_x = _constant(sgn(self.x)) * (share * _constant(hit))
+        return (tie(grad_x, self.parents[0], name="MulBackward0"),)
 
 
 class NormNegInf(NormInf):

@@ -30,9 +30,9 @@ class PiecewiseLink(Function):
     formulas = ("1", "0")
     saves_inputs = False  # backward reads only the anchors' shapes and dtypes
 
-    def forward(self, value, *anchors, relink=False):
+    def forward(self, value, *anchors, relink=False, name=None):
         self.anchors = [(x.shape, x.dtype) for x in anchors]
-        self.relink = relink
+        self.relink, self.torch_name = relink, name  # name: grad_fn.name(), PyTorch's node
         return value.view()  # a new array object on the same memory: the value's own bits
 
     def backward(self, grad):
@@ -44,8 +44,8 @@ class PiecewiseLink(Function):
 
     def backward_graph(self, grad):
         """The value's gradient passes on; the anchors get zeros, themselves tied to the anchors
-        where PyTorch's are (``relink``: relu's and threshold's, whose zeros come from the same
-        node again, so that a third derivative is defined there too)."""
+        where PyTorch's are (``relink``: relu's, whose zeros come from the same node again, so
+        that a third derivative is defined there too)."""
         zeros = []
         wanted = zip(self.parents[1:], self.anchors, self.needs_grad[1:])
         for anchor, (shape, dtype), needed in wanted:
@@ -53,16 +53,20 @@ class PiecewiseLink(Function):
                 zeros.append(None)
                 continue
             zero = Tensor._make(np.zeros(shape, dtype), False)
-            zeros.append(tie(zero, anchor, relink=True) if self.relink else zero)
+            zeros.append(
+                tie(zero, anchor, relink=True, name=self.torch_name) if self.relink else zero
+            )
         return (grad, *zeros)
 
 
-def tie(value: Tensor, *anchors: Tensor, relink: bool = False) -> Tensor:
+def tie(value: Tensor, *anchors: Tensor, relink: bool = False, name: str | None = None) -> Tensor:
     """``value`` (a piecewise-linear op's first derivative) tied to ``anchors`` (the op's inputs)
     with a zero derivative: it requires grad when an anchor does, as PyTorch's does, and its
     derivative with respect to each anchor is zeros. ``relink`` ties those zeros to the anchors
-    again (PyTorch's relu and threshold, whose second derivative requires grad too)."""
+    again (PyTorch's relu, whose second derivative requires grad too). ``name`` is PyTorch's name
+    of the node that gives the first derivative (``grad_fn.name()``, e.g.
+    ``"ThresholdBackwardBackward0"`` for relu)."""
     anchors = tuple(a for a in anchors if a is not None and a.requires_grad)
     if not anchors:
         return value
-    return PiecewiseLink.apply(value, *anchors, relink=relink)
+    return PiecewiseLink.apply(value, *anchors, relink=relink, name=name)

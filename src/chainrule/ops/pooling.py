@@ -132,7 +132,8 @@ class MaxPool2d(Function):
         grad_xp = PlaceAt.apply(grad, shape=shape, index=index, advanced=True)
         top, _, left, _ = self.pads
         h, w = self.x_shape[2:]
-        return (tie(grad_xp[:, :, top : top + h, left : left + w], self.parents[0]),)
+        grad_x = grad_xp[:, :, top : top + h, left : left + w]
+        return (tie(grad_x, self.parents[0], name="MaxPool2DWithIndicesBackwardBackward0"),)
 
 
 class AvgPool2d(Function):

@@ -136,7 +136,8 @@ class MaxPool3DWithIndices(Function):
         index = (n[..., None, None, None], c[..., None, None, None], *self._positions())
         shape = (*self.x_shape[:2], *self.padded_size)
         grad_xp = PlaceAt.apply(grad, shape=shape, index=index, advanced=True)
-        return (tie(_inside(grad_xp, self), self.parents[0]),)
+        name = "MaxPool3DWithIndicesBackwardBackward0"
+        return (tie(_inside(grad_xp, self), self.parents[0], name=name),)
 
 
 class AvgPool3D(Function):

@@ -102,7 +102,8 @@ class _AdaptiveMaxPool(Function):
         size = int(np.prod(self.x_shape[-self.dims :]))
         grad = grad.reshape(rows.shape[0], *self.indices.shape[-self.dims :])
         placed = PlaceAt.apply(grad, shape=(rows.shape[0], size), index=(rows, cols), advanced=True)
-        return (tie(placed.reshape(*self.x_shape), self.parents[0]),)
+        name = f"AdaptiveMaxPool{self.dims}DBackwardBackward0"
+        return (tie(placed.reshape(*self.x_shape), self.parents[0], name=name),)
 
 
 class AdaptiveMaxPool2D(_AdaptiveMaxPool):
