@@ -143,6 +143,7 @@ _NN_TOPLEVEL += ("grid_sampler", "grid_sampler_2d", "grid_sampler_3d", "affine_g
 _NN_TOPLEVEL += ("margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss")
 _NN_TOPLEVEL += ("triplet_margin_loss", "poisson_nll_loss", "ctc_loss", "kl_div")
 _NN_TOPLEVEL += ("binary_cross_entropy_with_logits",)
+_NN_TOPLEVEL += ("relu_",)  # in-place relu (nn/activation_inplace.py)
 _CONVS = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 
 # Public names that live in modules loaded on first use: name -> (module, attribute).

@@ -67,6 +67,7 @@ __all__ = [
     "prelu",
     "threshold",
     "threshold_",
+    "relu_",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")  # ATen's Reduction enum, in its order
@@ -149,8 +150,13 @@ def threshold(input, threshold, value):  # noqa: A002
 
 
 def threshold_(input, threshold, value):  # noqa: A002
-    """``torch.threshold_``: :func:`threshold` written into ``input``."""
-    return F.threshold(input, threshold, value, inplace=True)
+    """``torch.threshold_``: :func:`threshold` written into ``input`` (``F.threshold_``)."""
+    return F.threshold_(input, threshold, value)
+
+
+def relu_(input):  # noqa: A002
+    """``torch.relu_(input)``: max(x, 0) written into ``input`` (``F.relu_``)."""
+    return F.relu_(input)
 
 
 # ---- distances, shuffles, embeddings -------------------------------------------------------

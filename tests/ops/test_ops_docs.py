@@ -60,6 +60,8 @@ FAMILIES = [
     "pooling_adaptive_max",
     "lp_pool",
     "unpool",
+    "fractional_max_pool",
+    "fractional_max_pool3d",
     "pdist",
     "loss_likelihood",
     "loss_ctc",
@@ -72,6 +74,8 @@ FAMILIES = [
     "gumbel_softmax",
     # var/std where correction >= n (PyTorch's gradient there)
     "variance_no_dof",
+    # a piecewise-linear op's first derivative tied to its input (second derivatives)
+    "piecewise_link",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

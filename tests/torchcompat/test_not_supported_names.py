@@ -49,8 +49,8 @@ def test_the_hint_is_the_handwritten_one_else_the_closest_names():
         cr.index_put  # noqa: B018
     with pytest.raises(cr.NotSupportedError, match=r"chainrule.Tensor.index_copy"):
         cr.tensor([1.0]).index_put  # noqa: B018
-    with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.adaptive_max_pool3d"):
-        cr.nn.functional.fractional_max_pool3d  # noqa: B018 - (adaptive_avg_pool3d came)
+    with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.group_norm"):
+        cr.nn.functional.grouped_mm  # noqa: B018 - (fractional_max_pool3d, the example before, came)
     with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.embedding_bag"):
         cr.embedding_bag  # noqa: B018 - ATen's four outputs; F's has the bags
     with pytest.raises(cr.NotSupportedError, match="no close equivalent in chainrule"):

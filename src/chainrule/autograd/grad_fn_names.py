@@ -207,6 +207,8 @@ _BY_CALL = {
     "Prod": lambda fn: "ProdBackward0" if getattr(fn, "dim", None) is None else "ProdBackward1",
     "L1": lambda fn: _by_reduction(fn, "AbsBackward0"),
     "RNNCellStep": lambda fn: "ReluBackward0" if fn.relu else "TanhBackward0",
+    # a piecewise-linear op's first derivative (ops/piecewise_link.py): the op's own name
+    "PiecewiseLink": lambda fn: getattr(fn, "torch_name", None) or "PiecewiseLinkBackward0",
     "KLDiv": lambda fn: _by_reduction(
         fn, "MulBackward0" if getattr(fn, "log_target", False) else "SubBackward0"
     ),

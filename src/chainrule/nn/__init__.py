@@ -140,6 +140,10 @@ globals().update({layer.__name__: layer for layer in _POOLING_EXTRA})
 from chainrule.nn.fractional_max_pool import FractionalMaxPool2d  # noqa: E402
 from chainrule.nn.pooling_adaptive_avg3d import AdaptiveAvgPool3d  # noqa: E402
 
+# FractionalMaxPool3d (nn/fractional_max_pool3d.py)
+# isort: split
+from chainrule.nn.fractional_max_pool3d import FractionalMaxPool3d  # noqa: E402
+
 __all__ = [
     "BCELoss",
     "BatchNorm1d",
@@ -274,6 +278,7 @@ __all__ = [
     *(layer.__name__ for layer in _POOLING_EXTRA),
     "AdaptiveAvgPool3d",  # nn/pooling_adaptive_avg3d.py
     "FractionalMaxPool2d",  # nn/fractional_max_pool.py
+    "FractionalMaxPool3d",  # nn/fractional_max_pool3d.py
 ]
 
 _LAZY_SUBMODULES = ("registry", "utils")

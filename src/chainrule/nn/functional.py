@@ -217,6 +217,21 @@ celu = _with_inplace("celu", celu, 1)  # alpha
 selu = _with_inplace("selu", selu)
 rrelu = _with_inplace("rrelu", rrelu, 3)  # lower, upper, training
 
+# in-place activations: relu_, elu_, hardtanh_, leaky_relu_, threshold_ (nn/activation_inplace.py)
+from chainrule.nn.activation_inplace import (  # noqa: E402, F401
+    elu_,
+    hardtanh_,
+    leaky_relu_,
+    relu_,
+    threshold_,
+)
+
+# 3-D fractional max pooling (ops/fractional_max_pool3d.py)
+from chainrule.ops.fractional_max_pool3d import (  # noqa: E402, F401
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)
+
 
 def __getattr__(name: str):
     from chainrule.torch_compat import unsupported

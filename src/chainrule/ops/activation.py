@@ -12,6 +12,7 @@ from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError
 from chainrule.ops._util import ONE, ZERO, floating, operand
 from chainrule.ops._util import float_operand as _float_operand
+from chainrule.ops.piecewise_link import tie
 from chainrule.tensor import Tensor
 
 # Up to this many elements Sigmoid takes its formula with the fewest NumPy calls (measured: the
@@ -206,7 +207,11 @@ class ReLU(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         (z,) = self.parents
-        return (grad * Tensor._make((z.array > 0).astype(z.array.dtype), False),)
+        # backward's mask (out ≠ 0: NaN passes, as PyTorch's), where z > 0 had blocked NaN
+        mask = Tensor._make(np.not_equal(self.out, ZERO).astype(z.array.dtype), False)
+        # tied to z with zeros that are tied again: PyTorch's relu reads its output, so its
+        # zeros pass through relu's backward once more and a third derivative is defined
+        return (tie(grad * mask, z, relink=True, name="ThresholdBackwardBackward0"),)
 
 
 # ---- the rest of the family -----------------------------------------------------------------
@@ -242,7 +247,9 @@ class LeakyReLU(Function):
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        return (grad * Tensor._make(self.local, False),)  # the local derivative, saved
+        # the local derivative, saved; tied to z (its own derivative is 0, as PyTorch's)
+        local = Tensor._make(self.local, False)
+        return (tie(grad * local, self.parents[0], name="LeakyReluBackwardBackward0"),)
 
 
 # ---- functions ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from chainrule.ops._util import operand
 from chainrule.ops.activation import _exp_neg_abs, _sigmoid_core
 from chainrule.ops.elementwise import Mul
 from chainrule.ops.log1p_expm1 import log1p_unit
+from chainrule.ops.piecewise_link import tie
 from chainrule.tensor import Tensor
 
 
@@ -54,9 +55,19 @@ class PReLU(Function):
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
+        # The values are backward's (at z = 0: b for the input, 0 for the slope); the cross
+        # derivatives ∂²/∂a∂b are PyTorch's, which count only z < 0 (or NaN): at z = 0 both
+        # values enter as constants, so the cross terms are 0 there, as in PyTorch
         z, slope = self.parents
-        grad_z = grad * _where(self.positive, 1.0, slope) if self.needs_grad[0] else None
-        grad_a = grad * _where(self.positive, 0.0, z) if self.needs_grad[1] else None
+        below = np.logical_not(self.z >= 0)
+        grad_z = grad_a = None
+        if self.needs_grad[0]:
+            local = np.where(self.positive, np.ones_like(self.slope), self.slope)
+            name = "PreluKernelBackwardBackward0"
+            grad_z = tie(grad * _where(below, slope, _constant(local)), z, name=name)
+        if self.needs_grad[1]:
+            grad_a = grad * _where(below, z, _constant(np.where(self.positive, 0, self.z)))
+            grad_a = tie(grad_a, slope)  # PyTorch's: its derivative by the slope is zeros
         return grad_z, grad_a
 
 
@@ -114,6 +125,9 @@ class Hardswish(Function):
         return (grad * _where(inside, z / 3 + 0.5, _constant(self._local())),)
 
 
+_ONE_SIXTH = np.float32(1.0) / np.float32(6.0)
+
+
 class Hardsigmoid(Function):
     """relu6(z + 3)/6.  Local derivative: 1/6 for −3 < z < 3, else 0 (PyTorch's)."""
 
@@ -125,12 +139,17 @@ class Hardsigmoid(Function):
         self.inside = (z > -3) & (z < 3)
         return np.minimum(np.maximum(z + 3, 0), 6) / np.asarray(6, z.dtype)
 
+    def _local(self, dtype) -> np.ndarray:
+        # PyTorch's kernel takes 1/6 in float32 (1.0f / 6.0f) for every dtype, float64 too
+        return (self.inside * _ONE_SIXTH).astype(dtype)
+
     def backward(self, grad):
-        return (grad * (self.inside / np.asarray(6, grad.dtype)).astype(grad.dtype),)
+        return (grad * self._local(grad.dtype),)
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        return (grad * _constant((self.inside / 6).astype(grad.array.dtype)),)
+        local = _constant(self._local(grad.array.dtype))
+        return (tie(grad * local, self.parents[0], name="HardsigmoidBackwardBackward0"),)
 
 
 class Softsign(Function):
@@ -197,7 +216,8 @@ class Threshold(Function):
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        return (grad * _constant(np.logical_not(self.replaced).astype(grad.array.dtype)),)
+        mask = _constant(np.logical_not(self.replaced).astype(grad.array.dtype))
+        return (tie(grad * mask, self.parents[0], name="ThresholdBackwardBackward0"),)
 
 
 # ---- functions (PyTorch's F.* signatures) -----------------------------------------------------

@@ -17,6 +17,7 @@ from chainrule.errors import ArgumentError
 from chainrule.ops._util import float_operand as _float_operand
 from chainrule.ops.activation import leaky_relu
 from chainrule.ops.log1p_expm1 import expm1_and_exp
+from chainrule.ops.piecewise_link import tie
 from chainrule.random import Generator, get_generator
 from chainrule.tensor import Tensor
 
@@ -110,7 +111,9 @@ class _Shrink(Function):
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        return (grad * _constant(np.logical_not(self.zeroed).astype(grad.array.dtype)),)
+        mask = _constant(np.logical_not(self.zeroed).astype(grad.array.dtype))
+        name = f"{type(self).__name__}BackwardBackward0"  # Hardshrink…, Softshrink…
+        return (tie(grad * mask, self.parents[0], name=name),)
 
 
 class Hardshrink(_Shrink):
@@ -160,7 +163,8 @@ class RReLU(Function):
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        return (grad * _constant(self.noise), None)
+        name = "RreluWithNoiseBackwardBackward0"
+        return (tie(grad * _constant(self.noise), self.parents[0], name=name), None)
 
 
 # ---- functions (PyTorch's F.* signatures; ``inplace`` is added in nn/functional.py) -----------

@@ -18,6 +18,7 @@ from chainrule.ops.activation import (
     _sigmoid_parts,
 )
 from chainrule.ops.log1p_expm1 import expm1_and_exp, log1p_unit
+from chainrule.ops.piecewise_link import tie
 from chainrule.ops.special import _exp_neg_square, gaussian_tail32, normal_cdf
 from chainrule.tensor import Tensor
 
@@ -314,7 +315,8 @@ class Hardtanh(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         blocked = (self.z <= self.low) | (self.z >= self.high)
-        return (grad * _constant(np.logical_not(blocked).astype(self.z.dtype)),)
+        mask = _constant(np.logical_not(blocked).astype(self.z.dtype))
+        return (tie(grad * mask, self.parents[0], name="HardtanhBackwardBackward0"),)
 
 
 class ReLU6(Hardtanh):

@@ -19,6 +19,7 @@ from chainrule.ops.half_scalar import (
     is_half_by_scalar_tensor,
     number_over_half,
 )
+from chainrule.ops.piecewise_link import tie
 from chainrule.tensor import Tensor
 
 
@@ -207,7 +208,7 @@ class Abs(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         (x,) = self.parents
-        return (grad * _constant(sgn(x.array)),)
+        return (tie(grad * _constant(sgn(x.array)), x, name="MulBackward0"),)
 
 
 class Clip(Function):

@@ -8,7 +8,8 @@ height) and pools kH×kW windows that start at PyTorch's pseudo-random offsets
 (α and the products in the input's dtype, as PyTorch's kernel). The windows' maxima are found
 in NumPy (first maximum on a tie, the last NaN wins, as PyTorch's), then picked from the input
 with ``gather``: the gradient (summed where windows overlap) and second derivatives are
-``gather``'s. Given the same ``_random_samples``, the values and indices are PyTorch's.
+``gather``'s, its first derivative tied to the input as PyTorch's (zero second derivative, not an
+error). Given the same ``_random_samples``, the values and indices are PyTorch's.
 """
 
 from __future__ import annotations
@@ -17,9 +18,23 @@ import numpy as np
 
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operand
+from chainrule.ops.indexing import Gather
+from chainrule.ops.piecewise_link import tie
 from chainrule.tensor import Tensor
 
 _OP = "fractional_max_pool2d"
+
+
+class FractionalMaxPool2D(Gather):
+    """``gather`` at each window's arg-max; its first derivative as a tensor is tied to the input
+    (the arg-max is constant almost everywhere: PyTorch's second derivative is zeros)."""
+
+    label = "fractional_max_pool2d"
+
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        (grad_x,) = super().backward_graph(grad)
+        return (tie(grad_x, self.parents[0]),)
 
 
 def _pair(value, what: str, kind: type) -> tuple:
@@ -124,7 +139,8 @@ def fractional_max_pool2d_with_indices(
     rows = _starts(samples[:, 1], height, oh, kernel[0])
     index = _window_maxima(planes, rows, cols, kernel).reshape(x.shape[:-2] + (oh, ow))
     flat_index = Tensor._make(index.reshape(x.shape[:-2] + (oh * ow,)), False)
-    out = x.reshape(*x.shape[:-2], height * width).gather(-1, flat_index)
+    flat = x.reshape(*x.shape[:-2], height * width)
+    out = FractionalMaxPool2D.apply(flat, dim=flat.ndim - 1, index=flat_index.array)
     return out.reshape(*x.shape[:-2], oh, ow), Tensor._make(index, False)
 
 

@@ -279,6 +279,7 @@ class Cdist(Function):
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
         from chainrule.ops.elementwise import where
+        from chainrule.ops.piecewise_link import tie
 
         x1, x2 = self.parents
         d, dist = self.d, self.dist[..., None]
@@ -292,6 +293,8 @@ class Cdist(Function):
         else:
             local = Tensor._make(np.sign(d) * (np.abs(d) == dist), False)
         g = grad.unsqueeze(-1) * local
+        if self.p != 2:  # a constant local derivative: tied to the inputs, as PyTorch's
+            g = tie(g, x1, x2)
         return g.sum(axis=-2), -g.sum(axis=-3)
 
 

@@ -23,6 +23,7 @@ from chainrule.ops.loss_common import (
     legacy_reduction,
 )
 from chainrule.ops.loss_weighted import check_weight, weighted
+from chainrule.ops.piecewise_link import tie
 from chainrule.tensor import Tensor
 
 
@@ -76,7 +77,7 @@ class L1(Function):
     def backward_graph(self, grad):
         """sign(d)·g as a tensor: the sign is a constant (its derivative is 0 almost everywhere)."""
         g = _graph_upstream(grad, self.reduction, self.d.size)
-        grad_x = Tensor._make(sgn(self.d), False) * g
+        grad_x = tie(Tensor._make(sgn(self.d), False) * g, *self.parents, name="MulBackward0")
         return grad_x, -grad_x
 
 

@@ -11,6 +11,7 @@ from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import expand_reduced, normalize_axis, operand, sgn
 from chainrule.ops.elementwise import where
+from chainrule.ops.piecewise_link import tie
 from chainrule.tensor import Tensor
 
 
@@ -68,7 +69,8 @@ class Norm1(_Norm):
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        return (_constant(sgn(self.x)) * grad.reshape(self.kept.shape),)
+        grad_x = _constant(sgn(self.x)) * grad.reshape(self.kept.shape)
+        return (tie(grad_x, self.parents[0], name="MulBackward0"),)
 
 
 class NormInf(_Norm):
@@ -95,7 +97,8 @@ class NormInf(_Norm):
         hit = (size == self.kept) | np.isnan(size)
         count = np.maximum(np.sum(hit, axis=self.axes, keepdims=True), 1).astype(self.x.dtype)
         share = grad.reshape(self.kept.shape) / _constant(count)
-        return (_constant(sgn(self.x)) * (share * _constant(hit)),)
+        grad_x = _constant(sgn(self.x)) * (share * _constant(hit))
+        return (tie(grad_x, self.parents[0], name="MulBackward0"),)
 
 
 class NormNegInf(NormInf):

@@ -18,6 +18,7 @@ from chainrule.ops.conv_util import (  # noqa: F401 - some are re-exported
     single,
 )
 from chainrule.ops.getitem import PlaceAt
+from chainrule.ops.piecewise_link import tie
 from chainrule.tensor import Tensor
 
 
@@ -131,7 +132,8 @@ class MaxPool2d(Function):
         grad_xp = PlaceAt.apply(grad, shape=shape, index=index, advanced=True)
         top, _, left, _ = self.pads
         h, w = self.x_shape[2:]
-        return (grad_xp[:, :, top : top + h, left : left + w],)
+        grad_x = grad_xp[:, :, top : top + h, left : left + w]
+        return (tie(grad_x, self.parents[0], name="MaxPool2DWithIndicesBackwardBackward0"),)
 
 
 class AvgPool2d(Function):

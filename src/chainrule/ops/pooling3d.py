@@ -24,6 +24,7 @@ from chainrule.ops._util import operand
 from chainrule.ops.conv3d_util import triple
 from chainrule.ops.conv_util import _float_input
 from chainrule.ops.getitem import PlaceAt
+from chainrule.ops.piecewise_link import tie
 from chainrule.tensor import Tensor
 
 
@@ -135,7 +136,8 @@ class MaxPool3DWithIndices(Function):
         index = (n[..., None, None, None], c[..., None, None, None], *self._positions())
         shape = (*self.x_shape[:2], *self.padded_size)
         grad_xp = PlaceAt.apply(grad, shape=shape, index=index, advanced=True)
-        return (_inside(grad_xp, self),)
+        name = "MaxPool3DWithIndicesBackwardBackward0"
+        return (tie(_inside(grad_xp, self), self.parents[0], name=name),)
 
 
 class AvgPool3D(Function):

@@ -21,6 +21,7 @@ from chainrule.errors import ShapeError
 from chainrule.ops._util import operand
 from chainrule.ops.conv_util import _float_input
 from chainrule.ops.getitem import PlaceAt
+from chainrule.ops.piecewise_link import tie
 from chainrule.tensor import Tensor
 
 
@@ -101,7 +102,8 @@ class _AdaptiveMaxPool(Function):
         size = int(np.prod(self.x_shape[-self.dims :]))
         grad = grad.reshape(rows.shape[0], *self.indices.shape[-self.dims :])
         placed = PlaceAt.apply(grad, shape=(rows.shape[0], size), index=(rows, cols), advanced=True)
-        return (placed.reshape(*self.x_shape),)
+        name = f"AdaptiveMaxPool{self.dims}DBackwardBackward0"
+        return (tie(placed.reshape(*self.x_shape), self.parents[0], name=name),)
 
 
 class AdaptiveMaxPool2D(_AdaptiveMaxPool):

@@ -63,6 +63,9 @@ class PowScalar(Function):
         """The gradients as tensors in the graph (for second derivatives)."""
         (x,) = self.parents
         p = self.exponent
+        if p == 0:  # as backward: zeros, never 0·x^(−1) (NaN at x = 0); PyTorch's zeros_like
+            shape = np.broadcast_shapes(grad.shape, x.shape)
+            return (Tensor._make(np.zeros(shape, grad.array.dtype), False),)
         return (grad * (p * x ** (p - 1)),)
 
 

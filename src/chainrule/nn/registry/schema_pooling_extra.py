@@ -1,12 +1,13 @@
 """The schemas of the pooling extras a saved architecture may name: AdaptiveMaxPool1d/2d/3d,
-AdaptiveAvgPool3d (``nn/pooling_adaptive_avg3d.py``), FractionalMaxPool2d
-(``nn/fractional_max_pool.py``),
+AdaptiveAvgPool3d (``nn/pooling_adaptive_avg3d.py``), FractionalMaxPool2d and 3d
+(``nn/fractional_max_pool.py``, ``nn/fractional_max_pool3d.py``),
 LPPool1d/2d/3d and MaxUnpool1d/2d/3d (``nn/pooling_extra.py``)."""
 
 from __future__ import annotations
 
 from chainrule.nn import pooling_extra as layers
 from chainrule.nn.fractional_max_pool import FractionalMaxPool2d
+from chainrule.nn.fractional_max_pool3d import FractionalMaxPool3d
 from chainrule.nn.pooling_adaptive_avg3d import AdaptiveAvgPool3d
 from chainrule.nn.registry.checks import _bool, _fail, _finite, _norm_order, _optional, _sizes
 
@@ -66,3 +67,23 @@ LAYERS["FractionalMaxPool2d"] = (
     },
 )
 REQUIRED["FractionalMaxPool2d"] = ("kernel_size",)
+
+
+def _ratios3(value, where):
+    """A 3-D fractional pool's output_ratio: a number or a list of three, each in (0, 1)."""
+    items = value if isinstance(value, list) else [value]
+    if len(items) not in (1, 3) or not all(0 < _finite(r, where) < 1 for r in items):
+        raise _fail(where, f"expected a number or three in (0, 1), got {value!r}")
+    return value
+
+
+LAYERS["FractionalMaxPool3d"] = (
+    FractionalMaxPool3d,
+    {
+        "kernel_size": _sizes(1, most=3),
+        "output_size": _optional(_sizes(0, most=3)),
+        "output_ratio": _optional(_ratios3),
+        "return_indices": _bool,
+    },
+)
+REQUIRED["FractionalMaxPool3d"] = ("kernel_size",)
