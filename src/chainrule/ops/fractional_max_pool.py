@@ -14,6 +14,8 @@ error). Given the same ``_random_samples``, the values and indices are PyTorch's
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from chainrule.errors import DTypeError, ShapeError
@@ -89,22 +91,26 @@ def _samples(samples, x, batch: int, channels: int) -> np.ndarray:
     return array
 
 
-def _window_maxima(planes: np.ndarray, rows: np.ndarray, cols: np.ndarray, kernel) -> np.ndarray:
-    """Flat index h·W + w of each window's maximum: planes (P, H, W), rows (P, OH), cols
-    (P, OW) → (P, OH, OW)."""
-    width = planes.shape[-1]
-    flat = planes.reshape(planes.shape[0], planes.shape[1] * width)
-    first = rows[:, :, None] * width + cols[:, None, :]
+def _window_maxima(planes: np.ndarray, starts: list, kernel: tuple) -> np.ndarray:
+    """Flat index (h·W + w in 2-D, t·H·W + h·W + w in 3-D) of each window's maximum: planes
+    (P, *sizes), ``starts`` one (P, O_d) array per axis → (P, *O). Shared by the 3-D pool."""
+    sizes = planes.shape[1:]
+    strides = [int(np.prod(sizes[d + 1 :])) for d in range(len(sizes))]
+    flat = planes.reshape(planes.shape[0], -1)
+    first = np.zeros((planes.shape[0],) + tuple(s.shape[1] for s in starts), dtype=np.int64)
+    for d, (start, stride) in enumerate(zip(starts, strides)):
+        axis = [slice(None)] + [None] * len(sizes)
+        axis[d + 1] = slice(None)
+        first += start[tuple(axis)] * stride
     best = np.full(first.shape, -np.inf, dtype=planes.dtype)
     index = first.copy()  # PyTorch's start, kept where every value is −∞
-    for dh in range(kernel[0]):
-        for dw in range(kernel[1]):
-            at = first + (dh * width + dw)
-            picks = at.reshape(at.shape[0], at.shape[1] * at.shape[2])
-            value = np.take_along_axis(flat, picks, 1).reshape(at.shape)
-            wins = (value > best) | np.isnan(value)  # first maximum on a tie, last NaN
-            best = np.where(wins, value, best)
-            index = np.where(wins, at, index)
+    picks_shape = (first.shape[0], int(np.prod(first.shape[1:])))
+    for offsets in itertools.product(*(range(k) for k in kernel)):
+        at = first + sum(o * s for o, s in zip(offsets, strides))
+        value = np.take_along_axis(flat, at.reshape(picks_shape), 1).reshape(at.shape)
+        wins = (value > best) | np.isnan(value)  # first maximum on a tie, last NaN
+        best = np.where(wins, value, best)
+        index = np.where(wins, at, index)
     return index
 
 
@@ -137,7 +143,7 @@ def fractional_max_pool2d_with_indices(
     planes = x.array.reshape(-1, height, width)
     cols = _starts(samples[:, 0], width, ow, kernel[1])  # PyTorch: sample 0 for the width
     rows = _starts(samples[:, 1], height, oh, kernel[0])
-    index = _window_maxima(planes, rows, cols, kernel).reshape(x.shape[:-2] + (oh, ow))
+    index = _window_maxima(planes, [rows, cols], kernel).reshape(x.shape[:-2] + (oh, ow))
     flat_index = Tensor._make(index.reshape(x.shape[:-2] + (oh * ow,)), False)
     flat = x.reshape(*x.shape[:-2], height * width)
     out = FractionalMaxPool2D.apply(flat, dim=flat.ndim - 1, index=flat_index.array)

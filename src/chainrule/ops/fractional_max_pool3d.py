@@ -12,13 +12,11 @@ the input (zero second derivative) as PyTorch's is.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.ops._util import operand
-from chainrule.ops.fractional_max_pool import _starts
+from chainrule.ops.fractional_max_pool import _starts, _window_maxima
 from chainrule.ops.indexing import Gather
 from chainrule.ops.piecewise_link import tie
 from chainrule.tensor import Tensor
@@ -83,29 +81,6 @@ def _samples(samples, x, batch: int, channels: int) -> np.ndarray:
     if array.dtype != x.array.dtype:
         raise DTypeError("Expect _random_samples to have the same dtype as input")
     return array[:batch]
-
-
-def _window_maxima(volumes: np.ndarray, starts: list, kernel: tuple) -> np.ndarray:
-    """Flat index t·H·W + h·W + w of each window's maximum: volumes (P, T, H, W), starts one
-    (P, O_d) array per axis → (P, OT, OH, OW)."""
-    _, depth, height, width = volumes.shape
-    strides = (height * width, width, 1)
-    flat = volumes.reshape(volumes.shape[0], depth * height * width)
-    first = (
-        starts[0][:, :, None, None] * strides[0]
-        + starts[1][:, None, :, None] * strides[1]
-        + starts[2][:, None, None, :]
-    )
-    best = np.full(first.shape, -np.inf, dtype=volumes.dtype)
-    index = first.copy()  # PyTorch's start, kept where every value is −∞
-    picks_shape = (first.shape[0], int(np.prod(first.shape[1:])))
-    for offsets in itertools.product(*(range(k) for k in kernel)):
-        at = first + sum(o * s for o, s in zip(offsets, strides))
-        value = np.take_along_axis(flat, at.reshape(picks_shape), 1).reshape(at.shape)
-        wins = (value > best) | np.isnan(value)  # first maximum on a tie, last NaN
-        best = np.where(wins, value, best)
-        index = np.where(wins, at, index)
-    return index
 
 
 def fractional_max_pool3d_with_indices(
