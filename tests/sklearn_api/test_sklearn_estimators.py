@@ -33,9 +33,19 @@ from chainrule.sklearn import (  # noqa: E402
 )
 
 
-def small_net(n_in, n_out, hidden=16):
-    """A module-level factory (picklable): Linear → ReLU → Linear."""
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, n_out))
+class _SmallNet:
+    """A picklable factory, Linear → ReLU → Linear, whose repr names it: scikit-learn builds
+    the test ids from the estimator's repr, and a function's repr holds its address, which
+    differs between pytest-xdist's workers (they must collect the same ids)."""
+
+    def __call__(self, n_in, n_out, hidden=16):
+        return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, n_out))
+
+    def __repr__(self):
+        return "small_net"
+
+
+small_net = _SmallNet()
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
