@@ -13,6 +13,18 @@ import chainrule as cr
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# The test command runs one pytest-xdist worker per core: each worker keeps to one BLAS thread
+# and one PyTorch thread (two workers each spinning two BLAS threads on two cores run slower
+# than one). Tests that need more threads raise the limit inside `threadpool_limits(n)`.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # read when PyTorch is first imported
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is in the test extra
+        pass
+    else:
+        threadpool_limits(1)  # NumPy's OpenBLAS is loaded already: limit it now
+
 
 @pytest.fixture(autouse=True)
 def _seed():

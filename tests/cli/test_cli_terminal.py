@@ -42,9 +42,12 @@ def _subsequence(short, long):
 
 
 @pytest.fixture()
-def model(tmp_path, capsys):
-    data = write_classification_csv(tmp_path / "d.csv", n=80)
-    path = tmp_path / "m.safetensors"
+def model(tmp_path, capsys, monkeypatch):
+    # relative names: a file path is one word that no terminal width can wrap, and pytest's
+    # temporary folders are longer under pytest-xdist (…/popen-gw1/…) than 80 columns allow
+    monkeypatch.chdir(tmp_path)
+    data = write_classification_csv(tmp_path / "d.csv", n=80).name
+    path = "m.safetensors"
     args = ["train", data, "--target", "species", "--epochs", "3", "--no-plots", "--out", path]
     assert main([str(a) for a in args]) == 0
     capsys.readouterr()
@@ -81,7 +84,7 @@ def test_output_fits_80_columns_without_splitting_numbers(
     tmp_path, capsys, monkeypatch, model, name
 ):
     path, data = model
-    args = COMMANDS[name](path, data, tmp_path / "o.safetensors")
+    args = COMMANDS[name](path, data, "o.safetensors")
     narrow = _run(capsys, monkeypatch, 80, *args)
     for line in narrow.splitlines():
         assert len(line) <= 80, f"{len(line)}: {line}"
