@@ -173,7 +173,11 @@ def test_hooks_and_patched_forwards_run_the_modules():
 
 
 def test_other_modules_and_inputs_take_the_per_layer_path():
-    model = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 1))
+    model = nn.Sequential(nn.Linear(3, 4), nn.Dropout(1.0), nn.Linear(4, 1))
+    assert type(model(cr.randn(2, 3))._ctx) is not LayerChain  # p = 1: a product with zeros
+    model = nn.Sequential(nn.Dropout(0.5, inplace=True), nn.Linear(3, 1))
+    assert type(model(cr.randn(2, 3))._ctx) is not LayerChain  # would write over the input
+    model = nn.Sequential(nn.Linear(3, 4), nn.AlphaDropout(0.5), nn.Linear(4, 1))
     assert type(model(cr.randn(2, 3))._ctx) is not LayerChain
     for first_in_place in (nn.ReLU(inplace=True), nn.SiLU(inplace=True)):
         model = nn.Sequential(first_in_place, nn.Linear(3, 1))
@@ -284,8 +288,8 @@ def test_identity_and_dropout_in_evaluation_are_skipped(per_layer):
     model.eval()
     assert type(model(x)._ctx) is LayerChain
     _same(_step(model, x, y), per_layer(lambda: _step(model, x, y)))
-    model.train()  # dropout draws masks in training: the layers run one by one
-    assert type(model(x)._ctx) is not LayerChain
+    model.train()  # dropout draws its mask in training: a step of the chain
+    assert type(model(x)._ctx) is LayerChain
     model[3].p = 0.0  # p = 0 returns the input, in training too
     assert type(model(x)._ctx) is LayerChain
     only_identities = nn.Sequential(nn.Identity(), nn.Dropout(0.5).eval())
@@ -335,3 +339,77 @@ def test_a_hooked_parameter_gets_its_gradient_in_the_per_layer_order(per_layer):
     assert fast[:2] == ["4.bias", "4.weight"] or fast[:2] == ["4.weight", "4.bias"]
     other = _model()  # hooks elsewhere leave this model's fast path alone
     assert type(other(cr.randn(4, 3, dtype=cr.float64))._ctx) is LayerChain
+
+
+def _dropout_model(dtype=cr.float64, inplace=False, generator=None):
+    cr.manual_seed(5)
+    return nn.Sequential(
+        nn.Linear(3, 8), nn.ReLU(), nn.Dropout(0.4, inplace=inplace, generator=generator),
+        nn.Linear(8, 6), nn.Tanh(), nn.Dropout(0.25), nn.Linear(6, 2),
+    ).to(dtype)  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", [cr.float32, cr.float64])
+@pytest.mark.parametrize("inplace", [False, True])
+@pytest.mark.parametrize("x_grad", [False, True])
+def test_dropout_in_training_draws_the_same_masks_and_bits(per_layer, dtype, inplace, x_grad):
+    model = _dropout_model(dtype, inplace)
+    x = cr.randn(9, 3, dtype=dtype, requires_grad=x_grad)
+    y = cr.randn(9, 2, dtype=dtype)
+
+    def seeded_step():
+        cr.manual_seed(11)  # the masks come from the global generator, in the layers' order
+        return _step(model, x, y)
+
+    assert type(model(x)._ctx) is LayerChain
+    fast, slow = seeded_step(), per_layer(seeded_step)
+    _same(fast, slow)
+    # the masks really drop: some hidden units pass nothing back to their weights' rows
+    assert (fast[2][0] == 0).all(axis=1).any() or (fast[2][2] == 0).all(axis=1).any()
+    # and the next step draws new masks, as the modules do
+    cr.manual_seed(11)
+    first = model(x).detach().numpy().copy()
+    second = model(x).detach().numpy()
+    assert not np.array_equal(first, second)
+
+
+def test_dropout_with_its_own_generator(per_layer):
+    def outputs():
+        model = _dropout_model(generator=cr.Generator().manual_seed(3))
+        x = cr.randn(6, 3, dtype=cr.float64)
+        return [model(x).detach().numpy().copy() for _ in range(3)]
+
+    for a, b in zip(outputs(), per_layer(outputs)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_dropout_graph_names_and_second_derivatives(per_layer):
+    torch = pytest.importorskip("torch")
+    model = _dropout_model()
+    twin = torch.nn.Sequential(
+        torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Dropout(0.4),
+        torch.nn.Linear(8, 6), torch.nn.Tanh(), torch.nn.Dropout(0.25), torch.nn.Linear(6, 2),
+    )  # fmt: skip
+
+    def names(fn, depth=0):
+        if fn is None or depth > 12:
+            return []
+        return [fn.name()] + [n for nxt, _ in fn.next_functions for n in names(nxt, depth + 1)]
+
+    out = model(cr.randn(4, 3, dtype=cr.float64))
+    assert names(out.grad_fn) == names(twin(torch.randn(4, 3)).grad_fn)
+
+    x = cr.randn(4, 3, dtype=cr.float64, requires_grad=True)
+
+    def gradient_penalty():
+        cr.manual_seed(4)
+        (gx,) = cr.autograd.grad(model(x).sum(), [x], create_graph=True)
+        model.zero_grad()
+        (gx**2).sum().backward()
+        return [None if p.grad is None else p.grad.numpy().copy() for p in model.parameters()]
+
+    fast, slow = gradient_penalty(), per_layer(gradient_penalty)
+    assert [g is None for g in fast] == [g is None for g in slow]
+    for a, b in zip(fast, slow):
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)

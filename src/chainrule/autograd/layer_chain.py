@@ -21,6 +21,7 @@ from chainrule.autograd import engine as _engine
 from chainrule.autograd.function import Function
 from chainrule.autograd.grad_mode import enable_grad
 from chainrule.autograd.inplace import _CLOCK
+from chainrule.ops.elementwise import Mul
 from chainrule.tensor import Tensor
 
 _new_object = object.__new__
@@ -32,7 +33,8 @@ class LayerChain(Function):
     ``steps`` holds, per layer, ``(op, first)``: the layer's op instance (its forward already
     run, so it holds what its backward reads) and, for a linear layer, the index of its weight
     among the node's parents (its bias, if any, follows it); for an activation ``-1``, or
-    ``-2`` where its input takes no gradient.
+    ``-2`` where its input takes no gradient. A dropout in training is a ``Mul`` op (input ×
+    its mask, which the op holds as ``b``) in an activation's place.
     ``outputs`` holds each layer's output array, for :meth:`expand`.
     """
 
@@ -108,7 +110,12 @@ class LayerChain(Function):
         parents = self.parents
         last = len(self.steps) - 1
         for i, (op, first) in enumerate(self.steps):
-            inputs = (h,) if first < 0 else (h, *parents[first : first + len(op.needs_grad) - 1])
+            if first >= 0:
+                inputs = (h, *parents[first : first + len(op.needs_grad) - 1])
+            elif type(op) is Mul:  # a dropout: its mask a constant input, as x * mask records
+                inputs = (h, Tensor._make(op.b, False))
+            else:
+                inputs = (h,)
             needs_grad = tuple(t._requires_grad for t in inputs)
             if i == last:
                 out = tensor
@@ -136,7 +143,9 @@ class LayerChain(Function):
             h = self.parents[0]
             ops = []
             for op, first in self.steps:
-                if first < 0:
+                if first < 0 and type(op) is Mul:  # a dropout: the same mask again
+                    h = Mul.apply(h, Tensor._make(op.b, False))
+                elif first < 0:
                     options = op.__dict__.get("options")
                     h = type(op).apply(h, **options) if options else type(op).apply(h)
                 else:

@@ -2,7 +2,8 @@
 
 Where every module of a Sequential is an ``nn.Linear`` or one of the elementwise activations
 below (``nn.Sigmoid``, ``nn.Tanh``, ``nn.ReLU``, ``nn.LeakyReLU``, ...) with no hook (or an
-``nn.Identity``, or an ``nn.Dropout`` in evaluation mode, which return their input), its
+``nn.Identity``, or an ``nn.Dropout`` in evaluation mode, which return their input; an
+``nn.Dropout`` in training multiplies by its mask, drawn where the module would draw it), its
 forward runs their ops in one loop and records one
 :class:`~chainrule.autograd.layer_chain.LayerChain` node (see there: same kernels, same bits,
 the per-layer graph back as soon as anyone looks at it). Anything else (another module, a
@@ -19,10 +20,11 @@ from chainrule.autograd.function import _OBSERVERS
 from chainrule.autograd.grad_mode import _INFERENCE_LIVE, _GradMode
 from chainrule.autograd.layer_chain import record
 from chainrule.nn.activation import ELU, GELU, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
-from chainrule.nn.dropout import Dropout
+from chainrule.nn.dropout import Dropout, keep_mask
 from chainrule.nn.linear import Identity, Linear
 from chainrule.ops import activation as _activation_ops
 from chainrule.ops import activation_smooth as _smooth_ops
+from chainrule.ops.elementwise import Mul as _MulOp
 from chainrule.ops.matmul import Linear as _LinearOp
 from chainrule.tensor import Tensor
 
@@ -54,6 +56,13 @@ def _plan(modules, width: int, dtype, leaf_hooks: dict) -> list | None:
             return None
         if kind is Identity or (kind is Dropout and (not module.training or module.p == 0.0)):
             continue  # each returns its input itself: no op, no node
+        if kind is Dropout:
+            # x · mask, the mask drawn in its turn (the same draws as the module's own); p = 1
+            # (a product with zeros) and an in-place one first in line run as called
+            if module.p == 1.0 or (not plan and module.inplace):
+                return None
+            plan.append((_MulOp, module))
+            continue
         if kind is Linear:
             params = module._parameters
             weight, bias = params["weight"], params["bias"]
@@ -111,6 +120,12 @@ def run(modules, x):
                 parents.append(weight)
                 parents.append(bias)
             needs = needs or True in op.needs_grad
+        elif item[0] is _MulOp:  # a dropout: its mask is a constant, its gradient the mask
+            module = item[1]
+            op = _MulOp()
+            first = -1 if needs else -2
+            op.needs_grad = (needs, False)
+            h = op.forward(h, keep_mask(module.generator, h.shape, module.p, h.dtype))
         else:
             kind, options = item
             op = kind()
