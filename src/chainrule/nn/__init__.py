@@ -94,7 +94,7 @@ from chainrule.nn.pooling import (
     MaxPool2d,
 )
 from chainrule.nn.pooling3d import AvgPool3d, MaxPool3d
-from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
+from chainrule.nn.spatial import BatchNorm2d, BatchNorm3d, Dropout2d, Unflatten
 from chainrule.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 # ---- margin and likelihood losses (nn/loss_margin.py, nn/loss_likelihood.py) ----
@@ -213,6 +213,7 @@ __all__ = [
     "AvgPool2d",
     "AvgPool3d",
     "BatchNorm2d",
+    "BatchNorm3d",
     "Conv1d",
     "Conv2d",
     "Conv3d",

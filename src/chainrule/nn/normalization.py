@@ -86,9 +86,10 @@ class BatchNorm1d(Module):
         bias: bool = True,
     ):
         super().__init__()
-        self.num_features = check_size(num_features, "num_features", "BatchNorm1d", 1)
-        self.eps = check_eps(eps, "BatchNorm1d")
-        self.momentum = check_momentum(momentum, "BatchNorm1d")
+        name = type(self).__name__  # BatchNorm2d's errors name BatchNorm2d
+        self.num_features = check_size(num_features, "num_features", name, 1)
+        self.eps = check_eps(eps, name)
+        self.momentum = check_momentum(momentum, name)
         self.affine = bool(affine)
         self.use_bias = bool(bias)
         self.track_running_stats = bool(track_running_stats)
