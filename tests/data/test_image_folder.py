@@ -169,3 +169,16 @@ def test_preprocessor_read_files_can_leave_bad_files_out(folder):
     assert kept == [str(p) for p in good] and X.shape == (2, 3, 8, 8)
     assert notes == [f"left out 1 file(s) that could not be read: {bad}"]
     np.testing.assert_array_equal(X, pre.read(good)[0])
+
+
+def test_images_beside_the_class_folders_are_named_in_a_note(folder):
+    # they belong to no class: read nowhere, as torchvision's ImageFolder, but no longer silently
+    write(folder / "stray.png", pattern("dark"))
+    write(folder / "IMG_2.jpg", pattern("dark"), fmt="JPEG")
+    (folder / ".thumb.png").write_bytes(b"")  # hidden: silent as everywhere else
+    data = cr.data.load_image_folder(folder)
+    assert len(data.X) == 12
+    assert data.notes == [
+        f"left out 2 image(s) lying directly in {folder}, in no class folder: IMG_2.jpg, "
+        f"stray.png; move them into the subfolder of their class"
+    ]

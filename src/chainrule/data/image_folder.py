@@ -408,6 +408,16 @@ def _find(base: Path, allow_empty: bool, notes: list) -> tuple[list, list, list]
             f"{base}: no class folders{hint}; put each class's images in a subfolder named "
             f"after the class, e.g. {base}/cat/1.png and {base}/dog/2.png"
         )
+    # torchvision ignores images beside the class folders; they belong to no class, so say so
+    loose = sorted(
+        str(p) for p in base.iterdir()
+        if p.is_file() and _visible(p.name) and p.name.lower().endswith(IMAGE_EXTENSIONS)
+    )
+    if loose:
+        notes.append(
+            f"left out {len(loose)} image(s) lying directly in {base}, in no class folder: "
+            f"{_few(loose, base)}; move them into the subfolder of their class"
+        )
     files, labels, others = [], [], []
     for index, name in enumerate(classes):
         found, other = _class_files(base / name)
