@@ -83,14 +83,15 @@ class ConvTranspose3d(ConvTranspose2d):
 
     _dims = 3
 
-    def forward(self, x):
+    def forward(self, x, output_size=None):
+        x = self._input(x)
         return conv_transpose3d(
-            self._input(x),
+            x,
             self.weight,
             self.bias,
             self.stride,
             self.padding,
-            self.output_padding,
+            self._output_padding(x, output_size),
             self.groups,
             self.dilation,
         )
