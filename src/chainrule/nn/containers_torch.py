@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
+from chainrule._device import check_device
 from chainrule.errors import ShapeError
 from chainrule.nn._util import check_size, float_dtype
 from chainrule.nn.linear import Linear
@@ -296,7 +297,10 @@ class LazyLinear(Linear):
         Linear(in_features=7, out_features=4, bias=True)
     """
 
-    def __init__(self, out_features: int, bias: bool = True, dtype=None, generator=None):
+    def __init__(
+        self, out_features: int, bias: bool = True, dtype=None, generator=None, device=None
+    ):
+        check_device(device)
         Module.__init__(self)
         self.in_features = 0
         self.out_features = check_size(out_features, "out_features", "LazyLinear")

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from chainrule._device import check_device
 from chainrule.nn import init
 from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
@@ -195,7 +196,9 @@ class Conv2d(_ConvNd):
         padding_mode: str = "zeros",
         dtype=None,
         generator: Generator | None = None,
+        device=None,
     ):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__(
             in_channels,
             out_channels,
@@ -253,7 +256,9 @@ class Conv1d(_ConvNd):
         padding_mode: str = "zeros",
         dtype=None,
         generator: Generator | None = None,
+        device=None,
     ):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__(
             in_channels,
             out_channels,
@@ -318,7 +323,9 @@ class ConvTranspose2d(_ConvNd):
         padding_mode: str = "zeros",
         dtype=None,
         generator: Generator | None = None,
+        device=None,
     ):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__(
             in_channels,
             out_channels,
