@@ -49,6 +49,14 @@ from chainrule.nn.dropout import Dropout
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.embedding_bag import EmbeddingBag  # sampling and bags
 from chainrule.nn.flatten import Flatten
+from chainrule.nn.lazy_conv import (
+    LazyConv1d,
+    LazyConv2d,
+    LazyConv3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
+)
 from chainrule.nn.linear import Identity, Linear
 from chainrule.nn.local_response_norm import LocalResponseNorm
 from chainrule.nn.loss import (
@@ -172,6 +180,12 @@ __all__ = [
     "Identity",
     "L1Loss",
     "LazyLinear",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConv3d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
     "ModuleDict",
     "ParameterDict",
     "ParameterList",
