@@ -57,6 +57,14 @@ from chainrule.nn.lazy_conv import (
     LazyConvTranspose2d,
     LazyConvTranspose3d,
 )
+from chainrule.nn.lazy_norm import (
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
+)
 from chainrule.nn.linear import Identity, Linear
 from chainrule.nn.local_response_norm import LocalResponseNorm
 from chainrule.nn.loss import (
@@ -180,6 +188,12 @@ __all__ = [
     "Identity",
     "L1Loss",
     "LazyLinear",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyBatchNorm3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
     "LazyConv1d",
     "LazyConv2d",
     "LazyConv3d",
