@@ -36,7 +36,8 @@ def test_lazy_convolutions_match_torch(expression, shape):
     assert type(ours).__name__ == type(theirs).__name__ == expression[4:].split("(")[0]
     assert repr(ours) == repr(theirs) and ours.weight.shape == tuple(theirs.weight.shape)
     fan_in = ours.weight.shape[1] * math.prod(ours.weight.shape[2:])
-    assert 0 < np.abs(ours.weight.detach().numpy()).max() <= 1 / math.sqrt(fan_in)  # PyTorch's range
+    bound = 1 / math.sqrt(fan_in)  # PyTorch's range
+    assert 0 < np.abs(ours.weight.detach().numpy()).max() <= bound
     theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in ours.state_dict().items()})
     np.testing.assert_allclose(out.detach().numpy(), theirs(torch.from_numpy(x)).detach().numpy(),
                                rtol=1e-5, atol=1e-6)
