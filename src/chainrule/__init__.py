@@ -46,6 +46,13 @@ from chainrule.errors import (
     ShapeError,
 )
 from chainrule.inference_tensor import InferenceTensor  # noqa: F401 - registers the class
+from chainrule.memory_format import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
 from chainrule.ops import (
     abs,
     amax,

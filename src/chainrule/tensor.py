@@ -520,8 +520,10 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
     def log_softmax(self, axis=-1, dtype=None, *, dim=None):
         return _ops.log_softmax(self, axis, dtype, dim=dim)
 
-    def clone(self):
-        return _ops.clone(self)
+    def clone(self, *, memory_format=None):
+        """A copy in the graph; ``memory_format`` (``cr.channels_last``, ...) its layout."""
+        out = _ops.clone(self)
+        return out if memory_format is None else out.contiguous(memory_format)
 
 
 from chainrule import ops as _ops  # noqa: E402  (ops need Tensor defined first)

@@ -13,6 +13,7 @@ from operator import attrgetter
 import numpy as np
 
 from chainrule import _dtype, _torch_names
+from chainrule import memory_format as _formats
 from chainrule._device import DTYPE_ALIASES, DtypeName, check_device, device
 from chainrule._nearest import closest, message
 from chainrule.errors import GraphError, NotSupportedError
@@ -99,6 +100,7 @@ class TensorMethods(TensorMethodsExtra):
         kwargs.pop("non_blocking", None)
         copy = kwargs.pop("copy", False)
         dtype, where = kwargs.pop("dtype", None), kwargs.pop("device", None)
+        layout = kwargs.pop("memory_format", _formats.preserve_format)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for arg in args:
@@ -110,7 +112,8 @@ class TensorMethods(TensorMethodsExtra):
                 dtype = arg
         check_device(where)
         out = self if dtype is None else self._as(dtype)
-        return out.clone() if copy and out is self else out
+        out = out.clone() if copy and out is self else out
+        return _formats.laid_out(out, layout, "to")
 
     def cpu(self):
         """The tensor itself (chainrule's tensors always live on the CPU)."""
@@ -153,12 +156,13 @@ class TensorMethods(TensorMethodsExtra):
     def double(self):
         return self._as("float64")
 
-    def contiguous(self):
-        """Itself when its memory is laid out row by row, else a copy that is (in the graph)."""
-        return self if self.array.flags.c_contiguous else _ops.clone(self)
+    def contiguous(self, memory_format=_formats.contiguous_format):
+        """Itself when its memory is laid out row by row (or in ``memory_format``'s order,
+        e.g. ``cr.channels_last``), else a copy that is (in the graph)."""
+        return _formats.laid_out(self, memory_format, "contiguous")
 
-    def is_contiguous(self) -> bool:
-        return bool(self.array.flags.c_contiguous)
+    def is_contiguous(self, memory_format=_formats.contiguous_format) -> bool:
+        return _formats.is_in(self.array, _formats.check(memory_format, "is_contiguous"))
 
     def is_floating_point(self) -> bool:
         return self.dtype.kind == "f"

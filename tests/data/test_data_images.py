@@ -126,6 +126,15 @@ def test_random_crop_cuts_windows_of_the_padded_images():
         transforms.random_crop(x, 9)
 
 
+def test_random_crop_sizes_as_torchvision_takes_them():
+    x = np.zeros((2, 1, 8, 8), np.float32)
+    for size in (np.int64(6), [6], (6, 6), np.array([6, 6])):  # x.shape[-1] - 2 is NumPy's
+        assert transforms.random_crop(x, size).shape == (2, 1, 6, 6)
+    for size in ((8, 8, 8), "8", 2.5, None):
+        with pytest.raises(cr.ShapeError, match="size must be an int or a pair"):
+            transforms.random_crop(x, size)
+
+
 def test_flip_and_normalize():
     x = np.random.default_rng(0).standard_normal((64, 2, 3, 4))
     flipped = transforms.random_horizontal_flip(x, generator=cr.Generator(0))

@@ -202,3 +202,12 @@ def test_a_list_of_sample_tuples_is_read_as_samples_as_pytorch_reads_it():
         DataLoader([(X[0], y[0]), (X[1],)])
     with pytest.raises(DataError, match="differ in shape"):
         DataLoader([(X[0], y[0]), (X[1][:2], y[1])])
+
+
+def test_pytorchs_loader_arguments_point_to_the_loader_that_takes_them():
+    # a PyTorch script's num_workers=4, pin_memory=True was a bare "unexpected keyword"
+    data = cr.data.TensorDataset(np.zeros((4, 1, 2, 2), np.float32), np.arange(4))
+    with pytest.raises(TypeError, match=r"got num_workers, pin_memory; chainrule\.utils\.data"):
+        cr.data.DataLoader(data, batch_size=2, num_workers=4, pin_memory=True)
+    loader = cr.utils.data.DataLoader(data, batch_size=2, num_workers=2, pin_memory=True)
+    assert [len(x) for x, _ in loader] == [2, 2]

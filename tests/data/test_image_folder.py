@@ -169,3 +169,34 @@ def test_preprocessor_read_files_can_leave_bad_files_out(folder):
     assert kept == [str(p) for p in good] and X.shape == (2, 3, 8, 8)
     assert notes == [f"left out 1 file(s) that could not be read: {bad}"]
     np.testing.assert_array_equal(X, pre.read(good)[0])
+
+
+def test_images_beside_the_class_folders_are_named_in_a_note(folder):
+    # they belong to no class: read nowhere, as torchvision's ImageFolder, but no longer silently
+    write(folder / "stray.png", pattern("dark"))
+    write(folder / "IMG_2.jpg", pattern("dark"), fmt="JPEG")
+    (folder / ".thumb.png").write_bytes(b"")  # hidden: silent as everywhere else
+    data = cr.data.load_image_folder(folder)
+    assert len(data.X) == 12
+    assert data.notes == [
+        f"left out 2 image(s) lying directly in {folder}, in no class folder: IMG_2.jpg, "
+        f"stray.png; move them into the subfolder of their class"
+    ]
+
+
+def test_the_folder_is_a_dataset_as_torchvisions_image_folder(folder):
+    # DataLoader(data) raised "needs a Dataset", cr.fit(model, data) a TypeError
+    data = cr.data.load_image_folder(folder)
+    assert len(data) == 12
+    image, label = data[7]
+    np.testing.assert_array_equal(image.numpy(), data.X[7])
+    assert int(label) == 1
+    xb, yb = next(iter(cr.data.DataLoader(data, batch_size=5)))
+    assert xb.shape == (5, 3, 8, 8) and yb.tolist() == [0] * 5
+    train, test = cr.utils.data.random_split(data, [8, 4], generator=cr.Generator(0))
+    assert len(train) == 8 and len(test) == 4
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(72, 2))
+    history = cr.fit(model, data, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+                     epochs=2, verbose=0, validation_data=test)
+    assert len(history.history["val_loss"]) == 2

@@ -35,6 +35,8 @@ LAYERS = {
     "glu": ("GLU()", (4, 6)),
     "glu_dim1": ("GLU(dim=1)", (4, 6, 3)),
     "softmin": ("Softmin(dim=1)", (4, 5)),
+    "softmax2d": ("Softmax2d()", (2, 3, 4, 5)),
+    "softmax2d_unbatched": ("Softmax2d()", (3, 4, 5)),
     "conv3d": ("Conv3d(2, 4, 3)", (2, 2, 5, 6, 5)),
     "conv3d_options": (
         "Conv3d(4, 6, (2, 3, 1), stride=(2, 1, 2), padding=(1, 0, 1), dilation=(1, 2, 1), "
@@ -258,6 +260,7 @@ def test_parameter_counts_before_building():
         (lambda: nn.GLU(dim=1.5), ValueError, "dim"),
         (lambda: nn.GLU()(cr.ones(2, 3)), cr.ShapeError, "must be even"),
         (lambda: nn.Softmin(dim="x"), ValueError, "dim"),
+        (lambda: nn.Softmax2d()(cr.ones(2, 3)), cr.ShapeError, "3D or 4D, got 2D"),
         (lambda: nn.Bilinear(0, 2, 3), ValueError, "in1_features"),
         (lambda: nn.Bilinear(2, 2, 3)(cr.ones(4, 2), cr.ones(4, 3)), cr.ShapeError, "input2"),
         (

@@ -31,6 +31,7 @@ CASES = [
     ("GLU", lambda: nn.GLU(), (4, 6)),
     ("GLU-dim1", lambda: nn.GLU(dim=1), (4, 6, 3)),
     ("Softmin", lambda: nn.Softmin(dim=1), (4, 6)),
+    ("Softmax2d", lambda: nn.Softmax2d(), (2, 4, 3, 5)),
     ("Conv3d", lambda: nn.Conv3d(2, 3, 3), (2, 2, 5, 6, 7)),
     (
         "Conv3d-options",

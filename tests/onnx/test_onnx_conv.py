@@ -28,6 +28,13 @@ def trained_bn2d(c):
     return bn
 
 
+def trained_bn3d(c):
+    bn = nn.BatchNorm3d(c)
+    bn(np.random.default_rng(3).normal(1.0, 2.0, (4, c, 2, 5, 5)).astype(np.float32))
+    bn.weight.data[...] = np.arange(1.0, c + 1)
+    return bn
+
+
 CASES = [
     ("Conv2d", lambda: nn.Conv2d(3, 4, 3), (2, 3, 9, 9)),
     ("Conv2d-stride-pad-dil", lambda: nn.Conv2d(3, 4, (3, 2), 2, (1, 2), 2), (2, 3, 11, 10)),
@@ -54,6 +61,8 @@ CASES = [
     ("AdaptiveAvgPool1d", lambda: nn.AdaptiveAvgPool1d(4), (2, 3, 12)),
     ("BatchNorm2d", lambda: trained_bn2d(3), (2, 3, 5, 4)),
     ("BatchNorm2d-batchstats", lambda: nn.BatchNorm2d(3, track_running_stats=False), (4, 3, 5, 4)),
+    ("BatchNorm3d", lambda: trained_bn3d(3), (2, 3, 2, 5, 4)),
+    ("BatchNorm3d-stats", lambda: nn.BatchNorm3d(3, track_running_stats=False), (2, 3, 2, 3, 4)),
     ("Dropout2d", lambda: nn.Dropout2d(0.5), (2, 3, 4, 4)),
     ("Unflatten", lambda: nn.Sequential(nn.Linear(6, 12), nn.Unflatten(1, (3, 4))), (5, 6)),
     (

@@ -250,3 +250,19 @@ def test_save_rejects_bad_keys_and_too_deep_objects(tmp_path):
         deep = [deep]
     with pytest.raises(ValueError, match="nests deeper"):
         cr.save(deep, tmp_path / "d.pt")
+
+
+def test_a_shaped_lazy_linear_is_a_linear_and_saves(tmp_path):
+    # PyTorch's LazyLinear becomes a Linear once shaped; chainrule's stayed a LazyLinear, so
+    # cr.save of a CNN ending in Flatten → LazyLinear raised ModelFormatError
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.LazyLinear(3))
+    x = cr.randn(2, 1, 5, 5)
+    expected = model(x)
+    assert type(model[2]) is nn.Linear
+    assert repr(model[2]) == repr(torch.nn.Linear(18, 3)) == (
+        "Linear(in_features=18, out_features=3, bias=True)"
+    )
+    cr.save(model, tmp_path / "lazy.safetensors")
+    loaded = cr.load(tmp_path / "lazy.safetensors")
+    np.testing.assert_array_equal(loaded(x).detach().numpy(), expected.detach().numpy())

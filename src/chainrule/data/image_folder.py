@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chainrule.data.dataset import TensorDataset
 from chainrule.errors import DataError
 
 __all__ = ["IMAGE_EXTENSIONS", "ImageFolderData", "load_image", "load_image_folder"]
@@ -42,8 +43,12 @@ def _pillow():
 
 
 @dataclass
-class ImageFolderData:
+class ImageFolderData(TensorDataset):
     """Images of a class-per-subfolder tree as arrays, with what was done to read them.
+
+    It is also the dataset of its images and labels, as torchvision's ``ImageFolder``:
+    ``len(data)``, ``data[i]`` (an image and its label) and ``DataLoader(data, batch_size=32,
+    shuffle=True)`` or ``cr.fit(model, data, ...)`` work as with a ``TensorDataset(X, y)``.
 
     Attributes:
         X: ``(N, C, H, W)`` float32 pixels in [0, 1] (C = 1 grayscale, 3 RGB).
@@ -61,6 +66,11 @@ class ImageFolderData:
     size: tuple[int, int]
     mode: str
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, y)``: the fields of each sample, as a TensorDataset holds them."""
+        return self.X, self.y
 
     @property
     def metadata(self) -> dict:
@@ -407,6 +417,16 @@ def _find(base: Path, allow_empty: bool, notes: list) -> tuple[list, list, list]
         raise DataError(
             f"{base}: no class folders{hint}; put each class's images in a subfolder named "
             f"after the class, e.g. {base}/cat/1.png and {base}/dog/2.png"
+        )
+    # torchvision ignores images beside the class folders; they belong to no class, so say so
+    loose = sorted(
+        str(p) for p in base.iterdir()
+        if p.is_file() and _visible(p.name) and p.name.lower().endswith(IMAGE_EXTENSIONS)
+    )
+    if loose:
+        notes.append(
+            f"left out {len(loose)} image(s) lying directly in {base}, in no class folder: "
+            f"{_few(loose, base)}; move them into the subfolder of their class"
         )
     files, labels, others = [], [], []
     for index, name in enumerate(classes):

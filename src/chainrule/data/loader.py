@@ -60,7 +60,14 @@ class DataLoader:
         drop_last: bool = False,
         generator: Generator | None = None,
         sampler=None,
+        **torch_options,
     ):
+        if torch_options:  # num_workers=4, pin_memory=True: a PyTorch script's loader
+            raise TypeError(
+                f"chainrule.data.DataLoader got {', '.join(sorted(torch_options))}; "
+                f"chainrule.utils.data.DataLoader (torch.utils.data's) takes PyTorch's "
+                f"arguments (num_workers, collate_fn, pin_memory, batch_sampler, ...)"
+            )
         if isinstance(dataset, list) and dataset and all(type(s) is tuple for s in dataset):
             dataset = _from_samples(dataset)  # list(zip(X, y)): one tuple per sample
         elif isinstance(dataset, (tuple, list)):

@@ -8,6 +8,8 @@ one, so ``cr.manual_seed`` makes augmentation reproducible).
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from chainrule.errors import DataError, ShapeError
@@ -32,6 +34,18 @@ def _images(x, name: str) -> np.ndarray:
     return x
 
 
+def _crop_size(size) -> tuple[int, int]:
+    """``size`` as (h, w): one int (NumPy's too) for a square, or a pair, as torchvision's."""
+    sizes = [size] if np.ndim(size) == 0 and not isinstance(size, str) else size
+    try:
+        h, w = (operator.index(s) for s in (sizes * 2 if len(sizes) == 1 else sizes))
+    except (TypeError, ValueError):
+        raise ShapeError(
+            f"random_crop: size must be an int or a pair (h, w) of ints, got {size!r}"
+        ) from None
+    return h, w
+
+
 def random_crop(x, size, padding: int = 0, generator: Generator | None = None) -> np.ndarray:
     """Pad every image by ``padding`` zeros on each side, then cut a ``size`` window at a random
     position, independently per image.
@@ -46,7 +60,7 @@ def random_crop(x, size, padding: int = 0, generator: Generator | None = None) -
         (N, C, h, w) array of ``x``'s dtype.
     """
     x = _images(x, "random_crop")
-    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    h, w = _crop_size(size)
     if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
         raise DataError(f"random_crop: padding must be an integer >= 0, got {padding!r}")
     n, c, height, width = x.shape

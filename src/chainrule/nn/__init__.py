@@ -30,6 +30,7 @@ from chainrule.nn.activation_extra import (
     Hardswish,
     Mish,
     PReLU,
+    Softmax2d,
     Softmin,
     Softsign,
     Tanhshrink,
@@ -48,6 +49,22 @@ from chainrule.nn.dropout import Dropout
 from chainrule.nn.embedding import Embedding
 from chainrule.nn.embedding_bag import EmbeddingBag  # sampling and bags
 from chainrule.nn.flatten import Flatten
+from chainrule.nn.lazy_conv import (
+    LazyConv1d,
+    LazyConv2d,
+    LazyConv3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
+)
+from chainrule.nn.lazy_norm import (
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
+)
 from chainrule.nn.linear import Identity, Linear
 from chainrule.nn.local_response_norm import LocalResponseNorm
 from chainrule.nn.loss import (
@@ -94,7 +111,7 @@ from chainrule.nn.pooling import (
     MaxPool2d,
 )
 from chainrule.nn.pooling3d import AvgPool3d, MaxPool3d
-from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
+from chainrule.nn.spatial import BatchNorm2d, BatchNorm3d, Dropout2d, Unflatten
 from chainrule.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 # ---- margin and likelihood losses (nn/loss_margin.py, nn/loss_likelihood.py) ----
@@ -171,6 +188,18 @@ __all__ = [
     "Identity",
     "L1Loss",
     "LazyLinear",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyBatchNorm3d",
+    "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConv3d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
     "ModuleDict",
     "ParameterDict",
     "ParameterList",
@@ -199,6 +228,7 @@ __all__ = [
     "Hardswish",
     "Mish",
     "PReLU",
+    "Softmax2d",
     "Softmin",
     "Softsign",
     "Tanhshrink",
@@ -213,6 +243,7 @@ __all__ = [
     "AvgPool2d",
     "AvgPool3d",
     "BatchNorm2d",
+    "BatchNorm3d",
     "Conv1d",
     "Conv2d",
     "Conv3d",

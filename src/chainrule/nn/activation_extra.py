@@ -1,16 +1,19 @@
 """More activation modules, as PyTorch's: PReLU (with its learned slope), Mish, Hardswish,
-Hardsigmoid, Softsign, Tanhshrink, Threshold, GLU and Softmin. Thin wrappers around
+Hardsigmoid, Softsign, Tanhshrink, Threshold, GLU, Softmin and Softmax2d. Thin wrappers around
 ``ops/activation_extra.py``; ``inplace`` as in ``nn/activation.py``."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.activation import _check_dim, _check_finite, _softmax_dim, in_place
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops import activation_extra as _ops
+from chainrule.ops._util import operand
+from chainrule.ops.softmax import softmax
 
 
 class PReLU(Module):
@@ -172,3 +175,26 @@ class Softmin(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class Softmax2d(Module):
+    """Softmax over the channels at every pixel: each (h, w) of a segmentation map becomes a
+    distribution over the C classes. Shape: (N, C, H, W) or (C, H, W) → same.
+
+    Example:
+        >>> import chainrule as cr
+        >>> p = cr.nn.Softmax2d()(cr.randn(2, 3, 4, 5))
+        >>> bool(abs(p.sum(dim=1) - 1).max() < 1e-6)
+        True
+    """
+
+    produces = "distribution"
+
+    def forward(self, x):
+        x = operand(x)
+        if x.ndim not in (3, 4):
+            raise ShapeError(
+                f"Softmax2d: expected input to be 3D or 4D, got {x.ndim}D instead (shape "
+                f"{x.shape}); give images (N, C, H, W) or (C, H, W)"
+            )
+        return softmax(x, dim=-3)

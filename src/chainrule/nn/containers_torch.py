@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
+from chainrule._device import check_device
 from chainrule.errors import ShapeError
 from chainrule.nn._util import check_size, float_dtype
 from chainrule.nn.linear import Linear
@@ -284,17 +285,22 @@ class LazyLinear(Linear):
 
     Until the first call its weight and bias are empty parameters; the first call gives them
     their shape and PyTorch's initial values, in place, so an optimizer made before that call
-    updates them. Run one batch through the model before ``state_dict()`` or counting
-    parameters.
+    updates them, and turns the layer into a :class:`Linear` (as PyTorch's). Run one batch
+    through the model before ``state_dict()``, counting parameters or ``cr.save``.
 
     Example:
         >>> import chainrule as cr
         >>> layer = cr.nn.LazyLinear(4)
         >>> layer(cr.ones(2, 7)).shape, layer.in_features, layer.weight.shape
         ((2, 4), 7, (4, 7))
+        >>> layer
+        Linear(in_features=7, out_features=4, bias=True)
     """
 
-    def __init__(self, out_features: int, bias: bool = True, dtype=None, generator=None):
+    def __init__(
+        self, out_features: int, bias: bool = True, dtype=None, generator=None, device=None
+    ):
+        check_device(device)
         Module.__init__(self)
         self.in_features = 0
         self.out_features = check_size(out_features, "out_features", "LazyLinear")
@@ -319,7 +325,11 @@ class LazyLinear(Linear):
             if self.bias is not None:
                 self.bias.array = np.empty((self.out_features,), self._dtype)
             self.reset_parameters(self._generator)
-        return super().forward(x)
+            # shaped, it is a Linear, as PyTorch's (cls_to_become): its repr, type and
+            # cr.save (which rebuilds built-in layers only) say so
+            self.__class__ = Linear
+            del self._dtype, self._generator
+        return Linear.forward(self, x)
 
     def reset_parameters(self, generator=None) -> None:
         if self.in_features:  # nothing to draw before the shape is known

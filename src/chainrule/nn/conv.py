@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from chainrule._device import check_device
 from chainrule.nn import init
 from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
@@ -195,7 +196,9 @@ class Conv2d(_ConvNd):
         padding_mode: str = "zeros",
         dtype=None,
         generator: Generator | None = None,
+        device=None,
     ):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__(
             in_channels,
             out_channels,
@@ -253,7 +256,9 @@ class Conv1d(_ConvNd):
         padding_mode: str = "zeros",
         dtype=None,
         generator: Generator | None = None,
+        device=None,
     ):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__(
             in_channels,
             out_channels,
@@ -318,7 +323,9 @@ class ConvTranspose2d(_ConvNd):
         padding_mode: str = "zeros",
         dtype=None,
         generator: Generator | None = None,
+        device=None,
     ):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__(
             in_channels,
             out_channels,
@@ -340,14 +347,45 @@ class ConvTranspose2d(_ConvNd):
                     f"than the stride {self.stride} or the dilation {self.dilation}"
                 )
 
-    def forward(self, x):
+    def _output_padding(self, x, output_size) -> tuple[int, ...]:
+        """The output padding that gives ``output_size`` (the spatial sizes, or with the batch
+        and channels in front), as PyTorch's ``output_size=`` argument: a strided layer has
+        ``stride`` possible sizes, e.g. the size of the skip connection a U-Net adds to."""
+        if output_size is None:
+            return self.output_padding
+        n, name = self._dims, type(self).__name__
+        front = x.ndim - n  # batch and channels, or channels alone
+        sizes = list(output_size)
+        if len(sizes) == front + n:
+            sizes = sizes[front:]
+        if len(sizes) != n:
+            raise ValueError(
+                f"{name}: for {x.ndim}D input, output_size must have {n} or {front + n} "
+                f"elements (got {len(sizes)})"
+            )
+        low = [
+            (size - 1) * s - 2 * p + d * (k - 1) + 1
+            for size, s, p, d, k in zip(
+                x.shape[front:], self.stride, self.padding, self.dilation, self.kernel_size
+            )
+        ]
+        high = [m + s - 1 for m, s in zip(low, self.stride)]
+        if any(not lo <= int(size) <= hi for size, lo, hi in zip(sizes, low, high)):
+            raise ValueError(
+                f"{name}: requested an output size of {list(output_size)}, but valid sizes "
+                f"range from {low} to {high} (for an input of {tuple(x.shape[front:])})"
+            )
+        return tuple(int(size) - lo for size, lo in zip(sizes, low))
+
+    def forward(self, x, output_size=None):
+        x = self._input(x)
         return _conv.conv_transpose2d(
-            self._input(x),
+            x,
             self.weight,
             self.bias,
             self.stride,
             self.padding,
-            self.output_padding,
+            self._output_padding(x, output_size),
             self.groups,
             self.dilation,
         )
@@ -361,14 +399,15 @@ class ConvTranspose1d(ConvTranspose2d):
 
     _dims = 1
 
-    def forward(self, x):
+    def forward(self, x, output_size=None):
+        x = self._input(x)
         return _conv.conv_transpose1d(
-            self._input(x),
+            x,
             self.weight,
             self.bias,
             self.stride,
             self.padding,
-            self.output_padding,
+            self._output_padding(x, output_size),
             self.groups,
             self.dilation,
         )

@@ -3,6 +3,7 @@ parameter layout, initialisation and repr), over volumes such as video clips or 
 
 from __future__ import annotations
 
+from chainrule._device import check_device
 from chainrule.nn.conv import ConvTranspose2d, _ConvNd
 from chainrule.ops.conv3d import conv3d
 from chainrule.ops.conv_transpose3d import conv_transpose3d
@@ -45,7 +46,9 @@ class Conv3d(_ConvNd):
         padding_mode: str = "zeros",
         dtype=None,
         generator: Generator | None = None,
+        device=None,
     ):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__(
             in_channels,
             out_channels,
@@ -83,14 +86,15 @@ class ConvTranspose3d(ConvTranspose2d):
 
     _dims = 3
 
-    def forward(self, x):
+    def forward(self, x, output_size=None):
+        x = self._input(x)
         return conv_transpose3d(
-            self._input(x),
+            x,
             self.weight,
             self.bias,
             self.stride,
             self.padding,
-            self.output_padding,
+            self._output_padding(x, output_size),
             self.groups,
             self.dilation,
         )

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from chainrule import ops
+from chainrule._device import check_device
 from chainrule.nn import init
 from chainrule.nn._util import as_input, check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
@@ -45,7 +46,9 @@ class Linear(Module):
         bias: bool = True,
         dtype=None,
         generator: Generator | None = None,
+        device=None,
     ):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__()
         self.in_features = check_size(in_features, "in_features", "Linear")
         self.out_features = check_size(out_features, "out_features", "Linear")

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from chainrule import ops
+from chainrule._device import check_device
 from chainrule.autograd.compile_hooks import after_forward
 from chainrule.errors import GraphError, ShapeError
 from chainrule.nn._util import as_input, check_size, float_dtype
@@ -84,11 +85,14 @@ class BatchNorm1d(Module):
         dtype=None,
         *,
         bias: bool = True,
+        device=None,
     ):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__()
-        self.num_features = check_size(num_features, "num_features", "BatchNorm1d", 1)
-        self.eps = check_eps(eps, "BatchNorm1d")
-        self.momentum = check_momentum(momentum, "BatchNorm1d")
+        name = type(self).__name__  # BatchNorm2d's errors name BatchNorm2d
+        self.num_features = check_size(num_features, "num_features", name, 1)
+        self.eps = check_eps(eps, name)
+        self.momentum = check_momentum(momentum, name)
         self.affine = bool(affine)
         self.use_bias = bool(bias)
         self.track_running_stats = bool(track_running_stats)
@@ -228,7 +232,9 @@ class LayerNorm(Module):
         elementwise_affine: bool = True,
         bias: bool = True,
         dtype=None,
+        device=None,
     ):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
         try:

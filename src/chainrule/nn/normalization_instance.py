@@ -17,6 +17,7 @@ from functools import partial
 import numpy as np
 
 from chainrule import ops
+from chainrule._device import check_device
 from chainrule.autograd.compile_hooks import after_forward
 from chainrule.errors import ShapeError, ZeroDivisorError
 from chainrule.nn._util import as_input, check_size, float_dtype
@@ -214,7 +215,9 @@ class GroupNorm(Module):
         dtype=None,
         *,
         bias: bool = True,
+        device=None,
     ):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__()
         if isinstance(num_groups, (int, np.integer)) and num_groups == 0:
             raise ZeroDivisorError(
@@ -278,7 +281,9 @@ class _InstanceNorm(Module):
         dtype=None,
         *,
         bias: bool = True,
+        device=None,
     ):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__()
         name = type(self).__name__
         self.num_features = check_size(num_features, "num_features", name, 1)

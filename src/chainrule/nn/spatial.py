@@ -1,8 +1,8 @@
-"""Layers for image-shaped activations: BatchNorm2d, Dropout2d and Unflatten.
+"""Layers for image-shaped activations: BatchNorm2d, BatchNorm3d, Dropout2d and Unflatten.
 
-BatchNorm2d reuses :class:`~chainrule.nn.normalization.BatchNorm1d` on the (N, C, H·W) view of
-its input (statistics per channel over batch and pixels, exactly as PyTorch), so its gradient
-comes from the same composite ops.
+BatchNorm2d and BatchNorm3d reuse :class:`~chainrule.nn.normalization.BatchNorm1d` on the
+(N, C, H·W) or (N, C, D·H·W) view of their input (statistics per channel over batch and
+pixels, exactly as PyTorch), so their gradients come from the same composite ops.
 """
 
 from __future__ import annotations
@@ -18,7 +18,31 @@ from chainrule.nn.normalization import BatchNorm1d
 from chainrule.ops._util import operand
 
 
-class BatchNorm2d(BatchNorm1d):
+class _BatchNormImages(BatchNorm1d):
+    """BatchNorm1d's arithmetic on the (N, C, pixels) view of an (N, C, *spatial) input."""
+
+    spatial_dims = 2
+    layout = "H, W"
+
+    def forward(self, x):
+        name = type(self).__name__
+        x = as_input(x, self._param_dtype(), name)
+        c = self.num_features
+        if x.ndim != 2 + self.spatial_dims or x.shape[1] != c:
+            raise ShapeError(
+                f"{name}({c}) got input of shape {x.shape}; expected (N, {c}, {self.layout})"
+            )
+        n, pixels = x.shape[0], math.prod(x.shape[2:])
+        if self.training and n * pixels <= 1:
+            raise ShapeError(
+                f"{name} needs more than one value per channel in training, got input of "
+                f"shape {x.shape}; use a batch larger than 1 or call model.eval()"
+            )
+        out = super().forward(x.reshape(n, c, pixels))
+        return out.reshape(x.shape)
+
+
+class BatchNorm2d(_BatchNormImages):
     """Normalise each channel over the batch and every pixel, then scale and shift:
     y = γ·x̂ + β, with running statistics for evaluation.
 
@@ -34,21 +58,24 @@ class BatchNorm2d(BatchNorm1d):
         (4, 6, 5, 5)
     """
 
-    def forward(self, x):
-        x = as_input(x, self._param_dtype(), "BatchNorm2d")
-        c = self.num_features
-        if x.ndim != 4 or x.shape[1] != c:
-            raise ShapeError(
-                f"BatchNorm2d({c}) got input of shape {x.shape}; expected (N, {c}, H, W)"
-            )
-        n, _, h, w = x.shape
-        if self.training and n * h * w <= 1:
-            raise ShapeError(
-                f"BatchNorm2d needs more than one value per channel in training, got input of "
-                f"shape {x.shape}; use a batch larger than 1 or call model.eval()"
-            )
-        out = super().forward(x.reshape(n, c, h * w))
-        return out.reshape(n, c, h, w)
+
+class BatchNorm3d(_BatchNormImages):
+    """Normalise each channel over the batch and every voxel, then scale and shift:
+    y = γ·x̂ + β, with running statistics for evaluation (after a Conv3d, as BatchNorm2d
+    after a Conv2d).
+
+    Arguments, parameters and buffers as :class:`~chainrule.nn.BatchNorm2d`.
+
+    Shape: (N, C, D, H, W) → same.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.BatchNorm3d(4)(cr.ones(2, 4, 3, 5, 5)).shape
+        (2, 4, 3, 5, 5)
+    """
+
+    spatial_dims = 3
+    layout = "D, H, W"
 
 
 class Dropout2d(Dropout):

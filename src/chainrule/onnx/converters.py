@@ -81,7 +81,7 @@ def _embedding(g, m, x, out):
     return g.add("Gather", [g.const(table, "weight"), x.name], axis=0)
 
 
-@register_converter(nn.BatchNorm1d, *_present("BatchNorm2d"))
+@register_converter(nn.BatchNorm1d, *_present("BatchNorm2d", "BatchNorm3d"))
 def _batch_norm(g, m, x, out):
     dtype = out.dtype
     c = m.num_features

@@ -1,6 +1,6 @@
 """ONNX converters for the later activations (``nn/activation_extra.py``): PReLU, Mish,
-Hardswish, Hardsigmoid, Softsign, Tanhshrink, Threshold, GLU and Softmin. Each is one standard
-node or a few (Mish as Softplus, Tanh and Mul, as ONNX's own definition of it)."""
+Hardswish, Hardsigmoid, Softsign, Tanhshrink, Threshold, GLU, Softmin and Softmax2d. Each is
+one standard node or a few (Mish as Softplus, Tanh and Mul, as ONNX's own definition of it)."""
 
 from __future__ import annotations
 
@@ -70,3 +70,8 @@ def _glu(g, m, x, out):
 @register_converter(nn.Softmin)
 def _softmin(g, m, x, out):
     return g.add("Softmax", [g.add("Neg", [x.name])], axis=_softmax_axis(m, out))
+
+
+@register_converter(nn.Softmax2d)
+def _softmax2d(g, m, x, out):
+    return g.add("Softmax", [x.name], axis=x.array.ndim - 3)  # the channels

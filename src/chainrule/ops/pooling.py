@@ -46,6 +46,13 @@ def _offset_slices(i, j, stride, dilation, out_hw):
     )
 
 
+def first_inside_tap(out: int, stride: int, dilation: int, pad: int) -> np.ndarray:
+    """For each of ``out`` windows along an axis, its first kernel tap past the padding in
+    front (PyTorch's max pools start each window's arg-max there)."""
+    start = np.arange(out) * stride - pad  # each window's first tap, in input coordinates
+    return np.maximum(0, -(start // dilation))  # taps that fall before the input: ⌈−start/d⌉
+
+
 def _pad_nchw(x, pads, fill) -> np.ndarray:
     top, bottom, left, right = pads
     if not (top or bottom or left or right):
@@ -90,6 +97,10 @@ class MaxPool2d(Function):
         if nan.any():  # PyTorch keeps the last NaN of a window
             for k in range(kh * kw):
                 np.copyto(arg, k, where=nan & np.isnan(windows[k]))
+        if pads[0] or pads[2]:  # a −∞ maximum ties with the padding: it goes inside, as PyTorch
+            first = first_inside_tap(out_hw[0], stride[0], dilation[0], pads[0])[:, None] * kw
+            first = first + first_inside_tap(out_hw[1], stride[1], dilation[1], pads[2])
+            np.copyto(arg, first.astype(arg.dtype), where=np.isneginf(out))
         self.arg = arg
         return out
 

@@ -25,6 +25,7 @@ from chainrule.ops.conv3d_util import triple
 from chainrule.ops.conv_util import _float_input
 from chainrule.ops.getitem import PlaceAt
 from chainrule.ops.piecewise_link import tie
+from chainrule.ops.pooling import first_inside_tap
 from chainrule.tensor import Tensor
 
 
@@ -91,6 +92,15 @@ class MaxPool3DWithIndices(Function):
         if nan.any():  # PyTorch keeps the last NaN of a window
             for t in range(taps):
                 np.copyto(arg, t, where=nan & np.isnan(views[t]))
+        if pads[0] or pads[2] or pads[4]:  # a −∞ maximum ties with the padding: as MaxPool2d
+            firsts = [
+                first_inside_tap(n, s, d, pad).reshape(shape)
+                for n, s, d, pad, shape in zip(
+                    out_size, stride, dilation, pads[::2], ((-1, 1, 1), (1, -1, 1), (1, 1, -1))
+                )
+            ]
+            first = (firsts[0] * kernel[1] + firsts[1]) * kernel[2] + firsts[2]
+            np.copyto(arg, first.astype(arg.dtype), where=np.isneginf(out))
         self.arg = arg
         return out[0] if self.unbatched else out
 

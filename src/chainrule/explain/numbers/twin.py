@@ -142,7 +142,7 @@ _SAMPLE_AXES = {
     "BatchNorm2d": 3, "Dropout2d": 3, "InstanceNorm2d": 3, "UpsamplingNearest2d": 3,
     "UpsamplingBilinear2d": 3, "Conv1d": 2, "ConvTranspose1d": 2, "MaxPool1d": 2,
     "AvgPool1d": 2, "AdaptiveAvgPool1d": 2, "InstanceNorm1d": 2, "Conv3d": 4,
-    "ConvTranspose3d": 4, "MaxPool3d": 4, "AvgPool3d": 4, "InstanceNorm3d": 4,
+    "ConvTranspose3d": 4, "MaxPool3d": 4, "AvgPool3d": 4, "InstanceNorm3d": 4, "BatchNorm3d": 4,
     **{f"{kind}Pad{n}d": n + 1 for kind in ("Zero", "Constant", "Reflection", "Replication",
                                             "Circular") for n in (1, 2, 3)},
 }  # fmt: skip

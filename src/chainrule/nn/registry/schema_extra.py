@@ -12,6 +12,7 @@ from chainrule.nn.activation_extra import (
     Hardswish,
     Mish,
     PReLU,
+    Softmax2d,
     Softmin,
     Softsign,
     Tanhshrink,
@@ -44,6 +45,7 @@ LAYERS: dict[str, tuple[type, dict]] = {
     "Threshold": (Threshold, {"threshold": _finite, "value": _finite, "inplace": _bool}),
     "GLU": (GLU, {"dim": _dim}),
     "Softmin": (Softmin, {"dim": _dim_or_none}),
+    "Softmax2d": (Softmax2d, {}),
     "Bilinear": (
         Bilinear,
         {

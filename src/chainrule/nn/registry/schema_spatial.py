@@ -1,5 +1,5 @@
 """The schemas of the spatial layers a saved architecture may name: convolutions, pooling,
-BatchNorm2d, GroupNorm, InstanceNorm, LocalResponseNorm, upsampling and padding."""
+BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm, LocalResponseNorm, upsampling and padding."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from chainrule.nn.registry.checks import (
     _upsample_size,
 )
 from chainrule.nn.registry.schema_dense import LAYERS as DENSE
-from chainrule.nn.spatial import BatchNorm2d, Dropout2d, Unflatten
+from chainrule.nn.spatial import BatchNorm2d, BatchNorm3d, Dropout2d, Unflatten
 from chainrule.nn.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 _CONV_ARGS = {
@@ -83,6 +83,7 @@ LAYERS: dict[str, tuple[type, dict]] = (
         "AdaptiveAvgPool1d": (AdaptiveAvgPool1d, {"output_size": _sizes(1)}),
         "AdaptiveAvgPool2d": (AdaptiveAvgPool2d, {"output_size": _sizes(1, allow_none=True)}),
         "BatchNorm2d": (BatchNorm2d, DENSE["BatchNorm1d"][1]),
+        "BatchNorm3d": (BatchNorm3d, DENSE["BatchNorm1d"][1]),
         "Dropout2d": (Dropout2d, {"p": _probability, "inplace": _bool}),
         "Unflatten": (Unflatten, {"dim": _dim, "unflattened_size": _unflattened}),
         "GroupNorm": (
@@ -136,6 +137,7 @@ REQUIRED = {
     "AdaptiveAvgPool1d": ("output_size",),
     "AdaptiveAvgPool2d": ("output_size",),
     "BatchNorm2d": ("num_features",),
+    "BatchNorm3d": ("num_features",),
     "GroupNorm": ("num_groups", "num_channels"),
     "LocalResponseNorm": ("size",),
     **{n.__name__: ("num_features",) for n in group_norms.INSTANCE_NORMS},
