@@ -146,13 +146,14 @@ class RNNCellBase(Module):
         return args | {"dtype": str(self.weight_ih.array.dtype)}
 
     def _weights(self) -> tuple:
-        p = self._parameters
-        return p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"]
+        # by attribute, not from _parameters: a weight may be a plain tensor put in its place
+        # (AWD-LSTM's weight drop deletes the Parameter and sets a dropped-out copy)
+        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
 
     def _input(self, x) -> tuple[Tensor, bool]:
         """``x`` as a (batch, input_size) tensor, and whether it came with a batch axis."""
         name = type(self).__name__
-        x = as_input(x, self._parameters["weight_ih"].array.dtype, name)
+        x = as_input(x, self.weight_ih.array.dtype, name)
         if x.ndim not in (1, 2):
             raise ShapeError(
                 f"{name}: Expected input to be 1D or 2D, got {x.ndim}D instead (shape "
