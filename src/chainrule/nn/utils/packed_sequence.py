@@ -78,14 +78,40 @@ class PackedSequence(_PackedFields):
         data = self.data.to(*args, **kwargs)
         return self if data is self.data else self._replace(data=data)
 
+    # PyTorch's dtype shorthands: the data converted, the indices kept
     def float(self) -> PackedSequence:
         return self._replace(data=self.data.float())
 
     def double(self) -> PackedSequence:
         return self._replace(data=self.data.double())
 
+    def half(self) -> PackedSequence:
+        return self._replace(data=self.data.half())
+
+    def long(self) -> PackedSequence:
+        return self._replace(data=self.data.long())
+
+    def int(self) -> PackedSequence:
+        return self._replace(data=self.data.int())
+
+    def short(self) -> PackedSequence:
+        return self._replace(data=self.data.short())
+
+    def char(self) -> PackedSequence:
+        return self._replace(data=self.data.char())
+
+    def byte(self) -> PackedSequence:
+        return self._replace(data=self.data.byte())
+
     def cpu(self) -> PackedSequence:
         return self
+
+    def pin_memory(self) -> PackedSequence:
+        """As it is: pinned memory is for copies to a GPU, which chainrule has not."""
+        return self
+
+    def is_pinned(self) -> bool:
+        return False
 
     @property
     def is_cuda(self) -> bool:
