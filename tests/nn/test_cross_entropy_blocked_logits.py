@@ -1,7 +1,8 @@
-"""Cross-entropy with class indices over (N, C, d...) logits (a sequence model's (N, V, T)) or
-with weights, where a class that is not the target has a −∞ logit (a vocabulary entry masked
-out with ``masked_fill(mask, float("-inf"))``): PyTorch's loss is finite, as it picks the
-target's log-probability; chainrule's dense path had multiplied 0·(−∞) into NaN."""
+"""Cross-entropy and nll_loss with class indices over (N, C, d...) logits (a sequence
+model's (N, V, T)) or with weights, where a class that is not the target has a −∞ logit (a
+vocabulary entry masked out with ``masked_fill(mask, float("-inf"))``): PyTorch's loss is
+finite, as it picks the target's log-probability; chainrule's dense paths had multiplied
+0·(−∞) into NaN."""
 
 import numpy as np
 import pytest
@@ -57,3 +58,29 @@ def test_probability_targets_keep_torch_s_nan_at_a_blocked_class():
         cr.tensor(z, dtype="float64"), cr.tensor(probabilities, dtype="float64")
     )
     assert np.isnan(expected.item()) and np.isnan(loss.item())
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("ignore_index", [-100, 3])
+@pytest.mark.parametrize("sequence", [False, True])
+def test_nll_loss_of_log_softmax_with_a_blocked_class_as_torch(
+    reduction, weighted, ignore_index, sequence
+):
+    z = _logits() if sequence else _logits()[:, :, 0]
+    target = TARGET if sequence else TARGET[:, 0]
+    weight = np.array([1.0, 2.0, 0.5, 3.0])
+    ours = cr.tensor(z, dtype="float64", requires_grad=True)
+    theirs = torch.tensor(z, requires_grad=True)
+    loss = F.nll_loss(
+        F.log_softmax(ours, 1), cr.tensor(target), reduction=reduction,
+        ignore_index=ignore_index, weight=cr.tensor(weight, dtype="float64") if weighted else None,
+    )  # fmt: skip
+    expected = torch.nn.functional.nll_loss(
+        torch.log_softmax(theirs, 1), torch.tensor(target), reduction=reduction,
+        ignore_index=ignore_index, weight=torch.tensor(weight) if weighted else None,
+    )  # fmt: skip
+    np.testing.assert_allclose(loss.detach().numpy(), expected.detach().numpy(), rtol=1e-13)
+    loss.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-13, atol=1e-16)
