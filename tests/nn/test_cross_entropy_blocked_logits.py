@@ -84,3 +84,16 @@ def test_nll_loss_of_log_softmax_with_a_blocked_class_as_torch(
     loss.sum().backward()
     expected.sum().backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-13, atol=1e-16)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_an_ignored_target_loses_plus_zero_as_torch(loss, weighted):
+    z = np.random.default_rng(1).normal(size=(2, 4, 3))
+    target = np.array([[0, -100, 3], [0, 1, 2]])
+    weight = np.array([1.0, 2.0, 0.5, 3.0])
+    ours = getattr(F, loss)(
+        cr.tensor(z, dtype="float64"), cr.tensor(target), reduction="none",
+        weight=cr.tensor(weight, dtype="float64") if weighted else None,
+    )  # fmt: skip
+    assert ours.numpy()[0, 1] == 0 and not np.signbit(ours.numpy()[0, 1])  # it was −0

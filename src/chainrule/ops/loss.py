@@ -309,7 +309,7 @@ def nll_loss(
     # only the targets' entries: a −∞ log-probability elsewhere (a class masked out) would
     # make 0·(−∞) = NaN, where PyTorch picks the target's entry alone
     picked = where(q != 0, input, input.array.dtype.type(0))
-    per = -_sum(picked * q, axis=axis)
+    per = 0.0 - _sum(picked * q, axis=axis)  # not −sum: an ignored target's loss is +0
     if reduction == "none":
         return per
     total = _sum(per)

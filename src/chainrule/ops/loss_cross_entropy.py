@@ -52,7 +52,7 @@ class _CrossEntropyBase(Function):
             terms[q == 0] = 0
         else:
             terms = q * log_p
-        per = -np.sum(terms, axis=axis)
+        per = 0.0 - np.sum(terms, axis=axis)  # not −sum: an ignored target's loss is +0
         self.shape = per.shape
         return _reduce_array(per, reduction, count)
 
