@@ -326,6 +326,12 @@ def embedding(
     """
     _refuse_sparse(sparse)
     who = repr(_layer) if _layer is not None else "F.embedding"
+    if isinstance(input, tuple) and hasattr(input, "batch_sizes"):
+        raise DTypeError(  # NumPy would read the named tuple as a ragged list
+            f"{who} got a PackedSequence; look up its ids and repack: "
+            f"packed._replace(data=embedding(packed.data)), or embed the padded ids before "
+            f"packing"
+        )
     ids = input.array if isinstance(input, Tensor) else np.asarray(input)
     if ids.dtype.kind not in "iu":
         raise DTypeError(f"{who} needs integer ids, got dtype {ids.dtype}; use ids.long()")

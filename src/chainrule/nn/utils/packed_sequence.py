@@ -73,6 +73,16 @@ class PackedSequence(_PackedFields):
             None if unsorted_indices is None else _int64(_int_array(unsorted_indices)),
         )
 
+    def __getitem__(self, key):
+        if isinstance(key, slice) or hasattr(key, "__index__"):
+            return super().__getitem__(key)  # the named tuple's fields: packed[0] is data
+        raise TypeError(
+            f"a PackedSequence is a named tuple (data, batch_sizes, sorted_indices, "
+            f"unsorted_indices) and cannot be indexed with {key!r}; index its padded form: "
+            f"padded, lengths = nn.utils.rnn.pad_packed_sequence(packed, batch_first=True) "
+            f"(each sequence's last output is padded[arange(batch), lengths - 1], or h_n[-1])"
+        )
+
     def to(self, *args, **kwargs) -> PackedSequence:
         """The same batch with ``data.to(...)`` (a dtype); the indices stay int64."""
         data = self.data.to(*args, **kwargs)

@@ -146,5 +146,11 @@ def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
 
 def unpack_sequence(packed_sequences: PackedSequence) -> list:
     """The list of sequences of a packed batch, each (L_i, *), in the original order."""
+    if not isinstance(packed_sequences, PackedSequence):
+        raise TypeError(
+            f"unpack_sequence: expected a PackedSequence, got "
+            f"{type(packed_sequences).__name__}; a padded batch is cut apart by "
+            f"unpad_sequence(padded, lengths)"
+        )
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return unpad_sequence(padded, lengths, batch_first=True)
