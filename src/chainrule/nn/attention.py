@@ -331,6 +331,12 @@ def _check_dims(query, key, value, embed_dim_to_check, num_heads, separate: bool
         )
     if not separate and key.shape != value.shape:
         raise AttentionShapeError(f"key shape {key.shape} does not match value shape {value.shape}")
+    if key.shape[1] != query.shape[1]:  # PyTorch fails later, in a reshape
+        raise AttentionShapeError(
+            f"query's batch size {query.shape[1]} does not match key's {key.shape[1]} (query "
+            f"{query.shape}, key {key.shape}, as (length, batch, features)); for inputs of "
+            f"(batch, length, features), build MultiheadAttention(..., batch_first=True)"
+        )
     return embed // num_heads
 
 
