@@ -23,7 +23,7 @@ from chainrule import ops
 from chainrule._device import check_device
 from chainrule.errors import ShapeError
 from chainrule.nn import init
-from chainrule.nn._util import as_input, check_size, float_dtype
+from chainrule.nn._util import as_float_input, check_size, float_dtype
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.recurrent_cells import (
@@ -255,7 +255,7 @@ class RNNBase(Module):
     def _packed_data(self, data, rows: int) -> Tensor:
         """A packed batch's data checked: (sum of batch_sizes, input_size)."""
         name = type(self).__name__
-        x = as_input(data, self._weight_dtype, name)
+        x = as_float_input(data, self._weight_dtype, name)
         if x.shape != (rows, self.input_size):
             raise ShapeError(
                 f"{name}: a PackedSequence's data must be (sum of lengths={rows}, input_size="
@@ -349,7 +349,7 @@ class RNNBase(Module):
     def _input(self, input) -> tuple[Tensor, bool]:  # noqa: A002
         """The input as a 3-D tensor of the parameters' dtype, and whether it had a batch axis."""
         name = type(self).__name__
-        x = as_input(input, self._weight_dtype, name)
+        x = as_float_input(input, self._weight_dtype, name)
         layout = (
             "(batch, seq_len, input_size)" if self.batch_first else "(seq_len, batch, input_size)"
         )
@@ -375,7 +375,7 @@ class RNNBase(Module):
     def _state_tensor(self, state, batched: bool, batch: int, size: int, dtype, what: str):
         """A given initial state checked and made 3-D: (layers·directions, batch, size)."""
         name = type(self).__name__
-        state = as_input(state, dtype, name)
+        state = as_float_input(state, dtype, name)
         expected = (self.num_layers * self.num_directions, batch, size)
         if state.ndim != (3 if batched else 2):
             kind = "batched 3-D" if batched else "unbatched 2-D"
