@@ -1,4 +1,4 @@
-"""RNN, LSTM, GRU and their cells refuse an integer or bool tensor as input or state, as
+"""RNN, LSTM, GRU, their cells and MultiheadAttention refuse an integer or bool tensor input, as
 PyTorch's do ("RNN input dtype ... does not match weight dtype"); they had converted it to
 float silently (token ids fed to an LSTM without an Embedding trained on the raw ids)."""
 
@@ -36,3 +36,11 @@ def test_an_integer_state_and_packed_ids_are_refused_too():
 def test_arrays_and_lists_are_still_converted():
     out, _ = cr.nn.GRU(1, 3)(np.ones((4, 2, 1), dtype=np.int64))
     assert out.dtype == np.float32
+
+
+def test_multihead_attention_and_a_transformer_layer_refuse_integer_tensors():
+    ids = cr.ones(2, 1, 4, dtype=cr.int64)
+    with pytest.raises(cr.DTypeError, match="MultiheadAttention input dtype"):
+        cr.nn.MultiheadAttention(4, 2)(ids, ids, ids)
+    with pytest.raises(cr.DTypeError, match="Embedding first"):
+        cr.nn.TransformerEncoderLayer(4, 2, 8)(ids)
