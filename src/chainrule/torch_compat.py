@@ -91,6 +91,7 @@ ALIASES = {
     "torch.nn": "chainrule.nn",
     "torch.nn.functional": "chainrule.nn.functional",
     "torch.nn.init": "chainrule.nn.init",
+    "torch.nn.attention": "chainrule.nn.attention",  # SDPBackend, sdpa_kernel
     "torch.nn.utils": "chainrule.nn.utils",
     "torch.nn.utils.rnn": "chainrule.nn.utils.rnn",
     "torch.optim": "chainrule.optim",

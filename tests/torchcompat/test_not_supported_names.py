@@ -54,7 +54,7 @@ def test_the_hint_is_the_handwritten_one_else_the_closest_names():
     with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.embedding_bag"):
         cr.embedding_bag  # noqa: B018 - ATen's four outputs; F's has the bags
     with pytest.raises(cr.NotSupportedError, match="no close equivalent in chainrule"):
-        cr.nn.AdaptiveLogSoftmaxWithLoss  # noqa: B018 - (nn.Fold, the example before, came)
+        cr.nn.CrossMapLRN2d  # noqa: B018 - (nn.AdaptiveLogSoftmaxWithLoss, the example before, came)
     assert issubclass(cr.NotSupportedError, NotImplementedError)
 
 

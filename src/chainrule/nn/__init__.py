@@ -36,6 +36,7 @@ from chainrule.nn.activation_extra import (
     Tanhshrink,
     Threshold,
 )
+from chainrule.nn.adaptive_softmax import AdaptiveLogSoftmaxWithLoss
 from chainrule.nn.bilinear import Bilinear
 from chainrule.nn.container import ModuleList, Sequential
 from chainrule.nn.containers_torch import (
@@ -266,6 +267,7 @@ __all__ = [
     "RNNCellBase",
     # attention and Transformer layers (nn/attention.py, nn/multihead_attention.py, ...)
     "MultiheadAttention",
+    "AdaptiveLogSoftmaxWithLoss",
     "Transformer",
     "TransformerDecoder",
     "TransformerDecoderLayer",

@@ -42,6 +42,19 @@ def as_input(x, dtype: np.dtype | None, layer: str) -> Tensor:
     return Tensor._make(array.astype(dtype, copy=False), False)
 
 
+def as_float_input(x, dtype: np.dtype, layer: str) -> Tensor:
+    """:func:`as_input` for the layers that, as PyTorch's, refuse an integer or bool tensor
+    (the recurrent ones): a tensor of token ids or counts is a bug there, not data to convert.
+    Arrays and lists are still converted."""
+    if isinstance(x, Tensor) and x.array.dtype.kind in "biu":
+        raise DTypeError(
+            f"{layer} input dtype ({x.array.dtype}) does not match weight dtype ({dtype}), as "
+            f"PyTorch refuses too; convert the input: x.to(cr.{dtype}) (token ids go through "
+            f"an nn.Embedding first)"
+        )
+    return as_input(x, dtype, layer)
+
+
 def float_dtype(dtype) -> np.dtype:
     """A layer's parameter dtype: the default dtype (float32 unless ``set_default_dtype``
     changed it, as PyTorch's layers follow ``torch.set_default_dtype``), or float32/float64 on

@@ -17,6 +17,11 @@ import numpy as np
 from chainrule import ops
 from chainrule.autograd.compile_hooks import per_call
 from chainrule.errors import DTypeError, ShapeError
+from chainrule.nn.sdpa_kernel import (  # noqa: F401 - SDPBackend and sdpa_kernel: torch.nn.attention's
+    SDPBackend,
+    check_backend,
+    sdpa_kernel,
+)
 from chainrule.ops._util import operand
 from chainrule.ops.elementwise import where
 from chainrule.tensor import Tensor
@@ -169,6 +174,8 @@ def scaled_dot_product_attention(
         (2, 3, 4)
     """
     q, k, v = _check_qkv(query, key, value)
+    mask_ndim = None if attn_mask is None else np.ndim(attn_mask)
+    check_backend(q.shape, k.shape, v.shape, mask_ndim, float(dropout_p), enable_gqa)
     if enable_gqa:
         k, v = _repeat_heads(q, k, v)
     dtype = q.array.dtype
@@ -324,6 +331,12 @@ def _check_dims(query, key, value, embed_dim_to_check, num_heads, separate: bool
         )
     if not separate and key.shape != value.shape:
         raise AttentionShapeError(f"key shape {key.shape} does not match value shape {value.shape}")
+    if key.shape[1] != query.shape[1]:  # PyTorch fails later, in a reshape
+        raise AttentionShapeError(
+            f"query's batch size {query.shape[1]} does not match key's {key.shape[1]} (query "
+            f"{query.shape}, key {key.shape}, as (length, batch, features)); for inputs of "
+            f"(batch, length, features), build MultiheadAttention(..., batch_first=True)"
+        )
     return embed // num_heads
 
 
@@ -402,6 +415,9 @@ def multi_head_attention_forward(
     if is_causal:
         mask = causal_bias(target_len, source_len, query.array.dtype)
     p = float(dropout_p) if training else 0.0
+    if not need_weights:  # PyTorch's path through scaled_dot_product_attention, 4-D inputs
+        shape = (batch, num_heads, target_len, head)
+        check_backend(shape, shape, shape, None if mask is None else 4, p, False)
     out, attn = attend(q, k, v, mask, 1.0 / math.sqrt(head), p, safe=not need_weights)
     out = ops.swapaxes(out, 0, 1).reshape(target_len * batch, embed)
     out = ops.linear(out, out_proj_weight, out_proj_bias).reshape(target_len, batch, -1)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import ops
+from chainrule._device import check_device
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn import init
@@ -125,6 +126,10 @@ class Embedding(Module):
         norm_type: the p of the p-norm ``max_norm`` bounds (2 by default).
         scale_grad_by_freq: divide each row's gradient by how often its id occurs in the batch.
         sparse: PyTorch's sparse gradients; chainrule has only dense ones (``True`` raises).
+        _weight: PyTorch's way to start from given rows, ``(num_embeddings, embedding_dim)``:
+            the weight shares its memory and the padding row is left as given.
+        _freeze: with ``_weight``, a weight that requires no gradient.
+        device: the CPU only, as every layer's.
         dtype: parameter dtype, float32 or float64; by default ``cr.get_default_dtype()``.
         generator: a :class:`chainrule.Generator` for the initial weights.
 
@@ -145,10 +150,14 @@ class Embedding(Module):
         norm_type: float = 2.0,
         scale_grad_by_freq: bool = False,
         sparse: bool = False,
+        _weight=None,
+        _freeze: bool = False,
+        device=None,
         dtype=None,
         generator: Generator | None = None,
     ):
         super().__init__()
+        check_device(device)
         _refuse_sparse(sparse)
         self.num_embeddings = check_size(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = check_size(embedding_dim, "embedding_dim", "Embedding")
@@ -166,15 +175,18 @@ class Embedding(Module):
         self.padding_idx = padding_idx
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
-        dtype = float_dtype(dtype)
-        self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype))
+        shape = (self.num_embeddings, self.embedding_dim)
+        if _weight is not None:
+            self.weight = _given_weight(_weight, shape, _freeze)
+            return
+        self.weight = Parameter(np.empty(shape, float_dtype(dtype)))
         init.normal_(self.weight, generator=generator)
         if padding_idx is not None:
             self.weight.array[padding_idx] = 0
 
-    def forward(self, ids):
+    def forward(self, input):  # noqa: A002 - PyTorch's argument name
         return embedding(
-            ids,
+            input,
             self.weight,
             self.padding_idx,
             self.max_norm,
@@ -211,17 +223,15 @@ class Embedding(Module):
                 f"Embedding.from_pretrained: embeddings must be 2-D (ids, dim), got shape "
                 f"{weight.shape}"
             )
-        layer = cls(
+        return cls(
             *weight.shape,
             padding_idx=padding_idx,
             max_norm=max_norm,
             norm_type=norm_type,
             scale_grad_by_freq=scale_grad_by_freq,
-            dtype=float_dtype(weight.dtype),
+            _weight=weight,
+            _freeze=freeze,
         )
-        layer.weight = Parameter(weight, requires_grad=not freeze)
-        layer.weight.array = weight  # share memory, as PyTorch's Parameter(embeddings) does
-        return layer
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
@@ -245,6 +255,20 @@ class Embedding(Module):
             "scale_grad_by_freq": self.scale_grad_by_freq,
             "dtype": str(self.weight.array.dtype),
         }
+
+
+def _given_weight(weight, shape: tuple, freeze: bool) -> Parameter:
+    """``_weight`` as the Parameter itself, sharing memory as PyTorch's ``Parameter(_weight)``."""
+    array = weight.array if isinstance(weight, Tensor) else np.asarray(weight)
+    if array.shape != shape:
+        raise ShapeError(
+            f"Embedding: _weight of shape {array.shape} does not match num_embeddings and "
+            f"embedding_dim {shape}"
+        )
+    float_dtype(array.dtype)  # a float32 or float64 weight, as the layers hold
+    parameter = Parameter(array, requires_grad=not freeze)
+    parameter.array = array
+    return parameter
 
 
 def _refuse_sparse(sparse) -> None:
@@ -302,6 +326,12 @@ def embedding(
     """
     _refuse_sparse(sparse)
     who = repr(_layer) if _layer is not None else "F.embedding"
+    if isinstance(input, tuple) and hasattr(input, "batch_sizes"):
+        raise DTypeError(  # NumPy would read the named tuple as a ragged list
+            f"{who} got a PackedSequence; look up its ids and repack: "
+            f"packed._replace(data=embedding(packed.data)), or embed the padded ids before "
+            f"packing"
+        )
     ids = input.array if isinstance(input, Tensor) else np.asarray(input)
     if ids.dtype.kind not in "iu":
         raise DTypeError(f"{who} needs integer ids, got dtype {ids.dtype}; use ids.long()")

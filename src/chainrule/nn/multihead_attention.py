@@ -14,7 +14,7 @@ import numpy as np
 
 from chainrule._device import check_device
 from chainrule.nn import init
-from chainrule.nn._util import as_input, check_size, float_dtype
+from chainrule.nn._util import as_float_input, check_size, float_dtype
 from chainrule.nn.attention import AttentionShapeError, multi_head_attention_forward
 from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module, Parameter
@@ -158,7 +158,7 @@ class MultiheadAttention(Module):
         PyTorch (an ``attn_mask`` is still required)."""
         dtype = self.out_proj.weight.array.dtype
         inputs = [query, key, value]
-        tensors = [as_input(x, dtype, "MultiheadAttention") for x in inputs]
+        tensors = [as_float_input(x, dtype, "MultiheadAttention") for x in inputs]
         for i in (1, 2):  # keep self-attention's identity (one projection for q, k and v)
             for j in range(i):
                 if inputs[i] is inputs[j]:

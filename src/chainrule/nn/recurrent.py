@@ -23,7 +23,7 @@ from chainrule import ops
 from chainrule._device import check_device
 from chainrule.errors import ShapeError
 from chainrule.nn import init
-from chainrule.nn._util import as_input, check_size, float_dtype
+from chainrule.nn._util import as_float_input, check_size, float_dtype
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.recurrent_cells import (
@@ -174,6 +174,13 @@ class RNNBase(Module):
         for weight in self.parameters():
             init.uniform_(weight, -bound, bound, generator)
 
+    # Weights are read by attribute, not from _parameters: a weight may be a plain tensor put
+    # in its place, as PyTorch's RNNs allow (AWD-LSTM's weight drop deletes the Parameter and
+    # sets a dropped-out copy before each forward).
+    @property
+    def _weight_dtype(self):
+        return getattr(self, self._all_weights[0][0]).array.dtype
+
     @property
     def all_weights(self) -> list:
         """The parameters per layer and direction, as PyTorch's ``all_weights``."""
@@ -208,7 +215,7 @@ class RNNBase(Module):
             "batch_first": self.batch_first,
             "dropout": self.dropout,
             "bidirectional": self.bidirectional,
-            "dtype": str(self._parameters[self._all_weights[0][0]].array.dtype),
+            "dtype": str(self._weight_dtype),
         }
         if self.mode == "LSTM":
             args["proj_size"] = self.proj_size
@@ -248,7 +255,7 @@ class RNNBase(Module):
     def _packed_data(self, data, rows: int) -> Tensor:
         """A packed batch's data checked: (sum of batch_sizes, input_size)."""
         name = type(self).__name__
-        x = as_input(data, self._parameters[self._all_weights[0][0]].array.dtype, name)
+        x = as_float_input(data, self._weight_dtype, name)
         if x.shape != (rows, self.input_size):
             raise ShapeError(
                 f"{name}: a PackedSequence's data must be (sum of lengths={rows}, input_size="
@@ -293,7 +300,7 @@ class RNNBase(Module):
             outputs = []
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
-                weights = [self._parameters[name] for name in self._all_weights[index]]
+                weights = [getattr(self, name) for name in self._all_weights[index]]
                 out, final = self._layer(seq, states[index], weights, bool(direction), batch_sizes)
                 outputs.append(out)
                 finals.append(final)
@@ -309,7 +316,7 @@ class RNNBase(Module):
     def _run(self, steps: list, names: list, state, direction: int, batch_sizes=None) -> tuple:
         """One layer in one direction over the whole sequence: (outputs in time order, state).
         ``batch_sizes``: packed, the real rows per step; the others keep their state."""
-        weights = [self._parameters[name] for name in names]
+        weights = [getattr(self, name) for name in names]
         outputs = []
         parts, last = PARTS[0], len(steps) - 1
         for k, x in enumerate(reversed(steps) if direction else steps):
@@ -342,7 +349,7 @@ class RNNBase(Module):
     def _input(self, input) -> tuple[Tensor, bool]:  # noqa: A002
         """The input as a 3-D tensor of the parameters' dtype, and whether it had a batch axis."""
         name = type(self).__name__
-        x = as_input(input, self._parameters[self._all_weights[0][0]].array.dtype, name)
+        x = as_float_input(input, self._weight_dtype, name)
         layout = (
             "(batch, seq_len, input_size)" if self.batch_first else "(seq_len, batch, input_size)"
         )
@@ -368,7 +375,7 @@ class RNNBase(Module):
     def _state_tensor(self, state, batched: bool, batch: int, size: int, dtype, what: str):
         """A given initial state checked and made 3-D: (layers·directions, batch, size)."""
         name = type(self).__name__
-        state = as_input(state, dtype, name)
+        state = as_float_input(state, dtype, name)
         expected = (self.num_layers * self.num_directions, batch, size)
         if state.ndim != (3 if batched else 2):
             kind = "batched 3-D" if batched else "unbatched 2-D"

@@ -20,7 +20,7 @@ from chainrule._device import check_device
 from chainrule.autograd.compile_hooks import per_call
 from chainrule.errors import ShapeError
 from chainrule.nn import init
-from chainrule.nn._util import as_input, check_size, float_dtype
+from chainrule.nn._util import as_float_input, check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops.recurrent_cells import (
     GRUCellStep,
@@ -146,13 +146,14 @@ class RNNCellBase(Module):
         return args | {"dtype": str(self.weight_ih.array.dtype)}
 
     def _weights(self) -> tuple:
-        p = self._parameters
-        return p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"]
+        # by attribute, not from _parameters: a weight may be a plain tensor put in its place
+        # (AWD-LSTM's weight drop deletes the Parameter and sets a dropped-out copy)
+        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
 
     def _input(self, x) -> tuple[Tensor, bool]:
         """``x`` as a (batch, input_size) tensor, and whether it came with a batch axis."""
         name = type(self).__name__
-        x = as_input(x, self._parameters["weight_ih"].array.dtype, name)
+        x = as_float_input(x, self.weight_ih.array.dtype, name)
         if x.ndim not in (1, 2):
             raise ShapeError(
                 f"{name}: Expected input to be 1D or 2D, got {x.ndim}D instead (shape "
@@ -170,7 +171,7 @@ class RNNCellBase(Module):
         name = type(self).__name__
         if state is None:
             return zero_state((x.shape[0], self.hidden_size), x.array.dtype)
-        state = as_input(state, x.array.dtype, name)
+        state = as_float_input(state, x.array.dtype, name)
         expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
         if state.ndim not in (1, 2):
             raise ShapeError(

@@ -306,7 +306,10 @@ def nll_loss(
         )
     labels = _index_targets(target, input, axis, ignore_index, name)
     q, denominator = _index_coefficients(labels, input, axis, weight, ignore_index, 0.0)
-    per = -_sum(input * q, axis=axis)
+    # only the targets' entries: a −∞ log-probability elsewhere (a class masked out) would
+    # make 0·(−∞) = NaN, where PyTorch picks the target's entry alone
+    picked = where(q != 0, input, input.array.dtype.type(0))
+    per = 0.0 - _sum(picked * q, axis=axis)  # not −sum: an ignored target's loss is +0
     if reduction == "none":
         return per
     total = _sum(per)

@@ -34,6 +34,7 @@ class _CrossEntropyBase(Function):
     """
 
     label = "cross_entropy"
+    index_targets = False  # q from class indices (True) or given probabilities
 
     def _forward(self, z, q, axis, reduction, count):
         self.q, self.axis, self.reduction, self.count = q, axis, reduction, count
@@ -45,7 +46,13 @@ class _CrossEntropyBase(Function):
         shifted, e, top, rest, log_total = _softmax_parts(z, axis)
         log_p = shifted - log_total
         self.p, self.top, self.rest, self.log_p = e / (1 + rest), top, rest, log_p
-        per = -np.sum(q * log_p, axis=axis)
+        if self.index_targets:  # a class no target picks adds 0, also at a −∞ logit (0·−∞ is
+            with np.errstate(invalid="ignore"):  # NaN); PyTorch's nll_loss picks the target's
+                terms = q * log_p  # entry alone
+            terms[q == 0] = 0
+        else:
+            terms = q * log_p
+        per = 0.0 - np.sum(terms, axis=axis)  # not −sum: an ignored target's loss is +0
         self.shape = per.shape
         return _reduce_array(per, reduction, count)
 
@@ -86,6 +93,7 @@ class CrossEntropy(_CrossEntropyBase):
 
     formulas = ("(Σq)·softmax(z) − q  (softmax(z) − onehot(y))",)
     labels = None
+    index_targets = True
 
     def explained_formulas(self) -> tuple:
         """The formula an explanation prints for this call: class indices alone (labels set:

@@ -73,19 +73,55 @@ class PackedSequence(_PackedFields):
             None if unsorted_indices is None else _int64(_int_array(unsorted_indices)),
         )
 
+    def __getitem__(self, key):
+        if isinstance(key, slice) or hasattr(key, "__index__"):
+            return super().__getitem__(key)  # the named tuple's fields: packed[0] is data
+        raise TypeError(
+            f"a PackedSequence is a named tuple (data, batch_sizes, sorted_indices, "
+            f"unsorted_indices) and cannot be indexed with {key!r}; index its padded form: "
+            f"padded, lengths = nn.utils.rnn.pad_packed_sequence(packed, batch_first=True) "
+            f"(each sequence's last output is padded[arange(batch), lengths - 1], or h_n[-1])"
+        )
+
     def to(self, *args, **kwargs) -> PackedSequence:
         """The same batch with ``data.to(...)`` (a dtype); the indices stay int64."""
         data = self.data.to(*args, **kwargs)
         return self if data is self.data else self._replace(data=data)
 
+    # PyTorch's dtype shorthands: the data converted, the indices kept
     def float(self) -> PackedSequence:
         return self._replace(data=self.data.float())
 
     def double(self) -> PackedSequence:
         return self._replace(data=self.data.double())
 
+    def half(self) -> PackedSequence:
+        return self._replace(data=self.data.half())
+
+    def long(self) -> PackedSequence:
+        return self._replace(data=self.data.long())
+
+    def int(self) -> PackedSequence:
+        return self._replace(data=self.data.int())
+
+    def short(self) -> PackedSequence:
+        return self._replace(data=self.data.short())
+
+    def char(self) -> PackedSequence:
+        return self._replace(data=self.data.char())
+
+    def byte(self) -> PackedSequence:
+        return self._replace(data=self.data.byte())
+
     def cpu(self) -> PackedSequence:
         return self
+
+    def pin_memory(self) -> PackedSequence:
+        """As it is: pinned memory is for copies to a GPU, which chainrule has not."""
+        return self
+
+    def is_pinned(self) -> bool:
+        return False
 
     @property
     def is_cuda(self) -> bool:

@@ -24,6 +24,7 @@ from chainrule.tensor import Tensor
 
 __all__ = [
     "PackedSequence",
+    "invert_permutation",
     "pack_padded_sequence",
     "pack_sequence",
     "pad_packed_sequence",
@@ -31,6 +32,23 @@ __all__ = [
     "unpack_sequence",
     "unpad_sequence",
 ]
+
+
+def invert_permutation(permutation):
+    """The inverse of a permutation of 0..n−1 (``None`` stays ``None``), as PyTorch's: what
+    turns ``sorted_indices`` into ``unsorted_indices``."""
+    if permutation is None:
+        return None
+    order = permutation.array if isinstance(permutation, Tensor) else np.asarray(permutation)
+    if order.ndim != 1 or order.dtype.kind not in "iu" or not np.array_equal(
+        np.sort(order), np.arange(order.size)
+    ):
+        raise ArgumentError(
+            f"invert_permutation: expected a 1-D integer permutation of 0..n-1, got {order!r}"
+        )
+    inverse = np.empty_like(order, dtype=np.int64)
+    inverse[order] = np.arange(order.size)
+    return Tensor._make(inverse, False)
 
 
 def pad_sequence(
@@ -128,5 +146,11 @@ def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
 
 def unpack_sequence(packed_sequences: PackedSequence) -> list:
     """The list of sequences of a packed batch, each (L_i, *), in the original order."""
+    if not isinstance(packed_sequences, PackedSequence):
+        raise TypeError(
+            f"unpack_sequence: expected a PackedSequence, got "
+            f"{type(packed_sequences).__name__}; a padded batch is cut apart by "
+            f"unpad_sequence(padded, lengths)"
+        )
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return unpad_sequence(padded, lengths, batch_first=True)
