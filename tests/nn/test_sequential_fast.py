@@ -413,3 +413,23 @@ def test_dropout_graph_names_and_second_derivatives(per_layer):
     for a, b in zip(fast, slow):
         if a is not None:
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["weight", "bias"])
+def test_a_weight_set_as_a_plain_tensor_is_read_by_the_layer(per_layer, name):
+    """Weight drop (AWD-LSTM's trick): the parameter leaves ``_parameters`` and a plain tensor
+    made from it takes its attribute; the layer's forward reads the attribute."""
+    model = _model(("relu", "tanh"))
+    raw = model[2]._parameters.pop(name)
+    x, y = cr.randn(4, 3, dtype=cr.float64), cr.randn(4, 2, dtype=cr.float64)
+
+    def dropped_step():  # the plain tensor made anew before each forward, as weight drop does
+        setattr(model[2], name, raw * 2.0)
+        raw.grad = None
+        return (*_step(model, x, y), raw.grad.numpy().copy())
+
+    setattr(model[2], name, raw * 2.0)
+    assert type(model(x)._ctx) is not LayerChain
+    fast, slow = dropped_step(), per_layer(dropped_step)
+    _same(fast[:4], slow[:4])
+    np.testing.assert_array_equal(fast[4], slow[4])  # through the plain tensor, as PyTorch's

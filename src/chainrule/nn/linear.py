@@ -71,9 +71,13 @@ class Linear(Module):
         # The parameters straight from the registry (no __getattr__ trip); arrays and lists
         # take the weights' dtype; ops.linear checks the rest, once.
         params = self._parameters
+        try:
+            weight, bias = params["weight"], params["bias"]
+        except KeyError:  # weight drop: a plain tensor set as the attribute in its place
+            weight, bias = self.weight, self.bias
         if not isinstance(x, Tensor):
-            x = as_input(x, params["weight"].array.dtype, "Linear")
-        return ops.linear(x, params["weight"], params["bias"])
+            x = as_input(x, weight.array.dtype, "Linear")
+        return ops.linear(x, weight, bias)
 
     def extra_repr(self) -> str:
         return (

@@ -65,8 +65,10 @@ def _plan(modules, width: int, dtype, leaf_hooks: dict) -> list | None:
             continue
         if kind is Linear:
             params = module._parameters
-            weight, bias = params["weight"], params["bias"]
-            if weight is None:
+            # a weight taken out of the parameters and set as a plain tensor (AWD-LSTM's
+            # weight drop) is the module's attribute now: its own forward reads it
+            weight, bias = params.get("weight"), params.get("bias", False)
+            if weight is None or bias is False:
                 return None
             w = weight.array
             if w.ndim != 2 or w.shape[1] != width or w.dtype != dtype:
