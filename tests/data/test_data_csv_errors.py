@@ -258,12 +258,13 @@ def _wide(tmp_path, columns=100_000):
 
 def test_hundred_thousand_columns_load_fast(tmp_path):
     path = _wide(tmp_path)
-    start = time.perf_counter()
+    start = time.process_time()
     data = load_csv(path, target="label")
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert data.X.shape == (3, 100_000) and data.task == "binary"
     # a bound against per-column work growing quadratically (minutes before it was fixed), not
-    # a speed target (that is benchmarks/csv_memory.py): generous for a loaded CI machine
+    # a speed target (that is benchmarks/csv_memory.py); this process's CPU time, not the wall
+    # clock, so other jobs on the machine (pytest-xdist's other worker) do not count
     assert elapsed < 10.0, f"{elapsed:.2f} s"
 
 
@@ -278,7 +279,7 @@ def test_hundred_thousand_columns_fail_fast_and_precisely(tmp_path, cell):
         lines.append(",".join(row + [str(i % 2)]))
     path = tmp_path / "wide_bad.csv"
     path.write_text("\n".join(lines) + "\n")
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(cr.DataError, match=r"wide_bad.csv: line 4, column 100000 \('f99999'\)"):
         load_csv(path, target="label")
-    assert time.perf_counter() - start < 10.0  # a blow-up bound, as above
+    assert time.process_time() - start < 10.0  # a blow-up bound, as above

@@ -48,10 +48,10 @@ def test_a_big_windows_1252_file_is_not_scanned_slowly(tmp_path):
     path = tmp_path / "big.csv"
     row = "Zürich,Köln,Montréal,São Paulo,é\n".encode("cp1252")
     path.write_bytes(row * (8_000_000 // len(row)))
-    start = time.perf_counter()
+    start = time.process_time()
     charset = choose_charset(path, "big.csv")
     assert charset.codec == "cp1252"
-    assert time.perf_counter() - start < 0.4
+    assert time.process_time() - start < 0.4
 
 
 def test_a_utf8_byte_order_mark_gets_no_note(tmp_path):

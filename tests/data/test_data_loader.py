@@ -167,9 +167,9 @@ def test_array_backed_datasets_never_loop_per_sample():
     X = np.random.default_rng(0).standard_normal((n, 20)).astype(np.float32)
     y = np.arange(n)
     loader = DataLoader(Counting(X, y), batch_size=1000, shuffle=True)
-    start = time.perf_counter()
+    start = time.process_time()
     total = sum(len(yb) for _, yb in loader)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert total == n and Counting.calls == 0
     assert elapsed < 1.0, f"one epoch of 100k rows took {elapsed:.2f} s"
 
