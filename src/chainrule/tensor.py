@@ -16,7 +16,14 @@ from chainrule.autograd.grad_mode import refuse_outside_inference as _refuse_inf
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
 from chainrule.autograd.inplace import refuse_grad_operand as _refuse_grad_operand
-from chainrule.errors import DimensionError, DTypeError, ElementCountError, GraphError
+from chainrule.errors import (
+    ChainruleError,
+    DimensionError,
+    DTypeError,
+    ElementCountError,
+    GraphError,
+    ShapeError,
+)
 from chainrule.tensor_methods import TensorMethods
 from chainrule.tensor_reductions import TensorReductions
 from chainrule.tensor_reductions import _bind as _bind_reductions
@@ -386,7 +393,16 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
             if value.requires_grad and _GradMode.enabled:
                 _refuse_grad_operand("index assignment")
             value = value.array
-        _dtype.assign(target, steps[-1], value)  # uint8: -1 is 255; 300.0 raises
+        try:
+            _dtype.assign(target, steps[-1], value)  # uint8: -1 is 255; 300.0 raises
+        except ValueError as err:
+            shapes = "broadcast" in str(err) or "input values" in str(err)  # NumPy's words
+            if isinstance(err, ChainruleError) or not shapes:
+                raise
+            raise ShapeError(  # a RuntimeError, as PyTorch's (NumPy's ValueError is not one)
+                f"index assignment: {err}; the value must broadcast to the shape of the part "
+                f"it is written into"
+            ) from None
         _bump_version(self)
 
     # ---- methods that mirror the functions (reductions: tensor_reductions.py) ---------

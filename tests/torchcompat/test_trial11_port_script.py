@@ -81,3 +81,24 @@ def test_einsum_bad_ellipsis_or_diagonal_raises_as_torch(equation, shapes, words
         torch.einsum(equation, *[torch.ones(s) for s in shapes])
     with pytest.raises((ValueError, RuntimeError), match=re.escape(words)):
         cr.einsum(equation, *[cr.ones(*s) for s in shapes])
+
+
+@pytest.mark.parametrize(
+    "index, value_shape",
+    [
+        (0, (2, 5)),
+        (0, (3,)),
+        ((slice(None), slice(0, 2)), (4, 3)),
+        ([0, 1], (3, 5)),
+        ("mask", (3,)),
+    ],
+)
+def test_index_assignment_of_a_wrong_shape_is_a_runtime_error_as_torch(index, value_shape):
+    # NumPy's plain ValueError slipped past a PyTorch script's `except RuntimeError`.
+    ours, theirs = cr.arange(20.0).reshape(4, 5), torch.arange(20.0).reshape(4, 5)
+    index_c, index_t = (ours > 15, theirs > 15) if index == "mask" else (index, index)
+    with pytest.raises(RuntimeError):
+        theirs[index_t] = torch.ones(value_shape)
+    with pytest.raises(RuntimeError, match="index assignment: .*must broadcast"):
+        ours[index_c] = cr.ones(*value_shape)
+    assert ours.tolist() == torch.arange(20.0).reshape(4, 5).tolist()  # nothing was written
