@@ -102,3 +102,54 @@ def test_index_assignment_of_a_wrong_shape_is_a_runtime_error_as_torch(index, va
     with pytest.raises(RuntimeError, match="index assignment: .*must broadcast"):
         ours[index_c] = cr.ones(*value_shape)
     assert ours.tolist() == torch.arange(20.0).reshape(4, 5).tolist()  # nothing was written
+
+
+HALF_REDUCTIONS = {  # each overflowed float16 on the way (Σx² of 3000 tens is 3e5): inf here
+    "norm": lambda L, x, t: x.norm(),
+    "norm(dim)": lambda L, x, t: x.norm(dim=0),
+    "norm(p=3)": lambda L, x, t: x.norm(p=3),
+    "norm(p=1)": lambda L, x, t: x.norm(p=1),
+    "vector_norm": lambda L, x, t: L.linalg.vector_norm(x),
+    "normalize": lambda L, x, t: L.nn.functional.normalize(x, dim=0),
+    "pairwise_distance": lambda L, x, t: L.nn.functional.pairwise_distance(x.T, t.T),
+    "mse_loss": lambda L, x, t: L.nn.functional.mse_loss(x, t),
+    "l1_loss": lambda L, x, t: L.nn.functional.l1_loss(x, t),
+    "smooth_l1_loss": lambda L, x, t: L.nn.functional.smooth_l1_loss(x, t),
+    "huber_loss": lambda L, x, t: L.nn.functional.huber_loss(x, t, delta=2.0),
+    "bce_with_logits": lambda L, x, t: L.nn.functional.binary_cross_entropy_with_logits(
+        -x * 3, t / 40
+    ),
+    "sum(dim)": lambda L, x, t: (x / 9).sum(0),  # precision: float16 partial sums drifted
+}
+
+
+@pytest.mark.parametrize("name", HALF_REDUCTIONS)
+def test_float16_reductions_accumulate_in_float32_as_torch(name):
+    values = np.random.default_rng(0).uniform(9.0, 11.0, (3000, 2)).astype(np.float16)
+    results = []
+    for lib in (cr, torch):
+        x = lib.tensor(values, dtype=lib.float16, requires_grad=True)
+        t = lib.tensor(values * np.float16(-3), dtype=lib.float16)
+        out = HALF_REDUCTIONS[name](lib, x, t)
+        (out.float() * 0.5).sum().backward()
+        results.append((np.asarray(out.detach().numpy()), np.asarray(x.grad.numpy())))
+    (ours, our_grad), (theirs, their_grad) = results
+    assert ours.dtype == theirs.dtype == np.float16
+    assert np.isfinite(theirs).all() and np.isfinite(ours).all()
+    np.testing.assert_allclose(ours.astype(float), theirs.astype(float), rtol=1e-3)
+    # the gradients are float16 arithmetic in both, in other orders (normalize's cancels)
+    assert np.isfinite(our_grad).all()
+    np.testing.assert_allclose(our_grad.astype(float), their_grad.astype(float), 5e-3, 3e-4)
+
+
+def test_float16_cross_entropy_still_overflows_as_torchs_nll_loss():
+    # PyTorch's nll_loss kernel sums float16 in float16: a mean over 3000 rows of 30 is inf
+    logits = np.zeros((3000, 4), dtype=np.float16)
+    logits[:, 1:] = 30
+    ours = cr.nn.functional.cross_entropy(
+        cr.tensor(logits, dtype=cr.float16), cr.zeros(3000, dtype=cr.int64)
+    )
+    theirs = torch.nn.functional.cross_entropy(
+        torch.tensor(logits), torch.zeros(3000, dtype=torch.int64)
+    )
+    assert np.isinf(theirs.item()) and np.isinf(ours.item())

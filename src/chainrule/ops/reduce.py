@@ -9,7 +9,14 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import DimensionError, DTypeError
-from chainrule.ops._util import expand_reduced, floating, in_dtype_of, normalize_axis, operand
+from chainrule.ops._util import (
+    expand_reduced,
+    floating,
+    in_dtype_of,
+    normalize_axis,
+    operand,
+    opmath,
+)
 from chainrule.ops.elementwise import Div, _binary, where
 from chainrule.ops.shape import broadcast_to
 from chainrule.ops.variance_no_dof import VarMeanNoDof, VarNoDof
@@ -39,6 +46,8 @@ class Sum(Function):
 
     def forward(self, x, axes, keepdims):
         self.in_shape, self.axes, self.keepdims = x.shape, axes, keepdims
+        if x.dtype == np.float16:  # summed in float32 and rounded once, as PyTorch's
+            return np.sum(opmath(x), axis=axes, keepdims=keepdims).astype(x.dtype)
         return np.sum(x, axis=axes, keepdims=keepdims)
 
     def backward(self, grad):
