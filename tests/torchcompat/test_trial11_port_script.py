@@ -153,3 +153,28 @@ def test_float16_cross_entropy_still_overflows_as_torchs_nll_loss():
         torch.tensor(logits), torch.zeros(3000, dtype=torch.int64)
     )
     assert np.isinf(theirs.item()) and np.isinf(ours.item())
+
+
+VARIANCES = {
+    "std": lambda x: x.std(),
+    "var(dim)": lambda x: x.var(dim=0),
+    "std(dim, correction=0)": lambda x: x.std(0, correction=0),
+    "std_mean": lambda x: cr.std_mean(x, 0) if isinstance(x, cr.Tensor) else torch.std_mean(x, 0),
+}
+
+
+@pytest.mark.parametrize("name", ["std", "var(dim)", "std(dim, correction=0)", "std_mean"])
+def test_float16_variance_of_pixel_values_is_finite_as_torch(name):
+    # Squared deviations of 0..255 pixels pass float16's 65504: the std of an image was inf.
+    pixels = np.random.default_rng(0).integers(0, 256, (2000, 3)).astype(np.float16)
+    ours = cr.tensor(pixels, dtype=cr.float16, requires_grad=True)
+    theirs = torch.tensor(pixels)
+    exact = cr.tensor(pixels, dtype=cr.float64, requires_grad=True)
+    out, out_t, out_64 = (VARIANCES[name](x) for x in (ours, theirs, exact))
+    for a, b in zip(*(o if isinstance(o, tuple) else (o,) for o in (out, out_t))):
+        assert a.dtype == cr.float16 and np.isfinite(b.numpy()).all()
+        np.testing.assert_allclose(a.detach().numpy(), b.numpy(), rtol=1e-3)
+    first, first_64 = (o[0] if isinstance(o, tuple) else o for o in (out, out_64))
+    first.float().sum().backward()
+    first_64.sum().backward()  # the gradient is float32 arithmetic rounded once: near exact
+    np.testing.assert_allclose(ours.grad.numpy(), exact.grad.numpy(), rtol=2e-3, atol=1e-6)
