@@ -229,6 +229,7 @@ _LAZY = {
     **{name: ("chainrule.ops.extremes", name) for name in _EXTREMES},
     **{name: ("chainrule.ops.sign_magnitude", name) for name in _SIGN_MAGNITUDE},
     **{name: ("chainrule.ops.index_write", name) for name in _INDEX_WRITE},
+    **{name: ("chainrule.ops.index_put", name) for name in ("index_put", "index_put_")},
     **{name: ("chainrule.ops.contractions", name) for name in ("inner", "mv", "tensordot")},
     **{
         name: ("chainrule.ops.bitshift", name)

@@ -152,6 +152,16 @@ class TensorMethodsExtra:
     def index_fill(self, dim, index, value):
         return _index_write.index_fill(self, dim, index, value)
 
+    def index_put(self, indices, values, accumulate=False):
+        from chainrule.ops.index_put import index_put
+
+        return index_put(self, indices, values, accumulate)
+
+    def index_put_(self, indices, values, accumulate=False):
+        from chainrule.ops.index_put import index_put
+
+        return _write_back(self, "index_put_", index_put, indices, values, accumulate)
+
     def index_fill_(self, dim, index, value):
         return _write_back(self, "index_fill_", _index_write.index_fill, dim, index, value)
 

@@ -178,3 +178,53 @@ def test_float16_variance_of_pixel_values_is_finite_as_torch(name):
     first.float().sum().backward()
     first_64.sum().backward()  # the gradient is float32 arithmetic rounded once: near exact
     np.testing.assert_allclose(ours.grad.numpy(), exact.grad.numpy(), rtol=2e-3, atol=1e-6)
+
+
+INDEX_PUTS = [  # (the index tensors, the values' shape) for a (4, 3, 2) tensor
+    (lambda L: (L.tensor([0, 2]),), (2, 3, 2)),
+    (lambda L: (L.tensor([0, 2, 0]),), (3, 2)),
+    (lambda L: (L.tensor([0, -1]), L.tensor([1, 2])), (2, 2)),
+    (lambda L: (L.tensor([[0], [3]]), L.tensor([0, 1, 2])), (2, 3, 2)),
+    (lambda L: (L.tensor([0, 1]), L.tensor([2, 2]), L.tensor([1, 0])), ()),
+    (lambda L: (L.tensor([True, False, True, True]),), (2,)),
+    (lambda L: (L.tensor([1, 1, 1]), L.tensor([0, 0, 0])), (3, 2)),  # repeats: accumulate
+]
+
+
+@pytest.mark.parametrize("case", range(len(INDEX_PUTS)))
+@pytest.mark.parametrize("accumulate", [True, False])
+def test_index_put_matches_torch(case, accumulate):
+    # It had raised NotSupportedError (x.index_put_((rows, cols), v, accumulate=True)).
+    indices, shape = INDEX_PUTS[case]
+    if case == 6 and not accumulate:
+        return  # a position written twice: PyTorch leaves the order unspecified
+    rng = np.random.default_rng(case)
+    x, v = rng.standard_normal((4, 3, 2)), rng.standard_normal(shape)
+    w = rng.standard_normal((4, 3, 2))
+    results = []
+    for lib in (cr, torch):
+        xt = lib.tensor(x, dtype=lib.float64, requires_grad=True)
+        vt = lib.tensor(v, dtype=lib.float64, requires_grad=True)
+        out = lib.index_put(xt, indices(lib), vt, accumulate=accumulate)
+        (out * lib.tensor(w, dtype=lib.float64)).sum().backward()
+        inplace = lib.tensor(x, dtype=lib.float64)
+        returned = inplace.index_put_(indices(lib), vt.detach(), accumulate)
+        assert returned is inplace
+        results.append([a.detach().numpy() for a in (out, xt.grad, vt.grad, inplace)])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_index_put_refuses_bad_input_as_torch():
+    x = cr.zeros(3, 2)
+    for call, error, words in [
+        (lambda: x.index_put_((cr.tensor([0.0]),), cr.tensor(1.0)), IndexError, "long, int"),
+        (lambda: x.index_put_((cr.tensor([3]),), cr.tensor(1.0)), IndexError, "out of bounds"),
+        (lambda: x.index_put_((cr.tensor([1]),), cr.ones(2).double()), RuntimeError, "dtypes"),
+        (lambda: x.index_put_((cr.tensor([1, 2]),), cr.ones(3)), RuntimeError, "shape mismatch"),
+        (lambda: x.index_put_(cr.tensor([1]), cr.tensor(1.0)), TypeError, "tuple of index"),
+    ]:
+        with pytest.raises(error, match=words):
+            call()
+    with pytest.raises(RuntimeError, match="leaf"):
+        cr.zeros(3, requires_grad=True).index_put_((cr.tensor([1]),), cr.tensor(1.0))
