@@ -246,6 +246,7 @@ _LAZY = {
     **{
         name: ("chainrule.ops.method_functions", name)
         for name in ("detach", "is_floating_point", "multiply", "subtract", "ravel", "t")
+        + ("absolute", "negative", "fix", "arccos", "arcsin", "arctan", "arctan2")
     },
     **{name: ("chainrule.creation", name) for name in ("empty", "empty_like")},
     "broadcast_to": ("chainrule.ops.shape", "broadcast_to"),

@@ -57,6 +57,37 @@ class TensorMethodsExtra:
         """Zero-filled, as ``cr.empty`` (PyTorch leaves the values unset)."""
         return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad, device=device)
 
+    # PyTorch's other names (NumPy's spellings) of methods chainrule has
+    def reshape_as(self, other):
+        return self.reshape(*other.shape)
+
+    def absolute(self):
+        return self.abs()
+
+    def absolute_(self):
+        return self.abs_()
+
+    def negative(self):
+        return self.neg()
+
+    def negative_(self):
+        return self.neg_()
+
+    def fix(self):
+        return self.trunc()
+
+    def arccos(self):
+        return self.acos()
+
+    def arcsin(self):
+        return self.asin()
+
+    def arctan(self):
+        return self.atan()
+
+    def arctan2(self, other):
+        return self.atan2(other)
+
     def ndimension(self) -> int:
         return self.dim()
 

@@ -228,3 +228,26 @@ def test_index_put_refuses_bad_input_as_torch():
             call()
     with pytest.raises(RuntimeError, match="leaf"):
         cr.zeros(3, requires_grad=True).index_put_((cr.tensor([1]),), cr.tensor(1.0))
+
+
+@pytest.mark.parametrize(
+    "name", ["absolute", "negative", "fix", "arccos", "arcsin", "arctan", "arctan2", "reshape_as"]
+)
+def test_numpy_style_aliases_match_torch(name):
+    # They had raised NotSupportedError, though the ops they name were there.
+    x = np.array([[-0.7, 0.2, 0.9], [0.5, -0.1, 0.3]])
+    results = []
+    for lib in (cr, torch):
+        t = lib.tensor(x, dtype=lib.float64, requires_grad=True)
+        other = lib.tensor(x[::-1].copy(), dtype=lib.float64).reshape(3, 2)
+        args = (other.reshape(2, 3),) if name == "arctan2" else (other,) if "as" in name else ()
+        method = getattr(t, name)(*args)
+        if name != "reshape_as":
+            function = getattr(lib, name)(t, *args)
+            np.testing.assert_array_equal(function.detach().numpy(), method.detach().numpy())
+        method.sum().backward()
+        results.append((method.detach().numpy(), t.grad.numpy(), method.grad_fn.name()))
+    (ours, our_grad, our_name), (theirs, their_grad, their_name) = results
+    assert ours.shape == theirs.shape and our_name == their_name
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    np.testing.assert_allclose(our_grad, their_grad, rtol=1e-12)
