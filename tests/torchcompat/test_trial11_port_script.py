@@ -251,3 +251,42 @@ def test_numpy_style_aliases_match_torch(name):
     assert ours.shape == theirs.shape and our_name == their_name
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
     np.testing.assert_allclose(our_grad, their_grad, rtol=1e-12)
+
+
+def _counted(lib):
+    class Counter(lib.nn.Module):  # a module with state beyond tensors (a step count)
+        def __init__(self):
+            super().__init__()
+            self.lin, self.count = lib.nn.Linear(2, 2), 0
+
+        def get_extra_state(self):
+            return {"count": self.count}
+
+        def set_extra_state(self, state):
+            self.count = state["count"]
+
+    outer = lib.nn.Sequential(Counter(), lib.nn.ReLU(), Counter())
+    outer[0].count, outer[2].count = 5, 7
+    return outer, Counter
+
+
+def test_get_extra_state_is_saved_and_loaded_as_torch():
+    # state_dict() had left it out silently, so a checkpoint lost it.
+    keys = []
+    for lib in (cr, torch):
+        model, counter = _counted(lib)
+        state = model.state_dict()
+        keys.append(list(state))
+        fresh = lib.nn.Sequential(counter(), lib.nn.ReLU(), counter())
+        assert str(fresh.load_state_dict(state)) == "<All keys matched successfully>"
+        assert (fresh[0].count, fresh[2].count) == (5, 7)
+        del state["2._extra_state"]
+        result = fresh.load_state_dict(state, strict=False)
+        assert list(result.missing_keys) == ["2._extra_state"]
+        with pytest.raises(RuntimeError, match="2._extra_state"):
+            fresh.load_state_dict(state)
+    assert keys[0] == keys[1]
+    assert "0._extra_state" in keys[0]
+    linear = cr.nn.Linear(1, 1)
+    state = {**linear.state_dict(), "_extra_state": 1}
+    assert linear.load_state_dict(state, strict=False).unexpected_keys == ["_extra_state"]
