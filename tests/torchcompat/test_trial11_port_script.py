@@ -290,3 +290,36 @@ def test_get_extra_state_is_saved_and_loaded_as_torch():
     linear = cr.nn.Linear(1, 1)
     state = {**linear.state_dict(), "_extra_state": 1}
     assert linear.load_state_dict(state, strict=False).unexpected_keys == ["_extra_state"]
+
+
+def _returning(lib, shape):
+    class Double(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, scale, x):
+            return x * scale
+
+        @staticmethod
+        def backward(ctx, grad):
+            return None, lib.ones(shape)
+
+    return Double
+
+
+@pytest.mark.parametrize("returned", [(), (3,), (3, 1)])
+def test_custom_function_gradient_of_a_wrong_shape_is_named(returned):
+    # A 0-d gradient for a vector (a forgotten .expand) had failed inside the engine with
+    # NumPy's "cannot reshape array of size 1 into shape (2,)".
+    with pytest.raises(RuntimeError, match="invalid gradient"):
+        _returning(torch, returned).apply(2.0, torch.ones(2, requires_grad=True)).sum().backward()
+    message = f"Double.backward returned a gradient of shape {returned} for argument 1"
+    with pytest.raises(RuntimeError, match=re.escape(message)):
+        _returning(cr, returned).apply(2.0, cr.ones(2, requires_grad=True)).sum().backward()
+
+
+def test_custom_function_gradient_that_the_input_broadcasts_to_is_summed_as_torch():
+    grads = []
+    for lib in (cr, torch):
+        x = lib.ones(2, requires_grad=True)
+        _returning(lib, (3, 2)).apply(2.0, x).sum().backward()  # (2,) broadcasts to (3, 2)
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1] == [3.0, 3.0]
