@@ -393,15 +393,20 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
             if value.requires_grad and _GradMode.enabled:
                 _refuse_grad_operand("index assignment")
             value = value.array
+            ones = 0  # PyTorch drops the value's leading 1s: x[i] = t of shape (1,) works
+            while ones < value.ndim and value.shape[ones] == 1:
+                ones += 1
+            value = value.reshape(value.shape[ones:]) if ones else value
         try:
             _dtype.assign(target, steps[-1], value)  # uint8: -1 is 255; 300.0 raises
         except ValueError as err:
-            shapes = "broadcast" in str(err) or "input values" in str(err)  # NumPy's words
+            words = ("broadcast", "input values", "with a sequence")  # NumPy's, on shapes
+            shapes = any(word in str(err) for word in words)
             if isinstance(err, ChainruleError) or not shapes:
                 raise
             raise ShapeError(  # a RuntimeError, as PyTorch's (NumPy's ValueError is not one)
-                f"index assignment: {err}; the value must broadcast to the shape of the part "
-                f"it is written into"
+                f"index assignment: {str(err).rstrip('.')}; the value must broadcast to the "
+                f"shape of the part it is written into"
             ) from None
         _bump_version(self)
 

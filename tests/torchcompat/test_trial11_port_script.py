@@ -323,3 +323,19 @@ def test_custom_function_gradient_that_the_input_broadcasts_to_is_summed_as_torc
         _returning(lib, (3, 2)).apply(2.0, x).sum().backward()  # (2,) broadcasts to (3, 2)
         grads.append(x.grad.tolist())
     assert grads[0] == grads[1] == [3.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    "shape, index, value_shape",
+    [((3,), 0, (1,)), ((3,), 0, (1, 1)), ((3, 5), (1, 2), (1, 1, 1)), ((3, 1, 2), 0, (1, 2))],
+)
+def test_index_assignment_drops_the_values_leading_ones_as_torch(shape, index, value_shape):
+    # losses[i] = loss where loss has shape (1,): NumPy refused a sequence into one element.
+    results = []
+    for lib in (cr, torch):
+        x = lib.zeros(shape)
+        x[index] = lib.full(value_shape, 7.0)
+        results.append(x.tolist())
+    assert results[0] == results[1]
+    with pytest.raises(RuntimeError, match="index assignment"):
+        cr.zeros(3)[0] = cr.ones(2)
