@@ -339,3 +339,29 @@ def test_index_assignment_drops_the_values_leading_ones_as_torch(shape, index, v
     assert results[0] == results[1]
     with pytest.raises(RuntimeError, match="index assignment"):
         cr.zeros(3)[0] = cr.ones(2)
+
+
+HALF_NORMS = {
+    "layer_norm": lambda L, x, w: L.nn.functional.layer_norm(x, (64,), w, w),
+    "layer_norm no weight": lambda L, x, w: L.nn.functional.layer_norm(x, (64,)),
+    "group_norm": lambda L, x, w: L.nn.functional.group_norm(x.reshape(4, 4, 16), 2),
+    "rms_norm": lambda L, x, w: L.nn.functional.rms_norm(x, (64,), w),
+    "rms_norm eps=None, small x": lambda L, x, w: L.nn.functional.rms_norm(x * 1e-4, (64,)),
+}
+
+
+@pytest.mark.parametrize("name", HALF_NORMS)
+def test_float16_normalisation_runs_in_float32_as_torch(name):
+    # Values of a few hundred overflowed float16's squared deviations: the output was garbage.
+    rng = np.random.default_rng(0)
+    x, w = (rng.standard_normal((4, 64)) * 300).astype(np.float16), rng.standard_normal(64)
+    results = []
+    for lib in (cr, torch):
+        xt = lib.tensor(x, dtype=lib.float16, requires_grad=True)
+        out = HALF_NORMS[name](lib, xt, lib.tensor(w, dtype=lib.float16))
+        out.float().pow(2).sum().backward()
+        results.append((out.detach().numpy(), xt.grad.numpy()))
+    (ours, our_grad), (theirs, their_grad) = results
+    assert ours.dtype == np.float16 and np.isfinite(ours).all()
+    np.testing.assert_allclose(ours.astype(float), theirs.astype(float), rtol=2e-3, atol=1e-4)
+    np.testing.assert_allclose(our_grad.astype(float), their_grad.astype(float), 5e-3, 1e-4)
