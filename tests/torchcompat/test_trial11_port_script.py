@@ -365,3 +365,16 @@ def test_float16_normalisation_runs_in_float32_as_torch(name):
     assert ours.dtype == np.float16 and np.isfinite(ours).all()
     np.testing.assert_allclose(ours.astype(float), theirs.astype(float), rtol=2e-3, atol=1e-4)
     np.testing.assert_allclose(our_grad.astype(float), their_grad.astype(float), 5e-3, 1e-4)
+
+
+def test_a_float16_parameter_stays_float16_and_shares_memory_as_torch():
+    # It had become a float32 copy: the dtype differed and F.linear with float16 input refused.
+    for lib in (cr, torch):
+        data = lib.ones(2, 3, dtype=lib.float16)
+        weight = lib.nn.Parameter(data)
+        data[0, 0] = 5.0
+        assert weight.dtype == lib.float16 and weight[0, 0].item() == 5.0
+        out = lib.nn.functional.linear(lib.ones(1, 3, dtype=lib.float16), weight)
+        assert out.dtype == lib.float16 and out.tolist() == [[7.0, 3.0]]
+        out.sum().backward()
+        assert weight.grad.dtype == lib.float16
