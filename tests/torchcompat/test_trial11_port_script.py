@@ -378,3 +378,23 @@ def test_a_float16_parameter_stays_float16_and_shares_memory_as_torch():
         assert out.dtype == lib.float16 and out.tolist() == [[7.0, 3.0]]
         out.sum().backward()
         assert weight.grad.dtype == lib.float16
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0])
+def test_clip_grad_norm_of_float16_gradients_as_torch(norm_type):
+    # Their float16 sum of squares overflowed: the norm was inf and every gradient became 0.
+    results = []
+    for lib in (cr, torch):
+        params = [
+            lib.nn.Parameter(lib.ones(3000, dtype=lib.float16)),
+            lib.nn.Parameter(lib.ones(2)),
+        ]
+        params[0].grad = lib.full((3000,), 10.0, dtype=lib.float16)
+        params[1].grad = lib.full((2,), 3.0)
+        norm = lib.nn.utils.clip_grad_norm_(params, 1.0, norm_type=norm_type)
+        results.append((float(norm), params[0].grad.float().numpy(), params[1].grad.numpy()))
+    (norm, *grads), (their_norm, *their_grads) = results
+    assert np.isfinite(norm)
+    np.testing.assert_allclose(norm, their_norm, rtol=1e-3)
+    for ours, theirs in zip(grads, their_grads):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-3)
