@@ -36,7 +36,11 @@ __all__ = [
 
 
 def _standardise(x: Tensor, axes: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
-    """(x − mean) / √(biased variance + eps) over ``axes``, with that mean and variance."""
+    """(x − mean) / √(biased variance + eps) over ``axes``, with that mean and variance.
+    float16 is standardised in float32 (its statistics stay float32), as PyTorch's kernels."""
+    if x.array.dtype == np.float16:
+        x_hat, mean, var = _standardise(x.float(), axes, eps)
+        return x_hat.half(), mean, var
     mean = ops.mean(x, axis=axes, keepdims=True)
     centred = x - mean
     var = ops.mean(centred * centred, axis=axes, keepdims=True)
