@@ -236,6 +236,7 @@ _LAZY = {
     **{name: ("chainrule.ops.extremes", name) for name in _EXTREMES},
     **{name: ("chainrule.ops.sign_magnitude", name) for name in _SIGN_MAGNITUDE},
     **{name: ("chainrule.ops.index_write", name) for name in _INDEX_WRITE},
+    **{name: ("chainrule.ops.index_put", name) for name in ("index_put", "index_put_")},
     **{name: ("chainrule.ops.contractions", name) for name in ("inner", "mv", "tensordot")},
     **{
         name: ("chainrule.ops.bitshift", name)
@@ -252,6 +253,7 @@ _LAZY = {
     **{
         name: ("chainrule.ops.method_functions", name)
         for name in ("detach", "is_floating_point", "multiply", "subtract", "ravel", "t")
+        + ("absolute", "negative", "fix", "arccos", "arcsin", "arctan", "arctan2")
     },
     **{name: ("chainrule.creation", name) for name in ("empty", "empty_like")},
     "broadcast_to": ("chainrule.ops.shape", "broadcast_to"),

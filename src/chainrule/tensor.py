@@ -16,7 +16,14 @@ from chainrule.autograd.grad_mode import refuse_outside_inference as _refuse_inf
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
 from chainrule.autograd.inplace import refuse_grad_operand as _refuse_grad_operand
-from chainrule.errors import DimensionError, DTypeError, ElementCountError, GraphError
+from chainrule.errors import (
+    ChainruleError,
+    DimensionError,
+    DTypeError,
+    ElementCountError,
+    GraphError,
+    ShapeError,
+)
 from chainrule.tensor_methods import TensorMethods
 from chainrule.tensor_reductions import TensorReductions
 from chainrule.tensor_reductions import _bind as _bind_reductions
@@ -386,7 +393,21 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
             if value.requires_grad and _GradMode.enabled:
                 _refuse_grad_operand("index assignment")
             value = value.array
-        _dtype.assign(target, steps[-1], value)  # uint8: -1 is 255; 300.0 raises
+            ones = 0  # PyTorch drops the value's leading 1s: x[i] = t of shape (1,) works
+            while ones < value.ndim and value.shape[ones] == 1:
+                ones += 1
+            value = value.reshape(value.shape[ones:]) if ones else value
+        try:
+            _dtype.assign(target, steps[-1], value)  # uint8: -1 is 255; 300.0 raises
+        except ValueError as err:
+            words = ("broadcast", "input values", "with a sequence")  # NumPy's, on shapes
+            shapes = any(word in str(err) for word in words)
+            if isinstance(err, ChainruleError) or not shapes:
+                raise
+            raise ShapeError(  # a RuntimeError, as PyTorch's (NumPy's ValueError is not one)
+                f"index assignment: {str(err).rstrip('.')}; the value must broadcast to the "
+                f"shape of the part it is written into"
+            ) from None
         _bump_version(self)
 
     # ---- methods that mirror the functions (reductions: tensor_reductions.py) ---------

@@ -57,6 +57,37 @@ class TensorMethodsExtra:
         """Zero-filled, as ``cr.empty`` (PyTorch leaves the values unset)."""
         return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad, device=device)
 
+    # PyTorch's other names (NumPy's spellings) of methods chainrule has
+    def reshape_as(self, other):
+        return self.reshape(*other.shape)
+
+    def absolute(self):
+        return self.abs()
+
+    def absolute_(self):
+        return self.abs_()
+
+    def negative(self):
+        return self.neg()
+
+    def negative_(self):
+        return self.neg_()
+
+    def fix(self):
+        return self.trunc()
+
+    def arccos(self):
+        return self.acos()
+
+    def arcsin(self):
+        return self.asin()
+
+    def arctan(self):
+        return self.atan()
+
+    def arctan2(self, other):
+        return self.atan2(other)
+
     def ndimension(self) -> int:
         return self.dim()
 
@@ -151,6 +182,16 @@ class TensorMethodsExtra:
 
     def index_fill(self, dim, index, value):
         return _index_write.index_fill(self, dim, index, value)
+
+    def index_put(self, indices, values, accumulate=False):
+        from chainrule.ops.index_put import index_put
+
+        return index_put(self, indices, values, accumulate)
+
+    def index_put_(self, indices, values, accumulate=False):
+        from chainrule.ops.index_put import index_put
+
+        return _write_back(self, "index_put_", index_put, indices, values, accumulate)
 
     def index_fill_(self, dim, index, value):
         return _write_back(self, "index_fill_", _index_write.index_fill, dim, index, value)

@@ -33,6 +33,7 @@ CONFIGS = [
     ("NAdam", dict(lr=0.01, weight_decay=0.01, momentum_decay=0.01)),
     ("RAdam", dict(lr=0.01, weight_decay=0.01, decoupled_weight_decay=True)),
     ("Adamax", dict(lr=0.01, weight_decay=0.01, maximize=True)),
+    ("Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.01)),
 ]
 
 

@@ -11,7 +11,7 @@ import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
-NAMES = ["SGD", "Adam", "AdamW", "Adagrad", "Adamax", "NAdam", "RAdam", "RMSprop"]
+NAMES = ["SGD", "Adam", "AdamW", "Adagrad", "Adamax", "NAdam", "RAdam", "RMSprop", "Adadelta"]
 FLAGS = ["foreach", "fused", "capturable", "differentiable"]
 
 

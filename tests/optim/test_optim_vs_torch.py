@@ -109,6 +109,11 @@ CASES = [
     ("Adamax", dict(lr=0.02, betas=(0.8, 0.9), eps=1e-6)),
     ("Adamax", dict(lr=0.01, maximize=True)),
     ("Adamax", dict(lr=0.01, weight_decay=0.05, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.95, eps=1e-4)),
+    ("Adadelta", dict(lr=0.1, weight_decay=0.1)),
+    ("Adadelta", dict(rho=0.0)),
+    ("Adadelta", dict(lr=0.3, weight_decay=0.05, maximize=True)),
 ]
 
 
@@ -143,6 +148,7 @@ def test_100_steps_match_torch(case):
             [{"decoupled_weight_decay": True, "weight_decay": 0.1}, {"lr": 0.03}],
         ),
         ("Adamax", dict(lr=0.01), [{"betas": (0.5, 0.9)}, {"lr": 0.001}]),
+        ("Adadelta", dict(lr=0.5), [{"rho": 0.5}, {"lr": 0.1, "weight_decay": 0.1}]),
     ],
 )
 def test_param_groups_with_their_own_options_match_torch(name, kwargs, group_options):
@@ -165,6 +171,7 @@ def test_param_groups_with_their_own_options_match_torch(name, kwargs, group_opt
         ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
         ("RAdam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
         ("Adamax", dict(lr=0.01, weight_decay=0.1)),
+        ("Adadelta", dict(lr=0.5, weight_decay=0.1)),
     ],
 )
 def test_float32_stays_float32_and_tracks_torch(name, kwargs):

@@ -46,9 +46,9 @@ def test_the_hint_is_the_handwritten_one_else_the_closest_names():
     with pytest.raises(cr.NotSupportedError, match="DistributedDataParallel under mpiexec"):
         cr.nn.DataParallel  # noqa: B018
     with pytest.raises(cr.NotSupportedError, match=r"nearest: chainrule.index_copy"):
-        cr.index_put  # noqa: B018
-    with pytest.raises(cr.NotSupportedError, match=r"chainrule.Tensor.index_copy"):
-        cr.tensor([1.0]).index_put  # noqa: B018
+        cr.slice_copy  # noqa: B018 - (index_put, the example before, came)
+    with pytest.raises(cr.NotSupportedError, match=r"chainrule.Tensor.index_put"):
+        cr.tensor([1.0]).index  # noqa: B018
     with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.group_norm"):
         cr.nn.functional.grouped_mm  # noqa: B018 - (fractional_max_pool3d, the example before, came)
     with pytest.raises(cr.NotSupportedError, match=r"chainrule.nn.functional.embedding_bag"):

@@ -134,7 +134,24 @@ class _CustomOp(_op.Function):
                 f"{self.n_args} forward arguments; return one per argument (None for "
                 f"arguments that need none)"
             )
-        return tuple(grads[position] for position in self.positions)
+        grads = tuple(grads[position] for position in self.positions)
+        for grad, parent, position in zip(grads, self.parents, self.positions):
+            shape = np.shape(grad.array if isinstance(grad, Tensor) else grad)
+            if grad is not None and not _sums_to(shape, parent.shape):
+                raise GraphError(  # the engine's sum-to-shape would fail with NumPy's words
+                    f"{self.user.__name__}.backward returned a gradient of shape {shape} for "
+                    f"argument {position} of shape {parent.shape}; return one of the "
+                    f"argument's shape (or one that broadcasting it gives), as PyTorch requires"
+                )
+        return grads
+
+
+def _sums_to(grad_shape: tuple, shape: tuple) -> bool:
+    """Whether a gradient of ``grad_shape`` is one of ``shape`` or one that ``shape`` broadcasts
+    to (the engine then sums it back), PyTorch's test for a custom backward's gradients."""
+    if len(shape) > len(grad_shape):
+        return False
+    return all(n in (g, 1) for n, g in zip(reversed(shape), reversed(grad_shape)))
 
 
 class _OnceDifferentiated(_op.Function):

@@ -23,7 +23,8 @@ _FLOAT_DTYPES = (_dtype.float32, _dtype.float64)
 class Parameter(Tensor):
     """A tensor that a Module learns: assigning one to a module attribute registers it.
 
-    A float32 or float64 array or tensor keeps its dtype; lists and numbers become float32. An
+    A float array or tensor keeps its dtype (float16 too, as PyTorch's; chainrule's layers
+    take float32 and float64); lists and numbers become float32. An
     integer or bool array or tensor raises, as PyTorch's does, unless ``requires_grad=False``
     (then it keeps its dtype). A :class:`Tensor` passed in shares its memory, other data is
     copied.
@@ -58,8 +59,6 @@ class Parameter(Tensor):
                 f"{array.dtype} (as in PyTorch); convert first, e.g. x.float(), or pass "
                 f"requires_grad=False"
             )
-        if array.dtype.kind == "f" and array.dtype not in _FLOAT_DTYPES:
-            array = array.astype(_dtype.float32)
         super().__init__(array, requires_grad=requires_grad, dtype=array.dtype)
 
     def __repr__(self) -> str:

@@ -32,13 +32,33 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
     __str__ = __repr__
 
 
+_EXTRA_STATE = "_extra_state"  # PyTorch's key for what get_extra_state returns
+
+
 class ModuleStateMethods:
     """The state half of :class:`~chainrule.nn.Module` (a base class of it)."""
 
-    def _state_entries(self) -> Iterator:
+    def get_extra_state(self):
+        """State beyond parameters and buffers for :meth:`state_dict` to save (under the key
+        ``"_extra_state"``): override it, and :meth:`set_extra_state` to load it back, as in
+        PyTorch. Only called where a subclass overrides it."""
+        raise RuntimeError(
+            "Reached a code path in Module.get_extra_state() that should never be called; "
+            "override get_extra_state() in your module to return its extra state (as PyTorch)"
+        )
+
+    def set_extra_state(self, state) -> None:
+        """Take back what :meth:`get_extra_state` returned (from ``load_state_dict``)."""
+        raise RuntimeError(
+            "Reached a code path in Module.set_extra_state() that should never be called; "
+            "override set_extra_state() in your module to load its extra state (as PyTorch)"
+        )
+
+    def _state_entries(self, extra: bool = False) -> Iterator:
         """``(dotted name, tensor)`` for what state_dict saves: parameters, then buffers, of
         every module under every name it has (a layer used twice is saved twice, as PyTorch's
-        state_dict does)."""
+        state_dict does); with ``extra``, ``(name, module)`` after them for a module that
+        overrides get_extra_state (its ``_extra_state``)."""
         for prefix, module in self.named_modules(remove_duplicate=False):
             for key, param in module._parameters.items():
                 if param is not None:
@@ -46,6 +66,8 @@ class ModuleStateMethods:
             for key, buffer in module._buffers.items():
                 if buffer is not None and key not in module._non_persistent:
                     yield (f"{prefix}.{key}" if prefix else key), buffer
+            if extra and _overrides(module, "get_extra_state"):
+                yield (f"{prefix}.{_EXTRA_STATE}" if prefix else _EXTRA_STATE), module
 
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
         """Name → NumPy array (a copy) for every parameter and persistent buffer.
@@ -68,8 +90,11 @@ class ModuleStateMethods:
             prefix = args[1] if len(args) > 1 and prefix == "" else prefix
             keep_vars = args[2] if len(args) > 2 and keep_vars is False else keep_vars
         destination = OrderedDict() if destination is None else destination
-        for name, tensor in self._state_entries():
-            destination[prefix + name] = tensor if keep_vars else tensor.array.copy()
+        for name, tensor in self._state_entries(extra=True):
+            if isinstance(tensor, ModuleStateMethods):  # a module's get_extra_state()
+                destination[prefix + name] = tensor.get_extra_state()
+            else:
+                destination[prefix + name] = tensor if keep_vars else tensor.array.copy()
         return destination
 
     def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):
@@ -113,6 +138,13 @@ class ModuleStateMethods:
             and id(tensor) not in filled
             and name.rpartition(".")[2] != "num_batches_tracked"
         ]
+        extras = {  # the modules that load extra state, by its key
+            name: module
+            for name, module in self.named_modules(remove_duplicate=False)
+            if _overrides(module, "set_extra_state")
+        }
+        extras = {(f"{n}." if n else "") + _EXTRA_STATE: m for n, m in extras.items()}
+        missing += [name for name in extras if name not in state_dict]
         unexpected = _unexpected_keys(self, state_dict)
         updates = _checked_updates(own, state_dict)
         if strict and (missing or unexpected):
@@ -131,7 +163,15 @@ class ModuleStateMethods:
                 target.array = np.array(array, copy=True)
             else:
                 target.array[...] = array.astype(target.array.dtype, copy=False)
+        for name, module in extras.items():
+            if name in state_dict:
+                module.set_extra_state(state_dict[name])
         return _IncompatibleKeys(missing, unexpected)
+
+
+def _overrides(module, method: str) -> bool:
+    """Whether ``module``'s class defines its own ``method`` (get/set_extra_state)."""
+    return getattr(type(module), method) is not getattr(ModuleStateMethods, method)
 
 
 def _unexpected_keys(root, state_dict: Mapping) -> list:
@@ -147,6 +187,8 @@ def _unexpected_keys(root, state_dict: Mapping) -> list:
             for k, v in module._buffers.items()
             if v is not None and k not in module._non_persistent
         }
+        if _overrides(module, "set_extra_state"):
+            local.add(_EXTRA_STATE)
         for key in state_dict:
             if not key.startswith(prefix):
                 continue

@@ -18,7 +18,13 @@ from chainrule.autograd.compile_hooks import after_forward
 from chainrule.errors import ArgumentError, DimensionError, DTypeError, ShapeError
 from chainrule.nn._util import as_input
 from chainrule.nn.normalization import normalise_last
-from chainrule.nn.normalization_instance import _affine, _param_dtype, _standardise
+from chainrule.nn.normalization_instance import (
+    _affine,
+    _param_dtype,
+    _standardise,
+    half_in_float32,
+    widened,
+)
 from chainrule.ops._util import operand
 from chainrule.ops.math import rsqrt
 from chainrule.tensor import Tensor
@@ -99,6 +105,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
         >>> [round(v, 4) for v in y.numpy().reshape(-1).tolist()]
         [-1.0, 1.0]
     """
+    if half_in_float32(input, weight, bias):
+        args = (normalized_shape, widened(weight), widened(bias), eps)
+        return layer_norm(widened(input), *args).half()
     shape = _trailing_shape(normalized_shape, "layer_norm")
     x = as_input(input, _param_dtype(weight, bias), "layer_norm")
     params = {"weight": weight, "bias": bias}
@@ -119,6 +128,8 @@ def rms_norm(input, normalized_shape, weight=None, eps: float | None = None) -> 
         >>> [round(v, 4) for v in y.numpy().reshape(-1).tolist()]
         [0.8485, 1.1314]
     """
+    if half_in_float32(input, weight):  # eps=None: float32's, as PyTorch's float16 kernel
+        return rms_norm(widened(input), normalized_shape, widened(weight), eps).half()
     shape = _trailing_shape(normalized_shape, "rms_norm")
     x = as_input(input, _param_dtype(weight), "rms_norm")
     _check_trailing(x, shape, {"weight": weight}, "rms_norm", "")

@@ -37,7 +37,11 @@ __all__ = [
 
 
 def _standardise(x: Tensor, axes: tuple, eps: float) -> tuple[Tensor, Tensor, Tensor]:
-    """(x − mean) / √(biased variance + eps) over ``axes``, with that mean and variance."""
+    """(x − mean) / √(biased variance + eps) over ``axes``, with that mean and variance.
+    float16 is standardised in float32 (its statistics stay float32), as PyTorch's kernels."""
+    if x.array.dtype == np.float16:
+        x_hat, mean, var = _standardise(x.float(), axes, eps)
+        return x_hat.half(), mean, var
     mean = ops.mean(x, axis=axes, keepdims=True)
     centred = x - mean
     var = ops.mean(centred * centred, axis=axes, keepdims=True)
@@ -62,6 +66,19 @@ def _check_per_channel(tensor, name: str, channels: int, shape: tuple, fn: str) 
         )
 
 
+def half_in_float32(input, *params) -> bool:  # noqa: A002
+    """Whether a normalisation runs in float32 here: a float16 input with float16 (or no)
+    parameters, which PyTorch normalises in float32 and rounds once (float16's squares of
+    deviations overflow from 256 on)."""
+    tensors = [operand(t) for t in (input, *params) if t is not None]
+    return all(t.array.dtype == np.float16 for t in tensors)
+
+
+def widened(tensor):
+    """A float16 tensor as float32 (differentiable), None as None."""
+    return None if tensor is None else operand(tensor).float()
+
+
 def _param_dtype(*tensors):
     """The dtype the input must have: that of the first float parameter or buffer given."""
     for tensor in tensors:
@@ -83,6 +100,9 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
         >>> [round(v, 3) for v in y.numpy().reshape(-1)[:4].tolist()]
         [-1.342, -0.447, 0.447, 1.342]
     """
+    if half_in_float32(input, weight, bias):
+        wide = group_norm(widened(input), num_groups, widened(weight), widened(bias), eps)
+        return wide.half()
     x = as_input(input, _param_dtype(weight, bias), "group_norm")
     if x.ndim < 2:
         raise ShapeError(

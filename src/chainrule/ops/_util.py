@@ -190,3 +190,10 @@ def in_dtype_of(result: Tensor, x: Tensor) -> Tensor:
     if result.array.dtype != x.array.dtype:
         return result.to(x.array.dtype)
     return result
+
+
+def opmath(x: np.ndarray) -> np.ndarray:
+    """``x`` in the dtype PyTorch accumulates it in: float16 widened to float32 (its CPU
+    reductions sum float16 in float32 and round once, so Σx² of 3000 tens is 3e5, not inf);
+    other dtypes as they are. Cast the result back with ``.astype(x.dtype, copy=False)``."""
+    return x.astype(np.float32) if x.dtype == np.float16 else x

@@ -68,13 +68,40 @@ class Einsum(Function):
         return tuple(grads)
 
 
+def _ellipsis_to_letters(equation: str, ndims: list[int]) -> tuple[str, str]:
+    """The equation with each ``...`` spelled in letters it does not use, and those letters, as
+    PyTorch reads it: an operand's ``...`` covers the dimensions its letters do not name, the
+    operands' ``...`` line up from the right (broadcasting), and without ``->`` the output
+    starts with them."""
+    lhs, arrow, output = equation.partition("->")
+    specs = lhs.split(",")
+    if len(specs) != len(ndims):
+        raise ValueError(f"einsum: {equation!r} names {len(specs)} operands, got {len(ndims)}")
+    spare = [c for c in string.ascii_letters if c not in equation]
+    counts = []
+    for k, (spec, ndim) in enumerate(zip(specs + [output], ndims + [None])):
+        if spec.count("...") > 1 or spec.replace("...", "").count("."):
+            raise ValueError(f"einsum: {equation!r}: a '.' that is not one '...' in {spec!r}")
+        if ndim is not None:
+            count = ndim - len(spec.replace("...", "")) if "..." in spec else 0
+            if count < 0:
+                raise ShapeError(
+                    f"einsum: {spec!r} names more dimensions than operand {k} has ({ndim})"
+                )
+            counts.append(count)
+    longest = max(counts)
+    if longest > len(spare):
+        raise ValueError(f"einsum: {equation!r} uses too many letters to spell its '...'")
+    letters = "".join(spare[:longest])
+    specs = [s.replace("...", letters[longest - n :]) for s, n in zip(specs, counts)]
+    if arrow:
+        return f"{','.join(specs)}->{output.replace('...', letters)}", letters
+    named = lhs.replace("...", "")  # implicit output: '...', then the letters used once
+    once = sorted(c for c in set(named) - {","} if named.count(c) == 1)
+    return f"{','.join(specs)}->{letters}{''.join(once)}", letters
+
+
 def _parse(equation: str, n: int) -> tuple[list[str], str]:
-    equation = equation.replace(" ", "")
-    if "..." in equation:
-        raise ValueError(
-            "einsum: '...' (broadcast dimensions) is not supported yet; name every dimension "
-            "with a letter, e.g. 'bij,bjk->bik'"
-        )
     lhs, arrow, output = equation.partition("->")
     inputs = lhs.split(",")
     if len(inputs) != n:
@@ -82,11 +109,8 @@ def _parse(equation: str, n: int) -> tuple[list[str], str]:
     for spec in inputs + [output]:
         if not set(spec) <= _LETTERS:
             raise ValueError(f"einsum: {equation!r}: indices must be letters, got {spec!r}")
-        if len(set(spec)) != len(spec):
-            raise ValueError(
-                f"einsum: {equation!r}: an index repeats within {spec!r} (diagonals are not "
-                f"supported yet)"
-            )
+    if len(set(output)) != len(output):
+        raise ValueError(f"einsum: {equation!r}: an index repeats in the output {output!r}")
     if not arrow:  # implicit output: the indices that appear once, in alphabetical order
         counts = {c: lhs.count(c) for c in set(lhs) - {","}}
         output = "".join(sorted(c for c, count in counts.items() if count == 1))
@@ -96,7 +120,34 @@ def _parse(equation: str, n: int) -> tuple[list[str], str]:
     return inputs, output
 
 
-def _broadcast(inputs: list, tensors: list) -> list:
+def _diagonals(inputs: list, tensors: list) -> tuple[list, list]:
+    """Each operand with an index repeated (``'ii->i'``, ``'bii->b'``) replaced by its
+    diagonal over those dimensions, moved last and named once (a differentiable view)."""
+    from chainrule.ops.diagonal import diagonal
+
+    specs, diagonals = [], []
+    for spec, t in zip(inputs, tensors):
+        if len(spec) != t.ndim:
+            raise ShapeError(
+                f"einsum: {spec!r} names {len(spec)} dimensions, the operand has shape {t.shape}"
+            )
+        for c in dict.fromkeys(c for c in spec if spec.count(c) > 1):
+            while spec.count(c) > 1:
+                i = spec.index(c)
+                j = spec.index(c, i + 1)
+                if t.shape[i] != t.shape[j]:
+                    raise ShapeError(
+                        f"einsum: index {c!r} repeats in {spec!r} over sizes {t.shape[i]} and "
+                        f"{t.shape[j]}; a diagonal needs them equal"
+                    )
+                t = diagonal(t, 0, i, j)
+                spec = spec[:i] + spec[i + 1 : j] + spec[j + 1 :] + c
+        specs.append(spec)
+        diagonals.append(t)
+    return specs, diagonals
+
+
+def _broadcast(inputs: list, tensors: list, under_ellipsis: str = "") -> list:
     """Each index's size across the operands; a size 1 stretches to the others' size, as in
     PyTorch (``'ij,j->i'`` with shapes (2, 1) and (3,)), through a differentiable expand."""
     from chainrule.ops.shape import expand
@@ -112,7 +163,8 @@ def _broadcast(inputs: list, tensors: list) -> list:
             if have == 1:
                 sizes[c] = n
             elif n not in (1, have):
-                raise ShapeError(f"einsum: index {c!r} has sizes {have} and {n}")
+                name = "a dimension under '...'" if c in under_ellipsis else f"index {c!r}"
+                raise ShapeError(f"einsum: {name} has sizes {have} and {n}")
     out = []
     for spec, t in zip(inputs, tensors):
         target = tuple(sizes[c] for c in spec)
@@ -125,8 +177,9 @@ def einsum(equation: str, *operands) -> Tensor:
 
     Every operand's dimensions are named by letters; an index in two operands is multiplied
     along, an index missing from the output (after ``->``, or the indices appearing once when
-    there is no arrow) is summed over. Not supported yet: ``...`` and an index repeated within
-    one operand (diagonals).
+    there is no arrow) is summed over. ``...`` stands for the dimensions an operand's letters
+    do not name, broadcast across the operands (``'...ij,...jk->...ik'``), as in PyTorch.
+    An index repeated within one operand takes the diagonal (``'ii->i'``, ``'ii'`` the trace).
 
     Example:
         >>> import chainrule as cr
@@ -142,8 +195,13 @@ def einsum(equation: str, *operands) -> Tensor:
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     tensors = [operand(t) for t in operands]
+    equation = equation.replace(" ", "")
+    spelled = ""  # the letters that spell '...', for the error messages
+    if "." in equation:
+        equation, spelled = _ellipsis_to_letters(equation, [t.ndim for t in tensors])
     inputs, output = _parse(equation, len(tensors))
-    tensors = _broadcast(inputs, tensors)
+    inputs, tensors = _diagonals(inputs, tensors)
+    tensors = _broadcast(inputs, tensors, spelled)
     dtypes = {t.dtype for t in tensors}
     if len(dtypes) > 1:
         raise DTypeError(  # a RuntimeError, as PyTorch's

@@ -71,7 +71,7 @@ class BinaryCrossEntropyWithLogits(Function):
             per = per * weight
         self.softplus_neg, self.plain = softplus_neg, False
         self.shape = per.shape
-        return _nan_at_minus_inf(_reduce_array(per, reduction, per.size), per, z, reduction)
+        return _nan_at_minus_inf(_reduce_array(per, reduction, per.size, True), per, z, reduction)
 
     def _forward_plain(self, z, t, reduction):
         """The common call (no weights): the same loss in fewer NumPy calls.
@@ -87,7 +87,7 @@ class BinaryCrossEntropyWithLogits(Function):
         per = np.add(np.multiply(c, z), log1p_unit(e))  # (1 − t)·z or −t·z, both non-negative
         self.e, self.c, self.plain = e, c, True
         self.shape = per.shape
-        out = _reduce_array(per, reduction, per.size)
+        out = _reduce_array(per, reduction, per.size, wide=True)
         if reduction != "none" and _isfinite(out):  # _nan_at_minus_inf's first test, inlined
             return out
         return _nan_at_minus_inf(out, per, z, reduction)
@@ -154,7 +154,7 @@ def _nan_at_minus_inf(out, per: np.ndarray, z: np.ndarray, reduction: str):
     if not minus_inf.any():
         return out
     per = np.where(minus_inf, per.dtype.type(np.nan), per)
-    return _reduce_array(per, reduction, per.size)
+    return _reduce_array(per, reduction, per.size, wide=True)
 
 
 def binary_cross_entropy_with_logits(
@@ -372,7 +372,7 @@ class BinaryCrossEntropy(Function):
             per = per * weight
         self.p, self.t, self.weight, self.reduction = p, t, weight, reduction
         self.log_p, self.log_q, self.shape = log_p, log_q, per.shape
-        return _reduce_array(per, reduction, per.size)
+        return _reduce_array(per, reduction, per.size, wide=True)
 
     def backward(self, grad):
         p, t = self.p, self.t

@@ -99,12 +99,18 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss.sum() if reduction == "sum" else loss.mean()
 
 
-def _reduce_array(per_element: np.ndarray, reduction: str, count) -> np.ndarray:
+def _reduce_array(per_element: np.ndarray, reduction: str, count, wide=False) -> np.ndarray:
+    """The sum or mean of a loss's per-element values (``count`` of them took part). ``wide``:
+    float16 is summed in float32 and rounded once, as PyTorch's elementwise losses reduce
+    (``mse_loss``, BCE...); its ``nll_loss`` keeps float16 and overflows, and so do those here.
+    """
     if reduction == "none":
         return per_element
     if per_element.size == 1 and count == 1:
         # One element is its own sum and mean; NumPy's reduction costs 0.7 µs even here.
         return per_element.reshape(())
+    if wide and per_element.dtype == np.float16:
+        return _reduce_array(per_element.astype(np.float32), reduction, count).astype(np.float16)
     total = per_element.sum()  # the method: np.sum's Python wrapper costs a microsecond
     if reduction == "sum":
         return total

@@ -36,7 +36,7 @@ class MSE(Function):
     def forward(self, x, t, reduction="mean"):
         d = np.subtract(x, t)
         self.d, self.reduction = d, reduction
-        return _reduce_array(np.multiply(d, d), reduction, d.size)
+        return _reduce_array(np.multiply(d, d), reduction, d.size, wide=True)
 
     def backward(self, grad):
         g = _upstream(grad, self.reduction, self.d.size)
@@ -63,7 +63,7 @@ class L1(Function):
     def forward(self, x, t, reduction="mean"):
         d = np.subtract(x, t)
         self.d, self.reduction = d, reduction
-        out = _reduce_array(np.abs(d), reduction, d.size)
+        out = _reduce_array(np.abs(d), reduction, d.size, wide=True)
         # a finite mean or sum of |d| means no NaN in d: NumPy's sign is PyTorch's then
         self.plain_sign = reduction != "none" and bool(np.isfinite(out))
         return out
@@ -101,7 +101,9 @@ class Huber(Function):
         quadratic = np.multiply(np.multiply(d, d), 0.5)
         linear = np.multiply(np.subtract(size, 0.5 * delta), delta)
         self.d, self.reduction, self.delta = d, reduction, delta
-        return _reduce_array(np.where(size < delta, quadratic, linear), reduction, d.size)
+        return _reduce_array(
+            np.where(size < delta, quadratic, linear), reduction, d.size, wide=True
+        )
 
     def backward(self, grad):
         delta = self.delta
@@ -142,7 +144,7 @@ class SmoothL1(Function):
         quadratic = np.divide(np.multiply(np.multiply(d, 0.5), d), beta)
         linear = np.subtract(size, 0.5 * beta)
         self.d, self.reduction, self.beta = d, reduction, beta
-        return _reduce_array(np.where(size < beta, quadratic, linear), reduction, d.size)
+        return _reduce_array(np.where(size < beta, quadratic, linear), reduction, d.size, wide=True)
 
     def backward(self, grad):
         slope = np.minimum(np.maximum(np.divide(self.d, self.beta), -1), 1)

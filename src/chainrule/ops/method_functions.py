@@ -35,3 +35,21 @@ def ravel(input) -> Tensor:  # noqa: A002
 def t(input) -> Tensor:  # noqa: A002
     """``input.t()``: a matrix transposed (a vector or 0-d tensor as it is)."""
     return operand(input).t()
+
+
+def _method_alias(name: str, method: str):
+    def call(input, *args):  # noqa: A002
+        return getattr(operand(input), method)(*args)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"``input.{method}(...)`` (``torch.{name}``, NumPy's name for it)."
+    return call
+
+
+absolute = _method_alias("absolute", "abs")
+negative = _method_alias("negative", "neg")
+fix = _method_alias("fix", "trunc")
+arccos = _method_alias("arccos", "acos")
+arcsin = _method_alias("arcsin", "asin")
+arctan = _method_alias("arctan", "atan")
+arctan2 = _method_alias("arctan2", "atan2")

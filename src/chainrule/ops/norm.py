@@ -9,7 +9,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, ShapeError
-from chainrule.ops._util import expand_reduced, normalize_axis, operand, sgn
+from chainrule.ops._util import expand_reduced, normalize_axis, operand, opmath, sgn
 from chainrule.ops.elementwise import where
 from chainrule.ops.piecewise_link import tie
 from chainrule.tensor import Tensor
@@ -37,7 +37,9 @@ class Norm2(_Norm):
 
     def forward(self, x, axes, keepdims):
         self._setup(x, axes, keepdims)
-        return self._result(np.sqrt(np.sum(x * x, axis=axes, keepdims=True)))
+        wide = opmath(x)  # float16's Σx² overflows long before its norm does
+        kept = np.sqrt(np.sum(wide * wide, axis=axes, keepdims=True))
+        return self._result(kept.astype(x.dtype, copy=False))
 
     def backward(self, grad):
         norm = self.kept
@@ -62,7 +64,8 @@ class Norm1(_Norm):
 
     def forward(self, x, axes, keepdims):
         self._setup(x, axes, keepdims)
-        return self._result(np.sum(np.abs(x), axis=axes, keepdims=True))
+        kept = np.sum(np.abs(opmath(x)), axis=axes, keepdims=True)
+        return self._result(kept.astype(x.dtype, copy=False))
 
     def backward(self, grad):
         return (sgn(self.x) * self._grad_kept(grad),)
@@ -141,20 +144,21 @@ class NormP(_Norm):
     def forward(self, x, axes, keepdims, p):
         self._setup(x, axes, keepdims)
         self.p = p
+        wide = opmath(x)  # float16's Σ|x|ᵖ overflows long before its norm does
         with np.errstate(divide="ignore", over="ignore"):  # 0 ** −1 is inf, as PyTorch's
-            total = np.sum(np.abs(x) ** x.dtype.type(p), axis=axes, keepdims=True)
-            return self._result(total ** x.dtype.type(1 / p))
+            total = np.sum(np.abs(wide) ** wide.dtype.type(p), axis=axes, keepdims=True)
+            return self._result((total ** wide.dtype.type(1 / p)).astype(x.dtype, copy=False))
 
     def backward(self, grad):
-        x, p, norm = self.x, self.p, self.kept
-        grad = self._grad_kept(grad)
+        x, p, norm = opmath(self.x), self.p, opmath(self.kept)
+        grad = opmath(self._grad_kept(grad))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if p < 1:
                 scaled = np.where(x == 0, 0, sgn(x) * np.abs(x) ** x.dtype.type(p - 1))
-                return ((scaled * grad * norm ** x.dtype.type(1 - p)).astype(x.dtype),)
+                return ((scaled * grad * norm ** x.dtype.type(1 - p)).astype(self.x.dtype),)
             scaled = sgn(x) * np.abs(x) ** x.dtype.type(p - 1)
             scale = np.where(norm == 0, 0, grad / norm ** x.dtype.type(p - 1))
-        return ((scaled * scale).astype(x.dtype),)
+        return ((scaled * scale).astype(self.x.dtype),)
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""

@@ -9,7 +9,14 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import DimensionError, DTypeError
-from chainrule.ops._util import expand_reduced, floating, in_dtype_of, normalize_axis, operand
+from chainrule.ops._util import (
+    expand_reduced,
+    floating,
+    in_dtype_of,
+    normalize_axis,
+    operand,
+    opmath,
+)
 from chainrule.ops.elementwise import Div, _binary, where
 from chainrule.ops.shape import broadcast_to
 from chainrule.ops.variance_no_dof import VarMeanNoDof, VarNoDof
@@ -39,6 +46,8 @@ class Sum(Function):
 
     def forward(self, x, axes, keepdims):
         self.in_shape, self.axes, self.keepdims = x.shape, axes, keepdims
+        if x.dtype == np.float16:  # summed in float32 and rounded once, as PyTorch's
+            return np.sum(opmath(x), axis=axes, keepdims=keepdims).astype(x.dtype)
         return np.sum(x, axis=axes, keepdims=keepdims)
 
     def backward(self, grad):
@@ -404,7 +413,18 @@ def var(
     ``var(x, unbiased)``; NumPy's ``axis=``/``keepdims=`` are accepted by name.
     """
     axis, keep, correction = _variance_args("var", axis, unbiased, keepdim, keepdims, correction)
+    x = operand(x)
+    if x.array.dtype == np.float16:
+        return _in_float32(var, x, axis, None, keep, dim=dim, correction=correction)
     return _variance(x, axis, dim, keep, correction, Var)
+
+
+def _in_float32(fn, x, *args, **kwargs):
+    """``fn`` of float16 ``x`` computed in float32 and rounded back once, as PyTorch's CPU
+    variance (its squares of deviations overflow float16 from 256 on: the std of pixel values
+    would be inf)."""
+    out = fn(x.float(), *args, **kwargs)
+    return tuple(o.half() for o in out) if isinstance(out, tuple) else out.half()
 
 
 class Var(Div):
@@ -467,6 +487,9 @@ def std(
     order ``std(x, dim, unbiased, keepdim)``); the gradient of a constant slice is 0, as in
     PyTorch."""
     axis, keep, correction = _variance_args("std", axis, unbiased, keepdim, keepdims, correction)
+    x = operand(x)
+    if x.array.dtype == np.float16:  # the variance may overflow float16 where the std does not
+        return _in_float32(std, x, axis, None, keep, dim=dim, correction=correction)
     return StdRoot.apply(_variance(x, axis, dim, keep, correction, Var, "std"))
 
 
@@ -482,6 +505,8 @@ def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None) -> t
     """``(var, mean)`` over ``dim``, as ``torch.var_mean`` (``correction=1`` by default)."""
     dim, keep, correction = _variance_args("var_mean", dim, unbiased, keepdim, None, correction)
     x = operand(x)
+    if x.array.dtype == np.float16:
+        return _in_float32(var_mean, x, dim, None, keep, correction=correction)
     variance = _variance(x, None, dim, keep, correction, VarMean, "var_mean")
     return variance, _reduce(VarMeanMean, x, None, keep, dim, "var_mean")
 
@@ -490,6 +515,8 @@ def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None) -> t
     """``(std, mean)`` over ``dim``, as ``torch.std_mean`` (``correction=1`` by default)."""
     dim, keep, correction = _variance_args("std_mean", dim, unbiased, keepdim, None, correction)
     x = operand(x)
+    if x.array.dtype == np.float16:
+        return _in_float32(std_mean, x, dim, None, keep, correction=correction)
     variance = _variance(x, None, dim, keep, correction, Var, "std_mean")
     return StdMean.apply(variance), _reduce(StdMeanMean, x, None, keep, dim, "std_mean")
 

@@ -50,6 +50,11 @@ def split(x, split_size_or_sections, axis=0, *, dim=None) -> tuple:
             sizes.append(n % split_size_or_sections)
     else:
         sizes = list(split_size_or_sections)
+        if any(size < 0 for size in sizes):  # a negative size would slice from the end
+            raise ShapeError(
+                f"split: the sizes must be non-negative, got {sizes}, as in PyTorch; give each "
+                f"piece's length along axis {axis}, adding up to {n}"
+            )
         if sum(sizes) != n:
             raise ShapeError(f"split sizes {sizes} do not add up to {n} along axis {axis}")
     op = Split if isinstance(split_size_or_sections, (int, np.integer)) else SplitWithSizes

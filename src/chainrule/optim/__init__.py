@@ -7,6 +7,7 @@ changes the learning rate over time.
 
 from chainrule.errors import NotSupportedError
 from chainrule.optim import lr_scheduler
+from chainrule.optim.adadelta import Adadelta
 from chainrule.optim.adagrad import Adagrad
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.adamax import Adamax
@@ -26,6 +27,7 @@ __all__ = [
     "Adamax",
     "RMSprop",
     "Adagrad",
+    "Adadelta",
     "lr_scheduler",
 ]
 
@@ -34,7 +36,6 @@ _MISSING = {
     "Adafactor": "AdamW",
     "SparseAdam": "Adam (dense gradients only)",
     "Muon": "SGD(momentum=..., nesterov=True)",
-    "Adadelta": "Adagrad or RMSprop",
     "Rprop": "RMSprop",
     "ASGD": "SGD",
     "LBFGS": "Adam, or scipy.optimize.minimize on t.detach().numpy() (not a chainrule optimizer)",

@@ -33,7 +33,10 @@ def _vector_norm(array: np.ndarray, norm_type: float) -> np.ndarray:
 
     A float32 sum of squares overflows to inf where PyTorch's does; one element is its own
     absolute value for every p (PyTorch's shortcut, so ``[1e20]`` has norm 1e20, not inf).
+    float16 is summed in float32 and the norm rounded to float16, as PyTorch's kernel does.
     """
+    if array.dtype == np.float16:
+        return _vector_norm(array.astype(np.float32), norm_type).astype(np.float16)
     if norm_type == 0:  # the number of nonzero elements (NaN counts)
         return np.asarray(np.count_nonzero(array), dtype=array.dtype)
     magnitude = np.abs(array).reshape(-1)
