@@ -44,7 +44,7 @@ def parameter_count(kind: str, args: dict) -> int:
     """How many numbers the layer will allocate, computed before it is built."""
     if kind == "Linear":
         n_in, n_out = args.get("in_features", 0), args.get("out_features", 0)
-        return n_in * n_out + n_out
+        return n_in * n_out + n_out * args.get("bias", True)
     if kind.startswith("Conv"):
         kernel = args.get("kernel_size", 1)
         area = (
