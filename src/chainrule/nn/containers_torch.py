@@ -285,7 +285,7 @@ class LazyLinear(Linear):
     Until the first call its weight and bias are empty parameters; the first call gives them
     their shape and PyTorch's initial values, in place, so an optimizer made before that call
     updates them. Run one batch through the model before ``state_dict()`` or counting
-    parameters.
+    parameters. After that call the layer is a plain :class:`Linear`, as in PyTorch.
 
     Example:
         >>> import chainrule as cr
@@ -319,7 +319,11 @@ class LazyLinear(Linear):
             if self.bias is not None:
                 self.bias.array = np.empty((self.out_features,), self._dtype)
             self.reset_parameters(self._generator)
-        return super().forward(x)
+            # shaped now: a plain Linear from here on, as PyTorch's cls_to_become makes it, so
+            # cr.save, the ONNX exporter and isinstance checks see the layer it has become
+            del self._dtype, self._generator
+            self.__class__ = Linear
+        return Linear.forward(self, x)
 
     def reset_parameters(self, generator=None) -> None:
         if self.in_features:  # nothing to draw before the shape is known
