@@ -20,6 +20,7 @@ import numpy as np
 
 from chainrule import nn
 from chainrule.nn.embedding import renorm_array_
+from chainrule.onnx import float64_formulas
 
 CONVERTERS: dict[type, object] = {}
 # layer types with no ONNX export, each with the reason and what to do instead
@@ -250,6 +251,8 @@ register_converter(nn.ReLU)(_simple("Relu"))
 
 @register_converter(nn.LeakyReLU)
 def _leaky_relu(g, m, x, out):
+    if float64_formulas.is_float64(out):
+        return float64_formulas.leaky(g, x.name, out.dtype, m.negative_slope)
     return g.add("LeakyRelu", [x.name], alpha=float(m.negative_slope))
 
 
@@ -263,12 +266,16 @@ def _hardtanh(g, m, x, out):
 
 @register_converter(nn.ELU)
 def _elu(g, m, x, out):
+    if float64_formulas.is_float64(out):
+        return float64_formulas.elu(g, x.name, out.dtype, float(m.alpha))
     return g.add("Elu", [x.name], alpha=float(m.alpha))
 
 
 @register_converter(nn.GELU)
 def _gelu(g, m, x, out):
-    if g.opset >= 20:
+    # ONNX Runtime computes a float64 Gelu node through float32: the tanh formula stays float64
+    tanh_float64 = m.approximate == "tanh" and float64_formulas.is_float64(out)
+    if g.opset >= 20 and not tanh_float64:
         return g.add("Gelu", [x.name], approximate=m.approximate)
     dtype = x.array.dtype
     half = g.scalar(0.5, dtype, "half")
@@ -287,7 +294,10 @@ def _gelu(g, m, x, out):
 def _softplus(g, m, x, out):
     dtype = x.array.dtype
     bx = x.name if m.beta == 1 else g.add("Mul", [x.name, g.scalar(m.beta, dtype, "beta")])
-    soft = g.add("Softplus", [bx])
+    if float64_formulas.is_float64(out):
+        soft = float64_formulas.softplus(g, bx, dtype)
+    else:
+        soft = g.add("Softplus", [bx])
     if m.beta != 1:
         soft = g.add("Div", [soft, g.scalar(m.beta, dtype, "beta")])
     # above the threshold chainrule (like PyTorch) returns x itself
@@ -303,8 +313,12 @@ def _silu(g, m, x, out):
 @register_converter(nn.LogSigmoid)
 def _log_sigmoid(g, m, x, out):
     # ln σ(x) = min(x, 0) − ln(1 + e^(−|x|)): no exponential of a large number
-    zero = g.scalar(0.0, x.array.dtype, "zero")
-    tail = g.add("Softplus", [g.add("Neg", [g.add("Abs", [x.name])])])
+    dtype = x.array.dtype
+    zero = g.scalar(0.0, dtype, "zero")
+    if float64_formulas.is_float64(out):
+        tail = float64_formulas.log1p_exp_neg_abs(g, x.name, dtype)
+    else:
+        tail = g.add("Softplus", [g.add("Neg", [g.add("Abs", [x.name])])])
     return g.add("Sub", [g.add("Min", [x.name, zero]), tail])
 
 
