@@ -20,7 +20,7 @@ import numpy as np
 
 from chainrule import nn
 from chainrule.nn.embedding import renorm_array_
-from chainrule.onnx import float64_formulas
+from chainrule.onnx import float64_formulas, padding
 
 CONVERTERS: dict[type, object] = {}
 # layer types with no ONNX export, each with the reason and what to do instead
@@ -352,11 +352,6 @@ def _pads(padding, n: int) -> list[int]:
 @register_converter(*_present("Conv1d", "Conv2d", "Conv3d"))
 def _conv(g, m, x, out):
     n = len(m.kernel_size)
-    if m.padding_mode != "zeros":  # ONNX's Conv pads with zeros: a Pad node would be needed
-        raise ValueError(
-            f"{type(m).__name__}(padding_mode={m.padding_mode!r}) has no ONNX export yet; "
-            f"export a model with padding_mode='zeros'"
-        )
     if m.padding == "same":  # stride 1: PyTorch puts the odd extra pad at the end
         total = [d * (k - 1) for d, k in zip(m.dilation, m.kernel_size)]
         pads = [t // 2 for t in total] + [t - t // 2 for t in total]
@@ -364,7 +359,13 @@ def _conv(g, m, x, out):
         pads = [0] * (2 * n)
     else:
         pads = _pads(m.padding, n)
-    inputs = [_as_dtype(g, x, out.dtype), g.const(_param(m.weight), "weight")]
+    x_name = _as_dtype(g, x, out.dtype)
+    if m.padding_mode != "zeros":  # ONNX's Conv pads with zeros: the other modes pad first
+        lead = [0] * (x.array.ndim - n)
+        begins, ends = lead + pads[:n], lead + pads[n:]
+        x_name = padding.pad(g, x_name, out.dtype, begins, ends, m.padding_mode)
+        pads = [0] * (2 * n)
+    inputs = [x_name, g.const(_param(m.weight), "weight")]
     if m.bias is not None:
         inputs.append(g.const(_param(m.bias), "bias"))
     return g.add(
