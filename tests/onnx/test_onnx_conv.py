@@ -52,6 +52,9 @@ CASES = [
     ("AdaptiveAvgPool2d-global", lambda: nn.AdaptiveAvgPool2d(1), (2, 3, 7, 5)),
     ("AdaptiveAvgPool2d", lambda: nn.AdaptiveAvgPool2d((2, 3)), (2, 3, 8, 9)),
     ("AdaptiveAvgPool1d", lambda: nn.AdaptiveAvgPool1d(4), (2, 3, 12)),
+    # AdaptiveAvgPool3d overrides its 2-D parent's forward, so it had no converter and was refused
+    ("AdaptiveAvgPool3d-global", lambda: nn.AdaptiveAvgPool3d(1), (2, 3, 4, 7, 5)),
+    ("AdaptiveAvgPool3d", lambda: nn.AdaptiveAvgPool3d((1, None, 2)), (2, 3, 4, 4, 8)),
     ("BatchNorm2d", lambda: trained_bn2d(3), (2, 3, 5, 4)),
     ("BatchNorm2d-batchstats", lambda: nn.BatchNorm2d(3, track_running_stats=False), (4, 3, 5, 4)),
     ("Dropout2d", lambda: nn.Dropout2d(0.5), (2, 3, 4, 4)),

@@ -461,7 +461,7 @@ def _avg_pool(g, m, x, out):
     return _drop_window_in_padding(g, y, m, x, out, kernel, stride, [1] * n)
 
 
-@register_converter(*_present("AdaptiveAvgPool1d", "AdaptiveAvgPool2d"))
+@register_converter(*_present("AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"))
 def _adaptive_avg_pool(g, m, x, out):
     sizes = x.array.shape[2:]
     outs = out.shape[2:]
