@@ -21,6 +21,7 @@ import numpy as np
 from chainrule import nn
 from chainrule.nn.embedding import renorm_array_
 from chainrule.onnx import float64_formulas, padding
+from chainrule.onnx.unbatched import batch_of_one
 
 CONVERTERS: dict[type, object] = {}
 # layer types with no ONNX export, each with the reason and what to do instead
@@ -350,6 +351,7 @@ def _pads(padding, n: int) -> list[int]:
 
 
 @register_converter(*_present("Conv1d", "Conv2d", "Conv3d"))
+@batch_of_one
 def _conv(g, m, x, out):
     n = len(m.kernel_size)
     if m.padding == "same":  # stride 1: PyTorch puts the odd extra pad at the end
@@ -380,6 +382,7 @@ def _conv(g, m, x, out):
 
 
 @register_converter(*_present("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"))
+@batch_of_one
 def _conv_transpose(g, m, x, out):
     n = len(m.kernel_size)
     inputs = [_as_dtype(g, x, out.dtype), g.const(_param(m.weight), "weight")]
@@ -402,6 +405,7 @@ def _spatial(x: Value) -> int:
 
 
 @register_converter(*_present("MaxPool1d", "MaxPool2d", "MaxPool3d"))
+@batch_of_one
 def _max_pool(g, m, x, out):
     n = _spatial(x)
     kernel, stride, dilation = (_ints(v, n) for v in (m.kernel_size, m.stride, m.dilation))
@@ -444,6 +448,7 @@ def _drop_window_in_padding(g, y: str, m, x: Value, out, kernel, stride, dilatio
 
 
 @register_converter(*_present("AvgPool1d", "AvgPool2d", "AvgPool3d"))
+@batch_of_one
 def _avg_pool(g, m, x, out):
     if getattr(m, "divisor_override", None) is not None:
         raise ValueError(f"{type(m).__name__}(divisor_override=...) has no ONNX equivalent")
@@ -462,6 +467,7 @@ def _avg_pool(g, m, x, out):
 
 
 @register_converter(*_present("AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"))
+@batch_of_one
 def _adaptive_avg_pool(g, m, x, out):
     sizes = x.array.shape[2:]
     outs = out.shape[2:]
