@@ -74,3 +74,13 @@ def test_multiclass_multioutput_y_is_refused_by_name(cls, labels, incremental):
     est = getattr(crs, cls)(max_iter=2, **kwargs)
     with pytest.raises(ValueError, match=r"multiclass-multioutput.*MultiOutputClassifier"):
         est.partial_fit(X, y, classes=labels) if incremental else est.fit(X, y)
+
+
+def test_a_module_instance_instead_of_a_factory_is_named():
+    # a Module is callable, so it passed the check and was called as module(3, 2):
+    # "Linear.forward() takes 2 positional arguments but 3 were given"
+    X, y = _data()
+    with pytest.raises(ValueError, match=r"build the network, not be one.*Linear.*class"):
+        NeuralNetClassifier(nn.Linear(3, 2), max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match=r"build the network, not be one.*Sequential"):
+        NeuralNetRegressor(nn.Sequential(nn.Linear(3, 1)), max_iter=2).fit(X, X[:, 0])
