@@ -367,3 +367,30 @@ def test_layers_without_bias_affine_or_running_stats_round_trip(tmp_path, layer)
     loaded = cr.load(tmp_path / "m.safetensors")
     assert module_to_config(loaded) == module_to_config(layer)
     assert state_bytes(loaded) == state_bytes(layer)
+
+
+def test_tied_parameters_stay_tied(tmp_path):
+    # the file holds a tied matrix under both names; cr.load made two independent copies,
+    # which training then pulled apart (PyTorch's torch.save keeps the tie)
+    emb, out = nn.Embedding(10, 4), nn.Linear(4, 10, bias=False)
+    out.weight = emb.weight
+    model = nn.Sequential(emb, nn.ReLU(), out)
+    cr.save(model, tmp_path / "tied.safetensors")
+    loaded = cr.load(tmp_path / "tied.safetensors")
+    assert loaded[2].weight is loaded[0].weight
+    assert len(list(loaded.parameters())) == 1
+    assert state_bytes(loaded) == state_bytes(model)
+    shared = nn.Linear(3, 3)  # a shared layer was kept before, by the architecture
+    cr.save(nn.Sequential(shared, nn.Tanh(), shared), tmp_path / "shared.safetensors")
+    loaded = cr.load(tmp_path / "shared.safetensors")
+    assert loaded[0] is loaded[2]
+
+
+def test_a_tie_the_architecture_cannot_hold_is_refused(tmp_path):
+    meta = model_io.header_metadata(nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 3)), None, "model")
+    model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 3))
+    for ties in ('{"1.weight":"0.weight"}', '{"1.weight":"9.weight"}', "[1]"):
+        meta["chainrule.tied_parameters"] = ties
+        fmt.write(tmp_path / "bad.safetensors", model.state_dict(), meta)
+        with pytest.raises(ModelFormatError, match="tied_parameters"):
+            cr.load(tmp_path / "bad.safetensors")
