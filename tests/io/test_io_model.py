@@ -394,3 +394,20 @@ def test_a_tie_the_architecture_cannot_hold_is_refused(tmp_path):
         fmt.write(tmp_path / "bad.safetensors", model.state_dict(), meta)
         with pytest.raises(ModelFormatError, match="tied_parameters"):
             cr.load(tmp_path / "bad.safetensors")
+
+
+def test_frozen_parameters_stay_frozen(tmp_path):
+    # the file held numbers only: a fine-tuned model's frozen backbone came back trainable,
+    # so resumed training updated it (torch.save(model) keeps requires_grad)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    model[0].weight.requires_grad = False
+    model[0].bias.requires_grad = False
+    cr.save(model, tmp_path / "frozen.safetensors")
+    loaded = cr.load(tmp_path / "frozen.safetensors")
+    assert [p.requires_grad for p in loaded.parameters()] == [False, False, True, True]
+    meta = model_io.header_metadata(nn.Linear(2, 2), None, "model")
+    for names in ('["nope.weight"]', '{"a": 1}'):
+        meta["chainrule.frozen_parameters"] = names
+        fmt.write(tmp_path / "bad.safetensors", nn.Linear(2, 2).state_dict(), meta)
+        with pytest.raises(ModelFormatError, match="frozen_parameters"):
+            cr.load(tmp_path / "bad.safetensors")

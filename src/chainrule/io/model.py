@@ -18,7 +18,7 @@ import numpy as np
 
 from chainrule.errors import ModelFormatError
 from chainrule.io import format as fmt
-from chainrule.io import tied
+from chainrule.io import frozen, tied
 
 FORMAT_VERSION = "1"
 KEY_KIND = "chainrule.format"
@@ -113,6 +113,7 @@ def header_metadata(model, metadata, kind: str, optimizer=None) -> dict[str, str
         KEY_PARAMETERS: str(sum(p.array.size for p in model.parameters())),
         **entries,
         **tied.entry(model),
+        **frozen.entry(model),
     }
 
 
@@ -282,6 +283,7 @@ def load(path: str | os.PathLike, *, import_from: Iterable[str] = ()):
     model = build(tf.metadata, source, sum(a.size for a in weights.values()), import_from)
     fill(model, weights, source)
     tied.retie(model, tf.metadata, source)
+    frozen.refreeze(model, tf.metadata, source)
     model.eval()
     model.metadata = user
     return model
