@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -225,3 +226,24 @@ def test_a_folder_or_a_missing_folder_is_named_in_the_error(tmp_path):
         cr.save(model, missing)
     assert ".tmp-" not in str(err.value)  # the user's path, not a temporary file's
     assert temps(tmp_path) == [] and os.listdir(tmp_path) == []
+
+
+def test_a_file_in_place_of_the_folder_a_bytes_path_and_an_unwritable_folder(
+    tmp_path, monkeypatch
+):
+    # a file where the folder should be was reported as a folder that "does not exist"; a
+    # bytes path crashed in str.startswith; an unwritable folder named the temporary file
+    model = cr.nn.Linear(2, 1)
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"plain' is a file, not a folder"):
+        cr.save(model, tmp_path / "plain" / "m.safetensors")
+    cr.save(model, os.fsencode(tmp_path / "bytes.safetensors"))
+    assert cr.load(tmp_path / "bytes.safetensors").weight.shape == (1, 2)
+
+    def refused(*args, **kwargs):  # a read-only folder (root may write to any, so simulated)
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".m.tmp-1-x"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(PermissionError, match=r"m.safetensors'.*no new file can be made") as err:
+        cr.save(model, tmp_path / "m.safetensors")
+    assert ".tmp-" not in str(err.value)

@@ -345,3 +345,69 @@ def test_plain_tensor_files_and_pickles_point_to_what_loads_them(tmp_path):
         cr.load(tmp_path / "sd.pt")
     assert "cr.load" not in str(err.value)
     assert "load_state_dict(chainrule.io.read(path).tensors)" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        nn.BatchNorm1d(3, affine=False),
+        nn.BatchNorm2d(3, affine=False),
+        nn.BatchNorm2d(3, track_running_stats=False),
+        nn.BatchNorm1d(3, bias=False),
+        nn.BatchNorm1d(3, affine=False, track_running_stats=False),
+        nn.Linear(3, 2, bias=False),
+        nn.Sequential(nn.Linear(4, 3, bias=False), nn.ReLU()),
+    ],
+    ids=repr,
+)
+def test_layers_without_bias_affine_or_running_stats_round_trip(tmp_path, layer):
+    # the size check counted a bias and BatchNorm's weight and statistics whatever the
+    # settings, so a file with fewer tensors looked larger than its contents and was refused
+    cr.save(layer, tmp_path / "m.safetensors")
+    loaded = cr.load(tmp_path / "m.safetensors")
+    assert module_to_config(loaded) == module_to_config(layer)
+    assert state_bytes(loaded) == state_bytes(layer)
+
+
+def test_tied_parameters_stay_tied(tmp_path):
+    # the file holds a tied matrix under both names; cr.load made two independent copies,
+    # which training then pulled apart (PyTorch's torch.save keeps the tie)
+    emb, out = nn.Embedding(10, 4), nn.Linear(4, 10, bias=False)
+    out.weight = emb.weight
+    model = nn.Sequential(emb, nn.ReLU(), out)
+    cr.save(model, tmp_path / "tied.safetensors")
+    loaded = cr.load(tmp_path / "tied.safetensors")
+    assert loaded[2].weight is loaded[0].weight
+    assert len(list(loaded.parameters())) == 1
+    assert state_bytes(loaded) == state_bytes(model)
+    shared = nn.Linear(3, 3)  # a shared layer was kept before, by the architecture
+    cr.save(nn.Sequential(shared, nn.Tanh(), shared), tmp_path / "shared.safetensors")
+    loaded = cr.load(tmp_path / "shared.safetensors")
+    assert loaded[0] is loaded[2]
+
+
+def test_a_tie_the_architecture_cannot_hold_is_refused(tmp_path):
+    meta = model_io.header_metadata(nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 3)), None, "model")
+    model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 3))
+    for ties in ('{"1.weight":"0.weight"}', '{"1.weight":"9.weight"}', "[1]"):
+        meta["chainrule.tied_parameters"] = ties
+        fmt.write(tmp_path / "bad.safetensors", model.state_dict(), meta)
+        with pytest.raises(ModelFormatError, match="tied_parameters"):
+            cr.load(tmp_path / "bad.safetensors")
+
+
+def test_frozen_parameters_stay_frozen(tmp_path):
+    # the file held numbers only: a fine-tuned model's frozen backbone came back trainable,
+    # so resumed training updated it (torch.save(model) keeps requires_grad)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    model[0].weight.requires_grad = False
+    model[0].bias.requires_grad = False
+    cr.save(model, tmp_path / "frozen.safetensors")
+    loaded = cr.load(tmp_path / "frozen.safetensors")
+    assert [p.requires_grad for p in loaded.parameters()] == [False, False, True, True]
+    meta = model_io.header_metadata(nn.Linear(2, 2), None, "model")
+    for names in ('["nope.weight"]', '{"a": 1}'):
+        meta["chainrule.frozen_parameters"] = names
+        fmt.write(tmp_path / "bad.safetensors", nn.Linear(2, 2).state_dict(), meta)
+        with pytest.raises(ModelFormatError, match="frozen_parameters"):
+            cr.load(tmp_path / "bad.safetensors")

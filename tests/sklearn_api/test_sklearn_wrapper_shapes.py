@@ -56,3 +56,31 @@ def test_a_missing_label_among_strings_is_named(cls):
         getattr(crs, cls)(max_iter=2, **kwargs).fit(X, y)
     ok = getattr(crs, cls)(max_iter=2, **kwargs).fit(X, np.array(["cat", "dog"] * 20, object))
     assert list(ok.classes_) == ["cat", "dog"]
+
+
+@pytest.mark.parametrize("cls", ["MLPClassifier", "NeuralNetClassifier"])
+@pytest.mark.parametrize("labels", [["a", "b", "c"], [0, 1, 2]], ids=["strings", "integers"])
+@pytest.mark.parametrize("incremental", [False, True], ids=["fit", "partial_fit"])
+def test_multiclass_multioutput_y_is_refused_by_name(cls, labels, incremental):
+    # a 2-D y of class labels reached cross-entropy and failed there with a ShapeError about
+    # the batch; scikit-learn's MLPClassifier refuses it with a ValueError before training
+    import chainrule.sklearn as crs
+
+    X, _ = _data()
+    y = np.array(labels, dtype=object if isinstance(labels[0], str) else int)[
+        np.arange(80).reshape(40, 2) % 3
+    ]
+    kwargs = {"module": lambda n_in, n_out: nn.Linear(n_in, n_out)} if cls[0] == "N" else {}
+    est = getattr(crs, cls)(max_iter=2, **kwargs)
+    with pytest.raises(ValueError, match=r"multiclass-multioutput.*MultiOutputClassifier"):
+        est.partial_fit(X, y, classes=labels) if incremental else est.fit(X, y)
+
+
+def test_a_module_instance_instead_of_a_factory_is_named():
+    # a Module is callable, so it passed the check and was called as module(3, 2):
+    # "Linear.forward() takes 2 positional arguments but 3 were given"
+    X, y = _data()
+    with pytest.raises(ValueError, match=r"build the network, not be one.*Linear.*class"):
+        NeuralNetClassifier(nn.Linear(3, 2), max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match=r"build the network, not be one.*Sequential"):
+        NeuralNetRegressor(nn.Sequential(nn.Linear(3, 1)), max_iter=2).fit(X, X[:, 0])

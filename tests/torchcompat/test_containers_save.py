@@ -266,3 +266,20 @@ def test_a_shaped_lazy_linear_is_a_linear_and_saves(tmp_path):
     cr.save(model, tmp_path / "lazy.safetensors")
     loaded = cr.load(tmp_path / "lazy.safetensors")
     np.testing.assert_array_equal(loaded(x).detach().numpy(), expected.detach().numpy())
+
+
+def test_lazy_linear_becomes_a_linear_that_saves(tmp_path):
+    # PyTorch turns an initialised LazyLinear into a Linear (cls_to_become); chainrule kept the
+    # lazy class, which no saved architecture can name, so cr.save refused the trained model
+    model = nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.LazyLinear(2, bias=False))
+    x = cr.randn(3, 5)
+    with cr.no_grad():
+        want = model(x).numpy()
+    theirs = torch.nn.LazyLinear(4)
+    theirs(torch.zeros(2, 5))
+    assert type(model[0]) is nn.Linear and type(theirs) is torch.nn.Linear
+    assert repr(model[0]) == repr(theirs)
+    cr.save(model, tmp_path / "lazy.safetensors")
+    loaded = cr.load(tmp_path / "lazy.safetensors")
+    with cr.no_grad():
+        assert loaded(x).numpy().tobytes() == want.tobytes()

@@ -48,7 +48,7 @@ def clean_stale_temps(path: str | os.PathLike, *, all_processes: bool = False) -
     Only files named ``.<name>.tmp-<pid>-...`` whose process ``<pid>`` no longer runs are removed
     (a concurrent writer's file is left alone), unless ``all_processes`` is true.
     """
-    path = os.fspath(path)
+    path = os.fsdecode(os.fspath(path))
     folder, name = os.path.split(os.path.realpath(path))
     prefix = _temp_prefix(name)
     removed = []
@@ -99,21 +99,33 @@ def atomic_write(
         >>> open(target, "rb").read()
         b'hello'
     """
-    target = os.path.realpath(os.fspath(path))  # through symlinks: the link itself stays
+    path = os.fsdecode(os.fspath(path))  # a bytes path too, as open() takes it
+    target = os.path.realpath(path)  # through symlinks: the link itself stays
     folder, name = os.path.split(target)
     if not name or os.path.isdir(target):
         raise IsADirectoryError(
-            f"cannot write a file at {os.fspath(path)!r}: it names a folder; give a file name "
-            f"inside it, such as {os.path.join(os.fspath(path), 'model.safetensors')!r}"
+            f"cannot write a file at {path!r}: it names a folder; give a file name "
+            f"inside it, such as {os.path.join(path, 'model.safetensors')!r}"
+        )
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise NotADirectoryError(
+            f"cannot write {path!r}: {folder!r} is a file, not a folder; choose another path"
         )
     if not os.path.isdir(folder):
         # mkstemp would name its temporary file in the error, not the folder that is missing
         raise FileNotFoundError(
-            f"cannot write {os.fspath(path)!r}: the folder {folder!r} does not exist; create "
+            f"cannot write {path!r}: the folder {folder!r} does not exist; create "
             "it first (os.makedirs)"
         )
     clean_stale_temps(target)
-    fd, temp = tempfile.mkstemp(prefix=f"{_temp_prefix(name)}{os.getpid()}-", dir=folder)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f"{_temp_prefix(name)}{os.getpid()}-", dir=folder)
+    except OSError as err:  # its message names the temporary file, not the user's path
+        raise type(err)(
+            err.errno,
+            f"cannot write {path!r}: no new file can be made in the folder {folder!r} "
+            f"({err.strerror}); choose a folder you can write to",
+        ) from None
     try:
         with os.fdopen(fd, "wb") as f:
             if callable(data):

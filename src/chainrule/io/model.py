@@ -18,6 +18,7 @@ import numpy as np
 
 from chainrule.errors import ModelFormatError
 from chainrule.io import format as fmt
+from chainrule.io import frozen, tied
 
 FORMAT_VERSION = "1"
 KEY_KIND = "chainrule.format"
@@ -111,6 +112,8 @@ def header_metadata(model, metadata, kind: str, optimizer=None) -> dict[str, str
         KEY_BLAS: _blas(),
         KEY_PARAMETERS: str(sum(p.array.size for p in model.parameters())),
         **entries,
+        **tied.entry(model),
+        **frozen.entry(model),
     }
 
 
@@ -279,6 +282,8 @@ def load(path: str | os.PathLike, *, import_from: Iterable[str] = ()):
     weights = model_tensors(tf.tensors) if kind == "checkpoint" else tf.tensors
     model = build(tf.metadata, source, sum(a.size for a in weights.values()), import_from)
     fill(model, weights, source)
+    tied.retie(model, tf.metadata, source)
+    frozen.refreeze(model, tf.metadata, source)
     model.eval()
     model.metadata = user
     return model

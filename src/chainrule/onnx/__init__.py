@@ -20,6 +20,7 @@ from chainrule.onnx import converters_activation_dropout  # noqa: E402, F401
 # isort: split
 from chainrule.onnx import (  # noqa: E402, F401
     converters_embedding_bag,
+    converters_padding,
     converters_pooling_extra,
     converters_rearrange,
     converters_rms_norm,

@@ -20,6 +20,8 @@ import numpy as np
 
 from chainrule import nn
 from chainrule.nn.embedding import renorm_array_
+from chainrule.onnx import float64_formulas, padding
+from chainrule.onnx.unbatched import batch_of_one
 
 CONVERTERS: dict[type, object] = {}
 # layer types with no ONNX export, each with the reason and what to do instead
@@ -250,6 +252,8 @@ register_converter(nn.ReLU)(_simple("Relu"))
 
 @register_converter(nn.LeakyReLU)
 def _leaky_relu(g, m, x, out):
+    if float64_formulas.is_float64(out):
+        return float64_formulas.leaky(g, x.name, out.dtype, m.negative_slope)
     return g.add("LeakyRelu", [x.name], alpha=float(m.negative_slope))
 
 
@@ -263,12 +267,16 @@ def _hardtanh(g, m, x, out):
 
 @register_converter(nn.ELU)
 def _elu(g, m, x, out):
+    if float64_formulas.is_float64(out):
+        return float64_formulas.elu(g, x.name, out.dtype, float(m.alpha))
     return g.add("Elu", [x.name], alpha=float(m.alpha))
 
 
 @register_converter(nn.GELU)
 def _gelu(g, m, x, out):
-    if g.opset >= 20:
+    # ONNX Runtime computes a float64 Gelu node through float32: the tanh formula stays float64
+    tanh_float64 = m.approximate == "tanh" and float64_formulas.is_float64(out)
+    if g.opset >= 20 and not tanh_float64:
         return g.add("Gelu", [x.name], approximate=m.approximate)
     dtype = x.array.dtype
     half = g.scalar(0.5, dtype, "half")
@@ -287,7 +295,10 @@ def _gelu(g, m, x, out):
 def _softplus(g, m, x, out):
     dtype = x.array.dtype
     bx = x.name if m.beta == 1 else g.add("Mul", [x.name, g.scalar(m.beta, dtype, "beta")])
-    soft = g.add("Softplus", [bx])
+    if float64_formulas.is_float64(out):
+        soft = float64_formulas.softplus(g, bx, dtype)
+    else:
+        soft = g.add("Softplus", [bx])
     if m.beta != 1:
         soft = g.add("Div", [soft, g.scalar(m.beta, dtype, "beta")])
     # above the threshold chainrule (like PyTorch) returns x itself
@@ -303,8 +314,12 @@ def _silu(g, m, x, out):
 @register_converter(nn.LogSigmoid)
 def _log_sigmoid(g, m, x, out):
     # ln σ(x) = min(x, 0) − ln(1 + e^(−|x|)): no exponential of a large number
-    zero = g.scalar(0.0, x.array.dtype, "zero")
-    tail = g.add("Softplus", [g.add("Neg", [g.add("Abs", [x.name])])])
+    dtype = x.array.dtype
+    zero = g.scalar(0.0, dtype, "zero")
+    if float64_formulas.is_float64(out):
+        tail = float64_formulas.log1p_exp_neg_abs(g, x.name, dtype)
+    else:
+        tail = g.add("Softplus", [g.add("Neg", [g.add("Abs", [x.name])])])
     return g.add("Sub", [g.add("Min", [x.name, zero]), tail])
 
 
@@ -336,13 +351,9 @@ def _pads(padding, n: int) -> list[int]:
 
 
 @register_converter(*_present("Conv1d", "Conv2d", "Conv3d"))
+@batch_of_one
 def _conv(g, m, x, out):
     n = len(m.kernel_size)
-    if m.padding_mode != "zeros":  # ONNX's Conv pads with zeros: a Pad node would be needed
-        raise ValueError(
-            f"{type(m).__name__}(padding_mode={m.padding_mode!r}) has no ONNX export yet; "
-            f"export a model with padding_mode='zeros'"
-        )
     if m.padding == "same":  # stride 1: PyTorch puts the odd extra pad at the end
         total = [d * (k - 1) for d, k in zip(m.dilation, m.kernel_size)]
         pads = [t // 2 for t in total] + [t - t // 2 for t in total]
@@ -350,7 +361,13 @@ def _conv(g, m, x, out):
         pads = [0] * (2 * n)
     else:
         pads = _pads(m.padding, n)
-    inputs = [_as_dtype(g, x, out.dtype), g.const(_param(m.weight), "weight")]
+    x_name = _as_dtype(g, x, out.dtype)
+    if m.padding_mode != "zeros":  # ONNX's Conv pads with zeros: the other modes pad first
+        lead = [0] * (x.array.ndim - n)
+        begins, ends = lead + pads[:n], lead + pads[n:]
+        x_name = padding.pad(g, x_name, out.dtype, begins, ends, m.padding_mode)
+        pads = [0] * (2 * n)
+    inputs = [x_name, g.const(_param(m.weight), "weight")]
     if m.bias is not None:
         inputs.append(g.const(_param(m.bias), "bias"))
     return g.add(
@@ -365,6 +382,7 @@ def _conv(g, m, x, out):
 
 
 @register_converter(*_present("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"))
+@batch_of_one
 def _conv_transpose(g, m, x, out):
     n = len(m.kernel_size)
     inputs = [_as_dtype(g, x, out.dtype), g.const(_param(m.weight), "weight")]
@@ -387,6 +405,7 @@ def _spatial(x: Value) -> int:
 
 
 @register_converter(*_present("MaxPool1d", "MaxPool2d", "MaxPool3d"))
+@batch_of_one
 def _max_pool(g, m, x, out):
     n = _spatial(x)
     kernel, stride, dilation = (_ints(v, n) for v in (m.kernel_size, m.stride, m.dilation))
@@ -429,6 +448,7 @@ def _drop_window_in_padding(g, y: str, m, x: Value, out, kernel, stride, dilatio
 
 
 @register_converter(*_present("AvgPool1d", "AvgPool2d", "AvgPool3d"))
+@batch_of_one
 def _avg_pool(g, m, x, out):
     if getattr(m, "divisor_override", None) is not None:
         raise ValueError(f"{type(m).__name__}(divisor_override=...) has no ONNX equivalent")
@@ -446,7 +466,8 @@ def _avg_pool(g, m, x, out):
     return _drop_window_in_padding(g, y, m, x, out, kernel, stride, [1] * n)
 
 
-@register_converter(*_present("AdaptiveAvgPool1d", "AdaptiveAvgPool2d"))
+@register_converter(*_present("AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d"))
+@batch_of_one
 def _adaptive_avg_pool(g, m, x, out):
     sizes = x.array.shape[2:]
     outs = out.shape[2:]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import nn
+from chainrule.onnx import float64_formulas
 from chainrule.onnx.converters import register_converter
 from chainrule.ops.activation_more import SELU_ALPHA, SELU_SCALE
 
@@ -19,28 +20,18 @@ def _float64(out) -> bool:
     return out.dtype == np.float64
 
 
-def _elu_formula(g, x, dtype, alpha, scale, input_scale):
-    """scale · x for x > 0, else alpha · scale · (exp(input_scale · x) − 1)."""
-    zero = g.scalar(0.0, dtype, "zero")
-    inner = g.add("Mul", [g.add("Min", [x, zero]), g.scalar(input_scale, dtype, "input_scale")])
-    curved = g.add("Sub", [g.add("Exp", [inner]), g.scalar(1.0, dtype, "one")])
-    curved = g.add("Mul", [curved, g.scalar(alpha * scale, dtype, "alpha")])
-    linear = x if scale == 1 else g.add("Mul", [x, g.scalar(scale, dtype, "scale")])
-    return g.add("Where", [g.add("Greater", [x, zero]), linear, curved])
-
-
 @register_converter(nn.CELU)
 def _celu(g, m, x, out):
     if _float64(out):
         alpha = float(m.alpha)
-        return _elu_formula(g, x.name, out.dtype, alpha, 1.0, 1.0 / alpha)
+        return float64_formulas.elu(g, x.name, out.dtype, alpha, 1.0, 1.0 / alpha)
     return g.add("Celu", [x.name], alpha=float(m.alpha))  # (ONNX opset 12 on; exports: 13 on)
 
 
 @register_converter(nn.SELU)
 def _selu(g, m, x, out):
     if _float64(out):
-        return _elu_formula(g, x.name, out.dtype, SELU_ALPHA, SELU_SCALE, 1.0)
+        return float64_formulas.elu(g, x.name, out.dtype, SELU_ALPHA, SELU_SCALE, 1.0)
     return g.add("Selu", [x.name], alpha=SELU_ALPHA, gamma=SELU_SCALE)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule import nn
+from chainrule.onnx import float64_formulas
 from chainrule.onnx.converters import _param, _softmax_axis, register_converter
 
 
@@ -15,21 +16,31 @@ def _prelu(g, m, x, out):
     slope = _param(m.weight)
     if slope.size > 1:  # one slope per channel: (C, 1, ..., 1) broadcasts from dimension 1
         slope = slope.reshape(-1, *([1] * (x.array.ndim - 2)))
+    if float64_formulas.is_float64(out):
+        return float64_formulas.leaky(g, x.name, out.dtype, g.const(slope, "slope"))
     return g.add("PRelu", [x.name, g.const(slope, "slope")])
 
 
 @register_converter(nn.Mish)
 def _mish(g, m, x, out):
-    return g.add("Mul", [x.name, g.add("Tanh", [g.add("Softplus", [x.name])])])
+    if float64_formulas.is_float64(out):
+        soft = float64_formulas.softplus(g, x.name, out.dtype)
+    else:
+        soft = g.add("Softplus", [x.name])
+    return g.add("Mul", [x.name, g.add("Tanh", [soft])])
 
 
 @register_converter(nn.Hardsigmoid)
 def _hardsigmoid(g, m, x, out):
+    if float64_formulas.is_float64(out):
+        return float64_formulas.hardsigmoid(g, x.name, out.dtype)
     return g.add("HardSigmoid", [x.name], alpha=1 / 6, beta=0.5)
 
 
 @register_converter(nn.Hardswish)
 def _hardswish(g, m, x, out):
+    if float64_formulas.is_float64(out):
+        return g.add("Mul", [x.name, float64_formulas.hardsigmoid(g, x.name, out.dtype)])
     if g.opset >= 14:
         return g.add("HardSwish", [x.name])
     return g.add("Mul", [x.name, g.add("HardSigmoid", [x.name], alpha=1 / 6, beta=0.5)])
@@ -37,6 +48,8 @@ def _hardswish(g, m, x, out):
 
 @register_converter(nn.Softsign)
 def _softsign(g, m, x, out):
+    if float64_formulas.is_float64(out):
+        return float64_formulas.softsign(g, x.name, out.dtype)
     return g.add("Softsign", [x.name])
 
 

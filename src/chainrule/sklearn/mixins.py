@@ -42,6 +42,13 @@ class NetClassifierMixin:
             _sorted_labels(y)  # before scikit-learn's checks sort them with no word of why
         check_classification_targets(y)
         kind = type_of_target(y)
+        if kind == "multiclass-multioutput":  # else it fails inside cross-entropy, unexplained
+            raise ValueError(
+                f"{type(self).__name__} got a multiclass-multioutput y of shape {y.shape} (a "
+                f"column of class labels per output), which one network here does not fit; "
+                f"wrap it in sklearn.multioutput.MultiOutputClassifier (one estimator per "
+                f"column), or give a 0/1 indicator y for multilabel classification"
+            )
         if first and classes is None:
             self._multilabel = kind == "multilabel-indicator"
             self.classes_ = np.arange(y.shape[1]) if self._multilabel else _sorted_labels(y)

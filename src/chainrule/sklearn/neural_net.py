@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sklearn.base import ClassifierMixin, RegressorMixin
 
+from chainrule.nn.module import Module
 from chainrule.sklearn.base import BaseNet
 from chainrule.sklearn.checks import check, is_real
 from chainrule.sklearn.mixins import NetClassifierMixin, NetRegressorMixin
@@ -51,6 +52,14 @@ class BaseNeuralNet(BaseNet):
 
     def _check_params(self) -> None:
         super()._check_params()
+        if isinstance(self.module, Module):  # callable too: it would be run on (3, 2)
+            first_line = repr(self.module).splitlines()[0]
+            raise ValueError(
+                f"The 'module' parameter must build the network, not be one: got the "
+                f"{type(self.module).__name__} instance {first_line}. Pass its class "
+                f"or a function, module=lambda n_features, n_outputs: ..., so that each fit "
+                f"(and each clone in a cross-validation) starts from a new network"
+            )
         if not callable(self.module):
             raise ValueError(
                 f"The 'module' parameter must be a callable module_factory(n_features, "

@@ -44,7 +44,7 @@ def parameter_count(kind: str, args: dict) -> int:
     """How many numbers the layer will allocate, computed before it is built."""
     if kind == "Linear":
         n_in, n_out = args.get("in_features", 0), args.get("out_features", 0)
-        return n_in * n_out + n_out
+        return n_in * n_out + n_out * args.get("bias", True)
     if kind.startswith("Conv"):
         kernel = args.get("kernel_size", 1)
         area = (
@@ -55,8 +55,10 @@ def parameter_count(kind: str, args: dict) -> int:
         n_in, n_out = args.get("in_channels", 0), args.get("out_channels", 0)
         bias = n_out if args.get("bias", True) else 0
         return n_in * n_out * area // max(args.get("groups", 1), 1) + bias
-    if kind.startswith("BatchNorm"):
-        return 4 * args.get("num_features", 0)
+    if kind.startswith("BatchNorm"):  # only what the settings allocate: a smaller file is valid
+        affine = args.get("affine", True) * (1 + args.get("bias", True))
+        stats = 2 * args.get("track_running_stats", True)
+        return (affine + stats) * args.get("num_features", 0)
     if kind.startswith("InstanceNorm") or kind == "GroupNorm":  # affine off by default, or on
         affine = args.get("affine", kind == "GroupNorm") * (1 + args.get("bias", True))
         stats = 2 * args.get("track_running_stats", False)
