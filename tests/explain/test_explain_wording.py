@@ -205,3 +205,21 @@ def test_a_weighted_loss_is_written_with_its_weights(loss_fn, y, says):
     assert "(σ(o) − t)/n" not in output_error and "onehot(t))/N" not in output_error
     chain = report.data["chains"][0]
     assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
+
+
+@pytest.mark.parametrize("loss_fn", [nn.CrossEntropyLoss(), nn.functional.cross_entropy])
+def test_cross_entropy_with_class_probabilities_is_written_with_them(loss_fn):
+    # probability targets were written with the index formulas "ln softmax(o_n)[t_n]" and
+    # "(softmax(o) − onehot(t))/N", though t holds a probability per class
+    x = np.array([[1.0, 2.0], [0.5, -1.0]])
+    y = np.array([[0.2, 0.8], [0.6, 0.4]])
+    report = cr.explain(relu_net_with_dead_units(), x, y, loss_fn, param="2.bias[1]")
+    assert report.data["loss"]["formula"] == "E = −1/N · Σ_n Σ_c t_nc·ln softmax(o_n)_c, N = 2"
+    output_error = str(report).split("Output error", 1)[1].split("Layer", 1)[0]
+    assert "(softmax(o) − t)/N" in output_error and "onehot" not in output_error
+    # the words' numbers: (softmax(o) − t)/N is the printed ∂E/∂output
+    out = np.asarray(report.data["output"], dtype=float)
+    soft = np.exp(out) / np.exp(out).sum(axis=1, keepdims=True)
+    chain = report.data["chains"][0]
+    assert abs(chain["total"] - ((soft - y) / 2)[:, 1].sum()) < 1e-12
+    assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
