@@ -200,3 +200,18 @@ def test_graph_table_of_selu_and_prelu_fits_80_columns(activation):
     rng = np.random.default_rng(1)
     report = cr.explain(model, rng.normal(size=(3, 3)), rng.normal(size=(3, 2)), nn.MSELoss())
     assert max(width(line) for line in str(report).splitlines()) <= 80
+
+
+def test_a_frozen_layer_in_the_update_table_leaves_the_parameter_names_whole():
+    # "not updated (requires_grad=False)" was one 21-wide word: to fit 80 columns the table
+    # broke the parameter names instead, "b.weight[0," over "0]"
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 3), nn.Sigmoid(), nn.Linear(3, 2))
+    model[0].weight.requires_grad = False
+    rng = np.random.default_rng(3)
+    report = cr.explain(model, rng.normal(size=(3, 3)), rng.normal(size=(3, 2)), nn.MSELoss())
+    update = str(report).split("4. The update", 1)[1].split("E before", 1)[0]
+    for i in range(2):
+        for j in range(3):
+            assert f"2.weight[{i}, {j}]" in update
+    assert max(width(line) for line in update.splitlines()) <= 80
