@@ -223,3 +223,23 @@ def test_cross_entropy_with_class_probabilities_is_written_with_them(loss_fn):
     chain = report.data["chains"][0]
     assert abs(chain["total"] - ((soft - y) / 2)[:, 1].sum()) < 1e-12
     assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
+
+
+@pytest.mark.parametrize(
+    "loss_fn, y, says",
+    [
+        (nn.NLLLoss(), np.array([0, 1, 1]), "(−onehot(y))/n, n = 3"),
+        (nn.KLDivLoss(reduction="batchmean"), np.full((3, 2), 0.5), "(−t)/n, n = 3"),
+    ],
+)
+def test_nll_and_kl_div_explained_op_by_op_name_their_n(loss_fn, y, says):
+    # their factor read "(−onehot(y))/n" with no n anywhere: the ops did not say what their
+    # mean divides by
+    model = nn.Sequential(*relu_net_with_dead_units(), nn.LogSoftmax(dim=1))
+    x = np.array([[1.0, 2.0], [0.5, -1.0], [0.0, 0.3]])
+    report = cr.explain(model, x, y, loss_fn, param="2.bias[1]")
+    formulas = {f["formula"] for p in report.data["chains"][0]["paths"] for f in p["factors"]}
+    assert says in formulas
+    assert not [f for f in formulas if f.endswith("/n")]
+    chain = report.data["chains"][0]
+    assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
