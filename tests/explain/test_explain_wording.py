@@ -243,3 +243,23 @@ def test_nll_and_kl_div_explained_op_by_op_name_their_n(loss_fn, y, says):
     assert not [f for f in formulas if f.endswith("/n")]
     chain = report.data["chains"][0]
     assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
+
+
+def test_a_softmax_factor_names_the_elements_it_couples():
+    # ∂out_j/∂x_i of log_softmax, δ − softmax(x), reads the softmax of the input element x_i;
+    # the note named x_j ("x = 4.out[0, 2]" beside ∂5.out[0, 2]/∂4.out[0, 0]), and softmax's
+    # p·(δ − p) named neither of its two p's
+    model = nn.Sequential(*relu_net_with_dead_units(), nn.LogSoftmax(dim=1))
+    x = np.array([[1.0, 2.0], [0.5, -1.0]])
+    report = cr.explain(model, x, np.full((2, 2), 0.5), nn.KLDivLoss(reduction="batchmean"))
+    factors = [f for c in report.data["chains"] for p in c["paths"] for f in p["factors"]]
+    log_softmax = [f for f in factors if f["formula"].startswith("δ − softmax(x)")]
+    assert log_softmax
+    for f in log_softmax:
+        wrt = f["symbol"].split("/∂", 1)[1]  # ∂3.out[0, 1]/∂2.out[0, 0] → 2.out[0, 0]
+        same = f["symbol"].split("/")[0].split("[")[1] == wrt.split("[")[1]
+        assert f["refers_to"] == f"x = {wrt}, δ = {int(same)}", f
+    model = nn.Sequential(nn.Linear(2, 3), nn.Softmax(dim=1))
+    report = cr.explain(model, x[:1], np.array([[0.0, 1.0, 0.0]]), nn.MSELoss(), param="0.bias[0]")
+    notes = [f["refers_to"] for p in report.data["chains"][0]["paths"] for f in p["factors"]]
+    assert "= p_j·(δ − p_i): p_j = 1.out[0, 1], p_i = 1.out[0, 0], δ = 0" in notes

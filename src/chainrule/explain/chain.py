@@ -408,6 +408,8 @@ def step_factor(naming: Naming, graph: Graph, step) -> Factor:
         note = f"ids{list(map(int, at))} = {int(ids[at])}: the row this element was read from"
     elif fn.label == "conv2d" and k in (0, 1) and hasattr(fn, "options"):
         note = _conv_note(naming, fn, k, i, j, inner_out.array.shape)
+    elif fn.label in ("softmax", "log_softmax") and inner_out.array.shape == parent.array.shape:
+        note = _softmax_note(naming, fn, inner_out, parent, i, j)
     else:
         note = _formula_vars(naming, fn, formula, i, j, graph)
     return Factor(naming.elem(out, j), naming.elem(parent, i), formula, value, note)
@@ -431,6 +433,17 @@ def _matmul_note(naming, fn, k: int, i: int, j: int, out_shape: tuple) -> str:
     if k == 0:
         return f"b = {element(b, np.unravel_index(i, a.array.shape)[-1], c)}"
     return f"a = {element(a, r, np.unravel_index(i, b.array.shape)[-2])}"
+
+
+def _softmax_note(naming, fn, out: Tensor, x: Tensor, i: int, j: int) -> str:
+    """The elements a softmax's factor couples: ∂out_j/∂x_i = δ − softmax(x) reads the softmax
+    of x_i, the input element (not x_j), and p·(δ − p) is p_j·(δ_ij − p_i); δ = 1 only on the
+    diagonal."""
+    delta = f"δ = {int(i == j)}"
+    if fn.label == "log_softmax":
+        return f"x = {naming.elem(x, i)}, {delta}"
+    p_j, p_i = naming.elem(out, j), naming.elem(out, i)
+    return f"= p_j·(δ − p_i): p_j = {p_j}, p_i = {p_i}, {delta}"
 
 
 def _ids_of(fn):
