@@ -154,7 +154,7 @@ def _scene(model, x, y, loss_fn, classic: bool, runs: list) -> numbers.Scene:
     """The float64 copy of ``model`` run forward on ``x`` and ``y`` (one more in ``runs``), its
     graph recorded and every layer's output named."""
     copy = twin.double_copy(model)
-    x_t, y_t = twin.prepare(x, y, model)
+    x_t, y_t = twin.prepare(x, y, model, loss_fn)
     with (
         twin.module_outputs(copy) as outputs,
         module_calls(copy) as calls,
