@@ -52,3 +52,26 @@ def test_dead_relu_shows_the_zero_factor():
     assert chain["nonzero_paths"] == 0
     assert chain["param"].startswith("0.weight[")
     assert "= 0" in finding.explanation and "relu'(z)" in finding.explanation
+
+
+def test_a_relu_module_used_at_two_places_is_not_explained_with_the_wrong_unit():
+    # act = nn.ReLU() used after both hidden layers, the second use dead (bias -20): the finding
+    # blamed "unit j of layer 1 at z[j] = -21" for a weight of layer 0, which feeds the first,
+    # living use; the numbers are the last call's, and the finding now says so
+    from diagnose_cases import moons
+
+    from chainrule import nn, optim
+
+    def shared_relu():
+        X, y = moons()
+        act = nn.ReLU()
+        model = nn.Sequential(nn.Linear(2, 16), act, nn.Linear(16, 16), act, nn.Linear(16, 1))
+        np.asarray(model[2].bias)[...] = -20.0
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        return model, (X, y), nn.BCEWithLogitsLoss(), opt, 4, {}
+
+    rec, _ = train(shared_relu)
+    finding = rec.findings[0]
+    assert finding.code == "DEAD_RELU" and finding.evidence["calls"] == 2
+    assert "called 2 times in each forward pass" in finding.sentence
+    assert finding.explanation is None and "called 2 times" in finding.evidence["explain_error"]

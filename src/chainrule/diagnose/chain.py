@@ -149,6 +149,7 @@ def dead_relu_chain(model, x, y, loss_fn, layer: str) -> dict | None:
 
     def watched(z, *args, **kwargs):
         seen["z"] = np.array(np.asarray(z), dtype=np.float64)
+        seen["calls"] = seen.get("calls", 0) + 1
         return forward(z, *args, **kwargs)
 
     object.__setattr__(relu, "forward", watched)
@@ -165,6 +166,13 @@ def dead_relu_chain(model, x, y, loss_fn, layer: str) -> dict | None:
         model.train(was_training)
     if "z" not in seen:
         return None
+    if seen["calls"] > 1:
+        # the weight before the module in the model's order feeds its first call only
+        raise ValueError(
+            f"layer {layer} is called {seen['calls']} times in one forward pass (one module "
+            f"at several places), so its units cannot be tied to the weights before one call; "
+            f"give each place its own module, or call cr.explain for a weight yourself"
+        )
     z = seen["z"][0]
     channel = z.ndim >= 2  # after a convolution: a kernel reaches the loss through every pixel
     if channel:

@@ -327,7 +327,9 @@ class Recorder(Callback):
         def watched(*args, **kwargs):
             out = forward(*args, **kwargs)
             if what == "out":
-                captured[key] = out
+                captured[key] = out  # the last call's: a module used twice is counted
+                calls = captured.setdefault("__calls__", {})
+                calls[key] = calls.get(key, 0) + 1
             elif what == "in" and args:
                 captured[key] = args[0]
             elif what == "target" and len(args) >= 2:
@@ -367,6 +369,9 @@ class Recorder(Callback):
         captured = self._captured
         for name, _, kind in self._acts:
             stats = rec["activations"][name]
+            calls = captured.get("__calls__", {}).get(name, 0)
+            if calls > 1:  # one module at several places of the forward pass: say so
+                stats["calls"] = max(int(stats.get("calls", 1)), calls)
             out = captured.get(name)
             if out is None:
                 for key in ("dead", "saturated", "mean", "std"):
