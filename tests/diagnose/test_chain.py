@@ -75,3 +75,34 @@ def test_a_relu_module_used_at_two_places_is_not_explained_with_the_wrong_unit()
     assert finding.code == "DEAD_RELU" and finding.evidence["calls"] == 2
     assert "called 2 times in each forward pass" in finding.sentence
     assert finding.explanation is None and "called 2 times" in finding.evidence["explain_error"]
+
+
+def test_dead_relu_explains_the_weight_the_forward_pass_ran_before_it():
+    # the ReLU module defined after both layers (fc1, fc2, act) but called between them: the
+    # weight "before" it was taken in definition order, fc2's, not fc1's that feeds it
+    from diagnose_cases import moons
+
+    from chainrule import nn, optim
+
+    class DefinedLast(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2, self.act = nn.Linear(2, 16), nn.Linear(16, 16), nn.ReLU()
+            self.out = nn.Linear(16, 1)
+
+        def forward(self, x):
+            return self.out(self.fc2(self.act(self.fc1(x))))
+
+    def dead_first_layer():
+        X, y = moons()
+        model = DefinedLast()
+        np.asarray(model.fc1.bias)[...] = -20.0
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        return model, (X, y), nn.BCEWithLogitsLoss(), opt, 4, {}
+
+    rec, _ = train(dead_first_layer)
+    finding = rec.findings[0]
+    assert finding.code == "DEAD_RELU" and finding.chain is not None
+    unit = finding.chain["unit"]
+    assert finding.chain["param"] == f"fc1.weight[{unit}, 0]"
+    assert finding.chain["z"] < -19 and finding.chain["engine_grad"] == 0
