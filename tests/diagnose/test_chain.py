@@ -106,3 +106,33 @@ def test_dead_relu_explains_the_weight_the_forward_pass_ran_before_it():
     unit = finding.chain["unit"]
     assert finding.chain["param"] == f"fc1.weight[{unit}, 0]"
     assert finding.chain["z"] < -19 and finding.chain["engine_grad"] == 0
+
+
+def test_a_hidden_sigmoid_defined_after_the_layers_is_not_called_the_output():
+    # output-ness came from definition order: a Sigmoid defined last in __init__, though it
+    # sits between fc1 and fc2, got the output layer's fix ("leave out the final Sigmoid")
+    from diagnose_cases import moons
+
+    from chainrule import nn, optim
+
+    class DefinedLast(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2, self.act = nn.Linear(2, 32), nn.Linear(32, 1), nn.Sigmoid()
+
+        def forward(self, x):
+            return self.fc2(self.act(self.fc1(x)))
+
+    def saturated_hidden():
+        X, y = moons()
+        model = DefinedLast()
+        for p in model.fc1.parameters():
+            np.asarray(p)[...] *= 30.0
+        opt = optim.SGD(model.parameters(), lr=0.01)
+        return model, (X, y), nn.BCEWithLogitsLoss(), opt, 4, {}
+
+    rec, _ = train(saturated_hidden)
+    assert rec.record["activations"]["act"]["output"] is False
+    saturated = next(f for f in rec.findings if f.code == "SATURATED")
+    assert saturated.evidence["output"] is False
+    assert "output layer" not in saturated.fix and "(Sigmoid, the output)" not in saturated.sentence
