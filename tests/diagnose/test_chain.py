@@ -136,3 +136,33 @@ def test_a_hidden_sigmoid_defined_after_the_layers_is_not_called_the_output():
     saturated = next(f for f in rec.findings if f.code == "SATURATED")
     assert saturated.evidence["output"] is False
     assert "output layer" not in saturated.fix and "(Sigmoid, the output)" not in saturated.sentence
+
+
+def test_layers_are_ordered_as_the_forward_pass_ran_them_not_as_defined():
+    # the head defined before the body: "the first layer" was the head (named_parameters
+    # order), the gradient ratio came out inverted, and eight sigmoid layers whose first
+    # weights get 1e6x smaller gradients were called "a plateau ... gradients look healthy"
+    from diagnose_cases import moons
+
+    from chainrule import nn, optim
+
+    class HeadFirst(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Linear(16, 1)
+            sizes = [2] + [16] * 7
+            self.body = nn.Sequential(*[m for n in sizes for m in (nn.Linear(n, 16), nn.Sigmoid())])
+
+        def forward(self, x):
+            return self.head(self.body(x))
+
+    def head_first():
+        X, y = moons()
+        model = HeadFirst()
+        return model, (X, y), nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1), 8, {}
+
+    rec, _ = train(head_first)
+    assert rec.record["module_order"][0] == "body.0" and rec.record["module_order"][-1] == "head"
+    finding = rec.findings[0]
+    assert finding.code == "VANISHING_GRADIENTS"
+    assert (finding.evidence["first"], finding.evidence["last"]) == ("body.0.weight", "head.weight")

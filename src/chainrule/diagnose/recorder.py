@@ -173,7 +173,9 @@ class Recorder(Callback):
         )
         outputs = set()
         # until a recorded step shows the call order, definition order says what is the output
-        self._weighted = [m for n, m in modules if n and any(m.named_parameters(recurse=False))]
+        self._weighted = [
+            (n, m) for n, m in modules if n and any(m.named_parameters(recurse=False))
+        ]
         self._order_known = False
         for i, (name, module) in enumerate(modules):
             kind = _kind(module)
@@ -317,10 +319,10 @@ class Recorder(Callback):
         captured = self._captured = {}
         for name, module, _ in self._acts:
             self._wrap(module, name, captured, "out")
-        if not self._order_known and self._acts:
+        if not self._order_known:
             captured["__order__"] = []
-            for module in self._weighted:
-                self._wrap(module, "", captured, "ran")
+            for name, module in self._weighted:
+                self._wrap(module, name, captured, "ran")
         if self._reservoir.usable:
             self._wrap(self.model, "__x__", captured, "in")
             loss_fn = self._loss_fn
@@ -340,7 +342,7 @@ class Recorder(Callback):
                 if "__order__" in captured:
                     captured["__order__"].append(key)
             elif what == "ran":
-                captured["__order__"].append(None)  # a module with weights of its own ran
+                captured["__order__"].append((key,))  # a module with weights of its own ran
             elif what == "in" and args:
                 captured[key] = args[0]
             elif what == "target" and len(args) >= 2:
@@ -425,7 +427,11 @@ class Recorder(Callback):
         if not order:
             return
         self._order_known = True
-        last_weighted = max((i for i, key in enumerate(order) if key is None), default=-1)
+        ran_at = [i for i, key in enumerate(order) if isinstance(key, tuple)]
+        last_weighted = ran_at[-1] if ran_at else -1
+        ran = [order[i][0] for i in ran_at]
+        # the layers in the order they ran: "the first layer" of the gradient rules
+        self.record["module_order"] = list(dict.fromkeys(ran))
         for name, _, _ in self._acts:
             calls = [i for i, key in enumerate(order) if key == name]
             if calls:
