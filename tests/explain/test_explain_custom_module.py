@@ -169,3 +169,26 @@ def test_a_parameter_the_forward_pass_did_not_use_gets_a_clear_error():
         cr.explain(model, x, y, nn.MSELoss(), param="nothing.weight[0, 1]")
     report = cr.explain(model, x, y, nn.MSELoss(), param="body.weight[0, 1]")
     assert report.data["chains"][0]["total"] == report.data["chains"][0]["engine_grad"]
+
+
+@pytest.mark.parametrize(
+    "x, y, says",
+    [
+        ([np.nan, 0.1, 0.2], [0.1, 0.2], r"x with a non-finite number \(nan\) at x\[0, 0\]"),
+        ([0.5, 0.1, 0.2], [np.inf, 0.2], r"y with a non-finite number \(inf\) at y\[0, 0\]"),
+        (np.zeros((0, 3)), np.zeros((0, 2)), r"empty batch: x has shape \(0, 3\)"),
+    ],
+)
+def test_a_nan_input_or_an_empty_batch_gets_a_clear_error(x, y, says):
+    # a NaN gave a whole report of NaNs without a word; an empty batch an IndexError
+    cr.manual_seed(0)
+    with pytest.raises(ValueError, match=says):
+        cr.explain(WithSpareHead(), np.array(x), np.array(y), nn.MSELoss())
+
+
+def test_a_parameter_named_without_an_index_is_told_to_give_one():
+    cr.manual_seed(0)
+    x, y = np.array([[0.5, -1.0, 2.0]]), np.array([[0.1, 0.2]])
+    for param in ("body.weight", "body.weight[2, 0]"):
+        with pytest.raises(ValueError, match="body.weight is a parameter, so give the index"):
+            cr.explain(WithSpareHead(), x, y, nn.MSELoss(), param=param)

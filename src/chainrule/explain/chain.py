@@ -303,6 +303,12 @@ class Naming:
                 and all(-n <= v < n for v, n in zip(idx, shape))
             ):
                 return t, int(np.ravel_multi_index(tuple(v % n for v, n in zip(idx, shape)), shape))
+        if m and m.group(1) in by_name:  # a parameter's name with no index, or a wrong one
+            raise ValueError(
+                f"unknown parameter element {name!r}: {m.group(1)} is a parameter, so give the "
+                f"index of one of its elements, within its shape; valid names: "
+                f"{self.valid_names(params)}"
+            )
         raise ValueError(f"unknown parameter {name!r}; valid names: {self.valid_names(params)}")
 
     def valid_names(self, params: list) -> str:

@@ -185,7 +185,27 @@ def prepare(x, y, model=None, loss_fn=None) -> tuple:
         x_t = Tensor._make(x_t.array[None, ...], False)
         if y_t is not None and not _one_class_index(y_t, loss_fn):
             y_t = Tensor._make(np.asarray(y_t.array)[None, ...], False)
+    _check_numbers(x_t, "x")
+    if y_t is not None:
+        _check_numbers(y_t, "y")
     return x_t, y_t
+
+
+def _check_numbers(t: Tensor, what: str) -> None:
+    """An empty batch or a NaN/inf would give a report of NaNs (or an IndexError): say so."""
+    data = t.array
+    if data.ndim and data.shape[0] == 0:
+        raise ValueError(
+            f"explain() got an empty batch: {what} has shape {data.shape}; give at least one "
+            f"sample"
+        )
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
+        at = tuple(int(i) for i in np.argwhere(~np.isfinite(data))[0])
+        raise ValueError(
+            f"explain() got {what} with a non-finite number ({data[at]}) at {what}"
+            f"{list(at)}: every number after it would be NaN; clean the data or explain "
+            f"another row"
+        )
 
 
 @contextlib.contextmanager
