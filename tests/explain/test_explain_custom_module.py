@@ -3,6 +3,7 @@ and a layer norm: every letter of a factor's formula is said, the ids an embeddi
 are shown, and a mean's n is given."""
 
 import numpy as np
+import pytest
 
 import chainrule as cr
 from chainrule import nn
@@ -142,3 +143,52 @@ def test_the_default_element_is_one_the_example_used():
     chains = {c["param"]: c for c in report.data["chains"]}
     assert "emb.weight[1, 0]" in chains and "emb.weight[0, 0]" not in chains
     assert chains["emb.weight[1, 0]"]["paths"]
+
+
+class WithSpareHead(nn.Module):
+    """Two heads, of which forward uses one: ``spare`` gets no gradient (None, as in PyTorch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(3, 2)
+        self.spare = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.body(x).tanh()
+
+
+def test_a_parameter_the_forward_pass_did_not_use_gets_a_clear_error():
+    # it was "unknown parameter 'spare.weight[0, 1]'", listing names without it, though the
+    # model has that parameter
+    cr.manual_seed(0)
+    model = WithSpareHead()
+    x, y = np.array([[0.5, -1.0, 2.0]]), np.array([[0.1, 0.2]])
+    with pytest.raises(ValueError, match=r"did not use it.*gradient is None.*body\.weight"):
+        cr.explain(model, x, y, nn.MSELoss(), param="spare.weight[0, 1]")
+    with pytest.raises(ValueError, match="unknown parameter 'nothing.weight"):
+        cr.explain(model, x, y, nn.MSELoss(), param="nothing.weight[0, 1]")
+    report = cr.explain(model, x, y, nn.MSELoss(), param="body.weight[0, 1]")
+    assert report.data["chains"][0]["total"] == report.data["chains"][0]["engine_grad"]
+
+
+@pytest.mark.parametrize(
+    "x, y, says",
+    [
+        ([np.nan, 0.1, 0.2], [0.1, 0.2], r"x with a non-finite number \(nan\) at x\[0, 0\]"),
+        ([0.5, 0.1, 0.2], [np.inf, 0.2], r"y with a non-finite number \(inf\) at y\[0, 0\]"),
+        (np.zeros((0, 3)), np.zeros((0, 2)), r"empty batch: x has shape \(0, 3\)"),
+    ],
+)
+def test_a_nan_input_or_an_empty_batch_gets_a_clear_error(x, y, says):
+    # a NaN gave a whole report of NaNs without a word; an empty batch an IndexError
+    cr.manual_seed(0)
+    with pytest.raises(ValueError, match=says):
+        cr.explain(WithSpareHead(), np.array(x), np.array(y), nn.MSELoss())
+
+
+def test_a_parameter_named_without_an_index_is_told_to_give_one():
+    cr.manual_seed(0)
+    x, y = np.array([[0.5, -1.0, 2.0]]), np.array([[0.1, 0.2]])
+    for param in ("body.weight", "body.weight[2, 0]"):
+        with pytest.raises(ValueError, match="body.weight is a parameter, so give the index"):
+            cr.explain(WithSpareHead(), x, y, nn.MSELoss(), param=param)

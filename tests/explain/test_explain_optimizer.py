@@ -118,3 +118,16 @@ def test_bad_optimizer_arguments_are_refused_clearly():
         cr.explain(model, X, Y, nn.MSELoss(), optimizer=other)
     with pytest.raises(TypeError, match="chainrule.optim optimizer"):
         cr.explain(model, X, Y, nn.MSELoss(), optimizer="adam")
+
+
+def test_an_optimizer_with_two_groups_names_what_the_second_group_changes():
+    # "SGD(lr=0.5, momentum=0.9, ...); 2 groups" showed the first group's lr as if it were the
+    # only one, while the second layer stepped with lr=0.1
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    groups = [{"params": model[0].parameters(), "lr": 0.5}, {"params": model[2].parameters()}]
+    opt = optim.SGD(groups, lr=0.1, momentum=0.9)
+    x, y = np.ones((2, 3)), np.zeros((2, 2))
+    text = str(cr.explain(model, x, y, nn.MSELoss(), optimizer=opt))
+    said = " ".join(text.split("4. The update", 1)[1].split()[:40])
+    assert "2 groups, the first shown (group 2: lr=0.1)" in said

@@ -181,3 +181,37 @@ def test_terminal_folds_equations_as_the_text_does_and_keeps_their_colour():
     assert plain[start : start + 3] == text[at : at + 3]  # the same breaks and indent
     coloured = report.terminal_text(width=80, color=True)
     assert "\x1b[1;36m-0.052721753" in coloured  # a number, bold cyan, on its folded line
+
+
+def test_a_wrapped_cell_splits_again_when_the_rest_after_its_comma_is_still_too_long():
+    from chainrule.explain.fold import wrap_cell
+
+    # Once cut after "λ·α·e^z,", the rest "λ = 1.050700987," was 16 wide in a 14-wide column
+    cell = "∂/∂#3: λ if z > 0 else λ·α·e^z, λ = 1.050700987, α = 1.673263242"
+    lines = wrap_cell(cell, 14, True)
+    assert all(width(line) <= 14 for line in lines), lines
+    assert " ".join(lines) == cell
+
+
+@pytest.mark.parametrize("activation", [nn.SELU(), nn.PReLU()])
+def test_graph_table_of_selu_and_prelu_fits_80_columns(activation):
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), activation, nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 2))
+    rng = np.random.default_rng(1)
+    report = cr.explain(model, rng.normal(size=(3, 3)), rng.normal(size=(3, 2)), nn.MSELoss())
+    assert max(width(line) for line in str(report).splitlines()) <= 80
+
+
+def test_a_frozen_layer_in_the_update_table_leaves_the_parameter_names_whole():
+    # "not updated (requires_grad=False)" was one 21-wide word: to fit 80 columns the table
+    # broke the parameter names instead, "b.weight[0," over "0]"
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 3), nn.Sigmoid(), nn.Linear(3, 2))
+    model[0].weight.requires_grad = False
+    rng = np.random.default_rng(3)
+    report = cr.explain(model, rng.normal(size=(3, 3)), rng.normal(size=(3, 2)), nn.MSELoss())
+    update = str(report).split("4. The update", 1)[1].split("E before", 1)[0]
+    for i in range(2):
+        for j in range(3):
+            assert f"2.weight[{i}, {j}]" in update
+    assert max(width(line) for line in update.splitlines()) <= 80

@@ -205,3 +205,61 @@ def test_a_weighted_loss_is_written_with_its_weights(loss_fn, y, says):
     assert "(σ(o) − t)/n" not in output_error and "onehot(t))/N" not in output_error
     chain = report.data["chains"][0]
     assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
+
+
+@pytest.mark.parametrize("loss_fn", [nn.CrossEntropyLoss(), nn.functional.cross_entropy])
+def test_cross_entropy_with_class_probabilities_is_written_with_them(loss_fn):
+    # probability targets were written with the index formulas "ln softmax(o_n)[t_n]" and
+    # "(softmax(o) − onehot(t))/N", though t holds a probability per class
+    x = np.array([[1.0, 2.0], [0.5, -1.0]])
+    y = np.array([[0.2, 0.8], [0.6, 0.4]])
+    report = cr.explain(relu_net_with_dead_units(), x, y, loss_fn, param="2.bias[1]")
+    assert report.data["loss"]["formula"] == "E = −1/N · Σ_n Σ_c t_nc·ln softmax(o_n)_c, N = 2"
+    output_error = str(report).split("Output error", 1)[1].split("Layer", 1)[0]
+    assert "(softmax(o) − t)/N" in output_error and "onehot" not in output_error
+    # the words' numbers: (softmax(o) − t)/N is the printed ∂E/∂output
+    out = np.asarray(report.data["output"], dtype=float)
+    soft = np.exp(out) / np.exp(out).sum(axis=1, keepdims=True)
+    chain = report.data["chains"][0]
+    assert abs(chain["total"] - ((soft - y) / 2)[:, 1].sum()) < 1e-12
+    assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
+
+
+@pytest.mark.parametrize(
+    "loss_fn, y, says",
+    [
+        (nn.NLLLoss(), np.array([0, 1, 1]), "(−onehot(y))/n, n = 3"),
+        (nn.KLDivLoss(reduction="batchmean"), np.full((3, 2), 0.5), "(−t)/n, n = 3"),
+    ],
+)
+def test_nll_and_kl_div_explained_op_by_op_name_their_n(loss_fn, y, says):
+    # their factor read "(−onehot(y))/n" with no n anywhere: the ops did not say what their
+    # mean divides by
+    model = nn.Sequential(*relu_net_with_dead_units(), nn.LogSoftmax(dim=1))
+    x = np.array([[1.0, 2.0], [0.5, -1.0], [0.0, 0.3]])
+    report = cr.explain(model, x, y, loss_fn, param="2.bias[1]")
+    formulas = {f["formula"] for p in report.data["chains"][0]["paths"] for f in p["factors"]}
+    assert says in formulas
+    assert not [f for f in formulas if f.endswith("/n")]
+    chain = report.data["chains"][0]
+    assert abs(chain["total"] - chain["engine_grad"]) < 1e-12
+
+
+def test_a_softmax_factor_names_the_elements_it_couples():
+    # ∂out_j/∂x_i of log_softmax, δ − softmax(x), reads the softmax of the input element x_i;
+    # the note named x_j ("x = 4.out[0, 2]" beside ∂5.out[0, 2]/∂4.out[0, 0]), and softmax's
+    # p·(δ − p) named neither of its two p's
+    model = nn.Sequential(*relu_net_with_dead_units(), nn.LogSoftmax(dim=1))
+    x = np.array([[1.0, 2.0], [0.5, -1.0]])
+    report = cr.explain(model, x, np.full((2, 2), 0.5), nn.KLDivLoss(reduction="batchmean"))
+    factors = [f for c in report.data["chains"] for p in c["paths"] for f in p["factors"]]
+    log_softmax = [f for f in factors if f["formula"].startswith("δ − softmax(x)")]
+    assert log_softmax
+    for f in log_softmax:
+        wrt = f["symbol"].split("/∂", 1)[1]  # ∂3.out[0, 1]/∂2.out[0, 0] → 2.out[0, 0]
+        same = f["symbol"].split("/")[0].split("[")[1] == wrt.split("[")[1]
+        assert f["refers_to"] == f"x = {wrt}, δ = {int(same)}", f
+    model = nn.Sequential(nn.Linear(2, 3), nn.Softmax(dim=1))
+    report = cr.explain(model, x[:1], np.array([[0.0, 1.0, 0.0]]), nn.MSELoss(), param="0.bias[0]")
+    notes = [f["refers_to"] for p in report.data["chains"][0]["paths"] for f in p["factors"]]
+    assert "= p_j·(δ − p_i): p_j = 1.out[0, 1], p_i = 1.out[0, 0], δ = 0" in notes

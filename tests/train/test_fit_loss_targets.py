@@ -138,3 +138,31 @@ def test_features_beyond_float32_are_named_not_reported_as_inf():
         epochs=1, verbose=False,
     )  # fmt: skip
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_cross_entropy_on_a_one_output_model_is_refused_not_trained_at_loss_0():
+    # fit gave the (N,) labels the shape (N, 1) of the one output, cross_entropy read them as
+    # class probabilities over one class, and the run "trained" at loss 0.0 learning nothing
+    X, _, labels = _data()
+    with pytest.raises(cr.errors.DTypeError, match="1 class.*BCEWithLogitsLoss"):
+        _fit(X, labels, nn.CrossEntropyLoss())
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 1))
+    with pytest.raises(cr.errors.DTypeError, match="loss 0 whatever the model does"):
+        cr.explain(model, X[:2], labels[:2], nn.CrossEntropyLoss())
+
+
+def test_integer_targets_of_the_inputs_shape_are_refused_as_pytorch_refuses_them():
+    torch = pytest.importorskip("torch")
+    logits = np.random.default_rng(0).normal(size=(4, 3))
+    one_hot = np.eye(3, dtype=np.int64)[[0, 2, 1, 0]]
+    with pytest.raises(RuntimeError, match="floating point"):
+        torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(one_hot))
+    with pytest.raises(cr.errors.DTypeError, match=r"class indices have shape \(4,\).*floats"):
+        F.cross_entropy(cr.tensor(logits), one_hot)
+    soft = one_hot.astype(np.float64)
+    as_floats = F.cross_entropy(cr.tensor(logits, dtype="float64"), soft).item()
+    expected = torch.nn.functional.cross_entropy(
+        torch.tensor(logits), torch.tensor(one_hot, dtype=torch.float64)
+    ).item()
+    assert abs(as_floats - expected) < 1e-12

@@ -119,17 +119,14 @@ def _first_element(model, weight: str, first: int = 0) -> str:
     return f"{weight}[{', '.join([str(first)] + ['0'] * (ndim - 1))}]"
 
 
-def _weight_before(model, layer: str) -> str | None:
-    """The weight (a matrix or a conv kernel) of the last module with one that comes before
-    module ``layer``."""
-    last = None
+def _weighted_modules(model) -> list:
+    """(name, module) of the modules with a weight matrix or conv kernel of their own."""
+    found = []
     for name, module in model.named_modules():
-        if name == layer:
-            return last
         weight = dict(module.named_parameters(recurse=False)).get("weight")
         if weight is not None and len(np.shape(np.asarray(weight))) >= 2:
-            last = f"{name}.weight" if name else "weight"
-    return None
+            found.append((name, module))
+    return found
 
 
 def dead_relu_chain(model, x, y, loss_fn, layer: str) -> dict | None:
@@ -139,32 +136,46 @@ def dead_relu_chain(model, x, y, loss_fn, layer: str) -> dict | None:
     from chainrule.ops.activation import ReLU as ReLUOp
     from chainrule.tensor import Tensor
 
-    weight = _weight_before(model, layer)
-    if weight is None:
-        return None
     relu = model.get_submodule(layer)
-    seen = {}
+    seen, ran = {}, []  # ran: the weighted modules in the order the forward pass called them
     forward = relu.forward
     original = relu.__dict__.get("forward")
 
     def watched(z, *args, **kwargs):
         seen["z"] = np.array(np.asarray(z), dtype=np.float64)
+        seen["calls"] = seen.get("calls", 0) + 1
+        seen["before"] = ran[-1] if ran else None  # the weight whose output z is
         return forward(z, *args, **kwargs)
 
     object.__setattr__(relu, "forward", watched)
+    handles = [
+        module.register_forward_hook(lambda m, args, out, name=name: ran.append(name))
+        for name, module in _weighted_modules(model)
+    ]
     was_training = getattr(model, "training", True)
     try:
         model.eval()
         with no_grad():
             model(Tensor(np.asarray(x, dtype=np.float64).astype(_dtype_of(model))))
     finally:
+        for handle in handles:
+            handle.remove()
         if original is None:
             relu.__dict__.pop("forward", None)
         else:
             object.__setattr__(relu, "forward", original)
         model.train(was_training)
-    if "z" not in seen:
+    if "z" not in seen or seen["before"] is None:
         return None
+    # the module the forward pass ran last before the ReLU, not the last one defined before it
+    weight = f"{seen['before']}.weight" if seen["before"] else "weight"
+    if seen["calls"] > 1:
+        # the weight before the module in the model's order feeds its first call only
+        raise ValueError(
+            f"layer {layer} is called {seen['calls']} times in one forward pass (one module "
+            f"at several places), so its units cannot be tied to the weights before one call; "
+            f"give each place its own module, or call cr.explain for a weight yourself"
+        )
     z = seen["z"][0]
     channel = z.ndim >= 2  # after a convolution: a kernel reaches the loss through every pixel
     if channel:

@@ -172,6 +172,11 @@ class Recorder(Callback):
             default=-1,
         )
         outputs = set()
+        # until a recorded step shows the call order, definition order says what is the output
+        self._weighted = [
+            (n, m) for n, m in modules if n and any(m.named_parameters(recurse=False))
+        ]
+        self._order_known = False
         for i, (name, module) in enumerate(modules):
             kind = _kind(module)
             if kind is not None:
@@ -314,6 +319,10 @@ class Recorder(Callback):
         captured = self._captured = {}
         for name, module, _ in self._acts:
             self._wrap(module, name, captured, "out")
+        if not self._order_known:
+            captured["__order__"] = []
+            for name, module in self._weighted:
+                self._wrap(module, name, captured, "ran")
         if self._reservoir.usable:
             self._wrap(self.model, "__x__", captured, "in")
             loss_fn = self._loss_fn
@@ -327,7 +336,13 @@ class Recorder(Callback):
         def watched(*args, **kwargs):
             out = forward(*args, **kwargs)
             if what == "out":
-                captured[key] = out
+                captured[key] = out  # the last call's: a module used twice is counted
+                calls = captured.setdefault("__calls__", {})
+                calls[key] = calls.get(key, 0) + 1
+                if "__order__" in captured:
+                    captured["__order__"].append(key)
+            elif what == "ran":
+                captured["__order__"].append((key,))  # a module with weights of its own ran
             elif what == "in" and args:
                 captured[key] = args[0]
             elif what == "target" and len(args) >= 2:
@@ -365,8 +380,12 @@ class Recorder(Callback):
             ratio[name].append(un / bn if bn > 0 else (0.0 if un == 0 else math.inf))
         self._before = []
         captured = self._captured
+        self._mark_outputs(captured.get("__order__"))
         for name, _, kind in self._acts:
             stats = rec["activations"][name]
+            calls = captured.get("__calls__", {}).get(name, 0)
+            if calls > 1:  # one module at several places of the forward pass: say so
+                stats["calls"] = max(int(stats.get("calls", 1)), calls)
             out = captured.get(name)
             if out is None:
                 for key in ("dead", "saturated", "mean", "std"):
@@ -400,6 +419,23 @@ class Recorder(Callback):
                     y = None
                 self._reservoir.add(x.reshape(len(x), -1), y)
         self._captured = {}
+
+    def _mark_outputs(self, order: list | None) -> None:
+        """An activation is the model's output when no module with weights ran after its last
+        call: the call order of the first recorded step, not the order the modules were
+        defined in (``self.act = nn.Sigmoid()`` defined after the layers it sits between)."""
+        if not order:
+            return
+        self._order_known = True
+        ran_at = [i for i, key in enumerate(order) if isinstance(key, tuple)]
+        last_weighted = ran_at[-1] if ran_at else -1
+        ran = [order[i][0] for i in ran_at]
+        # the layers in the order they ran: "the first layer" of the gradient rules
+        self.record["module_order"] = list(dict.fromkeys(ran))
+        for name, _, _ in self._acts:
+            calls = [i for i, key in enumerate(order) if key == name]
+            if calls:
+                self.record["activations"][name]["output"] = calls[-1] > last_weighted
 
     def _halve_losses(self) -> None:
         losses = self.record["batch_loss"]

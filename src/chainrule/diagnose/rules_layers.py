@@ -71,7 +71,7 @@ def dead_relu(run: RunView) -> Finding | None:
         f"{pct(dead)} of the units of layer {name} ({layer}) never fire on a batch: their "
         f"input z is negative for every sample, so relu'(z) = 0 and no gradient reaches the "
         f"weights before them. They have stopped learning."
-    )
+    ) + _shared_note(run.rec["activations"][name])
     if math.isfinite(at_start) and at_start < DEAD_FRACTION:
         # alive at the start: the steps killed them, and the initialisation is not the cause
         lr = run.lr()
@@ -93,7 +93,24 @@ def dead_relu(run: RunView) -> Finding | None:
         "warning",
         sentence,
         fix,
-        {"layer": name, "dead_fraction": dead, "dead_at_start": at_start},
+        {"layer": name, "dead_fraction": dead, "dead_at_start": at_start, **_calls(name, run)},
+    )
+
+
+def _calls(name: str, run: RunView) -> dict:
+    calls = int(run.rec["activations"][name].get("calls", 1))
+    return {"calls": calls} if calls > 1 else {}
+
+
+def _shared_note(stats: dict) -> str:
+    """For one activation module called at several places of the forward pass: the recorder
+    kept its last call's outputs, so the numbers are that call's, not the first's."""
+    calls = int(stats.get("calls", 1))
+    if calls <= 1:
+        return ""
+    return (
+        f" (This one module is called {calls} times in each forward pass; the numbers are "
+        f"those of its last call. Give each place its own module to see each one.)"
     )
 
 
@@ -138,7 +155,7 @@ def saturated(run: RunView) -> Finding | None:
     sentence = (
         f"{pct(share)} of the outputs of layer {name} ({layer}{', the output' if output else ''})"
         f" are saturated ({where}), where {slope}: the gradient through them almost vanishes."
-    )
+    ) + _shared_note(run.rec["activations"][name])
     at_start = run.first(run.rec["activations"][name].get("saturated", []))
     if math.isfinite(at_start) and at_start < SATURATED_FRACTION:
         # not saturated at the first record: the steps grew the weights, not the inputs or init
@@ -167,6 +184,7 @@ def saturated(run: RunView) -> Finding | None:
             "activation": kind,
             "output": output,
             "saturated_at_start": at_start,
+            **_calls(name, run),
         },
     )
 

@@ -116,7 +116,13 @@ class RunView:
     def weights(self) -> list[str]:
         """Weight matrices (2 or more dimensions), first layer first."""
         names = [n for n in self.params if len(self.shapes.get(n, ())) >= 2]
-        return names or [n for n in self.params if n.endswith("weight")]
+        names = names or [n for n in self.params if n.endswith("weight")]
+        # in the order the forward pass ran their layers, where the record has it: a model that
+        # defines its head before its body has the head's weights first in named_parameters
+        ran = {m: i for i, m in enumerate(self.rec.get("module_order") or [])}
+        if ran:
+            names.sort(key=lambda n: ran.get(n.rpartition(".")[0], len(ran)))
+        return names
 
     def grad_rms(self, name: str) -> float:
         size = int(np.prod(self.shapes.get(name, (1,)))) or 1

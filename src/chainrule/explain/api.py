@@ -154,7 +154,7 @@ def _scene(model, x, y, loss_fn, classic: bool, runs: list) -> numbers.Scene:
     """The float64 copy of ``model`` run forward on ``x`` and ``y`` (one more in ``runs``), its
     graph recorded and every layer's output named."""
     copy = twin.double_copy(model)
-    x_t, y_t = twin.prepare(x, y, model)
+    x_t, y_t = twin.prepare(x, y, model, loss_fn)
     with (
         twin.module_outputs(copy) as outputs,
         module_calls(copy) as calls,
@@ -196,7 +196,8 @@ def _step_settings(lr, optimizer, model) -> dict:
 def _loss_words(ctx: ExplainContext, loss_fn, scene) -> ExplainContext:
     """The loss's words for this call: a weighted, smoothed or ignore_index loss takes its op's
     own formula (weights included), and a mean names its n ("2·(o − t)/n, n = 6")."""
-    formula, derivative = describe(loss_fn)  # after the run: a prediction's words name its k
+    # after the run: a prediction's words name its k
+    formula, derivative = describe(loss_fn, scene.y, scene.out.array.shape)
     ctx = dataclasses.replace(ctx, loss_formula=formula, loss_derivative=derivative)
     if isinstance(loss_fn, PredictedScore):  # no loss: the report opens by saying what E is
         scene.notes.insert(0, loss_fn.note())

@@ -303,6 +303,12 @@ class Naming:
                 and all(-n <= v < n for v, n in zip(idx, shape))
             ):
                 return t, int(np.ravel_multi_index(tuple(v % n for v, n in zip(idx, shape)), shape))
+        if m and m.group(1) in by_name:  # a parameter's name with no index, or a wrong one
+            raise ValueError(
+                f"unknown parameter element {name!r}: {m.group(1)} is a parameter, so give the "
+                f"index of one of its elements, within its shape; valid names: "
+                f"{self.valid_names(params)}"
+            )
         raise ValueError(f"unknown parameter {name!r}; valid names: {self.valid_names(params)}")
 
     def valid_names(self, params: list) -> str:
@@ -408,6 +414,8 @@ def step_factor(naming: Naming, graph: Graph, step) -> Factor:
         note = f"ids{list(map(int, at))} = {int(ids[at])}: the row this element was read from"
     elif fn.label == "conv2d" and k in (0, 1) and hasattr(fn, "options"):
         note = _conv_note(naming, fn, k, i, j, inner_out.array.shape)
+    elif fn.label in ("softmax", "log_softmax") and inner_out.array.shape == parent.array.shape:
+        note = _softmax_note(naming, fn, inner_out, parent, i, j)
     else:
         note = _formula_vars(naming, fn, formula, i, j, graph)
     return Factor(naming.elem(out, j), naming.elem(parent, i), formula, value, note)
@@ -431,6 +439,17 @@ def _matmul_note(naming, fn, k: int, i: int, j: int, out_shape: tuple) -> str:
     if k == 0:
         return f"b = {element(b, np.unravel_index(i, a.array.shape)[-1], c)}"
     return f"a = {element(a, r, np.unravel_index(i, b.array.shape)[-2])}"
+
+
+def _softmax_note(naming, fn, out: Tensor, x: Tensor, i: int, j: int) -> str:
+    """The elements a softmax's factor couples: ∂out_j/∂x_i = δ − softmax(x) reads the softmax
+    of x_i, the input element (not x_j), and p·(δ − p) is p_j·(δ_ij − p_i); δ = 1 only on the
+    diagonal."""
+    delta = f"δ = {int(i == j)}"
+    if fn.label == "log_softmax":
+        return f"x = {naming.elem(x, i)}, {delta}"
+    p_j, p_i = naming.elem(out, j), naming.elem(out, i)
+    return f"= p_j·(δ − p_i): p_j = {p_j}, p_i = {p_i}, {delta}"
 
 
 def _ids_of(fn):

@@ -121,7 +121,8 @@ def wrap_cell(cell: str, columns: int, brackets: bool) -> list:
     term); a word longer than ``columns`` stays whole."""
     lines, line = [], []  # line: its (glue, word) pairs
     for glue, word in words(cell, brackets):
-        if line and width(_join(line)) + len(glue) + width(word) > columns:
+        # a loop: what follows the comma cut may itself be too long for the new word
+        while line and width(_join(line)) + len(glue) + width(word) > columns:
             commas = [k for k, (_, w) in enumerate(line) if w.endswith((",", ";", "+"))]
             k = commas[-1] + 1 if commas else len(line)
             if width(_join(line[:k])) < columns // 2:

@@ -24,11 +24,20 @@ _FUNCTIONS = {
 }
 
 
-def describe(loss_fn) -> tuple[str | None, str | None]:
+def describe(loss_fn, target=None, out_shape=None) -> tuple[str | None, str | None]:
     """(formula, derivative formula) for ``loss_fn``, or (None, None) when unknown.
 
     A loss module (or any callable) may carry its own ``formula`` and ``derivative`` strings.
+    Cross-entropy given class probabilities (``target`` of the output's shape ``out_shape``)
+    gets their words, not those of class indices.
     """
+    module = _FUNCTIONS.get(str(getattr(loss_fn, "__name__", "")), type(loss_fn))
+    if _probabilities(module, target, out_shape):
+        reduction = getattr(loss_fn, "reduction", "mean")
+        return (
+            _loss._for_reduction(module.probability_formula, reduction, derivative=False),
+            _loss._for_reduction(module.probability_derivative, reduction, derivative=True),
+        )
     formula = getattr(loss_fn, "formula", None)
     derivative = getattr(loss_fn, "derivative", None)
     if isinstance(formula, str):
@@ -41,6 +50,16 @@ def describe(loss_fn) -> tuple[str | None, str | None]:
         _loss._for_reduction(module.mean_formula, reduction, derivative=False),
         _loss._for_reduction(module.mean_derivative, reduction, derivative=True),
     )
+
+
+def _probabilities(module, target, out_shape) -> bool:
+    """Cross-entropy's target holds a probability per class (floats of the output's shape)."""
+    if not (isinstance(module, type) and issubclass(module, _loss.CrossEntropyLoss)):
+        return False
+    if target is None or out_shape is None:
+        return False
+    labels = np.asarray(getattr(target, "array", target))
+    return labels.dtype.kind == "f" and labels.shape == tuple(out_shape)
 
 
 def plain(loss_fn, target) -> bool:

@@ -426,6 +426,9 @@ class CrossEntropyLoss(_Loss):
     targets = "classes"
     mean_formula = "E = −1/N · Σ_n ln softmax(o_n)[t_n]"
     mean_derivative = "(softmax(o) − onehot(t))/N"
+    # the same loss with class probabilities as the target (the input's shape), not indices
+    probability_formula = "E = −1/N · Σ_n Σ_c t_nc·ln softmax(o_n)_c"
+    probability_derivative = "(softmax(o) − t)/N"
 
     def __init__(
         self,

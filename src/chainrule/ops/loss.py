@@ -243,6 +243,11 @@ class NLL(Function):
         self.x_shape, self.x_dtype = x.shape, x.dtype
         return _reduce_array(np.negative(x[rows, labels]), reduction, x.shape[0])
 
+    @property
+    def count(self) -> int:
+        """What the mean divides by, the rows N: the explainer writes the /n's n."""
+        return self.x_shape[0]
+
     def backward(self, grad):
         grad_x = np.zeros(self.x_shape, self.x_dtype)
         grad_x[self.rows, self.labels] = -_upstream(grad, self.reduction, self.x_shape[0])

@@ -325,6 +325,29 @@ def plain_class_indices(z: np.ndarray, labels: np.ndarray, ignore_index: int) ->
     return bool(labels.min() >= 0 and labels.max() < n_classes)
 
 
+def _probabilities_are_floats(target, input, axis: int) -> None:
+    """Integer targets of the input's shape are refused, as PyTorch refuses them: they are most
+    often class indices that ``fit`` or ``explain`` gave a model with ONE output the shape
+    (N, 1), and a softmax over one class makes the loss 0 whatever the model does."""
+    labels = target.array if isinstance(target, Tensor) else np.asarray(target)
+    if labels.dtype.kind not in "iub":
+        return
+    shape, classes = tuple(input.array.shape), input.array.shape[axis]
+    hint = (
+        f"; the input has 1 class (a model with one output), over which the softmax is 1 and "
+        f"the loss 0 whatever the model does: give the model one output per class (class "
+        f"indices of shape {shape[:axis] + shape[axis + 1:]}), or use BCEWithLogitsLoss for "
+        f"one output and 0/1 labels"
+        if classes == 1
+        else f"; class indices have shape {shape[:axis] + shape[axis + 1:]}, one-hot or soft "
+        f"labels must be floats (target.astype('float32'))"
+    )
+    raise DTypeError(
+        f"cross_entropy got an integer target ({labels.dtype}) of the input's shape {shape}, "
+        f"which it would read as class probabilities; PyTorch refuses it too{hint}"
+    )
+
+
 def _probability_targets(input, target, weight, ignore_index, reduction, smoothing, axis):
     """:func:`cross_entropy` against class probabilities (a target of the input's shape)."""
     name = "cross_entropy"
@@ -333,6 +356,7 @@ def _probability_targets(input, target, weight, ignore_index, reduction, smoothi
             f"{name}: ignore_index={ignore_index} applies to class-index targets, not to "
             f"class probabilities (a target of the input's shape); leave it at -100"
         )
+    _probabilities_are_floats(target, input, axis)
     input = _promoted(input, target)
     target = _float_target(target, input, name)
     count = input.array.size // max(input.array.shape[axis], 1)

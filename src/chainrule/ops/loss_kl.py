@@ -43,6 +43,11 @@ class KLDiv(Function):
         total = pointwise.sum()
         return np.asarray(total / self._count() if reduction != "sum" else total, x.dtype)
 
+    @property
+    def count(self) -> int:
+        """What the mean divides by (the batch for "batchmean"): the explainer writes the /n's n."""
+        return self._count()
+
     def _count(self) -> int:
         if self.reduction == "batchmean":
             return self.x.shape[0] if self.x.ndim else 1

@@ -43,7 +43,13 @@ def describe(optimizer) -> str:
     group = optimizer.param_groups[0]
     skip = {"params", "foreach", "fused", "capturable", "differentiable", "initial_lr"}
     shown = ", ".join(f"{k}={v!r}" for k, v in group.items() if k not in skip and v is not None)
-    more = f"; {len(optimizer.param_groups)} groups" if len(optimizer.param_groups) > 1 else ""
+    more = ""
+    if len(optimizer.param_groups) > 1:  # the first group's numbers alone would mislead
+        differ = []
+        for k, other in enumerate(optimizer.param_groups[1:], start=2):
+            own = [f"{n}={v!r}" for n, v in other.items() if n not in skip and group.get(n) != v]
+            differ.append(f"group {k}: {', '.join(own)}" if own else f"group {k}: the same")
+        more = f"; {len(optimizer.param_groups)} groups, the first shown ({'; '.join(differ)})"
     steps = max((int(s.get("step", 0)) for s in optimizer.state.values()), default=0)
     taken = f", after {steps} step{'s' if steps != 1 else ''} of its own" if steps else ""
     if not steps and any(optimizer.state.values()):  # SGD's momentum counts no steps

@@ -45,6 +45,7 @@ class Scene:
             p.grad_array = None
         loss.backward(retain_graph=True)
         self.named = [(n, p) for n, p in named if id(p) in graph.index]
+        self.unused = {n for n, p in named if id(p) not in graph.index}
         self.param_names = {id(p): n for n, p in named}
         self.params = [p for _, p in self.named]
         self.trained = [p for p in self.params if p.requires_grad]
@@ -99,7 +100,21 @@ class Scene:
                 picks = list(self.trained)
             return [(p, _first_used(p)) for p in picks or self.trained[:1]]
         names = [param] if isinstance(param, str) else list(param)
+        for name in names:
+            self._check_used(str(name))
         return [self.naming.parse(n, self.params) for n in names]
+
+    def _check_used(self, name: str) -> None:
+        """A parameter of the model that the forward pass never read has no path to the loss
+        (its ``.grad`` stays None, in PyTorch too): say so, not "unknown parameter"."""
+        base = name.split("[", 1)[0].strip()
+        if base in self.unused:
+            raise ValueError(
+                f"{name!r}: the model has {base}, but this forward pass did not use it, so the "
+                f"loss does not depend on it and its gradient is None (as in PyTorch): there "
+                f"is no chain rule to write out. Parameters the forward pass used: "
+                f"{self.naming.valid_names(self.params)}"
+            )
 
 
 def _first_used(p) -> int:

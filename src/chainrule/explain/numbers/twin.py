@@ -157,7 +157,16 @@ def _sample_axes(model) -> int:
     return 1
 
 
-def prepare(x, y, model=None) -> tuple:
+def _one_class_index(y: Tensor, loss_fn) -> bool:
+    """``y[:1]`` of class labels for a loss that reads class indices: already the batch of one
+    sample that the loss expects, (1,), which another axis would turn into (1, 1)."""
+    reads_indices = getattr(loss_fn, "targets", None) == "classes" or getattr(
+        loss_fn, "__name__", None
+    ) in ("cross_entropy", "nll_loss")
+    return reads_indices and y.array.shape == (1,) and y.array.dtype.kind in "iu"
+
+
+def prepare(x, y, model=None, loss_fn=None) -> tuple:
     """Input and target as float64 tensors (integer class labels stay integer), batched."""
     try:
         x_t = _as_input(x)
@@ -174,9 +183,29 @@ def prepare(x, y, model=None) -> tuple:
     # one sample given without its batch axis: a feature vector, or an image for a CNN
     if x_t.array.ndim == 1 or (model is not None and x_t.array.ndim == _sample_axes(model)):
         x_t = Tensor._make(x_t.array[None, ...], False)
-        if y_t is not None:
+        if y_t is not None and not _one_class_index(y_t, loss_fn):
             y_t = Tensor._make(np.asarray(y_t.array)[None, ...], False)
+    _check_numbers(x_t, "x")
+    if y_t is not None:
+        _check_numbers(y_t, "y")
     return x_t, y_t
+
+
+def _check_numbers(t: Tensor, what: str) -> None:
+    """An empty batch or a NaN/inf would give a report of NaNs (or an IndexError): say so."""
+    data = t.array
+    if data.ndim and data.shape[0] == 0:
+        raise ValueError(
+            f"explain() got an empty batch: {what} has shape {data.shape}; give at least one "
+            f"sample"
+        )
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
+        at = tuple(int(i) for i in np.argwhere(~np.isfinite(data))[0])
+        raise ValueError(
+            f"explain() got {what} with a non-finite number ({data[at]}) at {what}"
+            f"{list(at)}: every number after it would be NaN; clean the data or explain "
+            f"another row"
+        )
 
 
 @contextlib.contextmanager

@@ -87,7 +87,8 @@ def _rows(expl, scene, style, small: bool) -> list:
             label = scene.naming.elem(t, 0) if size == 1 else param.name
             shown = summary(param.values)
             if small:
-                rows.append([label, shown, "—", "not updated (requires_grad=False)", shown])
+                frozen = "not updated (frozen: requires_grad = False)"  # wraps, unlike a name
+                rows.append([label, shown, "—", frozen, shown])
             else:  # the columns are norms here, not values
                 rows.append([label, _shape(param), "—", "0 (requires_grad=False)", "0"])
             continue
