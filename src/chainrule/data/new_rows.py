@@ -207,11 +207,18 @@ def _check_other_names(path, delimiter, default, charset, pre: Preprocessor, sou
         return
     if not any(first[k] and word(first[k]) for k in numeric):
         return
-    names = ", ".join(repr(c) for c in first if c)
+    names = first_few([c for c in first if c], 20)  # a 2,000-column file: one short line
     raise DataError(
         f"{source}: the first line ({names}) names none of the model's columns "
-        f"({', '.join(pre.column_names)}); name the columns in the header as in training"
+        f"({_unquoted(pre.column_names)}); name the columns in the header as in training"
     )
+
+
+def _unquoted(names, limit: int = 20) -> str:
+    """``a, b, c``, cut after ``limit`` names: a 2,000-column model's names made one error
+    of 16,000 characters."""
+    more = len(names) - limit
+    return ", ".join(names[:limit]) + (f", ... and {more} more ({len(names)} in all)" * (more > 0))
 
 
 def _name_in_training_order(table: Columns, pre: Preprocessor, target) -> None:
@@ -232,7 +239,7 @@ def _name_in_training_order(table: Columns, pre: Preprocessor, target) -> None:
         if len(names) == len(table.names) and names not in fits:
             fits.append(names)
     if len(fits) > 1:
-        shown = " or ".join("(" + ", ".join(names) + ")" for names in fits)
+        shown = " or ".join("(" + _unquoted(names) + ")" for names in fits)
         raise DataError(
             f"{table.source}: the file has no header and {len(table.names)} columns, which "
             f"could be {shown}; add a header line naming the columns as in training"
