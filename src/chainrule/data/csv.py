@@ -15,6 +15,7 @@ import numpy as np
 from chainrule.data.accounting import accounting_notes
 from chainrule.data.code_columns import code_feature_notes
 from chainrule.data.csv_data import CSVData
+from chainrule.data.iso_dates import dates_of
 from chainrule.data.leakage import target_copy_notes
 from chainrule.data.messages import Message, braces, error, option, say, where
 from chainrule.data.missing_target import drop_missing_target as drop_missing_target_rows
@@ -486,10 +487,8 @@ def _category_counts(col: Column) -> dict[str, int]:
 
 def _mean_fill(col: Column, kind: str, source: str) -> float:
     if kind == "date":
-        from chainrule.data.schema import iso_days
-
-        days = iso_days(col.levels, source, col.name)
-        return float(days[col.codes[col.codes >= 0]].mean())
+        days = dates_of(col.levels)[0][col.codes[col.codes >= 0]]  # a cell that is not one
+        return float(np.nanmean(days)) if np.isfinite(days).any() else 0.0  # is an error later
     if kind == "time":  # the mean of the times (a cell that is not one is an error later)
         hours = hours_of(col.levels)[0][col.codes[col.codes >= 0]]
         return float(np.nanmean(hours)) if np.isfinite(hours).any() else 0.0

@@ -140,15 +140,29 @@ def _category_index(spec: dict, col: Column) -> dict:
 
 
 def _encode_date(spec, col: Column, block, absent, source, lines) -> None:
-    from chainrule.data.schema import iso_days
+    from chainrule.data.iso_dates import NOT_ISO, dates_of
 
-    number = col.kinds == NUMBER
-    if number.any():
-        i = int(np.argmax(number))
-        raise _located(spec, col, i, source, lines, f"{col.text_of(i)!r} is not a date")
-    days = iso_days(col.levels, source or "input", spec["name"]) if col.levels else np.zeros(0)
+    days, reasons = dates_of(col.levels or [""])  # [""]: no text, nothing to look up
     text = col.codes >= 0 if col.codes is not None else np.zeros(len(absent), bool)
-    block[text, 0] = days[col.codes[text]]
+    codes = np.where(text, col.codes, 0) if col.codes is not None else np.zeros(len(text), int)
+    bad = (col.kinds == NUMBER) | (text & np.isnan(days[codes]))
+    if bad.any():  # named by line and column, as a cell of any other column is
+        i = int(np.argmax(bad))
+        why = NOT_ISO if col.kinds[i] == NUMBER else reasons[codes[i]]
+        raise _located(
+            spec,
+            col,
+            i,
+            source,
+            lines,
+            say(
+                f"{braces(repr(col.text_of(i)))} is not a date this column can read "
+                f"({braces(why)}); it holds dates, read as days since 1970-01-01 (fix the "
+                "cell or leave it empty, or read the column as categories with {o})",
+                o=option("categorical", [spec["name"]]),
+            ),
+        )
+    block[text, 0] = days[codes[text]]
     if absent.any():
         block[absent, 0] = spec["fill"]
 

@@ -95,10 +95,6 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _PADDED = re.compile(r"0\d*[1-9]\d*")  # 007, 01234; not 0, 00 (a zero), 0.5 or 10
-_ISO_DATE = re.compile(
-    r"(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
-    r"(?:(Z)|([+-])(\d{2}):?(\d{2}))?"
-)
 
 
 #: Names of postal-code columns: codes, never quantities, whether or not one starts with 0.
@@ -571,19 +567,3 @@ def target_task(col: Column, info: ColumnInfo, task: str | None) -> tuple[str, s
         f"{info.distinct} distinct integers in {n} rows (classes need at most "
         f"{MAX_INTEGER_CLASSES} values with {ROWS_PER_CLASS}+ rows each)"
     )
-
-
-def iso_days(levels: list[str], source: str, name: str) -> np.ndarray:
-    """ISO dates (``2024-03-01``, ``2024-03-01 12:30``, ``2024-03-01T12:30:05.25+02:00``) as
-    days since 1970-01-01 (UTC where a zone is given)."""
-    found = [_ISO_DATE.fullmatch(level) for level in levels]
-    bad = [level for level, m in zip(levels, found) if m is None]
-    if bad:
-        raise DataError(
-            f"{source}: column {name!r}: {bad[0]!r} is not an ISO date (YYYY-MM-DD); only ISO "
-            f"dates can be numeric, other dates can be categorical"
-        )
-    stamps = np.array([m[1].replace(" ", "T") for m in found], dtype="datetime64[ms]")
-    minutes = [0 if not m[3] else int(m[3] + "1") * (int(m[4]) * 60 + int(m[5])) for m in found]
-    utc = stamps.astype(np.float64) / 60000.0 - np.asarray(minutes, dtype=np.float64)
-    return utc / 1440.0
