@@ -19,12 +19,15 @@ from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.reader import Columns, first_row_names, read_columns
 from chainrule.data.sentinels import new_rows_sentinel_notes
 from chainrule.data.targets import _known_target, unseen_notes
+from chainrule.data.unicode_forms import nfc
 from chainrule.errors import DataError
 
 __all__ = ["column_format_notes", "column_name", "format_notes", "load_new_rows", "match_case"]
 
 
 def column_name(table: Columns, key, what: str) -> str:
+    if isinstance(key, str):
+        key = nfc(key)  # typed on a Mac: 'Größe' decomposed, as the file's names are not
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         if not -len(table.names) <= key < len(table.names):
             raise DataError(

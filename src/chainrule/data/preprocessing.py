@@ -27,6 +27,7 @@ from chainrule.data.reader import (
     read_columns,
     stack,
 )
+from chainrule.data.unicode_forms import nfc_all
 from chainrule.errors import DataError
 from chainrule.tensor import Tensor
 
@@ -451,8 +452,8 @@ class Preprocessor:
             raise DataError("Preprocessor.from_dict: not a chainrule preprocessor description")
         if state.get("version") not in (1, _VERSION):
             raise DataError(f"Preprocessor.from_dict: unsupported version {state.get('version')!r}")
-        try:
-            out = cls._from_state(state)
+        try:  # names and categories composed as the reader composes a file's (unicode_forms)
+            out = cls._from_state(nfc_all(state))
         except DataError as err:
             raise DataError(f"Preprocessor.from_dict: {err}") from err
         except (KeyError, TypeError, ValueError) as err:

@@ -46,6 +46,7 @@ from chainrule.data.stray_lines import (
     check_units_rows,
 )
 from chainrule.data.totals import check_totals
+from chainrule.data.unicode_forms import nfc
 from chainrule.errors import DataError
 
 CHUNK_ROWS = 16384
@@ -121,9 +122,13 @@ class _TextColumn:
         for i in np.flatnonzero(text):
             cell = cells[i].strip()
             code = index.get(cell)
-            if code is None:
-                code = index[cell] = len(levels)
-                levels.append(cell)
+            if code is None:  # a new spelling: composed, é and e + ◌́ are one level
+                composed = nfc(cell)
+                code = index.get(composed)
+                if code is None:
+                    code = index[composed] = len(levels)
+                    levels.append(composed)
+                index[cell] = code
             codes[i] = code
         self.parts.append((start, codes))
 

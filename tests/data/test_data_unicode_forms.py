@@ -1,0 +1,74 @@
+"""Accented letters written composed (é, U+00E9) or decomposed (e + U+0301, as macOS writes):
+one name, one category, one class."""
+
+import unicodedata
+
+import numpy as np
+
+from chainrule.data import Preprocessor, load_csv
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _decomposed(text):
+    return unicodedata.normalize("NFD", text)
+
+
+def _trained(tmp_path):
+    rows = "".join(
+        f"{i % 7 * 0.5},{['groß', 'klein', 'café'][i % 3]},{['ja', 'nein', 'señal'][i % 3]}\n"
+        for i in range(30)
+    )
+    return load_csv(_write(tmp_path, "t.csv", "Größe,Maß,Kündigung\n" + rows), target="Kündigung")
+
+
+def test_new_rows_written_decomposed_match_the_models_names_and_categories(tmp_path):
+    # before: "no column(s) ['Größe']; ... the file has ['Größe', 'Maß']", and with the
+    # names fixed every category was unseen (all zeros) while looking the same
+    data = _trained(tmp_path)
+    text = "Maß,Größe,Kündigung\ngroß,1.5,ja\ncafé,0.5,señal\nklein,2,nein\n"
+    composed = load_csv(
+        _write(tmp_path, "nfc.csv", text), target="Kündigung", preprocessor=data.preprocessor
+    )
+    new = _write(tmp_path, "nfd.csv", _decomposed(text))
+    decomposed = load_csv(new, target="Kündigung", preprocessor=data.preprocessor)
+    np.testing.assert_array_equal(decomposed.X, composed.X)
+    assert decomposed.y.tolist() == composed.y.tolist() == [0, 2, 1]
+    assert not any("not seen in training" in n for n in decomposed.notes)
+
+
+def test_a_training_file_mixing_both_forms_has_one_category_and_one_class(tmp_path):
+    rows = [
+        f"{i % 5},{'café' if i % 2 else _decomposed('café')},{'sí' if i % 3 else _decomposed('sí')}"
+        for i in range(12)
+    ]
+    rows += [f"{i},tea,no" for i in range(6)]
+    data = load_csv(
+        _write(tmp_path, "m.csv", "x,drink,answer\n" + "\n".join(rows) + "\n"), target="answer"
+    )
+    assert data.feature_names == ["x", "drink=café", "drink=tea"]
+    assert data.class_names == ["no", "sí"]
+
+
+def test_a_saved_description_and_a_target_named_decomposed_still_match(tmp_path):
+    data = _trained(tmp_path)
+    state = data.preprocessor.to_dict()
+    old = Preprocessor.from_dict(_decomposed_all(state))  # saved from a decomposed file
+    assert old.column_names == ["Größe", "Maß"] and old.class_names == data.preprocessor.class_names
+    path = tmp_path / "t.csv"
+    again = load_csv(path, target=_decomposed("Kündigung"), features=[_decomposed("Größe")])
+    assert again.target_name == "Kündigung" and again.columns == ["Größe"]
+
+
+def _decomposed_all(value):
+    if isinstance(value, str):
+        return _decomposed(value)
+    if isinstance(value, dict):
+        return {_decomposed_all(k): _decomposed_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decomposed_all(v) for v in value]
+    return value
