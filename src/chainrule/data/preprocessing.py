@@ -27,7 +27,7 @@ from chainrule.data.reader import (
     read_columns,
     stack,
 )
-from chainrule.data.unicode_forms import nfc_all
+from chainrule.data.unicode_forms import nfc, nfc_all
 from chainrule.errors import DataError
 from chainrule.tensor import Tensor
 
@@ -329,7 +329,7 @@ class Preprocessor:
         if all(isinstance(c, (int, np.integer)) for c in data.columns):  # no names: by place
             numbers = all(t.kind in "fiub" for t in data.dtypes)
             return data.to_numpy(dtype=np.float64) if numbers else data.to_numpy(object)
-        names = [str(c) for c in data.columns]
+        names = [nfc(str(c)) for c in data.columns]  # é one way, as in a file
         encoded = self.feature_names
         for wanted in (self.column_names, encoded):  # raw, or already encoded
             if all(name in names for name in wanted):
