@@ -3,8 +3,12 @@ differently in the two conventions (4.500, 4,500) follow training, a file that p
 numbers otherwise is read as written, with a note."""
 
 import numpy as np
+import pytest
 
+import chainrule as cr
 from chainrule.data import Preprocessor, load_csv
+from chainrule.data.reader import read_columns
+from chainrule.data.schema import infer_schema
 
 
 def _write(tmp_path, name, text):
@@ -126,3 +130,39 @@ def test_the_thousands_note_shows_the_files_own_separator(tmp_path):
     data = load_csv(_write(tmp_path, "swiss.csv", "\n".join(rows) + "\n"), target="label")
     assert data.X[0, 0] == 100311.0
     assert 'numbers use thousands separators (e.g. "100\'311")' in data.notes
+
+
+def test_three_decimals_with_a_comma_in_a_comma_separated_file_are_not_thousands(tmp_path):
+    # a sheet exported with ',' between cells and decimal commas quoted ("2,764", "0,261"):
+    # "2,764" read as 2764 and "0,261" (no thousands grouping) as text, so the column was
+    # 'mixed' and the advice, to empty the odd cells, kept numbers 1000 times too large
+    rng = np.random.default_rng(3)
+    cells = [f'"{v:.3f}"'.replace(".", ",") for v in rng.normal(0, 10, 40)]
+    rows = "".join(f"{c},{'ab'[i % 2]}\n" for i, c in enumerate(cells))
+    path = tmp_path / "sheet.csv"
+    path.write_text("v,label\n" + rows)
+    with pytest.raises(cr.DataError) as err:
+        load_csv(path, target="label")
+    message = str(err.value)
+    assert "'v' write numbers with a decimal comma" in message and "decimal=','" in message
+    assert "write those cells empty" not in message
+    data = load_csv(path, target="label", decimal=",")
+    expected = [float(c.strip('"').replace(",", ".")) for c in cells]
+    np.testing.assert_allclose(data.X[:, 0], expected, rtol=1e-6)
+    beside = tmp_path / "beside.csv"  # a column with a decimal point: 'v' is left out, said why
+    beside.write_text(
+        "v,x,label\n" + "".join(f"{c},{i / 2},{i % 2}\n" for i, c in enumerate(cells))
+    )
+    data = load_csv(beside, target="label")
+    assert data.columns == ["x"] and data.schema["v"].role == "comma decimals"
+    assert "'0,261'" in data.schema["v"].reason or "decimal comma" in data.schema["v"].reason
+
+
+def test_whole_numbers_grouped_with_commas_beside_a_stray_word_stay_numbers(tmp_path):
+    values = [f'"{v:,}"' for v in range(1000, 41000, 1000)]
+    values[5] = "unknown"
+    rows = "".join(f"{c},{i % 2}\n" for i, c in enumerate(values))
+    path = tmp_path / "grouped.csv"
+    path.write_text("v,label\n" + rows)
+    schema = infer_schema(read_columns(path), target="label")
+    assert schema["v"].role == "numeric"  # one word among grouped numbers: not decimal commas

@@ -337,6 +337,14 @@ def _text(
         # neither reading is safe; say so rather than call the column an identifier
         info.role = "comma decimals"
         info.reason = "numbers with a decimal comma in a file whose numbers use a point"
+    elif _comma_decimals_among_thousands(col, n_number):
+        # "2,764" read as 2764 beside "0,261", which only a decimal comma reads: emptying the
+        # odd cells (the mixed column's advice) kept numbers a thousand times too large
+        info.role = "comma decimals"
+        info.reason = (
+            f"numbers with a decimal comma ({levels[0]!r}) whose other cells were read with "
+            f"',' as a thousands separator"
+        )
     elif _with_units(levels):
         # 51.3%, $5,125.70: numbers, but the sign makes them text; say so rather than call
         # the column an identifier
@@ -388,6 +396,21 @@ def _mostly_measurements(col: Column, n_number: int, present: int) -> bool:
     if n_number < 0.5 * present:
         return False
     return len(np.unique(col.values[col.kinds == NUMBER])) > MAX_CODE_NUMBERS
+
+
+_DECIMAL_COMMA_CELL = re.compile(r"[-+]?\d+,\d+")
+
+
+def _comma_decimals_among_thousands(col: Column, n_number: int) -> bool:
+    """Whether every text cell is a number with a decimal comma that thousands grouping
+    cannot read (``0,261``, ``-0,5``) and every number is whole and was written with a
+    comma (``2,764``): one column of decimal commas, quoted in a comma-separated file."""
+    if not n_number or not col.integral or not col.levels:
+        return False
+    if not all(_DECIMAL_COMMA_CELL.fullmatch(level) for level in col.levels):
+        return False
+    cells = [row[col.position].strip() for row in col.head if col.position < len(row)]
+    return any("," in cell and cell not in col.levels for cell in cells)
 
 
 def _mixed_reason(col: Column, counts: np.ndarray) -> str:
