@@ -166,3 +166,23 @@ def test_whole_numbers_grouped_with_commas_beside_a_stray_word_stay_numbers(tmp_
     path.write_text("v,label\n" + rows)
     schema = infer_schema(read_columns(path), target="label")
     assert schema["v"].role == "numeric"  # one word among grouped numbers: not decimal commas
+
+
+def test_the_decimal_comma_hint_names_a_column_read_with_thousands_commas(tmp_path):
+    # 'w' (8,47) is left out with the hint decimal=','; 'v' (1,771) was read as 1771 without
+    # the hint saying that the same mark, read as a decimal comma, makes it 1.771
+    rng = np.random.default_rng(3)
+    v = [f'"{x:.3f}"'.replace(".", ",") for x in rng.uniform(1, 10, 40)]
+    w = [f'"{x:.2f}"'.replace(".", ",") for x in rng.uniform(1, 10, 40)]
+    rows = "".join(f"{a},{b},{i % 2}\n" for i, (a, b) in enumerate(zip(v, w)))
+    path = _write(tmp_path, "two.csv", "v,w,label\n" + rows)
+    data = load_csv(path, target="label")
+    [hint] = [n for n in data.notes if "decimal=','" in n]
+    first = v[0].strip('"')
+    assert f"it reads 'v' too: '{first}' is now {first.replace(',', '')}, then " in hint
+    assert "--decimal ," in hint.cli
+    np.testing.assert_allclose(
+        load_csv(path, target="label", decimal=",").X[:, 0],
+        [float(c.strip('"').replace(",", ".")) for c in v],
+        rtol=1e-6,
+    )

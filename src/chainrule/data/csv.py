@@ -373,7 +373,18 @@ def _comma_hint(schema: Schema, delimiter: str):
         f"decimal point; the file is separated by {delimiter!r}, so decimal commas are not "
         f"guessed: if the file writes all its numbers so, pass "
     )
-    return say(text + "{o}", o=option("decimal", ","))
+    # "1,771" read as 1771 in a file of decimal commas is the same mark misread: say so
+    grouped = [
+        (c.name, cell)
+        for c in schema.columns
+        if c.role == "numeric" and (cell := next((e for e in c.examples if "," in e), None))
+    ]
+    also = "".join(
+        f" (it reads {name!r} too: {cell!r} is now {cell.replace(',', '')}, then "
+        f"{cell.replace(',', '.')})"
+        for name, cell in grouped[:1]
+    )
+    return say(text + "{o}" + braces(also), o=option("decimal", ","))
 
 
 def _left_out_notes(schema: Schema, features) -> list[str]:
