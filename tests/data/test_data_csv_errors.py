@@ -282,3 +282,19 @@ def test_hundred_thousand_columns_fail_fast_and_precisely(tmp_path, cell):
     with pytest.raises(cr.DataError, match=r"wide_bad.csv: line 4, column 100000 \('f99999'\)"):
         load_csv(path, target="label")
     assert time.perf_counter() - start < 10.0  # a blow-up bound, as above
+
+
+def test_a_column_named_with_other_case_or_spaces(tmp_path):
+    # before: --target " y" (spaces, which header names never keep) was "no column named
+    # ' y'", and --target Y named no column without a word about 'y'
+    path = tmp_path / "d.csv"
+    path.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(10)))
+    assert load_csv(path, target=" y ").target_name == "y"
+    with pytest.raises(
+        cr.DataError, match=r"no column named 'Y' \(target\); .*\('y' differs only in case"
+    ):
+        load_csv(path, target="Y")
+    with pytest.raises(
+        cr.DataError, match=r"no column named 'z' \(feature\); the columns are: 'x', 'y'$"
+    ):
+        load_csv(path, target="y", features=["z"])

@@ -27,7 +27,7 @@ __all__ = ["column_format_notes", "column_name", "format_notes", "load_new_rows"
 
 def column_name(table: Columns, key, what: str) -> str:
     if isinstance(key, str):
-        key = nfc(key)  # typed on a Mac: 'Größe' decomposed, as the file's names are not
+        key = nfc(key.strip())  # typed on a Mac: 'Größe' decomposed; header names are stripped
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         if not -len(table.names) <= key < len(table.names):
             raise DataError(
@@ -44,9 +44,11 @@ def column_name(table: Columns, key, what: str) -> str:
             f"rename the columns in the header"
         )
     if key not in table.names:
+        same = [n for n in table.names if isinstance(key, str) and n.casefold() == key.casefold()]
+        also = f" ({same[0]!r} differs only in case: name it so)" if same else ""
         raise DataError(
             f"{table.source}: no column named {key!r} ({what}); the columns are: "
-            f"{first_few(table.names, 20)}"
+            f"{first_few(table.names, 20)}{also}"
         )
     return key
 
