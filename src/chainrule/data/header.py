@@ -27,6 +27,8 @@ def header_key(row) -> tuple[str, ...]:
     """A header row compared ignoring spaces around names, case and empty cells past the
     last name (`` Age , Name,,`` repeats ``age,name``)."""
     cells = [cell.strip().casefold() for cell in row]
+    if cells:  # a second export's byte-order mark, pasted after the first (cat a.csv b.csv)
+        cells[0] = cells[0].lstrip("\ufeff").strip()
     while cells and not cells[-1]:
         cells.pop()
     return tuple(cells)

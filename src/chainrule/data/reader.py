@@ -473,7 +473,8 @@ def _stream(builder, chunk, rows, width: int, header_row, delimiter, source: str
     key = header_key(header_row) if header else ()
 
     def repeat(row) -> bool:  # the header again, perhaps spaced, cased or padded otherwise
-        return bool(row) and row[0].strip().casefold() == key[0] and header_key(row) == key
+        first = row[0].strip().lstrip("\ufeff").strip().casefold() if row else None
+        return first == key[0] and header_key(row) == key
 
     while chunk:
         if header and key and any(repeat(row) for _, row in chunk):
