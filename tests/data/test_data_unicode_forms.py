@@ -85,3 +85,19 @@ def test_a_dataframe_with_decomposed_names_and_cells_is_read_by_name(tmp_path):
     composed = composed[::-1]
     np.testing.assert_array_equal(pre.transform(frame), composed)  # was: no column 'Maß'
     assert pre.unseen == {}
+
+
+def test_invisible_characters_at_a_cells_ends_do_not_make_another_class(tmp_path):
+    # text copied from a web page: 'b\u200b' (a zero-width space after it) was a class of its
+    # own beside 'b', both printed 'b'; a header name 'z\u200b' named no 'z' of new rows
+    zw = "\u200b"
+    rows = "".join(f"{i % 7},{i % 3},{'ab'[i % 2]}{zw if i % 5 == 0 else ''}\n" for i in range(40))
+    data = load_csv(_write(tmp_path, "web.csv", f"x,z{zw},\ufeffy\u2060\n" + rows), target="y")
+    assert data.class_names == ["a", "b"] and data.columns == ["x", "z"]
+    new = _write(tmp_path, "new.csv", f"z,x\n1,{zw}2\n")  # a number keeps its error
+    import pytest
+
+    from chainrule import DataError
+
+    with pytest.raises(DataError, match=r"line 2, column 2 \('x'\): '\\u200b2' is not a number"):
+        load_csv(new, preprocessor=data.preprocessor)

@@ -19,7 +19,7 @@ from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.reader import Columns, first_row_names, read_columns
 from chainrule.data.sentinels import new_rows_sentinel_notes
 from chainrule.data.targets import _known_target, unseen_notes
-from chainrule.data.unicode_forms import nfc
+from chainrule.data.unicode_forms import tidy_text
 from chainrule.errors import DataError
 
 __all__ = ["column_format_notes", "column_name", "format_notes", "load_new_rows", "match_case"]
@@ -27,7 +27,7 @@ __all__ = ["column_format_notes", "column_name", "format_notes", "load_new_rows"
 
 def column_name(table: Columns, key, what: str) -> str:
     if isinstance(key, str):
-        key = nfc(key.strip())  # typed on a Mac: 'Größe' decomposed; header names are stripped
+        key = tidy_text(key.strip())  # as header names: stripped, é composed (a Mac's is not)
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         if not -len(table.names) <= key < len(table.names):
             raise DataError(

@@ -46,7 +46,7 @@ from chainrule.data.stray_lines import (
     check_units_rows,
 )
 from chainrule.data.totals import check_totals
-from chainrule.data.unicode_forms import nfc
+from chainrule.data.unicode_forms import tidy_text
 from chainrule.errors import DataError
 
 CHUNK_ROWS = 16384
@@ -123,7 +123,7 @@ class _TextColumn:
             cell = cells[i].strip()
             code = index.get(cell)
             if code is None:  # a new spelling: composed, é and e + ◌́ are one level
-                composed = nfc(cell)
+                composed = tidy_text(cell)
                 code = index.get(composed)
                 if code is None:
                     code = index[composed] = len(levels)

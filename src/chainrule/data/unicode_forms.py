@@ -5,25 +5,40 @@ followed by a combining accent (U+0065 U+0301, what macOS writes in file names a
 its exports). The two look the same and compare different, so a file of new rows exported on
 a Mac named no model column (``no column(s) ['Größe'] ... the file has ['Größe']``) and its
 categories were all unseen. Column names, text cells and a saved preprocessor's names are
-composed as they are read; ASCII text, nearly all of it, is never touched.
+composed as they are read, and lose invisible characters at their ends (a zero-width space
+made ``b`` and ``b\u200b`` two classes); ASCII text, nearly all of it, is never touched.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
+#: Characters that show nothing, copied along with text from web pages and chat (a zero-width
+#: space after a label), and a byte-order mark: at a cell's ends they only split one label
+#: into two that print the same (``b`` and ``b\u200b``, two classes).
+_INVISIBLE_ENDS = re.compile(
+    r"^[\s\u200b\u200c\u200d\u2060\ufeff]+|[\s\u200b\u200c\u200d\u2060\ufeff]+$"
+)
 
-def nfc(text: str) -> str:
-    """``text`` with its accents composed; ASCII comes back as it is, at once."""
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+def tidy_text(text: str) -> str:
+    """``text`` with its accents composed and, for words, no invisible characters at its
+    ends; ASCII comes back as it is, at once."""
+    if text.isascii():
+        return text
+    bare = _INVISIBLE_ENDS.sub("", text)
+    if not any(ch.isalpha() for ch in bare):  # "2\u200b" stays: its "not a number" shows why
+        bare = text
+    return unicodedata.normalize("NFC", bare)
 
 
-def nfc_all(value):
+def tidy_all(value):
     """Every string inside lists, tuples and dicts composed (a saved preprocessor's state)."""
     if isinstance(value, str):
-        return nfc(value)
+        return tidy_text(value)
     if isinstance(value, dict):
-        return {nfc_all(k): nfc_all(v) for k, v in value.items()}
+        return {tidy_all(k): tidy_all(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(nfc_all(v) for v in value)
+        return type(value)(tidy_all(v) for v in value)
     return value
