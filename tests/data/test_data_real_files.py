@@ -152,6 +152,28 @@ def test_missing_value_code_in_rows_to_predict_gets_a_note(tmp_path):
     assert not load_csv(plain, preprocessor=data.preprocessor).notes
 
 
+def test_missing_value_codes_after_a_yes_no_column_are_compared_with_their_own_column(tmp_path):
+    # a boolean column keeps its two categories but is one feature: counted as two, every
+    # numeric column after it was compared with its neighbour's statistics, so predicting on
+    # the training file itself said "income: 99 ... lies far outside the training values
+    # (mean 0.48, standard deviation 0.5)", and a real -9999 went unsaid
+    rng = np.random.default_rng(2)
+    rows = [
+        f"{'yes' if i % 2 else 'no'},{rng.integers(0, 1000)},{rng.normal(50, 10):.1f},{i % 2}"
+        for i in range(100)
+    ]
+    path = tmp_path / "train.csv"
+    path.write_text("member,visits,income,label\n" + "\n".join(rows) + "\n")
+    data = load_csv(path, target="label")
+    data.split()  # fits the preprocessor
+    again = load_csv(path, target="label", preprocessor=data.preprocessor)
+    assert not [n for n in again.notes if "far outside" in n]
+    new = tmp_path / "new.csv"
+    new.write_text("member,visits,income\nyes,100,-9999\nno,999,50\n")
+    notes = [n for n in load_csv(new, preprocessor=data.preprocessor).notes if "far" in n]
+    assert len(notes) == 1 and notes[0].startswith("income: -9999 in 1 row(s) lies far outside")
+
+
 def test_accounting_negatives_without_a_sign_are_negative_numbers(tmp_path):
     rng = np.random.default_rng(3)
     lines = ["balance,amount,label"]

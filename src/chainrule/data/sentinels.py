@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.data.encoding import _width
 from chainrule.data.numbers import NUMBER
 
 #: Magnitudes used as missing-value codes (with either sign).
@@ -49,7 +50,7 @@ def new_rows_sentinel_notes(pre, columns: dict) -> list[str]:
     notes = []
     offset = 0
     for spec in pre.columns or ():
-        k, offset = offset, offset + (len(spec["categories"]) if "categories" in spec else 1)
+        k, offset = offset, offset + _width(spec)  # a boolean has categories, one feature
         col = columns.get(spec["name"])
         if spec["kind"] != "numeric" or col is None:
             continue
