@@ -174,6 +174,31 @@ def test_missing_value_codes_after_a_yes_no_column_are_compared_with_their_own_c
     assert len(notes) == 1 and notes[0].startswith("income: -9999 in 1 row(s) lies far outside")
 
 
+def test_rows_in_another_unit_get_a_note(tmp_path):
+    # incomes of about 50 (thousands) in training, 51000 in the rows to predict: the model
+    # extrapolated far outside anything it saw, and nothing said so
+    data = load_csv(_train_file(tmp_path), target="label")
+    data.split()
+    new = tmp_path / "new.csv"
+    new.write_text("income,age\n51000,45\n48500,33\n62000,51\n")
+    notes = [n for n in load_csv(new, preprocessor=data.preprocessor).notes if "far" in n]
+    assert len(notes) == 1
+    assert notes[0].startswith("income: the values to predict from (median 5.1e+04) lie far")
+    assert "another unit" in notes[0]
+    one = tmp_path / "one.csv"  # one row far out: said with its value
+    one.write_text("income,age\n49,450\n")
+    [note] = [n for n in load_csv(one, preprocessor=data.preprocessor).notes if "far" in n]
+    assert note.startswith("age: the values to predict from (450) lie far")
+    near = tmp_path / "near.csv"  # the training file's own rows: nothing to say
+    assert not [
+        n
+        for n in load_csv(_train_file(tmp_path), preprocessor=data.preprocessor).notes
+        if "far" in n
+    ]
+    near.write_text("income,age\n80,79\n20,18\n")
+    assert not [n for n in load_csv(near, preprocessor=data.preprocessor).notes if "far" in n]
+
+
 def test_accounting_negatives_without_a_sign_are_negative_numbers(tmp_path):
     rng = np.random.default_rng(3)
     lines = ["balance,amount,label"]

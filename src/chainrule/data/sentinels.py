@@ -58,6 +58,7 @@ def new_rows_sentinel_notes(pre, columns: dict) -> list[str]:
         note = None
         if pre.mean is not None and pre.std is not None and len(pre.mean) > k:
             note = _far_from_training(spec["name"], values, pre.mean[k], pre.std[k])
+            note = note or _shifted(spec["name"], values, pre.mean[k], pre.std[k])
         note = note or sentinel_note(col)
         if note is not None:
             notes.append(note)
@@ -75,3 +76,20 @@ def _far_from_training(name: str, values: np.ndarray, mean: float, std: float) -
                     f"value, write those cells empty"
                 )
     return None
+
+
+def _shifted(name: str, values: np.ndarray, mean: float, std: float) -> str | None:
+    """A note when the rows' typical value (their median) lies far from every training value:
+    grams for the kilograms of training, cents for dollars, another column under the name.
+    The model extrapolates there, and its predictions mean nothing, yet nothing failed."""
+    if not len(values):
+        return None
+    median = float(np.median(values))
+    if abs(median - mean) <= FAR * max(std, 1e-12):
+        return None
+    how = f"median {median:.4g}" if len(values) > 1 else f"{median:.4g}"
+    return (
+        f"{name}: the values to predict from ({how}) lie far from the training values (mean "
+        f"{mean:.4g}, standard deviation {std:.4g}); is the column in another unit, or another "
+        f"column under this name? The model never saw such values"
+    )
