@@ -199,6 +199,22 @@ def test_rows_in_another_unit_get_a_note(tmp_path):
     assert not [n for n in load_csv(near, preprocessor=data.preprocessor).notes if "far" in n]
 
 
+def test_a_regression_target_to_evaluate_in_another_unit_gets_a_note(tmp_path):
+    rng = np.random.default_rng(4)
+    rows = [f"{x:.3f},{300 + 100 * x:.2f}" for x in rng.normal(size=80)]
+    path = tmp_path / "prices.csv"
+    path.write_text("x,price\n" + "\n".join(rows) + "\n")
+    data = load_csv(path, target="price")
+    data.split()
+    data.preprocessor.fit_target(data.y)
+    cents = tmp_path / "cents.csv"  # the same prices in cents: every metric was huge, unsaid
+    cents.write_text("x,price\n0.5,35000\n-0.2,28000\n")
+    [note] = load_csv(cents, target="price", preprocessor=data.preprocessor).notes
+    assert note.startswith("price: the target values (median 3.15e+04) lie far from the")
+    same = load_csv(path, target="price", preprocessor=data.preprocessor)
+    assert not [n for n in same.notes if "far" in n]
+
+
 def test_accounting_negatives_without_a_sign_are_negative_numbers(tmp_path):
     rng = np.random.default_rng(3)
     lines = ["balance,amount,label"]

@@ -17,7 +17,7 @@ from chainrule.data.missing_words import NUMBER_MISSING, read_missing_words
 from chainrule.data.numbers import MISSING, is_grouped, is_number
 from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.reader import Columns, first_row_names, read_columns
-from chainrule.data.sentinels import new_rows_sentinel_notes
+from chainrule.data.sentinels import new_rows_sentinel_notes, new_target_note
 from chainrule.data.targets import _known_target, unseen_notes
 from chainrule.data.unicode_forms import tidy_text
 from chainrule.errors import DataError
@@ -174,6 +174,7 @@ def load_new_rows(
     notes += unseen_notes(pre, {n: table[n] for n in expected})
     notes += new_rows_sentinel_notes(pre, {n: table[n] for n in expected})
     y = None if t is None else _known_target(table, t, pre)
+    notes += [n for n in [new_target_note(pre, t, y)] if n is not None]
     return CSVData(
         X=X,
         y=y,

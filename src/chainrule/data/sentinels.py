@@ -78,7 +78,16 @@ def _far_from_training(name: str, values: np.ndarray, mean: float, std: float) -
     return None
 
 
-def _shifted(name: str, values: np.ndarray, mean: float, std: float) -> str | None:
+def new_target_note(pre, name: str, y) -> str | None:
+    """The same note for a regression target read to evaluate: ``0.5`` for the ``50%`` of
+    training, or prices in cents, made every metric huge with no word about why."""
+    if pre.task != "regression" or pre.target_mean is None or y is None:
+        return None
+    values = np.asarray(y, dtype=np.float64)
+    return _shifted(name, values, pre.target_mean, pre.target_std, "target values")
+
+
+def _shifted(name: str, values, mean: float, std: float, what="values to predict from"):
     """A note when the rows' typical value (their median) lies far from every training value:
     grams for the kilograms of training, cents for dollars, another column under the name.
     The model extrapolates there, and its predictions mean nothing, yet nothing failed."""
@@ -89,7 +98,7 @@ def _shifted(name: str, values: np.ndarray, mean: float, std: float) -> str | No
         return None
     how = f"median {median:.4g}" if len(values) > 1 else f"{median:.4g}"
     return (
-        f"{name}: the values to predict from ({how}) lie far from the training values (mean "
+        f"{name}: the {what} ({how}) lie far from the training values (mean "
         f"{mean:.4g}, standard deviation {std:.4g}); is the column in another unit, or another "
         f"column under this name? The model never saw such values"
     )
