@@ -298,3 +298,13 @@ def test_a_column_named_with_other_case_or_spaces(tmp_path):
         cr.DataError, match=r"no column named 'z' \(feature\); the columns are: 'x', 'y'$"
     ):
         load_csv(path, target="y", features=["z"])
+
+
+def test_a_feature_listed_twice_is_named_in_each_syntax(tmp_path):
+    # the command line was told "listed twice in features=['x', 'x']", Python's syntax
+    path = tmp_path / "d.csv"
+    path.write_text("x,z,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(10)))
+    with pytest.raises(cr.DataError) as err:
+        load_csv(path, target="y", features=["x", "z", "x"])
+    assert str(err.value).endswith("'x' listed twice in features=['x', 'z', 'x']")
+    assert err.value.cli_message.endswith("'x' listed twice in --features x,z,x")

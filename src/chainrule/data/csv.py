@@ -17,7 +17,7 @@ from chainrule.data.code_columns import code_feature_notes
 from chainrule.data.csv_data import CSVData
 from chainrule.data.iso_dates import dates_of
 from chainrule.data.leakage import target_copy_notes
-from chainrule.data.messages import Message, braces, error, option, say, where
+from chainrule.data.messages import Message, braces, error, first_few, option, say, where
 from chainrule.data.missing_target import drop_missing_target as drop_missing_target_rows
 from chainrule.data.missing_target import unknown_class_note
 from chainrule.data.missing_words import read_missing_words
@@ -224,7 +224,13 @@ def load_csv(
 def _schema(table: Columns, t, features, drop, categorical, numeric, task) -> Schema:
     """Each column's type and role, with the caller's column choices applied."""
     if features is not None and len(set(features)) != len(features):
-        raise DataError(f"{table.source}: a feature column is listed twice in features={features}")
+        twice = sorted({f for f in features if features.count(f) > 1})
+        raise error(
+            say(
+                braces(f"{table.source}: {first_few(twice)} listed twice in ") + "{o}",
+                o=option("features", features),
+            )
+        )
     return infer_schema(
         table,
         t,
