@@ -308,3 +308,11 @@ def test_a_feature_listed_twice_is_named_in_each_syntax(tmp_path):
         load_csv(path, target="y", features=["x", "z", "x"])
     assert str(err.value).endswith("'x' listed twice in features=['x', 'z', 'x']")
     assert err.value.cli_message.endswith("'x' listed twice in --features x,z,x")
+
+
+def test_the_target_listed_to_drop_is_an_error(tmp_path):
+    # was ignored: the run trained on the target it was told to drop
+    path = tmp_path / "d.csv"
+    path.write_text("x,z,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(10)))
+    with pytest.raises(cr.DataError, match="the target column 'y' is also listed to drop"):
+        load_csv(path, target="y", drop=["z", "y"])

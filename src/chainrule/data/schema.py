@@ -517,6 +517,8 @@ def infer_schema(
         _override(info.column, info, named, source)
     if target is not None and features and target in features:
         raise DataError(f"{source}: the target column {target!r} is also listed as a feature")
+    if target is not None and target in (named["drop"] or ()):  # was dropped without a word
+        raise DataError(f"{source}: the target column {target!r} is also listed to drop")
     return schema
 
 
