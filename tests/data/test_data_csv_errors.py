@@ -316,3 +316,14 @@ def test_the_target_listed_to_drop_is_an_error(tmp_path):
     path.write_text("x,z,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(10)))
     with pytest.raises(cr.DataError, match="the target column 'y' is also listed to drop"):
         load_csv(path, target="y", drop=["z", "y"])
+
+
+def test_header_takes_only_none_true_or_false(tmp_path):
+    # header="no" was truthy: the first row was read as column names
+    path = tmp_path / "d.csv"
+    path.write_text("".join(f"{i},{i % 3},{i % 2}\n" for i in range(10)))
+    with pytest.raises(
+        cr.DataError, match="header must be None \\(detect\\), True or False, got 'no'"
+    ):
+        load_csv(path, target="col2", header="no")
+    assert load_csv(path, target="col2", header=False).columns == ["col0", "col1"]

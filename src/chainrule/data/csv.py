@@ -189,6 +189,8 @@ def load_csv(
     """
     source = os.fspath(path)
     _check_options(source, impute, task, decimal, label_case)
+    if header not in (None, True, False):  # header="no" was truthy: a first row read as names
+        raise DataError(f"{source}: header must be None (detect), True or False, got {header!r}")
     if preprocessor is not None:
         return load_new_rows(
             path,
