@@ -186,3 +186,34 @@ def test_the_decimal_comma_hint_names_a_column_read_with_thousands_commas(tmp_pa
         [float(c.strip('"').replace(",", ".")) for c in v],
         rtol=1e-6,
     )
+
+
+def _lakh(value: float) -> str:
+    """12,34,567.89: India's grouping, two digits a group above the thousands."""
+    whole, fraction = f"{value:.2f}".split(".")
+    head, groups = whole[:-3], [whole[-3:]]
+    while head:
+        groups.insert(0, head[-2:])
+        head = head[:-2]
+    return ",".join(groups) + "." + fraction
+
+
+@pytest.mark.parametrize("sign", ["", "₹", "₹ ", " INR"])
+def test_indian_digit_grouping_reads_as_numbers(tmp_path, sign):
+    # '4,29,160.19' was text: the column was an 'identifier', left out; '₹' no currency
+    rng = np.random.default_rng(3)
+    values = rng.uniform(1000, 5e6, 40)
+    cells = [(f"{_lakh(v)}{sign}" if sign == " INR" else f"{sign}{_lakh(v)}") for v in values]
+    rows = "".join(f'"{c}",{i % 2}\n' for i, c in enumerate(cells))
+    data = load_csv(_write(tmp_path, "inr.csv", "amount,label\n" + rows), target="label")
+    assert data.columns == ["amount"]
+    np.testing.assert_allclose(data.X[:, 0], np.round(values, 2), rtol=1e-6)
+    assert _lakh(1234567.891) == "12,34,567.89" and _lakh(123.4) == "123.40"
+
+
+def test_groups_of_two_digits_are_not_numbers_everywhere(tmp_path):
+    from chainrule.data.numbers import is_grouped
+
+    assert is_grouped("1,23,456.78") and is_grouped("-1,00,000") and is_grouped("12,345,678")
+    for cell in ("1,23,45", "123,45,678", "0,12,345", "1,2,345", "12,34"):
+        assert not is_grouped(cell), cell

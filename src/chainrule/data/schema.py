@@ -80,9 +80,9 @@ _NUMBER_ID = re.compile(
 _COMMA_DECIMAL = re.compile(r"[-+]?\d+,(?:\d{1,2}|\d{4,})")
 # 51.3%, $5,125.70, -€12, (1,200.00 USD): a number with a percent or currency sign
 _UNIT_NUMBER = re.compile(
-    r"\(?[-+]?(?:[$€£¥]|USD|EUR|GBP)?\s?[-+]?\d[\d,.' ]*\s?(?:%|[$€£¥]|USD|EUR|GBP)?\)?"
+    r"\(?[-+]?(?:[$€£¥₹]|USD|EUR|GBP|INR)?\s?[-+]?\d[\d,.' ]*\s?(?:%|[$€£¥₹]|USD|EUR|GBP|INR)?\)?"
 )
-_UNIT_SIGN = re.compile(r"%|[$€£¥]|USD|EUR|GBP")
+_UNIT_SIGN = re.compile(r"%|[$€£¥₹]|USD|EUR|GBP|INR")
 # a time after a date: 12:30, 12:30:05.25, 12:30 PM, with a zone (Z, UTC, +02:00, -0500)
 _TIME = (
     r"(?:(?:[T ]|, ?)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?: ?[AaPp][Mm])?"
