@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chainrule.data.charset import Charset, choose_charset
+from chainrule.data.excel_literals import unwrap_excel_literals
 from chainrule.data.header import (
     _is_header,
     _names,
@@ -439,6 +440,7 @@ def read_columns(
     _check_row_count(builder.rows, min_rows, bool(header), source)
     columns: list[Column | None] = [None] * width
     for col in builder.build(head):
+        unwrap_excel_literals(col, fmt)  # ="00123": the text Excel shows
         columns[col.position] = col
     if blank:
         notes += blank_columns(cells[0], columns, names, source, first_chunk_line)
