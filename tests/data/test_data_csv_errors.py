@@ -327,3 +327,23 @@ def test_header_takes_only_none_true_or_false(tmp_path):
     ):
         load_csv(path, target="col2", header="no")
     assert load_csv(path, target="col2", header=False).columns == ["col0", "col1"]
+
+
+def test_a_missing_marker_among_words_is_named_in_the_error(tmp_path):
+    # 'NA' among region codes (North America) is a missing value, as pandas reads it; the
+    # error said only "missing value" over a cell that plainly holds NA
+    rows = "".join(f"{i},{['EU', 'NA', 'APAC'][i % 3]},{i % 2}\n" for i in range(12))
+    path = tmp_path / "regions.csv"
+    path.write_text("x,region,label\n" + rows)
+    with pytest.raises(cr.DataError) as err:
+        load_csv(path, target="label")
+    assert (
+        "line 3, column 2 ('region'): missing value ('NA' reads as one; if it is a value "
+        in str(err.value)
+    )
+    numbers = tmp_path / "numbers.csv"  # among numbers NA is plainly no value: said as before
+    numbers.write_text(
+        "x,label\n" + "".join(f"{'NA' if i == 2 else i},{i % 2}\n" for i in range(12))
+    )
+    with pytest.raises(cr.DataError, match=r"line 4, column 1 \('x'\): missing value; fill"):
+        load_csv(numbers, target="label")

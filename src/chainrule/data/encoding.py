@@ -44,6 +44,10 @@ def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source
     if absent.any() and spec.get("fill") is None:
         i = int(np.argmax(absent))
         what = "missing value; "
+        if (word := _missing_word(col, i)) is not None:  # NA: North America, or no value?
+            what = f"missing value ({word!r} reads as one; if it is a value here, write it " + (
+                "otherwise in the file); "
+            )
         if (cell := sheet_error_cell(col, i)) is not None:
             total = sum(v for k, v in col.sheet_errors.items() if k != "rows")
             what = (
@@ -110,6 +114,14 @@ def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source
     else:  # boolean: one 0/1 feature; an unseen value sits halfway
         block[:, 0] = 0.5
         block[rows, 0] = codes[rows]
+
+
+def _missing_word(col: Column, i: int) -> str | None:
+    """The text of row ``i``'s missing cell (``NA``, ``null``) where the file's first rows
+    show it, beside other text (a column of codes: ``NA`` may be North America); else None."""
+    if i >= len(col.head) or col.position >= len(col.head[i]) or not col.levels:
+        return None
+    return col.head[i][col.position].strip() or None
 
 
 _ANSWERS = {
