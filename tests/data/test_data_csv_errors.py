@@ -347,3 +347,17 @@ def test_a_missing_marker_among_words_is_named_in_the_error(tmp_path):
     )
     with pytest.raises(cr.DataError, match=r"line 4, column 1 \('x'\): missing value; fill"):
         load_csv(numbers, target="label")
+
+
+def test_na_among_categories_filled_by_impute_gets_a_note(tmp_path):
+    # with impute='mean' the 'NA' (North America) rows became the most frequent region,
+    # without a word
+    rows = "".join(f"{i},{['EU', 'NA', 'APAC', 'EU'][i % 4]},{i % 2}\n" for i in range(16))
+    path = tmp_path / "regions.csv"
+    path.write_text("x,region,label\n" + rows)
+    data = load_csv(path, target="label", impute="mean")
+    [note] = [n for n in data.notes if n.startswith("region:")]
+    assert note.startswith("region: 4 missing cell(s), 'NA' among them, filled with 'EU'")
+    blank = tmp_path / "blank.csv"  # an empty cell is plainly no value: no note
+    blank.write_text("x,region,label\n" + rows.replace(",NA,", ",,"))
+    assert not [n for n in load_csv(blank, target="label", impute="mean").notes if "NA" in n]

@@ -279,6 +279,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     notes += _left_out_notes(schema, features) + ([hint] if hint is not None else [])
     specs = [_spec(c.column, c, impute, table.source) for c in used]
     notes += case_notes(t, class_names, specs)
+    notes += [n for c, sp in zip(used, specs) if (n := _filled_word_note(c.column, sp))]
     pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
     pre.label_case = label_case if class_names is not None else None
     pre.file_columns = list(table.names)  # a headerless file of new rows is read by it
@@ -488,6 +489,23 @@ def _spec(col: Column, info, impute, source: str) -> dict:
         if impute == "mean":
             spec["fill"] = _mean_fill(col, kind, source) if (~absent).any() else 0.0
     return spec
+
+
+def _filled_word_note(col: Column, spec: dict) -> str | None:
+    """A note when impute filled a column of categories whose missing cells include ``NA``
+    (North America, Namibia?): filled with the most frequent category, without a word."""
+    if spec.get("kind") != "categorical" or spec.get("fill") is None:
+        return None
+    rows = np.flatnonzero(col.kinds[: len(col.head)] == ABSENT)
+    words = {col.head[i][col.position].strip() for i in rows if col.position < len(col.head[i])}
+    if "NA" not in words:
+        return None
+    count = int((col.kinds == ABSENT).sum())
+    return (
+        f"{col.name}: {count} missing cell(s), 'NA' among them, filled with {spec['fill']!r} "
+        f"(the most frequent); if 'NA' is a value here (North America, Namibia), write it "
+        f"otherwise in the file"
+    )
 
 
 def _category_counts(col: Column) -> dict[str, int]:
