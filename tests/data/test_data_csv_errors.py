@@ -361,3 +361,34 @@ def test_na_among_categories_filled_by_impute_gets_a_note(tmp_path):
     blank = tmp_path / "blank.csv"  # an empty cell is plainly no value: no note
     blank.write_text("x,region,label\n" + rows.replace(",NA,", ",,"))
     assert not [n for n in load_csv(blank, target="label", impute="mean").notes if "NA" in n]
+
+
+def test_a_cell_longer_than_the_csv_modules_128_kb_reads(tmp_path):
+    # was "line 5: malformed CSV (field larger than field limit (131072))" for a long text
+    long = "lorem ipsum " * 20000  # 240 KB
+    rows = "".join(f'{i},"{long if i == 3 else "short"}",{i % 2}\n' for i in range(12))
+    path = tmp_path / "long.csv"
+    path.write_text("x,text,label\n" + rows)
+    data = load_csv(path, target="label", features=["x", "text"])
+    assert len(data) == 12 and data.columns == ["x", "text"]
+
+
+def test_a_stray_quote_that_swallows_a_big_file_is_named(tmp_path, monkeypatch):
+    from chainrule.data import lines
+
+    monkeypatch.setattr(lines, "FIELD_LIMIT", 1 << 20)  # 1 MB: a small file shows it
+    import csv
+
+    before = csv.field_size_limit()
+    csv.field_size_limit(1 << 20)
+    try:
+        rows = ['1,"oops,0'] + [f"{i},word,{i % 2}" for i in range(120000)]
+        path = tmp_path / "stray.csv"
+        path.write_text("x,text,label\n" + "\n".join(rows) + "\n")
+        with pytest.raises(
+            cr.DataError,
+            match=r"line 2: a cell of over 1 MB starts here: a quoted cell that never ends",
+        ):
+            load_csv(path, target="label")
+    finally:
+        csv.field_size_limit(before)

@@ -54,6 +54,11 @@ def _comment_lines(head: list[str], marked: int, delimiter: str) -> int:
     return n
 
 
+#: The longest cell read, in characters: Python's csv module stops at 128 KB, which a long
+#: text (an article, a JSON blob in a cell) exceeds; past 16 MB it is a stray quote's doing.
+FIELD_LIMIT = 16 << 20
+
+
 def records(
     path,
     *,
@@ -106,6 +111,8 @@ def records(
     def rows():
         # skipinitialspace: `1, "Paris, FR"` (a space before a quoted cell, as people and some
         # tools write) is two cells, not three with the quotes kept as text
+        if csv.field_size_limit() < FIELD_LIMIT:  # raised, never lowered: it is process-wide
+            csv.field_size_limit(FIELD_LIMIT)
         reader = csv.reader(f, delimiter=delimiter, strict=True, skipinitialspace=True)
         skipped = int(declared is not None) + comments
         line = 1 + skipped
@@ -126,6 +133,12 @@ def records(
                     f"{source}: line {line}: malformed CSV: text after a closing quote, before "
                     f"the next {delimiter!r} (a space between a quoted cell and {delimiter!r}?); "
                     f"remove it, or quote the whole cell"
+                ) from None
+            if "field limit" in str(err):  # a stray quote swallowed the lines below it
+                raise DataError(
+                    f"{source}: line {line}: a cell of over {FIELD_LIMIT >> 20} MB starts here: "
+                    f"a quoted cell that never ends (a stray '\"'?); remove it, or write a quote "
+                    f'inside a quoted cell as ""'
                 ) from None
             raise DataError(f"{source}: line {line}: malformed CSV ({err})") from None
         except UnicodeDecodeError:
