@@ -392,3 +392,13 @@ def test_a_stray_quote_that_swallows_a_big_file_is_named(tmp_path, monkeypatch):
             load_csv(path, target="label")
     finally:
         csv.field_size_limit(before)
+
+
+def test_a_buffer_or_a_frame_is_told_to_be_a_file(tmp_path):
+    # was "TypeError: expected str, bytes or os.PathLike object, not StringIO" from os.fspath
+    import io
+
+    with pytest.raises(
+        TypeError, match=r"load_csv reads a CSV file by its path, got StringIO; write"
+    ):
+        load_csv(io.StringIO("x,y\n1,a\n2,b\n"), target="y")

@@ -187,6 +187,11 @@ def load_csv(
         >>> data = load_csv("iris.csv", target="species")       # doctest: +SKIP
         >>> X_train, X_test, y_train, y_test = data.split(test_size=0.2)  # doctest: +SKIP
     """
+    if not isinstance(path, (str, bytes, os.PathLike)):  # a buffer or a frame, as pandas takes
+        raise TypeError(
+            f"load_csv reads a CSV file by its path, got {type(path).__name__}; write the data "
+            f"to a file first (a DataFrame: df.to_csv('data.csv', index=False))"
+        )
     source = os.fspath(path)
     _check_options(source, impute, task, decimal, label_case)
     if header not in (None, True, False):  # header="no" was truthy: a first row read as names
