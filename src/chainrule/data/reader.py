@@ -56,6 +56,8 @@ _SEPARATOR = "\x1f"  # joins cells to search them at once; no CSV cell holds it
 _PADDED_CELL = re.compile(r"(?:^|\x1f)[ \t]*0\d*[1-9]\d*[ \t]*(?=\x1f|$)")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 FLOAT32_EXACT = 2.0**24  # every whole number up to this is exact in float32
+FLOAT64_EXACT = 2.0**53  # and in float64: beyond it, 1234567890123456701 is ...700 too
+_DIGITS = re.compile(r"[+-]?\d+")
 
 
 # ---- the columns ------------------------------------------------------------------------------
@@ -135,8 +137,9 @@ class _TextColumn:
 
     def build(self, n: int) -> np.ndarray:
         codes = np.full(n, -1, dtype=np.int32)
-        for start, part in self.parts:
-            codes[start : start + len(part)] = part
+        for start, part in self.parts:  # a chunk may come in two parts (_huge_whole_numbers)
+            view = codes[start : start + len(part)]
+            view[part >= 0] = part[part >= 0]
         self.parts = []
         return codes
 
@@ -196,6 +199,9 @@ class _Builder:
                 if text.any():
                     self.text.setdefault(k, _TextColumn()).add(self.rows, cells, text)
             del columns
+        huge = (kinds == NUMBER) & (np.abs(values) >= FLOAT64_EXACT)
+        if huge.any():
+            self._huge_whole_numbers(chunk_rows, values, kinds, huge)
         self._check(values, kinds)
         for k in self.exact:
             self.exact_values[k].append(values[:, int(np.searchsorted(self.wanted, k))].copy())
@@ -271,6 +277,21 @@ class _Builder:
                     i = int(np.argmax(big[:, j]))
                     what = "infinite" if np.isinf(values[i, j]) else "too large for float32"
                     self.problem[k] = (self.rows + i, values[i, j], what)
+
+    def _huge_whole_numbers(self, chunk_rows, values, kinds, huge) -> None:
+        """Whole numbers written with 16 digits or more (2**53 and beyond) are kept as their
+        text: float64 cannot hold them (a tweet's or an order's id: 1234567890123456701 and
+        ...702 were one number, so a column of distinct ids was "constant")."""
+        for j in np.flatnonzero(huge.any(axis=0)):
+            k = int(self.wanted[j])
+            cells = [row[k] for row in chunk_rows]
+            digits = [
+                bool(h) and bool(_DIGITS.fullmatch(c.strip())) for h, c in zip(huge[:, j], cells)
+            ]
+            text = np.array(digits, dtype=bool)
+            if text.any():
+                kinds[text, j], values[text, j] = TEXT, np.nan
+                self.text.setdefault(k, _TextColumn()).add(self.rows, cells, text)
 
     def _keep_exact(self, k: int, j: int) -> None:
         """Keep column ``k`` in float64 from now on: it holds whole numbers float32 rounds
