@@ -35,3 +35,25 @@ def test_evaluate_names_the_class_scored_and_notes_0_over_0(tmp_path):
         "note: the file holds no row of class 'pass' and the model predicts it for no row: "
         "precision, recall, f1 are 0/0, shown as 0"
     ) in result.stderr
+
+
+def test_evaluate_one_row_of_a_regression_shows_no_r2(tmp_path):
+    # r2 of one row was printed as 0.0000 (scikit-learn: NaN): one row has no spread to
+    # explain, and 0 reads as a model that failed
+    rows = ["x,y"] + [f"{i / 10},{2 * i / 10 + 1}" for i in range(40)]
+    data = tmp_path / "line.csv"
+    data.write_text("\n".join(rows) + "\n")
+    model = tmp_path / "m.safetensors"
+    assert (
+        run_cli(
+            "train", data, "--target", "y", "--epochs", "2", "--no-plots", "--out", model
+        ).returncode
+        == 0
+    )
+    one = tmp_path / "one.csv"
+    one.write_text("x,y\n1.5,4\n")
+    result = run_cli("evaluate", model, one)
+    assert result.returncode == 0, result.stderr
+    assert "r2        n/a (one row)" in result.stdout
+    both = run_cli("evaluate", model, data)
+    assert _metric(both.stdout, "r2")[0] == "r2"

@@ -266,6 +266,41 @@ def test_explain_rows_without_the_target_column_explains_the_prediction(tmp_path
     assert labelled.returncode == 0 and "E = o" in labelled.stdout, labelled.stderr
 
 
+def test_explain_a_labelled_file_with_an_unusable_target_value_says_so(tmp_path):
+    # before: a missing target or an unseen label on any row made explain claim "d.csv has
+    # no target column 'y'" and explain row 0's prediction instead of its loss, without a word
+    data = write_regression_csv(tmp_path / "r.csv", n=60)
+    model = tmp_path / "r.safetensors"
+    trained = run_cli("train", data, "--target", "y", "--epochs", "1", "--no-plots", "--out", model)
+    assert trained.returncode == 0, trained.stderr
+    lines = data.read_text().splitlines()
+    gap = tmp_path / "gap.csv"
+    gap.write_text("\n".join([*lines[:3], lines[3].rsplit(",", 1)[0] + ",", *lines[4:]]) + "\n")
+    result = run_cli("explain", model, "--data", gap, "--row", "0")
+    assert result.returncode == 2 and "no target column" not in result.stderr
+    assert "line 4, column 3 ('y'): missing target value" in result.stderr
+    assert "--drop-missing-target" in result.stderr and "--prediction" in result.stderr
+    dropped = run_cli("explain", model, "--data", gap, "--row", "0", "--drop-missing-target")
+    assert dropped.returncode == 0, dropped.stderr
+    assert "'y' is standardised as in training" in dropped.stderr
+    assert "left out (--drop-missing-target): line(s) 4" in dropped.stderr
+    alone = run_cli("explain", model, "--data", gap, "--row", "2", "--prediction")
+    assert alone.returncode == 0 and "E = o" in alone.stdout, alone.stderr
+
+
+def test_explain_a_label_training_never_saw_is_an_error_not_a_prediction(tmp_path):
+    data = write_classification_csv(tmp_path / "d.csv", n=60)
+    model = tmp_path / "m.safetensors"
+    args = ["--layers", "3", "--epochs", "1", "--no-plots"]
+    assert run_cli("train", data, "--target", "species", *args, "--out", model).returncode == 0
+    lines = data.read_text().splitlines()
+    odd = tmp_path / "odd.csv"
+    odd.write_text("\n".join([*lines[:5], lines[5].rsplit(",", 1)[0] + ",unicorn"]) + "\n")
+    result = run_cli("explain", model, "--data", odd, "--row", "0")
+    assert result.returncode == 2 and "no target column" not in result.stderr
+    assert "label 'unicorn' was not seen in training" in result.stderr
+
+
 def test_explain_input_note_escapes_a_line_break_in_a_category(tmp_path):
     # a quoted cell "New\nYork" printed its line break raw, splitting the note's line in two
     rows = ["size,city,bought"]

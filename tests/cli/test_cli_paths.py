@@ -126,6 +126,20 @@ def test_too_few_rows_to_hold_out_a_validation_part_names_the_classes_and_the_wa
     assert out.is_file()
 
 
+def test_a_validation_part_too_small_for_every_class_names_the_splits_that_fit(tmp_path, capsys):
+    # before: "choose a test_size between 3 and 7 samples", train_test_split's words
+    data = tmp_path / "ten.csv"
+    data.write_text("a,label\n" + "".join(f"{i},{'xyz'[i % 3]}\n" for i in range(10)))
+    out = tmp_path / "m.safetensors"
+    args = ["train", str(data), "--target", "label", "--epochs", "1", "--no-plots"]
+    assert main([*args, "--out", str(out), "--validation-split", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert "test_size" not in err and not out.exists()
+    assert "must hold 3 to 7 rows of 10: --validation-split from 0.3 to 0.7" in err
+    for split in ("0.3", "0.7"):
+        assert main([*args, "--out", str(out), "--overwrite", "--validation-split", split]) == 0
+
+
 def test_a_missing_data_path_is_named_before_asking_for_target(tmp_path, capsys):
     # `chainrule train shapes/` with a mistyped folder said "say which column to predict
     # with --target COLUMN", as if it were a CSV file without a target

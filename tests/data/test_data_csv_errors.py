@@ -283,3 +283,123 @@ def test_hundred_thousand_columns_fail_fast_and_precisely(tmp_path, cell):
     with pytest.raises(cr.DataError, match=r"wide_bad.csv: line 4, column 100000 \('f99999'\)"):
         load_csv(path, target="label")
     assert time.process_time() - start < 10.0  # a blow-up bound, as above
+
+
+def test_a_column_named_with_other_case_or_spaces(tmp_path):
+    # before: --target " y" (spaces, which header names never keep) was "no column named
+    # ' y'", and --target Y named no column without a word about 'y'
+    path = tmp_path / "d.csv"
+    path.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(10)))
+    assert load_csv(path, target=" y ").target_name == "y"
+    with pytest.raises(
+        cr.DataError, match=r"no column named 'Y' \(target\); .*\('y' differs only in case"
+    ):
+        load_csv(path, target="Y")
+    with pytest.raises(
+        cr.DataError, match=r"no column named 'z' \(feature\); the columns are: 'x', 'y'$"
+    ):
+        load_csv(path, target="y", features=["z"])
+
+
+def test_a_feature_listed_twice_is_named_in_each_syntax(tmp_path):
+    # the command line was told "listed twice in features=['x', 'x']", Python's syntax
+    path = tmp_path / "d.csv"
+    path.write_text("x,z,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(10)))
+    with pytest.raises(cr.DataError) as err:
+        load_csv(path, target="y", features=["x", "z", "x"])
+    assert str(err.value).endswith("'x' listed twice in features=['x', 'z', 'x']")
+    assert err.value.cli_message.endswith("'x' listed twice in --features x,z,x")
+
+
+def test_the_target_listed_to_drop_is_an_error(tmp_path):
+    # was ignored: the run trained on the target it was told to drop
+    path = tmp_path / "d.csv"
+    path.write_text("x,z,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(10)))
+    with pytest.raises(cr.DataError, match="the target column 'y' is also listed to drop"):
+        load_csv(path, target="y", drop=["z", "y"])
+
+
+def test_header_takes_only_none_true_or_false(tmp_path):
+    # header="no" was truthy: the first row was read as column names
+    path = tmp_path / "d.csv"
+    path.write_text("".join(f"{i},{i % 3},{i % 2}\n" for i in range(10)))
+    with pytest.raises(
+        cr.DataError, match="header must be None \\(detect\\), True or False, got 'no'"
+    ):
+        load_csv(path, target="col2", header="no")
+    assert load_csv(path, target="col2", header=False).columns == ["col0", "col1"]
+
+
+def test_a_missing_marker_among_words_is_named_in_the_error(tmp_path):
+    # 'NA' among region codes (North America) is a missing value, as pandas reads it; the
+    # error said only "missing value" over a cell that plainly holds NA
+    rows = "".join(f"{i},{['EU', 'NA', 'APAC'][i % 3]},{i % 2}\n" for i in range(12))
+    path = tmp_path / "regions.csv"
+    path.write_text("x,region,label\n" + rows)
+    with pytest.raises(cr.DataError) as err:
+        load_csv(path, target="label")
+    assert (
+        "line 3, column 2 ('region'): missing value ('NA' reads as one; if it is a value "
+        in str(err.value)
+    )
+    numbers = tmp_path / "numbers.csv"  # among numbers NA is plainly no value: said as before
+    numbers.write_text(
+        "x,label\n" + "".join(f"{'NA' if i == 2 else i},{i % 2}\n" for i in range(12))
+    )
+    with pytest.raises(cr.DataError, match=r"line 4, column 1 \('x'\): missing value; fill"):
+        load_csv(numbers, target="label")
+
+
+def test_na_among_categories_filled_by_impute_gets_a_note(tmp_path):
+    # with impute='mean' the 'NA' (North America) rows became the most frequent region,
+    # without a word
+    rows = "".join(f"{i},{['EU', 'NA', 'APAC', 'EU'][i % 4]},{i % 2}\n" for i in range(16))
+    path = tmp_path / "regions.csv"
+    path.write_text("x,region,label\n" + rows)
+    data = load_csv(path, target="label", impute="mean")
+    [note] = [n for n in data.notes if n.startswith("region:")]
+    assert note.startswith("region: 4 missing cell(s), 'NA' among them, filled with 'EU'")
+    blank = tmp_path / "blank.csv"  # an empty cell is plainly no value: no note
+    blank.write_text("x,region,label\n" + rows.replace(",NA,", ",,"))
+    assert not [n for n in load_csv(blank, target="label", impute="mean").notes if "NA" in n]
+
+
+def test_a_cell_longer_than_the_csv_modules_128_kb_reads(tmp_path):
+    # was "line 5: malformed CSV (field larger than field limit (131072))" for a long text
+    long = "lorem ipsum " * 20000  # 240 KB
+    rows = "".join(f'{i},"{long if i == 3 else "short"}",{i % 2}\n' for i in range(12))
+    path = tmp_path / "long.csv"
+    path.write_text("x,text,label\n" + rows)
+    data = load_csv(path, target="label", features=["x", "text"])
+    assert len(data) == 12 and data.columns == ["x", "text"]
+
+
+def test_a_stray_quote_that_swallows_a_big_file_is_named(tmp_path, monkeypatch):
+    from chainrule.data import lines
+
+    monkeypatch.setattr(lines, "FIELD_LIMIT", 1 << 20)  # 1 MB: a small file shows it
+    import csv
+
+    before = csv.field_size_limit()
+    csv.field_size_limit(1 << 20)
+    try:
+        rows = ['1,"oops,0'] + [f"{i},word,{i % 2}" for i in range(120000)]
+        path = tmp_path / "stray.csv"
+        path.write_text("x,text,label\n" + "\n".join(rows) + "\n")
+        with pytest.raises(
+            cr.DataError,
+            match=r"line 2: a cell of over 1 MB starts here: a quoted cell that never ends",
+        ):
+            load_csv(path, target="label")
+    finally:
+        csv.field_size_limit(before)
+
+
+def test_a_buffer_or_a_frame_is_told_to_be_a_file(tmp_path):
+    # was "TypeError: expected str, bytes or os.PathLike object, not StringIO" from os.fspath
+    import io
+
+    with pytest.raises(
+        TypeError, match=r"load_csv reads a CSV file by its path, got StringIO; write"
+    ):
+        load_csv(io.StringIO("x,y\n1,a\n2,b\n"), target="y")

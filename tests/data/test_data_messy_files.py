@@ -183,6 +183,38 @@ def test_large_integers_found_after_the_first_chunk_are_kept_exact(tmp_path, mon
     assert values[20:].tolist() == [123456780 + i % 6 for i in range(20, 60)]
 
 
+def test_ids_of_sixteen_digits_or_more_are_kept_as_written(tmp_path, monkeypatch):
+    # 1234567890123456700 + i are one float64: a column of 60 distinct ids was "constant:
+    # every row holds 1.234568e+18", and categorical=['id_'] made one category of them
+    import chainrule.data.reader as reader
+
+    monkeypatch.setattr(reader, "CHUNK_ROWS", 7)  # a chunk with a word and an id: two parts
+    ids = [str(1234567890123456700 + i) for i in range(60)]
+    ids[9] = "unknown"
+    rows = "".join(f"{ids[i]},{i % 5},{'ny'[i % 2]}\n" for i in range(60))
+    path = write(tmp_path, "tweet,x,label\n" + rows)
+    table = reader.read_columns(path)
+    assert [table["tweet"].text_of(i) for i in (0, 9, 10, 59)] == [
+        ids[0],
+        "unknown",
+        ids[10],
+        ids[59],
+    ]
+    data = cr.data.load_csv(path, target="label")
+    assert data.schema["tweet"].role == "identifier" and data.schema["tweet"].distinct == 60
+    data = cr.data.load_csv(path, target="label", categorical=["tweet"])
+    assert len([f for f in data.feature_names if f.startswith("tweet=")]) == 60
+    new = write(tmp_path, f"tweet,x\n{ids[59]},1\n", "new.csv")
+    X = cr.data.load_csv(new, preprocessor=data.preprocessor).X
+    assert X[0, data.feature_names.index(f"tweet={ids[59]}")] == 1.0
+    sci = write(
+        tmp_path,
+        "v,label\n" + "".join(f"{1e18 * (i + 1):.3e},{i % 2}\n" for i in range(12)),
+        "s.csv",
+    )
+    assert cr.data.load_csv(sci, target="label").schema["v"].role == "numeric"  # a measurement
+
+
 # ---- codes written with leading zeros ------------------------------------------------------
 def test_zip_codes_with_leading_zeros_are_categories(tmp_path):
     zips = ["01234", "02139", "10001", "94105", "00501"]

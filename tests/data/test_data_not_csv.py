@@ -26,6 +26,19 @@ def test_json_lines_are_named(tmp_path):
         load_csv(path, target="label")
 
 
+def test_a_json_array_is_told_the_call_that_reads_an_array(tmp_path):
+    # before: "pandas.read_json(path, lines=True) ... (lines=False for one JSON array)":
+    # the call for JSON lines first, which fails on an array
+    path = tmp_path / "data.csv"
+    records = [{"x": x, "z": z, "label": y} for x, z, y in _values()]
+    path.write_text(json.dumps(records))
+    with pytest.raises(cr.DataError, match=r"pandas.read_json\(path, lines=False\)"):
+        load_csv(path, target="label")
+    path.write_text(json.dumps(records, indent=2))  # pretty-printed: '[' alone on line 1
+    with pytest.raises(cr.DataError, match=r"pandas.read_json\(path, lines=False\)"):
+        load_csv(path, target="label")
+
+
 def test_html_is_named(tmp_path):
     # before: "no column named 'label' (target); the columns are: '<html><body><table>...'"
     path = tmp_path / "data.csv"

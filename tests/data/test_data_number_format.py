@@ -3,8 +3,12 @@ differently in the two conventions (4.500, 4,500) follow training, a file that p
 numbers otherwise is read as written, with a note."""
 
 import numpy as np
+import pytest
 
+import chainrule as cr
 from chainrule.data import Preprocessor, load_csv
+from chainrule.data.reader import read_columns
+from chainrule.data.schema import infer_schema
 
 
 def _write(tmp_path, name, text):
@@ -126,3 +130,90 @@ def test_the_thousands_note_shows_the_files_own_separator(tmp_path):
     data = load_csv(_write(tmp_path, "swiss.csv", "\n".join(rows) + "\n"), target="label")
     assert data.X[0, 0] == 100311.0
     assert 'numbers use thousands separators (e.g. "100\'311")' in data.notes
+
+
+def test_three_decimals_with_a_comma_in_a_comma_separated_file_are_not_thousands(tmp_path):
+    # a sheet exported with ',' between cells and decimal commas quoted ("2,764", "0,261"):
+    # "2,764" read as 2764 and "0,261" (no thousands grouping) as text, so the column was
+    # 'mixed' and the advice, to empty the odd cells, kept numbers 1000 times too large
+    rng = np.random.default_rng(3)
+    cells = [f'"{v:.3f}"'.replace(".", ",") for v in rng.normal(0, 10, 40)]
+    rows = "".join(f"{c},{'ab'[i % 2]}\n" for i, c in enumerate(cells))
+    path = tmp_path / "sheet.csv"
+    path.write_text("v,label\n" + rows)
+    with pytest.raises(cr.DataError) as err:
+        load_csv(path, target="label")
+    message = str(err.value)
+    assert "'v' write numbers with a decimal comma" in message and "decimal=','" in message
+    assert "write those cells empty" not in message
+    data = load_csv(path, target="label", decimal=",")
+    expected = [float(c.strip('"').replace(",", ".")) for c in cells]
+    np.testing.assert_allclose(data.X[:, 0], expected, rtol=1e-6)
+    beside = tmp_path / "beside.csv"  # a column with a decimal point: 'v' is left out, said why
+    beside.write_text(
+        "v,x,label\n" + "".join(f"{c},{i / 2},{i % 2}\n" for i, c in enumerate(cells))
+    )
+    data = load_csv(beside, target="label")
+    assert data.columns == ["x"] and data.schema["v"].role == "comma decimals"
+    assert "'0,261'" in data.schema["v"].reason or "decimal comma" in data.schema["v"].reason
+
+
+def test_whole_numbers_grouped_with_commas_beside_a_stray_word_stay_numbers(tmp_path):
+    values = [f'"{v:,}"' for v in range(1000, 41000, 1000)]
+    values[5] = "unknown"
+    rows = "".join(f"{c},{i % 2}\n" for i, c in enumerate(values))
+    path = tmp_path / "grouped.csv"
+    path.write_text("v,label\n" + rows)
+    schema = infer_schema(read_columns(path), target="label")
+    assert schema["v"].role == "numeric"  # one word among grouped numbers: not decimal commas
+
+
+def test_the_decimal_comma_hint_names_a_column_read_with_thousands_commas(tmp_path):
+    # 'w' (8,47) is left out with the hint decimal=','; 'v' (1,771) was read as 1771 without
+    # the hint saying that the same mark, read as a decimal comma, makes it 1.771
+    rng = np.random.default_rng(3)
+    v = [f'"{x:.3f}"'.replace(".", ",") for x in rng.uniform(1, 10, 40)]
+    w = [f'"{x:.2f}"'.replace(".", ",") for x in rng.uniform(1, 10, 40)]
+    rows = "".join(f"{a},{b},{i % 2}\n" for i, (a, b) in enumerate(zip(v, w)))
+    path = _write(tmp_path, "two.csv", "v,w,label\n" + rows)
+    data = load_csv(path, target="label")
+    [hint] = [n for n in data.notes if "decimal=','" in n]
+    first = v[0].strip('"')
+    assert f"it reads 'v' too: '{first}' is now {first.replace(',', '')}, then " in hint
+    assert "--decimal ," in hint.cli
+    np.testing.assert_allclose(
+        load_csv(path, target="label", decimal=",").X[:, 0],
+        [float(c.strip('"').replace(",", ".")) for c in v],
+        rtol=1e-6,
+    )
+
+
+def _lakh(value: float) -> str:
+    """12,34,567.89: India's grouping, two digits a group above the thousands."""
+    whole, fraction = f"{value:.2f}".split(".")
+    head, groups = whole[:-3], [whole[-3:]]
+    while head:
+        groups.insert(0, head[-2:])
+        head = head[:-2]
+    return ",".join(groups) + "." + fraction
+
+
+@pytest.mark.parametrize("sign", ["", "₹", "₹ ", " INR"])
+def test_indian_digit_grouping_reads_as_numbers(tmp_path, sign):
+    # '4,29,160.19' was text: the column was an 'identifier', left out; '₹' no currency
+    rng = np.random.default_rng(3)
+    values = rng.uniform(1000, 5e6, 40)
+    cells = [(f"{_lakh(v)}{sign}" if sign == " INR" else f"{sign}{_lakh(v)}") for v in values]
+    rows = "".join(f'"{c}",{i % 2}\n' for i, c in enumerate(cells))
+    data = load_csv(_write(tmp_path, "inr.csv", "amount,label\n" + rows), target="label")
+    assert data.columns == ["amount"]
+    np.testing.assert_allclose(data.X[:, 0], np.round(values, 2), rtol=1e-6)
+    assert _lakh(1234567.891) == "12,34,567.89" and _lakh(123.4) == "123.40"
+
+
+def test_groups_of_two_digits_are_not_numbers_everywhere(tmp_path):
+    from chainrule.data.numbers import is_grouped
+
+    assert is_grouped("1,23,456.78") and is_grouped("-1,00,000") and is_grouped("12,345,678")
+    for cell in ("1,23,45", "123,45,678", "0,12,345", "1,2,345", "12,34"):
+        assert not is_grouped(cell), cell

@@ -138,3 +138,19 @@ def test_a_source_line_below_the_data_is_named_as_a_note_to_delete(tmp_path):
         r"source, a footnote: 'Source: company data 2024'\), delete it",
     ):
         load_csv(path, target="label")
+
+
+def test_exports_pasted_together_each_with_its_byte_order_mark(tmp_path):
+    # `cat a.csv b.csv` of two Excel "CSV UTF-8" exports: the second header starts with a
+    # byte-order mark, which hid the repeat: "line 32, column 1 ('x'): '\ufeffx' is not a
+    # number", a character no editor shows
+    rows = _rows(60)
+    part = lambda chunk: "\ufeffx,z,label\r\n" + "\r\n".join(chunk) + "\r\n"  # noqa: E731
+    path = tmp_path / "pasted.csv"
+    path.write_bytes((part(rows[:30]) + part(rows[30:])).encode("utf-8"))
+    data = load_csv(path, target="label")
+    assert data.columns == ["x", "z"] and len(data) == 60
+    assert "on line(s) 32: skipped" in data.notes[0]
+    data.preprocessor.fit(data.X)
+    again = load_csv(path, target="label", preprocessor=data.preprocessor)
+    np.testing.assert_array_equal(again.X, data.X)

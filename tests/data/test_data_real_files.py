@@ -152,6 +152,69 @@ def test_missing_value_code_in_rows_to_predict_gets_a_note(tmp_path):
     assert not load_csv(plain, preprocessor=data.preprocessor).notes
 
 
+def test_missing_value_codes_after_a_yes_no_column_are_compared_with_their_own_column(tmp_path):
+    # a boolean column keeps its two categories but is one feature: counted as two, every
+    # numeric column after it was compared with its neighbour's statistics, so predicting on
+    # the training file itself said "income: 99 ... lies far outside the training values
+    # (mean 0.48, standard deviation 0.5)", and a real -9999 went unsaid
+    rng = np.random.default_rng(2)
+    rows = [
+        f"{'yes' if i % 2 else 'no'},{rng.integers(0, 1000)},{rng.normal(50, 10):.1f},{i % 2}"
+        for i in range(100)
+    ]
+    path = tmp_path / "train.csv"
+    path.write_text("member,visits,income,label\n" + "\n".join(rows) + "\n")
+    data = load_csv(path, target="label")
+    data.split()  # fits the preprocessor
+    again = load_csv(path, target="label", preprocessor=data.preprocessor)
+    assert not [n for n in again.notes if "far outside" in n]
+    new = tmp_path / "new.csv"
+    new.write_text("member,visits,income\nyes,100,-9999\nno,999,50\n")
+    notes = [n for n in load_csv(new, preprocessor=data.preprocessor).notes if "far" in n]
+    assert len(notes) == 1 and notes[0].startswith("income: -9999 in 1 row(s) lies far outside")
+
+
+def test_rows_in_another_unit_get_a_note(tmp_path):
+    # incomes of about 50 (thousands) in training, 51000 in the rows to predict: the model
+    # extrapolated far outside anything it saw, and nothing said so
+    data = load_csv(_train_file(tmp_path), target="label")
+    data.split()
+    new = tmp_path / "new.csv"
+    new.write_text("income,age\n51000,45\n48500,33\n62000,51\n")
+    notes = [n for n in load_csv(new, preprocessor=data.preprocessor).notes if "far" in n]
+    assert len(notes) == 1
+    assert notes[0].startswith("income: the values to predict from (median 5.1e+04) lie far")
+    assert "another unit" in notes[0]
+    one = tmp_path / "one.csv"  # one row far out: said with its value
+    one.write_text("income,age\n49,450\n")
+    [note] = [n for n in load_csv(one, preprocessor=data.preprocessor).notes if "far" in n]
+    assert note.startswith("age: the values to predict from (450) lie far")
+    near = tmp_path / "near.csv"  # the training file's own rows: nothing to say
+    assert not [
+        n
+        for n in load_csv(_train_file(tmp_path), preprocessor=data.preprocessor).notes
+        if "far" in n
+    ]
+    near.write_text("income,age\n80,79\n20,18\n")
+    assert not [n for n in load_csv(near, preprocessor=data.preprocessor).notes if "far" in n]
+
+
+def test_a_regression_target_to_evaluate_in_another_unit_gets_a_note(tmp_path):
+    rng = np.random.default_rng(4)
+    rows = [f"{x:.3f},{300 + 100 * x:.2f}" for x in rng.normal(size=80)]
+    path = tmp_path / "prices.csv"
+    path.write_text("x,price\n" + "\n".join(rows) + "\n")
+    data = load_csv(path, target="price")
+    data.split()
+    data.preprocessor.fit_target(data.y)
+    cents = tmp_path / "cents.csv"  # the same prices in cents: every metric was huge, unsaid
+    cents.write_text("x,price\n0.5,35000\n-0.2,28000\n")
+    [note] = load_csv(cents, target="price", preprocessor=data.preprocessor).notes
+    assert note.startswith("price: the target values (median 3.15e+04) lie far from the")
+    same = load_csv(path, target="price", preprocessor=data.preprocessor)
+    assert not [n for n in same.notes if "far" in n]
+
+
 def test_accounting_negatives_without_a_sign_are_negative_numbers(tmp_path):
     rng = np.random.default_rng(3)
     lines = ["balance,amount,label"]

@@ -61,3 +61,28 @@ def test_messages_about_a_wide_file_name_the_first_columns_only(tmp_path):
     assert "no column(s) ['v0']; the model's columns are ['v0', 'v1', " in message
     assert "'v19', ... and 280 more] and the file has ['v1', " in message
     assert len(message) < 600
+
+
+def test_new_rows_naming_none_of_a_wide_models_columns_name_the_first_only(tmp_path):
+    # before: a file whose header named none of a 2,000-column model's columns got an error
+    # listing all 2,000 (16,000 characters), and so did a headerless file two layouts fit
+    import pytest
+
+    import chainrule as cr
+
+    data = load_csv(_wide(tmp_path, 2000, 20), target="label")
+    other = tmp_path / "other.csv"
+    other.write_text("x,b\nfoo,bar\n")
+    with pytest.raises(cr.DataError) as err:
+        load_csv(other, preprocessor=data.preprocessor)
+    message = str(err.value)
+    assert "names none of the model's columns (v0, v1, " in message
+    assert "v19, ... and 1980 more (2000 in all))" in message and len(message) < 600
+    headerless = tmp_path / "headerless.csv"
+    headerless.write_text(",".join(["1.5"] * 2001) + "\n")
+    data.preprocessor.file_columns = ["id", *data.preprocessor.column_names, "label"]
+    with pytest.raises(cr.DataError) as err:
+        load_csv(headerless, preprocessor=data.preprocessor)
+    message = str(err.value)
+    assert "could be (v0, v1, " in message and "... and 1981 more (2001 in all))" in message
+    assert len(message) < 600

@@ -70,8 +70,12 @@ def fraction(text: str) -> float:
 
 
 def column_list(text: str) -> list[str]:
-    """``a,b , c`` -> ``["a", "b", "c"]`` (names of CSV columns given on the command line)."""
-    return [part.strip() for part in str(text).split(",") if part.strip()]
+    """``a,b , c`` -> ``["a", "b", "c"]`` (names of CSV columns given on the command line);
+    a name holding a comma is quoted as in a CSV file: ``"weight, kg",height``."""
+    import csv
+
+    cells = next(csv.reader([str(text)], skipinitialspace=True), [])
+    return [cell.strip() for cell in cells if cell.strip()]
 
 
 def standardised_note(target, std) -> str:

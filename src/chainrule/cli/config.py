@@ -42,8 +42,10 @@ def apply_config(subparser_name: str, argv: list[str], path: str):
                 f"{', '.join(sorted(k.replace('_', '-') for k in known))}"
             )
         action = known[dest]
-        if isinstance(value, list):
-            value = ",".join(str(v) for v in value)
+        if isinstance(value, list):  # features = ["weight, kg", "height"]: one name each
+            from chainrule.data.messages import joined_names
+
+            value = joined_names(value)
         if action.type is not None and not isinstance(value, bool):
             try:
                 value = action.type(str(value))

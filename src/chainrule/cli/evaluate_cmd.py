@@ -67,8 +67,10 @@ def run(args) -> int:
         rows += [
             ["mse", cr.metrics.mse(truth, values)],
             ["mae", cr.metrics.mae(truth, values)],
-            ["r2", cr.metrics.r2(truth, values)],
         ]
+        # r2 compares with the rows' own spread: one row has none (its 0 read as a failure;
+        # scikit-learn gives NaN)
+        rows.append(["r2", cr.metrics.r2(truth, values) if len(X) > 1 else "n/a (one row)"])
     else:
         classes = meta.get("classes")
         if truth is None:

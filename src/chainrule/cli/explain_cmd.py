@@ -12,6 +12,7 @@ from chainrule.cli.errors import CLIError
 from chainrule.cli.model_cmds import add_decimal_argument
 from chainrule.cli.output import literal
 from chainrule.cli.report_text import show
+from chainrule.cli.train_flags import add_drop_missing_target_argument
 
 HELP = "Write out the chain rule, with the real numbers, for one example."
 DEFAULT_LR = 0.1  # the plain step's learning rate where neither --lr nor a saved optimizer says
@@ -55,6 +56,7 @@ def add_arguments(parser) -> None:
         help="explain the model's prediction (the predicted class's score, or the output for "
         "regression) instead of the loss; the default for a CSV without the target column",
     )
+    add_drop_missing_target_argument(parser)
     parser.add_argument("--param", help='parameter element to spell out, e.g. "0.weight[1, 0]"')
     parser.add_argument(
         "--lr",
@@ -139,6 +141,7 @@ def _csv_rows(args, meta: dict):
             target=target,
             decimal=args.decimal,
             encoding=args.encoding,
+            drop_missing_target=target is not None and args.drop_missing_target,
         )
 
     if args.prediction or meta.get("target") is None:
@@ -151,6 +154,12 @@ def _csv_rows(args, meta: dict):
             rows = read(None)
         except CLIError:
             raise labelled_error from None
+        if _has_column(args.data, rows[1], meta["target"], args.encoding):
+            # a target value the model cannot compare with (missing, or a class it never saw):
+            # said, not explained away as "no target column" with a prediction instead
+            raise CLIError(
+                f"{labelled_error}; or pass --prediction to explain the prediction alone"
+            ) from None
     import sys
 
     print(
@@ -160,6 +169,14 @@ def _csv_rows(args, meta: dict):
     )
     args.prediction = True
     return rows
+
+
+def _has_column(path: str, data, name: str, encoding) -> bool:
+    """Whether the --data file's header names the column ``name``."""
+    from chainrule.data.reader import first_row_names
+
+    delimiter = data.dialect["delimiter"]
+    return first_row_names(path, delimiter, [name], delimiter, encoding)
 
 
 def _prediction_note(meta: dict, pre) -> None:

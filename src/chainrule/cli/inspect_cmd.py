@@ -30,6 +30,7 @@ def run(args) -> int:
 
     from chainrule.cli.common import column_list
     from chainrule.cli.schema_view import show_notes, show_schema
+    from chainrule.data.messages import option
     from chainrule.data.new_rows import column_format_notes
     from chainrule.data.reader import read_columns
     from chainrule.data.schema import infer_schema
@@ -71,7 +72,7 @@ def run(args) -> int:
         used = [literal(c.name) for c in schema.features]
         say(
             f"left out of training: {', '.join(left)}; to use one, list the features with "
-            f"--features {','.join(used + usable[:1])}"
+            f"{option('features', used + usable[:1])[1]}"
         )
     elif left:  # no values, or words among numbers: --features would refuse them
         say(f"left out of training: {', '.join(left)} (see why)")

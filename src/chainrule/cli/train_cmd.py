@@ -3,6 +3,7 @@ file out."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -282,6 +283,8 @@ def _prepare(args) -> _Run:
                 lonely = np.flatnonzero(counts < 2)
                 if len(lonely):
                     reason = _lonely_classes(run.classes, lonely, y, data.lines, unit)
+                elif "test_size between" in reason:  # train_test_split's words, not train's
+                    reason = _split_range(len(run.classes), len(y), unit)
             raise CLIError(
                 f"cannot hold out {args.validation_split:g} of the {len(y)} {unit}s for "
                 f"validation: {reason}; add {unit}s, or train on all of them with "
@@ -535,6 +538,16 @@ def _classes_from_output(output: np.ndarray, loss: str) -> np.ndarray:
     if loss == "ce":
         return output.argmax(axis=1)
     return (output.reshape(-1) > 0).astype(np.int64)
+
+
+def _split_range(k: int, n: int, unit: str) -> str:
+    """Why ``--validation-split`` cannot put each of ``k`` classes on both sides of ``n``
+    rows, and the fractions that can (the held-out count is ``ceil(split · n)``)."""
+    low, high = math.ceil(k / n * 1000) / 1000, math.floor((n - k) / n * 1000) / 1000
+    return (
+        f"both parts need a {unit} of each of the {k} classes, so the validation part must "
+        f"hold {k} to {n - k} {unit}s of {n}: --validation-split from {low:g} to {high:g}"
+    )
 
 
 def _lonely_classes(classes, lonely, y, lines, unit: str) -> str:

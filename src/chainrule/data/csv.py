@@ -15,8 +15,9 @@ import numpy as np
 from chainrule.data.accounting import accounting_notes
 from chainrule.data.code_columns import code_feature_notes
 from chainrule.data.csv_data import CSVData
+from chainrule.data.iso_dates import dates_of
 from chainrule.data.leakage import target_copy_notes
-from chainrule.data.messages import Message, braces, error, option, say, where
+from chainrule.data.messages import Message, braces, error, first_few, option, say, where
 from chainrule.data.missing_target import drop_missing_target as drop_missing_target_rows
 from chainrule.data.missing_target import unknown_class_note
 from chainrule.data.missing_words import read_missing_words
@@ -186,8 +187,15 @@ def load_csv(
         >>> data = load_csv("iris.csv", target="species")       # doctest: +SKIP
         >>> X_train, X_test, y_train, y_test = data.split(test_size=0.2)  # doctest: +SKIP
     """
+    if not isinstance(path, (str, bytes, os.PathLike)):  # a buffer or a frame, as pandas takes
+        raise TypeError(
+            f"load_csv reads a CSV file by its path, got {type(path).__name__}; write the data "
+            f"to a file first (a DataFrame: df.to_csv('data.csv', index=False))"
+        )
     source = os.fspath(path)
     _check_options(source, impute, task, decimal, label_case)
+    if header not in (None, True, False):  # header="no" was truthy: a first row read as names
+        raise DataError(f"{source}: header must be None (detect), True or False, got {header!r}")
     if preprocessor is not None:
         return load_new_rows(
             path,
@@ -223,7 +231,13 @@ def load_csv(
 def _schema(table: Columns, t, features, drop, categorical, numeric, task) -> Schema:
     """Each column's type and role, with the caller's column choices applied."""
     if features is not None and len(set(features)) != len(features):
-        raise DataError(f"{table.source}: a feature column is listed twice in features={features}")
+        twice = sorted({f for f in features if features.count(f) > 1})
+        raise error(
+            say(
+                braces(f"{table.source}: {first_few(twice)} listed twice in ") + "{o}",
+                o=option("features", features),
+            )
+        )
     return infer_schema(
         table,
         t,
@@ -270,6 +284,7 @@ def _encode_table(table: Columns, schema: Schema, t, features, impute, label_cas
     notes += _left_out_notes(schema, features) + ([hint] if hint is not None else [])
     specs = [_spec(c.column, c, impute, table.source) for c in used]
     notes += case_notes(t, class_names, specs)
+    notes += [n for c, sp in zip(used, specs) if (n := _filled_word_note(c.column, sp))]
     pre = Preprocessor(specs, target_name=t, task=kind, class_names=class_names, _trusted=True)
     pre.label_case = label_case if class_names is not None else None
     pre.file_columns = list(table.names)  # a headerless file of new rows is read by it
@@ -372,7 +387,18 @@ def _comma_hint(schema: Schema, delimiter: str):
         f"decimal point; the file is separated by {delimiter!r}, so decimal commas are not "
         f"guessed: if the file writes all its numbers so, pass "
     )
-    return say(text + "{o}", o=option("decimal", ","))
+    # "1,771" read as 1771 in a file of decimal commas is the same mark misread: say so
+    grouped = [
+        (c.name, cell)
+        for c in schema.columns
+        if c.role == "numeric" and (cell := next((e for e in c.examples if "," in e), None))
+    ]
+    also = "".join(
+        f" (it reads {name!r} too: {cell!r} is now {cell.replace(',', '')}, then "
+        f"{cell.replace(',', '.')})"
+        for name, cell in grouped[:1]
+    )
+    return say(text + "{o}" + braces(also), o=option("decimal", ","))
 
 
 def _left_out_notes(schema: Schema, features) -> list[str]:
@@ -470,6 +496,23 @@ def _spec(col: Column, info, impute, source: str) -> dict:
     return spec
 
 
+def _filled_word_note(col: Column, spec: dict) -> str | None:
+    """A note when impute filled a column of categories whose missing cells include ``NA``
+    (North America, Namibia?): filled with the most frequent category, without a word."""
+    if spec.get("kind") != "categorical" or spec.get("fill") is None:
+        return None
+    rows = np.flatnonzero(col.kinds[: len(col.head)] == ABSENT)
+    words = {col.head[i][col.position].strip() for i in rows if col.position < len(col.head[i])}
+    if "NA" not in words:
+        return None
+    count = int((col.kinds == ABSENT).sum())
+    return (
+        f"{col.name}: {count} missing cell(s), 'NA' among them, filled with {spec['fill']!r} "
+        f"(the most frequent); if 'NA' is a value here (North America, Namibia), write it "
+        f"otherwise in the file"
+    )
+
+
 def _category_counts(col: Column) -> dict[str, int]:
     counts: dict[str, int] = {}
     if col.codes is not None:
@@ -486,10 +529,8 @@ def _category_counts(col: Column) -> dict[str, int]:
 
 def _mean_fill(col: Column, kind: str, source: str) -> float:
     if kind == "date":
-        from chainrule.data.schema import iso_days
-
-        days = iso_days(col.levels, source, col.name)
-        return float(days[col.codes[col.codes >= 0]].mean())
+        days = dates_of(col.levels)[0][col.codes[col.codes >= 0]]  # a cell that is not one
+        return float(np.nanmean(days)) if np.isfinite(days).any() else 0.0  # is an error later
     if kind == "time":  # the mean of the times (a cell that is not one is an error later)
         hours = hours_of(col.levels)[0][col.codes[col.codes >= 0]]
         return float(np.nanmean(hours)) if np.isfinite(hours).any() else 0.0

@@ -44,6 +44,10 @@ def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source
     if absent.any() and spec.get("fill") is None:
         i = int(np.argmax(absent))
         what = "missing value; "
+        if (word := _missing_word(col, i)) is not None:  # NA: North America, or no value?
+            what = f"missing value ({word!r} reads as one; if it is a value here, write it " + (
+                "otherwise in the file); "
+            )
         if (cell := sheet_error_cell(col, i)) is not None:
             total = sum(v for k, v in col.sheet_errors.items() if k != "rows")
             what = (
@@ -112,6 +116,14 @@ def _encode_one(spec: dict, col: Column, block: np.ndarray, unseen: dict, source
         block[rows, 0] = codes[rows]
 
 
+def _missing_word(col: Column, i: int) -> str | None:
+    """The text of row ``i``'s missing cell (``NA``, ``null``) where the file's first rows
+    show it, beside other text (a column of codes: ``NA`` may be North America); else None."""
+    if i >= len(col.head) or col.position >= len(col.head[i]) or not col.levels:
+        return None
+    return col.head[i][col.position].strip() or None
+
+
 _ANSWERS = {
     **dict.fromkeys(("true", "yes", "y", "t", "1"), 1),
     **dict.fromkeys(("false", "no", "n", "f", "0"), 0),
@@ -140,15 +152,29 @@ def _category_index(spec: dict, col: Column) -> dict:
 
 
 def _encode_date(spec, col: Column, block, absent, source, lines) -> None:
-    from chainrule.data.schema import iso_days
+    from chainrule.data.iso_dates import NOT_ISO, dates_of
 
-    number = col.kinds == NUMBER
-    if number.any():
-        i = int(np.argmax(number))
-        raise _located(spec, col, i, source, lines, f"{col.text_of(i)!r} is not a date")
-    days = iso_days(col.levels, source or "input", spec["name"]) if col.levels else np.zeros(0)
+    days, reasons = dates_of(col.levels or [""])  # [""]: no text, nothing to look up
     text = col.codes >= 0 if col.codes is not None else np.zeros(len(absent), bool)
-    block[text, 0] = days[col.codes[text]]
+    codes = np.where(text, col.codes, 0) if col.codes is not None else np.zeros(len(text), int)
+    bad = (col.kinds == NUMBER) | (text & np.isnan(days[codes]))
+    if bad.any():  # named by line and column, as a cell of any other column is
+        i = int(np.argmax(bad))
+        why = NOT_ISO if col.kinds[i] == NUMBER else reasons[codes[i]]
+        raise _located(
+            spec,
+            col,
+            i,
+            source,
+            lines,
+            say(
+                f"{braces(repr(col.text_of(i)))} is not a date this column can read "
+                f"({braces(why)}); it holds dates, read as days since 1970-01-01 (fix the "
+                "cell or leave it empty, or read the column as categories with {o})",
+                o=option("categorical", [spec["name"]]),
+            ),
+        )
+    block[text, 0] = days[codes[text]]
     if absent.any():
         block[absent, 0] = spec["fill"]
 

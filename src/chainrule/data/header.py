@@ -8,6 +8,7 @@ import re
 import numpy as np
 
 from chainrule.data.numbers import ABSENT, NUMBER, TEXT, NumberFormat, _is_float, parse_cells
+from chainrule.data.unicode_forms import tidy_text
 from chainrule.errors import DataError
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -26,6 +27,8 @@ def header_key(row) -> tuple[str, ...]:
     """A header row compared ignoring spaces around names, case and empty cells past the
     last name (`` Age , Name,,`` repeats ``age,name``)."""
     cells = [cell.strip().casefold() for cell in row]
+    if cells:  # a second export's byte-order mark, pasted after the first (cat a.csv b.csv)
+        cells[0] = cells[0].lstrip("\ufeff").strip()
     while cells and not cells[-1]:
         cells.pop()
     return tuple(cells)
@@ -85,7 +88,7 @@ def _header_names(first: list[str]) -> tuple[list[str], dict[str, list[int]]]:
     that an extra column written twice (two ``notes`` columns, two ``Unnamed``) does not
     stop the file; naming such a column (``target='notes'``) is an error, since it cannot
     say which one is meant."""
-    names = [cell.strip() for cell in first]
+    names = [tidy_text(cell.strip()) for cell in first]  # as the cells (unicode_forms)
     if names:  # a byte-order mark decoded as text (a file read with encoding='utf-8')
         names[0] = names[0].lstrip("\ufeff").strip()
     for k, name in enumerate(names):

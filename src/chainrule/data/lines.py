@@ -54,6 +54,32 @@ def _comment_lines(head: list[str], marked: int, delimiter: str) -> int:
     return n
 
 
+def _csv_error(err: str, place: str, delimiter: str) -> DataError:
+    """The csv module's complaint, said with its cause and its fix."""
+    fix = 'remove it, or write a quote inside a quoted cell as ""'
+    if "unexpected end of data" in err:  # "open quote,a ... to the end
+        return DataError(
+            f"{place}: a quoted cell starts here and never ends (a stray '\"'?); {fix}"
+        )
+    if "expected after" in err:  # "a" , "b": a space after the closing quote
+        return DataError(
+            f"{place}: malformed CSV: text after a closing quote, before the next "
+            f"{delimiter!r} (a space between a quoted cell and {delimiter!r}?); remove it, or "
+            f"quote the whole cell"
+        )
+    if "field limit" in err:  # a stray quote swallowed the lines below it
+        return DataError(
+            f"{place}: a cell of over {FIELD_LIMIT >> 20} MB starts here: a quoted cell that "
+            f"never ends (a stray '\"'?); {fix}"
+        )
+    return DataError(f"{place}: malformed CSV ({err})")
+
+
+#: The longest cell read, in characters: Python's csv module stops at 128 KB, which a long
+#: text (an article, a JSON blob in a cell) exceeds; past 16 MB it is a stray quote's doing.
+FIELD_LIMIT = 16 << 20
+
+
 def records(
     path,
     *,
@@ -106,6 +132,8 @@ def records(
     def rows():
         # skipinitialspace: `1, "Paris, FR"` (a space before a quoted cell, as people and some
         # tools write) is two cells, not three with the quotes kept as text
+        if csv.field_size_limit() < FIELD_LIMIT:  # raised, never lowered: it is process-wide
+            csv.field_size_limit(FIELD_LIMIT)
         reader = csv.reader(f, delimiter=delimiter, strict=True, skipinitialspace=True)
         skipped = int(declared is not None) + comments
         line = 1 + skipped
@@ -116,18 +144,7 @@ def records(
                     continue  # a blank line, or Excel's blank row (",,,")
                 yield start, row
         except csv.Error as err:
-            if "unexpected end of data" in str(err):  # "open quote,a ... to the end
-                raise DataError(
-                    f"{source}: line {line}: a quoted cell starts here and never ends (a "
-                    f'stray \'"\'?); remove it, or write a quote inside a quoted cell as ""'
-                ) from None
-            if "expected after" in str(err):  # "a" , "b": a space after the closing quote
-                raise DataError(
-                    f"{source}: line {line}: malformed CSV: text after a closing quote, before "
-                    f"the next {delimiter!r} (a space between a quoted cell and {delimiter!r}?); "
-                    f"remove it, or quote the whole cell"
-                ) from None
-            raise DataError(f"{source}: line {line}: malformed CSV ({err})") from None
+            raise _csv_error(str(err), f"{source}: line {line}", delimiter) from None
         except UnicodeDecodeError:
             raise decode_error(path, source, charset) from None
         finally:

@@ -3,9 +3,21 @@ Python's syntax (``impute='mean'``) and the command line's (``--impute mean``)."
 
 from __future__ import annotations
 
+import shlex
+
 from chainrule.errors import DataError
 
-__all__ = ["Message", "braces", "error", "first_few", "listed", "option", "say", "where"]
+__all__ = [
+    "Message",
+    "braces",
+    "error",
+    "first_few",
+    "joined_names",
+    "listed",
+    "option",
+    "say",
+    "where",
+]
 
 
 class Message(str):
@@ -22,12 +34,21 @@ class Message(str):
         return obj
 
 
+def joined_names(names) -> str:
+    """Column names as one command-line list, ``a,b``; a name holding a comma or a quote in
+    double quotes (``"weight, kg",height``), as the CLI's lists read them (CSV quoting)."""
+    quoted = (
+        '"' + n.replace('"', '""') + '"' if "," in n or '"' in n else n for n in map(str, names)
+    )
+    return ",".join(quoted)
+
+
 def option(name: str, value) -> tuple[str, str]:
     """An option as ``(keyword=value, --flag value)``."""
     if isinstance(value, (list, tuple)):
-        shown = ",".join(str(v) for v in value)
+        shown = joined_names(value)
         if any(ch in shown for ch in " ;|&$\"'"):
-            shown = f"'{shown}'"
+            shown = shlex.quote(shown)
         return f"{name}={list(value)!r}", f"--{name.replace('_', '-')} {shown}"
     return f"{name}={value!r}", f"--{name.replace('_', '-')} {value}"
 

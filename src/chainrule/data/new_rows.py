@@ -17,14 +17,17 @@ from chainrule.data.missing_words import NUMBER_MISSING, read_missing_words
 from chainrule.data.numbers import MISSING, is_grouped, is_number
 from chainrule.data.preprocessing import Preprocessor
 from chainrule.data.reader import Columns, first_row_names, read_columns
-from chainrule.data.sentinels import new_rows_sentinel_notes
+from chainrule.data.sentinels import new_rows_sentinel_notes, new_target_note
 from chainrule.data.targets import _known_target, unseen_notes
+from chainrule.data.unicode_forms import tidy_text
 from chainrule.errors import DataError
 
 __all__ = ["column_format_notes", "column_name", "format_notes", "load_new_rows", "match_case"]
 
 
 def column_name(table: Columns, key, what: str) -> str:
+    if isinstance(key, str):
+        key = tidy_text(key.strip())  # as header names: stripped, é composed (a Mac's is not)
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
         if not -len(table.names) <= key < len(table.names):
             raise DataError(
@@ -41,9 +44,11 @@ def column_name(table: Columns, key, what: str) -> str:
             f"rename the columns in the header"
         )
     if key not in table.names:
+        same = [n for n in table.names if isinstance(key, str) and n.casefold() == key.casefold()]
+        also = f" ({same[0]!r} differs only in case: name it so)" if same else ""
         raise DataError(
             f"{table.source}: no column named {key!r} ({what}); the columns are: "
-            f"{first_few(table.names, 20)}"
+            f"{first_few(table.names, 20)}{also}"
         )
     return key
 
@@ -169,6 +174,7 @@ def load_new_rows(
     notes += unseen_notes(pre, {n: table[n] for n in expected})
     notes += new_rows_sentinel_notes(pre, {n: table[n] for n in expected})
     y = None if t is None else _known_target(table, t, pre)
+    notes += [n for n in [new_target_note(pre, t, y)] if n is not None]
     return CSVData(
         X=X,
         y=y,
@@ -207,11 +213,18 @@ def _check_other_names(path, delimiter, default, charset, pre: Preprocessor, sou
         return
     if not any(first[k] and word(first[k]) for k in numeric):
         return
-    names = ", ".join(repr(c) for c in first if c)
+    names = first_few([c for c in first if c], 20)  # a 2,000-column file: one short line
     raise DataError(
         f"{source}: the first line ({names}) names none of the model's columns "
-        f"({', '.join(pre.column_names)}); name the columns in the header as in training"
+        f"({_unquoted(pre.column_names)}); name the columns in the header as in training"
     )
+
+
+def _unquoted(names, limit: int = 20) -> str:
+    """``a, b, c``, cut after ``limit`` names: a 2,000-column model's names made one error
+    of 16,000 characters."""
+    more = len(names) - limit
+    return ", ".join(names[:limit]) + (f", ... and {more} more ({len(names)} in all)" * (more > 0))
 
 
 def _name_in_training_order(table: Columns, pre: Preprocessor, target) -> None:
@@ -232,7 +245,7 @@ def _name_in_training_order(table: Columns, pre: Preprocessor, target) -> None:
         if len(names) == len(table.names) and names not in fits:
             fits.append(names)
     if len(fits) > 1:
-        shown = " or ".join("(" + ", ".join(names) + ")" for names in fits)
+        shown = " or ".join("(" + _unquoted(names) + ")" for names in fits)
         raise DataError(
             f"{table.source}: the file has no header and {len(table.names)} columns, which "
             f"could be {shown}; add a header line naming the columns as in training"

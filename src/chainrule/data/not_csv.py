@@ -32,10 +32,12 @@ def check_text_kind(head: list[str], source: str) -> None:
             f"Excel use File > Save As > 'CSV UTF-8' (a sheet saved as a 'Web page' is HTML)"
         )
     if first.startswith(('{"', "[{", '["')) or first in ("[", "{"):
+        # one object a line (JSON lines) or one document: the call that reads this file
+        lines_form = first.startswith('{"') and first.endswith("}")
         raise DataError(
             f"{source}: the file is JSON (it starts {first[:30]!r}), not a CSV file; write it as "
-            f"CSV, e.g. pandas.read_json(path, lines=True).to_csv('data.csv', index=False) "
-            f"(lines=False for one JSON array)"
+            f"CSV, e.g. pandas.read_json(path, lines={lines_form}).to_csv('data.csv', "
+            f"index=False)"
         )
 
 

@@ -34,7 +34,10 @@ NUMBER, ABSENT, TEXT = 0, 1, 2
 _COMMA_DECIMAL = re.compile(
     r"[+\-\u2212]?(?:[1-9]\d{0,2}(?:[. \u00a0\u202f']\d{3})+|\d*),\d+(?:[eE][+\-]?\d{1,3})?"
 )  # 1,5E-3: Excel's scientific format in a decimal-comma locale
-_DOT_GROUPED = re.compile(r"[+\-\u2212]?[1-9]\d{0,2}(?:[, \u00a0\u202f']\d{3})+(?:\.\d*)?")
+# 1,234.5, and India's lakh grouping, 12,34,567.89 (two digits a group above the thousands)
+_DOT_GROUPED = re.compile(
+    r"[+\-\u2212]?(?:[1-9]\d{0,2}(?:[, \u00a0\u202f']\d{3})+|[1-9]\d?(?:,\d\d)+,\d{3})(?:\.\d*)?"
+)
 _DOT_DECIMAL = re.compile(r"[+\-\u2212]?\d+\.(?:\d{1,2}|\d{4,})")  # never a thousands group
 _GROUP_HINT = re.compile(r"\d[, \u00a0\u202f']\d{3}")
 # 4.500 in a decimal-comma file

@@ -27,6 +27,7 @@ from chainrule.data.reader import (
     read_columns,
     stack,
 )
+from chainrule.data.unicode_forms import tidy_all, tidy_text
 from chainrule.errors import DataError
 from chainrule.tensor import Tensor
 
@@ -328,7 +329,7 @@ class Preprocessor:
         if all(isinstance(c, (int, np.integer)) for c in data.columns):  # no names: by place
             numbers = all(t.kind in "fiub" for t in data.dtypes)
             return data.to_numpy(dtype=np.float64) if numbers else data.to_numpy(object)
-        names = [str(c) for c in data.columns]
+        names = [tidy_text(str(c)) for c in data.columns]  # é one way, as in a file
         encoded = self.feature_names
         for wanted in (self.column_names, encoded):  # raw, or already encoded
             if all(name in names for name in wanted):
@@ -451,8 +452,8 @@ class Preprocessor:
             raise DataError("Preprocessor.from_dict: not a chainrule preprocessor description")
         if state.get("version") not in (1, _VERSION):
             raise DataError(f"Preprocessor.from_dict: unsupported version {state.get('version')!r}")
-        try:
-            out = cls._from_state(state)
+        try:  # names and categories composed as the reader composes a file's (unicode_forms)
+            out = cls._from_state(tidy_all(state))
         except DataError as err:
             raise DataError(f"Preprocessor.from_dict: {err}") from err
         except (KeyError, TypeError, ValueError) as err:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chainrule.data.charset import Charset, choose_charset
+from chainrule.data.excel_literals import unwrap_excel_literals
 from chainrule.data.header import (
     _is_header,
     _names,
@@ -46,6 +47,7 @@ from chainrule.data.stray_lines import (
     check_units_rows,
 )
 from chainrule.data.totals import check_totals
+from chainrule.data.unicode_forms import tidy_text
 from chainrule.errors import DataError
 
 CHUNK_ROWS = 16384
@@ -54,6 +56,8 @@ _SEPARATOR = "\x1f"  # joins cells to search them at once; no CSV cell holds it
 _PADDED_CELL = re.compile(r"(?:^|\x1f)[ \t]*0\d*[1-9]\d*[ \t]*(?=\x1f|$)")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 FLOAT32_EXACT = 2.0**24  # every whole number up to this is exact in float32
+FLOAT64_EXACT = 2.0**53  # and in float64: beyond it, 1234567890123456701 is ...700 too
+_DIGITS = re.compile(r"[+-]?\d+")
 
 
 # ---- the columns ------------------------------------------------------------------------------
@@ -121,16 +125,21 @@ class _TextColumn:
         for i in np.flatnonzero(text):
             cell = cells[i].strip()
             code = index.get(cell)
-            if code is None:
-                code = index[cell] = len(levels)
-                levels.append(cell)
+            if code is None:  # a new spelling: composed, é and e + ◌́ are one level
+                composed = tidy_text(cell)
+                code = index.get(composed)
+                if code is None:
+                    code = index[composed] = len(levels)
+                    levels.append(composed)
+                index[cell] = code
             codes[i] = code
         self.parts.append((start, codes))
 
     def build(self, n: int) -> np.ndarray:
         codes = np.full(n, -1, dtype=np.int32)
-        for start, part in self.parts:
-            codes[start : start + len(part)] = part
+        for start, part in self.parts:  # a chunk may come in two parts (_huge_whole_numbers)
+            view = codes[start : start + len(part)]
+            view[part >= 0] = part[part >= 0]
         self.parts = []
         return codes
 
@@ -190,6 +199,9 @@ class _Builder:
                 if text.any():
                     self.text.setdefault(k, _TextColumn()).add(self.rows, cells, text)
             del columns
+        huge = (kinds == NUMBER) & (np.abs(values) >= FLOAT64_EXACT)
+        if huge.any():
+            self._huge_whole_numbers(chunk_rows, values, kinds, huge)
         self._check(values, kinds)
         for k in self.exact:
             self.exact_values[k].append(values[:, int(np.searchsorted(self.wanted, k))].copy())
@@ -265,6 +277,21 @@ class _Builder:
                     i = int(np.argmax(big[:, j]))
                     what = "infinite" if np.isinf(values[i, j]) else "too large for float32"
                     self.problem[k] = (self.rows + i, values[i, j], what)
+
+    def _huge_whole_numbers(self, chunk_rows, values, kinds, huge) -> None:
+        """Whole numbers written with 16 digits or more (2**53 and beyond) are kept as their
+        text: float64 cannot hold them (a tweet's or an order's id: 1234567890123456701 and
+        ...702 were one number, so a column of distinct ids was "constant")."""
+        for j in np.flatnonzero(huge.any(axis=0)):
+            k = int(self.wanted[j])
+            cells = [row[k] for row in chunk_rows]
+            digits = [
+                bool(h) and bool(_DIGITS.fullmatch(c.strip())) for h, c in zip(huge[:, j], cells)
+            ]
+            text = np.array(digits, dtype=bool)
+            if text.any():
+                kinds[text, j], values[text, j] = TEXT, np.nan
+                self.text.setdefault(k, _TextColumn()).add(self.rows, cells, text)
 
     def _keep_exact(self, k: int, j: int) -> None:
         """Keep column ``k`` in float64 from now on: it holds whole numbers float32 rounds
@@ -434,6 +461,7 @@ def read_columns(
     _check_row_count(builder.rows, min_rows, bool(header), source)
     columns: list[Column | None] = [None] * width
     for col in builder.build(head):
+        unwrap_excel_literals(col, fmt)  # ="00123": the text Excel shows
         columns[col.position] = col
     if blank:
         notes += blank_columns(cells[0], columns, names, source, first_chunk_line)
@@ -468,7 +496,8 @@ def _stream(builder, chunk, rows, width: int, header_row, delimiter, source: str
     key = header_key(header_row) if header else ()
 
     def repeat(row) -> bool:  # the header again, perhaps spaced, cased or padded otherwise
-        return bool(row) and row[0].strip().casefold() == key[0] and header_key(row) == key
+        first = row[0].strip().lstrip("\ufeff").strip().casefold() if row else None
+        return first == key[0] and header_key(row) == key
 
     while chunk:
         if header and key and any(repeat(row) for _, row in chunk):

@@ -80,9 +80,9 @@ _NUMBER_ID = re.compile(
 _COMMA_DECIMAL = re.compile(r"[-+]?\d+,(?:\d{1,2}|\d{4,})")
 # 51.3%, $5,125.70, -€12, (1,200.00 USD): a number with a percent or currency sign
 _UNIT_NUMBER = re.compile(
-    r"\(?[-+]?(?:[$€£¥]|USD|EUR|GBP)?\s?[-+]?\d[\d,.' ]*\s?(?:%|[$€£¥]|USD|EUR|GBP)?\)?"
+    r"\(?[-+]?(?:[$€£¥₹]|USD|EUR|GBP|INR)?\s?[-+]?\d[\d,.' ]*\s?(?:%|[$€£¥₹]|USD|EUR|GBP|INR)?\)?"
 )
-_UNIT_SIGN = re.compile(r"%|[$€£¥]|USD|EUR|GBP")
+_UNIT_SIGN = re.compile(r"%|[$€£¥₹]|USD|EUR|GBP|INR")
 # a time after a date: 12:30, 12:30:05.25, 12:30 PM, with a zone (Z, UTC, +02:00, -0500)
 _TIME = (
     r"(?:(?:[T ]|, ?)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?: ?[AaPp][Mm])?"
@@ -95,10 +95,6 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 _PADDED = re.compile(r"0\d*[1-9]\d*")  # 007, 01234; not 0, 00 (a zero), 0.5 or 10
-_ISO_DATE = re.compile(
-    r"(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)"
-    r"(?:(Z)|([+-])(\d{2}):?(\d{2}))?"
-)
 
 
 #: Names of postal-code columns: codes, never quantities, whether or not one starts with 0.
@@ -341,6 +337,14 @@ def _text(
         # neither reading is safe; say so rather than call the column an identifier
         info.role = "comma decimals"
         info.reason = "numbers with a decimal comma in a file whose numbers use a point"
+    elif _comma_decimals_among_thousands(col, n_number):
+        # "2,764" read as 2764 beside "0,261", which only a decimal comma reads: emptying the
+        # odd cells (the mixed column's advice) kept numbers a thousand times too large
+        info.role = "comma decimals"
+        info.reason = (
+            f"numbers with a decimal comma ({levels[0]!r}) whose other cells were read with "
+            f"',' as a thousands separator"
+        )
     elif _with_units(levels):
         # 51.3%, $5,125.70: numbers, but the sign makes them text; say so rather than call
         # the column an identifier
@@ -392,6 +396,21 @@ def _mostly_measurements(col: Column, n_number: int, present: int) -> bool:
     if n_number < 0.5 * present:
         return False
     return len(np.unique(col.values[col.kinds == NUMBER])) > MAX_CODE_NUMBERS
+
+
+_DECIMAL_COMMA_CELL = re.compile(r"[-+]?\d+,\d+")
+
+
+def _comma_decimals_among_thousands(col: Column, n_number: int) -> bool:
+    """Whether every text cell is a number with a decimal comma that thousands grouping
+    cannot read (``0,261``, ``-0,5``) and every number is whole and was written with a
+    comma (``2,764``): one column of decimal commas, quoted in a comma-separated file."""
+    if not n_number or not col.integral or not col.levels:
+        return False
+    if not all(_DECIMAL_COMMA_CELL.fullmatch(level) for level in col.levels):
+        return False
+    cells = [row[col.position].strip() for row in col.head if col.position < len(row)]
+    return any("," in cell and cell not in col.levels for cell in cells)
 
 
 def _mixed_reason(col: Column, counts: np.ndarray) -> str:
@@ -498,6 +517,8 @@ def infer_schema(
         _override(info.column, info, named, source)
     if target is not None and features and target in features:
         raise DataError(f"{source}: the target column {target!r} is also listed as a feature")
+    if target is not None and target in (named["drop"] or ()):  # was dropped without a word
+        raise DataError(f"{source}: the target column {target!r} is also listed to drop")
     return schema
 
 
@@ -571,19 +592,3 @@ def target_task(col: Column, info: ColumnInfo, task: str | None) -> tuple[str, s
         f"{info.distinct} distinct integers in {n} rows (classes need at most "
         f"{MAX_INTEGER_CLASSES} values with {ROWS_PER_CLASS}+ rows each)"
     )
-
-
-def iso_days(levels: list[str], source: str, name: str) -> np.ndarray:
-    """ISO dates (``2024-03-01``, ``2024-03-01 12:30``, ``2024-03-01T12:30:05.25+02:00``) as
-    days since 1970-01-01 (UTC where a zone is given)."""
-    found = [_ISO_DATE.fullmatch(level) for level in levels]
-    bad = [level for level, m in zip(levels, found) if m is None]
-    if bad:
-        raise DataError(
-            f"{source}: column {name!r}: {bad[0]!r} is not an ISO date (YYYY-MM-DD); only ISO "
-            f"dates can be numeric, other dates can be categorical"
-        )
-    stamps = np.array([m[1].replace(" ", "T") for m in found], dtype="datetime64[ms]")
-    minutes = [0 if not m[3] else int(m[3] + "1") * (int(m[4]) * 60 + int(m[5])) for m in found]
-    utc = stamps.astype(np.float64) / 60000.0 - np.asarray(minutes, dtype=np.float64)
-    return utc / 1440.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.data.encoding import _width
 from chainrule.data.numbers import NUMBER
 
 #: Magnitudes used as missing-value codes (with either sign).
@@ -49,7 +50,7 @@ def new_rows_sentinel_notes(pre, columns: dict) -> list[str]:
     notes = []
     offset = 0
     for spec in pre.columns or ():
-        k, offset = offset, offset + (len(spec["categories"]) if "categories" in spec else 1)
+        k, offset = offset, offset + _width(spec)  # a boolean has categories, one feature
         col = columns.get(spec["name"])
         if spec["kind"] != "numeric" or col is None:
             continue
@@ -57,6 +58,7 @@ def new_rows_sentinel_notes(pre, columns: dict) -> list[str]:
         note = None
         if pre.mean is not None and pre.std is not None and len(pre.mean) > k:
             note = _far_from_training(spec["name"], values, pre.mean[k], pre.std[k])
+            note = note or _shifted(spec["name"], values, pre.mean[k], pre.std[k])
         note = note or sentinel_note(col)
         if note is not None:
             notes.append(note)
@@ -74,3 +76,29 @@ def _far_from_training(name: str, values: np.ndarray, mean: float, std: float) -
                     f"value, write those cells empty"
                 )
     return None
+
+
+def new_target_note(pre, name: str, y) -> str | None:
+    """The same note for a regression target read to evaluate: ``0.5`` for the ``50%`` of
+    training, or prices in cents, made every metric huge with no word about why."""
+    if pre.task != "regression" or pre.target_mean is None or y is None:
+        return None
+    values = np.asarray(y, dtype=np.float64)
+    return _shifted(name, values, pre.target_mean, pre.target_std, "target values")
+
+
+def _shifted(name: str, values, mean: float, std: float, what="values to predict from"):
+    """A note when the rows' typical value (their median) lies far from every training value:
+    grams for the kilograms of training, cents for dollars, another column under the name.
+    The model extrapolates there, and its predictions mean nothing, yet nothing failed."""
+    if not len(values):
+        return None
+    median = float(np.median(values))
+    if abs(median - mean) <= FAR * max(std, 1e-12):
+        return None
+    how = f"median {median:.4g}" if len(values) > 1 else f"{median:.4g}"
+    return (
+        f"{name}: the {what} ({how}) lie far from the training values (mean "
+        f"{mean:.4g}, standard deviation {std:.4g}); is the column in another unit, or another "
+        f"column under this name? The model never saw such values"
+    )

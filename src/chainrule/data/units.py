@@ -28,7 +28,7 @@ from chainrule.data.numbers import ABSENT, NUMBER, NumberFormat, _to_float, conv
 __all__ = ["CURRENCIES", "Units", "parse_unit_cell", "read_known_units", "read_units"]
 
 #: The signs understood: the percent sign and these currency symbols and ISO codes.
-CURRENCIES = ("$", "€", "£", "¥", "USD", "EUR", "GBP", "CHF", "JPY")
+CURRENCIES = ("$", "€", "£", "¥", "₹", "USD", "EUR", "GBP", "CHF", "JPY", "INR")
 _SIGN = "%|" + "|".join(re.escape(c) for c in CURRENCIES)
 _CELL = re.compile(
     rf"(?P<open>\()?\s*(?P<minus1>[-+\u2212])?\s*(?P<pre>{_SIGN})?\s*(?P<minus2>[-+\u2212])?\s*"
@@ -38,7 +38,7 @@ _CELL = re.compile(
 #: Symbols that name one currency only, so a column may mix them with the ISO code
 #: (``€3,50`` beside ``3,50 EUR``). ``$`` and ``¥`` stay apart from ``USD`` and ``JPY``: they
 #: also write the Canadian or Australian dollar and the yuan.
-SAME_CURRENCY = {"€": "EUR", "£": "GBP"}
+SAME_CURRENCY = {"€": "EUR", "£": "GBP", "₹": "INR"}
 
 
 def _currency(sign: str | None) -> str | None:
