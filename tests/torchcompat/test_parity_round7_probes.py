@@ -355,11 +355,17 @@ def test_transposed_convolutions_still_pad_with_zeros_only():
             lib.nn.ConvTranspose2d(1, 1, 2, padding_mode="reflect")
 
 
-def test_onnx_export_refuses_a_padding_mode_it_would_get_wrong(tmp_path):
-    pytest.importorskip("onnx")
+def test_onnx_export_of_a_padding_mode_computes_what_the_layer_does(tmp_path):
+    # refused at first (it would have exported zero padding); now exported as a Pad node
+    ort = pytest.importorskip("onnxruntime")
+    cr.manual_seed(0)
     model = cr.nn.Sequential(cr.nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect"))
-    with pytest.raises(ValueError, match="padding_mode='reflect'.*no ONNX export"):
-        cr.onnx.export(model, tmp_path / "conv.onnx", cr.ones(1, 1, 5, 5))
+    x = cr.randn(1, 1, 5, 5)
+    cr.onnx.export(model, tmp_path / "conv.onnx", x)
+    session = ort.InferenceSession(str(tmp_path / "conv.onnx"))
+    (got,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    with cr.no_grad():
+        np.testing.assert_allclose(got, model(x).numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_pooling_and_convolution_argument_errors_are_pytorchs_runtime_errors():
