@@ -165,3 +165,19 @@ def test_weight_norm_on_a_named_parameter_other_than_weight():
     np.testing.assert_allclose(
         c(_f64(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-10
     )
+
+
+@pytest.mark.parametrize("apply_norm", ["weight_norm", "spectral_norm"])
+def test_cr_save_refuses_a_reparametrized_layer_with_the_way_out(tmp_path, apply_norm):
+    # the file's architecture cannot hold the hook: saving used to succeed and cr.load then
+    # failed with "weights do not fit the architecture"
+    model = nn.Sequential(
+        nn.Linear(2, 3), nn.Tanh(), _quiet(getattr(nn.utils, apply_norm), nn.Linear(3, 1))
+    )
+    with pytest.raises(cr.ModelFormatError, match=f"{apply_norm} on 'weight'.*remove_{apply_norm}"):
+        cr.save(model, tmp_path / "model.safetensors")
+    assert not (tmp_path / "model.safetensors").exists()
+    getattr(nn.utils, f"remove_{apply_norm}")(model[2])
+    cr.save(model, tmp_path / "model.safetensors")
+    loaded = cr.load(tmp_path / "model.safetensors")
+    np.testing.assert_allclose(loaded[2].weight.detach().numpy(), model[2].weight.detach().numpy())

@@ -31,6 +31,8 @@ def _normalize(x: np.ndarray, eps: float) -> np.ndarray:
 class SpectralNorm:
     """The forward pre-hook: ``weight = weight_orig / σ``, power iteration in training mode."""
 
+    reparametrization = "spectral_norm"  # what cr.save names when it refuses the layer
+
     def __init__(
         self, name: str = "weight", n_power_iterations: int = 1, dim: int = 0, eps: float = 1e-12
     ) -> None:

@@ -33,6 +33,8 @@ class WeightNorm:
     ``dim`` -1 (what ``dim=None`` becomes, as in PyTorch) takes the norm of the whole tensor.
     """
 
+    reparametrization = "weight_norm"  # what cr.save names when it refuses the layer
+
     def __init__(self, name: str, dim: int) -> None:
         self.name = name
         self.dim = -1 if dim is None else dim
