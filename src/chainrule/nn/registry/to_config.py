@@ -85,8 +85,16 @@ def _to_config(module: Module, path: str, seen: dict) -> dict:
 
 
 def _refuse_reparametrized(module: Module, path: str) -> None:
-    """A weight_norm or spectral_norm hook is no layer argument: a file would rebuild the plain
-    layer, whose parameters then differ from the saved ones (weight_g, weight_orig, ...)."""
+    """A weight_norm or spectral_norm hook (or a parametrization) is no layer argument: a file
+    would rebuild the plain layer, whose parameters differ from the saved ones (weight_g, ...)."""
+    if "_parametrized_from" in type(module).__dict__:  # nn.utils.parametrize swapped its class
+        raise ModelFormatError(
+            f"cannot save {type(module).__name__} at {path or 'the root'!r}: a file's "
+            f"architecture cannot hold its parametrizations ({', '.join(module.parametrizations)})"
+            f". For inference, call nn.utils.parametrize.remove_parametrizations(layer, name) "
+            f"first (same outputs); to train on, save model.state_dict() and register the "
+            f"parametrizations on the rebuilt model before load_state_dict"
+        )
     hooks = module.__dict__.get("_module_hooks")
     for hook, _, _ in hooks.pre.values() if hooks is not None else ():
         kind = getattr(hook, "reparametrization", None)

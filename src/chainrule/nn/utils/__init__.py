@@ -2,7 +2,7 @@
 ``nn.utils.rnn`` (padding batches of sequences), and the hook-based weight and spectral
 normalization (``weight_norm``, ``spectral_norm`` and their ``remove_*``)."""
 
-from chainrule.nn.utils import rnn
+from chainrule.nn.utils import parametrizations, parametrize, rnn
 from chainrule.nn.utils.clip_grad import (
     clip_grad_norm_,
     clip_grad_value_,
@@ -19,6 +19,8 @@ __all__ = [
     "clip_grads_with_norm_",
     "get_total_norm",
     "parameters_to_vector",
+    "parametrizations",
+    "parametrize",
     "remove_spectral_norm",
     "remove_weight_norm",
     "rnn",

@@ -22,6 +22,7 @@ def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
     """‖v‖₂ over every dimension but ``dim`` (kept, size 1), or over all of it if dim is -1."""
     if dim == -1:
         return (v * v).sum().sqrt()
+    dim %= v.ndim  # other negative values count from the end
     axes = tuple(axis for axis in range(v.ndim) if axis != dim)
     squares = v * v
     return squares.sum(axis=axes, keepdims=True).sqrt() if axes else squares.sqrt()
