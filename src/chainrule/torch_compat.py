@@ -94,6 +94,8 @@ ALIASES = {
     "torch.nn.attention": "chainrule.nn.attention",  # SDPBackend, sdpa_kernel
     "torch.nn.utils": "chainrule.nn.utils",
     "torch.nn.utils.rnn": "chainrule.nn.utils.rnn",
+    "torch.nn.utils.parametrize": "chainrule.nn.utils.parametrize",
+    "torch.nn.utils.parametrizations": "chainrule.nn.utils.parametrizations",
     "torch.optim": "chainrule.optim",
     "torch.optim.lr_scheduler": "chainrule.optim.lr_scheduler",
     "torch.utils": "chainrule.utils",
