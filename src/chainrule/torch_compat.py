@@ -105,7 +105,16 @@ ALIASES = {
     "torch.autograd.functional": "chainrule.autograd.functional",
     # Function, FunctionCtx, once_differentiable (chainrule.autograd.function is the op base)
     "torch.autograd.function": "chainrule.autograd.custom",
+    "torch.nn.modules": "chainrule.nn.modules",
 }
+# torch.nn.modules.<name> (from torch.nn.modules.loss import _Loss, ...): the file of that name
+# in chainrule.nn.modules
+_NN_MODULES = (
+    "activation", "adaptive", "batchnorm", "channelshuffle", "container", "conv", "distance",
+    "dropout", "flatten", "fold", "instancenorm", "linear", "loss", "module", "normalization",
+    "padding", "pixelshuffle", "pooling", "rnn", "sparse", "transformer", "upsampling", "utils",
+)  # fmt: skip
+ALIASES.update({f"torch.nn.modules.{name}": f"chainrule.nn.modules.{name}" for name in _NN_MODULES})
 _saved: dict = {}
 
 
