@@ -62,7 +62,8 @@ def test_install_as_torch_aliases_the_paths():
         "import torch.nn.modules.linear, torch.nn.utils.parametrize\n"
         "from torch.nn.utils.parametrizations import weight_norm\n"
         "assert Module is ours.Module and torch.nn.modules.linear.Linear is ours.Linear\n"
-        "assert weight_norm(torch.nn.Linear(2, 3)).parametrizations.weight.original0.shape == (3, 1)\n"
+        "normed = weight_norm(torch.nn.Linear(2, 3))\n"
+        "assert normed.parametrizations.weight.original0.shape == (3, 1)\n"
     )
     subprocess.run([sys.executable, "-c", program], check=True)
 
