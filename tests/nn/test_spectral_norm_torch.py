@@ -165,3 +165,23 @@ def test_errors_as_torch():
     with pytest.raises(IndexError, match="out of range"):
         nn.utils.spectral_norm(fresh, dim=2)
     assert list(fresh.state_dict()) == ["weight", "bias"]
+
+
+def test_a_state_dict_from_before_version_1_is_converted_as_torch():
+    # PyTorch 1.0 saved the normalized weight and no weight_v; loading solves for v
+    t, c = _build(torch.nn.Conv1d, nn.Conv1d, (2, 3, 4))
+    t(torch.ones(1, 2, 6).double())  # a training call: u = normalize(W v) holds
+    old = {k: v.clone() for k, v in t.state_dict().items() if k != "weight_v"}
+    old["weight"] = t.weight.detach().clone()
+    fresh_t = torch.nn.utils.spectral_norm(torch.nn.Conv1d(2, 3, 4).double())
+    fresh_t.load_state_dict(old)  # a plain dict: no version metadata, as an old file
+    c.load_state_dict({k: v.numpy() for k, v in old.items()})
+    np.testing.assert_allclose(c.weight_v.numpy(), fresh_t.weight_v.numpy(), rtol=1e-8)
+    fresh_t.eval()
+    c.eval()
+    x = np.random.default_rng(5).normal(size=(1, 2, 6))
+    np.testing.assert_allclose(
+        c(_f64(x)).detach().numpy(), fresh_t(torch.tensor(x)).detach().numpy(), rtol=1e-8
+    )
+    nn.utils.remove_spectral_norm(c)
+    assert not c.__dict__.get("_load_state_dict_pre_hooks")

@@ -112,7 +112,30 @@ class SpectralNorm:
         module.register_buffer(fn.name + "_u", Tensor._make(u.astype(dtype), False))
         module.register_buffer(fn.name + "_v", Tensor._make(v.astype(dtype), False))
         module.register_forward_pre_hook(fn)
+        module._register_load_state_dict_pre_hook(_OldStateDict(fn))
         return fn
+
+
+class _OldStateDict:
+    """PyTorch's load pre-hook: a state_dict from before spectral_norm's version 1 (PyTorch
+    1.0: ``weight`` saved, no ``weight_v``) gets the ``weight_v`` for which
+    ``u = normalize(W v)`` and ``uᵀ W v = σ``, σ read off ``weight_orig / weight``."""
+
+    def __init__(self, fn: SpectralNorm) -> None:
+        self.fn = fn
+
+    def __call__(self, state_dict, prefix, *_) -> None:
+        key = prefix + self.fn.name
+        if key not in state_dict:
+            return  # today's format (or keys missing: load_state_dict names them)
+        if any(key + suffix not in state_dict for suffix in ("_orig", "_u")):
+            return
+        weight_orig = np.asarray(state_dict[key + "_orig"])
+        sigma = (weight_orig / np.asarray(state_dict.pop(key))).mean()
+        mat = self.fn.reshape_weight_to_matrix(Tensor._make(weight_orig, False)).array
+        u = np.asarray(state_dict[key + "_u"])
+        v = np.linalg.pinv(mat.T @ mat) @ mat.T @ u
+        state_dict[key + "_v"] = v * (sigma / (u @ mat @ v))
 
 
 def spectral_norm(
@@ -165,4 +188,8 @@ def remove_spectral_norm(module, name: str = "weight"):
         raise ValueError(f"spectral_norm of '{name}' not found in {module}")
     pre_hooks(module)[key][0].remove(module)
     del pre_hooks(module)[key]
+    load_hooks = module.__dict__.get("_load_state_dict_pre_hooks", {})
+    for load_key, (hook, _) in list(load_hooks.items()):
+        if isinstance(hook, _OldStateDict) and hook.fn.name == name:
+            del load_hooks[load_key]
     return module
