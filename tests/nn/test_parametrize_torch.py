@@ -129,3 +129,8 @@ def test_load_state_dict_pre_hook_as_torch():
     handle.remove()
     with pytest.raises(cr.errors.StateDictError, match="unexpected keys"):
         model.load_state_dict({"0.w": np.eye(2, dtype=np.float32)})
+
+
+def test_orthogonal_says_it_is_not_implemented():
+    with pytest.raises(cr.errors.NotSupportedError, match="orthogonal is not implemented"):
+        parametrizations.orthogonal(nn.Linear(3, 3))

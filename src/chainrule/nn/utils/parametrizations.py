@@ -10,6 +10,7 @@ hook-based weight_norm (``weight_g``, ``weight_v``) loads into the new form, as 
 from __future__ import annotations
 
 from chainrule.autograd.grad_mode import no_grad
+from chainrule.errors import NotSupportedError
 from chainrule.nn.module import Module
 from chainrule.nn.utils import parametrize
 from chainrule.nn.utils.spectral_norm import _normalize
@@ -17,7 +18,7 @@ from chainrule.nn.utils.weight_norm import _norm_except_dim
 from chainrule.random import get_generator
 from chainrule.tensor import Tensor
 
-__all__ = ["spectral_norm", "weight_norm"]
+__all__ = ["orthogonal", "spectral_norm", "weight_norm"]
 
 
 class _WeightNorm(Module):
@@ -142,3 +143,16 @@ def spectral_norm(
         module, name, _SpectralNorm(weight, n_power_iterations, dim, eps)
     )
     return module
+
+
+def orthogonal(
+    module: Module, name: str = "weight", orthogonal_map=None, *, use_trivialization=True
+):
+    """Not implemented: raises :class:`~chainrule.errors.NotSupportedError` naming the way
+    around (a parametrization of your own), so code written for PyTorch fails where it calls."""
+    raise NotSupportedError(
+        "nn.utils.parametrizations.orthogonal is not implemented in chainrule; register your "
+        "own parametrization instead, e.g. parametrize.register_parametrization(module, name, "
+        "P) with P.forward(X) returning cr.linalg.matrix_exp(X.tril(-1) - X.tril(-1).T) for a "
+        "square weight (docs/nn.md)"
+    )
