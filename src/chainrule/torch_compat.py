@@ -96,6 +96,13 @@ ALIASES = {
     "torch.nn.utils.rnn": "chainrule.nn.utils.rnn",
     "torch.nn.utils.parametrize": "chainrule.nn.utils.parametrize",
     "torch.nn.utils.parametrizations": "chainrule.nn.utils.parametrizations",
+    # PyTorch's file paths under torch.nn.utils (from torch.nn.utils.weight_norm import
+    # WeightNorm): unaliased, the import would load a second copy of the file and set the
+    # module in place of the function of the same name (nn.utils.weight_norm)
+    "torch.nn.utils.weight_norm": "chainrule.nn.utils.weight_norm",
+    "torch.nn.utils.spectral_norm": "chainrule.nn.utils.spectral_norm",
+    "torch.nn.utils.clip_grad": "chainrule.nn.utils.clip_grad",
+    "torch.nn.utils.convert_parameters": "chainrule.nn.utils.convert_parameters",
     "torch.optim": "chainrule.optim",
     "torch.optim.lr_scheduler": "chainrule.optim.lr_scheduler",
     "torch.utils": "chainrule.utils",

@@ -75,3 +75,22 @@ def test_nn_modules_linear_computes_as_nn_linear():
     x = np.ones((1, 2), dtype=np.float32)
     expected = x @ layer.weight.detach().numpy().T + layer.bias.detach().numpy()
     np.testing.assert_allclose(layer(cr.tensor(x)).detach().numpy(), expected)
+
+
+def test_torch_nn_utils_file_paths_leave_the_functions_in_place():
+    # importing torch.nn.utils.weight_norm (PyTorch's file path, for WeightNorm) loaded a second
+    # copy of the file and put the module in place of the function nn.utils.weight_norm
+    program = (
+        "import chainrule, chainrule.nn.utils as ours\n"
+        "from chainrule.nn.utils import weight_norm as wn_function\n"
+        "chainrule.install_as_torch()\n"
+        "from torch.nn.utils.weight_norm import WeightNorm\n"
+        "from torch.nn.utils.spectral_norm import SpectralNorm\n"
+        "import torch.nn.utils.clip_grad, torch.nn.utils.convert_parameters\n"
+        "import sys\n"
+        "file = sys.modules['chainrule.nn.utils.weight_norm']\n"
+        "assert WeightNorm is file.WeightNorm and callable(ours.weight_norm), ours.weight_norm\n"
+        "assert callable(ours.spectral_norm) and ours.weight_norm is wn_function\n"
+        "ours.weight_norm(torch.nn.Linear(2, 2))\n"
+    )
+    subprocess.run([sys.executable, "-W", "ignore", "-c", program], check=True)
