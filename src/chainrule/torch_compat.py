@@ -113,6 +113,7 @@ ALIASES = {
     # Function, FunctionCtx, once_differentiable (chainrule.autograd.function is the op base)
     "torch.autograd.function": "chainrule.autograd.custom",
     "torch.nn.modules": "chainrule.nn.modules",
+    "torch.nn.parameter": "chainrule.nn.parameter",
 }
 # torch.nn.modules.<name> (from torch.nn.modules.loss import _Loss, ...): the file of that name
 # in chainrule.nn.modules

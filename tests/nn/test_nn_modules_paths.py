@@ -59,6 +59,8 @@ def test_install_as_torch_aliases_the_paths():
         "from torch.nn.modules.loss import _Loss, _WeightedLoss\n"
         "from torch.nn.modules.module import Module\n"
         "from torch.nn.modules.batchnorm import _BatchNorm\n"
+        "from torch.nn.parameter import Parameter\n"
+        "assert Parameter is ours.Parameter\n"
         "import torch.nn.modules.linear, torch.nn.utils.parametrize\n"
         "from torch.nn.utils.parametrizations import weight_norm\n"
         "assert Module is ours.Module and torch.nn.modules.linear.Linear is ours.Linear\n"
