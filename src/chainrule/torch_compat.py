@@ -114,6 +114,7 @@ ALIASES = {
     "torch.autograd.function": "chainrule.autograd.custom",
     "torch.nn.modules": "chainrule.nn.modules",
     "torch.nn.parameter": "chainrule.nn.parameter",
+    "torch.nn.common_types": "chainrule.nn.common_types",
 }
 # torch.nn.modules.<name> (from torch.nn.modules.loss import _Loss, ...): the file of that name
 # in chainrule.nn.modules

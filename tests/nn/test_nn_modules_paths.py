@@ -60,6 +60,7 @@ def test_install_as_torch_aliases_the_paths():
         "from torch.nn.modules.module import Module\n"
         "from torch.nn.modules.batchnorm import _BatchNorm\n"
         "from torch.nn.parameter import Parameter\n"
+        "from torch.nn.common_types import _size_2_t\n"
         "assert Parameter is ours.Parameter\n"
         "import torch.nn.modules.linear, torch.nn.utils.parametrize\n"
         "from torch.nn.utils.parametrizations import weight_norm\n"
