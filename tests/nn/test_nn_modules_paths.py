@@ -34,11 +34,13 @@ def test_public_names_are_pytorchs_where_chainrule_has_the_class(name):
 def test_private_bases_users_reach_for():
     from chainrule.nn.modules.batchnorm import _BatchNorm
     from chainrule.nn.modules.conv import _ConvNd
+    from chainrule.nn.modules.instancenorm import _InstanceNorm
     from chainrule.nn.modules.loss import _Loss, _WeightedLoss
     from chainrule.nn.modules.utils import _pair, _single, _triple
 
     assert all(isinstance(m, _BatchNorm) for m in (nn.BatchNorm1d(2), nn.BatchNorm2d(2)))
     assert isinstance(nn.Conv1d(1, 1, 1), _ConvNd) and isinstance(nn.MSELoss(), _Loss)
+    assert isinstance(nn.InstanceNorm2d(2), _InstanceNorm)
     assert (_single(2), _pair(3), _pair((1, 2)), _triple(1)) == ((2,), (3, 3), (1, 2), (1, 1, 1))
 
     class WeightedMSE(_WeightedLoss):  # a user's loss, written against PyTorch

@@ -8,6 +8,7 @@ from chainrule.nn import (
     LazyInstanceNorm2d,
     LazyInstanceNorm3d,
 )
+from chainrule.nn.normalization_instance import _InstanceNorm
 
 __all__ = [
     "InstanceNorm1d",
@@ -16,4 +17,5 @@ __all__ = [
     "LazyInstanceNorm1d",
     "LazyInstanceNorm2d",
     "LazyInstanceNorm3d",
+    "_InstanceNorm",
 ]
