@@ -94,6 +94,15 @@ ALIASES = {
     "torch.nn.attention": "chainrule.nn.attention",  # SDPBackend, sdpa_kernel
     "torch.nn.utils": "chainrule.nn.utils",
     "torch.nn.utils.rnn": "chainrule.nn.utils.rnn",
+    "torch.nn.utils.parametrize": "chainrule.nn.utils.parametrize",
+    "torch.nn.utils.parametrizations": "chainrule.nn.utils.parametrizations",
+    # PyTorch's file paths under torch.nn.utils (from torch.nn.utils.weight_norm import
+    # WeightNorm): unaliased, the import would load a second copy of the file and set the
+    # module in place of the function of the same name (nn.utils.weight_norm)
+    "torch.nn.utils.weight_norm": "chainrule.nn.utils.weight_norm",
+    "torch.nn.utils.spectral_norm": "chainrule.nn.utils.spectral_norm",
+    "torch.nn.utils.clip_grad": "chainrule.nn.utils.clip_grad",
+    "torch.nn.utils.convert_parameters": "chainrule.nn.utils.convert_parameters",
     "torch.optim": "chainrule.optim",
     "torch.optim.lr_scheduler": "chainrule.optim.lr_scheduler",
     "torch.utils": "chainrule.utils",
@@ -103,7 +112,18 @@ ALIASES = {
     "torch.autograd.functional": "chainrule.autograd.functional",
     # Function, FunctionCtx, once_differentiable (chainrule.autograd.function is the op base)
     "torch.autograd.function": "chainrule.autograd.custom",
+    "torch.nn.modules": "chainrule.nn.modules",
+    "torch.nn.parameter": "chainrule.nn.parameter",
+    "torch.nn.common_types": "chainrule.nn.common_types",
 }
+# torch.nn.modules.<name> (from torch.nn.modules.loss import _Loss, ...): the file of that name
+# in chainrule.nn.modules
+_NN_MODULES = (
+    "activation", "adaptive", "batchnorm", "channelshuffle", "container", "conv", "distance",
+    "dropout", "flatten", "fold", "instancenorm", "linear", "loss", "module", "normalization",
+    "padding", "pixelshuffle", "pooling", "rnn", "sparse", "transformer", "upsampling", "utils",
+)  # fmt: skip
+ALIASES.update({f"torch.nn.modules.{name}": f"chainrule.nn.modules.{name}" for name in _NN_MODULES})
 _saved: dict = {}
 
 

@@ -449,6 +449,47 @@ def clip_grad_norm(lib):
     return total, w.grad
 
 
+def weight_norm_linear(lib):
+    import warnings
+
+    layer = lib.nn.Linear(3, 2)
+    with lib.no_grad():
+        layer.weight.copy_(lib.tensor(X.copy()))
+        layer.bias.zero_()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # deprecated in PyTorch, warned in both
+        layer = lib.nn.utils.weight_norm(layer)
+    out = layer(_x(lib))
+    out.sum().backward()
+    return out, layer.weight_g.grad, layer.weight_v.grad
+
+
+def spectral_norm_linear(lib):
+    layer = lib.nn.Linear(3, 2)
+    with lib.no_grad():
+        layer.weight.copy_(lib.tensor(X.copy()))
+        layer.bias.zero_()
+    layer = lib.nn.utils.spectral_norm(layer)
+    with lib.no_grad():  # u and v are drawn at random: the same start in both
+        layer.weight_u.copy_(lib.tensor(np.array([0.6, 0.8], dtype="f4")))
+        layer.weight_v.copy_(lib.tensor(np.array([0.0, 0.6, 0.8], dtype="f4")))
+    out = layer(_x(lib))
+    out.sum().backward()
+    return out, layer.weight_u, layer.weight_orig.grad
+
+
+def parametrized_weight_norm(lib):
+    layer = lib.nn.Linear(3, 2)
+    with lib.no_grad():
+        layer.weight.copy_(lib.tensor(X.copy()))
+        layer.bias.zero_()
+    layer = lib.nn.utils.parametrizations.weight_norm(layer)
+    out = layer(_x(lib))
+    out.sum().backward()
+    originals = layer.parametrizations.weight
+    return out, originals.original0.grad, originals.original1.grad
+
+
 def dataloader_batches(lib):
     data = lib.utils.data.TensorDataset(lib.tensor(np.arange(10.0, dtype="f4")))
     loader = lib.utils.data.DataLoader(data, batch_size=4, drop_last=True)
@@ -989,6 +1030,9 @@ ROWS = [
         "",
     ),
     ("nn", "nn.utils.clip_grad_norm_", clip_grad_norm, ""),
+    ("nn", "nn.utils.weight_norm", weight_norm_linear, ""),
+    ("nn", "nn.utils.spectral_norm (training step)", spectral_norm_linear, ""),
+    ("nn", "nn.utils.parametrizations.weight_norm", parametrized_weight_norm, ""),
     (
         "nn",
         "nn.Embedding.from_pretrained / F.embedding (padding_idx)",

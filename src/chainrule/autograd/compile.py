@@ -153,14 +153,22 @@ def check_compile_step(
     seen = []
 
     def step(x, y):
-        seen.append(model(x))
+        seen.append(_stateless_call(model, x))  # as compile_step calls it: the same refusals
         return loss_fn(seen[0], y)
 
+    # a forward hook may change buffers in place (spectral_norm's power iteration on u, v)
+    buffers = [(b, b.array.copy()) for b in model.buffers()] if hasattr(model, "buffers") else []
     try:
         loss = recorder.run(step, inputs)
         graph = build_graph(recorder, inputs, loss, seen if return_output else ())
     except GraphError as error:
         return str(error)
+    finally:
+        for buffer, array in buffers:
+            if buffer.array.shape == array.shape and buffer.array.dtype == array.dtype:
+                np.copyto(buffer.array, array)
+            else:
+                buffer.array = array
     if backend == "numba":
         if return_output:
             return _NO_JIT_OUTPUT

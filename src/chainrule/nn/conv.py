@@ -150,8 +150,8 @@ class _ConvNd(Module):
             config["output_padding"] = list(self.output_padding)
         return config
 
-    def _input(self, x):
-        return as_input(x, self.weight.array.dtype, type(self).__name__)
+    def _input(self, x, weight):
+        return as_input(x, weight.array.dtype, type(self).__name__)
 
 
 class Conv2d(_ConvNd):
@@ -214,10 +214,11 @@ class Conv2d(_ConvNd):
         )
 
     def forward(self, x):
-        x, padding = self._mode_padded(self._input(x))
+        weight = self.weight  # read once: a parametrized weight is computed at each read
+        x, padding = self._mode_padded(self._input(x, weight))
         return _conv.conv2d(
             x,
-            self.weight,
+            weight,
             self.bias,
             self.stride,
             padding,
@@ -274,11 +275,12 @@ class Conv1d(_ConvNd):
         )
 
     def forward(self, x):
-        x, padding = self._mode_padded(self._input(x))
+        weight = self.weight  # read once: a parametrized weight is computed at each read
+        x, padding = self._mode_padded(self._input(x, weight))
         padding = padding if isinstance(padding, str) else padding[0]
         return _conv.conv1d(
             x,
-            self.weight,
+            weight,
             self.bias,
             self.stride[0],
             padding,
@@ -378,10 +380,11 @@ class ConvTranspose2d(_ConvNd):
         return tuple(int(size) - lo for size, lo in zip(sizes, low))
 
     def forward(self, x, output_size=None):
-        x = self._input(x)
+        weight = self.weight  # read once: a parametrized weight is computed at each read
+        x = self._input(x, weight)
         return _conv.conv_transpose2d(
             x,
-            self.weight,
+            weight,
             self.bias,
             self.stride,
             self.padding,
@@ -400,10 +403,11 @@ class ConvTranspose1d(ConvTranspose2d):
     _dims = 1
 
     def forward(self, x, output_size=None):
-        x = self._input(x)
+        weight = self.weight  # read once: a parametrized weight is computed at each read
+        x = self._input(x, weight)
         return _conv.conv_transpose1d(
             x,
-            self.weight,
+            weight,
             self.bias,
             self.stride,
             self.padding,

@@ -64,8 +64,9 @@ class Conv3d(_ConvNd):
         )
 
     def forward(self, x):
-        x, padding = self._mode_padded(self._input(x))
-        return conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+        weight = self.weight  # read once: a parametrized weight is computed at each read
+        x, padding = self._mode_padded(self._input(x, weight))
+        return conv3d(x, weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class ConvTranspose3d(ConvTranspose2d):
@@ -87,10 +88,11 @@ class ConvTranspose3d(ConvTranspose2d):
     _dims = 3
 
     def forward(self, x, output_size=None):
-        x = self._input(x)
+        weight = self.weight  # read once: a parametrized weight is computed at each read
+        x = self._input(x, weight)
         return conv_transpose3d(
             x,
-            self.weight,
+            weight,
             self.bias,
             self.stride,
             self.padding,

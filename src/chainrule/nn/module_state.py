@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Iterator, Mapping
 
 import numpy as np
 
+from chainrule.autograd.hooks import RemovableHandle
 from chainrule.errors import StateDictError
 from chainrule.nn._module_args import key_hint, state_array
 
@@ -33,6 +35,7 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 
 
 _EXTRA_STATE = "_extra_state"  # PyTorch's key for what get_extra_state returns
+_hook_ids = itertools.count()
 
 
 class ModuleStateMethods:
@@ -53,6 +56,27 @@ class ModuleStateMethods:
             "Reached a code path in Module.set_extra_state() that should never be called; "
             "override set_extra_state() in your module to load its extra state (as PyTorch)"
         )
+
+    def register_load_state_dict_pre_hook(self, hook) -> RemovableHandle:
+        """Run ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before ``load_state_dict`` reads this module's entries
+        (``prefix`` is its dotted path and a dot); it may rename or convert entries of
+        ``state_dict``, a copy of the caller's. The three lists are for PyTorch's signature:
+        chainrule finds the missing and unexpected keys itself, after every hook ran.
+
+        Returns:
+            A handle: ``handle.remove()`` takes the hook away.
+        """
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False):
+        """PyTorch's private form: ``hook(state_dict, prefix, ...)`` without the module."""
+        if not callable(hook):
+            raise TypeError(f"a hook must be callable, got {type(hook).__name__}")
+        hooks = self.__dict__.setdefault("_load_state_dict_pre_hooks", OrderedDict())
+        key = next(_hook_ids)
+        hooks[key] = (hook, with_module)
+        return RemovableHandle(hooks, key)
 
     def _state_entries(self, extra: bool = False) -> Iterator:
         """``(dotted name, tensor)`` for what state_dict saves: parameters, then buffers, of
@@ -125,6 +149,7 @@ class ModuleStateMethods:
                 f"load_state_dict expects a mapping of name -> array, got "
                 f"{type(state_dict).__name__}"
             )
+        state_dict = _run_load_pre_hooks(self, state_dict, strict)
         own = OrderedDict(self._state_entries())
         # A batch norm's counter may be absent (older PyTorch checkpoints): PyTorch keeps the
         # current count and does not report it, and so does this
@@ -172,6 +197,26 @@ class ModuleStateMethods:
 def _overrides(module, method: str) -> bool:
     """Whether ``module``'s class defines its own ``method`` (get/set_extra_state)."""
     return getattr(type(module), method) is not getattr(ModuleStateMethods, method)
+
+
+def _run_load_pre_hooks(root, state_dict: Mapping, strict: bool) -> Mapping:
+    """``state_dict`` after every module's load pre-hooks ran on it (a copy, if any ran)."""
+    hooked = [
+        (prefix, module, hooks)
+        for prefix, module in root.named_modules(remove_duplicate=False)
+        if (hooks := module.__dict__.get("_load_state_dict_pre_hooks"))
+    ]
+    if not hooked:
+        return state_dict
+    state_dict = OrderedDict(state_dict)  # hooks rename entries: never in the caller's dict
+    for prefix, module, hooks in hooked:
+        for hook, with_module in list(hooks.values()):
+            args = (state_dict, f"{prefix}." if prefix else "", {}, strict, [], [], [])
+            if with_module:
+                hook(module, *args)
+            else:
+                hook(*args)
+    return state_dict
 
 
 def _unexpected_keys(root, state_dict: Mapping) -> list:

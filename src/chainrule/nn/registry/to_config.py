@@ -38,6 +38,7 @@ def _to_config(module: Module, path: str, seen: dict) -> dict:
                 f"sharing cannot be written; save model.state_dict() instead"
             )
         return {"type": SHARED, "path": seen[id(module)]}
+    _refuse_reparametrized(module, path)
     kind = type(module).__name__
     if CONTAINERS.get(kind) is type(module):
         children = list(module._modules.items())
@@ -81,6 +82,30 @@ def _to_config(module: Module, path: str, seen: dict) -> dict:
     else:
         args = {name: getattr(module, name) for name in schema}
     return {"type": kind, "args": args}
+
+
+def _refuse_reparametrized(module: Module, path: str) -> None:
+    """A weight_norm or spectral_norm hook (or a parametrization) is no layer argument: a file
+    would rebuild the plain layer, whose parameters differ from the saved ones (weight_g, ...)."""
+    if "_parametrized_from" in type(module).__dict__:  # nn.utils.parametrize swapped its class
+        raise ModelFormatError(
+            f"cannot save {type(module).__name__} at {path or 'the root'!r}: a file's "
+            f"architecture cannot hold its parametrizations ({', '.join(module.parametrizations)})"
+            f". For inference, call nn.utils.parametrize.remove_parametrizations(layer, name) "
+            f"first (same outputs); to train on, save model.state_dict() and register the "
+            f"parametrizations on the rebuilt model before load_state_dict"
+        )
+    hooks = module.__dict__.get("_module_hooks")
+    for hook, _, _ in hooks.pre.values() if hooks is not None else ():
+        kind = getattr(hook, "reparametrization", None)
+        if kind is not None:
+            raise ModelFormatError(
+                f"cannot save {type(module).__name__} at {path or 'the root'!r} with {kind} on "
+                f"{hook.name!r}: a file's architecture cannot hold it. For inference, call "
+                f"nn.utils.remove_{kind}(layer) first (same outputs); to train on, save "
+                f"model.state_dict() and apply nn.utils.{kind} to the rebuilt model before "
+                f"load_state_dict"
+            )
 
 
 def _check_unseen(module: Module, kind: str, path: str, seen: dict) -> None:

@@ -1,7 +1,8 @@
 """``nn.utils``, as PyTorch's ``torch.nn.utils``: gradient clipping, parameters as one vector,
-and ``nn.utils.rnn`` (padding batches of sequences)."""
+``nn.utils.rnn`` (padding batches of sequences), and the hook-based weight and spectral
+normalization (``weight_norm``, ``spectral_norm`` and their ``remove_*``)."""
 
-from chainrule.nn.utils import rnn
+from chainrule.nn.utils import parametrizations, parametrize, rnn
 from chainrule.nn.utils.clip_grad import (
     clip_grad_norm_,
     clip_grad_value_,
@@ -9,6 +10,8 @@ from chainrule.nn.utils.clip_grad import (
     get_total_norm,
 )
 from chainrule.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
+from chainrule.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
+from chainrule.nn.utils.weight_norm import remove_weight_norm, weight_norm
 
 __all__ = [
     "clip_grad_norm_",
@@ -16,6 +19,12 @@ __all__ = [
     "clip_grads_with_norm_",
     "get_total_norm",
     "parameters_to_vector",
+    "parametrizations",
+    "parametrize",
+    "remove_spectral_norm",
+    "remove_weight_norm",
     "rnn",
+    "spectral_norm",
     "vector_to_parameters",
+    "weight_norm",
 ]
