@@ -15,6 +15,7 @@ from chainrule.autograd.grad_mode import _INFERENCE_BLOCKS, _GradMode, inference
 from chainrule.autograd.grad_mode import refuse_outside_inference as _refuse_inference_write
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
+from chainrule.autograd.inplace import records as _records
 from chainrule.autograd.inplace import refuse_grad_operand as _refuse_grad_operand
 from chainrule.errors import DimensionError, DTypeError, ElementCountError, GraphError
 from chainrule.tensor_methods import TensorMethods
@@ -373,6 +374,11 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
         return _ops.getitem(self, index)
 
     def __setitem__(self, index, value):
+        if _GradMode.enabled and _records(self, (value,)):  # autograd/inplace_graph.py
+            from chainrule.autograd.inplace_graph import setitem
+
+            setitem(self, index, value)
+            return
         if self.requires_grad and _GradMode.enabled:
             raise GraphError(
                 "in-place assignment into a tensor that requires grad would corrupt its "

@@ -1,0 +1,220 @@
+"""In-place ops on a tensor in the middle of the graph (``out += identity``, ``h.mul_(0.5)``,
+``x[i] = v``, ``nn.ReLU(inplace=True)``), recorded as PyTorch records them.
+
+The write is the out-of-place op on a stand-in ``old`` (a fresh tensor that takes over the
+tensor's history: its op, its requires_grad), its result copied into the tensor's own memory;
+the tensor keeps its identity and takes the new op as its ``grad_fn`` (``out += identity``:
+``AddBackward0`` whose ``next_functions`` hold the two ops before it). Where the new op reads
+``old``'s values for backward (``mul_``, ``clamp_``) ``old`` keeps a copy of them; the new op's
+saved output is the tensor's own memory, so a later write to it is caught as any other.
+
+Ops recorded before the write keep the tensor object among their inputs, and the graph reaches
+an op's input through that object: backward through such an op would pass the rewritten
+tensor's op. ``check_rewritten_inputs`` (called where ``check_saved_inputs`` is) refuses that
+instead of giving a wrong gradient. Writes that another tensor of the graph would see, a view
+into a base that is still alive, are refused before they happen, as are writes to a tensor
+with hooks or ``retain_grad()`` (they belong to its op before the write).
+"""
+
+from __future__ import annotations
+
+from sys import getrefcount
+
+import numpy as np
+
+from chainrule.autograd.inplace import _CLOCK, REWRITE_CHECK, _owner, bump
+from chainrule.errors import DTypeError, GraphError, ShapeError
+
+
+def _add(old, other):
+    return old + other
+
+
+def _subtract(old, other):
+    return old - other
+
+
+def _multiply(old, other):
+    return old * other
+
+
+def _divide(old, other):
+    return old / other
+
+
+def _relu(old):
+    return old.relu()
+
+
+def _clamp(old, low, high):
+    from chainrule.ops.elementwise import clip
+
+    return clip(old, low, high)
+
+
+def _out_of_place() -> dict:
+    """ufunc or in-place kernel (autograd.inplace) → the op that records it out of place."""
+    from chainrule.autograd import inplace
+
+    return {
+        np.add: _add,
+        np.subtract: _subtract,
+        np.multiply: _multiply,
+        np.true_divide: _divide,
+        inplace._relu: _relu,
+        inplace._clamp: _clamp,
+        np.negative: lambda old: -old,
+        np.exp: lambda old: old.exp(),
+        np.tanh: lambda old: old.tanh(),
+        inplace._sigmoid: lambda old: old.sigmoid(),
+    }
+
+
+_BY_KERNEL: dict = {}
+
+
+def write(tensor, op: str, kernel, operands) -> object:
+    """``tensor.op(*operands)`` on a tensor of the graph (autograd.inplace.write's kernel)."""
+    if not _BY_KERNEL:
+        _BY_KERNEL.update(_out_of_place())
+    compute = _BY_KERNEL.get(kernel)
+    if compute is None:
+        raise GraphError(
+            f"{op} would change a tensor in the graph in place, which chainrule records only for "
+            f"add_, sub_, mul_, div_, clamp_, relu_, neg_, exp_, tanh_, sigmoid_, masked_fill_ "
+            f"and x[i] = v; write it out of place (y = y.{op[:-1]}(...))"
+        )
+    return rewrite(tensor, op, lambda old: compute(old, *operands))
+
+
+def rewrite(tensor, op: str, compute) -> object:
+    """Record ``tensor ← compute(old)`` in place: ``old`` stands for the tensor before the
+    write; ``tensor`` keeps its identity and memory and takes the new op as its grad_fn."""
+    _refuse_unsafe(tensor, op)
+    old = _stand_in(tensor)
+    return _adopt(tensor, op, old, compute(old))
+
+
+def adopt(tensor, result, op: str = "inplace=True"):
+    """``result`` (one op on ``tensor`` alone: ``relu(x)``) written into ``tensor``, recorded
+    as the in-place op (``F.relu(x, inplace=True)``); else ``result`` itself, the tensor
+    left as it was (an op made of several, whose inner ops read the tensor too)."""
+    node = result._ctx
+    if node is None or node.parents != (tensor,) or result.array.dtype != tensor.array.dtype:
+        return result
+    _refuse_unsafe(tensor, op)
+    old = _stand_in(tensor)
+    node.parents = (old,)
+    return _adopt(tensor, op, old, result)
+
+
+def _stand_in(tensor):
+    from chainrule.tensor import Tensor
+
+    old = Tensor._make(tensor.array, False)
+    old._requires_grad, old._ctx = tensor._requires_grad, tensor._ctx
+    return old
+
+
+def _adopt(tensor, op: str, old, result) -> object:
+    array = tensor.array
+    node = result._ctx
+    if result.array.shape != array.shape:
+        raise ShapeError(
+            f"{op}: the result's shape {result.array.shape} is not the tensor's shape "
+            f"{array.shape} (an in-place op keeps its tensor's shape, as in PyTorch)"
+        )
+    if result.array.dtype != array.dtype and not np.can_cast(
+        result.array.dtype, array.dtype, "same_kind"
+    ):
+        raise DTypeError(
+            f"{op}: a result of dtype {result.array.dtype} cannot be stored in place in a "
+            f"tensor of dtype {array.dtype} (as in PyTorch); convert first, e.g. x = x.float()"
+        )
+    if node.saves_inputs:  # the new op reads the values before the write: keep a copy
+        kept = array.copy()
+        _swap_saved(node, array, kept)
+        old.array = kept
+    np.copyto(array, result.array, casting="same_kind")
+    _swap_saved(node, result.array, array)  # its saved output is the tensor's memory
+    bump(tensor)
+    node.epoch = _CLOCK[0]  # recorded with the write: only later writes are caught
+    node.rewrote = True
+    if not REWRITE_CHECK:
+        REWRITE_CHECK.append(check_rewritten_inputs)
+    tensor._ctx, tensor._requires_grad = node, True
+    return tensor
+
+
+def _swap_saved(node, before: np.ndarray, after: np.ndarray) -> None:
+    for name, value in list(node.__dict__.items()):
+        if value is before:
+            setattr(node, name, after)
+
+
+# References to the memory's owner that the check below holds: the view's .base and
+# getrefcount's argument.
+_VIEW_BASE_REFS = 2
+
+
+def setitem(tensor, index, value) -> object:
+    """``tensor[index] = value`` recorded: ``where(at index, value placed there, old)``."""
+    from chainrule.ops.elementwise import where
+    from chainrule.ops.getitem import PlaceAt, torch_index
+    from chainrule.ops.shape import broadcast_to
+    from chainrule.tensor import Tensor
+
+    shape = tensor.array.shape
+    chosen, steps = np.arange(int(np.prod(shape))).reshape(shape), torch_index(index)
+    if len(steps) == 2:  # the integers first, as Tensor.__setitem__
+        chosen = chosen[steps[0]]
+    chosen = chosen[steps[-1]]  # the flat positions the assignment writes, in its shape
+    at = np.zeros(shape, bool)
+    at.reshape(-1)[chosen.reshape(-1)] = True
+    where_at = np.unravel_index(chosen, shape)
+
+    def compute(old):
+        new = value if isinstance(value, Tensor) else Tensor(value, dtype=old.array.dtype)
+        new = broadcast_to(new.to(old.array.dtype), chosen.shape)
+        placed = PlaceAt.apply(new, shape=shape, index=where_at, advanced=True)
+        return where(Tensor(at), placed, old)
+
+    return rewrite(tensor, "index assignment", compute)
+
+
+def masked_fill(tensor, mask, value) -> object:
+    """``tensor.masked_fill_(mask, value)`` recorded."""
+    from chainrule.ops.indexing import masked_fill as out_of_place
+
+    return rewrite(tensor, "masked_fill_", lambda old: out_of_place(old, mask, value))
+
+
+def _refuse_unsafe(tensor, op: str) -> None:
+    if tensor._ctx is not None and tensor._ctx.retained is not None:
+        raise GraphError(
+            f"{op} would change in place a tensor with hooks or retain_grad(), which belong to "
+            f"its value before the write; write it out of place (y = y + 1) instead"
+        )
+    array = tensor.array
+    owner = _owner(array)
+    if owner is not array and getrefcount(owner) > _VIEW_BASE_REFS:
+        raise GraphError(
+            f"{op} would change in place a view of another tensor's memory (shape "
+            f"{owner.shape}), which chainrule does not record in the graph (PyTorch's "
+            f"CopySlices); write it out of place, or clone() the view first"
+        )
+
+
+def check_rewritten_inputs(fn) -> None:
+    """Refuse backward through ``fn`` where an input was changed in place (and recorded, see
+    :func:`rewrite`) after ``fn`` read it: the graph would lead its gradient through the
+    write."""
+    for parent in fn.parents:
+        ctx = parent._ctx
+        if ctx is not None and ctx.epoch > fn.epoch and ctx.__dict__.get("rewrote"):
+            raise GraphError(
+                f"{type(fn).__name__} read a tensor of shape {parent.array.shape} that was "
+                f"changed in place afterwards ({type(ctx).__name__} in place), so chainrule "
+                f"cannot lead its gradient to the values it read; change the tensor in place "
+                f"before it is used, or write the change out of place (y = y + 1)"
+            )
