@@ -152,11 +152,6 @@ def _swap_saved(node, before: np.ndarray, after: np.ndarray) -> None:
             setattr(node, name, after)
 
 
-# References to the memory's owner that the check below holds: the view's .base and
-# getrefcount's argument.
-_VIEW_BASE_REFS = 2
-
-
 def setitem(tensor, index, value) -> object:
     """``tensor[index] = value`` recorded: ``where(at index, value placed there, old)``."""
     from chainrule.ops.elementwise import where
@@ -195,14 +190,71 @@ def _refuse_unsafe(tensor, op: str) -> None:
             f"{op} would change in place a tensor with hooks or retain_grad(), which belong to "
             f"its value before the write; write it out of place (y = y + 1) instead"
         )
-    array = tensor.array
-    owner = _owner(array)
-    if owner is not array and getrefcount(owner) > _VIEW_BASE_REFS:
+    owner = _owner(tensor.array)
+    if owner is not tensor.array and _seen_elsewhere(tensor, owner):
         raise GraphError(
             f"{op} would change in place a view of another tensor's memory (shape "
-            f"{owner.shape}), which chainrule does not record in the graph (PyTorch's "
-            f"CopySlices); write it out of place, or clone() the view first"
+            f"{owner.shape}) that is still in use, which chainrule does not record in the graph "
+            f"(PyTorch's CopySlices); write it out of place, or clone() the view first"
         )
+
+
+def _seen_elsewhere(tensor, owner) -> bool:
+    """Whether anything but ``tensor``'s own history may read the memory ``tensor`` views.
+
+    The history is the tensors over the same memory that ``tensor``'s ops read, walked back
+    (a batch norm's output is a reshape of its last op's: that op's output is history, and so
+    is the stand-in of an earlier in-place write). No op can read them after the write if the
+    graph's ops are their only holders (an op that saved them is stamped by the write, and its
+    backward refuses); any other holder (a view the user kept, another op) may."""
+    tensors, arrays, saved, nodes = {}, {id(tensor.array): tensor.array}, [], set()
+    walk = [tensor]
+    while walk:
+        node = walk.pop()._ctx
+        if node is None or id(node) in nodes:
+            continue
+        nodes.add(id(node))
+        saved += [v for v in node.__dict__.values() if isinstance(v, np.ndarray)]
+        for parent in node.parents:
+            if _owner(parent.array) is owner:
+                entry = tensors.setdefault(id(parent), [parent, 0])
+                entry[1] += 1  # each op holding it in its parents
+                arrays[id(parent.array)] = parent.array
+                if entry[1] == 1:
+                    walk.append(parent)
+    holders, views = _known_holders(tensor, tensors, arrays, saved, owner)
+    # besides the known holders: `arrays`, the list of views and its loop's variable; `owner`
+    # here and in the caller (and in `arrays`); `tensors`
+    return (
+        any(_held_elsewhere(array, holders[id(array)] + 3) for array in _views(arrays, owner))
+        or _held_elsewhere(owner, holders.get(id(owner), 0) + views + 2 + (id(owner) in arrays))
+        or any(_held_elsewhere(entry[0], entry[1] + 1) for entry in tensors.values())
+    )
+
+
+def _known_holders(tensor, tensors: dict, arrays: dict, saved: list, owner) -> tuple:
+    """How many of the history's tensors and ops hold each array, and how many arrays view
+    ``owner`` (each holding it by its ``.base``)."""
+    holders = {key: 0 for key in arrays}
+    for entry in [[tensor, 0], *tensors.values()]:
+        holders[id(entry[0].array)] += 1
+    views = sum(array is not owner for array in arrays.values())
+    for value in saved:
+        if id(value) in holders:
+            holders[id(value)] += 1
+        elif value.base is owner or value is owner:
+            views += 1  # an op's saved view of the memory
+    return holders, views
+
+
+def _views(arrays: dict, owner) -> list:
+    return [array for array in arrays.values() if array is not owner]
+
+
+def _held_elsewhere(value, known: int) -> bool:
+    """More references to ``value`` than ``known`` ones, besides this function's argument and
+    getrefcount's."""
+    return getrefcount(value) > known + 2
 
 
 def check_rewritten_inputs(fn) -> None:
