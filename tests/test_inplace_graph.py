@@ -1,0 +1,327 @@
+"""In-place ops on tensors in the middle of the graph, recorded as PyTorch records them
+(autograd/inplace_graph.py), with PyTorch as the oracle; and the writes that must refuse."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.errors import GraphError
+
+torch = pytest.importorskip("torch")
+
+
+def _inputs(lib, seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    if lib is cr:
+        return [cr.tensor(a, requires_grad=True, dtype="float64") for a in arrays]
+    return [torch.tensor(a, requires_grad=True) for a in arrays]
+
+
+def _numpy(t):
+    return None if t is None else np.asarray(t.detach().numpy() if hasattr(t, "detach") else t)
+
+
+def _run(lib, case):
+    x, w = _inputs(lib)
+    out = case(lib, x, w)
+    name = out.grad_fn.name()
+    (out * out).sum().backward()
+    return _numpy(out.data if lib is cr else out), _numpy(x.grad), _numpy(w.grad), name
+
+
+def _add(lib, x, w):
+    y = x * 2
+    y += w
+    return y
+
+
+def _sub(lib, x, w):
+    y = x * 2
+    y -= w
+    return y
+
+
+def _mul(lib, x, w):
+    y = x * 2
+    y *= w
+    return y
+
+
+def _div(lib, x, w):
+    y = x * 2
+    y /= w
+    return y
+
+
+def _add_alpha(lib, x, w):
+    return (x * 2).add_(w, alpha=0.5)
+
+
+def _sub_method(lib, x, w):
+    return (x * 2).sub_(w)
+
+
+def _mul_number(lib, x, w):
+    return (x + w).mul_(0.5)
+
+
+def _div_method(lib, x, w):
+    return (x * w).div_(3.0)
+
+
+def _clamp(lib, x, w):
+    return (x * 2).clamp_(-0.5, 0.5)
+
+
+def _relu(lib, x, w):
+    return (x * w).relu_()
+
+
+def _chain(lib, x, w):
+    y = x * 2
+    y.mul_(0.5).add_(w).sigmoid_()
+    return y
+
+
+def _neg_exp(lib, x, w):
+    return (x * w).neg_().add_(1).exp_()
+
+
+def _tanh(lib, x, w):
+    return (x - w).tanh_()
+
+
+def _setitem(lib, x, w):
+    y = x * 2
+    y[0] = w[1]
+    return y
+
+
+def _setitem_slice(lib, x, w):
+    y = x * 2
+    y[:, 1:3] = w[:, :2] * 3
+    return y
+
+
+def _setitem_number(lib, x, w):
+    y = x * w
+    y[1, 2] = 5.0
+    return y
+
+
+def _setitem_into_buffer(lib, x, w):
+    y = (x * 0).detach()  # a tensor outside the graph, brought in by the value
+    y[1] = w[0]
+    return y
+
+
+def _masked_fill(lib, x, w):
+    y = x * w
+    return y.masked_fill_(y.detach() > 0, 1.0)
+
+
+def _relu_module(lib, x, w):
+    relu = lib.nn.ReLU(inplace=True)
+    y = x * w
+    assert relu(y) is y  # the same tensor, as PyTorch's
+    return y
+
+
+def _leaky_relu_function(lib, x, w):
+    functional = cr.nn.functional if lib is cr else torch.nn.functional
+    y = x * w
+    assert functional.leaky_relu(y, 0.1, inplace=True) is y
+    return y
+
+
+CASES = [
+    _add,
+    _sub,
+    _mul,
+    _div,
+    _add_alpha,
+    _sub_method,
+    _mul_number,
+    _div_method,
+    _clamp,
+    _relu,
+    _chain,
+    _neg_exp,
+    _tanh,
+    _setitem,
+    _setitem_slice,
+    _setitem_number,
+    _setitem_into_buffer,
+    _masked_fill,
+    _relu_module,
+    _leaky_relu_function,
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__.strip("_"))
+def test_in_place_ops_in_the_graph_match_pytorch(case):
+    ours, theirs = _run(cr, case), _run(torch, case)
+    for a, b in zip(ours[:3], theirs[:3]):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    # x[i] = v: a WhereBackward0 here; F.leaky_relu(inplace=True): LeakyReluBackward0
+    if "CopySlices" not in theirs[3] and theirs[3] != "LeakyReluBackward1":
+        assert ours[3] == theirs[3]
+
+
+def test_the_written_tensor_keeps_its_identity_and_version():
+    x = cr.tensor([1.0, -2.0], requires_grad=True)
+    y = x * 2
+    version = y._version
+    assert y.add_(1) is y and y.relu_() is y
+    assert y._version == version + 2
+    assert y.requires_grad and not y.is_leaf
+    assert y.tolist() == [3.0, 0.0]
+
+
+def test_in_place_gradients_pass_finite_differences():
+    def fn(x, w):
+        y = x * w
+        y += x
+        y.mul_(w).clamp_(-1.0, 1.0)
+        y[0] = w[1] * 2
+        return y.tanh()
+
+    rng = np.random.default_rng(1)
+    x, w = (
+        cr.tensor(rng.standard_normal((3, 4)), requires_grad=True, dtype="float64") for _ in range(2)
+    )
+    assert cr.gradcheck(fn, x, w)
+
+
+def test_second_derivatives_through_in_place_ops_match_pytorch():
+    def second(lib, x):
+        y = x * x
+        y.mul_(x)  # x³
+        y += x
+        (g,) = lib.autograd.grad(y.sum(), x, create_graph=True)  # 3x² + 1
+        return lib.autograd.grad(g.sum(), x)[0]  # 6x
+
+    ours = second(cr, cr.tensor([0.5, -1.5], requires_grad=True, dtype="float64"))
+    theirs = second(torch, torch.tensor([0.5, -1.5], requires_grad=True, dtype=torch.float64))
+    np.testing.assert_allclose(_numpy(ours), theirs.numpy())
+
+
+def _basic_block(lib):
+    nn = lib.nn
+
+    class BasicBlock(nn.Module):  # torchvision's ResNet block
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 3, 3, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(3)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = nn.Conv2d(3, 3, 3, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(3)
+
+        def forward(self, x):
+            identity = x
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            out += identity
+            return self.relu(out)
+
+    return BasicBlock()
+
+
+def test_resnet_basic_block_matches_pytorch():
+    theirs = _basic_block(torch).double()
+    ours = _basic_block(cr).double()
+    ours.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    data = np.random.default_rng(0).standard_normal((2, 3, 5, 5))
+    x = cr.tensor(data, requires_grad=True, dtype="float64")
+    tx = torch.tensor(data, requires_grad=True)
+    out, tout = ours(x * 1), theirs(tx * 1)
+    assert out.grad_fn.name() == "ReluBackward0"
+    add = out.grad_fn.next_functions[0][0]
+    assert add.name() == "AddBackward0"  # out += identity, reading the batch norm and x * 1
+    assert add.next_functions[1][0].name() == "MulBackward0"
+    (out * out).sum().backward()
+    (tout * tout).sum().backward()
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-8, atol=1e-10)
+    for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+# ---- what must refuse: never a wrong gradient ------------------------------------------------
+def test_an_output_saved_for_backward_then_changed_raises_at_backward():
+    x = cr.tensor([0.5, -1.0], requires_grad=True)
+    y = x.sigmoid()
+    y += 1  # as PyTorch: the write is allowed, backward() is not
+    with pytest.raises(GraphError, match="Sigmoid.*changed in place"):
+        y.sum().backward()
+
+
+def test_an_output_saved_by_an_in_place_op_then_changed_raises_at_backward():
+    for lib in (cr, torch):
+        (x, _) = _inputs(lib)
+        y = (x * 2).tanh_()
+        y.exp_()  # tanh_'s saved output is overwritten: PyTorch raises too
+        with pytest.raises((GraphError, RuntimeError), match="modified|changed in place"):
+            y.sum().backward()
+
+
+def test_a_tensor_read_before_the_write_refuses_backward():
+    x = cr.tensor([0.5, -1.0], requires_grad=True)
+    y = x * 2
+    z = y * 3  # read y before the write: its gradient must not pass the write's op
+    y += 1
+    with pytest.raises(GraphError, match="Mul read a tensor .* changed in place afterwards"):
+        (z + y).sum().backward()
+
+
+def test_a_view_read_before_the_write_refuses_backward():
+    x = cr.tensor([[0.5, -1.0]], requires_grad=True)
+    h = x * 2
+    v = h.reshape(-1)
+    h.mul_(2)  # v sees the new values; its op leads to h
+    with pytest.raises(GraphError, match="changed in place afterwards"):
+        (v * v).sum().backward()
+
+
+def test_a_view_of_a_tensor_still_in_use_is_refused():
+    x = cr.tensor([[0.5, -1.0], [2.0, 3.0]], requires_grad=True)
+    b = x * 2
+    with pytest.raises(GraphError, match="view of another tensor's memory"):
+        b[0].mul_(2)  # PyTorch records CopySlices on b; chainrule refuses
+    v = b.view(4)
+    with pytest.raises(GraphError, match="view of another tensor's memory"):
+        v += 1
+
+
+def test_a_view_of_a_tensor_nothing_else_holds_is_written():
+    x = cr.tensor([[0.5, -1.0], [2.0, 3.0]], requires_grad=True, dtype="float64")
+    v = (x * 2).reshape(4)
+    v.mul_(3)
+    (v * v).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 72 * x.data)
+
+
+def test_a_leaf_that_requires_grad_is_still_refused():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(GraphError, match="leaf tensor that requires grad"):
+        w += 1
+    with pytest.raises(GraphError):
+        w[0] = 3.0
+
+
+def test_a_tensor_with_retain_grad_is_refused():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    with pytest.raises(GraphError, match="retain_grad"):
+        y.add_(1)
+
+
+def test_an_in_place_op_not_recorded_says_so():
+    y = cr.tensor([1.0, 2.0], requires_grad=True) * 2
+    with pytest.raises(GraphError, match="records only for"):
+        y.log_()
