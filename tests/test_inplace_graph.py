@@ -190,9 +190,7 @@ def test_in_place_gradients_pass_finite_differences():
         return y.tanh()
 
     rng = np.random.default_rng(1)
-    x, w = (
-        cr.tensor(rng.standard_normal((3, 4)), requires_grad=True, dtype="float64") for _ in range(2)
-    )
+    x, w = (cr.tensor(rng.standard_normal((3, 4)), True, "float64") for _ in range(2))
     assert cr.gradcheck(fn, x, w)
 
 
@@ -247,7 +245,7 @@ def test_resnet_basic_block_matches_pytorch():
     (tout * tout).sum().backward()
     np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-8, atol=1e-10)
-    for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+    for p, tp in zip(ours.parameters(), theirs.parameters()):
         np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=1e-8, atol=1e-10)
 
 
