@@ -100,7 +100,12 @@ def adopt(tensor, result, op: str = "inplace=True"):
     as the in-place op (``F.relu(x, inplace=True)``); else ``result`` itself, the tensor
     left as it was (an op made of several, whose inner ops read the tensor too)."""
     node = result._ctx
-    if node is None or node.parents != (tensor,) or result.array.dtype != tensor.array.dtype:
+    if (
+        node is None
+        or len(node.parents) != 1
+        or node.parents[0] is not tensor  # (not ==: a tensor's == is elementwise)
+        or result.array.dtype != tensor.array.dtype
+    ):
         return result
     _refuse_unsafe(tensor, op)
     old = _stand_in(tensor)
