@@ -107,9 +107,13 @@ def adopt(tensor, result, op: str = "inplace=True"):
         or result.array.dtype != tensor.array.dtype
     ):
         return result
+    kept = tensor.array
+    if node.saves_inputs:  # its saved input is not a reader to refuse: it reads a copy
+        kept = tensor.array.copy()
+        _swap_saved(node, tensor.array, kept)
     _refuse_unsafe(tensor, op)
     old = _stand_in(tensor)
-    node.parents = (old,)
+    old.array, node.parents = kept, (old,)
     return _adopt(tensor, op, old, result)
 
 
@@ -136,7 +140,7 @@ def _adopt(tensor, op: str, old, result) -> object:
             f"{op}: a result of dtype {result.array.dtype} cannot be stored in place in a "
             f"tensor of dtype {array.dtype} (as in PyTorch); convert first, e.g. x = x.float()"
         )
-    if node.saves_inputs:  # the new op reads the values before the write: keep a copy
+    if node.saves_inputs and old.array is array:  # it reads the values before the write
         kept = array.copy()
         _swap_saved(node, array, kept)
         old.array = kept
@@ -144,7 +148,7 @@ def _adopt(tensor, op: str, old, result) -> object:
     _swap_saved(node, result.array, array)  # its saved output is the tensor's memory
     bump(tensor)
     node.epoch = _CLOCK[0]  # recorded with the write: only later writes are caught
-    node.rewrote = True
+    node.rewrote = old  # (its stand-in: the walk of _seen_elsewhere goes on from it)
     if not REWRITE_CHECK:
         REWRITE_CHECK.append(check_rewritten_inputs)
     tensor._ctx, tensor._requires_grad = node, True
@@ -196,11 +200,13 @@ def _refuse_unsafe(tensor, op: str) -> None:
             f"its value before the write; write it out of place (y = y + 1) instead"
         )
     owner = _owner(tensor.array)
-    if owner is not tensor.array and _seen_elsewhere(tensor, owner):
+    if _seen_elsewhere(tensor, owner):
+        view = "a view of " if owner is not tensor.array else ""
         raise GraphError(
-            f"{op} would change in place a view of another tensor's memory (shape "
-            f"{owner.shape}) that is still in use, which chainrule does not record in the graph "
-            f"(PyTorch's CopySlices); write it out of place, or clone() the view first"
+            f"{op} would change in place {view}memory (shape {owner.shape}) that another "
+            f"tensor or an op that read it still holds (a view, its base, a saved input), which "
+            f"chainrule does not record in the graph (PyTorch may); write it out of place "
+            f"(y = y + 1), or clone() first"
         )
 
 
@@ -220,12 +226,15 @@ def _seen_elsewhere(tensor, owner) -> bool:
             continue
         nodes.add(id(node))
         saved += [v for v in node.__dict__.values() if isinstance(v, np.ndarray)]
+        before = node.__dict__.get("rewrote")  # an earlier write's stand-in (maybe a copy)
+        if before is not None and _owner(before.array) is not owner:
+            walk.append(before)
         for parent in node.parents:
             if _owner(parent.array) is owner:
                 entry = tensors.setdefault(id(parent), [parent, 0])
-                entry[1] += 1  # each op holding it in its parents
+                entry[1] += 1 + (parent is before)  # each op holding it
                 arrays[id(parent.array)] = parent.array
-                if entry[1] == 1:
+                if entry[1] <= 2:
                     walk.append(parent)
     holders, views = _known_holders(tensor, tensors, arrays, saved, owner)
     # besides the known holders: `arrays`, the list of views and its loop's variable; `owner`
@@ -246,7 +255,7 @@ def _known_holders(tensor, tensors: dict, arrays: dict, saved: list, owner) -> t
     views = sum(array is not owner for array in arrays.values())
     for value in saved:
         if id(value) in holders:
-            holders[id(value)] += 1
+            holders[id(value)] += 2  # the op's attribute and the list `saved`
         elif value.base is owner or value is owner:
             views += 1  # an op's saved view of the memory
     return holders, views
@@ -268,7 +277,7 @@ def check_rewritten_inputs(fn) -> None:
     write."""
     for parent in fn.parents:
         ctx = parent._ctx
-        if ctx is not None and ctx.epoch > fn.epoch and ctx.__dict__.get("rewrote"):
+        if ctx is not None and ctx.epoch > fn.epoch and ctx.__dict__.get("rewrote") is not None:
             raise GraphError(
                 f"{type(fn).__name__} read a tensor of shape {parent.array.shape} that was "
                 f"changed in place afterwards ({type(ctx).__name__} in place), so chainrule "
