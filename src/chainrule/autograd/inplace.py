@@ -133,6 +133,9 @@ def _written_after(array, epoch: int) -> bool:
 
 # inplace_graph's check_rewritten_inputs, put here once a write was recorded in the graph
 REWRITE_CHECK: list = []
+# autograd/inplace_graph.py's recorders (write, masked_fill, setitem), put here when it loads
+# (it imports the ops, which import this module, never the other way round)
+GRAPH_WRITES: dict = {}
 
 
 def check_saved_inputs(fn, graph: bool = False) -> None:
@@ -241,9 +244,7 @@ def refuse_grad_operand(op: str = "an in-place write") -> None:
 def write(tensor, op: str, ufunc, *operands) -> object:
     """``tensor.array = ufunc(tensor.array, *operands)`` in place, with PyTorch's checks."""
     if _GradMode.enabled and records(tensor, operands):
-        from chainrule.autograd import inplace_graph
-
-        return inplace_graph.write(tensor, op, ufunc, operands)
+        return GRAPH_WRITES["write"](tensor, op, ufunc, operands)
     _check_writable(tensor, op)
     array = tensor.array
     values = [_value(o) for o in operands]
@@ -524,9 +525,7 @@ class InplaceMethods:
 
     def masked_fill_(self, mask, value):
         if _GradMode.enabled and records(self, (value,)):
-            from chainrule.autograd import inplace_graph
-
-            return inplace_graph.masked_fill(self, mask, value)
+            return GRAPH_WRITES["masked_fill"](self, mask, value)
         _check_writable(self, "masked_fill_")
         mask = np.asarray(_value(mask), dtype=bool)
         try:

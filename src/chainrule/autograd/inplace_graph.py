@@ -22,7 +22,7 @@ from sys import getrefcount
 
 import numpy as np
 
-from chainrule.autograd.inplace import _CLOCK, REWRITE_CHECK, _owner, bump
+from chainrule.autograd.inplace import _CLOCK, GRAPH_WRITES, REWRITE_CHECK, _owner, bump
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
 
@@ -284,3 +284,6 @@ def check_rewritten_inputs(fn) -> None:
                 f"cannot lead its gradient to the values it read; change the tensor in place "
                 f"before it is used, or write the change out of place (y = y + 1)"
             )
+
+
+GRAPH_WRITES.update(write=write, masked_fill=masked_fill, setitem=setitem)
