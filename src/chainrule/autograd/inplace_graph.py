@@ -18,6 +18,7 @@ with hooks or ``retain_grad()`` (they belong to its op before the write).
 
 from __future__ import annotations
 
+import weakref
 from sys import getrefcount
 
 import numpy as np
@@ -128,6 +129,8 @@ def _stand_in(tensor):
 def _adopt(tensor, op: str, old, result) -> object:
     array = tensor.array
     node = result._ctx
+    if node is None:  # an operand that requires grad, whose gradient the op would drop
+        raise GraphError(f"{op}: the result is not in the graph; write it out of place")
     if result.array.shape != array.shape:
         raise ShapeError(
             f"{op}: the result's shape {result.array.shape} is not the tensor's shape "
@@ -148,7 +151,9 @@ def _adopt(tensor, op: str, old, result) -> object:
     _swap_saved(node, result.array, array)  # its saved output is the tensor's memory
     bump(tensor)
     node.epoch = _CLOCK[0]  # recorded with the write: only later writes are caught
-    node.rewrote = old  # (its stand-in: the walk of _seen_elsewhere goes on from it)
+    # its stand-in, for the walk of _seen_elsewhere: weakly (a node that outlives backward()
+    # would keep the graph below alive through it)
+    node.rewrote = weakref.ref(old)
     if not REWRITE_CHECK:
         REWRITE_CHECK.append(check_rewritten_inputs)
     tensor._ctx, tensor._requires_grad = node, True
@@ -227,6 +232,7 @@ def _seen_elsewhere(tensor, owner) -> bool:
         nodes.add(id(node))
         saved += [v for v in node.__dict__.values() if isinstance(v, np.ndarray)]
         before = node.__dict__.get("rewrote")  # an earlier write's stand-in (maybe a copy)
+        before = before() if before is not None else None
         if before is not None and _owner(before.array) is not owner:
             walk.append(before)
         for parent in node.parents:
