@@ -9,11 +9,12 @@ the tensor keeps its identity and takes the new op as its ``grad_fn`` (``out += 
 saved output is the tensor's own memory, so a later write to it is caught as any other.
 
 Ops recorded before the write keep the tensor object among their inputs, and the graph reaches
-an op's input through that object: backward through such an op would pass the rewritten
-tensor's op. ``check_rewritten_inputs`` (called where ``check_saved_inputs`` is) refuses that
-instead of giving a wrong gradient. Writes that another tensor of the graph would see, a view
-into a base that is still alive, are refused before they happen, as are writes to a tensor
-with hooks or ``retain_grad()`` (they belong to its op before the write).
+an op's input through that object, which now stands for the new version: backward would lead
+their gradients through the write. ``check_rewritten_inputs`` (called where
+``check_saved_inputs`` is, before an op's gradients are handed on) leads them to the version
+the op read instead, as PyTorch does. Writes into memory that something else still holds (a
+view of it, its base, an op that saved it) are refused before they happen, as are writes to a
+tensor with hooks or ``retain_grad()`` (they belong to its op before the write).
 """
 
 from __future__ import annotations
@@ -278,18 +279,30 @@ def _held_elsewhere(value, known: int) -> bool:
 
 
 def check_rewritten_inputs(fn) -> None:
-    """Refuse backward through ``fn`` where an input was changed in place (and recorded, see
-    :func:`rewrite`) after ``fn`` read it: the graph would lead its gradient through the
-    write."""
-    for parent in fn.parents:
-        ctx = parent._ctx
-        if ctx is not None and ctx.epoch > fn.epoch and ctx.__dict__.get("rewrote") is not None:
-            raise GraphError(
-                f"{type(fn).__name__} read a tensor of shape {parent.array.shape} that was "
-                f"changed in place afterwards ({type(ctx).__name__} in place), so chainrule "
-                f"cannot lead its gradient to the values it read; change the tensor in place "
-                f"before it is used, or write the change out of place (y = y + 1)"
-            )
+    """Lead ``fn``'s gradients to the versions of its inputs that it read, where an input was
+    changed in place (and the write recorded, see :func:`rewrite`) after ``fn`` read it: the
+    graph reaches an input through the tensor object, which now stands for its new version.
+    (What ``fn`` saved of the old values is checked by ``check_saved_inputs`` after this, and
+    an op whose output shares the memory was refused at the write.)"""
+    parents = fn.parents
+    for i, parent in enumerate(parents):
+        read = _version_read(parent, fn.epoch)
+        if read is not parent:
+            parents = fn.parents = parents[:i] + (read,) + parents[i + 1 :]
+
+
+def _version_read(tensor, epoch: int):
+    """``tensor`` as it was before the recorded in-place writes made after ``epoch``."""
+    ctx = tensor._ctx
+    while ctx is not None and ctx.epoch > epoch:
+        before = ctx.__dict__.get("rewrote")
+        if before is None:
+            break
+        tensor = before()
+        if tensor is None:  # (released by an earlier backward(): the engine says so)
+            raise GraphError("the graph of an in-place write was freed by an earlier backward()")
+        ctx = tensor._ctx
+    return tensor
 
 
 GRAPH_WRITES.update(write=write, masked_fill=masked_fill, setitem=setitem)
