@@ -356,3 +356,26 @@ def test_in_place_activation_functions_in_the_graph_match_pytorch(name, args):
     ours, theirs = _run(cr, case), _run(torch, case)
     for a, b in zip(ours[:3], theirs[:3]):  # (celu's alpha: PyTorch's float32 rounding)
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-12)
+
+
+def test_dropout_and_silu_in_place_write_the_tensor_of_the_graph():
+    cr.manual_seed(0)
+    x = cr.tensor([[0.5, -1.0, 2.0, 3.0, 1.0, 2.0]], requires_grad=True, dtype="float64")
+    y = x * 2
+    assert cr.nn.Dropout(0.5, inplace=True)(y) is y  # y · mask, as PyTorch's: MulBackward0
+    assert y.grad_fn.name() == "MulBackward0"
+    mask = y.data / (2 * x.data)
+    (y * y).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 8 * x.data * mask**2)
+    case = _in_place_silu
+    ours, theirs = _run(cr, case), _run(torch, case)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-10) if not isinstance(a, str) else None
+    assert ours[3] == theirs[3] == "SiluBackward0"
+
+
+def _in_place_silu(lib, x, w):
+    functional = cr.nn.functional if lib is cr else torch.nn.functional
+    y = x * w
+    assert functional.silu(y, inplace=True) is y
+    return y

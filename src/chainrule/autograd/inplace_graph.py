@@ -98,24 +98,29 @@ def rewrite(tensor, op: str, compute) -> object:
 
 
 def adopt(tensor, result, op: str = "inplace=True"):
-    """``result`` (one op on ``tensor`` alone: ``relu(x)``) written into ``tensor``, recorded
-    as the in-place op (``F.relu(x, inplace=True)``); else ``result`` itself, the tensor
-    left as it was (an op made of several, whose inner ops read the tensor too)."""
+    """``result`` (an op on ``tensor``: ``relu(x)``, ``x * mask``) written into ``tensor``,
+    recorded as the in-place op (``F.relu(x, inplace=True)``); else ``result`` itself, the
+    tensor left as it was (same values: where the write would be refused, or ``result`` is
+    not the output of an op reading ``tensor``)."""
     node = result._ctx
     if (
         node is None
-        or len(node.parents) != 1
-        or node.parents[0] is not tensor  # (not ==: a tensor's == is elementwise)
+        or not any(parent is tensor for parent in node.parents)  # (not in: == is elementwise)
         or result.array.dtype != tensor.array.dtype
+        or result.array.shape != tensor.array.shape
     ):
         return result
     kept = tensor.array
     if node.saves_inputs:  # its saved input is not a reader to refuse: it reads a copy
         kept = tensor.array.copy()
         _swap_saved(node, tensor.array, kept)
-    _refuse_unsafe(tensor, op)
+    try:
+        _refuse_unsafe(tensor, op)
+    except GraphError:
+        return result
     old = _stand_in(tensor)
-    old.array, node.parents = kept, (old,)
+    old.array = kept
+    node.parents = tuple([old if parent is tensor else parent for parent in node.parents])
     return _adopt(tensor, op, old, result)
 
 

@@ -4,8 +4,8 @@
 nothing is recorded for backward (``no_grad``, evaluation, an input that needs no gradient)
 and on a tensor in the middle of the graph, where the write is recorded as PyTorch's
 (``ReluBackward0`` as the input's grad_fn: autograd/inplace_graph.py). A leaf that requires
-grad, or an activation made of several ops, gives a new tensor and the input keeps its values
-(the values are the same).
+grad, or an input whose memory something else still holds, gives a new tensor and the input
+keeps its values (the values are the same).
 """
 
 from __future__ import annotations
