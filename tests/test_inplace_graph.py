@@ -369,8 +369,8 @@ def test_dropout_and_silu_in_place_write_the_tensor_of_the_graph():
     np.testing.assert_allclose(x.grad.data, 8 * x.data * mask**2)
     case = _in_place_silu
     ours, theirs = _run(cr, case), _run(torch, case)
-    for a, b in zip(ours, theirs):
-        np.testing.assert_allclose(a, b, rtol=1e-10) if not isinstance(a, str) else None
+    for a, b in zip(ours[:3], theirs[:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
     assert ours[3] == theirs[3] == "SiluBackward0"
 
 
