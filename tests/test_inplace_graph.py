@@ -379,3 +379,15 @@ def _in_place_silu(lib, x, w):
     y = x * w
     assert functional.silu(y, inplace=True) is y
     return y
+
+
+def test_inplace_true_after_an_op_that_keeps_its_output_stays_out_of_place():
+    """ReLU keeps its output for backward: Dropout(inplace=True) after it would make PyTorch's
+    backward() raise; chainrule hands back a new tensor there, as before, and backward works."""
+    cr.manual_seed(0)
+    model = cr.nn.Sequential(cr.nn.Linear(3, 5), cr.nn.ReLU(), cr.nn.Dropout(0.5, inplace=True))
+    x = cr.randn(4, 3, requires_grad=True)
+    hidden = model[1](model[0](x))
+    assert model[2](hidden) is not hidden
+    model(x).sum().backward()
+    assert x.grad is not None

@@ -100,15 +100,16 @@ def rewrite(tensor, op: str, compute) -> object:
 def adopt(tensor, result, op: str = "inplace=True"):
     """``result`` (an op on ``tensor``: ``relu(x)``, ``x * mask``) written into ``tensor``,
     recorded as the in-place op (``F.relu(x, inplace=True)``); else ``result`` itself, the
-    tensor left as it was (same values: where the write would be refused, or ``result`` is
-    not the output of an op reading ``tensor``)."""
+    tensor left as it was (same values: where the write would be refused or make backward()
+    refuse, or ``result`` is not the output of an op reading ``tensor``)."""
     node = result._ctx
     if (
         node is None
         or not any(parent is tensor for parent in node.parents)  # (not in: == is elementwise)
         or result.array.dtype != tensor.array.dtype
         or result.array.shape != tensor.array.shape
-    ):
+        or _saved_by_its_op(tensor)  # (ReLU then Dropout(inplace=True): PyTorch's backward
+    ):  # would raise; a new tensor keeps it working, as before)
         return result
     kept = tensor.array
     if node.saves_inputs:  # its saved input is not a reader to refuse: it reads a copy
@@ -122,6 +123,14 @@ def adopt(tensor, result, op: str = "inplace=True"):
     old.array = kept
     node.parents = tuple([old if parent is tensor else parent for parent in node.parents])
     return _adopt(tensor, op, old, result)
+
+
+def _saved_by_its_op(tensor) -> bool:
+    """Whether the op that made ``tensor`` keeps its memory for backward (relu, exp, sigmoid:
+    their output), which a write would make backward() refuse."""
+    owner = _owner(tensor.array)
+    values = tensor._ctx.__dict__.values() if tensor._ctx is not None else ()
+    return any(isinstance(v, np.ndarray) and _owner(v) is owner for v in values)
 
 
 def _stand_in(tensor):
