@@ -13,8 +13,10 @@ from chainrule.autograd import partial as _partial
 from chainrule.autograd.grad_fn_names import keep_name as _keep_name
 from chainrule.autograd.grad_mode import _INFERENCE_BLOCKS, _GradMode, inference_tensor
 from chainrule.autograd.grad_mode import refuse_outside_inference as _refuse_inference_write
+from chainrule.autograd.inplace import GRAPH_WRITES as _GRAPH_WRITES
 from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
+from chainrule.autograd.inplace import records as _records
 from chainrule.autograd.inplace import refuse_grad_operand as _refuse_grad_operand
 from chainrule.errors import (
     ChainruleError,
@@ -380,6 +382,9 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
         return _ops.getitem(self, index)
 
     def __setitem__(self, index, value):
+        if _GradMode.enabled and _records(self, (value,)):  # autograd/inplace_graph.py
+            _GRAPH_WRITES["setitem"](self, index, value)
+            return
         if self.requires_grad and _GradMode.enabled:
             raise GraphError(
                 "in-place assignment into a tensor that requires grad would corrupt its "

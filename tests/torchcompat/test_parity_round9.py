@@ -256,15 +256,28 @@ def _set(buf, index, value):
     return buf
 
 
+RECORDED = ("add_", "add_(alpha=)", "mul_", "+=", "masked_fill_", "buf[0] = x[0]")
+RECORDED += ("buf[:2] = x[:2]",)
+
+
 @pytest.mark.parametrize("name", IN_PLACE_WRITES)
 def test_an_in_place_write_of_an_operand_that_requires_grad_raises_not_loses_it(name):
-    """PyTorch records such a write in the graph; chainrule records no in-place write, so it
-    refuses where it would have dropped the operand's gradient silently."""
+    """PyTorch records such a write in the graph; so does chainrule for the writes it records
+    (autograd/inplace_graph.py: same values and gradient), and refuses the others where it
+    would have dropped the operand's gradient silently."""
     x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    with pytest.raises(cr.GraphError, match="requires grad"):
-        IN_PLACE_WRITES[name](cr.tensor([2.0, 2.0, 2.0]), x)
     theirs = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    assert IN_PLACE_WRITES[name](torch.tensor([2.0, 2.0, 2.0]), theirs).requires_grad
+    expected = IN_PLACE_WRITES[name](torch.tensor([2.0, 2.0, 2.0]), theirs)
+    assert expected.requires_grad
+    if name in RECORDED:  # was a GraphError: now PyTorch's values and gradient
+        got = IN_PLACE_WRITES[name](cr.tensor([2.0, 2.0, 2.0]), x)
+        assert got.requires_grad and got.tolist() == expected.tolist()
+        (got * got).sum().backward()
+        (expected * expected).sum().backward()
+        np.testing.assert_allclose(x.grad.data, theirs.grad.numpy(), rtol=1e-6)
+    else:
+        with pytest.raises(cr.GraphError, match="requires grad"):
+            IN_PLACE_WRITES[name](cr.tensor([2.0, 2.0, 2.0]), x)
     buf = cr.tensor([2.0, 2.0, 2.0])
     with cr.no_grad():  # outside grad mode nothing is lost: the write is PyTorch's
         IN_PLACE_WRITES[name](buf, x)

@@ -243,6 +243,7 @@ def backward(root, grad=None, retain_graph: bool = False, sink=None) -> None:  #
         else:
             if clock and fn.epoch != clock:  # (no in-place write ever: nothing to check)
                 check_saved_inputs(fn)
+                parents = fn.parents  # an input written since: the version it read (inplace)
             if watched:
                 retained = fn.retained  # hooks and retain_grad() of the op's output
                 if retained is not None:

@@ -3,9 +3,9 @@
 An in-place op writes into a tensor's own array, so every other tensor sharing that memory
 (``p.data``, ``p.grad``) sees the change, as in PyTorch. Two rules keep gradients right:
 
-* A tensor that is part of the graph (it requires grad and grad mode is on) cannot be
-  changed in place: its old values may still be needed by ``backward()``. The error says
-  to use ``with cr.no_grad():`` (parameter updates) or an out-of-place op (``y = y + 1``).
+* On a tensor in the middle of the graph (``out += identity``, ``h.mul_(0.5)``) the write is
+  recorded as PyTorch records it (autograd/inplace_graph.py); a leaf that requires grad is
+  refused in grad mode (update parameters inside ``with cr.no_grad():``).
 * Every in-place write ticks a global clock and stamps the tensor and the memory it writes.
   An op recorded before a write to one of its inputs, or to memory it saved (a view of an
   input, its own output: ``fn.epoch`` < the stamp) would differentiate with values that are
@@ -30,13 +30,17 @@ from chainrule._dtype import (
     check_integer_divisor,
     checked_int,
     checked_scalar,
-    integer_power,
     refuse_bool,
     refuse_bool_sub,
     refuse_non_float,
     wrap_int,
 )
 from chainrule.autograd.grad_mode import _GradMode, refuse_outside_inference
+from chainrule.autograd.inplace_integers import (
+    _integer_into_integer,
+    _integer_pow,
+    _single_numbers_cast,
+)
 from chainrule.errors import ArgumentError, DTypeError, GraphError, ShapeError
 
 _HALF = np.dtype(np.float16)
@@ -127,10 +131,19 @@ def _written_after(array, epoch: int) -> bool:
     return entry is not None and entry[0] > epoch
 
 
+# inplace_graph's check_rewritten_inputs, put here once a write was recorded in the graph
+REWRITE_CHECK: list = []
+# autograd/inplace_graph.py's recorders (write, masked_fill, setitem), put here when it loads
+# (it imports the ops, which import this module, never the other way round)
+GRAPH_WRITES: dict = {}
+
+
 def check_saved_inputs(fn, graph: bool = False) -> None:
     """Raise if an input or array that ``fn`` saved for backward was written in place after
     ``fn`` ran: through the input itself, a view of its memory, ``detach()``, or (for an op
     that keeps its output, as exp, sigmoid, tanh, relu do) the op's output."""
+    if REWRITE_CHECK:
+        REWRITE_CHECK[0](fn)
     if not fn.saves_inputs:
         return
     epoch = fn.epoch
@@ -202,6 +215,14 @@ def _check_writable(tensor, op: str) -> None:
         )
 
 
+def records(tensor, operands) -> bool:
+    """Whether a write in grad mode goes into the graph: a tensor in the middle of it, or one
+    outside it that an operand which requires grad brings in (``buf[i] = w``)."""
+    if tensor._requires_grad:
+        return tensor._ctx is not None
+    return any(getattr(o, "_requires_grad", False) for o in operands)
+
+
 def _value(other):
     """An in-place operand's array; one that requires grad is refused in grad mode, where
     PyTorch would record the write in the graph and chainrule would lose its gradient."""
@@ -222,6 +243,8 @@ def refuse_grad_operand(op: str = "an in-place write") -> None:
 
 def write(tensor, op: str, ufunc, *operands) -> object:
     """``tensor.array = ufunc(tensor.array, *operands)`` in place, with PyTorch's checks."""
+    if _GradMode.enabled and records(tensor, operands):
+        return GRAPH_WRITES["write"](tensor, op, ufunc, operands)
     _check_writable(tensor, op)
     array = tensor.array
     values = [_value(o) for o in operands]
@@ -253,47 +276,13 @@ def write(tensor, op: str, ufunc, *operands) -> object:
     return tensor
 
 
-def _integer_pow(base, exponent, out, casting):
-    """Integer ** integer in place, as PyTorch: a negative exponent in a tensor gives the
-    quotient rounded toward 0 (NumPy refuses)."""
-    exponent = np.asarray(exponent)
-    if exponent.ndim > out.ndim:  # np.copyto below would drop leading size-1 dimensions
-        raise ValueError(f"exponent shape {exponent.shape} does not fit {out.shape}")
-    if exponent.dtype.kind not in "iu" or not (exponent < 0).any():
-        return np.power(base, exponent, out=out, casting=casting)
-    np.copyto(out, integer_power(base, exponent), casting=casting)
-
-
-def _integer_into_integer(ufunc, array: np.ndarray, values) -> bool:
-    """Whether an integer result may go into an integer tensor: PyTorch casts any integer into
-    any other in place (uint8 += int64 wraps), where NumPy's same_kind refuses int into uint.
-    A float result (int / int) stays refused, as there."""
-    dtypes = [np.asarray(v).dtype for v in values if v is not None]
-    if array.dtype.kind not in "iu" or any(d.kind not in "biu" for d in dtypes):
-        return False
-    if not isinstance(ufunc, np.ufunc):  # chainrule's own integer kernels (clamp, floor, pow)
-        return True
-    try:
-        return ufunc.resolve_dtypes((array.dtype, *dtypes, None))[-1].kind in "iu"
-    except TypeError:
-        return False
-
-
-def _single_numbers_cast(values, dtype: np.dtype) -> list:
-    """Integer 0-d operands in the tensor's dtype, wrapped around: PyTorch's promotion ignores a
-    0-d tensor (or NumPy scalar) of the tensor's own category, so uint8.clamp_min_(t(-3)) clamps
-    at 253."""
-    return [
-        np.asarray(v).astype(dtype) if np.ndim(v) == 0 and np.asarray(v).dtype.kind in "biu" else v
-        for v in values
-    ]
-
-
 def _scaled_add(tensor, op: str, other, alpha) -> object:
     """``tensor += alpha·other``: ``add_(other, alpha=…)``, the manual SGD step
     ``p.add_(p.grad, alpha=-lr)``. PyTorch rounds that once (a fused multiply-add); where BLAS's
     axpy can take the arrays (chainrule._blas) so does this, in one pass, else NumPy scales a
     copy and adds it (two roundings)."""
+    if _GradMode.enabled and records(tensor, (other,)):
+        return write(tensor, op, np.add, other * alpha)
     value = _value(other)
     if (
         isinstance(value, np.ndarray)
@@ -535,6 +524,8 @@ class InplaceMethods:
         return assign(self, "copy_", src)
 
     def masked_fill_(self, mask, value):
+        if _GradMode.enabled and records(self, (value,)):
+            return GRAPH_WRITES["masked_fill"](self, mask, value)
         _check_writable(self, "masked_fill_")
         mask = np.asarray(_value(mask), dtype=bool)
         try:

@@ -1,9 +1,11 @@
 """Activation modules: thin wrappers around the activation ops (``chainrule.functional``).
 
 ``inplace=True`` writes the result into the input and returns the input, as PyTorch, where
-nothing is recorded for backward (``no_grad``, evaluation, an input that needs no gradient);
-where the graph is recorded chainrule cannot change a tensor of the graph in place, so the
-result is a new tensor and the input keeps its values (the values are the same).
+nothing is recorded for backward (``no_grad``, evaluation, an input that needs no gradient)
+and on a tensor in the middle of the graph, where the write is recorded as PyTorch's
+(``ReluBackward0`` as the input's grad_fn: autograd/inplace_graph.py). A leaf that requires
+grad, or an input whose memory something else still holds, gives a new tensor and the input
+keeps its values (the values are the same).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ def in_place(result, input, inplace: bool):
     ``inplace`` first: the default path costs a module nothing."""
     if not inplace or not isinstance(input, Tensor) or input is result:
         return result
+    if input.requires_grad and _GradMode.enabled and input._ctx is not None:
+        from chainrule.autograd.inplace_graph import adopt
+
+        return adopt(input, result)  # recorded as PyTorch's in-place op, where it can be
     if (input.requires_grad and _GradMode.enabled) or input.dtype != result.dtype:
         return result
     return input.copy_(result)

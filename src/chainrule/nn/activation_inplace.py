@@ -3,10 +3,9 @@
 level too): the out-of-place function's result written into ``input``, which is returned.
 
 As ``F.celu_`` and the other in-place functions of chainrule (``nn/activation_more.py``): a
-tensor autograd would record (one that requires grad, in grad mode) is refused with a
-``GraphError`` naming the fix, where PyTorch refuses a leaf and writes a non-leaf in place
-(chainrule does not change a tensor of the graph in place); ``inplace=True`` on ``F.relu`` and
-kin returns a new tensor there instead. Signatures are PyTorch's documented ones.
+leaf that requires grad (in grad mode) is refused with a ``GraphError`` naming the fix, as
+PyTorch's; on a tensor in the middle of the graph the write is recorded, as PyTorch's
+(``autograd/inplace_graph.py``). Signatures are PyTorch's documented ones.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ Softshrink (arguments, defaults and reprs), and the in-place functions ``F.celu_
 
 from __future__ import annotations
 
+from chainrule.autograd.grad_mode import _GradMode
 from chainrule.autograd.inplace import _check_writable
 from chainrule.nn.activation import _check_finite, in_place
 from chainrule.nn.module import Module
@@ -114,10 +115,14 @@ class Softshrink(_Shrink):
 
 # ---- in-place functions ---------------------------------------------------------------------
 def _write(op: str, fn, input, *args):  # noqa: A002 - PyTorch's name
-    """``fn(input, *args)`` written into ``input``, which is returned; a tensor of the graph is
-    refused, as by every in-place op of chainrule's (backward would need its old values)."""
+    """``fn(input, *args)`` written into ``input``, which is returned; on a tensor in the middle
+    of the graph the write is recorded, as PyTorch's (autograd/inplace_graph.py)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}(): argument 'input' must be a Tensor, not {type(input).__name__}")
+    if input._ctx is not None and input.requires_grad and _GradMode.enabled:
+        from chainrule.autograd.inplace_graph import rewrite
+
+        return rewrite(input, op, lambda old: fn(old, *args))
     _check_writable(input, op)
     return input.copy_(fn(input, *args))
 
