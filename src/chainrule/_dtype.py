@@ -8,10 +8,12 @@ import math
 import numpy as np
 
 from chainrule.errors import (
+    ChainruleError,
     DataError,
     DTypeError,
     DTypeNotImplementedError,
     IntegerDivisionError,
+    ShapeError,
 )
 
 float32 = np.dtype(np.float32)
@@ -289,6 +291,27 @@ def assign(target: np.ndarray, index, value) -> None:
             target[index] = value
     else:
         target[index] = checked_scalar(value, target.dtype)
+
+
+def assign_checked(target: np.ndarray, index, value, from_tensor: bool) -> None:
+    """``target[index] = value`` as PyTorch's index assignment: a tensor's leading 1s dropped
+    (``x[i] = t`` of shape (1,) works), a shape that does not fit a :class:`ShapeError` (a
+    RuntimeError, as PyTorch's; NumPy's ValueError is not one)."""
+    if from_tensor:
+        ones = 0
+        while ones < value.ndim and value.shape[ones] == 1:
+            ones += 1
+        value = value.reshape(value.shape[ones:]) if ones else value
+    try:
+        assign(target, index, value)
+    except ValueError as err:
+        words = ("broadcast", "input values", "with a sequence")  # NumPy's, on shapes
+        if isinstance(err, ChainruleError) or not any(word in str(err) for word in words):
+            raise
+        raise ShapeError(
+            f"index assignment: {str(err).rstrip('.')}; the value must broadcast to the "
+            f"shape of the part it is written into"
+        ) from None
 
 
 def _integer_bound(value, dtype: np.dtype) -> int:

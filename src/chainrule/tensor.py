@@ -18,14 +18,7 @@ from chainrule.autograd.inplace import InplaceMethods
 from chainrule.autograd.inplace import bump as _bump_version
 from chainrule.autograd.inplace import records as _records
 from chainrule.autograd.inplace import refuse_grad_operand as _refuse_grad_operand
-from chainrule.errors import (
-    ChainruleError,
-    DimensionError,
-    DTypeError,
-    ElementCountError,
-    GraphError,
-    ShapeError,
-)
+from chainrule.errors import DimensionError, DTypeError, ElementCountError, GraphError
 from chainrule.tensor_methods import TensorMethods
 from chainrule.tensor_reductions import TensorReductions
 from chainrule.tensor_reductions import _bind as _bind_reductions
@@ -394,25 +387,13 @@ class Tensor(InplaceMethods, TensorReductions, TensorMethods):
         target, steps = self.array, torch_index(index)  # PyTorch's rules, where not NumPy's
         if len(steps) == 2:
             target = target[steps[0]]  # the integers first: a view into the tensor's memory
-        if isinstance(value, Tensor):
+        from_tensor = isinstance(value, Tensor)
+        if from_tensor:
             if value.requires_grad and _GradMode.enabled:
                 _refuse_grad_operand("index assignment")
             value = value.array
-            ones = 0  # PyTorch drops the value's leading 1s: x[i] = t of shape (1,) works
-            while ones < value.ndim and value.shape[ones] == 1:
-                ones += 1
-            value = value.reshape(value.shape[ones:]) if ones else value
-        try:
-            _dtype.assign(target, steps[-1], value)  # uint8: -1 is 255; 300.0 raises
-        except ValueError as err:
-            words = ("broadcast", "input values", "with a sequence")  # NumPy's, on shapes
-            shapes = any(word in str(err) for word in words)
-            if isinstance(err, ChainruleError) or not shapes:
-                raise
-            raise ShapeError(  # a RuntimeError, as PyTorch's (NumPy's ValueError is not one)
-                f"index assignment: {str(err).rstrip('.')}; the value must broadcast to the "
-                f"shape of the part it is written into"
-            ) from None
+        # uint8: -1 is 255; 300.0 raises; a shape that does not fit is a ShapeError
+        _dtype.assign_checked(target, steps[-1], value, from_tensor)
         _bump_version(self)
 
     # ---- methods that mirror the functions (reductions: tensor_reductions.py) ---------
