@@ -314,7 +314,8 @@ __all__ = [
     "FractionalMaxPool3d",  # nn/fractional_max_pool3d.py
 ]
 
-_LAZY_SUBMODULES = ("registry", "utils")
+# loaded on first use; PyTorch's torch.nn has the last three as attributes too
+_LAZY_SUBMODULES = ("registry", "utils", "modules", "parameter", "common_types")
 
 
 def __getattr__(name: str):
