@@ -135,3 +135,13 @@ def test_get_by_name_and_unknown_names():
 def test_float_targets_that_are_not_labels_are_rejected():
     with pytest.raises(ValueError, match="regression metric"):
         M.accuracy([0.5, 1.0], [0, 1])
+
+
+def test_r2_of_one_sample_is_nan_with_scikit_learns_warning():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    with pytest.warns(UserWarning, match="less than two samples"):
+        ours = cr.metrics.r2([1.0], [2.0])
+    with pytest.warns(Warning, match="less than two samples"):
+        theirs = sklearn_metrics.r2_score([1.0], [2.0])
+    assert np.isnan(ours) and np.isnan(theirs)
+    assert cr.metrics.r2([1.0, 1.0], [1.0, 2.0]) == sklearn_metrics.r2_score([1.0, 1.0], [1.0, 2.0])

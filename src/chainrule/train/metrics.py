@@ -238,6 +238,9 @@ def r2(y_true, y_pred, sample_weight=None) -> float:
     """
     t, p = _regression_pair(y_true, y_pred)
     t2, p2 = t.reshape(len(t), -1), p.reshape(len(p), -1)
+    if len(t2) < 2:  # no spread to explain: NaN and a warning, as scikit-learn's r2_score
+        warnings.warn("R^2 score is not well-defined with less than two samples.", stacklevel=2)
+        return float("nan")
     w = _weights(sample_weight, len(t2))
     w = np.ones((len(t2), 1)) if w is None else w[:, None]
     mean = (w * t2).sum(axis=0) / max(w.sum(), 1e-300)
