@@ -1,5 +1,6 @@
 """Module machinery: registration, names, state_dict in both directions, modes, dtypes, repr."""
 
+import copy
 from collections import OrderedDict
 
 import numpy as np
@@ -96,12 +97,18 @@ def test_sequential_state_dict_loads_into_torch_sequential():
     np.testing.assert_array_equal(back(x).data, ours(x).data)
 
 
-def test_state_dict_is_a_copy_and_loading_is_in_place():
+def test_state_dict_shares_memory_and_loading_is_in_place():
     model = nn.Linear(2, 2)
     weight = model.weight
     state = model.state_dict()
+    state["weight"][...] = 7.0  # as PyTorch's entries: a view of the parameter
+    assert np.all(model.weight.data == 7.0)
+    state = copy.deepcopy(state)
+    state["weight"][...] = 5.0
+    assert np.all(model.weight.data == 7.0)
+    model.load_state_dict(state)
+    assert model.weight is weight and np.all(weight.data == 5.0)  # optimizers keep their refs
     state["weight"][...] = 7.0
-    assert not np.any(model.weight.data == 7.0)
     model.load_state_dict(state)
     assert model.weight is weight and np.all(weight.data == 7.0)  # optimizers keep their refs
     model.load_state_dict({"weight": cr.zeros(2, 2), "bias": [1, 2]})  # tensors, lists, ints
@@ -322,7 +329,7 @@ def test_one_name_of_a_shared_layer_is_enough_to_load_it():
     # files written before state_dict listed a shared layer under each name hold only the first
     shared = nn.Linear(2, 2)
     model = nn.Sequential(shared, nn.ReLU(), shared)
-    state = model.state_dict()
+    state = copy.deepcopy(model.state_dict())
     old_file = {k: v + 1 for k, v in state.items() if k.startswith("0.")}
     result = model.load_state_dict(old_file)
     assert result.missing_keys == [] and result.unexpected_keys == []

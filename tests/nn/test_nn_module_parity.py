@@ -2,6 +2,7 @@
 train()'s check, the dtype methods chainrule lacks. Each test runs the same program in both
 libraries."""
 
+import copy
 from collections import OrderedDict
 
 import numpy as np
@@ -62,11 +63,21 @@ def test_state_dict_destination_and_positional_form_as_torch():
     assert program(cr) == program(torch)
 
 
-def test_state_dict_default_is_still_copies():
-    net = _net(cr)
+@pytest.mark.parametrize("lib", [cr, torch], ids=["chainrule", "torch"])
+def test_state_dict_entries_share_the_parameters_memory_as_torch(lib):
+    # PyTorch's entries are detached tensors on the parameters' storage: a write into one
+    # changes the model (an EMA's update), and a state kept without a copy follows training
+    net = _net(lib)
     state = net.state_dict()
     state["a.w"][...] = 0
-    assert net.a.w.tolist() == [[1.0, 2.0]]
+    assert net.a.w.tolist() == [[0.0, 0.0]]
+    with lib.no_grad():
+        net.a.w += 1
+    assert state["a.w"].tolist() == [[1.0, 1.0]]
+    snapshot = copy.deepcopy(net.state_dict())
+    with lib.no_grad():
+        net.a.w += 1
+    assert snapshot["a.w"].tolist() == [[1.0, 1.0]]
 
 
 @pytest.mark.parametrize("mode", [1, None, "yes"])

@@ -1,5 +1,6 @@
 """Callbacks: hook order, early stopping, checkpoints, CSV logs, learning-rate schedules."""
 
+import copy
 import csv
 import os
 
@@ -61,7 +62,7 @@ class _Weights(Callback):
         self.at = []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.at.append(self.model.state_dict())
+        self.at.append(copy.deepcopy(self.model.state_dict()))  # entries are live views
 
 
 def test_hooks_run_in_order_with_logs():

@@ -11,6 +11,7 @@ tuples stay tuples, integer dict keys stay integers, and ``inf``/``nan`` survive
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 
@@ -92,7 +93,7 @@ def load_checkpoint(path: str | os.PathLike, model, optimizer=None, scheduler=No
     for name, obj in (("optimizer", optimizer), ("scheduler", scheduler)):
         if obj is not None and parts[name] is None:
             raise ModelFormatError(f"{source}: the checkpoint holds no {name} state")
-    before = model.state_dict()
+    before = copy.deepcopy(model.state_dict())  # a snapshot: entries are live views
     try:
         model_io.fill(model, weights, source)
         for name, obj in (("optimizer", optimizer), ("scheduler", scheduler)):

@@ -1,6 +1,7 @@
 """Module state: ``state_dict`` and ``load_state_dict``, PyTorch's names, order and errors.
 
-``state_dict()`` gives NumPy copies (``keep_vars=True``: the tensors themselves);
+``state_dict()`` gives NumPy views of the parameters and buffers, as PyTorch gives detached
+tensors sharing their memory (``keep_vars=True``: the tensors themselves);
 ``load_state_dict`` copies values in place, after checking every name and shape.
 """
 
@@ -94,7 +95,11 @@ class ModuleStateMethods:
                 yield (f"{prefix}.{_EXTRA_STATE}" if prefix else _EXTRA_STATE), module
 
     def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
-        """Name → NumPy array (a copy) for every parameter and persistent buffer.
+        """Name → NumPy array sharing memory with each parameter and persistent buffer.
+
+        As PyTorch's entries (detached tensors on the same storage), the arrays follow later
+        training and writing into one changes the model (an EMA's ``v[...] = ...``); keep a
+        snapshot with ``copy.deepcopy(model.state_dict())``, as in PyTorch.
 
         The names and layouts are PyTorch's (``0.weight`` is ``(out, in)`` for a Linear), so
         ``torch_model.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})`` works.
@@ -118,7 +123,7 @@ class ModuleStateMethods:
             if isinstance(tensor, ModuleStateMethods):  # a module's get_extra_state()
                 destination[prefix + name] = tensor.get_extra_state()
             else:
-                destination[prefix + name] = tensor if keep_vars else tensor.array.copy()
+                destination[prefix + name] = tensor if keep_vars else tensor.array.view()
         return destination
 
     def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):

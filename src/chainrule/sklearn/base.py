@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 
@@ -227,7 +228,8 @@ class BaseNet(BaseEstimator):
                 self._no_improvement_count = 0
             if score > self.best_validation_score_:
                 self.best_validation_score_ = score
-                self._best_state = self.model_.state_dict()
+                # a snapshot: state_dict()'s entries share the parameters' memory
+                self._best_state = copy.deepcopy(self.model_.state_dict())
         else:
             if self.loss_curve_[-1] > self.best_loss_ - tol:
                 self._no_improvement_count += 1

@@ -19,6 +19,7 @@ The base class is in :mod:`chainrule.train.callback`, :class:`BackupAndRestore` 
 
 from __future__ import annotations
 
+import copy
 import inspect
 import io
 import math
@@ -144,7 +145,8 @@ class EarlyStopping(_Monitor, Callback):
         if self._improves(current, self.best):
             self.best, self.best_epoch, self.wait = current, epoch, 0
             if self.restore_best_weights:
-                self.best_weights = self.model.state_dict()
+                # a snapshot: state_dict()'s entries share the parameters' memory, as PyTorch's
+                self.best_weights = copy.deepcopy(self.model.state_dict())
             return
         self.wait += 1
         if self.wait >= max(self.patience, 1):
