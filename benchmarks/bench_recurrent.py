@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import statistics
 import time
 
@@ -59,7 +60,8 @@ def build(lib, kind: str, layers: int, bidirectional: bool, weights=None):
 
     if weights is not None:  # PyTorch's: nothing to hand on
         return step, None
-    return step, (dict(rnn.state_dict()), dict(head.state_dict()))
+    # copies: state_dict()'s entries share the parameters' memory and training moves them
+    return step, (copy.deepcopy(rnn.state_dict()), copy.deepcopy(head.state_dict()))
 
 
 def implementations(kind: str, layers: int, bidirectional: bool) -> dict:
