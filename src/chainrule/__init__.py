@@ -165,6 +165,7 @@ _LAZY = {
     "models": ("chainrule.models", None),
     "datasets": ("chainrule.data.datasets", None),
     "functional": ("chainrule.functional", None),
+    "func": ("chainrule.func", None),
     "plot": ("chainrule.train.plot", None),
     "metrics": ("chainrule.train.metrics", None),
     "callbacks": ("chainrule.train.callbacks", None),

@@ -288,6 +288,28 @@ def functional_products(lib):
     )
 
 
+def func_transforms(lib):
+    f = lib.func
+    x = _x(lib)
+
+    def loss(t):
+        return (t.tanh() * t).sum()
+
+    return (
+        f.grad(loss)(x),
+        f.vmap(lambda row: (row * row).sum())(x),
+        f.jacrev(lambda t: t.exp())(x[0]),
+        f.hessian(lambda t: (t**3).sum())(x[0]),
+    )
+
+
+def func_functional_call(lib):
+    model = lib.nn.Linear(3, 1)
+    params = {"weight": lib.ones(1, 3), "bias": lib.zeros(1)}
+    grads = lib.func.grad(lambda p: lib.func.functional_call(model, p, (_x(lib),)).sum())(params)
+    return grads["weight"], grads["bias"]
+
+
 def kthvalue_ties(lib):
     t = lib.tensor([[1.0, 2.0, 1.0, 2.0, 1.0, 0.0, 2.0, 1.0], [3.0, 3.0, 3.0, 1.0, 3.0, 3.0, 1, 3]])
     return lib.kthvalue(t, 4, 1)
@@ -440,6 +462,26 @@ def optimizer_state_dict_keys(lib):
     opt.step()
     sd = opt.state_dict()
     return tuple(sd), tuple(sd["state"][0]), sd["param_groups"][0]["params"]
+
+
+def swa_ema_average(lib):
+    w = lib.nn.Parameter(lib.tensor(X.copy()))
+    model = lib.nn.ParameterList([w])
+    swa = lib.optim.swa_utils
+    ema = swa.AveragedModel(model, multi_avg_fn=swa.get_ema_multi_avg_fn(0.5))
+    mean = swa.AveragedModel(model)
+    for step in range(3):
+        with lib.no_grad():
+            w.mul_(2.0)
+        ema.update_parameters(model)
+        mean.update_parameters(model)
+    return ema.module[0].detach(), mean.module[0].detach(), mean.n_averaged
+
+
+def state_dict_shares_memory(lib):
+    model = lib.nn.Linear(3, 1)
+    model.state_dict()["weight"][...] = 2.0
+    return model.weight.detach()
 
 
 def clip_grad_norm(lib):
@@ -985,8 +1027,11 @@ ROWS = [
     ),
     ("Autograd", "torch.autograd.functional.hessian", functional_hessian, ""),
     ("Autograd", "autograd.functional.vjp / jvp / vhp / hvp", functional_products, ""),
+    ("Autograd", "torch.func.grad / vmap / jacrev / hessian", func_transforms, ""),
+    ("Autograd", "torch.func.functional_call (grad of a params dict)", func_functional_call, ""),
     ("nn", "nn.Linear (forward, weight layout)", linear_forward, ""),
     ("nn", "nn.Sequential state_dict keys", linear_state_dict_keys, ""),
+    ("nn", "Module.state_dict() entries share memory", state_dict_shares_memory, ""),
     (
         "nn",
         "Module.register_full_backward_hook / register_full_backward_pre_hook",
@@ -1048,6 +1093,7 @@ ROWS = [
     ("optim", "optim.SGD(momentum=0.9)", sgd_momentum_steps, ""),
     ("optim", "optim.Adam", adam_steps, ""),
     ("optim", "optimizer.state_dict() layout", optimizer_state_dict_keys, ""),
+    ("optim", "optim.swa_utils.AveragedModel (EMA and SWA)", swa_ema_average, ""),
     ("utils.data", "DataLoader(drop_last=True)", dataloader_batches, ""),
     ("utils.data", "DataLoader over a list of (x, y) samples", loader_over_a_list, ""),
     ("utils.data", "random_split (fractions)", random_split_lengths, ""),

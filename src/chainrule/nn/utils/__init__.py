@@ -28,3 +28,11 @@ __all__ = [
     "vector_to_parameters",
     "weight_norm",
 ]
+
+
+def __getattr__(name: str):
+    if name == "stateless":  # on first use: it imports chainrule.func, which imports nn
+        import importlib
+
+        return importlib.import_module("chainrule.nn.utils.stateless")
+    raise AttributeError(f"module 'chainrule.nn.utils' has no attribute {name!r}")
