@@ -470,7 +470,7 @@ def swa_ema_average(lib):
     swa = lib.optim.swa_utils
     ema = swa.AveragedModel(model, multi_avg_fn=swa.get_ema_multi_avg_fn(0.5))
     mean = swa.AveragedModel(model)
-    for step in range(3):
+    for _ in range(3):
         with lib.no_grad():
             w.mul_(2.0)
         ema.update_parameters(model)
