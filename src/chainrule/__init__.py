@@ -182,6 +182,10 @@ _LAZY = {
     "gradgradcheck": ("chainrule.testing.gradcheck", "gradgradcheck"),
     "GradcheckError": ("chainrule.testing.gradcheck", "GradcheckError"),
     "detect_anomaly": ("chainrule.autograd.anomaly", "detect_anomaly"),
+    **{
+        name: ("chainrule.autograd.anomaly_torch", name)
+        for name in ("is_anomaly_enabled", "is_anomaly_check_nan_enabled")
+    },
     "compile": ("chainrule.autograd.compile", "compile"),
     "compile_step": ("chainrule.autograd.compile", "compile_step"),
     "linear": ("chainrule.ops", "linear"),

@@ -13,14 +13,19 @@ from chainrule.autograd.grad_mode import (
 
 # torch.autograd names chainrule does not have: NotSupportedError with the nearest spelling
 _NOT_SUPPORTED = {
-    "detect_anomaly": "cr.detect_anomaly() (it also stops at the first non-finite forward "
-    "output, where PyTorch's checks the backward only)",
-    "set_detect_anomaly": "cr.detect_anomaly() as a context manager (see detect_anomaly)",
     "graph": "tensor hooks: t.register_hook(fn), leaf.register_post_accumulate_grad_hook(fn)",
     "forward_ad": "cr.autograd.functional.jvp (the double-backward trick)",
     "Variable": "a tensor: cr.tensor(data, requires_grad=True)",
     "profiler": "Python's cProfile (python -m cProfile script.py)",
 }
+
+
+_ANOMALY = (
+    "detect_anomaly",
+    "set_detect_anomaly",
+    "is_anomaly_enabled",
+    "is_anomaly_check_nan_enabled",
+)
 
 
 def __getattr__(name: str):
@@ -33,6 +38,10 @@ def __getattr__(name: str):
         from chainrule.autograd import check_api
 
         return getattr(check_api, name)
+    if name in _ANOMALY:  # PyTorch's anomaly mode (backward NaN only; autograd/anomaly_torch.py)
+        from chainrule.autograd import anomaly_torch
+
+        return getattr(anomaly_torch, name)
     if name == "functional":  # torch.autograd.functional: jacobian, hessian, vjp, ... (lazy)
         import importlib
 

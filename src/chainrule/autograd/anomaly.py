@@ -57,7 +57,9 @@ def _check_op(cls, inputs, params, result):
         )
     ctx = result._ctx
     if ctx is not None:
-        ctx.backward = _checked_backward(ctx)  # instance attribute: shadows the class's method
+        # instance attributes shadow the class's methods; the engine's in-place variant (for
+        # large gradients) goes to the checked one too, so no gradient escapes the check
+        ctx.backward = ctx.backward_in_place = _checked_backward(ctx)
 
 
 class detect_anomaly:
