@@ -35,6 +35,17 @@ def test_a_nan_gradient_raises_torchs_error(size):
     assert ours == theirs
 
 
+def test_a_large_tanh_gradient_on_the_engines_in_place_path_is_checked():
+    # tanh writes its gradient over the incoming one for 4096+ elements (backward_in_place):
+    # ∞ arriving where tanh saturated to 1 gives ∞·(1 − 1²) = NaN there, as in PyTorch
+    def make(lib, x):
+        return lib.tanh(-20 * x) * lib.full((5000,), math.inf)
+
+    theirs = _backward_error(torch, make, size=5000)
+    assert theirs == "Function 'TanhBackward0' returned nan values in its 0th output."
+    assert _backward_error(cr, make, size=5000) == theirs
+
+
 def test_forward_nan_and_infinite_gradients_pass_as_in_torch():
     def forward_nan(lib, x):
         return lib.where(x > 0, lib.sqrt(x), lib.zeros_like(x))  # masked sqrt(-1)
