@@ -166,13 +166,19 @@ def _adopt(tensor, op: str, old, result) -> object:
     _swap_saved(node, result.array, array)  # its saved output is the tensor's memory
     bump(tensor)
     node.epoch = _CLOCK[0]  # recorded with the write: only later writes are caught
-    # its stand-in, for the walk of _seen_elsewhere: weakly (a node that outlives backward()
-    # would keep the graph below alive through it)
+    note_rewrite(node, old)
+    tensor._ctx, tensor._requires_grad = node, True
+    return tensor
+
+
+def note_rewrite(node, old) -> None:
+    """``node`` (the tensor's new grad_fn) wrote over ``old``, the tensor's version before it:
+    ops recorded earlier that read the tensor are led to ``old`` (check_rewritten_inputs)."""
+    # weakly (a node that outlives backward() would keep the graph below alive through it);
+    # the walk of _seen_elsewhere reads it too
     node.rewrote = weakref.ref(old)
     if not REWRITE_CHECK:
         REWRITE_CHECK.append(check_rewritten_inputs)
-    tensor._ctx, tensor._requires_grad = node, True
-    return tensor
 
 
 def _swap_saved(node, before: np.ndarray, after: np.ndarray) -> None:
@@ -214,6 +220,7 @@ def masked_fill(tensor, mask, value) -> object:
 
 
 def _refuse_unsafe(tensor, op: str) -> None:
+    """Raise GraphError where the write into ``tensor`` cannot be recorded (see the module)."""
     if tensor._ctx is not None and tensor._ctx.retained is not None:
         raise GraphError(
             f"{op} would change in place a tensor with hooks or retain_grad(), which belong to "
@@ -305,6 +312,15 @@ def check_rewritten_inputs(fn) -> None:
             parents = fn.parents = parents[:i] + (read,) + parents[i + 1 :]
 
 
+def versions_read(fn) -> tuple:
+    """``fn``'s inputs as the versions it read (for ``next_functions``, which PyTorch shows so
+    before backward() too); ``fn`` itself is left as it is."""
+    try:
+        return tuple([_version_read(parent, fn.epoch) for parent in fn.parents])
+    except GraphError:  # (a freed graph: shown as it is linked)
+        return fn.parents
+
+
 def _version_read(tensor, epoch: int):
     """``tensor`` as it was before the recorded in-place writes made after ``epoch``."""
     ctx = tensor._ctx
@@ -318,5 +334,7 @@ def _version_read(tensor, epoch: int):
         ctx = tensor._ctx
     return tensor
 
+
+refuse_unsafe = _refuse_unsafe
 
 GRAPH_WRITES.update(write=write, masked_fill=masked_fill, setitem=setitem)
