@@ -28,71 +28,31 @@ from chainrule.autograd.inplace import _CLOCK, GRAPH_WRITES, REWRITE_CHECK, _own
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
 
-def _add(old, other):
-    return old + other
-
-
-def _subtract(old, other):
-    return old - other
-
-
-def _multiply(old, other):
-    return old * other
-
-
-def _divide(old, other):
-    return old / other
-
-
-def _relu(old):
-    return old.relu()
-
-
-def _clamp(old, low, high):
-    from chainrule.ops.elementwise import clip
-
-    return clip(old, low, high)
-
-
-def _out_of_place() -> dict:
-    """ufunc or in-place kernel (autograd.inplace) → the op that records it out of place."""
-    from chainrule.autograd import inplace
-
-    return {
-        np.add: _add,
-        np.subtract: _subtract,
-        np.multiply: _multiply,
-        np.true_divide: _divide,
-        inplace._relu: _relu,
-        inplace._clamp: _clamp,
-        np.negative: lambda old: -old,
-        np.exp: lambda old: old.exp(),
-        np.tanh: lambda old: old.tanh(),
-        inplace._sigmoid: lambda old: old.sigmoid(),
-    }
-
-
-_BY_KERNEL: dict = {}
-
-
 def write(tensor, op: str, kernel, operands) -> object:
     """``tensor.op(*operands)`` on a tensor of the graph (autograd.inplace.write's kernel)."""
-    if not _BY_KERNEL:
-        _BY_KERNEL.update(_out_of_place())
-    compute = _BY_KERNEL.get(kernel)
-    if compute is None:
-        raise GraphError(
-            f"{op} would change a tensor in the graph in place, which chainrule records only for "
-            f"add_, sub_, mul_, div_, clamp_, relu_, neg_, exp_, tanh_, sigmoid_, masked_fill_ "
-            f"and x[i] = v; write it out of place (y = y.{op[:-1]}(...))"
-        )
+    from chainrule.autograd.inplace_graph_ops import out_of_place
+
+    compute = out_of_place(op, kernel)
     return rewrite(tensor, op, lambda old: compute(old, *operands))
 
 
 def rewrite(tensor, op: str, compute) -> object:
     """Record ``tensor ← compute(old)`` in place: ``old`` stands for the tensor before the
-    write; ``tensor`` keeps its identity and memory and takes the new op as its grad_fn."""
-    _refuse_unsafe(tensor, op)
+    write; ``tensor`` keeps its identity and memory and takes the new op as its grad_fn.
+    A view of a tensor still in use is written through its base (autograd/inplace_views.py)."""
+    view = None
+    try:
+        _refuse_unsafe(tensor, op)
+    except GraphError:
+        from chainrule.autograd.inplace_views import view_of
+
+        view = view_of(tensor)
+        if view is None:
+            raise
+    if view is not None:  # (outside the except: its traceback holds the memory's references)
+        from chainrule.autograd.inplace_views import rewrite_view
+
+        return rewrite_view(tensor, *view, op, compute)
     old = _stand_in(tensor)
     return _adopt(tensor, op, old, compute(old))
 
@@ -188,12 +148,16 @@ def _swap_saved(node, before: np.ndarray, after: np.ndarray) -> None:
 
 
 def setitem(tensor, index, value) -> object:
-    """``tensor[index] = value`` recorded: ``where(at index, value placed there, old)``."""
-    from chainrule.ops.elementwise import where
-    from chainrule.ops.getitem import PlaceAt, torch_index
+    """``tensor[index] = value`` recorded: ``old`` with ``value`` at the index (PyTorch's
+    ``CopySlices``)."""
+    from chainrule.autograd.inplace_views import writes_itself
+    from chainrule.ops.getitem import torch_index
+    from chainrule.ops.overwrite import CopySlices
     from chainrule.ops.shape import broadcast_to
     from chainrule.tensor import Tensor
 
+    if writes_itself(tensor, index, value):  # y[0] += 1: written through the view y[0]
+        return tensor
     shape = tensor.array.shape
     chosen, steps = np.arange(int(np.prod(shape))).reshape(shape), torch_index(index)
     if len(steps) == 2:  # the integers first, as Tensor.__setitem__
@@ -206,8 +170,7 @@ def setitem(tensor, index, value) -> object:
     def compute(old):
         new = value if isinstance(value, Tensor) else Tensor(value, dtype=old.array.dtype)
         new = broadcast_to(new.to(old.array.dtype), chosen.shape)
-        placed = PlaceAt.apply(new, shape=shape, index=where_at, advanced=True)
-        return where(Tensor(at), placed, old)
+        return CopySlices.apply(old, new, index=where_at, mask=at, advanced=True)
 
     return rewrite(tensor, "index assignment", compute)
 
@@ -337,4 +300,23 @@ def _version_read(tensor, epoch: int):
 
 refuse_unsafe = _refuse_unsafe
 
-GRAPH_WRITES.update(write=write, masked_fill=masked_fill, setitem=setitem)
+
+def _assign(tensor, op: str, values) -> object:
+    from chainrule.autograd.inplace_graph_ops import assign
+
+    return assign(tensor, op, values)
+
+
+def _fill_diagonal(tensor, value, wrap: bool) -> object:
+    from chainrule.autograd.inplace_graph_ops import fill_diagonal
+
+    return fill_diagonal(tensor, value, wrap)
+
+
+GRAPH_WRITES.update(
+    write=write,
+    masked_fill=masked_fill,
+    setitem=setitem,
+    assign=_assign,
+    fill_diagonal=_fill_diagonal,
+)

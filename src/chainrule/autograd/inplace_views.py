@@ -1,0 +1,100 @@
+"""Writes into a view of a tensor of the graph (``y[:, 1].mul_(3)``, ``y[0] += 1``,
+``y.narrow(1, 0, 2).copy_(z)``, ``y.select(0, 1).zero_()``), recorded as PyTorch records them.
+
+The view's base takes the write as a ``CopySlices`` node (ops/overwrite.py): the base before
+the write, with the view's part replaced by the in-place op on that part (``mul(part, 3)``).
+The view keeps its identity and memory and becomes a view of the base's new version
+(PyTorch's ``AsStridedBackward0``); ops that read the view or the base before the write are
+led to the versions they read, as for any recorded write (autograd/inplace_graph.py).
+
+Views by basic indexing (integers, slices, ``narrow``, ``select``) are handled, chains of them
+too (``y[0][1:]``). A write into another kind of view (``view``, ``t()``), or while another
+view of the base is alive, is refused as before: PyTorch rebuilds those views' history, which
+chainrule does not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.autograd.inplace import _owner, bump
+from chainrule.errors import GraphError
+
+
+def view_of(tensor):
+    """``(base, index)`` where ``tensor`` is ``base[index]`` by basic indexing and shares its
+    memory, else None."""
+    from chainrule.ops.getitem import GetItem
+
+    node = tensor._ctx
+    if not isinstance(node, GetItem) or node.advanced or node.freed:
+        return None
+    base = node.parents[0]
+    if _owner(base.array) is not _owner(tensor.array):
+        return None
+    return base, node.index
+
+
+def rewrite_view(view, base, index, op: str, compute) -> object:
+    """Record ``view ← compute(view before)`` as a write into ``base`` (see the module)."""
+    from chainrule.autograd.inplace_graph import check_rewritten_inputs, note_rewrite, rewrite
+    from chainrule.ops.overwrite import CopySlices, ViewOfWrite
+    from chainrule.tensor import Tensor
+
+    if base._ctx is None and base._requires_grad:
+        raise GraphError(
+            f"{op}: a view of a leaf tensor that requires grad is being used in an in-place "
+            f"operation (as in PyTorch); change the leaf under `with cr.no_grad():`, or clone() it"
+        )
+    mask = np.zeros(base.array.shape, bool)
+    mask[index] = True
+    before = view._ctx
+    old = Tensor._make(None, False)  # the view before the write: its op, a copy of its values
+    old._requires_grad, old._ctx = view._requires_grad, before
+
+    def write_base(old_base):
+        old_base.array = old_base.array.copy()  # ops on the part may keep the values before
+        old.array = _view_array(old_base.array, index)
+        return CopySlices.apply(old_base, compute(old), index=index, mask=mask)
+
+    view.array = None  # its memory is the base's: the base's checks must not count it
+    try:
+        rewrite(base, op, write_base)
+    finally:
+        view.array = _view_array(base.array, index)
+    # the view's op read the base before the write: lead it there now, as backward would (it
+    # is reached through the write's CopySlices, below the base's new version)
+    check_rewritten_inputs(before)
+    bump(view, memory=False)  # (the base's write stamped the memory)
+    new = ViewOfWrite.apply(base, index=index, advanced=False)
+    note_rewrite(new._ctx, old)
+    view._ctx, view._requires_grad = new._ctx, True
+    return view
+
+
+def _view_array(array, index):
+    out = array[index]
+    if not isinstance(out, np.ndarray):  # integers only: a 0-d view, as GetItem's
+        out = array[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+    return out
+
+
+def writes_itself(tensor, index, value) -> bool:
+    """Whether ``tensor[index] = value`` puts ``value`` where its memory already is: Python's
+    ``y[0] += 1`` is ``v = y[0]; v += 1; y[0] = v``, and the write into the view ``v`` was
+    recorded already (a second write would find ``v`` holding the memory, and refuse)."""
+    from chainrule.ops.getitem import torch_index
+    from chainrule.tensor import Tensor
+
+    if not isinstance(value, Tensor) or not isinstance(value.array, np.ndarray):
+        return False
+    try:
+        target = tensor.array
+        for step in torch_index(index):
+            target = _view_array(target, step)
+    except (IndexError, TypeError, ValueError):
+        return False
+    if not isinstance(target, np.ndarray) or target.base is None:  # (advanced: a copy)
+        return False
+    ours, theirs = target.__array_interface__, value.array.__array_interface__
+    return all(ours[key] == theirs[key] for key in ("data", "shape", "strides", "typestr"))
