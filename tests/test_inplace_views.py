@@ -1,0 +1,155 @@
+"""Writes into a view of a tensor still in use (``y[0] = 5``, ``y[:, 1].mul_(3)``,
+``y.narrow(1, 1, 1).copy_(z)``, ``y[0] += 1``), recorded as PyTorch's CopySlices on the base:
+the same gradients (float64) and grad_fn names; the views chainrule does not rebuild are
+refused with a clear error."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+A = [[1.5, -2.0, 3.0], [4.0, 5.0, -6.0]]
+
+
+def _t(lib, values, requires_grad=True):
+    if lib is torch:
+        return torch.tensor(values, dtype=torch.float64, requires_grad=requires_grad)
+    return cr.tensor(values, dtype="float64", requires_grad=requires_grad)
+
+
+def _grads(*tensors):
+    return [t.grad.detach().numpy().tolist() for t in tensors]
+
+
+def _both(run):
+    ours, theirs = run(cr), run(torch)
+    assert ours == theirs
+    return ours
+
+
+def test_the_brief_s_three_writes():
+    def run(lib):
+        a, z = _t(lib, A), _t(lib, [[7.0], [8.0]])
+        y = a * 2
+        y[0] = 5
+        first = y.grad_fn.name()
+        y[:, 1].mul_(3)
+        y.narrow(1, 2, 1).copy_(z * z)
+        (y * y).sum().backward()
+        return _grads(a, z), first, y.grad_fn.name(), y.detach().numpy().tolist()
+
+    names = _both(run)[1:3]
+    assert names == ("torch::autograd::CopySlices",) * 2  # y[0] = 5 was a WhereBackward0
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda lib, y: y[1].add_(1),
+        lambda lib, y: y[:, 1].mul_(3),
+        lambda lib, y: y[1, 2].pow_(2),
+        lambda lib, y: y.select(1, 2).zero_(),
+        lambda lib, y: y.narrow(1, 0, 2).clamp_(min=0.0),
+        lambda lib, y: y[1][1:].mul_(3),  # a view of a view
+        lambda lib, y: y[0].sigmoid_(),
+        lambda lib, y: y[:, ::2].exp_(),
+        lambda lib, y: y[1].masked_fill_(lib.tensor([True, False, True]), 0.5),
+        lambda lib, y: y[1].fill_(2.0),
+    ],
+)
+def test_a_write_into_a_view_matches_pytorch(write):
+    def run(lib):
+        a = _t(lib, A)
+        y = a * 2
+        u = y + 1  # read the base before the write
+        write(lib, y)
+        (3 * u.sum() + (y * y).sum()).backward()
+        return _grads(a), y.grad_fn.name(), y.detach().numpy().tolist()
+
+    ours, theirs = run(cr), run(torch)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-12)
+    assert ours[1] == theirs[1] == "torch::autograd::CopySlices"
+
+
+def test_python_s_augmented_index_assignment():
+    # y[0] += 5 is v = y[0]; v += 5; y[0] = v: the last write puts v where it already is
+    def run(lib):
+        a = _t(lib, A)
+        y = a * 2
+        y[0] += 5
+        y[:, 1] *= 3
+        y[1, 2] -= 1
+        y[0][2] /= 4
+        (y * y).sum().backward()
+        return _grads(a), y.detach().numpy().tolist()
+
+    _both(run)
+
+
+def test_the_view_and_its_readers_follow_the_write():
+    def run(lib):
+        a = _t(lib, A)
+        y = a * 2
+        v = y[:, 1]
+        before = v + 1  # read the view before the write
+        v.mul_(3)
+        after = v * 2  # the view after it: a view of the base's new version
+        (10 * before.sum() + after.sum() + (y * y).sum() + (v * v).sum()).backward()
+        names = [before.grad_fn.next_functions[0][0].name(), v.grad_fn.name()]
+        return _grads(a), names, v.detach().numpy().tolist()
+
+    assert _both(run)[1] == ["SelectBackward0", "AsStridedBackward0"]
+
+
+def test_a_write_from_a_tensor_that_requires_grad():
+    def run(lib):
+        a, z = _t(lib, A), _t(lib, [1.0, 2.0])
+        y = a * 2
+        y[:, 0].copy_(z * 3)
+        y[0, 1:] = z
+        (y * y).sum().backward()
+        return _grads(a, z)
+
+    _both(run)
+
+
+def test_second_derivatives_through_a_view_write():
+    def run(lib):
+        a = _t(lib, A)
+        y = a * a
+        y[:, 1].mul_(y[:, 0].detach() + 1)
+        y[0, 2].pow_(2)
+        (grad,) = lib.autograd.grad((y * y).sum(), a, create_graph=True)
+        grad.sum().backward()
+        return _grads(a)
+
+    _both(run)
+
+
+def test_view_writes_pass_finite_differences():
+    def fn(x, w):
+        y = x * w
+        y[:, 1].mul_(w[:, 0])
+        y[0].add_(x[1])
+        y.narrow(0, 1, 1).copy_(w[:1] * 2)
+        return y.tanh()
+
+    rng = np.random.default_rng(3)
+    x, w = (cr.tensor(rng.standard_normal((2, 3)), True, "float64") for _ in range(2))
+    assert cr.gradcheck(fn, x, w)
+
+
+def test_views_chainrule_does_not_rebuild_are_refused():
+    y = _t(cr, A) * 2
+    other = y[0]  # another live view of the base: PyTorch rebuilds its history, chainrule not
+    with pytest.raises(cr.GraphError, match="still holds"):
+        y[1].mul_(3)
+    del other
+    with pytest.raises(cr.GraphError, match="still holds"):
+        y.t().mul_(3)  # a transposed view
+    with pytest.raises(cr.GraphError, match="view of a leaf tensor that requires grad"):
+        _t(cr, A)[0].mul_(3)  # as PyTorch
+    y[1].mul_(3)  # (nothing else holds y's memory now)
