@@ -14,7 +14,7 @@ from chainrule.autograd.grad_mode import (
     inference_result,
     refuse_saving_inference,
 )
-from chainrule.autograd.inplace import _CLOCK, REWRITE_CHECK
+from chainrule.autograd.inplace import _CLOCK, GRAPH_WRITES, REWRITE_CHECK
 from chainrule.tensor import Tensor
 
 _new_object = object.__new__
@@ -180,9 +180,7 @@ class Function:
         """``((grad_fn or AccumulateGrad or None, 0), ...)`` per input, as in PyTorch."""
         links, parents = [], self.parents
         if REWRITE_CHECK:  # in-place writes recorded: the versions this op read, as PyTorch's
-            from chainrule.autograd.inplace_graph import versions_read
-
-            parents = versions_read(self)
+            parents = GRAPH_WRITES["versions_read"](self)  # (autograd/inplace_graph.py)
         for parent in parents:
             if parent._ctx is not None:
                 if parent._ctx.expands:

@@ -133,7 +133,7 @@ def _written_after(array, epoch: int) -> bool:
 
 # inplace_graph's check_rewritten_inputs, put here once a write was recorded in the graph
 REWRITE_CHECK: list = []
-# autograd/inplace_graph.py's recorders (write, masked_fill, setitem), put here when it loads
+# autograd/inplace_graph.py's recorders (write, setitem, ...), put here when it loads
 # (it imports the ops, which import this module, never the other way round)
 GRAPH_WRITES: dict = {}
 

@@ -14,7 +14,9 @@ their gradients through the write. ``check_rewritten_inputs`` (called where
 ``check_saved_inputs`` is, before an op's gradients are handed on) leads them to the version
 the op read instead, as PyTorch does. Writes into memory that something else still holds (a
 view of it, its base, an op that saved it) are refused before they happen, as are writes to a
-tensor with hooks or ``retain_grad()`` (they belong to its op before the write).
+tensor with hooks or ``retain_grad()`` (they belong to its op before the write), except a
+write into a view by indexing, recorded on its base (autograd/inplace_views.py). Which op
+records which in-place op: autograd/inplace_graph_ops.py.
 """
 
 from __future__ import annotations
@@ -27,13 +29,9 @@ import numpy as np
 from chainrule.autograd.inplace import _CLOCK, GRAPH_WRITES, REWRITE_CHECK, _owner, bump
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
-
-def write(tensor, op: str, kernel, operands) -> object:
-    """``tensor.op(*operands)`` on a tensor of the graph (autograd.inplace.write's kernel)."""
-    from chainrule.autograd.inplace_graph_ops import out_of_place
-
-    compute = out_of_place(op, kernel)
-    return rewrite(tensor, op, lambda old: compute(old, *operands))
+# autograd/inplace_views.py's view_of and rewrite_view, put here when it loads: a write into a
+# view of a tensor still in use goes through its base
+VIEW_WRITES: list = []
 
 
 def rewrite(tensor, op: str, compute) -> object:
@@ -44,15 +42,11 @@ def rewrite(tensor, op: str, compute) -> object:
     try:
         _refuse_unsafe(tensor, op)
     except GraphError:
-        from chainrule.autograd.inplace_views import view_of
-
-        view = view_of(tensor)
+        view = VIEW_WRITES[0](tensor) if VIEW_WRITES else None
         if view is None:
             raise
     if view is not None:  # (outside the except: its traceback holds the memory's references)
-        from chainrule.autograd.inplace_views import rewrite_view
-
-        return rewrite_view(tensor, *view, op, compute)
+        return VIEW_WRITES[1](tensor, *view, op, compute)
     old = _stand_in(tensor)
     return _adopt(tensor, op, old, compute(old))
 
@@ -145,34 +139,6 @@ def _swap_saved(node, before: np.ndarray, after: np.ndarray) -> None:
     for name, value in list(node.__dict__.items()):
         if value is before:
             setattr(node, name, after)
-
-
-def setitem(tensor, index, value) -> object:
-    """``tensor[index] = value`` recorded: ``old`` with ``value`` at the index (PyTorch's
-    ``CopySlices``)."""
-    from chainrule.autograd.inplace_views import writes_itself
-    from chainrule.ops.getitem import torch_index
-    from chainrule.ops.overwrite import CopySlices
-    from chainrule.ops.shape import broadcast_to
-    from chainrule.tensor import Tensor
-
-    if writes_itself(tensor, index, value):  # y[0] += 1: written through the view y[0]
-        return tensor
-    shape = tensor.array.shape
-    chosen, steps = np.arange(int(np.prod(shape))).reshape(shape), torch_index(index)
-    if len(steps) == 2:  # the integers first, as Tensor.__setitem__
-        chosen = chosen[steps[0]]
-    chosen = chosen[steps[-1]]  # the flat positions the assignment writes, in its shape
-    at = np.zeros(shape, bool)
-    at.reshape(-1)[chosen.reshape(-1)] = True
-    where_at = np.unravel_index(chosen, shape)
-
-    def compute(old):
-        new = value if isinstance(value, Tensor) else Tensor(value, dtype=old.array.dtype)
-        new = broadcast_to(new.to(old.array.dtype), chosen.shape)
-        return CopySlices.apply(old, new, index=where_at, mask=at, advanced=True)
-
-    return rewrite(tensor, "index assignment", compute)
 
 
 def masked_fill(tensor, mask, value) -> object:
@@ -301,22 +267,5 @@ def _version_read(tensor, epoch: int):
 refuse_unsafe = _refuse_unsafe
 
 
-def _assign(tensor, op: str, values) -> object:
-    from chainrule.autograd.inplace_graph_ops import assign
-
-    return assign(tensor, op, values)
-
-
-def _fill_diagonal(tensor, value, wrap: bool) -> object:
-    from chainrule.autograd.inplace_graph_ops import fill_diagonal
-
-    return fill_diagonal(tensor, value, wrap)
-
-
-GRAPH_WRITES.update(
-    write=write,
-    masked_fill=masked_fill,
-    setitem=setitem,
-    assign=_assign,
-    fill_diagonal=_fill_diagonal,
-)
+# (registered where the core reaches them: inplace.py; the ops import what this module does)
+GRAPH_WRITES.update(versions_read=versions_read, masked_fill=masked_fill)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.autograd.inplace import GRAPH_WRITES
+from chainrule.autograd.inplace_graph import rewrite
+from chainrule.autograd.inplace_views import writes_itself
 from chainrule.errors import GraphError, ShapeError
 
 
@@ -60,6 +63,12 @@ _BY_OP = {"clamp_min_": _clamp_min, "clamp_max_": _clamp_max}
 _BY_KERNEL: dict = {}
 
 
+def write(tensor, op: str, kernel, operands) -> object:
+    """``tensor.op(*operands)`` on a tensor of the graph (autograd.inplace.write's kernel)."""
+    compute = out_of_place(op, kernel)
+    return rewrite(tensor, op, lambda old: compute(old, *operands))
+
+
 def out_of_place(op: str, kernel):
     """The function ``compute(old, *operands)`` that records ``op`` (done with ``kernel``)."""
     if op == "floor_divide_":
@@ -84,7 +93,6 @@ def assign(tensor, op: str, values) -> object:
     requires grad (``buf.copy_(w)``): the old values get a zero gradient, a source tensor its
     gradient summed to its shape (PyTorch's ``CopyBackwards``, ``FillBackward3``)."""
     from chainrule.autograd.inplace import _checked_number
-    from chainrule.autograd.inplace_graph import rewrite
     from chainrule.ops import overwrite
     from chainrule.tensor import Tensor
 
@@ -128,7 +136,6 @@ def _check_fits(op: str, shape: tuple, target: tuple) -> None:
 def write_back(tensor, op: str, fn, args, kwargs) -> object:
     """``index_add_``, ``scatter_`` and the like on a tensor of the graph: ``fn`` (the
     out-of-place op) recorded on the tensor before the write."""
-    from chainrule.autograd.inplace_graph import rewrite
 
     def compute(old):
         old.array = old.array.copy()  # the ops of ``fn`` may keep the values before the write
@@ -141,7 +148,6 @@ def fill_diagonal(tensor, value, wrap: bool) -> object:
     """``fill_diagonal_`` on a tensor of the graph: PyTorch's ``CopySlices`` of the value on
     the diagonal; the old values get the gradient off the diagonal."""
     from chainrule.autograd.inplace import _checked_number
-    from chainrule.autograd.inplace_graph import rewrite
     from chainrule.ops.overwrite import CopySlices
     from chainrule.tensor import Tensor
 
@@ -154,3 +160,39 @@ def fill_diagonal(tensor, value, wrap: bool) -> object:
         "fill_diagonal_",
         lambda old: CopySlices.apply(old, value, index=index, mask=mask, advanced=True),
     )
+
+
+def setitem(tensor, index, value) -> object:
+    """``tensor[index] = value`` recorded: ``old`` with ``value`` at the index (PyTorch's
+    ``CopySlices``)."""
+    from chainrule.ops.getitem import torch_index
+    from chainrule.ops.overwrite import CopySlices
+    from chainrule.ops.shape import broadcast_to
+    from chainrule.tensor import Tensor
+
+    if writes_itself(tensor, index, value):  # y[0] += 1: written through the view y[0]
+        return tensor
+    shape = tensor.array.shape
+    chosen, steps = np.arange(int(np.prod(shape))).reshape(shape), torch_index(index)
+    if len(steps) == 2:  # the integers first, as Tensor.__setitem__
+        chosen = chosen[steps[0]]
+    chosen = chosen[steps[-1]]  # the flat positions the assignment writes, in its shape
+    at = np.zeros(shape, bool)
+    at.reshape(-1)[chosen.reshape(-1)] = True
+    where_at = np.unravel_index(chosen, shape)
+
+    def compute(old):
+        new = value if isinstance(value, Tensor) else Tensor(value, dtype=old.array.dtype)
+        new = broadcast_to(new.to(old.array.dtype), chosen.shape)
+        return CopySlices.apply(old, new, index=where_at, mask=at, advanced=True)
+
+    return rewrite(tensor, "index assignment", compute)
+
+
+GRAPH_WRITES.update(
+    write=write,
+    setitem=setitem,
+    assign=assign,
+    fill_diagonal=fill_diagonal,
+    write_back=write_back,
+)

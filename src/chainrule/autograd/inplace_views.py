@@ -18,6 +18,12 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.autograd.inplace import _owner, bump
+from chainrule.autograd.inplace_graph import (
+    VIEW_WRITES,
+    check_rewritten_inputs,
+    note_rewrite,
+    rewrite,
+)
 from chainrule.errors import GraphError
 
 
@@ -37,7 +43,6 @@ def view_of(tensor):
 
 def rewrite_view(view, base, index, op: str, compute) -> object:
     """Record ``view ← compute(view before)`` as a write into ``base`` (see the module)."""
-    from chainrule.autograd.inplace_graph import check_rewritten_inputs, note_rewrite, rewrite
     from chainrule.ops.overwrite import CopySlices, ViewOfWrite
     from chainrule.tensor import Tensor
 
@@ -98,3 +103,6 @@ def writes_itself(tensor, index, value) -> bool:
         return False
     ours, theirs = target.__array_interface__, value.array.__array_interface__
     return all(ours[key] == theirs[key] for key in ("data", "shape", "strides", "typestr"))
+
+
+VIEW_WRITES[:] = [view_of, rewrite_view]
