@@ -71,7 +71,7 @@ def test_in_place_op_in_the_graph_matches_pytorch(name):
     ours, theirs = _run(cr, WRITES[name]), _run(torch, WRITES[name])
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-12, atol=1e-12)
-    if name != "index_put_":  # (chainrule's index_put is an IndexCopy: another node name)
+    if name != "index_put_":  # (named after the last op of chainrule's out-of-place form)
         assert ours[1] == theirs[1]
 
 
