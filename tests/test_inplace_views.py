@@ -153,3 +153,30 @@ def test_views_chainrule_does_not_rebuild_are_refused():
     with pytest.raises(cr.GraphError, match="view of a leaf tensor that requires grad"):
         _t(cr, A)[0].mul_(3)  # as PyTorch
     y[1].mul_(3)  # (nothing else holds y's memory now)
+
+
+def test_a_view_with_retain_grad_or_a_base_with_hooks_is_refused():
+    # (their hooks belong to the values before the write, as for any write: inplace_graph)
+    y = _t(cr, A) * 2
+    v = y[:, 1]
+    v.retain_grad()
+    with pytest.raises(cr.GraphError, match="retain_grad"):
+        v.mul_(3)
+    z = _t(cr, A) * 2
+    z.register_hook(lambda grad: grad * 10)
+    with pytest.raises(cr.GraphError, match="hooks"):
+        z[0].mul_(3)
+
+
+def test_repeated_writes_into_a_held_view_match_pytorch():
+    def run(lib):
+        a = _t(lib, A)
+        y = a * 2
+        v = y[:, 1]
+        v.mul_(3)
+        v.add_(1)
+        (v * v).sum().backward(retain_graph=True)
+        (y * y).sum().backward()
+        return _grads(a), v.grad_fn.name()
+
+    _both(run)

@@ -33,8 +33,8 @@ def view_of(tensor):
     from chainrule.ops.getitem import GetItem
 
     node = tensor._ctx
-    if not isinstance(node, GetItem) or node.advanced or node.freed:
-        return None
+    if not isinstance(node, GetItem) or node.advanced or node.freed or node.retained is not None:
+        return None  # (hooks or retain_grad() on the view: refused as any such write)
     base = node.parents[0]
     if _owner(base.array) is not _owner(tensor.array):
         return None
