@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from chainrule._dtype import refuse_bool
 from chainrule.autograd.grad_mode import _GradMode, no_grad
-from chainrule.autograd.inplace import _clamp as _clamp_array
 from chainrule.autograd.inplace import GRAPH_WRITES, assign, records, write
+from chainrule.autograd.inplace import _clamp as _clamp_array
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
 
