@@ -420,8 +420,7 @@ def _find(base: Path, allow_empty: bool, notes: list) -> tuple[list, list, list]
         )
     # torchvision ignores images beside the class folders; they belong to no class, so say so
     loose = sorted(
-        str(p)
-        for p in base.iterdir()
+        str(p) for p in base.iterdir()
         if p.is_file() and _visible(p.name) and p.name.lower().endswith(IMAGE_EXTENSIONS)
     )
     if loose:

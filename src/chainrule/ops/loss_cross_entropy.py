@@ -336,10 +336,10 @@ def _probabilities_are_floats(target, input, axis: int) -> None:
     hint = (
         f"; the input has 1 class (a model with one output), over which the softmax is 1 and "
         f"the loss 0 whatever the model does: give the model one output per class (class "
-        f"indices of shape {shape[:axis] + shape[axis + 1 :]}), or use BCEWithLogitsLoss for "
+        f"indices of shape {shape[:axis] + shape[axis + 1:]}), or use BCEWithLogitsLoss for "
         f"one output and 0/1 labels"
         if classes == 1
-        else f"; class indices have shape {shape[:axis] + shape[axis + 1 :]}, one-hot or soft "
+        else f"; class indices have shape {shape[:axis] + shape[axis + 1:]}, one-hot or soft "
         f"labels must be floats (target.astype('float32'))"
     )
     raise DTypeError(

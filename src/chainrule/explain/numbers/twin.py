@@ -196,7 +196,8 @@ def _check_numbers(t: Tensor, what: str) -> None:
     data = t.array
     if data.ndim and data.shape[0] == 0:
         raise ValueError(
-            f"explain() got an empty batch: {what} has shape {data.shape}; give at least one sample"
+            f"explain() got an empty batch: {what} has shape {data.shape}; give at least one "
+            f"sample"
         )
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         at = tuple(int(i) for i in np.argwhere(~np.isfinite(data))[0])

@@ -40,10 +40,8 @@ def invert_permutation(permutation):
     if permutation is None:
         return None
     order = permutation.array if isinstance(permutation, Tensor) else np.asarray(permutation)
-    if (
-        order.ndim != 1
-        or order.dtype.kind not in "iu"
-        or not np.array_equal(np.sort(order), np.arange(order.size))
+    if order.ndim != 1 or order.dtype.kind not in "iu" or not np.array_equal(
+        np.sort(order), np.arange(order.size)
     ):
         raise ArgumentError(
             f"invert_permutation: expected a 1-D integer permutation of 0..n-1, got {order!r}"
