@@ -57,6 +57,11 @@ def test_the_brief_s_three_writes():
         lambda lib, y: y[:, ::2].exp_(),
         lambda lib, y: y[1].masked_fill_(lib.tensor([True, False, True]), 0.5),
         lambda lib, y: y[1].fill_(2.0),
+        lambda lib, y: y.t().mul_(3),  # views over the whole base, in another layout
+        lambda lib, y: y.T[0].add_(1),
+        lambda lib, y: y.view(6)[1:3].mul_(3),
+        lambda lib, y: y.unsqueeze(0).exp_(),
+        lambda lib, y: y.transpose(0, 1).unsqueeze(0)[0, 1].pow_(2),
     ],
 )
 def test_a_write_into_a_view_matches_pytorch(write):
@@ -104,6 +109,19 @@ def test_the_view_and_its_readers_follow_the_write():
     assert _both(run)[1] == ["SelectBackward0", "AsStridedBackward0"]
 
 
+def test_a_held_transposed_view_follows_the_write():
+    def run(lib):
+        a = _t(lib, A)
+        y = a * 2
+        v = y.t()
+        v.mul_(3)
+        v[0].add_(1)
+        (7 * v.sum() + (y * y).sum()).backward()
+        return _grads(a), v.grad_fn.name(), y.detach().numpy().tolist()
+
+    assert _both(run)[1] == "AsStridedBackward0"
+
+
 def test_a_write_from_a_tensor_that_requires_grad():
     def run(lib):
         a, z = _t(lib, A), _t(lib, [1.0, 2.0])
@@ -149,7 +167,7 @@ def test_views_chainrule_does_not_rebuild_are_refused():
         y[1].mul_(3)
     del other
     with pytest.raises(cr.GraphError, match="still holds"):
-        y.t().mul_(3)  # a transposed view
+        y.diagonal().mul_(3)  # a view chainrule does not write through
     with pytest.raises(cr.GraphError, match="view of a leaf tensor that requires grad"):
         _t(cr, A)[0].mul_(3)  # as PyTorch
     y[1].mul_(3)  # (nothing else holds y's memory now)
@@ -178,5 +196,18 @@ def test_repeated_writes_into_a_held_view_match_pytorch():
         (v * v).sum().backward(retain_graph=True)
         (y * y).sum().backward()
         return _grads(a), v.grad_fn.name()
+
+    _both(run)
+
+
+def test_a_reshaped_view_of_a_tensor_in_use_is_written_through_it():
+    # (was refused: GraphError "a view of memory ... still holds")
+    def run(lib):
+        a = _t(lib, [[0.5, -1.0], [2.0, 3.0]])
+        b = a * 2
+        v = b.view(4)
+        v += 1
+        (b * b).sum().backward()
+        return _grads(a), b.grad_fn.name(), v.grad_fn.name()
 
     _both(run)

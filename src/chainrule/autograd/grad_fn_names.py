@@ -132,7 +132,10 @@ _RENAMED = {
     "UniformFill": "UniformBackward0",
     "CopyFrom": "torch::autograd::CopyBackwards",
     "CopySlices": "torch::autograd::CopySlices",
-    "ViewOfWrite": "AsStridedBackward0",  # a view written through (autograd/inplace_views.py)
+    # a view written through (autograd/inplace_views.py)
+    "ViewOfWrite": "AsStridedBackward0",
+    "ReshapeOfWrite": "AsStridedBackward0",
+    "PermuteOfWrite": "AsStridedBackward0",
     # recorded without a derivative (backward raises, as PyTorch's)
     "FloorDivide": "torch::autograd::NotImplemented",
     "RemainderOfNumber": "torch::autograd::NotImplemented",

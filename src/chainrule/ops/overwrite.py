@@ -9,6 +9,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.ops.getitem import GetItem
+from chainrule.ops.shape import Permute, Reshape
 from chainrule.tensor import Tensor
 
 
@@ -113,3 +114,13 @@ class CopySlices(Function):
 class ViewOfWrite(GetItem):
     """A view written through (autograd/inplace_views.py), as a view of its base's new version
     (PyTorch's ``AsStridedBackward0``)."""
+
+
+class ReshapeOfWrite(Reshape):
+    """A reshaped view written through (``y.view(6).add_(1)``), as a view of its base's new
+    version (PyTorch's ``AsStridedBackward0``)."""
+
+
+class PermuteOfWrite(Permute):
+    """A permuted view written through (``y.t().mul_(3)``), as a view of its base's new
+    version (PyTorch's ``AsStridedBackward0``)."""
