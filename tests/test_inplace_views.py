@@ -211,3 +211,25 @@ def test_a_reshaped_view_of_a_tensor_in_use_is_written_through_it():
         return _grads(a), b.grad_fn.name(), v.grad_fn.name()
 
     _both(run)
+
+
+@pytest.mark.parametrize(
+    "activate",
+    [
+        lambda lib, v: lib.nn.functional.relu(v, inplace=True),
+        lambda lib, v: lib.nn.ReLU(inplace=True)(v),
+        lambda lib, v: lib.nn.functional.hardtanh(v, -1.0, 4.0, inplace=True),
+        lambda lib, v: lib.nn.functional.leaky_relu_(v, 0.1),
+    ],
+)
+def test_an_inplace_activation_on_a_view_writes_the_base(activate):
+    # was a new tensor: y kept its values (PyTorch's y had the activation's)
+    def run(lib):
+        a = _t(lib, A)
+        y = a * 2
+        v = y[:, 1]
+        assert activate(lib, v) is v
+        (y * y).sum().backward()
+        return _grads(a), y.detach().numpy().tolist()
+
+    _both(run)

@@ -53,9 +53,10 @@ def rewrite(tensor, op: str, compute) -> object:
 
 def adopt(tensor, result, op: str = "inplace=True"):
     """``result`` (an op on ``tensor``: ``relu(x)``, ``x * mask``) written into ``tensor``,
-    recorded as the in-place op (``F.relu(x, inplace=True)``); else ``result`` itself, the
-    tensor left as it was (same values: where the write would be refused or make backward()
-    refuse, or ``result`` is not the output of an op reading ``tensor``)."""
+    recorded as the in-place op (``F.relu(x, inplace=True)``; into a view of a tensor in use,
+    through its base: inplace_views.py); else ``result`` itself, the tensor left as it was
+    (same values: where the write would be refused or make backward() refuse, or ``result``
+    is not the output of an op reading ``tensor``)."""
     node = result._ctx
     if (
         node is None
@@ -69,14 +70,25 @@ def adopt(tensor, result, op: str = "inplace=True"):
     if node.saves_inputs:  # its saved input is not a reader to refuse: it reads a copy
         kept = tensor.array.copy()
         _swap_saved(node, tensor.array, kept)
+    view = None
     try:
         _refuse_unsafe(tensor, op)
     except GraphError:
-        return result
+        view = VIEW_WRITES[0](tensor) if VIEW_WRITES else None
+        if view is None:
+            return result
+    if view is not None:  # a view of a tensor in use (F.relu(y[0], inplace=True)): its base
+        kept = None  # (not a holder of the memory for the base's checks)
+        return VIEW_WRITES[1](tensor, *view, op, lambda old: _reading(node, tensor, old, result))
     old = _stand_in(tensor)
     old.array = kept
+    return _adopt(tensor, op, old, _reading(node, tensor, old, result))
+
+
+def _reading(node, tensor, old, result):
+    """``result``, its op now reading ``old`` where it read ``tensor``."""
     node.parents = tuple([old if parent is tensor else parent for parent in node.parents])
-    return _adopt(tensor, op, old, result)
+    return result
 
 
 def _saved_by_its_op(tensor) -> bool:
