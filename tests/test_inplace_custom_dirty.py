@@ -111,3 +111,36 @@ def test_a_function_that_saves_nothing_leaves_later_writes_harmless():
         return a.grad.tolist()
 
     _both(run)
+
+
+def test_a_dirty_view_of_a_tensor_in_use_is_refused_not_misrouted():
+    # PyTorch records it on the base (CopySlices); chainrule refuses after the forward ran
+    a = _t(cr, [1.5, 2.0, 3.0])
+    y = a * 1.0
+    with pytest.raises(cr.GraphError, match="ctx.mark_dirty would change in place a view"):
+        _scale(cr, 2.0).apply(y[1:])
+
+
+def test_a_dirty_tensor_saved_by_the_function_still_refuses_a_later_write():
+    def run(lib):
+        class Keep(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                x.mul_(2)
+                ctx.mark_dirty(x)
+                ctx.save_for_backward(x)
+                return x
+
+            @staticmethod
+            def backward(ctx, grad):
+                (x,) = ctx.saved_tensors
+                return grad * 2
+
+        y = _t(lib, [1.0, 2.0]) * 1
+        out = Keep.apply(y)
+        out.add_(1)
+        with pytest.raises(RuntimeError, match="in ?place"):
+            out.sum().backward()
+
+    run(cr)
+    run(torch)
