@@ -233,3 +233,20 @@ def test_an_inplace_activation_on_a_view_writes_the_base(activate):
         return _grads(a), y.detach().numpy().tolist()
 
     _both(run)
+
+
+def test_assigning_a_detached_view_cuts_the_gradient_or_refuses():
+    # y[0] = y[0].detach() is no write of a view's new values: never skipped as one
+    a = _t(cr, A)
+    y = a * 2
+    with pytest.raises(cr.GraphError, match="still holds"):
+        y[0] = y[0].detach()  # (its memory is y's: refused, where PyTorch cuts y[0]'s gradient)
+
+    def run(lib):
+        a = _t(lib, A)
+        y = a * 2
+        y[0] = y[0].detach().clone()
+        (y * y).sum().backward()
+        return _grads(a)
+
+    assert _both(run)[0][0] == [0.0, 0.0, 0.0]

@@ -146,10 +146,10 @@ def writes_itself(tensor, index, value) -> bool:
     ``y[0] += 1`` is ``v = y[0]; v += 1; y[0] = v``, and the write into the view ``v`` was
     recorded already (a second write would find ``v`` holding the memory, and refuse)."""
     from chainrule.ops.getitem import torch_index
-    from chainrule.tensor import Tensor
 
-    if not isinstance(value, Tensor) or not isinstance(value.array, np.ndarray):
-        return False
+    node = getattr(value, "_ctx", None)
+    if node is None or node.freed or node.parents[0] is not tensor:
+        return False  # (not a view taken of ``tensor`` in the graph: y[0] = y[0].detach())
     try:
         target = tensor.array
         for step in torch_index(index):
