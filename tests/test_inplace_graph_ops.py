@@ -148,3 +148,12 @@ def test_next_functions_show_the_version_an_op_read():
         return [n.name() for n, _ in (z.grad_fn.next_functions[0], u.grad_fn.next_functions[0])]
 
     assert run(cr) == run(torch) == ["ExpBackward0", "PowBackward0"]  # were the last write's
+
+
+def test_an_integer_buffer_copies_a_source_that_requires_grad_without_a_graph():
+    def run(lib):
+        buf = lib.tensor([0, 0])
+        buf.copy_(_t(lib, [1.5, 2.5]))
+        return buf.tolist(), buf.requires_grad, buf.grad_fn is None
+
+    assert run(cr) == run(torch) == ([1, 2], False, True)  # was requires_grad=True

@@ -98,6 +98,12 @@ def assign(tensor, op: str, values) -> object:
 
     # (no local name for tensor.array: _refuse_unsafe counts the references to it)
     shape, dtype = tensor.array.shape, tensor.array.dtype
+    if op == "copy_" and dtype.kind not in "fc":  # no gradient: PyTorch records nothing
+        from chainrule.autograd.grad_mode import no_grad
+        from chainrule.autograd.inplace import assign as plain
+
+        with no_grad():
+            return plain(tensor, op, values.detach() if isinstance(values, Tensor) else values)
     if op in ("copy_", "fill_") and isinstance(values, Tensor):
         _check_fits(op, np.shape(values.array), shape)
         node = overwrite.CopyFrom if op == "copy_" else overwrite.TensorFill
