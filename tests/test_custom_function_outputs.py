@@ -267,14 +267,15 @@ def test_mark_dirty_tensor_not_returned_raises_as_torch():
             Forgets.apply(_t(lib, [1.0], True) * 1)
 
 
-def test_an_op_that_saved_the_dirty_tensor_refuses_backward():
-    # the write changed values an earlier op saved: both refuse instead of a wrong gradient
+def test_an_op_that_saved_the_dirty_tensor_refuses():
+    # the write changed values an earlier op saved: both refuse instead of a wrong gradient,
+    # PyTorch at backward(), chainrule at apply() (as its own in-place writes: inplace_graph)
     for lib in LIBS:
         w = _t(lib, [1.0, 2.0], True)
         c = _t(lib, [3.0, 4.0], True) * 1
         saved_c = (c * w).sum()  # the product keeps c for w's gradient
-        _scale_in_place(lib).apply(c)
         with pytest.raises(RuntimeError, match="in ?place"):
+            _scale_in_place(lib).apply(c)
             saved_c.backward()
 
 

@@ -160,10 +160,10 @@ def test_fill_diagonal_matches_pytorch(shape, wrap):
     assert ours._version == 1
 
 
-def test_fill_diagonal_refuses_graph_tensors_and_odd_shapes():
+def test_fill_diagonal_refuses_leaves_that_require_grad_and_odd_shapes():
     w = cr.ones(3, 3, requires_grad=True)
     with pytest.raises(cr.errors.GraphError, match="in place"):
-        (w * 2).fill_diagonal_(0.0)
+        w.fill_diagonal_(0.0)  # (a tensor in the graph: recorded, tests/test_inplace_graph_ops)
     with pytest.raises(cr.errors.ShapeError, match="equal size"):
         cr.zeros(2, 3, 4).fill_diagonal_(1.0)
 

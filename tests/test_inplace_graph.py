@@ -166,8 +166,8 @@ def test_in_place_ops_in_the_graph_match_pytorch(case):
         assert (a is None) == (b is None)
         if a is not None:
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-    # x[i] = v: a WhereBackward0 here; F.leaky_relu(inplace=True): LeakyReluBackward0
-    if "CopySlices" not in theirs[3] and theirs[3] != "LeakyReluBackward1":
+    # F.leaky_relu(inplace=True): LeakyReluBackward0 here
+    if theirs[3] != "LeakyReluBackward1":
         assert ours[3] == theirs[3]
 
 
@@ -301,16 +301,6 @@ def test_a_tensor_saved_by_an_op_or_viewed_is_refused_at_the_write():
     assert z.tolist() == [[3.0, -6.0]] and v.tolist() == [1.0, -2.0]
 
 
-def test_a_view_of_a_tensor_still_in_use_is_refused():
-    x = cr.tensor([[0.5, -1.0], [2.0, 3.0]], requires_grad=True)
-    b = x * 2
-    with pytest.raises(GraphError, match="a view of memory .* still holds"):
-        b[0].mul_(2)  # PyTorch records CopySlices on b; chainrule refuses
-    v = b.view(4)
-    with pytest.raises(GraphError, match="a view of memory .* still holds"):
-        v += 1
-
-
 def test_a_view_of_a_tensor_nothing_else_holds_is_written():
     x = cr.tensor([[0.5, -1.0], [2.0, 3.0]], requires_grad=True, dtype="float64")
     v = (x * 2).reshape(4)
@@ -335,10 +325,10 @@ def test_a_tensor_with_retain_grad_is_refused():
         y.add_(1)
 
 
-def test_an_in_place_op_not_recorded_says_so():
+def test_an_in_place_op_without_a_derivative_says_so():
     y = cr.tensor([1.0, 2.0], requires_grad=True) * 2
-    with pytest.raises(GraphError, match="records only for"):
-        y.log_()
+    with pytest.raises(GraphError, match="floor_divide_ is not implemented"):
+        y.floor_divide_(2)  # (as PyTorch's; log_ & co.: tests/test_inplace_graph_ops.py)
 
 
 @pytest.mark.parametrize(

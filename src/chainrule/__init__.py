@@ -12,7 +12,7 @@ from chainrule import out_argument as _out_argument
 from chainrule._allocator import keep_freed_memory as _keep_freed_memory
 from chainrule._device import DtypeName as _DtypeName
 from chainrule._dtype import get_default_dtype, set_default_dtype
-from chainrule.autograd import inplace_graph as _inplace_graph  # noqa: F401 - registers its writes
+from chainrule.autograd import inplace_graph_ops as _inplace_graph  # noqa: F401 - registers its writes
 from chainrule.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from chainrule.creation import (
     arange,

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from chainrule._dtype import refuse_bool
 from chainrule.autograd.grad_mode import _GradMode, no_grad
+from chainrule.autograd.inplace import GRAPH_WRITES, assign, records, write
 from chainrule.autograd.inplace import _clamp as _clamp_array
-from chainrule.autograd.inplace import assign, write
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
 
 def _write_back(tensor, op: str, fn, *args, **kwargs):
     """PyTorch's in-place ``op`` (``index_add_``, ...): the out-of-place result, computed
     outside the graph, copied into ``tensor``'s memory with the in-place checks."""
-    if _GradMode.enabled and any(getattr(a, "requires_grad", False) for a in args):
-        raise GraphError(f"{op} got an operand that requires grad; use the out-of-place op")
+    if _GradMode.enabled and records(tensor, args):  # recorded as PyTorch's (inplace_graph)
+        return GRAPH_WRITES["write_back"](tensor, op, fn, args, kwargs)
     with no_grad():
         out = fn(tensor, *args, **kwargs)
     have, want = out.array.dtype.kind, tensor.array.dtype.kind

@@ -76,6 +76,8 @@ FAMILIES = [
     "variance_no_dof",
     # a piecewise-linear op's first derivative tied to its input (second derivatives)
     "piecewise_link",
+    # in-place writes that replace values (copy_, fill_, zero_, a view written through)
+    "overwrite",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -257,7 +257,7 @@ def _set(buf, index, value):
 
 
 RECORDED = ("add_", "add_(alpha=)", "mul_", "+=", "masked_fill_", "buf[0] = x[0]")
-RECORDED += ("buf[:2] = x[:2]",)
+RECORDED += ("buf[:2] = x[:2]", "copy_")
 
 
 @pytest.mark.parametrize("name", IN_PLACE_WRITES)

@@ -76,6 +76,8 @@ class _CustomOp(_op.Function):
         # Nothing saved with save_for_backward: the op outlives a backward() without
         # retain_graph, as PyTorch's node, which frees only the saved tensors
         self.saves_tensors = bool(ctx.saved_tensors)
+        # nor are its inputs: a later in-place write to one (mark_dirty twice) is harmless
+        self.saves_inputs = self.saves_tensors
         return out
 
     def backward(self, grad):
@@ -110,6 +112,9 @@ class _CustomOp(_op.Function):
 
     def name(self) -> str:
         return type(self).__name__  # PyTorch's name of a custom node: ``<Function>Backward``
+
+    def __repr__(self) -> str:  # PyTorch's: <torch.autograd.function.MyFnBackward object at …>
+        return _op.node_repr(f"{_outputs.CUSTOM_MODULE}.{self.name()}", self)
 
     def register_hook(self, fn):
         if self.outputs is not None:
@@ -259,10 +264,10 @@ class Function:
             return tuple(results) if several else results[0]
         positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
         tensors = [args[i] for i in positions]
+        stand_ins = {}
         if dirty:  # the node's inputs: the dirty tensors as they were before the write
-            tensors = [
-                _outputs.before_write(t) if any(t is outs[k] for k in dirty) else t for t in tensors
-            ]
+            stand_ins = _outputs.before_writes(cls.__name__, [outs[k] for k in dirty])
+            tensors = [stand_ins.get(id(t), t) for t in tensors]
         node = cls._node_class()
         if several:
             results = _outputs.record_several(
@@ -271,7 +276,7 @@ class Function:
         else:
             results = [node.apply(*tensors, ctx=ctx, out=np.asarray(out), positions=positions)]
         for k in dirty:
-            results[k] = _outputs.adopt(outs[k], results[k])
+            results[k] = _outputs.adopt(outs[k], results[k], stand_ins[id(outs[k])])
         return tuple(results) if several else results[0]
 
 

@@ -22,6 +22,9 @@ from chainrule.autograd.inplace import bump
 from chainrule.errors import GraphError, NotSupportedError
 from chainrule.tensor import Tensor
 
+# where PyTorch's reprs place a custom Function's node: <torch.autograd.function.MyFnBackward ...>
+CUSTOM_MODULE = "chainrule.autograd.function"
+
 
 class _Slot:
     """One tensor output: its place in the flat gradient (``start`` None when it is not
@@ -113,8 +116,8 @@ class OutputPart(_op.Function):
         """The custom node's name, as PyTorch's grad_fn of every output of the Function."""
         return self.outputs.node_name
 
-    def __repr__(self) -> str:
-        return f"<{self.outputs.node_name} output {self.index}>"
+    def __repr__(self) -> str:  # PyTorch's, as the node's own (custom.py)
+        return _op.node_repr(f"{CUSTOM_MODULE}.{self.outputs.node_name}", self)
 
     def register_hook(self, fn):
         refuse_hooks(self.outputs.node_name)
@@ -166,16 +169,37 @@ def dirty_outputs(name: str, dirty: list, outs: tuple, recording: bool) -> list:
     return positions
 
 
-def before_write(tensor: Tensor) -> Tensor:
-    """A stand-in for an input the forward changed in place: the same array, with the
-    tensor's history from before the write, as the node's input."""
-    old = Tensor._make(tensor.array, False)
-    old._requires_grad, old._ctx = tensor._requires_grad, tensor._ctx
-    return old
+def before_writes(name: str, dirty: list) -> dict:
+    """id(tensor) → a stand-in for each input the forward changed in place: the same array,
+    with the tensor's history from before the write, as the node's input. A tensor of the
+    graph is checked as autograd/inplace_graph.py checks its own writes: one whose memory
+    something else still reads (a view of it, an op that saved it) is refused."""
+    from chainrule.autograd.inplace_graph import refuse_unsafe
+
+    stand_ins = {}
+    for tensor in dirty:
+        if id(tensor) in stand_ins:
+            continue
+        if tensor._ctx is not None:
+            try:
+                refuse_unsafe(tensor, "ctx.mark_dirty")
+            except GraphError as err:
+                raise GraphError(
+                    f"{name}: {err} (its forward has written the values already; the tensor's "
+                    f"graph is left as before the call)"
+                ) from None
+        old = Tensor._make(tensor.array, False)
+        old._requires_grad, old._ctx = tensor._requires_grad, tensor._ctx
+        stand_ins[id(tensor)] = old
+    return stand_ins
 
 
-def adopt(tensor: Tensor, result: Tensor) -> Tensor:
+def adopt(tensor: Tensor, result: Tensor, old: Tensor) -> Tensor:
     """``tensor`` itself, now the output ``result`` of the custom node (PyTorch's in-place
-    output keeps its identity and takes the node as its grad_fn)."""
+    output keeps its identity and takes the node as its grad_fn); ops that read ``tensor``
+    before are led to ``old``, the version they read, as PyTorch's."""
+    from chainrule.autograd.inplace_graph import note_rewrite
+
+    note_rewrite(result._ctx, old)
     tensor._ctx, tensor._requires_grad = result._ctx, result._requires_grad
     return tensor

@@ -14,7 +14,7 @@ from chainrule.autograd.grad_mode import (
     inference_result,
     refuse_saving_inference,
 )
-from chainrule.autograd.inplace import _CLOCK
+from chainrule.autograd.inplace import _CLOCK, GRAPH_WRITES, REWRITE_CHECK
 from chainrule.tensor import Tensor
 
 _new_object = object.__new__
@@ -178,8 +178,10 @@ class Function:
     @property
     def next_functions(self) -> tuple:
         """``((grad_fn or AccumulateGrad or None, 0), ...)`` per input, as in PyTorch."""
-        links = []
-        for parent in self.parents:
+        links, parents = [], self.parents
+        if REWRITE_CHECK:  # in-place writes recorded: the versions this op read, as PyTorch's
+            parents = GRAPH_WRITES["versions_read"](self)  # (autograd/inplace_graph.py)
+        for parent in parents:
             if parent._ctx is not None:
                 if parent._ctx.expands:
                     parent._ctx.expand(parent)
@@ -215,7 +217,12 @@ class Function:
         self.released = True
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} op>"
+        return node_repr(self.name(), self)  # PyTorch's: <MulBackward0 object at 0x...>
+
+
+def node_repr(name: str, node) -> str:
+    """A grad_fn node's repr as PyTorch prints it (``<NllLossBackward0 object at 0x7f…>``)."""
+    return f"<{name} object at {id(node):#x}>"
 
 
 def _result_beside_inference(fn, inputs, out, record):
@@ -271,7 +278,7 @@ class AccumulateGrad:
         return "torch::autograd::AccumulateGrad"
 
     def __repr__(self) -> str:
-        return "<AccumulateGrad>"
+        return node_repr("AccumulateGrad", self)
 
 
 class GraphStep:
@@ -286,7 +293,7 @@ class GraphStep:
         return self._name
 
     def __repr__(self) -> str:
-        return f"<{self._name}>"
+        return node_repr(self._name, self)
 
 
 _APPLY = Function.__dict__["apply"].__func__

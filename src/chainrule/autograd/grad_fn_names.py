@@ -124,6 +124,18 @@ _RENAMED = {
     "LSTMHiddenPart": "MulBackward0",
     "LSTMCellStatePart": "AddBackward0",
     "GRUCellStep": "AddBackward0",
+    # in-place writes that replace the values (ops/overwrite.py)
+    "ZeroFill": "ZeroBackward0",
+    "NumberFill": "FillBackward2",
+    "TensorFill": "FillBackward3",
+    "NormalFill": "NormalBackward0",
+    "UniformFill": "UniformBackward0",
+    "CopyFrom": "torch::autograd::CopyBackwards",
+    "CopySlices": "torch::autograd::CopySlices",
+    # a view written through (autograd/inplace_views.py)
+    "ViewOfWrite": "AsStridedBackward0",
+    "ReshapeOfWrite": "AsStridedBackward0",
+    "PermuteOfWrite": "AsStridedBackward0",
     # recorded without a derivative (backward raises, as PyTorch's)
     "FloorDivide": "torch::autograd::NotImplemented",
     "RemainderOfNumber": "torch::autograd::NotImplemented",

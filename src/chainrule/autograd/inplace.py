@@ -133,7 +133,7 @@ def _written_after(array, epoch: int) -> bool:
 
 # inplace_graph's check_rewritten_inputs, put here once a write was recorded in the graph
 REWRITE_CHECK: list = []
-# autograd/inplace_graph.py's recorders (write, masked_fill, setitem), put here when it loads
+# autograd/inplace_graph.py's recorders (write, setitem, ...), put here when it loads
 # (it imports the ops, which import this module, never the other way round)
 GRAPH_WRITES: dict = {}
 
@@ -307,6 +307,8 @@ def _checked_number(value, dtype):
 
 def assign(tensor, op: str, values) -> object:
     """Copy ``values`` (broadcast, cast) into ``tensor``'s memory: ``copy_``, ``fill_``."""
+    if _GradMode.enabled and records(tensor, (values,)):
+        return GRAPH_WRITES["assign"](tensor, op, values)
     _check_writable(tensor, op)
     values = _checked_number(_value(values), tensor.array.dtype)
     if np.ndim(values) > tensor.array.ndim:  # np.copyto would drop leading size-1 dimensions
@@ -328,10 +330,11 @@ def assign(tensor, op: str, values) -> object:
 def _refuse_dimensioned_value(value, op: str) -> None:
     """PyTorch's fill_ and masked_fill_ take a number or a 0-d tensor only (NumPy would
     spread a row of values over the tensor, or the masked places)."""
-    if np.ndim(_value(value)) > 0:
+    ndim = np.ndim(getattr(value, "array", value))  # (one that requires grad: checked later)
+    if ndim > 0:
         raise ShapeError(
             f"{op} only supports a 0-dimensional value tensor (as in PyTorch), got one with "
-            f"{np.ndim(_value(value))} dimension(s); use torch.where(mask, values, x) for many"
+            f"{ndim} dimension(s); use torch.where(mask, values, x) for many"
         )
 
 
@@ -509,13 +512,16 @@ class InplaceMethods:
     def fill_diagonal_(self, fill_value, wrap: bool = False):
         """Write ``fill_value`` on the main diagonal (all dims of equal size, or 2-D; with
         ``wrap`` a tall matrix's diagonal starts again below each square), as PyTorch."""
-        _check_writable(self, "fill_diagonal_")
-        array = self.array
-        if array.ndim < 2 or (array.ndim > 2 and len(set(array.shape)) != 1):
+        shape = self.array.shape  # (no name for the array: the graph's checks count them)
+        if len(shape) < 2 or (len(shape) > 2 and len(set(shape)) != 1):
             raise ShapeError(
                 f"fill_diagonal_: needs a 2-D tensor or all dimensions of equal size, got "
-                f"shape {array.shape}"
+                f"shape {shape}"
             )
+        if _GradMode.enabled and records(self, ()):  # PyTorch's CopySlices (inplace_graph_ops)
+            return GRAPH_WRITES["fill_diagonal"](self, fill_value, wrap)
+        _check_writable(self, "fill_diagonal_")
+        array = self.array
         np.fill_diagonal(array, _checked_number(fill_value, array.dtype), wrap=wrap)
         bump(self)
         return self

@@ -14,7 +14,9 @@ their gradients through the write. ``check_rewritten_inputs`` (called where
 ``check_saved_inputs`` is, before an op's gradients are handed on) leads them to the version
 the op read instead, as PyTorch does. Writes into memory that something else still holds (a
 view of it, its base, an op that saved it) are refused before they happen, as are writes to a
-tensor with hooks or ``retain_grad()`` (they belong to its op before the write).
+tensor with hooks or ``retain_grad()`` (they belong to its op before the write), except a
+write into a view by indexing, recorded on its base (autograd/inplace_views.py). Which op
+records which in-place op: autograd/inplace_graph_ops.py.
 """
 
 from __future__ import annotations
@@ -27,81 +29,34 @@ import numpy as np
 from chainrule.autograd.inplace import _CLOCK, GRAPH_WRITES, REWRITE_CHECK, _owner, bump
 from chainrule.errors import DTypeError, GraphError, ShapeError
 
-
-def _add(old, other):
-    return old + other
-
-
-def _subtract(old, other):
-    return old - other
-
-
-def _multiply(old, other):
-    return old * other
-
-
-def _divide(old, other):
-    return old / other
-
-
-def _relu(old):
-    return old.relu()
-
-
-def _clamp(old, low, high):
-    from chainrule.ops.elementwise import clip
-
-    return clip(old, low, high)
-
-
-def _out_of_place() -> dict:
-    """ufunc or in-place kernel (autograd.inplace) → the op that records it out of place."""
-    from chainrule.autograd import inplace
-
-    return {
-        np.add: _add,
-        np.subtract: _subtract,
-        np.multiply: _multiply,
-        np.true_divide: _divide,
-        inplace._relu: _relu,
-        inplace._clamp: _clamp,
-        np.negative: lambda old: -old,
-        np.exp: lambda old: old.exp(),
-        np.tanh: lambda old: old.tanh(),
-        inplace._sigmoid: lambda old: old.sigmoid(),
-    }
-
-
-_BY_KERNEL: dict = {}
-
-
-def write(tensor, op: str, kernel, operands) -> object:
-    """``tensor.op(*operands)`` on a tensor of the graph (autograd.inplace.write's kernel)."""
-    if not _BY_KERNEL:
-        _BY_KERNEL.update(_out_of_place())
-    compute = _BY_KERNEL.get(kernel)
-    if compute is None:
-        raise GraphError(
-            f"{op} would change a tensor in the graph in place, which chainrule records only for "
-            f"add_, sub_, mul_, div_, clamp_, relu_, neg_, exp_, tanh_, sigmoid_, masked_fill_ "
-            f"and x[i] = v; write it out of place (y = y.{op[:-1]}(...))"
-        )
-    return rewrite(tensor, op, lambda old: compute(old, *operands))
+# autograd/inplace_views.py's view_of and rewrite_view, put here when it loads: a write into a
+# view of a tensor still in use goes through its base
+VIEW_WRITES: list = []
 
 
 def rewrite(tensor, op: str, compute) -> object:
     """Record ``tensor ← compute(old)`` in place: ``old`` stands for the tensor before the
-    write; ``tensor`` keeps its identity and memory and takes the new op as its grad_fn."""
-    _refuse_unsafe(tensor, op)
+    write; ``tensor`` keeps its identity and memory and takes the new op as its grad_fn.
+    A view of a tensor still in use is written through its base (autograd/inplace_views.py)."""
+    view = None
+    try:
+        _refuse_unsafe(tensor, op)
+    except GraphError:
+        view = VIEW_WRITES[0](tensor) if VIEW_WRITES else None
+        if view is None:
+            raise
+    if view is not None:  # (outside the except: its traceback holds the memory's references)
+        return VIEW_WRITES[1](tensor, *view, op, compute)
     old = _stand_in(tensor)
     return _adopt(tensor, op, old, compute(old))
 
 
 def adopt(tensor, result, op: str = "inplace=True"):
     """``result`` (an op on ``tensor``: ``relu(x)``, ``x * mask``) written into ``tensor``,
-    recorded as the in-place op (``F.relu(x, inplace=True)``); else ``result`` itself, the
-    tensor left as it was (same values: where the write would be refused or make backward()
-    refuse, or ``result`` is not the output of an op reading ``tensor``)."""
+    recorded as the in-place op (``F.relu(x, inplace=True)``; into a view of a tensor in use,
+    through its base: inplace_views.py); else ``result`` itself, the tensor left as it was
+    (same values: where the write would be refused or make backward() refuse, or ``result``
+    is not the output of an op reading ``tensor``)."""
     node = result._ctx
     if (
         node is None
@@ -115,14 +70,25 @@ def adopt(tensor, result, op: str = "inplace=True"):
     if node.saves_inputs:  # its saved input is not a reader to refuse: it reads a copy
         kept = tensor.array.copy()
         _swap_saved(node, tensor.array, kept)
+    view = None
     try:
         _refuse_unsafe(tensor, op)
     except GraphError:
-        return result
+        view = VIEW_WRITES[0](tensor) if VIEW_WRITES else None
+        if view is None:
+            return result
+    if view is not None:  # a view of a tensor in use (F.relu(y[0], inplace=True)): its base
+        kept = None  # (not a holder of the memory for the base's checks)
+        return VIEW_WRITES[1](tensor, *view, op, lambda old: _reading(node, tensor, old, result))
     old = _stand_in(tensor)
     old.array = kept
+    return _adopt(tensor, op, old, _reading(node, tensor, old, result))
+
+
+def _reading(node, tensor, old, result):
+    """``result``, its op now reading ``old`` where it read ``tensor``."""
     node.parents = tuple([old if parent is tensor else parent for parent in node.parents])
-    return _adopt(tensor, op, old, result)
+    return result
 
 
 def _saved_by_its_op(tensor) -> bool:
@@ -166,44 +132,25 @@ def _adopt(tensor, op: str, old, result) -> object:
     _swap_saved(node, result.array, array)  # its saved output is the tensor's memory
     bump(tensor)
     node.epoch = _CLOCK[0]  # recorded with the write: only later writes are caught
-    # its stand-in, for the walk of _seen_elsewhere: weakly (a node that outlives backward()
-    # would keep the graph below alive through it)
+    note_rewrite(node, old)
+    tensor._ctx, tensor._requires_grad = node, True
+    return tensor
+
+
+def note_rewrite(node, old) -> None:
+    """``node`` (the tensor's new grad_fn) wrote over ``old``, the tensor's version before it:
+    ops recorded earlier that read the tensor are led to ``old`` (check_rewritten_inputs)."""
+    # weakly (a node that outlives backward() would keep the graph below alive through it);
+    # the walk of _seen_elsewhere reads it too
     node.rewrote = weakref.ref(old)
     if not REWRITE_CHECK:
         REWRITE_CHECK.append(check_rewritten_inputs)
-    tensor._ctx, tensor._requires_grad = node, True
-    return tensor
 
 
 def _swap_saved(node, before: np.ndarray, after: np.ndarray) -> None:
     for name, value in list(node.__dict__.items()):
         if value is before:
             setattr(node, name, after)
-
-
-def setitem(tensor, index, value) -> object:
-    """``tensor[index] = value`` recorded: ``where(at index, value placed there, old)``."""
-    from chainrule.ops.elementwise import where
-    from chainrule.ops.getitem import PlaceAt, torch_index
-    from chainrule.ops.shape import broadcast_to
-    from chainrule.tensor import Tensor
-
-    shape = tensor.array.shape
-    chosen, steps = np.arange(int(np.prod(shape))).reshape(shape), torch_index(index)
-    if len(steps) == 2:  # the integers first, as Tensor.__setitem__
-        chosen = chosen[steps[0]]
-    chosen = chosen[steps[-1]]  # the flat positions the assignment writes, in its shape
-    at = np.zeros(shape, bool)
-    at.reshape(-1)[chosen.reshape(-1)] = True
-    where_at = np.unravel_index(chosen, shape)
-
-    def compute(old):
-        new = value if isinstance(value, Tensor) else Tensor(value, dtype=old.array.dtype)
-        new = broadcast_to(new.to(old.array.dtype), chosen.shape)
-        placed = PlaceAt.apply(new, shape=shape, index=where_at, advanced=True)
-        return where(Tensor(at), placed, old)
-
-    return rewrite(tensor, "index assignment", compute)
 
 
 def masked_fill(tensor, mask, value) -> object:
@@ -214,6 +161,7 @@ def masked_fill(tensor, mask, value) -> object:
 
 
 def _refuse_unsafe(tensor, op: str) -> None:
+    """Raise GraphError where the write into ``tensor`` cannot be recorded (see the module)."""
     if tensor._ctx is not None and tensor._ctx.retained is not None:
         raise GraphError(
             f"{op} would change in place a tensor with hooks or retain_grad(), which belong to "
@@ -305,6 +253,15 @@ def check_rewritten_inputs(fn) -> None:
             parents = fn.parents = parents[:i] + (read,) + parents[i + 1 :]
 
 
+def versions_read(fn) -> tuple:
+    """``fn``'s inputs as the versions it read (for ``next_functions``, which PyTorch shows so
+    before backward() too); ``fn`` itself is left as it is."""
+    try:
+        return tuple([_version_read(parent, fn.epoch) for parent in fn.parents])
+    except GraphError:  # (a freed graph: shown as it is linked)
+        return fn.parents
+
+
 def _version_read(tensor, epoch: int):
     """``tensor`` as it was before the recorded in-place writes made after ``epoch``."""
     ctx = tensor._ctx
@@ -319,4 +276,8 @@ def _version_read(tensor, epoch: int):
     return tensor
 
 
-GRAPH_WRITES.update(write=write, masked_fill=masked_fill, setitem=setitem)
+refuse_unsafe = _refuse_unsafe
+
+
+# (registered where the core reaches them: inplace.py; the ops import what this module does)
+GRAPH_WRITES.update(versions_read=versions_read, masked_fill=masked_fill)
