@@ -29,8 +29,29 @@ _JIT_MAX_MACS = 1_000_000
 JIT_MIN_STEPS = 100_000
 
 
-def compile(fn, optimizer=None, backend: str = "auto"):  # noqa: A001 - as torch.compile
+# torch.compile's backends: each means "compile as best you can", chainrule's "auto"
+_TORCH_BACKENDS = ("inductor", "eager", "aot_eager", "cudagraphs")
+
+
+def compile(  # noqa: A001 - as torch.compile
+    fn=None,
+    optimizer=None,
+    backend: str | None = "auto",
+    *,
+    fullgraph: bool = False,
+    dynamic: bool | None = None,
+    mode: str | None = None,
+    options: dict | None = None,
+    disable: bool = False,
+):
     """Compile ``fn(*batch) -> scalar loss`` into a callable that also runs the backward pass.
+
+    PyTorch's call forms are taken too: ``cr.compile(model)`` with an ``nn.Module`` returns
+    PyTorch's ``OptimizedModule`` wrapper around it, which runs the model as it is (same
+    outputs, ``state_dict`` names prefixed ``_orig_mod.``; autograd/compile_module.py);
+    ``cr.compile(mode=...)`` without a function returns a decorator; ``disable=True`` returns
+    ``fn`` itself; ``fullgraph``, ``dynamic``, ``mode`` and ``options`` are PyTorch's tuning
+    knobs and change nothing here, and PyTorch's backend names mean ``"auto"``.
 
     Without ``optimizer``, calling the result with arrays (or tensors) computes the loss, fills
     ``.grad`` of every parameter exactly as ``loss.backward()`` would, and returns the loss as
@@ -64,6 +85,18 @@ def compile(fn, optimizer=None, backend: str = "auto"):  # noqa: A001 - as torch
         >>> loss.shape
         ()
     """
+    if backend is None or backend in _TORCH_BACKENDS:
+        backend = "auto"
+    if fn is None:  # @cr.compile(mode=...) as a decorator
+        return lambda f: compile(f, optimizer, backend, disable=disable)
+    if disable:
+        return fn
+    from chainrule.nn.module import Module
+
+    if isinstance(fn, Module) and optimizer is None:
+        from chainrule.autograd.compile_module import OptimizedModule
+
+        return OptimizedModule(fn)
     return Compiled(fn, optimizer=optimizer, backend=backend)
 
 
