@@ -166,6 +166,19 @@ _LAZY = {
     "datasets": ("chainrule.data.datasets", None),
     "functional": ("chainrule.functional", None),
     "func": ("chainrule.func", None),
+    "testing": ("chainrule.testing", None),
+    **{
+        name: ("chainrule.runtime", name)
+        for name in (
+            "finfo",
+            "iinfo",
+            "get_num_threads",
+            "set_num_threads",
+            "use_deterministic_algorithms",
+            "are_deterministic_algorithms_enabled",
+            "is_deterministic_algorithms_warn_only_enabled",
+        )
+    },
     "plot": ("chainrule.train.plot", None),
     "metrics": ("chainrule.train.metrics", None),
     "callbacks": ("chainrule.train.callbacks", None),

@@ -192,8 +192,6 @@ UNSUPPORTED: dict[str, dict[str, str]] = {
         "bfloat16": "float32 or float64 (float16 for storage)",
         "FloatTensor": "cr.tensor(data, dtype=cr.float32)",
         "LongTensor": "cr.tensor(data, dtype=cr.long)",
-        "set_num_threads": "set OMP_NUM_THREADS before starting Python (NumPy's BLAS threads)",
-        "get_num_threads": "NumPy's BLAS reads OMP_NUM_THREADS at start-up",
         "hub": "build the model in code and load weights with model.load_state_dict",
         "onnx": "cr.onnx.export(model, path, example_input) (docs/onnx.md)",
         "quantization": "float32 or float64 only",

@@ -1117,7 +1117,6 @@ NOT_YET = [
     ("torch", "distributions"),
     ("torch", "jit"),
     ("torch", "amp"),
-    ("torch", "set_num_threads"),
 ]
 # Tensor methods likewise: NotSupportedError, hasattr False (tensor_methods.TensorMethods)
 NOT_YET_METHODS = ["lu", "cholesky_solve", "pin_memory"]

@@ -2,4 +2,13 @@
 
 from chainrule.utils import data
 
-__all__ = ["data"]
+
+def __getattr__(name: str):
+    if name == "checkpoint":  # on first use, as the other submodules that torch.utils has
+        import importlib
+
+        return importlib.import_module("chainrule.utils.checkpoint")
+    raise AttributeError(f"module 'chainrule.utils' has no attribute {name!r}")
+
+
+__all__ = ["checkpoint", "data"]
