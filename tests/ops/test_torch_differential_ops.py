@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from tests.ops.torch_differential import compare
+from torch_differential import compare
 
 torch = pytest.importorskip("torch")
 
@@ -168,7 +167,11 @@ CLAMP = {
 }
 
 
-@pytest.mark.parametrize("dtypes", [("float64", "float64"), ("int64", "int64"), ("int64", "float64"), ("float32", "float64")], ids="-".join)
+@pytest.mark.parametrize(
+    "dtypes",
+    [("float64", "float64"), ("int64", "int64"), ("int64", "float64"), ("float32", "float64")],
+    ids="-".join,
+)
 @pytest.mark.parametrize("name", sorted(CLAMP))
 def test_clamp_tensor_bounds(name, dtypes):
     x = _array((2, 3), dtypes[0], 10)

@@ -16,7 +16,7 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import DimensionError, DTypeError, ShapeError
-from chainrule.ops._util import in_dtype_of, no_bool_running, operand
+from chainrule.ops._util import in_dtype_of, no_bool_running, operand, to_result_dtype
 from chainrule.ops.reduce import _Select
 from chainrule.ops.shape import _one_axis
 from chainrule.tensor import Tensor
@@ -100,7 +100,7 @@ def cumprod(input, dim: int, *, dtype=None) -> Tensor:  # noqa: A002 - PyTorch's
     """
     x = operand(input)
     if dtype is not None:
-        x = x.to(dtype=dtype)
+        x = to_result_dtype(x, dtype, "cumprod")
         no_bool_running(x, "cumprod")
     elif x.dtype.kind in "iub" and x.dtype != np.int64:
         x = x.to(np.int64)  # PyTorch accumulates every integer and bool type in int64
