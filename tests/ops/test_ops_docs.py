@@ -76,6 +76,8 @@ FAMILIES = [
     "variance_no_dof",
     # a piecewise-linear op's first derivative tied to its input (second derivatives)
     "piecewise_link",
+    "log_bases",
+    "masked_scatter",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

@@ -319,4 +319,4 @@ def _version_read(tensor, epoch: int):
     return tensor
 
 
-GRAPH_WRITES.update(write=write, masked_fill=masked_fill, setitem=setitem)
+GRAPH_WRITES.update(write=write, masked_fill=masked_fill, setitem=setitem, rewrite=rewrite)

@@ -242,6 +242,26 @@ def searchsorted(
     return Tensor._make(index, False)
 
 
+def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False) -> Tensor:  # noqa: A002
+    """The bucket of each value among the ascending 1-D ``boundaries``, as
+    ``torch.bucketize``: i with boundaries[i−1] < v ≤ boundaries[i] (with ``right=True``:
+    boundaries[i−1] ≤ v < boundaries[i]); that is :func:`searchsorted` with the arguments
+    swapped. int64 (int32 with ``out_int32``), no gradient; a number gives a 0-d tensor.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.bucketize(cr.tensor([0.5, 1.0, 4.0]), cr.tensor([1.0, 2.0, 3.0])).tolist()
+        [0, 0, 3]
+    """
+    edges = operand(boundaries)
+    if edges.ndim != 1:
+        raise ShapeError(
+            f"bucketize: boundaries must be a 1-D tensor, got shape {edges.shape}; for one "
+            f"row of boundaries per row of values use searchsorted"
+        )
+    return searchsorted(edges, input, out_int32=out_int32, right=right)
+
+
 def _mode_index(a: np.ndarray, axis: int) -> np.ndarray:
     """Per slice along ``axis`` (kept as size 1), the index of PyTorch's mode: the smallest
     of the most frequent values, at its last occurrence."""
