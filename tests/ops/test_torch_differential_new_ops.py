@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 
 rng = np.random.default_rng(0)
 P = rng.uniform(0.01, 0.99, (3, 4))
-E = np.array([0.0, 1e-7, 0.3, 1.0, 1 - 1e-7, -0.2, 1.5, np.nan])
+E = np.array([0.0, -0.0, 1e-7, 0.3, 1.0, 1 - 1e-7, -0.2, 1.5, np.nan])
 Y = rng.standard_normal((3, 5))
 X1 = np.cumsum(rng.uniform(0.1, 1, 5))
 XF = np.cumsum(rng.uniform(0.1, 1, (3, 5)), 1)

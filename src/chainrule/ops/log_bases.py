@@ -75,7 +75,7 @@ class Logit(Function):
 
     def backward(self, grad):
         x = self.x
-        local = grad / (x * (1.0 - x))
+        local = grad / np.abs(x * (1.0 - x))  # |·|: −0.0 gives +∞ as in PyTorch, not −∞
         fill = np.nan if self.eps is None else 0.0
         return (np.where(self._outside(x), np.asarray(fill, local.dtype), local),)
 
