@@ -324,3 +324,15 @@ def _integer_bound(value, dtype: np.dtype) -> int:
     if not info.min <= value <= info.max:  # NaN fails too
         raise DTypeError(f"value {value} cannot be converted to type {dtype} without overflow")
     return int(value)
+
+
+def alpha_product(dtype: np.dtype, value, alpha):
+    """``alpha·value`` for an in-place ``add_``/``sub_`` into a tensor of ``dtype``: integer and
+    bool arrays are multiplied in ``dtype``, as PyTorch computes ``x + alpha·y`` in the result
+    dtype and wraps integers (``value``'s own uint8 would wrap 255·2 to 254, and NumPy refuses
+    a uint8 times −3); a bool tensor takes alpha as a bool."""
+    if dtype == np.bool_ and np.asarray(value).dtype == np.bool_:
+        return np.logical_and(value, bool(alpha))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biu" and dtype.kind in "fiu":
+        return np.multiply(value.astype(dtype), np.asarray(alpha).astype(dtype))
+    return value * alpha

@@ -27,6 +27,7 @@ from chainrule._blas import axpy
 from chainrule._dtype import (
     _BOOL,
     _NOT_BOOL,
+    alpha_product,
     check_integer_divisor,
     checked_int,
     checked_scalar,
@@ -282,6 +283,9 @@ def _scaled_add(tensor, op: str, other, alpha) -> object:
     axpy can take the arrays (chainrule._blas) so does this, in one pass, else NumPy scales a
     copy and adds it (two roundings)."""
     if _GradMode.enabled and records(tensor, (other,)):
+        if not getattr(other, "requires_grad", False):  # an integer tensor: in tensor's dtype
+            other = alpha_product(tensor.array.dtype, _value(other), alpha)
+            return write(tensor, op, np.add, other)
         return write(tensor, op, np.add, other * alpha)
     value = _value(other)
     if (
@@ -293,7 +297,7 @@ def _scaled_add(tensor, op: str, other, alpha) -> object:
         if axpy(float(alpha), value, tensor.array):
             bump(tensor)
             return tensor
-    return write(tensor, op, np.add, value * alpha)
+    return write(tensor, op, np.add, alpha_product(tensor.array.dtype, value, alpha))
 
 
 def _checked_number(value, dtype):
@@ -536,7 +540,9 @@ class InplaceMethods:
                 f"shape {self.array.shape}"
             ) from None
         _refuse_dimensioned_value(value, "masked_fill_")
-        self.array[mask] = _checked_number(_value(value), self.array.dtype)
+        value = _value(value)  # a 0-d tensor's value is range-checked too, as in PyTorch
+        value = value.item() if isinstance(value, (np.ndarray, np.generic)) else value
+        self.array[mask] = _checked_number(value, self.array.dtype)
         bump(self)
         return self
 
