@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from torch_differential import compare
 
+import chainrule as cr
+
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore:.*degrees of freedom")
 
@@ -210,11 +212,13 @@ def test_stable_sort_with_ties_matches_indices(dtype, descending):
         _check(lambda L, t, d=d: t.argsort(dim=d, descending=descending, stable=True), x)
 
 
-@pytest.mark.parametrize("name", ["max_dim", "min_dim_keep", "median_dim", "mode", "kthvalue"])
+@pytest.mark.parametrize(
+    "name", ["max_dim", "min_dim_keep", "median_dim", "mode", "kthvalue", "topk", "topk_smallest"]
+)
 def test_selection_with_ties_values_and_valid_indices(name):
     x = TIES
     for d in (0, 1, -1):
-        ours = SELECT[name](__import__("chainrule"), __import__("chainrule").tensor(x), d)
+        ours = SELECT[name](cr, cr.tensor(x), d)
         theirs = SELECT[name](torch, torch.tensor(x), d)
         np.testing.assert_array_equal(ours[0].numpy(), theirs[0].numpy())
         idx = ours[1].numpy()
