@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from chainrule.autograd.function import Function
-from chainrule.ops._util import floating, operand
+from chainrule.ops._util import floating, operand, opmath
 from chainrule.ops.elementwise import where
 from chainrule.tensor import Tensor
 
@@ -64,8 +64,9 @@ class Logit(Function):
 
     def forward(self, x, eps=None):
         self.x, self.eps = x, eps
-        p = x if eps is None else np.clip(x, eps, 1.0 - eps)
-        return np.log(p / (1.0 - p))
+        p = opmath(x)  # float16 in float32, rounded once, as PyTorch's kernel
+        p = p if eps is None else np.clip(p, eps, 1.0 - eps)
+        return np.log(p / (1.0 - p)).astype(x.dtype, copy=False)
 
     def _outside(self, x):
         """Where the derivative is not 1/(p(1 − p)): clamped (eps) or off [0, 1] (no eps)."""
@@ -74,10 +75,11 @@ class Logit(Function):
         return (x < self.eps) | (x > 1.0 - self.eps)
 
     def backward(self, grad):
-        x = self.x
-        local = grad / np.abs(x * (1.0 - x))  # |·|: −0.0 gives +∞ as in PyTorch, not −∞
+        x = opmath(self.x)
+        local = opmath(grad) / np.abs(x * (1.0 - x))  # |·|: −0.0 gives +∞ as in PyTorch
         fill = np.nan if self.eps is None else 0.0
-        return (np.where(self._outside(x), np.asarray(fill, local.dtype), local),)
+        local = np.where(self._outside(x), np.asarray(fill, local.dtype), local)
+        return (local.astype(grad.dtype, copy=False),)
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
