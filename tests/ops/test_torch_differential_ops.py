@@ -195,3 +195,27 @@ def test_clamp_number_bounds(dtype):
     _check(lambda L, t: t.clamp(-1.5, 2.5), x)
     _check(lambda L, t: t.clamp(min=-1), x)
     _check(lambda L, t: L.clamp(t), x)  # neither bound: PyTorch raises
+
+
+SHAPE_PAIRS = [
+    ((), ()),
+    ((0,), ()),
+    ((0, 3), (3,)),
+    ((2, 0), (2, 1)),
+    ((), (2, 3)),
+    ((4, 1), (1, 3)),
+]
+SHAPE_PAIRS += [((2, 3), (3, 2))]  # does not broadcast: both raise
+
+
+@pytest.mark.parametrize("shapes", SHAPE_PAIRS, ids=str)
+@pytest.mark.parametrize(
+    "dtypes", [("float64", "float64"), ("int64", "float32"), ("bool", "int32")]
+)
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary_shapes_empty_and_zero_dim(name, dtypes, shapes):
+    a = _array(shapes[0], dtypes[0], 13)
+    b = _nonzero(shapes[1], dtypes[1], 14)
+    if name == "pow":  # (np.abs of a 0-d array is a NumPy scalar: keep arrays)
+        a, b = np.asarray(np.abs(a)), np.asarray(np.abs(b))
+    _check(BINARY[name], a, b)

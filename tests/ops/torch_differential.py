@@ -36,6 +36,8 @@ def _to_numpy(leaf, torch):
 def _make(lib, arrays, grad: bool):
     out = []
     for a in arrays:
+        if isinstance(a, np.generic):  # a NumPy scalar (np.abs of a 0-d array): a 0-d array
+            a = np.asarray(a)
         if not isinstance(a, np.ndarray):
             out.append(a)  # a number, a list, None: passed as is
             continue
