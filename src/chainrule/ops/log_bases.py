@@ -22,13 +22,22 @@ LN2 = math.log(2.0)
 LN10 = math.log(10.0)
 
 
+def _rounded_once(ufunc, x: np.ndarray) -> np.ndarray:
+    """float32 through float64, rounded once: NumPy's float32 log10 is 1 ulp off PyTorch's on
+    half of all inputs (log10(100) = 2.0000002), log2 on 1%, log on 16%; via float64 they
+    agree on all but a few in 10⁴ (log2, log10) and 93% (the logit's log)."""
+    if x.dtype == np.float32:
+        return ufunc(x.astype(np.float64)).astype(np.float32)
+    return ufunc(x)
+
+
 class Log2(Function):
     label = "log₂"
     formulas = ("1/(x·ln 2)",)
 
     def forward(self, x):
         self.x = x
-        return np.log2(x)
+        return _rounded_once(np.log2, x)
 
     def backward(self, grad):
         return (grad / (self.x * LN2),)  # PyTorch's order: x·ln 2 first, in x's dtype
@@ -45,7 +54,7 @@ class Log10(Function):
 
     def forward(self, x):
         self.x = x
-        return np.log10(x)
+        return _rounded_once(np.log10, x)
 
     def backward(self, grad):
         return (grad / (self.x * LN10),)
@@ -66,7 +75,7 @@ class Logit(Function):
         self.x, self.eps = x, eps
         p = opmath(x)  # float16 in float32, rounded once, as PyTorch's kernel
         p = p if eps is None else np.clip(p, eps, 1.0 - eps)
-        return np.log(p / (1.0 - p)).astype(x.dtype, copy=False)
+        return _rounded_once(np.log, p / (1.0 - p)).astype(x.dtype, copy=False)
 
     def _outside(self, x):
         """Where the derivative is not 1/(p(1 − p)): clamped (eps) or off [0, 1] (no eps)."""
@@ -118,7 +127,7 @@ def logit(input, eps: float | None = None) -> Tensor:  # noqa: A002
     Example:
         >>> import chainrule as cr
         >>> cr.logit(cr.tensor([0.5, 0.0]), eps=1e-6).tolist()
-        [0.0, -13.815510749816895]
+        [0.0, -13.815509796142578]
     """
     x = floating(operand(input))
     if eps is not None:
