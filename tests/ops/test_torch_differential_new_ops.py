@@ -176,3 +176,18 @@ def test_float32_log2_log10_round_as_torch():
         a, b = ours(cr.from_numpy(x)).numpy(), theirs(torch.from_numpy(x)).numpy()
         assert a.dtype == np.float32 and (a[:3] == b[:3]).all()
         assert (a != b).mean() < 1e-3
+
+
+INPLACE_IN_GRAPH = {
+    "log2_": lambda L, x, s: (x * 2).log2_(),
+    "log10_": lambda L, x, s: (x + 1).log10_(),
+    "logit_": lambda L, x, s: (x * 0.5).logit_(0.1),
+    "masked_scatter_": lambda L, x, s: (x * 1).masked_scatter_(x > 0.5, s),
+    "masked_scatter_row_mask": lambda L, x, s: (x + 0).masked_scatter_(x[0] > 0.5, s),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE_IN_GRAPH))
+def test_inplace_forms_in_the_graph_give_torch_gradients(name):
+    problems = compare(INPLACE_IN_GRAPH[name], [P, S20])
+    assert not problems, "\n".join(problems)
