@@ -305,6 +305,11 @@ def assign_checked(target: np.ndarray, index, value, from_tensor: bool) -> None:
     try:
         assign(target, index, value)
     except ValueError as err:
+        if not target.flags.writeable:  # a broadcast view: see autograd/inplace_errors.py
+            raise ShapeError(
+                "index assignment: the tensor is a broadcast view (expand, broadcast_to): more "
+                "than one element refers to a single memory location; clone() it first"
+            ) from None
         words = ("broadcast", "input values", "with a sequence")  # NumPy's, on shapes
         if isinstance(err, ChainruleError) or not any(word in str(err) for word in words):
             raise

@@ -96,3 +96,31 @@ def test_masked_fill_checks_the_value_range(dtype, value, mask_any):
             lambda L, x, m, w=wrap: x.clone().masked_fill_(m, w(L, value)), [a, mask], grad=False
         )
         _check(lambda L, x, m, w=wrap: x.masked_fill(m, w(L, value)), [a, mask], grad=False)
+
+
+WRITES = {
+    "add_": lambda t: t.add_(1),
+    "mul_": lambda t: t.mul_(2),
+    "copy_": lambda t: t.copy_(t * 0 + 1),
+    "setitem": lambda t: t.__setitem__(0, 5.0),
+}
+# PyTorch writes these into the expanded tensor's memory (its base); chainrule refuses them
+FILLS = {
+    "fill_": lambda t: t.fill_(1.0),
+    "zero_": lambda t: t.zero_(),
+    "masked_fill_": lambda t: t.masked_fill_(t == 0, 1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRITES) + sorted(FILLS))
+def test_writes_into_an_expanded_tensor_raise_a_clear_error(name):
+    """PyTorch refuses the first group ("more than one element of the written-to tensor
+    refers to a single memory location"); chainrule said "shape () does not broadcast" or
+    NumPy's "assignment destination is read-only" for all of them."""
+    import chainrule as cr
+
+    if name in WRITES:
+        with pytest.raises(RuntimeError):
+            WRITES[name](torch.zeros(2, 1).expand(2, 3))
+    with pytest.raises(cr.ShapeError, match="broadcast view.*clone"):
+        {**WRITES, **FILLS}[name](cr.zeros(2, 1).expand(2, 3))

@@ -37,6 +37,7 @@ from chainrule._dtype import (
     wrap_int,
 )
 from chainrule.autograd.grad_mode import _GradMode, refuse_outside_inference
+from chainrule.autograd.inplace_errors import write_refused
 from chainrule.autograd.inplace_integers import (
     _integer_into_integer,
     _integer_pow,
@@ -268,11 +269,7 @@ def write(tensor, op: str, ufunc, *operands) -> object:
             f"(as in PyTorch: {err}); convert first, e.g. x = x.float()"
         ) from None
     except ValueError as err:
-        shapes = [np.shape(v) for v in values]
-        raise ShapeError(
-            f"{op}: operand shape(s) {shapes} do not broadcast to the tensor's shape "
-            f"{array.shape} ({err})"
-        ) from None
+        raise write_refused(op, array, [np.shape(v) for v in values], err) from None
     bump(tensor)
     return tensor
 
@@ -321,10 +318,7 @@ def assign(tensor, op: str, values) -> object:
     try:
         np.copyto(tensor.array, values, casting="unsafe")
     except ValueError as err:
-        raise ShapeError(
-            f"{op}: shape {np.shape(values)} does not broadcast to the tensor's shape "
-            f"{tensor.array.shape} ({err})"
-        ) from None
+        raise write_refused(op, tensor.array, [np.shape(values)], err) from None
     bump(tensor)
     return tensor
 
@@ -542,7 +536,11 @@ class InplaceMethods:
         _refuse_dimensioned_value(value, "masked_fill_")
         value = _value(value)  # a 0-d tensor's value is range-checked too, as in PyTorch
         value = value.item() if isinstance(value, (np.ndarray, np.generic)) else value
-        self.array[mask] = _checked_number(value, self.array.dtype)
+        value = _checked_number(value, self.array.dtype)
+        try:
+            self.array[mask] = value
+        except ValueError as err:  # a broadcast view's memory is read-only
+            raise write_refused("masked_fill_", self.array, [()], err) from None
         bump(self)
         return self
 
