@@ -145,10 +145,14 @@ def test_logit_gradient_is_zero_where_eps_clamped_and_nan_off_the_unit_interval(
     assert y.grad.tolist()[0] == 4.0 and np.isnan(y.grad.numpy()[1:]).all()
 
 
-def test_second_derivative_of_log2_and_logit():
+def test_second_derivatives():
     for fn in (cr.log2, cr.log10, lambda t: cr.logit(t, eps=0.01)):
         x = cr.tensor(P, dtype=cr.float64, requires_grad=True)
         assert cr.gradgradcheck(fn, x)
+    mask = cr.tensor(Y > 0)
+    x = cr.tensor(Y, dtype=cr.float64, requires_grad=True)
+    s = cr.tensor(S20, dtype=cr.float64, requires_grad=True)
+    assert cr.gradgradcheck(lambda a, b: a.masked_scatter(mask, b) ** 2, x, s)
 
 
 def test_torch_dtype_attributes_on_chainrule_dtype_names():

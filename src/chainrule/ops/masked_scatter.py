@@ -32,6 +32,17 @@ class MaskedScatter(Function):
         grad_source[: self.k] = grad[self.mask]
         return grad_x, grad_source.reshape(self.source_shape)
 
+    def backward_graph(self, grad):
+        """The gradients as tensors in the graph (for second derivatives)."""
+        from chainrule.ops.elementwise import where
+        from chainrule.ops.shape import cat
+
+        grad_x = where(Tensor._make(self.mask, False), 0.0, grad)
+        unused = int(np.prod(self.source_shape)) - self.k
+        rest = Tensor._make(np.zeros(unused, grad.array.dtype), False)
+        grad_source = cat([grad[self.mask], rest]).reshape(self.source_shape)
+        return grad_x, grad_source
+
 
 def masked_scatter(input, mask, source) -> Tensor:  # noqa: A002 - PyTorch's names
     """``input`` with its places where ``mask`` is True filled, in row-major order, from the

@@ -452,6 +452,9 @@ def _variance(x, axis, dim, keep, correction, last_op, name="var"):
         return op.apply(x, axes=axes, keepdims=keep, dof=n - correction, full=axes is None)
     centred = x - mean(x, axis=axes, keepdims=True)
     squares = sum(centred * centred, axis=axes, keepdims=keep)
+    if x.array.dtype.itemsize < 8 and n > 1:  # a float32 mean off by δ adds n·δ²: take it out
+        drift = sum(centred, axis=axes, keepdims=keep)  # (corrected two-pass; docs/pytorch.md)
+        squares = squares - drift * drift / n
     return _binary(last_op, squares, builtins.max(n - correction, 0))
 
 
