@@ -130,7 +130,8 @@ _LINALG_EXTRA = ("addmm", "baddbmm", "addcmul", "addcdiv", "cdist", "kron", "cro
 _LINALG = ("det", "logdet", "slogdet", "matrix_power", "pinverse", "matrix_exp")
 _EXTRA_TORCH_OPS = ("rot90", "take", "logcumsumexp")
 _GRIDS = ("meshgrid", "cartesian_prod", "tril_indices", "triu_indices")
-_CUMULATIVE = ("cumprod", "repeat_interleave", "searchsorted", "mode")
+_CUMULATIVE = ("cumprod", "repeat_interleave", "searchsorted", "mode", "bucketize")
+_TRAPEZOID = ("trapezoid", "trapz", "cumulative_trapezoid")
 _SHAPE_EXTRA = ("unbind", "narrow", "movedim", "moveaxis", "swapdims", "unflatten", "hstack")
 _SHAPE_EXTRA += ("select",)
 _SHAPE_EXTRA += ("tensor_split", "vstack", "row_stack", "fliplr", "flipud", "take_along_dim")
@@ -234,7 +235,10 @@ _LAZY = {
     **{name: ("chainrule.ops.indexing", name) for name in _INDEXING},
     "chunk": ("chainrule.ops.shape_extra", "chunk"),
     "flip": ("chainrule.ops.shape", "flip"),
-    "norm": ("chainrule.ops.norm", "norm"),
+    **{name: ("chainrule.ops.norm", name) for name in ("norm", "dist")},
+    **{name: ("chainrule.ops.log_bases", name) for name in ("log2", "log10", "logit")},
+    **{name: ("chainrule.ops.trapezoid", name) for name in _TRAPEZOID},
+    "masked_scatter": ("chainrule.ops.masked_scatter", "masked_scatter"),
     **{name: ("chainrule.ops.reduce", name) for name in ("var_mean", "std_mean")},
     **{name: ("chainrule.ops.reduce", name) for name in ("nansum", "nanmean")},
     **{name: ("chainrule.ops.sorting", name) for name in ("sort", "argsort", "topk")},

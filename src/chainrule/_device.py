@@ -11,6 +11,26 @@ class DtypeName(str):
 
     __slots__ = ()
 
+    # torch.dtype's attributes, so that cr.float32.is_floating_point reads as in PyTorch. (A
+    # tensor's .dtype is NumPy's dtype, which takes no new attributes: x.is_floating_point().)
+    @property
+    def is_floating_point(self) -> bool:
+        return self.startswith("float")
+
+    @property
+    def is_complex(self) -> bool:
+        return self.startswith("complex")
+
+    @property
+    def is_signed(self) -> bool:
+        return not self.startswith(("uint", "bool"))
+
+    @property
+    def itemsize(self) -> int:
+        import numpy as np
+
+        return np.dtype(str(self)).itemsize
+
 
 # PyTorch's dtype names, as the dtype names chainrule's ``dtype=`` arguments take.
 _ALIAS_TEXT = {

@@ -305,6 +305,11 @@ def assign_checked(target: np.ndarray, index, value, from_tensor: bool) -> None:
     try:
         assign(target, index, value)
     except ValueError as err:
+        if not target.flags.writeable:  # a broadcast view: see autograd/inplace_errors.py
+            raise ShapeError(
+                "index assignment: the tensor is a broadcast view (expand, broadcast_to): more "
+                "than one element refers to a single memory location; clone() it first"
+            ) from None
         words = ("broadcast", "input values", "with a sequence")  # NumPy's, on shapes
         if isinstance(err, ChainruleError) or not any(word in str(err) for word in words):
             raise
@@ -324,3 +329,15 @@ def _integer_bound(value, dtype: np.dtype) -> int:
     if not info.min <= value <= info.max:  # NaN fails too
         raise DTypeError(f"value {value} cannot be converted to type {dtype} without overflow")
     return int(value)
+
+
+def alpha_product(dtype: np.dtype, value, alpha):
+    """``alpha·value`` for an in-place ``add_``/``sub_`` into a tensor of ``dtype``: integer and
+    bool arrays are multiplied in ``dtype``, as PyTorch computes ``x + alpha·y`` in the result
+    dtype and wraps integers (``value``'s own uint8 would wrap 255·2 to 254, and NumPy refuses
+    a uint8 times −3); a bool tensor takes alpha as a bool."""
+    if dtype == np.bool_ and np.asarray(value).dtype == np.bool_:
+        return np.logical_and(value, bool(alpha))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biu" and dtype.kind in "fiu":
+        return np.multiply(value.astype(dtype), np.asarray(alpha).astype(dtype))
+    return value * alpha

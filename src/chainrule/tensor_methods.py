@@ -196,11 +196,11 @@ class TensorMethods(TensorMethodsExtra):
 
     def add(self, other, *, alpha=1):
         _arith.check_alpha(self, other, alpha)
-        return _ops.add(self, other if alpha == 1 else _ops.scaled(other, alpha))
+        return _ops.add(self, _arith.alpha_times(self, other, alpha))
 
     def sub(self, other, *, alpha=1):
         _arith.check_alpha(self, other, alpha)
-        return _ops.sub(self, other if alpha == 1 else _ops.scaled(other, alpha))
+        return _ops.sub(self, _arith.alpha_times(self, other, alpha, subtract=True))
 
     def mul(self, other):
         return _ops.mul(self, other)

@@ -9,6 +9,8 @@ modules are bound by :func:`_bind` once they can import Tensor.
 
 from __future__ import annotations
 
+import numpy as np
+
 from chainrule._dtype import refuse_bool
 from chainrule.autograd.grad_mode import _GradMode, no_grad
 from chainrule.autograd.inplace import GRAPH_WRITES, assign, records, write
@@ -419,6 +421,54 @@ class TensorMethodsExtra:
 
         return matrix_power(self, n)
 
+    # ---- log2, log10, logit, dist, masked_scatter (ops/log_bases.py, norm.py, ...) -----------
+    def log2(self):
+        return _log_bases.log2(self)
+
+    def log10(self):
+        return _log_bases.log10(self)
+
+    def logit(self, eps=None):
+        return _log_bases.logit(self, eps)
+
+    def log2_(self):
+        return _rewrite_or_write_back(self, "log2_", _log_bases.log2)
+
+    def log10_(self):
+        return _rewrite_or_write_back(self, "log10_", _log_bases.log10)
+
+    def logit_(self, eps=None):
+        return _rewrite_or_write_back(self, "logit_", _log_bases.logit, eps)
+
+    def dist(self, other, p=2):
+        from chainrule.ops.norm import dist
+
+        return dist(self, other, p)
+
+    def masked_scatter(self, mask, source):
+        from chainrule.ops.masked_scatter import masked_scatter
+
+        return masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask, source):
+        from chainrule.ops.masked_scatter import masked_scatter
+
+        mask_shape = getattr(mask, "shape", ())
+        if np.broadcast_shapes(mask_shape, self.shape) != self.shape:  # in place: self's shape
+            raise ShapeError(
+                f"masked_scatter_: mask of shape {mask_shape} does not broadcast to the "
+                f"tensor's shape {self.shape} (an in-place op keeps its shape)"
+            )
+        return _rewrite_or_write_back(self, "masked_scatter_", masked_scatter, mask, source)
+
+
+def _rewrite_or_write_back(tensor, op: str, fn, *args):
+    """An in-place op without a kernel of its own: recorded in the graph as ``fn`` on the
+    tensor's old value where the tensor is in the graph, else computed and copied back."""
+    if _GradMode.enabled and records(tensor, args):
+        return GRAPH_WRITES["rewrite"](tensor, op, lambda old: fn(old, *args))
+    return _write_back(tensor, op, fn, *args)
+
 
 def tensor_has(cls, name: str) -> bool:
     """Whether Tensor really has ``name`` (not a placeholder that raises NotSupportedError),
@@ -433,13 +483,13 @@ def tensor_has(cls, name: str) -> bool:
 _shape_extra = _indexing = _index_write = _extremes = _contractions = _bitshift = None
 _sign_magnitude = None
 _scatter_reduce = None
-_clamp_side = _extra_torch_ops = None
+_clamp_side = _extra_torch_ops = _log_bases = None
 
 
 def _bind() -> None:
     """Called by ``tensor_methods._bind`` once every module can be imported."""
     global _shape_extra, _indexing, _index_write, _extremes, _contractions, _bitshift, _clamp_side
-    global _extra_torch_ops, _scatter_reduce, _sign_magnitude
+    global _extra_torch_ops, _scatter_reduce, _sign_magnitude, _log_bases
     from chainrule.ops import bitshift as _bitshift
     from chainrule.ops import clamp_side as _clamp_side
     from chainrule.ops import contractions as _contractions
@@ -447,6 +497,7 @@ def _bind() -> None:
     from chainrule.ops import extremes as _extremes
     from chainrule.ops import index_write as _index_write
     from chainrule.ops import indexing as _indexing
+    from chainrule.ops import log_bases as _log_bases
     from chainrule.ops import scatter_reduce as _scatter_reduce
     from chainrule.ops import shape_extra as _shape_extra
     from chainrule.ops import sign_magnitude as _sign_magnitude

@@ -248,16 +248,16 @@ def is_tensor(obj) -> bool:
 def add(input, other, *, alpha=1):  # noqa: A002 - PyTorch's names
     """``torch.add``: ``input + alpha * other``."""
     from chainrule import ops
-    from chainrule.ops.arith_forms import check_alpha
+    from chainrule.ops.arith_forms import alpha_times, check_alpha
 
     check_alpha(input, other, alpha)
-    return ops.add(input, other if alpha == 1 else ops.scaled(other, alpha))
+    return ops.add(input, alpha_times(input, other, alpha))
 
 
 def sub(input, other, *, alpha=1):  # noqa: A002
     """``torch.sub``: ``input - alpha * other``."""
     from chainrule import ops
-    from chainrule.ops.arith_forms import check_alpha
+    from chainrule.ops.arith_forms import alpha_times, check_alpha
 
     check_alpha(input, other, alpha)
-    return ops.sub(input, other if alpha == 1 else ops.scaled(other, alpha))
+    return ops.sub(input, alpha_times(input, other, alpha, subtract=True))

@@ -78,6 +78,8 @@ FAMILIES = [
     "piecewise_link",
     # in-place writes that replace values (copy_, fill_, zero_, a view written through)
     "overwrite",
+    "log_bases",
+    "masked_scatter",
 ]
 BEGIN, END = "<!-- op table: begin -->", "<!-- op table: end -->"
 

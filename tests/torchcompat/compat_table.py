@@ -671,6 +671,13 @@ ROWS = [
         "(lib.float, lib.double, lib.long, lib.int, lib.bool)]",
         "",
     ),
+    (
+        "Dtypes and devices",
+        "torch.float32.is_floating_point / itemsize, Tensor.is_floating_point()",
+        "(lib.float32.is_floating_point, lib.int64.is_signed, lib.float64.itemsize, "
+        "x.is_floating_point(), lib.is_floating_point(x.long()))",
+        "a tensor's dtype is NumPy's: x.dtype.is_floating_point raises AttributeError",
+    ),
     ("Dtypes and devices", "torch.device('cpu')", "str(lib.device('cpu'))", ""),
     (
         "Dtypes and devices",
@@ -763,6 +770,19 @@ ROWS = [
     ),
     ("Math", "torch.cdist (p=2, 1, inf)", "(lib.cdist(x, x), lib.cdist(x, x[:1], p=1.0))", ""),
     ("Math", "torch.cumprod (with a zero)", "lib.cumprod(lib.cat([x, x * 0]), 0)", ""),
+    (
+        "Math",
+        "torch.log2 / log10 / logit (eps=)",
+        "(lib.log2(x.abs()), x.abs().log10(), lib.logit(x.sigmoid()), x.logit(eps=0.1))",
+        "",
+    ),
+    (
+        "Math",
+        "torch.dist / trapezoid / cumulative_trapezoid",
+        "(lib.dist(x, x.flip(0), 3), lib.trapezoid(x, dx=0.5), "
+        "lib.cumulative_trapezoid(x, lib.tensor([0.0, 1.0, 3.0])))",
+        "",
+    ),
     (
         "Math",
         "torch.matmul / mul / sum (out=)",
@@ -906,6 +926,13 @@ ROWS = [
         "F.pairwise_distance (p=2, 1, inf)",
         "tuple(lib.nn.functional.pairwise_distance(x, x.flip(0), p=p) for p in (2, 1, "
         "float('inf')))",
+        "",
+    ),
+    (
+        "Indexing",
+        "torch.masked_scatter / bucketize",
+        "(x.masked_scatter(x > 0, lib.arange(6.0)), "
+        "lib.bucketize(x, lib.tensor([-1.0, 0.5, 2.0]), right=True))",
         "",
     ),
     (

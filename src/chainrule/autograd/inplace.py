@@ -27,6 +27,7 @@ from chainrule._blas import axpy
 from chainrule._dtype import (
     _BOOL,
     _NOT_BOOL,
+    alpha_product,
     check_integer_divisor,
     checked_int,
     checked_scalar,
@@ -36,6 +37,7 @@ from chainrule._dtype import (
     wrap_int,
 )
 from chainrule.autograd.grad_mode import _GradMode, refuse_outside_inference
+from chainrule.autograd.inplace_errors import write_refused
 from chainrule.autograd.inplace_integers import (
     _integer_into_integer,
     _integer_pow,
@@ -267,11 +269,7 @@ def write(tensor, op: str, ufunc, *operands) -> object:
             f"(as in PyTorch: {err}); convert first, e.g. x = x.float()"
         ) from None
     except ValueError as err:
-        shapes = [np.shape(v) for v in values]
-        raise ShapeError(
-            f"{op}: operand shape(s) {shapes} do not broadcast to the tensor's shape "
-            f"{array.shape} ({err})"
-        ) from None
+        raise write_refused(op, array, [np.shape(v) for v in values], err) from None
     bump(tensor)
     return tensor
 
@@ -282,6 +280,9 @@ def _scaled_add(tensor, op: str, other, alpha) -> object:
     axpy can take the arrays (chainrule._blas) so does this, in one pass, else NumPy scales a
     copy and adds it (two roundings)."""
     if _GradMode.enabled and records(tensor, (other,)):
+        if not getattr(other, "requires_grad", False):  # an integer tensor: in tensor's dtype
+            other = alpha_product(tensor.array.dtype, _value(other), alpha)
+            return write(tensor, op, np.add, other)
         return write(tensor, op, np.add, other * alpha)
     value = _value(other)
     if (
@@ -293,7 +294,7 @@ def _scaled_add(tensor, op: str, other, alpha) -> object:
         if axpy(float(alpha), value, tensor.array):
             bump(tensor)
             return tensor
-    return write(tensor, op, np.add, value * alpha)
+    return write(tensor, op, np.add, alpha_product(tensor.array.dtype, value, alpha))
 
 
 def _checked_number(value, dtype):
@@ -319,10 +320,7 @@ def assign(tensor, op: str, values) -> object:
     try:
         np.copyto(tensor.array, values, casting="unsafe")
     except ValueError as err:
-        raise ShapeError(
-            f"{op}: shape {np.shape(values)} does not broadcast to the tensor's shape "
-            f"{tensor.array.shape} ({err})"
-        ) from None
+        raise write_refused(op, tensor.array, [np.shape(values)], err) from None
     bump(tensor)
     return tensor
 
@@ -542,7 +540,13 @@ class InplaceMethods:
                 f"shape {self.array.shape}"
             ) from None
         _refuse_dimensioned_value(value, "masked_fill_")
-        self.array[mask] = _checked_number(_value(value), self.array.dtype)
+        value = _value(value)  # a 0-d tensor's value is range-checked too, as in PyTorch
+        value = value.item() if isinstance(value, (np.ndarray, np.generic)) else value
+        value = _checked_number(value, self.array.dtype)
+        try:
+            self.array[mask] = value
+        except ValueError as err:  # a broadcast view's memory is read-only
+            raise write_refused("masked_fill_", self.array, [()], err) from None
         bump(self)
         return self
 

@@ -280,4 +280,4 @@ refuse_unsafe = _refuse_unsafe
 
 
 # (registered where the core reaches them: inplace.py; the ops import what this module does)
-GRAPH_WRITES.update(versions_read=versions_read, masked_fill=masked_fill)
+GRAPH_WRITES.update(versions_read=versions_read, masked_fill=masked_fill, rewrite=rewrite)

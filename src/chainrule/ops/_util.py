@@ -183,6 +183,23 @@ def no_bool_running(x: Tensor, op: str) -> None:
         )
 
 
+def to_result_dtype(x, dtype, op: str) -> Tensor:
+    """``x`` converted to the ``dtype=`` of sum, prod, cumsum or cumprod. An integer or bool
+    result has no gradient: PyTorch raises ("Autograd not support dtype") rather than return
+    it silently detached from the graph, and so does chainrule."""
+    from chainrule.autograd.grad_mode import is_grad_enabled
+    from chainrule.errors import GraphError
+
+    x = operand(x)
+    out = x.to(dtype=dtype)
+    if out.array.dtype.kind not in "fc" and x.requires_grad and is_grad_enabled():
+        raise GraphError(
+            f"{op}(dtype={out.array.dtype}) of a tensor that requires grad: an integer result "
+            f"has no gradient (PyTorch raises too); call .detach() first, or use a float dtype"
+        )
+    return out
+
+
 def in_dtype_of(result: Tensor, x: Tensor) -> Tensor:
     """``result`` in ``x``'s dtype: PyTorch's ``dtype=`` of sum, prod, cumsum and cumprod is the
     result's dtype too, where NumPy accumulates int8 to int32 and bool as int64 (cast back, the

@@ -12,7 +12,7 @@ import numpy as np
 
 from chainrule import _dtype
 from chainrule.errors import DTypeError
-from chainrule.ops._util import operand
+from chainrule.ops._util import operand, operands
 from chainrule.ops.elementwise import Sub, _binary
 from chainrule.ops.math import reflected_sub, scaled
 from chainrule.ops.power import pow
@@ -34,6 +34,20 @@ def check_alpha(a, b, alpha) -> None:
         )
 
 
+def alpha_times(base, x, alpha, *, subtract: bool = False):
+    """``alpha·x`` for ``base ± alpha·x`` (the ``alpha=`` of add, sub and rsub), computed in
+    the dtype of ``base ∘ x`` as PyTorch does: ``x``'s own dtype would wrap a uint8 product
+    (255·2 = 254) or widen an int32 result by a bool. ``x`` itself where ``alpha`` is 1."""
+    if subtract:
+        _dtype.refuse_bool_sub(base, x)  # before the product hides the bool
+    if alpha == 1:
+        return x
+    _, x = operands(base, x)
+    if x.array.dtype == np.bool_:  # a bool result: PyTorch takes alpha as a bool there
+        return x if alpha else x & False
+    return scaled(x, alpha)
+
+
 class RSubTensor(Sub):
     """``torch.rsub(x, y)`` = y − x for a tensor ``y``: PyTorch's ``RsubBackward0``."""
 
@@ -47,7 +61,7 @@ def rsub(input, other, *, alpha=1) -> Tensor:  # noqa: A002 - PyTorch's names
         [3.0, 1.0]
     """
     check_alpha(input, other, alpha)
-    scaled_input = input if alpha == 1 else scaled(input, alpha)
+    scaled_input = alpha_times(other, input, alpha, subtract=True)
     if isinstance(other, Tensor):
         _dtype.refuse_bool_sub(other, scaled_input)
         return _binary(RSubTensor, other, scaled_input)

@@ -16,7 +16,7 @@ import numpy as np
 from chainrule import _dtype
 from chainrule.autograd.function import Function
 from chainrule.errors import DimensionError, DTypeError, ShapeError
-from chainrule.ops._util import in_dtype_of, no_bool_running, operand
+from chainrule.ops._util import in_dtype_of, no_bool_running, operand, to_result_dtype
 from chainrule.ops.reduce import _Select
 from chainrule.ops.shape import _one_axis
 from chainrule.tensor import Tensor
@@ -100,7 +100,7 @@ def cumprod(input, dim: int, *, dtype=None) -> Tensor:  # noqa: A002 - PyTorch's
     """
     x = operand(input)
     if dtype is not None:
-        x = x.to(dtype=dtype)
+        x = to_result_dtype(x, dtype, "cumprod")
         no_bool_running(x, "cumprod")
     elif x.dtype.kind in "iub" and x.dtype != np.int64:
         x = x.to(np.int64)  # PyTorch accumulates every integer and bool type in int64
@@ -240,6 +240,26 @@ def searchsorted(
         index = _lower_or_upper_bound(rows_seq, rows_val, bool(right))
     index = index.reshape(vals.shape).astype(np.int32 if out_int32 else np.int64)
     return Tensor._make(index, False)
+
+
+def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False) -> Tensor:  # noqa: A002
+    """The bucket of each value among the ascending 1-D ``boundaries``, as
+    ``torch.bucketize``: i with boundaries[i−1] < v ≤ boundaries[i] (with ``right=True``:
+    boundaries[i−1] ≤ v < boundaries[i]); that is :func:`searchsorted` with the arguments
+    swapped. int64 (int32 with ``out_int32``), no gradient; a number gives a 0-d tensor.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.bucketize(cr.tensor([0.5, 1.0, 4.0]), cr.tensor([1.0, 2.0, 3.0])).tolist()
+        [0, 0, 3]
+    """
+    edges = operand(boundaries)
+    if edges.ndim != 1:
+        raise ShapeError(
+            f"bucketize: boundaries must be a 1-D tensor, got shape {edges.shape}; for one "
+            f"row of boundaries per row of values use searchsorted"
+        )
+    return searchsorted(edges, input, out_int32=out_int32, right=right)
 
 
 def _mode_index(a: np.ndarray, axis: int) -> np.ndarray:

@@ -19,7 +19,13 @@ from chainrule.errors import (
     ShapeError,
 )
 from chainrule.ops import shape as _shape
-from chainrule.ops._util import check_dim_type, in_dtype_of, no_bool_running, operand
+from chainrule.ops._util import (
+    check_dim_type,
+    in_dtype_of,
+    no_bool_running,
+    operand,
+    to_result_dtype,
+)
 from chainrule.ops.getitem import GetItem, PlaceAt
 from chainrule.tensor import Tensor
 
@@ -445,7 +451,7 @@ def cumsum(input, dim: int, *, dtype=None) -> Tensor:  # noqa: A002
     """
     x = operand(input)
     if dtype is not None:
-        x = x.to(dtype=dtype)
+        x = to_result_dtype(x, dtype, "cumsum")
         no_bool_running(x, "cumsum")
     elif x.array.dtype.kind in "bu":  # PyTorch: bool and unsigned sums are int64
         x = Tensor._make(x.array.astype(np.int64), False)
@@ -468,7 +474,7 @@ def prod(input, dim: int | None = None, keepdim: bool = False, *, dtype=None) ->
     """
     x = operand(input)
     if dtype is not None:
-        x = x.to(dtype=dtype)
+        x = to_result_dtype(x, dtype, "prod")
     elif x.array.dtype.kind in "bu":  # PyTorch: bool and unsigned products are int64
         x = Tensor._make(x.array.astype(np.int64), False)
     if dim is not None:

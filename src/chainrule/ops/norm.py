@@ -236,6 +236,20 @@ def _reduces_nothing(shape: tuple, axes) -> bool:
     return any(shape[a] == 0 for a in (range(len(shape)) if axes is None else axes))
 
 
+def dist(input, other, p=2) -> Tensor:  # noqa: A002 - PyTorch's names
+    """The p-norm of ``input − other`` (broadcast) over all elements, as ``torch.dist``;
+    ``p`` as in :func:`norm` (a number, ``inf``, ``-inf`` or 0). Differentiable in both.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.dist(cr.tensor([1.0, 2.0]), cr.tensor([4.0, 6.0])).item()
+        5.0
+    """
+    if isinstance(p, str) or isinstance(p, bool):  # PyTorch's dist takes a number only
+        raise TypeError(f"dist: p must be a number, got {p!r}")
+    return norm(operand(input) - operand(other), p)
+
+
 def normalize(input, p=2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
     """``input / max(‖input‖_p, eps)`` along ``dim``, as ``torch.nn.functional.normalize``:
     each slice scaled to norm 1 (a zero slice stays 0).

@@ -16,6 +16,7 @@ from chainrule.ops._util import (
     normalize_axis,
     operand,
     opmath,
+    to_result_dtype,
 )
 from chainrule.ops.elementwise import Div, _binary, where
 from chainrule.ops.shape import broadcast_to
@@ -257,7 +258,7 @@ def mean(x, axis=ALL_DIMS, keepdims=False, *, dim=ALL_DIMS, keepdim=None, dtype=
     first; an integer or bool tensor needs it (PyTorch raises rather than pick a dtype)."""
     if dtype is None and isinstance(x, Tensor) and x.array.dtype.kind in "biu":
         _refuse_integers(x, "mean", " or pass dtype=cr.float32")
-    x = _as_dtype(x, dtype)
+    x = x if dtype is None else operand(x).to(dtype=dtype)  # float only: no graph check
     if dtype is not None and x.array.dtype.kind != "f":
         raise DTypeError(
             f"mean(): could not infer output dtype. Optional dtype must be a floating-point "
@@ -276,7 +277,7 @@ def _refuse_integers(x, name: str, other_fix: str = "") -> None:
 
 def _as_dtype(x, dtype):
     # without dtype= the input goes on untouched (_reduce makes it a tensor once)
-    return x if dtype is None else operand(x).to(dtype=dtype)  # a name too ("float64")
+    return x if dtype is None else to_result_dtype(x, dtype, "sum")  # a name too ("float64")
 
 
 class _Select(Function):
@@ -451,6 +452,9 @@ def _variance(x, axis, dim, keep, correction, last_op, name="var"):
         return op.apply(x, axes=axes, keepdims=keep, dof=n - correction, full=axes is None)
     centred = x - mean(x, axis=axes, keepdims=True)
     squares = sum(centred * centred, axis=axes, keepdims=keep)
+    if x.array.dtype.itemsize < 8 and n > 1:  # a float32 mean off by δ adds n·δ²: take it out
+        drift = sum(centred, axis=axes, keepdims=keep)  # (corrected two-pass; docs/pytorch.md)
+        squares = squares - drift * drift / n
     return _binary(last_op, squares, builtins.max(n - correction, 0))
 
 

@@ -370,8 +370,11 @@ def take_along_dim(input, indices, dim: int | None = None) -> Tensor:  # noqa: A
 
     x = operand(input)
     index = operand(indices)
-    if index.dtype.kind not in "iu":
-        raise TypeError(f"take_along_dim: indices must be int64, got dtype {index.dtype}")
+    if index.dtype != np.int64:  # PyTorch takes Long indices only (gather does too)
+        raise TypeError(
+            f"take_along_dim: indices must be int64, got dtype {index.dtype}; convert them "
+            f"with .long()"
+        )
     if dim is None:
         return gather(reshape(x, -1), 0, reshape(index, -1))
     if x.ndim != index.ndim:

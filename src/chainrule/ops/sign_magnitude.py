@@ -129,8 +129,15 @@ def copysign(input, other) -> Tensor:  # noqa: A002
         >>> cr.copysign(cr.tensor([1.0, -2.0]), cr.tensor([-1.0, 3.0])).tolist()
         [-1.0, 2.0]
     """
-    a, b = operands(input, other)
-    return Copysign.apply(floating(a), floating(b))
+    from chainrule.ops.elementwise import cast
+
+    # PyTorch's promotion picks the dtype (integers: the default float), and each operand is
+    # cast to it on its own: through a shared uint8, a −1 would wrap to 255 and lose its sign
+    dtype = floating(operands(input, other)[0]).dtype
+    a, b = operand(input), operand(other)
+    a = a if a.dtype == dtype else cast(a, dtype)
+    b = b if b.dtype == dtype else cast(b, dtype)
+    return Copysign.apply(a, b)
 
 
 def hypot(input, other) -> Tensor:  # noqa: A002
