@@ -1,0 +1,51 @@
+"""Corners of chainrule.nn.functional that a PyTorch user reaches for, against PyTorch in
+float64: values and input gradients, or the same refusal."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule.errors import ShapeError
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def run_both(name, arrays, **kwargs):
+    """Call F.<name> in both libraries; return (ours, theirs) as (output, input grads)."""
+    rng = np.random.default_rng(1)
+    ours = [cr.tensor(a, dtype="float64", requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out_c = getattr(F, name)(*ours, **kwargs)
+    out_t = getattr(TF, name)(*theirs, **kwargs)
+    weights = rng.standard_normal(tuple(out_t.shape))
+    (out_c * cr.tensor(weights, dtype="float64")).sum().backward()
+    (out_t * torch.from_numpy(weights)).sum().backward()
+    return (
+        (out_c.detach().numpy(), [t.grad.numpy() for t in ours]),
+        (out_t.detach().numpy(), [t.grad.numpy() for t in theirs]),
+    )
+
+
+def assert_same(pair):
+    (out, grads), (out_t, grads_t) = pair
+    assert out.shape == out_t.shape
+    np.testing.assert_allclose(out, out_t, rtol=1e-12, atol=1e-12)
+    for grad, grad_t in zip(grads, grads_t):
+        np.testing.assert_allclose(grad, grad_t, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("x_shape", [(3, 4), (4,), (2, 3, 4)])
+def test_linear_with_a_one_dimensional_weight_is_x_at_w(x_shape):
+    rng = np.random.default_rng(0)
+    # raised ShapeError ("linear expects a 2-D weight"); PyTorch answers x @ w
+    assert_same(run_both("linear", [rng.standard_normal(x_shape), rng.standard_normal(4)]))
+
+
+def test_linear_with_a_one_dimensional_weight_and_a_bias_is_refused_as_torch():
+    x, w, b = np.ones((3, 4)), np.ones(4), np.ones(1)
+    with pytest.raises(RuntimeError):
+        TF.linear(torch.tensor(x), torch.tensor(w), torch.tensor(b))
+    with pytest.raises(ShapeError, match="without bias"):
+        F.linear(cr.tensor(x), cr.tensor(w), cr.tensor(b))
