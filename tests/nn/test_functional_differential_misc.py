@@ -49,3 +49,14 @@ def test_linear_with_a_one_dimensional_weight_and_a_bias_is_refused_as_torch():
         TF.linear(torch.tensor(x), torch.tensor(w), torch.tensor(b))
     with pytest.raises(ShapeError, match="without bias"):
         F.linear(cr.tensor(x), cr.tensor(w), cr.tensor(b))
+
+
+def test_normalize_writes_into_out_as_torch():
+    x = np.array([[3.0, 4.0], [0.0, 0.0], [1.0, -1.0]])
+    ours, theirs = cr.zeros(3, 2, dtype="float64"), torch.zeros(3, 2, dtype=torch.float64)
+    # out= was an unexpected keyword
+    assert F.normalize(cr.tensor(x, dtype="float64"), out=ours) is ours
+    TF.normalize(torch.tensor(x), out=theirs)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-15)
+    with pytest.raises(cr.GraphError, match="automatic differentiation"):
+        F.normalize(cr.tensor(x, requires_grad=True), out=cr.zeros(3, 2))
