@@ -32,3 +32,23 @@ def test_prelu_made_with_device_computes_as_torch():
         ours(cr.tensor(x, dtype="float64")).detach().numpy(),
         theirs(torch.tensor(x)).detach().numpy(),
     )
+
+
+def test_hardtanh_takes_torchs_deprecated_min_value_and_max_value():
+    # TypeError: unexpected keyword argument 'min_value' (PyTorch warns and accepts it)
+    with pytest.warns(FutureWarning, match="`min_value` is deprecated"):
+        ours = nn.Hardtanh(min_value=-0.5, max_value=2.0)
+    with pytest.warns(FutureWarning, match="`max_value` is deprecated"):
+        theirs = torch.nn.Hardtanh(min_value=-0.5, max_value=2.0)
+    assert (ours.min_val, ours.max_val) == (theirs.min_val, theirs.max_val) == (-0.5, 2.0)
+    x = np.linspace(-3, 3, 13)
+    np.testing.assert_allclose(ours(cr.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy())
+
+
+def test_hardtanh_layer_refuses_equal_bounds_as_torch():
+    with pytest.raises(AssertionError):
+        torch.nn.Hardtanh(1.0, 1.0)
+    with pytest.raises(ValueError, match="must be greater than"):
+        nn.Hardtanh(1.0, 1.0)  # was accepted
+    # the function takes them, as PyTorch's
+    np.testing.assert_array_equal(cr.nn.functional.hardtanh(cr.tensor([0.0, 2.0]), 1, 1), [1, 1])
