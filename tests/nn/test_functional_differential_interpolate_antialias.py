@@ -6,6 +6,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.nn.functional as F
+from chainrule.errors import DTypeNotImplementedError
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -88,3 +89,14 @@ def test_antialias_errors_as_torch(shape, kwargs):
         TF.interpolate(torch.zeros(shape), **kwargs)
     with pytest.raises(ValueError):
         F.interpolate(cr.zeros(*shape), **kwargs)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("antialias", [False, True])
+def test_uint8_images_are_refused_without_claiming_torch_refuses_them(mode, antialias):
+    x = np.zeros((1, 3, 6, 5), np.uint8)
+    assert TF.interpolate(torch.from_numpy(x), size=3, mode=mode, antialias=antialias).dtype == (
+        torch.uint8
+    )  # PyTorch computes it (in 8-bit fixed point); the message said "as in PyTorch"
+    with pytest.raises(DTypeNotImplementedError, match="fixed point.*x.float()"):
+        F.interpolate(cr.tensor(x), size=3, mode=mode, antialias=antialias)

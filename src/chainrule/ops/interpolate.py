@@ -275,6 +275,12 @@ def interpolate(
     _check_sizes(x, spatial, sizes, mode)
     picks = mode in ("nearest", "nearest-exact")
     if x.dtype.kind != "f" and not (picks and x.dtype == np.uint8):
+        if x.dtype == np.uint8 and mode in ("bilinear", "bicubic"):  # PyTorch has these
+            raise DTypeNotImplementedError(
+                f"interpolate(mode={mode!r}) of uint8 images is computed by PyTorch in 8-bit "
+                f"fixed point, which chainrule does not reproduce; convert first, e.g. "
+                f"x.float(), and round back with .round().clamp(0, 255).to(cr.uint8)"
+            )
         raise DTypeNotImplementedError(
             f"interpolate(mode={mode!r}) is not implemented for {x.dtype}, as in PyTorch; "
             f"convert first, e.g. x.float()"
