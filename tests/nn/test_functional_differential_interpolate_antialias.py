@@ -100,3 +100,17 @@ def test_uint8_images_are_refused_without_claiming_torch_refuses_them(mode, anti
     )  # PyTorch computes it (in 8-bit fixed point); the message said "as in PyTorch"
     with pytest.raises(DTypeNotImplementedError, match="fixed point.*x.float()"):
         F.interpolate(cr.tensor(x), size=3, mode=mode, antialias=antialias)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "lanczos"])
+def test_a_dimension_that_keeps_its_size_is_copied_whatever_the_scale(mode):
+    # scale_factor 1.1 keeps 5 rows: PyTorch's forward copies them (and so does chainrule's),
+    # but PyTorch 2.13's backward differentiates the 1/1.1 filter it did not apply; chainrule's
+    # gradient is its forward's
+    x = np.random.default_rng(4).standard_normal((1, 2, 5, 6))
+    kwargs = dict(scale_factor=(1.1, 0.5), mode=mode, antialias=True)
+    (out, grad), (out_t, grad_t) = both(x, **kwargs)
+    np.testing.assert_allclose(out, out_t, rtol=1e-12, atol=1e-12)
+    (_, grad_rows), _ = both(x, size=(5, 3), mode=mode, antialias=True)
+    np.testing.assert_allclose(grad, grad_rows, rtol=1e-12, atol=1e-12)
+    assert not np.allclose(grad, grad_t)

@@ -39,8 +39,8 @@ _FILTERS = {"bilinear": (_triangle, 1.0), "bicubic": (_cubic, 2.0), "lanczos": (
 def antialias_taps(mode: str, in_size: int, out_size: int, scale, dtype) -> list:
     """``(index, weight, inside)`` taps, one per position in the widest window; ``scale``
     is input pixels per output pixel (PyTorch's ``area_pixel_compute_scale``)."""
-    if in_size == out_size:  # PyTorch skips a dimension whose size does not change
-        return [(np.arange(out_size), None)]
+    if in_size == out_size:  # PyTorch's forward skips a dimension whose size does not change,
+        return [(np.arange(out_size), None)]  # whatever scale_factor says (its backward does not)
     filter_fn, width = _FILTERS[mode]
     scale = dtype.type(scale)
     support = dtype.type(width * scale) if scale >= 1 else dtype.type(width)
