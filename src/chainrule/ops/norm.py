@@ -236,10 +236,9 @@ def _reduces_nothing(shape: tuple, axes) -> bool:
     return any(shape[a] == 0 for a in (range(len(shape)) if axes is None else axes))
 
 
-def normalize(input, p=2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:  # noqa: A002
+def normalize(input, p=2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
     """``input / max(‖input‖_p, eps)`` along ``dim``, as ``torch.nn.functional.normalize``:
-    each slice scaled to norm 1 (a zero slice stays 0); ``out=`` writes the result into a
-    tensor (no autograd, as PyTorch's).
+    each slice scaled to norm 1 (a zero slice stays 0).
 
     Example:
         >>> import chainrule as cr
@@ -247,12 +246,7 @@ def normalize(input, p=2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tenso
         [[0.6000000238418579, 0.800000011920929]]
     """
     x = operand(input)
-    result = x / norm(x, p, dim, keepdim=True).clamp(min=eps)
-    if out is None:
-        return result
-    from chainrule.out_argument import write_out
-
-    return write_out(out, result, "nn.functional.normalize")
+    return x / norm(x, p, dim, keepdim=True).clamp(min=eps)
 
 
 class CosineSimilarity(Function):
