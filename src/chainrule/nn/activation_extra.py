@@ -122,8 +122,8 @@ class Threshold(Module):
 
     Example:
         >>> import chainrule as cr
-        >>> cr.nn.Threshold(0.5, -1.0)(cr.tensor([0.2, 0.9])).tolist()
-        [-1.0, 0.9]
+        >>> cr.nn.Threshold(0.5, -1.0)(cr.tensor([0.2, 1.5])).tolist()
+        [-1.0, 1.5]
     """
 
     _config_args = ("threshold", "value", "inplace")
