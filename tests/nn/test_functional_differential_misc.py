@@ -60,3 +60,17 @@ def test_normalize_writes_into_out_as_torch():
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-15)
     with pytest.raises(cr.GraphError, match="automatic differentiation"):
         F.normalize(cr.tensor(x, requires_grad=True), out=cr.zeros(3, 2))
+
+
+@pytest.mark.parametrize("pads", [(1.5, 1), (1.0, 1), (True, 1)])
+def test_pad_refuses_what_is_not_an_int_as_torch(pads):
+    # (1.5, 1) was truncated to (1, 1) and padded silently
+    with pytest.raises(TypeError, match="tuple of ints"):
+        TF.pad(torch.ones(1, 2, 3), pads)
+    with pytest.raises(TypeError, match="tuple of ints.*pos 0"):
+        F.pad(cr.ones(1, 2, 3), pads)
+
+
+def test_pad_takes_numpy_integers_as_torch():
+    pads = (np.int64(1), np.int32(2))
+    assert F.pad(cr.ones(1, 2, 3), pads).shape == tuple(TF.pad(torch.ones(1, 2, 3), pads).shape)

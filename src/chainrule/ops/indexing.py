@@ -416,6 +416,12 @@ def pad(input, pad, mode: str = "constant", value=None) -> Tensor:  # noqa: A002
     x = operand(input)
     if mode not in MODES:
         raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}; use one of {MODES}")
+    for at, p in enumerate(pad):  # int() would truncate 1.5 to 1; PyTorch refuses it
+        if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+            raise TypeError(
+                f"pad(): argument 'pad' must be tuple of ints, but found element of type "
+                f"{type(p).__name__} at pos {at}"
+            )
     pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ShapeError(
