@@ -15,7 +15,7 @@ import numpy as np
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, IndexOutOfRangeError, ShapeError
 from chainrule.ops._util import float_operand
-from chainrule.ops.loss_common import _check_reduction
+from chainrule.ops.loss_common import _check_reduction, mean_alias
 from chainrule.tensor import Tensor
 
 
@@ -253,6 +253,7 @@ def ctc_loss(
         >>> round(loss.item(), 4)
         0.2877
     """
+    reduction = mean_alias(reduction, "ctc_loss")
     _check_reduction(reduction, "ctc_loss")
     lp = float_operand(log_probs, "ctc_loss")
     if lp.ndim not in (2, 3):
