@@ -74,3 +74,31 @@ def test_pad_refuses_what_is_not_an_int_as_torch(pads):
 def test_pad_takes_numpy_integers_as_torch():
     pads = (np.int64(1), np.int32(2))
     assert F.pad(cr.ones(1, 2, 3), pads).shape == tuple(TF.pad(torch.ones(1, 2, 3), pads).shape)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda lib, f: f.one_hot(lib.tensor([0, 1]), num_classes=2.5),  # gave 3 columns
+        lambda lib, f: f.embedding(lib.tensor([1]), lib.ones(3, 2), padding_idx=1.5),
+        lambda lib, f: f.embedding_bag(
+            lib.tensor([1, 2]), lib.ones(3, 2), lib.tensor([0, 1]), padding_idx=1.5
+        ),
+        lambda lib, f: f.ctc_loss(
+            lib.zeros(3, 1, 2), lib.tensor([[1]]), lib.tensor([3]), lib.tensor([1]), blank=0.5
+        ),
+    ],
+    ids=["one_hot", "embedding", "embedding_bag", "ctc_loss"],
+)
+def test_integer_arguments_refuse_floats_as_torch(call):
+    # each was accepted (and used as some integer) where PyTorch raises TypeError
+    with pytest.raises(TypeError):
+        call(torch, TF)
+    with pytest.raises(TypeError, match="must be an integer, got"):
+        call(cr, F)
+
+
+def test_integer_arguments_take_numpy_integers():
+    assert F.one_hot(cr.tensor([0, 1]), np.int64(3)).shape == (2, 3)
+    rows = F.embedding(cr.tensor([1]), cr.ones(3, 2), padding_idx=np.int64(1))
+    assert rows.shape == (1, 2)

@@ -19,7 +19,7 @@ from chainrule.errors import (
     ShapeError,
 )
 from chainrule.ops import shape as _shape
-from chainrule.ops._util import check_dim_type, in_dtype_of, no_bool_running, operand
+from chainrule.ops._util import check_dim_type, check_int, in_dtype_of, no_bool_running, operand
 from chainrule.ops.getitem import GetItem, PlaceAt
 from chainrule.tensor import Tensor
 
@@ -380,6 +380,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
         [[1, 0, 0], [0, 0, 1]]
     """
     labels = _int_index(tensor, "one_hot")
+    num_classes = check_int(num_classes, "num_classes", "one_hot")  # 2.5 gave 3 columns
     if labels.size and labels.min() < 0:
         raise IndexOutOfRangeError(  # a ValueError and PyTorch's RuntimeError
             f"one_hot: class values must be non-negative, got {labels.min()}"
