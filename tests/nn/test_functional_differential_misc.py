@@ -87,8 +87,9 @@ def test_pad_takes_numpy_integers_as_torch():
         lambda lib, f: f.ctc_loss(
             lib.zeros(3, 1, 2), lib.tensor([[1]]), lib.tensor([3]), lib.tensor([1]), blank=0.5
         ),
+        lambda lib, f: f.affine_grid(lib.zeros(1, 2, 3), (1.0, 1, 4, 4), align_corners=False),
     ],
-    ids=["one_hot", "embedding", "embedding_bag", "ctc_loss"],
+    ids=["one_hot", "embedding", "embedding_bag", "ctc_loss", "affine_grid"],
 )
 def test_integer_arguments_refuse_floats_as_torch(call):
     # each was accepted (and used as some integer) where PyTorch raises TypeError
