@@ -114,3 +114,12 @@ def test_a_dimension_that_keeps_its_size_is_copied_whatever_the_scale(mode):
     (_, grad_rows), _ = both(x, size=(5, 3), mode=mode, antialias=True)
     np.testing.assert_allclose(grad, grad_rows, rtol=1e-12, atol=1e-12)
     assert not np.allclose(grad, grad_t)
+
+
+@pytest.mark.parametrize("align_corners", ["yes", 1, np.True_])
+def test_align_corners_must_be_a_bool_as_torch(align_corners):
+    kwargs = dict(size=3, mode="bilinear", align_corners=align_corners)
+    with pytest.raises(TypeError):
+        TF.interpolate(torch.ones(1, 1, 4, 4), **kwargs)
+    with pytest.raises(TypeError, match="align_corners must be a bool"):  # read as True
+        F.interpolate(cr.ones(1, 1, 4, 4), **kwargs)

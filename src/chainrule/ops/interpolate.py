@@ -189,6 +189,10 @@ def _sizes(x: Tensor, size, scale_factor, recompute_scale_factor, mode):
 
 
 def _check_mode(x: Tensor, mode: str, align_corners, antialias: bool) -> None:
+    if align_corners is not None and not isinstance(align_corners, bool):  # as PyTorch's
+        raise TypeError(  # 'yes' and 1 were read as True
+            f"interpolate(): align_corners must be a bool or None, got {align_corners!r:.40}"
+        )
     if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
         raise ValueError(
             "align_corners option can only be set with the interpolating modes: linear | "
