@@ -504,7 +504,7 @@ def test_var_mean_std_mean_and_activation_modules_match_torch(tmp_path):
     cr.save(model, tmp_path / "m.safetensors")
     loaded = cr.load(tmp_path / "m.safetensors")
     assert repr(loaded) == repr(model)
-    with pytest.raises(ValueError, match="must not exceed"):
+    with pytest.raises(ValueError, match="must be greater than"):
         cr.nn.Hardtanh(1.0, -1.0)
 
 

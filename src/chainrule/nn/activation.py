@@ -11,6 +11,7 @@ keeps its values (the values are the same).
 from __future__ import annotations
 
 import math
+import warnings
 
 from chainrule import ops
 from chainrule.autograd.grad_mode import _GradMode
@@ -81,13 +82,31 @@ class Hardtanh(Module):
 
     _config_args = ("min_val", "max_val", "inplace")
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    def __init__(
+        self,
+        min_val: float = -1.0,
+        max_val: float = 1.0,
+        inplace: bool = False,
+        min_value: float | None = None,
+        max_value: float | None = None,
+    ):
         super().__init__()
+        # PyTorch's old spellings, still accepted there with a FutureWarning
+        for old, new in (("min_value", "min_val"), ("max_value", "max_val")):
+            if (min_value if old == "min_value" else max_value) is not None:
+                warnings.warn(
+                    f"keyword argument `{old}` is deprecated and renamed to `{new}`",
+                    FutureWarning,
+                    stacklevel=2,
+                )
+        min_val = min_val if min_value is None else min_value
+        max_val = max_val if max_value is None else max_value
         self.min_val = _check_finite(min_val, "min_val", type(self).__name__)
         self.max_val = _check_finite(max_val, "max_val", type(self).__name__)
-        if self.min_val > self.max_val:
+        if self.min_val >= self.max_val:  # PyTorch's layer refuses equal bounds too
             raise ValueError(
-                f"{type(self).__name__}: min_val ({min_val}) must not exceed max_val ({max_val})"
+                f"{type(self).__name__}: max_val ({max_val}) must be greater than min_val "
+                f"({min_val})"
             )
         self.inplace = bool(inplace)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule._device import check_device
 from chainrule.errors import ShapeError
 from chainrule.nn import init
 from chainrule.nn._util import as_input, check_size, float_dtype
@@ -34,7 +35,8 @@ class PReLU(Module):
         [-0.5, 3.0]
     """
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None):
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None, device=None):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__()
         self.num_parameters = check_size(num_parameters, "num_parameters", "PReLU", 1)
         self.init = _check_finite(init, "init", "PReLU")
@@ -120,8 +122,8 @@ class Threshold(Module):
 
     Example:
         >>> import chainrule as cr
-        >>> cr.nn.Threshold(0.5, -1.0)(cr.tensor([0.2, 0.9])).tolist()
-        [-1.0, 0.9]
+        >>> cr.nn.Threshold(0.5, -1.0)(cr.tensor([0.2, 1.5])).tolist()
+        [-1.0, 1.5]
     """
 
     _config_args = ("threshold", "value", "inplace")

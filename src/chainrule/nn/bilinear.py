@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from chainrule._device import check_device
 from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn import init
 from chainrule.nn._util import as_input, check_size, float_dtype
@@ -106,7 +107,9 @@ class Bilinear(Module):
         bias: bool = True,
         dtype=None,
         generator: Generator | None = None,
+        device=None,
     ):
+        check_device(device)  # a layer's parameters live on the CPU: chainrule computes there
         super().__init__()
         self.in1_features = check_size(in1_features, "in1_features", "Bilinear", 1)
         self.in2_features = check_size(in2_features, "in2_features", "Bilinear")

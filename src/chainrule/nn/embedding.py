@@ -13,6 +13,7 @@ from chainrule.errors import DTypeError, ShapeError
 from chainrule.nn import init
 from chainrule.nn._util import check_size, float_dtype
 from chainrule.nn.module import Module, Parameter
+from chainrule.ops._util import check_int
 from chainrule.random import Generator
 from chainrule.tensor import Tensor
 
@@ -345,6 +346,7 @@ def embedding(
         bad = ids.min() if ids.min() < 0 else ids.max()
         raise IndexError(f"{who} got id {int(bad)}; ids must be in [0, {rows})")
     if padding_idx is not None:
+        padding_idx = check_int(padding_idx, "padding_idx", who)  # 1.0 is not a row
         if not -rows <= padding_idx < rows:
             raise ValueError(f"{who}: padding_idx must be within num_embeddings, got {padding_idx}")
         padding_idx %= rows

@@ -17,7 +17,7 @@ from chainrule.nn._util import check_size, float_dtype
 from chainrule.nn.embedding import renorm_rows_
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops import embedding_bag as _op
-from chainrule.ops._util import operand
+from chainrule.ops._util import check_int, operand
 from chainrule.random import Generator
 from chainrule.tensor import Tensor
 
@@ -124,6 +124,7 @@ def _check_mode(mode, scale_grad_by_freq, sparse, per_sample_weights) -> None:
 def _check_padding(padding_idx, rows: int):
     if padding_idx is None:
         return None
+    padding_idx = check_int(padding_idx, "padding_idx", "embedding_bag")  # 1.0 is not a row
     if not -rows <= padding_idx < rows:
         raise ValueError(
             f"padding_idx must be within the number of embeddings, -{rows} through {rows - 1}, "

@@ -29,7 +29,7 @@ from chainrule.ops.activation_extra import (  # noqa: E402, F401
 from chainrule.ops.conv3d import conv3d  # noqa: E402, F401
 from chainrule.ops.conv_transpose3d import conv_transpose3d  # noqa: E402, F401
 from chainrule.ops.interpolate import interpolate  # noqa: E402, F401
-from chainrule.ops.norm import cosine_similarity, normalize, pairwise_distance  # noqa: E402, F401
+from chainrule.ops.norm import cosine_similarity, pairwise_distance  # noqa: E402, F401
 from chainrule.ops.pooling3d import avg_pool3d, max_pool3d  # noqa: E402, F401
 
 # pooling extras: adaptive max, power-average and unpooling, pdist (ops/lp_pool.py, ...)
@@ -81,7 +81,7 @@ from chainrule.ops.loss_multiclass_margin import (  # noqa: E402, F401
 
 # functional normalisation and rearrangement (nn/norm_functional.py, ops/fold.py, ...)
 # isort: split
-from chainrule.nn.norm_functional import batch_norm, layer_norm, rms_norm  # noqa: E402, F401
+from chainrule.nn.norm_functional import batch_norm, layer_norm, normalize, rms_norm  # noqa: E402, F401
 from chainrule.ops.fold import fold, unfold  # noqa: E402, F401
 from chainrule.ops.pixel_shuffle import (  # noqa: E402, F401
     channel_shuffle,

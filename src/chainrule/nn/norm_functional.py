@@ -27,6 +27,8 @@ from chainrule.nn.normalization_instance import (
 )
 from chainrule.ops._util import operand
 from chainrule.ops.math import rsqrt
+from chainrule.ops.norm import normalize as _normalize
+from chainrule.out_argument import write_out
 from chainrule.tensor import Tensor
 
 __all__ = ["batch_norm", "layer_norm", "rms_norm"]
@@ -235,3 +237,19 @@ def _batch_norm_training(x, running_mean, running_var, weight, bias, momentum, e
         arrays = operand(running_mean).array, operand(running_var).array  # updated in place
         after_forward(partial(_update_running, *arrays), float(momentum), mean, var, count)
     return _affine(x_hat, weight, bias)
+
+
+def normalize(input, p=2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:  # noqa: A002
+    """``input / max(‖input‖_p, eps)`` along ``dim``, as ``torch.nn.functional.normalize``:
+    each slice scaled to norm 1 (a zero slice stays 0); ``out=`` writes the result into a
+    tensor (no autograd, as PyTorch's).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.functional.normalize(cr.tensor([[3.0, 4.0]])).tolist()
+        [[0.6000000238418579, 0.800000011920929]]
+    """
+    result = _normalize(input, p, dim, eps)
+    if out is None:
+        return result
+    return write_out(out, result, "nn.functional.normalize")

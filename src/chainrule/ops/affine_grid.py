@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from chainrule.errors import DTypeError, ShapeError
-from chainrule.ops._util import operand
+from chainrule.ops._util import check_int, operand
 from chainrule.ops.grid_sample import ALIGN_CORNERS_WARNING
 from chainrule.tensor import Tensor
 
@@ -109,7 +109,7 @@ def affine_grid(theta, size, align_corners: bool | None = None) -> Tensor:
         warnings.warn(ALIGN_CORNERS_WARNING, UserWarning, stacklevel=2)
         align_corners = False
     theta = operand(theta)
-    size = tuple(int(s) for s in size)
+    size = tuple(check_int(s, "size", "affine_grid") for s in size)  # int() would truncate
     spatial = _check(theta, size, bool(align_corners))
     d = len(spatial)
     base = _base_grid(spatial, bool(align_corners), theta.array.dtype).reshape(1, -1, d + 1)

@@ -21,6 +21,7 @@ from chainrule.errors import (
 from chainrule.ops import shape as _shape
 from chainrule.ops._util import (
     check_dim_type,
+    check_int,
     in_dtype_of,
     no_bool_running,
     operand,
@@ -386,6 +387,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
         [[1, 0, 0], [0, 0, 1]]
     """
     labels = _int_index(tensor, "one_hot")
+    num_classes = check_int(num_classes, "num_classes", "one_hot")  # 2.5 gave 3 columns
     if labels.size and labels.min() < 0:
         raise IndexOutOfRangeError(  # a ValueError and PyTorch's RuntimeError
             f"one_hot: class values must be non-negative, got {labels.min()}"
@@ -422,6 +424,12 @@ def pad(input, pad, mode: str = "constant", value=None) -> Tensor:  # noqa: A002
     x = operand(input)
     if mode not in MODES:
         raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}; use one of {MODES}")
+    for at, p in enumerate(pad):  # int() would truncate 1.5 to 1; PyTorch refuses it
+        if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
+            raise TypeError(
+                f"pad(): argument 'pad' must be tuple of ints, but found element of type "
+                f"{type(p).__name__} at pos {at}"
+            )
     pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ShapeError(

@@ -1,5 +1,6 @@
 """Resizing images, sequences and volumes, as ``torch.nn.functional.interpolate``: nearest,
-nearest-exact, (bi/tri)linear, bicubic and area, with PyTorch's coordinate rules.
+nearest-exact, (bi/tri)linear, bicubic and area, with PyTorch's coordinate rules, and the
+antialiased filters of ``interpolate_antialias.py``.
 
 Every mode is separable: the output along one spatial dimension is a weighted sum of a few
 input slices ("taps") picked along it, ``Σₖ wₖ · x[..., iₖ, ...]``. Each dimension is resized
@@ -16,9 +17,19 @@ import numpy as np
 
 from chainrule.errors import DTypeNotImplementedError, ShapeError
 from chainrule.ops._util import operand
+from chainrule.ops.interpolate_antialias import antialias_taps
 from chainrule.tensor import Tensor
 
-MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "area")
+MODES = (
+    "nearest",
+    "nearest-exact",
+    "linear",
+    "bilinear",
+    "trilinear",
+    "bicubic",
+    "area",
+    "lanczos",
+)
 _LINEAR_FOR = {3: "linear", 4: "bilinear", 5: "trilinear"}
 _CUBIC_A = -0.75  # PyTorch's (and OpenCV's) bicubic coefficient
 
@@ -121,7 +132,10 @@ def _resize_axis(x: Tensor, axis: int, taps: list) -> Tensor:
     return out
 
 
-def _taps(mode, in_size, out_size, align_corners, scale, dtype, ndim) -> list:
+def _taps(mode, in_size, out_size, align_corners, scale, dtype, ndim, antialias) -> list:
+    if antialias:
+        step = _scale(in_size, out_size, align_corners, scale, dtype)
+        return antialias_taps(mode, in_size, out_size, step, dtype)
     if mode in ("nearest", "nearest-exact"):
         exact = mode == "nearest-exact"
         return _nearest_taps(in_size, out_size, scale, exact, shortcuts=not exact and ndim == 4)
@@ -175,6 +189,10 @@ def _sizes(x: Tensor, size, scale_factor, recompute_scale_factor, mode):
 
 
 def _check_mode(x: Tensor, mode: str, align_corners, antialias: bool) -> None:
+    if align_corners is not None and not isinstance(align_corners, bool):  # as PyTorch's
+        raise TypeError(  # 'yes' and 1 were read as True
+            f"interpolate(): align_corners must be a bool or None, got {align_corners!r:.40}"
+        )
     if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
         raise ValueError(
             "align_corners option can only be set with the interpolating modes: linear | "
@@ -185,12 +203,9 @@ def _check_mode(x: Tensor, mode: str, align_corners, antialias: bool) -> None:
             "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
             "requires a 4-D tensor as input"
         )
-    if antialias or mode == "lanczos":
-        raise NotImplementedError(
-            "interpolate: antialias=True (and mode='lanczos') is not supported in chainrule; "
-            "for downsampling use mode='area', which averages each window"
-        )
-    wanted = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}.get(mode)
+    if mode == "lanczos" and not antialias:
+        raise ValueError("Lanczos mode requires antialias=True")
+    wanted = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4, "lanczos": 4}.get(mode)
     if mode in MODES and 3 <= x.ndim <= 5 and (wanted is None or wanted == x.ndim):
         return
     if mode in _LINEAR_FOR.values() and 3 <= x.ndim <= 5:
@@ -240,12 +255,14 @@ def interpolate(
     Args:
         mode: ``'nearest'`` (PyTorch's default, OpenCV's rule ⌊i·in/out⌋), ``'nearest-exact'``
             (the nearest pixel centre), ``'linear'`` (3-D), ``'bilinear'`` (4-D),
-            ``'trilinear'`` (5-D), ``'bicubic'`` (4-D, a = −0.75) or ``'area'`` (adaptive
-            average pooling).
+            ``'trilinear'`` (5-D), ``'bicubic'`` (4-D, a = −0.75), ``'area'`` (adaptive
+            average pooling) or ``'lanczos'`` (4-D, with ``antialias=True`` only).
         align_corners: for the interpolating modes, map the corner pixels' centres onto each
             other (default False: map the corners' edges).
         recompute_scale_factor: with ``scale_factor``, place pixels by in/out size rather than
             by 1/scale_factor.
+        antialias: for 4-D ``'bilinear'``, ``'bicubic'`` and ``'lanczos'``, widen the filter
+            by the shrink factor so every input pixel counts (PyTorch's and Pillow's filters).
 
     Example:
         >>> import chainrule as cr
@@ -262,6 +279,12 @@ def interpolate(
     _check_sizes(x, spatial, sizes, mode)
     picks = mode in ("nearest", "nearest-exact")
     if x.dtype.kind != "f" and not (picks and x.dtype == np.uint8):
+        if x.dtype == np.uint8 and mode in ("bilinear", "bicubic"):  # PyTorch has these
+            raise DTypeNotImplementedError(
+                f"interpolate(mode={mode!r}) of uint8 images is computed by PyTorch in 8-bit "
+                f"fixed point, which chainrule does not reproduce; convert first, e.g. "
+                f"x.float(), and round back with .round().clamp(0, 255).to(cr.uint8)"
+            )
         raise DTypeNotImplementedError(
             f"interpolate(mode={mode!r}) is not implemented for {x.dtype}, as in PyTorch; "
             f"convert first, e.g. x.float()"
@@ -270,6 +293,8 @@ def interpolate(
     out = x
     for axis in reversed(range(2, x.ndim)):  # the last dimension first, as PyTorch's loops
         i = axis - 2
-        taps = _taps(mode, spatial[i], sizes[i], bool(align_corners), scales[i], dtype, x.ndim)
+        taps = _taps(
+            mode, spatial[i], sizes[i], bool(align_corners), scales[i], dtype, x.ndim, antialias
+        )
         out = _resize_axis(out, axis, taps)
     return out

@@ -19,7 +19,7 @@ def legacy_reduction(loss: str, size_average, reduce, reduction: str) -> str:
     signatures put ``size_average`` where a reduction string passed by position lands; it reads
     such a string as true ("mean"), so a string there is refused rather than read either way."""
     if size_average is None and reduce is None:
-        return reduction
+        return reduction if reduction != "elementwise_mean" else mean_alias(reduction, loss)
     for arg, value in (("size_average", size_average), ("reduce", reduce)):
         if isinstance(value, str):
             raise TypeError(
@@ -39,6 +39,37 @@ def legacy_reduction(loss: str, size_average, reduce, reduction: str) -> str:
         stacklevel=3,
     )
     return legacy
+
+
+# PyTorch's functions that read the reduction with ``_Reduction.get_enum`` take the 0.4-era
+# "elementwise_mean" for "mean" (with a warning); these pass it on and refuse it
+_NO_MEAN_ALIAS = frozenset(
+    (
+        "poisson_nll_loss",
+        "PoissonNLLLoss",
+        "gaussian_nll_loss",
+        "GaussianNLLLoss",
+        "multilabel_soft_margin_loss",
+        "MultiLabelSoftMarginLoss",
+        "triplet_margin_with_distance_loss",
+        "TripletMarginWithDistanceLoss",
+    )
+)
+
+
+def mean_alias(reduction, loss: str):
+    """``"mean"`` for PyTorch's deprecated ``reduction="elementwise_mean"``, with its warning,
+    where PyTorch's ``loss`` takes it; any other value unchanged (for the usual check)."""
+    if reduction != "elementwise_mean" or loss in _NO_MEAN_ALIAS:
+        return reduction
+    import warnings
+
+    warnings.warn(
+        "reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return "mean"
 
 
 def _check_reduction(reduction, loss: str) -> None:

@@ -14,8 +14,8 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.errors import DTypeError, IndexOutOfRangeError, ShapeError
-from chainrule.ops._util import float_operand
-from chainrule.ops.loss_common import _check_reduction
+from chainrule.ops._util import check_int, float_operand
+from chainrule.ops.loss_common import _check_reduction, mean_alias
 from chainrule.tensor import Tensor
 
 
@@ -253,6 +253,7 @@ def ctc_loss(
         >>> round(loss.item(), 4)
         0.2877
     """
+    reduction = mean_alias(reduction, "ctc_loss")
     _check_reduction(reduction, "ctc_loss")
     lp = float_operand(log_probs, "ctc_loss")
     if lp.ndim not in (2, 3):
@@ -261,6 +262,7 @@ def ctc_loss(
     if not batched:
         lp = lp.unsqueeze(1)
     _, batch, classes = lp.shape
+    blank = check_int(blank, "blank", "ctc_loss")  # 0.5 is no class
     if not 0 <= blank < classes:
         raise ValueError(f"ctc_loss: blank must be in label range [0, {classes}), got {blank}")
     lengths_in = _lengths(input_lengths, batch, "input_lengths")

@@ -21,6 +21,7 @@ from chainrule.ops.loss_common import (
     _same_shape,
     _upstream,
     legacy_reduction,
+    mean_alias,
 )
 from chainrule.ops.loss_weighted import check_weight, weighted
 from chainrule.ops.piecewise_link import tie
@@ -254,6 +255,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
         >>> cr.functional.huber_loss(cr.tensor([0.5, 3.0]), cr.tensor([0.0, 0.0]), "none").tolist()
         [0.125, 2.5]
     """
+    reduction = mean_alias(reduction, "huber_loss")
     _check_reduction(reduction, "huber_loss")
     if not delta > 0:
         raise ValueError(f"huber_loss delta must be positive, got {delta}")

@@ -290,8 +290,13 @@ def linear(x=None, weight=None, bias=None, *, input=None) -> Tensor:  # noqa: A0
     """
     if input is not None or not (isinstance(x, Tensor) and isinstance(weight, Tensor)):
         x, weight = operands(*_linear_operands(x, weight, input))
+    if weight.array.ndim == 1 and bias is None:  # PyTorch's x @ w: one output, dropped
+        return linear(x, weight.reshape(1, -1)).squeeze(-1)
     if weight.array.ndim != 2:
-        raise ShapeError(f"linear expects a 2-D weight (out, in), got shape {weight.shape}")
+        raise ShapeError(
+            f"linear expects a 2-D weight (out, in), or a 1-D weight (in,) without bias, got "
+            f"shape {weight.shape}" + ("" if bias is None else " with a bias")
+        )
     out_features, in_features = weight.array.shape
     if x.array.ndim == 0 or x.array.shape[-1] != in_features:
         raise ShapeError(
