@@ -166,6 +166,8 @@ _LAZY = {
     "datasets": ("chainrule.data.datasets", None),
     "functional": ("chainrule.functional", None),
     "func": ("chainrule.func", None),
+    "distributions": ("chainrule.distributions", None),
+    "erfinv": ("chainrule.ops.erfinv", "erfinv"),
     "plot": ("chainrule.train.plot", None),
     "metrics": ("chainrule.train.metrics", None),
     "callbacks": ("chainrule.train.callbacks", None),

@@ -104,6 +104,9 @@ ALIASES = {
     "torch.nn.utils.clip_grad": "chainrule.nn.utils.clip_grad",
     "torch.nn.utils.convert_parameters": "chainrule.nn.utils.convert_parameters",
     "torch.optim": "chainrule.optim",
+    "torch.distributions": "chainrule.distributions",
+    "torch.distributions.constraints": "chainrule.distributions.constraints",
+    "torch.distributions.kl": "chainrule.distributions.kl",
     "torch.optim.lr_scheduler": "chainrule.optim.lr_scheduler",
     "torch.utils": "chainrule.utils",
     "torch.utils.data": "chainrule.utils.data",
@@ -182,7 +185,6 @@ def __getattr__(name: str):
 UNSUPPORTED: dict[str, dict[str, str]] = {
     "torch": {
         "fft": "NumPy's np.fft on t.detach().numpy() (not differentiable)",
-        "distributions": "cr.randn / cr.rand / cr.normal for samples; write log-probs by hand",
         "sparse": "dense tensors only",
         "jit": "run the Python code as it is; cr.compile replays a fixed graph faster",
         "amp": "float32 or float64 only (no mixed precision)",
