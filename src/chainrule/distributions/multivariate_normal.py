@@ -130,11 +130,12 @@ class MultivariateNormal(Distribution):
 
     @lazy_property
     def precision_matrix(self) -> Tensor:
-        from chainrule import eye
+        from chainrule.linalg import inv
 
+        # (L Lᵀ)⁻¹ read from the whole of L, as PyTorch's cholesky_inverse (whose gradient
+        # reaches L's upper triangle too)
         tril = self._unbroadcasted_scale_tril
-        inverse = _solve_lower(tril, eye(tril.shape[-1], dtype=tril.dtype))
-        return (inverse.transpose(-2, -1) @ inverse).expand(self._matrix_shape())
+        return inv(tril @ tril.transpose(-2, -1)).expand(self._matrix_shape())
 
     @property
     def mean(self) -> Tensor:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution
 from chainrule.distributions.utils import as_tensor_like, broadcast_all, is_number
@@ -75,7 +77,8 @@ class Uniform(Distribution):
         value = as_tensor_like(value, self.low)
         lb = self.low.le(value).type_as(self.low)
         ub = self.high.gt(value).type_as(self.low)
-        return (lb * ub).log() - (self.high - self.low).log()
+        with np.errstate(divide="ignore"):  # log(0) = -inf outside the support, as PyTorch
+            return (lb * ub).log() - (self.high - self.low).log()
 
     def cdf(self, value):
         if self._validate_args:
