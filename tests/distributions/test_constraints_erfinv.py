@@ -69,3 +69,19 @@ def test_erfinv_values_and_gradient_match_torch():
     assert cr.erfinv(cr.tensor([0.5])).dtype == cr.float32
     assert cr.erfinv(cr.tensor([0, 1])).dtype == cr.float32  # integers: the default float
     assert cr.gradcheck(cr.erfinv, cr.tensor([-0.6, 0.1, 0.8], dtype=cr.float64, requires_grad=True))
+
+
+def test_erfinv_second_derivative_matches_torch():
+    x = [-0.8, 0.1, 0.6]
+    mine = cr.tensor(x, dtype=cr.float64, requires_grad=True)
+    theirs = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    (grad,) = cr.autograd.grad(cr.erfinv(mine).sum(), mine, create_graph=True)
+    (expected,) = torch.autograd.grad(torch.erfinv(theirs).sum(), theirs, create_graph=True)
+    grad.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-11)
+
+
+def test_erfinv_tensor_method():
+    t = cr.tensor([-0.5, 0.25], dtype=cr.float64)
+    np.testing.assert_allclose(t.erfinv().numpy(), torch.tensor([-0.5, 0.25]).double().erfinv())

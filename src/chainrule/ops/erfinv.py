@@ -69,7 +69,8 @@ class Erfinv(Function):
 
     def backward_graph(self, grad):
         """The gradients as tensors in the graph (for second derivatives)."""
-        out = Tensor._make(self.out, False)
+        (x,) = self.parents
+        out = Erfinv.apply(x)  # in the graph, so a second derivative sees erfinv's own slope
         return (grad * _HALF_SQRT_PI * (out * out).exp(),)
 
 
