@@ -37,8 +37,9 @@ def test_values_and_gradients_match_torch(name):
 def test_finite_differences():
     gradcheck(
         # the differences step off the triangle: no validation
-        lambda loc, tril, v: MultivariateNormal(loc, scale_tril=tril, validate_args=False)
-        .log_prob(v),
+        lambda loc, tril, v: MultivariateNormal(loc, scale_tril=tril, validate_args=False).log_prob(
+            v
+        ),
         LOC,
         TRIL,
         VALUE[0],

@@ -8,8 +8,7 @@ import numpy as np
 
 from chainrule.autograd.function import Function
 from chainrule.ops._util import floating, operand
-from chainrule.ops.special import _erf_series
-from chainrule.ops.special import erfc
+from chainrule.ops.special import _erf_series, erfc
 from chainrule.tensor import Tensor
 
 _HALF_SQRT_PI = math.sqrt(math.pi) / 2
