@@ -127,6 +127,14 @@ _NN_MODULES = (
     "padding", "pixelshuffle", "pooling", "rnn", "sparse", "transformer", "upsampling", "utils",
 )  # fmt: skip
 ALIASES.update({f"torch.nn.modules.{name}": f"chainrule.nn.modules.{name}" for name in _NN_MODULES})
+# torch.distributions.<file> (from torch.distributions.normal import Normal): the same file names
+_DISTRIBUTIONS = (
+    "bernoulli", "categorical", "distribution", "independent", "multivariate_normal", "normal",
+    "one_hot_categorical", "uniform", "utils",
+)  # fmt: skip
+ALIASES.update(
+    {f"torch.distributions.{name}": f"chainrule.distributions.{name}" for name in _DISTRIBUTIONS}
+)
 _saved: dict = {}
 
 

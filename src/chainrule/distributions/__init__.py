@@ -35,3 +35,35 @@ __all__ = [
     "kl_divergence",
     "register_kl",
 ]
+
+# torch.distributions names chainrule does not have yet: NotSupportedError (an AttributeError
+# too) with the nearest spelling, as for the other PyTorch names chainrule lacks
+_NOT_YET = {
+    "Beta", "Binomial", "Cauchy", "Chi2", "ContinuousBernoulli", "Dirichlet", "Exponential",
+    "ExponentialFamily", "FisherSnedecor", "Gamma", "GeneralizedPareto", "Geometric", "Gumbel",
+    "HalfCauchy", "HalfNormal", "InverseGamma", "Kumaraswamy", "LKJCholesky", "Laplace",
+    "LogNormal", "LogisticNormal", "LowRankMultivariateNormal", "MixtureSameFamily",
+    "Multinomial", "NegativeBinomial", "Pareto", "RelaxedBernoulli", "RelaxedOneHotCategorical",
+    "StudentT", "Poisson", "VonMises", "Weibull", "Wishart", "TransformedDistribution",
+    "biject_to", "transform_to", "transforms",
+}  # fmt: skip
+_HINTS = {
+    "LowRankMultivariateNormal": "MultivariateNormal(loc, covariance_matrix=W @ W.mT + D)",
+    "HalfNormal": "Normal(0, scale) and abs() of its samples",
+    "LogNormal": "Normal(loc, scale) and exp() of its samples; log_prob(x) = "
+    "Normal.log_prob(log x) - log x",
+}
+
+
+def __getattr__(name: str):
+    if name in _NOT_YET:
+        from chainrule._nearest import message
+        from chainrule.errors import NotSupportedError
+
+        hint = _HINTS.get(
+            name,
+            "the distributions in docs/distributions.md: "
+            + ", ".join(n for n in __all__ if n[0].isupper() and n != "Distribution"),
+        )
+        raise NotSupportedError(message(f"torch.distributions.{name}", hint))
+    raise AttributeError(f"module 'chainrule.distributions' has no attribute {name!r}")
