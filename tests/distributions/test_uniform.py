@@ -85,3 +85,11 @@ def test_shapes_and_expand():
     assert d.batch_shape == (3,) and d.sample((2,)).shape == (2, 3)
     e = d.expand((4, 3))
     assert e.low.shape == (4, 3) and e.sample().shape == (4, 3)
+
+
+def test_support_repr_prints_scalar_bounds_as_numbers_as_torch():
+    mine = Uniform(0.0, 2.0).support
+    theirs = torch.distributions.Uniform(0.0, 2.0).support
+    assert repr(mine) == repr(theirs) == "Interval(lower_bound=0.0, upper_bound=2.0)"
+    with pytest.raises(ValueError, match=r"Expected parameter low .*LessThan\(upper_bound=1.0\)"):
+        Uniform(2.0, 1.0)

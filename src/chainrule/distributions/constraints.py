@@ -161,6 +161,13 @@ class _OneHot(Constraint):
         return ((value == 0) | (value == 1)).all(-1) & (value.sum(-1) == 1)
 
 
+def _show(bound) -> str:
+    # as PyTorch's f-string of a bound: a 0-d tensor prints as its number
+    if hasattr(bound, "dim") and bound.dim() == 0:
+        return str(bound.item())
+    return str(bound)
+
+
 def _bound(bound):
     # a bound may be a tensor (Uniform's low and high); compare as arrays
     return np.asarray(bound) if hasattr(bound, "shape") else bound
@@ -178,8 +185,8 @@ class _IntegerInterval(Constraint):
 
     def __repr__(self) -> str:
         return (
-            f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound}, "
-            f"upper_bound={self.upper_bound})"
+            f"{self.__class__.__name__[1:]}(lower_bound={_show(self.lower_bound)}, "
+            f"upper_bound={_show(self.upper_bound)})"
         )
 
 
@@ -193,7 +200,7 @@ class _IntegerGreaterThan(Constraint):
         return (value % 1 == 0) & (value >= _bound(self.lower_bound))
 
     def __repr__(self) -> str:
-        return f"IntegerGreaterThan(lower_bound={self.lower_bound})"
+        return f"IntegerGreaterThan(lower_bound={_show(self.lower_bound)})"
 
 
 class _Real(Constraint):
@@ -209,7 +216,7 @@ class _GreaterThan(Constraint):
         return _bound(self.lower_bound) < value
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__[1:]}(lower_bound={self.lower_bound})"
+        return f"{self.__class__.__name__[1:]}(lower_bound={_show(self.lower_bound)})"
 
 
 class _GreaterThanEq(_GreaterThan):
@@ -225,7 +232,7 @@ class _LessThan(Constraint):
         return value < _bound(self.upper_bound)
 
     def __repr__(self) -> str:
-        return f"LessThan(upper_bound={self.upper_bound})"
+        return f"LessThan(upper_bound={_show(self.upper_bound)})"
 
 
 class _Interval(_IntegerInterval):
