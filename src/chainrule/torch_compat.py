@@ -129,8 +129,8 @@ _NN_MODULES = (
 ALIASES.update({f"torch.nn.modules.{name}": f"chainrule.nn.modules.{name}" for name in _NN_MODULES})
 # torch.distributions.<file> (from torch.distributions.normal import Normal): the same file names
 _DISTRIBUTIONS = (
-    "bernoulli", "categorical", "distribution", "independent", "multivariate_normal", "normal",
-    "one_hot_categorical", "uniform", "utils",
+    "bernoulli", "categorical", "distribution", "exponential", "independent", "laplace",
+    "multivariate_normal", "normal", "one_hot_categorical", "uniform", "utils",
 )  # fmt: skip
 ALIASES.update(
     {f"torch.distributions.{name}": f"chainrule.distributions.{name}" for name in _DISTRIBUTIONS}

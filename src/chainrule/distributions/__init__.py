@@ -10,8 +10,10 @@ from chainrule.distributions import constraints
 from chainrule.distributions.bernoulli import Bernoulli
 from chainrule.distributions.categorical import Categorical
 from chainrule.distributions.distribution import Distribution
+from chainrule.distributions.exponential import Exponential
 from chainrule.distributions.independent import Independent
 from chainrule.distributions.kl import kl_divergence, register_kl
+from chainrule.distributions.laplace import Laplace
 from chainrule.distributions.multivariate_normal import MultivariateNormal
 from chainrule.distributions.normal import Normal
 from chainrule.distributions.one_hot_categorical import (
@@ -24,7 +26,9 @@ __all__ = [
     "Bernoulli",
     "Categorical",
     "Distribution",
+    "Exponential",
     "Independent",
+    "Laplace",
     "MultivariateNormal",
     "Normal",
     "OneHotCategorical",
@@ -39,9 +43,9 @@ __all__ = [
 # torch.distributions names chainrule does not have yet: NotSupportedError (an AttributeError
 # too) with the nearest spelling, as for the other PyTorch names chainrule lacks
 _NOT_YET = {
-    "Beta", "Binomial", "Cauchy", "Chi2", "ContinuousBernoulli", "Dirichlet", "Exponential",
+    "Beta", "Binomial", "Cauchy", "Chi2", "ContinuousBernoulli", "Dirichlet",
     "ExponentialFamily", "FisherSnedecor", "Gamma", "GeneralizedPareto", "Geometric", "Gumbel",
-    "HalfCauchy", "HalfNormal", "InverseGamma", "Kumaraswamy", "LKJCholesky", "Laplace",
+    "HalfCauchy", "HalfNormal", "InverseGamma", "Kumaraswamy", "LKJCholesky",
     "LogNormal", "LogisticNormal", "LowRankMultivariateNormal", "MixtureSameFamily",
     "Multinomial", "NegativeBinomial", "Pareto", "RelaxedBernoulli", "RelaxedOneHotCategorical",
     "StudentT", "Poisson", "VonMises", "Weibull", "Wishart", "TransformedDistribution",
