@@ -130,7 +130,8 @@ ALIASES.update({f"torch.nn.modules.{name}": f"chainrule.nn.modules.{name}" for n
 # torch.distributions.<file> (from torch.distributions.normal import Normal): the same file names
 _DISTRIBUTIONS = (
     "bernoulli", "categorical", "distribution", "exponential", "independent", "laplace",
-    "multivariate_normal", "normal", "one_hot_categorical", "uniform", "utils",
+    "multivariate_normal", "normal", "one_hot_categorical", "poisson", "uniform",
+    "utils",
 )  # fmt: skip
 ALIASES.update(
     {f"torch.distributions.{name}": f"chainrule.distributions.{name}" for name in _DISTRIBUTIONS}

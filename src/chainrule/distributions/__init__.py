@@ -20,6 +20,7 @@ from chainrule.distributions.one_hot_categorical import (
     OneHotCategorical,
     OneHotCategoricalStraightThrough,
 )
+from chainrule.distributions.poisson import Poisson
 from chainrule.distributions.uniform import Uniform
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Normal",
     "OneHotCategorical",
     "OneHotCategoricalStraightThrough",
+    "Poisson",
     "Uniform",
     "constraints",
     "kl",
@@ -48,7 +50,7 @@ _NOT_YET = {
     "HalfCauchy", "HalfNormal", "InverseGamma", "Kumaraswamy", "LKJCholesky",
     "LogNormal", "LogisticNormal", "LowRankMultivariateNormal", "MixtureSameFamily",
     "Multinomial", "NegativeBinomial", "Pareto", "RelaxedBernoulli", "RelaxedOneHotCategorical",
-    "StudentT", "Poisson", "VonMises", "Weibull", "Wishart", "TransformedDistribution",
+    "StudentT", "VonMises", "Weibull", "Wishart", "TransformedDistribution",
     "biject_to", "transform_to", "transforms",
 }  # fmt: skip
 _HINTS = {

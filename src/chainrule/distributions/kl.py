@@ -19,6 +19,7 @@ from chainrule.distributions.laplace import Laplace
 from chainrule.distributions.multivariate_normal import MultivariateNormal, kl_mvn_mvn
 from chainrule.distributions.normal import Normal
 from chainrule.distributions.one_hot_categorical import OneHotCategorical
+from chainrule.distributions.poisson import Poisson
 from chainrule.distributions.uniform import Uniform
 from chainrule.distributions.utils import sum_rightmost
 from chainrule.tensor import Tensor
@@ -167,6 +168,11 @@ def _kl_laplace_laplace(p, q):
     t2 = loc_abs_diff / q.scale
     t3 = scale_ratio * (-loc_abs_diff / p.scale).exp()
     return t1 + t2 + t3 - 1
+
+
+@register_kl(Poisson, Poisson)
+def _kl_poisson_poisson(p, q):
+    return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)
 
 
 @register_kl(Independent, Independent)
