@@ -98,3 +98,11 @@ def test_scalar_and_expand():
     assert e.batch_shape == (4, 2) and e.logits.shape == (4, 2)
     assert "probs" not in e.__dict__  # built only when asked, as torch's lazy property
     assert e.probs.shape == (4, 2)
+
+
+@pytest.mark.parametrize("probs", [1.5, -0.1, float("nan")])
+def test_sampling_bad_probabilities_raises_as_torch(probs):
+    with pytest.raises(RuntimeError, match=r"\[0, 1\]"):
+        Bernoulli(probs=cr.tensor([probs]), validate_args=False).sample()
+    with pytest.raises(RuntimeError):
+        torch.distributions.Bernoulli(probs=torch.tensor([probs]), validate_args=False).sample()

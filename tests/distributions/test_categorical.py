@@ -140,3 +140,12 @@ def test_straight_through_gradient_is_probs_gradient():
     probs = torch.softmax(t_logits, -1)
     (probs * torch.tensor([1.0, 2.0, 3.0]).double()).sum().backward()
     np.testing.assert_allclose(logits.grad.numpy(), t_logits.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("probs", [[float("nan"), 1.0], [-0.1, 1.0], [0.0, 0.0]])
+def test_sampling_bad_probabilities_raises_as_torch(probs):
+    # validation off, so the sampler itself must refuse (it picked a class silently before)
+    with pytest.raises(RuntimeError, match="probability tensor contains either"):
+        Categorical(probs=cr.tensor(probs), validate_args=False).sample()
+    with pytest.raises(RuntimeError, match="probability tensor contains either"):
+        torch.distributions.Categorical(probs=torch.tensor(probs), validate_args=False).sample()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution
 from chainrule.distributions.utils import (
@@ -91,6 +93,12 @@ class Bernoulli(Distribution):
         shape = self._extended_shape(sample_shape)
         with no_grad():
             probs = self.probs.detach()
+            array = np.asarray(probs)
+            if not ((array >= 0) & (array <= 1)).all():  # NaN included, as PyTorch's bernoulli
+                raise RuntimeError(
+                    "Bernoulli.sample: expected every probability in [0, 1] (NaN is not); "
+                    "validate_args=True names the offending values"
+                )
             return (rand(shape, dtype=probs.dtype) < probs.expand(shape)).type_as(probs)
 
     def log_prob(self, value):

@@ -109,6 +109,10 @@ class Categorical(Distribution):
         shape = self._extended_shape(sample_shape)
         probs = np.asarray(self.probs.detach(), dtype=np.float64).reshape(-1, self._num_events)
         count = int(np.prod(shape[: len(shape) - len(self._batch_shape)], dtype=np.int64))
+        if not (np.isfinite(probs).all() and (probs >= 0).all() and (probs.sum(-1) > 0).all()):
+            raise RuntimeError(  # PyTorch's multinomial refuses these too (validate_args=False)
+                "probability tensor contains either `inf`, `nan` or element < 0"
+            )
         rows = probs.shape[0]
         cdf = np.cumsum(probs, axis=-1)
         cdf /= cdf[:, -1:]
