@@ -172,3 +172,9 @@ def test_perplexity():
     d = Normal(cr.tensor([0.0], dtype=cr.float64), cr.tensor([2.0], dtype=cr.float64))
     t = torch.distributions.Normal(torch.tensor([0.0]).double(), torch.tensor([2.0]).double())
     np.testing.assert_allclose(d.perplexity().numpy(), t.perplexity().numpy(), rtol=1e-14)
+
+
+def test_sample_n_is_deprecated_as_torch():
+    d = Normal(cr.zeros(2), cr.ones(2))
+    with pytest.warns(FutureWarning, match="Use `sample\\(\\(n,\\)\\)` instead"):
+        assert d.sample_n(3).shape == (3, 2)

@@ -129,6 +129,15 @@ class Distribution:
             "False); use sample(), or a score-function estimator with log_prob"
         )
 
+    def sample_n(self, n: int) -> Tensor:
+        """Deprecated, as in PyTorch: ``sample((n,))``."""
+        warnings.warn(
+            "`sample_n(n)` will be deprecated. Use `sample((n,))` instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return self.sample((n,))
+
     def log_prob(self, value: Tensor) -> Tensor:
         raise NotImplementedError
 
