@@ -180,6 +180,8 @@ _LAZY = {
             "is_deterministic_algorithms_warn_only_enabled",
         )
     },
+    "distributions": ("chainrule.distributions", None),
+    "erfinv": ("chainrule.ops.erfinv", "erfinv"),
     "plot": ("chainrule.train.plot", None),
     "metrics": ("chainrule.train.metrics", None),
     "callbacks": ("chainrule.train.callbacks", None),

@@ -90,6 +90,11 @@ class TensorMethodsExtra:
     def arctan2(self, other):
         return self.atan2(other)
 
+    def erfinv(self):
+        from chainrule.ops.erfinv import erfinv
+
+        return erfinv(self)
+
     def ndimension(self) -> int:
         return self.dim()
 

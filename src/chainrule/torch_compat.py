@@ -104,6 +104,9 @@ ALIASES = {
     "torch.nn.utils.clip_grad": "chainrule.nn.utils.clip_grad",
     "torch.nn.utils.convert_parameters": "chainrule.nn.utils.convert_parameters",
     "torch.optim": "chainrule.optim",
+    "torch.distributions": "chainrule.distributions",
+    "torch.distributions.constraints": "chainrule.distributions.constraints",
+    "torch.distributions.kl": "chainrule.distributions.kl",
     "torch.optim.lr_scheduler": "chainrule.optim.lr_scheduler",
     "torch.utils": "chainrule.utils",
     "torch.utils.data": "chainrule.utils.data",
@@ -124,6 +127,15 @@ _NN_MODULES = (
     "padding", "pixelshuffle", "pooling", "rnn", "sparse", "transformer", "upsampling", "utils",
 )  # fmt: skip
 ALIASES.update({f"torch.nn.modules.{name}": f"chainrule.nn.modules.{name}" for name in _NN_MODULES})
+# torch.distributions.<file> (from torch.distributions.normal import Normal): the same file names
+_DISTRIBUTIONS = (
+    "bernoulli", "categorical", "distribution", "exponential", "independent", "laplace",
+    "multivariate_normal", "normal", "one_hot_categorical", "poisson", "uniform",
+    "utils",
+)  # fmt: skip
+ALIASES.update(
+    {f"torch.distributions.{name}": f"chainrule.distributions.{name}" for name in _DISTRIBUTIONS}
+)
 _saved: dict = {}
 
 
@@ -182,7 +194,6 @@ def __getattr__(name: str):
 UNSUPPORTED: dict[str, dict[str, str]] = {
     "torch": {
         "fft": "NumPy's np.fft on t.detach().numpy() (not differentiable)",
-        "distributions": "cr.randn / cr.rand / cr.normal for samples; write log-probs by hand",
         "sparse": "dense tensors only",
         "jit": "run the Python code as it is; cr.compile replays a fixed graph faster",
         "amp": "float32 or float64 only (no mixed precision)",

@@ -26,6 +26,7 @@ FAMILIES = [
     "conv",
     "pooling",
     "math",
+    "erfinv",
     "indexing",
     "norm",
     "loss_kl",

@@ -310,6 +310,20 @@ def func_functional_call(lib):
     return grads["weight"], grads["bias"]
 
 
+def distributions_log_prob(lib):
+    dist = lib.distributions
+    loc = lib.tensor([0.5, -1.0], dtype=lib.float64, requires_grad=True)
+    scale = lib.tensor([1.5, 0.3], dtype=lib.float64, requires_grad=True)
+    logits = lib.tensor([[0.2, -1.0, 2.0]], dtype=lib.float64, requires_grad=True)
+    normal, categorical = dist.Normal(loc, scale), dist.Categorical(logits=logits)
+    total = normal.log_prob(lib.tensor([0.1, 0.2], dtype=lib.float64)).sum()
+    total = total + normal.entropy().sum() + categorical.entropy().sum()
+    total = total + dist.kl_divergence(normal, dist.Normal(loc.detach() * 0, 1.0)).sum()
+    total = total + categorical.log_prob(lib.tensor([2])).sum()
+    total.backward()
+    return total, loc.grad, scale.grad, logits.grad
+
+
 def kthvalue_ties(lib):
     t = lib.tensor([[1.0, 2.0, 1.0, 2.0, 1.0, 0.0, 2.0, 1.0], [3.0, 3.0, 3.0, 1.0, 3.0, 3.0, 1, 3]])
     return lib.kthvalue(t, 4, 1)
@@ -1056,6 +1070,12 @@ ROWS = [
     ("Autograd", "autograd.functional.vjp / jvp / vhp / hvp", functional_products, ""),
     ("Autograd", "torch.func.grad / vmap / jacrev / hessian", func_transforms, ""),
     ("Autograd", "torch.func.functional_call (grad of a params dict)", func_functional_call, ""),
+    (
+        "Autograd",
+        "torch.distributions Normal / Categorical log_prob, entropy, kl_divergence",
+        distributions_log_prob,
+        "samples come from chainrule's generator (not PyTorch's bits)",
+    ),
     ("nn", "nn.Linear (forward, weight layout)", linear_forward, ""),
     ("nn", "nn.Sequential state_dict keys", linear_state_dict_keys, ""),
     ("nn", "Module.state_dict() entries share memory", state_dict_shares_memory, ""),
@@ -1141,7 +1161,6 @@ ROWS = [
 # PyTorch names that chainrule reports as not supported, with the nearest spelling
 NOT_YET = [
     ("torch", "fft"),
-    ("torch", "distributions"),
     ("torch", "jit"),
     ("torch", "amp"),
 ]
