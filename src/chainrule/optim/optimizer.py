@@ -268,14 +268,7 @@ class Optimizer:
                 )
             for idx, p in zip(saved["params"], group["params"]):
                 by_index[int(idx)] = p
-            new_group = {}
-            for key, value in saved.items():
-                if key == "params":
-                    continue
-                if isinstance(value, list) and isinstance(group.get(key), tuple):
-                    value = tuple(value)  # JSON turns tuples (betas) into lists
-                new_group[key] = value
-            self._validate(new_group)
+            new_group = _saved_group(self, i, saved, group)
             new_group["params"] = group["params"]
             new_groups.append(new_group)
 
@@ -433,6 +426,45 @@ def check_betas(owner: str, betas: Any) -> None:
         raise ValueError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
     check_unit_interval(owner, "betas[0]", betas[0])
     check_unit_interval(owner, "betas[1]", betas[1])
+
+
+def _saved_group(optimizer, i: int, saved: dict, group: dict) -> dict:
+    """Parameter group ``i`` of a state dict as a group of ``optimizer`` (without "params").
+
+    A saved group without one of this optimizer's on/off options (``amsgrad``, ``maximize``,
+    ... from an older PyTorch) takes the default, as PyTorch's ``__setstate__`` does; one
+    without a numeric hyperparameter was saved by another optimizer, and is refused.
+    """
+    name = type(optimizer).__name__
+    missing = [
+        key
+        for key, value in optimizer.defaults.items()
+        if key not in saved and not isinstance(value, bool) and value is not None
+    ]
+    if missing:
+        raise ValueError(
+            f"{name}.load_state_dict: saved parameter group {i} has no "
+            f"{', '.join(map(repr, missing))}, which {name} needs: the state dict was saved by "
+            f"another optimizer (its group has {sorted(k for k in saved if k != 'params')}); "
+            f"load it into the optimizer class that saved it"
+        )
+    new_group = {}
+    for key, value in saved.items():
+        if key == "params":
+            continue
+        if isinstance(value, list) and isinstance(group.get(key), tuple):
+            value = tuple(value)  # JSON turns tuples (betas) into lists
+        new_group[key] = value
+    for key, value in optimizer.defaults.items():
+        new_group.setdefault(key, value)
+    lr = new_group.get("lr")
+    if isinstance(lr, numbers.Real) and not isinstance(lr, bool) and lr < 0:
+        # A scheduler can leave a negative lr that the optimizer steps with (OneCycleLR's
+        # linear anneal at its last step, a LambdaLR), as PyTorch's; its checkpoint must load.
+        optimizer._validate({**new_group, "lr": -lr})
+    else:
+        optimizer._validate(new_group)
+    return new_group
 
 
 def _plain_state_value(key: str, value: Any) -> Any:
