@@ -128,6 +128,12 @@ class LRScheduler:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self._last_lr})"
 
 
+class _LRScheduler(LRScheduler):
+    """PyTorch's old name of :class:`LRScheduler`, which custom schedulers written before
+    PyTorch 2.0 subclass (``class Warmup(lr_scheduler._LRScheduler)``); a subclass, as in
+    PyTorch, so its ``__name__`` stays ``_LRScheduler``."""
+
+
 def _integer(owner: str, name: str, value: Any, low: int = 1) -> int:
     """An integer argument ``>= low``: ``int``, NumPy integers and integral floats (``2.0``)
     are taken, as PyTorch takes them; a fraction or a bool is refused with the argument named."""
