@@ -403,6 +403,14 @@ def effective_grad(
 
 
 def check_number(owner: str, key: str, value: Any) -> float:
+    if hasattr(value, "shape") and not isinstance(value, numbers.Real):
+        # PyTorch takes a 1-element tensor lr (for capturable / compiled steps) and reads it
+        # at every step; taking its value once would ignore later in-place changes, silently
+        raise TypeError(
+            f"{owner}: a tensor-valued {key} is not supported (PyTorch takes one for "
+            f"capturable, fused or compiled steps, which chainrule does not have); pass a "
+            f"Python number, float(value), and set it in optimizer.param_groups to change it"
+        )
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {key} must be a number, got {value!r}")
     return float(value)
