@@ -29,6 +29,7 @@ __all__ = [
     "Adagrad",
     "Adadelta",
     "lr_scheduler",
+    "swa_utils",
 ]
 
 # PyTorch optimizers chainrule lacks, with the nearest one it has
@@ -43,6 +44,10 @@ _MISSING = {
 
 
 def __getattr__(name: str):
+    if name == "swa_utils":  # imports nn, which would be a cycle at import time
+        import importlib
+
+        return importlib.import_module("chainrule.optim.swa_utils")
     if name in _MISSING:
         raise NotSupportedError(
             f"torch.optim.{name} is not supported by chainrule; nearest: {_MISSING[name]}; "
