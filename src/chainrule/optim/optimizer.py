@@ -14,6 +14,8 @@ from chainrule.autograd.grad_face import GRAPH_GRADS, detach_graph_grad
 from chainrule.autograd.grad_mode import enable_grad
 from chainrule.autograd.inplace import note_step
 from chainrule.errors import DTypeError, ShapeError
+from chainrule.optim import optimizer_hooks
+from chainrule.optim.optimizer_hooks import OptimizerHookMethods
 from chainrule.tensor import Tensor
 
 
@@ -38,7 +40,7 @@ def check_implementation_flags(optimizer, flags: dict) -> None:
             )
 
 
-class Optimizer:
+class Optimizer(OptimizerHookMethods):
     """Base class of every optimizer: parameter groups, per-parameter state, save and load.
 
     A subclass passes its hyperparameters as ``defaults``, checks them in :meth:`_validate` and
@@ -227,6 +229,7 @@ class Optimizer:
         for a snapshot). The groups are shallow copies. Values are NumPy arrays, ints
         (``step``), floats, bools and tuples.
         """
+        optimizer_hooks.run_state_dict_pre_hooks(self)
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -237,7 +240,9 @@ class Optimizer:
                 saved["params"].append(index[id(p)])
             groups.append(saved)
         state = {index[id(p)]: p_state for p, p_state in self.state.items() if id(p) in index}
-        return {"state": state, "param_groups": groups}
+        return optimizer_hooks.run_state_dict_post_hooks(
+            self, {"state": state, "param_groups": groups}
+        )
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the state saved by :meth:`state_dict` (hyperparameters included).
@@ -247,6 +252,8 @@ class Optimizer:
         that went through JSON (as strings and lists) are accepted.
         """
         name = type(self).__name__
+        if isinstance(state_dict, dict):
+            state_dict = optimizer_hooks.run_load_pre_hooks(self, dict(state_dict))
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
             raise ValueError(
                 f"{name}.load_state_dict: expected a dict with keys 'state' and 'param_groups' "
@@ -295,6 +302,7 @@ class Optimizer:
         self.param_groups = new_groups
         self.state = state
         self._workspace = {}
+        optimizer_hooks.run_load_post_hooks(self)
 
     # ---- helpers for step() ------------------------------------------------------------------
     def _next_step(self, p, *buffers: str, **values) -> tuple[dict, int]:
