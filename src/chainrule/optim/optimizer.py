@@ -290,7 +290,9 @@ class Optimizer(OptimizerHookMethods):
             p_state = {}
             for key, value in saved_state.items():
                 value = _plain_state_value(key, value)  # e.g. a state_dict saved by PyTorch
-                if isinstance(value, (np.ndarray, list, Tensor)):
+                if isinstance(value, Tensor):
+                    value = _loaded_tensor(key, value, p)
+                elif isinstance(value, (np.ndarray, list)):
                     value = np.array(np.asarray(value), dtype=p.array.dtype, copy=True)
                     if value.shape != p.array.shape:
                         raise ShapeError(
@@ -481,6 +483,16 @@ def _saved_group(optimizer, i: int, saved: dict, group: dict) -> dict:
     else:
         optimizer._validate(new_group)
     return new_group
+
+
+def _loaded_tensor(key: str, value: Tensor, p: Tensor) -> Tensor:
+    """A chainrule Tensor in a saved state (a custom optimizer's ``state["buf"] =
+    cr.zeros_like(p)``) comes back as a Tensor, copied, with PyTorch's policy: floating values
+    take the parameter's dtype (``step`` keeps its own); any shape, as PyTorch's."""
+    array = np.array(value.array, copy=True)
+    if array.dtype.kind == "f" and key != "step":
+        array = array.astype(p.array.dtype, copy=False)
+    return Tensor._make(array, False)
 
 
 def _plain_state_value(key: str, value: Any) -> Any:
