@@ -446,6 +446,15 @@ def check_betas(owner: str, betas: Any) -> None:
     check_unit_interval(owner, "betas[1]", betas[1])
 
 
+class SavedByAnotherOptimizer(ValueError):
+    """``load_state_dict`` got the state dict of another optimizer class: a saved group lacks
+    the hyperparameter ``key`` (the first one missing)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
 def _saved_group(optimizer, i: int, saved: dict, group: dict) -> dict:
     """Parameter group ``i`` of a state dict as a group of ``optimizer`` (without "params").
 
@@ -460,11 +469,12 @@ def _saved_group(optimizer, i: int, saved: dict, group: dict) -> dict:
         if key not in saved and not isinstance(value, bool) and value is not None
     ]
     if missing:
-        raise ValueError(
+        raise SavedByAnotherOptimizer(
+            missing[0],
             f"{name}.load_state_dict: saved parameter group {i} has no "
             f"{', '.join(map(repr, missing))}, which {name} needs: the state dict was saved by "
             f"another optimizer (its group has {sorted(k for k in saved if k != 'params')}); "
-            f"load it into the optimizer class that saved it"
+            f"load it into the optimizer class that saved it",
         )
     new_group = {}
     for key, value in saved.items():
