@@ -105,6 +105,7 @@ ALIASES = {
     "torch.nn.utils.convert_parameters": "chainrule.nn.utils.convert_parameters",
     "torch.optim": "chainrule.optim",
     "torch.optim.lr_scheduler": "chainrule.optim.lr_scheduler",
+    "torch.optim.swa_utils": "chainrule.optim.swa_utils",
     "torch.utils": "chainrule.utils",
     "torch.utils.data": "chainrule.utils.data",
     "torch.autograd": "chainrule.autograd",
