@@ -11,6 +11,7 @@ from chainrule.optim.adadelta import Adadelta
 from chainrule.optim.adagrad import Adagrad
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.adamax import Adamax
+from chainrule.optim.lbfgs import LBFGS
 from chainrule.optim.nadam import NAdam
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.radam import RAdam
@@ -28,6 +29,7 @@ __all__ = [
     "RMSprop",
     "Adagrad",
     "Adadelta",
+    "LBFGS",
     "lr_scheduler",
     "swa_utils",
 ]
@@ -39,7 +41,6 @@ _MISSING = {
     "Muon": "SGD(momentum=..., nesterov=True)",
     "Rprop": "RMSprop",
     "ASGD": "SGD",
-    "LBFGS": "Adam, or scipy.optimize.minimize on t.detach().numpy() (not a chainrule optimizer)",
 }
 
 
