@@ -11,11 +11,13 @@ from chainrule.optim.adadelta import Adadelta
 from chainrule.optim.adagrad import Adagrad
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.adamax import Adamax
+from chainrule.optim.asgd import ASGD
 from chainrule.optim.lbfgs import LBFGS
 from chainrule.optim.nadam import NAdam
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.radam import RAdam
 from chainrule.optim.rmsprop import RMSprop
+from chainrule.optim.rprop import Rprop
 from chainrule.optim.sgd import SGD
 
 __all__ = [
@@ -30,6 +32,8 @@ __all__ = [
     "Adagrad",
     "Adadelta",
     "LBFGS",
+    "Rprop",
+    "ASGD",
     "lr_scheduler",
     "swa_utils",
 ]
@@ -39,8 +43,6 @@ _MISSING = {
     "Adafactor": "AdamW",
     "SparseAdam": "Adam (dense gradients only)",
     "Muon": "SGD(momentum=..., nesterov=True)",
-    "Rprop": "RMSprop",
-    "ASGD": "SGD",
 }
 
 
