@@ -117,3 +117,10 @@ def test_lbfgs_refuses_what_torch_refuses():
         opt.step(None)
     with pytest.raises(ValueError, match="line_search_fn"):
         optim.LBFGS([w], line_search_fn="armijo")
+
+
+def test_explain_names_lbfgs_instead_of_a_missing_closure():
+    model = cr.nn.Linear(2, 1)
+    x, y = np.ones((1, 2), np.float32), np.ones((1, 1), np.float32)
+    with pytest.raises(TypeError, match="LBFGS's step\\(closure\\)"):  # was: missing 'closure'
+        cr.explain(model, x, y, cr.nn.MSELoss(), optimizer=optim.LBFGS(model.parameters()))
