@@ -124,3 +124,10 @@ def test_explain_names_lbfgs_instead_of_a_missing_closure():
     x, y = np.ones((1, 2), np.float32), np.ones((1, 1), np.float32)
     with pytest.raises(TypeError, match="LBFGS's step\\(closure\\)"):  # was: missing 'closure'
         cr.explain(model, x, y, cr.nn.MSELoss(), optimizer=optim.LBFGS(model.parameters()))
+
+
+def test_fit_names_lbfgs_instead_of_a_missing_closure():
+    model = cr.nn.Linear(2, 1)
+    x, y = np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)
+    with pytest.raises(TypeError, match="fit: LBFGS needs step\\(closure\\)"):
+        cr.fit(model, (x, y), cr.nn.MSELoss(), optim.LBFGS(model.parameters()), epochs=1)
