@@ -8,6 +8,7 @@ changes the learning rate over time.
 from chainrule.errors import NotSupportedError
 from chainrule.optim import lr_scheduler
 from chainrule.optim.adadelta import Adadelta
+from chainrule.optim.adafactor import Adafactor
 from chainrule.optim.adagrad import Adagrad
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.adamax import Adamax
@@ -34,13 +35,13 @@ __all__ = [
     "LBFGS",
     "Rprop",
     "ASGD",
+    "Adafactor",
     "lr_scheduler",
     "swa_utils",
 ]
 
 # PyTorch optimizers chainrule lacks, with the nearest one it has
 _MISSING = {
-    "Adafactor": "AdamW",
     "SparseAdam": "Adam (dense gradients only)",
     "Muon": "SGD(momentum=..., nesterov=True)",
 }

@@ -73,6 +73,8 @@ class Optimizer(OptimizerHookMethods):
 
     # PyTorch's implementation switches the constructor takes (check_implementation_flags)
     implementation_flags: tuple[str, ...] = ("foreach", "differentiable")
+    # state arrays not shaped like their parameter (load_state_dict checks the others)
+    state_shapes_own: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -294,7 +296,7 @@ class Optimizer(OptimizerHookMethods):
                     value = _loaded_tensor(key, value, p)
                 elif isinstance(value, (np.ndarray, list)):
                     value = np.array(np.asarray(value), dtype=p.array.dtype, copy=True)
-                    if value.shape != p.array.shape:
+                    if value.shape != p.array.shape and key not in self.state_shapes_own:
                         raise ShapeError(
                             f"{name}.load_state_dict: state {key!r} of parameter {idx} has shape "
                             f"{value.shape}, the parameter has shape {p.array.shape}"
