@@ -46,34 +46,19 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
 
 
 def _bracket_phase(obj_func, x, t, d, f, g, gtd, c1, c2, max_ls):
-    """Grow the step until an interval holds a point that satisfies the Wolfe conditions."""
+    """Grow the step until an interval holds a point that satisfies the Wolfe conditions:
+    ``(bracket, its f, its g, its gtd, done, line-search iterations, evaluations)``."""
     f_new, g_new = obj_func(x, t, d)
     evals, gtd_new = 1, g_new.dot(d)
     t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
     ls_iter = 0
     while ls_iter < max_ls:
         if f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev):
-            return (
-                [t_prev, t],
-                [f_prev, f_new],
-                [g_prev, g_new.copy()],
-                [gtd_prev, gtd_new],
-                False,
-                ls_iter,
-                evals,
-            )
+            break
         if abs(gtd_new) <= -c2 * gtd:
             return [t], [f_new], [g_new], None, True, ls_iter, evals
         if gtd_new >= 0:
-            return (
-                [t_prev, t],
-                [f_prev, f_new],
-                [g_prev, g_new.copy()],
-                [gtd_prev, gtd_new],
-                False,
-                ls_iter,
-                evals,
-            )
+            break
         min_step, max_step = t + 0.01 * (t - t_prev), t * 10
         tmp = t
         t = _cubic_interpolate(
@@ -84,7 +69,10 @@ def _bracket_phase(obj_func, x, t, d, f, g, gtd, c1, c2, max_ls):
         evals += 1
         gtd_new = g_new.dot(d)
         ls_iter += 1
-    return [0, t], [f, f_new], [g, g_new], None, False, ls_iter, evals  # fmt: skip
+    else:  # out of evaluations: PyTorch's bracket from 0
+        return [0, t], [f, f_new], [g, g_new], None, False, ls_iter, evals
+    bracket_gtd = [gtd_prev, gtd_new]
+    return [t_prev, t], [f_prev, f_new], [g_prev, g_new.copy()], bracket_gtd, False, ls_iter, evals
 
 
 def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
