@@ -59,6 +59,7 @@ CASES = [
     dict(line_search_fn="strong_wolfe", history_size=3, max_iter=15),
     dict(line_search_fn="strong_wolfe", max_eval=6),
     dict(lr=0.8, history_size=2, tolerance_change=1e-5),
+    dict(max_iter=8, max_eval=8 * 1.25),  # a float, as PyTorch's old default
 ]
 
 

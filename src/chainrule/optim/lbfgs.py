@@ -189,10 +189,11 @@ class LBFGS(Optimizer):
         check_min("LBFGS", "lr", options["lr"])
         check_number("LBFGS", "tolerance_grad", options["tolerance_grad"])
         check_number("LBFGS", "tolerance_change", options["tolerance_change"])
-        for key in ("max_iter", "max_eval", "history_size"):
+        for key in ("max_iter", "history_size"):
             value = options[key]
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"LBFGS: {key} must be an integer >= 1, got {value!r}")
+        check_min("LBFGS", "max_eval", options["max_eval"], low=1)  # PyTorch's old 1.25·max_iter
         if options["line_search_fn"] not in (None, "strong_wolfe"):
             raise ValueError(
                 f"LBFGS: line_search_fn must be None or 'strong_wolfe', got "
