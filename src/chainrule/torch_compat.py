@@ -108,6 +108,7 @@ ALIASES = {
     "torch.distributions.constraints": "chainrule.distributions.constraints",
     "torch.distributions.kl": "chainrule.distributions.kl",
     "torch.optim.lr_scheduler": "chainrule.optim.lr_scheduler",
+    "torch.optim.swa_utils": "chainrule.optim.swa_utils",
     "torch.utils": "chainrule.utils",
     "torch.utils.data": "chainrule.utils.data",
     "torch.autograd": "chainrule.autograd",

@@ -68,6 +68,8 @@ def _optimizer_reason(optimizer) -> str | None:
 
     if type(optimizer) not in (SGD, Adam) and type(optimizer).__name__ != "AdamW":
         return f"optimizer {type(optimizer).__name__} has no fused update (SGD, Adam, AdamW do)"
+    if "step" in vars(optimizer):  # register_step_pre_hook/post_hook wrapped its step
+        return "the optimizer has step hooks, which the fused update would skip"
     for group in optimizer.param_groups:
         if group.get("maximize") or group.get("amsgrad"):
             return "maximize= and amsgrad= have no fused update"

@@ -19,6 +19,7 @@ from chainrule.errors import ModelFormatError
 from chainrule.io import format as fmt
 from chainrule.io import model as model_io
 from chainrule.io.state_json import _decode, _Encoder
+from chainrule.optim.optimizer import SavedByAnotherOptimizer
 
 KEY_CHECKPOINT = "chainrule.checkpoint"
 _SECTIONS = ("optimizer", "scheduler", "state")
@@ -100,10 +101,11 @@ def load_checkpoint(path: str | os.PathLike, model, optimizer=None, scheduler=No
             if obj is not None:
                 try:
                     obj.load_state_dict(parts[name])
-                except KeyError as exc:  # a bare key name alone would say nothing
+                except (KeyError, SavedByAnotherOptimizer) as exc:  # a bare key says nothing
+                    key = repr(exc.key) if isinstance(exc, SavedByAnotherOptimizer) else exc
                     raise ModelFormatError(
                         f"{source}: {name} state does not fit {type(obj).__name__}: the saved "
-                        f"state has no {exc} entry, so it comes from another {name} type; "
+                        f"state has no {key} entry, so it comes from another {name} type; "
                         f"create the {name} the checkpoint was saved with"
                     ) from None
                 except Exception as exc:

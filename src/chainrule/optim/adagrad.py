@@ -74,10 +74,12 @@ class Adagrad(Optimizer):
             check_min("Adagrad", key, options[key])
 
     def _init_state(self, param, group):
-        # As in PyTorch, the accumulator exists from the start (it need not begin at zero).
+        # As in PyTorch, the accumulator exists from the start (it need not begin at zero),
+        # and starts at the constructor's value even where a group sets its own: PyTorch
+        # reads self.defaults here, and a port must give its numbers.
         self.state[param] = {
             "step": 0,
-            "sum": np.full_like(param.array, float(group["initial_accumulator_value"])),
+            "sum": np.full_like(param.array, float(self.defaults["initial_accumulator_value"])),
         }
 
     def step(self, closure=None):

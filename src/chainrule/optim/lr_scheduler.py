@@ -18,7 +18,7 @@ from chainrule.optim.factor_lr import ConstantLR, LambdaLR, MultiplicativeLR, Po
 from chainrule.optim.one_cycle import OneCycleLR
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.plateau import ReduceLROnPlateau
-from chainrule.optim.scheduler_base import LRScheduler, _integer
+from chainrule.optim.scheduler_base import LRScheduler, _integer, _LRScheduler  # noqa: F401
 from chainrule.optim.warm_restarts import CosineAnnealingWarmRestarts
 
 __all__ = [

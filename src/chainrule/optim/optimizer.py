@@ -14,6 +14,8 @@ from chainrule.autograd.grad_face import GRAPH_GRADS, detach_graph_grad
 from chainrule.autograd.grad_mode import enable_grad
 from chainrule.autograd.inplace import note_step
 from chainrule.errors import DTypeError, ShapeError
+from chainrule.optim import optimizer_hooks
+from chainrule.optim.optimizer_hooks import OptimizerHookMethods
 from chainrule.tensor import Tensor
 
 
@@ -38,7 +40,7 @@ def check_implementation_flags(optimizer, flags: dict) -> None:
             )
 
 
-class Optimizer:
+class Optimizer(OptimizerHookMethods):
     """Base class of every optimizer: parameter groups, per-parameter state, save and load.
 
     A subclass passes its hyperparameters as ``defaults``, checks them in :meth:`_validate` and
@@ -71,6 +73,8 @@ class Optimizer:
 
     # PyTorch's implementation switches the constructor takes (check_implementation_flags)
     implementation_flags: tuple[str, ...] = ("foreach", "differentiable")
+    # state arrays not shaped like their parameter (load_state_dict checks the others)
+    state_shapes_own: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -227,6 +231,7 @@ class Optimizer:
         for a snapshot). The groups are shallow copies. Values are NumPy arrays, ints
         (``step``), floats, bools and tuples.
         """
+        optimizer_hooks.run_state_dict_pre_hooks(self)
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -237,7 +242,9 @@ class Optimizer:
                 saved["params"].append(index[id(p)])
             groups.append(saved)
         state = {index[id(p)]: p_state for p, p_state in self.state.items() if id(p) in index}
-        return {"state": state, "param_groups": groups}
+        return optimizer_hooks.run_state_dict_post_hooks(
+            self, {"state": state, "param_groups": groups}
+        )
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the state saved by :meth:`state_dict` (hyperparameters included).
@@ -247,6 +254,8 @@ class Optimizer:
         that went through JSON (as strings and lists) are accepted.
         """
         name = type(self).__name__
+        if isinstance(state_dict, dict):
+            state_dict = optimizer_hooks.run_load_pre_hooks(self, dict(state_dict))
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
             raise ValueError(
                 f"{name}.load_state_dict: expected a dict with keys 'state' and 'param_groups' "
@@ -268,14 +277,7 @@ class Optimizer:
                 )
             for idx, p in zip(saved["params"], group["params"]):
                 by_index[int(idx)] = p
-            new_group = {}
-            for key, value in saved.items():
-                if key == "params":
-                    continue
-                if isinstance(value, list) and isinstance(group.get(key), tuple):
-                    value = tuple(value)  # JSON turns tuples (betas) into lists
-                new_group[key] = value
-            self._validate(new_group)
+            new_group = _saved_group(self, i, saved, group)
             new_group["params"] = group["params"]
             new_groups.append(new_group)
 
@@ -290,9 +292,11 @@ class Optimizer:
             p_state = {}
             for key, value in saved_state.items():
                 value = _plain_state_value(key, value)  # e.g. a state_dict saved by PyTorch
-                if isinstance(value, (np.ndarray, list, Tensor)):
+                if isinstance(value, Tensor):
+                    value = _loaded_tensor(key, value, p)
+                elif isinstance(value, (np.ndarray, list)):
                     value = np.array(np.asarray(value), dtype=p.array.dtype, copy=True)
-                    if value.shape != p.array.shape:
+                    if value.shape != p.array.shape and key not in self.state_shapes_own:
                         raise ShapeError(
                             f"{name}.load_state_dict: state {key!r} of parameter {idx} has shape "
                             f"{value.shape}, the parameter has shape {p.array.shape}"
@@ -302,6 +306,7 @@ class Optimizer:
         self.param_groups = new_groups
         self.state = state
         self._workspace = {}
+        optimizer_hooks.run_load_post_hooks(self)
 
     # ---- helpers for step() ------------------------------------------------------------------
     def _next_step(self, p, *buffers: str, **values) -> tuple[dict, int]:
@@ -410,6 +415,14 @@ def effective_grad(
 
 
 def check_number(owner: str, key: str, value: Any) -> float:
+    if hasattr(value, "shape") and not isinstance(value, numbers.Real):
+        # PyTorch takes a 1-element tensor lr (for capturable / compiled steps) and reads it
+        # at every step; taking its value once would ignore later in-place changes, silently
+        raise TypeError(
+            f"{owner}: a tensor-valued {key} is not supported (PyTorch takes one for "
+            f"capturable, fused or compiled steps, which chainrule does not have); pass a "
+            f"Python number, float(value), and set it in optimizer.param_groups to change it"
+        )
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {key} must be a number, got {value!r}")
     return float(value)
@@ -433,6 +446,65 @@ def check_betas(owner: str, betas: Any) -> None:
         raise ValueError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
     check_unit_interval(owner, "betas[0]", betas[0])
     check_unit_interval(owner, "betas[1]", betas[1])
+
+
+class SavedByAnotherOptimizer(ValueError):
+    """``load_state_dict`` got the state dict of another optimizer class: a saved group lacks
+    the hyperparameter ``key`` (the first one missing)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
+def _saved_group(optimizer, i: int, saved: dict, group: dict) -> dict:
+    """Parameter group ``i`` of a state dict as a group of ``optimizer`` (without "params").
+
+    A saved group without one of this optimizer's on/off options (``amsgrad``, ``maximize``,
+    ... from an older PyTorch) takes the default, as PyTorch's ``__setstate__`` does; one
+    without a numeric hyperparameter was saved by another optimizer, and is refused.
+    """
+    name = type(optimizer).__name__
+    missing = [
+        key
+        for key, value in optimizer.defaults.items()
+        if key not in saved and not isinstance(value, bool) and value is not None
+    ]
+    if missing:
+        raise SavedByAnotherOptimizer(
+            missing[0],
+            f"{name}.load_state_dict: saved parameter group {i} has no "
+            f"{', '.join(map(repr, missing))}, which {name} needs: the state dict was saved by "
+            f"another optimizer (its group has {sorted(k for k in saved if k != 'params')}); "
+            f"load it into the optimizer class that saved it",
+        )
+    new_group = {}
+    for key, value in saved.items():
+        if key == "params":
+            continue
+        if isinstance(value, list) and isinstance(group.get(key), tuple):
+            value = tuple(value)  # JSON turns tuples (betas) into lists
+        new_group[key] = value
+    for key, value in optimizer.defaults.items():
+        new_group.setdefault(key, value)
+    lr = new_group.get("lr")
+    if isinstance(lr, numbers.Real) and not isinstance(lr, bool) and lr < 0:
+        # A scheduler can leave a negative lr that the optimizer steps with (OneCycleLR's
+        # linear anneal at its last step, a LambdaLR), as PyTorch's; its checkpoint must load.
+        optimizer._validate({**new_group, "lr": -lr})
+    else:
+        optimizer._validate(new_group)
+    return new_group
+
+
+def _loaded_tensor(key: str, value: Tensor, p: Tensor) -> Tensor:
+    """A chainrule Tensor in a saved state (a custom optimizer's ``state["buf"] =
+    cr.zeros_like(p)``) comes back as a Tensor, copied, with PyTorch's policy: floating values
+    take the parameter's dtype (``step`` keeps its own); any shape, as PyTorch's."""
+    array = np.array(value.array, copy=True)
+    if array.dtype.kind == "f" and key != "step":
+        array = array.astype(p.array.dtype, copy=False)
+    return Tensor._make(array, False)
 
 
 def _plain_state_value(key: str, value: Any) -> Any:

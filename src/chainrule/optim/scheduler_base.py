@@ -7,6 +7,7 @@ epoch) and ``needs_metric`` (``step`` takes the monitored value, e.g. the valida
 from __future__ import annotations
 
 import copy
+import functools
 import numbers
 import warnings
 from typing import Any
@@ -99,14 +100,30 @@ class LRScheduler:
             )
         self._update_lr(epoch)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # chainrule's own schedulers warn when get_lr() is called outside step(), as
+        # PyTorch's do (a user's get_lr is left alone, as in PyTorch)
+        get_lr = cls.__dict__.get("get_lr")
+        if get_lr is not None and cls.__module__.startswith("chainrule.optim."):
+            cls.get_lr = _warn_outside_step(get_lr)
+
+    def _within_step(self, compute) -> list:
+        """``compute()`` (get_lr or the closed form), as step() calls it: without the warning."""
+        self._get_lr_called_within_step = True
+        try:
+            return compute()
+        finally:
+            self._get_lr_called_within_step = False
+
     def _update_lr(self, epoch: int | None = None) -> None:
         if epoch is None:
             self.last_epoch += 1
-            values = self.get_lr()
+            values = self._within_step(self.get_lr)
         else:
             self.last_epoch = epoch
             closed_form = getattr(self, "_get_closed_form_lr", None)
-            values = closed_form() if closed_form is not None else self.get_lr()
+            values = self._within_step(closed_form or self.get_lr)
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
@@ -126,6 +143,28 @@ class LRScheduler:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self._last_lr})"
+
+
+def _warn_outside_step(get_lr):
+    @functools.wraps(get_lr)
+    def get_lr_checked(self):
+        if not self.__dict__.get("_get_lr_called_within_step", False):
+            warnings.warn(
+                "To get the last learning rate computed by the scheduler, please use "
+                "`get_last_lr()` (get_lr() outside step() computes the next rate from the "
+                "current one, as in PyTorch)",
+                UserWarning,
+                stacklevel=2,
+            )
+        return get_lr(self)
+
+    return get_lr_checked
+
+
+class _LRScheduler(LRScheduler):
+    """PyTorch's old name of :class:`LRScheduler`, which custom schedulers written before
+    PyTorch 2.0 subclass (``class Warmup(lr_scheduler._LRScheduler)``); a subclass, as in
+    PyTorch, so its ``__name__`` stays ``_LRScheduler``."""
 
 
 def _integer(owner: str, name: str, value: Any, low: int = 1) -> int:

@@ -102,6 +102,12 @@ def check_model_loss_optimizer(model, data, loss_fn, optimizer) -> None:
             f"fit: optimizer must have step() and zero_grad(), e.g. "
             f"optim.Adam(model.parameters(), lr=0.01); got {type(optimizer).__name__}"
         )
+    if type(optimizer).__name__ == "LBFGS":  # its step(closure) re-evaluates the loss itself
+        raise TypeError(
+            "fit: LBFGS needs step(closure) over the full batch, which fit's per-batch step "
+            "does not give; write the loop: def closure(): opt.zero_grad(); loss = "
+            "loss_fn(model(X), y); loss.backward(); return loss, then opt.step(closure)"
+        )
     groups = getattr(optimizer, "param_groups", None)
     if not isinstance(groups, list) or not hasattr(model, "parameters"):
         return

@@ -24,6 +24,12 @@ def twin_factory(optimizer, model):
             f"explain(optimizer=...) takes a chainrule.optim optimizer built over the model's "
             f"parameters (optim.Adam(model.parameters(), ...)), got {type(optimizer).__name__}"
         )
+    if type(optimizer).__name__ == "LBFGS":  # its step needs a closure and runs many of them
+        raise TypeError(
+            "explain(optimizer=...) shows one update from the explained gradients; LBFGS's "
+            "step(closure) re-evaluates the loss many times, so it has no such update; "
+            "explain with optim.SGD or optim.Adam instead"
+        )
     groups = parameter_names_by_group(optimizer, model, "explain(optimizer=...)", "explained")
     # a snapshot: state_dict()'s entries are the optimizer's live state, as PyTorch's
     saved = copy.deepcopy(optimizer.state_dict())

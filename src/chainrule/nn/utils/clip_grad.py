@@ -163,8 +163,10 @@ def clip_grad_norm_(
     return total
 
 
-def clip_grad_value_(parameters, clip_value: float, **_) -> None:
+def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     """Clip every gradient element into ``[-clip_value, clip_value]``, in place.
+
+    ``foreach`` (PyTorch's choice of kernel) is accepted and changes nothing.
 
     Example:
         >>> import chainrule as cr
