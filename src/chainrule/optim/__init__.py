@@ -8,13 +8,17 @@ changes the learning rate over time.
 from chainrule.errors import NotSupportedError
 from chainrule.optim import lr_scheduler
 from chainrule.optim.adadelta import Adadelta
+from chainrule.optim.adafactor import Adafactor
 from chainrule.optim.adagrad import Adagrad
 from chainrule.optim.adam import Adam, AdamW
 from chainrule.optim.adamax import Adamax
+from chainrule.optim.asgd import ASGD
+from chainrule.optim.lbfgs import LBFGS
 from chainrule.optim.nadam import NAdam
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.radam import RAdam
 from chainrule.optim.rmsprop import RMSprop
+from chainrule.optim.rprop import Rprop
 from chainrule.optim.sgd import SGD
 
 __all__ = [
@@ -28,18 +32,18 @@ __all__ = [
     "RMSprop",
     "Adagrad",
     "Adadelta",
+    "Rprop",
+    "ASGD",
+    "Adafactor",
+    "LBFGS",
     "lr_scheduler",
     "swa_utils",
 ]
 
 # PyTorch optimizers chainrule lacks, with the nearest one it has
 _MISSING = {
-    "Adafactor": "AdamW",
     "SparseAdam": "Adam (dense gradients only)",
     "Muon": "SGD(momentum=..., nesterov=True)",
-    "Rprop": "RMSprop",
-    "ASGD": "SGD",
-    "LBFGS": "Adam, or scipy.optimize.minimize on t.detach().numpy() (not a chainrule optimizer)",
 }
 
 
