@@ -98,7 +98,7 @@ class Adafactor(Optimizer):
         loss = self._run_closure(closure)
         for group in self.param_groups:
             lr, d = float(group["lr"]), float(group["d"])
-            eps1, eps2 = group["eps"]
+            eps1, eps2 = (None if e is None else float(e) for e in group["eps"])
             for p in group["params"]:
                 grad = self._grad_of(p)
                 if grad is None:
@@ -109,7 +109,7 @@ class Adafactor(Optimizer):
                 t = state["step"] = state["step"] + 1
                 one_minus_beta2 = float(t) ** float(group["beta2_decay"])
                 rho = min(lr, 1.0 / float(t) ** 0.5)
-                alpha = max(float(eps2), _rms(p.array)) * rho
+                alpha = max(eps2, _rms(p.array)) * rho
                 if group["weight_decay"] != 0:
                     p.array *= 1.0 - lr * float(group["weight_decay"])
                 work, update = self._scratch(p.array, 2)

@@ -54,6 +54,7 @@ class ASGD(Optimizer):
     """
 
     implementation_flags = ("foreach", "capturable", "differentiable")
+    number_state = ("step", "eta", "mu")
 
     def __init__(
         self,

@@ -71,6 +71,9 @@ class Optimizer:
 
     # PyTorch's implementation switches the constructor takes (check_implementation_flags)
     implementation_flags: tuple[str, ...] = ("foreach", "differentiable")
+    # State entries that are numbers, not arrays shaped like the parameter: a 0-d tensor in a
+    # PyTorch state dict is one of these, or the state of a 0-d parameter (NAdam's mu_product)
+    number_state: tuple[str, ...] = ("step", "mu_product")
 
     def __init__(
         self,
@@ -290,6 +293,8 @@ class Optimizer:
             p_state = {}
             for key, value in saved_state.items():
                 value = _plain_state_value(key, value)  # e.g. a state_dict saved by PyTorch
+                if p.array.ndim == 0 and key not in self.number_state:
+                    value = _zero_dim(value)
                 if isinstance(value, (np.ndarray, list, Tensor)):
                     value = np.array(np.asarray(value), dtype=p.array.dtype, copy=True)
                     if value.shape != p.array.shape:
@@ -433,6 +438,14 @@ def check_betas(owner: str, betas: Any) -> None:
         raise ValueError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
     check_unit_interval(owner, "betas[0]", betas[0])
     check_unit_interval(owner, "betas[1]", betas[1])
+
+
+def _zero_dim(value: Any) -> Any:
+    """A number as a 0-d array: the state of a 0-d parameter (Adam's exp_avg of a scalar
+    weight) comes from PyTorch as a 0-d tensor, which ``_plain_state_value`` made a number."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return np.array(value)
+    return value
 
 
 def _plain_state_value(key: str, value: Any) -> Any:
