@@ -38,7 +38,8 @@ def _classes() -> dict:
 
     return {cls.__name__: cls for cls in (
         optim.SGD, optim.Adam, optim.AdamW, optim.NAdam, optim.RAdam, optim.Adamax,
-        optim.RMSprop, optim.Adagrad,
+        optim.RMSprop, optim.Adagrad, optim.Adadelta, optim.Rprop, optim.ASGD, optim.Adafactor,
+        optim.LBFGS,
     )}  # fmt: skip
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from chainrule.errors import ShapeError
 from chainrule.optim.optimizer import (
     Optimizer,
+    _plain_state_value,
     check_implementation_flags,
     check_min,
     check_number,
@@ -159,7 +160,7 @@ class Adafactor(Optimizer):
             shape = list(data.shape)
             if len(shape) > 1:
                 shape[reduced] = 1
-            value = np.array(value, dtype=data.dtype, copy=True)
+            value = np.array(_plain_state_value(key, value), dtype=data.dtype, copy=True)
             if value.shape != tuple(shape):
                 raise ShapeError(
                     f"Adafactor.load_state_dict: state {key!r} of a parameter of shape "

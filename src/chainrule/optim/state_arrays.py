@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chainrule.optim.optimizer import Optimizer, _plain_state_value
+from chainrule.optim.optimizer import Optimizer
 
 
 def load_special_state(
@@ -18,8 +18,8 @@ def load_special_state(
 ) -> None:
     """``optimizer.load_state_dict(state_dict)`` with the state entries named in ``keys``
     (every entry, for ``None``) given to ``convert(param, key, value)`` instead of the base
-    class's cast-and-shape check (a torch tensor arrives as a NumPy array, a 0-d one as a
-    number). ``state_dict`` itself is not modified."""
+    class's cast-and-shape check; values arrive as saved (torch tensors included).
+    ``state_dict`` itself is not modified."""
     if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
         Optimizer.load_state_dict(optimizer, state_dict)  # (raises the base class's error)
         return
@@ -37,6 +37,6 @@ def load_special_state(
         p = by_index[int(idx)]
         state = optimizer.state[p]
         for key, value in entries.items():
-            state[key] = convert(p, key, _plain_state_value(key, value))
+            state[key] = convert(p, key, value)
         # the saved order of the keys, as the base class keeps it
         optimizer.state[p] = {k: state[k] for k in state_dict["state"][idx] if k in state}
