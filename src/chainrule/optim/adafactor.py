@@ -34,8 +34,8 @@ class Adafactor(Optimizer):
             V ← β̂·V + (1 − β̂)·G²                                 (state "variance")
         U = G / √max(V, ε₁²) ;   θ ← θ − α_t · U / max(1, RMS(U)/d)
 
-    ε₁ = None uses the machine epsilon of the parameter's dtype (of a group's first parameter,
-    as in PyTorch).
+    ε₁ = None uses the machine epsilon of the parameter's dtype (that of the group's first
+    parameter with a gradient, for the whole group, as in PyTorch).
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
