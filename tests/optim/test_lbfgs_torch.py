@@ -320,7 +320,7 @@ def test_lbfgs_bad_arguments_raise(kwargs, match):
         optim.LBFGS([cr.zeros(2, requires_grad=True)], **kwargs)
 
 
-def test_lbfgs_bad_lr_raises_torch_error_type():
+def test_torch_lbfgs_errors_that_ours_mirror_or_bring_forward():
     with pytest.raises(ValueError):
         torch.optim.LBFGS([torch.zeros(2, requires_grad=True)], lr=-1.0)
     # PyTorch accepts an unknown line search and fails at the first step with a RuntimeError;
