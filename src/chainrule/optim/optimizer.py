@@ -75,6 +75,9 @@ class Optimizer(OptimizerHookMethods):
     implementation_flags: tuple[str, ...] = ("foreach", "differentiable")
     # state arrays not shaped like their parameter (load_state_dict checks the others)
     state_shapes_own: tuple[str, ...] = ()
+    # State entries that are numbers, not arrays shaped like the parameter: a 0-d tensor in a
+    # PyTorch state dict is one of these, or the state of a 0-d parameter (NAdam's mu_product)
+    number_state: tuple[str, ...] = ("step", "mu_product")
 
     def __init__(
         self,
@@ -292,6 +295,8 @@ class Optimizer(OptimizerHookMethods):
             p_state = {}
             for key, value in saved_state.items():
                 value = _plain_state_value(key, value)  # e.g. a state_dict saved by PyTorch
+                if p.array.ndim == 0 and key not in self.number_state:
+                    value = _zero_dim(value)
                 if isinstance(value, Tensor):
                     value = _loaded_tensor(key, value, p)
                 elif isinstance(value, (np.ndarray, list)):
@@ -505,6 +510,14 @@ def _loaded_tensor(key: str, value: Tensor, p: Tensor) -> Tensor:
     if array.dtype.kind == "f" and key != "step":
         array = array.astype(p.array.dtype, copy=False)
     return Tensor._make(array, False)
+
+
+def _zero_dim(value: Any) -> Any:
+    """A number as a 0-d array: the state of a 0-d parameter (Adam's exp_avg of a scalar
+    weight) comes from PyTorch as a 0-d tensor, which ``_plain_state_value`` made a number."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return np.array(value)
+    return value
 
 
 def _plain_state_value(key: str, value: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Rprop: resilient backpropagation, PyTorch's variant (per-element step sizes, signs only)."""
+"""Rprop: per-weight step sizes that grow while the gradient keeps its sign and shrink when
+it flips; only the sign of the gradient moves the weight."""
 
 from __future__ import annotations
 
@@ -6,34 +7,44 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from chainrule.optim.optimizer import Optimizer, check_implementation_flags, check_min
+from chainrule.optim.optimizer import (
+    Optimizer,
+    check_implementation_flags,
+    check_min,
+    check_number,
+    effective_grad,
+)
 
 
 class Rprop(Optimizer):
-    r"""Resilient backpropagation (Riedmiller & Braun, 1993), as ``torch.optim.Rprop``.
+    r"""Resilient backpropagation (Riedmiller & Braun, 1993), PyTorch's variant.
 
-    Each element keeps its own step size Δ (starting at ``lr``) and moves by the sign of its
-    gradient only (``maximize`` uses −∇)::
+    Every element keeps its own step size Δ (``step_size``, Δ_0 = lr) and the gradient of the
+    previous step g_prev (``prev``, 0 at first). With g = ∇ (``maximize`` uses −∇)::
 
-        s   = sign(∇_t · ∇_{t−1})
-        Δ_t = clip(Δ_{t−1} · (η₊ if s > 0, η₋ if s < 0, 1 if s = 0), Δ_min, Δ_max)
-        ∇_t ← 0 where s < 0            (the step after a sign change is skipped)
-        θ  ← θ − sign(∇_t) · Δ_t
+        Δ ← min(Δ·η₊, Δ_max)            where g·g_prev > 0   (the same sign again: speed up)
+        Δ ← max(Δ·η₋, Δ_min); g ← 0     where g·g_prev < 0   (the sign flipped: overshot)
+        Δ unchanged                     where g·g_prev = 0
+        θ ← θ − Δ·sign(g) ;   g_prev ← g
+
+    The learning rate only sets the first step size, as in PyTorch: a later change of
+    ``lr`` (a scheduler) does not reach a parameter that has already stepped.
 
     Args:
         params: tensors to optimize, or dicts defining parameter groups.
-        lr: the starting step size Δ₀.
-        etas: (η₋, η₊), with 0 < η₋ < 1 < η₊.
-        step_sizes: (Δ_min, Δ_max).
+        lr: Δ_0, the initial step size of every element.
+        etas: (η₋, η₊) with 0 < η₋ < 1 < η₊, the factors that shrink and grow Δ.
+        step_sizes: (Δ_min, Δ_max), the bounds of Δ.
         maximize: climb the objective instead of descending.
 
     Example:
         >>> import chainrule as cr
+        >>> from chainrule import optim
         >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
-        >>> opt = cr.optim.Rprop([w], lr=0.1)
+        >>> opt = optim.Rprop([w], lr=0.1)
         >>> (w * w).sum().backward()
-        >>> opt.step()
-        >>> [round(v, 4) for v in w.tolist()]
+        >>> opt.step()  # the first step is lr against the sign of the gradient
+        >>> [round(x, 4) for x in w.data.tolist()]
         [0.9, -1.9]
     """
 
@@ -50,43 +61,64 @@ class Rprop(Optimizer):
         **implementation,  # PyTorch's foreach=, capturable=... (check_implementation_flags)
     ):
         check_implementation_flags(self, implementation)
-        defaults = dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), maximize=maximize)
+        defaults = dict(
+            lr=lr, etas=_pair(etas, "etas"), step_sizes=_pair(step_sizes, "step_sizes"),
+            maximize=maximize,
+        )  # fmt: skip
         super().__init__(params, defaults)
 
     def _validate(self, options):
         check_min("Rprop", "lr", options["lr"])
-        etas = options["etas"]
-        if len(etas) != 2 or not 0.0 < etas[0] < 1.0 < etas[1]:
-            raise ValueError(f"Rprop: etas must be (etaminus, etaplus) with 0 < etaminus < 1 < "
-                             f"etaplus, got {etas}")  # fmt: skip
-        if len(options["step_sizes"]) != 2:
-            raise ValueError(f"Rprop: step_sizes must be (min, max), got {options['step_sizes']}")
+        eta_minus, eta_plus = _pair(options["etas"], "etas")
+        check_number("Rprop", "etas[0]", eta_minus)
+        check_number("Rprop", "etas[1]", eta_plus)
+        if not 0.0 < eta_minus < 1.0 < eta_plus:
+            raise ValueError(
+                f"Rprop: etas must be (eta_minus, eta_plus) with 0 < eta_minus < 1 < eta_plus, "
+                f"got {options['etas']!r}"
+            )
+        low, high = _pair(options["step_sizes"], "step_sizes")
+        check_number("Rprop", "step_sizes[0]", low)
+        check_number("Rprop", "step_sizes[1]", high)
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient (see the class docstring)."""
         loss = self._run_closure(closure)
         for group in self.param_groups:
-            etaminus, etaplus = (float(e) for e in group["etas"])
-            step_min, step_max = (float(s) for s in group["step_sizes"])
+            eta_minus, eta_plus = (float(e) for e in group["etas"])
+            low, high = (float(s) for s in group["step_sizes"])
             for p in group["params"]:
                 grad = self._grad_of(p)
                 if grad is None:
                     continue
-                state = self.state[p]
+                state = self.state.get(p)
                 if not state:
-                    state.update(step=0, prev=np.zeros_like(p.array),
-                                 step_size=np.full_like(p.array, float(group["lr"])))  # fmt: skip
+                    state = self.state[p] = {
+                        "step": 0,
+                        "prev": np.zeros_like(p.array),
+                        "step_size": np.full_like(p.array, float(group["lr"])),
+                    }
                 state["step"] += 1
-                grad = -grad if group["maximize"] else grad.copy()
-                sign = np.sign(grad * state["prev"])
-                # PyTorch's order of masked writes, which leaves a NaN product NaN
-                sign[sign > 0] = etaplus
-                sign[sign < 0] = etaminus
-                sign[sign == 0] = 1
-                step_size = state["step_size"]
-                step_size *= sign
-                np.clip(step_size, step_min, step_max, out=step_size)
-                grad[sign == etaminus] = 0
-                p.array -= np.sign(grad) * step_size
-                state["prev"][...] = grad
+                work, factor = self._scratch(p.array, 2)
+                g = effective_grad(p.array, grad, 0.0, group["maximize"], out=work)
+                prev, step_size = state["prev"], state["step_size"]
+
+                np.sign(np.multiply(g, prev, out=factor), out=factor)
+                flipped = factor < 0
+                factor[factor > 0] = eta_plus
+                factor[flipped] = eta_minus
+                factor[factor == 0] = 1.0  # (a NaN stays NaN, as in PyTorch)
+                step_size *= factor
+                np.clip(step_size, low, high, out=step_size)
+
+                # after a sign flip the element rests a step: its gradient counts as zero
+                np.copyto(prev, g)
+                prev[flipped] = 0.0
+                p.array -= np.multiply(np.sign(prev, out=factor), step_size, out=factor)
         return loss
+
+
+def _pair(value, key: str) -> tuple:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"Rprop: {key} must be a pair of numbers, got {value!r}")
+    return tuple(value)
