@@ -313,3 +313,14 @@ def _warn_if_sorted_by_class(y, split_at: int, validation_split: float, values: 
             UserWarning,
             stacklevel=6,  # the caller of cr.fit (fit → _prepare → _loaders → split_validation)
         )
+
+
+def skip_shuffles(loader, seeded, epochs: int) -> None:
+    """Draw the shuffles of ``epochs`` skipped epochs from ``seeded``, the private generator of
+    ``fit(seed=...)``: with ``initial_epoch=k`` the resumed run then shuffles epoch k as the
+    uninterrupted run did (seeded afresh, it would shuffle it as epoch 0). A backup that was
+    restored has set the generator's state itself, and a user's DataLoader keeps its own."""
+    if seeded is None or loader.generator is not seeded or not loader.shuffle:
+        return
+    for _ in range(max(epochs, 0)):
+        seeded.numpy.permutation(len(loader.dataset))  # what DataLoader draws each epoch

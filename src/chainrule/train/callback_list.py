@@ -41,6 +41,7 @@ class CallbackList:
                     f"{owner}: callbacks must be Callback objects, got {type(cb).__name__}"
                 )
         self._index_batch_hooks()
+        self._model = None
 
     def _index_batch_hooks(self) -> None:
         self._batch_begin = [cb for cb in self.callbacks if _overrides(cb, "on_batch_begin")]
@@ -59,6 +60,7 @@ class CallbackList:
         self._index_batch_hooks()
 
     def set_context(self, model, optimizer, params: dict, display=None) -> None:
+        self._model = model
         for cb in self.callbacks:
             cb.set_context(model, optimizer, params, display)
 
@@ -109,12 +111,17 @@ class CallbackList:
 
     def stop_after_batch(self) -> bool:
         """Whether a batch-level callback asked to stop (checked after every batch)."""
-        return any(cb.stop_training for cb in self._batch_end)
+        return any(cb.stop_training for cb in self._batch_end) or self.model_asks_to_stop()
 
     @property
     def stop_training(self) -> bool:
         """Whether any callback asked to stop."""
-        return any(cb.stop_training for cb in self.callbacks)
+        return any(cb.stop_training for cb in self.callbacks) or self.model_asks_to_stop()
+
+    def model_asks_to_stop(self) -> bool:
+        """Keras's way to stop, ``self.model.stop_training = True`` in a callback, honoured
+        (it was a plain attribute of the module that nothing read: training went on)."""
+        return self._model is not None and vars(self._model).get("stop_training") is True
 
     def findings(self) -> list:
         """What the callbacks found (e.g. the diagnosis), in callback order."""

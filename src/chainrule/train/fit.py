@@ -33,6 +33,7 @@ from chainrule.train.batches import (
     input_dtype,
     loader_for,
     regression_targets,
+    skip_shuffles,
     split_validation,
     split_weighted,
     target_array,
@@ -483,7 +484,9 @@ def fit(
             ``False``: silent; ``"bar"``/``"lines"`` to force one.
         shuffle: reshuffle the training samples every epoch.
         seed: shuffle with a private generator seeded with this (default: the global
-            generator, seeded by ``cr.manual_seed``).
+            generator, seeded by ``cr.manual_seed``). With ``initial_epoch=k`` it first draws
+            the shuffles of the ``k`` epochs skipped, so a resumed run shuffles as the
+            uninterrupted one.
         generator: a :class:`chainrule.Generator` to shuffle with (for exact resume, save and
             restore its state).
         initial_epoch: the epoch to start from when resuming a run (the model, optimizer,
@@ -545,8 +548,9 @@ def fit(
     check_model_loss_optimizer(model, data, loss_fn, optimizer)
     check_run_arguments(epochs, initial_epoch, validation_split, validation_data)
     data, sample_weight = _weights_in(data, sample_weight)
+    seeded = None
     if generator is None and seed is not None:
-        generator = Generator(seed)
+        generator = seeded = Generator(seed)
     run = SimpleNamespace(
         model=model,
         loss_fn=loss_fn,
@@ -565,9 +569,13 @@ def fit(
     )
     run.callbacks = CallbackList(run.user_callbacks)
     _prepare(run, data, validation_data, validation_split, metrics, batch_size, shuffle, generator)
+    if not any(b.resumed_epoch is not None for b in run.backups) and run.dist is None:
+        skip_shuffles(run.train_loader, seeded, min(int(initial_epoch), run.epochs))
     run.compiled = _compiled_steps(run)
     was_training = getattr(model, "training", True)
     model.train()
+    if "stop_training" in vars(model):  # set by a callback of an earlier run, as Keras resets it
+        model.stop_training = False
     run.display.train_begin(run.epochs, run.steps, run.initial_epoch)
     try:
         run.callbacks.on_train_begin()
