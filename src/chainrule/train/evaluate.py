@@ -26,7 +26,7 @@ from chainrule.train.batches import (
     target_array,
 )
 from chainrule.train.fit_arguments import check_loss_fn
-from chainrule.train.loss_targets import check_loss_targets, value_targets
+from chainrule.train.loss_targets import check_loss_targets, loss_targets, value_targets
 from chainrule.train.weighting import weighted_loss
 
 __all__ = ["evaluate", "predict"]
@@ -53,11 +53,15 @@ def output_threshold(loss_fn, model) -> float:
     return 0.5 if getattr(_last_module(model), "produces", None) == "probability" else 0.0
 
 
-def make_metrics(metrics, threshold) -> list:
-    """Metric objects from names, objects or functions; reserved and repeated names refused."""
+def make_metrics(metrics, threshold, loss_fn=None) -> list:
+    """Metric objects from names, objects or functions; reserved and repeated names refused.
+    With a BCE loss, outputs of several columns are labels of their own (multi-label)."""
     if isinstance(metrics, (str, _metrics.Metric)) or callable(metrics):
         metrics = (metrics,)
     made = [_metrics.get(m, threshold) for m in (metrics or ())]
+    if loss_fn is not None and loss_targets(loss_fn) == "probabilities":
+        for m in made:
+            m.multilabel = True
     names = [m.name for m in made]
     for name in names:
         if name in RESERVED or name.startswith("val_"):
@@ -117,7 +121,7 @@ def evaluate(model, data, loss_fn=None, metrics=DEFAULT_METRICS, batch_size: int
         regression_targets(loader) or value_targets(loss_fn, loader)
     ):
         metrics = ()
-    metric_objs = make_metrics(metrics, threshold)
+    metric_objs = make_metrics(metrics, threshold, loss_fn)
     was_training = getattr(model, "training", False)
     try:
         return score(model, loader, loss_fn, metric_objs, dtype, threshold)

@@ -241,7 +241,7 @@ def _prepare(run, data, validation_data, validation_split, metrics, batch_size, 
         regression_targets(run.train_loader) or value_targets(run.loss_fn, run.train_loader)
     ):
         metrics = ()
-    run.train_metrics = make_metrics(metrics, run.threshold)
+    run.train_metrics = make_metrics(metrics, run.threshold, run.loss_fn)
     run.val_metrics = [m.clone() for m in run.train_metrics]
     run.steps = len(run.train_loader)
     params = _params(run)
