@@ -53,6 +53,7 @@ from chainrule.train.fit_arguments import (
     check_model_loss_optimizer,
     check_positional,
     check_run_arguments,
+    check_scheduler,
 )
 from chainrule.train.guard import FiniteGuard, bad_rows, describe_rows, source_rows
 from chainrule.train.history import History
@@ -547,6 +548,7 @@ def fit(
     check_positional(data, loss_fn, optimizer, misplaced)
     check_model_loss_optimizer(model, data, loss_fn, optimizer)
     check_run_arguments(epochs, initial_epoch, validation_split, validation_data)
+    check_scheduler(scheduler, optimizer)
     data, sample_weight = _weights_in(data, sample_weight)
     seeded = None
     if generator is None and seed is not None:

@@ -15,7 +15,13 @@ import numpy as np
 from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
-__all__ = ["check_loss_fn", "check_model_loss_optimizer", "check_positional", "check_run_arguments"]
+__all__ = [
+    "check_loss_fn",
+    "check_model_loss_optimizer",
+    "check_positional",
+    "check_run_arguments",
+    "check_scheduler",
+]
 
 _ARRAY = (np.ndarray, Tensor, list)
 
@@ -152,4 +158,28 @@ def _check_one_input(X, y) -> None:
             f"several (forward(x, lengths)); fit calls model(x) with one input. Compute the "
             f"rest inside forward (a padded batch's lengths: (x != 0).sum(1)), stack the inputs "
             f"into one array, or write the training loop yourself (docs/training.md)"
+        )
+
+
+def check_scheduler(scheduler, optimizer) -> None:
+    """Refuse a scheduler that would change nothing or the wrong way, silently: one built over
+    another optimizer (the run's rate never moves), and a ``ReduceLROnPlateau(mode="max")``,
+    which ``fit`` steps with ``val_loss`` (or ``loss``): it cut the rate while the loss fell."""
+    if scheduler is None:
+        return
+    own = getattr(scheduler, "optimizer", optimizer)
+    if own is not optimizer:
+        raise ValueError(
+            f"fit: the scheduler {type(scheduler).__name__} was built over another optimizer "
+            "than the one fit trains with, so the learning rate would never change; build it "
+            "over this one: scheduler = StepLR(optimizer, ...)"
+        )
+    if getattr(scheduler, "needs_metric", False) and getattr(scheduler, "mode", "min") != "min":
+        raise ValueError(
+            f"fit: {type(scheduler).__name__}(mode={scheduler.mode!r}) is stepped with val_loss "
+            "(loss without validation data), which falls as training improves: mode='max' "
+            "would cut the learning rate at every plateau of a falling loss; use mode='min', "
+            "or to follow a metric such as val_accuracy, leave scheduler= out and step it from "
+            "a callback: LambdaCallback(on_epoch_end=lambda epoch, logs: "
+            "sched.step(logs['val_accuracy']))"
         )
