@@ -23,6 +23,7 @@ import inspect
 import io
 import math
 import os
+import string
 import warnings
 
 import numpy as np
@@ -59,6 +60,35 @@ def _check_monitor(callback: str, monitor: str, params: dict) -> None:
     raise ValueError(
         f"{callback} monitors {monitor!r}, which this run does not log; it logs "
         f"{', '.join(keys)}{hint}"
+    )
+
+
+def _check_path_fields(path: str, params: dict) -> None:
+    """Refuse, before the first epoch, a ModelCheckpoint path whose ``{fields}`` the logs will
+    not fill: ``{val_loss}`` without validation data was a bare ``KeyError`` after an epoch."""
+    keys = params.get("metrics")
+    if keys is None:
+        return
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(path) if name is not None]
+    except ValueError as exc:
+        raise ValueError(
+            f"ModelCheckpoint: path {path!r} is not a format string ({exc}); write a literal "
+            "brace as {{ or }}"
+        ) from None
+    fields = {name.split(".")[0].split("[")[0] for name in names}
+    unknown = sorted(fields - {"epoch", *keys})
+    if not unknown:
+        return
+    named = ", ".join(
+        f"{{{k}}}" if k and not k.isdigit() else "{} (a positional field)" for k in unknown
+    )
+    hint = ""
+    if any(k.startswith("val_") for k in unknown) and not params.get("do_validation"):
+        hint = "; this run has no validation data (pass validation_data or validation_split)"
+    raise ValueError(
+        f"ModelCheckpoint: path {path!r} names {named}, which this run does not log; it can "
+        f"name {{epoch}} and {', '.join(f'{{{k}}}' for k in keys)}{hint}"
     )
 
 
@@ -229,6 +259,7 @@ class ModelCheckpoint(_Monitor, Callback):
     def on_train_begin(self, logs=None):
         if self.save_best_only:
             _check_monitor("ModelCheckpoint", self.monitor, self.params)
+        _check_path_fields(self.path, self.params)
         if not self._restored:
             self.best = self._initial_best()
         self._restored = False
