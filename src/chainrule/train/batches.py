@@ -285,6 +285,18 @@ def split_validation(data, validation_split: float, weights=None, values: bool =
     return (*parts, (weights[:split_at], weights[split_at:]))
 
 
+def _by_chance(labels: np.ndarray, split_at: int, missing, held) -> bool:
+    """Whether rows in random order give such a split 1 time in 100 or more: every held-out
+    row of one class (Σ shareₖ^m over classes, m rows held out), or every row of a class held
+    out ((m/n)^count for each class the training part lacks)."""
+    classes, counts = np.unique(labels, return_counts=True)
+    n, m = len(labels), len(labels) - split_at
+    if len(missing):
+        count = dict(zip(classes.tolist(), counts.tolist()))
+        return all((m / n) ** count[c] >= 0.01 for c in missing.tolist())
+    return len(held) == 1 and float(((counts / n) ** m).sum()) >= 0.01
+
+
 def _warn_if_sorted_by_class(y, split_at: int, validation_split: float, values: bool) -> None:
     """Warn when the held-out rows are not a sample of the classes: data sorted by class (an
     image folder, the MNIST sample) gives a validation part of the last class(es) only, and a
@@ -300,6 +312,8 @@ def _warn_if_sorted_by_class(y, split_at: int, validation_split: float, values: 
         return
     train, held = np.unique(labels[:split_at]), np.unique(labels[split_at:])
     missing = np.setdiff1d(held, train)
+    if _by_chance(labels, split_at, missing, held):
+        return  # a random order does this often: a validation row or two, a class of one row
     if len(missing) or (len(held) == 1 and len(train) > 1):
         what = (
             f"hold class(es) {', '.join(str(v) for v in missing[:5])} that the training rows lack"

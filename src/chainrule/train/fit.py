@@ -50,6 +50,7 @@ from chainrule.train.evaluate import (
     score,
 )
 from chainrule.train.fit_arguments import (
+    callback_list,
     check_model_loss_optimizer,
     check_positional,
     check_run_arguments,
@@ -548,7 +549,7 @@ def fit(
     check_positional(data, loss_fn, optimizer, misplaced)
     check_model_loss_optimizer(model, data, loss_fn, optimizer)
     check_run_arguments(epochs, initial_epoch, validation_split, validation_data)
-    check_scheduler(scheduler, optimizer)
+    check_scheduler(scheduler, optimizer, seed, generator)
     data, sample_weight = _weights_in(data, sample_weight)
     seeded = None
     if generator is None and seed is not None:
@@ -565,7 +566,7 @@ def fit(
         distributed=distributed,
         compile=mode_of(compile),
         dtype=input_dtype(model),
-        user_callbacks=list(callbacks or ()),
+        user_callbacks=callback_list(callbacks),
         final_logs={},
         sample_weight=sample_weight,
     )

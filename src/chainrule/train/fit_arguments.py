@@ -16,6 +16,7 @@ from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
 __all__ = [
+    "callback_list",
     "check_loss_fn",
     "check_model_loss_optimizer",
     "check_positional",
@@ -161,10 +162,24 @@ def _check_one_input(X, y) -> None:
         )
 
 
-def check_scheduler(scheduler, optimizer) -> None:
+def callback_list(callbacks) -> list:
+    """``callbacks`` as a list: one callback given alone is taken as ``[callback]`` (as one
+    metric name is); it was a bare "object is not iterable"."""
+    from chainrule.train.callback import Callback
+
+    return [callbacks] if isinstance(callbacks, Callback) else list(callbacks or ())
+
+
+def check_scheduler(scheduler, optimizer, seed=None, generator=None) -> None:
     """Refuse a scheduler that would change nothing or the wrong way, silently: one built over
     another optimizer (the run's rate never moves), and a ``ReduceLROnPlateau(mode="max")``,
-    which ``fit`` steps with ``val_loss`` (or ``loss``): it cut the rate while the loss fell."""
+    which ``fit`` steps with ``val_loss`` (or ``loss``): it cut the rate while the loss fell.
+    Also ``seed=`` beside ``generator=``: the seed was ignored."""
+    if seed is not None and generator is not None:
+        raise ValueError(
+            "fit: give seed= (a private generator seeded with it) or generator=, not both; "
+            "the seed would be ignored"
+        )
     if scheduler is None:
         return
     own = getattr(scheduler, "optimizer", optimizer)
