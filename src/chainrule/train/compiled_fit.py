@@ -68,6 +68,8 @@ def why_not(run) -> str | None:
         return "data-parallel training averages gradients between backward and the update"
     if run.sample_weight is not None:
         return "sample_weight: the weighted loss is computed by the eager step"
+    if getattr(run, "class_weight", None) is not None:
+        return "class_weight: the weighted loss is computed by the eager step"
     if run.compile == "auto":
         custom = [type(m).__name__ for m in run.model.modules() if not _builtin(m)]
         if not _builtin(run.loss_fn):

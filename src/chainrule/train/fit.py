@@ -27,7 +27,6 @@ import numpy as np
 from chainrule.errors import NonFiniteError
 from chainrule.random import Generator
 from chainrule.train.batches import (
-    arrays_of,
     as_input,
     data_hash,
     input_dtype,
@@ -56,13 +55,13 @@ from chainrule.train.fit_arguments import (
     check_run_arguments,
     check_scheduler,
 )
+from chainrule.train.fit_weights import class_weighted, sample_weights, weights_in
 from chainrule.train.guard import FiniteGuard, bad_rows, describe_rows, source_rows
 from chainrule.train.history import History
 from chainrule.train.loss_targets import check_fit_targets, loss_targets, value_targets
 from chainrule.train.metrics import update_metric
 from chainrule.train.progress import Progress
 from chainrule.train.step import train_step
-from chainrule.train.weighting import check_sample_weight
 
 __all__ = ["evaluate", "fit", "predict"]
 
@@ -128,41 +127,12 @@ def _located(err: NonFiniteError, run, epoch: int, batch: int, x, y) -> NonFinit
 
 
 # ---- setting up a run -----------------------------------------------------------------------
-def _weights_in(data, sample_weight):
-    """``(X, y, w)`` arrays read as ``(X, y)`` with ``sample_weight=w``, as validation_data."""
-    if not (isinstance(data, (tuple, list)) and len(data) == 3):
-        return data, sample_weight
-    if sample_weight is not None:
-        raise ValueError(
-            "fit: data (X, y, w) already holds sample weights; pass them once, in data or as "
-            "sample_weight="
-        )
-    return tuple(data[:2]), data[2]
-
-
-def _sample_weights(run, data, validation_data):
-    """The checked training weights and the weights of a ``(X, y, w)`` validation_data."""
-    weights = val_weights = None
-    if run.sample_weight is not None:
-        arrays = arrays_of(data, "data")
-        if arrays is None:
-            raise TypeError(
-                "fit: sample_weight goes with (X, y) arrays; a Dataset or DataLoader gives "
-                "its weights as a third field of each sample, (x, y, w)"
-            )
-        weights = check_sample_weight(run.sample_weight, len(arrays[0]))
-    if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
-        n = len(arrays_of(validation_data[:2], "validation_data")[0])
-        val_weights = check_sample_weight(validation_data[2], n, "fit (validation_data)")
-    return weights, val_weights
-
-
 def _loaders(run, data, validation_data, validation_split, batch_size, shuffle, generator):
     """The training and validation loaders (split, hashed for a backup, and, under MPI,
     sharded over the ranks)."""
     # how the validation rows are named in errors: their rows in X, or in validation_data
     run.val_names, run.val_offset = ("validation X", "validation y"), 0
-    weights, val_weights = _sample_weights(run, data, validation_data)
+    weights, val_weights = sample_weights(run, data, validation_data)
     if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
         validation_data = tuple(validation_data[:2])
     if validation_split:
@@ -175,6 +145,8 @@ def _loaders(run, data, validation_data, validation_split, batch_size, shuffle, 
                 "fit: the validation_split rows all have sample_weight 0, so the validation "
                 "loss is undefined; shuffle the rows first or lower validation_split"
             )
+    if run.class_weight is not None:  # training rows only: validation stays unweighted (Keras)
+        weights = class_weighted(run.class_weight, data, weights)
     run.backups = [cb for cb in run.user_callbacks if isinstance(cb, BackupAndRestore)]
     hashed = (data, validation_data, weights, val_weights)
     run.data_hash = data_hash(*hashed) if run.backups else None
@@ -444,6 +416,7 @@ def fit(
     distributed: bool | None = None,
     compile: bool | str = "auto",  # noqa: A002 - the name users know from torch.compile
     sample_weight=None,
+    class_weight: dict | None = None,
 ) -> History:
     # Over 80 lines only because of the docstring (the public API's reference); the code is
     # the outline of a run, its parts are in the functions above.
@@ -531,6 +504,12 @@ def fit(
             unweighted, with a warning). A ``ValueError`` names a wrong shape, NaN or inf,
             negative or all-zero weights. Weighted steps are eager (not compiled) and not
             data-parallel.
+        class_weight: ``{class index: weight}`` (Keras's): each training row's weight (1, or
+            its ``sample_weight``) is multiplied by its class's weight, 1 for a class left out;
+            the class is the target label, or the argmax of a one-hot row. Training rows only
+            (``validation_split`` rows and ``val_loss`` stay unweighted); trains as
+            ``sample_weight`` does, training metrics weighted too. Keys that are not class
+            indices of the training targets, and negative weights, are errors.
 
     Returns:
         A :class:`History`: ``history.history["loss"]``, ``["val_loss"]``, metrics, ``"lr"``,
@@ -550,7 +529,7 @@ def fit(
     check_model_loss_optimizer(model, data, loss_fn, optimizer)
     check_run_arguments(epochs, initial_epoch, validation_split, validation_data)
     check_scheduler(scheduler, optimizer, seed, generator)
-    data, sample_weight = _weights_in(data, sample_weight)
+    data, sample_weight = weights_in(data, sample_weight)
     seeded = None
     if generator is None and seed is not None:
         generator = seeded = Generator(seed)
@@ -569,6 +548,7 @@ def fit(
         user_callbacks=callback_list(callbacks),
         final_logs={},
         sample_weight=sample_weight,
+        class_weight=class_weight,
     )
     run.callbacks = CallbackList(run.user_callbacks)
     _prepare(run, data, validation_data, validation_split, metrics, batch_size, shuffle, generator)
