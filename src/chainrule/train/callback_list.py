@@ -109,6 +109,12 @@ class CallbackList:
     def has_batch_hooks(self) -> bool:
         return bool(self._batch_begin or self._batch_end)
 
+    def user_batch_hooks(self) -> bool:
+        """Whether a callback not of chainrule's own runs between batches (it may change a
+        module's mode or settings there, which a compiled step must notice)."""
+        hooked = self._batch_begin + self._batch_end
+        return any(not type(cb).__module__.startswith("chainrule.") for cb in hooked)
+
     def stop_after_batch(self) -> bool:
         """Whether a batch-level callback asked to stop (checked after every batch)."""
         return any(cb.stop_training for cb in self._batch_end) or self.model_asks_to_stop()

@@ -283,6 +283,9 @@ def _compiled_for(run, batch: int, x, y):
     """The compiled step for this batch, or ``None`` for the eager step (a callback watches
     this step's forward pass, or the run does not compile). Counts the steps each way."""
     compiled = run.compiled
+    if compiled is not None and compiled.step is not None and run.watch_config(batch):
+        if compiled.outdated():  # a callback changed a mode or setting: trace the step again
+            run.compiled = run.compile_check = compiled = CompiledSteps(run, run.compile)
     if compiled is not None and not run.callbacks.wants_forward(batch):
         if compiled.step is None:  # the first compiled batch decides
             run.compiled = compiled = compiled.setup(x, y)
@@ -380,6 +383,8 @@ def _compiled_steps(run):
     """The compiled per-batch step when ``compile`` asks for it and the run allows it."""
     run.compiled_steps = run.eager_steps = 0
     run.compile_reason = run.compile_check = None
+    every = run.callbacks.user_batch_hooks()  # else modes and settings change between epochs
+    run.watch_config = lambda batch: every or batch == 0
     if run.compile == "off":
         run.compile_reason = "compile=False"
         return None
