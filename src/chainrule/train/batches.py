@@ -173,8 +173,8 @@ def loader_for(data, batch_size, shuffle, generator, dtype, what, owner="fit", w
         dataset = data
     else:
         raise TypeError(
-            f"fit: {what} must be a pair (X, y) of arrays or tensors, a Dataset or a DataLoader; "
-            f"got {type(data).__name__}"
+            f"{owner}: {what} must be a pair (X, y) of arrays or tensors, a Dataset or a "
+            f"DataLoader; got {type(data).__name__}"
             + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
         )
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
