@@ -49,6 +49,7 @@ from chainrule.train.evaluate import (
     score,
 )
 from chainrule.train.fit_arguments import (
+    batch_size_for,
     callback_list,
     check_model_loss_optimizer,
     check_positional,
@@ -406,7 +407,7 @@ def fit(
     optimizer,
     *misplaced,
     epochs: int = 1,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     validation_data=None,
     validation_split: float = 0.0,
     metrics: Iterable = DEFAULT_METRICS,
@@ -443,7 +444,8 @@ def fit(
             every other argument is given by name (``epochs=10``): a positional one is refused,
             since Keras's ``fit`` takes a different order (``batch_size`` before ``epochs``).
         epochs: train until this epoch count is reached (counting ``initial_epoch``).
-        batch_size: samples per gradient step.
+        batch_size: samples per gradient step (32 when not given). With a ``DataLoader``,
+            a different ``batch_size`` (or a ``seed``/``generator``) is a ``ValueError``.
         validation_data: ``(X, y)``, a Dataset or a DataLoader scored after every epoch;
             ``(X, y, w)`` scores the validation loss weighted by ``w``, as ``sample_weight``.
         validation_split: the fraction of ``(X, y)`` held out for validation, taken from the
@@ -534,6 +536,7 @@ def fit(
     check_model_loss_optimizer(model, data, loss_fn, optimizer)
     check_run_arguments(epochs, initial_epoch, validation_split, validation_data)
     check_scheduler(scheduler, optimizer, seed, generator)
+    batch_size = batch_size_for(data, batch_size, seed, generator)
     data, sample_weight = weights_in(data, sample_weight)
     seeded = None
     if generator is None and seed is not None:

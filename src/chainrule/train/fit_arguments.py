@@ -16,6 +16,7 @@ from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
 __all__ = [
+    "batch_size_for",
     "callback_list",
     "check_loss_fn",
     "check_model_loss_optimizer",
@@ -198,3 +199,25 @@ def check_scheduler(scheduler, optimizer, seed=None, generator=None) -> None:
             "a callback: LambdaCallback(on_epoch_end=lambda epoch, logs: "
             "sched.step(logs['val_accuracy']))"
         )
+
+
+def batch_size_for(data, batch_size, seed, generator) -> int:
+    """The batch size of the run (32 unless given). A ``DataLoader`` brings its own batch
+    size and shuffling generator: a different ``batch_size=``, or a ``seed=``/``generator=``,
+    beside one was ignored without a word, and is refused."""
+    from chainrule.data.loader import DataLoader
+
+    if not isinstance(data, DataLoader):
+        return 32 if batch_size is None else batch_size
+    if batch_size is not None and batch_size != data.batch_size:
+        raise ValueError(
+            f"fit: batch_size={batch_size!r} is ignored for a DataLoader, which makes batches "
+            f"of {data.batch_size}; set the batch size on the DataLoader, or pass the (X, y) "
+            f"arrays"
+        )
+    if seed is not None or generator is not None:
+        raise ValueError(
+            "fit: seed= and generator= are ignored for a DataLoader, which shuffles with its own "
+            "generator; pass DataLoader(..., shuffle=True, generator=cr.Generator(seed))"
+        )
+    return data.batch_size
