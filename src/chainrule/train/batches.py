@@ -79,9 +79,15 @@ def plain(value, what: str) -> np.ndarray:
 
         array = numbers_of(value, array, what)
     if array.dtype.kind not in "fiub":
+        labels = ""
+        if array.dtype.kind in "US" and array.ndim == 1:  # text class labels: say how to code
+            labels = (
+                f" (for class labels such as {str(array[0])!r}: classes, y = np.unique(y, "
+                f"return_inverse=True) gives 0..k-1, and classes[prediction] the text back)"
+            )
         raise DataError(
             f"fit: {what} has dtype {array.dtype}; chainrule trains on numbers (convert strings "
-            f"or objects first, e.g. with cr.data.load_csv)"
+            f"or objects first, e.g. with cr.data.load_csv){labels}"
         )
     if array.ndim == 0:
         raise ShapeError(f"fit: {what} is a scalar; it needs one row per sample")
