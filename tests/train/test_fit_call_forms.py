@@ -61,3 +61,12 @@ def test_rows_really_sorted_by_class_still_warn():
     y = np.repeat([0.0, 1.0], 30)
     with pytest.warns(UserWarning, match="look sorted by class"):
         _fit(X, y, epochs=1, validation_split=0.2)
+
+
+def test_a_generator_of_batches_is_refused_saying_why_and_what_to_write():
+    X, y = _data()
+    batches = ((X[i : i + 10], y[i : i + 10]) for i in range(0, 50, 10))
+    model = nn.Linear(4, 1).double()
+    with pytest.raises(TypeError, match=r"got generator \(an iterator is read once.*Dataset"):
+        cr.fit(model, batches, nn.BCEWithLogitsLoss(), optim.SGD(model.parameters(), lr=0.1),
+               epochs=2, verbose=False)  # fmt: skip

@@ -182,6 +182,13 @@ def loader_for(data, batch_size, shuffle, generator, dtype, what, owner="fit", w
             f"{owner}: {what} must be a pair (X, y) of arrays or tensors, a Dataset or a "
             f"DataLoader; got {type(data).__name__}"
             + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
+            + (
+                " (an iterator is read once, and fit reads its data every epoch: collect the "
+                "batches into arrays, X = np.concatenate([x for x, _ in batches]), or write a "
+                "Dataset whose __getitem__ returns one (x, y) sample)"
+                if hasattr(data, "__next__")
+                else ""
+            )
         )
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
     _not_empty(loader, len(dataset), what, owner)
