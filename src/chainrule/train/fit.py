@@ -463,7 +463,7 @@ def fit(
             validation data), one that declares ``per_batch`` (``OneCycleLR``) is stepped after
             every batch instead, as it is designed to be.
         verbose: ``True``: a progress bar on a terminal, one line per epoch elsewhere;
-            ``False``: silent; ``"bar"``/``"lines"`` to force one.
+            ``False``: silent; ``"bar"``/``"lines"`` to force one (Keras's ``2``: lines).
         shuffle: reshuffle the training samples every epoch.
         seed: shuffle with a private generator seeded with this (default: the global
             generator, seeded by ``cr.manual_seed``). With ``initial_epoch=k`` it first draws
