@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from chainrule.errors import NonFiniteError
+from chainrule.errors import DataError, DTypeError, NonFiniteError, ShapeError
 from chainrule.random import Generator
 from chainrule.train.batches import (
     as_input,
@@ -330,9 +330,12 @@ def _bad_validation(run) -> str:
 
 def _validate(run, epoch: int, logs: dict) -> None:
     reduce = run.dist.reduce if run.dist is not None else None
-    scores = score(
-        run.model, run.val_loader, run.loss_fn, run.val_metrics, run.dtype, run.threshold, reduce
-    )
+    model, metrics, threshold = run.model, run.val_metrics, run.threshold
+    try:
+        scores = score(model, run.val_loader, run.loss_fn, metrics, run.dtype, threshold, reduce)
+    except (DataError, DTypeError, ShapeError) as err:  # the training data was fine: say so
+        what = "the rows validation_split held out" if run.val_offset else "validation_data"
+        raise type(err)(f"fit: {what}, scored after epoch {epoch + 1}: {err}") from err
     logs.update((f"val_{k}", v) for k, v in scores.items())
     if run.check_finite and not math.isfinite(logs["val_loss"]):
         raise NonFiniteError(
