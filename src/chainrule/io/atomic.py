@@ -150,8 +150,7 @@ def atomic_write(
             # the user asked for, and that the one there is unchanged
             raise type(exc)(
                 exc.errno,
-                f"cannot write {path!r}: {exc.strerror}; the file there, if any, is left as "
-                f"it was",
+                f"cannot write {path!r}: {exc.strerror}; the file there, if any, is left as it was",
             ) from exc
         raise
     fsync_folder(folder)
