@@ -47,6 +47,12 @@ class CallbackList:
         self._batch_begin = [cb for cb in self.callbacks if _overrides(cb, "on_batch_begin")]
         self._batch_end = [cb for cb in self.callbacks if _overrides(cb, "on_batch_end")]
         self._watching = [cb for cb in self.callbacks if getattr(cb, "needs_forward", False)]
+        # A backup records every other callback's state (early stopping's counters, a logger's
+        # rows): it runs after them at the end of an epoch, whatever the order it was given in.
+        # Before them, it saved their state of the epoch before, and a resumed run stopped at
+        # another epoch than the uninterrupted one.
+        last = [cb for cb in self.callbacks if getattr(cb, "backs_up_run", False)]
+        self._epoch_end = [cb for cb in self.callbacks if cb not in last] + last
 
     def __iter__(self):
         return iter(self.callbacks)
@@ -87,7 +93,7 @@ class CallbackList:
             cb.on_batch_end(batch, logs)
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
-        for cb in self.callbacks:
+        for cb in self._epoch_end:
             cb.on_epoch_end(epoch, logs)
 
     def on_train_end(self, logs=None) -> None:

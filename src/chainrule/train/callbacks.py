@@ -342,8 +342,12 @@ class CSVLogger(Callback):
         self.append = append
         self.rows: list[dict] = []
         self._previous = ""
+        self._restored = False
 
     def on_train_begin(self, logs=None):
+        if self._restored:  # a resumed run: the rows of the epochs already run come back
+            self._restored = False
+            return
         self.rows = []
         self._previous = ""
         if self.append and os.path.exists(self.path):
@@ -353,6 +357,16 @@ class CSVLogger(Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.rows.append({"epoch": epoch + 1, **(logs or {})})
         self._write()
+
+    def state_dict(self) -> dict:
+        return {"rows": [dict(row) for row in self.rows], "previous": self._previous}
+
+    def load_state_dict(self, state: dict) -> None:
+        """The rows so far (BackupAndRestore): a resumed run rewrites them before its own;
+        it wrote only the epochs after the backup, and the file lost the earlier ones."""
+        self.rows = [dict(row) for row in state["rows"]]
+        self._previous = str(state.get("previous") or "")
+        self._restored = True
 
     def _write(self):
         from chainrule.io.atomic import atomic_write
