@@ -323,13 +323,14 @@ def test_a_model_starting_with_an_embedding_keeps_integer_ids(make):
 def test_empty_data_is_refused_not_trained_on():
     X, y = _blobs()
     empty = (X[:0], y[:0])
-    for data in (empty, TensorDataset(*empty), DataLoader(TensorDataset(*empty), batch_size=4)):
+    # the loaders' batch size is _run's batch_size=16: fit refuses another beside a loader
+    for data in (empty, TensorDataset(*empty), DataLoader(TensorDataset(*empty), batch_size=16)):
         for check_finite in (True, False):
             with pytest.raises(ValueError, match=r"fit: data is empty \(0 samples\)"):
                 _run(data, check_finite=check_finite)
     with pytest.raises(ValueError, match=r"fit: validation_data is empty \(0 samples\)"):
         _run((X, y), validation_data=empty, check_finite=False)
-    few = DataLoader(TensorDataset(X[:3], y[:3]), batch_size=4, drop_last=True)
+    few = DataLoader(TensorDataset(X[:3], y[:3]), batch_size=16, drop_last=True)
     with pytest.raises(ValueError, match="data gives no batch.*drop_last=True"):
         _run(few)
     with pytest.raises(ValueError, match=r"evaluate: data is empty"):

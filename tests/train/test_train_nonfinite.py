@@ -253,9 +253,13 @@ def test_bad_data_is_named_by_its_row_in_the_users_arrays_not_the_shuffled_batch
         err = info.value
         assert err.rows in ([37], [50])
         if err.rows == [37]:
-            assert "X row 37 holds NaN (1 other row holds NaN or inf too: [50])" in str(err)
+            assert "X row 37 holds NaN in column 1 (1 other row holds NaN or inf too: [50])" in str(
+                err
+            )
         else:
-            assert "X row 50 holds inf (1 other row holds NaN or inf too: [37])" in str(err)
+            assert "X row 50 holds inf in column 0 (1 other row holds NaN or inf too: [37])" in str(
+                err
+            )
     yf[[5, 6]] = np.nan
     with pytest.raises(cr.NonFiniteError, match=r"y rows \[5, 6\] hold NaN; clean the data"):
         _fit(nn.Sequential(nn.Linear(2, 1)), X[:32], yf[:32])

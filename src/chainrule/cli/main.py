@@ -157,7 +157,7 @@ def _message(err: Exception) -> str:
         return f"file not found: {err.filename or err}"
     if isinstance(err, IsADirectoryError):
         return f"expected a file, got a folder: {err.filename}"
-    if isinstance(err, PermissionError):
+    if isinstance(err, PermissionError) and err.filename is not None:
         return f"permission denied: {err.filename}"
     text = str(getattr(err, "cli_message", None) or err).strip().splitlines()
     first = text[0] if text else type(err).__name__

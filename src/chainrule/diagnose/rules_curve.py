@@ -94,6 +94,12 @@ def loss_rose(run: RunView) -> Finding | None:
     start, end = float(run.losses[0]), ends[1]
     if not (end > LOSS_ROSE_FACTOR * start and end - start > LOSS_ROSE_MIN):
         return None
+    # Worse on every late batch, not only on the median one: with a few outlying rows the
+    # batches holding one have losses far above those without, and a first batch without
+    # any sets a low start that the falling epoch loss never had to beat.
+    floor = run.end_floor()
+    if not (floor > LOSS_ROSE_FACTOR * start and floor - start > LOSS_ROSE_MIN):
+        return None
     ratio = run.median_ratio()
     steps = (
         f"each step changed the weights by {num(ratio)} of their size"

@@ -78,6 +78,14 @@ class RunView:
             return None
         return median(head.tolist()), median(tail.tolist())
 
+    def end_floor(self) -> float:
+        """The lowest of the last few batch losses (those :meth:`start_end` takes the median
+        of): where a few rows far off the rest (outliers) make the batch losses heavy-tailed,
+        the batches without them still show how the model does on the bulk of the data."""
+        losses = self.losses
+        k = max(1, min(10, len(losses) // 10))
+        return float(np.min(losses[-k:]))
+
     def curve(self, key: str = "loss") -> np.ndarray:
         values = self.epochs.get(key)
         return np.asarray([] if values is None else values, dtype=np.float64)

@@ -140,10 +140,17 @@ def atomic_write(
             mode = _NEW_FILE_MODE
         os.chmod(temp, mode)
         os.replace(temp, target)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(temp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            # a full disk or an I/O error says only "No space left on device": name the file
+            # the user asked for, and that the one there is unchanged
+            raise type(exc)(
+                exc.errno,
+                f"cannot write {path!r}: {exc.strerror}; the file there, if any, is left as it was",
+            ) from exc
         raise
     fsync_folder(folder)

@@ -17,6 +17,7 @@ the entry is ever run.
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import os
 
@@ -163,7 +164,13 @@ def build(entry: dict, model, source: str):
         state = {} if entry["state"] is None else _decode(entry["state"], tensors, source)
         if not isinstance(hyper, list) or len(hyper) != len(groups):
             raise ValueError("one set of hyperparameters per parameter group is needed")
-        optimizer = cls([{"params": [named[n] for n in g]} for g in groups])
+        # the first group's settings as the constructor's, so ``defaults`` (what a group added
+        # later gets) are the saved run's, not the class's (lr 0.001 for an Adam at 0.01)
+        accepted = inspect.signature(cls.__init__).parameters
+        settings = {k: v for k, v in hyper[0].items() if k in accepted and k != "params"}
+        if "initial_lr" in hyper[0] and "lr" in settings:  # a scheduler's start: torch's lr
+            settings["lr"] = hyper[0]["initial_lr"]
+        optimizer = cls([{"params": [named[n] for n in g]} for g in groups], **settings)
         index = iter(range(len(seen)))
         saved_groups = [{**h, "params": [next(index) for _ in g]} for h, g in zip(hyper, groups)]
         optimizer.load_state_dict({"state": state, "param_groups": saved_groups})

@@ -52,6 +52,7 @@ class BackupAndRestore(Callback):
     """
 
     writes_files = True
+    backs_up_run = True  # its on_epoch_end runs after every other callback's (CallbackList)
 
     def __init__(self, path, resume: bool = True):
         super().__init__()

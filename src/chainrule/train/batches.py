@@ -79,9 +79,15 @@ def plain(value, what: str) -> np.ndarray:
 
         array = numbers_of(value, array, what)
     if array.dtype.kind not in "fiub":
+        labels = ""
+        if array.dtype.kind in "US" and array.ndim == 1:  # text class labels: say how to code
+            labels = (
+                f" (for class labels such as {str(array[0])!r}: classes, y = np.unique(y, "
+                f"return_inverse=True) gives 0..k-1, and classes[prediction] the text back)"
+            )
         raise DataError(
             f"fit: {what} has dtype {array.dtype}; chainrule trains on numbers (convert strings "
-            f"or objects first, e.g. with cr.data.load_csv)"
+            f"or objects first, e.g. with cr.data.load_csv){labels}"
         )
     if array.ndim == 0:
         raise ShapeError(f"fit: {what} is a scalar; it needs one row per sample")
@@ -173,9 +179,16 @@ def loader_for(data, batch_size, shuffle, generator, dtype, what, owner="fit", w
         dataset = data
     else:
         raise TypeError(
-            f"fit: {what} must be a pair (X, y) of arrays or tensors, a Dataset or a DataLoader; "
-            f"got {type(data).__name__}"
+            f"{owner}: {what} must be a pair (X, y) of arrays or tensors, a Dataset or a "
+            f"DataLoader; got {type(data).__name__}"
             + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
+            + (
+                " (an iterator is read once, and fit reads its data every epoch: collect the "
+                "batches into arrays, X = np.concatenate([x for x, _ in batches]), or write a "
+                "Dataset whose __getitem__ returns one (x, y) sample)"
+                if hasattr(data, "__next__")
+                else ""
+            )
         )
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator)
     _not_empty(loader, len(dataset), what, owner)
@@ -285,6 +298,18 @@ def split_validation(data, validation_split: float, weights=None, values: bool =
     return (*parts, (weights[:split_at], weights[split_at:]))
 
 
+def _by_chance(labels: np.ndarray, split_at: int, missing, held) -> bool:
+    """Whether rows in random order give such a split 1 time in 100 or more: every held-out
+    row of one class (Σ shareₖ^m over classes, m rows held out), or every row of a class held
+    out ((m/n)^count for each class the training part lacks)."""
+    classes, counts = np.unique(labels, return_counts=True)
+    n, m = len(labels), len(labels) - split_at
+    if len(missing):
+        count = dict(zip(classes.tolist(), counts.tolist()))
+        return all((m / n) ** count[c] >= 0.01 for c in missing.tolist())
+    return len(held) == 1 and float(((counts / n) ** m).sum()) >= 0.01
+
+
 def _warn_if_sorted_by_class(y, split_at: int, validation_split: float, values: bool) -> None:
     """Warn when the held-out rows are not a sample of the classes: data sorted by class (an
     image folder, the MNIST sample) gives a validation part of the last class(es) only, and a
@@ -300,6 +325,8 @@ def _warn_if_sorted_by_class(y, split_at: int, validation_split: float, values: 
         return
     train, held = np.unique(labels[:split_at]), np.unique(labels[split_at:])
     missing = np.setdiff1d(held, train)
+    if _by_chance(labels, split_at, missing, held):
+        return  # a random order does this often: a validation row or two, a class of one row
     if len(missing) or (len(held) == 1 and len(train) > 1):
         what = (
             f"hold class(es) {', '.join(str(v) for v in missing[:5])} that the training rows lack"
@@ -313,3 +340,14 @@ def _warn_if_sorted_by_class(y, split_at: int, validation_split: float, values: 
             UserWarning,
             stacklevel=6,  # the caller of cr.fit (fit → _prepare → _loaders → split_validation)
         )
+
+
+def skip_shuffles(loader, seeded, epochs: int) -> None:
+    """Draw the shuffles of ``epochs`` skipped epochs from ``seeded``, the private generator of
+    ``fit(seed=...)``: with ``initial_epoch=k`` the resumed run then shuffles epoch k as the
+    uninterrupted run did (seeded afresh, it would shuffle it as epoch 0). A backup that was
+    restored has set the generator's state itself, and a user's DataLoader keeps its own."""
+    if seeded is None or loader.generator is not seeded or not loader.shuffle:
+        return
+    for _ in range(max(epochs, 0)):
+        seeded.numpy.permutation(len(loader.dataset))  # what DataLoader draws each epoch

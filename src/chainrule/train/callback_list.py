@@ -41,11 +41,18 @@ class CallbackList:
                     f"{owner}: callbacks must be Callback objects, got {type(cb).__name__}"
                 )
         self._index_batch_hooks()
+        self._model = None
 
     def _index_batch_hooks(self) -> None:
         self._batch_begin = [cb for cb in self.callbacks if _overrides(cb, "on_batch_begin")]
         self._batch_end = [cb for cb in self.callbacks if _overrides(cb, "on_batch_end")]
         self._watching = [cb for cb in self.callbacks if getattr(cb, "needs_forward", False)]
+        # A backup records every other callback's state (early stopping's counters, a logger's
+        # rows): it runs after them at the end of an epoch, whatever the order it was given in.
+        # Before them, it saved their state of the epoch before, and a resumed run stopped at
+        # another epoch than the uninterrupted one.
+        last = [cb for cb in self.callbacks if getattr(cb, "backs_up_run", False)]
+        self._epoch_end = [cb for cb in self.callbacks if cb not in last] + last
 
     def __iter__(self):
         return iter(self.callbacks)
@@ -59,6 +66,7 @@ class CallbackList:
         self._index_batch_hooks()
 
     def set_context(self, model, optimizer, params: dict, display=None) -> None:
+        self._model = model
         for cb in self.callbacks:
             cb.set_context(model, optimizer, params, display)
 
@@ -85,7 +93,7 @@ class CallbackList:
             cb.on_batch_end(batch, logs)
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
-        for cb in self.callbacks:
+        for cb in self._epoch_end:
             cb.on_epoch_end(epoch, logs)
 
     def on_train_end(self, logs=None) -> None:
@@ -107,14 +115,25 @@ class CallbackList:
     def has_batch_hooks(self) -> bool:
         return bool(self._batch_begin or self._batch_end)
 
+    def user_batch_hooks(self) -> bool:
+        """Whether a callback not of chainrule's own runs between batches (it may change a
+        module's mode or settings there, which a compiled step must notice)."""
+        hooked = self._batch_begin + self._batch_end
+        return any(not type(cb).__module__.startswith("chainrule.") for cb in hooked)
+
     def stop_after_batch(self) -> bool:
         """Whether a batch-level callback asked to stop (checked after every batch)."""
-        return any(cb.stop_training for cb in self._batch_end)
+        return any(cb.stop_training for cb in self._batch_end) or self.model_asks_to_stop()
 
     @property
     def stop_training(self) -> bool:
         """Whether any callback asked to stop."""
-        return any(cb.stop_training for cb in self.callbacks)
+        return any(cb.stop_training for cb in self.callbacks) or self.model_asks_to_stop()
+
+    def model_asks_to_stop(self) -> bool:
+        """Keras's way to stop, ``self.model.stop_training = True`` in a callback, honoured
+        (it was a plain attribute of the module that nothing read: training went on)."""
+        return self._model is not None and vars(self._model).get("stop_training") is True
 
     def findings(self) -> list:
         """What the callbacks found (e.g. the diagnosis), in callback order."""

@@ -24,6 +24,7 @@ import inspect
 import io
 import math
 import os
+import string
 import warnings
 
 import numpy as np
@@ -60,6 +61,35 @@ def _check_monitor(callback: str, monitor: str, params: dict) -> None:
     raise ValueError(
         f"{callback} monitors {monitor!r}, which this run does not log; it logs "
         f"{', '.join(keys)}{hint}"
+    )
+
+
+def _check_path_fields(path: str, params: dict) -> None:
+    """Refuse, before the first epoch, a ModelCheckpoint path whose ``{fields}`` the logs will
+    not fill: ``{val_loss}`` without validation data was a bare ``KeyError`` after an epoch."""
+    keys = params.get("metrics")
+    if keys is None:
+        return
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(path) if name is not None]
+    except ValueError as exc:
+        raise ValueError(
+            f"ModelCheckpoint: path {path!r} is not a format string ({exc}); write a literal "
+            "brace as {{ or }}"
+        ) from None
+    fields = {name.split(".")[0].split("[")[0] for name in names}
+    unknown = sorted(fields - {"epoch", *keys})
+    if not unknown:
+        return
+    named = ", ".join(
+        f"{{{k}}}" if k and not k.isdigit() else "{} (a positional field)" for k in unknown
+    )
+    hint = ""
+    if any(k.startswith("val_") for k in unknown) and not params.get("do_validation"):
+        hint = "; this run has no validation data (pass validation_data or validation_split)"
+    raise ValueError(
+        f"ModelCheckpoint: path {path!r} names {named}, which this run does not log; it can "
+        f"name {{epoch}} and {', '.join(f'{{{k}}}' for k in keys)}{hint}"
     )
 
 
@@ -231,6 +261,7 @@ class ModelCheckpoint(_Monitor, Callback):
     def on_train_begin(self, logs=None):
         if self.save_best_only:
             _check_monitor("ModelCheckpoint", self.monitor, self.params)
+        _check_path_fields(self.path, self.params)
         if not self._restored:
             self.best = self._initial_best()
         self._restored = False
@@ -313,8 +344,12 @@ class CSVLogger(Callback):
         self.append = append
         self.rows: list[dict] = []
         self._previous = ""
+        self._restored = False
 
     def on_train_begin(self, logs=None):
+        if self._restored:  # a resumed run: the rows of the epochs already run come back
+            self._restored = False
+            return
         self.rows = []
         self._previous = ""
         if self.append and os.path.exists(self.path):
@@ -324,6 +359,16 @@ class CSVLogger(Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.rows.append({"epoch": epoch + 1, **(logs or {})})
         self._write()
+
+    def state_dict(self) -> dict:
+        return {"rows": [dict(row) for row in self.rows], "previous": self._previous}
+
+    def load_state_dict(self, state: dict) -> None:
+        """The rows so far (BackupAndRestore): a resumed run rewrites them before its own;
+        it wrote only the epochs after the backup, and the file lost the earlier ones."""
+        self.rows = [dict(row) for row in state["rows"]]
+        self._previous = str(state.get("previous") or "")
+        self._restored = True
 
     def _write(self):
         from chainrule.io.atomic import atomic_write

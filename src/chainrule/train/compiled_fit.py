@@ -68,6 +68,8 @@ def why_not(run) -> str | None:
         return "data-parallel training averages gradients between backward and the update"
     if run.sample_weight is not None:
         return "sample_weight: the weighted loss is computed by the eager step"
+    if getattr(run, "class_weight", None) is not None:
+        return "class_weight: the weighted loss is computed by the eager step"
     if run.compile == "auto":
         custom = [type(m).__name__ for m in run.model.modules() if not _builtin(m)]
         if not _builtin(run.loss_fn):
@@ -139,6 +141,7 @@ class CompiledSteps:
         from chainrule.autograd.compile import compile_step
 
         run = self.run
+        self.config = configuration(run.model, run.loss_fn)
         reason, self.target_shape = check_model(
             run.model, run.loss_fn, run.optimizer, x, y, self.mode == "on", self.output
         )
@@ -151,6 +154,12 @@ class CompiledSteps:
             run.model, run.loss_fn, run.optimizer, backend="numpy", return_output=self.output
         )
         return self
+
+    def outdated(self) -> bool:
+        """Whether a callback changed what the step was traced with: a module's mode
+        (``model[1].eval()`` to freeze a BatchNorm), a setting (Dropout's ``p``, LeakyReLU's
+        slope) or the loss's weights. The traced step would go on with the old ones."""
+        return configuration(self.run.model, self.run.loss_fn) != self.config
 
     def __call__(self, x: Tensor, y: np.ndarray):
         """One training step: ``(loss value, model output tensor or None)``; the output comes
@@ -188,6 +197,28 @@ class CompiledSteps:
     def _restore(self) -> None:
         for buffer, p in zip(self._saved, self.params):
             np.copyto(p.array, buffer)
+
+
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def configuration(model, loss_fn) -> list:
+    """What a traced step fixes besides the parameters: each module's mode and plain
+    settings, and the identity of the loss's tensors (``pos_weight``, ``weight``)."""
+    modules = list(model.modules()) if hasattr(model, "modules") else []
+    config = [
+        [(k, v) for k, v in vars(m).items() if isinstance(v, _PLAIN) or _plain_tuple(v)]
+        for m in modules
+    ]
+    if hasattr(loss_fn, "__dict__"):
+        settings = [(k, v) for k, v in vars(loss_fn).items() if isinstance(v, _PLAIN)]
+        buffers = getattr(loss_fn, "_buffers", None) or {}
+        config.append(settings + [(k, id(v)) for k, v in buffers.items()])
+    return config
+
+
+def _plain_tuple(value) -> bool:
+    return isinstance(value, tuple) and all(isinstance(v, _PLAIN) for v in value)
 
 
 def fit_target_like(shape: tuple, y: np.ndarray) -> np.ndarray:

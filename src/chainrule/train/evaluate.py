@@ -15,6 +15,7 @@ from chainrule.errors import DataError
 from chainrule.tensor import Tensor
 from chainrule.train import metrics as _metrics
 from chainrule.train.batches import (
+    arrays_of,
     as_input,
     features,
     fit_target,
@@ -26,8 +27,8 @@ from chainrule.train.batches import (
     target_array,
 )
 from chainrule.train.fit_arguments import check_loss_fn
-from chainrule.train.loss_targets import check_loss_targets, value_targets
-from chainrule.train.weighting import weighted_loss
+from chainrule.train.loss_targets import check_loss_targets, loss_targets, value_targets
+from chainrule.train.weighting import check_sample_weight, weighted_loss
 
 __all__ = ["evaluate", "predict"]
 
@@ -53,11 +54,15 @@ def output_threshold(loss_fn, model) -> float:
     return 0.5 if getattr(_last_module(model), "produces", None) == "probability" else 0.0
 
 
-def make_metrics(metrics, threshold) -> list:
-    """Metric objects from names, objects or functions; reserved and repeated names refused."""
+def make_metrics(metrics, threshold, loss_fn=None) -> list:
+    """Metric objects from names, objects or functions; reserved and repeated names refused.
+    With a BCE loss, outputs of several columns are labels of their own (multi-label)."""
     if isinstance(metrics, (str, _metrics.Metric)) or callable(metrics):
         metrics = (metrics,)
     made = [_metrics.get(m, threshold) for m in (metrics or ())]
+    if loss_fn is not None and loss_targets(loss_fn) == "probabilities":
+        for m in made:
+            m.multilabel = True
     names = [m.name for m in made]
     for name in names:
         if name in RESERVED or name.startswith("val_"):
@@ -100,29 +105,54 @@ def score(model, loader, loss_fn, metric_objs, dtype, threshold, reduce=None) ->
     return results
 
 
-def evaluate(model, data, loss_fn=None, metrics=DEFAULT_METRICS, batch_size: int = 256) -> dict:
+def evaluate(
+    model, data, loss_fn=None, metrics=DEFAULT_METRICS, batch_size: int = 256, sample_weight=None
+) -> dict:
     """Score a model on data: ``{"loss": ..., "accuracy": ...}`` (no ``"loss"`` without loss_fn).
 
     Runs in evaluation mode under ``no_grad`` (the model's mode is restored afterwards).
-    Arguments as :func:`fit`. Without ``loss_fn``, a one-column output is read as a
-    probability when the model ends in ``Sigmoid`` and as a logit otherwise.
+    Arguments as :func:`fit`: ``(X, y, w)`` arrays or ``sample_weight=w`` weight the loss and
+    the metrics by row, as ``validation_data=(X, y, w)`` does. Without ``loss_fn``, a
+    one-column output is read as a probability when the model ends in ``Sigmoid`` and as a
+    logit otherwise.
     """
     if loss_fn is not None:
         check_loss_fn(loss_fn, "evaluate")
     dtype = input_dtype(model)
-    loader, _ = loader_for(data, batch_size, False, None, dtype, "data", "evaluate")
+    data, weights = _weighted_rows(data, sample_weight)
+    loader, _ = loader_for(data, batch_size, False, None, dtype, "data", "evaluate", weights)
     threshold = output_threshold(loss_fn, model)
     check_loss_targets(loss_fn, loader, "evaluate", "y")
     if metrics is DEFAULT_METRICS and (
         regression_targets(loader) or value_targets(loss_fn, loader)
     ):
         metrics = ()
-    metric_objs = make_metrics(metrics, threshold)
+    metric_objs = make_metrics(metrics, threshold, loss_fn)
     was_training = getattr(model, "training", False)
     try:
         return score(model, loader, loss_fn, metric_objs, dtype, threshold)
     finally:
         model.train(was_training)
+
+
+def _weighted_rows(data, sample_weight):
+    """``(X, y, w)`` read as ``(X, y)`` with checked weights ``w`` (or ``sample_weight=``)."""
+    if isinstance(data, (tuple, list)) and len(data) == 3:
+        if sample_weight is not None:
+            raise ValueError(
+                "evaluate: data (X, y, w) already holds sample weights; pass them once, in data "
+                "or as sample_weight="
+            )
+        data, sample_weight = tuple(data[:2]), data[2]
+    if sample_weight is None:
+        return data, None
+    arrays = arrays_of(data, "data")
+    if arrays is None:
+        raise TypeError(
+            "evaluate: sample_weight goes with (X, y) arrays; a Dataset or DataLoader gives its "
+            "weights as a third field of each sample, (x, y, w)"
+        )
+    return data, check_sample_weight(sample_weight, len(arrays[0]), "evaluate")
 
 
 def predict(model, X, batch_size: int = 256) -> np.ndarray:

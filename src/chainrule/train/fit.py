@@ -24,15 +24,15 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from chainrule.errors import NonFiniteError
+from chainrule.errors import DataError, DTypeError, NonFiniteError, ShapeError
 from chainrule.random import Generator
 from chainrule.train.batches import (
-    arrays_of,
     as_input,
     data_hash,
     input_dtype,
     loader_for,
     regression_targets,
+    skip_shuffles,
     split_validation,
     split_weighted,
     target_array,
@@ -49,17 +49,20 @@ from chainrule.train.evaluate import (
     score,
 )
 from chainrule.train.fit_arguments import (
+    batch_size_for,
+    callback_list,
     check_model_loss_optimizer,
     check_positional,
     check_run_arguments,
+    check_scheduler,
 )
+from chainrule.train.fit_weights import class_weighted, sample_weights, weights_in
 from chainrule.train.guard import FiniteGuard, bad_rows, describe_rows, source_rows
 from chainrule.train.history import History
 from chainrule.train.loss_targets import check_fit_targets, loss_targets, value_targets
 from chainrule.train.metrics import update_metric
 from chainrule.train.progress import Progress
 from chainrule.train.step import train_step
-from chainrule.train.weighting import check_sample_weight
 
 __all__ = ["evaluate", "fit", "predict"]
 
@@ -125,41 +128,12 @@ def _located(err: NonFiniteError, run, epoch: int, batch: int, x, y) -> NonFinit
 
 
 # ---- setting up a run -----------------------------------------------------------------------
-def _weights_in(data, sample_weight):
-    """``(X, y, w)`` arrays read as ``(X, y)`` with ``sample_weight=w``, as validation_data."""
-    if not (isinstance(data, (tuple, list)) and len(data) == 3):
-        return data, sample_weight
-    if sample_weight is not None:
-        raise ValueError(
-            "fit: data (X, y, w) already holds sample weights; pass them once, in data or as "
-            "sample_weight="
-        )
-    return tuple(data[:2]), data[2]
-
-
-def _sample_weights(run, data, validation_data):
-    """The checked training weights and the weights of a ``(X, y, w)`` validation_data."""
-    weights = val_weights = None
-    if run.sample_weight is not None:
-        arrays = arrays_of(data, "data")
-        if arrays is None:
-            raise TypeError(
-                "fit: sample_weight goes with (X, y) arrays; a Dataset or DataLoader gives "
-                "its weights as a third field of each sample, (x, y, w)"
-            )
-        weights = check_sample_weight(run.sample_weight, len(arrays[0]))
-    if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
-        n = len(arrays_of(validation_data[:2], "validation_data")[0])
-        val_weights = check_sample_weight(validation_data[2], n, "fit (validation_data)")
-    return weights, val_weights
-
-
 def _loaders(run, data, validation_data, validation_split, batch_size, shuffle, generator):
     """The training and validation loaders (split, hashed for a backup, and, under MPI,
     sharded over the ranks)."""
     # how the validation rows are named in errors: their rows in X, or in validation_data
     run.val_names, run.val_offset = ("validation X", "validation y"), 0
-    weights, val_weights = _sample_weights(run, data, validation_data)
+    weights, val_weights = sample_weights(run, data, validation_data)
     if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
         validation_data = tuple(validation_data[:2])
     if validation_split:
@@ -172,6 +146,8 @@ def _loaders(run, data, validation_data, validation_split, batch_size, shuffle, 
                 "fit: the validation_split rows all have sample_weight 0, so the validation "
                 "loss is undefined; shuffle the rows first or lower validation_split"
             )
+    if run.class_weight is not None:  # training rows only: validation stays unweighted (Keras)
+        weights = class_weighted(run.class_weight, data, weights)
     run.backups = [cb for cb in run.user_callbacks if isinstance(cb, BackupAndRestore)]
     hashed = (data, validation_data, weights, val_weights)
     run.data_hash = data_hash(*hashed) if run.backups else None
@@ -240,7 +216,7 @@ def _prepare(run, data, validation_data, validation_split, metrics, batch_size, 
         regression_targets(run.train_loader) or value_targets(run.loss_fn, run.train_loader)
     ):
         metrics = ()
-    run.train_metrics = make_metrics(metrics, run.threshold)
+    run.train_metrics = make_metrics(metrics, run.threshold, run.loss_fn)
     run.val_metrics = [m.clone() for m in run.train_metrics]
     run.steps = len(run.train_loader)
     params = _params(run)
@@ -308,6 +284,9 @@ def _compiled_for(run, batch: int, x, y):
     """The compiled step for this batch, or ``None`` for the eager step (a callback watches
     this step's forward pass, or the run does not compile). Counts the steps each way."""
     compiled = run.compiled
+    if compiled is not None and compiled.step is not None and run.watch_config(batch):
+        if compiled.outdated():  # a callback changed a mode or setting: trace the step again
+            run.compiled = run.compile_check = compiled = CompiledSteps(run, run.compile)
     if compiled is not None and not run.callbacks.wants_forward(batch):
         if compiled.step is None:  # the first compiled batch decides
             run.compiled = compiled = compiled.setup(x, y)
@@ -351,9 +330,12 @@ def _bad_validation(run) -> str:
 
 def _validate(run, epoch: int, logs: dict) -> None:
     reduce = run.dist.reduce if run.dist is not None else None
-    scores = score(
-        run.model, run.val_loader, run.loss_fn, run.val_metrics, run.dtype, run.threshold, reduce
-    )
+    model, metrics, threshold = run.model, run.val_metrics, run.threshold
+    try:
+        scores = score(model, run.val_loader, run.loss_fn, metrics, run.dtype, threshold, reduce)
+    except (DataError, DTypeError, ShapeError) as err:  # the training data was fine: say so
+        what = "the rows validation_split held out" if run.val_offset else "validation_data"
+        raise type(err)(f"fit: {what}, scored after epoch {epoch + 1}: {err}") from err
     logs.update((f"val_{k}", v) for k, v in scores.items())
     if run.check_finite and not math.isfinite(logs["val_loss"]):
         raise NonFiniteError(
@@ -405,6 +387,8 @@ def _compiled_steps(run):
     """The compiled per-batch step when ``compile`` asks for it and the run allows it."""
     run.compiled_steps = run.eager_steps = 0
     run.compile_reason = run.compile_check = None
+    every = run.callbacks.user_batch_hooks()  # else modes and settings change between epochs
+    run.watch_config = lambda batch: every or batch == 0
     if run.compile == "off":
         run.compile_reason = "compile=False"
         return None
@@ -426,7 +410,7 @@ def fit(
     optimizer,
     *misplaced,
     epochs: int = 1,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     validation_data=None,
     validation_split: float = 0.0,
     metrics: Iterable = DEFAULT_METRICS,
@@ -441,6 +425,7 @@ def fit(
     distributed: bool | None = None,
     compile: bool | str = "auto",  # noqa: A002 - the name users know from torch.compile
     sample_weight=None,
+    class_weight: dict | None = None,
 ) -> History:
     # Over 80 lines only because of the docstring (the public API's reference); the code is
     # the outline of a run, its parts are in the functions above.
@@ -462,7 +447,8 @@ def fit(
             every other argument is given by name (``epochs=10``): a positional one is refused,
             since Keras's ``fit`` takes a different order (``batch_size`` before ``epochs``).
         epochs: train until this epoch count is reached (counting ``initial_epoch``).
-        batch_size: samples per gradient step.
+        batch_size: samples per gradient step (32 when not given). With a ``DataLoader``,
+            a different ``batch_size`` (or a ``seed``/``generator``) is a ``ValueError``.
         validation_data: ``(X, y)``, a Dataset or a DataLoader scored after every epoch;
             ``(X, y, w)`` scores the validation loss weighted by ``w``, as ``sample_weight``.
         validation_split: the fraction of ``(X, y)`` held out for validation, taken from the
@@ -480,10 +466,12 @@ def fit(
             validation data), one that declares ``per_batch`` (``OneCycleLR``) is stepped after
             every batch instead, as it is designed to be.
         verbose: ``True``: a progress bar on a terminal, one line per epoch elsewhere;
-            ``False``: silent; ``"bar"``/``"lines"`` to force one.
+            ``False``: silent; ``"bar"``/``"lines"`` to force one (Keras's ``2``: lines).
         shuffle: reshuffle the training samples every epoch.
         seed: shuffle with a private generator seeded with this (default: the global
-            generator, seeded by ``cr.manual_seed``).
+            generator, seeded by ``cr.manual_seed``). With ``initial_epoch=k`` it first draws
+            the shuffles of the ``k`` epochs skipped, so a resumed run shuffles as the
+            uninterrupted one.
         generator: a :class:`chainrule.Generator` to shuffle with (for exact resume, save and
             restore its state).
         initial_epoch: the epoch to start from when resuming a run (the model, optimizer,
@@ -526,6 +514,12 @@ def fit(
             unweighted, with a warning). A ``ValueError`` names a wrong shape, NaN or inf,
             negative or all-zero weights. Weighted steps are eager (not compiled) and not
             data-parallel.
+        class_weight: ``{class index: weight}`` (Keras's): each training row's weight (1, or
+            its ``sample_weight``) is multiplied by its class's weight, 1 for a class left out;
+            the class is the target label, or the argmax of a one-hot row. Training rows only
+            (``validation_split`` rows and ``val_loss`` stay unweighted); trains as
+            ``sample_weight`` does, training metrics weighted too. Keys that are not class
+            indices of the training targets, and negative weights, are errors.
 
     Returns:
         A :class:`History`: ``history.history["loss"]``, ``["val_loss"]``, metrics, ``"lr"``,
@@ -544,9 +538,12 @@ def fit(
     check_positional(data, loss_fn, optimizer, misplaced)
     check_model_loss_optimizer(model, data, loss_fn, optimizer)
     check_run_arguments(epochs, initial_epoch, validation_split, validation_data)
-    data, sample_weight = _weights_in(data, sample_weight)
+    check_scheduler(scheduler, optimizer, seed, generator)
+    batch_size = batch_size_for(data, batch_size, seed, generator)
+    data, sample_weight = weights_in(data, sample_weight)
+    seeded = None
     if generator is None and seed is not None:
-        generator = Generator(seed)
+        generator = seeded = Generator(seed)
     run = SimpleNamespace(
         model=model,
         loss_fn=loss_fn,
@@ -559,15 +556,20 @@ def fit(
         distributed=distributed,
         compile=mode_of(compile),
         dtype=input_dtype(model),
-        user_callbacks=list(callbacks or ()),
+        user_callbacks=callback_list(callbacks),
         final_logs={},
         sample_weight=sample_weight,
+        class_weight=class_weight,
     )
     run.callbacks = CallbackList(run.user_callbacks)
     _prepare(run, data, validation_data, validation_split, metrics, batch_size, shuffle, generator)
+    if not any(b.resumed_epoch is not None for b in run.backups) and run.dist is None:
+        skip_shuffles(run.train_loader, seeded, min(int(initial_epoch), run.epochs))
     run.compiled = _compiled_steps(run)
     was_training = getattr(model, "training", True)
     model.train()
+    if "stop_training" in vars(model):  # set by a callback of an earlier run, as Keras resets it
+        model.stop_training = False
     run.display.train_begin(run.epochs, run.steps, run.initial_epoch)
     try:
         run.callbacks.on_train_begin()

@@ -15,7 +15,15 @@ import numpy as np
 from chainrule.errors import ShapeError
 from chainrule.tensor import Tensor
 
-__all__ = ["check_loss_fn", "check_model_loss_optimizer", "check_positional", "check_run_arguments"]
+__all__ = [
+    "batch_size_for",
+    "callback_list",
+    "check_loss_fn",
+    "check_model_loss_optimizer",
+    "check_positional",
+    "check_run_arguments",
+    "check_scheduler",
+]
 
 _ARRAY = (np.ndarray, Tensor, list)
 
@@ -159,3 +167,63 @@ def _check_one_input(X, y) -> None:
             f"rest inside forward (a padded batch's lengths: (x != 0).sum(1)), stack the inputs "
             f"into one array, or write the training loop yourself (docs/training.md)"
         )
+
+
+def callback_list(callbacks) -> list:
+    """``callbacks`` as a list: one callback given alone is taken as ``[callback]`` (as one
+    metric name is); it was a bare "object is not iterable"."""
+    from chainrule.train.callback import Callback
+
+    return [callbacks] if isinstance(callbacks, Callback) else list(callbacks or ())
+
+
+def check_scheduler(scheduler, optimizer, seed=None, generator=None) -> None:
+    """Refuse a scheduler that would change nothing or the wrong way, silently: one built over
+    another optimizer (the run's rate never moves), and a ``ReduceLROnPlateau(mode="max")``,
+    which ``fit`` steps with ``val_loss`` (or ``loss``): it cut the rate while the loss fell.
+    Also ``seed=`` beside ``generator=``: the seed was ignored."""
+    if seed is not None and generator is not None:
+        raise ValueError(
+            "fit: give seed= (a private generator seeded with it) or generator=, not both; "
+            "the seed would be ignored"
+        )
+    if scheduler is None:
+        return
+    own = getattr(scheduler, "optimizer", optimizer)
+    if own is not optimizer:
+        raise ValueError(
+            f"fit: the scheduler {type(scheduler).__name__} was built over another optimizer "
+            "than the one fit trains with, so the learning rate would never change; build it "
+            "over this one: scheduler = StepLR(optimizer, ...)"
+        )
+    if getattr(scheduler, "needs_metric", False) and getattr(scheduler, "mode", "min") != "min":
+        raise ValueError(
+            f"fit: {type(scheduler).__name__}(mode={scheduler.mode!r}) is stepped with val_loss "
+            "(loss without validation data), which falls as training improves: mode='max' "
+            "would cut the learning rate at every plateau of a falling loss; use mode='min', "
+            "or to follow a metric such as val_accuracy, leave scheduler= out and step it from "
+            "a callback: LambdaCallback(on_epoch_end=lambda epoch, logs: "
+            "sched.step(logs['val_accuracy']))"
+        )
+
+
+def batch_size_for(data, batch_size, seed, generator) -> int:
+    """The batch size of the run (32 unless given). A ``DataLoader`` brings its own batch
+    size and shuffling generator: a different ``batch_size=``, or a ``seed=``/``generator=``,
+    beside one was ignored without a word, and is refused."""
+    from chainrule.data.loader import DataLoader
+
+    if not isinstance(data, DataLoader):
+        return 32 if batch_size is None else batch_size
+    if batch_size is not None and batch_size != data.batch_size:
+        raise ValueError(
+            f"fit: batch_size={batch_size!r} is ignored for a DataLoader, which makes batches "
+            f"of {data.batch_size}; set the batch size on the DataLoader, or pass the (X, y) "
+            f"arrays"
+        )
+    if seed is not None or generator is not None:
+        raise ValueError(
+            "fit: seed= and generator= are ignored for a DataLoader, which shuffles with its own "
+            "generator; pass DataLoader(..., shuffle=True, generator=cr.Generator(seed))"
+        )
+    return data.batch_size

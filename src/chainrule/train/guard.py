@@ -107,6 +107,12 @@ def describe_rows(name: str, data: np.ndarray, rows, offset: int = 0) -> str:
         if len(rows) == 1
         else f"{name} rows {shown[:10]}{'...' if len(rows) > 10 else ''} hold {what}"
     )
+    array = np.asarray(data)
+    if array.ndim == 2 and array.dtype.kind in "fc" and array.shape[1] > 1:
+        # the cell to fix: row and column(s), as a spreadsheet user looks for it
+        cols = np.flatnonzero(~np.isfinite(array[rows[0]])).tolist()
+        where = f"column {cols[0]}" if len(cols) == 1 else f"columns {cols[:10]}"
+        text += f" in {where}" if len(rows) == 1 else f" (row {shown[0]} in {where})"
     others = [int(r) + offset for r in bad_rows(data) if r not in rows]
     if others:
         rows_hold = "row holds" if len(others) == 1 else "rows hold"

@@ -53,8 +53,41 @@ def _true_labels(y_true, y_pred: np.ndarray) -> np.ndarray:
     return t.astype(np.int64, copy=False)
 
 
-def _pair(y_true, y_pred, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+def _not_multilabel(t: np.ndarray) -> None:
+    """Refuse to read 0/1 rows with several 1s (or none) as one class each: the argmax of a
+    multi-label row is its first label, and accuracy or F1 computed so means nothing."""
+    if t.dtype.kind in "fiub" and np.isin(t, (0, 1)).all() and (t.sum(axis=-1) != 1).any():
+        raise ValueError(
+            f"targets of shape {t.shape} have rows with several 1s (or none): multi-label "
+            "targets, one yes/no per column, not one class per sample; with a BCE loss "
+            "(BCEWithLogitsLoss) fit and evaluate score each label (accuracy per label, "
+            "precision/recall/f1 of label 1 over all labels), and cr.metrics.binary_accuracy "
+            "does too"
+        )
+
+
+def label_pair(y_true, y_pred, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Targets and thresholded outputs compared element by element: each output column its
+    own yes/no (a BCE loss over several columns, multi-label), as Keras's binary accuracy."""
     a, t = _array(y_pred), _array(y_true)
+    if a.ndim >= 1 and a.shape[-1:] == (1,) and t.shape == a.shape[:-1]:
+        a = a[..., 0]  # one binary output per sample against (N,) targets
+    if t.ndim >= 1 and t.shape[-1:] == (1,) and a.shape == t.shape[:-1]:
+        t = t[..., 0]
+    if t.shape != a.shape:
+        raise ValueError(f"targets have shape {t.shape} but predictions have shape {a.shape}")
+    pred = (a > threshold) if a.dtype.kind == "f" else a
+    if t.dtype.kind == "f" and not np.isin(t, (0, 1)).all():
+        raise ValueError("binary labels must be 0 or 1; got other target values")
+    return t.astype(np.int64), pred.astype(np.int64)
+
+
+def _pair(y_true, y_pred, threshold: float, multilabel=False) -> tuple[np.ndarray, np.ndarray]:
+    a, t = _array(y_pred), _array(y_true)
+    if multilabel and a.ndim >= 2 and a.shape[-1] > 1:
+        return label_pair(t, a, threshold)
+    if t.ndim >= 2 and t.shape[-1] > 1 and t.shape == a.shape:
+        _not_multilabel(t)  # scores (N, C) against one-hot targets (N, C), or 0/1 per column
     if a.ndim >= 3 and t.dtype.kind in "iu" and t.shape == (a.shape[0], *a.shape[2:]):
         # a label per position (a tagger's (N, L), a segmentation's (N, H, W)) against scores
         # with the classes on axis 1, CrossEntropyLoss's (N, C, d1, ...) layout

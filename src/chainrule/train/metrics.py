@@ -32,6 +32,7 @@ from chainrule.train.metric_parts import (  # noqa: F401 - _array etc. re-export
     _squeeze_last,
     _true_labels,
     _weights,
+    label_pair,
     to_labels,
 )
 
@@ -93,11 +94,8 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5, sample_weight=None) 
         >>> binary_accuracy([1, 0, 1], [0.9, 0.6, 0.2])
         0.3333333333333333
     """
-    pred = _squeeze_last(_array(y_pred))
-    if pred.dtype.kind == "f":
-        pred = (pred > threshold).astype(np.int64)
-    true = _true_labels(y_true, pred)
-    return _mean(true == pred.astype(np.int64), sample_weight)
+    true, pred = label_pair(y_true, y_pred, threshold)
+    return _mean(true == pred, sample_weight)
 
 
 def confusion_matrix(
@@ -264,6 +262,7 @@ class Metric:
     """
 
     name = "metric"
+    multilabel = False  # set by fit/evaluate for a BCE loss: several columns, one yes/no each
 
     def __init__(self, name: str | None = None):
         if name is not None:
@@ -304,7 +303,7 @@ class Accuracy(Metric):
         self.total = 0
 
     def update(self, y_true, y_pred, sample_weight=None):
-        true, pred = _pair(y_true, y_pred, self.threshold)
+        true, pred = _pair(y_true, y_pred, self.threshold, self.multilabel)
         self._add(true == pred, sample_weight)
 
     def _add(self, hits: np.ndarray, sample_weight) -> None:
@@ -326,10 +325,8 @@ class BinaryAccuracy(Accuracy):
     name = "binary_accuracy"
 
     def update(self, y_true, y_pred, sample_weight=None):
-        pred = _squeeze_last(_array(y_pred))
-        pred = (pred > self.threshold) if pred.dtype.kind == "f" else pred
-        true = _true_labels(y_true, pred)
-        self._add(true == pred.astype(np.int64), sample_weight)
+        true, pred = label_pair(y_true, y_pred, self.threshold)
+        self._add(true == pred, sample_weight)
 
 
 class _ConfusionMetric(Metric):
@@ -359,8 +356,12 @@ class _ConfusionMetric(Metric):
 
     def update(self, y_true, y_pred, sample_weight=None):
         pred_raw = _array(y_pred)
-        self._multiclass |= pred_raw.ndim >= 2 and pred_raw.shape[-1] > 1
-        true, pred = _pair(y_true, pred_raw, self.threshold)
+        columns = pred_raw.ndim >= 2 and pred_raw.shape[-1] > 1
+        self._multiclass |= columns and not self.multilabel
+        if columns and self.multilabel and self.average == "macro":
+            use = f"use {self.which} (label 1 over all labels)"
+            raise ValueError(f"{self.name}: no macro average of multi-label outputs; {use}")
+        true, pred = _pair(y_true, pred_raw, self.threshold, self.multilabel)
         if true.size and min(true.min(), pred.min()) < 0:
             raise ValueError(f"{self.name} needs non-negative class labels")
         k = max(len(self.cm), int(max(true.max(), pred.max())) + 1 if true.size else 0)

@@ -40,12 +40,30 @@ def _format_seconds(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
+def _mode(verbose) -> str:
+    """The display style ``verbose`` asks for, Keras's values included (``2``: one line per
+    epoch); anything else is refused rather than read as "show a bar"."""
+    if verbose is None or (not isinstance(verbose, str) and verbose in (False, 0)):
+        return "silent"
+    if verbose in ("bar", "lines"):
+        return verbose
+    if verbose == 2 and not isinstance(verbose, bool):
+        return "lines"
+    if verbose in ("auto", True, 1) and not isinstance(verbose, float):
+        return "auto"
+    raise ValueError(
+        f"fit: verbose must be True, False, 'bar', 'lines' or 'auto' (Keras's 0, 1 and 2 are "
+        f"silent, auto and lines), got {verbose!r}"
+    )
+
+
 class Progress:
     """Progress display for a training run (used by :func:`chainrule.fit`).
 
     Args:
-        verbose: ``False`` (or ``0``) prints nothing; ``True`` picks a bar on a terminal and
-            plain lines elsewhere; ``"bar"`` or ``"lines"`` force one of the two.
+        verbose: ``False`` (or ``0``) prints nothing; ``True`` (``1``, ``"auto"``) picks a bar
+            on a terminal and plain lines elsewhere; ``"bar"`` or ``"lines"`` (``2``, as in
+            Keras: one line per epoch) force one of the two. Other values are a ``ValueError``.
         stream: where to write; default ``sys.stdout`` at the time training starts.
         refresh: seconds between updates of the running numbers in the bar.
     """
@@ -53,12 +71,7 @@ class Progress:
     def __init__(self, verbose=True, stream=None, refresh: float = 0.1):
         self.stream = stream
         self.refresh = refresh
-        if verbose in (False, 0, None):
-            self.mode = "silent"
-        elif verbose in ("bar", "lines"):
-            self.mode = verbose
-        else:
-            self.mode = "auto"
+        self.mode = _mode(verbose)
         self._bar = None
         self._next_refresh = 0.0
 
