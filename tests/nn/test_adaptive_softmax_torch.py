@@ -45,7 +45,9 @@ def test_output_loss_and_gradients_are_torch_s(cutoffs, div_value, head_bias, ba
     weights = rng.normal(size=batch)
     ((out * cr.tensor(weights, dtype="float64")).sum() + loss).backward()
     ((expected_out * torch.tensor(weights)).sum() + expected_loss).backward()
-    close = {"rtol": 1e-13, "atol": 1e-16}
+    # gradients of size ~1 summed in another order than PyTorch's (by thread count): a few
+    # float64 ulps of the largest one apart where a small entry comes out of cancellation
+    close = {"rtol": 1e-13, "atol": 1e-15}
     np.testing.assert_allclose(x_ours.grad.numpy(), x_theirs.grad.numpy(), **close)
     mine = dict(ours.named_parameters())
     for name, param in theirs.named_parameters():
