@@ -144,8 +144,8 @@ def mutate(rng, data):
     return bytes(out)
 
 
-def check(data, require_checksum, stats):
-    """Parse ``data``; returns True if it loaded. Records time and memory in ``stats``."""
+def _parse(data, require_checksum):
+    """``(loaded, seconds, peak bytes beyond the start)`` of one parse of ``data``."""
     tracemalloc.reset_peak()
     before = tracemalloc.get_traced_memory()[0]
     start = time.perf_counter()
@@ -156,7 +156,17 @@ def check(data, require_checksum, stats):
         assert str(exc).startswith("fuzz: ")
         loaded = False
     elapsed = time.perf_counter() - start
-    extra = tracemalloc.get_traced_memory()[1] - before
+    return loaded, elapsed, tracemalloc.get_traced_memory()[1] - before
+
+
+def check(data, require_checksum, stats):
+    """Parse ``data``; returns True if it loaded. Records time and memory in ``stats``."""
+    loaded, elapsed, extra = _parse(data, require_checksum)
+    if extra > 2 * len(data) + MEMORY_SLACK:
+        # tracemalloc counts every thread's allocations: a thread another test left running
+        # (under pytest-xdist) can land in one parse's window. The parse is deterministic, so
+        # a second measurement of the same bytes tells its own memory from such a visitor.
+        extra = min(extra, _parse(data, require_checksum)[2])
     stats["slowest"] = max(stats["slowest"], elapsed)
     assert elapsed < 1.0, f"one parse took {elapsed:.2f} s"
     assert extra <= 2 * len(data) + MEMORY_SLACK, f"{extra} bytes for a {len(data)}-byte file"
